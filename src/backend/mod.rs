@@ -1,0 +1,245 @@
+//! Compute backends: the one trait that both the CPU and the GPU implement.
+//!
+//! Every operation works on batches of plain little-endian limb arrays ([`LimbBatch`]), in normal
+//! (not Montgomery) form, reduced below the modulus. The scheme layers (`paillier/`, `hamming/`)
+//! express their work as these batched operations and never see how a backend runs them.
+
+pub mod cpu;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::bigint::{FixedBaseTable, MontgomeryModulus};
+use crate::error::{Error, Result};
+
+/// Which compute device an execution context or index uses.
+///
+/// It selects the backend and nothing else: it is not part of a context's id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// The CPU backend on every core (rayon). Always available.
+    #[default]
+    Cpu,
+    /// A GPU through wgpu. Asking for it when no adapter answers is an error.
+    Gpu,
+    /// A GPU when one answers, otherwise the CPU.
+    Auto,
+}
+
+impl Device {
+    /// The lower-case name used by the CLI and the environment (`cpu`, `gpu`, `auto`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
+            Device::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Gpu),
+            "auto" => Ok(Device::Auto),
+            other => Err(Error::InvalidParameter(format!(
+                "unknown device {other:?} (expected cpu, gpu or auto)"
+            ))),
+        }
+    }
+}
+
+/// Returns the backend for `device`.
+///
+/// This build has only the CPU backend: `Auto` resolves to it, and `Gpu` is
+/// [`Error::GpuUnavailable`].
+pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
+    match device {
+        Device::Cpu | Device::Auto => Ok(cpu::CpuBackend::shared()),
+        Device::Gpu => Err(Error::GpuUnavailable(
+            "this build of paillier-gpu has no GPU backend yet; use --device cpu or auto".into(),
+        )),
+    }
+}
+
+/// A batch of equally wide integers stored as one flat vector of little-endian `u64` limbs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LimbBatch {
+    limbs_per_item: usize,
+    data: Vec<u64>,
+}
+
+impl fmt::Debug for LimbBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Items may be secret (noise, plaintexts): show only the shape.
+        f.debug_struct("LimbBatch")
+            .field("items", &self.len())
+            .field("limbs_per_item", &self.limbs_per_item)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LimbBatch {
+    /// An empty batch of `limbs_per_item`-limb items.
+    pub fn new(limbs_per_item: usize) -> Self {
+        Self {
+            limbs_per_item: limbs_per_item.max(1),
+            data: Vec::new(),
+        }
+    }
+
+    /// A batch over `data`, whose length must be a multiple of `limbs_per_item`.
+    pub fn from_flat(limbs_per_item: usize, data: Vec<u64>) -> Result<Self> {
+        if limbs_per_item == 0 || data.len() % limbs_per_item != 0 {
+            return Err(Error::InvalidParameter(format!(
+                "{} limbs do not split into items of {limbs_per_item}",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            limbs_per_item,
+            data,
+        })
+    }
+
+    /// A batch holding one item.
+    pub fn single(item: Vec<u64>) -> Self {
+        Self {
+            limbs_per_item: item.len().max(1),
+            data: item,
+        }
+    }
+
+    /// Appends one item of exactly `limbs_per_item` limbs.
+    pub fn push(&mut self, item: &[u64]) -> Result<()> {
+        if item.len() != self.limbs_per_item {
+            return Err(Error::InvalidParameter(format!(
+                "item of {} limbs pushed into a batch of {}-limb items",
+                item.len(),
+                self.limbs_per_item
+            )));
+        }
+        self.data.extend_from_slice(item);
+        Ok(())
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.limbs_per_item
+    }
+
+    /// True when the batch holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Limbs per item.
+    pub fn limbs_per_item(&self) -> usize {
+        self.limbs_per_item
+    }
+
+    /// Item `i`.
+    pub fn item(&self, i: usize) -> &[u64] {
+        &self.data[i * self.limbs_per_item..(i + 1) * self.limbs_per_item]
+    }
+
+    /// Iterates over the items.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, u64> {
+        self.data.chunks_exact(self.limbs_per_item)
+    }
+
+    /// The flat limbs.
+    pub fn as_flat(&self) -> &[u64] {
+        &self.data
+    }
+
+    /// Consumes the batch into its flat limbs.
+    pub fn into_flat(self) -> Vec<u64> {
+        self.data
+    }
+}
+
+/// Whether an exponent may drive the control flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrecy {
+    /// Public exponent (e.g. `n` in `r^n`): the fastest algorithm may branch on its bits.
+    Public,
+    /// Secret exponent (e.g. `p - 1` in CRT decryption): the CPU backend runs in constant time.
+    Secret,
+}
+
+/// The exponents of a batched exponentiation.
+#[derive(Clone, Debug)]
+pub struct Exponents {
+    /// One item shared by every base, or one item per base.
+    pub values: LimbBatch,
+    /// Upper bound on the exponents' bit length (a secret exponent is processed over exactly this
+    /// many bits).
+    pub bits: usize,
+    /// Public or secret.
+    pub secrecy: Secrecy,
+}
+
+/// The batched big-integer operations of Paillier encryption, aggregation and decoding.
+///
+/// Inputs and outputs are in normal form and reduced below the modulus. Operand batches are
+/// broadcast cyclically: item `i` of the output uses operand item `i % operand.len()`, so a
+/// one-item operand is shared by the whole batch and a full-length one is per item.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// The device this backend runs on.
+    fn device(&self) -> Device;
+
+    /// `out[i] = bases[i] ^ exponents[i % k] mod m`.
+    fn modexp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch>;
+
+    /// `out[i] = a[i] · b[i % k] mod m`.
+    fn modmul(&self, modulus: &MontgomeryModulus, a: &LimbBatch, b: &LimbBatch)
+        -> Result<LimbBatch>;
+
+    /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
+    /// `exponents.bits` bits (the exponents are plaintexts or noise: always treated as secret).
+    fn fixed_base_pow(
+        &self,
+        modulus: &MontgomeryModulus,
+        table: &FixedBaseTable,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch>;
+
+    /// `out[i] = popcount(values[i] & masks[i % k])`: turns decrypted Hamming sums into
+    /// distances.
+    fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>>;
+}
+
+/// Checks the shapes every backend operation requires; shared by the implementations.
+pub(crate) fn check_operands(
+    modulus: &MontgomeryModulus,
+    a: &LimbBatch,
+    b: &LimbBatch,
+) -> Result<()> {
+    if a.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
+        return Err(Error::InvalidParameter(format!(
+            "operands of {} and {} limbs for a {}-limb modulus",
+            a.limbs_per_item(),
+            b.limbs_per_item(),
+            modulus.len()
+        )));
+    }
+    if b.is_empty() && !a.is_empty() {
+        return Err(Error::InvalidParameter("empty operand batch".into()));
+    }
+    Ok(())
+}

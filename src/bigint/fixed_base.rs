@@ -1,0 +1,152 @@
+//! Fixed-base exponentiation from a table of precomputed powers.
+
+use zeroize::Zeroize;
+
+use super::montgomery::MontgomeryModulus;
+
+/// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
+/// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.
+///
+/// Entries are selected with a constant-time scan of the row, so the memory access pattern does
+/// not reveal the exponent (it may be a plaintext or secret noise).
+///
+/// ```
+/// use num_bigint::BigUint;
+/// use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
+///
+/// let m = MontgomeryModulus::new(&BigUint::from(1_000_003u32)).unwrap();
+/// let g = m.to_montgomery(&m.limbs_of(&BigUint::from(7u32)).unwrap());
+/// let table = FixedBaseTable::new(&m, &g, 20, 4);
+/// let r = m.from_montgomery(&table.pow(&m, &[1000], 20));
+/// assert_eq!(m.biguint_of(&r), BigUint::from(7u32).modpow(&BigUint::from(1000u32), &m.modulus()));
+/// ```
+#[derive(Clone)]
+pub struct FixedBaseTable {
+    window_bits: usize,
+    rows: usize,
+    limbs: usize,
+    /// rows × 2^window_bits entries of `limbs` limbs, flat.
+    entries: Vec<u64>,
+}
+
+impl std::fmt::Debug for FixedBaseTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedBaseTable")
+            .field("window_bits", &self.window_bits)
+            .field("rows", &self.rows)
+            .field("limbs", &self.limbs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FixedBaseTable {
+    fn drop(&mut self) {
+        self.entries.zeroize();
+    }
+}
+
+impl FixedBaseTable {
+    /// Builds the table for `base` (Montgomery form) covering exponents of `exponent_bits` bits,
+    /// with windows of `window_bits` bits (1 to 8).
+    pub fn new(
+        modulus: &MontgomeryModulus,
+        base: &[u64],
+        exponent_bits: usize,
+        window_bits: usize,
+    ) -> Self {
+        let window_bits = window_bits.clamp(1, 8);
+        let rows = exponent_bits.div_ceil(window_bits).max(1);
+        let s = modulus.len();
+        let per_row = 1usize << window_bits;
+        let mut entries = vec![0u64; rows * per_row * s];
+        let mut row_base = base.to_vec();
+        for row in 0..rows {
+            let start = row * per_row * s;
+            let row_entries = &mut entries[start..start + per_row * s];
+            row_entries[..s].copy_from_slice(modulus.one());
+            for k in 1..per_row {
+                let (done, rest) = row_entries.split_at_mut(k * s);
+                modulus.mul_into(&done[(k - 1) * s..k * s], &row_base, &mut rest[..s]);
+            }
+            // Next row's base: g^(2^(w·(row+1))) = (last entry) · (row base).
+            let last = &row_entries[(per_row - 1) * s..per_row * s];
+            row_base = modulus.mul(last, &row_base);
+        }
+        row_base.zeroize();
+        Self {
+            window_bits,
+            rows,
+            limbs: s,
+            entries,
+        }
+    }
+
+    /// Window width in bits.
+    pub fn window_bits(&self) -> usize {
+        self.window_bits
+    }
+
+    /// Number of rows (windows).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Largest exponent bit length the table covers.
+    pub fn exponent_bits(&self) -> usize {
+        self.rows * self.window_bits
+    }
+
+    /// Limbs per entry.
+    pub fn limbs(&self) -> usize {
+        self.limbs
+    }
+
+    /// Entry `k` of row `row`, in Montgomery form.
+    pub fn entry(&self, row: usize, k: usize) -> &[u64] {
+        let start = (row * (1 << self.window_bits) + k) * self.limbs;
+        &self.entries[start..start + self.limbs]
+    }
+
+    /// All entries, flat: row-major, `2^window_bits` entries per row.
+    pub fn entries(&self) -> &[u64] {
+        &self.entries
+    }
+
+    /// `g^exponent` in Montgomery form, reading the exponent's low `exponent_bits` bits (a public
+    /// bound; clamped to what the table covers). Higher bits are ignored: callers check the range.
+    pub fn pow(&self, modulus: &MontgomeryModulus, exponent: &[u64], exponent_bits: usize) -> Vec<u64> {
+        let s = self.limbs;
+        let per_row = 1usize << self.window_bits;
+        let mut acc = modulus.one().to_vec();
+        let mut tmp = vec![0u64; s];
+        let mut selected = vec![0u64; s];
+        let rows_used = exponent_bits.div_ceil(self.window_bits).min(self.rows);
+        for row in 0..rows_used {
+            let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
+            let row_entries = &self.entries[row * per_row * s..(row + 1) * per_row * s];
+            selected.fill(0);
+            for (k, entry) in row_entries.chunks_exact(s).enumerate() {
+                let diff = (k ^ digit) as u64;
+                let mask = ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1);
+                for (o, &e) in selected.iter_mut().zip(entry) {
+                    *o |= e & mask;
+                }
+            }
+            modulus.mul_into(&acc, &selected, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        selected.zeroize();
+        tmp.zeroize();
+        acc
+    }
+}
+
+fn digit_at(limbs: &[u64], start: usize, width: usize) -> usize {
+    let mut value = 0usize;
+    for j in 0..width {
+        let i = start + j;
+        let limb = limbs.get(i / 64).copied().unwrap_or(0);
+        value |= (((limb >> (i % 64)) & 1) as usize) << j;
+    }
+    value
+}

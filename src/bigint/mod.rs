@@ -1,0 +1,25 @@
+//! Fixed-width multi-limb integers for the CPU: Montgomery arithmetic over `u64` limbs.
+//!
+//! Everything here works on plain little-endian limb slices whose length follows the modulus at
+//! run time (n² from 2048 to 8192 bits is 32 to 128 limbs). `num-bigint` is used only to convert
+//! formats and as the test oracle; it is not on the hot path.
+//!
+//! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication (CIOS),
+//!   conversion in and out of Montgomery form.
+//! * [`MontgomeryModulus::pow_public`] — sliding-window exponentiation for public exponents.
+//! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
+//!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
+//! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
+
+mod convert;
+mod fixed_base;
+mod montgomery;
+
+pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
+pub use fixed_base::FixedBaseTable;
+pub use montgomery::MontgomeryModulus;
+
+/// Number of 64-bit limbs needed to hold `bits` bits.
+pub const fn limbs_for_bits(bits: usize) -> usize {
+    bits.div_ceil(64)
+}

@@ -1,0 +1,395 @@
+//! Montgomery multiplication (CIOS) and exponentiation over `u64` limbs.
+
+use num_bigint::BigUint;
+use num_traits::{One, Zero};
+use zeroize::Zeroize;
+
+use super::convert::{biguint_from_limbs, limbs_from_biguint};
+use crate::error::{Error, Result};
+
+/// An odd modulus `m > 1` with its Montgomery constants, for `R = 2^(64·len)`.
+///
+/// Values passed to [`mul`](Self::mul) are `len` limbs, little-endian, and below `m`.
+/// The limbs may be secret (the moduli `p²` and `q²` of a decryption): they are wiped on drop and
+/// never printed.
+///
+/// ```
+/// use num_bigint::BigUint;
+/// use paillier_gpu::bigint::MontgomeryModulus;
+///
+/// let m = MontgomeryModulus::new(&BigUint::from(1_000_003u32)).unwrap();
+/// let x = m.to_montgomery(&m.limbs_of(&BigUint::from(12345u32)).unwrap());
+/// let y = m.pow_public(&x, &[1_000_002]); // Fermat: x^(p-1) = 1
+/// assert_eq!(m.biguint_of(&m.from_montgomery(&y)), BigUint::from(1u32));
+/// ```
+#[derive(Clone)]
+pub struct MontgomeryModulus {
+    modulus: Vec<u64>,
+    /// `-m⁻¹ mod 2^64`.
+    m0_inv: u64,
+    /// `R² mod m`: multiplying by it converts into Montgomery form.
+    r_squared: Vec<u64>,
+    /// `R mod m`: the Montgomery form of 1.
+    one: Vec<u64>,
+    bits: usize,
+}
+
+impl std::fmt::Debug for MontgomeryModulus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The modulus may be a secret (p² during CRT decryption): show only its size.
+        f.debug_struct("MontgomeryModulus")
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MontgomeryModulus {
+    fn drop(&mut self) {
+        self.modulus.zeroize();
+        self.r_squared.zeroize();
+        self.one.zeroize();
+        self.m0_inv.zeroize();
+    }
+}
+
+impl MontgomeryModulus {
+    /// Precomputes the constants for an odd modulus greater than one.
+    pub fn new(modulus: &BigUint) -> Result<Self> {
+        if modulus <= &BigUint::one() || !modulus.bit(0) {
+            return Err(Error::InvalidParameter(
+                "a Montgomery modulus must be odd and greater than 1".into(),
+            ));
+        }
+        let len = super::limbs_for_bits(modulus.bits() as usize);
+        let limbs = limbs_from_biguint(modulus, len)?;
+        let r = BigUint::one() << (64 * len);
+        let one = limbs_from_biguint(&(&r % modulus), len)?;
+        let r_squared = limbs_from_biguint(&((&r * &r) % modulus), len)?;
+        Ok(Self {
+            m0_inv: neg_inverse_mod_2_64(limbs[0]),
+            modulus: limbs,
+            r_squared,
+            one,
+            bits: modulus.bits() as usize,
+        })
+    }
+
+    /// Number of 64-bit limbs of every value under this modulus.
+    pub fn len(&self) -> usize {
+        self.modulus.len()
+    }
+
+    /// Always false: a modulus has at least one limb. Present for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.modulus.is_empty()
+    }
+
+    /// Bit length of the modulus.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The modulus' limbs.
+    pub fn modulus_limbs(&self) -> &[u64] {
+        &self.modulus
+    }
+
+    /// `-m⁻¹ mod 2^64`, the CIOS reduction constant.
+    pub fn m0_inv(&self) -> u64 {
+        self.m0_inv
+    }
+
+    /// The Montgomery form of one (`R mod m`).
+    pub fn one(&self) -> &[u64] {
+        &self.one
+    }
+
+    /// The modulus as a `BigUint`.
+    pub fn modulus(&self) -> BigUint {
+        biguint_from_limbs(&self.modulus)
+    }
+
+    /// `value` as limbs of this modulus' width; fails if `value >= m`.
+    pub fn limbs_of(&self, value: &BigUint) -> Result<Vec<u64>> {
+        let limbs = limbs_from_biguint(value, self.len())?;
+        if !self.is_reduced(&limbs) {
+            return Err(Error::InvalidParameter("value is not below the modulus".into()));
+        }
+        Ok(limbs)
+    }
+
+    /// The `BigUint` of a limb slice.
+    pub fn biguint_of(&self, limbs: &[u64]) -> BigUint {
+        biguint_from_limbs(limbs)
+    }
+
+    /// True when `value < m` (value has exactly `len` limbs). Not constant-time: for public data.
+    pub fn is_reduced(&self, value: &[u64]) -> bool {
+        debug_assert_eq!(value.len(), self.len());
+        for (a, m) in value.iter().rev().zip(self.modulus.iter().rev()) {
+            if a != m {
+                return a < m;
+            }
+        }
+        false
+    }
+
+    /// Montgomery product `a·b·R⁻¹ mod m` into `out`, for `a, b < m`.
+    ///
+    /// CIOS (coarsely integrated operand scanning) with a branch-free final subtraction, so the
+    /// running time depends only on the width. `out` must not alias `a` or `b`.
+    pub fn mul_into(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        let s = self.len();
+        debug_assert!(a.len() == s && b.len() == s && out.len() == s);
+        let m = &self.modulus;
+        // t holds s + 2 limbs: the running sum stays below 2m < 2R.
+        let mut t = [0u64; MAX_STACK_LIMBS + 2];
+        let mut heap;
+        let t: &mut [u64] = if s <= MAX_STACK_LIMBS {
+            &mut t[..s + 2]
+        } else {
+            heap = vec![0u64; s + 2];
+            &mut heap
+        };
+        for &bi in b.iter() {
+            let mut carry: u64 = 0;
+            for j in 0..s {
+                let v = t[j] as u128 + (a[j] as u128) * (bi as u128) + carry as u128;
+                t[j] = v as u64;
+                carry = (v >> 64) as u64;
+            }
+            let v = t[s] as u128 + carry as u128;
+            t[s] = v as u64;
+            t[s + 1] = (v >> 64) as u64;
+
+            let q = t[0].wrapping_mul(self.m0_inv);
+            let v = t[0] as u128 + (q as u128) * (m[0] as u128);
+            let mut carry = (v >> 64) as u64;
+            for j in 1..s {
+                let v = t[j] as u128 + (q as u128) * (m[j] as u128) + carry as u128;
+                t[j - 1] = v as u64;
+                carry = (v >> 64) as u64;
+            }
+            let v = t[s] as u128 + carry as u128;
+            t[s - 1] = v as u64;
+            t[s] = t[s + 1] + (v >> 64) as u64;
+        }
+        // out = t - m if t >= m else t, selected with a mask rather than a branch.
+        let mut borrow = 0u64;
+        for j in 0..s {
+            let (d1, b1) = t[j].overflowing_sub(m[j]);
+            let (d2, b2) = d1.overflowing_sub(borrow);
+            out[j] = d2;
+            borrow = (b1 | b2) as u64;
+        }
+        // t < m exactly when the subtraction borrowed past the top limb t[s].
+        let below = (borrow > t[s]) as u64;
+        let keep_t = below.wrapping_neg();
+        for j in 0..s {
+            out[j] = (t[j] & keep_t) | (out[j] & !keep_t);
+        }
+        t.zeroize();
+    }
+
+    /// Montgomery product as a new vector.
+    pub fn mul(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
+        let mut out = vec![0u64; self.len()];
+        self.mul_into(a, b, &mut out);
+        out
+    }
+
+    /// Converts `x < m` into Montgomery form `x·R mod m`.
+    pub fn to_montgomery(&self, x: &[u64]) -> Vec<u64> {
+        self.mul(x, &self.r_squared)
+    }
+
+    /// Converts out of Montgomery form: `x·R⁻¹ mod m`.
+    pub fn from_montgomery(&self, x: &[u64]) -> Vec<u64> {
+        let mut one = vec![0u64; self.len()];
+        one[0] = 1;
+        self.mul(x, &one)
+    }
+
+    /// `base^exponent` for a PUBLIC exponent, both base and result in Montgomery form.
+    ///
+    /// Sliding window: the sequence of operations depends on the exponent's bits, so never use
+    /// this with a secret exponent. `exponent` is little-endian limbs of any length.
+    pub fn pow_public(&self, base: &[u64], exponent: &[u64]) -> Vec<u64> {
+        let bits = bit_length(exponent);
+        if bits == 0 {
+            return self.one.clone();
+        }
+        let window = sliding_window_width(bits);
+        // Odd powers base^1, base^3, ..., base^(2^window - 1).
+        let base_sq = self.mul(base, base);
+        let mut odd_powers = Vec::with_capacity(1 << (window - 1));
+        odd_powers.push(base.to_vec());
+        for i in 1..(1 << (window - 1)) {
+            let next = self.mul(&odd_powers[i - 1], &base_sq);
+            odd_powers.push(next);
+        }
+        let mut acc = self.one.clone();
+        let mut tmp = vec![0u64; self.len()];
+        let mut i = bits as isize - 1;
+        while i >= 0 {
+            if !bit(exponent, i as usize) {
+                self.mul_into(&acc, &acc, &mut tmp);
+                std::mem::swap(&mut acc, &mut tmp);
+                i -= 1;
+                continue;
+            }
+            // Longest window ending in a one bit, at most `window` wide.
+            let mut low = (i - window as isize + 1).max(0);
+            while !bit(exponent, low as usize) {
+                low += 1;
+            }
+            let mut value = 0usize;
+            for j in (low..=i).rev() {
+                value = (value << 1) | bit(exponent, j as usize) as usize;
+                self.mul_into(&acc, &acc, &mut tmp);
+                std::mem::swap(&mut acc, &mut tmp);
+            }
+            self.mul_into(&acc, &odd_powers[value >> 1], &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+            i = low - 1;
+        }
+        acc
+    }
+
+    /// `base^exponent` for a SECRET exponent of at most `exponent_bits` bits, in Montgomery form.
+    ///
+    /// Fixed 4-bit windows over exactly `exponent_bits` bits; every table entry is read for every
+    /// window and the wanted one kept with masks, so neither the sequence of operations nor the
+    /// memory addresses depend on the exponent's value. Bits of `exponent` above `exponent_bits`
+    /// are ignored.
+    pub fn pow_secret(&self, base: &[u64], exponent: &[u64], exponent_bits: usize) -> Vec<u64> {
+        const WINDOW: usize = 4;
+        let s = self.len();
+        // table[k] = base^k for k in 0..16, flat.
+        let mut table = vec![0u64; s << WINDOW];
+        table[..s].copy_from_slice(&self.one);
+        table[s..2 * s].copy_from_slice(base);
+        for k in 2..(1 << WINDOW) {
+            let (done, rest) = table.split_at_mut(k * s);
+            self.mul_into(&done[(k - 1) * s..k * s], base, &mut rest[..s]);
+        }
+        let windows = exponent_bits.div_ceil(WINDOW);
+        let mut acc = self.one.clone();
+        let mut tmp = vec![0u64; s];
+        let mut selected = vec![0u64; s];
+        for w in (0..windows).rev() {
+            for _ in 0..WINDOW {
+                self.mul_into(&acc, &acc, &mut tmp);
+                std::mem::swap(&mut acc, &mut tmp);
+            }
+            let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
+            select_constant_time(&table, s, digit, &mut selected);
+            self.mul_into(&acc, &selected, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        table.zeroize();
+        selected.zeroize();
+        tmp.zeroize();
+        acc
+    }
+
+    /// Convenience: `base^exponent mod m` on `BigUint`s through the public-exponent path.
+    pub fn pow_biguint(&self, base: &BigUint, exponent: &BigUint) -> Result<BigUint> {
+        let reduced = base % self.modulus();
+        let b = self.to_montgomery(&self.limbs_of(&reduced)?);
+        let e = if exponent.is_zero() {
+            vec![0]
+        } else {
+            exponent.to_u64_digits()
+        };
+        Ok(self.biguint_of(&self.from_montgomery(&self.pow_public(&b, &e))))
+    }
+}
+
+/// Widths up to this many limbs (8192 bits) keep the CIOS accumulator on the stack.
+const MAX_STACK_LIMBS: usize = 128;
+
+/// `-x⁻¹ mod 2^64` for odd `x`, by Newton iteration (each step doubles the correct bits).
+fn neg_inverse_mod_2_64(x: u64) -> u64 {
+    let mut inv: u64 = 1;
+    for _ in 0..6 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inv)));
+    }
+    inv.wrapping_neg()
+}
+
+fn bit_length(limbs: &[u64]) -> usize {
+    for (i, &limb) in limbs.iter().enumerate().rev() {
+        if limb != 0 {
+            return i * 64 + 64 - limb.leading_zeros() as usize;
+        }
+    }
+    0
+}
+
+fn bit(limbs: &[u64], i: usize) -> bool {
+    limbs.get(i / 64).is_some_and(|l| (l >> (i % 64)) & 1 == 1)
+}
+
+/// `width` bits of `limbs` starting at bit `start`, ignoring bits at or above `limit`.
+/// Reads the same limbs whatever their values.
+fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize {
+    let mut value = 0usize;
+    for j in 0..width {
+        let i = start + j;
+        if i < limit {
+            let limb = limbs.get(i / 64).copied().unwrap_or(0);
+            value |= (((limb >> (i % 64)) & 1) as usize) << j;
+        }
+    }
+    value
+}
+
+/// Copies entry `index` of a flat table of `stride`-limb entries into `out`, touching every entry.
+fn select_constant_time(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
+    out.fill(0);
+    for (k, entry) in table.chunks_exact(stride).enumerate() {
+        // mask = all ones when k == index, computed without a branch.
+        let diff = (k ^ index) as u64;
+        let mask = ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1);
+        for (o, &e) in out.iter_mut().zip(entry) {
+            *o |= e & mask;
+        }
+    }
+}
+
+fn sliding_window_width(bits: usize) -> usize {
+    match bits {
+        0..=24 => 1,
+        25..=80 => 3,
+        81..=240 => 4,
+        241..=672 => 5,
+        _ => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neg_inverse_is_correct() {
+        for x in [1u64, 3, 0xffff_ffff_ffff_ffff, 0x1234_5678_9abc_def1] {
+            assert_eq!(x.wrapping_mul(neg_inverse_mod_2_64(x)), u64::MAX);
+        }
+    }
+
+    #[test]
+    fn select_picks_the_indexed_entry() {
+        let table: Vec<u64> = (0..32).collect();
+        let mut out = vec![0; 2];
+        select_constant_time(&table, 2, 5, &mut out);
+        assert_eq!(out, vec![10, 11]);
+    }
+
+    #[test]
+    fn rejects_even_and_trivial_moduli() {
+        assert!(MontgomeryModulus::new(&BigUint::from(10u32)).is_err());
+        assert!(MontgomeryModulus::new(&BigUint::from(1u32)).is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in paillier-gpu, with variants a caller can match on.
+///
+/// Messages never contain secret material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter is out of its valid range (key length, embedding length, batch shape ...).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+
+    /// The parameters are valid but too weak for a new context without an explicit opt-in.
+    #[error("insecure parameters: {0}")]
+    InsecureParameters(String),
+
+    /// A vector has the wrong number of dimensions.
+    #[error("vector {index}: expected {expected} dimensions, found {found}")]
+    VectorLength {
+        /// Position of the vector in its batch or file (0-based).
+        index: usize,
+        /// The context's `embed_len`.
+        expected: usize,
+        /// What the vector has.
+        found: usize,
+    },
+
+    /// A vector holds a value other than 0 or 1.
+    #[error("vector {index}, dimension {position}: {value} is not 0 or 1")]
+    NonBinaryValue {
+        /// Position of the vector in its batch or file (0-based).
+        index: usize,
+        /// Dimension within the vector (0-based).
+        position: usize,
+        /// The offending value as written.
+        value: String,
+    },
+
+    /// A ciphertext is not a valid element for this key (zero, not below n², shares a factor
+    /// with n, wrong width or chunk count).
+    #[error("ciphertext {index}: {reason}")]
+    InvalidCiphertext {
+        /// Position of the ciphertext (vector) in its batch or file (0-based).
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A plaintext is outside `[0, n)`.
+    #[error("plaintext out of range: {0}")]
+    PlaintextOutOfRange(String),
+
+    /// An execution context (file, JSON or key material) is malformed or inconsistent.
+    #[error("malformed execution context: {0}")]
+    MalformedContext(String),
+
+    /// The context's `type` is neither `PaillierClient` nor `PaillierLookupClient`.
+    #[error("unknown context type {0:?} (expected PaillierClient or PaillierLookupClient)")]
+    UnknownContextType(String),
+
+    /// AES-GCM authentication of the secret key failed: the passphrase (data key) is wrong or the
+    /// `sk` field was modified.
+    #[error("cannot decrypt the secret key: wrong passphrase or key, or the context file was tampered with")]
+    SecretKeyAuthentication,
+
+    /// A key provider could not supply or unwrap the data key.
+    #[error("key provider: {0}")]
+    KeyProvider(String),
+
+    /// A vector, ciphertext or distance file is malformed.
+    #[error("malformed {kind} file: {detail}")]
+    MalformedFile {
+        /// Which kind of file (`vectors`, `ciphertexts` ...).
+        kind: &'static str,
+        /// What is wrong, with the line or record where known.
+        detail: String,
+    },
+
+    /// A record selection (id range or id list) names records the index does not hold.
+    #[error("invalid record selection: {0}")]
+    InvalidSelection(String),
+
+    /// A GPU was asked for and none can be used.
+    #[error("GPU unavailable: {0}")]
+    GpuUnavailable(String),
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The Paillier cryptosystem: key generation, encryption, CRT decryption and the homomorphic
+//! operations, for both context types of the XTrace SDK.
+//!
+//! * [`Scheme::Paillier`] — textbook Paillier with `g = n + 1` (context type `PaillierClient`).
+//! * [`Scheme::PaillierLookup`] — the alpha-subgroup variant (context type
+//!   `PaillierLookupClient`): `g` has order `a·n` with a short secret `a`, so decryption needs
+//!   only `c^a`.
+//!
+//! Batched work goes through a [`Backend`](crate::backend::Backend); this layer never touches a
+//! device API.
+//!
+//! ```
+//! use num_bigint::BigUint;
+//! use paillier_gpu::backend::cpu::CpuBackend;
+//! use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+//!
+//! let backend = CpuBackend::shared();
+//! let (pk, sk) = generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+//! let c = pk.encrypt(backend.as_ref(), &BigUint::from(41u32)).unwrap();
+//! let c = pk.add_plaintext(&c, &BigUint::from(1u32)).unwrap();
+//! assert_eq!(sk.decrypt(backend.as_ref(), &c).unwrap(), BigUint::from(42u32));
+//! ```
+
+mod ciphertext;
+mod keygen;
+mod public_key;
+mod secret_key;
+
+pub use ciphertext::Ciphertext;
+pub use keygen::{generate_keypair, KeyGenOptions, MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN};
+pub use public_key::PublicKey;
+pub use secret_key::SecretKey;
+
+use num_bigint::BigUint;
+
+/// Which Paillier variant a key belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Textbook Paillier, `g = n + 1`. Context type `PaillierClient`.
+    Paillier,
+    /// The alpha-subgroup ("lookup") variant. Context type `PaillierLookupClient`.
+    PaillierLookup,
+}
+
+impl Scheme {
+    /// The context `type` string the Python SDK writes.
+    pub fn context_type(self) -> &'static str {
+        match self {
+            Scheme::Paillier => "PaillierClient",
+            Scheme::PaillierLookup => "PaillierLookupClient",
+        }
+    }
+
+    /// The short name (`paillier`, `paillier_lookup`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Paillier => "paillier",
+            Scheme::PaillierLookup => "paillier_lookup",
+        }
+    }
+}
+
+/// Supported `key_len` (bits of each prime) range: n² from 512 to 16384 bits.
+pub const KEY_LEN_RANGE: std::ops::RangeInclusive<usize> = 128..=4096;
+
+/// L(x) = (x - 1) / d, the Paillier "logarithm".
+pub(crate) fn l_function(x: &BigUint, d: &BigUint) -> BigUint {
+    if x == &BigUint::from(0u32) {
+        return BigUint::from(0u32);
+    }
+    (x - 1u32) / d
+}
+
+/// Overwrites a secret `BigUint`'s digits in place before it is dropped.
+///
+/// `assign_from_slice` clears and refills the same allocation, so the old digits are overwritten
+/// with zeros (num-bigint offers no zeroize support of its own). Temporaries created during
+/// arithmetic are not covered: see SECURITY notes in the README.
+pub(crate) fn wipe(value: &mut BigUint) {
+    let digits = value.bits().div_ceil(32) as usize;
+    value.assign_from_slice(&vec![0u32; digits.max(1)]);
+}

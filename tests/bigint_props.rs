@@ -1,0 +1,86 @@
+//! The Montgomery engine against num-bigint, on random odd moduli of every supported width.
+
+use num_bigint::{BigUint, RandBigInt};
+use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
+use proptest::prelude::*;
+use rand::{rngs::StdRng, SeedableRng};
+
+fn odd_modulus(rng: &mut StdRng, bits: u64) -> BigUint {
+    let mut m = rng.gen_biguint(bits);
+    m.set_bit(bits - 1, true);
+    m.set_bit(0, true);
+    m
+}
+
+/// Widths around limb boundaries plus the real ones (p² and n² for key_len 512..2048).
+const WIDTHS: &[u64] = &[3, 64, 65, 127, 130, 512, 1000, 1024, 2048, 3072, 4096, 8192];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn montgomery_multiplication_matches_num_bigint(seed in any::<u64>(), w in 0..WIDTHS.len()) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = odd_modulus(&mut rng, WIDTHS[w]);
+        let mm = MontgomeryModulus::new(&m).unwrap();
+        let a = rng.gen_biguint_below(&m);
+        let b = rng.gen_biguint_below(&m);
+        let am = mm.to_montgomery(&mm.limbs_of(&a).unwrap());
+        let bm = mm.to_montgomery(&mm.limbs_of(&b).unwrap());
+        let product = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &bm)));
+        prop_assert_eq!(product, (&a * &b) % &m);
+    }
+
+    #[test]
+    fn public_and_secret_exponentiation_match_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 1, ebits in 0u64..700) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = odd_modulus(&mut rng, WIDTHS[w]);
+        let mm = MontgomeryModulus::new(&m).unwrap();
+        let base = rng.gen_biguint_below(&m);
+        let exponent = rng.gen_biguint(ebits);
+        let expected = base.modpow(&exponent, &m);
+        let bm = mm.to_montgomery(&mm.limbs_of(&base).unwrap());
+        let mut e = exponent.to_u64_digits();
+        if e.is_empty() { e.push(0); }
+        let public = mm.biguint_of(&mm.from_montgomery(&mm.pow_public(&bm, &e)));
+        prop_assert_eq!(&public, &expected);
+        let secret = mm.biguint_of(&mm.from_montgomery(&mm.pow_secret(&bm, &e, ebits as usize)));
+        prop_assert_eq!(&secret, &expected);
+    }
+
+    #[test]
+    fn fixed_base_table_matches_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, ebits in 1usize..300, window in 1usize..=8) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = odd_modulus(&mut rng, WIDTHS[w]);
+        let mm = MontgomeryModulus::new(&m).unwrap();
+        let g = rng.gen_biguint_below(&m);
+        let table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, window);
+        let exponent = rng.gen_biguint(ebits as u64);
+        let mut e = exponent.to_u64_digits();
+        if e.is_empty() { e.push(0); }
+        let got = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &e, ebits)));
+        prop_assert_eq!(got, g.modpow(&exponent, &m));
+    }
+}
+
+#[test]
+fn values_at_the_edges() {
+    // m = 2^k - 1 stresses every carry; a = b = m - 1.
+    for bits in [64u64, 128, 4096] {
+        let m = (BigUint::from(1u32) << bits) - 1u32;
+        let mm = MontgomeryModulus::new(&m).unwrap();
+        let a = &m - 1u32;
+        let am = mm.to_montgomery(&mm.limbs_of(&a).unwrap());
+        let sq = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &am)));
+        assert_eq!(sq, (&a * &a) % &m);
+        let zero = mm.limbs_of(&BigUint::from(0u32)).unwrap();
+        assert_eq!(mm.biguint_of(&mm.from_montgomery(&mm.mul(&zero, &am))), BigUint::from(0u32));
+    }
+}
+
+#[test]
+fn rejects_values_not_below_the_modulus() {
+    let m = BigUint::from(1_000_003u32);
+    let mm = MontgomeryModulus::new(&m).unwrap();
+    assert!(mm.limbs_of(&m).is_err());
+}
