@@ -65,6 +65,10 @@ pub enum Error {
     #[error("cannot decrypt the secret key: wrong passphrase or key, or the context file was tampered with")]
     SecretKeyAuthentication,
 
+    /// AES-GCM authentication of encrypted content failed: wrong key or modified data.
+    #[error("cannot decrypt the content: wrong key, or the data was modified")]
+    ContentAuthentication,
+
     /// A key provider could not supply or unwrap the data key.
     #[error("key provider: {0}")]
     KeyProvider(String),

@@ -1,6 +1,51 @@
-//! Placeholder during bring-up.
+//! # paillier-gpu
+//!
+//! Paillier-encrypted Hamming-distance search over binary vectors, with a CPU backend (rayon)
+//! and a GPU backend (WGSL kernels through wgpu), byte-compatible with the XTrace Python SDK.
+//!
+//! A data owner encrypts binary embeddings; a search backend holding only ciphertexts and the
+//! public key multiplies every stored ciphertext with an encrypted query
+//! ([`hamming::EncryptedIndex`]); the owner decrypts the results into Hamming distances and keeps
+//! the top k.
+//!
+//! ```
+//! use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
+//! use paillier_gpu::hamming::{top_k, Selection};
+//!
+//! # fn main() -> paillier_gpu::Result<()> {
+//! // Small INSECURE parameters keep the example fast; use ContextOptions::default() for real.
+//! let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+//! let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
+//!
+//! let database = vec![vec![0u8, 1, 1, 0, 1, 0, 0, 1], vec![1, 1, 1, 1, 0, 0, 0, 0]];
+//! let mut index = ctx.new_index()?;              // the search backend's side
+//! index.insert(&ctx.encrypt_vectors(&database)?)?;
+//!
+//! let query = ctx.encrypt_vector(&[0, 1, 1, 0, 1, 0, 0, 0])?;
+//! let responses = index.aggregate(&query, &Selection::All)?;
+//! let distances = ctx.decode_distances(&responses)?;
+//! assert_eq!(distances, vec![1, 5]);
+//! assert_eq!(top_k(&distances, 1).ids, vec![0]);
+//! # Ok(()) }
+//! ```
+//!
+//! Layers, each a module: [`bigint`] (Montgomery arithmetic), [`backend`] (the batched operations
+//! and the devices that run them), [`paillier`] (the cryptosystem), [`hamming`] (vector packing,
+//! the owner's client and the backend's index), [`context`] (execution contexts and their files),
+//! [`formats`] (vector and ciphertext files).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod bigint;
+pub mod context;
 pub mod error;
+pub mod formats;
+pub mod hamming;
 pub mod paillier;
+
+pub use backend::Device;
+pub use context::{ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext};
 pub use error::{Error, Result};
+pub use paillier::Scheme;

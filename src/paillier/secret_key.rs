@@ -201,9 +201,6 @@ impl SecretKey {
     pub(crate) fn g_a_inv(&self) -> &BigUint {
         &self.g_a_inv
     }
-    pub(crate) fn primes(&self) -> (&BigUint, &BigUint) {
-        (&self.p, &self.q)
-    }
 
     /// Decrypts one ciphertext.
     pub fn decrypt(&self, backend: &dyn Backend, c: &Ciphertext) -> Result<BigUint> {

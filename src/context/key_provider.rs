@@ -1,0 +1,181 @@
+//! Where the AES data key that protects a context's secret key comes from.
+
+use std::sync::OnceLock;
+
+use rand::RngCore;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+
+/// A 256-bit AES key. Wiped on drop; `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl DataKey {
+    /// Wraps raw key bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// A fresh random key.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let key = Self::new(bytes);
+        bytes.zeroize();
+        key
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+/// Supplies the AES data key of a context and the opaque "wrapped" form stored beside it.
+///
+/// The file stores `key_provider` ([`provider_id`](Self::provider_id)) and `wrapped_key`
+/// (base64 of [`wrapped_key`](Self::wrapped_key)). Loading calls
+/// [`from_wrapped`](Self::from_wrapped) on a provider that holds the credentials (a passphrase, a
+/// KMS client ...) to rebuild the provider for that file. `examples/envelope_key_provider.rs`
+/// shows a KMS-style envelope provider.
+pub trait KeyProvider: Send + Sync {
+    /// Short name stored as `key_provider` (`passphrase`, `raw`, `aws_kms` ...).
+    fn provider_id(&self) -> &str;
+
+    /// The 256-bit AES key.
+    fn data_key(&self) -> Result<DataKey>;
+
+    /// Opaque bytes that let [`from_wrapped`](Self::from_wrapped) recover the key later (the
+    /// passphrase provider stores its salt; an envelope provider the encrypted data key).
+    fn wrapped_key(&self) -> Vec<u8>;
+
+    /// A provider for the key that `wrapped` (read from a file) protects, using this provider's
+    /// credentials.
+    fn from_wrapped(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>>;
+}
+
+/// The salt the Python SDK uses when none is given. New contexts of ours get a random salt.
+pub const SDK_DEFAULT_SALT: &[u8] = b"xtrace-aes-gcm-v1";
+
+/// scrypt cost parameters of the SDK: N = 2^14, r = 8, p = 1.
+const SCRYPT_LOG_N: u8 = 14;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+
+/// Derives the AES key from a passphrase with scrypt (N = 2^14, r = 8, p = 1), as the SDK does.
+///
+/// The derivation (about 16 MiB and tens of milliseconds) runs once, on first use.
+///
+/// ```
+/// use paillier_gpu::context::{KeyProvider, PassphraseKeyProvider};
+/// let provider = PassphraseKeyProvider::new("correct horse battery staple");
+/// assert_eq!(provider.provider_id(), "passphrase");
+/// assert_eq!(provider.wrapped_key().len(), 16); // a random salt
+/// ```
+pub struct PassphraseKeyProvider {
+    passphrase: Zeroizing<String>,
+    salt: Vec<u8>,
+    key: OnceLock<DataKey>,
+}
+
+impl std::fmt::Debug for PassphraseKeyProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseKeyProvider")
+            .field("passphrase", &"<redacted>")
+            .field("salt_len", &self.salt.len())
+            .finish()
+    }
+}
+
+impl PassphraseKeyProvider {
+    /// A provider with a fresh random 16-byte salt (for new contexts).
+    pub fn new(passphrase: &str) -> Self {
+        let mut salt = vec![0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        Self::with_salt(passphrase, &salt)
+    }
+
+    /// A provider with a given salt (`SDK_DEFAULT_SALT` reproduces the SDK's default).
+    pub fn with_salt(passphrase: &str, salt: &[u8]) -> Self {
+        Self {
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+            salt: salt.to_vec(),
+            key: OnceLock::new(),
+        }
+    }
+
+    /// The salt.
+    pub fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+}
+
+impl KeyProvider for PassphraseKeyProvider {
+    fn provider_id(&self) -> &str {
+        "passphrase"
+    }
+
+    fn data_key(&self) -> Result<DataKey> {
+        if let Some(key) = self.key.get() {
+            return Ok(key.clone());
+        }
+        let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, 32)
+            .map_err(|e| Error::KeyProvider(format!("scrypt parameters: {e}")))?;
+        let mut bytes = [0u8; 32];
+        scrypt::scrypt(self.passphrase.as_bytes(), &self.salt, &params, &mut bytes)
+            .map_err(|e| Error::KeyProvider(format!("scrypt: {e}")))?;
+        let key = DataKey::new(bytes);
+        bytes.zeroize();
+        Ok(self.key.get_or_init(|| key).clone())
+    }
+
+    fn wrapped_key(&self) -> Vec<u8> {
+        self.salt.clone()
+    }
+
+    fn from_wrapped(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
+        if wrapped.is_empty() {
+            return Err(Error::KeyProvider("empty passphrase salt".into()));
+        }
+        Ok(Box::new(Self::with_salt(&self.passphrase, wrapped)))
+    }
+}
+
+/// A data key supplied directly by the caller (from their own secret store). Nothing is stored
+/// in `wrapped_key`: the caller must supply the same key to load the context.
+#[derive(Clone, Debug)]
+pub struct RawKeyProvider {
+    key: DataKey,
+}
+
+impl RawKeyProvider {
+    /// A provider for `key`.
+    pub fn new(key: DataKey) -> Self {
+        Self { key }
+    }
+}
+
+impl KeyProvider for RawKeyProvider {
+    fn provider_id(&self) -> &str {
+        "raw"
+    }
+
+    fn data_key(&self) -> Result<DataKey> {
+        Ok(self.key.clone())
+    }
+
+    fn wrapped_key(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn from_wrapped(&self, _wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
+        Ok(Box::new(self.clone()))
+    }
+}

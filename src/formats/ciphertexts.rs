@@ -1,0 +1,246 @@
+//! Ciphertext files.
+//!
+//! * JSON Lines (`.jsonl`): one JSON array per vector, each element the base64 of one chunk's
+//!   little-endian bytes, zero-padded to the ciphertext width (the SDK's wire form).
+//! * Binary (any other name): a 32-byte header, then fixed-width records.
+//!
+//! | offset | bytes | field |
+//! |-------:|------:|-------|
+//! | 0 | 8 | magic `PGPUCTXT` |
+//! | 8 | 2 | version, `1` (u16 little-endian) |
+//! | 10 | 2 | reserved, 0 |
+//! | 12 | 4 | chunk width in bytes, `4·key_len/8` (u32 LE) |
+//! | 16 | 4 | chunks per vector (u32 LE) |
+//! | 20 | 4 | reserved, 0 |
+//! | 24 | 8 | number of vectors (u64 LE) |
+//! | 32 | … | vectors × chunks × width bytes: each chunk little-endian, zero-padded |
+
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::hamming::EncryptedVector;
+use crate::paillier::Ciphertext;
+
+/// The binary form's magic bytes.
+pub const MAGIC: &[u8; 8] = b"PGPUCTXT";
+/// The binary form's version.
+pub const VERSION: u16 = 1;
+/// The binary form's header length.
+pub const HEADER_BYTES: usize = 32;
+
+fn malformed(detail: String) -> Error {
+    Error::MalformedFile {
+        kind: "ciphertexts",
+        detail,
+    }
+}
+
+/// The shape every ciphertext in a file must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CiphertextShape {
+    /// Bytes per chunk: `4·key_len/8`.
+    pub chunk_bytes: usize,
+    /// Chunks per vector.
+    pub chunks: usize,
+}
+
+/// True when `path` names a JSON Lines file (`.jsonl`).
+pub fn is_jsonl(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+}
+
+/// Reads a ciphertext file in the form its name says.
+pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = std::io::BufReader::new(file);
+    if is_jsonl(path) {
+        read_jsonl(reader, shape)
+    } else {
+        read_binary(reader, shape)
+    }
+}
+
+/// Writes a ciphertext file, atomically, in the form its name says.
+pub fn write_ciphertexts(path: &Path, vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<()> {
+    // Encode first so that a bad vector fails before the target is touched.
+    let bytes = if is_jsonl(path) {
+        encode_jsonl(vectors, shape)?
+    } else {
+        encode_binary(vectors, shape)?
+    };
+    super::write_atomic(path, &bytes)
+}
+
+fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
+    c.to_le_bytes(shape.chunk_bytes).ok_or_else(|| Error::InvalidCiphertext {
+        index,
+        reason: format!("wider than {} bytes", shape.chunk_bytes),
+    })
+}
+
+fn check_chunks(vector: &EncryptedVector, shape: CiphertextShape, index: usize) -> Result<()> {
+    if vector.chunks.len() != shape.chunks {
+        return Err(Error::InvalidCiphertext {
+            index,
+            reason: format!("{} chunks where {} are expected", vector.chunks.len(), shape.chunks),
+        });
+    }
+    Ok(())
+}
+
+/// JSON Lines bytes for `vectors`.
+pub fn encode_jsonl(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, vector) in vectors.iter().enumerate() {
+        check_chunks(vector, shape, i)?;
+        let chunks = vector
+            .chunks
+            .iter()
+            .map(|c| Ok(Value::String(BASE64.encode(chunk_bytes(c, shape, i)?))))
+            .collect::<Result<Vec<_>>>()?;
+        serde_json::to_writer(&mut out, &Value::Array(chunks))
+            .map_err(|e| malformed(e.to_string()))?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Parses one chunk given as base64 little-endian bytes (shorter than the width is accepted and
+/// zero-padded, as the SDK does; longer only when the extra bytes are zero).
+pub fn decode_chunk(encoded: &str, shape: CiphertextShape, index: usize) -> Result<Ciphertext> {
+    let bytes = BASE64
+        .decode(encoded.trim())
+        .map_err(|e| malformed(format!("vector {index}: chunk is not base64: {e}")))?;
+    if bytes.iter().skip(shape.chunk_bytes).any(|&b| b != 0) {
+        return Err(Error::InvalidCiphertext {
+            index,
+            reason: format!("{} bytes, wider than {}", bytes.len(), shape.chunk_bytes),
+        });
+    }
+    Ok(Ciphertext::from_le_bytes(&bytes))
+}
+
+/// Reads JSON Lines ciphertexts. Blank lines are skipped.
+pub fn read_jsonl(mut reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
+    // base64 of every chunk plus quoting: bounded, so a huge line is an error, not an allocation.
+    let max_line = (shape.chunks * (shape.chunk_bytes.div_ceil(3) * 4 + 8) + 1024) as u64;
+    let mut vectors = Vec::new();
+    let mut line = String::new();
+    let mut line_number = 0usize;
+    loop {
+        line.clear();
+        line_number += 1;
+        let read = (&mut reader)
+            .take(max_line + 1)
+            .read_line(&mut line)
+            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if read as u64 > max_line {
+            return Err(malformed(format!("line {line_number} is longer than {max_line} bytes")));
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let index = vectors.len();
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+        let Value::Array(items) = value else {
+            return Err(malformed(format!("line {line_number}: not a JSON array")));
+        };
+        let chunks = items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => decode_chunk(s, shape, index),
+                _ => Err(malformed(format!("line {line_number}: a chunk is not a string"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let vector = EncryptedVector::new(chunks);
+        check_chunks(&vector, shape, index)?;
+        vectors.push(vector);
+    }
+    Ok(vectors)
+}
+
+/// Binary-form bytes for `vectors`.
+pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
+    let width = u32::try_from(shape.chunk_bytes)
+        .map_err(|_| Error::InvalidParameter("chunk width does not fit the header".into()))?;
+    let chunks = u32::try_from(shape.chunks)
+        .map_err(|_| Error::InvalidParameter("chunk count does not fit the header".into()))?;
+    let mut out = Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&width.to_le_bytes());
+    out.extend_from_slice(&chunks.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(vectors.len() as u64).to_le_bytes());
+    for (i, vector) in vectors.iter().enumerate() {
+        check_chunks(vector, shape, i)?;
+        for c in &vector.chunks {
+            out.write_all(&chunk_bytes(c, shape, i)?)
+                .map_err(|e| malformed(e.to_string()))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the binary form, checking the header against `shape` and the length against the
+/// header before reading any record.
+pub fn read_binary(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
+    let mut header = [0u8; HEADER_BYTES];
+    reader
+        .read_exact(&mut header)
+        .map_err(|_| malformed(format!("shorter than its {HEADER_BYTES}-byte header")))?;
+    if &header[..8] != MAGIC {
+        return Err(malformed("bad magic: not a paillier-gpu ciphertext file".into()));
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([header[o], header[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
+    let version = u16_at(8);
+    if version != VERSION {
+        return Err(malformed(format!("version {version} (this build reads {VERSION})")));
+    }
+    let width = u32_at(12) as usize;
+    let chunks = u32_at(16) as usize;
+    if width != shape.chunk_bytes || chunks != shape.chunks {
+        return Err(malformed(format!(
+            "records of {chunks} chunk(s) of {width} bytes; the context needs {} of {}",
+            shape.chunks, shape.chunk_bytes
+        )));
+    }
+    let mut count_bytes = [0u8; 8];
+    count_bytes.copy_from_slice(&header[24..32]);
+    let count = u64::from_le_bytes(count_bytes);
+    let record_bytes = (width * chunks) as u64;
+    let expected = count
+        .checked_mul(record_bytes)
+        .ok_or_else(|| malformed(format!("record count {count} overflows")))?;
+    let mut body = Vec::new();
+    // Read at most one byte more than the header promises: a lying count cannot make us allocate.
+    reader
+        .take(expected.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| malformed(e.to_string()))?;
+    if body.len() as u64 != expected {
+        return Err(malformed(format!(
+            "the header promises {count} records ({expected} bytes) but {} bytes follow",
+            if body.len() as u64 > expected { "more".to_string() } else { body.len().to_string() }
+        )));
+    }
+    Ok(body
+        .chunks_exact(record_bytes.max(1) as usize)
+        .map(|record| {
+            EncryptedVector::new(record.chunks_exact(width).map(Ciphertext::from_le_bytes).collect())
+        })
+        .collect())
+}

@@ -1,0 +1,100 @@
+//! The data owner's side: encrypt vectors, decode aggregated results, rank them.
+
+use super::{EncryptedVector, VectorLayout};
+use crate::backend::{Backend, LimbBatch};
+use crate::bigint::limbs_from_biguint;
+use crate::error::{Error, Result};
+use crate::paillier::{Ciphertext, PublicKey, SecretKey};
+
+/// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
+pub fn encrypt_vectors<V: AsRef<[u8]>>(
+    backend: &dyn Backend,
+    public_key: &PublicKey,
+    layout: &VectorLayout,
+    vectors: &[V],
+) -> Result<Vec<EncryptedVector>> {
+    let limbs = public_key.ciphertext_limbs();
+    let mut messages = LimbBatch::new(limbs);
+    for (i, vector) in vectors.iter().enumerate() {
+        let vector = vector.as_ref();
+        layout.check(i, vector)?;
+        for chunk in layout.pack(vector, limbs) {
+            messages.push(&chunk)?;
+        }
+    }
+    let ciphertexts = public_key.encrypt_limbs(backend, &messages, layout.message_bits())?;
+    let modulus = public_key.n_squared_modulus();
+    let chunks: Vec<Ciphertext> = ciphertexts
+        .iter()
+        .map(|c| Ciphertext::from_biguint(modulus.biguint_of(c)))
+        .collect();
+    Ok(chunks
+        .chunks(layout.chunks())
+        .map(|c| EncryptedVector::new(c.to_vec()))
+        .collect())
+}
+
+/// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.
+pub fn decode_distances(
+    backend: &dyn Backend,
+    public_key: &PublicKey,
+    secret_key: &SecretKey,
+    layout: &VectorLayout,
+    responses: &[EncryptedVector],
+) -> Result<Vec<u32>> {
+    let chunks = layout.chunks();
+    for (i, response) in responses.iter().enumerate() {
+        if response.chunks.len() != chunks {
+            return Err(Error::InvalidCiphertext {
+                index: i,
+                reason: format!("{} chunks where the context needs {chunks}", response.chunks.len()),
+            });
+        }
+        for c in &response.chunks {
+            public_key.check_ciphertext(c.as_biguint(), i)?;
+        }
+    }
+    let plaintexts = secret_key.decrypt_values(
+        backend,
+        responses
+            .iter()
+            .flat_map(|r| r.chunks.iter().map(Ciphertext::as_biguint)),
+    )?;
+    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
+    let mut values = LimbBatch::new(limbs);
+    for m in &plaintexts {
+        values.push(&limbs_from_biguint(m, limbs)?)?;
+    }
+    let counts = backend.masked_popcount(&values, &layout.masks(limbs))?;
+    Ok(counts.chunks(chunks).map(|c| c.iter().sum()).collect())
+}
+
+/// The `k` smallest distances with their record ids, ties broken by the smaller id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopK {
+    /// Record ids (0-based positions), nearest first.
+    pub ids: Vec<usize>,
+    /// Their distances.
+    pub distances: Vec<u32>,
+}
+
+/// Ranks `distances` (indexed by record id) and keeps the `k` nearest.
+///
+/// ```
+/// let top = paillier_gpu::hamming::top_k(&[5, 1, 3, 1], 3);
+/// assert_eq!(top.ids, vec![1, 3, 2]);
+/// assert_eq!(top.distances, vec![1, 1, 3]);
+/// ```
+pub fn top_k(distances: &[u32], k: usize) -> TopK {
+    let mut order: Vec<(u32, usize)> = distances.iter().copied().zip(0..).collect();
+    let k = k.min(order.len());
+    if k < order.len() {
+        order.select_nth_unstable(k);
+        order.truncate(k);
+    }
+    order.sort_unstable();
+    TopK {
+        ids: order.iter().map(|&(_, id)| id).collect(),
+        distances: order.iter().map(|&(d, _)| d).collect(),
+    }
+}

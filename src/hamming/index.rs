@@ -1,0 +1,172 @@
+//! The search backend's side: an encrypted database and the homomorphic aggregation.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{EncryptedVector, VectorLayout};
+use crate::backend::{backend_for, Backend, Device, LimbBatch};
+use crate::bigint::limbs_from_biguint;
+use crate::error::{Error, Result};
+use crate::paillier::{Ciphertext, PublicKey};
+
+/// Which records an aggregation covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Every record, in id order.
+    All,
+    /// Records with ids in the range, in order.
+    Range(Range<usize>),
+    /// The listed records, in the listed order.
+    Ids(Vec<usize>),
+}
+
+/// An encrypted database held by a search backend: the public key and the stored ciphertexts.
+///
+/// It can compute `Enc(x) · Enc(q) = Enc(x + q)` for every record but can decrypt nothing.
+///
+/// ```no_run
+/// # fn demo(ctx: &paillier_gpu::ExecutionContext) -> paillier_gpu::Result<()> {
+/// use paillier_gpu::hamming::{EncryptedIndex, Selection};
+/// let mut index = EncryptedIndex::new(ctx.public_key().clone(), ctx.embed_len(), ctx.device())?;
+/// index.insert(&ctx.encrypt_vectors(&[vec![0u8, 1, 1], vec![1, 1, 0]])?)?;
+/// let query = ctx.encrypt_vectors(&[vec![0u8, 1, 0]])?.remove(0);
+/// let responses = index.aggregate(&query, &Selection::All)?;
+/// assert_eq!(ctx.decode_distances(&responses)?, vec![1, 1]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct EncryptedIndex {
+    public_key: Arc<PublicKey>,
+    layout: VectorLayout,
+    device: Device,
+    backend: Arc<dyn Backend>,
+    /// Every record's chunks, record-major.
+    records: LimbBatch,
+}
+
+impl EncryptedIndex {
+    /// An empty index for vectors of `embed_len` dimensions under `public_key`.
+    pub fn new(public_key: Arc<PublicKey>, embed_len: usize, device: Device) -> Result<Self> {
+        let layout = VectorLayout::new(embed_len, public_key.key_len())?;
+        let backend = backend_for(device)?;
+        let records = LimbBatch::new(public_key.ciphertext_limbs());
+        Ok(Self {
+            public_key,
+            layout,
+            device,
+            backend,
+            records,
+        })
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len() / self.layout.chunks()
+    }
+
+    /// True when the index holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The device aggregation runs on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &Arc<PublicKey> {
+        &self.public_key
+    }
+
+    /// Appends records; returns the ids they were given. Every ciphertext is checked first, so a
+    /// bad one leaves the index unchanged (the error names its position in `vectors`).
+    pub fn insert(&mut self, vectors: &[EncryptedVector]) -> Result<Range<usize>> {
+        let limbs = self.public_key.ciphertext_limbs();
+        let mut staged = Vec::with_capacity(vectors.len() * self.layout.chunks() * limbs);
+        for (i, vector) in vectors.iter().enumerate() {
+            self.check_vector(vector, i)?;
+            for chunk in &vector.chunks {
+                staged.extend(limbs_from_biguint(chunk.as_biguint(), limbs)?);
+            }
+        }
+        let first = self.len();
+        let mut data = std::mem::replace(&mut self.records, LimbBatch::new(limbs)).into_flat();
+        data.extend(staged);
+        self.records = LimbBatch::from_flat(limbs, data)?;
+        Ok(first..self.len())
+    }
+
+    fn check_vector(&self, vector: &EncryptedVector, index: usize) -> Result<()> {
+        if vector.chunks.len() != self.layout.chunks() {
+            return Err(Error::InvalidCiphertext {
+                index,
+                reason: format!(
+                    "{} chunks where the index needs {}",
+                    vector.chunks.len(),
+                    self.layout.chunks()
+                ),
+            });
+        }
+        for chunk in &vector.chunks {
+            self.public_key.check_ciphertext(chunk.as_biguint(), index)?;
+        }
+        Ok(())
+    }
+
+    /// Multiplies the encrypted query into every selected record: one multiplication mod n² per
+    /// chunk. Returns one response per selected record, in selection order.
+    pub fn aggregate(
+        &self,
+        query: &EncryptedVector,
+        selection: &Selection,
+    ) -> Result<Vec<EncryptedVector>> {
+        self.check_vector(query, 0)?;
+        let limbs = self.public_key.ciphertext_limbs();
+        let chunks = self.layout.chunks();
+        let mut query_batch = LimbBatch::new(limbs);
+        for chunk in &query.chunks {
+            query_batch.push(&limbs_from_biguint(chunk.as_biguint(), limbs)?)?;
+        }
+        let modulus = self.public_key.n_squared_modulus();
+        let products = match selection {
+            Selection::All => self.backend.modmul(modulus, &self.records, &query_batch)?,
+            Selection::Range(range) => {
+                if range.start > range.end || range.end > self.len() {
+                    return Err(Error::InvalidSelection(format!(
+                        "range {}..{} is outside the {} records",
+                        range.start,
+                        range.end,
+                        self.len()
+                    )));
+                }
+                let flat = &self.records.as_flat()[range.start * chunks * limbs..range.end * chunks * limbs];
+                let subset = LimbBatch::from_flat(limbs, flat.to_vec())?;
+                self.backend.modmul(modulus, &subset, &query_batch)?
+            }
+            Selection::Ids(ids) => {
+                let mut subset = LimbBatch::new(limbs);
+                for &id in ids {
+                    if id >= self.len() {
+                        return Err(Error::InvalidSelection(format!(
+                            "id {id} is outside the {} records",
+                            self.len()
+                        )));
+                    }
+                    for c in 0..chunks {
+                        subset.push(self.records.item(id * chunks + c))?;
+                    }
+                }
+                self.backend.modmul(modulus, &subset, &query_batch)?
+            }
+        };
+        let responses: Vec<Ciphertext> = products
+            .iter()
+            .map(|c| Ciphertext::from_biguint(modulus.biguint_of(c)))
+            .collect();
+        Ok(responses
+            .chunks(chunks)
+            .map(|c| EncryptedVector::new(c.to_vec()))
+            .collect())
+    }
+}

@@ -1,0 +1,116 @@
+//! How binary vectors map onto Paillier plaintexts.
+
+use crate::backend::LimbBatch;
+use crate::error::{Error, Result};
+
+/// The packing of `embed_len`-dimensional binary vectors for a key of `key_len`-bit primes.
+///
+/// A chunk holds up to `key_len - 1` dimensions, so its `2·dims`-bit plaintext stays below
+/// `n ≥ 2^(2·key_len - 1)`. When `embed_len < key_len` (the SDK's rule) a vector is exactly one
+/// chunk and the plaintext is bit-for-bit the SDK's: dimension `i` at bit `2·(embed_len - 1 - i)`.
+/// Longer vectors are split into consecutive chunks of `key_len - 1` dimensions, each packed the
+/// same way (an extension of ours; the SDK cannot make such contexts).
+///
+/// ```
+/// use paillier_gpu::hamming::VectorLayout;
+/// let layout = VectorLayout::new(3, 512).unwrap();
+/// // [1, 0, 1] → slots 01 00 01 → 0b010001 = 17
+/// assert_eq!(layout.pack(&[1, 0, 1], 1)[0], vec![17]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VectorLayout {
+    embed_len: usize,
+    dims_per_chunk: usize,
+}
+
+/// Largest supported `embed_len` (keeps hostile configs from asking for absurd allocations).
+pub const MAX_EMBED_LEN: usize = 1 << 20;
+
+impl VectorLayout {
+    /// The layout for `embed_len` dimensions under `key_len`-bit primes.
+    pub fn new(embed_len: usize, key_len: usize) -> Result<Self> {
+        if embed_len == 0 || embed_len > MAX_EMBED_LEN {
+            return Err(Error::InvalidParameter(format!(
+                "embed_len {embed_len} is outside 1..={MAX_EMBED_LEN}"
+            )));
+        }
+        if key_len < 2 {
+            return Err(Error::InvalidParameter(format!("key_len {key_len} is too small")));
+        }
+        Ok(Self {
+            embed_len,
+            dims_per_chunk: key_len - 1,
+        })
+    }
+
+    /// Dimensions of a vector.
+    pub fn embed_len(&self) -> usize {
+        self.embed_len
+    }
+
+    /// Ciphertexts per vector.
+    pub fn chunks(&self) -> usize {
+        self.embed_len.div_ceil(self.dims_per_chunk)
+    }
+
+    /// Dimensions held by chunk `c`.
+    pub fn chunk_dims(&self, c: usize) -> usize {
+        let start = c * self.dims_per_chunk;
+        self.embed_len.saturating_sub(start).min(self.dims_per_chunk)
+    }
+
+    /// Upper bound on a chunk plaintext's bit length.
+    pub fn message_bits(&self) -> usize {
+        2 * self.chunk_dims(0)
+    }
+
+    /// Checks that `vector` has `embed_len` entries, all 0 or 1. `index` names it in errors.
+    pub fn check(&self, index: usize, vector: &[u8]) -> Result<()> {
+        if vector.len() != self.embed_len {
+            return Err(Error::VectorLength {
+                index,
+                expected: self.embed_len,
+                found: vector.len(),
+            });
+        }
+        if let Some(position) = vector.iter().position(|&b| b > 1) {
+            return Err(Error::NonBinaryValue {
+                index,
+                position,
+                value: vector[position].to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Packs a checked vector into one plaintext per chunk, each `limbs` limbs wide.
+    pub fn pack(&self, vector: &[u8], limbs: usize) -> Vec<Vec<u64>> {
+        (0..self.chunks())
+            .map(|c| {
+                let dims = self.chunk_dims(c);
+                let start = c * self.dims_per_chunk;
+                let mut plaintext = vec![0u64; limbs];
+                for (j, &bit) in vector[start..start + dims].iter().enumerate() {
+                    let position = 2 * (dims - 1 - j);
+                    plaintext[position / 64] |= u64::from(bit & 1) << (position % 64);
+                }
+                plaintext
+            })
+            .collect()
+    }
+
+    /// For each chunk, the mask of its slots' low bits (`0b0101…01` over `2·dims` bits).
+    pub fn masks(&self, limbs: usize) -> LimbBatch {
+        let mut masks = LimbBatch::new(limbs);
+        for c in 0..self.chunks() {
+            let mut mask = vec![0u64; limbs];
+            for slot in 0..self.chunk_dims(c) {
+                let position = 2 * slot;
+                mask[position / 64] |= 1u64 << (position % 64);
+            }
+            // A layout always fits its own width: limbs come from the same key.
+            let _ = masks.push(&mask);
+        }
+        masks
+    }
+}

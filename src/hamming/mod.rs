@@ -1,0 +1,34 @@
+//! Encrypted Hamming distance search over binary vectors.
+//!
+//! * [`VectorLayout`] packs a binary vector into plaintexts: bit `b_i` becomes the two-bit slot
+//!   `0 b_i`, most significant first, so adding two packed vectors never carries out of a slot
+//!   and the low bit of every slot is the XOR of the inputs.
+//! * The owner encrypts vectors ([`encrypt_vectors`]) and decodes aggregated results into
+//!   distances ([`decode_distances`], [`top_k`]).
+//! * The search backend keeps an [`EncryptedIndex`] built from the public key alone and
+//!   multiplies every stored ciphertext with the encrypted query ([`EncryptedIndex::aggregate`]).
+
+mod client;
+mod index;
+mod layout;
+
+pub use client::{decode_distances, encrypt_vectors, top_k, TopK};
+pub use index::{EncryptedIndex, Selection};
+pub use layout::VectorLayout;
+
+use crate::paillier::Ciphertext;
+
+/// One encrypted vector: one ciphertext per chunk (a single chunk whenever `embed_len < key_len`,
+/// which is every context the Python SDK can make).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedVector {
+    /// The chunks, in order.
+    pub chunks: Vec<Ciphertext>,
+}
+
+impl EncryptedVector {
+    /// Wraps a list of chunk ciphertexts.
+    pub fn new(chunks: Vec<Ciphertext>) -> Self {
+        Self { chunks }
+    }
+}

@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use paillier_gpu::hamming::EncryptedVector;
+use paillier_gpu::paillier::Ciphertext;
+use serde_json::Value;
+
+/// One case of the Python SDK's reference file.
+pub struct SdkCase {
+    pub name: String,
+    pub passphrase: String,
+    /// The context file's JSON, as the SDK's save_to_disk writes it.
+    pub context_json: String,
+    pub context_id: String,
+    pub embed_len: usize,
+    pub database: Vec<Vec<u8>>,
+    pub query: Vec<u8>,
+    pub enc_database: Vec<EncryptedVector>,
+    pub enc_query: EncryptedVector,
+    pub aggregated: Vec<EncryptedVector>,
+    pub hamming: Vec<u32>,
+}
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/xtrace_reference.json");
+
+fn vector(v: &Value) -> EncryptedVector {
+    EncryptedVector::new(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| Ciphertext::from_le_bytes(&BASE64.decode(c.as_str().unwrap()).unwrap()))
+            .collect(),
+    )
+}
+
+fn bits(v: &Value) -> Vec<u8> {
+    v.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect()
+}
+
+pub fn sdk_cases() -> Vec<SdkCase> {
+    let text = std::fs::read_to_string(FIXTURES).unwrap();
+    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    all.into_iter()
+        .map(|(name, case)| SdkCase {
+            passphrase: case["passphrase"].as_str().unwrap().to_owned(),
+            context_json: serde_json::to_string(&case["context"]).unwrap(),
+            context_id: case["context_id"].as_str().unwrap().to_owned(),
+            embed_len: case["embed_len"].as_u64().unwrap() as usize,
+            database: case["database"].as_array().unwrap().iter().map(bits).collect(),
+            query: bits(&case["query"]),
+            enc_database: case["enc_database_le_b64"].as_array().unwrap().iter().map(vector).collect(),
+            enc_query: vector(&case["enc_query_le_b64"]),
+            aggregated: case["aggregated_le_b64"].as_array().unwrap().iter().map(vector).collect(),
+            hamming: case["hamming"].as_array().unwrap().iter().map(|h| h.as_u64().unwrap() as u32).collect(),
+            name,
+        })
+        .collect()
+}
+
+/// The Hamming distance computed directly.
+pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
+}
