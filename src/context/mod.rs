@@ -504,7 +504,11 @@ impl ExecutionContext {
 
     /// Writes the file form atomically (temporary file, fsync, rename).
     pub fn save_to_disk(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::formats::write_atomic(path.as_ref(), self.to_json()?.as_bytes())
+        crate::formats::write_atomic(
+            path.as_ref(),
+            self.to_json()?.as_bytes(),
+            crate::formats::Visibility::Private,
+        )
     }
 
     /// The context id: hex SHA-256 over the SDK's plaintext serialisation (FORMAT.md).

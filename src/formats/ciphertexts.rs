@@ -74,7 +74,7 @@ pub fn write_ciphertexts(path: &Path, vectors: &[EncryptedVector], shape: Cipher
     } else {
         encode_binary(vectors, shape)?
     };
-    super::write_atomic(path, &bytes)
+    super::write_atomic(path, &bytes, super::Visibility::Shared)
 }
 
 fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {

@@ -9,15 +9,25 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Who may read a written file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Owner only (mode 0600 on Unix): context files.
+    Private,
+    /// The usual permissions for data (mode 0644 on Unix): ciphertexts, distances.
+    Shared,
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, complete:
 /// a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
+pub fn write_atomic(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
+    write_atomic_with(path, visibility, |w| w.write_all(bytes))
 }
 
 /// [`write_atomic`] with a writer callback, for streamed output.
 pub fn write_atomic_with(
     path: &Path,
+    visibility: Visibility,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
     let folder = match path.parent() {
@@ -29,6 +39,15 @@ pub fn write_atomic_with(
         .suffix(".tmp")
         .tempfile_in(folder)
         .map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    if visibility == Visibility::Shared {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = visibility;
     {
         let mut writer = std::io::BufWriter::new(temp.as_file_mut());
         write(&mut writer).map_err(|e| Error::io(path, e))?;

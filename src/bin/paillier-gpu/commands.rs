@@ -1,0 +1,209 @@
+//! The subcommands.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use paillier_gpu::backend::backend_for;
+use paillier_gpu::context::PassphraseKeyProvider;
+use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts, CiphertextShape};
+use paillier_gpu::formats::{vectors::read_vectors, write_atomic, Visibility};
+use paillier_gpu::hamming::{self, top_k, Selection, VectorLayout};
+use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Result, Scheme};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{Cli, Command, ContextCommand, SchemeArg};
+
+/// Vectors per progress step (and per backend batch).
+const BATCH: usize = 1024;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let passphrase_file = cli.passphrase_file.as_deref();
+    match cli.command {
+        Command::Context(ContextCommand::Create {
+            scheme,
+            key_len,
+            embed_len,
+            alpha_len,
+            out,
+            insecure,
+        }) => {
+            let scheme = match scheme {
+                SchemeArg::Paillier => Scheme::Paillier,
+                SchemeArg::PaillierLookup => Scheme::PaillierLookup,
+            };
+            if scheme == Scheme::Paillier && alpha_len.is_some() {
+                return Err(Error::InvalidParameter(
+                    "--alpha-len applies only to --type paillier-lookup".into(),
+                ));
+            }
+            let options = ContextOptions {
+                scheme,
+                key_len,
+                embed_len,
+                alpha_len: alpha_len.unwrap_or(ContextOptions::default().alpha_len),
+                allow_insecure: insecure,
+                ..ContextOptions::default()
+            };
+            let passphrase = passphrase(passphrase_file)?;
+            let ctx = ExecutionContext::create(&options, Arc::new(PassphraseKeyProvider::new(&passphrase)))?;
+            ctx.save_to_disk(&out)?;
+            print_summary(&ctx)
+        }
+        Command::Context(ContextCommand::Show { context }) => {
+            let passphrase = passphrase(passphrase_file)?;
+            print_summary(&ExecutionContext::load_with_passphrase(&context, &passphrase)?)
+        }
+        Command::Encrypt {
+            context,
+            input,
+            output,
+            device,
+        } => {
+            let public = PublicContext::load(&context)?;
+            let config = *public.config();
+            let layout = VectorLayout::new(config.embed_len, config.key_len)?;
+            let backend = backend_for(device.device())?;
+            let vectors = read_vectors(&input, config.embed_len)?;
+            let bar = progress(vectors.len(), "encrypting");
+            let mut encrypted = Vec::with_capacity(vectors.len());
+            for batch in vectors.chunks(BATCH) {
+                encrypted.extend(hamming::encrypt_vectors(backend.as_ref(), public.public_key(), &layout, batch)?);
+                bar.inc(batch.len() as u64);
+            }
+            bar.finish_and_clear();
+            write_ciphertexts(&output, &encrypted, shape(&public, &layout))
+        }
+        Command::Aggregate {
+            context,
+            database,
+            query,
+            output,
+            device,
+        } => {
+            let public = PublicContext::load(&context)?;
+            let config = *public.config();
+            let layout = VectorLayout::new(config.embed_len, config.key_len)?;
+            let shape = shape(&public, &layout);
+            let records = read_ciphertexts(&database, shape)?;
+            let mut queries = read_ciphertexts(&query, shape)?;
+            if queries.len() != 1 {
+                return Err(Error::MalformedFile {
+                    kind: "ciphertexts",
+                    detail: format!("the query file holds {} vectors, not 1", queries.len()),
+                });
+            }
+            let query = queries.remove(0);
+            let mut index = public.new_index(device.device())?;
+            index.insert(&records)?;
+            let responses = index.aggregate(&query, &Selection::All)?;
+            write_ciphertexts(&output, &responses, shape)
+        }
+        Command::Decode {
+            context,
+            input,
+            top_k: k,
+            output,
+            device,
+        } => {
+            let passphrase = passphrase(passphrase_file)?;
+            let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device())?;
+            let public_shape = CiphertextShape {
+                chunk_bytes: ctx.public_key().ciphertext_bytes(),
+                chunks: ctx.layout().chunks(),
+            };
+            let responses = read_ciphertexts(&input, public_shape)?;
+            let bar = progress(responses.len(), "decoding");
+            let mut distances = Vec::with_capacity(responses.len());
+            for (b, batch) in responses.chunks(BATCH).enumerate() {
+                let decoded = ctx.decode_distances(batch).map_err(|e| offset_index(e, b * BATCH))?;
+                distances.extend(decoded);
+                bar.inc(batch.len() as u64);
+            }
+            bar.finish_and_clear();
+            let text = match k {
+                Some(k) => {
+                    let top = top_k(&distances, k);
+                    format!("{}\n", json!({"ids": top.ids, "distances": top.distances}))
+                }
+                None => distances.iter().map(|d| format!("{d}\n")).collect(),
+            };
+            write_atomic(&output, text.as_bytes(), Visibility::Shared)
+        }
+    }
+}
+
+fn shape(public: &PublicContext, layout: &VectorLayout) -> CiphertextShape {
+    CiphertextShape {
+        chunk_bytes: public.public_key().ciphertext_bytes(),
+        chunks: layout.chunks(),
+    }
+}
+
+/// Batch errors name positions within the batch; make them positions within the file.
+fn offset_index(error: Error, offset: usize) -> Error {
+    match error {
+        Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+            index: index + offset,
+            reason,
+        },
+        other => other,
+    }
+}
+
+fn print_summary(ctx: &ExecutionContext) -> Result<()> {
+    let mut summary = json!({
+        "id": ctx.id(),
+        "type": ctx.scheme().context_type(),
+        "scheme": ctx.scheme().name(),
+        "key_len": ctx.key_len(),
+        "embed_len": ctx.embed_len(),
+        "chunks_per_vector": ctx.layout().chunks(),
+        "key_provider": ctx.key_provider().provider_id(),
+    });
+    if let Some(alpha) = ctx.alpha_len() {
+        summary["alpha_len"] = json!(alpha);
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{summary}").map_err(|e| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    })
+}
+
+fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    let passphrase = match file {
+        Some(path) => {
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?);
+            Zeroizing::new(text.lines().next().unwrap_or("").to_owned())
+        }
+        None => match std::env::var("PAILLIER_GPU_PASSPHRASE") {
+            Ok(value) => Zeroizing::new(value),
+            Err(_) => {
+                return Err(Error::KeyProvider(
+                    "no passphrase: set PAILLIER_GPU_PASSPHRASE or pass --passphrase-file".into(),
+                ))
+            }
+        },
+    };
+    if passphrase.is_empty() {
+        return Err(Error::KeyProvider("the passphrase is empty".into()));
+    }
+    Ok(passphrase)
+}
+
+fn progress(total: usize, what: &str) -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+

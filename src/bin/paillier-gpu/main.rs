@@ -1,0 +1,165 @@
+//! `paillier-gpu`: the command-line shell over the library.
+//!
+//! Every failure prints one line on stderr and exits non-zero. The passphrase comes from the
+//! environment (`PAILLIER_GPU_PASSPHRASE`) or a file (`--passphrase-file`), never from a
+//! command-line value.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Paillier-encrypted Hamming search over binary vectors, on the CPU or a GPU.
+#[derive(Parser, Debug)]
+#[command(name = "paillier-gpu", version, about, long_about = None)]
+struct Cli {
+    /// Read the passphrase from this file (its first line) instead of PAILLIER_GPU_PASSPHRASE.
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create or inspect an execution context.
+    #[command(subcommand)]
+    Context(ContextCommand),
+    /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key).
+    Encrypt {
+        #[arg(long, value_name = "CTX")]
+        context: PathBuf,
+        /// Vectors: JSON Lines (one array of 0/1 per line) or a 2-D .npy of uint8/int8/bool.
+        #[arg(long, value_name = "VECTORS")]
+        input: PathBuf,
+        /// Ciphertexts: .jsonl for base64 JSON Lines, any other name for the binary form.
+        #[arg(long, value_name = "CIPHERTEXTS")]
+        output: PathBuf,
+        #[command(flatten)]
+        device: DeviceArg,
+    },
+    /// Multiply an encrypted query into every stored ciphertext (needs only the public key).
+    Aggregate {
+        #[arg(long, value_name = "CTX")]
+        context: PathBuf,
+        #[arg(long, value_name = "CIPHERTEXTS")]
+        database: PathBuf,
+        /// A ciphertext file holding exactly one vector.
+        #[arg(long, value_name = "CIPHERTEXTS")]
+        query: PathBuf,
+        #[arg(long, value_name = "CIPHERTEXTS")]
+        output: PathBuf,
+        #[command(flatten)]
+        device: DeviceArg,
+    },
+    /// Decrypt aggregated ciphertexts into Hamming distances (needs the passphrase).
+    Decode {
+        #[arg(long, value_name = "CTX")]
+        context: PathBuf,
+        #[arg(long, value_name = "CIPHERTEXTS")]
+        input: PathBuf,
+        /// Write only the K nearest as {"ids": [...], "distances": [...]}.
+        #[arg(long, value_name = "K")]
+        top_k: Option<usize>,
+        /// Distances: JSON Lines, one integer per line in input order.
+        #[arg(long, value_name = "DISTANCES")]
+        output: PathBuf,
+        #[command(flatten)]
+        device: DeviceArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContextCommand {
+    /// Generate keys and write a new context file (needs the passphrase).
+    Create {
+        #[arg(long = "type", value_enum, default_value = "paillier")]
+        scheme: SchemeArg,
+        /// Bits of each prime (n has twice as many). Below 1024 needs --insecure.
+        #[arg(long, default_value_t = 1024)]
+        key_len: usize,
+        #[arg(long, default_value_t = 512)]
+        embed_len: usize,
+        /// Lookup contexts only: bits of the noise subgroup order (at least 256 unless --insecure).
+        #[arg(long)]
+        alpha_len: Option<usize>,
+        #[arg(long, value_name = "CTX")]
+        out: PathBuf,
+        /// Allow key_len < 1024 and alpha_len < 256. For tests only: such keys can be broken.
+        #[arg(long)]
+        insecure: bool,
+    },
+    /// Print a context's id and parameters as one JSON object (needs the passphrase).
+    Show {
+        #[arg(long, value_name = "CTX")]
+        context: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SchemeArg {
+    Paillier,
+    #[value(name = "paillier-lookup", alias = "paillier_lookup")]
+    PaillierLookup,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeviceChoice {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+#[derive(Args, Debug)]
+struct DeviceArg {
+    /// Compute device.
+    #[arg(long, value_enum, env = "PAILLIER_GPU_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+}
+
+impl DeviceArg {
+    fn device(&self) -> paillier_gpu::Device {
+        match self.device {
+            DeviceChoice::Cpu => paillier_gpu::Device::Cpu,
+            DeviceChoice::Gpu => paillier_gpu::Device::Gpu,
+            DeviceChoice::Auto => paillier_gpu::Device::Auto,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!("paillier-gpu: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format(|buf, record| {
+            use std::io::Write;
+            writeln!(buf, "paillier-gpu: {}: {}", record.level().as_str().to_lowercase(), record.args())
+        })
+        .init();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("paillier-gpu: error: {}", one_line(&e.to_string()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
