@@ -63,3 +63,45 @@ pub fn sdk_cases() -> Vec<SdkCase> {
 pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
     a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
 }
+
+use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
+use std::sync::OnceLock;
+
+/// A small INSECURE context (fast keys) per scheme, shared by a test binary.
+pub fn small_context(scheme: Scheme) -> &'static ExecutionContext {
+    static CLASSIC: OnceLock<ExecutionContext> = OnceLock::new();
+    static LOOKUP: OnceLock<ExecutionContext> = OnceLock::new();
+    let cell = match scheme {
+        Scheme::Paillier => &CLASSIC,
+        Scheme::PaillierLookup => &LOOKUP,
+    };
+    cell.get_or_init(|| {
+        let options = ContextOptions {
+            scheme,
+            key_len: 256,
+            embed_len: 64,
+            alpha_len: 64,
+            allow_insecure: true,
+            ..ContextOptions::default()
+        };
+        ExecutionContext::create_with_passphrase(&options, "test passphrase").unwrap()
+    })
+}
+
+pub const SCHEMES: [Scheme; 2] = [Scheme::Paillier, Scheme::PaillierLookup];
+
+/// Bytes of a C-order 2-D `.npy` file with one-byte elements of `descr` (`|u1`, `|i1`, `|b1`).
+pub fn npy_bytes(descr: &str, rows: usize, cols: usize, data: &[u8], fortran: bool) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': ({rows}, {cols}), }}",
+        if fortran { "True" } else { "False" }
+    );
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
