@@ -1,0 +1,213 @@
+//! Execution contexts: creation, the file format field by field, ids, providers, devices.
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use common::{small_context, SCHEMES};
+use num_bigint::BigUint;
+use paillier_gpu::context::{DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider};
+use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
+use serde_json::Value;
+
+fn options(scheme: Scheme) -> ContextOptions {
+    ContextOptions { scheme, key_len: 256, embed_len: 40, alpha_len: 64, allow_insecure: true, ..Default::default() }
+}
+
+/// Asserts that `keys` appear in this order, Python-style (`"key": `), in raw JSON text.
+fn assert_key_order(json: &str, keys: &[&str]) {
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|k| json.find(&format!("\"{k}\": ")).unwrap_or_else(|| panic!("{k} missing in {json:.80}")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "key order {keys:?} in {json:.80}");
+}
+
+fn int(v: &Value) -> BigUint {
+    match v {
+        Value::String(s) => s.parse().unwrap(),
+        other => other.to_string().parse().unwrap(),
+    }
+}
+
+#[test]
+fn saved_contexts_load_back_with_the_same_id() {
+    let dir = tempfile::tempdir().unwrap();
+    for scheme in SCHEMES {
+        let ctx = ExecutionContext::create_with_passphrase(&options(scheme), "pass phrase é").unwrap();
+        let path = dir.path().join(format!("{}.json", scheme.name()));
+        ctx.save_to_disk(&path).unwrap();
+        let loaded = ExecutionContext::load_with_passphrase(&path, "pass phrase é").unwrap();
+        assert_eq!(loaded.id(), ctx.id());
+        assert_eq!(loaded, ctx);
+        assert_eq!(loaded.config(), ctx.config());
+        // Re-saving gives a fresh nonce but the same id.
+        let again = dir.path().join("again.json");
+        loaded.save_to_disk(&again).unwrap();
+        assert_ne!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+        assert_eq!(ExecutionContext::load_with_passphrase(&again, "pass phrase é").unwrap().id(), ctx.id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}
+
+#[test]
+fn the_file_matches_format_md_field_by_field() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let text = ctx.to_json().unwrap();
+        // Python json.dumps separators.
+        assert!(text.starts_with("{\"sk\": \""), "{text:.40}");
+        let file: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(file.len(), 6);
+        assert_key_order(&text, &["sk", "pk", "type", "config", "key_provider", "wrapped_key"]);
+        assert_eq!(file["type"], scheme.context_type());
+        assert_eq!(file["key_provider"], "passphrase");
+        assert_eq!(BASE64.decode(file["wrapped_key"].as_str().unwrap()).unwrap().len(), 16, "random 16-byte salt");
+        // sk: base64 of nonce16 | tag16 | ciphertext.
+        assert!(BASE64.decode(file["sk"].as_str().unwrap()).unwrap().len() > 32);
+
+        let pk: serde_json::Map<String, Value> = serde_json::from_str(file["pk"].as_str().unwrap()).unwrap();
+        let config: serde_json::Map<String, Value> = serde_json::from_str(file["config"].as_str().unwrap()).unwrap();
+        let plain: Value = serde_json::from_str(&ctx.to_plain_json()).unwrap();
+        let sk: serde_json::Map<String, Value> = serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
+        let n = int(&pk["n"]);
+        assert_eq!(int(&pk["n_squared"]), &n * &n);
+        match scheme {
+            Scheme::Paillier => {
+                assert_eq!(pk.len(), 3);
+                assert_key_order(file["pk"].as_str().unwrap(), &["g", "n", "n_squared"]);
+                assert!(pk.values().all(Value::is_string), "decimal strings");
+                assert_eq!(int(&pk["g"]), &n + 1u32);
+                assert_eq!(sk.len(), 2);
+                assert_key_order(plain["sk"].as_str().unwrap(), &["phi", "inv"]);
+                assert!(sk.values().all(Value::is_string));
+                assert_eq!(file["config"], "{\"embed_len\": 64, \"key_len\": 256}");
+            }
+            Scheme::PaillierLookup => {
+                assert_eq!(pk.len(), 4);
+                assert_key_order(file["pk"].as_str().unwrap(), &["g", "n", "n_squared", "g_n"]);
+                assert!(pk.values().all(Value::is_number), "JSON numbers");
+                assert_eq!(sk.len(), 3);
+                assert_key_order(plain["sk"].as_str().unwrap(), &["phi", "a", "g_a_inv"]);
+                assert!(sk.values().all(Value::is_number));
+                assert_eq!(config["message_chunks"], 64);
+                assert_eq!(file["config"], "{\"message_chunks\": 64, \"alpha_len\": 64, \"embed_len\": 64, \"key_len\": 256}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_id_is_sha256_of_the_python_plain_dict() {
+    use sha2::{Digest, Sha256};
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let plain = ctx.to_plain_json();
+        let digest: String = Sha256::digest(plain.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(ctx.id(), digest);
+        let reloaded = ExecutionContext::from_plain_json(&plain, ctx.key_provider().clone()).unwrap();
+        assert_eq!(reloaded.id(), ctx.id());
+    }
+}
+
+#[test]
+fn the_device_is_not_part_of_the_id() {
+    let ctx = ExecutionContext::create_with_passphrase(&options(Scheme::Paillier), "p").unwrap();
+    let id = ctx.id().to_owned();
+    let auto = ctx.with_device(Device::Auto).unwrap();
+    assert_eq!(auto.device(), Device::Auto);
+    assert_eq!(auto.id(), id);
+    let json = auto.to_json().unwrap();
+    let cpu = ExecutionContext::from_json_with_passphrase(&json, "p").unwrap();
+    assert_eq!(cpu, auto);
+}
+
+#[test]
+fn asking_for_a_gpu_in_this_build_is_a_typed_error() {
+    let ctx = ExecutionContext::create_with_passphrase(&options(Scheme::Paillier), "p").unwrap();
+    assert!(matches!(ctx.with_device(Device::Gpu), Err(Error::GpuUnavailable(_))));
+    assert_eq!("GPU".parse::<Device>().unwrap(), Device::Gpu);
+    assert!("tpu".parse::<Device>().is_err());
+}
+
+#[test]
+fn encrypted_and_raw_key_providers_round_trip() {
+    let key = DataKey::random();
+    let raw: Arc<dyn KeyProvider> = Arc::new(RawKeyProvider::new(key.clone()));
+    let ctx = ExecutionContext::create(&options(Scheme::PaillierLookup), raw.clone()).unwrap();
+    let json = ctx.to_json().unwrap();
+    assert!(json.contains("\"key_provider\": \"raw\""));
+    assert_eq!(ExecutionContext::from_json(&json, raw.as_ref()).unwrap(), ctx);
+    // The SDK's encrypted dict form.
+    let dict = ctx.to_encrypted_dict().unwrap();
+    assert!(!dict.contains("key_provider"));
+    assert_eq!(ExecutionContext::from_encrypted_dict(&dict, raw.clone()).unwrap(), ctx);
+    // Another key fails authentication; a passphrase provider is refused by name.
+    let other = RawKeyProvider::new(DataKey::random());
+    assert!(matches!(ExecutionContext::from_json(&json, &other), Err(Error::SecretKeyAuthentication)));
+    assert!(matches!(ExecutionContext::from_json(&json, &PassphraseKeyProvider::new("x")), Err(Error::KeyProvider(_))));
+    assert!(!format!("{key:?} {ctx:?}").contains(&format!("{:?}", key.as_bytes())));
+}
+
+#[test]
+fn content_encryption_round_trips_and_detects_tampering() {
+    let ctx = small_context(Scheme::Paillier);
+    let blob = ctx.encrypt_content(b"chunk text").unwrap();
+    assert_eq!(&ctx.decrypt_content(&blob).unwrap()[..], b"chunk text");
+    let mut raw = BASE64.decode(&blob).unwrap();
+    assert_eq!(raw.len(), 16 + 16 + 10, "nonce16 | tag16 | ciphertext");
+    *raw.last_mut().unwrap() ^= 1;
+    assert!(matches!(ctx.decrypt_content(&BASE64.encode(raw)), Err(Error::ContentAuthentication)));
+    assert!(matches!(ctx.decrypt_content("not base64!"), Err(Error::InvalidParameter(_))));
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let plain: Value = serde_json::from_str(&ctx.to_plain_json()).unwrap();
+        let sk: serde_json::Map<String, Value> = serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
+        let debug = format!("{ctx:?} {:?} {:?}", ctx.secret_key(), ctx.key_provider().data_key().unwrap());
+        for value in sk.values() {
+            let digits = int(value).to_string();
+            assert!(!debug.contains(&digits[..20]), "secret digits in Debug output");
+        }
+        assert!(debug.contains("redacted"));
+    }
+}
+
+#[test]
+fn lookup_tables_dump_in_the_sdk_shape() {
+    let options = ContextOptions { scheme: Scheme::PaillierLookup, key_len: 128, embed_len: 10, alpha_len: 40, allow_insecure: true, ..Default::default() };
+    let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
+    let tables = ctx.dump_tables().unwrap();
+    let g_table = tables["g_table"].as_object().unwrap();
+    assert_eq!(g_table.len(), 32, "message_chunks = 2*128/8 rows");
+    let pk = ctx.public_key();
+    for (row, j) in [(0usize, 0u32), (0, 1), (3, 200), (31, 255)] {
+        let expected = pk.g().modpow(&(BigUint::from(j) << (8 * row)), pk.n_squared());
+        assert_eq!(int(&g_table[&row.to_string()][j as usize]), expected);
+    }
+    let noise = tables["noise_table"].as_array().unwrap();
+    assert_eq!(noise.len(), 256);
+    // Every noise entry lies in the subgroup generated by g_n: it vanishes under decryption.
+    let c = paillier_gpu::paillier::Ciphertext::from_biguint(int(&noise[7]));
+    assert_eq!(ctx.secret_key().decrypt(ctx.backend().as_ref(), &c).unwrap(), BigUint::from(0u32));
+    assert_eq!(small_context(Scheme::Paillier).dump_tables().unwrap(), serde_json::json!({}));
+}
+
+#[test]
+fn new_contexts_refuse_weak_parameters() {
+    let weak_key = ContextOptions { key_len: 512, ..Default::default() };
+    assert!(matches!(ExecutionContext::create_with_passphrase(&weak_key, "p"), Err(Error::InsecureParameters(_))));
+    let weak_alpha = ContextOptions { scheme: Scheme::PaillierLookup, alpha_len: 50, ..Default::default() };
+    assert!(matches!(ExecutionContext::create_with_passphrase(&weak_alpha, "p"), Err(Error::InsecureParameters(_))));
+    let no_dims = ContextOptions { embed_len: 0, ..options(Scheme::Paillier) };
+    assert!(matches!(ExecutionContext::create_with_passphrase(&no_dims, "p"), Err(Error::InvalidParameter(_))));
+}
