@@ -24,7 +24,7 @@
 //! let query = ctx.encrypt_vector(&[0, 1, 1, 0, 1, 0, 0, 0])?;
 //! let responses = index.aggregate(&query, &Selection::All)?;
 //! let distances = ctx.decode_distances(&responses)?;
-//! assert_eq!(distances, vec![1, 5]);
+//! assert_eq!(distances, vec![1, 3]);
 //! assert_eq!(top_k(&distances, 1).ids, vec![0]);
 //! # Ok(()) }
 //! ```
@@ -46,6 +46,8 @@ pub mod hamming;
 pub mod paillier;
 
 pub use backend::Device;
-pub use context::{ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext};
+pub use context::{
+    ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext,
+};
 pub use error::{Error, Result};
 pub use paillier::Scheme;

@@ -13,7 +13,10 @@ use paillier_gpu::{Error, ExecutionContext, PublicContext, Scheme};
 use serde_json::Value;
 
 fn fixture_context() -> (String, String) {
-    let case = sdk_cases().into_iter().find(|c| c.name == "paillier_512").unwrap();
+    let case = sdk_cases()
+        .into_iter()
+        .find(|c| c.name == "paillier_512")
+        .unwrap();
     (case.context_json, case.passphrase)
 }
 
@@ -30,13 +33,19 @@ fn load(json: &str, passphrase: &str) -> Error {
 #[test]
 fn wrong_passphrase_and_tampered_sk_fail_authentication() {
     let (json, pass) = fixture_context();
-    assert!(matches!(load(&json, "not the passphrase"), Error::SecretKeyAuthentication));
+    assert!(matches!(
+        load(&json, "not the passphrase"),
+        Error::SecretKeyAuthentication
+    ));
     let tampered = edit(&json, |m| {
         let mut raw = BASE64.decode(m["sk"].as_str().unwrap()).unwrap();
         raw[40] ^= 0x01;
         m["sk"] = Value::String(BASE64.encode(raw));
     });
-    assert!(matches!(load(&tampered, &pass), Error::SecretKeyAuthentication));
+    assert!(matches!(
+        load(&tampered, &pass),
+        Error::SecretKeyAuthentication
+    ));
     let short = edit(&json, |m| m["sk"] = Value::String(BASE64.encode([0u8; 20])));
     assert!(matches!(load(&short, &pass), Error::MalformedContext(_)));
     let not_b64 = edit(&json, |m| m["sk"] = Value::String("***".into()));
@@ -50,34 +59,103 @@ fn malformed_context_files_are_rejected() {
         ("".into(), "empty"),
         ("[1, 2]".into(), "not an object"),
         (json[..json.len() / 2].into(), "truncated"),
-        (format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)), "deeply nested"),
-        (edit(&json, |m| { m.remove("pk"); }), "missing pk"),
-        (edit(&json, |m| { m["config"] = Value::from(5); }), "config not a string"),
-        (edit(&json, |m| { m["config"] = "{\"embed_len\": 100, \"key_len\": 1000000000}".into(); }), "key_len 10^9"),
-        (edit(&json, |m| { m["config"] = "{\"embed_len\": 100, \"key_len\": 1024}".into(); }), "key_len does not match n"),
-        (edit(&json, |m| { m["config"] = "{\"embed_len\": 0, \"key_len\": 512}".into(); }), "embed_len 0"),
-        (edit(&json, |m| { m["config"] = "{\"embed_len\": -1, \"key_len\": 512}".into(); }), "negative"),
-        (edit(&json, |m| { m["pk"] = "{\"g\": \"4\", \"n\": \"3\", \"n_squared\": \"9\"}".into(); }), "tiny n"),
-        (edit(&json, |m| { m["pk"] = format!("{{\"g\": \"1\", \"n\": \"{}\"}}", "9".repeat(100_000)).into(); }), "huge n"),
-        (edit(&json, |m| {
-            let pk: Value = serde_json::from_str(m["pk"].as_str().unwrap()).unwrap();
-            m["pk"] = format!("{{\"g\": \"5\", \"n\": {}, \"n_squared\": {}}}", pk["n"], pk["n_squared"]).into();
-        }), "g is not n + 1"),
-        (edit(&json, |m| {
-            let pk: Value = serde_json::from_str(m["pk"].as_str().unwrap()).unwrap();
-            m["pk"] = format!("{{\"g\": {}, \"n\": {}, \"n_squared\": \"12\"}}", pk["g"], pk["n"]).into();
-        }), "n_squared is not n^2"),
-        (edit(&json, |m| { m["wrapped_key"] = "%%%".into(); }), "wrapped_key not base64"),
+        (
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            "deeply nested",
+        ),
+        (
+            edit(&json, |m| {
+                m.remove("pk");
+            }),
+            "missing pk",
+        ),
+        (
+            edit(&json, |m| {
+                m["config"] = Value::from(5);
+            }),
+            "config not a string",
+        ),
+        (
+            edit(&json, |m| {
+                m["config"] = "{\"embed_len\": 100, \"key_len\": 1000000000}".into();
+            }),
+            "key_len 10^9",
+        ),
+        (
+            edit(&json, |m| {
+                m["config"] = "{\"embed_len\": 100, \"key_len\": 1024}".into();
+            }),
+            "key_len does not match n",
+        ),
+        (
+            edit(&json, |m| {
+                m["config"] = "{\"embed_len\": 0, \"key_len\": 512}".into();
+            }),
+            "embed_len 0",
+        ),
+        (
+            edit(&json, |m| {
+                m["config"] = "{\"embed_len\": -1, \"key_len\": 512}".into();
+            }),
+            "negative",
+        ),
+        (
+            edit(&json, |m| {
+                m["pk"] = "{\"g\": \"4\", \"n\": \"3\", \"n_squared\": \"9\"}".into();
+            }),
+            "tiny n",
+        ),
+        (
+            edit(&json, |m| {
+                m["pk"] = format!("{{\"g\": \"1\", \"n\": \"{}\"}}", "9".repeat(100_000)).into();
+            }),
+            "huge n",
+        ),
+        (
+            edit(&json, |m| {
+                let pk: Value = serde_json::from_str(m["pk"].as_str().unwrap()).unwrap();
+                m["pk"] = format!(
+                    "{{\"g\": \"5\", \"n\": {}, \"n_squared\": {}}}",
+                    pk["n"], pk["n_squared"]
+                )
+                .into();
+            }),
+            "g is not n + 1",
+        ),
+        (
+            edit(&json, |m| {
+                let pk: Value = serde_json::from_str(m["pk"].as_str().unwrap()).unwrap();
+                m["pk"] = format!(
+                    "{{\"g\": {}, \"n\": {}, \"n_squared\": \"12\"}}",
+                    pk["g"], pk["n"]
+                )
+                .into();
+            }),
+            "n_squared is not n^2",
+        ),
+        (
+            edit(&json, |m| {
+                m["wrapped_key"] = "%%%".into();
+            }),
+            "wrapped_key not base64",
+        ),
     ];
     for (text, what) in cases {
         let err = load(&text, &pass);
         assert!(matches!(err, Error::MalformedContext(_)), "{what}: {err}");
     }
-    let unknown = edit(&json, |m| { m["type"] = "ElGamalClient".into(); });
+    let unknown = edit(&json, |m| {
+        m["type"] = "ElGamalClient".into();
+    });
     assert!(matches!(load(&unknown, &pass), Error::UnknownContextType(t) if t == "ElGamalClient"));
-    let kms = edit(&json, |m| { m["key_provider"] = "aws_kms".into(); });
+    let kms = edit(&json, |m| {
+        m["key_provider"] = "aws_kms".into();
+    });
     assert!(matches!(load(&kms, &pass), Error::KeyProvider(_)));
-    assert!(matches!(PublicContext::from_json("{}"), Err(Error::MalformedContext(_))));
+    assert!(matches!(
+        PublicContext::from_json("{}"),
+        Err(Error::MalformedContext(_))
+    ));
 }
 
 #[test]
@@ -104,7 +182,8 @@ fn secret_keys_that_do_not_match_the_public_key_are_rejected() {
 #[test]
 fn legacy_weak_contexts_still_load() {
     for case in sdk_cases() {
-        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase).unwrap();
+        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase)
+            .unwrap();
         if ctx.scheme() == Scheme::PaillierLookup {
             assert_eq!(ctx.alpha_len(), Some(50));
         }
@@ -112,15 +191,31 @@ fn legacy_weak_contexts_still_load() {
 }
 
 fn shape() -> CiphertextShape {
-    CiphertextShape { chunk_bytes: 64, chunks: 1 }
+    CiphertextShape {
+        chunk_bytes: 64,
+        chunks: 1,
+    }
 }
 
 #[test]
 fn malformed_binary_ciphertext_files_are_rejected() {
     let ctx = small_context(Scheme::Paillier);
-    let shape = CiphertextShape { chunk_bytes: ctx.public_key().ciphertext_bytes(), chunks: 1 };
-    let good = ciphertexts::encode_binary(&ctx.encrypt_vectors(&[vec![1u8; 64], vec![0u8; 64]]).unwrap(), shape).unwrap();
-    assert_eq!(ciphertexts::read_binary(Cursor::new(&good), shape).unwrap().len(), 2);
+    let shape = CiphertextShape {
+        chunk_bytes: ctx.public_key().ciphertext_bytes(),
+        chunks: 1,
+    };
+    let good = ciphertexts::encode_binary(
+        &ctx.encrypt_vectors(&[vec![1u8; 64], vec![0u8; 64]])
+            .unwrap(),
+        shape,
+    )
+    .unwrap();
+    assert_eq!(
+        ciphertexts::read_binary(Cursor::new(&good), shape)
+            .unwrap()
+            .len(),
+        2
+    );
     let mut huge_count = good.clone();
     huge_count[24..32].copy_from_slice(&(1u64 << 60).to_le_bytes());
     let mut overflow = good.clone();
@@ -141,9 +236,21 @@ fn malformed_binary_ciphertext_files_are_rejected() {
         (extra, "trailing bytes"),
     ] {
         let err = ciphertexts::read_binary(Cursor::new(bytes), shape).unwrap_err();
-        assert!(matches!(err, Error::MalformedFile { kind: "ciphertexts", .. }), "{what}: {err}");
+        assert!(
+            matches!(
+                err,
+                Error::MalformedFile {
+                    kind: "ciphertexts",
+                    ..
+                }
+            ),
+            "{what}: {err}"
+        );
     }
-    let other_width = CiphertextShape { chunk_bytes: 32, chunks: 1 };
+    let other_width = CiphertextShape {
+        chunk_bytes: 32,
+        chunks: 1,
+    };
     assert!(ciphertexts::read_binary(Cursor::new(&good), other_width).is_err());
 }
 
@@ -162,11 +269,21 @@ fn malformed_jsonl_ciphertext_files_are_rejected() {
         assert!(matches!(err, Error::MalformedFile { .. }), "{what}: {err}");
     }
     let err = ciphertexts::read_jsonl(Cursor::new(format!("[\"{wide}\"]\n")), s).unwrap_err();
-    assert!(matches!(err, Error::InvalidCiphertext { index: 0, .. }), "{err}");
-    let err = ciphertexts::read_jsonl(Cursor::new("[\"AAAA\"]\n[\"AAAA\", \"AAAA\"]\n"), s).unwrap_err();
-    assert!(matches!(err, Error::InvalidCiphertext { index: 1, .. }), "{err}");
+    assert!(
+        matches!(err, Error::InvalidCiphertext { index: 0, .. }),
+        "{err}"
+    );
+    let err =
+        ciphertexts::read_jsonl(Cursor::new("[\"AAAA\"]\n[\"AAAA\", \"AAAA\"]\n"), s).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidCiphertext { index: 1, .. }),
+        "{err}"
+    );
     let long_line = format!("[\"{}\"]\n", "A".repeat(10 << 20));
-    assert!(matches!(ciphertexts::read_jsonl(Cursor::new(long_line), s), Err(Error::MalformedFile { .. })));
+    assert!(matches!(
+        ciphertexts::read_jsonl(Cursor::new(long_line), s),
+        Err(Error::MalformedFile { .. })
+    ));
     // Shorter chunks are zero-padded, as the SDK accepts them.
     let short = ciphertexts::read_jsonl(Cursor::new("[\"AQ==\"]\n\n"), s).unwrap();
     assert_eq!(short[0].chunks[0].as_biguint(), &1u32.into());
@@ -175,14 +292,42 @@ fn malformed_jsonl_ciphertext_files_are_rejected() {
 #[test]
 fn malformed_vector_files_are_rejected() {
     let read = |text: &str| vectors::read_jsonl(Cursor::new(text.to_owned()), 3);
-    assert_eq!(read("[0, 1, 1]\n\n[1,0,0]").unwrap(), vec![vec![0, 1, 1], vec![1, 0, 0]]);
-    assert!(matches!(read("[0, 1]\n"), Err(Error::VectorLength { index: 0, expected: 3, found: 2 })));
-    for (bad, value) in [("[0, 2, 1]", "2"), ("[0, -1, 1]", "-1"), ("[0, 0.5, 1]", "0.5"), ("[0, \"1\", 1]", "\"1\""), ("[0, true, 1]", "true")] {
+    assert_eq!(
+        read("[0, 1, 1]\n\n[1,0,0]").unwrap(),
+        vec![vec![0, 1, 1], vec![1, 0, 0]]
+    );
+    assert!(matches!(
+        read("[0, 1]\n"),
+        Err(Error::VectorLength {
+            index: 0,
+            expected: 3,
+            found: 2
+        })
+    ));
+    for (bad, value) in [
+        ("[0, 2, 1]", "2"),
+        ("[0, -1, 1]", "-1"),
+        ("[0, 0.5, 1]", "0.5"),
+        ("[0, \"1\", 1]", "\"1\""),
+        ("[0, true, 1]", "true"),
+    ] {
         let err = read(&format!("[1, 1, 1]\n{bad}\n")).unwrap_err();
-        assert!(matches!(&err, Error::NonBinaryValue { index: 1, position: 1, value: v } if v == value), "{bad}: {err}");
+        assert!(
+            matches!(&err, Error::NonBinaryValue { index: 1, position: 1, value: v } if v == value),
+            "{bad}: {err}"
+        );
     }
-    assert!(matches!(read("[0, 1, 1\n"), Err(Error::MalformedFile { kind: "vectors", .. })));
-    assert!(matches!(read("{\"v\": [0, 1, 1]}\n"), Err(Error::MalformedFile { .. })));
+    assert!(matches!(
+        read("[0, 1, 1\n"),
+        Err(Error::MalformedFile {
+            kind: "vectors",
+            ..
+        })
+    ));
+    assert!(matches!(
+        read("{\"v\": [0, 1, 1]}\n"),
+        Err(Error::MalformedFile { .. })
+    ));
 }
 
 #[test]
@@ -195,16 +340,35 @@ fn npy_vectors_are_read_and_checked() {
     // Fortran order: column-major data.
     let fortran = vectors::read_npy(&npy_bytes("|u1", 2, 3, &[0, 1, 1, 0, 1, 0], true), 3).unwrap();
     assert_eq!(fortran, vec![vec![0, 1, 1], vec![1, 0, 0]]);
-    let err = vectors::read_npy(&npy_bytes("|i1", 2, 3, &[0, 1, 0xff, 1, 0, 0], false), 3).unwrap_err();
-    assert!(matches!(&err, Error::NonBinaryValue { index: 0, position: 2, value } if value == "-1"), "{err}");
-    assert!(matches!(vectors::read_npy(&npy_bytes("|u1", 2, 3, &data, false), 4), Err(Error::VectorLength { .. })));
+    let err =
+        vectors::read_npy(&npy_bytes("|i1", 2, 3, &[0, 1, 0xff, 1, 0, 0], false), 3).unwrap_err();
+    assert!(
+        matches!(&err, Error::NonBinaryValue { index: 0, position: 2, value } if value == "-1"),
+        "{err}"
+    );
+    assert!(matches!(
+        vectors::read_npy(&npy_bytes("|u1", 2, 3, &data, false), 4),
+        Err(Error::VectorLength { .. })
+    ));
     for (bytes, what) in [
         (npy_bytes("<f8", 1, 1, &[0; 8], false), "float dtype"),
-        (npy_bytes("|u1", 1000, 3, &data, false), "shape larger than the data"),
+        (
+            npy_bytes("|u1", 1000, 3, &data, false),
+            "shape larger than the data",
+        ),
         (b"\x93NUMPY garbage".to_vec(), "bad header"),
         (Vec::new(), "empty"),
     ] {
         let err = vectors::read_npy(&bytes, 3).unwrap_err();
-        assert!(matches!(err, Error::MalformedFile { kind: "vectors", .. }), "{what}: {err}");
+        assert!(
+            matches!(
+                err,
+                Error::MalformedFile {
+                    kind: "vectors",
+                    ..
+                }
+            ),
+            "{what}: {err}"
+        );
     }
 }

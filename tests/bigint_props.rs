@@ -74,7 +74,10 @@ fn values_at_the_edges() {
         let sq = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &am)));
         assert_eq!(sq, (&a * &a) % &m);
         let zero = mm.limbs_of(&BigUint::from(0u32)).unwrap();
-        assert_eq!(mm.biguint_of(&mm.from_montgomery(&mm.mul(&zero, &am))), BigUint::from(0u32));
+        assert_eq!(
+            mm.biguint_of(&mm.from_montgomery(&mm.mul(&zero, &am))),
+            BigUint::from(0u32)
+        );
     }
 }
 

@@ -13,16 +13,29 @@ use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
 use serde_json::Value;
 
 fn options(scheme: Scheme) -> ContextOptions {
-    ContextOptions { scheme, key_len: 256, embed_len: 40, alpha_len: 64, allow_insecure: true, ..Default::default() }
+    ContextOptions {
+        scheme,
+        key_len: 256,
+        embed_len: 40,
+        alpha_len: 64,
+        allow_insecure: true,
+        ..Default::default()
+    }
 }
 
 /// Asserts that `keys` appear in this order, Python-style (`"key": `), in raw JSON text.
 fn assert_key_order(json: &str, keys: &[&str]) {
     let positions: Vec<usize> = keys
         .iter()
-        .map(|k| json.find(&format!("\"{k}\": ")).unwrap_or_else(|| panic!("{k} missing in {json:.80}")))
+        .map(|k| {
+            json.find(&format!("\"{k}\": "))
+                .unwrap_or_else(|| panic!("{k} missing in {json:.80}"))
+        })
         .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "key order {keys:?} in {json:.80}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "key order {keys:?} in {json:.80}"
+    );
 }
 
 fn int(v: &Value) -> BigUint {
@@ -36,7 +49,8 @@ fn int(v: &Value) -> BigUint {
 fn saved_contexts_load_back_with_the_same_id() {
     let dir = tempfile::tempdir().unwrap();
     for scheme in SCHEMES {
-        let ctx = ExecutionContext::create_with_passphrase(&options(scheme), "pass phrase é").unwrap();
+        let ctx =
+            ExecutionContext::create_with_passphrase(&options(scheme), "pass phrase é").unwrap();
         let path = dir.path().join(format!("{}.json", scheme.name()));
         ctx.save_to_disk(&path).unwrap();
         let loaded = ExecutionContext::load_with_passphrase(&path, "pass phrase é").unwrap();
@@ -46,12 +60,23 @@ fn saved_contexts_load_back_with_the_same_id() {
         // Re-saving gives a fresh nonce but the same id.
         let again = dir.path().join("again.json");
         loaded.save_to_disk(&again).unwrap();
-        assert_ne!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
-        assert_eq!(ExecutionContext::load_with_passphrase(&again, "pass phrase é").unwrap().id(), ctx.id());
+        assert_ne!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&again).unwrap()
+        );
+        assert_eq!(
+            ExecutionContext::load_with_passphrase(&again, "pass phrase é")
+                .unwrap()
+                .id(),
+            ctx.id()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 }
@@ -65,17 +90,30 @@ fn the_file_matches_format_md_field_by_field() {
         assert!(text.starts_with("{\"sk\": \""), "{text:.40}");
         let file: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
         assert_eq!(file.len(), 6);
-        assert_key_order(&text, &["sk", "pk", "type", "config", "key_provider", "wrapped_key"]);
+        assert_key_order(
+            &text,
+            &["sk", "pk", "type", "config", "key_provider", "wrapped_key"],
+        );
         assert_eq!(file["type"], scheme.context_type());
         assert_eq!(file["key_provider"], "passphrase");
-        assert_eq!(BASE64.decode(file["wrapped_key"].as_str().unwrap()).unwrap().len(), 16, "random 16-byte salt");
+        assert_eq!(
+            BASE64
+                .decode(file["wrapped_key"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            16,
+            "random 16-byte salt"
+        );
         // sk: base64 of nonce16 | tag16 | ciphertext.
         assert!(BASE64.decode(file["sk"].as_str().unwrap()).unwrap().len() > 32);
 
-        let pk: serde_json::Map<String, Value> = serde_json::from_str(file["pk"].as_str().unwrap()).unwrap();
-        let config: serde_json::Map<String, Value> = serde_json::from_str(file["config"].as_str().unwrap()).unwrap();
+        let pk: serde_json::Map<String, Value> =
+            serde_json::from_str(file["pk"].as_str().unwrap()).unwrap();
+        let config: serde_json::Map<String, Value> =
+            serde_json::from_str(file["config"].as_str().unwrap()).unwrap();
         let plain: Value = serde_json::from_str(&ctx.to_plain_json()).unwrap();
-        let sk: serde_json::Map<String, Value> = serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
+        let sk: serde_json::Map<String, Value> =
+            serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
         let n = int(&pk["n"]);
         assert_eq!(int(&pk["n_squared"]), &n * &n);
         match scheme {
@@ -91,7 +129,10 @@ fn the_file_matches_format_md_field_by_field() {
             }
             Scheme::PaillierLookup => {
                 assert_eq!(pk.len(), 4);
-                assert_key_order(file["pk"].as_str().unwrap(), &["g", "n", "n_squared", "g_n"]);
+                assert_key_order(
+                    file["pk"].as_str().unwrap(),
+                    &["g", "n", "n_squared", "g_n"],
+                );
                 assert!(pk.values().all(Value::is_number), "JSON numbers");
                 assert_eq!(sk.len(), 3);
                 assert_key_order(plain["sk"].as_str().unwrap(), &["phi", "a", "g_a_inv"]);
@@ -109,9 +150,13 @@ fn the_id_is_sha256_of_the_python_plain_dict() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
         let plain = ctx.to_plain_json();
-        let digest: String = Sha256::digest(plain.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = Sha256::digest(plain.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(ctx.id(), digest);
-        let reloaded = ExecutionContext::from_plain_json(&plain, ctx.key_provider().clone()).unwrap();
+        let reloaded =
+            ExecutionContext::from_plain_json(&plain, ctx.key_provider().clone()).unwrap();
         assert_eq!(reloaded.id(), ctx.id());
     }
 }
@@ -131,7 +176,10 @@ fn the_device_is_not_part_of_the_id() {
 #[test]
 fn asking_for_a_gpu_in_this_build_is_a_typed_error() {
     let ctx = ExecutionContext::create_with_passphrase(&options(Scheme::Paillier), "p").unwrap();
-    assert!(matches!(ctx.with_device(Device::Gpu), Err(Error::GpuUnavailable(_))));
+    assert!(matches!(
+        ctx.with_device(Device::Gpu),
+        Err(Error::GpuUnavailable(_))
+    ));
     assert_eq!("GPU".parse::<Device>().unwrap(), Device::Gpu);
     assert!("tpu".parse::<Device>().is_err());
 }
@@ -143,15 +191,27 @@ fn encrypted_and_raw_key_providers_round_trip() {
     let ctx = ExecutionContext::create(&options(Scheme::PaillierLookup), raw.clone()).unwrap();
     let json = ctx.to_json().unwrap();
     assert!(json.contains("\"key_provider\": \"raw\""));
-    assert_eq!(ExecutionContext::from_json(&json, raw.as_ref()).unwrap(), ctx);
+    assert_eq!(
+        ExecutionContext::from_json(&json, raw.as_ref()).unwrap(),
+        ctx
+    );
     // The SDK's encrypted dict form.
     let dict = ctx.to_encrypted_dict().unwrap();
     assert!(!dict.contains("key_provider"));
-    assert_eq!(ExecutionContext::from_encrypted_dict(&dict, raw.clone()).unwrap(), ctx);
+    assert_eq!(
+        ExecutionContext::from_encrypted_dict(&dict, raw.clone()).unwrap(),
+        ctx
+    );
     // Another key fails authentication; a passphrase provider is refused by name.
     let other = RawKeyProvider::new(DataKey::random());
-    assert!(matches!(ExecutionContext::from_json(&json, &other), Err(Error::SecretKeyAuthentication)));
-    assert!(matches!(ExecutionContext::from_json(&json, &PassphraseKeyProvider::new("x")), Err(Error::KeyProvider(_))));
+    assert!(matches!(
+        ExecutionContext::from_json(&json, &other),
+        Err(Error::SecretKeyAuthentication)
+    ));
+    assert!(matches!(
+        ExecutionContext::from_json(&json, &PassphraseKeyProvider::new("x")),
+        Err(Error::KeyProvider(_))
+    ));
     assert!(!format!("{key:?} {ctx:?}").contains(&format!("{:?}", key.as_bytes())));
 }
 
@@ -163,8 +223,14 @@ fn content_encryption_round_trips_and_detects_tampering() {
     let mut raw = BASE64.decode(&blob).unwrap();
     assert_eq!(raw.len(), 16 + 16 + 10, "nonce16 | tag16 | ciphertext");
     *raw.last_mut().unwrap() ^= 1;
-    assert!(matches!(ctx.decrypt_content(&BASE64.encode(raw)), Err(Error::ContentAuthentication)));
-    assert!(matches!(ctx.decrypt_content("not base64!"), Err(Error::InvalidParameter(_))));
+    assert!(matches!(
+        ctx.decrypt_content(&BASE64.encode(raw)),
+        Err(Error::ContentAuthentication)
+    ));
+    assert!(matches!(
+        ctx.decrypt_content("not base64!"),
+        Err(Error::InvalidParameter(_))
+    ));
 }
 
 #[test]
@@ -172,11 +238,19 @@ fn debug_output_never_shows_secrets() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
         let plain: Value = serde_json::from_str(&ctx.to_plain_json()).unwrap();
-        let sk: serde_json::Map<String, Value> = serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
-        let debug = format!("{ctx:?} {:?} {:?}", ctx.secret_key(), ctx.key_provider().data_key().unwrap());
+        let sk: serde_json::Map<String, Value> =
+            serde_json::from_str(plain["sk"].as_str().unwrap()).unwrap();
+        let debug = format!(
+            "{ctx:?} {:?} {:?}",
+            ctx.secret_key(),
+            ctx.key_provider().data_key().unwrap()
+        );
         for value in sk.values() {
             let digits = int(value).to_string();
-            assert!(!debug.contains(&digits[..20]), "secret digits in Debug output");
+            assert!(
+                !debug.contains(&digits[..20]),
+                "secret digits in Debug output"
+            );
         }
         assert!(debug.contains("redacted"));
     }
@@ -184,30 +258,66 @@ fn debug_output_never_shows_secrets() {
 
 #[test]
 fn lookup_tables_dump_in_the_sdk_shape() {
-    let options = ContextOptions { scheme: Scheme::PaillierLookup, key_len: 128, embed_len: 10, alpha_len: 40, allow_insecure: true, ..Default::default() };
+    let options = ContextOptions {
+        scheme: Scheme::PaillierLookup,
+        key_len: 128,
+        embed_len: 10,
+        alpha_len: 40,
+        allow_insecure: true,
+        ..Default::default()
+    };
     let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
     let tables = ctx.dump_tables().unwrap();
     let g_table = tables["g_table"].as_object().unwrap();
     assert_eq!(g_table.len(), 32, "message_chunks = 2*128/8 rows");
     let pk = ctx.public_key();
     for (row, j) in [(0usize, 0u32), (0, 1), (3, 200), (31, 255)] {
-        let expected = pk.g().modpow(&(BigUint::from(j) << (8 * row)), pk.n_squared());
+        let expected = pk
+            .g()
+            .modpow(&(BigUint::from(j) << (8 * row)), pk.n_squared());
         assert_eq!(int(&g_table[&row.to_string()][j as usize]), expected);
     }
     let noise = tables["noise_table"].as_array().unwrap();
     assert_eq!(noise.len(), 256);
     // Every noise entry lies in the subgroup generated by g_n: it vanishes under decryption.
     let c = paillier_gpu::paillier::Ciphertext::from_biguint(int(&noise[7]));
-    assert_eq!(ctx.secret_key().decrypt(ctx.backend().as_ref(), &c).unwrap(), BigUint::from(0u32));
-    assert_eq!(small_context(Scheme::Paillier).dump_tables().unwrap(), serde_json::json!({}));
+    assert_eq!(
+        ctx.secret_key()
+            .decrypt(ctx.backend().as_ref(), &c)
+            .unwrap(),
+        BigUint::from(0u32)
+    );
+    assert_eq!(
+        small_context(Scheme::Paillier).dump_tables().unwrap(),
+        serde_json::json!({})
+    );
 }
 
 #[test]
 fn new_contexts_refuse_weak_parameters() {
-    let weak_key = ContextOptions { key_len: 512, ..Default::default() };
-    assert!(matches!(ExecutionContext::create_with_passphrase(&weak_key, "p"), Err(Error::InsecureParameters(_))));
-    let weak_alpha = ContextOptions { scheme: Scheme::PaillierLookup, alpha_len: 50, ..Default::default() };
-    assert!(matches!(ExecutionContext::create_with_passphrase(&weak_alpha, "p"), Err(Error::InsecureParameters(_))));
-    let no_dims = ContextOptions { embed_len: 0, ..options(Scheme::Paillier) };
-    assert!(matches!(ExecutionContext::create_with_passphrase(&no_dims, "p"), Err(Error::InvalidParameter(_))));
+    let weak_key = ContextOptions {
+        key_len: 512,
+        ..Default::default()
+    };
+    assert!(matches!(
+        ExecutionContext::create_with_passphrase(&weak_key, "p"),
+        Err(Error::InsecureParameters(_))
+    ));
+    let weak_alpha = ContextOptions {
+        scheme: Scheme::PaillierLookup,
+        alpha_len: 50,
+        ..Default::default()
+    };
+    assert!(matches!(
+        ExecutionContext::create_with_passphrase(&weak_alpha, "p"),
+        Err(Error::InsecureParameters(_))
+    ));
+    let no_dims = ContextOptions {
+        embed_len: 0,
+        ..options(Scheme::Paillier)
+    };
+    assert!(matches!(
+        ExecutionContext::create_with_passphrase(&no_dims, "p"),
+        Err(Error::InvalidParameter(_))
+    ));
 }

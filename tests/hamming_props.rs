@@ -54,60 +54,137 @@ proptest! {
 fn vectors_longer_than_a_chunk_span_several_ciphertexts() {
     for scheme in SCHEMES {
         // key_len 128: 127 dimensions per chunk, so 300 dimensions take 3 chunks.
-        let options = ContextOptions { scheme, key_len: 128, embed_len: 300, alpha_len: 40, allow_insecure: true, ..Default::default() };
+        let options = ContextOptions {
+            scheme,
+            key_len: 128,
+            embed_len: 300,
+            alpha_len: 40,
+            allow_insecure: true,
+            ..Default::default()
+        };
         let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
         assert_eq!(ctx.layout().chunks(), 3);
-        let database: Vec<Vec<u8>> = (0..5).map(|i| (0..300).map(|j| ((i * 7 + j * 3) % 5 == 0) as u8).collect()).collect();
+        let database: Vec<Vec<u8>> = (0..5)
+            .map(|i| (0..300).map(|j| ((i * 7 + j * 3) % 5 == 0) as u8).collect())
+            .collect();
         let query: Vec<u8> = (0..300).map(|j| (j % 3 == 0) as u8).collect();
         let mut index = ctx.new_index().unwrap();
-        index.insert(&ctx.encrypt_vectors(&database).unwrap()).unwrap();
-        let responses = index.aggregate(&ctx.encrypt_vector(&query).unwrap(), &Selection::All).unwrap();
+        index
+            .insert(&ctx.encrypt_vectors(&database).unwrap())
+            .unwrap();
+        let responses = index
+            .aggregate(&ctx.encrypt_vector(&query).unwrap(), &Selection::All)
+            .unwrap();
         assert!(responses.iter().all(|r| r.chunks.len() == 3));
         let expected: Vec<u32> = database.iter().map(|v| hamming(v, &query)).collect();
-        assert_eq!(ctx.decode_distances(&responses).unwrap(), expected, "{scheme:?}");
+        assert_eq!(
+            ctx.decode_distances(&responses).unwrap(),
+            expected,
+            "{scheme:?}"
+        );
     }
 }
 
 #[test]
 fn selections_cover_ranges_and_id_lists_in_order() {
     let ctx = small_context(Scheme::Paillier);
-    let database: Vec<Vec<u8>> = (0..6u8).map(|i| (0..64).map(|j| ((i as usize + j) % (i as usize + 2) == 0) as u8).collect()).collect();
+    let database: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| {
+            (0..64)
+                .map(|j| ((i as usize + j) % (i as usize + 2) == 0) as u8)
+                .collect()
+        })
+        .collect();
     let query = vec![0u8; 64];
     let mut index = ctx.new_index().unwrap();
-    assert_eq!(index.insert(&ctx.encrypt_vectors(&database[..4]).unwrap()).unwrap(), 0..4);
-    assert_eq!(index.insert(&ctx.encrypt_vectors(&database[4..]).unwrap()).unwrap(), 4..6);
+    assert_eq!(
+        index
+            .insert(&ctx.encrypt_vectors(&database[..4]).unwrap())
+            .unwrap(),
+        0..4
+    );
+    assert_eq!(
+        index
+            .insert(&ctx.encrypt_vectors(&database[4..]).unwrap())
+            .unwrap(),
+        4..6
+    );
     let q = ctx.encrypt_vector(&query).unwrap();
     let weight = |i: usize| hamming(&database[i], &query);
     let range = index.aggregate(&q, &Selection::Range(2..5)).unwrap();
-    assert_eq!(ctx.decode_distances(&range).unwrap(), vec![weight(2), weight(3), weight(4)]);
+    assert_eq!(
+        ctx.decode_distances(&range).unwrap(),
+        vec![weight(2), weight(3), weight(4)]
+    );
     let ids = index.aggregate(&q, &Selection::Ids(vec![5, 0, 5])).unwrap();
-    assert_eq!(ctx.decode_distances(&ids).unwrap(), vec![weight(5), weight(0), weight(5)]);
+    assert_eq!(
+        ctx.decode_distances(&ids).unwrap(),
+        vec![weight(5), weight(0), weight(5)]
+    );
     assert!(index.aggregate(&q, &Selection::Range(3..7)).is_err());
-    assert!(matches!(index.aggregate(&q, &Selection::Ids(vec![6])), Err(Error::InvalidSelection(_))));
-    assert!(index.aggregate(&q, &Selection::Range(0..0)).unwrap().is_empty());
+    assert!(matches!(
+        index.aggregate(&q, &Selection::Ids(vec![6])),
+        Err(Error::InvalidSelection(_))
+    ));
+    assert!(index
+        .aggregate(&q, &Selection::Range(0..0))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn bad_vectors_and_bad_records_get_typed_errors() {
     let ctx = small_context(Scheme::PaillierLookup);
-    let err = ctx.encrypt_vectors(&[vec![0u8; 64], vec![0u8; 63]]).unwrap_err();
-    assert!(matches!(err, Error::VectorLength { index: 1, expected: 64, found: 63 }), "{err}");
+    let err = ctx
+        .encrypt_vectors(&[vec![0u8; 64], vec![0u8; 63]])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::VectorLength {
+                index: 1,
+                expected: 64,
+                found: 63
+            }
+        ),
+        "{err}"
+    );
     let mut v = vec![0u8; 64];
     v[10] = 2;
-    assert!(matches!(ctx.encrypt_vectors(&[v]), Err(Error::NonBinaryValue { index: 0, position: 10, .. })));
+    assert!(matches!(
+        ctx.encrypt_vectors(&[v]),
+        Err(Error::NonBinaryValue {
+            index: 0,
+            position: 10,
+            ..
+        })
+    ));
 
     let mut index = ctx.new_index().unwrap();
     let good = ctx.encrypt_vector(&[1u8; 64]).unwrap();
     let mut too_big = good.clone();
-    too_big.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(ctx.public_key().n_squared().clone());
+    too_big.chunks[0] =
+        paillier_gpu::paillier::Ciphertext::from_biguint(ctx.public_key().n_squared().clone());
     let mut zero = good.clone();
     zero.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(0u32.into());
     for bad in [too_big, zero] {
-        assert!(matches!(index.insert(&[good.clone(), bad.clone()]), Err(Error::InvalidCiphertext { index: 1, .. })));
-        assert!(index.is_empty(), "a failed insert leaves the index unchanged");
-        assert!(matches!(ctx.decode_distances(&[bad]), Err(Error::InvalidCiphertext { index: 0, .. })));
+        assert!(matches!(
+            index.insert(&[good.clone(), bad.clone()]),
+            Err(Error::InvalidCiphertext { index: 1, .. })
+        ));
+        assert!(
+            index.is_empty(),
+            "a failed insert leaves the index unchanged"
+        );
+        assert!(matches!(
+            ctx.decode_distances(&[bad]),
+            Err(Error::InvalidCiphertext { index: 0, .. })
+        ));
     }
     let mut two_chunks = good.clone();
     two_chunks.chunks.push(good.chunks[0].clone());
-    assert!(matches!(index.insert(&[two_chunks]), Err(Error::InvalidCiphertext { .. })));
+    assert!(matches!(
+        index.insert(&[two_chunks]),
+        Err(Error::InvalidCiphertext { .. })
+    ));
 }

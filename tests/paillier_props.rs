@@ -29,8 +29,12 @@ fn textbook_decrypt(ctx: &paillier_gpu::ExecutionContext, c: &Ciphertext) -> Big
     let pk = ctx.public_key();
     let (n, n2) = (pk.n(), pk.n_squared());
     match ctx.scheme() {
-        Scheme::Paillier => (l(&c.as_biguint().modpow(&int(&sk["phi"]), n2), n) * int(&sk["inv"])) % n,
-        Scheme::PaillierLookup => (l(&c.as_biguint().modpow(&int(&sk["a"]), n2), n) * int(&sk["g_a_inv"])) % n,
+        Scheme::Paillier => {
+            (l(&c.as_biguint().modpow(&int(&sk["phi"]), n2), n) * int(&sk["inv"])) % n
+        }
+        Scheme::PaillierLookup => {
+            (l(&c.as_biguint().modpow(&int(&sk["a"]), n2), n) * int(&sk["g_a_inv"])) % n
+        }
     }
 }
 
@@ -76,7 +80,9 @@ fn batches_decrypt_in_order_with_fresh_randomness() {
         let ciphertexts = pk.encrypt_batch(backend, &plaintexts).unwrap();
         assert_eq!(sk.decrypt_batch(backend, &ciphertexts).unwrap(), plaintexts);
         // The same plaintext twice never gives the same ciphertext.
-        let twice = pk.encrypt_batch(backend, &[BigUint::one(), BigUint::one()]).unwrap();
+        let twice = pk
+            .encrypt_batch(backend, &[BigUint::one(), BigUint::one()])
+            .unwrap();
         assert_ne!(twice[0], twice[1], "{scheme:?}");
     }
 }
@@ -87,17 +93,37 @@ fn plaintexts_and_ciphertexts_out_of_range_are_rejected() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
         let (pk, sk) = (ctx.public_key(), ctx.secret_key());
-        assert!(matches!(pk.encrypt(backend.as_ref(), pk.n()), Err(Error::PlaintextOutOfRange(_))));
-        for bad in [BigUint::from(0u32), pk.n_squared().clone(), pk.n_squared() + 5u32] {
-            let err = sk.decrypt(backend.as_ref(), &Ciphertext::from_biguint(bad)).unwrap_err();
-            assert!(matches!(err, Error::InvalidCiphertext { index: 0, .. }), "{err}");
+        assert!(matches!(
+            pk.encrypt(backend.as_ref(), pk.n()),
+            Err(Error::PlaintextOutOfRange(_))
+        ));
+        for bad in [
+            BigUint::from(0u32),
+            pk.n_squared().clone(),
+            pk.n_squared() + 5u32,
+        ] {
+            let err = sk
+                .decrypt(backend.as_ref(), &Ciphertext::from_biguint(bad))
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidCiphertext { index: 0, .. }),
+                "{err}"
+            );
         }
         // A multiple of a prime factor of n is not a unit mod n²: typed error, never garbage.
         let (p, _) = factor(pk.n(), ctx);
-        let err = sk.decrypt(backend.as_ref(), &Ciphertext::from_biguint(p * 7u32)).unwrap_err();
+        let err = sk
+            .decrypt(backend.as_ref(), &Ciphertext::from_biguint(p * 7u32))
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidCiphertext { .. }), "{err}");
-        let batch = vec![pk.encrypt(backend.as_ref(), &BigUint::one()).unwrap(), Ciphertext::from_biguint(BigUint::from(0u32))];
-        assert!(matches!(sk.decrypt_batch(backend.as_ref(), &batch), Err(Error::InvalidCiphertext { index: 1, .. })));
+        let batch = vec![
+            pk.encrypt(backend.as_ref(), &BigUint::one()).unwrap(),
+            Ciphertext::from_biguint(BigUint::from(0u32)),
+        ];
+        assert!(matches!(
+            sk.decrypt_batch(backend.as_ref(), &batch),
+            Err(Error::InvalidCiphertext { index: 1, .. })
+        ));
     }
 }
 
@@ -117,15 +143,35 @@ fn factor(n: &BigUint, ctx: &paillier_gpu::ExecutionContext) -> (BigUint, BigUin
 #[test]
 fn key_generation_refuses_weak_parameters_without_the_switch() {
     let strict = KeyGenOptions::default();
-    assert!(matches!(generate_keypair(Scheme::Paillier, 512, &strict), Err(Error::InsecureParameters(_))));
-    let weak_alpha = KeyGenOptions { alpha_len: 50, allow_insecure: false };
-    assert!(matches!(generate_keypair(Scheme::PaillierLookup, 1024, &weak_alpha), Err(Error::InsecureParameters(_))));
-    assert!(matches!(generate_keypair(Scheme::Paillier, 1_000_000_000, &strict), Err(Error::InvalidParameter(_))));
+    assert!(matches!(
+        generate_keypair(Scheme::Paillier, 512, &strict),
+        Err(Error::InsecureParameters(_))
+    ));
+    let weak_alpha = KeyGenOptions {
+        alpha_len: 50,
+        allow_insecure: false,
+    };
+    assert!(matches!(
+        generate_keypair(Scheme::PaillierLookup, 1024, &weak_alpha),
+        Err(Error::InsecureParameters(_))
+    ));
+    assert!(matches!(
+        generate_keypair(Scheme::Paillier, 1_000_000_000, &strict),
+        Err(Error::InvalidParameter(_))
+    ));
 }
 
 #[test]
 fn generated_keys_have_the_requested_sizes() {
-    let (pk, _) = generate_keypair(Scheme::PaillierLookup, 512, &KeyGenOptions { alpha_len: 256, allow_insecure: true }).unwrap();
+    let (pk, _) = generate_keypair(
+        Scheme::PaillierLookup,
+        512,
+        &KeyGenOptions {
+            alpha_len: 256,
+            allow_insecure: true,
+        },
+    )
+    .unwrap();
     assert_eq!(pk.n().bits(), 1024);
     assert_eq!(pk.ciphertext_bytes(), 256);
 }

@@ -19,10 +19,24 @@ fn fixture_contexts_load_with_the_sdk_id() {
 #[test]
 fn fixture_aggregates_decode_to_the_expected_distances() {
     for case in sdk_cases() {
-        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase).unwrap();
-        let direct: Vec<u32> = case.database.iter().map(|v| hamming(v, &case.query)).collect();
-        assert_eq!(direct, case.hamming, "{}: fixture is self-consistent", case.name);
-        assert_eq!(ctx.decode_distances(&case.aggregated).unwrap(), case.hamming, "{}", case.name);
+        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase)
+            .unwrap();
+        let direct: Vec<u32> = case
+            .database
+            .iter()
+            .map(|v| hamming(v, &case.query))
+            .collect();
+        assert_eq!(
+            direct, case.hamming,
+            "{}: fixture is self-consistent",
+            case.name
+        );
+        assert_eq!(
+            ctx.decode_distances(&case.aggregated).unwrap(),
+            case.hamming,
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -42,16 +56,29 @@ fn our_aggregation_of_sdk_ciphertexts_matches_the_sdk() {
 #[test]
 fn our_encryption_under_sdk_contexts_decodes_to_the_expected_distances() {
     for case in sdk_cases() {
-        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase).unwrap();
+        let ctx = ExecutionContext::from_json_with_passphrase(&case.context_json, &case.passphrase)
+            .unwrap();
         let mut index = ctx.new_index().unwrap();
-        index.insert(&ctx.encrypt_vectors(&case.database).unwrap()).unwrap();
+        index
+            .insert(&ctx.encrypt_vectors(&case.database).unwrap())
+            .unwrap();
         let query = ctx.encrypt_vector(&case.query).unwrap();
         let responses = index.aggregate(&query, &Selection::All).unwrap();
-        assert_eq!(ctx.decode_distances(&responses).unwrap(), case.hamming, "{}", case.name);
+        assert_eq!(
+            ctx.decode_distances(&responses).unwrap(),
+            case.hamming,
+            "{}",
+            case.name
+        );
         // Mixed: the SDK's encrypted database with our encrypted query.
         let mut sdk_index = ctx.new_index().unwrap();
         sdk_index.insert(&case.enc_database).unwrap();
         let mixed = sdk_index.aggregate(&query, &Selection::All).unwrap();
-        assert_eq!(ctx.decode_distances(&mixed).unwrap(), case.hamming, "{}", case.name);
+        assert_eq!(
+            ctx.decode_distances(&mixed).unwrap(),
+            case.hamming,
+            "{}",
+            case.name
+        );
     }
 }

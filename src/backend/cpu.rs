@@ -51,7 +51,9 @@ impl Backend for CpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         if bases.limbs_per_item() != modulus.len() {
-            return Err(Error::InvalidParameter("base width differs from the modulus".into()));
+            return Err(Error::InvalidParameter(
+                "base width differs from the modulus".into(),
+            ));
         }
         if exponents.values.is_empty() && !bases.is_empty() {
             return Err(Error::InvalidParameter("empty exponent batch".into()));
@@ -91,7 +93,9 @@ impl Backend for CpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         if table.limbs() != modulus.len() {
-            return Err(Error::InvalidParameter("table width differs from the modulus".into()));
+            return Err(Error::InvalidParameter(
+                "table width differs from the modulus".into(),
+            ));
         }
         if exponents.bits > table.exponent_bits() {
             return Err(Error::InvalidParameter(format!(
@@ -108,7 +112,9 @@ impl Backend for CpuBackend {
 
     fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
         if masks.limbs_per_item() != values.limbs_per_item() {
-            return Err(Error::InvalidParameter("mask width differs from the values".into()));
+            return Err(Error::InvalidParameter(
+                "mask width differs from the values".into(),
+            ));
         }
         if masks.is_empty() && !values.is_empty() {
             return Err(Error::InvalidParameter("empty mask batch".into()));

@@ -207,8 +207,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
     ) -> Result<LimbBatch>;
 
     /// `out[i] = a[i] · b[i % k] mod m`.
-    fn modmul(&self, modulus: &MontgomeryModulus, a: &LimbBatch, b: &LimbBatch)
-        -> Result<LimbBatch>;
+    fn modmul(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &LimbBatch,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch>;
 
     /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
     /// `exponents.bits` bits (the exponents are plaintexts or noise: always treated as secret).

@@ -114,7 +114,12 @@ impl FixedBaseTable {
 
     /// `g^exponent` in Montgomery form, reading the exponent's low `exponent_bits` bits (a public
     /// bound; clamped to what the table covers). Higher bits are ignored: callers check the range.
-    pub fn pow(&self, modulus: &MontgomeryModulus, exponent: &[u64], exponent_bits: usize) -> Vec<u64> {
+    pub fn pow(
+        &self,
+        modulus: &MontgomeryModulus,
+        exponent: &[u64],
+        exponent_bits: usize,
+    ) -> Vec<u64> {
         let s = self.limbs;
         let per_row = 1usize << self.window_bits;
         let mut acc = modulus.one().to_vec();

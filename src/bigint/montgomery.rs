@@ -113,7 +113,9 @@ impl MontgomeryModulus {
     pub fn limbs_of(&self, value: &BigUint) -> Result<Vec<u64>> {
         let limbs = limbs_from_biguint(value, self.len())?;
         if !self.is_reduced(&limbs) {
-            return Err(Error::InvalidParameter("value is not below the modulus".into()));
+            return Err(Error::InvalidParameter(
+                "value is not below the modulus".into(),
+            ));
         }
         Ok(limbs)
     }

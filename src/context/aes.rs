@@ -46,7 +46,10 @@ pub enum DecryptFailure {
 }
 
 /// Decrypts a blob produced by [`encrypt`] (or by the SDK).
-pub fn decrypt(key: &DataKey, encoded: &str) -> std::result::Result<Zeroizing<Vec<u8>>, DecryptFailure> {
+pub fn decrypt(
+    key: &DataKey,
+    encoded: &str,
+) -> std::result::Result<Zeroizing<Vec<u8>>, DecryptFailure> {
     let raw = BASE64
         .decode(encoded.trim())
         .map_err(|e| DecryptFailure::Malformed(format!("not base64: {e}")))?;

@@ -59,7 +59,10 @@ pub(crate) fn parse_integer(value: &Value, what: &str) -> Result<BigUint> {
             )))
         }
     };
-    if text.is_empty() || text.len() > MAX_DECIMAL_DIGITS || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty()
+        || text.len() > MAX_DECIMAL_DIGITS
+        || !text.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(Error::MalformedContext(format!(
             "{what} is not a non-negative decimal integer of at most {MAX_DECIMAL_DIGITS} digits"
         )));
@@ -80,17 +83,29 @@ pub(crate) fn parse_usize(value: &Value, what: &str) -> Result<usize> {
 pub(crate) fn parse_object(json: &str, what: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::MalformedContext(format!("{what} is not a JSON object"))),
-        Err(e) => Err(Error::MalformedContext(format!("{what} is not valid JSON: {e}"))),
+        Ok(_) => Err(Error::MalformedContext(format!(
+            "{what} is not a JSON object"
+        ))),
+        Err(e) => Err(Error::MalformedContext(format!(
+            "{what} is not valid JSON: {e}"
+        ))),
     }
 }
 
 /// The string field `key` of `map`.
-pub(crate) fn string_field<'a>(map: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str> {
+pub(crate) fn string_field<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<&'a str> {
     match map.get(key) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(Error::MalformedContext(format!("{what}: \"{key}\" must be a string"))),
-        None => Err(Error::MalformedContext(format!("{what}: \"{key}\" is missing"))),
+        Some(_) => Err(Error::MalformedContext(format!(
+            "{what}: \"{key}\" must be a string"
+        ))),
+        None => Err(Error::MalformedContext(format!(
+            "{what}: \"{key}\" is missing"
+        ))),
     }
 }
 
@@ -116,7 +131,10 @@ mod tests {
     #[test]
     fn strings_escape_like_python() {
         assert_eq!(py_json_string("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(py_json_string("é\u{1F600}\u{7f}"), r#""\u00e9\ud83d\ude00\u007f""#);
+        assert_eq!(
+            py_json_string("é\u{1F600}\u{7f}"),
+            r#""\u00e9\ud83d\ude00\u007f""#
+        );
         assert_eq!(py_json_string("\n\t\u{1}"), r#""\n\t\u0001""#);
     }
 
@@ -133,6 +151,9 @@ mod tests {
             assert!(parse_integer(&v, "x").is_err(), "{bad}");
         }
         let v: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
-        assert_eq!(parse_integer(&v, "x").unwrap().to_string(), "123456789012345678901234567890");
+        assert_eq!(
+            parse_integer(&v, "x").unwrap().to_string(),
+            "123456789012345678901234567890"
+        );
     }
 }

@@ -42,7 +42,7 @@ impl std::fmt::Debug for DataKey {
 ///
 /// The file stores `key_provider` ([`provider_id`](Self::provider_id)) and `wrapped_key`
 /// (base64 of [`wrapped_key`](Self::wrapped_key)). Loading calls
-/// [`from_wrapped`](Self::from_wrapped) on a provider that holds the credentials (a passphrase, a
+/// [`reconstruct`](Self::reconstruct) on a provider that holds the credentials (a passphrase, a
 /// KMS client ...) to rebuild the provider for that file. `examples/envelope_key_provider.rs`
 /// shows a KMS-style envelope provider.
 pub trait KeyProvider: Send + Sync {
@@ -52,13 +52,13 @@ pub trait KeyProvider: Send + Sync {
     /// The 256-bit AES key.
     fn data_key(&self) -> Result<DataKey>;
 
-    /// Opaque bytes that let [`from_wrapped`](Self::from_wrapped) recover the key later (the
+    /// Opaque bytes that let [`reconstruct`](Self::reconstruct) recover the key later (the
     /// passphrase provider stores its salt; an envelope provider the encrypted data key).
     fn wrapped_key(&self) -> Vec<u8>;
 
     /// A provider for the key that `wrapped` (read from a file) protects, using this provider's
     /// credentials.
-    fn from_wrapped(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>>;
+    fn reconstruct(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>>;
 }
 
 /// The salt the Python SDK uses when none is given. New contexts of ours get a random salt.
@@ -140,7 +140,7 @@ impl KeyProvider for PassphraseKeyProvider {
         self.salt.clone()
     }
 
-    fn from_wrapped(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
+    fn reconstruct(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
         if wrapped.is_empty() {
             return Err(Error::KeyProvider("empty passphrase salt".into()));
         }
@@ -175,7 +175,7 @@ impl KeyProvider for RawKeyProvider {
         Vec::new()
     }
 
-    fn from_wrapped(&self, _wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
+    fn reconstruct(&self, _wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
         Ok(Box::new(self.clone()))
     }
 }

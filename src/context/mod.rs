@@ -400,13 +400,16 @@ impl ExecutionContext {
                 ))
             }
         };
-        let provider: Arc<dyn KeyProvider> = Arc::from(key_provider.from_wrapped(&wrapped)?);
+        let provider: Arc<dyn KeyProvider> = Arc::from(key_provider.reconstruct(&wrapped)?);
         Self::from_map(&map, provider)
     }
 
     /// Reads a context file's JSON protected by a passphrase.
     pub fn from_json_with_passphrase(json: &str, passphrase: &str) -> Result<Self> {
-        Self::from_json(json, &PassphraseKeyProvider::with_salt(passphrase, SDK_DEFAULT_SALT))
+        Self::from_json(
+            json,
+            &PassphraseKeyProvider::with_salt(passphrase, SDK_DEFAULT_SALT),
+        )
     }
 
     /// Reads the SDK's encrypted dict form (`to_dict_enc`: `sk` encrypted, no key-provider
@@ -595,7 +598,12 @@ impl ExecutionContext {
 
     /// Encrypts binary vectors (values 0 or 1, `embed_len` each).
     pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
-        hamming::encrypt_vectors(self.backend.as_ref(), &self.public_key, &self.layout, vectors)
+        hamming::encrypt_vectors(
+            self.backend.as_ref(),
+            &self.public_key,
+            &self.layout,
+            vectors,
+        )
     }
 
     /// Encrypts one binary vector.
@@ -636,9 +644,12 @@ impl ExecutionContext {
         }
         let pk = &self.public_key;
         let modulus = pk.n_squared_modulus();
-        let mont = |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
+        let mont =
+            |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
         let number = |limbs: &[u64]| -> Result<Value> {
-            let decimal = modulus.biguint_of(&modulus.from_montgomery(limbs)).to_string();
+            let decimal = modulus
+                .biguint_of(&modulus.from_montgomery(limbs))
+                .to_string();
             decimal
                 .parse::<serde_json::Number>()
                 .map(Value::Number)
@@ -648,7 +659,9 @@ impl ExecutionContext {
         let table = FixedBaseTable::new(modulus, &mont(pk.g())?, rows * 8, 8);
         let mut g_table = Map::new();
         for row in 0..rows {
-            let entries = (0..256).map(|k| number(table.entry(row, k))).collect::<Result<Vec<_>>>()?;
+            let entries = (0..256)
+                .map(|k| number(table.entry(row, k)))
+                .collect::<Result<Vec<_>>>()?;
             g_table.insert(row.to_string(), Value::Array(entries));
         }
         let g_n = pk

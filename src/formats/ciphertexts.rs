@@ -67,7 +67,11 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
 }
 
 /// Writes a ciphertext file, atomically, in the form its name says.
-pub fn write_ciphertexts(path: &Path, vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<()> {
+pub fn write_ciphertexts(
+    path: &Path,
+    vectors: &[EncryptedVector],
+    shape: CiphertextShape,
+) -> Result<()> {
     // Encode first so that a bad vector fails before the target is touched.
     let bytes = if is_jsonl(path) {
         encode_jsonl(vectors, shape)?
@@ -78,17 +82,22 @@ pub fn write_ciphertexts(path: &Path, vectors: &[EncryptedVector], shape: Cipher
 }
 
 fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
-    c.to_le_bytes(shape.chunk_bytes).ok_or_else(|| Error::InvalidCiphertext {
-        index,
-        reason: format!("wider than {} bytes", shape.chunk_bytes),
-    })
+    c.to_le_bytes(shape.chunk_bytes)
+        .ok_or_else(|| Error::InvalidCiphertext {
+            index,
+            reason: format!("wider than {} bytes", shape.chunk_bytes),
+        })
 }
 
 fn check_chunks(vector: &EncryptedVector, shape: CiphertextShape, index: usize) -> Result<()> {
     if vector.chunks.len() != shape.chunks {
         return Err(Error::InvalidCiphertext {
             index,
-            reason: format!("{} chunks where {} are expected", vector.chunks.len(), shape.chunks),
+            reason: format!(
+                "{} chunks where {} are expected",
+                vector.chunks.len(),
+                shape.chunks
+            ),
         });
     }
     Ok(())
@@ -127,7 +136,10 @@ pub fn decode_chunk(encoded: &str, shape: CiphertextShape, index: usize) -> Resu
 }
 
 /// Reads JSON Lines ciphertexts. Blank lines are skipped.
-pub fn read_jsonl(mut reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
+pub fn read_jsonl(
+    mut reader: impl BufRead,
+    shape: CiphertextShape,
+) -> Result<Vec<EncryptedVector>> {
     // base64 of every chunk plus quoting: bounded, so a huge line is an error, not an allocation.
     let max_line = (shape.chunks * (shape.chunk_bytes.div_ceil(3) * 4 + 8) + 1024) as u64;
     let mut vectors = Vec::new();
@@ -144,7 +156,9 @@ pub fn read_jsonl(mut reader: impl BufRead, shape: CiphertextShape) -> Result<Ve
             break;
         }
         if read as u64 > max_line {
-            return Err(malformed(format!("line {line_number} is longer than {max_line} bytes")));
+            return Err(malformed(format!(
+                "line {line_number} is longer than {max_line} bytes"
+            )));
         }
         let text = line.trim();
         if text.is_empty() {
@@ -160,7 +174,9 @@ pub fn read_jsonl(mut reader: impl BufRead, shape: CiphertextShape) -> Result<Ve
             .iter()
             .map(|item| match item {
                 Value::String(s) => decode_chunk(s, shape, index),
-                _ => Err(malformed(format!("line {line_number}: a chunk is not a string"))),
+                _ => Err(malformed(format!(
+                    "line {line_number}: a chunk is not a string"
+                ))),
             })
             .collect::<Result<Vec<_>>>()?;
         let vector = EncryptedVector::new(chunks);
@@ -176,7 +192,8 @@ pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Res
         .map_err(|_| Error::InvalidParameter("chunk width does not fit the header".into()))?;
     let chunks = u32::try_from(shape.chunks)
         .map_err(|_| Error::InvalidParameter("chunk count does not fit the header".into()))?;
-    let mut out = Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
+    let mut out =
+        Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
@@ -202,13 +219,18 @@ pub fn read_binary(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec<
         .read_exact(&mut header)
         .map_err(|_| malformed(format!("shorter than its {HEADER_BYTES}-byte header")))?;
     if &header[..8] != MAGIC {
-        return Err(malformed("bad magic: not a paillier-gpu ciphertext file".into()));
+        return Err(malformed(
+            "bad magic: not a paillier-gpu ciphertext file".into(),
+        ));
     }
     let u16_at = |o: usize| u16::from_le_bytes([header[o], header[o + 1]]);
-    let u32_at = |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
+    let u32_at =
+        |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
     let version = u16_at(8);
     if version != VERSION {
-        return Err(malformed(format!("version {version} (this build reads {VERSION})")));
+        return Err(malformed(format!(
+            "version {version} (this build reads {VERSION})"
+        )));
     }
     let width = u32_at(12) as usize;
     let chunks = u32_at(16) as usize;
@@ -234,13 +256,22 @@ pub fn read_binary(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec<
     if body.len() as u64 != expected {
         return Err(malformed(format!(
             "the header promises {count} records ({expected} bytes) but {} bytes follow",
-            if body.len() as u64 > expected { "more".to_string() } else { body.len().to_string() }
+            if body.len() as u64 > expected {
+                "more".to_string()
+            } else {
+                body.len().to_string()
+            }
         )));
     }
     Ok(body
         .chunks_exact(record_bytes.max(1) as usize)
         .map(|record| {
-            EncryptedVector::new(record.chunks_exact(width).map(Ciphertext::from_le_bytes).collect())
+            EncryptedVector::new(
+                record
+                    .chunks_exact(width)
+                    .map(Ciphertext::from_le_bytes)
+                    .collect(),
+            )
         })
         .collect())
 }

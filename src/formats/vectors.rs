@@ -102,7 +102,9 @@ pub fn read_npy(bytes: &[u8], embed_len: usize) -> Result<Vec<Vec<u8>>> {
     }
     let shape = file.shape().to_vec();
     let [rows, cols] = shape[..] else {
-        return Err(malformed(format!("npy array of shape {shape:?} is not 2-D")));
+        return Err(malformed(format!(
+            "npy array of shape {shape:?} is not 2-D"
+        )));
     };
     if cols != embed_len as u64 {
         return Err(Error::VectorLength {
@@ -124,9 +126,17 @@ pub fn read_npy(bytes: &[u8], embed_len: usize) -> Result<Vec<Vec<u8>>> {
     for r in 0..rows {
         let mut vector = Vec::with_capacity(embed_len);
         for c in 0..embed_len {
-            let byte = if fortran { data[c * rows + r] } else { data[r * embed_len + c] };
+            let byte = if fortran {
+                data[c * rows + r]
+            } else {
+                data[r * embed_len + c]
+            };
             if byte > 1 {
-                let value = if descr == "'|i1'" { (byte as i8).to_string() } else { byte.to_string() };
+                let value = if descr == "'|i1'" {
+                    (byte as i8).to_string()
+                } else {
+                    byte.to_string()
+                };
                 return Err(Error::NonBinaryValue {
                     index: r,
                     position: c,

@@ -47,7 +47,10 @@ pub fn decode_distances(
         if response.chunks.len() != chunks {
             return Err(Error::InvalidCiphertext {
                 index: i,
-                reason: format!("{} chunks where the context needs {chunks}", response.chunks.len()),
+                reason: format!(
+                    "{} chunks where the context needs {chunks}",
+                    response.chunks.len()
+                ),
             });
         }
         for c in &response.chunks {

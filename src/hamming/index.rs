@@ -109,7 +109,8 @@ impl EncryptedIndex {
             });
         }
         for chunk in &vector.chunks {
-            self.public_key.check_ciphertext(chunk.as_biguint(), index)?;
+            self.public_key
+                .check_ciphertext(chunk.as_biguint(), index)?;
         }
         Ok(())
     }
@@ -140,7 +141,8 @@ impl EncryptedIndex {
                         self.len()
                     )));
                 }
-                let flat = &self.records.as_flat()[range.start * chunks * limbs..range.end * chunks * limbs];
+                let flat = &self.records.as_flat()
+                    [range.start * chunks * limbs..range.end * chunks * limbs];
                 let subset = LimbBatch::from_flat(limbs, flat.to_vec())?;
                 self.backend.modmul(modulus, &subset, &query_batch)?
             }

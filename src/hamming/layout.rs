@@ -35,7 +35,9 @@ impl VectorLayout {
             )));
         }
         if key_len < 2 {
-            return Err(Error::InvalidParameter(format!("key_len {key_len} is too small")));
+            return Err(Error::InvalidParameter(format!(
+                "key_len {key_len} is too small"
+            )));
         }
         Ok(Self {
             embed_len,
@@ -56,7 +58,9 @@ impl VectorLayout {
     /// Dimensions held by chunk `c`.
     pub fn chunk_dims(&self, c: usize) -> usize {
         let start = c * self.dims_per_chunk;
-        self.embed_len.saturating_sub(start).min(self.dims_per_chunk)
+        self.embed_len
+            .saturating_sub(start)
+            .min(self.dims_per_chunk)
     }
 
     /// Upper bound on a chunk plaintext's bit length.

@@ -155,7 +155,9 @@ fn generate_lookup(key_len: usize, alpha_len: usize) -> Result<(PublicKey, Secre
         // Multiplying by (1 + p) adds an order-p component: g1·(1+p) has order q1·p mod p².
         let lift_p = (&g1 * (&p + 1u32)) % &p_sq;
         let lift_q = (&g2 * (&q + 1u32)) % &q_sq;
-        let Some(p_sq_inv) = p_sq.modinv(&q_sq) else { continue };
+        let Some(p_sq_inv) = p_sq.modinv(&q_sq) else {
+            continue;
+        };
         let t = ((&lift_q + &q_sq - (&lift_p % &q_sq)) * p_sq_inv) % &q_sq;
         let g = &lift_p + &p_sq * t;
         let a = q1.lcm(&q2);

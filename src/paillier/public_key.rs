@@ -208,7 +208,10 @@ impl PublicKey {
         let mut batch = LimbBatch::new(self.ciphertext_limbs());
         for (i, c) in ciphertexts.into_iter().enumerate() {
             self.check_ciphertext(c.as_biguint(), i)?;
-            batch.push(&limbs_from_biguint(c.as_biguint(), self.ciphertext_limbs())?)?;
+            batch.push(&limbs_from_biguint(
+                c.as_biguint(),
+                self.ciphertext_limbs(),
+            )?)?;
         }
         Ok(batch)
     }
@@ -221,7 +224,11 @@ impl PublicKey {
     }
 
     /// Encrypts a batch of plaintexts, each `< n`, with fresh randomness for each.
-    pub fn encrypt_batch(&self, backend: &dyn Backend, plaintexts: &[BigUint]) -> Result<Vec<Ciphertext>> {
+    pub fn encrypt_batch(
+        &self,
+        backend: &dyn Backend,
+        plaintexts: &[BigUint],
+    ) -> Result<Vec<Ciphertext>> {
         let limbs = self.ciphertext_limbs();
         let mut messages = LimbBatch::new(limbs);
         for m in plaintexts {

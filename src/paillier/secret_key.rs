@@ -97,7 +97,9 @@ impl SecretKey {
     /// A classic secret key from the SDK's stored form, checked against `pk`.
     pub fn paillier(pk: &PublicKey, phi: BigUint, inv: BigUint) -> Result<Self> {
         if pk.scheme() != Scheme::Paillier {
-            return Err(malformed("a PaillierClient key needs a PaillierClient public key"));
+            return Err(malformed(
+                "a PaillierClient key needs a PaillierClient public key",
+            ));
         }
         let n = pk.n().clone();
         if !((&phi * &inv) % &n).is_one() {
@@ -115,7 +117,9 @@ impl SecretKey {
         };
         let h_p = h(&p, &p_squared)?;
         let h_q = h(&q, &q_squared)?;
-        let q_inv_mod_p = q.modinv(&p).ok_or_else(|| malformed("p and q are not coprime"))?;
+        let q_inv_mod_p = q
+            .modinv(&p)
+            .ok_or_else(|| malformed("p and q are not coprime"))?;
         Ok(Self {
             scheme: Scheme::Paillier,
             n,
@@ -156,7 +160,9 @@ impl SecretKey {
             return Err(malformed("g_a_inv is not L(g^a mod n^2)^-1 mod n"));
         }
         // Decryption relies on the noise g_n^x vanishing under ^a.
-        let g_n = pk.g_n().ok_or_else(|| malformed("lookup public key without g_n"))?;
+        let g_n = pk
+            .g_n()
+            .ok_or_else(|| malformed("lookup public key without g_n"))?;
         if !modulus.pow_biguint(g_n, &a)?.is_one() {
             return Err(malformed("g_n^a is not 1 mod n^2"));
         }
@@ -210,7 +216,11 @@ impl SecretKey {
     }
 
     /// Decrypts a batch of ciphertexts (CRT: two half-width exponentiations each).
-    pub fn decrypt_batch(&self, backend: &dyn Backend, ciphertexts: &[Ciphertext]) -> Result<Vec<BigUint>> {
+    pub fn decrypt_batch(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &[Ciphertext],
+    ) -> Result<Vec<BigUint>> {
         let n_squared = &self.n * &self.n;
         for (i, c) in ciphertexts.iter().enumerate() {
             if c.as_biguint().is_zero() || c.as_biguint() >= &n_squared {

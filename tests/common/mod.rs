@@ -23,7 +23,10 @@ pub struct SdkCase {
     pub hamming: Vec<u32>,
 }
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/xtrace_reference.json");
+pub const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/xtrace_reference.json"
+);
 
 fn vector(v: &Value) -> EncryptedVector {
     EncryptedVector::new(
@@ -36,7 +39,11 @@ fn vector(v: &Value) -> EncryptedVector {
 }
 
 fn bits(v: &Value) -> Vec<u8> {
-    v.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect()
 }
 
 pub fn sdk_cases() -> Vec<SdkCase> {
@@ -48,12 +55,32 @@ pub fn sdk_cases() -> Vec<SdkCase> {
             context_json: serde_json::to_string(&case["context"]).unwrap(),
             context_id: case["context_id"].as_str().unwrap().to_owned(),
             embed_len: case["embed_len"].as_u64().unwrap() as usize,
-            database: case["database"].as_array().unwrap().iter().map(bits).collect(),
+            database: case["database"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(bits)
+                .collect(),
             query: bits(&case["query"]),
-            enc_database: case["enc_database_le_b64"].as_array().unwrap().iter().map(vector).collect(),
+            enc_database: case["enc_database_le_b64"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(vector)
+                .collect(),
             enc_query: vector(&case["enc_query_le_b64"]),
-            aggregated: case["aggregated_le_b64"].as_array().unwrap().iter().map(vector).collect(),
-            hamming: case["hamming"].as_array().unwrap().iter().map(|h| h.as_u64().unwrap() as u32).collect(),
+            aggregated: case["aggregated_le_b64"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(vector)
+                .collect(),
+            hamming: case["hamming"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_u64().unwrap() as u32)
+                .collect(),
             name,
         })
         .collect()

@@ -48,13 +48,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..ContextOptions::default()
             };
             let passphrase = passphrase(passphrase_file)?;
-            let ctx = ExecutionContext::create(&options, Arc::new(PassphraseKeyProvider::new(&passphrase)))?;
+            let ctx = ExecutionContext::create(
+                &options,
+                Arc::new(PassphraseKeyProvider::new(&passphrase)),
+            )?;
             ctx.save_to_disk(&out)?;
             print_summary(&ctx)
         }
         Command::Context(ContextCommand::Show { context }) => {
             let passphrase = passphrase(passphrase_file)?;
-            print_summary(&ExecutionContext::load_with_passphrase(&context, &passphrase)?)
+            print_summary(&ExecutionContext::load_with_passphrase(
+                &context,
+                &passphrase,
+            )?)
         }
         Command::Encrypt {
             context,
@@ -70,7 +76,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let bar = progress(vectors.len(), "encrypting");
             let mut encrypted = Vec::with_capacity(vectors.len());
             for batch in vectors.chunks(BATCH) {
-                encrypted.extend(hamming::encrypt_vectors(backend.as_ref(), public.public_key(), &layout, batch)?);
+                encrypted.extend(hamming::encrypt_vectors(
+                    backend.as_ref(),
+                    public.public_key(),
+                    &layout,
+                    batch,
+                )?);
                 bar.inc(batch.len() as u64);
             }
             bar.finish_and_clear();
@@ -109,7 +120,8 @@ pub fn run(cli: Cli) -> Result<()> {
             device,
         } => {
             let passphrase = passphrase(passphrase_file)?;
-            let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device())?;
+            let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?
+                .with_device(device.device())?;
             let public_shape = CiphertextShape {
                 chunk_bytes: ctx.public_key().ciphertext_bytes(),
                 chunks: ctx.layout().chunks(),
@@ -118,7 +130,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let bar = progress(responses.len(), "decoding");
             let mut distances = Vec::with_capacity(responses.len());
             for (b, batch) in responses.chunks(BATCH).enumerate() {
-                let decoded = ctx.decode_distances(batch).map_err(|e| offset_index(e, b * BATCH))?;
+                let decoded = ctx
+                    .decode_distances(batch)
+                    .map_err(|e| offset_index(e, b * BATCH))?;
                 distances.extend(decoded);
                 bar.inc(batch.len() as u64);
             }
@@ -200,10 +214,11 @@ fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
 fn progress(total: usize, what: &str) -> ProgressBar {
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(total as u64);
-    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
+    {
         bar.set_style(style);
     }
     bar.set_message(what.to_owned());
     bar
 }
-

@@ -148,7 +148,12 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format(|buf, record| {
             use std::io::Write;
-            writeln!(buf, "paillier-gpu: {}: {}", record.level().as_str().to_lowercase(), record.args())
+            writeln!(
+                buf,
+                "paillier-gpu: {}: {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            )
         })
         .init();
     match commands::run(cli) {

@@ -1,0 +1,560 @@
+//! The command-line contract, driven through the built binary.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use common::{npy_bytes, sdk_cases};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
+
+fn run(dir: &Path, passphrase: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("PAILLIER_GPU_PASSPHRASE")
+        .env_remove("PAILLIER_GPU_DEVICE");
+    if let Some(p) = passphrase {
+        cmd.env("PAILLIER_GPU_PASSPHRASE", p);
+    }
+    cmd.output().unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A failure: non-zero exit, exactly one line on stderr (after any warnings), no panic.
+fn fails(out: Output) -> String {
+    assert!(!out.status.success(), "unexpected success");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("paillier-gpu: warn"))
+        .collect();
+    assert_eq!(errors.len(), 1, "one line expected:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    errors[0].to_owned()
+}
+
+fn write_jsonl(path: &Path, rows: &[Vec<u8>]) {
+    let text: String = rows
+        .iter()
+        .map(|r| format!("{}\n", serde_json::to_string(r).unwrap()))
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read_distances(path: &Path) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn sdk_fixtures_through_the_cli() {
+    for case in sdk_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("ctx.json"), &case.context_json).unwrap();
+        let pass = Some(case.passphrase.as_str());
+
+        let shown: Value = serde_json::from_str(&ok(run(
+            d,
+            pass,
+            &["context", "show", "--context", "ctx.json"],
+        )))
+        .unwrap();
+        assert_eq!(shown["id"], case.context_id.as_str(), "{}", case.name);
+        assert_eq!(shown["embed_len"], case.embed_len);
+
+        // The SDK's aggregated ciphertexts, as base64 JSON Lines, decode to the expected distances.
+        let agg: String = case
+            .aggregated
+            .iter()
+            .map(|v| {
+                let chunks: Vec<String> = v
+                    .chunks
+                    .iter()
+                    .map(|c| BASE64.encode(c.as_biguint().to_bytes_le()))
+                    .collect();
+                format!("{}\n", serde_json::to_string(&chunks).unwrap())
+            })
+            .collect();
+        std::fs::write(d.join("sdk_agg.jsonl"), agg).unwrap();
+        ok(run(
+            d,
+            pass,
+            &[
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "sdk_agg.jsonl",
+                "--output",
+                "sdk.txt",
+            ],
+        ));
+        assert_eq!(
+            read_distances(&d.join("sdk.txt")),
+            case.hamming,
+            "{}",
+            case.name
+        );
+
+        // Our own encryption, aggregation (no passphrase) and decoding.
+        write_jsonl(&d.join("db.jsonl"), &case.database);
+        write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&case.query));
+        ok(run(
+            d,
+            None,
+            &[
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "db.jsonl",
+                "--output",
+                "db.ct",
+                "--device",
+                "cpu",
+            ],
+        ));
+        ok(run(
+            d,
+            None,
+            &[
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "q.jsonl",
+                "--output",
+                "q.ct.jsonl",
+            ],
+        ));
+        ok(run(
+            d,
+            None,
+            &[
+                "aggregate",
+                "--context",
+                "ctx.json",
+                "--database",
+                "db.ct",
+                "--query",
+                "q.ct.jsonl",
+                "--output",
+                "agg.ct",
+            ],
+        ));
+        ok(run(
+            d,
+            pass,
+            &[
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "agg.ct",
+                "--output",
+                "ours.txt",
+            ],
+        ));
+        assert_eq!(
+            read_distances(&d.join("ours.txt")),
+            case.hamming,
+            "{}",
+            case.name
+        );
+
+        ok(run(
+            d,
+            pass,
+            &[
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "agg.ct",
+                "--top-k",
+                "2",
+                "--output",
+                "top.json",
+            ],
+        ));
+        let top: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("top.json")).unwrap()).unwrap();
+        let mut ranked: Vec<(u32, usize)> = case.hamming.iter().copied().zip(0..).collect();
+        ranked.sort();
+        assert_eq!(top["ids"], serde_json::json!([ranked[0].1, ranked[1].1]));
+        assert_eq!(
+            top["distances"],
+            serde_json::json!([ranked[0].0, ranked[1].0])
+        );
+    }
+}
+
+#[test]
+fn create_show_and_the_whole_flow_with_npy_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pass.txt"), "file passphrase\n").unwrap();
+    let created: Value = serde_json::from_str(&ok(run(
+        d,
+        None,
+        &[
+            "--passphrase-file",
+            "pass.txt",
+            "context",
+            "create",
+            "--type",
+            "paillier-lookup",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "24",
+            "--alpha-len",
+            "64",
+            "--insecure",
+            "--out",
+            "ctx.json",
+        ],
+    )))
+    .unwrap();
+    let shown: Value = serde_json::from_str(&ok(run(
+        d,
+        None,
+        &[
+            "context",
+            "show",
+            "--context",
+            "ctx.json",
+            "--passphrase-file",
+            "pass.txt",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(created, shown);
+    assert_eq!(shown["type"], "PaillierLookupClient");
+    assert_eq!(shown["key_len"], 256);
+    assert_eq!(shown["embed_len"], 24);
+    assert_eq!(shown["alpha_len"], 64);
+    assert_eq!(shown["id"].as_str().unwrap().len(), 64);
+
+    let rows: Vec<Vec<u8>> = (0..7)
+        .map(|i| (0..24).map(|j| ((i * j + i) % 3 == 0) as u8).collect())
+        .collect();
+    let flat: Vec<u8> = rows.concat();
+    std::fs::write(d.join("db.npy"), npy_bytes("|b1", 7, 24, &flat, false)).unwrap();
+    write_jsonl(&d.join("q.jsonl"), &[rows[3].clone()]);
+    ok(run(
+        d,
+        None,
+        &[
+            "encrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "db.npy",
+            "--output",
+            "db.jsonl",
+        ],
+    ));
+    ok(run(
+        d,
+        None,
+        &[
+            "encrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "q.jsonl",
+            "--output",
+            "q.bin",
+        ],
+    ));
+    ok(run(
+        d,
+        None,
+        &[
+            "aggregate",
+            "--context",
+            "ctx.json",
+            "--database",
+            "db.jsonl",
+            "--query",
+            "q.bin",
+            "--output",
+            "agg.bin",
+        ],
+    ));
+    ok(run(
+        d,
+        None,
+        &[
+            "--passphrase-file",
+            "pass.txt",
+            "decode",
+            "--context",
+            "ctx.json",
+            "--input",
+            "agg.bin",
+            "--output",
+            "d.txt",
+        ],
+    ));
+    let expected: Vec<u32> = rows.iter().map(|r| common::hamming(r, &rows[3])).collect();
+    assert_eq!(read_distances(&d.join("d.txt")), expected);
+    assert_eq!(std::fs::read(d.join("agg.bin")).unwrap()[..8], *b"PGPUCTXT");
+}
+
+#[test]
+fn errors_are_one_line_and_non_zero() {
+    let case = sdk_cases()
+        .into_iter()
+        .find(|c| c.name == "paillier_512")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ctx.json"), &case.context_json).unwrap();
+    let pass = Some(case.passphrase.as_str());
+    write_jsonl(&d.join("short.jsonl"), &[vec![0, 1]]);
+    std::fs::write(
+        d.join("nonbinary.jsonl"),
+        format!("[{}2]\n", "0, ".repeat(99)),
+    )
+    .unwrap();
+    std::fs::write(d.join("garbage.ct"), b"not a ciphertext file").unwrap();
+    std::fs::write(d.join("zero.jsonl"), "[\"AA==\"]\n").unwrap();
+    let n2 = {
+        let pk: Value = serde_json::from_str(
+            serde_json::from_str::<Value>(&case.context_json).unwrap()["pk"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let n2: num_bigint::BigUint = pk["n_squared"].as_str().unwrap().parse().unwrap();
+        BASE64.encode(n2.to_bytes_le())
+    };
+    std::fs::write(d.join("big.jsonl"), format!("[\"{n2}\"]\n")).unwrap();
+    std::fs::write(d.join("bad_ctx.json"), "{\"type\": \"PaillierClient\"").unwrap();
+    std::fs::write(
+        d.join("weird_ctx.json"),
+        case.context_json.replace("PaillierClient", "FancyClient"),
+    )
+    .unwrap();
+
+    let cases: Vec<(Option<&str>, Vec<&str>, &str)> = vec![
+        (
+            pass,
+            vec![
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "short.jsonl",
+                "--output",
+                "o.ct",
+            ],
+            "expected 100 dimensions",
+        ),
+        (
+            pass,
+            vec![
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "nonbinary.jsonl",
+                "--output",
+                "o.ct",
+            ],
+            "not 0 or 1",
+        ),
+        (
+            pass,
+            vec![
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "missing.jsonl",
+                "--output",
+                "o.ct",
+            ],
+            "missing.jsonl",
+        ),
+        (
+            pass,
+            vec![
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "garbage.ct",
+                "--output",
+                "o.txt",
+            ],
+            "malformed ciphertexts",
+        ),
+        (
+            pass,
+            vec![
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "zero.jsonl",
+                "--output",
+                "o.txt",
+            ],
+            "ciphertext 0",
+        ),
+        (
+            pass,
+            vec![
+                "decode",
+                "--context",
+                "ctx.json",
+                "--input",
+                "big.jsonl",
+                "--output",
+                "o.txt",
+            ],
+            "not below n^2",
+        ),
+        (
+            Some("wrong"),
+            vec!["context", "show", "--context", "ctx.json"],
+            "wrong passphrase",
+        ),
+        (
+            None,
+            vec!["context", "show", "--context", "ctx.json"],
+            "PAILLIER_GPU_PASSPHRASE",
+        ),
+        (
+            pass,
+            vec!["context", "show", "--context", "bad_ctx.json"],
+            "malformed execution context",
+        ),
+        (
+            pass,
+            vec!["context", "show", "--context", "weird_ctx.json"],
+            "unknown context type",
+        ),
+        (
+            pass,
+            vec![
+                "context",
+                "create",
+                "--type",
+                "paillier-lookup",
+                "--alpha-len",
+                "50",
+                "--out",
+                "x.json",
+            ],
+            "insecure",
+        ),
+        (
+            pass,
+            vec!["context", "create", "--key-len", "512", "--out", "x.json"],
+            "insecure",
+        ),
+        (
+            pass,
+            vec!["context", "create", "--type", "elgamal", "--out", "x.json"],
+            "elgamal",
+        ),
+        (
+            pass,
+            vec![
+                "encrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "short.jsonl",
+                "--output",
+                "o.ct",
+                "--device",
+                "gpu",
+            ],
+            "GPU unavailable",
+        ),
+        (
+            pass,
+            vec![
+                "aggregate",
+                "--context",
+                "ctx.json",
+                "--database",
+                "zero.jsonl",
+                "--query",
+                "zero.jsonl",
+                "--output",
+                "o.ct",
+            ],
+            "ciphertext 0",
+        ),
+    ];
+    for (passphrase, args, needle) in cases {
+        let line = fails(run(d, passphrase, &args));
+        assert!(line.contains(needle), "{args:?}: {line}");
+    }
+    assert!(!d.join("o.ct").exists() && !d.join("o.txt").exists() && !d.join("x.json").exists());
+}
+
+#[test]
+fn the_device_can_come_from_the_environment() {
+    let case = sdk_cases()
+        .into_iter()
+        .find(|c| c.name == "paillier_512")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ctx.json"), &case.context_json).unwrap();
+    write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&case.query));
+    let out = Command::new(BIN)
+        .current_dir(d)
+        .args([
+            "encrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "q.jsonl",
+            "--output",
+            "q.ct",
+        ])
+        .env("PAILLIER_GPU_DEVICE", "gpu")
+        .output()
+        .unwrap();
+    assert!(fails(out).contains("GPU unavailable"));
+    let out = Command::new(BIN)
+        .current_dir(d)
+        .args([
+            "encrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "q.jsonl",
+            "--output",
+            "q.ct",
+        ])
+        .env("PAILLIER_GPU_DEVICE", "auto")
+        .output()
+        .unwrap();
+    ok(out);
+}
