@@ -248,7 +248,7 @@ fn debug_output_never_shows_secrets() {
         for value in sk.values() {
             let digits = int(value).to_string();
             assert!(
-                !debug.contains(&digits[..20]),
+                !debug.contains(&digits[..digits.len().min(16)]),
                 "secret digits in Debug output"
             );
         }
