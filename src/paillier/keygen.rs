@@ -146,10 +146,11 @@ fn generate_lookup(key_len: usize, alpha_len: usize) -> Result<(PublicKey, Secre
     loop {
         let (p, q1, g1) = dsa_style_group(key_len, q_bits_1);
         let (q, q2, g2) = dsa_style_group(key_len, q_bits_2);
-        if p == q || q1 == q2 {
+        let n = &p * &q;
+        // Like the classic scheme, insist on an n of exactly 2·key_len bits.
+        if p == q || q1 == q2 || n.bits() as usize != 2 * key_len {
             continue;
         }
-        let n = &p * &q;
         let n_squared = &n * &n;
         let (p_sq, q_sq) = (&p * &p, &q * &q);
         // Multiplying by (1 + p) adds an order-p component: g1·(1+p) has order q1·p mod p².
