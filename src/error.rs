@@ -90,6 +90,11 @@ pub enum Error {
     #[error("GPU unavailable: {0}")]
     GpuUnavailable(String),
 
+    /// The GPU failed during a call (validation error, lost device ...): the call returns no
+    /// result rather than a possibly wrong one.
+    #[error("GPU failure: {0}")]
+    GpuFailure(String),
+
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -5,8 +5,12 @@
 //! express their work as these batched operations and never see how a backend runs them.
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 
+use std::any::Any;
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -58,17 +62,45 @@ impl FromStr for Device {
     }
 }
 
+impl Device {
+    /// The device named by `PAILLIER_GPU_DEVICE`, if it is set.
+    pub fn from_env() -> Result<Option<Device>> {
+        match std::env::var("PAILLIER_GPU_DEVICE") {
+            Ok(value) if !value.trim().is_empty() => value.parse().map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Returns the backend for `device`.
 ///
-/// This build has only the CPU backend: `Auto` resolves to it, and `Gpu` is
-/// [`Error::GpuUnavailable`].
+/// `Gpu` is [`Error::GpuUnavailable`] when no adapter answers; `Auto` then falls back to the CPU,
+/// saying so once at info level.
 pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
     match device {
-        Device::Cpu | Device::Auto => Ok(cpu::CpuBackend::shared()),
-        Device::Gpu => Err(Error::GpuUnavailable(
-            "this build of paillier-gpu has no GPU backend yet; use --device cpu or auto".into(),
-        )),
+        Device::Cpu => Ok(cpu::CpuBackend::shared()),
+        Device::Gpu => gpu_backend(),
+        Device::Auto => match gpu_backend() {
+            Ok(backend) => Ok(backend),
+            Err(e) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| log::info!("device auto: {e}; using the CPU"));
+                Ok(cpu::CpuBackend::shared())
+            }
+        },
     }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_backend() -> Result<Arc<dyn Backend>> {
+    Ok(gpu::GpuBackend::shared()?)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_backend() -> Result<Arc<dyn Backend>> {
+    Err(Error::GpuUnavailable(
+        "this build of paillier-gpu was made without the gpu feature".into(),
+    ))
 }
 
 /// A batch of equally wide integers stored as one flat vector of little-endian `u64` limbs.
@@ -226,6 +258,86 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// `out[i] = popcount(values[i] & masks[i % k])`: turns decrypted Hamming sums into
     /// distances.
     fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>>;
+
+    /// Memory of the backend's own (a GPU's) for data reused across calls, if it has any.
+    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
+        None
+    }
+}
+
+/// A batch held in a backend's own memory (a search database resident on a GPU).
+pub struct DeviceBatch {
+    limbs_per_item: usize,
+    len: usize,
+    storage: Box<dyn Any + Send + Sync>,
+}
+
+impl fmt::Debug for DeviceBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceBatch")
+            .field("items", &self.len)
+            .field("limbs_per_item", &self.limbs_per_item)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceBatch {
+    /// Wraps a backend's storage for an (initially empty) batch of `limbs_per_item`-limb items.
+    pub fn new(limbs_per_item: usize, storage: Box<dyn Any + Send + Sync>) -> Self {
+        Self {
+            limbs_per_item,
+            len: 0,
+            storage,
+        }
+    }
+
+    /// Items held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no item is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Limbs per item.
+    pub fn limbs_per_item(&self) -> usize {
+        self.limbs_per_item
+    }
+
+    /// The backend's storage.
+    pub fn storage(&self) -> &(dyn Any + Send + Sync) {
+        self.storage.as_ref()
+    }
+
+    /// The backend's storage, mutably.
+    pub fn storage_mut(&mut self) -> &mut (dyn Any + Send + Sync) {
+        self.storage.as_mut()
+    }
+
+    /// Records the item count after an append.
+    pub fn set_len(&mut self, len: usize) {
+        self.len = len;
+    }
+}
+
+/// Device-resident data: upload once, append, multiply in place.
+pub trait DeviceMemory: Send + Sync {
+    /// Copies `batch` into device memory.
+    fn upload(&self, batch: &LimbBatch) -> Result<DeviceBatch>;
+
+    /// Appends `batch` to a resident batch.
+    fn append(&self, target: &mut DeviceBatch, batch: &LimbBatch) -> Result<()>;
+
+    /// `out[i] = a[range.start + i] · b[i % k] mod m` over resident `a`.
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &DeviceBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch>;
 }
 
 /// Checks the shapes every backend operation requires; shared by the implementations.

@@ -22,6 +22,8 @@ use super::montgomery::MontgomeryModulus;
 /// ```
 #[derive(Clone)]
 pub struct FixedBaseTable {
+    /// Unique per constructed table, so a backend can keep it resident and recognise it.
+    id: u64,
     window_bits: usize,
     rows: usize,
     limbs: usize,
@@ -73,12 +75,19 @@ impl FixedBaseTable {
             row_base = modulus.mul(last, &row_base);
         }
         row_base.zeroize();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             window_bits,
             rows,
             limbs: s,
             entries,
         }
+    }
+
+    /// An id unique to this table (clones share it: same contents).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Window width in bits.

@@ -104,6 +104,11 @@ impl MontgomeryModulus {
         &self.one
     }
 
+    /// `R² mod m`, the constant that converts into Montgomery form.
+    pub fn r_squared(&self) -> &[u64] {
+        &self.r_squared
+    }
+
     /// The modulus as a `BigUint`.
     pub fn modulus(&self) -> BigUint {
         biguint_from_limbs(&self.modulus)
