@@ -80,7 +80,7 @@ pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
     match device {
         Device::Cpu => Ok(cpu::CpuBackend::shared()),
         Device::Gpu => gpu_backend(),
-        Device::Auto => match gpu_backend() {
+        Device::Auto => match auto_gpu_backend() {
             Ok(backend) => Ok(backend),
             Err(e) => {
                 static SAID: std::sync::Once = std::sync::Once::new();
@@ -96,11 +96,31 @@ fn gpu_backend() -> Result<Arc<dyn Backend>> {
     Ok(gpu::GpuBackend::shared()?)
 }
 
+/// `Auto` takes a hardware adapter only: a software one (lavapipe, WARP) is always slower than
+/// the CPU backend on the same cores. `Gpu` asked for explicitly takes either.
+#[cfg(feature = "gpu")]
+fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
+    let backend = gpu::GpuBackend::shared()?;
+    let info = backend.adapter_info();
+    if info.device_type == wgpu::DeviceType::Cpu {
+        return Err(Error::GpuUnavailable(format!(
+            "the only adapter, {}, is a software renderer",
+            info.name
+        )));
+    }
+    Ok(backend)
+}
+
 #[cfg(not(feature = "gpu"))]
 fn gpu_backend() -> Result<Arc<dyn Backend>> {
     Err(Error::GpuUnavailable(
         "this build of paillier-gpu was made without the gpu feature".into(),
     ))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
+    gpu_backend()
 }
 
 /// A batch of equally wide integers stored as one flat vector of little-endian `u64` limbs.
@@ -131,7 +151,7 @@ impl LimbBatch {
 
     /// A batch over `data`, whose length must be a multiple of `limbs_per_item`.
     pub fn from_flat(limbs_per_item: usize, data: Vec<u64>) -> Result<Self> {
-        if limbs_per_item == 0 || data.len() % limbs_per_item != 0 {
+        if limbs_per_item == 0 || !data.len().is_multiple_of(limbs_per_item) {
             return Err(Error::InvalidParameter(format!(
                 "{} limbs do not split into items of {limbs_per_item}",
                 data.len()

@@ -56,8 +56,21 @@ pub struct ContextOptions {
     pub alpha_len: usize,
     /// Permit parameters below the secure minimums. For tests only.
     pub allow_insecure: bool,
-    /// The compute device (not part of the id).
+    /// The compute device (not part of the id). Defaults to `PAILLIER_GPU_DEVICE` when that is
+    /// set to `cpu`, `gpu` or `auto`, else `Cpu`.
     pub device: Device,
+}
+
+/// The device a context gets when none is named: `PAILLIER_GPU_DEVICE`, else the CPU. An
+/// unparsable value falls back to the CPU with a warning.
+fn default_device() -> Device {
+    match Device::from_env() {
+        Ok(device) => device.unwrap_or(Device::Cpu),
+        Err(e) => {
+            log::warn!("ignoring PAILLIER_GPU_DEVICE: {e}");
+            Device::Cpu
+        }
+    }
 }
 
 impl Default for ContextOptions {
@@ -68,7 +81,7 @@ impl Default for ContextOptions {
             embed_len: 512,
             alpha_len: MIN_SECURE_ALPHA_LEN,
             allow_insecure: false,
-            device: Device::Cpu,
+            device: default_device(),
         }
     }
 }
@@ -442,7 +455,13 @@ impl ExecutionContext {
         warn_if_weak(&config);
         let public_key = Arc::try_unwrap(public.public_key)
             .map_err(|_| Error::MalformedContext("public key is shared".into()))?;
-        Self::assemble(config, public_key, secret_key, key_provider, Device::Cpu)
+        Self::assemble(
+            config,
+            public_key,
+            secret_key,
+            key_provider,
+            default_device(),
+        )
     }
 
     /// Reads the plaintext dict form ([`to_plain_json`](Self::to_plain_json)). `key_provider`
@@ -581,6 +600,15 @@ impl ExecutionContext {
         Ok(self)
     }
 
+    /// The same context on a backend configured by the caller (a
+    /// [`GpuBackend`](crate::backend::gpu::GpuBackend) with chosen options, say). The device
+    /// becomes the backend's.
+    pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.device = backend.device();
+        self.backend = backend;
+        self
+    }
+
     /// Encrypts bytes under the context's AES data key (the SDK's layout, base64).
     pub fn encrypt_content(&self, plaintext: &[u8]) -> Result<String> {
         aes::encrypt(&self.key_provider.data_key()?, plaintext)
@@ -629,9 +657,12 @@ impl ExecutionContext {
         Ok(self.decode_distances(std::slice::from_ref(response))?[0])
     }
 
-    /// An empty [`EncryptedIndex`] for this context's vectors, on this context's device.
+    /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.
     pub fn new_index(&self) -> Result<EncryptedIndex> {
-        EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, self.device)
+        Ok(
+            EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, Device::Cpu)?
+                .with_backend(self.backend.clone()),
+        )
     }
 
     /// Lookup scheme: the SDK's precomputed tables, `{"g_table": {"0": [...], ...},

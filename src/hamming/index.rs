@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{backend_for, Backend, Device, LimbBatch};
+use crate::backend::{backend_for, Backend, Device, DeviceBatch, LimbBatch};
 use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, PublicKey};
@@ -40,8 +40,12 @@ pub struct EncryptedIndex {
     layout: VectorLayout,
     device: Device,
     backend: Arc<dyn Backend>,
-    /// Every record's chunks, record-major.
+    /// Every record's chunks, record-major: the source of truth, and what id-list selections
+    /// gather from.
     records: LimbBatch,
+    /// The same records in the backend's device memory (GPU), uploaded once and appended to on
+    /// insert, so that aggregation sends only the query.
+    resident: Option<DeviceBatch>,
 }
 
 impl EncryptedIndex {
@@ -56,7 +60,22 @@ impl EncryptedIndex {
             device,
             backend,
             records,
+            resident: None,
         })
+    }
+
+    /// The same (empty) index on a backend configured by the caller. Records inserted before are
+    /// kept; a device-resident copy is made on the next insert.
+    pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.device = backend.device();
+        self.backend = backend;
+        self.resident = None;
+        if !self.records.is_empty() {
+            if let Some(memory) = self.backend.device_memory() {
+                self.resident = memory.upload(&self.records).ok();
+            }
+        }
+        self
     }
 
     /// Number of records.
@@ -91,8 +110,15 @@ impl EncryptedIndex {
             }
         }
         let first = self.len();
+        let staged = LimbBatch::from_flat(limbs, staged)?;
+        if let Some(memory) = self.backend.device_memory() {
+            match &mut self.resident {
+                Some(resident) => memory.append(resident, &staged)?,
+                None => self.resident = Some(memory.upload(&staged)?),
+            }
+        }
         let mut data = std::mem::replace(&mut self.records, LimbBatch::new(limbs)).into_flat();
-        data.extend(staged);
+        data.extend(staged.into_flat());
         self.records = LimbBatch::from_flat(limbs, data)?;
         Ok(first..self.len())
     }
@@ -131,7 +157,7 @@ impl EncryptedIndex {
         }
         let modulus = self.public_key.n_squared_modulus();
         let products = match selection {
-            Selection::All => self.backend.modmul(modulus, &self.records, &query_batch)?,
+            Selection::All => self.aggregate_range(&query_batch, 0..self.len())?,
             Selection::Range(range) => {
                 if range.start > range.end || range.end > self.len() {
                     return Err(Error::InvalidSelection(format!(
@@ -141,10 +167,7 @@ impl EncryptedIndex {
                         self.len()
                     )));
                 }
-                let flat = &self.records.as_flat()
-                    [range.start * chunks * limbs..range.end * chunks * limbs];
-                let subset = LimbBatch::from_flat(limbs, flat.to_vec())?;
-                self.backend.modmul(modulus, &subset, &query_batch)?
+                self.aggregate_range(&query_batch, range.clone())?
             }
             Selection::Ids(ids) => {
                 let mut subset = LimbBatch::new(limbs);
@@ -170,5 +193,25 @@ impl EncryptedIndex {
             .chunks(chunks)
             .map(|c| EncryptedVector::new(c.to_vec()))
             .collect())
+    }
+
+    /// Products of the query with records `range`: on the resident copy when there is one.
+    fn aggregate_range(&self, query: &LimbBatch, range: Range<usize>) -> Result<LimbBatch> {
+        let modulus = self.public_key.n_squared_modulus();
+        let chunks = self.layout.chunks();
+        let items = range.start * chunks..range.end * chunks;
+        if let (Some(memory), Some(resident)) = (self.backend.device_memory(), &self.resident) {
+            // Item i of the range uses query chunk (start·chunks + i) % chunks = i % chunks.
+            return memory.modmul_resident(modulus, resident, items, query);
+        }
+        let limbs = self.records.limbs_per_item();
+        if items.start == 0 && items.end == self.records.len() {
+            return self.backend.modmul(modulus, &self.records, query);
+        }
+        let subset = LimbBatch::from_flat(
+            limbs,
+            self.records.as_flat()[items.start * limbs..items.end * limbs].to_vec(),
+        )?;
+        self.backend.modmul(modulus, &subset, query)
     }
 }

@@ -56,7 +56,7 @@ pub fn generate_keypair(
 }
 
 fn check_parameters(scheme: Scheme, key_len: usize, options: &KeyGenOptions) -> Result<()> {
-    if !KEY_LEN_RANGE.contains(&key_len) || key_len % 8 != 0 {
+    if !KEY_LEN_RANGE.contains(&key_len) || !key_len.is_multiple_of(8) {
         return Err(Error::InvalidParameter(format!(
             "key_len {key_len} must be a multiple of 8 in {}..={}",
             KEY_LEN_RANGE.start(),

@@ -97,7 +97,9 @@ const REDUCTION_STEP: &str = "            {
 ";
 
 fn unrolled(step: &str) -> String {
-    (0..UNROLL).map(|k| step.replace('K', &format!("{k}u"))).collect()
+    (0..UNROLL)
+        .map(|k| step.replace('K', &format!("{k}u")))
+        .collect()
 }
 
 /// Loop back-edges of one Montgomery multiplication of `s` limbs (what lavapipe's loop limiter

@@ -29,6 +29,8 @@ use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 use kernels::{Kernel, WORKGROUP_SIZE};
 
+pub use wgpu::{AdapterInfo, DeviceType};
+
 /// How a big integer is split into GPU limbs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimbPath {
@@ -75,7 +77,9 @@ impl GpuOptions {
         };
         Ok(Self {
             limb_path,
-            adapter_name: std::env::var("PAILLIER_GPU_ADAPTER").ok().filter(|s| !s.is_empty()),
+            adapter_name: std::env::var("PAILLIER_GPU_ADAPTER")
+                .ok()
+                .filter(|s| !s.is_empty()),
             max_items_per_dispatch: None,
         })
     }
@@ -126,7 +130,10 @@ enum Primary<'a> {
     /// Host words, one item of `item_words` per output item: sliced per dispatch.
     PerItem { words: &'a [u32], item_words: usize },
     /// A device buffer bound whole; item `i` of the batch is item `first + i` of the buffer.
-    Resident { buffer: &'a wgpu::Buffer, first: usize },
+    Resident {
+        buffer: &'a wgpu::Buffer,
+        first: usize,
+    },
     /// A device buffer bound whole and not indexed by item (a fixed-base table).
     Whole { buffer: &'a wgpu::Buffer },
 }
@@ -292,7 +299,9 @@ impl GpuBackend {
             .saturating_mul(WORKGROUP_SIZE)
             .min(options.max_items_per_dispatch.unwrap_or(usize::MAX))
             .max(1);
-        let max_binding_bytes = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let max_binding_bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         let loop_budget = if info.name.to_lowercase().contains("llvmpipe") {
             LLVMPIPE_LOOP_BUDGET
         } else {
@@ -322,7 +331,7 @@ impl GpuBackend {
     }
 
     /// The adapter in use.
-    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+    pub fn adapter_info(&self) -> &AdapterInfo {
         &self.info
     }
 
@@ -353,25 +362,33 @@ impl GpuBackend {
     }
 
     fn pipeline(&self, kernel: Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
-        let mut cache = self.pipelines.lock().map_err(|_| failure("pipeline cache poisoned"))?;
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| failure("pipeline cache poisoned"))?;
         if let Some(p) = cache.get(&kernel) {
             return Ok(p.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         // A shader-compiler bug must surface as an error, not abort the caller.
         let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.label()),
-                source: wgpu::ShaderSource::Wgsl(kernels::source(kernel, self.limb_path).into()),
-            });
-            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.label()),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.label()),
+                    source: wgpu::ShaderSource::Wgsl(
+                        kernels::source(kernel, self.limb_path).into(),
+                    ),
+                });
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(kernel.label()),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
         }));
         let scope_error = pollster::block_on(scope.pop());
         let pipeline = compiled
@@ -394,11 +411,12 @@ impl GpuBackend {
         limbs.extend_from_slice(modulus.r_squared());
         limbs.extend_from_slice(modulus.one());
         let words = to_gpu_words(&limbs, self.limb_path);
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("paillier-gpu modulus"),
-            contents: bytemuck::cast_slice(&words),
-            usage: wgpu::BufferUsages::STORAGE,
-        })
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("paillier-gpu modulus"),
+                contents: bytemuck::cast_slice(&words),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
     }
 
     fn m0_inv(&self, modulus: &MontgomeryModulus) -> u32 {
@@ -411,11 +429,14 @@ impl GpuBackend {
     fn storage_buffer(&self, label: &str, words: &[u32]) -> wgpu::Buffer {
         // Zero-length bindings are invalid: give empty inputs one word.
         let contents: &[u32] = if words.is_empty() { &[0] } else { words };
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(contents),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-        })
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(contents),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
     }
 
     /// Runs `kernel` over `count` items, split into dispatches within the adapter's limits, and
@@ -442,7 +463,9 @@ impl GpuBackend {
         let consts = modulus.map(|m| self.consts_buffer(m));
         let layout = pipeline.get_bind_group_layout(0);
         let cyclic = match &operand {
-            Operand::Cyclic { words: w, .. } => Some(self.storage_buffer("paillier-gpu operand", w)),
+            Operand::Cyclic { words: w, .. } => {
+                Some(self.storage_buffer("paillier-gpu operand", w))
+            }
             Operand::PerItem { .. } => None,
         };
         // Items per dispatch: the workgroup-count limit and the binding size of each sliced buffer.
@@ -459,7 +482,8 @@ impl GpuBackend {
             .min(self.max_items_per_dispatch);
         if scratch_bytes_per_item > 0 {
             // The scratch interleave covers whole workgroups.
-            let groups = (scratch_limit / (scratch_bytes_per_item * WORKGROUP_SIZE as u64)) as usize;
+            let groups =
+                (scratch_limit / (scratch_bytes_per_item * WORKGROUP_SIZE as u64)) as usize;
             if groups == 0 {
                 return Err(failure(format!(
                     "{} needs {scratch_bytes_per_item} bytes of scratch per item; the adapter binds at most {scratch_limit}",
@@ -470,7 +494,10 @@ impl GpuBackend {
         }
         let chunk = chunk.max(1);
         // Held for the whole call: one scratch buffer, one dispatch at a time.
-        let mut scratch_slot = self.scratch.lock().map_err(|_| failure("scratch buffer poisoned"))?;
+        let mut scratch_slot = self
+            .scratch
+            .lock()
+            .map_err(|_| failure("scratch buffer poisoned"))?;
         let mut start = 0;
         while start < count {
             let end = (start + chunk).min(count);
@@ -479,8 +506,14 @@ impl GpuBackend {
             params.count = n as u32;
             let primary_buffer;
             let primary_ref = match &primary {
-                Primary::PerItem { words: w, item_words } => {
-                    primary_buffer = self.storage_buffer("paillier-gpu input", &w[start * item_words..end * item_words]);
+                Primary::PerItem {
+                    words: w,
+                    item_words,
+                } => {
+                    primary_buffer = self.storage_buffer(
+                        "paillier-gpu input",
+                        &w[start * item_words..end * item_words],
+                    );
                     params.first = 0;
                     &primary_buffer
                 }
@@ -500,8 +533,17 @@ impl GpuBackend {
                     params.operand_first = (start % items) as u32;
                     buffer
                 }
-                (Operand::PerItem { words: w, item_words }, _) => {
-                    operand_buffer = self.storage_buffer("paillier-gpu operand", &w[start * item_words..end * item_words]);
+                (
+                    Operand::PerItem {
+                        words: w,
+                        item_words,
+                    },
+                    _,
+                ) => {
+                    operand_buffer = self.storage_buffer(
+                        "paillier-gpu operand",
+                        &w[start * item_words..end * item_words],
+                    );
                     params.operand_count = n as u32;
                     params.operand_first = 0;
                     &operand_buffer
@@ -521,8 +563,13 @@ impl GpuBackend {
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let scratch_needed = scratch_bytes_per_item * (n.div_ceil(WORKGROUP_SIZE) * WORKGROUP_SIZE) as u64;
-            if kernel.is_montgomery() && scratch_slot.as_ref().is_none_or(|b| b.size() < scratch_needed) {
+            let scratch_needed =
+                scratch_bytes_per_item * (n.div_ceil(WORKGROUP_SIZE) * WORKGROUP_SIZE) as u64;
+            if kernel.is_montgomery()
+                && scratch_slot
+                    .as_ref()
+                    .is_none_or(|b| b.size() < scratch_needed)
+            {
                 *scratch_slot = Some(self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("paillier-gpu scratch"),
                     size: scratch_needed,
@@ -533,7 +580,9 @@ impl GpuBackend {
             let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
             let mut encoder = self
                 .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(kernel.label()) });
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some(kernel.label()),
+                });
             // One compute pass per step: passes are ordered, so each sees the scratch state the
             // previous one left.
             for step in program {
@@ -541,22 +590,46 @@ impl GpuBackend {
                 step_params.phase = step.0;
                 step_params.step_from = step.1;
                 step_params.step_to = step.2;
-                let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("paillier-gpu params"),
-                    contents: bytemuck::bytes_of(&step_params),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+                let uniform = self
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("paillier-gpu params"),
+                        contents: bytemuck::bytes_of(&step_params),
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
                 let mut entries = vec![
-                    wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: primary_ref.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: operand_ref.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 4, resource: output.as_entire_binding() },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: primary_ref.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: operand_ref.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: output.as_entire_binding(),
+                    },
                 ];
                 if kernel.is_montgomery() {
-                    let c = consts.as_ref().ok_or_else(|| failure("modulus constants missing"))?;
-                    let scratch = scratch_slot.as_ref().ok_or_else(|| failure("scratch buffer missing"))?;
-                    entries.push(wgpu::BindGroupEntry { binding: 0, resource: c.as_entire_binding() });
-                    entries.push(wgpu::BindGroupEntry { binding: 5, resource: scratch.as_entire_binding() });
+                    let c = consts
+                        .as_ref()
+                        .ok_or_else(|| failure("modulus constants missing"))?;
+                    let scratch = scratch_slot
+                        .as_ref()
+                        .ok_or_else(|| failure("scratch buffer missing"))?;
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: c.as_entire_binding(),
+                    });
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: 5,
+                        resource: scratch.as_entire_binding(),
+                    });
                 }
                 let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(kernel.label()),
@@ -598,7 +671,9 @@ impl GpuBackend {
             .map_err(|e| failure(format!("reading results back: {e}")))?;
         self.check_health()?;
         let words = {
-            let view = slice.get_mapped_range().map_err(|e| failure(format!("mapping results: {e}")))?;
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| failure(format!("mapping results: {e}")))?;
             bytemuck::cast_slice::<u8, u32>(&view).to_vec()
         };
         staging.unmap();
@@ -606,7 +681,10 @@ impl GpuBackend {
     }
 
     fn table_buffer(&self, table: &FixedBaseTable) -> Result<Arc<wgpu::Buffer>> {
-        let mut tables = self.tables.lock().map_err(|_| failure("table cache poisoned"))?;
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| failure("table cache poisoned"))?;
         if let Some((_, buffer)) = tables.iter().find(|(id, _)| *id == table.id()) {
             return Ok(buffer.clone());
         }
@@ -617,7 +695,10 @@ impl GpuBackend {
                 self.max_binding_bytes
             )));
         }
-        let buffer = Arc::new(self.storage_buffer("paillier-gpu fixed-base table", &to_gpu_words(table.entries(), self.limb_path)));
+        let buffer = Arc::new(self.storage_buffer(
+            "paillier-gpu fixed-base table",
+            &to_gpu_words(table.entries(), self.limb_path),
+        ));
         if tables.len() >= 8 {
             tables.remove(0);
         }
@@ -670,7 +751,12 @@ impl GpuBackend {
         }
     }
 
-    fn check_width(&self, modulus: &MontgomeryModulus, batch: &LimbBatch, what: &str) -> Result<()> {
+    fn check_width(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &LimbBatch,
+        what: &str,
+    ) -> Result<()> {
         if batch.limbs_per_item() != modulus.len() {
             return Err(Error::InvalidParameter(format!(
                 "{what} of {} limbs for a {}-limb modulus",
@@ -689,7 +775,10 @@ fn descriptor_backends() -> wgpu::Backends {
 /// Little-endian u64 limbs as GPU limbs (32- or 16-bit, each in a u32).
 fn to_gpu_words(limbs: &[u64], path: LimbPath) -> Vec<u32> {
     match path {
-        LimbPath::Bits32 => limbs.iter().flat_map(|&l| [l as u32, (l >> 32) as u32]).collect(),
+        LimbPath::Bits32 => limbs
+            .iter()
+            .flat_map(|&l| [l as u32, (l >> 32) as u32])
+            .collect(),
         LimbPath::Bits16 => limbs
             .iter()
             .flat_map(|&l| [l & 0xffff, (l >> 16) & 0xffff, (l >> 32) & 0xffff, l >> 48])
@@ -701,10 +790,17 @@ fn to_gpu_words(limbs: &[u64], path: LimbPath) -> Vec<u32> {
 /// GPU limbs back to u64 limbs.
 fn from_gpu_words(words: &[u32], path: LimbPath) -> Vec<u64> {
     match path {
-        LimbPath::Bits32 => words.chunks(2).map(|w| w[0] as u64 | (w.get(1).copied().unwrap_or(0) as u64) << 32).collect(),
+        LimbPath::Bits32 => words
+            .chunks(2)
+            .map(|w| w[0] as u64 | (w.get(1).copied().unwrap_or(0) as u64) << 32)
+            .collect(),
         LimbPath::Bits16 => words
             .chunks(4)
-            .map(|w| w.iter().enumerate().fold(0u64, |acc, (k, &x)| acc | ((x as u64 & 0xffff) << (16 * k))))
+            .map(|w| {
+                w.iter()
+                    .enumerate()
+                    .fold(0u64, |acc, (k, &x)| acc | ((x as u64 & 0xffff) << (16 * k)))
+            })
             .collect(),
     }
 }
@@ -719,24 +815,41 @@ impl Backend for GpuBackend {
         Device::Gpu
     }
 
-    fn modexp(&self, modulus: &MontgomeryModulus, bases: &LimbBatch, exponents: &Exponents) -> Result<LimbBatch> {
+    fn modexp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
         self.check_width(modulus, bases, "bases")?;
         if exponents.values.is_empty() && !bases.is_empty() {
             return Err(Error::InvalidParameter("empty exponent batch".into()));
         }
         let exp_words = exponents.values.limbs_per_item() * 2;
         if exponents.bits > exp_words * 32 {
-            return Err(Error::InvalidParameter("exponent bit bound exceeds its limbs".into()));
+            return Err(Error::InvalidParameter(
+                "exponent bit bound exceeds its limbs".into(),
+            ));
         }
         let words = modulus.len() * self.limb_path.per_u64();
         let base_words = self.words_of(bases);
         let exp = exponent_words(exponents.values.as_flat());
         let operand = if exponents.values.len() == bases.len() && bases.len() > 1 {
-            Operand::PerItem { words: &exp, item_words: exp_words }
+            Operand::PerItem {
+                words: &exp,
+                item_words: exp_words,
+            }
         } else {
-            Operand::Cyclic { words: &exp, items: exponents.values.len() }
+            Operand::Cyclic {
+                words: &exp,
+                items: exponents.values.len(),
+            }
         };
-        let params = Params { exp_words: exp_words as u32, exp_bits: exponents.bits as u32, ..self.modulus_params(modulus) };
+        let params = Params {
+            exp_words: exp_words as u32,
+            exp_bits: exponents.bits as u32,
+            ..self.modulus_params(modulus)
+        };
         let program = self.modexp_program(words, exponents.bits)?;
         let out = self.run(
             Kernel::ModExp,
@@ -744,7 +857,10 @@ impl Backend for GpuBackend {
             Some(modulus),
             bases.len(),
             words,
-            Primary::PerItem { words: &base_words, item_words: words },
+            Primary::PerItem {
+                words: &base_words,
+                item_words: words,
+            },
             operand,
             params,
             &program,
@@ -752,16 +868,27 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn modmul(&self, modulus: &MontgomeryModulus, a: &LimbBatch, b: &LimbBatch) -> Result<LimbBatch> {
+    fn modmul(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &LimbBatch,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
         super::check_operands(modulus, a, b)?;
         let words = modulus.len() * self.limb_path.per_u64();
         let a_words = self.words_of(a);
         let b_mont = montgomery_operand(modulus, b);
         let b_words = to_gpu_words(b_mont.as_flat(), self.limb_path);
         let operand = if b.len() == a.len() && a.len() > 1 {
-            Operand::PerItem { words: &b_words, item_words: words }
+            Operand::PerItem {
+                words: &b_words,
+                item_words: words,
+            }
         } else {
-            Operand::Cyclic { words: &b_words, items: b.len() }
+            Operand::Cyclic {
+                words: &b_words,
+                items: b.len(),
+            }
         };
         let out = self.run(
             Kernel::ModMul,
@@ -769,7 +896,10 @@ impl Backend for GpuBackend {
             Some(modulus),
             a.len(),
             words,
-            Primary::PerItem { words: &a_words, item_words: words },
+            Primary::PerItem {
+                words: &a_words,
+                item_words: words,
+            },
             operand,
             self.modulus_params(modulus),
             &[Step(0, 0, 0)],
@@ -777,9 +907,16 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn fixed_base_pow(&self, modulus: &MontgomeryModulus, table: &FixedBaseTable, exponents: &Exponents) -> Result<LimbBatch> {
+    fn fixed_base_pow(
+        &self,
+        modulus: &MontgomeryModulus,
+        table: &FixedBaseTable,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
         if table.limbs() != modulus.len() {
-            return Err(Error::InvalidParameter("table width differs from the modulus".into()));
+            return Err(Error::InvalidParameter(
+                "table width differs from the modulus".into(),
+            ));
         }
         if exponents.bits > table.exponent_bits() || 32 % table.window_bits() != 0 {
             return Err(Error::InvalidParameter(format!(
@@ -799,7 +936,8 @@ impl Backend for GpuBackend {
             window: table.window_bits() as u32,
             ..self.modulus_params(modulus)
         };
-        let program = self.fixed_base_program(words, exponents.bits.div_ceil(table.window_bits()))?;
+        let program =
+            self.fixed_base_program(words, exponents.bits.div_ceil(table.window_bits()))?;
         let out = self.run(
             Kernel::FixedBase,
             words,
@@ -807,7 +945,10 @@ impl Backend for GpuBackend {
             exponents.values.len(),
             words,
             Primary::Whole { buffer: &powers },
-            Operand::PerItem { words: &exp, item_words: exp_words },
+            Operand::PerItem {
+                words: &exp,
+                item_words: exp_words,
+            },
             params,
             &program,
         )?;
@@ -816,7 +957,9 @@ impl Backend for GpuBackend {
 
     fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
         if masks.limbs_per_item() != values.limbs_per_item() {
-            return Err(Error::InvalidParameter("mask width differs from the values".into()));
+            return Err(Error::InvalidParameter(
+                "mask width differs from the values".into(),
+            ));
         }
         if masks.is_empty() && !values.is_empty() {
             return Err(Error::InvalidParameter("empty mask batch".into()));
@@ -830,9 +973,18 @@ impl Backend for GpuBackend {
             None,
             values.len(),
             1,
-            Primary::PerItem { words: &v, item_words: words },
-            Operand::Cyclic { words: &m, items: masks.len() },
-            Params { limbs: words as u32, ..Params::default() },
+            Primary::PerItem {
+                words: &v,
+                item_words: words,
+            },
+            Operand::Cyclic {
+                words: &m,
+                items: masks.len(),
+            },
+            Params {
+                limbs: words as u32,
+                ..Params::default()
+            },
             &[Step(0, 0, 0)],
         )
     }
@@ -854,19 +1006,24 @@ fn montgomery_operand(modulus: &MontgomeryModulus, b: &LimbBatch) -> LimbBatch {
 
 impl DeviceMemory for GpuBackend {
     fn upload(&self, batch: &LimbBatch) -> Result<DeviceBatch> {
-        let mut target = DeviceBatch::new(batch.limbs_per_item(), Box::new(ResidentBuffer {
-            buffer: self.storage_buffer("paillier-gpu resident", &[]),
-            items: 0,
-            capacity: 0,
-            item_words: batch.limbs_per_item() * self.limb_path.per_u64(),
-        }));
+        let mut target = DeviceBatch::new(
+            batch.limbs_per_item(),
+            Box::new(ResidentBuffer {
+                buffer: self.storage_buffer("paillier-gpu resident", &[]),
+                items: 0,
+                capacity: 0,
+                item_words: batch.limbs_per_item() * self.limb_path.per_u64(),
+            }),
+        );
         self.append(&mut target, batch)?;
         Ok(target)
     }
 
     fn append(&self, target: &mut DeviceBatch, batch: &LimbBatch) -> Result<()> {
         if batch.limbs_per_item() != target.limbs_per_item() {
-            return Err(Error::InvalidParameter("appending items of another width".into()));
+            return Err(Error::InvalidParameter(
+                "appending items of another width".into(),
+            ));
         }
         let resident = target
             .storage_mut()
@@ -883,16 +1040,30 @@ impl DeviceMemory for GpuBackend {
         if needed > resident.capacity {
             // Grow geometrically and copy what is there on the device.
             let capacity = needed.max(resident.capacity * 2).max(64);
-            let capacity = capacity.min((self.max_binding_bytes / item_bytes) as usize).max(needed);
+            let capacity = capacity
+                .min((self.max_binding_bytes / item_bytes) as usize)
+                .max(needed);
             let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("paillier-gpu resident"),
                 size: capacity as u64 * item_bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
             if resident.items > 0 {
-                let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("paillier-gpu grow") });
-                encoder.copy_buffer_to_buffer(&resident.buffer, 0, &buffer, 0, resident.items as u64 * item_bytes);
+                let mut encoder =
+                    self.device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("paillier-gpu grow"),
+                        });
+                encoder.copy_buffer_to_buffer(
+                    &resident.buffer,
+                    0,
+                    &buffer,
+                    0,
+                    resident.items as u64 * item_bytes,
+                );
                 self.queue.submit([encoder.finish()]);
             }
             resident.buffer = buffer;
@@ -900,20 +1071,32 @@ impl DeviceMemory for GpuBackend {
         }
         let words = self.words_of(batch);
         if !words.is_empty() {
-            self.queue.write_buffer(&resident.buffer, resident.items as u64 * item_bytes, bytemuck::cast_slice(&words));
+            self.queue.write_buffer(
+                &resident.buffer,
+                resident.items as u64 * item_bytes,
+                bytemuck::cast_slice(&words),
+            );
         }
         resident.items = needed;
         target.set_len(needed);
         self.check_health()
     }
 
-    fn modmul_resident(&self, modulus: &MontgomeryModulus, a: &DeviceBatch, range: Range<usize>, b: &LimbBatch) -> Result<LimbBatch> {
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &DeviceBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
         let resident = a
             .storage()
             .downcast_ref::<ResidentBuffer>()
             .ok_or_else(|| failure("a device batch of another backend"))?;
         if a.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
-            return Err(Error::InvalidParameter("operand width differs from the modulus".into()));
+            return Err(Error::InvalidParameter(
+                "operand width differs from the modulus".into(),
+            ));
         }
         if range.start > range.end || range.end > resident.items {
             return Err(Error::InvalidSelection(format!(
@@ -933,8 +1116,14 @@ impl DeviceMemory for GpuBackend {
             Some(modulus),
             range.len(),
             words,
-            Primary::Resident { buffer: &resident.buffer, first: range.start },
-            Operand::Cyclic { words: &b_words, items: b.len() },
+            Primary::Resident {
+                buffer: &resident.buffer,
+                first: range.start,
+            },
+            Operand::Cyclic {
+                words: &b_words,
+                items: b.len(),
+            },
             self.modulus_params(modulus),
             &[Step(0, 0, 0)],
         )?;
