@@ -91,7 +91,7 @@ fn selections_cover_ranges_and_id_lists_in_order() {
     let database: Vec<Vec<u8>> = (0..6u8)
         .map(|i| {
             (0..64)
-                .map(|j| ((i as usize + j) % (i as usize + 2) == 0) as u8)
+                .map(|j| (i as usize + j).is_multiple_of(i as usize + 2) as u8)
                 .collect()
         })
         .collect();
