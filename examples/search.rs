@@ -82,12 +82,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let ctx = ExecutionContext::create_with_passphrase(&options, "example passphrase")?;
     println!(
-        "context {} ({}, key_len {}, embed_len {}, device {}) created in {:.2} s",
+        "context {} ({}, key_len {}, embed_len {}, running on {}) created in {:.2} s",
         &ctx.id()[..16],
         ctx.scheme().name(),
         ctx.key_len(),
         ctx.embed_len(),
-        ctx.device(),
+        ctx.backend().device(),
         start.elapsed().as_secs_f64()
     );
 

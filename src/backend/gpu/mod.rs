@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
+use super::cpu::CpuBackend;
 use super::{Backend, Device, DeviceBatch, DeviceMemory, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -60,6 +61,10 @@ pub struct GpuOptions {
     /// Split batches into dispatches of at most this many items (besides the adapter's limits).
     /// Tests set it low to exercise splitting.
     pub max_items_per_dispatch: Option<usize>,
+    /// Batches smaller than this run on the CPU backend instead (`PAILLIER_GPU_MIN_BATCH` when
+    /// unset). The default is 0, every batch on the GPU: the crossover has not been measured on
+    /// real hardware yet (see BENCHMARKS.md).
+    pub min_batch: Option<usize>,
 }
 
 impl GpuOptions {
@@ -75,12 +80,22 @@ impl GpuOptions {
                 )))
             }
         };
+        let min_batch = match std::env::var("PAILLIER_GPU_MIN_BATCH")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(text) => Some(text.trim().parse::<usize>().map_err(|_| {
+                Error::InvalidParameter(format!("PAILLIER_GPU_MIN_BATCH={text:?} is not a count"))
+            })?),
+        };
         Ok(Self {
             limb_path,
             adapter_name: std::env::var("PAILLIER_GPU_ADAPTER")
                 .ok()
                 .filter(|s| !s.is_empty()),
             max_items_per_dispatch: None,
+            min_batch,
         })
     }
 }
@@ -167,6 +182,8 @@ pub struct GpuBackend {
     max_binding_bytes: u64,
     /// Loop back-edges one invocation may run per dispatch.
     loop_budget: usize,
+    /// Batches below this size go to the CPU backend.
+    min_batch: usize,
     pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
     /// Scratch memory reused by every dispatch; the lock also serialises dispatches from
     /// several threads.
@@ -322,6 +339,7 @@ impl GpuBackend {
             max_items_per_dispatch,
             max_binding_bytes,
             loop_budget,
+            min_batch: options.min_batch.or(env.min_batch).unwrap_or(0),
             pipelines: Mutex::new(HashMap::new()),
             scratch: Mutex::new(None),
             tables: Mutex::new(Vec::new()),
@@ -821,6 +839,9 @@ impl Backend for GpuBackend {
         bases: &LimbBatch,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
+        if bases.len() < self.min_batch {
+            return CpuBackend.modexp(modulus, bases, exponents);
+        }
         self.check_width(modulus, bases, "bases")?;
         if exponents.values.is_empty() && !bases.is_empty() {
             return Err(Error::InvalidParameter("empty exponent batch".into()));
@@ -874,6 +895,9 @@ impl Backend for GpuBackend {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
+        if a.len() < self.min_batch {
+            return CpuBackend.modmul(modulus, a, b);
+        }
         super::check_operands(modulus, a, b)?;
         let words = modulus.len() * self.limb_path.per_u64();
         let a_words = self.words_of(a);
@@ -913,6 +937,9 @@ impl Backend for GpuBackend {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
+        if exponents.values.len() < self.min_batch {
+            return CpuBackend.fixed_base_pow(modulus, table, exponents);
+        }
         if table.limbs() != modulus.len() {
             return Err(Error::InvalidParameter(
                 "table width differs from the modulus".into(),
