@@ -10,7 +10,6 @@
 
 @group(0) @binding(2) var<storage, read> bases: array<u32>;
 @group(0) @binding(3) var<storage, read> exponents: array<u32>;
-@group(0) @binding(4) var<storage, read_write> results: array<u32>;
 
 const ACC: u32 = 0u;
 const X: u32 = 1u;
@@ -56,12 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
         default: {
-            set_plain_one(X);
-            mont_mul(ACC, X, ACC);
-            let out_at = lane * s;
-            for (var j = 0u; j < s; j++) {
-                results[out_at + j] = scratch[slot_at(ACC, j)];
-            }
+            finish(ACC, X);
         }
     }
 }

@@ -3,7 +3,6 @@
 
 @group(0) @binding(2) var<storage, read> a_items: array<u32>;
 @group(0) @binding(3) var<storage, read> b_items: array<u32>;
-@group(0) @binding(4) var<storage, read_write> results: array<u32>;
 
 const X: u32 = 0u;
 const Y: u32 = 1u;
@@ -21,8 +20,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         scratch[slot_at(Y, j)] = b_items[b_at + j];
     }
     mont_mul(X, Y, X);
-    let out_at = lane * s;
-    for (var j = 0u; j < s; j++) {
-        results[out_at + j] = scratch[slot_at(X, j)];
-    }
+    store(X);
 }

@@ -1,6 +1,6 @@
 // Montgomery multiplication (CIOS) over `params.limbs` limbs of LIMB_BITS bits.
 //
-// The host prepends `const LIMB_MASK` and one limb file (limb32.wgsl or limb16.wgsl).
+// The host prepends params.wgsl, `const LIMB_MASK` and one limb file (limb32.wgsl or limb16.wgsl).
 // R = 2^(LIMB_BITS·limbs) equals the CPU engine's R, so Montgomery forms and fixed-base tables
 // computed on the CPU are valid here unchanged.
 //
@@ -15,32 +15,11 @@
 //
 // Not constant-time: the GPU path is not hardened against timing side channels.
 
-struct Params {
-    // Items in this dispatch.
-    count: u32,
-    // Index of this dispatch's first item in the binding-2 buffer (device-resident batches).
-    first: u32,
-    // Items of the cyclic operand: item i uses operand (i + operand_first) % operand_count.
-    operand_count: u32,
-    operand_first: u32,
-    // u32 words per exponent, and how many of its bits to process.
-    exp_words: u32,
-    exp_bits: u32,
-    // -m⁻¹ mod 2^LIMB_BITS.
-    m0_inv: u32,
-    // Fixed-base window width in bits (divides 32).
-    window: u32,
-    // Limbs per number.
-    limbs: u32,
-    // Which part of a phased kernel this dispatch runs, and its step range.
-    phase: u32,
-    step_from: u32,
-    step_to: u32,
-}
 
 // modulus | R² mod m | R mod m, `limbs` limbs each.
 @group(0) @binding(0) var<storage, read> consts: array<u32>;
 @group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> results: array<u32>;
 @group(0) @binding(5) var<storage, read_write> scratch: array<u32>;
 
 // This invocation's index and the dispatch's invocation count (the scratch interleave).
@@ -144,4 +123,19 @@ fn set_plain_one(slot: u32) {
 // `width` bits at bit `bit` of an exponent word (width divides 32, so no word is straddled).
 fn exponent_digit(word: u32, bit: u32, width: u32) -> u32 {
     return (word >> (bit % 32u)) & ((1u << width) - 1u);
+}
+
+// Writes number slot `slot` as this invocation's result.
+fn store(slot: u32) {
+    let out_at = lane * params.limbs;
+    for (var j = 0u; j < params.limbs; j++) {
+        results[out_at + j] = scratch[slot_at(slot, j)];
+    }
+}
+
+// Converts slot `acc` out of Montgomery form (using slot `spare`) and stores it as the result.
+fn finish(acc: u32, spare: u32) {
+    set_plain_one(spare);
+    mont_mul(acc, spare, acc);
+    store(acc);
 }

@@ -1,20 +1,7 @@
 // results[i] = popcount(values[i] & masks[(i + operand_first) % operand_count]): decrypted
-// Hamming sums to distances. `limbs` is the number of u32 words per value.
+// Hamming sums to distances. `limbs` is the number of u32 words per value. The host prepends
+// params.wgsl.
 
-struct Params {
-    count: u32,
-    first: u32,
-    operand_count: u32,
-    operand_first: u32,
-    exp_words: u32,
-    exp_bits: u32,
-    m0_inv: u32,
-    window: u32,
-    limbs: u32,
-    phase: u32,
-    step_from: u32,
-    step_to: u32,
-}
 
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> values: array<u32>;

@@ -111,14 +111,7 @@ impl Backend for CpuBackend {
     }
 
     fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
-        if masks.limbs_per_item() != values.limbs_per_item() {
-            return Err(Error::InvalidParameter(
-                "mask width differs from the values".into(),
-            ));
-        }
-        if masks.is_empty() && !values.is_empty() {
-            return Err(Error::InvalidParameter("empty mask batch".into()));
-        }
+        super::check_masks(values, masks)?;
         let k = masks.len().max(1);
         Ok(values
             .as_flat()

@@ -379,3 +379,16 @@ pub(crate) fn check_operands(
     }
     Ok(())
 }
+
+/// Checks the masks of a [`Backend::masked_popcount`] call; shared by the implementations.
+pub(crate) fn check_masks(values: &LimbBatch, masks: &LimbBatch) -> Result<()> {
+    if masks.limbs_per_item() != values.limbs_per_item() {
+        return Err(Error::InvalidParameter(
+            "mask width differs from the values".into(),
+        ));
+    }
+    if masks.is_empty() && !values.is_empty() {
+        return Err(Error::InvalidParameter("empty mask batch".into()));
+    }
+    Ok(())
+}

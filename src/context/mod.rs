@@ -33,6 +33,7 @@ use zeroize::Zeroizing;
 use crate::backend::{backend_for, Backend, Device};
 use crate::bigint::FixedBaseTable;
 use crate::error::{Error, Result};
+use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{self, EncryptedIndex, EncryptedVector, VectorLayout};
 use crate::paillier::{
     generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey, MIN_SECURE_ALPHA_LEN,
@@ -265,6 +266,19 @@ impl PublicContext {
     /// The public key.
     pub fn public_key(&self) -> &Arc<PublicKey> {
         &self.public_key
+    }
+
+    /// The vector packing.
+    pub fn layout(&self) -> Result<VectorLayout> {
+        VectorLayout::new(self.config.embed_len, self.config.key_len)
+    }
+
+    /// The shape of this context's ciphertexts in files.
+    pub fn ciphertext_shape(&self) -> Result<CiphertextShape> {
+        Ok(CiphertextShape {
+            chunk_bytes: self.public_key.ciphertext_bytes(),
+            chunks: self.layout()?.chunks(),
+        })
     }
 
     /// An empty index for this context's vectors on `device`.
@@ -566,6 +580,14 @@ impl ExecutionContext {
     /// The vector packing.
     pub fn layout(&self) -> &VectorLayout {
         &self.layout
+    }
+
+    /// The shape of this context's ciphertexts in files.
+    pub fn ciphertext_shape(&self) -> CiphertextShape {
+        CiphertextShape {
+            chunk_bytes: self.public_key.ciphertext_bytes(),
+            chunks: self.layout.chunks(),
+        }
     }
 
     /// The public key (shareable with a search backend).

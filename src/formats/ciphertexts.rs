@@ -136,37 +136,12 @@ pub fn decode_chunk(encoded: &str, shape: CiphertextShape, index: usize) -> Resu
 }
 
 /// Reads JSON Lines ciphertexts. Blank lines are skipped.
-pub fn read_jsonl(
-    mut reader: impl BufRead,
-    shape: CiphertextShape,
-) -> Result<Vec<EncryptedVector>> {
+pub fn read_jsonl(reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
     // base64 of every chunk plus quoting: bounded, so a huge line is an error, not an allocation.
     let max_line = (shape.chunks * (shape.chunk_bytes.div_ceil(3) * 4 + 8) + 1024) as u64;
     let mut vectors = Vec::new();
-    let mut line = String::new();
-    let mut line_number = 0usize;
-    loop {
-        line.clear();
-        line_number += 1;
-        let read = (&mut reader)
-            .take(max_line + 1)
-            .read_line(&mut line)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        if read as u64 > max_line {
-            return Err(malformed(format!(
-                "line {line_number} is longer than {max_line} bytes"
-            )));
-        }
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
+    super::read_json_lines(reader, max_line, "ciphertexts", |line_number, value| {
         let index = vectors.len();
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
         let Value::Array(items) = value else {
             return Err(malformed(format!("line {line_number}: not a JSON array")));
         };
@@ -182,7 +157,8 @@ pub fn read_jsonl(
         let vector = EncryptedVector::new(chunks);
         check_chunks(&vector, shape, index)?;
         vectors.push(vector);
-    }
+        Ok(())
+    })?;
     Ok(vectors)
 }
 

@@ -4,8 +4,10 @@
 pub mod ciphertexts;
 pub mod vectors;
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
+
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 
@@ -60,4 +62,41 @@ pub fn write_atomic_with(
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Calls `each(line_number, value)` for every non-blank line of a JSON Lines stream, reading at
+/// most `max_line` bytes per line so that a huge line is an error rather than an allocation.
+/// Errors name `kind` (`vectors`, `ciphertexts`) and the 1-based line.
+pub(crate) fn read_json_lines(
+    mut reader: impl BufRead,
+    max_line: u64,
+    kind: &'static str,
+    mut each: impl FnMut(usize, Value) -> Result<()>,
+) -> Result<()> {
+    let malformed = |detail: String| Error::MalformedFile { kind, detail };
+    let mut line = String::new();
+    let mut line_number = 0usize;
+    loop {
+        line.clear();
+        line_number += 1;
+        let read = (&mut reader)
+            .take(max_line + 1)
+            .read_line(&mut line)
+            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+        if read == 0 {
+            return Ok(());
+        }
+        if read as u64 > max_line {
+            return Err(malformed(format!(
+                "line {line_number} is longer than {max_line} bytes"
+            )));
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+        each(line_number, value)?;
+    }
 }

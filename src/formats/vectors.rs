@@ -34,35 +34,13 @@ pub fn read_vectors(path: &Path, embed_len: usize) -> Result<Vec<Vec<u8>>> {
 }
 
 /// Reads JSON Lines vectors. Blank lines are skipped; errors name the vector (0-based) and line.
-pub fn read_jsonl(mut reader: impl BufRead, embed_len: usize) -> Result<Vec<Vec<u8>>> {
+pub fn read_jsonl(reader: impl BufRead, embed_len: usize) -> Result<Vec<Vec<u8>>> {
     // A line of embed_len one-digit values needs about 3 bytes each; allow generous whitespace
     // but never an unbounded allocation.
     let max_line = (64 * embed_len).max(1 << 20) as u64;
     let mut vectors = Vec::new();
-    let mut line = String::new();
-    let mut line_number = 0usize;
-    loop {
-        line.clear();
-        line_number += 1;
-        let read = (&mut reader)
-            .take(max_line + 1)
-            .read_line(&mut line)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        if read as u64 > max_line {
-            return Err(malformed(format!(
-                "line {line_number} is longer than {max_line} bytes"
-            )));
-        }
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
+    super::read_json_lines(reader, max_line, "vectors", |line_number, value| {
         let index = vectors.len();
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
         let Value::Array(items) = value else {
             return Err(malformed(format!("line {line_number}: not a JSON array")));
         };
@@ -87,7 +65,8 @@ pub fn read_jsonl(mut reader: impl BufRead, embed_len: usize) -> Result<Vec<Vec<
             }
         }
         vectors.push(vector);
-    }
+        Ok(())
+    })?;
     Ok(vectors)
 }
 

@@ -3,6 +3,7 @@
 
 use super::LimbPath;
 
+const PARAMS: &str = include_str!("../../../shaders/params.wgsl");
 const LIMB32: &str = include_str!("../../../shaders/limb32.wgsl");
 const LIMB16: &str = include_str!("../../../shaders/limb16.wgsl");
 const MONTGOMERY: &str = include_str!("../../../shaders/montgomery.wgsl");
@@ -61,7 +62,7 @@ impl Kernel {
 /// kernel serves every key size.
 pub(super) fn source(kernel: Kernel, path: LimbPath) -> String {
     if kernel == Kernel::Popcount {
-        return POPCOUNT.to_owned();
+        return format!("{PARAMS}\n{POPCOUNT}");
     }
     let (limb, mask) = match path {
         LimbPath::Bits32 => (LIMB32, "0xffffffffu"),
@@ -76,7 +77,7 @@ pub(super) fn source(kernel: Kernel, path: LimbPath) -> String {
     let montgomery = MONTGOMERY
         .replace("//UNROLL_PRODUCT", &unrolled(PRODUCT_STEP))
         .replace("//UNROLL_REDUCTION", &unrolled(REDUCTION_STEP));
-    format!("const LIMB_MASK: u32 = {mask};\n{limb}\n{montgomery}\n{body}")
+    format!("{PARAMS}\nconst LIMB_MASK: u32 = {mask};\n{limb}\n{montgomery}\n{body}")
 }
 
 /// How many times the CIOS inner loops are unrolled in the text.

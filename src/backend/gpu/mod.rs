@@ -983,14 +983,7 @@ impl Backend for GpuBackend {
     }
 
     fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
-        if masks.limbs_per_item() != values.limbs_per_item() {
-            return Err(Error::InvalidParameter(
-                "mask width differs from the values".into(),
-            ));
-        }
-        if masks.is_empty() && !values.is_empty() {
-            return Err(Error::InvalidParameter("empty mask batch".into()));
-        }
+        super::check_masks(values, masks)?;
         let words = values.limbs_per_item() * 2;
         let v = exponent_words(values.as_flat());
         let m = exponent_words(masks.as_flat());

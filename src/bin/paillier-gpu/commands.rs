@@ -7,9 +7,9 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use paillier_gpu::backend::backend_for;
 use paillier_gpu::context::PassphraseKeyProvider;
-use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts, CiphertextShape};
+use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts};
 use paillier_gpu::formats::{vectors::read_vectors, write_atomic, Visibility};
-use paillier_gpu::hamming::{self, top_k, Selection, VectorLayout};
+use paillier_gpu::hamming::{self, top_k, Selection};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Result, Scheme};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -69,10 +69,9 @@ pub fn run(cli: Cli) -> Result<()> {
             device,
         } => {
             let public = PublicContext::load(&context)?;
-            let config = *public.config();
-            let layout = VectorLayout::new(config.embed_len, config.key_len)?;
+            let layout = public.layout()?;
             let backend = backend_for(device.device())?;
-            let vectors = read_vectors(&input, config.embed_len)?;
+            let vectors = read_vectors(&input, layout.embed_len())?;
             let bar = progress(vectors.len(), "encrypting");
             let mut encrypted = Vec::with_capacity(vectors.len());
             for batch in vectors.chunks(BATCH) {
@@ -85,7 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 bar.inc(batch.len() as u64);
             }
             bar.finish_and_clear();
-            write_ciphertexts(&output, &encrypted, shape(&public, &layout))
+            write_ciphertexts(&output, &encrypted, public.ciphertext_shape()?)
         }
         Command::Aggregate {
             context,
@@ -95,9 +94,7 @@ pub fn run(cli: Cli) -> Result<()> {
             device,
         } => {
             let public = PublicContext::load(&context)?;
-            let config = *public.config();
-            let layout = VectorLayout::new(config.embed_len, config.key_len)?;
-            let shape = shape(&public, &layout);
+            let shape = public.ciphertext_shape()?;
             let records = read_ciphertexts(&database, shape)?;
             let mut queries = read_ciphertexts(&query, shape)?;
             if queries.len() != 1 {
@@ -122,11 +119,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let passphrase = passphrase(passphrase_file)?;
             let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?
                 .with_device(device.device())?;
-            let public_shape = CiphertextShape {
-                chunk_bytes: ctx.public_key().ciphertext_bytes(),
-                chunks: ctx.layout().chunks(),
-            };
-            let responses = read_ciphertexts(&input, public_shape)?;
+            let responses = read_ciphertexts(&input, ctx.ciphertext_shape())?;
             let bar = progress(responses.len(), "decoding");
             let mut distances = Vec::with_capacity(responses.len());
             for (b, batch) in responses.chunks(BATCH).enumerate() {
@@ -146,13 +139,6 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             write_atomic(&output, text.as_bytes(), Visibility::Shared)
         }
-    }
-}
-
-fn shape(public: &PublicContext, layout: &VectorLayout) -> CiphertextShape {
-    CiphertextShape {
-        chunk_bytes: public.public_key().ciphertext_bytes(),
-        chunks: layout.chunks(),
     }
 }
 

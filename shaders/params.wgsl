@@ -1,0 +1,25 @@
+// The uniform parameters of every kernel; the host prepends this file. Field order matches
+// `Params` in src/backend/gpu/mod.rs.
+
+struct Params {
+    // Items in this dispatch.
+    count: u32,
+    // Index of this dispatch's first item in the binding-2 buffer (device-resident batches).
+    first: u32,
+    // Items of the cyclic operand: item i uses operand (i + operand_first) % operand_count.
+    operand_count: u32,
+    operand_first: u32,
+    // u32 words per exponent, and how many of its bits to process.
+    exp_words: u32,
+    exp_bits: u32,
+    // -m⁻¹ mod 2^LIMB_BITS.
+    m0_inv: u32,
+    // Fixed-base window width in bits (divides 32).
+    window: u32,
+    // Limbs per number.
+    limbs: u32,
+    // Which part of a phased kernel this dispatch runs, and its step range.
+    phase: u32,
+    step_from: u32,
+    step_to: u32,
+}
