@@ -29,12 +29,11 @@ pub struct SecretKey {
     q: BigUint,
     p_squared: MontgomeryModulus,
     q_squared: MontgomeryModulus,
-    /// Classic CRT: `h_p = L_p(g^(p-1) mod p²)⁻¹ mod p`, the same for q, and `q⁻¹ mod p`.
+    /// CRT: m_p = L_p(x_p)·h_p mod p and m_q likewise, then Garner with `q⁻¹ mod p`.
+    /// Classic: `h_p = L_p(g^(p-1) mod p²)⁻¹ mod p`. Lookup: `h_p = q⁻¹·g_a_inv mod p`.
     h_p: BigUint,
     h_q: BigUint,
     q_inv_mod_p: BigUint,
-    /// Lookup CRT: `(q²)⁻¹ mod p²`.
-    q_squared_inv: BigUint,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -58,7 +57,6 @@ impl Drop for SecretKey {
             &mut self.h_p,
             &mut self.h_q,
             &mut self.q_inv_mod_p,
-            &mut self.q_squared_inv,
         ] {
             wipe(value);
         }
@@ -134,7 +132,6 @@ impl SecretKey {
             h_p,
             h_q,
             q_inv_mod_p,
-            q_squared_inv: BigUint::zero(),
         })
     }
 
@@ -167,11 +164,16 @@ impl SecretKey {
             return Err(malformed("g_n^a is not 1 mod n^2"));
         }
         let (p, q) = factor_from_phi(&n, &phi)?;
-        let p_sq = &p * &p;
-        let q_sq = &q * &q;
-        let q_squared_inv = q_sq
-            .modinv(&p_sq)
+        // L(c^a mod n²) ≡ ((c^a mod p² − 1)/p) · q⁻¹ (mod p), so with h_p = q⁻¹·g_a_inv mod p the
+        // per-prime plaintexts are m_p = L_p(x_p)·h_p mod p, exactly as in the classic scheme.
+        let q_inv_mod_p = q
+            .modinv(&p)
             .ok_or_else(|| malformed("p and q are not coprime"))?;
+        let p_inv_mod_q = p
+            .modinv(&q)
+            .ok_or_else(|| malformed("p and q are not coprime"))?;
+        let h_p = (&q_inv_mod_p * &g_a_inv) % &p;
+        let h_q = (&p_inv_mod_q * &g_a_inv) % &q;
         Ok(Self {
             scheme: Scheme::PaillierLookup,
             n,
@@ -179,14 +181,13 @@ impl SecretKey {
             inv: BigUint::zero(),
             a,
             g_a_inv,
-            p_squared: MontgomeryModulus::new(&p_sq)?,
-            q_squared: MontgomeryModulus::new(&q_sq)?,
+            p_squared: MontgomeryModulus::new(&(&p * &p))?,
+            q_squared: MontgomeryModulus::new(&(&q * &q))?,
             p,
             q,
-            h_p: BigUint::zero(),
-            h_q: BigUint::zero(),
-            q_inv_mod_p: BigUint::zero(),
-            q_squared_inv,
+            h_p,
+            h_q,
+            q_inv_mod_p,
         })
     }
 
@@ -278,27 +279,17 @@ impl SecretKey {
             .map(|i| {
                 let xp = self.p_squared.biguint_of(x_p.item(i));
                 let xq = self.q_squared.biguint_of(x_q.item(i));
-                self.combine(&xp, &xq, &p_sq, &q_sq)
+                self.combine(&xp, &xq)
             })
             .collect())
     }
 
-    /// Turns the two half-width exponentiation results into the plaintext.
-    fn combine(&self, x_p: &BigUint, x_q: &BigUint, p_sq: &BigUint, q_sq: &BigUint) -> BigUint {
-        match self.scheme {
-            Scheme::Paillier => {
-                let m_p = (l_function(x_p, &self.p) * &self.h_p) % &self.p;
-                let m_q = (l_function(x_q, &self.q) * &self.h_q) % &self.q;
-                // Garner: m = m_q + q·((m_p - m_q)·q⁻¹ mod p).
-                let diff = (&m_p + &self.p - (&m_q % &self.p)) % &self.p;
-                m_q + &self.q * ((diff * &self.q_inv_mod_p) % &self.p)
-            }
-            Scheme::PaillierLookup => {
-                // x = c^a mod n² from its residues mod p² and q², then L(x)·g_a_inv mod n.
-                let diff = (x_p + p_sq - (x_q % p_sq)) % p_sq;
-                let x = x_q + q_sq * ((diff * &self.q_squared_inv) % p_sq);
-                (l_function(&x, &self.n) * &self.g_a_inv) % &self.n
-            }
-        }
+    /// Turns the two half-width exponentiation results into the plaintext (both schemes):
+    /// m_p = L_p(x_p)·h_p mod p, m_q likewise, then Garner: m = m_q + q·((m_p − m_q)·q⁻¹ mod p).
+    fn combine(&self, x_p: &BigUint, x_q: &BigUint) -> BigUint {
+        let m_p = (l_function(x_p, &self.p) * &self.h_p) % &self.p;
+        let m_q = (l_function(x_q, &self.q) * &self.h_q) % &self.q;
+        let diff = (&m_p + &self.p - (&m_q % &self.p)) % &self.p;
+        m_q + &self.q * ((diff * &self.q_inv_mod_p) % &self.p)
     }
 }
