@@ -42,8 +42,14 @@ fn slot_at(slot: u32, j: u32) -> u32 {
     return ((params.limbs + 2u) + slot * params.limbs + j) * stride + lane;
 }
 
-// slot `out` = slot a · slot b · R⁻¹ mod m, for a, b < m. `out` may be a or b.
+// slot `out` = slot a · slot b · R⁻¹ mod m for the kernel's modulus (at the start of consts).
 fn mont_mul(a: u32, b: u32, out: u32) {
+    mont_mul_mod(a, b, out, 0u, params.m0_inv);
+}
+
+// slot `out` = slot a · slot b · R⁻¹ mod m, for a, b < m, where m is the `limbs` words of consts
+// starting at `m_at` and m0 = -m⁻¹ mod 2^LIMB_BITS. `out` may be a or b.
+fn mont_mul_mod(a: u32, b: u32, out: u32, m_at: u32, m0: u32) {
     let s = params.limbs;
     for (var j = 0u; j < s + 2u; j++) {
         scratch[t_at(j)] = 0u;
@@ -63,15 +69,15 @@ fn mont_mul(a: u32, b: u32, out: u32) {
         let top = add_carry(scratch[t_at(s)], c);
         scratch[t_at(s)] = top.x;
         scratch[t_at(s + 1u)] = top.y;
-        let q = (scratch[t_at(0u)] * params.m0_inv) & LIMB_MASK;
-        let first = mac(scratch[t_at(0u)], q, consts[0], 0u);
+        let q = (scratch[t_at(0u)] * m0) & LIMB_MASK;
+        let first = mac(scratch[t_at(0u)], q, consts[m_at], 0u);
         c = first.y;
         j = 1u;
         for (; j + 16u <= s; j += 16u) {
 //UNROLL_REDUCTION
         }
         for (; j < s; j++) {
-            let r = mac(scratch[t_at(j)], q, consts[j], c);
+            let r = mac(scratch[t_at(j)], q, consts[m_at + j], c);
             scratch[t_at(j - 1u)] = r.x;
             c = r.y;
         }
@@ -82,7 +88,7 @@ fn mont_mul(a: u32, b: u32, out: u32) {
     // t < 2m: out = t - m, unless that borrows past the top limb (then t < m and out = t).
     var borrow = 0u;
     for (var j = 0u; j < s; j++) {
-        let r = sub_borrow(scratch[t_at(j)], consts[j], borrow);
+        let r = sub_borrow(scratch[t_at(j)], consts[m_at + j], borrow);
         scratch[slot_at(out, j)] = r.x;
         borrow = r.y;
     }

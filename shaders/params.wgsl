@@ -22,4 +22,9 @@ struct Params {
     phase: u32,
     step_from: u32,
     step_to: u32,
+    // CRT decoding: limbs per x_p / x_q item, u32 words per mask, and -q⁻¹ mod 2^LIMB_BITS.
+    x_limbs: u32,
+    mask_words: u32,
+    m0_inv_q: u32,
+    pad0: u32,
 }

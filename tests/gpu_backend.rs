@@ -13,7 +13,7 @@ use common::{hamming, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::backend::gpu::{DeviceType, GpuBackend, GpuOptions, LimbPath};
-use paillier_gpu::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, Secrecy};
 use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::{Device, Error, ExecutionContext};
@@ -185,35 +185,73 @@ fn fixed_base_exponentiation_matches_the_cpu() {
     }
 }
 
+/// Odd, coprime p and q of `bits` bits each (primality is not needed by the arithmetic).
+fn odd_pair(rng: &mut StdRng, bits: u64) -> (num_bigint::BigUint, num_bigint::BigUint) {
+    loop {
+        let mut p = rng.gen_biguint(bits);
+        let mut q = rng.gen_biguint(bits);
+        for x in [&mut p, &mut q] {
+            x.set_bit(bits - 1, true);
+            x.set_bit(0, true);
+        }
+        if num_integer::Integer::gcd(&p, &q) == 1u32.into() && p != q {
+            return (p, q);
+        }
+    }
+}
+
 #[test]
-fn masked_popcount_matches_the_cpu() {
-    for (_, gpu) in backends() {
+fn crt_decoding_matches_the_cpu_at_every_key_size() {
+    for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(4);
-        for limbs in [1usize, 16, 33] {
-            let mut values = LimbBatch::new(limbs);
-            let mut masks = LimbBatch::new(limbs);
-            for _ in 0..131 {
-                values
-                    .push(
-                        &(0..limbs)
-                            .map(|_| rand::Rng::gen(&mut rng))
-                            .collect::<Vec<u64>>(),
-                    )
-                    .unwrap();
+        for key_len in [512u64, 1024, 1536, 2048] {
+            let (p, q) = odd_pair(&mut rng, key_len);
+            let e = |rng: &mut StdRng| rng.gen_biguint(40);
+            let (e_p, e_q) = (e(&mut rng), e(&mut rng));
+            let key = CrtKey::new(
+                &p,
+                &q,
+                &e_p,
+                &e_q,
+                &rng.gen_biguint_below(&p),
+                &rng.gen_biguint_below(&q),
+            )
+            .unwrap();
+            for count in [1usize, 7, 67] {
+                // Bases 1 + p·r (mod p²) keep x ≡ 1 (mod p) for any exponent, as real ciphertexts do.
+                let bases = |prime: &num_bigint::BigUint,
+                             modulus: &MontgomeryModulus,
+                             rng: &mut StdRng| {
+                    let mut b = LimbBatch::new(modulus.len());
+                    for _ in 0..count {
+                        let x = (rng.gen_biguint_below(prime) * prime + 1u32) % modulus.modulus();
+                        b.push(&modulus.limbs_of(&x).unwrap()).unwrap();
+                    }
+                    b
+                };
+                let bases_p = bases(&p, &key.p_squared, &mut rng);
+                let bases_q = bases(&q, &key.q_squared, &mut rng);
+                let mask_limbs = (2 * key_len as usize).div_ceil(64);
+                for mask_items in [1usize, 3] {
+                    let mut masks = LimbBatch::new(mask_limbs);
+                    for _ in 0..mask_items {
+                        masks
+                            .push(
+                                &(0..mask_limbs)
+                                    .map(|_| rand::Rng::gen(&mut rng))
+                                    .collect::<Vec<u64>>(),
+                            )
+                            .unwrap();
+                    }
+                    assert_eq!(
+                        gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
+                        CpuBackend
+                            .crt_decode(&key, &bases_p, &bases_q, &masks)
+                            .unwrap(),
+                        "{path:?} key_len {key_len}, {count} items, {mask_items} masks"
+                    );
+                }
             }
-            for _ in 0..3 {
-                masks
-                    .push(
-                        &(0..limbs)
-                            .map(|_| rand::Rng::gen(&mut rng))
-                            .collect::<Vec<u64>>(),
-                    )
-                    .unwrap();
-            }
-            assert_eq!(
-                gpu.masked_popcount(&values, &masks).unwrap(),
-                CpuBackend.masked_popcount(&values, &masks).unwrap()
-            );
         }
     }
 }

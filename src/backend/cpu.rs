@@ -4,8 +4,10 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use super::{check_operands, Backend, Device, Exponents, LimbBatch, Secrecy};
-use crate::bigint::{FixedBaseTable, MontgomeryModulus};
+use super::{
+    check_crt_operands, check_operands, Backend, CrtKey, Device, Exponents, LimbBatch, Secrecy,
+};
+use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
 /// Runs every batched operation on the CPU, items in parallel.
@@ -110,17 +112,29 @@ impl Backend for CpuBackend {
         }))
     }
 
-    fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
-        super::check_masks(values, masks)?;
+    fn crt_decode(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        check_crt_operands(key, bases_p, bases_q, masks)?;
+        let x_p = self.modexp(&key.p_squared, bases_p, &key.exponent_p)?;
+        let x_q = self.modexp(&key.q_squared, bases_q, &key.exponent_q)?;
         let k = masks.len().max(1);
-        Ok(values
-            .as_flat()
-            .par_chunks(values.limbs_per_item())
-            .enumerate()
-            .map(|(i, v)| {
-                let mask = masks.item(i % k);
-                v.iter().zip(mask).map(|(x, m)| (x & m).count_ones()).sum()
+        let width = masks.limbs_per_item();
+        (0..x_p.len())
+            .into_par_iter()
+            .map(|i| {
+                let m = key.recombine(x_p.item(i), x_q.item(i));
+                let limbs = limbs_from_biguint(&m, width)?;
+                Ok(limbs
+                    .iter()
+                    .zip(masks.item(i % k))
+                    .map(|(x, mask)| (x & mask).count_ones())
+                    .sum())
             })
-            .collect())
+            .collect()
     }
 }

@@ -2,7 +2,6 @@
 
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{Backend, LimbBatch};
-use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, PublicKey, SecretKey};
 
@@ -57,18 +56,14 @@ pub fn decode_distances(
             public_key.check_ciphertext(c.as_biguint(), i)?;
         }
     }
-    let plaintexts = secret_key.decrypt_values(
+    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
+    let counts = secret_key.decode_values(
         backend,
         responses
             .iter()
             .flat_map(|r| r.chunks.iter().map(Ciphertext::as_biguint)),
+        &layout.masks(limbs),
     )?;
-    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
-    let mut values = LimbBatch::new(limbs);
-    for m in &plaintexts {
-        values.push(&limbs_from_biguint(m, limbs)?)?;
-    }
-    let counts = backend.masked_popcount(&values, &layout.masks(limbs))?;
     Ok(counts.chunks(chunks).map(|c| c.iter().sum()).collect())
 }
 

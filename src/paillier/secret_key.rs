@@ -6,7 +6,7 @@ use num_traits::{One, Zero};
 use rayon::prelude::*;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
-use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use crate::backend::{Backend, CrtKey, LimbBatch};
 use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -25,15 +25,8 @@ pub struct SecretKey {
     a: BigUint,
     /// Lookup: `L(g^a mod n²)⁻¹ mod n`. Classic: unused (zero).
     g_a_inv: BigUint,
-    p: BigUint,
-    q: BigUint,
-    p_squared: MontgomeryModulus,
-    q_squared: MontgomeryModulus,
-    /// CRT: m_p = L_p(x_p)·h_p mod p and m_q likewise, then Garner with `q⁻¹ mod p`.
-    /// Classic: `h_p = L_p(g^(p-1) mod p²)⁻¹ mod p`. Lookup: `h_p = q⁻¹·g_a_inv mod p`.
-    h_p: BigUint,
-    h_q: BigUint,
-    q_inv_mod_p: BigUint,
+    /// p, q and the CRT constants the backends decrypt with (both schemes finish alike).
+    crt: CrtKey,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -47,17 +40,7 @@ impl std::fmt::Debug for SecretKey {
 
 impl Drop for SecretKey {
     fn drop(&mut self) {
-        for value in [
-            &mut self.phi,
-            &mut self.inv,
-            &mut self.a,
-            &mut self.g_a_inv,
-            &mut self.p,
-            &mut self.q,
-            &mut self.h_p,
-            &mut self.h_q,
-            &mut self.q_inv_mod_p,
-        ] {
+        for value in [&mut self.phi, &mut self.inv, &mut self.a, &mut self.g_a_inv] {
             wipe(value);
         }
     }
@@ -103,21 +86,20 @@ impl SecretKey {
         if !((&phi * &inv) % &n).is_one() {
             return Err(malformed("inv is not phi^-1 mod n"));
         }
-        let (p, q) = factor_from_phi(&n, &phi)?;
-        let p_squared = MontgomeryModulus::new(&(&p * &p))?;
-        let q_squared = MontgomeryModulus::new(&(&q * &q))?;
+        let (mut p, mut q) = factor_from_phi(&n, &phi)?;
         let g = pk.g();
-        let h = |prime: &BigUint, modulus: &MontgomeryModulus| -> Result<BigUint> {
-            let x = modulus.pow_biguint(g, &(prime - 1u32))?;
+        let h = |prime: &BigUint| -> Result<BigUint> {
+            let x = MontgomeryModulus::new(&(prime * prime))?.pow_biguint(g, &(prime - 1u32))?;
             l_function(&x, prime)
                 .modinv(prime)
                 .ok_or_else(|| malformed("g is degenerate modulo a prime factor"))
         };
-        let h_p = h(&p, &p_squared)?;
-        let h_q = h(&q, &q_squared)?;
-        let q_inv_mod_p = q
-            .modinv(&p)
-            .ok_or_else(|| malformed("p and q are not coprime"))?;
+        let (mut h_p, mut h_q) = (h(&p)?, h(&q)?);
+        let crt = CrtKey::new(&p, &q, &(&p - 1u32), &(&q - 1u32), &h_p, &h_q)
+            .map_err(|e| malformed(&e.to_string()));
+        for value in [&mut p, &mut q, &mut h_p, &mut h_q] {
+            wipe(value);
+        }
         Ok(Self {
             scheme: Scheme::Paillier,
             n,
@@ -125,13 +107,7 @@ impl SecretKey {
             inv,
             a: BigUint::zero(),
             g_a_inv: BigUint::zero(),
-            p,
-            q,
-            p_squared,
-            q_squared,
-            h_p,
-            h_q,
-            q_inv_mod_p,
+            crt: crt?,
         })
     }
 
@@ -172,8 +148,21 @@ impl SecretKey {
         let p_inv_mod_q = p
             .modinv(&q)
             .ok_or_else(|| malformed("p and q are not coprime"))?;
-        let h_p = (&q_inv_mod_p * &g_a_inv) % &p;
-        let h_q = (&p_inv_mod_q * &g_a_inv) % &q;
+        let mut h_p = (&q_inv_mod_p * &g_a_inv) % &p;
+        let mut h_q = (&p_inv_mod_q * &g_a_inv) % &q;
+        let crt = CrtKey::new(&p, &q, &a, &a, &h_p, &h_q).map_err(|e| malformed(&e.to_string()));
+        let (mut p, mut q) = (p, q);
+        let (mut q_inv_mod_p, mut p_inv_mod_q) = (q_inv_mod_p, p_inv_mod_q);
+        for value in [
+            &mut p,
+            &mut q,
+            &mut h_p,
+            &mut h_q,
+            &mut q_inv_mod_p,
+            &mut p_inv_mod_q,
+        ] {
+            wipe(value);
+        }
         Ok(Self {
             scheme: Scheme::PaillierLookup,
             n,
@@ -181,13 +170,7 @@ impl SecretKey {
             inv: BigUint::zero(),
             a,
             g_a_inv,
-            p_squared: MontgomeryModulus::new(&(&p * &p))?,
-            q_squared: MontgomeryModulus::new(&(&q * &q))?,
-            p,
-            q,
-            h_p,
-            h_q,
-            q_inv_mod_p,
+            crt: crt?,
         })
     }
 
@@ -234,62 +217,58 @@ impl SecretKey {
         self.decrypt_values(backend, ciphertexts.iter().map(Ciphertext::as_biguint))
     }
 
-    /// Decrypts ciphertexts already checked to lie in `[1, n²)`.
-    pub(crate) fn decrypt_values<'a>(
+    /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
+    /// that shares a factor with n (it is not a unit, and would reveal the factor).
+    fn crt_bases<'a>(
         &self,
-        backend: &dyn Backend,
         ciphertexts: impl Iterator<Item = &'a BigUint>,
-    ) -> Result<Vec<BigUint>> {
-        let p_sq = self.p_squared.modulus();
-        let q_sq = self.q_squared.modulus();
-        let mut bases_p = LimbBatch::new(self.p_squared.len());
-        let mut bases_q = LimbBatch::new(self.q_squared.len());
+    ) -> Result<(LimbBatch, LimbBatch)> {
+        let crt = &self.crt;
+        let (p, q) = (crt.p.modulus(), crt.q.modulus());
+        let (p_sq, q_sq) = (crt.p_squared.modulus(), crt.q_squared.modulus());
+        let mut bases_p = LimbBatch::new(crt.p_squared.len());
+        let mut bases_q = LimbBatch::new(crt.q_squared.len());
         for (i, c) in ciphertexts.enumerate() {
             let c_p = c % &p_sq;
             let c_q = c % &q_sq;
-            // A ciphertext divisible by p or q is not in Z*_{n²}; it would also reveal a factor.
-            if (&c_p % &self.p).is_zero() || (&c_q % &self.q).is_zero() {
+            if (&c_p % &p).is_zero() || (&c_q % &q).is_zero() {
                 return Err(Error::InvalidCiphertext {
                     index: i,
                     reason: "ciphertext shares a factor with n".into(),
                 });
             }
-            bases_p.push(&limbs_from_biguint(&c_p, self.p_squared.len())?)?;
-            bases_q.push(&limbs_from_biguint(&c_q, self.q_squared.len())?)?;
+            bases_p.push(&limbs_from_biguint(&c_p, crt.p_squared.len())?)?;
+            bases_q.push(&limbs_from_biguint(&c_q, crt.q_squared.len())?)?;
         }
-        let exponent = |value: &BigUint, bits: usize| Exponents {
-            values: LimbBatch::single(value.to_u64_digits()),
-            bits,
-            secrecy: Secrecy::Secret,
-        };
-        let (exp_p, exp_q) = match self.scheme {
-            Scheme::Paillier => (
-                exponent(&(&self.p - 1u32), self.p.bits() as usize),
-                exponent(&(&self.q - 1u32), self.q.bits() as usize),
-            ),
-            Scheme::PaillierLookup => {
-                let bits = self.a.bits() as usize;
-                (exponent(&self.a, bits), exponent(&self.a, bits))
-            }
-        };
-        let x_p = backend.modexp(&self.p_squared, &bases_p, &exp_p)?;
-        let x_q = backend.modexp(&self.q_squared, &bases_q, &exp_q)?;
+        Ok((bases_p, bases_q))
+    }
+
+    /// Decrypts ciphertexts already checked to lie in `[1, n²)`: the two exponentiations on the
+    /// backend, the recombination on the CPU.
+    pub(crate) fn decrypt_values<'a>(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: impl Iterator<Item = &'a BigUint>,
+    ) -> Result<Vec<BigUint>> {
+        let crt = &self.crt;
+        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
+        let x_p = backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?;
+        let x_q = backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?;
         Ok((0..x_p.len())
             .into_par_iter()
-            .map(|i| {
-                let xp = self.p_squared.biguint_of(x_p.item(i));
-                let xq = self.q_squared.biguint_of(x_q.item(i));
-                self.combine(&xp, &xq)
-            })
+            .map(|i| crt.recombine(x_p.item(i), x_q.item(i)))
             .collect())
     }
 
-    /// Turns the two half-width exponentiation results into the plaintext (both schemes):
-    /// m_p = L_p(x_p)·h_p mod p, m_q likewise, then Garner: m = m_q + q·((m_p − m_q)·q⁻¹ mod p).
-    fn combine(&self, x_p: &BigUint, x_q: &BigUint) -> BigUint {
-        let m_p = (l_function(x_p, &self.p) * &self.h_p) % &self.p;
-        let m_q = (l_function(x_q, &self.q) * &self.h_q) % &self.q;
-        let diff = (&m_p + &self.p - (&m_q % &self.p)) % &self.p;
-        m_q + &self.q * ((diff * &self.q_inv_mod_p) % &self.p)
+    /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for each,
+    /// with `masks` applied cyclically: everything on the backend, only counts come back.
+    pub(crate) fn decode_values<'a>(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: impl Iterator<Item = &'a BigUint>,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
+        backend.crt_decode(&self.crt, &bases_p, &bases_q, masks)
     }
 }

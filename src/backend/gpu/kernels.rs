@@ -10,7 +10,7 @@ const MONTGOMERY: &str = include_str!("../../../shaders/montgomery.wgsl");
 const MODEXP: &str = include_str!("../../../shaders/modexp.wgsl");
 const MODMUL: &str = include_str!("../../../shaders/modmul.wgsl");
 const FIXED_BASE: &str = include_str!("../../../shaders/fixed_base.wgsl");
-const POPCOUNT: &str = include_str!("../../../shaders/popcount.wgsl");
+const CRT: &str = include_str!("../../../shaders/crt.wgsl");
 
 /// Invocations per workgroup in every kernel (`@workgroup_size(64)`).
 pub(super) const WORKGROUP_SIZE: usize = 64;
@@ -21,7 +21,7 @@ pub(super) enum Kernel {
     ModExp,
     ModMul,
     FixedBase,
-    Popcount,
+    Crt,
 }
 
 impl Kernel {
@@ -30,13 +30,14 @@ impl Kernel {
             Kernel::ModExp => "paillier-gpu modexp",
             Kernel::ModMul => "paillier-gpu modmul",
             Kernel::FixedBase => "paillier-gpu fixed-base",
-            Kernel::Popcount => "paillier-gpu popcount",
+            Kernel::Crt => "paillier-gpu crt decode",
         }
     }
 
     /// Whether the kernel uses the modulus constants (binding 0) and scratch memory (binding 5).
+    /// Every kernel does now; kept as the one place a non-Montgomery kernel would say otherwise.
     pub(super) fn is_montgomery(self) -> bool {
-        self != Kernel::Popcount
+        true
     }
 
     /// Numbers each invocation keeps in scratch memory, besides the CIOS accumulator.
@@ -44,7 +45,7 @@ impl Kernel {
         match self {
             Kernel::ModExp => 18, // accumulator, base, 16 table entries
             Kernel::ModMul | Kernel::FixedBase => 2,
-            Kernel::Popcount => 0,
+            Kernel::Crt => 7, // U, H, m_p, m_q, d, and the double-width plaintext
         }
     }
 
@@ -61,23 +62,20 @@ impl Kernel {
 /// The complete WGSL of `kernel` on `path`. Widths are run-time parameters, so one pipeline per
 /// kernel serves every key size.
 pub(super) fn source(kernel: Kernel, path: LimbPath) -> String {
-    if kernel == Kernel::Popcount {
-        return format!("{PARAMS}\n{POPCOUNT}");
-    }
-    let (limb, mask) = match path {
-        LimbPath::Bits32 => (LIMB32, "0xffffffffu"),
-        LimbPath::Bits16 => (LIMB16, "0xffffu"),
+    let (limb, bits, mask) = match path {
+        LimbPath::Bits32 => (LIMB32, 32, "0xffffffffu"),
+        LimbPath::Bits16 => (LIMB16, 16, "0xffffu"),
     };
     let body = match kernel {
         Kernel::ModExp => MODEXP,
         Kernel::ModMul => MODMUL,
         Kernel::FixedBase => FIXED_BASE,
-        Kernel::Popcount => POPCOUNT,
+        Kernel::Crt => CRT,
     };
     let montgomery = MONTGOMERY
         .replace("//UNROLL_PRODUCT", &unrolled(PRODUCT_STEP))
         .replace("//UNROLL_REDUCTION", &unrolled(REDUCTION_STEP));
-    format!("{PARAMS}\nconst LIMB_MASK: u32 = {mask};\n{limb}\n{montgomery}\n{body}")
+    format!("{PARAMS}\nconst LIMB_BITS: u32 = {bits}u;\nconst LIMB_MASK: u32 = {mask};\n{limb}\n{montgomery}\n{body}")
 }
 
 /// How many times the CIOS inner loops are unrolled in the text.
@@ -91,7 +89,7 @@ const PRODUCT_STEP: &str = "            {
 ";
 
 const REDUCTION_STEP: &str = "            {
-                let r = mac(scratch[t_at(j + K)], q, consts[j + K], c);
+                let r = mac(scratch[t_at(j + K)], q, consts[m_at + j + K], c);
                 scratch[t_at(j + K - 1u)] = r.x;
                 c = r.y;
             }

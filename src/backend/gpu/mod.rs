@@ -25,7 +25,7 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use super::cpu::CpuBackend;
-use super::{Backend, Device, DeviceBatch, DeviceMemory, Exponents, LimbBatch};
+use super::{Backend, CrtKey, Device, DeviceBatch, DeviceMemory, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 use kernels::{Kernel, WORKGROUP_SIZE};
@@ -116,6 +116,17 @@ struct Params {
     phase: u32,
     step_from: u32,
     step_to: u32,
+    x_limbs: u32,
+    mask_words: u32,
+    m0_inv_q: u32,
+    pad: u32,
+}
+
+impl Params {
+    fn with_limbs(mut self, limbs: u32) -> Self {
+        self.limbs = limbs;
+        self
+    }
 }
 
 /// One dispatch of a phased kernel: (phase, first step, end step).
@@ -363,7 +374,7 @@ impl GpuBackend {
     pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<()> {
         let one = LimbBatch::single(modulus.one().to_vec());
         self.modmul(modulus, &one, &one)?;
-        for kernel in [Kernel::ModExp, Kernel::FixedBase, Kernel::Popcount] {
+        for kernel in [Kernel::ModExp, Kernel::FixedBase, Kernel::Crt] {
             self.pipeline(kernel)?;
         }
         Ok(())
@@ -457,6 +468,140 @@ impl GpuBackend {
             })
     }
 
+    /// Items per dispatch: within the workgroup-count limit, the binding size of every buffer
+    /// sliced per item (`per_item_bytes`), and the scratch budget.
+    fn chunk_items(
+        &self,
+        per_item_bytes: u64,
+        scratch_bytes_per_item: u64,
+        what: &str,
+    ) -> Result<usize> {
+        let mut chunk = ((self.max_binding_bytes / per_item_bytes.max(1)) as usize)
+            .min(self.max_items_per_dispatch);
+        if scratch_bytes_per_item > 0 {
+            // The scratch interleave covers whole workgroups.
+            let scratch_limit = self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES);
+            let groups =
+                (scratch_limit / (scratch_bytes_per_item * WORKGROUP_SIZE as u64)) as usize;
+            if groups == 0 {
+                return Err(failure(format!(
+                    "{what} needs {scratch_bytes_per_item} bytes of scratch per item; the adapter binds at most {scratch_limit}"
+                )));
+            }
+            chunk = chunk.min(groups * WORKGROUP_SIZE);
+        }
+        Ok(chunk.max(1))
+    }
+
+    /// Grows the shared scratch buffer to hold `bytes_per_item` for `n` items (whole workgroups).
+    fn ensure_scratch<'s>(
+        &self,
+        slot: &'s mut Option<wgpu::Buffer>,
+        bytes_per_item: u64,
+        n: usize,
+    ) -> Result<&'s wgpu::Buffer> {
+        let needed = (bytes_per_item * (n.div_ceil(WORKGROUP_SIZE) * WORKGROUP_SIZE) as u64).max(4);
+        if slot.as_ref().is_none_or(|b| b.size() < needed) {
+            *slot = Some(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("paillier-gpu scratch"),
+                size: needed,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            }));
+        }
+        slot.as_ref()
+            .ok_or_else(|| failure("scratch buffer missing"))
+    }
+
+    fn output_buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Records one compute pass per step of `program` over `n` items. Passes are ordered, so each
+    /// sees the scratch state the previous one left.
+    fn encode_program(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: Kernel,
+        n: usize,
+        params: Params,
+        program: &[Step],
+        bindings: &[(u32, &wgpu::Buffer)],
+    ) -> Result<()> {
+        let pipeline = self.pipeline(kernel)?;
+        let layout = pipeline.get_bind_group_layout(0);
+        for step in program {
+            let mut step_params = params;
+            step_params.count = n as u32;
+            step_params.phase = step.0;
+            step_params.step_from = step.1;
+            step_params.step_to = step.2;
+            let uniform = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("paillier-gpu params"),
+                    contents: bytemuck::bytes_of(&step_params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 1,
+                resource: uniform.as_entire_binding(),
+            }];
+            entries.extend(
+                bindings
+                    .iter()
+                    .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                        binding: *binding,
+                        resource: buffer.as_entire_binding(),
+                    }),
+            );
+            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.label()),
+                layout: &layout,
+                entries: &entries,
+            });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.label()),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(n.div_ceil(WORKGROUP_SIZE) as u32, 1, 1);
+        }
+        Ok(())
+    }
+
+    /// Copies `output` (`bytes`) into a staging buffer, submits, checks the error scope opened by
+    /// the caller, and reads the words back.
+    fn submit_and_read(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        scope: wgpu::ErrorScopeGuard,
+        output: &wgpu::Buffer,
+        bytes: u64,
+        what: &str,
+    ) -> Result<Vec<u32>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("paillier-gpu readback"),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(output, 0, &staging, 0, bytes.max(4));
+        self.queue.submit([encoder.finish()]);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(failure(format!("{what}: {e}")));
+        }
+        let mut words = self.read_back(&staging)?;
+        words.truncate((bytes / 4) as usize);
+        Ok(words)
+    }
+
     /// Runs `kernel` over `count` items, split into dispatches within the adapter's limits, and
     /// returns `out_words` u32 words per item.
     #[allow(clippy::too_many_arguments)]
@@ -477,16 +622,13 @@ impl GpuBackend {
         if count == 0 {
             return Ok(results);
         }
-        let pipeline = self.pipeline(kernel)?;
         let consts = modulus.map(|m| self.consts_buffer(m));
-        let layout = pipeline.get_bind_group_layout(0);
         let cyclic = match &operand {
             Operand::Cyclic { words: w, .. } => {
                 Some(self.storage_buffer("paillier-gpu operand", w))
             }
             Operand::PerItem { .. } => None,
         };
-        // Items per dispatch: the workgroup-count limit and the binding size of each sliced buffer.
         let mut per_item_bytes = (out_words * 4) as u64;
         if let Primary::PerItem { item_words, .. } = primary {
             per_item_bytes = per_item_bytes.max((item_words * 4) as u64);
@@ -495,22 +637,7 @@ impl GpuBackend {
             per_item_bytes = per_item_bytes.max((item_words * 4) as u64);
         }
         let scratch_bytes_per_item = (kernel.scratch_words(words) * 4) as u64;
-        let scratch_limit = self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES);
-        let mut chunk = ((self.max_binding_bytes / per_item_bytes.max(1)) as usize)
-            .min(self.max_items_per_dispatch);
-        if scratch_bytes_per_item > 0 {
-            // The scratch interleave covers whole workgroups.
-            let groups =
-                (scratch_limit / (scratch_bytes_per_item * WORKGROUP_SIZE as u64)) as usize;
-            if groups == 0 {
-                return Err(failure(format!(
-                    "{} needs {scratch_bytes_per_item} bytes of scratch per item; the adapter binds at most {scratch_limit}",
-                    kernel.label()
-                )));
-            }
-            chunk = chunk.min(groups * WORKGROUP_SIZE);
-        }
-        let chunk = chunk.max(1);
+        let chunk = self.chunk_items(per_item_bytes, scratch_bytes_per_item, kernel.label())?;
         // Held for the whole call: one scratch buffer, one dispatch at a time.
         let mut scratch_slot = self
             .scratch
@@ -521,7 +648,6 @@ impl GpuBackend {
             let end = (start + chunk).min(count);
             let n = end - start;
             let mut params = base_params;
-            params.count = n as u32;
             let primary_buffer;
             let primary_ref = match &primary {
                 Primary::PerItem {
@@ -569,31 +695,18 @@ impl GpuBackend {
                 (Operand::Cyclic { .. }, None) => return Err(failure("operand buffer missing")),
             };
             let out_bytes = (n * out_words * 4) as u64;
-            let output = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("paillier-gpu output"),
-                size: out_bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("paillier-gpu readback"),
-                size: out_bytes,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let scratch_needed =
-                scratch_bytes_per_item * (n.div_ceil(WORKGROUP_SIZE) * WORKGROUP_SIZE) as u64;
-            if kernel.is_montgomery()
-                && scratch_slot
-                    .as_ref()
-                    .is_none_or(|b| b.size() < scratch_needed)
-            {
-                *scratch_slot = Some(self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("paillier-gpu scratch"),
-                    size: scratch_needed,
-                    usage: wgpu::BufferUsages::STORAGE,
-                    mapped_at_creation: false,
-                }));
+            let output = self.output_buffer("paillier-gpu output", out_bytes);
+            let mut bindings = vec![(2, primary_ref), (3, operand_ref), (4, &output)];
+            let scratch;
+            if kernel.is_montgomery() {
+                scratch = self.ensure_scratch(&mut scratch_slot, scratch_bytes_per_item, n)?;
+                bindings.push((
+                    0,
+                    consts
+                        .as_ref()
+                        .ok_or_else(|| failure("modulus constants missing"))?,
+                ));
+                bindings.push((5, scratch));
             }
             let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
             let mut encoder = self
@@ -601,77 +714,36 @@ impl GpuBackend {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some(kernel.label()),
                 });
-            // One compute pass per step: passes are ordered, so each sees the scratch state the
-            // previous one left.
-            for step in program {
-                let mut step_params = params;
-                step_params.phase = step.0;
-                step_params.step_from = step.1;
-                step_params.step_to = step.2;
-                let uniform = self
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("paillier-gpu params"),
-                        contents: bytemuck::bytes_of(&step_params),
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
-                let mut entries = vec![
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: uniform.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: primary_ref.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: operand_ref.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: output.as_entire_binding(),
-                    },
-                ];
-                if kernel.is_montgomery() {
-                    let c = consts
-                        .as_ref()
-                        .ok_or_else(|| failure("modulus constants missing"))?;
-                    let scratch = scratch_slot
-                        .as_ref()
-                        .ok_or_else(|| failure("scratch buffer missing"))?;
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: c.as_entire_binding(),
-                    });
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: 5,
-                        resource: scratch.as_entire_binding(),
-                    });
-                }
-                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(kernel.label()),
-                    layout: &layout,
-                    entries: &entries,
-                });
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(kernel.label()),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups(n.div_ceil(WORKGROUP_SIZE) as u32, 1, 1);
-            }
-            encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, out_bytes);
-            self.queue.submit([encoder.finish()]);
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(failure(format!("{}: {e}", kernel.label())));
-            }
-            results.extend_from_slice(&self.read_back(&staging)?);
+            self.encode_program(&mut encoder, kernel, n, params, program, &bindings)?;
+            results.extend_from_slice(&self.submit_and_read(
+                encoder,
+                scope,
+                &output,
+                out_bytes,
+                kernel.label(),
+            )?);
             start = end;
         }
         self.check_health()?;
         Ok(results)
+    }
+
+    /// The CRT kernel's constants: P | Q | P⁻¹ | Q⁻¹ (2-adic) | h_p·R | h_q·R | q⁻¹·R mod p.
+    fn crt_consts_buffer(&self, key: &CrtKey) -> wgpu::Buffer {
+        let mut limbs = key.p.modulus_limbs().to_vec();
+        limbs.extend_from_slice(key.q.modulus_limbs());
+        limbs.extend_from_slice(&key.p_inverse);
+        limbs.extend_from_slice(&key.q_inverse);
+        limbs.extend_from_slice(&key.p.to_montgomery(&key.h_p));
+        limbs.extend_from_slice(&key.q.to_montgomery(&key.h_q));
+        limbs.extend_from_slice(&key.p.to_montgomery(&key.q_inv_mod_p));
+        let words = to_gpu_words(&limbs, self.limb_path);
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("paillier-gpu crt constants"),
+                contents: bytemuck::cast_slice(&words),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
     }
 
     fn read_back(&self, staging: &wgpu::Buffer) -> Result<Vec<u32>> {
@@ -982,31 +1054,148 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn masked_popcount(&self, values: &LimbBatch, masks: &LimbBatch) -> Result<Vec<u32>> {
-        super::check_masks(values, masks)?;
-        let words = values.limbs_per_item() * 2;
-        let v = exponent_words(values.as_flat());
-        let m = exponent_words(masks.as_flat());
-        self.run(
-            Kernel::Popcount,
-            words,
-            None,
-            values.len(),
-            1,
-            Primary::PerItem {
-                words: &v,
-                item_words: words,
-            },
-            Operand::Cyclic {
-                words: &m,
-                items: masks.len(),
-            },
-            Params {
-                limbs: words as u32,
+    fn crt_decode(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        if bases_p.len() < self.min_batch {
+            return CpuBackend.crt_decode(key, bases_p, bases_q, masks);
+        }
+        super::check_crt_operands(key, bases_p, bases_q, masks)?;
+        self.check_health()?;
+        let count = bases_p.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let per = self.limb_path.per_u64();
+        let s = key.p.len() * per; // limbs of p and q
+        let w = key.p_squared.len() * per; // limbs of p² and q² (and of x_p, x_q)
+        let mask_words = masks.limbs_per_item() * 2;
+        let crt_cost = 2 * s * s + 3 * kernels::mont_mul_back_edges(s) + 16 * (s + 1);
+        if crt_cost > self.loop_budget {
+            return Err(failure(format!(
+                "CRT decoding of {s}-limb primes exceeds the {}-iteration loop budget of adapter {}",
+                self.loop_budget, self.info.name
+            )));
+        }
+        let program_p = self.modexp_program(w, key.exponent_p.bits)?;
+        let program_q = self.modexp_program(w, key.exponent_q.bits)?;
+        let crt_program = [Step(0, 0, 0), Step(1, 0, 0)];
+        let scratch_bytes = (Kernel::ModExp
+            .scratch_words(w)
+            .max(Kernel::Crt.scratch_words(s))
+            * 4) as u64;
+        let chunk = self.chunk_items((2 * w * 4) as u64, scratch_bytes, "CRT decoding")?;
+
+        let consts_p = self.consts_buffer(&key.p_squared);
+        let consts_q = self.consts_buffer(&key.q_squared);
+        let consts_crt = self.crt_consts_buffer(key);
+        let exponent = |e: &Exponents| exponent_words(e.values.as_flat());
+        let (exp_p, exp_q) = (exponent(&key.exponent_p), exponent(&key.exponent_q));
+        let exp_p_buffer = self.storage_buffer("paillier-gpu exponent", &exp_p);
+        let exp_q_buffer = self.storage_buffer("paillier-gpu exponent", &exp_q);
+        let mask_buffer =
+            self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
+        let words_p = self.words_of(bases_p);
+        let words_q = self.words_of(bases_q);
+        let modexp_params = |modulus: &MontgomeryModulus, e: &Exponents, words: usize| Params {
+            exp_words: (e.values.limbs_per_item() * 2) as u32,
+            exp_bits: e.bits as u32,
+            operand_count: 1,
+            ..self.modulus_params(modulus).with_limbs(words as u32)
+        };
+        let params_p = modexp_params(&key.p_squared, &key.exponent_p, w);
+        let params_q = modexp_params(&key.q_squared, &key.exponent_q, w);
+
+        let mut scratch_slot = self
+            .scratch
+            .lock()
+            .map_err(|_| failure("scratch buffer poisoned"))?;
+        let mut distances = Vec::with_capacity(count);
+        let mut start = 0;
+        while start < count {
+            let end = (start + chunk).min(count);
+            let n = end - start;
+            let input_p = self.storage_buffer("paillier-gpu bases", &words_p[start * w..end * w]);
+            let input_q = self.storage_buffer("paillier-gpu bases", &words_q[start * w..end * w]);
+            let x_p = self.output_buffer("paillier-gpu x_p", (n * w * 4) as u64);
+            let x_q = self.output_buffer("paillier-gpu x_q", (n * w * 4) as u64);
+            let counts = self.output_buffer("paillier-gpu distances", (n * 4) as u64);
+            let scratch = self.ensure_scratch(&mut scratch_slot, scratch_bytes, n)?;
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("paillier-gpu crt decode"),
+                });
+            // x_p and x_q stay on the device: only the counts are read back.
+            self.encode_program(
+                &mut encoder,
+                Kernel::ModExp,
+                n,
+                params_p,
+                &program_p,
+                &[
+                    (0, &consts_p),
+                    (2, &input_p),
+                    (3, &exp_p_buffer),
+                    (4, &x_p),
+                    (5, scratch),
+                ],
+            )?;
+            self.encode_program(
+                &mut encoder,
+                Kernel::ModExp,
+                n,
+                params_q,
+                &program_q,
+                &[
+                    (0, &consts_q),
+                    (2, &input_q),
+                    (3, &exp_q_buffer),
+                    (4, &x_q),
+                    (5, scratch),
+                ],
+            )?;
+            let crt_params = Params {
+                limbs: s as u32,
+                m0_inv: self.m0_inv(&key.p),
+                m0_inv_q: self.m0_inv(&key.q),
+                x_limbs: w as u32,
+                mask_words: mask_words as u32,
+                operand_count: masks.len() as u32,
+                operand_first: (start % masks.len()) as u32,
                 ..Params::default()
-            },
-            &[Step(0, 0, 0)],
-        )
+            };
+            self.encode_program(
+                &mut encoder,
+                Kernel::Crt,
+                n,
+                crt_params,
+                &crt_program,
+                &[
+                    (0, &consts_crt),
+                    (2, &x_p),
+                    (3, &mask_buffer),
+                    (4, &counts),
+                    (5, scratch),
+                    (6, &x_q),
+                ],
+            )?;
+            distances.extend(self.submit_and_read(
+                encoder,
+                scope,
+                &counts,
+                (n * 4) as u64,
+                "CRT decoding",
+            )?);
+            start = end;
+        }
+        self.check_health()?;
+        Ok(distances)
     }
 
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
