@@ -34,12 +34,6 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel uses the modulus constants (binding 0) and scratch memory (binding 5).
-    /// Every kernel does now; kept as the one place a non-Montgomery kernel would say otherwise.
-    pub(super) fn is_montgomery(self) -> bool {
-        true
-    }
-
     /// Numbers each invocation keeps in scratch memory, besides the CIOS accumulator.
     pub(super) fn scratch_slots(self) -> usize {
         match self {
@@ -51,11 +45,7 @@ impl Kernel {
 
     /// Scratch words per invocation for numbers of `limbs` GPU limbs.
     pub(super) fn scratch_words(self, limbs: usize) -> usize {
-        if self.is_montgomery() {
-            limbs + 2 + self.scratch_slots() * limbs
-        } else {
-            0
-        }
+        limbs + 2 + self.scratch_slots() * limbs
     }
 }
 

@@ -609,7 +609,7 @@ impl GpuBackend {
         &self,
         kernel: Kernel,
         words: usize,
-        modulus: Option<&MontgomeryModulus>,
+        modulus: &MontgomeryModulus,
         count: usize,
         out_words: usize,
         primary: Primary<'_>,
@@ -622,7 +622,7 @@ impl GpuBackend {
         if count == 0 {
             return Ok(results);
         }
-        let consts = modulus.map(|m| self.consts_buffer(m));
+        let consts = self.consts_buffer(modulus);
         let cyclic = match &operand {
             Operand::Cyclic { words: w, .. } => {
                 Some(self.storage_buffer("paillier-gpu operand", w))
@@ -696,18 +696,14 @@ impl GpuBackend {
             };
             let out_bytes = (n * out_words * 4) as u64;
             let output = self.output_buffer("paillier-gpu output", out_bytes);
-            let mut bindings = vec![(2, primary_ref), (3, operand_ref), (4, &output)];
-            let scratch;
-            if kernel.is_montgomery() {
-                scratch = self.ensure_scratch(&mut scratch_slot, scratch_bytes_per_item, n)?;
-                bindings.push((
-                    0,
-                    consts
-                        .as_ref()
-                        .ok_or_else(|| failure("modulus constants missing"))?,
-                ));
-                bindings.push((5, scratch));
-            }
+            let scratch = self.ensure_scratch(&mut scratch_slot, scratch_bytes_per_item, n)?;
+            let bindings = [
+                (0, &consts),
+                (2, primary_ref),
+                (3, operand_ref),
+                (4, &output),
+                (5, scratch),
+            ];
             let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
             let mut encoder = self
                 .device
@@ -947,7 +943,7 @@ impl Backend for GpuBackend {
         let out = self.run(
             Kernel::ModExp,
             words,
-            Some(modulus),
+            modulus,
             bases.len(),
             words,
             Primary::PerItem {
@@ -989,7 +985,7 @@ impl Backend for GpuBackend {
         let out = self.run(
             Kernel::ModMul,
             words,
-            Some(modulus),
+            modulus,
             a.len(),
             words,
             Primary::PerItem {
@@ -1040,7 +1036,7 @@ impl Backend for GpuBackend {
         let out = self.run(
             Kernel::FixedBase,
             words,
-            Some(modulus),
+            modulus,
             exponents.values.len(),
             words,
             Primary::Whole { buffer: &powers },
@@ -1322,7 +1318,7 @@ impl DeviceMemory for GpuBackend {
         let out = self.run(
             Kernel::ModMul,
             words,
-            Some(modulus),
+            modulus,
             range.len(),
             words,
             Primary::Resident {
