@@ -4,10 +4,9 @@
 //! cargo bench --bench throughput
 //! ```
 //! Each group reports time per batch; criterion's throughput line gives elements per second.
+//! The engine itself (modexp and modmul against num-bigint and GMP) is in `benches/engine.rs`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::bigint::MontgomeryModulus;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use rand::Rng;
@@ -30,36 +29,6 @@ fn vectors(count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|_| (0..EMBED_LEN).map(|_| rng.gen_range(0..=1)).collect())
         .collect()
-}
-
-fn engine(c: &mut Criterion) {
-    // The raw engine: a 4096-bit modexp with a 2048-bit exponent (classic encryption's r^n).
-    let mut rng = rand::thread_rng();
-    let mut m = rng.gen_biguint(4096);
-    m.set_bit(4095, true);
-    m.set_bit(0, true);
-    let mm = MontgomeryModulus::new(&m).expect("odd modulus");
-    let base = mm.to_montgomery(&mm.limbs_of(&rng.gen_biguint_below(&m)).expect("reduced"));
-    let exponent = rng.gen_biguint(2048).to_u64_digits();
-    let mut group = c.benchmark_group("modexp_4096_by_2048");
-    group.sample_size(10);
-    group.bench_function("public (sliding window)", |b| {
-        b.iter(|| mm.pow_public(&base, &exponent))
-    });
-    group.bench_function("secret (constant time)", |b| {
-        b.iter(|| mm.pow_secret(&base, &exponent, 2048))
-    });
-    group.bench_function("num-bigint modpow", |b| {
-        let base = rng.gen_biguint_below(&m);
-        let e = BigUint::from_slice(
-            &exponent
-                .iter()
-                .flat_map(|l| [*l as u32, (*l >> 32) as u32])
-                .collect::<Vec<_>>(),
-        );
-        b.iter(|| base.modpow(&e, &m))
-    });
-    group.finish();
 }
 
 fn operations(c: &mut Criterion) {
@@ -96,5 +65,5 @@ fn operations(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engine, operations);
+criterion_group!(benches, operations);
 criterion_main!(benches);

@@ -13,7 +13,9 @@ fn odd_modulus(rng: &mut StdRng, bits: u64) -> BigUint {
 }
 
 /// Widths around limb boundaries plus the real ones (p² and n² for key_len 512..2048).
-const WIDTHS: &[u64] = &[3, 64, 65, 127, 130, 512, 1000, 1024, 2048, 3072, 4096, 8192];
+const WIDTHS: &[u64] = &[
+    3, 64, 65, 127, 130, 256, 512, 1000, 1024, 1536, 2048, 3072, 4096, 8192,
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -29,6 +31,9 @@ proptest! {
         let bm = mm.to_montgomery(&mm.limbs_of(&b).unwrap());
         let product = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &bm)));
         prop_assert_eq!(product, (&a * &b) % &m);
+        let mut square = vec![0u64; mm.len()];
+        mm.square_into(&am, &mut square);
+        prop_assert_eq!(mm.biguint_of(&mm.from_montgomery(&square)), (&a * &a) % &m);
     }
 
     #[test]
@@ -66,13 +71,19 @@ proptest! {
 #[test]
 fn values_at_the_edges() {
     // m = 2^k - 1 stresses every carry; a = b = m - 1.
-    for bits in [64u64, 128, 4096] {
+    for bits in [64u64, 128, 1000, 2048, 4096, 4160] {
         let m = (BigUint::from(1u32) << bits) - 1u32;
         let mm = MontgomeryModulus::new(&m).unwrap();
         let a = &m - 1u32;
         let am = mm.to_montgomery(&mm.limbs_of(&a).unwrap());
         let sq = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &am)));
         assert_eq!(sq, (&a * &a) % &m);
+        let mut by_square = vec![0u64; mm.len()];
+        mm.square_into(&am, &mut by_square);
+        assert_eq!(
+            mm.biguint_of(&mm.from_montgomery(&by_square)),
+            (&a * &a) % &m
+        );
         let zero = mm.limbs_of(&BigUint::from(0u32)).unwrap();
         assert_eq!(
             mm.biguint_of(&mm.from_montgomery(&mm.mul(&zero, &am))),

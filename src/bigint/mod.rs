@@ -4,7 +4,7 @@
 //! run time (n² from 2048 to 8192 bits is 32 to 128 limbs). `num-bigint` is used only to convert
 //! formats and as the test oracle; it is not on the hot path.
 //!
-//! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication (CIOS),
+//! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication and squaring,
 //!   conversion in and out of Montgomery form.
 //! * [`MontgomeryModulus::pow_public`] — sliding-window exponentiation for public exponents.
 //! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
@@ -13,6 +13,7 @@
 
 mod convert;
 mod fixed_base;
+mod limbs;
 mod montgomery;
 
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};

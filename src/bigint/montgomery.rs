@@ -5,6 +5,7 @@ use num_traits::{One, Zero};
 use zeroize::Zeroize;
 
 use super::convert::{biguint_from_limbs, limbs_from_biguint};
+use super::limbs;
 use crate::error::{Error, Result};
 
 /// An odd modulus `m > 1` with its Montgomery constants, for `R = 2^(64·len)`.
@@ -143,59 +144,18 @@ impl MontgomeryModulus {
 
     /// Montgomery product `a·b·R⁻¹ mod m` into `out`, for `a, b < m`.
     ///
-    /// CIOS (coarsely integrated operand scanning) with a branch-free final subtraction, so the
+    /// Schoolbook product then Montgomery reduction, with a branch-free final subtraction, so the
     /// running time depends only on the width. `out` must not alias `a` or `b`.
     pub fn mul_into(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        let s = self.len();
-        debug_assert!(a.len() == s && b.len() == s && out.len() == s);
-        let m = &self.modulus;
-        // t holds s + 2 limbs: the running sum stays below 2m < 2R.
-        let mut t = [0u64; MAX_STACK_LIMBS + 2];
-        let mut heap;
-        let t: &mut [u64] = if s <= MAX_STACK_LIMBS {
-            &mut t[..s + 2]
-        } else {
-            heap = vec![0u64; s + 2];
-            &mut heap
-        };
-        for &bi in b.iter() {
-            let mut carry: u64 = 0;
-            for j in 0..s {
-                let v = t[j] as u128 + (a[j] as u128) * (bi as u128) + carry as u128;
-                t[j] = v as u64;
-                carry = (v >> 64) as u64;
-            }
-            let v = t[s] as u128 + carry as u128;
-            t[s] = v as u64;
-            t[s + 1] = (v >> 64) as u64;
+        debug_assert!(a.len() == self.len() && b.len() == self.len() && out.len() == self.len());
+        limbs::mont_mul(a, b, &self.modulus, self.m0_inv, out);
+    }
 
-            let q = t[0].wrapping_mul(self.m0_inv);
-            let v = t[0] as u128 + (q as u128) * (m[0] as u128);
-            let mut carry = (v >> 64) as u64;
-            for j in 1..s {
-                let v = t[j] as u128 + (q as u128) * (m[j] as u128) + carry as u128;
-                t[j - 1] = v as u64;
-                carry = (v >> 64) as u64;
-            }
-            let v = t[s] as u128 + carry as u128;
-            t[s - 1] = v as u64;
-            t[s] = t[s + 1] + (v >> 64) as u64;
-        }
-        // out = t - m if t >= m else t, selected with a mask rather than a branch.
-        let mut borrow = 0u64;
-        for j in 0..s {
-            let (d1, b1) = t[j].overflowing_sub(m[j]);
-            let (d2, b2) = d1.overflowing_sub(borrow);
-            out[j] = d2;
-            borrow = (b1 | b2) as u64;
-        }
-        // t < m exactly when the subtraction borrowed past the top limb t[s].
-        let below = (borrow > t[s]) as u64;
-        let keep_t = below.wrapping_neg();
-        for j in 0..s {
-            out[j] = (t[j] & keep_t) | (out[j] & !keep_t);
-        }
-        t.zeroize();
+    /// Montgomery square `a²·R⁻¹ mod m` into `out`, for `a < m`: the same result as
+    /// `mul_into(a, a, out)` with about a quarter less work. `out` must not alias `a`.
+    pub fn square_into(&self, a: &[u64], out: &mut [u64]) {
+        debug_assert!(a.len() == self.len() && out.len() == self.len());
+        limbs::mont_square(a, &self.modulus, self.m0_inv, out);
     }
 
     /// Montgomery product as a new vector.
@@ -228,7 +188,8 @@ impl MontgomeryModulus {
         }
         let window = sliding_window_width(bits);
         // Odd powers base^1, base^3, ..., base^(2^window - 1).
-        let base_sq = self.mul(base, base);
+        let mut base_sq = vec![0u64; self.len()];
+        self.square_into(base, &mut base_sq);
         let mut odd_powers = Vec::with_capacity(1 << (window - 1));
         odd_powers.push(base.to_vec());
         for i in 1..(1 << (window - 1)) {
@@ -240,7 +201,7 @@ impl MontgomeryModulus {
         let mut i = bits as isize - 1;
         while i >= 0 {
             if !bit(exponent, i as usize) {
-                self.mul_into(&acc, &acc, &mut tmp);
+                self.square_into(&acc, &mut tmp);
                 std::mem::swap(&mut acc, &mut tmp);
                 i -= 1;
                 continue;
@@ -253,7 +214,7 @@ impl MontgomeryModulus {
             let mut value = 0usize;
             for j in (low..=i).rev() {
                 value = (value << 1) | bit(exponent, j as usize) as usize;
-                self.mul_into(&acc, &acc, &mut tmp);
+                self.square_into(&acc, &mut tmp);
                 std::mem::swap(&mut acc, &mut tmp);
             }
             self.mul_into(&acc, &odd_powers[value >> 1], &mut tmp);
@@ -286,7 +247,7 @@ impl MontgomeryModulus {
         let mut selected = vec![0u64; s];
         for w in (0..windows).rev() {
             for _ in 0..WINDOW {
-                self.mul_into(&acc, &acc, &mut tmp);
+                self.square_into(&acc, &mut tmp);
                 std::mem::swap(&mut acc, &mut tmp);
             }
             let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
@@ -312,9 +273,6 @@ impl MontgomeryModulus {
         Ok(self.biguint_of(&self.from_montgomery(&self.pow_public(&b, &e))))
     }
 }
-
-/// Widths up to this many limbs (8192 bits) keep the CIOS accumulator on the stack.
-const MAX_STACK_LIMBS: usize = 128;
 
 /// `-x⁻¹ mod 2^64` for odd `x`, by Newton iteration (each step doubles the correct bits).
 fn neg_inverse_mod_2_64(x: u64) -> u64 {

@@ -1,0 +1,108 @@
+//! The Montgomery engine against its references, single thread: modular exponentiation with a
+//! public and with a secret exponent, and one modular multiplication, at the widths of key_len 1024
+//! (`n²` of 4096 bits with a 2048-bit exponent, `p²` of 2048 bits with a 1024-bit exponent).
+//!
+//! ```text
+//! cargo bench --bench engine                  # our engine and num-bigint
+//! cargo bench --bench engine --features gmp   # adds GMP (rug): mpz_powm, mpz_powm_sec, mpz_mul+mod
+//! ```
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use num_bigint::{BigUint, RandBigInt};
+use paillier_gpu::bigint::MontgomeryModulus;
+
+/// (modulus bits, exponent bits): classic encryption's `r^n mod n²` and CRT decryption's
+/// `c^(p-1) mod p²` at key_len 1024.
+const SHAPES: [(u64, u64); 2] = [(4096, 2048), (2048, 1024)];
+
+fn random_odd_modulus(bits: u64) -> BigUint {
+    let mut m = rand::thread_rng().gen_biguint(bits);
+    m.set_bit(bits - 1, true);
+    m.set_bit(0, true);
+    m
+}
+
+fn modexp(c: &mut Criterion) {
+    let mut rng = rand::thread_rng();
+    for (modulus_bits, exponent_bits) in SHAPES {
+        let m = random_odd_modulus(modulus_bits);
+        let engine = MontgomeryModulus::new(&m).expect("odd modulus");
+        let base = rng.gen_biguint_below(&m);
+        let base_mont = engine.to_montgomery(&engine.limbs_of(&base).expect("reduced"));
+        let mut exponent = rng.gen_biguint(exponent_bits);
+        exponent.set_bit(exponent_bits - 1, true);
+        let exponent_limbs = exponent.to_u64_digits();
+
+        let mut group = c.benchmark_group(format!("modexp_{modulus_bits}_by_{exponent_bits}"));
+        group.sample_size(20);
+        group.bench_function("engine public (sliding window)", |b| {
+            b.iter(|| engine.pow_public(&base_mont, &exponent_limbs))
+        });
+        group.bench_function("engine secret (constant time)", |b| {
+            b.iter(|| engine.pow_secret(&base_mont, &exponent_limbs, exponent_bits as usize))
+        });
+        group.bench_function("num-bigint modpow", |b| {
+            b.iter(|| base.modpow(&exponent, &m))
+        });
+        #[cfg(feature = "gmp")]
+        {
+            let (m, base, exponent) = (to_rug(&m), to_rug(&base), to_rug(&exponent));
+            group.bench_function("gmp mpz_powm", |b| {
+                b.iter(|| rug::Integer::from(base.pow_mod_ref(&exponent, &m).expect("powm")))
+            });
+            group.bench_function("gmp mpz_powm_sec", |b| {
+                b.iter(|| rug::Integer::from(base.secure_pow_mod_ref(&exponent, &m)))
+            });
+        }
+        group.finish();
+    }
+}
+
+fn modmul(c: &mut Criterion) {
+    let mut rng = rand::thread_rng();
+    let mut group = c.benchmark_group("modmul");
+    for (modulus_bits, _) in SHAPES {
+        let m = random_odd_modulus(modulus_bits);
+        let engine = MontgomeryModulus::new(&m).expect("odd modulus");
+        let a = rng.gen_biguint_below(&m);
+        let b = rng.gen_biguint_below(&m);
+        let a_mont = engine.to_montgomery(&engine.limbs_of(&a).expect("reduced"));
+        let b_mont = engine.to_montgomery(&engine.limbs_of(&b).expect("reduced"));
+        let mut out = vec![0u64; engine.len()];
+        group.bench_function(
+            BenchmarkId::new("engine montgomery mul", modulus_bits),
+            |bench| bench.iter(|| engine.mul_into(&a_mont, &b_mont, &mut out)),
+        );
+        group.bench_function(
+            BenchmarkId::new("engine montgomery square", modulus_bits),
+            |bench| bench.iter(|| engine.square_into(&a_mont, &mut out)),
+        );
+        group.bench_function(
+            BenchmarkId::new("num-bigint (a*b)%m", modulus_bits),
+            |bench| bench.iter(|| (&a * &b) % &m),
+        );
+        #[cfg(feature = "gmp")]
+        {
+            let (m, a, b) = (to_rug(&m), to_rug(&a), to_rug(&b));
+            let mut product = rug::Integer::new();
+            group.bench_function(BenchmarkId::new("gmp (a*b)%m", modulus_bits), |bench| {
+                bench.iter(|| {
+                    product.assign(&a * &b);
+                    product %= &m;
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+#[cfg(feature = "gmp")]
+fn to_rug(value: &BigUint) -> rug::Integer {
+    rug::Integer::from_digits(&value.to_u64_digits(), rug::integer::Order::Lsf)
+}
+
+#[cfg(feature = "gmp")]
+use rug::Assign;
+
+criterion_group!(benches, modexp, modmul);
+criterion_main!(benches);
