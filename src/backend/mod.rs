@@ -204,6 +204,11 @@ impl LimbBatch {
         &self.data[i * self.limbs_per_item..(i + 1) * self.limbs_per_item]
     }
 
+    /// Item `i`, mutable.
+    pub fn item_mut(&mut self, i: usize) -> &mut [u64] {
+        &mut self.data[i * self.limbs_per_item..(i + 1) * self.limbs_per_item]
+    }
+
     /// Iterates over the items.
     pub fn iter(&self) -> std::slice::ChunksExact<'_, u64> {
         self.data.chunks_exact(self.limbs_per_item)

@@ -85,9 +85,10 @@ fn with_wide_buffer(len: usize, f: impl FnOnce(&mut [u64])) {
     }
 }
 
-/// `wide = a·b` (schoolbook; `wide` has `2·len` limbs and is overwritten).
+/// `wide = a·b`, the full double-width product of two equal-length values (`wide` has at least
+/// `2·len` limbs; its first `2·len` are overwritten).
 #[inline(always)]
-fn mul_wide(a: &[u64], b: &[u64], wide: &mut [u64]) {
+pub(crate) fn mul_wide(a: &[u64], b: &[u64], wide: &mut [u64]) {
     let n = a.len();
     let (wide, _) = wide.split_at_mut(2 * n);
     wide[..n].fill(0);

@@ -158,6 +158,26 @@ impl MontgomeryModulus {
         limbs::mont_square(a, &self.modulus, self.m0_inv, out);
     }
 
+    /// `(a − b) mod m` into `out`, for `a, b < m`, without a branch on the values.
+    pub fn sub_into(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        debug_assert!(a.len() == self.len() && b.len() == self.len() && out.len() == self.len());
+        let mut borrow = 0u64;
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            let (d1, b1) = x.overflowing_sub(y);
+            let (d2, b2) = d1.overflowing_sub(borrow);
+            *o = d2;
+            borrow = (b1 | b2) as u64;
+        }
+        // a < b: add m back, masked in rather than branched on.
+        let mask = borrow.wrapping_neg();
+        let mut carry = 0u64;
+        for (o, &mj) in out.iter_mut().zip(&self.modulus) {
+            let v = *o as u128 + (mj & mask) as u128 + carry as u128;
+            *o = v as u64;
+            carry = (v >> 64) as u64;
+        }
+    }
+
     /// Montgomery product as a new vector.
     pub fn mul(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
         let mut out = vec![0u64; self.len()];

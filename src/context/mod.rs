@@ -646,11 +646,14 @@ impl ExecutionContext {
         })
     }
 
-    /// Encrypts binary vectors (values 0 or 1, `embed_len` each).
+    /// Encrypts binary vectors (values 0 or 1, `embed_len` each), modulo p² and q² since the
+    /// context holds the secret key: the same ciphertexts as a public-key-only encryption
+    /// ([`PublicContext`]), about twice as fast.
     pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
         hamming::encrypt_vectors(
             self.backend.as_ref(),
             &self.public_key,
+            Some(&self.secret_key),
             &self.layout,
             vectors,
         )

@@ -6,9 +6,13 @@ use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, PublicKey, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
+///
+/// With the owner's `secret_key` the work is done modulo p² and q² (about twice as fast, the
+/// same ciphertexts); without it only the public key is used.
 pub fn encrypt_vectors<V: AsRef<[u8]>>(
     backend: &dyn Backend,
     public_key: &PublicKey,
+    secret_key: Option<&SecretKey>,
     layout: &VectorLayout,
     vectors: &[V],
 ) -> Result<Vec<EncryptedVector>> {
@@ -21,7 +25,12 @@ pub fn encrypt_vectors<V: AsRef<[u8]>>(
             messages.push(&chunk)?;
         }
     }
-    let ciphertexts = public_key.encrypt_limbs(backend, &messages, layout.message_bits())?;
+    let ciphertexts = match secret_key {
+        Some(secret_key) => {
+            secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?
+        }
+        None => public_key.encrypt_limbs(backend, &messages, layout.message_bits())?,
+    };
     let modulus = public_key.n_squared_modulus();
     let chunks: Vec<Ciphertext> = ciphertexts
         .iter()

@@ -23,6 +23,7 @@
 
 mod ciphertext;
 mod keygen;
+mod owner_encryption;
 mod public_key;
 mod secret_key;
 

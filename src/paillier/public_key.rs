@@ -15,6 +15,13 @@ use crate::error::{Error, Result};
 /// 2^-128 of uniform without knowing the secret `a`.
 const NOISE_EXTRA_BITS: usize = 128;
 
+/// Window of the fixed-base noise tables. Each row costs one multiplication and a constant-time
+/// scan of `2^w` entries: 5 bits balances the two at the usual widths (BENCHMARKS.md).
+pub(crate) const NOISE_WINDOW_BITS: usize = 5;
+
+/// Domain separation for the hash that derives the classic scheme's noise generator from `n`.
+const DJN_GENERATOR_DOMAIN: &[u8] = b"paillier-gpu/djn-noise-generator/v1";
+
 /// A Paillier public key of either scheme. Enough to encrypt and to aggregate, never to decrypt.
 pub struct PublicKey {
     scheme: Scheme,
@@ -24,16 +31,21 @@ pub struct PublicKey {
     g: BigUint,
     /// `g^n mod n²` (lookup scheme only): the base of the noise.
     g_n: Option<BigUint>,
-    /// Bit length of lookup noise exponents (`alpha_len + 128`); 0 for the classic scheme.
+    /// Bit length of noise exponents: `alpha_len + 128` (lookup) or `key_len = |n|/2` (classic).
     noise_bits: usize,
     n_squared_modulus: MontgomeryModulus,
-    /// Lookup scheme: fixed-base tables of `g` and `g_n`, built on first use.
-    lookup_tables: OnceLock<LookupTables>,
+    /// The base of the noise: `g_n` (lookup) or the DJN generator `h^n mod n²` (classic), the
+    /// latter derived from `n` on first use.
+    noise_base: OnceLock<BigUint>,
+    /// Fixed-base tables modulo n², built on first use.
+    tables: OnceLock<PublicTables>,
 }
 
-struct LookupTables {
-    g: FixedBaseTable,
-    g_n: FixedBaseTable,
+struct PublicTables {
+    /// Powers of the noise base.
+    noise: FixedBaseTable,
+    /// Lookup scheme: powers of `g` (the classic scheme's `g^m = 1 + m·n` needs none).
+    g: Option<FixedBaseTable>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -61,7 +73,7 @@ impl PublicKey {
     /// A classic (`g = n + 1`) public key for `n`, validated.
     pub fn paillier(key_len: usize, n: BigUint) -> Result<Self> {
         let g = &n + 1u32;
-        Self::build(Scheme::Paillier, key_len, n, g, None, 0)
+        Self::build(Scheme::Paillier, key_len, n, g, None, key_len)
     }
 
     /// A lookup-scheme public key, validated (`g_n` must equal `g^n mod n²`).
@@ -134,7 +146,8 @@ impl PublicKey {
             g_n,
             noise_bits,
             n_squared_modulus,
-            lookup_tables: OnceLock::new(),
+            noise_base: OnceLock::new(),
+            tables: OnceLock::new(),
         })
     }
 
@@ -229,6 +242,13 @@ impl PublicKey {
         backend: &dyn Backend,
         plaintexts: &[BigUint],
     ) -> Result<Vec<Ciphertext>> {
+        let messages = self.plaintext_batch(plaintexts)?;
+        let batch = self.encrypt_limbs(backend, &messages, self.n.bits() as usize)?;
+        Ok(self.ciphertexts_of(&batch))
+    }
+
+    /// Plaintexts as a limb batch of ciphertext width, each checked to be below `n`.
+    pub(crate) fn plaintext_batch(&self, plaintexts: &[BigUint]) -> Result<LimbBatch> {
         let limbs = self.ciphertext_limbs();
         let mut messages = LimbBatch::new(limbs);
         for m in plaintexts {
@@ -240,15 +260,22 @@ impl PublicKey {
             }
             messages.push(&limbs_from_biguint(m, limbs)?)?;
         }
-        let batch = self.encrypt_limbs(backend, &messages, self.n.bits() as usize)?;
-        Ok(batch
+        Ok(messages)
+    }
+
+    /// A limb batch of ciphertexts as [`Ciphertext`]s.
+    pub(crate) fn ciphertexts_of(&self, batch: &LimbBatch) -> Vec<Ciphertext> {
+        batch
             .iter()
             .map(|c| Ciphertext::from_biguint(self.n_squared_modulus.biguint_of(c)))
-            .collect())
+            .collect()
     }
 
     /// Encrypts plaintexts given as limbs (each `< n` and of at most `message_bits` bits, a
     /// public bound that sets the work of the lookup scheme's fixed-base exponentiation).
+    ///
+    /// Needs only the public key. Noise is `base^x` from a fixed-base table with a fresh random
+    /// `x` per ciphertext (see [`noise_exponent_bits`](Self::noise_exponent_bits)).
     pub(crate) fn encrypt_limbs(
         &self,
         backend: &dyn Backend,
@@ -258,54 +285,157 @@ impl PublicKey {
         if messages.is_empty() {
             return Ok(LimbBatch::new(self.ciphertext_limbs()));
         }
+        let exponents = self.random_noise_exponents(messages.len())?;
+        self.encrypt_limbs_with_noise(backend, messages, message_bits, &exponents)
+    }
+
+    /// [`encrypt_limbs`](Self::encrypt_limbs) with the noise exponents given: the ciphertexts
+    /// are a deterministic function of the messages and `noise_exponents`.
+    pub(crate) fn encrypt_limbs_with_noise(
+        &self,
+        backend: &dyn Backend,
+        messages: &LimbBatch,
+        message_bits: usize,
+        noise_exponents: &Exponents,
+    ) -> Result<LimbBatch> {
         let modulus = &self.n_squared_modulus;
-        match self.scheme {
-            Scheme::Paillier => {
-                // c = (1 + m·n) · r^n mod n².
-                let noise = self.classic_noise(backend, messages.len())?;
-                let mut g_m = LimbBatch::new(self.ciphertext_limbs());
-                for m in messages.iter() {
-                    let m = modulus.biguint_of(m);
-                    let value = (BigUint::one() + m * &self.n) % &self.n_squared;
-                    g_m.push(&limbs_from_biguint(&value, self.ciphertext_limbs())?)?;
-                }
-                backend.modmul(modulus, &g_m, &noise)
-            }
-            Scheme::PaillierLookup => {
-                // c = g^m · g_n^x mod n², x fresh for every ciphertext.
-                let tables = self.lookup_tables();
+        let tables = self.tables()?;
+        let noise = backend.fixed_base_pow(modulus, &tables.noise, noise_exponents)?;
+        match &tables.g {
+            // Lookup: c = g^m · g_n^x mod n².
+            Some(g_table) => {
                 let g_m = backend.fixed_base_pow(
                     modulus,
-                    &tables.g,
+                    g_table,
                     &Exponents {
                         values: messages.clone(),
                         bits: message_bits,
                         secrecy: Secrecy::Secret,
                     },
                 )?;
-                let mut rng = rand::thread_rng();
-                let mut xs = LimbBatch::new(self.noise_bits.div_ceil(64));
-                for _ in 0..messages.len() {
-                    let x = rng.gen_biguint(self.noise_bits as u64);
-                    xs.push(&limbs_from_biguint(&x, xs.limbs_per_item())?)?;
-                }
-                let noise = backend.fixed_base_pow(
-                    modulus,
-                    &tables.g_n,
-                    &Exponents {
-                        values: xs,
-                        bits: self.noise_bits,
-                        secrecy: Secrecy::Secret,
-                    },
-                )?;
                 backend.modmul(modulus, &g_m, &noise)
             }
+            // Classic: c = (1 + m·n) · h_n^x mod n².
+            None => self.multiply_by_g_m(backend, messages, &noise),
         }
+    }
+
+    /// Classic scheme: `(1 + m·n) · noise mod n²` for each message and its noise.
+    pub(crate) fn multiply_by_g_m(
+        &self,
+        backend: &dyn Backend,
+        messages: &LimbBatch,
+        noise: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        let modulus = &self.n_squared_modulus;
+        let mut g_m = LimbBatch::new(self.ciphertext_limbs());
+        for m in messages.iter() {
+            let m = modulus.biguint_of(m);
+            let value = (BigUint::one() + m * &self.n) % &self.n_squared;
+            g_m.push(&limbs_from_biguint(&value, self.ciphertext_limbs())?)?;
+        }
+        backend.modmul(modulus, &g_m, noise)
+    }
+
+    /// Bits of every noise exponent `x`: `alpha_len + 128` for the lookup scheme (so `x mod a`
+    /// is uniform to within 2^-128); `key_len = |n|/2` for the classic scheme, as in
+    /// Damgård–Jurik–Nielsen (see [`noise_base`](Self::noise_base)).
+    pub fn noise_exponent_bits(&self) -> usize {
+        self.noise_bits
+    }
+
+    /// `count` fresh uniform noise exponents of [`noise_exponent_bits`](Self::noise_exponent_bits)
+    /// bits, from the operating system's generator.
+    pub(crate) fn random_noise_exponents(&self, count: usize) -> Result<Exponents> {
+        let mut rng = rand::rngs::OsRng;
+        let mut values = LimbBatch::new(self.noise_bits.div_ceil(64));
+        for _ in 0..count {
+            let x = rng.gen_biguint(self.noise_bits as u64);
+            values.push(&limbs_from_biguint(&x, values.limbs_per_item())?)?;
+        }
+        Ok(Exponents {
+            values,
+            bits: self.noise_bits,
+            secrecy: Secrecy::Secret,
+        })
+    }
+
+    /// The base whose powers are the noise of every ciphertext.
+    ///
+    /// * Lookup scheme: the SDK's `g_n = g^n mod n²`.
+    /// * Classic scheme: `h^n mod n²`, Damgård–Jurik–Nielsen style, with `h` a unit mod n
+    ///   derived from `n` by hashing (SHA-256, domain-separated), so every holder of the public
+    ///   key gets the same base with no new file field and nobody knows a discrete logarithm or
+    ///   root of it. A ciphertext `(1 + m·n)·h^(n·x)` is an ordinary Paillier ciphertext with
+    ///   `r = h^x mod n`, so any standard decryptor opens it. The security of the short
+    ///   exponent (`x` of `|n|/2` bits instead of `r` uniform in `Z_n*`) rests on the DJN
+    ///   assumption that `h^(n·x)` for such `x` cannot be told from a uniform `n`-th residue,
+    ///   on top of Paillier's decisional composite residuosity assumption.
+    pub fn noise_base(&self) -> Result<&BigUint> {
+        if let Some(base) = self.noise_base.get() {
+            return Ok(base);
+        }
+        let base = match (&self.scheme, &self.g_n) {
+            (Scheme::PaillierLookup, Some(g_n)) => g_n.clone(),
+            (Scheme::PaillierLookup, None) => {
+                return Err(Error::MalformedContext(
+                    "lookup public key without g_n".into(),
+                ))
+            }
+            (Scheme::Paillier, _) => {
+                let h = djn_generator(&self.n)?;
+                self.n_squared_modulus.pow_biguint(&h, &self.n)?
+            }
+        };
+        Ok(self.noise_base.get_or_init(|| base))
+    }
+
+    fn tables(&self) -> Result<&PublicTables> {
+        if let Some(tables) = self.tables.get() {
+            return Ok(tables);
+        }
+        let modulus = &self.n_squared_modulus;
+        let to_mont =
+            |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
+        let noise = FixedBaseTable::new(
+            modulus,
+            &to_mont(self.noise_base()?)?,
+            self.noise_bits.max(1),
+            NOISE_WINDOW_BITS,
+        );
+        let g = match self.scheme {
+            Scheme::Paillier => None,
+            Scheme::PaillierLookup => Some(FixedBaseTable::new(
+                modulus,
+                &to_mont(&self.g)?,
+                self.n.bits() as usize,
+                NOISE_WINDOW_BITS,
+            )),
+        };
+        Ok(self.tables.get_or_init(|| PublicTables { noise, g }))
+    }
+
+    /// Classic encryption, `(1 + m·n)·r^n mod n²` with `r` uniform in `Z_n*`: about 16 times the
+    /// work of [`encrypt_batch`](Self::encrypt_batch). Kept as the reference the faster paths
+    /// are tested and benchmarked against. Classic scheme only.
+    pub fn encrypt_batch_classic(
+        &self,
+        backend: &dyn Backend,
+        plaintexts: &[BigUint],
+    ) -> Result<Vec<Ciphertext>> {
+        if self.scheme != Scheme::Paillier {
+            return Err(Error::InvalidParameter(
+                "classic r^n encryption is defined for the paillier scheme only".into(),
+            ));
+        }
+        let messages = self.plaintext_batch(plaintexts)?;
+        let noise = self.classic_noise(backend, messages.len())?;
+        Ok(self.ciphertexts_of(&self.multiply_by_g_m(backend, &messages, &noise)?))
     }
 
     /// `count` values `r^n mod n²` with `r` uniform in `Z_n^*`.
     fn classic_noise(&self, backend: &dyn Backend, count: usize) -> Result<LimbBatch> {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rngs::OsRng;
         let mut rs = LimbBatch::new(self.ciphertext_limbs());
         while rs.len() < count {
             let r = rng.gen_biguint_below(&self.n);
@@ -325,22 +455,6 @@ impl PublicKey {
                 secrecy: Secrecy::Public,
             },
         )
-    }
-
-    fn lookup_tables(&self) -> &LookupTables {
-        self.lookup_tables.get_or_init(|| {
-            let modulus = &self.n_squared_modulus;
-            let to_mont = |x: &BigUint| {
-                // g and g_n were checked to be below n² when the key was built.
-                let limbs = limbs_from_biguint(x, modulus.len()).unwrap_or_default();
-                modulus.to_montgomery(&limbs)
-            };
-            let g_n = self.g_n.clone().unwrap_or_default();
-            LookupTables {
-                g: FixedBaseTable::new(modulus, &to_mont(&self.g), self.n.bits() as usize, 4),
-                g_n: FixedBaseTable::new(modulus, &to_mont(&g_n), self.noise_bits.max(1), 4),
-            }
-        })
     }
 
     /// `g^m mod n²` for any `m` (public-exponent path).
@@ -378,4 +492,37 @@ impl PublicKey {
             self.n_squared_modulus.pow_biguint(c.as_biguint(), k)?,
         ))
     }
+}
+
+/// The classic scheme's noise generator `h`: a unit modulo `n` expanded from SHA-256 of a domain
+/// tag, a counter and `n`, reduced from 128 extra bits so it is uniform to within 2^-128.
+/// Fails only for a modulus with so many small factors that no attempt gives a unit (not an RSA
+/// modulus at all).
+fn djn_generator(n: &BigUint) -> Result<BigUint> {
+    use sha2::{Digest, Sha256};
+    let n_bytes = n.to_bytes_be();
+    let wanted = (n.bits() as usize + 128).div_ceil(8);
+    for attempt in 0u32..1024 {
+        let mut bytes = Vec::with_capacity(wanted + 32);
+        for block in 0u32.. {
+            if bytes.len() >= wanted {
+                break;
+            }
+            let digest = Sha256::new()
+                .chain_update(DJN_GENERATOR_DOMAIN)
+                .chain_update(attempt.to_be_bytes())
+                .chain_update(block.to_be_bytes())
+                .chain_update(&n_bytes)
+                .finalize();
+            bytes.extend_from_slice(&digest);
+        }
+        let h = BigUint::from_bytes_be(&bytes[..wanted]) % n;
+        // A non-unit would reveal a factor of n; 0 and 1 generate nothing.
+        if h > BigUint::one() && h.gcd(n).is_one() {
+            return Ok(h);
+        }
+    }
+    Err(Error::MalformedContext(
+        "n has too many small factors to be a Paillier modulus".into(),
+    ))
 }

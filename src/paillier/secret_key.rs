@@ -4,6 +4,9 @@ use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::{One, Zero};
 use rayon::prelude::*;
+use std::sync::OnceLock;
+
+use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
 use crate::backend::{Backend, CrtKey, LimbBatch};
@@ -27,6 +30,8 @@ pub struct SecretKey {
     g_a_inv: BigUint,
     /// p, q and the CRT constants the backends decrypt with (both schemes finish alike).
     crt: CrtKey,
+    /// Tables for encrypting modulo p² and q², built on first use.
+    owner_tables: OnceLock<OwnerTables>,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -108,6 +113,7 @@ impl SecretKey {
             a: BigUint::zero(),
             g_a_inv: BigUint::zero(),
             crt: crt?,
+            owner_tables: OnceLock::new(),
         })
     }
 
@@ -171,12 +177,31 @@ impl SecretKey {
             a,
             g_a_inv,
             crt: crt?,
+            owner_tables: OnceLock::new(),
         })
     }
 
     /// The scheme this key belongs to.
     pub fn scheme(&self) -> Scheme {
         self.scheme
+    }
+
+    /// The public modulus `n` this key decrypts under.
+    pub(crate) fn n(&self) -> &BigUint {
+        &self.n
+    }
+
+    /// The CRT constants (p², q², exponents, recombination factors).
+    pub(crate) fn crt(&self) -> &CrtKey {
+        &self.crt
+    }
+
+    pub(crate) fn owner_tables(&self, public_key: &PublicKey) -> Result<&OwnerTables> {
+        if let Some(tables) = self.owner_tables.get() {
+            return Ok(tables);
+        }
+        let tables = OwnerTables::new(public_key, self)?;
+        Ok(self.owner_tables.get_or_init(|| tables))
     }
 
     pub(crate) fn phi(&self) -> &BigUint {

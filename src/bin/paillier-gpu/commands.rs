@@ -78,6 +78,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 encrypted.extend(hamming::encrypt_vectors(
                     backend.as_ref(),
                     public.public_key(),
+                    None,
                     &layout,
                     batch,
                 )?);
