@@ -24,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let e_at = ((lane + params.operand_first) % params.operand_count) * params.exp_words;
             for (var row = params.step_from; row < params.step_to; row++) {
                 let bit = row * params.window;
-                let digit = exponent_digit(exponents[e_at + bit / 32u], bit, params.window);
+                let digit = window_digit(e_at, bit, params.window);
                 let entry_at = ((row << params.window) + digit) * s;
                 for (var j = 0u; j < s; j++) {
                     scratch[slot_at(X, j)] = powers[entry_at + j];
@@ -36,4 +36,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             finish(ACC, X);
         }
     }
+}
+
+// `width` exponent bits from bit `bit` of the exponent at word `e_at`; a window may straddle two
+// words (5-bit windows, say), and bits past the exponent's last word read as zero.
+fn window_digit(e_at: u32, bit: u32, width: u32) -> u32 {
+    let word = bit / 32u;
+    let shift = bit % 32u;
+    var value = exponents[e_at + word] >> shift;
+    // Straddling implies shift > 0 (width <= 8), so the shift below is below 32.
+    if (shift + width > 32u && word + 1u < params.exp_words) {
+        value |= exponents[e_at + word + 1u] << (32u - shift);
+    }
+    return value & ((1u << width) - 1u);
 }

@@ -554,3 +554,91 @@ fn without_an_adapter_gpu_fails_and_auto_falls_back_to_the_cpu() {
     assert!(bad.contains("tpu"), "{bad}");
     assert!(!d.join("never.ct").exists());
 }
+
+#[test]
+fn bench_prints_a_table_and_writes_json_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(run(
+        dir.path(),
+        None,
+        &[
+            "bench",
+            "--device",
+            "cpu",
+            "--type",
+            "paillier,paillier-lookup",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "64",
+            "--batch",
+            "2,3",
+            "--repeat",
+            "1",
+            "--json",
+            "bench.json",
+            "--plot",
+            "bench.svg",
+        ],
+    ));
+    // Header plus 2 schemes × 2 batches × 4 operations.
+    assert_eq!(out.lines().count(), 1 + 16, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| !l.contains("NaN") && !l.contains("inf")),
+        "{out}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
+            .unwrap();
+    let measurements = report["measurements"].as_array().unwrap();
+    assert_eq!(measurements.len(), 16);
+    for m in measurements {
+        assert_eq!(m["device"], "cpu");
+        assert_eq!(m["runs_s"].as_array().unwrap().len(), 1);
+        let rate = m["per_second"].as_f64().unwrap();
+        let expected = m["batch"].as_f64().unwrap() / m["median_s"].as_f64().unwrap();
+        assert!(
+            rate > 0.0 && (rate - expected).abs() <= 1e-9 * expected,
+            "{m}"
+        );
+    }
+    let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("encrypt_owner cpu k256"));
+
+    // Bad plans fail with one line; `--device gpu` without an adapter is an error, `both` is not.
+    for args in [
+        &["bench", "--device", "cpu", "--batch", "0"][..],
+        &["bench", "--device", "cpu", "--repeat", "0"][..],
+        &["bench", "--device", "cpu", "--key-len", "100"][..],
+        &["bench", "--device", "cpu", "--batch", "x"][..],
+    ] {
+        fails(run(dir.path(), None, args));
+    }
+    let no_gpu = [
+        "bench",
+        "--key-len",
+        "256",
+        "--embed-len",
+        "8",
+        "--batch",
+        "1",
+        "--repeat",
+        "1",
+    ];
+    let line = fails(run_with(
+        dir.path(),
+        None,
+        &[&no_gpu[..], &["--device", "gpu"]].concat(),
+        NO_ADAPTER,
+    ));
+    assert!(line.contains("GPU") || line.contains("gpu"), "{line}");
+    let out = run_with(
+        dir.path(),
+        None,
+        &[&no_gpu[..], &["--device", "both"]].concat(),
+        NO_ADAPTER,
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipping gpu"));
+}

@@ -1013,7 +1013,7 @@ impl Backend for GpuBackend {
                 "table width differs from the modulus".into(),
             ));
         }
-        if exponents.bits > table.exponent_bits() || 32 % table.window_bits() != 0 {
+        if exponents.bits > table.exponent_bits() {
             return Err(Error::InvalidParameter(format!(
                 "{}-bit exponents for a table covering {} bits in {}-bit windows",
                 exponents.bits,

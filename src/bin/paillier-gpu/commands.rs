@@ -14,7 +14,8 @@ use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Resul
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{Cli, Command, ContextCommand, SchemeArg};
+use super::bench::BenchPlan;
+use super::{BenchArgs, BenchDevice, Cli, Command, ContextCommand, SchemeArg};
 
 /// Vectors per progress step (and per backend batch).
 const BATCH: usize = 1024;
@@ -22,6 +23,7 @@ const BATCH: usize = 1024;
 pub fn run(cli: Cli) -> Result<()> {
     let passphrase_file = cli.passphrase_file.as_deref();
     match cli.command {
+        Command::Bench(args) => super::bench::run(&bench_plan(args)),
         Command::Context(ContextCommand::Create {
             scheme,
             key_len,
@@ -30,10 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             insecure,
         }) => {
-            let scheme = match scheme {
-                SchemeArg::Paillier => Scheme::Paillier,
-                SchemeArg::PaillierLookup => Scheme::PaillierLookup,
-            };
+            let scheme = scheme_of(scheme);
             if scheme == Scheme::Paillier && alpha_len.is_some() {
                 return Err(Error::InvalidParameter(
                     "--alpha-len applies only to --type paillier-lookup".into(),
@@ -208,4 +207,28 @@ fn progress(total: usize, what: &str) -> ProgressBar {
     }
     bar.set_message(what.to_owned());
     bar
+}
+
+fn scheme_of(arg: SchemeArg) -> Scheme {
+    match arg {
+        SchemeArg::Paillier => Scheme::Paillier,
+        SchemeArg::PaillierLookup => Scheme::PaillierLookup,
+    }
+}
+
+fn bench_plan(args: BenchArgs) -> BenchPlan {
+    BenchPlan {
+        devices: match args.device {
+            BenchDevice::Cpu => vec![paillier_gpu::Device::Cpu],
+            BenchDevice::Gpu => vec![paillier_gpu::Device::Gpu],
+            BenchDevice::Both => vec![paillier_gpu::Device::Cpu, paillier_gpu::Device::Gpu],
+        },
+        schemes: args.schemes.into_iter().map(scheme_of).collect(),
+        key_lens: args.key_len,
+        batches: args.batch,
+        embed_len: args.embed_len,
+        repeat: args.repeat,
+        json: args.json,
+        plot: args.plot,
+    }
 }

@@ -4,6 +4,7 @@
 //! environment (`PAILLIER_GPU_PASSPHRASE`) or a file (`--passphrase-file`), never from a
 //! command-line value.
 
+mod bench;
 mod commands;
 
 use std::path::PathBuf;
@@ -70,6 +71,48 @@ enum Command {
         #[command(flatten)]
         device: DeviceArg,
     },
+    /// Time encryption, aggregation and decoding on the CPU and the GPU with the same inputs.
+    Bench(BenchArgs),
+}
+
+/// Arguments of `bench`.
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Devices to measure; `both` skips an absent GPU with a note.
+    #[arg(long, value_enum, default_value = "both")]
+    device: BenchDevice,
+    /// Context types, comma-separated.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "paillier"
+    )]
+    schemes: Vec<SchemeArg>,
+    /// Bits of each prime, comma-separated (throwaway keys: sizes below 1024 are allowed).
+    #[arg(long, value_delimiter = ',', default_value = "1024")]
+    key_len: Vec<usize>,
+    /// Vectors per batch, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    batch: Vec<usize>,
+    #[arg(long, default_value_t = 512)]
+    embed_len: usize,
+    /// Timed runs per measurement (the median is reported), after one untimed warm-up run.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Also write every run as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also draw throughput against batch size as an SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BenchDevice {
+    Cpu,
+    Gpu,
+    Both,
 }
 
 #[derive(Subcommand, Debug)]
