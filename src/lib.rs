@@ -34,7 +34,7 @@
 //! the owner's client and the backend's index), [`context`] (execution contexts and their files),
 //! [`formats`] (vector and ciphertext files).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod backend;

@@ -1,7 +1,7 @@
 //! The Montgomery engine against num-bigint, on random odd moduli of every supported width.
 
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -10,6 +10,15 @@ fn odd_modulus(rng: &mut StdRng, bits: u64) -> BigUint {
     m.set_bit(bits - 1, true);
     m.set_bit(0, true);
     m
+}
+
+/// The modulus on engine `which` (0 portable, 1 IFMA); where the CPU lacks IFMA both are the
+/// portable engine.
+fn on_engine(m: &BigUint, which: usize) -> MontgomeryModulus {
+    let engine = [Engine::Portable, Engine::Ifma52][which];
+    MontgomeryModulus::with_engine(m, engine)
+        .or_else(|_| MontgomeryModulus::with_engine(m, Engine::Portable))
+        .unwrap()
 }
 
 /// Widths around limb boundaries plus the real ones (p² and n² for key_len 512..2048).
@@ -21,10 +30,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn montgomery_multiplication_matches_num_bigint(seed in any::<u64>(), w in 0..WIDTHS.len()) {
+    fn montgomery_multiplication_matches_num_bigint(seed in any::<u64>(), w in 0..WIDTHS.len(), engine in 0usize..2) {
         let mut rng = StdRng::seed_from_u64(seed);
         let m = odd_modulus(&mut rng, WIDTHS[w]);
-        let mm = MontgomeryModulus::new(&m).unwrap();
+        let mm = on_engine(&m, engine);
         let a = rng.gen_biguint_below(&m);
         let b = rng.gen_biguint_below(&m);
         let am = mm.to_montgomery(&mm.limbs_of(&a).unwrap());
@@ -37,10 +46,10 @@ proptest! {
     }
 
     #[test]
-    fn public_and_secret_exponentiation_match_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 1, ebits in 0u64..700) {
+    fn public_and_secret_exponentiation_match_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 1, ebits in 0u64..700, engine in 0usize..2) {
         let mut rng = StdRng::seed_from_u64(seed);
         let m = odd_modulus(&mut rng, WIDTHS[w]);
-        let mm = MontgomeryModulus::new(&m).unwrap();
+        let mm = on_engine(&m, engine);
         let base = rng.gen_biguint_below(&m);
         let exponent = rng.gen_biguint(ebits);
         let expected = base.modpow(&exponent, &m);
@@ -54,10 +63,10 @@ proptest! {
     }
 
     #[test]
-    fn fixed_base_table_matches_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, ebits in 1usize..300, window in 1usize..=8) {
+    fn fixed_base_table_matches_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, ebits in 1usize..300, window in 1usize..=8, engine in 0usize..2) {
         let mut rng = StdRng::seed_from_u64(seed);
         let m = odd_modulus(&mut rng, WIDTHS[w]);
-        let mm = MontgomeryModulus::new(&m).unwrap();
+        let mm = on_engine(&m, engine);
         let g = rng.gen_biguint_below(&m);
         let table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, window);
         let exponent = rng.gen_biguint(ebits as u64);
@@ -71,9 +80,25 @@ proptest! {
 #[test]
 fn values_at_the_edges() {
     // m = 2^k - 1 stresses every carry; a = b = m - 1.
-    for bits in [64u64, 128, 1000, 2048, 4096, 4160] {
+    // 2078 and 4158 bits sit exactly at the IFMA engine's bound 4m < 2^(52·L).
+    for (bits, engine) in [64u64, 128, 1000, 2048, 2078, 4096, 4158, 4160]
+        .into_iter()
+        .flat_map(|b| [(b, 0), (b, 1)])
+    {
         let m = (BigUint::from(1u32) << bits) - 1u32;
-        let mm = MontgomeryModulus::new(&m).unwrap();
+        let mm = on_engine(&m, engine);
+        // Exponentiation by m - 2 at the edge too (both engines, both paths).
+        let e = (&m - 2u32).to_u64_digits();
+        let a_mont = mm.to_montgomery(&mm.limbs_of(&(&m - 1u32)).unwrap());
+        let expected = (&m - 1u32).modpow(&(&m - 2u32), &m);
+        assert_eq!(
+            mm.biguint_of(&mm.from_montgomery(&mm.pow_public(&a_mont, &e))),
+            expected
+        );
+        assert_eq!(
+            mm.biguint_of(&mm.from_montgomery(&mm.pow_secret(&a_mont, &e, bits as usize))),
+            expected
+        );
         let a = &m - 1u32;
         let am = mm.to_montgomery(&mm.limbs_of(&a).unwrap());
         let sq = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &am)));
@@ -97,4 +122,26 @@ fn rejects_values_not_below_the_modulus() {
     let m = BigUint::from(1_000_003u32);
     let mm = MontgomeryModulus::new(&m).unwrap();
     assert!(mm.limbs_of(&m).is_err());
+}
+
+#[test]
+fn the_fastest_engine_the_cpu_offers_is_chosen() {
+    let m = (BigUint::from(1u32) << 4096) - 1u32;
+    let chosen = MontgomeryModulus::new(&m).unwrap().engine();
+    let forced_portable = std::env::var("PAILLIER_GPU_CPU_ENGINE").is_ok_and(|v| v == "portable");
+    #[cfg(target_arch = "x86_64")]
+    let has_ifma = std::arch::is_x86_feature_detected!("avx512ifma")
+        && std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has_ifma = false;
+    let expected = if has_ifma && !forced_portable {
+        Engine::Ifma52
+    } else {
+        Engine::Portable
+    };
+    assert_eq!(chosen, expected);
+    assert_eq!(
+        MontgomeryModulus::with_engine(&m, Engine::Ifma52).is_ok(),
+        expected == Engine::Ifma52
+    );
 }

@@ -2,7 +2,7 @@
 
 use zeroize::Zeroize;
 
-use super::montgomery::MontgomeryModulus;
+use super::montgomery::{select_constant_time, Arithmetic, MontgomeryModulus, Portable};
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
 /// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.
@@ -29,6 +29,8 @@ pub struct FixedBaseTable {
     limbs: usize,
     /// rows × 2^window_bits entries of `limbs` limbs, flat.
     entries: Vec<u64>,
+    /// The same entries in the IFMA engine's form, where the modulus runs on it.
+    entries52: Option<(usize, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for FixedBaseTable {
@@ -44,6 +46,9 @@ impl std::fmt::Debug for FixedBaseTable {
 impl Drop for FixedBaseTable {
     fn drop(&mut self) {
         self.entries.zeroize();
+        if let Some((_, entries)) = &mut self.entries52 {
+            entries.zeroize();
+        }
     }
 }
 
@@ -75,6 +80,13 @@ impl FixedBaseTable {
             row_base = modulus.mul(last, &row_base);
         }
         row_base.zeroize();
+        let entries52 = modulus.ifma().map(|engine| {
+            let converted: Vec<u64> = entries
+                .chunks_exact(s)
+                .flat_map(|e| engine.enter(e))
+                .collect();
+            (engine.limbs(), converted)
+        });
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -82,6 +94,7 @@ impl FixedBaseTable {
             rows,
             limbs: s,
             entries,
+            entries52,
         }
     }
 
@@ -129,24 +142,35 @@ impl FixedBaseTable {
         exponent: &[u64],
         exponent_bits: usize,
     ) -> Vec<u64> {
-        let s = self.limbs;
+        match (modulus.ifma(), &self.entries52) {
+            (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
+                let mut acc = self.pow_with(engine, entries, exponent, exponent_bits);
+                let out = engine.leave(&acc);
+                acc.zeroize();
+                out
+            }
+            _ => self.pow_with(&Portable(modulus), &self.entries, exponent, exponent_bits),
+        }
+    }
+
+    fn pow_with<A: Arithmetic>(
+        &self,
+        arith: &A,
+        entries: &[u64],
+        exponent: &[u64],
+        exponent_bits: usize,
+    ) -> Vec<u64> {
+        let s = arith.width();
         let per_row = 1usize << self.window_bits;
-        let mut acc = modulus.one().to_vec();
+        let mut acc = arith.one().to_vec();
         let mut tmp = vec![0u64; s];
         let mut selected = vec![0u64; s];
         let rows_used = exponent_bits.div_ceil(self.window_bits).min(self.rows);
         for row in 0..rows_used {
             let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
-            let row_entries = &self.entries[row * per_row * s..(row + 1) * per_row * s];
-            selected.fill(0);
-            for (k, entry) in row_entries.chunks_exact(s).enumerate() {
-                let diff = (k ^ digit) as u64;
-                let mask = ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1);
-                for (o, &e) in selected.iter_mut().zip(entry) {
-                    *o |= e & mask;
-                }
-            }
-            modulus.mul_into(&acc, &selected, &mut tmp);
+            let row_entries = &entries[row * per_row * s..(row + 1) * per_row * s];
+            select_constant_time(row_entries, s, digit, &mut selected);
+            arith.mul(&acc, &selected, &mut tmp);
             std::mem::swap(&mut acc, &mut tmp);
         }
         selected.zeroize();

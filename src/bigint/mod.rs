@@ -13,13 +13,14 @@
 
 mod convert;
 mod fixed_base;
+mod ifma;
 mod limbs;
 mod montgomery;
 
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub use fixed_base::FixedBaseTable;
 pub(crate) use limbs::mul_wide;
-pub use montgomery::MontgomeryModulus;
+pub use montgomery::{Engine, MontgomeryModulus};
 
 /// Number of 64-bit limbs needed to hold `bits` bits.
 pub const fn limbs_for_bits(bits: usize) -> usize {

@@ -5,6 +5,7 @@ use num_traits::{One, Zero};
 use zeroize::Zeroize;
 
 use super::convert::{biguint_from_limbs, limbs_from_biguint};
+use super::ifma::Ifma52;
 use super::limbs;
 use crate::error::{Error, Result};
 
@@ -33,6 +34,19 @@ pub struct MontgomeryModulus {
     /// `R mod m`: the Montgomery form of 1.
     one: Vec<u64>,
     bits: usize,
+    /// The AVX-512 IFMA engine for exponentiations, where the CPU has it.
+    ifma: Option<Ifma52>,
+}
+
+/// The CPU arithmetic behind a [`MontgomeryModulus`]'s exponentiations. Both give identical
+/// results; the choice is made once per modulus from what the CPU offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Radix 2^64 with `u128` products: every CPU.
+    Portable,
+    /// Radix 2^52 on AVX-512 IFMA: x86-64 CPUs that have it (Ice Lake and later, Zen 4 and
+    /// later). Turned off by `PAILLIER_GPU_CPU_ENGINE=portable`.
+    Ifma52,
 }
 
 impl std::fmt::Debug for MontgomeryModulus {
@@ -54,8 +68,15 @@ impl Drop for MontgomeryModulus {
 }
 
 impl MontgomeryModulus {
-    /// Precomputes the constants for an odd modulus greater than one.
+    /// Precomputes the constants for an odd modulus greater than one, on the fastest engine
+    /// this CPU offers.
     pub fn new(modulus: &BigUint) -> Result<Self> {
+        Self::with_engine(modulus, Engine::Ifma52)
+            .or_else(|_| Self::with_engine(modulus, Engine::Portable))
+    }
+
+    /// Precomputes the constants on the given engine; fails if this CPU cannot run it.
+    pub fn with_engine(modulus: &BigUint, engine: Engine) -> Result<Self> {
         if modulus <= &BigUint::one() || !modulus.bit(0) {
             return Err(Error::InvalidParameter(
                 "a Montgomery modulus must be odd and greater than 1".into(),
@@ -66,12 +87,20 @@ impl MontgomeryModulus {
         let r = BigUint::one() << (64 * len);
         let one = limbs_from_biguint(&(&r % modulus), len)?;
         let r_squared = limbs_from_biguint(&((&r * &r) % modulus), len)?;
+        let m0_inv = neg_inverse_mod_2_64(limbs[0]);
+        let ifma = match engine {
+            Engine::Portable => None,
+            Engine::Ifma52 => Some(Ifma52::new(modulus, len, m0_inv).ok_or_else(|| {
+                Error::InvalidParameter("this CPU cannot run the AVX-512 IFMA engine".into())
+            })?),
+        };
         Ok(Self {
-            m0_inv: neg_inverse_mod_2_64(limbs[0]),
+            m0_inv,
             modulus: limbs,
             r_squared,
             one,
             bits: modulus.bits() as usize,
+            ifma,
         })
     }
 
@@ -202,46 +231,17 @@ impl MontgomeryModulus {
     /// Sliding window: the sequence of operations depends on the exponent's bits, so never use
     /// this with a secret exponent. `exponent` is little-endian limbs of any length.
     pub fn pow_public(&self, base: &[u64], exponent: &[u64]) -> Vec<u64> {
-        let bits = bit_length(exponent);
-        if bits == 0 {
-            return self.one.clone();
-        }
-        let window = sliding_window_width(bits);
-        // Odd powers base^1, base^3, ..., base^(2^window - 1).
-        let mut base_sq = vec![0u64; self.len()];
-        self.square_into(base, &mut base_sq);
-        let mut odd_powers = Vec::with_capacity(1 << (window - 1));
-        odd_powers.push(base.to_vec());
-        for i in 1..(1 << (window - 1)) {
-            let next = self.mul(&odd_powers[i - 1], &base_sq);
-            odd_powers.push(next);
-        }
-        let mut acc = self.one.clone();
-        let mut tmp = vec![0u64; self.len()];
-        let mut i = bits as isize - 1;
-        while i >= 0 {
-            if !bit(exponent, i as usize) {
-                self.square_into(&acc, &mut tmp);
-                std::mem::swap(&mut acc, &mut tmp);
-                i -= 1;
-                continue;
+        match &self.ifma {
+            Some(engine) => {
+                let mut x = engine.enter(base);
+                let mut result = sliding_window_pow(engine, &x, exponent);
+                let out = engine.leave(&result);
+                x.zeroize();
+                result.zeroize();
+                out
             }
-            // Longest window ending in a one bit, at most `window` wide.
-            let mut low = (i - window as isize + 1).max(0);
-            while !bit(exponent, low as usize) {
-                low += 1;
-            }
-            let mut value = 0usize;
-            for j in (low..=i).rev() {
-                value = (value << 1) | bit(exponent, j as usize) as usize;
-                self.square_into(&acc, &mut tmp);
-                std::mem::swap(&mut acc, &mut tmp);
-            }
-            self.mul_into(&acc, &odd_powers[value >> 1], &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-            i = low - 1;
+            None => sliding_window_pow(&Portable(self), base, exponent),
         }
-        acc
     }
 
     /// `base^exponent` for a SECRET exponent of at most `exponent_bits` bits, in Montgomery form.
@@ -251,34 +251,30 @@ impl MontgomeryModulus {
     /// memory addresses depend on the exponent's value. Bits of `exponent` above `exponent_bits`
     /// are ignored.
     pub fn pow_secret(&self, base: &[u64], exponent: &[u64], exponent_bits: usize) -> Vec<u64> {
-        const WINDOW: usize = 4;
-        let s = self.len();
-        // table[k] = base^k for k in 0..16, flat.
-        let mut table = vec![0u64; s << WINDOW];
-        table[..s].copy_from_slice(&self.one);
-        table[s..2 * s].copy_from_slice(base);
-        for k in 2..(1 << WINDOW) {
-            let (done, rest) = table.split_at_mut(k * s);
-            self.mul_into(&done[(k - 1) * s..k * s], base, &mut rest[..s]);
-        }
-        let windows = exponent_bits.div_ceil(WINDOW);
-        let mut acc = self.one.clone();
-        let mut tmp = vec![0u64; s];
-        let mut selected = vec![0u64; s];
-        for w in (0..windows).rev() {
-            for _ in 0..WINDOW {
-                self.square_into(&acc, &mut tmp);
-                std::mem::swap(&mut acc, &mut tmp);
+        match &self.ifma {
+            Some(engine) => {
+                let mut x = engine.enter(base);
+                let mut result = fixed_window_pow(engine, &x, exponent, exponent_bits);
+                let out = engine.leave(&result);
+                x.zeroize();
+                result.zeroize();
+                out
             }
-            let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
-            select_constant_time(&table, s, digit, &mut selected);
-            self.mul_into(&acc, &selected, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
+            None => fixed_window_pow(&Portable(self), base, exponent, exponent_bits),
         }
-        table.zeroize();
-        selected.zeroize();
-        tmp.zeroize();
-        acc
+    }
+
+    /// Which arithmetic engine runs this modulus' exponentiations.
+    pub fn engine(&self) -> Engine {
+        match self.ifma {
+            Some(_) => Engine::Ifma52,
+            None => Engine::Portable,
+        }
+    }
+
+    /// The IFMA engine, where it runs this modulus.
+    pub(crate) fn ifma(&self) -> Option<&Ifma52> {
+        self.ifma.as_ref()
     }
 
     /// Convenience: `base^exponent mod m` on `BigUint`s through the public-exponent path.
@@ -292,6 +288,134 @@ impl MontgomeryModulus {
         };
         Ok(self.biguint_of(&self.from_montgomery(&self.pow_public(&b, &e))))
     }
+}
+
+/// The multiplication an exponentiation runs on: the portable engine in radix 2^64, or
+/// [`Ifma52`] in radix 2^52. Values stay in the engine's own Montgomery form throughout.
+pub(crate) trait Arithmetic {
+    /// Limbs per value.
+    fn width(&self) -> usize;
+    /// One, in the engine's form.
+    fn one(&self) -> &[u64];
+    /// `out = a·b` in the engine's form (`out` does not alias the inputs).
+    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]);
+    /// `out = a²`.
+    fn square(&self, a: &[u64], out: &mut [u64]) {
+        self.mul(a, a, out)
+    }
+}
+
+/// The portable radix-2^64 engine of a [`MontgomeryModulus`].
+pub(crate) struct Portable<'a>(pub(crate) &'a MontgomeryModulus);
+
+impl Arithmetic for Portable<'_> {
+    fn width(&self) -> usize {
+        self.0.len()
+    }
+    fn one(&self) -> &[u64] {
+        &self.0.one
+    }
+    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        self.0.mul_into(a, b, out)
+    }
+    fn square(&self, a: &[u64], out: &mut [u64]) {
+        self.0.square_into(a, out)
+    }
+}
+
+impl Arithmetic for Ifma52 {
+    fn width(&self) -> usize {
+        self.limbs()
+    }
+    fn one(&self) -> &[u64] {
+        Ifma52::one(self)
+    }
+    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        Ifma52::mul(self, a, b, out)
+    }
+}
+
+/// Sliding-window exponentiation (public exponents only).
+fn sliding_window_pow<A: Arithmetic>(arith: &A, base: &[u64], exponent: &[u64]) -> Vec<u64> {
+    let bits = bit_length(exponent);
+    if bits == 0 {
+        return arith.one().to_vec();
+    }
+    let s = arith.width();
+    let window = sliding_window_width(bits);
+    // Odd powers base^1, base^3, ..., base^(2^window - 1).
+    let mut base_sq = vec![0u64; s];
+    arith.square(base, &mut base_sq);
+    let mut odd_powers = Vec::with_capacity(1 << (window - 1));
+    odd_powers.push(base.to_vec());
+    for i in 1..(1 << (window - 1)) {
+        let mut next = vec![0u64; s];
+        arith.mul(&odd_powers[i - 1], &base_sq, &mut next);
+        odd_powers.push(next);
+    }
+    let mut acc = arith.one().to_vec();
+    let mut tmp = vec![0u64; s];
+    let mut i = bits as isize - 1;
+    while i >= 0 {
+        if !bit(exponent, i as usize) {
+            arith.square(&acc, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+            i -= 1;
+            continue;
+        }
+        // Longest window ending in a one bit, at most `window` wide.
+        let mut low = (i - window as isize + 1).max(0);
+        while !bit(exponent, low as usize) {
+            low += 1;
+        }
+        let mut value = 0usize;
+        for j in (low..=i).rev() {
+            value = (value << 1) | bit(exponent, j as usize) as usize;
+            arith.square(&acc, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        arith.mul(&acc, &odd_powers[value >> 1], &mut tmp);
+        std::mem::swap(&mut acc, &mut tmp);
+        i = low - 1;
+    }
+    acc
+}
+
+/// Fixed 4-bit-window exponentiation with constant-time table reads (secret exponents).
+fn fixed_window_pow<A: Arithmetic>(
+    arith: &A,
+    base: &[u64],
+    exponent: &[u64],
+    exponent_bits: usize,
+) -> Vec<u64> {
+    const WINDOW: usize = 4;
+    let s = arith.width();
+    // table[k] = base^k for k in 0..16, flat.
+    let mut table = vec![0u64; s << WINDOW];
+    table[..s].copy_from_slice(arith.one());
+    table[s..2 * s].copy_from_slice(base);
+    for k in 2..(1 << WINDOW) {
+        let (done, rest) = table.split_at_mut(k * s);
+        arith.mul(&done[(k - 1) * s..k * s], base, &mut rest[..s]);
+    }
+    let windows = exponent_bits.div_ceil(WINDOW);
+    let mut acc = arith.one().to_vec();
+    let mut tmp = vec![0u64; s];
+    let mut selected = vec![0u64; s];
+    for w in (0..windows).rev() {
+        for _ in 0..WINDOW {
+            arith.square(&acc, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
+        select_constant_time(&table, s, digit, &mut selected);
+        arith.mul(&acc, &selected, &mut tmp);
+        std::mem::swap(&mut acc, &mut tmp);
+    }
+    table.zeroize();
+    selected.zeroize();
+    tmp.zeroize();
+    acc
 }
 
 /// `-x⁻¹ mod 2^64` for odd `x`, by Newton iteration (each step doubles the correct bits).
@@ -331,7 +455,7 @@ fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize
 }
 
 /// Copies entry `index` of a flat table of `stride`-limb entries into `out`, touching every entry.
-fn select_constant_time(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
+pub(crate) fn select_constant_time(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
     out.fill(0);
     for (k, entry) in table.chunks_exact(stride).enumerate() {
         // mask = all ones when k == index, computed without a branch.

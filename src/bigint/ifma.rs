@@ -1,0 +1,290 @@
+//! Montgomery arithmetic in radix 2^52 on AVX-512 IFMA (`vpmadd52luq` / `vpmadd52huq`).
+//!
+//! IFMA multiplies eight pairs of 52-bit limbs per instruction and accumulates into 64-bit lanes,
+//! so a product needs no carry chain until the end: this is the "almost Montgomery
+//! multiplication" (AMM) of Gueron and Krasnov, "Accelerating big integer arithmetic using Intel
+//! IFMA extensions" (ARITH 2016), also used by OpenSSL's RSAZ-AVX512 code.
+//!
+//! * Values have `L` limbs of 52 bits, `L` a multiple of 8 with `4m < R52 = 2^(52·L)`; AMM takes
+//!   inputs below `2m` and returns `a·b·R52⁻¹ mod m`, also below `2m` (never fully reduced until
+//!   the exit conversion).
+//! * The public API of [`MontgomeryModulus`](super::MontgomeryModulus) keeps the radix-2^64
+//!   Montgomery form (`x·R64`); exponentiations convert into this engine's form once at entry
+//!   (one AMM by `R52²·R64⁻¹`) and out once at exit (one AMM by `R64`), so callers and the GPU see
+//!   the same values whichever engine ran.
+//! * Like the portable engine, nothing here branches on or indexes by the values.
+
+// The one place with `unsafe`: calling the IFMA kernel, which needs the CPU feature checked at
+// run time (`Ifma52::new`), and the vector loads and stores inside it.
+#![allow(unsafe_code)]
+
+use num_bigint::BigUint;
+use num_traits::One;
+use zeroize::Zeroize;
+
+use super::convert::limbs_from_biguint;
+
+const MASK52: u64 = (1 << 52) - 1;
+
+/// Most 512-bit vectors per value: 160 limbs, moduli up to 8318 bits.
+const MAX_VECTORS: usize = 20;
+
+/// The radix-2^52 constants of one odd modulus.
+#[derive(Clone)]
+pub(crate) struct Ifma52 {
+    /// 52-bit limbs of the modulus, `limbs` of them.
+    modulus: Vec<u64>,
+    /// `-m⁻¹ mod 2^52`.
+    k0: u64,
+    /// `R52²·R64⁻¹ mod m`: AMM by it takes `x·R64` to `x·R52`.
+    into_engine: Vec<u64>,
+    /// `R64 mod m`: AMM by it takes `x·R52` back to `x·R64`.
+    out_of_engine: Vec<u64>,
+    /// `R52 mod m`: one in this engine's form.
+    one: Vec<u64>,
+    /// Limbs of the radix-2^64 form (to convert back).
+    limbs64: usize,
+}
+
+impl Drop for Ifma52 {
+    fn drop(&mut self) {
+        // The modulus may be p² or q².
+        self.modulus.zeroize();
+        self.into_engine.zeroize();
+        self.out_of_engine.zeroize();
+        self.one.zeroize();
+        self.k0.zeroize();
+    }
+}
+
+impl Ifma52 {
+    /// The engine for odd `m` of `limbs64` 64-bit limbs with inverse `m0_inv = -m⁻¹ mod 2^64`,
+    /// or `None` where the CPU lacks AVX-512 IFMA or the width is out of range.
+    pub(crate) fn new(m: &BigUint, limbs64: usize, m0_inv: u64) -> Option<Self> {
+        if !Self::available() {
+            return None;
+        }
+        let bits = m.bits() as usize;
+        // 4m < R52: two spare bits.
+        let limbs = (bits + 2).div_ceil(52).div_ceil(8) * 8;
+        if limbs / 8 > MAX_VECTORS {
+            return None;
+        }
+        let r52 = BigUint::one() << (52 * limbs);
+        let r64 = BigUint::one() << (64 * limbs64);
+        let r64_inverse = r64.modinv(m)?;
+        let to_radix = |x: &BigUint| -> Option<Vec<u64>> {
+            let limbs64 = limbs_from_biguint(x, limbs64).ok()?;
+            let mut out = vec![0u64; limbs];
+            to_radix52(&limbs64, &mut out);
+            Some(out)
+        };
+        Some(Self {
+            modulus: to_radix(m)?,
+            k0: m0_inv & MASK52,
+            into_engine: to_radix(&((&r52 * &r52 % m) * r64_inverse % m))?,
+            out_of_engine: to_radix(&(r64 % m))?,
+            one: to_radix(&(r52 % m))?,
+            limbs64,
+        })
+    }
+
+    /// Whether this CPU has AVX-512 IFMA (checked once; `PAILLIER_GPU_CPU_ENGINE=portable`
+    /// turns the engine off).
+    pub(crate) fn available() -> bool {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            let wanted = std::env::var("PAILLIER_GPU_CPU_ENGINE")
+                .map(|v| v != "portable")
+                .unwrap_or(true);
+            wanted && cpu_has_ifma()
+        })
+    }
+
+    /// 52-bit limbs per value.
+    pub(crate) fn limbs(&self) -> usize {
+        self.modulus.len()
+    }
+
+    /// One in this engine's form.
+    pub(crate) fn one(&self) -> &[u64] {
+        &self.one
+    }
+
+    /// `out = a·b·R52⁻¹ mod m`, below `2m`, for `a, b < 2m` (all `limbs()` long).
+    pub(crate) fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            macro_rules! call {
+                ($($v:literal)*) => {
+                    match self.modulus.len() / 8 {
+                        $($v => {
+                            // SAFETY: `new` returns an engine only when the CPU has AVX-512F and
+                            // IFMA, and every slice here has 8·$v limbs.
+                            unsafe { amm::<$v>(a, b, &self.modulus, self.k0, out) }
+                        })*
+                        _ => {}
+                    }
+                };
+            }
+            call!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            // Never constructed off x86-64 (`available` is false there).
+            let _ = (a, b, out);
+        }
+    }
+
+    /// `x·R64` (radix 2^64, below m) into this engine's form `x·R52` (below 2m).
+    pub(crate) fn enter(&self, x64: &[u64]) -> Vec<u64> {
+        let mut x = vec![0u64; self.limbs()];
+        to_radix52(x64, &mut x);
+        let mut out = vec![0u64; self.limbs()];
+        self.mul(&x, &self.into_engine, &mut out);
+        x.zeroize();
+        out
+    }
+
+    /// This engine's `x·R52` back to the fully reduced radix-2^64 `x·R64`.
+    pub(crate) fn leave(&self, x: &[u64]) -> Vec<u64> {
+        let mut y = vec![0u64; self.limbs()];
+        self.mul(x, &self.out_of_engine, &mut y);
+        reduce_once(&mut y, &self.modulus);
+        let mut out = vec![0u64; self.limbs64];
+        from_radix52(&y, &mut out);
+        y.zeroize();
+        out
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpu_has_ifma() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512ifma")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_has_ifma() -> bool {
+    false
+}
+
+/// Almost Montgomery multiplication on `V` vectors of eight 52-bit limbs.
+///
+/// Word-serial over `b`: each step adds `a·b[i]` and `m·y` (`y` making the low limb vanish),
+/// low halves first, then shifts the accumulator down one limb and adds the high halves, which
+/// belong one limb up. Lanes are never normalised inside the loop: each gains at most
+/// `4·2^52` per step, so after `8V ≤ 160` steps they stay below 2^62.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mut [u64]) {
+    use std::arch::x86_64::*;
+    let limbs = 8 * V;
+    let (a, b, m, out) = (&a[..limbs], &b[..limbs], &m[..limbs], &mut out[..limbs]);
+    let zero = _mm512_setzero_si512();
+    let mut av = [zero; V];
+    let mut mv = [zero; V];
+    let mut acc = [zero; V];
+    for k in 0..V {
+        av[k] = _mm512_loadu_si512(a[8 * k..].as_ptr().cast());
+        mv[k] = _mm512_loadu_si512(m[8 * k..].as_ptr().cast());
+    }
+    for &bi in b {
+        let bv = _mm512_set1_epi64(bi as i64);
+        for k in 0..V {
+            acc[k] = _mm512_madd52lo_epu64(acc[k], av[k], bv);
+        }
+        let low = _mm_cvtsi128_si64(_mm512_castsi512_si128(acc[0])) as u64;
+        let y = _mm512_set1_epi64((low.wrapping_mul(k0) & MASK52) as i64);
+        for k in 0..V {
+            acc[k] = _mm512_madd52lo_epu64(acc[k], mv[k], y);
+        }
+        // The low limb is now a multiple of 2^52: keep its carry, drop the limb.
+        let carry = _mm512_maskz_srli_epi64(1, acc[0], 52);
+        for k in 0..V - 1 {
+            acc[k] = _mm512_alignr_epi64(acc[k + 1], acc[k], 1);
+        }
+        acc[V - 1] = _mm512_alignr_epi64(zero, acc[V - 1], 1);
+        acc[0] = _mm512_add_epi64(acc[0], carry);
+        for k in 0..V {
+            acc[k] = _mm512_madd52hi_epu64(acc[k], av[k], bv);
+            acc[k] = _mm512_madd52hi_epu64(acc[k], mv[k], y);
+        }
+    }
+    for k in 0..V {
+        _mm512_storeu_si512(out[8 * k..].as_mut_ptr().cast(), acc[k]);
+    }
+    // Back to 52-bit limbs; the value is below 2m < R52, so no carry leaves the top.
+    let mut carry = 0u64;
+    for limb in out.iter_mut() {
+        let v = *limb + carry;
+        *limb = v & MASK52;
+        carry = v >> 52;
+    }
+}
+
+/// Radix 2^64 limbs into radix 2^52 limbs (`out` long enough for the value).
+pub(crate) fn to_radix52(x: &[u64], out: &mut [u64]) {
+    for (j, limb) in out.iter_mut().enumerate() {
+        let bit = 52 * j;
+        let (word, shift) = (bit / 64, bit % 64);
+        let low = x.get(word).copied().unwrap_or(0) >> shift;
+        let high = match shift {
+            0..=12 => 0,
+            _ => x.get(word + 1).copied().unwrap_or(0) << (64 - shift),
+        };
+        *limb = (low | high) & MASK52;
+    }
+}
+
+/// Normalised radix 2^52 limbs back into radix 2^64 (`out` long enough for the value).
+pub(crate) fn from_radix52(x: &[u64], out: &mut [u64]) {
+    out.fill(0);
+    for (j, &limb) in x.iter().enumerate() {
+        let bit = 52 * j;
+        let (word, shift) = (bit / 64, bit % 64);
+        if let Some(w) = out.get_mut(word) {
+            *w |= limb << shift;
+        }
+        if shift > 12 {
+            if let Some(w) = out.get_mut(word + 1) {
+                *w |= limb >> (64 - shift);
+            }
+        }
+    }
+}
+
+/// `x − m` if `x ≥ m`, for normalised `x < 2m`, chosen with a mask rather than a branch.
+fn reduce_once(x: &mut [u64], m: &[u64]) {
+    let mut diff = vec![0u64; x.len()];
+    let mut borrow = 0u64;
+    for ((d, &xj), &mj) in diff.iter_mut().zip(x.iter()).zip(m) {
+        // Limbs are below 2^52, so the sign bit of the difference is the borrow.
+        let v = xj.wrapping_sub(mj).wrapping_sub(borrow);
+        borrow = v >> 63;
+        *d = v & MASK52;
+    }
+    let keep_x = borrow.wrapping_neg();
+    for (xj, &d) in x.iter_mut().zip(&diff) {
+        *xj = (*xj & keep_x) | (d & !keep_x);
+    }
+    diff.zeroize();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_conversion_round_trips() {
+        let x: Vec<u64> = (0..7u64)
+            .map(|i| 0x9e37_79b9_7f4a_7c15u64.rotate_left(i as u32 * 7))
+            .collect();
+        let mut r52 = vec![0u64; 9];
+        to_radix52(&x, &mut r52);
+        assert!(r52.iter().all(|&l| l <= MASK52));
+        let mut back = vec![0u64; 7];
+        from_radix52(&r52, &mut back);
+        assert_eq!(back, x);
+    }
+}
