@@ -73,6 +73,16 @@ fn modmul(c: &mut Criterion) {
             BenchmarkId::new("engine montgomery mul", modulus_bits),
             |bench| bench.iter(|| engine.mul_into(&a_mont, &b_mont, &mut out)),
         );
+        // The aggregation's operation: x·q mod m with the query q prepared once.
+        let prepared = engine.prepare_multiplier(&engine.limbs_of(&b).expect("reduced"));
+        let a_plain = engine.limbs_of(&a).expect("reduced");
+        group.bench_function(
+            BenchmarkId::new(
+                format!("engine prepared mul {:?}", engine.engine()),
+                modulus_bits,
+            ),
+            |bench| bench.iter(|| engine.mul_prepared(&a_plain, &prepared, &mut out)),
+        );
         group.bench_function(
             BenchmarkId::new("engine montgomery square", modulus_bits),
             |bench| bench.iter(|| engine.square_into(&a_mont, &mut out)),

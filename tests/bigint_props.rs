@@ -40,6 +40,10 @@ proptest! {
         let bm = mm.to_montgomery(&mm.limbs_of(&b).unwrap());
         let product = mm.biguint_of(&mm.from_montgomery(&mm.mul(&am, &bm)));
         prop_assert_eq!(product, (&a * &b) % &m);
+        let prepared = mm.prepare_multiplier(&mm.limbs_of(&b).unwrap());
+        let mut by_prepared = vec![0u64; mm.len()];
+        mm.mul_prepared(&mm.limbs_of(&a).unwrap(), &prepared, &mut by_prepared);
+        prop_assert_eq!(mm.biguint_of(&by_prepared), (&a * &b) % &m);
         let mut square = vec![0u64; mm.len()];
         mm.square_into(&am, &mut square);
         prop_assert_eq!(mm.biguint_of(&mm.from_montgomery(&square)), (&a * &a) % &m);

@@ -80,11 +80,11 @@ impl Backend for CpuBackend {
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
         check_operands(modulus, a, b)?;
-        // a·(b·R) ·R⁻¹ = a·b: converting the operands once makes each item ONE multiplication.
-        let b_mont: Vec<Vec<u64>> = b.iter().map(|x| modulus.to_montgomery(x)).collect();
-        let k = b_mont.len().max(1);
+        // Preparing the operands once makes each item ONE multiplication.
+        let prepared: Vec<_> = b.iter().map(|x| modulus.prepare_multiplier(x)).collect();
+        let k = prepared.len().max(1);
         Ok(map_items(a, modulus.len(), |i, x, out| {
-            modulus.mul_into(x, &b_mont[i % k], out);
+            modulus.mul_prepared(x, &prepared[i % k], out);
         }))
     }
 

@@ -146,6 +146,19 @@ impl Ifma52 {
         out
     }
 
+    /// `out = x·b mod m`, fully reduced, for radix-2^64 `x < m` and `b52 = b·R52 mod m` (this
+    /// engine's form of `b`): one AMM between two radix conversions.
+    pub(crate) fn mul_plain(&self, x64: &[u64], b52: &[u64], out: &mut [u64]) {
+        let mut x = vec![0u64; self.limbs()];
+        to_radix52(x64, &mut x);
+        let mut y = vec![0u64; self.limbs()];
+        self.mul(&x, b52, &mut y);
+        reduce_once(&mut y, &self.modulus);
+        from_radix52(&y, out);
+        x.zeroize();
+        y.zeroize();
+    }
+
     /// This engine's `x·R52` back to the fully reduced radix-2^64 `x·R64`.
     pub(crate) fn leave(&self, x: &[u64]) -> Vec<u64> {
         let mut y = vec![0u64; self.limbs()];

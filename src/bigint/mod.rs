@@ -20,7 +20,7 @@ mod montgomery;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub use fixed_base::FixedBaseTable;
 pub(crate) use limbs::mul_wide;
-pub use montgomery::{Engine, MontgomeryModulus};
+pub use montgomery::{Engine, MontgomeryModulus, PreparedMultiplier};
 
 /// Number of 64-bit limbs needed to hold `bits` bits.
 pub const fn limbs_for_bits(bits: usize) -> usize {

@@ -76,7 +76,6 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                 allow_insecure: true,
                 alpha_len: ContextOptions::default().alpha_len.min(key_len / 2),
                 device: Device::Cpu,
-                ..ContextOptions::default()
             };
             let mut ctx = ExecutionContext::create_with_passphrase(&options, "bench")?;
             for &batch in &plan.batches {
@@ -193,7 +192,7 @@ fn median(runs: &[f64]) -> f64 {
     let mut sorted = runs.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
+    if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]
