@@ -327,13 +327,16 @@ impl PublicKey {
         messages: &LimbBatch,
         noise: &LimbBatch,
     ) -> Result<LimbBatch> {
+        use rayon::prelude::*;
         let modulus = &self.n_squared_modulus;
-        let mut g_m = LimbBatch::new(self.ciphertext_limbs());
-        for m in messages.iter() {
-            let m = modulus.biguint_of(m);
-            let value = (BigUint::one() + m * &self.n) % &self.n_squared;
-            g_m.push(&limbs_from_biguint(&value, self.ciphertext_limbs())?)?;
-        }
+        let width = self.ciphertext_limbs();
+        // m < n, so 1 + m·n < n² needs no reduction.
+        let g_m: Vec<Vec<u64>> = messages
+            .as_flat()
+            .par_chunks(messages.limbs_per_item())
+            .map(|m| limbs_from_biguint(&(modulus.biguint_of(m) * &self.n + 1u32), width))
+            .collect::<Result<_>>()?;
+        let g_m = LimbBatch::from_flat(width, g_m.concat())?;
         backend.modmul(modulus, &g_m, noise)
     }
 
