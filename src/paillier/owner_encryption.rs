@@ -11,9 +11,9 @@
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
-use super::public_key::NOISE_WINDOW_BITS;
+use super::public_key::{noise_times_g_m, NOISE_WINDOW_BITS};
 use super::{PublicKey, Scheme, SecretKey};
-use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use crate::backend::{Backend, Exponents, LimbBatch};
 use crate::bigint::{limbs_from_biguint, mul_wide, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -181,22 +181,15 @@ impl SecretKey {
         let crt = self.crt();
         // Per prime: noise, times g^m for the lookup scheme.
         let per_prime = |modulus: &MontgomeryModulus, t: &PrimeTables| -> Result<LimbBatch> {
-            let noise = backend.fixed_base_pow(modulus, &t.noise, noise_exponents)?;
-            match &t.g {
-                None => Ok(noise),
-                Some(g_table) => {
-                    let g_m = backend.fixed_base_pow(
-                        modulus,
-                        g_table,
-                        &Exponents {
-                            values: messages.clone(),
-                            bits: message_bits,
-                            secrecy: Secrecy::Secret,
-                        },
-                    )?;
-                    backend.modmul(modulus, &g_m, &noise)
-                }
-            }
+            noise_times_g_m(
+                backend,
+                modulus,
+                &t.noise,
+                t.g.as_ref(),
+                noise_exponents,
+                messages,
+                message_bits,
+            )
         };
         let mut c_p = per_prime(&crt.p_squared, &tables.p)?;
         let mut c_q = per_prime(&crt.q_squared, &tables.q)?;

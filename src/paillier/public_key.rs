@@ -300,23 +300,20 @@ impl PublicKey {
     ) -> Result<LimbBatch> {
         let modulus = &self.n_squared_modulus;
         let tables = self.tables()?;
-        let noise = backend.fixed_base_pow(modulus, &tables.noise, noise_exponents)?;
-        match &tables.g {
+        let product = noise_times_g_m(
+            backend,
+            modulus,
+            &tables.noise,
+            tables.g.as_ref(),
+            noise_exponents,
+            messages,
+            message_bits,
+        )?;
+        match self.scheme {
             // Lookup: c = g^m · g_n^x mod n².
-            Some(g_table) => {
-                let g_m = backend.fixed_base_pow(
-                    modulus,
-                    g_table,
-                    &Exponents {
-                        values: messages.clone(),
-                        bits: message_bits,
-                        secrecy: Secrecy::Secret,
-                    },
-                )?;
-                backend.modmul(modulus, &g_m, &noise)
-            }
+            Scheme::PaillierLookup => Ok(product),
             // Classic: c = (1 + m·n) · h_n^x mod n².
-            None => self.multiply_by_g_m(backend, messages, &noise),
+            Scheme::Paillier => self.multiply_by_g_m(backend, messages, &product),
         }
     }
 
@@ -528,4 +525,31 @@ fn djn_generator(n: &BigUint) -> Result<BigUint> {
     Err(Error::MalformedContext(
         "n has too many small factors to be a Paillier modulus".into(),
     ))
+}
+
+/// `noise_base^x` from `noise_table` for each noise exponent, times `g^m` from `g_table` for each
+/// message when there is one (the lookup scheme), under `modulus` (n², or p² and q² for the owner).
+pub(crate) fn noise_times_g_m(
+    backend: &dyn Backend,
+    modulus: &MontgomeryModulus,
+    noise_table: &FixedBaseTable,
+    g_table: Option<&FixedBaseTable>,
+    noise_exponents: &Exponents,
+    messages: &LimbBatch,
+    message_bits: usize,
+) -> Result<LimbBatch> {
+    let noise = backend.fixed_base_pow(modulus, noise_table, noise_exponents)?;
+    let Some(g_table) = g_table else {
+        return Ok(noise);
+    };
+    let g_m = backend.fixed_base_pow(
+        modulus,
+        g_table,
+        &Exponents {
+            values: messages.clone(),
+            bits: message_bits,
+            secrecy: Secrecy::Secret,
+        },
+    )?;
+    backend.modmul(modulus, &g_m, &noise)
 }
