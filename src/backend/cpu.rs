@@ -5,7 +5,8 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use super::{
-    check_crt_operands, check_operands, Backend, CrtKey, Device, Exponents, LimbBatch, Secrecy,
+    check_crt_operands, check_fixed_base_operands, check_operands, Backend, CrtKey, Device,
+    Exponents, LimbBatch, Secrecy,
 };
 use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -94,18 +95,7 @@ impl Backend for CpuBackend {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        if table.limbs() != modulus.len() {
-            return Err(Error::InvalidParameter(
-                "table width differs from the modulus".into(),
-            ));
-        }
-        if exponents.bits > table.exponent_bits() {
-            return Err(Error::InvalidParameter(format!(
-                "{}-bit exponents for a table covering {} bits",
-                exponents.bits,
-                table.exponent_bits()
-            )));
-        }
+        check_fixed_base_operands(modulus, table, exponents)?;
         Ok(map_items(&exponents.values, modulus.len(), |_, e, out| {
             let r = table.pow(modulus, e, exponents.bits);
             out.copy_from_slice(&modulus.from_montgomery(&r));

@@ -398,6 +398,28 @@ pub(crate) fn check_operands(
     Ok(())
 }
 
+/// Checks a [`Backend::fixed_base_pow`] call: the table matches the modulus and covers the
+/// exponents. Shared by the implementations.
+pub(crate) fn check_fixed_base_operands(
+    modulus: &MontgomeryModulus,
+    table: &crate::bigint::FixedBaseTable,
+    exponents: &Exponents,
+) -> Result<()> {
+    if table.limbs() != modulus.len() {
+        return Err(Error::InvalidParameter(
+            "table width differs from the modulus".into(),
+        ));
+    }
+    if exponents.bits > table.exponent_bits() {
+        return Err(Error::InvalidParameter(format!(
+            "{}-bit exponents for a table covering {} bits",
+            exponents.bits,
+            table.exponent_bits()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the shapes of a [`Backend::crt_decode`] call; shared by the implementations.
 pub(crate) fn check_crt_operands(
     key: &CrtKey,

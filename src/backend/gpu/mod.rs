@@ -1008,19 +1008,7 @@ impl Backend for GpuBackend {
         if exponents.values.len() < self.min_batch {
             return CpuBackend.fixed_base_pow(modulus, table, exponents);
         }
-        if table.limbs() != modulus.len() {
-            return Err(Error::InvalidParameter(
-                "table width differs from the modulus".into(),
-            ));
-        }
-        if exponents.bits > table.exponent_bits() {
-            return Err(Error::InvalidParameter(format!(
-                "{}-bit exponents for a table covering {} bits in {}-bit windows",
-                exponents.bits,
-                table.exponent_bits(),
-                table.window_bits()
-            )));
-        }
+        super::check_fixed_base_operands(modulus, table, exponents)?;
         let words = modulus.len() * self.limb_path.per_u64();
         let exp_words = exponents.values.limbs_per_item() * 2;
         let exp = exponent_words(exponents.values.as_flat());
