@@ -60,10 +60,19 @@ pub enum Error {
     #[error("unknown context type {0:?} (expected PaillierClient or PaillierLookupClient)")]
     UnknownContextType(String),
 
-    /// AES-GCM authentication of the secret key failed: the passphrase (data key) is wrong or the
-    /// `sk` field was modified.
+    /// AES-GCM authentication of the secret key failed in a file without a key check (the SDK's
+    /// files): a wrong passphrase (data key) and a modified `sk` cannot be told apart there.
     #[error("cannot decrypt the secret key: wrong passphrase or key, or the context file was tampered with")]
     SecretKeyAuthentication,
+
+    /// The passphrase or data key does not match the context's `key_check`: wrong credentials.
+    #[error("wrong passphrase or key for this context")]
+    WrongKey,
+
+    /// The data key is right (it matches `key_check`) but the encrypted `sk` fails
+    /// authentication: the file was modified or damaged.
+    #[error("the context's secret key was modified or damaged (it fails authentication under the right key)")]
+    SecretKeyTampered,
 
     /// AES-GCM authentication of encrypted content failed: wrong key or modified data.
     #[error("cannot decrypt the content: wrong key, or the data was modified")]

@@ -31,7 +31,60 @@ fn load(json: &str, passphrase: &str) -> Error {
 }
 
 #[test]
-fn wrong_passphrase_and_tampered_sk_fail_authentication() {
+fn our_files_tell_a_wrong_passphrase_from_a_tampered_sk() {
+    let ctx = small_context(Scheme::Paillier);
+    let json = ctx.to_json().unwrap();
+    let load = |json: &str, pass: &str| {
+        ExecutionContext::from_json(
+            json,
+            &paillier_gpu::context::PassphraseKeyProvider::new(pass),
+        )
+    };
+    assert_eq!(&load(&json, "test passphrase").unwrap(), ctx);
+    assert!(matches!(load(&json, "wrong"), Err(Error::WrongKey)));
+    // Every byte of the nonce, tag and body: a flipped bit is tampering, never a wrong key.
+    let raw = {
+        let map: serde_json::Map<String, Value> = serde_json::from_str(&json).unwrap();
+        BASE64.decode(map["sk"].as_str().unwrap()).unwrap()
+    };
+    for position in [0, 15, 16, 31, 32, raw.len() / 2, raw.len() - 1] {
+        let tampered = edit(&json, |m| {
+            let mut bytes = raw.clone();
+            bytes[position] ^= 0x80;
+            m["sk"] = Value::String(BASE64.encode(bytes));
+        });
+        assert!(
+            matches!(
+                load(&tampered, "test passphrase"),
+                Err(Error::SecretKeyTampered)
+            ),
+            "byte {position}"
+        );
+    }
+    // A damaged key check reads as a wrong key (it can no longer vouch for the key);
+    // a malformed one is a malformed file.
+    let bad_check = edit(&json, |m| m["key_check"] = BASE64.encode([0u8; 16]).into());
+    assert!(matches!(
+        load(&bad_check, "test passphrase"),
+        Err(Error::WrongKey)
+    ));
+    let not_base64 = edit(&json, |m| m["key_check"] = "%%".into());
+    assert!(matches!(
+        load(&not_base64, "test passphrase"),
+        Err(Error::MalformedContext(_))
+    ));
+    // Without the key check (as the SDK writes files) the two cannot be told apart.
+    let sdk_like = edit(&json, |m| {
+        m.remove("key_check");
+    });
+    assert!(matches!(
+        load(&sdk_like, "wrong"),
+        Err(Error::SecretKeyAuthentication)
+    ));
+}
+
+#[test]
+fn sdk_files_fail_authentication_on_a_wrong_passphrase_or_tampered_sk() {
     let (json, pass) = fixture_context();
     assert!(matches!(
         load(&json, "not the passphrase"),

@@ -89,10 +89,18 @@ fn the_file_matches_format_md_field_by_field() {
         // Python json.dumps separators.
         assert!(text.starts_with("{\"sk\": \""), "{text:.40}");
         let file: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-        assert_eq!(file.len(), 6);
+        assert_eq!(file.len(), 7);
         assert_key_order(
             &text,
-            &["sk", "pk", "type", "config", "key_provider", "wrapped_key"],
+            &[
+                "sk",
+                "pk",
+                "type",
+                "config",
+                "key_provider",
+                "wrapped_key",
+                "key_check",
+            ],
         );
         assert_eq!(file["type"], scheme.context_type());
         assert_eq!(file["key_provider"], "passphrase");
@@ -201,11 +209,11 @@ fn encrypted_and_raw_key_providers_round_trip() {
         ExecutionContext::from_encrypted_dict(&dict, raw.clone()).unwrap(),
         ctx
     );
-    // Another key fails authentication; a passphrase provider is refused by name.
+    // Another key fails the key check; a passphrase provider is refused by name.
     let other = RawKeyProvider::new(DataKey::random());
     assert!(matches!(
         ExecutionContext::from_json(&json, &other),
-        Err(Error::SecretKeyAuthentication)
+        Err(Error::WrongKey)
     ));
     assert!(matches!(
         ExecutionContext::from_json(&json, &PassphraseKeyProvider::new("x")),

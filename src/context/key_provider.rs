@@ -32,6 +32,34 @@ impl DataKey {
     }
 }
 
+/// Domain separation for [`DataKey::check_value`].
+const KEY_CHECK_DOMAIN: &[u8] = b"paillier-gpu/key-check/v1";
+
+impl DataKey {
+    /// A 16-byte key check value: `SHA-256(domain ‖ key)[..16]`, stored in our context files as
+    /// `key_check` so that loading can tell a wrong passphrase from a modified `sk`.
+    ///
+    /// It reveals nothing an attacker holding the file could not already test: the encrypted `sk`
+    /// itself confirms a guessed key, at the same scrypt cost per guess.
+    pub fn check_value(&self) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(KEY_CHECK_DOMAIN)
+            .chain_update(self.0.as_slice())
+            .finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        out
+    }
+
+    /// True when `stored` equals this key's [`check_value`](Self::check_value), compared in
+    /// constant time.
+    pub fn matches_check_value(&self, stored: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        stored.len() == 16 && bool::from(self.check_value().ct_eq(stored))
+    }
+}
+
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(<redacted>)")

@@ -449,8 +449,26 @@ impl ExecutionContext {
     fn from_map(map: &Map<String, Value>, key_provider: Arc<dyn KeyProvider>) -> Result<Self> {
         let public = PublicContext::from_map(map)?;
         let encrypted_sk = string_field(map, "sk", "context")?;
+        let key_check = match map.get("key_check") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(BASE64.decode(s.trim()).map_err(|e| {
+                Error::MalformedContext(format!("context: key_check is not base64: {e}"))
+            })?),
+            Some(_) => {
+                return Err(Error::MalformedContext(
+                    "context: \"key_check\" must be a string".into(),
+                ))
+            }
+        };
         let key = key_provider.data_key()?;
+        if let Some(stored) = &key_check {
+            if !key.matches_check_value(stored) {
+                return Err(Error::WrongKey);
+            }
+        }
         let sk_json = aes::decrypt(&key, encrypted_sk).map_err(|failure| match failure {
+            // With a matching key check the key is right, so the ciphertext was changed.
+            aes::DecryptFailure::Authentication if key_check.is_some() => Error::SecretKeyTampered,
             aes::DecryptFailure::Authentication => Error::SecretKeyAuthentication,
             aes::DecryptFailure::Malformed(why) => Error::MalformedContext(format!("sk: {why}")),
         })?;
@@ -497,8 +515,9 @@ impl ExecutionContext {
         Self::from_json_with_passphrase(&read_context_file(path.as_ref())?, passphrase)
     }
 
-    /// The file form: `{"sk", "pk", "type", "config", "key_provider", "wrapped_key"}` with `sk`
-    /// AES-GCM encrypted, byte-compatible with the SDK's `save_to_disk`.
+    /// The file form: `{"sk", "pk", "type", "config", "key_provider", "wrapped_key",
+    /// "key_check"}` with `sk` AES-GCM encrypted, readable by the SDK's `load_from_disk` (which
+    /// ignores `key_check`, our addition: see [`DataKey::check_value`]).
     pub fn to_json(&self) -> Result<String> {
         let mut fields = self.encrypted_fields()?;
         fields.push((
@@ -509,6 +528,9 @@ impl ExecutionContext {
             "wrapped_key",
             py_json_string(&BASE64.encode(self.key_provider.wrapped_key())),
         ));
+        // Ours, not the SDK's (which ignores it): tells a wrong passphrase from a modified `sk`.
+        let check = self.key_provider.data_key()?.check_value();
+        fields.push(("key_check", py_json_string(&BASE64.encode(check))));
         Ok(py_json_object(&fields))
     }
 

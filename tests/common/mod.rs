@@ -132,3 +132,22 @@ pub fn npy_bytes(descr: &str, rows: usize, cols: usize, data: &[u8], fortran: bo
     out.extend_from_slice(data);
     out
 }
+
+/// True when `PAILLIER_GPU_REQUIRE_ADAPTER=1`: GPU tests must then fail, not skip, without one.
+pub fn gpu_required() -> bool {
+    std::env::var("PAILLIER_GPU_REQUIRE_ADAPTER").is_ok_and(|v| v == "1")
+}
+
+/// The process-wide GPU backend, or None (with the reason printed) when no adapter answers and
+/// none is required.
+#[cfg(feature = "gpu")]
+pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::backend::gpu::GpuBackend>> {
+    match paillier_gpu::backend::gpu::GpuBackend::shared() {
+        Ok(gpu) => Some(gpu),
+        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) => {
+            eprintln!("skipping the GPU part: {e}");
+            None
+        }
+    }
+}
