@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use common::{hamming, sdk_cases};
+use common::{batch, exponents, hamming, modulus, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::backend::gpu::{DeviceType, GpuBackend, GpuOptions, LimbPath};
@@ -68,38 +68,6 @@ fn backends() -> Vec<(LimbPath, Arc<GpuBackend>)> {
 
 /// n² of key_len 512, 1024, 1536, 2048, and p² of the same keys.
 const WIDTHS: &[u64] = &[2048, 4096, 6144, 8192, 1024, 3072];
-
-fn modulus(rng: &mut StdRng, bits: u64) -> MontgomeryModulus {
-    let mut m = rng.gen_biguint(bits);
-    m.set_bit(bits - 1, true);
-    m.set_bit(0, true);
-    MontgomeryModulus::new(&m).unwrap()
-}
-
-fn batch(rng: &mut StdRng, m: &MontgomeryModulus, count: usize) -> LimbBatch {
-    let mut b = LimbBatch::new(m.len());
-    let modulus = m.modulus();
-    for _ in 0..count {
-        b.push(&m.limbs_of(&rng.gen_biguint_below(&modulus)).unwrap())
-            .unwrap();
-    }
-    b
-}
-
-fn exponents(rng: &mut StdRng, count: usize, bits: usize) -> Exponents {
-    let limbs = bits.div_ceil(64).max(1);
-    let mut values = LimbBatch::new(limbs);
-    for _ in 0..count {
-        let mut e = rng.gen_biguint(bits as u64).to_u64_digits();
-        e.resize(limbs, 0);
-        values.push(&e).unwrap();
-    }
-    Exponents {
-        values,
-        bits,
-        secrecy: Secrecy::Public,
-    }
-}
 
 #[test]
 fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {

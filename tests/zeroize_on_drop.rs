@@ -12,7 +12,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use num_bigint::BigUint;
-use num_integer::Roots;
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use serde_json::Value;
 

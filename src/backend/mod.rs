@@ -5,8 +5,13 @@
 //! express their work as these batched operations and never see how a backend runs them.
 
 pub mod cpu;
+mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+mod spot_check;
+
+pub use fallback::FallbackBackend;
 
 use std::any::Any;
 use std::fmt;
@@ -74,14 +79,18 @@ impl Device {
 
 /// Returns the backend for `device`.
 ///
-/// `Gpu` is [`Error::GpuUnavailable`] when no adapter answers; `Auto` then falls back to the CPU,
-/// saying so once at info level.
+/// `Gpu` is [`Error::GpuUnavailable`] when no adapter answers, and every GPU failure is an error.
+/// `Auto` uses the CPU when no hardware adapter answers (saying so once at info level), and
+/// otherwise a [`FallbackBackend`]: the GPU, with every call that fails on it rerun on the CPU.
 pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
     match device {
         Device::Cpu => Ok(cpu::CpuBackend::shared()),
         Device::Gpu => gpu_backend(),
         Device::Auto => match auto_gpu_backend() {
-            Ok(backend) => Ok(backend),
+            Ok(gpu) => Ok(Arc::new(FallbackBackend::new(
+                gpu,
+                cpu::CpuBackend::shared(),
+            ))),
             Err(e) => {
                 static SAID: std::sync::Once = std::sync::Once::new();
                 SAID.call_once(|| log::info!("device auto: {e}; using the CPU"));
@@ -301,6 +310,26 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
         None
     }
+
+    /// How many random items of each call's result this backend recomputes on the CPU before
+    /// returning it (0 for the CPU itself). Callers that use [`device_memory`](Self::device_memory)
+    /// directly check as many with [`spot_check_modmul`].
+    fn spot_checks(&self) -> usize {
+        0
+    }
+}
+
+/// Checks `out[i] = a[i] · b[i % k] mod m` on `samples` random items against the CPU backend,
+/// for results computed from data a caller also holds on the host (a resident search database).
+/// `a` is flat limbs, `modulus.len()` per item. A mismatch is [`Error::GpuFailure`].
+pub fn spot_check_modmul(
+    samples: usize,
+    modulus: &MontgomeryModulus,
+    a: &[u64],
+    b: &LimbBatch,
+    out: &LimbBatch,
+) -> Result<()> {
+    spot_check::modmul(samples, modulus, a, b, out)
 }
 
 /// A batch held in a backend's own memory (a search database resident on a GPU).

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{backend_for, Backend, Device, DeviceBatch, LimbBatch};
+use crate::backend::{backend_for, spot_check_modmul, Backend, Device, DeviceBatch, LimbBatch};
 use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, PublicKey};
@@ -112,9 +112,18 @@ impl EncryptedIndex {
         let first = self.len();
         let staged = LimbBatch::from_flat(limbs, staged)?;
         if let Some(memory) = self.backend.device_memory() {
-            match &mut self.resident {
-                Some(resident) => memory.append(resident, &staged)?,
-                None => self.resident = Some(memory.upload(&staged)?),
+            let uploaded = match &mut self.resident {
+                Some(resident) => memory.append(resident, &staged),
+                None => memory.upload(&staged).map(|r| self.resident = Some(r)),
+            };
+            match uploaded {
+                Ok(()) => {}
+                // Auto keeps going on the host copy (the source of truth) without the GPU's.
+                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
+                    log::warn!("device auto: uploading records failed ({e}); using the CPU");
+                    self.resident = None;
+                }
+                Err(e) => return Err(e),
             }
         }
         let mut data = std::mem::replace(&mut self.records, LimbBatch::new(limbs)).into_flat();
@@ -200,11 +209,23 @@ impl EncryptedIndex {
         let modulus = self.public_key.n_squared_modulus();
         let chunks = self.layout.chunks();
         let items = range.start * chunks..range.end * chunks;
+        let limbs = self.records.limbs_per_item();
         if let (Some(memory), Some(resident)) = (self.backend.device_memory(), &self.resident) {
             // Item i of the range uses query chunk (start·chunks + i) % chunks = i % chunks.
-            return memory.modmul_resident(modulus, resident, items, query);
+            let on_device = memory
+                .modmul_resident(modulus, resident, items.clone(), query)
+                .and_then(|products| {
+                    let host = &self.records.as_flat()[items.start * limbs..items.end * limbs];
+                    spot_check_modmul(self.backend.spot_checks(), modulus, host, query, &products)?;
+                    Ok(products)
+                });
+            match on_device {
+                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
+                    log::warn!("device auto: aggregation failed on the GPU ({e}); using the CPU");
+                }
+                other => return other,
+            }
         }
-        let limbs = self.records.limbs_per_item();
         if items.start == 0 && items.end == self.records.len() {
             return self.backend.modmul(modulus, &self.records, query);
         }

@@ -151,3 +151,43 @@ pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::backend::gpu::GpuBack
         }
     }
 }
+
+use num_bigint::RandBigInt;
+use paillier_gpu::backend::{Exponents, LimbBatch, Secrecy};
+use paillier_gpu::bigint::MontgomeryModulus;
+use rand::rngs::StdRng;
+
+/// A random odd modulus of exactly `bits` bits.
+pub fn modulus(rng: &mut StdRng, bits: u64) -> MontgomeryModulus {
+    let mut m = rng.gen_biguint(bits);
+    m.set_bit(bits - 1, true);
+    m.set_bit(0, true);
+    MontgomeryModulus::new(&m).unwrap()
+}
+
+/// `count` random residues below `m`.
+pub fn batch(rng: &mut StdRng, m: &MontgomeryModulus, count: usize) -> LimbBatch {
+    let mut b = LimbBatch::new(m.len());
+    let modulus = m.modulus();
+    for _ in 0..count {
+        b.push(&m.limbs_of(&rng.gen_biguint_below(&modulus)).unwrap())
+            .unwrap();
+    }
+    b
+}
+
+/// `count` random public exponents of at most `bits` bits.
+pub fn exponents(rng: &mut StdRng, count: usize, bits: usize) -> Exponents {
+    let limbs = bits.div_ceil(64).max(1);
+    let mut values = LimbBatch::new(limbs);
+    for _ in 0..count {
+        let mut e = rng.gen_biguint(bits as u64).to_u64_digits();
+        e.resize(limbs, 0);
+        values.push(&e).unwrap();
+    }
+    Exponents {
+        values,
+        bits,
+        secrecy: Secrecy::Public,
+    }
+}

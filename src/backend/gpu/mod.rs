@@ -18,14 +18,14 @@ mod kernels;
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use super::cpu::CpuBackend;
-use super::{Backend, CrtKey, Device, DeviceBatch, DeviceMemory, Exponents, LimbBatch};
+use super::{spot_check, Backend, CrtKey, Device, DeviceBatch, DeviceMemory, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 use kernels::{Kernel, WORKGROUP_SIZE};
@@ -65,10 +65,31 @@ pub struct GpuOptions {
     /// unset). The default is 0, every batch on the GPU: the crossover has not been measured on
     /// real hardware yet (see BENCHMARKS.md).
     pub min_batch: Option<usize>,
+    /// Random items of every call's result recomputed on the CPU before it is returned
+    /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
+    /// [`Backend::spot_checks`].
+    pub spot_check_samples: Option<usize>,
+}
+
+/// A fault to inject into a [`GpuBackend`], for testing that no fault yields a wrong result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Destroy the device (as a driver reset or a removed GPU would) right after the k-th queue
+    /// submission from now (1 = the next one), in the middle of its batch.
+    LoseDevice {
+        /// Submissions until the loss.
+        after_submissions: usize,
+    },
+    /// Flip one bit of what the k-th readback from now returns (silent data corruption).
+    CorruptResult {
+        /// Readbacks until the corruption.
+        after_readbacks: usize,
+    },
 }
 
 impl GpuOptions {
-    /// Options from the environment: `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_ADAPTER`.
+    /// Options from the environment: `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_ADAPTER`,
+    /// `PAILLIER_GPU_MIN_BATCH`, `PAILLIER_GPU_SPOT_CHECK`.
     pub fn from_env() -> Result<Self> {
         let limb_path = match std::env::var("PAILLIER_GPU_LIMBS").ok().as_deref() {
             None | Some("") => None,
@@ -80,15 +101,15 @@ impl GpuOptions {
                 )))
             }
         };
-        let min_batch = match std::env::var("PAILLIER_GPU_MIN_BATCH")
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(text) => Some(text.trim().parse::<usize>().map_err(|_| {
-                Error::InvalidParameter(format!("PAILLIER_GPU_MIN_BATCH={text:?} is not a count"))
-            })?),
-        };
+        let count_from_env =
+            |name: &str| match std::env::var(name).ok().filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(text) => text.trim().parse::<usize>().map(Some).map_err(|_| {
+                    Error::InvalidParameter(format!("{name}={text:?} is not a count"))
+                }),
+            };
+        let min_batch = count_from_env("PAILLIER_GPU_MIN_BATCH")?;
+        let spot_check_samples = count_from_env("PAILLIER_GPU_SPOT_CHECK")?;
         Ok(Self {
             limb_path,
             adapter_name: std::env::var("PAILLIER_GPU_ADAPTER")
@@ -96,6 +117,7 @@ impl GpuOptions {
                 .filter(|s| !s.is_empty()),
             max_items_per_dispatch: None,
             min_batch,
+            spot_check_samples,
         })
     }
 }
@@ -203,6 +225,18 @@ pub struct GpuBackend {
     tables: Mutex<Vec<(u64, Arc<wgpu::Buffer>)>>,
     lost: Arc<AtomicBool>,
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Items per call recomputed on the CPU.
+    spot_checks: usize,
+    /// Injected faults: submissions / readbacks until each fires (0: none armed).
+    lose_device_in: AtomicUsize,
+    corrupt_result_in: AtomicUsize,
+}
+
+/// Counts an armed countdown down; true when it reaches its event.
+fn countdown_fires(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok_and(|before| before == 1)
 }
 
 impl std::fmt::Debug for GpuBackend {
@@ -356,7 +390,26 @@ impl GpuBackend {
             tables: Mutex::new(Vec::new()),
             lost,
             uncaptured,
+            spot_checks: options
+                .spot_check_samples
+                .or(env.spot_check_samples)
+                .unwrap_or(1),
+            lose_device_in: AtomicUsize::new(0),
+            corrupt_result_in: AtomicUsize::new(0),
         })
+    }
+
+    /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
+    /// lost device makes every later call a [`Error::GpuFailure`], for good.
+    pub fn inject_fault(&self, fault: Fault) {
+        match fault {
+            Fault::LoseDevice { after_submissions } => self
+                .lose_device_in
+                .store(after_submissions, Ordering::SeqCst),
+            Fault::CorruptResult { after_readbacks } => self
+                .corrupt_result_in
+                .store(after_readbacks, Ordering::SeqCst),
+        }
     }
 
     /// The adapter in use.
@@ -594,11 +647,21 @@ impl GpuBackend {
         });
         encoder.copy_buffer_to_buffer(output, 0, &staging, 0, bytes.max(4));
         self.queue.submit([encoder.finish()]);
+        if countdown_fires(&self.lose_device_in) {
+            log::warn!("fault injection: destroying the GPU device");
+            self.device.destroy();
+        }
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(failure(format!("{what}: {e}")));
         }
         let mut words = self.read_back(&staging)?;
         words.truncate((bytes / 4) as usize);
+        if countdown_fires(&self.corrupt_result_in) {
+            log::warn!("fault injection: corrupting a GPU result");
+            if let Some(word) = words.first_mut() {
+                *word ^= 1;
+            }
+        }
         Ok(words)
     }
 
@@ -896,12 +959,9 @@ fn exponent_words(limbs: &[u64]) -> Vec<u32> {
     to_gpu_words(limbs, LimbPath::Bits32)
 }
 
-impl Backend for GpuBackend {
-    fn device(&self) -> Device {
-        Device::Gpu
-    }
-
-    fn modexp(
+/// The kernels behind the [`Backend`] calls, before the spot check.
+impl GpuBackend {
+    fn modexp_on_device(
         &self,
         modulus: &MontgomeryModulus,
         bases: &LimbBatch,
@@ -957,7 +1017,7 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn modmul(
+    fn modmul_on_device(
         &self,
         modulus: &MontgomeryModulus,
         a: &LimbBatch,
@@ -999,7 +1059,7 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn fixed_base_pow(
+    fn fixed_base_pow_on_device(
         &self,
         modulus: &MontgomeryModulus,
         table: &FixedBaseTable,
@@ -1038,7 +1098,7 @@ impl Backend for GpuBackend {
         self.batch_of(out, modulus.len())
     }
 
-    fn crt_decode(
+    fn crt_decode_on_device(
         &self,
         key: &CrtKey,
         bases_p: &LimbBatch,
@@ -1181,9 +1241,66 @@ impl Backend for GpuBackend {
         self.check_health()?;
         Ok(distances)
     }
+}
+
+/// Every call's result is spot-checked against the CPU on [`GpuOptions::spot_check_samples`]
+/// random items before it is returned.
+impl Backend for GpuBackend {
+    fn device(&self) -> Device {
+        Device::Gpu
+    }
+
+    fn modexp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
+        let out = self.modexp_on_device(modulus, bases, exponents)?;
+        spot_check::modexp(self.spot_checks, modulus, bases, exponents, &out)?;
+        Ok(out)
+    }
+
+    fn modmul(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &LimbBatch,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        let out = self.modmul_on_device(modulus, a, b)?;
+        spot_check::modmul(self.spot_checks, modulus, a.as_flat(), b, &out)?;
+        Ok(out)
+    }
+
+    fn fixed_base_pow(
+        &self,
+        modulus: &MontgomeryModulus,
+        table: &FixedBaseTable,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
+        let out = self.fixed_base_pow_on_device(modulus, table, exponents)?;
+        spot_check::fixed_base_pow(self.spot_checks, modulus, table, exponents, &out)?;
+        Ok(out)
+    }
+
+    fn crt_decode(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        let out = self.crt_decode_on_device(key, bases_p, bases_q, masks)?;
+        spot_check::crt_decode(self.spot_checks, key, bases_p, bases_q, masks, &out)?;
+        Ok(out)
+    }
 
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
         Some(self)
+    }
+
+    fn spot_checks(&self) -> usize {
+        self.spot_checks
     }
 }
 
