@@ -164,23 +164,42 @@ pub fn read_jsonl(reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<En
 
 /// Binary-form bytes for `vectors`.
 pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
+    let mut out =
+        Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
+    out.extend_from_slice(&binary_header(shape, vectors.len() as u64)?);
+    out.extend(encode_binary_records(vectors, shape, 0)?);
+    Ok(out)
+}
+
+/// The binary form's header for `count` records of `shape`.
+pub fn binary_header(shape: CiphertextShape, count: u64) -> Result<[u8; HEADER_BYTES]> {
     let width = u32::try_from(shape.chunk_bytes)
         .map_err(|_| Error::InvalidParameter("chunk width does not fit the header".into()))?;
     let chunks = u32::try_from(shape.chunks)
         .map_err(|_| Error::InvalidParameter("chunk count does not fit the header".into()))?;
-    let mut out =
-        Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&width.to_le_bytes());
-    out.extend_from_slice(&chunks.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(vectors.len() as u64).to_le_bytes());
+    let mut header = [0u8; HEADER_BYTES];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..10].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&width.to_le_bytes());
+    header[16..20].copy_from_slice(&chunks.to_le_bytes());
+    header[COUNT_OFFSET..].copy_from_slice(&count.to_le_bytes());
+    Ok(header)
+}
+
+/// Where the binary header keeps the record count.
+pub const COUNT_OFFSET: usize = 24;
+
+/// The binary form's records for `vectors` (no header); errors name `first_index + i`.
+pub fn encode_binary_records(
+    vectors: &[EncryptedVector],
+    shape: CiphertextShape,
+    first_index: usize,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(vectors.len() * shape.chunks * shape.chunk_bytes);
     for (i, vector) in vectors.iter().enumerate() {
-        check_chunks(vector, shape, i)?;
+        check_chunks(vector, shape, first_index + i)?;
         for c in &vector.chunks {
-            out.write_all(&chunk_bytes(c, shape, i)?)
+            out.write_all(&chunk_bytes(c, shape, first_index + i)?)
                 .map_err(|e| malformed(e.to_string()))?;
         }
     }

@@ -2,6 +2,7 @@
 //! compact binary form), distances out, all written atomically.
 
 pub mod ciphertexts;
+pub mod encrypt_job;
 pub mod vectors;
 
 use std::io::{BufRead, Read, Write};
@@ -64,39 +65,71 @@ pub fn write_atomic_with(
     Ok(())
 }
 
-/// Calls `each(line_number, value)` for every non-blank line of a JSON Lines stream, reading at
-/// most `max_line` bytes per line so that a huge line is an error rather than an allocation.
-/// Errors name `kind` (`vectors`, `ciphertexts`) and the 1-based line.
+/// The non-blank lines of a JSON Lines stream, parsed one at a time, reading at most `max_line`
+/// bytes per line so that a huge line is an error rather than an allocation. Errors name `kind`
+/// (`vectors`, `ciphertexts`) and the 1-based line.
+pub(crate) struct JsonLines<R> {
+    reader: R,
+    max_line: u64,
+    kind: &'static str,
+    line: String,
+    line_number: usize,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    pub(crate) fn new(reader: R, max_line: u64, kind: &'static str) -> Self {
+        Self {
+            reader,
+            max_line,
+            kind,
+            line: String::new(),
+            line_number: 0,
+        }
+    }
+
+    /// The next non-blank line as `(line_number, value)`, or None at the end.
+    pub(crate) fn next_value(&mut self) -> Result<Option<(usize, Value)>> {
+        let kind = self.kind;
+        let malformed = |detail: String| Error::MalformedFile { kind, detail };
+        loop {
+            self.line.clear();
+            self.line_number += 1;
+            let line_number = self.line_number;
+            let read = (&mut self.reader)
+                .take(self.max_line + 1)
+                .read_line(&mut self.line)
+                .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            if read as u64 > self.max_line {
+                return Err(malformed(format!(
+                    "line {line_number} is longer than {} bytes",
+                    self.max_line
+                )));
+            }
+            let text = self.line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+            return Ok(Some((line_number, value)));
+        }
+    }
+}
+
+/// Calls `each(line_number, value)` for every non-blank line of a JSON Lines stream (see
+/// [`JsonLines`]).
 pub(crate) fn read_json_lines(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     max_line: u64,
     kind: &'static str,
     mut each: impl FnMut(usize, Value) -> Result<()>,
 ) -> Result<()> {
-    let malformed = |detail: String| Error::MalformedFile { kind, detail };
-    let mut line = String::new();
-    let mut line_number = 0usize;
-    loop {
-        line.clear();
-        line_number += 1;
-        let read = (&mut reader)
-            .take(max_line + 1)
-            .read_line(&mut line)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
-        if read == 0 {
-            return Ok(());
-        }
-        if read as u64 > max_line {
-            return Err(malformed(format!(
-                "line {line_number} is longer than {max_line} bytes"
-            )));
-        }
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
+    let mut lines = JsonLines::new(reader, max_line, kind);
+    while let Some((line_number, value)) = lines.next_value()? {
         each(line_number, value)?;
     }
+    Ok(())
 }

@@ -8,8 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use paillier_gpu::backend::backend_for;
 use paillier_gpu::context::PassphraseKeyProvider;
 use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts};
-use paillier_gpu::formats::{vectors::read_vectors, write_atomic, Visibility};
-use paillier_gpu::hamming::{self, top_k, Selection};
+use paillier_gpu::formats::encrypt_job::EncryptJob;
+use paillier_gpu::formats::{write_atomic, Visibility};
+use paillier_gpu::hamming::{top_k, Selection};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Result, Scheme};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -66,25 +67,33 @@ pub fn run(cli: Cli) -> Result<()> {
             input,
             output,
             device,
+            resume,
+            batch,
         } => {
             let public = PublicContext::load(&context)?;
             let layout = public.layout()?;
             let backend = backend_for(device.device())?;
-            let vectors = read_vectors(&input, layout.embed_len())?;
-            let bar = progress(vectors.len(), "encrypting");
-            let mut encrypted = Vec::with_capacity(vectors.len());
-            for batch in vectors.chunks(BATCH) {
-                encrypted.extend(hamming::encrypt_vectors(
-                    backend.as_ref(),
-                    public.public_key(),
-                    None,
-                    &layout,
-                    batch,
-                )?);
-                bar.inc(batch.len() as u64);
-            }
+            let job = EncryptJob {
+                public_key: public.public_key(),
+                secret_key: None,
+                layout: &layout,
+                shape: public.ciphertext_shape()?,
+                backend: backend.as_ref(),
+                batch,
+            };
+            let bar = spinner("encrypting");
+            let report = job.run(&input, &output, resume, |done| {
+                bar.set_position(done as u64)
+            })?;
             bar.finish_and_clear();
-            write_ciphertexts(&output, &encrypted, public.ciphertext_shape()?)
+            if report.resumed_from > 0 {
+                log::info!(
+                    "resumed after {} records; {} in all",
+                    report.resumed_from,
+                    report.records
+                );
+            }
+            Ok(())
         }
         Command::Aggregate {
             context,
@@ -195,6 +204,16 @@ fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
         return Err(Error::KeyProvider("the passphrase is empty".into()));
     }
     Ok(passphrase)
+}
+
+/// A counter without a total (a streamed input's length is not known in advance).
+fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{msg} {pos} vectors ({per_sec})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
 }
 
 fn progress(total: usize, what: &str) -> ProgressBar {

@@ -41,6 +41,14 @@ enum Command {
         output: PathBuf,
         #[command(flatten)]
         device: DeviceArg,
+        /// Continue an interrupted run from OUTPUT.partial and OUTPUT.progress instead of
+        /// starting over: records already written are neither redone nor lost.
+        #[arg(long)]
+        resume: bool,
+        /// Vectors read, encrypted and written per step (memory grows with it).
+        #[arg(long, default_value_t = paillier_gpu::formats::encrypt_job::DEFAULT_BATCH,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        batch: usize,
     },
     /// Multiply an encrypted query into every stored ciphertext (needs only the public key).
     Aggregate {
