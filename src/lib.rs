@@ -45,6 +45,9 @@ pub mod formats;
 pub mod hamming;
 pub mod paillier;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use backend::Device;
 pub use context::{
     ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext,

@@ -9,7 +9,7 @@ use base64::Engine;
 use common::{small_context, SCHEMES};
 use num_bigint::BigUint;
 use paillier_gpu::context::{DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider};
-use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
+use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, PublicContext, Scheme};
 use serde_json::Value;
 
 fn options(scheme: Scheme) -> ContextOptions {
@@ -298,6 +298,36 @@ fn lookup_tables_dump_in_the_sdk_shape() {
         small_context(Scheme::Paillier).dump_tables().unwrap(),
         serde_json::json!({})
     );
+
+    // A file carrying the tables loads; one whose tables do not match its key does not.
+    let with_tables = |tables: &Value| {
+        let mut file: serde_json::Map<String, Value> =
+            serde_json::from_str(&ctx.to_json().unwrap()).unwrap();
+        file.insert("tables".into(), tables.clone());
+        serde_json::to_string(&file).unwrap()
+    };
+    let good = with_tables(&tables);
+    assert!(PublicContext::from_json(&good).is_ok());
+    assert_eq!(
+        ExecutionContext::from_json(&good, &PassphraseKeyProvider::new("p")).unwrap(),
+        ctx
+    );
+    let mut bad_g = tables.clone();
+    bad_g["g_table"]["3"][7] = bad_g["g_table"]["3"][8].clone();
+    let mut bad_noise = tables.clone();
+    bad_noise["noise_table"][5] = 0.into();
+    let mut short = tables.clone();
+    short["g_table"].as_object_mut().unwrap().remove("31");
+    for (bad, what) in [
+        (bad_g, "g_table[3][7]"),
+        (bad_noise, "noise_table"),
+        (short, "rows"),
+    ] {
+        match PublicContext::from_json(&with_tables(&bad)) {
+            Err(Error::MalformedContext(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
 }
 
 #[test]

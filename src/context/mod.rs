@@ -15,10 +15,12 @@
 pub mod aes;
 mod format;
 mod key_provider;
+mod tables;
 
 pub use key_provider::{
     DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider, SDK_DEFAULT_SALT,
 };
+pub use tables::LookupTables;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -252,6 +254,19 @@ impl PublicContext {
         let scheme = scheme_of_type(string_field(map, "type", "context")?)?;
         let config = ContextConfig::parse(scheme, string_field(map, "config", "context")?)?;
         let public_key = parse_public_key(&config, string_field(map, "pk", "context")?)?;
+        match (map.get("tables"), scheme) {
+            (None | Some(Value::Null), _) => {}
+            (Some(tables), Scheme::PaillierLookup) => {
+                LookupTables::parse(tables, &public_key, config.message_chunks())?;
+            }
+            // The SDK's classic client dumps no tables: an empty object.
+            (Some(Value::Object(empty)), Scheme::Paillier) if empty.is_empty() => {}
+            (Some(_), Scheme::Paillier) => {
+                return Err(Error::MalformedContext(
+                    "tables: a paillier context has no lookup tables".into(),
+                ))
+            }
+        }
         Ok(Self {
             config,
             public_key: Arc::new(public_key),
@@ -294,6 +309,15 @@ const MAX_CONTEXT_FILE_BYTES: u64 = 256 << 20;
 fn read_context_file(path: &Path) -> Result<String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // Refuse a huge file before reading any of it (the bounded read below still guards files
+    // whose length the metadata does not tell, such as pipes).
+    let length = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if length > MAX_CONTEXT_FILE_BYTES {
+        return Err(Error::MalformedContext(format!(
+            "{} is larger than {MAX_CONTEXT_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
     let mut text = String::new();
     file.take(MAX_CONTEXT_FILE_BYTES + 1)
         .read_to_string(&mut text)
