@@ -1,0 +1,172 @@
+//! Constant-time evidence for the CPU arithmetic on secret exponents.
+//!
+//! Two tools in one binary:
+//!
+//! * `ct_check probe <engine> <operation> <exponent-class>` runs one secret-exponent operation
+//!   once, inside `probe_target`, for `tools/ct-callgrind.sh`: callgrind counts the instructions
+//!   and data reads/writes of `probe_target` for each exponent class. Equal counts across classes
+//!   (all zeros, all ones, a single bit, random) mean that neither the control flow nor the
+//!   number of memory accesses depends on the exponent. Valgrind does not run AVX-512, so this
+//!   covers the portable engine.
+//! * `ct_check dudect [samples]` is a dudect-style statistical test (Reparaz, Balasch, Verbauwhede
+//!   2017) on the engine this CPU picks (IFMA where present): timings of a fixed exponent class
+//!   and of random exponents, interleaved at random, compared with Welch's t-test. |t| above 4.5
+//!   suggests a leak; below it, none was detected at that sample size. A tool, not a unit test:
+//!   timings on a shared machine are noisy.
+//!
+//! ```text
+//! cargo run --release --example ct_check -- dudect 20000
+//! tools/ct-callgrind.sh
+//! ```
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use num_bigint::BigUint;
+use paillier_gpu::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
+use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
+
+/// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
+const MODULUS_BITS: u64 = 2048;
+const EXPONENT_BITS: usize = 1024;
+
+fn modulus(engine: Engine) -> MontgomeryModulus {
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut bytes = vec![0u8; (MODULUS_BITS / 8) as usize];
+    rng.fill_bytes(&mut bytes);
+    let mut m = BigUint::from_bytes_le(&bytes);
+    m.set_bit(MODULUS_BITS - 1, true);
+    m.set_bit(0, true);
+    MontgomeryModulus::with_engine(&m, engine).expect("this CPU cannot run the engine")
+}
+
+fn exponent(class: &str, rng: &mut StdRng) -> Vec<u64> {
+    let limbs = EXPONENT_BITS / 64;
+    match class {
+        "zero" => vec![0; limbs],
+        "ones" => vec![u64::MAX; limbs],
+        "one-bit" => {
+            let mut e = vec![0; limbs];
+            e[limbs - 1] = 1 << 63;
+            e
+        }
+        "random" => (0..limbs).map(|_| rng.gen()).collect(),
+        other => panic!("unknown exponent class {other:?} (zero, ones, one-bit, random)"),
+    }
+}
+
+/// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
+#[inline(never)]
+fn probe_target(
+    operation: &str,
+    m: &MontgomeryModulus,
+    table: &FixedBaseTable,
+    base: &[u64],
+    e: &[u64],
+) -> Vec<u64> {
+    match operation {
+        "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
+        "fixed_base" => table.pow(m, e, EXPONENT_BITS),
+        // The control: public exponents may branch; the check must see a difference here.
+        "pow_public" => m.pow_public(base, e),
+        other => panic!("unknown operation {other:?} (pow_secret, fixed_base, pow_public)"),
+    }
+}
+
+fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Vec<u64>) {
+    let m = modulus(engine);
+    let mut rng = StdRng::seed_from_u64(2);
+    let base: Vec<u64> = {
+        let mut b: Vec<u64> = (0..m.len()).map(|_| rng.gen()).collect();
+        b[m.len() - 1] >>= 1; // below the modulus (its top bit is set)
+        m.to_montgomery(&b)
+    };
+    let table = FixedBaseTable::new(&m, &base, EXPONENT_BITS, 5);
+    (m, table, base)
+}
+
+fn probe(args: &[String]) {
+    let [engine, operation, class] = args else {
+        panic!("usage: ct_check probe <portable|ifma> <pow_secret|fixed_base> <class>");
+    };
+    let engine = match engine.as_str() {
+        "portable" => Engine::Portable,
+        "ifma" => Engine::Ifma52,
+        other => panic!("unknown engine {other:?}"),
+    };
+    let (m, table, base) = setup(engine);
+    // The same random stream for every class, so only the exponent differs.
+    let e = exponent(class, &mut StdRng::seed_from_u64(3));
+    let out = probe_target(operation, &m, &table, &base, black_box(&e));
+    println!("{}", out[0] & 1);
+}
+
+/// Welch's t statistic of two samples.
+fn welch_t(a: &[f64], b: &[f64]) -> f64 {
+    let stats = |x: &[f64]| {
+        let n = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / n;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (n, mean, var)
+    };
+    let (na, ma, va) = stats(a);
+    let (nb, mb, vb) = stats(b);
+    (ma - mb) / (va / na + vb / nb).sqrt()
+}
+
+/// Drops the slowest `fraction` of a sample (interrupts, migrations), as dudect crops.
+fn crop(mut x: Vec<f64>, fraction: f64) -> Vec<f64> {
+    x.sort_by(|a, b| a.total_cmp(b));
+    x.truncate(((x.len() as f64) * (1.0 - fraction)) as usize);
+    x
+}
+
+fn dudect(args: &[String]) {
+    let samples: usize = args.first().map_or(10_000, |s| s.parse().expect("samples"));
+    let engine = MontgomeryModulus::new(&BigUint::from(3u32))
+        .map(|m| m.engine())
+        .unwrap_or(Engine::Portable);
+    let (m, table, base) = setup(engine);
+    println!("engine {engine:?}, {samples} measurements per operation and class pair");
+    println!(
+        "{:<11} {:<8} {:>10} {:>10}",
+        "operation", "class", "t", "verdict"
+    );
+    for operation in ["pow_secret", "fixed_base"] {
+        for class in ["zero", "ones", "one-bit"] {
+            let mut rng = StdRng::seed_from_u64(4);
+            let fixed = exponent(class, &mut rng);
+            let (mut times_fixed, mut times_random) = (Vec::new(), Vec::new());
+            for _ in 0..samples {
+                let use_fixed = rng.gen::<bool>();
+                let e = if use_fixed {
+                    fixed.clone()
+                } else {
+                    exponent("random", &mut rng)
+                };
+                let start = Instant::now();
+                black_box(probe_target(operation, &m, &table, &base, black_box(&e)));
+                let ns = start.elapsed().as_nanos() as f64;
+                if use_fixed {
+                    times_fixed.push(ns);
+                } else {
+                    times_random.push(ns);
+                }
+            }
+            let t = welch_t(&crop(times_fixed, 0.05), &crop(times_random, 0.05));
+            let verdict = if t.abs() > 4.5 { "LEAK?" } else { "ok" };
+            println!("{operation:<11} {class:<8} {t:>10.2} {verdict:>10}");
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("probe") => probe(&args[1..]),
+        Some("dudect") => dudect(&args[1..]),
+        _ => eprintln!(
+            "usage: ct_check probe <engine> <operation> <class> | ct_check dudect [samples]"
+        ),
+    }
+}
