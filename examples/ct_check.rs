@@ -134,20 +134,27 @@ fn dudect(args: &[String]) {
     );
     for operation in ["pow_secret", "fixed_base"] {
         for class in ["zero", "ones", "one-bit"] {
+            // All inputs are drawn before any is timed, so that nothing but the operation
+            // (drawing a random exponent, say) differs between the two classes' measurements.
             let mut rng = StdRng::seed_from_u64(4);
             let fixed = exponent(class, &mut rng);
+            let inputs: Vec<(bool, Vec<u64>)> = (0..samples)
+                .map(|_| {
+                    let use_fixed = rng.gen::<bool>();
+                    let e = if use_fixed {
+                        fixed.clone()
+                    } else {
+                        exponent("random", &mut rng)
+                    };
+                    (use_fixed, e)
+                })
+                .collect();
             let (mut times_fixed, mut times_random) = (Vec::new(), Vec::new());
-            for _ in 0..samples {
-                let use_fixed = rng.gen::<bool>();
-                let e = if use_fixed {
-                    fixed.clone()
-                } else {
-                    exponent("random", &mut rng)
-                };
+            for (use_fixed, e) in &inputs {
                 let start = Instant::now();
-                black_box(probe_target(operation, &m, &table, &base, black_box(&e)));
+                black_box(probe_target(operation, &m, &table, &base, black_box(e)));
                 let ns = start.elapsed().as_nanos() as f64;
-                if use_fixed {
+                if *use_fixed {
                     times_fixed.push(ns);
                 } else {
                     times_random.push(ns);

@@ -118,6 +118,36 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The same error with its record index moved by `offset`: batch APIs name positions within
+    /// the batch; a caller that fed a file batch by batch makes them positions within the file.
+    pub fn with_index_offset(self, offset: usize) -> Self {
+        match self {
+            Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+                index: index + offset,
+                reason,
+            },
+            Error::VectorLength {
+                index,
+                expected,
+                found,
+            } => Error::VectorLength {
+                index: index + offset,
+                expected,
+                found,
+            },
+            Error::NonBinaryValue {
+                index,
+                position,
+                value,
+            } => Error::NonBinaryValue {
+                index: index + offset,
+                position,
+                value,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

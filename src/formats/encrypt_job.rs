@@ -175,13 +175,13 @@ impl EncryptJob<'_> {
                     self.layout,
                     &vectors,
                 )
-                .map_err(|e| offset_index(e, first))?;
+                .map_err(|e| e.with_index_offset(first))?;
                 let bytes = if state.jsonl {
                     ciphertexts::encode_jsonl(&encrypted, self.shape)
                 } else {
                     ciphertexts::encode_binary_records(&encrypted, self.shape, first)
                 }
-                .map_err(|e| offset_index(e, first))?;
+                .map_err(|e| e.with_index_offset(first))?;
                 file.write_all(&bytes).map_err(|e| Error::io(&partial, e))?;
                 file.sync_data().map_err(|e| Error::io(&partial, e))?;
                 state.records += vectors.len() as u64;
@@ -224,34 +224,6 @@ impl EncryptJob<'_> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn offset_index(error: Error, offset: usize) -> Error {
-    match error {
-        Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
-            index: index + offset,
-            reason,
-        },
-        Error::VectorLength {
-            index,
-            expected,
-            found,
-        } => Error::VectorLength {
-            index: index + offset,
-            expected,
-            found,
-        },
-        Error::NonBinaryValue {
-            index,
-            position,
-            value,
-        } => Error::NonBinaryValue {
-            index: index + offset,
-            position,
-            value,
-        },
-        other => other,
-    }
 }
 
 fn read_progress(path: &Path) -> Result<Option<Progress>> {

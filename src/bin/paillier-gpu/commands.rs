@@ -134,7 +134,7 @@ pub fn run(cli: Cli) -> Result<()> {
             for (b, batch) in responses.chunks(BATCH).enumerate() {
                 let decoded = ctx
                     .decode_distances(batch)
-                    .map_err(|e| offset_index(e, b * BATCH))?;
+                    .map_err(|e| e.with_index_offset(b * BATCH))?;
                 distances.extend(decoded);
                 bar.inc(batch.len() as u64);
             }
@@ -148,17 +148,6 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             write_atomic(&output, text.as_bytes(), Visibility::Shared)
         }
-    }
-}
-
-/// Batch errors name positions within the batch; make them positions within the file.
-fn offset_index(error: Error, offset: usize) -> Error {
-    match error {
-        Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
-            index: index + offset,
-            reason,
-        },
-        other => other,
     }
 }
 
