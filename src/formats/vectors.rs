@@ -16,8 +16,32 @@ fn malformed(detail: String) -> Error {
     }
 }
 
-/// The largest `.npy` header read (real headers are under 1 KiB; the format allows 4 GiB).
-const MAX_NPY_HEADER: usize = 1 << 16;
+/// The largest `.npy` header read (NumPy writes well under 256 bytes; the format allows 4 GiB).
+const MAX_NPY_HEADER: usize = 4096;
+
+/// Brackets a real header nests: the dict, and the shape tuple inside it.
+const MAX_NPY_HEADER_DEPTH: usize = 2;
+
+/// Refuses header text that NumPy never writes before the Python-literal parser sees it: that
+/// parser backtracks exponentially on deeply nested brackets (found by fuzzing; an input of
+/// 237 bytes ran for minutes).
+fn check_npy_header_text(header: &[u8]) -> Result<()> {
+    let mut depth = 0usize;
+    for &b in header {
+        match b {
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                if depth > MAX_NPY_HEADER_DEPTH {
+                    return Err(malformed("npy header: brackets nested too deeply".into()));
+                }
+            }
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            b' '..=b'~' | b'\n' | b'\r' | b'\t' => {}
+            _ => return Err(malformed("npy header: not printable ASCII".into())),
+        }
+    }
+    Ok(())
+}
 
 /// Reads vectors one batch at a time, so that memory stays bounded whatever the input's size.
 ///
@@ -98,6 +122,7 @@ impl<R: BufRead> VectorReader<R> {
         reader
             .read_exact(&mut prefix[preamble..])
             .map_err(|_| malformed("npy header: cut short".into()))?;
+        check_npy_header_text(&prefix[preamble..])?;
         let header =
             npyz::NpyFile::new(&prefix[..]).map_err(|e| malformed(format!("npy header: {e}")))?;
         let descr = header.dtype().descr();
