@@ -399,6 +399,16 @@ impl GpuBackend {
         })
     }
 
+    /// Items to spot-check for a batch of `items`: none when the batch ran on the CPU anyway
+    /// (below `min_batch`), where a check would only repeat the same computation.
+    fn samples_for(&self, items: usize) -> usize {
+        if items < self.min_batch {
+            0
+        } else {
+            self.spot_checks
+        }
+    }
+
     /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
     /// lost device makes every later call a [`Error::GpuFailure`], for good.
     pub fn inject_fault(&self, fault: Fault) {
@@ -1257,7 +1267,13 @@ impl Backend for GpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         let out = self.modexp_on_device(modulus, bases, exponents)?;
-        spot_check::modexp(self.spot_checks, modulus, bases, exponents, &out)?;
+        spot_check::modexp(
+            self.samples_for(bases.len()),
+            modulus,
+            bases,
+            exponents,
+            &out,
+        )?;
         Ok(out)
     }
 
@@ -1268,7 +1284,7 @@ impl Backend for GpuBackend {
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
         let out = self.modmul_on_device(modulus, a, b)?;
-        spot_check::modmul(self.spot_checks, modulus, a.as_flat(), b, &out)?;
+        spot_check::modmul(self.samples_for(a.len()), modulus, a.as_flat(), b, &out)?;
         Ok(out)
     }
 
@@ -1279,7 +1295,13 @@ impl Backend for GpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         let out = self.fixed_base_pow_on_device(modulus, table, exponents)?;
-        spot_check::fixed_base_pow(self.spot_checks, modulus, table, exponents, &out)?;
+        spot_check::fixed_base_pow(
+            self.samples_for(exponents.values.len()),
+            modulus,
+            table,
+            exponents,
+            &out,
+        )?;
         Ok(out)
     }
 
@@ -1291,7 +1313,14 @@ impl Backend for GpuBackend {
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
         let out = self.crt_decode_on_device(key, bases_p, bases_q, masks)?;
-        spot_check::crt_decode(self.spot_checks, key, bases_p, bases_q, masks, &out)?;
+        spot_check::crt_decode(
+            self.samples_for(bases_p.len()),
+            key,
+            bases_p,
+            bases_q,
+            masks,
+            &out,
+        )?;
         Ok(out)
     }
 
