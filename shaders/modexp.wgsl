@@ -1,61 +1,65 @@
-// results[i] = bases[first + i] ^ exponents[(i + operand_first) % operand_count] mod m, in
-// phases so that no dispatch exceeds a driver's per-invocation work limit:
-//   phase 0: load the base, convert it into Montgomery form, start the table and the accumulator;
-//   phase 1: table entries x^k for k in [step_from, step_to) (k from 2 to 15);
-//   phase 2: steps [step_from, step_to) of the window sequence: window w = step / 5 (from the most
-//            significant), sub-step step % 5 = four squarings, then the multiplication;
-//   phase 3: convert the accumulator out of Montgomery form and store it.
-// A zero window skips its multiplication (public-exponent behaviour).
-// Scratch slots: ACC, X, then the 16 table entries x^0 .. x^15.
+// results[i] = bases[first + i] ^ exponents[(i + operand_first) % operand_count] mod m, by 4-bit
+// fixed windows from the most significant. Every window multiplies (a zero digit by the table's
+// one), so control flow never depends on data. Not constant-time: table reads depend on digits.
+//
+// A long exponentiation may be split over dispatches (lavapipe ends invocations that loop too
+// long): phase bit 1 converts the base and builds the table, windows [step_from, step_to) run,
+// phase bit 2 converts out of Montgomery form and stores the result; between dispatches the
+// accumulator waits in `state`.
 
+// modulus | R² mod m | R mod m, S limbs each.
+@group(0) @binding(0) var<storage, read> consts: array<u32>;
+@group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> bases: array<u32>;
 @group(0) @binding(3) var<storage, read> exponents: array<u32>;
+@group(0) @binding(4) var<storage, read_write> results: array<u32>;
+@group(0) @binding(5) var<storage, read_write> state: array<u32>;
+// Per item: x^0 … x^15 in Montgomery form.
+@group(0) @binding(6) var<storage, read_write> powers: array<u32>;
 
-const ACC: u32 = 0u;
-const X: u32 = 1u;
-const TABLE: u32 = 2u;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    if (!begin(gid, groups)) {
-        return;
+fn kernel() {
+    let i = min(item, params.count - 1u);
+    let live = item < params.count;
+    let m = load_consts(0u);
+    let m0 = params.m0_inv;
+    let table_at = i * 16u * S;
+    var acc: Limbs;
+    if ((params.phase & 1u) != 0u) {
+        let one = load_consts(2u * S);
+        let x = mont_mul(load_bases((params.first + i) * S), load_consts(S), m, m0);
+        var power = x;
+        if (live) {
+            store_powers(table_at, one);
+            store_powers(table_at + S, x);
+        }
+        for (var k = 2u; k < 16u; k++) {
+            power = mont_mul(power, x, m, m0);
+            if (live) {
+                store_powers(table_at + k * S, power);
+            }
+        }
+        acc = one;
+    } else {
+        acc = load_state(i * S);
     }
-    let s = params.limbs;
-    switch params.phase {
-        case 0u: {
-            let base_at = (params.first + lane) * s;
-            for (var j = 0u; j < s; j++) {
-                scratch[slot_at(X, j)] = bases[base_at + j];
-            }
-            set_r_squared(ACC);
-            mont_mul(X, ACC, X);
-            set_montgomery_one(TABLE);
-            copy_slot(TABLE + 1u, X);
-            set_montgomery_one(ACC);
+    let windows = (params.exp_bits + 3u) / 4u;
+    let e_at = ((i + params.operand_first) % params.operand_count) * params.exp_words;
+    for (var w = params.step_from; w < params.step_to; w++) {
+        acc = mont_mul(acc, acc, m, m0);
+        acc = mont_mul(acc, acc, m, m0);
+        acc = mont_mul(acc, acc, m, m0);
+        acc = mont_mul(acc, acc, m, m0);
+        let bit = (windows - 1u - w) * 4u;
+        let digit = (exponents[e_at + bit / 32u] >> (bit % 32u)) & 15u;
+        // Groups past the batch read their duplicate item's table, which its own group writes.
+        acc = mont_mul(acc, load_powers(table_at + digit * S), m, m0);
+    }
+    if ((params.phase & 2u) != 0u) {
+        let plain = mont_mul(acc, unit(1u), m, m0);
+        if (live) {
+            store_results(i * S, plain);
         }
-        case 1u: {
-            for (var k = params.step_from; k < params.step_to; k++) {
-                mont_mul(TABLE + k - 1u, X, TABLE + k);
-            }
-        }
-        case 2u: {
-            let e_at = ((lane + params.operand_first) % params.operand_count) * params.exp_words;
-            let windows = (params.exp_bits + 3u) / 4u;
-            for (var step = params.step_from; step < params.step_to; step++) {
-                let sub = step % 5u;
-                if (sub < 4u) {
-                    mont_mul(ACC, ACC, ACC);
-                } else {
-                    let bit = (windows - 1u - step / 5u) * 4u;
-                    let digit = exponent_digit(exponents[e_at + bit / 32u], bit, 4u);
-                    if (digit != 0u) {
-                        mont_mul(ACC, TABLE + digit, ACC);
-                    }
-                }
-            }
-        }
-        default: {
-            finish(ACC, X);
-        }
+    } else if (live) {
+        store_state(i * S, acc);
     }
 }

@@ -1,19 +1,13 @@
-//! The WGSL kernels: sources embedded at build time, specialised per limb count and limb path by a
-//! small text prefix, compiled once per (kernel, width, path).
+//! The kernels: each is a hand-written entry file in `shaders/` on top of the generated
+//! cooperative library ([`super::shader`]), specialised per [`Shape`].
 
-use super::LimbPath;
+use super::shader::{library, Shape};
 
 const PARAMS: &str = include_str!("../../../shaders/params.wgsl");
-const LIMB32: &str = include_str!("../../../shaders/limb32.wgsl");
-const LIMB16: &str = include_str!("../../../shaders/limb16.wgsl");
-const MONTGOMERY: &str = include_str!("../../../shaders/montgomery.wgsl");
 const MODEXP: &str = include_str!("../../../shaders/modexp.wgsl");
 const MODMUL: &str = include_str!("../../../shaders/modmul.wgsl");
 const FIXED_BASE: &str = include_str!("../../../shaders/fixed_base.wgsl");
 const CRT: &str = include_str!("../../../shaders/crt.wgsl");
-
-/// Invocations per workgroup in every kernel (`@workgroup_size(64)`).
-pub(super) const WORKGROUP_SIZE: usize = 64;
 
 /// One compute kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,6 +17,9 @@ pub(super) enum Kernel {
     FixedBase,
     Crt,
 }
+
+/// What identifies a compiled pipeline: the kernel and the shape it is specialised for.
+pub(super) type PipelineKey = (Kernel, Shape);
 
 impl Kernel {
     pub(super) fn label(self) -> &'static str {
@@ -34,73 +31,41 @@ impl Kernel {
         }
     }
 
-    /// Numbers each invocation keeps in scratch memory, besides the CIOS accumulator.
-    pub(super) fn scratch_slots(self) -> usize {
+    /// The storage arrays the kernel reads as numbers, and those it writes.
+    fn numbers(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
-            Kernel::ModExp => 18, // accumulator, base, 16 table entries
-            Kernel::ModMul | Kernel::FixedBase => 2,
-            Kernel::Crt => 7, // U, H, m_p, m_q, d, and the double-width plaintext
+            Kernel::ModMul => (&["consts", "a_items", "b_items"], &["results"]),
+            Kernel::ModExp => (
+                &["consts", "bases", "state", "powers"],
+                &["results", "state", "powers"],
+            ),
+            Kernel::FixedBase => (&["consts", "state", "powers"], &["results", "state"]),
+            Kernel::Crt => (&["consts", "x_p", "x_q"], &[]),
         }
     }
 
-    /// Scratch words per invocation for numbers of `limbs` GPU limbs.
-    pub(super) fn scratch_words(self, limbs: usize) -> usize {
-        limbs + 2 + self.scratch_slots() * limbs
+    fn entry(self) -> &'static str {
+        match self {
+            Kernel::ModExp => MODEXP,
+            Kernel::ModMul => MODMUL,
+            Kernel::FixedBase => FIXED_BASE,
+            Kernel::Crt => CRT,
+        }
     }
 }
 
-/// The complete WGSL of `kernel` on `path`. Widths are run-time parameters, so one pipeline per
-/// kernel serves every key size.
-pub(super) fn source(kernel: Kernel, path: LimbPath) -> String {
-    let (limb, bits, mask) = match path {
-        LimbPath::Bits32 => (LIMB32, 32, "0xffffffffu"),
-        LimbPath::Bits16 => (LIMB16, 16, "0xffffu"),
-    };
-    let body = match kernel {
-        Kernel::ModExp => MODEXP,
-        Kernel::ModMul => MODMUL,
-        Kernel::FixedBase => FIXED_BASE,
-        Kernel::Crt => CRT,
-    };
-    let montgomery = MONTGOMERY
-        .replace("//UNROLL_PRODUCT", &unrolled(PRODUCT_STEP))
-        .replace("//UNROLL_REDUCTION", &unrolled(REDUCTION_STEP));
-    format!("{PARAMS}\nconst LIMB_BITS: u32 = {bits}u;\nconst LIMB_MASK: u32 = {mask};\n{limb}\n{montgomery}\n{body}")
+/// The complete WGSL of `kernel` for `shape`.
+pub(super) fn source(kernel: Kernel, shape: &Shape) -> String {
+    let (loads, stores) = kernel.numbers();
+    format!(
+        "{}\n{PARAMS}\n{}",
+        library(shape, loads, stores),
+        kernel.entry()
+    )
 }
 
-/// How many times the CIOS inner loops are unrolled in the text.
-pub(super) const UNROLL: usize = 16;
+/// Window bits of the modexp kernel (its table holds 2^4 powers per item).
+pub(super) const MODEXP_WINDOW: usize = 4;
 
-const PRODUCT_STEP: &str = "            {
-                let r = mac(scratch[t_at(j + K)], scratch[slot_at(a, j + K)], bi, c);
-                scratch[t_at(j + K)] = r.x;
-                c = r.y;
-            }
-";
-
-const REDUCTION_STEP: &str = "            {
-                let r = mac(scratch[t_at(j + K)], q, consts[m_at + j + K], c);
-                scratch[t_at(j + K - 1u)] = r.x;
-                c = r.y;
-            }
-";
-
-fn unrolled(step: &str) -> String {
-    (0..UNROLL)
-        .map(|k| step.replace('K', &format!("{k}u")))
-        .collect()
-}
-
-/// Loop back-edges of one Montgomery multiplication of `s` limbs (what lavapipe's loop limiter
-/// counts): zeroing, the two unrolled inner loops with their remainders per outer iteration, the
-/// final subtraction and its possible copy.
-///
-/// Every loop execution is also counted once more (its exit test): measured on lavapipe, a model
-/// without that let 80-multiplication dispatches at 32 limbs overrun the limit.
-pub(super) fn mont_mul_back_edges(s: usize) -> usize {
-    // Per outer iteration: the unrolled and remainder loops of the product and the reduction
-    // (four loop executions), plus the outer back-edge.
-    let inner = s / UNROLL + s % UNROLL + (s - 1) / UNROLL + (s - 1) % UNROLL + 4 + 1;
-    // Zeroing, the final subtraction and its copy, with their exits.
-    (s + 3) + s * inner + 2 * (s + 1) + 1
-}
+/// Numbers of the modexp table per item.
+pub(super) const MODEXP_TABLE: usize = 1 << MODEXP_WINDOW;

@@ -1,0 +1,146 @@
+//! Decoding on the device: the two CRT exponentiations, then the recombination and the masked
+//! popcount, chained in one submission per chunk so that only distances come back.
+
+use super::dispatch::{Operand, Params, Pass, Source, Step, PHASE_FINISH, PHASE_START};
+use super::kernels::Kernel;
+use super::words::{exponent_words, to_gpu_words};
+use super::GpuBackend;
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, CrtKey, Exponents, LimbBatch};
+use crate::error::Result;
+
+/// Scratch slots of the x_p and x_q intermediates (after the exponentiation's own slots).
+const X_P_SLOT: usize = 2;
+const X_Q_SLOT: usize = 3;
+
+impl GpuBackend {
+    /// The recombination constants: P | Q | P⁻¹ | Q⁻¹ (2-adic) | h_p·R | h_q·R | q⁻¹·R mod p.
+    fn crt_consts_buffer(&self, key: &CrtKey) -> wgpu::Buffer {
+        let mut limbs = key.p.modulus_limbs().to_vec();
+        limbs.extend_from_slice(key.q.modulus_limbs());
+        limbs.extend_from_slice(&key.p_inverse);
+        limbs.extend_from_slice(&key.q_inverse);
+        limbs.extend_from_slice(&key.p.to_montgomery(&key.h_p));
+        limbs.extend_from_slice(&key.q.to_montgomery(&key.h_q));
+        limbs.extend_from_slice(&key.p.to_montgomery(&key.q_inv_mod_p));
+        let mut words = to_gpu_words(&limbs, self.limb_path);
+        let buffer = self.storage_buffer("paillier-gpu crt constants", &words);
+        zeroize::Zeroize::zeroize(&mut words);
+        zeroize::Zeroize::zeroize(&mut limbs);
+        buffer
+    }
+
+    pub(super) fn crt_decode_on_device(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        if bases_p.len() < self.min_batch {
+            return CpuBackend.crt_decode(key, bases_p, bases_q, masks);
+        }
+        crate::backend::check_crt_operands(key, bases_p, bases_q, masks)?;
+        self.check_health()?;
+        let count = bases_p.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let s = self.gpu_limbs(&key.p); // limbs of p and q
+        let w = self.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
+        let consts_p = self.consts_buffer(&key.p_squared);
+        let consts_q = self.consts_buffer(&key.q_squared);
+        let consts_crt = self.crt_consts_buffer(key);
+        let exponent_buffer = |e: &Exponents| {
+            let mut words = exponent_words(e.values.as_flat());
+            let buffer = self.storage_buffer("paillier-gpu exponent", &words);
+            zeroize::Zeroize::zeroize(&mut words);
+            buffer
+        };
+        let (exp_p, exp_q) = (
+            exponent_buffer(&key.exponent_p),
+            exponent_buffer(&key.exponent_q),
+        );
+        let mask_buffer =
+            self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
+        let words_p = self.words_of(bases_p);
+        let words_q = self.words_of(bases_q);
+        let shared = Operand::Cyclic {
+            items: 1,
+            offset: 0,
+        };
+        let pass_p = self.modexp_pass(
+            &key.p_squared,
+            &consts_p,
+            Source::PerItem {
+                words: &words_p,
+                item_words: w,
+            },
+            Source::Whole(&exp_p),
+            shared,
+            key.exponent_p.values.limbs_per_item() * 2,
+            key.exponent_p.bits,
+            Source::Scratch {
+                slot: X_P_SLOT,
+                item_words: w,
+            },
+        )?;
+        let pass_q = self.modexp_pass(
+            &key.q_squared,
+            &consts_q,
+            Source::PerItem {
+                words: &words_q,
+                item_words: w,
+            },
+            Source::Whole(&exp_q),
+            shared,
+            key.exponent_q.values.limbs_per_item() * 2,
+            key.exponent_q.bits,
+            Source::Scratch {
+                slot: X_Q_SLOT,
+                item_words: w,
+            },
+        )?;
+        let recombine = Pass {
+            kernel: Kernel::Crt,
+            shape: self.shape(s),
+            params: Params {
+                m0_inv: self.m0_inv(&key.p),
+                m0_inv_q: self.m0_inv(&key.q),
+                x_limbs: w as u32,
+                mask_words: (masks.limbs_per_item() * 2) as u32,
+                ..Params::default()
+            },
+            program: vec![Step {
+                phase: PHASE_START | PHASE_FINISH,
+                from: 0,
+                to: 0,
+            }],
+            bindings: vec![
+                (0, Source::Whole(&consts_crt)),
+                (
+                    2,
+                    Source::Scratch {
+                        slot: X_P_SLOT,
+                        item_words: w,
+                    },
+                ),
+                (3, Source::Whole(&mask_buffer)),
+                (4, Source::Output { item_words: 1 }),
+                (
+                    6,
+                    Source::Scratch {
+                        slot: X_Q_SLOT,
+                        item_words: w,
+                    },
+                ),
+            ],
+            first: None,
+            operand: Operand::Cyclic {
+                items: masks.len(),
+                offset: 0,
+            },
+        };
+        self.run(&[pass_p, pass_q, recombine], count)
+    }
+}

@@ -1,0 +1,113 @@
+//! Batched modular multiplication (the search backend's aggregation).
+
+use super::dispatch::{Operand, Params, Pass, Source};
+use super::kernels::Kernel;
+use super::words::to_gpu_words;
+use super::GpuBackend;
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, LimbBatch};
+use crate::bigint::MontgomeryModulus;
+use crate::error::Result;
+
+/// Each operand item in Montgomery form (b·R), so the kernel's one product gives a·b.
+fn montgomery_operand(modulus: &MontgomeryModulus, b: &LimbBatch) -> LimbBatch {
+    let mut out = LimbBatch::new(modulus.len());
+    for item in b.iter() {
+        // Widths were checked by the caller.
+        let _ = out.push(&modulus.to_montgomery(item));
+    }
+    out
+}
+
+/// Where a multiplication's first factors come from.
+pub(super) enum Factors<'a> {
+    /// Host items.
+    Host(&'a [u32]),
+    /// Items `first..` of a resident buffer.
+    Resident {
+        buffer: &'a wgpu::Buffer,
+        first: usize,
+    },
+}
+
+impl GpuBackend {
+    pub(super) fn modmul_on_device(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &LimbBatch,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        if a.len() < self.min_batch {
+            return CpuBackend.modmul(modulus, a, b);
+        }
+        crate::backend::check_operands(modulus, a, b)?;
+        let a_words = self.words_of(a);
+        self.multiply(modulus, Factors::Host(&a_words), a.len(), b, 0)
+    }
+
+    /// `count` products of `factors` by `b` (one item per product, or cyclic from
+    /// `operand_offset`), widths checked by the caller.
+    pub(super) fn multiply(
+        &self,
+        modulus: &MontgomeryModulus,
+        factors: Factors<'_>,
+        count: usize,
+        b: &LimbBatch,
+        operand_offset: usize,
+    ) -> Result<LimbBatch> {
+        let s = self.gpu_limbs(modulus);
+        let b_words = to_gpu_words(montgomery_operand(modulus, b).as_flat(), self.limb_path);
+        let per_item = b.len() == count && count > 1 && operand_offset == 0;
+        let cyclic = (!per_item).then(|| self.storage_buffer("paillier-gpu operand", &b_words));
+        let consts = self.consts_buffer(modulus);
+        let (a_source, first) = match factors {
+            Factors::Host(words) => (
+                Source::PerItem {
+                    words,
+                    item_words: s,
+                },
+                None,
+            ),
+            Factors::Resident { buffer, first } => (Source::Whole(buffer), Some(first)),
+        };
+        let (b_source, operand) = match &cyclic {
+            Some(buffer) => (
+                Source::Whole(buffer),
+                Operand::Cyclic {
+                    items: b.len(),
+                    offset: operand_offset,
+                },
+            ),
+            None => (
+                Source::PerItem {
+                    words: &b_words,
+                    item_words: s,
+                },
+                Operand::PerChunk,
+            ),
+        };
+        let pass = Pass {
+            kernel: Kernel::ModMul,
+            shape: self.shape(s),
+            params: Params {
+                m0_inv: self.m0_inv(modulus),
+                ..Params::default()
+            },
+            program: vec![super::dispatch::Step {
+                phase: 0,
+                from: 0,
+                to: 0,
+            }],
+            bindings: vec![
+                (0, Source::Whole(&consts)),
+                (2, a_source),
+                (3, b_source),
+                (4, Source::Output { item_words: s }),
+            ],
+            first,
+            operand,
+        };
+        let out = self.run(&[pass], count)?;
+        self.batch_of(out, modulus.len())
+    }
+}

@@ -1,0 +1,162 @@
+//! The GPU backend's settings: limb path, exchange variant, lanes per number, routing and checks.
+
+use crate::error::{Error, Result};
+
+/// How a big integer is split into GPU limbs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LimbPath {
+    /// 32-bit limbs, 64-bit products (`SHADER_INT64`).
+    Bits32,
+    /// 16-bit limbs in u32 words: works on every adapter.
+    Bits16,
+}
+
+impl LimbPath {
+    /// GPU limbs per 64-bit CPU limb.
+    pub(super) fn per_u64(self) -> usize {
+        match self {
+            LimbPath::Bits32 => 2,
+            LimbPath::Bits16 => 4,
+        }
+    }
+
+    /// Bits per limb.
+    pub fn bits(self) -> usize {
+        64 / self.per_u64()
+    }
+}
+
+/// How the invocations that share a number exchange values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exchange {
+    /// Subgroup shuffles (`wgpu::Features::SUBGROUP`); lanes per number at most the adapter's
+    /// smallest subgroup size.
+    Subgroup,
+    /// Workgroup memory and a barrier per exchange: every adapter has it.
+    Workgroup,
+}
+
+impl Exchange {
+    /// The lower-case name (`subgroup`, `workgroup`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exchange::Subgroup => "subgroup",
+            Exchange::Workgroup => "workgroup",
+        }
+    }
+}
+
+impl std::str::FromStr for Exchange {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "subgroup" => Ok(Exchange::Subgroup),
+            "workgroup" => Ok(Exchange::Workgroup),
+            other => Err(Error::InvalidParameter(format!(
+                "exchange variant {other:?} (expected subgroup or workgroup)"
+            ))),
+        }
+    }
+}
+
+/// Settings of a [`GpuBackend`](super::GpuBackend).
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Force a limb path; `None` picks per adapter (`PAILLIER_GPU_LIMBS=16|32` when unset here).
+    pub limb_path: Option<LimbPath>,
+    /// Force an exchange variant; `None` takes subgroups where the adapter has them
+    /// (`PAILLIER_GPU_EXCHANGE=subgroup|workgroup` when unset here).
+    pub exchange: Option<Exchange>,
+    /// Invocations per number at most (a power of two; `PAILLIER_GPU_LANES` when unset here).
+    /// `None` aims at 8 limbs per invocation. Always capped by the width, the workgroup size and,
+    /// with subgroups, the adapter's smallest subgroup.
+    pub lanes: Option<usize>,
+    /// Keep only adapters whose name contains this text (`PAILLIER_GPU_ADAPTER` when unset).
+    pub adapter_name: Option<String>,
+    /// Split batches into dispatches of at most this many items (besides the adapter's limits).
+    /// Tests set it low to exercise splitting.
+    pub max_items_per_dispatch: Option<usize>,
+    /// Records per resident buffer at most, besides the adapter's binding limit (a search database
+    /// is sharded over buffers). Tests set it low to exercise sharding.
+    pub resident_shard_items: Option<usize>,
+    /// Batches smaller than this run on the CPU backend instead (`PAILLIER_GPU_MIN_BATCH` when
+    /// unset). The default is 0, every batch on the GPU: the crossover has not been measured on
+    /// real hardware yet (see BENCHMARKS.md).
+    pub min_batch: Option<usize>,
+    /// Random items of every call's result recomputed on the CPU before it is returned
+    /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
+    /// [`Backend::spot_checks`](crate::backend::Backend::spot_checks).
+    pub spot_check_samples: Option<usize>,
+}
+
+/// A fault to inject into a [`GpuBackend`](super::GpuBackend), for testing that no fault yields a
+/// wrong result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Destroy the device (as a driver reset or a removed GPU would) right after the k-th queue
+    /// submission from now (1 = the next one), in the middle of its batch.
+    LoseDevice {
+        /// Submissions until the loss.
+        after_submissions: usize,
+    },
+    /// Flip one bit of what the k-th readback from now returns (silent data corruption).
+    CorruptResult {
+        /// Readbacks until the corruption.
+        after_readbacks: usize,
+    },
+}
+
+impl GpuOptions {
+    /// Options from the environment: `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`,
+    /// `PAILLIER_GPU_LANES`, `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_MIN_BATCH`,
+    /// `PAILLIER_GPU_SPOT_CHECK`.
+    pub fn from_env() -> Result<Self> {
+        let limb_path = match std::env::var("PAILLIER_GPU_LIMBS").ok().as_deref() {
+            None | Some("") => None,
+            Some("32") => Some(LimbPath::Bits32),
+            Some("16") => Some(LimbPath::Bits16),
+            Some(other) => {
+                return Err(Error::InvalidParameter(format!(
+                    "PAILLIER_GPU_LIMBS={other:?} (expected 16 or 32)"
+                )))
+            }
+        };
+        let exchange = match std::env::var("PAILLIER_GPU_EXCHANGE").ok() {
+            Some(text) if !text.trim().is_empty() => Some(text.parse()?),
+            _ => None,
+        };
+        let count_from_env =
+            |name: &str| match std::env::var(name).ok().filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(text) => text.trim().parse::<usize>().map(Some).map_err(|_| {
+                    Error::InvalidParameter(format!("{name}={text:?} is not a count"))
+                }),
+            };
+        Ok(Self {
+            limb_path,
+            exchange,
+            lanes: count_from_env("PAILLIER_GPU_LANES")?,
+            adapter_name: std::env::var("PAILLIER_GPU_ADAPTER")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            max_items_per_dispatch: None,
+            resident_shard_items: None,
+            min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
+            spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
+        })
+    }
+
+    /// These options, with every unset field taken from `other`.
+    pub(super) fn or(self, other: GpuOptions) -> GpuOptions {
+        GpuOptions {
+            limb_path: self.limb_path.or(other.limb_path),
+            exchange: self.exchange.or(other.exchange),
+            lanes: self.lanes.or(other.lanes),
+            adapter_name: self.adapter_name.or(other.adapter_name),
+            max_items_per_dispatch: self.max_items_per_dispatch.or(other.max_items_per_dispatch),
+            resident_shard_items: self.resident_shard_items.or(other.resident_shard_items),
+            min_batch: self.min_batch.or(other.min_batch),
+            spot_check_samples: self.spot_check_samples.or(other.spot_check_samples),
+        }
+    }
+}

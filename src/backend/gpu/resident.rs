@@ -1,0 +1,183 @@
+//! Device-resident batches (a search backend's database): sharded over buffers of at most the
+//! adapter's binding size, grown on the device, multiplied in place.
+
+use std::ops::Range;
+
+use super::modmul::Factors;
+use super::{failure, GpuBackend};
+use crate::backend::{DeviceBatch, DeviceMemory, LimbBatch};
+use crate::bigint::MontgomeryModulus;
+use crate::error::{Error, Result};
+
+/// One buffer of a resident batch.
+struct Shard {
+    buffer: wgpu::Buffer,
+    items: usize,
+    capacity: usize,
+}
+
+/// A resident batch: shards of at most `shard_items` items each, all full but the last.
+struct ResidentBuffer {
+    shards: Vec<Shard>,
+    item_words: usize,
+    shard_items: usize,
+}
+
+impl ResidentBuffer {
+    fn items(&self) -> usize {
+        self.shards.iter().map(|s| s.items).sum()
+    }
+}
+
+impl GpuBackend {
+    /// Items one shard holds: what the binding limit allows, at most the option.
+    fn shard_items(&self, item_words: usize) -> usize {
+        let by_binding = (self.max_binding_bytes / (item_words as u64 * 4)).max(1) as usize;
+        by_binding.min(self.resident_shard_items)
+    }
+
+    fn resident_buffer(&self, capacity: usize, item_words: usize) -> wgpu::Buffer {
+        self.raw_buffer(
+            "paillier-gpu resident",
+            (capacity * item_words * 4) as u64,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// Appends `words` (whole items) to `shard`, growing its buffer geometrically on the device.
+    fn fill_shard(&self, shard: &mut Shard, words: &[u32], item_words: usize, limit: usize) {
+        let adding = words.len() / item_words;
+        let needed = shard.items + adding;
+        if needed > shard.capacity {
+            let capacity = needed
+                .max(shard.capacity * 2)
+                .max(64)
+                .min(limit)
+                .max(needed);
+            let buffer = self.resident_buffer(capacity, item_words);
+            if shard.items > 0 {
+                let mut encoder =
+                    self.device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("paillier-gpu grow"),
+                        });
+                let bytes = (shard.items * item_words * 4) as u64;
+                encoder.copy_buffer_to_buffer(&shard.buffer, 0, &buffer, 0, bytes);
+                self.queue.submit([encoder.finish()]);
+            }
+            shard.buffer = buffer;
+            shard.capacity = capacity;
+        }
+        if !words.is_empty() {
+            let offset = (shard.items * item_words * 4) as u64;
+            self.queue
+                .write_buffer(&shard.buffer, offset, bytemuck::cast_slice(words));
+        }
+        shard.items = needed;
+    }
+}
+
+impl DeviceMemory for GpuBackend {
+    fn upload(&self, batch: &LimbBatch) -> Result<DeviceBatch> {
+        let item_words = batch.limbs_per_item() * self.limb_path.per_u64();
+        let mut target = DeviceBatch::new(
+            batch.limbs_per_item(),
+            Box::new(ResidentBuffer {
+                shards: Vec::new(),
+                item_words,
+                shard_items: self.shard_items(item_words),
+            }),
+        );
+        self.append(&mut target, batch)?;
+        Ok(target)
+    }
+
+    fn append(&self, target: &mut DeviceBatch, batch: &LimbBatch) -> Result<()> {
+        if batch.limbs_per_item() != target.limbs_per_item() {
+            return Err(Error::InvalidParameter(
+                "appending items of another width".into(),
+            ));
+        }
+        let resident = target
+            .storage_mut()
+            .downcast_mut::<ResidentBuffer>()
+            .ok_or_else(|| failure("a device batch of another backend"))?;
+        let words = self.words_of(batch);
+        let item_words = resident.item_words;
+        let limit = resident.shard_items;
+        let mut rest = &words[..];
+        while !rest.is_empty() {
+            if resident.shards.last().is_none_or(|s| s.items == limit) {
+                resident.shards.push(Shard {
+                    buffer: self.resident_buffer(0, item_words),
+                    items: 0,
+                    capacity: 0,
+                });
+            }
+            let shard = resident
+                .shards
+                .last_mut()
+                .ok_or_else(|| failure("resident shard missing"))?;
+            let take = (limit - shard.items).min(rest.len() / item_words);
+            let (now, later) = rest.split_at(take * item_words);
+            self.fill_shard(shard, now, item_words, limit);
+            rest = later;
+        }
+        let items = resident.items();
+        target.set_len(items);
+        self.check_health()
+    }
+
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &DeviceBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        let resident = a
+            .storage()
+            .downcast_ref::<ResidentBuffer>()
+            .ok_or_else(|| failure("a device batch of another backend"))?;
+        if a.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
+            return Err(Error::InvalidParameter(
+                "operand width differs from the modulus".into(),
+            ));
+        }
+        let total = resident.items();
+        if range.start > range.end || range.end > total {
+            return Err(Error::InvalidSelection(format!(
+                "range {}..{} outside {total} resident records",
+                range.start, range.end
+            )));
+        }
+        if b.is_empty() {
+            return Err(Error::InvalidParameter("empty operand batch".into()));
+        }
+        // One run per shard the range touches; operands stay cyclic over the whole range.
+        let mut out = LimbBatch::new(modulus.len());
+        let mut out_flat = Vec::with_capacity(range.len() * modulus.len());
+        let mut shard_start = 0;
+        for shard in &resident.shards {
+            let shard_range = shard_start..shard_start + shard.items;
+            shard_start += shard.items;
+            let from = range.start.max(shard_range.start);
+            let to = range.end.min(shard_range.end);
+            if from >= to {
+                continue;
+            }
+            let factors = Factors::Resident {
+                buffer: &shard.buffer,
+                first: from - shard_range.start,
+            };
+            let part = self.multiply(modulus, factors, to - from, b, from - range.start)?;
+            out_flat.extend_from_slice(part.as_flat());
+        }
+        if !out_flat.is_empty() {
+            out = LimbBatch::from_flat(modulus.len(), out_flat)?;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,57 @@
+//! CPU limbs (little-endian u64) to and from GPU limbs (32- or 16-bit, one per u32 word).
+
+use super::options::LimbPath;
+
+/// Little-endian u64 limbs as GPU limbs.
+pub(super) fn to_gpu_words(limbs: &[u64], path: LimbPath) -> Vec<u32> {
+    match path {
+        LimbPath::Bits32 => limbs
+            .iter()
+            .flat_map(|&l| [l as u32, (l >> 32) as u32])
+            .collect(),
+        LimbPath::Bits16 => limbs
+            .iter()
+            .flat_map(|&l| [l & 0xffff, (l >> 16) & 0xffff, (l >> 32) & 0xffff, l >> 48])
+            .map(|w| w as u32)
+            .collect(),
+    }
+}
+
+/// GPU limbs back to u64 limbs.
+pub(super) fn from_gpu_words(words: &[u32], path: LimbPath) -> Vec<u64> {
+    match path {
+        LimbPath::Bits32 => words
+            .chunks(2)
+            .map(|w| w[0] as u64 | (w.get(1).copied().unwrap_or(0) as u64) << 32)
+            .collect(),
+        LimbPath::Bits16 => words
+            .chunks(4)
+            .map(|w| {
+                w.iter()
+                    .enumerate()
+                    .fold(0u64, |acc, (k, &x)| acc | ((x as u64 & 0xffff) << (16 * k)))
+            })
+            .collect(),
+    }
+}
+
+/// Exponent limbs as u32 words, whatever the limb path.
+pub(super) fn exponent_words(limbs: &[u64]) -> Vec<u32> {
+    to_gpu_words(limbs, LimbPath::Bits32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_on_both_paths() {
+        let limbs = [0x0123_4567_89ab_cdef_u64, u64::MAX, 0, 1 << 63];
+        for path in [LimbPath::Bits32, LimbPath::Bits16] {
+            let words = to_gpu_words(&limbs, path);
+            assert_eq!(words.len(), limbs.len() * path.per_u64());
+            assert!(words.iter().all(|&w| (w as u64) < 1u64 << path.bits()));
+            assert_eq!(from_gpu_words(&words, path), limbs);
+        }
+    }
+}
