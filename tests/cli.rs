@@ -642,3 +642,70 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipping gpu"));
 }
+
+/// `bench --device gpu` measures every operation of both schemes on whatever adapter answers
+/// (lavapipe in CI), and its JSON names the adapter, the driver and the kernel shapes.
+#[cfg(feature = "gpu")]
+#[test]
+fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
+    let Some(gpu) = common::shared_gpu() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(run(
+        dir.path(),
+        None,
+        &[
+            "bench",
+            "--device",
+            "gpu",
+            "--type",
+            "paillier,paillier-lookup",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "64",
+            "--batch",
+            "3",
+            "--repeat",
+            "1",
+            "--json",
+            "gpu.json",
+            "--plot",
+            "gpu.svg",
+        ],
+    ));
+    let adapter = gpu.adapter_info().name.clone();
+    assert!(out.contains(&adapter), "{out}");
+    let software = gpu.adapter_info().device_type == paillier_gpu::backend::gpu::DeviceType::Cpu;
+    assert_eq!(out.contains("software adapter"), software, "{out}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gpu.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["gpu"]["adapter"], adapter.as_str());
+    assert!(report["gpu"]["driver"].is_string());
+    assert_eq!(report["gpu"]["software"], software);
+    assert!(["subgroup", "workgroup"].contains(&report["gpu"]["exchange"].as_str().unwrap()));
+    // n², p² and p of key_len 256, each with its lanes per number.
+    let shapes = report["gpu"]["shapes"].as_array().unwrap();
+    assert_eq!(shapes.len(), 3);
+    for s in shapes {
+        let (limbs, lanes) = (s["limbs"].as_u64().unwrap(), s["lanes"].as_u64().unwrap());
+        assert_eq!(limbs, lanes * s["limbs_per_lane"].as_u64().unwrap());
+    }
+    let measurements = report["measurements"].as_array().unwrap();
+    for scheme in ["paillier", "paillier_lookup"] {
+        for operation in ["encrypt_owner", "encrypt_public", "aggregate", "decode"] {
+            assert!(
+                measurements.iter().any(|m| m["scheme"] == scheme
+                    && m["operation"] == operation
+                    && m["device"] == "gpu"
+                    && m["device_name"].as_str().unwrap().contains(&adapter)
+                    && m["per_second"].as_f64().unwrap() > 0.0),
+                "{scheme} {operation}"
+            );
+        }
+    }
+    let svg = std::fs::read_to_string(dir.path().join("gpu.svg")).unwrap();
+    assert!(svg.contains("paillier-gpu bench on"));
+}

@@ -211,8 +211,8 @@ impl GpuBackend {
             }
         }
         chunk = chunk.min((self.max_binding_bytes / per_item_bytes) as usize);
-        if scratch_bytes > 0 {
-            chunk = chunk.min((SCRATCH_BUDGET_BYTES / scratch_bytes) as usize);
+        if let Some(by_scratch) = SCRATCH_BUDGET_BYTES.checked_div(scratch_bytes) {
+            chunk = chunk.min(by_scratch as usize);
         }
         if chunk == 0 {
             return Err(failure(format!(

@@ -333,7 +333,7 @@ fn rows_function(shape: &Shape, mode: RowMode) -> String {
     body.push_str("    }\n");
     body.push_str(&format!(
         "    let n = normalize(Limbs({}), hi);\n",
-        list(l, |k| t(k))
+        list(l, t)
     ));
     match mode {
         RowMode::Montgomery => format!(

@@ -53,9 +53,71 @@ struct Measurement {
 struct Report<'a> {
     tool: &'static str,
     version: &'static str,
+    /// The command line that produced the report.
+    command: Vec<String>,
     threads: usize,
     repeat: usize,
+    /// The GPU measured (adapter, driver, features, limits, kernel shapes), if any.
+    gpu: Option<GpuDescription>,
     measurements: &'a [Measurement],
+}
+
+#[cfg(feature = "gpu")]
+type GpuDescription = paillier_gpu::backend::gpu::GpuReport;
+#[cfg(not(feature = "gpu"))]
+type GpuDescription = ();
+
+/// The GPU backend's report when a GPU device is among those measured: the kernel shapes for n²,
+/// p² and p of every key length.
+#[cfg(feature = "gpu")]
+fn gpu_description(
+    backends: &[(Device, Arc<dyn Backend>)],
+    key_lens: &[usize],
+) -> Option<GpuDescription> {
+    if !backends.iter().any(|(_, b)| b.device() != Device::Cpu) {
+        return None;
+    }
+    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    let mut widths: Vec<usize> = key_lens.iter().flat_map(|&k| [4 * k, 2 * k, k]).collect();
+    widths.sort_unstable();
+    widths.dedup();
+    Some(gpu.report(&widths))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_description(_: &[(Device, Arc<dyn Backend>)], _: &[usize]) -> Option<GpuDescription> {
+    None
+}
+
+/// One line naming the GPU, and a warning when it is a software renderer.
+#[cfg(feature = "gpu")]
+fn gpu_banner(gpu: &GpuDescription) -> String {
+    let shapes: Vec<String> = gpu
+        .shapes
+        .iter()
+        .map(|s| format!("{}b: T={} L={}", s.bits, s.lanes, s.limbs_per_lane))
+        .collect();
+    let mut line = format!(
+        "gpu: {} ({}, {} {}), {}-bit limbs, {} exchange, {}",
+        gpu.adapter,
+        gpu.device_type,
+        gpu.driver,
+        gpu.driver_info,
+        gpu.limb_bits,
+        gpu.exchange,
+        shapes.join(", ")
+    );
+    if gpu.software {
+        line.push_str(
+            "\nwarning: the \"gpu\" is a software adapter running on the CPU; its timings say nothing about GPUs",
+        );
+    }
+    line
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_banner(_: &GpuDescription) -> String {
+    String::new()
 }
 
 pub fn run(plan: &BenchPlan) -> Result<()> {
@@ -102,13 +164,19 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
             }
         }
     }
+    let gpu = gpu_description(&backends, &plan.key_lens);
+    if let Some(gpu) = &gpu {
+        println!("{}", gpu_banner(gpu));
+    }
     print_table(&results);
     if let Some(path) = &plan.json {
         let report = Report {
             tool: "paillier-gpu bench",
             version: env!("CARGO_PKG_VERSION"),
+            command: std::env::args().collect(),
             threads: rayon::current_num_threads(),
             repeat: plan.repeat,
+            gpu: gpu.clone(),
             measurements: &results,
         };
         let text = serde_json::to_string_pretty(&report)
@@ -116,7 +184,11 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         write_atomic(path, text.as_bytes(), Visibility::Shared)?;
     }
     if let Some(path) = &plan.plot {
-        plot(path, &results)?;
+        let caption = match &gpu {
+            Some(g) => format!("paillier-gpu bench on {}", gpu_caption(g)),
+            None => "paillier-gpu bench: throughput by batch size".to_string(),
+        };
+        plot(path, &results, &caption)?;
     }
     Ok(())
 }
@@ -137,11 +209,40 @@ fn backends(devices: &[Device]) -> Result<Vec<(Device, Arc<dyn Backend>)>> {
     Ok(out)
 }
 
+/// The adapter's name for the plot's caption, marked when it is a software renderer.
+#[cfg(feature = "gpu")]
+fn gpu_caption(gpu: &GpuDescription) -> String {
+    if gpu.software {
+        format!("{} (SOFTWARE adapter: not a GPU timing)", gpu.adapter)
+    } else {
+        gpu.adapter.clone()
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_caption(_: &GpuDescription) -> String {
+    String::new()
+}
+
 fn backend_name(backend: &dyn Backend) -> String {
     match backend.device() {
         Device::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
-        other => other.to_string(),
+        other => match gpu_adapter_name() {
+            Some(name) => format!("{other}: {name}"),
+            None => other.to_string(),
+        },
     }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_adapter_name() -> Option<String> {
+    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    Some(gpu.adapter_info().name.clone())
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_adapter_name() -> Option<String> {
+    None
 }
 
 fn random_vectors(count: usize, embed_len: usize) -> Vec<Vec<u8>> {
@@ -245,7 +346,7 @@ fn print_table(results: &[Measurement]) {
 }
 
 /// Throughput against batch size, log-log, one line per scheme × key_len × operation × device.
-fn plot(path: &Path, results: &[Measurement]) -> Result<()> {
+fn plot(path: &Path, results: &[Measurement], caption: &str) -> Result<()> {
     use plotters::prelude::*;
     let plot_error = |e: &dyn std::fmt::Display| Error::Io {
         path: path.to_path_buf(),
@@ -269,10 +370,7 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<()> {
         let x_range = (min_batch as f64 * 0.8)..(max_batch as f64 * 1.25);
         let y_range = (min_rate * 0.5)..(max_rate * 2.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "paillier-gpu bench: throughput by batch size",
-                ("sans-serif", 22),
-            )
+            .caption(caption, ("sans-serif", 20))
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(70)

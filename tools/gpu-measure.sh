@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Measures a GPU machine in one command: `paillier-gpu bench` at key_len 1024 and 2048, both
+# schemes, every operation, on the CPU and the GPU side by side for batches up to $BOTH_MAX, then on
+# the GPU alone for batches growing 4x until one bench run takes longer than $GPU_STEP_LIMIT_S
+# seconds or $GPU_MAX is reached. Writes JSON and SVG per run into OUT_DIR, and a log.
+#
+#   tools/gpu-measure.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
+#
+# The binary defaults to target/release/paillier-gpu beside this script (build it with
+# `cargo build --release` on any x86-64 Linux machine and copy it over: it needs no Rust there).
+#
+# A machine without the Vulkan loader (libvulkan.so.1): place Debian's loader package beside this
+# script, in tools/vulkan-debs/ (on a machine with apt: `apt-get download libvulkan1`); it is
+# unpacked into a private folder, nothing is installed. When no Vulkan driver manifest is in the
+# standard folders, VK_DRIVER_FILES is pointed at the NVIDIA driver's ICD file if one is found.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+binary="${1:-$here/../target/release/paillier-gpu}"
+out="${2:-gpu-measure-$(date +%Y%m%d-%H%M%S)}"
+BOTH_MAX="${BOTH_MAX:-4096}"
+GPU_MAX="${GPU_MAX:-4194304}"
+GPU_STEP_LIMIT_S="${GPU_STEP_LIMIT_S:-120}"
+KEY_LENS="${KEY_LENS:-1024,2048}"
+TYPES="${TYPES:-paillier,paillier_lookup}"
+REPEAT="${REPEAT:-3}"
+
+if [[ ! -x "$binary" ]]; then
+    echo "gpu-measure: no paillier-gpu binary at $binary (build with cargo build --release)" >&2
+    exit 1
+fi
+mkdir -p "$out"
+log="$out/measure.log"
+exec > >(tee -a "$log") 2>&1
+
+# The Vulkan loader, from packages beside the script when the system has none.
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+    debs=("$here"/vulkan-debs/*.deb)
+    if [[ ! -e "${debs[0]}" ]]; then
+        echo "gpu-measure: no Vulkan loader on this machine and no .deb in $here/vulkan-debs" >&2
+        exit 1
+    fi
+    prefix="$(mktemp -d)"
+    for deb in "${debs[@]}"; do
+        dpkg -x "$deb" "$prefix"
+    done
+    export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "gpu-measure: Vulkan loader unpacked from ${#debs[@]} package(s) into $prefix"
+fi
+
+# A driver manifest: the standard folders, else the NVIDIA driver's own.
+if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
+    standard=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json \
+        /usr/local/share/vulkan/icd.d/*.json 2>/dev/null | grep -v -e lvp -e intel -e radeon || true)
+    if [[ -z "$standard" ]]; then
+        for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
+            /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+            /usr/lib/x86_64-linux-gnu/nvidia/nvidia_icd.json; do
+            if [[ -f "$icd" ]]; then
+                export VK_DRIVER_FILES="$icd"
+                echo "gpu-measure: VK_DRIVER_FILES=$icd"
+                break
+            fi
+        done
+    fi
+fi
+# Mesa's drivers complain on stderr without it.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+
+echo "gpu-measure: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv,noheader || true
+
+# The GPU must answer: a CPU-only comparison is not what this script is for.
+PAILLIER_GPU_SPOT_CHECK="${PAILLIER_GPU_SPOT_CHECK:-1}" \
+    "$binary" bench --device gpu --type paillier --key-len 1024 --batch 1 --repeat 1
+
+# Side by side, small and medium batches (the CPU side bounds how large).
+both_batches=1
+b=16
+while ((b <= BOTH_MAX)); do
+    both_batches="$both_batches,$b"
+    b=$((b * 4))
+done
+"$binary" bench --device both --type "$TYPES" --key-len "$KEY_LENS" --batch "$both_batches" \
+    --repeat "$REPEAT" --json "$out/both.json" --plot "$out/both.svg"
+
+# The GPU alone, growing until a run takes too long or the batch no longer fits.
+b=$((BOTH_MAX * 4))
+while ((b <= GPU_MAX)); do
+    start=$(date +%s)
+    if ! "$binary" bench --device gpu --type "$TYPES" --key-len "$KEY_LENS" --batch "$b" \
+        --repeat "$REPEAT" --json "$out/gpu-$b.json" --plot "$out/gpu-$b.svg"; then
+        echo "gpu-measure: batch $b failed (does it fit?); stopping"
+        break
+    fi
+    elapsed=$(($(date +%s) - start))
+    echo "gpu-measure: batch $b took ${elapsed}s"
+    if ((elapsed > GPU_STEP_LIMIT_S)); then
+        break
+    fi
+    b=$((b * 4))
+done
+echo "gpu-measure: results in $out"
