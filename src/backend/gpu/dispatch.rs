@@ -2,12 +2,12 @@
 //! calls, and two chunks in flight, so that the host prepares and reads one chunk while the device
 //! computes the next.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
-use wgpu::util::DeviceExt;
 
+use super::buffers::{BufferPool, BufferRole};
 use super::kernels::Kernel;
 use super::shader::Shape;
 use super::{failure, GpuBackend};
@@ -114,20 +114,6 @@ const SCRATCH_BUDGET_BYTES: u64 = 512 << 20;
 /// Chunks in flight at once.
 const IN_FLIGHT: usize = 2;
 
-/// Buffers kept across calls, by (in-flight set, role); they only grow.
-#[derive(Default)]
-pub(super) struct BufferPool {
-    buffers: HashMap<(usize, BufferRole), wgpu::Buffer>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum BufferRole {
-    Input { pass: usize, binding: u32 },
-    Scratch(usize),
-    Output,
-    Staging,
-}
-
 /// A chunk submitted and not yet read.
 struct InFlight {
     set: usize,
@@ -137,57 +123,6 @@ struct InFlight {
 }
 
 impl GpuBackend {
-    /// A pooled buffer of at least `bytes`, reused when large enough.
-    fn pooled<'p>(
-        &self,
-        pool: &'p mut BufferPool,
-        key: (usize, BufferRole),
-        bytes: u64,
-    ) -> &'p wgpu::Buffer {
-        let bytes = bytes.max(4).next_multiple_of(4);
-        let usage = match key.1 {
-            BufferRole::Staging => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            _ => {
-                wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST
-            }
-        };
-        let entry = pool.buffers.entry(key);
-        let buffer = entry.or_insert_with(|| self.raw_buffer("paillier-gpu pooled", bytes, usage));
-        if buffer.size() < bytes {
-            *buffer = self.raw_buffer("paillier-gpu pooled", bytes, usage);
-        }
-        buffer
-    }
-
-    pub(super) fn raw_buffer(
-        &self,
-        label: &str,
-        bytes: u64,
-        usage: wgpu::BufferUsages,
-    ) -> wgpu::Buffer {
-        self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: bytes.max(4),
-            usage,
-            mapped_at_creation: false,
-        })
-    }
-
-    /// A storage buffer holding `words` (one word when empty: empty bindings are invalid).
-    pub(super) fn storage_buffer(&self, label: &str, words: &[u32]) -> wgpu::Buffer {
-        let contents: &[u32] = if words.is_empty() { &[0] } else { words };
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(contents),
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-            })
-    }
-
     /// Items per chunk: within the workgroup-count limit, the binding size of every buffer sliced
     /// per item, and the scratch budget.
     fn chunk_items(&self, passes: &[Pass<'_>]) -> Result<usize> {
@@ -287,6 +222,8 @@ impl GpuBackend {
         end: usize,
         output_words: usize,
     ) -> Result<InFlight> {
+        // A device lost while an earlier chunk ran takes no more work.
+        self.check_health()?;
         let n = end - start;
         let out_bytes = (n * output_words * 4) as u64;
         // Upload this chunk's per-item inputs into pooled buffers.
@@ -349,13 +286,7 @@ impl GpuBackend {
                 params.phase = step.phase;
                 params.step_from = step.from;
                 params.step_to = step.to;
-                let uniform = self
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("paillier-gpu params"),
-                        contents: bytemuck::bytes_of(&params),
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
+                let uniform = self.uniform_buffer(bytemuck::bytes_of(&params));
                 let mut entries = vec![wgpu::BindGroupEntry {
                     binding: 1,
                     resource: uniform.as_entire_binding(),
@@ -444,49 +375,6 @@ impl GpuBackend {
             }
         }
         Ok(())
-    }
-
-    /// The pipeline of `kernel` for `shape`, compiled on first use.
-    pub(super) fn pipeline(
-        &self,
-        kernel: Kernel,
-        shape: Shape,
-    ) -> Result<Arc<wgpu::ComputePipeline>> {
-        let mut cache = self
-            .pipelines
-            .lock()
-            .map_err(|_| failure("pipeline cache poisoned"))?;
-        if let Some(p) = cache.get(&(kernel, shape)) {
-            return Ok(p.clone());
-        }
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        // A shader-compiler bug must surface as an error, not abort the caller.
-        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.label()),
-                    source: wgpu::ShaderSource::Wgsl(super::kernels::source(kernel, &shape).into()),
-                });
-            self.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(kernel.label()),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-        }));
-        let scope_error = pollster::block_on(scope.pop());
-        let pipeline = compiled
-            .map_err(|_| failure(format!("{}: the shader compiler panicked", kernel.label())))?;
-        if let Some(e) = scope_error {
-            return Err(failure(format!("{} ({shape:?}): {e}", kernel.label())));
-        }
-        let pipeline = Arc::new(pipeline);
-        cache.insert((kernel, shape), pipeline.clone());
-        Ok(pipeline)
     }
 }
 

@@ -19,6 +19,7 @@
 //! secret exponents in device memory. Use the CPU backend where that matters.
 
 mod adapter;
+mod buffers;
 mod crt;
 mod dispatch;
 mod fixed_base;
@@ -26,6 +27,7 @@ mod kernels;
 mod modexp;
 mod modmul;
 mod options;
+mod pipelines;
 mod report;
 mod resident;
 mod shader;
@@ -67,7 +69,7 @@ pub struct GpuBackend {
     min_batch: usize,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// Buffers reused by every call; the lock also serialises calls from several threads.
-    pool: Mutex<dispatch::BufferPool>,
+    pool: Mutex<buffers::BufferPool>,
     /// Uploaded fixed-base tables by table id (a few at most: one context uses two).
     tables: Mutex<Vec<(u64, Arc<wgpu::Buffer>)>>,
     lost: Arc<AtomicBool>,
