@@ -1,15 +1,15 @@
 //! The GPU backend: cooperative WGSL Montgomery kernels through wgpu (Vulkan, Metal or DX12).
 //!
-//! * Adapter ([`adapter`]): the first discrete, then integrated, virtual and CPU adapter (Mesa's
+//! * Adapter (`adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
 //!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
 //!   keeps only adapters whose name contains a text.
-//! * Arithmetic ([`shader`]): each number is held by a group of T invocations, each with S/T of
+//! * Arithmetic (`shader.rs`): each number is held by a group of T invocations, each with S/T of
 //!   its limbs in registers (the approach of NVIDIA's CGBN); values cross lanes by subgroup
 //!   shuffles where the adapter has them, through workgroup memory otherwise ([`Exchange`]).
 //!   32-bit limbs with 64-bit products where the adapter has `SHADER_INT64`, 16-bit limbs in u32
 //!   otherwise ([`LimbPath`]). Pipelines are specialised per kernel × width × lanes × exchange ×
 //!   limb path.
-//! * Work ([`dispatch`]): batches are split into chunks within the adapter's limits, two chunks in
+//! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits, two chunks in
 //!   flight, buffers pooled across calls; fixed-base tables and search databases stay resident.
 //! * Failures (validation errors, a lost device) become [`Error::GpuFailure`]: never a result, and
 //!   every call's result is spot-checked on the CPU ([`GpuOptions::spot_check_samples`]).
