@@ -1,15 +1,22 @@
 // results[i] = g ^ exponents[i] mod m from a resident table of Montgomery-form powers of g:
 // entry (row, k) = g^(k · 2^(window·row)), 2^window entries per row; one product per row.
-// Phase bit 1 starts the accumulator at one, rows [step_from, step_to) run, phase bit 2 converts
-// out of Montgomery form and stores; between dispatches the accumulator waits in `state`.
+// Phase bit 1 starts the accumulator at one, rows [step_from, step_to) run, phase bit 2 finishes
+// and stores; between dispatches the accumulator waits in `state`. The finish is one Montgomery
+// product of the accumulator (g^e·R) with a factor f, giving g^e·f:
+//   f = 1 (plain g^e);
+//   phase bit 4: f = factors[i] (the noise, for the lookup scheme's g^m · noise);
+//   phase bit 8: f = 1 + m·n mod m for m = factors[i] (the classic scheme's g^m = 1 + m·n).
+// The last two fuse encryption into the exponentiation: no extra pass and no host work.
 
-// modulus | R² mod m | R mod m, S limbs each.
+// modulus | R² mod m | R mod m | n·R mod m, S limbs each (the last only for phase bit 8).
 @group(0) @binding(0) var<storage, read> consts: array<u32>;
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> powers: array<u32>;
 @group(0) @binding(3) var<storage, read> exponents: array<u32>;
 @group(0) @binding(4) var<storage, read_write> results: array<u32>;
 @group(0) @binding(5) var<storage, read_write> state: array<u32>;
+// x_limbs limbs per item, of which the low S are read.
+@group(0) @binding(6) var<storage, read> factors: array<u32>;
 
 // `width` exponent bits from bit `bit` of the exponent at word `e_at`; a window may straddle two
 // words, and bits past the exponent's last word read as zero.
@@ -42,9 +49,19 @@ fn kernel() {
         acc = mont_mul(acc, load_powers(((row << params.window) + digit) * S), m, m0);
     }
     if ((params.phase & 2u) != 0u) {
-        let plain = mont_mul(acc, unit(1u), m, m0);
+        var factor = unit(1u);
+        if ((params.phase & 12u) != 0u) {
+            factor = load_factors(i * params.x_limbs);
+        }
+        if ((params.phase & 8u) != 0u) {
+            // m·n as a Montgomery product by n·R (m < n < R), then + 1 below the modulus.
+            let sum = add_limbs(mont_mul(factor, load_consts(3u * S), m, m0), unit(1u)).v;
+            let reduced = sub_limbs(sum, m);
+            factor = pick(sum, reduced.v, reduced.flag == 0u);
+        }
+        let result = mont_mul(acc, factor, m, m0);
         if (item < params.count) {
-            store_results(i * S, plain);
+            store_results(i * S, result);
         }
     } else if (item < params.count) {
         store_state(i * S, acc);

@@ -22,9 +22,11 @@ struct Params {
     phase: u32,
     step_from: u32,
     step_to: u32,
-    // CRT decoding: limbs per x_p / x_q item, u32 words per mask, and -q⁻¹ mod 2^LIMB_BITS.
+    // Limbs per item of the second per-item input (CRT decoding's x_p and x_q, fixed-base's
+    // factors), u32 words per mask, and -q⁻¹ mod 2^LIMB_BITS.
     x_limbs: u32,
     mask_words: u32,
     m0_inv_q: u32,
-    pad0: u32,
+    // Limbs per result item where it differs from S (the encryption recombination).
+    out_limbs: u32,
 }

@@ -7,79 +7,16 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
+use common::gpu::backends;
 use common::{batch, exponents, hamming, modulus, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::{DeviceType, Exchange, GpuBackend, GpuOptions, LimbPath};
+use paillier_gpu::backend::gpu::{DeviceType, Exchange, GpuBackend, GpuOptions};
 use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, Secrecy};
 use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::{Device, Error, ExecutionContext};
 use rand::{rngs::StdRng, SeedableRng};
-
-/// Dispatches hold at most this many items here, so modest batches already need several.
-const DISPATCH_ITEMS: usize = 64;
-
-fn required() -> bool {
-    std::env::var("PAILLIER_GPU_REQUIRE_ADAPTER").is_ok_and(|v| v == "1")
-}
-
-/// Records per resident shard here, so the resident tests cross shard boundaries.
-const SHARD_ITEMS: usize = 50;
-
-/// The backend for `path` and `exchange`, or None (with the reason printed) when it cannot run
-/// here.
-fn gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
-    type Cache = Mutex<HashMap<(LimbPath, Exchange), Option<Arc<GpuBackend>>>>;
-    static BACKENDS: OnceLock<Cache> = OnceLock::new();
-    let mut cache = BACKENDS.get_or_init(Default::default).lock().unwrap();
-    cache
-        .entry((path, exchange))
-        .or_insert_with(|| {
-            let options = GpuOptions {
-                limb_path: Some(path),
-                exchange: Some(exchange),
-                max_items_per_dispatch: Some(DISPATCH_ITEMS),
-                resident_shard_items: Some(SHARD_ITEMS),
-                ..GpuOptions::default()
-            };
-            match GpuBackend::new(&options) {
-                Ok(backend) => Some(Arc::new(backend)),
-                // An adapter without 64-bit integers or subgroups cannot run that variant: not a
-                // missing adapter.
-                Err(Error::GpuUnavailable(why))
-                    if why.contains("SHADER_INT64") || why.contains("subgroup") =>
-                {
-                    eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
-                    None
-                }
-                Err(e) if required() => {
-                    panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
-                }
-                Err(e) => {
-                    eprintln!("skipping GPU tests: {e}");
-                    None
-                }
-            }
-        })
-        .clone()
-}
-
-/// Every limb path and exchange variant this adapter runs, each forced by a setting.
-fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
-    let mut all = Vec::new();
-    for path in [LimbPath::Bits32, LimbPath::Bits16] {
-        for exchange in [Exchange::Subgroup, Exchange::Workgroup] {
-            if let Some(backend) = gpu(path, exchange) {
-                all.push(((path, exchange), backend));
-            }
-        }
-    }
-    all
-}
 
 /// n² of key_len 512, 1024, 1536, 2048, and p² of the same keys.
 const WIDTHS: &[u64] = &[2048, 4096, 6144, 8192, 1024, 3072];

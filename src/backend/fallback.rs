@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Backend, CrtKey, Device, DeviceMemory, Exponents, LimbBatch};
+use super::{Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -119,6 +119,10 @@ impl Backend for FallbackBackend {
         self.attempt("CRT decoding", |b| {
             b.crt_decode(key, bases_p, bases_q, masks)
         })
+    }
+
+    fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        self.attempt("encryption", |b| b.encrypt(job))
     }
 
     /// The primary's memory until it fails; callers fall back to their host copy on a

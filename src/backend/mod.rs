@@ -5,12 +5,16 @@
 //! express their work as these batched operations and never see how a backend runs them.
 
 pub mod cpu;
+mod crt_key;
+pub(crate) mod encryption;
 mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 mod spot_check;
 
+pub use crt_key::CrtKey;
+pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
 
 use std::any::Any;
@@ -306,6 +310,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
         masks: &LimbBatch,
     ) -> Result<Vec<u32>>;
 
+    /// Encrypts a batch: `out[i] = g^m_i · base^x_i mod n²` (see [`EncryptionJob`]). A GPU runs
+    /// the whole job in one submission and returns only ciphertexts; the default composes
+    /// [`fixed_base_pow`](Self::fixed_base_pow) and [`modmul`](Self::modmul).
+    fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        encryption::encrypt_with_primitives(self, job)
+    }
+
     /// Memory of the backend's own (a GPU's) for data reused across calls, if it has any.
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
         None
@@ -473,127 +484,4 @@ pub(crate) fn check_crt_operands(
         ));
     }
     Ok(())
-}
-
-/// The secret constants of CRT decryption, in limbs, for the backends.
-///
-/// Both schemes finish the same way: `m_p = L_p(x_p)·h_p mod p` with `x_p = c^e_p mod p²` (classic:
-/// `e_p = p − 1`, `h_p = L_p(g^(p−1) mod p²)⁻¹`; lookup: `e_p = a`, `h_p = q⁻¹·g_a_inv mod p`), the
-/// same for q, then Garner. Wiped on drop; `Debug` shows nothing secret.
-pub struct CrtKey {
-    /// p² and q², the exponentiation moduli.
-    pub p_squared: MontgomeryModulus,
-    /// q².
-    pub q_squared: MontgomeryModulus,
-    /// The secret exponent modulo p².
-    pub exponent_p: Exponents,
-    /// The secret exponent modulo q².
-    pub exponent_q: Exponents,
-    /// p, for the recombination.
-    pub p: MontgomeryModulus,
-    /// q.
-    pub q: MontgomeryModulus,
-    /// p⁻¹ mod 2^(64·limbs): (x − 1)/p as an exact multiplication.
-    pub p_inverse: Vec<u64>,
-    /// q⁻¹ mod 2^(64·limbs).
-    pub q_inverse: Vec<u64>,
-    /// h_p, below p.
-    pub h_p: Vec<u64>,
-    /// h_q, below q.
-    pub h_q: Vec<u64>,
-    /// q⁻¹ mod p.
-    pub q_inv_mod_p: Vec<u64>,
-}
-
-impl fmt::Debug for CrtKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CrtKey(<redacted>)")
-    }
-}
-
-impl Drop for CrtKey {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        self.exponent_p.values.wipe();
-        self.exponent_q.values.wipe();
-        self.p_inverse.zeroize();
-        self.q_inverse.zeroize();
-        self.h_p.zeroize();
-        self.h_q.zeroize();
-        self.q_inv_mod_p.zeroize();
-    }
-}
-
-impl CrtKey {
-    /// The constants for primes `p` and `q` (of equal limb count), exponents `e_p` and `e_q`, and
-    /// the per-prime factors `h_p`, `h_q`.
-    pub fn new(
-        p: &num_bigint::BigUint,
-        q: &num_bigint::BigUint,
-        e_p: &num_bigint::BigUint,
-        e_q: &num_bigint::BigUint,
-        h_p: &num_bigint::BigUint,
-        h_q: &num_bigint::BigUint,
-    ) -> Result<Self> {
-        use crate::bigint::limbs_from_biguint;
-        let p_mod = MontgomeryModulus::new(p)?;
-        let q_mod = MontgomeryModulus::new(q)?;
-        if p_mod.len() != q_mod.len() {
-            return Err(Error::InvalidParameter(
-                "p and q must have the same number of limbs".into(),
-            ));
-        }
-        let limbs = p_mod.len();
-        let two_adic = num_bigint::BigUint::from(1u32) << (64 * limbs);
-        let inverse = |x: &num_bigint::BigUint| -> Result<Vec<u64>> {
-            let inv = x
-                .modinv(&two_adic)
-                .ok_or_else(|| Error::InvalidParameter("an even prime".into()))?;
-            limbs_from_biguint(&inv, limbs)
-        };
-        let exponent = |e: &num_bigint::BigUint| -> Exponents {
-            let mut values = e.to_u64_digits();
-            values.resize(values.len().max(1), 0);
-            Exponents {
-                values: LimbBatch::single(values),
-                bits: e.bits() as usize,
-                secrecy: Secrecy::Secret,
-            }
-        };
-        let q_inv_mod_p = q
-            .modinv(p)
-            .ok_or_else(|| Error::InvalidParameter("p and q are not coprime".into()))?;
-        Ok(Self {
-            p_squared: MontgomeryModulus::new(&(p * p))?,
-            q_squared: MontgomeryModulus::new(&(q * q))?,
-            exponent_p: exponent(e_p),
-            exponent_q: exponent(e_q),
-            p_inverse: inverse(p)?,
-            q_inverse: inverse(q)?,
-            h_p: limbs_from_biguint(&(h_p % p), limbs)?,
-            h_q: limbs_from_biguint(&(h_q % q), limbs)?,
-            q_inv_mod_p: limbs_from_biguint(&q_inv_mod_p, limbs)?,
-            p: p_mod,
-            q: q_mod,
-        })
-    }
-
-    /// The plaintext from the two exponentiation results (the CPU reference recombination).
-    pub fn recombine(&self, x_p: &[u64], x_q: &[u64]) -> num_bigint::BigUint {
-        use crate::bigint::biguint_from_limbs;
-        let (p, q) = (self.p.modulus(), self.q.modulus());
-        let per_prime = |x: &[u64], prime: &num_bigint::BigUint, h: &[u64]| {
-            let x = biguint_from_limbs(x);
-            let quotient = if x == num_bigint::BigUint::from(0u32) {
-                num_bigint::BigUint::from(0u32)
-            } else {
-                (x - 1u32) / prime
-            };
-            (quotient * biguint_from_limbs(h)) % prime
-        };
-        let m_p = per_prime(x_p, &p, &self.h_p);
-        let m_q = per_prime(x_q, &q, &self.h_q);
-        let diff = (&m_p + &p - (&m_q % &p)) % &p;
-        m_q + &q * ((diff * biguint_from_limbs(&self.q_inv_mod_p)) % &p)
-    }
 }

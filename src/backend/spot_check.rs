@@ -4,12 +4,16 @@
 //! corrupted memory) must not return a wrong distance. Re-running `samples` random items per call
 //! on the CPU catches a systematic fault at once and a sporadic one with probability
 //! `samples / batch` per call; a mismatch is an [`Error::GpuFailure`], so `Device::Auto` retries
-//! the whole call on the CPU. Each check costs `samples` CPU operations per call.
+//! the whole call on the CPU.
+//!
+//! The check is off the critical path: [`run_checked`] picks the items before the call and the
+//! CPU recomputes them on rayon's pool while the device works, so a call takes
+//! `max(device, samples CPU items)` rather than their sum.
 
 use rand::Rng;
 
 use super::cpu::CpuBackend;
-use super::{Backend, CrtKey, Exponents, LimbBatch};
+use super::{Backend, CrtKey, EncryptionJob, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -37,44 +41,125 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
     Ok(())
 }
 
-/// Item `i` of a cyclically broadcast operand batch, as a one-item batch.
-fn one(batch: &LimbBatch, i: usize) -> LimbBatch {
-    LimbBatch::single(batch.item(i % batch.len()).to_vec())
+/// A batched result whose items a spot check compares with one-item CPU results.
+pub(crate) trait Checked: Send {
+    /// How many items the result holds.
+    fn items(&self) -> usize;
+    /// Whether item `i` equals the one item of `expected`.
+    fn item_is(&self, i: usize, expected: &Self) -> bool;
 }
 
-fn one_exponent(exponents: &Exponents, i: usize) -> Exponents {
-    Exponents {
-        values: one(&exponents.values, i),
-        bits: exponents.bits,
-        secrecy: exponents.secrecy,
+impl Checked for LimbBatch {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn item_is(&self, i: usize, expected: &Self) -> bool {
+        expected.len() == 1 && self.item(i) == expected.item(0)
     }
 }
 
-/// Checks `out = bases ^ exponents mod m` on `samples` items.
-pub(crate) fn modexp(
+impl Checked for Vec<u32> {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn item_is(&self, i: usize, expected: &Self) -> bool {
+        expected.len() == 1 && self.get(i) == expected.first()
+    }
+}
+
+/// Runs `device` over a batch of `items` while the CPU computes `reference(i)` (item `i` alone)
+/// for `samples` random items in parallel, then compares.
+pub(crate) fn run_checked<T: Checked>(
+    what: &str,
     samples: usize,
+    items: usize,
+    device: impl FnOnce() -> Result<T> + Send,
+    reference: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<T> {
+    if samples == 0 || items == 0 {
+        return device();
+    }
+    let picks = sample(items, samples);
+    let (out, expected) = rayon::join(device, || {
+        picks
+            .iter()
+            .map(|&i| reference(i).map(|e| (i, e)))
+            .collect::<Result<Vec<_>>>()
+    });
+    // The device's own error first: bad input fails there before any result exists.
+    let out = out?;
+    check_len(what, out.items(), items)?;
+    for (i, e) in expected? {
+        if !out.item_is(i, &e) {
+            return Err(mismatch(what, i));
+        }
+    }
+    Ok(out)
+}
+
+/// Item `i` of a cyclically broadcast operand batch, as a one-item batch.
+pub(crate) fn one(batch: &LimbBatch, i: usize) -> Result<LimbBatch> {
+    if batch.is_empty() {
+        return Err(Error::InvalidParameter("an empty operand batch".into()));
+    }
+    Ok(LimbBatch::single(batch.item(i % batch.len()).to_vec()))
+}
+
+/// The CPU's `bases[i] ^ exponents[i] mod m`.
+pub(crate) fn modexp(
     modulus: &MontgomeryModulus,
     bases: &LimbBatch,
     exponents: &Exponents,
-    out: &LimbBatch,
-) -> Result<()> {
-    if samples == 0 || bases.is_empty() {
-        return Ok(());
-    }
-    check_len("modexp", out.len(), bases.len())?;
-    for i in sample(bases.len(), samples) {
-        let mut exponent = one_exponent(exponents, i);
-        let expected = CpuBackend.modexp(modulus, &one(bases, i), &exponent);
-        exponent.values.wipe();
-        if expected?.item(0) != out.item(i) {
-            return Err(mismatch("modexp", i));
-        }
-    }
-    Ok(())
+    i: usize,
+) -> Result<LimbBatch> {
+    let mut exponent = one_exponent(exponents, i)?;
+    let expected = CpuBackend.modexp(modulus, &one(bases, i)?, &exponent);
+    exponent.values.wipe();
+    expected
 }
 
-/// Checks `out = a · b mod m` on `samples` items; `a` is flat limbs, `modulus.len()` per item
-/// (so a caller can pass a slice of a larger batch without copying it).
+/// The CPU's `g ^ exponents[i] mod m`.
+pub(crate) fn fixed_base_pow(
+    modulus: &MontgomeryModulus,
+    table: &FixedBaseTable,
+    exponents: &Exponents,
+    i: usize,
+) -> Result<LimbBatch> {
+    let mut exponent = one_exponent(exponents, i)?;
+    let expected = CpuBackend.fixed_base_pow(modulus, table, &exponent);
+    exponent.values.wipe();
+    expected
+}
+
+/// The CPU's distance for item `i` of a CRT decoding.
+pub(crate) fn crt_decode(
+    key: &CrtKey,
+    bases_p: &LimbBatch,
+    bases_q: &LimbBatch,
+    masks: &LimbBatch,
+    i: usize,
+) -> Result<Vec<u32>> {
+    CpuBackend.crt_decode(key, &one(bases_p, i)?, &one(bases_q, i)?, &one(masks, i)?)
+}
+
+/// The CPU's ciphertext for item `i` of an encryption job (its noise exponents are given, so
+/// the job fixes every ciphertext).
+pub(crate) fn encrypt(job: &EncryptionJob<'_>, i: usize) -> Result<LimbBatch> {
+    // Checked first: a short exponent batch must be an error here, not an index out of range.
+    job.check()?;
+    job.one_item(i, |one| CpuBackend.encrypt(one))
+}
+
+fn one_exponent(exponents: &Exponents, i: usize) -> Result<Exponents> {
+    Ok(Exponents {
+        values: one(&exponents.values, i)?,
+        bits: exponents.bits,
+        secrecy: exponents.secrecy,
+    })
+}
+
+/// Checks `out = a · b mod m` on `samples` items after the fact; `a` is flat limbs,
+/// `modulus.len()` per item (so a caller can pass a slice of a larger batch without copying it).
 pub(crate) fn modmul(
     samples: usize,
     modulus: &MontgomeryModulus,
@@ -90,55 +175,19 @@ pub(crate) fn modmul(
     check_len("modmul", out.len(), count)?;
     for i in sample(count, samples) {
         let a_i = LimbBatch::single(a[i * width..(i + 1) * width].to_vec());
-        if CpuBackend.modmul(modulus, &a_i, &one(b, i))?.item(0) != out.item(i) {
+        if !out.item_is(i, &CpuBackend.modmul(modulus, &a_i, &one(b, i)?)?) {
             return Err(mismatch("modmul", i));
         }
     }
     Ok(())
 }
 
-/// Checks `out = g ^ exponents mod m` on `samples` items.
-pub(crate) fn fixed_base_pow(
-    samples: usize,
+/// The CPU's `a[i] · b[i] mod m`.
+pub(crate) fn modmul_item(
     modulus: &MontgomeryModulus,
-    table: &FixedBaseTable,
-    exponents: &Exponents,
-    out: &LimbBatch,
-) -> Result<()> {
-    if samples == 0 || exponents.values.is_empty() {
-        return Ok(());
-    }
-    check_len("fixed-base", out.len(), exponents.values.len())?;
-    for i in sample(exponents.values.len(), samples) {
-        let mut exponent = one_exponent(exponents, i);
-        let expected = CpuBackend.fixed_base_pow(modulus, table, &exponent);
-        exponent.values.wipe();
-        if expected?.item(0) != out.item(i) {
-            return Err(mismatch("fixed-base", i));
-        }
-    }
-    Ok(())
-}
-
-/// Checks CRT-decoded distances on `samples` items.
-pub(crate) fn crt_decode(
-    samples: usize,
-    key: &CrtKey,
-    bases_p: &LimbBatch,
-    bases_q: &LimbBatch,
-    masks: &LimbBatch,
-    out: &[u32],
-) -> Result<()> {
-    if samples == 0 || bases_p.is_empty() {
-        return Ok(());
-    }
-    check_len("CRT decoding", out.len(), bases_p.len())?;
-    for i in sample(bases_p.len(), samples) {
-        let expected =
-            CpuBackend.crt_decode(key, &one(bases_p, i), &one(bases_q, i), &one(masks, i))?;
-        if expected.first() != Some(&out[i]) {
-            return Err(mismatch("CRT decoding", i));
-        }
-    }
-    Ok(())
+    a: &LimbBatch,
+    b: &LimbBatch,
+    i: usize,
+) -> Result<LimbBatch> {
+    CpuBackend.modmul(modulus, &one(a, i)?, &one(b, i)?)
 }

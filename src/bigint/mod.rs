@@ -17,6 +17,7 @@ mod ifma;
 mod limbs;
 mod montgomery;
 
+pub(crate) use convert::wipe_biguint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub use fixed_base::FixedBaseTable;
 pub(crate) use limbs::mul_wide;

@@ -72,12 +72,4 @@ pub(crate) fn l_function(x: &BigUint, d: &BigUint) -> BigUint {
     (x - 1u32) / d
 }
 
-/// Overwrites a secret `BigUint`'s digits in place before it is dropped.
-///
-/// `assign_from_slice` clears and refills the same allocation, so the old digits are overwritten
-/// with zeros (num-bigint offers no zeroize support of its own). Temporaries created during
-/// arithmetic are not covered: see SECURITY notes in the README.
-pub(crate) fn wipe(value: &mut BigUint) {
-    let digits = value.bits().div_ceil(32) as usize;
-    value.assign_from_slice(&vec![0u32; digits.max(1)]);
-}
+pub(crate) use crate::bigint::wipe_biguint as wipe;

@@ -8,13 +8,12 @@
 //! returns the same ciphertexts as [`PublicKey::encrypt_limbs_with_noise`] (a property test
 //! checks it).
 
-use rayon::prelude::*;
-use zeroize::Zeroize;
-
-use super::public_key::{noise_times_g_m, NOISE_WINDOW_BITS};
+use super::public_key::NOISE_WINDOW_BITS;
 use super::{PublicKey, Scheme, SecretKey};
-use crate::backend::{Backend, Exponents, LimbBatch};
-use crate::bigint::{limbs_from_biguint, mul_wide, FixedBaseTable, MontgomeryModulus};
+use crate::backend::{
+    Backend, EncryptionJob, Exponents, Garner, LimbBatch, ResidueTables, Residues,
+};
+use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
 /// Fixed-base tables modulo one prime's square.
@@ -25,32 +24,28 @@ pub(crate) struct PrimeTables {
     g: Option<FixedBaseTable>,
 }
 
+impl PrimeTables {
+    fn share<'a>(&'a self, modulus: &'a MontgomeryModulus) -> ResidueTables<'a> {
+        ResidueTables {
+            modulus,
+            noise: &self.noise,
+            g: self.g.as_ref(),
+        }
+    }
+}
+
 /// Everything the owner path precomputes, built on first use. Secret: wiped on drop.
 pub(crate) struct OwnerTables {
     p: PrimeTables,
     q: PrimeTables,
-    /// `(q²)⁻¹ mod p²` in Montgomery form, for Garner's recombination.
-    q_squared_inverse: Vec<u64>,
-    /// q² as limbs of p²'s width.
-    q_squared: Vec<u64>,
-}
-
-impl Drop for OwnerTables {
-    fn drop(&mut self) {
-        self.q_squared_inverse.zeroize();
-        self.q_squared.zeroize();
-    }
+    garner: Garner,
 }
 
 impl OwnerTables {
     pub(crate) fn new(public_key: &PublicKey, secret_key: &SecretKey) -> Result<Self> {
         let crt = secret_key.crt();
         let (p_squared, q_squared) = (&crt.p_squared, &crt.q_squared);
-        if p_squared.len() != q_squared.len() {
-            return Err(Error::InvalidParameter(
-                "p² and q² must have the same number of limbs".into(),
-            ));
-        }
+        let garner = Garner::new(p_squared, q_squared)?;
         let noise_base = public_key.noise_base()?;
         let prime_tables = |modulus: &MontgomeryModulus| -> Result<PrimeTables> {
             let to_mont = |x: &num_bigint::BigUint| -> Result<Vec<u64>> {
@@ -73,47 +68,11 @@ impl OwnerTables {
             };
             Ok(PrimeTables { noise, g })
         };
-        let mut q_sq = q_squared.modulus();
-        let mut inverse = q_sq
-            .modinv(&p_squared.modulus())
-            .ok_or_else(|| Error::InvalidParameter("p and q are not coprime".into()))?;
-        let tables = Self {
+        Ok(Self {
             p: prime_tables(p_squared)?,
             q: prime_tables(q_squared)?,
-            q_squared_inverse: p_squared.to_montgomery(&p_squared.limbs_of(&inverse)?),
-            q_squared: limbs_from_biguint(&q_sq, p_squared.len())?,
-        };
-        super::wipe(&mut inverse);
-        super::wipe(&mut q_sq);
-        Ok(tables)
-    }
-
-    /// `c mod n²` from `c_p = c mod p²` and `c_q = c mod q²` (Garner): `c = c_q + q²·t` with
-    /// `t = (c_p − c_q)·(q²)⁻¹ mod p²`. Straight-line limb arithmetic, no branch on the values.
-    fn recombine(&self, p_squared: &MontgomeryModulus, c_p: &[u64], c_q: &[u64], out: &mut [u64]) {
-        let len = p_squared.len();
-        let mut t_p = vec![0u64; len];
-        let mut t_q = vec![0u64; len];
-        let mut t = vec![0u64; len];
-        // mul_into(x, y) = x·y·R⁻¹ and y = (q²)⁻¹·R, so these are c_p·(q²)⁻¹ and c_q·(q²)⁻¹
-        // mod p². c_q may exceed p², but it is below R, which is all the reduction needs.
-        p_squared.mul_into(c_p, &self.q_squared_inverse, &mut t_p);
-        p_squared.mul_into(c_q, &self.q_squared_inverse, &mut t_q);
-        p_squared.sub_into(&t_p, &t_q, &mut t);
-        let mut wide = vec![0u64; 2 * len];
-        mul_wide(&self.q_squared, &t, &mut wide);
-        let mut carry = 0u64;
-        for (i, w) in wide.iter_mut().enumerate() {
-            let addend = c_q.get(i).copied().unwrap_or(0);
-            let v = *w as u128 + addend as u128 + carry as u128;
-            *w = v as u64;
-            carry = (v >> 64) as u64;
-        }
-        // c < n², so the limbs beyond n²'s width are zero.
-        out.copy_from_slice(&wide[..out.len()]);
-        for buffer in [&mut t_p, &mut t_q, &mut t, &mut wide] {
-            buffer.zeroize();
-        }
+            garner,
+        })
     }
 }
 
@@ -179,33 +138,18 @@ impl SecretKey {
         }
         let tables = self.owner_tables(public_key)?;
         let crt = self.crt();
-        // Per prime: noise, times g^m for the lookup scheme.
-        let per_prime = |modulus: &MontgomeryModulus, t: &PrimeTables| -> Result<LimbBatch> {
-            noise_times_g_m(
-                backend,
-                modulus,
-                &t.noise,
-                t.g.as_ref(),
-                noise_exponents,
-                messages,
-                message_bits,
-            )
-        };
-        let mut c_p = per_prime(&crt.p_squared, &tables.p)?;
-        let mut c_q = per_prime(&crt.q_squared, &tables.q)?;
-        let width = public_key.ciphertext_limbs();
-        let mut combined = vec![0u64; c_p.len() * width];
-        combined
-            .par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(i, out)| tables.recombine(&crt.p_squared, c_p.item(i), c_q.item(i), out));
-        c_p.wipe();
-        c_q.wipe();
-        let combined = LimbBatch::from_flat(width, combined)?;
-        match public_key.scheme() {
-            Scheme::PaillierLookup => Ok(combined),
-            Scheme::Paillier => public_key.multiply_by_g_m(backend, messages, &combined),
-        }
+        backend.encrypt(&EncryptionJob {
+            n_squared: public_key.n_squared_modulus(),
+            n: public_key.n(),
+            residues: Residues::PrimeSquares {
+                p: tables.p.share(&crt.p_squared),
+                q: tables.q.share(&crt.q_squared),
+                garner: &tables.garner,
+            },
+            messages,
+            message_bits,
+            noise_exponents,
+        })
     }
 }
 

@@ -7,7 +7,10 @@ use num_integer::Integer;
 use num_traits::{One, Zero};
 
 use super::{Ciphertext, Scheme, KEY_LEN_RANGE};
-use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use crate::backend::encryption::one_plus_mn_times;
+use crate::backend::{
+    Backend, EncryptionJob, Exponents, LimbBatch, ResidueTables, Residues, Secrecy,
+};
 use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -298,23 +301,19 @@ impl PublicKey {
         message_bits: usize,
         noise_exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        let modulus = &self.n_squared_modulus;
         let tables = self.tables()?;
-        let product = noise_times_g_m(
-            backend,
-            modulus,
-            &tables.noise,
-            tables.g.as_ref(),
-            noise_exponents,
+        backend.encrypt(&EncryptionJob {
+            n_squared: &self.n_squared_modulus,
+            n: &self.n,
+            residues: Residues::NSquared(ResidueTables {
+                modulus: &self.n_squared_modulus,
+                noise: &tables.noise,
+                g: tables.g.as_ref(),
+            }),
             messages,
             message_bits,
-        )?;
-        match self.scheme {
-            // Lookup: c = g^m · g_n^x mod n².
-            Scheme::PaillierLookup => Ok(product),
-            // Classic: c = (1 + m·n) · h_n^x mod n².
-            Scheme::Paillier => self.multiply_by_g_m(backend, messages, &product),
-        }
+            noise_exponents,
+        })
     }
 
     /// Classic scheme: `(1 + m·n) · noise mod n²` for each message and its noise.
@@ -324,17 +323,7 @@ impl PublicKey {
         messages: &LimbBatch,
         noise: &LimbBatch,
     ) -> Result<LimbBatch> {
-        use rayon::prelude::*;
-        let modulus = &self.n_squared_modulus;
-        let width = self.ciphertext_limbs();
-        // m < n, so 1 + m·n < n² needs no reduction.
-        let g_m: Vec<Vec<u64>> = messages
-            .as_flat()
-            .par_chunks(messages.limbs_per_item())
-            .map(|m| limbs_from_biguint(&(modulus.biguint_of(m) * &self.n + 1u32), width))
-            .collect::<Result<_>>()?;
-        let g_m = LimbBatch::from_flat(width, g_m.concat())?;
-        backend.modmul(modulus, &g_m, noise)
+        one_plus_mn_times(backend, &self.n_squared_modulus, &self.n, messages, noise)
     }
 
     /// Bits of every noise exponent `x`: `alpha_len + 128` for the lookup scheme (so `x mod a`
@@ -525,31 +514,4 @@ fn djn_generator(n: &BigUint) -> Result<BigUint> {
     Err(Error::MalformedContext(
         "n has too many small factors to be a Paillier modulus".into(),
     ))
-}
-
-/// `noise_base^x` from `noise_table` for each noise exponent, times `g^m` from `g_table` for each
-/// message when there is one (the lookup scheme), under `modulus` (n², or p² and q² for the owner).
-pub(crate) fn noise_times_g_m(
-    backend: &dyn Backend,
-    modulus: &MontgomeryModulus,
-    noise_table: &FixedBaseTable,
-    g_table: Option<&FixedBaseTable>,
-    noise_exponents: &Exponents,
-    messages: &LimbBatch,
-    message_bits: usize,
-) -> Result<LimbBatch> {
-    let noise = backend.fixed_base_pow(modulus, noise_table, noise_exponents)?;
-    let Some(g_table) = g_table else {
-        return Ok(noise);
-    };
-    let g_m = backend.fixed_base_pow(
-        modulus,
-        g_table,
-        &Exponents {
-            values: messages.clone(),
-            bits: message_bits,
-            secrecy: Secrecy::Secret,
-        },
-    )?;
-    backend.modmul(modulus, &g_m, &noise)
 }

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use paillier_gpu::hamming::EncryptedVector;

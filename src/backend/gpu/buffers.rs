@@ -2,13 +2,23 @@
 
 use std::collections::HashMap;
 
+use super::kernels::PipelineKey;
 use super::GpuBackend;
 
-/// Buffers kept across calls, by (in-flight set, role); they only grow.
+/// Buffers kept across calls, by (in-flight set, role); they only grow. Bind groups are kept
+/// too, by pipeline and the exact buffers they bind, so a chunk, a step or a later call that
+/// binds the same buffers reuses them.
 #[derive(Default)]
 pub(super) struct BufferPool {
     pub(super) buffers: HashMap<(usize, BufferRole), wgpu::Buffer>,
+    pub(super) bind_groups: HashMap<BindGroupKey, wgpu::BindGroup>,
 }
+
+/// A bind group's identity: the pipeline and the buffer at each binding.
+pub(super) type BindGroupKey = (PipelineKey, Vec<(u32, wgpu::Buffer)>);
+
+/// Bind groups kept at most; past it the cache starts over (stale ones hold old buffers alive).
+pub(super) const MAX_BIND_GROUPS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum BufferRole {
@@ -20,6 +30,11 @@ pub(super) enum BufferRole {
     Scratch(usize),
     Output,
     Staging,
+    /// The uniform parameters of one dispatch (pass, step).
+    Params {
+        pass: usize,
+        step: usize,
+    },
 }
 
 impl GpuBackend {
@@ -33,18 +48,24 @@ impl GpuBackend {
         let bytes = bytes.max(4).next_multiple_of(4);
         let usage = match key.1 {
             BufferRole::Staging => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            BufferRole::Params { .. } => wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             _ => {
                 wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST
             }
         };
-        let entry = pool.buffers.entry(key);
-        let buffer = entry.or_insert_with(|| self.raw_buffer("paillier-gpu pooled", bytes, usage));
-        if buffer.size() < bytes {
-            *buffer = self.raw_buffer("paillier-gpu pooled", bytes, usage);
+        let too_small = pool.buffers.get(&key).is_some_and(|b| b.size() < bytes);
+        if too_small {
+            // Replaced: the bind groups that hold the old buffer go with it.
+            if let Some(old) = pool.buffers.remove(&key) {
+                pool.bind_groups
+                    .retain(|group, _| !group.1.iter().any(|(_, b)| *b == old));
+            }
         }
-        buffer
+        pool.buffers
+            .entry(key)
+            .or_insert_with(|| self.raw_buffer("paillier-gpu pooled", bytes, usage))
     }
 
     pub(super) fn raw_buffer(
@@ -72,14 +93,6 @@ impl GpuBackend {
         let buffer = self.raw_buffer(label, (contents.len() * 4) as u64, usage);
         self.queue
             .write_buffer(&buffer, 0, bytemuck::cast_slice(contents));
-        buffer
-    }
-
-    /// A uniform buffer holding `bytes`.
-    pub(super) fn uniform_buffer(&self, bytes: &[u8]) -> wgpu::Buffer {
-        let usage = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-        let buffer = self.raw_buffer("paillier-gpu params", bytes.len() as u64, usage);
-        self.queue.write_buffer(&buffer, 0, bytes);
         buffer
     }
 }

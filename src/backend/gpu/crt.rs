@@ -1,9 +1,10 @@
 //! Decoding on the device: the two CRT exponentiations, then the recombination and the masked
 //! popcount, chained in one submission per chunk so that only distances come back.
 
-use super::dispatch::{Operand, Params, Pass, Source, Step, PHASE_FINISH, PHASE_START};
+use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
-use super::words::{exponent_words, to_gpu_words};
+use super::params::{Params, Step, PHASE_FINISH, PHASE_START};
+use super::words::exponent_words;
 use super::GpuBackend;
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, CrtKey, Exponents, LimbBatch};
@@ -15,7 +16,7 @@ const X_Q_SLOT: usize = 3;
 
 impl GpuBackend {
     /// The recombination constants: P | Q | P⁻¹ | Q⁻¹ (2-adic) | h_p·R | h_q·R | q⁻¹·R mod p.
-    fn crt_consts_buffer(&self, key: &CrtKey) -> wgpu::Buffer {
+    fn crt_consts_buffer(&self, key: &CrtKey) -> Result<wgpu::Buffer> {
         let mut limbs = key.p.modulus_limbs().to_vec();
         limbs.extend_from_slice(key.q.modulus_limbs());
         limbs.extend_from_slice(&key.p_inverse);
@@ -23,9 +24,7 @@ impl GpuBackend {
         limbs.extend_from_slice(&key.p.to_montgomery(&key.h_p));
         limbs.extend_from_slice(&key.q.to_montgomery(&key.h_q));
         limbs.extend_from_slice(&key.p.to_montgomery(&key.q_inv_mod_p));
-        let mut words = to_gpu_words(&limbs, self.limb_path);
-        let buffer = self.storage_buffer("paillier-gpu crt constants", &words);
-        zeroize::Zeroize::zeroize(&mut words);
+        let buffer = self.constants_buffer(&limbs);
         zeroize::Zeroize::zeroize(&mut limbs);
         buffer
     }
@@ -48,9 +47,9 @@ impl GpuBackend {
         }
         let s = self.gpu_limbs(&key.p); // limbs of p and q
         let w = self.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
-        let consts_p = self.consts_buffer(&key.p_squared);
-        let consts_q = self.consts_buffer(&key.q_squared);
-        let consts_crt = self.crt_consts_buffer(key);
+        let consts_p = self.consts_buffer(&key.p_squared)?;
+        let consts_q = self.consts_buffer(&key.q_squared)?;
+        let consts_crt = self.crt_consts_buffer(key)?;
         let exponent_buffer = |e: &Exponents| {
             let mut words = exponent_words(e.values.as_flat());
             let buffer = self.storage_buffer("paillier-gpu exponent", &words);
@@ -117,7 +116,7 @@ impl GpuBackend {
                 to: 0,
             }],
             bindings: vec![
-                (0, Source::Whole(&consts_crt)),
+                (0, Source::Kept(&consts_crt)),
                 (
                     2,
                     Source::Scratch {

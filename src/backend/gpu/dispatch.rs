@@ -3,83 +3,24 @@
 //! computes the next.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytemuck::{Pod, Zeroable};
-
-use super::buffers::{BufferPool, BufferRole};
+use super::buffers::{BufferPool, BufferRole, MAX_BIND_GROUPS};
 use super::kernels::Kernel;
+use super::params::{chunk_params, Params, Step};
 use super::shader::Shape;
 use super::{failure, GpuBackend};
 use crate::error::Result;
-
-/// Uniform parameters of every kernel; field order matches `Params` in `shaders/params.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub(super) struct Params {
-    pub count: u32,
-    pub first: u32,
-    pub operand_count: u32,
-    pub operand_first: u32,
-    pub exp_words: u32,
-    pub exp_bits: u32,
-    pub m0_inv: u32,
-    pub window: u32,
-    pub limbs: u32,
-    pub phase: u32,
-    pub step_from: u32,
-    pub step_to: u32,
-    pub x_limbs: u32,
-    pub mask_words: u32,
-    pub m0_inv_q: u32,
-    pub pad: u32,
-}
-
-/// Phase bits of the exponentiation kernels.
-pub(super) const PHASE_START: u32 = 1;
-pub(super) const PHASE_FINISH: u32 = 2;
-
-/// One dispatch of a kernel: phase bits and a step range.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Step {
-    pub phase: u32,
-    pub from: u32,
-    pub to: u32,
-}
-
-/// The dispatches of an exponentiation of `steps` steps costing `edges_per_step` loop back-edges
-/// each, within `budget` back-edges per dispatch: the first starts, the last finishes.
-pub(super) fn phased_program(steps: usize, edges_per_step: usize, budget: usize) -> Vec<Step> {
-    let per = (budget / edges_per_step.max(1)).max(1);
-    let mut program = Vec::new();
-    let mut from = 0;
-    loop {
-        let to = (from + per).min(steps);
-        let mut phase = 0;
-        if from == 0 {
-            phase |= PHASE_START;
-        }
-        if to == steps {
-            phase |= PHASE_FINISH;
-        }
-        program.push(Step {
-            phase,
-            from: from as u32,
-            to: to as u32,
-        });
-        if to == steps {
-            return program;
-        }
-        from = to;
-    }
-}
 
 /// What a binding holds for one chunk of items.
 pub(super) enum Source<'a> {
     /// Host words, `item_words` per item, sliced per chunk and uploaded into a pooled buffer.
     PerItem { words: &'a [u32], item_words: usize },
-    /// A device buffer bound whole (constants, a table, a resident database, a cyclic operand).
+    /// A device buffer of this call's, bound whole (a resident database, a cyclic operand).
     Whole(&'a wgpu::Buffer),
+    /// A buffer the backend keeps across calls (constants, a fixed-base table), bound whole.
+    Kept(&'a wgpu::Buffer),
     /// Device memory of `item_words` per item that passes of one chunk share by `slot` (state,
     /// window tables, intermediate results); never read back.
     Scratch { slot: usize, item_words: usize },
@@ -141,11 +82,17 @@ impl GpuBackend {
                         per_item_bytes = per_item_bytes.max((item_words * 4) as u64);
                         scratch_bytes += (item_words * 4) as u64;
                     }
-                    Source::Whole(_) => {}
+                    Source::Whole(_) | Source::Kept(_) => {}
                 }
             }
         }
         chunk = chunk.min((self.max_binding_bytes / per_item_bytes) as usize);
+        // The calibrated chunk (whole waves) where the limits allow it.
+        let invocations = self.calibrated_invocations.load(Ordering::SeqCst);
+        let lanes = passes.iter().map(|p| p.shape.lanes).max().unwrap_or(1);
+        if invocations >= lanes {
+            chunk = chunk.min(invocations / lanes);
+        }
         if let Some(by_scratch) = SCRATCH_BUDGET_BYTES.checked_div(scratch_bytes) {
             chunk = chunk.min(by_scratch as usize);
         }
@@ -169,9 +116,8 @@ impl GpuBackend {
                 _ => None,
             })
             .ok_or_else(|| failure("a GPU job without an output"))?;
-        let mut results = Vec::with_capacity(count * output_words);
         if count == 0 {
-            return Ok(results);
+            return Ok(Vec::new());
         }
         let chunk = self.chunk_items(passes)?;
         let pipelines = passes
@@ -184,6 +130,39 @@ impl GpuBackend {
             .lock()
             .map_err(|_| failure("buffer pool poisoned"))?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let outcome = self.run_chunks(&mut pool, passes, &pipelines, count, chunk, output_words);
+        // Bind groups that hold this call's own buffers would keep them alive: drop them.
+        let call_buffers: Vec<&wgpu::Buffer> = passes
+            .iter()
+            .flat_map(|p| p.bindings.iter())
+            .filter_map(|(_, s)| match s {
+                Source::Whole(buffer) => Some(*buffer),
+                _ => None,
+            })
+            .collect();
+        if !call_buffers.is_empty() {
+            pool.bind_groups
+                .retain(|key, _| !key.1.iter().any(|(_, b)| call_buffers.contains(&b)));
+        }
+        let results = outcome?;
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(failure(format!("{}: {e}", passes[0].kernel.label())));
+        }
+        self.check_health()?;
+        Ok(results)
+    }
+
+    /// Submits the chunks of `count` items, two in flight, and gathers their output words.
+    fn run_chunks(
+        &self,
+        pool: &mut BufferPool,
+        passes: &[Pass<'_>],
+        pipelines: &[Arc<wgpu::ComputePipeline>],
+        count: usize,
+        chunk: usize,
+        output_words: usize,
+    ) -> Result<Vec<u32>> {
+        let mut results = Vec::with_capacity(count * output_words);
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut start = 0;
         let mut index = 0;
@@ -191,23 +170,19 @@ impl GpuBackend {
             let end = (start + chunk).min(count);
             let set = index % IN_FLIGHT;
             let flight =
-                self.submit_chunk(&mut pool, passes, &pipelines, set, start, end, output_words)?;
+                self.submit_chunk(pool, passes, pipelines, set, start, end, output_words)?;
             in_flight.push_back(flight);
             if in_flight.len() == IN_FLIGHT {
                 if let Some(done) = in_flight.pop_front() {
-                    self.collect(&mut pool, done, &mut results)?;
+                    self.collect(pool, done, &mut results)?;
                 }
             }
             start = end;
             index += 1;
         }
         while let Some(done) = in_flight.pop_front() {
-            self.collect(&mut pool, done, &mut results)?;
+            self.collect(pool, done, &mut results)?;
         }
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(failure(format!("{}: {e}", passes[0].kernel.label())));
-        }
-        self.check_health()?;
         Ok(results)
     }
 
@@ -264,53 +239,63 @@ impl GpuBackend {
             }
         }
         self.pooled(pool, (set, BufferRole::Staging), out_bytes);
+        // Per dispatch: its parameters into a pooled uniform buffer, and its bind group, reused
+        // whenever the same buffers are bound again.
+        if pool.bind_groups.len() > MAX_BIND_GROUPS {
+            pool.bind_groups.clear();
+        }
+        let mut dispatches = Vec::new();
+        for (p, (pass, pipeline)) in passes.iter().zip(pipelines).enumerate() {
+            for (k, step) in pass.program.iter().enumerate() {
+                let params = chunk_params(pass, step, start, n);
+                let role = BufferRole::Params { pass: p, step: k };
+                let uniform = self.pooled(pool, (set, role), size_of::<Params>() as u64);
+                self.queue
+                    .write_buffer(uniform, 0, bytemuck::bytes_of(&params));
+                let mut bound = vec![(1, uniform.clone())];
+                for (binding, source) in &pass.bindings {
+                    bound.push((*binding, bound_buffer(pool, set, p, *binding, source)?));
+                }
+                let key = ((pass.kernel, pass.shape), bound);
+                if !pool.bind_groups.contains_key(&key) {
+                    let entries: Vec<_> = key
+                        .1
+                        .iter()
+                        .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                            binding: *binding,
+                            resource: buffer.as_entire_binding(),
+                        })
+                        .collect();
+                    let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(pass.kernel.label()),
+                        layout: &pipeline.get_bind_group_layout(0),
+                        entries: &entries,
+                    });
+                    pool.bind_groups.insert(key.clone(), group);
+                }
+                dispatches.push((p, key));
+            }
+        }
         let pool = &*pool;
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some(passes[0].kernel.label()),
             });
-        for (p, (pass, pipeline)) in passes.iter().zip(pipelines).enumerate() {
-            let layout = pipeline.get_bind_group_layout(0);
-            for step in &pass.program {
-                let mut params = pass.params;
-                params.count = n as u32;
-                params.first = pass.first.map_or(0, |first| first + start) as u32;
-                if let Operand::Cyclic { items, offset } = pass.operand {
-                    params.operand_count = items as u32;
-                    params.operand_first = ((offset + start) % items.max(1)) as u32;
-                } else {
-                    params.operand_count = n as u32;
-                    params.operand_first = 0;
-                }
-                params.phase = step.phase;
-                params.step_from = step.from;
-                params.step_to = step.to;
-                let uniform = self.uniform_buffer(bytemuck::bytes_of(&params));
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: uniform.as_entire_binding(),
-                }];
-                for (binding, source) in &pass.bindings {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: *binding,
-                        resource: binding_resource(pool, set, p, *binding, source)?,
-                    });
-                }
-                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(pass.kernel.label()),
-                    layout: &layout,
-                    entries: &entries,
-                });
-                let mut compute = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(pass.kernel.label()),
-                    timestamp_writes: None,
-                });
-                compute.set_pipeline(pipeline);
-                compute.set_bind_group(0, &bind_group, &[]);
-                let groups = n.div_ceil(pass.shape.numbers_per_workgroup());
-                compute.dispatch_workgroups(groups as u32, 1, 1);
-            }
+        for (p, key) in &dispatches {
+            let pass = &passes[*p];
+            let bind_group = pool
+                .bind_groups
+                .get(key)
+                .ok_or_else(|| failure("bind group missing"))?;
+            let mut compute = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(pass.kernel.label()),
+                timestamp_writes: None,
+            });
+            compute.set_pipeline(&pipelines[*p]);
+            compute.set_bind_group(0, bind_group, &[]);
+            let groups = n.div_ceil(pass.shape.numbers_per_workgroup());
+            compute.dispatch_workgroups(groups as u32, 1, 1);
         }
         let output = pool
             .buffers
@@ -379,21 +364,21 @@ impl GpuBackend {
 }
 
 /// The buffer behind `source` for binding `binding` of pass `pass` in in-flight set `set`.
-fn binding_resource<'b>(
-    pool: &'b BufferPool,
+fn bound_buffer(
+    pool: &BufferPool,
     set: usize,
     pass: usize,
     binding: u32,
-    source: &Source<'b>,
-) -> Result<wgpu::BindingResource<'b>> {
+    source: &Source<'_>,
+) -> Result<wgpu::Buffer> {
     let key = match source {
-        Source::Whole(buffer) => return Ok(buffer.as_entire_binding()),
+        Source::Whole(buffer) | Source::Kept(buffer) => return Ok((*buffer).clone()),
         Source::PerItem { .. } => (set, BufferRole::Input { pass, binding }),
         Source::Scratch { slot, .. } => (set, BufferRole::Scratch(*slot)),
         Source::Output { .. } => (set, BufferRole::Output),
     };
     pool.buffers
         .get(&key)
-        .map(|b| b.as_entire_binding())
+        .cloned()
         .ok_or_else(|| failure("pooled buffer missing"))
 }

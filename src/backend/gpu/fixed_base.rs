@@ -1,11 +1,13 @@
 //! Fixed-base exponentiation from a resident table of powers (the encryption noise, the lookup
-//! scheme's g^m): one product per table row.
+//! scheme's g^m): one product per table row, and a finishing product that can fold in a factor
+//! (how encryption is fused, see `encrypt.rs`).
 
 use std::sync::Arc;
 
-use super::dispatch::{phased_program, Operand, Params, Pass, Source};
+use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
 use super::modexp::STATE_SLOT;
+use super::params::{phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_TIMES_FACTOR};
 use super::words::{exponent_words, to_gpu_words};
 use super::{failure, GpuBackend};
 use crate::backend::cpu::CpuBackend;
@@ -13,9 +15,33 @@ use crate::backend::{Backend, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
 
+/// What the last product of a fixed-base exponentiation multiplies `g^e` by.
+pub(super) enum Finish<'a> {
+    /// Nothing: the result is `g^e`.
+    Plain,
+    /// A per-item factor `f` of `S` limbs or more (the low `S` are read): `g^e · f`.
+    Times {
+        factors: Source<'a>,
+        item_limbs: usize,
+    },
+    /// `1 + m·n mod m` for a per-item message `m < n` (needs the encryption constants, which
+    /// hold `n·R`): `g^e · (1 + m·n)`.
+    TimesOnePlusMN {
+        messages: Source<'a>,
+        item_limbs: usize,
+    },
+}
+
+/// The exponents of a fixed-base pass: u32 words, `words` per item, `bits` processed.
+pub(super) struct ExponentWords<'a> {
+    pub words: &'a [u32],
+    pub per_item: usize,
+    pub bits: usize,
+}
+
 impl GpuBackend {
     /// The device copy of `table`, uploaded on first use and kept (a few tables at most).
-    fn table_buffer(&self, table: &FixedBaseTable) -> Result<Arc<wgpu::Buffer>> {
+    pub(super) fn table_buffer(&self, table: &FixedBaseTable) -> Result<Arc<wgpu::Buffer>> {
         let mut tables = self
             .tables
             .lock()
@@ -34,11 +60,87 @@ impl GpuBackend {
             "paillier-gpu fixed-base table",
             &to_gpu_words(table.entries(), self.limb_path),
         ));
+        // One context uses two tables, its owner four more; eight covers a few contexts.
         if tables.len() >= 8 {
             tables.remove(0);
         }
         tables.push((table.id(), buffer.clone()));
         Ok(buffer)
+    }
+
+    /// One fixed-base pass: `g^e · finish` per item, from `powers` (the device copy of `table`)
+    /// under `consts`, into `output`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn fixed_base_pass<'a>(
+        &self,
+        modulus: &MontgomeryModulus,
+        table: &FixedBaseTable,
+        consts: &'a wgpu::Buffer,
+        powers: &'a wgpu::Buffer,
+        exponents: ExponentWords<'a>,
+        finish: Finish<'a>,
+        output: Source<'a>,
+    ) -> Pass<'a> {
+        let s = self.gpu_limbs(modulus);
+        let shape = self.shape(s);
+        let rows = exponents.bits.div_ceil(table.window_bits());
+        let per_row = shape.product_back_edges() + 3;
+        let (finish_bits, factors, x_limbs) = match finish {
+            // Binding 6 is unread without a factor; any read-only buffer fills it.
+            Finish::Plain => (0, Source::Kept(consts), 0),
+            Finish::Times {
+                factors,
+                item_limbs,
+            } => (PHASE_TIMES_FACTOR, factors, item_limbs),
+            Finish::TimesOnePlusMN {
+                messages,
+                item_limbs,
+            } => (PHASE_ONE_PLUS_MN, messages, item_limbs),
+        };
+        let mut program = phased_program(
+            rows,
+            per_row,
+            // The finish costs up to three products of its own.
+            self.loop_budget.saturating_sub(3 * per_row),
+        );
+        if let Some(last) = program.last_mut() {
+            last.phase |= finish_bits;
+        }
+        Pass {
+            kernel: Kernel::FixedBase,
+            shape,
+            params: Params {
+                exp_words: exponents.per_item as u32,
+                exp_bits: exponents.bits as u32,
+                window: table.window_bits() as u32,
+                m0_inv: self.m0_inv(modulus),
+                x_limbs: x_limbs as u32,
+                ..Params::default()
+            },
+            program,
+            bindings: vec![
+                (0, Source::Kept(consts)),
+                (2, Source::Kept(powers)),
+                (
+                    3,
+                    Source::PerItem {
+                        words: exponents.words,
+                        item_words: exponents.per_item,
+                    },
+                ),
+                (4, output),
+                (
+                    5,
+                    Source::Scratch {
+                        slot: STATE_SLOT,
+                        item_words: s,
+                    },
+                ),
+                (6, factors),
+            ],
+            first: None,
+            operand: Operand::PerChunk,
+        }
     }
 
     pub(super) fn fixed_base_pow_on_device(
@@ -52,47 +154,24 @@ impl GpuBackend {
         }
         crate::backend::check_fixed_base_operands(modulus, table, exponents)?;
         let s = self.gpu_limbs(modulus);
-        let shape = self.shape(s);
-        let exp_words = exponents.values.limbs_per_item() * 2;
-        let exp = exponent_words(exponents.values.as_flat());
+        let mut words = exponent_words(exponents.values.as_flat());
         let powers = self.table_buffer(table)?;
-        let consts = self.consts_buffer(modulus);
-        let rows = exponents.bits.div_ceil(table.window_bits());
-        let per_row = shape.product_back_edges() + 3;
-        let pass = Pass {
-            kernel: Kernel::FixedBase,
-            shape,
-            params: Params {
-                exp_words: exp_words as u32,
-                exp_bits: exponents.bits as u32,
-                window: table.window_bits() as u32,
-                m0_inv: self.m0_inv(modulus),
-                ..Params::default()
+        let consts = self.consts_buffer(modulus)?;
+        let pass = self.fixed_base_pass(
+            modulus,
+            table,
+            &consts,
+            &powers,
+            ExponentWords {
+                words: &words,
+                per_item: exponents.values.limbs_per_item() * 2,
+                bits: exponents.bits,
             },
-            program: phased_program(rows, per_row, self.loop_budget.saturating_sub(per_row)),
-            bindings: vec![
-                (0, Source::Whole(&consts)),
-                (2, Source::Whole(&powers)),
-                (
-                    3,
-                    Source::PerItem {
-                        words: &exp,
-                        item_words: exp_words,
-                    },
-                ),
-                (4, Source::Output { item_words: s }),
-                (
-                    5,
-                    Source::Scratch {
-                        slot: STATE_SLOT,
-                        item_words: s,
-                    },
-                ),
-            ],
-            first: None,
-            operand: Operand::PerChunk,
-        };
-        let out = self.run(&[pass], exponents.values.len())?;
-        self.batch_of(out, modulus.len())
+            Finish::Plain,
+            Source::Output { item_words: s },
+        );
+        let out = self.run(&[pass], exponents.values.len());
+        zeroize::Zeroize::zeroize(&mut words);
+        self.batch_of(out?, modulus.len())
     }
 }

@@ -8,6 +8,7 @@ const MODEXP: &str = include_str!("../../../shaders/modexp.wgsl");
 const MODMUL: &str = include_str!("../../../shaders/modmul.wgsl");
 const FIXED_BASE: &str = include_str!("../../../shaders/fixed_base.wgsl");
 const CRT: &str = include_str!("../../../shaders/crt.wgsl");
+const RECOMBINE: &str = include_str!("../../../shaders/recombine.wgsl");
 
 /// One compute kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -16,6 +17,7 @@ pub(super) enum Kernel {
     ModMul,
     FixedBase,
     Crt,
+    Recombine,
 }
 
 /// What identifies a compiled pipeline: the kernel and the shape it is specialised for.
@@ -28,6 +30,7 @@ impl Kernel {
             Kernel::ModMul => "paillier-gpu modmul",
             Kernel::FixedBase => "paillier-gpu fixed-base",
             Kernel::Crt => "paillier-gpu crt decode",
+            Kernel::Recombine => "paillier-gpu crt recombine",
         }
     }
 
@@ -39,8 +42,12 @@ impl Kernel {
                 &["consts", "bases", "state", "powers"],
                 &["results", "state", "powers"],
             ),
-            Kernel::FixedBase => (&["consts", "state", "powers"], &["results", "state"]),
+            Kernel::FixedBase => (
+                &["consts", "state", "powers", "factors"],
+                &["results", "state"],
+            ),
             Kernel::Crt => (&["consts", "x_p", "x_q"], &[]),
+            Kernel::Recombine => (&["consts", "c_p", "c_q"], &[]),
         }
     }
 
@@ -50,6 +57,7 @@ impl Kernel {
             Kernel::ModMul => MODMUL,
             Kernel::FixedBase => FIXED_BASE,
             Kernel::Crt => CRT,
+            Kernel::Recombine => RECOMBINE,
         }
     }
 }

@@ -20,13 +20,16 @@
 
 mod adapter;
 mod buffers;
+mod calibrate;
 mod crt;
 mod dispatch;
+mod encrypt;
 mod fixed_base;
 mod kernels;
 mod modexp;
 mod modmul;
 mod options;
+mod params;
 mod pipelines;
 mod report;
 mod resident;
@@ -37,11 +40,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{spot_check, Backend, CrtKey, Device, DeviceMemory, Exponents, LimbBatch};
+use super::{
+    spot_check, Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch,
+};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 use kernels::PipelineKey;
 
+pub use calibrate::Calibration;
 pub use options::{Exchange, Fault, GpuOptions, LimbPath};
 pub use report::{GpuReport, ShapeReport};
 pub use wgpu::{AdapterInfo, DeviceType};
@@ -72,8 +78,15 @@ pub struct GpuBackend {
     pool: Mutex<buffers::BufferPool>,
     /// Uploaded fixed-base tables by table id (a few at most: one context uses two).
     tables: Mutex<Vec<(u64, Arc<wgpu::Buffer>)>>,
+    /// Uploaded constants (moduli, Montgomery constants) by the SHA-256 of their limbs, so that
+    /// calls with the same modulus bind the same buffer (and reuse bind groups).
+    constants: Mutex<Vec<([u8; 32], wgpu::Buffer)>>,
     lost: Arc<AtomicBool>,
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Invocations per chunk found by [`GpuBackend::calibrate`] (0: not calibrated); a chunk
+    /// holds this many divided by its kernels' lanes per number.
+    calibrated_invocations: AtomicUsize,
+    calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
@@ -169,16 +182,21 @@ impl GpuBackend {
         self.exchange
     }
 
-    /// Compiles every kernel for `modulus` and runs one tiny product, so that the first real
-    /// batch does not pay for shader compilation.
-    pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<()> {
+    /// Compiles every kernel for `modulus` and calibrates the chunk size on it
+    /// ([`calibrate`](Self::calibrate)), so that the first real batch pays for neither and
+    /// fills the adapter.
+    pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<Calibration> {
         let one = LimbBatch::single(modulus.one().to_vec());
         self.modmul(modulus, &one, &one)?;
         let shape = self.shape(self.gpu_limbs(modulus));
-        for kernel in [kernels::Kernel::ModExp, kernels::Kernel::FixedBase] {
+        for kernel in [
+            kernels::Kernel::ModExp,
+            kernels::Kernel::FixedBase,
+            kernels::Kernel::Recombine,
+        ] {
             self.pipeline(kernel, shape)?;
         }
-        Ok(())
+        self.calibrate(modulus)
     }
 
     /// GPU limbs of numbers below `modulus`.
@@ -198,14 +216,39 @@ impl GpuBackend {
     }
 
     /// modulus | R² | R as a storage buffer (the same R as the CPU engine).
-    fn consts_buffer(&self, modulus: &MontgomeryModulus) -> wgpu::Buffer {
+    fn consts_buffer(&self, modulus: &MontgomeryModulus) -> Result<wgpu::Buffer> {
         let mut limbs = modulus.modulus_limbs().to_vec();
         limbs.extend_from_slice(modulus.r_squared());
         limbs.extend_from_slice(modulus.one());
-        self.storage_buffer(
-            "paillier-gpu modulus",
-            &words::to_gpu_words(&limbs, self.limb_path),
-        )
+        let buffer = self.constants_buffer(&limbs);
+        zeroize::Zeroize::zeroize(&mut limbs);
+        buffer
+    }
+
+    /// A storage buffer of constants `limbs`, uploaded once and kept (16 at most) under the
+    /// SHA-256 of the limbs: the host keeps no copy of a secret modulus, only its digest.
+    fn constants_buffer(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for limb in limbs {
+            hasher.update(limb.to_le_bytes());
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut kept = self
+            .constants
+            .lock()
+            .map_err(|_| failure("constants cache poisoned"))?;
+        if let Some((_, buffer)) = kept.iter().find(|(d, _)| *d == digest) {
+            return Ok(buffer.clone());
+        }
+        let mut words = words::to_gpu_words(limbs, self.limb_path);
+        let buffer = self.storage_buffer("paillier-gpu constants", &words);
+        zeroize::Zeroize::zeroize(&mut words);
+        if kept.len() >= 16 {
+            kept.remove(0);
+        }
+        kept.push((digest, buffer.clone()));
+        Ok(buffer)
     }
 
     /// -m⁻¹ mod 2^(limb bits).
@@ -218,7 +261,7 @@ impl GpuBackend {
 }
 
 /// Every call's result is spot-checked against the CPU on [`GpuOptions::spot_check_samples`]
-/// random items before it is returned.
+/// random items before it is returned; the CPU recomputes them while the device works.
 impl Backend for GpuBackend {
     fn device(&self) -> Device {
         Device::Gpu
@@ -230,10 +273,13 @@ impl Backend for GpuBackend {
         bases: &LimbBatch,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        let out = self.modexp_on_device(modulus, bases, exponents)?;
-        let samples = self.samples_for(bases.len());
-        spot_check::modexp(samples, modulus, bases, exponents, &out)?;
-        Ok(out)
+        spot_check::run_checked(
+            "modexp",
+            self.samples_for(bases.len()),
+            bases.len(),
+            || self.modexp_on_device(modulus, bases, exponents),
+            |i| spot_check::modexp(modulus, bases, exponents, i),
+        )
     }
 
     fn modmul(
@@ -242,9 +288,13 @@ impl Backend for GpuBackend {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        let out = self.modmul_on_device(modulus, a, b)?;
-        spot_check::modmul(self.samples_for(a.len()), modulus, a.as_flat(), b, &out)?;
-        Ok(out)
+        spot_check::run_checked(
+            "modmul",
+            self.samples_for(a.len()),
+            a.len(),
+            || self.modmul_on_device(modulus, a, b),
+            |i| spot_check::modmul_item(modulus, a, b, i),
+        )
     }
 
     fn fixed_base_pow(
@@ -253,10 +303,13 @@ impl Backend for GpuBackend {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        let out = self.fixed_base_pow_on_device(modulus, table, exponents)?;
-        let samples = self.samples_for(exponents.values.len());
-        spot_check::fixed_base_pow(samples, modulus, table, exponents, &out)?;
-        Ok(out)
+        spot_check::run_checked(
+            "fixed-base",
+            self.samples_for(exponents.values.len()),
+            exponents.values.len(),
+            || self.fixed_base_pow_on_device(modulus, table, exponents),
+            |i| spot_check::fixed_base_pow(modulus, table, exponents, i),
+        )
     }
 
     fn crt_decode(
@@ -266,10 +319,23 @@ impl Backend for GpuBackend {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
-        let out = self.crt_decode_on_device(key, bases_p, bases_q, masks)?;
-        let samples = self.samples_for(bases_p.len());
-        spot_check::crt_decode(samples, key, bases_p, bases_q, masks, &out)?;
-        Ok(out)
+        spot_check::run_checked(
+            "CRT decoding",
+            self.samples_for(bases_p.len()),
+            bases_p.len(),
+            || self.crt_decode_on_device(key, bases_p, bases_q, masks),
+            |i| spot_check::crt_decode(key, bases_p, bases_q, masks, i),
+        )
+    }
+
+    fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "encryption",
+            self.samples_for(job.messages.len()),
+            job.messages.len(),
+            || self.encrypt_on_device(job),
+            |i| spot_check::encrypt(job, i),
+        )
     }
 
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {

@@ -1,8 +1,9 @@
 //! Batched modular exponentiation by fixed 4-bit windows (public exponents such as r^n, and the
 //! secret CRT exponents of decoding, where the GPU path documents that it is not constant-time).
 
-use super::dispatch::{phased_program, Operand, Params, Pass, Source, Step};
+use super::dispatch::{Operand, Pass, Source};
 use super::kernels::{Kernel, MODEXP_TABLE, MODEXP_WINDOW};
+use super::params::{phased_program, Params, Step};
 use super::words::exponent_words;
 use super::{failure, GpuBackend};
 use crate::backend::cpu::CpuBackend;
@@ -63,7 +64,7 @@ impl GpuBackend {
             },
             program: self.modexp_program(s, bits)?,
             bindings: vec![
-                (0, Source::Whole(consts)),
+                (0, Source::Kept(consts)),
                 (2, bases),
                 (3, exponents),
                 (4, result),
@@ -133,7 +134,7 @@ impl GpuBackend {
                 Operand::PerChunk,
             ),
         };
-        let consts = self.consts_buffer(modulus);
+        let consts = self.consts_buffer(modulus)?;
         let pass = self.modexp_pass(
             modulus,
             &consts,

@@ -1,7 +1,8 @@
 //! Batched modular multiplication (the search backend's aggregation).
 
-use super::dispatch::{Operand, Params, Pass, Source};
+use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
+use super::params::Params;
 use super::words::to_gpu_words;
 use super::GpuBackend;
 use crate::backend::cpu::CpuBackend;
@@ -59,7 +60,7 @@ impl GpuBackend {
         let b_words = to_gpu_words(montgomery_operand(modulus, b).as_flat(), self.limb_path);
         let per_item = b.len() == count && count > 1 && operand_offset == 0;
         let cyclic = (!per_item).then(|| self.storage_buffer("paillier-gpu operand", &b_words));
-        let consts = self.consts_buffer(modulus);
+        let consts = self.consts_buffer(modulus)?;
         let (a_source, first) = match factors {
             Factors::Host(words) => (
                 Source::PerItem {
@@ -93,13 +94,13 @@ impl GpuBackend {
                 m0_inv: self.m0_inv(modulus),
                 ..Params::default()
             },
-            program: vec![super::dispatch::Step {
+            program: vec![super::params::Step {
                 phase: 0,
                 from: 0,
                 to: 0,
             }],
             bindings: vec![
-                (0, Source::Whole(&consts)),
+                (0, Source::Kept(&consts)),
                 (2, a_source),
                 (3, b_source),
                 (4, Source::Output { item_words: s }),

@@ -41,6 +41,8 @@ pub struct GpuReport {
     pub max_compute_workgroup_storage_size: u32,
     /// The kernel shape per width asked about.
     pub shapes: Vec<ShapeReport>,
+    /// What the warm-up's calibration measured, if it ran.
+    pub calibration: Option<super::Calibration>,
 }
 
 /// The kernel shape chosen for one width.
@@ -89,6 +91,7 @@ impl GpuBackend {
                     }
                 })
                 .collect(),
+            calibration: self.calibration(),
         }
     }
 }

@@ -78,6 +78,15 @@ fn gpu_description(
         return None;
     }
     let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    // Compile and calibrate at the widest n² measured (the report records what it found).
+    if let Some(&key_len) = key_lens.iter().max() {
+        let all_ones = (num_bigint::BigUint::from(1u32) << (4 * key_len)) - 1u32;
+        let warmed = paillier_gpu::bigint::MontgomeryModulus::new(&all_ones)
+            .and_then(|modulus| gpu.warm_up(&modulus));
+        if let Err(e) = warmed {
+            eprintln!("paillier-gpu: bench: GPU warm-up failed: {e}");
+        }
+    }
     let mut widths: Vec<usize> = key_lens.iter().flat_map(|&k| [4 * k, 2 * k, k]).collect();
     widths.sort_unstable();
     widths.dedup();
@@ -107,6 +116,12 @@ fn gpu_banner(gpu: &GpuDescription) -> String {
         gpu.exchange,
         shapes.join(", ")
     );
+    if let Some(c) = &gpu.calibration {
+        line.push_str(&format!(
+            "\ncalibration: {} {}-bit products fill the adapter; chunks of {} items",
+            c.saturating_items, c.bits, c.chunk_items
+        ));
+    }
     if gpu.software {
         line.push_str(
             "\nwarning: the \"gpu\" is a software adapter running on the CPU; its timings say nothing about GPUs",

@@ -73,11 +73,16 @@ pub fn run(cli: Cli) -> Result<()> {
             let public = PublicContext::load(&context)?;
             let layout = public.layout()?;
             let backend = backend_for(device.device())?;
+            let shape = public.ciphertext_shape()?;
+            let batch = match batch {
+                Some(batch) => batch,
+                None => default_encrypt_batch(backend.as_ref(), &public, shape.chunks)?,
+            };
             let job = EncryptJob {
                 public_key: public.public_key(),
                 secret_key: None,
                 layout: &layout,
-                shape: public.ciphertext_shape()?,
+                shape,
                 backend: backend.as_ref(),
                 batch,
             };
@@ -239,4 +244,38 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
         json: args.json,
         plot: args.plot,
     }
+}
+
+/// Vectors per encryption step when `--batch` is not given: `DEFAULT_BATCH` on the CPU; on a
+/// GPU, after its warm-up, enough vectors of `chunks` ciphertexts to fill two calibrated chunks
+/// (one computing while the other moves), and at least `DEFAULT_BATCH`.
+fn default_encrypt_batch(
+    backend: &dyn paillier_gpu::backend::Backend,
+    public: &PublicContext,
+    chunks: usize,
+) -> Result<usize> {
+    use paillier_gpu::formats::encrypt_job::DEFAULT_BATCH;
+    if backend.device() == paillier_gpu::Device::Cpu || backend.device_memory().is_none() {
+        return Ok(DEFAULT_BATCH);
+    }
+    gpu_chunk_items(public).map(|items| (2 * items).div_ceil(chunks.max(1)).max(DEFAULT_BATCH))
+}
+
+/// The chunk a warmed-up GPU runs at n²'s width.
+#[cfg(feature = "gpu")]
+fn gpu_chunk_items(public: &PublicContext) -> Result<usize> {
+    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared()?;
+    let calibration = gpu.warm_up(public.public_key().n_squared_modulus())?;
+    log::info!(
+        "GPU warm-up: {} numbers fill {}; chunks of {}",
+        calibration.saturating_items,
+        gpu.adapter_info().name,
+        calibration.chunk_items
+    );
+    Ok(calibration.chunk_items)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_chunk_items(_: &PublicContext) -> Result<usize> {
+    Ok(paillier_gpu::formats::encrypt_job::DEFAULT_BATCH)
 }

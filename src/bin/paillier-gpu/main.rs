@@ -45,10 +45,11 @@ enum Command {
         /// starting over: records already written are neither redone nor lost.
         #[arg(long)]
         resume: bool,
-        /// Vectors read, encrypted and written per step (memory grows with it).
-        #[arg(long, default_value_t = paillier_gpu::formats::encrypt_job::DEFAULT_BATCH,
-              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-        batch: usize,
+        /// Vectors read, encrypted and written per step (memory grows with it). Default: 4096
+        /// on the CPU; on a GPU, enough to fill two of the chunks its warm-up calibrated, and at
+        /// least 4096.
+        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        batch: Option<usize>,
     },
     /// Multiply an encrypted query into every stored ciphertext (needs only the public key).
     Aggregate {

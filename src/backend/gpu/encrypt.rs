@@ -1,0 +1,229 @@
+//! Encryption fused on the device: per chunk, one submission computes the noise, multiplies in
+//! `g^m` (the lookup scheme's table, or the classic scheme's `1 + m·n`) in the noise's finishing
+//! product, and for the key's owner recombines the p² and q² shares (Garner), so that only
+//! ciphertexts come back and the host does no per-item big-integer work.
+//!
+//! Passes per chunk, each over every item:
+//! * n², classic: noise finished by `× (1 + m·n)` → ciphertexts;
+//! * n², lookup: noise → scratch; `g^m` finished by `× noise` → ciphertexts;
+//! * p² and q²: the same per prime into two scratch buffers, then the recombination.
+
+use super::dispatch::{Operand, Pass, Source};
+use super::fixed_base::{ExponentWords, Finish};
+use super::kernels::Kernel;
+use super::params::{Params, Step, PHASE_FINISH, PHASE_START};
+use super::words::exponent_words;
+use super::GpuBackend;
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
+use crate::bigint::MontgomeryModulus;
+use crate::error::Result;
+
+/// Scratch slots (after those of modexp and decoding): the noise, and the two prime shares.
+const NOISE_SLOT: usize = 4;
+const C_P_SLOT: usize = 5;
+const C_Q_SLOT: usize = 6;
+
+/// The device buffers of one share.
+struct ShareBuffers {
+    consts: wgpu::Buffer,
+    noise: std::sync::Arc<wgpu::Buffer>,
+    g: Option<std::sync::Arc<wgpu::Buffer>>,
+}
+
+/// The host words every pass reads: noise exponents, messages as exponents (lookup), messages
+/// as limbs (classic). Wiped on drop: they are secrets.
+struct JobWords {
+    noise: Vec<u32>,
+    noise_per_item: usize,
+    messages: Vec<u32>,
+    messages_per_item: usize,
+}
+
+impl Drop for JobWords {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.noise);
+        zeroize::Zeroize::zeroize(&mut self.messages);
+    }
+}
+
+impl GpuBackend {
+    /// modulus | R² | R | n·R mod modulus, wiped on the host once uploaded (p² is secret).
+    fn encryption_consts_buffer(
+        &self,
+        modulus: &MontgomeryModulus,
+        n: &num_bigint::BigUint,
+    ) -> Result<wgpu::Buffer> {
+        let mut limbs = modulus.modulus_limbs().to_vec();
+        limbs.extend_from_slice(modulus.r_squared());
+        limbs.extend_from_slice(modulus.one());
+        let n_reduced = modulus.limbs_of(&(n % modulus.modulus()))?;
+        limbs.extend_from_slice(&modulus.to_montgomery(&n_reduced));
+        let buffer = self.constants_buffer(&limbs);
+        zeroize::Zeroize::zeroize(&mut limbs);
+        buffer
+    }
+
+    /// p² | q² | (q²)⁻¹·R mod p², wiped on the host once uploaded.
+    fn recombine_consts_buffer(
+        &self,
+        p_squared: &MontgomeryModulus,
+        garner: &Garner,
+    ) -> Result<wgpu::Buffer> {
+        let mut limbs = p_squared.modulus_limbs().to_vec();
+        limbs.extend_from_slice(garner.q_squared());
+        limbs.extend_from_slice(garner.q_squared_inverse());
+        let buffer = self.constants_buffer(&limbs);
+        zeroize::Zeroize::zeroize(&mut limbs);
+        buffer
+    }
+
+    fn share_buffers(
+        &self,
+        job: &EncryptionJob<'_>,
+        share: &ResidueTables<'_>,
+    ) -> Result<ShareBuffers> {
+        Ok(ShareBuffers {
+            consts: self.encryption_consts_buffer(share.modulus, job.n)?,
+            noise: self.table_buffer(share.noise)?,
+            g: share.g.map(|g| self.table_buffer(g)).transpose()?,
+        })
+    }
+
+    /// The passes of one share, ending in `output`.
+    fn share_passes<'a>(
+        &self,
+        job: &EncryptionJob<'_>,
+        share: &ResidueTables<'_>,
+        buffers: &'a ShareBuffers,
+        words: &'a JobWords,
+        output: Source<'a>,
+    ) -> Vec<Pass<'a>> {
+        let s = self.gpu_limbs(share.modulus);
+        let noise_exponents = ExponentWords {
+            words: &words.noise,
+            per_item: words.noise_per_item,
+            bits: job.noise_exponents.bits,
+        };
+        match (share.g, &buffers.g) {
+            (Some(g_table), Some(g_buffer)) => {
+                let noise = self.fixed_base_pass(
+                    share.modulus,
+                    share.noise,
+                    &buffers.consts,
+                    &buffers.noise,
+                    noise_exponents,
+                    Finish::Plain,
+                    Source::Scratch {
+                        slot: NOISE_SLOT,
+                        item_words: s,
+                    },
+                );
+                let g_m = self.fixed_base_pass(
+                    share.modulus,
+                    g_table,
+                    &buffers.consts,
+                    g_buffer,
+                    ExponentWords {
+                        words: &words.messages,
+                        per_item: words.messages_per_item,
+                        bits: job.message_bits,
+                    },
+                    Finish::Times {
+                        factors: Source::Scratch {
+                            slot: NOISE_SLOT,
+                            item_words: s,
+                        },
+                        item_limbs: s,
+                    },
+                    output,
+                );
+                vec![noise, g_m]
+            }
+            _ => vec![self.fixed_base_pass(
+                share.modulus,
+                share.noise,
+                &buffers.consts,
+                &buffers.noise,
+                noise_exponents,
+                Finish::TimesOnePlusMN {
+                    messages: Source::PerItem {
+                        words: &words.messages,
+                        item_words: words.messages_per_item,
+                    },
+                    item_limbs: words.messages_per_item,
+                },
+                output,
+            )],
+        }
+    }
+
+    pub(super) fn encrypt_on_device(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        let count = job.messages.len();
+        if count < self.min_batch {
+            return CpuBackend.encrypt(job);
+        }
+        job.check()?;
+        self.check_health()?;
+        let width = self.gpu_limbs(job.n_squared);
+        // Exponent words for the lookup scheme's g^m; GPU limbs for the classic 1 + m·n.
+        let (messages, messages_per_item) = if job.classic() {
+            (self.words_of(job.messages), width)
+        } else {
+            (
+                exponent_words(job.messages.as_flat()),
+                job.messages.limbs_per_item() * 2,
+            )
+        };
+        let words = JobWords {
+            noise: exponent_words(job.noise_exponents.values.as_flat()),
+            noise_per_item: job.noise_exponents.values.limbs_per_item() * 2,
+            messages,
+            messages_per_item,
+        };
+        let output = Source::Output { item_words: width };
+        let out = match job.residues {
+            Residues::NSquared(share) => {
+                let buffers = self.share_buffers(job, &share)?;
+                let passes = self.share_passes(job, &share, &buffers, &words, output);
+                self.run(&passes, count)?
+            }
+            Residues::PrimeSquares { p, q, garner } => {
+                let s = self.gpu_limbs(p.modulus);
+                let (p_buffers, q_buffers) =
+                    (self.share_buffers(job, &p)?, self.share_buffers(job, &q)?);
+                let scratch = |slot| Source::Scratch {
+                    slot,
+                    item_words: s,
+                };
+                let mut passes = self.share_passes(job, &p, &p_buffers, &words, scratch(C_P_SLOT));
+                passes.extend(self.share_passes(job, &q, &q_buffers, &words, scratch(C_Q_SLOT)));
+                let consts = self.recombine_consts_buffer(p.modulus, garner)?;
+                passes.push(Pass {
+                    kernel: Kernel::Recombine,
+                    shape: self.shape(s),
+                    params: Params {
+                        m0_inv: self.m0_inv(p.modulus),
+                        out_limbs: width as u32,
+                        ..Params::default()
+                    },
+                    program: vec![Step {
+                        phase: PHASE_START | PHASE_FINISH,
+                        from: 0,
+                        to: 0,
+                    }],
+                    bindings: vec![
+                        (0, Source::Kept(&consts)),
+                        (2, scratch(C_P_SLOT)),
+                        (4, output),
+                        (6, scratch(C_Q_SLOT)),
+                    ],
+                    first: None,
+                    operand: Operand::PerChunk,
+                });
+                self.run(&passes, count)?
+            }
+        };
+        self.batch_of(out, job.n_squared.len())
+    }
+}

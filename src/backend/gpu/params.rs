@@ -1,0 +1,90 @@
+//! The uniform parameters of every kernel, and the phases and steps a long exponentiation is
+//! split into (software adapters limit how long one dispatch may loop).
+
+use bytemuck::{Pod, Zeroable};
+
+use super::dispatch::{Operand, Pass};
+
+/// Uniform parameters of every kernel; field order matches `Params` in `shaders/params.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub(super) struct Params {
+    pub count: u32,
+    pub first: u32,
+    pub operand_count: u32,
+    pub operand_first: u32,
+    pub exp_words: u32,
+    pub exp_bits: u32,
+    pub m0_inv: u32,
+    pub window: u32,
+    pub limbs: u32,
+    pub phase: u32,
+    pub step_from: u32,
+    pub step_to: u32,
+    pub x_limbs: u32,
+    pub mask_words: u32,
+    pub m0_inv_q: u32,
+    pub out_limbs: u32,
+}
+
+/// Phase bits of the exponentiation kernels: start the accumulator at one, finish (convert out of
+/// Montgomery form and store the result).
+pub(super) const PHASE_START: u32 = 1;
+pub(super) const PHASE_FINISH: u32 = 2;
+/// Fixed-base finish: multiply by the binding-6 item instead of converting.
+pub(super) const PHASE_TIMES_FACTOR: u32 = 4;
+/// Fixed-base finish: multiply by `1 + m·n` for the binding-6 item `m` (implies the factor).
+pub(super) const PHASE_ONE_PLUS_MN: u32 = 8;
+
+/// One dispatch of a kernel: phase bits and a step range.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Step {
+    pub phase: u32,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// The dispatches of an exponentiation of `steps` steps costing `edges_per_step` loop back-edges
+/// each, within `budget` back-edges per dispatch: the first starts, the last finishes.
+pub(super) fn phased_program(steps: usize, edges_per_step: usize, budget: usize) -> Vec<Step> {
+    let per = (budget / edges_per_step.max(1)).max(1);
+    let mut program = Vec::new();
+    let mut from = 0;
+    loop {
+        let to = (from + per).min(steps);
+        let mut phase = 0;
+        if from == 0 {
+            phase |= PHASE_START;
+        }
+        if to == steps {
+            phase |= PHASE_FINISH;
+        }
+        program.push(Step {
+            phase,
+            from: from as u32,
+            to: to as u32,
+        });
+        if to == steps {
+            return program;
+        }
+        from = to;
+    }
+}
+
+/// The parameters of `step` of `pass` for the chunk of `n` items from `start`.
+pub(super) fn chunk_params(pass: &Pass<'_>, step: &Step, start: usize, n: usize) -> Params {
+    let mut params = pass.params;
+    params.count = n as u32;
+    params.first = pass.first.map_or(0, |first| first + start) as u32;
+    if let Operand::Cyclic { items, offset } = pass.operand {
+        params.operand_count = items as u32;
+        params.operand_first = ((offset + start) % items.max(1)) as u32;
+    } else {
+        params.operand_count = n as u32;
+        params.operand_first = 0;
+    }
+    params.phase = step.phase;
+    params.step_from = step.from;
+    params.step_to = step.to;
+    params
+}

@@ -1,0 +1,66 @@
+//! The GPU backends the integration tests compare with the CPU: every limb path and exchange
+//! variant the adapter runs, each forced by a setting, with small dispatches and shards so that
+//! modest batches cross chunk and shard boundaries.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use paillier_gpu::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
+use paillier_gpu::Error;
+
+/// Dispatches hold at most this many items here, so modest batches already need several.
+pub const DISPATCH_ITEMS: usize = 64;
+
+/// Records per resident shard here, so the resident tests cross shard boundaries.
+pub const SHARD_ITEMS: usize = 50;
+
+/// The backend for `path` and `exchange`, or None (with the reason printed) when it cannot run
+/// here.
+fn gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
+    type Cache = Mutex<HashMap<(LimbPath, Exchange), Option<Arc<GpuBackend>>>>;
+    static BACKENDS: OnceLock<Cache> = OnceLock::new();
+    let mut cache = BACKENDS.get_or_init(Default::default).lock().unwrap();
+    cache
+        .entry((path, exchange))
+        .or_insert_with(|| {
+            let options = GpuOptions {
+                limb_path: Some(path),
+                exchange: Some(exchange),
+                max_items_per_dispatch: Some(DISPATCH_ITEMS),
+                resident_shard_items: Some(SHARD_ITEMS),
+                ..GpuOptions::default()
+            };
+            match GpuBackend::new(&options) {
+                Ok(backend) => Some(Arc::new(backend)),
+                // An adapter without 64-bit integers or subgroups cannot run that variant: not a
+                // missing adapter.
+                Err(Error::GpuUnavailable(why))
+                    if why.contains("SHADER_INT64") || why.contains("subgroup") =>
+                {
+                    eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
+                    None
+                }
+                Err(e) if super::gpu_required() => {
+                    panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
+                }
+                Err(e) => {
+                    eprintln!("skipping GPU tests: {e}");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// Every limb path and exchange variant this adapter runs, each forced by a setting.
+pub fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
+    let mut all = Vec::new();
+    for path in [LimbPath::Bits32, LimbPath::Bits16] {
+        for exchange in [Exchange::Subgroup, Exchange::Workgroup] {
+            if let Some(backend) = gpu(path, exchange) {
+                all.push(((path, exchange), backend));
+            }
+        }
+    }
+    all
+}
