@@ -173,11 +173,13 @@ impl Garner {
     }
 
     /// `(q²)⁻¹·R mod p²`.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn q_squared_inverse(&self) -> &[u64] {
         &self.q_squared_inverse
     }
 
     /// q² in limbs of p²'s width.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn q_squared(&self) -> &[u64] {
         &self.q_squared
     }
