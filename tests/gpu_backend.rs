@@ -8,7 +8,7 @@
 mod common;
 
 use common::gpu::backends;
-use common::{batch, exponents, hamming, modulus, sdk_cases};
+use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::backend::gpu::{DeviceType, Exchange, GpuBackend, GpuOptions};
@@ -106,21 +106,6 @@ fn fixed_base_exponentiation_matches_the_cpu() {
                     );
                 }
             }
-        }
-    }
-}
-
-/// Odd, coprime p and q of `bits` bits each (primality is not needed by the arithmetic).
-fn odd_pair(rng: &mut StdRng, bits: u64) -> (num_bigint::BigUint, num_bigint::BigUint) {
-    loop {
-        let mut p = rng.gen_biguint(bits);
-        let mut q = rng.gen_biguint(bits);
-        for x in [&mut p, &mut q] {
-            x.set_bit(bits - 1, true);
-            x.set_bit(0, true);
-        }
-        if num_integer::Integer::gcd(&p, &q) == 1u32.into() && p != q {
-            return (p, q);
         }
     }
 }

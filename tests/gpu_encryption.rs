@@ -41,17 +41,7 @@ struct Key {
 
 impl Key {
     fn new(rng: &mut StdRng, prime_bits: u64) -> Self {
-        let (p, q) = loop {
-            let mut p = rng.gen_biguint(prime_bits);
-            let mut q = rng.gen_biguint(prime_bits);
-            for x in [&mut p, &mut q] {
-                x.set_bit(prime_bits - 1, true);
-                x.set_bit(0, true);
-            }
-            if num_integer::Integer::gcd(&p, &q) == 1u32.into() && p != q {
-                break (p, q);
-            }
-        };
+        let (p, q) = common::odd_pair(rng, prime_bits);
         let n = &p * &q;
         let n_squared = MontgomeryModulus::new(&(&n * &n)).unwrap();
         let p_squared = MontgomeryModulus::new(&(&p * &p)).unwrap();

@@ -194,3 +194,21 @@ pub fn exponents(rng: &mut StdRng, count: usize, bits: usize) -> Exponents {
         secrecy: Secrecy::Public,
     }
 }
+
+/// Odd, coprime p and q of `bits` bits each (primality is not needed by the arithmetic).
+pub fn odd_pair(
+    rng: &mut rand::rngs::StdRng,
+    bits: u64,
+) -> (num_bigint::BigUint, num_bigint::BigUint) {
+    loop {
+        let mut p = num_bigint::RandBigInt::gen_biguint(rng, bits);
+        let mut q = num_bigint::RandBigInt::gen_biguint(rng, bits);
+        for x in [&mut p, &mut q] {
+            x.set_bit(bits - 1, true);
+            x.set_bit(0, true);
+        }
+        if num_integer::Integer::gcd(&p, &q) == 1u32.into() && p != q {
+            return (p, q);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
-use super::params::{Params, Step, PHASE_FINISH, PHASE_START};
+use super::params::{one_dispatch, Params};
 use super::words::exponent_words;
 use super::GpuBackend;
 use crate::backend::cpu::CpuBackend;
@@ -110,11 +110,7 @@ impl GpuBackend {
                 mask_words: (masks.limbs_per_item() * 2) as u32,
                 ..Params::default()
             },
-            program: vec![Step {
-                phase: PHASE_START | PHASE_FINISH,
-                from: 0,
-                to: 0,
-            }],
+            program: one_dispatch(),
             bindings: vec![
                 (0, Source::Kept(&consts_crt)),
                 (

@@ -11,7 +11,7 @@
 use super::dispatch::{Operand, Pass, Source};
 use super::fixed_base::{ExponentWords, Finish};
 use super::kernels::Kernel;
-use super::params::{Params, Step, PHASE_FINISH, PHASE_START};
+use super::params::{one_dispatch, Params};
 use super::words::exponent_words;
 use super::GpuBackend;
 use crate::backend::cpu::CpuBackend;
@@ -207,11 +207,7 @@ impl GpuBackend {
                         out_limbs: width as u32,
                         ..Params::default()
                     },
-                    program: vec![Step {
-                        phase: PHASE_START | PHASE_FINISH,
-                        from: 0,
-                        to: 0,
-                    }],
+                    program: one_dispatch(),
                     bindings: vec![
                         (0, Source::Kept(&consts)),
                         (2, scratch(C_P_SLOT)),

@@ -2,7 +2,7 @@
 
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
-use super::params::Params;
+use super::params::{one_dispatch, Params};
 use super::words::to_gpu_words;
 use super::GpuBackend;
 use crate::backend::cpu::CpuBackend;
@@ -94,11 +94,7 @@ impl GpuBackend {
                 m0_inv: self.m0_inv(modulus),
                 ..Params::default()
             },
-            program: vec![super::params::Step {
-                phase: 0,
-                from: 0,
-                to: 0,
-            }],
+            program: one_dispatch(),
             bindings: vec![
                 (0, Source::Kept(&consts)),
                 (2, a_source),

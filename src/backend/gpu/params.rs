@@ -44,6 +44,15 @@ pub(super) struct Step {
     pub to: u32,
 }
 
+/// The program of a kernel without steps: one dispatch that starts and finishes.
+pub(super) fn one_dispatch() -> Vec<Step> {
+    vec![Step {
+        phase: PHASE_START | PHASE_FINISH,
+        from: 0,
+        to: 0,
+    }]
+}
+
 /// The dispatches of an exponentiation of `steps` steps costing `edges_per_step` loop back-edges
 /// each, within `budget` back-edges per dispatch: the first starts, the last finishes.
 pub(super) fn phased_program(steps: usize, edges_per_step: usize, budget: usize) -> Vec<Step> {
