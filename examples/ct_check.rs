@@ -1,6 +1,6 @@
 //! Constant-time evidence for the CPU arithmetic on secret exponents.
 //!
-//! Two tools in one binary:
+//! Three tools in one binary (`tools/ct-check` runs them all):
 //!
 //! * `ct_check probe <engine> <operation> <exponent-class>` runs one secret-exponent operation
 //!   once, inside `probe_target`, for `tools/ct-callgrind.sh`: callgrind counts the instructions
@@ -8,6 +8,11 @@
 //!   (all zeros, all ones, a single bit, random) mean that neither the control flow nor the
 //!   number of memory accesses depends on the exponent. Valgrind does not run AVX-512, so this
 //!   covers the portable engine.
+//! * `ct_check memcheck <operation>` is the ctgrind technique (Langley, 2010) for valgrind's
+//!   memcheck: the secret (the exponent; both operands of a product) is marked undefined through
+//!   a client request, so memcheck reports every conditional jump and every memory address that
+//!   depends on it. Run under `valgrind --tool=memcheck`; the portable engine. `pow_public` is the
+//!   control: it must be reported.
 //! * `ct_check dudect [samples]` is a dudect-style statistical test (Reparaz, Balasch, Verbauwhede
 //!   2017) on the engine this CPU picks (IFMA where present): timings of a fixed exponent class
 //!   and of random exponents, interleaved at random, compared with Welch's t-test. |t| above 4.5
@@ -15,6 +20,8 @@
 //!   timings on a shared machine are noisy.
 //!
 //! ```text
+//! tools/ct-check                       # every check; exit 0 only when all pass
+//! valgrind --tool=memcheck target/release/examples/ct_check memcheck pow_secret
 //! cargo run --release --example ct_check -- dudect 20000
 //! tools/ct-callgrind.sh
 //! ```
@@ -66,10 +73,14 @@ fn probe_target(
 ) -> Vec<u64> {
     match operation {
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
+        // A product of two secrets: the reduction's final subtraction depends on them.
+        "mont_mul" => m.mul(base, &e[..m.len().min(e.len())]),
         "fixed_base" => table.pow(m, e, EXPONENT_BITS),
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_public(base, e),
-        other => panic!("unknown operation {other:?} (pow_secret, fixed_base, pow_public)"),
+        other => {
+            panic!("unknown operation {other:?} (pow_secret, fixed_base, mont_mul, pow_public)")
+        }
     }
 }
 
@@ -85,6 +96,91 @@ fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Vec<u64>) {
     (m, table, base)
 }
 
+/// The control of `tools/ct_disasm.py`: the table scan as it was before the selections went
+/// through `subtle`, with a plain mask that LLVM compiles back into a branch on `index`. The
+/// disassembly check must report it; if it does not, the check is blind.
+#[inline(never)]
+pub fn control_select_with_plain_mask(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
+    out.fill(0);
+    for (k, entry) in table.chunks_exact(stride).enumerate() {
+        let diff = (k ^ index) as u64;
+        let mask = ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1);
+        for (o, &e) in out.iter_mut().zip(entry) {
+            *o |= e & mask;
+        }
+    }
+}
+
+/// Valgrind's client requests (valgrind.h): a magic instruction sequence that does nothing on a
+/// CPU and is recognised by valgrind, which then reads the request from the array in `rax`.
+#[cfg(target_arch = "x86_64")]
+fn valgrind_request(request: u64, address: *const u64, bytes: usize) {
+    let args: [u64; 6] = [request, address as u64, bytes as u64, 0, 0, 0];
+    let mut result: u64 = 0;
+    // SAFETY: the sequence only rotates rdi by 128 bits in all (a no-op) and exchanges rbx with
+    // itself; rdi is declared clobbered and `args` outlives the block.
+    unsafe {
+        std::arch::asm!(
+            "rol rdi, 3", "rol rdi, 13", "rol rdi, 61", "rol rdi, 51", "xchg rbx, rbx",
+            in("rax") args.as_ptr(),
+            inout("rdx") result,
+            out("rdi") _,
+            options(nostack),
+        );
+    }
+    std::hint::black_box(result);
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn valgrind_request(_: u64, _: *const u64, _: usize) {
+    panic!("the memcheck probe is written for x86-64");
+}
+
+/// memcheck.h: `VG_USERREQ_TOOL_BASE('M','C') + 1` and `+ 2`.
+const MAKE_MEM_UNDEFINED: u64 = ((b'M' as u64) << 24 | (b'C' as u64) << 16) + 1;
+const MAKE_MEM_DEFINED: u64 = MAKE_MEM_UNDEFINED + 1;
+
+/// Marks `value` secret: memcheck reports every branch and address that depends on it.
+fn poison(value: &[u64]) {
+    valgrind_request(
+        MAKE_MEM_UNDEFINED,
+        value.as_ptr(),
+        std::mem::size_of_val(value),
+    );
+}
+
+/// Marks `value` public again (a result about to be printed).
+fn unpoison(value: &[u64]) {
+    valgrind_request(
+        MAKE_MEM_DEFINED,
+        value.as_ptr(),
+        std::mem::size_of_val(value),
+    );
+}
+
+fn memcheck(args: &[String]) {
+    let [operation] = args else {
+        panic!("usage: ct_check memcheck <pow_secret|fixed_base|mont_mul|pow_public>");
+    };
+    // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
+    // the same compiled functions the IFMA engine calls.
+    let (m, table, base) = setup(Engine::Portable);
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut e = exponent("random", &mut rng);
+    let mut operand = base.clone();
+    if operation == "mont_mul" {
+        // Two secret operands below the modulus (its top bit is set).
+        e = (0..m.len()).map(|_| rng.gen()).collect();
+        e[m.len() - 1] >>= 1;
+        poison(&operand);
+    }
+    poison(&e);
+    let out = probe_target(operation, &m, &table, &operand, black_box(&e));
+    unpoison(&out);
+    operand.fill(0);
+    println!("{}", out[0] & 1);
+}
+
 fn probe(args: &[String]) {
     let [engine, operation, class] = args else {
         panic!("usage: ct_check probe <portable|ifma> <pow_secret|fixed_base> <class>");
@@ -95,6 +191,13 @@ fn probe(args: &[String]) {
         other => panic!("unknown engine {other:?}"),
     };
     let (m, table, base) = setup(engine);
+    if operation == "control_select" {
+        let mut out = vec![0u64; 4];
+        let index = black_box(class.len() % 16);
+        control_select_with_plain_mask(black_box(&[7u64; 64]), 4, index, &mut out);
+        println!("{}", out[0]);
+        return;
+    }
     // The same random stream for every class, so only the exponent differs.
     let e = exponent(class, &mut StdRng::seed_from_u64(3));
     let out = probe_target(operation, &m, &table, &base, black_box(&e));
@@ -171,9 +274,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("probe") => probe(&args[1..]),
+        Some("memcheck") => memcheck(&args[1..]),
         Some("dudect") => dudect(&args[1..]),
         _ => eprintln!(
-            "usage: ct_check probe <engine> <operation> <class> | ct_check dudect [samples]"
+            "usage: ct_check probe <engine> <operation> <class> | ct_check memcheck <operation> \
+             | ct_check dudect [samples]"
         ),
     }
 }

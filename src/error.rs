@@ -104,6 +104,11 @@ pub enum Error {
     #[error("GPU failure: {0}")]
     GpuFailure(String),
 
+    /// A new file would replace an existing one (a context file holds keys that cannot be
+    /// regenerated): the caller must ask for that explicitly.
+    #[error("{} already exists; refusing to overwrite it (pass --force to replace it)", .0.display())]
+    WouldOverwrite(PathBuf),
+
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -219,6 +219,35 @@ fn sdk_fixtures_through_the_cli() {
 }
 
 #[test]
+fn context_create_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "context",
+            "create",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "8",
+            "--insecure",
+            "--out",
+            "ctx.json",
+        ];
+        args.extend_from_slice(extra);
+        run(d, Some("pass"), &args)
+    };
+    let first: Value = serde_json::from_str(&ok(create(&[]))).unwrap();
+    let before = std::fs::read(d.join("ctx.json")).unwrap();
+    let message = fails(create(&[]));
+    assert!(message.contains("ctx.json already exists"), "{message}");
+    assert!(message.contains("--force"), "{message}");
+    assert_eq!(std::fs::read(d.join("ctx.json")).unwrap(), before);
+    let replaced: Value = serde_json::from_str(&ok(create(&["--force"]))).unwrap();
+    assert_ne!(first["id"], replaced["id"]);
+}
+
+#[test]
 fn create_show_and_the_whole_flow_with_npy_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

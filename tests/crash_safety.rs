@@ -281,6 +281,7 @@ fn killed_one_shot_writers_leave_the_old_or_new_file() {
         "--embed-len",
         "64",
         "--insecure",
+        "--force",
         "--out",
         "ctx2.json",
     ];

@@ -147,18 +147,70 @@ fn key_generation_refuses_weak_parameters_without_the_switch() {
         generate_keypair(Scheme::Paillier, 512, &strict),
         Err(Error::InsecureParameters(_))
     ));
-    let weak_alpha = KeyGenOptions {
-        alpha_len: 50,
-        allow_insecure: false,
-    };
-    assert!(matches!(
-        generate_keypair(Scheme::PaillierLookup, 1024, &weak_alpha),
-        Err(Error::InsecureParameters(_))
-    ));
+    // 50 falls to baby-step giant-step; 256 to the subgroup attack in about 2^64 operations.
+    for alpha_len in [50, 256, 511] {
+        let weak_alpha = KeyGenOptions {
+            alpha_len,
+            allow_insecure: false,
+        };
+        assert!(matches!(
+            generate_keypair(Scheme::PaillierLookup, 1024, &weak_alpha),
+            Err(Error::InsecureParameters(_))
+        ));
+    }
     assert!(matches!(
         generate_keypair(Scheme::Paillier, 1_000_000_000, &strict),
         Err(Error::InvalidParameter(_))
     ));
+}
+
+#[test]
+fn primality_rejects_pseudoprimes_and_carmichael_numbers() {
+    use paillier_gpu::paillier::is_probable_prime;
+    let composites = [
+        "2047",                // strong pseudoprime to base 2 (23 · 89)
+        "3215031751",          // strong pseudoprime to bases 2, 3, 5 and 7
+        "3825123056546413051", // strong pseudoprime to every prime base up to 23
+        "561",                 // Carmichael numbers: Fermat liars to every coprime base
+        "41041",
+        "825265",
+        "321197185",
+        // A 397-digit Carmichael number that is a strong pseudoprime to every prime base below
+        // 307 (Arnault, 1995): the product of three primes below.
+        &(arnault_prime(1) * arnault_prime(2) * arnault_prime(3)).to_string(),
+    ];
+    for c in composites {
+        let n: BigUint = c.parse().unwrap();
+        // Each is a liar for Fermat's test to base 2 (so the test must do better than Fermat)...
+        let two = BigUint::from(2u32);
+        assert!(
+            two.modpow(&(&n - 1u32), &n).is_one(),
+            "{c} should fool Fermat"
+        );
+        // ...and is rejected.
+        assert!(!is_probable_prime(&n), "{c} is composite");
+    }
+    for p in [
+        "2",
+        "3",
+        "65537",
+        "2305843009213693951",
+        "170141183460469231731687303715884105727",
+    ] {
+        assert!(is_probable_prime(&p.parse().unwrap()), "{p} is prime");
+    }
+    assert!(!is_probable_prime(&BigUint::from(1u32)));
+}
+
+/// The three factors of Arnault's Carmichael number: p₁ and p_k = k·(p₁ − 1) + 1 for k = 2, 3
+/// (the k's of his construction are 1, 313 and 353; see below).
+fn arnault_prime(k: u32) -> BigUint {
+    let p1: BigUint = "29674495668685510550154174642905332730771991799853043350995075531276838753171770199594238596428121188033664754218345562493168782883".parse().unwrap();
+    match k {
+        1 => p1,
+        2 => (&p1 - 1u32) * 313u32 + 1u32,
+        _ => (&p1 - 1u32) * 353u32 + 1u32,
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 
 use zeroize::Zeroize;
 
-use super::montgomery::{select_constant_time, Arithmetic, MontgomeryModulus, Portable};
+use super::ct;
+use super::montgomery::{Arithmetic, MontgomeryModulus, Portable};
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
 /// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.
@@ -169,7 +170,7 @@ impl FixedBaseTable {
         for row in 0..rows_used {
             let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
             let row_entries = &entries[row * per_row * s..(row + 1) * per_row * s];
-            select_constant_time(row_entries, s, digit, &mut selected);
+            ct::select_entry(row_entries, s, digit, &mut selected);
             arith.mul(&acc, &selected, &mut tmp);
             std::mem::swap(&mut acc, &mut tmp);
         }

@@ -23,6 +23,7 @@ use num_traits::One;
 use zeroize::Zeroize;
 
 use super::convert::limbs_from_biguint;
+use super::ct;
 
 const MASK52: u64 = (1 << 52) - 1;
 
@@ -277,10 +278,8 @@ fn reduce_once(x: &mut [u64], m: &[u64]) {
         borrow = v >> 63;
         *d = v & MASK52;
     }
-    let keep_x = borrow.wrapping_neg();
-    for (xj, &d) in x.iter_mut().zip(&diff) {
-        *xj = (*xj & keep_x) | (d & !keep_x);
-    }
+    // No borrow: x ≥ m, so take x − m.
+    ct::conditional_assign(ct::bit_mask(borrow ^ 1), x, &diff);
     diff.zeroize();
 }
 

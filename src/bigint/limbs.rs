@@ -10,6 +10,8 @@
 
 use zeroize::Zeroize;
 
+use super::ct;
+
 /// Widths (in limbs) compiled with a constant length: `p²` and `n²` for key_len 256 to 4096.
 /// Any other width works through the run-time-length path.
 macro_rules! for_each_fixed_width {
@@ -170,11 +172,10 @@ fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
         *o = d2;
         borrow = (b1 | b2) as u64;
     }
-    // The true value is below m exactly when the subtraction borrowed past the top carry.
-    let keep_high = ((borrow > top_carry) as u64).wrapping_neg();
-    for (o, &h) in out[..n].iter_mut().zip(high) {
-        *o = (h & keep_high) | (*o & !keep_high);
-    }
+    // The true value is below m exactly when the subtraction borrowed past the top carry
+    // (both are 0 or 1): keep the high half then.
+    let keep_high = ct::bit_mask(borrow & !top_carry);
+    ct::conditional_assign(keep_high, &mut out[..n], high);
 }
 
 #[cfg(test)]

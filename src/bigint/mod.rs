@@ -12,6 +12,7 @@
 //! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
 
 mod convert;
+mod ct;
 mod fixed_base;
 mod ifma;
 mod limbs;

@@ -5,6 +5,7 @@ use num_traits::{One, Zero};
 use zeroize::Zeroize;
 
 use super::convert::{biguint_from_limbs, limbs_from_biguint};
+use super::ct;
 use super::ifma::Ifma52;
 use super::limbs;
 use crate::error::{Error, Result};
@@ -222,7 +223,7 @@ impl MontgomeryModulus {
             borrow = (b1 | b2) as u64;
         }
         // a < b: add m back, masked in rather than branched on.
-        let mask = borrow.wrapping_neg();
+        let mask = ct::bit_mask(borrow);
         let mut carry = 0u64;
         for (o, &mj) in out.iter_mut().zip(&self.modulus) {
             let v = *o as u128 + (mj & mask) as u128 + carry as u128;
@@ -317,6 +318,26 @@ impl MontgomeryModulus {
     /// The IFMA engine, where it runs this modulus.
     pub(crate) fn ifma(&self) -> Option<&Ifma52> {
         self.ifma.as_ref()
+    }
+
+    /// `base^exponent mod m` on `BigUint`s for a SECRET exponent below `2^exponent_bits` (a
+    /// public bound), through [`pow_secret`](Self::pow_secret). For key loading: the exponent's
+    /// limbs are wiped after use; the `BigUint` conversions around it are not constant-time in
+    /// the base, which is public there.
+    pub fn pow_secret_biguint(
+        &self,
+        base: &BigUint,
+        exponent: &BigUint,
+        exponent_bits: usize,
+    ) -> Result<BigUint> {
+        let reduced = base % self.modulus();
+        let b = self.to_montgomery(&self.limbs_of(&reduced)?);
+        let mut e = limbs_from_biguint(exponent, exponent_bits.div_ceil(64).max(1))?;
+        let mut power = self.pow_secret(&b, &e, exponent_bits);
+        let out = self.biguint_of(&self.from_montgomery(&power));
+        e.zeroize();
+        power.zeroize();
+        Ok(out)
     }
 
     /// Convenience: `base^exponent mod m` on `BigUint`s through the public-exponent path.
@@ -423,7 +444,9 @@ fn sliding_window_pow<A: Arithmetic>(arith: &A, base: &[u64], exponent: &[u64]) 
     acc
 }
 
-/// Fixed 4-bit-window exponentiation with constant-time table reads (secret exponents).
+/// Fixed 4-bit-window exponentiation with constant-time table reads (secret exponents): every
+/// window squares four times and multiplies once, by an entry [`ct::select_entry`] read with a
+/// full scan of the table.
 fn fixed_window_pow<A: Arithmetic>(
     arith: &A,
     base: &[u64],
@@ -450,7 +473,7 @@ fn fixed_window_pow<A: Arithmetic>(
             std::mem::swap(&mut acc, &mut tmp);
         }
         let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
-        select_constant_time(&table, s, digit, &mut selected);
+        ct::select_entry(&table, s, digit, &mut selected);
         arith.mul(&acc, &selected, &mut tmp);
         std::mem::swap(&mut acc, &mut tmp);
     }
@@ -496,19 +519,6 @@ fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize
     value
 }
 
-/// Copies entry `index` of a flat table of `stride`-limb entries into `out`, touching every entry.
-pub(crate) fn select_constant_time(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
-    out.fill(0);
-    for (k, entry) in table.chunks_exact(stride).enumerate() {
-        // mask = all ones when k == index, computed without a branch.
-        let diff = (k ^ index) as u64;
-        let mask = ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1);
-        for (o, &e) in out.iter_mut().zip(entry) {
-            *o |= e & mask;
-        }
-    }
-}
-
 fn sliding_window_width(bits: usize) -> usize {
     match bits {
         0..=24 => 1,
@@ -528,14 +538,6 @@ mod tests {
         for x in [1u64, 3, 0xffff_ffff_ffff_ffff, 0x1234_5678_9abc_def1] {
             assert_eq!(x.wrapping_mul(neg_inverse_mod_2_64(x)), u64::MAX);
         }
-    }
-
-    #[test]
-    fn select_picks_the_indexed_entry() {
-        let table: Vec<u64> = (0..32).collect();
-        let mut out = vec![0; 2];
-        select_constant_time(&table, 2, 5, &mut out);
-        assert_eq!(out, vec![10, 11]);
     }
 
     #[test]

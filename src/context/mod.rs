@@ -800,12 +800,19 @@ fn context_id(sk_json: &str, pk_json: &str, type_name: &str, config_json: &str) 
 
 fn warn_if_weak(config: &ContextConfig) {
     if let Some(alpha) = config.alpha_len {
-        if alpha < MIN_SECURE_ALPHA_LEN {
+        if alpha < MIN_SECURE_ALPHA_LEN / 2 {
             log::warn!(
                 "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): its secret \
                  key can be recovered from the public key by a baby-step giant-step search over \
                  the ~2^{} subgroup; create a new context and re-encrypt",
                 alpha / 2
+            );
+        } else if alpha < MIN_SECURE_ALPHA_LEN {
+            log::warn!(
+                "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): the subgroup \
+                 attack of Coron et al. (PKC 2011) recovers its secret key from the public key in \
+                 about 2^{} operations, below 128-bit security; create a new context and re-encrypt",
+                crate::paillier::lookup_attack_work_bits(alpha)
             );
         }
     }

@@ -10,16 +10,27 @@ use crate::error::{Error, Result};
 /// Smallest `key_len` (bits per prime) a new context gets without the insecure switch.
 pub const MIN_SECURE_KEY_LEN: usize = 1024;
 
-/// Smallest `alpha_len` a new lookup context gets without the insecure switch: with the SDK's
-/// default of 50 the secret key falls to a baby-step giant-step search in minutes.
-pub const MIN_SECURE_ALPHA_LEN: usize = 256;
+/// Smallest `alpha_len` a new lookup context gets without the insecure switch.
+///
+/// The noise subgroup's order `a` is the product of two primes of `alpha_len / 2` bits, one per
+/// factor of n. The attack of Coron, Joux, Mandal, Naccache and Tibouchi (PKC 2011) on the RSA
+/// subgroup assumption factors n in about `2^(ℓ/2)` operations for ℓ-bit subgroup primes, so
+/// 128-bit security needs ℓ = 256, that is `alpha_len` 512. (With the SDK's default of 50 the
+/// secret key falls to a baby-step giant-step search in minutes.)
+pub const MIN_SECURE_ALPHA_LEN: usize = 512;
+
+/// Estimated work, as a power of two, to recover the secret key of a lookup context from its
+/// public key: the subgroup attack above, `2^(alpha_len / 4)`.
+pub fn lookup_attack_work_bits(alpha_len: usize) -> usize {
+    alpha_len / 4
+}
 
 /// Options for [`generate_keypair`].
 #[derive(Clone, Debug)]
 pub struct KeyGenOptions {
     /// Bits of the lookup scheme's noise subgroup order `a` (ignored by the classic scheme).
     pub alpha_len: usize,
-    /// Permit `key_len < 1024` and `alpha_len < 256`. For tests and experiments only.
+    /// Permit `key_len < 1024` and `alpha_len < 512`. For tests and experiments only.
     pub allow_insecure: bool,
 }
 
@@ -78,11 +89,19 @@ fn check_parameters(scheme: Scheme, key_len: usize, options: &KeyGenOptions) -> 
         if alpha < MIN_SECURE_ALPHA_LEN && !options.allow_insecure {
             return Err(Error::InsecureParameters(format!(
                 "alpha_len {alpha} is below {MIN_SECURE_ALPHA_LEN}: the secret key of such a lookup \
-                 context can be recovered from its public key"
+                 context can be recovered from its public key in about 2^{} operations",
+                lookup_attack_work_bits(alpha)
             )));
         }
     }
     Ok(())
+}
+
+/// Baillie–PSW (a strong probable-prime test to base 2 and a strong Lucas test, which no known
+/// composite passes together) plus one strong test to a random base, from `num-prime`.
+pub fn is_probable_prime(candidate: &BigUint) -> bool {
+    num_prime::nt_funcs::is_prime(candidate, Some(num_prime::PrimalityTestConfig::strict()))
+        .probably()
 }
 
 /// A random prime of exactly `bits` bits.
@@ -92,7 +111,7 @@ fn random_prime(bits: usize) -> BigUint {
         let mut candidate = rng.gen_biguint(bits as u64);
         candidate.set_bit(bits as u64 - 1, true);
         candidate.set_bit(0, true);
-        if glass_pumpkin::prime::check(&candidate) {
+        if is_probable_prime(&candidate) {
             return candidate;
         }
     }
@@ -125,7 +144,7 @@ fn dsa_style_group(p_bits: usize, q_bits: usize) -> (BigUint, BigUint, BigUint) 
         let mut k = rng.gen_biguint_range(&low, &(&high + 1u32));
         k.set_bit(0, false); // even k makes p odd
         let p = &k * &q + 1u32;
-        if p.bits() as usize == p_bits && glass_pumpkin::prime::check(&p) {
+        if p.bits() as usize == p_bits && is_probable_prime(&p) {
             break p;
         }
     };
@@ -162,15 +181,22 @@ fn generate_lookup(key_len: usize, alpha_len: usize) -> Result<(PublicKey, Secre
         let t = ((&lift_q + &q_sq - (&lift_p % &q_sq)) * p_sq_inv) % &q_sq;
         let g = &lift_p + &p_sq * t;
         let a = q1.lcm(&q2);
-        if !g.modpow(&(&n * &a), &n_squared).is_one() || g.modpow(&n, &n_squared).is_one() {
+        // Public exponent n first; the secret a only through the constant-time exponentiation.
+        let g_n = g.modpow(&n, &n_squared);
+        if g_n.is_one() {
             continue;
         }
         let phi = (&p - 1u32) * (&q - 1u32);
-        let g_n = g.modpow(&n, &n_squared);
-        let Some(g_a_inv) = l_function(&g.modpow(&a, &n_squared), &n).modinv(&n) else {
+        let pk = PublicKey::paillier_lookup(key_len, alpha_len, n.clone(), g, g_n.clone())?;
+        let modulus = pk.n_squared_modulus();
+        // g^(n·a) = (g^n)^a must vanish: a is the order of the noise subgroup.
+        if !modulus.pow_secret_biguint(&g_n, &a, alpha_len)?.is_one() {
+            continue;
+        }
+        let g_a = modulus.pow_secret_biguint(pk.g(), &a, alpha_len)?;
+        let Some(g_a_inv) = l_function(&g_a, &n).modinv(&n) else {
             continue;
         };
-        let pk = PublicKey::paillier_lookup(key_len, alpha_len, n, g, g_n)?;
         let sk = SecretKey::paillier_lookup(&pk, phi, a, g_a_inv)?;
         return Ok((pk, sk));
     }

@@ -28,7 +28,10 @@ mod public_key;
 mod secret_key;
 
 pub use ciphertext::Ciphertext;
-pub use keygen::{generate_keypair, KeyGenOptions, MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN};
+pub use keygen::{
+    generate_keypair, is_probable_prime, lookup_attack_work_bits, KeyGenOptions,
+    MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN,
+};
 pub use public_key::PublicKey;
 pub use secret_key::SecretKey;
 

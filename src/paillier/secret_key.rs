@@ -10,7 +10,7 @@ use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
 use crate::backend::{Backend, CrtKey, LimbBatch};
-use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
+use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 
 /// A Paillier secret key of either scheme, with the CRT precomputation for fast decryption.
@@ -92,14 +92,15 @@ impl SecretKey {
             return Err(malformed("inv is not phi^-1 mod n"));
         }
         let (mut p, mut q) = factor_from_phi(&n, &phi)?;
-        let g = pk.g();
-        let h = |prime: &BigUint| -> Result<BigUint> {
-            let x = MontgomeryModulus::new(&(prime * prime))?.pow_biguint(g, &(prime - 1u32))?;
-            l_function(&x, prime)
+        // g = n + 1, so g^(p−1) ≡ 1 + (p−1)·n (mod p²) and L_p of it is (p−1)·q ≡ −q (mod p):
+        // h_p = (−q)⁻¹ mod p needs no exponentiation by the secret p − 1.
+        let h = |prime: &BigUint, other: &BigUint| -> Result<BigUint> {
+            let inverse = other
                 .modinv(prime)
-                .ok_or_else(|| malformed("g is degenerate modulo a prime factor"))
+                .ok_or_else(|| malformed("p and q are not coprime"))?;
+            Ok(prime - inverse)
         };
-        let (mut h_p, mut h_q) = (h(&p)?, h(&q)?);
+        let (mut h_p, mut h_q) = (h(&p, &q)?, h(&q, &p)?);
         let crt = CrtKey::new(&p, &q, &(&p - 1u32), &(&q - 1u32), &h_p, &h_q)
             .map_err(|e| malformed(&e.to_string()));
         for value in [&mut p, &mut q, &mut h_p, &mut h_q] {
@@ -134,7 +135,13 @@ impl SecretKey {
             return Err(malformed("a is not in (0, n)"));
         }
         let modulus = pk.n_squared_modulus();
-        let g_a = modulus.pow_biguint(pk.g(), &a)?;
+        // `a` is secret: constant-time exponentiations over a public bound on its length (its
+        // generator makes it at most alpha_len bits; an SDK file may say otherwise).
+        let a_bits = match pk.noise_exponent_bits() {
+            bound if a.bits() as usize <= bound => bound,
+            _ => n.bits() as usize,
+        };
+        let g_a = modulus.pow_secret_biguint(pk.g(), &a, a_bits)?;
         if !((l_function(&g_a, &n) * &g_a_inv) % &n).is_one() {
             return Err(malformed("g_a_inv is not L(g^a mod n^2)^-1 mod n"));
         }
@@ -142,7 +149,7 @@ impl SecretKey {
         let g_n = pk
             .g_n()
             .ok_or_else(|| malformed("lookup public key without g_n"))?;
-        if !modulus.pow_biguint(g_n, &a)?.is_one() {
+        if !modulus.pow_secret_biguint(g_n, &a, a_bits)?.is_one() {
             return Err(malformed("g_n^a is not 1 mod n^2"));
         }
         let (p, q) = factor_from_phi(&n, &phi)?;

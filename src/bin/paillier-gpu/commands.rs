@@ -32,7 +32,14 @@ pub fn run(cli: Cli) -> Result<()> {
             alpha_len,
             out,
             insecure,
+            force,
         }) => {
+            // Checked before the keys are generated, and again before writing.
+            let refuse_existing = || match out.try_exists() {
+                Ok(true) if !force => Err(Error::WouldOverwrite(out.clone())),
+                _ => Ok(()),
+            };
+            refuse_existing()?;
             let scheme = scheme_of(scheme);
             if scheme == Scheme::Paillier && alpha_len.is_some() {
                 return Err(Error::InvalidParameter(
@@ -52,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 &options,
                 Arc::new(PassphraseKeyProvider::new(&passphrase)),
             )?;
+            refuse_existing()?;
             ctx.save_to_disk(&out)?;
             print_summary(&ctx)
         }

@@ -101,9 +101,10 @@ struct BenchArgs {
     /// Bits of each prime, comma-separated (throwaway keys: sizes below 1024 are allowed).
     #[arg(long, value_delimiter = ',', default_value = "1024")]
     key_len: Vec<usize>,
-    /// Vectors per batch, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000")]
-    batch: Vec<usize>,
+    /// Vectors per batch, comma-separated [default: 1000, and on a hardware GPU also one
+    /// calibrated chunk, the smallest batch that fills the adapter].
+    #[arg(long, value_delimiter = ',')]
+    batch: Option<Vec<usize>>,
     #[arg(long, default_value_t = 512)]
     embed_len: usize,
     /// Timed runs per measurement (the median is reported), after one untimed warm-up run.
@@ -135,14 +136,17 @@ enum ContextCommand {
         key_len: usize,
         #[arg(long, default_value_t = 512)]
         embed_len: usize,
-        /// Lookup contexts only: bits of the noise subgroup order (at least 256 unless --insecure).
+        /// Lookup contexts only: bits of the noise subgroup order (at least 512 unless --insecure).
         #[arg(long)]
         alpha_len: Option<usize>,
         #[arg(long, value_name = "CTX")]
         out: PathBuf,
-        /// Allow key_len < 1024 and alpha_len < 256. For tests only: such keys can be broken.
+        /// Allow key_len < 1024 and alpha_len < 512. For tests only: such keys can be broken.
         #[arg(long)]
         insecure: bool,
+        /// Replace CTX if it exists (its keys, and every ciphertext made under them, are lost).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a context's id and parameters as one JSON object (needs the passphrase).
     Show {
