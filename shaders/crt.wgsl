@@ -2,7 +2,8 @@
 // item, with x_p = c^e_p mod p² and x_q = c^e_q mod q² from the modexp kernel (x_limbs limbs each):
 //   m_p = ((x_p − 1) / p) · h_p mod p and m_q likewise (exact division: the low S limbs of x − 1
 //         times the prime's 2-adic inverse, then a Montgomery product by h·R);
-//   m = m_q + q · ((m_p − m_q) · q⁻¹ mod p) (Garner), result = popcount(m & mask).
+//   m = m_q + q · ((m_p − m_q) · q⁻¹ mod p) (Garner), result = popcount(m & mask), or a defect
+//   report when m cannot be an honest aggregate (backend/response_check.rs).
 // S is the width of p and q. The same formula finishes both schemes; only h_p and h_q differ.
 
 // P | Q | P⁻¹ mod 2^(LIMB_BITS·S) | Q⁻¹ mod 2^(LIMB_BITS·S) | h_p·R mod p | h_q·R mod q | q⁻¹·R mod p.
@@ -13,9 +14,24 @@
 @group(0) @binding(4) var<storage, read_write> results: array<u32>;
 @group(0) @binding(6) var<storage, read> x_q: array<u32>;
 
-// (x − 1) / prime for x ≡ 1 mod prime, from the low S limbs of x: exact, as the quotient < prime.
-fn exact_quotient(x_low: Limbs, inverse: Limbs) -> Limbs {
-    return mul_wide(sub_limbs(x_low, unit(1u)).v, inverse).lo;
+// (x − 1) / prime from x (2S limbs at `at`, read through `load`'s buffer as low and high halves)
+// by the prime's 2-adic inverse, and whether the division is exact: x ≡ 1 (mod prime), the
+// subgroup check of an honest response (then the quotient is below the prime).
+struct Quotient {
+    v: Limbs,
+    exact: bool,
+}
+
+fn exact_quotient(x_low: Limbs, x_high: Limbs, prime: Limbs, inverse: Limbs) -> Quotient {
+    let x_minus_one = sub_limbs(x_low, unit(1u));
+    let high = sub_limbs(x_high, unit(x_minus_one.flag)).v;
+    let u = mul_wide(x_minus_one.v, inverse).lo;
+    let back = mul_wide(u, prime);
+    var differs = 0u;
+    for (var k = 0u; k < L; k++) {
+        differs |= (back.lo[k] ^ x_minus_one.v[k]) | (back.hi[k] ^ high[k]);
+    }
+    return Quotient(u, lane_sum(select(0u, 1u, differs != 0u)) == 0u);
 }
 
 // The mask bits over limb k (counted from the plaintext's lowest limb) of mask item `m_at`.
@@ -33,10 +49,10 @@ fn kernel() {
     let p = load_consts(0u);
     let q = load_consts(S);
     let x_at = (params.first + i) * params.x_limbs;
-    let u_p = exact_quotient(load_x_p(x_at), load_consts(2u * S));
-    let u_q = exact_quotient(load_x_q(x_at), load_consts(3u * S));
-    let m_p = mont_mul(u_p, load_consts(4u * S), p, params.m0_inv);
-    let m_q = mont_mul(u_q, load_consts(5u * S), q, params.m0_inv_q);
+    let u_p = exact_quotient(load_x_p(x_at), load_x_p(x_at + S), p, load_consts(2u * S));
+    let u_q = exact_quotient(load_x_q(x_at), load_x_q(x_at + S), q, load_consts(3u * S));
+    let m_p = mont_mul(u_p.v, load_consts(4u * S), p, params.m0_inv);
+    let m_q = mont_mul(u_q.v, load_consts(5u * S), q, params.m0_inv_q);
     // m_q mod p: q < 2p (same bit length), so at most one subtraction.
     let reduced = sub_limbs(m_q, p);
     let m_q_mod_p = pick(reduced.v, m_q, reduced.flag != 0u);
@@ -51,12 +67,25 @@ fn kernel() {
     var low_limbs = low.v;
     var high_limbs = high;
     var count = 0u;
+    var above_slots = 0u;
+    var holds_three = 0u;
     for (var k = 0u; k < L; k++) {
-        count += countOneBits(low_limbs[k] & mask_bits(m_at, lane * L + k));
-        count += countOneBits(high_limbs[k] & mask_bits(m_at, S + lane * L + k));
+        let low_mask = mask_bits(m_at, lane * L + k);
+        let high_mask = mask_bits(m_at, S + lane * L + k);
+        count += countOneBits(low_limbs[k] & low_mask);
+        count += countOneBits(high_limbs[k] & high_mask);
+        // Slots never straddle limbs (limbs have an even width), so each limb is checked alone.
+        above_slots |= (low_limbs[k] & ~(low_mask | (low_mask << 1u)))
+            | (high_limbs[k] & ~(high_mask | (high_mask << 1u)));
+        holds_three |= (low_limbs[k] & (low_limbs[k] >> 1u) & low_mask)
+            | (high_limbs[k] & (high_limbs[k] >> 1u) & high_mask);
     }
     let total = lane_sum(count);
+    // The same words as response_check::count_or_defect: DEFECT_TAG | the failed checks.
+    var defects = select(0u, 1u, !(u_p.exact && u_q.exact));
+    defects |= select(0u, 2u, lane_sum(select(0u, 1u, above_slots != 0u)) != 0u);
+    defects |= select(0u, 4u, lane_sum(select(0u, 1u, holds_three != 0u)) != 0u);
     if (item < params.count && lane == 0u) {
-        results[i] = total;
+        results[i] = select(total, 0xFFFFFF00u | defects, defects != 0u);
     }
 }

@@ -48,6 +48,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A response (an aggregated ciphertext) is a valid ciphertext but cannot be the honest
+    /// aggregate of two vectors under this context: it was made under another key, or a backend
+    /// altered it. Decoding refuses it rather than print plausible distances.
+    #[error("response {index}: {reason}")]
+    InvalidResponse {
+        /// Position of the response (vector) in its batch or file (0-based).
+        index: usize,
+        /// Which check it fails.
+        reason: String,
+    },
+
     /// A plaintext is outside `[0, n)`.
     #[error("plaintext out of range: {0}")]
     PlaintextOutOfRange(String),
@@ -128,6 +139,10 @@ impl Error {
     pub fn with_index_offset(self, offset: usize) -> Self {
         match self {
             Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+                index: index + offset,
+                reason,
+            },
+            Error::InvalidResponse { index, reason } => Error::InvalidResponse {
                 index: index + offset,
                 reason,
             },

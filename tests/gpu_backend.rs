@@ -110,57 +110,101 @@ fn fixed_base_exponentiation_matches_the_cpu() {
     }
 }
 
+/// What a response check expects of plaintext `m` under a slot mask of `dims` slots.
+fn expected_word(m: &num_bigint::BigUint, dims: usize, in_subgroup: bool) -> u32 {
+    use paillier_gpu::backend::response_check::*;
+    let mut defects = if in_subgroup { 0 } else { NOT_IN_SUBGROUP };
+    if m.bits() as usize > 2 * dims {
+        defects |= ABOVE_SLOTS;
+    }
+    let slot = |j: usize| u8::from(m.bit(2 * j as u64)) + 2 * u8::from(m.bit(2 * j as u64 + 1));
+    if (0..dims).any(|j| slot(j) == 3) {
+        defects |= SLOT_HOLDS_THREE;
+    }
+    if defects != 0 {
+        return DEFECT_TAG | defects;
+    }
+    (0..dims).filter(|&j| slot(j) == 1).count() as u32
+}
+
 #[test]
 fn crt_decoding_matches_the_cpu_at_every_key_size() {
+    use num_bigint::BigUint;
     for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(4);
         for key_len in [512u64, 1024, 1536, 2048] {
             let (p, q) = odd_pair(&mut rng, key_len);
-            let e = |rng: &mut StdRng| rng.gen_biguint(40);
-            let (e_p, e_q) = (e(&mut rng), e(&mut rng));
-            let key = CrtKey::new(
-                &p,
-                &q,
-                &e_p,
-                &e_q,
-                &rng.gen_biguint_below(&p),
-                &rng.gen_biguint_below(&q),
-            )
-            .unwrap();
+            // Random secret exponents, and h = e⁻¹ so that base 1 + p·t decrypts to t mod p:
+            // (1 + p·t)^e = 1 + p·(e·t) mod p².
+            let invertible = |rng: &mut StdRng, prime: &BigUint| loop {
+                let e = rng.gen_biguint(40);
+                if let Some(h) = e.modinv(prime) {
+                    return (e, h);
+                }
+            };
+            let (e_p, h_p) = invertible(&mut rng, &p);
+            let (e_q, h_q) = invertible(&mut rng, &q);
+            let key = CrtKey::new(&p, &q, &e_p, &e_q, &h_p, &h_q).unwrap();
+            let dims = key_len as usize - 8;
+            let mask_limbs = (2 * key_len as usize).div_ceil(64);
+            let mut mask = BigUint::default();
+            for j in 0..dims {
+                mask.set_bit(2 * j as u64, true);
+            }
+            let mut masks = LimbBatch::new(mask_limbs);
+            masks
+                .push(&paillier_gpu::bigint::limbs_from_biguint(&mask, mask_limbs).unwrap())
+                .unwrap();
             for count in [1usize, 7, 67] {
-                // Bases 1 + p·r (mod p²) keep x ≡ 1 (mod p) for any exponent, as real ciphertexts do.
-                let bases = |prime: &num_bigint::BigUint,
-                             modulus: &MontgomeryModulus,
-                             rng: &mut StdRng| {
+                // Honest sums of two vectors (slots 0, 1, 2), and every kind of defect.
+                let mut plaintexts = Vec::new();
+                for i in 0..count {
+                    let mut m = BigUint::default();
+                    for j in 0..dims {
+                        let slot = rand::Rng::gen_range(&mut rng, 0u8..3);
+                        m.set_bit(2 * j as u64, slot & 1 == 1);
+                        m.set_bit(2 * j as u64 + 1, slot & 2 == 2);
+                    }
+                    match i % 4 {
+                        1 => m.set_bit(2 * dims as u64 + 3, true),
+                        2 => {
+                            let j = rand::Rng::gen_range(&mut rng, 0..dims as u64);
+                            m.set_bit(2 * j, true);
+                            m.set_bit(2 * j + 1, true);
+                        }
+                        _ => {}
+                    }
+                    plaintexts.push((m, i % 4 != 3));
+                }
+                let bases = |prime: &BigUint, modulus: &MontgomeryModulus, rng: &mut StdRng| {
                     let mut b = LimbBatch::new(modulus.len());
-                    for _ in 0..count {
-                        let x = (rng.gen_biguint_below(prime) * prime + 1u32) % modulus.modulus();
-                        b.push(&modulus.limbs_of(&x).unwrap()).unwrap();
+                    for (m, in_subgroup) in &plaintexts {
+                        let mut x = (m % prime) * prime + 1u32;
+                        if !in_subgroup {
+                            x += 1u32 + rng.gen_biguint_below(&(prime - 2u32));
+                        }
+                        b.push(&modulus.limbs_of(&(x % modulus.modulus())).unwrap())
+                            .unwrap();
                     }
                     b
                 };
                 let bases_p = bases(&p, &key.p_squared, &mut rng);
                 let bases_q = bases(&q, &key.q_squared, &mut rng);
-                let mask_limbs = (2 * key_len as usize).div_ceil(64);
-                for mask_items in [1usize, 3] {
-                    let mut masks = LimbBatch::new(mask_limbs);
-                    for _ in 0..mask_items {
-                        masks
-                            .push(
-                                &(0..mask_limbs)
-                                    .map(|_| rand::Rng::gen(&mut rng))
-                                    .collect::<Vec<u64>>(),
-                            )
-                            .unwrap();
+                let cpu = CpuBackend
+                    .crt_decode(&key, &bases_p, &bases_q, &masks)
+                    .unwrap();
+                for (i, (m, in_subgroup)) in plaintexts.iter().enumerate() {
+                    if *in_subgroup {
+                        assert_eq!(cpu[i], expected_word(m, dims, true), "item {i}");
+                    } else {
+                        assert_eq!(cpu[i] & 0xFFFF_FF01, 0xFFFF_FF01, "item {i}");
                     }
-                    assert_eq!(
-                        gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
-                        CpuBackend
-                            .crt_decode(&key, &bases_p, &bases_q, &masks)
-                            .unwrap(),
-                        "{path:?} key_len {key_len}, {count} items, {mask_items} masks"
-                    );
                 }
+                assert_eq!(
+                    gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
+                    cpu,
+                    "{path:?} key_len {key_len}, {count} items"
+                );
             }
         }
     }

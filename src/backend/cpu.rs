@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use super::{
-    check_crt_operands, check_fixed_base_operands, check_operands, Backend, CrtKey, Device,
-    Exponents, LimbBatch, Secrecy,
+    check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
+    Device, Exponents, LimbBatch, Secrecy,
 };
 use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -117,13 +117,14 @@ impl Backend for CpuBackend {
         (0..x_p.len())
             .into_par_iter()
             .map(|i| {
-                let m = key.recombine(x_p.item(i), x_q.item(i));
-                let limbs = limbs_from_biguint(&m, width)?;
-                Ok(limbs
-                    .iter()
-                    .zip(masks.item(i % k))
-                    .map(|(x, mask)| (x & mask).count_ones())
-                    .sum())
+                let (m, in_subgroup) = key.recombine_checked(x_p.item(i), x_q.item(i));
+                // A plaintext wider than the masks has bits above every slot.
+                let limbs = limbs_from_biguint(&m, width).unwrap_or_else(|_| vec![u64::MAX; width]);
+                Ok(response_check::count_or_defect(
+                    &limbs,
+                    masks.item(i % k),
+                    in_subgroup,
+                ))
             })
             .collect()
     }

@@ -111,20 +111,34 @@ impl CrtKey {
 
     /// The plaintext from the two exponentiation results (the CPU reference recombination).
     pub fn recombine(&self, x_p: &[u64], x_q: &[u64]) -> num_bigint::BigUint {
+        self.recombine_checked(x_p, x_q).0
+    }
+
+    /// [`recombine`](Self::recombine), and whether `x_p ≡ 1 (mod p)` and `x_q ≡ 1 (mod q)`: the
+    /// subgroup check of [`response_check`](super::response_check) (an honest ciphertext always
+    /// passes it; otherwise the plaintext is meaningless).
+    pub fn recombine_checked(&self, x_p: &[u64], x_q: &[u64]) -> (num_bigint::BigUint, bool) {
         use crate::bigint::biguint_from_limbs;
+        use num_integer::Integer;
+        use num_traits::Zero;
         let (p, q) = (self.p.modulus(), self.q.modulus());
         let per_prime = |x: &[u64], prime: &num_bigint::BigUint, h: &[u64]| {
             let x = biguint_from_limbs(x);
-            let quotient = if x == num_bigint::BigUint::from(0u32) {
-                num_bigint::BigUint::from(0u32)
-            } else {
-                (x - 1u32) / prime
-            };
-            (quotient * biguint_from_limbs(h)) % prime
+            if x.is_zero() {
+                return (num_bigint::BigUint::zero(), false);
+            }
+            let (quotient, remainder) = (x - 1u32).div_rem(prime);
+            (
+                (quotient * biguint_from_limbs(h)) % prime,
+                remainder.is_zero(),
+            )
         };
-        let m_p = per_prime(x_p, &p, &self.h_p);
-        let m_q = per_prime(x_q, &q, &self.h_q);
+        let (m_p, p_ok) = per_prime(x_p, &p, &self.h_p);
+        let (m_q, q_ok) = per_prime(x_q, &q, &self.h_q);
         let diff = (&m_p + &p - (&m_q % &p)) % &p;
-        m_q + &q * ((diff * biguint_from_limbs(&self.q_inv_mod_p)) % &p)
+        (
+            m_q + &q * ((diff * biguint_from_limbs(&self.q_inv_mod_p)) % &p),
+            p_ok && q_ok,
+        )
     }
 }

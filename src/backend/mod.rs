@@ -10,6 +10,7 @@ pub(crate) mod encryption;
 mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod response_check;
 #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 mod spot_check;
 
@@ -301,7 +302,9 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// CRT decryption and Hamming decoding in one call, so that only distances leave the device:
     /// `x_p = bases_p[i] ^ e_p mod p²`, `x_q` likewise, `m_p = ((x_p − 1)/p)·h_p mod p`, `m_q`
-    /// likewise, `m = m_q + q·((m_p − m_q)·q⁻¹ mod p)`, and `out[i] = popcount(m & masks[i % k])`.
+    /// likewise, `m = m_q + q·((m_p − m_q)·q⁻¹ mod p)`, and `out[i] = popcount(m & masks[i % k])`
+    /// — or, when a check of [`response_check`] fails (`x_p ≢ 1 mod p`, a bit above the slots,
+    /// a slot holding 3), [`response_check::DEFECT_TAG`] with the failed checks' bits.
     fn crt_decode(
         &self,
         key: &CrtKey,

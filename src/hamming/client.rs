@@ -1,7 +1,7 @@
 //! The data owner's side: encrypt vectors, decode aggregated results, rank them.
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{Backend, LimbBatch};
+use crate::backend::{response_check, Backend, LimbBatch};
 use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, PublicKey, SecretKey};
 
@@ -43,6 +43,10 @@ pub fn encrypt_vectors<V: AsRef<[u8]>>(
 }
 
 /// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.
+///
+/// A response that cannot be such an aggregate under this key (see
+/// [`response_check`](crate::backend::response_check)) is refused with
+/// [`Error::InvalidResponse`] naming it, rather than decoded into plausible distances.
 pub fn decode_distances(
     backend: &dyn Backend,
     public_key: &PublicKey,
@@ -73,7 +77,21 @@ pub fn decode_distances(
             .flat_map(|r| r.chunks.iter().map(Ciphertext::as_biguint)),
         &layout.masks(limbs),
     )?;
-    Ok(counts.chunks(chunks).map(|c| c.iter().sum()).collect())
+    counts
+        .chunks(chunks)
+        .enumerate()
+        .map(|(index, words)| {
+            words
+                .iter()
+                .try_fold(0u32, |sum, &word| match response_check::defects(word) {
+                    None => Ok(sum + word),
+                    Some(defects) => Err(Error::InvalidResponse {
+                        index,
+                        reason: response_check::describe(defects),
+                    }),
+                })
+        })
+        .collect()
 }
 
 /// The `k` smallest distances with their record ids, ties broken by the smaller id.
