@@ -59,6 +59,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A file, or a pinned fingerprint, belongs to another public key than the context's.
+    #[error("{what} belongs to the public key {found}, not to the expected key {expected}")]
+    KeyMismatch {
+        /// What was checked (`the database file db.bin`, `the pinned --expect-key` ...).
+        what: String,
+        /// The fingerprint it carries.
+        found: String,
+        /// The fingerprint it should carry (the context's, or the pinned one).
+        expected: String,
+    },
+
     /// A plaintext is outside `[0, n)`.
     #[error("plaintext out of range: {0}")]
     PlaintextOutOfRange(String),

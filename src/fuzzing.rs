@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::context::{DataKey, LookupTables, RawKeyProvider};
 use crate::formats::{ciphertexts, vectors};
+use crate::paillier::KeyFingerprint;
 use crate::{ExecutionContext, PublicContext};
 
 /// A fixed data key: the fuzzer can reach the secret-key parser through the `raw` provider
@@ -23,6 +24,7 @@ fn raw_provider() -> Arc<RawKeyProvider> {
 const SHAPE: ciphertexts::CiphertextShape = ciphertexts::CiphertextShape {
     chunk_bytes: 256,
     chunks: 2,
+    key: Some(KeyFingerprint::from_bytes([7; 32])),
 };
 
 /// Context files: the public loader, the encrypted forms, and the plaintext form.
@@ -49,6 +51,7 @@ pub fn ciphertexts_binary(data: &[u8]) {
         let shape = ciphertexts::CiphertextShape {
             chunk_bytes: 8,
             chunks: usize::from(chunks % 4),
+            key: None,
         };
         let _ = ciphertexts::read_binary(Cursor::new(rest), shape);
     }

@@ -247,6 +247,7 @@ fn shape() -> CiphertextShape {
     CiphertextShape {
         chunk_bytes: 64,
         chunks: 1,
+        key: None,
     }
 }
 
@@ -256,6 +257,7 @@ fn malformed_binary_ciphertext_files_are_rejected() {
     let shape = CiphertextShape {
         chunk_bytes: ctx.public_key().ciphertext_bytes(),
         chunks: 1,
+        key: Some(ctx.public_key().fingerprint()),
     };
     let good = ciphertexts::encode_binary(
         &ctx.encrypt_vectors(&[vec![1u8; 64], vec![0u8; 64]])
@@ -282,6 +284,7 @@ fn malformed_binary_ciphertext_files_are_rejected() {
     for (bytes, what) in [
         (good[..good.len() - 1].to_vec(), "truncated record"),
         (good[..10].to_vec(), "truncated header"),
+        (good[..40].to_vec(), "truncated key fingerprint"),
         (huge_count, "huge record count"),
         (overflow, "overflowing record count"),
         (bad_magic, "bad magic"),
@@ -303,8 +306,31 @@ fn malformed_binary_ciphertext_files_are_rejected() {
     let other_width = CiphertextShape {
         chunk_bytes: 32,
         chunks: 1,
+        ..shape
     };
     assert!(ciphertexts::read_binary(Cursor::new(&good), other_width).is_err());
+    // A file made under another key is refused by its fingerprint, whatever its records hold.
+    let other_key = CiphertextShape {
+        key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([1; 32])),
+        ..shape
+    };
+    assert!(matches!(
+        ciphertexts::read_binary(Cursor::new(&good), other_key),
+        Err(Error::KeyMismatch { .. })
+    ));
+    // Version 1 files (no fingerprint) still read under any key.
+    let v1 = ciphertexts::encode_binary(
+        &ciphertexts::read_binary(Cursor::new(&good), shape).unwrap(),
+        CiphertextShape { key: None, ..shape },
+    )
+    .unwrap();
+    assert_eq!(&v1[8..10], &1u16.to_le_bytes());
+    assert_eq!(
+        ciphertexts::read_binary(Cursor::new(&v1), other_key)
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]

@@ -228,11 +228,12 @@ fn killed_one_shot_writers_leave_the_old_or_new_file() {
     let old_bytes = std::fs::read(dir.join("agg.bin")).unwrap();
     std::fs::write(dir.join("one.bin"), {
         // A one-record query file: the first record of q.bin.
+        use paillier_gpu::formats::ciphertexts::{COUNT_OFFSET, HEADER_BYTES};
         let bytes = std::fs::read(dir.join("q.bin")).unwrap();
-        let record = (bytes.len() - 32) / 10;
-        let mut out = bytes[..32].to_vec();
-        out[24..32].copy_from_slice(&1u64.to_le_bytes());
-        out.extend_from_slice(&bytes[32..32 + record]);
+        let record = (bytes.len() - HEADER_BYTES) / 10;
+        let mut out = bytes[..HEADER_BYTES].to_vec();
+        out[COUNT_OFFSET..COUNT_OFFSET + 8].copy_from_slice(&1u64.to_le_bytes());
+        out.extend_from_slice(&bytes[HEADER_BYTES..HEADER_BYTES + record]);
         out
     })
     .unwrap();

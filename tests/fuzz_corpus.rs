@@ -66,12 +66,15 @@ fn the_seeds_are_valid_files() {
     let shape = CiphertextShape {
         chunk_bytes: 256,
         chunks: 2,
+        key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
-    let binary = read("ciphertexts_binary", "seed-fixture.bin");
-    assert_eq!(
-        ciphertexts::read_binary(&binary[..], shape).unwrap().len(),
-        3
-    );
+    for name in ["seed-fixture.bin", "seed-fixture-v1.bin"] {
+        let binary = read("ciphertexts_binary", name);
+        assert_eq!(
+            ciphertexts::read_binary(&binary[..], shape).unwrap().len(),
+            3
+        );
+    }
     let jsonl = read("ciphertexts_jsonl", "seed-fixture.jsonl");
     assert_eq!(ciphertexts::read_jsonl(&jsonl[..], shape).unwrap().len(), 3);
     let tables = read("lookup_tables", "seed-tables.json");
@@ -134,6 +137,7 @@ fn write_seeds() {
     let shape = CiphertextShape {
         chunk_bytes: 256,
         chunks: 2,
+        key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
     write(
         "ciphertexts_jsonl",
@@ -144,6 +148,12 @@ fn write_seeds() {
         "ciphertexts_binary",
         "fixture.bin",
         &ciphertexts::encode_binary(&vectors, shape).unwrap(),
+    );
+    let v1 = CiphertextShape { key: None, ..shape };
+    write(
+        "ciphertexts_binary",
+        "fixture-v1.bin",
+        &ciphertexts::encode_binary(&vectors, v1).unwrap(),
     );
 
     let mut jsonl = vec![case.database[0].len() as u8];

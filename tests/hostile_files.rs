@@ -77,6 +77,7 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
     let shape = CiphertextShape {
         chunk_bytes: 64,
         chunks: 1,
+        key: None,
     };
     assert!(matches!(
         ciphertexts::read_jsonl(Cursor::new(line), shape),
@@ -89,6 +90,7 @@ fn a_binary_ciphertext_file_claiming_a_huge_record_count_is_refused() {
     let shape = CiphertextShape {
         chunk_bytes: 64,
         chunks: 1,
+        key: None,
     };
     for count in [1u64 << 40, u64::MAX / 64, u64::MAX] {
         let mut bytes = ciphertexts::binary_header(shape, count).unwrap().to_vec();

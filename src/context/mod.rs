@@ -293,6 +293,7 @@ impl PublicContext {
         Ok(CiphertextShape {
             chunk_bytes: self.public_key.ciphertext_bytes(),
             chunks: self.layout()?.chunks(),
+            key: Some(self.public_key.fingerprint()),
         })
     }
 
@@ -633,6 +634,7 @@ impl ExecutionContext {
         CiphertextShape {
             chunk_bytes: self.public_key.ciphertext_bytes(),
             chunks: self.layout.chunks(),
+            key: Some(self.public_key.fingerprint()),
         }
     }
 
@@ -692,14 +694,33 @@ impl ExecutionContext {
         })
     }
 
-    /// Encrypts binary vectors (values 0 or 1, `embed_len` each), modulo p² and q² since the
-    /// context holds the secret key: the same ciphertexts as a public-key-only encryption
-    /// ([`PublicContext`]), about twice as fast.
+    /// True when the secret key may go to this context's backend: it is the CPU, or a GPU the
+    /// caller chose explicitly ([`Device::Gpu`], [`with_backend`](Self::with_backend)). Under
+    /// [`Device::Auto`] secrets stay on the CPU: the GPU path is not constant-time and its memory
+    /// may be shared (SECURITY.md).
+    fn secrets_may_use_backend(&self) -> bool {
+        self.device == Device::Gpu || self.backend.device() == Device::Cpu
+    }
+
+    /// The backend for work with the secret key (see `secrets_may_use_backend`).
+    fn secret_key_backend(&self) -> Arc<dyn Backend> {
+        if self.secrets_may_use_backend() {
+            self.backend.clone()
+        } else {
+            crate::backend::cpu::CpuBackend::shared()
+        }
+    }
+
+    /// Encrypts binary vectors (values 0 or 1, `embed_len` each): the same ciphertexts as a
+    /// public-key-only encryption ([`PublicContext`]). On the CPU, or on a GPU chosen explicitly,
+    /// the work is done modulo p² and q² with the secret key (about twice as fast); under
+    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
+    /// secret reaches it.
     pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
         hamming::encrypt_vectors(
             self.backend.as_ref(),
             &self.public_key,
-            Some(&self.secret_key),
+            self.secrets_may_use_backend().then_some(&*self.secret_key),
             &self.layout,
             vectors,
         )
@@ -712,10 +733,12 @@ impl ExecutionContext {
             .ok_or_else(|| Error::InvalidParameter("empty encryption result".into()))
     }
 
-    /// Decodes aggregated ciphertexts into Hamming distances, in order.
+    /// Decodes aggregated ciphertexts into Hamming distances, in order, refusing any response
+    /// that cannot be an honest aggregate ([`Error::InvalidResponse`]). Runs on the CPU unless
+    /// the context's device is explicitly [`Device::Gpu`].
     pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
         hamming::decode_distances(
-            self.backend.as_ref(),
+            self.secret_key_backend().as_ref(),
             &self.public_key,
             &self.secret_key,
             &self.layout,

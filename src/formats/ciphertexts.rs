@@ -1,19 +1,24 @@
 //! Ciphertext files.
 //!
 //! * JSON Lines (`.jsonl`): one JSON array per vector, each element the base64 of one chunk's
-//!   little-endian bytes, zero-padded to the ciphertext width (the SDK's wire form).
-//! * Binary (any other name): a 32-byte header, then fixed-width records.
+//!   little-endian bytes, zero-padded to the ciphertext width (the SDK's wire form). It names no
+//!   key: decoding's response checks are what catch a file made under another key.
+//! * Binary (any other name): a 64-byte header, then fixed-width records.
 //!
 //! | offset | bytes | field |
 //! |-------:|------:|-------|
 //! | 0 | 8 | magic `PGPUCTXT` |
-//! | 8 | 2 | version, `1` (u16 little-endian) |
+//! | 8 | 2 | version, `2` (u16 little-endian) |
 //! | 10 | 2 | reserved, 0 |
 //! | 12 | 4 | chunk width in bytes, `4·key_len/8` (u32 LE) |
 //! | 16 | 4 | chunks per vector (u32 LE) |
 //! | 20 | 4 | reserved, 0 |
 //! | 24 | 8 | number of vectors (u64 LE) |
-//! | 32 | … | vectors × chunks × width bytes: each chunk little-endian, zero-padded |
+//! | 32 | 32 | the public key's [`KeyFingerprint`] |
+//! | 64 | … | vectors × chunks × width bytes: each chunk little-endian, zero-padded |
+//!
+//! Version 1 files (a 32-byte header without the fingerprint, written before it existed) are
+//! still read; they cannot be checked against a key.
 
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
@@ -24,14 +29,20 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
-use crate::paillier::Ciphertext;
+use crate::paillier::{Ciphertext, KeyFingerprint};
 
 /// The binary form's magic bytes.
 pub const MAGIC: &[u8; 8] = b"PGPUCTXT";
-/// The binary form's version.
-pub const VERSION: u16 = 1;
-/// The binary form's header length.
-pub const HEADER_BYTES: usize = 32;
+/// The binary form's version written now.
+pub const VERSION: u16 = 2;
+/// The header length of the version written now.
+pub const HEADER_BYTES: usize = 64;
+/// The header length of version 1 (no key fingerprint).
+pub const V1_HEADER_BYTES: usize = 32;
+/// Where the header keeps the record count.
+pub const COUNT_OFFSET: usize = 24;
+/// Where the header keeps the key fingerprint (version 2).
+pub const FINGERPRINT_OFFSET: usize = 32;
 
 fn malformed(detail: String) -> Error {
     Error::MalformedFile {
@@ -47,6 +58,20 @@ pub struct CiphertextShape {
     pub chunk_bytes: usize,
     /// Chunks per vector.
     pub chunks: usize,
+    /// The key the ciphertexts belong to: written into binary headers, and checked against the
+    /// fingerprint of every binary file read (None: neither; for tools without a key).
+    pub key: Option<KeyFingerprint>,
+}
+
+impl CiphertextShape {
+    /// The binary header's length for this shape: version 2 with a key, version 1 without.
+    pub fn header_bytes(&self) -> usize {
+        if self.key.is_some() {
+            HEADER_BYTES
+        } else {
+            V1_HEADER_BYTES
+        }
+    }
 }
 
 /// True when `path` names a JSON Lines file (`.jsonl`).
@@ -62,7 +87,16 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
     if is_jsonl(path) {
         read_jsonl(reader, shape)
     } else {
-        read_binary(reader, shape)
+        read_binary(reader, shape).map_err(|e| match e {
+            Error::KeyMismatch {
+                found, expected, ..
+            } => Error::KeyMismatch {
+                what: format!("the ciphertext file {}", path.display()),
+                found,
+                expected,
+            },
+            other => other,
+        })
     }
 }
 
@@ -165,29 +199,31 @@ pub fn read_jsonl(reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<En
 /// Binary-form bytes for `vectors`.
 pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
     let mut out =
-        Vec::with_capacity(HEADER_BYTES + vectors.len() * shape.chunks * shape.chunk_bytes);
+        Vec::with_capacity(shape.header_bytes() + vectors.len() * shape.chunks * shape.chunk_bytes);
     out.extend_from_slice(&binary_header(shape, vectors.len() as u64)?);
     out.extend(encode_binary_records(vectors, shape, 0)?);
     Ok(out)
 }
 
-/// The binary form's header for `count` records of `shape`.
-pub fn binary_header(shape: CiphertextShape, count: u64) -> Result<[u8; HEADER_BYTES]> {
+/// The binary form's header for `count` records of `shape` ([`CiphertextShape::header_bytes`]
+/// long: version 2 with the key's fingerprint, or version 1 when the shape names no key).
+pub fn binary_header(shape: CiphertextShape, count: u64) -> Result<Vec<u8>> {
     let width = u32::try_from(shape.chunk_bytes)
         .map_err(|_| Error::InvalidParameter("chunk width does not fit the header".into()))?;
     let chunks = u32::try_from(shape.chunks)
         .map_err(|_| Error::InvalidParameter("chunk count does not fit the header".into()))?;
-    let mut header = [0u8; HEADER_BYTES];
+    let mut header = vec![0u8; shape.header_bytes()];
     header[..8].copy_from_slice(MAGIC);
-    header[8..10].copy_from_slice(&VERSION.to_le_bytes());
+    let version: u16 = if shape.key.is_some() { VERSION } else { 1 };
+    header[8..10].copy_from_slice(&version.to_le_bytes());
     header[12..16].copy_from_slice(&width.to_le_bytes());
     header[16..20].copy_from_slice(&chunks.to_le_bytes());
-    header[COUNT_OFFSET..].copy_from_slice(&count.to_le_bytes());
+    header[COUNT_OFFSET..COUNT_OFFSET + 8].copy_from_slice(&count.to_le_bytes());
+    if let Some(key) = shape.key {
+        header[FINGERPRINT_OFFSET..HEADER_BYTES].copy_from_slice(key.as_bytes());
+    }
     Ok(header)
 }
-
-/// Where the binary header keeps the record count.
-pub const COUNT_OFFSET: usize = 24;
 
 /// The binary form's records for `vectors` (no header); errors name `first_index + i`.
 pub fn encode_binary_records(
@@ -206,27 +242,39 @@ pub fn encode_binary_records(
     Ok(out)
 }
 
-/// Reads the binary form, checking the header against `shape` and the length against the
-/// header before reading any record.
+/// Reads the binary form, checking the header against `shape` (its key included, for version 2
+/// files) and the length against the header before reading any record.
 pub fn read_binary(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
     let mut header = [0u8; HEADER_BYTES];
     reader
-        .read_exact(&mut header)
-        .map_err(|_| malformed(format!("shorter than its {HEADER_BYTES}-byte header")))?;
+        .read_exact(&mut header[..V1_HEADER_BYTES])
+        .map_err(|_| malformed(format!("shorter than its {V1_HEADER_BYTES}-byte header")))?;
     if &header[..8] != MAGIC {
         return Err(malformed(
             "bad magic: not a paillier-gpu ciphertext file".into(),
         ));
     }
-    let u16_at = |o: usize| u16::from_le_bytes([header[o], header[o + 1]]);
+    let version = u16::from_le_bytes([header[8], header[9]]);
+    match version {
+        1 => {}
+        VERSION => {
+            reader
+                .read_exact(&mut header[V1_HEADER_BYTES..])
+                .map_err(|_| malformed(format!("shorter than its {HEADER_BYTES}-byte header")))?;
+            let mut stored = [0u8; 32];
+            stored.copy_from_slice(&header[FINGERPRINT_OFFSET..HEADER_BYTES]);
+            if let Some(expected) = &shape.key {
+                KeyFingerprint::from_bytes(stored).expect(expected, "this ciphertext file")?;
+            }
+        }
+        _ => {
+            return Err(malformed(format!(
+                "version {version} (this build reads 1 and {VERSION})"
+            )))
+        }
+    }
     let u32_at =
         |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
-    let version = u16_at(8);
-    if version != VERSION {
-        return Err(malformed(format!(
-            "version {version} (this build reads {VERSION})"
-        )));
-    }
     let width = u32_at(12) as usize;
     let chunks = u32_at(16) as usize;
     if width != shape.chunk_bytes || chunks != shape.chunks {

@@ -7,6 +7,11 @@
 //! for, skips that many input vectors and goes on: no record is lost, none is encrypted twice.
 //! At the end the partial file is renamed over `output`, so `output` is only ever absent, the
 //! old file, or the new complete one.
+//!
+//! A resume must be the same job: the same input (path, size and the SHA-256 of its first MiB),
+//! key and output form, or it is refused with what differs; with nothing recorded to resume it
+//! starts over, and an existing output stays whole until the new one replaces it. A run that fails with an error (a bad vector, a full disk) removes its partial and
+//! progress files, so that no later run takes them for its own; only a killed run leaves them.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -15,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET, HEADER_BYTES};
+use super::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET};
 use super::vectors::VectorReader;
 use super::{write_atomic, Visibility};
 use crate::backend::Backend;
@@ -63,7 +68,12 @@ struct Progress {
     /// The job's identity: resuming with another input, key or form is refused.
     input: String,
     input_bytes: u64,
-    public_key_sha256: String,
+    /// SHA-256 of the input's first MiB (an edited input of the same size differs here).
+    #[serde(default)]
+    input_head_sha256: String,
+    /// The key's [`KeyFingerprint`](crate::paillier::KeyFingerprint).
+    #[serde(default)]
+    public_key: String,
     jsonl: bool,
     chunk_bytes: usize,
     chunks: usize,
@@ -101,7 +111,7 @@ impl EncryptJob<'_> {
         input: &Path,
         output: &Path,
         resume: bool,
-        mut on_batch: impl FnMut(usize),
+        on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
         let input_bytes = std::fs::metadata(input)
             .map_err(|e| Error::io(input, e))?
@@ -112,7 +122,8 @@ impl EncryptJob<'_> {
             complete: false,
             input: input.display().to_string(),
             input_bytes,
-            public_key_sha256: hex(&Sha256::digest(self.public_key.n().to_bytes_le())),
+            input_head_sha256: head_digest(input)?,
+            public_key: self.public_key.fingerprint().to_string(),
             jsonl: is_jsonl(output),
             chunk_bytes: self.shape.chunk_bytes,
             chunks: self.shape.chunks,
@@ -142,15 +153,45 @@ impl EncryptJob<'_> {
             log::warn!("--resume: {} is gone; starting over", partial.display());
             earlier = None;
         }
+        let result =
+            self.encrypt_into(input, &partial, &progress_file, earlier, identity, on_batch);
+        let (state, resumed_from) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                // An error, not a kill: what was written is not a run anyone may resume.
+                let _ = std::fs::remove_file(&partial);
+                let _ = remove_progress(&progress_file);
+                return Err(e);
+            }
+        };
+        std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
+        sync_folder(output);
+        remove_progress(&progress_file)?;
+        Ok(JobReport {
+            records: state.records as usize,
+            resumed_from,
+        })
+    }
+
+    /// Writes (or completes) the partial file; returns the final progress and where it resumed.
+    fn encrypt_into(
+        &self,
+        input: &Path,
+        partial: &Path,
+        progress_file: &Path,
+        earlier: Option<Progress>,
+        identity: Progress,
+        mut on_batch: impl FnMut(usize),
+    ) -> Result<(Progress, usize)> {
         let (mut file, mut state) = match earlier {
-            Some(earlier) => (reopen_partial(&partial, &earlier)?, earlier),
+            Some(earlier) => (reopen_partial(partial, &earlier)?, earlier),
             None => (
-                self.start_partial(&partial, identity.jsonl)?,
+                self.start_partial(partial, identity.jsonl)?,
                 Progress {
                     bytes: if identity.jsonl {
                         0
                     } else {
-                        HEADER_BYTES as u64
+                        self.shape.header_bytes() as u64
                     },
                     ..identity
                 },
@@ -158,7 +199,7 @@ impl EncryptJob<'_> {
         };
         let resumed_from = state.records as usize;
         if !state.complete {
-            write_atomic_progress(&progress_file, &state)?;
+            write_atomic_progress(progress_file, &state)?;
             let mut reader = VectorReader::open(input, self.layout.embed_len())?;
             reader.skip(resumed_from)?;
             on_batch(resumed_from);
@@ -182,31 +223,24 @@ impl EncryptJob<'_> {
                     ciphertexts::encode_binary_records(&encrypted, self.shape, first)
                 }
                 .map_err(|e| e.with_index_offset(first))?;
-                file.write_all(&bytes).map_err(|e| Error::io(&partial, e))?;
-                file.sync_data().map_err(|e| Error::io(&partial, e))?;
+                file.write_all(&bytes).map_err(|e| Error::io(partial, e))?;
+                file.sync_data().map_err(|e| Error::io(partial, e))?;
                 state.records += vectors.len() as u64;
                 state.bytes += bytes.len() as u64;
-                write_atomic_progress(&progress_file, &state)?;
+                write_atomic_progress(progress_file, &state)?;
                 on_batch(state.records as usize);
             }
             if !state.jsonl {
                 let header = ciphertexts::binary_header(self.shape, state.records)?;
                 file.seek(SeekFrom::Start(COUNT_OFFSET as u64))
-                    .and_then(|_| file.write_all(&header[COUNT_OFFSET..]))
+                    .and_then(|_| file.write_all(&header[COUNT_OFFSET..COUNT_OFFSET + 8]))
                     .and_then(|_| file.sync_all())
-                    .map_err(|e| Error::io(&partial, e))?;
+                    .map_err(|e| Error::io(partial, e))?;
             }
             state.complete = true;
-            write_atomic_progress(&progress_file, &state)?;
+            write_atomic_progress(progress_file, &state)?;
         }
-        drop(file);
-        std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
-        sync_folder(output);
-        remove_progress(&progress_file)?;
-        Ok(JobReport {
-            records: state.records as usize,
-            resumed_from,
-        })
+        Ok((state, resumed_from))
     }
 
     /// A new, empty partial file (with a provisional header in the binary form).
@@ -226,6 +260,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of the first MiB of `path`.
+fn head_digest(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = Vec::new();
+    file.take(1 << 20)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(hex(&Sha256::digest(&head)))
+}
+
 fn read_progress(path: &Path) -> Result<Option<Progress>> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
@@ -241,21 +286,46 @@ fn read_progress(path: &Path) -> Result<Option<Progress>> {
 }
 
 fn check_same_job(earlier: &Progress, now: &Progress) -> Result<()> {
-    let differs = |what: &str| {
+    let differs = |what: String| {
         Err(Error::InvalidParameter(format!(
-            "--resume: the interrupted job had another {what}; remove the .partial and .progress files to start over"
+            "--resume: the interrupted job had {what}; resume with those, or run without --resume \
+             to start over (which discards the .partial and .progress files)"
         )))
     };
-    if earlier.input != now.input || earlier.input_bytes != now.input_bytes {
-        return differs("input");
+    if earlier.input != now.input {
+        return differs(format!(
+            "the input {:?}, not {:?}",
+            earlier.input, now.input
+        ));
     }
-    if earlier.public_key_sha256 != now.public_key_sha256 {
-        return differs("public key");
-    }
-    if (earlier.jsonl, earlier.chunk_bytes, earlier.chunks)
-        != (now.jsonl, now.chunk_bytes, now.chunks)
+    if earlier.input_bytes != now.input_bytes || earlier.input_head_sha256 != now.input_head_sha256
     {
-        return differs("output form");
+        return differs(format!(
+            "another version of {:?} ({} bytes then, {} now, or other contents)",
+            now.input, earlier.input_bytes, now.input_bytes
+        ));
+    }
+    if earlier.public_key != now.public_key {
+        return differs(format!(
+            "the public key {}, not this context's {}",
+            if earlier.public_key.is_empty() {
+                "of an older version"
+            } else {
+                &earlier.public_key
+            },
+            now.public_key
+        ));
+    }
+    let form = |p: &Progress| {
+        format!(
+            "{} output, {} chunk(s) of {} bytes",
+            if p.jsonl { "JSON Lines" } else { "binary" },
+            p.chunks,
+            p.chunk_bytes
+        )
+    };
+    if form(earlier) != form(now) {
+        return differs(format!("{}, not {}", form(earlier), form(now)));
     }
     Ok(())
 }

@@ -22,12 +22,14 @@
 //! ```
 
 mod ciphertext;
+mod fingerprint;
 mod keygen;
 mod owner_encryption;
 mod public_key;
 mod secret_key;
 
 pub use ciphertext::Ciphertext;
+pub use fingerprint::KeyFingerprint;
 pub use keygen::{
     generate_keypair, is_probable_prime, lookup_attack_work_bits, KeyGenOptions,
     MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN,

@@ -154,6 +154,11 @@ impl PublicKey {
         })
     }
 
+    /// This key's fingerprint (see [`KeyFingerprint`](super::KeyFingerprint)).
+    pub fn fingerprint(&self) -> super::KeyFingerprint {
+        super::KeyFingerprint::of(self)
+    }
+
     /// The scheme this key belongs to.
     pub fn scheme(&self) -> Scheme {
         self.scheme

@@ -11,6 +11,7 @@ use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts};
 use paillier_gpu::formats::encrypt_job::EncryptJob;
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{top_k, Selection};
+use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Result, Scheme};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -76,9 +77,20 @@ pub fn run(cli: Cli) -> Result<()> {
             output,
             device,
             resume,
+            expect_key,
             batch,
         } => {
             let public = PublicContext::load(&context)?;
+            check_pinned_key(&public, expect_key)?;
+            // With the passphrase at hand, the public key must match the secret key (loading
+            // checks it) before anything is encrypted under it.
+            let owner = match optional_passphrase(passphrase_file)? {
+                Some(passphrase) => Some(ExecutionContext::load_with_passphrase(
+                    &context,
+                    &passphrase,
+                )?),
+                None => None,
+            };
             let layout = public.layout()?;
             let backend = backend_for(device.device())?;
             let shape = public.ciphertext_shape()?;
@@ -86,9 +98,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 Some(batch) => batch,
                 None => default_encrypt_batch(backend.as_ref(), &public, shape.chunks)?,
             };
+            // The owner's faster path sends secrets to the backend: only to the CPU, or to a GPU
+            // asked for by name.
+            let secrets_allowed = device.device() == paillier_gpu::Device::Gpu
+                || backend.device() == paillier_gpu::Device::Cpu;
             let job = EncryptJob {
                 public_key: public.public_key(),
-                secret_key: None,
+                secret_key: owner
+                    .as_ref()
+                    .filter(|_| secrets_allowed)
+                    .map(|ctx| &**ctx.secret_key()),
                 layout: &layout,
                 shape,
                 backend: backend.as_ref(),
@@ -113,9 +132,11 @@ pub fn run(cli: Cli) -> Result<()> {
             database,
             query,
             output,
+            expect_key,
             device,
         } => {
             let public = PublicContext::load(&context)?;
+            check_pinned_key(&public, expect_key)?;
             let shape = public.ciphertext_shape()?;
             let records = read_ciphertexts(&database, shape)?;
             let mut queries = read_ciphertexts(&query, shape)?;
@@ -167,6 +188,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn print_summary(ctx: &ExecutionContext) -> Result<()> {
     let mut summary = json!({
         "id": ctx.id(),
+        "fingerprint": ctx.public_key().fingerprint().to_string(),
         "type": ctx.scheme().context_type(),
         "scheme": ctx.scheme().name(),
         "key_len": ctx.key_len(),
@@ -182,6 +204,25 @@ fn print_summary(ctx: &ExecutionContext) -> Result<()> {
         path: "<stdout>".into(),
         source: e,
     })
+}
+
+/// `--expect-key`: the context's public key must have the pinned fingerprint.
+fn check_pinned_key(public: &PublicContext, pinned: Option<KeyFingerprint>) -> Result<()> {
+    match pinned {
+        Some(pinned) => public
+            .public_key()
+            .fingerprint()
+            .expect(&pinned, "the context (pinned with --expect-key)"),
+        None => Ok(()),
+    }
+}
+
+/// The passphrase if one is given (file or environment), None if neither is set.
+fn optional_passphrase(file: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
+    if file.is_none() && std::env::var_os("PAILLIER_GPU_PASSPHRASE").is_none() {
+        return Ok(None);
+    }
+    passphrase(file).map(Some)
 }
 
 fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use paillier_gpu::paillier::KeyFingerprint;
 
 /// Paillier-encrypted Hamming search over binary vectors, on the CPU or a GPU.
 #[derive(Parser, Debug)]
@@ -29,7 +30,8 @@ enum Command {
     /// Create or inspect an execution context.
     #[command(subcommand)]
     Context(ContextCommand),
-    /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key).
+    /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key;
+    /// with the passphrase set, the public key is first checked against the secret key).
     Encrypt {
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
@@ -45,6 +47,10 @@ enum Command {
         /// starting over: records already written are neither redone nor lost.
         #[arg(long)]
         resume: bool,
+        /// Refuse to encrypt unless the context's public key has this fingerprint (64 hex digits,
+        /// as `context show` prints it): pins the key you were given.
+        #[arg(long, value_name = "FINGERPRINT")]
+        expect_key: Option<KeyFingerprint>,
         /// Vectors read, encrypted and written per step (memory grows with it). Default: 4096
         /// on the CPU; on a GPU, enough to fill two of the chunks its warm-up calibrated, and at
         /// least 4096.
@@ -62,6 +68,10 @@ enum Command {
         query: PathBuf,
         #[arg(long, value_name = "CIPHERTEXTS")]
         output: PathBuf,
+        /// Refuse to work unless the context's public key has this fingerprint (64 hex digits,
+        /// as `context show` prints it).
+        #[arg(long, value_name = "FINGERPRINT")]
+        expect_key: Option<KeyFingerprint>,
         #[command(flatten)]
         device: DeviceArg,
     },
@@ -148,7 +158,8 @@ enum ContextCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Print a context's id and parameters as one JSON object (needs the passphrase).
+    /// Print a context's id, public-key fingerprint and parameters as one JSON object (needs
+    /// the passphrase; the public key is checked against the secret key first).
     Show {
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
