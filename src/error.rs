@@ -92,8 +92,9 @@ pub enum Error {
     WrongKey,
 
     /// The data key is right (it matches `key_check`) but the encrypted `sk` fails
-    /// authentication: the file was modified or damaged.
-    #[error("the context's secret key was modified or damaged (it fails authentication under the right key)")]
+    /// authentication: the file was modified or damaged (in our authenticated format, a change
+    /// to `pk`, `type` or `config` fails the same way).
+    #[error("the context file was modified or damaged: its sealed secret key (with, in our format, its pk, type and config) fails authentication under the right key")]
     SecretKeyTampered,
 
     /// AES-GCM authentication of encrypted content failed: wrong key or modified data.

@@ -451,3 +451,38 @@ fn npy_vectors_are_read_and_checked() {
         );
     }
 }
+
+#[test]
+fn a_stated_scrypt_cost_is_bounded() {
+    use paillier_gpu::context::{KeyProvider, PassphraseKeyProvider, ScryptCost};
+    let provider = PassphraseKeyProvider::new("p");
+    let stated = |log_n: u8, r: u32, p: u32| {
+        let mut wrapped = b"paillier-gpu/scrypt/2\0".to_vec();
+        wrapped.push(log_n);
+        wrapped.extend_from_slice(&r.to_be_bytes());
+        wrapped.extend_from_slice(&p.to_be_bytes());
+        wrapped.extend_from_slice(&[9; 16]);
+        wrapped
+    };
+    // 2^30 · 128 · 8 bytes: far above the memory limit; r = 0 and p = 0 are not scrypt.
+    for (log_n, r, p) in [(30, 8, 1), (21, 8, 1), (14, 0, 1), (14, 8, 0), (64, 8, 1)] {
+        assert!(
+            matches!(
+                provider.reconstruct(&stated(log_n, r, p)),
+                Err(Error::KeyProvider(_))
+            ),
+            "log_n {log_n}, r {r}, p {p}"
+        );
+    }
+    let mut no_salt = stated(14, 8, 1);
+    no_salt.truncate(no_salt.len() - 16);
+    assert!(provider.reconstruct(&no_salt).is_err());
+    // A strong cost round-trips through wrapped_key; the plain salt means the SDK's cost.
+    let strong = PassphraseKeyProvider::with_cost("p", ScryptCost::STRONG).unwrap();
+    let again = provider.reconstruct(&strong.wrapped_key()).unwrap();
+    assert_eq!(again.wrapped_key(), strong.wrapped_key());
+    assert_eq!(
+        provider.reconstruct(&[1; 16]).unwrap().wrapped_key(),
+        vec![1; 16]
+    );
+}

@@ -309,3 +309,66 @@ fn resume_refuses_what_is_not_its_job_and_failures_leave_nothing_behind() {
         "a refused resume keeps the job's files"
     );
 }
+
+#[test]
+fn context_files_in_our_form_the_sdk_form_and_with_a_stronger_scrypt_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = [
+        "context",
+        "create",
+        "--key-len",
+        "256",
+        "--embed-len",
+        "8",
+        "--insecure",
+        "--out",
+    ];
+    let create = |name: &str, extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.push(name);
+        args.extend_from_slice(extra);
+        run(d, Some("pass"), &args)
+    };
+    let file = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(name)).unwrap()).unwrap()
+    };
+    let ours: Value = serde_json::from_str(&ok(create("ours.json", &[]))).unwrap();
+    assert_eq!(ours["file_format"], "paillier-gpu/2");
+    assert_eq!(file("ours.json")["format"], "paillier-gpu/2");
+
+    let sdk: Value = serde_json::from_str(&ok(create("sdk.json", &["--sdk-compatible"]))).unwrap();
+    assert_eq!(sdk["file_format"], "sdk");
+    assert!(file("sdk.json").get("format").is_none());
+
+    ok(create("strong.json", &["--scrypt-cost", "strong"]));
+    let wrapped = file("strong.json")["wrapped_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine;
+    let wrapped = base64::engine::general_purpose::STANDARD
+        .decode(wrapped)
+        .unwrap();
+    assert!(wrapped.starts_with(b"paillier-gpu/scrypt/2\0"));
+    assert_eq!(wrapped[22], 17, "log2 N");
+    let shown: Value = serde_json::from_str(&ok(run(
+        d,
+        Some("pass"),
+        &["context", "show", "--context", "strong.json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["file_format"], "paillier-gpu/2");
+    fails(run(
+        d,
+        Some("wrong"),
+        &["context", "show", "--context", "strong.json"],
+    ));
+
+    let message = fails(create(
+        "both.json",
+        &["--sdk-compatible", "--scrypt-cost", "strong"],
+    ));
+    assert!(message.contains("--sdk-compatible"), "{message}");
+    assert!(!d.join("both.json").exists());
+}

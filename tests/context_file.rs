@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use common::{small_context, SCHEMES};
 use num_bigint::BigUint;
-use paillier_gpu::context::{DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider};
+use paillier_gpu::context::{
+    DataKey, FileFormat, KeyProvider, PassphraseKeyProvider, RawKeyProvider,
+};
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, PublicContext, Scheme};
 use serde_json::Value;
 
@@ -81,26 +83,45 @@ fn saved_contexts_load_back_with_the_same_id() {
     }
 }
 
+/// Our authenticated form adds a last field, `format`, to the SDK's (see `FileFormat`).
 #[test]
 fn the_file_matches_format_md_field_by_field() {
-    for scheme in SCHEMES {
-        let ctx = small_context(scheme);
+    for (scheme, file_format) in SCHEMES
+        .iter()
+        .flat_map(|&s| [(s, FileFormat::Authenticated), (s, FileFormat::Sdk)])
+    {
+        let ctx = ExecutionContext::from_json_with_passphrase(
+            &small_context(scheme).to_json().unwrap(),
+            "test passphrase",
+        )
+        .unwrap()
+        .with_file_format(file_format);
         let text = ctx.to_json().unwrap();
         // Python json.dumps separators.
         assert!(text.starts_with("{\"sk\": \""), "{text:.40}");
         let file: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-        assert_eq!(file.len(), 7);
-        assert_key_order(
-            &text,
-            &[
-                "sk",
-                "pk",
-                "type",
-                "config",
-                "key_provider",
-                "wrapped_key",
-                "key_check",
-            ],
+        let mut keys = vec![
+            "sk",
+            "pk",
+            "type",
+            "config",
+            "key_provider",
+            "wrapped_key",
+            "key_check",
+        ];
+        if file_format == FileFormat::Authenticated {
+            keys.push("format");
+            assert_eq!(file["format"], "paillier-gpu/2");
+        }
+        assert_eq!(file.len(), keys.len());
+        assert_key_order(&text, &keys);
+        // The SDK's form seals sk under the data key itself, with no associated data, as the
+        // SDK reads it; ours under a derived key, with type, pk and config.
+        let data_key = ctx.key_provider().data_key().unwrap();
+        let sealed = file["sk"].as_str().unwrap();
+        assert_eq!(
+            paillier_gpu::context::aes::decrypt(&data_key, sealed).is_ok(),
+            file_format == FileFormat::Sdk
         );
         assert_eq!(file["type"], scheme.context_type());
         assert_eq!(file["key_provider"], "passphrase");
@@ -150,6 +171,65 @@ fn the_file_matches_format_md_field_by_field() {
             }
         }
     }
+}
+
+#[test]
+fn our_format_authenticates_pk_type_and_config_and_the_sdk_form_cannot() {
+    let ctx = small_context(Scheme::PaillierLookup);
+    let other = small_context(Scheme::Paillier);
+    for file_format in [FileFormat::Authenticated, FileFormat::Sdk] {
+        let text =
+            ExecutionContext::from_json_with_passphrase(&ctx.to_json().unwrap(), "test passphrase")
+                .unwrap()
+                .with_file_format(file_format)
+                .to_json()
+                .unwrap();
+        let edit = |field: &str, value: String| {
+            let mut file: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+            file.insert(field.into(), Value::String(value));
+            serde_json::to_string(&file).unwrap()
+        };
+        let config = ctx
+            .config()
+            .to_json()
+            .replace("\"embed_len\": 64", "\"embed_len\": 63");
+        let tampered = [
+            edit("config", config),
+            // Another spelling of the same key: equal integers, different text.
+            edit(
+                "pk",
+                serde_json::from_str::<Value>(&text).unwrap()["pk"]
+                    .as_str()
+                    .unwrap()
+                    .replace(", \"", ",\""),
+            ),
+        ];
+        for bad in &tampered {
+            let loaded = ExecutionContext::from_json_with_passphrase(bad, "test passphrase");
+            match file_format {
+                FileFormat::Authenticated => assert!(
+                    matches!(loaded, Err(Error::SecretKeyTampered)),
+                    "{loaded:?}"
+                ),
+                // The SDK's form authenticates only sk: the edit goes unnoticed.
+                FileFormat::Sdk => assert!(loaded.is_ok(), "{loaded:?}"),
+            }
+        }
+    }
+    // Content keys differ between the forms: our content key is not the data key.
+    let ours =
+        ExecutionContext::from_json_with_passphrase(&other.to_json().unwrap(), "test passphrase")
+            .unwrap();
+    let blob = ours.encrypt_content(b"text").unwrap();
+    let sdk_form =
+        ExecutionContext::from_json_with_passphrase(&other.to_json().unwrap(), "test passphrase")
+            .unwrap()
+            .with_file_format(FileFormat::Sdk);
+    assert!(matches!(
+        sdk_form.decrypt_content(&blob),
+        Err(Error::ContentAuthentication)
+    ));
+    assert_eq!(&ours.decrypt_content(&blob).unwrap()[..], b"text");
 }
 
 #[test]

@@ -21,13 +21,18 @@ const TAG_LEN: usize = 16;
 
 /// Encrypts `plaintext` under `key` with a fresh random nonce.
 pub fn encrypt(key: &DataKey, plaintext: &[u8]) -> Result<String> {
+    encrypt_with_aad(key, plaintext, b"")
+}
+
+/// [`encrypt`] with associated data: authenticated, not encrypted, and not stored.
+pub fn encrypt_with_aad(key: &DataKey, plaintext: &[u8], aad: &[u8]) -> Result<String> {
     let cipher = SdkAesGcm::new_from_slice(key.as_bytes())
         .map_err(|_| Error::KeyProvider("AES key must be 32 bytes".into()))?;
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let mut buffer = plaintext.to_vec();
     let tag = cipher
-        .encrypt_in_place_detached(Nonce::<U16>::from_slice(&nonce), b"", &mut buffer)
+        .encrypt_in_place_detached(Nonce::<U16>::from_slice(&nonce), aad, &mut buffer)
         .map_err(|_| Error::InvalidParameter("AES-GCM encryption failed".into()))?;
     let mut out = Vec::with_capacity(NONCE_LEN + TAG_LEN + buffer.len());
     out.extend_from_slice(&nonce);
@@ -50,6 +55,15 @@ pub fn decrypt(
     key: &DataKey,
     encoded: &str,
 ) -> std::result::Result<Zeroizing<Vec<u8>>, DecryptFailure> {
+    decrypt_with_aad(key, encoded, b"")
+}
+
+/// Decrypts a blob produced by [`encrypt_with_aad`] with the same associated data.
+pub fn decrypt_with_aad(
+    key: &DataKey,
+    encoded: &str,
+    aad: &[u8],
+) -> std::result::Result<Zeroizing<Vec<u8>>, DecryptFailure> {
     let raw = BASE64
         .decode(encoded.trim())
         .map_err(|e| DecryptFailure::Malformed(format!("not base64: {e}")))?;
@@ -67,7 +81,7 @@ pub fn decrypt(
     cipher
         .decrypt_in_place_detached(
             Nonce::<U16>::from_slice(nonce),
-            b"",
+            aad,
             &mut buffer,
             Tag::from_slice(tag),
         )

@@ -92,24 +92,76 @@ pub trait KeyProvider: Send + Sync {
 /// The salt the Python SDK uses when none is given. New contexts of ours get a random salt.
 pub const SDK_DEFAULT_SALT: &[u8] = b"xtrace-aes-gcm-v1";
 
-/// scrypt cost parameters of the SDK: N = 2^14, r = 8, p = 1.
-const SCRYPT_LOG_N: u8 = 14;
-const SCRYPT_R: u32 = 8;
-const SCRYPT_P: u32 = 1;
+/// scrypt's cost parameters: N = 2^`log_n`, r, p. Memory is 128·r·N bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScryptCost {
+    /// log2 of N.
+    pub log_n: u8,
+    /// Block size.
+    pub r: u32,
+    /// Parallelism.
+    pub p: u32,
+}
 
-/// Derives the AES key from a passphrase with scrypt (N = 2^14, r = 8, p = 1), as the SDK does.
+impl ScryptCost {
+    /// The SDK's cost (N = 2^14, r = 8, p = 1: 16 MiB, tens of milliseconds). Files with it are
+    /// the SDK's: `wrapped_key` holds only the salt.
+    pub const SDK: ScryptCost = ScryptCost {
+        log_n: 14,
+        r: 8,
+        p: 1,
+    };
+    /// Eight times the SDK's work and memory (N = 2^17: 128 MiB, a few hundred milliseconds),
+    /// for our own files. The SDK cannot open a file with it.
+    pub const STRONG: ScryptCost = ScryptCost {
+        log_n: 17,
+        r: 8,
+        p: 1,
+    };
+    /// The most memory a file may make us spend on scrypt (a hostile file could ask for more).
+    pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
+
+    fn check(self) -> Result<Self> {
+        let memory = 128u64
+            .saturating_mul(u64::from(self.r))
+            .saturating_mul(1u64.checked_shl(u32::from(self.log_n)).unwrap_or(u64::MAX));
+        if !(10..=30).contains(&self.log_n) || self.r == 0 || !(1..=16).contains(&self.p) {
+            return Err(Error::KeyProvider(format!(
+                "scrypt cost out of range: log_n {}, r {}, p {}",
+                self.log_n, self.r, self.p
+            )));
+        }
+        if memory > Self::MAX_MEMORY_BYTES {
+            return Err(Error::KeyProvider(format!(
+                "scrypt cost needs {memory} bytes of memory, above the limit of {}",
+                Self::MAX_MEMORY_BYTES
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// Marks a `wrapped_key` that states its scrypt cost (version 2): this tag, log_n (1 byte), r and
+/// p (u32 big-endian each), then the salt. Without it, `wrapped_key` is the salt alone and the
+/// cost is the SDK's.
+const COST_TAG: &[u8] = b"paillier-gpu/scrypt/2\0";
+
+/// Derives the AES key from a passphrase with scrypt: the SDK's cost (N = 2^14, r = 8, p = 1) by
+/// default, or a stronger [`ScryptCost`] stated in the file.
 ///
-/// The derivation (about 16 MiB and tens of milliseconds) runs once, on first use.
+/// The derivation runs once, on first use.
 ///
 /// ```
-/// use paillier_gpu::context::{KeyProvider, PassphraseKeyProvider};
+/// use paillier_gpu::context::{KeyProvider, PassphraseKeyProvider, ScryptCost};
 /// let provider = PassphraseKeyProvider::new("correct horse battery staple");
 /// assert_eq!(provider.provider_id(), "passphrase");
 /// assert_eq!(provider.wrapped_key().len(), 16); // a random salt
+/// assert_eq!(provider.cost(), ScryptCost::SDK);
 /// ```
 pub struct PassphraseKeyProvider {
     passphrase: Zeroizing<String>,
     salt: Vec<u8>,
+    cost: ScryptCost,
     key: OnceLock<DataKey>,
 }
 
@@ -118,6 +170,7 @@ impl std::fmt::Debug for PassphraseKeyProvider {
         f.debug_struct("PassphraseKeyProvider")
             .field("passphrase", &"<redacted>")
             .field("salt_len", &self.salt.len())
+            .field("cost", &self.cost)
             .finish()
     }
 }
@@ -135,8 +188,24 @@ impl PassphraseKeyProvider {
         Self {
             passphrase: Zeroizing::new(passphrase.to_owned()),
             salt: salt.to_vec(),
+            cost: ScryptCost::SDK,
             key: OnceLock::new(),
         }
+    }
+
+    /// A provider with a fresh random salt and scrypt `cost` (stated in the file when it is not
+    /// the SDK's). Errors when the cost is out of range or needs more than
+    /// [`ScryptCost::MAX_MEMORY_BYTES`].
+    pub fn with_cost(passphrase: &str, cost: ScryptCost) -> Result<Self> {
+        Ok(Self {
+            cost: cost.check()?,
+            ..Self::new(passphrase)
+        })
+    }
+
+    /// The scrypt cost.
+    pub fn cost(&self) -> ScryptCost {
+        self.cost
     }
 
     /// The salt.
@@ -154,7 +223,8 @@ impl KeyProvider for PassphraseKeyProvider {
         if let Some(key) = self.key.get() {
             return Ok(key.clone());
         }
-        let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, 32)
+        let cost = self.cost;
+        let params = scrypt::Params::new(cost.log_n, cost.r, cost.p, 32)
             .map_err(|e| Error::KeyProvider(format!("scrypt parameters: {e}")))?;
         let mut bytes = [0u8; 32];
         scrypt::scrypt(self.passphrase.as_bytes(), &self.salt, &params, &mut bytes)
@@ -165,14 +235,44 @@ impl KeyProvider for PassphraseKeyProvider {
     }
 
     fn wrapped_key(&self) -> Vec<u8> {
-        self.salt.clone()
+        if self.cost == ScryptCost::SDK {
+            return self.salt.clone();
+        }
+        let mut wrapped = COST_TAG.to_vec();
+        wrapped.push(self.cost.log_n);
+        wrapped.extend_from_slice(&self.cost.r.to_be_bytes());
+        wrapped.extend_from_slice(&self.cost.p.to_be_bytes());
+        wrapped.extend_from_slice(&self.salt);
+        wrapped
     }
 
     fn reconstruct(&self, wrapped: &[u8]) -> Result<Box<dyn KeyProvider>> {
-        if wrapped.is_empty() {
+        let (cost, salt) = match wrapped.strip_prefix(COST_TAG) {
+            None => (ScryptCost::SDK, wrapped),
+            Some(rest) if rest.len() > 9 => {
+                let word = |at: usize| {
+                    u32::from_be_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]])
+                };
+                let cost = ScryptCost {
+                    log_n: rest[0],
+                    r: word(1),
+                    p: word(5),
+                };
+                (cost.check()?, &rest[9..])
+            }
+            Some(_) => {
+                return Err(Error::KeyProvider(
+                    "wrapped_key states a scrypt cost but holds no salt".into(),
+                ))
+            }
+        };
+        if salt.is_empty() {
             return Err(Error::KeyProvider("empty passphrase salt".into()));
         }
-        Ok(Box::new(Self::with_salt(&self.passphrase, wrapped)))
+        Ok(Box::new(Self {
+            cost,
+            ..Self::with_salt(&self.passphrase, salt)
+        }))
     }
 }
 

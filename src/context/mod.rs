@@ -15,11 +15,13 @@
 pub mod aes;
 mod format;
 mod key_provider;
+mod sealing;
 mod tables;
 
 pub use key_provider::{
-    DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider, SDK_DEFAULT_SALT,
+    DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider, ScryptCost, SDK_DEFAULT_SALT,
 };
+pub use sealing::{FileFormat, AUTHENTICATED_FORMAT};
 pub use tables::LookupTables;
 
 use std::path::Path;
@@ -342,6 +344,7 @@ pub struct ExecutionContext {
     public_key: Arc<PublicKey>,
     secret_key: Arc<SecretKey>,
     key_provider: Arc<dyn KeyProvider>,
+    file_format: FileFormat,
     layout: VectorLayout,
     device: Device,
     backend: Arc<dyn Backend>,
@@ -384,7 +387,14 @@ impl ExecutionContext {
         };
         // Fail before anything is returned if the provider cannot produce a key.
         key_provider.data_key()?;
-        Self::assemble(config, public_key, secret_key, key_provider, options.device)
+        Self::assemble(
+            config,
+            public_key,
+            secret_key,
+            key_provider,
+            FileFormat::Authenticated,
+            options.device,
+        )
     }
 
     /// [`create`](Self::create) with a passphrase provider and a fresh random salt.
@@ -397,6 +407,7 @@ impl ExecutionContext {
         public_key: PublicKey,
         secret_key: SecretKey,
         key_provider: Arc<dyn KeyProvider>,
+        file_format: FileFormat,
         device: Device,
     ) -> Result<Self> {
         let layout = VectorLayout::new(config.embed_len, config.key_len)?;
@@ -413,6 +424,7 @@ impl ExecutionContext {
             public_key: Arc::new(public_key),
             secret_key: Arc::new(secret_key),
             key_provider,
+            file_format,
             layout,
             device,
             backend,
@@ -485,27 +497,51 @@ impl ExecutionContext {
                 ))
             }
         };
+        let file_format = match map.get("format") {
+            None | Some(Value::Null) => FileFormat::Sdk,
+            Some(Value::String(s)) if s == AUTHENTICATED_FORMAT => FileFormat::Authenticated,
+            Some(other) => {
+                return Err(Error::MalformedContext(format!(
+                    "context: unknown format {:.40} (this build reads the SDK's and {AUTHENTICATED_FORMAT:?})",
+                    other.to_string()
+                )))
+            }
+        };
         let key = key_provider.data_key()?;
         if let Some(stored) = &key_check {
             if !key.matches_check_value(stored) {
                 return Err(Error::WrongKey);
             }
         }
-        let sk_json = aes::decrypt(&key, encrypted_sk).map_err(|failure| match failure {
-            // With a matching key check the key is right, so the ciphertext was changed.
-            aes::DecryptFailure::Authentication if key_check.is_some() => Error::SecretKeyTampered,
-            aes::DecryptFailure::Authentication => Error::SecretKeyAuthentication,
-            aes::DecryptFailure::Malformed(why) => Error::MalformedContext(format!("sk: {why}")),
-        })?;
+        let aad = file_format.associated_data(
+            string_field(map, "type", "context")?,
+            string_field(map, "pk", "context")?,
+            string_field(map, "config", "context")?,
+        );
+        let seal_key = file_format.key(&key, sealing::Purpose::SealSecretKey);
+        let sk_json =
+            aes::decrypt_with_aad(&seal_key, encrypted_sk, &aad).map_err(
+                |failure| match failure {
+                    // With a matching key check the key is right, so the ciphertext was changed.
+                    aes::DecryptFailure::Authentication if key_check.is_some() => {
+                        Error::SecretKeyTampered
+                    }
+                    aes::DecryptFailure::Authentication => Error::SecretKeyAuthentication,
+                    aes::DecryptFailure::Malformed(why) => {
+                        Error::MalformedContext(format!("sk: {why}"))
+                    }
+                },
+            )?;
         let sk_text = std::str::from_utf8(&sk_json)
             .map_err(|_| Error::MalformedContext("sk is not UTF-8 text".into()))?;
-        Self::from_parts(public, sk_text, key_provider)
+        Self::from_parts(public, sk_text, key_provider, file_format)
     }
 
     fn from_parts(
         public: PublicContext,
         sk_json: &str,
         key_provider: Arc<dyn KeyProvider>,
+        file_format: FileFormat,
     ) -> Result<Self> {
         let secret_key = parse_secret_key(&public.public_key, sk_json)?;
         let config = public.config;
@@ -517,6 +553,7 @@ impl ExecutionContext {
             public_key,
             secret_key,
             key_provider,
+            file_format,
             default_device(),
         )
     }
@@ -527,7 +564,7 @@ impl ExecutionContext {
         let map = parse_object(json, "context")?;
         let public = PublicContext::from_map(&map)?;
         let sk = string_field(&map, "sk", "context")?;
-        Self::from_parts(public, sk, key_provider)
+        Self::from_parts(public, sk, key_provider, FileFormat::Sdk)
     }
 
     /// Loads a context file.
@@ -541,10 +578,12 @@ impl ExecutionContext {
     }
 
     /// The file form: `{"sk", "pk", "type", "config", "key_provider", "wrapped_key",
-    /// "key_check"}` with `sk` AES-GCM encrypted, readable by the SDK's `load_from_disk` (which
-    /// ignores `key_check`, our addition: see [`DataKey::check_value`]).
+    /// "key_check"}` with `sk` AES-GCM encrypted, and `"format": "paillier-gpu/2"` in our
+    /// authenticated form (see [`FileFormat`]; the SDK's `load_from_disk` reads the
+    /// [`FileFormat::Sdk`] form, and ignores `key_check`, our addition: see
+    /// [`DataKey::check_value`]).
     pub fn to_json(&self) -> Result<String> {
-        let mut fields = self.encrypted_fields()?;
+        let mut fields = self.encrypted_fields(self.file_format)?;
         fields.push((
             "key_provider",
             py_json_string(self.key_provider.provider_id()),
@@ -556,21 +595,37 @@ impl ExecutionContext {
         // Ours, not the SDK's (which ignores it): tells a wrong passphrase from a modified `sk`.
         let check = self.key_provider.data_key()?.check_value();
         fields.push(("key_check", py_json_string(&BASE64.encode(check))));
+        if self.file_format == FileFormat::Authenticated {
+            fields.push(("format", py_json_string(AUTHENTICATED_FORMAT)));
+        }
         Ok(py_json_object(&fields))
     }
 
     /// The SDK's encrypted dict form (`to_dict_enc`): `sk` encrypted, no key-provider fields.
     pub fn to_encrypted_dict(&self) -> Result<String> {
-        Ok(py_json_object(&self.encrypted_fields()?))
+        Ok(py_json_object(&self.encrypted_fields(FileFormat::Sdk)?))
     }
 
-    fn encrypted_fields(&self) -> Result<Vec<(&'static str, String)>> {
-        let sk = self.encrypt_content(secret_key_json(&self.secret_key).as_bytes())?;
+    fn encrypted_fields(&self, file_format: FileFormat) -> Result<Vec<(&'static str, String)>> {
+        let (pk, context_type, config) = (
+            public_key_json(&self.public_key),
+            self.config.scheme.context_type(),
+            self.config.to_json(),
+        );
+        let seal_key = file_format.key(
+            &self.key_provider.data_key()?,
+            sealing::Purpose::SealSecretKey,
+        );
+        let sk = aes::encrypt_with_aad(
+            &seal_key,
+            secret_key_json(&self.secret_key).as_bytes(),
+            &file_format.associated_data(context_type, &pk, &config),
+        )?;
         Ok(vec![
             ("sk", py_json_string(&sk)),
-            ("pk", py_json_string(&public_key_json(&self.public_key))),
-            ("type", py_json_string(self.config.scheme.context_type())),
-            ("config", py_json_string(&self.config.to_json())),
+            ("pk", py_json_string(&pk)),
+            ("type", py_json_string(context_type)),
+            ("config", py_json_string(&config)),
         ])
     }
 
@@ -679,14 +734,35 @@ impl ExecutionContext {
         self
     }
 
-    /// Encrypts bytes under the context's AES data key (the SDK's layout, base64).
-    pub fn encrypt_content(&self, plaintext: &[u8]) -> Result<String> {
-        aes::encrypt(&self.key_provider.data_key()?, plaintext)
+    /// The form [`to_json`](Self::to_json) and [`save_to_disk`](Self::save_to_disk) write: the
+    /// form the context was read in, [`FileFormat::Authenticated`] for a new one.
+    pub fn file_format(&self) -> FileFormat {
+        self.file_format
     }
 
-    /// Decrypts what [`encrypt_content`](Self::encrypt_content) (or the SDK) produced.
+    /// The same context, saved in `file_format` from now on. Changing it changes the content
+    /// key too (see [`FileFormat`]): content encrypted before stays readable only in the old form.
+    pub fn with_file_format(mut self, file_format: FileFormat) -> Self {
+        self.file_format = file_format;
+        self
+    }
+
+    fn content_key(&self) -> Result<DataKey> {
+        Ok(self
+            .file_format
+            .key(&self.key_provider.data_key()?, sealing::Purpose::Content))
+    }
+
+    /// Encrypts bytes with AES-256-GCM (the SDK's layout, base64) under the content key: the data
+    /// key itself for a context in the SDK's form, a key derived from it in ours ([`FileFormat`]).
+    pub fn encrypt_content(&self, plaintext: &[u8]) -> Result<String> {
+        aes::encrypt(&self.content_key()?, plaintext)
+    }
+
+    /// Decrypts what [`encrypt_content`](Self::encrypt_content) (or, for a context in the SDK's
+    /// form, the SDK) produced.
     pub fn decrypt_content(&self, encoded: &str) -> Result<Zeroizing<Vec<u8>>> {
-        aes::decrypt(&self.key_provider.data_key()?, encoded).map_err(|failure| match failure {
+        aes::decrypt(&self.content_key()?, encoded).map_err(|failure| match failure {
             aes::DecryptFailure::Authentication => Error::ContentAuthentication,
             aes::DecryptFailure::Malformed(why) => {
                 Error::InvalidParameter(format!("encrypted content: {why}"))

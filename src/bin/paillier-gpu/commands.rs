@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use paillier_gpu::backend::backend_for;
-use paillier_gpu::context::PassphraseKeyProvider;
+use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
 use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts};
 use paillier_gpu::formats::encrypt_job::EncryptJob;
 use paillier_gpu::formats::{write_atomic, Visibility};
@@ -17,7 +17,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::bench::BenchPlan;
-use super::{BenchArgs, BenchDevice, Cli, Command, ContextCommand, SchemeArg};
+use super::{BenchArgs, BenchDevice, Cli, Command, ContextCommand, SchemeArg, ScryptCostArg};
 
 /// Vectors per progress step (and per backend batch).
 const BATCH: usize = 1024;
@@ -34,6 +34,8 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             insecure,
             force,
+            sdk_compatible,
+            scrypt_cost,
         }) => {
             // Checked before the keys are generated, and again before writing.
             let refuse_existing = || match out.try_exists() {
@@ -55,11 +57,25 @@ pub fn run(cli: Cli) -> Result<()> {
                 allow_insecure: insecure,
                 ..ContextOptions::default()
             };
+            let cost = match scrypt_cost {
+                ScryptCostArg::Sdk => ScryptCost::SDK,
+                ScryptCostArg::Strong if sdk_compatible => {
+                    return Err(Error::InvalidParameter(
+                        "--scrypt-cost strong makes a file the SDK cannot open; it cannot be combined with --sdk-compatible".into(),
+                    ))
+                }
+                ScryptCostArg::Strong => ScryptCost::STRONG,
+            };
             let passphrase = passphrase(passphrase_file)?;
             let ctx = ExecutionContext::create(
                 &options,
-                Arc::new(PassphraseKeyProvider::new(&passphrase)),
-            )?;
+                Arc::new(PassphraseKeyProvider::with_cost(&passphrase, cost)?),
+            )?
+            .with_file_format(if sdk_compatible {
+                FileFormat::Sdk
+            } else {
+                FileFormat::Authenticated
+            });
             refuse_existing()?;
             ctx.save_to_disk(&out)?;
             print_summary(&ctx)
@@ -195,6 +211,10 @@ fn print_summary(ctx: &ExecutionContext) -> Result<()> {
         "embed_len": ctx.embed_len(),
         "chunks_per_vector": ctx.layout().chunks(),
         "key_provider": ctx.key_provider().provider_id(),
+        "file_format": match ctx.file_format() {
+            FileFormat::Sdk => "sdk",
+            FileFormat::Authenticated => paillier_gpu::context::AUTHENTICATED_FORMAT,
+        },
     });
     if let Some(alpha) = ctx.alpha_len() {
         summary["alpha_len"] = json!(alpha);

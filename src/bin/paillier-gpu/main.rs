@@ -157,6 +157,15 @@ enum ContextCommand {
         /// Replace CTX if it exists (its keys, and every ciphertext made under them, are lost).
         #[arg(long)]
         force: bool,
+        /// Write the file in the SDK's form, which the Python SDK can open: the secret key sealed
+        /// under the data key itself, and pk, type and config not authenticated. Default: our
+        /// authenticated form (see SECURITY.md).
+        #[arg(long)]
+        sdk_compatible: bool,
+        /// scrypt cost of the passphrase: `sdk` (N = 2^14, what the SDK uses) or `strong`
+        /// (N = 2^17: eight times the work per guess; the SDK cannot open such a file).
+        #[arg(long, value_enum, default_value = "sdk")]
+        scrypt_cost: ScryptCostArg,
     },
     /// Print a context's id, public-key fingerprint and parameters as one JSON object (needs
     /// the passphrase; the public key is checked against the secret key first).
@@ -164,6 +173,12 @@ enum ContextCommand {
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ScryptCostArg {
+    Sdk,
+    Strong,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
