@@ -110,8 +110,9 @@ impl Backend for CpuBackend {
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
         check_crt_operands(key, bases_p, bases_q, masks)?;
-        let x_p = self.modexp(&key.p_squared, bases_p, &key.exponent_p)?;
-        let x_q = self.modexp(&key.q_squared, bases_q, &key.exponent_q)?;
+        // c^e mod p² and mod q², and the plaintexts: wiped when dropped.
+        let x_p = zeroize::Zeroizing::new(self.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
+        let x_q = zeroize::Zeroizing::new(self.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
         let k = masks.len().max(1);
         let width = masks.limbs_per_item();
         (0..x_p.len())
@@ -119,7 +120,9 @@ impl Backend for CpuBackend {
             .map(|i| {
                 let (m, in_subgroup) = key.recombine_checked(x_p.item(i), x_q.item(i));
                 // A plaintext wider than the masks has bits above every slot.
-                let limbs = limbs_from_biguint(&m, width).unwrap_or_else(|_| vec![u64::MAX; width]);
+                let limbs = zeroize::Zeroizing::new(
+                    limbs_from_biguint(&m, width).unwrap_or_else(|_| vec![u64::MAX; width]),
+                );
                 Ok(response_check::count_or_defect(
                     &limbs,
                     masks.item(i % k),

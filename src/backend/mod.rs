@@ -245,6 +245,14 @@ impl LimbBatch {
     }
 }
 
+/// So that a batch of secrets can live in a `Zeroizing<LimbBatch>`, wiped when dropped on every
+/// path, errors included.
+impl zeroize::Zeroize for LimbBatch {
+    fn zeroize(&mut self) {
+        self.wipe();
+    }
+}
+
 /// Whether an exponent may drive the control flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Secrecy {

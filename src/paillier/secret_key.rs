@@ -5,6 +5,7 @@ use num_integer::Integer;
 use num_traits::{One, Zero};
 use rayon::prelude::*;
 use std::sync::OnceLock;
+use zeroize::Zeroizing;
 
 use super::owner_encryption::OwnerTables;
 
@@ -250,16 +251,17 @@ impl SecretKey {
     }
 
     /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
-    /// that shares a factor with n (it is not a unit, and would reveal the factor).
+    /// that shares a factor with n (it is not a unit, and would reveal the factor). The residues
+    /// reveal p and q together with the ciphertexts, so they live in wiped batches.
     fn crt_bases<'a>(
         &self,
         ciphertexts: impl Iterator<Item = &'a BigUint>,
-    ) -> Result<(LimbBatch, LimbBatch)> {
+    ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
         let crt = &self.crt;
         let (p, q) = (crt.p.modulus(), crt.q.modulus());
         let (p_sq, q_sq) = (crt.p_squared.modulus(), crt.q_squared.modulus());
-        let mut bases_p = LimbBatch::new(crt.p_squared.len());
-        let mut bases_q = LimbBatch::new(crt.q_squared.len());
+        let mut bases_p = Zeroizing::new(LimbBatch::new(crt.p_squared.len()));
+        let mut bases_q = Zeroizing::new(LimbBatch::new(crt.q_squared.len()));
         for (i, c) in ciphertexts.enumerate() {
             let c_p = c % &p_sq;
             let c_q = c % &q_sq;
@@ -269,8 +271,14 @@ impl SecretKey {
                     reason: "ciphertext shares a factor with n".into(),
                 });
             }
-            bases_p.push(&limbs_from_biguint(&c_p, crt.p_squared.len())?)?;
-            bases_q.push(&limbs_from_biguint(&c_q, crt.q_squared.len())?)?;
+            bases_p.push(&Zeroizing::new(limbs_from_biguint(
+                &c_p,
+                crt.p_squared.len(),
+            )?))?;
+            bases_q.push(&Zeroizing::new(limbs_from_biguint(
+                &c_q,
+                crt.q_squared.len(),
+            )?))?;
         }
         Ok((bases_p, bases_q))
     }
@@ -284,8 +292,8 @@ impl SecretKey {
     ) -> Result<Vec<BigUint>> {
         let crt = &self.crt;
         let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
-        let x_p = backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?;
-        let x_q = backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?;
+        let x_p = Zeroizing::new(backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?);
+        let x_q = Zeroizing::new(backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?);
         Ok((0..x_p.len())
             .into_par_iter()
             .map(|i| crt.recombine(x_p.item(i), x_q.item(i)))

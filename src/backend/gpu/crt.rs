@@ -62,8 +62,9 @@ impl GpuBackend {
         );
         let mask_buffer =
             self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
-        let words_p = self.words_of(bases_p);
-        let words_q = self.words_of(bases_q);
+        // The residues c mod p² and c mod q² reveal the factors: the host copies are wiped.
+        let words_p = zeroize::Zeroizing::new(self.words_of(bases_p));
+        let words_q = zeroize::Zeroizing::new(self.words_of(bases_q));
         let shared = Operand::Cyclic {
             items: 1,
             offset: 0,
