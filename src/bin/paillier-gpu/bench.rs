@@ -24,6 +24,8 @@ pub struct BenchPlan {
     /// Batch sizes; `None` for the defaults of [`default_batches`].
     pub batches: Option<Vec<usize>>,
     pub embed_len: usize,
+    /// Lookup contexts' alpha_len (capped at key_len / 2 for small keys).
+    pub alpha_len: usize,
     pub repeat: usize,
     pub json: Option<PathBuf>,
     pub plot: Option<PathBuf>,
@@ -192,7 +194,7 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                 embed_len: plan.embed_len,
                 // Throwaway keys that never leave the process: small sizes are allowed here.
                 allow_insecure: true,
-                alpha_len: ContextOptions::default().alpha_len.min(key_len / 2),
+                alpha_len: plan.alpha_len.min(key_len / 2),
                 device: Device::Cpu,
             };
             let mut ctx = ExecutionContext::create_with_passphrase(&options, "bench")?;

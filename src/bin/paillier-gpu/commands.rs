@@ -309,6 +309,7 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
         key_lens: args.key_len,
         batches: args.batch,
         embed_len: args.embed_len,
+        alpha_len: args.alpha_len,
         repeat: args.repeat,
         json: args.json,
         plot: args.plot,

@@ -117,6 +117,10 @@ struct BenchArgs {
     batch: Option<Vec<usize>>,
     #[arg(long, default_value_t = 512)]
     embed_len: usize,
+    /// Lookup contexts only: bits of the noise subgroup order (what it costs: compare 256 with
+    /// the default 512).
+    #[arg(long, default_value_t = paillier_gpu::paillier::MIN_SECURE_ALPHA_LEN)]
+    alpha_len: usize,
     /// Timed runs per measurement (the median is reported), after one untimed warm-up run.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
