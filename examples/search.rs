@@ -13,45 +13,39 @@ use paillier_gpu::hamming::{top_k, Selection};
 use paillier_gpu::{ContextOptions, Device, ExecutionContext, Scheme};
 use rand::Rng;
 
+/// The whole flow on one machine: create a context, encrypt random vectors, aggregate an
+/// encrypted query as a search backend would, decode and print the top k and each step's rate.
+#[derive(clap::Parser)]
+#[command(name = "search")]
 struct Args {
+    /// Context type: paillier or paillier_lookup.
+    #[arg(long, default_value = "paillier", value_parser = parse_scheme)]
     scheme: Scheme,
+    /// Vectors in the encrypted database.
+    #[arg(long, default_value_t = 200)]
     vectors: usize,
+    /// Bits of each prime (below 1024 only for a quick look: such keys can be broken).
+    #[arg(long, default_value_t = 1024)]
     key_len: usize,
+    /// Dimensions of each binary vector.
+    #[arg(long, default_value_t = 512)]
     embed_len: usize,
+    /// How many nearest records to print.
+    #[arg(long, default_value_t = 5)]
     top_k: usize,
+    /// Compute device: cpu, gpu or auto.
+    #[arg(long, default_value = "auto")]
     device: Device,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        scheme: Scheme::Paillier,
-        vectors: 200,
-        key_len: 1024,
-        embed_len: 512,
-        top_k: 5,
-        device: Device::Auto,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = || value.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
-        match flag.as_str() {
-            "--scheme" => {
-                args.scheme = match value.as_str() {
-                    "paillier" => Scheme::Paillier,
-                    "paillier_lookup" | "paillier-lookup" => Scheme::PaillierLookup,
-                    other => return Err(format!("unknown scheme {other}")),
-                }
-            }
-            "--vectors" => args.vectors = number()?,
-            "--key-len" => args.key_len = number()?,
-            "--embed-len" => args.embed_len = number()?,
-            "--top-k" => args.top_k = number()?,
-            "--device" => args.device = value.parse().map_err(|e| format!("{e}"))?,
-            other => return Err(format!("unknown flag {other}")),
-        }
+fn parse_scheme(value: &str) -> Result<Scheme, String> {
+    match value {
+        "paillier" => Ok(Scheme::Paillier),
+        "paillier_lookup" | "paillier-lookup" => Ok(Scheme::PaillierLookup),
+        other => Err(format!(
+            "unknown scheme {other} (paillier or paillier_lookup)"
+        )),
     }
-    Ok(args)
 }
 
 fn rate(count: usize, since: Instant) -> String {
@@ -70,7 +64,7 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let options = ContextOptions {
         scheme: args.scheme,
         key_len: args.key_len,

@@ -38,6 +38,21 @@ pub enum Error {
         value: String,
     },
 
+    /// A vector in a file is bad ([`VectorLength`](Error::VectorLength) or
+    /// [`NonBinaryValue`](Error::NonBinaryValue)): the error with the file and its 1-based line
+    /// (JSON Lines) or row (`.npy`).
+    #[error("{}, {unit} {number}: {source}", path.display())]
+    BadVector {
+        /// The vector file.
+        path: PathBuf,
+        /// `line` or `row`.
+        unit: &'static str,
+        /// 1-based.
+        number: usize,
+        /// What is wrong with the vector.
+        source: Box<Error>,
+    },
+
     /// A ciphertext is not a valid element for this key (zero, not below n², shares a factor
     /// with n, wrong width or chunk count).
     #[error("ciphertext {index}: {reason}")]
@@ -131,6 +146,10 @@ pub enum Error {
     /// regenerated): the caller must ask for that explicitly.
     #[error("{} already exists; refusing to overwrite it (pass --force to replace it)", .0.display())]
     WouldOverwrite(PathBuf),
+
+    /// An output's folder does not exist.
+    #[error("the folder {} does not exist", .0.display())]
+    MissingFolder(PathBuf),
 
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

@@ -128,14 +128,10 @@ fn fingerprints_pin_keys_and_files_name_theirs() {
         "{message}"
     );
     assert!(!d.join("q.bin").exists());
-    let message = fails(encrypt(
-        d,
-        "a.json",
-        "q.jsonl",
-        "q.bin",
-        &["--expect-key", "abc"],
-    ));
-    assert!(message.contains("64 hex digits"), "{message}");
+    // A malformed fingerprint is an argument error (clap's whole message, exit 2).
+    let malformed = encrypt(d, "a.json", "q.jsonl", "q.bin", &["--expect-key", "abc"]);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("64 hex digits"));
     ok(encrypt(d, "a.json", "q.jsonl", "q.bin", &[]));
     ok(encrypt(d, "b.json", "db.jsonl", "db_b.bin", &[]));
     ok(encrypt(d, "b.json", "db.jsonl", "db_b.jsonl", &[]));

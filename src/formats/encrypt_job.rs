@@ -113,6 +113,7 @@ impl EncryptJob<'_> {
         resume: bool,
         on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
+        super::parent_folder(output)?;
         let input_bytes = std::fs::metadata(input)
             .map_err(|e| Error::io(input, e))?
             .len();

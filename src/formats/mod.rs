@@ -21,6 +21,19 @@ pub enum Visibility {
     Shared,
 }
 
+/// The folder `path` goes into, which must exist (an error names it, not a temporary file).
+pub(crate) fn parent_folder(path: &Path) -> Result<&Path> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if folder.is_dir() {
+        Ok(folder)
+    } else {
+        Err(Error::MissingFolder(folder.to_path_buf()))
+    }
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, complete:
 /// a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
@@ -33,10 +46,7 @@ pub fn write_atomic_with(
     visibility: Visibility,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = parent_folder(path)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".paillier-gpu-")
         .suffix(".tmp")

@@ -58,6 +58,8 @@ pub struct VectorReader<R> {
     embed_len: usize,
     /// Vectors returned so far (the index of the next one).
     position: usize,
+    /// The file, when opened by [`open`](VectorReader::open): errors about a vector then name it.
+    path: Option<std::path::PathBuf>,
     source: Source<R>,
 }
 
@@ -84,6 +86,7 @@ impl<R: BufRead> VectorReader<R> {
         Self {
             embed_len,
             position: 0,
+            path: None,
             source: Source::Jsonl(JsonLines::new(reader, max_line, "vectors")),
         }
     }
@@ -177,6 +180,7 @@ impl<R: BufRead> VectorReader<R> {
         Ok(Self {
             embed_len,
             position: 0,
+            path: None,
             source: Source::Npy(NpyRows {
                 reader,
                 rows,
@@ -189,6 +193,14 @@ impl<R: BufRead> VectorReader<R> {
     /// Vectors returned so far.
     pub fn position(&self) -> usize {
         self.position
+    }
+
+    /// How many vectors the input holds, when its header says (`.npy`); None for JSON Lines.
+    pub fn len_hint(&self) -> Option<usize> {
+        match &self.source {
+            Source::Jsonl(_) => None,
+            Source::Npy(npy) => Some(npy.rows),
+        }
     }
 
     /// Up to `max` more vectors (fewer only at the end; none once the input is exhausted).
@@ -223,11 +235,14 @@ impl<R: BufRead> VectorReader<R> {
         let vector = match &mut self.source {
             Source::Jsonl(lines) => match lines.next_value()? {
                 None => None,
-                Some((line_number, value)) => {
-                    Some(jsonl_vector(value, line_number, index, embed_len)?)
-                }
+                Some((line_number, value)) => Some(
+                    jsonl_vector(value, line_number, index, embed_len)
+                        .map_err(|e| locate(e, self.path.as_deref(), "line", line_number))?,
+                ),
             },
-            Source::Npy(npy) => npy.row(index, embed_len)?,
+            Source::Npy(npy) => npy
+                .row(index, embed_len)
+                .map_err(|e| locate(e, self.path.as_deref(), "row", index + 1))?,
         };
         if vector.is_some() {
             self.position += 1;
@@ -238,6 +253,21 @@ impl<R: BufRead> VectorReader<R> {
     /// Every remaining vector.
     pub fn read_all(mut self) -> Result<Vec<Vec<u8>>> {
         self.next_batch(usize::MAX)
+    }
+}
+
+/// A bad vector's error, naming its file and 1-based line (or `.npy` row) when the file is known.
+fn locate(error: Error, path: Option<&Path>, unit: &'static str, number: usize) -> Error {
+    match (error, path) {
+        (e @ (Error::VectorLength { .. } | Error::NonBinaryValue { .. }), Some(path)) => {
+            Error::BadVector {
+                path: path.to_path_buf(),
+                unit,
+                number,
+                source: Box::new(e),
+            }
+        }
+        (e, _) => e,
     }
 }
 
@@ -311,11 +341,15 @@ impl VectorReader<std::io::BufReader<std::fs::File>> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let length = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let reader = std::io::BufReader::new(file);
-        if is_npy(path) {
-            Self::npy(reader, embed_len, Some(length))
+        let opened = if is_npy(path) {
+            Self::npy(reader, embed_len, Some(length))?
         } else {
-            Ok(Self::jsonl(reader, embed_len))
-        }
+            Self::jsonl(reader, embed_len)
+        };
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            ..opened
+        })
     }
 }
 

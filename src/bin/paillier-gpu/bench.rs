@@ -89,10 +89,52 @@ struct Report<'a> {
     /// The command line that produced the report.
     command: Vec<String>,
     threads: usize,
+    /// The CPU measured: model, threads and arithmetic engine.
+    cpu: CpuDescription,
     repeat: usize,
     /// The GPU measured (adapter, driver, features, limits, kernel shapes), if any.
     gpu: Option<GpuDescription>,
     measurements: &'a [Measurement],
+}
+
+/// The machine's CPU as the report and the plot name it.
+#[derive(Clone, Debug, Serialize)]
+struct CpuDescription {
+    model: String,
+    threads: usize,
+    /// `Portable` or `Ifma52`: the Montgomery engine the CPU backend runs on.
+    engine: String,
+}
+
+impl CpuDescription {
+    fn this_machine() -> Self {
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let engine = paillier_gpu::bigint::MontgomeryModulus::new(&num_bigint::BigUint::from(
+            (1u128 << 127) - 1,
+        ))
+        .map(|m| format!("{:?}", m.engine()))
+        .unwrap_or_else(|_| "unknown".into());
+        Self {
+            model,
+            threads: rayon::current_num_threads(),
+            engine,
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{}, {} threads, {} engine",
+            self.model, self.threads, self.engine
+        )
+    }
 }
 
 #[cfg(feature = "gpu")]
@@ -176,6 +218,8 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         ));
     }
     let backends = backends(&plan.devices)?;
+    let cpu = CpuDescription::this_machine();
+    println!("cpu: {}", cpu.line());
     // Warm up and calibrate before timing anything: the default batches depend on it.
     let gpu = gpu_description(&backends, &plan.key_lens);
     if let Some(gpu) = &gpu {
@@ -229,6 +273,7 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
             version: env!("CARGO_PKG_VERSION"),
             command: std::env::args().collect(),
             threads: rayon::current_num_threads(),
+            cpu: cpu.clone(),
             repeat: plan.repeat,
             gpu: gpu.clone(),
             measurements: &results,
@@ -239,8 +284,12 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
     }
     if let Some(path) = &plan.plot {
         let caption = match &gpu {
-            Some(g) => format!("paillier-gpu bench on {}", gpu_caption(g)),
-            None => "paillier-gpu bench: throughput by batch size".to_string(),
+            Some(g) => format!(
+                "paillier-gpu bench on {}; gpu: {}",
+                cpu.line(),
+                gpu_caption(g)
+            ),
+            None => format!("paillier-gpu bench on {}", cpu.line()),
         };
         plot(path, &results, &caption)?;
     }
@@ -399,6 +448,18 @@ fn print_table(results: &[Measurement]) {
     }
 }
 
+/// 1k, 10k, 1M: a tick label.
+fn human(x: f64) -> String {
+    let (value, unit) = match x.abs() {
+        a if a >= 1e9 => (x / 1e9, "G"),
+        a if a >= 1e6 => (x / 1e6, "M"),
+        a if a >= 1e3 => (x / 1e3, "k"),
+        _ => (x, ""),
+    };
+    let text = format!("{value:.1}");
+    format!("{}{unit}", text.trim_end_matches(".0"))
+}
+
 /// Throughput against batch size, log-log, one line per scheme × key_len × operation × device.
 fn plot(path: &Path, results: &[Measurement], caption: &str) -> Result<()> {
     use plotters::prelude::*;
@@ -433,7 +494,9 @@ fn plot(path: &Path, results: &[Measurement], caption: &str) -> Result<()> {
         chart
             .configure_mesh()
             .x_desc("batch size (vectors)")
-            .y_desc("per second")
+            .y_desc("vectors/s (aggregate: records/s)")
+            .x_label_formatter(&|x| human(*x))
+            .y_label_formatter(&|y| human(*y))
             .draw()
             .map_err(|e| plot_error(&e))?;
         let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();

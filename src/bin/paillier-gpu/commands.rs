@@ -78,7 +78,14 @@ pub fn run(cli: Cli) -> Result<()> {
             });
             refuse_existing()?;
             ctx.save_to_disk(&out)?;
-            print_summary(&ctx)
+            print_summary(&ctx)?;
+            wrote(&format!(
+                "a {} context ({} bits per prime) to {}",
+                ctx.scheme().name(),
+                ctx.key_len(),
+                out.display()
+            ));
+            Ok(())
         }
         Command::Context(ContextCommand::Show { context }) => {
             let passphrase = passphrase(passphrase_file)?;
@@ -129,11 +136,26 @@ pub fn run(cli: Cli) -> Result<()> {
                 backend: backend.as_ref(),
                 batch,
             };
-            let bar = spinner("encrypting");
+            // A bar with a total and an ETA when the input's header gives the count (.npy).
+            let total =
+                paillier_gpu::formats::vectors::VectorReader::open(&input, layout.embed_len())
+                    .ok()
+                    .and_then(|reader| reader.len_hint());
+            let bar = match total {
+                Some(total) => progress(total, "encrypting"),
+                None => spinner("encrypting"),
+            };
             let report = job.run(&input, &output, resume, |done| {
                 bar.set_position(done as u64)
             })?;
             bar.finish_and_clear();
+            wrote(&format!(
+                "{} encrypted vectors to {} ({}, key {})",
+                report.records,
+                output.display(),
+                file_form(&output),
+                public.public_key().fingerprint()
+            ));
             if report.resumed_from > 0 {
                 log::info!(
                     "resumed after {} records; {} in all",
@@ -166,7 +188,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut index = public.new_index(device.device())?;
             index.insert(&records)?;
             let responses = index.aggregate(&query, &Selection::All)?;
-            write_ciphertexts(&output, &responses, shape)
+            write_ciphertexts(&output, &responses, shape)?;
+            wrote(&format!(
+                "{} responses to {} ({})",
+                responses.len(),
+                output.display(),
+                file_form(&output)
+            ));
+            Ok(())
         }
         Command::Decode {
             context,
@@ -196,7 +225,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 None => distances.iter().map(|d| format!("{d}\n")).collect(),
             };
-            write_atomic(&output, text.as_bytes(), Visibility::Shared)
+            write_atomic(&output, text.as_bytes(), Visibility::Shared)?;
+            wrote(&match k {
+                Some(k) => format!(
+                    "the {} nearest of {} records to {}",
+                    k.min(distances.len()),
+                    distances.len(),
+                    output.display()
+                ),
+                None => format!("{} distances to {}", distances.len(), output.display()),
+            });
+            Ok(())
         }
     }
 }
@@ -224,6 +263,19 @@ fn print_summary(ctx: &ExecutionContext) -> Result<()> {
         path: "<stdout>".into(),
         source: e,
     })
+}
+
+/// The one line every writing command ends with, on stderr (stdout stays for data).
+fn wrote(what: &str) {
+    eprintln!("paillier-gpu: wrote {what}");
+}
+
+fn file_form(path: &Path) -> &'static str {
+    if paillier_gpu::formats::ciphertexts::is_jsonl(path) {
+        "JSON Lines"
+    } else {
+        "binary"
+    }
 }
 
 /// `--expect-key`: the context's public key must have the pinned fingerprint.

@@ -1,11 +1,13 @@
 //! `paillier-gpu`: the command-line shell over the library.
 //!
-//! Every failure prints one line on stderr and exits non-zero. The passphrase comes from the
-//! environment (`PAILLIER_GPU_PASSPHRASE`) or a file (`--passphrase-file`), never from a
-//! command-line value.
+//! A failure of a command prints one line on stderr and exits 1; an argument error prints clap's
+//! whole message (what is missing, allowed values, "did you mean", usage) and exits 2. The
+//! passphrase comes from the environment (`PAILLIER_GPU_PASSPHRASE`) or a file
+//! (`--passphrase-file`), never from a command-line value.
 
 mod bench;
 mod commands;
+mod runtime_dir;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +17,7 @@ use paillier_gpu::paillier::KeyFingerprint;
 
 /// Paillier-encrypted Hamming search over binary vectors, on the CPU or a GPU.
 #[derive(Parser, Debug)]
-#[command(name = "paillier-gpu", version, about, long_about = None)]
+#[command(name = "paillier-gpu", version, about, long_about = None, arg_required_else_help = true)]
 struct Cli {
     /// Read the passphrase from this file (its first line) instead of PAILLIER_GPU_PASSPHRASE.
     #[arg(long, global = true, value_name = "FILE")]
@@ -33,6 +35,7 @@ enum Command {
     /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key;
     /// with the passphrase set, the public key is first checked against the secret key).
     Encrypt {
+        /// The context file (only its public key is used without a passphrase).
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
         /// Vectors: JSON Lines (one array of 0/1 per line) or a 2-D .npy of uint8/int8/bool.
@@ -59,13 +62,16 @@ enum Command {
     },
     /// Multiply an encrypted query into every stored ciphertext (needs only the public key).
     Aggregate {
+        /// The context file (only its public key is read).
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
+        /// The encrypted database: .jsonl or the binary form.
         #[arg(long, value_name = "CIPHERTEXTS")]
         database: PathBuf,
         /// A ciphertext file holding exactly one vector.
         #[arg(long, value_name = "CIPHERTEXTS")]
         query: PathBuf,
+        /// Where the responses go, one per database record: .jsonl or the binary form.
         #[arg(long, value_name = "CIPHERTEXTS")]
         output: PathBuf,
         /// Refuse to work unless the context's public key has this fingerprint (64 hex digits,
@@ -77,8 +83,10 @@ enum Command {
     },
     /// Decrypt aggregated ciphertexts into Hamming distances (needs the passphrase).
     Decode {
+        /// The context file (needs the passphrase).
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
+        /// The responses `aggregate` wrote.
         #[arg(long, value_name = "CIPHERTEXTS")]
         input: PathBuf,
         /// Write only the K nearest as {"ids": [...], "distances": [...]}.
@@ -115,6 +123,7 @@ struct BenchArgs {
     /// calibrated chunk, the smallest batch that fills the adapter].
     #[arg(long, value_delimiter = ',')]
     batch: Option<Vec<usize>>,
+    /// Dimensions of the random vectors.
     #[arg(long, default_value_t = 512)]
     embed_len: usize,
     /// Lookup contexts only: bits of the noise subgroup order (what it costs: compare 256 with
@@ -134,8 +143,11 @@ struct BenchArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum BenchDevice {
+    /// The CPU only.
     Cpu,
+    /// The GPU only.
     Gpu,
+    /// Both, on the same inputs (the CPU alone, with a note, where no GPU answers).
     Both,
 }
 
@@ -143,17 +155,21 @@ enum BenchDevice {
 enum ContextCommand {
     /// Generate keys and write a new context file (needs the passphrase).
     Create {
+        /// The context type: `paillier` (the SDK's PaillierClient) or `paillier-lookup`
+        /// (PaillierLookupClient).
         #[arg(long = "type", value_enum, default_value = "paillier")]
         scheme: SchemeArg,
         /// Bits of each prime (n has twice as many). Below 1024 needs --insecure.
         #[arg(long, default_value_t = 1024)]
         key_len: usize,
+        /// Dimensions of the binary vectors.
         #[arg(long, default_value_t = 512)]
         embed_len: usize,
         /// Lookup contexts only: bits of the noise subgroup order (at least 512 unless --insecure).
         #[arg(long)]
         alpha_len: Option<usize>,
-        #[arg(long, value_name = "CTX")]
+        /// Where the new context file goes.
+        #[arg(long = "output", visible_alias = "out", value_name = "CTX")]
         out: PathBuf,
         /// Allow key_len < 1024 and alpha_len < 512. For tests only: such keys can be broken.
         #[arg(long)]
@@ -174,6 +190,7 @@ enum ContextCommand {
     /// Print a context's id, public-key fingerprint and parameters as one JSON object (needs
     /// the passphrase; the public key is checked against the secret key first).
     Show {
+        /// The context file.
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
     },
@@ -181,21 +198,28 @@ enum ContextCommand {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ScryptCostArg {
+    /// N = 2^14, r = 8, p = 1: what the SDK uses.
     Sdk,
+    /// N = 2^17: eight times the work and memory per guess.
     Strong,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum SchemeArg {
+    /// Textbook Paillier with g = n + 1 (the SDK's PaillierClient).
     Paillier,
+    /// The alpha-subgroup variant (the SDK's PaillierLookupClient).
     #[value(name = "paillier-lookup", alias = "paillier_lookup")]
     PaillierLookup,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DeviceChoice {
+    /// The CPU backend on every core.
     Cpu,
+    /// The best GPU adapter; an error if none answers.
     Gpu,
+    /// A hardware GPU when one answers, else the CPU; work with the secret key stays on the CPU.
     Auto,
 }
 
@@ -219,18 +243,14 @@ impl DeviceArg {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
         Err(e) => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!("paillier-gpu: {}", first.trim_start_matches("error: "));
-            return ExitCode::from(2);
+            // --help and --version on stdout (exit 0); anything else, including a bare
+            // `paillier-gpu`, with clap's whole message and usage on stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    runtime_dir::ensure();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format(|buf, record| {
             use std::io::Write;
