@@ -251,6 +251,7 @@ fn the_id_is_sha256_of_the_python_plain_dict() {
 
 #[test]
 fn the_device_is_not_part_of_the_id() {
+    common::gpu_required(); // Mesa's runtime folder, before `auto` probes an adapter
     let ctx = ExecutionContext::create_with_passphrase(&options(Scheme::Paillier), "p").unwrap();
     let id = ctx.id().to_owned();
     let auto = ctx.with_device(Device::Auto).unwrap();

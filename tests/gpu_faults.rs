@@ -26,14 +26,16 @@ const ITEMS: usize = 40;
 
 /// A fresh device of its own (a lost device stays lost), or None when none answers.
 fn fresh_gpu(spot_check_samples: usize) -> Option<Arc<GpuBackend>> {
+    let required = gpu_required();
     let options = GpuOptions {
         max_items_per_dispatch: Some(DISPATCH_ITEMS),
         spot_check_samples: Some(spot_check_samples),
-        ..GpuOptions::from_env().unwrap()
+        // A test program may take settings from its environment; the library never does.
+        ..GpuOptions::from_settings(|name| std::env::var(name).ok()).unwrap()
     };
     match GpuBackend::new(&options) {
         Ok(gpu) => Some(Arc::new(gpu)),
-        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) if required => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
         Err(e) => {
             eprintln!("skipping GPU fault injection: {e}");
             None

@@ -72,16 +72,6 @@ impl FromStr for Device {
     }
 }
 
-impl Device {
-    /// The device named by `PAILLIER_GPU_DEVICE`, if it is set.
-    pub fn from_env() -> Result<Option<Device>> {
-        match std::env::var("PAILLIER_GPU_DEVICE") {
-            Ok(value) if !value.trim().is_empty() => value.parse().map(Some),
-            _ => Ok(None),
-        }
-    }
-}
-
 /// Returns the backend for `device`.
 ///
 /// `Gpu` is [`Error::GpuUnavailable`] when no adapter answers, and every GPU failure is an error.

@@ -90,16 +90,11 @@ impl Ifma52 {
         })
     }
 
-    /// Whether this CPU has AVX-512 IFMA (checked once; `PAILLIER_GPU_CPU_ENGINE=portable`
-    /// turns the engine off).
+    /// Whether this CPU has AVX-512 IFMA (checked once) and the engine is not ruled out by
+    /// [`set_engine_preference`](super::set_engine_preference).
     pub(crate) fn available() -> bool {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(|| {
-            let wanted = std::env::var("PAILLIER_GPU_CPU_ENGINE")
-                .map(|v| v != "portable")
-                .unwrap_or(true);
-            wanted && cpu_has_ifma()
-        })
+        static HAS_IFMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        !super::portable_only() && *HAS_IFMA.get_or_init(cpu_has_ifma)
     }
 
     /// 52-bit limbs per value.

@@ -24,6 +24,31 @@ pub use fixed_base::FixedBaseTable;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus, PreparedMultiplier};
 
+/// Which engine [`MontgomeryModulus::new`] picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnginePreference {
+    /// The fastest this CPU runs (AVX-512 IFMA where present). The default.
+    Fastest,
+    /// The portable engine everywhere (to compare, or to rule the IFMA engine out).
+    PortableOnly,
+}
+
+static PORTABLE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the engine [`MontgomeryModulus::new`] picks from now on, process-wide (moduli made before
+/// keep theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
+/// `PAILLIER_GPU_CPU_ENGINE=portable`.
+pub fn set_engine_preference(preference: EnginePreference) {
+    PORTABLE_ONLY.store(
+        preference == EnginePreference::PortableOnly,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+pub(crate) fn portable_only() -> bool {
+    PORTABLE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Number of 64-bit limbs needed to hold `bits` bits.
 pub const fn limbs_for_bits(bits: usize) -> usize {
     bits.div_ceil(64)

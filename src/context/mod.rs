@@ -57,25 +57,13 @@ pub struct ContextOptions {
     pub key_len: usize,
     /// Dimensions of the binary vectors: 512 by default.
     pub embed_len: usize,
-    /// Lookup scheme only: bits of the noise subgroup order, at least 256 unless insecure.
+    /// Lookup scheme only: bits of the noise subgroup order, at least 512 unless insecure.
     pub alpha_len: usize,
     /// Permit parameters below the secure minimums. For tests only.
     pub allow_insecure: bool,
-    /// The compute device (not part of the id). Defaults to `PAILLIER_GPU_DEVICE` when that is
-    /// set to `cpu`, `gpu` or `auto`, else `Cpu`.
+    /// The compute device (not part of the id). Defaults to `Cpu`; the library never reads the
+    /// environment (the CLI's `--device` and `PAILLIER_GPU_DEVICE` are the binary's).
     pub device: Device,
-}
-
-/// The device a context gets when none is named: `PAILLIER_GPU_DEVICE`, else the CPU. An
-/// unparsable value falls back to the CPU with a warning.
-fn default_device() -> Device {
-    match Device::from_env() {
-        Ok(device) => device.unwrap_or(Device::Cpu),
-        Err(e) => {
-            log::warn!("ignoring PAILLIER_GPU_DEVICE: {e}");
-            Device::Cpu
-        }
-    }
 }
 
 impl Default for ContextOptions {
@@ -86,7 +74,7 @@ impl Default for ContextOptions {
             embed_len: 512,
             alpha_len: MIN_SECURE_ALPHA_LEN,
             allow_insecure: false,
-            device: default_device(),
+            device: Device::Cpu,
         }
     }
 }
@@ -554,7 +542,7 @@ impl ExecutionContext {
             secret_key,
             key_provider,
             file_format,
-            default_device(),
+            Device::Cpu,
         )
     }
 

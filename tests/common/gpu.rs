@@ -17,6 +17,7 @@ pub const SHARD_ITEMS: usize = 50;
 /// The backend for `path` and `exchange`, or None (with the reason printed) when it cannot run
 /// here.
 fn gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
+    let required = super::gpu_required();
     type Cache = Mutex<HashMap<(LimbPath, Exchange), Option<Arc<GpuBackend>>>>;
     static BACKENDS: OnceLock<Cache> = OnceLock::new();
     let mut cache = BACKENDS.get_or_init(Default::default).lock().unwrap();
@@ -40,7 +41,7 @@ fn gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
                     eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
                     None
                 }
-                Err(e) if super::gpu_required() => {
+                Err(e) if required => {
                     panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
                 }
                 Err(e) => {

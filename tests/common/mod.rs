@@ -137,7 +137,23 @@ pub fn npy_bytes(descr: &str, rows: usize, cols: usize, data: &[u8], fortran: bo
 }
 
 /// True when `PAILLIER_GPU_REQUIRE_ADAPTER=1`: GPU tests must then fail, not skip, without one.
+/// Also gives Mesa the private runtime folder it wants (as the binary does for itself), so that
+/// its "XDG_RUNTIME_DIR is invalid" does not fill the test output: every GPU helper calls this
+/// before opening an adapter.
 pub fn gpu_required() -> bool {
+    static RUNTIME_DIR: std::sync::Once = std::sync::Once::new();
+    RUNTIME_DIR.call_once(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            let dir =
+                std::env::temp_dir().join(format!("paillier-gpu-tests-{}", std::process::id()));
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            }
+            std::env::set_var("XDG_RUNTIME_DIR", dir);
+        }
+    });
     std::env::var("PAILLIER_GPU_REQUIRE_ADAPTER").is_ok_and(|v| v == "1")
 }
 
@@ -145,9 +161,10 @@ pub fn gpu_required() -> bool {
 /// none is required.
 #[cfg(feature = "gpu")]
 pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::backend::gpu::GpuBackend>> {
+    let required = gpu_required();
     match paillier_gpu::backend::gpu::GpuBackend::shared() {
         Ok(gpu) => Some(gpu),
-        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) if required => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
         Err(e) => {
             eprintln!("skipping the GPU part: {e}");
             None

@@ -38,7 +38,7 @@ fn backends() -> wgpu::Backends {
 
 impl GpuBackend {
     pub(super) async fn open(options: &GpuOptions) -> Result<Self> {
-        let options = options.clone().or(GpuOptions::from_env()?);
+        let options = options.clone().or(GpuOptions::process_defaults());
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
         descriptor.backends = backends();
         let instance = wgpu::Instance::new(descriptor);

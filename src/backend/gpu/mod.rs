@@ -121,7 +121,8 @@ fn failure(why: impl std::fmt::Display) -> Error {
 }
 
 impl GpuBackend {
-    /// The process-wide backend with options from the environment, created on first use. A failure
+    /// The process-wide backend with the process-wide options
+    /// ([`GpuOptions::set_process_defaults`]), created on first use. A failure
     /// is remembered: later calls return the same error without probing again.
     pub fn shared() -> Result<Arc<GpuBackend>> {
         static SHARED: OnceLock<std::result::Result<Arc<GpuBackend>, String>> = OnceLock::new();
@@ -138,8 +139,8 @@ impl GpuBackend {
             .map_err(Error::GpuUnavailable)
     }
 
-    /// Opens an adapter and a device; unset options come from the environment
-    /// ([`GpuOptions::from_env`]). [`Error::GpuUnavailable`] when none answers.
+    /// Opens an adapter and a device; unset options come from the process-wide ones
+    /// ([`GpuOptions::set_process_defaults`]). [`Error::GpuUnavailable`] when none answers.
     pub fn new(options: &GpuOptions) -> Result<Self> {
         pollster::block_on(Self::open(options))
     }

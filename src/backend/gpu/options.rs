@@ -106,12 +106,21 @@ pub enum Fault {
     },
 }
 
+static PROCESS_DEFAULTS: std::sync::OnceLock<GpuOptions> = std::sync::OnceLock::new();
+
 impl GpuOptions {
-    /// Options from the environment: `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`,
-    /// `PAILLIER_GPU_LANES`, `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_MIN_BATCH`,
-    /// `PAILLIER_GPU_SPOT_CHECK`.
-    pub fn from_env() -> Result<Self> {
-        let limb_path = match std::env::var("PAILLIER_GPU_LIMBS").ok().as_deref() {
+    /// Options from named settings, as a program reads them from its environment:
+    /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
+    /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_MIN_BATCH`, `PAILLIER_GPU_SPOT_CHECK`. `lookup` gives
+    /// a setting's value or None; the library itself never reads the environment.
+    ///
+    /// ```
+    /// use paillier_gpu::backend::gpu::GpuOptions;
+    /// let options = GpuOptions::from_settings(|name| (name == "PAILLIER_GPU_LANES").then(|| "8".to_string())).unwrap();
+    /// assert_eq!(options.lanes, Some(8));
+    /// ```
+    pub fn from_settings(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let limb_path = match lookup("PAILLIER_GPU_LIMBS").as_deref() {
             None | Some("") => None,
             Some("32") => Some(LimbPath::Bits32),
             Some("16") => Some(LimbPath::Bits16),
@@ -121,12 +130,12 @@ impl GpuOptions {
                 )))
             }
         };
-        let exchange = match std::env::var("PAILLIER_GPU_EXCHANGE").ok() {
+        let exchange = match lookup("PAILLIER_GPU_EXCHANGE") {
             Some(text) if !text.trim().is_empty() => Some(text.parse()?),
             _ => None,
         };
         let count_from_env =
-            |name: &str| match std::env::var(name).ok().filter(|s| !s.is_empty()) {
+            |name: &str| match lookup(name).filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(text) => text.trim().parse::<usize>().map(Some).map_err(|_| {
                     Error::InvalidParameter(format!("{name}={text:?} is not a count"))
@@ -136,14 +145,28 @@ impl GpuOptions {
             limb_path,
             exchange,
             lanes: count_from_env("PAILLIER_GPU_LANES")?,
-            adapter_name: std::env::var("PAILLIER_GPU_ADAPTER")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            adapter_name: lookup("PAILLIER_GPU_ADAPTER").filter(|s| !s.is_empty()),
             max_items_per_dispatch: None,
             resident_shard_items: None,
             min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
             spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
         })
+    }
+
+    /// Sets the options that fill every field a [`GpuBackend`](super::GpuBackend) is opened
+    /// without (the shared backend's included), process-wide. Once, before the first GPU is
+    /// opened: the `paillier-gpu` binary calls it with [`from_settings`](Self::from_settings) of
+    /// its environment.
+    pub fn set_process_defaults(options: GpuOptions) -> Result<()> {
+        PROCESS_DEFAULTS.set(options).map_err(|_| {
+            Error::InvalidParameter("the process-wide GPU options are already set".into())
+        })
+    }
+
+    /// The process-wide defaults (empty unless [`set_process_defaults`](Self::set_process_defaults)
+    /// was called).
+    pub(super) fn process_defaults() -> GpuOptions {
+        PROCESS_DEFAULTS.get().cloned().unwrap_or_default()
     }
 
     /// These options, with every unset field taken from `other`.

@@ -251,6 +251,10 @@ fn main() -> ExitCode {
         }
     };
     runtime_dir::ensure();
+    if let Err(e) = apply_environment() {
+        eprintln!("paillier-gpu: error: {}", one_line(&e.to_string()));
+        return ExitCode::FAILURE;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format(|buf, record| {
             use std::io::Write;
@@ -269,6 +273,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The one place the environment configures the library: the CPU engine
+/// (`PAILLIER_GPU_CPU_ENGINE=portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
+/// `_LANES`, `_ADAPTER`, `_MIN_BATCH`, `_SPOT_CHECK`). `PAILLIER_GPU_DEVICE` and
+/// `PAILLIER_GPU_PASSPHRASE` are read with the arguments.
+fn apply_environment() -> paillier_gpu::Result<()> {
+    use paillier_gpu::bigint::{set_engine_preference, EnginePreference};
+    match std::env::var("PAILLIER_GPU_CPU_ENGINE").ok().as_deref() {
+        None | Some("") | Some("auto") => {}
+        Some("portable") => set_engine_preference(EnginePreference::PortableOnly),
+        Some(other) => {
+            return Err(paillier_gpu::Error::InvalidParameter(format!(
+                "PAILLIER_GPU_CPU_ENGINE={other:?} (expected portable or auto)"
+            )))
+        }
+    }
+    #[cfg(feature = "gpu")]
+    {
+        let options =
+            paillier_gpu::backend::gpu::GpuOptions::from_settings(|name| std::env::var(name).ok())?;
+        paillier_gpu::backend::gpu::GpuOptions::set_process_defaults(options)?;
+    }
+    Ok(())
 }
 
 fn one_line(message: &str) -> String {
