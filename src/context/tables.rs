@@ -8,8 +8,10 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use super::format::parse_integer;
+use crate::bigint::FixedBaseTable;
 use crate::error::{Error, Result};
-use crate::paillier::PublicKey;
+use crate::paillier::{PublicKey, Scheme};
+use serde_json::Map;
 
 /// Entries per `g_table` row and in `noise_table` (8-bit windows).
 const ENTRIES: usize = 256;
@@ -95,5 +97,56 @@ impl LookupTables {
             g_table,
             noise_table,
         })
+    }
+}
+
+impl super::ExecutionContext {
+    /// Lookup scheme: the SDK's precomputed tables, `{"g_table": {"0": [...], ...},
+    /// "noise_table": [...]}` with `g_table[i][j] = g^(j·2^(8i)) mod n²` and 256 noise entries
+    /// `g_n^r`. Large (about 80 MB of JSON at key_len 1024). Classic scheme: an empty object,
+    /// as the SDK returns.
+    pub fn dump_tables(&self) -> Result<Value> {
+        if self.config.scheme != Scheme::PaillierLookup {
+            return Ok(Value::Object(Map::new()));
+        }
+        let pk = &self.public_key;
+        let modulus = pk.n_squared_modulus();
+        let mont =
+            |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
+        let number = |limbs: &[u64]| -> Result<Value> {
+            let decimal = modulus
+                .biguint_of(&modulus.from_montgomery(limbs))
+                .to_string();
+            decimal
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(|e| Error::InvalidParameter(format!("table entry: {e}")))
+        };
+        let rows = self.config.message_chunks();
+        let table = FixedBaseTable::new(modulus, &mont(pk.g())?, rows * 8, 8);
+        let mut g_table = Map::new();
+        for row in 0..rows {
+            let entries = (0..256)
+                .map(|k| number(table.entry(row, k)))
+                .collect::<Result<Vec<_>>>()?;
+            g_table.insert(row.to_string(), Value::Array(entries));
+        }
+        let g_n = pk
+            .g_n()
+            .ok_or_else(|| Error::MalformedContext("lookup public key without g_n".into()))?;
+        let noise_bits = self.config.alpha_len.unwrap_or(0) + 128;
+        let noise_table = FixedBaseTable::new(modulus, &mont(g_n)?, noise_bits, 4);
+        let mut rng = rand::thread_rng();
+        let mut noise = Vec::with_capacity(256);
+        for _ in 0..256 {
+            let r = num_bigint::RandBigInt::gen_biguint(&mut rng, noise_bits as u64);
+            let mut e = r.to_u64_digits();
+            e.resize(noise_bits.div_ceil(64), 0);
+            noise.push(number(&noise_table.pow(modulus, &e, noise_bits))?);
+        }
+        let mut out = Map::new();
+        out.insert("g_table".into(), Value::Object(g_table));
+        out.insert("noise_table".into(), Value::Array(noise));
+        Ok(Value::Object(out))
     }
 }

@@ -1,0 +1,300 @@
+//! The data owner's context: keys, configuration, data key and device, and what it does with
+//! them (encryption, decoding, content encryption).
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::sdk_json::{context_id, public_key_json, secret_key_json};
+use super::*;
+use super::{aes, sealing};
+use crate::backend::{backend_for, Backend, Device};
+use crate::error::{Error, Result};
+use crate::formats::ciphertexts::CiphertextShape;
+use crate::hamming::{self, EncryptedIndex, EncryptedVector, VectorLayout};
+use crate::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
+
+/// Everything the data owner needs: both keys, the configuration, the AES data key's provider,
+/// and the compute device.
+///
+/// Two contexts are equal when their ids are: the same keys and configuration, whatever their
+/// devices or key providers.
+pub struct ExecutionContext {
+    pub(super) config: ContextConfig,
+    pub(super) public_key: Arc<PublicKey>,
+    pub(super) secret_key: Arc<SecretKey>,
+    pub(super) key_provider: Arc<dyn KeyProvider>,
+    pub(super) file_format: FileFormat,
+    pub(super) layout: VectorLayout,
+    pub(super) device: Device,
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) id: String,
+}
+
+impl std::fmt::Debug for ExecutionContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutionContext")
+            .field("id", &self.id)
+            .field("config", &self.config)
+            .field("device", &self.device)
+            .field("key_provider", &self.key_provider.provider_id())
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl PartialEq for ExecutionContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for ExecutionContext {}
+
+impl ExecutionContext {
+    /// Generates fresh keys. The data key comes from `key_provider`.
+    pub fn create(options: &ContextOptions, key_provider: Arc<dyn KeyProvider>) -> Result<Self> {
+        let keygen = KeyGenOptions {
+            alpha_len: options.alpha_len,
+            allow_insecure: options.allow_insecure,
+        };
+        let (public_key, secret_key) = generate_keypair(options.scheme, options.key_len, &keygen)?;
+        let config = ContextConfig {
+            scheme: options.scheme,
+            key_len: options.key_len,
+            embed_len: options.embed_len,
+            alpha_len: (options.scheme == Scheme::PaillierLookup).then_some(options.alpha_len),
+        };
+        // Fail before anything is returned if the provider cannot produce a key.
+        key_provider.data_key()?;
+        Self::assemble(
+            config,
+            public_key,
+            secret_key,
+            key_provider,
+            FileFormat::Authenticated,
+            options.device,
+        )
+    }
+
+    /// [`create`](Self::create) with a passphrase provider and a fresh random salt.
+    pub fn create_with_passphrase(options: &ContextOptions, passphrase: &str) -> Result<Self> {
+        Self::create(options, Arc::new(PassphraseKeyProvider::new(passphrase)))
+    }
+
+    pub(super) fn assemble(
+        config: ContextConfig,
+        public_key: PublicKey,
+        secret_key: SecretKey,
+        key_provider: Arc<dyn KeyProvider>,
+        file_format: FileFormat,
+        device: Device,
+    ) -> Result<Self> {
+        let layout = VectorLayout::new(config.embed_len, config.key_len)?;
+        let backend = backend_for(device)?;
+        let sk_json = secret_key_json(&secret_key);
+        let id = context_id(
+            &sk_json,
+            &public_key_json(&public_key),
+            config.scheme.context_type(),
+            &config.to_json(),
+        );
+        Ok(Self {
+            config,
+            public_key: Arc::new(public_key),
+            secret_key: Arc::new(secret_key),
+            key_provider,
+            file_format,
+            layout,
+            device,
+            backend,
+            id,
+        })
+    }
+
+    /// The context id: hex SHA-256 over the SDK's plaintext serialisation (FORMAT.md).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ContextConfig {
+        &self.config
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.config.scheme
+    }
+
+    /// Bits of each prime.
+    pub fn key_len(&self) -> usize {
+        self.config.key_len
+    }
+
+    /// Dimensions of the vectors.
+    pub fn embed_len(&self) -> usize {
+        self.config.embed_len
+    }
+
+    /// Lookup scheme: bits of `a`.
+    pub fn alpha_len(&self) -> Option<usize> {
+        self.config.alpha_len
+    }
+
+    /// The vector packing.
+    pub fn layout(&self) -> &VectorLayout {
+        &self.layout
+    }
+
+    /// The shape of this context's ciphertexts in files.
+    pub fn ciphertext_shape(&self) -> CiphertextShape {
+        CiphertextShape {
+            chunk_bytes: self.public_key.ciphertext_bytes(),
+            chunks: self.layout.chunks(),
+            key: Some(self.public_key.fingerprint()),
+        }
+    }
+
+    /// The public key (shareable with a search backend).
+    pub fn public_key(&self) -> &Arc<PublicKey> {
+        &self.public_key
+    }
+
+    /// The secret key.
+    pub fn secret_key(&self) -> &Arc<SecretKey> {
+        &self.secret_key
+    }
+
+    /// The key provider.
+    pub fn key_provider(&self) -> &Arc<dyn KeyProvider> {
+        &self.key_provider
+    }
+
+    /// The compute device.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The backend running this context's batches.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The same context on another device (the id does not change).
+    pub fn with_device(mut self, device: Device) -> Result<Self> {
+        self.backend = backend_for(device)?;
+        self.device = device;
+        Ok(self)
+    }
+
+    /// The same context on a backend configured by the caller (a
+    /// [`GpuBackend`](crate::backend::gpu::GpuBackend) with chosen options, say). The device
+    /// becomes the backend's.
+    pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.device = backend.device();
+        self.backend = backend;
+        self
+    }
+
+    /// The form [`to_json`](Self::to_json) and [`save_to_disk`](Self::save_to_disk) write: the
+    /// form the context was read in, [`FileFormat::Authenticated`] for a new one.
+    pub fn file_format(&self) -> FileFormat {
+        self.file_format
+    }
+
+    /// The same context, saved in `file_format` from now on. Changing it changes the content
+    /// key too (see [`FileFormat`]): content encrypted before stays readable only in the old form.
+    pub fn with_file_format(mut self, file_format: FileFormat) -> Self {
+        self.file_format = file_format;
+        self
+    }
+
+    fn content_key(&self) -> Result<DataKey> {
+        Ok(self
+            .file_format
+            .key(&self.key_provider.data_key()?, sealing::Purpose::Content))
+    }
+
+    /// Encrypts bytes with AES-256-GCM (the SDK's layout, base64) under the content key: the data
+    /// key itself for a context in the SDK's form, a key derived from it in ours ([`FileFormat`]).
+    pub fn encrypt_content(&self, plaintext: &[u8]) -> Result<String> {
+        aes::encrypt(&self.content_key()?, plaintext)
+    }
+
+    /// Decrypts what [`encrypt_content`](Self::encrypt_content) (or, for a context in the SDK's
+    /// form, the SDK) produced.
+    pub fn decrypt_content(&self, encoded: &str) -> Result<Zeroizing<Vec<u8>>> {
+        aes::decrypt(&self.content_key()?, encoded).map_err(|failure| match failure {
+            aes::DecryptFailure::Authentication => Error::ContentAuthentication,
+            aes::DecryptFailure::Malformed(why) => {
+                Error::InvalidParameter(format!("encrypted content: {why}"))
+            }
+        })
+    }
+
+    /// True when the secret key may go to this context's backend: it is the CPU, or a GPU the
+    /// caller chose explicitly ([`Device::Gpu`], [`with_backend`](Self::with_backend)). Under
+    /// [`Device::Auto`] secrets stay on the CPU: the GPU path is not constant-time and its memory
+    /// may be shared (SECURITY.md).
+    fn secrets_may_use_backend(&self) -> bool {
+        self.device == Device::Gpu || self.backend.device() == Device::Cpu
+    }
+
+    /// The backend for work with the secret key (see `secrets_may_use_backend`).
+    fn secret_key_backend(&self) -> Arc<dyn Backend> {
+        if self.secrets_may_use_backend() {
+            self.backend.clone()
+        } else {
+            crate::backend::cpu::CpuBackend::shared()
+        }
+    }
+
+    /// Encrypts binary vectors (values 0 or 1, `embed_len` each): the same ciphertexts as a
+    /// public-key-only encryption ([`PublicContext`]). On the CPU, or on a GPU chosen explicitly,
+    /// the work is done modulo p² and q² with the secret key (about twice as fast); under
+    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
+    /// secret reaches it.
+    pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
+        hamming::encrypt_vectors(
+            self.backend.as_ref(),
+            &self.public_key,
+            self.secrets_may_use_backend().then_some(&*self.secret_key),
+            &self.layout,
+            vectors,
+        )
+    }
+
+    /// Encrypts one binary vector.
+    pub fn encrypt_vector(&self, vector: &[u8]) -> Result<EncryptedVector> {
+        let mut out = self.encrypt_vectors(&[vector])?;
+        out.pop()
+            .ok_or_else(|| Error::InvalidParameter("empty encryption result".into()))
+    }
+
+    /// Decodes aggregated ciphertexts into Hamming distances, in order, refusing any response
+    /// that cannot be an honest aggregate ([`Error::InvalidResponse`]). Runs on the CPU unless
+    /// the context's device is explicitly [`Device::Gpu`].
+    pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
+        hamming::decode_distances(
+            self.secret_key_backend().as_ref(),
+            &self.public_key,
+            &self.secret_key,
+            &self.layout,
+            responses,
+        )
+    }
+
+    /// Decodes one aggregated ciphertext.
+    pub fn decode_distance(&self, response: &EncryptedVector) -> Result<u32> {
+        Ok(self.decode_distances(std::slice::from_ref(response))?[0])
+    }
+
+    /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.
+    pub fn new_index(&self) -> Result<EncryptedIndex> {
+        Ok(
+            EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, Device::Cpu)?
+                .with_backend(self.backend.clone()),
+        )
+    }
+}

@@ -1,0 +1,118 @@
+//! What a search backend holds: the public part of a context file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::format::{parse_object, scheme_of_type, string_field};
+use super::sdk_json::parse_public_key;
+use super::*;
+use crate::backend::Device;
+use crate::error::{Error, Result};
+use crate::formats::ciphertexts::CiphertextShape;
+use crate::hamming::{EncryptedIndex, VectorLayout};
+use crate::paillier::{PublicKey, Scheme};
+
+/// The part of a context file a search backend may hold: type, configuration and public key.
+///
+/// It is read without any passphrase and can build an [`EncryptedIndex`], nothing more.
+#[derive(Debug)]
+pub struct PublicContext {
+    pub(super) config: ContextConfig,
+    pub(super) public_key: Arc<PublicKey>,
+}
+
+impl PublicContext {
+    /// Reads the public part of a context file's JSON (the `sk` field is not touched).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let map = parse_object(json, "context")?;
+        Self::from_map(&map)
+    }
+
+    /// Reads the public part of a context file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_json(&read_context_file(path.as_ref())?)
+    }
+
+    pub(super) fn from_map(map: &Map<String, Value>) -> Result<Self> {
+        let scheme = scheme_of_type(string_field(map, "type", "context")?)?;
+        let config = ContextConfig::parse(scheme, string_field(map, "config", "context")?)?;
+        let public_key = parse_public_key(&config, string_field(map, "pk", "context")?)?;
+        match (map.get("tables"), scheme) {
+            (None | Some(Value::Null), _) => {}
+            (Some(tables), Scheme::PaillierLookup) => {
+                LookupTables::parse(tables, &public_key, config.message_chunks())?;
+            }
+            // The SDK's classic client dumps no tables: an empty object.
+            (Some(Value::Object(empty)), Scheme::Paillier) if empty.is_empty() => {}
+            (Some(_), Scheme::Paillier) => {
+                return Err(Error::MalformedContext(
+                    "tables: a paillier context has no lookup tables".into(),
+                ))
+            }
+        }
+        Ok(Self {
+            config,
+            public_key: Arc::new(public_key),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ContextConfig {
+        &self.config
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &Arc<PublicKey> {
+        &self.public_key
+    }
+
+    /// The vector packing.
+    pub fn layout(&self) -> Result<VectorLayout> {
+        VectorLayout::new(self.config.embed_len, self.config.key_len)
+    }
+
+    /// The shape of this context's ciphertexts in files.
+    pub fn ciphertext_shape(&self) -> Result<CiphertextShape> {
+        Ok(CiphertextShape {
+            chunk_bytes: self.public_key.ciphertext_bytes(),
+            chunks: self.layout()?.chunks(),
+            key: Some(self.public_key.fingerprint()),
+        })
+    }
+
+    /// An empty index for this context's vectors on `device`.
+    pub fn new_index(&self, device: Device) -> Result<EncryptedIndex> {
+        EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, device)
+    }
+}
+
+/// Largest context file read (a 4096-bit-key context with tables is far below this; the SDK's
+/// optional `tables` can be large, and are not needed).
+const MAX_CONTEXT_FILE_BYTES: u64 = 256 << 20;
+
+pub(super) fn read_context_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // Refuse a huge file before reading any of it (the bounded read below still guards files
+    // whose length the metadata does not tell, such as pipes).
+    let length = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if length > MAX_CONTEXT_FILE_BYTES {
+        return Err(Error::MalformedContext(format!(
+            "{} is larger than {MAX_CONTEXT_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONTEXT_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    if text.len() as u64 > MAX_CONTEXT_FILE_BYTES {
+        return Err(Error::MalformedContext(format!(
+            "{} is larger than {MAX_CONTEXT_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
