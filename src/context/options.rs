@@ -1,6 +1,5 @@
 //! What a new context is made of, and the configuration a context file stores.
 
-
 use super::format::{field, parse_object, parse_usize, py_json_object};
 use crate::backend::Device;
 use crate::error::{Error, Result};

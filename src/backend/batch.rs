@@ -1,0 +1,142 @@
+//! Batches of limbs, and the exponents of a batched exponentiation.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// A batch of equally wide integers stored as one flat vector of little-endian `u64` limbs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LimbBatch {
+    pub(super) limbs_per_item: usize,
+    pub(super) data: Vec<u64>,
+}
+
+impl fmt::Debug for LimbBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Items may be secret (noise, plaintexts): show only the shape.
+        f.debug_struct("LimbBatch")
+            .field("items", &self.len())
+            .field("limbs_per_item", &self.limbs_per_item)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LimbBatch {
+    /// An empty batch of `limbs_per_item`-limb items.
+    pub fn new(limbs_per_item: usize) -> Self {
+        Self {
+            limbs_per_item: limbs_per_item.max(1),
+            data: Vec::new(),
+        }
+    }
+
+    /// A batch over `data`, whose length must be a multiple of `limbs_per_item`.
+    pub fn from_flat(limbs_per_item: usize, data: Vec<u64>) -> Result<Self> {
+        if limbs_per_item == 0 || !data.len().is_multiple_of(limbs_per_item) {
+            return Err(Error::InvalidParameter(format!(
+                "{} limbs do not split into items of {limbs_per_item}",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            limbs_per_item,
+            data,
+        })
+    }
+
+    /// A batch holding one item.
+    pub fn single(item: Vec<u64>) -> Self {
+        Self {
+            limbs_per_item: item.len().max(1),
+            data: item,
+        }
+    }
+
+    /// Appends one item of exactly `limbs_per_item` limbs.
+    pub fn push(&mut self, item: &[u64]) -> Result<()> {
+        if item.len() != self.limbs_per_item {
+            return Err(Error::InvalidParameter(format!(
+                "item of {} limbs pushed into a batch of {}-limb items",
+                item.len(),
+                self.limbs_per_item
+            )));
+        }
+        self.data.extend_from_slice(item);
+        Ok(())
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.limbs_per_item
+    }
+
+    /// True when the batch holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Limbs per item.
+    pub fn limbs_per_item(&self) -> usize {
+        self.limbs_per_item
+    }
+
+    /// Item `i`.
+    pub fn item(&self, i: usize) -> &[u64] {
+        &self.data[i * self.limbs_per_item..(i + 1) * self.limbs_per_item]
+    }
+
+    /// Item `i`, mutable.
+    pub fn item_mut(&mut self, i: usize) -> &mut [u64] {
+        &mut self.data[i * self.limbs_per_item..(i + 1) * self.limbs_per_item]
+    }
+
+    /// Iterates over the items.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, u64> {
+        self.data.chunks_exact(self.limbs_per_item)
+    }
+
+    /// The flat limbs.
+    pub fn as_flat(&self) -> &[u64] {
+        &self.data
+    }
+
+    /// Consumes the batch into its flat limbs.
+    pub fn into_flat(self) -> Vec<u64> {
+        self.data
+    }
+
+    /// Overwrites the limbs with zeros (for batches holding secrets).
+    pub fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.data.zeroize();
+    }
+}
+
+/// So that a batch of secrets can live in a `Zeroizing<LimbBatch>`, wiped when dropped on every
+/// path, errors included.
+impl zeroize::Zeroize for LimbBatch {
+    fn zeroize(&mut self) {
+        self.wipe();
+    }
+}
+
+/// Whether an exponent may drive the control flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrecy {
+    /// Public exponent (e.g. `n` in `r^n`): the fastest algorithm may branch on its bits.
+    Public,
+    /// Secret exponent (e.g. `p - 1` in CRT decryption): the CPU backend runs in constant time.
+    Secret,
+}
+
+/// The exponents of a batched exponentiation.
+#[derive(Clone, Debug)]
+pub struct Exponents {
+    /// One item shared by every base, or one item per base.
+    pub values: LimbBatch,
+    /// Upper bound on the exponents' bit length (a secret exponent is processed over exactly this
+    /// many bits).
+    pub bits: usize,
+    /// Public or secret.
+    pub secrecy: Secrecy,
+}

@@ -1,0 +1,108 @@
+//! Which compute device runs the work, and how a backend for it is made.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use super::*;
+use crate::error::{Error, Result};
+
+/// Which compute device an execution context or index uses.
+///
+/// It selects the backend and nothing else: it is not part of a context's id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// The CPU backend on every core (rayon). Always available.
+    #[default]
+    Cpu,
+    /// A GPU through wgpu. Asking for it when no adapter answers is an error.
+    Gpu,
+    /// A GPU when one answers, otherwise the CPU.
+    Auto,
+}
+
+impl Device {
+    /// The lower-case name used by the CLI and the environment (`cpu`, `gpu`, `auto`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
+            Device::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Gpu),
+            "auto" => Ok(Device::Auto),
+            other => Err(Error::InvalidParameter(format!(
+                "unknown device {other:?} (expected cpu, gpu or auto)"
+            ))),
+        }
+    }
+}
+
+/// Returns the backend for `device`.
+///
+/// `Gpu` is [`Error::GpuUnavailable`] when no adapter answers, and every GPU failure is an error.
+/// `Auto` uses the CPU when no hardware adapter answers (saying so once at info level), and
+/// otherwise a [`FallbackBackend`]: the GPU, with every call that fails on it rerun on the CPU.
+pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
+    match device {
+        Device::Cpu => Ok(cpu::CpuBackend::shared()),
+        Device::Gpu => gpu_backend(),
+        Device::Auto => match auto_gpu_backend() {
+            Ok(gpu) => Ok(Arc::new(FallbackBackend::new(
+                gpu,
+                cpu::CpuBackend::shared(),
+            ))),
+            Err(e) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| log::info!("device auto: {e}; using the CPU"));
+                Ok(cpu::CpuBackend::shared())
+            }
+        },
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_backend() -> Result<Arc<dyn Backend>> {
+    Ok(gpu::GpuBackend::shared()?)
+}
+
+/// `Auto` takes a hardware adapter only: a software one (lavapipe, WARP) is always slower than
+/// the CPU backend on the same cores. `Gpu` asked for explicitly takes either.
+#[cfg(feature = "gpu")]
+fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
+    let backend = gpu::GpuBackend::shared()?;
+    let info = backend.adapter_info();
+    if info.device_type == wgpu::DeviceType::Cpu {
+        return Err(Error::GpuUnavailable(format!(
+            "the only adapter, {}, is a software renderer",
+            info.name
+        )));
+    }
+    Ok(backend)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_backend() -> Result<Arc<dyn Backend>> {
+    Err(Error::GpuUnavailable(
+        "this build of paillier-gpu was made without the gpu feature".into(),
+    ))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
+    gpu_backend()
+}
