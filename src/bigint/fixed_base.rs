@@ -3,7 +3,8 @@
 use zeroize::Zeroize;
 
 use super::ct;
-use super::montgomery::{Arithmetic, MontgomeryModulus, Portable};
+use super::montgomery::MontgomeryModulus;
+use super::pow::{Arithmetic, Portable};
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
 /// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.

@@ -17,6 +17,7 @@ mod fixed_base;
 mod ifma;
 mod limbs;
 mod montgomery;
+mod pow;
 
 pub(crate) use convert::wipe_biguint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};

@@ -8,6 +8,7 @@ use super::convert::{biguint_from_limbs, limbs_from_biguint};
 use super::ct;
 use super::ifma::Ifma52;
 use super::limbs;
+use super::pow::{fixed_window_pow, sliding_window_pow, Portable};
 use crate::error::{Error, Result};
 
 /// An odd modulus `m > 1` with its Montgomery constants, for `R = 2^(64·len)`.
@@ -353,136 +354,6 @@ impl MontgomeryModulus {
     }
 }
 
-/// The multiplication an exponentiation runs on: the portable engine in radix 2^64, or
-/// [`Ifma52`] in radix 2^52. Values stay in the engine's own Montgomery form throughout.
-pub(crate) trait Arithmetic {
-    /// Limbs per value.
-    fn width(&self) -> usize;
-    /// One, in the engine's form.
-    fn one(&self) -> &[u64];
-    /// `out = a·b` in the engine's form (`out` does not alias the inputs).
-    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]);
-    /// `out = a²`.
-    fn square(&self, a: &[u64], out: &mut [u64]) {
-        self.mul(a, a, out)
-    }
-}
-
-/// The portable radix-2^64 engine of a [`MontgomeryModulus`].
-pub(crate) struct Portable<'a>(pub(crate) &'a MontgomeryModulus);
-
-impl Arithmetic for Portable<'_> {
-    fn width(&self) -> usize {
-        self.0.len()
-    }
-    fn one(&self) -> &[u64] {
-        &self.0.one
-    }
-    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        self.0.mul_into(a, b, out)
-    }
-    fn square(&self, a: &[u64], out: &mut [u64]) {
-        self.0.square_into(a, out)
-    }
-}
-
-impl Arithmetic for Ifma52 {
-    fn width(&self) -> usize {
-        self.limbs()
-    }
-    fn one(&self) -> &[u64] {
-        Ifma52::one(self)
-    }
-    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        Ifma52::mul(self, a, b, out)
-    }
-}
-
-/// Sliding-window exponentiation (public exponents only).
-fn sliding_window_pow<A: Arithmetic>(arith: &A, base: &[u64], exponent: &[u64]) -> Vec<u64> {
-    let bits = bit_length(exponent);
-    if bits == 0 {
-        return arith.one().to_vec();
-    }
-    let s = arith.width();
-    let window = sliding_window_width(bits);
-    // Odd powers base^1, base^3, ..., base^(2^window - 1).
-    let mut base_sq = vec![0u64; s];
-    arith.square(base, &mut base_sq);
-    let mut odd_powers = Vec::with_capacity(1 << (window - 1));
-    odd_powers.push(base.to_vec());
-    for i in 1..(1 << (window - 1)) {
-        let mut next = vec![0u64; s];
-        arith.mul(&odd_powers[i - 1], &base_sq, &mut next);
-        odd_powers.push(next);
-    }
-    let mut acc = arith.one().to_vec();
-    let mut tmp = vec![0u64; s];
-    let mut i = bits as isize - 1;
-    while i >= 0 {
-        if !bit(exponent, i as usize) {
-            arith.square(&acc, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-            i -= 1;
-            continue;
-        }
-        // Longest window ending in a one bit, at most `window` wide.
-        let mut low = (i - window as isize + 1).max(0);
-        while !bit(exponent, low as usize) {
-            low += 1;
-        }
-        let mut value = 0usize;
-        for j in (low..=i).rev() {
-            value = (value << 1) | bit(exponent, j as usize) as usize;
-            arith.square(&acc, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-        }
-        arith.mul(&acc, &odd_powers[value >> 1], &mut tmp);
-        std::mem::swap(&mut acc, &mut tmp);
-        i = low - 1;
-    }
-    acc
-}
-
-/// Fixed 4-bit-window exponentiation with constant-time table reads (secret exponents): every
-/// window squares four times and multiplies once, by an entry [`ct::select_entry`] read with a
-/// full scan of the table.
-fn fixed_window_pow<A: Arithmetic>(
-    arith: &A,
-    base: &[u64],
-    exponent: &[u64],
-    exponent_bits: usize,
-) -> Vec<u64> {
-    const WINDOW: usize = 4;
-    let s = arith.width();
-    // table[k] = base^k for k in 0..16, flat.
-    let mut table = vec![0u64; s << WINDOW];
-    table[..s].copy_from_slice(arith.one());
-    table[s..2 * s].copy_from_slice(base);
-    for k in 2..(1 << WINDOW) {
-        let (done, rest) = table.split_at_mut(k * s);
-        arith.mul(&done[(k - 1) * s..k * s], base, &mut rest[..s]);
-    }
-    let windows = exponent_bits.div_ceil(WINDOW);
-    let mut acc = arith.one().to_vec();
-    let mut tmp = vec![0u64; s];
-    let mut selected = vec![0u64; s];
-    for w in (0..windows).rev() {
-        for _ in 0..WINDOW {
-            arith.square(&acc, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-        }
-        let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
-        ct::select_entry(&table, s, digit, &mut selected);
-        arith.mul(&acc, &selected, &mut tmp);
-        std::mem::swap(&mut acc, &mut tmp);
-    }
-    table.zeroize();
-    selected.zeroize();
-    tmp.zeroize();
-    acc
-}
-
 /// `-x⁻¹ mod 2^64` for odd `x`, by Newton iteration (each step doubles the correct bits).
 fn neg_inverse_mod_2_64(x: u64) -> u64 {
     let mut inv: u64 = 1;
@@ -490,43 +361,6 @@ fn neg_inverse_mod_2_64(x: u64) -> u64 {
         inv = inv.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inv)));
     }
     inv.wrapping_neg()
-}
-
-fn bit_length(limbs: &[u64]) -> usize {
-    for (i, &limb) in limbs.iter().enumerate().rev() {
-        if limb != 0 {
-            return i * 64 + 64 - limb.leading_zeros() as usize;
-        }
-    }
-    0
-}
-
-fn bit(limbs: &[u64], i: usize) -> bool {
-    limbs.get(i / 64).is_some_and(|l| (l >> (i % 64)) & 1 == 1)
-}
-
-/// `width` bits of `limbs` starting at bit `start`, ignoring bits at or above `limit`.
-/// Reads the same limbs whatever their values.
-fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize {
-    let mut value = 0usize;
-    for j in 0..width {
-        let i = start + j;
-        if i < limit {
-            let limb = limbs.get(i / 64).copied().unwrap_or(0);
-            value |= (((limb >> (i % 64)) & 1) as usize) << j;
-        }
-    }
-    value
-}
-
-fn sliding_window_width(bits: usize) -> usize {
-    match bits {
-        0..=24 => 1,
-        25..=80 => 3,
-        81..=240 => 4,
-        241..=672 => 5,
-        _ => 6,
-    }
 }
 
 #[cfg(test)]
