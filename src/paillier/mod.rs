@@ -25,6 +25,7 @@ mod ciphertext;
 mod fingerprint;
 mod keygen;
 mod owner_encryption;
+mod public_encryption;
 mod public_key;
 mod secret_key;
 
