@@ -1,0 +1,159 @@
+//! What machine a bench ran on: the CPU's model, threads and engine, and the GPU's report.
+
+use std::sync::Arc;
+
+use paillier_gpu::backend::Backend;
+use paillier_gpu::Device;
+use serde::Serialize;
+
+/// The machine's CPU as the report and the plot name it.
+#[derive(Clone, Debug, Serialize)]
+pub(super) struct CpuDescription {
+    pub(super) model: String,
+    pub(super) threads: usize,
+    /// `Portable` or `Ifma52`: the Montgomery engine the CPU backend runs on.
+    pub(super) engine: String,
+}
+
+impl CpuDescription {
+    pub(super) fn this_machine() -> Self {
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let engine = paillier_gpu::bigint::MontgomeryModulus::new(&num_bigint::BigUint::from(
+            (1u128 << 127) - 1,
+        ))
+        .map(|m| format!("{:?}", m.engine()))
+        .unwrap_or_else(|_| "unknown".into());
+        Self {
+            model,
+            threads: rayon::current_num_threads(),
+            engine,
+        }
+    }
+
+    pub(super) fn line(&self) -> String {
+        format!(
+            "{}, {} threads, {} engine",
+            self.model, self.threads, self.engine
+        )
+    }
+}
+
+#[cfg(feature = "gpu")]
+pub(super) type GpuDescription = paillier_gpu::backend::gpu::GpuReport;
+#[cfg(not(feature = "gpu"))]
+pub(super) type GpuDescription = ();
+
+/// The GPU backend's report when a GPU device is among those measured: the kernel shapes for n²,
+/// p² and p of every key length.
+#[cfg(feature = "gpu")]
+pub(super) fn gpu_description(
+    backends: &[(Device, Arc<dyn Backend>)],
+    key_lens: &[usize],
+) -> Option<GpuDescription> {
+    if !backends.iter().any(|(_, b)| b.device() != Device::Cpu) {
+        return None;
+    }
+    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    // Compile and calibrate at the widest n² measured (the report records what it found).
+    if let Some(&key_len) = key_lens.iter().max() {
+        let all_ones = (num_bigint::BigUint::from(1u32) << (4 * key_len)) - 1u32;
+        let warmed = paillier_gpu::bigint::MontgomeryModulus::new(&all_ones)
+            .and_then(|modulus| gpu.warm_up(&modulus));
+        if let Err(e) = warmed {
+            eprintln!("paillier-gpu: bench: GPU warm-up failed: {e}");
+        }
+    }
+    let mut widths: Vec<usize> = key_lens.iter().flat_map(|&k| [4 * k, 2 * k, k]).collect();
+    widths.sort_unstable();
+    widths.dedup();
+    Some(gpu.report(&widths))
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn gpu_description(
+    _: &[(Device, Arc<dyn Backend>)],
+    _: &[usize],
+) -> Option<GpuDescription> {
+    None
+}
+
+/// One line naming the GPU, and a warning when it is a software renderer.
+#[cfg(feature = "gpu")]
+pub(super) fn gpu_banner(gpu: &GpuDescription) -> String {
+    let shapes: Vec<String> = gpu
+        .shapes
+        .iter()
+        .map(|s| format!("{}b: T={} L={}", s.bits, s.lanes, s.limbs_per_lane))
+        .collect();
+    let mut line = format!(
+        "gpu: {} ({}, {} {}), {}-bit limbs, {} exchange, {}",
+        gpu.adapter,
+        gpu.device_type,
+        gpu.driver,
+        gpu.driver_info,
+        gpu.limb_bits,
+        gpu.exchange,
+        shapes.join(", ")
+    );
+    if let Some(c) = &gpu.calibration {
+        line.push_str(&format!(
+            "\ncalibration: {} {}-bit products fill the adapter; chunks of {} items",
+            c.saturating_items, c.bits, c.chunk_items
+        ));
+    }
+    if gpu.software {
+        line.push_str(
+            "\nwarning: the \"gpu\" is a software adapter running on the CPU; its timings say nothing about GPUs",
+        );
+    }
+    line
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn gpu_banner(_: &GpuDescription) -> String {
+    String::new()
+}
+
+/// The adapter's name for the plot's caption, marked when it is a software renderer.
+#[cfg(feature = "gpu")]
+pub(super) fn gpu_caption(gpu: &GpuDescription) -> String {
+    if gpu.software {
+        format!("{} (SOFTWARE adapter: not a GPU timing)", gpu.adapter)
+    } else {
+        gpu.adapter.clone()
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn gpu_caption(_: &GpuDescription) -> String {
+    String::new()
+}
+
+pub(super) fn backend_name(backend: &dyn Backend) -> String {
+    match backend.device() {
+        Device::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
+        other => match gpu_adapter_name() {
+            Some(name) => format!("{other}: {name}"),
+            None => other.to_string(),
+        },
+    }
+}
+
+#[cfg(feature = "gpu")]
+pub(super) fn gpu_adapter_name() -> Option<String> {
+    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    Some(gpu.adapter_info().name.clone())
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn gpu_adapter_name() -> Option<String> {
+    None
+}

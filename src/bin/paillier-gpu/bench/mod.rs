@@ -1,0 +1,226 @@
+//! `paillier-gpu bench`: the same inputs through each device, timed per operation.
+//!
+//! For every scheme × key_len × batch size it creates one throwaway context, draws random binary
+//! vectors, runs each operation once untimed (building tables and GPU pipelines), then
+//! `--repeat` timed runs, and reports the median rate. Keys never leave the process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use paillier_gpu::backend::{backend_for, Backend};
+use paillier_gpu::formats::{write_atomic, Visibility};
+use paillier_gpu::hamming::{self, Selection};
+use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
+use rand::Rng;
+
+mod machine;
+mod report;
+
+use machine::*;
+use report::*;
+/// What `bench` was asked to measure.
+#[derive(Debug)]
+pub struct BenchPlan {
+    pub devices: Vec<Device>,
+    pub schemes: Vec<Scheme>,
+    pub key_lens: Vec<usize>,
+    /// Batch sizes; `None` for the defaults of [`default_batches`].
+    pub batches: Option<Vec<usize>>,
+    pub embed_len: usize,
+    /// Lookup contexts' alpha_len (capped at key_len / 2 for small keys).
+    pub alpha_len: usize,
+    pub repeat: usize,
+    pub json: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
+}
+
+/// Batch measured on every device when `--batch` is not given.
+const DEFAULT_BATCH: usize = 1000;
+
+/// The batches measured when `--batch` is not given: [`DEFAULT_BATCH`], and on a hardware GPU also
+/// one calibrated chunk, the smallest batch that keeps every wave of the adapter full (1,000
+/// vectors fill only a few percent of a large GPU). A software adapter gets no extra batch: its
+/// "chunk" would take minutes and say nothing about GPUs.
+fn default_batches(gpu: Option<&GpuDescription>) -> Vec<usize> {
+    let mut batches = vec![DEFAULT_BATCH];
+    if let Some(chunk) = gpu.and_then(calibrated_chunk) {
+        if chunk > DEFAULT_BATCH {
+            batches.push(chunk);
+        }
+    }
+    batches
+}
+
+#[cfg(feature = "gpu")]
+fn calibrated_chunk(gpu: &GpuDescription) -> Option<usize> {
+    match (&gpu.calibration, gpu.software) {
+        (Some(c), false) => Some(c.chunk_items),
+        _ => None,
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn calibrated_chunk(_: &GpuDescription) -> Option<usize> {
+    None
+}
+
+/// The operations timed, in table order. Each rate counts vectors (or records) per second.
+const OPERATIONS: [&str; 4] = ["encrypt_owner", "encrypt_public", "aggregate", "decode"];
+
+pub fn run(plan: &BenchPlan) -> Result<()> {
+    let given_zero = plan.batches.as_ref().is_some_and(|b| b.contains(&0));
+    if plan.repeat == 0 || given_zero {
+        return Err(Error::InvalidParameter(
+            "--repeat and every --batch must be at least 1".into(),
+        ));
+    }
+    let backends = backends(&plan.devices)?;
+    let cpu = CpuDescription::this_machine();
+    println!("cpu: {}", cpu.line());
+    // Warm up and calibrate before timing anything: the default batches depend on it.
+    let gpu = gpu_description(&backends, &plan.key_lens);
+    if let Some(gpu) = &gpu {
+        println!("{}", gpu_banner(gpu));
+    }
+    let batches = match &plan.batches {
+        Some(given) => given.clone(),
+        None => default_batches(gpu.as_ref()),
+    };
+    let mut results = Vec::new();
+    for &scheme in &plan.schemes {
+        for &key_len in &plan.key_lens {
+            let options = ContextOptions {
+                scheme,
+                key_len,
+                embed_len: plan.embed_len,
+                // Throwaway keys that never leave the process: small sizes are allowed here.
+                allow_insecure: true,
+                alpha_len: plan.alpha_len.min(key_len / 2),
+                device: Device::Cpu,
+            };
+            let mut ctx = ExecutionContext::create_with_passphrase(&options, "bench")?;
+            for &batch in &batches {
+                let vectors = random_vectors(batch, plan.embed_len);
+                for (device, backend) in &backends {
+                    ctx = ctx.with_backend(backend.clone());
+                    let rates = measure(&ctx, *device, &vectors, plan.repeat)?;
+                    for (operation, runs) in OPERATIONS.iter().zip(rates) {
+                        let median = median(&runs);
+                        results.push(Measurement {
+                            scheme: scheme.name(),
+                            key_len,
+                            embed_len: plan.embed_len,
+                            batch,
+                            operation,
+                            device: device.to_string(),
+                            device_name: backend_name(backend.as_ref()),
+                            per_second: batch as f64 / median,
+                            median_s: median,
+                            runs_s: runs,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    print_table(&results);
+    if let Some(path) = &plan.json {
+        let report = Report {
+            tool: "paillier-gpu bench",
+            version: env!("CARGO_PKG_VERSION"),
+            command: std::env::args().collect(),
+            threads: rayon::current_num_threads(),
+            cpu: cpu.clone(),
+            repeat: plan.repeat,
+            gpu: gpu.clone(),
+            measurements: &results,
+        };
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::InvalidParameter(format!("bench report: {e}")))?;
+        write_atomic(path, text.as_bytes(), Visibility::Shared)?;
+    }
+    if let Some(path) = &plan.plot {
+        let caption = match &gpu {
+            Some(g) => format!(
+                "paillier-gpu bench on {}; gpu: {}",
+                cpu.line(),
+                gpu_caption(g)
+            ),
+            None => format!("paillier-gpu bench on {}", cpu.line()),
+        };
+        plot(path, &results, &caption)?;
+    }
+    Ok(())
+}
+
+/// The backend of each requested device. `Gpu` fails without an adapter; `both` reports a
+/// missing GPU on stderr and measures the CPU alone.
+fn backends(devices: &[Device]) -> Result<Vec<(Device, Arc<dyn Backend>)>> {
+    let mut out = Vec::new();
+    for &device in devices {
+        match backend_for(device) {
+            Ok(backend) => out.push((device, backend)),
+            Err(e) if devices.len() > 1 => {
+                eprintln!("paillier-gpu: bench: skipping {device}: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn random_vectors(count: usize, embed_len: usize) -> Vec<Vec<u8>> {
+    let mut rng = rand::thread_rng();
+    (0..count)
+        .map(|_| (0..embed_len).map(|_| rng.gen_range(0..=1)).collect())
+        .collect()
+}
+
+/// Seconds of each timed run, per operation in [`OPERATIONS`] order.
+fn measure(
+    ctx: &ExecutionContext,
+    device: Device,
+    vectors: &[Vec<u8>],
+    repeat: usize,
+) -> Result<Vec<Vec<f64>>> {
+    let backend = ctx.backend().as_ref();
+    let layout = ctx.layout();
+    let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
+        f()?; // untimed: tables, pipelines, resident buffers
+        (0..repeat)
+            .map(|_| {
+                let start = Instant::now();
+                f()?;
+                Ok(start.elapsed().as_secs_f64())
+            })
+            .collect()
+    };
+    let encrypt_owner = time(&mut || ctx.encrypt_vectors(vectors).map(drop))?;
+    let encrypt_public = time(&mut || {
+        hamming::encrypt_vectors(backend, ctx.public_key(), None, layout, vectors).map(drop)
+    })?;
+    let database = ctx.encrypt_vectors(vectors)?;
+    let mut index = ctx.new_index()?;
+    index.insert(&database)?;
+    let query = ctx.encrypt_vector(&vectors[0])?;
+    let mut responses = Vec::new();
+    let aggregate = time(&mut || {
+        responses = index.aggregate(&query, &Selection::All)?;
+        Ok(())
+    })?;
+    let decode = time(&mut || ctx.decode_distances(&responses).map(drop))?;
+    log::debug!("bench on {device} done");
+    Ok(vec![encrypt_owner, encrypt_public, aggregate, decode])
+}
+
+fn median(runs: &[f64]) -> f64 {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
