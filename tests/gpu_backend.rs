@@ -188,8 +188,8 @@ fn crt_decoding_matches_the_cpu_at_every_key_size() {
                     }
                     b
                 };
-                let bases_p = bases(&p, &key.p_squared, &mut rng);
-                let bases_q = bases(&q, &key.q_squared, &mut rng);
+                let bases_p = bases(&p, key.p_squared(), &mut rng);
+                let bases_q = bases(&q, key.q_squared(), &mut rng);
                 let cpu = CpuBackend
                     .crt_decode(&key, &bases_p, &bases_q, &masks)
                     .unwrap();

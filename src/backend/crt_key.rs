@@ -6,34 +6,35 @@ use super::{Exponents, LimbBatch, Secrecy};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
 
-/// The secret constants of CRT decryption, in limbs, for the backends.
+/// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
+/// backends of this crate read them; others see only the two moduli.
 ///
 /// Both schemes finish the same way: `m_p = L_p(x_p)·h_p mod p` with `x_p = c^e_p mod p²` (classic:
 /// `e_p = p − 1`, `h_p = L_p(g^(p−1) mod p²)⁻¹`; lookup: `e_p = a`, `h_p = q⁻¹·g_a_inv mod p`), the
 /// same for q, then Garner. Wiped on drop; `Debug` shows nothing secret.
 pub struct CrtKey {
     /// p² and q², the exponentiation moduli.
-    pub p_squared: MontgomeryModulus,
+    pub(crate) p_squared: MontgomeryModulus,
     /// q².
-    pub q_squared: MontgomeryModulus,
+    pub(crate) q_squared: MontgomeryModulus,
     /// The secret exponent modulo p².
-    pub exponent_p: Exponents,
+    pub(crate) exponent_p: Exponents,
     /// The secret exponent modulo q².
-    pub exponent_q: Exponents,
+    pub(crate) exponent_q: Exponents,
     /// p, for the recombination.
-    pub p: MontgomeryModulus,
+    pub(crate) p: MontgomeryModulus,
     /// q.
-    pub q: MontgomeryModulus,
+    pub(crate) q: MontgomeryModulus,
     /// p⁻¹ mod 2^(64·limbs): (x − 1)/p as an exact multiplication.
-    pub p_inverse: Vec<u64>,
+    pub(crate) p_inverse: Vec<u64>,
     /// q⁻¹ mod 2^(64·limbs).
-    pub q_inverse: Vec<u64>,
+    pub(crate) q_inverse: Vec<u64>,
     /// h_p, below p.
-    pub h_p: Vec<u64>,
+    pub(crate) h_p: Vec<u64>,
     /// h_q, below q.
-    pub h_q: Vec<u64>,
+    pub(crate) h_q: Vec<u64>,
     /// q⁻¹ mod p.
-    pub q_inv_mod_p: Vec<u64>,
+    pub(crate) q_inv_mod_p: Vec<u64>,
 }
 
 impl fmt::Debug for CrtKey {
@@ -56,6 +57,16 @@ impl Drop for CrtKey {
 }
 
 impl CrtKey {
+    /// p², the modulus of the first exponentiation.
+    pub fn p_squared(&self) -> &MontgomeryModulus {
+        &self.p_squared
+    }
+
+    /// q², the modulus of the second.
+    pub fn q_squared(&self) -> &MontgomeryModulus {
+        &self.q_squared
+    }
+
     /// The constants for primes `p` and `q` (of equal limb count), exponents `e_p` and `e_q`, and
     /// the per-prime factors `h_p`, `h_q`.
     pub fn new(
