@@ -60,7 +60,7 @@ proptest! {
         let bm = mm.to_montgomery(&mm.limbs_of(&base).unwrap());
         let mut e = exponent.to_u64_digits();
         if e.is_empty() { e.push(0); }
-        let public = mm.biguint_of(&mm.from_montgomery(&mm.pow_public(&bm, &e)));
+        let public = mm.biguint_of(&mm.from_montgomery(&mm.pow_vartime(&bm, &e)));
         prop_assert_eq!(&public, &expected);
         let secret = mm.biguint_of(&mm.from_montgomery(&mm.pow_secret(&bm, &e, ebits as usize)));
         prop_assert_eq!(&secret, &expected);
@@ -96,7 +96,7 @@ fn values_at_the_edges() {
         let a_mont = mm.to_montgomery(&mm.limbs_of(&(&m - 1u32)).unwrap());
         let expected = (&m - 1u32).modpow(&(&m - 2u32), &m);
         assert_eq!(
-            mm.biguint_of(&mm.from_montgomery(&mm.pow_public(&a_mont, &e))),
+            mm.biguint_of(&mm.from_montgomery(&mm.pow_vartime(&a_mont, &e))),
             expected
         );
         assert_eq!(

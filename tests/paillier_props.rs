@@ -67,7 +67,7 @@ proptest! {
         let (ca, cb) = (pk.encrypt(backend, &a).unwrap(), pk.encrypt(backend, &b).unwrap());
         prop_assert_eq!(sk.decrypt(backend, &pk.add(&ca, &cb).unwrap()).unwrap(), (&a + &b) % n);
         prop_assert_eq!(sk.decrypt(backend, &pk.add_plaintext(&ca, &k).unwrap()).unwrap(), (&a + &k) % n);
-        prop_assert_eq!(sk.decrypt(backend, &pk.multiply_plaintext(&ca, &k).unwrap()).unwrap(), (&a * &k) % n);
+        prop_assert_eq!(sk.decrypt(backend, &pk.multiply_plaintext_vartime(&ca, &k).unwrap()).unwrap(), (&a * &k) % n);
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication and squaring,
 //!   conversion in and out of Montgomery form.
-//! * [`MontgomeryModulus::pow_public`] — sliding-window exponentiation for public exponents.
+//! * [`MontgomeryModulus::pow_vartime`] — sliding-window exponentiation for public exponents.
 //! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
 //!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
 //! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.

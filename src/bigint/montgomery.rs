@@ -8,7 +8,7 @@ use super::convert::{biguint_from_limbs, limbs_from_biguint};
 use super::ct;
 use super::ifma::Ifma52;
 use super::limbs;
-use super::pow::{fixed_window_pow, sliding_window_pow, Portable};
+use super::pow::{fixed_window_pow, sliding_window_pow_vartime, Portable};
 use crate::error::{Error, Result};
 
 /// An odd modulus `m > 1` with its Montgomery constants, for `R = 2^(64·len)`.
@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 ///
 /// let m = MontgomeryModulus::new(&BigUint::from(1_000_003u32)).unwrap();
 /// let x = m.to_montgomery(&m.limbs_of(&BigUint::from(12345u32)).unwrap());
-/// let y = m.pow_public(&x, &[1_000_002]); // Fermat: x^(p-1) = 1
+/// let y = m.pow_vartime(&x, &[1_000_002]); // Fermat: x^(p-1) = 1
 /// assert_eq!(m.biguint_of(&m.from_montgomery(&y)), BigUint::from(1u32));
 /// ```
 #[derive(Clone)]
@@ -256,17 +256,17 @@ impl MontgomeryModulus {
     ///
     /// Sliding window: the sequence of operations depends on the exponent's bits, so never use
     /// this with a secret exponent. `exponent` is little-endian limbs of any length.
-    pub fn pow_public(&self, base: &[u64], exponent: &[u64]) -> Vec<u64> {
+    pub fn pow_vartime(&self, base: &[u64], exponent: &[u64]) -> Vec<u64> {
         match &self.ifma {
             Some(engine) => {
                 let mut x = engine.enter(base);
-                let mut result = sliding_window_pow(engine, &x, exponent);
+                let mut result = sliding_window_pow_vartime(engine, &x, exponent);
                 let out = engine.leave(&result);
                 x.zeroize();
                 result.zeroize();
                 out
             }
-            None => sliding_window_pow(&Portable(self), base, exponent),
+            None => sliding_window_pow_vartime(&Portable(self), base, exponent),
         }
     }
 
@@ -342,7 +342,7 @@ impl MontgomeryModulus {
     }
 
     /// Convenience: `base^exponent mod m` on `BigUint`s through the public-exponent path.
-    pub fn pow_biguint(&self, base: &BigUint, exponent: &BigUint) -> Result<BigUint> {
+    pub fn pow_biguint_vartime(&self, base: &BigUint, exponent: &BigUint) -> Result<BigUint> {
         let reduced = base % self.modulus();
         let b = self.to_montgomery(&self.limbs_of(&reduced)?);
         let e = if exponent.is_zero() {
@@ -350,7 +350,7 @@ impl MontgomeryModulus {
         } else {
             exponent.to_u64_digits()
         };
-        Ok(self.biguint_of(&self.from_montgomery(&self.pow_public(&b, &e))))
+        Ok(self.biguint_of(&self.from_montgomery(&self.pow_vartime(&b, &e))))
     }
 }
 

@@ -53,7 +53,7 @@ impl Arithmetic for Ifma52 {
 }
 
 /// Sliding-window exponentiation (public exponents only).
-pub(super) fn sliding_window_pow<A: Arithmetic>(
+pub(super) fn sliding_window_pow_vartime<A: Arithmetic>(
     arith: &A,
     base: &[u64],
     exponent: &[u64],

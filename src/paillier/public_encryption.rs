@@ -164,7 +164,7 @@ impl PublicKey {
             }
             (Scheme::Paillier, _) => {
                 let h = djn_generator(&self.n)?;
-                self.n_squared_modulus.pow_biguint(&h, &self.n)?
+                self.n_squared_modulus.pow_biguint_vartime(&h, &self.n)?
             }
         };
         Ok(self.noise_base.get_or_init(|| base))
@@ -241,7 +241,7 @@ impl PublicKey {
     pub(super) fn g_pow(&self, m: &BigUint) -> Result<BigUint> {
         match self.scheme {
             Scheme::Paillier => Ok((BigUint::one() + (m % &self.n) * &self.n) % &self.n_squared),
-            Scheme::PaillierLookup => self.n_squared_modulus.pow_biguint(&self.g, m),
+            Scheme::PaillierLookup => self.n_squared_modulus.pow_biguint_vartime(&self.g, m),
         }
     }
 }

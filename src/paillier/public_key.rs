@@ -91,7 +91,7 @@ impl PublicKey {
             Some(g_n),
             alpha_len + NOISE_EXTRA_BITS,
         )?;
-        let expected = pk.n_squared_modulus.pow_biguint(&pk.g, &pk.n)?;
+        let expected = pk.n_squared_modulus.pow_biguint_vartime(&pk.g, &pk.n)?;
         if pk.g_n.as_ref() != Some(&expected) {
             return Err(Error::MalformedContext("g_n is not g^n mod n^2".into()));
         }
@@ -246,13 +246,14 @@ impl PublicKey {
         ))
     }
 
-    /// Multiplies by a plaintext: `Dec(multiply_plaintext(c, k)) = Dec(c) · k mod n`.
+    /// Multiplies by a plaintext: `Dec(multiply_plaintext_vartime(c, k)) = Dec(c) · k mod n`.
     ///
     /// Uses the public-exponent path: its timing depends on `k`.
-    pub fn multiply_plaintext(&self, c: &Ciphertext, k: &BigUint) -> Result<Ciphertext> {
+    pub fn multiply_plaintext_vartime(&self, c: &Ciphertext, k: &BigUint) -> Result<Ciphertext> {
         self.check_ciphertext(c.as_biguint(), 0)?;
         Ok(Ciphertext::from_biguint(
-            self.n_squared_modulus.pow_biguint(c.as_biguint(), k)?,
+            self.n_squared_modulus
+                .pow_biguint_vartime(c.as_biguint(), k)?,
         ))
     }
 }
