@@ -128,28 +128,82 @@ impl CrtKey {
     /// [`recombine`](Self::recombine), and whether `x_p ≡ 1 (mod p)` and `x_q ≡ 1 (mod q)`: the
     /// subgroup check of [`response_check`](super::response_check) (an honest ciphertext always
     /// passes it; otherwise the plaintext is meaningless).
+    ///
+    /// Limb arithmetic throughout, as the GPU kernel does it: the exact division `(x − 1)/p` is a
+    /// product by p's 2-adic inverse, the products modulo p are Montgomery products, and every
+    /// intermediate is wiped. (num-bigint's division would leave unwiped copies of p behind.)
     pub fn recombine_checked(&self, x_p: &[u64], x_q: &[u64]) -> (num_bigint::BigUint, bool) {
-        use crate::bigint::biguint_from_limbs;
-        use num_integer::Integer;
-        use num_traits::Zero;
-        let (p, q) = (self.p.modulus(), self.q.modulus());
-        let per_prime = |x: &[u64], prime: &num_bigint::BigUint, h: &[u64]| {
-            let x = biguint_from_limbs(x);
-            if x.is_zero() {
-                return (num_bigint::BigUint::zero(), false);
-            }
-            let (quotient, remainder) = (x - 1u32).div_rem(prime);
-            (
-                (quotient * biguint_from_limbs(h)) % prime,
-                remainder.is_zero(),
-            )
-        };
-        let (m_p, p_ok) = per_prime(x_p, &p, &self.h_p);
-        let (m_q, q_ok) = per_prime(x_q, &q, &self.h_q);
-        let diff = (&m_p + &p - (&m_q % &p)) % &p;
-        (
-            m_q + &q * ((diff * biguint_from_limbs(&self.q_inv_mod_p)) % &p),
-            p_ok && q_ok,
-        )
+        use crate::bigint::{biguint_from_limbs, conditional_assign, mul_wide};
+        use zeroize::Zeroizing;
+        let s = self.p.len();
+        let (mut m_p, mut m_q) = (Zeroizing::new(vec![0u64; s]), Zeroizing::new(vec![0u64; s]));
+        let p_ok = per_prime(&self.p, &self.p_inverse, &self.h_p, x_p, &mut m_p);
+        let q_ok = per_prime(&self.q, &self.q_inverse, &self.h_q, x_q, &mut m_q);
+        // m_q mod p: m_q < q < 2p (equal bit lengths), so at most one subtraction.
+        let mut m_q_mod_p = Zeroizing::new(m_q.to_vec());
+        let mut reduced = Zeroizing::new(vec![0u64; s]);
+        let borrow = sub_limbs(&m_q, self.p.modulus_limbs(), &mut reduced);
+        conditional_assign(0u64.wrapping_sub(1 - borrow), &mut m_q_mod_p, &reduced);
+        let mut diff = Zeroizing::new(vec![0u64; s]);
+        self.p.sub_into(&m_p, &m_q_mod_p, &mut diff);
+        let t = Zeroizing::new(self.p.mul(&self.p.to_montgomery(&diff), &self.q_inv_mod_p));
+        // m = m_q + q·t, below n: 2s limbs.
+        let mut m = Zeroizing::new(vec![0u64; 2 * s]);
+        mul_wide(self.q.modulus_limbs(), &t, &mut m);
+        let mut carry = 0u64;
+        for (i, limb) in m.iter_mut().enumerate() {
+            let add = if i < s { m_q[i] } else { 0 };
+            let v = *limb as u128 + add as u128 + carry as u128;
+            *limb = v as u64;
+            carry = (v >> 64) as u64;
+        }
+        (biguint_from_limbs(&m), p_ok && q_ok)
     }
+}
+
+/// `out = a − b` over equal lengths; returns the borrow out (1 when a < b).
+fn sub_limbs(a: &[u64], b: &[u64], out: &mut [u64]) -> u64 {
+    let mut borrow = 0u64;
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        let (d1, b1) = x.overflowing_sub(y);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *o = d2;
+        borrow = (b1 | b2) as u64;
+    }
+    borrow
+}
+
+/// `out = ((x − 1)/prime)·h mod prime` for `x = c^e mod prime²` (any width up to two primes'),
+/// and whether the division is exact (`x ≡ 1 mod prime`). When it is not, `out` is `0·h = 0`.
+fn per_prime(
+    prime: &MontgomeryModulus,
+    inverse: &[u64],
+    h: &[u64],
+    x: &[u64],
+    out: &mut [u64],
+) -> bool {
+    use crate::bigint::{conditional_assign, mul_wide};
+    use zeroize::Zeroizing;
+    let s = prime.len();
+    let mut x_minus_one = Zeroizing::new(vec![0u64; 2 * s]);
+    for (dst, &src) in x_minus_one.iter_mut().zip(x) {
+        *dst = src;
+    }
+    let mut one = Zeroizing::new(vec![0u64; 2 * s]);
+    one[0] = 1;
+    let borrow = sub_limbs(&x_minus_one.clone(), &one, &mut x_minus_one);
+    // u = (x − 1)·prime⁻¹ mod 2^(64·s): the quotient when the division is exact.
+    let mut wide = Zeroizing::new(vec![0u64; 2 * s]);
+    mul_wide(&x_minus_one[..s], inverse, &mut wide);
+    let mut u = Zeroizing::new(wide[..s].to_vec());
+    mul_wide(&u, prime.modulus_limbs(), &mut wide);
+    let differs = wide
+        .iter()
+        .zip(x_minus_one.iter())
+        .fold(borrow, |acc, (a, b)| acc | (a ^ b));
+    let exact = differs == 0;
+    // Not exact: use 0 (the result is reported as a defect and never believed).
+    conditional_assign(0u64.wrapping_sub(u64::from(!exact)), &mut u, &vec![0u64; s]);
+    out.copy_from_slice(&prime.mul(&prime.to_montgomery(&u), h));
+    exact
 }

@@ -8,26 +8,35 @@ use crate::error::{Error, Result};
 ///
 /// Fails with [`Error::InvalidParameter`] when `value` needs more than `len` limbs.
 pub fn limbs_from_biguint(value: &BigUint, len: usize) -> Result<Vec<u64>> {
-    let mut limbs = value.to_u64_digits();
-    if limbs.len() > len {
+    let needed = value.bits().div_ceil(64) as usize;
+    if needed > len {
         return Err(Error::InvalidParameter(format!(
             "a {}-bit integer does not fit in {} bits",
             value.bits(),
             len * 64
         )));
     }
-    limbs.resize(len, 0);
+    // Written into its final allocation: no intermediate copy of a secret is left unwiped.
+    let mut limbs = vec![0u64; len];
+    for (limb, digit) in limbs.iter_mut().zip(value.iter_u64_digits()) {
+        *limb = digit;
+    }
     Ok(limbs)
 }
 
 /// The integer whose little-endian limbs are `limbs`.
 pub fn biguint_from_limbs(limbs: &[u64]) -> BigUint {
+    // `BigUint::new` would drop its 32-bit digit vector unwiped; assign_from_slice writes into
+    // the integer's own storage, and our copy is wiped.
     let mut digits = Vec::with_capacity(limbs.len() * 2);
     for &limb in limbs {
         digits.push(limb as u32);
         digits.push((limb >> 32) as u32);
     }
-    BigUint::new(digits)
+    let mut value = BigUint::default();
+    value.assign_from_slice(&digits);
+    zeroize::Zeroize::zeroize(&mut digits);
+    value
 }
 
 /// Reads little-endian bytes into exactly `len` limbs.
@@ -75,4 +84,20 @@ pub fn limbs_to_le_bytes(limbs: &[u64], width: usize) -> Result<Vec<u8>> {
 pub(crate) fn wipe_biguint(value: &mut BigUint) {
     let digits = value.bits().div_ceil(32) as usize;
     value.assign_from_slice(&vec![0u32; digits.max(1)]);
+}
+
+/// A secret `BigUint` that is wiped (see [`wipe_biguint`]) when dropped, on every path.
+pub(crate) struct WipedBigUint(pub(crate) BigUint);
+
+impl Drop for WipedBigUint {
+    fn drop(&mut self) {
+        wipe_biguint(&mut self.0);
+    }
+}
+
+impl std::ops::Deref for WipedBigUint {
+    type Target = BigUint;
+    fn deref(&self) -> &BigUint {
+        &self.0
+    }
 }

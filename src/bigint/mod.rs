@@ -19,8 +19,9 @@ mod limbs;
 mod montgomery;
 mod pow;
 
-pub(crate) use convert::wipe_biguint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
+pub(crate) use convert::{wipe_biguint, WipedBigUint};
+pub(crate) use ct::conditional_assign;
 pub use fixed_base::FixedBaseTable;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus, PreparedMultiplier};

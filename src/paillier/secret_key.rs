@@ -11,7 +11,7 @@ use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
 use crate::backend::{Backend, CrtKey, LimbBatch};
-use crate::bigint::limbs_from_biguint;
+use crate::bigint::{limbs_from_biguint, WipedBigUint};
 use crate::error::{Error, Result};
 
 /// A Paillier secret key of either scheme, with the CRT precomputation for fast decryption.
@@ -258,14 +258,19 @@ impl SecretKey {
         ciphertexts: impl Iterator<Item = &'a BigUint>,
     ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
         let crt = &self.crt;
-        let (p, q) = (crt.p.modulus(), crt.q.modulus());
-        let (p_sq, q_sq) = (crt.p_squared.modulus(), crt.q_squared.modulus());
+        // The moduli and residues are secret: wiped when dropped, errors included.
+        let secret = WipedBigUint;
+        let (p, q) = (secret(crt.p.modulus()), secret(crt.q.modulus()));
+        let (p_sq, q_sq) = (
+            secret(crt.p_squared.modulus()),
+            secret(crt.q_squared.modulus()),
+        );
         let mut bases_p = Zeroizing::new(LimbBatch::new(crt.p_squared.len()));
         let mut bases_q = Zeroizing::new(LimbBatch::new(crt.q_squared.len()));
         for (i, c) in ciphertexts.enumerate() {
-            let c_p = c % &p_sq;
-            let c_q = c % &q_sq;
-            if (&c_p % &p).is_zero() || (&c_q % &q).is_zero() {
+            let c_p = secret(c % &*p_sq);
+            let c_q = secret(c % &*q_sq);
+            if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
                 return Err(Error::InvalidCiphertext {
                     index: i,
                     reason: "ciphertext shares a factor with n".into(),
