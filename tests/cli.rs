@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use common::cli::{fails, ok};
 use common::{npy_bytes, sdk_cases};
 use serde_json::Value;
 
@@ -35,28 +36,6 @@ fn run_with(dir: &Path, passphrase: Option<&str>, args: &[&str], env: &[(&str, &
 
 /// The environment of a machine where no GPU adapter answers.
 const NO_ADAPTER: &[(&str, &str)] = &[("PAILLIER_GPU_ADAPTER", "no-such-adapter")];
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A failure: non-zero exit, exactly one line on stderr (after any warnings), no panic.
-fn fails(out: Output) -> String {
-    assert!(!out.status.success(), "unexpected success");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("paillier-gpu: warn"))
-        .collect();
-    assert_eq!(errors.len(), 1, "one line expected:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    errors[0].to_owned()
-}
 
 fn write_jsonl(path: &Path, rows: &[Vec<u8>]) {
     let text: String = rows

@@ -3,9 +3,12 @@
 //! key checked against the secret key when the passphrase is at hand, checked responses, and
 //! `encrypt --resume` refusing what is not its own job.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::cli::{fails, ok};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
@@ -21,28 +24,6 @@ fn run(dir: &Path, passphrase: Option<&str>, args: &[&str]) -> Output {
         cmd.env("PAILLIER_GPU_PASSPHRASE", p);
     }
     cmd.output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The one error line of a failed run.
-fn fails(out: Output) -> String {
-    assert!(!out.status.success(), "unexpected success");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("paillier-gpu: warn"))
-        .collect();
-    assert_eq!(errors.len(), 1, "one line expected:\n{stderr}");
-    errors[0].to_owned()
 }
 
 const DIMS: usize = 8;

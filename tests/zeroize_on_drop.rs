@@ -143,27 +143,23 @@ fn dropping_a_context_frees_no_block_that_holds_a_secret() {
         );
         // Decoding frees no block holding p, p − 1, p² or the key either (its residues, the
         // exponentiation results and the recombination's values are wiped first).
-        let found = found_after(|| {
+        let names = |found: usize| -> Vec<&str> {
+            needles
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| found & (1 << i) != 0)
+                .map(|(_, (name, _))| *name)
+                .collect()
+        };
+        let leaked = names(found_after(|| {
             assert_eq!(ctx.decode_distances(&encrypted).unwrap(), vec![32, 0]);
-        });
-        let leaked: Vec<&str> = needles
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| found & (1 << i) != 0)
-            .map(|(_, (name, _))| *name)
-            .collect();
+        }));
         assert!(
             leaked.is_empty(),
             "{scheme:?}: decoding freed memory that still held {leaked:?}"
         );
 
-        let found = found_after(|| drop(ctx));
-        let leaked: Vec<&str> = needles
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| found & (1 << i) != 0)
-            .map(|(_, (name, _))| *name)
-            .collect();
+        let leaked = names(found_after(|| drop(ctx)));
         assert!(
             leaked.is_empty(),
             "{scheme:?}: freed memory still held {leaked:?}"
