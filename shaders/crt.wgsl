@@ -82,9 +82,10 @@ fn kernel() {
     }
     let total = lane_sum(count);
     // The same words as response_check::count_or_defect: DEFECT_TAG | the failed checks.
-    var defects = select(0u, 1u, !(u_p.exact && u_q.exact));
-    defects |= select(0u, 2u, lane_sum(select(0u, 1u, above_slots != 0u)) != 0u);
+    // Outside the subgroup the plaintext is meaningless: that alone is reported.
+    var defects = select(0u, 2u, lane_sum(select(0u, 1u, above_slots != 0u)) != 0u);
     defects |= select(0u, 4u, lane_sum(select(0u, 1u, holds_three != 0u)) != 0u);
+    defects = select(defects, 1u, !(u_p.exact && u_q.exact));
     if (item < params.count && lane == 0u) {
         results[i] = select(total, 0xFFFFFF00u | defects, defects != 0u);
     }

@@ -22,9 +22,15 @@ pub const SLOT_HOLDS_THREE: u32 = 4;
 
 /// The result word for a decrypted plaintext `m` (little-endian limbs) under `mask` (the low bit
 /// of each slot): its masked popcount, or a defect report.
+///
+/// Outside the subgroup the plaintext is meaningless, so [`NOT_IN_SUBGROUP`] is then reported
+/// alone.
 pub fn count_or_defect(m: &[u64], mask: &[u64], in_subgroup: bool) -> u32 {
+    if !in_subgroup {
+        return DEFECT_TAG | NOT_IN_SUBGROUP;
+    }
     let mut count = 0u32;
-    let mut defects = if in_subgroup { 0 } else { NOT_IN_SUBGROUP };
+    let mut defects = 0;
     for (k, &limb) in m.iter().enumerate() {
         let low_bits = mask.get(k).copied().unwrap_or(0);
         let slot_bits = low_bits | (low_bits << 1);
