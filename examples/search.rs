@@ -7,6 +7,10 @@
 //! ```
 //! It also prints the throughput of each step, measured once on this run.
 
+// The binary's own fix for Mesa's XDG_RUNTIME_DIR complaint: this is a program too.
+#[path = "../src/bin/paillier-gpu/runtime_dir.rs"]
+mod runtime_dir;
+
 use std::time::Instant;
 
 use paillier_gpu::hamming::{top_k, Selection};
@@ -65,6 +69,7 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = <Args as clap::Parser>::parse();
+    runtime_dir::ensure();
     let options = ContextOptions {
         scheme: args.scheme,
         key_len: args.key_len,
