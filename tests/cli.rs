@@ -688,7 +688,7 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
     ));
     let adapter = gpu.adapter_info().name.clone();
     assert!(out.contains(&adapter), "{out}");
-    let software = gpu.adapter_info().device_type == paillier_gpu::backend::gpu::DeviceType::Cpu;
+    let software = gpu.adapter_info().is_software();
     assert_eq!(out.contains("software adapter"), software, "{out}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("gpu.json")).unwrap())

@@ -11,7 +11,7 @@ use common::gpu::backends;
 use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::{DeviceType, Exchange, GpuBackend, GpuOptions};
+use paillier_gpu::backend::gpu::{AdapterKind, Exchange, GpuBackend, GpuOptions};
 use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, Secrecy};
 use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::hamming::Selection;
@@ -373,7 +373,7 @@ fn a_missing_adapter_is_a_typed_error() {
 fn auto_never_picks_a_software_adapter() {
     let backend = paillier_gpu::backend::backend_for(Device::Auto).unwrap();
     if let Ok(gpu) = GpuBackend::shared() {
-        let software = gpu.adapter_info().device_type == DeviceType::Cpu;
+        let software = gpu.adapter_info().kind == AdapterKind::Software;
         assert_eq!(backend.device() == Device::Cpu, software);
     } else {
         assert_eq!(backend.device(), Device::Cpu);

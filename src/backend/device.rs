@@ -86,7 +86,7 @@ fn gpu_backend() -> Result<Arc<dyn Backend>> {
 fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
     let backend = gpu::GpuBackend::shared()?;
     let info = backend.adapter_info();
-    if info.device_type == wgpu::DeviceType::Cpu {
+    if info.is_software() {
         return Err(Error::GpuUnavailable(format!(
             "the only adapter, {}, is a software renderer",
             info.name

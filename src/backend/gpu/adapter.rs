@@ -142,6 +142,7 @@ impl GpuBackend {
         Ok(Self {
             device,
             queue,
+            description: super::AdapterDescription::of(&info),
             info,
             limits,
             features,

@@ -19,6 +19,7 @@
 //! secret exponents in device memory. Use the CPU backend where that matters.
 
 mod adapter;
+mod adapter_description;
 mod buffers;
 mod calibrate;
 mod crt;
@@ -47,16 +48,18 @@ use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 use kernels::PipelineKey;
 
+pub use adapter_description::{AdapterDescription, AdapterKind};
 pub use calibrate::Calibration;
 pub use options::{Exchange, Fault, GpuOptions, LimbPath};
 pub use report::{GpuReport, ShapeReport};
-pub use wgpu::{AdapterInfo, DeviceType};
 
 /// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
 pub struct GpuBackend {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
+    /// `info` in this crate's terms, for callers.
+    description: AdapterDescription,
     limits: wgpu::Limits,
     features: wgpu::Features,
     limb_path: LimbPath,
@@ -169,8 +172,8 @@ impl GpuBackend {
     }
 
     /// The adapter in use.
-    pub fn adapter_info(&self) -> &AdapterInfo {
-        &self.info
+    pub fn adapter_info(&self) -> &AdapterDescription {
+        &self.description
     }
 
     /// The limb path in use.
