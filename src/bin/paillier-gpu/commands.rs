@@ -125,8 +125,13 @@ pub fn run(cli: Cli) -> Result<()> {
             // asked for by name.
             let secrets_allowed = device.device() == paillier_gpu::Device::Gpu
                 || backend.device() == paillier_gpu::Device::Cpu;
+            // Encrypt under the public key checked against the secret key, when there is one.
+            let public_key: &paillier_gpu::paillier::PublicKey = match &owner {
+                Some(ctx) => ctx.public_key(),
+                None => public.public_key(),
+            };
             let job = EncryptJob {
-                public_key: public.public_key(),
+                public_key,
                 secret_key: owner
                     .as_ref()
                     .filter(|_| secrets_allowed)
