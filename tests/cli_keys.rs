@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::cli::{fails, ok};
+use common::cli::{fails, ok, small_context_args};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
@@ -30,17 +30,7 @@ const DIMS: usize = 8;
 
 /// Creates `name` (key_len 256, 8 dimensions) and returns what `context create` printed.
 fn create(dir: &Path, name: &str, passphrase: &str) -> Value {
-    let args = [
-        "context",
-        "create",
-        "--key-len",
-        "256",
-        "--embed-len",
-        "8",
-        "--insecure",
-        "--out",
-        name,
-    ];
+    let args = small_context_args("8", "--output", name);
     serde_json::from_str(&ok(run(dir, Some(passphrase), &args))).unwrap()
 }
 
@@ -291,19 +281,8 @@ fn resume_refuses_what_is_not_its_job_and_failures_leave_nothing_behind() {
 fn context_files_in_our_form_the_sdk_form_and_with_a_stronger_scrypt_cost() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let base = [
-        "context",
-        "create",
-        "--key-len",
-        "256",
-        "--embed-len",
-        "8",
-        "--insecure",
-        "--out",
-    ];
     let create = |name: &str, extra: &[&str]| {
-        let mut args = base.to_vec();
-        args.push(name);
+        let mut args = small_context_args("8", "--output", name);
         args.extend_from_slice(extra);
         run(d, Some("pass"), &args)
     };

@@ -2,8 +2,12 @@
 //! every option, no driver noise, one line saying what each writing command wrote where, and
 //! errors that name the folder, file and line that are wrong.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::cli::small_context_args;
 
 const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
 
@@ -120,39 +124,11 @@ fn every_option_of_every_command_has_a_help_line() {
 fn writing_commands_say_what_they_wrote_where_without_driver_noise() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let create = run(
-        d,
-        &[
-            "context",
-            "create",
-            "--key-len",
-            "256",
-            "--embed-len",
-            "8",
-            "--insecure",
-            "--output",
-            "ctx.json",
-        ],
-        &[],
-    );
+    let create = run(d, &small_context_args("8", "--output", "ctx.json"), &[]);
     assert!(create.status.success(), "{}", stderr(&create));
     assert!(stderr(&create).contains("wrote a paillier context (256 bits per prime) to ctx.json"));
     // The old spelling still works.
-    let alias = run(
-        d,
-        &[
-            "context",
-            "create",
-            "--key-len",
-            "256",
-            "--embed-len",
-            "8",
-            "--insecure",
-            "--out",
-            "b.json",
-        ],
-        &[],
-    );
+    let alias = run(d, &small_context_args("8", "--out", "b.json"), &[]);
     assert!(alias.status.success(), "{}", stderr(&alias));
 
     let rows: String = (0..5)
@@ -228,21 +204,7 @@ fn writing_commands_say_what_they_wrote_where_without_driver_noise() {
 fn errors_name_the_missing_folder_and_the_bad_vectors_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let create = run(
-        d,
-        &[
-            "context",
-            "create",
-            "--key-len",
-            "256",
-            "--embed-len",
-            "4",
-            "--insecure",
-            "--output",
-            "ctx.json",
-        ],
-        &[],
-    );
+    let create = run(d, &small_context_args("4", "--output", "ctx.json"), &[]);
     assert!(create.status.success());
     // A blank line is skipped, so the bad vector is on line 4 (1-based), vector 2 (0-based).
     std::fs::write(

@@ -25,3 +25,19 @@ pub fn fails(out: Output) -> String {
     assert!(!stderr.contains("panicked"), "{stderr}");
     errors[0].to_owned()
 }
+
+/// `context create` arguments for a small INSECURE context (key_len 256, fast keys) of
+/// `embed_len` dimensions, written to `output` through `flag` (`--output`, or its alias `--out`).
+pub fn small_context_args<'a>(embed_len: &'a str, flag: &'a str, output: &'a str) -> Vec<&'a str> {
+    vec![
+        "context",
+        "create",
+        "--key-len",
+        "256",
+        "--embed-len",
+        embed_len,
+        "--insecure",
+        flag,
+        output,
+    ]
+}
