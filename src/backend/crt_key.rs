@@ -189,9 +189,13 @@ fn per_prime(
     for (dst, &src) in x_minus_one.iter_mut().zip(x) {
         *dst = src;
     }
-    let mut one = Zeroizing::new(vec![0u64; 2 * s]);
-    one[0] = 1;
-    let borrow = sub_limbs(&x_minus_one.clone(), &one, &mut x_minus_one);
+    // x − 1 in place; a borrow out means x was 0.
+    let mut borrow = 1u64;
+    for limb in x_minus_one.iter_mut() {
+        let (difference, under) = limb.overflowing_sub(borrow);
+        *limb = difference;
+        borrow = u64::from(under);
+    }
     // u = (x − 1)·prime⁻¹ mod 2^(64·s): the quotient when the division is exact.
     let mut wide = Zeroizing::new(vec![0u64; 2 * s]);
     mul_wide(&x_minus_one[..s], inverse, &mut wide);
