@@ -65,6 +65,36 @@ impl LimbBatch {
         Ok(())
     }
 
+    /// Appends one item of zeros and returns it, to be filled in place.
+    pub fn push_zeroed(&mut self) -> &mut [u64] {
+        let start = self.data.len();
+        self.data.resize(start + self.limbs_per_item, 0);
+        &mut self.data[start..]
+    }
+
+    /// Removes the last item, if any.
+    pub fn pop(&mut self) {
+        let len = self.data.len().saturating_sub(self.limbs_per_item);
+        self.data.truncate(len);
+    }
+
+    /// Reserves room for `items` more items.
+    pub fn reserve(&mut self, items: usize) {
+        self.data.reserve(items.saturating_mul(self.limbs_per_item));
+    }
+
+    /// Appends every item of `other`, which must have items of the same width.
+    pub fn extend(&mut self, other: &LimbBatch) -> Result<()> {
+        if other.limbs_per_item != self.limbs_per_item {
+            return Err(Error::InvalidParameter(format!(
+                "items of {} limbs appended to a batch of {}-limb items",
+                other.limbs_per_item, self.limbs_per_item
+            )));
+        }
+        self.data.extend_from_slice(&other.data);
+        Ok(())
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.data.len() / self.limbs_per_item

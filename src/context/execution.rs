@@ -12,7 +12,9 @@ use crate::backend::{backend_for, Backend, Device};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{self, EncryptedIndex, EncryptedVector, VectorLayout};
-use crate::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
+use crate::paillier::{
+    generate_keypair, CiphertextBatch, KeyGenOptions, PublicKey, Scheme, SecretKey,
+};
 
 /// Everything the data owner needs: both keys, the configuration, the AES data key's provider,
 /// and the compute device.
@@ -257,6 +259,18 @@ impl ExecutionContext {
     /// secret reaches it.
     pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
         hamming::encrypt_vectors(
+            self.backend.as_ref(),
+            &self.public_key,
+            self.secrets_may_use_backend().then_some(&*self.secret_key),
+            &self.layout,
+            vectors,
+        )
+    }
+
+    /// [`encrypt_vectors`](Self::encrypt_vectors) into one [`CiphertextBatch`] (one record per
+    /// vector): what the file writers and [`EncryptedIndex::insert_batch`] take.
+    pub fn encrypt_batch<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
+        hamming::encrypt_batch(
             self.backend.as_ref(),
             &self.public_key,
             self.secrets_may_use_backend().then_some(&*self.secret_key),

@@ -25,7 +25,7 @@ use super::vectors::VectorReader;
 use super::{write_atomic, Visibility};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::hamming::{encrypt_vectors, VectorLayout};
+use crate::hamming::{encrypt_batch, VectorLayout};
 use crate::paillier::{PublicKey, SecretKey};
 
 /// Vectors per batch when none is given: a few MiB of ciphertexts at key_len 1024.
@@ -210,7 +210,7 @@ impl EncryptJob<'_> {
                 if vectors.is_empty() {
                     break;
                 }
-                let encrypted = encrypt_vectors(
+                let encrypted = encrypt_batch(
                     self.backend,
                     self.public_key,
                     self.secret_key,
@@ -219,9 +219,12 @@ impl EncryptJob<'_> {
                 )
                 .map_err(|e| e.with_index_offset(first))?;
                 let bytes = if state.jsonl {
-                    ciphertexts::encode_jsonl(&encrypted, self.shape)
+                    ciphertexts::encode_jsonl_batch(&encrypted, self.shape)
                 } else {
-                    ciphertexts::encode_binary_records(&encrypted, self.shape, first)
+                    let mut records = Vec::new();
+                    encrypted
+                        .write_le_bytes(self.shape.chunk_bytes, &mut records)
+                        .map(|()| records)
                 }
                 .map_err(|e| e.with_index_offset(first))?;
                 file.write_all(&bytes).map_err(|e| Error::io(partial, e))?;

@@ -3,7 +3,7 @@
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{response_check, Backend, LimbBatch};
 use crate::error::{Error, Result};
-use crate::paillier::{Ciphertext, PublicKey, SecretKey};
+use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
 ///
@@ -16,8 +16,22 @@ pub fn encrypt_vectors<V: AsRef<[u8]>>(
     layout: &VectorLayout,
     vectors: &[V],
 ) -> Result<Vec<EncryptedVector>> {
+    let batch = encrypt_batch(backend, public_key, secret_key, layout, vectors)?;
+    Ok(EncryptedVector::from_batch(&batch))
+}
+
+/// [`encrypt_vectors`] into one [`CiphertextBatch`] (one record per vector), the form the file
+/// writers and the index take, with no big integer made per ciphertext.
+pub fn encrypt_batch<V: AsRef<[u8]>>(
+    backend: &dyn Backend,
+    public_key: &PublicKey,
+    secret_key: Option<&SecretKey>,
+    layout: &VectorLayout,
+    vectors: &[V],
+) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
     let mut messages = LimbBatch::new(limbs);
+    messages.reserve(vectors.len() * layout.chunks());
     for (i, vector) in vectors.iter().enumerate() {
         let vector = vector.as_ref();
         layout.check(i, vector)?;
@@ -31,15 +45,11 @@ pub fn encrypt_vectors<V: AsRef<[u8]>>(
         }
         None => public_key.encrypt_limbs(backend, &messages, layout.message_bits())?,
     };
-    let modulus = public_key.n_squared_modulus();
-    let chunks: Vec<Ciphertext> = ciphertexts
-        .iter()
-        .map(|c| Ciphertext::from_biguint(modulus.biguint_of(c)))
-        .collect();
-    Ok(chunks
-        .chunks(layout.chunks())
-        .map(|c| EncryptedVector::new(c.to_vec()))
-        .collect())
+    Ok(CiphertextBatch::from_products(
+        public_key.fingerprint(),
+        layout.chunks(),
+        ciphertexts,
+    ))
 }
 
 /// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{backend_for, spot_check_modmul, Backend, Device, DeviceBatch, LimbBatch};
-use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
-use crate::paillier::{Ciphertext, PublicKey};
+use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
 
 /// Which records an aggregation covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +36,8 @@ pub enum Selection {
 #[derive(Debug)]
 pub struct EncryptedIndex {
     public_key: Arc<PublicKey>,
+    /// The public key's fingerprint: batches are matched against it.
+    key: KeyFingerprint,
     layout: VectorLayout,
     device: Device,
     backend: Arc<dyn Backend>,
@@ -55,6 +56,7 @@ impl EncryptedIndex {
         let backend = backend_for(device)?;
         let records = LimbBatch::new(public_key.ciphertext_limbs());
         Ok(Self {
+            key: public_key.fingerprint(),
             public_key,
             layout,
             device,
@@ -101,20 +103,21 @@ impl EncryptedIndex {
     /// Appends records; returns the ids they were given. Every ciphertext is checked first, so a
     /// bad one leaves the index unchanged (the error names its position in `vectors`).
     pub fn insert(&mut self, vectors: &[EncryptedVector]) -> Result<Range<usize>> {
-        let limbs = self.public_key.ciphertext_limbs();
-        let mut staged = Vec::with_capacity(vectors.len() * self.layout.chunks() * limbs);
-        for (i, vector) in vectors.iter().enumerate() {
-            self.check_vector(vector, i)?;
-            for chunk in &vector.chunks {
-                staged.extend(limbs_from_biguint(chunk.as_biguint(), limbs)?);
-            }
-        }
+        let batch = EncryptedVector::to_batch(&self.public_key, self.layout.chunks(), vectors)?;
+        self.insert_batch(&batch)
+    }
+
+    /// Appends the records of a batch made under this index's key (checked when the batch was
+    /// made, so nothing is checked again); returns the ids they were given.
+    pub fn insert_batch(&mut self, batch: &CiphertextBatch) -> Result<Range<usize>> {
+        self.check_batch(batch)?;
         let first = self.len();
-        let staged = LimbBatch::from_flat(limbs, staged)?;
         if let Some(memory) = self.backend.device_memory() {
             let uploaded = match &mut self.resident {
-                Some(resident) => memory.append(resident, &staged),
-                None => memory.upload(&staged).map(|r| self.resident = Some(r)),
+                Some(resident) => memory.append(resident, batch.limbs()),
+                None => memory
+                    .upload(batch.limbs())
+                    .map(|r| self.resident = Some(r)),
             };
             match uploaded {
                 Ok(()) => {}
@@ -126,26 +129,22 @@ impl EncryptedIndex {
                 Err(e) => return Err(e),
             }
         }
-        let mut data = std::mem::replace(&mut self.records, LimbBatch::new(limbs)).into_flat();
-        data.extend(staged.into_flat());
-        self.records = LimbBatch::from_flat(limbs, data)?;
+        self.records.extend(batch.limbs())?;
         Ok(first..self.len())
     }
 
-    fn check_vector(&self, vector: &EncryptedVector, index: usize) -> Result<()> {
-        if vector.chunks.len() != self.layout.chunks() {
+    /// An error unless `batch` holds ciphertexts of this index's key in records of its shape.
+    fn check_batch(&self, batch: &CiphertextBatch) -> Result<()> {
+        batch.key().expect(&self.key, "the index's public key")?;
+        if batch.chunks_per_record() != self.layout.chunks() {
             return Err(Error::InvalidCiphertext {
-                index,
+                index: 0,
                 reason: format!(
-                    "{} chunks where the index needs {}",
-                    vector.chunks.len(),
+                    "records of {} chunk(s) where the index needs {}",
+                    batch.chunks_per_record(),
                     self.layout.chunks()
                 ),
             });
-        }
-        for chunk in &vector.chunks {
-            self.public_key
-                .check_ciphertext(chunk.as_biguint(), index)?;
         }
         Ok(())
     }
@@ -157,16 +156,36 @@ impl EncryptedIndex {
         query: &EncryptedVector,
         selection: &Selection,
     ) -> Result<Vec<EncryptedVector>> {
-        self.check_vector(query, 0)?;
-        let limbs = self.public_key.ciphertext_limbs();
-        let chunks = self.layout.chunks();
-        let mut query_batch = LimbBatch::new(limbs);
-        for chunk in &query.chunks {
-            query_batch.push(&limbs_from_biguint(chunk.as_biguint(), limbs)?)?;
+        let query = EncryptedVector::to_batch(
+            &self.public_key,
+            self.layout.chunks(),
+            std::slice::from_ref(query),
+        )?;
+        Ok(EncryptedVector::from_batch(
+            &self.aggregate_batch(&query, selection)?,
+        ))
+    }
+
+    /// [`aggregate`](Self::aggregate) on batches: `query` holds one record; the responses come
+    /// back as one batch, one record per selected record, in selection order, with no big
+    /// integer made per ciphertext.
+    pub fn aggregate_batch(
+        &self,
+        query: &CiphertextBatch,
+        selection: &Selection,
+    ) -> Result<CiphertextBatch> {
+        self.check_batch(query)?;
+        if query.records() != 1 {
+            return Err(Error::InvalidCiphertext {
+                index: 0,
+                reason: format!("the query holds {} records, not 1", query.records()),
+            });
         }
+        let query_batch = query.limbs();
+        let chunks = self.layout.chunks();
         let modulus = self.public_key.n_squared_modulus();
         let products = match selection {
-            Selection::All => self.aggregate_range(&query_batch, 0..self.len())?,
+            Selection::All => self.aggregate_range(query_batch, 0..self.len())?,
             Selection::Range(range) => {
                 if range.start > range.end || range.end > self.len() {
                     return Err(Error::InvalidSelection(format!(
@@ -176,10 +195,11 @@ impl EncryptedIndex {
                         self.len()
                     )));
                 }
-                self.aggregate_range(&query_batch, range.clone())?
+                self.aggregate_range(query_batch, range.clone())?
             }
             Selection::Ids(ids) => {
-                let mut subset = LimbBatch::new(limbs);
+                let mut subset = LimbBatch::new(self.records.limbs_per_item());
+                subset.reserve(ids.len() * chunks);
                 for &id in ids {
                     if id >= self.len() {
                         return Err(Error::InvalidSelection(format!(
@@ -191,17 +211,10 @@ impl EncryptedIndex {
                         subset.push(self.records.item(id * chunks + c))?;
                     }
                 }
-                self.backend.modmul(modulus, &subset, &query_batch)?
+                self.backend.modmul(modulus, &subset, query_batch)?
             }
         };
-        let responses: Vec<Ciphertext> = products
-            .iter()
-            .map(|c| Ciphertext::from_biguint(modulus.biguint_of(c)))
-            .collect();
-        Ok(responses
-            .chunks(chunks)
-            .map(|c| EncryptedVector::new(c.to_vec()))
-            .collect())
+        Ok(CiphertextBatch::from_products(self.key, chunks, products))
     }
 
     /// Products of the query with records `range`: on the resident copy when there is one.

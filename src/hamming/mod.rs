@@ -12,11 +12,12 @@ mod client;
 mod index;
 mod layout;
 
-pub use client::{decode_distances, encrypt_vectors, top_k, TopK};
+pub use client::{decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};
 pub use index::{EncryptedIndex, Selection};
 pub use layout::VectorLayout;
 
-use crate::paillier::Ciphertext;
+use crate::error::{Error, Result};
+use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 
 /// One encrypted vector: one ciphertext per chunk (a single chunk whenever `embed_len < key_len`,
 /// which is every context the Python SDK can make).
@@ -30,5 +31,41 @@ impl EncryptedVector {
     /// Wraps a list of chunk ciphertexts.
     pub fn new(chunks: Vec<Ciphertext>) -> Self {
         Self { chunks }
+    }
+
+    /// Checks `vectors` against `public_key` (each of `chunks` ciphertexts, each `0 < c < n²`)
+    /// and gathers them into one batch. Errors name the vector.
+    pub fn to_batch(
+        public_key: &PublicKey,
+        chunks: usize,
+        vectors: &[EncryptedVector],
+    ) -> Result<CiphertextBatch> {
+        for (index, vector) in vectors.iter().enumerate() {
+            if vector.chunks.len() != chunks {
+                return Err(Error::InvalidCiphertext {
+                    index,
+                    reason: format!("{} chunks where {chunks} are expected", vector.chunks.len()),
+                });
+            }
+        }
+        CiphertextBatch::from_ciphertexts(
+            public_key,
+            chunks,
+            vectors.iter().flat_map(|v| &v.chunks),
+        )
+    }
+
+    /// One vector per record of `batch`.
+    pub fn from_batch(batch: &CiphertextBatch) -> Vec<EncryptedVector> {
+        let chunks = batch.chunks_per_record();
+        (0..batch.records())
+            .map(|r| {
+                EncryptedVector::new(
+                    (0..chunks)
+                        .map(|c| batch.ciphertext(r * chunks + c))
+                        .collect(),
+                )
+            })
+            .collect()
     }
 }

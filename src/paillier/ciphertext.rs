@@ -27,6 +27,11 @@ impl Ciphertext {
         Self(BigUint::from_bytes_le(bytes))
     }
 
+    /// Reads little-endian `u64` limbs.
+    pub fn from_limbs(limbs: &[u64]) -> Self {
+        Self(crate::bigint::biguint_from_limbs(limbs))
+    }
+
     /// The integer.
     pub fn as_biguint(&self) -> &BigUint {
         &self.0

@@ -22,6 +22,7 @@
 //! ```
 
 mod ciphertext;
+mod ciphertext_batch;
 mod fingerprint;
 mod keygen;
 mod owner_encryption;
@@ -30,6 +31,7 @@ mod public_key;
 mod secret_key;
 
 pub use ciphertext::Ciphertext;
+pub use ciphertext_batch::CiphertextBatch;
 pub use fingerprint::KeyFingerprint;
 pub use keygen::{
     generate_keypair, is_probable_prime, lookup_attack_work_bits, KeyGenOptions,

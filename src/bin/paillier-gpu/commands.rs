@@ -7,7 +7,9 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use paillier_gpu::backend::backend_for;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
-use paillier_gpu::formats::ciphertexts::{read_ciphertexts, write_ciphertexts};
+use paillier_gpu::formats::ciphertexts::{
+    read_ciphertext_batch, read_ciphertexts, write_ciphertext_batch,
+};
 use paillier_gpu::formats::encrypt_job::EncryptJob;
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{top_k, Selection};
@@ -181,22 +183,24 @@ pub fn run(cli: Cli) -> Result<()> {
             let public = PublicContext::load(&context)?;
             check_pinned_key(&public, expect_key)?;
             let shape = public.ciphertext_shape()?;
-            let records = read_ciphertexts(&database, shape)?;
-            let mut queries = read_ciphertexts(&query, shape)?;
-            if queries.len() != 1 {
+            // One batch type from the reader to the writer: each ciphertext is checked once,
+            // when it is read, and never becomes a big integer.
+            let key = public.public_key();
+            let records = read_ciphertext_batch(&database, shape, key)?;
+            let query = read_ciphertext_batch(&query, shape, key)?;
+            if query.records() != 1 {
                 return Err(Error::MalformedFile {
                     kind: "ciphertexts",
-                    detail: format!("the query file holds {} vectors, not 1", queries.len()),
+                    detail: format!("the query file holds {} vectors, not 1", query.records()),
                 });
             }
-            let query = queries.remove(0);
             let mut index = public.new_index(device.device())?;
-            index.insert(&records)?;
-            let responses = index.aggregate(&query, &Selection::All)?;
-            write_ciphertexts(&output, &responses, shape)?;
+            index.insert_batch(&records)?;
+            let responses = index.aggregate_batch(&query, &Selection::All)?;
+            write_ciphertext_batch(&output, &responses, shape)?;
             wrote(&format!(
                 "{} responses to {} ({})",
-                responses.len(),
+                responses.records(),
                 output.display(),
                 file_form(&output)
             ));

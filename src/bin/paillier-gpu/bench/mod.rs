@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use paillier_gpu::backend::{backend_for, Backend};
 use paillier_gpu::formats::{write_atomic, Visibility};
-use paillier_gpu::hamming::{self, Selection};
+use paillier_gpu::hamming::{self, EncryptedVector, Selection};
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
 
@@ -200,15 +200,17 @@ fn measure(
     let encrypt_public = time(&mut || {
         hamming::encrypt_vectors(backend, ctx.public_key(), None, layout, vectors).map(drop)
     })?;
-    let database = ctx.encrypt_vectors(vectors)?;
+    // A search backend's path: batches in and out, the database resident on the device.
+    let database = ctx.encrypt_batch(vectors)?;
     let mut index = ctx.new_index()?;
-    index.insert(&database)?;
-    let query = ctx.encrypt_vector(&vectors[0])?;
-    let mut responses = Vec::new();
+    index.insert_batch(&database)?;
+    let query = ctx.encrypt_batch(&vectors[..1])?;
+    let mut responses = None;
     let aggregate = time(&mut || {
-        responses = index.aggregate(&query, &Selection::All)?;
+        responses = Some(index.aggregate_batch(&query, &Selection::All)?);
         Ok(())
     })?;
+    let responses = responses.map_or_else(Vec::new, |r| EncryptedVector::from_batch(&r));
     let decode = time(&mut || ctx.decode_distances(&responses).map(drop))?;
     log::debug!("bench on {device} done");
     Ok(vec![encrypt_owner, encrypt_public, aggregate, decode])

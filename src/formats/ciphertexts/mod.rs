@@ -1,0 +1,187 @@
+//! Ciphertext files.
+//!
+//! * JSON Lines (`.jsonl`): one JSON array per vector, each element the base64 of one chunk's
+//!   little-endian bytes, zero-padded to the ciphertext width (the SDK's wire form). It names no
+//!   key: decoding's response checks are what catch a file made under another key.
+//! * Binary (any other name): a 64-byte header, then fixed-width records.
+//!
+//! | offset | bytes | field |
+//! |-------:|------:|-------|
+//! | 0 | 8 | magic `PGPUCTXT` |
+//! | 8 | 2 | version, `2` (u16 little-endian) |
+//! | 10 | 2 | reserved, 0 |
+//! | 12 | 4 | chunk width in bytes, `4·key_len/8` (u32 LE) |
+//! | 16 | 4 | chunks per vector (u32 LE) |
+//! | 20 | 4 | reserved, 0 |
+//! | 24 | 8 | number of vectors (u64 LE) |
+//! | 32 | 32 | the public key's [`KeyFingerprint`] |
+//! | 64 | … | vectors × chunks × width bytes: each chunk little-endian, zero-padded |
+//!
+//! Version 1 files (a 32-byte header without the fingerprint, written before it existed) are
+//! still read; they cannot be checked against a key.
+
+mod binary;
+mod jsonl;
+
+use std::path::Path;
+
+pub use binary::{
+    binary_header, encode_binary, encode_binary_batch, encode_binary_records, read_binary,
+    read_binary_batch,
+};
+pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl, read_jsonl_batch};
+
+use crate::error::{Error, Result};
+use crate::hamming::EncryptedVector;
+use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey};
+
+/// The binary form's magic bytes.
+pub const MAGIC: &[u8; 8] = b"PGPUCTXT";
+/// The binary form's version written now.
+pub const VERSION: u16 = 2;
+/// The header length of the version written now.
+pub const HEADER_BYTES: usize = 64;
+/// The header length of version 1 (no key fingerprint).
+pub const V1_HEADER_BYTES: usize = 32;
+/// Where the header keeps the record count.
+pub const COUNT_OFFSET: usize = 24;
+/// Where the header keeps the key fingerprint (version 2).
+pub const FINGERPRINT_OFFSET: usize = 32;
+
+pub(super) fn malformed(detail: String) -> Error {
+    Error::MalformedFile {
+        kind: "ciphertexts",
+        detail,
+    }
+}
+
+/// The shape every ciphertext in a file must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CiphertextShape {
+    /// Bytes per chunk: `4·key_len/8`.
+    pub chunk_bytes: usize,
+    /// Chunks per vector.
+    pub chunks: usize,
+    /// The key the ciphertexts belong to: written into binary headers, and checked against the
+    /// fingerprint of every binary file read (None: neither; for tools without a key).
+    pub key: Option<KeyFingerprint>,
+}
+
+impl CiphertextShape {
+    /// The binary header's length for this shape: version 2 with a key, version 1 without.
+    pub fn header_bytes(&self) -> usize {
+        if self.key.is_some() {
+            HEADER_BYTES
+        } else {
+            V1_HEADER_BYTES
+        }
+    }
+}
+
+/// True when `path` names a JSON Lines file (`.jsonl`).
+pub fn is_jsonl(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+}
+
+/// Reads a ciphertext file in the form its name says.
+pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = std::io::BufReader::new(file);
+    if is_jsonl(path) {
+        read_jsonl(reader, shape)
+    } else {
+        read_binary(reader, shape).map_err(|e| name_file(e, path))
+    }
+}
+
+/// A key mismatch found in a file's header names the file.
+fn name_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::KeyMismatch {
+            found, expected, ..
+        } => Error::KeyMismatch {
+            what: format!("the ciphertext file {}", path.display()),
+            found,
+            expected,
+        },
+        other => other,
+    }
+}
+
+/// Writes a ciphertext file, atomically, in the form its name says.
+pub fn write_ciphertexts(
+    path: &Path,
+    vectors: &[EncryptedVector],
+    shape: CiphertextShape,
+) -> Result<()> {
+    // Encode first so that a bad vector fails before the target is touched.
+    let bytes = if is_jsonl(path) {
+        encode_jsonl(vectors, shape)?
+    } else {
+        encode_binary(vectors, shape)?
+    };
+    super::write_atomic(path, &bytes, super::Visibility::Shared)
+}
+
+pub(super) fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
+    c.to_le_bytes(shape.chunk_bytes)
+        .ok_or_else(|| Error::InvalidCiphertext {
+            index,
+            reason: format!("wider than {} bytes", shape.chunk_bytes),
+        })
+}
+
+pub(super) fn check_chunks(
+    vector: &EncryptedVector,
+    shape: CiphertextShape,
+    index: usize,
+) -> Result<()> {
+    if vector.chunks.len() != shape.chunks {
+        return Err(Error::InvalidCiphertext {
+            index,
+            reason: format!(
+                "{} chunks where {} are expected",
+                vector.chunks.len(),
+                shape.chunks
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a ciphertext file into one batch under `public_key`, in the form its name says.
+pub fn read_ciphertext_batch(
+    path: &Path,
+    shape: CiphertextShape,
+    public_key: &PublicKey,
+) -> Result<CiphertextBatch> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = std::io::BufReader::new(file);
+    if is_jsonl(path) {
+        read_jsonl_batch(reader, shape, public_key)
+    } else {
+        read_binary_batch(reader, shape, public_key).map_err(|e| name_file(e, path))
+    }
+}
+
+/// Writes `batch` to a ciphertext file, atomically, in the form its name says.
+pub fn write_ciphertext_batch(
+    path: &Path,
+    batch: &CiphertextBatch,
+    shape: CiphertextShape,
+) -> Result<()> {
+    if batch.chunks_per_record() != shape.chunks {
+        return Err(Error::InvalidParameter(format!(
+            "records of {} chunk(s) written as records of {}",
+            batch.chunks_per_record(),
+            shape.chunks
+        )));
+    }
+    let bytes = if is_jsonl(path) {
+        encode_jsonl_batch(batch, shape)?
+    } else {
+        encode_binary_batch(batch, shape)?
+    };
+    super::write_atomic(path, &bytes, super::Visibility::Shared)
+}

@@ -1,0 +1,267 @@
+//! Ciphertexts in bulk: the form they take from a file reader, through the search backend's
+//! index and the backends, to a file writer, without a big integer per ciphertext.
+
+use std::fmt;
+
+use super::{Ciphertext, KeyFingerprint, PublicKey};
+use crate::backend::LimbBatch;
+use crate::bigint::limbs_from_biguint;
+use crate::error::{Error, Result};
+
+/// Records of ciphertexts under one public key, stored as n²-width little-endian limbs, one flat
+/// vector for the whole batch.
+///
+/// Invariants, checked once when the batch is made: every ciphertext satisfies `0 < c < n²` for
+/// the key named by [`key`](Self::key), and every record has [`chunks_per_record`](Self::chunks_per_record)
+/// ciphertexts. Whatever takes a batch (the index, the writers) relies on them instead of checking
+/// again; [`Ciphertext`] (one `BigUint`) stays at the SDK's boundary.
+///
+/// ```
+/// use paillier_gpu::paillier::{generate_keypair, Ciphertext, CiphertextBatch, KeyGenOptions, Scheme};
+/// use num_bigint::BigUint;
+/// let (pk, _) = generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+/// let c = Ciphertext::from_biguint(BigUint::from(7u32));
+/// let batch = CiphertextBatch::from_ciphertexts(&pk, 1, [&c, &c]).unwrap();
+/// assert_eq!(batch.records(), 2);
+/// assert_eq!(batch.ciphertext(1), c);
+/// // Zero is not a ciphertext: refused when the batch is made.
+/// let zero = Ciphertext::from_biguint(BigUint::from(0u32));
+/// assert!(CiphertextBatch::from_ciphertexts(&pk, 1, [&zero]).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct CiphertextBatch {
+    key: KeyFingerprint,
+    chunks_per_record: usize,
+    limbs: LimbBatch,
+}
+
+impl fmt::Debug for CiphertextBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CiphertextBatch")
+            .field("key", &self.key)
+            .field("records", &self.records())
+            .field("chunks_per_record", &self.chunks_per_record)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CiphertextBatch {
+    /// An empty batch for `public_key`, records of `chunks_per_record` ciphertexts.
+    pub fn new(public_key: &PublicKey, chunks_per_record: usize) -> Result<Self> {
+        if chunks_per_record == 0 {
+            return Err(Error::InvalidParameter(
+                "a record holds at least one ciphertext".into(),
+            ));
+        }
+        Ok(Self {
+            key: public_key.fingerprint(),
+            chunks_per_record,
+            limbs: LimbBatch::new(public_key.ciphertext_limbs()),
+        })
+    }
+
+    /// Checks and gathers ciphertexts, record after record. Errors name the record.
+    pub fn from_ciphertexts<'a>(
+        public_key: &PublicKey,
+        chunks_per_record: usize,
+        ciphertexts: impl IntoIterator<Item = &'a Ciphertext>,
+    ) -> Result<Self> {
+        let mut batch = Self::new(public_key, chunks_per_record)?;
+        let limbs = public_key.ciphertext_limbs();
+        let mut count = 0;
+        for c in ciphertexts {
+            let record = count / chunks_per_record;
+            public_key.check_ciphertext(c.as_biguint(), record)?;
+            batch
+                .limbs
+                .push(&limbs_from_biguint(c.as_biguint(), limbs)?)?;
+            count += 1;
+        }
+        batch.check_whole_records(count)?;
+        Ok(batch)
+    }
+
+    /// Checks and gathers records given as concatenated little-endian chunks of `chunk_bytes`
+    /// bytes each (the binary file form, and base64-decoded JSON Lines). `first_record` is the
+    /// index the first record has in its file, for the errors.
+    pub fn from_le_bytes(
+        public_key: &PublicKey,
+        chunks_per_record: usize,
+        chunk_bytes: usize,
+        bytes: &[u8],
+        first_record: usize,
+    ) -> Result<Self> {
+        let mut batch = Self::new(public_key, chunks_per_record)?;
+        if chunk_bytes == 0 || !bytes.len().is_multiple_of(chunk_bytes) {
+            return Err(Error::InvalidParameter(format!(
+                "{} bytes do not split into chunks of {chunk_bytes}",
+                bytes.len()
+            )));
+        }
+        let count = bytes.len() / chunk_bytes;
+        batch.check_whole_records(count)?;
+        batch.limbs.reserve(count);
+        for (i, chunk) in bytes.chunks_exact(chunk_bytes).enumerate() {
+            batch.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record)?;
+        }
+        Ok(batch)
+    }
+
+    /// Appends one ciphertext given as little-endian bytes, checked; `record` names it in errors.
+    /// Callers push whole records.
+    pub(crate) fn push_le_chunk(
+        &mut self,
+        public_key: &PublicKey,
+        chunk: &[u8],
+        record: usize,
+    ) -> Result<()> {
+        let modulus = public_key.n_squared_modulus();
+        let limbs = modulus.len();
+        if chunk.iter().skip(limbs * 8).any(|&b| b != 0) {
+            return Err(not_below_n_squared(record));
+        }
+        let item = self.limbs.push_zeroed();
+        for (limb, word) in item.iter_mut().zip(chunk.chunks(8)) {
+            let mut bytes = [0u8; 8];
+            bytes[..word.len()].copy_from_slice(word);
+            *limb = u64::from_le_bytes(bytes);
+        }
+        let zero = item.iter().all(|&l| l == 0);
+        let reduced = modulus.is_reduced(item);
+        if zero || !reduced {
+            self.limbs.pop();
+            return Err(if zero {
+                Error::InvalidCiphertext {
+                    index: record,
+                    reason: "ciphertext is zero".into(),
+                }
+            } else {
+                not_below_n_squared(record)
+            });
+        }
+        Ok(())
+    }
+
+    /// Products computed mod n² by a backend: below n² and units by construction.
+    pub(crate) fn from_products(
+        key: KeyFingerprint,
+        chunks_per_record: usize,
+        limbs: LimbBatch,
+    ) -> Self {
+        Self {
+            key,
+            chunks_per_record,
+            limbs,
+        }
+    }
+
+    fn check_whole_records(&self, ciphertexts: usize) -> Result<()> {
+        if !ciphertexts.is_multiple_of(self.chunks_per_record) {
+            return Err(Error::InvalidCiphertext {
+                index: ciphertexts / self.chunks_per_record,
+                reason: format!(
+                    "{} ciphertext(s) where records hold {}",
+                    ciphertexts % self.chunks_per_record,
+                    self.chunks_per_record
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The fingerprint of the key every ciphertext was checked against.
+    pub fn key(&self) -> KeyFingerprint {
+        self.key
+    }
+
+    /// Ciphertexts per record.
+    pub fn chunks_per_record(&self) -> usize {
+        self.chunks_per_record
+    }
+
+    /// Number of records.
+    pub fn records(&self) -> usize {
+        self.limbs.len() / self.chunks_per_record
+    }
+
+    /// True when the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.limbs.is_empty()
+    }
+
+    /// Every ciphertext's limbs, record-major.
+    pub fn limbs(&self) -> &LimbBatch {
+        &self.limbs
+    }
+
+    /// Ciphertext `i` (record `i / chunks_per_record`, chunk `i % chunks_per_record`) as a
+    /// [`Ciphertext`], for the SDK's boundary.
+    pub fn ciphertext(&self, i: usize) -> Ciphertext {
+        Ciphertext::from_limbs(self.limbs.item(i))
+    }
+
+    /// Appends `other`'s records: both must hold ciphertexts of the same key and record shape.
+    pub fn extend(&mut self, other: &CiphertextBatch) -> Result<()> {
+        self.check_compatible(other)?;
+        self.limbs.extend(&other.limbs)
+    }
+
+    /// An error unless `other` is of this batch's key and record shape.
+    pub fn check_compatible(&self, other: &CiphertextBatch) -> Result<()> {
+        other.key.expect(&self.key, "a ciphertext batch")?;
+        if other.chunks_per_record != self.chunks_per_record {
+            return Err(Error::InvalidCiphertext {
+                index: 0,
+                reason: format!(
+                    "records of {} chunk(s) where {} are expected",
+                    other.chunks_per_record, self.chunks_per_record
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends every ciphertext as exactly `chunk_bytes` little-endian bytes (the binary file
+    /// form). `chunk_bytes` must hold n² (the wire width `4·key_len/8` does).
+    pub fn write_le_bytes(&self, chunk_bytes: usize, out: &mut Vec<u8>) -> Result<()> {
+        out.reserve(self.limbs.len() * chunk_bytes);
+        self.limbs
+            .iter()
+            .try_for_each(|item| write_item(item, chunk_bytes, out))
+    }
+
+    /// Appends record `record`'s ciphertexts as [`write_le_bytes`](Self::write_le_bytes) does.
+    pub fn write_record_le_bytes(
+        &self,
+        record: usize,
+        chunk_bytes: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let chunks = self.chunks_per_record;
+        (record * chunks..(record + 1) * chunks)
+            .try_for_each(|i| write_item(self.limbs.item(i), chunk_bytes, out))
+    }
+}
+
+/// One ciphertext as exactly `width` little-endian bytes.
+fn write_item(item: &[u64], width: usize, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    for limb in item {
+        out.extend_from_slice(&limb.to_le_bytes());
+    }
+    if out[start..].iter().skip(width).any(|&b| b != 0) {
+        out.truncate(start);
+        return Err(Error::InvalidParameter(format!(
+            "a ciphertext does not fit in {width} bytes"
+        )));
+    }
+    out.resize(start + width, 0);
+    Ok(())
+}
+
+fn not_below_n_squared(record: usize) -> Error {
+    Error::InvalidCiphertext {
+        index: record,
+        reason: "ciphertext is not below n^2".into(),
+    }
+}
