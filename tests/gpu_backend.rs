@@ -42,6 +42,24 @@ fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {
     }
 }
 
+/// Inputs and results of more than one transfer piece (4 MiB) move in several pieces and come
+/// back whole and in order.
+#[test]
+fn batches_larger_than_one_transfer_piece_come_back_whole() {
+    // The shared backend: no small-dispatch setting, so the 9,000 items are one chunk.
+    if let Some(gpu) = common::shared_gpu() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let m = modulus(&mut rng, 4096);
+        // 9,000 items of 512 bytes: 4.4 MiB each way.
+        let a = batch(&mut rng, &m, 9000);
+        let b = batch(&mut rng, &m, 3);
+        assert_eq!(
+            gpu.modmul(&m, &a, &b).unwrap(),
+            CpuBackend.modmul(&m, &a, &b).unwrap(),
+        );
+    }
+}
+
 #[test]
 fn modexp_matches_the_cpu_with_shared_and_per_item_exponents() {
     for (path, gpu) in backends() {

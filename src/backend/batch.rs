@@ -170,3 +170,12 @@ pub struct Exponents {
     /// Public or secret.
     pub secrecy: Secrecy,
 }
+
+impl Drop for Exponents {
+    /// Secret exponents (noise, `p − 1`, …) are wiped when dropped, on every path.
+    fn drop(&mut self) {
+        if self.secrecy == Secrecy::Secret {
+            self.values.wipe();
+        }
+    }
+}

@@ -5,10 +5,12 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::buffers::{BufferPool, BufferRole, MAX_BIND_GROUPS};
 use super::kernels::Kernel;
 use super::params::{chunk_params, Params, Step};
+use super::readback::{CallTimes, InFlight};
 use super::shader::Shape;
 use super::{failure, GpuBackend};
 use crate::error::Result;
@@ -54,14 +56,6 @@ const SCRATCH_BUDGET_BYTES: u64 = 512 << 20;
 
 /// Chunks in flight at once.
 const IN_FLIGHT: usize = 2;
-
-/// A chunk submitted and not yet read.
-struct InFlight {
-    set: usize,
-    bytes: u64,
-    submission: wgpu::SubmissionIndex,
-    receiver: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
-}
 
 impl GpuBackend {
     /// Items per chunk: within the workgroup-count limit, the binding size of every buffer sliced
@@ -130,7 +124,25 @@ impl GpuBackend {
             .lock()
             .map_err(|_| failure("buffer pool poisoned"))?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let outcome = self.run_chunks(&mut pool, passes, &pipelines, count, chunk, output_words);
+        let started = Instant::now();
+        let mut times = CallTimes::default();
+        let outcome = self.run_chunks(
+            &mut pool,
+            passes,
+            &pipelines,
+            (count, chunk, output_words),
+            &mut times,
+        );
+        log::debug!(
+            "{}: {count} items in {} chunk(s) of ≤{chunk}: {:.2} ms in all; uploads and \
+             submissions {:.2} ms, waiting for the device {:.2} ms, copying results out {:.2} ms",
+            passes[0].kernel.label(),
+            times.chunks,
+            started.elapsed().as_secs_f64() * 1e3,
+            times.submit.as_secs_f64() * 1e3,
+            times.wait.as_secs_f64() * 1e3,
+            times.copy_out.as_secs_f64() * 1e3,
+        );
         // Bind groups that hold this call's own buffers would keep them alive: drop them.
         let call_buffers: Vec<&wgpu::Buffer> = passes
             .iter()
@@ -158,30 +170,40 @@ impl GpuBackend {
         pool: &mut BufferPool,
         passes: &[Pass<'_>],
         pipelines: &[Arc<wgpu::ComputePipeline>],
-        count: usize,
-        chunk: usize,
-        output_words: usize,
+        (count, chunk, output_words): (usize, usize, usize),
+        times: &mut CallTimes,
     ) -> Result<Vec<u32>> {
-        let mut results = Vec::with_capacity(count * output_words);
+        // Zeroed lazily by the allocator: its pages are first touched by the parallel copies.
+        let mut results = vec![0u32; count * output_words];
+        let mut written = 0;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut start = 0;
         let mut index = 0;
         while start < count {
             let end = (start + chunk).min(count);
             let set = index % IN_FLIGHT;
+            let submitting = Instant::now();
             let flight =
                 self.submit_chunk(pool, passes, pipelines, set, start, end, output_words)?;
+            times.submit += submitting.elapsed();
+            times.chunks += 1;
             in_flight.push_back(flight);
             if in_flight.len() == IN_FLIGHT {
                 if let Some(done) = in_flight.pop_front() {
-                    self.collect(pool, done, &mut results)?;
+                    written += self.collect(pool, done, &mut results[written..], times)?;
                 }
             }
             start = end;
             index += 1;
         }
         while let Some(done) = in_flight.pop_front() {
-            self.collect(pool, done, &mut results)?;
+            written += self.collect(pool, done, &mut results[written..], times)?;
+        }
+        if written != results.len() {
+            return Err(failure(format!(
+                "{written} result words came back where {} were expected",
+                results.len()
+            )));
         }
         Ok(results)
     }
@@ -324,42 +346,6 @@ impl GpuBackend {
             submission,
             receiver,
         })
-    }
-
-    /// Waits for a chunk and appends its result words.
-    fn collect(&self, pool: &mut BufferPool, done: InFlight, results: &mut Vec<u32>) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(done.submission),
-                timeout: None,
-            })
-            .map_err(|e| failure(format!("waiting for the GPU: {e}")))?;
-        done.receiver
-            .recv()
-            .map_err(|_| failure("the GPU never answered the readback"))?
-            .map_err(|e| failure(format!("reading results back: {e}")))?;
-        self.check_health()?;
-        let staging = pool
-            .buffers
-            .get(&(done.set, BufferRole::Staging))
-            .ok_or_else(|| failure("staging buffer missing"))?;
-        let words = (done.bytes / 4) as usize;
-        let first = results.len();
-        {
-            let view = staging
-                .slice(..done.bytes.max(4).next_multiple_of(4))
-                .get_mapped_range()
-                .map_err(|e| failure(format!("mapping results: {e}")))?;
-            results.extend_from_slice(&bytemuck::cast_slice::<u8, u32>(&view)[..words]);
-        }
-        staging.unmap();
-        if super::countdown_fires(&self.corrupt_result_in) {
-            log::warn!("fault injection: corrupting a GPU result");
-            if let Some(word) = results.get_mut(first) {
-                *word ^= 1;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -32,6 +32,7 @@ mod modmul;
 mod options;
 mod params;
 mod pipelines;
+mod readback;
 mod report;
 mod resident;
 mod shader;

@@ -1,5 +1,7 @@
 //! CPU limbs (little-endian u64) to and from GPU limbs (32- or 16-bit, one per u32 word).
 
+use rayon::prelude::*;
+
 use super::options::LimbPath;
 
 /// Little-endian u64 limbs as GPU limbs.
@@ -17,22 +19,25 @@ pub(super) fn to_gpu_words(limbs: &[u64], path: LimbPath) -> Vec<u32> {
     }
 }
 
-/// GPU limbs back to u64 limbs.
+/// u64 limbs per parallel task in [`from_gpu_words`].
+const TASK_LIMBS: usize = 1 << 16;
+
+/// GPU limbs back to u64 limbs, on several threads (a large batch's results are tens of MB).
 pub(super) fn from_gpu_words(words: &[u32], path: LimbPath) -> Vec<u64> {
-    match path {
-        LimbPath::Bits32 => words
-            .chunks(2)
-            .map(|w| w[0] as u64 | (w.get(1).copied().unwrap_or(0) as u64) << 32)
-            .collect(),
-        LimbPath::Bits16 => words
-            .chunks(4)
-            .map(|w| {
-                w.iter()
-                    .enumerate()
-                    .fold(0u64, |acc, (k, &x)| acc | ((x as u64 & 0xffff) << (16 * k)))
-            })
-            .collect(),
-    }
+    let per = path.per_u64();
+    let mask = (1u64 << path.bits()) - 1;
+    let mut limbs = vec![0u64; words.len().div_ceil(per)];
+    limbs
+        .par_chunks_mut(TASK_LIMBS)
+        .zip(words.par_chunks(TASK_LIMBS * per))
+        .for_each(|(out, words)| {
+            for (limb, w) in out.iter_mut().zip(words.chunks(per)) {
+                *limb = w.iter().enumerate().fold(0u64, |acc, (k, &x)| {
+                    acc | ((x as u64 & mask) << (path.bits() * k))
+                });
+            }
+        });
+    limbs
 }
 
 /// Exponent limbs as u32 words, whatever the limb path.
