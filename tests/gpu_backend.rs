@@ -42,10 +42,10 @@ fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {
     }
 }
 
-/// Inputs and results of more than one transfer piece (4 MiB) move in several pieces and come
-/// back whole and in order.
+/// A result of several MiB is copied out of mapped memory by several threads and comes back
+/// whole and in order.
 #[test]
-fn batches_larger_than_one_transfer_piece_come_back_whole() {
+fn large_batches_come_back_whole_and_in_order() {
     // The shared backend: no small-dispatch setting, so the 9,000 items are one chunk.
     if let Some(gpu) = common::shared_gpu() {
         let mut rng = StdRng::seed_from_u64(2);
