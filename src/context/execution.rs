@@ -257,7 +257,10 @@ impl ExecutionContext {
     /// the work is done modulo p² and q² with the secret key (about twice as fast); under
     /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
     /// secret reaches it.
-    pub fn encrypt_vectors<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<Vec<EncryptedVector>> {
+    pub fn encrypt_vectors<V: AsRef<[u8]> + Sync>(
+        &self,
+        vectors: &[V],
+    ) -> Result<Vec<EncryptedVector>> {
         hamming::encrypt_vectors(
             self.backend.as_ref(),
             &self.public_key,
@@ -269,7 +272,7 @@ impl ExecutionContext {
 
     /// [`encrypt_vectors`](Self::encrypt_vectors) into one [`CiphertextBatch`] (one record per
     /// vector): what the file writers and [`EncryptedIndex::insert_batch`] take.
-    pub fn encrypt_batch<V: AsRef<[u8]>>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
+    pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
         hamming::encrypt_batch(
             self.backend.as_ref(),
             &self.public_key,

@@ -1,5 +1,8 @@
 //! The data owner's side: encrypt vectors, decode aggregated results, rank them.
 
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{response_check, Backend, LimbBatch};
 use crate::error::{Error, Result};
@@ -9,7 +12,7 @@ use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey, SecretKey};
 ///
 /// With the owner's `secret_key` the work is done modulo p² and q² (about twice as fast, the
 /// same ciphertexts); without it only the public key is used.
-pub fn encrypt_vectors<V: AsRef<[u8]>>(
+pub fn encrypt_vectors<V: AsRef<[u8]> + Sync>(
     backend: &dyn Backend,
     public_key: &PublicKey,
     secret_key: Option<&SecretKey>,
@@ -22,7 +25,7 @@ pub fn encrypt_vectors<V: AsRef<[u8]>>(
 
 /// [`encrypt_vectors`] into one [`CiphertextBatch`] (one record per vector), the form the file
 /// writers and the index take, with no big integer made per ciphertext.
-pub fn encrypt_batch<V: AsRef<[u8]>>(
+pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     backend: &dyn Backend,
     public_key: &PublicKey,
     secret_key: Option<&SecretKey>,
@@ -30,15 +33,16 @@ pub fn encrypt_batch<V: AsRef<[u8]>>(
     vectors: &[V],
 ) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
-    let mut messages = LimbBatch::new(limbs);
-    messages.reserve(vectors.len() * layout.chunks());
     for (i, vector) in vectors.iter().enumerate() {
-        let vector = vector.as_ref();
-        layout.check(i, vector)?;
-        for chunk in layout.pack(vector, limbs) {
-            messages.push(&chunk)?;
-        }
+        layout.check(i, vector.as_ref())?;
     }
+    // Packed on every core, straight into one flat batch.
+    let per_vector = layout.chunks() * limbs;
+    let mut flat = vec![0u64; vectors.len() * per_vector];
+    flat.par_chunks_mut(per_vector.max(1))
+        .zip(vectors.par_iter())
+        .for_each(|(out, vector)| layout.pack_into(vector.as_ref(), out));
+    let messages = Zeroizing::new(LimbBatch::from_flat(limbs, flat)?);
     let ciphertexts = match secret_key {
         Some(secret_key) => {
             secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?

@@ -89,18 +89,23 @@ impl VectorLayout {
 
     /// Packs a checked vector into one plaintext per chunk, each `limbs` limbs wide.
     pub fn pack(&self, vector: &[u8], limbs: usize) -> Vec<Vec<u64>> {
-        (0..self.chunks())
-            .map(|c| {
-                let dims = self.chunk_dims(c);
-                let start = c * self.dims_per_chunk;
-                let mut plaintext = vec![0u64; limbs];
-                for (j, &bit) in vector[start..start + dims].iter().enumerate() {
-                    let position = 2 * (dims - 1 - j);
-                    plaintext[position / 64] |= u64::from(bit & 1) << (position % 64);
-                }
-                plaintext
-            })
-            .collect()
+        let mut flat = vec![0u64; self.chunks() * limbs];
+        self.pack_into(vector, &mut flat);
+        flat.chunks(limbs.max(1)).map(<[u64]>::to_vec).collect()
+    }
+
+    /// [`pack`](Self::pack) into `out`, zeroed, `chunks() · limbs` limbs: chunk after chunk, with
+    /// no allocation (what batch encryption does for every vector).
+    pub fn pack_into(&self, vector: &[u8], out: &mut [u64]) {
+        let limbs = out.len() / self.chunks().max(1);
+        for (c, plaintext) in out.chunks_mut(limbs.max(1)).enumerate().take(self.chunks()) {
+            let dims = self.chunk_dims(c);
+            let start = c * self.dims_per_chunk;
+            for (j, &bit) in vector[start..start + dims].iter().enumerate() {
+                let position = 2 * (dims - 1 - j);
+                plaintext[position / 64] |= u64::from(bit & 1) << (position % 64);
+            }
+        }
     }
 
     /// For each chunk, the mask of its slots' low bits (`0b0101…01` over `2·dims` bits).

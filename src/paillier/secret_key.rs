@@ -265,27 +265,37 @@ impl SecretKey {
             secret(crt.p_squared.modulus()),
             secret(crt.q_squared.modulus()),
         );
-        let mut bases_p = Zeroizing::new(LimbBatch::new(crt.p_squared.len()));
-        let mut bases_q = Zeroizing::new(LimbBatch::new(crt.q_squared.len()));
-        for (i, c) in ciphertexts.enumerate() {
-            let c_p = secret(c % &*p_sq);
-            let c_q = secret(c % &*q_sq);
-            if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
-                return Err(Error::InvalidCiphertext {
-                    index: i,
-                    reason: "ciphertext shares a factor with n".into(),
-                });
-            }
-            bases_p.push(&Zeroizing::new(limbs_from_biguint(
-                &c_p,
-                crt.p_squared.len(),
-            )?))?;
-            bases_q.push(&Zeroizing::new(limbs_from_biguint(
-                &c_q,
-                crt.q_squared.len(),
-            )?))?;
+        let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
+        let ciphertexts: Vec<&BigUint> = ciphertexts.collect();
+        let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
+        let mut bases_q = Zeroizing::new(vec![0u64; ciphertexts.len() * width_q]);
+        // Four big-integer reductions per ciphertext, on every core; for each, whether it
+        // shares a factor with n.
+        let shares_factor = bases_p
+            .par_chunks_mut(width_p)
+            .zip(bases_q.par_chunks_mut(width_q))
+            .zip(ciphertexts.par_iter())
+            .map(|((out_p, out_q), &c)| {
+                let c_p = secret(c % &*p_sq);
+                let c_q = secret(c % &*q_sq);
+                if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
+                    return Ok(true);
+                }
+                out_p.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_p, width_p)?));
+                out_q.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_q, width_q)?));
+                Ok(false)
+            })
+            .collect::<Result<Vec<bool>>>()?;
+        if let Some(index) = shares_factor.iter().position(|&shares| shares) {
+            return Err(Error::InvalidCiphertext {
+                index,
+                reason: "ciphertext shares a factor with n".into(),
+            });
         }
-        Ok((bases_p, bases_q))
+        let take = |flat: &mut Zeroizing<Vec<u64>>, width| {
+            LimbBatch::from_flat(width, std::mem::take(&mut **flat)).map(Zeroizing::new)
+        };
+        Ok((take(&mut bases_p, width_p)?, take(&mut bases_q, width_q)?))
     }
 
     /// Decrypts ciphertexts already checked to lie in `[1, n²)`: the two exponentiations on the
