@@ -63,6 +63,16 @@ proptest! {
         for selection in [Selection::All, Selection::Ids(vec![0, 0]), Selection::Range(0..1)] {
             let expected = by_vectors.aggregate(&query, &selection).unwrap();
             let got = by_batch.aggregate_batch(&query_batch, &selection).unwrap();
+            prop_assert_eq!(
+                ctx.decode_batch(&got).unwrap(),
+                ctx.decode_distances(&expected).unwrap()
+            );
+            if got.records() > 1 {
+                prop_assert_eq!(
+                    ctx.decode_batch(&got.records_in(1..got.records()).unwrap()).unwrap(),
+                    ctx.decode_distances(&expected[1..]).unwrap()
+                );
+            }
             prop_assert_eq!(EncryptedVector::from_batch(&got), expected);
         }
     }
@@ -129,4 +139,18 @@ fn an_index_refuses_a_batch_of_another_key_or_record_shape() {
         Error::InvalidCiphertext { .. }
     ));
     assert!(index.is_empty());
+}
+
+#[test]
+fn decoding_refuses_a_batch_of_another_key() {
+    let (classic, lookup) = (small_context(SCHEMES[0]), small_context(SCHEMES[1]));
+    let responses = lookup.encrypt_batch(&[vec![1u8; 64]]).unwrap();
+    assert!(matches!(
+        classic.decode_batch(&responses).unwrap_err(),
+        Error::KeyMismatch { .. }
+    ));
+    assert!(matches!(
+        responses.records_in(0..2).unwrap_err(),
+        Error::InvalidSelection(_)
+    ));
 }

@@ -302,6 +302,19 @@ impl ExecutionContext {
         )
     }
 
+    /// [`decode_distances`](Self::decode_distances) on a batch read with
+    /// [`read_ciphertext_batch`](crate::formats::ciphertexts::read_ciphertext_batch) or returned
+    /// by [`EncryptedIndex::aggregate_batch`]: one distance per record.
+    pub fn decode_batch(&self, responses: &CiphertextBatch) -> Result<Vec<u32>> {
+        hamming::decode_batch(
+            self.secret_key_backend().as_ref(),
+            &self.public_key,
+            &self.secret_key,
+            &self.layout,
+            responses,
+        )
+    }
+
     /// Decodes one aggregated ciphertext.
     pub fn decode_distance(&self, response: &EncryptedVector) -> Result<u32> {
         Ok(self.decode_distances(std::slice::from_ref(response))?[0])

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{response_check, Backend, LimbBatch};
 use crate::error::{Error, Result};
-use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey, SecretKey};
+use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
 ///
@@ -68,29 +68,34 @@ pub fn decode_distances(
     layout: &VectorLayout,
     responses: &[EncryptedVector],
 ) -> Result<Vec<u32>> {
+    let batch = EncryptedVector::to_batch(public_key, layout.chunks(), responses)?;
+    decode_batch(backend, public_key, secret_key, layout, &batch)
+}
+
+/// [`decode_distances`] on a batch (one record per response), whose ciphertexts were checked
+/// when it was made: only its key and record shape are checked here.
+pub fn decode_batch(
+    backend: &dyn Backend,
+    public_key: &PublicKey,
+    secret_key: &SecretKey,
+    layout: &VectorLayout,
+    responses: &CiphertextBatch,
+) -> Result<Vec<u32>> {
+    responses
+        .key()
+        .expect(&public_key.fingerprint(), "the context's public key")?;
     let chunks = layout.chunks();
-    for (i, response) in responses.iter().enumerate() {
-        if response.chunks.len() != chunks {
-            return Err(Error::InvalidCiphertext {
-                index: i,
-                reason: format!(
-                    "{} chunks where the context needs {chunks}",
-                    response.chunks.len()
-                ),
-            });
-        }
-        for c in &response.chunks {
-            public_key.check_ciphertext(c.as_biguint(), i)?;
-        }
+    if responses.chunks_per_record() != chunks {
+        return Err(Error::InvalidCiphertext {
+            index: 0,
+            reason: format!(
+                "records of {} chunk(s) where the context needs {chunks}",
+                responses.chunks_per_record()
+            ),
+        });
     }
     let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
-    let counts = secret_key.decode_values(
-        backend,
-        responses
-            .iter()
-            .flat_map(|r| r.chunks.iter().map(Ciphertext::as_biguint)),
-        &layout.masks(limbs),
-    )?;
+    let counts = secret_key.decode_values(backend, responses.limbs(), &layout.masks(limbs))?;
     counts
         .chunks(chunks)
         .enumerate()

@@ -12,7 +12,7 @@ mod client;
 mod index;
 mod layout;
 
-pub use client::{decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};
+pub use client::{decode_batch, decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};
 pub use index::{EncryptedIndex, Selection};
 pub use layout::VectorLayout;
 

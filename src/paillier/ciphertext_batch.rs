@@ -200,6 +200,25 @@ impl CiphertextBatch {
         Ciphertext::from_limbs(self.limbs.item(i))
     }
 
+    /// A copy of records `range` (already checked: nothing is checked again).
+    pub fn records_in(&self, range: std::ops::Range<usize>) -> Result<CiphertextBatch> {
+        if range.start > range.end || range.end > self.records() {
+            return Err(Error::InvalidSelection(format!(
+                "records {}..{} of a batch of {}",
+                range.start,
+                range.end,
+                self.records()
+            )));
+        }
+        let width = self.limbs.limbs_per_item() * self.chunks_per_record;
+        let flat = self.limbs.as_flat()[range.start * width..range.end * width].to_vec();
+        Ok(Self {
+            key: self.key,
+            chunks_per_record: self.chunks_per_record,
+            limbs: LimbBatch::from_flat(self.limbs.limbs_per_item(), flat)?,
+        })
+    }
+
     /// Appends `other`'s records: both must hold ciphertexts of the same key and record shape.
     pub fn extend(&mut self, other: &CiphertextBatch) -> Result<()> {
         self.check_compatible(other)?;

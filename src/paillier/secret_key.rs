@@ -11,7 +11,7 @@ use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
 use crate::backend::{Backend, CrtKey, LimbBatch};
-use crate::bigint::{limbs_from_biguint, WipedBigUint};
+use crate::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
 use crate::error::{Error, Result};
 
 /// A Paillier secret key of either scheme, with the CRT precomputation for fast decryption.
@@ -253,9 +253,9 @@ impl SecretKey {
     /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
     /// that shares a factor with n (it is not a unit, and would reveal the factor). The residues
     /// reveal p and q together with the ciphertexts, so they live in wiped batches.
-    fn crt_bases<'a>(
+    fn crt_bases(
         &self,
-        ciphertexts: impl Iterator<Item = &'a BigUint>,
+        ciphertexts: &Ciphertexts<'_>,
     ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
         let crt = &self.crt;
         // The moduli and residues are secret: wiped when dropped, errors included.
@@ -266,7 +266,6 @@ impl SecretKey {
             secret(crt.q_squared.modulus()),
         );
         let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
-        let ciphertexts: Vec<&BigUint> = ciphertexts.collect();
         let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
         let mut bases_q = Zeroizing::new(vec![0u64; ciphertexts.len() * width_q]);
         // Four big-integer reductions per ciphertext, on every core; for each, whether it
@@ -274,8 +273,9 @@ impl SecretKey {
         let shares_factor = bases_p
             .par_chunks_mut(width_p)
             .zip(bases_q.par_chunks_mut(width_q))
-            .zip(ciphertexts.par_iter())
-            .map(|((out_p, out_q), &c)| {
+            .enumerate()
+            .map(|(i, (out_p, out_q))| {
+                let c = &*ciphertexts.get(i);
                 let c_p = secret(c % &*p_sq);
                 let c_q = secret(c % &*q_sq);
                 if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
@@ -306,7 +306,8 @@ impl SecretKey {
         ciphertexts: impl Iterator<Item = &'a BigUint>,
     ) -> Result<Vec<BigUint>> {
         let crt = &self.crt;
-        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
+        let ciphertexts = Ciphertexts::Integers(ciphertexts.collect());
+        let (bases_p, bases_q) = self.crt_bases(&ciphertexts)?;
         let x_p = Zeroizing::new(backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?);
         let x_q = Zeroizing::new(backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?);
         Ok((0..x_p.len())
@@ -317,13 +318,36 @@ impl SecretKey {
 
     /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for each,
     /// with `masks` applied cyclically: everything on the backend, only counts come back.
-    pub(crate) fn decode_values<'a>(
+    pub(crate) fn decode_values(
         &self,
         backend: &dyn Backend,
-        ciphertexts: impl Iterator<Item = &'a BigUint>,
+        ciphertexts: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
-        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
+        let (bases_p, bases_q) = self.crt_bases(&Ciphertexts::Limbs(ciphertexts))?;
         backend.crt_decode(&self.crt, &bases_p, &bases_q, masks)
+    }
+}
+
+/// Ciphertexts to reduce: as integers (the SDK's boundary) or as a limb batch.
+enum Ciphertexts<'a> {
+    Integers(Vec<&'a BigUint>),
+    Limbs(&'a LimbBatch),
+}
+
+impl Ciphertexts<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Ciphertexts::Integers(values) => values.len(),
+            Ciphertexts::Limbs(batch) => batch.len(),
+        }
+    }
+
+    /// Ciphertext `i` as an integer (public: no wiping needed).
+    fn get(&self, i: usize) -> std::borrow::Cow<'_, BigUint> {
+        match self {
+            Ciphertexts::Integers(values) => std::borrow::Cow::Borrowed(values[i]),
+            Ciphertexts::Limbs(batch) => std::borrow::Cow::Owned(biguint_from_limbs(batch.item(i))),
+        }
     }
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use paillier_gpu::backend::backend_for;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
-use paillier_gpu::formats::ciphertexts::{
-    read_ciphertext_batch, read_ciphertexts, write_ciphertext_batch,
-};
+use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, write_ciphertext_batch};
 use paillier_gpu::formats::encrypt_job::EncryptJob;
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{top_k, Selection};
@@ -216,15 +214,18 @@ pub fn run(cli: Cli) -> Result<()> {
             let passphrase = passphrase(passphrase_file)?;
             let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?
                 .with_device(device.device())?;
-            let responses = read_ciphertexts(&input, ctx.ciphertext_shape())?;
-            let bar = progress(responses.len(), "decoding");
-            let mut distances = Vec::with_capacity(responses.len());
-            for (b, batch) in responses.chunks(BATCH).enumerate() {
+            let responses =
+                read_ciphertext_batch(&input, ctx.ciphertext_shape(), ctx.public_key())?;
+            let count = responses.records();
+            let bar = progress(count, "decoding");
+            let mut distances = Vec::with_capacity(count);
+            for start in (0..count).step_by(BATCH) {
+                let part = responses.records_in(start..(start + BATCH).min(count))?;
                 let decoded = ctx
-                    .decode_distances(batch)
-                    .map_err(|e| e.with_index_offset(b * BATCH))?;
+                    .decode_batch(&part)
+                    .map_err(|e| e.with_index_offset(start))?;
                 distances.extend(decoded);
-                bar.inc(batch.len() as u64);
+                bar.inc(part.records() as u64);
             }
             bar.finish_and_clear();
             let text = match k {
