@@ -18,6 +18,7 @@ mod batch;
 mod checks;
 mod device;
 mod device_memory;
+mod resident_batch;
 
 pub use batch::{Exponents, LimbBatch, Secrecy};
 pub(crate) use checks::{check_crt_operands, check_fixed_base_operands, check_operands};
@@ -26,6 +27,7 @@ pub use device::{backend_for, Device};
 pub use device_memory::{DeviceBatch, DeviceMemory};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
+pub use resident_batch::ResidentBatch;
 
 use std::fmt;
 
@@ -92,22 +94,9 @@ pub trait Backend: Send + Sync + fmt::Debug {
     }
 
     /// How many random items of each call's result this backend recomputes on the CPU before
-    /// returning it (0 for the CPU itself). Callers that use [`device_memory`](Self::device_memory)
-    /// directly check as many with [`spot_check_modmul`].
+    /// returning it (0 for the CPU itself). [`ResidentBatch`] checks as many of the products it
+    /// computes in [`device_memory`](Self::device_memory).
     fn spot_checks(&self) -> usize {
         0
     }
-}
-
-/// Checks `out[i] = a[i] · b[i % k] mod m` on `samples` random items against the CPU backend,
-/// for results computed from data a caller also holds on the host (a resident search database).
-/// `a` is flat limbs, `modulus.len()` per item. A mismatch is [`Error::GpuFailure`].
-pub fn spot_check_modmul(
-    samples: usize,
-    modulus: &MontgomeryModulus,
-    a: &[u64],
-    b: &LimbBatch,
-    out: &LimbBatch,
-) -> Result<()> {
-    spot_check::modmul(samples, modulus, a, b, out)
 }

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{backend_for, spot_check_modmul, Backend, Device, DeviceBatch, LimbBatch};
+use crate::backend::{backend_for, Backend, Device, ResidentBatch};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
 
@@ -40,43 +40,30 @@ pub struct EncryptedIndex {
     key: KeyFingerprint,
     layout: VectorLayout,
     device: Device,
-    backend: Arc<dyn Backend>,
-    /// Every record's chunks, record-major: the source of truth, and what id-list selections
-    /// gather from.
-    records: LimbBatch,
-    /// The same records in the backend's device memory (GPU), uploaded once and appended to on
-    /// insert, so that aggregation sends only the query.
-    resident: Option<DeviceBatch>,
+    /// Every record's chunks, record-major, kept where the backend computes (see
+    /// [`ResidentBatch`]): aggregation sends only the query.
+    records: ResidentBatch,
 }
 
 impl EncryptedIndex {
     /// An empty index for vectors of `embed_len` dimensions under `public_key`.
     pub fn new(public_key: Arc<PublicKey>, embed_len: usize, device: Device) -> Result<Self> {
         let layout = VectorLayout::new(embed_len, public_key.key_len())?;
-        let backend = backend_for(device)?;
-        let records = LimbBatch::new(public_key.ciphertext_limbs());
+        let records = ResidentBatch::new(backend_for(device)?, public_key.ciphertext_limbs());
         Ok(Self {
             key: public_key.fingerprint(),
             public_key,
             layout,
             device,
-            backend,
             records,
-            resident: None,
         })
     }
 
-    /// The same (empty) index on a backend configured by the caller. Records inserted before are
-    /// kept; a device-resident copy is made on the next insert.
+    /// The same index on a backend configured by the caller. Records inserted before are kept
+    /// (and copied into the backend's memory if it has any).
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
         self.device = backend.device();
-        self.backend = backend;
-        self.resident = None;
-        if !self.records.is_empty() {
-            if let Some(memory) = self.backend.device_memory() {
-                self.resident = memory.upload(&self.records).ok();
-            }
-        }
+        self.records = self.records.with_backend(backend);
         self
     }
 
@@ -112,24 +99,7 @@ impl EncryptedIndex {
     pub fn insert_batch(&mut self, batch: &CiphertextBatch) -> Result<Range<usize>> {
         self.check_batch(batch)?;
         let first = self.len();
-        if let Some(memory) = self.backend.device_memory() {
-            let uploaded = match &mut self.resident {
-                Some(resident) => memory.append(resident, batch.limbs()),
-                None => memory
-                    .upload(batch.limbs())
-                    .map(|r| self.resident = Some(r)),
-            };
-            match uploaded {
-                Ok(()) => {}
-                // Auto keeps going on the host copy (the source of truth) without the GPU's.
-                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
-                    log::warn!("device auto: uploading records failed ({e}); using the CPU");
-                    self.resident = None;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        self.records.extend(batch.limbs())?;
+        self.records.append(batch.limbs())?;
         Ok(first..self.len())
     }
 
@@ -181,11 +151,13 @@ impl EncryptedIndex {
                 reason: format!("the query holds {} records, not 1", query.records()),
             });
         }
-        let query_batch = query.limbs();
+        let query = query.limbs();
         let chunks = self.layout.chunks();
         let modulus = self.public_key.n_squared_modulus();
         let products = match selection {
-            Selection::All => self.aggregate_range(query_batch, 0..self.len())?,
+            Selection::All => self
+                .records
+                .modmul_range(modulus, 0..self.records.len(), query)?,
             Selection::Range(range) => {
                 if range.start > range.end || range.end > self.len() {
                     return Err(Error::InvalidSelection(format!(
@@ -195,57 +167,20 @@ impl EncryptedIndex {
                         self.len()
                     )));
                 }
-                self.aggregate_range(query_batch, range.clone())?
+                let items = range.start * chunks..range.end * chunks;
+                self.records.modmul_range(modulus, items, query)?
             }
             Selection::Ids(ids) => {
-                let mut subset = LimbBatch::new(self.records.limbs_per_item());
-                subset.reserve(ids.len() * chunks);
-                for &id in ids {
-                    if id >= self.len() {
-                        return Err(Error::InvalidSelection(format!(
-                            "id {id} is outside the {} records",
-                            self.len()
-                        )));
-                    }
-                    for c in 0..chunks {
-                        subset.push(self.records.item(id * chunks + c))?;
-                    }
+                if let Some(&id) = ids.iter().find(|&&id| id >= self.len()) {
+                    return Err(Error::InvalidSelection(format!(
+                        "id {id} is outside the {} records",
+                        self.len()
+                    )));
                 }
-                self.backend.modmul(modulus, &subset, query_batch)?
+                let items = ids.iter().flat_map(|&id| id * chunks..(id + 1) * chunks);
+                self.records.modmul_items(modulus, items, query)?
             }
         };
         Ok(CiphertextBatch::from_products(self.key, chunks, products))
-    }
-
-    /// Products of the query with records `range`: on the resident copy when there is one.
-    fn aggregate_range(&self, query: &LimbBatch, range: Range<usize>) -> Result<LimbBatch> {
-        let modulus = self.public_key.n_squared_modulus();
-        let chunks = self.layout.chunks();
-        let items = range.start * chunks..range.end * chunks;
-        let limbs = self.records.limbs_per_item();
-        if let (Some(memory), Some(resident)) = (self.backend.device_memory(), &self.resident) {
-            // Item i of the range uses query chunk (start·chunks + i) % chunks = i % chunks.
-            let on_device = memory
-                .modmul_resident(modulus, resident, items.clone(), query)
-                .and_then(|products| {
-                    let host = &self.records.as_flat()[items.start * limbs..items.end * limbs];
-                    spot_check_modmul(self.backend.spot_checks(), modulus, host, query, &products)?;
-                    Ok(products)
-                });
-            match on_device {
-                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
-                    log::warn!("device auto: aggregation failed on the GPU ({e}); using the CPU");
-                }
-                other => return other,
-            }
-        }
-        if items.start == 0 && items.end == self.records.len() {
-            return self.backend.modmul(modulus, &self.records, query);
-        }
-        let subset = LimbBatch::from_flat(
-            limbs,
-            self.records.as_flat()[items.start * limbs..items.end * limbs].to_vec(),
-        )?;
-        self.backend.modmul(modulus, &subset, query)
     }
 }
