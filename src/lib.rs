@@ -45,6 +45,7 @@ pub mod formats;
 pub mod hamming;
 pub mod paillier;
 
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 

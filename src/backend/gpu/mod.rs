@@ -51,7 +51,9 @@ use kernels::PipelineKey;
 
 pub use adapter_description::{AdapterDescription, AdapterKind};
 pub use calibrate::Calibration;
-pub use options::{Exchange, Fault, GpuOptions, LimbPath};
+#[cfg(feature = "fault-injection")]
+pub use options::Fault;
+pub use options::{Exchange, GpuOptions, LimbPath};
 pub use report::{GpuReport, ShapeReport};
 
 /// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
@@ -160,7 +162,9 @@ impl GpuBackend {
     }
 
     /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
-    /// lost device makes every later call a [`Error::GpuFailure`], for good.
+    /// lost device makes every later call a [`Error::GpuFailure`], for good. Only with the
+    /// `fault-injection` feature.
+    #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, fault: Fault) {
         match fault {
             Fault::LoseDevice { after_submissions } => self

@@ -90,7 +90,8 @@ pub struct GpuOptions {
 }
 
 /// A fault to inject into a [`GpuBackend`](super::GpuBackend), for testing that no fault yields a
-/// wrong result.
+/// wrong result. Only with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Destroy the device (as a driver reset or a removed GPU would) right after the k-th queue
