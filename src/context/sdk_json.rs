@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::format::{field, parse_integer, parse_object, py_json_object, py_json_string};
 use super::*;
 use crate::error::{Error, Result};
-use crate::paillier::{PublicKey, Scheme, SecretKey};
+use crate::paillier::{PublicKey, Scheme, SchemeSecrets, SecretKey};
 
 pub(super) fn public_key_json(pk: &PublicKey) -> String {
     match pk.scheme() {
@@ -26,15 +26,15 @@ pub(super) fn public_key_json(pk: &PublicKey) -> String {
 }
 
 pub(super) fn secret_key_json(sk: &SecretKey) -> Zeroizing<String> {
-    Zeroizing::new(match sk.scheme() {
-        Scheme::Paillier => py_json_object(&[
+    Zeroizing::new(match sk.secrets() {
+        SchemeSecrets::Classic { inv } => py_json_object(&[
             ("phi", py_json_string(&sk.phi().to_string())),
-            ("inv", py_json_string(&sk.inv().to_string())),
+            ("inv", py_json_string(&inv.to_string())),
         ]),
-        Scheme::PaillierLookup => py_json_object(&[
+        SchemeSecrets::Lookup { a, g_a_inv } => py_json_object(&[
             ("phi", sk.phi().to_string()),
-            ("a", sk.a().to_string()),
-            ("g_a_inv", sk.g_a_inv().to_string()),
+            ("a", a.to_string()),
+            ("g_a_inv", g_a_inv.to_string()),
         ]),
     })
 }

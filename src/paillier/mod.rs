@@ -38,6 +38,7 @@ pub use keygen::{
     MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN,
 };
 pub use public_key::PublicKey;
+pub(crate) use secret_key::SchemeSecrets;
 pub use secret_key::SecretKey;
 
 use num_bigint::BigUint;

@@ -6,7 +6,7 @@ use num_integer::Integer;
 use num_traits::{One, Zero};
 use rand::Rng;
 
-use super::public_key::{PublicKey, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS};
+use super::public_key::{PublicKey, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS};
 use super::{Ciphertext, Scheme};
 use crate::backend::encryption::one_plus_mn_times;
 use crate::backend::{
@@ -164,14 +164,9 @@ impl PublicKey {
         if let Some(base) = self.noise_base.get() {
             return Ok(base);
         }
-        let base = match (&self.scheme, &self.g_n) {
-            (Scheme::PaillierLookup, Some(g_n)) => g_n.clone(),
-            (Scheme::PaillierLookup, None) => {
-                return Err(Error::MalformedContext(
-                    "lookup public key without g_n".into(),
-                ))
-            }
-            (Scheme::Paillier, _) => {
+        let base = match &self.params {
+            SchemeParams::Lookup { g_n } => g_n.clone(),
+            SchemeParams::Classic => {
                 let h = djn_generator(&self.n)?;
                 self.n_squared_modulus.pow_biguint_vartime(&h, &self.n)?
             }
@@ -192,7 +187,7 @@ impl PublicKey {
             self.noise_bits.max(1),
             NOISE_WINDOW_BITS,
         );
-        let g = match self.scheme {
+        let g = match self.scheme() {
             Scheme::Paillier => None,
             Scheme::PaillierLookup => Some(FixedBaseTable::new(
                 modulus,
@@ -212,7 +207,7 @@ impl PublicKey {
         backend: &dyn Backend,
         plaintexts: &[BigUint],
     ) -> Result<Vec<Ciphertext>> {
-        if self.scheme != Scheme::Paillier {
+        if self.scheme() != Scheme::Paillier {
             return Err(Error::InvalidParameter(
                 "classic r^n encryption is defined for the paillier scheme only".into(),
             ));
@@ -248,7 +243,7 @@ impl PublicKey {
 
     /// `g^m mod n²` for any `m` (public-exponent path).
     pub(super) fn g_pow(&self, m: &BigUint) -> Result<BigUint> {
-        match self.scheme {
+        match self.scheme() {
             Scheme::Paillier => Ok((BigUint::one() + (m % &self.n) * &self.n) % &self.n_squared),
             Scheme::PaillierLookup => self.n_squared_modulus.pow_biguint_vartime(&self.g, m),
         }

@@ -23,15 +23,26 @@ pub(crate) const NOISE_WINDOW_BITS: usize = 5;
 /// Domain separation for the hash that derives the classic scheme's noise generator from `n`.
 pub(super) const DJN_GENERATOR_DOMAIN: &[u8] = b"paillier-gpu/djn-noise-generator/v1";
 
+/// What each scheme's public key holds beyond `n` and `g`: one variant per scheme, so that no
+/// key can be a lookup key without `g_n`.
+pub(super) enum SchemeParams {
+    /// Classic: `g = n + 1`; the noise base is derived from `n` (DJN).
+    Classic,
+    /// Lookup: `g^n mod n²`, the base of the noise.
+    Lookup {
+        /// `g^n mod n²`.
+        g_n: BigUint,
+    },
+}
+
 /// A Paillier public key of either scheme. Enough to encrypt and to aggregate, never to decrypt.
 pub struct PublicKey {
-    pub(super) scheme: Scheme,
     pub(super) key_len: usize,
     pub(super) n: BigUint,
     pub(super) n_squared: BigUint,
     pub(super) g: BigUint,
-    /// `g^n mod n²` (lookup scheme only): the base of the noise.
-    pub(super) g_n: Option<BigUint>,
+    /// What the scheme adds to `n` and `g`.
+    pub(super) params: SchemeParams,
     /// Bit length of noise exponents: `alpha_len + 128` (lookup) or `key_len = |n|/2` (classic).
     pub(super) noise_bits: usize,
     pub(super) n_squared_modulus: MontgomeryModulus,
@@ -45,7 +56,7 @@ pub struct PublicKey {
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PublicKey")
-            .field("scheme", &self.scheme)
+            .field("scheme", &self.scheme())
             .field("key_len", &self.key_len)
             .field("n_bits", &self.n.bits())
             .finish_non_exhaustive()
@@ -54,10 +65,10 @@ impl std::fmt::Debug for PublicKey {
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.scheme == other.scheme
+        self.scheme() == other.scheme()
             && self.n == other.n
             && self.g == other.g
-            && self.g_n == other.g_n
+            && self.g_n() == other.g_n()
     }
 }
 
@@ -67,7 +78,7 @@ impl PublicKey {
     /// A classic (`g = n + 1`) public key for `n`, validated.
     pub fn paillier(key_len: usize, n: BigUint) -> Result<Self> {
         let g = &n + 1u32;
-        Self::build(Scheme::Paillier, key_len, n, g, None, key_len)
+        Self::build(SchemeParams::Classic, key_len, n, g, key_len)
     }
 
     /// A lookup-scheme public key, validated (`g_n` must equal `g^n mod n²`).
@@ -84,26 +95,24 @@ impl PublicKey {
             )));
         }
         let pk = Self::build(
-            Scheme::PaillierLookup,
+            SchemeParams::Lookup { g_n },
             key_len,
             n,
             g,
-            Some(g_n),
             alpha_len + NOISE_EXTRA_BITS,
         )?;
         let expected = pk.n_squared_modulus.pow_biguint_vartime(&pk.g, &pk.n)?;
-        if pk.g_n.as_ref() != Some(&expected) {
+        if pk.g_n() != Some(&expected) {
             return Err(Error::MalformedContext("g_n is not g^n mod n^2".into()));
         }
         Ok(pk)
     }
 
     fn build(
-        scheme: Scheme,
+        params: SchemeParams,
         key_len: usize,
         n: BigUint,
         g: BigUint,
-        g_n: Option<BigUint>,
         noise_bits: usize,
     ) -> Result<Self> {
         if !KEY_LEN_RANGE.contains(&key_len) {
@@ -125,19 +134,18 @@ impl PublicKey {
         if g.is_zero() || g >= n_squared {
             return Err(Error::MalformedContext("g is not in [1, n^2)".into()));
         }
-        if let Some(g_n) = &g_n {
+        if let SchemeParams::Lookup { g_n } = &params {
             if g_n.is_zero() || g_n >= &n_squared {
                 return Err(Error::MalformedContext("g_n is not in [1, n^2)".into()));
             }
         }
         let n_squared_modulus = MontgomeryModulus::new(&n_squared)?;
         Ok(Self {
-            scheme,
             key_len,
             n,
             n_squared,
             g,
-            g_n,
+            params,
             noise_bits,
             n_squared_modulus,
             noise_base: OnceLock::new(),
@@ -152,7 +160,10 @@ impl PublicKey {
 
     /// The scheme this key belongs to.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        match self.params {
+            SchemeParams::Classic => Scheme::Paillier,
+            SchemeParams::Lookup { .. } => Scheme::PaillierLookup,
+        }
     }
 
     /// Bits of each prime (`n` has `2·key_len` bits).
@@ -177,7 +188,10 @@ impl PublicKey {
 
     /// `g^n mod n²` (lookup scheme only).
     pub fn g_n(&self) -> Option<&BigUint> {
-        self.g_n.as_ref()
+        match &self.params {
+            SchemeParams::Classic => None,
+            SchemeParams::Lookup { g_n } => Some(g_n),
+        }
     }
 
     /// The Montgomery constants of `n²`.

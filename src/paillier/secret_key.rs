@@ -20,25 +20,37 @@ use crate::error::{Error, Result};
 /// recovered from `n` and `phi` (`p + q = n - phi + 1`). Every secret integer is overwritten on
 /// drop, and `Debug` prints nothing secret.
 pub struct SecretKey {
-    scheme: Scheme,
     n: BigUint,
     phi: BigUint,
-    /// Classic: `phi⁻¹ mod n`. Lookup: unused (zero).
-    inv: BigUint,
-    /// Lookup: the order `a` of the noise subgroup. Classic: unused (zero).
-    a: BigUint,
-    /// Lookup: `L(g^a mod n²)⁻¹ mod n`. Classic: unused (zero).
-    g_a_inv: BigUint,
+    /// What the scheme keeps beyond `phi`.
+    secrets: SchemeSecrets,
     /// p, q and the CRT constants the backends decrypt with (both schemes finish alike).
     crt: CrtKey,
     /// Tables for encrypting modulo p² and q², built on first use.
     owner_tables: OnceLock<OwnerTables>,
 }
 
+/// The secrets each scheme keeps beyond `phi`, in the SDK's stored form: one variant per
+/// scheme, so that no key can hold the other scheme's fields (or none).
+pub(crate) enum SchemeSecrets {
+    /// Classic: `phi⁻¹ mod n`.
+    Classic {
+        /// `phi⁻¹ mod n`.
+        inv: BigUint,
+    },
+    /// Lookup: the noise subgroup's order and the decryption factor.
+    Lookup {
+        /// The order `a` of the noise subgroup.
+        a: BigUint,
+        /// `L(g^a mod n²)⁻¹ mod n`.
+        g_a_inv: BigUint,
+    },
+}
+
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretKey")
-            .field("scheme", &self.scheme)
+            .field("scheme", &self.scheme())
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -46,8 +58,13 @@ impl std::fmt::Debug for SecretKey {
 
 impl Drop for SecretKey {
     fn drop(&mut self) {
-        for value in [&mut self.phi, &mut self.inv, &mut self.a, &mut self.g_a_inv] {
-            wipe(value);
+        wipe(&mut self.phi);
+        match &mut self.secrets {
+            SchemeSecrets::Classic { inv } => wipe(inv),
+            SchemeSecrets::Lookup { a, g_a_inv } => {
+                wipe(a);
+                wipe(g_a_inv);
+            }
         }
     }
 }
@@ -108,12 +125,9 @@ impl SecretKey {
             wipe(value);
         }
         Ok(Self {
-            scheme: Scheme::Paillier,
             n,
             phi,
-            inv,
-            a: BigUint::zero(),
-            g_a_inv: BigUint::zero(),
+            secrets: SchemeSecrets::Classic { inv },
             crt: crt?,
             owner_tables: OnceLock::new(),
         })
@@ -178,12 +192,9 @@ impl SecretKey {
             wipe(value);
         }
         Ok(Self {
-            scheme: Scheme::PaillierLookup,
             n,
             phi,
-            inv: BigUint::zero(),
-            a,
-            g_a_inv,
+            secrets: SchemeSecrets::Lookup { a, g_a_inv },
             crt: crt?,
             owner_tables: OnceLock::new(),
         })
@@ -191,7 +202,10 @@ impl SecretKey {
 
     /// The scheme this key belongs to.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        match self.secrets {
+            SchemeSecrets::Classic { .. } => Scheme::Paillier,
+            SchemeSecrets::Lookup { .. } => Scheme::PaillierLookup,
+        }
     }
 
     /// The public modulus `n` this key decrypts under.
@@ -215,14 +229,8 @@ impl SecretKey {
     pub(crate) fn phi(&self) -> &BigUint {
         &self.phi
     }
-    pub(crate) fn inv(&self) -> &BigUint {
-        &self.inv
-    }
-    pub(crate) fn a(&self) -> &BigUint {
-        &self.a
-    }
-    pub(crate) fn g_a_inv(&self) -> &BigUint {
-        &self.g_a_inv
+    pub(crate) fn secrets(&self) -> &SchemeSecrets {
+        &self.secrets
     }
 
     /// Decrypts one ciphertext.
