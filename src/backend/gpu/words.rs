@@ -4,19 +4,23 @@ use rayon::prelude::*;
 
 use super::options::LimbPath;
 
-/// Little-endian u64 limbs as GPU limbs.
+/// Little-endian u64 limbs as GPU limbs, on several threads (a large batch's inputs are tens
+/// of MB).
 pub(super) fn to_gpu_words(limbs: &[u64], path: LimbPath) -> Vec<u32> {
-    match path {
-        LimbPath::Bits32 => limbs
-            .iter()
-            .flat_map(|&l| [l as u32, (l >> 32) as u32])
-            .collect(),
-        LimbPath::Bits16 => limbs
-            .iter()
-            .flat_map(|&l| [l & 0xffff, (l >> 16) & 0xffff, (l >> 32) & 0xffff, l >> 48])
-            .map(|w| w as u32)
-            .collect(),
-    }
+    let per = path.per_u64();
+    let mask = (1u64 << path.bits()) - 1;
+    let mut words = vec![0u32; limbs.len() * per];
+    words
+        .par_chunks_mut(TASK_LIMBS * per)
+        .zip(limbs.par_chunks(TASK_LIMBS))
+        .for_each(|(out, limbs)| {
+            for (w, &limb) in out.chunks_mut(per).zip(limbs) {
+                for (k, word) in w.iter_mut().enumerate() {
+                    *word = ((limb >> (path.bits() * k)) & mask) as u32;
+                }
+            }
+        });
+    words
 }
 
 /// u64 limbs per parallel task in [`from_gpu_words`].
