@@ -86,7 +86,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ctx.scheme().name(),
         ctx.key_len(),
         ctx.embed_len(),
-        ctx.backend().device(),
+        ctx.backend()?.device(),
         start.elapsed().as_secs_f64()
     );
 

@@ -48,7 +48,7 @@ proptest! {
     #[test]
     fn encryption_round_trips_and_matches_textbook_decryption(seed in any::<u64>(), s in 0usize..2) {
         let ctx = small_context(SCHEMES[s]);
-        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().as_ref());
+        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().unwrap().as_ref());
         let m = random_plaintext(pk, seed);
         let c = pk.encrypt(backend, &m).unwrap();
         prop_assert!(c.as_biguint() < pk.n_squared());
@@ -59,7 +59,7 @@ proptest! {
     #[test]
     fn homomorphic_identities_hold(seed in any::<u64>(), s in 0usize..2, k in any::<u32>()) {
         let ctx = small_context(SCHEMES[s]);
-        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().as_ref());
+        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().unwrap().as_ref());
         let n = pk.n();
         let a = random_plaintext(pk, seed);
         let b = random_plaintext(pk, seed ^ 0x5555);
@@ -75,7 +75,11 @@ proptest! {
 fn batches_decrypt_in_order_with_fresh_randomness() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().as_ref());
+        let (pk, sk, backend) = (
+            ctx.public_key(),
+            ctx.secret_key(),
+            ctx.backend().unwrap().as_ref(),
+        );
         let plaintexts: Vec<BigUint> = (0..37u32).map(BigUint::from).collect();
         let ciphertexts = pk.encrypt_batch(backend, &plaintexts).unwrap();
         assert_eq!(sk.decrypt_batch(backend, &ciphertexts).unwrap(), plaintexts);

@@ -1,7 +1,7 @@
 //! The data owner's context: keys, configuration, data key and device, and what it does with
 //! them (encryption, decoding, content encryption).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
 
@@ -29,7 +29,8 @@ pub struct ExecutionContext {
     pub(super) file_format: FileFormat,
     pub(super) layout: VectorLayout,
     pub(super) device: Device,
-    pub(super) backend: Arc<dyn Backend>,
+    /// Attached on first use: loading a context opens no GPU.
+    pub(super) backend: OnceLock<Arc<dyn Backend>>,
     pub(super) id: String,
 }
 
@@ -93,7 +94,6 @@ impl ExecutionContext {
         device: Device,
     ) -> Result<Self> {
         let layout = VectorLayout::new(config.embed_len, config.key_len)?;
-        let backend = backend_for(device)?;
         let sk_json = secret_key_json(&secret_key);
         let id = context_id(
             &sk_json,
@@ -109,7 +109,7 @@ impl ExecutionContext {
             file_format,
             layout,
             device,
-            backend,
+            backend: OnceLock::new(),
             id,
         })
     }
@@ -178,16 +178,23 @@ impl ExecutionContext {
         self.device
     }
 
-    /// The backend running this context's batches.
-    pub fn backend(&self) -> &Arc<dyn Backend> {
-        &self.backend
+    /// The backend running this context's batches, attached on first use:
+    /// [`Error::GpuUnavailable`] here (or from the first operation) when the device is
+    /// [`Device::Gpu`] and no adapter answers.
+    pub fn backend(&self) -> Result<&Arc<dyn Backend>> {
+        if let Some(backend) = self.backend.get() {
+            return Ok(backend);
+        }
+        let backend = backend_for(self.device)?;
+        Ok(self.backend.get_or_init(|| backend))
     }
 
-    /// The same context on another device (the id does not change).
-    pub fn with_device(mut self, device: Device) -> Result<Self> {
-        self.backend = backend_for(device)?;
+    /// The same context on another device (the id does not change). The backend is attached
+    /// when first used, so no GPU is opened here.
+    pub fn with_device(mut self, device: Device) -> Self {
         self.device = device;
-        Ok(self)
+        self.backend = OnceLock::new();
+        self
     }
 
     /// The same context on a backend configured by the caller (a
@@ -195,7 +202,7 @@ impl ExecutionContext {
     /// becomes the backend's.
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
         self.device = backend.device();
-        self.backend = backend;
+        self.backend = OnceLock::from(backend);
         self
     }
 
@@ -239,17 +246,21 @@ impl ExecutionContext {
     /// caller chose explicitly ([`Device::Gpu`], [`with_backend`](Self::with_backend)). Under
     /// [`Device::Auto`] secrets stay on the CPU: the GPU path is not constant-time and its memory
     /// may be shared (SECURITY.md).
-    fn secrets_may_use_backend(&self) -> bool {
-        self.device == Device::Gpu || self.backend.device() == Device::Cpu
+    fn secrets_may_use_backend(&self) -> Result<bool> {
+        Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
     }
 
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
-    fn secret_key_backend(&self) -> Arc<dyn Backend> {
-        if self.secrets_may_use_backend() {
-            self.backend.clone()
+    fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
+        // Under auto the secret key stays on the CPU: no GPU needs opening for it.
+        if self.device == Device::Auto {
+            return Ok(crate::backend::cpu::CpuBackend::shared());
+        }
+        Ok(if self.secrets_may_use_backend()? {
+            self.backend()?.clone()
         } else {
             crate::backend::cpu::CpuBackend::shared()
-        }
+        })
     }
 
     /// Encrypts binary vectors (values 0 or 1, `embed_len` each): the same ciphertexts as a
@@ -262,9 +273,9 @@ impl ExecutionContext {
         vectors: &[V],
     ) -> Result<Vec<EncryptedVector>> {
         hamming::encrypt_vectors(
-            self.backend.as_ref(),
+            self.backend()?.as_ref(),
             &self.public_key,
-            self.secrets_may_use_backend().then_some(&*self.secret_key),
+            self.secrets_may_use_backend()?.then_some(&*self.secret_key),
             &self.layout,
             vectors,
         )
@@ -274,9 +285,9 @@ impl ExecutionContext {
     /// vector): what the file writers and [`EncryptedIndex::insert_batch`] take.
     pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
         hamming::encrypt_batch(
-            self.backend.as_ref(),
+            self.backend()?.as_ref(),
             &self.public_key,
-            self.secrets_may_use_backend().then_some(&*self.secret_key),
+            self.secrets_may_use_backend()?.then_some(&*self.secret_key),
             &self.layout,
             vectors,
         )
@@ -294,7 +305,7 @@ impl ExecutionContext {
     /// the context's device is explicitly [`Device::Gpu`].
     pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
         hamming::decode_distances(
-            self.secret_key_backend().as_ref(),
+            self.secret_key_backend()?.as_ref(),
             &self.public_key,
             &self.secret_key,
             &self.layout,
@@ -307,7 +318,7 @@ impl ExecutionContext {
     /// by [`EncryptedIndex::aggregate_batch`]: one distance per record.
     pub fn decode_batch(&self, responses: &CiphertextBatch) -> Result<Vec<u32>> {
         hamming::decode_batch(
-            self.secret_key_backend().as_ref(),
+            self.secret_key_backend()?.as_ref(),
             &self.public_key,
             &self.secret_key,
             &self.layout,
@@ -324,7 +335,30 @@ impl ExecutionContext {
     pub fn new_index(&self) -> Result<EncryptedIndex> {
         Ok(
             EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, Device::Cpu)?
-                .with_backend(self.backend.clone()),
+                .with_backend(self.backend()?.clone()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_is_attached_on_first_use_not_on_load_or_device_change() {
+        let options = ContextOptions {
+            key_len: 256,
+            embed_len: 8,
+            allow_insecure: true,
+            ..ContextOptions::default()
+        };
+        let ctx = ExecutionContext::create_with_passphrase(&options, "p")
+            .unwrap()
+            .with_device(Device::Gpu);
+        assert!(ctx.backend.get().is_none(), "with_device opened a backend");
+        let ctx = ctx.with_device(Device::Cpu);
+        assert!(ctx.backend.get().is_none());
+        ctx.encrypt_vectors(&[vec![1u8; 8]]).unwrap();
+        assert_eq!(ctx.backend.get().map(|b| b.device()), Some(Device::Cpu));
     }
 }

@@ -213,7 +213,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let passphrase = passphrase(passphrase_file)?;
             let ctx = ExecutionContext::load_with_passphrase(&context, &passphrase)?
-                .with_device(device.device())?;
+                .with_device(device.device());
             let responses =
                 read_ciphertext_batch(&input, ctx.ciphertext_shape(), ctx.public_key())?;
             let count = responses.records();

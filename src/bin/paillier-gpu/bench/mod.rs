@@ -184,7 +184,7 @@ fn measure(
     vectors: &[Vec<u8>],
     repeat: usize,
 ) -> Result<Vec<Vec<f64>>> {
-    let backend = ctx.backend().as_ref();
+    let backend = ctx.backend()?.as_ref();
     let layout = ctx.layout();
     let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
         f()?; // untimed: tables, pipelines, resident buffers
