@@ -85,16 +85,17 @@ fn a_device_lost_mid_batch_is_an_error_on_gpu_and_a_cpu_rerun_on_auto() {
             let Some(gpu) = fresh_gpu(1) else { return };
             gpu.inject_fault(fault);
             injected += 1;
+            let checked = gpu.checked();
             assert!(
-                matches!(call(gpu.as_ref()), Err(Error::GpuFailure(_))),
+                matches!(call(checked.as_ref()), Err(Error::GpuFailure(_))),
                 "{name}: a lost device must be an error"
             );
-            assert!(matches!(call(gpu.as_ref()), Err(Error::GpuFailure(_))));
+            assert!(matches!(call(checked.as_ref()), Err(Error::GpuFailure(_))));
             // Auto: the CPU's answer, and the GPU is not tried again.
             let Some(gpu) = fresh_gpu(1) else { return };
             gpu.inject_fault(fault);
             injected += 1;
-            let auto = FallbackBackend::new(gpu, CpuBackend::shared());
+            let auto = FallbackBackend::new(gpu.checked(), CpuBackend::shared());
             assert_eq!(call(&auto).unwrap(), expected, "{name} after {fault:?}");
             assert!(auto.degraded());
             assert_eq!(call(&auto).unwrap(), expected);
@@ -113,18 +114,26 @@ fn a_corrupted_result_is_caught_by_the_spot_check() {
         let Some(gpu) = fresh_gpu(usize::MAX) else {
             return;
         };
-        assert_eq!(call(gpu.as_ref()).unwrap(), expected, "{name}: healthy");
+        let checked = gpu.checked();
+        assert_eq!(call(checked.as_ref()).unwrap(), expected, "{name}: healthy");
+        // Unchecked, the corruption would come back as a result: the check is what catches it.
+        gpu.inject_fault(Fault::CorruptResult { after_readbacks: 1 });
+        assert_ne!(
+            call(gpu.as_ref()).unwrap(),
+            expected,
+            "{name}: corruption injected"
+        );
         for after_readbacks in [1, 4] {
             gpu.inject_fault(Fault::CorruptResult { after_readbacks });
             injected += 1;
-            match call(gpu.as_ref()) {
+            match call(checked.as_ref()) {
                 Err(Error::GpuFailure(why)) => assert!(why.contains("spot check"), "{why}"),
                 other => panic!("{name}: corruption not caught: {other:?}"),
             }
         }
         gpu.inject_fault(Fault::CorruptResult { after_readbacks: 2 });
         injected += 1;
-        let auto = FallbackBackend::new(gpu, CpuBackend::shared());
+        let auto = FallbackBackend::new(gpu.checked(), CpuBackend::shared());
         assert_eq!(
             call(&auto).unwrap(),
             expected,
@@ -165,7 +174,7 @@ fn a_search_survives_a_lost_device_on_auto() {
     };
     // Submissions of a healthy run, to place the faults inside it.
     let Some(probe) = fresh_gpu(1) else { return };
-    assert_eq!(search(probe).unwrap(), expected);
+    assert_eq!(search(probe.checked()).unwrap(), expected);
     let mut injected = 0;
     for after_submissions in [1, 4, 7, 10] {
         let fault = Fault::LoseDevice { after_submissions };
@@ -173,7 +182,11 @@ fn a_search_survives_a_lost_device_on_auto() {
         gpu.inject_fault(fault);
         injected += 1;
         assert_eq!(
-            search(Arc::new(FallbackBackend::new(gpu, CpuBackend::shared()))).unwrap(),
+            search(Arc::new(FallbackBackend::new(
+                gpu.checked(),
+                CpuBackend::shared()
+            )))
+            .unwrap(),
             expected,
             "auto, {fault:?}"
         );
@@ -181,7 +194,7 @@ fn a_search_survives_a_lost_device_on_auto() {
         gpu.inject_fault(fault);
         injected += 1;
         assert!(
-            matches!(search(gpu), Err(Error::GpuFailure(_))),
+            matches!(search(gpu.checked()), Err(Error::GpuFailure(_))),
             "gpu, {fault:?}"
         );
     }

@@ -75,9 +75,10 @@ pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
     }
 }
 
+/// The shared GPU with its spot checks.
 #[cfg(feature = "gpu")]
 fn gpu_backend() -> Result<Arc<dyn Backend>> {
-    Ok(gpu::GpuBackend::shared()?)
+    Ok(gpu::GpuBackend::shared()?.checked())
 }
 
 /// `Auto` takes a hardware adapter only: a software one (lavapipe, WARP) is always slower than
@@ -92,7 +93,7 @@ fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
             info.name
         )));
     }
-    Ok(backend)
+    Ok(backend.checked())
 }
 
 #[cfg(not(feature = "gpu"))]

@@ -11,7 +11,6 @@ mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod response_check;
-#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 mod spot_check;
 
 mod batch;
@@ -19,6 +18,7 @@ mod checks;
 mod device;
 mod device_memory;
 mod resident_batch;
+mod verifying;
 
 pub use batch::{Exponents, LimbBatch, Secrecy};
 pub(crate) use checks::{check_crt_operands, check_fixed_base_operands, check_operands};
@@ -28,6 +28,7 @@ pub use device_memory::{DeviceBatch, DeviceMemory};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
 pub use resident_batch::ResidentBatch;
+pub use verifying::VerifyingBackend;
 
 use std::fmt;
 
@@ -91,6 +92,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Memory of the backend's own (a GPU's) for data reused across calls, if it has any.
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
         None
+    }
+
+    /// True when this backend runs a batch of `items` on the CPU itself (a GPU below its
+    /// smallest worthwhile batch): [`VerifyingBackend`] does not check such batches.
+    fn runs_on_cpu(&self, items: usize) -> bool {
+        let _ = items;
+        self.device() == Device::Cpu
     }
 
     /// How many random items of each call's result this backend recomputes on the CPU before

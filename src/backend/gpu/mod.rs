@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{
-    spot_check, Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch,
+    Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch, VerifyingBackend,
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -151,14 +151,10 @@ impl GpuBackend {
         pollster::block_on(Self::open(options))
     }
 
-    /// Items to spot-check for a batch of `items`: none when the batch ran on the CPU anyway
-    /// (below `min_batch`), where a check would only repeat the same computation.
-    fn samples_for(&self, items: usize) -> usize {
-        if items < self.min_batch {
-            0
-        } else {
-            self.spot_checks
-        }
+    /// This backend with its spot checks ([`GpuOptions::spot_check_samples`] items of every
+    /// call recomputed on the CPU): what [`backend_for`](crate::backend::backend_for) hands out.
+    pub fn checked(self: &Arc<Self>) -> Arc<dyn Backend> {
+        Arc::new(VerifyingBackend::new(self.clone(), self.spot_checks))
     }
 
     /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
@@ -269,8 +265,9 @@ impl GpuBackend {
     }
 }
 
-/// Every call's result is spot-checked against the CPU on [`GpuOptions::spot_check_samples`]
-/// random items before it is returned; the CPU recomputes them while the device works.
+/// The device itself, unchecked: [`GpuBackend::checked`] adds the spot checks, and
+/// [`backend_for`](crate::backend::backend_for) composes them (and the CPU fallback of
+/// [`Device::Auto`]).
 impl Backend for GpuBackend {
     fn device(&self) -> Device {
         Device::Gpu
@@ -282,13 +279,7 @@ impl Backend for GpuBackend {
         bases: &LimbBatch,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        spot_check::run_checked(
-            "modexp",
-            self.samples_for(bases.len()),
-            bases.len(),
-            || self.modexp_on_device(modulus, bases, exponents),
-            |i| spot_check::modexp(modulus, bases, exponents, i),
-        )
+        self.modexp_on_device(modulus, bases, exponents)
     }
 
     fn modmul(
@@ -297,13 +288,7 @@ impl Backend for GpuBackend {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        spot_check::run_checked(
-            "modmul",
-            self.samples_for(a.len()),
-            a.len(),
-            || self.modmul_on_device(modulus, a, b),
-            |i| spot_check::modmul_item(modulus, a, b, i),
-        )
+        self.modmul_on_device(modulus, a, b)
     }
 
     fn fixed_base_pow(
@@ -312,13 +297,7 @@ impl Backend for GpuBackend {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        spot_check::run_checked(
-            "fixed-base",
-            self.samples_for(exponents.values.len()),
-            exponents.values.len(),
-            || self.fixed_base_pow_on_device(modulus, table, exponents),
-            |i| spot_check::fixed_base_pow(modulus, table, exponents, i),
-        )
+        self.fixed_base_pow_on_device(modulus, table, exponents)
     }
 
     fn crt_decode(
@@ -328,23 +307,15 @@ impl Backend for GpuBackend {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
-        spot_check::run_checked(
-            "CRT decoding",
-            self.samples_for(bases_p.len()),
-            bases_p.len(),
-            || self.crt_decode_on_device(key, bases_p, bases_q, masks),
-            |i| spot_check::crt_decode(key, bases_p, bases_q, masks, i),
-        )
+        self.crt_decode_on_device(key, bases_p, bases_q, masks)
     }
 
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
-        spot_check::run_checked(
-            "encryption",
-            self.samples_for(job.messages.len()),
-            job.messages.len(),
-            || self.encrypt_on_device(job),
-            |i| spot_check::encrypt(job, i),
-        )
+        self.encrypt_on_device(job)
+    }
+
+    fn runs_on_cpu(&self, items: usize) -> bool {
+        items < self.min_batch
     }
 
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {
@@ -352,6 +323,6 @@ impl Backend for GpuBackend {
     }
 
     fn spot_checks(&self) -> usize {
-        self.spot_checks
+        0
     }
 }

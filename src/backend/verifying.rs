@@ -1,0 +1,143 @@
+//! Spot checks as a decorator: any backend's results, a few random items recomputed on the CPU.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{
+    spot_check, Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch,
+};
+use crate::bigint::{FixedBaseTable, MontgomeryModulus};
+use crate::error::Result;
+
+/// Wraps a backend (a GPU) so that every call's result is checked against the CPU on `samples`
+/// random items before it is returned (see the `spot_check` module: the CPU recomputes them
+/// while the wrapped backend works). A mismatch is [`Error::GpuFailure`](crate::Error), which a
+/// [`FallbackBackend`](super::FallbackBackend) around this one turns into a CPU rerun.
+///
+/// Batches the wrapped backend itself runs on the CPU ([`Backend::runs_on_cpu`]) are not
+/// checked. [`ResidentBatch`](super::ResidentBatch) checks its device-resident products on as
+/// many samples ([`Backend::spot_checks`]).
+///
+/// ```
+/// use std::sync::Arc;
+/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, VerifyingBackend};
+/// let checked = VerifyingBackend::new(CpuBackend::shared(), 2);
+/// assert_eq!(checked.spot_checks(), 2);
+/// ```
+pub struct VerifyingBackend {
+    inner: Arc<dyn Backend>,
+    samples: usize,
+}
+
+impl VerifyingBackend {
+    /// `inner`, with `samples` items of every call checked (0 checks nothing).
+    pub fn new(inner: Arc<dyn Backend>, samples: usize) -> Self {
+        Self { inner, samples }
+    }
+
+    fn samples_for(&self, items: usize) -> usize {
+        if self.inner.runs_on_cpu(items) {
+            0
+        } else {
+            self.samples
+        }
+    }
+}
+
+impl fmt::Debug for VerifyingBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingBackend")
+            .field("inner", &self.inner)
+            .field("samples", &self.samples)
+            .finish()
+    }
+}
+
+impl Backend for VerifyingBackend {
+    fn device(&self) -> Device {
+        self.inner.device()
+    }
+
+    fn modexp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "modexp",
+            self.samples_for(bases.len()),
+            bases.len(),
+            || self.inner.modexp(modulus, bases, exponents),
+            |i| spot_check::modexp(modulus, bases, exponents, i),
+        )
+    }
+
+    fn modmul(
+        &self,
+        modulus: &MontgomeryModulus,
+        a: &LimbBatch,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "modmul",
+            self.samples_for(a.len()),
+            a.len(),
+            || self.inner.modmul(modulus, a, b),
+            |i| spot_check::modmul_item(modulus, a, b, i),
+        )
+    }
+
+    fn fixed_base_pow(
+        &self,
+        modulus: &MontgomeryModulus,
+        table: &FixedBaseTable,
+        exponents: &Exponents,
+    ) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "fixed-base",
+            self.samples_for(exponents.values.len()),
+            exponents.values.len(),
+            || self.inner.fixed_base_pow(modulus, table, exponents),
+            |i| spot_check::fixed_base_pow(modulus, table, exponents, i),
+        )
+    }
+
+    fn crt_decode(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        spot_check::run_checked(
+            "CRT decoding",
+            self.samples_for(bases_p.len()),
+            bases_p.len(),
+            || self.inner.crt_decode(key, bases_p, bases_q, masks),
+            |i| spot_check::crt_decode(key, bases_p, bases_q, masks, i),
+        )
+    }
+
+    fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "encryption",
+            self.samples_for(job.messages.len()),
+            job.messages.len(),
+            || self.inner.encrypt(job),
+            |i| spot_check::encrypt(job, i),
+        )
+    }
+
+    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
+        self.inner.device_memory()
+    }
+
+    fn spot_checks(&self) -> usize {
+        self.samples
+    }
+
+    fn runs_on_cpu(&self, items: usize) -> bool {
+        self.inner.runs_on_cpu(items)
+    }
+}
