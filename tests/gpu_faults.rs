@@ -200,3 +200,35 @@ fn a_search_survives_a_lost_device_on_auto() {
     }
     eprintln!("device losses injected into searches: {injected}");
 }
+
+/// The routing decorator: a batch below `min_batch` runs on the CPU (an armed corruption on the
+/// device does not touch it), a larger one on the device, checked.
+#[test]
+fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
+    let options = GpuOptions {
+        max_items_per_dispatch: Some(DISPATCH_ITEMS),
+        spot_check_samples: Some(usize::MAX),
+        min_batch: Some(16),
+        ..GpuOptions::from_settings(|name| std::env::var(name).ok()).unwrap()
+    };
+    let gpu = match GpuBackend::new(&options) {
+        Ok(gpu) => Arc::new(gpu),
+        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) => return eprintln!("skipping: {e}"),
+    };
+    let backend = gpu.checked();
+    let mut rng = StdRng::seed_from_u64(21);
+    let m = modulus(&mut rng, 512);
+    let (small, large) = (batch(&mut rng, &m, 8), batch(&mut rng, &m, ITEMS));
+    let b = batch(&mut rng, &m, 1);
+    assert!(backend.runs_on_cpu(small.len()) && !backend.runs_on_cpu(large.len()));
+    gpu.inject_fault(Fault::CorruptResult { after_readbacks: 1 });
+    assert_eq!(
+        backend.modmul(&m, &small, &b).unwrap(),
+        CpuBackend.modmul(&m, &small, &b).unwrap()
+    );
+    assert!(matches!(
+        backend.modmul(&m, &large, &b),
+        Err(Error::GpuFailure(why)) if why.contains("spot check")
+    ));
+}

@@ -18,6 +18,7 @@ mod checks;
 mod device;
 mod device_memory;
 mod resident_batch;
+mod routing;
 mod verifying;
 
 pub use batch::{Exponents, LimbBatch, Secrecy};
@@ -28,6 +29,7 @@ pub use device_memory::{DeviceBatch, DeviceMemory};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
 pub use resident_batch::ResidentBatch;
+pub use routing::RoutingBackend;
 pub use verifying::VerifyingBackend;
 
 use std::fmt;

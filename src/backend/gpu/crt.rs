@@ -6,8 +6,7 @@ use super::kernels::Kernel;
 use super::params::{one_dispatch, Params};
 use super::words::exponent_words;
 use super::GpuBackend;
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, CrtKey, Exponents, LimbBatch};
+use crate::backend::{CrtKey, Exponents, LimbBatch};
 use crate::error::Result;
 
 /// Scratch slots of the x_p and x_q intermediates (after the exponentiation's own slots).
@@ -36,9 +35,6 @@ impl GpuBackend {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
-        if bases_p.len() < self.min_batch {
-            return CpuBackend.crt_decode(key, bases_p, bases_q, masks);
-        }
         crate::backend::check_crt_operands(key, bases_p, bases_q, masks)?;
         self.check_health()?;
         let count = bases_p.len();

@@ -14,8 +14,7 @@ use super::kernels::Kernel;
 use super::params::{one_dispatch, Params};
 use super::words::exponent_words;
 use super::GpuBackend;
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
+use crate::backend::{EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
 use crate::bigint::MontgomeryModulus;
 use crate::error::Result;
 
@@ -160,9 +159,6 @@ impl GpuBackend {
 
     pub(super) fn encrypt_on_device(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         let count = job.messages.len();
-        if count < self.min_batch {
-            return CpuBackend.encrypt(job);
-        }
         job.check()?;
         self.check_health()?;
         let width = self.gpu_limbs(job.n_squared);

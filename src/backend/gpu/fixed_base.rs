@@ -10,8 +10,7 @@ use super::modexp::STATE_SLOT;
 use super::params::{phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_TIMES_FACTOR};
 use super::words::{exponent_words, to_gpu_words};
 use super::{failure, GpuBackend};
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, Exponents, LimbBatch};
+use crate::backend::{Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
 
@@ -149,9 +148,6 @@ impl GpuBackend {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        if exponents.values.len() < self.min_batch {
-            return CpuBackend.fixed_base_pow(modulus, table, exponents);
-        }
         crate::backend::check_fixed_base_operands(modulus, table, exponents)?;
         let s = self.gpu_limbs(modulus);
         let mut words = exponent_words(exponents.values.as_flat());

@@ -43,7 +43,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{
-    Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch, VerifyingBackend,
+    Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch, RoutingBackend,
+    VerifyingBackend,
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -151,10 +152,20 @@ impl GpuBackend {
         pollster::block_on(Self::open(options))
     }
 
-    /// This backend with its spot checks ([`GpuOptions::spot_check_samples`] items of every
-    /// call recomputed on the CPU): what [`backend_for`](crate::backend::backend_for) hands out.
+    /// This backend with its policies, what [`backend_for`](crate::backend::backend_for) hands
+    /// out: spot checks ([`GpuOptions::spot_check_samples`] items of every call recomputed on
+    /// the CPU) and batches below [`GpuOptions::min_batch`] sent to the CPU.
     pub fn checked(self: &Arc<Self>) -> Arc<dyn Backend> {
-        Arc::new(VerifyingBackend::new(self.clone(), self.spot_checks))
+        let verified: Arc<dyn Backend> =
+            Arc::new(VerifyingBackend::new(self.clone(), self.spot_checks));
+        if self.min_batch == 0 {
+            return verified;
+        }
+        Arc::new(RoutingBackend::new(
+            crate::backend::cpu::CpuBackend::shared(),
+            verified,
+            self.min_batch,
+        ))
     }
 
     /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
@@ -265,7 +276,8 @@ impl GpuBackend {
     }
 }
 
-/// The device itself, unchecked: [`GpuBackend::checked`] adds the spot checks, and
+/// The device itself, unchecked and unrouted: [`GpuBackend::checked`] adds the spot checks and
+/// the small-batch routing, and
 /// [`backend_for`](crate::backend::backend_for) composes them (and the CPU fallback of
 /// [`Device::Auto`]).
 impl Backend for GpuBackend {
@@ -312,10 +324,6 @@ impl Backend for GpuBackend {
 
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         self.encrypt_on_device(job)
-    }
-
-    fn runs_on_cpu(&self, items: usize) -> bool {
-        items < self.min_batch
     }
 
     fn device_memory(&self) -> Option<&dyn DeviceMemory> {

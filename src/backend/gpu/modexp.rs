@@ -6,8 +6,7 @@ use super::kernels::{Kernel, MODEXP_TABLE, MODEXP_WINDOW};
 use super::params::{phased_program, Params, Step};
 use super::words::exponent_words;
 use super::{failure, GpuBackend};
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, Exponents, LimbBatch};
+use crate::backend::{Exponents, LimbBatch};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
 
@@ -94,9 +93,6 @@ impl GpuBackend {
         bases: &LimbBatch,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        if bases.len() < self.min_batch {
-            return CpuBackend.modexp(modulus, bases, exponents);
-        }
         if bases.limbs_per_item() != modulus.len() {
             return Err(Error::InvalidParameter(format!(
                 "bases of {} limbs for a {}-limb modulus",

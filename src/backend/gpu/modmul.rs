@@ -5,8 +5,7 @@ use super::kernels::Kernel;
 use super::params::{one_dispatch, Params};
 use super::words::to_gpu_words;
 use super::GpuBackend;
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, LimbBatch};
+use crate::backend::LimbBatch;
 use crate::bigint::MontgomeryModulus;
 use crate::error::Result;
 
@@ -38,9 +37,6 @@ impl GpuBackend {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        if a.len() < self.min_batch {
-            return CpuBackend.modmul(modulus, a, b);
-        }
         crate::backend::check_operands(modulus, a, b)?;
         let a_words = self.words_of(a);
         self.multiply(modulus, Factors::Host(&a_words), a.len(), b, 0)
