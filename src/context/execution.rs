@@ -272,13 +272,7 @@ impl ExecutionContext {
         &self,
         vectors: &[V],
     ) -> Result<Vec<EncryptedVector>> {
-        hamming::encrypt_vectors(
-            self.backend()?.as_ref(),
-            &self.public_key,
-            self.secrets_may_use_backend()?.then_some(&*self.secret_key),
-            &self.layout,
-            vectors,
-        )
+        Ok(EncryptedVector::from_batch(&self.encrypt_batch(vectors)?))
     }
 
     /// [`encrypt_vectors`](Self::encrypt_vectors) into one [`CiphertextBatch`] (one record per
@@ -304,13 +298,11 @@ impl ExecutionContext {
     /// that cannot be an honest aggregate ([`Error::InvalidResponse`]). Runs on the CPU unless
     /// the context's device is explicitly [`Device::Gpu`].
     pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
-        hamming::decode_distances(
-            self.secret_key_backend()?.as_ref(),
+        self.decode_batch(&EncryptedVector::to_batch(
             &self.public_key,
-            &self.secret_key,
-            &self.layout,
+            self.layout.chunks(),
             responses,
-        )
+        )?)
     }
 
     /// [`decode_distances`](Self::decode_distances) on a batch read with
