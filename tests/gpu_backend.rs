@@ -12,7 +12,7 @@ use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::backend::gpu::{AdapterKind, Exchange, GpuBackend, GpuOptions};
-use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, Secrecy};
+use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy};
 use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::{Device, Error, ExecutionContext};
@@ -233,16 +233,18 @@ fn resident_batches_grow_and_multiply_in_place() {
     for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(5);
         let m = modulus(&mut rng, 4096);
-        let memory = gpu.device_memory().unwrap();
         let first = batch(&mut rng, &m, 100);
         let second = batch(&mut rng, &m, 37);
-        let mut resident = memory.upload(&first).unwrap();
-        memory.append(&mut resident, &second).unwrap();
+        let mut resident = ResidentBatch::new(m.len());
+        gpu.append_resident(&mut resident, &first).unwrap();
+        gpu.append_resident(&mut resident, &second).unwrap();
         assert_eq!(resident.len(), 137);
+        assert!(resident.is_on_device(), "{path:?}");
         let mut all = first.clone();
         for item in second.iter() {
             all.push(item).unwrap();
         }
+        assert_eq!(resident.host(), &all);
         let q = batch(&mut rng, &m, 2);
         for range in [0..137usize, 5..70, 136..137, 10..10] {
             let subset = LimbBatch::from_flat(
@@ -251,17 +253,27 @@ fn resident_batches_grow_and_multiply_in_place() {
             )
             .unwrap();
             assert_eq!(
-                memory
-                    .modmul_resident(&m, &resident, range.clone(), &q)
+                gpu.modmul_resident(&m, &resident, range.clone(), &q)
                     .unwrap(),
                 CpuBackend.modmul(&m, &subset, &q).unwrap(),
                 "{path:?} {range:?}"
             );
         }
         assert!(matches!(
-            memory.modmul_resident(&m, &resident, 100..138, &q),
+            gpu.modmul_resident(&m, &resident, 100..138, &q),
             Err(Error::InvalidSelection(_))
         ));
+        // Made on the CPU (host copy only), the batch gets its device copy at the next append.
+        let mut moved = ResidentBatch::new(m.len());
+        CpuBackend.append_resident(&mut moved, &first).unwrap();
+        assert!(!moved.is_on_device());
+        gpu.append_resident(&mut moved, &second).unwrap();
+        assert!(moved.is_on_device(), "{path:?}");
+        assert_eq!(
+            gpu.modmul_resident(&m, &moved, 0..137, &q).unwrap(),
+            CpuBackend.modmul(&m, &all, &q).unwrap(),
+            "{path:?} uploaded on append"
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use common::{batch, exponents, gpu_required, hamming, modulus};
 use num_bigint::RandBigInt;
 use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::backend::gpu::{Fault, GpuBackend, GpuOptions};
-use paillier_gpu::backend::{Backend, FallbackBackend};
+use paillier_gpu::backend::{Backend, FallbackBackend, ResidentBatch};
 use paillier_gpu::bigint::FixedBaseTable;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
@@ -231,4 +231,51 @@ fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
         backend.modmul(&m, &large, &b),
         Err(Error::GpuFailure(why)) if why.contains("spot check")
     ));
+}
+
+/// Resident products (a search database kept on the device) pass through the same decorators
+/// as every other operation: a small range runs on the CPU, a corrupted large one is caught by
+/// the spot check, and under auto it comes back right from the host copy.
+#[test]
+fn resident_products_are_routed_checked_and_fall_back() {
+    let options = GpuOptions {
+        max_items_per_dispatch: Some(DISPATCH_ITEMS),
+        spot_check_samples: Some(usize::MAX),
+        min_batch: Some(16),
+        ..GpuOptions::from_settings(|name| std::env::var(name).ok()).unwrap()
+    };
+    let gpu = match GpuBackend::new(&options) {
+        Ok(gpu) => Arc::new(gpu),
+        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) => return eprintln!("skipping: {e}"),
+    };
+    let checked = gpu.checked();
+    let auto = FallbackBackend::new(gpu.checked(), CpuBackend::shared());
+    let mut rng = StdRng::seed_from_u64(22);
+    let m = modulus(&mut rng, 512);
+    let items = batch(&mut rng, &m, ITEMS);
+    let b = batch(&mut rng, &m, 1);
+    let mut resident = ResidentBatch::new(m.len());
+    checked.append_resident(&mut resident, &items).unwrap();
+    assert!(resident.is_on_device());
+    let expected = CpuBackend.modmul(&m, &items, &b).unwrap();
+
+    gpu.inject_fault(Fault::CorruptResult { after_readbacks: 1 });
+    let small = checked.modmul_resident(&m, &resident, 0..8, &b).unwrap();
+    assert_eq!(small.as_flat(), &expected.as_flat()[..8 * m.len()]);
+    assert!(matches!(
+        checked.modmul_resident(&m, &resident, 0..ITEMS, &b),
+        Err(Error::GpuFailure(why)) if why.contains("spot check")
+    ));
+
+    gpu.inject_fault(Fault::CorruptResult { after_readbacks: 1 });
+    assert_eq!(
+        auto.modmul_resident(&m, &resident, 0..ITEMS, &b).unwrap(),
+        expected
+    );
+    assert!(auto.degraded());
+    // Degraded, auto appends on the CPU: the host copy grows, the stale device copy is dropped.
+    auto.append_resident(&mut resident, &b).unwrap();
+    assert_eq!(resident.len(), ITEMS + 1);
+    assert!(!resident.is_on_device());
 }

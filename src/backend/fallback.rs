@@ -1,10 +1,11 @@
 //! `Device::Auto`: the GPU first, the CPU whenever the GPU fails.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch};
+use super::{Backend, CrtKey, Device, EncryptionJob, Exponents, LimbBatch, ResidentBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
@@ -47,7 +48,7 @@ impl FallbackBackend {
     }
 
     /// `call` on the primary, then on the fallback if the primary failed as a device.
-    fn attempt<T>(&self, what: &str, call: impl Fn(&dyn Backend) -> Result<T>) -> Result<T> {
+    fn attempt<T>(&self, what: &str, mut call: impl FnMut(&dyn Backend) -> Result<T>) -> Result<T> {
         if !self.degraded() {
             match call(self.primary.as_ref()) {
                 Err(e @ (Error::GpuFailure(_) | Error::GpuUnavailable(_))) => {
@@ -127,19 +128,31 @@ impl Backend for FallbackBackend {
 
     /// The primary's memory until it fails; callers fall back to their host copy on a
     /// [`Error::GpuFailure`] from it when [`device`](Backend::device) is `Auto`.
-    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
-        if self.degraded() {
-            None
-        } else {
-            self.primary.device_memory()
-        }
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        // The primary appends to the host copy only after its device copy took the items, so a
+        // failure there leaves the host copy whole for the fallback.
+        self.attempt("keeping items on the device", |b| {
+            b.append_resident(batch, items)
+        })
     }
 
-    fn spot_checks(&self) -> usize {
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.attempt("a resident product", |backend| {
+            backend.modmul_resident(modulus, batch, range.clone(), b)
+        })
+    }
+
+    fn runs_on_cpu(&self, items: usize) -> bool {
         if self.degraded() {
-            self.fallback.spot_checks()
+            self.fallback.runs_on_cpu(items)
         } else {
-            self.primary.spot_checks()
+            self.primary.runs_on_cpu(items)
         }
     }
 }

@@ -16,7 +16,6 @@ mod spot_check;
 mod batch;
 mod checks;
 mod device;
-mod device_memory;
 mod resident_batch;
 mod routing;
 mod verifying;
@@ -25,14 +24,14 @@ pub use batch::{Exponents, LimbBatch, Secrecy};
 pub(crate) use checks::{check_crt_operands, check_fixed_base_operands, check_operands};
 pub use crt_key::CrtKey;
 pub use device::{backend_for, Device};
-pub use device_memory::{DeviceBatch, DeviceMemory};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
-pub use resident_batch::ResidentBatch;
+pub use resident_batch::{DeviceBatch, ResidentBatch};
 pub use routing::RoutingBackend;
 pub use verifying::VerifyingBackend;
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
@@ -91,22 +90,31 @@ pub trait Backend: Send + Sync + fmt::Debug {
         encryption::encrypt_with_primitives(self, job)
     }
 
-    /// Memory of the backend's own (a GPU's) for data reused across calls, if it has any.
-    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
-        None
+    /// Appends `items` to a resident batch: to its host copy and, on a backend with memory of
+    /// its own (a GPU), to a copy kept there, made from the host copy when there is none. The
+    /// default (the CPU) keeps the host copy only.
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        batch.forget_device_copy();
+        batch.append_host(items)
+    }
+
+    /// `out[i] = item[range.start + i] · b[i % k] mod m` over a resident batch's items, from
+    /// the device copy where this backend has one (only `b` then travels).
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.modmul(modulus, batch.host_items(range)?.as_ref(), b)
     }
 
     /// True when this backend runs a batch of `items` on the CPU itself (a GPU below its
-    /// smallest worthwhile batch): [`VerifyingBackend`] does not check such batches.
+    /// smallest worthwhile batch, or one that has fallen back): [`VerifyingBackend`] does not
+    /// check such batches.
     fn runs_on_cpu(&self, items: usize) -> bool {
         let _ = items;
         self.device() == Device::Cpu
-    }
-
-    /// How many random items of each call's result this backend recomputes on the CPU before
-    /// returning it (0 for the CPU itself). [`ResidentBatch`] checks as many of the products it
-    /// computes in [`device_memory`](Self::device_memory).
-    fn spot_checks(&self) -> usize {
-        0
     }
 }

@@ -1,54 +1,34 @@
-//! A batch multiplied again and again (a search database), kept where its backend computes: the
-//! policies of device memory — upload once, spot-check what comes back, fall back to the host
-//! copy under [`Device::Auto`] — in one place, so that the scheme layers hold none of them.
+//! A batch multiplied again and again (a search database) that knows where it lives: the host
+//! copy, which is the source of truth, and a copy in a backend's own memory (a GPU's) when one
+//! has been made.
+//!
+//! Backends keep the device copy through [`Backend::append_resident`](super::Backend) and use it
+//! in [`Backend::modmul_resident`](super::Backend), so the decorators (spot checks, fallback,
+//! small-batch routing) wrap resident products like every other operation.
 
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 
-use super::{spot_check, Backend, Device, DeviceBatch, LimbBatch};
-use crate::bigint::MontgomeryModulus;
+use super::LimbBatch;
 use crate::error::{Error, Result};
 
-/// Items kept for repeated products `item · b mod m`.
-///
-/// The host copy is the source of truth. On a backend with memory of its own (a GPU) a copy also
-/// lives there, uploaded once and appended to, so that a product sends only `b`; its results are
-/// spot-checked against the host copy like any other GPU result. Under [`Device::Auto`] a device
-/// failure (lost device, failed upload, spot-check mismatch) drops to the host copy on the
-/// backend's own fallback instead of failing the call.
+/// Items kept for repeated products `item · b mod m`: a host copy and, on a backend with memory
+/// of its own, a device copy that is used only while it holds exactly the host's items.
 #[derive(Debug)]
 pub struct ResidentBatch {
-    backend: Arc<dyn Backend>,
     host: LimbBatch,
     device: Option<DeviceBatch>,
 }
 
 impl ResidentBatch {
-    /// An empty batch of `limbs_per_item`-limb items on `backend`.
-    pub fn new(backend: Arc<dyn Backend>, limbs_per_item: usize) -> Self {
+    /// An empty batch of `limbs_per_item`-limb items.
+    pub fn new(limbs_per_item: usize) -> Self {
         Self {
-            backend,
             host: LimbBatch::new(limbs_per_item),
             device: None,
         }
-    }
-
-    /// The same items on another backend (copied into its memory if it has any; when that
-    /// fails, the next append tries again).
-    pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
-        self.backend = backend;
-        self.device = None;
-        if !self.host.is_empty() {
-            if let Some(memory) = self.backend.device_memory() {
-                self.device = memory.upload(&self.host).ok();
-            }
-        }
-        self
-    }
-
-    /// The backend the products run on.
-    pub fn backend(&self) -> &Arc<dyn Backend> {
-        &self.backend
     }
 
     /// The host copy.
@@ -66,13 +46,48 @@ impl ResidentBatch {
         self.host.is_empty()
     }
 
-    /// True when a copy lives in the backend's own memory.
-    pub fn is_on_device(&self) -> bool {
-        self.device.is_some()
+    /// Limbs per item.
+    pub fn limbs_per_item(&self) -> usize {
+        self.host.limbs_per_item()
     }
 
-    /// Appends items (of this batch's width) to both copies.
-    pub fn append(&mut self, items: &LimbBatch) -> Result<()> {
+    /// True when a complete copy lives in a backend's own memory.
+    pub fn is_on_device(&self) -> bool {
+        self.device_copy().is_some()
+    }
+
+    /// The device copy, when it holds exactly the host's items (a copy left behind by a failed
+    /// append is never used).
+    pub fn device_copy(&self) -> Option<&DeviceBatch> {
+        self.device
+            .as_ref()
+            .filter(|device| device.len() == self.host.len())
+    }
+
+    /// The device copy, complete or not, for a backend to append to.
+    pub fn device_copy_mut(&mut self) -> Option<&mut DeviceBatch> {
+        self.device.as_mut()
+    }
+
+    /// Replaces the device copy (a backend's fresh upload).
+    pub fn set_device_copy(&mut self, copy: DeviceBatch) {
+        self.device = Some(copy);
+    }
+
+    /// Drops the device copy: the items then live on the host only (moving to another backend,
+    /// or after a device failure).
+    pub fn forget_device_copy(&mut self) {
+        self.device = None;
+    }
+
+    /// Appends items to the host copy only; a backend keeping a device copy appends there first.
+    pub fn append_host(&mut self, items: &LimbBatch) -> Result<()> {
+        self.check_width(items)?;
+        self.host.extend(items)
+    }
+
+    /// An error unless `items` have this batch's width.
+    pub fn check_width(&self, items: &LimbBatch) -> Result<()> {
         if items.limbs_per_item() != self.host.limbs_per_item() {
             return Err(Error::InvalidParameter(format!(
                 "items of {} limbs appended to a batch of {}-limb items",
@@ -80,38 +95,11 @@ impl ResidentBatch {
                 self.host.limbs_per_item()
             )));
         }
-        if let Some(memory) = self.backend.device_memory() {
-            let uploaded = match &mut self.device {
-                Some(device) => memory.append(device, items),
-                None if self.host.is_empty() => memory.upload(items).map(|d| self.device = Some(d)),
-                // An earlier upload failed: the device copy would miss items; upload them all.
-                None => {
-                    let mut all = self.host.clone();
-                    all.extend(items)?;
-                    memory.upload(&all).map(|d| self.device = Some(d))
-                }
-            };
-            match uploaded {
-                Ok(()) => {}
-                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
-                    log::warn!(
-                        "device auto: keeping items on the device failed ({e}); using the CPU"
-                    );
-                    self.device = None;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        self.host.extend(items)
+        Ok(())
     }
 
-    /// `out[i] = item[range.start + i] · b[i % k] mod m`, on the device copy where there is one.
-    pub fn modmul_range(
-        &self,
-        modulus: &MontgomeryModulus,
-        range: Range<usize>,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
+    /// An error unless `range` lies within the items.
+    pub fn check_range(&self, range: &Range<usize>) -> Result<()> {
         if range.start > range.end || range.end > self.len() {
             return Err(Error::InvalidSelection(format!(
                 "items {}..{} of a batch of {}",
@@ -120,40 +108,23 @@ impl ResidentBatch {
                 self.len()
             )));
         }
-        let limbs = self.host.limbs_per_item();
-        let host = &self.host.as_flat()[range.start * limbs..range.end * limbs];
-        if let (Some(memory), Some(device)) = (self.backend.device_memory(), &self.device) {
-            let on_device = memory
-                .modmul_resident(modulus, device, range.clone(), b)
-                .and_then(|products| {
-                    let samples = self.backend.spot_checks();
-                    spot_check::modmul(samples, modulus, host, b, &products)?;
-                    Ok(products)
-                });
-            match on_device {
-                Err(e @ Error::GpuFailure(_)) if self.backend.device() == Device::Auto => {
-                    log::warn!(
-                        "device auto: a resident product failed on the GPU ({e}); using the CPU"
-                    );
-                }
-                other => return other,
-            }
-        }
-        if range.start == 0 && range.end == self.len() {
-            return self.backend.modmul(modulus, &self.host, b);
-        }
-        self.backend
-            .modmul(modulus, &LimbBatch::from_flat(limbs, host.to_vec())?, b)
+        Ok(())
     }
 
-    /// `out[j] = item[ids[j]] · b[j % k] mod m`: the listed items gathered from the host copy.
-    pub fn modmul_items(
-        &self,
-        modulus: &MontgomeryModulus,
-        ids: impl IntoIterator<Item = usize>,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        let mut subset = LimbBatch::new(self.host.limbs_per_item());
+    /// The host's items in `range`: borrowed when the range is the whole batch, else copied.
+    pub fn host_items(&self, range: Range<usize>) -> Result<Cow<'_, LimbBatch>> {
+        self.check_range(&range)?;
+        if range.start == 0 && range.end == self.len() {
+            return Ok(Cow::Borrowed(&self.host));
+        }
+        let limbs = self.limbs_per_item();
+        let flat = &self.host.as_flat()[range.start * limbs..range.end * limbs];
+        Ok(Cow::Owned(LimbBatch::from_flat(limbs, flat.to_vec())?))
+    }
+
+    /// The listed items gathered from the host copy, in the listed order.
+    pub fn gather(&self, ids: impl IntoIterator<Item = usize>) -> Result<LimbBatch> {
+        let mut subset = LimbBatch::new(self.limbs_per_item());
         for id in ids {
             if id >= self.len() {
                 return Err(Error::InvalidSelection(format!(
@@ -163,6 +134,52 @@ impl ResidentBatch {
             }
             subset.push(self.host.item(id))?;
         }
-        self.backend.modmul(modulus, &subset, b)
+        Ok(subset)
+    }
+}
+
+/// A batch held in a backend's own memory: the backend's storage, opaque to everything else.
+pub struct DeviceBatch {
+    len: usize,
+    storage: Box<dyn Any + Send + Sync>,
+}
+
+impl fmt::Debug for DeviceBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceBatch")
+            .field("items", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceBatch {
+    /// Wraps a backend's storage, holding `len` items.
+    pub fn new(len: usize, storage: Box<dyn Any + Send + Sync>) -> Self {
+        Self { len, storage }
+    }
+
+    /// Items held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no item is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The backend's storage.
+    pub fn storage(&self) -> &(dyn Any + Send + Sync) {
+        self.storage.as_ref()
+    }
+
+    /// The backend's storage, mutably.
+    pub fn storage_mut(&mut self) -> &mut (dyn Any + Send + Sync) {
+        self.storage.as_mut()
+    }
+
+    /// Records the item count after an append.
+    pub fn set_len(&mut self, len: usize) {
+        self.len = len;
     }
 }

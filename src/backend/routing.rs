@@ -2,9 +2,10 @@
 //! rest to another.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
-use super::{Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch};
+use super::{Backend, CrtKey, Device, EncryptionJob, Exponents, LimbBatch, ResidentBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
 
@@ -99,12 +100,20 @@ impl Backend for RoutingBackend {
         self.pick(job.messages.len()).encrypt(job)
     }
 
-    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
-        self.large.device_memory()
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        // Appends go where the large products run, so the device copy stays complete.
+        self.large.append_resident(batch, items)
     }
 
-    fn spot_checks(&self) -> usize {
-        self.large.spot_checks()
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.pick(range.len())
+            .modmul_resident(modulus, batch, range, b)
     }
 
     fn runs_on_cpu(&self, items: usize) -> bool {

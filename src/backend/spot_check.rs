@@ -158,30 +158,6 @@ fn one_exponent(exponents: &Exponents, i: usize) -> Result<Exponents> {
     })
 }
 
-/// Checks `out = a · b mod m` on `samples` items after the fact; `a` is flat limbs,
-/// `modulus.len()` per item (so a caller can pass a slice of a larger batch without copying it).
-pub(crate) fn modmul(
-    samples: usize,
-    modulus: &MontgomeryModulus,
-    a: &[u64],
-    b: &LimbBatch,
-    out: &LimbBatch,
-) -> Result<()> {
-    let width = modulus.len();
-    let count = a.len() / width.max(1);
-    if samples == 0 || count == 0 {
-        return Ok(());
-    }
-    check_len("modmul", out.len(), count)?;
-    for i in sample(count, samples) {
-        let a_i = LimbBatch::single(a[i * width..(i + 1) * width].to_vec());
-        if !out.item_is(i, &CpuBackend.modmul(modulus, &a_i, &one(b, i)?)?) {
-            return Err(mismatch("modmul", i));
-        }
-    }
-    Ok(())
-}
-
 /// The CPU's `a[i] · b[i] mod m`.
 pub(crate) fn modmul_item(
     modulus: &MontgomeryModulus,

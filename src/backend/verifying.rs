@@ -1,10 +1,11 @@
 //! Spot checks as a decorator: any backend's results, a few random items recomputed on the CPU.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::{
-    spot_check, Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch,
+    spot_check, Backend, CrtKey, Device, EncryptionJob, Exponents, LimbBatch, ResidentBatch,
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
@@ -15,14 +16,18 @@ use crate::error::Result;
 /// [`FallbackBackend`](super::FallbackBackend) around this one turns into a CPU rerun.
 ///
 /// Batches the wrapped backend itself runs on the CPU ([`Backend::runs_on_cpu`]) are not
-/// checked. [`ResidentBatch`](super::ResidentBatch) checks its device-resident products on as
-/// many samples ([`Backend::spot_checks`]).
+/// checked. Resident products ([`Backend::modmul_resident`]) are checked against the
+/// [`ResidentBatch`](super::ResidentBatch)'s host copy.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, VerifyingBackend};
+/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, LimbBatch, VerifyingBackend};
+/// use paillier_gpu::bigint::MontgomeryModulus;
+/// # fn main() -> paillier_gpu::Result<()> {
 /// let checked = VerifyingBackend::new(CpuBackend::shared(), 2);
-/// assert_eq!(checked.spot_checks(), 2);
+/// let m = MontgomeryModulus::new(&num_bigint::BigUint::from(101u32))?;
+/// let product = checked.modmul(&m, &LimbBatch::single(vec![7]), &LimbBatch::single(vec![9]))?;
+/// assert_eq!(product.item(0), &[63]);
+/// # Ok(()) }
 /// ```
 pub struct VerifyingBackend {
     inner: Arc<dyn Backend>,
@@ -129,12 +134,25 @@ impl Backend for VerifyingBackend {
         )
     }
 
-    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
-        self.inner.device_memory()
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        self.inner.append_resident(batch, items)
     }
 
-    fn spot_checks(&self) -> usize {
-        self.samples
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        let first = range.start;
+        spot_check::run_checked(
+            "resident modmul",
+            self.samples_for(range.len()),
+            range.len(),
+            || self.inner.modmul_resident(modulus, batch, range.clone(), b),
+            |i| spot_check::modmul_item(modulus, &batch.gather([first + i])?, b, i),
+        )
     }
 
     fn runs_on_cpu(&self, items: usize) -> bool {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{backend_for, Backend, Device, ResidentBatch};
+
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
 
@@ -40,6 +41,8 @@ pub struct EncryptedIndex {
     key: KeyFingerprint,
     layout: VectorLayout,
     device: Device,
+    /// The backend aggregation runs on, with its policies (spot checks, fallback, routing).
+    backend: Arc<dyn Backend>,
     /// Every record's chunks, record-major, kept where the backend computes (see
     /// [`ResidentBatch`]): aggregation sends only the query.
     records: ResidentBatch,
@@ -49,12 +52,13 @@ impl EncryptedIndex {
     /// An empty index for vectors of `embed_len` dimensions under `public_key`.
     pub fn new(public_key: Arc<PublicKey>, embed_len: usize, device: Device) -> Result<Self> {
         let layout = VectorLayout::new(embed_len, public_key.key_len())?;
-        let records = ResidentBatch::new(backend_for(device)?, public_key.ciphertext_limbs());
+        let records = ResidentBatch::new(public_key.ciphertext_limbs());
         Ok(Self {
             key: public_key.fingerprint(),
             public_key,
             layout,
             device,
+            backend: backend_for(device)?,
             records,
         })
     }
@@ -63,7 +67,19 @@ impl EncryptedIndex {
     /// (and copied into the backend's memory if it has any).
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
         self.device = backend.device();
-        self.records = self.records.with_backend(backend);
+        self.records.forget_device_copy();
+        if !self.records.is_empty() {
+            // An empty append copies the records into the new backend's memory; when that
+            // fails, the next insert tries again.
+            let nothing = crate::backend::LimbBatch::new(self.records.limbs_per_item());
+            if let Err(e) = backend.append_resident(&mut self.records, &nothing) {
+                log::warn!(
+                    "keeping the index's records on the {}: {e}",
+                    self.device.as_str()
+                );
+            }
+        }
+        self.backend = backend;
         self
     }
 
@@ -99,7 +115,8 @@ impl EncryptedIndex {
     pub fn insert_batch(&mut self, batch: &CiphertextBatch) -> Result<Range<usize>> {
         self.check_batch(batch)?;
         let first = self.len();
-        self.records.append(batch.limbs())?;
+        self.backend
+            .append_resident(&mut self.records, batch.limbs())?;
         Ok(first..self.len())
     }
 
@@ -155,9 +172,12 @@ impl EncryptedIndex {
         let chunks = self.layout.chunks();
         let modulus = self.public_key.n_squared_modulus();
         let products = match selection {
-            Selection::All => self
-                .records
-                .modmul_range(modulus, 0..self.records.len(), query)?,
+            Selection::All => self.backend.modmul_resident(
+                modulus,
+                &self.records,
+                0..self.records.len(),
+                query,
+            )?,
             Selection::Range(range) => {
                 if range.start > range.end || range.end > self.len() {
                     return Err(Error::InvalidSelection(format!(
@@ -168,7 +188,8 @@ impl EncryptedIndex {
                     )));
                 }
                 let items = range.start * chunks..range.end * chunks;
-                self.records.modmul_range(modulus, items, query)?
+                self.backend
+                    .modmul_resident(modulus, &self.records, items, query)?
             }
             Selection::Ids(ids) => {
                 if let Some(&id) = ids.iter().find(|&&id| id >= self.len()) {
@@ -178,7 +199,8 @@ impl EncryptedIndex {
                     )));
                 }
                 let items = ids.iter().flat_map(|&id| id * chunks..(id + 1) * chunks);
-                self.records.modmul_items(modulus, items, query)?
+                self.backend
+                    .modmul(modulus, &self.records.gather(items)?, query)?
             }
         };
         Ok(CiphertextBatch::from_products(self.key, chunks, products))

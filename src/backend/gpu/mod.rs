@@ -39,11 +39,12 @@ mod shader;
 mod words;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{
-    Backend, CrtKey, Device, DeviceMemory, EncryptionJob, Exponents, LimbBatch, RoutingBackend,
+    Backend, CrtKey, Device, EncryptionJob, Exponents, LimbBatch, ResidentBatch, RoutingBackend,
     VerifyingBackend,
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
@@ -326,11 +327,17 @@ impl Backend for GpuBackend {
         self.encrypt_on_device(job)
     }
 
-    fn device_memory(&self) -> Option<&dyn DeviceMemory> {
-        Some(self)
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        self.append_resident_on_device(batch, items)
     }
 
-    fn spot_checks(&self) -> usize {
-        0
+    fn modmul_resident(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.modmul_resident_on_device(modulus, batch, range, b)
     }
 }

@@ -85,7 +85,7 @@ pub struct GpuOptions {
     pub min_batch: Option<usize>,
     /// Random items of every call's result recomputed on the CPU before it is returned
     /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
-    /// [`Backend::spot_checks`](crate::backend::Backend::spot_checks).
+    /// [`VerifyingBackend`](crate::backend::VerifyingBackend).
     pub spot_check_samples: Option<usize>,
 }
 

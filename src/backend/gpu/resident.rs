@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::modmul::Factors;
 use super::{failure, GpuBackend};
-use crate::backend::{DeviceBatch, DeviceMemory, LimbBatch};
+use crate::backend::{DeviceBatch, LimbBatch, ResidentBatch};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
 
@@ -18,6 +18,8 @@ struct Shard {
 
 /// A resident batch: shards of at most `shard_items` items each, all full but the last.
 struct ResidentBuffer {
+    /// The device the shards live on: a copy made by another backend is never used here.
+    device: wgpu::Device,
     shards: Vec<Shard>,
     item_words: usize,
     shard_items: usize,
@@ -79,32 +81,60 @@ impl GpuBackend {
     }
 }
 
-impl DeviceMemory for GpuBackend {
-    fn upload(&self, batch: &LimbBatch) -> Result<DeviceBatch> {
-        let item_words = batch.limbs_per_item() * self.limb_path.per_u64();
-        let mut target = DeviceBatch::new(
-            batch.limbs_per_item(),
+impl GpuBackend {
+    /// [`Backend::append_resident`](crate::backend::Backend::append_resident): the items go to
+    /// the device copy (made from the host copy when there is none of this device's), then to
+    /// the host copy; when the device fails, the host copy is left as it was.
+    pub(super) fn append_resident_on_device(
+        &self,
+        batch: &mut ResidentBatch,
+        items: &LimbBatch,
+    ) -> Result<()> {
+        batch.check_width(items)?;
+        let current = batch.is_on_device()
+            && batch
+                .device_copy()
+                .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
+                .is_some_and(|buffer| buffer.device == self.device);
+        let appended = if current {
+            match batch.device_copy_mut() {
+                Some(copy) => self.append_to(copy, items),
+                None => Err(failure("the device copy vanished")),
+            }
+        } else {
+            let mut all = batch.host().clone();
+            all.extend(items)?;
+            self.upload(&all).map(|copy| batch.set_device_copy(copy))
+        };
+        if let Err(e) = appended {
+            batch.forget_device_copy();
+            return Err(e);
+        }
+        batch.append_host(items)
+    }
+
+    /// A fresh device copy of `items`.
+    fn upload(&self, items: &LimbBatch) -> Result<DeviceBatch> {
+        let item_words = items.limbs_per_item() * self.limb_path.per_u64();
+        let mut copy = DeviceBatch::new(
+            0,
             Box::new(ResidentBuffer {
+                device: self.device.clone(),
                 shards: Vec::new(),
                 item_words,
                 shard_items: self.shard_items(item_words),
             }),
         );
-        self.append(&mut target, batch)?;
-        Ok(target)
+        self.append_to(&mut copy, items)?;
+        Ok(copy)
     }
 
-    fn append(&self, target: &mut DeviceBatch, batch: &LimbBatch) -> Result<()> {
-        if batch.limbs_per_item() != target.limbs_per_item() {
-            return Err(Error::InvalidParameter(
-                "appending items of another width".into(),
-            ));
-        }
-        let resident = target
+    fn append_to(&self, copy: &mut DeviceBatch, items: &LimbBatch) -> Result<()> {
+        let resident = copy
             .storage_mut()
             .downcast_mut::<ResidentBuffer>()
             .ok_or_else(|| failure("a device batch of another backend"))?;
-        let words = self.words_of(batch);
+        let words = self.words_of(items);
         let item_words = resident.item_words;
         let limit = resident.shard_items;
         let mut rest = &words[..];
@@ -126,32 +156,31 @@ impl DeviceMemory for GpuBackend {
             rest = later;
         }
         let items = resident.items();
-        target.set_len(items);
+        copy.set_len(items);
         self.check_health()
     }
 
-    fn modmul_resident(
+    /// [`Backend::modmul_resident`](crate::backend::Backend::modmul_resident): from this
+    /// device's complete copy when the batch has one, else from the host copy like any product.
+    pub(super) fn modmul_resident_on_device(
         &self,
         modulus: &MontgomeryModulus,
-        a: &DeviceBatch,
+        batch: &ResidentBatch,
         range: Range<usize>,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        let resident = a
-            .storage()
-            .downcast_ref::<ResidentBuffer>()
-            .ok_or_else(|| failure("a device batch of another backend"))?;
-        if a.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
+        batch.check_range(&range)?;
+        let resident = batch
+            .device_copy()
+            .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
+            .filter(|buffer| buffer.device == self.device);
+        let Some(resident) = resident else {
+            return self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b);
+        };
+        if batch.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
             return Err(Error::InvalidParameter(
                 "operand width differs from the modulus".into(),
             ));
-        }
-        let total = resident.items();
-        if range.start > range.end || range.end > total {
-            return Err(Error::InvalidSelection(format!(
-                "range {}..{} outside {total} resident records",
-                range.start, range.end
-            )));
         }
         if b.is_empty() {
             return Err(Error::InvalidParameter("empty operand batch".into()));

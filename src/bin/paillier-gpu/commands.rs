@@ -387,7 +387,7 @@ fn default_encrypt_batch(
     chunks: usize,
 ) -> Result<usize> {
     use paillier_gpu::formats::encrypt_job::DEFAULT_BATCH;
-    if backend.device() == paillier_gpu::Device::Cpu || backend.device_memory().is_none() {
+    if backend.runs_on_cpu(usize::MAX) {
         return Ok(DEFAULT_BATCH);
     }
     gpu_chunk_items(public).map(|items| (2 * items).div_ceil(chunks.max(1)).max(DEFAULT_BATCH))
