@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::bigint::MontgomeryModulus;
+use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 
 /// (modulus bits, exponent bits): classic encryption's `r^n mod n²` and CRT decryption's
 /// `c^(p-1) mod p²` at key_len 1024.

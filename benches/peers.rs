@@ -16,8 +16,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use num_bigint::BigUint;
-use paillier_gpu::backend::cpu::CpuBackend;
 use paillier_gpu::hamming::{decode_distances, encrypt_vectors, EncryptedVector, VectorLayout};
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::paillier::{PublicKey, SecretKey};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rug::integer::Order;

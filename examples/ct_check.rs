@@ -30,7 +30,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use num_bigint::BigUint;
-use paillier_gpu::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).

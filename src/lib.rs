@@ -29,21 +29,24 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layers, each a module: [`bigint`] (Montgomery arithmetic), [`backend`] (the batched operations
-//! and the devices that run them), [`paillier`] (the cryptosystem), [`hamming`] (vector packing,
+//! Layers, each a module: [`hazmat::bigint`] (Montgomery arithmetic), [`hazmat::backend`] (the
+//! batched operations and the devices that run them), both under [`hazmat`] for experts;
+//! [`paillier`] (the cryptosystem), [`hamming`] (vector packing,
 //! the owner's client and the backend's index), [`context`] (execution contexts and their files),
 //! [`formats`] (vector and ciphertext files).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod backend;
-pub mod bigint;
 pub mod context;
 pub mod error;
 pub mod formats;
 pub mod hamming;
+pub mod hazmat;
 pub mod paillier;
+
+// The layers under the facade keep their crate-internal paths.
+pub(crate) use hazmat::{backend, bigint};
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -54,4 +57,5 @@ pub use context::{
     ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext,
 };
 pub use error::{Error, Result};
+pub use hamming::{top_k, EncryptedIndex, Selection};
 pub use paillier::Scheme;

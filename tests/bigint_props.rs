@@ -1,7 +1,7 @@
 //! The Montgomery engine against num-bigint, on random odd moduli of every supported width.
 
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, SeedableRng};
 

@@ -6,8 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::hamming;
-use paillier_gpu::backend::Backend;
 use paillier_gpu::hamming::{EncryptedIndex, EncryptedVector, Selection};
+use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::{ContextOptions, ExecutionContext, PublicContext, Scheme};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -95,7 +95,7 @@ fn context(scheme: Scheme) -> ExecutionContext {
 fn many_threads_query_one_index_on_the_cpu() {
     for scheme in common::SCHEMES {
         let ctx = context(scheme);
-        let cpu = paillier_gpu::backend::backend_for(paillier_gpu::Device::Cpu).unwrap();
+        let cpu = paillier_gpu::hazmat::backend::backend_for(paillier_gpu::Device::Cpu).unwrap();
         assert_eq!(
             many_threads_agree_with_one(&ctx, cpu),
             THREADS * ROUNDS * QUERIES

@@ -10,11 +10,13 @@ mod common;
 use common::gpu::backends;
 use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
-use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::{AdapterKind, Exchange, GpuBackend, GpuOptions};
-use paillier_gpu::backend::{Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy};
-use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::hamming::Selection;
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::gpu::{AdapterKind, Exchange, GpuBackend, GpuOptions};
+use paillier_gpu::hazmat::backend::{
+    Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy,
+};
+use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 use paillier_gpu::{Device, Error, ExecutionContext};
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -130,7 +132,7 @@ fn fixed_base_exponentiation_matches_the_cpu() {
 
 /// What a response check expects of plaintext `m` under a slot mask of `dims` slots.
 fn expected_word(m: &num_bigint::BigUint, dims: usize, in_subgroup: bool) -> u32 {
-    use paillier_gpu::backend::response_check::*;
+    use paillier_gpu::hazmat::backend::response_check::*;
     let mut defects = if in_subgroup { 0 } else { NOT_IN_SUBGROUP };
     if m.bits() as usize > 2 * dims {
         defects |= ABOVE_SLOTS;
@@ -171,7 +173,7 @@ fn crt_decoding_matches_the_cpu_at_every_key_size() {
             }
             let mut masks = LimbBatch::new(mask_limbs);
             masks
-                .push(&paillier_gpu::bigint::limbs_from_biguint(&mask, mask_limbs).unwrap())
+                .push(&paillier_gpu::hazmat::bigint::limbs_from_biguint(&mask, mask_limbs).unwrap())
                 .unwrap();
             for count in [1usize, 7, 67] {
                 // Honest sums of two vectors (slots 0, 1, 2), and every kind of defect.
@@ -400,7 +402,7 @@ fn a_missing_adapter_is_a_typed_error() {
 
 #[test]
 fn auto_never_picks_a_software_adapter() {
-    let backend = paillier_gpu::backend::backend_for(Device::Auto).unwrap();
+    let backend = paillier_gpu::hazmat::backend::backend_for(Device::Auto).unwrap();
     if let Ok(gpu) = GpuBackend::shared() {
         let software = gpu.adapter_info().kind == AdapterKind::Software;
         assert_eq!(backend.device() == Device::Cpu, software);

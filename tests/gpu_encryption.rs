@@ -13,12 +13,12 @@ mod common;
 
 use common::gpu::backends;
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::Exchange;
-use paillier_gpu::backend::{
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::gpu::Exchange;
+use paillier_gpu::hazmat::backend::{
     Backend, EncryptionJob, Exponents, Garner, LimbBatch, ResidueTables, Residues, Secrecy,
 };
-use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 use rand::{rngs::StdRng, SeedableRng};
 
 /// Noise exponent bits here (real ones are longer; the length only sets the number of rows).

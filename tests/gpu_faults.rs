@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use common::{batch, exponents, gpu_required, hamming, modulus};
 use num_bigint::RandBigInt;
-use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::{Fault, GpuBackend, GpuOptions};
-use paillier_gpu::backend::{Backend, FallbackBackend, ResidentBatch};
-use paillier_gpu::bigint::FixedBaseTable;
 use paillier_gpu::hamming::Selection;
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::gpu::{Fault, GpuBackend, GpuOptions};
+use paillier_gpu::hazmat::backend::{Backend, FallbackBackend, ResidentBatch};
+use paillier_gpu::hazmat::bigint::FixedBaseTable;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use num_bigint::BigUint;
-use paillier_gpu::backend::cpu::CpuBackend;
-use paillier_gpu::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
-use paillier_gpu::backend::{Backend, Exponents, LimbBatch, Secrecy};
-use paillier_gpu::bigint::MontgomeryModulus;
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
+use paillier_gpu::hazmat::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 use paillier_gpu::Error;
 use proptest::prelude::*;
 

@@ -5,7 +5,7 @@ mod common;
 use common::{small_context, SCHEMES};
 use num_bigint::{BigUint, RandBigInt};
 use num_traits::One;
-use paillier_gpu::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::paillier::{generate_keypair, Ciphertext, KeyGenOptions, PublicKey};
 use paillier_gpu::{Error, Scheme};
 use proptest::prelude::*;

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, FallbackBackend};
+/// use paillier_gpu::hazmat::backend::{cpu::CpuBackend, Backend, FallbackBackend};
 /// use paillier_gpu::Device;
 /// // Any two backends; in practice the GPU and the CPU.
 /// let auto = FallbackBackend::new(CpuBackend::shared(), CpuBackend::shared());

@@ -13,7 +13,7 @@ use crate::error::Result;
 /// (a GPU, whose submission and readback cost more than a few items take on the CPU).
 ///
 /// ```
-/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, RoutingBackend};
+/// use paillier_gpu::hazmat::backend::{cpu::CpuBackend, Backend, RoutingBackend};
 /// let routed = RoutingBackend::new(CpuBackend::shared(), CpuBackend::shared(), 64);
 /// assert!(routed.runs_on_cpu(10));
 /// ```

@@ -20,8 +20,8 @@ use crate::error::Result;
 /// [`ResidentBatch`](super::ResidentBatch)'s host copy.
 ///
 /// ```
-/// use paillier_gpu::backend::{cpu::CpuBackend, Backend, LimbBatch, VerifyingBackend};
-/// use paillier_gpu::bigint::MontgomeryModulus;
+/// use paillier_gpu::hazmat::backend::{cpu::CpuBackend, Backend, LimbBatch, VerifyingBackend};
+/// use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 /// # fn main() -> paillier_gpu::Result<()> {
 /// let checked = VerifyingBackend::new(CpuBackend::shared(), 2);
 /// let m = MontgomeryModulus::new(&num_bigint::BigUint::from(101u32))?;

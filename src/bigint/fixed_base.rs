@@ -14,7 +14,7 @@ use super::pow::{Arithmetic, Portable};
 ///
 /// ```
 /// use num_bigint::BigUint;
-/// use paillier_gpu::bigint::{FixedBaseTable, MontgomeryModulus};
+/// use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 ///
 /// let m = MontgomeryModulus::new(&BigUint::from(1_000_003u32)).unwrap();
 /// let g = m.to_montgomery(&m.limbs_of(&BigUint::from(7u32)).unwrap());

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use num_bigint::BigUint;
-/// use paillier_gpu::bigint::MontgomeryModulus;
+/// use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 ///
 /// let m = MontgomeryModulus::new(&BigUint::from(1_000_003u32)).unwrap();
 /// let x = m.to_montgomery(&m.limbs_of(&BigUint::from(12345u32)).unwrap());

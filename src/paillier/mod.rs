@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use num_bigint::BigUint;
-//! use paillier_gpu::backend::cpu::CpuBackend;
+//! use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 //! use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 //!
 //! let backend = CpuBackend::shared();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use paillier_gpu::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
+use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
 use paillier_gpu::Error;
 
 /// Dispatches hold at most this many items here, so modest batches already need several.

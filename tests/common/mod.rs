@@ -162,9 +162,9 @@ pub fn gpu_required() -> bool {
 /// The process-wide GPU backend, or None (with the reason printed) when no adapter answers and
 /// none is required.
 #[cfg(feature = "gpu")]
-pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::backend::gpu::GpuBackend>> {
+pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::hazmat::backend::gpu::GpuBackend>> {
     let required = gpu_required();
-    match paillier_gpu::backend::gpu::GpuBackend::shared() {
+    match paillier_gpu::hazmat::backend::gpu::GpuBackend::shared() {
         Ok(gpu) => Some(gpu),
         Err(e) if required => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
         Err(e) => {
@@ -175,8 +175,8 @@ pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::backend::gpu::GpuBack
 }
 
 use num_bigint::RandBigInt;
-use paillier_gpu::backend::{Exponents, LimbBatch, Secrecy};
-use paillier_gpu::bigint::MontgomeryModulus;
+use paillier_gpu::hazmat::backend::{Exponents, LimbBatch, Secrecy};
+use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 use rand::rngs::StdRng;
 
 /// A random odd modulus of exactly `bits` bits.

@@ -116,7 +116,7 @@ impl GpuOptions {
     /// a setting's value or None; the library itself never reads the environment.
     ///
     /// ```
-    /// use paillier_gpu::backend::gpu::GpuOptions;
+    /// use paillier_gpu::hazmat::backend::gpu::GpuOptions;
     /// let options = GpuOptions::from_settings(|name| (name == "PAILLIER_GPU_LANES").then(|| "8".to_string())).unwrap();
     /// assert_eq!(options.lanes, Some(8));
     /// ```

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use paillier_gpu::backend::backend_for;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
 use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, write_ciphertext_batch};
 use paillier_gpu::formats::encrypt_job::EncryptJob;
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{top_k, Selection};
+use paillier_gpu::hazmat::backend::backend_for;
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, PublicContext, Result, Scheme};
 use serde_json::json;
@@ -382,7 +382,7 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
 /// GPU, after its warm-up, enough vectors of `chunks` ciphertexts to fill two calibrated chunks
 /// (one computing while the other moves), and at least `DEFAULT_BATCH`.
 fn default_encrypt_batch(
-    backend: &dyn paillier_gpu::backend::Backend,
+    backend: &dyn paillier_gpu::hazmat::backend::Backend,
     public: &PublicContext,
     chunks: usize,
 ) -> Result<usize> {
@@ -396,7 +396,7 @@ fn default_encrypt_batch(
 /// The chunk a warmed-up GPU runs at n²'s width.
 #[cfg(feature = "gpu")]
 fn gpu_chunk_items(public: &PublicContext) -> Result<usize> {
-    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared()?;
+    let gpu = paillier_gpu::hazmat::backend::gpu::GpuBackend::shared()?;
     let calibration = gpu.warm_up(public.public_key().n_squared_modulus())?;
     log::info!(
         "GPU warm-up: {} numbers fill {}; chunks of {}",

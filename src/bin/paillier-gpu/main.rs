@@ -280,7 +280,7 @@ fn main() -> ExitCode {
 /// `_LANES`, `_ADAPTER`, `_MIN_BATCH`, `_SPOT_CHECK`). `PAILLIER_GPU_DEVICE` and
 /// `PAILLIER_GPU_PASSPHRASE` are read with the arguments.
 fn apply_environment() -> paillier_gpu::Result<()> {
-    use paillier_gpu::bigint::{set_engine_preference, EnginePreference};
+    use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
     match std::env::var("PAILLIER_GPU_CPU_ENGINE").ok().as_deref() {
         None | Some("") | Some("auto") => {}
         Some("portable") => set_engine_preference(EnginePreference::PortableOnly),
@@ -292,9 +292,10 @@ fn apply_environment() -> paillier_gpu::Result<()> {
     }
     #[cfg(feature = "gpu")]
     {
-        let options =
-            paillier_gpu::backend::gpu::GpuOptions::from_settings(|name| std::env::var(name).ok())?;
-        paillier_gpu::backend::gpu::GpuOptions::set_process_defaults(options)?;
+        let options = paillier_gpu::hazmat::backend::gpu::GpuOptions::from_settings(|name| {
+            std::env::var(name).ok()
+        })?;
+        paillier_gpu::hazmat::backend::gpu::GpuOptions::set_process_defaults(options)?;
     }
     Ok(())
 }

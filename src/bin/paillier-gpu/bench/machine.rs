@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use paillier_gpu::backend::Backend;
+use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::Device;
 use serde::Serialize;
 
@@ -26,9 +26,9 @@ impl CpuDescription {
                     .map(|m| m.trim().to_owned())
             })
             .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
-        let engine = paillier_gpu::bigint::MontgomeryModulus::new(&num_bigint::BigUint::from(
-            (1u128 << 127) - 1,
-        ))
+        let engine = paillier_gpu::hazmat::bigint::MontgomeryModulus::new(
+            &num_bigint::BigUint::from((1u128 << 127) - 1),
+        )
         .map(|m| format!("{:?}", m.engine()))
         .unwrap_or_else(|_| "unknown".into());
         Self {
@@ -47,7 +47,7 @@ impl CpuDescription {
 }
 
 #[cfg(feature = "gpu")]
-pub(super) type GpuDescription = paillier_gpu::backend::gpu::GpuReport;
+pub(super) type GpuDescription = paillier_gpu::hazmat::backend::gpu::GpuReport;
 #[cfg(not(feature = "gpu"))]
 pub(super) type GpuDescription = ();
 
@@ -61,11 +61,11 @@ pub(super) fn gpu_description(
     if !backends.iter().any(|(_, b)| b.device() != Device::Cpu) {
         return None;
     }
-    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    let gpu = paillier_gpu::hazmat::backend::gpu::GpuBackend::shared().ok()?;
     // Compile and calibrate at the widest n² measured (the report records what it found).
     if let Some(&key_len) = key_lens.iter().max() {
         let all_ones = (num_bigint::BigUint::from(1u32) << (4 * key_len)) - 1u32;
-        let warmed = paillier_gpu::bigint::MontgomeryModulus::new(&all_ones)
+        let warmed = paillier_gpu::hazmat::bigint::MontgomeryModulus::new(&all_ones)
             .and_then(|modulus| gpu.warm_up(&modulus));
         if let Err(e) = warmed {
             eprintln!("paillier-gpu: bench: GPU warm-up failed: {e}");
@@ -149,7 +149,7 @@ pub(super) fn backend_name(backend: &dyn Backend) -> String {
 
 #[cfg(feature = "gpu")]
 pub(super) fn gpu_adapter_name() -> Option<String> {
-    let gpu = paillier_gpu::backend::gpu::GpuBackend::shared().ok()?;
+    let gpu = paillier_gpu::hazmat::backend::gpu::GpuBackend::shared().ok()?;
     Some(gpu.adapter_info().name.clone())
 }
 

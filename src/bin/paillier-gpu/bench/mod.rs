@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use paillier_gpu::backend::{backend_for, Backend};
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{self, EncryptedVector, Selection};
+use paillier_gpu::hazmat::backend::{backend_for, Backend};
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
 
