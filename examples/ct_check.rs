@@ -30,7 +30,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use num_bigint::BigUint;
-use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, Montgomery, MontgomeryModulus};
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
@@ -68,13 +68,13 @@ fn probe_target(
     operation: &str,
     m: &MontgomeryModulus,
     table: &FixedBaseTable,
-    base: &[u64],
+    base: &Montgomery,
     e: &[u64],
-) -> Vec<u64> {
+) -> Montgomery {
     match operation {
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
         // A product of two secrets: the reduction's final subtraction depends on them.
-        "mont_mul" => m.mul(base, &e[..m.len().min(e.len())]),
+        "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
         "fixed_base" => table.pow(m, e, EXPONENT_BITS),
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_vartime(base, e),
@@ -84,10 +84,10 @@ fn probe_target(
     }
 }
 
-fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Vec<u64>) {
+fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Montgomery) {
     let m = modulus(engine);
     let mut rng = StdRng::seed_from_u64(2);
-    let base: Vec<u64> = {
+    let base = {
         let mut b: Vec<u64> = (0..m.len()).map(|_| rng.gen()).collect();
         b[m.len() - 1] >>= 1; // below the modulus (its top bit is set)
         m.to_montgomery(&b)
@@ -167,18 +167,18 @@ fn memcheck(args: &[String]) {
     let (m, table, base) = setup(Engine::Portable);
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
-    let mut operand = base.clone();
+    let operand = base.clone();
     if operation == "mont_mul" {
         // Two secret operands below the modulus (its top bit is set).
         e = (0..m.len()).map(|_| rng.gen()).collect();
         e[m.len() - 1] >>= 1;
-        poison(&operand);
+        poison(operand.as_limbs());
     }
     poison(&e);
     let out = probe_target(operation, &m, &table, &operand, black_box(&e));
-    unpoison(&out);
-    operand.fill(0);
-    println!("{}", out[0] & 1);
+    unpoison(out.as_limbs());
+    drop(operand); // wiped on drop
+    println!("{}", out.as_limbs()[0] & 1);
 }
 
 fn probe(args: &[String]) {
@@ -201,7 +201,7 @@ fn probe(args: &[String]) {
     // The same random stream for every class, so only the exponent differs.
     let e = exponent(class, &mut StdRng::seed_from_u64(3));
     let out = probe_target(operation, &m, &table, &base, black_box(&e));
-    println!("{}", out[0] & 1);
+    println!("{}", out.as_limbs()[0] & 1);
 }
 
 /// Welch's t statistic of two samples.

@@ -53,7 +53,7 @@ fn calls() -> Vec<(&'static str, Call)> {
     let others = batch(&mut rng, &m, ITEMS);
     let exps = exponents(&mut rng, ITEMS, 64);
     let g = m.limbs_of(&rng.gen_biguint_below(&m.modulus())).unwrap();
-    let table = Arc::new(FixedBaseTable::new(&m, &g, 64, 4));
+    let table = Arc::new(FixedBaseTable::new(&m, &m.to_montgomery(&g), 64, 4));
     let (m1, m2, m3) = (m.clone(), m.clone(), m);
     let exps2 = exps.clone();
     vec![

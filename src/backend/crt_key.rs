@@ -146,7 +146,10 @@ impl CrtKey {
         conditional_assign(0u64.wrapping_sub(1 - borrow), &mut m_q_mod_p, &reduced);
         let mut diff = Zeroizing::new(vec![0u64; s]);
         self.p.sub_into(&m_p, &m_q_mod_p, &mut diff);
-        let t = Zeroizing::new(self.p.mul(&self.p.to_montgomery(&diff), &self.q_inv_mod_p));
+        let t = Zeroizing::new(
+            self.p
+                .mul_mixed(&self.p.to_montgomery(&diff), &self.q_inv_mod_p),
+        );
         // m = m_q + q·t, below n: 2s limbs.
         let mut m = Zeroizing::new(vec![0u64; 2 * s]);
         mul_wide(self.q.modulus_limbs(), &t, &mut m);
@@ -208,6 +211,6 @@ fn per_prime(
     let exact = differs == 0;
     // Not exact: use 0 (the result is reported as a defect and never believed).
     conditional_assign(0u64.wrapping_sub(u64::from(!exact)), &mut u, &vec![0u64; s]);
-    out.copy_from_slice(&prime.mul(&prime.to_montgomery(&u), h));
+    out.copy_from_slice(&prime.mul_mixed(&prime.to_montgomery(&u), h));
     exact
 }

@@ -11,7 +11,7 @@ use zeroize::Zeroize;
 
 use super::{Backend, Exponents, LimbBatch, Secrecy};
 use crate::bigint::{
-    limbs_from_biguint, mul_wide, wipe_biguint, FixedBaseTable, MontgomeryModulus,
+    limbs_from_biguint, mul_wide, wipe_biguint, FixedBaseTable, Montgomery, MontgomeryModulus,
 };
 use crate::error::{Error, Result};
 
@@ -133,7 +133,7 @@ impl EncryptionJob<'_> {
 /// `c = c_q + q²·t` with `t = (c_p − c_q)·(q²)⁻¹ mod p²`. Secret: wiped on drop.
 pub struct Garner {
     /// `(q²)⁻¹ mod p²` in Montgomery form.
-    q_squared_inverse: Vec<u64>,
+    q_squared_inverse: Montgomery,
     /// q² as limbs of p²'s width.
     q_squared: Vec<u64>,
 }
@@ -146,7 +146,6 @@ impl std::fmt::Debug for Garner {
 
 impl Drop for Garner {
     fn drop(&mut self) {
-        self.q_squared_inverse.zeroize();
         self.q_squared.zeroize();
     }
 }
@@ -175,7 +174,7 @@ impl Garner {
     /// `(q²)⁻¹·R mod p²`.
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn q_squared_inverse(&self) -> &[u64] {
-        &self.q_squared_inverse
+        self.q_squared_inverse.as_limbs()
     }
 
     /// q² in limbs of p²'s width.
@@ -199,8 +198,8 @@ impl Garner {
         let mut t = vec![0u64; len];
         // mul_into(x, y) = x·y·R⁻¹ and y = (q²)⁻¹·R, so these are c_p·(q²)⁻¹ and c_q·(q²)⁻¹
         // mod p². c_q may exceed p², but it is below R, which is all the reduction needs.
-        p_squared.mul_into(c_p, &self.q_squared_inverse, &mut t_p);
-        p_squared.mul_into(c_q, &self.q_squared_inverse, &mut t_q);
+        p_squared.mul_into(c_p, self.q_squared_inverse.as_limbs(), &mut t_p);
+        p_squared.mul_into(c_q, self.q_squared_inverse.as_limbs(), &mut t_q);
         p_squared.sub_into(&t_p, &t_q, &mut t);
         let mut wide = vec![0u64; 2 * len];
         mul_wide(&self.q_squared, &t, &mut wide);

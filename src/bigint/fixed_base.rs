@@ -3,6 +3,7 @@
 use zeroize::Zeroize;
 
 use super::ct;
+use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
 use super::pow::{Arithmetic, Portable};
 
@@ -59,7 +60,7 @@ impl FixedBaseTable {
     /// with windows of `window_bits` bits (1 to 8).
     pub fn new(
         modulus: &MontgomeryModulus,
-        base: &[u64],
+        base: &Montgomery,
         exponent_bits: usize,
         window_bits: usize,
     ) -> Self {
@@ -68,7 +69,7 @@ impl FixedBaseTable {
         let s = modulus.len();
         let per_row = 1usize << window_bits;
         let mut entries = vec![0u64; rows * per_row * s];
-        let mut row_base = base.to_vec();
+        let mut row_base = base.as_limbs().to_vec();
         for row in 0..rows {
             let start = row * per_row * s;
             let row_entries = &mut entries[start..start + per_row * s];
@@ -79,7 +80,7 @@ impl FixedBaseTable {
             }
             // Next row's base: g^(2^(w·(row+1))) = (last entry) · (row base).
             let last = &row_entries[(per_row - 1) * s..per_row * s];
-            row_base = modulus.mul(last, &row_base);
+            row_base = modulus.mul_raw(last, &row_base);
         }
         row_base.zeroize();
         let entries52 = modulus.ifma().map(|engine| {
@@ -131,6 +132,11 @@ impl FixedBaseTable {
         &self.entries[start..start + self.limbs]
     }
 
+    /// Entry `k` of row `row` as a value: `g^(k · 2^(w·row))`.
+    pub fn power(&self, row: usize, k: usize) -> Montgomery {
+        Montgomery::from_raw(self.entry(row, k).to_vec())
+    }
+
     /// All entries, flat: row-major, `2^window_bits` entries per row.
     pub fn entries(&self) -> &[u64] {
         &self.entries
@@ -143,8 +149,8 @@ impl FixedBaseTable {
         modulus: &MontgomeryModulus,
         exponent: &[u64],
         exponent_bits: usize,
-    ) -> Vec<u64> {
-        match (modulus.ifma(), &self.entries52) {
+    ) -> Montgomery {
+        Montgomery::from_raw(match (modulus.ifma(), &self.entries52) {
             (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
                 let mut acc = self.pow_with(engine, entries, exponent, exponent_bits);
                 let out = engine.leave(&acc);
@@ -152,7 +158,7 @@ impl FixedBaseTable {
                 out
             }
             _ => self.pow_with(&Portable(modulus), &self.entries, exponent, exponent_bits),
-        }
+        })
     }
 
     fn pow_with<A: Arithmetic>(

@@ -5,7 +5,8 @@
 //! formats and as the test oracle; it is not on the hot path.
 //!
 //! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication and squaring,
-//!   conversion in and out of Montgomery form.
+//!   conversion in and out of Montgomery form ([`Montgomery`], a type of its own: plain limb
+//!   slices are normal form).
 //! * [`MontgomeryModulus::pow_vartime`] — sliding-window exponentiation for public exponents.
 //! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
 //!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
@@ -14,6 +15,7 @@
 mod convert;
 mod ct;
 mod fixed_base;
+mod form;
 mod ifma;
 mod limbs;
 mod montgomery;
@@ -23,6 +25,7 @@ pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, l
 pub(crate) use convert::{wipe_biguint, WipedBigUint};
 pub(crate) use ct::conditional_assign;
 pub use fixed_base::FixedBaseTable;
+pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus, PreparedMultiplier};
 

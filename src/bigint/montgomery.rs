@@ -6,6 +6,7 @@ use zeroize::Zeroize;
 
 use super::convert::{biguint_from_limbs, limbs_from_biguint};
 use super::ct;
+use super::form::Montgomery;
 use super::ifma::Ifma52;
 use super::limbs;
 use super::pow::{fixed_window_pow, sliding_window_pow_vartime, Portable};
@@ -233,31 +234,56 @@ impl MontgomeryModulus {
         }
     }
 
-    /// Montgomery product as a new vector.
-    pub fn mul(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
+    /// The product of two values in Montgomery form, in Montgomery form.
+    pub fn mul(&self, a: &Montgomery, b: &Montgomery) -> Montgomery {
+        Montgomery::from_raw(self.mul_raw(a.as_limbs(), b.as_limbs()))
+    }
+
+    /// The square of a value in Montgomery form, in Montgomery form (through
+    /// [`square_into`](Self::square_into)).
+    pub fn square(&self, a: &Montgomery) -> Montgomery {
+        let mut out = vec![0u64; self.len()];
+        self.square_into(a.as_limbs(), &mut out);
+        Montgomery::from_raw(out)
+    }
+
+    /// [`mul_into`](Self::mul_into) into a new vector: `a·b·R⁻¹ mod m`, whatever the forms.
+    pub(crate) fn mul_raw(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
         let mut out = vec![0u64; self.len()];
         self.mul_into(a, b, &mut out);
         out
     }
 
-    /// Converts `x < m` into Montgomery form `x·R mod m`.
-    pub fn to_montgomery(&self, x: &[u64]) -> Vec<u64> {
-        self.mul(x, &self.r_squared)
+    /// Converts `x < m` (normal form) into Montgomery form `x·R mod m`.
+    pub fn to_montgomery(&self, x: &[u64]) -> Montgomery {
+        Montgomery::from_raw(self.mul_raw(x, &self.r_squared))
     }
 
-    /// Converts out of Montgomery form: `x·R⁻¹ mod m`.
-    pub fn from_montgomery(&self, x: &[u64]) -> Vec<u64> {
+    /// `x mod m` of a PUBLIC `BigUint` in Montgomery form (the reduction is not constant-time).
+    pub fn montgomery_of_vartime(&self, x: &BigUint) -> Result<Montgomery> {
+        Ok(self.to_montgomery(&self.limbs_of(&(x % self.modulus()))?))
+    }
+
+    /// `a·b mod m` in normal form from `a` in Montgomery form and `b < m` in normal form: one
+    /// Montgomery product, `(a·R)·b·R⁻¹ = a·b`.
+    pub fn mul_mixed(&self, a: &Montgomery, b: &[u64]) -> Vec<u64> {
+        self.mul_raw(a.as_limbs(), b)
+    }
+
+    /// Converts out of Montgomery form: `x·R⁻¹ mod m`, normal form.
+    pub fn from_montgomery(&self, x: &Montgomery) -> Vec<u64> {
         let mut one = vec![0u64; self.len()];
         one[0] = 1;
-        self.mul(x, &one)
+        self.mul_raw(x.as_limbs(), &one)
     }
 
     /// `base^exponent` for a PUBLIC exponent, both base and result in Montgomery form.
     ///
     /// Sliding window: the sequence of operations depends on the exponent's bits, so never use
     /// this with a secret exponent. `exponent` is little-endian limbs of any length.
-    pub fn pow_vartime(&self, base: &[u64], exponent: &[u64]) -> Vec<u64> {
-        match &self.ifma {
+    pub fn pow_vartime(&self, base: &Montgomery, exponent: &[u64]) -> Montgomery {
+        let base = base.as_limbs();
+        Montgomery::from_raw(match &self.ifma {
             Some(engine) => {
                 let mut x = engine.enter(base);
                 let mut result = sliding_window_pow_vartime(engine, &x, exponent);
@@ -267,7 +293,7 @@ impl MontgomeryModulus {
                 out
             }
             None => sliding_window_pow_vartime(&Portable(self), base, exponent),
-        }
+        })
     }
 
     /// `base^exponent` for a SECRET exponent of at most `exponent_bits` bits, in Montgomery form.
@@ -276,8 +302,14 @@ impl MontgomeryModulus {
     /// window and the wanted one kept with masks, so neither the sequence of operations nor the
     /// memory addresses depend on the exponent's value. Bits of `exponent` above `exponent_bits`
     /// are ignored.
-    pub fn pow_secret(&self, base: &[u64], exponent: &[u64], exponent_bits: usize) -> Vec<u64> {
-        match &self.ifma {
+    pub fn pow_secret(
+        &self,
+        base: &Montgomery,
+        exponent: &[u64],
+        exponent_bits: usize,
+    ) -> Montgomery {
+        let base = base.as_limbs();
+        Montgomery::from_raw(match &self.ifma {
             Some(engine) => {
                 let mut x = engine.enter(base);
                 let mut result = fixed_window_pow(engine, &x, exponent, exponent_bits);
@@ -287,13 +319,13 @@ impl MontgomeryModulus {
                 out
             }
             None => fixed_window_pow(&Portable(self), base, exponent, exponent_bits),
-        }
+        })
     }
 
     /// Prepares `b < m` (plain form) as the fixed operand of many [`mul_prepared`](Self::mul_prepared)
     /// calls: the aggregation's query, converted once.
     pub fn prepare_multiplier(&self, b: &[u64]) -> PreparedMultiplier {
-        let montgomery = self.to_montgomery(b);
+        let montgomery = self.to_montgomery(b).as_limbs().to_vec();
         let ifma = self.ifma.as_ref().map(|engine| engine.enter(&montgomery));
         PreparedMultiplier { montgomery, ifma }
     }
@@ -334,10 +366,9 @@ impl MontgomeryModulus {
         let reduced = base % self.modulus();
         let b = self.to_montgomery(&self.limbs_of(&reduced)?);
         let mut e = limbs_from_biguint(exponent, exponent_bits.div_ceil(64).max(1))?;
-        let mut power = self.pow_secret(&b, &e, exponent_bits);
+        let power = self.pow_secret(&b, &e, exponent_bits);
         let out = self.biguint_of(&self.from_montgomery(&power));
         e.zeroize();
-        power.zeroize();
         Ok(out)
     }
 

@@ -8,7 +8,7 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use super::format::parse_integer;
-use crate::bigint::FixedBaseTable;
+use crate::bigint::{FixedBaseTable, Montgomery};
 use crate::error::{Error, Result};
 use crate::paillier::{PublicKey, Scheme};
 use serde_json::Map;
@@ -111,11 +111,9 @@ impl super::ExecutionContext {
         }
         let pk = &self.public_key;
         let modulus = pk.n_squared_modulus();
-        let mont =
-            |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
-        let number = |limbs: &[u64]| -> Result<Value> {
+        let number = |value: &Montgomery| -> Result<Value> {
             let decimal = modulus
-                .biguint_of(&modulus.from_montgomery(limbs))
+                .biguint_of(&modulus.from_montgomery(value))
                 .to_string();
             decimal
                 .parse::<serde_json::Number>()
@@ -123,11 +121,16 @@ impl super::ExecutionContext {
                 .map_err(|e| Error::InvalidParameter(format!("table entry: {e}")))
         };
         let rows = self.config.message_chunks();
-        let table = FixedBaseTable::new(modulus, &mont(pk.g())?, rows * 8, 8);
+        let table = FixedBaseTable::new(
+            modulus,
+            &modulus.montgomery_of_vartime(pk.g())?,
+            rows * 8,
+            8,
+        );
         let mut g_table = Map::new();
         for row in 0..rows {
             let entries = (0..256)
-                .map(|k| number(table.entry(row, k)))
+                .map(|k| number(&table.power(row, k)))
                 .collect::<Result<Vec<_>>>()?;
             g_table.insert(row.to_string(), Value::Array(entries));
         }
@@ -135,7 +138,8 @@ impl super::ExecutionContext {
             .g_n()
             .ok_or_else(|| Error::MalformedContext("lookup public key without g_n".into()))?;
         let noise_bits = self.config.alpha_len.unwrap_or(0) + 128;
-        let noise_table = FixedBaseTable::new(modulus, &mont(g_n)?, noise_bits, 4);
+        let noise_table =
+            FixedBaseTable::new(modulus, &modulus.montgomery_of_vartime(g_n)?, noise_bits, 4);
         let mut rng = rand::thread_rng();
         let mut noise = Vec::with_capacity(256);
         for _ in 0..256 {

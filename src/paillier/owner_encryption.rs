@@ -48,12 +48,9 @@ impl OwnerTables {
         let garner = Garner::new(p_squared, q_squared)?;
         let noise_base = public_key.noise_base()?;
         let prime_tables = |modulus: &MontgomeryModulus| -> Result<PrimeTables> {
-            let to_mont = |x: &num_bigint::BigUint| -> Result<Vec<u64>> {
-                Ok(modulus.to_montgomery(&modulus.limbs_of(&(x % modulus.modulus()))?))
-            };
             let noise = FixedBaseTable::new(
                 modulus,
-                &to_mont(noise_base)?,
+                &modulus.montgomery_of_vartime(noise_base)?,
                 public_key.noise_exponent_bits().max(1),
                 NOISE_WINDOW_BITS,
             );
@@ -61,7 +58,7 @@ impl OwnerTables {
                 Scheme::Paillier => None,
                 Scheme::PaillierLookup => Some(FixedBaseTable::new(
                     modulus,
-                    &to_mont(public_key.g())?,
+                    &modulus.montgomery_of_vartime(public_key.g())?,
                     public_key.n().bits() as usize,
                     NOISE_WINDOW_BITS,
                 )),

@@ -179,11 +179,9 @@ impl PublicKey {
             return Ok(tables);
         }
         let modulus = &self.n_squared_modulus;
-        let to_mont =
-            |x: &BigUint| -> Result<Vec<u64>> { Ok(modulus.to_montgomery(&modulus.limbs_of(x)?)) };
         let noise = FixedBaseTable::new(
             modulus,
-            &to_mont(self.noise_base()?)?,
+            &modulus.montgomery_of_vartime(self.noise_base()?)?,
             self.noise_bits.max(1),
             NOISE_WINDOW_BITS,
         );
@@ -191,7 +189,7 @@ impl PublicKey {
             Scheme::Paillier => None,
             Scheme::PaillierLookup => Some(FixedBaseTable::new(
                 modulus,
-                &to_mont(&self.g)?,
+                &modulus.montgomery_of_vartime(&self.g)?,
                 self.n.bits() as usize,
                 NOISE_WINDOW_BITS,
             )),

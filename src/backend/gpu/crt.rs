@@ -20,9 +20,9 @@ impl GpuBackend {
         limbs.extend_from_slice(key.q.modulus_limbs());
         limbs.extend_from_slice(&key.p_inverse);
         limbs.extend_from_slice(&key.q_inverse);
-        limbs.extend_from_slice(&key.p.to_montgomery(&key.h_p));
-        limbs.extend_from_slice(&key.q.to_montgomery(&key.h_q));
-        limbs.extend_from_slice(&key.p.to_montgomery(&key.q_inv_mod_p));
+        limbs.extend_from_slice(key.p.to_montgomery(&key.h_p).as_limbs());
+        limbs.extend_from_slice(key.q.to_montgomery(&key.h_q).as_limbs());
+        limbs.extend_from_slice(key.p.to_montgomery(&key.q_inv_mod_p).as_limbs());
         let buffer = self.constants_buffer(&limbs);
         zeroize::Zeroize::zeroize(&mut limbs);
         buffer

@@ -57,7 +57,7 @@ impl GpuBackend {
         limbs.extend_from_slice(modulus.r_squared());
         limbs.extend_from_slice(modulus.one());
         let n_reduced = modulus.limbs_of(&(n % modulus.modulus()))?;
-        limbs.extend_from_slice(&modulus.to_montgomery(&n_reduced));
+        limbs.extend_from_slice(modulus.to_montgomery(&n_reduced).as_limbs());
         let buffer = self.constants_buffer(&limbs);
         zeroize::Zeroize::zeroize(&mut limbs);
         buffer

@@ -14,7 +14,7 @@ fn montgomery_operand(modulus: &MontgomeryModulus, b: &LimbBatch) -> LimbBatch {
     let mut out = LimbBatch::new(modulus.len());
     for item in b.iter() {
         // Widths were checked by the caller.
-        let _ = out.push(&modulus.to_montgomery(item));
+        let _ = out.push(modulus.to_montgomery(item).as_limbs());
     }
     out
 }
