@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use paillier_gpu::paillier::KeyFingerprint;
 
 /// Paillier-encrypted Hamming search over binary vectors, on the CPU or a GPU.
 #[derive(Parser, Debug)]
@@ -31,73 +30,14 @@ struct Cli {
 enum Command {
     /// Create or inspect an execution context.
     #[command(subcommand)]
-    Context(ContextCommand),
+    Context(commands::ContextCommand),
     /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key;
     /// with the passphrase set, the public key is first checked against the secret key).
-    Encrypt {
-        /// The context file (only its public key is used without a passphrase).
-        #[arg(long, value_name = "CTX")]
-        context: PathBuf,
-        /// Vectors: JSON Lines (one array of 0/1 per line) or a 2-D .npy of uint8/int8/bool.
-        #[arg(long, value_name = "VECTORS")]
-        input: PathBuf,
-        /// Ciphertexts: .jsonl for base64 JSON Lines, any other name for the binary form.
-        #[arg(long, value_name = "CIPHERTEXTS")]
-        output: PathBuf,
-        #[command(flatten)]
-        device: DeviceArg,
-        /// Continue an interrupted run from OUTPUT.partial and OUTPUT.progress instead of
-        /// starting over: records already written are neither redone nor lost.
-        #[arg(long)]
-        resume: bool,
-        /// Refuse to encrypt unless the context's public key has this fingerprint (64 hex digits,
-        /// as `context show` prints it): pins the key you were given.
-        #[arg(long, value_name = "FINGERPRINT")]
-        expect_key: Option<KeyFingerprint>,
-        /// Vectors read, encrypted and written per step (memory grows with it). Default: 4096
-        /// on the CPU; on a GPU, enough to fill two of the chunks its warm-up calibrated, and at
-        /// least 4096.
-        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-        batch: Option<usize>,
-    },
+    Encrypt(commands::EncryptArgs),
     /// Multiply an encrypted query into every stored ciphertext (needs only the public key).
-    Aggregate {
-        /// The context file (only its public key is read).
-        #[arg(long, value_name = "CTX")]
-        context: PathBuf,
-        /// The encrypted database: .jsonl or the binary form.
-        #[arg(long, value_name = "CIPHERTEXTS")]
-        database: PathBuf,
-        /// A ciphertext file holding exactly one vector.
-        #[arg(long, value_name = "CIPHERTEXTS")]
-        query: PathBuf,
-        /// Where the responses go, one per database record: .jsonl or the binary form.
-        #[arg(long, value_name = "CIPHERTEXTS")]
-        output: PathBuf,
-        /// Refuse to work unless the context's public key has this fingerprint (64 hex digits,
-        /// as `context show` prints it).
-        #[arg(long, value_name = "FINGERPRINT")]
-        expect_key: Option<KeyFingerprint>,
-        #[command(flatten)]
-        device: DeviceArg,
-    },
+    Aggregate(commands::AggregateArgs),
     /// Decrypt aggregated ciphertexts into Hamming distances (needs the passphrase).
-    Decode {
-        /// The context file (needs the passphrase).
-        #[arg(long, value_name = "CTX")]
-        context: PathBuf,
-        /// The responses `aggregate` wrote.
-        #[arg(long, value_name = "CIPHERTEXTS")]
-        input: PathBuf,
-        /// Write only the K nearest as {"ids": [...], "distances": [...]}.
-        #[arg(long, value_name = "K")]
-        top_k: Option<usize>,
-        /// Distances: JSON Lines, one integer per line in input order.
-        #[arg(long, value_name = "DISTANCES")]
-        output: PathBuf,
-        #[command(flatten)]
-        device: DeviceArg,
-    },
+    Decode(commands::DecodeArgs),
     /// Time encryption, aggregation and decoding on the CPU and the GPU with the same inputs.
     Bench(BenchArgs),
 }
@@ -149,51 +89,6 @@ enum BenchDevice {
     Gpu,
     /// Both, on the same inputs (the CPU alone, with a note, where no GPU answers).
     Both,
-}
-
-#[derive(Subcommand, Debug)]
-enum ContextCommand {
-    /// Generate keys and write a new context file (needs the passphrase).
-    Create {
-        /// The context type: `paillier` (the SDK's PaillierClient) or `paillier-lookup`
-        /// (PaillierLookupClient).
-        #[arg(long = "type", value_enum, default_value = "paillier")]
-        scheme: SchemeArg,
-        /// Bits of each prime (n has twice as many). Below 1024 needs --insecure.
-        #[arg(long, default_value_t = 1024)]
-        key_len: usize,
-        /// Dimensions of the binary vectors.
-        #[arg(long, default_value_t = 512)]
-        embed_len: usize,
-        /// Lookup contexts only: bits of the noise subgroup order (at least 512 unless --insecure).
-        #[arg(long)]
-        alpha_len: Option<usize>,
-        /// Where the new context file goes.
-        #[arg(long = "output", visible_alias = "out", value_name = "CTX")]
-        out: PathBuf,
-        /// Allow key_len < 1024 and alpha_len < 512. For tests only: such keys can be broken.
-        #[arg(long)]
-        insecure: bool,
-        /// Replace CTX if it exists (its keys, and every ciphertext made under them, are lost).
-        #[arg(long)]
-        force: bool,
-        /// Write the file in the SDK's form, which the Python SDK can open: the secret key sealed
-        /// under the data key itself, and pk, type and config not authenticated. Default: our
-        /// authenticated form (see SECURITY.md).
-        #[arg(long)]
-        sdk_compatible: bool,
-        /// scrypt cost of the passphrase: `sdk` (N = 2^14, what the SDK uses) or `strong`
-        /// (N = 2^17: eight times the work per guess; the SDK cannot open such a file).
-        #[arg(long, value_enum, default_value = "sdk")]
-        scrypt_cost: ScryptCostArg,
-    },
-    /// Print a context's id, public-key fingerprint and parameters as one JSON object (needs
-    /// the passphrase; the public key is checked against the secret key first).
-    Show {
-        /// The context file.
-        #[arg(long, value_name = "CTX")]
-        context: PathBuf,
-    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -1,0 +1,139 @@
+//! The subcommands, one file each; what they share (passphrases, progress bars, the line each
+//! writing command ends with) is here.
+
+mod aggregate;
+mod context;
+mod decode;
+mod encrypt;
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use paillier_gpu::paillier::KeyFingerprint;
+use paillier_gpu::{Error, PublicContext, Result, Scheme};
+use zeroize::Zeroizing;
+
+pub use aggregate::AggregateArgs;
+pub use context::ContextCommand;
+pub use decode::DecodeArgs;
+pub use encrypt::EncryptArgs;
+
+use super::bench::BenchPlan;
+use super::{BenchArgs, BenchDevice, Cli, Command, SchemeArg};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let passphrase_file = cli.passphrase_file.as_deref();
+    match cli.command {
+        Command::Bench(args) => super::bench::run(&bench_plan(args)),
+        Command::Context(command) => context::run(command, passphrase_file),
+        Command::Encrypt(args) => encrypt::run(args, passphrase_file),
+        Command::Aggregate(args) => aggregate::run(args),
+        Command::Decode(args) => decode::run(args, passphrase_file),
+    }
+}
+
+/// The one line every writing command ends with, on stderr (stdout stays for data).
+pub(super) fn wrote(what: &str) {
+    eprintln!("paillier-gpu: wrote {what}");
+}
+
+pub(super) fn file_form(path: &Path) -> &'static str {
+    if paillier_gpu::formats::ciphertexts::is_jsonl(path) {
+        "JSON Lines"
+    } else {
+        "binary"
+    }
+}
+
+/// `--expect-key`: the context's public key must have the pinned fingerprint.
+pub(super) fn check_pinned_key(
+    public: &PublicContext,
+    pinned: Option<KeyFingerprint>,
+) -> Result<()> {
+    match pinned {
+        Some(pinned) => public
+            .public_key()
+            .fingerprint()
+            .expect(&pinned, "the context (pinned with --expect-key)"),
+        None => Ok(()),
+    }
+}
+
+/// The passphrase if one is given (file or environment), None if neither is set.
+pub(super) fn optional_passphrase(file: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
+    if file.is_none() && std::env::var_os("PAILLIER_GPU_PASSPHRASE").is_none() {
+        return Ok(None);
+    }
+    passphrase(file).map(Some)
+}
+
+pub(super) fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    let passphrase = match file {
+        Some(path) => {
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?);
+            Zeroizing::new(text.lines().next().unwrap_or("").to_owned())
+        }
+        None => match std::env::var("PAILLIER_GPU_PASSPHRASE") {
+            Ok(value) => Zeroizing::new(value),
+            Err(_) => {
+                return Err(Error::KeyProvider(
+                    "no passphrase: set PAILLIER_GPU_PASSPHRASE or pass --passphrase-file".into(),
+                ))
+            }
+        },
+    };
+    if passphrase.is_empty() {
+        return Err(Error::KeyProvider("the passphrase is empty".into()));
+    }
+    Ok(passphrase)
+}
+
+/// A counter without a total (a streamed input's length is not known in advance).
+pub(super) fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{msg} {pos} vectors ({per_sec})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+pub(super) fn progress(total: usize, what: &str) -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+pub(super) fn scheme_of(arg: SchemeArg) -> Scheme {
+    match arg {
+        SchemeArg::Paillier => Scheme::Paillier,
+        SchemeArg::PaillierLookup => Scheme::PaillierLookup,
+    }
+}
+
+fn bench_plan(args: BenchArgs) -> BenchPlan {
+    BenchPlan {
+        devices: match args.device {
+            BenchDevice::Cpu => vec![paillier_gpu::Device::Cpu],
+            BenchDevice::Gpu => vec![paillier_gpu::Device::Gpu],
+            BenchDevice::Both => vec![paillier_gpu::Device::Cpu, paillier_gpu::Device::Gpu],
+        },
+        schemes: args.schemes.into_iter().map(scheme_of).collect(),
+        key_lens: args.key_len,
+        batches: args.batch,
+        embed_len: args.embed_len,
+        alpha_len: args.alpha_len,
+        repeat: args.repeat,
+        json: args.json,
+        plot: args.plot,
+    }
+}
