@@ -20,6 +20,7 @@ mod ifma;
 mod limbs;
 mod montgomery;
 mod pow;
+mod prepared;
 
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub(crate) use convert::{wipe_biguint, WipedBigUint};
@@ -27,7 +28,8 @@ pub(crate) use ct::conditional_assign;
 pub use fixed_base::FixedBaseTable;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
-pub use montgomery::{Engine, MontgomeryModulus, PreparedMultiplier};
+pub use montgomery::{Engine, MontgomeryModulus};
+pub use prepared::PreparedMultiplier;
 
 /// Which engine [`MontgomeryModulus::new`] picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
