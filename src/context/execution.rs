@@ -192,9 +192,14 @@ impl ExecutionContext {
     /// The same context on another device (the id does not change). The backend is attached
     /// when first used, so no GPU is opened here.
     pub fn with_device(mut self, device: Device) -> Self {
+        self.set_device(device);
+        self
+    }
+
+    /// [`with_device`](Self::with_device) in place.
+    pub fn set_device(&mut self, device: Device) {
         self.device = device;
         self.backend = OnceLock::new();
-        self
     }
 
     /// The same context on a backend configured by the caller (a

@@ -1,0 +1,73 @@
+"""The exceptions paillier_gpu raises: one class per kind of error, each with the library's
+whole message. Every one derives from ``PaillierGpuError``; bad input also derives from
+``ValueError``, file problems from ``OSError`` and GPU failures from ``RuntimeError``."""
+
+
+class PaillierGpuError(Exception):
+    """The base of every error this package raises."""
+
+
+class InvalidInputError(PaillierGpuError, ValueError):
+    """A bad argument: a parameter, a shape, a selection."""
+
+
+class InsecureParametersError(InvalidInputError):
+    """Parameters that can be broken (key_len below 1024, alpha_len below 512) without
+    ``insecure=True``."""
+
+
+class InvalidVectorError(InvalidInputError):
+    """A vector of the wrong length or with a value other than 0 and 1."""
+
+
+class InvalidCiphertextError(InvalidInputError):
+    """A ciphertext that is not valid under the key (zero, not below n², wrong shape)."""
+
+
+class InvalidResponseError(InvalidInputError):
+    """A response that cannot be an honest aggregate: decoding refuses to believe it."""
+
+
+class KeyMismatchError(InvalidInputError):
+    """Ciphertexts, a file or an index made under another public key."""
+
+
+class InvalidSelectionError(InvalidInputError, IndexError):
+    """Record ids outside the index."""
+
+
+class MalformedFileError(InvalidInputError):
+    """A context or ciphertext file that cannot be read."""
+
+
+class AuthenticationError(PaillierGpuError, ValueError):
+    """A wrong passphrase or key, or a file or content that was tampered with."""
+
+
+class KeyProviderError(PaillierGpuError):
+    """A key provider failed (a Python provider's own exception is in the message)."""
+
+
+class GpuError(PaillierGpuError, RuntimeError):
+    """No GPU answered, or a GPU call failed (device lost, spot check mismatch)."""
+
+
+class FileError(PaillierGpuError, OSError):
+    """A file could not be read or written (missing folder, would overwrite, I/O)."""
+
+
+__all__ = [
+    "PaillierGpuError",
+    "InvalidInputError",
+    "InsecureParametersError",
+    "InvalidVectorError",
+    "InvalidCiphertextError",
+    "InvalidResponseError",
+    "KeyMismatchError",
+    "InvalidSelectionError",
+    "MalformedFileError",
+    "AuthenticationError",
+    "KeyProviderError",
+    "GpuError",
+    "FileError",
+]

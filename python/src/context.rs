@@ -1,0 +1,476 @@
+//! `ExecutionContext` (the data owner's: both keys) and `PublicContext` (a search backend's or
+//! an encryption worker's: the public key only), with the SDK's method names.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use numpy::PyArray1;
+use paillier_gpu::context::PassphraseKeyProvider;
+use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::hazmat::backend::backend_for;
+use paillier_gpu::paillier::PublicKey;
+use paillier_gpu::{ContextOptions, Device, ExecutionContext, KeyProvider, Scheme};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::ciphertexts::Ciphertexts;
+use crate::convert::{bit_rows, device_of, json_to_py};
+use crate::errors::{invalid_input, IntoPy};
+use crate::key_provider::PyKeyProvider;
+
+/// The public key and ciphertext shape of an `ExecutionContext` or a `PublicContext`.
+pub fn key_of(context: &Bound<'_, PyAny>) -> PyResult<(Arc<PublicKey>, CiphertextShape)> {
+    if let Ok(ctx) = context.cast::<PyExecutionContext>() {
+        let ctx = ctx.borrow();
+        return Ok((ctx.inner.public_key().clone(), ctx.inner.ciphertext_shape()));
+    }
+    if let Ok(public) = context.cast::<PyPublicContext>() {
+        let public = public.get();
+        return Ok((
+            public.inner.public_key().clone(),
+            public.inner.ciphertext_shape().py_err()?,
+        ));
+    }
+    Err(invalid_input(format!(
+        "expected an ExecutionContext or a PublicContext, got {}",
+        context.get_type().name()?
+    )))
+}
+
+fn scheme_of(name: &str) -> PyResult<Scheme> {
+    match name {
+        "paillier" | "PaillierClient" => Ok(Scheme::Paillier),
+        "paillier_lookup" | "paillier-lookup" | "PaillierLookupClient" => {
+            Ok(Scheme::PaillierLookup)
+        }
+        other => Err(invalid_input(format!(
+            "unknown homomorphic_client_type {other:?} (expected paillier or paillier_lookup)"
+        ))),
+    }
+}
+
+/// The key provider for `create` and `load_from_disk`: a Python provider object, or a
+/// passphrase (with `salt` for a new context).
+fn provider_of(
+    passphrase: Option<&str>,
+    salt: Option<&[u8]>,
+    key_provider: Option<Bound<'_, PyAny>>,
+) -> PyResult<Arc<dyn KeyProvider>> {
+    match (passphrase, key_provider) {
+        (Some(_), Some(_)) => Err(invalid_input(
+            "give a passphrase or a key_provider, not both",
+        )),
+        (None, Some(provider)) => Ok(Arc::new(PyKeyProvider::new(provider)?)),
+        (Some(passphrase), None) => Ok(Arc::new(match salt {
+            Some(salt) => PassphraseKeyProvider::with_salt(passphrase, salt),
+            None => PassphraseKeyProvider::new(passphrase),
+        })),
+        (None, None) => Err(invalid_input("a passphrase or a key_provider is needed")),
+    }
+}
+
+/// Distances as a numpy array of unsigned 32-bit integers.
+fn distances_array<'py>(py: Python<'py>, distances: Vec<u32>) -> Bound<'py, PyArray1<u32>> {
+    PyArray1::from_vec(py, distances)
+}
+
+/// Ciphertexts given as a `Ciphertexts` or in the SDK's base64 form.
+fn ciphertexts_of<'py>(
+    context: &Bound<'py, PyAny>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, Ciphertexts>> {
+    if let Ok(c) = value.cast::<Ciphertexts>() {
+        return Ok(c.clone());
+    }
+    Bound::new(value.py(), Ciphertexts::from_b64_rows(context, value)?)
+}
+
+/// An execution context: the key pair, the AES data key's provider, the vector layout and the
+/// compute device (`"cpu"`, `"gpu"` or `"auto"`; changing it never changes `hash()`).
+///
+/// Files and ciphertexts are the XTrace SDK's: a context saved by the SDK loads here and the
+/// other way round (for files written with `sdk_compatible=True`).
+#[pyclass(module = "paillier_gpu", name = "ExecutionContext")]
+pub struct PyExecutionContext {
+    pub inner: ExecutionContext,
+}
+
+#[pymethods]
+impl PyExecutionContext {
+    /// Generates a new key pair (key_len bits per prime) and, with `path`, saves the context.
+    #[staticmethod]
+    #[pyo3(signature = (passphrase=None, homomorphic_client_type="paillier", embedding_length=512,
+        key_len=1024, salt=None, path=None, key_provider=None, device="cpu", alpha_len=None,
+        insecure=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        py: Python<'_>,
+        passphrase: Option<&str>,
+        homomorphic_client_type: &str,
+        embedding_length: usize,
+        key_len: usize,
+        salt: Option<Vec<u8>>,
+        path: Option<PathBuf>,
+        key_provider: Option<Bound<'_, PyAny>>,
+        device: &str,
+        alpha_len: Option<usize>,
+        insecure: bool,
+    ) -> PyResult<Self> {
+        let provider = provider_of(passphrase, salt.as_deref(), key_provider)?;
+        let options = ContextOptions {
+            scheme: scheme_of(homomorphic_client_type)?,
+            key_len,
+            embed_len: embedding_length,
+            alpha_len: alpha_len.unwrap_or(ContextOptions::default().alpha_len),
+            allow_insecure: insecure,
+            device: device_of(device)?,
+        };
+        let inner = py
+            .detach(|| ExecutionContext::create(&options, provider))
+            .py_err()?;
+        if let Some(path) = path {
+            inner.save_to_disk(&path).py_err()?;
+        }
+        Ok(Self { inner })
+    }
+
+    /// Loads a context file (the SDK's or ours) with its passphrase or a key provider.
+    #[staticmethod]
+    #[pyo3(signature = (passphrase=None, path=PathBuf::new(), key_provider=None, device="cpu"))]
+    fn load_from_disk(
+        py: Python<'_>,
+        passphrase: Option<&str>,
+        path: PathBuf,
+        key_provider: Option<Bound<'_, PyAny>>,
+        device: &str,
+    ) -> PyResult<Self> {
+        let device = device_of(device)?;
+        let inner = match (passphrase, key_provider) {
+            (Some(passphrase), None) => py
+                .detach(|| ExecutionContext::load_with_passphrase(&path, passphrase))
+                .py_err()?,
+            (passphrase, provider) => {
+                let provider = provider_of(passphrase, None, provider)?;
+                ExecutionContext::load_from_disk(&path, provider.as_ref()).py_err()?
+            }
+        };
+        Ok(Self {
+            inner: inner.with_device(device),
+        })
+    }
+
+    /// Writes the context file atomically.
+    fn save_to_disk(&self, path: PathBuf) -> PyResult<()> {
+        self.inner.save_to_disk(&path).py_err()
+    }
+
+    /// The context id: the SDK's hash of the keys (the same on every device).
+    fn hash(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// The SDK's encrypted dict: `sk` sealed under the data key, `pk`, `type`, `config`.
+    fn to_dict_enc<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.to_encrypted_dict().py_err()?)
+    }
+
+    /// The SDK's plaintext dict, the secret key in clear: never store or send it.
+    fn to_dict_plain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.to_plain_json())
+    }
+
+    /// The context file's JSON text (what `save_to_disk` writes).
+    fn serialize_exec_context(&self) -> PyResult<String> {
+        self.inner.to_json().py_err()
+    }
+
+    /// The lookup scheme's precomputed tables in the SDK's form (`{}` for `paillier`).
+    fn dump_tables<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let tables = py.detach(|| self.inner.dump_tables()).py_err()?;
+        json_to_py(py, &tables.to_string())
+    }
+
+    /// The compute device: "cpu", "gpu" or "auto". Setting it never changes `hash()`.
+    #[getter]
+    fn get_device(&self) -> &'static str {
+        self.inner.device().as_str()
+    }
+
+    #[setter]
+    fn set_device(&mut self, device: &str) -> PyResult<()> {
+        self.inner.set_device(device_of(device)?);
+        Ok(())
+    }
+
+    /// Dimensions of the binary vectors.
+    #[getter]
+    fn embedding_length(&self) -> usize {
+        self.inner.embed_len()
+    }
+
+    /// Bits of each prime.
+    #[getter]
+    fn key_len(&self) -> usize {
+        self.inner.key_len()
+    }
+
+    /// "paillier" or "paillier_lookup".
+    #[getter]
+    fn homomorphic_client_type(&self) -> &'static str {
+        self.inner.scheme().name()
+    }
+
+    /// The public key's fingerprint (64 hex digits).
+    #[getter]
+    fn key_fingerprint(&self) -> String {
+        self.inner.public_key().fingerprint().to_string()
+    }
+
+    /// The public part (what a search backend or an encryption worker needs).
+    fn public_context(&self) -> PyResult<PyPublicContext> {
+        PyPublicContext::from_context_json(&self.inner.to_json().py_err()?, self.inner.device())
+    }
+
+    /// Encrypts one binary vector (a 1-D array or list of 0/1).
+    fn encrypt_vec_one(&self, py: Python<'_>, vector: &Bound<'_, PyAny>) -> PyResult<Ciphertexts> {
+        let bits = bit_rows(vector, self.inner.embed_len(), false)?;
+        self.encrypt_rows(py, &bits.rows())
+    }
+
+    /// Encrypts binary vectors (a 2-D array of uint8, int8, bool or int64, or nested lists).
+    fn encrypt_vec_batch(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+    ) -> PyResult<Ciphertexts> {
+        let bits = bit_rows(vectors, self.inner.embed_len(), true)?;
+        self.encrypt_rows(py, &bits.rows())
+    }
+
+    /// Decrypts aggregated responses (`Ciphertexts`, or the SDK's base64 lists) into Hamming
+    /// distances, refusing any response that cannot be an honest aggregate.
+    fn decode_hamming_client_batch<'py>(
+        slf: &Bound<'py, Self>,
+        ciphertexts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let py = slf.py();
+        let responses = ciphertexts_of(slf.as_any(), ciphertexts)?;
+        let this = slf.borrow();
+        let (ctx, batch) = (&this.inner, &responses.get().batch);
+        let distances = py.detach(|| ctx.decode_batch(batch)).py_err()?;
+        Ok(distances_array(py, distances))
+    }
+
+    /// The `k` nearest records: `(ids, distances)`, nearest first, as numpy arrays.
+    #[staticmethod]
+    fn top_k<'py>(
+        py: Python<'py>,
+        distances: Vec<u32>,
+        k: usize,
+    ) -> (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>) {
+        let top = paillier_gpu::top_k(&distances, k);
+        (
+            PyArray1::from_vec(py, top.ids.into_iter().map(|i| i as u64).collect()),
+            distances_array(py, top.distances),
+        )
+    }
+
+    /// Encrypts document content (bytes or str) with the context's AES key: the SDK's base64.
+    fn encrypt_content(&self, content: &Bound<'_, PyAny>) -> PyResult<String> {
+        let bytes: Vec<u8> = if let Ok(text) = content.cast::<PyString>() {
+            text.to_str()?.as_bytes().to_vec()
+        } else {
+            content.extract()?
+        };
+        self.inner.encrypt_content(&bytes).py_err()
+    }
+
+    /// Decrypts what `encrypt_content` (or the SDK) produced; a tampered text is refused.
+    fn decrypt_content<'py>(
+        &self,
+        py: Python<'py>,
+        encoded: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let plain = self.inner.decrypt_content(encoded).py_err()?;
+        Ok(PyBytes::new(py, &plain))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ExecutionContext(id={}, type={}, key_len={}, embedding_length={}, device={})",
+            self.inner.id(),
+            self.inner.scheme().name(),
+            self.inner.key_len(),
+            self.inner.embed_len(),
+            self.inner.device().as_str()
+        )
+    }
+}
+
+impl PyExecutionContext {
+    fn encrypt_rows(&self, py: Python<'_>, rows: &[&[u8]]) -> PyResult<Ciphertexts> {
+        let batch = py.detach(|| self.inner.encrypt_batch(rows)).py_err()?;
+        Ok(Ciphertexts::new(
+            batch,
+            self.inner.public_key().clone(),
+            self.inner.ciphertext_shape(),
+        ))
+    }
+}
+
+/// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
+/// nothing. Loading it needs no passphrase.
+#[pyclass(module = "paillier_gpu", name = "PublicContext", frozen)]
+pub struct PyPublicContext {
+    pub inner: paillier_gpu::PublicContext,
+    /// The context file's JSON with only its public fields, to hand to other processes.
+    pub public_json: String,
+    pub device: Device,
+}
+
+impl PyPublicContext {
+    pub fn from_context_json(json: &str, device: Device) -> PyResult<Self> {
+        let inner = paillier_gpu::PublicContext::from_json(json).py_err()?;
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(json).map_err(|e| invalid_input(format!("context: {e}")))?;
+        let public: serde_json::Map<_, _> = map
+            .into_iter()
+            .filter(|(k, _)| matches!(k.as_str(), "pk" | "type" | "config"))
+            .collect();
+        Ok(Self {
+            inner,
+            public_json: serde_json::Value::Object(public).to_string(),
+            device,
+        })
+    }
+}
+
+#[pymethods]
+impl PyPublicContext {
+    /// Reads the public part of a context file (the secret key is not touched).
+    #[staticmethod]
+    #[pyo3(signature = (path, device="cpu"))]
+    fn load(path: PathBuf, device: &str) -> PyResult<Self> {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            crate::errors::to_py_err(paillier_gpu::Error::Io {
+                path: path.clone(),
+                source: e,
+            })
+        })?;
+        Self::from_context_json(&text, device_of(device)?)
+    }
+
+    /// Reads the public part from a context's JSON text (`to_json()` of another
+    /// `PublicContext`, or a whole context file).
+    #[staticmethod]
+    #[pyo3(signature = (json, device="cpu"))]
+    fn from_json(json: &str, device: &str) -> PyResult<Self> {
+        Self::from_context_json(json, device_of(device)?)
+    }
+
+    /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
+    fn to_json(&self) -> String {
+        self.public_json.clone()
+    }
+
+    /// The device encryption runs on: "cpu", "gpu" or "auto".
+    #[getter]
+    fn device(&self) -> &'static str {
+        self.device.as_str()
+    }
+
+    /// Dimensions of the binary vectors.
+    #[getter]
+    fn embedding_length(&self) -> usize {
+        self.inner.config().embed_len
+    }
+
+    /// Bits of each prime.
+    #[getter]
+    fn key_len(&self) -> usize {
+        self.inner.config().key_len
+    }
+
+    /// "paillier" or "paillier_lookup".
+    #[getter]
+    fn homomorphic_client_type(&self) -> &'static str {
+        self.inner.config().scheme.name()
+    }
+
+    /// The public key's fingerprint (64 hex digits).
+    #[getter]
+    fn key_fingerprint(&self) -> String {
+        self.inner.public_key().fingerprint().to_string()
+    }
+
+    /// Encrypts binary vectors with the public key only (a 2-D array or nested lists).
+    fn encrypt_vec_batch(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+    ) -> PyResult<Ciphertexts> {
+        let layout = self.inner.layout().py_err()?;
+        let bits = bit_rows(vectors, layout.embed_len(), true)?;
+        let rows = bits.rows();
+        let public_key = self.inner.public_key();
+        let batch = py
+            .detach(|| {
+                let backend = backend_for(self.device)?;
+                paillier_gpu::hamming::encrypt_batch(
+                    backend.as_ref(),
+                    public_key,
+                    None,
+                    &layout,
+                    &rows,
+                )
+            })
+            .py_err()?;
+        Ok(Ciphertexts::new(
+            batch,
+            public_key.clone(),
+            self.inner.ciphertext_shape().py_err()?,
+        ))
+    }
+
+    /// Encrypts a vector file (`.npy` or JSON Lines) into a ciphertext file the CLI reads, as
+    /// `paillier-gpu encrypt` does: streamed, atomic (nothing appears under `output` until it is
+    /// complete) and, with `resume`, continued from an interrupted run. Returns the vectors
+    /// encrypted.
+    #[pyo3(signature = (input, output, resume=false, batch=4096))]
+    fn encrypt_file(
+        &self,
+        py: Python<'_>,
+        input: PathBuf,
+        output: PathBuf,
+        resume: bool,
+        batch: usize,
+    ) -> PyResult<usize> {
+        let layout = self.inner.layout().py_err()?;
+        let shape = self.inner.ciphertext_shape().py_err()?;
+        let report = py
+            .detach(|| {
+                let backend = backend_for(self.device)?;
+                paillier_gpu::formats::encrypt_job::EncryptJob {
+                    public_key: self.inner.public_key(),
+                    secret_key: None,
+                    layout: &layout,
+                    shape,
+                    backend: backend.as_ref(),
+                    batch: batch.max(1),
+                }
+                .run(&input, &output, resume, |_| {})
+            })
+            .py_err()?;
+        Ok(report.records)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "PublicContext(type={}, key_len={}, embedding_length={}, key {})",
+            self.inner.config().scheme.name(),
+            self.inner.config().key_len,
+            self.inner.config().embed_len,
+            self.inner.public_key().fingerprint()
+        )
+    }
+}

@@ -1,0 +1,108 @@
+//! Values crossing the boundary: binary vectors from numpy arrays or lists, devices from
+//! strings, JSON into Python objects.
+
+use paillier_gpu::Device;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::errors::{invalid_input, non_binary, to_py_err, vector_length};
+
+/// Binary vectors as one flat row-major buffer of 0/1 bytes.
+pub struct BitRows {
+    pub flat: Vec<u8>,
+    pub dims: usize,
+}
+
+impl BitRows {
+    /// One slice per vector.
+    pub fn rows(&self) -> Vec<&[u8]> {
+        if self.dims == 0 {
+            return Vec::new();
+        }
+        self.flat.chunks_exact(self.dims).collect()
+    }
+}
+
+/// Reads `vectors` (a numpy array of uint8, int8, bool or any integer type, or nested lists)
+/// of `embed_len` dimensions: 2-D for a batch (`batch`), 1-D for one vector.
+///
+/// Every value must be 0 or 1: a wider integer type is checked here, before narrowing, so that
+/// 257 is never read as 1; uint8 and bool are checked by the library.
+pub fn bit_rows(vectors: &Bound<'_, PyAny>, embed_len: usize, batch: bool) -> PyResult<BitRows> {
+    let py = vectors.py();
+    let numpy = py.import("numpy")?;
+    let array = numpy
+        .call_method1("asarray", (vectors,))
+        .map_err(|e| invalid_input(format!("vectors: {e}")))?;
+    let ndim: usize = array.getattr("ndim")?.extract()?;
+    let size: usize = array.getattr("size")?.extract()?;
+    let wanted = if batch { 2 } else { 1 };
+    if batch && size == 0 {
+        return Ok(BitRows {
+            flat: Vec::new(),
+            dims: embed_len,
+        });
+    }
+    if ndim != wanted {
+        return Err(invalid_input(format!(
+            "expected a {wanted}-D array ({}), got {ndim}-D",
+            if batch {
+                "vectors × dimensions"
+            } else {
+                "one vector"
+            }
+        )));
+    }
+    let shape: Vec<usize> = array.getattr("shape")?.extract()?;
+    let dims = shape[ndim - 1];
+    if dims != embed_len {
+        return Err(vector_length(embed_len, dims));
+    }
+    let dtype = array.getattr("dtype")?;
+    let kind: String = dtype.getattr("kind")?.extract()?;
+    let itemsize: usize = dtype.getattr("itemsize")?.extract()?;
+    match kind.as_str() {
+        // bool and uint8: narrowing loses nothing; the library checks for 0 and 1.
+        "b" => {}
+        "u" if itemsize == 1 => {}
+        "u" | "i" => {
+            // Any value but 0 and 1 is refused with its position, before narrowing.
+            let bad = array
+                .call_method1("__ne__", (0,))?
+                .call_method1("__and__", (array.call_method1("__ne__", (1,))?,))?;
+            if bad.call_method0("any")?.extract::<bool>()? {
+                let first: Vec<usize> = numpy
+                    .call_method1("argwhere", (&bad,))?
+                    .get_item(0)?
+                    .call_method0("tolist")?
+                    .extract()?;
+                let value = array.get_item(PyTuple::new(py, &first)?)?;
+                let at = first;
+                let (index, position) = if batch { (at[0], at[1]) } else { (0, at[0]) };
+                return Err(non_binary(index, position, value.str()?.to_string()));
+            }
+        }
+        other => {
+            return Err(invalid_input(format!(
+                "vectors must hold integers or booleans (0 or 1), not {} (dtype kind {other:?})",
+                dtype.str()?
+            )))
+        }
+    }
+    let bytes = numpy.call_method1(
+        "ascontiguousarray",
+        (array.call_method1("astype", ("uint8",))?,),
+    )?;
+    let flat: Vec<u8> = bytes.call_method0("tobytes")?.extract()?;
+    Ok(BitRows { flat, dims })
+}
+
+/// "cpu", "gpu" or "auto".
+pub fn device_of(name: &str) -> PyResult<Device> {
+    name.parse::<Device>().map_err(to_py_err)
+}
+
+/// A JSON text as a Python object (`json.loads`).
+pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?.call_method1("loads", (text,))
+}

@@ -1,0 +1,139 @@
+//! `EncryptedIndex`: the search backend's database of ciphertexts.
+
+use std::sync::Arc;
+
+use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::paillier::PublicKey;
+use paillier_gpu::Selection;
+use pyo3::prelude::*;
+use pyo3::types::{PyRange, PySlice};
+
+use crate::ciphertexts::Ciphertexts;
+use crate::context::PyPublicContext;
+use crate::convert::device_of;
+use crate::errors::{invalid_input, IntoPy};
+
+/// An encrypted database held by a search backend: it multiplies an encrypted query into the
+/// stored vectors (`Enc(x)·Enc(q) = Enc(x + q)`) and can decrypt nothing. On a GPU the records
+/// stay in device memory; only the query travels.
+#[pyclass(module = "paillier_gpu", name = "EncryptedIndex")]
+pub struct PyEncryptedIndex {
+    inner: paillier_gpu::EncryptedIndex,
+    public_key: Arc<PublicKey>,
+    shape: CiphertextShape,
+}
+
+/// `ids`: None (every record), a `range`, a `slice` or a list of record ids.
+fn selection_of(ids: Option<&Bound<'_, PyAny>>, len: usize) -> PyResult<Selection> {
+    let Some(ids) = ids else {
+        return Ok(Selection::All);
+    };
+    if ids.is_none() {
+        return Ok(Selection::All);
+    }
+    let as_range = |start: isize, stop: isize, step: isize| -> PyResult<Selection> {
+        if step == 1 {
+            let start = start.max(0) as usize;
+            return Ok(Selection::Range(start..(stop.max(0) as usize).max(start)));
+        }
+        let ids: Vec<usize> = (start..stop)
+            .step_by(step.unsigned_abs())
+            .map(|i| i as usize)
+            .collect();
+        Ok(Selection::Ids(ids))
+    };
+    if let Ok(range) = ids.cast::<PyRange>() {
+        let (start, stop, step): (isize, isize, isize) = (
+            range.getattr("start")?.extract()?,
+            range.getattr("stop")?.extract()?,
+            range.getattr("step")?.extract()?,
+        );
+        if start < 0 || step < 1 {
+            return Err(invalid_input("ids: a range of non-negative ids, step ≥ 1"));
+        }
+        return as_range(start, stop, step);
+    }
+    if let Ok(slice) = ids.cast::<PySlice>() {
+        let indices = slice.indices(len as isize)?;
+        if indices.step < 1 {
+            return Err(invalid_input("ids: a slice with step ≥ 1"));
+        }
+        return as_range(indices.start, indices.stop, indices.step);
+    }
+    let list: Vec<i64> = ids
+        .extract()
+        .map_err(|_| invalid_input("ids: None, a range, a slice or a list of record ids"))?;
+    let ids = list
+        .into_iter()
+        .map(|id| usize::try_from(id).map_err(|_| invalid_input(format!("id {id} is negative"))))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(Selection::Ids(ids))
+}
+
+#[pymethods]
+impl PyEncryptedIndex {
+    /// An empty index under `public_context`'s key, computing on `device`.
+    #[new]
+    #[pyo3(signature = (public_context, device="cpu"))]
+    fn new(public_context: &Bound<'_, PyPublicContext>, device: &str) -> PyResult<Self> {
+        let public = public_context.get();
+        let inner = public.inner.new_index(device_of(device)?).py_err()?;
+        Ok(Self {
+            inner,
+            public_key: public.inner.public_key().clone(),
+            shape: public.inner.ciphertext_shape().py_err()?,
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The device aggregation runs on.
+    #[getter]
+    fn device(&self) -> &'static str {
+        self.inner.device().as_str()
+    }
+
+    /// Appends encrypted vectors (made under this index's key); returns the ids they got.
+    fn insert<'py>(
+        &mut self,
+        py: Python<'py>,
+        ciphertexts: &Bound<'py, Ciphertexts>,
+    ) -> PyResult<Bound<'py, PyRange>> {
+        let batch = &ciphertexts.get().batch;
+        let ids = py.detach(|| self.inner.insert_batch(batch)).py_err()?;
+        PyRange::new(py, ids.start as isize, ids.end as isize)
+    }
+
+    /// Multiplies the encrypted query (one vector) into the selected records: all of them
+    /// (`ids=None`), a `range` or `slice`, or a list of ids. One response per record, in
+    /// selection order.
+    #[pyo3(signature = (query, ids=None))]
+    fn aggregate(
+        &self,
+        py: Python<'_>,
+        query: &Bound<'_, Ciphertexts>,
+        ids: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Ciphertexts> {
+        let selection = selection_of(ids, self.inner.len())?;
+        let query = &query.get().batch;
+        let responses = py
+            .detach(|| self.inner.aggregate_batch(query, &selection))
+            .py_err()?;
+        Ok(Ciphertexts::new(
+            responses,
+            self.public_key.clone(),
+            self.shape,
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "EncryptedIndex({} records, device={}, key {})",
+            self.inner.len(),
+            self.inner.device().as_str(),
+            self.public_key.fingerprint()
+        )
+    }
+}
