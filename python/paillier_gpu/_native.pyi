@@ -1,0 +1,165 @@
+"""Type stubs of the Rust extension (what an editor completes and documents)."""
+
+from os import PathLike
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Path = Union[str, PathLike]
+_Vectors = Union[npt.ArrayLike, Sequence[Sequence[int]]]
+_Context = Union["ExecutionContext", "PublicContext"]
+_Selection = Union[None, range, slice, Sequence[int]]
+
+class KeyProviderProtocol:
+    """What a key provider written in Python provides (no need to inherit from this)."""
+
+    provider_id: str
+    def data_key(self) -> bytes:
+        """The 32-byte AES data key."""
+    def wrapped_key(self) -> bytes:
+        """Bytes stored beside the context that let `reconstruct` recover the key."""
+    def reconstruct(self, wrapped: bytes) -> "KeyProviderProtocol":
+        """A provider for the key `wrapped` protects."""
+
+class Ciphertexts:
+    """Encrypted vectors under one public key: one record (one or more ciphertexts) per vector,
+    each checked once when the object was made (0 < c < n²)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: Union[int, slice]) -> "Ciphertexts":
+        """One vector, or a slice of them, as `Ciphertexts`."""
+    def __eq__(self, other: object) -> bool: ...
+    @property
+    def key_fingerprint(self) -> str:
+        """The public key's fingerprint (64 hex digits)."""
+    @property
+    def chunks_per_vector(self) -> int:
+        """Ciphertexts per vector."""
+    def to_b64(self) -> List[List[str]]:
+        """The SDK's form: per vector, a list of base64 little-endian chunks."""
+    @staticmethod
+    def from_b64(context: _Context, rows: Union[Sequence[Sequence[str]], Sequence[str]]) -> "Ciphertexts":
+        """Reads the SDK's form (a flat list of strings is one vector)."""
+    def to_bytes(self) -> bytes:
+        """The binary file form, with the key's fingerprint in its header."""
+    @staticmethod
+    def from_bytes(context: _Context, data: bytes) -> "Ciphertexts":
+        """Reads the binary form; a file of another key is refused (KeyMismatchError)."""
+    def save(self, path: _Path) -> None:
+        """Writes `.jsonl` (base64 JSON Lines) or, for any other name, the binary form; atomic."""
+    @staticmethod
+    def load(context: _Context, path: _Path) -> "Ciphertexts":
+        """Reads a file written by `save` or by the CLI."""
+    @staticmethod
+    def concat(parts: Sequence["Ciphertexts"]) -> "Ciphertexts":
+        """Every part's vectors in order (all under one key)."""
+
+class ExecutionContext:
+    """The data owner's context: the key pair, the data key's provider, the vector layout and
+    the compute device. Byte-compatible with the XTrace SDK's contexts."""
+
+    @staticmethod
+    def create(
+        passphrase: Optional[str] = None,
+        homomorphic_client_type: str = "paillier",
+        embedding_length: int = 512,
+        key_len: int = 1024,
+        salt: Optional[bytes] = None,
+        path: Optional[_Path] = None,
+        key_provider: Optional[KeyProviderProtocol] = None,
+        device: str = "cpu",
+        alpha_len: Optional[int] = None,
+        insecure: bool = False,
+    ) -> "ExecutionContext":
+        """Generates keys (key_len bits per prime); saves to `path` when given. `insecure`
+        allows key_len < 1024 and alpha_len < 512 (tests only)."""
+    @staticmethod
+    def load_from_disk(
+        passphrase: Optional[str] = None,
+        path: _Path = "",
+        key_provider: Optional[KeyProviderProtocol] = None,
+        device: str = "cpu",
+    ) -> "ExecutionContext":
+        """Loads a context file (the SDK's or ours)."""
+    def save_to_disk(self, path: _Path) -> None:
+        """Writes the context file atomically."""
+    def hash(self) -> str:
+        """The context id (the SDK's hash of the keys; the same on every device)."""
+    def to_dict_enc(self) -> dict:
+        """The SDK's encrypted dict."""
+    def to_dict_plain(self) -> dict:
+        """The SDK's plaintext dict: the secret key in clear. Never store or send it."""
+    def serialize_exec_context(self) -> str:
+        """The context file's JSON text."""
+    def dump_tables(self) -> dict:
+        """The lookup scheme's tables in the SDK's form (`{}` for paillier)."""
+    device: str
+    """"cpu", "gpu" or "auto"; setting it never changes `hash()`."""
+    @property
+    def embedding_length(self) -> int: ...
+    @property
+    def key_len(self) -> int: ...
+    @property
+    def homomorphic_client_type(self) -> str: ...
+    @property
+    def key_fingerprint(self) -> str: ...
+    def public_context(self) -> "PublicContext":
+        """The public part, for a search backend or an encryption worker."""
+    def encrypt_vec_one(self, vector: npt.ArrayLike) -> Ciphertexts:
+        """Encrypts one binary vector."""
+    def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
+        """Encrypts binary vectors (2-D uint8, int8, bool or int64, or nested lists of 0/1)."""
+    def decode_hamming_client_batch(
+        self, ciphertexts: Union[Ciphertexts, Sequence[Sequence[str]]]
+    ) -> npt.NDArray[np.uint32]:
+        """Hamming distances of aggregated responses; a dishonest response raises
+        InvalidResponseError."""
+    @staticmethod
+    def top_k(distances: Sequence[int], k: int) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """(ids, distances) of the k nearest, nearest first."""
+    def encrypt_content(self, content: Union[bytes, str]) -> str:
+        """AES-GCM with the context's data key, in the SDK's base64 form."""
+    def decrypt_content(self, encoded: str) -> bytes:
+        """Decrypts `encrypt_content`'s output; a tampered text raises AuthenticationError."""
+
+class PublicContext:
+    """The public part of a context: encrypts and builds indexes, decrypts nothing."""
+
+    @staticmethod
+    def load(path: _Path, device: str = "cpu") -> "PublicContext":
+        """Reads the public part of a context file (no passphrase)."""
+    @staticmethod
+    def from_json(json: str, device: str = "cpu") -> "PublicContext":
+        """Reads the public part from a context's JSON text."""
+    def to_json(self) -> str:
+        """The public fields only (pk, type, config): safe to send to workers."""
+    @property
+    def device(self) -> str: ...
+    @property
+    def embedding_length(self) -> int: ...
+    @property
+    def key_len(self) -> int: ...
+    @property
+    def homomorphic_client_type(self) -> str: ...
+    @property
+    def key_fingerprint(self) -> str: ...
+    def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
+        """Encrypts with the public key only."""
+    def encrypt_file(self, input: _Path, output: _Path, resume: bool = False, batch: int = 4096) -> int:
+        """Encrypts a vector file into a ciphertext file, as `paillier-gpu encrypt` does
+        (streamed, atomic, resumable); returns the vectors encrypted."""
+
+class EncryptedIndex:
+    """A search backend's encrypted database: aggregates queries, decrypts nothing."""
+
+    def __init__(self, public_context: PublicContext, device: str = "cpu") -> None: ...
+    def __len__(self) -> int: ...
+    @property
+    def device(self) -> str: ...
+    def insert(self, ciphertexts: Ciphertexts) -> range:
+        """Appends vectors; returns their ids."""
+    def aggregate(self, query: Ciphertexts, ids: _Selection = None) -> Ciphertexts:
+        """One response per selected record (all by default), in selection order."""

@@ -1,0 +1,53 @@
+"""The package itself: its doctest, its stubs, and the GIL released during heavy calls."""
+
+import ast
+import doctest
+import threading
+from pathlib import Path
+
+import numpy as np
+
+import paillier_gpu as pg
+
+PACKAGE = Path(pg.__file__).parent
+
+
+def test_the_module_docstring_example_runs():
+    assert doctest.testmod(pg).failed == 0
+
+
+def test_the_stubs_name_every_public_method():
+    stubs = ast.parse((PACKAGE / "_native.pyi").read_text())
+    stubbed = {
+        node.name: {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+        | {t.target.id for t in node.body if isinstance(t, ast.AnnAssign)}
+        for node in stubs.body
+        if isinstance(node, ast.ClassDef)
+    }
+    for cls in [pg.ExecutionContext, pg.PublicContext, pg.Ciphertexts, pg.EncryptedIndex]:
+        public = {name for name in dir(cls) if not name.startswith("_")}
+        assert public <= stubbed[cls.__name__], (cls.__name__, public - stubbed[cls.__name__])
+        for name in public:
+            assert getattr(cls, name).__doc__, f"{cls.__name__}.{name} has no docstring"
+
+
+def test_heavy_calls_release_the_gil(small_ctx):
+    """While one thread encrypts, another runs Python: with the GIL held by the call, the
+    counter below could not advance until the call returned (apart from one switch interval,
+    5 ms, at its very start: far below the bound)."""
+    vectors = np.random.default_rng(0).integers(0, 2, (8000, small_ctx.embedding_length), dtype=np.uint8)
+    state = {"inside": False, "done": False}
+
+    def encrypt():
+        state["inside"] = True
+        small_ctx.encrypt_vec_batch(vectors)
+        state["done"] = True
+
+    worker = threading.Thread(target=encrypt)
+    worker.start()
+    counted = 0
+    while not state["done"]:
+        if state["inside"]:
+            counted += 1
+    worker.join()
+    assert counted > 100_000, f"Python ran only {counted} loop turns during the call"
