@@ -28,10 +28,10 @@ import sys
 # it must be clean). The control is a deliberately leaky scan in the ct_check example: the check
 # must find its branch, or it is blind.
 CHECKS = [
-    ("paillier_gpu::bigint::ct::select_entry", {"rcx"}, "table scan, both engines", True),
-    ("paillier_gpu::bigint::ct::conditional_assign", {"rdi"}, "final subtraction, both engines", True),
-    ("paillier_gpu::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
-    ("paillier_gpu::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
+    ("paillier_gpu::hazmat::bigint::ct::select_entry", {"rcx"}, "table scan, both engines", True),
+    ("paillier_gpu::hazmat::bigint::ct::conditional_assign", {"rdi"}, "final subtraction, both engines", True),
+    ("paillier_gpu::hazmat::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
+    ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
 
