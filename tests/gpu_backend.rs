@@ -401,6 +401,31 @@ fn a_missing_adapter_is_a_typed_error() {
 }
 
 #[test]
+fn an_adapter_index_picks_one_of_the_matching_adapters() {
+    let Ok(first) = GpuBackend::new(&GpuOptions::default()) else {
+        assert!(
+            !common::gpu_required(),
+            "PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU"
+        );
+        return;
+    };
+    let by_index = GpuBackend::new(&GpuOptions {
+        adapter_index: Some(0),
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    assert_eq!(by_index.adapter_info().name, first.adapter_info().name);
+    let past_the_end = GpuBackend::new(&GpuOptions {
+        adapter_index: Some(1000),
+        ..GpuOptions::default()
+    });
+    assert!(
+        matches!(&past_the_end, Err(Error::GpuUnavailable(why)) if why.contains("index 1000")),
+        "{past_the_end:?}"
+    );
+}
+
+#[test]
 fn auto_never_picks_a_software_adapter() {
     let backend = paillier_gpu::hazmat::backend::backend_for(Device::Auto).unwrap();
     if let Ok(gpu) = GpuBackend::shared() {

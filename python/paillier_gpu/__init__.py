@@ -20,6 +20,7 @@ from ._native import (
     ExecutionContext,
     PublicContext,
     __version__,
+    configure_gpu,
 )
 from .errors import *  # noqa: F401,F403  (the exception classes at the top level too)
 
@@ -28,6 +29,7 @@ __all__ = [
     "EncryptedIndex",
     "ExecutionContext",
     "PublicContext",
+    "configure_gpu",
     "errors",
     "__version__",
     *errors.__all__,

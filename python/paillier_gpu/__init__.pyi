@@ -5,6 +5,7 @@ from ._native import (
     ExecutionContext as ExecutionContext,
     PublicContext as PublicContext,
     __version__ as __version__,
+    configure_gpu as configure_gpu,
 )
 from .errors import (
     AuthenticationError as AuthenticationError,

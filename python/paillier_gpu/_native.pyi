@@ -13,6 +13,15 @@ _Vectors = Union[npt.ArrayLike, Sequence[Sequence[int]]]
 _Context = Union["ExecutionContext", "PublicContext"]
 _Selection = Union[None, range, slice, Sequence[int]]
 
+def configure_gpu(
+    adapter_name: Optional[str] = None,
+    adapter_index: Optional[int] = None,
+    spot_checks: Optional[int] = None,
+    min_batch: Optional[int] = None,
+) -> None:
+    """Sets this process's GPU options once, before the first GPU is opened (adapter_index
+    tells identical GPUs apart)."""
+
 class KeyProviderProtocol:
     """What a key provider written in Python provides (no need to inherit from this)."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from ._native import Ciphertexts, EncryptedIndex, PublicContext
+from ._native import Ciphertexts, EncryptedIndex, PublicContext, configure_gpu
 
 try:  # Ray is an optional dependency: `pip install "paillier-gpu[distributed]"`.
     import ray
@@ -34,6 +34,18 @@ def _require_ray():
             "paillier_gpu.distributed needs Ray: pip install 'paillier-gpu[distributed]'"
         )
     return ray
+
+
+def _use_the_assigned_gpu(device: str) -> None:
+    """In a Ray actor given a GPU: open that GPU (by its index on the node), not the first.
+
+    Ray hides the other GPUs from CUDA, but Vulkan lists them all; the index Ray assigned is the
+    adapter's position among the node's GPUs in the driver's order."""
+    if device == "cpu" or ray is None:
+        return
+    ids = ray.get_gpu_ids()
+    if ids:
+        configure_gpu(adapter_index=int(ids[0]))
 
 
 def _ensure_ray(address: Optional[str]) -> None:
@@ -73,6 +85,7 @@ class _Encryptor:
     """A Ray actor: one public context, loaded once, encrypting whole files."""
 
     def __init__(self, public_json: str, device: str):
+        _use_the_assigned_gpu(device)
         self.public = PublicContext.from_json(public_json, device=device)
 
     def encrypt(self, source: str, target: str) -> int:
@@ -176,6 +189,7 @@ class _Shard:
     """A Ray actor holding one part of a sharded index."""
 
     def __init__(self, public_json: str, device: str):
+        _use_the_assigned_gpu(device)
         self.public = PublicContext.from_json(public_json)
         self.index = EncryptedIndex(self.public, device=device)
 

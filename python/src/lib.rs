@@ -11,7 +11,33 @@ mod errors;
 mod index;
 mod key_provider;
 
+use paillier_gpu::hazmat::backend::gpu::GpuOptions;
 use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
+
+/// Sets this process's GPU options, once, before the first GPU is opened: `adapter_name` keeps
+/// only adapters whose name contains it, `adapter_index` takes the n-th matching one (best kind
+/// first, the driver's order within a kind: identical GPUs are told apart by it), `spot_checks`
+/// is the items of every GPU result recomputed on the CPU (default 1), `min_batch` sends
+/// smaller batches to the CPU. A second call raises `InvalidInputError`.
+#[pyfunction]
+#[pyo3(signature = (adapter_name=None, adapter_index=None, spot_checks=None, min_batch=None))]
+fn configure_gpu(
+    adapter_name: Option<String>,
+    adapter_index: Option<usize>,
+    spot_checks: Option<usize>,
+    min_batch: Option<usize>,
+) -> PyResult<()> {
+    GpuOptions::set_process_defaults(GpuOptions {
+        adapter_name,
+        adapter_index,
+        spot_check_samples: spot_checks,
+        min_batch,
+        ..GpuOptions::default()
+    })
+    .py_err()
+}
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -19,6 +45,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<context::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;
     module.add_class::<index::PyEncryptedIndex>()?;
+    module.add_function(wrap_pyfunction!(configure_gpu, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

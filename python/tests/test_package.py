@@ -51,3 +51,30 @@ def test_heavy_calls_release_the_gil(small_ctx):
             counted += 1
     worker.join()
     assert counted > 100_000, f"Python ran only {counted} loop turns during the call"
+
+
+def test_configure_gpu_is_once_per_process_and_reaches_the_backend():
+    """In a fresh interpreter (the options are process-wide): an adapter index past the end is
+    a GpuError naming it, and a second call is refused."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np, paillier_gpu as pg
+pg.configure_gpu(adapter_index=1000)
+try:
+    pg.configure_gpu(adapter_index=0)
+except pg.InvalidInputError as e:
+    print("second call refused:", e)
+ctx = pg.ExecutionContext.create("pw", embedding_length=8, key_len=256, insecure=True)
+public = ctx.public_context()
+gpu = pg.PublicContext.from_json(public.to_json(), device="gpu")
+try:
+    gpu.encrypt_vec_batch(np.zeros((2, 8), dtype=np.uint8))
+except pg.GpuError as e:
+    print("gpu:", e)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "second call refused: invalid parameter: the process-wide GPU options are already set" in done.stdout
+    assert "adapter index 1000" in done.stdout or "no Vulkan" in done.stdout, done.stdout

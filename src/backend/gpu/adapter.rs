@@ -53,11 +53,20 @@ impl GpuBackend {
                     .is_none_or(|f| a.get_info().name.to_lowercase().contains(&f.to_lowercase()))
             })
             .collect();
+        // Stable: the driver's order is kept within a kind, so an index names one GPU of many
+        // identical ones.
         adapters.sort_by_key(|a| rank(a.get_info().device_type));
-        let adapter = adapters.into_iter().next().ok_or_else(|| {
-            unavailable(match &name_filter {
-                Some(f) => format!("no Vulkan, Metal or DX12 adapter named like {f:?}"),
-                None => "no Vulkan, Metal or DX12 adapter answered (is a driver installed?)".into(),
+        let matching = adapters.len();
+        let position = options.adapter_index.unwrap_or(0);
+        let adapter = adapters.into_iter().nth(position).ok_or_else(|| {
+            unavailable(match (&name_filter, options.adapter_index) {
+                (_, Some(i)) if matching > 0 => {
+                    format!("adapter index {i} asked for, but only {matching} adapter(s) match")
+                }
+                (Some(f), _) => format!("no Vulkan, Metal or DX12 adapter named like {f:?}"),
+                (None, _) => {
+                    "no Vulkan, Metal or DX12 adapter answered (is a driver installed?)".into()
+                }
             })
         })?;
         let info = adapter.get_info();

@@ -73,6 +73,10 @@ pub struct GpuOptions {
     pub lanes: Option<usize>,
     /// Keep only adapters whose name contains this text (`PAILLIER_GPU_ADAPTER` when unset).
     pub adapter_name: Option<String>,
+    /// Take the adapter at this position among the matching ones, best kind first, in the
+    /// driver's order within a kind (`PAILLIER_GPU_ADAPTER_INDEX` when unset). Identical GPUs
+    /// share a name: this tells them apart (a Ray worker takes the GPU it was given).
+    pub adapter_index: Option<usize>,
     /// Split batches into dispatches of at most this many items (besides the adapter's limits).
     /// Tests set it low to exercise splitting.
     pub max_items_per_dispatch: Option<usize>,
@@ -112,7 +116,8 @@ static PROCESS_DEFAULTS: std::sync::OnceLock<GpuOptions> = std::sync::OnceLock::
 impl GpuOptions {
     /// Options from named settings, as a program reads them from its environment:
     /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
-    /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_MIN_BATCH`, `PAILLIER_GPU_SPOT_CHECK`. `lookup` gives
+    /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_ADAPTER_INDEX`, `PAILLIER_GPU_MIN_BATCH`,
+    /// `PAILLIER_GPU_SPOT_CHECK`. `lookup` gives
     /// a setting's value or None; the library itself never reads the environment.
     ///
     /// ```
@@ -147,6 +152,7 @@ impl GpuOptions {
             exchange,
             lanes: count_from_env("PAILLIER_GPU_LANES")?,
             adapter_name: lookup("PAILLIER_GPU_ADAPTER").filter(|s| !s.is_empty()),
+            adapter_index: count_from_env("PAILLIER_GPU_ADAPTER_INDEX")?,
             max_items_per_dispatch: None,
             resident_shard_items: None,
             min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
@@ -177,6 +183,7 @@ impl GpuOptions {
             exchange: self.exchange.or(other.exchange),
             lanes: self.lanes.or(other.lanes),
             adapter_name: self.adapter_name.or(other.adapter_name),
+            adapter_index: self.adapter_index.or(other.adapter_index),
             max_items_per_dispatch: self.max_items_per_dispatch.or(other.max_items_per_dispatch),
             resident_shard_items: self.resident_shard_items.or(other.resident_shard_items),
             min_batch: self.min_batch.or(other.min_batch),
