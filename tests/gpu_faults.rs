@@ -201,21 +201,30 @@ fn a_search_survives_a_lost_device_on_auto() {
     eprintln!("device losses injected into searches: {injected}");
 }
 
-/// The routing decorator: a batch below `min_batch` runs on the CPU (an armed corruption on the
-/// device does not touch it), a larger one on the device, checked.
-#[test]
-fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
+/// A fresh device that checks every item and routes batches below 16 items to the CPU, or None
+/// when none answers.
+fn routed_gpu() -> Option<Arc<GpuBackend>> {
     let options = GpuOptions {
         max_items_per_dispatch: Some(DISPATCH_ITEMS),
         spot_check_samples: Some(usize::MAX),
         min_batch: Some(16),
         ..GpuOptions::from_settings(|name| std::env::var(name).ok()).unwrap()
     };
-    let gpu = match GpuBackend::new(&options) {
-        Ok(gpu) => Arc::new(gpu),
+    match GpuBackend::new(&options) {
+        Ok(gpu) => Some(Arc::new(gpu)),
         Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
-        Err(e) => return eprintln!("skipping: {e}"),
-    };
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            None
+        }
+    }
+}
+
+/// The routing decorator: a batch below `min_batch` runs on the CPU (an armed corruption on the
+/// device does not touch it), a larger one on the device, checked.
+#[test]
+fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
+    let Some(gpu) = routed_gpu() else { return };
     let backend = gpu.checked();
     let mut rng = StdRng::seed_from_u64(21);
     let m = modulus(&mut rng, 512);
@@ -238,17 +247,7 @@ fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
 /// the spot check, and under auto it comes back right from the host copy.
 #[test]
 fn resident_products_are_routed_checked_and_fall_back() {
-    let options = GpuOptions {
-        max_items_per_dispatch: Some(DISPATCH_ITEMS),
-        spot_check_samples: Some(usize::MAX),
-        min_batch: Some(16),
-        ..GpuOptions::from_settings(|name| std::env::var(name).ok()).unwrap()
-    };
-    let gpu = match GpuBackend::new(&options) {
-        Ok(gpu) => Arc::new(gpu),
-        Err(e) if gpu_required() => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
-        Err(e) => return eprintln!("skipping: {e}"),
-    };
+    let Some(gpu) = routed_gpu() else { return };
     let checked = gpu.checked();
     let auto = FallbackBackend::new(gpu.checked(), CpuBackend::shared());
     let mut rng = StdRng::seed_from_u64(22);
