@@ -439,3 +439,21 @@ fn new_contexts_refuse_weak_parameters() {
         Err(Error::InvalidParameter(_))
     ));
 }
+
+/// The public part alone: what `to_json` gives holds no secret, and reads back to the same key
+/// and configuration.
+#[test]
+fn a_public_context_round_trips_through_its_public_json() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let public = PublicContext::from_json(&ctx.to_json().unwrap()).unwrap();
+        let json = public.to_json();
+        let fields: serde_json::Map<String, Value> = serde_json::from_str(&json).unwrap();
+        let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["config", "pk", "type"], "{scheme:?}");
+        let again = PublicContext::from_json(&json).unwrap();
+        assert_eq!(again.public_key(), ctx.public_key(), "{scheme:?}");
+        assert_eq!(again.config(), ctx.config(), "{scheme:?}");
+    }
+}

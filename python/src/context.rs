@@ -323,25 +323,19 @@ impl PyExecutionContext {
 #[pyclass(module = "paillier_gpu", name = "PublicContext", frozen)]
 pub struct PyPublicContext {
     pub inner: paillier_gpu::PublicContext,
-    /// The context file's JSON with only its public fields, to hand to other processes.
-    pub public_json: String,
     pub device: Device,
 }
 
 impl PyPublicContext {
+    pub fn new(inner: paillier_gpu::PublicContext, device: Device) -> Self {
+        Self { inner, device }
+    }
+
     pub fn from_context_json(json: &str, device: Device) -> PyResult<Self> {
-        let inner = paillier_gpu::PublicContext::from_json(json).py_err()?;
-        let map: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(json).map_err(|e| invalid_input(format!("context: {e}")))?;
-        let public: serde_json::Map<_, _> = map
-            .into_iter()
-            .filter(|(k, _)| matches!(k.as_str(), "pk" | "type" | "config"))
-            .collect();
-        Ok(Self {
-            inner,
-            public_json: serde_json::Value::Object(public).to_string(),
+        Ok(Self::new(
+            paillier_gpu::PublicContext::from_json(json).py_err()?,
             device,
-        })
+        ))
     }
 }
 
@@ -351,13 +345,10 @@ impl PyPublicContext {
     #[staticmethod]
     #[pyo3(signature = (path, device="cpu"))]
     fn load(path: PathBuf, device: &str) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            crate::errors::to_py_err(paillier_gpu::Error::Io {
-                path: path.clone(),
-                source: e,
-            })
-        })?;
-        Self::from_context_json(&text, device_of(device)?)
+        Ok(Self::new(
+            paillier_gpu::PublicContext::load(&path).py_err()?,
+            device_of(device)?,
+        ))
     }
 
     /// Reads the public part from a context's JSON text (`to_json()` of another
@@ -370,7 +361,7 @@ impl PyPublicContext {
 
     /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
     fn to_json(&self) -> String {
-        self.public_json.clone()
+        self.inner.to_json()
     }
 
     /// The device encryption runs on: "cpu", "gpu" or "auto".

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::format::{parse_object, scheme_of_type, string_field};
-use super::sdk_json::parse_public_key;
+use super::format::{parse_object, py_json_object, py_json_string, scheme_of_type, string_field};
+use super::sdk_json::{parse_public_key, public_key_json};
 use super::*;
 use crate::backend::Device;
 use crate::error::{Error, Result};
@@ -80,6 +80,17 @@ impl PublicContext {
             chunks: self.layout()?.chunks(),
             key: Some(self.public_key.fingerprint()),
         })
+    }
+
+    /// The public fields of a context file, `{"pk", "type", "config"}`, as JSON text that
+    /// [`from_json`](Self::from_json) reads back: what to hand to a worker that encrypts or
+    /// aggregates (no secret key, sealed or not).
+    pub fn to_json(&self) -> String {
+        py_json_object(&[
+            ("pk", py_json_string(&public_key_json(&self.public_key))),
+            ("type", py_json_string(self.config.scheme.context_type())),
+            ("config", py_json_string(&self.config.to_json())),
+        ])
     }
 
     /// An empty index for this context's vectors on `device`.
