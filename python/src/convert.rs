@@ -3,7 +3,7 @@
 
 use paillier_gpu::Device;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{IntoPyDict, PyBytes, PyTuple};
 
 use crate::errors::{invalid_input, non_binary, to_py_err, vector_length};
 
@@ -89,11 +89,17 @@ pub fn bit_rows(vectors: &Bound<'_, PyAny>, embed_len: usize, batch: bool) -> Py
             )))
         }
     }
-    let bytes = numpy.call_method1(
-        "ascontiguousarray",
-        (array.call_method1("astype", ("uint8",))?,),
+    // `astype` copies only when the type changes; `tobytes` gives row-major bytes in one copy.
+    let narrow = array.call_method(
+        "astype",
+        ("uint8",),
+        Some(&[("copy", false)].into_py_dict(py)?),
     )?;
-    let flat: Vec<u8> = bytes.call_method0("tobytes")?.extract()?;
+    let flat: Vec<u8> = narrow
+        .call_method0("tobytes")?
+        .cast_into::<PyBytes>()?
+        .as_bytes()
+        .to_vec();
     Ok(BitRows { flat, dims })
 }
 
