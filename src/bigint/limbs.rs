@@ -37,7 +37,33 @@ const MAX_STACK_LIMBS: usize = 128;
 
 /// `out = a·b·R⁻¹ mod m` for `a, b < m`, `R = 2^(64·len)`. `m0_inv` is `-m⁻¹ mod 2^64`.
 /// All slices have the same length; `out` may not alias the inputs.
+///
+/// Where the CPU has BMI2 the same code runs compiled for it (`mulx`: a multiply that leaves
+/// the flags alone, so the carry chains schedule better); which copy runs depends on the CPU
+/// only, and both are constant-time in the values.
 pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("bmi2") {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU has BMI2, checked just above.
+        unsafe {
+            mont_mul_bmi2(a, b, m, m0_inv, out)
+        };
+        return;
+    }
+    mont_mul_any(a, b, m, m0_inv, out);
+}
+
+/// [`mont_mul`] compiled for BMI2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn mont_mul_bmi2(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    mont_mul_any(a, b, m, m0_inv, out);
+}
+
+/// [`mont_mul`] for whatever the build targets.
+#[inline(always)]
+fn mont_mul_any(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     macro_rules! fixed {
         ($w:literal) => {{
             let mut wide = [[0u64; $w]; 2];
@@ -56,7 +82,30 @@ pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [
 }
 
 /// `out = a²·R⁻¹ mod m` for `a < m`: about a quarter fewer limb products than [`mont_mul`].
+/// Compiled for BMI2 where the CPU has it, as [`mont_mul`] is.
 pub(crate) fn mont_square(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("bmi2") {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU has BMI2, checked just above.
+        unsafe {
+            mont_square_bmi2(a, m, m0_inv, out)
+        };
+        return;
+    }
+    mont_square_any(a, m, m0_inv, out);
+}
+
+/// [`mont_square`] compiled for BMI2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn mont_square_bmi2(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    mont_square_any(a, m, m0_inv, out);
+}
+
+/// [`mont_square`] for whatever the build targets.
+#[inline(always)]
+fn mont_square_any(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     macro_rules! fixed {
         ($w:literal) => {{
             let mut wide = [[0u64; $w]; 2];
