@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyRange, PySlice};
 
 use crate::ciphertexts::Ciphertexts;
-use crate::context::PyPublicContext;
+use crate::public::PyPublicContext;
 use crate::convert::device_of;
 use crate::errors::{invalid_input, IntoPy};
 

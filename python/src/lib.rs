@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod index;
 mod key_provider;
+mod public;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
 use pyo3::prelude::*;
@@ -42,7 +43,7 @@ fn configure_gpu(
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<context::PyExecutionContext>()?;
-    module.add_class::<context::PyPublicContext>()?;
+    module.add_class::<public::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;
     module.add_class::<index::PyEncryptedIndex>()?;
     module.add_function(wrap_pyfunction!(configure_gpu, module)?)?;
