@@ -7,9 +7,8 @@ use std::sync::Arc;
 use numpy::PyArray1;
 use paillier_gpu::context::PassphraseKeyProvider;
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
-use paillier_gpu::hazmat::backend::backend_for;
 use paillier_gpu::paillier::PublicKey;
-use paillier_gpu::{ContextOptions, Device, ExecutionContext, KeyProvider, Scheme};
+use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 

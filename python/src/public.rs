@@ -1,0 +1,159 @@
+//! `PublicContext`: the public part of a context, for search backends and encryption workers.
+
+use std::path::PathBuf;
+
+use paillier_gpu::hazmat::backend::backend_for;
+use paillier_gpu::Device;
+use pyo3::prelude::*;
+
+use crate::ciphertexts::Ciphertexts;
+use crate::convert::{bit_rows, device_of};
+use crate::errors::IntoPy;
+
+/// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
+/// nothing. Loading it needs no passphrase.
+#[pyclass(module = "paillier_gpu", name = "PublicContext", frozen)]
+pub struct PyPublicContext {
+    pub inner: paillier_gpu::PublicContext,
+    pub device: Device,
+}
+
+impl PyPublicContext {
+    pub fn new(inner: paillier_gpu::PublicContext, device: Device) -> Self {
+        Self { inner, device }
+    }
+
+    pub fn from_context_json(json: &str, device: Device) -> PyResult<Self> {
+        Ok(Self::new(
+            paillier_gpu::PublicContext::from_json(json).py_err()?,
+            device,
+        ))
+    }
+}
+
+#[pymethods]
+impl PyPublicContext {
+    /// Reads the public part of a context file (the secret key is not touched).
+    #[staticmethod]
+    #[pyo3(signature = (path, device="cpu"))]
+    fn load(path: PathBuf, device: &str) -> PyResult<Self> {
+        Ok(Self::new(
+            paillier_gpu::PublicContext::load(&path).py_err()?,
+            device_of(device)?,
+        ))
+    }
+
+    /// Reads the public part from a context's JSON text (`to_json()` of another
+    /// `PublicContext`, or a whole context file).
+    #[staticmethod]
+    #[pyo3(signature = (json, device="cpu"))]
+    fn from_json(json: &str, device: &str) -> PyResult<Self> {
+        Self::from_context_json(json, device_of(device)?)
+    }
+
+    /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// The device encryption runs on: "cpu", "gpu" or "auto".
+    #[getter]
+    fn device(&self) -> &'static str {
+        self.device.as_str()
+    }
+
+    /// Dimensions of the binary vectors.
+    #[getter]
+    fn embedding_length(&self) -> usize {
+        self.inner.config().embed_len
+    }
+
+    /// Bits of each prime.
+    #[getter]
+    fn key_len(&self) -> usize {
+        self.inner.config().key_len
+    }
+
+    /// "paillier" or "paillier_lookup".
+    #[getter]
+    fn homomorphic_client_type(&self) -> &'static str {
+        self.inner.config().scheme.name()
+    }
+
+    /// The public key's fingerprint (64 hex digits).
+    #[getter]
+    fn key_fingerprint(&self) -> String {
+        self.inner.public_key().fingerprint().to_string()
+    }
+
+    /// Encrypts binary vectors with the public key only (a 2-D array or nested lists).
+    fn encrypt_vec_batch(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+    ) -> PyResult<Ciphertexts> {
+        let layout = self.inner.layout().py_err()?;
+        let bits = bit_rows(vectors, layout.embed_len(), true)?;
+        let rows = bits.rows();
+        let public_key = self.inner.public_key();
+        let batch = py
+            .detach(|| {
+                let backend = backend_for(self.device)?;
+                paillier_gpu::hamming::encrypt_batch(
+                    backend.as_ref(),
+                    public_key,
+                    None,
+                    &layout,
+                    &rows,
+                )
+            })
+            .py_err()?;
+        Ok(Ciphertexts::new(
+            batch,
+            public_key.clone(),
+            self.inner.ciphertext_shape().py_err()?,
+        ))
+    }
+
+    /// Encrypts a vector file (`.npy` or JSON Lines) into a ciphertext file the CLI reads, as
+    /// `paillier-gpu encrypt` does: streamed, atomic (nothing appears under `output` until it is
+    /// complete) and, with `resume`, continued from an interrupted run. Returns the vectors
+    /// encrypted.
+    #[pyo3(signature = (input, output, resume=false, batch=4096))]
+    fn encrypt_file(
+        &self,
+        py: Python<'_>,
+        input: PathBuf,
+        output: PathBuf,
+        resume: bool,
+        batch: usize,
+    ) -> PyResult<usize> {
+        let layout = self.inner.layout().py_err()?;
+        let shape = self.inner.ciphertext_shape().py_err()?;
+        let report = py
+            .detach(|| {
+                let backend = backend_for(self.device)?;
+                paillier_gpu::formats::encrypt_job::EncryptJob {
+                    public_key: self.inner.public_key(),
+                    secret_key: None,
+                    layout: &layout,
+                    shape,
+                    backend: backend.as_ref(),
+                    batch: batch.max(1),
+                }
+                .run(&input, &output, resume, |_| {})
+            })
+            .py_err()?;
+        Ok(report.records)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "PublicContext(type={}, key_len={}, embedding_length={}, key {})",
+            self.inner.config().scheme.name(),
+            self.inner.config().key_len,
+            self.inner.config().embed_len,
+            self.inner.public_key().fingerprint()
+        )
+    }
+}
