@@ -457,3 +457,15 @@ fn a_public_context_round_trips_through_its_public_json() {
         assert_eq!(again.config(), ctx.config(), "{scheme:?}");
     }
 }
+
+/// An execution context's public part is the one its file gives.
+#[test]
+fn an_execution_context_hands_out_its_public_part() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let public = ctx.public_context();
+        let from_file = PublicContext::from_json(&ctx.to_json().unwrap()).unwrap();
+        assert_eq!(public.to_json(), from_file.to_json(), "{scheme:?}");
+        assert_eq!(public.public_key(), ctx.public_key(), "{scheme:?}");
+    }
+}

@@ -227,8 +227,8 @@ impl PyExecutionContext {
     }
 
     /// The public part (what a search backend or an encryption worker needs).
-    fn public_context(&self) -> PyResult<PyPublicContext> {
-        PyPublicContext::from_context_json(&self.inner.to_json().py_err()?, self.inner.device())
+    fn public_context(&self) -> PyPublicContext {
+        PyPublicContext::new(self.inner.public_context(), self.inner.device())
     }
 
     /// Encrypts one binary vector (a 1-D array or list of 0/1).

@@ -328,6 +328,15 @@ impl ExecutionContext {
         Ok(self.decode_distances(std::slice::from_ref(response))?[0])
     }
 
+    /// The public part (key and configuration, no secret): what a search backend or an
+    /// encryption worker gets.
+    pub fn public_context(&self) -> PublicContext {
+        PublicContext {
+            config: self.config,
+            public_key: self.public_key.clone(),
+        }
+    }
+
     /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.
     pub fn new_index(&self) -> Result<EncryptedIndex> {
         Ok(
