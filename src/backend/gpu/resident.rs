@@ -91,12 +91,7 @@ impl GpuBackend {
         items: &LimbBatch,
     ) -> Result<()> {
         batch.check_width(items)?;
-        let current = batch.is_on_device()
-            && batch
-                .device_copy()
-                .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
-                .is_some_and(|buffer| buffer.device == self.device);
-        let appended = if current {
+        let appended = if self.own_copy(batch).is_some() {
             match batch.device_copy_mut() {
                 Some(copy) => self.append_to(copy, items),
                 None => Err(failure("the device copy vanished")),
@@ -111,6 +106,14 @@ impl GpuBackend {
             return Err(e);
         }
         batch.append_host(items)
+    }
+
+    /// The batch's device copy when it is complete and lives on this device.
+    fn own_copy<'b>(&self, batch: &'b ResidentBatch) -> Option<&'b ResidentBuffer> {
+        batch
+            .device_copy()
+            .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
+            .filter(|buffer| buffer.device == self.device)
     }
 
     /// A fresh device copy of `items`.
@@ -170,11 +173,7 @@ impl GpuBackend {
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
         batch.check_range(&range)?;
-        let resident = batch
-            .device_copy()
-            .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
-            .filter(|buffer| buffer.device == self.device);
-        let Some(resident) = resident else {
+        let Some(resident) = self.own_copy(batch) else {
             return self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b);
         };
         if batch.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
