@@ -28,7 +28,9 @@ import sys
 # it must be clean). The control is a deliberately leaky scan in the ct_check example: the check
 # must find its branch, or it is blind.
 CHECKS = [
-    ("paillier_gpu::hazmat::bigint::ct::select_entry", {"rcx"}, "table scan, both engines", True),
+    ("paillier_gpu::hazmat::bigint::ct::select_entry_scan_avx512f", {"rcx"}, "table scan, AVX-512F copy", True),
+    ("paillier_gpu::hazmat::bigint::ct::select_entry_scan_avx2", {"rcx"}, "table scan, AVX2 copy", True),
+    ("paillier_gpu::hazmat::bigint::ct::select_entry_scan_baseline", {"rcx"}, "table scan, baseline copy", True),
     ("paillier_gpu::hazmat::bigint::ct::conditional_assign", {"rdi"}, "final subtraction, both engines", True),
     ("paillier_gpu::hazmat::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),

@@ -8,7 +8,7 @@ use super::{
     check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
     Device, Exponents, LimbBatch, Secrecy,
 };
-use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
+use crate::bigint::{limbs_from_biguint, FixedBaseTable, Montgomery, MontgomeryModulus, POW_BLOCK};
 use crate::error::{Error, Result};
 
 /// Runs every batched operation on the CPU, items in parallel.
@@ -96,10 +96,25 @@ impl Backend for CpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         check_fixed_base_operands(modulus, table, exponents)?;
-        Ok(map_items(&exponents.values, modulus.len(), |_, e, out| {
-            let r = table.pow(modulus, e, exponents.bits);
-            out.copy_from_slice(&modulus.from_montgomery(&r));
-        }))
+        let s = modulus.len();
+        let exponent_limbs = exponents.values.limbs_per_item();
+        let mut out = vec![0u64; exponents.values.len() * s];
+        // Blocks of exponents, so that each row of the table is read from memory once a block.
+        out.par_chunks_mut(POW_BLOCK * s)
+            .zip(
+                exponents
+                    .values
+                    .as_flat()
+                    .par_chunks(POW_BLOCK * exponent_limbs),
+            )
+            .for_each(|(out, block)| {
+                table.pow_block_into(modulus, block, exponent_limbs, exponents.bits, out);
+                for value in out.chunks_exact_mut(s) {
+                    let normal = modulus.from_montgomery(&Montgomery::from_raw(value.to_vec()));
+                    value.copy_from_slice(&normal);
+                }
+            });
+        LimbBatch::from_flat(s, out)
     }
 
     fn crt_decode(

@@ -150,42 +150,92 @@ impl FixedBaseTable {
         exponent: &[u64],
         exponent_bits: usize,
     ) -> Montgomery {
-        Montgomery::from_raw(match (modulus.ifma(), &self.entries52) {
-            (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
-                let mut acc = self.pow_with(engine, entries, exponent, exponent_bits);
-                let out = engine.leave(&acc);
-                acc.zeroize();
-                out
-            }
-            _ => self.pow_with(&Portable(modulus), &self.entries, exponent, exponent_bits),
-        })
+        let mut out = vec![0u64; modulus.len()];
+        self.pow_block_into(modulus, exponent, exponent.len(), exponent_bits, &mut out);
+        Montgomery::from_raw(out)
     }
 
-    fn pow_with<A: Arithmetic>(
+    /// `g^e` in Montgomery form for each exponent of a flat block (`exponent_limbs` limbs each),
+    /// written to `out` (`modulus.len()` limbs each), as [`pow`](Self::pow) computes it.
+    ///
+    /// The block is worked through row by row: every exponent takes its entry from a row while
+    /// that row is in the L1 cache, so the table (megabytes for a 2048-bit modulus, more than a
+    /// core's L2) streams from memory once per block rather than once per exponent. Blocks of
+    /// [`POW_BLOCK`] exponents are what the CPU backend passes.
+    pub fn pow_block_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        exponents: &[u64],
+        exponent_limbs: usize,
+        exponent_bits: usize,
+        out: &mut [u64],
+    ) {
+        let s = modulus.len();
+        let count = out.len() / s.max(1);
+        let exponents: Vec<&[u64]> = exponents
+            .chunks(exponent_limbs.max(1))
+            .take(count)
+            .collect();
+        match (modulus.ifma(), &self.entries52) {
+            (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
+                let mut accs = self.pow_block_with(engine, entries, &exponents, exponent_bits);
+                for (acc, o) in accs
+                    .chunks_exact(engine.limbs())
+                    .zip(out.chunks_exact_mut(s))
+                {
+                    o.copy_from_slice(&engine.leave(acc));
+                }
+                accs.zeroize();
+            }
+            _ => {
+                let mut accs = self.pow_block_with(
+                    &Portable(modulus),
+                    &self.entries,
+                    &exponents,
+                    exponent_bits,
+                );
+                out[..accs.len()].copy_from_slice(&accs);
+                accs.zeroize();
+            }
+        }
+    }
+
+    /// The accumulators of a block, flat, in the engine's form.
+    fn pow_block_with<A: Arithmetic>(
         &self,
         arith: &A,
         entries: &[u64],
-        exponent: &[u64],
+        exponents: &[&[u64]],
         exponent_bits: usize,
     ) -> Vec<u64> {
         let s = arith.width();
         let per_row = 1usize << self.window_bits;
-        let mut acc = arith.one().to_vec();
+        let mut accs: Vec<u64> = exponents
+            .iter()
+            .flat_map(|_| arith.one().iter().copied())
+            .collect();
         let mut tmp = vec![0u64; s];
         let mut selected = vec![0u64; s];
         let rows_used = exponent_bits.div_ceil(self.window_bits).min(self.rows);
         for row in 0..rows_used {
-            let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
             let row_entries = &entries[row * per_row * s..(row + 1) * per_row * s];
-            ct::select_entry(row_entries, s, digit, &mut selected);
-            arith.mul(&acc, &selected, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
+            for (acc, exponent) in accs.chunks_exact_mut(s).zip(exponents) {
+                let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
+                ct::select_entry(row_entries, s, digit, &mut selected);
+                arith.mul(acc, &selected, &mut tmp);
+                acc.copy_from_slice(&tmp);
+            }
         }
         selected.zeroize();
         tmp.zeroize();
-        acc
+        accs
     }
 }
+
+/// Exponents per [`FixedBaseTable::pow_block_into`] call in the CPU backend: enough that a row
+/// is read from memory once for many products, few enough to keep a block's accumulators and
+/// the row in the L1 cache (8 × 320 bytes and 32 × 320 bytes for a 2048-bit modulus).
+pub(crate) const POW_BLOCK: usize = 8;
 
 fn digit_at(limbs: &[u64], start: usize, width: usize) -> usize {
     let mut value = 0usize;

@@ -26,6 +26,7 @@ pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, l
 pub(crate) use convert::{wipe_biguint, WipedBigUint};
 pub(crate) use ct::conditional_assign;
 pub use fixed_base::FixedBaseTable;
+pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
