@@ -230,7 +230,10 @@ fn dudect(args: &[String]) {
         .map(|m| m.engine())
         .unwrap_or(Engine::Portable);
     let (m, table, base) = setup(engine);
-    println!("engine {engine:?}, {samples} measurements per operation and class pair");
+    println!(
+        "engine {}, {samples} measurements per operation and class pair",
+        engine.describe()
+    );
     println!(
         "{:<11} {:<8} {:>10} {:>10}",
         "operation", "class", "t", "verdict"

@@ -33,6 +33,7 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::ct::select_entry_scan_baseline", {"rcx"}, "table scan, baseline copy", True),
     ("paillier_gpu::hazmat::bigint::ct::conditional_assign", {"rdi"}, "final subtraction, both engines", True),
     ("paillier_gpu::hazmat::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
+    ("paillier_gpu::hazmat::bigint::adx::mont_mul", set(), "ADX product (valgrind cannot run it)", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
@@ -169,9 +170,16 @@ def analyse(instructions, secret_args):
                 else:
                     op_taint.append(bool(regs_in(op) & regs))
             dest = ops[0] if ops and not NO_DEST.match(mnemonic) else None
-            if mnemonic.startswith("j") and mnemonic != "jmp" and flags:
+            if mnemonic in ("jrcxz", "jecxz"):
+                # Reads the count register, not the flags (the ADX row's loop exit).
+                if "rcx" in regs:
+                    violations[addr] = f"branch on a secret count: {mnemonic} {operands}"
+            elif mnemonic.startswith("j") and mnemonic != "jmp" and flags:
                 violations[addr] = f"branch on secret flags: {mnemonic} {operands}"
             sources = op_taint[1:] if (dest is not None and MOVES.match(mnemonic)) else op_taint
+            if mnemonic == "mulx":
+                # hi, lo = rdx · source: two destinations, one implicit source.
+                sources = op_taint[2:] + ["rdx" in regs]
             tainted = any(sources) or (READS_FLAGS.match(mnemonic) is not None and flags
                                        and not mnemonic.startswith("j"))
             clears = (len(ops) >= 2 and mnemonic in ("xor", "sub", "vpxor", "vpxorq", "vxorps", "pxor")
@@ -210,6 +218,12 @@ def analyse(instructions, secret_args):
                 # Instructions with two destinations (mul, xchg, cqo) are rare here: taint rdx too.
                 if mnemonic in ("mul", "imul") and len(ops) == 1 and tainted:
                     regs |= {"rax", "rdx"}
+                if mnemonic == "mulx" and len(ops) == 3:
+                    for reg in regs_in(ops[1]):
+                        if tainted:
+                            regs.add(reg)
+                        else:
+                            regs.discard(reg)
             # Successors.
             successors = []
             if mnemonic.startswith("j") and not operands.startswith("QWORD"):

@@ -10,7 +10,7 @@
 
 use zeroize::Zeroize;
 
-use super::ct;
+use super::{adx, ct};
 
 /// Widths (in limbs) compiled with a constant length: `p²` and `n²` for key_len 256 to 4096.
 /// Any other width works through the run-time-length path.
@@ -42,6 +42,10 @@ const MAX_STACK_LIMBS: usize = 128;
 /// the flags alone, so the carry chains schedule better); which copy runs depends on the CPU
 /// only, and both are constant-time in the values.
 pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    if adx::available() && adx::width_supported(m.len()) {
+        mont_mul_adx(a, b, m, m0_inv, out);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("bmi2") {
         #[allow(unsafe_code)]
@@ -84,6 +88,12 @@ fn mont_mul_any(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
 /// `out = a²·R⁻¹ mod m` for `a < m`: about a quarter fewer limb products than [`mont_mul`].
 /// Compiled for BMI2 where the CPU has it, as [`mont_mul`] is.
 pub(crate) fn mont_square(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    // The assembly product beats the compiled square (measured: 4096-bit square 9.34 µs
+    // compiled, 5.94 µs as an ADX product).
+    if adx::available() && adx::width_supported(m.len()) {
+        mont_mul_adx(a, a, m, m0_inv, out);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("bmi2") {
         #[allow(unsafe_code)]
@@ -121,6 +131,26 @@ fn mont_square_any(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
             reduce(wide, m, m0_inv, out);
         })
     })
+}
+
+/// [`mont_mul`] through [`adx::mont_mul`], with its scratch on the stack and wiped after.
+/// The caller checked [`adx::available`] and [`adx::width_supported`].
+fn mont_mul_adx(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
+    let n = m.len();
+    #[allow(unsafe_code)]
+    // SAFETY: the caller checked that the CPU has BMI2 and ADX and that n suits the row; every
+    // operand is sliced to n limbs and the scratch has 2·n.
+    let mut product = |wide: &mut [u64]| unsafe {
+        adx::mont_mul(&a[..n], &b[..n], m, m0_inv, wide, &mut out[..n])
+    };
+    macro_rules! fixed {
+        ($w:literal) => {{
+            let mut wide = [[0u64; $w]; 2];
+            product(wide.as_flattened_mut());
+            wide.zeroize();
+        }};
+    }
+    for_each_fixed_width!(n, fixed, with_wide_buffer(n, product))
 }
 
 /// Runs `f` with a zeroed `2·len`-limb buffer (stack up to [`MAX_STACK_LIMBS`]) and wipes it after.
@@ -212,8 +242,15 @@ fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
         wide[i + n] = v as u64;
         top_carry = (v >> 64) as u64;
     }
-    // The value is (top_carry, wide[n..2n]) < 2m: subtract m once, keep whichever is reduced.
-    let high = &wide[n..2 * n];
+    subtract_once(&wide[n..2 * n], top_carry, m, out);
+}
+
+/// `out = (top_carry, high) mod m` for a value below `2m`: subtracts `m` once and keeps whichever
+/// is reduced, without a branch (the end of every Montgomery reduction).
+#[inline(always)]
+pub(super) fn subtract_once(high: &[u64], top_carry: u64, m: &[u64], out: &mut [u64]) {
+    let n = m.len();
+    let high = &high[..n];
     let mut borrow = 0u64;
     for ((o, &h), &mj) in out[..n].iter_mut().zip(high).zip(&m[..n]) {
         let (d1, b1) = h.overflowing_sub(mj);

@@ -12,6 +12,7 @@
 //!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
 //! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
 
+mod adx;
 mod convert;
 mod ct;
 mod fixed_base;

@@ -45,11 +45,28 @@ pub struct MontgomeryModulus {
 /// results; the choice is made once per modulus from what the CPU offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
-    /// Radix 2^64 with `u128` products: every CPU.
+    /// Radix 2^64: every CPU. Its product runs as `mulx`/`adcx`/`adox` assembly on x86-64 CPUs
+    /// with BMI2 and ADX at widths of a multiple of 4 limbs, compiled `u128` code elsewhere.
     Portable,
     /// Radix 2^52 on AVX-512 IFMA: x86-64 CPUs that have it (Ice Lake and later, Zen 4 and
     /// later). Turned off by `PAILLIER_GPU_CPU_ENGINE=portable`.
     Ifma52,
+}
+
+impl Engine {
+    /// The engine and, for the portable one, which product this CPU runs (for reports).
+    ///
+    /// ```
+    /// use paillier_gpu::hazmat::bigint::Engine;
+    /// assert!(Engine::Portable.describe().starts_with("portable"));
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Ifma52 => "IFMA52 (AVX-512 IFMA)",
+            Self::Portable if super::adx::available() => "portable (ADX assembly product)",
+            Self::Portable => "portable (compiled product)",
+        }
+    }
 }
 
 impl std::fmt::Debug for MontgomeryModulus {

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub(super) struct CpuDescription {
     pub(super) model: String,
     pub(super) threads: usize,
-    /// `Portable` or `Ifma52`: the Montgomery engine the CPU backend runs on.
+    /// The Montgomery engine the CPU backend runs on (`Engine::describe`).
     pub(super) engine: String,
 }
 
@@ -29,7 +29,7 @@ impl CpuDescription {
         let engine = paillier_gpu::hazmat::bigint::MontgomeryModulus::new(
             &num_bigint::BigUint::from((1u128 << 127) - 1),
         )
-        .map(|m| format!("{:?}", m.engine()))
+        .map(|m| m.engine().describe().to_owned())
         .unwrap_or_else(|_| "unknown".into());
         Self {
             model,
