@@ -77,6 +77,30 @@ proptest! {
         let got = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &e, ebits)));
         prop_assert_eq!(got, g.modpow(&exponent, &m));
     }
+
+    /// A block of exponents (what the CPU backend passes) gives each exponent's power, whatever
+    /// the block's length; an exponent of no limbs is 0.
+    #[test]
+    fn fixed_base_blocks_match_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, ebits in 1usize..300, count in 1usize..11, engine in 0usize..2) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = odd_modulus(&mut rng, WIDTHS[w]);
+        let mm = on_engine(&m, engine);
+        let g = rng.gen_biguint_below(&m);
+        let table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 5);
+        let exponent_limbs = ebits.div_ceil(64);
+        let exponents: Vec<BigUint> = (0..count).map(|_| rng.gen_biguint(ebits as u64)).collect();
+        let flat: Vec<u64> = exponents
+            .iter()
+            .flat_map(|e| paillier_gpu::hazmat::bigint::limbs_from_biguint(e, exponent_limbs).unwrap())
+            .collect();
+        let mut out = vec![0u64; count * mm.len()];
+        table.pow_block_into(&mm, &flat, exponent_limbs, ebits, &mut out);
+        for (exponent, power) in exponents.iter().zip(out.chunks_exact(mm.len())) {
+            prop_assert_eq!(mm.biguint_of(power), g.modpow(exponent, &m));
+        }
+        let one = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &[], ebits)));
+        prop_assert_eq!(one, BigUint::from(1u32) % &m);
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::{
     check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
     Device, Exponents, LimbBatch, Secrecy,
 };
-use crate::bigint::{limbs_from_biguint, FixedBaseTable, Montgomery, MontgomeryModulus, POW_BLOCK};
+use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus, POW_BLOCK};
 use crate::error::{Error, Result};
 
 /// Runs every batched operation on the CPU, items in parallel.
@@ -109,10 +109,6 @@ impl Backend for CpuBackend {
             )
             .for_each(|(out, block)| {
                 table.pow_block_into(modulus, block, exponent_limbs, exponents.bits, out);
-                for value in out.chunks_exact_mut(s) {
-                    let normal = modulus.from_montgomery(&Montgomery::from_raw(value.to_vec()));
-                    value.copy_from_slice(&normal);
-                }
             });
         LimbBatch::from_flat(s, out)
     }

@@ -150,18 +150,23 @@ impl FixedBaseTable {
         exponent: &[u64],
         exponent_bits: usize,
     ) -> Montgomery {
-        let mut out = vec![0u64; modulus.len()];
-        self.pow_block_into(modulus, exponent, exponent.len(), exponent_bits, &mut out);
-        Montgomery::from_raw(out)
+        // No limbs is the exponent 0 (as `BigUint::to_u64_digits` gives it).
+        let exponent = if exponent.is_empty() {
+            &[0][..]
+        } else {
+            exponent
+        };
+        Montgomery::from_raw(self.powers_in_montgomery_form(modulus, &[exponent], exponent_bits))
     }
 
-    /// `g^e` in Montgomery form for each exponent of a flat block (`exponent_limbs` limbs each),
-    /// written to `out` (`modulus.len()` limbs each), as [`pow`](Self::pow) computes it.
+    /// `g^e mod m` in normal form for each exponent of a flat block (`exponent_limbs` limbs each,
+    /// read as [`pow`](Self::pow) reads them), written to `out` (`modulus.len()` limbs each, one
+    /// value per exponent).
     ///
     /// The block is worked through row by row: every exponent takes its entry from a row while
     /// that row is in the L1 cache, so the table (megabytes for a 2048-bit modulus, more than a
-    /// core's L2) streams from memory once per block rather than once per exponent. Blocks of
-    /// [`POW_BLOCK`] exponents are what the CPU backend passes.
+    /// core's L2) streams from memory once per block rather than once per exponent. The CPU
+    /// backend passes blocks of 8.
     pub fn pow_block_into(
         &self,
         modulus: &MontgomeryModulus,
@@ -171,32 +176,32 @@ impl FixedBaseTable {
         out: &mut [u64],
     ) {
         let s = modulus.len();
-        let count = out.len() / s.max(1);
-        let exponents: Vec<&[u64]> = exponents
-            .chunks(exponent_limbs.max(1))
-            .take(count)
-            .collect();
+        let exponents: Vec<&[u64]> = exponents.chunks(exponent_limbs.max(1)).collect();
+        let mut powers = self.powers_in_montgomery_form(modulus, &exponents, exponent_bits);
+        for (power, o) in powers.chunks_exact(s).zip(out.chunks_exact_mut(s)) {
+            o.copy_from_slice(&modulus.from_montgomery(&Montgomery::from_raw(power.to_vec())));
+        }
+        powers.zeroize();
+    }
+
+    /// The powers of a block, flat, in the radix-2^64 Montgomery form, on the modulus's engine.
+    fn powers_in_montgomery_form(
+        &self,
+        modulus: &MontgomeryModulus,
+        exponents: &[&[u64]],
+        exponent_bits: usize,
+    ) -> Vec<u64> {
         match (modulus.ifma(), &self.entries52) {
             (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
-                let mut accs = self.pow_block_with(engine, entries, &exponents, exponent_bits);
-                for (acc, o) in accs
+                let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
+                let powers = accs
                     .chunks_exact(engine.limbs())
-                    .zip(out.chunks_exact_mut(s))
-                {
-                    o.copy_from_slice(&engine.leave(acc));
-                }
+                    .flat_map(|acc| engine.leave(acc))
+                    .collect();
                 accs.zeroize();
+                powers
             }
-            _ => {
-                let mut accs = self.pow_block_with(
-                    &Portable(modulus),
-                    &self.entries,
-                    &exponents,
-                    exponent_bits,
-                );
-                out[..accs.len()].copy_from_slice(&accs);
-                accs.zeroize();
-            }
+            _ => self.pow_block_with(&Portable(modulus), &self.entries, exponents, exponent_bits),
         }
     }
 
