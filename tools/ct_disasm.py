@@ -34,6 +34,7 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::ct::conditional_assign", {"rdi"}, "final subtraction, both engines", True),
     ("paillier_gpu::hazmat::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
     ("paillier_gpu::hazmat::bigint::adx::mont_mul", set(), "ADX product (valgrind cannot run it)", True),
+    ("paillier_gpu::hazmat::bigint::adx::mont_square", set(), "ADX square (valgrind cannot run it)", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
