@@ -135,38 +135,26 @@ fn mont_square_any(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
 /// The caller checked [`adx::available`] and [`adx::width_supported`].
 fn mont_mul_adx(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     let n = m.len();
-    #[allow(unsafe_code)]
-    // SAFETY: the caller checked that the CPU has BMI2 and ADX and that n suits the row; every
-    // operand is sliced to n limbs and the scratch has 2·n.
-    let mut product = |wide: &mut [u64]| unsafe {
-        adx::mont_mul(&a[..n], &b[..n], m, m0_inv, wide, &mut out[..n])
-    };
-    macro_rules! fixed {
-        ($w:literal) => {{
-            let mut wide = [[0u64; $w]; 2];
-            product(wide.as_flattened_mut());
-            wide.zeroize();
-        }};
-    }
-    for_each_fixed_width!(n, fixed, with_wide_buffer(n, product))
+    with_wide_buffer(n, |wide| {
+        #[allow(unsafe_code)]
+        // SAFETY: the caller checked that the CPU has BMI2 and ADX and that n suits the row;
+        // every operand is sliced to n limbs and the scratch has 2·n.
+        unsafe {
+            adx::mont_mul(&a[..n], &b[..n], m, m0_inv, wide, &mut out[..n])
+        }
+    })
 }
 
 /// [`mont_square`] through [`adx::mont_square`], as [`mont_mul_adx`].
 fn mont_square_adx(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     let n = m.len();
-    #[allow(unsafe_code)]
-    // SAFETY: the caller checked that the CPU has BMI2 and ADX and that n suits the row; every
-    // operand is sliced to n limbs and the scratch has 2·n.
-    let mut square =
-        |wide: &mut [u64]| unsafe { adx::mont_square(&a[..n], m, m0_inv, wide, &mut out[..n]) };
-    macro_rules! fixed {
-        ($w:literal) => {{
-            let mut wide = [[0u64; $w]; 2];
-            square(wide.as_flattened_mut());
-            wide.zeroize();
-        }};
-    }
-    for_each_fixed_width!(n, fixed, with_wide_buffer(n, square))
+    with_wide_buffer(n, |wide| {
+        #[allow(unsafe_code)]
+        // SAFETY: as in `mont_mul_adx`.
+        unsafe {
+            adx::mont_square(&a[..n], m, m0_inv, wide, &mut out[..n])
+        }
+    })
 }
 
 /// Runs `f` with a zeroed `2·len`-limb buffer (stack up to [`MAX_STACK_LIMBS`]) and wipes it after.
@@ -174,7 +162,7 @@ fn with_wide_buffer(len: usize, f: impl FnOnce(&mut [u64])) {
     if len <= MAX_STACK_LIMBS {
         let mut stack = [0u64; 2 * MAX_STACK_LIMBS];
         f(&mut stack[..2 * len]);
-        stack.zeroize();
+        stack[..2 * len].zeroize(); // the rest was never written
     } else {
         let mut heap = vec![0u64; 2 * len];
         f(&mut heap);
