@@ -81,8 +81,15 @@ impl Backend for CpuBackend {
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
         check_operands(modulus, a, b)?;
-        // Preparing the operands once makes each item ONE multiplication.
-        let prepared: Vec<_> = b.iter().map(|x| modulus.prepare_multiplier(x)).collect();
+        // Preparing the operands once makes each item ONE multiplication. Preparing costs a
+        // product too, so a batch of as many multipliers as items prepares them in parallel
+        // (serially it was a step every core waited for in encryption's `(1 + m·n)·r^n`).
+        let prepared: Vec<_> = b
+            .as_flat()
+            .par_chunks(b.limbs_per_item())
+            .with_min_len(MIN_ITEMS_PER_TASK)
+            .map(|x| modulus.prepare_multiplier(x))
+            .collect();
         let k = prepared.len().max(1);
         Ok(map_items(a, modulus.len(), |i, x, out| {
             modulus.mul_prepared(x, &prepared[i % k], out);
