@@ -89,6 +89,10 @@ fn select_entry_scan_baseline(table: &[u64], stride: usize, index: usize, out: &
 
 #[inline(always)]
 fn scan(table: &[u64], stride: usize, index: usize, out: &mut [u64]) {
+    debug_assert!(
+        table.len() / stride.max(1) <= MAX_ENTRIES,
+        "windows are at most 8 bits"
+    );
     let entries = (table.len() / stride.max(1)).min(MAX_ENTRIES);
     let mut masks = [0u64; MAX_ENTRIES];
     for (k, mask) in masks[..entries].iter_mut().enumerate() {

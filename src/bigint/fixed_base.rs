@@ -161,7 +161,7 @@ impl FixedBaseTable {
 
     /// `g^e mod m` in normal form for each exponent of a flat block (`exponent_limbs` limbs each,
     /// read as [`pow`](Self::pow) reads them), written to `out` (`modulus.len()` limbs each, one
-    /// value per exponent).
+    /// value per exponent; values of `out` past the last exponent are left alone).
     ///
     /// The block is worked through row by row: every exponent takes its entry from a row while
     /// that row is in the L1 cache, so the table (megabytes for a 2048-bit modulus, more than a
@@ -179,7 +179,11 @@ impl FixedBaseTable {
         let exponents: Vec<&[u64]> = exponents.chunks(exponent_limbs.max(1)).collect();
         let mut powers = self.powers_in_montgomery_form(modulus, &exponents, exponent_bits);
         for (power, o) in powers.chunks_exact(s).zip(out.chunks_exact_mut(s)) {
-            o.copy_from_slice(&modulus.from_montgomery(&Montgomery::from_raw(power.to_vec())));
+            // The powers may be secret noise: every copy is wiped.
+            let normal = zeroize::Zeroizing::new(
+                modulus.from_montgomery(&Montgomery::from_raw(power.to_vec())),
+            );
+            o.copy_from_slice(&normal);
         }
         powers.zeroize();
     }
@@ -194,10 +198,11 @@ impl FixedBaseTable {
         match (modulus.ifma(), &self.entries52) {
             (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
                 let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
-                let powers = accs
-                    .chunks_exact(engine.limbs())
-                    .flat_map(|acc| engine.leave(acc))
-                    .collect();
+                let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
+                for acc in accs.chunks_exact(engine.limbs()) {
+                    let power = zeroize::Zeroizing::new(engine.leave(acc));
+                    powers.extend_from_slice(&power);
+                }
                 accs.zeroize();
                 powers
             }
