@@ -119,20 +119,22 @@ unsafe fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out);
 }
 
-/// `t += a·b + carry_in` over `t.len() == a.len()` limbs, a multiple of 4; returns the carry
-/// limb (at most `b`).
+/// `t += a·b + carry_in` over `t.len() == a.len()` limbs, a positive multiple of 4 (the loop
+/// runs at least once); returns the carry limb (at most `b` when `carry_in` is).
 ///
 /// # Safety
-/// As [`mont_mul`]: the CPU has BMI2 and ADX.
+/// As [`mont_mul`]: the CPU has BMI2 and ADX; and the lengths are as above (a length of 0
+/// would run the loop past both slices).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 #[inline(always)]
 unsafe fn row(t: &mut [u64], a: &[u64], b: u64, carry_in: u64) -> u64 {
+    debug_assert!(t.len() == a.len() && width_supported(a.len()));
     let carry: u64;
     #[allow(unsafe_code)]
-    // SAFETY: `mont_mul`'s contract: the CPU has BMI2 and ADX, and `t` and `a` have the same
-    // length, a multiple of 4; the loop reads `a` and reads and writes `t` below that length. It
-    // touches no other memory and no stack, and declares every register it changes.
+    // SAFETY: this function's contract: the CPU has BMI2 and ADX, and `t` and `a` have the same
+    // length, a positive multiple of 4; the loop reads `a` and reads and writes `t` below that
+    // length. It touches no other memory and no stack, and declares every register it changes.
     unsafe {
         std::arch::asm!(
             // CF = OF = 0; `hi` starts as the carry in.
