@@ -4,7 +4,8 @@
 //! Everything is written once over slices and marked `#[inline(always)]`; [`mont_mul`] and
 //! [`mont_square`] then instantiate it for the widths Paillier uses (`p²` and `n²` of the usual key
 //! lengths) with lengths known at compile time, which lets the compiler drop bounds checks and
-//! unroll the carry chains. Other widths take the same code with run-time lengths.
+//! unroll the carry chains. Other widths take the same code with run-time lengths. On CPUs with
+//! BMI2 and ADX the products and squares run as assembly instead (`adx.rs`), about twice as fast.
 //!
 //! Nothing here branches on or indexes by the values: the running time depends only on the width.
 
@@ -38,9 +39,10 @@ const MAX_STACK_LIMBS: usize = 128;
 /// `out = a·b·R⁻¹ mod m` for `a, b < m`, `R = 2^(64·len)`. `m0_inv` is `-m⁻¹ mod 2^64`.
 /// All slices have the same length; `out` may not alias the inputs.
 ///
-/// Where the CPU has BMI2 the same code runs compiled for it (`mulx`: a multiply that leaves
-/// the flags alone, so the carry chains schedule better); which copy runs depends on the CPU
-/// only, and both are constant-time in the values.
+/// Three copies, picked by the CPU and the width only, all constant-time in the values: the
+/// assembly product of `adx.rs` where the CPU has BMI2 and ADX and the width is a multiple of 4
+/// limbs; else this code compiled for BMI2 (`mulx`, a multiply that leaves the flags alone)
+/// where the CPU has it; else this code as the build targets.
 pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     if adx::available() && adx::width_supported(m.len()) {
         mont_mul_adx(a, b, m, m0_inv, out);
@@ -86,7 +88,7 @@ fn mont_mul_any(a: &[u64], b: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
 }
 
 /// `out = a²·R⁻¹ mod m` for `a < m`: about a quarter fewer limb products than [`mont_mul`].
-/// Compiled for BMI2 where the CPU has it, as [`mont_mul`] is.
+/// The same three copies as [`mont_mul`] (the assembly square of `adx.rs` first).
 pub(crate) fn mont_square(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     if adx::available() && adx::width_supported(m.len()) {
         mont_square_adx(a, m, m0_inv, out);
