@@ -9,7 +9,8 @@
 //!   number of memory accesses depends on the exponent. Valgrind does not run AVX-512, so this
 //!   covers the portable engine.
 //! * `ct_check memcheck <operation>` is the ctgrind technique (Langley, 2010) for valgrind's
-//!   memcheck: the secret (the exponent; both operands of a product) is marked undefined through
+//!   memcheck: the secret (the exponent; both operands of a product; and N of the two-digit
+//!   table, standing for a prime) is marked undefined through
 //!   a client request, so memcheck reports every conditional jump and every memory address that
 //!   depends on it. Run under `valgrind --tool=memcheck`; the portable engine. `pow_public` is the
 //!   control: it must be reported.
@@ -62,29 +63,39 @@ fn exponent(class: &str, rng: &mut StdRng) -> Vec<u64> {
     }
 }
 
+/// The inputs every operation draws on, built once.
+struct Setup {
+    /// A 2048-bit modulus, with a base and its fixed-base table.
+    m: MontgomeryModulus,
+    table: FixedBaseTable,
+    base: Montgomery,
+    /// A 1024-bit N standing for a secret prime, N² (as p² at key_len 1024), and a table modulo
+    /// N² run on two digits modulo N (the owner's encryption).
+    root: MontgomeryModulus,
+    square: MontgomeryModulus,
+    root_table: FixedBaseTable,
+}
+
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
 #[inline(never)]
-fn probe_target(
-    operation: &str,
-    m: &MontgomeryModulus,
-    table: &FixedBaseTable,
-    base: &Montgomery,
-    e: &[u64],
-) -> Montgomery {
+fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) -> Montgomery {
+    let m = &setup.m;
     match operation {
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
         // A product of two secrets: the reduction's final subtraction depends on them.
         "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
-        "fixed_base" => table.pow(m, e, EXPONENT_BITS),
+        "fixed_base" => setup.table.pow(m, e, EXPONENT_BITS),
+        "fixed_base_root" => setup.root_table.pow(&setup.square, e, EXPONENT_BITS),
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_vartime(base, e),
-        other => {
-            panic!("unknown operation {other:?} (pow_secret, fixed_base, mont_mul, pow_public)")
-        }
+        other => panic!(
+            "unknown operation {other:?} (pow_secret, fixed_base, fixed_base_root, mont_mul, \
+             pow_public)"
+        ),
     }
 }
 
-fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Montgomery) {
+fn setup(engine: Engine) -> Setup {
     let m = modulus(engine);
     let mut rng = StdRng::seed_from_u64(2);
     let base = {
@@ -93,7 +104,26 @@ fn setup(engine: Engine) -> (MontgomeryModulus, FixedBaseTable, Montgomery) {
         m.to_montgomery(&b)
     };
     let table = FixedBaseTable::new(&m, &base, EXPONENT_BITS, 5);
-    (m, table, base)
+    let mut bytes = vec![0u8; (MODULUS_BITS / 16) as usize];
+    rng.fill_bytes(&mut bytes);
+    let mut n = BigUint::from_bytes_le(&bytes);
+    n.set_bit(MODULUS_BITS / 2 - 1, true);
+    n.set_bit(0, true);
+    let root = MontgomeryModulus::with_engine(&n, engine).expect("this CPU cannot run the engine");
+    let square =
+        MontgomeryModulus::with_engine(&(&n * &n), engine).expect("this CPU cannot run the engine");
+    let square_base = square.to_montgomery(&base.as_limbs()[..square.len()]);
+    let mut root_table = FixedBaseTable::new(&square, &square_base, EXPONENT_BITS, 5);
+    // Two digits where the engine is the portable one (the IFMA engine runs N² itself).
+    root_table.run_on_root(&square, &root);
+    Setup {
+        m,
+        table,
+        base,
+        root,
+        square,
+        root_table,
+    }
 }
 
 /// The control of `tools/ct_disasm.py`: the table scan as it was before the selections went
@@ -160,14 +190,22 @@ fn unpoison(value: &[u64]) {
 
 fn memcheck(args: &[String]) {
     let [operation] = args else {
-        panic!("usage: ct_check memcheck <pow_secret|fixed_base|mont_mul|pow_public>");
+        panic!(
+            "usage: ct_check memcheck <pow_secret|fixed_base|fixed_base_root|mont_mul|pow_public>"
+        );
     };
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
-    let (m, table, base) = setup(Engine::Portable);
+    let setup = setup(Engine::Portable);
+    let m = &setup.m;
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
-    let operand = base.clone();
+    let operand = setup.base.clone();
+    if operation == "fixed_base_root" {
+        // N stands for a secret prime: nothing may branch on it or be addressed by it either.
+        poison(setup.root.modulus_limbs());
+        poison(setup.square.modulus_limbs());
+    }
     if operation == "mont_mul" {
         // Two secret operands below the modulus (its top bit is set).
         e = (0..m.len()).map(|_| rng.gen()).collect();
@@ -175,8 +213,10 @@ fn memcheck(args: &[String]) {
         poison(operand.as_limbs());
     }
     poison(&e);
-    let out = probe_target(operation, &m, &table, &operand, black_box(&e));
+    let out = probe_target(operation, &setup, &operand, black_box(&e));
     unpoison(out.as_limbs());
+    unpoison(setup.root.modulus_limbs());
+    unpoison(setup.square.modulus_limbs());
     drop(operand); // wiped on drop
     println!("{}", out.as_limbs()[0] & 1);
 }
@@ -190,7 +230,7 @@ fn probe(args: &[String]) {
         "ifma" => Engine::Ifma52,
         other => panic!("unknown engine {other:?}"),
     };
-    let (m, table, base) = setup(engine);
+    let setup = setup(engine);
     if operation == "control_select" {
         let mut out = vec![0u64; 4];
         let index = black_box(class.len() % 16);
@@ -200,7 +240,7 @@ fn probe(args: &[String]) {
     }
     // The same random stream for every class, so only the exponent differs.
     let e = exponent(class, &mut StdRng::seed_from_u64(3));
-    let out = probe_target(operation, &m, &table, &base, black_box(&e));
+    let out = probe_target(operation, &setup, &setup.base, black_box(&e));
     println!("{}", out.as_limbs()[0] & 1);
 }
 
@@ -229,16 +269,16 @@ fn dudect(args: &[String]) {
     let engine = MontgomeryModulus::new(&BigUint::from(3u32))
         .map(|m| m.engine())
         .unwrap_or(Engine::Portable);
-    let (m, table, base) = setup(engine);
+    let setup = setup(engine);
     println!(
         "engine {}, {samples} measurements per operation and class pair",
         engine.describe()
     );
     println!(
-        "{:<11} {:<8} {:>10} {:>10}",
+        "{:<15} {:<8} {:>10} {:>10}",
         "operation", "class", "t", "verdict"
     );
-    for operation in ["pow_secret", "fixed_base"] {
+    for operation in ["pow_secret", "fixed_base", "fixed_base_root"] {
         for class in ["zero", "ones", "one-bit"] {
             // All inputs are drawn before any is timed, so that nothing but the operation
             // (drawing a random exponent, say) differs between the two classes' measurements.
@@ -258,7 +298,7 @@ fn dudect(args: &[String]) {
             let (mut times_fixed, mut times_random) = (Vec::new(), Vec::new());
             for (use_fixed, e) in &inputs {
                 let start = Instant::now();
-                black_box(probe_target(operation, &m, &table, &base, black_box(e)));
+                black_box(probe_target(operation, &setup, &setup.base, black_box(e)));
                 let ns = start.elapsed().as_nanos() as f64;
                 if *use_fixed {
                     times_fixed.push(ns);
@@ -268,7 +308,7 @@ fn dudect(args: &[String]) {
             }
             let t = welch_t(&crop(times_fixed, 0.05), &crop(times_random, 0.05));
             let verdict = if t.abs() > 4.5 { "LEAK?" } else { "ok" };
-            println!("{operation:<11} {class:<8} {t:>10.2} {verdict:>10}");
+            println!("{operation:<15} {class:<8} {t:>10.2} {verdict:>10}");
         }
     }
 }

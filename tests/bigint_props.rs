@@ -101,6 +101,33 @@ proptest! {
         let one = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &[], ebits)));
         prop_assert_eq!(one, BigUint::from(1u32) % &m);
     }
+
+    /// A table modulo N² run on two digits modulo N (the key owner's encryption) gives the same
+    /// powers as modpow, whatever the block, at widths of N the assembly row takes and others.
+    #[test]
+    fn fixed_base_on_the_root_matches_modpow(seed in any::<u64>(), root_limbs in 4usize..=17, ebits in 1usize..300, count in 1usize..11) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let top = BigUint::from(1u32) << (64 * root_limbs - 1);
+        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
+        let m = &root * &root;
+        let (mm, root_mm) = (on_engine(&m, 0), on_engine(&root, 0));
+        let g = rng.gen_biguint_below(&m);
+        let mut table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 5);
+        prop_assert!(table.run_on_root(&mm, &root_mm));
+        let exponent_limbs = ebits.div_ceil(64);
+        let exponents: Vec<BigUint> = (0..count).map(|_| rng.gen_biguint(ebits as u64)).collect();
+        let flat: Vec<u64> = exponents
+            .iter()
+            .flat_map(|e| paillier_gpu::hazmat::bigint::limbs_from_biguint(e, exponent_limbs).unwrap())
+            .collect();
+        let mut out = vec![0u64; count * mm.len()];
+        table.pow_block_into(&mm, &flat, exponent_limbs, ebits, &mut out);
+        for (exponent, power) in exponents.iter().zip(out.chunks_exact(mm.len())) {
+            prop_assert_eq!(mm.biguint_of(power), g.modpow(exponent, &m));
+        }
+        let one = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &[], ebits)));
+        prop_assert_eq!(one, BigUint::from(1u32));
+    }
 }
 
 #[test]

@@ -35,6 +35,11 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::ifma::reduce_once", set(), "IFMA final subtraction", True),
     ("paillier_gpu::hazmat::bigint::adx::mont_mul", set(), "ADX product (valgrind cannot run it)", True),
     ("paillier_gpu::hazmat::bigint::adx::mont_square", set(), "ADX square (valgrind cannot run it)", True),
+    ("paillier_gpu::hazmat::bigint::adx::mont_mul_with_quotient", set(), "ADX product keeping its quotient (two digits)", True),
+    ("paillier_gpu::hazmat::bigint::adx::wide_product", set(), "ADX cross product (two digits)", True),
+    ("paillier_gpu::hazmat::bigint::adx::reduce_partial", set(), "ADX reduction rows (two digits)", True),
+    ("paillier_gpu::hazmat::bigint::two_digit::cross_sum", set(), "two digits: sum of the cross products", True),
+    ("paillier_gpu::hazmat::bigint::two_digit::high_digit", set(), "two digits: reductions of the high digit", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
@@ -154,8 +159,9 @@ def analyse(instructions, secret_args):
         while True:
             addr, mnemonic, operands = instructions[i]
             ops = split_operands(operands)
-            if mnemonic.startswith("nop") or mnemonic.startswith("data16"):
-                ops = []  # padding: its "address" is never accessed
+            if (mnemonic.startswith("nop") or mnemonic.startswith("data16")
+                    or (mnemonic in ("cs", "ds") and operands.startswith("nop"))):
+                ops = []  # padding (`cs nop WORD PTR [...]` too): its "address" is never accessed
             op_taint = []
             for op in ops:
                 mem = memory_of(op)

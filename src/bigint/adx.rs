@@ -49,10 +49,7 @@ pub(crate) unsafe fn mont_mul(
 ) {
     let n = m.len();
     let (wide, _) = wide.split_at_mut(2 * n);
-    wide[..n].fill(0);
-    for (i, &bi) in b[..n].iter().enumerate() {
-        wide[i + n] = row(&mut wide[i..i + n], &a[..n], bi, 0);
-    }
+    product(a, b, wide);
     reduce(wide, m, m0_inv, out);
 }
 
@@ -108,15 +105,95 @@ pub(crate) unsafe fn mont_square(
 #[inline(always)]
 unsafe fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     let n = m.len();
+    let top_carry = reduce_rows(wide, m, m0_inv, None);
+    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out);
+}
+
+/// The rows of a Montgomery reduction, without the final subtraction: adds `q·m` to `wide`
+/// (`2·len` limbs) so that its low half becomes zero, and returns the carry out of the top, so
+/// that `(carry, wide[len..2·len]) = (wide + q·m)/R`. Writes `q` to `quotient` when given.
+#[allow(unsafe_code)]
+#[inline(always)]
+unsafe fn reduce_rows(
+    wide: &mut [u64],
+    m: &[u64],
+    m0_inv: u64,
+    mut quotient: Option<&mut [u64]>,
+) -> u64 {
+    let n = m.len();
     let mut top_carry = 0u64;
     for i in 0..n {
         let q = wide[i].wrapping_mul(m0_inv);
+        if let Some(quotient) = quotient.as_deref_mut() {
+            quotient[i] = q;
+        }
         let carry = row(&mut wide[i..i + n], m, q, 0);
         let v = wide[i + n] as u128 + carry as u128 + top_carry as u128;
         wide[i + n] = v as u64;
         top_carry = (v >> 64) as u64;
     }
-    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out);
+    top_carry
+}
+
+/// `wide = a·b` (`2·len` limbs) with the assembly row.
+#[allow(unsafe_code)]
+#[inline(always)]
+unsafe fn product(a: &[u64], b: &[u64], wide: &mut [u64]) {
+    let n = a.len();
+    wide[..n].fill(0);
+    for (i, &bi) in b[..n].iter().enumerate() {
+        wide[i + n] = row(&mut wide[i..i + n], &a[..n], bi, 0);
+    }
+}
+
+/// [`mont_mul`] that also writes the Montgomery quotient `q` (`len` limbs: `a·b + q·m = R·t`)
+/// and returns 1 when the result is `t − m`, 0 when it is `t`. The two-digit arithmetic modulo
+/// m² needs both. Never inlined, and checked as [`mont_mul`] is.
+///
+/// # Safety
+/// As [`mont_mul`]; `quotient` has at least `len` limbs.
+#[allow(unsafe_code)]
+#[inline(never)]
+pub(crate) unsafe fn mont_mul_with_quotient(
+    a: &[u64],
+    b: &[u64],
+    m: &[u64],
+    m0_inv: u64,
+    wide: &mut [u64],
+    out: &mut [u64],
+    quotient: &mut [u64],
+) -> u64 {
+    let n = m.len();
+    let (wide, _) = wide.split_at_mut(2 * n);
+    product(a, b, wide);
+    let top_carry = reduce_rows(wide, m, m0_inv, Some(quotient));
+    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out)
+}
+
+/// `wide = a·b`, the full product of two `len`-limb values, with the assembly row (the
+/// two-digit arithmetic's cross products). Never inlined.
+///
+/// # Safety
+/// As [`mont_mul`]: BMI2 and ADX; `a` and `b` have `len` limbs, `len` a positive multiple of 4,
+/// and `wide` at least `2·len`.
+#[allow(unsafe_code)]
+#[inline(never)]
+pub(crate) unsafe fn wide_product(a: &[u64], b: &[u64], wide: &mut [u64]) {
+    let n = a.len();
+    product(&a[..n], &b[..n], &mut wide[..2 * n]);
+}
+
+/// The rows of a Montgomery reduction of `top_in·R² + wide` (`wide` of `2·len` limbs), with no
+/// final subtraction: `(returned, wide[len..2·len]) = (top_in·R² + wide + q·m)/R`, which is at
+/// most `top_in·R + wide/R + m`. Never inlined.
+///
+/// # Safety
+/// As [`mont_mul`]; `wide` has at least `2·len` limbs.
+#[allow(unsafe_code)]
+#[inline(never)]
+pub(crate) unsafe fn reduce_partial(wide: &mut [u64], top_in: u64, m: &[u64], m0_inv: u64) -> u64 {
+    let n = m.len();
+    reduce_rows(&mut wide[..2 * n], m, m0_inv, None) + top_in
 }
 
 /// `t += a·b + carry_in` over `t.len() == a.len()` limbs, a positive multiple of 4 (the loop

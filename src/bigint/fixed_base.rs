@@ -6,6 +6,7 @@ use super::ct;
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
 use super::pow::{Arithmetic, Portable};
+use super::two_digit::TwoDigit;
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
 /// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.
@@ -34,6 +35,9 @@ pub struct FixedBaseTable {
     entries: Vec<u64>,
     /// The same entries in the IFMA engine's form, where the modulus runs on it.
     entries52: Option<(usize, Vec<u64>)>,
+    /// The same entries in digits, for an owner who knows the square root of the modulus
+    /// ([`run_on_root`](Self::run_on_root)).
+    two_digit: Option<(TwoDigit, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for FixedBaseTable {
@@ -50,6 +54,9 @@ impl Drop for FixedBaseTable {
     fn drop(&mut self) {
         self.entries.zeroize();
         if let Some((_, entries)) = &mut self.entries52 {
+            entries.zeroize();
+        }
+        if let Some((_, entries)) = &mut self.two_digit {
             entries.zeroize();
         }
     }
@@ -98,7 +105,28 @@ impl FixedBaseTable {
             limbs: s,
             entries,
             entries52,
+            two_digit: None,
         }
+    }
+
+    /// For a table modulo N² whose owner knows N (the key's owner, modulo p² and q²): runs its
+    /// exponentiations on two digits modulo N (`two_digit.rs`), about 1.35× faster than products
+    /// modulo N², unless the IFMA engine runs `modulus`. Returns whether it will. The results are
+    /// the same; so are [`entries`](Self::entries), which the GPU reads.
+    pub fn run_on_root(&mut self, modulus: &MontgomeryModulus, root: &MontgomeryModulus) -> bool {
+        if modulus.ifma().is_some() || modulus.len() != self.limbs {
+            return false;
+        }
+        let Some(engine) = TwoDigit::new(modulus, root) else {
+            return false;
+        };
+        let entries: Vec<u64> = self
+            .entries
+            .chunks_exact(self.limbs)
+            .flat_map(|e| engine.enter(modulus, e))
+            .collect();
+        self.two_digit = Some((engine, entries));
+        true
     }
 
     /// An id unique to this table (clones share it: same contents).
@@ -195,13 +223,23 @@ impl FixedBaseTable {
         exponents: &[&[u64]],
         exponent_bits: usize,
     ) -> Vec<u64> {
-        match (modulus.ifma(), &self.entries52) {
-            (Some(engine), Some((width, entries))) if *width == engine.limbs() => {
+        match (modulus.ifma(), &self.entries52, &self.two_digit) {
+            (Some(engine), Some((width, entries)), _) if *width == engine.limbs() => {
                 let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
                 let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
                 for acc in accs.chunks_exact(engine.limbs()) {
                     let power = zeroize::Zeroizing::new(engine.leave(acc));
                     powers.extend_from_slice(&power);
+                }
+                accs.zeroize();
+                powers
+            }
+            (None, _, Some((engine, entries))) => {
+                let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
+                let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
+                for acc in accs.chunks_exact(engine.width()) {
+                    let power = engine.leave(modulus, acc);
+                    powers.extend_from_slice(power.as_limbs());
                 }
                 accs.zeroize();
                 powers

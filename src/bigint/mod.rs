@@ -22,6 +22,7 @@ mod limbs;
 mod montgomery;
 mod pow;
 mod prepared;
+mod two_digit;
 
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub(crate) use convert::{wipe_biguint, WipedBigUint};

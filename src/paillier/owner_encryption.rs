@@ -15,6 +15,7 @@ use crate::backend::{
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
+use num_bigint::BigUint;
 
 /// Fixed-base tables modulo one prime's square.
 pub(crate) struct PrimeTables {
@@ -47,27 +48,44 @@ impl OwnerTables {
         let (p_squared, q_squared) = (&crt.p_squared, &crt.q_squared);
         let garner = Garner::new(p_squared, q_squared)?;
         let noise_base = public_key.noise_base()?;
-        let prime_tables = |modulus: &MontgomeryModulus| -> Result<PrimeTables> {
-            let noise = FixedBaseTable::new(
+        // The CPU runs the tables on two digits modulo the prime (the same powers, about a
+        // third faster than products modulo its square); the GPU reads the entries as they are.
+        let table = |modulus: &MontgomeryModulus,
+                     prime: &MontgomeryModulus,
+                     base: &BigUint,
+                     bits: usize|
+         -> Result<FixedBaseTable> {
+            let mut table = FixedBaseTable::new(
                 modulus,
-                &modulus.montgomery_of_vartime(noise_base)?,
-                public_key.noise_exponent_bits().max(1),
+                &modulus.montgomery_of_vartime(base)?,
+                bits,
                 NOISE_WINDOW_BITS,
             );
-            let g = match public_key.scheme() {
-                Scheme::Paillier => None,
-                Scheme::PaillierLookup => Some(FixedBaseTable::new(
-                    modulus,
-                    &modulus.montgomery_of_vartime(public_key.g())?,
-                    public_key.n().bits() as usize,
-                    NOISE_WINDOW_BITS,
-                )),
-            };
-            Ok(PrimeTables { noise, g })
+            table.run_on_root(modulus, prime);
+            Ok(table)
         };
+        let prime_tables =
+            |modulus: &MontgomeryModulus, prime: &MontgomeryModulus| -> Result<PrimeTables> {
+                let noise = table(
+                    modulus,
+                    prime,
+                    noise_base,
+                    public_key.noise_exponent_bits().max(1),
+                )?;
+                let g = match public_key.scheme() {
+                    Scheme::Paillier => None,
+                    Scheme::PaillierLookup => Some(table(
+                        modulus,
+                        prime,
+                        public_key.g(),
+                        public_key.n().bits() as usize,
+                    )?),
+                };
+                Ok(PrimeTables { noise, g })
+            };
         Ok(Self {
-            p: prime_tables(p_squared)?,
-            q: prime_tables(q_squared)?,
+            p: prime_tables(p_squared, &crt.p)?,
+            q: prime_tables(q_squared, &crt.q)?,
             garner,
         })
     }

@@ -1,0 +1,391 @@
+//! Arithmetic modulo N² on two base-N digits, for whoever knows N: the key's owner, with N = p
+//! or q, working modulo p² and q².
+//!
+//! A value `X mod N²` is held as two digits `(x0, x1)`, both below N, with
+//! `X·R ≡ x0 + N·x1 (mod N²)` and `R = 2^(64·len)` for N's `len` limbs. The product of two such
+//! values needs only arithmetic modulo N:
+//!
+//! ```text
+//! x0·y0 + q·N = R·t                   one Montgomery product modulo N, keeping its quotient q;
+//!                                     t − s·N is its result (s = 1 when it subtracted N)
+//! (XR)(YR) ≡ x0·y0 + N·(x0·y1 + x1·y0)
+//!          ≡ R·(t − s·N) + N·(x0·y1 + x1·y0 − q + s·R)                  (mod N²)
+//! XY·R     ≡ (t − s·N) + N·((x0·y1 + x1·y0 − q)·R⁻¹ + s mod N)          (mod N²)
+//! ```
+//!
+//! That is a Montgomery product modulo N, two products of N's width and one Montgomery
+//! reduction: about `5·len²` limb products where a Montgomery product modulo N² takes `8·len²`
+//! (measured: 1.35× faster at 2048-bit N², BENCHMARKS.md). Like the rest of the engine it runs
+//! the same instructions on the same addresses whatever the values: the flag `s` and every
+//! reduction below are applied with masks.
+//!
+//! [`TwoDigit`] implements the engine interface of the exponentiations, so fixed-base tables of
+//! the owner's encryption run on it where the IFMA engine does not.
+
+use zeroize::Zeroize;
+
+use super::ct;
+use super::form::Montgomery;
+use super::limbs;
+use super::montgomery::MontgomeryModulus;
+use super::pow::Arithmetic;
+
+/// Widths of N up to this many limbs keep their temporaries on the stack (N² up to 8192 bits).
+const MAX_ROOT_LIMBS: usize = 64;
+
+/// Arithmetic modulo N² through arithmetic modulo N (see the module's documentation). Secret
+/// when N is a prime factor of the key: every constant is wiped on drop and never printed.
+#[derive(Clone)]
+pub(crate) struct TwoDigit {
+    /// N and its Montgomery constants.
+    root: MontgomeryModulus,
+    /// The digits of 1.
+    one: Vec<u64>,
+    /// `R` as an integer of N²'s width: a Montgomery product modulo N² by it divides by R.
+    r: Vec<u64>,
+    /// `R³ mod N²`: a Montgomery product modulo N² by it turns `X·R` into `X·R²`, N²'s form.
+    r_cubed: Vec<u64>,
+    /// `N⁻¹ mod R`, for the exact division that splits a value into its digits.
+    root_inverse: Vec<u64>,
+}
+
+impl std::fmt::Debug for TwoDigit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TwoDigit(<redacted>)")
+    }
+}
+
+impl Drop for TwoDigit {
+    fn drop(&mut self) {
+        self.one.zeroize();
+        self.r.zeroize();
+        self.r_cubed.zeroize();
+        self.root_inverse.zeroize();
+    }
+}
+
+impl TwoDigit {
+    /// The arithmetic modulo `square` = N² for `root` = N, or `None` where it does not apply:
+    /// `square` must have exactly twice N's limbs (then `R² ` is N²'s own Montgomery radix), N
+    /// at least 4 limbs and at most [`MAX_ROOT_LIMBS`], and `square` must be `root²`.
+    pub(crate) fn new(square: &MontgomeryModulus, root: &MontgomeryModulus) -> Option<Self> {
+        let n = root.len();
+        if square.len() != 2 * n || !(4..=MAX_ROOT_LIMBS).contains(&n) {
+            return None;
+        }
+        let mut root_squared = vec![0u64; 2 * n];
+        limbs::wide_product(
+            root.modulus_limbs(),
+            root.modulus_limbs(),
+            &mut root_squared,
+        );
+        let matches = root_squared == square.modulus_limbs();
+        root_squared.zeroize();
+        if !matches {
+            return None;
+        }
+        let mut r = vec![0u64; 2 * n];
+        r[n] = 1;
+        // r_squared of N² is R⁴ mod N²; times R over R² is R³.
+        let r_cubed = square.mul_raw(square.r_squared(), &r);
+        let mut engine = Self {
+            root: root.clone(),
+            one: Vec::new(),
+            r,
+            r_cubed,
+            root_inverse: inverse_mod_radix(root),
+        };
+        engine.one = engine.enter(square, square.one());
+        Some(engine)
+    }
+
+    /// The digits of a value given in N²'s Montgomery form (`X·R² mod N²`).
+    pub(crate) fn enter(&self, square: &MontgomeryModulus, value: &[u64]) -> Vec<u64> {
+        // X·R² · R / R² = X·R, below N².
+        let mut times_r = square.mul_raw(value, &self.r);
+        let digits = self.split(&times_r);
+        times_r.zeroize();
+        digits
+    }
+
+    /// N²'s Montgomery form (`X·R² mod N²`) of a value given by its digits.
+    pub(crate) fn leave(&self, square: &MontgomeryModulus, digits: &[u64]) -> Montgomery {
+        let n = self.root.len();
+        let mut times_r = vec![0u64; 2 * n];
+        limbs::wide_product(self.root.modulus_limbs(), &digits[n..2 * n], &mut times_r);
+        // x0 + N·x1 < N + N·(N − 1) = N², so the sum carries out of no limb of N²'s width.
+        let mut carry = 0u64;
+        for (i, t) in times_r.iter_mut().enumerate() {
+            let addend = if i < n { digits[i] } else { 0 };
+            let v = *t as u128 + addend as u128 + carry as u128;
+            *t = v as u64;
+            carry = (v >> 64) as u64;
+        }
+        let value = square.mul_raw(&times_r, &self.r_cubed);
+        times_r.zeroize();
+        Montgomery::from_raw(value)
+    }
+
+    /// The digits `(w mod N, w div N)` of `w < N²` (`2·len` limbs), without a branch or a
+    /// division: `w mod N` through two Montgomery products, then `w div N` as the exact
+    /// quotient `(w − w mod N)·N⁻¹ mod R`.
+    fn split(&self, w: &[u64]) -> Vec<u64> {
+        let n = self.root.len();
+        let (low, high) = w.split_at(n);
+        let mut digits = vec![0u64; 2 * n];
+        let mut unit = vec![0u64; n];
+        unit[0] = 1;
+        // low·R⁻¹ + high ≡ w·R⁻¹ (mod N); high = w div R < N.
+        let mut sum = self.root.mul_raw(low, &unit);
+        let mut carry = 0u64;
+        for (s, &h) in sum.iter_mut().zip(high) {
+            let v = *s as u128 + h as u128 + carry as u128;
+            *s = v as u64;
+            carry = (v >> 64) as u64;
+        }
+        let mut reduced = vec![0u64; n];
+        limbs::subtract_once(&sum, carry, self.root.modulus_limbs(), &mut reduced);
+        // (w·R⁻¹)·R² · R⁻¹ = w mod N.
+        self.root
+            .mul_into(&reduced, self.root.r_squared(), &mut digits[..n]);
+        // w − w mod N is a multiple of N below N²; its low half times N⁻¹ mod R is the quotient.
+        let mut difference = vec![0u64; n];
+        let mut borrow = 0u64;
+        for ((d, &x), &y) in difference.iter_mut().zip(low).zip(&digits[..n]) {
+            let (d1, b1) = x.overflowing_sub(y);
+            let (d2, b2) = d1.overflowing_sub(borrow);
+            *d = d2;
+            borrow = (b1 | b2) as u64;
+        }
+        let mut wide = vec![0u64; 2 * n];
+        limbs::wide_product(&difference, &self.root_inverse, &mut wide);
+        digits[n..].copy_from_slice(&wide[..n]);
+        for buffer in [
+            &mut unit,
+            &mut sum,
+            &mut reduced,
+            &mut difference,
+            &mut wide,
+        ] {
+            buffer.zeroize();
+        }
+        digits
+    }
+}
+
+impl Arithmetic for TwoDigit {
+    fn width(&self) -> usize {
+        2 * self.root.len()
+    }
+
+    fn one(&self) -> &[u64] {
+        &self.one
+    }
+
+    fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
+        mul(&self.root, a, b, out);
+    }
+}
+
+/// The product of two values in digits (`2·len` limbs each, as [`TwoDigit`] holds them).
+pub(crate) fn mul(root: &MontgomeryModulus, a: &[u64], b: &[u64], out: &mut [u64]) {
+    // Temporaries on the stack, in the smallest of a few sizes (zeroing them is not free).
+    match root.len() {
+        0..=8 => mul_with::<8>(root, a, b, out),
+        9..=16 => mul_with::<16>(root, a, b, out),
+        17..=32 => mul_with::<32>(root, a, b, out),
+        _ => mul_with::<MAX_ROOT_LIMBS>(root, a, b, out),
+    }
+}
+
+/// [`mul`] with temporaries of `LIMBS ≥ len` limbs.
+#[inline(always)]
+fn mul_with<const LIMBS: usize>(root: &MontgomeryModulus, a: &[u64], b: &[u64], out: &mut [u64]) {
+    let n = root.len();
+    let m = root.modulus_limbs();
+    let (a0, a1) = a.split_at(n);
+    let (b0, b1) = b.split_at(n);
+    let (z0, z1) = out.split_at_mut(n);
+    let mut quotient = [0u64; LIMBS];
+    let mut sum = [[0u64; LIMBS]; 2];
+    let mut other = [[0u64; LIMBS]; 2];
+    let quotient = &mut quotient[..n];
+    let sum = &mut sum.as_flattened_mut()[..2 * n];
+    let other = &mut other.as_flattened_mut()[..2 * n];
+
+    // z0 = t − s·N with x0·y0 + q·N = R·t.
+    let subtracted = limbs::mont_mul_with_quotient(a0, b0, m, root.m0_inv(), z0, quotient);
+    limbs::wide_product(a0, b1, sum);
+    limbs::wide_product(a1, b0, other);
+    let top = cross_sum(sum, other, quotient);
+    // Times R⁻¹ (plus 1, from the R that `cross_sum` added): below 2·N²/R + 1 + N ≤ 3·N.
+    let top = limbs::reduce_partial(sum, top, m, root.m0_inv());
+    high_digit(top, &sum[n..2 * n], subtracted, m, z1);
+    quotient.zeroize();
+    sum.zeroize();
+    other.zeroize();
+}
+
+/// `sum += other + (R − q)` over `2·len` limbs, with `R − q = !q + 1` for the `len`-limb `q`;
+/// returns the top limb. The sum `x0·y1 + x1·y0 + R − q` is below `2·N² + R`, so the top is at
+/// most 2. Never inlined, so that `tools/ct-check` reads its compiled code on its own.
+#[inline(never)]
+fn cross_sum(sum: &mut [u64], other: &[u64], quotient: &[u64]) -> u64 {
+    let n = quotient.len();
+    let mut carry = 1u64;
+    for (i, (s, &o)) in sum.iter_mut().zip(other).enumerate() {
+        let not_q = if i < n { !quotient[i] } else { 0 };
+        let v = *s as u128 + o as u128 + not_q as u128 + carry as u128;
+        *s = v as u64;
+        carry = (v >> 64) as u64;
+    }
+    carry
+}
+
+/// `z1 = (top, reduced) − 1 + s mod N` for `(top, reduced) ≤ 3·N` and the flag `s` (0 or 1):
+/// three masked subtractions of N, then `1 − s` subtracted with N added back where that went
+/// below zero. Never inlined, as [`cross_sum`].
+#[inline(never)]
+fn high_digit(mut top: u64, reduced: &[u64], subtracted: u64, m: &[u64], z1: &mut [u64]) {
+    z1.copy_from_slice(reduced);
+    for _ in 0..3 {
+        subtract_if_at_least(&mut top, z1, m);
+    }
+    let mut borrow = 1 - subtracted;
+    for z in z1.iter_mut() {
+        let (v, b) = z.overflowing_sub(borrow);
+        *z = v;
+        borrow = b as u64;
+    }
+    let add_back = ct::bit_mask(borrow);
+    let mut carry = 0u64;
+    for (z, &mj) in z1.iter_mut().zip(m) {
+        let v = *z as u128 + (mj & add_back) as u128 + carry as u128;
+        *z = v as u64;
+        carry = (v >> 64) as u64;
+    }
+}
+
+/// `(top, value) −= m` where `(top, value) ≥ m`, without a branch: one pass finds whether it
+/// is, a second subtracts `m` masked by the answer.
+#[inline(always)]
+fn subtract_if_at_least(top: &mut u64, value: &mut [u64], m: &[u64]) {
+    let mut borrow = 0u64;
+    for (&x, &y) in value.iter().zip(m) {
+        let (d1, b1) = x.overflowing_sub(y);
+        let (_, b2) = d1.overflowing_sub(borrow);
+        borrow = (b1 | b2) as u64;
+    }
+    let (_, top_borrow) = top.overflowing_sub(borrow);
+    let keep = ct::bit_mask(!(top_borrow as u64));
+    let mut borrow = 0u64;
+    for (x, &y) in value.iter_mut().zip(m) {
+        let (d1, b1) = x.overflowing_sub(y & keep);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *x = d2;
+        borrow = (b1 | b2) as u64;
+    }
+    *top = top.wrapping_sub(borrow);
+}
+
+/// `N⁻¹ mod R` by Newton's iteration `x ← x·(2 − N·x)`, which doubles the correct low bits each
+/// time, from `N⁻¹ mod 2^64` (the negation of the modulus's `m0_inv`). A fixed number of rounds
+/// for the width: constant-time in N.
+fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
+    let n = root.len();
+    let mut inverse = vec![0u64; n];
+    inverse[0] = root.m0_inv().wrapping_neg();
+    let mut wide = vec![0u64; 2 * n];
+    let mut correct_limbs = 1;
+    while correct_limbs < n {
+        // t = 2 − N·x mod R, as the two's complement of N·x plus 2.
+        limbs::wide_product(root.modulus_limbs(), &inverse, &mut wide);
+        let mut t: Vec<u64> = wide[..n].iter().map(|&w| !w).collect();
+        let mut carry = 3u64; // !y + 1 = −y, and + 2
+        for limb in t.iter_mut() {
+            let (v, c) = limb.overflowing_add(carry);
+            *limb = v;
+            carry = c as u64;
+        }
+        limbs::wide_product(&inverse, &t, &mut wide);
+        inverse.copy_from_slice(&wide[..n]);
+        t.zeroize();
+        correct_limbs *= 2;
+    }
+    wide.zeroize();
+    inverse
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::{BigUint, RandBigInt};
+    use proptest::prelude::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+
+    /// An odd modulus of `limbs` limbs with its top bit set, and its square.
+    fn moduli(rng: &mut StdRng, limbs: usize) -> (BigUint, MontgomeryModulus, MontgomeryModulus) {
+        let top = BigUint::from(1u32) << (64 * limbs - 1);
+        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
+        let square = &root * &root;
+        (
+            root.clone(),
+            MontgomeryModulus::new(&root).unwrap(),
+            MontgomeryModulus::new(&square).unwrap(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Digits in and out, and products in digits, against num-bigint modulo N², at widths
+        /// the assembly row takes (multiples of 4 limbs) and widths it does not.
+        #[test]
+        fn products_in_digits_match_num_bigint(seed in any::<u64>(), limbs in 4usize..=34, extreme in 0u8..4) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let (root, root_mod, square_mod) = moduli(&mut rng, limbs);
+            let square = &root * &root;
+            let engine = TwoDigit::new(&square_mod, &root_mod).unwrap();
+            let pick = |rng: &mut StdRng, k: u8| match k {
+                0 => &square - 1u32,
+                1 => BigUint::from(1u32),
+                _ => rng.gen_biguint_below(&square),
+            };
+            let (x, y) = (pick(&mut rng, extreme), pick(&mut rng, (extreme + 1) % 4));
+            let x_digits = engine.enter(&square_mod, square_mod.montgomery_of_vartime(&x).unwrap().as_limbs());
+            let y_digits = engine.enter(&square_mod, square_mod.montgomery_of_vartime(&y).unwrap().as_limbs());
+            for digits in [&x_digits, &y_digits] {
+                let (d0, d1) = digits.split_at(limbs);
+                prop_assert!(root_mod.is_reduced(d0) && root_mod.is_reduced(d1));
+            }
+            let mut product = vec![0u64; 2 * limbs];
+            engine.mul(&x_digits, &y_digits, &mut product);
+            let (p0, p1) = product.split_at(limbs);
+            prop_assert!(root_mod.is_reduced(p0) && root_mod.is_reduced(p1));
+            let back = square_mod.from_montgomery(&engine.leave(&square_mod, &product));
+            prop_assert_eq!(square_mod.biguint_of(&back), &x * &y % &square);
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_square_of_the_root() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let (_, root_mod, square_mod) = moduli(&mut rng, 8);
+        let (_, other_root, _) = moduli(&mut rng, 8);
+        assert!(TwoDigit::new(&square_mod, &root_mod).is_some());
+        assert!(TwoDigit::new(&square_mod, &other_root).is_none());
+        assert!(TwoDigit::new(&root_mod, &root_mod).is_none());
+    }
+
+    #[test]
+    fn inverse_mod_radix_inverts() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for limbs in [4usize, 5, 16, 32, 64] {
+            let (root, root_mod, _) = moduli(&mut rng, limbs);
+            let inverse = crate::bigint::biguint_from_limbs(&inverse_mod_radix(&root_mod));
+            let radix = BigUint::from(1u32) << (64 * limbs);
+            assert_eq!(root * inverse % radix, BigUint::from(1u32), "{limbs} limbs");
+        }
+    }
+}
