@@ -15,16 +15,15 @@
 //!
 //! That is a Montgomery product modulo N, two products of N's width and one Montgomery
 //! reduction: about `5·len²` limb products where a Montgomery product modulo N² takes `8·len²`
-//! (measured: 1.35× faster at 2048-bit N², BENCHMARKS.md). Like the rest of the engine it runs
-//! the same instructions on the same addresses whatever the values: the flag `s` and every
-//! reduction below are applied with masks.
+//! (BENCHMARKS.md has what it gains). Like the rest of the engine it runs the same instructions
+//! on the same addresses whatever the values: `s` enters the sums as a number, and the high
+//! digit is reduced by subtracting N times a count, never by a branch.
 //!
 //! [`TwoDigit`] implements the engine interface of the exponentiations, so fixed-base tables of
 //! the owner's encryption run on it where the IFMA engine does not.
 
 use zeroize::Zeroize;
 
-use super::ct;
 use super::form::Montgomery;
 use super::limbs;
 use super::montgomery::MontgomeryModulus;
@@ -47,6 +46,9 @@ pub(crate) struct TwoDigit {
     r_cubed: Vec<u64>,
     /// `N⁻¹ mod R`, for the exact division that splits a value into its digits.
     root_inverse: Vec<u64>,
+    /// `N, 2N, 3N, 4N`, `len + 1` limbs each: the high digit of a product is reduced from
+    /// below `4N + 1` by comparing with all four at once.
+    multiples: Vec<u64>,
 }
 
 impl std::fmt::Debug for TwoDigit {
@@ -61,6 +63,7 @@ impl Drop for TwoDigit {
         self.r.zeroize();
         self.r_cubed.zeroize();
         self.root_inverse.zeroize();
+        self.multiples.zeroize();
     }
 }
 
@@ -94,6 +97,7 @@ impl TwoDigit {
             r,
             r_cubed,
             root_inverse: inverse_mod_radix(root),
+            multiples: multiples(root.modulus_limbs()),
         };
         engine.one = engine.enter(square, square.one());
         Some(engine)
@@ -183,24 +187,25 @@ impl Arithmetic for TwoDigit {
     }
 
     fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        mul(&self.root, a, b, out);
+        mul(self, a, b, out);
     }
 }
 
 /// The product of two values in digits (`2·len` limbs each, as [`TwoDigit`] holds them).
-pub(crate) fn mul(root: &MontgomeryModulus, a: &[u64], b: &[u64], out: &mut [u64]) {
+fn mul(engine: &TwoDigit, a: &[u64], b: &[u64], out: &mut [u64]) {
     // Temporaries on the stack, in the smallest of a few sizes (zeroing them is not free).
-    match root.len() {
-        0..=8 => mul_with::<8>(root, a, b, out),
-        9..=16 => mul_with::<16>(root, a, b, out),
-        17..=32 => mul_with::<32>(root, a, b, out),
-        _ => mul_with::<MAX_ROOT_LIMBS>(root, a, b, out),
+    match engine.root.len() {
+        0..=8 => mul_with::<8>(engine, a, b, out),
+        9..=16 => mul_with::<16>(engine, a, b, out),
+        17..=32 => mul_with::<32>(engine, a, b, out),
+        _ => mul_with::<MAX_ROOT_LIMBS>(engine, a, b, out),
     }
 }
 
 /// [`mul`] with temporaries of `LIMBS ≥ len` limbs.
 #[inline(always)]
-fn mul_with<const LIMBS: usize>(root: &MontgomeryModulus, a: &[u64], b: &[u64], out: &mut [u64]) {
+fn mul_with<const LIMBS: usize>(engine: &TwoDigit, a: &[u64], b: &[u64], out: &mut [u64]) {
+    let root = &engine.root;
     let n = root.len();
     let m = root.modulus_limbs();
     let (a0, a1) = a.split_at(n);
@@ -217,75 +222,84 @@ fn mul_with<const LIMBS: usize>(root: &MontgomeryModulus, a: &[u64], b: &[u64], 
     let subtracted = limbs::mont_mul_with_quotient(a0, b0, m, root.m0_inv(), z0, quotient);
     limbs::wide_product(a0, b1, sum);
     limbs::wide_product(a1, b0, other);
-    let top = cross_sum(sum, other, quotient);
-    // Times R⁻¹ (plus 1, from the R that `cross_sum` added): below 2·N²/R + 1 + N ≤ 3·N.
+    let top = cross_sum(sum, other, quotient, m, subtracted);
+    // Times R⁻¹: ≡ (x0·y1 + x1·y0 − q)·R⁻¹ + s (mod N), and at most 2·N²/R + 1 + 2·N ≤ 4·N.
     let top = limbs::reduce_partial(sum, top, m, root.m0_inv());
-    high_digit(top, &sum[n..2 * n], subtracted, m, z1);
+    high_digit(top, &sum[n..2 * n], &engine.multiples, m, z1);
     quotient.zeroize();
     sum.zeroize();
     other.zeroize();
 }
 
-/// `sum += other + (R − q)` over `2·len` limbs, with `R − q = !q + 1` for the `len`-limb `q`;
-/// returns the top limb. The sum `x0·y1 + x1·y0 + R − q` is below `2·N² + R`, so the top is at
-/// most 2. Never inlined, so that `tools/ct-check` reads its compiled code on its own.
+/// `sum += other + (R − q) + (N − 1 + s)·R` over `2·len` limbs (`R − q = !q + 1` for the
+/// `len`-limb quotient `q`; `s` is 0 or 1), returning the top limb. The term in `R` is 0 or N
+/// modulo N after the reduction by R: it brings in `s` and keeps the sum positive. The sum is
+/// below `2·N² + N·R + R`, so the top is at most 3. Never inlined, so that `tools/ct-check`
+/// reads its compiled code on its own.
 #[inline(never)]
-fn cross_sum(sum: &mut [u64], other: &[u64], quotient: &[u64]) -> u64 {
+fn cross_sum(sum: &mut [u64], other: &[u64], quotient: &[u64], m: &[u64], subtracted: u64) -> u64 {
     let n = quotient.len();
+    let (low, high) = sum.split_at_mut(n);
+    let (other_low, other_high) = other.split_at(n);
     let mut carry = 1u64;
-    for (i, (s, &o)) in sum.iter_mut().zip(other).enumerate() {
-        let not_q = if i < n { !quotient[i] } else { 0 };
-        let v = *s as u128 + o as u128 + not_q as u128 + carry as u128;
+    for ((s, &o), &q) in low.iter_mut().zip(other_low).zip(quotient) {
+        let v = *s as u128 + o as u128 + !q as u128 + carry as u128;
+        *s = v as u64;
+        carry = (v >> 64) as u64;
+    }
+    // N − 1 + s: N is odd, so that is N with bit 0 replaced by s.
+    for (i, ((s, &o), &mj)) in high.iter_mut().zip(other_high).zip(m).enumerate() {
+        let addend = if i == 0 { (mj & !1) | subtracted } else { mj };
+        let v = *s as u128 + o as u128 + addend as u128 + carry as u128;
         *s = v as u64;
         carry = (v >> 64) as u64;
     }
     carry
 }
 
-/// `z1 = (top, reduced) − 1 + s mod N` for `(top, reduced) ≤ 3·N` and the flag `s` (0 or 1):
-/// three masked subtractions of N, then `1 − s` subtracted with N added back where that went
-/// below zero. Never inlined, as [`cross_sum`].
+/// `z1 = (top, value) mod N` for `(top, value) ≤ 4·N`: one pass compares the value with N, 2N,
+/// 3N and 4N at once (four borrow chains), the count `k` of those it reaches is the quotient,
+/// and a second pass subtracts `k·N`. No branch on the values. Never inlined, as
+/// [`cross_sum`].
 #[inline(never)]
-fn high_digit(mut top: u64, reduced: &[u64], subtracted: u64, m: &[u64], z1: &mut [u64]) {
-    z1.copy_from_slice(reduced);
-    for _ in 0..3 {
-        subtract_if_at_least(&mut top, z1, m);
+fn high_digit(top: u64, value: &[u64], multiples: &[u64], m: &[u64], z1: &mut [u64]) {
+    let n = m.len();
+    let mut borrows = [0u64; 4];
+    for (i, &x) in value.iter().chain(std::iter::once(&top)).enumerate() {
+        for (k, borrow) in borrows.iter_mut().enumerate() {
+            let (d1, b1) = x.overflowing_sub(multiples[k * (n + 1) + i]);
+            let (_, b2) = d1.overflowing_sub(*borrow);
+            *borrow = (b1 | b2) as u64;
+        }
     }
-    let mut borrow = 1 - subtracted;
-    for z in z1.iter_mut() {
-        let (v, b) = z.overflowing_sub(borrow);
-        *z = v;
-        borrow = b as u64;
+    // Each comparison that did not borrow adds one to the quotient (0 to 4).
+    let quotient = borrows.iter().map(|b| 1 - b).sum::<u64>();
+    let (mut product_carry, mut borrow) = (0u64, 0u64);
+    for ((z, &x), &mj) in z1.iter_mut().zip(value).zip(m) {
+        let p = mj as u128 * quotient as u128 + product_carry as u128;
+        product_carry = (p >> 64) as u64;
+        let (d1, b1) = x.overflowing_sub(p as u64);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *z = d2;
+        borrow = (b1 | b2) as u64;
     }
-    let add_back = ct::bit_mask(borrow);
-    let mut carry = 0u64;
-    for (z, &mj) in z1.iter_mut().zip(m) {
-        let v = *z as u128 + (mj & add_back) as u128 + carry as u128;
-        *z = v as u64;
-        carry = (v >> 64) as u64;
-    }
+    // The result is below N: what was left in the top limb, the product's carry and the
+    // borrow cancel, so nothing past `len` limbs needs writing.
 }
 
-/// `(top, value) −= m` where `(top, value) ≥ m`, without a branch: one pass finds whether it
-/// is, a second subtracts `m` masked by the answer.
-#[inline(always)]
-fn subtract_if_at_least(top: &mut u64, value: &mut [u64], m: &[u64]) {
-    let mut borrow = 0u64;
-    for (&x, &y) in value.iter().zip(m) {
-        let (d1, b1) = x.overflowing_sub(y);
-        let (_, b2) = d1.overflowing_sub(borrow);
-        borrow = (b1 | b2) as u64;
+/// `N, 2N, 3N, 4N` in `len + 1` limbs each.
+fn multiples(m: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(4 * (m.len() + 1));
+    for k in 1..=4u128 {
+        let mut carry = 0u64;
+        for &mj in m {
+            let v = mj as u128 * k + carry as u128;
+            out.push(v as u64);
+            carry = (v >> 64) as u64;
+        }
+        out.push(carry);
     }
-    let (_, top_borrow) = top.overflowing_sub(borrow);
-    let keep = ct::bit_mask(!(top_borrow as u64));
-    let mut borrow = 0u64;
-    for (x, &y) in value.iter_mut().zip(m) {
-        let (d1, b1) = x.overflowing_sub(y & keep);
-        let (d2, b2) = d1.overflowing_sub(borrow);
-        *x = d2;
-        borrow = (b1 | b2) as u64;
-    }
-    *top = top.wrapping_sub(borrow);
+    out
 }
 
 /// `N⁻¹ mod R` by Newton's iteration `x ← x·(2 − N·x)`, which doubles the correct low bits each
