@@ -21,6 +21,31 @@ fn on_engine(m: &BigUint, which: usize) -> MontgomeryModulus {
         .unwrap()
 }
 
+/// Powers of `g` for a block of `count` random exponents of `ebits` bits from `table` against
+/// modpow; returns the table's power for an exponent of no limbs.
+fn check_blocks(
+    rng: &mut StdRng,
+    table: &FixedBaseTable,
+    mm: &MontgomeryModulus,
+    g: &BigUint,
+    ebits: usize,
+    count: usize,
+) -> Result<BigUint, TestCaseError> {
+    let m = mm.modulus();
+    let exponent_limbs = ebits.div_ceil(64);
+    let exponents: Vec<BigUint> = (0..count).map(|_| rng.gen_biguint(ebits as u64)).collect();
+    let flat: Vec<u64> = exponents
+        .iter()
+        .flat_map(|e| paillier_gpu::hazmat::bigint::limbs_from_biguint(e, exponent_limbs).unwrap())
+        .collect();
+    let mut out = vec![0u64; count * mm.len()];
+    table.pow_block_into(mm, &flat, exponent_limbs, ebits, &mut out);
+    for (exponent, power) in exponents.iter().zip(out.chunks_exact(mm.len())) {
+        prop_assert_eq!(mm.biguint_of(power), g.modpow(exponent, &m));
+    }
+    Ok(mm.biguint_of(&mm.from_montgomery(&table.pow(mm, &[], ebits))))
+}
+
 /// Widths around limb boundaries plus the real ones (p² and n² for key_len 512..2048).
 const WIDTHS: &[u64] = &[
     3, 64, 65, 127, 130, 256, 512, 1000, 1024, 1536, 2048, 3072, 4096, 8192,
@@ -87,18 +112,7 @@ proptest! {
         let mm = on_engine(&m, engine);
         let g = rng.gen_biguint_below(&m);
         let table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 5);
-        let exponent_limbs = ebits.div_ceil(64);
-        let exponents: Vec<BigUint> = (0..count).map(|_| rng.gen_biguint(ebits as u64)).collect();
-        let flat: Vec<u64> = exponents
-            .iter()
-            .flat_map(|e| paillier_gpu::hazmat::bigint::limbs_from_biguint(e, exponent_limbs).unwrap())
-            .collect();
-        let mut out = vec![0u64; count * mm.len()];
-        table.pow_block_into(&mm, &flat, exponent_limbs, ebits, &mut out);
-        for (exponent, power) in exponents.iter().zip(out.chunks_exact(mm.len())) {
-            prop_assert_eq!(mm.biguint_of(power), g.modpow(exponent, &m));
-        }
-        let one = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &[], ebits)));
+        let one = check_blocks(&mut rng, &table, &mm, &g, ebits, count)?;
         prop_assert_eq!(one, BigUint::from(1u32) % &m);
     }
 
@@ -114,18 +128,7 @@ proptest! {
         let g = rng.gen_biguint_below(&m);
         let mut table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 5);
         prop_assert!(table.run_on_root(&mm, &root_mm));
-        let exponent_limbs = ebits.div_ceil(64);
-        let exponents: Vec<BigUint> = (0..count).map(|_| rng.gen_biguint(ebits as u64)).collect();
-        let flat: Vec<u64> = exponents
-            .iter()
-            .flat_map(|e| paillier_gpu::hazmat::bigint::limbs_from_biguint(e, exponent_limbs).unwrap())
-            .collect();
-        let mut out = vec![0u64; count * mm.len()];
-        table.pow_block_into(&mm, &flat, exponent_limbs, ebits, &mut out);
-        for (exponent, power) in exponents.iter().zip(out.chunks_exact(mm.len())) {
-            prop_assert_eq!(mm.biguint_of(power), g.modpow(exponent, &m));
-        }
-        let one = mm.biguint_of(&mm.from_montgomery(&table.pow(&mm, &[], ebits)));
+        let one = check_blocks(&mut rng, &table, &mm, &g, ebits, count)?;
         prop_assert_eq!(one, BigUint::from(1u32));
     }
 }
