@@ -12,7 +12,7 @@ use crate::backend::encryption::one_plus_mn_times;
 use crate::backend::{
     Backend, EncryptionJob, Exponents, LimbBatch, ResidueTables, Residues, Secrecy,
 };
-use crate::bigint::{limbs_from_biguint, FixedBaseTable};
+use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
 /// Fixed-base tables modulo n², built on first use.
@@ -179,20 +179,23 @@ impl PublicKey {
             return Ok(tables);
         }
         let modulus = &self.n_squared_modulus;
-        let noise = FixedBaseTable::new(
-            modulus,
-            &modulus.montgomery_of_vartime(self.noise_base()?)?,
-            self.noise_bits.max(1),
-            NOISE_WINDOW_BITS,
-        );
+        // n is public, so anyone may compute modulo n² on two digits modulo n (`two_digit.rs`):
+        // the CPU does, where the IFMA engine does not run n²; the GPU reads the entries.
+        let root = MontgomeryModulus::new(&self.n)?;
+        let table = |base: &BigUint, bits: usize| -> Result<FixedBaseTable> {
+            let mut table = FixedBaseTable::new(
+                modulus,
+                &modulus.montgomery_of_vartime(base)?,
+                bits,
+                NOISE_WINDOW_BITS,
+            );
+            table.run_on_root(modulus, &root);
+            Ok(table)
+        };
+        let noise = table(self.noise_base()?, self.noise_bits.max(1))?;
         let g = match self.scheme() {
             Scheme::Paillier => None,
-            Scheme::PaillierLookup => Some(FixedBaseTable::new(
-                modulus,
-                &modulus.montgomery_of_vartime(&self.g)?,
-                self.n.bits() as usize,
-                NOISE_WINDOW_BITS,
-            )),
+            Scheme::PaillierLookup => Some(table(&self.g, self.n.bits() as usize)?),
         };
         Ok(self.tables.get_or_init(|| PublicTables { noise, g }))
     }
