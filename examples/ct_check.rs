@@ -31,7 +31,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use num_bigint::BigUint;
-use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, Montgomery, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{
+    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, TwoDigit,
+};
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
@@ -74,6 +76,9 @@ struct Setup {
     root: MontgomeryModulus,
     square: MontgomeryModulus,
     root_table: FixedBaseTable,
+    /// Arithmetic modulo N² on two digits (the owner's decryption), and a base modulo N².
+    digits: TwoDigit,
+    square_base: Montgomery,
 }
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
@@ -86,11 +91,16 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
         "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
         "fixed_base" => setup.table.pow(m, e, EXPONENT_BITS),
         "fixed_base_root" => setup.root_table.pow(&setup.square, e, EXPONENT_BITS),
+        "pow_secret_root" => {
+            setup
+                .digits
+                .pow_secret(&setup.square, &setup.square_base, e, EXPONENT_BITS)
+        }
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_vartime(base, e),
         other => panic!(
-            "unknown operation {other:?} (pow_secret, fixed_base, fixed_base_root, mont_mul, \
-             pow_public)"
+            "unknown operation {other:?} (pow_secret, pow_secret_root, fixed_base, \
+             fixed_base_root, mont_mul, pow_public)"
         ),
     }
 }
@@ -116,7 +126,10 @@ fn setup(engine: Engine) -> Setup {
     let mut root_table = FixedBaseTable::new(&square, &square_base, EXPONENT_BITS, 5);
     // Two digits where the engine is the portable one (the IFMA engine runs N² itself).
     root_table.run_on_root(&square, &root);
+    let digits = TwoDigit::new(&square, &root).expect("N² is the square of N");
     Setup {
+        digits,
+        square_base,
         m,
         table,
         base,
@@ -191,7 +204,8 @@ fn unpoison(value: &[u64]) {
 fn memcheck(args: &[String]) {
     let [operation] = args else {
         panic!(
-            "usage: ct_check memcheck <pow_secret|fixed_base|fixed_base_root|mont_mul|pow_public>"
+            "usage: ct_check memcheck \
+             <pow_secret|pow_secret_root|fixed_base|fixed_base_root|mont_mul|pow_public>"
         );
     };
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
@@ -201,7 +215,7 @@ fn memcheck(args: &[String]) {
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
     let operand = setup.base.clone();
-    if operation == "fixed_base_root" {
+    if operation == "fixed_base_root" || operation == "pow_secret_root" {
         // N stands for a secret prime: nothing may branch on it or be addressed by it either.
         poison(setup.root.modulus_limbs());
         poison(setup.square.modulus_limbs());
@@ -278,7 +292,12 @@ fn dudect(args: &[String]) {
         "{:<15} {:<8} {:>10} {:>10}",
         "operation", "class", "t", "verdict"
     );
-    for operation in ["pow_secret", "fixed_base", "fixed_base_root"] {
+    for operation in [
+        "pow_secret",
+        "pow_secret_root",
+        "fixed_base",
+        "fixed_base_root",
+    ] {
         for class in ["zero", "ones", "one-bit"] {
             // All inputs are drawn before any is timed, so that nothing but the operation
             // (drawing a random exponent, say) differs between the two classes' measurements.

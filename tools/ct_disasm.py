@@ -36,6 +36,7 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::adx::mont_mul", set(), "ADX product (valgrind cannot run it)", True),
     ("paillier_gpu::hazmat::bigint::adx::mont_square", set(), "ADX square (valgrind cannot run it)", True),
     ("paillier_gpu::hazmat::bigint::adx::mont_mul_with_quotient", set(), "ADX product keeping its quotient (two digits)", True),
+    ("paillier_gpu::hazmat::bigint::adx::mont_square_with_quotient", set(), "ADX square keeping its quotient (two digits)", True),
     ("paillier_gpu::hazmat::bigint::adx::wide_product", set(), "ADX cross product (two digits)", True),
     ("paillier_gpu::hazmat::bigint::adx::reduce_partial", set(), "ADX reduction rows (two digits)", True),
     ("paillier_gpu::hazmat::bigint::two_digit::cross_sum", set(), "two digits: sum of the cross products", True),

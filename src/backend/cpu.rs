@@ -129,8 +129,13 @@ impl Backend for CpuBackend {
     ) -> Result<Vec<u32>> {
         check_crt_operands(key, bases_p, bases_q, masks)?;
         // c^e mod p² and mod q², and the plaintexts: wiped when dropped.
-        let x_p = zeroize::Zeroizing::new(self.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
-        let x_q = zeroize::Zeroizing::new(self.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
+        let power = |prime_q: bool, bases: &LimbBatch| {
+            let width = bases.limbs_per_item();
+            zeroize::Zeroizing::new(map_items(bases, width, |_, base, out| {
+                key.pow_secret_mod_square(prime_q, base, out)
+            }))
+        };
+        let (x_p, x_q) = (power(false, bases_p), power(true, bases_q));
         let k = masks.len().max(1);
         let width = masks.limbs_per_item();
         (0..x_p.len())

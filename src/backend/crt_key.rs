@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Exponents, LimbBatch, Secrecy};
-use crate::bigint::MontgomeryModulus;
+use crate::bigint::{Montgomery, MontgomeryModulus, TwoDigit};
 use crate::error::{Error, Result};
 
 /// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
@@ -35,6 +35,11 @@ pub struct CrtKey {
     pub(crate) h_q: Vec<u64>,
     /// q⁻¹ mod p.
     pub(crate) q_inv_mod_p: Vec<u64>,
+    /// Arithmetic modulo p² on two digits modulo p, where the portable engine runs p² (the CPU
+    /// backend's exponentiations; `None` on the IFMA engine).
+    pub(crate) p_digits: Option<TwoDigit>,
+    /// The same modulo q².
+    pub(crate) q_digits: Option<TwoDigit>,
 }
 
 impl fmt::Debug for CrtKey {
@@ -105,9 +110,17 @@ impl CrtKey {
         let q_inv_mod_p = q
             .modinv(p)
             .ok_or_else(|| Error::InvalidParameter("p and q are not coprime".into()))?;
+        let p_squared = MontgomeryModulus::new(&(p * p))?;
+        let q_squared = MontgomeryModulus::new(&(q * q))?;
+        let digits = |square: &MontgomeryModulus, prime: &MontgomeryModulus| match square.ifma() {
+            Some(_) => None,
+            None => TwoDigit::new(square, prime),
+        };
         Ok(Self {
-            p_squared: MontgomeryModulus::new(&(p * p))?,
-            q_squared: MontgomeryModulus::new(&(q * q))?,
+            p_digits: digits(&p_squared, &p_mod),
+            q_digits: digits(&q_squared, &q_mod),
+            p_squared,
+            q_squared,
             exponent_p: exponent(e_p),
             exponent_q: exponent(e_q),
             p_inverse: inverse(p)?,
@@ -118,6 +131,24 @@ impl CrtKey {
             p: p_mod,
             q: q_mod,
         })
+    }
+
+    /// `base^e_p mod p²` (`prime_q` false) or `base^e_q mod q²` (true), normal form in and out,
+    /// constant-time in the exponent: on two digits where the key has them, else
+    /// [`MontgomeryModulus::pow_secret`]. The CPU backend's decoding.
+    pub(crate) fn pow_secret_mod_square(&self, prime_q: bool, base: &[u64], out: &mut [u64]) {
+        let (square, digits, exponent) = if prime_q {
+            (&self.q_squared, &self.q_digits, &self.exponent_q)
+        } else {
+            (&self.p_squared, &self.p_digits, &self.exponent_p)
+        };
+        let base = square.to_montgomery(base);
+        let (e, bits) = (exponent.values.item(0), exponent.bits);
+        let power: Montgomery = match digits {
+            Some(engine) => engine.pow_secret(square, &base, e, bits),
+            None => square.pow_secret(&base, e, bits),
+        };
+        out.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&power)));
     }
 
     /// The plaintext from the two exponentiation results (the CPU reference recombination).

@@ -69,7 +69,37 @@ pub(crate) unsafe fn mont_square(
 ) {
     let n = m.len();
     let (wide, _) = wide.split_at_mut(2 * n);
-    let a = &a[..n];
+    square_product(&a[..n], wide);
+    reduce(wide, m, m0_inv, out);
+}
+
+/// [`mont_square`] that also writes the Montgomery quotient and returns the subtraction flag,
+/// as [`mont_mul_with_quotient`] does. Never inlined, and checked as [`mont_mul`] is.
+///
+/// # Safety
+/// As [`mont_mul`]; `quotient` has at least `len` limbs.
+#[allow(unsafe_code)]
+#[inline(never)]
+pub(crate) unsafe fn mont_square_with_quotient(
+    a: &[u64],
+    m: &[u64],
+    m0_inv: u64,
+    wide: &mut [u64],
+    out: &mut [u64],
+    quotient: &mut [u64],
+) -> u64 {
+    let n = m.len();
+    let (wide, _) = wide.split_at_mut(2 * n);
+    square_product(&a[..n], wide);
+    let top_carry = reduce_rows(wide, m, m0_inv, Some(quotient));
+    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out)
+}
+
+/// `wide = a²` (`2·len` limbs) with each off-diagonal product once, through the assembly row.
+#[allow(unsafe_code)]
+#[inline(always)]
+unsafe fn square_product(a: &[u64], wide: &mut [u64]) {
+    let n = a.len();
     wide.fill(0);
     // Row i adds a[i]·a[i+1..n] at limb 2i+1: its first `len % 4` limbs in Rust, the rest (a
     // multiple of 4) in the assembly row, carrying between them.
@@ -97,7 +127,6 @@ pub(crate) unsafe fn mont_square(
         wide[end] = carry;
     }
     super::limbs::double_and_add_squares(a, wide);
-    reduce(wide, m, m0_inv, out);
 }
 
 /// Montgomery reduction of the `2·len`-limb `wide` into `out`, with the assembly row.

@@ -162,7 +162,7 @@ fn mont_square_adx(a: &[u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
 /// Runs `f` with a zeroed `2·len`-limb buffer (on the stack up to [`MAX_STACK_LIMBS`], in the
 /// smallest of a few sizes: zeroing a buffer for the widest modulus before every product of a
 /// narrow one cost a tenth of the product) and wipes it after.
-fn with_wide_buffer(len: usize, f: impl FnOnce(&mut [u64])) {
+pub(super) fn with_wide_buffer(len: usize, f: impl FnOnce(&mut [u64])) {
     fn on_stack<const WIDE: usize>(len: usize, f: impl FnOnce(&mut [u64])) {
         let mut stack = [0u64; WIDE];
         f(&mut stack[..2 * len]);
@@ -202,7 +202,7 @@ pub(crate) fn mul_wide(a: &[u64], b: &[u64], wide: &mut [u64]) {
 
 /// `wide = a²`: the off-diagonal products once, doubled, plus the diagonal squares.
 #[inline(always)]
-fn square_wide(a: &[u64], wide: &mut [u64]) {
+pub(super) fn square_wide(a: &[u64], wide: &mut [u64]) {
     let n = a.len();
     let (wide, _) = wide.split_at_mut(2 * n);
     wide.fill(0);
@@ -257,7 +257,12 @@ fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) -> u64 {
 /// `2·len`-limb `wide` so that its low half becomes zero and returns the carry out of the top,
 /// so that `(carry, wide[len..2·len]) = (wide + q·m)/R`. Writes `q` to `quotient` when given.
 #[inline(always)]
-fn reduce_rows(wide: &mut [u64], m: &[u64], m0_inv: u64, mut quotient: Option<&mut [u64]>) -> u64 {
+pub(super) fn reduce_rows(
+    wide: &mut [u64],
+    m: &[u64],
+    m0_inv: u64,
+    mut quotient: Option<&mut [u64]>,
+) -> u64 {
     let n = m.len();
     let (wide, _) = wide.split_at_mut(2 * n);
     let mut top_carry = 0u64;
@@ -278,75 +283,6 @@ fn reduce_rows(wide: &mut [u64], m: &[u64], m0_inv: u64, mut quotient: Option<&m
         top_carry = (v >> 64) as u64;
     }
     top_carry
-}
-
-/// [`mont_mul`] that also writes the Montgomery quotient `q` (`len` limbs, with `a·b + q·m =
-/// R·t`) and returns 1 when `out = t − m`, 0 when `out = t`: what the two-digit arithmetic
-/// modulo m² (`two_digit.rs`) needs besides the product. `quotient` has `len` limbs.
-pub(crate) fn mont_mul_with_quotient(
-    a: &[u64],
-    b: &[u64],
-    m: &[u64],
-    m0_inv: u64,
-    out: &mut [u64],
-    quotient: &mut [u64],
-) -> u64 {
-    let n = m.len();
-    let mut subtracted = 0;
-    with_wide_buffer(n, |wide| {
-        if adx::available() && adx::width_supported(n) {
-            #[allow(unsafe_code)]
-            // SAFETY: BMI2, ADX and the width were checked just above; every operand is sliced
-            // to n limbs, the scratch has 2·n and the quotient n.
-            unsafe {
-                subtracted = adx::mont_mul_with_quotient(
-                    &a[..n],
-                    &b[..n],
-                    m,
-                    m0_inv,
-                    wide,
-                    &mut out[..n],
-                    &mut quotient[..n],
-                )
-            };
-        } else {
-            mul_wide(&a[..n], &b[..n], wide);
-            let top_carry = reduce_rows(wide, m, m0_inv, Some(&mut quotient[..n]));
-            subtracted = subtract_once(&wide[n..2 * n], top_carry, m, &mut out[..n]);
-        }
-    });
-    subtracted
-}
-
-/// `wide = a·b` (`2·len` limbs of `wide` overwritten), through the assembly row where the CPU
-/// and the width allow.
-pub(crate) fn wide_product(a: &[u64], b: &[u64], wide: &mut [u64]) {
-    let n = a.len();
-    if adx::available() && adx::width_supported(n) {
-        #[allow(unsafe_code)]
-        // SAFETY: BMI2, ADX and the width were checked just above; `b` and `wide` are sliced.
-        unsafe {
-            adx::wide_product(a, &b[..n], &mut wide[..2 * n])
-        };
-    } else {
-        mul_wide(a, &b[..n], wide);
-    }
-}
-
-/// The rows of a Montgomery reduction of `top_in·R² + wide` (`wide` of `2·len` limbs, `len` the
-/// width of `m`) with no final subtraction: afterwards `(returned, wide[len..2·len]) =
-/// (top_in·R² + wide + q·m)/R`, which is below `top_in·R + wide/R + m`.
-pub(crate) fn reduce_partial(wide: &mut [u64], top_in: u64, m: &[u64], m0_inv: u64) -> u64 {
-    let n = m.len();
-    if adx::available() && adx::width_supported(n) {
-        #[allow(unsafe_code)]
-        // SAFETY: BMI2, ADX and the width were checked just above; `wide` is sliced to 2·n.
-        unsafe {
-            adx::reduce_partial(&mut wide[..2 * n], top_in, m, m0_inv)
-        }
-    } else {
-        reduce_rows(wide, m, m0_inv, None) + top_in
-    }
 }
 
 /// `out = (top_carry, high) mod m` for a value below `2m`: subtracts `m` once and keeps whichever

@@ -33,6 +33,7 @@ pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
 pub use prepared::PreparedMultiplier;
+pub use two_digit::TwoDigit;
 
 /// Which engine [`MontgomeryModulus::new`] picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

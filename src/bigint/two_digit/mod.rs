@@ -24,18 +24,32 @@
 
 use zeroize::Zeroize;
 
+mod steps;
+
 use super::form::Montgomery;
-use super::limbs;
 use super::montgomery::MontgomeryModulus;
 use super::pow::Arithmetic;
 
 /// Widths of N up to this many limbs keep their temporaries on the stack (N² up to 8192 bits).
 const MAX_ROOT_LIMBS: usize = 64;
 
-/// Arithmetic modulo N² through arithmetic modulo N (see the module's documentation). Secret
-/// when N is a prime factor of the key: every constant is wiped on drop and never printed.
+/// Arithmetic modulo N² through arithmetic modulo N, for whoever knows N (see the module's
+/// documentation). Secret when N is a prime factor of the key: every constant is wiped on drop
+/// and never printed.
+///
+/// ```
+/// use num_bigint::BigUint;
+/// use paillier_gpu::hazmat::bigint::{MontgomeryModulus, TwoDigit};
+///
+/// let n = BigUint::parse_bytes(b"f2f5e69b6bba0a1a63d5bf3a9e8d6d0bd1f6c1e5c0a4a2b6c59f1e0b9f7e3a55", 16).unwrap();
+/// let (root, square) = (MontgomeryModulus::new(&n).unwrap(), MontgomeryModulus::new(&(&n * &n)).unwrap());
+/// let digits = TwoDigit::new(&square, &root).unwrap();
+/// let base = square.montgomery_of_vartime(&BigUint::from(7u32)).unwrap();
+/// let power = digits.pow_secret(&square, &base, &[1000], 10);
+/// assert_eq!(square.biguint_of(&square.from_montgomery(&power)), BigUint::from(7u32).modpow(&BigUint::from(1000u32), &(&n * &n)));
+/// ```
 #[derive(Clone)]
-pub(crate) struct TwoDigit {
+pub struct TwoDigit {
     /// N and its Montgomery constants.
     root: MontgomeryModulus,
     /// The digits of 1.
@@ -71,13 +85,13 @@ impl TwoDigit {
     /// The arithmetic modulo `square` = N² for `root` = N, or `None` where it does not apply:
     /// `square` must have exactly twice N's limbs (then `R² ` is N²'s own Montgomery radix), N
     /// at least 4 limbs and at most [`MAX_ROOT_LIMBS`], and `square` must be `root²`.
-    pub(crate) fn new(square: &MontgomeryModulus, root: &MontgomeryModulus) -> Option<Self> {
+    pub fn new(square: &MontgomeryModulus, root: &MontgomeryModulus) -> Option<Self> {
         let n = root.len();
         if square.len() != 2 * n || !(4..=MAX_ROOT_LIMBS).contains(&n) {
             return None;
         }
         let mut root_squared = vec![0u64; 2 * n];
-        limbs::wide_product(
+        steps::wide_product(
             root.modulus_limbs(),
             root.modulus_limbs(),
             &mut root_squared,
@@ -116,7 +130,7 @@ impl TwoDigit {
     pub(crate) fn leave(&self, square: &MontgomeryModulus, digits: &[u64]) -> Montgomery {
         let n = self.root.len();
         let mut times_r = vec![0u64; 2 * n];
-        limbs::wide_product(self.root.modulus_limbs(), &digits[n..2 * n], &mut times_r);
+        steps::wide_product(self.root.modulus_limbs(), &digits[n..2 * n], &mut times_r);
         // x0 + N·x1 < N + N·(N − 1) = N², so the sum carries out of no limb of N²'s width.
         let mut carry = 0u64;
         for (i, t) in times_r.iter_mut().enumerate() {
@@ -128,6 +142,24 @@ impl TwoDigit {
         let value = square.mul_raw(&times_r, &self.r_cubed);
         times_r.zeroize();
         Montgomery::from_raw(value)
+    }
+
+    /// `base^exponent mod N²` for a SECRET exponent of at most `exponent_bits` bits, base and
+    /// result in N²'s Montgomery form: [`MontgomeryModulus::pow_secret`]'s fixed windows and
+    /// full-row scans, on digits (the key owner's decryption, `c^(p−1) mod p²`).
+    pub fn pow_secret(
+        &self,
+        square: &MontgomeryModulus,
+        base: &Montgomery,
+        exponent: &[u64],
+        exponent_bits: usize,
+    ) -> Montgomery {
+        let mut digits = self.enter(square, base.as_limbs());
+        let mut power = super::pow::fixed_window_pow(self, &digits, exponent, exponent_bits);
+        let result = self.leave(square, &power);
+        digits.zeroize();
+        power.zeroize();
+        result
     }
 
     /// The digits `(w mod N, w div N)` of `w < N²` (`2·len` limbs), without a branch or a
@@ -148,7 +180,7 @@ impl TwoDigit {
             carry = (v >> 64) as u64;
         }
         let mut reduced = vec![0u64; n];
-        limbs::subtract_once(&sum, carry, self.root.modulus_limbs(), &mut reduced);
+        super::limbs::subtract_once(&sum, carry, self.root.modulus_limbs(), &mut reduced);
         // (w·R⁻¹)·R² · R⁻¹ = w mod N.
         self.root
             .mul_into(&reduced, self.root.r_squared(), &mut digits[..n]);
@@ -162,7 +194,7 @@ impl TwoDigit {
             borrow = (b1 | b2) as u64;
         }
         let mut wide = vec![0u64; 2 * n];
-        limbs::wide_product(&difference, &self.root_inverse, &mut wide);
+        steps::wide_product(&difference, &self.root_inverse, &mut wide);
         digits[n..].copy_from_slice(&wide[..n]);
         for buffer in [
             &mut unit,
@@ -187,29 +219,38 @@ impl Arithmetic for TwoDigit {
     }
 
     fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        mul(self, a, b, out);
+        product(self, a, Some(b), out);
+    }
+
+    fn square(&self, a: &[u64], out: &mut [u64]) {
+        product(self, a, None, out);
     }
 }
 
-/// The product of two values in digits (`2·len` limbs each, as [`TwoDigit`] holds them).
-fn mul(engine: &TwoDigit, a: &[u64], b: &[u64], out: &mut [u64]) {
+/// `a·b`, or `a²` when `b` is `None`, in digits (`2·len` limbs each, as [`TwoDigit`] holds
+/// them).
+fn product(engine: &TwoDigit, a: &[u64], b: Option<&[u64]>, out: &mut [u64]) {
     // Temporaries on the stack, in the smallest of a few sizes (zeroing them is not free).
     match engine.root.len() {
-        0..=8 => mul_with::<8>(engine, a, b, out),
-        9..=16 => mul_with::<16>(engine, a, b, out),
-        17..=32 => mul_with::<32>(engine, a, b, out),
-        _ => mul_with::<MAX_ROOT_LIMBS>(engine, a, b, out),
+        0..=8 => product_with::<8>(engine, a, b, out),
+        9..=16 => product_with::<16>(engine, a, b, out),
+        17..=32 => product_with::<32>(engine, a, b, out),
+        _ => product_with::<MAX_ROOT_LIMBS>(engine, a, b, out),
     }
 }
 
-/// [`mul`] with temporaries of `LIMBS ≥ len` limbs.
+/// [`product`] with temporaries of `LIMBS ≥ len` limbs.
 #[inline(always)]
-fn mul_with<const LIMBS: usize>(engine: &TwoDigit, a: &[u64], b: &[u64], out: &mut [u64]) {
+fn product_with<const LIMBS: usize>(
+    engine: &TwoDigit,
+    a: &[u64],
+    b: Option<&[u64]>,
+    out: &mut [u64],
+) {
     let root = &engine.root;
     let n = root.len();
     let m = root.modulus_limbs();
     let (a0, a1) = a.split_at(n);
-    let (b0, b1) = b.split_at(n);
     let (z0, z1) = out.split_at_mut(n);
     let mut quotient = [0u64; LIMBS];
     let mut sum = [[0u64; LIMBS]; 2];
@@ -218,13 +259,26 @@ fn mul_with<const LIMBS: usize>(engine: &TwoDigit, a: &[u64], b: &[u64], out: &m
     let sum = &mut sum.as_flattened_mut()[..2 * n];
     let other = &mut other.as_flattened_mut()[..2 * n];
 
-    // z0 = t − s·N with x0·y0 + q·N = R·t.
-    let subtracted = limbs::mont_mul_with_quotient(a0, b0, m, root.m0_inv(), z0, quotient);
-    limbs::wide_product(a0, b1, sum);
-    limbs::wide_product(a1, b0, other);
+    // z0 = t − s·N with x0·y0 + q·N = R·t; then the cross products x0·y1 and x1·y0 (for a
+    // square, x0·x1 twice: a quarter of the work saved in the square and half in the cross).
+    let subtracted = match b {
+        Some(b) => {
+            let (b0, b1) = b.split_at(n);
+            let s = steps::mont_mul_with_quotient(a0, b0, m, root.m0_inv(), z0, quotient);
+            steps::wide_product(a0, b1, sum);
+            steps::wide_product(a1, b0, other);
+            s
+        }
+        None => {
+            let s = steps::mont_square_with_quotient(a0, m, root.m0_inv(), z0, quotient);
+            steps::wide_product(a0, a1, sum);
+            other.copy_from_slice(sum);
+            s
+        }
+    };
     let top = cross_sum(sum, other, quotient, m, subtracted);
     // Times R⁻¹: ≡ (x0·y1 + x1·y0 − q)·R⁻¹ + s (mod N), and at most 2·N²/R + 1 + 2·N ≤ 4·N.
-    let top = limbs::reduce_partial(sum, top, m, root.m0_inv());
+    let top = steps::reduce_partial(sum, top, m, root.m0_inv());
     high_digit(top, &sum[n..2 * n], &engine.multiples, m, z1);
     quotient.zeroize();
     sum.zeroize();
@@ -313,7 +367,7 @@ fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
     let mut correct_limbs = 1;
     while correct_limbs < n {
         // t = 2 − N·x mod R, as the two's complement of N·x plus 2.
-        limbs::wide_product(root.modulus_limbs(), &inverse, &mut wide);
+        steps::wide_product(root.modulus_limbs(), &inverse, &mut wide);
         let mut t: Vec<u64> = wide[..n].iter().map(|&w| !w).collect();
         let mut carry = 3u64; // !y + 1 = −y, and + 2
         for limb in t.iter_mut() {
@@ -321,7 +375,7 @@ fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
             *limb = v;
             carry = c as u64;
         }
-        limbs::wide_product(&inverse, &t, &mut wide);
+        steps::wide_product(&inverse, &t, &mut wide);
         inverse.copy_from_slice(&wide[..n]);
         t.zeroize();
         correct_limbs *= 2;
@@ -331,75 +385,4 @@ fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use num_bigint::{BigUint, RandBigInt};
-    use proptest::prelude::*;
-    use rand::{rngs::StdRng, SeedableRng};
-
-    use super::*;
-
-    /// An odd modulus of `limbs` limbs with its top bit set, and its square.
-    fn moduli(rng: &mut StdRng, limbs: usize) -> (BigUint, MontgomeryModulus, MontgomeryModulus) {
-        let top = BigUint::from(1u32) << (64 * limbs - 1);
-        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
-        let square = &root * &root;
-        (
-            root.clone(),
-            MontgomeryModulus::new(&root).unwrap(),
-            MontgomeryModulus::new(&square).unwrap(),
-        )
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        /// Digits in and out, and products in digits, against num-bigint modulo N², at widths
-        /// the assembly row takes (multiples of 4 limbs) and widths it does not.
-        #[test]
-        fn products_in_digits_match_num_bigint(seed in any::<u64>(), limbs in 4usize..=34, extreme in 0u8..4) {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let (root, root_mod, square_mod) = moduli(&mut rng, limbs);
-            let square = &root * &root;
-            let engine = TwoDigit::new(&square_mod, &root_mod).unwrap();
-            let pick = |rng: &mut StdRng, k: u8| match k {
-                0 => &square - 1u32,
-                1 => BigUint::from(1u32),
-                _ => rng.gen_biguint_below(&square),
-            };
-            let (x, y) = (pick(&mut rng, extreme), pick(&mut rng, (extreme + 1) % 4));
-            let x_digits = engine.enter(&square_mod, square_mod.montgomery_of_vartime(&x).unwrap().as_limbs());
-            let y_digits = engine.enter(&square_mod, square_mod.montgomery_of_vartime(&y).unwrap().as_limbs());
-            for digits in [&x_digits, &y_digits] {
-                let (d0, d1) = digits.split_at(limbs);
-                prop_assert!(root_mod.is_reduced(d0) && root_mod.is_reduced(d1));
-            }
-            let mut product = vec![0u64; 2 * limbs];
-            engine.mul(&x_digits, &y_digits, &mut product);
-            let (p0, p1) = product.split_at(limbs);
-            prop_assert!(root_mod.is_reduced(p0) && root_mod.is_reduced(p1));
-            let back = square_mod.from_montgomery(&engine.leave(&square_mod, &product));
-            prop_assert_eq!(square_mod.biguint_of(&back), &x * &y % &square);
-        }
-    }
-
-    #[test]
-    fn refuses_what_is_not_a_square_of_the_root() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let (_, root_mod, square_mod) = moduli(&mut rng, 8);
-        let (_, other_root, _) = moduli(&mut rng, 8);
-        assert!(TwoDigit::new(&square_mod, &root_mod).is_some());
-        assert!(TwoDigit::new(&square_mod, &other_root).is_none());
-        assert!(TwoDigit::new(&root_mod, &root_mod).is_none());
-    }
-
-    #[test]
-    fn inverse_mod_radix_inverts() {
-        let mut rng = StdRng::seed_from_u64(11);
-        for limbs in [4usize, 5, 16, 32, 64] {
-            let (root, root_mod, _) = moduli(&mut rng, limbs);
-            let inverse = crate::bigint::biguint_from_limbs(&inverse_mod_radix(&root_mod));
-            let radix = BigUint::from(1u32) << (64 * limbs);
-            assert_eq!(root * inverse % radix, BigUint::from(1u32), "{limbs} limbs");
-        }
-    }
-}
+mod tests;
