@@ -30,8 +30,8 @@ use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
 use super::pow::Arithmetic;
 
-/// Widths of N up to this many limbs keep their temporaries on the stack (N² up to 8192 bits).
-const MAX_ROOT_LIMBS: usize = 64;
+/// The widest N: 128 limbs, n at key_len 4096 (temporaries of about 5 KB on the stack).
+const MAX_ROOT_LIMBS: usize = 128;
 
 /// Arithmetic modulo N² through arithmetic modulo N, for whoever knows N (see the module's
 /// documentation). Secret when N is a prime factor of the key: every constant is wiped on drop
@@ -235,6 +235,7 @@ fn product(engine: &TwoDigit, a: &[u64], b: Option<&[u64]>, out: &mut [u64]) {
         0..=8 => product_with::<8>(engine, a, b, out),
         9..=16 => product_with::<16>(engine, a, b, out),
         17..=32 => product_with::<32>(engine, a, b, out),
+        33..=64 => product_with::<64>(engine, a, b, out),
         _ => product_with::<MAX_ROOT_LIMBS>(engine, a, b, out),
     }
 }

@@ -77,6 +77,40 @@ proptest! {
     }
 }
 
+/// The widest roots: p at key_len 4096 (64 limbs) and n at key_len 4096 (128 limbs).
+#[test]
+fn the_widest_roots_multiply_and_square() {
+    let mut rng = StdRng::seed_from_u64(13);
+    for limbs in [64usize, 128] {
+        let (root, root_mod, square_mod) = moduli(&mut rng, limbs);
+        let square = &root * &root;
+        let engine = TwoDigit::new(&square_mod, &root_mod).unwrap();
+        let (x, y) = (rng.gen_biguint_below(&square), &square - 1u32);
+        let digits = |v: &BigUint| {
+            engine.enter(
+                &square_mod,
+                square_mod.montgomery_of_vartime(v).unwrap().as_limbs(),
+            )
+        };
+        let (xd, yd) = (digits(&x), digits(&y));
+        let mut out = vec![0u64; 2 * limbs];
+        engine.mul(&xd, &yd, &mut out);
+        let back = square_mod.from_montgomery(&engine.leave(&square_mod, &out));
+        assert_eq!(
+            square_mod.biguint_of(&back),
+            &x * &y % &square,
+            "{limbs} limbs"
+        );
+        engine.square(&xd, &mut out);
+        let back = square_mod.from_montgomery(&engine.leave(&square_mod, &out));
+        assert_eq!(
+            square_mod.biguint_of(&back),
+            &x * &x % &square,
+            "{limbs} limbs"
+        );
+    }
+}
+
 #[test]
 fn refuses_what_is_not_a_square_of_the_root() {
     let mut rng = StdRng::seed_from_u64(7);
