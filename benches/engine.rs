@@ -1,6 +1,9 @@
 //! The Montgomery engine against its references, single thread: modular exponentiation with a
 //! public and with a secret exponent, and one modular multiplication, at the widths of key_len 1024
-//! (`n²` of 4096 bits with a 2048-bit exponent, `p²` of 2048 bits with a 1024-bit exponent).
+//! (`n²` of 4096 bits with a 2048-bit exponent, `p²` of 2048 bits with a 1024-bit exponent); and
+//! modulo a square whose root is known, products modulo N² against two digits modulo N
+//! (`two_digit`), for the owner's decryption and fixed-base encryption (N = p) and public-key
+//! fixed-base encryption (N = n).
 //!
 //! ```text
 //! cargo bench --bench engine                  # our engine and num-bigint
@@ -9,7 +12,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::hazmat::bigint::MontgomeryModulus;
+use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus, TwoDigit};
 
 /// (modulus bits, exponent bits): classic encryption's `r^n mod n²` and CRT decryption's
 /// `c^(p-1) mod p²` at key_len 1024.
@@ -54,6 +57,50 @@ fn modexp(c: &mut Criterion) {
                 b.iter(|| rug::Integer::from(base.secure_pow_mod_ref(&exponent, &m)))
             });
         }
+        group.finish();
+    }
+}
+
+/// Exponentiations modulo N² for N of 1024 bits (p at key_len 1024) and 2048 bits (n), with
+/// 1024-bit exponents (p − 1, and the noise exponents): on products modulo N², and on two digits
+/// modulo N, in one run.
+fn square_of_known_root(c: &mut Criterion) {
+    const EXPONENT_BITS: usize = 1024;
+    let mut rng = rand::thread_rng();
+    for root_bits in [1024u64, 2048] {
+        let root = random_odd_modulus(root_bits);
+        let square = &root * &root;
+        let square_mod = MontgomeryModulus::new(&square).expect("odd modulus");
+        let root_mod = MontgomeryModulus::new(&root).expect("odd modulus");
+        let digits = TwoDigit::new(&square_mod, &root_mod).expect("a square of its root");
+        let base = square_mod
+            .montgomery_of_vartime(&rng.gen_biguint_below(&square))
+            .expect("reduced");
+        let exponent = rng.gen_biguint(EXPONENT_BITS as u64).to_u64_digits();
+        let table = FixedBaseTable::new(&square_mod, &base, EXPONENT_BITS, 5);
+        let mut table_on_root = table.clone();
+        let on_root = table_on_root.run_on_root(&square_mod, &root_mod);
+
+        let mut group = c.benchmark_group(format!("square_of_a_{root_bits}_bit_root"));
+        group.sample_size(20);
+        group.bench_function("secret power, products mod N²", |b| {
+            b.iter(|| square_mod.pow_secret(&base, &exponent, EXPONENT_BITS))
+        });
+        group.bench_function("secret power, two digits mod N", |b| {
+            b.iter(|| digits.pow_secret(&square_mod, &base, &exponent, EXPONENT_BITS))
+        });
+        group.bench_function("fixed-base power, products mod N²", |b| {
+            b.iter(|| table.pow(&square_mod, &exponent, EXPONENT_BITS))
+        });
+        // Where the IFMA engine runs N², the table stays on it (`on_root` is false).
+        let name = if on_root {
+            "fixed-base power, two digits mod N"
+        } else {
+            "fixed-base power, two digits mod N (not used: IFMA)"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| table_on_root.pow(&square_mod, &exponent, EXPONENT_BITS))
+        });
         group.finish();
     }
 }
@@ -114,5 +161,5 @@ fn to_rug(value: &BigUint) -> rug::Integer {
 #[cfg(feature = "gmp")]
 use rug::Assign;
 
-criterion_group!(benches, modexp, modmul);
+criterion_group!(benches, modexp, modmul, square_of_known_root);
 criterion_main!(benches);

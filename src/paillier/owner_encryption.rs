@@ -48,8 +48,8 @@ impl OwnerTables {
         let (p_squared, q_squared) = (&crt.p_squared, &crt.q_squared);
         let garner = Garner::new(p_squared, q_squared)?;
         let noise_base = public_key.noise_base()?;
-        // The CPU runs the tables on two digits modulo the prime (the same powers, about a
-        // third faster than products modulo its square); the GPU reads the entries as they are.
+        // The CPU runs the tables on two digits modulo the prime (the same powers, with fewer
+        // limb products than modulo its square); the GPU reads the entries as they are.
         let table = |modulus: &MontgomeryModulus,
                      prime: &MontgomeryModulus,
                      base: &BigUint,
