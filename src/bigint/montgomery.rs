@@ -63,8 +63,10 @@ impl Engine {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Ifma52 => "IFMA52 (AVX-512 IFMA)",
-            Self::Portable if super::adx::available() => "portable (ADX assembly product)",
-            Self::Portable => "portable (compiled product)",
+            Self::Portable if super::adx::available() => {
+                "portable (ADX assembly product; two digits modulo p, q and n)"
+            }
+            Self::Portable => "portable (compiled product; two digits modulo p, q and n)",
         }
     }
 }

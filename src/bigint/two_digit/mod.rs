@@ -1,5 +1,6 @@
-//! Arithmetic modulo N² on two base-N digits, for whoever knows N: the key's owner, with N = p
-//! or q, working modulo p² and q².
+//! Arithmetic modulo N² on two base-N digits, for whoever knows N: the key's owner with N = p
+//! or q (encryption and decoding modulo p² and q²), and any encryptor with N = n (public-key
+//! encryption modulo n²).
 //!
 //! A value `X mod N²` is held as two digits `(x0, x1)`, both below N, with
 //! `X·R ≡ x0 + N·x1 (mod N²)` and `R = 2^(64·len)` for N's `len` limbs. The product of two such
@@ -19,8 +20,9 @@
 //! on the same addresses whatever the values: `s` enters the sums as a number, and the high
 //! digit is reduced by subtracting N times a count, never by a branch.
 //!
-//! [`TwoDigit`] implements the engine interface of the exponentiations, so fixed-base tables of
-//! the owner's encryption run on it where the IFMA engine does not.
+//! [`TwoDigit`] implements the engine interface of the exponentiations, so the fixed-base tables
+//! (`FixedBaseTable::run_on_root`) and the secret-exponent power ([`TwoDigit::pow_secret`]) run
+//! on it where the IFMA engine does not run N².
 
 use zeroize::Zeroize;
 
@@ -41,12 +43,22 @@ const MAX_ROOT_LIMBS: usize = 128;
 /// use num_bigint::BigUint;
 /// use paillier_gpu::hazmat::bigint::{MontgomeryModulus, TwoDigit};
 ///
-/// let n = BigUint::parse_bytes(b"f2f5e69b6bba0a1a63d5bf3a9e8d6d0bd1f6c1e5c0a4a2b6c59f1e0b9f7e3a55", 16).unwrap();
-/// let (root, square) = (MontgomeryModulus::new(&n).unwrap(), MontgomeryModulus::new(&(&n * &n)).unwrap());
+/// // A 256-bit odd N (4 limbs) and N².
+/// let n = BigUint::parse_bytes(
+///     b"f2f5e69b6bba0a1a63d5bf3a9e8d6d0bd1f6c1e5c0a4a2b6c59f1e0b9f7e3a55",
+///     16,
+/// )
+/// .unwrap();
+/// let n_squared = &n * &n;
+/// let root = MontgomeryModulus::new(&n).unwrap();
+/// let square = MontgomeryModulus::new(&n_squared).unwrap();
 /// let digits = TwoDigit::new(&square, &root).unwrap();
+///
+/// // 7^1000 mod N², the exponent read as 10 bits.
 /// let base = square.montgomery_of_vartime(&BigUint::from(7u32)).unwrap();
-/// let power = digits.pow_secret(&square, &base, &[1000], 10);
-/// assert_eq!(square.biguint_of(&square.from_montgomery(&power)), BigUint::from(7u32).modpow(&BigUint::from(1000u32), &(&n * &n)));
+/// let power = square.from_montgomery(&digits.pow_secret(&square, &base, &[1000], 10));
+/// let expected = BigUint::from(7u32).modpow(&BigUint::from(1000u32), &n_squared);
+/// assert_eq!(square.biguint_of(&power), expected);
 /// ```
 #[derive(Clone)]
 pub struct TwoDigit {
