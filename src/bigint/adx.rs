@@ -73,28 +73,6 @@ pub(crate) unsafe fn mont_square(
     reduce(wide, m, m0_inv, out);
 }
 
-/// [`mont_square`] that also writes the Montgomery quotient and returns the subtraction flag,
-/// as [`mont_mul_with_quotient`] does. Never inlined, and checked as [`mont_mul`] is.
-///
-/// # Safety
-/// As [`mont_mul`]; `quotient` has at least `len` limbs.
-#[allow(unsafe_code)]
-#[inline(never)]
-pub(crate) unsafe fn mont_square_with_quotient(
-    a: &[u64],
-    m: &[u64],
-    m0_inv: u64,
-    wide: &mut [u64],
-    out: &mut [u64],
-    quotient: &mut [u64],
-) -> u64 {
-    let n = m.len();
-    let (wide, _) = wide.split_at_mut(2 * n);
-    square_product(&a[..n], wide);
-    let top_carry = reduce_rows(wide, m, m0_inv, Some(quotient));
-    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out)
-}
-
 /// `wide = a²` (`2·len` limbs) with each off-diagonal product once, through the assembly row.
 #[allow(unsafe_code)]
 #[inline(always)]
@@ -175,17 +153,18 @@ unsafe fn product(a: &[u64], b: &[u64], wide: &mut [u64]) {
     }
 }
 
-/// [`mont_mul`] that also writes the Montgomery quotient `q` (`len` limbs: `a·b + q·m = R·t`)
-/// and returns 1 when the result is `t − m`, 0 when it is `t`. The two-digit arithmetic modulo
-/// m² needs both. Never inlined, and checked as [`mont_mul`] is.
+/// [`mont_mul`] (`b` given) or [`mont_square`] (`b` is `None`, for `a²`) that also writes the
+/// Montgomery quotient `q` (`len` limbs: `a·b + q·m = R·t`) and returns 1 when the result is
+/// `t − m`, 0 when it is `t`. The two-digit arithmetic modulo m² needs both. Never inlined,
+/// and checked as [`mont_mul`] is.
 ///
 /// # Safety
 /// As [`mont_mul`]; `quotient` has at least `len` limbs.
 #[allow(unsafe_code)]
 #[inline(never)]
-pub(crate) unsafe fn mont_mul_with_quotient(
+pub(crate) unsafe fn mont_product_with_quotient(
     a: &[u64],
-    b: &[u64],
+    b: Option<&[u64]>,
     m: &[u64],
     m0_inv: u64,
     wide: &mut [u64],
@@ -194,7 +173,10 @@ pub(crate) unsafe fn mont_mul_with_quotient(
 ) -> u64 {
     let n = m.len();
     let (wide, _) = wide.split_at_mut(2 * n);
-    product(a, b, wide);
+    match b {
+        Some(b) => product(a, b, wide),
+        None => square_product(&a[..n], wide),
+    }
     let top_carry = reduce_rows(wide, m, m0_inv, Some(quotient));
     super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out)
 }

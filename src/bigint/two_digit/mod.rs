@@ -274,21 +274,19 @@ fn product_with<const LIMBS: usize>(
 
     // z0 = t − s·N with x0·y0 + q·N = R·t; then the cross products x0·y1 and x1·y0 (for a
     // square, x0·x1 twice: a quarter of the work saved in the square and half in the cross).
-    let subtracted = match b {
+    let subtracted =
+        steps::mont_product_with_quotient(a0, b.map(|b| &b[..n]), m, root.m0_inv(), z0, quotient);
+    match b {
         Some(b) => {
             let (b0, b1) = b.split_at(n);
-            let s = steps::mont_mul_with_quotient(a0, b0, m, root.m0_inv(), z0, quotient);
             steps::wide_product(a0, b1, sum);
             steps::wide_product(a1, b0, other);
-            s
         }
         None => {
-            let s = steps::mont_square_with_quotient(a0, m, root.m0_inv(), z0, quotient);
             steps::wide_product(a0, a1, sum);
             other.copy_from_slice(sum);
-            s
         }
-    };
+    }
     let top = cross_sum(sum, other, quotient, m, subtracted);
     // Times R⁻¹: ≡ (x0·y1 + x1·y0 − q)·R⁻¹ + s (mod N), and at most 2·N²/R + 1 + 2·N ≤ 4·N.
     let top = steps::reduce_partial(sum, top, m, root.m0_inv());

@@ -5,12 +5,13 @@
 use crate::bigint::adx;
 use crate::bigint::limbs::{mul_wide, reduce_rows, square_wide, subtract_once, with_wide_buffer};
 
-/// [`mont_mul`] that also writes the Montgomery quotient `q` (`len` limbs, with `a·b + q·m =
+/// [`mont_mul`](crate::bigint::limbs::mont_mul) of `a` and `b`, or the square of `a` when `b`
+/// is `None`, that also writes the Montgomery quotient `q` (`len` limbs, with `a·b + q·m =
 /// R·t`) and returns 1 when `out = t − m`, 0 when `out = t`: what the two-digit arithmetic
-/// modulo m² (`two_digit.rs`) needs besides the product. `quotient` has `len` limbs.
-pub(crate) fn mont_mul_with_quotient(
+/// needs besides the product. `quotient` has `len` limbs.
+pub(crate) fn mont_product_with_quotient(
     a: &[u64],
-    b: &[u64],
+    b: Option<&[u64]>,
     m: &[u64],
     m0_inv: u64,
     out: &mut [u64],
@@ -24,9 +25,9 @@ pub(crate) fn mont_mul_with_quotient(
             // SAFETY: BMI2, ADX and the width were checked just above; every operand is sliced
             // to n limbs, the scratch has 2·n and the quotient n.
             unsafe {
-                subtracted = adx::mont_mul_with_quotient(
+                subtracted = adx::mont_product_with_quotient(
                     &a[..n],
-                    &b[..n],
+                    b.map(|b| &b[..n]),
                     m,
                     m0_inv,
                     wide,
@@ -35,41 +36,10 @@ pub(crate) fn mont_mul_with_quotient(
                 )
             };
         } else {
-            mul_wide(&a[..n], &b[..n], wide);
-            let top_carry = reduce_rows(wide, m, m0_inv, Some(&mut quotient[..n]));
-            subtracted = subtract_once(&wide[n..2 * n], top_carry, m, &mut out[..n]);
-        }
-    });
-    subtracted
-}
-
-/// [`mont_square`] that also writes the Montgomery quotient and returns the subtraction flag,
-/// as [`mont_mul_with_quotient`] does.
-pub(crate) fn mont_square_with_quotient(
-    a: &[u64],
-    m: &[u64],
-    m0_inv: u64,
-    out: &mut [u64],
-    quotient: &mut [u64],
-) -> u64 {
-    let n = m.len();
-    let mut subtracted = 0;
-    with_wide_buffer(n, |wide| {
-        if adx::available() && adx::width_supported(n) {
-            #[allow(unsafe_code)]
-            // SAFETY: as in `mont_mul_with_quotient`.
-            unsafe {
-                subtracted = adx::mont_square_with_quotient(
-                    &a[..n],
-                    m,
-                    m0_inv,
-                    wide,
-                    &mut out[..n],
-                    &mut quotient[..n],
-                )
-            };
-        } else {
-            square_wide(&a[..n], wide);
+            match b {
+                Some(b) => mul_wide(&a[..n], &b[..n], wide),
+                None => square_wide(&a[..n], wide),
+            }
             let top_carry = reduce_rows(wide, m, m0_inv, Some(&mut quotient[..n]));
             subtracted = subtract_once(&wide[n..2 * n], top_carry, m, &mut out[..n]);
         }
