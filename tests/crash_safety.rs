@@ -164,7 +164,10 @@ fn killed_encryptions_leave_the_old_or_new_file_and_resume_without_loss() {
                 count == old.len() || (count == new.len()),
                 "kill {kill}: {output} has {count} records"
             );
-            if finished {
+            // The job is over once the output holds the new records, even when the kill came
+            // between the final rename and the process's exit (then `finished` is false and the
+            // progress file is gone; a later run would start a new job from zero).
+            if finished || count == new.len() {
                 break;
             }
             let progress = std::fs::read_to_string(progress_path(&dir.join(output)))
