@@ -328,3 +328,41 @@ fn context_files_in_our_form_the_sdk_form_and_with_a_stronger_scrypt_cost() {
     assert!(message.contains("--sdk-compatible"), "{message}");
     assert!(!d.join("both.json").exists());
 }
+
+/// A job killed after its final rename but before it removed its progress file (which then says
+/// `complete`): a resume keeps the complete output as it is and cleans up.
+#[test]
+fn a_resume_after_the_final_rename_keeps_the_complete_output() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create(d, "ctx.json", "pass");
+    write_vectors(&d.join("db.jsonl"), 20);
+    ok(encrypt(d, "ctx.json", "db.jsonl", "db.bin", &[]));
+    let complete = std::fs::read(d.join("db.bin")).unwrap();
+
+    let ctx =
+        paillier_gpu::ExecutionContext::load_with_passphrase(d.join("ctx.json"), "pass").unwrap();
+    let shape = ctx.ciphertext_shape();
+    let input = std::fs::read(d.join("db.jsonl")).unwrap();
+    let head_sha256: String = Sha256::digest(&input)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let progress = serde_json::json!({
+        "records": 20, "bytes": complete.len(), "complete": true, "input": "db.jsonl",
+        "input_bytes": input.len(), "input_head_sha256": head_sha256,
+        "public_key": ctx.public_key().fingerprint().to_string(), "jsonl": false,
+        "chunk_bytes": shape.chunk_bytes, "chunks": shape.chunks
+    });
+    std::fs::write(d.join("db.bin.progress"), progress.to_string()).unwrap();
+
+    ok(encrypt(d, "ctx.json", "db.jsonl", "db.bin", &["--resume"]));
+    assert_eq!(
+        std::fs::read(d.join("db.bin")).unwrap(),
+        complete,
+        "the complete output is kept, not encrypted again"
+    );
+    assert!(!d.join("db.bin.progress").exists());
+    assert!(!d.join("db.bin.partial").exists());
+}
