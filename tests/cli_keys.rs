@@ -6,24 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::cli::{fails, ok, small_context_args};
+use common::cli::{fails, ok, run_with, small_context_args};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
-
+/// The binary on the CPU: these tests are about keys and files, not devices.
 fn run(dir: &Path, passphrase: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("PAILLIER_GPU_PASSPHRASE")
-        .env("PAILLIER_GPU_DEVICE", "cpu")
-        .env("XDG_RUNTIME_DIR", dir);
-    if let Some(p) = passphrase {
-        cmd.env("PAILLIER_GPU_PASSPHRASE", p);
-    }
-    cmd.output().unwrap()
+    run_with(dir, passphrase, args, &[("PAILLIER_GPU_DEVICE", "cpu")])
 }
 
 const DIMS: usize = 8;

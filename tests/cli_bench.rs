@@ -1,0 +1,169 @@
+//! `bench` through the built binary: its table, JSON and SVG, on the CPU and on whatever GPU
+//! adapter answers.
+
+mod common;
+
+use common::cli::{fails, ok, run, run_with, NO_ADAPTER};
+use serde_json::Value;
+
+#[test]
+fn bench_prints_a_table_and_writes_json_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(run(
+        dir.path(),
+        None,
+        &[
+            "bench",
+            "--device",
+            "cpu",
+            "--type",
+            "paillier,paillier-lookup",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "64",
+            "--batch",
+            "2,3",
+            "--repeat",
+            "1",
+            "--json",
+            "bench.json",
+            "--plot",
+            "bench.svg",
+        ],
+    ));
+    // The machine line, the header, and 2 schemes × 2 batches × 4 operations.
+    assert_eq!(out.lines().count(), 2 + 16, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| !l.contains("NaN") && !l.contains("inf")),
+        "{out}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
+            .unwrap();
+    let measurements = report["measurements"].as_array().unwrap();
+    assert_eq!(measurements.len(), 16);
+    for m in measurements {
+        assert_eq!(m["device"], "cpu");
+        assert_eq!(m["runs_s"].as_array().unwrap().len(), 1);
+        let rate = m["per_second"].as_f64().unwrap();
+        let expected = m["batch"].as_f64().unwrap() / m["median_s"].as_f64().unwrap();
+        assert!(
+            rate > 0.0 && (rate - expected).abs() <= 1e-9 * expected,
+            "{m}"
+        );
+    }
+    let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("encrypt_owner cpu k256"));
+
+    // Bad plans fail with one line; `--device gpu` without an adapter is an error, `both` is not.
+    for args in [
+        &["bench", "--device", "cpu", "--batch", "0"][..],
+        &["bench", "--device", "cpu", "--repeat", "0"][..],
+        &["bench", "--device", "cpu", "--key-len", "100"][..],
+    ] {
+        fails(run(dir.path(), None, args));
+    }
+    // A value that does not parse is an argument error: clap's whole message, exit 2.
+    let not_a_number = run(
+        dir.path(),
+        None,
+        &["bench", "--device", "cpu", "--batch", "x"],
+    );
+    assert_eq!(not_a_number.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_a_number.stderr).contains("invalid value 'x'"));
+    let no_gpu = [
+        "bench",
+        "--key-len",
+        "256",
+        "--embed-len",
+        "8",
+        "--batch",
+        "1",
+        "--repeat",
+        "1",
+    ];
+    let line = fails(run_with(
+        dir.path(),
+        None,
+        &[&no_gpu[..], &["--device", "gpu"]].concat(),
+        NO_ADAPTER,
+    ));
+    assert!(line.contains("GPU") || line.contains("gpu"), "{line}");
+    let out = run_with(
+        dir.path(),
+        None,
+        &[&no_gpu[..], &["--device", "both"]].concat(),
+        NO_ADAPTER,
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipping gpu"));
+}
+
+/// `bench --device gpu` measures every operation of both schemes on whatever adapter answers
+/// (lavapipe in CI), and its JSON names the adapter, the driver and the kernel shapes.
+#[cfg(feature = "gpu")]
+#[test]
+fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
+    let Some(gpu) = common::shared_gpu() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(run(
+        dir.path(),
+        None,
+        &[
+            "bench",
+            "--device",
+            "gpu",
+            "--type",
+            "paillier,paillier-lookup",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "64",
+            "--batch",
+            "3",
+            "--repeat",
+            "1",
+            "--json",
+            "gpu.json",
+            "--plot",
+            "gpu.svg",
+        ],
+    ));
+    let adapter = gpu.adapter_info().name.clone();
+    assert!(out.contains(&adapter), "{out}");
+    let software = gpu.adapter_info().is_software();
+    assert_eq!(out.contains("software adapter"), software, "{out}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gpu.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["gpu"]["adapter"], adapter.as_str());
+    assert!(report["gpu"]["driver"].is_string());
+    assert_eq!(report["gpu"]["software"], software);
+    assert!(["subgroup", "workgroup"].contains(&report["gpu"]["exchange"].as_str().unwrap()));
+    // n², p² and p of key_len 256, each with its lanes per number.
+    let shapes = report["gpu"]["shapes"].as_array().unwrap();
+    assert_eq!(shapes.len(), 3);
+    for s in shapes {
+        let (limbs, lanes) = (s["limbs"].as_u64().unwrap(), s["lanes"].as_u64().unwrap());
+        assert_eq!(limbs, lanes * s["limbs_per_lane"].as_u64().unwrap());
+    }
+    let measurements = report["measurements"].as_array().unwrap();
+    for scheme in ["paillier", "paillier_lookup"] {
+        for operation in ["encrypt_owner", "encrypt_public", "aggregate", "decode"] {
+            assert!(
+                measurements.iter().any(|m| m["scheme"] == scheme
+                    && m["operation"] == operation
+                    && m["device"] == "gpu"
+                    && m["device_name"].as_str().unwrap().contains(&adapter)
+                    && m["per_second"].as_f64().unwrap() > 0.0),
+                "{scheme} {operation}"
+            );
+        }
+    }
+    let svg = std::fs::read_to_string(dir.path().join("gpu.svg")).unwrap();
+    assert!(svg.contains("paillier-gpu bench on"));
+}
