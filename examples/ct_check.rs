@@ -9,8 +9,8 @@
 //!   number of memory accesses depends on the exponent. Valgrind does not run AVX-512, so this
 //!   covers the portable engine.
 //! * `ct_check memcheck <operation>` is the ctgrind technique (Langley, 2010) for valgrind's
-//!   memcheck: the secret (the exponent; both operands of a product; and N of the two-digit
-//!   table, standing for a prime) is marked undefined through
+//!   memcheck: the secret (the exponent; both operands of a product; for the two-digit
+//!   operations N, standing for a prime, and the base modulo N²) is marked undefined through
 //!   a client request, so memcheck reports every conditional jump and every memory address that
 //!   depends on it. Run under `valgrind --tool=memcheck`; the portable engine. `pow_public` is the
 //!   control: it must be reported.
@@ -31,10 +31,16 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use num_bigint::BigUint;
+use paillier_gpu::hazmat::bigint::memcheck::{mark_public, mark_secret};
 use paillier_gpu::hazmat::bigint::{
     Engine, FixedBaseTable, Montgomery, MontgomeryModulus, TwoDigit,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
+
+/// What `probe_target` runs, for the usage messages.
+const OPERATIONS: &str =
+    "pow_secret, pow_secret_root, fixed_base, fixed_base_root, root_table_build, mont_mul, \
+     pow_public";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -96,12 +102,18 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
                 .digits
                 .pow_secret(&setup.square, &setup.square_base, e, EXPONENT_BITS)
         }
+        // Building the owner's table modulo p² (from h mod p², which depends on p) and running
+        // on its two digits (N⁻¹ mod R, then each entry split): memcheck only; far too slow for
+        // the timing tools.
+        "root_table_build" => {
+            let mut table =
+                FixedBaseTable::new(&setup.square, &setup.square_base, EXPONENT_BITS, 5);
+            assert!(table.run_on_root(&setup.square, &setup.root));
+            table.pow(&setup.square, e, EXPONENT_BITS)
+        }
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_vartime(base, e),
-        other => panic!(
-            "unknown operation {other:?} (pow_secret, pow_secret_root, fixed_base, \
-             fixed_base_root, mont_mul, pow_public)"
-        ),
+        other => panic!("unknown operation {other:?} ({OPERATIONS})"),
     }
 }
 
@@ -154,59 +166,9 @@ pub fn control_select_with_plain_mask(table: &[u64], stride: usize, index: usize
     }
 }
 
-/// Valgrind's client requests (valgrind.h): a magic instruction sequence that does nothing on a
-/// CPU and is recognised by valgrind, which then reads the request from the array in `rax`.
-#[cfg(target_arch = "x86_64")]
-fn valgrind_request(request: u64, address: *const u64, bytes: usize) {
-    let args: [u64; 6] = [request, address as u64, bytes as u64, 0, 0, 0];
-    let mut result: u64 = 0;
-    // SAFETY: the sequence only rotates rdi by 128 bits in all (a no-op) and exchanges rbx with
-    // itself; rdi is declared clobbered and `args` outlives the block.
-    unsafe {
-        std::arch::asm!(
-            "rol rdi, 3", "rol rdi, 13", "rol rdi, 61", "rol rdi, 51", "xchg rbx, rbx",
-            in("rax") args.as_ptr(),
-            inout("rdx") result,
-            out("rdi") _,
-            options(nostack),
-        );
-    }
-    std::hint::black_box(result);
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn valgrind_request(_: u64, _: *const u64, _: usize) {
-    panic!("the memcheck probe is written for x86-64");
-}
-
-/// memcheck.h: `VG_USERREQ_TOOL_BASE('M','C') + 1` and `+ 2`.
-const MAKE_MEM_UNDEFINED: u64 = ((b'M' as u64) << 24 | (b'C' as u64) << 16) + 1;
-const MAKE_MEM_DEFINED: u64 = MAKE_MEM_UNDEFINED + 1;
-
-/// Marks `value` secret: memcheck reports every branch and address that depends on it.
-fn poison(value: &[u64]) {
-    valgrind_request(
-        MAKE_MEM_UNDEFINED,
-        value.as_ptr(),
-        std::mem::size_of_val(value),
-    );
-}
-
-/// Marks `value` public again (a result about to be printed).
-fn unpoison(value: &[u64]) {
-    valgrind_request(
-        MAKE_MEM_DEFINED,
-        value.as_ptr(),
-        std::mem::size_of_val(value),
-    );
-}
-
 fn memcheck(args: &[String]) {
     let [operation] = args else {
-        panic!(
-            "usage: ct_check memcheck \
-             <pow_secret|pow_secret_root|fixed_base|fixed_base_root|mont_mul|pow_public>"
-        );
+        panic!("usage: ct_check memcheck <operation> (one of {OPERATIONS})");
     };
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
@@ -215,22 +177,26 @@ fn memcheck(args: &[String]) {
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
     let operand = setup.base.clone();
-    if operation == "fixed_base_root" || operation == "pow_secret_root" {
-        // N stands for a secret prime: nothing may branch on it or be addressed by it either.
-        poison(setup.root.modulus_limbs());
-        poison(setup.square.modulus_limbs());
+    let on_root = operation.ends_with("_root") || operation == "root_table_build";
+    if on_root {
+        // N stands for a secret prime: nothing may branch on it or be addressed by it either,
+        // nor on a base reduced modulo N² (c mod p² when decoding, h mod p² for the table).
+        mark_secret(setup.root.modulus_limbs());
+        mark_secret(setup.square.modulus_limbs());
+        mark_secret(setup.square_base.as_limbs());
     }
     if operation == "mont_mul" {
         // Two secret operands below the modulus (its top bit is set).
         e = (0..m.len()).map(|_| rng.gen()).collect();
         e[m.len() - 1] >>= 1;
-        poison(operand.as_limbs());
+        mark_secret(operand.as_limbs());
     }
-    poison(&e);
+    mark_secret(&e);
     let out = probe_target(operation, &setup, &operand, black_box(&e));
-    unpoison(out.as_limbs());
-    unpoison(setup.root.modulus_limbs());
-    unpoison(setup.square.modulus_limbs());
+    mark_public(out.as_limbs());
+    mark_public(setup.root.modulus_limbs());
+    mark_public(setup.square.modulus_limbs());
+    mark_public(setup.square_base.as_limbs());
     drop(operand); // wiped on drop
     println!("{}", out.as_limbs()[0] & 1);
 }

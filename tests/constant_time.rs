@@ -9,21 +9,17 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn example_binary() -> Option<PathBuf> {
-    // target/<profile>/deps/constant_time-<hash> → target/<profile>/examples/ct_check
-    // (`cargo build --example` links the plain name; `cargo test` may leave only the hashed
-    // `ct_check-<hash>`, so take the newest of those then.)
+    // target/<profile>/deps/constant_time-<hash> → target/<profile>/examples/ct_check.
+    // `cargo build --example` links the plain name and `cargo test` the hashed `ct_check-<hash>`,
+    // so either may be stale: take the newest.
     let exe = std::env::current_exe().ok()?;
     let examples = exe.parent()?.parent()?.join("examples");
-    let plain = examples.join("ct_check");
-    if plain.exists() {
-        return Some(plain);
-    }
     std::fs::read_dir(&examples)
         .ok()?
         .filter_map(|entry| entry.ok())
         .filter(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            name.starts_with("ct_check-") && !name.contains('.')
+            name == "ct_check" || (name.starts_with("ct_check-") && !name.contains('.'))
         })
         .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok())
         .map(|entry| entry.path())

@@ -30,6 +30,14 @@ pub(crate) fn bit_mask(bit: u64) -> u64 {
     mask_of(Choice::from((bit & 1) as u8))
 }
 
+/// Whether two secrets of the same length are equal, reading every limb whatever they hold
+/// (`subtle`), with the answer [declassified](super::memcheck): only for checks whose answer is
+/// public, such as a modulus that is not the square of its root (a caller's error).
+pub(crate) fn equal_public(a: &[u64], b: &[u64]) -> bool {
+    use subtle::ConstantTimeEq;
+    super::memcheck::declassify(bool::from(a.ct_eq(b)))
+}
+
 /// The most entries a scanned table may have: windows of up to 8 bits.
 pub(crate) const MAX_ENTRIES: usize = 256;
 

@@ -19,6 +19,7 @@ mod fixed_base;
 mod form;
 mod ifma;
 mod limbs;
+pub mod memcheck;
 mod montgomery;
 mod pow;
 mod prepared;

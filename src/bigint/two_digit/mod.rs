@@ -108,7 +108,7 @@ impl TwoDigit {
             root.modulus_limbs(),
             &mut root_squared,
         );
-        let matches = root_squared == square.modulus_limbs();
+        let matches = super::ct::equal_public(&root_squared, square.modulus_limbs());
         root_squared.zeroize();
         if !matches {
             return None;
