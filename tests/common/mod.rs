@@ -108,16 +108,29 @@ pub fn small_context(scheme: Scheme) -> &'static ExecutionContext {
         Scheme::PaillierLookup => &LOOKUP,
     };
     cell.get_or_init(|| {
-        let options = ContextOptions {
-            scheme,
-            key_len: 256,
-            embed_len: 64,
-            alpha_len: 64,
-            allow_insecure: true,
-            ..ContextOptions::default()
-        };
-        ExecutionContext::create_with_passphrase(&options, "test passphrase").unwrap()
+        ExecutionContext::create_with_passphrase(&small_options(scheme, 64), "test passphrase")
+            .unwrap()
     })
+}
+
+/// Options of a small INSECURE context: key_len 256, alpha_len 64, `embed_len` dimensions.
+pub fn small_options(scheme: Scheme, embed_len: usize) -> ContextOptions {
+    ContextOptions {
+        scheme,
+        key_len: 256,
+        embed_len,
+        alpha_len: 64,
+        allow_insecure: true,
+        ..ContextOptions::default()
+    }
+}
+
+/// An integer of a context file: a JSON number or a decimal string (the SDK writes both).
+pub fn json_int(v: &Value) -> num_bigint::BigUint {
+    match v {
+        Value::String(s) => s.parse().unwrap(),
+        other => other.to_string().parse().unwrap(),
+    }
 }
 
 pub const SCHEMES: [Scheme; 2] = [Scheme::Paillier, Scheme::PaillierLookup];
