@@ -12,7 +12,7 @@ use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
-use paillier_gpu::hazmat::backend::gpu::{AdapterKind, Exchange, GpuBackend, GpuOptions};
+use paillier_gpu::hazmat::backend::gpu::Exchange;
 use paillier_gpu::hazmat::backend::{
     Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy,
 };
@@ -385,53 +385,5 @@ fn bad_input_is_an_error_on_the_gpu_too() {
             gpu.modexp(&m, &a, &too_many_bits),
             Err(Error::InvalidParameter(_))
         ));
-    }
-}
-
-#[test]
-fn a_missing_adapter_is_a_typed_error() {
-    let options = GpuOptions {
-        adapter_name: Some("no-such-adapter-anywhere".into()),
-        ..GpuOptions::default()
-    };
-    assert!(matches!(
-        GpuBackend::new(&options),
-        Err(Error::GpuUnavailable(_))
-    ));
-}
-
-#[test]
-fn an_adapter_index_picks_one_of_the_matching_adapters() {
-    let Ok(first) = GpuBackend::new(&GpuOptions::default()) else {
-        assert!(
-            !common::gpu_required(),
-            "PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU"
-        );
-        return;
-    };
-    let by_index = GpuBackend::new(&GpuOptions {
-        adapter_index: Some(0),
-        ..GpuOptions::default()
-    })
-    .unwrap();
-    assert_eq!(by_index.adapter_info().name, first.adapter_info().name);
-    let past_the_end = GpuBackend::new(&GpuOptions {
-        adapter_index: Some(1000),
-        ..GpuOptions::default()
-    });
-    assert!(
-        matches!(&past_the_end, Err(Error::GpuUnavailable(why)) if why.contains("index 1000")),
-        "{past_the_end:?}"
-    );
-}
-
-#[test]
-fn auto_never_picks_a_software_adapter() {
-    let backend = paillier_gpu::hazmat::backend::backend_for(Device::Auto).unwrap();
-    if let Ok(gpu) = GpuBackend::shared() {
-        let software = gpu.adapter_info().kind == AdapterKind::Software;
-        assert_eq!(backend.device() == Device::Cpu, software);
-    } else {
-        assert_eq!(backend.device(), Device::Cpu);
     }
 }
