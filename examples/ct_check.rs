@@ -39,8 +39,8 @@ use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// What `probe_target` runs, for the usage messages.
 const OPERATIONS: &str =
-    "pow_secret, pow_secret_root, fixed_base, fixed_base_root, root_table_build, mont_mul, \
-     pow_public";
+    "pow_secret, pow_secret_root, fixed_base, fixed_base_root, root_table_build, reduce_wide, \
+     mont_mul, pow_public";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -111,6 +111,12 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
             assert!(table.run_on_root(&setup.square, &setup.root));
             table.pow(&setup.square, e, EXPONENT_BITS)
         }
+        // c mod p² at the start of decoding (`e` stands for c, of twice N²'s width).
+        "reduce_wide" => {
+            let mut residue = vec![0u64; setup.square.len()];
+            (setup.square.reduce_wide(e, &mut residue)).expect("a value of twice N²'s width");
+            setup.square.to_montgomery(&residue)
+        }
         // The control: public exponents may branch; the check must see a difference here.
         "pow_public" => m.pow_vartime(base, e),
         other => panic!("unknown operation {other:?} ({OPERATIONS})"),
@@ -177,13 +183,20 @@ fn memcheck(args: &[String]) {
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
     let operand = setup.base.clone();
-    let on_root = operation.ends_with("_root") || operation == "root_table_build";
+    let on_root = operation.ends_with("_root")
+        || operation == "root_table_build"
+        || operation == "reduce_wide";
     if on_root {
         // N stands for a secret prime: nothing may branch on it or be addressed by it either,
         // nor on a base reduced modulo N² (c mod p² when decoding, h mod p² for the table).
         mark_secret(setup.root.modulus_limbs());
         mark_secret(setup.square.modulus_limbs());
         mark_secret(setup.square_base.as_limbs());
+    }
+    if operation == "reduce_wide" {
+        // A value of twice N²'s width below N²·R (its high half below 2^(64·len − 2) ≤ N²).
+        e = (0..2 * setup.square.len()).map(|_| rng.gen()).collect();
+        *e.last_mut().expect("not empty") >>= 2;
     }
     if operation == "mont_mul" {
         // Two secret operands below the modulus (its top bit is set).

@@ -115,11 +115,19 @@ fn plaintexts_and_ciphertexts_out_of_range_are_rejected() {
             );
         }
         // A multiple of a prime factor of n is not a unit mod n²: typed error, never garbage.
-        let (p, _) = factor(pk.n(), ctx);
+        let (p, q) = factor(pk.n(), ctx);
         let err = sk
             .decrypt(backend.as_ref(), &Ciphertext::from_biguint(p * 7u32))
             .unwrap_err();
         assert!(matches!(err, Error::InvalidCiphertext { .. }), "{err}");
+        let with_a_multiple_of_q = vec![
+            pk.encrypt(backend.as_ref(), &BigUint::one()).unwrap(),
+            Ciphertext::from_biguint(&q * &q * 11u32),
+        ];
+        assert!(matches!(
+            sk.decrypt_batch(backend.as_ref(), &with_a_multiple_of_q),
+            Err(Error::InvalidCiphertext { index: 1, .. })
+        ));
         let batch = vec![
             pk.encrypt(backend.as_ref(), &BigUint::one()).unwrap(),
             Ciphertext::from_biguint(BigUint::from(0u32)),

@@ -193,6 +193,40 @@ impl CrtKey {
         }
         (biguint_from_limbs(&m), p_ok && q_ok)
     }
+
+    /// The limbs a ciphertext needs for [`residues`](Self::residues): twice p²'s, where the
+    /// widths allow the constant-time reduction (p² and q² of equal width, each twice p's and
+    /// filling it to the last bit or one short, so that every `c < n²` is below `p²·R`);
+    /// `None` otherwise.
+    pub(crate) fn ciphertext_limbs(&self) -> Option<usize> {
+        let width = self.p_squared.len();
+        let fills = |m: &MontgomeryModulus| m.bits() + 1 >= 64 * m.len();
+        let fits = self.q_squared.len() == width
+            && self.p.len() * 2 == width
+            && [&self.p_squared, &self.q_squared, &self.p, &self.q]
+                .into_iter()
+                .all(fills);
+        fits.then_some(2 * width)
+    }
+
+    /// `c mod p²` into `out_p` and `c mod q²` into `out_q`, for a ciphertext `c < n²` of
+    /// [`ciphertext_limbs`](Self::ciphertext_limbs) limbs, in constant time
+    /// ([`MontgomeryModulus::reduce_wide`]). Returns whether `c` shares a factor with n, made
+    /// public on purpose: such a ciphertext is refused by its index, and whoever made it
+    /// knows the factor already. `None` where the widths do not allow it.
+    pub(crate) fn residues(&self, c: &[u64], out_p: &mut [u64], out_q: &mut [u64]) -> Option<bool> {
+        use zeroize::Zeroizing;
+        self.p_squared.reduce_wide(c, out_p).ok()?;
+        self.q_squared.reduce_wide(c, out_q).ok()?;
+        // c mod p is c_p mod p (c_p < p² < p·R): zero exactly when p divides c.
+        let mut rest_p = Zeroizing::new(vec![0u64; self.p.len()]);
+        let mut rest_q = Zeroizing::new(vec![0u64; self.q.len()]);
+        self.p.reduce_wide(out_p, &mut rest_p).ok()?;
+        self.q.reduce_wide(out_q, &mut rest_q).ok()?;
+        let is_zero = |r: &[u64]| u8::from(r.iter().fold(0, |acc, &x| acc | x) == 0);
+        let shares_factor = (is_zero(&rest_p) | is_zero(&rest_q)) == 1;
+        Some(crate::bigint::memcheck::declassify(shares_factor))
+    }
 }
 
 /// `out = a − b` over equal lengths; returns the borrow out (1 when a < b).
@@ -244,4 +278,69 @@ fn per_prime(
     conditional_assign(0u64.wrapping_sub(u64::from(!exact)), &mut u, &vec![0u64; s]);
     out.copy_from_slice(&prime.mul_mixed(&prime.to_montgomery(&u), h));
     exact
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::{BigUint, RandBigInt};
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    use super::CrtKey;
+    use crate::bigint::{biguint_from_limbs, limbs_from_biguint};
+    use crate::paillier::is_probable_prime;
+
+    fn prime(bits: u64, rng: &mut StdRng) -> BigUint {
+        loop {
+            let mut candidate = rng.gen_biguint(bits);
+            candidate.set_bit(bits - 1, true);
+            candidate.set_bit(0, true);
+            if is_probable_prime(&candidate) {
+                return candidate;
+            }
+        }
+    }
+
+    fn key(p: &BigUint, q: &BigUint) -> CrtKey {
+        let one = BigUint::from(1u32);
+        CrtKey::new(p, q, &(p - 1u32), &(q - 1u32), &one, &one).unwrap()
+    }
+
+    #[test]
+    fn residues_match_num_bigint_and_find_shared_factors() {
+        let mut rng = StdRng::seed_from_u64(21);
+        for bits in [128u64, 192, 256, 512] {
+            let (p, q) = (prime(bits, &mut rng), prime(bits, &mut rng));
+            let crt = key(&p, &q);
+            let limbs = crt
+                .ciphertext_limbs()
+                .expect("primes that fill their limbs");
+            let n_squared = (&p * &q) * (&p * &q);
+            let width = crt.p_squared.len();
+            let cases = [
+                (rng.gen_biguint_below(&n_squared), false),
+                (&n_squared - 1u32, false),
+                (&p * rng.gen_range(1u32..1000), true),
+                (&q * &q * &p, true),
+            ];
+            for (c, shares_factor) in cases {
+                let (mut out_p, mut out_q) = (vec![0u64; width], vec![0u64; width]);
+                let found = crt.residues(
+                    &limbs_from_biguint(&c, limbs).unwrap(),
+                    &mut out_p,
+                    &mut out_q,
+                );
+                assert_eq!(found, Some(shares_factor), "{bits} bits");
+                assert_eq!(biguint_from_limbs(&out_p), &c % (&p * &p));
+                assert_eq!(biguint_from_limbs(&out_q), &c % (&q * &q));
+            }
+        }
+    }
+
+    #[test]
+    fn primes_short_of_their_limbs_take_the_other_path() {
+        let mut rng = StdRng::seed_from_u64(22);
+        // 160-bit primes in 3 limbs: p² has 319 or 320 bits in 5 limbs, not twice p's 3.
+        let crt = key(&prime(160, &mut rng), &prime(160, &mut rng));
+        assert_eq!(crt.ciphertext_limbs(), None);
+    }
 }

@@ -24,6 +24,7 @@ mod montgomery;
 mod pow;
 mod prepared;
 mod two_digit;
+mod wide_reduce;
 
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub(crate) use convert::{wipe_biguint, WipedBigUint};

@@ -260,7 +260,9 @@ impl SecretKey {
 
     /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
     /// that shares a factor with n (it is not a unit, and would reveal the factor). The residues
-    /// reveal p and q together with the ciphertexts, so they live in wiped batches.
+    /// reveal p and q together with the ciphertexts, so they live in wiped batches. Constant
+    /// time where the key's widths allow it ([`CrtKey::residues`]: every key this crate
+    /// generates at a key_len that is a multiple of 64).
     fn crt_bases(
         &self,
         ciphertexts: &Ciphertexts<'_>,
@@ -284,6 +286,14 @@ impl SecretKey {
             .enumerate()
             .map(|(i, (out_p, out_q))| {
                 let c = &*ciphertexts.get(i);
+                if let Some(limbs) = crt.ciphertext_limbs() {
+                    // Constant time in p and q: limb arithmetic, no division.
+                    let c = limbs_from_biguint(c, limbs)?;
+                    if let Some(shares_factor) = crt.residues(&c, out_p, out_q) {
+                        return Ok(shares_factor);
+                    }
+                }
+                // Widths the limb reduction does not take: num-bigint, not constant-time.
                 let c_p = secret(c % &*p_sq);
                 let c_q = secret(c % &*q_sq);
                 if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
