@@ -239,3 +239,47 @@ fn generated_keys_have_the_requested_sizes() {
     assert_eq!(pk.n().bits(), 1024);
     assert_eq!(pk.ciphertext_bytes(), 256);
 }
+
+/// Decryption reduces c modulo p² and q² in constant time where the primes fill their limbs
+/// (256 and 192 bits here) and with num-bigint's division where they do not (200 bits in 4
+/// limbs): both agree with the plaintext, and both refuse a multiple of p or q.
+#[test]
+fn decryption_at_prime_sizes_that_fill_their_limbs_and_that_do_not() {
+    use paillier_gpu::paillier::{is_probable_prime, SecretKey};
+    let mut rng = StdRng::seed_from_u64(31);
+    let mut prime = |bits: u64| loop {
+        let mut candidate = rng.gen_biguint(bits);
+        candidate.set_bit(bits - 1, true);
+        candidate.set_bit(0, true);
+        if is_probable_prime(&candidate) {
+            break candidate;
+        }
+    };
+    let backend = CpuBackend::shared();
+    for bits in [256u64, 192, 200] {
+        let (p, q) = (prime(bits), prime(bits));
+        let n = &p * &q;
+        let phi = (&p - 1u32) * (&q - 1u32);
+        let inv = phi.modinv(&n).unwrap();
+        let pk = PublicKey::paillier(bits as usize, n.clone()).unwrap();
+        let sk = SecretKey::paillier(&pk, phi, inv).unwrap();
+        for seed in 0..4 {
+            let m = random_plaintext(&pk, seed);
+            let c = pk.encrypt(backend.as_ref(), &m).unwrap();
+            assert_eq!(
+                sk.decrypt(backend.as_ref(), &c).unwrap(),
+                m,
+                "{bits}-bit primes"
+            );
+        }
+        for multiple in [&p * 7u32, &q * &q * 3u32] {
+            let err = sk
+                .decrypt(backend.as_ref(), &Ciphertext::from_biguint(multiple))
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidCiphertext { index: 0, .. }),
+                "{err}"
+            );
+        }
+    }
+}

@@ -268,35 +268,34 @@ impl SecretKey {
         ciphertexts: &Ciphertexts<'_>,
     ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
         let crt = &self.crt;
-        // The moduli and residues are secret: wiped when dropped, errors included.
-        let secret = WipedBigUint;
-        let (p, q) = (secret(crt.p.modulus()), secret(crt.q.modulus()));
-        let (p_sq, q_sq) = (
-            secret(crt.p_squared.modulus()),
-            secret(crt.q_squared.modulus()),
-        );
         let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
         let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
         let mut bases_q = Zeroizing::new(vec![0u64; ciphertexts.len() * width_q]);
-        // Four big-integer reductions per ciphertext, on every core; for each, whether it
-        // shares a factor with n.
+        let limbs = crt.ciphertext_limbs();
+        // Where the limb reduction does not apply: the moduli as integers, secret, so wiped
+        // when dropped (errors included), as are the residues.
+        let secret = WipedBigUint;
+        let moduli = limbs
+            .is_none()
+            .then(|| [&crt.p, &crt.q, &crt.p_squared, &crt.q_squared].map(|m| secret(m.modulus())));
+        // Per ciphertext, on every core: the residues, and whether it shares a factor with n.
         let shares_factor = bases_p
             .par_chunks_mut(width_p)
             .zip(bases_q.par_chunks_mut(width_q))
             .enumerate()
             .map(|(i, (out_p, out_q))| {
                 let c = &*ciphertexts.get(i);
-                if let Some(limbs) = crt.ciphertext_limbs() {
+                let Some([p, q, p_sq, q_sq]) = &moduli else {
                     // Constant time in p and q: limb arithmetic, no division.
-                    let c = limbs_from_biguint(c, limbs)?;
-                    if let Some(shares_factor) = crt.residues(&c, out_p, out_q) {
-                        return Ok(shares_factor);
-                    }
-                }
-                // Widths the limb reduction does not take: num-bigint, not constant-time.
-                let c_p = secret(c % &*p_sq);
-                let c_q = secret(c % &*q_sq);
-                if secret(&*c_p % &*p).is_zero() || secret(&*c_q % &*q).is_zero() {
+                    let c = limbs_from_biguint(c, limbs.unwrap_or_default())?;
+                    return crt.residues(&c, out_p, out_q).ok_or_else(|| {
+                        Error::InvalidParameter("the key's widths changed under decoding".into())
+                    });
+                };
+                // num-bigint's division: not constant-time.
+                let c_p = secret(c % &**p_sq);
+                let c_q = secret(c % &**q_sq);
+                if secret(&*c_p % &**p).is_zero() || secret(&*c_q % &**q).is_zero() {
                     return Ok(true);
                 }
                 out_p.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_p, width_p)?));
