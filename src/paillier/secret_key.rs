@@ -289,7 +289,9 @@ impl SecretKey {
                     // Constant time in p and q: limb arithmetic, no division.
                     let c = limbs_from_biguint(c, limbs.unwrap_or_default())?;
                     return crt.residues(&c, out_p, out_q).ok_or_else(|| {
-                        Error::InvalidParameter("the key's widths changed under decoding".into())
+                        Error::InvalidParameter(
+                            "the limb reduction refused widths it had accepted (a bug)".into(),
+                        )
                     });
                 };
                 // num-bigint's division: not constant-time.
