@@ -287,17 +287,10 @@ mod tests {
 
     use super::CrtKey;
     use crate::bigint::{biguint_from_limbs, limbs_from_biguint};
-    use crate::paillier::is_probable_prime;
+    use crate::paillier::random_prime_from;
 
     fn prime(bits: u64, rng: &mut StdRng) -> BigUint {
-        loop {
-            let mut candidate = rng.gen_biguint(bits);
-            candidate.set_bit(bits - 1, true);
-            candidate.set_bit(0, true);
-            if is_probable_prime(&candidate) {
-                return candidate;
-            }
-        }
+        random_prime_from(rng, bits as usize)
     }
 
     fn key(p: &BigUint, q: &BigUint) -> CrtKey {

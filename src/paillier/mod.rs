@@ -25,6 +25,8 @@ mod ciphertext;
 mod ciphertext_batch;
 mod fingerprint;
 mod keygen;
+#[cfg(test)]
+pub(crate) use keygen::random_prime_from;
 mod owner_encryption;
 mod public_encryption;
 mod public_key;
