@@ -144,8 +144,45 @@ pub enum Error {
 
     /// A new file would replace an existing one (a context file holds keys that cannot be
     /// regenerated): the caller must ask for that explicitly.
-    #[error("{} already exists; refusing to overwrite it (pass --force to replace it)", .0.display())]
+    #[error("{} already exists and is not a file this command writes; refusing to replace it (pass --force, or overwrite=True from Python, to replace it)", .0.display())]
     WouldOverwrite(PathBuf),
+
+    /// An output names a file the command reads (the same device and inode, whatever the
+    /// names): writing it would destroy the input.
+    #[error("the output {} is the input {}; write the output to another file", output.display(), input.display())]
+    OutputIsInput {
+        /// The output as given.
+        output: PathBuf,
+        /// The input it is.
+        input: PathBuf,
+    },
+
+    /// An output is neither a regular file (or a new one), a FIFO nor a character device.
+    #[error("cannot write the output {}: {reason}", path.display())]
+    UnsupportedOutput {
+        /// The output as given.
+        path: PathBuf,
+        /// What it is.
+        reason: String,
+    },
+
+    /// Another run holds the lock on this output (one writer per output).
+    #[error("{} is being written by another run ({detail}); wait for it to finish, or write elsewhere", path.display())]
+    OutputBusy {
+        /// The output.
+        path: PathBuf,
+        /// Which lock is held.
+        detail: String,
+    },
+
+    /// An error about a file's contents, with the file named.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong in it.
+        source: Box<Error>,
+    },
 
     /// An output's folder does not exist.
     #[error("the folder {} does not exist", .0.display())]
@@ -195,6 +232,29 @@ impl Error {
                 position,
                 value,
             },
+            other => other,
+        }
+    }
+
+    /// The same error naming `path` as the file at fault, unless it names a file already.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            named @ (Error::Io { .. }
+            | Error::InFile { .. }
+            | Error::BadVector { .. }
+            | Error::KeyMismatch { .. }) => named,
+            other => Error::InFile {
+                path: path.into(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The error inside any [`InFile`](Error::InFile) wrapping: what to match on when the file
+    /// does not matter.
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::InFile { source, .. } => source.innermost(),
             other => other,
         }
     }

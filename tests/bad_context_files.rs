@@ -253,8 +253,20 @@ fn a_stated_scrypt_cost_is_bounded() {
         wrapped.extend_from_slice(&[9; 16]);
         wrapped
     };
-    // 2^30 · 128 · 8 bytes: far above the memory limit; r = 0 and p = 0 are not scrypt.
-    for (log_n, r, p) in [(30, 8, 1), (21, 8, 1), (14, 0, 1), (14, 8, 0), (64, 8, 1)] {
+    // 2^30 · 128 · 8 bytes: far above the memory limit; r = 0 and p = 0 are not scrypt. Above
+    // the strong cost's work too: N = 2^20, r = 8, p = 16 (a gigabyte for half a minute before
+    // "wrong passphrase"), and anything past 2^17 · 8 · 1.
+    for (log_n, r, p) in [
+        (30, 8, 1),
+        (21, 8, 1),
+        (14, 0, 1),
+        (14, 8, 0),
+        (64, 8, 1),
+        (20, 8, 16),
+        (18, 8, 1),
+        (17, 8, 2),
+        (17, 16, 1),
+    ] {
         assert!(
             matches!(
                 provider.reconstruct(&stated(log_n, r, p)),

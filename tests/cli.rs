@@ -69,6 +69,7 @@ fn sdk_fixtures_through_the_cli() {
             None,
             &[
                 "encrypt",
+                "--insecure",
                 "--context",
                 "ctx.json",
                 "--input",
@@ -84,6 +85,7 @@ fn sdk_fixtures_through_the_cli() {
             None,
             &[
                 "encrypt",
+                "--insecure",
                 "--context",
                 "ctx.json",
                 "--input",
@@ -241,6 +243,7 @@ fn create_show_and_the_whole_flow_with_npy_input() {
         None,
         &[
             "encrypt",
+            "--insecure",
             "--context",
             "ctx.json",
             "--input",
@@ -254,6 +257,7 @@ fn create_show_and_the_whole_flow_with_npy_input() {
         None,
         &[
             "encrypt",
+            "--insecure",
             "--context",
             "ctx.json",
             "--input",

@@ -96,7 +96,7 @@ fn errors_are_one_line_and_non_zero() {
                 "--output",
                 "o.txt",
             ],
-            "malformed ciphertexts",
+            "garbage.ct: malformed ciphertexts",
         ),
         (
             pass,
@@ -109,7 +109,7 @@ fn errors_are_one_line_and_non_zero() {
                 "--output",
                 "o.txt",
             ],
-            "ciphertext 0",
+            "zero.jsonl: ciphertext 0",
         ),
         (
             pass,
@@ -122,7 +122,7 @@ fn errors_are_one_line_and_non_zero() {
                 "--output",
                 "o.txt",
             ],
-            "not below n^2",
+            "big.jsonl: ciphertext 0: ciphertext is not below n^2",
         ),
         (
             Some("wrong"),

@@ -11,7 +11,7 @@ __version__: str
 _Path = Union[str, PathLike]
 _Vectors = Union[npt.ArrayLike, Sequence[Sequence[int]]]
 _Context = Union["ExecutionContext", "PublicContext"]
-_Selection = Union[None, range, slice, Sequence[int]]
+_Selection = Union[None, range, slice, Sequence[int], Sequence[bool], npt.NDArray[np.bool_]]
 
 def configure_gpu(
     adapter_name: Optional[str] = None,
@@ -82,9 +82,11 @@ class ExecutionContext:
         device: str = "cpu",
         alpha_len: Optional[int] = None,
         insecure: bool = False,
+        overwrite: bool = False,
     ) -> "ExecutionContext":
-        """Generates keys (key_len bits per prime); saves to `path` when given. `insecure`
-        allows key_len < 1024 and alpha_len < 512 (tests only)."""
+        """Generates keys (key_len bits per prime); saves to `path` when given, refusing an
+        existing file unless `overwrite`. `insecure` allows key_len < 1024 and alpha_len < 512
+        (tests only)."""
     @staticmethod
     def load_from_disk(
         passphrase: Optional[str] = None,
@@ -92,9 +94,10 @@ class ExecutionContext:
         key_provider: Optional[KeyProviderProtocol] = None,
         device: str = "cpu",
     ) -> "ExecutionContext":
-        """Loads a context file (the SDK's or ours)."""
-    def save_to_disk(self, path: _Path) -> None:
-        """Writes the context file atomically."""
+        """Loads a context file (the SDK's or ours); a weak one raises a UserWarning."""
+    def save_to_disk(self, path: _Path, overwrite: bool = False) -> None:
+        """Writes the context file atomically, owner-only; an existing file is refused unless
+        `overwrite`."""
     def hash(self) -> str:
         """The context id (the SDK's hash of the keys; the same on every device)."""
     def to_dict_enc(self) -> dict:
@@ -138,11 +141,16 @@ class PublicContext:
     """The public part of a context: encrypts and builds indexes, decrypts nothing."""
 
     @staticmethod
-    def load(path: _Path, device: str = "cpu") -> "PublicContext":
-        """Reads the public part of a context file (no passphrase)."""
+    def load(path: _Path, device: str = "cpu", insecure: bool = False) -> "PublicContext":
+        """Reads the public part of a context file (no passphrase). A weak context raises a
+        UserWarning; public-key encryption under a lookup alpha_len below 512 needs
+        `insecure`."""
     @staticmethod
-    def from_json(json: str, device: str = "cpu") -> "PublicContext":
-        """Reads the public part from a context's JSON text."""
+    def from_json(json: str, device: str = "cpu", insecure: bool = False) -> "PublicContext":
+        """Reads the public part from a context's JSON text (as `load`)."""
+    def check_ciphertext_file(self, path: _Path) -> int:
+        """Checks that a binary ciphertext file is whole and made under this key (header and
+        length only); returns its record count."""
     def to_json(self) -> str:
         """The public fields only (pk, type, config): safe to send to workers."""
     @property
@@ -157,9 +165,17 @@ class PublicContext:
     def key_fingerprint(self) -> str: ...
     def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
         """Encrypts with the public key only."""
-    def encrypt_file(self, input: _Path, output: _Path, resume: bool = False, batch: int = 4096) -> int:
+    def encrypt_file(
+        self,
+        input: _Path,
+        output: _Path,
+        resume: bool = False,
+        batch: int = 4096,
+        overwrite: bool = False,
+    ) -> int:
         """Encrypts a vector file into a ciphertext file, as `paillier-gpu encrypt` does
-        (streamed, atomic, resumable); returns the vectors encrypted."""
+        (streamed, atomic, resumable, one run per output); returns the vectors encrypted. An
+        existing output that is not a ciphertext file needs `overwrite`."""
 
 class EncryptedIndex:
     """A search backend's encrypted database: aggregates queries, decrypts nothing."""
@@ -171,4 +187,5 @@ class EncryptedIndex:
     def insert(self, ciphertexts: Ciphertexts) -> range:
         """Appends vectors; returns their ids."""
     def aggregate(self, query: Ciphertexts, ids: _Selection = None) -> Ciphertexts:
-        """One response per selected record (all by default), in selection order."""
+        """One response per selected record (all by default, or a range, slice, list of ids or
+        boolean mask), in selection order. Safe to call from several threads."""

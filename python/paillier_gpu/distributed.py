@@ -111,7 +111,9 @@ def encrypt_folder(
 ) -> EncryptReport:
     """Encrypts every ``.npy`` file of ``input_dir`` into ``output_dir/<name>.bin`` on Ray workers.
 
-    Files whose output already exists are skipped (outputs appear only when complete). Each
+    Files whose output already exists are skipped (outputs appear only when complete) once the
+    output is checked to be whole and made under this context's key (else ``KeyMismatchError`` or
+    ``MalformedFileError`` names it). Each
     worker is a Ray actor holding the public key; with ``gpus_per_worker`` > 0 it encrypts on
     its GPU, else on ``cpus_per_worker`` cores (default: the cluster's CPUs shared among the
     workers). ``workers`` defaults to one per GPU when GPUs are asked for, else the number of
@@ -122,7 +124,15 @@ def encrypt_folder(
     sources = sorted(Path(input_dir).glob("*.npy"))
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in sources if not (out / output_name(s)).exists()]
+    todo = []
+    for source in sources:
+        target = out / output_name(source)
+        if target.exists():
+            # Skipped only when it is a whole file under this key: a file made under another
+            # key (or cut short) raises, naming it, rather than pass for done.
+            public.check_ciphertext_file(str(target))
+        else:
+            todo.append(source)
     skipped = len(sources) - len(todo)
     if not todo:
         return EncryptReport(encrypted=0, skipped=skipped, vectors=0, seconds=0.0)

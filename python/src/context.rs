@@ -7,13 +7,14 @@ use std::sync::Arc;
 use numpy::PyArray1;
 use paillier_gpu::context::PassphraseKeyProvider;
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::ciphertexts::Ciphertexts;
-use crate::convert::{bit_rows, device_of, json_to_py};
+use crate::convert::{bit_rows, device_of, json_to_py, non_negative, warn_weaknesses};
 use crate::errors::{invalid_input, IntoPy};
 use crate::key_provider::PyKeyProvider;
 use crate::public::PyPublicContext;
@@ -69,6 +70,9 @@ fn provider_of(
     }
 }
 
+/// `top_k`'s answer: ids and distances, nearest first.
+type TopK<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>);
+
 /// Distances as a numpy array of unsigned 32-bit integers.
 fn distances_array<'py>(py: Python<'py>, distances: Vec<u32>) -> Bound<'py, PyArray1<u32>> {
     PyArray1::from_vec(py, distances)
@@ -98,30 +102,46 @@ pub struct PyExecutionContext {
 #[pymethods]
 impl PyExecutionContext {
     /// Generates a new key pair (key_len bits per prime) and, with `path`, saves the context.
+    ///
+    /// An existing file at `path` is refused unless `overwrite=True` (its keys, and every
+    /// ciphertext made under them, would be lost).
     #[staticmethod]
     #[pyo3(signature = (passphrase=None, homomorphic_client_type="paillier", embedding_length=512,
         key_len=1024, salt=None, path=None, key_provider=None, device="cpu", alpha_len=None,
-        insecure=false))]
+        insecure=false, overwrite=false))]
     #[allow(clippy::too_many_arguments)]
     fn create(
         py: Python<'_>,
         passphrase: Option<&str>,
         homomorphic_client_type: &str,
-        embedding_length: usize,
-        key_len: usize,
+        embedding_length: i64,
+        key_len: i64,
         salt: Option<Vec<u8>>,
         path: Option<PathBuf>,
         key_provider: Option<Bound<'_, PyAny>>,
         device: &str,
-        alpha_len: Option<usize>,
+        alpha_len: Option<i64>,
         insecure: bool,
+        overwrite: bool,
     ) -> PyResult<Self> {
+        if salt.as_ref().is_some_and(|salt| salt.is_empty()) {
+            return Err(invalid_input(
+                "salt is empty: give at least one byte, or leave it out for a random one",
+            ));
+        }
+        // Before the keys are generated; the write refuses a file that appears meanwhile.
+        if let Some(path) = &path {
+            prepare_output(path, &[], OutputKind::Context, overwrite).py_err()?;
+        }
         let provider = provider_of(passphrase, salt.as_deref(), key_provider)?;
         let options = ContextOptions {
             scheme: scheme_of(homomorphic_client_type)?,
-            key_len,
-            embed_len: embedding_length,
-            alpha_len: alpha_len.unwrap_or(ContextOptions::default().alpha_len),
+            key_len: non_negative("key_len", key_len)?,
+            embed_len: non_negative("embedding_length", embedding_length)?,
+            alpha_len: match alpha_len {
+                Some(alpha) => non_negative("alpha_len", alpha)?,
+                None => ContextOptions::default().alpha_len,
+            },
             allow_insecure: insecure,
             device: device_of(device)?,
         };
@@ -129,7 +149,7 @@ impl PyExecutionContext {
             .detach(|| ExecutionContext::create(&options, provider))
             .py_err()?;
         if let Some(path) = path {
-            inner.save_to_disk(&path).py_err()?;
+            save(&inner, &path, overwrite)?;
         }
         Ok(Self { inner })
     }
@@ -154,14 +174,17 @@ impl PyExecutionContext {
                 ExecutionContext::load_from_disk(&path, provider.as_ref()).py_err()?
             }
         };
+        warn_weaknesses(py, inner.config())?;
         Ok(Self {
             inner: inner.with_device(device),
         })
     }
 
-    /// Writes the context file atomically.
-    fn save_to_disk(&self, path: PathBuf) -> PyResult<()> {
-        self.inner.save_to_disk(&path).py_err()
+    /// Writes the context file atomically, owner-only. An existing file is refused unless
+    /// `overwrite=True`.
+    #[pyo3(signature = (path, overwrite=false))]
+    fn save_to_disk(&self, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        save(&self.inner, &path, overwrite)
     }
 
     /// The context id: the SDK's hash of the keys (the same on every device).
@@ -265,14 +288,22 @@ impl PyExecutionContext {
     #[staticmethod]
     fn top_k<'py>(
         py: Python<'py>,
-        distances: Vec<u32>,
-        k: usize,
-    ) -> (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>) {
+        distances: Vec<i64>,
+        k: i64,
+    ) -> PyResult<TopK<'py>> {
+        let k = non_negative("k", k)?;
+        let distances = distances
+            .into_iter()
+            .map(|d| {
+                u32::try_from(d)
+                    .map_err(|_| invalid_input(format!("a distance is in [0, 2^32), not {d}")))
+            })
+            .collect::<PyResult<Vec<u32>>>()?;
         let top = paillier_gpu::top_k(&distances, k);
-        (
+        Ok((
             PyArray1::from_vec(py, top.ids.into_iter().map(|i| i as u64).collect()),
             distances_array(py, top.distances),
-        )
+        ))
     }
 
     /// Encrypts document content (bytes or str) with the context's AES key: the SDK's base64.
@@ -304,6 +335,15 @@ impl PyExecutionContext {
             self.inner.embed_len(),
             self.inner.device().as_str()
         )
+    }
+}
+
+/// Saves `ctx` to `path`: replacing a file only with `overwrite`.
+fn save(ctx: &ExecutionContext, path: &std::path::Path, overwrite: bool) -> PyResult<()> {
+    if overwrite {
+        ctx.save_to_disk(path).py_err()
+    } else {
+        ctx.save_new_to_disk(path).py_err()
     }
 }
 

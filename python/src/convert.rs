@@ -112,3 +112,25 @@ pub fn device_of(name: &str) -> PyResult<Device> {
 pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     py.import("json")?.call_method1("loads", (text,))
 }
+
+/// A count or size given as a Python int: a negative one is a `ValueError` (the library's
+/// `InvalidInputError`) naming `what`, not the `OverflowError` a conversion to an unsigned
+/// type raises.
+pub fn non_negative(what: &str, value: i64) -> PyResult<usize> {
+    usize::try_from(value).map_err(|_| invalid_input(format!("{what} must be ≥ 0, not {value}")))
+}
+
+/// Raises each weakness of a loaded context through Python's `warnings` (a `UserWarning`), as
+/// the CLI prints them.
+pub fn warn_weaknesses(
+    py: Python<'_>,
+    config: &paillier_gpu::context::ContextConfig,
+) -> PyResult<()> {
+    let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+    for weakness in config.weaknesses() {
+        let message = std::ffi::CString::new(weakness)
+            .map_err(|_| invalid_input("a warning holds a NUL byte"))?;
+        PyErr::warn(py, &category, &message, 2)?;
+    }
+    Ok(())
+}

@@ -28,7 +28,14 @@ fn class_name(error: &Error) -> &'static str {
         Error::KeyProvider(_) => "KeyProviderError",
         Error::InvalidSelection(_) => "InvalidSelectionError",
         Error::GpuUnavailable(_) | Error::GpuFailure(_) => "GpuError",
-        Error::WouldOverwrite(_) | Error::MissingFolder(_) | Error::Io { .. } => "FileError",
+        Error::WouldOverwrite(_)
+        | Error::MissingFolder(_)
+        | Error::Io { .. }
+        | Error::OutputIsInput { .. }
+        | Error::UnsupportedOutput { .. }
+        | Error::OutputBusy { .. } => "FileError",
+        // The file is named in the message; the class is the error's own.
+        Error::InFile { source, .. } => class_name(source),
         _ => "PaillierGpuError",
     }
 }

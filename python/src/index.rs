@@ -1,12 +1,12 @@
 //! `EncryptedIndex`: the search backend's database of ciphertexts.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::Selection;
 use pyo3::prelude::*;
-use pyo3::types::{PyRange, PySlice};
+use pyo3::types::{PyBool, PyRange, PySlice};
 
 use crate::ciphertexts::Ciphertexts;
 use crate::convert::device_of;
@@ -16,9 +16,12 @@ use crate::public::PyPublicContext;
 /// An encrypted database held by a search backend: it multiplies an encrypted query into the
 /// stored vectors (`Enc(x)·Enc(q) = Enc(x + q)`) and can decrypt nothing. On a GPU the records
 /// stay in device memory; only the query travels.
-#[pyclass(module = "paillier_gpu", name = "EncryptedIndex")]
+///
+/// One index may be shared between threads: aggregations run side by side, and an `insert`
+/// waits for them (and they for it).
+#[pyclass(module = "paillier_gpu", name = "EncryptedIndex", frozen)]
 pub struct PyEncryptedIndex {
-    inner: paillier_gpu::EncryptedIndex,
+    inner: RwLock<paillier_gpu::EncryptedIndex>,
     public_key: Arc<PublicKey>,
     shape: CiphertextShape,
 }
@@ -60,14 +63,65 @@ fn selection_of(ids: Option<&Bound<'_, PyAny>>, len: usize) -> PyResult<Selectio
         }
         return as_range(indices.start, indices.stop, indices.step);
     }
-    let list: Vec<i64> = ids
-        .extract()
-        .map_err(|_| invalid_input("ids: None, a range, a slice or a list of record ids"))?;
+    if let Some(mask) = boolean_mask(ids)? {
+        if mask.len() != len {
+            return Err(invalid_input(format!(
+                "ids: a boolean mask has one entry per record ({len}), not {}",
+                mask.len()
+            )));
+        }
+        let chosen = mask.iter().enumerate().filter(|(_, &keep)| keep);
+        return Ok(Selection::Ids(chosen.map(|(id, _)| id).collect()));
+    }
+    let list: Vec<i64> = ids.extract().map_err(|_| {
+        invalid_input("ids: None, a range, a slice, a list of record ids or a boolean mask")
+    })?;
     let ids = list
         .into_iter()
         .map(|id| usize::try_from(id).map_err(|_| invalid_input(format!("id {id} is negative"))))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(Selection::Ids(ids))
+}
+
+/// `ids` as a boolean mask, as numpy reads one: a numpy array of dtype bool, or a sequence whose
+/// items are all Python booleans (`True` is never read as record 1). A sequence that mixes
+/// booleans with ids is refused.
+fn boolean_mask(ids: &Bound<'_, PyAny>) -> PyResult<Option<Vec<bool>>> {
+    if let Ok(dtype) = ids.getattr("dtype") {
+        let kind: String = dtype.getattr("kind")?.extract()?;
+        if kind == "b" {
+            let list = ids.call_method0("tolist")?;
+            return Ok(Some(list.extract()?));
+        }
+        return Ok(None);
+    }
+    let Ok(items) = ids.try_iter() else {
+        return Ok(None);
+    };
+    let items = items.collect::<PyResult<Vec<_>>>()?;
+    let booleans = items
+        .iter()
+        .filter(|item| item.is_instance_of::<PyBool>())
+        .count();
+    match booleans {
+        0 => Ok(None),
+        n if n == items.len() => Ok(Some(
+            items
+                .iter()
+                .map(|item| item.extract::<bool>())
+                .collect::<PyResult<_>>()?,
+        )),
+        _ => Err(invalid_input(
+            "ids: a list mixes booleans and ids; give record ids or a boolean mask",
+        )),
+    }
+}
+
+/// A poisoned lock (a panic in another thread while it held the index) is the library's error.
+fn poisoned() -> paillier_gpu::Error {
+    paillier_gpu::Error::InvalidParameter(
+        "the index was left inconsistent by a failure in another thread".into(),
+    )
 }
 
 #[pymethods]
@@ -79,30 +133,41 @@ impl PyEncryptedIndex {
         let public = public_context.get();
         let inner = public.inner.new_index(device_of(device)?).py_err()?;
         Ok(Self {
-            inner,
+            inner: RwLock::new(inner),
             public_key: public.inner.public_key().clone(),
             shape: public.inner.ciphertext_shape().py_err()?,
         })
     }
 
-    fn __len__(&self) -> usize {
-        self.inner.len()
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.inner.read().map_err(|_| poisoned()).py_err()?.len())
     }
 
     /// The device aggregation runs on.
     #[getter]
-    fn device(&self) -> &'static str {
-        self.inner.device().as_str()
+    fn device(&self) -> PyResult<&'static str> {
+        Ok(self
+            .inner
+            .read()
+            .map_err(|_| poisoned())
+            .py_err()?
+            .device()
+            .as_str())
     }
 
     /// Appends encrypted vectors (made under this index's key); returns the ids they got.
     fn insert<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         ciphertexts: &Bound<'py, Ciphertexts>,
     ) -> PyResult<Bound<'py, PyRange>> {
         let batch = &ciphertexts.get().batch;
-        let ids = py.detach(|| self.inner.insert_batch(batch)).py_err()?;
+        let ids = py
+            .detach(|| {
+                let mut index = self.inner.write().map_err(|_| poisoned())?;
+                index.insert_batch(batch)
+            })
+            .py_err()?;
         PyRange::new(py, ids.start as isize, ids.end as isize)
     }
 
@@ -116,10 +181,13 @@ impl PyEncryptedIndex {
         query: &Bound<'_, Ciphertexts>,
         ids: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Ciphertexts> {
-        let selection = selection_of(ids, self.inner.len())?;
+        let selection = selection_of(ids, self.__len__()?)?;
         let query = &query.get().batch;
         let responses = py
-            .detach(|| self.inner.aggregate_batch(query, &selection))
+            .detach(|| {
+                let index = self.inner.read().map_err(|_| poisoned())?;
+                index.aggregate_batch(query, &selection)
+            })
             .py_err()?;
         Ok(Ciphertexts::new(
             responses,
@@ -128,12 +196,12 @@ impl PyEncryptedIndex {
         ))
     }
 
-    fn __repr__(&self) -> String {
-        format!(
+    fn __repr__(&self) -> PyResult<String> {
+        Ok(format!(
             "EncryptedIndex({} records, device={}, key {})",
-            self.inner.len(),
-            self.inner.device().as_str(),
+            self.__len__()?,
+            self.device()?,
             self.public_key.fingerprint()
-        )
+        ))
     }
 }

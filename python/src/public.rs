@@ -7,8 +7,10 @@ use paillier_gpu::Device;
 use pyo3::prelude::*;
 
 use crate::ciphertexts::Ciphertexts;
-use crate::convert::{bit_rows, device_of};
+use crate::convert::{bit_rows, device_of, non_negative, warn_weaknesses};
 use crate::errors::IntoPy;
+use paillier_gpu::formats::ciphertexts::check_binary_file;
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 
 /// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
 /// nothing. Loading it needs no passphrase.
@@ -23,32 +25,49 @@ impl PyPublicContext {
         Self { inner, device }
     }
 
-    pub fn from_context_json(json: &str, device: Device) -> PyResult<Self> {
-        Ok(Self::new(
-            paillier_gpu::PublicContext::from_json(json).py_err()?,
-            device,
-        ))
+    /// A loaded context, its weaknesses raised as warnings and, with `insecure`, public-key
+    /// encryption under them allowed.
+    fn checked(
+        py: Python<'_>,
+        inner: paillier_gpu::PublicContext,
+        device: &str,
+        insecure: bool,
+    ) -> PyResult<Self> {
+        warn_weaknesses(py, inner.config())?;
+        if insecure {
+            inner.public_key().allow_insecure_parameters();
+        }
+        Ok(Self::new(inner, device_of(device)?))
     }
 }
 
 #[pymethods]
 impl PyPublicContext {
-    /// Reads the public part of a context file (the secret key is not touched).
+    /// Reads the public part of a context file (the secret key is not touched). A weak context
+    /// raises a `UserWarning`; public-key encryption under a lookup context whose `alpha_len`
+    /// is below 512 is refused unless `insecure=True`.
     #[staticmethod]
-    #[pyo3(signature = (path, device="cpu"))]
-    fn load(path: PathBuf, device: &str) -> PyResult<Self> {
-        Ok(Self::new(
-            paillier_gpu::PublicContext::load(&path).py_err()?,
-            device_of(device)?,
-        ))
+    #[pyo3(signature = (path, device="cpu", insecure=false))]
+    fn load(py: Python<'_>, path: PathBuf, device: &str, insecure: bool) -> PyResult<Self> {
+        let inner = paillier_gpu::PublicContext::load(&path).py_err()?;
+        Self::checked(py, inner, device, insecure)
     }
 
     /// Reads the public part from a context's JSON text (`to_json()` of another
-    /// `PublicContext`, or a whole context file).
+    /// `PublicContext`, or a whole context file), with `load`'s warnings and `insecure`.
     #[staticmethod]
-    #[pyo3(signature = (json, device="cpu"))]
-    fn from_json(json: &str, device: &str) -> PyResult<Self> {
-        Self::from_context_json(json, device_of(device)?)
+    #[pyo3(signature = (json, device="cpu", insecure=false))]
+    fn from_json(py: Python<'_>, json: &str, device: &str, insecure: bool) -> PyResult<Self> {
+        let inner = paillier_gpu::PublicContext::from_json(json).py_err()?;
+        Self::checked(py, inner, device, insecure)
+    }
+
+    /// Checks that an existing binary ciphertext file was made under this context's key and is
+    /// whole (its header and length; the records are not read): returns its record count, or
+    /// raises `KeyMismatchError` / `MalformedFileError` naming the file.
+    fn check_ciphertext_file(&self, path: PathBuf) -> PyResult<u64> {
+        let shape = self.inner.ciphertext_shape().py_err()?;
+        check_binary_file(&path, shape, self.inner.public_key()).py_err()
     }
 
     /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
@@ -119,29 +138,44 @@ impl PyPublicContext {
     /// `paillier-gpu encrypt` does: streamed, atomic (nothing appears under `output` until it is
     /// complete) and, with `resume`, continued from an interrupted run. Returns the vectors
     /// encrypted.
-    #[pyo3(signature = (input, output, resume=false, batch=4096))]
+    ///
+    /// The output may not be the input; an existing file that is not a ciphertext file is
+    /// replaced only with `overwrite=True`; a FIFO or a device is written as a stream (no
+    /// resume); one run at a time per output.
+    #[pyo3(signature = (input, output, resume=false, batch=4096, overwrite=false))]
     fn encrypt_file(
         &self,
         py: Python<'_>,
         input: PathBuf,
         output: PathBuf,
         resume: bool,
-        batch: usize,
+        batch: i64,
+        overwrite: bool,
     ) -> PyResult<usize> {
+        let batch = non_negative("batch", batch)?.max(1);
         let layout = self.inner.layout().py_err()?;
         let shape = self.inner.ciphertext_shape().py_err()?;
         let report = py
             .detach(|| {
+                let target =
+                    prepare_output(&output, &[&input], OutputKind::Ciphertexts, overwrite)?;
                 let backend = backend_for(self.device)?;
-                paillier_gpu::formats::encrypt_job::EncryptJob {
+                let job = paillier_gpu::formats::encrypt_job::EncryptJob {
                     public_key: self.inner.public_key(),
                     secret_key: None,
                     layout: &layout,
                     shape,
                     backend: backend.as_ref(),
-                    batch: batch.max(1),
+                    batch,
+                };
+                match (target.is_stream(), resume) {
+                    (true, true) => Err(paillier_gpu::Error::InvalidParameter(format!(
+                        "resume: {} is a stream (a FIFO or a device), which cannot be resumed",
+                        output.display()
+                    ))),
+                    (true, false) => job.run_to_stream(&input, &target.path, |_| {}),
+                    (false, _) => job.run(&input, &target.path, resume, |_| {}),
                 }
-                .run(&input, &output, resume, |_| {})
             })
             .py_err()?;
         Ok(report.records)

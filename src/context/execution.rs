@@ -103,7 +103,7 @@ impl ExecutionContext {
         );
         Ok(Self {
             config,
-            public_key: Arc::new(public_key),
+            public_key: Arc::new(public_key.with_vector_dims(config.embed_len)),
             secret_key: Arc::new(secret_key),
             key_provider,
             file_format,

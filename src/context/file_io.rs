@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::format::{parse_object, py_json_object, py_json_string, string_field};
+use super::format::{parse_context_object, py_json_object, py_json_string, string_field};
 use super::options::warn_if_weak;
 use super::public::read_context_file;
 use super::sdk_json::{parse_secret_key, public_key_json, secret_key_json};
@@ -16,12 +16,13 @@ use super::*;
 use super::{aes, sealing};
 use crate::backend::Device;
 use crate::error::{Error, Result};
+use crate::formats::{write_atomic_with, Replace, Visibility};
 
 impl ExecutionContext {
     /// Reads a context file's JSON. `key_provider` holds the credentials (passphrase, KMS
     /// client ...); the file's `wrapped_key` selects the key.
     pub fn from_json(json: &str, key_provider: &dyn KeyProvider) -> Result<Self> {
-        let map = parse_object(json, "context")?;
+        let map = parse_context_object(json)?;
         let stored_provider = match map.get("key_provider") {
             None => "passphrase",
             Some(Value::String(s)) => s.as_str(),
@@ -65,7 +66,7 @@ impl ExecutionContext {
     /// Reads the SDK's encrypted dict form (`to_dict_enc`: `sk` encrypted, no key-provider
     /// fields) with the provider that holds its key.
     pub fn from_encrypted_dict(json: &str, key_provider: Arc<dyn KeyProvider>) -> Result<Self> {
-        let map = parse_object(json, "context")?;
+        let map = parse_context_object(json)?;
         Self::from_map(&map, key_provider)
     }
 
@@ -147,7 +148,7 @@ impl ExecutionContext {
     /// Reads the plaintext dict form ([`to_plain_json`](Self::to_plain_json)). `key_provider`
     /// becomes the context's provider for later saves.
     pub fn from_plain_json(json: &str, key_provider: Arc<dyn KeyProvider>) -> Result<Self> {
-        let map = parse_object(json, "context")?;
+        let map = parse_context_object(json)?;
         let public = PublicContext::from_map(&map)?;
         let sk = string_field(&map, "sk", "context")?;
         Self::from_parts(public, sk, key_provider, FileFormat::Sdk)
@@ -226,12 +227,24 @@ impl ExecutionContext {
         ]))
     }
 
-    /// Writes the file form atomically (temporary file, fsync, rename).
+    /// Writes the file form atomically (temporary file, fsync, rename), owner-only, replacing
+    /// any regular file at `path` (a symbolic link's target is replaced, a FIFO or a device is
+    /// written as a stream). [`save_new_to_disk`](Self::save_new_to_disk) refuses to replace.
     pub fn save_to_disk(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::formats::write_atomic(
-            path.as_ref(),
-            self.to_json()?.as_bytes(),
-            crate::formats::Visibility::Private,
-        )
+        self.write_file(path.as_ref(), Replace::Allowed)
+    }
+
+    /// [`save_to_disk`](Self::save_to_disk), but [`Error::WouldOverwrite`] if `path` exists:
+    /// a context file holds keys that cannot be made again. The check is the rename itself, so
+    /// a file that appears meanwhile is not replaced either.
+    pub fn save_new_to_disk(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write_file(path.as_ref(), Replace::Refused)
+    }
+
+    fn write_file(&self, path: &Path, replace: Replace) -> Result<()> {
+        let json = self.to_json()?;
+        write_atomic_with(path, Visibility::Private, replace, |w| {
+            w.write_all(json.as_bytes())
+        })
     }
 }

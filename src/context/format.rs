@@ -92,6 +92,78 @@ pub(crate) fn parse_object(json: &str, what: &str) -> Result<Map<String, Value>>
     }
 }
 
+/// The fields of a context file that are read; any other is skipped without being parsed, so a
+/// huge unknown field costs one scan of its bytes, not a tree of values.
+const CONTEXT_FIELDS: [&str; 9] = [
+    "sk",
+    "pk",
+    "type",
+    "config",
+    "key_provider",
+    "wrapped_key",
+    "key_check",
+    "format",
+    "tables",
+];
+
+/// Parses a context file's top-level object: the known fields only, and `tables` (the SDK's
+/// optional lookup tables, which can be large) only when it is no larger than real tables for
+/// the file's scheme and `key_len` could be.
+pub(crate) fn parse_context_object(json: &str) -> Result<Map<String, Value>> {
+    use serde_json::value::RawValue;
+    let raw: std::collections::BTreeMap<String, &RawValue> =
+        serde_json::from_str(json).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                Error::MalformedContext("context is not a JSON object".into())
+            }
+            _ => Error::MalformedContext(format!("context is not valid JSON: {e}")),
+        })?;
+    let mut map = Map::new();
+    for (key, value) in &raw {
+        if key == "tables" || !CONTEXT_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let value = serde_json::from_str::<Value>(value.get())
+            .map_err(|e| Error::MalformedContext(format!("context field {key:?}: {e}")))?;
+        map.insert(key.clone(), value);
+    }
+    if let Some(tables) = raw.get("tables") {
+        let limit = max_tables_bytes(&map);
+        if tables.get().len() > limit {
+            return Err(Error::MalformedContext(format!(
+                "tables: {} bytes, more than lookup tables for this context's key_len can take \
+                 ({limit})",
+                tables.get().len()
+            )));
+        }
+        let value = serde_json::from_str::<Value>(tables.get())
+            .map_err(|e| Error::MalformedContext(format!("tables: {e}")))?;
+        map.insert("tables".into(), value);
+    }
+    Ok(map)
+}
+
+/// The most bytes real lookup tables take for the context's `config` (0 when it has none or
+/// names no valid scheme and key_len: then there are no tables to read): 256 entries per row and
+/// 256 noise entries, each below n² (`4·key_len` bits) in decimal with room for quotes and
+/// separators.
+fn max_tables_bytes(map: &Map<String, Value>) -> usize {
+    let config = match (map.get("type"), map.get("config")) {
+        (Some(Value::String(kind)), Some(Value::String(config))) => scheme_of_type(kind)
+            .and_then(|scheme| super::ContextConfig::parse(scheme, config))
+            .ok(),
+        _ => None,
+    };
+    match config {
+        Some(config) => {
+            let rows = config.message_chunks();
+            let digits = (4 * config.key_len * 30103).div_ceil(100_000) + 1;
+            (rows * 256 + 256) * (digits + 8) + rows * 32 + 4096
+        }
+        None => 0,
+    }
+}
+
 /// The string field `key` of `map`.
 pub(crate) fn string_field<'a>(
     map: &'a Map<String, Value>,

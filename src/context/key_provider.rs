@@ -118,23 +118,31 @@ impl ScryptCost {
         r: 8,
         p: 1,
     };
-    /// The most memory a file may make us spend on scrypt (a hostile file could ask for more).
-    pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
+    /// The most work a cost may ask for, in bytes of scrypt memory times its parallelism: the
+    /// strong cost's (128 MiB, p = 1). A file that asks for more (a tampered `wrapped_key`) is
+    /// refused before any scrypt runs, rather than cost seconds and a gigabyte per attempt.
+    pub const MAX_WORK_BYTES: u64 = 128 << 20;
 
     fn check(self) -> Result<Self> {
-        let memory = 128u64
-            .saturating_mul(u64::from(self.r))
-            .saturating_mul(1u64.checked_shl(u32::from(self.log_n)).unwrap_or(u64::MAX));
         if !(10..=30).contains(&self.log_n) || self.r == 0 || !(1..=16).contains(&self.p) {
             return Err(Error::KeyProvider(format!(
                 "scrypt cost out of range: log_n {}, r {}, p {}",
                 self.log_n, self.r, self.p
             )));
         }
-        if memory > Self::MAX_MEMORY_BYTES {
+        let work = 128u64
+            .saturating_mul(u64::from(self.r))
+            .saturating_mul(1u64 << self.log_n)
+            .saturating_mul(u64::from(self.p));
+        if work > Self::MAX_WORK_BYTES {
             return Err(Error::KeyProvider(format!(
-                "scrypt cost needs {memory} bytes of memory, above the limit of {}",
-                Self::MAX_MEMORY_BYTES
+                "scrypt cost log_n {}, r {}, p {} asks for {work} bytes of memory times \
+                 parallelism, above the strong cost's {} (a context file this crate or the SDK \
+                 wrote never does)",
+                self.log_n,
+                self.r,
+                self.p,
+                Self::MAX_WORK_BYTES
             )));
         }
         Ok(self)
@@ -195,7 +203,7 @@ impl PassphraseKeyProvider {
 
     /// A provider with a fresh random salt and scrypt `cost` (stated in the file when it is not
     /// the SDK's). Errors when the cost is out of range or needs more than
-    /// [`ScryptCost::MAX_MEMORY_BYTES`].
+    /// [`ScryptCost::MAX_WORK_BYTES`].
     pub fn with_cost(passphrase: &str, cost: ScryptCost) -> Result<Self> {
         Ok(Self {
             cost: cost.check()?,

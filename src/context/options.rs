@@ -105,29 +105,44 @@ impl ContextConfig {
     }
 }
 
-pub(super) fn warn_if_weak(config: &ContextConfig) {
-    if let Some(alpha) = config.alpha_len {
-        if alpha < MIN_SECURE_ALPHA_LEN / 2 {
-            log::warn!(
-                "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): its secret \
-                 key can be recovered from the public key by a baby-step giant-step search over \
-                 the ~2^{} subgroup; create a new context and re-encrypt",
-                alpha / 2
-            );
-        } else if alpha < MIN_SECURE_ALPHA_LEN {
-            log::warn!(
-                "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): the subgroup \
-                 attack of Coron et al. (PKC 2011) recovers its secret key from the public key in \
-                 about 2^{} operations, below 128-bit security; create a new context and re-encrypt",
-                crate::paillier::lookup_attack_work_bits(alpha)
-            );
+impl ContextConfig {
+    /// What makes this configuration weak, one sentence each (empty for a sound one): a lookup
+    /// `alpha_len` below [`MIN_SECURE_ALPHA_LEN`], a `key_len` below [`MIN_SECURE_KEY_LEN`].
+    /// Loading such a context logs each as a warning; the Python package raises them through
+    /// `warnings`.
+    pub fn weaknesses(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Some(alpha) = self.alpha_len {
+            if alpha < MIN_SECURE_ALPHA_LEN / 2 {
+                found.push(format!(
+                    "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): its \
+                     secret key can be recovered from the public key by a baby-step giant-step \
+                     search over the ~2^{} subgroup; create a new context and re-encrypt",
+                    alpha / 2
+                ));
+            } else if alpha < MIN_SECURE_ALPHA_LEN {
+                found.push(format!(
+                    "this lookup context has alpha_len {alpha} (< {MIN_SECURE_ALPHA_LEN}): the \
+                     subgroup attack of Coron et al. (PKC 2011) recovers its secret key from the \
+                     public key in about 2^{} operations, below 128-bit security; create a new \
+                     context and re-encrypt",
+                    crate::paillier::lookup_attack_work_bits(alpha)
+                ));
+            }
         }
+        if self.key_len < MIN_SECURE_KEY_LEN {
+            found.push(format!(
+                "this context has key_len {} (< {MIN_SECURE_KEY_LEN}): n can be factored; use it \
+                 for tests only",
+                self.key_len
+            ));
+        }
+        found
     }
-    if config.key_len < MIN_SECURE_KEY_LEN {
-        log::warn!(
-            "this context has key_len {} (< {MIN_SECURE_KEY_LEN}): n can be factored; use it for \
-             tests only",
-            config.key_len
-        );
+}
+
+pub(super) fn warn_if_weak(config: &ContextConfig) {
+    for weakness in config.weaknesses() {
+        log::warn!("{weakness}");
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::format::{parse_object, py_json_object, py_json_string, scheme_of_type, string_field};
+use super::format::{
+    parse_context_object, py_json_object, py_json_string, scheme_of_type, string_field,
+};
 use super::sdk_json::{parse_public_key, public_key_json};
 use super::*;
 use crate::backend::Device;
@@ -24,10 +26,13 @@ pub struct PublicContext {
 }
 
 impl PublicContext {
-    /// Reads the public part of a context file's JSON (the `sk` field is not touched).
+    /// Reads the public part of a context file's JSON (the `sk` field is not touched). A weak
+    /// configuration is logged as a warning (see [`ContextConfig::weaknesses`]).
     pub fn from_json(json: &str) -> Result<Self> {
-        let map = parse_object(json, "context")?;
-        Self::from_map(&map)
+        let map = parse_context_object(json)?;
+        let public = Self::from_map(&map)?;
+        super::options::warn_if_weak(&public.config);
+        Ok(public)
     }
 
     /// Reads the public part of a context file.
@@ -38,7 +43,8 @@ impl PublicContext {
     pub(super) fn from_map(map: &Map<String, Value>) -> Result<Self> {
         let scheme = scheme_of_type(string_field(map, "type", "context")?)?;
         let config = ContextConfig::parse(scheme, string_field(map, "config", "context")?)?;
-        let public_key = parse_public_key(&config, string_field(map, "pk", "context")?)?;
+        let public_key = parse_public_key(&config, string_field(map, "pk", "context")?)?
+            .with_vector_dims(config.embed_len);
         match (map.get("tables"), scheme) {
             (None | Some(Value::Null), _) => {}
             (Some(tables), Scheme::PaillierLookup) => {

@@ -3,6 +3,7 @@
 
 pub mod ciphertexts;
 pub mod encrypt_job;
+pub mod output;
 pub mod vectors;
 
 use std::io::{BufRead, Read, Write};
@@ -15,10 +16,32 @@ use crate::error::{Error, Result};
 /// Who may read a written file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Visibility {
-    /// Owner only (mode 0600 on Unix): context files.
+    /// Owner only (mode 0600 on Unix, whatever the umask): context files, decrypted results,
+    /// job state.
     Private,
-    /// The usual permissions for data (mode 0644 on Unix): ciphertexts, distances.
+    /// What the umask allows (mode 0666 less the umask on Unix, so 0644 under the usual 022 and
+    /// 0600 under 077): data that is safe to share, such as ciphertexts.
     Shared,
+}
+
+impl Visibility {
+    #[cfg(unix)]
+    fn mode(self) -> u32 {
+        match self {
+            Visibility::Private => 0o600,
+            Visibility::Shared => 0o666,
+        }
+    }
+}
+
+/// Whether [`write_atomic_with`] may replace an existing file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// Replace whatever regular file is there.
+    Allowed,
+    /// Fail with [`Error::WouldOverwrite`] if the path exists (checked by the rename itself, so
+    /// no other writer can slip in between a check and the write).
+    Refused,
 }
 
 /// The folder `path` goes into, which must exist (an error names it, not a temporary file).
@@ -36,38 +59,66 @@ pub(crate) fn parent_folder(path: &Path) -> Result<&Path> {
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, complete:
 /// a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
+///
+/// A symbolic link is followed and its target replaced; a FIFO or a character device is written
+/// as a stream; any other file that is not a regular file is refused (see [`output`]).
 pub fn write_atomic(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
-    write_atomic_with(path, visibility, |w| w.write_all(bytes))
+    write_atomic_with(path, visibility, Replace::Allowed, |w| w.write_all(bytes))
 }
 
-/// [`write_atomic`] with a writer callback, for streamed output.
+/// [`write_atomic`] with a writer callback, for streamed output, and a choice to refuse an
+/// existing file.
 pub fn write_atomic_with(
     path: &Path,
     visibility: Visibility,
-    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+    replace: Replace,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let folder = parent_folder(path)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".paillier-gpu-")
-        .suffix(".tmp")
-        .tempfile_in(folder)
-        .map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    if visibility == Visibility::Shared {
-        use std::os::unix::fs::PermissionsExt;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
+    let target = output::follow_links(path)?;
+    if output::output_mode(&target)? == output::OutputMode::Stream {
+        if replace == Replace::Refused {
+            return Err(Error::WouldOverwrite(path.to_path_buf()));
+        }
+        let mut stream = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&target)
             .map_err(|e| Error::io(path, e))?;
+        let mut writer = std::io::BufWriter::new(&mut stream);
+        write(&mut writer).map_err(|e| Error::io(path, e))?;
+        return writer.flush().map_err(|e| Error::io(path, e));
+    }
+    let folder = parent_folder(&target)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".paillier-gpu-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Given at creation, so the umask applies and no other reader sees a wider mode.
+        builder.permissions(std::fs::Permissions::from_mode(visibility.mode()));
     }
     #[cfg(not(unix))]
     let _ = visibility;
+    let mut temp = builder
+        .tempfile_in(folder)
+        .map_err(|e| Error::io(path, e))?;
     {
         let mut writer = std::io::BufWriter::new(temp.as_file_mut());
         write(&mut writer).map_err(|e| Error::io(path, e))?;
         writer.flush().map_err(|e| Error::io(path, e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    match replace {
+        Replace::Allowed => temp
+            .persist(&target)
+            .map_err(|e| Error::io(path, e.error))?,
+        Replace::Refused => temp.persist_noclobber(&target).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::WouldOverwrite(path.to_path_buf())
+            } else {
+                Error::io(path, e.error)
+            }
+        })?,
+    };
     // Make the rename itself durable; not every platform lets a folder be opened for this.
     if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();

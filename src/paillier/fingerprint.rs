@@ -9,10 +9,16 @@ use super::PublicKey;
 use crate::error::{Error, Result};
 
 /// Domain separation: no other SHA-256 input of this crate starts with these bytes.
-const DOMAIN: &[u8] = b"paillier-gpu/public-key-fingerprint/v1";
+const DOMAIN: &[u8] = b"paillier-gpu/public-key-fingerprint/v2";
+/// The first version's domain, which covered the scheme, `n`, `g` and `g_n` only.
+const LEGACY_DOMAIN: &[u8] = b"paillier-gpu/public-key-fingerprint/v1";
 
-/// SHA-256 over the scheme and every public integer of a key (`n`, `g`, and `g_n` for the lookup
-/// scheme), each length-prefixed. Two keys share a fingerprint only if they are the same key.
+/// SHA-256 over every public parameter an encryptor or a search backend uses, each
+/// length-prefixed: the scheme, `key_len`, `n`, `g`, and for the lookup scheme `g_n` and
+/// `alpha_len` (the length of public-key noise), and the vector dimensions of the context the
+/// key belongs to (how vectors pack into plaintexts). Two keys share a fingerprint only if
+/// they are the same key used the same way: a context file whose `alpha_len` or `embed_len`
+/// was edited no longer matches a pin made before.
 ///
 /// Shown as 64 lowercase hex digits; parsing accepts either case.
 ///
@@ -22,6 +28,8 @@ const DOMAIN: &[u8] = b"paillier-gpu/public-key-fingerprint/v1";
 /// let shown = pk.fingerprint().to_string();
 /// assert_eq!(shown.len(), 64);
 /// assert_eq!(shown.parse::<KeyFingerprint>().unwrap(), pk.fingerprint());
+/// // Bound to a context's vectors, the key has another fingerprint.
+/// assert_ne!(pk.with_vector_dims(512).fingerprint().to_string(), shown);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyFingerprint([u8; 32]);
@@ -35,6 +43,32 @@ impl KeyFingerprint {
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(bytes);
         };
+        let number = |value: usize| (value as u64).to_be_bytes();
+        field(public_key.scheme().context_type().as_bytes());
+        field(&number(public_key.key_len()));
+        field(&public_key.n().to_bytes_be());
+        field(&public_key.g().to_bytes_be());
+        if let Some(g_n) = public_key.g_n() {
+            field(&g_n.to_bytes_be());
+        }
+        if let Some(alpha) = public_key.alpha_len() {
+            field(&number(alpha));
+        }
+        // 0: a bare key, bound to no context's vectors.
+        field(&number(public_key.vector_dims().unwrap_or(0)));
+        Self(hasher.finalize().into())
+    }
+
+    /// The first version's fingerprint of `public_key` (scheme, `n`, `g`, `g_n` only), which
+    /// binary ciphertext files written before version 2 carry: such files are still read, and a
+    /// pin made with it is refused with a message saying why.
+    pub fn legacy_v1(public_key: &PublicKey) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(LEGACY_DOMAIN);
+        let mut field = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(bytes);
+        };
         field(public_key.scheme().context_type().as_bytes());
         field(&public_key.n().to_bytes_be());
         field(&public_key.g().to_bytes_be());
@@ -42,6 +76,23 @@ impl KeyFingerprint {
             field(&g_n.to_bytes_be());
         }
         Self(hasher.finalize().into())
+    }
+
+    /// Checks a pinned fingerprint (`--expect-key`) against `public_key`: Ok when it is the
+    /// key's; a pin made with the first version's fingerprint is refused with that reason.
+    pub fn check_pin(public_key: &PublicKey, pinned: &KeyFingerprint, what: &str) -> Result<()> {
+        if pinned == &Self::legacy_v1(public_key) {
+            return Err(Error::KeyMismatch {
+                what: format!(
+                    "{what}: the pin is this key's fingerprint of an earlier version, which left \
+                     out alpha_len and the vector layout and so does not vouch for them; the \
+                     context"
+                ),
+                found: public_key.fingerprint().to_string(),
+                expected: format!("{pinned} (re-pin with the fingerprint `context show` prints now, after checking the context)"),
+            });
+        }
+        public_key.fingerprint().expect(pinned, what)
     }
 
     /// The 32 bytes, as stored in a binary ciphertext header.

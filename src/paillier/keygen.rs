@@ -60,10 +60,14 @@ pub fn generate_keypair(
     options: &KeyGenOptions,
 ) -> Result<(PublicKey, SecretKey)> {
     check_parameters(scheme, key_len, options)?;
-    match scheme {
-        Scheme::Paillier => generate_paillier(key_len),
-        Scheme::PaillierLookup => generate_lookup(key_len, options.alpha_len),
+    let (pk, sk) = match scheme {
+        Scheme::Paillier => generate_paillier(key_len)?,
+        Scheme::PaillierLookup => generate_lookup(key_len, options.alpha_len)?,
+    };
+    if options.allow_insecure {
+        pk.allow_insecure_parameters();
     }
+    Ok((pk, sk))
 }
 
 fn check_parameters(scheme: Scheme, key_len: usize, options: &KeyGenOptions) -> Result<()> {

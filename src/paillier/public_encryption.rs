@@ -77,6 +77,7 @@ impl PublicKey {
         messages: &LimbBatch,
         message_bits: usize,
     ) -> Result<LimbBatch> {
+        self.check_encryption_parameters()?;
         if messages.is_empty() {
             return Ok(LimbBatch::new(self.ciphertext_limbs()));
         }

@@ -1,6 +1,7 @@
 //! The public key: its integers, ciphertext checks and the homomorphic operations (encryption
 //! is in `public_encryption.rs`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use num_bigint::BigUint;
@@ -51,6 +52,11 @@ pub struct PublicKey {
     pub(super) noise_base: OnceLock<BigUint>,
     /// Fixed-base tables modulo n², built on first use.
     pub(super) tables: OnceLock<super::public_encryption::PublicTables>,
+    /// Dimensions of the vectors this key encrypts in its context (None: a bare key): part of
+    /// the fingerprint, since an encryptor packs vectors by it.
+    pub(super) vector_dims: Option<usize>,
+    /// Public-key encryption under parameters below the secure minimums was allowed.
+    pub(super) insecure_allowed: AtomicBool,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -150,7 +156,55 @@ impl PublicKey {
             n_squared_modulus,
             noise_base: OnceLock::new(),
             tables: OnceLock::new(),
+            vector_dims: None,
+            insecure_allowed: AtomicBool::new(false),
         })
+    }
+
+    /// The same key bound to a context's vectors of `embed_len` dimensions, which its
+    /// fingerprint then covers.
+    pub fn with_vector_dims(mut self, embed_len: usize) -> Self {
+        self.vector_dims = Some(embed_len);
+        self
+    }
+
+    /// The vector dimensions this key is bound to (see [`with_vector_dims`](Self::with_vector_dims)).
+    pub fn vector_dims(&self) -> Option<usize> {
+        self.vector_dims
+    }
+
+    /// Lookup scheme: bits of the noise subgroup order `a` (None for the classic scheme).
+    pub fn alpha_len(&self) -> Option<usize> {
+        match self.params {
+            SchemeParams::Classic => None,
+            SchemeParams::Lookup { .. } => Some(self.noise_bits - NOISE_EXTRA_BITS),
+        }
+    }
+
+    /// Lets public-key encryption run under parameters below the secure minimums (a lookup
+    /// key's `alpha_len` below [`MIN_SECURE_ALPHA_LEN`](super::MIN_SECURE_ALPHA_LEN)). For tests
+    /// and for reading old data only: such keys can be broken.
+    pub fn allow_insecure_parameters(&self) {
+        self.insecure_allowed.store(true, Ordering::Relaxed);
+    }
+
+    /// Why public-key encryption under this key is refused, if it is: an `alpha_len` below
+    /// the secure minimum, unless [`allow_insecure_parameters`](Self::allow_insecure_parameters).
+    pub fn check_encryption_parameters(&self) -> Result<()> {
+        match self.alpha_len() {
+            Some(alpha)
+                if alpha < super::MIN_SECURE_ALPHA_LEN
+                    && !self.insecure_allowed.load(Ordering::Relaxed) =>
+            {
+                Err(Error::InsecureParameters(format!(
+                    "this lookup key has alpha_len {alpha} (< {}): its noise is too short and its \
+                     secret key can be recovered from the public key; public-key encryption \
+                     under it needs insecure parameters allowed explicitly (--insecure)",
+                    super::MIN_SECURE_ALPHA_LEN
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// This key's fingerprint (see [`KeyFingerprint`](super::KeyFingerprint)).

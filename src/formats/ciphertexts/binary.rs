@@ -60,7 +60,7 @@ pub fn encode_binary_records(
 /// Reads the binary form, checking the header against `shape` (its key included, for version 2
 /// files) and the length against the header before reading any record.
 pub fn read_binary(reader: impl Read, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
-    let body = read_binary_body(reader, shape)?;
+    let body = read_binary_body(reader, shape, None)?;
     let record_bytes = (shape.chunk_bytes * shape.chunks).max(1);
     Ok(body
         .chunks_exact(record_bytes)
@@ -76,18 +76,87 @@ pub fn read_binary(reader: impl Read, shape: CiphertextShape) -> Result<Vec<Encr
 }
 
 /// Reads the binary form into one batch under `public_key`, each ciphertext checked once
-/// (`0 < c < n²`); the header is checked as [`read_binary`] does.
+/// (`0 < c < n²`); the header is checked as [`read_binary`] does, and a file written before
+/// fingerprint version 2 is accepted when its header carries this key's
+/// [legacy fingerprint](KeyFingerprint::legacy_v1).
 pub fn read_binary_batch(
     reader: impl Read,
     shape: CiphertextShape,
     public_key: &PublicKey,
 ) -> Result<CiphertextBatch> {
-    let body = read_binary_body(reader, shape)?;
+    let legacy = KeyFingerprint::legacy_v1(public_key);
+    let body = read_binary_body(reader, shape, Some(legacy))?;
     CiphertextBatch::from_le_bytes(public_key, shape.chunks, shape.chunk_bytes, &body, 0)
 }
 
 /// The records of a binary file, after checking its header against `shape`.
-fn read_binary_body(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec<u8>> {
+fn read_binary_body(
+    mut reader: impl Read,
+    shape: CiphertextShape,
+    legacy: Option<KeyFingerprint>,
+) -> Result<Vec<u8>> {
+    let (count, expected) = read_binary_header(&mut reader, shape, legacy)?;
+    let mut body = Vec::new();
+    // Read at most one byte more than the header promises: a lying count cannot make us allocate.
+    reader
+        .take(expected.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| malformed(e.to_string()))?;
+    if body.len() as u64 != expected {
+        return Err(malformed(format!(
+            "the header promises {count} records ({expected} bytes) but {} bytes follow",
+            if body.len() as u64 > expected {
+                "more".to_string()
+            } else {
+                body.len().to_string()
+            }
+        )));
+    }
+    Ok(body)
+}
+
+/// Checks a binary ciphertext file's header against `shape` and `public_key` (its fingerprint,
+/// or the key's legacy one) and its length against the header, without reading the records:
+/// returns the record count. For deciding whether an existing output is this key's.
+pub fn check_binary_file(
+    path: &std::path::Path,
+    shape: CiphertextShape,
+    public_key: &PublicKey,
+) -> Result<u64> {
+    let mut file = std::fs::File::open(path).map_err(|e| crate::Error::io(path, e))?;
+    let length = file
+        .metadata()
+        .map_err(|e| crate::Error::io(path, e))?
+        .len();
+    let legacy = KeyFingerprint::legacy_v1(public_key);
+    let checked = read_binary_header(&mut file, shape, Some(legacy)).and_then(|(count, body)| {
+        let header = length.saturating_sub(body);
+        if header == HEADER_BYTES as u64 || header == V1_HEADER_BYTES as u64 {
+            Ok(count)
+        } else {
+            Err(malformed(format!(
+                "the header promises {count} records ({body} bytes) but the file holds {length} bytes"
+            )))
+        }
+    });
+    checked.map_err(|e| match e {
+        crate::Error::KeyMismatch {
+            found, expected, ..
+        } => crate::Error::KeyMismatch {
+            what: format!("the ciphertext file {}", path.display()),
+            found,
+            expected,
+        },
+        other => other.in_file(path),
+    })
+}
+
+/// The header of a binary file, checked against `shape`: the record count and the body's length.
+fn read_binary_header(
+    mut reader: impl Read,
+    shape: CiphertextShape,
+    legacy: Option<KeyFingerprint>,
+) -> Result<(u64, u64)> {
     let mut header = [0u8; HEADER_BYTES];
     reader
         .read_exact(&mut header[..V1_HEADER_BYTES])
@@ -106,8 +175,11 @@ fn read_binary_body(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec
                 .map_err(|_| malformed(format!("shorter than its {HEADER_BYTES}-byte header")))?;
             let mut stored = [0u8; 32];
             stored.copy_from_slice(&header[FINGERPRINT_OFFSET..HEADER_BYTES]);
+            let stored = KeyFingerprint::from_bytes(stored);
             if let Some(expected) = &shape.key {
-                KeyFingerprint::from_bytes(stored).expect(expected, "this ciphertext file")?;
+                if Some(stored) != legacy {
+                    stored.expect(expected, "this ciphertext file")?;
+                }
             }
         }
         _ => {
@@ -133,23 +205,7 @@ fn read_binary_body(mut reader: impl Read, shape: CiphertextShape) -> Result<Vec
     let expected = count
         .checked_mul(record_bytes)
         .ok_or_else(|| malformed(format!("record count {count} overflows")))?;
-    let mut body = Vec::new();
-    // Read at most one byte more than the header promises: a lying count cannot make us allocate.
-    reader
-        .take(expected.saturating_add(1))
-        .read_to_end(&mut body)
-        .map_err(|e| malformed(e.to_string()))?;
-    if body.len() as u64 != expected {
-        return Err(malformed(format!(
-            "the header promises {count} records ({expected} bytes) but {} bytes follow",
-            if body.len() as u64 > expected {
-                "more".to_string()
-            } else {
-                body.len().to_string()
-            }
-        )));
-    }
-    Ok(body)
+    Ok((count, expected))
 }
 
 /// Binary-form bytes (header and records) for `batch`.

@@ -26,8 +26,8 @@ mod jsonl;
 use std::path::Path;
 
 pub use binary::{
-    binary_header, encode_binary, encode_binary_batch, encode_binary_records, read_binary,
-    read_binary_batch,
+    binary_header, check_binary_file, encode_binary, encode_binary_batch, encode_binary_records,
+    read_binary, read_binary_batch,
 };
 pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl, read_jsonl_batch};
 
@@ -91,11 +91,12 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
     if is_jsonl(path) {
         read_jsonl(reader, shape)
     } else {
-        read_binary(reader, shape).map_err(|e| name_file(e, path))
+        read_binary(reader, shape)
     }
+    .map_err(|e| name_file(e, path))
 }
 
-/// A key mismatch found in a file's header names the file.
+/// An error found in a file names the file (a key mismatch says it in its own words).
 fn name_file(e: Error, path: &Path) -> Error {
     match e {
         Error::KeyMismatch {
@@ -105,7 +106,7 @@ fn name_file(e: Error, path: &Path) -> Error {
             found,
             expected,
         },
-        other => other,
+        other => other.in_file(path),
     }
 }
 
@@ -161,8 +162,9 @@ pub fn read_ciphertext_batch(
     if is_jsonl(path) {
         read_jsonl_batch(reader, shape, public_key)
     } else {
-        read_binary_batch(reader, shape, public_key).map_err(|e| name_file(e, path))
+        read_binary_batch(reader, shape, public_key)
     }
+    .map_err(|e| name_file(e, path))
 }
 
 /// Writes `batch` to a ciphertext file, atomically, in the form its name says.

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, write_ciphertext_batch};
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, PublicContext, Result, Selection};
 
@@ -31,6 +32,10 @@ pub struct AggregateArgs {
     pub expect_key: Option<KeyFingerprint>,
     #[command(flatten)]
     pub device: DeviceArg,
+    /// Replace OUTPUT even when it is not a ciphertext file (a ciphertext file, an empty file,
+    /// a FIFO or a device is written without it; an input never is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub(super) fn run(args: AggregateArgs) -> Result<()> {
@@ -41,7 +46,14 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         output,
         expect_key,
         device,
+        force,
     } = args;
+    let target = prepare_output(
+        &output,
+        &[&context, &database, &query],
+        OutputKind::Ciphertexts,
+        force,
+    )?;
     let public = PublicContext::load(&context)?;
     check_pinned_key(&public, expect_key)?;
     let shape = public.ciphertext_shape()?;
@@ -59,7 +71,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
     let mut index = public.new_index(device.device())?;
     index.insert_batch(&records)?;
     let responses = index.aggregate_batch(&query, &Selection::All)?;
-    write_ciphertext_batch(&output, &responses, shape)?;
+    write_ciphertext_batch(&target.path, &responses, shape)?;
     wrote(&format!(
         "{} responses to {} ({})",
         responses.records(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Result, Scheme};
 use serde_json::json;
 
@@ -70,12 +71,10 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             sdk_compatible,
             scrypt_cost,
         } => {
-            // Checked before the keys are generated, and again before writing.
-            let refuse_existing = || match out.try_exists() {
-                Ok(true) if !force => Err(Error::WouldOverwrite(out.clone())),
-                _ => Ok(()),
-            };
-            refuse_existing()?;
+            // Checked before the keys are generated; without --force the write itself refuses
+            // a file that appeared since.
+            let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
+            let target = prepare_output(&out, &passphrase_path, OutputKind::Context, force)?;
             let scheme = scheme_of(scheme);
             if scheme == Scheme::Paillier && alpha_len.is_some() {
                 return Err(Error::InvalidParameter(
@@ -109,8 +108,11 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             } else {
                 FileFormat::Authenticated
             });
-            refuse_existing()?;
-            ctx.save_to_disk(&out)?;
+            if force || target.is_stream() {
+                ctx.save_to_disk(&target.path)?;
+            } else {
+                ctx.save_new_to_disk(&target.path)?;
+            }
             print_summary(&ctx)?;
             wrote(&format!(
                 "a {} context ({} bits per prime) to {}",

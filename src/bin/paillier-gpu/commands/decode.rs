@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use paillier_gpu::formats::ciphertexts::read_ciphertext_batch;
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::{top_k, ExecutionContext, Result};
 use serde_json::json;
@@ -31,6 +32,10 @@ pub struct DecodeArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub device: DeviceArg,
+    /// Replace DISTANCES even when it is not a distances file (a distances file, an empty
+    /// file, a FIFO or a device is written without it; an input never is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()> {
@@ -40,7 +45,11 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
         top_k: k,
         output,
         device,
+        force,
     } = args;
+    let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
+    let inputs = [&[context.as_path(), input.as_path()][..], &passphrase_path].concat();
+    let target = prepare_output(&output, &inputs, OutputKind::Distances, force)?;
     let passphrase = passphrase(passphrase_file)?;
     let ctx =
         ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
@@ -52,7 +61,7 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
         let part = responses.records_in(start..(start + BATCH).min(count))?;
         let decoded = ctx
             .decode_batch(&part)
-            .map_err(|e| e.with_index_offset(start))?;
+            .map_err(|e| e.with_index_offset(start).in_file(&input))?;
         distances.extend(decoded);
         bar.inc(part.records() as u64);
     }
@@ -64,7 +73,8 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
         }
         None => distances.iter().map(|d| format!("{d}\n")).collect(),
     };
-    write_atomic(&output, text.as_bytes(), Visibility::Shared)?;
+    // Decrypted results are the owner's: owner-only, whatever the umask.
+    write_atomic(&target.path, text.as_bytes(), Visibility::Private)?;
     wrote(&match k {
         Some(k) => format!(
             "the {} nearest of {} records to {}",

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use paillier_gpu::formats::encrypt_job::EncryptJob;
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::hazmat::backend::backend_for;
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ExecutionContext, PublicContext, Result};
@@ -38,6 +39,14 @@ pub struct EncryptArgs {
     /// least 4096.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch: Option<usize>,
+    /// Replace OUTPUT even when it is not a ciphertext file (a ciphertext file, an empty file,
+    /// a FIFO or a device is written without it; an input never is).
+    #[arg(long)]
+    pub force: bool,
+    /// Allow public-key encryption under a lookup context whose alpha_len is below 512 (its
+    /// noise is too short: for tests and old data only).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<()> {
@@ -49,9 +58,23 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         resume,
         expect_key,
         batch,
+        force,
+        insecure,
     } = args;
+    let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
+    let inputs = [&[context.as_path(), input.as_path()][..], &passphrase_path].concat();
+    let target = prepare_output(&output, &inputs, OutputKind::Ciphertexts, force)?;
+    if target.is_stream() && resume {
+        return Err(paillier_gpu::Error::InvalidParameter(format!(
+            "--resume: {} is a stream (a FIFO or a device), which cannot be resumed",
+            output.display()
+        )));
+    }
     let public = PublicContext::load(&context)?;
     check_pinned_key(&public, expect_key)?;
+    if insecure {
+        public.public_key().allow_insecure_parameters();
+    }
     // With the passphrase at hand, the public key must match the secret key (loading
     // checks it) before anything is encrypted under it.
     let owner = match optional_passphrase(passphrase_file)? {
@@ -61,6 +84,9 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         )?),
         None => None,
     };
+    if let (Some(owner), true) = (&owner, insecure) {
+        owner.public_key().allow_insecure_parameters();
+    }
     let layout = public.layout()?;
     let backend = backend_for(device.device())?;
     let shape = public.ciphertext_shape()?;
@@ -96,9 +122,12 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         Some(total) => progress(total, "encrypting"),
         None => spinner("encrypting"),
     };
-    let report = job.run(&input, &output, resume, |done| {
-        bar.set_position(done as u64)
-    })?;
+    let on_batch = |done: usize| bar.set_position(done as u64);
+    let report = if target.is_stream() {
+        job.run_to_stream(&input, &target.path, on_batch)?
+    } else {
+        job.run(&input, &target.path, resume, on_batch)?
+    };
     bar.finish_and_clear();
     wrote(&format!(
         "{} encrypted vectors to {} ({}, key {})",

@@ -51,10 +51,11 @@ pub(super) fn check_pinned_key(
     pinned: Option<KeyFingerprint>,
 ) -> Result<()> {
     match pinned {
-        Some(pinned) => public
-            .public_key()
-            .fingerprint()
-            .expect(&pinned, "the context (pinned with --expect-key)"),
+        Some(pinned) => KeyFingerprint::check_pin(
+            public.public_key(),
+            &pinned,
+            "the context (pinned with --expect-key)",
+        ),
         None => Ok(()),
     }
 }
@@ -67,13 +68,36 @@ pub(super) fn optional_passphrase(file: Option<&Path>) -> Result<Option<Zeroizin
     passphrase(file).map(Some)
 }
 
+/// Longest passphrase file read: a passphrase is one short line.
+const MAX_PASSPHRASE_FILE_BYTES: u64 = 64 << 10;
+
 pub(super) fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
     let passphrase = match file {
         Some(path) => {
-            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
-                path: path.to_path_buf(),
-                source: e,
-            })?);
+            use std::io::Read;
+            let mut bytes = Zeroizing::new(Vec::new());
+            std::fs::File::open(path)
+                .and_then(|f| {
+                    f.take(MAX_PASSPHRASE_FILE_BYTES + 1)
+                        .read_to_end(&mut bytes)
+                })
+                .map_err(|e| Error::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
+            if bytes.len() as u64 > MAX_PASSPHRASE_FILE_BYTES {
+                return Err(Error::KeyProvider(format!(
+                    "the passphrase file {} is larger than {MAX_PASSPHRASE_FILE_BYTES} bytes; it \
+                     holds the passphrase on its first line and nothing else",
+                    path.display()
+                )));
+            }
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                Error::KeyProvider(format!(
+                    "the passphrase file {} is not UTF-8 text",
+                    path.display()
+                ))
+            })?;
             Zeroizing::new(text.lines().next().unwrap_or("").to_owned())
         }
         None => match std::env::var("PAILLIER_GPU_PASSPHRASE") {
