@@ -195,3 +195,40 @@ fn two_gib_lines_and_files_are_typed_errors_in_bounded_memory() {
     }
     assert!(!d.join("o.bin").exists());
 }
+
+#[test]
+fn a_large_context_file_costs_a_scan_not_a_tree_of_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ctx = small_context(Scheme::Paillier);
+    let mut file: serde_json::Map<String, Value> =
+        serde_json::from_str(&ctx.to_json().unwrap()).unwrap();
+    // 200 MiB of small numbers in a field nobody reads: parsed into values, that is gigabytes.
+    let junk = format!("[{}0]", "0,".repeat(100 << 20));
+    file.insert("junk".into(), Value::Null);
+    let text = serde_json::to_string(&file)
+        .unwrap()
+        .replace("\"junk\":null", &format!("\"junk\":{junk}"));
+    std::fs::write(d.join("big.json"), text).unwrap();
+    let (exited, stderr) = cli_under_one_gib(d, "context show --context big.json");
+    assert!(exited, "killed (out of memory?): {stderr}");
+    assert!(
+        stderr
+            .lines()
+            .all(|l| l.starts_with("paillier-gpu: warn")),
+        "an unknown field is skipped: {stderr}"
+    );
+
+    // Lookup tables larger than real tables for the key_len: refused before they are parsed.
+    let lookup = small_context(Scheme::PaillierLookup);
+    let mut file: serde_json::Map<String, Value> =
+        serde_json::from_str(&lookup.to_json().unwrap()).unwrap();
+    file.insert("tables".into(), Value::Null);
+    let text = serde_json::to_string(&file)
+        .unwrap()
+        .replace("\"tables\":null", &format!("\"tables\":{{\"g_table\":{junk}}}"));
+    std::fs::write(d.join("tables.json"), text).unwrap();
+    let (exited, stderr) = cli_under_one_gib(d, "context show --context tables.json");
+    assert!(exited, "killed (out of memory?): {stderr}");
+    assert!(stderr.contains("tables"), "{stderr}");
+}

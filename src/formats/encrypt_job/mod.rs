@@ -22,6 +22,7 @@
 mod lock;
 mod progress;
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -106,7 +107,10 @@ impl EncryptJob<'_> {
     ) -> Result<JobReport> {
         super::parent_folder(output)?;
         let mut lock = JobLock::acquire(output)?;
-        let result = self.run_locked(&mut lock, input, output, resume, on_batch);
+        // Set once this run owns the job's files: from then on an error removes them. Before,
+        // they are an earlier run's (a refused resume keeps them for a resume done right).
+        let claimed = Cell::new(false);
+        let result = self.run_locked(&mut lock, &claimed, input, output, resume, on_batch);
         match result {
             Ok(report) => {
                 lock.release()?;
@@ -114,7 +118,7 @@ impl EncryptJob<'_> {
             }
             Err(e) => {
                 // An error, not a kill: what was written is not a run anyone may resume.
-                if !matches!(e, Error::InvalidParameter(_)) || !resume {
+                if claimed.get() {
                     let _ = std::fs::remove_file(partial_path(output));
                     let _ = remove_if_present(&progress_path(output));
                     let _ = lock.release();
@@ -127,6 +131,7 @@ impl EncryptJob<'_> {
     fn run_locked(
         &self,
         lock: &mut JobLock,
+        claimed: &Cell<bool>,
         input: &Path,
         output: &Path,
         resume: bool,
@@ -167,6 +172,7 @@ impl EncryptJob<'_> {
         let (earlier, key) = match earlier {
             Some(earlier) if !earlier.complete && !partial.exists() => {
                 log::warn!("--resume: {} is gone; starting over", partial.display());
+                claimed.set(true);
                 (None, lock.new_key()?)
             }
             Some(earlier) => match lock.stored_key()? {
@@ -181,7 +187,10 @@ impl EncryptJob<'_> {
                     )))
                 }
             },
-            None => (None, lock.new_key()?),
+            None => {
+                claimed.set(true);
+                (None, lock.new_key()?)
+            }
         };
         let (state, resumed_from) = self.encrypt_into(
             input,
@@ -190,6 +199,7 @@ impl EncryptJob<'_> {
             earlier,
             identity,
             InputMac::new(key.as_ref()),
+            claimed,
             on_batch,
         )?;
         std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
@@ -211,6 +221,7 @@ impl EncryptJob<'_> {
         earlier: Option<Progress>,
         identity: Progress,
         mut mac: InputMac,
+        claimed: &Cell<bool>,
         mut on_batch: impl FnMut(usize),
     ) -> Result<(Progress, usize)> {
         let mut reader = VectorReader::open(input, self.layout.embed_len())?;
@@ -229,6 +240,7 @@ impl EncryptJob<'_> {
                     mac.update(&vectors);
                 }
                 check_same_input(&earlier, &mac, input)?;
+                claimed.set(true);
                 (file, earlier)
             }
             None => (
