@@ -213,9 +213,7 @@ fn a_large_context_file_costs_a_scan_not_a_tree_of_values() {
     let (exited, stderr) = cli_under_one_gib(d, "context show --context big.json");
     assert!(exited, "killed (out of memory?): {stderr}");
     assert!(
-        stderr
-            .lines()
-            .all(|l| l.starts_with("paillier-gpu: warn")),
+        stderr.lines().all(|l| l.starts_with("paillier-gpu: warn")),
         "an unknown field is skipped: {stderr}"
     );
 
@@ -224,9 +222,10 @@ fn a_large_context_file_costs_a_scan_not_a_tree_of_values() {
     let mut file: serde_json::Map<String, Value> =
         serde_json::from_str(&lookup.to_json().unwrap()).unwrap();
     file.insert("tables".into(), Value::Null);
-    let text = serde_json::to_string(&file)
-        .unwrap()
-        .replace("\"tables\":null", &format!("\"tables\":{{\"g_table\":{junk}}}"));
+    let text = serde_json::to_string(&file).unwrap().replace(
+        "\"tables\":null",
+        &format!("\"tables\":{{\"g_table\":{junk}}}"),
+    );
     std::fs::write(d.join("tables.json"), text).unwrap();
     let (exited, stderr) = cli_under_one_gib(d, "context show --context tables.json");
     assert!(exited, "killed (out of memory?): {stderr}");

@@ -286,11 +286,7 @@ impl PyExecutionContext {
 
     /// The `k` nearest records: `(ids, distances)`, nearest first, as numpy arrays.
     #[staticmethod]
-    fn top_k<'py>(
-        py: Python<'py>,
-        distances: Vec<i64>,
-        k: i64,
-    ) -> PyResult<TopK<'py>> {
+    fn top_k<'py>(py: Python<'py>, distances: Vec<i64>, k: i64) -> PyResult<TopK<'py>> {
         let k = non_negative("k", k)?;
         let distances = distances
             .into_iter()

@@ -83,3 +83,13 @@ def test_a_sharded_index_gives_the_same_ciphertexts_as_one_index(ray_cluster, co
             sharded.aggregate(query, [40])
     finally:
         sharded.close()
+
+
+def test_an_output_made_under_another_key_is_not_taken_for_done(ray_cluster, corpus, tmp_path):
+    _, ctx_path, vectors, shards = corpus
+    other = pg.ExecutionContext.create("other", embedding_length=32, key_len=256, insecure=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    other.encrypt_vec_batch(shards["a"]).save(str(out / "a.bin"))
+    with pytest.raises(pg.errors.KeyMismatchError, match="a.bin"):
+        distributed.encrypt_folder(ctx_path, vectors, out, progress=False)

@@ -128,14 +128,43 @@ impl Backend for CpuBackend {
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
         check_crt_operands(key, bases_p, bases_q, masks)?;
+        if key.one_prime_covers(masks) {
+            // Every honest plaintext is below p: c^e_p mod p² alone gives it (one_prime.rs).
+            let x_p = secret_powers(key, false, bases_p);
+            let k = masks.len().max(1);
+            return Ok((0..x_p.len())
+                .into_par_iter()
+                .map(|i| key.decode_one_prime(x_p.item(i), masks.item(i % k)))
+                .collect());
+        }
+        self.crt_decode_two_primes(key, bases_p, bases_q, masks)
+    }
+}
+
+/// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.
+fn secret_powers(key: &CrtKey, prime_q: bool, bases: &LimbBatch) -> zeroize::Zeroizing<LimbBatch> {
+    let width = bases.limbs_per_item();
+    zeroize::Zeroizing::new(map_items(bases, width, |_, base, out| {
+        key.pow_secret_mod_square(prime_q, base, out)
+    }))
+}
+
+impl CpuBackend {
+    /// [`Backend::crt_decode`] with both primes, whatever the masks: the reference that the
+    /// GPU's kernel (which always runs both) is spot-checked against.
+    pub(crate) fn crt_decode_two_primes(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        check_crt_operands(key, bases_p, bases_q, masks)?;
         // c^e mod p² and mod q², and the plaintexts: wiped when dropped.
-        let power = |prime_q: bool, bases: &LimbBatch| {
-            let width = bases.limbs_per_item();
-            zeroize::Zeroizing::new(map_items(bases, width, |_, base, out| {
-                key.pow_secret_mod_square(prime_q, base, out)
-            }))
-        };
-        let (x_p, x_q) = (power(false, bases_p), power(true, bases_q));
+        let (x_p, x_q) = (
+            secret_powers(key, false, bases_p),
+            secret_powers(key, true, bases_q),
+        );
         let k = masks.len().max(1);
         let width = masks.limbs_per_item();
         (0..x_p.len())

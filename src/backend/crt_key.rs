@@ -73,7 +73,8 @@ impl CrtKey {
     }
 
     /// The constants for primes `p` and `q` (of equal limb count), exponents `e_p` and `e_q`, and
-    /// the per-prime factors `h_p`, `h_q`.
+    /// the per-prime factors `h_p`, `h_q`. The two are ordered so that `p` is the larger prime:
+    /// the one that decoding with one prime uses (see `one_prime.rs`).
     pub fn new(
         p: &num_bigint::BigUint,
         q: &num_bigint::BigUint,
@@ -82,6 +83,11 @@ impl CrtKey {
         h_p: &num_bigint::BigUint,
         h_q: &num_bigint::BigUint,
     ) -> Result<Self> {
+        // Which prime is larger is no secret worth keeping (n's factors are of equal length);
+        // the comparison runs once per key.
+        if q > p {
+            return Self::new(q, p, e_q, e_p, h_q, h_p);
+        }
         use crate::bigint::limbs_from_biguint;
         let p_mod = MontgomeryModulus::new(p)?;
         let q_mod = MontgomeryModulus::new(q)?;
@@ -230,7 +236,7 @@ impl CrtKey {
 }
 
 /// `out = a − b` over equal lengths; returns the borrow out (1 when a < b).
-fn sub_limbs(a: &[u64], b: &[u64], out: &mut [u64]) -> u64 {
+pub(super) fn sub_limbs(a: &[u64], b: &[u64], out: &mut [u64]) -> u64 {
     let mut borrow = 0u64;
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
         let (d1, b1) = x.overflowing_sub(y);
@@ -243,7 +249,7 @@ fn sub_limbs(a: &[u64], b: &[u64], out: &mut [u64]) -> u64 {
 
 /// `out = ((x − 1)/prime)·h mod prime` for `x = c^e mod prime²` (any width up to two primes'),
 /// and whether the division is exact (`x ≡ 1 mod prime`). When it is not, `out` is `0·h = 0`.
-fn per_prime(
+pub(super) fn per_prime(
     prime: &MontgomeryModulus,
     inverse: &[u64],
     h: &[u64],
