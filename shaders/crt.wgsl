@@ -4,6 +4,8 @@
 //         times the prime's 2-adic inverse, then a Montgomery product by h·R);
 //   m = m_q + q · ((m_p − m_q) · q⁻¹ mod p) (Garner), result = popcount(m & mask), or a defect
 //   report when m cannot be an honest aggregate (backend/response_check.rs).
+// With params.primes = 1 every honest plaintext is below p (backend/one_prime.rs): m = m_p, and
+// x_q is neither computed nor read.
 // S is the width of p and q. The same formula finishes both schemes; only h_p and h_q differ.
 
 // P | Q | P⁻¹ mod 2^(LIMB_BITS·S) | Q⁻¹ mod 2^(LIMB_BITS·S) | h_p·R mod p | h_q·R mod q | q⁻¹·R mod p.
@@ -50,22 +52,28 @@ fn kernel() {
     let q = load_consts(S);
     let x_at = (params.first + i) * params.x_limbs;
     let u_p = exact_quotient(load_x_p(x_at), load_x_p(x_at + S), p, load_consts(2u * S));
-    let u_q = exact_quotient(load_x_q(x_at), load_x_q(x_at + S), q, load_consts(3u * S));
     let m_p = mont_mul(u_p.v, load_consts(4u * S), p, params.m0_inv);
-    let m_q = mont_mul(u_q.v, load_consts(5u * S), q, params.m0_inv_q);
-    // m_q mod p: q < 2p (same bit length), so at most one subtraction.
-    let reduced = sub_limbs(m_q, p);
-    let m_q_mod_p = pick(reduced.v, m_q, reduced.flag != 0u);
-    let difference = sub_limbs(m_p, m_q_mod_p);
-    let d = pick(difference.v, add_limbs(difference.v, p).v, difference.flag != 0u);
-    let t = mont_mul(d, load_consts(6u * S), p, params.m0_inv);
-    let product = mul_wide(q, t);
-    let low = add_limbs(product.lo, m_q);
-    let high = add_limbs(product.hi, unit(low.flag)).v;
-    let m_at = ((i + params.operand_first) % params.operand_count) * params.mask_words;
     // Copies in variables: a value array may not be indexed by a run-time index.
-    var low_limbs = low.v;
-    var high_limbs = high;
+    var low_limbs = m_p;
+    var high_limbs = unit(0u);
+    var in_subgroup = u_p.exact;
+    // params.primes is uniform, so every lane takes the same branch (lane_sum inside is safe).
+    if (params.primes != 1u) {
+        let u_q = exact_quotient(load_x_q(x_at), load_x_q(x_at + S), q, load_consts(3u * S));
+        let m_q = mont_mul(u_q.v, load_consts(5u * S), q, params.m0_inv_q);
+        // m_q mod p: q < 2p (same bit length), so at most one subtraction.
+        let reduced = sub_limbs(m_q, p);
+        let m_q_mod_p = pick(reduced.v, m_q, reduced.flag != 0u);
+        let difference = sub_limbs(m_p, m_q_mod_p);
+        let d = pick(difference.v, add_limbs(difference.v, p).v, difference.flag != 0u);
+        let t = mont_mul(d, load_consts(6u * S), p, params.m0_inv);
+        let product = mul_wide(q, t);
+        let low = add_limbs(product.lo, m_q);
+        low_limbs = low.v;
+        high_limbs = add_limbs(product.hi, unit(low.flag)).v;
+        in_subgroup = in_subgroup && u_q.exact;
+    }
+    let m_at = ((i + params.operand_first) % params.operand_count) * params.mask_words;
     var count = 0u;
     var above_slots = 0u;
     var holds_three = 0u;
@@ -85,7 +93,7 @@ fn kernel() {
     // Outside the subgroup the plaintext is meaningless: that alone is reported.
     var defects = select(0u, 2u, lane_sum(select(0u, 1u, above_slots != 0u)) != 0u);
     defects |= select(0u, 4u, lane_sum(select(0u, 1u, holds_three != 0u)) != 0u);
-    defects = select(defects, 1u, !(u_p.exact && u_q.exact));
+    defects = select(defects, 1u, !in_subgroup);
     if (item < params.count && lane == 0u) {
         results[i] = select(total, 0xFFFFFF00u | defects, defects != 0u);
     }

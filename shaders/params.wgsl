@@ -29,4 +29,9 @@ struct Params {
     m0_inv_q: u32,
     // Limbs per result item where it differs from S (the encryption recombination).
     out_limbs: u32,
+    // CRT decoding: 1 when the plaintext is below p and x_p alone gives it, else 2.
+    primes: u32,
+    reserved0: u32,
+    reserved1: u32,
+    reserved2: u32,
 }

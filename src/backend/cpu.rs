@@ -150,8 +150,8 @@ fn secret_powers(key: &CrtKey, prime_q: bool, bases: &LimbBatch) -> zeroize::Zer
 }
 
 impl CpuBackend {
-    /// [`Backend::crt_decode`] with both primes, whatever the masks: the reference that the
-    /// GPU's kernel (which always runs both) is spot-checked against.
+    /// [`Backend::crt_decode`] with both primes, whatever the masks: what decoding does where
+    /// one prime does not cover the plaintexts, and the reference one prime is tested against.
     pub(crate) fn crt_decode_two_primes(
         &self,
         key: &CrtKey,

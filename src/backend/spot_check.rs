@@ -131,8 +131,8 @@ pub(crate) fn fixed_base_pow(
     expected
 }
 
-/// The CPU's distance for item `i` of a CRT decoding, with both primes as the GPU computes it
-/// (so that a forged response gets the same defect bits on both).
+/// The CPU's distance for item `i` of a CRT decoding (one prime or two by the same rule as the
+/// GPU's kernel, so that a forged response gets the same defect bits on both).
 pub(crate) fn crt_decode(
     key: &CrtKey,
     bases_p: &LimbBatch,
@@ -140,7 +140,7 @@ pub(crate) fn crt_decode(
     masks: &LimbBatch,
     i: usize,
 ) -> Result<Vec<u32>> {
-    CpuBackend.crt_decode_two_primes(key, &one(bases_p, i)?, &one(bases_q, i)?, &one(masks, i)?)
+    CpuBackend.crt_decode(key, &one(bases_p, i)?, &one(bases_q, i)?, &one(masks, i)?)
 }
 
 /// The CPU's ciphertext for item `i` of an encryption job (its noise exponents are given, so

@@ -1,5 +1,6 @@
-//! Decoding on the device: the two CRT exponentiations, then the recombination and the masked
-//! popcount, chained in one submission per chunk so that only distances come back.
+//! Decoding on the device: the CRT exponentiations (one where every honest plaintext is below p,
+//! see `backend/one_prime.rs`; else two), then the recombination and the masked popcount,
+//! chained in one submission per chunk so that only distances come back.
 
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
@@ -41,6 +42,9 @@ impl GpuBackend {
         if count == 0 {
             return Ok(Vec::new());
         }
+        // Every honest plaintext below p: x_p alone gives it (backend/one_prime.rs), the same
+        // rule as the CPU's, so that spot checks compare like with like.
+        let one_prime = key.one_prime_covers(masks);
         let s = self.gpu_limbs(&key.p); // limbs of p and q
         let w = self.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
         let consts_p = self.consts_buffer(&key.p_squared)?;
@@ -52,15 +56,11 @@ impl GpuBackend {
             zeroize::Zeroize::zeroize(&mut words);
             buffer
         };
-        let (exp_p, exp_q) = (
-            exponent_buffer(&key.exponent_p),
-            exponent_buffer(&key.exponent_q),
-        );
+        let exp_p = exponent_buffer(&key.exponent_p);
         let mask_buffer =
             self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
         // The residues c mod p² and c mod q² reveal the factors: the host copies are wiped.
         let words_p = zeroize::Zeroizing::new(self.words_of(bases_p));
-        let words_q = zeroize::Zeroizing::new(self.words_of(bases_q));
         let shared = Operand::Cyclic {
             items: 1,
             offset: 0,
@@ -81,22 +81,31 @@ impl GpuBackend {
                 item_words: w,
             },
         )?;
-        let pass_q = self.modexp_pass(
-            &key.q_squared,
-            &consts_q,
-            Source::PerItem {
-                words: &words_q,
-                item_words: w,
-            },
-            Source::Whole(&exp_q),
-            shared,
-            key.exponent_q.values.limbs_per_item() * 2,
-            key.exponent_q.bits,
-            Source::Scratch {
-                slot: X_Q_SLOT,
-                item_words: w,
-            },
-        )?;
+        // With one prime, binding 6 reads x_p again and the kernel never looks at it.
+        let x_q_slot = if one_prime { X_P_SLOT } else { X_Q_SLOT };
+        let (exp_q, words_q);
+        let pass_q = if one_prime {
+            None
+        } else {
+            exp_q = exponent_buffer(&key.exponent_q);
+            words_q = zeroize::Zeroizing::new(self.words_of(bases_q));
+            Some(self.modexp_pass(
+                &key.q_squared,
+                &consts_q,
+                Source::PerItem {
+                    words: &words_q,
+                    item_words: w,
+                },
+                Source::Whole(&exp_q),
+                shared,
+                key.exponent_q.values.limbs_per_item() * 2,
+                key.exponent_q.bits,
+                Source::Scratch {
+                    slot: X_Q_SLOT,
+                    item_words: w,
+                },
+            )?)
+        };
         let recombine = Pass {
             kernel: Kernel::Crt,
             shape: self.shape(s),
@@ -105,6 +114,7 @@ impl GpuBackend {
                 m0_inv_q: self.m0_inv(&key.q),
                 x_limbs: w as u32,
                 mask_words: (masks.limbs_per_item() * 2) as u32,
+                primes: if one_prime { 1 } else { 2 },
                 ..Params::default()
             },
             program: one_dispatch(),
@@ -122,7 +132,7 @@ impl GpuBackend {
                 (
                     6,
                     Source::Scratch {
-                        slot: X_Q_SLOT,
+                        slot: x_q_slot,
                         item_words: w,
                     },
                 ),
@@ -133,6 +143,10 @@ impl GpuBackend {
                 offset: 0,
             },
         };
-        self.run(&[pass_p, pass_q, recombine], count)
+        let passes: Vec<Pass<'_>> = std::iter::once(pass_p)
+            .chain(pass_q)
+            .chain(std::iter::once(recombine))
+            .collect();
+        self.run(&passes, count)
     }
 }

@@ -25,6 +25,10 @@ pub(super) struct Params {
     pub mask_words: u32,
     pub m0_inv_q: u32,
     pub out_limbs: u32,
+    /// CRT decoding: 1 to decode from x_p alone (see `backend/one_prime.rs`), else 2.
+    pub primes: u32,
+    /// Pads the block to a multiple of 16 bytes.
+    pub reserved: [u32; 3],
 }
 
 /// Phase bits of the exponentiation kernels: start the accumulator at one, finish (convert out of
