@@ -32,8 +32,14 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
             "bench.svg",
         ],
     ));
-    // The machine line, the header, and 2 schemes × 2 batches × 4 operations.
-    assert_eq!(out.lines().count(), 2 + 16, "{out}");
+    // The machine line, the header, 2 schemes × 2 batches × 5 operations, and a latency line
+    // per whole search.
+    assert_eq!(out.lines().count(), 2 + 20 + 4, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("search: ")).count(),
+        4,
+        "{out}"
+    );
     assert!(
         out.lines()
             .all(|l| !l.contains("NaN") && !l.contains("inf")),
@@ -43,9 +49,11 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
             .unwrap();
     let measurements = report["measurements"].as_array().unwrap();
-    assert_eq!(measurements.len(), 16);
+    assert_eq!(measurements.len(), 20);
     for m in measurements {
         assert_eq!(m["device"], "cpu");
+        // The CPU has no device side to break down.
+        assert!(m["breakdown"].is_null(), "{m}");
         assert_eq!(m["runs_s"].as_array().unwrap().len(), 1);
         let rate = m["per_second"].as_f64().unwrap();
         let expected = m["batch"].as_f64().unwrap() / m["median_s"].as_f64().unwrap();
@@ -125,6 +133,8 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
             "64",
             "--batch",
             "3",
+            "--database",
+            "5",
             "--repeat",
             "1",
             "--json",
@@ -133,6 +143,11 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
             "gpu.svg",
         ],
     ));
+    assert!(out.contains("gpu bound"), "{out}");
+    assert!(
+        out.contains("search: paillier k256 over 5 records on gpu"),
+        "{out}"
+    );
     let adapter = gpu.adapter_info().name.clone();
     assert!(out.contains(&adapter), "{out}");
     let software = gpu.adapter_info().is_software();
@@ -153,7 +168,13 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
     }
     let measurements = report["measurements"].as_array().unwrap();
     for scheme in ["paillier", "paillier_lookup"] {
-        for operation in ["encrypt_owner", "encrypt_public", "aggregate", "decode"] {
+        for operation in [
+            "encrypt_owner",
+            "encrypt_public",
+            "aggregate",
+            "decode",
+            "search",
+        ] {
             assert!(
                 measurements.iter().any(|m| m["scheme"] == scheme
                     && m["operation"] == operation
@@ -163,7 +184,34 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
                 "{scheme} {operation}"
             );
         }
+        // The whole search over the --database size too.
+        assert!(measurements
+            .iter()
+            .any(|m| m["scheme"] == scheme && m["operation"] == "search" && m["batch"] == 5));
     }
+    // Every GPU measurement says where its time went: a search that decodes on the device
+    // makes GPU calls and moves bytes both ways, and the parts add up to at most the whole.
+    for m in measurements {
+        let b = &m["breakdown"];
+        assert!(b.is_object(), "{m}");
+        assert!(
+            ["host", "device"].contains(&b["bound"].as_str().unwrap()),
+            "{m}"
+        );
+        let part = |k: &str| b[k].as_f64().unwrap();
+        assert!(
+            part("waiting_s") + part("submit_s") + part("copy_out_s")
+                <= part("in_gpu_calls_s") + 1e-6
+        );
+        assert!(
+            part("in_gpu_calls_s") <= part("host_visible_s") + 1e-6,
+            "{m}"
+        );
+        assert_eq!(part("gpu_calls") > 0.0, part("bytes_down") > 0.0, "{m}");
+    }
+    assert!(measurements
+        .iter()
+        .any(|m| m["breakdown"]["gpu_calls"].as_f64().unwrap() >= 1.0));
     let svg = std::fs::read_to_string(dir.path().join("gpu.svg")).unwrap();
     assert!(svg.contains("paillier-gpu bench on"));
 }

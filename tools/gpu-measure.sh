@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures a GPU machine in one command: `paillier-gpu bench` at key_len 1024 and 2048, both
-# schemes, every operation, on the CPU and the GPU side by side for batches up to $BOTH_MAX, then on
-# the GPU alone for batches growing 4x until one bench run takes longer than $GPU_STEP_LIMIT_S
-# seconds or $GPU_MAX is reached. Writes JSON and SVG per run into OUT_DIR, and a log.
+# schemes, every operation, on the CPU and the GPU side by side for batches up to $BOTH_MAX, the
+# whole search over 8,192 records on both and over $SEARCH_DATABASES (default 65,536 and
+# 1,048,576) on the GPU, then the GPU alone for batches growing 4x until one bench run takes
+# longer than $GPU_STEP_LIMIT_S seconds or $GPU_MAX is reached. Writes JSON (with each GPU
+# measurement's host/device breakdown) and SVG per run into OUT_DIR, and a log.
 #
 #   tools/gpu-measure.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
 #
@@ -84,6 +86,15 @@ while ((b <= BOTH_MAX)); do
 done
 "$binary" bench --device both --type "$TYPES" --key-len "$KEY_LENS" --batch "$both_batches" \
     --repeat "$REPEAT" --json "$out/both.json" --plot "$out/both.svg"
+
+# The whole search (encrypt a query, aggregate over a resident database, decode every response,
+# top 10) at the sizes: 8,192 records on both devices, 1,048,576 on the GPU alone (the
+# CPU would take minutes per search there). --batch 1 keeps the per-operation part small.
+"$binary" bench --device both --type "$TYPES" --key-len 1024 --batch 1 --database 8192 \
+    --repeat "$REPEAT" --json "$out/search-8192.json"
+"$binary" bench --device gpu --type "$TYPES" --key-len 1024 --batch 1 \
+    --database "${SEARCH_DATABASES:-65536,1048576}" --repeat "$REPEAT" \
+    --json "$out/search-gpu.json" || echo "gpu-measure: the large searches failed (do they fit?)"
 
 # The GPU alone, growing until a run takes too long or the batch no longer fits.
 b=$((BOTH_MAX * 4))

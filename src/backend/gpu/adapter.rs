@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::options::{Exchange, GpuOptions, LimbPath};
 use super::shader::{Shape, WORKGROUP_SIZE};
-use super::{failure, unavailable, GpuBackend};
+use super::{failure, unavailable, GpuBackend, GpuTotals};
 use crate::error::Result;
 
 /// lavapipe (Mesa's gallivm) ends all loops of an invocation after about 65,535 iterations;
@@ -175,6 +175,7 @@ impl GpuBackend {
             spot_checks: options.spot_check_samples.unwrap_or(1),
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),
+            totals: Mutex::new(GpuTotals::default()),
         })
     }
 

@@ -133,12 +133,16 @@ impl GpuBackend {
             (count, chunk, output_words),
             &mut times,
         );
+        let call_s = started.elapsed().as_secs_f64();
+        if let Ok(mut totals) = self.totals.lock() {
+            totals.add_call(&times, call_s);
+        }
         log::debug!(
             "{}: {count} items in {} chunk(s) of ≤{chunk}: {:.2} ms in all; uploads and \
              submissions {:.2} ms, waiting for the device {:.2} ms, copying results out {:.2} ms",
             passes[0].kernel.label(),
             times.chunks,
-            started.elapsed().as_secs_f64() * 1e3,
+            call_s * 1e3,
             times.submit.as_secs_f64() * 1e3,
             times.wait.as_secs_f64() * 1e3,
             times.copy_out.as_secs_f64() * 1e3,
@@ -183,8 +187,15 @@ impl GpuBackend {
             let end = (start + chunk).min(count);
             let set = index % IN_FLIGHT;
             let submitting = Instant::now();
-            let flight =
-                self.submit_chunk(pool, passes, pipelines, set, start, end, output_words)?;
+            let flight = self.submit_chunk(
+                pool,
+                passes,
+                pipelines,
+                set,
+                (start, end),
+                output_words,
+                &mut times.bytes_up,
+            )?;
             times.submit += submitting.elapsed();
             times.chunks += 1;
             in_flight.push_back(flight);
@@ -208,6 +219,7 @@ impl GpuBackend {
         Ok(results)
     }
 
+    /// Uploads and submits items `start..end`; adds the bytes written to `bytes_up`.
     #[allow(clippy::too_many_arguments)]
     fn submit_chunk(
         &self,
@@ -215,9 +227,9 @@ impl GpuBackend {
         passes: &[Pass<'_>],
         pipelines: &[Arc<wgpu::ComputePipeline>],
         set: usize,
-        start: usize,
-        end: usize,
+        (start, end): (usize, usize),
         output_words: usize,
+        bytes_up: &mut u64,
     ) -> Result<InFlight> {
         // A device lost while an earlier chunk ran takes no more work.
         self.check_health()?;
@@ -239,6 +251,7 @@ impl GpuBackend {
                     if !slice.is_empty() {
                         self.queue
                             .write_buffer(buffer, 0, bytemuck::cast_slice(slice));
+                        *bytes_up += (slice.len() * 4) as u64;
                     }
                 }
             }
@@ -274,6 +287,7 @@ impl GpuBackend {
                 let uniform = self.pooled(pool, (set, role), size_of::<Params>() as u64);
                 self.queue
                     .write_buffer(uniform, 0, bytemuck::bytes_of(&params));
+                *bytes_up += size_of::<Params>() as u64;
                 let mut bound = vec![(1, uniform.clone())];
                 for (binding, source) in &pass.bindings {
                     bound.push((*binding, bound_buffer(pool, set, p, *binding, source)?));

@@ -36,6 +36,7 @@ mod readback;
 mod report;
 mod resident;
 mod shader;
+mod totals;
 mod words;
 
 use std::collections::HashMap;
@@ -57,6 +58,7 @@ pub use calibrate::Calibration;
 pub use options::Fault;
 pub use options::{Exchange, GpuOptions, LimbPath};
 pub use report::{GpuReport, ShapeReport};
+pub use totals::GpuTotals;
 
 /// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
 pub struct GpuBackend {
@@ -100,6 +102,8 @@ pub struct GpuBackend {
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
     lose_device_in: AtomicUsize,
     corrupt_result_in: AtomicUsize,
+    /// What the calls so far have cost (see [`GpuTotals`]).
+    totals: Mutex<GpuTotals>,
 }
 
 /// Counts an armed countdown down; true when it reaches its event.

@@ -17,6 +17,9 @@ pub(super) struct CallTimes {
     pub(super) submit: Duration,
     pub(super) wait: Duration,
     pub(super) copy_out: Duration,
+    /// Bytes written to the device (per-item inputs, parameters) and read back.
+    pub(super) bytes_up: u64,
+    pub(super) bytes_down: u64,
 }
 
 /// A chunk submitted and not yet read.
@@ -77,6 +80,7 @@ impl GpuBackend {
         }
         staging.unmap();
         times.copy_out += copying.elapsed();
+        times.bytes_down += done.bytes;
         if super::countdown_fires(&self.corrupt_result_in) {
             log::warn!("fault injection: corrupting a GPU result");
             if let Some(word) = results.first_mut() {

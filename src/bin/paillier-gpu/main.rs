@@ -38,7 +38,8 @@ enum Command {
     Aggregate(commands::AggregateArgs),
     /// Decrypt aggregated ciphertexts into Hamming distances (needs the passphrase).
     Decode(commands::DecodeArgs),
-    /// Time encryption, aggregation and decoding on the CPU and the GPU with the same inputs.
+    /// Time encryption, aggregation, decoding and whole searches on the CPU and the GPU with the
+    /// same inputs.
     Bench(BenchArgs),
 }
 
@@ -63,6 +64,10 @@ struct BenchArgs {
     /// calibrated chunk, the smallest batch that fills the adapter].
     #[arg(long, value_delimiter = ',')]
     batch: Option<Vec<usize>>,
+    /// Also time the whole search (encrypt a query, aggregate it over a resident database of N
+    /// records, decode every response, keep the 10 nearest) for each N, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "N")]
+    database: Vec<usize>,
     /// Dimensions of the random vectors.
     #[arg(long, default_value_t = 512)]
     embed_len: usize,

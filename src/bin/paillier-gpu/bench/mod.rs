@@ -3,6 +3,12 @@
 //! For every scheme × key_len × batch size it creates one throwaway context, draws random binary
 //! vectors, runs each operation once untimed (building tables and GPU pipelines), then
 //! `--repeat` timed runs, and reports the median rate. Keys never leave the process.
+//!
+//! `search` is the whole search (encrypt a query, aggregate it over a resident database of
+//! `batch` records, decode every response, keep the 10 nearest), and `--database` measures it
+//! over databases of other sizes. On a GPU each measurement also records where the time went
+//! (`breakdown.rs`): host-visible time, time inside GPU calls, waiting for the device, bytes
+//! moved, and whether the host or the device bounds it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,11 +20,15 @@ use paillier_gpu::hazmat::backend::{backend_for, Backend};
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
 
+mod breakdown;
 mod machine;
 mod report;
+mod search;
 
+use breakdown::{breakdown, gpu_totals, GpuTotals};
 use machine::*;
 use report::*;
+use search::{database, whole_search};
 /// What `bench` was asked to measure.
 #[derive(Debug)]
 pub struct BenchPlan {
@@ -27,6 +37,8 @@ pub struct BenchPlan {
     pub key_lens: Vec<usize>,
     /// Batch sizes; `None` for the defaults of [`default_batches`].
     pub batches: Option<Vec<usize>>,
+    /// Database sizes of extra `search` measurements (`--database`).
+    pub databases: Vec<usize>,
     pub embed_len: usize,
     /// Lookup contexts' alpha_len (capped at key_len / 2 for small keys).
     pub alpha_len: usize,
@@ -66,13 +78,20 @@ fn calibrated_chunk(_: &GpuDescription) -> Option<usize> {
 }
 
 /// The operations timed, in table order. Each rate counts vectors (or records) per second.
-const OPERATIONS: [&str; 4] = ["encrypt_owner", "encrypt_public", "aggregate", "decode"];
+const OPERATIONS: [&str; 5] = [
+    "encrypt_owner",
+    "encrypt_public",
+    "aggregate",
+    "decode",
+    "search",
+];
 
 pub fn run(plan: &BenchPlan) -> Result<()> {
-    let given_zero = plan.batches.as_ref().is_some_and(|b| b.contains(&0));
+    let given_zero =
+        plan.batches.as_ref().is_some_and(|b| b.contains(&0)) || plan.databases.contains(&0);
     if plan.repeat == 0 || given_zero {
         return Err(Error::InvalidParameter(
-            "--repeat and every --batch must be at least 1".into(),
+            "--repeat, every --batch and every --database must be at least 1".into(),
         ));
     }
     let backends = backends(&plan.devices)?;
@@ -104,27 +123,29 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                 let vectors = random_vectors(batch, plan.embed_len);
                 for (device, backend) in &backends {
                     ctx = ctx.with_backend(backend.clone());
-                    let rates = measure(&ctx, *device, &vectors, plan.repeat)?;
-                    for (operation, runs) in OPERATIONS.iter().zip(rates) {
-                        let median = median(&runs);
-                        results.push(Measurement {
-                            scheme: scheme.name(),
-                            key_len,
-                            embed_len: plan.embed_len,
-                            batch,
-                            operation,
-                            device: device.to_string(),
-                            device_name: backend_name(backend.as_ref()),
-                            per_second: batch as f64 / median,
-                            median_s: median,
-                            runs_s: runs,
-                        });
+                    let timed = measure(&ctx, *device, &vectors, plan.repeat)?;
+                    for (operation, timed) in OPERATIONS.iter().zip(timed) {
+                        let name = backend_name(backend.as_ref());
+                        results.push(timed.measurement(&ctx, operation, batch, *device, name));
                     }
+                }
+            }
+            for &records in &plan.databases {
+                let vectors = random_vectors(records, plan.embed_len);
+                for (device, backend) in &backends {
+                    ctx = ctx.with_backend(backend.clone());
+                    let index = database(&ctx, &vectors)?;
+                    let timed = timed(*device, plan.repeat, &mut || {
+                        whole_search(&ctx, &index, &vectors[0]).map(drop)
+                    })?;
+                    let name = backend_name(backend.as_ref());
+                    results.push(timed.measurement(&ctx, "search", records, *device, name));
                 }
             }
         }
     }
     print_table(&results);
+    print_searches(&results);
     if let Some(path) = &plan.json {
         let report = Report {
             tool: "paillier-gpu bench",
@@ -177,34 +198,74 @@ fn random_vectors(count: usize, embed_len: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Seconds of each timed run, per operation in [`OPERATIONS`] order.
+/// One operation's timed runs, and what the GPU's calls cost during them.
+struct Timed {
+    runs: Vec<f64>,
+    before: Option<GpuTotals>,
+    after: Option<GpuTotals>,
+}
+
+impl Timed {
+    fn measurement(
+        self,
+        ctx: &ExecutionContext,
+        operation: &'static str,
+        batch: usize,
+        device: Device,
+        device_name: String,
+    ) -> Measurement {
+        let median = median(&self.runs);
+        Measurement {
+            scheme: ctx.scheme().name(),
+            key_len: ctx.key_len(),
+            embed_len: ctx.embed_len(),
+            batch,
+            operation,
+            device: device.to_string(),
+            device_name,
+            per_second: batch as f64 / median,
+            median_s: median,
+            breakdown: breakdown(self.before, self.after, &self.runs),
+            runs_s: self.runs,
+        }
+    }
+}
+
+/// `f` once untimed (tables, pipelines, resident buffers), then `repeat` timed runs.
+fn timed(device: Device, repeat: usize, f: &mut dyn FnMut() -> Result<()>) -> Result<Timed> {
+    f()?;
+    let before = gpu_totals(device);
+    let runs = (0..repeat)
+        .map(|_| {
+            let start = Instant::now();
+            f()?;
+            Ok(start.elapsed().as_secs_f64())
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(Timed {
+        runs,
+        before,
+        after: gpu_totals(device),
+    })
+}
+
+/// Each operation's timed runs, in [`OPERATIONS`] order.
 fn measure(
     ctx: &ExecutionContext,
     device: Device,
     vectors: &[Vec<u8>],
     repeat: usize,
-) -> Result<Vec<Vec<f64>>> {
+) -> Result<Vec<Timed>> {
     let backend = ctx.backend()?.as_ref();
     let layout = ctx.layout();
-    let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
-        f()?; // untimed: tables, pipelines, resident buffers
-        (0..repeat)
-            .map(|_| {
-                let start = Instant::now();
-                f()?;
-                Ok(start.elapsed().as_secs_f64())
-            })
-            .collect()
-    };
+    let time = |f: &mut dyn FnMut() -> Result<()>| timed(device, repeat, f);
     // Batches, as `encrypt` writes them: no big integer per ciphertext.
     let encrypt_owner = time(&mut || ctx.encrypt_batch(vectors).map(drop))?;
     let encrypt_public = time(&mut || {
         hamming::encrypt_batch(backend, ctx.public_key(), None, layout, vectors).map(drop)
     })?;
     // A search backend's path: batches in and out, the database resident on the device.
-    let database = ctx.encrypt_batch(vectors)?;
-    let mut index = ctx.new_index()?;
-    index.insert_batch(&database)?;
+    let index = database(ctx, vectors)?;
     let query = ctx.encrypt_batch(&vectors[..1])?;
     let mut responses = None;
     let aggregate = time(&mut || {
@@ -213,8 +274,15 @@ fn measure(
     })?;
     let responses = responses.map_or_else(Vec::new, |r| EncryptedVector::from_batch(&r));
     let decode = time(&mut || ctx.decode_distances(&responses).map(drop))?;
+    let search = time(&mut || whole_search(ctx, &index, &vectors[0]).map(drop))?;
     log::debug!("bench on {device} done");
-    Ok(vec![encrypt_owner, encrypt_public, aggregate, decode])
+    Ok(vec![
+        encrypt_owner,
+        encrypt_public,
+        aggregate,
+        decode,
+        search,
+    ])
 }
 
 fn median(runs: &[f64]) -> f64 {

@@ -24,6 +24,8 @@ pub(super) struct Measurement {
     pub(super) median_s: f64,
     /// `batch / median_s`.
     pub(super) per_second: f64,
+    /// On a GPU: where the time went, and which side bounds it.
+    pub(super) breakdown: Option<super::breakdown::Breakdown>,
 }
 
 #[derive(Serialize)]
@@ -41,11 +43,12 @@ pub(super) struct Report<'a> {
     pub(super) measurements: &'a [Measurement],
 }
 
-/// One row per scheme × key_len × batch × operation, a column per device, and GPU/CPU.
+/// One row per scheme × key_len × batch × operation, a column per device, GPU/CPU, and what
+/// bounds the GPU's time. Rates count vectors (aggregate and search: records) per second.
 pub(super) fn print_table(results: &[Measurement]) {
     println!(
-        "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}",
-        "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu"
+        "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  {}",
+        "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu", "gpu bound"
     );
     let rate = |m: &Measurement, device: &str| -> Option<f64> {
         results
@@ -68,20 +71,48 @@ pub(super) fn print_table(results: &[Measurement]) {
         seen.push(key);
         let cpu = rate(m, "cpu");
         let gpu = rate(m, "gpu").or_else(|| rate(m, "auto"));
+        let bound = results
+            .iter()
+            .filter(|r| r.device != "cpu")
+            .find(|r| {
+                r.scheme == m.scheme
+                    && r.key_len == m.key_len
+                    && r.batch == m.batch
+                    && r.operation == m.operation
+            })
+            .and_then(|r| r.breakdown.as_ref())
+            .map_or_else(|| "-".to_string(), |b| b.summary());
         let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
         let ratio = match (cpu, gpu) {
             (Some(c), Some(g)) if c > 0.0 => format!("{:.2}x", g / c),
             _ => "-".to_string(),
         };
         println!(
-            "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}",
+            "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  {}",
             m.scheme,
             m.key_len,
             m.batch,
             m.operation,
             show(cpu),
             show(gpu),
-            ratio
+            ratio,
+            bound
+        );
+    }
+}
+
+/// The whole searches as latencies: one line per database size and device.
+pub(super) fn print_searches(results: &[Measurement]) {
+    for m in results.iter().filter(|m| m.operation == "search") {
+        println!(
+            "search: {} k{} over {} records on {}: {:.1} ms (median; query, aggregation, \
+             decoding, top {})",
+            m.scheme,
+            m.key_len,
+            m.batch,
+            m.device,
+            m.median_s * 1e3,
+            super::search::SEARCH_TOP_K
         );
     }
 }

@@ -154,6 +154,7 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
         schemes: args.schemes.into_iter().map(scheme_of).collect(),
         key_lens: args.key_len,
         batches: args.batch,
+        databases: args.database,
         embed_len: args.embed_len,
         alpha_len: args.alpha_len,
         repeat: args.repeat,

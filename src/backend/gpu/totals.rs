@@ -1,0 +1,68 @@
+//! What a GPU backend's calls have cost so far, host side and device side, for benchmarks that
+//! must say which side bounds an operation (`bench --json`'s breakdown).
+
+use serde::Serialize;
+
+use super::readback::CallTimes;
+use super::GpuBackend;
+
+/// Running totals over every call a [`GpuBackend`] has made. Take one before and one after a
+/// piece of work; [`since`](GpuTotals::since) gives what that work cost.
+///
+/// `waiting_s` is the time the host spent waiting for the device: the device's time that no host
+/// work hid. When it is most of a call, the call is device-bound; when uploads, submissions and
+/// copies out dominate, the host bounds it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct GpuTotals {
+    /// GPU calls (one per backend operation that ran on the device).
+    pub calls: u64,
+    /// Chunks submitted.
+    pub chunks: u64,
+    /// Seconds inside those calls, end to end.
+    pub call_s: f64,
+    /// Seconds preparing and submitting chunks (uploads, parameters, bind groups, encoding).
+    pub submit_s: f64,
+    /// Seconds waiting for the device to finish chunks.
+    pub waiting_s: f64,
+    /// Seconds copying results out of mapped memory.
+    pub copy_out_s: f64,
+    /// Bytes written to the device per call (per-item inputs and parameters; tables and
+    /// constants uploaded once are not counted).
+    pub bytes_up: u64,
+    /// Bytes read back from the device.
+    pub bytes_down: u64,
+}
+
+impl GpuTotals {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &GpuTotals) -> GpuTotals {
+        GpuTotals {
+            calls: self.calls - earlier.calls,
+            chunks: self.chunks - earlier.chunks,
+            call_s: self.call_s - earlier.call_s,
+            submit_s: self.submit_s - earlier.submit_s,
+            waiting_s: self.waiting_s - earlier.waiting_s,
+            copy_out_s: self.copy_out_s - earlier.copy_out_s,
+            bytes_up: self.bytes_up - earlier.bytes_up,
+            bytes_down: self.bytes_down - earlier.bytes_down,
+        }
+    }
+
+    pub(super) fn add_call(&mut self, times: &CallTimes, call_s: f64) {
+        self.calls += 1;
+        self.chunks += times.chunks as u64;
+        self.call_s += call_s;
+        self.submit_s += times.submit.as_secs_f64();
+        self.waiting_s += times.wait.as_secs_f64();
+        self.copy_out_s += times.copy_out.as_secs_f64();
+        self.bytes_up += times.bytes_up;
+        self.bytes_down += times.bytes_down;
+    }
+}
+
+impl GpuBackend {
+    /// The totals of every call so far (see [`GpuTotals`]).
+    pub fn totals(&self) -> GpuTotals {
+        self.totals.lock().map(|t| *t).unwrap_or_default()
+    }
+}

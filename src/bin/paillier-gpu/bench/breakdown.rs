@@ -1,0 +1,110 @@
+//! Which side bounds an operation on a GPU: per timed run, the host-visible time, the time inside
+//! GPU calls split into preparing and submitting, waiting for the device and copying out, the
+//! time outside GPU calls (packing, checks, conversions), and the bytes moved.
+
+use paillier_gpu::Device;
+use serde::Serialize;
+
+#[cfg(feature = "gpu")]
+pub(super) use paillier_gpu::hazmat::backend::gpu::GpuTotals;
+
+/// Stands in for the GPU's totals in a build without the GPU backend.
+#[cfg(not(feature = "gpu"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct GpuTotals;
+
+/// One operation's breakdown, per timed run (totals over the runs divided by their number).
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct Breakdown {
+    /// Wall-clock seconds per run as the caller sees them (the mean of the runs).
+    pub(super) host_visible_s: f64,
+    /// Seconds inside GPU calls.
+    pub(super) in_gpu_calls_s: f64,
+    /// Of which: preparing and submitting chunks (uploads included).
+    pub(super) submit_s: f64,
+    /// Of which: waiting for the device (its time that no host work hid).
+    pub(super) waiting_s: f64,
+    /// Of which: copying results out of mapped memory.
+    pub(super) copy_out_s: f64,
+    /// Host work outside GPU calls: packing, conversions, checks, the CPU's share.
+    pub(super) outside_gpu_calls_s: f64,
+    /// GPU calls and chunks per run.
+    pub(super) gpu_calls: f64,
+    pub(super) chunks: f64,
+    /// Bytes written to and read from the device per run.
+    pub(super) bytes_up: f64,
+    pub(super) bytes_down: f64,
+    /// "device" when waiting for the device is at least half the host-visible time, else "host".
+    pub(super) bound: &'static str,
+}
+
+/// The GPU's totals now, when `device` may use it; `None` on the CPU.
+pub(super) fn gpu_totals(device: Device) -> Option<GpuTotals> {
+    if device == Device::Cpu {
+        return None;
+    }
+    shared_totals()
+}
+
+#[cfg(feature = "gpu")]
+fn shared_totals() -> Option<GpuTotals> {
+    paillier_gpu::hazmat::backend::gpu::GpuBackend::shared()
+        .ok()
+        .map(|gpu| gpu.totals())
+}
+
+#[cfg(not(feature = "gpu"))]
+fn shared_totals() -> Option<GpuTotals> {
+    None
+}
+
+/// The breakdown of `runs` (seconds each) between two totals.
+#[cfg(feature = "gpu")]
+pub(super) fn breakdown(
+    before: Option<GpuTotals>,
+    after: Option<GpuTotals>,
+    runs: &[f64],
+) -> Option<Breakdown> {
+    let spent = after?.since(&before?);
+    let n = runs.len().max(1) as f64;
+    let host_visible_s = runs.iter().sum::<f64>() / n;
+    let waiting_s = spent.waiting_s / n;
+    Some(Breakdown {
+        host_visible_s,
+        in_gpu_calls_s: spent.call_s / n,
+        submit_s: spent.submit_s / n,
+        waiting_s,
+        copy_out_s: spent.copy_out_s / n,
+        outside_gpu_calls_s: (host_visible_s - spent.call_s / n).max(0.0),
+        gpu_calls: spent.calls as f64 / n,
+        chunks: spent.chunks as f64 / n,
+        bytes_up: spent.bytes_up as f64 / n,
+        bytes_down: spent.bytes_down as f64 / n,
+        bound: if waiting_s * 2.0 >= host_visible_s {
+            "device"
+        } else {
+            "host"
+        },
+    })
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn breakdown(
+    _: Option<GpuTotals>,
+    _: Option<GpuTotals>,
+    _: &[f64],
+) -> Option<Breakdown> {
+    None
+}
+
+impl Breakdown {
+    /// The table's note: which side bounds it, and the device's share of the time.
+    pub(super) fn summary(&self) -> String {
+        let share = if self.host_visible_s > 0.0 {
+            100.0 * self.waiting_s / self.host_visible_s
+        } else {
+            0.0
+        };
+        format!("{} ({share:.0}% waiting)", self.bound)
+    }
+}
