@@ -47,8 +47,8 @@ pub(super) struct Report<'a> {
 /// bounds the GPU's time. Rates count vectors (aggregate and search: records) per second.
 pub(super) fn print_table(results: &[Measurement]) {
     println!(
-        "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  {}",
-        "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu", "gpu bound"
+        "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  gpu bound",
+        "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu"
     );
     let rate = |m: &Measurement, device: &str| -> Option<f64> {
         results
