@@ -65,5 +65,33 @@ fn operations(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, operations);
+/// The host's noise producer for a GPU-sized batch (131,072 exponents of 1024 bits, the classic
+/// scheme at key_len 1024): ChaCha20 on every core keyed from the OS, against the one stream
+/// from the OS on one thread it replaced.
+fn noise(c: &mut Criterion) {
+    use paillier_gpu::hazmat::backend::noise::random_exponents;
+    use rand::RngCore;
+    const COUNT: usize = 131_072;
+    const BITS: usize = 1024;
+    let mut group = c.benchmark_group("noise_exponents");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(COUNT as u64));
+    group.bench_function(BenchmarkId::new("chacha20_every_core", COUNT), |b| {
+        b.iter(|| random_exponents(COUNT, BITS).expect("noise"))
+    });
+    group.bench_function(BenchmarkId::new("os_one_thread", COUNT), |b| {
+        b.iter(|| {
+            let mut words = vec![0u64; COUNT * BITS / 64];
+            let mut bytes = vec![0u8; words.len() * 8];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            for (w, raw) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+                *w = u64::from_le_bytes(raw.try_into().expect("8 bytes"));
+            }
+            words
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, operations, noise);
 criterion_main!(benches);

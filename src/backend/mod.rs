@@ -10,6 +10,7 @@ pub(crate) mod encryption;
 mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod noise;
 mod one_prime;
 pub mod response_check;
 mod spot_check;

@@ -4,7 +4,6 @@
 use num_bigint::{BigUint, RandBigInt};
 use num_integer::Integer;
 use num_traits::{One, Zero};
-use rand::Rng;
 
 use super::public_key::{PublicKey, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS};
 use super::{Ciphertext, Scheme};
@@ -127,27 +126,11 @@ impl PublicKey {
     }
 
     /// `count` fresh uniform noise exponents of [`noise_exponent_bits`](Self::noise_exponent_bits)
-    /// bits, from the operating system's generator.
+    /// bits (see [`random_exponents`](crate::backend::noise::random_exponents)).
     pub(crate) fn random_noise_exponents(&self, count: usize) -> Result<Exponents> {
-        // The whole batch in one request to the OS, not one per exponent: a system call each was
-        // what bounded the GPU's encryption rate on a sandboxed host.
-        let limbs = self.noise_bits.div_ceil(64);
-        let mut words = vec![0u64; count * limbs];
-        rand::rngs::OsRng
-            .try_fill(&mut words[..])
-            .map_err(|e| Error::InvalidParameter(format!("the OS random generator failed: {e}")))?;
-        // Uniform below 2^noise_bits, as `gen_biguint(noise_bits)` draws.
-        let top_bits = self.noise_bits - (limbs - 1) * 64;
-        if top_bits < 64 {
-            for item in words.chunks_exact_mut(limbs) {
-                item[limbs - 1] &= (1u64 << top_bits) - 1;
-            }
-        }
-        Ok(Exponents {
-            values: LimbBatch::from_flat(limbs, words)?,
-            bits: self.noise_bits,
-            secrecy: Secrecy::Secret,
-        })
+        // On every core from ChaCha20 keyed by the OS: a single stream from the OS on one
+        // thread bounded the GPU's encryption rate on the host.
+        crate::backend::noise::random_exponents(count, self.noise_bits)
     }
 
     /// The base whose powers are the noise of every ciphertext.
