@@ -170,7 +170,7 @@ class PublicContext:
         input: _Path,
         output: _Path,
         resume: bool = False,
-        batch: int = 4096,
+        batch: Optional[int] = None,
         overwrite: bool = False,
     ) -> int:
         """Encrypts a vector file into a ciphertext file, as `paillier-gpu encrypt` does

@@ -2,15 +2,14 @@
 
 use std::path::PathBuf;
 
-use paillier_gpu::hazmat::backend::backend_for;
 use paillier_gpu::Device;
 use pyo3::prelude::*;
 
 use crate::ciphertexts::Ciphertexts;
 use crate::convert::{bit_rows, device_of, non_negative, warn_weaknesses};
 use crate::errors::IntoPy;
+use paillier_gpu::context::EncryptFile;
 use paillier_gpu::formats::ciphertexts::check_binary_file;
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
 
 /// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
 /// nothing. Loading it needs no passphrase.
@@ -22,7 +21,10 @@ pub struct PyPublicContext {
 
 impl PyPublicContext {
     pub fn new(inner: paillier_gpu::PublicContext, device: Device) -> Self {
-        Self { inner, device }
+        Self {
+            inner: inner.with_device(device),
+            device,
+        }
     }
 
     /// A loaded context, its weaknesses raised as warnings and, with `insecure`, public-key
@@ -114,22 +116,10 @@ impl PyPublicContext {
         let layout = self.inner.layout().py_err()?;
         let bits = bit_rows(vectors, layout.embed_len(), true)?;
         let rows = bits.rows();
-        let public_key = self.inner.public_key();
-        let batch = py
-            .detach(|| {
-                let backend = backend_for(self.device)?;
-                paillier_gpu::hamming::encrypt_batch(
-                    backend.as_ref(),
-                    public_key,
-                    None,
-                    &layout,
-                    &rows,
-                )
-            })
-            .py_err()?;
+        let batch = py.detach(|| self.inner.encrypt_batch(&rows)).py_err()?;
         Ok(Ciphertexts::new(
             batch,
-            public_key.clone(),
+            self.inner.public_key().clone(),
             self.inner.ciphertext_shape().py_err()?,
         ))
     }
@@ -141,42 +131,29 @@ impl PyPublicContext {
     ///
     /// The output may not be the input; an existing file that is not a ciphertext file is
     /// replaced only with `overwrite=True`; a FIFO or a device is written as a stream (no
-    /// resume); one run at a time per output.
-    #[pyo3(signature = (input, output, resume=false, batch=4096, overwrite=false))]
+    /// resume); one run at a time per output. `batch=None` lets the backend choose.
+    #[pyo3(signature = (input, output, resume=false, batch=None, overwrite=false))]
     fn encrypt_file(
         &self,
         py: Python<'_>,
         input: PathBuf,
         output: PathBuf,
         resume: bool,
-        batch: i64,
+        batch: Option<i64>,
         overwrite: bool,
     ) -> PyResult<usize> {
-        let batch = non_negative("batch", batch)?.max(1);
-        let layout = self.inner.layout().py_err()?;
-        let shape = self.inner.ciphertext_shape().py_err()?;
+        let batch = match batch {
+            Some(batch) => Some(non_negative("batch", batch)?.max(1)),
+            None => None,
+        };
+        let job = EncryptFile {
+            resume,
+            batch,
+            overwrite,
+            ..EncryptFile::new(&input, &output)
+        };
         let report = py
-            .detach(|| {
-                let target =
-                    prepare_output(&output, &[&input], OutputKind::Ciphertexts, overwrite)?;
-                let backend = backend_for(self.device)?;
-                let job = paillier_gpu::formats::encrypt_job::EncryptJob {
-                    public_key: self.inner.public_key(),
-                    secret_key: None,
-                    layout: &layout,
-                    shape,
-                    backend: backend.as_ref(),
-                    batch,
-                };
-                match (target.is_stream(), resume) {
-                    (true, true) => Err(paillier_gpu::Error::InvalidParameter(format!(
-                        "resume: {} is a stream (a FIFO or a device), which cannot be resumed",
-                        output.display()
-                    ))),
-                    (true, false) => job.run_to_stream(&input, &target.path, |_| {}),
-                    (false, _) => job.run(&input, &target.path, resume, |_| {}),
-                }
-            })
+            .detach(|| self.inner.encrypt_file(&job, |_| {}))
             .py_err()?;
         Ok(report.records)
     }

@@ -107,3 +107,39 @@ fn gpu_backend() -> Result<Arc<dyn Backend>> {
 fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
     gpu_backend()
 }
+
+/// Records per encryption step for a file job on `backend` when the caller gives none: `floor`
+/// on the CPU; on a GPU, after its warm-up (which compiles the kernels and calibrates the chunk
+/// size at `n_squared`'s width), enough records of `chunks` ciphertexts to fill two calibrated
+/// chunks (one computing while the other moves), and at least `floor`.
+pub fn encryption_batch(
+    backend: &dyn Backend,
+    n_squared: &crate::bigint::MontgomeryModulus,
+    chunks: usize,
+    floor: usize,
+) -> Result<usize> {
+    if backend.runs_on_cpu(usize::MAX) {
+        return Ok(floor);
+    }
+    gpu_chunk_items(n_squared).map(|items| (2 * items).div_ceil(chunks.max(1)).max(floor))
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_chunk_items(n_squared: &crate::bigint::MontgomeryModulus) -> Result<usize> {
+    let gpu = gpu::GpuBackend::shared()?;
+    let calibration = gpu.warm_up(n_squared)?;
+    log::info!(
+        "GPU warm-up: {} numbers fill {}; chunks of {}",
+        calibration.saturating_items,
+        gpu.adapter_info().name,
+        calibration.chunk_items
+    );
+    Ok(calibration.chunk_items)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_chunk_items(_: &crate::bigint::MontgomeryModulus) -> Result<usize> {
+    Err(Error::GpuUnavailable(
+        "this build has no GPU backend (the \"gpu\" feature)".into(),
+    ))
+}

@@ -25,7 +25,7 @@ mod verifying;
 pub use batch::{Exponents, LimbBatch, Secrecy};
 pub(crate) use checks::{check_crt_operands, check_fixed_base_operands, check_operands};
 pub use crt_key::CrtKey;
-pub use device::{backend_for, Device};
+pub use device::{backend_for, encryption_batch, Device};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
 pub use resident_batch::{DeviceBatch, ResidentBatch};

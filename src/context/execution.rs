@@ -251,7 +251,7 @@ impl ExecutionContext {
     /// caller chose explicitly ([`Device::Gpu`], [`with_backend`](Self::with_backend)). Under
     /// [`Device::Auto`] secrets stay on the CPU: the GPU path is not constant-time and its memory
     /// may be shared (SECURITY.md).
-    fn secrets_may_use_backend(&self) -> Result<bool> {
+    pub(super) fn secrets_may_use_backend(&self) -> Result<bool> {
         Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
     }
 
@@ -331,10 +331,7 @@ impl ExecutionContext {
     /// The public part (key and configuration, no secret): what a search backend or an
     /// encryption worker gets.
     pub fn public_context(&self) -> PublicContext {
-        PublicContext {
-            config: self.config,
-            public_key: self.public_key.clone(),
-        }
+        PublicContext::new(self.config, self.public_key.clone(), self.device)
     }
 
     /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.

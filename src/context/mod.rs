@@ -13,6 +13,7 @@
 //! ```
 
 pub mod aes;
+mod encrypt_file;
 mod execution;
 mod file_io;
 mod format;
@@ -23,6 +24,7 @@ mod sdk_json;
 mod sealing;
 mod tables;
 
+pub use encrypt_file::EncryptFile;
 pub use execution::ExecutionContext;
 pub use key_provider::{
     DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider, ScryptCost, SDK_DEFAULT_SALT,

@@ -1,7 +1,7 @@
 //! What a search backend holds: the public part of a context file.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -10,7 +10,7 @@ use super::format::{
 };
 use super::sdk_json::{parse_public_key, public_key_json};
 use super::*;
-use crate::backend::Device;
+use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{EncryptedIndex, VectorLayout};
@@ -18,11 +18,23 @@ use crate::paillier::{PublicKey, Scheme};
 
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
-/// It is read without any passphrase and can build an [`EncryptedIndex`], nothing more.
-#[derive(Debug)]
+/// It is read without any passphrase and can encrypt and build an [`EncryptedIndex`], nothing
+/// more. Its `device` (CPU by default) picks the backend its encryptions run on.
 pub struct PublicContext {
     pub(super) config: ContextConfig,
     pub(super) public_key: Arc<PublicKey>,
+    pub(super) device: Device,
+    pub(super) backend: OnceLock<Arc<dyn Backend>>,
+}
+
+impl std::fmt::Debug for PublicContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicContext")
+            .field("config", &self.config)
+            .field("public_key", &self.public_key)
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PublicContext {
@@ -58,10 +70,38 @@ impl PublicContext {
                 ))
             }
         }
-        Ok(Self {
+        Ok(Self::new(config, Arc::new(public_key), Device::Cpu))
+    }
+
+    pub(super) fn new(config: ContextConfig, public_key: Arc<PublicKey>, device: Device) -> Self {
+        Self {
             config,
-            public_key: Arc::new(public_key),
-        })
+            public_key,
+            device,
+            backend: OnceLock::new(),
+        }
+    }
+
+    /// The compute device of its encryptions.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The same context on another device; the backend is attached when first used.
+    pub fn with_device(mut self, device: Device) -> Self {
+        self.device = device;
+        self.backend = OnceLock::new();
+        self
+    }
+
+    /// The backend its encryptions run on, attached on first use ([`Error::GpuUnavailable`]
+    /// for [`Device::Gpu`] without an adapter).
+    pub fn backend(&self) -> Result<&Arc<dyn Backend>> {
+        if let Some(backend) = self.backend.get() {
+            return Ok(backend);
+        }
+        let backend = crate::backend::backend_for(self.device)?;
+        Ok(self.backend.get_or_init(|| backend))
     }
 
     /// The configuration.
@@ -97,6 +137,21 @@ impl PublicContext {
             ("type", py_json_string(self.config.scheme.context_type())),
             ("config", py_json_string(&self.config.to_json())),
         ])
+    }
+
+    /// Encrypts binary vectors under the public key on this context's backend, one record per
+    /// vector (what the file writers and [`EncryptedIndex::insert_batch`] take).
+    pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
+        &self,
+        vectors: &[V],
+    ) -> Result<crate::paillier::CiphertextBatch> {
+        crate::hamming::encrypt_batch(
+            self.backend()?.as_ref(),
+            &self.public_key,
+            None,
+            &self.layout()?,
+            vectors,
+        )
     }
 
     /// An empty index for this context's vectors on `device`.

@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use paillier_gpu::formats::encrypt_job::EncryptJob;
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
-use paillier_gpu::hazmat::backend::backend_for;
+use paillier_gpu::context::EncryptFile;
+use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ExecutionContext, PublicContext, Result};
 
@@ -61,72 +60,47 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         force,
         insecure,
     } = args;
-    let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
-    let inputs = [&[context.as_path(), input.as_path()][..], &passphrase_path].concat();
-    let target = prepare_output(&output, &inputs, OutputKind::Ciphertexts, force)?;
-    if target.is_stream() && resume {
-        return Err(paillier_gpu::Error::InvalidParameter(format!(
-            "--resume: {} is a stream (a FIFO or a device), which cannot be resumed",
-            output.display()
-        )));
-    }
-    let public = PublicContext::load(&context)?;
+    let public = PublicContext::load(&context)?.with_device(device.device());
     check_pinned_key(&public, expect_key)?;
     if insecure {
         public.public_key().allow_insecure_parameters();
     }
-    // With the passphrase at hand, the public key must match the secret key (loading
-    // checks it) before anything is encrypted under it.
+    // With the passphrase at hand, the public key must match the secret key (loading checks
+    // it) before anything is encrypted under it; the owner's context then encrypts.
     let owner = match optional_passphrase(passphrase_file)? {
-        Some(passphrase) => Some(ExecutionContext::load_with_passphrase(
-            &context,
-            &passphrase,
-        )?),
+        Some(passphrase) => Some(
+            ExecutionContext::load_with_passphrase(&context, &passphrase)?
+                .with_device(device.device()),
+        ),
         None => None,
     };
     if let (Some(owner), true) = (&owner, insecure) {
         owner.public_key().allow_insecure_parameters();
     }
-    let layout = public.layout()?;
-    let backend = backend_for(device.device())?;
-    let shape = public.ciphertext_shape()?;
-    let batch = match batch {
-        Some(batch) => batch,
-        None => default_encrypt_batch(backend.as_ref(), &public, shape.chunks)?,
-    };
-    // The owner's faster path sends secrets to the backend: only to the CPU, or to a GPU
-    // asked for by name.
-    let secrets_allowed = device.device() == paillier_gpu::Device::Gpu
-        || backend.device() == paillier_gpu::Device::Cpu;
-    // Encrypt under the public key checked against the secret key, when there is one.
-    let public_key: &paillier_gpu::paillier::PublicKey = match &owner {
-        Some(ctx) => ctx.public_key(),
-        None => public.public_key(),
-    };
-    let job = EncryptJob {
-        public_key,
-        secret_key: owner
-            .as_ref()
-            .filter(|_| secrets_allowed)
-            .map(|ctx| &**ctx.secret_key()),
-        layout: &layout,
-        shape,
-        backend: backend.as_ref(),
+    let other_inputs: Vec<&Path> = std::iter::once(context.as_path())
+        .chain(passphrase_file)
+        .collect();
+    let job = EncryptFile {
+        resume,
         batch,
+        overwrite: force,
+        other_inputs: &other_inputs,
+        ..EncryptFile::new(&input, &output)
     };
     // A bar with a total and an ETA when the input's header gives the count (.npy).
-    let total = paillier_gpu::formats::vectors::VectorReader::open(&input, layout.embed_len())
+    let total = public
+        .layout()
         .ok()
+        .and_then(|layout| VectorReader::open(&input, layout.embed_len()).ok())
         .and_then(|reader| reader.len_hint());
     let bar = match total {
         Some(total) => progress(total, "encrypting"),
         None => spinner("encrypting"),
     };
     let on_batch = |done: usize| bar.set_position(done as u64);
-    let report = if target.is_stream() {
-        job.run_to_stream(&input, &target.path, on_batch)?
-    } else {
-        job.run(&input, &target.path, resume, on_batch)?
+    let report = match &owner {
+        Some(owner) => owner.encrypt_file(&job, on_batch)?,
+        None => public.encrypt_file(&job, on_batch)?,
     };
     bar.finish_and_clear();
     wrote(&format!(
@@ -144,38 +118,4 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         );
     }
     Ok(())
-}
-
-/// Vectors per encryption step when `--batch` is not given: `DEFAULT_BATCH` on the CPU; on a
-/// GPU, after its warm-up, enough vectors of `chunks` ciphertexts to fill two calibrated chunks
-/// (one computing while the other moves), and at least `DEFAULT_BATCH`.
-fn default_encrypt_batch(
-    backend: &dyn paillier_gpu::hazmat::backend::Backend,
-    public: &PublicContext,
-    chunks: usize,
-) -> Result<usize> {
-    use paillier_gpu::formats::encrypt_job::DEFAULT_BATCH;
-    if backend.runs_on_cpu(usize::MAX) {
-        return Ok(DEFAULT_BATCH);
-    }
-    gpu_chunk_items(public).map(|items| (2 * items).div_ceil(chunks.max(1)).max(DEFAULT_BATCH))
-}
-
-/// The chunk a warmed-up GPU runs at n²'s width.
-#[cfg(feature = "gpu")]
-fn gpu_chunk_items(public: &PublicContext) -> Result<usize> {
-    let gpu = paillier_gpu::hazmat::backend::gpu::GpuBackend::shared()?;
-    let calibration = gpu.warm_up(public.public_key().n_squared_modulus())?;
-    log::info!(
-        "GPU warm-up: {} numbers fill {}; chunks of {}",
-        calibration.saturating_items,
-        gpu.adapter_info().name,
-        calibration.chunk_items
-    );
-    Ok(calibration.chunk_items)
-}
-
-#[cfg(not(feature = "gpu"))]
-fn gpu_chunk_items(_: &PublicContext) -> Result<usize> {
-    Ok(paillier_gpu::formats::encrypt_job::DEFAULT_BATCH)
 }
