@@ -189,3 +189,6 @@ class EncryptedIndex:
     def aggregate(self, query: Ciphertexts, ids: _Selection = None) -> Ciphertexts:
         """One response per selected record (all by default, or a range, slice, list of ids or
         boolean mask), in selection order. Safe to call from several threads."""
+    def aggregate_many(self, queries: Ciphertexts, ids: _Selection = None) -> List[Ciphertexts]:
+        """Several queries (one vector each) in one call: one `Ciphertexts` of responses per
+        query, each as `aggregate` gives it."""

@@ -196,6 +196,29 @@ impl PyEncryptedIndex {
         ))
     }
 
+    /// Answers several queries in one call: `queries` holds one vector per query; returns one
+    /// `Ciphertexts` of responses per query, each as `aggregate` gives it.
+    #[pyo3(signature = (queries, ids=None))]
+    fn aggregate_many(
+        &self,
+        py: Python<'_>,
+        queries: &Bound<'_, Ciphertexts>,
+        ids: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Ciphertexts>> {
+        let selection = selection_of(ids, self.__len__()?)?;
+        let queries = &queries.get().batch;
+        let answers = py
+            .detach(|| {
+                let index = self.inner.read().map_err(|_| poisoned())?;
+                index.aggregate_queries(queries, &selection)
+            })
+            .py_err()?;
+        Ok(answers
+            .into_iter()
+            .map(|responses| Ciphertexts::new(responses, self.public_key.clone(), self.shape))
+            .collect())
+    }
+
     fn __repr__(&self) -> PyResult<String> {
         Ok(format!(
             "EncryptedIndex({} records, device={}, key {})",

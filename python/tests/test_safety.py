@@ -127,3 +127,16 @@ def test_an_index_is_safe_to_share_between_threads(small_ctx):
         t.join()
     assert failures == []
     assert len(index) == 8 * 21
+
+
+def test_many_queries_in_one_call(small_ctx):
+    rng = np.random.default_rng(4)
+    rows = random_bits(rng, 6, 40)
+    index = pg.EncryptedIndex(small_ctx.public_context())
+    index.insert(small_ctx.encrypt_vec_batch(rows))
+    queries = random_bits(rng, 3, 40)
+    answers = index.aggregate_many(small_ctx.encrypt_vec_batch(queries), range(1, 5))
+    assert len(answers) == 3
+    for query, responses in zip(queries, answers):
+        got = small_ctx.decode_hamming_client_batch(responses).tolist()
+        assert got == [hamming(rows[i], query) for i in range(1, 5)]

@@ -205,4 +205,87 @@ impl EncryptedIndex {
         };
         Ok(CiphertextBatch::from_products(self.key, chunks, products))
     }
+
+    /// Answers several queries against this database in one call: `queries` holds one record
+    /// per query, and the result one batch of responses per query, in order (each as
+    /// [`aggregate_batch`](Self::aggregate_batch) gives it). The records stay where the backend
+    /// keeps them (on a GPU, resident) for all the queries.
+    ///
+    /// ```
+    /// # use paillier_gpu::{ContextOptions, ExecutionContext, Selection};
+    /// # let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+    /// let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
+    /// let mut index = ctx.new_index().unwrap();
+    /// index.insert_batch(&ctx.encrypt_batch(&[[0u8; 8], [1; 8]]).unwrap()).unwrap();
+    /// let queries = ctx.encrypt_batch(&[[1u8; 8], [0; 8], [1; 8]]).unwrap();
+    /// let answers = index.aggregate_queries(&queries, &Selection::All).unwrap();
+    /// let distances: Vec<Vec<u32>> = answers.iter().map(|r| ctx.decode_batch(r).unwrap()).collect();
+    /// assert_eq!(distances, vec![vec![8, 0], vec![0, 8], vec![8, 0]]);
+    /// ```
+    pub fn aggregate_queries(
+        &self,
+        queries: &CiphertextBatch,
+        selection: &Selection,
+    ) -> Result<Vec<CiphertextBatch>> {
+        self.check_batch(queries)?;
+        (0..queries.records())
+            .map(|q| {
+                let query = queries.records_in(q..q + 1)?;
+                self.aggregate_batch(&query, selection)
+                    .map_err(|e| e.with_index_offset(q))
+            })
+            .collect()
+    }
+
+    /// [`aggregate_batch`](Self::aggregate_batch) with the responses handed to `sink` a block of
+    /// at most `records_per_block` selected records at a time, in selection order, as
+    /// `sink(position of the block's first response, responses)`: no more than one block of
+    /// responses is held, whatever the database's size, so they can go straight to a file or a
+    /// socket. An error from `sink` stops the stream and is returned.
+    pub fn aggregate_streamed(
+        &self,
+        query: &CiphertextBatch,
+        selection: &Selection,
+        records_per_block: usize,
+        mut sink: impl FnMut(usize, &CiphertextBatch) -> Result<()>,
+    ) -> Result<()> {
+        if records_per_block == 0 {
+            return Err(Error::InvalidParameter(
+                "records_per_block must be at least 1".into(),
+            ));
+        }
+        let blocks: Vec<Selection> = match selection {
+            Selection::All => range_blocks(0..self.len(), records_per_block),
+            Selection::Range(range) => {
+                // Checked whole first, so that a bad range fails before any block is sent.
+                if range.start > range.end || range.end > self.len() {
+                    return self.aggregate_batch(query, selection).map(drop);
+                }
+                range_blocks(range.clone(), records_per_block)
+            }
+            Selection::Ids(ids) => {
+                if ids.iter().any(|&id| id >= self.len()) {
+                    return self.aggregate_batch(query, selection).map(drop);
+                }
+                ids.chunks(records_per_block)
+                    .map(|block| Selection::Ids(block.to_vec()))
+                    .collect()
+            }
+        };
+        let mut first = 0;
+        for block in &blocks {
+            let responses = self.aggregate_batch(query, block)?;
+            sink(first, &responses)?;
+            first += responses.records();
+        }
+        Ok(())
+    }
+}
+
+/// `range` cut into ranges of at most `size` records.
+fn range_blocks(range: Range<usize>, size: usize) -> Vec<Selection> {
+    (range.start..range.end)
+        .step_by(size)
+        .map(|start| Selection::Range(start..(start + size).min(range.end)))
+        .collect()
 }

@@ -1,0 +1,99 @@
+//! A backend's calls: several queries against one resident database in one call, and responses
+//! streamed in blocks, each equal to the single-query aggregation, on the CPU and the GPU.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{small_context, small_options};
+use paillier_gpu::hazmat::backend::{cpu::CpuBackend, Backend};
+use paillier_gpu::paillier::CiphertextBatch;
+use paillier_gpu::{Error, ExecutionContext, Scheme, Selection};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+fn backends() -> Vec<Arc<dyn Backend>> {
+    let mut all: Vec<Arc<dyn Backend>> = vec![CpuBackend::shared()];
+    if let Some(gpu) = common::shared_gpu() {
+        all.push(gpu.checked());
+    }
+    all
+}
+
+fn vectors(rng: &mut StdRng, count: usize, dims: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|_| (0..dims).map(|_| rng.gen_range(0..=1)).collect())
+        .collect()
+}
+
+fn records(batch: &CiphertextBatch) -> Vec<CiphertextBatch> {
+    (0..batch.records())
+        .map(|r| batch.records_in(r..r + 1).unwrap())
+        .collect()
+}
+
+#[test]
+fn query_batches_and_streamed_responses_equal_single_aggregations() {
+    let mut rng = StdRng::seed_from_u64(31);
+    for scheme in [Scheme::Paillier, Scheme::PaillierLookup] {
+        let base = small_context(scheme);
+        for backend in backends() {
+            let ctx = ExecutionContext::create_with_passphrase(&small_options(scheme, 64), "p")
+                .unwrap()
+                .with_backend(backend.clone());
+            let database = vectors(&mut rng, 37, 64);
+            let mut index = ctx.new_index().unwrap();
+            index
+                .insert_batch(&ctx.encrypt_batch(&database).unwrap())
+                .unwrap();
+            let queries = ctx.encrypt_batch(&vectors(&mut rng, 5, 64)).unwrap();
+            for selection in [
+                Selection::All,
+                Selection::Range(3..30),
+                Selection::Ids(vec![36, 0, 5, 5, 12]),
+                Selection::Range(4..4),
+            ] {
+                let answers = index.aggregate_queries(&queries, &selection).unwrap();
+                assert_eq!(answers.len(), 5);
+                for (query, answer) in records(&queries).iter().zip(&answers) {
+                    let single = index.aggregate_batch(query, &selection).unwrap();
+                    assert_eq!(answer, &single, "{scheme:?} {selection:?}");
+                    // Streamed in blocks of 4: the same responses, in order, at their positions.
+                    let mut streamed = Vec::new();
+                    index
+                        .aggregate_streamed(query, &selection, 4, |first, block| {
+                            assert_eq!(first, streamed.len());
+                            assert!(block.records() <= 4);
+                            streamed.extend(records(block));
+                            Ok(())
+                        })
+                        .unwrap();
+                    assert_eq!(streamed, records(&single), "{scheme:?} {selection:?}");
+                }
+            }
+            // Bad selections fail before any block is sent; a sink's error stops the stream.
+            let query = records(&queries).remove(0);
+            let mut sent = 0;
+            let bad = index.aggregate_streamed(&query, &Selection::Range(30..40), 4, |_, _| {
+                sent += 1;
+                Ok(())
+            });
+            assert!(matches!(bad, Err(Error::InvalidSelection(_))) && sent == 0);
+            let stopped = index.aggregate_streamed(&query, &Selection::All, 4, |first, _| {
+                if first >= 8 {
+                    return Err(Error::InvalidParameter("the socket closed".into()));
+                }
+                Ok(())
+            });
+            assert!(matches!(stopped, Err(Error::InvalidParameter(_))));
+            assert!(index
+                .aggregate_streamed(&query, &Selection::All, 0, |_, _| Ok(()))
+                .is_err());
+            // Queries made under another key are refused by the key, before any product.
+            let foreign = base.encrypt_batch(&vectors(&mut rng, 2, 64)).unwrap();
+            assert!(matches!(
+                index.aggregate_queries(&foreign, &Selection::All),
+                Err(Error::KeyMismatch { .. })
+            ));
+        }
+    }
+}
