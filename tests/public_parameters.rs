@@ -173,3 +173,18 @@ fn the_cli_pins_every_public_parameter_and_refuses_short_noise() {
     ));
     assert!(message.contains("earlier version"), "{message}");
 }
+
+#[test]
+fn the_first_fingerprint_is_what_version_1_wrote() {
+    // SHA-256 of the v1 domain and the SDK fixture's type, n and g, computed independently
+    // (Python's hashlib over the same length-prefixed fields): old files' headers carry it.
+    let case = common::sdk_cases()
+        .into_iter()
+        .find(|c| c.name == "paillier_512")
+        .unwrap();
+    let public = PublicContext::from_json(&case.context_json).unwrap();
+    assert_eq!(
+        KeyFingerprint::legacy_v1(public.public_key()).to_string(),
+        "1b8a0cfd7351ed014cfe9080bab865ea52b02634a8bfe6f4d456613834c3c24d"
+    );
+}

@@ -37,43 +37,46 @@ pub struct KeyFingerprint([u8; 32]);
 impl KeyFingerprint {
     /// The fingerprint of `public_key`.
     pub fn of(public_key: &PublicKey) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(DOMAIN);
-        let mut field = |bytes: &[u8]| {
-            hasher.update((bytes.len() as u64).to_be_bytes());
-            hasher.update(bytes);
-        };
-        let number = |value: usize| (value as u64).to_be_bytes();
-        field(public_key.scheme().context_type().as_bytes());
-        field(&number(public_key.key_len()));
-        field(&public_key.n().to_bytes_be());
-        field(&public_key.g().to_bytes_be());
+        let number = |value: usize| (value as u64).to_be_bytes().to_vec();
+        let mut fields = vec![
+            public_key.scheme().context_type().as_bytes().to_vec(),
+            number(public_key.key_len()),
+            public_key.n().to_bytes_be(),
+            public_key.g().to_bytes_be(),
+        ];
         if let Some(g_n) = public_key.g_n() {
-            field(&g_n.to_bytes_be());
+            fields.push(g_n.to_bytes_be());
         }
         if let Some(alpha) = public_key.alpha_len() {
-            field(&number(alpha));
+            fields.push(number(alpha));
         }
         // 0: a bare key, bound to no context's vectors.
-        field(&number(public_key.vector_dims().unwrap_or(0)));
-        Self(hasher.finalize().into())
+        fields.push(number(public_key.vector_dims().unwrap_or(0)));
+        Self::digest(DOMAIN, &fields)
     }
 
     /// The first version's fingerprint of `public_key` (scheme, `n`, `g`, `g_n` only), which
     /// binary ciphertext files written before version 2 carry: such files are still read, and a
     /// pin made with it is refused with a message saying why.
     pub fn legacy_v1(public_key: &PublicKey) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(LEGACY_DOMAIN);
-        let mut field = |bytes: &[u8]| {
-            hasher.update((bytes.len() as u64).to_be_bytes());
-            hasher.update(bytes);
-        };
-        field(public_key.scheme().context_type().as_bytes());
-        field(&public_key.n().to_bytes_be());
-        field(&public_key.g().to_bytes_be());
+        let mut fields = vec![
+            public_key.scheme().context_type().as_bytes().to_vec(),
+            public_key.n().to_bytes_be(),
+            public_key.g().to_bytes_be(),
+        ];
         if let Some(g_n) = public_key.g_n() {
-            field(&g_n.to_bytes_be());
+            fields.push(g_n.to_bytes_be());
+        }
+        Self::digest(LEGACY_DOMAIN, &fields)
+    }
+
+    /// SHA-256 over `domain` and each field, length-prefixed (u64 big-endian).
+    fn digest(domain: &[u8], fields: &[Vec<u8>]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(domain);
+        for field in fields {
+            hasher.update((field.len() as u64).to_be_bytes());
+            hasher.update(field);
         }
         Self(hasher.finalize().into())
     }

@@ -60,7 +60,8 @@ impl GpuBackend {
         let mask_buffer =
             self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
         // The residues c mod p² and c mod q² reveal the factors: the host copies are wiped.
-        let words_p = zeroize::Zeroizing::new(self.words_of(bases_p));
+        // Borrowed from the wiped residue batches, or a copy wiped on drop.
+        let words_p = self.words_of(bases_p);
         let shared = Operand::Cyclic {
             items: 1,
             offset: 0,
@@ -88,7 +89,7 @@ impl GpuBackend {
             None
         } else {
             exp_q = exponent_buffer(&key.exponent_q);
-            words_q = zeroize::Zeroizing::new(self.words_of(bases_q));
+            words_q = self.words_of(bases_q);
             Some(self.modexp_pass(
                 &key.q_squared,
                 &consts_q,
@@ -147,6 +148,6 @@ impl GpuBackend {
             .chain(pass_q)
             .chain(std::iter::once(recombine))
             .collect();
-        self.run(&passes, count)
+        Ok(self.run(&passes, count)?.words().to_vec())
     }
 }

@@ -12,6 +12,7 @@ use super::kernels::Kernel;
 use super::params::{chunk_params, Params, Step};
 use super::readback::{CallTimes, InFlight};
 use super::shader::Shape;
+use super::words::ReadWords;
 use super::{failure, GpuBackend};
 use crate::error::Result;
 
@@ -100,7 +101,7 @@ impl GpuBackend {
     }
 
     /// Runs `passes` in order over `count` items and returns the words of the `Output` binding.
-    pub(super) fn run(&self, passes: &[Pass<'_>], count: usize) -> Result<Vec<u32>> {
+    pub(super) fn run(&self, passes: &[Pass<'_>], count: usize) -> Result<ReadWords> {
         self.check_health()?;
         let output_words = passes
             .iter()
@@ -111,7 +112,7 @@ impl GpuBackend {
             })
             .ok_or_else(|| failure("a GPU job without an output"))?;
         if count == 0 {
-            return Ok(Vec::new());
+            return Ok(ReadWords::new(0));
         }
         let chunk = self.chunk_items(passes)?;
         let pipelines = passes
@@ -176,9 +177,8 @@ impl GpuBackend {
         pipelines: &[Arc<wgpu::ComputePipeline>],
         (count, chunk, output_words): (usize, usize, usize),
         times: &mut CallTimes,
-    ) -> Result<Vec<u32>> {
-        // Zeroed lazily by the allocator: its pages are first touched by the parallel copies.
-        let mut results = vec![0u32; count * output_words];
+    ) -> Result<ReadWords> {
+        let mut results = ReadWords::new(count * output_words);
         let mut written = 0;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut start = 0;
@@ -201,19 +201,20 @@ impl GpuBackend {
             in_flight.push_back(flight);
             if in_flight.len() == IN_FLIGHT {
                 if let Some(done) = in_flight.pop_front() {
-                    written += self.collect(pool, done, &mut results[written..], times)?;
+                    written +=
+                        self.collect(pool, done, &mut results.words_mut()[written..], times)?;
                 }
             }
             start = end;
             index += 1;
         }
         while let Some(done) = in_flight.pop_front() {
-            written += self.collect(pool, done, &mut results[written..], times)?;
+            written += self.collect(pool, done, &mut results.words_mut()[written..], times)?;
         }
-        if written != results.len() {
+        if written != results.words().len() {
             return Err(failure(format!(
                 "{written} result words came back where {} were expected",
-                results.len()
+                results.words().len()
             )));
         }
         Ok(results)

@@ -11,8 +11,9 @@
 use super::dispatch::{Operand, Pass, Source};
 use super::fixed_base::{ExponentWords, Finish};
 use super::kernels::Kernel;
+use super::options::LimbPath;
 use super::params::{one_dispatch, Params};
-use super::words::exponent_words;
+use super::words::{gpu_words, Words};
 use super::GpuBackend;
 use crate::backend::{EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
 use crate::bigint::MontgomeryModulus;
@@ -31,19 +32,12 @@ struct ShareBuffers {
 }
 
 /// The host words every pass reads: noise exponents, messages as exponents (lookup), messages
-/// as limbs (classic). Wiped on drop: they are secrets.
-struct JobWords {
-    noise: Vec<u32>,
+/// as limbs (classic). Secrets: borrowed from batches their owners wipe, or wiped copies.
+struct JobWords<'a> {
+    noise: Words<'a>,
     noise_per_item: usize,
-    messages: Vec<u32>,
+    messages: Words<'a>,
     messages_per_item: usize,
-}
-
-impl Drop for JobWords {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.noise);
-        zeroize::Zeroize::zeroize(&mut self.messages);
-    }
 }
 
 impl GpuBackend {
@@ -167,12 +161,12 @@ impl GpuBackend {
             (self.words_of(job.messages), width)
         } else {
             (
-                exponent_words(job.messages.as_flat()),
+                gpu_words(job.messages.as_flat(), LimbPath::Bits32),
                 job.messages.limbs_per_item() * 2,
             )
         };
         let words = JobWords {
-            noise: exponent_words(job.noise_exponents.values.as_flat()),
+            noise: gpu_words(job.noise_exponents.values.as_flat(), LimbPath::Bits32),
             noise_per_item: job.noise_exponents.values.limbs_per_item() * 2,
             messages,
             messages_per_item,

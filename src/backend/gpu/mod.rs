@@ -225,15 +225,13 @@ impl GpuBackend {
         modulus.len() * self.limb_path.per_u64()
     }
 
-    fn words_of(&self, batch: &LimbBatch) -> Vec<u32> {
-        words::to_gpu_words(batch.as_flat(), self.limb_path)
+    /// A batch's words for an upload: the limbs themselves on the 32-bit path (no copy).
+    fn words_of<'a>(&self, batch: &'a LimbBatch) -> words::Words<'a> {
+        words::gpu_words(batch.as_flat(), self.limb_path)
     }
 
-    fn batch_of(&self, words: Vec<u32>, limbs_per_item: usize) -> Result<LimbBatch> {
-        LimbBatch::from_flat(
-            limbs_per_item,
-            words::from_gpu_words(&words, self.limb_path),
-        )
+    fn batch_of(&self, words: words::ReadWords, limbs_per_item: usize) -> Result<LimbBatch> {
+        LimbBatch::from_flat(limbs_per_item, words.into_limbs(self.limb_path))
     }
 
     /// modulus | R² | R as a storage buffer (the same R as the CPU engine).
