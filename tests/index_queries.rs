@@ -97,3 +97,40 @@ fn query_batches_and_streamed_responses_equal_single_aggregations() {
         }
     }
 }
+
+/// A database spread over several device buffers (shards of 5 records here): ranges within one
+/// shard and across shards give the CPU's responses.
+#[test]
+fn aggregation_across_resident_shards_matches_the_cpu() {
+    use paillier_gpu::hazmat::backend::gpu::{GpuBackend, GpuOptions};
+    if common::shared_gpu().is_none() {
+        return;
+    }
+    let options = GpuOptions {
+        resident_shard_items: Some(5),
+        min_batch: Some(1),
+        ..GpuOptions::default()
+    };
+    let gpu: Arc<dyn Backend> = Arc::new(GpuBackend::new(&options).unwrap());
+    let ctx = small_context(Scheme::Paillier);
+    let mut rng = StdRng::seed_from_u64(32);
+    let batch = ctx.encrypt_batch(&vectors(&mut rng, 23, 64)).unwrap();
+    let query = ctx.encrypt_batch(&vectors(&mut rng, 1, 64)).unwrap();
+    let mut on_cpu = ctx.new_index().unwrap().with_backend(CpuBackend::shared());
+    let mut on_gpu = ctx.new_index().unwrap().with_backend(gpu);
+    on_cpu.insert_batch(&batch).unwrap();
+    on_gpu.insert_batch(&batch).unwrap();
+    for selection in [
+        Selection::All,
+        Selection::Range(1..4),
+        Selection::Range(5..10),
+        Selection::Range(3..17),
+        Selection::Range(20..23),
+    ] {
+        assert_eq!(
+            on_gpu.aggregate_batch(&query, &selection).unwrap(),
+            on_cpu.aggregate_batch(&query, &selection).unwrap(),
+            "{selection:?}"
+        );
+    }
+}

@@ -185,8 +185,7 @@ impl GpuBackend {
             return Err(Error::InvalidParameter("empty operand batch".into()));
         }
         // One run per shard the range touches; operands stay cyclic over the whole range.
-        let mut out = LimbBatch::new(modulus.len());
-        let mut out_flat = Vec::with_capacity(range.len() * modulus.len());
+        let mut parts = Vec::new();
         let mut shard_start = 0;
         for shard in &resident.shards {
             let shard_range = shard_start..shard_start + shard.items;
@@ -200,12 +199,17 @@ impl GpuBackend {
                 buffer: &shard.buffer,
                 first: from - shard_range.start,
             };
-            let part = self.multiply(modulus, factors, to - from, b, from - range.start)?;
+            parts.push(self.multiply(modulus, factors, to - from, b, from - range.start)?);
+        }
+        // A range within one shard (every database up to a shard's size) is that run's result,
+        // with no copy; only ranges across shards are joined.
+        if parts.len() <= 1 {
+            return Ok(parts.pop().unwrap_or_else(|| LimbBatch::new(modulus.len())));
+        }
+        let mut out_flat = Vec::with_capacity(range.len() * modulus.len());
+        for part in &parts {
             out_flat.extend_from_slice(part.as_flat());
         }
-        if !out_flat.is_empty() {
-            out = LimbBatch::from_flat(modulus.len(), out_flat)?;
-        }
-        Ok(out)
+        LimbBatch::from_flat(modulus.len(), out_flat)
     }
 }
