@@ -8,7 +8,7 @@ use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
 use super::modexp::STATE_SLOT;
 use super::params::{phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_TIMES_FACTOR};
-use super::words::{exponent_words, to_gpu_words};
+use super::words::{exponent_words, gpu_words};
 use super::{failure, GpuBackend};
 use crate::backend::{Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
@@ -57,7 +57,7 @@ impl GpuBackend {
         }
         let buffer = Arc::new(self.storage_buffer(
             "paillier-gpu fixed-base table",
-            &to_gpu_words(table.entries(), self.limb_path),
+            &gpu_words(table.entries(), self.limb_path),
         ));
         // One context uses two tables, its owner four more; eight covers a few contexts.
         if tables.len() >= 8 {

@@ -3,7 +3,7 @@
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
 use super::params::{one_dispatch, Params};
-use super::words::to_gpu_words;
+use super::words::gpu_words;
 use super::GpuBackend;
 use crate::backend::LimbBatch;
 use crate::bigint::MontgomeryModulus;
@@ -53,7 +53,8 @@ impl GpuBackend {
         operand_offset: usize,
     ) -> Result<LimbBatch> {
         let s = self.gpu_limbs(modulus);
-        let b_words = to_gpu_words(montgomery_operand(modulus, b).as_flat(), self.limb_path);
+        let b_montgomery = montgomery_operand(modulus, b);
+        let b_words = gpu_words(b_montgomery.as_flat(), self.limb_path);
         let per_item = b.len() == count && count > 1 && operand_offset == 0;
         let cyclic = (!per_item).then(|| self.storage_buffer("paillier-gpu operand", &b_words));
         let consts = self.consts_buffer(modulus)?;
