@@ -188,3 +188,26 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
         Err(Error::InvalidCiphertext { .. })
     ));
 }
+
+/// Vectors are checked on every core while they are packed; the error is still the first bad
+/// vector's, whatever core found a later one first.
+#[test]
+fn the_first_bad_vector_is_reported_whatever_the_order_of_the_checks() {
+    let ctx = small_context(Scheme::Paillier);
+    let dims = ctx.embed_len();
+    let mut vectors = vec![vec![0u8; dims]; 4000];
+    vectors[3999][0] = 2;
+    vectors[2500] = vec![1u8; dims + 1];
+    vectors[1234][dims - 1] = 7;
+    match ctx.encrypt_batch(&vectors) {
+        Err(Error::NonBinaryValue {
+            index, position, ..
+        }) => assert_eq!((index, position), (1234, dims - 1)),
+        other => panic!("expected vector 1234's error, got {other:?}"),
+    }
+    vectors[1234][dims - 1] = 0;
+    assert!(matches!(
+        ctx.encrypt_batch(&vectors),
+        Err(Error::VectorLength { index: 2500, .. })
+    ));
+}

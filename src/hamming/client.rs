@@ -33,16 +33,29 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     vectors: &[V],
 ) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
-    for (i, vector) in vectors.iter().enumerate() {
-        layout.check(i, vector.as_ref())?;
-    }
-    // Packed on every core, straight into one flat batch.
+    // Checked and packed on every core in one pass, straight into one flat batch (wiped on
+    // every path: it holds the plaintexts). The error is the first bad vector's, whichever
+    // core found it.
     let per_vector = layout.chunks() * limbs;
-    let mut flat = vec![0u64; vectors.len() * per_vector];
-    flat.par_chunks_mut(per_vector.max(1))
+    let mut flat = Zeroizing::new(vec![0u64; vectors.len() * per_vector]);
+    let first_bad = flat
+        .par_chunks_mut(per_vector.max(1))
         .zip(vectors.par_iter())
-        .for_each(|(out, vector)| layout.pack_into(vector.as_ref(), out));
-    let messages = Zeroizing::new(LimbBatch::from_flat(limbs, flat)?);
+        .enumerate()
+        .filter_map(
+            |(i, (out, vector))| match layout.check(i, vector.as_ref()) {
+                Ok(()) => {
+                    layout.pack_into(vector.as_ref(), out);
+                    None
+                }
+                Err(_) => Some(i),
+            },
+        )
+        .min();
+    if let Some(i) = first_bad {
+        layout.check(i, vectors[i].as_ref())?;
+    }
+    let messages = Zeroizing::new(LimbBatch::from_flat(limbs, std::mem::take(&mut *flat))?);
     let ciphertexts = match secret_key {
         Some(secret_key) => {
             secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?
