@@ -60,13 +60,9 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         force,
         insecure,
     } = args;
-    let public = PublicContext::load(&context)?.with_device(device.device());
-    check_pinned_key(&public, expect_key)?;
-    if insecure {
-        public.public_key().allow_insecure_parameters();
-    }
     // With the passphrase at hand, the public key must match the secret key (loading checks
-    // it) before anything is encrypted under it; the owner's context then encrypts.
+    // it) before anything is encrypted under it; the owner's context then encrypts, and its
+    // public part (the same key) is what the pin is checked against.
     let owner = match optional_passphrase(passphrase_file)? {
         Some(passphrase) => Some(
             ExecutionContext::load_with_passphrase(&context, &passphrase)?
@@ -74,8 +70,14 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         ),
         None => None,
     };
-    if let (Some(owner), true) = (&owner, insecure) {
-        owner.public_key().allow_insecure_parameters();
+    let public = match &owner {
+        Some(owner) => owner.public_context(),
+        None => PublicContext::load(&context)?.with_device(device.device()),
+    };
+    check_pinned_key(&public, expect_key)?;
+    if insecure {
+        // The owner's context shares this key.
+        public.public_key().allow_insecure_parameters();
     }
     let other_inputs: Vec<&Path> = std::iter::once(context.as_path())
         .chain(passphrase_file)
