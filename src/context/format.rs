@@ -127,8 +127,9 @@ pub(crate) fn parse_context_object(json: &str) -> Result<Map<String, Value>> {
             .map_err(|e| Error::MalformedContext(format!("context field {key:?}: {e}")))?;
         map.insert(key.clone(), value);
     }
-    if let Some(tables) = raw.get("tables") {
-        let limit = max_tables_bytes(&map);
+    // Without a valid type and config there is nothing to check tables against: the caller
+    // reports what is wrong with those.
+    if let (Some(tables), Some(limit)) = (raw.get("tables"), max_tables_bytes(&map)) {
         if tables.get().len() > limit {
             return Err(Error::MalformedContext(format!(
                 "tables: {} bytes, more than lookup tables for this context's key_len can take \
@@ -143,25 +144,21 @@ pub(crate) fn parse_context_object(json: &str) -> Result<Map<String, Value>> {
     Ok(map)
 }
 
-/// The most bytes real lookup tables take for the context's `config` (0 when it has none or
-/// names no valid scheme and key_len: then there are no tables to read): 256 entries per row and
-/// 256 noise entries, each below n² (`4·key_len` bits) in decimal with room for quotes and
-/// separators.
-fn max_tables_bytes(map: &Map<String, Value>) -> usize {
+/// The most bytes real lookup tables take for the context's `config` (`None` when it names no
+/// valid scheme and config): 256 entries per row and 256 noise entries, each below n²
+/// (`4·key_len` bits) in decimal with room for quotes and separators.
+fn max_tables_bytes(map: &Map<String, Value>) -> Option<usize> {
     let config = match (map.get("type"), map.get("config")) {
         (Some(Value::String(kind)), Some(Value::String(config))) => scheme_of_type(kind)
             .and_then(|scheme| super::ContextConfig::parse(scheme, config))
             .ok(),
         _ => None,
     };
-    match config {
-        Some(config) => {
-            let rows = config.message_chunks();
-            let digits = (4 * config.key_len * 30103).div_ceil(100_000) + 1;
-            (rows * 256 + 256) * (digits + 8) + rows * 32 + 4096
-        }
-        None => 0,
-    }
+    config.map(|config| {
+        let rows = config.message_chunks();
+        let digits = (4 * config.key_len * 30103).div_ceil(100_000) + 1;
+        (rows * 256 + 256) * (digits + 8) + rows * 32 + 4096
+    })
 }
 
 /// The string field `key` of `map`.

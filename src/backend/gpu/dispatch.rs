@@ -22,6 +22,9 @@ pub(super) enum Source<'a> {
     PerItem { words: &'a [u32], item_words: usize },
     /// A device buffer of this call's, bound whole (a resident database, a cyclic operand).
     Whole(&'a wgpu::Buffer),
+    /// Host words bound whole, written into a pooled buffer before each chunk: a small cyclic
+    /// operand (a query), whose buffer and bind groups then survive from call to call.
+    Small(&'a [u32]),
     /// A buffer the backend keeps across calls (constants, a fixed-base table), bound whole.
     Kept(&'a wgpu::Buffer),
     /// Device memory of `item_words` per item that passes of one chunk share by `slot` (state,
@@ -77,7 +80,7 @@ impl GpuBackend {
                         per_item_bytes = per_item_bytes.max((item_words * 4) as u64);
                         scratch_bytes += (item_words * 4) as u64;
                     }
-                    Source::Whole(_) | Source::Kept(_) => {}
+                    Source::Whole(_) | Source::Kept(_) | Source::Small(_) => {}
                 }
             }
         }
@@ -236,24 +239,28 @@ impl GpuBackend {
         self.check_health()?;
         let n = end - start;
         let out_bytes = (n * output_words * 4) as u64;
-        // Upload this chunk's per-item inputs into pooled buffers.
+        // Upload this chunk's per-item inputs, and small whole operands, into pooled buffers.
         for (p, pass) in passes.iter().enumerate() {
             for (binding, source) in &pass.bindings {
-                if let Source::PerItem { words, item_words } = source {
-                    let slice = &words[start * item_words..end * item_words];
-                    let key = (
-                        set,
-                        BufferRole::Input {
-                            pass: p,
-                            binding: *binding,
-                        },
-                    );
-                    let buffer = self.pooled(pool, key, (slice.len() * 4) as u64);
-                    if !slice.is_empty() {
-                        self.queue
-                            .write_buffer(buffer, 0, bytemuck::cast_slice(slice));
-                        *bytes_up += (slice.len() * 4) as u64;
+                let slice = match source {
+                    Source::PerItem { words, item_words } => {
+                        &words[start * item_words..end * item_words]
                     }
+                    Source::Small(words) => words,
+                    _ => continue,
+                };
+                let key = (
+                    set,
+                    BufferRole::Input {
+                        pass: p,
+                        binding: *binding,
+                    },
+                );
+                let buffer = self.pooled(pool, key, (slice.len() * 4) as u64);
+                if !slice.is_empty() {
+                    self.queue
+                        .write_buffer(buffer, 0, bytemuck::cast_slice(slice));
+                    *bytes_up += (slice.len() * 4) as u64;
                 }
             }
         }
@@ -374,7 +381,7 @@ fn bound_buffer(
 ) -> Result<wgpu::Buffer> {
     let key = match source {
         Source::Whole(buffer) | Source::Kept(buffer) => return Ok((*buffer).clone()),
-        Source::PerItem { .. } => (set, BufferRole::Input { pass, binding }),
+        Source::PerItem { .. } | Source::Small(_) => (set, BufferRole::Input { pass, binding }),
         Source::Scratch { slot, .. } => (set, BufferRole::Scratch(*slot)),
         Source::Output { .. } => (set, BufferRole::Output),
     };

@@ -56,7 +56,7 @@ impl GpuBackend {
         let b_montgomery = montgomery_operand(modulus, b);
         let b_words = gpu_words(b_montgomery.as_flat(), self.limb_path);
         let per_item = b.len() == count && count > 1 && operand_offset == 0;
-        let cyclic = (!per_item).then(|| self.storage_buffer("paillier-gpu operand", &b_words));
+
         let consts = self.consts_buffer(modulus)?;
         let (a_source, first) = match factors {
             Factors::Host(words) => (
@@ -68,21 +68,24 @@ impl GpuBackend {
             ),
             Factors::Resident { buffer, first } => (Source::Whole(buffer), Some(first)),
         };
-        let (b_source, operand) = match &cyclic {
-            Some(buffer) => (
-                Source::Whole(buffer),
-                Operand::Cyclic {
-                    items: b.len(),
-                    offset: operand_offset,
-                },
-            ),
-            None => (
+        // A cyclic operand (a query) goes into a pooled buffer, so its bind groups are reused by
+        // the next call.
+        let (b_source, operand) = if per_item {
+            (
                 Source::PerItem {
                     words: &b_words,
                     item_words: s,
                 },
                 Operand::PerChunk,
-            ),
+            )
+        } else {
+            (
+                Source::Small(&b_words),
+                Operand::Cyclic {
+                    items: b.len(),
+                    offset: operand_offset,
+                },
+            )
         };
         let pass = Pass {
             kernel: Kernel::ModMul,
