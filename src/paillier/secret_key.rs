@@ -284,16 +284,27 @@ impl SecretKey {
             .zip(bases_q.par_chunks_mut(width_q))
             .enumerate()
             .map(|(i, (out_p, out_q))| {
-                let c = &*ciphertexts.get(i);
                 let Some([p, q, p_sq, q_sq]) = &moduli else {
-                    // Constant time in p and q: limb arithmetic, no division.
-                    let c = limbs_from_biguint(c, limbs.unwrap_or_default())?;
-                    return crt.residues(&c, out_p, out_q).ok_or_else(|| {
+                    // Constant time in p and q: limb arithmetic, no division. A batch's limbs
+                    // are used as they are (no big integer per ciphertext).
+                    let width = limbs.unwrap_or_default();
+                    let converted;
+                    let c: &[u64] = match ciphertexts {
+                        Ciphertexts::Limbs(batch) if batch.limbs_per_item() == width => {
+                            batch.item(i)
+                        }
+                        _ => {
+                            converted = limbs_from_biguint(&ciphertexts.get(i), width)?;
+                            &converted
+                        }
+                    };
+                    return crt.residues(c, out_p, out_q).ok_or_else(|| {
                         Error::InvalidParameter(
                             "the limb reduction refused widths it had accepted (a bug)".into(),
                         )
                     });
                 };
+                let c = &*ciphertexts.get(i);
                 // num-bigint's division: not constant-time.
                 let c_p = secret(c % &**p_sq);
                 let c_q = secret(c % &**q_sq);
