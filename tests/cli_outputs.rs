@@ -386,3 +386,25 @@ fn a_huge_passphrase_file_is_refused_unread() {
     ));
     assert!(message.contains("larger than"), "{message}");
 }
+
+#[test]
+fn links_at_the_jobs_own_file_names_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create(d, "ctx.json");
+    write_vectors(&d.join("v.jsonl"), 6);
+    std::fs::write(d.join("victim.txt"), "keep me\n").unwrap();
+    for side in ["out.bin.partial", "out.bin.progress", "out.bin.lock"] {
+        std::os::unix::fs::symlink("victim.txt", d.join(side)).unwrap();
+        let message = fails(encrypt(d, "v.jsonl", "out.bin", &[]));
+        assert!(message.contains("symbolic link"), "{side}: {message}");
+        assert_eq!(
+            std::fs::read_to_string(d.join("victim.txt")).unwrap(),
+            "keep me\n",
+            "{side}"
+        );
+        assert!(!d.join("out.bin").exists(), "{side}");
+        let _ = std::fs::remove_file(d.join(side));
+    }
+    ok(encrypt(d, "v.jsonl", "out.bin", &[]));
+}

@@ -103,8 +103,27 @@ impl JobLock {
     }
 }
 
+/// An error when `path`, one of the job's own files, is a symbolic link or anything but a
+/// regular file: followed, a link planted at such a name would send the job's truncations and
+/// replacements to whatever it names. (The output itself follows links on purpose; see
+/// [`output`](crate::formats::output).)
+pub(super) fn refuse_unless_own_file(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(Error::UnsupportedOutput {
+            path: path.to_path_buf(),
+            reason: "the job keeps its own file under this name, and this is a symbolic link or \
+                     not a regular file; remove it"
+                .into(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 /// Opens (or creates, owner-only) a file without truncating it: another run may hold it.
 pub(super) fn open_private(path: &Path) -> Result<File> {
+    refuse_unless_own_file(path)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -12,6 +12,7 @@ use sha2::Sha256;
 use super::super::ciphertexts::{CiphertextShape, MAGIC};
 use super::super::{write_atomic, Visibility};
 use super::job_malformed;
+use super::lock::refuse_unless_own_file;
 use crate::error::{Error, Result};
 
 /// The progress file (owner-only: it describes the owner's input).
@@ -91,6 +92,7 @@ pub(super) fn read_progress(path: &Path) -> Result<Option<Progress>> {
 }
 
 pub(super) fn write_progress(path: &Path, progress: &Progress) -> Result<()> {
+    refuse_unless_own_file(path)?;
     let text = serde_json::to_vec(progress).map_err(|e| job_malformed(e.to_string()))?;
     write_atomic(path, &text, Visibility::Private)
 }
@@ -163,6 +165,7 @@ pub(super) fn reopen_partial(
     progress: &Progress,
     shape: CiphertextShape,
 ) -> Result<File> {
+    refuse_unless_own_file(partial)?;
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
