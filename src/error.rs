@@ -89,6 +89,25 @@ pub enum Error {
     #[error("plaintext out of range: {0}")]
     PlaintextOutOfRange(String),
 
+    /// A number cannot be encoded (NaN, an infinity, a magnitude beyond the key's `max_int`), or
+    /// a decrypted number lies in the overflow band between `max_int` and `n − max_int`: an
+    /// operation's result grew beyond what the key holds. Never a wrong number instead.
+    #[error("number {index}: {reason}")]
+    InvalidNumber {
+        /// Position of the number in its array, row-major (0-based).
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A decoded number does not fit the type asked for (an `f64`, an `i64`).
+    #[error("number overflow: {0}")]
+    NumberOverflow(String),
+
+    /// Arrays, matrices or models whose shapes do not fit together.
+    #[error("shape mismatch: {0}")]
+    ShapeMismatch(String),
+
     /// An execution context (file, JSON or key material) is malformed or inconsistent.
     #[error("malformed execution context: {0}")]
     MalformedContext(String),

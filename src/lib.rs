@@ -43,6 +43,7 @@ pub mod error;
 pub mod formats;
 pub mod hamming;
 pub mod hazmat;
+pub mod numbers;
 pub mod paillier;
 
 // The layers under the facade keep their crate-internal paths.

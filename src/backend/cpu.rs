@@ -8,7 +8,9 @@ use super::{
     check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
     Device, Exponents, LimbBatch, Secrecy,
 };
-use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus, POW_BLOCK};
+use crate::bigint::{
+    limbs_from_biguint, ExponentRows, FixedBaseTable, MontgomeryModulus, POW_BLOCK,
+};
 use crate::error::{Error, Result};
 
 /// Runs every batched operation on the CPU, items in parallel.
@@ -116,6 +118,40 @@ impl Backend for CpuBackend {
             )
             .for_each(|(out, block)| {
                 table.pow_block_into(modulus, block, exponent_limbs, exponents.bits, out);
+            });
+        LimbBatch::from_flat(s, out)
+    }
+
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        let (samples, rows) =
+            super::multi_exp::check_multi_exp_operands(modulus, bases, exponents, per_row)?;
+        let s = modulus.len();
+        let row_exponents = ExponentRows {
+            limbs: exponents.values.as_flat(),
+            limbs_per_exponent: exponents.values.limbs_per_item(),
+            per_row,
+        };
+        let mut out = vec![0u64; samples * rows * s];
+        // One sample a task: its bases' tables serve every row (Straus, `bigint/multi_pow.rs`).
+        out.par_chunks_mut((rows * s).max(1))
+            .zip(bases.as_flat().par_chunks(per_row * s))
+            .for_each(|(out, sample)| {
+                let montgomery: Vec<_> = sample
+                    .chunks_exact(s)
+                    .map(|b| modulus.to_montgomery(b))
+                    .collect();
+                for (o, r) in out
+                    .chunks_exact_mut(s)
+                    .zip(modulus.multi_pow_vartime(&montgomery, &row_exponents))
+                {
+                    o.copy_from_slice(&modulus.from_montgomery(&r));
+                }
             });
         LimbBatch::from_flat(s, out)
     }

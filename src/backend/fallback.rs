@@ -122,6 +122,18 @@ impl Backend for FallbackBackend {
         })
     }
 
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        self.attempt("multi-exponentiation", |b| {
+            b.multi_exp(modulus, bases, exponents, per_row)
+        })
+    }
+
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         self.attempt("encryption", |b| b.encrypt(job))
     }

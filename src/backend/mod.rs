@@ -10,6 +10,7 @@ pub(crate) mod encryption;
 mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub(crate) mod multi_exp;
 pub mod noise;
 mod one_prime;
 pub mod response_check;
@@ -84,6 +85,21 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>>;
+
+    /// Products of powers over shared bases (the linear layer's work): for `samples` groups of
+    /// `per_row` bases and `rows` rows of `per_row` PUBLIC exponents,
+    /// `out[s·rows + j] = Π_i bases[s·per_row + i] ^ exponents[j·per_row + i] mod m`.
+    /// The CPU shares squarings and tables (Straus); the default composes
+    /// [`modexp`](Self::modexp) and [`modmul`](Self::modmul).
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        multi_exp::multi_exp_with_primitives(self, modulus, bases, exponents, per_row)
+    }
 
     /// Encrypts a batch: `out[i] = g^m_i · base^x_i mod n²` (see [`EncryptionJob`]). A GPU runs
     /// the whole job in one submission and returns only ciphertexts; the default composes

@@ -96,6 +96,19 @@ impl Backend for RoutingBackend {
             .crt_decode(key, bases_p, bases_q, masks)
     }
 
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        // Routed by the powers it makes, as a separate modexp would be.
+        let powers = bases.len() / per_row.max(1) * exponents.values.len();
+        self.pick(powers)
+            .multi_exp(modulus, bases, exponents, per_row)
+    }
+
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         self.pick(job.messages.len()).encrypt(job)
     }

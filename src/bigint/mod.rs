@@ -10,6 +10,7 @@
 //! * [`MontgomeryModulus::pow_vartime`] — sliding-window exponentiation for public exponents.
 //! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
 //!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
+//! * [`MontgomeryModulus::multi_pow_vartime`] — products of powers sharing squarings (Straus).
 //! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
 
 mod adx;
@@ -21,6 +22,7 @@ mod ifma;
 mod limbs;
 pub mod memcheck;
 mod montgomery;
+mod multi_pow;
 mod pow;
 mod prepared;
 mod two_digit;
@@ -34,6 +36,7 @@ pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
+pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
 pub use two_digit::TwoDigit;
 

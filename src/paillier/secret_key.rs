@@ -335,9 +335,36 @@ impl SecretKey {
         backend: &dyn Backend,
         ciphertexts: impl Iterator<Item = &'a BigUint>,
     ) -> Result<Vec<BigUint>> {
+        self.decrypt_reduced(backend, &Ciphertexts::Integers(ciphertexts.collect()))
+    }
+
+    /// Decrypts a batch of ciphertexts given as limbs of n² width, each checked to lie in
+    /// `[1, n²)` first.
+    pub(crate) fn decrypt_limbs(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &LimbBatch,
+    ) -> Result<Vec<BigUint>> {
+        let n_squared = &self.n * &self.n;
+        for (index, c) in ciphertexts.iter().enumerate() {
+            let value = biguint_from_limbs(c);
+            if value.is_zero() || value >= n_squared {
+                return Err(Error::InvalidCiphertext {
+                    index,
+                    reason: "ciphertext is not in [1, n^2)".into(),
+                });
+            }
+        }
+        self.decrypt_reduced(backend, &Ciphertexts::Limbs(ciphertexts))
+    }
+
+    fn decrypt_reduced(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &Ciphertexts<'_>,
+    ) -> Result<Vec<BigUint>> {
         let crt = &self.crt;
-        let ciphertexts = Ciphertexts::Integers(ciphertexts.collect());
-        let (bases_p, bases_q) = self.crt_bases(&ciphertexts)?;
+        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
         let x_p = Zeroizing::new(backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?);
         let x_q = Zeroizing::new(backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?);
         Ok((0..x_p.len())

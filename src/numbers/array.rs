@@ -1,0 +1,472 @@
+//! [`EncryptedArray`]: ciphertexts of numbers in the flat limb form, an exponent per element (or
+//! one for all), the key and a shape; encryption and decryption.
+
+use std::sync::Arc;
+
+use num_bigint::BigUint;
+use rayon::prelude::*;
+
+use super::encoding::{self, NumberRange, Scalar};
+use crate::backend::{Backend, LimbBatch};
+use crate::bigint::limbs_from_biguint;
+use crate::error::{Error, Result};
+use crate::paillier::{Ciphertext, KeyFingerprint, PublicKey, Scheme, SecretKey};
+
+/// Plain numbers, as a caller holds them.
+#[derive(Clone, Copy, Debug)]
+pub enum Numbers<'a> {
+    /// Floats (finite).
+    Floats(&'a [f64]),
+    /// Integers.
+    Integers(&'a [i64]),
+}
+
+impl Numbers<'_> {
+    /// How many numbers.
+    pub fn len(&self) -> usize {
+        match self {
+            Numbers::Floats(v) => v.len(),
+            Numbers::Integers(v) => v.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number `i`.
+    pub fn get(&self, i: usize) -> Scalar {
+        match self {
+            Numbers::Floats(v) => Scalar::Float(v[i]),
+            Numbers::Integers(v) => Scalar::Int(v[i]),
+        }
+    }
+
+    /// The kind an array of these numbers has.
+    pub fn kind(&self) -> NumberKind {
+        match self {
+            Numbers::Floats(_) => NumberKind::Float,
+            Numbers::Integers(_) => NumberKind::Integer,
+        }
+    }
+}
+
+/// Whether an array decrypts to integers or to floats: integers only while every number that
+/// went into it was an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberKind {
+    /// Every input an integer: decrypts to `i64`.
+    Integer,
+    /// Decrypts to `f64`.
+    Float,
+}
+
+impl NumberKind {
+    /// Integer only if both are.
+    pub fn and(self, other: NumberKind) -> NumberKind {
+        if self == NumberKind::Integer && other == NumberKind::Integer {
+            NumberKind::Integer
+        } else {
+            NumberKind::Float
+        }
+    }
+}
+
+/// The base-16 exponents of an array's elements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ElementExponents {
+    /// One exponent for every element (the fast path: no alignment between elements).
+    Shared(i32),
+    /// One per element.
+    PerElement(Vec<i32>),
+}
+
+impl ElementExponents {
+    /// Element `i`'s exponent.
+    pub fn get(&self, i: usize) -> i32 {
+        match self {
+            ElementExponents::Shared(e) => *e,
+            ElementExponents::PerElement(v) => v[i],
+        }
+    }
+
+    /// The smallest exponent (`None` for an empty per-element list).
+    pub fn min(&self) -> Option<i32> {
+        match self {
+            ElementExponents::Shared(e) => Some(*e),
+            ElementExponents::PerElement(v) => v.iter().copied().min(),
+        }
+    }
+
+    /// Per-element exponents, shared when they all agree.
+    pub(crate) fn from_vec(exponents: Vec<i32>) -> Self {
+        match exponents.first() {
+            Some(&first) if exponents.iter().all(|&e| e == first) => Self::Shared(first),
+            _ => Self::PerElement(exponents),
+        }
+    }
+}
+
+/// Encrypted numbers under one key, with python-paillier's encoding (see
+/// [`encoding`](super::encoding)): element `i` decrypts to `mantissa_i · 16^exponent_i`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+/// use paillier_gpu::numbers::{EncryptedArray, Numbers, Decrypted};
+/// use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+///
+/// let backend = CpuBackend::shared();
+/// let (pk, sk) = generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+/// let pk = Arc::new(pk);
+/// let x = EncryptedArray::encrypt(&pk, backend.as_ref(), Numbers::Floats(&[1.5, -2.25]), vec![2], None).unwrap();
+/// let y = x.mul_plain(backend.as_ref(), Numbers::Floats(&[2.0, -4.0])).unwrap();
+/// assert_eq!(y.decrypt(&sk, backend.as_ref()).unwrap(), Decrypted::Floats(vec![3.0, 9.0]));
+/// ```
+#[derive(Clone)]
+pub struct EncryptedArray {
+    pub(super) public_key: Arc<PublicKey>,
+    pub(super) ciphertexts: LimbBatch,
+    pub(super) exponents: ElementExponents,
+    pub(super) kind: NumberKind,
+    pub(super) shape: Vec<usize>,
+}
+
+impl std::fmt::Debug for EncryptedArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedArray")
+            .field("shape", &self.shape)
+            .field("kind", &self.kind)
+            .field("exponents", &self.exponents)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an array decrypts to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decrypted {
+    /// An array of [`NumberKind::Integer`].
+    Integers(Vec<i64>),
+    /// An array of [`NumberKind::Float`].
+    Floats(Vec<f64>),
+}
+
+/// The number of elements of a shape, refusing one that overflows.
+pub(crate) fn element_count(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::ShapeMismatch(format!("shape {shape:?} has too many elements")))
+}
+
+/// Numbers need `g = n + 1` (the classic scheme), as python-paillier.
+pub(crate) fn check_classic(public_key: &PublicKey) -> Result<()> {
+    if public_key.scheme() != Scheme::Paillier {
+        return Err(Error::InvalidParameter(
+            "encrypted numbers need a classic paillier key (g = n + 1), not a paillier_lookup one"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+impl EncryptedArray {
+    /// Encrypts `values` of `shape` with the public key. `precision` gives every element the
+    /// exponent `floor(log16(precision))`; without it each keeps python-paillier's own.
+    pub fn encrypt(
+        public_key: &Arc<PublicKey>,
+        backend: &dyn Backend,
+        values: Numbers<'_>,
+        shape: Vec<usize>,
+        precision: Option<f64>,
+    ) -> Result<Self> {
+        let (messages, exponents) = encode(public_key, values, &shape, precision)?;
+        let ciphertexts =
+            public_key.encrypt_limbs(backend, &messages, public_key.n().bits() as usize)?;
+        Ok(Self::assemble(
+            public_key,
+            ciphertexts,
+            exponents,
+            values.kind(),
+            shape,
+        ))
+    }
+
+    /// [`encrypt`](Self::encrypt) as the key's owner: the same ciphertext distribution in about
+    /// half the work (modulo p² and q²).
+    pub fn encrypt_as_owner(
+        public_key: &Arc<PublicKey>,
+        secret_key: &SecretKey,
+        backend: &dyn Backend,
+        values: Numbers<'_>,
+        shape: Vec<usize>,
+        precision: Option<f64>,
+    ) -> Result<Self> {
+        let (messages, exponents) = encode(public_key, values, &shape, precision)?;
+        let ciphertexts = secret_key.encrypt_limbs(
+            public_key,
+            backend,
+            &messages,
+            public_key.n().bits() as usize,
+        )?;
+        Ok(Self::assemble(
+            public_key,
+            ciphertexts,
+            exponents,
+            values.kind(),
+            shape,
+        ))
+    }
+
+    fn assemble(
+        public_key: &Arc<PublicKey>,
+        ciphertexts: LimbBatch,
+        exponents: ElementExponents,
+        kind: NumberKind,
+        shape: Vec<usize>,
+    ) -> Self {
+        Self {
+            public_key: public_key.clone(),
+            ciphertexts,
+            exponents,
+            kind,
+            shape,
+        }
+    }
+
+    /// An array from ciphertexts made elsewhere (python-paillier, a file), each checked to be
+    /// a ciphertext of this key.
+    pub fn from_ciphertexts(
+        public_key: &Arc<PublicKey>,
+        ciphertexts: &[Ciphertext],
+        exponents: ElementExponents,
+        kind: NumberKind,
+        shape: Vec<usize>,
+    ) -> Result<Self> {
+        check_classic(public_key)?;
+        let count = element_count(&shape)?;
+        if ciphertexts.len() != count {
+            return Err(Error::ShapeMismatch(format!(
+                "{} ciphertexts for shape {shape:?} ({count} elements)",
+                ciphertexts.len()
+            )));
+        }
+        if let ElementExponents::PerElement(v) = &exponents {
+            if v.len() != count {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} exponents for {count} elements",
+                    v.len()
+                )));
+            }
+        }
+        let batch = public_key.ciphertext_batch(ciphertexts)?;
+        Ok(Self::assemble(public_key, batch, exponents, kind, shape))
+    }
+
+    /// Decrypts to integers (an array of integers) or floats, as python-paillier decodes them;
+    /// a result in the overflow band is an error.
+    pub fn decrypt(&self, secret_key: &SecretKey, backend: &dyn Backend) -> Result<Decrypted> {
+        let mantissas = self.decrypt_mantissas(secret_key, backend)?;
+        match self.kind {
+            NumberKind::Integer => mantissas
+                .par_iter()
+                .enumerate()
+                .map(|(i, m)| encoding::to_i64(m, self.exponents.get(i)))
+                .collect::<Result<_>>()
+                .map(Decrypted::Integers),
+            NumberKind::Float => self.floats_of(&mantissas).map(Decrypted::Floats),
+        }
+    }
+
+    /// Decrypts to floats whatever the kind.
+    pub fn decrypt_f64(&self, secret_key: &SecretKey, backend: &dyn Backend) -> Result<Vec<f64>> {
+        let mantissas = self.decrypt_mantissas(secret_key, backend)?;
+        self.floats_of(&mantissas)
+    }
+
+    fn floats_of(&self, mantissas: &[num_bigint::BigInt]) -> Result<Vec<f64>> {
+        mantissas
+            .par_iter()
+            .enumerate()
+            .map(|(i, m)| encoding::to_f64(m, self.exponents.get(i)))
+            .collect()
+    }
+
+    /// The signed mantissas (element `i` is `mantissa_i · 16^exponent_i`).
+    pub fn decrypt_mantissas(
+        &self,
+        secret_key: &SecretKey,
+        backend: &dyn Backend,
+    ) -> Result<Vec<num_bigint::BigInt>> {
+        if secret_key.n() != self.public_key.n() {
+            return Err(Error::KeyMismatch {
+                what: "the encrypted array".into(),
+                found: self.fingerprint().to_string(),
+                expected: "the secret key's".into(),
+            });
+        }
+        let residues = secret_key.decrypt_limbs(backend, &self.ciphertexts)?;
+        let range = self.range();
+        residues
+            .par_iter()
+            .enumerate()
+            .map(|(i, r)| range.mantissa(r, i))
+            .collect()
+    }
+
+    pub(super) fn range(&self) -> NumberRange {
+        NumberRange::new(self.public_key.n())
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.ciphertexts.len()
+    }
+
+    /// True for an array of no element.
+    pub fn is_empty(&self) -> bool {
+        self.ciphertexts.is_empty()
+    }
+
+    /// Integer or float.
+    pub fn kind(&self) -> NumberKind {
+        self.kind
+    }
+
+    /// The elements' exponents.
+    pub fn exponents(&self) -> &ElementExponents {
+        &self.exponents
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &Arc<PublicKey> {
+        &self.public_key
+    }
+
+    /// The key's fingerprint.
+    pub fn fingerprint(&self) -> KeyFingerprint {
+        self.public_key.fingerprint()
+    }
+
+    /// The ciphertexts, flat (n² width), row-major.
+    pub fn ciphertexts(&self) -> &LimbBatch {
+        &self.ciphertexts
+    }
+
+    /// Element `i`'s ciphertext.
+    pub fn ciphertext(&self, i: usize) -> Ciphertext {
+        Ciphertext::from_limbs(self.ciphertexts.item(i))
+    }
+
+    /// The same elements under another shape with as many elements.
+    pub fn reshape(mut self, shape: Vec<usize>) -> Result<Self> {
+        if element_count(&shape)? != self.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "cannot reshape {} elements to {shape:?}",
+                self.len()
+            )));
+        }
+        self.shape = shape;
+        Ok(self)
+    }
+
+    /// The elements at `indices` (flat, row-major), as an array of `shape`.
+    pub fn select(&self, indices: &[usize], shape: Vec<usize>) -> Result<Self> {
+        if element_count(&shape)? != indices.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "{} elements selected for shape {shape:?}",
+                indices.len()
+            )));
+        }
+        let mut ciphertexts = LimbBatch::new(self.ciphertexts.limbs_per_item());
+        ciphertexts.reserve(indices.len());
+        let mut exponents = Vec::with_capacity(indices.len());
+        for &i in indices {
+            if i >= self.len() {
+                return Err(Error::InvalidSelection(format!(
+                    "index {i} is out of range for {} elements",
+                    self.len()
+                )));
+            }
+            ciphertexts.push(self.ciphertexts.item(i))?;
+            exponents.push(self.exponents.get(i));
+        }
+        Ok(Self::assemble(
+            &self.public_key,
+            ciphertexts,
+            ElementExponents::from_vec(exponents),
+            self.kind,
+            shape,
+        ))
+    }
+
+    /// Checks that `other` is under the same key.
+    pub(super) fn check_same_key(&self, other: &EncryptedArray) -> Result<()> {
+        if Arc::ptr_eq(&self.public_key, &other.public_key) || *self.public_key == *other.public_key
+        {
+            return Ok(());
+        }
+        Err(Error::KeyMismatch {
+            what: "the second encrypted array".into(),
+            found: other.fingerprint().to_string(),
+            expected: self.fingerprint().to_string(),
+        })
+    }
+}
+
+/// Encodes `values` for encryption: residues as n²-wide limbs, and their exponents.
+fn encode(
+    public_key: &PublicKey,
+    values: Numbers<'_>,
+    shape: &[usize],
+    precision: Option<f64>,
+) -> Result<(LimbBatch, ElementExponents)> {
+    check_classic(public_key)?;
+    let count = element_count(shape)?;
+    if values.len() != count {
+        return Err(Error::ShapeMismatch(format!(
+            "{} values for shape {shape:?} ({count} elements)",
+            values.len()
+        )));
+    }
+    let precision = precision.map(encoding::precision_exponent).transpose()?;
+    let range = NumberRange::new(public_key.n());
+    let limbs = public_key.ciphertext_limbs();
+    let encoded: Vec<(Vec<u64>, i32)> = (0..count)
+        .into_par_iter()
+        .map(|i| encode_one(&range, values.get(i), precision, None, limbs, i))
+        .collect::<Result<_>>()?;
+    let mut messages = LimbBatch::new(limbs);
+    messages.reserve(count);
+    let mut exponents = Vec::with_capacity(count);
+    for (residue, exponent) in &encoded {
+        messages.push(residue)?;
+        exponents.push(*exponent);
+    }
+    Ok((messages, ElementExponents::from_vec(exponents)))
+}
+
+/// One number's residue (as `limbs` limbs) and exponent.
+pub(super) fn encode_one(
+    range: &NumberRange,
+    value: Scalar,
+    precision: Option<i32>,
+    max_exponent: Option<i32>,
+    limbs: usize,
+    index: usize,
+) -> Result<(Vec<u64>, i32)> {
+    let not_finite = || Error::InvalidNumber {
+        index,
+        reason: "NaN and infinities cannot be encrypted".into(),
+    };
+    let exponent = encoding::exponent_for(value, precision, max_exponent).ok_or_else(not_finite)?;
+    let mantissa = encoding::mantissa_at(value, exponent).ok_or_else(not_finite)?;
+    let residue: BigUint = range.residue(&mantissa, index)?;
+    Ok((limbs_from_biguint(&residue, limbs)?, exponent))
+}

@@ -1,0 +1,193 @@
+//! The linear layer on encrypted features: `y = x·W + b` for a batch of encrypted samples `x`,
+//! plain weights `W` and plain biases `b`, exactly (in python-paillier's fixed point).
+//!
+//! Work per sample of `k` inputs and `o` outputs, with weights of `b` bits after encoding (see
+//! [`Backend::multi_exp`]): the odd powers of each input, `k·2^(w−1)` products, shared by every
+//! output; per output, `b` squarings and about `k·b/(w+1)` products for its positive weights,
+//! as many for its negative ones (their product is inverted: 3 products, with one big-integer
+//! inversion shared by 256 outputs), and one product for the bias. No weight costs an exponent
+//! of n's length.
+
+use num_bigint::{BigInt, BigUint, Sign};
+use rayon::prelude::*;
+
+use super::arithmetic::{negate_where, public_exponents};
+use super::array::{ElementExponents, EncryptedArray, NumberKind};
+use super::encoding::{self, Scalar};
+use crate::backend::{Backend, LimbBatch};
+use crate::bigint::limbs_from_biguint;
+use crate::error::{Error, Result};
+
+/// A plain matrix, row-major: `rows × cols` floats.
+#[derive(Clone, Copy, Debug)]
+pub struct PlainMatrix<'a> {
+    /// The values, row-major.
+    pub values: &'a [f64],
+    /// Rows (the layer's inputs).
+    pub rows: usize,
+    /// Columns (the layer's outputs).
+    pub cols: usize,
+}
+
+impl EncryptedArray {
+    /// `self · weights + biases` over the last axis: `self` holds samples of `weights.rows`
+    /// features (shape `[..., rows]`), the result has shape `[..., cols]`. `precision` encodes
+    /// the weights and biases at one exponent (`floor(log16(precision))`); without it each is
+    /// exact (its own exponent, as python-paillier encodes a float), which makes longer
+    /// exponents when the weights differ widely in magnitude.
+    pub fn linear(
+        &self,
+        backend: &dyn Backend,
+        weights: PlainMatrix<'_>,
+        biases: Option<&[f64]>,
+        precision: Option<f64>,
+    ) -> Result<EncryptedArray> {
+        let (inputs, outputs) = (weights.rows, weights.cols);
+        if inputs == 0 || outputs == 0 || weights.values.len() != inputs * outputs {
+            return Err(Error::ShapeMismatch(format!(
+                "{} weights for a {inputs} × {outputs} matrix",
+                weights.values.len()
+            )));
+        }
+        if self.shape.last() != Some(&inputs) {
+            return Err(Error::ShapeMismatch(format!(
+                "encrypted array of shape {:?} times weights of {inputs} × {outputs}: the last \
+                 axis must have {inputs} features",
+                self.shape
+            )));
+        }
+        if let Some(b) = biases {
+            if b.len() != outputs {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} biases for {outputs} outputs",
+                    b.len()
+                )));
+            }
+        }
+        let samples = self.len() / inputs;
+        let precision = precision.map(encoding::precision_exponent).transpose()?;
+
+        // Weights at one exponent, exactly (a lower exponent only scales a mantissa by 16^k).
+        let weight_exponent = min_exponent(weights.values, precision)?;
+        // Inputs brought to one exponent: cheaper than folding their differences into every
+        // output's weights.
+        let input_exponent = self.exponents.min().unwrap_or(0);
+        let x = self.aligned_to(backend, &ElementExponents::Shared(input_exponent))?;
+        let product_exponent = input_exponent + weight_exponent;
+        // Biases at most at the products' exponent; the products come down to theirs if lower.
+        let out_exponent = match biases {
+            Some(b) => min_exponent(b, precision)?.min(product_exponent),
+            None => product_exponent,
+        };
+        let weight_exponent = out_exponent - input_exponent;
+
+        let range = self.range();
+        let mantissas: Vec<BigInt> = weights
+            .values
+            .par_iter()
+            .enumerate()
+            .map(|(index, &w)| {
+                let m = encoding::mantissa_at(Scalar::Float(w), weight_exponent)
+                    .ok_or_else(|| not_finite(index))?;
+                range.residue(&m, index)?;
+                Ok(m)
+            })
+            .collect::<Result<_>>()?;
+        let has_negative = mantissas.iter().any(|m| m.sign() == Sign::Minus);
+        // Rows of exponents: one per output for the positive weights, and one per output for
+        // the magnitudes of the negative ones (their product is inverted).
+        let row_count = if has_negative { 2 * outputs } else { outputs };
+        let mut rows = vec![BigUint::default(); row_count * inputs];
+        for i in 0..inputs {
+            for j in 0..outputs {
+                let m = &mantissas[i * outputs + j];
+                let row = match m.sign() {
+                    Sign::Minus => outputs + j,
+                    _ => j,
+                };
+                rows[row * inputs + i] = m.magnitude().clone();
+            }
+        }
+        let modulus = self.public_key.n_squared_modulus();
+        let products =
+            backend.multi_exp(modulus, &x.ciphertexts, &public_exponents(&rows)?, inputs)?;
+        let width = modulus.len();
+        let mut out = LimbBatch::new(width);
+        out.reserve(samples * outputs);
+        for s in 0..samples {
+            for j in 0..outputs {
+                out.push(products.item(s * row_count + j))?;
+            }
+        }
+        if has_negative {
+            let mut negatives = LimbBatch::new(width);
+            negatives.reserve(samples * outputs);
+            for s in 0..samples {
+                for j in 0..outputs {
+                    negatives.push(products.item(s * row_count + outputs + j))?;
+                }
+            }
+            negate_where(modulus, &mut negatives, |_| true)?;
+            out = backend.modmul(modulus, &out, &negatives)?;
+        }
+        if let Some(b) = biases {
+            out = backend.modmul(modulus, &out, &self.g_powers(b, out_exponent)?)?;
+        }
+        let mut shape = self.shape.clone();
+        if let Some(last) = shape.last_mut() {
+            *last = outputs;
+        }
+        Ok(EncryptedArray {
+            public_key: self.public_key.clone(),
+            ciphertexts: out,
+            exponents: ElementExponents::Shared(out_exponent),
+            kind: NumberKind::Float,
+            shape,
+        })
+    }
+
+    /// The dot product of each sample (the last axis) with a plain vector: shape `[...]`.
+    pub fn dot(&self, backend: &dyn Backend, vector: &[f64]) -> Result<EncryptedArray> {
+        let weights = PlainMatrix {
+            values: vector,
+            rows: vector.len(),
+            cols: 1,
+        };
+        let out = self.linear(backend, weights, None, None)?;
+        let shape = out.shape[..out.shape.len() - 1].to_vec();
+        out.reshape(shape)
+    }
+
+    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`.
+    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<LimbBatch> {
+        let range = self.range();
+        let n = self.public_key.n();
+        let limbs = self.public_key.ciphertext_limbs();
+        let mut out = LimbBatch::new(limbs);
+        for (index, &b) in biases.iter().enumerate() {
+            let m = encoding::mantissa_at(Scalar::Float(b), exponent)
+                .ok_or_else(|| not_finite(index))?;
+            let residue = range.residue(&m, index)?;
+            out.push(&limbs_from_biguint(&(residue * n + 1u32), limbs)?)?;
+        }
+        Ok(out)
+    }
+}
+
+/// The lowest exponent python-paillier gives any of `values` (at `precision` if given).
+fn min_exponent(values: &[f64], precision: Option<i32>) -> Result<i32> {
+    let mut lowest = i32::MAX;
+    for (index, &v) in values.iter().enumerate() {
+        let e = encoding::exponent_for(Scalar::Float(v), precision, None)
+            .ok_or_else(|| not_finite(index))?;
+        lowest = lowest.min(e);
+    }
+    Ok(if lowest == i32::MAX { 0 } else { lowest })
+}
+
+fn not_finite(index: usize) -> Error {
+    Error::InvalidNumber {
+        index,
+        reason: "NaN and infinities cannot be weights".into(),
+    }
+}
