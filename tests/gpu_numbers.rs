@@ -24,9 +24,12 @@ fn numbers_on_the_gpu_equal_the_cpu() {
     let cpu = CpuBackend::shared();
     // key_len 256 and 512: n² of 1024 and 2048 bits.
     for key_len in [256usize, 512] {
-        let (pk, sk) =
-            generate_keypair(Scheme::Paillier, key_len, &KeyGenOptions::insecure_for_tests())
-                .unwrap();
+        let (pk, sk) = generate_keypair(
+            Scheme::Paillier,
+            key_len,
+            &KeyGenOptions::insecure_for_tests(),
+        )
+        .unwrap();
         let pk = Arc::new(pk);
         // 13 samples of 9 features: several dispatches of 64 powers; mixed exponents. Fewer at
         // the wider key, whose arithmetic is slow on a software adapter.

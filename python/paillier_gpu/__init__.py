@@ -16,20 +16,30 @@ range(0, 2)
 from . import errors
 from ._native import (
     Ciphertexts,
+    EncryptedArray,
     EncryptedIndex,
     ExecutionContext,
+    LinearModel,
+    PaillierPrivateKey,
+    PaillierPublicKey,
     PublicContext,
     __version__,
     configure_gpu,
+    generate_paillier_keypair,
 )
 from .errors import *  # noqa: F401,F403  (the exception classes at the top level too)
 
 __all__ = [
     "Ciphertexts",
+    "EncryptedArray",
     "EncryptedIndex",
     "ExecutionContext",
+    "LinearModel",
+    "PaillierPrivateKey",
+    "PaillierPublicKey",
     "PublicContext",
     "configure_gpu",
+    "generate_paillier_keypair",
     "errors",
     "__version__",
     *errors.__all__,

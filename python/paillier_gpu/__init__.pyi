@@ -1,11 +1,16 @@
 from . import errors as errors
 from ._native import (
     Ciphertexts as Ciphertexts,
+    EncryptedArray as EncryptedArray,
     EncryptedIndex as EncryptedIndex,
     ExecutionContext as ExecutionContext,
+    LinearModel as LinearModel,
+    PaillierPrivateKey as PaillierPrivateKey,
+    PaillierPublicKey as PaillierPublicKey,
     PublicContext as PublicContext,
     __version__ as __version__,
     configure_gpu as configure_gpu,
+    generate_paillier_keypair as generate_paillier_keypair,
 )
 from .errors import (
     AuthenticationError as AuthenticationError,
@@ -14,6 +19,7 @@ from .errors import (
     InsecureParametersError as InsecureParametersError,
     InvalidCiphertextError as InvalidCiphertextError,
     InvalidInputError as InvalidInputError,
+    InvalidNumberError as InvalidNumberError,
     InvalidResponseError as InvalidResponseError,
     InvalidSelectionError as InvalidSelectionError,
     InvalidVectorError as InvalidVectorError,
@@ -21,4 +27,5 @@ from .errors import (
     KeyProviderError as KeyProviderError,
     MalformedFileError as MalformedFileError,
     PaillierGpuError as PaillierGpuError,
+    ShapeMismatchError as ShapeMismatchError,
 )

@@ -120,6 +120,8 @@ class ExecutionContext:
     def key_fingerprint(self) -> str: ...
     def public_context(self) -> "PublicContext":
         """The public part, for a search backend or an encryption worker."""
+    def paillier_keys(self) -> Tuple["PaillierPublicKey", "PaillierPrivateKey"]:
+        """This (classic) context's key pair as number keys, on its device."""
     def encrypt_vec_one(self, vector: npt.ArrayLike) -> Ciphertexts:
         """Encrypts one binary vector."""
     def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
@@ -192,3 +194,90 @@ class EncryptedIndex:
     def aggregate_many(self, queries: Ciphertexts, ids: _Selection = None) -> List[Ciphertexts]:
         """Several queries (one vector each) in one call: one `Ciphertexts` of responses per
         query, each as `aggregate` gives it."""
+
+
+_Numbers = Union[npt.ArrayLike, float, int]
+
+def generate_paillier_keypair(
+    n_length: int = 2048, device: str = "cpu", insecure: bool = False
+) -> Tuple["PaillierPublicKey", "PaillierPrivateKey"]:
+    """A key pair as python-paillier makes one (n of n_length bits); below 2048 needs
+    insecure=True."""
+
+class PaillierPublicKey:
+    """python-paillier's public key: encrypts arrays of integers and floats."""
+
+    n: int
+    n_length: int
+    max_int: int
+    fingerprint: str
+    device: str
+    def encrypt_array(self, values: _Numbers, precision: Optional[float] = None) -> "EncryptedArray":
+        """Encrypts numbers with phe's encoding (precision: one exponent for all)."""
+    def with_device(self, device: str) -> "PaillierPublicKey":
+        """The same key on another device ("cpu", "gpu", "auto")."""
+    @staticmethod
+    def from_phe(public_key: Any, device: str = "cpu") -> "PaillierPublicKey":
+        """A key from a phe.paillier.PaillierPublicKey."""
+    def to_phe(self) -> Any:
+        """This key as a phe.paillier.PaillierPublicKey."""
+
+class PaillierPrivateKey:
+    """python-paillier's private key: decrypts arrays (int64 for integers, float64 otherwise)."""
+
+    public_key: PaillierPublicKey
+    def decrypt_array(self, array: "EncryptedArray") -> npt.NDArray[Any]:
+        """Decrypts; a result beyond ±max_int raises InvalidNumberError."""
+    @staticmethod
+    def from_phe(private_key: Any, device: str = "cpu") -> "PaillierPrivateKey":
+        """A key from a phe.paillier.PaillierPrivateKey."""
+    def to_phe(self) -> Any:
+        """This key as a phe.paillier.PaillierPrivateKey."""
+
+class EncryptedArray:
+    """Encrypted numbers of a shape: +, - (encrypted or plain), * and / by plain numbers,
+    @ with a plain matrix or vector, sum(), negation and numpy indexing."""
+
+    shape: Tuple[int, ...]
+    size: int
+    ndim: int
+    is_integer: bool
+    exponents: npt.NDArray[np.int64]
+    fingerprint: str
+    def __len__(self) -> int: ...
+    def __add__(self, other: Union["EncryptedArray", _Numbers]) -> "EncryptedArray": ...
+    def __radd__(self, other: _Numbers) -> "EncryptedArray": ...
+    def __sub__(self, other: Union["EncryptedArray", _Numbers]) -> "EncryptedArray": ...
+    def __rsub__(self, other: _Numbers) -> "EncryptedArray": ...
+    def __neg__(self) -> "EncryptedArray": ...
+    def __mul__(self, other: _Numbers) -> "EncryptedArray": ...
+    def __rmul__(self, other: _Numbers) -> "EncryptedArray": ...
+    def __truediv__(self, other: _Numbers) -> "EncryptedArray": ...
+    def __matmul__(self, other: npt.ArrayLike) -> "EncryptedArray": ...
+    def __getitem__(self, key: Any) -> "EncryptedArray": ...
+    def sum(self) -> "EncryptedArray":
+        """The sum of every element (0-d)."""
+    def to_phe(self) -> List[Any]:
+        """The elements, row-major, as phe.paillier.EncryptedNumber."""
+    @staticmethod
+    def from_phe(
+        numbers: Iterable[Any], public_key: PaillierPublicKey, shape: Optional[Sequence[int]] = None
+    ) -> "EncryptedArray":
+        """An array from phe.paillier.EncryptedNumber under public_key's n."""
+
+class LinearModel:
+    """y = x @ weights + biases over encrypted features (weights: features × outputs)."""
+
+    inputs: int
+    outputs: int
+    def __init__(
+        self, weights: npt.ArrayLike, biases: Optional[npt.ArrayLike] = None, precision: Optional[float] = None
+    ) -> None: ...
+    @staticmethod
+    def from_json(json: str, precision: Optional[float] = None) -> "LinearModel":
+        """A model from {"weights": [[...]], "biases": [...]}."""
+    @staticmethod
+    def load(path: _Path, precision: Optional[float] = None) -> "LinearModel":
+        """from_json of a file."""
+    def infer(self, encrypted: EncryptedArray) -> EncryptedArray:
+        """Runs the model on encrypted samples, on their key's device."""

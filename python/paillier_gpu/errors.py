@@ -32,6 +32,15 @@ class KeyMismatchError(InvalidInputError):
     """Ciphertexts, a file or an index made under another public key."""
 
 
+class InvalidNumberError(InvalidInputError, ArithmeticError):
+    """A number that cannot be encoded (NaN, an infinity, beyond the key's ``max_int``), or a
+    decrypted result beyond ±max_int (an overflow) or outside int64/float64."""
+
+
+class ShapeMismatchError(InvalidInputError):
+    """Arrays, matrices or models whose shapes do not fit together."""
+
+
 class InvalidSelectionError(InvalidInputError, IndexError):
     """Record ids outside the index."""
 
@@ -64,6 +73,8 @@ __all__ = [
     "InvalidCiphertextError",
     "InvalidResponseError",
     "KeyMismatchError",
+    "InvalidNumberError",
+    "ShapeMismatchError",
     "InvalidSelectionError",
     "MalformedFileError",
     "AuthenticationError",

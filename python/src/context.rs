@@ -254,6 +254,29 @@ impl PyExecutionContext {
         PyPublicContext::new(self.inner.public_context(), self.inner.device())
     }
 
+    /// The context's key pair as python-paillier keys (`PaillierPublicKey`,
+    /// `PaillierPrivateKey`) for encrypted numbers, on this context's device. Classic
+    /// (`paillier`) contexts only.
+    fn paillier_keys(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<(
+        crate::numbers::PyPaillierPublicKey,
+        crate::numbers::PyPaillierPrivateKey,
+    )> {
+        if self.inner.scheme() != Scheme::Paillier {
+            return Err(invalid_input(
+                "numbers need a classic paillier context (g = n + 1), not paillier_lookup",
+            ));
+        }
+        crate::numbers::pair(
+            py,
+            self.inner.public_key().clone(),
+            self.inner.secret_key().clone(),
+            self.inner.device(),
+        )
+    }
+
     /// Encrypts one binary vector (a 1-D array or list of 0/1).
     fn encrypt_vec_one(&self, py: Python<'_>, vector: &Bound<'_, PyAny>) -> PyResult<Ciphertexts> {
         let bits = bit_rows(vector, self.inner.embed_len(), false)?;

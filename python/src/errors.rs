@@ -18,6 +18,8 @@ fn class_name(error: &Error) -> &'static str {
         Error::InvalidCiphertext { .. } => "InvalidCiphertextError",
         Error::InvalidResponse { .. } | Error::PlaintextOutOfRange(_) => "InvalidResponseError",
         Error::KeyMismatch { .. } => "KeyMismatchError",
+        Error::InvalidNumber { .. } | Error::NumberOverflow(_) => "InvalidNumberError",
+        Error::ShapeMismatch(_) => "ShapeMismatchError",
         Error::MalformedContext(_) | Error::UnknownContextType(_) | Error::MalformedFile { .. } => {
             "MalformedFileError"
         }

@@ -7,9 +7,11 @@
 mod ciphertexts;
 mod context;
 mod convert;
+mod encrypted_array;
 mod errors;
 mod index;
 mod key_provider;
+mod numbers;
 mod public;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
@@ -46,6 +48,14 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<public::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;
     module.add_class::<index::PyEncryptedIndex>()?;
+    module.add_class::<numbers::PyPaillierPublicKey>()?;
+    module.add_class::<numbers::PyPaillierPrivateKey>()?;
+    module.add_class::<encrypted_array::PyEncryptedArray>()?;
+    module.add_class::<encrypted_array::PyLinearModel>()?;
+    module.add_function(wrap_pyfunction!(
+        numbers::generate_paillier_keypair,
+        module
+    )?)?;
     module.add_function(wrap_pyfunction!(configure_gpu, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

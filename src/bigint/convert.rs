@@ -87,7 +87,7 @@ pub(crate) fn wipe_biguint(value: &mut BigUint) {
 }
 
 /// A secret `BigUint` that is wiped (see [`wipe_biguint`]) when dropped, on every path.
-pub(crate) struct WipedBigUint(pub(crate) BigUint);
+pub struct WipedBigUint(pub(crate) BigUint);
 
 impl Drop for WipedBigUint {
     fn drop(&mut self) {

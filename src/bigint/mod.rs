@@ -28,8 +28,9 @@ mod prepared;
 mod two_digit;
 mod wide_reduce;
 
+pub(crate) use convert::wipe_biguint;
+pub use convert::WipedBigUint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
-pub(crate) use convert::{wipe_biguint, WipedBigUint};
 pub(crate) use ct::conditional_assign;
 pub use fixed_base::FixedBaseTable;
 pub(crate) use fixed_base::POW_BLOCK;

@@ -233,6 +233,31 @@ impl SecretKey {
         &self.secrets
     }
 
+    /// A classic (`g = n + 1`) secret key from the primes of `pk`'s modulus, as
+    /// python-paillier's `PaillierPrivateKey(public_key, p, q)` holds it.
+    pub fn paillier_from_primes(pk: &PublicKey, p: &BigUint, q: &BigUint) -> Result<Self> {
+        if &(p * q) != pk.n() {
+            return Err(malformed("p·q is not the public key's n"));
+        }
+        let mut phi = (p - 1u32) * (q - 1u32);
+        let inverse = phi.modinv(pk.n());
+        let result = match inverse {
+            Some(inv) => Self::paillier(pk, phi.clone(), inv),
+            None => Err(malformed("phi is not invertible modulo n")),
+        };
+        wipe(&mut phi);
+        result
+    }
+
+    /// The two primes of n, larger first. SECRET: whoever holds them can decrypt everything;
+    /// for handing the key to another library (python-paillier's private key holds p and q).
+    pub fn prime_factors(&self) -> (WipedBigUint, WipedBigUint) {
+        (
+            WipedBigUint(self.crt.p.modulus()),
+            WipedBigUint(self.crt.q.modulus()),
+        )
+    }
+
     /// Decrypts one ciphertext.
     pub fn decrypt(&self, backend: &dyn Backend, c: &Ciphertext) -> Result<BigUint> {
         let mut out = self.decrypt_batch(backend, std::slice::from_ref(c))?;
