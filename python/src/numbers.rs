@@ -285,7 +285,7 @@ pub fn generate_paillier_keypair(
     device: &str,
     insecure: bool,
 ) -> PyResult<(PyPaillierPublicKey, PyPaillierPrivateKey)> {
-    if n_length % 16 != 0 {
+    if !n_length.is_multiple_of(16) {
         return Err(invalid_input(format!(
             "n_length {n_length} must be a multiple of 16 (two primes of n_length/2 bits)"
         )));
