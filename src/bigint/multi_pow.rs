@@ -7,7 +7,7 @@
 //! layer's inner loop: the bases are a sample's encrypted features, the rows the weights.
 
 use super::montgomery::MontgomeryModulus;
-use super::pow::Arithmetic;
+use super::pow::{bit, bit_length, Arithmetic};
 use super::Montgomery;
 
 /// The exponents of a multi-exponentiation: `rows × bases` items of `limbs` limbs each, row-major.
@@ -175,19 +175,6 @@ fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>)
             acc.unwrap_or_else(|| arith.one().to_vec())
         })
         .collect()
-}
-
-fn bit_length(limbs: &[u64]) -> usize {
-    for (i, &limb) in limbs.iter().enumerate().rev() {
-        if limb != 0 {
-            return i * 64 + 64 - limb.leading_zeros() as usize;
-        }
-    }
-    0
-}
-
-fn bit(limbs: &[u64], i: usize) -> bool {
-    limbs.get(i / 64).is_some_and(|l| (l >> (i % 64)) & 1 == 1)
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ pub(super) fn fixed_window_pow<A: Arithmetic>(
     acc
 }
 
-fn bit_length(limbs: &[u64]) -> usize {
+pub(super) fn bit_length(limbs: &[u64]) -> usize {
     for (i, &limb) in limbs.iter().enumerate().rev() {
         if limb != 0 {
             return i * 64 + 64 - limb.leading_zeros() as usize;
@@ -150,7 +150,7 @@ fn bit_length(limbs: &[u64]) -> usize {
     0
 }
 
-fn bit(limbs: &[u64], i: usize) -> bool {
+pub(super) fn bit(limbs: &[u64], i: usize) -> bool {
     limbs.get(i / 64).is_some_and(|l| (l >> (i % 64)) & 1 == 1)
 }
 
