@@ -52,12 +52,29 @@ fn parse_scheme(value: &str) -> Result<Scheme, String> {
     }
 }
 
+/// `200 in 61.5 ms = 3,252/s`: the duration in a unit that shows its digits (a fast step is not
+/// `0.00 s`), and a rate that is `count` over that same duration.
 fn rate(count: usize, since: Instant) -> String {
     let seconds = since.elapsed().as_secs_f64();
-    format!(
-        "{count} in {seconds:.2} s = {:.1}/s",
-        count as f64 / seconds
-    )
+    let duration = match seconds {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.1} ms", s * 1e3),
+        s => format!("{:.0} µs", s * 1e6),
+    };
+    let per_second = (count as f64 / seconds.max(1e-9)).round() as u64;
+    format!("{count} in {duration} = {}/s", thousands(per_second))
+}
+
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn main() {

@@ -2,6 +2,26 @@
 
 use std::path::PathBuf;
 
+/// A [`KeyMismatch`](Error::KeyMismatch)'s holder when the context's key is the expected one.
+pub(crate) const CONTEXT_HOLDS: &str = "the context holds";
+
+/// [`Error::BadVector`]'s message: one numbering (from 1) for the line or row and the value in it.
+fn bad_vector_message(path: &std::path::Path, unit: &str, number: usize, source: &Error) -> String {
+    let place = format!("{}, {unit} {number}", path.display());
+    match source {
+        Error::NonBinaryValue {
+            position, value, ..
+        } => {
+            let item = if unit == "row" { "column" } else { "value" };
+            format!("{place}, {item} {}: {value} is not 0 or 1", position + 1)
+        }
+        Error::VectorLength {
+            expected, found, ..
+        } => format!("{place}: {found} values where the context has {expected} dimensions"),
+        other => format!("{place}: {other}"),
+    }
+}
+
 /// Everything that can go wrong in paillier-gpu, with variants a caller can match on.
 ///
 /// Messages never contain secret material.
@@ -39,9 +59,10 @@ pub enum Error {
     },
 
     /// A vector in a file is bad ([`VectorLength`](Error::VectorLength) or
-    /// [`NonBinaryValue`](Error::NonBinaryValue)): the error with the file and its 1-based line
-    /// (JSON Lines) or row (`.npy`).
-    #[error("{}, {unit} {number}: {source}", path.display())]
+    /// [`NonBinaryValue`](Error::NonBinaryValue)): the error with the file and its line (JSON
+    /// Lines) or row (`.npy`). The message counts from 1 throughout, as an editor does:
+    /// `vectors.jsonl, line 4, value 2: 7 is not 0 or 1`.
+    #[error("{}", bad_vector_message(path, unit, *number, source))]
     BadVector {
         /// The vector file.
         path: PathBuf,
@@ -74,14 +95,18 @@ pub enum Error {
         reason: String,
     },
 
-    /// A file, or a pinned fingerprint, belongs to another public key than the context's.
-    #[error("{what} belongs to the public key {found}, not to the expected key {expected}")]
+    /// Something made under one public key met another: a file or batch and the context, two
+    /// arrays, a context and the key pinned with `--expect-key`. The message names both sides:
+    /// `the ciphertext file r.ct was made under the key 5c4d…; ctx2.json holds e851…`.
+    #[error("{what} {found}; {holder} {expected}")]
     KeyMismatch {
-        /// What was checked (`the database file db.bin`, `the pinned --expect-key` ...).
+        /// What was checked, with its verb (`the ciphertext file db.ct was made under the key`).
         what: String,
         /// The fingerprint it carries.
         found: String,
-        /// The fingerprint it should carry (the context's, or the pinned one).
+        /// Who has the other key, with its verb (`the context holds`, `--expect-key pins`).
+        holder: String,
+        /// The other key's fingerprint (or what is known of it).
         expected: String,
     },
 
@@ -266,6 +291,30 @@ impl Error {
                 path: path.into(),
                 source: Box::new(other),
             },
+        }
+    }
+
+    /// The same error with `holder` (`ctx.json holds`) as the side of a
+    /// [`KeyMismatch`](Error::KeyMismatch) that the context stands for; other errors unchanged.
+    /// Callers that know the context's file name it this way.
+    pub fn key_held_by(self, holder: impl Into<String>) -> Self {
+        match self {
+            Error::KeyMismatch {
+                what,
+                found,
+                holder: old,
+                expected,
+            } if old == CONTEXT_HOLDS => Error::KeyMismatch {
+                what,
+                found,
+                holder: holder.into(),
+                expected,
+            },
+            Error::InFile { path, source } => Error::InFile {
+                path,
+                source: Box::new(source.key_held_by(holder)),
+            },
+            other => other,
         }
     }
 

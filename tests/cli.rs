@@ -199,7 +199,7 @@ fn create_show_and_the_whole_flow_with_npy_input() {
             "context",
             "create",
             "--type",
-            "paillier-lookup",
+            "paillier_lookup",
             "--key-len",
             "256",
             "--embed-len",

@@ -57,7 +57,7 @@ fn errors_are_one_line_and_non_zero() {
                 "--output",
                 "o.ct",
             ],
-            "expected 100 dimensions",
+            "short.jsonl, line 1: 2 values where the context has 100 dimensions",
         ),
         (
             pass,
@@ -150,7 +150,7 @@ fn errors_are_one_line_and_non_zero() {
                 "context",
                 "create",
                 "--type",
-                "paillier-lookup",
+                "paillier_lookup",
                 "--alpha-len",
                 "50",
                 "--out",

@@ -66,7 +66,7 @@ fn argument_errors_show_claps_whole_message_and_a_bare_call_shows_usage() {
         &[],
     ));
     assert!(
-        bad_value.contains("possible values") && bad_value.contains("paillier-lookup"),
+        bad_value.contains("possible values") && bad_value.contains("paillier_lookup"),
         "{bad_value}"
     );
 }
@@ -159,7 +159,7 @@ fn writing_commands_say_what_they_wrote_where_without_driver_noise() {
                 "--output",
                 "q.jsonl.ct.jsonl",
             ],
-            "wrote 1 encrypted vectors to q.jsonl.ct.jsonl (JSON Lines",
+            "wrote 1 encrypted vector to q.jsonl.ct.jsonl (JSON Lines",
         ),
         (
             &[
@@ -206,7 +206,7 @@ fn errors_name_the_missing_folder_and_the_bad_vectors_file_and_line() {
     let d = dir.path();
     let create = run(d, &small_context_args("4", "--output", "ctx.json"), &[]);
     assert!(create.status.success());
-    // A blank line is skipped, so the bad vector is on line 4 (1-based), vector 2 (0-based).
+    // A blank line is skipped, so the bad vector is on line 4; its second value is 7.
     std::fs::write(
         d.join("bad.jsonl"),
         "[0, 1, 0, 1]\n\n[1, 1, 0, 0]\n[1, 7, 0, 0]\n",
@@ -228,7 +228,7 @@ fn errors_name_the_missing_folder_and_the_bad_vectors_file_and_line() {
     let text = stderr(&out);
     assert!(!out.status.success());
     assert!(
-        text.contains("bad.jsonl, line 4: vector 2, dimension 1: 7 is not 0 or 1"),
+        text.contains("bad.jsonl, line 4, value 2: 7 is not 0 or 1"),
         "{text}"
     );
 
@@ -265,6 +265,106 @@ fn errors_name_the_missing_folder_and_the_bad_vectors_file_and_line() {
             "{text}"
         );
     }
+}
+
+/// A wrong passphrase names the context file; a file made under another key names both keys and
+/// the context file that holds the other; `--expect-key` says it is the pin that differs.
+#[test]
+fn key_errors_name_the_files_and_both_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cpu = [("PAILLIER_GPU_DEVICE", "cpu")];
+    for ctx in ["ctx.json", "ctx2.json"] {
+        let out = run(d, &small_context_args("4", "--output", ctx), &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let fingerprint = |ctx: &str| -> String {
+        let out = run(d, &["context", "show", "--context", ctx], &cpu);
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        shown["fingerprint"].as_str().unwrap().to_owned()
+    };
+    let (ours, theirs) = (fingerprint("ctx.json"), fingerprint("ctx2.json"));
+    std::fs::write(d.join("v.jsonl"), "[0, 1, 0, 1]\n").unwrap();
+    let encrypt = [
+        "encrypt",
+        "--context",
+        "ctx.json",
+        "--input",
+        "v.jsonl",
+        "--output",
+        "v.ct",
+    ];
+    assert!(run(d, &encrypt, &cpu).status.success());
+
+    let wrong = run(
+        d,
+        &["context", "show", "--context", "ctx.json"],
+        &[("PAILLIER_GPU_PASSPHRASE", "not it")],
+    );
+    assert!(
+        stderr(&wrong).contains("error: ctx.json: wrong passphrase or key for this context"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    let aggregate = |ctx: &str, extra: &[&str]| {
+        let mut args = vec!["aggregate", "--context", ctx, "--database", "v.ct"];
+        args.extend(["--query", "v.ct", "--output", "r.ct"]);
+        args.extend(extra);
+        stderr(&run(d, &args, &cpu))
+    };
+    let text = aggregate("ctx2.json", &[]);
+    assert!(
+        text.contains(&format!(
+            "the ciphertext file v.ct was made under the key {ours}; ctx2.json holds {theirs}"
+        )),
+        "{text}"
+    );
+    let text = aggregate("ctx.json", &["--expect-key", &theirs]);
+    assert!(
+        text.contains(&format!(
+            "the context ctx.json holds the key {ours}; --expect-key pins {theirs}"
+        )),
+        "{text}"
+    );
+}
+
+/// At info level a run says once where its work runs: `auto` on a software adapter says it
+/// keeps to the CPU and nothing claims a GPU backend.
+#[test]
+fn info_logs_say_where_the_work_runs_without_contradiction() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(
+        run(d, &small_context_args("4", "--output", "ctx.json"), &[])
+            .status
+            .success()
+    );
+    std::fs::write(d.join("v.jsonl"), "[0, 1, 0, 1]\n").unwrap();
+    let out = run(
+        d,
+        &[
+            "encrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "v.jsonl",
+            "--output",
+            "v.ct",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    let software = text.contains("is a software renderer");
+    let on_gpu = text.contains("running on the GPU");
+    // Exactly one of them, whatever adapter this machine has (or none: then the reason).
+    assert!(
+        (software ^ on_gpu) || text.contains("device auto:"),
+        "{text}"
+    );
+    assert!(!(software && on_gpu), "{text}");
+    assert!(!text.contains("GPU backend on"), "{text}");
 }
 
 #[test]

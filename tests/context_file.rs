@@ -378,3 +378,23 @@ fn an_execution_context_hands_out_its_public_part() {
         assert_eq!(public.public_key(), ctx.public_key(), "{scheme:?}");
     }
 }
+
+/// A passphrase with a stronger scrypt cost has no SDK form: the SDK would take the cost tag for
+/// salt and derive another key, so writing that form is refused rather than made unreadable.
+#[test]
+fn a_strong_scrypt_cost_has_no_sdk_form() {
+    use paillier_gpu::context::ScryptCost;
+    let provider = PassphraseKeyProvider::with_cost("p", ScryptCost::STRONG).unwrap();
+    let ctx = ExecutionContext::create(
+        &small_options(Scheme::Paillier, 8),
+        std::sync::Arc::new(provider),
+    )
+    .unwrap();
+    assert!(ctx.to_json().is_ok());
+    let sdk = ctx.with_file_format(FileFormat::Sdk);
+    assert!(
+        matches!(sdk.to_json(), Err(Error::InvalidParameter(ref why)) if why.contains("scrypt")),
+        "{:?}",
+        sdk.to_json()
+    );
+}

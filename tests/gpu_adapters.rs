@@ -12,6 +12,7 @@ use paillier_gpu::{Device, Error};
 
 #[test]
 fn a_missing_adapter_is_a_typed_error() {
+    common::quiet_mesa();
     let options = GpuOptions {
         adapter_name: Some("no-such-adapter-anywhere".into()),
         ..GpuOptions::default()
@@ -24,6 +25,7 @@ fn a_missing_adapter_is_a_typed_error() {
 
 #[test]
 fn an_adapter_index_picks_one_of_the_matching_adapters() {
+    common::quiet_mesa();
     let Ok(first) = GpuBackend::new(&GpuOptions::default()) else {
         assert!(
             !common::gpu_required(),
@@ -49,6 +51,7 @@ fn an_adapter_index_picks_one_of_the_matching_adapters() {
 
 #[test]
 fn auto_never_picks_a_software_adapter() {
+    common::quiet_mesa();
     let backend = paillier_gpu::hazmat::backend::backend_for(Device::Auto).unwrap();
     if let Ok(gpu) = GpuBackend::shared() {
         let software = gpu.adapter_info().kind == AdapterKind::Software;

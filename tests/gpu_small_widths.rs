@@ -24,6 +24,7 @@ type Key = (LimbPath, Exchange, usize);
 /// The backend with `lanes` lanes per number at most, or None where the adapter lacks the
 /// variant (always printed).
 fn gpu(key: Key) -> Option<Arc<GpuBackend>> {
+    common::quiet_mesa();
     static CACHE: OnceLock<Mutex<HashMap<Key, Option<Arc<GpuBackend>>>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
     cache

@@ -55,7 +55,9 @@ fn the_fingerprint_covers_alpha_len_and_the_layout() {
     let key = public.public_key();
     let legacy = KeyFingerprint::legacy_v1(key);
     match KeyFingerprint::check_pin(key, &legacy, "the context") {
-        Err(Error::KeyMismatch { what, .. }) => assert!(what.contains("earlier version"), "{what}"),
+        Err(Error::KeyMismatch { expected, .. }) => {
+            assert!(expected.contains("earlier version"), "{expected}")
+        }
         other => panic!("a legacy pin must be refused: {other:?}"),
     }
     assert!(KeyFingerprint::check_pin(key, &original, "the context").is_err());
@@ -128,6 +130,7 @@ fn the_cli_pins_every_public_parameter_and_refuses_short_noise() {
         run_with(d, passphrase, args, &[("PAILLIER_GPU_DEVICE", "cpu")])
     };
     let mut args = small_context_args("8", "--output", "ctx.json");
+    // The spelling before the scheme names were made one (`paillier_lookup`) is still accepted.
     args.extend(["--type", "paillier-lookup", "--alpha-len", "64"]);
     let created: Value = serde_json::from_str(&ok(run(Some("pass"), &args))).unwrap();
     let pin = created["fingerprint"].as_str().unwrap().to_owned();

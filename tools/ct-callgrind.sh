@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --example ct_check >&2
-bin=target/release/examples/ct_check
+bin="$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/ct_check"
 out=$(mktemp -d)
 status=0
 printf '%-11s %-8s %16s %16s %16s\n' operation class Ir Dr Dw

@@ -13,7 +13,7 @@ range(0, 2)
 [1, 3]
 """
 
-from . import errors
+from . import _runtime_dir, errors
 from ._native import (
     Ciphertexts,
     EncryptedArray,
@@ -28,6 +28,8 @@ from ._native import (
     generate_paillier_keypair,
 )
 from .errors import *  # noqa: F401,F403  (the exception classes at the top level too)
+
+_runtime_dir.ensure()  # before any GPU is opened: importing _native opens none
 
 __all__ = [
     "Ciphertexts",

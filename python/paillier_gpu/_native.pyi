@@ -83,10 +83,12 @@ class ExecutionContext:
         alpha_len: Optional[int] = None,
         insecure: bool = False,
         overwrite: bool = False,
+        sdk_compatible: bool = False,
     ) -> "ExecutionContext":
         """Generates keys (key_len bits per prime); saves to `path` when given, refusing an
         existing file unless `overwrite`. `insecure` allows key_len < 1024 and alpha_len < 512
-        (tests only)."""
+        (tests only). `sdk_compatible` writes the XTrace SDK's form (the SDK opens it) instead
+        of our authenticated one."""
     @staticmethod
     def load_from_disk(
         passphrase: Optional[str] = None,
@@ -95,9 +97,15 @@ class ExecutionContext:
         device: str = "cpu",
     ) -> "ExecutionContext":
         """Loads a context file (the SDK's or ours); a weak one raises a UserWarning."""
-    def save_to_disk(self, path: _Path, overwrite: bool = False) -> None:
+    def save_to_disk(
+        self, path: _Path, overwrite: bool = False, sdk_compatible: Optional[bool] = None
+    ) -> None:
         """Writes the context file atomically, owner-only; an existing file is refused unless
-        `overwrite`."""
+        `overwrite`. The context's own form unless `sdk_compatible` is given (True: the SDK's
+        form; False: ours); a change of form is kept and changes the content key too."""
+    @property
+    def sdk_compatible(self) -> bool:
+        """True when the context writes the XTrace SDK's form."""
     def hash(self) -> str:
         """The context id (the SDK's hash of the keys; the same on every device)."""
     def to_dict_enc(self) -> dict:

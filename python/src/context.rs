@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use numpy::PyArray1;
-use paillier_gpu::context::PassphraseKeyProvider;
+use paillier_gpu::context::{FileFormat, PassphraseKeyProvider};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::paillier::PublicKey;
@@ -104,11 +104,13 @@ impl PyExecutionContext {
     /// Generates a new key pair (key_len bits per prime) and, with `path`, saves the context.
     ///
     /// An existing file at `path` is refused unless `overwrite=True` (its keys, and every
-    /// ciphertext made under them, would be lost).
+    /// ciphertext made under them, would be lost). `sdk_compatible=True` makes the context
+    /// write the XTrace SDK's form, which the SDK opens; the default is our authenticated form
+    /// (`pk`, `type` and `config` sealed with the secret key), which the SDK cannot open.
     #[staticmethod]
     #[pyo3(signature = (passphrase=None, homomorphic_client_type="paillier", embedding_length=512,
         key_len=1024, salt=None, path=None, key_provider=None, device="cpu", alpha_len=None,
-        insecure=false, overwrite=false))]
+        insecure=false, overwrite=false, sdk_compatible=false))]
     #[allow(clippy::too_many_arguments)]
     fn create(
         py: Python<'_>,
@@ -123,6 +125,7 @@ impl PyExecutionContext {
         alpha_len: Option<i64>,
         insecure: bool,
         overwrite: bool,
+        sdk_compatible: bool,
     ) -> PyResult<Self> {
         if salt.as_ref().is_some_and(|salt| salt.is_empty()) {
             return Err(invalid_input(
@@ -147,7 +150,8 @@ impl PyExecutionContext {
         };
         let inner = py
             .detach(|| ExecutionContext::create(&options, provider))
-            .py_err()?;
+            .py_err()?
+            .with_file_format(file_format_of(sdk_compatible));
         if let Some(path) = path {
             save(&inner, &path, overwrite)?;
         }
@@ -182,9 +186,28 @@ impl PyExecutionContext {
 
     /// Writes the context file atomically, owner-only. An existing file is refused unless
     /// `overwrite=True`.
-    #[pyo3(signature = (path, overwrite=false))]
-    fn save_to_disk(&self, path: PathBuf, overwrite: bool) -> PyResult<()> {
+    ///
+    /// The file is in the form the context was loaded or created in, unless `sdk_compatible`
+    /// says otherwise: `True` writes the XTrace SDK's form (the SDK opens it), `False` ours. A
+    /// change of form is kept by the context and changes its content key as well
+    /// (`encrypt_content`): text encrypted before the change decrypts only under the old form.
+    #[pyo3(signature = (path, overwrite=false, sdk_compatible=None))]
+    fn save_to_disk(
+        &mut self,
+        path: PathBuf,
+        overwrite: bool,
+        sdk_compatible: Option<bool>,
+    ) -> PyResult<()> {
+        if let Some(sdk_compatible) = sdk_compatible {
+            self.inner.set_file_format(file_format_of(sdk_compatible));
+        }
         save(&self.inner, &path, overwrite)
+    }
+
+    /// True when the context writes the XTrace SDK's form (see `save_to_disk`).
+    #[getter]
+    fn sdk_compatible(&self) -> bool {
+        self.inner.file_format() == FileFormat::Sdk
     }
 
     /// The context id: the SDK's hash of the keys (the same on every device).
@@ -358,6 +381,14 @@ impl PyExecutionContext {
 }
 
 /// Saves `ctx` to `path`: replacing a file only with `overwrite`.
+fn file_format_of(sdk_compatible: bool) -> FileFormat {
+    if sdk_compatible {
+        FileFormat::Sdk
+    } else {
+        FileFormat::Authenticated
+    }
+}
+
 fn save(ctx: &ExecutionContext, path: &std::path::Path, overwrite: bool) -> PyResult<()> {
     if overwrite {
         ctx.save_to_disk(path).py_err()

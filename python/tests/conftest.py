@@ -41,14 +41,36 @@ def lookup_ctx():
     )
 
 
+def cargo_target_dir():
+    """Where cargo puts this checkout's builds: `target/` unless CARGO_TARGET_DIR or a cargo
+    config says otherwise, so ask cargo rather than guess."""
+    try:
+        done = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )
+    except FileNotFoundError:
+        pytest.fail("cargo is not on the PATH: the CLI tests need it to find or build "
+                    "the paillier-gpu binary", pytrace=False)
+    except subprocess.CalledProcessError as failed:
+        pytest.fail(f"`cargo metadata` failed: {failed.stderr.strip()}", pytrace=False)
+    return Path(json.loads(done.stdout)["target_directory"])
+
+
 @pytest.fixture(scope="session")
 def cli():
     """The paillier-gpu binary of this checkout, built if `cargo test` has not built it."""
-    binary = REPO / "target" / "release" / "paillier-gpu"
+    binary = cargo_target_dir() / "release" / "paillier-gpu"
     if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "--release", "--bin", "paillier-gpu"], cwd=REPO, check=True
+        built = subprocess.run(
+            ["cargo", "build", "--release", "--bin", "paillier-gpu"],
+            cwd=REPO, capture_output=True, text=True,
         )
+        if built.returncode != 0 or not binary.exists():
+            last = built.stderr.strip().splitlines()[-1:] or ["no output"]
+            pytest.fail(f"the paillier-gpu binary is not at {binary} and "
+                        f"`cargo build --release --bin paillier-gpu` did not make it: {last[0]}",
+                        pytrace=False)
     return binary
 
 

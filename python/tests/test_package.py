@@ -87,3 +87,37 @@ except pg.GpuError as e:
     assert done.returncode == 0, done.stderr
     assert "second call refused: invalid parameter: the process-wide GPU options are already set" in done.stdout
     assert "adapter index 1000" in done.stdout or "no Vulkan" in done.stdout, done.stdout
+
+
+def test_mesas_runtime_dir_complaint_never_reaches_the_user(tmp_path):
+    """Without XDG_RUNTIME_DIR (cron, containers, CI) Mesa's Vulkan layer prints an `error:` line
+    whenever GPUs are listed; the package points the variable at a private folder first. A value
+    the user set is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os, paillier_gpu as pg\n"
+        "print(os.environ.get('XDG_RUNTIME_DIR', ''))\n"
+        "ctx = pg.ExecutionContext.create('p', embedding_length=8, key_len=256, insecure=True)\n"
+        "try:\n"
+        "    ctx.device = 'gpu'\n"
+        "    ctx.encrypt_vec_batch(np.zeros((1, 8), dtype=np.uint8))\n"
+        "except pg.errors.GpuError:\n"
+        "    pass  # no adapter at all: nothing was listed that could complain\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    done = subprocess.run([sys.executable, "-c", "import numpy as np\n" + script],
+                          env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "XDG_RUNTIME_DIR" not in done.stderr and "error:" not in done.stderr, done.stderr
+    folder = done.stdout.splitlines()[0]
+    assert folder and os.stat(folder).st_mode & 0o777 == 0o700
+
+    mine = tmp_path / "mine"
+    env["XDG_RUNTIME_DIR"] = str(mine)
+    done = subprocess.run([sys.executable, "-c", "import os, paillier_gpu\n"
+                           "print(os.environ['XDG_RUNTIME_DIR'])"],
+                          env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == str(mine), done.stderr

@@ -66,9 +66,9 @@ pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
                 gpu,
                 cpu::CpuBackend::shared(),
             ))),
-            Err(e) => {
+            Err(why) => {
                 static SAID: std::sync::Once = std::sync::Once::new();
-                SAID.call_once(|| log::info!("device auto: {e}; using the CPU"));
+                SAID.call_once(|| log::info!("device auto: {why}; using the CPU"));
                 Ok(cpu::CpuBackend::shared())
             }
         },
@@ -78,22 +78,36 @@ pub fn backend_for(device: Device) -> Result<Arc<dyn Backend>> {
 /// The shared GPU with its spot checks.
 #[cfg(feature = "gpu")]
 fn gpu_backend() -> Result<Arc<dyn Backend>> {
-    Ok(gpu::GpuBackend::shared()?.checked())
+    let backend = gpu::GpuBackend::shared()?;
+    say_gpu_in_use(&backend);
+    Ok(backend.checked())
 }
 
 /// `Auto` takes a hardware adapter only: a software one (lavapipe, WARP) is always slower than
-/// the CPU backend on the same cores. `Gpu` asked for explicitly takes either.
+/// the CPU backend on the same cores. `Gpu` asked for explicitly takes either. The error is why
+/// the CPU runs instead, for the one info line that says so.
 #[cfg(feature = "gpu")]
-fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
-    let backend = gpu::GpuBackend::shared()?;
+fn auto_gpu_backend() -> std::result::Result<Arc<dyn Backend>, String> {
+    let backend = gpu::GpuBackend::shared().map_err(|e| e.to_string())?;
     let info = backend.adapter_info();
     if info.is_software() {
-        return Err(Error::GpuUnavailable(format!(
-            "the only adapter, {}, is a software renderer",
+        return Err(format!(
+            "the only adapter, {}, is a software renderer, slower than the CPU backend \
+             (--device gpu runs on it anyway)",
             info.name
-        )));
+        ));
     }
+    say_gpu_in_use(&backend);
     Ok(backend.checked())
+}
+
+/// One info line, the first time the GPU is chosen: which adapter runs the work. (Opening an
+/// adapter says nothing at info level, so a run that opens one and then keeps to the CPU does
+/// not claim both.)
+#[cfg(feature = "gpu")]
+fn say_gpu_in_use(backend: &gpu::GpuBackend) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| log::info!("running on the GPU: {}", backend.describe()));
 }
 
 #[cfg(not(feature = "gpu"))]
@@ -104,8 +118,8 @@ fn gpu_backend() -> Result<Arc<dyn Backend>> {
 }
 
 #[cfg(not(feature = "gpu"))]
-fn auto_gpu_backend() -> Result<Arc<dyn Backend>> {
-    gpu_backend()
+fn auto_gpu_backend() -> std::result::Result<Arc<dyn Backend>, String> {
+    gpu_backend().map_err(|e| e.to_string())
 }
 
 /// Records per encryption step for a file job on `backend` when the caller gives none: `floor`

@@ -220,8 +220,13 @@ impl ExecutionContext {
     /// The same context, saved in `file_format` from now on. Changing it changes the content
     /// key too (see [`FileFormat`]): content encrypted before stays readable only in the old form.
     pub fn with_file_format(mut self, file_format: FileFormat) -> Self {
-        self.file_format = file_format;
+        self.set_file_format(file_format);
         self
+    }
+
+    /// [`with_file_format`](Self::with_file_format) in place.
+    pub fn set_file_format(&mut self, file_format: FileFormat) {
+        self.file_format = file_format;
     }
 
     fn content_key(&self) -> Result<DataKey> {

@@ -154,14 +154,19 @@ impl ExecutionContext {
         Self::from_parts(public, sk, key_provider, FileFormat::Sdk)
     }
 
-    /// Loads a context file.
+    /// Loads a context file. An error names the file (an [`Error::InFile`] around a wrong
+    /// passphrase, say: match on [`Error::innermost`]).
     pub fn load_from_disk(path: impl AsRef<Path>, key_provider: &dyn KeyProvider) -> Result<Self> {
-        Self::from_json(&read_context_file(path.as_ref())?, key_provider)
+        let path = path.as_ref();
+        Self::from_json(&read_context_file(path)?, key_provider).map_err(|e| e.in_file(path))
     }
 
-    /// Loads a context file protected by a passphrase.
+    /// Loads a context file protected by a passphrase; an error names the file, as
+    /// [`load_from_disk`](Self::load_from_disk)'s does.
     pub fn load_with_passphrase(path: impl AsRef<Path>, passphrase: &str) -> Result<Self> {
-        Self::from_json_with_passphrase(&read_context_file(path.as_ref())?, passphrase)
+        let path = path.as_ref();
+        Self::from_json_with_passphrase(&read_context_file(path)?, passphrase)
+            .map_err(|e| e.in_file(path))
     }
 
     /// The file form: `{"sk", "pk", "type", "config", "key_provider", "wrapped_key",
@@ -170,6 +175,13 @@ impl ExecutionContext {
     /// [`FileFormat::Sdk`] form, and ignores `key_check`, our addition: see
     /// [`DataKey::check_value`]).
     pub fn to_json(&self) -> Result<String> {
+        if self.file_format == FileFormat::Sdk && !key_provider::sdk_can_open(&*self.key_provider) {
+            return Err(Error::InvalidParameter(
+                "this context's passphrase uses a stronger scrypt cost than the SDK's, so it has \
+                 no SDK form: write it in ours (not sdk_compatible)"
+                    .into(),
+            ));
+        }
         let mut fields = self.encrypted_fields(self.file_format)?;
         fields.push((
             "key_provider",

@@ -154,6 +154,12 @@ impl ScryptCost {
 /// cost is the SDK's.
 const COST_TAG: &[u8] = b"paillier-gpu/scrypt/2\0";
 
+/// False for a passphrase provider with a cost other than the SDK's: the SDK would read the
+/// cost tag as salt and derive another key, so such a context has no SDK form.
+pub(crate) fn sdk_can_open(provider: &dyn KeyProvider) -> bool {
+    !(provider.provider_id() == "passphrase" && provider.wrapped_key().starts_with(COST_TAG))
+}
+
 /// Derives the AES key from a passphrase with scrypt: the SDK's cost (N = 2^14, r = 8, p = 1) by
 /// default, or a stronger [`ScryptCost`] stated in the file.
 ///

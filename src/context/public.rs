@@ -49,7 +49,8 @@ impl PublicContext {
 
     /// Reads the public part of a context file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_json(&read_context_file(path.as_ref())?)
+        let path = path.as_ref();
+        Self::from_json(&read_context_file(path)?).map_err(|e| e.in_file(path))
     }
 
     pub(super) fn from_map(map: &Map<String, Value>) -> Result<Self> {

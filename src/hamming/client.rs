@@ -100,7 +100,7 @@ pub fn decode_batch(
 ) -> Result<Vec<u32>> {
     responses
         .key()
-        .expect(&public_key.fingerprint(), "the context's public key")?;
+        .expect_context_key(&public_key.fingerprint(), "the responses")?;
     let chunks = layout.chunks();
     if responses.chunks_per_record() != chunks {
         return Err(Error::InvalidCiphertext {

@@ -122,7 +122,9 @@ impl EncryptedIndex {
 
     /// An error unless `batch` holds ciphertexts of this index's key in records of its shape.
     fn check_batch(&self, batch: &CiphertextBatch) -> Result<()> {
-        batch.key().expect(&self.key, "the index's public key")?;
+        batch
+            .key()
+            .expect(&self.key, "the ciphertexts", "the index holds")?;
         if batch.chunks_per_record() != self.layout.chunks() {
             return Err(Error::InvalidCiphertext {
                 index: 0,

@@ -301,9 +301,10 @@ impl EncryptedArray {
     ) -> Result<Vec<num_bigint::BigInt>> {
         if secret_key.n() != self.public_key.n() {
             return Err(Error::KeyMismatch {
-                what: "the encrypted array".into(),
+                what: "the encrypted array was made under the key".into(),
                 found: self.fingerprint().to_string(),
-                expected: "the secret key's".into(),
+                holder: "the secret key is".into(),
+                expected: "another key's".into(),
             });
         }
         let residues = secret_key.decrypt_limbs(backend, &self.ciphertexts)?;
@@ -413,8 +414,9 @@ impl EncryptedArray {
             return Ok(());
         }
         Err(Error::KeyMismatch {
-            what: "the second encrypted array".into(),
+            what: "the second encrypted array was made under the key".into(),
             found: other.fingerprint().to_string(),
+            holder: "the first is under".into(),
             expected: self.fingerprint().to_string(),
         })
     }

@@ -227,7 +227,9 @@ impl CiphertextBatch {
 
     /// An error unless `other` is of this batch's key and record shape.
     pub fn check_compatible(&self, other: &CiphertextBatch) -> Result<()> {
-        other.key.expect(&self.key, "a ciphertext batch")?;
+        other
+            .key
+            .expect(&self.key, "the batch added", "this batch is under")?;
         if other.chunks_per_record != self.chunks_per_record {
             return Err(Error::InvalidCiphertext {
                 index: 0,

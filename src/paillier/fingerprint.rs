@@ -83,19 +83,31 @@ impl KeyFingerprint {
 
     /// Checks a pinned fingerprint (`--expect-key`) against `public_key`: Ok when it is the
     /// key's; a pin made with the first version's fingerprint is refused with that reason.
+    /// `what` names the context (`the context ctx.json`).
     pub fn check_pin(public_key: &PublicKey, pinned: &KeyFingerprint, what: &str) -> Result<()> {
+        const PINS: &str = "--expect-key pins";
         if pinned == &Self::legacy_v1(public_key) {
             return Err(Error::KeyMismatch {
-                what: format!(
-                    "{what}: the pin is this key's fingerprint of an earlier version, which left \
-                     out alpha_len and the vector layout and so does not vouch for them; the \
+                what: format!("{what} holds the key"),
+                found: public_key.fingerprint().to_string(),
+                holder: PINS.into(),
+                expected: format!(
+                    "{pinned}, this key's fingerprint as an earlier version computed it, which \
+                     left out alpha_len and the vector layout and so does not vouch for them: \
+                     re-pin with the fingerprint `context show` prints now, after checking the \
                      context"
                 ),
-                found: public_key.fingerprint().to_string(),
-                expected: format!("{pinned} (re-pin with the fingerprint `context show` prints now, after checking the context)"),
             });
         }
-        public_key.fingerprint().expect(pinned, what)
+        if &public_key.fingerprint() == pinned {
+            return Ok(());
+        }
+        Err(Error::KeyMismatch {
+            what: format!("{what} holds the key"),
+            found: public_key.fingerprint().to_string(),
+            holder: PINS.into(),
+            expected: pinned.to_string(),
+        })
     }
 
     /// The 32 bytes, as stored in a binary ciphertext header.
@@ -108,18 +120,34 @@ impl KeyFingerprint {
         Self(bytes)
     }
 
-    /// Ok when `self` is `expected`; otherwise [`Error::KeyMismatch`] saying what was made
-    /// under which key.
-    pub fn expect(&self, expected: &KeyFingerprint, what: impl Into<String>) -> Result<()> {
+    /// Ok when `self` is `expected`; otherwise [`Error::KeyMismatch`] saying that `what` was
+    /// made under this key and `holder` (`the index is under`) has `expected`.
+    pub fn expect(
+        &self,
+        expected: &KeyFingerprint,
+        what: impl Into<String>,
+        holder: impl Into<String>,
+    ) -> Result<()> {
         if self == expected {
             Ok(())
         } else {
             Err(Error::KeyMismatch {
-                what: what.into(),
+                what: format!("{} was made under the key", what.into()),
                 found: self.to_string(),
+                holder: holder.into(),
                 expected: expected.to_string(),
             })
         }
+    }
+
+    /// [`expect`](Self::expect) where the expected key is the context's: the holder is `the
+    /// context holds`, which [`Error::key_held_by`] can replace with the context's file.
+    pub fn expect_context_key(
+        &self,
+        expected: &KeyFingerprint,
+        what: impl Into<String>,
+    ) -> Result<()> {
+        self.expect(expected, what, crate::error::CONTEXT_HOLDS)
     }
 }
 
@@ -178,7 +206,8 @@ mod tests {
             .parse::<KeyFingerprint>()
             .is_err());
         assert!(matches!(
-            b.fingerprint().expect(&a.fingerprint(), "the database"),
+            b.fingerprint()
+                .expect(&a.fingerprint(), "the database", "the context holds"),
             Err(Error::KeyMismatch { .. })
         ));
     }

@@ -151,11 +151,10 @@ pub fn npy_bytes(descr: &str, rows: usize, cols: usize, data: &[u8], fortran: bo
     out
 }
 
-/// True when `PAILLIER_GPU_REQUIRE_ADAPTER=1`: GPU tests must then fail, not skip, without one.
-/// Also gives Mesa the private runtime folder it wants (as the binary does for itself), so that
-/// its "XDG_RUNTIME_DIR is invalid" does not fill the test output: every GPU helper calls this
-/// before opening an adapter.
-pub fn gpu_required() -> bool {
+/// Gives Mesa the private runtime folder it wants (as the binary does for itself) when
+/// XDG_RUNTIME_DIR is unset, so that its "XDG_RUNTIME_DIR is invalid" does not fill the test
+/// output. Every test that opens an adapter calls this (or [`gpu_required`]) first.
+pub fn quiet_mesa() {
     static RUNTIME_DIR: std::sync::Once = std::sync::Once::new();
     RUNTIME_DIR.call_once(|| {
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
@@ -169,6 +168,12 @@ pub fn gpu_required() -> bool {
             std::env::set_var("XDG_RUNTIME_DIR", dir);
         }
     });
+}
+
+/// True when `PAILLIER_GPU_REQUIRE_ADAPTER=1`: GPU tests must then fail, not skip, without one.
+/// Calls [`quiet_mesa`]: every GPU helper calls this before opening an adapter.
+pub fn gpu_required() -> bool {
+    quiet_mesa();
     std::env::var("PAILLIER_GPU_REQUIRE_ADAPTER").is_ok_and(|v| v == "1")
 }
 

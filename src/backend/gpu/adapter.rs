@@ -140,8 +140,8 @@ impl GpuBackend {
             Exchange::Subgroup => (info.subgroup_min_size as usize).clamp(1, WORKGROUP_SIZE),
             Exchange::Workgroup => WORKGROUP_SIZE,
         };
-        log::info!(
-            "GPU backend on {} ({:?}, {:?}), {:?} limbs, {} exchange",
+        log::debug!(
+            "opened {} ({:?}, {:?}), {:?} limbs, {} exchange",
             info.name,
             info.device_type,
             info.backend,

@@ -193,6 +193,17 @@ impl GpuBackend {
         &self.description
     }
 
+    /// One line for logs: `NVIDIA H100 80GB HBM3 (Vulkan), Bits32 limbs, subgroup exchange`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}), {:?} limbs, {} exchange",
+            self.description.name,
+            self.description.api,
+            self.limb_path,
+            self.exchange.as_str()
+        )
+    }
+
     /// The limb path in use.
     pub fn limb_path(&self) -> LimbPath {
         self.limb_path

@@ -109,7 +109,7 @@ enum SchemeArg {
     /// Textbook Paillier with g = n + 1 (the SDK's PaillierClient).
     Paillier,
     /// The alpha-subgroup variant (the SDK's PaillierLookupClient).
-    #[value(name = "paillier-lookup", alias = "paillier_lookup")]
+    #[value(name = "paillier_lookup", alias = "paillier-lookup")]
     PaillierLookup,
 }
 

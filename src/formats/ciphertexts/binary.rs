@@ -141,10 +141,17 @@ pub fn check_binary_file(
     });
     checked.map_err(|e| match e {
         crate::Error::KeyMismatch {
-            found, expected, ..
-        } => crate::Error::KeyMismatch {
-            what: format!("the ciphertext file {}", path.display()),
             found,
+            holder,
+            expected,
+            ..
+        } => crate::Error::KeyMismatch {
+            what: format!(
+                "the ciphertext file {} was made under the key",
+                path.display()
+            ),
+            found,
+            holder,
             expected,
         },
         other => other.in_file(path),
@@ -178,7 +185,7 @@ fn read_binary_header(
             let stored = KeyFingerprint::from_bytes(stored);
             if let Some(expected) = &shape.key {
                 if Some(stored) != legacy {
-                    stored.expect(expected, "this ciphertext file")?;
+                    stored.expect_context_key(expected, "this ciphertext file")?;
                 }
             }
         }

@@ -100,10 +100,17 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
 fn name_file(e: Error, path: &Path) -> Error {
     match e {
         Error::KeyMismatch {
-            found, expected, ..
-        } => Error::KeyMismatch {
-            what: format!("the ciphertext file {}", path.display()),
             found,
+            holder,
+            expected,
+            ..
+        } => Error::KeyMismatch {
+            what: format!(
+                "the ciphertext file {} was made under the key",
+                path.display()
+            ),
+            found,
+            holder,
             expected,
         },
         other => other.in_file(path),

@@ -8,7 +8,7 @@ use paillier_gpu::formats::output::{prepare_output, OutputKind};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, PublicContext, Result, Selection};
 
-use super::{check_pinned_key, file_form, wrote};
+use super::{check_pinned_key, counted, file_form, wrote};
 use crate::DeviceArg;
 
 /// The arguments of `aggregate` (its description is the `Command` variant's).
@@ -55,7 +55,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         force,
     )?;
     let public = PublicContext::load(&context)?;
-    check_pinned_key(&public, expect_key)?;
+    check_pinned_key(&public, &context, expect_key)?;
     let shape = public.ciphertext_shape()?;
     // One batch type from the reader to the writer: each ciphertext is checked once,
     // when it is read, and never becomes a big integer.
@@ -73,8 +73,8 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
     let responses = index.aggregate_batch(&query, &Selection::All)?;
     write_ciphertext_batch(&target.path, &responses, shape)?;
     wrote(&format!(
-        "{} responses to {} ({})",
-        responses.records(),
+        "{} to {} ({})",
+        counted(responses.records(), "response", "responses"),
         output.display(),
         file_form(&output)
     ));

@@ -17,7 +17,7 @@ use crate::{SchemeArg, ScryptCostArg};
 pub enum ContextCommand {
     /// Generate keys and write a new context file (needs the passphrase).
     Create {
-        /// The context type: `paillier` (the SDK's PaillierClient) or `paillier-lookup`
+        /// The context type: `paillier` (the SDK's PaillierClient) or `paillier_lookup`
         /// (PaillierLookupClient).
         #[arg(long = "type", value_enum, default_value = "paillier")]
         scheme: SchemeArg,
@@ -78,7 +78,7 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             let scheme = scheme_of(scheme);
             if scheme == Scheme::Paillier && alpha_len.is_some() {
                 return Err(Error::InvalidParameter(
-                    "--alpha-len applies only to --type paillier-lookup".into(),
+                    "--alpha-len applies only to --type paillier_lookup".into(),
                 ));
             }
             let options = ContextOptions {

@@ -9,7 +9,7 @@ use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::{top_k, ExecutionContext, Result};
 use serde_json::json;
 
-use super::{passphrase, progress, wrote};
+use super::{counted, passphrase, progress, wrote};
 use crate::DeviceArg;
 
 /// Responses per progress step (and per backend batch).
@@ -77,12 +77,16 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
     write_atomic(&target.path, text.as_bytes(), Visibility::Private)?;
     wrote(&match k {
         Some(k) => format!(
-            "the {} nearest of {} records to {}",
+            "the {} nearest of {} to {}",
             k.min(distances.len()),
-            distances.len(),
+            counted(distances.len(), "record", "records"),
             output.display()
         ),
-        None => format!("{} distances to {}", distances.len(), output.display()),
+        None => format!(
+            "{} to {}",
+            counted(distances.len(), "distance", "distances"),
+            output.display()
+        ),
     });
     Ok(())
 }

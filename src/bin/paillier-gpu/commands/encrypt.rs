@@ -8,7 +8,7 @@ use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ExecutionContext, PublicContext, Result};
 
-use super::{check_pinned_key, file_form, optional_passphrase, progress, spinner, wrote};
+use super::{check_pinned_key, counted, file_form, optional_passphrase, progress, spinner, wrote};
 use crate::DeviceArg;
 
 /// The arguments of `encrypt` (its description is the `Command` variant's).
@@ -74,7 +74,7 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         Some(owner) => owner.public_context(),
         None => PublicContext::load(&context)?.with_device(device.device()),
     };
-    check_pinned_key(&public, expect_key)?;
+    check_pinned_key(&public, &context, expect_key)?;
     if insecure {
         // The owner's context shares this key.
         public.public_key().allow_insecure_parameters();
@@ -106,8 +106,8 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
     };
     bar.finish_and_clear();
     wrote(&format!(
-        "{} encrypted vectors to {} ({}, key {})",
-        report.records,
+        "{} to {} ({}, key {})",
+        counted(report.records, "encrypted vector", "encrypted vectors"),
         output.display(),
         file_form(&output),
         public.public_key().fingerprint()

@@ -26,15 +26,35 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench(args) => super::bench::run(&bench_plan(args)),
         Command::Context(command) => context::run(command, passphrase_file),
-        Command::Encrypt(args) => encrypt::run(args, passphrase_file),
-        Command::Aggregate(args) => aggregate::run(args),
-        Command::Decode(args) => decode::run(args, passphrase_file),
+        // A file made under another key is reported against the context file by name.
+        Command::Encrypt(args) => {
+            let holder = holds(&args.context);
+            encrypt::run(args, passphrase_file).map_err(|e| e.key_held_by(holder))
+        }
+        Command::Aggregate(args) => {
+            let holder = holds(&args.context);
+            aggregate::run(args).map_err(|e| e.key_held_by(holder))
+        }
+        Command::Decode(args) => {
+            let holder = holds(&args.context);
+            decode::run(args, passphrase_file).map_err(|e| e.key_held_by(holder))
+        }
     }
+}
+
+/// `ctx.json holds`: the side of a key mismatch that the context file stands for.
+fn holds(context: &Path) -> String {
+    format!("{} holds", context.display())
 }
 
 /// The one line every writing command ends with, on stderr (stdout stays for data).
 pub(super) fn wrote(what: &str) {
     eprintln!("paillier-gpu: wrote {what}");
+}
+
+/// `1 encrypted vector`, `2 encrypted vectors`: the count with its noun, plural past one.
+pub(super) fn counted(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 pub(super) fn file_form(path: &Path) -> &'static str {
@@ -48,13 +68,14 @@ pub(super) fn file_form(path: &Path) -> &'static str {
 /// `--expect-key`: the context's public key must have the pinned fingerprint.
 pub(super) fn check_pinned_key(
     public: &PublicContext,
+    context: &Path,
     pinned: Option<KeyFingerprint>,
 ) -> Result<()> {
     match pinned {
         Some(pinned) => KeyFingerprint::check_pin(
             public.public_key(),
             &pinned,
-            "the context (pinned with --expect-key)",
+            &format!("the context {}", context.display()),
         ),
         None => Ok(()),
     }
