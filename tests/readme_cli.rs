@@ -1,0 +1,67 @@
+//! The README's CLI section runs as written: its shell blocks, top to bottom, with the built
+//! binary on the PATH (the benchmark block after them is left out: it runs for minutes).
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
+
+/// The ```sh blocks between `## CLI` and the benchmark paragraph, in order.
+fn cli_blocks(readme: &str) -> Vec<String> {
+    let section = readme
+        .split("\n## CLI\n")
+        .nth(1)
+        .expect("the README has a ## CLI section");
+    let section = section
+        .split("\nBenchmarks, with throwaway keys")
+        .next()
+        .expect("the CLI section");
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_readmes_cli_block_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let blocks = cli_blocks(&readme);
+    assert_eq!(blocks.len(), 2, "the sequence and the --expect-key example");
+    assert!(blocks[0].contains("paillier-gpu decode") && blocks[1].contains("--expect-key"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let script = blocks.join("\n");
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env_remove("PAILLIER_GPU_PASSPHRASE")
+        .env_remove("PAILLIER_GPU_DEVICE")
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README's CLI block failed:\n{stderr}"
+    );
+    assert!(!stderr.contains("error"), "{stderr}");
+
+    // The query is record 0: it comes first, at distance 0.
+    let top: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("top.json")).unwrap())
+            .unwrap();
+    assert_eq!(top["ids"][0], 0, "{top}");
+    assert_eq!(top["distances"][0], 0, "{top}");
+    assert_eq!(top["ids"].as_array().unwrap().len(), 10);
+    assert!(
+        stderr.contains("wrote 1000 encrypted vectors to db.ct"),
+        "{stderr}"
+    );
+}
