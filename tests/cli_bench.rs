@@ -63,7 +63,10 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         );
     }
     let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("encrypt_owner cpu k256"));
+    assert!(svg.starts_with("<svg") && svg.contains("encrypt_owner k256 paillier"));
+    assert!(svg.contains("median of 1 run") && svg.contains("CPU (solid, circles)"));
+    // One device: no GPU/CPU chart.
+    assert!(!svg.contains("GPU rate / CPU rate"));
 
     // Bad plans fail with one line; `--device gpu` without an adapter is an error, `both` is not.
     for args in [
@@ -213,5 +216,65 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
         .iter()
         .any(|m| m["breakdown"]["gpu_calls"].as_f64().unwrap() >= 1.0));
     let svg = std::fs::read_to_string(dir.path().join("gpu.svg")).unwrap();
-    assert!(svg.contains("paillier-gpu bench on"));
+    assert!(svg.contains("paillier-gpu bench: median of 1 run"));
+    assert!(svg.contains(&format!("GPU: {}", gpu.adapter_info().name)));
+    assert_eq!(
+        svg.contains("SOFTWARE adapter"),
+        gpu.adapter_info().kind == paillier_gpu::hazmat::backend::gpu::AdapterKind::Software
+    );
+}
+
+/// With both devices the plot adds the GPU/CPU ratio of every operation, a bar per batch size,
+/// and `bench` ends with a line for each file it wrote.
+#[cfg(feature = "gpu")]
+#[test]
+fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
+    if common::shared_gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "bench",
+        "--device",
+        "both",
+        "--key-len",
+        "256",
+        "--embed-len",
+        "16",
+        "--batch",
+        "2,4",
+        "--repeat",
+        "1",
+        "--json",
+        "both.json",
+        "--plot",
+        "both.svg",
+    ];
+    let out = run(dir.path(), None, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let last: Vec<&str> = stderr.lines().rev().take(2).collect();
+    assert_eq!(
+        last,
+        [
+            "paillier-gpu: wrote the plot to both.svg",
+            "paillier-gpu: wrote 20 measurements to both.json"
+        ],
+        "{stderr}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("both.svg")).unwrap();
+    assert!(svg.contains("GPU rate / CPU rate"), "the ratio chart");
+    for operation in [
+        "encrypt_owner",
+        "encrypt_public",
+        "aggregate",
+        "decode",
+        "search",
+    ] {
+        assert!(
+            svg.contains(&format!("{operation} k256 paillier")),
+            "{operation}"
+        );
+    }
+    assert!(svg.contains("batch size") && svg.contains("GPU (dashed, triangles)"));
 }

@@ -122,19 +122,25 @@ pub(super) fn gpu_banner(_: &GpuDescription) -> String {
     String::new()
 }
 
-/// The adapter's name for the plot's caption, marked when it is a software renderer.
+/// The adapter's name for the plot's caption (a software adapter gets its own warning line).
 #[cfg(feature = "gpu")]
 pub(super) fn gpu_caption(gpu: &GpuDescription) -> String {
-    if gpu.software {
-        format!("{} (SOFTWARE adapter: not a GPU timing)", gpu.adapter)
-    } else {
-        gpu.adapter.clone()
-    }
+    gpu.adapter.clone()
+}
+
+#[cfg(feature = "gpu")]
+pub(super) fn is_software(gpu: &GpuDescription) -> bool {
+    gpu.software
 }
 
 #[cfg(not(feature = "gpu"))]
 pub(super) fn gpu_caption(_: &GpuDescription) -> String {
     String::new()
+}
+
+#[cfg(not(feature = "gpu"))]
+pub(super) fn is_software(_: &GpuDescription) -> bool {
+    false
 }
 
 pub(super) fn backend_name(backend: &dyn Backend) -> String {

@@ -22,6 +22,7 @@ use rand::Rng;
 
 mod breakdown;
 mod machine;
+mod plot;
 mod report;
 mod search;
 
@@ -29,6 +30,8 @@ use breakdown::{breakdown, gpu_totals, GpuTotals};
 use machine::*;
 use report::*;
 use search::{database, whole_search};
+
+use crate::commands::{counted, wrote};
 /// What `bench` was asked to measure.
 #[derive(Debug)]
 pub struct BenchPlan {
@@ -160,17 +163,21 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::InvalidParameter(format!("bench report: {e}")))?;
         write_atomic(path, text.as_bytes(), Visibility::Shared)?;
+        wrote(&format!(
+            "{} to {}",
+            counted(results.len(), "measurement", "measurements"),
+            path.display()
+        ));
     }
     if let Some(path) = &plan.plot {
-        let caption = match &gpu {
-            Some(g) => format!(
-                "paillier-gpu bench on {}; gpu: {}",
-                cpu.line(),
-                gpu_caption(g)
-            ),
-            None => format!("paillier-gpu bench on {}", cpu.line()),
+        let caption = plot::Caption {
+            cpu: cpu.line(),
+            gpu: gpu.as_ref().map(gpu_caption),
+            software_gpu: gpu.as_ref().is_some_and(is_software),
+            repeat: plan.repeat,
         };
-        plot(path, &results, &caption)?;
+        plot::plot(path, &results, &caption)?;
+        wrote(&format!("the plot to {}", path.display()));
     }
     Ok(())
 }

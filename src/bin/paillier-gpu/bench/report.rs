@@ -1,9 +1,5 @@
-//! A bench's results: the measurements, the table, the JSON report and the plot.
+//! A bench's results: the measurements, the table and the JSON report (the plot: `plot.rs`).
 
-use std::path::Path;
-
-use paillier_gpu::formats::{write_atomic, Visibility};
-use paillier_gpu::{Error, Result};
 use serde::Serialize;
 
 use super::*;
@@ -127,79 +123,4 @@ pub(super) fn human(x: f64) -> String {
     };
     let text = format!("{value:.1}");
     format!("{}{unit}", text.trim_end_matches(".0"))
-}
-
-/// Throughput against batch size, log-log, one line per scheme × key_len × operation × device.
-pub(super) fn plot(path: &Path, results: &[Measurement], caption: &str) -> Result<()> {
-    use plotters::prelude::*;
-    let plot_error = |e: &dyn std::fmt::Display| Error::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let (min_batch, max_batch) = results.iter().fold((usize::MAX, 1), |(lo, hi), m| {
-        (lo.min(m.batch), hi.max(m.batch))
-    });
-    let (min_rate, max_rate) = results
-        .iter()
-        .fold((f64::MAX, f64::MIN_POSITIVE), |(lo, hi), m| {
-            (lo.min(m.per_second), hi.max(m.per_second))
-        });
-    if results.is_empty() {
-        return Err(Error::InvalidParameter("nothing to plot".into()));
-    }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (960, 640)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_error(&e))?;
-        let x_range = (min_batch as f64 * 0.8)..(max_batch as f64 * 1.25);
-        let y_range = (min_rate * 0.5)..(max_rate * 2.0);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 20))
-            .margin(16)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
-            .map_err(|e| plot_error(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("batch size (vectors)")
-            .y_desc("vectors/s (aggregate: records/s)")
-            .x_label_formatter(&|x| human(*x))
-            .y_label_formatter(&|y| human(*y))
-            .draw()
-            .map_err(|e| plot_error(&e))?;
-        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        for m in results {
-            let name = format!("{} {} k{} {}", m.operation, m.device, m.key_len, m.scheme);
-            let point = (m.batch as f64, m.per_second);
-            match series.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, points)) => points.push(point),
-                None => series.push((name, vec![point])),
-            }
-        }
-        for (i, (name, mut points)) in series.into_iter().enumerate() {
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(|e| plot_error(&e))?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
-            chart
-                .draw_series(
-                    points
-                        .into_iter()
-                        .map(|p| Circle::new(p, 3, color.filled())),
-                )
-                .map_err(|e| plot_error(&e))?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_error(&e))?;
-        root.present().map_err(|e| plot_error(&e))?;
-    }
-    write_atomic(path, svg.as_bytes(), Visibility::Shared)
 }
