@@ -121,7 +121,7 @@ impl KeyFingerprint {
     }
 
     /// Ok when `self` is `expected`; otherwise [`Error::KeyMismatch`] saying that `what` was
-    /// made under this key and `holder` (`the index is under`) has `expected`.
+    /// made under this key and `holder` (`the index holds`) has `expected`.
     pub fn expect(
         &self,
         expected: &KeyFingerprint,
