@@ -85,28 +85,24 @@ impl KeyFingerprint {
     /// key's; a pin made with the first version's fingerprint is refused with that reason.
     /// `what` names the context (`the context ctx.json`).
     pub fn check_pin(public_key: &PublicKey, pinned: &KeyFingerprint, what: &str) -> Result<()> {
-        const PINS: &str = "--expect-key pins";
-        if pinned == &Self::legacy_v1(public_key) {
-            return Err(Error::KeyMismatch {
-                what: format!("{what} holds the key"),
-                found: public_key.fingerprint().to_string(),
-                holder: PINS.into(),
-                expected: format!(
-                    "{pinned}, this key's fingerprint as an earlier version computed it, which \
-                     left out alpha_len and the vector layout and so does not vouch for them: \
-                     re-pin with the fingerprint `context show` prints now, after checking the \
-                     context"
-                ),
-            });
-        }
-        if &public_key.fingerprint() == pinned {
+        let found = public_key.fingerprint();
+        if &found == pinned {
             return Ok(());
         }
+        let expected = if pinned == &Self::legacy_v1(public_key) {
+            format!(
+                "{pinned}, this key's fingerprint as an earlier version computed it, which left \
+                 out alpha_len and the vector layout and so does not vouch for them: re-pin \
+                 with the fingerprint `context show` prints now, after checking the context"
+            )
+        } else {
+            pinned.to_string()
+        };
         Err(Error::KeyMismatch {
             what: format!("{what} holds the key"),
-            found: public_key.fingerprint().to_string(),
-            holder: PINS.into(),
-            expected: pinned.to_string(),
+            found: found.to_string(),
+            holder: "--expect-key pins".into(),
+            expected,
         })
     }
 
