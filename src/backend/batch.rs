@@ -78,6 +78,17 @@ impl LimbBatch {
         self.data.truncate(len);
     }
 
+    /// Keeps the first `items` items.
+    pub fn truncate(&mut self, items: usize) {
+        self.data
+            .truncate(items.saturating_mul(self.limbs_per_item));
+    }
+
+    /// Removes every item, keeping the allocation for the next fill.
+    pub fn clear(&mut self) {
+        self.data.clear();
+    }
+
     /// Reserves room for `items` more items.
     pub fn reserve(&mut self, items: usize) {
         self.data.reserve(items.saturating_mul(self.limbs_per_item));

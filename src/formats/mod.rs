@@ -74,6 +74,20 @@ pub fn write_atomic_with(
     replace: Replace,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomic_streamed(path, visibility, replace, |w| {
+        write(w).map_err(|e| Error::io(path, e))
+    })
+}
+
+/// [`write_atomic_with`] for a callback that can fail for other reasons than I/O (a bad record
+/// met while streaming): on any error the target is left as it was (a FIFO or a device, being a
+/// stream, keeps what was already written).
+pub fn write_atomic_streamed(
+    path: &Path,
+    visibility: Visibility,
+    replace: Replace,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let target = output::follow_links(path)?;
     if output::output_mode(&target)? == output::OutputMode::Stream {
         if replace == Replace::Refused {
@@ -84,7 +98,7 @@ pub fn write_atomic_with(
             .open(&target)
             .map_err(|e| Error::io(path, e))?;
         let mut writer = std::io::BufWriter::new(&mut stream);
-        write(&mut writer).map_err(|e| Error::io(path, e))?;
+        write(&mut writer)?;
         return writer.flush().map_err(|e| Error::io(path, e));
     }
     let folder = parent_folder(&target)?;
@@ -103,7 +117,7 @@ pub fn write_atomic_with(
         .map_err(|e| Error::io(path, e))?;
     {
         let mut writer = std::io::BufWriter::new(temp.as_file_mut());
-        write(&mut writer).map_err(|e| Error::io(path, e))?;
+        write(&mut writer)?;
         writer.flush().map_err(|e| Error::io(path, e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -151,6 +165,20 @@ impl<R: BufRead> JsonLines<R> {
     /// The next non-blank line as `(line_number, value)`, or None at the end.
     pub(crate) fn next_value(&mut self) -> Result<Option<(usize, Value)>> {
         let kind = self.kind;
+        let Some((line_number, text)) = self.next_line()? else {
+            return Ok(None);
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::MalformedFile {
+            kind,
+            detail: format!("line {line_number}: {e}"),
+        })?;
+        Ok(Some((line_number, value)))
+    }
+
+    /// The next non-blank line, trimmed, as `(line_number, text)`, or None at the end: for a
+    /// reader with a faster parser of its own for the common case.
+    pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &str)>> {
+        let kind = self.kind;
         let malformed = |detail: String| Error::MalformedFile { kind, detail };
         loop {
             self.line.clear();
@@ -169,13 +197,9 @@ impl<R: BufRead> JsonLines<R> {
                     self.max_line
                 )));
             }
-            let text = self.line.trim();
-            if text.is_empty() {
-                continue;
+            if !self.line.trim().is_empty() {
+                return Ok(Some((line_number, self.line.trim())));
             }
-            let value: Value = serde_json::from_str(text)
-                .map_err(|e| malformed(format!("line {line_number}: {e}")))?;
-            return Ok(Some((line_number, value)));
         }
     }
 }

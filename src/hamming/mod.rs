@@ -6,15 +6,19 @@
 //! * The owner encrypts vectors ([`encrypt_vectors`]) and decodes aggregated results into
 //!   distances ([`decode_distances`], [`top_k`]).
 //! * The search backend keeps an [`EncryptedIndex`] built from the public key alone and
-//!   multiplies every stored ciphertext with the encrypted query ([`EncryptedIndex::aggregate`]).
+//!   multiplies every stored ciphertext with the encrypted query ([`EncryptedIndex::aggregate`]);
+//!   a database too large to hold, or read once, streams past the query instead
+//!   ([`aggregate_blocks`]).
 
 mod client;
 mod index;
 mod layout;
+mod streaming;
 
 pub use client::{decode_batch, decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};
 pub use index::{EncryptedIndex, Selection};
 pub use layout::VectorLayout;
+pub use streaming::{aggregate_blocks, stream_block_records};
 
 use crate::error::{Error, Result};
 use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey};

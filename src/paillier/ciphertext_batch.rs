@@ -92,6 +92,20 @@ impl CiphertextBatch {
         first_record: usize,
     ) -> Result<Self> {
         let mut batch = Self::new(public_key, chunks_per_record)?;
+        batch.push_le_records(public_key, chunk_bytes, bytes, first_record)?;
+        Ok(batch)
+    }
+
+    /// Appends records given as [`from_le_bytes`](Self::from_le_bytes) takes them, each
+    /// ciphertext checked; on an error the batch is left as it was. `first_record` is the index
+    /// the first record has in its file, for the errors.
+    pub fn push_le_records(
+        &mut self,
+        public_key: &PublicKey,
+        chunk_bytes: usize,
+        bytes: &[u8],
+        first_record: usize,
+    ) -> Result<()> {
         if chunk_bytes == 0 || !bytes.len().is_multiple_of(chunk_bytes) {
             return Err(Error::InvalidParameter(format!(
                 "{} bytes do not split into chunks of {chunk_bytes}",
@@ -99,12 +113,31 @@ impl CiphertextBatch {
             )));
         }
         let count = bytes.len() / chunk_bytes;
-        batch.check_whole_records(count)?;
-        batch.limbs.reserve(count);
+        self.check_whole_records(count)?;
+        self.limbs.reserve(count);
+        let before = self.limbs.len();
+        let chunks_per_record = self.chunks_per_record;
         for (i, chunk) in bytes.chunks_exact(chunk_bytes).enumerate() {
-            batch.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record)?;
+            if let Err(e) =
+                self.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record)
+            {
+                self.limbs.truncate(before);
+                return Err(e);
+            }
         }
-        Ok(batch)
+        Ok(())
+    }
+
+    /// Removes every record, keeping the allocation: a reader refills one batch block after
+    /// block.
+    pub fn clear(&mut self) {
+        self.limbs.clear();
+    }
+
+    /// Keeps the first `records` records (a reader's undo after an error).
+    pub(crate) fn truncate_records(&mut self, records: usize) {
+        self.limbs
+            .truncate(records.saturating_mul(self.chunks_per_record));
     }
 
     /// Appends one ciphertext given as little-endian bytes, checked; `record` names it in errors.

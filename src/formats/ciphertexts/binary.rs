@@ -1,8 +1,9 @@
 //! The binary form: a header naming the shape and the key, then fixed-width records (the table
 //! is in the parent module's docs).
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 
+use super::reader::CiphertextReader;
 use super::{
     check_chunks, chunk_bytes, malformed, CiphertextShape, COUNT_OFFSET, FINGERPRINT_OFFSET,
     HEADER_BYTES, MAGIC, V1_HEADER_BYTES, VERSION,
@@ -84,9 +85,7 @@ pub fn read_binary_batch(
     shape: CiphertextShape,
     public_key: &PublicKey,
 ) -> Result<CiphertextBatch> {
-    let legacy = KeyFingerprint::legacy_v1(public_key);
-    let body = read_binary_body(reader, shape, Some(legacy))?;
-    CiphertextBatch::from_le_bytes(public_key, shape.chunks, shape.chunk_bytes, &body, 0)
+    CiphertextReader::binary(BufReader::new(reader), shape, public_key)?.read_all()
 }
 
 /// The records of a binary file, after checking its header against `shape`.
@@ -129,37 +128,26 @@ pub fn check_binary_file(
         .map_err(|e| crate::Error::io(path, e))?
         .len();
     let legacy = KeyFingerprint::legacy_v1(public_key);
-    let checked = read_binary_header(&mut file, shape, Some(legacy)).and_then(|(count, body)| {
-        let header = length.saturating_sub(body);
-        if header == HEADER_BYTES as u64 || header == V1_HEADER_BYTES as u64 {
-            Ok(count)
-        } else {
-            Err(malformed(format!(
-                "the header promises {count} records ({body} bytes) but the file holds {length} bytes"
-            )))
-        }
-    });
-    checked.map_err(|e| match e {
-        crate::Error::KeyMismatch {
-            found,
-            holder,
-            expected,
-            ..
-        } => crate::Error::KeyMismatch {
-            what: format!(
-                "the ciphertext file {} was made under the key",
-                path.display()
-            ),
-            found,
-            holder,
-            expected,
-        },
-        other => other.in_file(path),
-    })
+    let checked = read_binary_header(&mut file, shape, Some(legacy))
+        .and_then(|(count, body)| check_body_length(length, count, body).map(|()| count));
+    checked.map_err(|e| super::name_file(e, path))
+}
+
+/// An error unless a file of `length` bytes is a header (of either version) and the `body`
+/// bytes that its `count` records need.
+pub(super) fn check_body_length(length: u64, count: u64, body: u64) -> Result<()> {
+    let header = length.saturating_sub(body);
+    if length >= body && (header == HEADER_BYTES as u64 || header == V1_HEADER_BYTES as u64) {
+        Ok(())
+    } else {
+        Err(malformed(format!(
+            "the header promises {count} records ({body} bytes) but the file holds {length} bytes"
+        )))
+    }
 }
 
 /// The header of a binary file, checked against `shape`: the record count and the body's length.
-fn read_binary_header(
+pub(super) fn read_binary_header(
     mut reader: impl Read,
     shape: CiphertextShape,
     legacy: Option<KeyFingerprint>,

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::Value;
 
+use super::reader::CiphertextReader;
 use super::{check_chunks, chunk_bytes, malformed, CiphertextShape};
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
@@ -31,13 +32,22 @@ pub fn encode_jsonl(vectors: &[EncryptedVector], shape: CiphertextShape) -> Resu
 /// Parses one chunk given as base64 little-endian bytes (shorter than the width is accepted and
 /// zero-padded, as the SDK does; longer only when the extra bytes are zero).
 pub fn decode_chunk(encoded: &str, shape: CiphertextShape, index: usize) -> Result<Ciphertext> {
-    decode_chunk_bytes(encoded, shape, index).map(|bytes| Ciphertext::from_le_bytes(&bytes))
+    let mut bytes = Vec::new();
+    decode_chunk_into(encoded, shape, index, &mut bytes)?;
+    Ok(Ciphertext::from_le_bytes(&bytes))
 }
 
-/// [`decode_chunk`]'s bytes, before they become an integer.
-fn decode_chunk_bytes(encoded: &str, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
-    let bytes = BASE64
-        .decode(encoded.trim())
+/// [`decode_chunk`]'s bytes into `bytes` (replacing what it held), for a reader that reuses one
+/// buffer.
+pub(super) fn decode_chunk_into(
+    encoded: &str,
+    shape: CiphertextShape,
+    index: usize,
+    bytes: &mut Vec<u8>,
+) -> Result<()> {
+    bytes.clear();
+    BASE64
+        .decode_vec(encoded.trim(), bytes)
         .map_err(|e| malformed(format!("vector {index}: chunk is not base64: {e}")))?;
     if bytes.iter().skip(shape.chunk_bytes).any(|&b| b != 0) {
         return Err(Error::InvalidCiphertext {
@@ -45,12 +55,12 @@ fn decode_chunk_bytes(encoded: &str, shape: CiphertextShape, index: usize) -> Re
             reason: format!("{} bytes, wider than {}", bytes.len(), shape.chunk_bytes),
         });
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// The longest line a JSON Lines file of `shape` can need: base64 of every chunk plus quoting.
 /// Bounded, so that a huge line is an error, not an allocation.
-fn max_jsonl_line(shape: CiphertextShape) -> u64 {
+pub(super) fn max_jsonl_line(shape: CiphertextShape) -> u64 {
     (shape.chunks * (shape.chunk_bytes.div_ceil(3) * 4 + 8) + 1024) as u64
 }
 
@@ -87,53 +97,37 @@ pub fn read_jsonl_batch(
     shape: CiphertextShape,
     public_key: &PublicKey,
 ) -> Result<CiphertextBatch> {
-    let mut batch = CiphertextBatch::new(public_key, shape.chunks)?;
-    crate::formats::read_json_lines(
-        reader,
-        max_jsonl_line(shape),
-        "ciphertexts",
-        |line_number, value| {
-            let index = batch.records();
-            let Value::Array(items) = value else {
-                return Err(malformed(format!("line {line_number}: not a JSON array")));
-            };
-            if items.len() != shape.chunks {
-                return Err(Error::InvalidCiphertext {
-                    index,
-                    reason: format!("{} chunks where {} are expected", items.len(), shape.chunks),
-                });
-            }
-            for item in &items {
-                let Value::String(encoded) = item else {
-                    return Err(malformed(format!(
-                        "line {line_number}: a chunk is not a string"
-                    )));
-                };
-                let bytes = decode_chunk_bytes(encoded, shape, index)?;
-                batch.push_le_chunk(public_key, &bytes, index)?;
-            }
-            Ok(())
-        },
-    )?;
-    Ok(batch)
+    CiphertextReader::json_lines(reader, shape, public_key)?.read_all()
 }
 
 /// JSON Lines bytes for every record of `batch`.
 pub fn encode_jsonl_batch(batch: &CiphertextBatch, shape: CiphertextShape) -> Result<Vec<u8>> {
-    let chunk_text = shape.chunk_bytes.div_ceil(3) * 4 + 3;
-    let mut out = Vec::with_capacity(batch.records() * (shape.chunks * chunk_text + 3));
-    let mut bytes = Vec::with_capacity(batch.chunks_per_record() * shape.chunk_bytes);
+    let mut out = Vec::new();
+    append_jsonl_records(batch, shape, &mut out, &mut Vec::new())?;
+    Ok(out)
+}
+
+/// Appends one JSON Lines line per record of `batch` to `out`; `scratch` is a buffer the caller
+/// may reuse between calls.
+pub(super) fn append_jsonl_records(
+    batch: &CiphertextBatch,
+    shape: CiphertextShape,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    let chunk_text = shape.chunk_bytes.div_ceil(3) * 4;
+    out.reserve(batch.records() * (shape.chunks * (chunk_text + 3) + 3));
     for record in 0..batch.records() {
-        bytes.clear();
-        batch.write_record_le_bytes(record, shape.chunk_bytes, &mut bytes)?;
+        scratch.clear();
+        batch.write_record_le_bytes(record, shape.chunk_bytes, scratch)?;
         out.push(b'[');
-        for (c, chunk) in bytes.chunks_exact(shape.chunk_bytes).enumerate() {
+        for (c, chunk) in scratch.chunks_exact(shape.chunk_bytes).enumerate() {
             if c > 0 {
                 out.push(b',');
             }
             out.push(b'"');
             let start = out.len();
-            out.resize(start + shape.chunk_bytes.div_ceil(3) * 4, 0);
+            out.resize(start + chunk_text, 0);
             let written = BASE64
                 .encode_slice(chunk, &mut out[start..])
                 .map_err(|e| malformed(e.to_string()))?;
@@ -142,5 +136,5 @@ pub fn encode_jsonl_batch(batch: &CiphertextBatch, shape: CiphertextShape) -> Re
         }
         out.extend_from_slice(b"]\n");
     }
-    Ok(out)
+    Ok(())
 }

@@ -22,6 +22,8 @@
 
 mod binary;
 mod jsonl;
+mod reader;
+mod writer;
 
 use std::path::Path;
 
@@ -30,6 +32,8 @@ pub use binary::{
     read_binary, read_binary_batch,
 };
 pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl, read_jsonl_batch};
+pub use reader::CiphertextReader;
+pub use writer::CiphertextWriter;
 
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
@@ -78,6 +82,26 @@ impl CiphertextShape {
     }
 }
 
+/// The two file forms of ciphertexts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiphertextForm {
+    /// The binary form: a header, then fixed-width records.
+    Binary,
+    /// JSON Lines of base64 chunks (the SDK's wire form).
+    JsonLines,
+}
+
+impl CiphertextForm {
+    /// The form a file's name says: JSON Lines for `.jsonl`, binary for any other name.
+    pub fn of_path(path: &Path) -> Self {
+        if is_jsonl(path) {
+            CiphertextForm::JsonLines
+        } else {
+            CiphertextForm::Binary
+        }
+    }
+}
+
 /// True when `path` names a JSON Lines file (`.jsonl`).
 pub fn is_jsonl(path: &Path) -> bool {
     path.extension()
@@ -97,7 +121,7 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
 }
 
 /// An error found in a file names the file (a key mismatch says it in its own words).
-fn name_file(e: Error, path: &Path) -> Error {
+pub(super) fn name_file(e: Error, path: &Path) -> Error {
     match e {
         Error::KeyMismatch {
             found,
@@ -164,14 +188,7 @@ pub fn read_ciphertext_batch(
     shape: CiphertextShape,
     public_key: &PublicKey,
 ) -> Result<CiphertextBatch> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = std::io::BufReader::new(file);
-    if is_jsonl(path) {
-        read_jsonl_batch(reader, shape, public_key)
-    } else {
-        read_binary_batch(reader, shape, public_key)
-    }
-    .map_err(|e| name_file(e, path))
+    CiphertextReader::open(path, shape, public_key)?.read_all()
 }
 
 /// Writes `batch` to a ciphertext file, atomically, in the form its name says.
@@ -180,17 +197,16 @@ pub fn write_ciphertext_batch(
     batch: &CiphertextBatch,
     shape: CiphertextShape,
 ) -> Result<()> {
-    if batch.chunks_per_record() != shape.chunks {
-        return Err(Error::InvalidParameter(format!(
-            "records of {} chunk(s) written as records of {}",
-            batch.chunks_per_record(),
-            shape.chunks
-        )));
-    }
-    let bytes = if is_jsonl(path) {
-        encode_jsonl_batch(batch, shape)?
-    } else {
-        encode_binary_batch(batch, shape)?
-    };
-    super::write_atomic(path, &bytes, super::Visibility::Shared)
+    super::write_atomic_streamed(
+        path,
+        super::Visibility::Shared,
+        super::Replace::Allowed,
+        |out| {
+            let form = CiphertextForm::of_path(path);
+            let mut writer =
+                CiphertextWriter::new(out, path, form, shape, Some(batch.records() as u64))?;
+            writer.write_batch(batch)?;
+            writer.finish().map(drop)
+        },
+    )
 }

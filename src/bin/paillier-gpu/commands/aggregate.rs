@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, write_ciphertext_batch};
+use paillier_gpu::formats::ciphertexts::{
+    read_ciphertext_batch, CiphertextForm, CiphertextReader, CiphertextWriter,
+};
 use paillier_gpu::formats::output::{prepare_output, OutputKind};
+use paillier_gpu::formats::{write_atomic_streamed, Replace, Visibility};
+use paillier_gpu::hamming::{aggregate_blocks, stream_block_records};
 use paillier_gpu::paillier::KeyFingerprint;
-use paillier_gpu::{Error, PublicContext, Result, Selection};
+use paillier_gpu::{Error, PublicContext, Result};
 
 use super::{check_pinned_key, counted, file_form, wrote};
 use crate::DeviceArg;
@@ -54,13 +58,10 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         OutputKind::Ciphertexts,
         force,
     )?;
-    let public = PublicContext::load(&context)?;
+    let public = PublicContext::load(&context)?.with_device(device.device());
     check_pinned_key(&public, &context, expect_key)?;
     let shape = public.ciphertext_shape()?;
-    // One batch type from the reader to the writer: each ciphertext is checked once,
-    // when it is read, and never becomes a big integer.
     let key = public.public_key();
-    let records = read_ciphertext_batch(&database, shape, key)?;
     let query = read_ciphertext_batch(&query, shape, key)?;
     if query.records() != 1 {
         return Err(Error::MalformedFile {
@@ -68,13 +69,30 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
             detail: format!("the query file holds {} vectors, not 1", query.records()),
         });
     }
-    let mut index = public.new_index(device.device())?;
-    index.insert_batch(&records)?;
-    let responses = index.aggregate_batch(&query, &Selection::All)?;
-    write_ciphertext_batch(&target.path, &responses, shape)?;
+    // The database streams through a block at a time, from the reader through the products to
+    // the writer, each ciphertext checked once as it is read: memory stays at one block, and
+    // nothing becomes a big integer.
+    let mut database = CiphertextReader::open(&database, shape, key)?;
+    let backend = public.backend()?;
+    let block = stream_block_records(backend.as_ref(), shape.chunks);
+    let mut answered = 0;
+    write_atomic_streamed(&target.path, Visibility::Shared, Replace::Allowed, |out| {
+        let form = CiphertextForm::of_path(&output);
+        let promised = database.records_promised();
+        let mut writer = CiphertextWriter::new(out, &output, form, shape, promised)?;
+        answered = aggregate_blocks(
+            backend.as_ref(),
+            key,
+            &query,
+            block,
+            |max, records| database.read_block(max, records),
+            |responses| writer.write_batch(responses),
+        )?;
+        writer.finish().map(drop)
+    })?;
     wrote(&format!(
         "{} to {} ({})",
-        counted(responses.records(), "response", "responses"),
+        counted(answered, "response", "responses"),
         output.display(),
         file_form(&output)
     ));

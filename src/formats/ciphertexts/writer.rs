@@ -1,0 +1,147 @@
+//! Writing a ciphertext file a block of records at a time, through one reused buffer.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::binary::binary_header;
+use super::jsonl::append_jsonl_records;
+use super::{CiphertextForm, CiphertextShape};
+use crate::error::{Error, Result};
+use crate::paillier::CiphertextBatch;
+
+/// A ciphertext file written block by block to `out` (a file, a pipe, a
+/// [`write_atomic_streamed`](crate::formats::write_atomic_streamed) writer).
+///
+/// The binary form's header holds the record count: when it is given to
+/// [`new`](Self::new), the header goes out first and every block is written as it comes;
+/// when it is not, the binary records are held until [`finish`](Self::finish) (JSON Lines,
+/// which has no header, always streams).
+///
+/// ```
+/// # use paillier_gpu::{ContextOptions, ExecutionContext};
+/// use paillier_gpu::formats::ciphertexts::{CiphertextForm, CiphertextWriter};
+/// # let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+/// let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
+/// let batch = ctx.encrypt_batch(&[[0u8; 8], [1; 8]]).unwrap();
+/// let mut writer = CiphertextWriter::new(
+///     Vec::new(), "out.ct".as_ref(), CiphertextForm::Binary, ctx.ciphertext_shape(), Some(2),
+/// ).unwrap();
+/// writer.write_batch(&batch).unwrap();
+/// let bytes = writer.finish().unwrap();
+/// assert_eq!(&bytes[..8], b"PGPUCTXT");
+/// ```
+pub struct CiphertextWriter<W: Write> {
+    out: W,
+    /// Named in I/O errors.
+    path: PathBuf,
+    form: CiphertextForm,
+    shape: CiphertextShape,
+    /// The count the binary header was written with, or None when the header waits for
+    /// `finish` (binary records are then held in `held`).
+    promised: Option<u64>,
+    held: Vec<u8>,
+    encoded: Vec<u8>,
+    scratch: Vec<u8>,
+    written: u64,
+}
+
+impl<W: Write> CiphertextWriter<W> {
+    /// A writer of `form` to `out`; `records` is the count a binary header will promise, when
+    /// known (ignored for JSON Lines). `path` names the output in errors.
+    pub fn new(
+        mut out: W,
+        path: &Path,
+        form: CiphertextForm,
+        shape: CiphertextShape,
+        records: Option<u64>,
+    ) -> Result<Self> {
+        let promised = match (form, records) {
+            (CiphertextForm::Binary, Some(count)) => {
+                out.write_all(&binary_header(shape, count)?)
+                    .map_err(|e| Error::io(path, e))?;
+                Some(count)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            out,
+            path: path.to_path_buf(),
+            form,
+            shape,
+            promised,
+            held: Vec::new(),
+            encoded: Vec::new(),
+            scratch: Vec::new(),
+            written: 0,
+        })
+    }
+
+    /// Writes every record of `batch` (records of the writer's shape).
+    pub fn write_batch(&mut self, batch: &CiphertextBatch) -> Result<()> {
+        if batch.chunks_per_record() != self.shape.chunks {
+            return Err(Error::InvalidParameter(format!(
+                "records of {} chunk(s) written as records of {}",
+                batch.chunks_per_record(),
+                self.shape.chunks
+            )));
+        }
+        let records = batch.records() as u64;
+        if let Some(promised) = self.promised {
+            if self.written + records > promised {
+                return Err(self.count_error(self.written + records));
+            }
+        }
+        self.encoded.clear();
+        match self.form {
+            CiphertextForm::Binary => {
+                batch.write_le_bytes(self.shape.chunk_bytes, &mut self.encoded)?
+            }
+            CiphertextForm::JsonLines => {
+                append_jsonl_records(batch, self.shape, &mut self.encoded, &mut self.scratch)?
+            }
+        }
+        if self.form == CiphertextForm::Binary && self.promised.is_none() {
+            self.held.extend_from_slice(&self.encoded);
+        } else {
+            self.out
+                .write_all(&self.encoded)
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.written += records;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn records_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Ends the file: writes what was held (a binary header that waited for its count, and
+    /// the records after it), flushes, and returns the output. A count given to `new` that was
+    /// not met is an error.
+    pub fn finish(mut self) -> Result<W> {
+        match (self.form, self.promised) {
+            (CiphertextForm::Binary, Some(promised)) if promised != self.written => {
+                return Err(self.count_error(self.written));
+            }
+            (CiphertextForm::Binary, None) => {
+                let header = binary_header(self.shape, self.written)?;
+                self.out
+                    .write_all(&header)
+                    .and_then(|()| self.out.write_all(&self.held))
+                    .map_err(|e| Error::io(&self.path, e))?;
+            }
+            _ => {}
+        }
+        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
+        Ok(self.out)
+    }
+
+    fn count_error(&self, records: u64) -> Error {
+        Error::InvalidParameter(format!(
+            "{}: {records} records written where the header promises {}",
+            self.path.display(),
+            self.promised.unwrap_or(0)
+        ))
+    }
+}
