@@ -65,3 +65,74 @@ fn the_readmes_cli_block_runs_as_written() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_readmes_numbers_block_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n### Numbers and encrypted inference\n")
+        .nth(1)
+        .expect("the README has a numbers section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the numbers section has a sh block");
+    assert!(block.contains("paillier-gpu linear"), "{block}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", block])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env_remove("PAILLIER_GPU_PASSPHRASE")
+        .env("PAILLIER_GPU_DEVICE", "cpu")
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README's numbers block failed:\n{stderr}"
+    );
+    assert!(!stderr.contains("error"), "{stderr}");
+    // What the block's comment says it prints.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("scores.jsonl")).unwrap(),
+        "[6.1,-1.35]\n[0.85,-3.1]\n"
+    );
+}
+
+/// The ```rust blocks of the README, in order.
+fn rust_blocks(readme: &str) -> Vec<&str> {
+    readme
+        .split("```rust\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("\n```").next())
+        .collect()
+}
+
+#[test]
+fn the_readmes_rust_examples_are_the_compiled_examples() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let blocks = rust_blocks(&readme);
+    assert_eq!(blocks.len(), 2, "the library and the numbers examples");
+    for (block, example) in blocks.iter().zip(["readme_library", "readme_numbers"]) {
+        // `cargo test` compiles examples/: every line of the block must be there, in order
+        // (the example only adds `fn main` around them and checks).
+        let code = std::fs::read_to_string(format!("{root}/examples/{example}.rs")).unwrap();
+        let mut lines = code.lines().map(str::trim);
+        for wanted in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            assert!(
+                lines.any(|line| line == wanted),
+                "examples/{example}.rs lacks, or has out of order, the README's line: {wanted}"
+            );
+        }
+    }
+}

@@ -261,7 +261,7 @@ impl ExecutionContext {
     }
 
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
-    fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
+    pub(super) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
         if self.device == Device::Auto {
             return Ok(crate::backend::cpu::CpuBackend::shared());

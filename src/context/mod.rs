@@ -18,6 +18,7 @@ mod execution;
 mod file_io;
 mod format;
 mod key_provider;
+mod numbers;
 mod options;
 mod public;
 mod sdk_json;

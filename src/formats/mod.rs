@@ -3,6 +3,8 @@
 
 pub mod ciphertexts;
 pub mod encrypt_job;
+mod npy;
+pub mod numbers;
 pub mod output;
 pub mod vectors;
 

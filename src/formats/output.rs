@@ -28,6 +28,10 @@ pub enum OutputKind {
     Distances,
     /// A context file: an existing file is never replaced without `force`.
     Context,
+    /// An encrypted-numbers file (our magic).
+    EncryptedNumbers,
+    /// Decrypted numbers: `.npy`, or JSON Lines of numbers or arrays of numbers.
+    Numbers,
 }
 
 /// How an output is written.
@@ -208,6 +212,12 @@ fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
             head.starts_with(super::ciphertexts::MAGIC)
                 || serde_json::from_str::<Vec<String>>(first_line).is_ok()
         }
+        OutputKind::EncryptedNumbers => head.starts_with(super::numbers::NUMBERS_MAGIC),
+        OutputKind::Numbers => {
+            head.starts_with(b"\x93NUMPY")
+                || serde_json::from_str::<f64>(first_line).is_ok()
+                || serde_json::from_str::<Vec<f64>>(first_line).is_ok()
+        }
         OutputKind::Distances => {
             first_line.parse::<u64>().is_ok()
                 || serde_json::from_str::<serde_json::Value>(first_line)
@@ -243,6 +253,15 @@ mod tests {
         assert!(!replaceable(&context, OutputKind::Distances).unwrap());
         assert!(!replaceable(&jsonl, OutputKind::Distances).unwrap());
         assert!(!replaceable(&distances, OutputKind::Context).unwrap());
+        let numbers = file("n.jsonl", b"[1.5, -2]\n");
+        let encrypted = file("n.enc", b"PGPUNUMS\x01\x00");
+        assert!(replaceable(&numbers, OutputKind::Numbers).unwrap());
+        assert!(replaceable(&distances, OutputKind::Numbers).unwrap());
+        assert!(!replaceable(&context, OutputKind::Numbers).unwrap());
+        assert!(!replaceable(&jsonl, OutputKind::Numbers).unwrap());
+        assert!(replaceable(&encrypted, OutputKind::EncryptedNumbers).unwrap());
+        assert!(!replaceable(&numbers, OutputKind::EncryptedNumbers).unwrap());
+        assert!(!replaceable(&encrypted, OutputKind::Ciphertexts).unwrap());
     }
 
     #[cfg(unix)]

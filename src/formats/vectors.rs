@@ -16,33 +16,6 @@ fn malformed(detail: String) -> Error {
     }
 }
 
-/// The largest `.npy` header read (NumPy writes well under 256 bytes; the format allows 4 GiB).
-const MAX_NPY_HEADER: usize = 4096;
-
-/// Brackets a real header nests: the dict, and the shape tuple inside it.
-const MAX_NPY_HEADER_DEPTH: usize = 2;
-
-/// Refuses header text that NumPy never writes before the Python-literal parser sees it: that
-/// parser backtracks exponentially on deeply nested brackets (found by fuzzing; an input of
-/// 237 bytes ran for minutes).
-fn check_npy_header_text(header: &[u8]) -> Result<()> {
-    let mut depth = 0usize;
-    for &b in header {
-        match b {
-            b'{' | b'(' | b'[' => {
-                depth += 1;
-                if depth > MAX_NPY_HEADER_DEPTH {
-                    return Err(malformed("npy header: brackets nested too deeply".into()));
-                }
-            }
-            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
-            b' '..=b'~' | b'\n' | b'\r' | b'\t' => {}
-            _ => return Err(malformed("npy header: not printable ASCII".into())),
-        }
-    }
-    Ok(())
-}
-
 /// Reads vectors one batch at a time, so that memory stays bounded whatever the input's size.
 ///
 /// ```
@@ -95,39 +68,7 @@ impl<R: BufRead> VectorReader<R> {
     /// read and checked now; `data_bytes`, when known (the file's length less the header),
     /// must match the shape.
     pub fn npy(mut reader: R, embed_len: usize, data_bytes: Option<u64>) -> Result<Self> {
-        // magic (6), version (2), header length (2 bytes in version 1, 4 in 2 and 3).
-        let mut prefix = vec![0u8; 10];
-        reader
-            .read_exact(&mut prefix)
-            .map_err(|_| malformed("npy header: shorter than the preamble".into()))?;
-        if &prefix[..6] != b"\x93NUMPY" {
-            return Err(malformed("npy header: bad magic".into()));
-        }
-        let header_len = match prefix[6] {
-            1 => u16::from_le_bytes([prefix[8], prefix[9]]) as usize,
-            2 | 3 => {
-                let mut rest = [0u8; 2];
-                reader
-                    .read_exact(&mut rest)
-                    .map_err(|_| malformed("npy header: shorter than the preamble".into()))?;
-                prefix.extend_from_slice(&rest);
-                u32::from_le_bytes([prefix[8], prefix[9], rest[0], rest[1]]) as usize
-            }
-            v => return Err(malformed(format!("npy header: version {v}"))),
-        };
-        if header_len > MAX_NPY_HEADER {
-            return Err(malformed(format!(
-                "npy header of {header_len} bytes (at most {MAX_NPY_HEADER})"
-            )));
-        }
-        let preamble = prefix.len();
-        prefix.resize(preamble + header_len, 0);
-        reader
-            .read_exact(&mut prefix[preamble..])
-            .map_err(|_| malformed("npy header: cut short".into()))?;
-        check_npy_header_text(&prefix[preamble..])?;
-        let header =
-            npyz::NpyFile::new(&prefix[..]).map_err(|e| malformed(format!("npy header: {e}")))?;
+        let (header, header_bytes) = super::npy::read_header(&mut reader, "vectors")?;
         let descr = header.dtype().descr();
         if !matches!(descr.as_str(), "'|u1'" | "'|i1'" | "'|b1'") {
             return Err(malformed(format!(
@@ -150,9 +91,7 @@ impl<R: BufRead> VectorReader<R> {
         let total = rows
             .checked_mul(cols)
             .ok_or_else(|| malformed(format!("npy shape {shape:?} overflows")))?;
-        if let Some(available) =
-            data_bytes.map(|b| b.saturating_sub((preamble + header_len) as u64))
-        {
+        if let Some(available) = data_bytes.map(|b| b.saturating_sub(header_bytes as u64)) {
             if available != total {
                 return Err(malformed(format!(
                     "npy shape {shape:?} needs {total} data bytes; the file has {available}"

@@ -46,6 +46,7 @@ impl EncryptedArray {
         target: &ElementExponents,
     ) -> Result<EncryptedArray> {
         let modulus = self.public_key.n_squared_modulus();
+        self.check_shifts(target)?;
         let mut out = self.clone();
         out.exponents = target.clone();
         if let (ElementExponents::Shared(own), ElementExponents::Shared(to)) =
@@ -77,6 +78,24 @@ impl EncryptedArray {
             out.ciphertexts.item_mut(i).copy_from_slice(powers.item(k));
         }
         Ok(out)
+    }
+
+    /// An error when some element would be raised to `16^d` with `4·d` above n's bits: any
+    /// mantissa but zero would leave the range, and the exponent alone would be a number of
+    /// `4·d` bits (exponents from a file or `phe` could ask for billions).
+    fn check_shifts(&self, target: &ElementExponents) -> Result<()> {
+        let limit = self.public_key.n().bits() / 4;
+        let too_far = (0..self.len())
+            .map(|i| (self.exponents.get(i), target.get(i)))
+            .find(|&(own, to)| own > to && (own as i64 - to as i64) as u64 > limit);
+        match too_far {
+            Some((own, to)) => Err(Error::NumberOverflow(format!(
+                "aligning exponent {own} to {to} multiplies a mantissa by 16^{}, which leaves \
+                 the range of n for any value but zero",
+                own as i64 - to as i64
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Elementwise sum of two encrypted arrays of one shape (or of one with a single element,

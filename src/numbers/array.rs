@@ -10,7 +10,7 @@ use super::encoding::{self, NumberRange, Scalar};
 use crate::backend::{Backend, LimbBatch};
 use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
-use crate::paillier::{Ciphertext, KeyFingerprint, PublicKey, Scheme, SecretKey};
+use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey, Scheme, SecretKey};
 
 /// Plain numbers, as a caller holds them.
 #[derive(Clone, Copy, Debug)]
@@ -152,6 +152,25 @@ pub enum Decrypted {
     Floats(Vec<f64>),
 }
 
+/// An error unless `ciphertexts` and `exponents` both fit `shape`.
+fn check_parts(ciphertexts: usize, exponents: &ElementExponents, shape: &[usize]) -> Result<()> {
+    let count = element_count(shape)?;
+    if ciphertexts != count {
+        return Err(Error::ShapeMismatch(format!(
+            "{ciphertexts} ciphertexts for shape {shape:?} ({count} elements)"
+        )));
+    }
+    if let ElementExponents::PerElement(v) = exponents {
+        if v.len() != count {
+            return Err(Error::ShapeMismatch(format!(
+                "{} exponents for {count} elements",
+                v.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The number of elements of a shape, refusing one that overflows.
 pub(crate) fn element_count(shape: &[usize]) -> Result<usize> {
     shape
@@ -245,23 +264,29 @@ impl EncryptedArray {
         shape: Vec<usize>,
     ) -> Result<Self> {
         check_classic(public_key)?;
-        let count = element_count(&shape)?;
-        if ciphertexts.len() != count {
-            return Err(Error::ShapeMismatch(format!(
-                "{} ciphertexts for shape {shape:?} ({count} elements)",
-                ciphertexts.len()
-            )));
-        }
-        if let ElementExponents::PerElement(v) = &exponents {
-            if v.len() != count {
-                return Err(Error::ShapeMismatch(format!(
-                    "{} exponents for {count} elements",
-                    v.len()
-                )));
-            }
-        }
+        check_parts(ciphertexts.len(), &exponents, &shape)?;
         let batch = public_key.ciphertext_batch(ciphertexts)?;
         Ok(Self::assemble(public_key, batch, exponents, kind, shape))
+    }
+
+    /// An array from a batch of this key's ciphertexts (checked when the batch was made: a
+    /// file's reader), one per element.
+    pub fn from_batch(
+        public_key: &Arc<PublicKey>,
+        ciphertexts: CiphertextBatch,
+        exponents: ElementExponents,
+        kind: NumberKind,
+        shape: Vec<usize>,
+    ) -> Result<Self> {
+        check_classic(public_key)?;
+        ciphertexts.key().expect(
+            &public_key.fingerprint(),
+            "the ciphertexts",
+            "the public key given is",
+        )?;
+        let limbs = ciphertexts.into_limbs();
+        check_parts(limbs.len(), &exponents, &shape)?;
+        Ok(Self::assemble(public_key, limbs, exponents, kind, shape))
     }
 
     /// Decrypts to integers (an array of integers) or floats, as python-paillier decodes them;

@@ -35,6 +35,7 @@ mod inverse;
 mod linear;
 mod model;
 
+pub(crate) use array::element_count;
 pub use array::{Decrypted, ElementExponents, EncryptedArray, NumberKind, Numbers};
 pub use linear::PlainMatrix;
 pub use model::LinearModel;

@@ -128,6 +128,11 @@ impl CiphertextBatch {
         Ok(())
     }
 
+    /// The flat limbs, one item per ciphertext (n² width), record after record.
+    pub fn into_limbs(self) -> LimbBatch {
+        self.limbs
+    }
+
     /// Removes every record, keeping the allocation: a reader refills one batch block after
     /// block.
     pub fn clear(&mut self) {
@@ -278,10 +283,7 @@ impl CiphertextBatch {
     /// Appends every ciphertext as exactly `chunk_bytes` little-endian bytes (the binary file
     /// form). `chunk_bytes` must hold n² (the wire width `4·key_len/8` does).
     pub fn write_le_bytes(&self, chunk_bytes: usize, out: &mut Vec<u8>) -> Result<()> {
-        out.reserve(self.limbs.len() * chunk_bytes);
-        self.limbs
-            .iter()
-            .try_for_each(|item| write_item(item, chunk_bytes, out))
+        write_items_le_bytes(&self.limbs, chunk_bytes, out)
     }
 
     /// Appends record `record`'s ciphertexts as [`write_le_bytes`](Self::write_le_bytes) does.
@@ -295,6 +297,19 @@ impl CiphertextBatch {
         (record * chunks..(record + 1) * chunks)
             .try_for_each(|i| write_item(self.limbs.item(i), chunk_bytes, out))
     }
+}
+
+/// Every item of `limbs` as exactly `width` little-endian bytes (for ciphertexts held outside a
+/// batch: an encrypted array's).
+pub(crate) fn write_items_le_bytes(
+    limbs: &LimbBatch,
+    width: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    out.reserve(limbs.len() * width);
+    limbs
+        .iter()
+        .try_for_each(|item| write_item(item, width, out))
 }
 
 /// One ciphertext as exactly `width` little-endian bytes.

@@ -22,7 +22,7 @@
 //! ```
 
 mod ciphertext;
-mod ciphertext_batch;
+pub(crate) mod ciphertext_batch;
 mod fingerprint;
 mod keygen;
 #[cfg(test)]

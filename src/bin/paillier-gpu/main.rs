@@ -14,7 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Paillier-encrypted Hamming search over binary vectors, on the CPU or a GPU.
+/// Paillier-encrypted Hamming search over binary vectors, and arrays of numbers with a linear
+/// model over them, on the CPU or a GPU.
 #[derive(Parser, Debug)]
 #[command(name = "paillier-gpu", version, about, long_about = None, arg_required_else_help = true)]
 struct Cli {
@@ -38,6 +39,11 @@ enum Command {
     Aggregate(commands::AggregateArgs),
     /// Decrypt aggregated ciphertexts into Hamming distances (needs the passphrase).
     Decode(commands::DecodeArgs),
+    /// Encrypt or decrypt arrays of integers and floats (python-paillier's encoding).
+    #[command(subcommand)]
+    Numbers(commands::NumbersCommand),
+    /// Run a linear model (x·W + b) over encrypted features (needs only the public key).
+    Linear(commands::LinearArgs),
     /// Time encryption, aggregation, decoding and whole searches on the CPU and the GPU with the
     /// same inputs.
     Bench(BenchArgs),

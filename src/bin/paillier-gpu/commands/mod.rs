@@ -5,6 +5,7 @@ mod aggregate;
 mod context;
 mod decode;
 mod encrypt;
+mod numbers;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub use aggregate::AggregateArgs;
 pub use context::ContextCommand;
 pub use decode::DecodeArgs;
 pub use encrypt::EncryptArgs;
+pub use numbers::{LinearArgs, NumbersCommand};
 
 use super::bench::BenchPlan;
 use super::{BenchArgs, BenchDevice, Cli, Command, SchemeArg};
@@ -38,6 +40,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Decode(args) => {
             let holder = holds(&args.context);
             decode::run(args, passphrase_file).map_err(|e| e.key_held_by(holder))
+        }
+        Command::Numbers(command) => {
+            let holder = holds(match &command {
+                NumbersCommand::Encrypt(args) => &args.context,
+                NumbersCommand::Decrypt(args) => &args.context,
+            });
+            numbers::run(command, passphrase_file).map_err(|e| e.key_held_by(holder))
+        }
+        Command::Linear(args) => {
+            let holder = holds(&args.context);
+            numbers::linear(args).map_err(|e| e.key_held_by(holder))
         }
     }
 }

@@ -1,0 +1,29 @@
+//! The README's library example, compiled by `cargo test` (`tests/readme_cli.rs` checks that the
+//! README's block is this file's code, line for line): owner, search backend, owner again. It
+//! writes ctx.json in the current folder.
+
+use paillier_gpu::hamming::{top_k, Selection};
+use paillier_gpu::{ContextOptions, ExecutionContext};
+
+// Kept as the README writes it, so that the two can be compared line for line.
+#[rustfmt::skip]
+fn main() -> paillier_gpu::Result<()> {
+    // The data owner.
+    let ctx = ExecutionContext::create_with_passphrase(&ContextOptions::default(), "passphrase")?;
+    ctx.save_to_disk("ctx.json")?;                       // atomic; the secret key AES-GCM encrypted
+    let database: Vec<Vec<u8>> = vec![vec![0; 512], vec![1; 512]];
+    let encrypted = ctx.encrypt_vectors(&database)?;     // one EncryptedVector per row
+
+    // The search backend: public key and ciphertexts only.
+    let public = paillier_gpu::PublicContext::load("ctx.json")?;   // no passphrase needed
+    let mut index = public.new_index(paillier_gpu::Device::Cpu)?;
+    index.insert(&encrypted)?;
+    let query = ctx.encrypt_vector(&vec![0; 512])?;
+    let responses = index.aggregate(&query, &Selection::All)?;    // or Range(..) / Ids(vec![..])
+
+    // The owner again.
+    let distances = ctx.decode_distances(&responses)?;  // [0, 512]
+    let nearest = top_k(&distances, 1);                  // ids and distances, ties by smaller id
+    println!("{distances:?} {nearest:?}");
+    Ok(())
+}

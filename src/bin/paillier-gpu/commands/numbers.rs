@@ -1,0 +1,252 @@
+//! `numbers encrypt|decrypt` and `linear`: arrays of integers and floats, python-paillier's
+//! encoding, and a linear model over encrypted features.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use paillier_gpu::formats::numbers::{
+    read_encrypted_numbers, read_numbers, write_encrypted_numbers, write_numbers,
+};
+use paillier_gpu::formats::output::{prepare_output, OutputKind};
+use paillier_gpu::numbers::{Decrypted, LinearModel};
+use paillier_gpu::paillier::KeyFingerprint;
+use paillier_gpu::{Error, ExecutionContext, PublicContext, Result};
+
+use super::{check_pinned_key, counted, optional_passphrase, passphrase, wrote};
+use crate::DeviceArg;
+
+/// `numbers encrypt` and `numbers decrypt`.
+#[derive(Subcommand, Debug)]
+pub enum NumbersCommand {
+    /// Encrypt integers or floats (.npy, or JSON Lines of numbers or arrays of numbers) with
+    /// python-paillier's encoding (needs only the public key of a `paillier` context; with the
+    /// passphrase set, the owner's faster path).
+    Encrypt(NumbersEncryptArgs),
+    /// Decrypt an encrypted-numbers file into .npy (int64 or float64) or JSON Lines (needs the
+    /// passphrase).
+    Decrypt(NumbersDecryptArgs),
+}
+
+/// The arguments of `numbers encrypt`.
+#[derive(Args, Debug)]
+pub struct NumbersEncryptArgs {
+    /// The context file: a `paillier` context (numbers need g = n + 1, python-paillier's keys).
+    #[arg(long, value_name = "CTX")]
+    pub context: PathBuf,
+    /// Numbers: a .npy of integers, booleans, float32 or float64 (any shape), or JSON Lines
+    /// (a number per line, or one array of numbers per line, all of one length).
+    #[arg(long, value_name = "NUMBERS")]
+    pub input: PathBuf,
+    /// The encrypted-numbers file to write.
+    #[arg(long, value_name = "ENCRYPTED")]
+    pub output: PathBuf,
+    /// Encode every number at the exponent of this precision (as python-paillier's
+    /// `precision`: e.g. 1e-6); without it each number keeps the exponent that holds it exactly.
+    #[arg(long, value_name = "P")]
+    pub precision: Option<f64>,
+    /// Refuse to encrypt unless the context's public key has this fingerprint.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub expect_key: Option<KeyFingerprint>,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Replace ENCRYPTED even when it is not an encrypted-numbers file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The arguments of `numbers decrypt`.
+#[derive(Args, Debug)]
+pub struct NumbersDecryptArgs {
+    /// The context file (needs the passphrase).
+    #[arg(long, value_name = "CTX")]
+    pub context: PathBuf,
+    /// An encrypted-numbers file (`numbers encrypt` or `linear` wrote it).
+    #[arg(long, value_name = "ENCRYPTED")]
+    pub input: PathBuf,
+    /// The numbers: .npy (int64 for arrays encrypted from integers, float64 otherwise; the
+    /// array's shape), or JSON Lines (a line per row; owner-only, as every decrypted file).
+    #[arg(long, value_name = "NUMBERS")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Replace NUMBERS even when it is not a file of numbers.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The arguments of `linear`.
+#[derive(Args, Debug)]
+pub struct LinearArgs {
+    /// The context file (only its public key is read).
+    #[arg(long, value_name = "CTX")]
+    pub context: PathBuf,
+    /// The model: {"weights": [[...] one row per input feature], "biases": [... one per
+    /// output]}, the inference service's JSON.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Encrypted features: an encrypted-numbers file of shape [features] or [samples,
+    /// features].
+    #[arg(long, value_name = "ENCRYPTED")]
+    pub input: PathBuf,
+    /// The encrypted outputs, [outputs] or [samples, outputs].
+    #[arg(long, value_name = "ENCRYPTED")]
+    pub output: PathBuf,
+    /// Encode the weights at the exponent of this precision (fewer products, rounded weights);
+    /// without it they are encoded exactly.
+    #[arg(long, value_name = "P")]
+    pub precision: Option<f64>,
+    /// Refuse to work unless the context's public key has this fingerprint.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub expect_key: Option<KeyFingerprint>,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Replace OUTPUT even when it is not an encrypted-numbers file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub(super) fn run(command: NumbersCommand, passphrase_file: Option<&Path>) -> Result<()> {
+    match command {
+        NumbersCommand::Encrypt(args) => encrypt(args, passphrase_file),
+        NumbersCommand::Decrypt(args) => decrypt(args, passphrase_file),
+    }
+}
+
+fn inputs<'a>(paths: &[&'a Path], passphrase_file: Option<&'a Path>) -> Vec<&'a Path> {
+    paths.iter().copied().chain(passphrase_file).collect()
+}
+
+fn encrypt(args: NumbersEncryptArgs, passphrase_file: Option<&Path>) -> Result<()> {
+    let NumbersEncryptArgs {
+        context,
+        input,
+        output,
+        precision,
+        expect_key,
+        device,
+        force,
+    } = args;
+    let target = prepare_output(
+        &output,
+        &inputs(&[&context, &input], passphrase_file),
+        OutputKind::EncryptedNumbers,
+        force,
+    )?;
+    let plain = read_numbers(&input)?;
+    let shape = plain.shape.clone();
+    let encrypted = match optional_passphrase(passphrase_file)? {
+        Some(passphrase) => {
+            let owner = ExecutionContext::load_with_passphrase(&context, &passphrase)?
+                .with_device(device.device());
+            check_pinned_key(&owner.public_context(), &context, expect_key)?;
+            owner.encrypt_numbers(plain.numbers(), shape, precision)?
+        }
+        None => {
+            let public = PublicContext::load(&context)?.with_device(device.device());
+            check_pinned_key(&public, &context, expect_key)?;
+            public.encrypt_numbers(plain.numbers(), shape, precision)?
+        }
+    };
+    write_encrypted_numbers(&target.path, &encrypted)?;
+    wrote(&format!(
+        "{} of shape {:?} to {} (key {})",
+        counted(encrypted.len(), "encrypted number", "encrypted numbers"),
+        encrypted.shape(),
+        output.display(),
+        encrypted.fingerprint()
+    ));
+    Ok(())
+}
+
+fn decrypt(args: NumbersDecryptArgs, passphrase_file: Option<&Path>) -> Result<()> {
+    let NumbersDecryptArgs {
+        context,
+        input,
+        output,
+        device,
+        force,
+    } = args;
+    let target = prepare_output(
+        &output,
+        &inputs(&[&context, &input], passphrase_file),
+        OutputKind::Numbers,
+        force,
+    )?;
+    let passphrase = passphrase(passphrase_file)?;
+    let ctx =
+        ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
+    let encrypted = read_encrypted_numbers(&input, ctx.public_key())?;
+    let values = ctx
+        .decrypt_numbers(&encrypted)
+        .map_err(|e| e.in_file(&input))?;
+    write_numbers(&target.path, &values, encrypted.shape())?;
+    let kind = match values {
+        Decrypted::Integers(_) => "integers",
+        Decrypted::Floats(_) => "floats",
+    };
+    wrote(&format!(
+        "{} {kind} of shape {:?} to {}",
+        encrypted.len(),
+        encrypted.shape(),
+        output.display()
+    ));
+    Ok(())
+}
+
+/// The largest model file read: 256 MiB of JSON is tens of millions of weights.
+const MAX_MODEL_BYTES: u64 = 256 << 20;
+
+fn read_model_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_MODEL_BYTES + 1).read_to_string(&mut text))
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if text.len() as u64 > MAX_MODEL_BYTES {
+        return Err(Error::MalformedFile {
+            kind: "model",
+            detail: format!("{} is larger than {MAX_MODEL_BYTES} bytes", path.display()),
+        });
+    }
+    Ok(text)
+}
+
+pub(super) fn linear(args: LinearArgs) -> Result<()> {
+    let LinearArgs {
+        context,
+        model,
+        input,
+        output,
+        precision,
+        expect_key,
+        device,
+        force,
+    } = args;
+    let target = prepare_output(
+        &output,
+        &[&context, &model, &input],
+        OutputKind::EncryptedNumbers,
+        force,
+    )?;
+    let public = PublicContext::load(&context)?.with_device(device.device());
+    check_pinned_key(&public, &context, expect_key)?;
+    let text = read_model_text(&model)?;
+    let model_read = LinearModel::from_json(&text)
+        .map_err(|e| e.in_file(&model))?
+        .with_precision(precision);
+    let features = read_encrypted_numbers(&input, public.public_key())?;
+    let outputs = public
+        .infer(&model_read, &features)
+        .map_err(|e| e.in_file(&input))?;
+    write_encrypted_numbers(&target.path, &outputs)?;
+    wrote(&format!(
+        "{} of shape {:?} to {}",
+        counted(outputs.len(), "encrypted output", "encrypted outputs"),
+        outputs.shape(),
+        output.display()
+    ));
+    Ok(())
+}

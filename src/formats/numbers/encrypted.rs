@@ -1,0 +1,220 @@
+//! The encrypted-numbers file: an [`EncryptedArray`] with its shape, kind and exponents (the
+//! layout is in the parent module's docs).
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::formats::{write_atomic, Visibility};
+use crate::numbers::{ElementExponents, EncryptedArray, NumberKind};
+use crate::paillier::ciphertext_batch::write_items_le_bytes;
+use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
+
+/// The magic bytes of an encrypted-numbers file.
+pub const NUMBERS_MAGIC: &[u8; 8] = b"PGPUNUMS";
+/// The version written now.
+pub const NUMBERS_VERSION: u16 = 1;
+/// The fixed part of the header.
+const FIXED_HEADER: usize = 64;
+/// Most dimensions a file may declare (NumPy's own limit is 64; 32 is plenty and bounds the
+/// header).
+pub const MAX_DIMENSIONS: usize = 32;
+
+fn malformed(detail: String) -> Error {
+    Error::MalformedFile {
+        kind: "encrypted numbers",
+        detail,
+    }
+}
+
+/// The bytes of an encrypted-numbers file holding `array`.
+pub fn encode_encrypted_numbers(array: &EncryptedArray) -> Result<Vec<u8>> {
+    let key = array.public_key();
+    let width = key.ciphertext_bytes();
+    let shape = array.shape();
+    if shape.len() > MAX_DIMENSIONS {
+        return Err(Error::ShapeMismatch(format!(
+            "{} dimensions; a file holds at most {MAX_DIMENSIONS}",
+            shape.len()
+        )));
+    }
+    let (flag, shared) = match array.exponents() {
+        ElementExponents::Shared(e) => (0u8, *e),
+        ElementExponents::PerElement(_) => (1u8, 0),
+    };
+    let mut out = Vec::with_capacity(FIXED_HEADER + 8 * shape.len() + array.len() * (width + 4));
+    out.extend_from_slice(NUMBERS_MAGIC);
+    out.extend_from_slice(&NUMBERS_VERSION.to_le_bytes());
+    out.push(match array.kind() {
+        NumberKind::Integer => 0,
+        NumberKind::Float => 1,
+    });
+    out.push(flag);
+    out.extend_from_slice(&(width as u32).to_le_bytes());
+    out.extend_from_slice(&(shape.len() as u32).to_le_bytes());
+    out.extend_from_slice(&shared.to_le_bytes());
+    out.extend_from_slice(&(array.len() as u64).to_le_bytes());
+    out.extend_from_slice(array.fingerprint().as_bytes());
+    for &d in shape {
+        out.extend_from_slice(&(d as u64).to_le_bytes());
+    }
+    if let ElementExponents::PerElement(exponents) = array.exponents() {
+        for e in exponents {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+    }
+    write_items_le_bytes(array.ciphertexts(), width, &mut out)?;
+    Ok(out)
+}
+
+/// Writes `array` to an encrypted-numbers file, atomically (ciphertexts are safe to share: the
+/// umask decides who reads it).
+pub fn write_encrypted_numbers(path: &Path, array: &EncryptedArray) -> Result<()> {
+    let bytes = encode_encrypted_numbers(array)?;
+    write_atomic(path, &bytes, Visibility::Shared)
+}
+
+/// Reads an encrypted-numbers file made under `public_key`: the header is checked (the key's
+/// fingerprint included) and the length against it before anything large is allocated, and
+/// every ciphertext is checked to be one of this key (`0 < c < n²`).
+pub fn read_encrypted_numbers(path: &Path, public_key: &Arc<PublicKey>) -> Result<EncryptedArray> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let length = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    decode_encrypted_numbers(std::io::BufReader::new(file), length, public_key).map_err(|e| match e
+    {
+        Error::KeyMismatch {
+            found,
+            holder,
+            expected,
+            ..
+        } => Error::KeyMismatch {
+            what: format!("the numbers file {} was made under the key", path.display()),
+            found,
+            holder,
+            expected,
+        },
+        other => other.in_file(path),
+    })
+}
+
+/// [`read_encrypted_numbers`] from any reader; `length`, when known, is checked against the
+/// header first.
+pub fn decode_encrypted_numbers(
+    mut reader: impl Read,
+    length: Option<u64>,
+    public_key: &Arc<PublicKey>,
+) -> Result<EncryptedArray> {
+    let mut header = [0u8; FIXED_HEADER];
+    reader
+        .read_exact(&mut header)
+        .map_err(|_| malformed(format!("shorter than its {FIXED_HEADER}-byte header")))?;
+    if &header[..8] != NUMBERS_MAGIC {
+        return Err(malformed("bad magic: not an encrypted-numbers file".into()));
+    }
+    let u32_at =
+        |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
+    let version = u16::from_le_bytes([header[8], header[9]]);
+    if version != NUMBERS_VERSION {
+        return Err(malformed(format!(
+            "version {version} (this build reads {NUMBERS_VERSION})"
+        )));
+    }
+    let kind = match header[10] {
+        0 => NumberKind::Integer,
+        1 => NumberKind::Float,
+        k => return Err(malformed(format!("number kind {k} (0 integers, 1 floats)"))),
+    };
+    let per_element = match header[11] {
+        0 => false,
+        1 => true,
+        f => {
+            return Err(malformed(format!(
+                "exponent layout {f} (0 shared, 1 per element)"
+            )))
+        }
+    };
+    let width = u32_at(12) as usize;
+    let dimensions = u32_at(16) as usize;
+    let shared = i32::from_le_bytes([header[20], header[21], header[22], header[23]]);
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&header[24..32]);
+    let count = u64::from_le_bytes(count);
+    let mut stored = [0u8; 32];
+    stored.copy_from_slice(&header[32..64]);
+    KeyFingerprint::from_bytes(stored)
+        .expect_context_key(&public_key.fingerprint(), "this numbers file")?;
+    if width != public_key.ciphertext_bytes() {
+        return Err(malformed(format!(
+            "ciphertexts of {width} bytes; the key's are {}",
+            public_key.ciphertext_bytes()
+        )));
+    }
+    if dimensions > MAX_DIMENSIONS {
+        return Err(malformed(format!(
+            "{dimensions} dimensions (at most {MAX_DIMENSIONS})"
+        )));
+    }
+    // Everything after the fixed header, checked against the file before it is read.
+    let exponent_bytes = if per_element { 4 } else { 0 };
+    let body = count
+        .checked_mul(width as u64 + exponent_bytes)
+        .and_then(|b| b.checked_add(8 * dimensions as u64))
+        .ok_or_else(|| malformed(format!("{count} elements overflow")))?;
+    if let Some(length) = length {
+        if length != FIXED_HEADER as u64 + body {
+            return Err(malformed(format!(
+                "the header promises {count} elements ({} bytes) but the file holds {length} bytes",
+                FIXED_HEADER as u64 + body
+            )));
+        }
+    }
+    let mut rest = Vec::new();
+    reader
+        .take(body.saturating_add(1))
+        .read_to_end(&mut rest)
+        .map_err(|e| malformed(e.to_string()))?;
+    if rest.len() as u64 != body {
+        return Err(malformed(format!(
+            "the header promises {count} elements ({} bytes) but {} bytes follow the header",
+            body,
+            rest.len()
+        )));
+    }
+    let (dims, rest) = rest.split_at(8 * dimensions);
+    let shape: Vec<usize> = dims
+        .chunks_exact(8)
+        .map(|d| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(d);
+            usize::try_from(u64::from_le_bytes(b))
+                .map_err(|_| malformed("a dimension is too large".into()))
+        })
+        .collect::<Result<_>>()?;
+    let elements = shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .ok_or_else(|| malformed(format!("shape {shape:?} overflows")))?;
+    if elements != count {
+        return Err(malformed(format!(
+            "shape {shape:?} has {elements} elements; the header says {count}"
+        )));
+    }
+    let (exponents, ciphertexts) = rest.split_at(count as usize * exponent_bytes as usize);
+    let exponents = if per_element {
+        ElementExponents::PerElement(
+            exponents
+                .chunks_exact(4)
+                .map(|e| i32::from_le_bytes([e[0], e[1], e[2], e[3]]))
+                .collect(),
+        )
+    } else {
+        ElementExponents::Shared(shared)
+    };
+    let batch = CiphertextBatch::from_le_bytes(public_key, 1, width, ciphertexts, 0)?;
+    EncryptedArray::from_batch(public_key, batch, exponents, kind, shape)
+}

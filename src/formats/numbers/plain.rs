@@ -1,0 +1,349 @@
+//! Plain numbers in and out: NumPy `.npy` (integers, floats or booleans, any shape) or JSON Lines
+//! (a number per line, or an array of numbers per line: one row each).
+
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+use npyz::WriterBuilder;
+use serde_json::Value;
+
+use super::super::npy;
+use super::super::JsonLines;
+use crate::error::{Error, Result};
+use crate::formats::{write_atomic_with, Replace, Visibility};
+use crate::numbers::{Decrypted, Numbers};
+
+/// The longest JSON Lines line of numbers read (a row of many thousands of numbers).
+const MAX_LINE: u64 = 16 << 20;
+
+fn malformed(detail: String) -> Error {
+    Error::MalformedFile {
+        kind: "numbers",
+        detail,
+    }
+}
+
+/// Numbers read from a file, with their shape: integers when every number is one, floats
+/// otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlainArray {
+    /// The numbers, row-major.
+    pub values: PlainValues,
+    /// The shape (`[rows]` or `[rows, columns]` for JSON Lines; the file's for `.npy`).
+    pub shape: Vec<usize>,
+}
+
+/// The numbers of a [`PlainArray`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlainValues {
+    /// Integers (JSON numbers without fraction or exponent; `.npy` integer or boolean dtypes).
+    Integers(Vec<i64>),
+    /// Floats, all finite.
+    Floats(Vec<f64>),
+}
+
+impl PlainArray {
+    /// The numbers, as the encryption takes them.
+    pub fn numbers(&self) -> Numbers<'_> {
+        match &self.values {
+            PlainValues::Integers(v) => Numbers::Integers(v),
+            PlainValues::Floats(v) => Numbers::Floats(v),
+        }
+    }
+}
+
+/// Reads numbers from `.npy` or (any other name) JSON Lines.
+pub fn read_numbers(path: &Path) -> Result<PlainArray> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let length = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let reader = std::io::BufReader::new(file);
+    if is_npy(path) {
+        read_npy_numbers(reader, length)
+    } else {
+        read_jsonl_numbers(reader)
+    }
+    .map_err(|e| e.in_file(path))
+}
+
+fn is_npy(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
+/// Numbers from JSON Lines: each non-blank line a number, or an array of numbers (all lines the
+/// same length). Errors name the line.
+pub fn read_jsonl_numbers(reader: impl BufRead) -> Result<PlainArray> {
+    let mut lines = JsonLines::new(reader, MAX_LINE, "numbers");
+    let mut values = Vec::new();
+    let mut columns: Option<Option<usize>> = None;
+    let mut rows = 0;
+    while let Some((line, value)) = lines.next_value()? {
+        let row: Vec<&Value> = match &value {
+            Value::Array(items) => items.iter().collect(),
+            number @ Value::Number(_) => vec![number],
+            _ => {
+                return Err(malformed(format!(
+                    "line {line}: not a number or an array of numbers"
+                )))
+            }
+        };
+        let width = matches!(value, Value::Array(_)).then_some(row.len());
+        match columns {
+            None => columns = Some(width),
+            Some(expected) if expected != width => {
+                return Err(Error::ShapeMismatch(format!(
+                    "line {line}: {} where line 1 has {}",
+                    describe_row(width),
+                    describe_row(expected)
+                )))
+            }
+            Some(_) => {}
+        }
+        for (column, item) in row.into_iter().enumerate() {
+            let Value::Number(number) = item else {
+                return Err(malformed(format!(
+                    "line {line}, value {}: not a number",
+                    column + 1
+                )));
+            };
+            values.push(number.clone());
+        }
+        rows += 1;
+    }
+    let shape = match columns.flatten() {
+        Some(columns) => vec![rows, columns],
+        None => vec![rows],
+    };
+    Ok(PlainArray {
+        values: json_numbers(values, shape.iter().skip(1).product::<usize>().max(1))?,
+        shape,
+    })
+}
+
+fn describe_row(width: Option<usize>) -> String {
+    match width {
+        Some(n) => format!("an array of {n}"),
+        None => "a single number".into(),
+    }
+}
+
+/// JSON numbers as integers when every one is an `i64`, else as floats (an integer among floats
+/// must be exact as an `f64`). `columns` locates errors.
+fn json_numbers(numbers: Vec<serde_json::Number>, columns: usize) -> Result<PlainValues> {
+    let place = |i: usize| format!("line {}, value {}", i / columns + 1, i % columns + 1);
+    if let Some(i) = numbers.iter().position(|n| !n.is_i64() && !n.is_f64()) {
+        return Err(malformed(format!(
+            "{}: {} does not fit in a signed 64-bit integer",
+            place(i),
+            numbers[i]
+        )));
+    }
+    if numbers.iter().all(|n| n.is_i64()) {
+        return Ok(PlainValues::Integers(
+            numbers.iter().filter_map(|n| n.as_i64()).collect(),
+        ));
+    }
+    numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if n.is_f64() {
+                return n
+                    .as_f64()
+                    .ok_or_else(|| malformed(format!("{}: {n}", place(i))));
+            }
+            // An integer among floats: kept only when the float is the same number.
+            let exact = n
+                .as_i64()
+                .map(|v| (v as f64, v as f64 as i64 == v && v != i64::MAX));
+            match exact {
+                Some((value, true)) => Ok(value),
+                _ => Err(malformed(format!(
+                    "{}: the integer {n} among floats is not exact as a float; write the file \
+                     as integers only, or as floats",
+                    place(i)
+                ))),
+            }
+        })
+        .collect::<Result<_>>()
+        .map(PlainValues::Floats)
+}
+
+/// Numbers from `.npy`: little-endian or one-byte integers, booleans, `float32` or `float64`, C or
+/// Fortran order (Fortran for at most two dimensions); `length`, when known, is checked against
+/// the header before the data is read.
+pub fn read_npy_numbers(mut reader: impl Read, length: Option<u64>) -> Result<PlainArray> {
+    let (header, header_bytes) = npy::read_header(&mut reader, "numbers")?;
+    let descr = header.dtype().descr();
+    let shape: Vec<usize> = header
+        .shape()
+        .iter()
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| malformed(format!("npy dimension {d} is too large")))
+        })
+        .collect::<Result<_>>()?;
+    let count = crate::numbers::element_count(&shape)?;
+    let item = match descr.trim_matches('\'') {
+        "|b1" | "|u1" | "|i1" => 1,
+        "<i2" | "<u2" => 2,
+        "<i4" | "<u4" | "<f4" => 4,
+        "<i8" | "<u8" | "<f8" => 8,
+        other => {
+            return Err(malformed(format!(
+                "npy dtype {other} (expected little-endian integers, bool, float32 or float64)"
+            )))
+        }
+    };
+    let data_bytes = (count as u64)
+        .checked_mul(item)
+        .ok_or_else(|| malformed(format!("npy shape {shape:?} overflows")))?;
+    if let Some(length) = length {
+        let available = length.saturating_sub(header_bytes as u64);
+        if available != data_bytes {
+            return Err(malformed(format!(
+                "npy shape {shape:?} needs {data_bytes} data bytes; the file has {available}"
+            )));
+        }
+    }
+    let mut data = Vec::new();
+    reader
+        .take(data_bytes)
+        .read_to_end(&mut data)
+        .map_err(|e| malformed(format!("npy data: {e}")))?;
+    if data.len() as u64 != data_bytes {
+        return Err(malformed(format!(
+            "npy data: {} bytes where the shape needs {data_bytes}",
+            data.len()
+        )));
+    }
+    let fortran = matches!(header.order(), npyz::Order::Fortran) && shape.len() > 1;
+    if fortran && shape.len() > 2 {
+        return Err(malformed(
+            "npy Fortran order with more than 2 dimensions: save the array in C order".into(),
+        ));
+    }
+    let values = decode_npy_values(descr.trim_matches('\''), &data)?;
+    let values = if fortran {
+        transpose(values, shape[0], shape[1])
+    } else {
+        values
+    };
+    Ok(PlainArray { values, shape })
+}
+
+fn decode_npy_values(descr: &str, data: &[u8]) -> Result<PlainValues> {
+    fn each<const N: usize, T>(data: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+        data.chunks_exact(N)
+            .map(|c| {
+                let mut b = [0u8; N];
+                b.copy_from_slice(c);
+                f(b)
+            })
+            .collect()
+    }
+    Ok(match descr {
+        "|b1" | "|u1" => PlainValues::Integers(data.iter().map(|&b| i64::from(b)).collect()),
+        "|i1" => PlainValues::Integers(data.iter().map(|&b| i64::from(b as i8)).collect()),
+        "<i2" => PlainValues::Integers(each(data, |b| i64::from(i16::from_le_bytes(b)))),
+        "<u2" => PlainValues::Integers(each(data, |b| i64::from(u16::from_le_bytes(b)))),
+        "<i4" => PlainValues::Integers(each(data, |b| i64::from(i32::from_le_bytes(b)))),
+        "<u4" => PlainValues::Integers(each(data, |b| i64::from(u32::from_le_bytes(b)))),
+        "<i8" => PlainValues::Integers(each(data, i64::from_le_bytes)),
+        "<u8" => {
+            let values = each(data, u64::from_le_bytes);
+            if let Some(i) = values.iter().position(|&v| i64::try_from(v).is_err()) {
+                return Err(malformed(format!(
+                    "npy element {} (counting from 1): {} does not fit in a signed 64-bit integer",
+                    i + 1,
+                    values[i]
+                )));
+            }
+            PlainValues::Integers(values.into_iter().map(|v| v as i64).collect())
+        }
+        "<f4" => finite(each(data, |b| f64::from(f32::from_le_bytes(b))))?,
+        "<f8" => finite(each(data, f64::from_le_bytes))?,
+        other => return Err(malformed(format!("npy dtype {other}"))),
+    })
+}
+
+fn finite(values: Vec<f64>) -> Result<PlainValues> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(malformed(format!(
+            "npy element {} (counting from 1, row-major): {} is not a finite number",
+            i + 1,
+            values[i]
+        ))),
+        None => Ok(PlainValues::Floats(values)),
+    }
+}
+
+/// Column-major `rows × cols` values in row-major order.
+fn transpose(values: PlainValues, rows: usize, cols: usize) -> PlainValues {
+    fn t<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| v[c * rows + r]))
+            .collect()
+    }
+    match values {
+        PlainValues::Integers(v) => PlainValues::Integers(t(&v, rows, cols)),
+        PlainValues::Floats(v) => PlainValues::Floats(t(&v, rows, cols)),
+    }
+}
+
+/// Writes decrypted numbers of `shape`, owner-only (they are the owner's plaintexts): `.npy`
+/// (`int64` or `float64`, C order) or JSON Lines (one line per row of the first dimension: a
+/// number for a 1-D array, a flat array of the row's numbers otherwise).
+pub fn write_numbers(path: &Path, values: &Decrypted, shape: &[usize]) -> Result<()> {
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let npy_output = is_npy(path);
+    write_atomic_with(path, Visibility::Private, Replace::Allowed, |out| {
+        if npy_output {
+            match values {
+                Decrypted::Integers(v) => write_npy(out, &dims, v),
+                Decrypted::Floats(v) => write_npy(out, &dims, v),
+            }
+        } else {
+            let rows = shape.first().copied().unwrap_or(1).max(1);
+            match values {
+                Decrypted::Integers(v) => write_jsonl(out, v, rows, shape.len()),
+                Decrypted::Floats(v) => write_jsonl(out, v, rows, shape.len()),
+            }
+        }
+    })
+}
+
+fn write_npy<T: npyz::AutoSerialize + Copy>(
+    out: &mut dyn std::io::Write,
+    shape: &[u64],
+    values: &[T],
+) -> std::io::Result<()> {
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(out)
+        .begin_nd()?;
+    writer.extend(values.iter().copied())?;
+    writer.finish()
+}
+
+fn write_jsonl<T: serde::Serialize>(
+    out: &mut dyn std::io::Write,
+    values: &[T],
+    rows: usize,
+    dimensions: usize,
+) -> std::io::Result<()> {
+    let per_row = values.len() / rows;
+    for row in values.chunks(per_row.max(1)) {
+        if dimensions <= 1 {
+            serde_json::to_writer(&mut *out, &row[0])?;
+        } else {
+            serde_json::to_writer(&mut *out, row)?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
