@@ -294,6 +294,25 @@ impl Error {
         }
     }
 
+    /// [`in_file`](Self::in_file) for a file that names its key (`kind`: `ciphertext file`): a
+    /// [`KeyMismatch`](Error::KeyMismatch) then says `the {kind} {path} was made under the key`.
+    pub fn in_keyed_file(self, path: &std::path::Path, kind: &str) -> Self {
+        match self {
+            Error::KeyMismatch {
+                found,
+                holder,
+                expected,
+                ..
+            } => Error::KeyMismatch {
+                what: format!("the {kind} {} was made under the key", path.display()),
+                found,
+                holder,
+                expected,
+            },
+            other => other.in_file(path),
+        }
+    }
+
     /// The same error with `holder` (`ctx.json holds`) as the side of a
     /// [`KeyMismatch`](Error::KeyMismatch) that the context stands for; other errors unchanged.
     /// Callers that know the context's file name it this way.

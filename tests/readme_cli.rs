@@ -23,6 +23,35 @@ fn cli_blocks(readme: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs `script` with bash (`-euo pipefail`) in `dir`, the built binary first on the PATH, no
+/// passphrase in the environment and `device` as PAILLIER_GPU_DEVICE (none: unset); it must
+/// succeed without an error line.
+fn run_script(script: &str, dir: &Path, device: Option<&str>, what: &str) -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let mut command = Command::new("bash");
+    command
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("PAILLIER_GPU_PASSPHRASE")
+        .env_remove("PAILLIER_GPU_DEVICE");
+    if let Some(device) = device {
+        command.env("PAILLIER_GPU_DEVICE", device);
+    }
+    let out = command.output().expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README's {what} block failed:\n{stderr}"
+    );
+    assert!(!stderr.contains("error"), "{stderr}");
+    stderr.into_owned()
+}
+
 #[test]
 fn the_readmes_cli_block_runs_as_written() {
     let readme =
@@ -32,26 +61,8 @@ fn the_readmes_cli_block_runs_as_written() {
     assert!(blocks[0].contains("paillier-gpu decode") && blocks[1].contains("--expect-key"));
 
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
     let script = blocks.join("\n");
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env_remove("PAILLIER_GPU_PASSPHRASE")
-        .env_remove("PAILLIER_GPU_DEVICE")
-        .output()
-        .expect("bash runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the README's CLI block failed:\n{stderr}"
-    );
-    assert!(!stderr.contains("error"), "{stderr}");
+    let stderr = run_script(&script, dir.path(), None, "CLI");
 
     // The query is record 0: it comes first, at distance 0.
     let top: serde_json::Value =
@@ -82,25 +93,7 @@ fn the_readmes_numbers_block_runs_as_written() {
     assert!(block.contains("paillier-gpu linear"), "{block}");
 
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", block])
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env_remove("PAILLIER_GPU_PASSPHRASE")
-        .env("PAILLIER_GPU_DEVICE", "cpu")
-        .output()
-        .expect("bash runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the README's numbers block failed:\n{stderr}"
-    );
-    assert!(!stderr.contains("error"), "{stderr}");
+    run_script(block, dir.path(), Some("cpu"), "numbers");
     // What the block's comment says it prints.
     assert_eq!(
         std::fs::read_to_string(dir.path().join("scores.jsonl")).unwrap(),

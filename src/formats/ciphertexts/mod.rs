@@ -122,23 +122,7 @@ pub fn read_ciphertexts(path: &Path, shape: CiphertextShape) -> Result<Vec<Encry
 
 /// An error found in a file names the file (a key mismatch says it in its own words).
 pub(super) fn name_file(e: Error, path: &Path) -> Error {
-    match e {
-        Error::KeyMismatch {
-            found,
-            holder,
-            expected,
-            ..
-        } => Error::KeyMismatch {
-            what: format!(
-                "the ciphertext file {} was made under the key",
-                path.display()
-            ),
-            found,
-            holder,
-            expected,
-        },
-        other => other.in_file(path),
-    }
+    e.in_keyed_file(path, "ciphertext file")
 }
 
 /// Writes a ciphertext file, atomically, in the form its name says.

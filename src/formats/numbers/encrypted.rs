@@ -85,21 +85,8 @@ pub fn read_encrypted_numbers(path: &Path, public_key: &Arc<PublicKey>) -> Resul
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    decode_encrypted_numbers(std::io::BufReader::new(file), length, public_key).map_err(|e| match e
-    {
-        Error::KeyMismatch {
-            found,
-            holder,
-            expected,
-            ..
-        } => Error::KeyMismatch {
-            what: format!("the numbers file {} was made under the key", path.display()),
-            found,
-            holder,
-            expected,
-        },
-        other => other.in_file(path),
-    })
+    decode_encrypted_numbers(std::io::BufReader::new(file), length, public_key)
+        .map_err(|e| e.in_keyed_file(path, "numbers file"))
 }
 
 /// [`read_encrypted_numbers`] from any reader; `length`, when known, is checked against the
