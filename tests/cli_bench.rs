@@ -32,9 +32,22 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
             "bench.svg",
         ],
     ));
-    // The machine line, the header, 2 schemes × 2 batches × 5 operations, and a latency line
-    // per whole search.
-    assert_eq!(out.lines().count(), 2 + 20 + 4, "{out}");
+    // The machine line, the header, 2 schemes × 2 batches × 5 operations, 2 batches × 3 number
+    // operations of the paillier scheme and one linear layer (both batches hold one 64-feature
+    // sample: timed once), and a latency line per whole search.
+    assert_eq!(out.lines().count(), 2 + 20 + 6 + 1 + 4, "{out}");
+    for operation in [
+        "nums_enc_owner",
+        "nums_enc_public",
+        "nums_decrypt",
+        "linear_64x10",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("paillier ") && l.contains(operation)),
+            "{operation}: {out}"
+        );
+    }
     assert_eq!(
         out.lines().filter(|l| l.starts_with("search: ")).count(),
         4,
@@ -49,7 +62,7 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
             .unwrap();
     let measurements = report["measurements"].as_array().unwrap();
-    assert_eq!(measurements.len(), 20);
+    assert_eq!(measurements.len(), 27);
     for m in measurements {
         assert_eq!(m["device"], "cpu");
         // The CPU has no device side to break down.
@@ -187,6 +200,21 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
                 "{scheme} {operation}"
             );
         }
+        if scheme == "paillier" {
+            for operation in [
+                "nums_enc_owner",
+                "nums_enc_public",
+                "nums_decrypt",
+                "linear_64x10",
+            ] {
+                assert!(
+                    measurements.iter().any(|m| m["operation"] == operation
+                        && m["device"] == "gpu"
+                        && m["per_second"].as_f64().unwrap() > 0.0),
+                    "{operation}"
+                );
+            }
+        }
         // The whole search over the --database size too.
         assert!(measurements
             .iter()
@@ -258,7 +286,7 @@ fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
         last,
         [
             "paillier-gpu: wrote the plot to both.svg",
-            "paillier-gpu: wrote 20 measurements to both.json"
+            "paillier-gpu: wrote 34 measurements to both.json"
         ],
         "{stderr}"
     );
@@ -270,6 +298,9 @@ fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
         "aggregate",
         "decode",
         "search",
+        "nums_enc_owner",
+        "nums_decrypt",
+        "linear_64x10",
     ] {
         assert!(
             svg.contains(&format!("{operation} k256 paillier")),

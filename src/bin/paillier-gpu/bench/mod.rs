@@ -4,6 +4,10 @@
 //! vectors, runs each operation once untimed (building tables and GPU pipelines), then
 //! `--repeat` timed runs, and reports the median rate. Keys never leave the process.
 //!
+//! On `paillier` contexts it also times numbers (`numbers.rs`): floats encrypted by the owner
+//! and with the public key, decrypted (numbers per second), and a 64 × 10 linear layer (samples
+//! per second, over `batch / 64` samples).
+//!
 //! `search` is the whole search (encrypt a query, aggregate it over a resident database of
 //! `batch` records, decode every response, keep the 10 nearest), and `--database` measures it
 //! over databases of other sizes. On a GPU each measurement also records where the time went
@@ -22,6 +26,7 @@ use rand::Rng;
 
 mod breakdown;
 mod machine;
+mod numbers;
 mod plot;
 mod report;
 mod search;
@@ -130,6 +135,27 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                     for (operation, timed) in OPERATIONS.iter().zip(timed) {
                         let name = backend_name(backend.as_ref());
                         results.push(timed.measurement(&ctx, operation, batch, *device, name));
+                    }
+                    if scheme == Scheme::Paillier {
+                        // Batches with as many samples as one before time the layer once.
+                        let samples = numbers::linear_samples(batch);
+                        let linear = !results.iter().any(|m: &Measurement| {
+                            m.operation == numbers::LINEAR
+                                && m.key_len == key_len
+                                && m.batch == samples
+                                && m.device == device.to_string()
+                        });
+                        let timed =
+                            numbers::measure_numbers(&ctx, *device, batch, linear, plan.repeat)?;
+                        for (operation, timed) in numbers::NUMBER_OPERATIONS.iter().zip(timed) {
+                            let count = if *operation == numbers::LINEAR {
+                                samples
+                            } else {
+                                batch
+                            };
+                            let name = backend_name(backend.as_ref());
+                            results.push(timed.measurement(&ctx, operation, count, *device, name));
+                        }
                     }
                 }
             }

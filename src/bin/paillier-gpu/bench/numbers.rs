@@ -1,0 +1,73 @@
+//! The number operations `bench` times on classic (`paillier`) contexts: python-paillier-encoded
+//! floats encrypted by the owner and with the public key, decrypted, and a 64-input,
+//! 10-output linear layer (the inference service's shape) over encrypted samples.
+
+use paillier_gpu::numbers::{EncryptedArray, LinearModel, Numbers};
+use paillier_gpu::{Device, ExecutionContext, Result};
+use rand::Rng;
+
+use super::{timed, Timed};
+
+/// Features per sample and outputs of the linear layer timed.
+const INPUTS: usize = 64;
+const OUTPUTS: usize = 10;
+
+/// The linear layer's operation name; its rate counts samples per second.
+pub(super) const LINEAR: &str = "linear_64x10";
+
+/// The number operations in table order (the first three count numbers per second).
+pub(super) const NUMBER_OPERATIONS: [&str; 4] =
+    ["nums_enc_owner", "nums_enc_public", "nums_decrypt", LINEAR];
+
+/// Samples the linear layer is timed on for a batch of `batch` numbers: as many 64-feature
+/// samples as the batch holds numbers (at least one), so each operation touches about `batch`
+/// ciphertexts.
+pub(super) fn linear_samples(batch: usize) -> usize {
+    (batch / INPUTS).max(1)
+}
+
+/// Each number operation's timed runs, in [`NUMBER_OPERATIONS`] order: the first three over
+/// `batch` random floats, then (when `linear`) the layer over [`linear_samples`] samples.
+pub(super) fn measure_numbers(
+    ctx: &ExecutionContext,
+    device: Device,
+    batch: usize,
+    linear: bool,
+    repeat: usize,
+) -> Result<Vec<Timed>> {
+    let backend = ctx.backend()?.as_ref();
+    let mut rng = rand::thread_rng();
+    let mut floats = |count: usize, range: f64| -> Vec<f64> {
+        (0..count).map(|_| rng.gen_range(-range..range)).collect()
+    };
+    let values = floats(batch, 100.0);
+    let time = |f: &mut dyn FnMut() -> Result<()>| timed(device, repeat, f);
+    let encrypt_owner = time(&mut || {
+        ctx.encrypt_numbers(Numbers::Floats(&values), vec![batch], None)
+            .map(drop)
+    })?;
+    let encrypt_public = time(&mut || {
+        EncryptedArray::encrypt(
+            ctx.public_key(),
+            backend,
+            Numbers::Floats(&values),
+            vec![batch],
+            None,
+        )
+        .map(drop)
+    })?;
+    let encrypted = ctx.encrypt_numbers(Numbers::Floats(&values), vec![batch], None)?;
+    let decrypt = time(&mut || ctx.decrypt_numbers(&encrypted).map(drop))?;
+
+    let mut timings = vec![encrypt_owner, encrypt_public, decrypt];
+    if !linear {
+        return Ok(timings);
+    }
+    let samples = linear_samples(batch);
+    let features = floats(samples * INPUTS, 1.0);
+    let x = ctx.encrypt_numbers(Numbers::Floats(&features), vec![samples, INPUTS], None)?;
+    let weights = (0..INPUTS).map(|_| floats(OUTPUTS, 1.0)).collect();
+    let model = LinearModel::new(weights, floats(OUTPUTS, 1.0))?;
+    timings.push(time(&mut || model.infer(backend, &x).map(drop))?);
+    Ok(timings)
+}
