@@ -13,9 +13,10 @@
 use num_bigint::BigUint;
 use rayon::prelude::*;
 
-use super::array::{encode_one, ElementExponents, EncryptedArray, Numbers};
+use super::array::{encode_one, EncryptedArray};
 use super::encoding::base_power;
 use super::inverse::invert_all;
+use super::values::{ElementExponents, Numbers};
 use crate::backend::multi_exp::product_of_groups;
 use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
 use crate::bigint::limbs_from_biguint;

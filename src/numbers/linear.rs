@@ -12,8 +12,9 @@ use num_bigint::{BigInt, BigUint, Sign};
 use rayon::prelude::*;
 
 use super::arithmetic::{negate_where, public_exponents};
-use super::array::{ElementExponents, EncryptedArray, NumberKind};
+use super::array::EncryptedArray;
 use super::encoding::{self, Scalar};
+use super::values::{ElementExponents, NumberKind};
 use crate::backend::{Backend, LimbBatch};
 use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};

@@ -34,8 +34,10 @@ mod float;
 mod inverse;
 mod linear;
 mod model;
+mod values;
 
 pub(crate) use array::element_count;
-pub use array::{Decrypted, ElementExponents, EncryptedArray, NumberKind, Numbers};
+pub use array::{Decrypted, EncryptedArray};
 pub use linear::PlainMatrix;
 pub use model::LinearModel;
+pub use values::{ElementExponents, NumberKind, Numbers};
