@@ -15,6 +15,18 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+/// Opens an input file; with it, its length when it is a regular file (a FIFO's is not known):
+/// readers check a header's promises against it before reading a body.
+pub(crate) fn open_input(path: &Path) -> Result<(std::fs::File, Option<u64>)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let length = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    Ok((file, length))
+}
+
 /// Who may read a written file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Visibility {

@@ -5,6 +5,12 @@ use std::io::Read;
 
 use crate::error::{Error, Result};
 
+/// True when `path` names a NumPy file (`.npy`).
+pub(crate) fn is_npy(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
 /// The largest `.npy` header read (NumPy writes well under 256 bytes; the format allows 4 GiB).
 const MAX_NPY_HEADER: usize = 4096;
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::npy::is_npy;
 use super::JsonLines;
 use crate::error::{Error, Result};
 
@@ -290,11 +291,6 @@ impl VectorReader<std::io::BufReader<std::fs::File>> {
             ..opened
         })
     }
-}
-
-fn is_npy(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
 /// Reads a whole vector file: `.npy` by its extension, JSON Lines otherwise. Every vector must

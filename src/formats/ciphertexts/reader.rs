@@ -40,6 +40,8 @@ const BINARY_PIECE_RECORDS: usize = 512;
 /// ```
 pub struct CiphertextReader<'k, R> {
     public_key: &'k PublicKey,
+    /// The key's fingerprint, computed once: every block's batch is matched against it.
+    key: KeyFingerprint,
     shape: CiphertextShape,
     source: Source<R>,
     records_read: usize,
@@ -67,12 +69,7 @@ impl<'k> CiphertextReader<'k, BufReader<File>> {
     /// header is checked now (its key against `shape`'s, or `public_key`'s legacy fingerprint),
     /// and for a regular file its length against the header, before any record is read.
     pub fn open(path: &Path, shape: CiphertextShape, public_key: &'k PublicKey) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let length = file
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
+        let (file, length) = crate::formats::open_input(path)?;
         let reader = BufReader::with_capacity(1 << 16, file);
         let opened = match CiphertextForm::of_path(path) {
             CiphertextForm::JsonLines => Self::json_lines(reader, shape, public_key),
@@ -131,6 +128,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
     fn with_source(shape: CiphertextShape, public_key: &'k PublicKey, source: Source<R>) -> Self {
         Self {
             public_key,
+            key: public_key.fingerprint(),
             shape,
             source,
             records_read: 0,
@@ -155,9 +153,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
     /// returns how many, 0 at the end of the file. On an error the batch keeps what it held
     /// before the call, and the reader should not be used again.
     pub fn read_block(&mut self, max_records: usize, batch: &mut CiphertextBatch) -> Result<usize> {
-        if batch.key() != self.public_key.fingerprint()
-            || batch.chunks_per_record() != self.shape.chunks
-        {
+        if batch.key() != self.key || batch.chunks_per_record() != self.shape.chunks {
             return Err(Error::InvalidParameter(
                 "a block is read into a batch of the reader's key and shape".into(),
             ));

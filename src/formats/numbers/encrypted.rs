@@ -79,12 +79,7 @@ pub fn write_encrypted_numbers(path: &Path, array: &EncryptedArray) -> Result<()
 /// fingerprint included) and the length against it before anything large is allocated, and
 /// every ciphertext is checked to be one of this key (`0 < c < n²`).
 pub fn read_encrypted_numbers(path: &Path, public_key: &Arc<PublicKey>) -> Result<EncryptedArray> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let length = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
+    let (file, length) = crate::formats::open_input(path)?;
     decode_encrypted_numbers(std::io::BufReader::new(file), length, public_key)
         .map_err(|e| e.in_keyed_file(path, "numbers file"))
 }

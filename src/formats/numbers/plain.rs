@@ -7,7 +7,7 @@ use std::path::Path;
 use npyz::WriterBuilder;
 use serde_json::Value;
 
-use super::super::npy;
+use super::super::npy::{self, is_npy};
 use super::super::JsonLines;
 use crate::error::{Error, Result};
 use crate::formats::{write_atomic_with, Replace, Visibility};
@@ -54,12 +54,7 @@ impl PlainArray {
 
 /// Reads numbers from `.npy` or (any other name) JSON Lines.
 pub fn read_numbers(path: &Path) -> Result<PlainArray> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let length = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
+    let (file, length) = crate::formats::open_input(path)?;
     let reader = std::io::BufReader::new(file);
     if is_npy(path) {
         read_npy_numbers(reader, length)
@@ -67,11 +62,6 @@ pub fn read_numbers(path: &Path) -> Result<PlainArray> {
         read_jsonl_numbers(reader)
     }
     .map_err(|e| e.in_file(path))
-}
-
-fn is_npy(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
 /// Numbers from JSON Lines: each non-blank line a number, or an array of numbers (all lines the
