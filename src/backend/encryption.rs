@@ -15,6 +15,21 @@ use crate::bigint::{
 };
 use crate::error::{Error, Result};
 
+/// Copies a batch of ciphertexts into `out`, which must hold exactly as many limbs.
+pub(crate) fn copy_ciphertexts(batch: &LimbBatch, out: &mut [u64]) -> Result<()> {
+    if batch.as_flat().len() != out.len() {
+        return Err(Error::InvalidParameter(format!(
+            "{} ciphertext limbs for an output of {}",
+            batch.as_flat().len(),
+            out.len()
+        )));
+    }
+    out.par_chunks_mut(1 << 16)
+        .zip(batch.as_flat().par_chunks(1 << 16))
+        .for_each(|(to, from)| to.copy_from_slice(from));
+    Ok(())
+}
+
 /// One modulus's share of an encryption: the fixed-base tables modulo `modulus`.
 #[derive(Clone, Copy, Debug)]
 pub struct ResidueTables<'a> {

@@ -138,6 +138,10 @@ impl Backend for FallbackBackend {
         self.attempt("encryption", |b| b.encrypt(job))
     }
 
+    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
+        self.attempt("encryption", |b| b.encrypt_into(job, out))
+    }
+
     /// The primary's memory until it fails; callers fall back to their host copy on a
     /// [`Error::GpuFailure`] from it when [`device`](Backend::device) is `Auto`.
     fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {

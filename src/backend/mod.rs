@@ -13,6 +13,7 @@ pub mod gpu;
 pub(crate) mod multi_exp;
 pub mod noise;
 mod one_prime;
+pub(crate) mod pipeline;
 pub mod response_check;
 mod spot_check;
 
@@ -106,6 +107,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// [`fixed_base_pow`](Self::fixed_base_pow) and [`modmul`](Self::modmul).
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         encryption::encrypt_with_primitives(self, job)
+    }
+
+    /// [`encrypt`](Self::encrypt) into `out` (the flat limbs of the job's ciphertexts, n²'s
+    /// width each), so that a caller that encrypts a large batch piece by piece gathers no
+    /// copy: a GPU reads its results straight into `out`. The default copies.
+    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
+        let batch = self.encrypt(job)?;
+        encryption::copy_ciphertexts(&batch, out)
     }
 
     /// Appends `items` to a resident batch: to its host copy and, on a backend with memory of

@@ -113,6 +113,10 @@ impl Backend for RoutingBackend {
         self.pick(job.messages.len()).encrypt(job)
     }
 
+    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
+        self.pick(job.messages.len()).encrypt_into(job, out)
+    }
+
     fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
         // Appends go where the large products run, so the device copy stays complete.
         self.large.append_resident(batch, items)

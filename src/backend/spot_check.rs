@@ -97,6 +97,38 @@ pub(crate) fn run_checked<T: Checked>(
     Ok(out)
 }
 
+/// [`run_checked`] for a call that writes its result into `out`, `width` limbs per item.
+pub(crate) fn run_checked_into(
+    what: &str,
+    samples: usize,
+    width: usize,
+    out: &mut [u64],
+    device: impl FnOnce(&mut [u64]) -> Result<()> + Send,
+    reference: impl Fn(usize) -> Result<LimbBatch> + Sync,
+) -> Result<()> {
+    let items = out.len() / width.max(1);
+    if samples == 0 || items == 0 {
+        return device(out);
+    }
+    let picks = sample(items, samples);
+    let (done, expected) = rayon::join(
+        || device(&mut *out),
+        || {
+            picks
+                .iter()
+                .map(|&i| reference(i).map(|e| (i, e)))
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    done?;
+    for (i, e) in expected? {
+        if e.len() != 1 || out[i * width..(i + 1) * width] != *e.item(0) {
+            return Err(mismatch(what, i));
+        }
+    }
+    Ok(())
+}
+
 /// Item `i` of a cyclically broadcast operand batch, as a one-item batch.
 pub(crate) fn one(batch: &LimbBatch, i: usize) -> Result<LimbBatch> {
     if batch.is_empty() {

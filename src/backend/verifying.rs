@@ -134,6 +134,17 @@ impl Backend for VerifyingBackend {
         )
     }
 
+    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
+        spot_check::run_checked_into(
+            "encryption",
+            self.samples_for(job.messages.len()),
+            job.n_squared.len(),
+            out,
+            |out| self.inner.encrypt_into(job, out),
+            |i| spot_check::encrypt(job, i),
+        )
+    }
+
     fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
         self.inner.append_resident(batch, items)
     }

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{response_check, Backend, LimbBatch};
+use crate::backend::{pipeline, response_check, Backend, LimbBatch};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
@@ -33,9 +33,68 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     vectors: &[V],
 ) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
-    // Checked and packed on every core in one pass, straight into one flat batch (wiped on
-    // every path: it holds the plaintexts). The error is the first bad vector's, whichever
-    // core found it.
+    let chunks = layout.chunks();
+    let encrypt_into = |messages: &LimbBatch, out: &mut [u64]| match secret_key {
+        Some(secret_key) => {
+            secret_key.encrypt_limbs_into(public_key, backend, messages, layout.message_bits(), out)
+        }
+        None => public_key.encrypt_limbs_into(backend, messages, layout.message_bits(), out),
+    };
+    let pieces = pipeline::pieces(backend, vectors.len() * chunks, chunks);
+    let ciphertexts = if pieces.len() > 1 {
+        // Every vector checked before any is encrypted, so the error is the first bad vector's
+        // whatever the device does; then each piece is packed while the one before it encrypts.
+        check_all(layout, vectors)?;
+        let mut out = vec![0u64; vectors.len() * chunks * limbs];
+        pipeline::pipelined(
+            &pieces,
+            &mut out,
+            limbs,
+            |range| {
+                let piece = range.start / chunks..range.end / chunks;
+                pack(layout, limbs, &vectors[piece.clone()], piece.start)
+            },
+            |messages, out| encrypt_into(&messages, out),
+        )?;
+        LimbBatch::from_flat(limbs, out)?
+    } else {
+        let messages = pack(layout, limbs, vectors, 0)?;
+        match secret_key {
+            Some(secret_key) => {
+                secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?
+            }
+            None => public_key.encrypt_limbs(backend, &messages, layout.message_bits())?,
+        }
+    };
+    Ok(CiphertextBatch::from_products(
+        public_key.fingerprint(),
+        chunks,
+        ciphertexts,
+    ))
+}
+
+/// Checks every vector on every core; the error is the first bad vector's.
+fn check_all<V: AsRef<[u8]> + Sync>(layout: &VectorLayout, vectors: &[V]) -> Result<()> {
+    let first_bad = vectors
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, vector)| layout.check(i, vector.as_ref()).err().map(|_| i))
+        .min();
+    match first_bad {
+        Some(i) => layout.check(i, vectors[i].as_ref()),
+        None => Ok(()),
+    }
+}
+
+/// Checks and packs `vectors` (the first is vector `first` of the caller's batch, for errors)
+/// on every core in one pass, straight into one flat batch of plaintexts, wiped on every path.
+/// The error is the first bad vector's, whichever core found it.
+fn pack<V: AsRef<[u8]> + Sync>(
+    layout: &VectorLayout,
+    limbs: usize,
+    vectors: &[V],
+    first: usize,
+) -> Result<Zeroizing<LimbBatch>> {
     let per_vector = layout.chunks() * limbs;
     let mut flat = Zeroizing::new(vec![0u64; vectors.len() * per_vector]);
     let first_bad = flat
@@ -43,7 +102,7 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
         .zip(vectors.par_iter())
         .enumerate()
         .filter_map(
-            |(i, (out, vector))| match layout.check(i, vector.as_ref()) {
+            |(i, (out, vector))| match layout.check(first + i, vector.as_ref()) {
                 Ok(()) => {
                     layout.pack_into(vector.as_ref(), out);
                     None
@@ -53,20 +112,12 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
         )
         .min();
     if let Some(i) = first_bad {
-        layout.check(i, vectors[i].as_ref())?;
+        layout.check(first + i, vectors[i].as_ref())?;
     }
-    let messages = Zeroizing::new(LimbBatch::from_flat(limbs, std::mem::take(&mut *flat))?);
-    let ciphertexts = match secret_key {
-        Some(secret_key) => {
-            secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?
-        }
-        None => public_key.encrypt_limbs(backend, &messages, layout.message_bits())?,
-    };
-    Ok(CiphertextBatch::from_products(
-        public_key.fingerprint(),
-        layout.chunks(),
-        ciphertexts,
-    ))
+    Ok(Zeroizing::new(LimbBatch::from_flat(
+        limbs,
+        std::mem::take(&mut *flat),
+    )?))
 }
 
 /// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.

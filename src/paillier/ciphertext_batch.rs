@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+use num_traits::Zero;
+use rayon::prelude::*;
+
 use super::{Ciphertext, KeyFingerprint, PublicKey};
 use crate::backend::LimbBatch;
-use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 
 /// Records of ciphertexts under one public key, stored as n²-width little-endian limbs, one flat
@@ -67,17 +69,32 @@ impl CiphertextBatch {
         ciphertexts: impl IntoIterator<Item = &'a Ciphertext>,
     ) -> Result<Self> {
         let mut batch = Self::new(public_key, chunks_per_record)?;
+        let ciphertexts: Vec<&Ciphertext> = ciphertexts.into_iter().collect();
         let limbs = public_key.ciphertext_limbs();
-        let mut count = 0;
-        for c in ciphertexts {
-            let record = count / chunks_per_record;
-            public_key.check_ciphertext(c.as_biguint(), record)?;
-            batch
-                .limbs
-                .push(&limbs_from_biguint(c.as_biguint(), limbs)?)?;
-            count += 1;
+        // Checked and converted on every core, straight into the batch's storage; the first
+        // bad ciphertext (the one a serial scan would meet first) names its record.
+        let mut flat = vec![0u64; ciphertexts.len() * limbs];
+        let n_squared = public_key.n_squared();
+        let all_valid = flat
+            .par_chunks_mut(limbs.max(1))
+            .zip(ciphertexts.par_iter())
+            .all(|(out, c)| {
+                let c = c.as_biguint();
+                if c.is_zero() || c >= n_squared {
+                    return false;
+                }
+                out.iter_mut()
+                    .zip(c.iter_u64_digits())
+                    .for_each(|(limb, digit)| *limb = digit);
+                true
+            });
+        if !all_valid {
+            for (count, c) in ciphertexts.iter().enumerate() {
+                public_key.check_ciphertext(c.as_biguint(), count / chunks_per_record)?;
+            }
         }
-        batch.check_whole_records(count)?;
+        batch.limbs = LimbBatch::from_flat(limbs, flat)?;
+        batch.check_whole_records(ciphertexts.len())?;
         Ok(batch)
     }
 

@@ -23,6 +23,7 @@
 
 mod ciphertext;
 pub(crate) mod ciphertext_batch;
+mod decoding;
 mod fingerprint;
 mod keygen;
 #[cfg(test)]

@@ -146,6 +146,39 @@ impl SecretKey {
         message_bits: usize,
         noise_exponents: &Exponents,
     ) -> Result<LimbBatch> {
+        self.with_encryption_job(public_key, messages, message_bits, noise_exponents, |job| {
+            backend.encrypt(job)
+        })
+    }
+
+    /// [`encrypt_limbs`](Self::encrypt_limbs) into `out` (n²'s width per message), with fresh
+    /// noise: a GPU reads the ciphertexts straight into it.
+    pub(crate) fn encrypt_limbs_into(
+        &self,
+        public_key: &PublicKey,
+        backend: &dyn Backend,
+        messages: &LimbBatch,
+        message_bits: usize,
+        out: &mut [u64],
+    ) -> Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let exponents = public_key.random_noise_exponents(messages.len())?;
+        self.with_encryption_job(public_key, messages, message_bits, &exponents, |job| {
+            backend.encrypt_into(job, out)
+        })
+    }
+
+    /// The owner's encryption job of `messages` (modulo p² and q²), handed to `run`.
+    fn with_encryption_job<R>(
+        &self,
+        public_key: &PublicKey,
+        messages: &LimbBatch,
+        message_bits: usize,
+        noise_exponents: &Exponents,
+        run: impl FnOnce(&EncryptionJob<'_>) -> Result<R>,
+    ) -> Result<R> {
         if public_key.n() != self.n() {
             return Err(Error::InvalidParameter(
                 "the public key does not belong to this secret key".into(),
@@ -153,7 +186,7 @@ impl SecretKey {
         }
         let tables = self.owner_tables(public_key)?;
         let crt = self.crt();
-        backend.encrypt(&EncryptionJob {
+        run(&EncryptionJob {
             n_squared: public_key.n_squared_modulus(),
             n: public_key.n(),
             residues: Residues::PrimeSquares {

@@ -93,8 +93,40 @@ impl PublicKey {
         message_bits: usize,
         noise_exponents: &Exponents,
     ) -> Result<LimbBatch> {
+        self.with_encryption_job(messages, message_bits, noise_exponents, |job| {
+            backend.encrypt(job)
+        })
+    }
+
+    /// [`encrypt_limbs`](Self::encrypt_limbs) into `out` (n²'s width per message), with fresh
+    /// noise: a GPU reads the ciphertexts straight into it.
+    pub(crate) fn encrypt_limbs_into(
+        &self,
+        backend: &dyn Backend,
+        messages: &LimbBatch,
+        message_bits: usize,
+        out: &mut [u64],
+    ) -> Result<()> {
+        self.check_encryption_parameters()?;
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let exponents = self.random_noise_exponents(messages.len())?;
+        self.with_encryption_job(messages, message_bits, &exponents, |job| {
+            backend.encrypt_into(job, out)
+        })
+    }
+
+    /// The encryption job of `messages` under this key, handed to `run`.
+    fn with_encryption_job<R>(
+        &self,
+        messages: &LimbBatch,
+        message_bits: usize,
+        noise_exponents: &Exponents,
+        run: impl FnOnce(&EncryptionJob<'_>) -> Result<R>,
+    ) -> Result<R> {
         let tables = self.tables()?;
-        backend.encrypt(&EncryptionJob {
+        run(&EncryptionJob {
             n_squared: &self.n_squared_modulus,
             n: &self.n,
             residues: Residues::NSquared(ResidueTables {

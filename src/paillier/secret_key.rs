@@ -7,11 +7,12 @@ use rayon::prelude::*;
 use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
+use super::decoding::Ciphertexts;
 use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
 use crate::backend::{Backend, CrtKey, LimbBatch};
-use crate::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
+use crate::bigint::{biguint_from_limbs, WipedBigUint};
 use crate::error::{Error, Result};
 
 /// A Paillier secret key of either scheme, with the CRT precomputation for fast decryption.
@@ -283,76 +284,6 @@ impl SecretKey {
         self.decrypt_values(backend, ciphertexts.iter().map(Ciphertext::as_biguint))
     }
 
-    /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
-    /// that shares a factor with n (it is not a unit, and would reveal the factor). The residues
-    /// reveal p and q together with the ciphertexts, so they live in wiped batches. Constant
-    /// time where the key's widths allow it ([`CrtKey::residues`]: every key this crate
-    /// generates at a key_len that is a multiple of 64).
-    fn crt_bases(
-        &self,
-        ciphertexts: &Ciphertexts<'_>,
-    ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
-        let crt = &self.crt;
-        let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
-        let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
-        let mut bases_q = Zeroizing::new(vec![0u64; ciphertexts.len() * width_q]);
-        let limbs = crt.ciphertext_limbs();
-        // Where the limb reduction does not apply: the moduli as integers, secret, so wiped
-        // when dropped (errors included), as are the residues.
-        let secret = WipedBigUint;
-        let moduli = limbs
-            .is_none()
-            .then(|| [&crt.p, &crt.q, &crt.p_squared, &crt.q_squared].map(|m| secret(m.modulus())));
-        // Per ciphertext, on every core: the residues, and whether it shares a factor with n.
-        let shares_factor = bases_p
-            .par_chunks_mut(width_p)
-            .zip(bases_q.par_chunks_mut(width_q))
-            .enumerate()
-            .map(|(i, (out_p, out_q))| {
-                let Some([p, q, p_sq, q_sq]) = &moduli else {
-                    // Constant time in p and q: limb arithmetic, no division. A batch's limbs
-                    // are used as they are (no big integer per ciphertext).
-                    let width = limbs.unwrap_or_default();
-                    let converted;
-                    let c: &[u64] = match ciphertexts {
-                        Ciphertexts::Limbs(batch) if batch.limbs_per_item() == width => {
-                            batch.item(i)
-                        }
-                        _ => {
-                            converted = limbs_from_biguint(&ciphertexts.get(i), width)?;
-                            &converted
-                        }
-                    };
-                    return crt.residues(c, out_p, out_q).ok_or_else(|| {
-                        Error::InvalidParameter(
-                            "the limb reduction refused widths it had accepted (a bug)".into(),
-                        )
-                    });
-                };
-                let c = &*ciphertexts.get(i);
-                // num-bigint's division: not constant-time.
-                let c_p = secret(c % &**p_sq);
-                let c_q = secret(c % &**q_sq);
-                if secret(&*c_p % &**p).is_zero() || secret(&*c_q % &**q).is_zero() {
-                    return Ok(true);
-                }
-                out_p.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_p, width_p)?));
-                out_q.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_q, width_q)?));
-                Ok(false)
-            })
-            .collect::<Result<Vec<bool>>>()?;
-        if let Some(index) = shares_factor.iter().position(|&shares| shares) {
-            return Err(Error::InvalidCiphertext {
-                index,
-                reason: "ciphertext shares a factor with n".into(),
-            });
-        }
-        let take = |flat: &mut Zeroizing<Vec<u64>>, width| {
-            LimbBatch::from_flat(width, std::mem::take(&mut **flat)).map(Zeroizing::new)
-        };
-        Ok((take(&mut bases_p, width_p)?, take(&mut bases_q, width_q)?))
-    }
-
     /// Decrypts ciphertexts already checked to lie in `[1, n²)`: the two exponentiations on the
     /// backend, the recombination on the CPU.
     pub(crate) fn decrypt_values<'a>(
@@ -380,7 +311,7 @@ impl SecretKey {
                 });
             }
         }
-        self.decrypt_reduced(backend, &Ciphertexts::Limbs(ciphertexts))
+        self.decrypt_reduced(backend, &Ciphertexts::limbs(ciphertexts))
     }
 
     fn decrypt_reduced(
@@ -396,40 +327,5 @@ impl SecretKey {
             .into_par_iter()
             .map(|i| crt.recombine(x_p.item(i), x_q.item(i)))
             .collect())
-    }
-
-    /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for each,
-    /// with `masks` applied cyclically: everything on the backend, only counts come back.
-    pub(crate) fn decode_values(
-        &self,
-        backend: &dyn Backend,
-        ciphertexts: &LimbBatch,
-        masks: &LimbBatch,
-    ) -> Result<Vec<u32>> {
-        let (bases_p, bases_q) = self.crt_bases(&Ciphertexts::Limbs(ciphertexts))?;
-        backend.crt_decode(&self.crt, &bases_p, &bases_q, masks)
-    }
-}
-
-/// Ciphertexts to reduce: as integers (the SDK's boundary) or as a limb batch.
-enum Ciphertexts<'a> {
-    Integers(Vec<&'a BigUint>),
-    Limbs(&'a LimbBatch),
-}
-
-impl Ciphertexts<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Ciphertexts::Integers(values) => values.len(),
-            Ciphertexts::Limbs(batch) => batch.len(),
-        }
-    }
-
-    /// Ciphertext `i` as an integer (public: no wiping needed).
-    fn get(&self, i: usize) -> std::borrow::Cow<'_, BigUint> {
-        match self {
-            Ciphertexts::Integers(values) => std::borrow::Cow::Borrowed(values[i]),
-            Ciphertexts::Limbs(batch) => std::borrow::Cow::Owned(biguint_from_limbs(batch.item(i))),
-        }
     }
 }

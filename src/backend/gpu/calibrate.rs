@@ -40,8 +40,8 @@ pub struct Calibration {
 }
 
 /// Chunks hold this many saturating batches, so that a chunk is whole waves and long enough to
-/// hide its own submission and readback behind the other chunk in flight.
-const WAVES_PER_CHUNK: usize = 8;
+/// hide its own submission and readback behind the other chunks in flight.
+pub(super) const WAVES_PER_CHUNK: usize = 8;
 
 impl GpuBackend {
     /// Measures how many numbers of `modulus`'s width fill the adapter and sizes chunks from it

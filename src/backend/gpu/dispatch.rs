@@ -1,6 +1,8 @@
 //! Running kernels over a batch: chunks within the adapter's limits, pooled buffers reused across
-//! calls, and two chunks in flight, so that the host prepares and reads one chunk while the device
-//! computes the next.
+//! calls, and up to three chunks in flight, so that the host uploads one chunk and reads another
+//! while the device computes a third. A large batch is cut into at least [`MIN_CHUNKS`] chunks
+//! (none smaller than what fills the adapter): one chunk would leave its whole upload and readback
+//! outside the device's time.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::buffers::{BufferPool, BufferRole, MAX_BIND_GROUPS};
+use super::calibrate::WAVES_PER_CHUNK;
 use super::kernels::Kernel;
 use super::params::{chunk_params, Params, Step};
 use super::readback::{CallTimes, InFlight};
@@ -58,13 +61,17 @@ pub(super) struct Pass<'a> {
 /// Most device scratch one chunk may use (the adapter's binding limit may be lower).
 const SCRATCH_BUDGET_BYTES: u64 = 512 << 20;
 
-/// Chunks in flight at once.
-const IN_FLIGHT: usize = 2;
+/// Chunks in flight at once: one being uploaded, one computing, one being read back.
+const IN_FLIGHT: usize = 3;
+
+/// A batch that fills the adapter this many times over is cut into at least this many chunks.
+const MIN_CHUNKS: usize = 4;
 
 impl GpuBackend {
-    /// Items per chunk: within the workgroup-count limit, the binding size of every buffer sliced
-    /// per item, and the scratch budget.
-    fn chunk_items(&self, passes: &[Pass<'_>]) -> Result<usize> {
+    /// Items per chunk of a `count`-item batch: within the workgroup-count limit, the binding
+    /// size of every buffer sliced per item, the scratch budget, and (once calibrated) the
+    /// calibrated chunk, cut so that a large batch makes [`MIN_CHUNKS`] chunks.
+    fn chunk_items(&self, passes: &[Pass<'_>], count: usize) -> Result<usize> {
         let mut per_item_bytes = 4u64;
         let mut scratch_bytes = 0u64;
         let mut chunk = self.max_items_per_dispatch;
@@ -90,6 +97,10 @@ impl GpuBackend {
         let lanes = passes.iter().map(|p| p.shape.lanes).max().unwrap_or(1);
         if invocations >= lanes {
             chunk = chunk.min(invocations / lanes);
+            // Several chunks, so that uploads and readbacks overlap the device's work; but none
+            // below one filling batch, which would idle the adapter.
+            let filling = (invocations / WAVES_PER_CHUNK / lanes).max(1);
+            chunk = chunk.min(count.div_ceil(MIN_CHUNKS).max(filling));
         }
         if let Some(by_scratch) = SCRATCH_BUDGET_BYTES.checked_div(scratch_bytes) {
             chunk = chunk.min(by_scratch as usize);
@@ -105,19 +116,31 @@ impl GpuBackend {
 
     /// Runs `passes` in order over `count` items and returns the words of the `Output` binding.
     pub(super) fn run(&self, passes: &[Pass<'_>], count: usize) -> Result<ReadWords> {
+        let mut results = ReadWords::new(count * output_words(passes)?);
+        self.run_into(passes, count, results.words_mut())?;
+        Ok(results)
+    }
+
+    /// [`run`](Self::run), reading the `Output` binding's words straight into `results`
+    /// (exactly `count` items' worth).
+    pub(super) fn run_into(
+        &self,
+        passes: &[Pass<'_>],
+        count: usize,
+        results: &mut [u32],
+    ) -> Result<()> {
         self.check_health()?;
-        let output_words = passes
-            .iter()
-            .flat_map(|p| p.bindings.iter())
-            .find_map(|(_, s)| match s {
-                Source::Output { item_words } => Some(*item_words),
-                _ => None,
-            })
-            .ok_or_else(|| failure("a GPU job without an output"))?;
-        if count == 0 {
-            return Ok(ReadWords::new(0));
+        let output_words = output_words(passes)?;
+        if results.len() != count * output_words {
+            return Err(failure(format!(
+                "an output of {} words for {count} items of {output_words}",
+                results.len()
+            )));
         }
-        let chunk = self.chunk_items(passes)?;
+        if count == 0 {
+            return Ok(());
+        }
+        let chunk = self.chunk_items(passes, count)?;
         let pipelines = passes
             .iter()
             .map(|p| self.pipeline(p.kernel, p.shape))
@@ -135,6 +158,7 @@ impl GpuBackend {
             passes,
             &pipelines,
             (count, chunk, output_words),
+            results,
             &mut times,
         );
         let call_s = started.elapsed().as_secs_f64();
@@ -164,24 +188,24 @@ impl GpuBackend {
             pool.bind_groups
                 .retain(|key, _| !key.1.iter().any(|(_, b)| call_buffers.contains(&b)));
         }
-        let results = outcome?;
+        outcome?;
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(failure(format!("{}: {e}", passes[0].kernel.label())));
         }
-        self.check_health()?;
-        Ok(results)
+        self.check_health()
     }
 
-    /// Submits the chunks of `count` items, two in flight, and gathers their output words.
+    /// Submits the chunks of `count` items, [`IN_FLIGHT`] at a time, and gathers their output
+    /// words into `results`.
     fn run_chunks(
         &self,
         pool: &mut BufferPool,
         passes: &[Pass<'_>],
         pipelines: &[Arc<wgpu::ComputePipeline>],
         (count, chunk, output_words): (usize, usize, usize),
+        results: &mut [u32],
         times: &mut CallTimes,
-    ) -> Result<ReadWords> {
-        let mut results = ReadWords::new(count * output_words);
+    ) -> Result<()> {
         let mut written = 0;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut start = 0;
@@ -204,23 +228,22 @@ impl GpuBackend {
             in_flight.push_back(flight);
             if in_flight.len() == IN_FLIGHT {
                 if let Some(done) = in_flight.pop_front() {
-                    written +=
-                        self.collect(pool, done, &mut results.words_mut()[written..], times)?;
+                    written += self.collect(pool, done, &mut results[written..], times)?;
                 }
             }
             start = end;
             index += 1;
         }
         while let Some(done) = in_flight.pop_front() {
-            written += self.collect(pool, done, &mut results.words_mut()[written..], times)?;
+            written += self.collect(pool, done, &mut results[written..], times)?;
         }
-        if written != results.words().len() {
+        if written != results.len() {
             return Err(failure(format!(
                 "{written} result words came back where {} were expected",
-                results.words().len()
+                results.len()
             )));
         }
-        Ok(results)
+        Ok(())
     }
 
     /// Uploads and submits items `start..end`; adds the bytes written to `bytes_up`.
@@ -239,7 +262,8 @@ impl GpuBackend {
         self.check_health()?;
         let n = end - start;
         let out_bytes = (n * output_words * 4) as u64;
-        // Upload this chunk's per-item inputs, and small whole operands, into pooled buffers.
+        // Upload this chunk's per-item inputs, and small whole operands, into pooled buffers:
+        // once per distinct input, however many passes bind it.
         for (p, pass) in passes.iter().enumerate() {
             for (binding, source) in &pass.bindings {
                 let slice = match source {
@@ -249,13 +273,16 @@ impl GpuBackend {
                     Source::Small(words) => words,
                     _ => continue,
                 };
-                let key = (
-                    set,
-                    BufferRole::Input {
+                let role = input_role(passes, p, *binding, source);
+                if role
+                    != (BufferRole::Input {
                         pass: p,
                         binding: *binding,
-                    },
-                );
+                    })
+                {
+                    continue;
+                }
+                let key = (set, role);
                 let buffer = self.pooled(pool, key, (slice.len() * 4) as u64);
                 if !slice.is_empty() {
                     self.queue
@@ -298,7 +325,10 @@ impl GpuBackend {
                 *bytes_up += size_of::<Params>() as u64;
                 let mut bound = vec![(1, uniform.clone())];
                 for (binding, source) in &pass.bindings {
-                    bound.push((*binding, bound_buffer(pool, set, p, *binding, source)?));
+                    bound.push((
+                        *binding,
+                        bound_buffer(passes, pool, set, p, *binding, source)?,
+                    ));
                 }
                 let key = ((pass.kernel, pass.shape), bound);
                 if !pool.bind_groups.contains_key(&key) {
@@ -371,8 +401,49 @@ impl GpuBackend {
     }
 }
 
+/// Words per item of the passes' `Output` binding.
+fn output_words(passes: &[Pass<'_>]) -> Result<usize> {
+    passes
+        .iter()
+        .flat_map(|p| p.bindings.iter())
+        .find_map(|(_, s)| match s {
+            Source::Output { item_words } => Some(*item_words),
+            _ => None,
+        })
+        .ok_or_else(|| failure("a GPU job without an output"))
+}
+
+/// The pooled buffer role of host input `source`, bound at `binding` of pass `pass`: that of the
+/// first binding of the call with the very same words (the owner's encryption binds its messages
+/// and noise exponents in the passes of both primes), so that each input crosses once.
+fn input_role(passes: &[Pass<'_>], pass: usize, binding: u32, source: &Source<'_>) -> BufferRole {
+    let same = |other: &Source<'_>| match (source, other) {
+        (
+            Source::PerItem { words, item_words },
+            Source::PerItem {
+                words: w,
+                item_words: i,
+            },
+        ) => std::ptr::eq(*words, *w) && item_words == i,
+        (Source::Small(words), Source::Small(w)) => std::ptr::eq(*words, *w),
+        _ => false,
+    };
+    passes
+        .iter()
+        .enumerate()
+        .flat_map(|(p, pass)| pass.bindings.iter().map(move |(b, s)| (p, *b, s)))
+        .find(|(_, _, other)| same(other))
+        .map_or(BufferRole::Input { pass, binding }, |(p, b, _)| {
+            BufferRole::Input {
+                pass: p,
+                binding: b,
+            }
+        })
+}
+
 /// The buffer behind `source` for binding `binding` of pass `pass` in in-flight set `set`.
 fn bound_buffer(
+    passes: &[Pass<'_>],
     pool: &BufferPool,
     set: usize,
     pass: usize,
@@ -381,7 +452,9 @@ fn bound_buffer(
 ) -> Result<wgpu::Buffer> {
     let key = match source {
         Source::Whole(buffer) | Source::Kept(buffer) => return Ok((*buffer).clone()),
-        Source::PerItem { .. } | Source::Small(_) => (set, BufferRole::Input { pass, binding }),
+        Source::PerItem { .. } | Source::Small(_) => {
+            (set, input_role(passes, pass, binding, source))
+        }
         Source::Scratch { slot, .. } => (set, BufferRole::Scratch(*slot)),
         Source::Output { .. } => (set, BufferRole::Output),
     };

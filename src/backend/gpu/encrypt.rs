@@ -15,6 +15,7 @@ use super::options::LimbPath;
 use super::params::{one_dispatch, Params};
 use super::words::{gpu_words, Words};
 use super::GpuBackend;
+use crate::backend::encryption::copy_ciphertexts;
 use crate::backend::{EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
 use crate::bigint::MontgomeryModulus;
 use crate::error::Result;
@@ -152,6 +153,39 @@ impl GpuBackend {
     }
 
     pub(super) fn encrypt_on_device(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
+        let words = self.with_encryption_passes(job, |passes, count| self.run(passes, count))?;
+        self.batch_of(words, job.n_squared.len())
+    }
+
+    /// [`encrypt_on_device`](Self::encrypt_on_device) into `out`: with 32-bit GPU limbs on a
+    /// little-endian host the result words are the u64 limbs' bytes, read back in place.
+    pub(super) fn encrypt_on_device_into(
+        &self,
+        job: &EncryptionJob<'_>,
+        out: &mut [u64],
+    ) -> Result<()> {
+        if self.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
+            return copy_ciphertexts(&self.encrypt_on_device(job)?, out);
+        }
+        if out.len() != job.messages.len() * job.n_squared.len() {
+            return Err(crate::error::Error::InvalidParameter(format!(
+                "an output of {} limbs for {} ciphertexts of {}",
+                out.len(),
+                job.messages.len(),
+                job.n_squared.len()
+            )));
+        }
+        self.with_encryption_passes(job, |passes, count| {
+            self.run_into(passes, count, bytemuck::cast_slice_mut(out))
+        })
+    }
+
+    /// Builds the job's passes (and the buffers they bind) and hands them to `run`.
+    fn with_encryption_passes<R>(
+        &self,
+        job: &EncryptionJob<'_>,
+        run: impl FnOnce(&[Pass<'_>], usize) -> Result<R>,
+    ) -> Result<R> {
         let count = job.messages.len();
         job.check()?;
         self.check_health()?;
@@ -172,11 +206,11 @@ impl GpuBackend {
             messages_per_item,
         };
         let output = Source::Output { item_words: width };
-        let out = match job.residues {
+        match job.residues {
             Residues::NSquared(share) => {
                 let buffers = self.share_buffers(job, &share)?;
                 let passes = self.share_passes(job, &share, &buffers, &words, output);
-                self.run(&passes, count)?
+                run(&passes, count)
             }
             Residues::PrimeSquares { p, q, garner } => {
                 let s = self.gpu_limbs(p.modulus);
@@ -207,9 +241,8 @@ impl GpuBackend {
                     first: None,
                     operand: Operand::PerChunk,
                 });
-                self.run(&passes, count)?
+                run(&passes, count)
             }
-        };
-        self.batch_of(out, job.n_squared.len())
+        }
     }
 }

@@ -9,8 +9,10 @@
 //!   32-bit limbs with 64-bit products where the adapter has `SHADER_INT64`, 16-bit limbs in u32
 //!   otherwise ([`LimbPath`]). Pipelines are specialised per kernel × width × lanes × exchange ×
 //!   limb path.
-//! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits, two chunks in
-//!   flight, buffers pooled across calls; fixed-base tables and search databases stay resident.
+//! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits (at least
+//!   four for a batch that fills the adapter several times), up to three chunks in flight,
+//!   buffers pooled across calls, each host input uploaded once per chunk however many passes
+//!   bind it; fixed-base tables and search databases stay resident.
 //! * Failures (validation errors, a lost device) become [`Error::GpuFailure`]: never a result, and
 //!   every call's result is spot-checked on the CPU ([`GpuOptions::spot_check_samples`]).
 //!
@@ -338,6 +340,10 @@ impl Backend for GpuBackend {
 
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         self.encrypt_on_device(job)
+    }
+
+    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
+        self.encrypt_on_device_into(job, out)
     }
 
     fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {

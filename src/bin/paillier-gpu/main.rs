@@ -90,6 +90,11 @@ struct BenchArgs {
     /// Also draw throughput against batch size as an SVG.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
+
+    /// Skip the number operations and the linear layer: time the Hamming search's operations
+    /// alone
+    #[arg(long)]
+    no_numbers: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -53,6 +53,8 @@ pub struct BenchPlan {
     pub repeat: usize,
     pub json: Option<PathBuf>,
     pub plot: Option<PathBuf>,
+    /// Whether to time the number operations and the linear layer (classic contexts).
+    pub numbers: bool,
 }
 
 /// Batch measured on every device when `--batch` is not given.
@@ -136,7 +138,7 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                         let name = backend_name(backend.as_ref());
                         results.push(timed.measurement(&ctx, operation, batch, *device, name));
                     }
-                    if scheme == Scheme::Paillier {
+                    if scheme == Scheme::Paillier && plan.numbers {
                         // Batches with as many samples as one before time the layer once.
                         let samples = numbers::linear_samples(batch);
                         let linear = !results.iter().any(|m: &Measurement| {

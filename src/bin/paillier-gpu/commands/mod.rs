@@ -194,5 +194,6 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
         repeat: args.repeat,
         json: args.json,
         plot: args.plot,
+        numbers: !args.no_numbers,
     }
 }

@@ -1,0 +1,168 @@
+//! Decoding's host side: ciphertexts reduced modulo p² and q² (the bases of the CRT
+//! exponentiations), and decoding pipelined so that a GPU decodes one piece while the host
+//! reduces the next.
+
+use num_bigint::BigUint;
+use num_traits::Zero;
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use super::SecretKey;
+use crate::backend::{pipeline, Backend, LimbBatch};
+use crate::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
+use crate::error::{Error, Result};
+
+impl SecretKey {
+    /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
+    /// that shares a factor with n (it is not a unit, and would reveal the factor). The residues
+    /// reveal p and q together with the ciphertexts, so they live in wiped batches. Constant
+    /// time where the key's widths allow it ([`CrtKey::residues`]: every key this crate
+    /// generates at a key_len that is a multiple of 64).
+    pub(super) fn crt_bases(
+        &self,
+        ciphertexts: &Ciphertexts<'_>,
+    ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
+        let crt = self.crt();
+        let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
+        let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
+        let mut bases_q = Zeroizing::new(vec![0u64; ciphertexts.len() * width_q]);
+        let limbs = crt.ciphertext_limbs();
+        // Where the limb reduction does not apply: the moduli as integers, secret, so wiped
+        // when dropped (errors included), as are the residues.
+        let secret = WipedBigUint;
+        let moduli = limbs
+            .is_none()
+            .then(|| [&crt.p, &crt.q, &crt.p_squared, &crt.q_squared].map(|m| secret(m.modulus())));
+        // Per ciphertext, on every core: the residues, and whether it shares a factor with n.
+        let shares_factor = bases_p
+            .par_chunks_mut(width_p)
+            .zip(bases_q.par_chunks_mut(width_q))
+            .enumerate()
+            .map(|(i, (out_p, out_q))| {
+                let Some([p, q, p_sq, q_sq]) = &moduli else {
+                    // Constant time in p and q: limb arithmetic, no division. A batch's limbs
+                    // are used as they are (no big integer per ciphertext).
+                    let width = limbs.unwrap_or_default();
+                    let converted;
+                    let c: &[u64] = match ciphertexts {
+                        Ciphertexts::Limbs { flat, width: w } if *w == width => {
+                            &flat[i * width..(i + 1) * width]
+                        }
+                        _ => {
+                            converted = limbs_from_biguint(&ciphertexts.get(i), width)?;
+                            &converted
+                        }
+                    };
+                    return crt.residues(c, out_p, out_q).ok_or_else(|| {
+                        Error::InvalidParameter(
+                            "the limb reduction refused widths it had accepted (a bug)".into(),
+                        )
+                    });
+                };
+                let c = &*ciphertexts.get(i);
+                // num-bigint's division: not constant-time.
+                let c_p = secret(c % &**p_sq);
+                let c_q = secret(c % &**q_sq);
+                if secret(&*c_p % &**p).is_zero() || secret(&*c_q % &**q).is_zero() {
+                    return Ok(true);
+                }
+                out_p.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_p, width_p)?));
+                out_q.copy_from_slice(&Zeroizing::new(limbs_from_biguint(&c_q, width_q)?));
+                Ok(false)
+            })
+            .collect::<Result<Vec<bool>>>()?;
+        if let Some(index) = shares_factor.iter().position(|&shares| shares) {
+            return Err(Error::InvalidCiphertext {
+                index,
+                reason: "ciphertext shares a factor with n".into(),
+            });
+        }
+        let take = |flat: &mut Zeroizing<Vec<u64>>, width| {
+            LimbBatch::from_flat(width, std::mem::take(&mut **flat)).map(Zeroizing::new)
+        };
+        Ok((take(&mut bases_p, width_p)?, take(&mut bases_q, width_q)?))
+    }
+
+    /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for
+    /// each, with `masks` applied cyclically: everything on the backend, only counts come back.
+    /// Where a GPU decodes, in pieces: the next piece's residues are computed on the host while
+    /// the device decodes the current one.
+    pub(crate) fn decode_values(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &LimbBatch,
+        masks: &LimbBatch,
+    ) -> Result<Vec<u32>> {
+        let pieces = pipeline::pieces(backend, ciphertexts.len(), masks.len());
+        if pieces.len() <= 1 {
+            let (bases_p, bases_q) = self.crt_bases(&Ciphertexts::limbs(ciphertexts))?;
+            return backend.crt_decode(self.crt(), &bases_p, &bases_q, masks);
+        }
+        let width = ciphertexts.limbs_per_item();
+        let mut counts = vec![0u32; ciphertexts.len()];
+        pipeline::pipelined(
+            &pieces,
+            &mut counts,
+            1,
+            |range| {
+                let piece = Ciphertexts::Limbs {
+                    flat: &ciphertexts.as_flat()[range.start * width..range.end * width],
+                    width,
+                };
+                self.crt_bases(&piece).map_err(|e| match e {
+                    Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+                        index: range.start + index,
+                        reason,
+                    },
+                    other => other,
+                })
+            },
+            |(bases_p, bases_q), out| {
+                let piece = backend.crt_decode(self.crt(), &bases_p, &bases_q, masks)?;
+                if piece.len() != out.len() {
+                    return Err(Error::InvalidParameter(format!(
+                        "{} counts for a piece of {}",
+                        piece.len(),
+                        out.len()
+                    )));
+                }
+                out.copy_from_slice(&piece);
+                Ok(())
+            },
+        )?;
+        Ok(counts)
+    }
+}
+
+/// Ciphertexts to reduce: as integers (the SDK's boundary) or as flat limbs.
+pub(super) enum Ciphertexts<'a> {
+    Integers(Vec<&'a BigUint>),
+    Limbs { flat: &'a [u64], width: usize },
+}
+
+impl<'a> Ciphertexts<'a> {
+    /// The ciphertexts of a limb batch.
+    pub(super) fn limbs(batch: &'a LimbBatch) -> Self {
+        Ciphertexts::Limbs {
+            flat: batch.as_flat(),
+            width: batch.limbs_per_item(),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Ciphertexts::Integers(values) => values.len(),
+            Ciphertexts::Limbs { flat, width } => flat.len() / (*width).max(1),
+        }
+    }
+
+    /// Ciphertext `i` as an integer (public: no wiping needed).
+    pub(super) fn get(&self, i: usize) -> std::borrow::Cow<'_, BigUint> {
+        match self {
+            Ciphertexts::Integers(values) => std::borrow::Cow::Borrowed(values[i]),
+            Ciphertexts::Limbs { flat, width } => {
+                std::borrow::Cow::Owned(biguint_from_limbs(&flat[i * width..(i + 1) * width]))
+            }
+        }
+    }
+}

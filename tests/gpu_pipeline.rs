@@ -1,0 +1,88 @@
+//! Large batches on the GPU in pipelined pieces: while the device encrypts or decodes one piece,
+//! the host packs the next piece's vectors or reduces its ciphertexts. The answers are the
+//! CPU's, a bad vector in the last piece is reported before anything is encrypted, and the
+//! pieces' results land in order.
+//!
+//! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
+#![cfg(feature = "gpu")]
+
+mod common;
+
+use common::{hamming, shared_gpu, small_options};
+use paillier_gpu::hamming::Selection;
+use paillier_gpu::paillier::Scheme;
+use paillier_gpu::{Device, Error, ExecutionContext};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// Four pieces of the smallest pipelined size and a few more vectors: the last piece is short.
+const VECTORS: usize = 4 * 8_192 + 3;
+const EMBED_LEN: usize = 16;
+
+#[test]
+fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
+    let Some(gpu) = shared_gpu() else { return };
+    let mut rng = StdRng::seed_from_u64(61);
+    let vectors: Vec<Vec<u8>> = (0..VECTORS)
+        .map(|_| (0..EMBED_LEN).map(|_| rng.gen_range(0..2u8)).collect())
+        .collect();
+    let query: Vec<u8> = (0..EMBED_LEN).map(|_| rng.gen_range(0..2u8)).collect();
+    let expected: Vec<u32> = vectors.iter().map(|v| hamming(v, &query)).collect();
+    for scheme in [Scheme::Paillier, Scheme::PaillierLookup] {
+        // One context whose backend is switched: the CPU's answers, then the GPU's.
+        let mut ctx = ExecutionContext::create_with_passphrase(
+            &small_options(scheme, EMBED_LEN),
+            "pipeline passphrase",
+        )
+        .unwrap()
+        .with_device(Device::Cpu);
+        let public_gpu = ctx.public_context().with_device(Device::Gpu);
+        let query = ctx.encrypt_batch(std::slice::from_ref(&query)).unwrap();
+        ctx = ctx.with_backend(gpu.clone());
+        // The owner's pipeline and the public key's, each aggregated and decoded on the CPU,
+        // then decoded on the GPU in pieces too.
+        // Four pieces, so four GPU calls each; the owner's passes modulo p² and q² share one
+        // upload of the messages and noise, so it sends no more than the public key's one pass.
+        let before = gpu.totals();
+        let owner = ctx.encrypt_batch(&vectors).unwrap();
+        let owner_cost = gpu.totals().since(&before);
+        let before = gpu.totals();
+        let public = public_gpu.encrypt_batch(&vectors).unwrap();
+        let public_cost = gpu.totals().since(&before);
+        assert_eq!((owner_cost.calls, public_cost.calls), (4, 4), "{scheme:?}");
+        assert!(
+            owner_cost.bytes_up < public_cost.bytes_up * 3 / 2,
+            "{scheme:?}: the owner uploaded {} bytes, the public key {}",
+            owner_cost.bytes_up,
+            public_cost.bytes_up
+        );
+        for (who, encrypted) in [("owner", owner), ("public key", public)] {
+            assert_eq!(encrypted.records(), VECTORS);
+            ctx = ctx.with_device(Device::Cpu);
+            let mut index = ctx.new_index().unwrap();
+            index.insert_batch(&encrypted).unwrap();
+            let responses = index.aggregate_batch(&query, &Selection::All).unwrap();
+            assert_eq!(
+                ctx.decode_batch(&responses).unwrap(),
+                expected,
+                "{scheme:?}, {who}: the CPU's decoding"
+            );
+            ctx = ctx.with_backend(gpu.clone());
+            let before = gpu.totals();
+            assert_eq!(
+                ctx.decode_batch(&responses).unwrap(),
+                expected,
+                "{scheme:?}, {who}: the GPU's pipelined decoding"
+            );
+            assert_eq!(gpu.totals().since(&before).calls, 4, "{scheme:?}, {who}");
+        }
+        // A bad vector in the last piece: named, and nothing else decides the error.
+        let mut bad = vectors.clone();
+        bad[VECTORS - 2][3] = 2;
+        match ctx.encrypt_batch(&bad) {
+            Err(Error::NonBinaryValue {
+                index, position, ..
+            }) => assert_eq!((index, position), (VECTORS - 2, 3)),
+            other => panic!("{scheme:?}: expected the bad vector, got {other:?}"),
+        }
+    }
+}
