@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{pipeline, response_check, Backend, LimbBatch};
+use crate::backend::{pipeline, response_check, Backend, Exponents, LimbBatch};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
@@ -34,16 +34,18 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
 ) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
     let chunks = layout.chunks();
-    let encrypt_into = |messages: &LimbBatch, out: &mut [u64]| match secret_key {
+    let bits = layout.message_bits();
+    let encrypt_into = |messages: &LimbBatch, noise: &Exponents, out: &mut [u64]| match secret_key {
         Some(secret_key) => {
-            secret_key.encrypt_limbs_into(public_key, backend, messages, layout.message_bits(), out)
+            secret_key.encrypt_limbs_into(public_key, backend, messages, bits, noise, out)
         }
-        None => public_key.encrypt_limbs_into(backend, messages, layout.message_bits(), out),
+        None => public_key.encrypt_limbs_into(backend, messages, bits, noise, out),
     };
     let pieces = pipeline::pieces(backend, vectors.len() * chunks, chunks);
     let ciphertexts = if pieces.len() > 1 {
         // Every vector checked before any is encrypted, so the error is the first bad vector's
-        // whatever the device does; then each piece is packed while the one before it encrypts.
+        // whatever the device does; then each piece is packed, and its noise drawn, while the
+        // one before it encrypts.
         check_all(layout, vectors)?;
         let mut out = vec![0u64; vectors.len() * chunks * limbs];
         pipeline::pipelined(
@@ -52,9 +54,11 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
             limbs,
             |range| {
                 let piece = range.start / chunks..range.end / chunks;
-                pack(layout, limbs, &vectors[piece.clone()], piece.start)
+                let messages = pack(layout, limbs, &vectors[piece.clone()], piece.start)?;
+                let noise = public_key.random_noise_exponents(messages.len())?;
+                Ok((messages, noise))
             },
-            |messages, out| encrypt_into(&messages, out),
+            |(messages, noise), out| encrypt_into(&messages, &noise, out),
         )?;
         LimbBatch::from_flat(limbs, out)?
     } else {

@@ -151,21 +151,21 @@ impl SecretKey {
         })
     }
 
-    /// [`encrypt_limbs`](Self::encrypt_limbs) into `out` (n²'s width per message), with fresh
-    /// noise: a GPU reads the ciphertexts straight into it.
+    /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
+    /// message): a GPU reads the ciphertexts straight into it.
     pub(crate) fn encrypt_limbs_into(
         &self,
         public_key: &PublicKey,
         backend: &dyn Backend,
         messages: &LimbBatch,
         message_bits: usize,
+        noise_exponents: &Exponents,
         out: &mut [u64],
     ) -> Result<()> {
         if messages.is_empty() {
             return Ok(());
         }
-        let exponents = public_key.random_noise_exponents(messages.len())?;
-        self.with_encryption_job(public_key, messages, message_bits, &exponents, |job| {
+        self.with_encryption_job(public_key, messages, message_bits, noise_exponents, |job| {
             backend.encrypt_into(job, out)
         })
     }

@@ -98,21 +98,21 @@ impl PublicKey {
         })
     }
 
-    /// [`encrypt_limbs`](Self::encrypt_limbs) into `out` (n²'s width per message), with fresh
-    /// noise: a GPU reads the ciphertexts straight into it.
+    /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
+    /// message): a GPU reads the ciphertexts straight into it.
     pub(crate) fn encrypt_limbs_into(
         &self,
         backend: &dyn Backend,
         messages: &LimbBatch,
         message_bits: usize,
+        noise_exponents: &Exponents,
         out: &mut [u64],
     ) -> Result<()> {
         self.check_encryption_parameters()?;
         if messages.is_empty() {
             return Ok(());
         }
-        let exponents = self.random_noise_exponents(messages.len())?;
-        self.with_encryption_job(messages, message_bits, &exponents, |job| {
+        self.with_encryption_job(messages, message_bits, noise_exponents, |job| {
             backend.encrypt_into(job, out)
         })
     }
