@@ -129,6 +129,32 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
 /// (lavapipe in CI), and its JSON names the adapter, the driver and the kernel shapes.
 #[cfg(feature = "gpu")]
 #[test]
+fn bench_without_numbers_times_the_search_operations_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(run(
+        dir.path(),
+        None,
+        &[
+            "bench",
+            "--device",
+            "cpu",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "64",
+            "--batch",
+            "2",
+            "--repeat",
+            "1",
+            "--no-numbers",
+        ],
+    ));
+    // The machine line, the header, five operations and the search's latency line.
+    assert_eq!(out.lines().count(), 2 + 5 + 1, "{out}");
+    assert!(!out.contains("nums_") && !out.contains("linear"), "{out}");
+}
+
+#[test]
 fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
     let Some(gpu) = common::shared_gpu() else {
         return;
