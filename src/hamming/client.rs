@@ -45,7 +45,8 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     let ciphertexts = if pieces.len() > 1 {
         // Every vector checked before any is encrypted, so the error is the first bad vector's
         // whatever the device does; then each piece is packed, and its noise drawn, while the
-        // one before it encrypts.
+        // one before it encrypts. (Packing checks each vector again: a scan for a value above 1,
+        // cheap beside the packing, and the one-piece path needs it.)
         check_all(layout, vectors)?;
         let mut out = vec![0u64; vectors.len() * chunks * limbs];
         pipeline::pipelined(

@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use num_traits::Zero;
 use rayon::prelude::*;
 
 use super::{Ciphertext, KeyFingerprint, PublicKey};
@@ -74,13 +73,12 @@ impl CiphertextBatch {
         // Checked and converted on every core, straight into the batch's storage; the first
         // bad ciphertext (the one a serial scan would meet first) names its record.
         let mut flat = vec![0u64; ciphertexts.len() * limbs];
-        let n_squared = public_key.n_squared();
         let all_valid = flat
             .par_chunks_mut(limbs.max(1))
             .zip(ciphertexts.par_iter())
             .all(|(out, c)| {
                 let c = c.as_biguint();
-                if c.is_zero() || c >= n_squared {
+                if public_key.check_ciphertext(c, 0).is_err() {
                     return false;
                 }
                 out.iter_mut()
