@@ -46,7 +46,7 @@ fn mask_bits(m_at: u32, k: u32) -> u32 {
     return (masks[m_at + word] >> (bit % 32u)) & LIMB_MASK;
 }
 
-fn kernel() {
+fn kernel(_grid_row: u32) {
     let i = min(item, params.count - 1u);
     let p = load_consts(0u);
     let q = load_consts(S);

@@ -13,5 +13,5 @@ fn main(
     lane = subgroup_lane % T;
     group_base = subgroup_lane - lane;
     item = workgroup.x * (WG / T) + (subgroup * subgroup_size + subgroup_lane) / T;
-    kernel();
+    kernel(workgroup.y);
 }

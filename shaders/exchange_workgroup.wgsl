@@ -19,5 +19,5 @@ fn main(
     lane = local % T;
     group_base = local - lane;
     item = workgroup.x * (WG / T) + local / T;
-    kernel();
+    kernel(workgroup.y);
 }

@@ -33,7 +33,7 @@ fn window_digit(e_at: u32, bit: u32, width: u32) -> u32 {
     return value & ((1u << width) - 1u);
 }
 
-fn kernel() {
+fn kernel(_grid_row: u32) {
     let i = min(item, params.count - 1u);
     let m = load_consts(0u);
     let m0 = params.m0_inv;

@@ -17,7 +17,7 @@
 // Per item: x^0 … x^15 in Montgomery form.
 @group(0) @binding(6) var<storage, read_write> powers: array<u32>;
 
-fn kernel() {
+fn kernel(_grid_row: u32) {
     let i = min(item, params.count - 1u);
     let live = item < params.count;
     let m = load_consts(0u);

@@ -8,7 +8,7 @@
 @group(0) @binding(3) var<storage, read> b_items: array<u32>;
 @group(0) @binding(4) var<storage, read_write> results: array<u32>;
 
-fn kernel() {
+fn kernel(_grid_row: u32) {
     // Groups past the batch compute its last item again and store nothing: every lane takes part
     // in every exchange.
     let i = min(item, params.count - 1u);

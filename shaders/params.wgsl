@@ -31,7 +31,9 @@ struct Params {
     out_limbs: u32,
     // CRT decoding: 1 when the plaintext is below p and x_p alone gives it, else 2.
     primes: u32,
-    reserved0: u32,
-    reserved1: u32,
-    reserved2: u32,
+    // Multi-exponentiation: exponent rows (also the dispatch's second dimension: every item runs
+    // once per row), bases per item, and term slots per row's program.
+    rows: u32,
+    per_row: u32,
+    row_terms: u32,
 }

@@ -10,7 +10,7 @@
 @group(0) @binding(4) var<storage, read_write> results: array<u32>;
 @group(0) @binding(6) var<storage, read> c_q: array<u32>;
 
-fn kernel() {
+fn kernel(_grid_row: u32) {
     let i = min(item, params.count - 1u);
     let p2 = load_consts(0u);
     let inverse = load_consts(2u * S);

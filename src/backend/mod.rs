@@ -90,8 +90,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Products of powers over shared bases (the linear layer's work): for `samples` groups of
     /// `per_row` bases and `rows` rows of `per_row` PUBLIC exponents,
     /// `out[s·rows + j] = Π_i bases[s·per_row + i] ^ exponents[j·per_row + i] mod m`.
-    /// The CPU shares squarings and tables (Straus); the default composes
-    /// [`modexp`](Self::modexp) and [`modmul`](Self::modmul).
+    /// The CPU and the GPU share squarings and tables (Straus: per sample, `2^(w−1)` products
+    /// per base for its odd powers, and per row `b` squarings and about `per_row·b/(w+1)`
+    /// products for `b`-bit exponents); the default composes [`modexp`](Self::modexp) and
+    /// [`modmul`](Self::modmul).
     fn multi_exp(
         &self,
         modulus: &MontgomeryModulus,

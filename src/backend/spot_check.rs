@@ -200,3 +200,32 @@ pub(crate) fn modmul_item(
 ) -> Result<LimbBatch> {
     CpuBackend.modmul(modulus, &one(a, i)?, &one(b, i)?)
 }
+
+/// The CPU's item `i` of a multi-exponentiation: row `i % rows` over sample `i / rows`'s bases.
+pub(crate) fn multi_exp(
+    modulus: &MontgomeryModulus,
+    bases: &LimbBatch,
+    exponents: &Exponents,
+    per_row: usize,
+    i: usize,
+) -> Result<LimbBatch> {
+    let (_, rows) = super::multi_exp::check_multi_exp_operands(modulus, bases, exponents, per_row)?;
+    let (sample, row) = (i / rows.max(1), i % rows.max(1));
+    let width = bases.limbs_per_item();
+    let sample_bases =
+        bases.as_flat()[sample * per_row * width..(sample + 1) * per_row * width].to_vec();
+    let e = exponents.values.limbs_per_item();
+    let row_exponents =
+        exponents.values.as_flat()[row * per_row * e..(row + 1) * per_row * e].to_vec();
+    let one_row = Exponents {
+        values: LimbBatch::from_flat(e, row_exponents)?,
+        bits: exponents.bits,
+        secrecy: exponents.secrecy,
+    };
+    CpuBackend.multi_exp(
+        modulus,
+        &LimbBatch::from_flat(width, sample_bases)?,
+        &one_row,
+        per_row,
+    )
+}

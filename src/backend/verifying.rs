@@ -124,6 +124,24 @@ impl Backend for VerifyingBackend {
         )
     }
 
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        let items = bases.len() / per_row.max(1) * (exponents.values.len() / per_row.max(1));
+        let powers = bases.len() / per_row.max(1) * exponents.values.len();
+        spot_check::run_checked(
+            "multi-exponentiation",
+            self.samples_for(powers),
+            items,
+            || self.inner.multi_exp(modulus, bases, exponents, per_row),
+            |i| spot_check::multi_exp(modulus, bases, exponents, per_row, i),
+        )
+    }
+
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         spot_check::run_checked(
             "encryption",

@@ -22,7 +22,7 @@ mod ifma;
 mod limbs;
 pub mod memcheck;
 mod montgomery;
-mod multi_pow;
+pub(crate) mod multi_pow;
 mod pow;
 mod prepared;
 mod two_digit;

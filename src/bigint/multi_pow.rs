@@ -28,12 +28,14 @@ impl ExponentRows<'_> {
         self.limbs.len().checked_div(row).unwrap_or(0)
     }
 
-    fn exponent(&self, row: usize, base: usize) -> &[u64] {
+    /// The exponent of `base` in `row`.
+    pub(crate) fn exponent(&self, row: usize, base: usize) -> &[u64] {
         let start = (row * self.per_row + base) * self.limbs_per_exponent;
         &self.limbs[start..start + self.limbs_per_exponent]
     }
 
-    fn max_bits(&self) -> usize {
+    /// The longest exponent's bit length.
+    pub(crate) fn max_bits(&self) -> usize {
         self.limbs
             .chunks(self.limbs_per_exponent.max(1))
             .map(bit_length)
@@ -82,21 +84,21 @@ impl MontgomeryModulus {
     }
 }
 
-/// The window that minimises table and product work: `2^(w−1)` products per base for its odd
-/// powers, `rows·bits/(w+1)` products per base in the rows.
-fn window_width(bits: usize, rows: usize) -> usize {
+/// The window of at most `max_width` bits that minimises table and product work: `2^(w−1)`
+/// products per base for its odd powers, `rows·bits/(w+1)` products per base in the rows.
+pub(crate) fn window_width(bits: usize, rows: usize, max_width: usize) -> usize {
     let cost = |w: usize| (1usize << (w - 1)) + rows * bits / (w + 1);
-    (1..=8).min_by_key(|&w| cost(w)).unwrap_or(4)
+    (1..=max_width.max(1)).min_by_key(|&w| cost(w)).unwrap_or(1)
 }
 
 /// One window of an exponent: `digit` (odd) times `2^low`.
-struct Window {
-    low: usize,
-    digit: usize,
+pub(crate) struct Window {
+    pub low: usize,
+    pub digit: usize,
 }
 
 /// Left-to-right sliding windows of at most `width` bits, each ending in a one bit.
-fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
+pub(crate) fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
     let mut windows = Vec::new();
     let mut i = bit_length(exponent) as isize - 1;
     while i >= 0 {
@@ -128,7 +130,7 @@ fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>)
     if bits == 0 {
         return vec![arith.one().to_vec(); row_count];
     }
-    let width = window_width(bits, row_count);
+    let width = window_width(bits, row_count, 8);
     // odd[i][t] = base_i^(2t+1), made once for every row.
     let odd: Vec<Vec<Vec<u64>>> = bases
         .iter()

@@ -3,10 +3,11 @@
 //!
 //! Work per sample of `k` inputs and `o` outputs, with weights of `b` bits after encoding (see
 //! [`Backend::multi_exp`]): the odd powers of each input, `k·2^(w−1)` products, shared by every
-//! output; per output, `b` squarings and about `k·b/(w+1)` products for its positive weights,
-//! as many for its negative ones (their product is inverted: 3 products, with one big-integer
-//! inversion shared by 256 outputs), and one product for the bias. No weight costs an exponent
-//! of n's length.
+//! output; per output, two rows of `b` squarings (its positive weights and the magnitudes of
+//! its negative ones, whose product is inverted: 3 products, with one big-integer inversion
+//! shared by 256 outputs), about `k·b/(w+1)` window products over the two (each weight sits in
+//! one), and one product for the bias. No weight costs an exponent of n's length. The CPU and
+//! the GPU (a kernel of its own) both run it this way.
 
 use num_bigint::{BigInt, BigUint, Sign};
 use rayon::prelude::*;

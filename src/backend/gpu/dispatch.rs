@@ -59,7 +59,7 @@ pub(super) struct Pass<'a> {
 }
 
 /// Most device scratch one chunk may use (the adapter's binding limit may be lower).
-const SCRATCH_BUDGET_BYTES: u64 = 512 << 20;
+pub(super) const SCRATCH_BUDGET_BYTES: u64 = 512 << 20;
 
 /// Chunks in flight at once: one being uploaded, one computing, one being read back.
 const IN_FLIGHT: usize = 3;
@@ -94,7 +94,12 @@ impl GpuBackend {
         chunk = chunk.min((self.max_binding_bytes / per_item_bytes) as usize);
         // The calibrated chunk (whole waves) where the limits allow it.
         let invocations = self.calibrated_invocations.load(Ordering::SeqCst);
-        let lanes = passes.iter().map(|p| p.shape.lanes).max().unwrap_or(1);
+        // Invocations per item: its lanes, once per row of the dispatch's second dimension.
+        let lanes = passes
+            .iter()
+            .map(|p| p.shape.lanes * grid_rows(&p.params) as usize)
+            .max()
+            .unwrap_or(1);
         if invocations >= lanes {
             chunk = chunk.min(invocations / lanes);
             // Several chunks, so that uploads and readbacks overlap the device's work; but none
@@ -369,7 +374,7 @@ impl GpuBackend {
             compute.set_pipeline(&pipelines[*p]);
             compute.set_bind_group(0, bind_group, &[]);
             let groups = n.div_ceil(pass.shape.numbers_per_workgroup());
-            compute.dispatch_workgroups(groups as u32, 1, 1);
+            compute.dispatch_workgroups(groups as u32, grid_rows(&pass.params), 1);
         }
         let output = pool
             .buffers
@@ -399,6 +404,11 @@ impl GpuBackend {
             receiver,
         })
     }
+}
+
+/// The dispatch grid's second dimension: the rows of a multi-exponentiation, else 1.
+fn grid_rows(params: &Params) -> u32 {
+    params.rows.max(1)
 }
 
 /// Words per item of the passes' `Output` binding.

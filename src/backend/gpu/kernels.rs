@@ -9,6 +9,8 @@ const MODMUL: &str = include_str!("../../../shaders/modmul.wgsl");
 const FIXED_BASE: &str = include_str!("../../../shaders/fixed_base.wgsl");
 const CRT: &str = include_str!("../../../shaders/crt.wgsl");
 const RECOMBINE: &str = include_str!("../../../shaders/recombine.wgsl");
+const MULTI_EXP_TABLE: &str = include_str!("../../../shaders/multi_exp_table.wgsl");
+const MULTI_EXP: &str = include_str!("../../../shaders/multi_exp.wgsl");
 
 /// One compute kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,6 +20,8 @@ pub(super) enum Kernel {
     FixedBase,
     Crt,
     Recombine,
+    MultiExpTable,
+    MultiExp,
 }
 
 /// What identifies a compiled pipeline: the kernel and the shape it is specialised for.
@@ -31,6 +35,8 @@ impl Kernel {
             Kernel::FixedBase => "paillier-gpu fixed-base",
             Kernel::Crt => "paillier-gpu crt decode",
             Kernel::Recombine => "paillier-gpu crt recombine",
+            Kernel::MultiExpTable => "paillier-gpu multi-exponentiation tables",
+            Kernel::MultiExp => "paillier-gpu multi-exponentiation",
         }
     }
 
@@ -48,6 +54,8 @@ impl Kernel {
             ),
             Kernel::Crt => (&["consts", "x_p", "x_q"], &[]),
             Kernel::Recombine => (&["consts", "c_p", "c_q"], &[]),
+            Kernel::MultiExpTable => (&["consts", "bases"], &["tables"]),
+            Kernel::MultiExp => (&["consts", "tables", "state"], &["results", "state"]),
         }
     }
 
@@ -58,6 +66,8 @@ impl Kernel {
             Kernel::FixedBase => FIXED_BASE,
             Kernel::Crt => CRT,
             Kernel::Recombine => RECOMBINE,
+            Kernel::MultiExpTable => MULTI_EXP_TABLE,
+            Kernel::MultiExp => MULTI_EXP,
         }
     }
 }

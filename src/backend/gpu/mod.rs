@@ -31,6 +31,8 @@ mod fixed_base;
 mod kernels;
 mod modexp;
 mod modmul;
+mod multi_exp;
+mod multi_exp_plan;
 mod options;
 mod params;
 mod pipelines;
@@ -326,6 +328,16 @@ impl Backend for GpuBackend {
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
         self.fixed_base_pow_on_device(modulus, table, exponents)
+    }
+
+    fn multi_exp(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        self.multi_exp_on_device(modulus, bases, exponents, per_row)
     }
 
     fn crt_decode(

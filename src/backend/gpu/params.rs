@@ -27,8 +27,12 @@ pub(super) struct Params {
     pub out_limbs: u32,
     /// CRT decoding: 1 to decode from x_p alone (see `backend/one_prime.rs`), else 2.
     pub primes: u32,
-    /// Pads the block to a multiple of 16 bytes.
-    pub reserved: [u32; 3],
+    /// Multi-exponentiation: exponent rows, which is also the dispatch's second dimension (each
+    /// item runs once per row; 0 counts as 1 for other kernels), bases per item, and term slots
+    /// per row (`multi_exp_plan.rs`).
+    pub rows: u32,
+    pub per_row: u32,
+    pub row_terms: u32,
 }
 
 /// Phase bits of the exponentiation kernels: start the accumulator at one, finish (convert out of

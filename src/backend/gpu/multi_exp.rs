@@ -1,0 +1,143 @@
+//! Products of powers over shared bases on the device (the linear layer's work): one pass
+//! builds every base's odd powers, one pass runs every row's program of terms
+//! ([`TermPlan`]) over every sample, rows along the dispatch's second dimension. Per sample of
+//! `k` bases and `r` rows of `b`-bit exponents that is `k·(2^(w−1) + 1)` products for the
+//! tables and, per row, `b` squarings and about `k·b/(w+1)` products, where composing
+//! [`Backend::modexp`](crate::backend::Backend::modexp) and a product tree costs
+//! `r·k·(b + b/4)`, and 20 times as many GPU calls.
+
+use super::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
+use super::kernels::Kernel;
+use super::multi_exp_plan::TermPlan;
+use super::params::{phased_program, Params, Step, PHASE_FINISH, PHASE_START};
+use super::GpuBackend;
+use crate::backend::multi_exp::{check_multi_exp_operands, multi_exp_with_primitives};
+use crate::backend::{Exponents, LimbBatch};
+use crate::bigint::{ExponentRows, MontgomeryModulus};
+use crate::error::Result;
+
+/// Scratch slots of the passes: every base's odd powers, the accumulators between dispatches.
+const TABLE_SLOT: usize = 0;
+const STATE_SLOT: usize = 1;
+
+impl GpuBackend {
+    pub(super) fn multi_exp_on_device(
+        &self,
+        modulus: &MontgomeryModulus,
+        bases: &LimbBatch,
+        exponents: &Exponents,
+        per_row: usize,
+    ) -> Result<LimbBatch> {
+        let (samples, rows) = check_multi_exp_operands(modulus, bases, exponents, per_row)?;
+        let width = modulus.len();
+        if samples == 0 {
+            return LimbBatch::from_flat(width, Vec::new());
+        }
+        let s = self.gpu_limbs(modulus);
+        let shape = self.shape(s);
+        let product_edges = shape.product_back_edges();
+        // A term squares at most as often as a dispatch's budget allows, with its product and
+        // the finish.
+        let max_squarings = (self.loop_budget / product_edges).saturating_sub(3).max(1);
+        let plan = TermPlan::new(
+            &ExponentRows {
+                limbs: exponents.values.as_flat(),
+                limbs_per_exponent: exponents.values.limbs_per_item(),
+                per_row,
+            },
+            max_squarings,
+        );
+        let table_words = per_row << (plan.window - 1);
+        let table_bytes = (table_words * s * 4) as u64;
+        let grid_limit = self.limits.max_compute_workgroups_per_dimension as usize;
+        if rows > grid_limit || table_bytes > self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES) {
+            // One sample's tables, or its rows, exceed what one dispatch can hold.
+            return multi_exp_with_primitives(self, modulus, bases, exponents, per_row);
+        }
+        let consts = self.consts_buffer(modulus)?;
+        let terms = self.storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
+        let base_words = self.words_of(bases);
+        let params = Params {
+            m0_inv: self.m0_inv(modulus),
+            window: plan.window as u32,
+            per_row: per_row as u32,
+            ..Params::default()
+        };
+        let tables = || Source::Scratch {
+            slot: TABLE_SLOT,
+            item_words: table_words * s,
+        };
+        let build_tables = Pass {
+            kernel: Kernel::MultiExpTable,
+            shape,
+            params,
+            // The conversion, the square and 2^(w−1) − 1 products per base.
+            program: phased_program(
+                per_row,
+                ((1 << (plan.window - 1)) + 1) * product_edges + 3,
+                self.loop_budget,
+            ),
+            bindings: vec![
+                (0, Source::Kept(&consts)),
+                (
+                    2,
+                    Source::PerItem {
+                        words: &base_words,
+                        item_words: per_row * s,
+                    },
+                ),
+                (3, tables()),
+            ],
+            first: None,
+            operand: Operand::PerChunk,
+        };
+        let run_rows = Pass {
+            kernel: Kernel::MultiExp,
+            shape,
+            params: Params {
+                rows: rows as u32,
+                row_terms: plan.row_terms as u32,
+                ..params
+            },
+            program: plan
+                .slot_ranges(
+                    product_edges,
+                    self.loop_budget.saturating_sub(product_edges),
+                )
+                .into_iter()
+                .map(|(from, to)| Step {
+                    phase: if from == 0 { PHASE_START } else { 0 }
+                        | if to == plan.row_terms {
+                            PHASE_FINISH
+                        } else {
+                            0
+                        },
+                    from: from as u32,
+                    to: to as u32,
+                })
+                .collect(),
+            bindings: vec![
+                (0, Source::Kept(&consts)),
+                (2, Source::Whole(&terms)),
+                (3, tables()),
+                (
+                    4,
+                    Source::Output {
+                        item_words: rows * s,
+                    },
+                ),
+                (
+                    5,
+                    Source::Scratch {
+                        slot: STATE_SLOT,
+                        item_words: rows * s,
+                    },
+                ),
+            ],
+            first: None,
+            operand: Operand::PerChunk,
+        };
+        let out = self.run(&[build_tables, run_rows], samples)?;
+        self.batch_of(out, width)
+    }
+}
