@@ -7,8 +7,9 @@ use std::io::Cursor;
 use std::sync::{Arc, OnceLock};
 
 use crate::context::{DataKey, LookupTables, RawKeyProvider};
+use crate::formats::numbers::{decode_encrypted_numbers, read_jsonl_numbers, read_npy_numbers};
 use crate::formats::{ciphertexts, vectors};
-use crate::paillier::KeyFingerprint;
+use crate::paillier::{KeyFingerprint, PublicKey};
 use crate::{ExecutionContext, PublicContext};
 
 /// A fixed data key: the fuzzer can reach the secret-key parser through the `raw` provider
@@ -87,4 +88,34 @@ pub fn lookup_tables(data: &[u8]) {
         public.public_key(),
         public.config().message_chunks(),
     );
+}
+
+/// The classic public key the numbers files are read under: `n` of `fuzz/lookup_context.json`
+/// (any n serves `g = n + 1`).
+pub fn numbers_key() -> Option<Arc<PublicKey>> {
+    static KEY: OnceLock<Option<Arc<PublicKey>>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let public = PublicContext::from_json(include_str!("../fuzz/lookup_context.json")).ok()?;
+        let key = public.public_key();
+        PublicKey::paillier(key.key_len(), key.n().clone())
+            .ok()
+            .map(Arc::new)
+    })
+    .clone()
+}
+
+/// Encrypted-numbers files under [`numbers_key`], with the input's length known and not.
+pub fn numbers_encrypted(data: &[u8]) {
+    let Some(key) = numbers_key() else {
+        return;
+    };
+    let _ = decode_encrypted_numbers(Cursor::new(data), Some(data.len() as u64), &key);
+    let _ = decode_encrypted_numbers(Cursor::new(data), None, &key);
+}
+
+/// Plain numbers files: JSON Lines, and `.npy` with its length known and not.
+pub fn numbers_plain(data: &[u8]) {
+    let _ = read_jsonl_numbers(Cursor::new(data));
+    let _ = read_npy_numbers(Cursor::new(data), Some(data.len() as u64));
+    let _ = read_npy_numbers(Cursor::new(data), None);
 }

@@ -11,18 +11,21 @@ use std::path::{Path, PathBuf};
 use common::sdk_cases;
 use paillier_gpu::context::{DataKey, RawKeyProvider};
 use paillier_gpu::formats::ciphertexts::{self, CiphertextShape};
+use paillier_gpu::formats::numbers;
 use paillier_gpu::fuzzing;
 use paillier_gpu::{ContextOptions, ExecutionContext, PublicContext};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 8] = [
     ("context_file", fuzzing::context_file),
     ("ciphertexts_jsonl", fuzzing::ciphertexts_jsonl),
     ("ciphertexts_binary", fuzzing::ciphertexts_binary),
     ("vectors_jsonl", fuzzing::vectors_jsonl),
     ("vectors_npy", fuzzing::vectors_npy),
     ("lookup_tables", fuzzing::lookup_tables),
+    ("numbers_encrypted", fuzzing::numbers_encrypted),
+    ("numbers_plain", fuzzing::numbers_plain),
 ];
 
 fn corpus(target: &str) -> PathBuf {
@@ -86,6 +89,20 @@ fn the_seeds_are_valid_files() {
         public.config().message_chunks(),
     )
     .unwrap();
+    let key = fuzzing::numbers_key().unwrap();
+    let encrypted = read("numbers_encrypted", "seed-floats.pgnums");
+    let array = numbers::decode_encrypted_numbers(&encrypted[..], None, &key).unwrap();
+    assert_eq!(array.shape(), &[2, 3]);
+    let jsonl = read("numbers_plain", "seed-rows.jsonl");
+    assert_eq!(
+        numbers::read_jsonl_numbers(&jsonl[..]).unwrap().shape,
+        [2, 3]
+    );
+    let npy = read("numbers_plain", "seed-floats.npy");
+    assert_eq!(
+        numbers::read_npy_numbers(&npy[..], None).unwrap().shape,
+        [2, 3]
+    );
 }
 
 #[test]
@@ -203,5 +220,35 @@ fn write_seeds() {
         "lookup_tables",
         "tables.json",
         &serde_json::to_vec(&tables).unwrap(),
+    );
+
+    // Numbers: six floats as an encrypted-numbers file under the fuzzing key, as JSON Lines
+    // rows, and as a float64 `.npy`.
+    let key = fuzzing::numbers_key().unwrap();
+    key.allow_insecure_parameters();
+    let floats = [1.5, -2.25, 3e-7, 0.0, -1e12, 42.0];
+    let array = paillier_gpu::numbers::EncryptedArray::encrypt(
+        &key,
+        paillier_gpu::hazmat::backend::cpu::CpuBackend::shared().as_ref(),
+        paillier_gpu::numbers::Numbers::Floats(&floats),
+        vec![2, 3],
+        None,
+    )
+    .unwrap();
+    write(
+        "numbers_encrypted",
+        "floats.pgnums",
+        &numbers::encode_encrypted_numbers(&array).unwrap(),
+    );
+    write(
+        "numbers_plain",
+        "rows.jsonl",
+        b"[1.5, -2.25, 3e-7]\n[0, -1e12, 42]\n",
+    );
+    let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+    write(
+        "numbers_plain",
+        "floats.npy",
+        &common::npy_bytes("<f8", 2, 3, &bytes, false),
     );
 }
