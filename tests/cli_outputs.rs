@@ -180,6 +180,38 @@ fn an_existing_file_of_another_kind_needs_force() {
 }
 
 #[test]
+fn a_numbers_decryption_never_replaces_binary_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create(d, "ctx.json");
+    write_vectors(&d.join("v.jsonl"), 3);
+    let vectors = std::fs::read(d.join("v.jsonl")).unwrap();
+    std::fs::write(d.join("x.jsonl"), "[1.5, -2]\n").unwrap();
+    let numbers = |verb: &str, input: &str, output: &str, extra: &[&str]| {
+        let mut args = vec![
+            "numbers",
+            verb,
+            "--context",
+            "ctx.json",
+            "--input",
+            input,
+            "--output",
+            output,
+        ];
+        args.extend_from_slice(extra);
+        run(d, Some("pass"), &args)
+    };
+    ok(numbers("encrypt", "x.jsonl", "x.enc", &[]));
+    // Rows of zeros and ones are the owner's embeddings: refused, untouched; decrypted numbers
+    // are replaced.
+    assert!(fails(numbers("decrypt", "x.enc", "v.jsonl", &[])).contains("--force"));
+    assert_eq!(std::fs::read(d.join("v.jsonl")).unwrap(), vectors);
+    ok(numbers("decrypt", "x.enc", "y.jsonl", &[]));
+    ok(numbers("decrypt", "x.enc", "y.jsonl", &[]));
+    ok(numbers("decrypt", "x.enc", "v.jsonl", &["--force"]));
+}
+
+#[test]
 fn links_are_followed_and_streams_are_written_not_replaced() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();

@@ -213,17 +213,30 @@ fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
                 || serde_json::from_str::<Vec<String>>(first_line).is_ok()
         }
         OutputKind::EncryptedNumbers => head.starts_with(super::numbers::NUMBERS_MAGIC),
-        OutputKind::Numbers => {
-            head.starts_with(b"\x93NUMPY")
-                || serde_json::from_str::<f64>(first_line).is_ok()
-                || serde_json::from_str::<Vec<f64>>(first_line).is_ok()
-        }
+        OutputKind::Numbers => decrypted_numbers(&head, first_line),
         OutputKind::Distances => {
             first_line.parse::<u64>().is_ok()
                 || serde_json::from_str::<serde_json::Value>(first_line)
                     .is_ok_and(|v| v.get("ids").is_some() && v.get("distances").is_some())
         }
     })
+}
+
+/// Whether a file starting with `head` (first non-blank line `first_line`) is what a numbers
+/// decryption writes: an `int64` or `float64` `.npy`, or JSON Lines of numbers or arrays of
+/// numbers. A binary vector file (a `uint8` or `bool` `.npy`, or rows of zeros and ones) is the
+/// owner's plaintext embeddings, not such an output: it needs `force`.
+fn decrypted_numbers(head: &[u8], first_line: &str) -> bool {
+    if head.starts_with(b"\x93NUMPY") {
+        return super::npy::read_header(head, "numbers").is_ok_and(|(header, _)| {
+            matches!(header.dtype().descr().trim_matches('\''), "<i8" | "<f8")
+        });
+    }
+    if serde_json::from_str::<f64>(first_line).is_ok() {
+        return true;
+    }
+    serde_json::from_str::<Vec<f64>>(first_line)
+        .is_ok_and(|row| !row.iter().all(|&v| v == 0.0 || v == 1.0))
 }
 
 #[cfg(test)]
@@ -262,6 +275,21 @@ mod tests {
         assert!(replaceable(&encrypted, OutputKind::EncryptedNumbers).unwrap());
         assert!(!replaceable(&numbers, OutputKind::EncryptedNumbers).unwrap());
         assert!(!replaceable(&encrypted, OutputKind::Ciphertexts).unwrap());
+        // Binary vectors are the owner's data, not decrypted numbers.
+        assert!(!replaceable(&vectors, OutputKind::Numbers).unwrap());
+        let npy = |name: &str, descr: &str| {
+            let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}");
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            let padded = (10 + header.len() + 1).next_multiple_of(64) - 10;
+            bytes.extend((padded as u16).to_le_bytes());
+            bytes.extend(format!("{header:<width$}\n", width = padded - 1).bytes());
+            bytes.extend([0u8; 8]);
+            file(name, &bytes)
+        };
+        assert!(replaceable(&npy("f.npy", "<f8"), OutputKind::Numbers).unwrap());
+        assert!(replaceable(&npy("i.npy", "<i8"), OutputKind::Numbers).unwrap());
+        assert!(!replaceable(&npy("u.npy", "|u1"), OutputKind::Numbers).unwrap());
+        assert!(!replaceable(&npy("b.npy", "|b1"), OutputKind::Numbers).unwrap());
     }
 
     #[cfg(unix)]
