@@ -39,8 +39,8 @@ use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// What `probe_target` runs, for the usage messages.
 const OPERATIONS: &str =
-    "pow_secret, pow_secret_root, fixed_base, fixed_base_root, root_table_build, reduce_wide, \
-     mont_mul, pow_public";
+    "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
+     root_table_build, reduce_wide, mont_mul, pow_public";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -93,6 +93,13 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
     let m = &setup.m;
     match operation {
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
+        // Two exponentiations in lockstep (decryption and decoding run them in pairs): the
+        // second is another base under the same secret exponent.
+        "pow_secret_pair" => {
+            let other = m.mul(base, base);
+            m.pow_secret_pair(m, (base, e), (&other, e), EXPONENT_BITS)
+                .0
+        }
         // A product of two secrets: the reduction's final subtraction depends on them.
         "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
         "fixed_base" => setup.table.pow(m, e, EXPONENT_BITS),
@@ -273,6 +280,7 @@ fn dudect(args: &[String]) {
     );
     for operation in [
         "pow_secret",
+        "pow_secret_pair",
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",

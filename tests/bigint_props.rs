@@ -89,6 +89,26 @@ proptest! {
         prop_assert_eq!(&secret, &expected);
     }
 
+    /// Two secret exponentiations in lockstep give each one's power: one modulus or two, of
+    /// the same width or not (then they run one after the other), on either engine.
+    #[test]
+    fn paired_secret_exponentiations_match_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, other_width in any::<bool>(), ebits in 1u64..400, engine in 0usize..2) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = odd_modulus(&mut rng, WIDTHS[w]);
+        let n = odd_modulus(&mut rng, if other_width { WIDTHS[w + 1] } else { WIDTHS[w] });
+        let (mm, nm) = (on_engine(&m, engine), on_engine(&n, engine));
+        let (x, y) = (rng.gen_biguint_below(&m), rng.gen_biguint_below(&n));
+        let (ex, ey) = (rng.gen_biguint(ebits), rng.gen_biguint(ebits));
+        let limbs = |e: &BigUint| { let mut l = e.to_u64_digits(); l.resize(ebits.div_ceil(64) as usize, 0); l };
+        let (xm, ym) = (mm.to_montgomery(&mm.limbs_of(&x).unwrap()), nm.to_montgomery(&nm.limbs_of(&y).unwrap()));
+        for (second, ym, y, ey) in [(&nm, &ym, &y, &ey), (&mm, &xm, &x, &ey)] {
+            let modulus = if std::ptr::eq(second, &mm) { &m } else { &n };
+            let (a, b) = mm.pow_secret_pair(second, (&xm, &limbs(&ex)), (ym, &limbs(ey)), ebits as usize);
+            prop_assert_eq!(mm.biguint_of(&mm.from_montgomery(&a)), x.modpow(&ex, &m));
+            prop_assert_eq!(second.biguint_of(&second.from_montgomery(&b)), y.modpow(ey, modulus));
+        }
+    }
+
     #[test]
     fn fixed_base_table_matches_modpow(seed in any::<u64>(), w in 0..WIDTHS.len() - 2, ebits in 1usize..300, window in 1usize..=8, engine in 0usize..2) {
         let mut rng = StdRng::seed_from_u64(seed);

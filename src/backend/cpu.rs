@@ -44,6 +44,35 @@ where
     }
 }
 
+/// [`map_items`] two items at a time, for work that runs faster in pairs:
+/// `pair(i, (item i, out i), (item i + 1, out i + 1))` for even `i`, and `single` for an odd
+/// last item.
+fn map_item_pairs<P, F>(input: &LimbBatch, limbs_out: usize, pair: P, single: F) -> LimbBatch
+where
+    P: Fn(usize, (&[u64], &mut [u64]), (&[u64], &mut [u64])) + Sync,
+    F: Fn(usize, &[u64], &mut [u64]) + Sync,
+{
+    let width = input.limbs_per_item();
+    let mut out = vec![0u64; input.len() * limbs_out];
+    out.par_chunks_mut(2 * limbs_out)
+        .with_min_len(MIN_ITEMS_PER_TASK.div_ceil(2))
+        .zip(input.as_flat().par_chunks(2 * width))
+        .enumerate()
+        .for_each(|(j, (o, x))| {
+            if x.len() == 2 * width {
+                let (out_x, out_y) = o.split_at_mut(limbs_out);
+                let (x, y) = x.split_at(width);
+                pair(2 * j, (x, out_x), (y, out_y));
+            } else {
+                single(2 * j, x, o);
+            }
+        });
+    LimbBatch {
+        limbs_per_item: limbs_out,
+        data: out,
+    }
+}
+
 impl Backend for CpuBackend {
     fn device(&self) -> Device {
         Device::Cpu
@@ -65,15 +94,34 @@ impl Backend for CpuBackend {
         }
         let k = exponents.values.len().max(1);
         let s = modulus.len();
-        Ok(map_items(bases, s, |i, base, out| {
-            let exponent = exponents.values.item(i % k);
-            let b = modulus.to_montgomery(base);
-            let r = match exponents.secrecy {
-                Secrecy::Public => modulus.pow_vartime(&b, exponent),
-                Secrecy::Secret => modulus.pow_secret(&b, exponent, exponents.bits),
-            };
-            out.copy_from_slice(&modulus.from_montgomery(&r));
-        }))
+        let exponent = |i: usize| exponents.values.item(i % k);
+        Ok(match exponents.secrecy {
+            Secrecy::Public => map_items(bases, s, |i, base, out| {
+                let r = modulus.pow_vartime(&modulus.to_montgomery(base), exponent(i));
+                out.copy_from_slice(&modulus.from_montgomery(&r));
+            }),
+            // Secret exponents (decryption's p − 1, q − 1) in pairs: see `pow_secret_pair`.
+            Secrecy::Secret => map_item_pairs(
+                bases,
+                s,
+                |i, (x, out_x), (y, out_y)| {
+                    let (bx, by) = (modulus.to_montgomery(x), modulus.to_montgomery(y));
+                    let (rx, ry) = modulus.pow_secret_pair(
+                        modulus,
+                        (&bx, exponent(i)),
+                        (&by, exponent(i + 1)),
+                        exponents.bits,
+                    );
+                    out_x.copy_from_slice(&modulus.from_montgomery(&rx));
+                    out_y.copy_from_slice(&modulus.from_montgomery(&ry));
+                },
+                |i, base, out| {
+                    let b = modulus.to_montgomery(base);
+                    let r = modulus.pow_secret(&b, exponent(i), exponents.bits);
+                    out.copy_from_slice(&modulus.from_montgomery(&r));
+                },
+            ),
+        })
     }
 
     fn modmul(
@@ -180,9 +228,12 @@ impl Backend for CpuBackend {
 /// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.
 fn secret_powers(key: &CrtKey, prime_q: bool, bases: &LimbBatch) -> zeroize::Zeroizing<LimbBatch> {
     let width = bases.limbs_per_item();
-    zeroize::Zeroizing::new(map_items(bases, width, |_, base, out| {
-        key.pow_secret_mod_square(prime_q, base, out)
-    }))
+    zeroize::Zeroizing::new(map_item_pairs(
+        bases,
+        width,
+        |_, x, y| key.pow_secret_mod_square_pair(prime_q, x, y),
+        |_, base, out| key.pow_secret_mod_square(prime_q, base, out),
+    ))
 }
 
 impl CpuBackend {

@@ -157,6 +157,32 @@ impl CrtKey {
         out.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&power)));
     }
 
+    /// [`pow_secret_mod_square`](Self::pow_secret_mod_square) for two bases modulo the same
+    /// square, in lockstep where the IFMA engine runs it
+    /// ([`MontgomeryModulus::pow_secret_pair`]).
+    pub(crate) fn pow_secret_mod_square_pair(
+        &self,
+        prime_q: bool,
+        (x, out_x): (&[u64], &mut [u64]),
+        (y, out_y): (&[u64], &mut [u64]),
+    ) {
+        let (square, digits, exponent) = if prime_q {
+            (&self.q_squared, &self.q_digits, &self.exponent_q)
+        } else {
+            (&self.p_squared, &self.p_digits, &self.exponent_p)
+        };
+        if digits.is_some() {
+            self.pow_secret_mod_square(prime_q, x, out_x);
+            self.pow_secret_mod_square(prime_q, y, out_y);
+            return;
+        }
+        let (e, bits) = (exponent.values.item(0), exponent.bits);
+        let (bx, by) = (square.to_montgomery(x), square.to_montgomery(y));
+        let (px, py) = square.pow_secret_pair(square, (&bx, e), (&by, e), bits);
+        out_x.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&px)));
+        out_y.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&py)));
+    }
+
     /// The plaintext from the two exponentiation results (the CPU reference recombination).
     pub fn recombine(&self, x_p: &[u64], x_q: &[u64]) -> num_bigint::BigUint {
         self.recombine_checked(x_p, x_q).0

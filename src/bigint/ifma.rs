@@ -132,6 +132,44 @@ impl Ifma52 {
         }
     }
 
+    /// Two independent products at once, `out1 = a1·b1` here and `out2 = a2·b2` in `other`
+    /// (another modulus of the same width, or this one): their dependency chains interleave, so
+    /// the pair takes less than two [`mul`](Self::mul)s where one product waits on its own
+    /// latency. Falls back to two products when the widths differ.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn mul_pair(
+        &self,
+        other: &Ifma52,
+        (a1, b1, out1): (&[u64], &[u64], &mut [u64]),
+        (a2, b2, out2): (&[u64], &[u64], &mut [u64]),
+    ) {
+        if other.modulus.len() != self.modulus.len() {
+            self.mul(a1, b1, out1);
+            other.mul(a2, b2, out2);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (m1, k1, m2, k2) = (&self.modulus, self.k0, &other.modulus, other.k0);
+            macro_rules! call {
+                ($($v:literal)*) => {
+                    match self.modulus.len() / 8 {
+                        $($v => {
+                            // SAFETY: as in `mul`; both engines have 8·$v limbs, checked above.
+                            unsafe { amm_pair::<$v>(a1, b1, m1, k1, a2, b2, m2, k2, out1, out2) }
+                        })*
+                        _ => {}
+                    }
+                };
+            }
+            call!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (a1, b1, out1, a2, b2, out2);
+        }
+    }
+
     /// `x·R64` (radix 2^64, below m) into this engine's form `x·R52` (below 2m).
     pub(crate) fn enter(&self, x64: &[u64]) -> Vec<u64> {
         let mut x = vec![0u64; self.limbs()];
@@ -232,6 +270,88 @@ unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mu
     }
 }
 
+/// Two independent [`amm`]s, step by step in one loop: each step of one fills the other's
+/// latency (the low limb's round trip through a scalar register, the quotient's broadcast and
+/// the accumulator's shift form a chain longer than the step's vector work at these widths).
+///
+/// The operands are separate arguments, not a struct or tuples: the constant-time disassembly
+/// check (`tools/ct_disasm.py`) treats what is loaded through a pointer as secret, so slice
+/// addresses and lengths must arrive in registers or stack arguments.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn amm_pair<const V: usize>(
+    x_a: &[u64],
+    x_b: &[u64],
+    x_m: &[u64],
+    x_k0: u64,
+    y_a: &[u64],
+    y_b: &[u64],
+    y_m: &[u64],
+    y_k0: u64,
+    out_x: &mut [u64],
+    out_y: &mut [u64],
+) {
+    use std::arch::x86_64::*;
+    let limbs = 8 * V;
+    let (x_a, x_b, x_m) = (&x_a[..limbs], &x_b[..limbs], &x_m[..limbs]);
+    let (y_a, y_b, y_m) = (&y_a[..limbs], &y_b[..limbs], &y_m[..limbs]);
+    let (out_x, out_y) = (&mut out_x[..limbs], &mut out_y[..limbs]);
+    let zero = _mm512_setzero_si512();
+    let (mut ax, mut mx, mut accx) = ([zero; V], [zero; V], [zero; V]);
+    let (mut ay, mut my, mut accy) = ([zero; V], [zero; V], [zero; V]);
+    for k in 0..V {
+        ax[k] = _mm512_loadu_si512(x_a[8 * k..].as_ptr().cast());
+        mx[k] = _mm512_loadu_si512(x_m[8 * k..].as_ptr().cast());
+        ay[k] = _mm512_loadu_si512(y_a[8 * k..].as_ptr().cast());
+        my[k] = _mm512_loadu_si512(y_m[8 * k..].as_ptr().cast());
+    }
+    for (&bx, &by) in x_b.iter().zip(y_b) {
+        let bvx = _mm512_set1_epi64(bx as i64);
+        let bvy = _mm512_set1_epi64(by as i64);
+        for k in 0..V {
+            accx[k] = _mm512_madd52lo_epu64(accx[k], ax[k], bvx);
+            accy[k] = _mm512_madd52lo_epu64(accy[k], ay[k], bvy);
+        }
+        let lowx = _mm_cvtsi128_si64(_mm512_castsi512_si128(accx[0])) as u64;
+        let lowy = _mm_cvtsi128_si64(_mm512_castsi512_si128(accy[0])) as u64;
+        let qx = _mm512_set1_epi64((lowx.wrapping_mul(x_k0) & MASK52) as i64);
+        let qy = _mm512_set1_epi64((lowy.wrapping_mul(y_k0) & MASK52) as i64);
+        for k in 0..V {
+            accx[k] = _mm512_madd52lo_epu64(accx[k], mx[k], qx);
+            accy[k] = _mm512_madd52lo_epu64(accy[k], my[k], qy);
+        }
+        let carryx = _mm512_maskz_srli_epi64(1, accx[0], 52);
+        let carryy = _mm512_maskz_srli_epi64(1, accy[0], 52);
+        for k in 0..V - 1 {
+            accx[k] = _mm512_alignr_epi64(accx[k + 1], accx[k], 1);
+            accy[k] = _mm512_alignr_epi64(accy[k + 1], accy[k], 1);
+        }
+        accx[V - 1] = _mm512_alignr_epi64(zero, accx[V - 1], 1);
+        accy[V - 1] = _mm512_alignr_epi64(zero, accy[V - 1], 1);
+        accx[0] = _mm512_add_epi64(accx[0], carryx);
+        accy[0] = _mm512_add_epi64(accy[0], carryy);
+        for k in 0..V {
+            accx[k] = _mm512_madd52hi_epu64(accx[k], ax[k], bvx);
+            accy[k] = _mm512_madd52hi_epu64(accy[k], ay[k], bvy);
+            accx[k] = _mm512_madd52hi_epu64(accx[k], mx[k], qx);
+            accy[k] = _mm512_madd52hi_epu64(accy[k], my[k], qy);
+        }
+    }
+    for (acc, out) in [(&accx, out_x), (&accy, out_y)] {
+        for k in 0..V {
+            _mm512_storeu_si512(out[8 * k..].as_mut_ptr().cast(), acc[k]);
+        }
+        // Back to 52-bit limbs, as in `amm`.
+        let mut carry = 0u64;
+        for limb in out.iter_mut() {
+            let v = *limb + carry;
+            *limb = v & MASK52;
+            carry = v >> 52;
+        }
+    }
+}
+
 /// Radix 2^64 limbs into radix 2^52 limbs (`out` long enough for the value).
 pub(crate) fn to_radix52(x: &[u64], out: &mut [u64]) {
     for (j, limb) in out.iter_mut().enumerate() {
@@ -281,6 +401,56 @@ fn reduce_once(x: &mut [u64], m: &[u64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[ignore = "timing, run by hand"]
+    fn pair_timing() {
+        use num_bigint::RandBigInt;
+        let mut rng = rand::thread_rng();
+        for bits in [1024u64, 2048, 4096] {
+            let m = rng.gen_biguint(bits) | BigUint::one() | (BigUint::one() << (bits - 1));
+            let limbs64 = bits.div_ceil(64) as usize;
+            let m0_inv = {
+                let m0 = limbs_from_biguint(&m, limbs64).unwrap()[0];
+                let mut inv = 1u64;
+                for _ in 0..6 {
+                    inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+                }
+                inv.wrapping_neg()
+            };
+            let Some(e) = Ifma52::new(&m, limbs64, m0_inv) else {
+                return;
+            };
+            let a = e.enter(&limbs_from_biguint(&rng.gen_biguint_below(&m), limbs64).unwrap());
+            let b = e.enter(&limbs_from_biguint(&rng.gen_biguint_below(&m), limbs64).unwrap());
+            let n = 200_000;
+            let (mut x, mut y, mut t1, mut t2) =
+                (a.clone(), b.clone(), vec![0; a.len()], vec![0; a.len()]);
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                e.mul(&x, &b, &mut t1);
+                std::mem::swap(&mut x, &mut t1);
+                e.mul(&y, &a, &mut t2);
+                std::mem::swap(&mut y, &mut t2);
+            }
+            let single = start.elapsed().as_secs_f64() / (2 * n) as f64;
+            let (mut x2, mut y2) = (a.clone(), b.clone());
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                e.mul_pair(&e, (&x2, &b, &mut t1), (&y2, &a, &mut t2));
+                std::mem::swap(&mut x2, &mut t1);
+                std::mem::swap(&mut y2, &mut t2);
+            }
+            let paired = start.elapsed().as_secs_f64() / (2 * n) as f64;
+            assert_eq!((x, y), (x2, y2));
+            eprintln!(
+                "{bits} bits: {:.1} ns per product alone, {:.1} ns paired ({:.2}x)",
+                single * 1e9,
+                paired * 1e9,
+                single / paired
+            );
+        }
+    }
 
     #[test]
     fn radix_conversion_round_trips() {

@@ -141,6 +141,72 @@ pub(super) fn fixed_window_pow<A: Arithmetic>(
     acc
 }
 
+/// Two [`fixed_window_pow`]s in lockstep on the IFMA engine, each product of one interleaved
+/// with the same product of the other ([`Ifma52::mul_pair`]): `(x^ex in engine_x, y^ey in
+/// engine_y)`, both over exactly `exponent_bits` bits. The sequence of operations and the
+/// addresses read are those of two single exponentiations: nothing depends on either exponent.
+pub(super) fn fixed_window_pow_pair(
+    (engine_x, x, ex): (&Ifma52, &[u64], &[u64]),
+    (engine_y, y, ey): (&Ifma52, &[u64], &[u64]),
+    exponent_bits: usize,
+) -> (Vec<u64>, Vec<u64>) {
+    const WINDOW: usize = 4;
+    let s = engine_x.width();
+    let table = |engine: &Ifma52, base: &[u64]| {
+        let mut table = vec![0u64; s << WINDOW];
+        table[..s].copy_from_slice(engine.one());
+        table[s..2 * s].copy_from_slice(base);
+        table
+    };
+    let (mut table_x, mut table_y) = (table(engine_x, x), table(engine_y, y));
+    for k in 2..(1 << WINDOW) {
+        let (done_x, rest_x) = table_x.split_at_mut(k * s);
+        let (done_y, rest_y) = table_y.split_at_mut(k * s);
+        engine_x.mul_pair(
+            engine_y,
+            (&done_x[(k - 1) * s..k * s], x, &mut rest_x[..s]),
+            (&done_y[(k - 1) * s..k * s], y, &mut rest_y[..s]),
+        );
+    }
+    let windows = exponent_bits.div_ceil(WINDOW);
+    let (mut acc_x, mut acc_y) = (engine_x.one().to_vec(), engine_y.one().to_vec());
+    let (mut tmp_x, mut tmp_y) = (vec![0u64; s], vec![0u64; s]);
+    let (mut selected_x, mut selected_y) = (vec![0u64; s], vec![0u64; s]);
+    for w in (0..windows).rev() {
+        for _ in 0..WINDOW {
+            engine_x.mul_pair(
+                engine_y,
+                (&acc_x, &acc_x, &mut tmp_x),
+                (&acc_y, &acc_y, &mut tmp_y),
+            );
+            std::mem::swap(&mut acc_x, &mut tmp_x);
+            std::mem::swap(&mut acc_y, &mut tmp_y);
+        }
+        let digit_x = window_bits(ex, w * WINDOW, WINDOW, exponent_bits);
+        let digit_y = window_bits(ey, w * WINDOW, WINDOW, exponent_bits);
+        ct::select_entry(&table_x, s, digit_x, &mut selected_x);
+        ct::select_entry(&table_y, s, digit_y, &mut selected_y);
+        engine_x.mul_pair(
+            engine_y,
+            (&acc_x, &selected_x, &mut tmp_x),
+            (&acc_y, &selected_y, &mut tmp_y),
+        );
+        std::mem::swap(&mut acc_x, &mut tmp_x);
+        std::mem::swap(&mut acc_y, &mut tmp_y);
+    }
+    for scratch in [
+        &mut table_x,
+        &mut table_y,
+        &mut selected_x,
+        &mut selected_y,
+        &mut tmp_x,
+        &mut tmp_y,
+    ] {
+        scratch.zeroize();
+    }
+    (acc_x, acc_y)
+}
+
 pub(super) fn bit_length(limbs: &[u64]) -> usize {
     for (i, &limb) in limbs.iter().enumerate().rev() {
         if limb != 0 {
