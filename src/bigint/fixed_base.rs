@@ -265,20 +265,34 @@ impl FixedBaseTable {
             .iter()
             .flat_map(|_| arith.one().iter().copied())
             .collect();
-        let mut tmp = vec![0u64; s];
-        let mut selected = vec![0u64; s];
+        let (mut tmp, mut tmp_y) = (vec![0u64; s], vec![0u64; s]);
+        let (mut selected, mut selected_y) = (vec![0u64; s], vec![0u64; s]);
         let rows_used = exponent_bits.div_ceil(self.window_bits).min(self.rows);
+        let digit = |exponent: &[u64], row: usize| {
+            digit_at(exponent, row * self.window_bits, self.window_bits)
+        };
         for row in 0..rows_used {
             let row_entries = &entries[row * per_row * s..(row + 1) * per_row * s];
-            for (acc, exponent) in accs.chunks_exact_mut(s).zip(exponents) {
-                let digit = digit_at(exponent, row * self.window_bits, self.window_bits);
-                ct::select_entry(row_entries, s, digit, &mut selected);
-                arith.mul(acc, &selected, &mut tmp);
-                acc.copy_from_slice(&tmp);
+            // Two accumulators at a time: the engine may interleave their products.
+            for (accs, exponents) in accs.chunks_mut(2 * s).zip(exponents.chunks(2)) {
+                ct::select_entry(row_entries, s, digit(exponents[0], row), &mut selected);
+                match (accs.split_at_mut(s), exponents.get(1)) {
+                    ((x, y), Some(exponent_y)) => {
+                        ct::select_entry(row_entries, s, digit(exponent_y, row), &mut selected_y);
+                        arith.mul_pair((x, &selected, &mut tmp), (y, &selected_y, &mut tmp_y));
+                        x.copy_from_slice(&tmp);
+                        y.copy_from_slice(&tmp_y);
+                    }
+                    ((x, _), None) => {
+                        arith.mul(x, &selected, &mut tmp);
+                        x.copy_from_slice(&tmp);
+                    }
+                }
             }
         }
-        selected.zeroize();
-        tmp.zeroize();
+        for scratch in [&mut selected, &mut selected_y, &mut tmp, &mut tmp_y] {
+            scratch.zeroize();
+        }
         accs
     }
 }

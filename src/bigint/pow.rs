@@ -20,6 +20,12 @@ pub(crate) trait Arithmetic {
     fn square(&self, a: &[u64], out: &mut [u64]) {
         self.mul(a, a, out)
     }
+    /// Two independent products, `x.2 = x.0·x.1` and `y.2 = y.0·y.1`: interleaved where the
+    /// engine gains by it ([`Ifma52::mul_pair`]), else one after the other.
+    fn mul_pair(&self, x: (&[u64], &[u64], &mut [u64]), y: (&[u64], &[u64], &mut [u64])) {
+        self.mul(x.0, x.1, x.2);
+        self.mul(y.0, y.1, y.2);
+    }
 }
 
 /// The portable radix-2^64 engine of a [`MontgomeryModulus`].
@@ -49,6 +55,9 @@ impl Arithmetic for Ifma52 {
     }
     fn mul(&self, a: &[u64], b: &[u64], out: &mut [u64]) {
         Ifma52::mul(self, a, b, out)
+    }
+    fn mul_pair(&self, x: (&[u64], &[u64], &mut [u64]), y: (&[u64], &[u64], &mut [u64])) {
+        Ifma52::mul_pair(self, self, x, y)
     }
 }
 
