@@ -1,5 +1,5 @@
 //! [`EncryptedArray`]: ciphertexts of numbers in the flat limb form, an exponent per element (or
-//! one for all), the key and a shape; encryption and decryption.
+//! one for all), the key and a shape; encryption (decryption is in `decryption.rs`).
 
 use std::sync::Arc;
 
@@ -46,15 +46,6 @@ impl std::fmt::Debug for EncryptedArray {
             .field("exponents", &self.exponents)
             .finish_non_exhaustive()
     }
-}
-
-/// What an array decrypts to.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decrypted {
-    /// An array of [`NumberKind::Integer`].
-    Integers(Vec<i64>),
-    /// An array of [`NumberKind::Float`].
-    Floats(Vec<f64>),
 }
 
 /// An error unless `ciphertexts` and `exponents` both fit `shape`.
@@ -192,58 +183,6 @@ impl EncryptedArray {
         let limbs = ciphertexts.into_limbs();
         check_parts(limbs.len(), &exponents, &shape)?;
         Ok(Self::assemble(public_key, limbs, exponents, kind, shape))
-    }
-
-    /// Decrypts to integers (an array of integers) or floats, as python-paillier decodes them;
-    /// a result in the overflow band is an error.
-    pub fn decrypt(&self, secret_key: &SecretKey, backend: &dyn Backend) -> Result<Decrypted> {
-        let mantissas = self.decrypt_mantissas(secret_key, backend)?;
-        match self.kind {
-            NumberKind::Integer => mantissas
-                .par_iter()
-                .enumerate()
-                .map(|(i, m)| encoding::to_i64(m, self.exponents.get(i)))
-                .collect::<Result<_>>()
-                .map(Decrypted::Integers),
-            NumberKind::Float => self.floats_of(&mantissas).map(Decrypted::Floats),
-        }
-    }
-
-    /// Decrypts to floats whatever the kind.
-    pub fn decrypt_f64(&self, secret_key: &SecretKey, backend: &dyn Backend) -> Result<Vec<f64>> {
-        let mantissas = self.decrypt_mantissas(secret_key, backend)?;
-        self.floats_of(&mantissas)
-    }
-
-    fn floats_of(&self, mantissas: &[num_bigint::BigInt]) -> Result<Vec<f64>> {
-        mantissas
-            .par_iter()
-            .enumerate()
-            .map(|(i, m)| encoding::to_f64(m, self.exponents.get(i)))
-            .collect()
-    }
-
-    /// The signed mantissas (element `i` is `mantissa_i · 16^exponent_i`).
-    pub fn decrypt_mantissas(
-        &self,
-        secret_key: &SecretKey,
-        backend: &dyn Backend,
-    ) -> Result<Vec<num_bigint::BigInt>> {
-        if secret_key.n() != self.public_key.n() {
-            return Err(Error::KeyMismatch {
-                what: "the encrypted array was made under the key".into(),
-                found: self.fingerprint().to_string(),
-                holder: "the secret key is".into(),
-                expected: "another key's".into(),
-            });
-        }
-        let residues = secret_key.decrypt_limbs(backend, &self.ciphertexts)?;
-        let range = self.range();
-        residues
-            .par_iter()
-            .enumerate()
-            .map(|(i, r)| range.mantissa(r, i))
-            .collect()
     }
 
     pub(super) fn range(&self) -> NumberRange {

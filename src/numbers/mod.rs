@@ -29,6 +29,7 @@
 
 mod arithmetic;
 mod array;
+mod decryption;
 pub mod encoding;
 mod float;
 mod inverse;
@@ -37,7 +38,8 @@ mod model;
 mod values;
 
 pub(crate) use array::element_count;
-pub use array::{Decrypted, EncryptedArray};
+pub use array::EncryptedArray;
+pub use decryption::Decrypted;
 pub use linear::PlainMatrix;
 pub use model::LinearModel;
 pub use values::{ElementExponents, NumberKind, Numbers};

@@ -13,6 +13,9 @@
 //!   four for a batch that fills the adapter several times), up to three chunks in flight,
 //!   buffers pooled across calls, each host input uploaded once per chunk however many passes
 //!   bind it; fixed-base tables and search databases stay resident.
+//! * Products of powers (`multi_exp.rs`, the linear layer's work): the host recodes each row of
+//!   public exponents into a program of terms (`multi_exp_plan.rs`), one pass builds every
+//!   base's odd powers, one runs the programs, rows along the dispatch's second dimension.
 //! * Failures (validation errors, a lost device) become [`Error::GpuFailure`]: never a result, and
 //!   every call's result is spot-checked on the CPU ([`GpuOptions::spot_check_samples`]).
 //!
