@@ -21,6 +21,8 @@ const TABLE_SLOT: usize = 0;
 const STATE_SLOT: usize = 1;
 
 impl GpuBackend {
+    /// [`Backend::multi_exp`](crate::backend::Backend::multi_exp) on the device: both passes
+    /// over chunks of samples, or the composition where one sample does not fit a dispatch.
     pub(super) fn multi_exp_on_device(
         &self,
         modulus: &MontgomeryModulus,
@@ -47,11 +49,15 @@ impl GpuBackend {
             },
             max_squarings,
         );
-        let table_words = per_row << (plan.window - 1);
-        let table_bytes = (table_words * s * 4) as u64;
+        let table_entries = per_row << (plan.window - 1);
+        let table_bytes = (table_entries * s * 4) as u64;
         let grid_limit = self.limits.max_compute_workgroups_per_dimension as usize;
-        if rows > grid_limit || table_bytes > self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES) {
-            // One sample's tables, or its rows, exceed what one dispatch can hold.
+        let terms_bytes = (plan.words.len() * 4) as u64;
+        if rows > grid_limit
+            || table_bytes > self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+            || terms_bytes > self.max_binding_bytes
+        {
+            // One sample's tables, its rows or the programs exceed what one dispatch can hold.
             return multi_exp_with_primitives(self, modulus, bases, exponents, per_row);
         }
         let consts = self.consts_buffer(modulus)?;
@@ -65,7 +71,7 @@ impl GpuBackend {
         };
         let tables = || Source::Scratch {
             slot: TABLE_SLOT,
-            item_words: table_words * s,
+            item_words: table_entries * s,
         };
         let build_tables = Pass {
             kernel: Kernel::MultiExpTable,
