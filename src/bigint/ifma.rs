@@ -417,14 +417,7 @@ mod tests {
         for bits in [1024u64, 2048, 2560, 3072, 3584, 4096] {
             let m = rng.gen_biguint(bits) | BigUint::one() | (BigUint::one() << (bits - 1));
             let limbs64 = bits.div_ceil(64) as usize;
-            let m0_inv = {
-                let m0 = limbs_from_biguint(&m, limbs64).unwrap()[0];
-                let mut inv = 1u64;
-                for _ in 0..6 {
-                    inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
-                }
-                inv.wrapping_neg()
-            };
+            let m0_inv = super::super::MontgomeryModulus::new(&m).unwrap().m0_inv();
             let Some(e) = Ifma52::new(&m, limbs64, m0_inv) else {
                 return;
             };
