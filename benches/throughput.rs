@@ -93,5 +93,41 @@ fn noise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, operations, noise);
+/// The host's message producer for a GPU-sized batch (131,072 vectors of 512 dimensions at
+/// key_len 1024), on every core as the encryption pipeline packs: plaintexts at n²'s width (64
+/// limbs, what the CPU computes on) against slot bits (8 limbs, what a GPU now reads).
+fn message_packing(c: &mut Criterion) {
+    use paillier_gpu::hamming::VectorLayout;
+    use rayon::prelude::*;
+    const COUNT: usize = 131_072;
+    let layout = VectorLayout::new(EMBED_LEN, KEY_LEN).expect("layout");
+    let vectors = vectors(COUNT);
+    let mut group = c.benchmark_group("message_packing");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(COUNT as u64));
+    let pack = |limbs: usize, pack_one: &(dyn Fn(&[u8], &mut [u64]) + Sync)| {
+        let mut flat = vec![0u64; COUNT * limbs];
+        flat.par_chunks_mut(limbs)
+            .zip(vectors.par_iter())
+            .for_each(|(out, vector)| {
+                if layout.check(0, vector).is_ok() {
+                    pack_one(vector, out);
+                }
+            });
+        flat
+    };
+    group.bench_function(BenchmarkId::new("n_squared_width_values", COUNT), |b| {
+        b.iter(|| pack(4 * KEY_LEN / 64, &|v, out| layout.pack_into(v, out)))
+    });
+    group.bench_function(BenchmarkId::new("slot_bits", COUNT), |b| {
+        b.iter(|| {
+            pack(layout.slot_bit_limbs(), &|v, out| {
+                layout.pack_slot_bits_into(v, out)
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, operations, noise, message_packing);
 criterion_main!(benches);

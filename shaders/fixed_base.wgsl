@@ -5,7 +5,9 @@
 // product of the accumulator (g^e·R) with a factor f, giving g^e·f:
 //   f = 1 (plain g^e);
 //   phase bit 4: f = factors[i] (the noise, for the lookup scheme's g^m · noise);
-//   phase bit 8: f = 1 + m·n mod m for m = factors[i] (the classic scheme's g^m = 1 + m·n).
+//   phase bit 8: f = 1 + m·n mod m for m = factors[i] (the classic scheme's g^m = 1 + m·n);
+//     with phase bit 16, factors[i] holds m's slot bits (x_limbs u32 words; bit j is m's bit 2j),
+//     spread here, so that a message crosses to the device at an eighth of n²'s width.
 // The last two fuse encryption into the exponentiation: no extra pass and no host work.
 
 // modulus | R² mod m | R mod m | n·R mod m, S limbs each (the last only for phase bit 8).
@@ -33,6 +35,30 @@ fn window_digit(e_at: u32, bit: u32, width: u32) -> u32 {
     return value & ((1u << width) - 1u);
 }
 
+// x's bits moved to the even positions: bit j to bit 2j (x below 2^16).
+fn spread_bits(x: u32) -> u32 {
+    var v = x & 0xffffu;
+    v = (v | (v << 8u)) & 0x00ff00ffu;
+    v = (v | (v << 4u)) & 0x0f0f0f0fu;
+    v = (v | (v << 2u)) & 0x33333333u;
+    return (v | (v << 1u)) & 0x55555555u;
+}
+
+// This lane's limbs of the message whose slot bits start at word `at`: limb j holds slot bits
+// [j·LIMB_BITS/2, (j + 1)·LIMB_BITS/2), which never straddle a word.
+fn load_slot_message(at: u32) -> Limbs {
+    let half = LIMB_BITS / 2u;
+    var v = Limbs();
+    for (var k = 0u; k < L; k++) {
+        let bit = (lane * L + k) * half;
+        if (bit / 32u < params.x_limbs) {
+            let bits = (factors[at + bit / 32u] >> (bit % 32u)) & ((1u << half) - 1u);
+            v[k] = spread_bits(bits);
+        }
+    }
+    return v;
+}
+
 fn kernel(_grid_row: u32) {
     let i = min(item, params.count - 1u);
     let m = load_consts(0u);
@@ -50,7 +76,9 @@ fn kernel(_grid_row: u32) {
     }
     if ((params.phase & 2u) != 0u) {
         var factor = unit(1u);
-        if ((params.phase & 12u) != 0u) {
+        if ((params.phase & 16u) != 0u) {
+            factor = load_slot_message(i * params.x_limbs);
+        } else if ((params.phase & 12u) != 0u) {
             factor = load_factors(i * params.x_limbs);
         }
         if ((params.phase & 8u) != 0u) {

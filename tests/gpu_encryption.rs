@@ -15,8 +15,10 @@ use common::gpu::backends;
 use num_bigint::{BigUint, RandBigInt};
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::gpu::Exchange;
+use paillier_gpu::hazmat::backend::message_form::spread_item;
 use paillier_gpu::hazmat::backend::{
-    Backend, EncryptionJob, Exponents, Garner, LimbBatch, ResidueTables, Residues, Secrecy,
+    Backend, EncryptionJob, Exponents, Garner, LimbBatch, MessageForm, ResidueTables, Residues,
+    Secrecy,
 };
 use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 use rand::{rngs::StdRng, SeedableRng};
@@ -102,6 +104,7 @@ impl Key {
             n: &self.n,
             residues,
             messages,
+            message_form: MessageForm::Value,
             message_bits: if lookup {
                 LOOKUP_MESSAGE_BITS
             } else {
@@ -186,6 +189,74 @@ fn fused_encryption_matches_the_cpu_for_both_schemes_and_both_paths() {
     }
 }
 
+/// `count` messages as slot bits of `dims` bits (the first all zero, the second all one), and
+/// their values in n²'s width.
+fn slot_bit_messages(
+    rng: &mut StdRng,
+    key: &Key,
+    count: usize,
+    dims: usize,
+) -> (LimbBatch, LimbBatch) {
+    let limbs = dims.div_ceil(64);
+    let mut bits = LimbBatch::new(limbs);
+    let mut values = LimbBatch::new(key.n_squared.len());
+    for i in 0..count {
+        let x = match i {
+            0 => BigUint::from(0u32),
+            1 => (BigUint::from(1u32) << dims) - 1u32,
+            _ => rng.gen_biguint(dims as u64),
+        };
+        let mut digits = x.to_u64_digits();
+        digits.resize(limbs, 0);
+        bits.push(&digits).unwrap();
+        spread_item(&digits, values.push_zeroed());
+    }
+    (bits, values)
+}
+
+/// Messages given as slot bits (spread on the device for the classic scheme, on the host for
+/// the lookup scheme) give the ciphertexts of their values, through `encrypt` and
+/// `encrypt_into`, with the widest slot layout a key holds.
+#[test]
+fn slot_bit_messages_encrypt_like_their_values() {
+    for (variant, gpu) in backends() {
+        let mut rng = StdRng::seed_from_u64(13);
+        for key_len in [512u64, 1024] {
+            let key = Key::new(&mut rng, key_len);
+            for count in [1usize, 67] {
+                let noise = noise_exponents(&mut rng, count);
+                for lookup in [false, true] {
+                    let dims = if lookup {
+                        LOOKUP_MESSAGE_BITS / 2
+                    } else {
+                        key_len as usize - 1
+                    };
+                    let (bits, values) = slot_bit_messages(&mut rng, &key, count, dims);
+                    let expected = CpuBackend
+                        .encrypt(&key.job(false, lookup, &values, &noise))
+                        .unwrap();
+                    for owner in [false, true] {
+                        let job = EncryptionJob {
+                            messages: &bits,
+                            message_form: MessageForm::SlotBits,
+                            message_bits: 2 * dims,
+                            ..key.job(owner, lookup, &bits, &noise)
+                        };
+                        let context = format!(
+                            "{variant:?} key_len {key_len}, {count} items, lookup {lookup}, owner {owner}"
+                        );
+                        assert_eq!(gpu.encrypt(&job).unwrap(), expected, "{context}");
+                        let mut out = vec![0u64; expected.as_flat().len()];
+                        gpu.encrypt_into(&job, &mut out).unwrap();
+                        assert_eq!(out, expected.as_flat(), "{context}");
+                        assert_eq!(CpuBackend.encrypt(&job).unwrap(), expected, "{context}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn a_bad_encryption_job_is_an_error_on_the_gpu_too() {
     let mut rng = StdRng::seed_from_u64(12);
@@ -202,5 +273,13 @@ fn a_bad_encryption_job_is_an_error_on_the_gpu_too() {
         assert!(gpu
             .encrypt(&key.job(false, false, &narrow, &noise))
             .is_err());
+        // Slot bits wider than half of n².
+        let wide =
+            LimbBatch::from_flat(key.n_squared.len(), vec![1; 4 * key.n_squared.len()]).unwrap();
+        let job = EncryptionJob {
+            message_form: MessageForm::SlotBits,
+            ..key.job(false, false, &wide, &noise)
+        };
+        assert!(gpu.encrypt(&job).is_err(), "{variant:?}");
     }
 }

@@ -39,6 +39,26 @@ proptest! {
         }
     }
 
+    /// The slot-bits form a GPU reads spreads into exactly the plaintexts the CPU computes on,
+    /// chunk by chunk, for vectors of one and of several chunks.
+    #[test]
+    fn slot_bits_spread_into_the_packed_plaintexts(embed_len in 1usize..400, seed in any::<u64>()) {
+        use paillier_gpu::hazmat::backend::message_form::spread_item;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let v: Vec<u8> = (0..embed_len).map(|_| rng.gen_range(0..=1)).collect();
+        // key_len 128: 127 dimensions per chunk; plaintexts of 8 limbs (n²'s width).
+        let layout = VectorLayout::new(embed_len, 128).unwrap();
+        let bit_limbs = layout.slot_bit_limbs();
+        let mut bits = vec![0u64; layout.chunks() * bit_limbs];
+        layout.pack_slot_bits_into(&v, &mut bits);
+        for (chunk, plaintext) in layout.pack(&v, 8).iter().enumerate() {
+            let mut spread = vec![0u64; 8];
+            spread_item(&bits[chunk * bit_limbs..(chunk + 1) * bit_limbs], &mut spread);
+            prop_assert_eq!(&spread, plaintext, "chunk {}", chunk);
+        }
+    }
+
     #[test]
     fn top_k_is_a_sorted_prefix_with_ties_by_id(d in proptest::collection::vec(0u32..8, 0..40), k in 0usize..45) {
         let top = top_k(&d, k);

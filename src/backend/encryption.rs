@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
+use super::message_form::{spread_messages, MessageForm};
 use super::{Backend, Exponents, LimbBatch, Secrecy};
 use crate::bigint::{
     limbs_from_biguint, mul_wide, wipe_biguint, FixedBaseTable, Montgomery, MontgomeryModulus,
@@ -67,8 +68,11 @@ pub struct EncryptionJob<'a> {
     pub n: &'a num_bigint::BigUint,
     /// How the ciphertexts are computed.
     pub residues: Residues<'a>,
-    /// The messages, each below n, as limbs of n²'s width.
+    /// The messages, each below n: their values in n²'s width, or their slot bits
+    /// (`message_form`).
     pub messages: &'a LimbBatch,
+    /// How `messages` are given.
+    pub message_form: MessageForm,
     /// A public bound on the messages' bit length: the work of the lookup scheme's `g^m`.
     pub message_bits: usize,
     /// One noise exponent per message.
@@ -94,8 +98,17 @@ impl EncryptionJob<'_> {
     /// Checks the shapes of the job; shared by the implementations.
     pub(crate) fn check(&self) -> Result<()> {
         let invalid = |why: &str| Err(Error::InvalidParameter(why.into()));
-        if self.messages.limbs_per_item() != self.n_squared.len() {
-            return invalid("messages must have the width of n²");
+        match self.message_form {
+            MessageForm::Value if self.messages.limbs_per_item() != self.n_squared.len() => {
+                return invalid("messages must have the width of n²");
+            }
+            MessageForm::SlotBits
+                if self.messages.limbs_per_item() * 2 > self.n_squared.len()
+                    || self.message_bits > 128 * self.messages.limbs_per_item() =>
+            {
+                return invalid("slot bits must fit half of n²'s width and hold message_bits");
+            }
+            _ => {}
         }
         if self.noise_exponents.values.len() != self.messages.len() {
             return invalid("one noise exponent per message");
@@ -116,7 +129,26 @@ impl EncryptionJob<'_> {
         Ok(())
     }
 
-    /// The messages as exponents of `g` (the lookup scheme).
+    /// Runs `run` on this job with its messages as values: itself, or a copy whose slot bits
+    /// are spread (wiped after), for the implementations that do not read slot bits.
+    pub(crate) fn with_values<R>(
+        &self,
+        run: impl FnOnce(&EncryptionJob<'_>) -> Result<R>,
+    ) -> Result<R> {
+        match self.message_form {
+            MessageForm::Value => run(self),
+            MessageForm::SlotBits => {
+                let values = spread_messages(self.messages, self.n_squared.len())?;
+                run(&EncryptionJob {
+                    messages: &values,
+                    message_form: MessageForm::Value,
+                    ..*self
+                })
+            }
+        }
+    }
+
+    /// The messages as exponents of `g` (the lookup scheme); values only.
     pub(crate) fn message_exponents(&self) -> Exponents {
         Exponents {
             values: self.messages.clone(),
@@ -242,6 +274,9 @@ pub(crate) fn encrypt_with_primitives<B: Backend + ?Sized>(
     job.check()?;
     if job.messages.is_empty() {
         return Ok(LimbBatch::new(job.n_squared.len()));
+    }
+    if job.message_form != MessageForm::Value {
+        return job.with_values(|job| encrypt_with_primitives(backend, job));
     }
     let combined = match job.residues {
         Residues::NSquared(share) => noise_times_g_m(backend, job, share)?,

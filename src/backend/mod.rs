@@ -10,6 +10,7 @@ pub(crate) mod encryption;
 mod fallback;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod message_form;
 pub(crate) mod multi_exp;
 pub mod noise;
 mod one_prime;
@@ -30,6 +31,7 @@ pub use crt_key::CrtKey;
 pub use device::{backend_for, encryption_batch, Device};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
+pub use message_form::{MessageForm, Messages};
 pub use resident_batch::{DeviceBatch, ResidentBatch};
 pub use routing::RoutingBackend;
 pub use verifying::VerifyingBackend;

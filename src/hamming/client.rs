@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{pipeline, response_check, Backend, Exponents, LimbBatch};
+use crate::backend::{pipeline, response_check, Backend, LimbBatch, MessageForm, Messages};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
@@ -35,42 +35,54 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     let limbs = public_key.ciphertext_limbs();
     let chunks = layout.chunks();
     let bits = layout.message_bits();
-    let encrypt_into = |messages: &LimbBatch, noise: &Exponents, out: &mut [u64]| match secret_key {
-        Some(secret_key) => {
-            secret_key.encrypt_limbs_into(public_key, backend, messages, bits, noise, out)
-        }
-        None => public_key.encrypt_limbs_into(backend, messages, bits, noise, out),
-    };
-    let pieces = pipeline::pieces(backend, vectors.len() * chunks, chunks);
-    let ciphertexts = if pieces.len() > 1 {
-        // Every vector checked before any is encrypted, so the error is the first bad vector's
-        // whatever the device does; then each piece is packed, and its noise drawn, while the
-        // one before it encrypts. (Packing checks each vector again: a scan for a value above 1,
-        // cheap beside the packing, and the one-piece path needs it.)
-        check_all(layout, vectors)?;
-        let mut out = vec![0u64; vectors.len() * chunks * limbs];
-        pipeline::pipelined(
-            &pieces,
-            &mut out,
-            limbs,
-            |range| {
-                let piece = range.start / chunks..range.end / chunks;
-                let messages = pack(layout, limbs, &vectors[piece.clone()], piece.start)?;
-                let noise = public_key.random_noise_exponents(messages.len())?;
-                Ok((messages, noise))
-            },
-            |(messages, noise), out| encrypt_into(&messages, &noise, out),
-        )?;
-        LimbBatch::from_flat(limbs, out)?
+    let count = vectors.len() * chunks;
+    // A device reads slot bits, an eighth of the bytes to write and to upload; the CPU
+    // computes on values, so it is given those.
+    let (form, message_limbs) = if backend.runs_on_cpu(count) {
+        (MessageForm::Value, limbs)
     } else {
-        let messages = pack(layout, limbs, vectors, 0)?;
-        match secret_key {
-            Some(secret_key) => {
-                secret_key.encrypt_limbs(public_key, backend, &messages, layout.message_bits())?
-            }
-            None => public_key.encrypt_limbs(backend, &messages, layout.message_bits())?,
-        }
+        (MessageForm::SlotBits, layout.slot_bit_limbs())
     };
+    let pieces = pipeline::pieces(backend, count, chunks);
+    if pieces.len() > 1 {
+        // Every vector checked before any is encrypted, so the error is the first bad vector's
+        // whatever the device does. (Packing checks each vector again: a scan for a value above
+        // 1, cheap beside the packing, and the one-piece path needs it.)
+        check_all(layout, vectors)?;
+    }
+    // Each piece is packed, and its noise drawn, while the one before it encrypts.
+    let mut out = vec![0u64; count * limbs];
+    pipeline::pipelined(
+        &pieces,
+        &mut out,
+        limbs,
+        |range| {
+            let piece = range.start / chunks..range.end / chunks;
+            let messages = pack(
+                layout,
+                form,
+                message_limbs,
+                &vectors[piece.clone()],
+                piece.start,
+            )?;
+            let noise = public_key.random_noise_exponents(messages.len())?;
+            Ok((messages, noise))
+        },
+        |(packed, noise), out| {
+            let messages = Messages {
+                limbs: &packed,
+                form,
+                bits,
+            };
+            match secret_key {
+                Some(secret_key) => {
+                    secret_key.encrypt_limbs_into(public_key, backend, messages, &noise, out)
+                }
+                None => public_key.encrypt_limbs_into(backend, messages, &noise, out),
+            }
+        },
+    )?;
+    let ciphertexts = LimbBatch::from_flat(limbs, out)?;
     Ok(CiphertextBatch::from_products(
         public_key.fingerprint(),
         chunks,
@@ -92,10 +104,11 @@ fn check_all<V: AsRef<[u8]> + Sync>(layout: &VectorLayout, vectors: &[V]) -> Res
 }
 
 /// Checks and packs `vectors` (the first is vector `first` of the caller's batch, for errors)
-/// on every core in one pass, straight into one flat batch of plaintexts, wiped on every path.
-/// The error is the first bad vector's, whichever core found it.
+/// on every core in one pass, straight into one flat batch of plaintexts in `form`, `limbs`
+/// each, wiped on every path. The error is the first bad vector's, whichever core found it.
 fn pack<V: AsRef<[u8]> + Sync>(
     layout: &VectorLayout,
+    form: MessageForm,
     limbs: usize,
     vectors: &[V],
     first: usize,
@@ -109,7 +122,10 @@ fn pack<V: AsRef<[u8]> + Sync>(
         .filter_map(
             |(i, (out, vector))| match layout.check(first + i, vector.as_ref()) {
                 Ok(()) => {
-                    layout.pack_into(vector.as_ref(), out);
+                    match form {
+                        MessageForm::Value => layout.pack_into(vector.as_ref(), out),
+                        MessageForm::SlotBits => layout.pack_slot_bits_into(vector.as_ref(), out),
+                    }
                     None
                 }
                 Err(_) => Some(i),

@@ -108,6 +108,35 @@ impl VectorLayout {
         }
     }
 
+    /// Limbs per chunk of the slot-bits form: one bit per dimension.
+    pub fn slot_bit_limbs(&self) -> usize {
+        self.chunk_dims(0).div_ceil(64)
+    }
+
+    /// [`pack_into`](Self::pack_into)'s plaintexts as their slot bits only
+    /// ([`MessageForm::SlotBits`](crate::backend::MessageForm)): bit `j` of a chunk's item is
+    /// its plaintext's bit `2j`, so dimension `i` lands at bit `dims - 1 - i`. `out` is zeroed,
+    /// `chunks() · slot_bit_limbs()` limbs: an eighth of n²'s width at the SDK's layout.
+    ///
+    /// ```
+    /// use paillier_gpu::hamming::VectorLayout;
+    /// let layout = VectorLayout::new(3, 512).unwrap();
+    /// let mut bits = [0u64; 1];
+    /// layout.pack_slot_bits_into(&[1, 0, 1], &mut bits);
+    /// assert_eq!(bits, [0b101]); // slots 01 00 01
+    /// ```
+    pub fn pack_slot_bits_into(&self, vector: &[u8], out: &mut [u64]) {
+        let limbs = self.slot_bit_limbs().max(1);
+        for (c, bits) in out.chunks_mut(limbs).enumerate().take(self.chunks()) {
+            let dims = self.chunk_dims(c);
+            let start = c * self.dims_per_chunk;
+            for (j, &bit) in vector[start..start + dims].iter().enumerate() {
+                let position = dims - 1 - j;
+                bits[position / 64] |= u64::from(bit & 1) << (position % 64);
+            }
+        }
+    }
+
     /// For each chunk, the mask of its slots' low bits (`0b0101…01` over `2·dims` bits).
     pub fn masks(&self, limbs: usize) -> LimbBatch {
         let mut masks = LimbBatch::new(limbs);

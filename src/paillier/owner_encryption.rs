@@ -11,7 +11,7 @@
 use super::public_key::NOISE_WINDOW_BITS;
 use super::{PublicKey, Scheme, SecretKey};
 use crate::backend::{
-    Backend, EncryptionJob, Exponents, Garner, LimbBatch, ResidueTables, Residues,
+    Backend, EncryptionJob, Exponents, Garner, LimbBatch, Messages, ResidueTables, Residues,
 };
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -146,9 +146,12 @@ impl SecretKey {
         message_bits: usize,
         noise_exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        self.with_encryption_job(public_key, messages, message_bits, noise_exponents, |job| {
-            backend.encrypt(job)
-        })
+        self.with_encryption_job(
+            public_key,
+            Messages::values(messages, message_bits),
+            noise_exponents,
+            |job| backend.encrypt(job),
+        )
     }
 
     /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
@@ -157,15 +160,14 @@ impl SecretKey {
         &self,
         public_key: &PublicKey,
         backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
+        messages: Messages<'_>,
         noise_exponents: &Exponents,
         out: &mut [u64],
     ) -> Result<()> {
-        if messages.is_empty() {
+        if messages.limbs.is_empty() {
             return Ok(());
         }
-        self.with_encryption_job(public_key, messages, message_bits, noise_exponents, |job| {
+        self.with_encryption_job(public_key, messages, noise_exponents, |job| {
             backend.encrypt_into(job, out)
         })
     }
@@ -174,8 +176,7 @@ impl SecretKey {
     fn with_encryption_job<R>(
         &self,
         public_key: &PublicKey,
-        messages: &LimbBatch,
-        message_bits: usize,
+        messages: Messages<'_>,
         noise_exponents: &Exponents,
         run: impl FnOnce(&EncryptionJob<'_>) -> Result<R>,
     ) -> Result<R> {
@@ -194,8 +195,9 @@ impl SecretKey {
                 q: tables.q.share(&crt.q_squared),
                 garner: &tables.garner,
             },
-            messages,
-            message_bits,
+            messages: messages.limbs,
+            message_form: messages.form,
+            message_bits: messages.bits,
             noise_exponents,
         })
     }

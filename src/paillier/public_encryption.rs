@@ -9,7 +9,7 @@ use super::public_key::{PublicKey, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WIN
 use super::{Ciphertext, Scheme};
 use crate::backend::encryption::one_plus_mn_times;
 use crate::backend::{
-    Backend, EncryptionJob, Exponents, LimbBatch, ResidueTables, Residues, Secrecy,
+    Backend, EncryptionJob, Exponents, LimbBatch, Messages, ResidueTables, Residues, Secrecy,
 };
 use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
@@ -93,9 +93,11 @@ impl PublicKey {
         message_bits: usize,
         noise_exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        self.with_encryption_job(messages, message_bits, noise_exponents, |job| {
-            backend.encrypt(job)
-        })
+        self.with_encryption_job(
+            Messages::values(messages, message_bits),
+            noise_exponents,
+            |job| backend.encrypt(job),
+        )
     }
 
     /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
@@ -103,16 +105,15 @@ impl PublicKey {
     pub(crate) fn encrypt_limbs_into(
         &self,
         backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
+        messages: Messages<'_>,
         noise_exponents: &Exponents,
         out: &mut [u64],
     ) -> Result<()> {
         self.check_encryption_parameters()?;
-        if messages.is_empty() {
+        if messages.limbs.is_empty() {
             return Ok(());
         }
-        self.with_encryption_job(messages, message_bits, noise_exponents, |job| {
+        self.with_encryption_job(messages, noise_exponents, |job| {
             backend.encrypt_into(job, out)
         })
     }
@@ -120,8 +121,7 @@ impl PublicKey {
     /// The encryption job of `messages` under this key, handed to `run`.
     fn with_encryption_job<R>(
         &self,
-        messages: &LimbBatch,
-        message_bits: usize,
+        messages: Messages<'_>,
         noise_exponents: &Exponents,
         run: impl FnOnce(&EncryptionJob<'_>) -> Result<R>,
     ) -> Result<R> {
@@ -134,8 +134,9 @@ impl PublicKey {
                 noise: &tables.noise,
                 g: tables.g.as_ref(),
             }),
-            messages,
-            message_bits,
+            messages: messages.limbs,
+            message_form: messages.form,
+            message_bits: messages.bits,
             noise_exponents,
         })
     }

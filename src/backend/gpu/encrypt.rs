@@ -16,7 +16,7 @@ use super::params::{one_dispatch, Params};
 use super::words::{gpu_words, Words};
 use super::GpuBackend;
 use crate::backend::encryption::copy_ciphertexts;
-use crate::backend::{EncryptionJob, Garner, LimbBatch, ResidueTables, Residues};
+use crate::backend::{EncryptionJob, Garner, LimbBatch, MessageForm, ResidueTables, Residues};
 use crate::bigint::MontgomeryModulus;
 use crate::error::Result;
 
@@ -33,12 +33,14 @@ struct ShareBuffers {
 }
 
 /// The host words every pass reads: noise exponents, messages as exponents (lookup), messages
-/// as limbs (classic). Secrets: borrowed from batches their owners wipe, or wiped copies.
+/// as limbs or slot bits (classic). Secrets: borrowed from batches their owners wipe, or wiped
+/// copies.
 struct JobWords<'a> {
     noise: Words<'a>,
     noise_per_item: usize,
     messages: Words<'a>,
     messages_per_item: usize,
+    slot_bits: bool,
 }
 
 impl GpuBackend {
@@ -146,6 +148,7 @@ impl GpuBackend {
                         item_words: words.messages_per_item,
                     },
                     item_limbs: words.messages_per_item,
+                    slot_bits: words.slot_bits,
                 },
                 output,
             )],
@@ -189,9 +192,20 @@ impl GpuBackend {
         let count = job.messages.len();
         job.check()?;
         self.check_health()?;
+        let slot_bits = job.message_form == MessageForm::SlotBits;
+        if slot_bits && !job.classic() {
+            // The lookup scheme reads messages as exponents of g: spread on the host.
+            return job.with_values(|job| self.with_encryption_passes(job, run));
+        }
         let width = self.gpu_limbs(job.n_squared);
-        // Exponent words for the lookup scheme's g^m; GPU limbs for the classic 1 + m·n.
-        let (messages, messages_per_item) = if job.classic() {
+        // Exponent words for the lookup scheme's g^m; GPU limbs (or slot-bit words) for the
+        // classic 1 + m·n.
+        let (messages, messages_per_item) = if slot_bits {
+            (
+                gpu_words(job.messages.as_flat(), LimbPath::Bits32),
+                job.messages.limbs_per_item() * 2,
+            )
+        } else if job.classic() {
             (self.words_of(job.messages), width)
         } else {
             (
@@ -204,6 +218,7 @@ impl GpuBackend {
             noise_per_item: job.noise_exponents.values.limbs_per_item() * 2,
             messages,
             messages_per_item,
+            slot_bits,
         };
         let output = Source::Output { item_words: width };
         match job.residues {

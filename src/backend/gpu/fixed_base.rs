@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
 use super::modexp::STATE_SLOT;
-use super::params::{phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_TIMES_FACTOR};
+use super::params::{
+    phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_SPREAD_SLOTS, PHASE_TIMES_FACTOR,
+};
 use super::words::{exponent_words, gpu_words};
 use super::{failure, GpuBackend};
 use crate::backend::{Exponents, LimbBatch};
@@ -24,10 +26,12 @@ pub(super) enum Finish<'a> {
         item_limbs: usize,
     },
     /// `1 + m·n mod m` for a per-item message `m < n` (needs the encryption constants, which
-    /// hold `n·R`): `g^e · (1 + m·n)`.
+    /// hold `n·R`): `g^e · (1 + m·n)`. With `slot_bits`, each item is `item_limbs` u32 words of
+    /// slot bits ([`MessageForm::SlotBits`](crate::backend::MessageForm)) rather than `m`'s limbs.
     TimesOnePlusMN {
         messages: Source<'a>,
         item_limbs: usize,
+        slot_bits: bool,
     },
 }
 
@@ -94,7 +98,11 @@ impl GpuBackend {
             Finish::TimesOnePlusMN {
                 messages,
                 item_limbs,
-            } => (PHASE_ONE_PLUS_MN, messages, item_limbs),
+                slot_bits,
+            } => {
+                let spread = if slot_bits { PHASE_SPREAD_SLOTS } else { 0 };
+                (PHASE_ONE_PLUS_MN | spread, messages, item_limbs)
+            }
         };
         let mut program = phased_program(
             rows,

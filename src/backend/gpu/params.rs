@@ -43,6 +43,9 @@ pub(super) const PHASE_FINISH: u32 = 2;
 pub(super) const PHASE_TIMES_FACTOR: u32 = 4;
 /// Fixed-base finish: multiply by `1 + m·n` for the binding-6 item `m` (implies the factor).
 pub(super) const PHASE_ONE_PLUS_MN: u32 = 8;
+/// With [`PHASE_ONE_PLUS_MN`]: the binding-6 items are slot bits (u32 words), spread into `m`'s
+/// 2-bit slots as they are read.
+pub(super) const PHASE_SPREAD_SLOTS: u32 = 16;
 
 /// One dispatch of a kernel: phase bits and a step range.
 #[derive(Clone, Copy, Debug)]
