@@ -260,13 +260,26 @@ fn resident_batches_grow_and_multiply_in_place() {
                 all.as_flat()[range.start * m.len()..range.end * m.len()].to_vec(),
             )
             .unwrap();
+            let expected = CpuBackend.modmul(&m, &subset, &q).unwrap();
             assert_eq!(
                 gpu.modmul_resident(&m, &resident, range.clone(), &q)
                     .unwrap(),
-                CpuBackend.modmul(&m, &subset, &q).unwrap(),
+                expected,
                 "{path:?} {range:?}"
             );
+            // Into an output that held something else: every limb is overwritten, on both.
+            for backend in [gpu.as_ref() as &dyn Backend, &CpuBackend] {
+                let mut out = vec![u64::MAX; expected.as_flat().len()];
+                backend
+                    .modmul_resident_into(&m, &resident, range.clone(), &q, &mut out)
+                    .unwrap();
+                assert_eq!(out, expected.as_flat(), "{path:?} {range:?} into");
+            }
         }
+        let mut short = vec![0u64; 3 * m.len()];
+        assert!(gpu
+            .modmul_resident_into(&m, &resident, 0..4, &q, &mut short)
+            .is_err());
         assert!(matches!(
             gpu.modmul_resident(&m, &resident, 100..138, &q),
             Err(Error::InvalidSelection(_))

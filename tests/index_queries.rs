@@ -46,6 +46,8 @@ fn query_batches_and_streamed_responses_equal_single_aggregations() {
                 .insert_batch(&ctx.encrypt_batch(&database).unwrap())
                 .unwrap();
             let queries = ctx.encrypt_batch(&vectors(&mut rng, 5, 64)).unwrap();
+            // One output reused across every query and selection (growing and shrinking).
+            let mut reused = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
             for selection in [
                 Selection::All,
                 Selection::Range(3..30),
@@ -57,6 +59,10 @@ fn query_batches_and_streamed_responses_equal_single_aggregations() {
                 for (query, answer) in records(&queries).iter().zip(&answers) {
                     let single = index.aggregate_batch(query, &selection).unwrap();
                     assert_eq!(answer, &single, "{scheme:?} {selection:?}");
+                    index
+                        .aggregate_batch_into(query, &selection, &mut reused)
+                        .unwrap();
+                    assert_eq!(reused, single, "{scheme:?} {selection:?} into");
                     // Streamed in blocks of 4: the same responses, in order, at their positions.
                     let mut streamed = Vec::new();
                     index
@@ -78,6 +84,14 @@ fn query_batches_and_streamed_responses_equal_single_aggregations() {
                 Ok(())
             });
             assert!(matches!(bad, Err(Error::InvalidSelection(_))) && sent == 0);
+            // A bad selection leaves a reused output empty, not holding the last answers.
+            index
+                .aggregate_batch_into(&query, &Selection::All, &mut reused)
+                .unwrap();
+            assert!(index
+                .aggregate_batch_into(&query, &Selection::Ids(vec![99]), &mut reused)
+                .is_err());
+            assert!(reused.is_empty());
             let stopped = index.aggregate_streamed(&query, &Selection::All, 4, |first, _| {
                 if first >= 8 {
                     return Err(Error::InvalidParameter("the socket closed".into()));
@@ -120,6 +134,7 @@ fn aggregation_across_resident_shards_matches_the_cpu() {
     let mut on_gpu = ctx.new_index().unwrap().with_backend(gpu);
     on_cpu.insert_batch(&batch).unwrap();
     on_gpu.insert_batch(&batch).unwrap();
+    let mut reused = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
     for selection in [
         Selection::All,
         Selection::Range(1..4),
@@ -127,10 +142,16 @@ fn aggregation_across_resident_shards_matches_the_cpu() {
         Selection::Range(3..17),
         Selection::Range(20..23),
     ] {
+        let expected = on_cpu.aggregate_batch(&query, &selection).unwrap();
         assert_eq!(
             on_gpu.aggregate_batch(&query, &selection).unwrap(),
-            on_cpu.aggregate_batch(&query, &selection).unwrap(),
+            expected,
             "{selection:?}"
         );
+        // Each shard's products read straight into their place of a reused output.
+        on_gpu
+            .aggregate_batch_into(&query, &selection, &mut reused)
+            .unwrap();
+        assert_eq!(reused, expected, "{selection:?} into");
     }
 }

@@ -141,6 +141,18 @@ impl LimbBatch {
         &self.data
     }
 
+    /// The flat limbs, mutable.
+    pub fn as_flat_mut(&mut self) -> &mut [u64] {
+        &mut self.data
+    }
+
+    /// Makes the batch hold `items` items: the first ones kept, any new ones zero, the
+    /// allocation reused when it is large enough (a caller refilling one output per call).
+    pub fn resize(&mut self, items: usize) {
+        self.data
+            .resize(items.saturating_mul(self.limbs_per_item), 0);
+    }
+
     /// Consumes the batch into its flat limbs.
     pub fn into_flat(self) -> Vec<u64> {
         self.data

@@ -44,6 +44,40 @@ where
     }
 }
 
+/// `out[i] = a[i] · b[i % k] mod m`, straight into `out` (`a`'s length and width).
+fn modmul_into(
+    modulus: &MontgomeryModulus,
+    a: &LimbBatch,
+    b: &LimbBatch,
+    out: &mut [u64],
+) -> Result<()> {
+    check_operands(modulus, a, b)?;
+    if out.len() != a.as_flat().len() {
+        return Err(Error::InvalidParameter(format!(
+            "an output of {} limbs for {} products of {}",
+            out.len(),
+            a.len(),
+            modulus.len()
+        )));
+    }
+    // Preparing the operands once makes each item ONE multiplication. Preparing costs a
+    // product too, so a batch of as many multipliers as items prepares them in parallel
+    // (serially it was a step every core waited for in encryption's `(1 + m·n)·r^n`).
+    let prepared: Vec<_> = b
+        .as_flat()
+        .par_chunks(b.limbs_per_item())
+        .with_min_len(MIN_ITEMS_PER_TASK)
+        .map(|x| modulus.prepare_multiplier(x))
+        .collect();
+    let k = prepared.len().max(1);
+    out.par_chunks_mut(modulus.len().max(1))
+        .with_min_len(MIN_ITEMS_PER_TASK)
+        .zip(a.as_flat().par_chunks(a.limbs_per_item().max(1)))
+        .enumerate()
+        .for_each(|(i, (o, x))| modulus.mul_prepared(x, &prepared[i % k], o));
+    Ok(())
+}
+
 /// [`map_items`] two items at a time, for work that runs faster in pairs:
 /// `pair(i, (item i, out i), (item i + 1, out i + 1))` for even `i`, and `single` for an odd
 /// last item.
@@ -130,20 +164,9 @@ impl Backend for CpuBackend {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        check_operands(modulus, a, b)?;
-        // Preparing the operands once makes each item ONE multiplication. Preparing costs a
-        // product too, so a batch of as many multipliers as items prepares them in parallel
-        // (serially it was a step every core waited for in encryption's `(1 + m·n)·r^n`).
-        let prepared: Vec<_> = b
-            .as_flat()
-            .par_chunks(b.limbs_per_item())
-            .with_min_len(MIN_ITEMS_PER_TASK)
-            .map(|x| modulus.prepare_multiplier(x))
-            .collect();
-        let k = prepared.len().max(1);
-        Ok(map_items(a, modulus.len(), |i, x, out| {
-            modulus.mul_prepared(x, &prepared[i % k], out);
-        }))
+        let mut out = vec![0u64; a.as_flat().len()];
+        modmul_into(modulus, a, b, &mut out)?;
+        LimbBatch::from_flat(modulus.len(), out)
     }
 
     fn fixed_base_pow(
@@ -222,6 +245,17 @@ impl Backend for CpuBackend {
                 .collect());
         }
         self.crt_decode_two_primes(key, bases_p, bases_q, masks)
+    }
+
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &super::ResidentBatch,
+        range: std::ops::Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        modmul_into(modulus, batch.host_items(range)?.as_ref(), b, out)
     }
 }
 

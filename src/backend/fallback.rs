@@ -164,6 +164,19 @@ impl Backend for FallbackBackend {
         })
     }
 
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        self.attempt("a resident product", |backend| {
+            backend.modmul_resident_into(modulus, batch, range.clone(), b, out)
+        })
+    }
+
     fn runs_on_cpu(&self, items: usize) -> bool {
         if self.degraded() {
             self.fallback.runs_on_cpu(items)

@@ -141,6 +141,20 @@ pub trait Backend: Send + Sync + fmt::Debug {
         self.modmul(modulus, batch.host_items(range)?.as_ref(), b)
     }
 
+    /// [`modmul_resident`](Self::modmul_resident) into `out`, `range.len()` items of the
+    /// modulus's width: a search backend that answers query after query reuses one output
+    /// (no fresh pages per query), and a GPU reads the products straight into it.
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        encryption::copy_ciphertexts(&self.modmul_resident(modulus, batch, range, b)?, out)
+    }
+
     /// True when this backend runs a batch of `items` on the CPU itself (a GPU below its
     /// smallest worthwhile batch, or one that has fallen back): [`VerifyingBackend`] does not
     /// check such batches.

@@ -133,6 +133,18 @@ impl Backend for RoutingBackend {
             .modmul_resident(modulus, batch, range, b)
     }
 
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        self.pick(range.len())
+            .modmul_resident_into(modulus, batch, range, b, out)
+    }
+
     fn runs_on_cpu(&self, items: usize) -> bool {
         self.pick(items).runs_on_cpu(items)
     }

@@ -184,6 +184,28 @@ impl Backend for VerifyingBackend {
         )
     }
 
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        let first = range.start;
+        spot_check::run_checked_into(
+            "resident modmul",
+            self.samples_for(range.len()),
+            modulus.len(),
+            out,
+            |out| {
+                self.inner
+                    .modmul_resident_into(modulus, batch, range.clone(), b, out)
+            },
+            |i| spot_check::modmul_item(modulus, &batch.gather([first + i])?, b, i),
+        )
+    }
+
     fn runs_on_cpu(&self, items: usize) -> bool {
         self.inner.runs_on_cpu(items)
     }

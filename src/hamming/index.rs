@@ -4,6 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{EncryptedVector, VectorLayout};
+use crate::backend::encryption::copy_ciphertexts;
 use crate::backend::{backend_for, Backend, Device, ResidentBatch};
 
 use crate::error::{Error, Result};
@@ -163,6 +164,49 @@ impl EncryptedIndex {
         query: &CiphertextBatch,
         selection: &Selection,
     ) -> Result<CiphertextBatch> {
+        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.chunks())?;
+        self.aggregate_batch_into(query, selection, &mut responses)?;
+        Ok(responses)
+    }
+
+    /// [`aggregate_batch`](Self::aggregate_batch) into `responses`, whose records are replaced
+    /// and whose allocation is reused: a backend answering query after query keeps one output
+    /// (no fresh pages per query), and a GPU reads the products straight into it. On an error
+    /// `responses` is left empty.
+    ///
+    /// ```
+    /// # use paillier_gpu::{ContextOptions, ExecutionContext, Selection};
+    /// # use paillier_gpu::paillier::CiphertextBatch;
+    /// # let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+    /// let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
+    /// let mut index = ctx.new_index().unwrap();
+    /// index.insert_batch(&ctx.encrypt_batch(&[[0u8; 8], [1; 8]]).unwrap()).unwrap();
+    /// let mut responses = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
+    /// for (query, expected) in [([1u8; 8], [8, 0]), ([0; 8], [0, 8])] {
+    ///     let query = ctx.encrypt_batch(&[query]).unwrap();
+    ///     index.aggregate_batch_into(&query, &Selection::All, &mut responses).unwrap();
+    ///     assert_eq!(ctx.decode_batch(&responses).unwrap(), expected);
+    /// }
+    /// ```
+    pub fn aggregate_batch_into(
+        &self,
+        query: &CiphertextBatch,
+        selection: &Selection,
+        responses: &mut CiphertextBatch,
+    ) -> Result<()> {
+        let outcome = self.fill_responses(query, selection, responses);
+        if outcome.is_err() {
+            responses.clear();
+        }
+        outcome
+    }
+
+    fn fill_responses(
+        &self,
+        query: &CiphertextBatch,
+        selection: &Selection,
+        responses: &mut CiphertextBatch,
+    ) -> Result<()> {
         self.check_batch(query)?;
         if query.records() != 1 {
             return Err(Error::InvalidCiphertext {
@@ -173,13 +217,8 @@ impl EncryptedIndex {
         let query = query.limbs();
         let chunks = self.layout.chunks();
         let modulus = self.public_key.n_squared_modulus();
-        let products = match selection {
-            Selection::All => self.backend.modmul_resident(
-                modulus,
-                &self.records,
-                0..self.records.len(),
-                query,
-            )?,
+        let items = match selection {
+            Selection::All => 0..self.records.len(),
             Selection::Range(range) => {
                 if range.start > range.end || range.end > self.len() {
                     return Err(Error::InvalidSelection(format!(
@@ -189,9 +228,7 @@ impl EncryptedIndex {
                         self.len()
                     )));
                 }
-                let items = range.start * chunks..range.end * chunks;
-                self.backend
-                    .modmul_resident(modulus, &self.records, items, query)?
+                range.start * chunks..range.end * chunks
             }
             Selection::Ids(ids) => {
                 if let Some(&id) = ids.iter().find(|&&id| id >= self.len()) {
@@ -201,11 +238,21 @@ impl EncryptedIndex {
                     )));
                 }
                 let items = ids.iter().flat_map(|&id| id * chunks..(id + 1) * chunks);
-                self.backend
-                    .modmul(modulus, &self.records.gather(items)?, query)?
+                let products = self
+                    .backend
+                    .modmul(modulus, &self.records.gather(items)?, query)?;
+                return responses.refill_products(
+                    &self.public_key,
+                    chunks,
+                    products.len(),
+                    |out| copy_ciphertexts(&products, out),
+                );
             }
         };
-        Ok(CiphertextBatch::from_products(self.key, chunks, products))
+        responses.refill_products(&self.public_key, chunks, items.len(), |out| {
+            self.backend
+                .modmul_resident_into(modulus, &self.records, items.clone(), query, out)
+        })
     }
 
     /// Answers several queries against this database in one call: `queries` holds one record
@@ -274,9 +321,11 @@ impl EncryptedIndex {
                     .collect()
             }
         };
+        // One block of responses, its allocation reused block after block.
+        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.chunks())?;
         let mut first = 0;
         for block in &blocks {
-            let responses = self.aggregate_batch(query, block)?;
+            self.aggregate_batch_into(query, block, &mut responses)?;
             sink(first, &responses)?;
             first += responses.records();
         }

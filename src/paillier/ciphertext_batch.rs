@@ -208,6 +208,29 @@ impl CiphertextBatch {
         }
     }
 
+    /// Makes this batch hold `ciphertexts` products computed mod n² by `fill` (into the flat
+    /// limbs) under `public_key`, reusing its allocation: below n² and units by construction. On an
+    /// error the batch is left empty, never half filled.
+    pub(crate) fn refill_products(
+        &mut self,
+        public_key: &PublicKey,
+        chunks_per_record: usize,
+        ciphertexts: usize,
+        fill: impl FnOnce(&mut [u64]) -> Result<()>,
+    ) -> Result<()> {
+        self.key = public_key.fingerprint();
+        self.chunks_per_record = chunks_per_record;
+        if self.limbs.limbs_per_item() != public_key.ciphertext_limbs() {
+            self.limbs = LimbBatch::new(public_key.ciphertext_limbs());
+        }
+        self.limbs.resize(ciphertexts);
+        let filled = fill(self.limbs.as_flat_mut());
+        if filled.is_err() {
+            self.limbs.clear();
+        }
+        filled
+    }
+
     fn check_whole_records(&self, ciphertexts: usize) -> Result<()> {
         if !ciphertexts.is_multiple_of(self.chunks_per_record) {
             return Err(Error::InvalidCiphertext {

@@ -374,4 +374,15 @@ impl Backend for GpuBackend {
     ) -> Result<LimbBatch> {
         self.modmul_resident_on_device(modulus, batch, range, b)
     }
+
+    fn modmul_resident_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        self.modmul_resident_into_on_device(modulus, batch, range, b, out)
+    }
 }

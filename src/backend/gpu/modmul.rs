@@ -2,12 +2,14 @@
 
 use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
+use super::options::LimbPath;
 use super::params::{one_dispatch, Params};
 use super::words::gpu_words;
 use super::GpuBackend;
+use crate::backend::encryption::copy_ciphertexts;
 use crate::backend::LimbBatch;
 use crate::bigint::MontgomeryModulus;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Each operand item in Montgomery form (b·R), so the kernel's one product gives a·b.
 fn montgomery_operand(modulus: &MontgomeryModulus, b: &LimbBatch) -> LimbBatch {
@@ -52,6 +54,54 @@ impl GpuBackend {
         b: &LimbBatch,
         operand_offset: usize,
     ) -> Result<LimbBatch> {
+        let out = self.with_multiply_pass(modulus, factors, count, b, operand_offset, |pass| {
+            self.run(std::slice::from_ref(pass), count)
+        })?;
+        self.batch_of(out, modulus.len())
+    }
+
+    /// [`multiply`](Self::multiply) into `out` (`count` items of the modulus's width): with
+    /// 32-bit GPU limbs on a little-endian host the result words are the u64 limbs' bytes, read
+    /// back in place.
+    pub(super) fn multiply_into(
+        &self,
+        modulus: &MontgomeryModulus,
+        factors: Factors<'_>,
+        count: usize,
+        b: &LimbBatch,
+        operand_offset: usize,
+        out: &mut [u64],
+    ) -> Result<()> {
+        if self.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
+            let products = self.multiply(modulus, factors, count, b, operand_offset)?;
+            return copy_ciphertexts(&products, out);
+        }
+        if out.len() != count * modulus.len() {
+            return Err(Error::InvalidParameter(format!(
+                "an output of {} limbs for {count} products of {}",
+                out.len(),
+                modulus.len()
+            )));
+        }
+        self.with_multiply_pass(modulus, factors, count, b, operand_offset, |pass| {
+            self.run_into(
+                std::slice::from_ref(pass),
+                count,
+                bytemuck::cast_slice_mut(out),
+            )
+        })
+    }
+
+    /// Builds the product pass (and the buffers it binds) and hands it to `run`.
+    fn with_multiply_pass<R>(
+        &self,
+        modulus: &MontgomeryModulus,
+        factors: Factors<'_>,
+        count: usize,
+        b: &LimbBatch,
+        operand_offset: usize,
+        run: impl FnOnce(&Pass<'_>) -> Result<R>,
+    ) -> Result<R> {
         let s = self.gpu_limbs(modulus);
         let b_montgomery = montgomery_operand(modulus, b);
         let b_words = gpu_words(b_montgomery.as_flat(), self.limb_path);
@@ -104,7 +154,6 @@ impl GpuBackend {
             first,
             operand,
         };
-        let out = self.run(&[pass], count)?;
-        self.batch_of(out, modulus.len())
+        run(&pass)
     }
 }

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::modmul::Factors;
 use super::{failure, GpuBackend};
+use crate::backend::encryption::copy_ciphertexts;
 use crate::backend::{DeviceBatch, LimbBatch, ResidentBatch};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
@@ -173,10 +174,38 @@ impl GpuBackend {
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
         batch.check_range(&range)?;
-        let Some(resident) = self.own_copy(batch) else {
+        if self.own_copy(batch).is_none() {
             return self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b);
+        }
+        let mut out = vec![0u64; range.len() * modulus.len()];
+        self.modmul_resident_into_on_device(modulus, batch, range, b, &mut out)?;
+        LimbBatch::from_flat(modulus.len(), out)
+    }
+
+    /// [`Backend::modmul_resident_into`](crate::backend::Backend::modmul_resident_into): each
+    /// shard's products are read straight into their place in `out`.
+    pub(super) fn modmul_resident_into_on_device(
+        &self,
+        modulus: &MontgomeryModulus,
+        batch: &ResidentBatch,
+        range: Range<usize>,
+        b: &LimbBatch,
+        out: &mut [u64],
+    ) -> Result<()> {
+        batch.check_range(&range)?;
+        let width = modulus.len();
+        if out.len() != range.len() * width {
+            return Err(Error::InvalidParameter(format!(
+                "an output of {} limbs for {} products of {width}",
+                out.len(),
+                range.len()
+            )));
+        }
+        let Some(resident) = self.own_copy(batch) else {
+            let products = self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b)?;
+            return copy_ciphertexts(&products, out);
         };
-        if batch.limbs_per_item() != modulus.len() || b.limbs_per_item() != modulus.len() {
+        if batch.limbs_per_item() != width || b.limbs_per_item() != width {
             return Err(Error::InvalidParameter(
                 "operand width differs from the modulus".into(),
             ));
@@ -185,7 +214,6 @@ impl GpuBackend {
             return Err(Error::InvalidParameter("empty operand batch".into()));
         }
         // One run per shard the range touches; operands stay cyclic over the whole range.
-        let mut parts = Vec::new();
         let mut shard_start = 0;
         for shard in &resident.shards {
             let shard_range = shard_start..shard_start + shard.items;
@@ -199,17 +227,9 @@ impl GpuBackend {
                 buffer: &shard.buffer,
                 first: from - shard_range.start,
             };
-            parts.push(self.multiply(modulus, factors, to - from, b, from - range.start)?);
+            let place = &mut out[(from - range.start) * width..(to - range.start) * width];
+            self.multiply_into(modulus, factors, to - from, b, from - range.start, place)?;
         }
-        // A range within one shard (every database up to a shard's size) is that run's result,
-        // with no copy; only ranges across shards are joined.
-        if parts.len() <= 1 {
-            return Ok(parts.pop().unwrap_or_else(|| LimbBatch::new(modulus.len())));
-        }
-        let mut out_flat = Vec::with_capacity(range.len() * modulus.len());
-        for part in &parts {
-            out_flat.extend_from_slice(part.as_flat());
-        }
-        LimbBatch::from_flat(modulus.len(), out_flat)
+        Ok(())
     }
 }

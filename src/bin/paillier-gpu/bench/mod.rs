@@ -21,6 +21,7 @@ use std::time::Instant;
 use paillier_gpu::formats::{write_atomic, Visibility};
 use paillier_gpu::hamming::{self, EncryptedVector, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
+use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
 
@@ -299,15 +300,14 @@ fn measure(
     let encrypt_public = time(&mut || {
         hamming::encrypt_batch(backend, ctx.public_key(), None, layout, vectors).map(drop)
     })?;
-    // A search backend's path: batches in and out, the database resident on the device.
+    // A search backend's path: batches in and out, the database resident on the device, one
+    // output reused from query to query.
     let index = database(ctx, vectors)?;
     let query = ctx.encrypt_batch(&vectors[..1])?;
-    let mut responses = None;
-    let aggregate = time(&mut || {
-        responses = Some(index.aggregate_batch(&query, &Selection::All)?);
-        Ok(())
-    })?;
-    let responses = responses.map_or_else(Vec::new, |r| EncryptedVector::from_batch(&r));
+    let mut responses = CiphertextBatch::new(ctx.public_key(), layout.chunks())?;
+    let aggregate =
+        time(&mut || index.aggregate_batch_into(&query, &Selection::All, &mut responses))?;
+    let responses = EncryptedVector::from_batch(&responses);
     let decode = time(&mut || ctx.decode_distances(&responses).map(drop))?;
     let search = time(&mut || whole_search(ctx, &index, &vectors[0]).map(drop))?;
     log::debug!("bench on {device} done");
