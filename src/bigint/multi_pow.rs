@@ -97,10 +97,21 @@ pub(crate) struct Window {
     pub digit: usize,
 }
 
+/// Windows of a secret exponent (the GPU's decoding program) are wiped before they are freed.
+impl zeroize::Zeroize for Window {
+    fn zeroize(&mut self) {
+        self.low.zeroize();
+        self.digit.zeroize();
+    }
+}
+
 /// Left-to-right sliding windows of at most `width` bits, each ending in a one bit.
 pub(crate) fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
-    let mut windows = Vec::new();
-    let mut i = bit_length(exponent) as isize - 1;
+    // Reserved whole (a window takes at least one bit), so that no reallocation leaves a copy
+    // of a secret exponent's windows behind.
+    let bits = bit_length(exponent);
+    let mut windows = Vec::with_capacity(bits.div_ceil(width.max(1)) * 2);
+    let mut i = bits as isize - 1;
     while i >= 0 {
         if !bit(exponent, i as usize) {
             i -= 1;

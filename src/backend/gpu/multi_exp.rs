@@ -5,6 +5,9 @@
 //! tables and, per row, `b` squarings and about `k·b/(w+1)` products, where composing
 //! [`Backend::modexp`](crate::backend::Backend::modexp) and a product tree costs
 //! `r·k·(b + b/4)`, and 20 times as many GPU calls.
+//!
+//! Decoding runs its one exponentiation per response through the same passes (one base, one
+//! row: `p − 1` by sliding windows, see `crt.rs`).
 
 use super::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
 use super::kernels::Kernel;
@@ -36,33 +39,82 @@ impl GpuBackend {
             return LimbBatch::from_flat(width, Vec::new());
         }
         let s = self.gpu_limbs(modulus);
-        let shape = self.shape(s);
-        let product_edges = shape.product_back_edges();
-        // A term squares at most as often as a dispatch's budget allows, with its product and
-        // the finish.
-        let max_squarings = (self.loop_budget / product_edges).saturating_sub(3).max(1);
-        let plan = TermPlan::new(
-            &ExponentRows {
-                limbs: exponents.values.as_flat(),
-                limbs_per_exponent: exponents.values.limbs_per_item(),
-                per_row,
-            },
-            max_squarings,
-        );
-        let table_entries = per_row << (plan.window - 1);
-        let table_bytes = (table_entries * s * 4) as u64;
-        let grid_limit = self.limits.max_compute_workgroups_per_dimension as usize;
-        let terms_bytes = (plan.words.len() * 4) as u64;
-        if rows > grid_limit
-            || table_bytes > self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
-            || terms_bytes > self.max_binding_bytes
-        {
+        let plan = self.term_plan(s, &exponents.values, per_row);
+        if !self.multi_exp_fits(s, &plan, per_row, rows) {
             // One sample's tables, its rows or the programs exceed what one dispatch can hold.
             return multi_exp_with_primitives(self, modulus, bases, exponents, per_row);
         }
         let consts = self.consts_buffer(modulus)?;
         let terms = self.storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
         let base_words = self.words_of(bases);
+        let passes = self.multi_exp_passes(
+            modulus,
+            &consts,
+            Source::PerItem {
+                words: &base_words,
+                item_words: per_row * s,
+            },
+            (&terms, &plan),
+            per_row,
+            rows,
+            Source::Output {
+                item_words: rows * s,
+            },
+        );
+        let out = self.run(&passes, samples)?;
+        self.batch_of(out, width)
+    }
+
+    /// The programs of `exponents` (rows of `per_row`), no term squaring more often than a
+    /// dispatch's loop budget allows for numbers of `s` GPU limbs.
+    pub(super) fn term_plan(&self, s: usize, exponents: &LimbBatch, per_row: usize) -> TermPlan {
+        let product_edges = self.shape(s).product_back_edges();
+        // A term squares at most as often as a dispatch's budget allows, with its product and
+        // the finish.
+        let max_squarings = (self.loop_budget / product_edges).saturating_sub(3).max(1);
+        TermPlan::new(
+            &ExponentRows {
+                limbs: exponents.as_flat(),
+                limbs_per_exponent: exponents.limbs_per_item(),
+                per_row,
+            },
+            max_squarings,
+        )
+    }
+
+    /// Whether one item's tables, its rows and the programs fit what one dispatch binds.
+    pub(super) fn multi_exp_fits(
+        &self,
+        s: usize,
+        plan: &TermPlan,
+        per_row: usize,
+        rows: usize,
+    ) -> bool {
+        let table_bytes = ((per_row << (plan.window - 1)) * s * 4) as u64;
+        let grid_limit = self.limits.max_compute_workgroups_per_dimension as usize;
+        rows <= grid_limit
+            && table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+            && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
+    }
+
+    /// The two passes over `bases` (`per_row` numbers per item): every base's odd powers, then
+    /// every row's program (`terms`, the device copy of `plan`'s words) into `output` (`rows`
+    /// numbers per item).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn multi_exp_passes<'a>(
+        &self,
+        modulus: &MontgomeryModulus,
+        consts: &'a wgpu::Buffer,
+        bases: Source<'a>,
+        (terms, plan): (&'a wgpu::Buffer, &TermPlan),
+        per_row: usize,
+        rows: usize,
+        output: Source<'a>,
+    ) -> [Pass<'a>; 2] {
+        let s = self.gpu_limbs(modulus);
+        let shape = self.shape(s);
+        let product_edges = shape.product_back_edges();
+        let table_entries = per_row << (plan.window - 1);
         let params = Params {
             m0_inv: self.m0_inv(modulus),
             window: plan.window as u32,
@@ -83,17 +135,7 @@ impl GpuBackend {
                 ((1 << (plan.window - 1)) + 1) * product_edges + 3,
                 self.loop_budget,
             ),
-            bindings: vec![
-                (0, Source::Kept(&consts)),
-                (
-                    2,
-                    Source::PerItem {
-                        words: &base_words,
-                        item_words: per_row * s,
-                    },
-                ),
-                (3, tables()),
-            ],
+            bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
             first: None,
             operand: Operand::PerChunk,
         };
@@ -123,15 +165,10 @@ impl GpuBackend {
                 })
                 .collect(),
             bindings: vec![
-                (0, Source::Kept(&consts)),
-                (2, Source::Whole(&terms)),
+                (0, Source::Kept(consts)),
+                (2, Source::Whole(terms)),
                 (3, tables()),
-                (
-                    4,
-                    Source::Output {
-                        item_words: rows * s,
-                    },
-                ),
+                (4, output),
                 (
                     5,
                     Source::Scratch {
@@ -143,7 +180,6 @@ impl GpuBackend {
             first: None,
             operand: Operand::PerChunk,
         };
-        let out = self.run(&[build_tables, run_rows], samples)?;
-        self.batch_of(out, width)
+        [build_tables, run_rows]
     }
 }

@@ -3,6 +3,11 @@
 //! interleaved sliding windows, decided here once per call so that the kernel
 //! (`shaders/multi_exp.wgsl`) never looks at an exponent bit and every invocation of a row runs
 //! the same instructions.
+//!
+//! A program follows its exponents' bits, so one made from a secret exponent (decoding's `p − 1`)
+//! is itself secret: everything derived here is wiped before it is freed.
+
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::bigint::multi_pow::{sliding_windows, window_width};
 use crate::bigint::ExponentRows;
@@ -37,18 +42,18 @@ impl TermPlan {
         let window = window_width(bits.max(1), row_count, MAX_WINDOW);
         let odd = 1usize << (window - 1);
         let max_squarings = max_squarings.max(1);
-        let programs: Vec<Vec<[u32; 2]>> = (0..row_count)
+        let mut programs: Vec<Vec<[u32; 2]>> = (0..row_count)
             .map(|row| {
-                let mut windows: Vec<(usize, u32)> = (0..rows.per_row)
-                    .flat_map(|base| {
-                        sliding_windows(rows.exponent(row, base), window)
-                            .into_iter()
-                            .map(move |w| (w.low, (base * odd + (w.digit >> 1)) as u32))
-                    })
-                    .collect();
+                // Reserved whole, so that no reallocation leaves an unwiped copy behind.
+                let mut windows: Zeroizing<Vec<[usize; 2]>> =
+                    Zeroizing::new(Vec::with_capacity(rows.per_row * (bits + 1)));
+                for base in 0..rows.per_row {
+                    let found = Zeroizing::new(sliding_windows(rows.exponent(row, base), window));
+                    windows.extend(found.iter().map(|w| [w.low, base * odd + (w.digit >> 1)]));
+                }
                 // Top bit first; the order among equal positions does not change the product.
-                windows.sort_by_key(|w| std::cmp::Reverse(w.0));
-                let mut program = Vec::new();
+                windows.sort_by_key(|w| std::cmp::Reverse(w[0]));
+                let mut program = Vec::with_capacity(windows.len() + bits / max_squarings + 2);
                 let squarings_before = |program: &mut Vec<[u32; 2]>, mut squarings: usize| {
                     while squarings > max_squarings {
                         program.push([max_squarings as u32, NO_PRODUCT]);
@@ -57,10 +62,10 @@ impl TermPlan {
                     squarings as u32
                 };
                 // The first product starts from one: squaring one is wasted work.
-                let mut position = windows.first().map_or(0, |w| w.0);
-                for (low, entry) in windows {
+                let mut position = windows.first().map_or(0, |w| w[0]);
+                for &[low, entry] in windows.iter() {
                     let squarings = squarings_before(&mut program, position - low);
-                    program.push([squarings, entry]);
+                    program.push([squarings, entry as u32]);
                     position = low;
                 }
                 if position > 0 {
@@ -81,12 +86,23 @@ impl TermPlan {
                 *most = (*most).max(products);
             }
         }
+        programs.zeroize();
         Self {
             window,
             row_terms,
             words,
             slot_products,
         }
+    }
+
+    /// Products per row: its squarings and window products, slot by slot (a row's count; the
+    /// rows of one call are padded to one length but not to one count).
+    #[cfg(test)]
+    pub fn row_products(&self, row: usize) -> usize {
+        self.words[2 * row * self.row_terms..2 * (row + 1) * self.row_terms]
+            .chunks(2)
+            .map(|t| t[0] as usize + usize::from(t[1] != NO_PRODUCT))
+            .sum()
     }
 
     /// Term slot ranges of at most `budget` loop back-edges each (a product costing
@@ -105,6 +121,13 @@ impl TermPlan {
         }
         ranges.push((from, self.row_terms));
         ranges
+    }
+}
+
+impl Drop for TermPlan {
+    fn drop(&mut self) {
+        self.words.zeroize();
+        self.slot_products.zeroize();
     }
 }
 
@@ -150,6 +173,35 @@ mod tests {
             }
             assert!(plan.words.chunks(2).all(|t| t[0] as usize <= max_squarings));
         }
+    }
+
+    /// Decoding's count: a 1024-bit exponent (p − 1 at key_len 1024) by 5-bit sliding windows
+    /// takes its 1,023 squarings and about 1,024/6 window products, where 4-bit fixed windows
+    /// take 1,020 squarings and 256 products.
+    #[test]
+    fn a_1024_bit_exponent_costs_about_1_024_squarings_and_171_products() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut exponent = [0u64; 16];
+        for limb in exponent.iter_mut() {
+            // xorshift64: a fixed, typical exponent.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *limb = state;
+        }
+        exponent[15] |= 1 << 63;
+        let rows = ExponentRows {
+            limbs: &exponent,
+            limbs_per_exponent: 16,
+            per_row: 1,
+        };
+        let plan = TermPlan::new(&rows, 1 << 20);
+        assert_eq!(plan.window, MAX_WINDOW);
+        let products = plan.row_products(0);
+        assert!(
+            (1_023 + 150..1_023 + 190).contains(&products),
+            "{products} products"
+        );
     }
 
     #[test]
