@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::{EncryptedVector, VectorLayout};
 use crate::backend::{pipeline, response_check, Backend, LimbBatch, MessageForm, Messages};
 use crate::error::{Error, Result};
-use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
+use crate::paillier::{CiphertextBatch, PublicKey, Scheme, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
 ///
@@ -36,9 +36,12 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     let chunks = layout.chunks();
     let bits = layout.message_bits();
     let count = vectors.len() * chunks;
-    // A device reads slot bits, an eighth of the bytes to write and to upload; the CPU
-    // computes on values, so it is given those.
-    let (form, message_limbs) = if backend.runs_on_cpu(count) {
+    // A device spreads the classic scheme's slot bits itself: an eighth of the bytes to write
+    // and to upload. The CPU computes on values, and the lookup scheme reads messages as
+    // exponents of g, so both are given values (packing bits to spread them on the host again
+    // would be work done twice).
+    let device_spreads = public_key.scheme() == Scheme::Paillier && !backend.runs_on_cpu(count);
+    let (form, message_limbs) = if !device_spreads {
         (MessageForm::Value, limbs)
     } else {
         (MessageForm::SlotBits, layout.slot_bit_limbs())
