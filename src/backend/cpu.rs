@@ -8,6 +8,7 @@ use super::{
     check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
     Device, Exponents, LimbBatch, Secrecy,
 };
+use crate::bigint::multi_pow::PublicMultiPow;
 use crate::bigint::{
     limbs_from_biguint, ExponentRows, FixedBaseTable, MontgomeryModulus, POW_BLOCK,
 };
@@ -209,21 +210,11 @@ impl Backend for CpuBackend {
             per_row,
         };
         let mut out = vec![0u64; samples * rows * s];
+        let engine = PublicMultiPow::new(modulus);
         // One sample a task: its bases' tables serve every row (Straus, `bigint/multi_pow.rs`).
         out.par_chunks_mut((rows * s).max(1))
             .zip(bases.as_flat().par_chunks(per_row * s))
-            .for_each(|(out, sample)| {
-                let montgomery: Vec<_> = sample
-                    .chunks_exact(s)
-                    .map(|b| modulus.to_montgomery(b))
-                    .collect();
-                for (o, r) in out
-                    .chunks_exact_mut(s)
-                    .zip(modulus.multi_pow_vartime(&montgomery, &row_exponents))
-                {
-                    o.copy_from_slice(&modulus.from_montgomery(&r));
-                }
-            });
+            .for_each(|(out, sample)| engine.run(sample, &row_exponents, out));
         LimbBatch::from_flat(s, out)
     }
 

@@ -25,7 +25,7 @@ use zeroize::Zeroize;
 use super::convert::limbs_from_biguint;
 use super::ct;
 
-const MASK52: u64 = (1 << 52) - 1;
+pub(crate) const MASK52: u64 = (1 << 52) - 1;
 
 /// Most 512-bit vectors per value: 160 limbs, moduli up to 8318 bits.
 const MAX_VECTORS: usize = 20;

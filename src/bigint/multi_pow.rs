@@ -8,6 +8,7 @@
 
 use super::montgomery::MontgomeryModulus;
 use super::pow::{bit, bit_length, Arithmetic};
+use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::Montgomery;
 
 /// The exponents of a multi-exponentiation: `rows × bases` items of `limbs` limbs each, row-major.
@@ -81,6 +82,54 @@ impl MontgomeryModulus {
             }
         };
         results.into_iter().map(Montgomery::from_raw).collect()
+    }
+}
+
+/// [`MontgomeryModulus::multi_pow_vartime`] on values in normal form, on the fastest engine for
+/// the modulus: where it is a public square N² (n² of a public key) and the CPU has AVX-512
+/// IFMA, two digits modulo N (`two_digit/ifma.rs`, 1.6× fewer multiply-adds a product); else
+/// the modulus's own engine. Prepared once for many samples.
+pub(crate) struct PublicMultiPow<'a> {
+    modulus: &'a MontgomeryModulus,
+    two_digit: Option<PublicTwoDigitIfma>,
+}
+
+impl<'a> PublicMultiPow<'a> {
+    /// Prepares the engine for a PUBLIC modulus (its square root is found in variable time).
+    pub(crate) fn new(modulus: &'a MontgomeryModulus) -> Self {
+        Self {
+            modulus,
+            two_digit: PublicTwoDigitIfma::for_public_square_vartime(modulus),
+        }
+    }
+
+    /// `out[j] = Π_i bases[i] ^ rows[j][i]` for PUBLIC bases (normal form, the modulus's
+    /// width each, below it) and exponents; `out` holds `rows` results of that width.
+    pub(crate) fn run(&self, bases: &[u64], rows: &ExponentRows<'_>, out: &mut [u64]) {
+        let s = self.modulus.len();
+        match &self.two_digit {
+            Some(engine) => {
+                let entered: Vec<Vec<u64>> = bases
+                    .chunks_exact(s)
+                    .map(|b| engine.enter_vartime(b))
+                    .collect();
+                for (o, r) in out.chunks_exact_mut(s).zip(straus(engine, &entered, rows)) {
+                    o.copy_from_slice(&engine.leave_vartime(&r));
+                }
+            }
+            None => {
+                let montgomery: Vec<_> = bases
+                    .chunks_exact(s)
+                    .map(|b| self.modulus.to_montgomery(b))
+                    .collect();
+                for (o, r) in out
+                    .chunks_exact_mut(s)
+                    .zip(self.modulus.multi_pow_vartime(&montgomery, rows))
+                {
+                    o.copy_from_slice(&self.modulus.from_montgomery(&r));
+                }
+            }
+        }
     }
 }
 
@@ -195,6 +244,43 @@ mod tests {
     use super::*;
     use num_bigint::{BigUint, RandBigInt};
     use proptest::prelude::*;
+
+    /// Plain-form products of powers on both engines: n² of a key (two digits where the CPU
+    /// has IFMA) and a modulus that is no square (the modulus's own engine).
+    #[test]
+    fn public_multi_pow_matches_num_bigint_on_squares_and_others() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let root = rng.gen_biguint(1024) | BigUint::from(1u32) | (BigUint::from(1u32) << 1023);
+        for modulus in [&root * &root, &root * &root + 2u32] {
+            let m = MontgomeryModulus::new(&modulus).unwrap();
+            let s = m.len();
+            let (k, r) = (5, 3);
+            let bases: Vec<BigUint> = (0..k).map(|_| rng.gen_biguint_below(&modulus)).collect();
+            let exponents: Vec<BigUint> = (0..k * r).map(|_| rng.gen_biguint(70)).collect();
+            let flat_exponents: Vec<u64> = exponents
+                .iter()
+                .flat_map(|e| crate::bigint::limbs_from_biguint(e, 2).unwrap())
+                .collect();
+            let rows = ExponentRows {
+                limbs: &flat_exponents,
+                limbs_per_exponent: 2,
+                per_row: k,
+            };
+            let flat_bases: Vec<u64> = bases
+                .iter()
+                .flat_map(|b| crate::bigint::limbs_from_biguint(b, s).unwrap())
+                .collect();
+            let mut out = vec![0u64; r * s];
+            PublicMultiPow::new(&m).run(&flat_bases, &rows, &mut out);
+            for (j, value) in out.chunks_exact(s).enumerate() {
+                let expected = (0..k).fold(BigUint::from(1u32), |acc, i| {
+                    acc * bases[i].modpow(&exponents[j * k + i], &modulus) % &modulus
+                });
+                assert_eq!(crate::bigint::biguint_from_limbs(value), expected);
+            }
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]

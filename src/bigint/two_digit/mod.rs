@@ -26,6 +26,7 @@
 
 use zeroize::Zeroize;
 
+pub(crate) mod ifma;
 mod steps;
 
 use super::form::Montgomery;
