@@ -40,6 +40,8 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::adx::reduce_partial", set(), "ADX reduction rows (two digits)", True),
     ("paillier_gpu::hazmat::bigint::two_digit::cross_sum", set(), "two digits: sum of the cross products", True),
     ("paillier_gpu::hazmat::bigint::two_digit::high_digit", set(), "two digits: reductions of the high digit", True),
+    ("paillier_gpu::hazmat::bigint::two_digit::ifma::fused", set(), "IFMA two digits modulo n (public-key noise)", True),
+    ("paillier_gpu::hazmat::bigint::two_digit::ifma::add_low_digit", set(), "IFMA two digits: joining the digits", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm_pair", set(), "IFMA products in pairs", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),

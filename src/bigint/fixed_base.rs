@@ -6,6 +6,7 @@ use super::ct;
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
 use super::pow::{Arithmetic, Portable};
+use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
@@ -38,6 +39,9 @@ pub struct FixedBaseTable {
     /// The same entries in digits, for an owner who knows the square root of the modulus
     /// ([`run_on_root`](Self::run_on_root)).
     two_digit: Option<(TwoDigit, Vec<u64>)>,
+    /// The same entries in digits on the IFMA engine, for a public square modulus
+    /// ([`run_on_public_root`](Self::run_on_public_root)).
+    public_two_digit: Option<(PublicTwoDigitIfma, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for FixedBaseTable {
@@ -57,6 +61,9 @@ impl Drop for FixedBaseTable {
             entries.zeroize();
         }
         if let Some((_, entries)) = &mut self.two_digit {
+            entries.zeroize();
+        }
+        if let Some((_, entries)) = &mut self.public_two_digit {
             entries.zeroize();
         }
     }
@@ -106,6 +113,7 @@ impl FixedBaseTable {
             entries,
             entries52,
             two_digit: None,
+            public_two_digit: None,
         }
     }
 
@@ -129,6 +137,28 @@ impl FixedBaseTable {
             entries.extend_from_slice(&zeroize::Zeroizing::new(engine.enter(modulus, entry)));
         }
         self.two_digit = Some((engine, entries));
+        true
+    }
+
+    /// For a table modulo a PUBLIC square N² (n² of a public key) on a CPU with AVX-512 IFMA:
+    /// runs its exponentiations on two digits modulo N on that engine (`two_digit/ifma.rs`:
+    /// 1.6× fewer multiply-adds a product than the IFMA engine modulo N²). Returns whether it
+    /// will. The exponents may stay secret (the products and the way out are constant-time);
+    /// the modulus may not (its square root is found in variable time). The results and
+    /// [`entries`](Self::entries) are unchanged; the IFMA-form copy of the entries is replaced.
+    pub fn run_on_public_root(&mut self, modulus: &MontgomeryModulus) -> bool {
+        if modulus.len() != self.limbs {
+            return false;
+        }
+        let Some(engine) = PublicTwoDigitIfma::for_public_square_vartime(modulus) else {
+            return false;
+        };
+        let mut entries = Vec::with_capacity(self.entries.len() / self.limbs * engine.width());
+        for entry in self.entries.chunks_exact(self.limbs) {
+            entries.extend_from_slice(&engine.enter_montgomery_vartime(modulus, entry));
+        }
+        self.public_two_digit = Some((engine, entries));
+        self.entries52 = None;
         true
     }
 
@@ -226,6 +256,16 @@ impl FixedBaseTable {
         exponents: &[&[u64]],
         exponent_bits: usize,
     ) -> Vec<u64> {
+        if let Some((engine, entries)) = &self.public_two_digit {
+            let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
+            let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
+            for acc in accs.chunks_exact(engine.width()) {
+                let power = engine.leave(modulus, acc);
+                powers.extend_from_slice(power.as_limbs());
+            }
+            accs.zeroize();
+            return powers;
+        }
         match (modulus.ifma(), &self.entries52, &self.two_digit) {
             (Some(engine), Some((width, entries)), _) if *width == engine.limbs() => {
                 let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);

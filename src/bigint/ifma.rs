@@ -391,7 +391,7 @@ pub(crate) fn from_radix52(x: &[u64], out: &mut [u64]) {
 }
 
 /// `x − m` if `x ≥ m`, for normalised `x < 2m`, chosen with a mask rather than a branch.
-fn reduce_once(x: &mut [u64], m: &[u64]) {
+pub(crate) fn reduce_once(x: &mut [u64], m: &[u64]) {
     let mut diff = vec![0u64; x.len()];
     let mut borrow = 0u64;
     for ((d, &xj), &mj) in diff.iter_mut().zip(x.iter()).zip(m) {

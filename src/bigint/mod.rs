@@ -12,6 +12,9 @@
 //!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
 //! * [`MontgomeryModulus::multi_pow_vartime`] — products of powers sharing squarings (Straus).
 //! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
+//! * [`TwoDigit`] — arithmetic modulo N² on two digits modulo N for whoever knows N; on the IFMA
+//!   engine, the same for a public N (`two_digit/ifma.rs`: public-key encryption, the linear
+//!   layer).
 
 mod adx;
 mod convert;

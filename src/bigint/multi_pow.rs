@@ -114,7 +114,11 @@ impl<'a> PublicMultiPow<'a> {
                     .map(|b| engine.enter_vartime(b))
                     .collect();
                 for (o, r) in out.chunks_exact_mut(s).zip(straus(engine, &entered, rows)) {
-                    o.copy_from_slice(&engine.leave_vartime(&r));
+                    o.copy_from_slice(
+                        &self
+                            .modulus
+                            .from_montgomery(&engine.leave(self.modulus, &r)),
+                    );
                 }
             }
             None => {

@@ -7,7 +7,8 @@
 //! its negative ones, whose product is inverted: 3 products, with one big-integer inversion
 //! shared by 256 outputs), about `k·b/(w+1)` window products over the two (each weight sits in
 //! one), and one product for the bias. No weight costs an exponent of n's length. The CPU and
-//! the GPU (a kernel of its own) both run it this way.
+//! the GPU (a kernel of its own) both run it this way; the CPU's products modulo n² run on two
+//! digits modulo n where it has AVX-512 IFMA (`bigint/two_digit/ifma.rs`).
 
 use num_bigint::{BigInt, BigUint, Sign};
 use rayon::prelude::*;

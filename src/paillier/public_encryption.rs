@@ -196,8 +196,8 @@ impl PublicKey {
             return Ok(tables);
         }
         let modulus = &self.n_squared_modulus;
-        // n is public, so anyone may compute modulo n² on two digits modulo n (`two_digit.rs`):
-        // the CPU does, where the IFMA engine does not run n²; the GPU reads the entries.
+        // n is public, so anyone may compute modulo n² on two digits modulo n (`two_digit/`):
+        // the CPU does, on the IFMA engine where it has one; the GPU reads the entries.
         let root = MontgomeryModulus::new(&self.n)?;
         let table = |base: &BigUint, bits: usize| -> Result<FixedBaseTable> {
             let mut table = FixedBaseTable::new(
@@ -206,7 +206,9 @@ impl PublicKey {
                 bits,
                 NOISE_WINDOW_BITS,
             );
-            table.run_on_root(modulus, &root);
+            if !table.run_on_public_root(modulus) {
+                table.run_on_root(modulus, &root);
+            }
             Ok(table)
         };
         let noise = table(self.noise_base()?, self.noise_bits.max(1))?;

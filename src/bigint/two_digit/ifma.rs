@@ -18,8 +18,11 @@
 //! A square's cross term is `(2·x0)·x1`, one product: 2× fewer. Bounds: with every digit below `2N` and `32·N ≤ R`, `t < 2N` and `A − 1 < 1.25·N`,
 //! so the digits stay below `2N`; no accumulator lane passes `7·2^52·L < 2^64`.
 //!
-//! The kernel has no branch on the values, but the digits are entered and left through
-//! num-bigint (variable time): this engine takes public values only.
+//! The kernel and [`leave`](PublicTwoDigitIfma::leave) have no branch on the values and index
+//! nothing by them (`tools/ct-check` reads their compiled code), so secret values may pass
+//! through (the noise of public-key encryption). N must be public: the engine is found by a
+//! square root in variable time, and values are entered through num-bigint (public ones only:
+//! the table entries and the linear layer's ciphertexts).
 
 // `unsafe`: calling the fused kernel, which needs the CPU feature checked at run time
 // (`Ifma52::available`), and the vector loads and stores inside it.
@@ -27,11 +30,14 @@
 
 use num_bigint::BigUint;
 use num_traits::One;
+use zeroize::Zeroize;
 
 use super::super::convert::{biguint_from_limbs, limbs_from_biguint};
-use super::super::ifma::{from_radix52, to_radix52, Ifma52, MASK52};
+use super::super::form::Montgomery;
+use super::super::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
 use super::super::montgomery::MontgomeryModulus;
 use super::super::pow::Arithmetic;
+use super::steps;
 
 /// Widest N in vectors of eight 52-bit limbs: n up to 4160 bits (key_len 2048 and below).
 const MAX_VECTORS: usize = 10;
@@ -48,11 +54,13 @@ pub(crate) struct PublicTwoDigitIfma {
     /// N and N² as integers, for entering and leaving.
     root: BigUint,
     square: BigUint,
-    /// `R mod N²` and `R⁻¹ mod N²`.
+    /// `R mod N²`.
     r: BigUint,
-    r_inverse: BigUint,
-    /// 64-bit limbs of N² (the width of values outside this engine).
-    square_limbs64: usize,
+    /// N in 64-bit limbs.
+    root64: Vec<u64>,
+    /// `R⁻¹·R64² mod N²` (`R64` N²'s own Montgomery radix): a Montgomery product modulo N² by it
+    /// takes `X·R` to `X·R64`, N²'s form.
+    into_square_form: Vec<u64>,
 }
 
 impl PublicTwoDigitIfma {
@@ -74,6 +82,12 @@ impl PublicTwoDigitIfma {
         }
         let r = (BigUint::one() << (52 * limbs)) % &square_value;
         let r_inverse = r.modinv(&square_value)?;
+        let r64 = (BigUint::one() << (64 * square.len())) % &square_value;
+        let into_square_form = limbs_from_biguint(
+            &(&r_inverse * &r64 % &square_value * &r64 % &square_value),
+            square.len(),
+        )
+        .ok()?;
         let root64 = limbs_from_biguint(&root, (root.bits() as usize).div_ceil(64)).ok()?;
         let mut root52 = vec![0u64; limbs];
         to_radix52(&root64, &mut root52);
@@ -90,8 +104,8 @@ impl PublicTwoDigitIfma {
             root,
             square: square_value,
             r,
-            r_inverse,
-            square_limbs64: square.len(),
+            root64,
+            into_square_form,
         };
         engine.one = engine.digits_of(&engine.r.clone());
         Some(engine)
@@ -121,18 +135,42 @@ impl PublicTwoDigitIfma {
         self.digits_of(&(biguint_from_limbs(x) * &self.r % &self.square))
     }
 
-    /// `X` in radix 2^64 (N²'s width, normal form) from its digits.
-    pub(crate) fn leave_vartime(&self, digits: &[u64]) -> Vec<u64> {
+    /// N²'s Montgomery form of the value whose digits are `digits`, without a branch on them:
+    /// both digits reduced below N, `Y = x0 + N·x1 < N²` in radix 2^64, and one Montgomery
+    /// product modulo N² that divides by R and enters N²'s form.
+    pub(crate) fn leave(&self, square: &MontgomeryModulus, digits: &[u64]) -> Montgomery {
         let limbs = self.limbs();
-        let [low, high] = [0, 1].map(|d| {
-            let mut limbs64 = vec![0u64; (52 * limbs).div_ceil(64)];
-            from_radix52(&digits[d * limbs..(d + 1) * limbs], &mut limbs64);
-            biguint_from_limbs(&limbs64)
-        });
-        let y = low + &self.root * high;
-        let x = y * &self.r_inverse % &self.square;
-        // Below N², so it fits N²'s limbs.
-        limbs_from_biguint(&x, self.square_limbs64).unwrap_or_default()
+        let half = self.root64.len();
+        let mut parts = [vec![0u64; limbs], vec![0u64; limbs]];
+        let mut wide_parts = [vec![0u64; half], vec![0u64; half]];
+        for ((part, wide), digit) in parts
+            .iter_mut()
+            .zip(wide_parts.iter_mut())
+            .zip(digits.chunks_exact(limbs))
+        {
+            part.copy_from_slice(digit);
+            reduce_once(part, &self.root52);
+            from_radix52(part, wide);
+        }
+        let mut y = vec![0u64; 2 * half];
+        steps::wide_product(&self.root64, &wide_parts[1], &mut y);
+        add_low_digit(&mut y, &wide_parts[0]);
+        // Below N², so the limbs past N²'s width are zero.
+        let value = square.mul_raw(&y[..square.len()], &self.into_square_form);
+        for buffer in parts.iter_mut().chain(wide_parts.iter_mut()) {
+            buffer.zeroize();
+        }
+        y.zeroize();
+        Montgomery::from_raw(value)
+    }
+
+    /// The digits of one table entry given in N²'s Montgomery form (public).
+    pub(crate) fn enter_montgomery_vartime(
+        &self,
+        square: &MontgomeryModulus,
+        value: &[u64],
+    ) -> Vec<u64> {
+        self.enter_vartime(&square.from_montgomery(&Montgomery::from_raw(value.to_vec())))
     }
 }
 
@@ -151,6 +189,19 @@ impl Arithmetic for PublicTwoDigitIfma {
 
     fn square(&self, a: &[u64], out: &mut [u64]) {
         product(self, a, None, out);
+    }
+}
+
+/// `y += x0` for `y = N·x1`: `x0 + N·x1 ≤ (N − 1) + N·(N − 1) < N²`, so no carry leaves `y`.
+/// Never inlined, so that `tools/ct-check` reads its compiled code on its own.
+#[inline(never)]
+fn add_low_digit(y: &mut [u64], x0: &[u64]) {
+    let mut carry = 0u64;
+    for (i, limb) in y.iter_mut().enumerate() {
+        let addend = x0.get(i).copied().unwrap_or(0);
+        let v = *limb as u128 + addend as u128 + carry as u128;
+        *limb = v as u64;
+        carry = (v >> 64) as u64;
     }
 }
 
@@ -294,17 +345,23 @@ unsafe fn fused<const V: usize, const SQUARE: bool>(
         }
     }
     // Back to 52-bit limbs; z1 takes its − 1 in the same pass (A ≥ 1, so no borrow leaves).
-    for (acc, out, start) in [(&first, z0, 0i64), (&second, z1, -1i64)] {
-        for k in 0..V {
-            _mm512_storeu_si512(out[8 * k..].as_mut_ptr().cast(), acc[k]);
-        }
-        let mut carry = start;
-        for limb in out[..limbs].iter_mut() {
-            let v = *limb as i64 + carry;
-            *limb = (v as u64) & MASK52;
-            carry = v >> 52;
-        }
+    // Written out twice rather than looped over an array of references: the constant-time
+    // check must see every address come from an argument.
+    macro_rules! store_normalised {
+        ($acc:expr, $out:expr, $start:expr) => {
+            for k in 0..V {
+                _mm512_storeu_si512($out[8 * k..].as_mut_ptr().cast(), $acc[k]);
+            }
+            let mut carry: i64 = $start;
+            for limb in $out[..limbs].iter_mut() {
+                let v = *limb as i64 + carry;
+                *limb = (v as u64) & MASK52;
+                carry = v >> 52;
+            }
+        };
     }
+    store_normalised!(first, z0, 0);
+    store_normalised!(second, z1, -1);
 }
 
 #[cfg(test)]
@@ -357,8 +414,38 @@ mod tests {
                     from_radix52(digit, &mut wide);
                     prop_assert!(biguint_from_limbs(&wide) < bound);
                 }
-                let back = biguint_from_limbs(&engine.leave_vartime(&xd));
+                let back = square_mod.biguint_of(&square_mod.from_montgomery(&engine.leave(&square_mod, &xd)));
                 prop_assert_eq!(&back, &expected);
+            }
+        }
+    }
+
+    /// A fixed-base table moved onto the digits gives the powers it gave before, through the
+    /// constant-time way out, one exponent at a time and in blocks.
+    #[test]
+    fn fixed_base_tables_on_digits_give_the_same_powers() {
+        use crate::bigint::FixedBaseTable;
+        let mut rng = StdRng::seed_from_u64(11);
+        for bits in [1024u64, 1000, 2048] {
+            let root = rng.gen_biguint(bits) | BigUint::one() | (BigUint::one() << (bits - 1));
+            let square = &root * &root;
+            let m = MontgomeryModulus::new(&square).unwrap();
+            let base = rng.gen_biguint_below(&square);
+            let g = m.montgomery_of_vartime(&base).unwrap();
+            let mut table = FixedBaseTable::new(&m, &g, 200, 4);
+            assert_eq!(table.run_on_public_root(&m), Ifma52::available());
+            let exponents: Vec<BigUint> = (0..5).map(|_| rng.gen_biguint(200)).collect();
+            let limbs: Vec<u64> = exponents
+                .iter()
+                .flat_map(|e| limbs_from_biguint(e, 4).unwrap())
+                .collect();
+            let mut out = vec![0u64; 5 * m.len()];
+            table.pow_block_into(&m, &limbs, 4, 200, &mut out);
+            for (i, e) in exponents.iter().enumerate() {
+                let expected = base.modpow(e, &square);
+                let one = m.from_montgomery(&table.pow(&m, &limbs[4 * i..4 * i + 4], 200));
+                assert_eq!(m.biguint_of(&one), expected);
+                assert_eq!(m.biguint_of(&out[i * m.len()..(i + 1) * m.len()]), expected);
             }
         }
     }
