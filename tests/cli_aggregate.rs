@@ -108,6 +108,15 @@ fn every_pairing_of_forms_streams_to_the_distances() {
             "{database} -> {output}"
         );
     }
+    // The JSON Lines database does not say how many records it holds: the binary output's
+    // header was written first and its count patched in. It is the header of the responses
+    // from the binary database (another encryption of the same vectors), at the same length.
+    let (from_jsonl, from_binary) = (
+        std::fs::read(d.join("r2.ct")).unwrap(),
+        std::fs::read(d.join("r.ct")).unwrap(),
+    );
+    assert_eq!(from_jsonl.len(), from_binary.len());
+    assert_eq!(from_jsonl[..64], from_binary[..64]);
 }
 
 #[test]

@@ -282,6 +282,38 @@ fn links_are_followed_and_streams_are_written_not_replaced() {
             .count();
         assert_eq!(count, 6, "{form}");
     }
+    // A JSON Lines database into binary responses: a file gets its header's count patched in
+    // at the end, a FIFO the records held until the count is known; both the same bytes.
+    let aggregate_into = |output: &str| {
+        run(
+            d,
+            None,
+            &[
+                "aggregate",
+                "--context",
+                "ctx.json",
+                "--database",
+                "copy-pipe.jsonl",
+                "--query",
+                "q.bin",
+                "--output",
+                output,
+            ],
+        )
+    };
+    ok(aggregate_into("agg-file.bin"));
+    let fifo = d.join("agg-pipe.bin");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reader = std::thread::spawn(move || std::fs::read(fifo).unwrap());
+    ok(aggregate_into("agg-pipe.bin"));
+    assert_eq!(
+        reader.join().unwrap(),
+        std::fs::read(d.join("agg-file.bin")).unwrap()
+    );
     let status = std::process::Command::new("mkfifo")
         .arg(d.join("pipe2.bin"))
         .status()

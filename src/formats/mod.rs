@@ -102,6 +102,33 @@ pub fn write_atomic_streamed(
     replace: Replace,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
+    write_atomic_output(path, visibility, replace, |out| match out {
+        StreamedOutput::File(file) => write(file),
+        StreamedOutput::Stream(stream) => write(stream),
+    })
+}
+
+/// A writer that can also seek: what [`StreamedOutput::File`] holds.
+pub trait SeekableWrite: Write + std::io::Seek {}
+
+impl<T: Write + std::io::Seek> SeekableWrite for T {}
+
+/// Where [`write_atomic_output`]'s callback writes.
+pub enum StreamedOutput<'a> {
+    /// A new temporary file that replaces the target once complete: it can seek, so a header
+    /// whose count is known only at the end can be written first and patched.
+    File(&'a mut dyn SeekableWrite),
+    /// A FIFO or a character device: written in order, once.
+    Stream(&'a mut dyn Write),
+}
+
+/// [`write_atomic_streamed`] that tells the callback whether its writer can seek.
+pub fn write_atomic_output(
+    path: &Path,
+    visibility: Visibility,
+    replace: Replace,
+    write: impl FnOnce(StreamedOutput<'_>) -> Result<()>,
+) -> Result<()> {
     let target = output::follow_links(path)?;
     if output::output_mode(&target)? == output::OutputMode::Stream {
         if replace == Replace::Refused {
@@ -112,7 +139,7 @@ pub fn write_atomic_streamed(
             .open(&target)
             .map_err(|e| Error::io(path, e))?;
         let mut writer = std::io::BufWriter::new(&mut stream);
-        write(&mut writer)?;
+        write(StreamedOutput::Stream(&mut writer))?;
         return writer.flush().map_err(|e| Error::io(path, e));
     }
     let folder = parent_folder(&target)?;
@@ -131,7 +158,7 @@ pub fn write_atomic_streamed(
         .map_err(|e| Error::io(path, e))?;
     {
         let mut writer = std::io::BufWriter::new(temp.as_file_mut());
-        write(&mut writer)?;
+        write(StreamedOutput::File(&mut writer))?;
         writer.flush().map_err(|e| Error::io(path, e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;

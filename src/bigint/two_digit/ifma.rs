@@ -450,6 +450,46 @@ mod tests {
         }
     }
 
+    /// ns per product and per square modulo N² on the IFMA engine (radix 2^52 on N²'s limbs)
+    /// and on two digits modulo N, dependent chains of 200,000 each.
+    #[test]
+    #[ignore = "timing, run by hand"]
+    fn product_timing() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for bits in [1024u64, 1536, 2048] {
+            let root = rng.gen_biguint(bits) | BigUint::one() | (BigUint::one() << (bits - 1));
+            let square = &root * &root;
+            let m = MontgomeryModulus::new(&square).unwrap();
+            let (Some(digits), Some(wide)) =
+                (PublicTwoDigitIfma::for_public_square_vartime(&m), m.ifma())
+            else {
+                return;
+            };
+            let x = limbs_from_biguint(&rng.gen_biguint_below(&square), m.len()).unwrap();
+            let time = |arith: &dyn Fn(&[u64], &mut [u64]), start: Vec<u64>| {
+                let (mut acc, mut tmp) = (start.clone(), start);
+                let began = std::time::Instant::now();
+                for _ in 0..200_000 {
+                    arith(&acc, &mut tmp);
+                    std::mem::swap(&mut acc, &mut tmp);
+                }
+                began.elapsed().as_secs_f64() / 200_000.0 * 1e9
+            };
+            let (xw, xd) = (wide.enter(&x), digits.enter_vartime(&x));
+            let wide_mul = time(&|a, o| wide.mul(a, &xw, o), xw.clone());
+            let wide_square = time(&|a, o| wide.mul(a, a, o), xw.clone());
+            let digit_mul = time(&|a, o| digits.mul(a, &xd, o), xd.clone());
+            let digit_square = time(&|a, o| digits.square(a, o), xd.clone());
+            eprintln!(
+                "n² of {} bits: product {wide_mul:.0} ns -> {digit_mul:.0} ns on digits ({:.2}x), \
+                 square {wide_square:.0} ns -> {digit_square:.0} ns ({:.2}x)",
+                2 * bits,
+                wide_mul / digit_mul,
+                wide_square / digit_square
+            );
+        }
+    }
+
     #[test]
     fn refuses_what_is_not_an_odd_square() {
         let not_square =

@@ -1,11 +1,11 @@
 //! Writing a ciphertext file a block of records at a time, through one reused buffer.
 
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::binary::binary_header;
 use super::jsonl::append_jsonl_records;
-use super::{CiphertextForm, CiphertextShape};
+use super::{CiphertextForm, CiphertextShape, COUNT_OFFSET};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
@@ -13,9 +13,11 @@ use crate::paillier::CiphertextBatch;
 /// [`write_atomic_streamed`](crate::formats::write_atomic_streamed) writer).
 ///
 /// The binary form's header holds the record count: when it is given to
-/// [`new`](Self::new), the header goes out first and every block is written as it comes;
-/// when it is not, the binary records are held until [`finish`](Self::finish) (JSON Lines,
-/// which has no header, always streams).
+/// [`new`](Self::new), the header goes out first and every block is written as it comes.
+/// When it is not, a writer that can seek ([`new_seekable`](Self::new_seekable): a file)
+/// writes a provisional header and patches the count in at [`finish`](Self::finish); any other
+/// writer (a pipe) holds the binary records until `finish`. JSON Lines, which has no header,
+/// always streams.
 ///
 /// ```
 /// # use paillier_gpu::{ContextOptions, ExecutionContext};
@@ -43,6 +45,41 @@ pub struct CiphertextWriter<W: Write> {
     encoded: Vec<u8>,
     scratch: Vec<u8>,
     written: u64,
+    /// Where a provisional binary header was written, and how to write its count there (a
+    /// seeking writer's): records then stream instead of being held.
+    patch: Option<(u64, PatchCount<W>)>,
+}
+
+/// Writes the count into a provisional header at a position, and returns to the end.
+type PatchCount<W> = fn(&mut W, u64, &[u8]) -> std::io::Result<()>;
+
+fn patch_count<W: Write + Seek>(out: &mut W, header_at: u64, count: &[u8]) -> std::io::Result<()> {
+    out.seek(SeekFrom::Start(header_at + COUNT_OFFSET as u64))?;
+    out.write_all(count)?;
+    out.seek(SeekFrom::End(0)).map(drop)
+}
+
+impl<W: Write + Seek> CiphertextWriter<W> {
+    /// [`new`](Self::new) for a writer that can seek: without a count, the binary form gets a
+    /// provisional header, every block is written as it comes, and [`finish`](Self::finish)
+    /// writes the count into the header. Memory stays at one block whatever the file's size.
+    pub fn new_seekable(
+        mut out: W,
+        path: &Path,
+        form: CiphertextForm,
+        shape: CiphertextShape,
+        records: Option<u64>,
+    ) -> Result<Self> {
+        if form != CiphertextForm::Binary || records.is_some() {
+            return Self::new(out, path, form, shape, records);
+        }
+        let header_at = out.stream_position().map_err(|e| Error::io(path, e))?;
+        out.write_all(&binary_header(shape, 0)?)
+            .map_err(|e| Error::io(path, e))?;
+        let mut writer = Self::new(out, path, form, shape, None)?;
+        writer.patch = Some((header_at, patch_count::<W>));
+        Ok(writer)
+    }
 }
 
 impl<W: Write> CiphertextWriter<W> {
@@ -73,6 +110,7 @@ impl<W: Write> CiphertextWriter<W> {
             encoded: Vec::new(),
             scratch: Vec::new(),
             written: 0,
+            patch: None,
         })
     }
 
@@ -100,7 +138,7 @@ impl<W: Write> CiphertextWriter<W> {
                 append_jsonl_records(batch, self.shape, &mut self.encoded, &mut self.scratch)?
             }
         }
-        if self.form == CiphertextForm::Binary && self.promised.is_none() {
+        if self.form == CiphertextForm::Binary && self.promised.is_none() && self.patch.is_none() {
             self.held.extend_from_slice(&self.encoded);
         } else {
             self.out
@@ -117,12 +155,23 @@ impl<W: Write> CiphertextWriter<W> {
     }
 
     /// Ends the file: writes what was held (a binary header that waited for its count, and
-    /// the records after it), flushes, and returns the output. A count given to `new` that was
-    /// not met is an error.
+    /// the records after it) or the count into a provisional header, flushes, and returns the
+    /// output. A count given to `new` that was not met is an error.
     pub fn finish(mut self) -> Result<W> {
         match (self.form, self.promised) {
             (CiphertextForm::Binary, Some(promised)) if promised != self.written => {
                 return Err(self.count_error(self.written));
+            }
+            (CiphertextForm::Binary, None) if self.patch.is_some() => {
+                if let Some((header_at, patch)) = self.patch {
+                    let header = binary_header(self.shape, self.written)?;
+                    patch(
+                        &mut self.out,
+                        header_at,
+                        &header[COUNT_OFFSET..COUNT_OFFSET + 8],
+                    )
+                    .map_err(|e| Error::io(&self.path, e))?;
+                }
             }
             (CiphertextForm::Binary, None) => {
                 let header = binary_header(self.shape, self.written)?;
@@ -143,5 +192,49 @@ impl<W: Write> CiphertextWriter<W> {
             self.path.display(),
             self.promised.unwrap_or(0)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ContextOptions, ExecutionContext};
+    use std::io::Cursor;
+
+    /// Without a count, a seeking writer streams every block and patches the count in: the
+    /// same bytes as a writer told the count, after whatever preceded the header.
+    #[test]
+    fn a_seeking_writer_patches_the_count_in() {
+        let options = ContextOptions {
+            key_len: 256,
+            embed_len: 8,
+            allow_insecure: true,
+            ..Default::default()
+        };
+        let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
+        let batch = ctx
+            .encrypt_batch(&[[0u8; 8], [1; 8], [0, 1, 0, 1, 0, 1, 0, 1]])
+            .unwrap();
+        let shape = ctx.ciphertext_shape();
+        let path = Path::new("out.ct");
+        let mut told =
+            CiphertextWriter::new(Vec::new(), path, CiphertextForm::Binary, shape, Some(6))
+                .unwrap();
+        told.write_batch(&batch).unwrap();
+        told.write_batch(&batch).unwrap();
+        let expected = told.finish().unwrap();
+
+        let mut prefix = Cursor::new(b"prefix".to_vec());
+        prefix.seek(SeekFrom::End(0)).unwrap();
+        let mut patched =
+            CiphertextWriter::new_seekable(prefix, path, CiphertextForm::Binary, shape, None)
+                .unwrap();
+        patched.write_batch(&batch).unwrap();
+        // Streamed, not held: the file already has the header and the first block.
+        assert!(patched.held.is_empty());
+        patched.write_batch(&batch).unwrap();
+        let bytes = patched.finish().unwrap().into_inner();
+        assert_eq!(&bytes[..6], b"prefix");
+        assert_eq!(&bytes[6..], &expected[..]);
     }
 }

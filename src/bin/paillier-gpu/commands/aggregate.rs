@@ -7,9 +7,9 @@ use paillier_gpu::formats::ciphertexts::{
     read_ciphertext_batch, CiphertextForm, CiphertextReader, CiphertextWriter,
 };
 use paillier_gpu::formats::output::{prepare_output, OutputKind};
-use paillier_gpu::formats::{write_atomic_streamed, Replace, Visibility};
+use paillier_gpu::formats::{write_atomic_output, Replace, StreamedOutput, Visibility};
 use paillier_gpu::hamming::{aggregate_blocks, stream_block_records};
-use paillier_gpu::paillier::KeyFingerprint;
+use paillier_gpu::paillier::{CiphertextBatch, KeyFingerprint};
 use paillier_gpu::{Error, PublicContext, Result};
 
 use super::{check_pinned_key, counted, file_form, wrote};
@@ -76,20 +76,38 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
     let backend = public.backend()?;
     let block = stream_block_records(backend.as_ref(), shape.chunks);
     let mut answered = 0;
-    write_atomic_streamed(&target.path, Visibility::Shared, Replace::Allowed, |out| {
-        let form = CiphertextForm::of_path(&output);
-        let promised = database.records_promised();
-        let mut writer = CiphertextWriter::new(out, &output, form, shape, promised)?;
-        answered = aggregate_blocks(
+    let form = CiphertextForm::of_path(&output);
+    let promised = database.records_promised();
+    // A JSON Lines database does not say how many records it holds: into a file, the binary
+    // header's count is patched in at the end; only a pipe makes the writer hold the records.
+    let mut answer_into = |writer: &mut dyn FnMut(&CiphertextBatch) -> Result<()>| {
+        aggregate_blocks(
             backend.as_ref(),
             key,
             &query,
             block,
             |max, records| database.read_block(max, records),
-            |responses| writer.write_batch(responses),
-        )?;
-        writer.finish().map(drop)
-    })?;
+            writer,
+        )
+    };
+    write_atomic_output(
+        &target.path,
+        Visibility::Shared,
+        Replace::Allowed,
+        |out| match out {
+            StreamedOutput::File(file) => {
+                let mut writer =
+                    CiphertextWriter::new_seekable(file, &output, form, shape, promised)?;
+                answered = answer_into(&mut |responses| writer.write_batch(responses))?;
+                writer.finish().map(drop)
+            }
+            StreamedOutput::Stream(stream) => {
+                let mut writer = CiphertextWriter::new(stream, &output, form, shape, promised)?;
+                answered = answer_into(&mut |responses| writer.write_batch(responses))?;
+                writer.finish().map(drop)
+            }
+        },
+    )?;
     wrote(&format!(
         "{} to {} ({})",
         counted(answered, "response", "responses"),
