@@ -14,9 +14,10 @@
 //!   a client request, so memcheck reports every conditional jump and every memory address that
 //!   depends on it. Run under `valgrind --tool=memcheck`; the portable engine. `pow_public` is the
 //!   control: it must be reported.
-//! * `ct_check dudect [samples]` is a dudect-style statistical test (Reparaz, Balasch, Verbauwhede
-//!   2017) on the engine this CPU picks (IFMA where present): timings of a fixed exponent class
-//!   and of random exponents, interleaved at random, compared with Welch's t-test. |t| above 4.5
+//! * `ct_check dudect [samples] [operation...]` (every timed operation unless some are named)
+//!   is a dudect-style statistical test (Reparaz, Balasch, Verbauwhede 2017) on the engine
+//!   this CPU picks (IFMA where present): timings of a fixed exponent class and of random
+//!   exponents, interleaved at random, compared with Welch's t-test. |t| above 4.5
 //!   suggests a leak; below it, none was detected at that sample size. A tool, not a unit test:
 //!   timings on a shared machine are noisy.
 //!
@@ -287,6 +288,7 @@ fn dudect(args: &[String]) {
         "{:<22} {:<8} {:>10} {:>10}",
         "operation", "class", "t", "verdict"
     );
+    let chosen = &args[args.len().min(1)..];
     for operation in [
         "pow_secret",
         "pow_secret_pair",
@@ -294,7 +296,10 @@ fn dudect(args: &[String]) {
         "fixed_base",
         "fixed_base_root",
         "fixed_base_public_root",
-    ] {
+    ]
+    .into_iter()
+    .filter(|op| chosen.is_empty() || chosen.iter().any(|c| c == op))
+    {
         for class in ["zero", "ones", "one-bit"] {
             // All inputs are drawn before any is timed, so that nothing but the operation
             // (drawing a random exponent, say) differs between the two classes' measurements.
@@ -337,7 +342,7 @@ fn main() {
         Some("dudect") => dudect(&args[1..]),
         _ => eprintln!(
             "usage: ct_check probe <engine> <operation> <class> | ct_check memcheck <operation> \
-             | ct_check dudect [samples]"
+             | ct_check dudect [samples] [operation...]"
         ),
     }
 }

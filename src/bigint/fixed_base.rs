@@ -257,14 +257,9 @@ impl FixedBaseTable {
         exponent_bits: usize,
     ) -> Vec<u64> {
         if let Some((engine, entries)) = &self.public_two_digit {
-            let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
-            let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
-            for acc in accs.chunks_exact(engine.width()) {
-                let power = engine.leave(modulus, acc);
-                powers.extend_from_slice(power.as_limbs());
-            }
-            accs.zeroize();
-            return powers;
+            return self.powers_on_digits(engine, entries, exponents, exponent_bits, |acc| {
+                engine.leave(modulus, acc)
+            });
         }
         match (modulus.ifma(), &self.entries52, &self.two_digit) {
             (Some(engine), Some((width, entries)), _) if *width == engine.limbs() => {
@@ -278,17 +273,32 @@ impl FixedBaseTable {
                 powers
             }
             (None, _, Some((engine, entries))) => {
-                let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
-                let mut powers = Vec::with_capacity(exponents.len() * modulus.len());
-                for acc in accs.chunks_exact(engine.width()) {
-                    let power = engine.leave(modulus, acc);
-                    powers.extend_from_slice(power.as_limbs());
-                }
-                accs.zeroize();
-                powers
+                self.powers_on_digits(engine, entries, exponents, exponent_bits, |acc| {
+                    engine.leave(modulus, acc)
+                })
             }
             _ => self.pow_block_with(&Portable(modulus), &self.entries, exponents, exponent_bits),
         }
+    }
+
+    /// The powers of a block on two digits (either engine), each taken out of digits into N²'s
+    /// Montgomery form by `leave`.
+    fn powers_on_digits<A: Arithmetic>(
+        &self,
+        engine: &A,
+        entries: &[u64],
+        exponents: &[&[u64]],
+        exponent_bits: usize,
+        leave: impl Fn(&[u64]) -> Montgomery,
+    ) -> Vec<u64> {
+        let mut accs = self.pow_block_with(engine, entries, exponents, exponent_bits);
+        // Allocated whole: no reallocation leaves a copy of the (secret) powers behind.
+        let mut powers = Vec::with_capacity(exponents.len() * self.limbs);
+        for acc in accs.chunks_exact(engine.width()) {
+            powers.extend_from_slice(leave(acc).as_limbs());
+        }
+        accs.zeroize();
+        powers
     }
 
     /// The accumulators of a block, flat, in the engine's form.
