@@ -153,9 +153,19 @@ impl FixedBaseTable {
         let Some(engine) = PublicTwoDigitIfma::for_public_square_vartime(modulus) else {
             return false;
         };
-        let mut entries = Vec::with_capacity(self.entries.len() / self.limbs * engine.width());
-        for entry in self.entries.chunks_exact(self.limbs) {
-            entries.extend_from_slice(&engine.enter_montgomery_vartime(modulus, entry));
+        // Each row's base enters the digits (num-bigint, slow but public), and the row's other
+        // entries are made from it in digits: one product each, as the row was made.
+        let width = engine.width();
+        let per_row = 1usize << self.window_bits;
+        let mut entries = vec![0u64; self.rows * per_row * width];
+        for (row, row_entries) in entries.chunks_exact_mut(per_row * width).enumerate() {
+            row_entries[..width].copy_from_slice(engine.one());
+            let base = engine.enter_montgomery_vartime(modulus, self.entry(row, 1));
+            row_entries[width..2 * width].copy_from_slice(&base);
+            for k in 2..per_row {
+                let (done, rest) = row_entries.split_at_mut(k * width);
+                engine.mul(&done[(k - 1) * width..k * width], &base, &mut rest[..width]);
+            }
         }
         self.public_two_digit = Some((engine, entries));
         self.entries52 = None;
