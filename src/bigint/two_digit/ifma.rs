@@ -1,5 +1,6 @@
 //! The two-digit arithmetic modulo N² on the AVX-512 IFMA engine, for a PUBLIC N (n itself):
-//! the linear layer's multi-exponentiations modulo n².
+//! public-key encryption's fixed-base powers and the linear layer's multi-exponentiations,
+//! modulo n².
 //!
 //! Same identity as the module above, in radix 2^52 with `R = 2^(52·L)` for N's `L` limbs
 //! (a multiple of 8): a value `X mod N²` is held as digits `(x0, x1)`, both below `2N`, with
@@ -15,8 +16,9 @@
 //! Step i adds `q_i`'s complement to the second sum as soon as the first has made it. A product
 //! is `L` steps of `10·L/8` IFMA multiply-adds (5 products of a vector by a limb, low and high
 //! halves), where a Montgomery product on N²'s `2L` limbs is `2L` steps of `4·2L/8`: 1.6× fewer.
-//! A square's cross term is `(2·x0)·x1`, one product: 2× fewer. Bounds: with every digit below `2N` and `32·N ≤ R`, `t < 2N` and `A − 1 < 1.25·N`,
-//! so the digits stay below `2N`; no accumulator lane passes `7·2^52·L < 2^64`.
+//! A square's cross term is `(2·x0)·x1`, one product: 2× fewer. Bounds: with every digit below
+//! `2N` and `32·N ≤ R`, `t < 2N` and `A − 1 < 1.25·N`, so the digits stay below `2N`; no
+//! accumulator lane passes `7·2^52·L < 2^64`.
 //!
 //! The kernel and [`leave`](PublicTwoDigitIfma::leave) have no branch on the values and index
 //! nothing by them (`tools/ct-check` reads their compiled code), so secret values may pass
@@ -39,7 +41,7 @@ use super::super::montgomery::MontgomeryModulus;
 use super::super::pow::Arithmetic;
 use super::steps;
 
-/// Widest N in vectors of eight 52-bit limbs: n up to 4160 bits (key_len 2048 and below).
+/// Widest N in vectors of eight 52-bit limbs: n up to 4155 bits (key_len 2048 and below).
 const MAX_VECTORS: usize = 10;
 
 /// Arithmetic modulo a public square N² through two digits modulo N on AVX-512 IFMA.
@@ -242,6 +244,9 @@ fn product(engine: &PublicTwoDigitIfma, a: &[u64], b: Option<&[u64]>, out: &mut 
             };
         }
         call!(1 2 3 4 5 6 7 8 9 10);
+        if square {
+            twice.zeroize();
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
