@@ -14,8 +14,10 @@ use paillier_gpu::paillier::Scheme;
 use paillier_gpu::{Device, Error, ExecutionContext};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-/// Four pieces of the smallest pipelined size and a few more vectors: the last piece is short.
+/// The smallest pipelined batch and a few more vectors: three pieces (8,192 vectors, then
+/// 12,288, then the 12,291 left), so three GPU calls per operation.
 const VECTORS: usize = 4 * 8_192 + 3;
+const PIECES: u64 = 3;
 const EMBED_LEN: usize = 16;
 
 #[test]
@@ -40,7 +42,7 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
         ctx = ctx.with_backend(gpu.clone());
         // The owner's pipeline and the public key's, each aggregated and decoded on the CPU,
         // then decoded on the GPU in pieces too.
-        // Four pieces, so four GPU calls each; the owner's passes modulo p² and q² share one
+        // One GPU call per piece; the owner's passes modulo p² and q² share one
         // upload of the messages and noise, so it sends no more than the public key's one pass.
         let before = gpu.totals();
         let owner = ctx.encrypt_batch(&vectors).unwrap();
@@ -48,7 +50,11 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
         let before = gpu.totals();
         let public = public_gpu.encrypt_batch(&vectors).unwrap();
         let public_cost = gpu.totals().since(&before);
-        assert_eq!((owner_cost.calls, public_cost.calls), (4, 4), "{scheme:?}");
+        assert_eq!(
+            (owner_cost.calls, public_cost.calls),
+            (PIECES, PIECES),
+            "{scheme:?}"
+        );
         // The classic scheme's messages cross as slot bits (one limb here), not at n²'s width:
         // the whole upload stays below what the messages alone would take at that width.
         let n_squared_bytes = 8 * owner.limbs().limbs_per_item() as u64;
@@ -83,7 +89,11 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
                 expected,
                 "{scheme:?}, {who}: the GPU's pipelined decoding"
             );
-            assert_eq!(gpu.totals().since(&before).calls, 4, "{scheme:?}, {who}");
+            assert_eq!(
+                gpu.totals().since(&before).calls,
+                PIECES,
+                "{scheme:?}, {who}"
+            );
         }
         // A bad vector in the last piece: named, and nothing else decides the error.
         let mut bad = vectors.clone();

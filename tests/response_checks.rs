@@ -125,3 +125,26 @@ fn responses_made_under_another_key_are_refused() {
         }
     }
 }
+
+#[test]
+fn a_response_sharing_a_factor_with_n_is_never_decoded() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let (larger, smaller) = ctx.secret_key().prime_factors();
+        let one = |c: BigUint| vec![EncryptedVector::new(vec![Ciphertext::from_biguint(c)])];
+        // The decoding prime divides it: refused before any exponentiation.
+        match ctx.decode_distances(&one(&*larger * 7u32)) {
+            Err(Error::InvalidCiphertext { index: 0, reason }) => {
+                assert!(reason.contains("shares a factor"), "{reason}")
+            }
+            other => panic!("{scheme:?}: a multiple of p was not refused: {other:?}"),
+        }
+        // Only the other prime divides it. These small contexts decode with one prime (every
+        // honest plaintext is below p), which never looks at q: the response is decoded modulo
+        // p² and its plaintext fails the response checks like any forged one.
+        match ctx.decode_distances(&one(&*smaller * 7u32)) {
+            Err(Error::InvalidResponse { index: 0, .. }) => {}
+            other => panic!("{scheme:?}: a multiple of q was decoded: {other:?}"),
+        }
+    }
+}

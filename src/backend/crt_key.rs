@@ -247,18 +247,38 @@ impl CrtKey {
     /// public on purpose: such a ciphertext is refused by its index, and whoever made it
     /// knows the factor already. `None` where the widths do not allow it.
     pub(crate) fn residues(&self, c: &[u64], out_p: &mut [u64], out_q: &mut [u64]) -> Option<bool> {
-        use zeroize::Zeroizing;
-        self.p_squared.reduce_wide(c, out_p).ok()?;
-        self.q_squared.reduce_wide(c, out_q).ok()?;
-        // c mod p is c_p mod p (c_p < p² < p·R): zero exactly when p divides c.
-        let mut rest_p = Zeroizing::new(vec![0u64; self.p.len()]);
-        let mut rest_q = Zeroizing::new(vec![0u64; self.q.len()]);
-        self.p.reduce_wide(out_p, &mut rest_p).ok()?;
-        self.q.reduce_wide(out_q, &mut rest_q).ok()?;
-        let is_zero = |r: &[u64]| u8::from(r.iter().fold(0, |acc, &x| acc | x) == 0);
-        let shares_factor = (is_zero(&rest_p) | is_zero(&rest_q)) == 1;
-        Some(crate::bigint::memcheck::declassify(shares_factor))
+        let divides_p = residue(&self.p_squared, &self.p, c, out_p)?;
+        let divides_q = residue(&self.q_squared, &self.q, c, out_q)?;
+        Some(crate::bigint::memcheck::declassify(
+            (divides_p | divides_q) == 1,
+        ))
     }
+
+    /// `c mod p²` alone, for decoding with one prime ([`one_prime_covers`]): half the work of
+    /// [`residues`](Self::residues). Returns whether p divides `c` (made public, as there). A
+    /// ciphertext that only q divides is not looked for: decoded modulo p it is a forged
+    /// response like any other, caught by the response checks (`backend/one_prime.rs`).
+    ///
+    /// [`one_prime_covers`]: Self::one_prime_covers
+    pub(crate) fn residue_p(&self, c: &[u64], out_p: &mut [u64]) -> Option<bool> {
+        let divides_p = residue(&self.p_squared, &self.p, c, out_p)?;
+        Some(crate::bigint::memcheck::declassify(divides_p == 1))
+    }
+}
+
+/// `c mod prime²` into `out`, in constant time, and 1 where `prime` divides `c` (else 0).
+fn residue(
+    prime_squared: &MontgomeryModulus,
+    prime: &MontgomeryModulus,
+    c: &[u64],
+    out: &mut [u64],
+) -> Option<u8> {
+    use zeroize::Zeroizing;
+    prime_squared.reduce_wide(c, out).ok()?;
+    // c mod prime is c_p mod prime (c_p < prime² < prime·R): zero exactly when prime divides c.
+    let mut rest = Zeroizing::new(vec![0u64; prime.len()]);
+    prime.reduce_wide(out, &mut rest).ok()?;
+    Some(u8::from(rest.iter().fold(0, |acc, &x| acc | x) == 0))
 }
 
 /// `out = a − b` over equal lengths; returns the borrow out (1 when a < b).
@@ -343,22 +363,25 @@ mod tests {
                 .expect("primes that fill their limbs");
             let n_squared = (&p * &q) * (&p * &q);
             let width = crt.p_squared.len();
+            // (c, shares a factor with n, divisible by p)
             let cases = [
-                (rng.gen_biguint_below(&n_squared), false),
-                (&n_squared - 1u32, false),
-                (&p * rng.gen_range(1u32..1000), true),
-                (&q * &q * &p, true),
+                (rng.gen_biguint_below(&n_squared), false, false),
+                (&n_squared - 1u32, false, false),
+                (&p * rng.gen_range(1u32..1000), true, true),
+                (&q * &q * &p, true, true),
+                (&q * rng.gen_range(1u32..1000), true, false),
             ];
-            for (c, shares_factor) in cases {
+            for (c, shares_factor, divisible_by_p) in cases {
+                let c_limbs = limbs_from_biguint(&c, limbs).unwrap();
                 let (mut out_p, mut out_q) = (vec![0u64; width], vec![0u64; width]);
-                let found = crt.residues(
-                    &limbs_from_biguint(&c, limbs).unwrap(),
-                    &mut out_p,
-                    &mut out_q,
-                );
+                let found = crt.residues(&c_limbs, &mut out_p, &mut out_q);
                 assert_eq!(found, Some(shares_factor), "{bits} bits");
                 assert_eq!(biguint_from_limbs(&out_p), &c % (&p * &p));
                 assert_eq!(biguint_from_limbs(&out_q), &c % (&q * &q));
+                // One prime: the same residue modulo p², and p alone looked for.
+                let mut alone = vec![0u64; width];
+                assert_eq!(crt.residue_p(&c_limbs, &mut alone), Some(divisible_by_p));
+                assert_eq!(alone, out_p);
             }
         }
     }

@@ -10,26 +10,52 @@ use std::ops::Range;
 use super::Backend;
 use crate::error::{Error, Result};
 
-/// Pieces per pipelined batch: the first piece's preparation is not hidden, so more pieces hide
-/// more of it; each must still fill the device (see [`pieces`]).
-const PIECES: usize = 4;
-
 /// Fewest items in a piece: below this a GPU call is dominated by its fixed costs.
 const MIN_PIECE_ITEMS: usize = 8_192;
 
-/// The pieces `count` items are encrypted in on `backend`: one (the whole batch) where the
-/// backend runs it on the CPU or the batch is small; else [`PIECES`] of about equal size, cut
-/// at multiples of `granule` items (the ciphertexts of one record stay in one piece).
+/// The first piece's share of a batch (at least [`MIN_PIECE_ITEMS`]). Its preparation is the
+/// one the device does not hide, so it is small.
+const FIRST_PIECE_SHARE: usize = 16;
+
+/// Each later piece is this much larger than the one before (3/2). A piece is prepared while
+/// the one before it runs, and the host's preparation takes about half the device's time per
+/// item on an H100 (decoding's residues, encryption's packing and noise): growing by 3/2 keeps
+/// it hidden, and a batch takes about six calls.
+const GROWTH: (usize, usize) = (3, 2);
+
+/// The pieces `count` items are run in on `backend`: one (the whole batch) where the backend
+/// runs it on the CPU or the batch is under four of the smallest piece; else a small first
+/// piece and then pieces growing by [`GROWTH`], cut at multiples of `granule` items (the
+/// ciphertexts of one record stay in one piece). A remainder smaller than the first piece joins
+/// the last.
 pub(crate) fn pieces(backend: &dyn Backend, count: usize, granule: usize) -> Vec<Range<usize>> {
-    let granule = granule.max(1);
-    let piece = count.div_ceil(PIECES).div_ceil(granule) * granule;
-    if piece < MIN_PIECE_ITEMS || backend.runs_on_cpu(piece) {
+    let cut = cut(count, granule);
+    if backend.runs_on_cpu(cut[0].len()) {
         return std::iter::once(0..count).collect();
     }
-    (0..count)
-        .step_by(piece)
-        .map(|start| start..(start + piece).min(count))
-        .collect()
+    cut
+}
+
+/// The pieces of [`pieces`] for a backend that runs them on a device.
+fn cut(count: usize, granule: usize) -> Vec<Range<usize>> {
+    let granule = granule.max(1);
+    let round = |items: usize| items.div_ceil(granule) * granule;
+    let first = round((count / FIRST_PIECE_SHARE).max(MIN_PIECE_ITEMS));
+    if count < 4 * MIN_PIECE_ITEMS {
+        return std::iter::once(0..count).collect();
+    }
+    let mut pieces = Vec::new();
+    let (mut start, mut size) = (0, first);
+    while start < count {
+        let mut end = (start + size).min(count);
+        if count - end < first {
+            end = count;
+        }
+        pieces.push(start..end);
+        start = end;
+        size = round(size * GROWTH.0 / GROWTH.1);
+    }
+    pieces
 }
 
 /// Runs `run(prepare(piece), out_piece)` for every piece in order, preparing piece k + 1 on the
@@ -112,6 +138,26 @@ mod tests {
         );
         assert!(matches!(result, Err(Error::InvalidParameter(m)) if m == "run 2"));
         assert!(pipelined(&pieces, &mut [0u64; 5], 1, Ok, |_, _| Ok(())).is_err());
+    }
+
+    #[test]
+    fn pieces_start_small_grow_and_cover_the_batch() {
+        for (count, granule) in [(32_768, 1), (131_072, 1), (131_075, 5), (1 << 20, 3)] {
+            let cut = cut(count, granule);
+            assert!(cut.len() > 1, "{count}");
+            assert_eq!((cut[0].start, cut.last().unwrap().end), (0, count));
+            assert!(cut[0].len() >= MIN_PIECE_ITEMS && cut[0].len() <= count / 4);
+            for (a, b) in cut.iter().zip(&cut[1..]) {
+                assert_eq!(a.end, b.start);
+                assert_eq!(a.start % granule, 0);
+                assert!(b.len() >= cut[0].len(), "{count}: {cut:?}");
+            }
+            // Growing: every piece but the last at least as large as the one before.
+            for (a, b) in cut.iter().zip(&cut[1..cut.len() - 1]) {
+                assert!(b.len() >= a.len(), "{count}: {cut:?}");
+            }
+        }
+        assert_eq!(cut(32_767, 1).len(), 1);
     }
 
     #[test]

@@ -172,7 +172,13 @@ pub(crate) fn crt_decode(
     masks: &LimbBatch,
     i: usize,
 ) -> Result<Vec<u32>> {
-    CpuBackend.crt_decode(key, &one(bases_p, i)?, &one(bases_q, i)?, &one(masks, i)?)
+    // Empty where decoding with one prime left the bases modulo q² out.
+    let q = if bases_q.is_empty() {
+        LimbBatch::new(bases_q.limbs_per_item())
+    } else {
+        one(bases_q, i)?
+    };
+    CpuBackend.crt_decode(key, &one(bases_p, i)?, &q, &one(masks, i)?)
 }
 
 /// The CPU's ciphertext for item `i` of an encryption job (its noise exponents are given, so

@@ -320,7 +320,7 @@ impl SecretKey {
         ciphertexts: &Ciphertexts<'_>,
     ) -> Result<Vec<BigUint>> {
         let crt = &self.crt;
-        let (bases_p, bases_q) = self.crt_bases(ciphertexts)?;
+        let (bases_p, bases_q) = self.crt_bases(ciphertexts, false)?;
         let x_p = Zeroizing::new(backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?);
         let x_q = Zeroizing::new(backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?);
         Ok((0..x_p.len())
