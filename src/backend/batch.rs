@@ -149,8 +149,15 @@ impl LimbBatch {
     /// Makes the batch hold `items` items: the first ones kept, any new ones zero, the
     /// allocation reused when it is large enough (a caller refilling one output per call).
     pub fn resize(&mut self, items: usize) {
-        self.data
-            .resize(items.saturating_mul(self.limbs_per_item), 0);
+        let len = items.saturating_mul(self.limbs_per_item);
+        if self.data.capacity() == 0 {
+            // A fresh allocation of zeros comes zeroed from the allocator (untouched pages),
+            // where growing writes every zero on one thread: for a million responses, 512 MB
+            // written once more before the device's results are.
+            self.data = vec![0; len];
+        } else {
+            self.data.resize(len, 0);
+        }
     }
 
     /// Consumes the batch into its flat limbs.
