@@ -1,6 +1,6 @@
 //! Decoding's host side: ciphertexts reduced modulo p² and q² (the bases of the CRT
-//! exponentiations), and decoding pipelined so that a GPU decodes one piece while the host
-//! reduces the next.
+//! exponentiations; modulo p² alone where one prime decodes), and decoding pipelined so that a
+//! GPU decodes one piece while the host reduces the next.
 
 use num_bigint::BigUint;
 use num_traits::Zero;
