@@ -178,6 +178,21 @@ proptest! {
     }
 }
 
+/// Alignment raises every element in one batch when most must move, and gathers the few
+/// when few must: both give the exact sum. (0.5, 0.25 and 0.75 have exponent -14; 1e-6,
+/// 3e-6 and 5e-6 have -18.)
+#[test]
+fn aligning_few_or_most_elements_is_exact() {
+    for values in [vec![0.5, 0.25, 0.75, 1e-6], vec![1e-6, 3e-6, 5e-6, 0.5]] {
+        let x = encrypt(&values, false);
+        let total = x.sum(cpu().as_ref()).unwrap();
+        let expected = values
+            .iter()
+            .fold(Dyadic::of_i64(0), |acc, v| acc.add(&Dyadic::of_f64(*v)));
+        assert_eq!(exact(&total), vec![expected], "{values:?}");
+    }
+}
+
 #[test]
 fn integers_stay_integers() {
     let (pk, sk) = keys();

@@ -6,8 +6,8 @@
 //!   higher by Δ (it is brought down by raising it to `16^Δ`).
 //! * `add_plain`: 1 (`g^m = 1 + m·n` needs no exponentiation), plus the alignment as above.
 //! * `mul_plain`: one exponentiation by the plain mantissa, about `b·(1 + 1/(w+1))` products;
-//!   a negative one adds 3 products (its inverse shares one big-integer inversion with 255
-//!   others) — never an exponent of n's length.
+//!   a negative one adds 3 products (its inverse shares one big-integer inversion with at
+//!   least 255 others) — never an exponent of n's length.
 //! * `sum`: one product per element after alignment.
 
 use num_bigint::BigUint;
@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::array::{encode_one, EncryptedArray};
 use super::encoding::base_power;
-use super::inverse::invert_all;
+use super::inverse::{invert_all, invert_each};
 use super::values::{ElementExponents, Numbers};
 use crate::backend::multi_exp::product_of_groups;
 use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
@@ -67,32 +67,25 @@ impl EncryptedArray {
             .into_par_iter()
             .filter(|&i| shift(i) > 0)
             .collect();
-        let s = self.ciphertexts.limbs_per_item();
-        let mut ciphertexts = self.ciphertexts.as_flat().to_vec();
-        if !moved.is_empty() {
+        let ciphertexts = if moved.is_empty() {
+            self.ciphertexts.clone()
+        } else if 2 * moved.len() >= self.len() {
+            // Most move (floats encoded exactly): every element, those that stay raised to
+            // 2^0, so that the device's result is the array and nothing is gathered or copied.
+            raised_to_sixteen(backend, modulus, &self.ciphertexts, shift)?
+        } else {
+            let s = self.ciphertexts.limbs_per_item();
             let mut bases = vec![0u64; moved.len() * s];
             bases
                 .par_chunks_mut(s)
                 .zip(moved.par_iter())
                 .for_each(|(base, &i)| base.copy_from_slice(self.ciphertexts.item(i)));
-            let bits = 4 * moved.par_iter().map(|&i| shift(i)).max().unwrap_or(0) + 1;
-            let limbs = bits.div_ceil(64);
-            let mut powers_of_two = vec![0u64; moved.len() * limbs];
-            powers_of_two
-                .par_chunks_mut(limbs)
-                .zip(moved.par_iter())
-                .for_each(|(exponent, &i)| {
-                    let bit = 4 * shift(i);
-                    exponent[bit / 64] = 1 << (bit % 64);
-                });
-            let exponents = Exponents {
-                values: LimbBatch::from_flat(limbs, powers_of_two)?,
-                bits,
-                secrecy: Secrecy::Public,
-            };
-            let powers = backend.modexp(modulus, &LimbBatch::from_flat(s, bases)?, &exponents)?;
+            let bases = LimbBatch::from_flat(s, bases)?;
+            let powers = raised_to_sixteen(backend, modulus, &bases, |k| shift(moved[k]))?;
             // `moved` is ascending: each element finds its power by a search.
+            let mut ciphertexts = self.ciphertexts.clone();
             ciphertexts
+                .as_flat_mut()
                 .par_chunks_mut(s)
                 .enumerate()
                 .for_each(|(i, item)| {
@@ -100,10 +93,11 @@ impl EncryptedArray {
                         item.copy_from_slice(powers.item(k));
                     }
                 });
-        }
+            ciphertexts
+        };
         Ok(EncryptedArray {
             public_key: self.public_key.clone(),
-            ciphertexts: LimbBatch::from_flat(s, ciphertexts)?,
+            ciphertexts,
             exponents: target.clone(),
             kind: self.kind,
             shape: self.shape.clone(),
@@ -304,6 +298,32 @@ impl EncryptedArray {
     }
 }
 
+/// `bases[k] ^ (16 ^ shift(k))` in one batch on the backend (`16^d = 2^(4·d)`: one bit set).
+fn raised_to_sixteen(
+    backend: &dyn Backend,
+    modulus: &crate::bigint::MontgomeryModulus,
+    bases: &LimbBatch,
+    shift: impl Fn(usize) -> usize + Sync,
+) -> Result<LimbBatch> {
+    let count = bases.len();
+    let bits = 4 * (0..count).into_par_iter().map(&shift).max().unwrap_or(0) + 1;
+    let limbs = bits.div_ceil(64);
+    let mut powers_of_two = vec![0u64; count * limbs];
+    powers_of_two
+        .par_chunks_mut(limbs)
+        .enumerate()
+        .for_each(|(k, exponent)| {
+            let bit = 4 * shift(k);
+            exponent[bit / 64] = 1 << (bit % 64);
+        });
+    let exponents = Exponents {
+        values: LimbBatch::from_flat(limbs, powers_of_two)?,
+        bits,
+        secrecy: Secrecy::Public,
+    };
+    backend.modexp(modulus, bases, &exponents)
+}
+
 /// `min(a_i, b_i)` elementwise.
 fn pairwise_min(a: &ElementExponents, b: &ElementExponents, count: usize) -> ElementExponents {
     match (a, b) {
@@ -314,23 +334,45 @@ fn pairwise_min(a: &ElementExponents, b: &ElementExponents, count: usize) -> Ele
     }
 }
 
-/// Replaces the items where `negative(i)` by their inverses.
+/// Replaces the items where `negative(i)` by their inverses, on every core.
 pub(super) fn negate_where(
     modulus: &crate::bigint::MontgomeryModulus,
     items: &mut LimbBatch,
-    negative: impl Fn(usize) -> bool,
+    negative: impl Fn(usize) -> bool + Sync,
 ) -> Result<()> {
-    let picked: Vec<usize> = (0..items.len()).filter(|&i| negative(i)).collect();
+    let picked: Vec<usize> = (0..items.len())
+        .into_par_iter()
+        .filter(|&i| negative(i))
+        .collect();
     if picked.is_empty() {
         return Ok(());
     }
-    let mut batch = LimbBatch::new(items.limbs_per_item());
-    for &i in &picked {
-        batch.push(items.item(i))?;
-    }
-    let inverses = invert_all(modulus, &batch)?;
-    for (k, &i) in picked.iter().enumerate() {
-        items.item_mut(i).copy_from_slice(inverses.item(k));
-    }
+    let s = items.limbs_per_item();
+    let mut inverses = vec![0u64; picked.len() * s];
+    let source = &*items;
+    invert_each(
+        modulus,
+        |k| source.item(picked[k]),
+        &mut inverses,
+        |_, inverse, out| out.copy_from_slice(&modulus.from_montgomery(inverse)),
+    )
+    .map_err(|e| match e {
+        // Name the item, not its place among the picked ones.
+        Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+            index: picked.get(index).copied().unwrap_or(index),
+            reason,
+        },
+        e => e,
+    })?;
+    // `picked` is ascending: each item finds its inverse by a search.
+    items
+        .as_flat_mut()
+        .par_chunks_mut(s)
+        .enumerate()
+        .for_each(|(i, item)| {
+            if let Ok(k) = picked.binary_search(&i) {
+                item.copy_from_slice(&inverses[k * s..(k + 1) * s]);
+            }
+        });
     Ok(())
 }

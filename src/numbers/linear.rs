@@ -5,20 +5,24 @@
 //! [`Backend::multi_exp`]): the odd powers of each input, `k·2^(w−1)` products, shared by every
 //! output; per output, two rows of `b` squarings (its positive weights and the magnitudes of
 //! its negative ones, whose product is inverted: 3 products, with one big-integer inversion
-//! shared by 256 outputs), about `k·b/(w+1)` window products over the two (each weight sits in
-//! one), and one product for the bias. No weight costs an exponent of n's length. The CPU and
-//! the GPU (a kernel of its own) both run it this way; the CPU's products modulo n² run on two
-//! digits modulo n where it has AVX-512 IFMA (`bigint/two_digit/ifma.rs`).
+//! shared by 256 outputs or more), about `k·b/(w+1)` window products over the two (each weight
+//! sits in one), and one product each to join the two rows and to add the bias. No weight
+//! costs an exponent of n's length. The CPU and the GPU (a kernel of its own) both run the
+//! rows this way; the CPU's products modulo n² run on two digits modulo n where it has
+//! AVX-512 IFMA (`bigint/two_digit/ifma.rs`). The inversions and the last two products run on
+//! the host's cores whatever the backend: they read each row once, where device products would
+//! need the rows gathered for them.
 
 use num_bigint::{BigInt, BigUint, Sign};
 use rayon::prelude::*;
 
-use super::arithmetic::{negate_where, public_exponents};
+use super::arithmetic::public_exponents;
 use super::array::EncryptedArray;
 use super::encoding::{self, Scalar};
+use super::inverse::invert_each;
 use super::values::{ElementExponents, NumberKind};
 use crate::backend::{Backend, LimbBatch};
-use crate::bigint::limbs_from_biguint;
+use crate::bigint::{Montgomery, MontgomeryModulus};
 use crate::error::{Error, Result};
 
 /// A plain matrix, row-major: `rows × cols` floats.
@@ -67,7 +71,6 @@ impl EncryptedArray {
                 )));
             }
         }
-        let samples = self.len() / inputs;
         let precision = precision.map(encoding::precision_exponent).transpose()?;
 
         // Weights at one exponent, exactly (a lower exponent only scales a mantissa by 16^k).
@@ -114,28 +117,14 @@ impl EncryptedArray {
         let modulus = self.public_key.n_squared_modulus();
         let products =
             backend.multi_exp(modulus, &x.ciphertexts, &public_exponents(&rows)?, inputs)?;
-        let width = modulus.len();
-        let mut out = LimbBatch::new(width);
-        out.reserve(samples * outputs);
-        for s in 0..samples {
-            for j in 0..outputs {
-                out.push(products.item(s * row_count + j))?;
-            }
-        }
-        if has_negative {
-            let mut negatives = LimbBatch::new(width);
-            negatives.reserve(samples * outputs);
-            for s in 0..samples {
-                for j in 0..outputs {
-                    negatives.push(products.item(s * row_count + outputs + j))?;
-                }
-            }
-            negate_where(modulus, &mut negatives, |_| true)?;
-            out = backend.modmul(modulus, &out, &negatives)?;
-        }
-        if let Some(b) = biases {
-            out = backend.modmul(modulus, &out, &self.g_powers(b, out_exponent)?)?;
-        }
+        let bias_factors = biases.map(|b| self.g_powers(b, out_exponent)).transpose()?;
+        let out = finish_outputs(
+            modulus,
+            &products,
+            outputs,
+            has_negative,
+            bias_factors.as_deref(),
+        )?;
         let mut shape = self.shape.clone();
         if let Some(last) = shape.last_mut() {
             *last = outputs;
@@ -161,20 +150,61 @@ impl EncryptedArray {
         out.reshape(shape)
     }
 
-    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`.
-    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<LimbBatch> {
+    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`, in Montgomery form.
+    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<Vec<Montgomery>> {
         let range = self.range();
         let n = self.public_key.n();
-        let limbs = self.public_key.ciphertext_limbs();
-        let mut out = LimbBatch::new(limbs);
-        for (index, &b) in biases.iter().enumerate() {
-            let m = encoding::mantissa_at(Scalar::Float(b), exponent)
-                .ok_or_else(|| not_finite(index))?;
-            let residue = range.residue(&m, index)?;
-            out.push(&limbs_from_biguint(&(residue * n + 1u32), limbs)?)?;
-        }
-        Ok(out)
+        let modulus = self.public_key.n_squared_modulus();
+        biases
+            .iter()
+            .enumerate()
+            .map(|(index, &b)| {
+                let m = encoding::mantissa_at(Scalar::Float(b), exponent)
+                    .ok_or_else(|| not_finite(index))?;
+                let residue = range.residue(&m, index)?;
+                modulus.montgomery_of_vartime(&(residue * n + 1u32))
+            })
+            .collect()
     }
+}
+
+/// Each output `y = P · N⁻¹ · g^b` from the rows of `products` (per sample: `outputs` rows
+/// `P` of positive weights, then, with `has_negative`, `outputs` rows `N` of the negative
+/// weights' magnitudes), on every core of the host: a product or two per output beside the
+/// inversions' three. Done here rather than as device products, it reads every row once and
+/// writes each output once, where gathering rows for two more device calls moved every output
+/// through the host four times.
+fn finish_outputs(
+    modulus: &MontgomeryModulus,
+    products: &LimbBatch,
+    outputs: usize,
+    has_negative: bool,
+    bias_factors: Option<&[Montgomery]>,
+) -> Result<LimbBatch> {
+    let s = modulus.len();
+    let row_count = if has_negative { 2 * outputs } else { outputs };
+    let count = products.len() / row_count * outputs;
+    let row =
+        |k: usize, offset: usize| products.item(k / outputs * row_count + offset + k % outputs);
+    // `y · g^b`, or `y` without biases.
+    let times_bias = |k: usize, y: &[u64], out: &mut [u64]| match bias_factors {
+        Some(g) => modulus.mul_into(g[k % outputs].as_limbs(), y, out),
+        None => out.copy_from_slice(y),
+    };
+    let mut out = vec![0u64; count * s];
+    if has_negative {
+        invert_each(
+            modulus,
+            |k| row(k, outputs),
+            &mut out,
+            |k, inverse, out| times_bias(k, &modulus.mul_mixed(inverse, row(k, 0)), out),
+        )?;
+    } else {
+        out.par_chunks_mut(s)
+            .enumerate()
+            .for_each(|(k, out)| times_bias(k, row(k, 0), out));
+    }
+    LimbBatch::from_flat(s, out)
 }
 
 /// The lowest exponent python-paillier gives any of `values` (at `precision` if given).
