@@ -15,6 +15,8 @@
 //! * [`TwoDigit`] — arithmetic modulo N² on two digits modulo N for whoever knows N; on the IFMA
 //!   engine, the same for a public N (`two_digit/ifma.rs`: public-key encryption, the linear
 //!   layer).
+//! * `PublicProducts` — chains of products of public values in the fastest engine's own form
+//!   (Montgomery's inversion trick over ciphertexts).
 
 mod adx;
 mod convert;
@@ -28,6 +30,7 @@ mod montgomery;
 pub(crate) mod multi_pow;
 mod pow;
 mod prepared;
+mod public_products;
 mod two_digit;
 mod wide_reduce;
 
@@ -42,6 +45,7 @@ pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
+pub(crate) use public_products::PublicProducts;
 pub use two_digit::TwoDigit;
 
 /// Which engine [`MontgomeryModulus::new`] picks.

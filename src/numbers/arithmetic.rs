@@ -19,7 +19,7 @@ use super::inverse::{invert_all, invert_each};
 use super::values::{ElementExponents, Numbers};
 use crate::backend::multi_exp::product_of_groups;
 use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
-use crate::bigint::limbs_from_biguint;
+use crate::bigint::{limbs_from_biguint, PublicProducts};
 use crate::error::{Error, Result};
 
 /// Exponents of public values as a batch of equally wide items.
@@ -350,11 +350,12 @@ pub(super) fn negate_where(
     let s = items.limbs_per_item();
     let mut inverses = vec![0u64; picked.len() * s];
     let source = &*items;
+    let products = PublicProducts::new(modulus)?;
     invert_each(
-        modulus,
+        &products,
         |k| source.item(picked[k]),
         &mut inverses,
-        |_, inverse, out| out.copy_from_slice(&modulus.from_montgomery(inverse)),
+        |_, inverse, out| out.copy_from_slice(&products.value(inverse)),
     )
     .map_err(|e| match e {
         // Name the item, not its place among the picked ones.

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::backend::LimbBatch;
-use crate::bigint::{Montgomery, MontgomeryModulus};
+use crate::bigint::{MontgomeryModulus, PublicProducts};
 use crate::error::{Error, Result};
 
 /// The fewest items a core inverts with one big-integer inversion (about the cost of a
@@ -16,25 +16,28 @@ const MAX_ITEMS_PER_INVERSION: usize = 4096;
 /// `out[i] = items[i]⁻¹ mod m`; an item that is not a unit is an error naming it.
 pub(crate) fn invert_all(modulus: &MontgomeryModulus, items: &LimbBatch) -> Result<LimbBatch> {
     let mut out = vec![0u64; items.as_flat().len()];
+    let products = PublicProducts::new(modulus)?;
     invert_each(
-        modulus,
+        &products,
         |i| items.item(i),
         &mut out,
-        |_, inverse, out| out.copy_from_slice(&modulus.from_montgomery(inverse)),
+        |_, inverse, out| out.copy_from_slice(&products.value(inverse)),
     )?;
     LimbBatch::from_flat(modulus.len(), out)
 }
 
 /// Montgomery's trick over the items `item(0..count)`, `count` being what `out` holds, a chunk
-/// per core: `finish(i, inverse, out_i)` receives item `i`'s inverse in Montgomery form and
-/// writes item `i`'s limbs of `out`, so a caller can fold its next product into the way out.
-/// An item that is not a unit is an error naming it.
+/// per core, on `products`' engine: `finish(i, inverse, out_i)` receives the form of item
+/// `i`'s inverse and writes item `i`'s limbs of `out`, so a caller can fold its next product
+/// into the way out ([`PublicProducts::times`]). An item that is not a unit is an error
+/// naming it.
 pub(crate) fn invert_each<'a>(
-    modulus: &MontgomeryModulus,
+    products: &PublicProducts<'_>,
     item: impl Fn(usize) -> &'a [u64] + Sync,
     out: &mut [u64],
-    finish: impl Fn(usize, &Montgomery, &mut [u64]) + Sync,
+    finish: impl Fn(usize, &[u64], &mut [u64]) + Sync,
 ) -> Result<()> {
+    let modulus = products.modulus();
     let s = modulus.len();
     let count = out.len() / s.max(1);
     // Four chunks per core, so that one inversion serves as many items as that allows.
@@ -42,57 +45,78 @@ pub(crate) fn invert_each<'a>(
         .clamp(MIN_ITEMS_PER_INVERSION, MAX_ITEMS_PER_INVERSION);
     out.par_chunks_mut(per_chunk * s)
         .enumerate()
-        .try_for_each(|(chunk, out)| invert_chunk(modulus, chunk * per_chunk, out, &item, &finish))
+        .try_for_each(|(chunk, out)| {
+            let chunk = Chunk {
+                products,
+                modulus,
+                first: chunk * per_chunk,
+            };
+            chunk.invert(out, &item, &finish)
+        })
 }
 
-fn invert_chunk<'a>(
-    modulus: &MontgomeryModulus,
+/// One core's share of [`invert_each`]: the items from `first` on.
+struct Chunk<'c, 'm> {
+    products: &'c PublicProducts<'m>,
+    modulus: &'c MontgomeryModulus,
     first: usize,
-    out: &mut [u64],
-    item: &impl Fn(usize) -> &'a [u64],
-    finish: &impl Fn(usize, &Montgomery, &mut [u64]),
-) -> Result<()> {
-    let s = modulus.len();
-    let values: Vec<_> = (first..first + out.len() / s)
-        .map(|i| modulus.to_montgomery(item(i)))
-        .collect();
-    // prefix[i] = values[0] · … · values[i].
-    let mut prefix = Vec::with_capacity(values.len());
-    for (i, value) in values.iter().enumerate() {
-        prefix.push(match i {
-            0 => value.clone(),
-            _ => modulus.mul(&prefix[i - 1], value),
-        });
+}
+
+impl Chunk<'_, '_> {
+    fn invert<'a>(
+        &self,
+        out: &mut [u64],
+        item: &impl Fn(usize) -> &'a [u64],
+        finish: &impl Fn(usize, &[u64], &mut [u64]),
+    ) -> Result<()> {
+        let (products, s, first) = (self.products, self.modulus.len(), self.first);
+        let values: Vec<Vec<u64>> = (first..first + out.len() / s)
+            .map(|i| products.enter(item(i)))
+            .collect();
+        // prefix[i] = values[0] · … · values[i].
+        let mut prefix: Vec<Vec<u64>> = Vec::with_capacity(values.len());
+        for (i, value) in values.iter().enumerate() {
+            prefix.push(match i {
+                0 => value.clone(),
+                _ => products.mul(&prefix[i - 1], value),
+            });
+        }
+        let Some(total) = prefix.last() else {
+            return Ok(());
+        };
+        let modulus = self.modulus.modulus();
+        let total = self.modulus.biguint_of(&products.value(total));
+        let Some(inverse) = total.modinv(&modulus) else {
+            return Err(self.not_a_unit(values.len(), item));
+        };
+        let mut running = products.enter(&self.modulus.limbs_of(&inverse)?);
+        for i in (0..values.len()).rev() {
+            let inverse_i = match i {
+                0 => running.clone(),
+                _ => products.mul(&running, &prefix[i - 1]),
+            };
+            finish(first + i, &inverse_i, &mut out[i * s..(i + 1) * s]);
+            if i > 0 {
+                running = products.mul(&running, &values[i]);
+            }
+        }
+        Ok(())
     }
-    let Some(total) = prefix.last() else {
-        return Ok(());
-    };
-    let total = modulus.biguint_of(&modulus.from_montgomery(total));
-    let Some(inverse) = total.modinv(&modulus.modulus()) else {
-        // Find the culprit, to name it.
-        let index = (first..first + values.len())
+
+    /// The error naming the first of the chunk's `count` items that is not a unit.
+    fn not_a_unit<'a>(&self, count: usize, item: &impl Fn(usize) -> &'a [u64]) -> Error {
+        let modulus = self.modulus.modulus();
+        let index = (self.first..self.first + count)
             .find(|&i| {
-                let x = modulus.biguint_of(item(i));
-                x.modinv(&modulus.modulus()).is_none()
+                let x = self.modulus.biguint_of(item(i));
+                x.modinv(&modulus).is_none()
             })
-            .unwrap_or(first);
-        return Err(Error::InvalidCiphertext {
+            .unwrap_or(self.first);
+        Error::InvalidCiphertext {
             index,
             reason: "not invertible modulo n^2 (it shares a factor with n)".into(),
-        });
-    };
-    let mut running = modulus.montgomery_of_vartime(&inverse)?;
-    for i in (0..values.len()).rev() {
-        let inverse_i = match i {
-            0 => running.clone(),
-            _ => modulus.mul(&running, &prefix[i - 1]),
-        };
-        finish(first + i, &inverse_i, &mut out[i * s..(i + 1) * s]);
-        if i > 0 {
-            running = modulus.mul(&running, &values[i]);
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use super::encoding::{self, Scalar};
 use super::inverse::invert_each;
 use super::values::{ElementExponents, NumberKind};
 use crate::backend::{Backend, LimbBatch};
-use crate::bigint::{Montgomery, MontgomeryModulus};
+use crate::bigint::{limbs_from_biguint, MontgomeryModulus, PublicProducts};
 use crate::error::{Error, Result};
 
 /// A plain matrix, row-major: `rows × cols` floats.
@@ -150,11 +150,11 @@ impl EncryptedArray {
         out.reshape(shape)
     }
 
-    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`, in Montgomery form.
-    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<Vec<Montgomery>> {
+    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`.
+    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<Vec<Vec<u64>>> {
         let range = self.range();
         let n = self.public_key.n();
-        let modulus = self.public_key.n_squared_modulus();
+        let limbs = self.public_key.ciphertext_limbs();
         biases
             .iter()
             .enumerate()
@@ -162,7 +162,7 @@ impl EncryptedArray {
                 let m = encoding::mantissa_at(Scalar::Float(b), exponent)
                     .ok_or_else(|| not_finite(index))?;
                 let residue = range.residue(&m, index)?;
-                modulus.montgomery_of_vartime(&(residue * n + 1u32))
+                limbs_from_biguint(&(residue * n + 1u32), limbs)
             })
             .collect()
     }
@@ -179,25 +179,32 @@ fn finish_outputs(
     products: &LimbBatch,
     outputs: usize,
     has_negative: bool,
-    bias_factors: Option<&[Montgomery]>,
+    biases: Option<&[Vec<u64>]>,
 ) -> Result<LimbBatch> {
     let s = modulus.len();
+    let engine = PublicProducts::new(modulus)?;
+    let bias_forms: Option<Vec<Vec<u64>>> =
+        biases.map(|b| b.iter().map(|g| engine.enter(g)).collect());
     let row_count = if has_negative { 2 * outputs } else { outputs };
     let count = products.len() / row_count * outputs;
     let row =
         |k: usize, offset: usize| products.item(k / outputs * row_count + offset + k % outputs);
     // `y · g^b`, or `y` without biases.
-    let times_bias = |k: usize, y: &[u64], out: &mut [u64]| match bias_factors {
-        Some(g) => modulus.mul_into(g[k % outputs].as_limbs(), y, out),
+    let times_bias = |k: usize, y: &[u64], out: &mut [u64]| match &bias_forms {
+        Some(g) => engine.times(y, &g[k % outputs], out),
         None => out.copy_from_slice(y),
     };
     let mut out = vec![0u64; count * s];
     if has_negative {
         invert_each(
-            modulus,
+            &engine,
             |k| row(k, outputs),
             &mut out,
-            |k, inverse, out| times_bias(k, &modulus.mul_mixed(inverse, row(k, 0)), out),
+            |k, inverse, out| {
+                let mut joined = vec![0u64; s];
+                engine.times(row(k, 0), inverse, &mut joined);
+                times_bias(k, &joined, out);
+            },
         )?;
     } else {
         out.par_chunks_mut(s)
