@@ -82,17 +82,8 @@ impl EncryptedArray {
                 .for_each(|(base, &i)| base.copy_from_slice(self.ciphertexts.item(i)));
             let bases = LimbBatch::from_flat(s, bases)?;
             let powers = raised_to_sixteen(backend, modulus, &bases, |k| shift(moved[k]))?;
-            // `moved` is ascending: each element finds its power by a search.
             let mut ciphertexts = self.ciphertexts.clone();
-            ciphertexts
-                .as_flat_mut()
-                .par_chunks_mut(s)
-                .enumerate()
-                .for_each(|(i, item)| {
-                    if let Ok(k) = moved.binary_search(&i) {
-                        item.copy_from_slice(powers.item(k));
-                    }
-                });
+            scatter(&mut ciphertexts, &moved, powers.as_flat());
             ciphertexts
         };
         Ok(EncryptedArray {
@@ -365,15 +356,21 @@ pub(super) fn negate_where(
         },
         e => e,
     })?;
-    // `picked` is ascending: each item finds its inverse by a search.
+    scatter(items, &picked, &inverses);
+    Ok(())
+}
+
+/// Writes item `k` of `values` (flat, the items' width) over item `picked[k]` of `items`, on
+/// every core; `picked` is ascending, so each item finds its value by a search.
+fn scatter(items: &mut LimbBatch, picked: &[usize], values: &[u64]) {
+    let s = items.limbs_per_item();
     items
         .as_flat_mut()
         .par_chunks_mut(s)
         .enumerate()
         .for_each(|(i, item)| {
             if let Ok(k) = picked.binary_search(&i) {
-                item.copy_from_slice(&inverses[k * s..(k + 1) * s]);
+                item.copy_from_slice(&values[k * s..(k + 1) * s]);
             }
         });
-    Ok(())
 }
