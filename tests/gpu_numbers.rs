@@ -12,7 +12,9 @@ use std::sync::Arc;
 use common::gpu::backends;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::Backend;
-use paillier_gpu::numbers::{Decrypted, EncryptedArray, Numbers, PlainMatrix};
+use paillier_gpu::numbers::{
+    Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray, PlainMatrix,
+};
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 
 #[test]
@@ -82,5 +84,59 @@ fn numbers_on_the_gpu_equal_the_cpu() {
                 "key_len {key_len}, {variant:?}"
             );
         }
+    }
+}
+
+#[test]
+fn packed_numbers_on_the_gpu_equal_the_cpu() {
+    let all = backends();
+    if all.is_empty() {
+        return;
+    }
+    let cpu = CpuBackend::shared();
+    let (pk, sk) =
+        generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+    let pk = Arc::new(pk);
+    // 40 samples of 5 features, about 7 per ciphertext: 6 groups, the last one partial.
+    let (samples, inputs) = (40usize, 5usize);
+    let values: Vec<f64> = (0..samples * inputs)
+        .map(|i| ((i * 7919 % 1013) as f64 - 506.0) / 64.0)
+        .collect();
+    let options = PackOptions::new(8.0)
+        .with_precision(1.0 / 64.0)
+        .with_headroom_bits(16);
+    let x = PackedArray::encrypt(
+        &pk,
+        cpu.as_ref(),
+        Numbers::Floats(&values),
+        inputs,
+        &options,
+    )
+    .unwrap();
+    let model = LinearModel::new(
+        (0..inputs)
+            .map(|i| vec![i as f64 * 0.5 - 1.0, 0.25, -(i as f64)])
+            .collect(),
+        vec![1.5, -0.75, 0.0],
+    )
+    .unwrap();
+    let expected = model.infer_packed(cpu.as_ref(), &x).unwrap();
+    for (variant, gpu) in &all {
+        let got = model.infer_packed(gpu.as_ref(), &x).unwrap();
+        assert_eq!(got.ciphertexts(), expected.ciphertexts(), "{variant:?}");
+        let y = PackedArray::encrypt_as_owner(
+            &pk,
+            &sk,
+            gpu.as_ref(),
+            Numbers::Floats(&values),
+            inputs,
+            &options,
+        )
+        .unwrap();
+        assert_eq!(
+            y.decrypt(&sk, gpu.as_ref()).unwrap(),
+            Decrypted::Floats(values.clone()),
+            "{variant:?}"
+        );
     }
 }

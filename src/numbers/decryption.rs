@@ -4,11 +4,11 @@
 use rayon::prelude::*;
 
 use super::array::EncryptedArray;
-use super::encoding;
+use super::encoding::{self, NumberRange};
 use super::values::NumberKind;
-use crate::backend::Backend;
+use crate::backend::{Backend, LimbBatch};
 use crate::error::{Error, Result};
-use crate::paillier::SecretKey;
+use crate::paillier::{PublicKey, SecretKey};
 
 /// What an array decrypts to.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,20 +55,31 @@ impl EncryptedArray {
         secret_key: &SecretKey,
         backend: &dyn Backend,
     ) -> Result<Vec<num_bigint::BigInt>> {
-        if secret_key.n() != self.public_key.n() {
-            return Err(Error::KeyMismatch {
-                what: "the encrypted array was made under the key".into(),
-                found: self.fingerprint().to_string(),
-                holder: "the secret key is".into(),
-                expected: "another key's".into(),
-            });
-        }
-        let residues = secret_key.decrypt_limbs(backend, &self.ciphertexts)?;
-        let range = self.range();
-        residues
-            .par_iter()
-            .enumerate()
-            .map(|(i, r)| range.mantissa(r, i))
-            .collect()
+        signed_plaintexts(&self.public_key, &self.ciphertexts, secret_key, backend)
     }
+}
+
+/// The plaintexts of `ciphertexts` (made under `public_key`) as signed integers within
+/// ±max_int; the overflow band is an error.
+pub(super) fn signed_plaintexts(
+    public_key: &PublicKey,
+    ciphertexts: &LimbBatch,
+    secret_key: &SecretKey,
+    backend: &dyn Backend,
+) -> Result<Vec<num_bigint::BigInt>> {
+    if secret_key.n() != public_key.n() {
+        return Err(Error::KeyMismatch {
+            what: "the encrypted array was made under the key".into(),
+            found: public_key.fingerprint().to_string(),
+            holder: "the secret key is".into(),
+            expected: "another key's".into(),
+        });
+    }
+    let residues = secret_key.decrypt_limbs(backend, ciphertexts)?;
+    let range = NumberRange::new(public_key.n());
+    residues
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| range.mantissa(r, i))
+        .collect()
 }

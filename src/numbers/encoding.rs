@@ -121,6 +121,22 @@ pub fn natural_exponent(value: Scalar) -> Option<i32> {
     }
 }
 
+/// The largest exponent at which `value` is encoded exactly, which gives it the shortest exact
+/// mantissa (`i32::MAX` for zero, `None` for NaN and infinities). Not python-paillier's rule
+/// (which keeps all 53 bits of a float): packed numbers use it, where short mantissas are what
+/// fits a slot.
+pub fn shortest_exponent(value: Scalar) -> Option<i32> {
+    let (mantissa, exponent) = match value {
+        Scalar::Int(i) => (i, 0),
+        Scalar::Float(x) => decompose(x)?,
+    };
+    if mantissa == 0 {
+        return Some(i32::MAX);
+    }
+    let lowest_bit = exponent + mantissa.trailing_zeros() as i32;
+    Some(lowest_bit.div_euclid(LOG2_BASE))
+}
+
 /// The exponent `value` is encoded at: its precision's or its own, lowered to `max_exponent`.
 pub fn exponent_for(
     value: Scalar,

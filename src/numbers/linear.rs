@@ -18,12 +18,13 @@ use rayon::prelude::*;
 
 use super::arithmetic::public_exponents;
 use super::array::EncryptedArray;
-use super::encoding::{self, Scalar};
+use super::encoding::{self, NumberRange, Scalar};
 use super::inverse::invert_each;
 use super::values::{ElementExponents, NumberKind};
 use crate::backend::{Backend, LimbBatch};
 use crate::bigint::{limbs_from_biguint, MontgomeryModulus, PublicProducts};
 use crate::error::{Error, Result};
+use crate::paillier::PublicKey;
 
 /// A plain matrix, row-major: `rows × cols` floats.
 #[derive(Clone, Copy, Debug)]
@@ -49,13 +50,7 @@ impl EncryptedArray {
         biases: Option<&[f64]>,
         precision: Option<f64>,
     ) -> Result<EncryptedArray> {
-        let (inputs, outputs) = (weights.rows, weights.cols);
-        if inputs == 0 || outputs == 0 || weights.values.len() != inputs * outputs {
-            return Err(Error::ShapeMismatch(format!(
-                "{} weights for a {inputs} × {outputs} matrix",
-                weights.values.len()
-            )));
-        }
+        let (inputs, outputs) = check_layer(&weights, biases)?;
         if self.shape.last() != Some(&inputs) {
             return Err(Error::ShapeMismatch(format!(
                 "encrypted array of shape {:?} times weights of {inputs} × {outputs}: the last \
@@ -63,67 +58,24 @@ impl EncryptedArray {
                 self.shape
             )));
         }
-        if let Some(b) = biases {
-            if b.len() != outputs {
-                return Err(Error::ShapeMismatch(format!(
-                    "{} biases for {outputs} outputs",
-                    b.len()
-                )));
-            }
-        }
-        let precision = precision.map(encoding::precision_exponent).transpose()?;
-
-        // Weights at one exponent, exactly (a lower exponent only scales a mantissa by 16^k).
-        let weight_exponent = min_exponent(weights.values, precision)?;
         // Inputs brought to one exponent: cheaper than folding their differences into every
         // output's weights.
         let input_exponent = self.exponents.min().unwrap_or(0);
         let x = self.aligned_to(backend, &ElementExponents::Shared(input_exponent))?;
-        let product_exponent = input_exponent + weight_exponent;
-        // Biases at most at the products' exponent; the products come down to theirs if lower.
-        let out_exponent = match biases {
-            Some(b) => min_exponent(b, precision)?.min(product_exponent),
-            None => product_exponent,
-        };
-        let weight_exponent = out_exponent - input_exponent;
-
-        let range = self.range();
-        let mantissas: Vec<BigInt> = weights
-            .values
-            .par_iter()
-            .enumerate()
-            .map(|(index, &w)| {
-                let m = encoding::mantissa_at(Scalar::Float(w), weight_exponent)
-                    .ok_or_else(|| not_finite(index))?;
-                range.residue(&m, index)?;
-                Ok(m)
-            })
-            .collect::<Result<_>>()?;
-        let has_negative = mantissas.iter().any(|m| m.sign() == Sign::Minus);
-        // Rows of exponents: one per output for the positive weights, and one per output for
-        // the magnitudes of the negative ones (their product is inverted).
-        let row_count = if has_negative { 2 * outputs } else { outputs };
-        let mut rows = vec![BigUint::default(); row_count * inputs];
-        for i in 0..inputs {
-            for j in 0..outputs {
-                let m = &mantissas[i * outputs + j];
-                let row = match m.sign() {
-                    Sign::Minus => outputs + j,
-                    _ => j,
-                };
-                rows[row * inputs + i] = m.magnitude().clone();
-            }
-        }
-        let modulus = self.public_key.n_squared_modulus();
-        let products =
-            backend.multi_exp(modulus, &x.ciphertexts, &public_exponents(&rows)?, inputs)?;
-        let bias_factors = biases.map(|b| self.g_powers(b, out_exponent)).transpose()?;
-        let out = finish_outputs(
-            modulus,
-            &products,
-            outputs,
-            has_negative,
-            bias_factors.as_deref(),
+        let model = IntegerModel::encode(
+            weights,
+            biases,
+            precision,
+            input_exponent,
+            encoding::natural_exponent,
+        )?;
+        let out = integer_layer(
+            &self.public_key,
+            backend,
+            &x.ciphertexts,
+            (inputs, outputs),
+            &model.weights,
+            model.biases.as_deref(),
         )?;
         let mut shape = self.shape.clone();
         if let Some(last) = shape.last_mut() {
@@ -132,7 +84,7 @@ impl EncryptedArray {
         Ok(EncryptedArray {
             public_key: self.public_key.clone(),
             ciphertexts: out,
-            exponents: ElementExponents::Shared(out_exponent),
+            exponents: ElementExponents::Shared(model.out_exponent),
             kind: NumberKind::Float,
             shape,
         })
@@ -149,23 +101,135 @@ impl EncryptedArray {
         let shape = out.shape[..out.shape.len() - 1].to_vec();
         out.reshape(shape)
     }
+}
 
-    /// `g^b = 1 + b·n mod n²` for each bias encoded at `exponent`.
-    fn g_powers(&self, biases: &[f64], exponent: i32) -> Result<Vec<Vec<u64>>> {
-        let range = self.range();
-        let n = self.public_key.n();
-        let limbs = self.public_key.ciphertext_limbs();
-        biases
-            .iter()
-            .enumerate()
-            .map(|(index, &b)| {
-                let m = encoding::mantissa_at(Scalar::Float(b), exponent)
-                    .ok_or_else(|| not_finite(index))?;
-                let residue = range.residue(&m, index)?;
-                limbs_from_biguint(&(residue * n + 1u32), limbs)
-            })
-            .collect()
+/// The weights' matrix and the biases checked against each other: `(inputs, outputs)`.
+pub(super) fn check_layer(
+    weights: &PlainMatrix<'_>,
+    biases: Option<&[f64]>,
+) -> Result<(usize, usize)> {
+    let (inputs, outputs) = (weights.rows, weights.cols);
+    if inputs == 0 || outputs == 0 || weights.values.len() != inputs * outputs {
+        return Err(Error::ShapeMismatch(format!(
+            "{} weights for a {inputs} × {outputs} matrix",
+            weights.values.len()
+        )));
     }
+    if let Some(b) = biases {
+        if b.len() != outputs {
+            return Err(Error::ShapeMismatch(format!(
+                "{} biases for {outputs} outputs",
+                b.len()
+            )));
+        }
+    }
+    Ok((inputs, outputs))
+}
+
+/// A layer's weights and biases as integers for inputs at one exponent: the output is
+/// `(Σ weight·x + bias) · 16^out_exponent`.
+pub(super) struct IntegerModel {
+    /// Signed weights, row-major (`inputs × outputs`).
+    pub weights: Vec<BigInt>,
+    /// Signed biases, one per output.
+    pub biases: Option<Vec<BigInt>>,
+    /// The outputs' exponent.
+    pub out_exponent: i32,
+}
+
+impl IntegerModel {
+    /// Weights at one exponent, the lowest of `own_exponent`'s (exact) or `precision`'s, and biases at most at the
+    /// products' exponent; the weights come down to the biases' exponent where it is lower
+    /// (a lower exponent only scales a mantissa by 16^k).
+    pub fn encode(
+        weights: PlainMatrix<'_>,
+        biases: Option<&[f64]>,
+        precision: Option<f64>,
+        input_exponent: i32,
+        own_exponent: fn(Scalar) -> Option<i32>,
+    ) -> Result<Self> {
+        let precision = precision.map(encoding::precision_exponent).transpose()?;
+        let lowest = |values: &[f64]| min_exponent(values, precision, own_exponent);
+        let product_exponent = input_exponent + lowest(weights.values)?;
+        let out_exponent = match biases {
+            Some(b) => lowest(b)?.min(product_exponent),
+            None => product_exponent,
+        };
+        Ok(Self {
+            weights: mantissas_at(weights.values, out_exponent - input_exponent)?,
+            biases: biases.map(|b| mantissas_at(b, out_exponent)).transpose()?,
+            out_exponent,
+        })
+    }
+}
+
+/// The layer on integers, the work of every linear layer: for each sample of `x` (`inputs`
+/// consecutive ciphertexts), output `j` is `Π_i x_i^(W_ij) · g^(b_j)`, which decrypts to
+/// `Σ_i W_ij·x_i + b_j` modulo n. `weights` are signed and row-major (`inputs × outputs`),
+/// `biases` one per output; each must lie within ±max_int.
+pub(super) fn integer_layer(
+    public_key: &PublicKey,
+    backend: &dyn Backend,
+    x: &LimbBatch,
+    (inputs, outputs): (usize, usize),
+    weights: &[BigInt],
+    biases: Option<&[BigInt]>,
+) -> Result<LimbBatch> {
+    let range = NumberRange::new(public_key.n());
+    for (index, w) in weights.iter().enumerate() {
+        range.residue(w, index)?;
+    }
+    let has_negative = weights.iter().any(|m| m.sign() == Sign::Minus);
+    // Rows of exponents: one per output for the positive weights, and one per output for
+    // the magnitudes of the negative ones (their product is inverted).
+    let row_count = if has_negative { 2 * outputs } else { outputs };
+    let mut rows = vec![BigUint::default(); row_count * inputs];
+    for i in 0..inputs {
+        for j in 0..outputs {
+            let m = &weights[i * outputs + j];
+            let row = match m.sign() {
+                Sign::Minus => outputs + j,
+                _ => j,
+            };
+            rows[row * inputs + i] = m.magnitude().clone();
+        }
+    }
+    let modulus = public_key.n_squared_modulus();
+    let products = backend.multi_exp(modulus, x, &public_exponents(&rows)?, inputs)?;
+    let bias_factors = biases.map(|b| g_powers(public_key, b)).transpose()?;
+    finish_outputs(
+        modulus,
+        &products,
+        outputs,
+        has_negative,
+        bias_factors.as_deref(),
+    )
+}
+
+/// `g^b = 1 + b·n mod n²` for each signed `b` (as its residue modulo n).
+fn g_powers(public_key: &PublicKey, biases: &[BigInt]) -> Result<Vec<Vec<u64>>> {
+    let range = NumberRange::new(public_key.n());
+    let n = public_key.n();
+    let limbs = public_key.ciphertext_limbs();
+    biases
+        .iter()
+        .enumerate()
+        .map(|(index, b)| {
+            let residue = range.residue(b, index)?;
+            limbs_from_biguint(&(residue * n + 1u32), limbs)
+        })
+        .collect()
+}
+
+/// Each of `values` as a mantissa at `exponent` (exact, or rounded as python-paillier rounds).
+fn mantissas_at(values: &[f64], exponent: i32) -> Result<Vec<BigInt>> {
+    values
+        .par_iter()
+        .enumerate()
+        .map(|(index, &v)| {
+            encoding::mantissa_at(Scalar::Float(v), exponent).ok_or_else(|| not_finite(index))
+        })
+        .collect()
 }
 
 /// Each output `y = P · N⁻¹ · g^b` from the rows of `products` (per sample: `outputs` rows
@@ -214,12 +278,19 @@ fn finish_outputs(
     LimbBatch::from_flat(s, out)
 }
 
-/// The lowest exponent python-paillier gives any of `values` (at `precision` if given).
-fn min_exponent(values: &[f64], precision: Option<i32>) -> Result<i32> {
+/// The lowest exponent of `values`: `precision`'s if given, else each value's `own_exponent`.
+fn min_exponent(
+    values: &[f64],
+    precision: Option<i32>,
+    own_exponent: fn(Scalar) -> Option<i32>,
+) -> Result<i32> {
     let mut lowest = i32::MAX;
     for (index, &v) in values.iter().enumerate() {
-        let e = encoding::exponent_for(Scalar::Float(v), precision, None)
-            .ok_or_else(|| not_finite(index))?;
+        let e = match precision {
+            Some(p) => Some(p),
+            None => own_exponent(Scalar::Float(v)),
+        }
+        .ok_or_else(|| not_finite(index))?;
         lowest = lowest.min(e);
     }
     Ok(if lowest == i32::MAX { 0 } else { lowest })

@@ -35,6 +35,8 @@ mod float;
 mod inverse;
 mod linear;
 mod model;
+mod packed;
+mod packing;
 mod values;
 
 pub(crate) use array::element_count;
@@ -42,4 +44,6 @@ pub use array::EncryptedArray;
 pub use decryption::Decrypted;
 pub use linear::PlainMatrix;
 pub use model::LinearModel;
+pub use packed::PackedArray;
+pub use packing::{PackOptions, PackedLayout, DEFAULT_HEADROOM_BITS};
 pub use values::{ElementExponents, NumberKind, Numbers};
