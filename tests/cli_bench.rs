@@ -33,14 +33,15 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         ],
     ));
     // The machine line, the header, 2 schemes × 2 batches × 5 operations, 2 batches × 3 number
-    // operations of the paillier scheme and one linear layer (both batches hold one 64-feature
-    // sample: timed once), and a latency line per whole search.
-    assert_eq!(out.lines().count(), 2 + 20 + 6 + 1 + 4, "{out}");
+    // operations of the paillier scheme and one linear layer, plain and packed (both batches
+    // hold one 64-feature sample: timed once), and a latency line per whole search.
+    assert_eq!(out.lines().count(), 2 + 20 + 6 + 2 + 4, "{out}");
     for operation in [
         "nums_enc_owner",
         "nums_enc_public",
         "nums_decrypt",
         "linear_64x10",
+        "linear_packed_64x10",
     ] {
         assert!(
             out.lines()
@@ -62,7 +63,7 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
             .unwrap();
     let measurements = report["measurements"].as_array().unwrap();
-    assert_eq!(measurements.len(), 27);
+    assert_eq!(measurements.len(), 28);
     for m in measurements {
         assert_eq!(m["device"], "cpu");
         // The CPU has no device side to break down.
@@ -232,6 +233,7 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
                 "nums_enc_public",
                 "nums_decrypt",
                 "linear_64x10",
+                "linear_packed_64x10",
             ] {
                 assert!(
                     measurements.iter().any(|m| m["operation"] == operation
@@ -312,7 +314,7 @@ fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
         last,
         [
             "paillier-gpu: wrote the plot to both.svg",
-            "paillier-gpu: wrote 34 measurements to both.json"
+            "paillier-gpu: wrote 36 measurements to both.json"
         ],
         "{stderr}"
     );
@@ -327,6 +329,7 @@ fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
         "nums_enc_owner",
         "nums_decrypt",
         "linear_64x10",
+        "linear_packed_64x10",
     ] {
         assert!(
             svg.contains(&format!("{operation} k256 paillier")),

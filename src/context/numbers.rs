@@ -4,7 +4,7 @@
 
 use super::{ExecutionContext, PublicContext};
 use crate::error::Result;
-use crate::numbers::{Decrypted, EncryptedArray, LinearModel, Numbers};
+use crate::numbers::{Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray};
 
 impl ExecutionContext {
     /// Encrypts `values` of `shape` (see [`EncryptedArray::encrypt`]): modulo p² and q² with
@@ -51,6 +51,40 @@ impl ExecutionContext {
     pub fn decrypt_numbers(&self, array: &EncryptedArray) -> Result<Decrypted> {
         array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
     }
+
+    /// Encrypts samples of `columns` numbers (row-major), many samples per ciphertext (see
+    /// [`PackedArray`]), with the same key policy as [`encrypt_numbers`](Self::encrypt_numbers).
+    pub fn encrypt_packed(
+        &self,
+        values: Numbers<'_>,
+        columns: usize,
+        options: &PackOptions,
+    ) -> Result<PackedArray> {
+        let backend = self.backend()?;
+        if self.secrets_may_use_backend()? {
+            PackedArray::encrypt_as_owner(
+                self.public_key(),
+                self.secret_key(),
+                backend.as_ref(),
+                values,
+                columns,
+                options,
+            )
+        } else {
+            PackedArray::encrypt(
+                self.public_key(),
+                backend.as_ref(),
+                values,
+                columns,
+                options,
+            )
+        }
+    }
+
+    /// Decrypts packed samples made under this context's key, row-major.
+    pub fn decrypt_packed(&self, array: &PackedArray) -> Result<Decrypted> {
+        array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
+    }
 }
 
 impl PublicContext {
@@ -73,5 +107,27 @@ impl PublicContext {
     /// `x·W + b` over encrypted samples (see [`LinearModel::infer`]), on this context's device.
     pub fn infer(&self, model: &LinearModel, x: &EncryptedArray) -> Result<EncryptedArray> {
         model.infer(self.backend()?.as_ref(), x)
+    }
+
+    /// Encrypts samples of `columns` numbers, many per ciphertext (see [`PackedArray`]).
+    pub fn encrypt_packed(
+        &self,
+        values: Numbers<'_>,
+        columns: usize,
+        options: &PackOptions,
+    ) -> Result<PackedArray> {
+        PackedArray::encrypt(
+            self.public_key(),
+            self.backend()?.as_ref(),
+            values,
+            columns,
+            options,
+        )
+    }
+
+    /// `x·W + b` over packed samples (see [`LinearModel::infer_packed`]), on this context's
+    /// device.
+    pub fn infer_packed(&self, model: &LinearModel, x: &PackedArray) -> Result<PackedArray> {
+        model.infer_packed(self.backend()?.as_ref(), x)
     }
 }

@@ -150,12 +150,9 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
                         });
                         let timed =
                             numbers::measure_numbers(&ctx, *device, batch, linear, plan.repeat)?;
-                        for (operation, timed) in numbers::NUMBER_OPERATIONS.iter().zip(timed) {
-                            let count = if *operation == numbers::LINEAR {
-                                samples
-                            } else {
-                                batch
-                            };
+                        for (operation, (timed, count)) in
+                            numbers::NUMBER_OPERATIONS.iter().zip(timed)
+                        {
                             let name = backend_name(backend.as_ref());
                             results.push(timed.measurement(&ctx, operation, count, *device, name));
                         }

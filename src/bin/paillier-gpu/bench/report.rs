@@ -43,7 +43,7 @@ pub(super) struct Report<'a> {
 /// bounds the GPU's time. Rates count vectors (aggregate and search: records) per second.
 pub(super) fn print_table(results: &[Measurement]) {
     println!(
-        "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  gpu bound",
+        "{:<16} {:>7} {:>8}  {:<19} {:>14} {:>14} {:>8}  gpu bound",
         "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu"
     );
     let rate = |m: &Measurement, device: &str| -> Option<f64> {
@@ -84,7 +84,7 @@ pub(super) fn print_table(results: &[Measurement]) {
             _ => "-".to_string(),
         };
         println!(
-            "{:<16} {:>7} {:>8}  {:<15} {:>14} {:>14} {:>8}  {}",
+            "{:<16} {:>7} {:>8}  {:<19} {:>14} {:>14} {:>8}  {}",
             m.scheme,
             m.key_len,
             m.batch,
