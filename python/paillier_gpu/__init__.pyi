@@ -5,6 +5,7 @@ from ._native import (
     EncryptedIndex as EncryptedIndex,
     ExecutionContext as ExecutionContext,
     LinearModel as LinearModel,
+    PackedArray as PackedArray,
     PaillierPrivateKey as PaillierPrivateKey,
     PaillierPublicKey as PaillierPublicKey,
     PublicContext as PublicContext,

@@ -222,6 +222,14 @@ class PaillierPublicKey:
     device: str
     def encrypt_array(self, values: _Numbers, precision: Optional[float] = None) -> "EncryptedArray":
         """Encrypts numbers with phe's encoding (precision: one exponent for all)."""
+    def encrypt_packed(
+        self,
+        values: _Numbers,
+        max_abs: float,
+        precision: Optional[float] = None,
+        headroom_bits: int = 48,
+    ) -> "PackedArray":
+        """Encrypts samples × features, many samples per ciphertext (|value| ≤ max_abs)."""
     def with_device(self, device: str) -> "PaillierPublicKey":
         """The same key on another device ("cpu", "gpu", "auto")."""
     @staticmethod
@@ -236,6 +244,8 @@ class PaillierPrivateKey:
     public_key: PaillierPublicKey
     def decrypt_array(self, array: "EncryptedArray") -> npt.NDArray[Any]:
         """Decrypts; a result beyond ±max_int raises InvalidNumberError."""
+    def decrypt_packed(self, array: "PackedArray") -> npt.NDArray[Any]:
+        """Decrypts packed samples to samples × features."""
     @staticmethod
     def from_phe(private_key: Any, device: str = "cpu") -> "PaillierPrivateKey":
         """A key from a phe.paillier.PaillierPrivateKey."""
@@ -289,3 +299,16 @@ class LinearModel:
         """from_json of a file."""
     def infer(self, encrypted: EncryptedArray) -> EncryptedArray:
         """Runs the model on encrypted samples, on their key's device."""
+    def infer_packed(self, packed: "PackedArray") -> "PackedArray":
+        """Runs the model on packed samples; refuses outputs that could leave their slot."""
+
+class PackedArray:
+    """Samples × features, many samples per ciphertext, exact at one precision."""
+
+    shape: Tuple[int, int]
+    slots: int
+    slot_bits: int
+    exponent: int
+    ciphertext_count: int
+    fingerprint: str
+    def __len__(self) -> int: ...

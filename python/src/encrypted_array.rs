@@ -14,6 +14,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::errors::{invalid_input, IntoPy};
 use crate::numbers::{big_of, plain_values, py_int, PlainValues, PyPaillierPublicKey};
+use crate::packed_array::PyPackedArray;
 
 /// Encrypted numbers of a shape, under one key, with python-paillier's encoding. Supports
 /// `+` and `-` (with encrypted arrays or plain numbers), `*` and `/` by plain numbers, `@` with a
@@ -390,6 +391,16 @@ impl PyLinearModel {
     /// Runs the model on encrypted samples (shape `[..., features]`), on their key's device.
     fn infer(&self, py: Python<'_>, encrypted: &PyEncryptedArray) -> PyResult<PyEncryptedArray> {
         encrypted.run(py, |b| self.inner.infer(b, &encrypted.inner))
+    }
+
+    /// Runs the model on packed samples (`PackedArray`), on their key's device; raises
+    /// `InvalidNumberError` before any work when an output could leave its slot.
+    fn infer_packed(&self, py: Python<'_>, packed: &PyPackedArray) -> PyResult<PyPackedArray> {
+        let backend = packed.backend.clone();
+        let inner = py
+            .detach(|| self.inner.infer_packed(backend.as_ref(), &packed.inner))
+            .py_err()?;
+        Ok(PyPackedArray { inner, backend })
     }
 
     fn __repr__(&self) -> String {

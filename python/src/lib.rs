@@ -12,6 +12,7 @@ mod errors;
 mod index;
 mod key_provider;
 mod numbers;
+mod packed_array;
 mod public;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
@@ -52,6 +53,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<numbers::PyPaillierPrivateKey>()?;
     module.add_class::<encrypted_array::PyEncryptedArray>()?;
     module.add_class::<encrypted_array::PyLinearModel>()?;
+    module.add_class::<packed_array::PyPackedArray>()?;
     module.add_function(wrap_pyfunction!(
         numbers::generate_paillier_keypair,
         module

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
-use paillier_gpu::numbers::{Decrypted, EncryptedArray, Numbers};
+use paillier_gpu::numbers::{Decrypted, EncryptedArray, Numbers, PackOptions, PackedArray};
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
 use paillier_gpu::Device;
 use pyo3::prelude::*;
@@ -14,6 +14,7 @@ use pyo3::types::PyTuple;
 use crate::convert::device_of;
 use crate::encrypted_array::PyEncryptedArray;
 use crate::errors::{invalid_input, IntoPy};
+use crate::packed_array::PyPackedArray;
 
 /// A Python int from a big integer.
 pub fn py_int<'py>(py: Python<'py>, value: &BigUint) -> PyResult<Bound<'py, PyAny>> {
@@ -173,6 +174,48 @@ impl PyPaillierPublicKey {
         Ok(PyEncryptedArray::new(array, self.backend.clone()))
     }
 
+    /// Encrypts a 2-D array of samples × features with many samples per ciphertext (a
+    /// `PackedArray`): every |value| ≤ `max_abs` (public: choose it from the data's domain),
+    /// one exponent floor(log16(precision)) (None: the lowest exact one), and `headroom_bits`
+    /// per slot for a linear model's weights and sums.
+    #[pyo3(signature = (values, max_abs, precision=None, headroom_bits=48))]
+    fn encrypt_packed(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        max_abs: f64,
+        precision: Option<f64>,
+        headroom_bits: u32,
+    ) -> PyResult<PyPackedArray> {
+        let (values, shape) = plain_values(values)?;
+        let &[_, columns] = shape.as_slice() else {
+            return Err(invalid_input(format!(
+                "packed samples must be a 2-D array (samples × features), not {}-D",
+                shape.len()
+            )));
+        };
+        let options = PackOptions {
+            max_abs,
+            precision,
+            headroom_bits,
+        };
+        let inner = py
+            .detach(|| {
+                PackedArray::encrypt(
+                    &self.key,
+                    self.backend.as_ref(),
+                    values.numbers(),
+                    columns,
+                    &options,
+                )
+            })
+            .py_err()?;
+        Ok(PyPackedArray {
+            inner,
+            backend: self.backend.clone(),
+        })
+    }
+
     /// The same key on another device.
     fn with_device(&self, device: &str) -> PyResult<Self> {
         Self::new(self.key.clone(), device_of(device)?)
@@ -243,6 +286,19 @@ impl PyPaillierPrivateKey {
             .detach(|| array.inner.decrypt(&self.key, backend.as_ref()))
             .py_err()?;
         to_numpy(py, values, array.inner.shape())
+    }
+
+    /// Decrypts a `PackedArray` to a numpy array of samples × features.
+    fn decrypt_packed<'py>(
+        &self,
+        py: Python<'py>,
+        array: &PyPackedArray,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let backend = self.public.get().backend.clone();
+        let values = py
+            .detach(|| array.inner.decrypt(&self.key, backend.as_ref()))
+            .py_err()?;
+        to_numpy(py, values, &array.inner.shape())
     }
 
     /// A key from a `phe.paillier.PaillierPrivateKey` (its p and q).

@@ -175,3 +175,38 @@ def test_bad_input_raises_clear_errors(keys):
         pg.LinearModel.from_json('{"weights": [[1.0]], "extra": 1}')
     with pytest.raises(pg.InsecureParametersError):
         pg.generate_paillier_keypair(n_length=512)
+
+
+def test_packed_samples_run_a_linear_model_exactly(keys):
+    pk, sk = keys
+    rng = np.random.default_rng(11)
+    # Dyadic features and weights: x @ W + b is exact in float64, and so must the result be.
+    x = rng.integers(-1024, 1025, size=(37, 6)) / 256.0
+    weights = rng.integers(-16, 17, size=(6, 3)) / 8.0
+    biases = np.array([0.5, -0.25, 1.0])
+    packed = pk.encrypt_packed(x, max_abs=4.0, precision=1 / 256, headroom_bits=24)
+    assert packed.shape == (37, 6) and len(packed) == 37
+    assert packed.slots > 1
+    assert packed.ciphertext_count == -(-37 // packed.slots) * 6
+    assert np.array_equal(sk.decrypt_packed(packed), x)
+    y = pg.LinearModel(weights, biases).infer_packed(packed)
+    out = sk.decrypt_packed(y)
+    assert out.shape == (37, 3) and out.dtype == np.float64
+    assert np.array_equal(out, x @ weights + biases)
+    ints = rng.integers(-1000, 1001, size=(5, 2))
+    out = sk.decrypt_packed(pk.encrypt_packed(ints, max_abs=1000))
+    assert out.dtype == np.int64 and np.array_equal(out, ints)
+
+
+def test_packed_inputs_and_overflowing_models_are_refused(keys):
+    pk, _ = keys
+    with pytest.raises(pg.InvalidNumberError):
+        pk.encrypt_packed(np.array([[1.0, 5.0]]), max_abs=4.0, precision=1 / 16)
+    with pytest.raises(pg.InvalidInputError):
+        pk.encrypt_packed(np.array([1.0, 2.0]), max_abs=4.0)
+    with pytest.raises(pg.InvalidInputError):
+        pk.encrypt_packed(np.array([[1.0]]), max_abs=float("nan"))
+    packed = pk.encrypt_packed(np.ones((3, 2)), max_abs=1.0, headroom_bits=4)
+    # |w| sums to 64 over 1-bit inputs: 7 bits, more than the 4 of headroom.
+    with pytest.raises(pg.InvalidNumberError, match="headroom"):
+        pg.LinearModel(np.full((2, 1), 32.0)).infer_packed(packed)
