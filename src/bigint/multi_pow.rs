@@ -35,6 +35,18 @@ impl ExponentRows<'_> {
         &self.limbs[start..start + self.limbs_per_exponent]
     }
 
+    /// Nonzero exponents per base, on average (rounded up): the rows whose windows a base's
+    /// table serves. The linear layer's rows are half zeros (each weight sits in its positive
+    /// or its negative row), which favours narrower windows than the row count would.
+    pub(crate) fn nonzero_per_base(&self) -> usize {
+        let nonzero = self
+            .limbs
+            .chunks(self.limbs_per_exponent.max(1))
+            .filter(|e| e.iter().any(|&l| l != 0))
+            .count();
+        nonzero.div_ceil(self.per_row.max(1))
+    }
+
     /// The longest exponent's bit length.
     pub(crate) fn max_bits(&self) -> usize {
         self.limbs
@@ -138,9 +150,10 @@ impl<'a> PublicMultiPow<'a> {
 }
 
 /// The window of at most `max_width` bits that minimises table and product work: `2^(w−1)`
-/// products per base for its odd powers, `rows·bits/(w+1)` products per base in the rows.
-pub(crate) fn window_width(bits: usize, rows: usize, max_width: usize) -> usize {
-    let cost = |w: usize| (1usize << (w - 1)) + rows * bits / (w + 1);
+/// products per base for its odd powers, `terms·bits/(w+1)` products per base for its `terms`
+/// nonzero exponents.
+pub(crate) fn window_width(bits: usize, terms: usize, max_width: usize) -> usize {
+    let cost = |w: usize| (1usize << (w - 1)) + terms * bits / (w + 1);
     (1..=max_width.max(1)).min_by_key(|&w| cost(w)).unwrap_or(1)
 }
 
@@ -194,7 +207,7 @@ fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>)
     if bits == 0 {
         return vec![arith.one().to_vec(); row_count];
     }
-    let width = window_width(bits, row_count, 8);
+    let width = window_width(bits, rows.nonzero_per_base().max(1), 8);
     // odd[i][t] = base_i^(2t+1), made once for every row.
     let odd: Vec<Vec<Vec<u64>>> = bases
         .iter()

@@ -8,6 +8,9 @@
 //!   the key and a shape: `encrypt`, `decrypt`, `add`, `add_plain`, `mul_plain`, `neg`, `sum`,
 //!   `dot`, `linear`.
 //! * [`LinearModel`] — `y = x·W + b` over encrypted samples, from the inference service's JSON.
+//! * [`PackedArray`] — many samples per ciphertext ([`PackedLayout`]'s signed slots), exact at
+//!   one precision: the linear layer for all of a ciphertext's samples at the cost of one
+//!   (`LinearModel::infer_packed`). Not python-paillier's ciphertexts.
 //!
 //! Numbers need a classic key (`g = n + 1`), the same keys as python-paillier's: a ciphertext
 //! made here decrypts with `phe` and the other way round.

@@ -39,7 +39,7 @@ impl TermPlan {
     pub fn new(rows: &ExponentRows<'_>, max_squarings: usize) -> Self {
         let row_count = rows.rows();
         let bits = rows.max_bits();
-        let window = window_width(bits.max(1), row_count, MAX_WINDOW);
+        let window = window_width(bits.max(1), rows.nonzero_per_base().max(1), MAX_WINDOW);
         let odd = 1usize << (window - 1);
         let max_squarings = max_squarings.max(1);
         let mut programs: Vec<Vec<[u32; 2]>> = (0..row_count)
