@@ -3,25 +3,18 @@
 //! integers and dyadic floats, negative weights and biases, partial last groups and both
 //! encryption paths; results that could leave a slot, and bad inputs, are refused.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::Arc;
 
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::{
     Decrypted, LinearModel, NumberKind, Numbers, PackOptions, PackedArray, PlainMatrix,
 };
-use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
+use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
 use proptest::prelude::*;
-
-fn keys() -> &'static (Arc<PublicKey>, SecretKey) {
-    static KEYS: OnceLock<(Arc<PublicKey>, SecretKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let (pk, sk) =
-            generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
-        (Arc::new(pk), sk)
-    })
-}
 
 fn cpu() -> Arc<dyn Backend> {
     CpuBackend::shared()
@@ -47,7 +40,7 @@ proptest! {
         seed in any::<u64>(),
         as_owner in any::<bool>(),
     ) {
-        let (pk, sk) = keys();
+        let (pk, sk) = common::classic_keys();
         let backend = cpu();
         let mut state = seed | 1;
         let mut next = |range: i64| {
@@ -87,7 +80,7 @@ proptest! {
 
 #[test]
 fn a_packed_classifier_predicts_the_plaintext_classes_exactly() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let (samples, inputs, outputs) = (23usize, 8usize, 3usize);
     // Features and weights are dyadic (k/256 and k/16): the fixed-point result is exact in f64.
@@ -126,7 +119,7 @@ fn a_packed_classifier_predicts_the_plaintext_classes_exactly() {
 
 #[test]
 fn outputs_that_could_leave_their_slot_are_refused_before_the_work() {
-    let (pk, _) = keys();
+    let (pk, _) = common::classic_keys();
     let backend = cpu();
     let x = [1i64, -2, 3, 4];
     let options = PackOptions::new(1000.0).with_headroom_bits(8);
@@ -160,7 +153,7 @@ fn outputs_that_could_leave_their_slot_are_refused_before_the_work() {
 
 #[test]
 fn bad_packing_inputs_are_refused_with_clear_errors() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let backend = backend.as_ref();
     let encrypt = |values: &[f64], columns: usize, options: &PackOptions| {

@@ -2,7 +2,9 @@
 //! exact rational result of the encoded operands (floats are dyadic, so `BigInt · 2^e` holds
 //! them exactly), with negative values, mixed exponents and both encryption paths.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::Arc;
 
 use num_bigint::BigInt;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
@@ -10,18 +12,9 @@ use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::{
     Decrypted, ElementExponents, EncryptedArray, LinearModel, NumberKind, Numbers, PlainMatrix,
 };
-use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
+use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
 use proptest::prelude::*;
-
-fn keys() -> &'static (Arc<PublicKey>, SecretKey) {
-    static KEYS: OnceLock<(Arc<PublicKey>, SecretKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let (pk, sk) =
-            generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
-        (Arc::new(pk), sk)
-    })
-}
 
 fn cpu() -> Arc<dyn Backend> {
     CpuBackend::shared()
@@ -75,7 +68,7 @@ impl Dyadic {
 
 /// The decrypted exact values: mantissa · 16^exponent.
 fn exact(array: &EncryptedArray) -> Vec<Dyadic> {
-    let (_, sk) = keys();
+    let (_, sk) = common::classic_keys();
     let mantissas = array.decrypt_mantissas(sk, cpu().as_ref()).unwrap();
     mantissas
         .into_iter()
@@ -90,7 +83,7 @@ fn float() -> impl Strategy<Value = f64> {
 }
 
 fn encrypt(values: &[f64], owner: bool) -> EncryptedArray {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let numbers = Numbers::Floats(values);
     let shape = vec![values.len()];
     if owner {
@@ -105,7 +98,7 @@ proptest! {
 
     #[test]
     fn encryption_round_trips(values in prop::collection::vec(float(), 1..8), owner in any::<bool>()) {
-        let (_, sk) = keys();
+        let (_, sk) = common::classic_keys();
         let x = encrypt(&values, owner);
         prop_assert_eq!(x.decrypt(sk, cpu().as_ref()).unwrap(), Decrypted::Floats(values));
     }
@@ -195,7 +188,7 @@ fn aligning_few_or_most_elements_is_exact() {
 
 #[test]
 fn integers_stay_integers() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let values = [-5i64, 0, 7, i64::MAX / 4, -(1 << 40)];
     let x = EncryptedArray::encrypt(
@@ -232,7 +225,7 @@ fn integers_stay_integers() {
 
 #[test]
 fn precision_shares_one_exponent_and_rounds() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let x = EncryptedArray::encrypt(
         pk,
@@ -257,7 +250,7 @@ fn precision_shares_one_exponent_and_rounds() {
 
 #[test]
 fn classifier_predicts_the_plaintext_class() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let json = r#"{"weights": [[0.5, -1.25, 2.0], [-0.75, 0.125, 1.5], [1.0, 1.0, -3.0], [0.0, -2.0, 0.25]],
                    "biases": [0.1, -0.2, 0.3]}"#;
@@ -290,7 +283,7 @@ fn classifier_predicts_the_plaintext_class() {
 
 #[test]
 fn bad_input_is_refused_with_clear_errors() {
-    let (pk, sk) = keys();
+    let (pk, sk) = common::classic_keys();
     let backend = cpu();
     let encrypt = |values: &[f64], shape: Vec<usize>| {
         EncryptedArray::encrypt(pk, backend.as_ref(), Numbers::Floats(values), shape, None)

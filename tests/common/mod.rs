@@ -6,11 +6,23 @@ pub mod cli;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 
+use std::sync::{Arc, OnceLock};
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use paillier_gpu::hamming::EncryptedVector;
-use paillier_gpu::paillier::Ciphertext;
+use paillier_gpu::paillier::{generate_keypair, Ciphertext, KeyGenOptions, PublicKey, SecretKey};
 use serde_json::Value;
+
+/// One classic (`g = n + 1`) key pair of 256 bits per test binary, for the number tests.
+pub fn classic_keys() -> &'static (Arc<PublicKey>, SecretKey) {
+    static KEYS: OnceLock<(Arc<PublicKey>, SecretKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let (pk, sk) =
+            generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+        (Arc::new(pk), sk)
+    })
+}
 
 /// One case of the Python SDK's reference file.
 pub struct SdkCase {
@@ -97,7 +109,6 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
 }
 
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
-use std::sync::OnceLock;
 
 /// A small INSECURE context (fast keys) per scheme, shared by a test binary.
 pub fn small_context(scheme: Scheme) -> &'static ExecutionContext {
