@@ -5,7 +5,7 @@
 //! dimensions: 64 bytes instead of 512 at key_len 1024), so a GPU uploads 8 times fewer message
 //! bytes and the host writes 8 times fewer while packing; the device spreads the bits into their
 //! slots where it reads them. A backend that wants values spreads them once per job
-//! ([`spread_messages`]).
+//! (`spread_messages`).
 
 use rayon::prelude::*;
 use zeroize::Zeroizing;

@@ -86,7 +86,7 @@ pub(crate) fn wipe_biguint(value: &mut BigUint) {
     value.assign_from_slice(&vec![0u32; digits.max(1)]);
 }
 
-/// A secret `BigUint` that is wiped (see [`wipe_biguint`]) when dropped, on every path.
+/// A secret `BigUint` that is wiped (see `wipe_biguint`) when dropped, on every path.
 pub struct WipedBigUint(pub(crate) BigUint);
 
 impl Drop for WipedBigUint {

@@ -61,7 +61,6 @@ impl EncryptedArray {
         // Inputs brought to one exponent: cheaper than folding their differences into every
         // output's weights.
         let input_exponent = self.exponents.min().unwrap_or(0);
-        let x = self.aligned_to(backend, &ElementExponents::Shared(input_exponent))?;
         let model = IntegerModel::encode(
             weights,
             biases,
@@ -69,6 +68,7 @@ impl EncryptedArray {
             input_exponent,
             encoding::natural_exponent,
         )?;
+        let x = self.aligned_to(backend, &ElementExponents::Shared(input_exponent))?;
         let out = integer_layer(
             &self.public_key,
             backend,
@@ -138,9 +138,9 @@ pub(super) struct IntegerModel {
 }
 
 impl IntegerModel {
-    /// Weights at one exponent, the lowest of `own_exponent`'s (exact) or `precision`'s, and biases at most at the
-    /// products' exponent; the weights come down to the biases' exponent where it is lower
-    /// (a lower exponent only scales a mantissa by 16^k).
+    /// Weights at one exponent (`precision`'s, or the lowest of each weight's `own_exponent`)
+    /// and biases at most at the products' exponent; the weights come down to the biases'
+    /// exponent where it is lower (a lower exponent only scales a mantissa by 16^k).
     pub fn encode(
         weights: PlainMatrix<'_>,
         biases: Option<&[f64]>,
@@ -194,9 +194,9 @@ pub(super) fn integer_layer(
             rows[row * inputs + i] = m.magnitude().clone();
         }
     }
+    let bias_factors = biases.map(|b| g_powers(public_key, b)).transpose()?;
     let modulus = public_key.n_squared_modulus();
     let products = backend.multi_exp(modulus, x, &public_exponents(&rows)?, inputs)?;
-    let bias_factors = biases.map(|b| g_powers(public_key, b)).transpose()?;
     finish_outputs(
         modulus,
         &products,

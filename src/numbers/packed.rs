@@ -24,7 +24,12 @@ use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
 use crate::paillier::{KeyFingerprint, PublicKey, SecretKey};
 
-/// Samples × columns of numbers, many samples per ciphertext (see the [module](self) docs).
+/// Samples × columns of numbers, many samples per ciphertext ([`PackedLayout`]): ciphertext
+/// `(g, j)` holds column `j` of samples `g·slots … g·slots + slots − 1`, so a linear layer costs
+/// what it costs on one sample per ciphertext, divided by the slots. The numbers share one
+/// exponent, their magnitude is bounded by a declared `max_abs`, and the ciphertexts are not
+/// python-paillier's. Results stay exact: one that could leave its slot is refused before it is
+/// computed.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -134,9 +139,10 @@ impl PackedArray {
         }
     }
 
-    /// `self · weights + biases` for every sample (see [`EncryptedArray::linear`]
-    /// (super::EncryptedArray::linear) for `precision`): samples of `weights.cols` outputs, in
-    /// the same slots. An error, before any work, when an output could leave its slot.
+    /// `self · weights + biases` for every sample: samples of `weights.cols` outputs, in the
+    /// same slots. `precision` encodes weights and biases at one exponent; without it each
+    /// weight takes its shortest exact exponent. An error, before any work, when an output
+    /// could leave its slot.
     pub fn linear(
         &self,
         backend: &dyn Backend,

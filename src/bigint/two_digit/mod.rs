@@ -97,7 +97,7 @@ impl Drop for TwoDigit {
 impl TwoDigit {
     /// The arithmetic modulo `square` = N² for `root` = N, or `None` where it does not apply:
     /// `square` must have exactly twice N's limbs (then `R² ` is N²'s own Montgomery radix), N
-    /// at least 4 limbs and at most [`MAX_ROOT_LIMBS`], and `square` must be `root²`.
+    /// at least 4 limbs and at most `MAX_ROOT_LIMBS`, and `square` must be `root²`.
     pub fn new(square: &MontgomeryModulus, root: &MontgomeryModulus) -> Option<Self> {
         let n = root.len();
         if square.len() != 2 * n || !(4..=MAX_ROOT_LIMBS).contains(&n) {
