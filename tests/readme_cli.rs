@@ -115,8 +115,15 @@ fn the_readmes_rust_examples_are_the_compiled_examples() {
     let root = env!("CARGO_MANIFEST_DIR");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let blocks = rust_blocks(&readme);
-    assert_eq!(blocks.len(), 2, "the library and the numbers examples");
-    for (block, example) in blocks.iter().zip(["readme_library", "readme_numbers"]) {
+    assert_eq!(
+        blocks.len(),
+        3,
+        "the library, the numbers and the packed-samples examples"
+    );
+    for (block, example) in blocks
+        .iter()
+        .zip(["readme_library", "readme_numbers", "readme_packed"])
+    {
         // `cargo test` compiles examples/: every line of the block must be there, in order
         // (the example only adds `fn main` around them and checks).
         let code = std::fs::read_to_string(format!("{root}/examples/{example}.rs")).unwrap();
