@@ -7,7 +7,9 @@ use std::io::Cursor;
 use std::sync::{Arc, OnceLock};
 
 use crate::context::{DataKey, LookupTables, RawKeyProvider};
-use crate::formats::numbers::{decode_encrypted_numbers, read_jsonl_numbers, read_npy_numbers};
+use crate::formats::numbers::{
+    decode_encrypted_numbers, decode_packed_numbers, read_jsonl_numbers, read_npy_numbers,
+};
 use crate::formats::{ciphertexts, vectors};
 use crate::paillier::{KeyFingerprint, PublicKey};
 use crate::{ExecutionContext, PublicContext};
@@ -104,13 +106,16 @@ pub fn numbers_key() -> Option<Arc<PublicKey>> {
     .clone()
 }
 
-/// Encrypted-numbers files under [`numbers_key`], with the input's length known and not.
+/// Encrypted-numbers and packed-numbers files under [`numbers_key`], with the input's length
+/// known and not.
 pub fn numbers_encrypted(data: &[u8]) {
     let Some(key) = numbers_key() else {
         return;
     };
     let _ = decode_encrypted_numbers(Cursor::new(data), Some(data.len() as u64), &key);
     let _ = decode_encrypted_numbers(Cursor::new(data), None, &key);
+    let _ = decode_packed_numbers(Cursor::new(data), Some(data.len() as u64), &key);
+    let _ = decode_packed_numbers(Cursor::new(data), None, &key);
 }
 
 /// Plain numbers files: JSON Lines, and `.npy` with its length known and not.

@@ -93,6 +93,9 @@ fn the_seeds_are_valid_files() {
     let encrypted = read("numbers_encrypted", "seed-floats.pgnums");
     let array = numbers::decode_encrypted_numbers(&encrypted[..], None, &key).unwrap();
     assert_eq!(array.shape(), &[2, 3]);
+    let packed = read("numbers_encrypted", "seed-packed.pgpack");
+    let packed = numbers::decode_packed_numbers(&packed[..], None, &key).unwrap();
+    assert_eq!(packed.shape(), [2, 3]);
     let jsonl = read("numbers_plain", "seed-rows.jsonl");
     assert_eq!(
         numbers::read_jsonl_numbers(&jsonl[..]).unwrap().shape,
@@ -240,6 +243,7 @@ fn write_seeds() {
         "floats.pgnums",
         &numbers::encode_encrypted_numbers(&array).unwrap(),
     );
+    write_packed_seed();
     write(
         "numbers_plain",
         "rows.jsonl",
@@ -251,4 +255,29 @@ fn write_seeds() {
         "floats.npy",
         &common::npy_bytes("<f8", 2, 3, &bytes, false),
     );
+}
+
+/// The packed-numbers seed: the same six floats as two samples of three, packed, under the
+/// fuzzing key (the numbers target reads both encrypted-numbers formats).
+#[test]
+#[ignore = "writes the packed seed; run by hand"]
+fn write_packed_seed() {
+    let key = fuzzing::numbers_key().unwrap();
+    key.allow_insecure_parameters();
+    let options = paillier_gpu::numbers::PackOptions::new(1e12).with_precision(1e-7);
+    let packed = paillier_gpu::numbers::PackedArray::encrypt(
+        &key,
+        paillier_gpu::hazmat::backend::cpu::CpuBackend::shared().as_ref(),
+        paillier_gpu::numbers::Numbers::Floats(&[1.5, -2.25, 3e-7, 0.0, -1e12, 42.0]),
+        3,
+        &options,
+    )
+    .unwrap();
+    let target = corpus("numbers_encrypted");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(
+        target.join("seed-packed.pgpack"),
+        numbers::encode_packed_numbers(&packed).unwrap(),
+    )
+    .unwrap();
 }

@@ -1,6 +1,6 @@
-//! Files of numbers: encrypted arrays written and read back unchanged (shared and per-element
-//! exponents, both kinds, any shape), plain numbers from `.npy` and JSON Lines, and every bad
-//! header, length, key or exponent refused with what is wrong.
+//! Files of numbers: encrypted arrays and packed arrays written and read back unchanged (shared
+//! and per-element exponents, both kinds, any shape), plain numbers from `.npy` and JSON Lines,
+//! and every bad header, length, key, layout or exponent refused with what is wrong.
 
 mod common;
 
@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use common::{small_context, SCHEMES};
 use paillier_gpu::formats::numbers::{
-    decode_encrypted_numbers, encode_encrypted_numbers, read_jsonl_numbers, read_npy_numbers,
-    PlainValues,
+    decode_encrypted_numbers, decode_packed_numbers, encode_encrypted_numbers,
+    encode_packed_numbers, read_any_encrypted_numbers, read_jsonl_numbers, read_npy_numbers,
+    EncryptedNumbersFile, PlainValues,
 };
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
-use paillier_gpu::numbers::{Decrypted, ElementExponents, EncryptedArray, Numbers};
+use paillier_gpu::numbers::{
+    Decrypted, ElementExponents, EncryptedArray, LinearModel, Numbers, PackOptions,
+};
 use paillier_gpu::Error;
 use proptest::prelude::*;
 
@@ -222,4 +225,126 @@ fn plain_numbers_from_json_lines_and_npy() {
             .to_string();
         assert!(message.contains(says), "{says}: {message}");
     }
+}
+
+/// Five samples of two integers, packed with little headroom (so that the layout is small),
+/// written to bytes; and the context that made them.
+fn packed_file() -> (Vec<u8>, &'static paillier_gpu::ExecutionContext) {
+    let ctx = small_context(SCHEMES[0]);
+    let options = PackOptions::new(100.0).with_headroom_bits(8);
+    let x = ctx
+        .encrypt_packed(
+            Numbers::Integers(&[1, -2, 3, 4, -100, 100, 0, 7, 99, -99]),
+            2,
+            &options,
+        )
+        .unwrap();
+    (encode_packed_numbers(&x).unwrap(), ctx)
+}
+
+#[test]
+fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
+    let (bytes, ctx) = packed_file();
+    let read =
+        decode_packed_numbers(&bytes[..], Some(bytes.len() as u64), ctx.public_key()).unwrap();
+    assert_eq!(read.shape(), [5, 2]);
+    assert_eq!(
+        ctx.decrypt_packed(&read).unwrap(),
+        Decrypted::Integers(vec![1, -2, 3, 4, -100, 100, 0, 7, 99, -99])
+    );
+    // A layer's output (a float layout with a grown bound) survives the file too.
+    let model = LinearModel::new(vec![vec![1.0], vec![-0.5]], vec![0.25]).unwrap();
+    let y = ctx.public_context().infer_packed(&model, &read).unwrap();
+    let bytes = encode_packed_numbers(&y).unwrap();
+    let y_read = decode_packed_numbers(&bytes[..], None, ctx.public_key()).unwrap();
+    assert_eq!(y_read.layout(), y.layout());
+    assert_eq!(y_read.ciphertexts(), y.ciphertexts());
+    assert_eq!(
+        ctx.decrypt_packed(&y_read).unwrap(),
+        Decrypted::Floats(vec![2.25, 1.25, -149.75, -3.25, 148.75])
+    );
+    // Either kind of file is told apart by its magic.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("packed");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        read_any_encrypted_numbers(&path, ctx.public_key()).unwrap(),
+        EncryptedNumbersFile::Packed(_)
+    ));
+    let (exact, _) = per_element_file(0, 1);
+    std::fs::write(&path, &exact).unwrap();
+    assert!(matches!(
+        read_any_encrypted_numbers(&path, ctx.public_key()).unwrap(),
+        EncryptedNumbersFile::Array(_)
+    ));
+    std::fs::write(&path, b"PGPU").unwrap();
+    let e = read_any_encrypted_numbers(&path, ctx.public_key()).unwrap_err();
+    assert!(
+        e.to_string().contains("shorter than its 64-byte header"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_bad_packed_header_field_is_named() {
+    let (good, ctx) = packed_file();
+    let read = |bytes: &[u8]| {
+        decode_packed_numbers(bytes, Some(bytes.len() as u64), ctx.public_key())
+            .map(drop)
+            .unwrap_err()
+            .to_string()
+    };
+    let patched = |offset: usize, value: &[u8]| {
+        let mut bytes = good.clone();
+        bytes[offset..offset + value.len()].copy_from_slice(value);
+        bytes
+    };
+    let slot_bits = u32::from_le_bytes(good[16..20].try_into().unwrap());
+    let slots = u32::from_le_bytes(good[24..28].try_into().unwrap());
+    for (bytes, says) in [
+        (good[..10].to_vec(), "shorter than its 80-byte header"),
+        (patched(0, b"PGPUNUMS"), "bad magic"),
+        (patched(8, &2u16.to_le_bytes()), "version 2"),
+        (patched(10, &[7]), "number kind 7"),
+        (patched(11, &[1]), "reserved byte 1"),
+        (patched(12, &7u32.to_le_bytes()), "ciphertexts of 7 bytes"),
+        (patched(28, &0u32.to_le_bytes()), "slot bound of 0 bytes"),
+        (patched(28, &u32::MAX.to_le_bytes()), "slot bound of"),
+        (patched(24, &0u32.to_le_bytes()), "in 0 slots"),
+        (patched(32, &0u64.to_le_bytes()), "0 samples"),
+        (patched(40, &0u64.to_le_bytes()), "of 0 columns"),
+        (patched(40, &u64::MAX.to_le_bytes()), "overflow"),
+        (patched(32, &100u64.to_le_bytes()), "the header promises"),
+        (patched(48, &[0u8; 32]), "was made under the key"),
+        (good[..good.len() - 1].to_vec(), "the header promises"),
+        // A layout this key's plaintexts do not hold: more slots, or slots wider than n.
+        (
+            patched(24, &(slots + 1).to_le_bytes()),
+            "this key's plaintexts hold",
+        ),
+        (
+            patched(16, &100_000u32.to_le_bytes()),
+            "does not fit this key",
+        ),
+        // A bound that leaves no room for the sign.
+        (patched(16, &2u32.to_le_bytes()), "does not fit this key"),
+    ] {
+        let message = read(&bytes);
+        assert!(message.contains(says), "{says}: {message}");
+    }
+    assert!(slot_bits > 8);
+    // Without a known length, a short body is found when it ends.
+    let short = &good[..good.len() - 1];
+    let e = decode_packed_numbers(short, None, ctx.public_key())
+        .map(drop)
+        .unwrap_err();
+    assert!(e.to_string().contains("bytes follow the header"), "{e}");
+    // A ciphertext that is not below n².
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last - 10..].fill(0xff);
+    assert!(read(&bad).contains("not below n^2"));
+    // A lookup key cannot hold numbers.
+    let lookup = small_context(SCHEMES[1]);
+    assert!(decode_packed_numbers(&good[..], None, lookup.public_key()).is_err());
 }

@@ -99,6 +99,46 @@ fn the_readmes_numbers_block_runs_as_written() {
         std::fs::read_to_string(dir.path().join("scores.jsonl")).unwrap(),
         "[6.1,-1.35]\n[0.85,-3.1]\n"
     );
+
+    // The packed block runs after it, in the same folder (it reuses the context, the model and
+    // the passphrase).
+    let packed = readme
+        .split("\n### Packed samples\n")
+        .nth(1)
+        .and_then(|section| section.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the packed-samples section has a sh block");
+    assert!(packed.contains("--packed"), "{packed}");
+    // In the same shell session as the first: its passphrase is still exported.
+    let export = block
+        .lines()
+        .find(|l| l.starts_with("export PAILLIER_GPU_PASSPHRASE="))
+        .expect("the numbers block sets the passphrase");
+    let script = format!("{export}\n{packed}");
+    run_script(&script, dir.path(), Some("cpu"), "packed samples");
+    // 1,000 × 2 float64 at the end of the .npy: x·W + b, the model's 0.1 rounded at 16^-5.
+    let npy = std::fs::read(dir.path().join("scores.npy")).unwrap();
+    let scores: Vec<f64> = npy[npy.len() - 16_000..]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    for (i, y) in scores.chunks_exact(2).enumerate() {
+        let x = [
+            (i % 17) as f64 / 4.0 - 2.0,
+            (i % 5) as f64 - 2.5,
+            (i % 3) as f64 / 8.0,
+        ];
+        let want = [
+            x[0] + 0.5 * x[1] + 3.0 * x[2] + 0.1,
+            -2.0 * x[0] + 0.25 * x[1] - 0.1,
+        ];
+        for (got, want) in y.iter().zip(want) {
+            assert!(
+                (got - want).abs() < 1e-6,
+                "sample {i}: {got} against {want}"
+            );
+        }
+    }
 }
 
 /// The ```rust blocks of the README, in order.

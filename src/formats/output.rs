@@ -28,7 +28,7 @@ pub enum OutputKind {
     Distances,
     /// A context file: an existing file is never replaced without `force`.
     Context,
-    /// An encrypted-numbers file (our magic).
+    /// An encrypted-numbers or packed-numbers file (our magics).
     EncryptedNumbers,
     /// Decrypted numbers: `.npy`, or JSON Lines of numbers or arrays of numbers.
     Numbers,
@@ -212,7 +212,10 @@ fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
             head.starts_with(super::ciphertexts::MAGIC)
                 || serde_json::from_str::<Vec<String>>(first_line).is_ok()
         }
-        OutputKind::EncryptedNumbers => head.starts_with(super::numbers::NUMBERS_MAGIC),
+        OutputKind::EncryptedNumbers => {
+            head.starts_with(super::numbers::NUMBERS_MAGIC)
+                || head.starts_with(super::numbers::PACKED_MAGIC)
+        }
         OutputKind::Numbers => decrypted_numbers(&head, first_line),
         OutputKind::Distances => {
             first_line.parse::<u64>().is_ok()
@@ -275,6 +278,9 @@ mod tests {
         assert!(replaceable(&encrypted, OutputKind::EncryptedNumbers).unwrap());
         assert!(!replaceable(&numbers, OutputKind::EncryptedNumbers).unwrap());
         assert!(!replaceable(&encrypted, OutputKind::Ciphertexts).unwrap());
+        let packed = file("n.pack", b"PGPUPACK\x01\x00");
+        assert!(replaceable(&packed, OutputKind::EncryptedNumbers).unwrap());
+        assert!(!replaceable(&packed, OutputKind::Numbers).unwrap());
         // Binary vectors are the owner's data, not decrypted numbers.
         assert!(!replaceable(&vectors, OutputKind::Numbers).unwrap());
         let npy = |name: &str, descr: &str| {

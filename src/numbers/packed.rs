@@ -22,7 +22,7 @@ use super::values::{NumberKind, Numbers};
 use crate::backend::{Backend, LimbBatch};
 use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
-use crate::paillier::{KeyFingerprint, PublicKey, SecretKey};
+use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey, SecretKey};
 
 /// Samples × columns of numbers, many samples per ciphertext ([`PackedLayout`]): ciphertext
 /// `(g, j)` holds column `j` of samples `g·slots … g·slots + slots − 1`, so a linear layer costs
@@ -193,6 +193,61 @@ impl PackedArray {
             samples: self.samples,
             columns: outputs,
             kind: NumberKind::Float,
+        })
+    }
+
+    /// A packed array from its parts (what a file holds): `ciphertexts` of this key,
+    /// `ceil(samples / slots) · columns` of them, group-major; `layout` as
+    /// [`PackedLayout::new`] makes it for this key's plaintexts.
+    pub fn from_parts(
+        public_key: &Arc<PublicKey>,
+        ciphertexts: CiphertextBatch,
+        layout: PackedLayout,
+        samples: usize,
+        columns: usize,
+        kind: NumberKind,
+    ) -> Result<Self> {
+        check_classic(public_key)?;
+        ciphertexts.key().expect(
+            &public_key.fingerprint(),
+            "the ciphertexts",
+            "the public key given is",
+        )?;
+        let expected = PackedLayout::new(
+            &NumberRange::new(public_key.n()),
+            layout.slot_bits(),
+            layout.exponent(),
+            layout.bound().clone(),
+        )?;
+        if expected != layout {
+            return Err(Error::InvalidParameter(format!(
+                "a layout of {} slots of {} bits; this key's plaintexts hold {}",
+                layout.slots(),
+                layout.slot_bits(),
+                expected.slots()
+            )));
+        }
+        if samples == 0 || columns == 0 {
+            return Err(Error::ShapeMismatch(format!(
+                "{samples} samples of {columns} columns (at least one of each)"
+            )));
+        }
+        let groups = samples.div_ceil(layout.slots());
+        if groups.checked_mul(columns) != Some(ciphertexts.limbs().len()) {
+            return Err(Error::ShapeMismatch(format!(
+                "{} ciphertexts for {samples} samples of {columns} columns in {} slots \
+                 ({groups} groups of {columns})",
+                ciphertexts.limbs().len(),
+                layout.slots()
+            )));
+        }
+        Ok(Self {
+            public_key: public_key.clone(),
+            ciphertexts: ciphertexts.into_limbs(),
+            layout,
+            samples,
+            columns,
+            kind,
         })
     }
 
