@@ -311,4 +311,14 @@ class PackedArray:
     exponent: int
     ciphertext_count: int
     fingerprint: str
+    def to_bytes(self) -> bytes:
+        """The packed-numbers file's bytes (what `numbers encrypt --packed` writes)."""
+    @staticmethod
+    def from_bytes(public_key: PaillierPublicKey, data: bytes) -> PackedArray:
+        """Reads packed-numbers bytes made under `public_key`."""
+    def save(self, path: _Path) -> None:
+        """Writes a packed-numbers file atomically (the CLI reads it)."""
+    @staticmethod
+    def load(public_key: PaillierPublicKey, path: _Path) -> PackedArray:
+        """Reads a packed-numbers file (from `save` or the CLI) made under `public_key`."""
     def __len__(self) -> int: ...

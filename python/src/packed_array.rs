@@ -1,15 +1,24 @@
 //! `PackedArray`: samples × features encrypted with many samples per ciphertext, for fast
 //! linear models (see the library's `numbers::PackedArray`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use paillier_gpu::formats::numbers::{
+    decode_packed_numbers, encode_packed_numbers, read_packed_numbers, write_packed_numbers,
+};
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::PackedArray;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::IntoPy;
+use crate::numbers::PyPaillierPublicKey;
 
 /// Samples × features, many samples per ciphertext, exact at one precision; not python-paillier
 /// ciphertexts. Make one with `PaillierPublicKey.encrypt_packed`, run `LinearModel.infer_packed`
-/// on it, decrypt it with `PaillierPrivateKey.decrypt_packed`.
+/// on it, decrypt it with `PaillierPrivateKey.decrypt_packed`. `save` / `load` (and `to_bytes`
+/// / `from_bytes`) use the CLI's packed-numbers file, so either side can be the CLI.
 #[pyclass(module = "paillier_gpu", name = "PackedArray", frozen)]
 pub struct PyPackedArray {
     pub inner: PackedArray,
@@ -53,6 +62,42 @@ impl PyPackedArray {
     #[getter]
     fn fingerprint(&self) -> String {
         self.inner.fingerprint().to_string()
+    }
+
+    /// The packed-numbers file's bytes (what `numbers encrypt --packed` writes).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = encode_packed_numbers(&self.inner).py_err()?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Reads packed-numbers bytes made under `public_key` (a file made under another key, or
+    /// with a layout that key's plaintexts do not hold, is refused).
+    #[staticmethod]
+    fn from_bytes(public_key: &PyPaillierPublicKey, data: &[u8]) -> PyResult<Self> {
+        let inner =
+            decode_packed_numbers(data, Some(data.len() as u64), &public_key.key).py_err()?;
+        Ok(Self {
+            inner,
+            backend: public_key.backend.clone(),
+        })
+    }
+
+    /// Writes a packed-numbers file, atomically (the CLI's `linear` and `numbers decrypt` read
+    /// it).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| write_packed_numbers(&path, &self.inner))
+            .py_err()
+    }
+
+    /// Reads a packed-numbers file (written by `save` or by the CLI) made under `public_key`.
+    #[staticmethod]
+    fn load(py: Python<'_>, public_key: &PyPaillierPublicKey, path: PathBuf) -> PyResult<Self> {
+        let key = public_key.key.clone();
+        let inner = py.detach(|| read_packed_numbers(&path, &key)).py_err()?;
+        Ok(Self {
+            inner,
+            backend: public_key.backend.clone(),
+        })
     }
 
     fn __len__(&self) -> usize {

@@ -7,6 +7,7 @@ import subprocess
 
 import numpy as np
 import phe
+import pytest
 
 import paillier_gpu as pg
 
@@ -94,3 +95,34 @@ def test_phe_reads_the_clis_files_and_the_cli_reads_phes(cli, tmp_path):
         "--output", tmp_path / "i.npy")
     ints = np.load(tmp_path / "i.npy")
     assert ints.dtype == np.int64 and ints.tolist() == [[1, -2], [3, 40000000000]]
+
+
+def test_packed_files_move_between_python_and_the_cli(cli, tmp_path):
+    ctx_path = tmp_path / "ctx.json"
+    ctx = pg.ExecutionContext.create("cli-numbers", embedding_length=8, key_len=256,
+                                     insecure=True, path=str(ctx_path))
+    public, private = ctx.paillier_keys()
+    x = np.arange(-30, 30).reshape(20, 3) / 8.0
+    packed = public.encrypt_packed(x, max_abs=4.0, precision=1 / 16, headroom_bits=16)
+    packed.save(tmp_path / "x.pack")
+    assert pg.PackedArray.from_bytes(public, packed.to_bytes()).shape == (20, 3)
+
+    (tmp_path / "model.json").write_text('{"weights": [[1.0], [-0.5], [2.0]], "biases": [0.25]}')
+    run(cli, "linear", "--context", ctx_path, "--model", tmp_path / "model.json",
+        "--input", tmp_path / "x.pack", "--output", tmp_path / "y.pack")
+    y = pg.PackedArray.load(public, tmp_path / "y.pack")
+    assert y.shape == (20, 1)
+    weights = np.array([[1.0], [-0.5], [2.0]])
+    assert np.array_equal(private.decrypt_packed(y), x @ weights + 0.25)
+    run(cli, "numbers", "decrypt", "--context", ctx_path, "--input", tmp_path / "x.pack",
+        "--output", tmp_path / "x.npy")
+    assert np.array_equal(np.load(tmp_path / "x.npy"), x)
+
+    # Bytes that are not a packed file, or one of another key, are refused.
+    data = packed.to_bytes()
+    for bad in (data[:50], b"PGPUNUMS" + data[8:], data[:-1]):
+        with pytest.raises(ValueError):
+            pg.PackedArray.from_bytes(public, bad)
+    other, _ = pg.generate_paillier_keypair(n_length=512, insecure=True)
+    with pytest.raises(ValueError, match="key"):
+        pg.PackedArray.from_bytes(other, data)
