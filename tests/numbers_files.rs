@@ -97,11 +97,7 @@ fn every_bad_header_field_is_named() {
             .unwrap_err()
             .to_string()
     };
-    let patched = |offset: usize, value: &[u8]| {
-        let mut bytes = good.clone();
-        bytes[offset..offset + value.len()].copy_from_slice(value);
-        bytes
-    };
+    let patched = |offset: usize, value: &[u8]| patch(&good, offset, value);
     for (bytes, says) in [
         (good[..10].to_vec(), "shorter than its 64-byte header"),
         (patched(0, b"PGPUCTXT"), "bad magic"),
@@ -294,11 +290,7 @@ fn every_bad_packed_header_field_is_named() {
             .unwrap_err()
             .to_string()
     };
-    let patched = |offset: usize, value: &[u8]| {
-        let mut bytes = good.clone();
-        bytes[offset..offset + value.len()].copy_from_slice(value);
-        bytes
-    };
+    let patched = |offset: usize, value: &[u8]| patch(&good, offset, value);
     let slot_bits = u32::from_le_bytes(good[16..20].try_into().unwrap());
     let slots = u32::from_le_bytes(good[24..28].try_into().unwrap());
     for (bytes, says) in [
@@ -347,4 +339,11 @@ fn every_bad_packed_header_field_is_named() {
     // A lookup key cannot hold numbers.
     let lookup = small_context(SCHEMES[1]);
     assert!(decode_packed_numbers(&good[..], None, lookup.public_key()).is_err());
+}
+
+/// `bytes` with `value` written at `offset`.
+fn patch(bytes: &[u8], offset: usize, value: &[u8]) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    bytes[offset..offset + value.len()].copy_from_slice(value);
+    bytes
 }

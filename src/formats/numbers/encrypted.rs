@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::formats::{write_atomic, Visibility};
-use crate::numbers::{ElementExponents, EncryptedArray, NumberKind};
+use crate::numbers::{ElementExponents, EncryptedArray};
 use crate::paillier::ciphertext_batch::write_items_le_bytes;
-use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
+use crate::paillier::{CiphertextBatch, PublicKey};
+
+use super::header::{u32_at, u64_at, Format};
 
 /// The magic bytes of an encrypted-numbers file.
 pub const NUMBERS_MAGIC: &[u8; 8] = b"PGPUNUMS";
@@ -21,11 +23,14 @@ const FIXED_HEADER: usize = 64;
 /// header).
 pub const MAX_DIMENSIONS: usize = 32;
 
+const FORMAT: Format = Format {
+    name: "encrypted numbers",
+    magic: NUMBERS_MAGIC,
+    version: NUMBERS_VERSION,
+};
+
 fn malformed(detail: String) -> Error {
-    Error::MalformedFile {
-        kind: "encrypted numbers",
-        detail,
-    }
+    FORMAT.malformed(detail)
 }
 
 /// The bytes of an encrypted-numbers file holding `array`.
@@ -44,14 +49,7 @@ pub fn encode_encrypted_numbers(array: &EncryptedArray) -> Result<Vec<u8>> {
         ElementExponents::PerElement(_) => (1u8, 0),
     };
     let mut out = Vec::with_capacity(FIXED_HEADER + 8 * shape.len() + array.len() * (width + 4));
-    out.extend_from_slice(NUMBERS_MAGIC);
-    out.extend_from_slice(&NUMBERS_VERSION.to_le_bytes());
-    out.push(match array.kind() {
-        NumberKind::Integer => 0,
-        NumberKind::Float => 1,
-    });
-    out.push(flag);
-    out.extend_from_slice(&(width as u32).to_le_bytes());
+    FORMAT.write_opening(&mut out, array.kind(), flag, key);
     out.extend_from_slice(&(shape.len() as u32).to_le_bytes());
     out.extend_from_slice(&shared.to_le_bytes());
     out.extend_from_slice(&(array.len() as u64).to_le_bytes());
@@ -91,27 +89,8 @@ pub fn decode_encrypted_numbers(
     length: Option<u64>,
     public_key: &Arc<PublicKey>,
 ) -> Result<EncryptedArray> {
-    let mut header = [0u8; FIXED_HEADER];
-    reader
-        .read_exact(&mut header)
-        .map_err(|_| malformed(format!("shorter than its {FIXED_HEADER}-byte header")))?;
-    if &header[..8] != NUMBERS_MAGIC {
-        return Err(malformed("bad magic: not an encrypted-numbers file".into()));
-    }
-    let u32_at =
-        |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
-    let version = u16::from_le_bytes([header[8], header[9]]);
-    if version != NUMBERS_VERSION {
-        return Err(malformed(format!(
-            "version {version} (this build reads {NUMBERS_VERSION})"
-        )));
-    }
-    let kind = match header[10] {
-        0 => NumberKind::Integer,
-        1 => NumberKind::Float,
-        k => return Err(malformed(format!("number kind {k} (0 integers, 1 floats)"))),
-    };
-    let per_element = match header[11] {
+    let (header, kind, per_element) = FORMAT.read_header::<FIXED_HEADER>(&mut reader)?;
+    let per_element = match per_element {
         0 => false,
         1 => true,
         f => {
@@ -120,22 +99,11 @@ pub fn decode_encrypted_numbers(
             )))
         }
     };
-    let width = u32_at(12) as usize;
-    let dimensions = u32_at(16) as usize;
-    let shared = i32::from_le_bytes([header[20], header[21], header[22], header[23]]);
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&header[24..32]);
-    let count = u64::from_le_bytes(count);
-    let mut stored = [0u8; 32];
-    stored.copy_from_slice(&header[32..64]);
-    KeyFingerprint::from_bytes(stored)
-        .expect_context_key(&public_key.fingerprint(), "this numbers file")?;
-    if width != public_key.ciphertext_bytes() {
-        return Err(malformed(format!(
-            "ciphertexts of {width} bytes; the key's are {}",
-            public_key.ciphertext_bytes()
-        )));
-    }
+    let width = public_key.ciphertext_bytes();
+    let dimensions = u32_at(&header, 16) as usize;
+    let shared = u32_at(&header, 20) as i32;
+    let count = u64_at(&header, 24);
+    FORMAT.check_key(&header, 32, public_key)?;
     if dimensions > MAX_DIMENSIONS {
         return Err(malformed(format!(
             "{dimensions} dimensions (at most {MAX_DIMENSIONS})"
@@ -147,26 +115,13 @@ pub fn decode_encrypted_numbers(
         .checked_mul(width as u64 + exponent_bytes)
         .and_then(|b| b.checked_add(8 * dimensions as u64))
         .ok_or_else(|| malformed(format!("{count} elements overflow")))?;
-    if let Some(length) = length {
-        if length != FIXED_HEADER as u64 + body {
-            return Err(malformed(format!(
-                "the header promises {count} elements ({} bytes) but the file holds {length} bytes",
-                FIXED_HEADER as u64 + body
-            )));
-        }
-    }
-    let mut rest = Vec::new();
-    reader
-        .take(body.saturating_add(1))
-        .read_to_end(&mut rest)
-        .map_err(|e| malformed(e.to_string()))?;
-    if rest.len() as u64 != body {
-        return Err(malformed(format!(
-            "the header promises {count} elements ({} bytes) but {} bytes follow the header",
-            body,
-            rest.len()
-        )));
-    }
+    let rest = FORMAT.read_body(
+        reader,
+        length,
+        FIXED_HEADER,
+        body,
+        &format!("{count} elements"),
+    )?;
     let (dims, rest) = rest.split_at(8 * dimensions);
     let shape: Vec<usize> = dims
         .chunks_exact(8)

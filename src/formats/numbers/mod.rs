@@ -47,6 +47,7 @@
 //! python-paillier's: one plaintext holds many numbers.
 
 mod encrypted;
+mod header;
 mod packed;
 mod plain;
 
