@@ -1,5 +1,6 @@
 """Encrypted numbers against python-paillier (`phe`, with gmpy2 when installed) and TenSEAL's
-CKKS: float encryption, decryption, and a 64 × 10 linear model over encrypted samples.
+CKKS: float encryption, decryption, and a 64 × 10 linear model over encrypted samples (one
+sample per ciphertext, and packed: many samples per ciphertext).
 
     RAYON_NUM_THREADS=1 python python/benchmarks/numbers_vs_phe.py   # one core
     python python/benchmarks/numbers_vs_phe.py                       # every core
@@ -42,6 +43,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--values", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--packed-samples", type=int, default=4000)
     parser.add_argument("--phe-values", type=int, default=100)
     parser.add_argument("--phe-samples", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
@@ -88,6 +90,20 @@ def main():
         len(samples),
         median_time(args.repeat, lambda: model_p.infer(x_p)),
         float(np.max(np.abs(out - plain))),
+    )
+
+    # Many samples per ciphertext (PackedArray): features within ±8 (public), precision 2^-16.
+    packed_samples = np.clip(rng.normal(size=(args.packed_samples, features)), -8, 8)
+    packed_plain = packed_samples @ weights + biases
+    model_16 = pg.LinearModel(weights, biases, precision=2.0**-16)
+    x_packed = pk.encrypt_packed(packed_samples, max_abs=8.0, precision=2.0**-16)
+    out = sk.decrypt_packed(model_16.infer_packed(x_packed))
+    row(
+        f"linear 64×10, packed ({x_packed.slots} per ciphertext), precision 2^-16",
+        "paillier_gpu",
+        len(packed_samples),
+        median_time(args.repeat, lambda: model_16.infer_packed(x_packed)),
+        float(np.max(np.abs(out - packed_plain))),
     )
 
     try:
