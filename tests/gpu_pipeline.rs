@@ -1,7 +1,8 @@
 //! Large batches on the GPU in pipelined pieces: while the device encrypts or decodes one piece,
-//! the host packs the next piece's vectors or reduces its ciphertexts. The answers are the
-//! CPU's, a bad vector in the last piece is reported before anything is encrypted, and the
-//! pieces' results land in order.
+//! the host packs the next piece's vectors or converts and reduces its ciphertexts. The answers
+//! are the CPU's, a bad vector in the last piece is reported before anything is encrypted, a
+//! bad ciphertext in the last piece is named by its record, and the pieces' results land in
+//! order.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
@@ -9,8 +10,9 @@
 mod common;
 
 use common::{hamming, shared_gpu, small_options};
-use paillier_gpu::hamming::Selection;
-use paillier_gpu::paillier::Scheme;
+use num_bigint::BigUint;
+use paillier_gpu::hamming::{EncryptedVector, Selection};
+use paillier_gpu::paillier::{Ciphertext, Scheme};
 use paillier_gpu::{Device, Error, ExecutionContext};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -94,6 +96,23 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
                 PIECES,
                 "{scheme:?}, {who}"
             );
+            // The same responses as vectors: each piece's ciphertexts are checked and
+            // converted while the device decodes the piece before.
+            let as_vectors = EncryptedVector::from_batch(&responses);
+            let before = gpu.totals();
+            assert_eq!(
+                ctx.decode_distances(&as_vectors).unwrap(),
+                expected,
+                "{scheme:?}, {who}: the GPU's pipelined decoding of vectors"
+            );
+            assert_eq!(gpu.totals().since(&before).calls, PIECES);
+            // A ciphertext that is not one in the last piece is named by its record.
+            let mut forged = as_vectors;
+            forged[VECTORS - 2].chunks[0] = Ciphertext::from_biguint(BigUint::from(0u32));
+            match ctx.decode_distances(&forged) {
+                Err(Error::InvalidCiphertext { index, .. }) => assert_eq!(index, VECTORS - 2),
+                other => panic!("{scheme:?}: expected the forged record, got {other:?}"),
+            }
         }
         // A bad vector in the last piece: named, and nothing else decides the error.
         let mut bad = vectors.clone();

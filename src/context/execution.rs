@@ -308,11 +308,13 @@ impl ExecutionContext {
     /// that cannot be an honest aggregate ([`Error::InvalidResponse`]). Runs on the CPU unless
     /// the context's device is explicitly [`Device::Gpu`].
     pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
-        self.decode_batch(&EncryptedVector::to_batch(
+        hamming::decode_distances(
+            self.secret_key_backend()?.as_ref(),
             &self.public_key,
-            self.layout.chunks(),
+            &self.secret_key,
+            &self.layout,
             responses,
-        )?)
+        )
     }
 
     /// [`decode_distances`](Self::decode_distances) on a batch read with

@@ -153,6 +153,9 @@ fn pack<V: AsRef<[u8]> + Sync>(
 /// On the CPU, a layout whose honest plaintexts all lie below the larger prime (key_len 1024
 /// with up to 512 dimensions per chunk, the SDK's) decodes with that prime alone: one
 /// exponentiation per response instead of two, the same answers and the same refusals.
+///
+/// No host copy of all the responses is made: on a GPU each piece's ciphertexts are checked
+/// and converted while the device decodes the piece before.
 pub fn decode_distances(
     backend: &dyn Backend,
     public_key: &PublicKey,
@@ -160,8 +163,34 @@ pub fn decode_distances(
     layout: &VectorLayout,
     responses: &[EncryptedVector],
 ) -> Result<Vec<u32>> {
-    let batch = EncryptedVector::to_batch(public_key, layout.chunks(), responses)?;
-    decode_batch(backend, public_key, secret_key, layout, &batch)
+    let chunks = layout.chunks();
+    if let Some(index) = responses.iter().position(|v| v.chunks.len() != chunks) {
+        return Err(Error::InvalidCiphertext {
+            index,
+            reason: format!(
+                "{} chunks where {chunks} are expected",
+                responses[index].chunks.len()
+            ),
+        });
+    }
+    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
+    let counts = secret_key.decode_gathered(
+        backend,
+        responses.len() * chunks,
+        public_key.ciphertext_limbs(),
+        &layout.masks(limbs),
+        |range| {
+            // Pieces hold whole records (whole cycles of the masks).
+            let records = range.start / chunks.max(1)..range.end.div_ceil(chunks.max(1));
+            let ciphertexts: Vec<_> = responses[records.clone()]
+                .iter()
+                .flat_map(|v| &v.chunks)
+                .collect();
+            CiphertextBatch::gather_limbs(public_key, chunks, &ciphertexts, records.start)
+                .map(std::borrow::Cow::Owned)
+        },
+    )?;
+    distances_of(&counts, chunks)
 }
 
 /// [`decode_distances`] on a batch (one record per response), whose ciphertexts were checked
@@ -188,6 +217,11 @@ pub fn decode_batch(
     }
     let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
     let counts = secret_key.decode_values(backend, responses.limbs(), &layout.masks(limbs))?;
+    distances_of(&counts, chunks)
+}
+
+/// Each record's distance, the sum of its `chunks` counts, or the first record's defects.
+fn distances_of(counts: &[u32], chunks: usize) -> Result<Vec<u32>> {
     counts
         .chunks(chunks)
         .enumerate()

@@ -69,9 +69,22 @@ impl CiphertextBatch {
     ) -> Result<Self> {
         let mut batch = Self::new(public_key, chunks_per_record)?;
         let ciphertexts: Vec<&Ciphertext> = ciphertexts.into_iter().collect();
+        let flat = Self::gather_limbs(public_key, chunks_per_record, &ciphertexts, 0)?;
+        batch.limbs = LimbBatch::from_flat(public_key.ciphertext_limbs(), flat)?;
+        batch.check_whole_records(ciphertexts.len())?;
+        Ok(batch)
+    }
+
+    /// The flat limbs (n²'s width each) of `ciphertexts`, each checked to be one of this key
+    /// (`0 < c < n²`), checked and converted on every core. The first bad ciphertext (the one a
+    /// serial scan would meet first) names its record, counted from `first_record`.
+    pub(crate) fn gather_limbs(
+        public_key: &PublicKey,
+        chunks_per_record: usize,
+        ciphertexts: &[&Ciphertext],
+        first_record: usize,
+    ) -> Result<Vec<u64>> {
         let limbs = public_key.ciphertext_limbs();
-        // Checked and converted on every core, straight into the batch's storage; the first
-        // bad ciphertext (the one a serial scan would meet first) names its record.
         let mut flat = vec![0u64; ciphertexts.len() * limbs];
         let all_valid = flat
             .par_chunks_mut(limbs.max(1))
@@ -88,12 +101,11 @@ impl CiphertextBatch {
             });
         if !all_valid {
             for (count, c) in ciphertexts.iter().enumerate() {
-                public_key.check_ciphertext(c.as_biguint(), count / chunks_per_record)?;
+                let record = first_record + count / chunks_per_record.max(1);
+                public_key.check_ciphertext(c.as_biguint(), record)?;
             }
         }
-        batch.limbs = LimbBatch::from_flat(limbs, flat)?;
-        batch.check_whole_records(ciphertexts.len())?;
-        Ok(batch)
+        Ok(flat)
     }
 
     /// Checks and gathers records given as concatenated little-endian chunks of `chunk_bytes`

@@ -2,6 +2,9 @@
 //! exponentiations; modulo p² alone where one prime decodes), and decoding pipelined so that a
 //! GPU decodes one piece while the host reduces the next.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use num_bigint::BigUint;
 use num_traits::Zero;
 use rayon::prelude::*;
@@ -121,44 +124,59 @@ impl SecretKey {
         ciphertexts: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>> {
-        let pieces = pipeline::pieces(backend, ciphertexts.len(), masks.len());
+        let width = ciphertexts.limbs_per_item();
+        self.decode_gathered(backend, ciphertexts.len(), width, masks, |range| {
+            Ok(Cow::Borrowed(
+                &ciphertexts.as_flat()[range.start * width..range.end * width],
+            ))
+        })
+    }
+
+    /// [`decode_values`](Self::decode_values) on `count` ciphertexts of `width` limbs that
+    /// `gather` gives a range at a time (checked to lie in `[1, n²)`, its errors naming their
+    /// place in the whole): with pieces, each is gathered while the device decodes the one
+    /// before, so no host copy of the whole batch is made. Pieces hold whole cycles of
+    /// `masks` (whole records).
+    pub(crate) fn decode_gathered<'a>(
+        &self,
+        backend: &dyn Backend,
+        count: usize,
+        width: usize,
+        masks: &LimbBatch,
+        gather: impl Fn(Range<usize>) -> Result<Cow<'a, [u64]>> + Sync,
+    ) -> Result<Vec<u32>> {
+        let pieces = pipeline::pieces(backend, count, masks.len());
         let one_prime = self.crt().one_prime_covers(masks);
+        // A piece's residues; the errors of the reduction name ciphertexts of the whole.
+        let bases = |range: Range<usize>| {
+            let start = range.start;
+            let flat = gather(range)?;
+            let piece = Ciphertexts::Limbs { flat: &flat, width };
+            self.crt_bases(&piece, one_prime).map_err(|e| match e {
+                Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+                    index: start + index,
+                    reason,
+                },
+                other => other,
+            })
+        };
         if pieces.len() <= 1 {
-            let (bases_p, bases_q) = self.crt_bases(&Ciphertexts::limbs(ciphertexts), one_prime)?;
+            let (bases_p, bases_q) = bases(0..count)?;
             return backend.crt_decode(self.crt(), &bases_p, &bases_q, masks);
         }
-        let width = ciphertexts.limbs_per_item();
-        let mut counts = vec![0u32; ciphertexts.len()];
-        pipeline::pipelined(
-            &pieces,
-            &mut counts,
-            1,
-            |range| {
-                let piece = Ciphertexts::Limbs {
-                    flat: &ciphertexts.as_flat()[range.start * width..range.end * width],
-                    width,
-                };
-                self.crt_bases(&piece, one_prime).map_err(|e| match e {
-                    Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
-                        index: range.start + index,
-                        reason,
-                    },
-                    other => other,
-                })
-            },
-            |(bases_p, bases_q), out| {
-                let piece = backend.crt_decode(self.crt(), &bases_p, &bases_q, masks)?;
-                if piece.len() != out.len() {
-                    return Err(Error::InvalidParameter(format!(
-                        "{} counts for a piece of {}",
-                        piece.len(),
-                        out.len()
-                    )));
-                }
-                out.copy_from_slice(&piece);
-                Ok(())
-            },
-        )?;
+        let mut counts = vec![0u32; count];
+        pipeline::pipelined(&pieces, &mut counts, 1, bases, |(bases_p, bases_q), out| {
+            let piece = backend.crt_decode(self.crt(), &bases_p, &bases_q, masks)?;
+            if piece.len() != out.len() {
+                return Err(Error::InvalidParameter(format!(
+                    "{} counts for a piece of {}",
+                    piece.len(),
+                    out.len()
+                )));
+            }
+            out.copy_from_slice(&piece);
+            Ok(())
+        })?;
         Ok(counts)
     }
 }
