@@ -42,7 +42,8 @@ pub struct NumbersEncryptArgs {
     #[arg(long, value_name = "ENCRYPTED")]
     pub output: PathBuf,
     /// Encode every number at the exponent of this precision (as python-paillier's
-    /// `precision`: e.g. 1e-6); without it each number keeps the exponent that holds it exactly.
+    /// `precision`: e.g. 1e-6); without it each number keeps the exponent that holds it exactly
+    /// (with --packed, one exponent for all: the lowest at which every value is exact).
     #[arg(long, value_name = "P")]
     pub precision: Option<f64>,
     /// Pack many samples into each ciphertext (rows of a 2-D input are samples; a 1-D input is
