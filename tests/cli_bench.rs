@@ -267,6 +267,15 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
             "{m}"
         );
         assert_eq!(part("gpu_calls") > 0.0, part("bytes_down") > 0.0, "{m}");
+        // A pipelined batch's exposed preparation is host time (none here: too few items to
+        // cut a batch into pieces).
+        for k in ["first_piece_prep_s", "prep_stall_s", "pieces"] {
+            assert!(part(k) >= 0.0, "{k}: {m}");
+        }
+        assert!(
+            part("first_piece_prep_s") + part("prep_stall_s") <= part("host_visible_s") + 1e-6,
+            "{m}"
+        );
     }
     assert!(measurements
         .iter()

@@ -32,6 +32,7 @@ pub use device::{backend_for, encryption_batch, Device};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
 pub use fallback::FallbackBackend;
 pub use message_form::{MessageForm, Messages};
+pub use pipeline::{pipeline_totals, PipelineTotals};
 pub use resident_batch::{DeviceBatch, ResidentBatch};
 pub use routing::RoutingBackend;
 pub use verifying::VerifyingBackend;

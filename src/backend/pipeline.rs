@@ -6,9 +6,64 @@
 //! work and the encryption share the same cores, and one piece is as fast.
 
 use std::ops::Range;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::Backend;
 use crate::error::{Error, Result};
+
+/// What pipelined batches have cost the host beyond the device, over the whole process (as the
+/// GPU backend's totals are): the first piece's preparation, which nothing hides, and the time a
+/// finished piece waited for the next one's preparation. Take one before and one after a piece
+/// of work; [`since`](PipelineTotals::since) gives what that work cost (`bench --json` reports
+/// it per operation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct PipelineTotals {
+    /// Pipelined batches (more than one piece each).
+    pub batches: u64,
+    /// Pieces run.
+    pub pieces: u64,
+    /// Seconds preparing first pieces (exposed: the device has nothing to do meanwhile).
+    pub first_prepare_s: f64,
+    /// Seconds the host waited for a later piece's preparation after the piece before it had
+    /// run (preparation the device's time did not hide).
+    pub stall_s: f64,
+}
+
+impl PipelineTotals {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &PipelineTotals) -> PipelineTotals {
+        PipelineTotals {
+            batches: self.batches - earlier.batches,
+            pieces: self.pieces - earlier.pieces,
+            first_prepare_s: self.first_prepare_s - earlier.first_prepare_s,
+            stall_s: self.stall_s - earlier.stall_s,
+        }
+    }
+}
+
+static TOTALS: Mutex<PipelineTotals> = Mutex::new(PipelineTotals {
+    batches: 0,
+    pieces: 0,
+    first_prepare_s: 0.0,
+    stall_s: 0.0,
+});
+
+/// The process's [`PipelineTotals`] so far.
+pub fn pipeline_totals() -> PipelineTotals {
+    TOTALS.lock().map(|t| *t).unwrap_or_default()
+}
+
+fn record(pieces: usize, first_prepare: Duration, stall: Duration) {
+    if let Ok(mut totals) = TOTALS.lock() {
+        totals.batches += 1;
+        totals.pieces += pieces as u64;
+        totals.first_prepare_s += first_prepare.as_secs_f64();
+        totals.stall_s += stall.as_secs_f64();
+    }
+}
 
 /// Fewest items in a piece: below this a GPU call is dominated by its fixed costs.
 const MIN_PIECE_ITEMS: usize = 8_192;
@@ -60,7 +115,8 @@ fn cut(count: usize, granule: usize) -> Vec<Range<usize>> {
 
 /// Runs `run(prepare(piece), out_piece)` for every piece in order, preparing piece k + 1 on the
 /// host while piece k runs. `out` holds `width` values per item of every piece. The first error
-/// in piece order is returned (a piece's run before the next piece's preparation).
+/// in piece order is returned (a piece's run before the next piece's preparation). What the
+/// host did not hide is added to [`pipeline_totals`].
 pub(crate) fn pipelined<P: Send, T: Send>(
     pieces: &[Range<usize>],
     out: &mut [T],
@@ -75,10 +131,13 @@ pub(crate) fn pipelined<P: Send, T: Send>(
             out.len()
         )));
     }
+    let started = Instant::now();
     let mut next = match pieces.first() {
         Some(first) => Some(prepare(first.clone())?),
         None => return Ok(()),
     };
+    let first_prepare = started.elapsed();
+    let mut stall = Duration::ZERO;
     let mut rest = out;
     for (k, piece) in pieces.iter().enumerate() {
         let (head, tail) = std::mem::take(&mut rest).split_at_mut(piece.len() * width);
@@ -86,13 +145,22 @@ pub(crate) fn pipelined<P: Send, T: Send>(
         let current = next
             .take()
             .ok_or_else(|| Error::InvalidParameter("a piece was not prepared".into()))?;
-        let (done, prepared) = rayon::join(
-            || run(current, head),
-            || pieces.get(k + 1).map(|p| prepare(p.clone())).transpose(),
+        let ((done, ran), (ready, preparing)) = rayon::join(
+            || {
+                let start = Instant::now();
+                (run(current, head), start.elapsed())
+            },
+            || {
+                let start = Instant::now();
+                let ready = pieces.get(k + 1).map(|p| prepare(p.clone())).transpose();
+                (ready, start.elapsed())
+            },
         );
+        stall += preparing.saturating_sub(ran);
         done?;
-        next = prepared?;
+        next = ready?;
     }
+    record(pieces.len(), first_prepare, stall);
     Ok(())
 }
 
@@ -158,6 +226,32 @@ mod tests {
             }
         }
         assert_eq!(cut(32_767, 1).len(), 1);
+    }
+
+    #[test]
+    fn preparation_the_device_did_not_hide_is_counted() {
+        let before = pipeline_totals();
+        let pieces = [0..1, 1..2, 2..3];
+        let mut out = vec![0u8; 3];
+        // Each preparation sleeps and each run returns at once: the first is exposed, and each
+        // later one stalls the batch.
+        let slow = Duration::from_millis(20);
+        pipelined(
+            &pieces,
+            &mut out,
+            1,
+            |range| {
+                std::thread::sleep(slow);
+                Ok(range)
+            },
+            |_, _| Ok(()),
+        )
+        .unwrap();
+        // Other tests may run pipelines meanwhile: the totals only grow.
+        let spent = pipeline_totals().since(&before);
+        assert!(spent.batches >= 1 && spent.pieces >= 3, "{spent:?}");
+        assert!(spent.first_prepare_s >= slow.as_secs_f64(), "{spent:?}");
+        assert!(spent.stall_s > 0.0, "{spent:?}");
     }
 
     #[test]

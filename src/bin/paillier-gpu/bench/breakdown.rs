@@ -1,17 +1,29 @@
 //! Which side bounds an operation on a GPU: per timed run, the host-visible time, the time inside
 //! GPU calls split into preparing and submitting, waiting for the device and copying out, the
-//! time outside GPU calls (packing, checks, conversions), and the bytes moved.
+//! time outside GPU calls (packing, checks, conversions; of which a pipelined batch's exposed
+//! preparation), and the bytes moved.
 
 use paillier_gpu::Device;
 use serde::Serialize;
 
 #[cfg(feature = "gpu")]
-pub(super) use paillier_gpu::hazmat::backend::gpu::GpuTotals;
+use paillier_gpu::hazmat::backend::gpu::GpuTotals;
+#[cfg(feature = "gpu")]
+use paillier_gpu::hazmat::backend::{pipeline_totals, PipelineTotals};
 
-/// Stands in for the GPU's totals in a build without the GPU backend.
+/// What a breakdown is taken between: the GPU backend's totals and the pipelines' (what host
+/// preparation the device's time did not hide).
+#[cfg(feature = "gpu")]
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Totals {
+    gpu: GpuTotals,
+    pipeline: PipelineTotals,
+}
+
+/// Stands in for the totals in a build without the GPU backend.
 #[cfg(not(feature = "gpu"))]
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct GpuTotals;
+pub(super) struct Totals;
 
 /// One operation's breakdown, per timed run (totals over the runs divided by their number).
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +40,12 @@ pub(super) struct Breakdown {
     pub(super) copy_out_s: f64,
     /// Host work outside GPU calls: packing, conversions, checks, the CPU's share.
     pub(super) outside_gpu_calls_s: f64,
+    /// Of which, in batches run in pieces: preparing the first piece (nothing hides it), and
+    /// waiting for a later piece's preparation after the piece before it had run.
+    pub(super) first_piece_prep_s: f64,
+    pub(super) prep_stall_s: f64,
+    /// Pieces per run (0 where the batch was not cut).
+    pub(super) pieces: f64,
     /// GPU calls and chunks per run.
     pub(super) gpu_calls: f64,
     pub(super) chunks: f64,
@@ -38,8 +56,8 @@ pub(super) struct Breakdown {
     pub(super) bound: &'static str,
 }
 
-/// The GPU's totals now, when `device` may use it; `None` on the CPU.
-pub(super) fn gpu_totals(device: Device) -> Option<GpuTotals> {
+/// The totals now, when `device` may use the GPU; `None` on the CPU.
+pub(super) fn gpu_totals(device: Device) -> Option<Totals> {
     if device == Device::Cpu {
         return None;
     }
@@ -47,25 +65,30 @@ pub(super) fn gpu_totals(device: Device) -> Option<GpuTotals> {
 }
 
 #[cfg(feature = "gpu")]
-fn shared_totals() -> Option<GpuTotals> {
+fn shared_totals() -> Option<Totals> {
     paillier_gpu::hazmat::backend::gpu::GpuBackend::shared()
         .ok()
-        .map(|gpu| gpu.totals())
+        .map(|gpu| Totals {
+            gpu: gpu.totals(),
+            pipeline: pipeline_totals(),
+        })
 }
 
 #[cfg(not(feature = "gpu"))]
-fn shared_totals() -> Option<GpuTotals> {
+fn shared_totals() -> Option<Totals> {
     None
 }
 
 /// The breakdown of `runs` (seconds each) between two totals.
 #[cfg(feature = "gpu")]
 pub(super) fn breakdown(
-    before: Option<GpuTotals>,
-    after: Option<GpuTotals>,
+    before: Option<Totals>,
+    after: Option<Totals>,
     runs: &[f64],
 ) -> Option<Breakdown> {
-    let spent = after?.since(&before?);
+    let (before, after) = (before?, after?);
+    let spent = after.gpu.since(&before.gpu);
+    let piped = after.pipeline.since(&before.pipeline);
     let n = runs.len().max(1) as f64;
     let host_visible_s = runs.iter().sum::<f64>() / n;
     let waiting_s = spent.waiting_s / n;
@@ -76,6 +99,9 @@ pub(super) fn breakdown(
         waiting_s,
         copy_out_s: spent.copy_out_s / n,
         outside_gpu_calls_s: (host_visible_s - spent.call_s / n).max(0.0),
+        first_piece_prep_s: piped.first_prepare_s / n,
+        prep_stall_s: piped.stall_s / n,
+        pieces: piped.pieces as f64 / n,
         gpu_calls: spent.calls as f64 / n,
         chunks: spent.chunks as f64 / n,
         bytes_up: spent.bytes_up as f64 / n,
@@ -89,11 +115,7 @@ pub(super) fn breakdown(
 }
 
 #[cfg(not(feature = "gpu"))]
-pub(super) fn breakdown(
-    _: Option<GpuTotals>,
-    _: Option<GpuTotals>,
-    _: &[f64],
-) -> Option<Breakdown> {
+pub(super) fn breakdown(_: Option<Totals>, _: Option<Totals>, _: &[f64]) -> Option<Breakdown> {
     None
 }
 

@@ -32,7 +32,7 @@ mod plot;
 mod report;
 mod search;
 
-use breakdown::{breakdown, gpu_totals, GpuTotals};
+use breakdown::{breakdown, gpu_totals, Totals};
 use machine::*;
 use report::*;
 use search::{database, whole_search};
@@ -234,8 +234,8 @@ fn random_vectors(count: usize, embed_len: usize) -> Vec<Vec<u8>> {
 /// One operation's timed runs, and what the GPU's calls cost during them.
 struct Timed {
     runs: Vec<f64>,
-    before: Option<GpuTotals>,
-    after: Option<GpuTotals>,
+    before: Option<Totals>,
+    after: Option<Totals>,
 }
 
 impl Timed {
