@@ -12,7 +12,7 @@ use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
-use paillier_gpu::hazmat::backend::gpu::Exchange;
+use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions};
 use paillier_gpu::hazmat::backend::{
     Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy,
 };
@@ -149,15 +149,45 @@ fn expected_word(m: &num_bigint::BigUint, dims: usize, in_subgroup: bool) -> u32
 
 #[test]
 fn crt_decoding_matches_the_cpu_at_every_key_size() {
-    use num_bigint::BigUint;
     for (path, gpu) in backends() {
-        let mut rng = StdRng::seed_from_u64(4);
         // Chunks as long as the key allows (both primes), and short enough for one prime (at
         // the smallest and largest widths: lavapipe is slow).
         let two_primes = [512u64, 1024, 1536, 2048].map(|key_len| (key_len, key_len as usize - 8));
         let one_prime = [512u64, 2048].map(|key_len| (key_len, key_len as usize / 2 - 4));
-        let cases = two_primes.into_iter().chain(one_prime);
-        for (key_len, dims) in cases {
+        let cases: Vec<_> = two_primes.into_iter().chain(one_prime).collect();
+        check_crt_decoding(&gpu, &format!("{path:?}"), &cases);
+    }
+}
+
+/// Decoding on the wide numbers modulo p² (the two digits turned off), and on digit kernels of
+/// other lane counts: two lanes (8 limbs each at key_len 512; wider lanes fall back to the wide
+/// numbers, as at 1024 and 2048 here) and as many as the adapter allows.
+#[test]
+fn crt_decoding_matches_the_cpu_on_every_arithmetic() {
+    let variants = [
+        ("wide", Some(false), None),
+        ("two digits, 2 lanes", Some(true), Some(2)),
+        ("two digits, most lanes", Some(true), Some(64)),
+    ];
+    let cases = [(512u64, 504usize), (1024, 1016), (2048, 1020)];
+    for (label, two_digit_decoding, two_digit_lanes) in variants {
+        let options = GpuOptions {
+            two_digit_decoding,
+            two_digit_lanes,
+            ..GpuOptions::default()
+        };
+        if let Some(gpu) = common::gpu::with_options(options) {
+            check_crt_decoding(&gpu, label, &cases);
+        }
+    }
+}
+
+/// The GPU's `crt_decode` against the CPU's for keys of `cases` (key_len, dimensions).
+fn check_crt_decoding(gpu: &GpuBackend, label: &str, cases: &[(u64, usize)]) {
+    use num_bigint::BigUint;
+    let mut rng = StdRng::seed_from_u64(4);
+    {
+        for &(key_len, dims) in cases {
             let (p, q) = odd_pair(&mut rng, key_len);
             // CrtKey keeps the larger prime as p.
             let (p, q) = if p > q { (p, q) } else { (q, p) };
@@ -229,7 +259,7 @@ fn crt_decoding_matches_the_cpu_at_every_key_size() {
                 assert_eq!(
                     gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
                     cpu,
-                    "{path:?} key_len {key_len}, {count} items"
+                    "{label}: key_len {key_len}, {count} items"
                 );
             }
         }

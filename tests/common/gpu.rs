@@ -65,3 +65,23 @@ pub fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
     }
     all
 }
+
+/// A backend with `options` on top of the tests' small dispatches and shards (the 32-bit limb
+/// path where the adapter has it), or None (with the reason printed) without an adapter.
+pub fn with_options(options: GpuOptions) -> Option<Arc<GpuBackend>> {
+    let options = GpuOptions {
+        max_items_per_dispatch: Some(DISPATCH_ITEMS),
+        resident_shard_items: Some(SHARD_ITEMS),
+        ..options
+    };
+    match GpuBackend::new(&options) {
+        Ok(backend) => Some(Arc::new(backend)),
+        Err(e) if super::gpu_required() => {
+            panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU tests: {e}");
+            None
+        }
+    }
+}

@@ -173,6 +173,8 @@ impl GpuBackend {
             lost,
             uncaptured,
             spot_checks: options.spot_check_samples.unwrap_or(1),
+            two_digit_decoding: options.two_digit_decoding.unwrap_or(true),
+            two_digit_lanes: options.two_digit_lanes,
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),
             totals: Mutex::new(GpuTotals::default()),
@@ -186,8 +188,15 @@ impl GpuBackend {
         let wanted = if self.lanes_forced {
             self.lane_cap
         } else {
-            (limbs / TARGET_LIMBS_PER_LANE).clamp(1, self.lane_cap)
+            limbs / TARGET_LIMBS_PER_LANE
         };
+        self.shape_with_lanes(limbs, wanted)
+    }
+
+    /// The kernel shape for numbers of `limbs` GPU limbs with `wanted` lanes or the most below
+    /// it that the width and the cap allow.
+    pub(super) fn shape_with_lanes(&self, limbs: usize, wanted: usize) -> Shape {
+        let wanted = wanted.clamp(1, self.lane_cap);
         let mut lanes = 1;
         while lanes * 2 <= wanted && limbs.is_multiple_of(lanes * 2) && limbs / (lanes * 2) >= 2 {
             lanes *= 2;

@@ -2,10 +2,12 @@
 //! see `backend/one_prime.rs`; else two), then the recombination and the masked popcount,
 //! chained in one submission per chunk so that only distances come back.
 //!
-//! Each exponentiation `c^(p−1) mod p²` runs by sliding windows of 5 bits over `p − 1`
-//! (`multi_exp.rs` with one base and one row): at key_len 1024, 17 products build the odd powers
-//! and about 1,024 squarings and 171 window products follow, about 1,213 products where the
-//! fixed 4-bit windows of `modexp.wgsl` take 1,297 (6.5 % fewer). Every response of a call runs
+//! Each exponentiation `c^(p−1) mod p²` runs by sliding windows of 5 bits over `p − 1`: at
+//! key_len 1024, 17 products build the odd powers and about 1,024 squarings and 171 window
+//! products follow, about 1,213 products where the fixed 4-bit windows of `modexp.wgsl` take
+//! 1,297 (6.5 % fewer). The products run on two digits modulo p (`two_digit.rs`: about 0.52×
+//! the multiply-adds of products modulo p² at this mix of squares) where the shape allows, else
+//! on the wide numbers (`multi_exp.rs` with one base and one row). Every response of a call runs
 //! the same program, so no workgroup diverges; the program follows p − 1, like the table reads
 //! of the fixed windows (the GPU path is not constant-time, see SECURITY.md).
 
@@ -68,14 +70,45 @@ impl GpuBackend {
         } else {
             Some(self.words_of(bases_q))
         };
+        // On two digits modulo each prime where the shape allows (p and q share their widths).
+        let two_digit = self.two_digit_applies(&key.p, &key.p_squared);
+        let product_edges = if two_digit {
+            self.two_digit_product_edges(&key.p)
+        } else {
+            self.shape(w).product_back_edges()
+        };
         // Each prime's exponentiation by sliding windows: the programs of p − 1 and q − 1, made
         // once per call, secret like the exponents (their host copies are wiped on drop).
         let plans: Vec<TermPlan> = [&key.exponent_p, &key.exponent_q]
             .into_iter()
             .take(if one_prime { 1 } else { 2 })
-            .map(|e| self.term_plan(w, &e.values, 1))
+            .map(|e| self.term_plan_by_edges(product_edges, &e.values, 1))
             .collect();
-        let sliding = plans.iter().all(|plan| self.multi_exp_fits(w, plan, 1, 1));
+        let sliding = plans.iter().all(|plan| {
+            if two_digit {
+                self.two_digit_fits(&key.p, plan)
+            } else {
+                self.multi_exp_fits(w, plan, 1, 1)
+            }
+        });
+        let two_digit = two_digit && sliding;
+        log::debug!(
+            "decoding {count} responses modulo {} on {}",
+            if one_prime { "p²" } else { "p² and q²" },
+            if two_digit {
+                "two digits"
+            } else {
+                "the wide numbers"
+            }
+        );
+        let digit_consts = if two_digit {
+            vec![
+                self.two_digit_consts(&key.p, &key.p_squared, &key.p_inverse)?,
+                self.two_digit_consts(&key.q, &key.q_squared, &key.q_inverse)?,
+            ]
+        } else {
+            Vec::new()
+        };
         let exponent_buffers: Vec<wgpu::Buffer> = if sliding {
             plans
                 .iter()
@@ -111,8 +144,17 @@ impl GpuBackend {
                 slot,
                 item_words: w,
             };
-            if sliding {
-                let program = (&exponent_buffers[k], &plans[k]);
+            let program = (&exponent_buffers[k], &plans[k]);
+            if two_digit {
+                let prime = if k == 0 { &key.p } else { &key.q };
+                passes.extend(self.two_digit_passes(
+                    prime,
+                    &digit_consts[k],
+                    bases,
+                    program,
+                    output,
+                ));
+            } else if sliding {
                 passes.extend(self.multi_exp_passes(modulus, consts, bases, program, 1, 1, output));
             } else {
                 passes.push(self.modexp_pass(

@@ -2,6 +2,7 @@
 //! cooperative library ([`super::shader`]), specialised per [`Shape`].
 
 use super::shader::{library, Shape};
+use super::two_digit_shader;
 
 const PARAMS: &str = include_str!("../../../shaders/params.wgsl");
 const MODEXP: &str = include_str!("../../../shaders/modexp.wgsl");
@@ -11,6 +12,8 @@ const CRT: &str = include_str!("../../../shaders/crt.wgsl");
 const RECOMBINE: &str = include_str!("../../../shaders/recombine.wgsl");
 const MULTI_EXP_TABLE: &str = include_str!("../../../shaders/multi_exp_table.wgsl");
 const MULTI_EXP: &str = include_str!("../../../shaders/multi_exp.wgsl");
+const TWO_DIGIT_TABLE: &str = include_str!("../../../shaders/two_digit_table.wgsl");
+const TWO_DIGIT_EXP: &str = include_str!("../../../shaders/two_digit_exp.wgsl");
 
 /// One compute kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,6 +25,8 @@ pub(super) enum Kernel {
     Recombine,
     MultiExpTable,
     MultiExp,
+    TwoDigitTable,
+    TwoDigitExp,
 }
 
 /// What identifies a compiled pipeline: the kernel and the shape it is specialised for.
@@ -37,6 +42,8 @@ impl Kernel {
             Kernel::Recombine => "paillier-gpu crt recombine",
             Kernel::MultiExpTable => "paillier-gpu multi-exponentiation tables",
             Kernel::MultiExp => "paillier-gpu multi-exponentiation",
+            Kernel::TwoDigitTable => "paillier-gpu two-digit tables",
+            Kernel::TwoDigitExp => "paillier-gpu two-digit exponentiation",
         }
     }
 
@@ -56,6 +63,8 @@ impl Kernel {
             Kernel::Recombine => (&["consts", "c_p", "c_q"], &[]),
             Kernel::MultiExpTable => (&["consts", "bases"], &["tables"]),
             Kernel::MultiExp => (&["consts", "tables", "state"], &["results", "state"]),
+            Kernel::TwoDigitTable => (&["consts", "bases"], &["tables"]),
+            Kernel::TwoDigitExp => (&["consts", "tables", "state"], &["results", "state"]),
         }
     }
 
@@ -68,6 +77,8 @@ impl Kernel {
             Kernel::Recombine => RECOMBINE,
             Kernel::MultiExpTable => MULTI_EXP_TABLE,
             Kernel::MultiExp => MULTI_EXP,
+            Kernel::TwoDigitTable => TWO_DIGIT_TABLE,
+            Kernel::TwoDigitExp => TWO_DIGIT_EXP,
         }
     }
 }
@@ -75,8 +86,12 @@ impl Kernel {
 /// The complete WGSL of `kernel` for `shape`.
 pub(super) fn source(kernel: Kernel, shape: &Shape) -> String {
     let (loads, stores) = kernel.numbers();
+    let digits = match kernel {
+        Kernel::TwoDigitTable | Kernel::TwoDigitExp => two_digit_shader::library(shape),
+        _ => String::new(),
+    };
     format!(
-        "{}\n{PARAMS}\n{}",
+        "{}\n{digits}\n{PARAMS}\n{}",
         library(shape, loads, stores),
         kernel.entry()
     )

@@ -44,6 +44,8 @@ mod report;
 mod resident;
 mod shader;
 mod totals;
+mod two_digit;
+mod two_digit_shader;
 mod words;
 
 use std::collections::HashMap;
@@ -106,6 +108,10 @@ pub struct GpuBackend {
     calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
+    /// Decoding's exponentiations on two digits modulo the prime where the shape allows.
+    two_digit_decoding: bool,
+    /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
+    two_digit_lanes: Option<usize>,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
     lose_device_in: AtomicUsize,
     corrupt_result_in: AtomicUsize,

@@ -12,7 +12,7 @@
 use super::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
 use super::kernels::Kernel;
 use super::multi_exp_plan::TermPlan;
-use super::params::{phased_program, Params, Step, PHASE_FINISH, PHASE_START};
+use super::params::{phased_program, Params};
 use super::GpuBackend;
 use crate::backend::multi_exp::{check_multi_exp_operands, multi_exp_with_primitives};
 use crate::backend::{Exponents, LimbBatch};
@@ -68,7 +68,16 @@ impl GpuBackend {
     /// The programs of `exponents` (rows of `per_row`), no term squaring more often than a
     /// dispatch's loop budget allows for numbers of `s` GPU limbs.
     pub(super) fn term_plan(&self, s: usize, exponents: &LimbBatch, per_row: usize) -> TermPlan {
-        let product_edges = self.shape(s).product_back_edges();
+        self.term_plan_by_edges(self.shape(s).product_back_edges(), exponents, per_row)
+    }
+
+    /// [`term_plan`](Self::term_plan) for products of `product_edges` loop back-edges each.
+    pub(super) fn term_plan_by_edges(
+        &self,
+        product_edges: usize,
+        exponents: &LimbBatch,
+        per_row: usize,
+    ) -> TermPlan {
         // A term squares at most as often as a dispatch's budget allows, with its product and
         // the finish.
         let max_squarings = (self.loop_budget / product_edges).saturating_sub(3).max(1);
@@ -147,23 +156,10 @@ impl GpuBackend {
                 row_terms: plan.row_terms as u32,
                 ..params
             },
-            program: plan
-                .slot_ranges(
-                    product_edges,
-                    self.loop_budget.saturating_sub(product_edges),
-                )
-                .into_iter()
-                .map(|(from, to)| Step {
-                    phase: if from == 0 { PHASE_START } else { 0 }
-                        | if to == plan.row_terms {
-                            PHASE_FINISH
-                        } else {
-                            0
-                        },
-                    from: from as u32,
-                    to: to as u32,
-                })
-                .collect(),
+            program: plan.steps(
+                product_edges,
+                self.loop_budget.saturating_sub(product_edges),
+            ),
             bindings: vec![
                 (0, Source::Kept(consts)),
                 (2, Source::Whole(terms)),

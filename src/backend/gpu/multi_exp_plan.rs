@@ -9,6 +9,7 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
+use super::params::{Step, PHASE_FINISH, PHASE_START};
 use crate::bigint::multi_pow::{sliding_windows, window_width};
 use crate::bigint::ExponentRows;
 
@@ -121,6 +122,26 @@ impl TermPlan {
         }
         ranges.push((from, self.row_terms));
         ranges
+    }
+}
+
+impl TermPlan {
+    /// The dispatches of the program kernel: the [`slot_ranges`](Self::slot_ranges) of
+    /// `budget`, the first starting the accumulator, the last finishing.
+    pub fn steps(&self, product_edges: usize, budget: usize) -> Vec<Step> {
+        self.slot_ranges(product_edges, budget)
+            .into_iter()
+            .map(|(from, to)| Step {
+                phase: if from == 0 { PHASE_START } else { 0 }
+                    | if to == self.row_terms {
+                        PHASE_FINISH
+                    } else {
+                        0
+                    },
+                from: from as u32,
+                to: to as u32,
+            })
+            .collect()
     }
 }
 

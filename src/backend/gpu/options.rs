@@ -91,6 +91,16 @@ pub struct GpuOptions {
     /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
     /// [`VerifyingBackend`](crate::backend::VerifyingBackend).
     pub spot_check_samples: Option<usize>,
+    /// Decoding's exponentiations modulo p² (and q²) on two digits modulo p, about half the
+    /// multiply-adds of the products modulo p² (`PAILLIER_GPU_TWO_DIGIT=0|1` when unset here;
+    /// default on). Off, they run on the wide numbers as before: for comparing the two.
+    pub two_digit_decoding: Option<bool>,
+    /// Lanes per number of the two-digit kernels, at most (`PAILLIER_GPU_TWO_DIGIT_LANES` when
+    /// unset here). `None` follows every kernel's rule (about 8 limbs per lane): half the lanes
+    /// of the wide numbers modulo p², each with about a wide lane's work per product, so about
+    /// half the work per item. Twice that many keep the wide kernels' invocations per item, each
+    /// with about half the work (for small batches, where a GPU is not full).
+    pub two_digit_lanes: Option<usize>,
 }
 
 /// A fault to inject into a [`GpuBackend`](super::GpuBackend), for testing that no fault yields a
@@ -117,7 +127,8 @@ impl GpuOptions {
     /// Options from named settings, as a program reads them from its environment:
     /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
     /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_ADAPTER_INDEX`, `PAILLIER_GPU_MIN_BATCH`,
-    /// `PAILLIER_GPU_SPOT_CHECK`. `lookup` gives
+    /// `PAILLIER_GPU_SPOT_CHECK`, `PAILLIER_GPU_TWO_DIGIT`, `PAILLIER_GPU_TWO_DIGIT_LANES`.
+    /// `lookup` gives
     /// a setting's value or None; the library itself never reads the environment.
     ///
     /// ```
@@ -157,6 +168,17 @@ impl GpuOptions {
             resident_shard_items: None,
             min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
             spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
+            two_digit_decoding: match lookup("PAILLIER_GPU_TWO_DIGIT").as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some("1") => Some(true),
+                Some("0") => Some(false),
+                Some(other) => {
+                    return Err(Error::InvalidParameter(format!(
+                        "PAILLIER_GPU_TWO_DIGIT={other:?} (expected 0 or 1)"
+                    )))
+                }
+            },
+            two_digit_lanes: count_from_env("PAILLIER_GPU_TWO_DIGIT_LANES")?,
         })
     }
 
@@ -188,6 +210,52 @@ impl GpuOptions {
             resident_shard_items: self.resident_shard_items.or(other.resident_shard_items),
             min_batch: self.min_batch.or(other.min_batch),
             spot_check_samples: self.spot_check_samples.or(other.spot_check_samples),
+            two_digit_decoding: self.two_digit_decoding.or(other.two_digit_decoding),
+            two_digit_lanes: self.two_digit_lanes.or(other.two_digit_lanes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &'static [(&'static str, &'static str)]) -> Result<GpuOptions> {
+        GpuOptions::from_settings(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+    }
+
+    #[test]
+    fn two_digit_settings_are_read_and_checked() {
+        let unset = settings(&[]).unwrap();
+        assert_eq!(unset.two_digit_decoding, None);
+        assert_eq!(unset.two_digit_lanes, None);
+        let set = settings(&[
+            ("PAILLIER_GPU_TWO_DIGIT", "0"),
+            ("PAILLIER_GPU_TWO_DIGIT_LANES", "8"),
+        ])
+        .unwrap();
+        assert_eq!(set.two_digit_decoding, Some(false));
+        assert_eq!(set.two_digit_lanes, Some(8));
+        assert_eq!(
+            settings(&[("PAILLIER_GPU_TWO_DIGIT", " 1 ")])
+                .unwrap()
+                .two_digit_decoding,
+            Some(true)
+        );
+        for bad in [
+            &[("PAILLIER_GPU_TWO_DIGIT", "yes")][..],
+            &[("PAILLIER_GPU_TWO_DIGIT_LANES", "four")][..],
+        ] {
+            let message = settings(bad).unwrap_err().to_string();
+            assert!(message.contains(bad[0].0), "{message}");
+        }
+        // Unset fields come from the process defaults.
+        let merged = GpuOptions::default().or(set);
+        assert_eq!(merged.two_digit_decoding, Some(false));
     }
 }

@@ -50,7 +50,7 @@ impl Shape {
     }
 
     /// Whether the rows of a product are unrolled in the text (else a loop over them).
-    fn unrolled(&self) -> bool {
+    pub fn unrolled(&self) -> bool {
         self.per_lane() <= MAX_UNROLLED_ROWS
     }
 
@@ -183,7 +183,8 @@ fn sub_limbs(a: Limbs, b: Limbs) -> Flagged {{
 }}
 
 // Resolves the lazy carries of an accumulator: limbs t with `hi` pending at the next lane's first
-// limb. Returns the limbs and whether anything remains above the top limb (uniform).
+// limb. Returns the limbs and what remains above the top limb (uniform; exact while below
+// LIMB_MASK, else LIMB_MASK: nonzero exactly when something remains).
 fn normalize(t: Limbs, hi: Wide) -> Flagged {{
     let lower = (lane + T - 1u) % T;
     let in_lo = select(0u, exchange(wide_lo(hi), lower), lane > 0u);
@@ -195,7 +196,8 @@ fn normalize(t: Limbs, hi: Wide) -> Flagged {{
     v[1] = x.x;
 {normalize_rest}    let c = carry_scan(x.y, select(0u, 1u, ({all_ones}) == LIMB_MASK));
     x.y = c.x;
-{add_carry_in}    let above = select(0u, 1u, (wide_lo(hi) | wide_hi(hi) | c.y) != 0u);
+{add_carry_in}    let saturated = wide_hi(hi) != 0u || wide_lo(hi) == LIMB_MASK;
+    let above = select(wide_lo(hi) + c.y, LIMB_MASK, saturated);
     return Flagged(v, exchange(above, T - 1u));
 }}
 
@@ -249,28 +251,11 @@ fn rows_function(shape: &Shape, mode: RowMode) -> String {
         "bk0".to_string()
     };
     row.push_str(&format!("        let bi = exchange({bi}, r);\n"));
-    row.push_str(&format!(
-        "        var x = mac({t0}, a[0], bi, 0u);\n        {t0} = x.x;\n",
-        t0 = t(0)
-    ));
-    for k in 1..l {
-        row.push_str(&format!(
-            "        x = mac({tk}, a[{k}], bi, x.y);\n        {tk} = x.x;\n",
-            tk = t(k)
-        ));
-    }
-    row.push_str("        hi = hi + widen(x.y);\n");
+    row.push_str(&mac_row(l, "a", "bi", "var x", "0u"));
     match mode {
         RowMode::Montgomery => {
             row.push_str("        let q = exchange((t0 * m0) & LIMB_MASK, 0u);\n");
-            row.push_str("        x = mac(t0, m[0], q, 0u);\n        t0 = x.x;\n");
-            for k in 1..l {
-                row.push_str(&format!(
-                    "        x = mac({tk}, m[{k}], q, x.y);\n        {tk} = x.x;\n",
-                    tk = t(k)
-                ));
-            }
-            row.push_str("        hi = hi + widen(x.y);\n");
+            row.push_str(&mac_row(l, "m", "q", "x", "0u"));
         }
         RowMode::Plain => {
             row.push_str("        let low = exchange(t0, 0u);\n");
@@ -283,16 +268,7 @@ fn rows_function(shape: &Shape, mode: RowMode) -> String {
             }
         }
     }
-    // Shift down one limb: this lane's limb L-1 takes the next lane's limb 0 plus the carry that
-    // was pending there.
-    row.push_str("        let next = select(exchange(t0, (lane + 1u) % T), 0u, lane + 1u == T);\n");
-    for k in 0..l - 1 {
-        row.push_str(&format!("        {} = {};\n", t(k), t(k + 1)));
-    }
-    row.push_str(&format!(
-        "        let shifted = hi + widen(next);\n        {} = wide_lo(shifted);\n        hi = wide_shift(shifted);\n",
-        t(l - 1)
-    ));
+    row.push_str(&shift_down(l));
     if !unrolled {
         // Rotate b's limbs so that the next row's limb is always bk0.
         for k in 0..l - 1 {
@@ -355,6 +331,39 @@ fn mul_wide(a: Limbs, b: Limbs) -> Product {{
 "
         ),
     }
+}
+
+/// Row text: the accumulator `t0 … t(L−1)` plus `a · multiplier` over this lane's limbs, the
+/// carry chain in `x` (declared by `x`'s text, such as `var x`, or reused: the name after the
+/// last space), starting with `carry_in`; the carry out of the top limb is added to `hi`.
+pub(super) fn mac_row(l: usize, a: &str, multiplier: &str, x: &str, carry_in: &str) -> String {
+    let name = x.rsplit(' ').next().unwrap_or(x);
+    let mut row = format!(
+        "        {x} = mac(t0, {a}[0], {multiplier}, {carry_in});\n        t0 = {name}.x;\n"
+    );
+    for k in 1..l {
+        row.push_str(&format!(
+            "        {name} = mac(t{k}, {a}[{k}], {multiplier}, {name}.y);\n        t{k} = {name}.x;\n"
+        ));
+    }
+    row.push_str(&format!("        hi = hi + widen({name}.y);\n"));
+    row
+}
+
+/// Row text: the accumulator shifted down one limb. This lane's limb L−1 takes the next lane's
+/// limb 0 plus the carry that was pending there.
+pub(super) fn shift_down(l: usize) -> String {
+    let mut row = String::from(
+        "        let next = select(exchange(t0, (lane + 1u) % T), 0u, lane + 1u == T);\n",
+    );
+    for k in 0..l - 1 {
+        row.push_str(&format!("        t{k} = t{};\n", k + 1));
+    }
+    row.push_str(&format!(
+        "        let shifted = hi + widen(next);\n        t{} = wide_lo(shifted);\n        hi = wide_shift(shifted);\n",
+        l - 1
+    ));
+    row
 }
 
 const LIMB32: &str = include_str!("../../../shaders/limb32.wgsl");

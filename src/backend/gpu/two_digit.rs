@@ -1,0 +1,176 @@
+//! Decoding's exponentiations modulo a prime square on two digits modulo the prime
+//! (`two_digit_shader.rs` has the arithmetic): the same sliding-window program as the wide
+//! passes of `multi_exp.rs`, at about half their multiply-adds. A residue modulo p² goes in and
+//! comes out (2S limbs, where S is p's width), so the recombination (`crt.wgsl`) is unchanged.
+
+use num_bigint::BigUint;
+use zeroize::Zeroize;
+
+use super::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
+use super::kernels::Kernel;
+use super::multi_exp_plan::TermPlan;
+use super::params::{phased_program, Params};
+use super::shader::Shape;
+use super::GpuBackend;
+use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
+use crate::error::Result;
+
+/// Scratch slots of the passes, as in `multi_exp.rs` (a call runs one or the other): the odd
+/// powers, the digits between dispatches.
+const TABLE_SLOT: usize = 0;
+const STATE_SLOT: usize = 1;
+
+/// Most limbs per lane of the digit kernels. Their rows are unrolled, and a product holds four
+/// numbers per lane: wider lanes make shaders that software adapters compile for minutes.
+const MAX_LIMBS_PER_LANE: usize = 8;
+
+/// Products of the entry into digits, counted in Montgomery products modulo the prime: three
+/// products, a full product, and one digit product (two).
+const ENTRY_PRODUCTS: usize = 6;
+
+impl GpuBackend {
+    /// Whether exponentiations modulo `square` = `prime`² run on two digits here: the option is
+    /// on, `square` has twice `prime`'s limbs (then its radix is the square of `prime`'s), and
+    /// the digit shape unrolls its rows (the generated digit functions need that) with at most
+    /// [`MAX_LIMBS_PER_LANE`] limbs per lane.
+    pub(super) fn two_digit_applies(
+        &self,
+        prime: &MontgomeryModulus,
+        square: &MontgomeryModulus,
+    ) -> bool {
+        let shape = self.digit_shape(prime);
+        self.two_digit_decoding
+            && square.len() == 2 * prime.len()
+            && shape.unrolled()
+            && shape.per_lane() <= MAX_LIMBS_PER_LANE
+    }
+
+    /// The shape of the digit kernels for `prime`: the option's lanes, else every kernel's rule
+    /// (about 8 limbs per lane): half the lanes of the wide numbers modulo prime², each with
+    /// about as much work per product as a wide lane had.
+    pub(super) fn digit_shape(&self, prime: &MontgomeryModulus) -> Shape {
+        let s = self.gpu_limbs(prime);
+        match self.two_digit_lanes {
+            Some(lanes) => self.shape_with_lanes(s, lanes),
+            None => self.shape(s),
+        }
+    }
+
+    /// Loop back-edges of one digit product (two rows functions and their reductions), what
+    /// the term programs and the dispatch steps are cut by.
+    pub(super) fn two_digit_product_edges(&self, prime: &MontgomeryModulus) -> usize {
+        2 * self.digit_shape(prime).product_back_edges() + 1
+    }
+
+    /// The constants of the digit kernels for `prime` (with `inverse` = prime⁻¹ mod R), S limbs
+    /// each: prime | R² mod prime | R³ mod prime | inverse | the digits of R² mod prime² | the
+    /// digits of R mod prime² (one). Secret like the prime: the host copies are wiped.
+    pub(super) fn two_digit_consts(
+        &self,
+        prime: &MontgomeryModulus,
+        square: &MontgomeryModulus,
+        inverse: &[u64],
+    ) -> Result<wgpu::Buffer> {
+        let len = prime.len();
+        let modulus = prime.modulus();
+        // Digits of a value below prime², as CrtKey::new's constants are made: once per call.
+        let digits = |value: &BigUint| -> Result<[Vec<u64>; 2]> {
+            Ok([
+                limbs_from_biguint(&(value % &modulus), len)?,
+                limbs_from_biguint(&(value / &modulus), len)?,
+            ])
+        };
+        // The square's radix is R², so its one is R² mod prime².
+        let [r2_low, r2_high] = digits(&square.biguint_of(square.one()))?;
+        let [one_low, one_high] = digits(&(BigUint::from(1u32) << (64 * len)))?;
+        let mut limbs = prime.modulus_limbs().to_vec();
+        limbs.extend_from_slice(prime.r_squared());
+        limbs.extend_from_slice(prime.to_montgomery(prime.r_squared()).as_limbs());
+        limbs.extend_from_slice(inverse);
+        for mut part in [r2_low, r2_high, one_low, one_high] {
+            limbs.extend_from_slice(&part);
+            part.zeroize();
+        }
+        let buffer = self.constants_buffer(&limbs);
+        limbs.zeroize();
+        buffer
+    }
+
+    /// The two passes of `c^e mod prime²` over `bases` (residues modulo prime², 2S limbs per
+    /// item): every base's odd powers, then the program `terms` (the device copy of `plan`) into
+    /// `output` (2S limbs per item).
+    pub(super) fn two_digit_passes<'a>(
+        &self,
+        prime: &MontgomeryModulus,
+        consts: &'a wgpu::Buffer,
+        bases: Source<'a>,
+        (terms, plan): (&'a wgpu::Buffer, &TermPlan),
+        output: Source<'a>,
+    ) -> [Pass<'a>; 2] {
+        let s = self.gpu_limbs(prime);
+        let shape = self.digit_shape(prime);
+        let product_edges = self.two_digit_product_edges(prime);
+        let odd = 1usize << (plan.window - 1);
+        let params = Params {
+            m0_inv: self.m0_inv(prime),
+            window: plan.window as u32,
+            per_row: 1,
+            ..Params::default()
+        };
+        let tables = || Source::Scratch {
+            slot: TABLE_SLOT,
+            item_words: odd * 2 * s,
+        };
+        let build_tables = Pass {
+            kernel: Kernel::TwoDigitTable,
+            shape,
+            params,
+            // The entry, the square and 2^(w−1) − 1 products.
+            program: phased_program(
+                1,
+                (ENTRY_PRODUCTS + odd) * product_edges + 3,
+                self.loop_budget,
+            ),
+            bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
+            first: None,
+            operand: Operand::PerChunk,
+        };
+        let run = Pass {
+            kernel: Kernel::TwoDigitExp,
+            shape,
+            params: Params {
+                rows: 1,
+                row_terms: plan.row_terms as u32,
+                ..params
+            },
+            // The finish leaves the digits: about two products.
+            program: plan.steps(
+                product_edges,
+                self.loop_budget.saturating_sub(2 * product_edges),
+            ),
+            bindings: vec![
+                (0, Source::Kept(consts)),
+                (2, Source::Whole(terms)),
+                (3, tables()),
+                (4, output),
+                (
+                    5,
+                    Source::Scratch {
+                        slot: STATE_SLOT,
+                        item_words: 2 * s,
+                    },
+                ),
+            ],
+            first: None,
+            operand: Operand::PerChunk,
+        };
+        [build_tables, run]
+    }
+
+    /// Whether one item's odd powers fit what one dispatch binds.
+    pub(super) fn two_digit_fits(&self, prime: &MontgomeryModulus, plan: &TermPlan) -> bool {
+        let table_bytes = ((2 * self.gpu_limbs(prime)) << (plan.window - 1)) as u64 * 4;
+        table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+            && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
+    }
+}
