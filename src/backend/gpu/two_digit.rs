@@ -24,9 +24,10 @@ const STATE_SLOT: usize = 1;
 /// numbers per lane: wider lanes make shaders that software adapters compile for minutes.
 const MAX_LIMBS_PER_LANE: usize = 8;
 
-/// Products of the entry into digits, counted in Montgomery products modulo the prime: three
-/// products, a full product, and one digit product (two).
-const ENTRY_PRODUCTS: usize = 6;
+/// The table pass's products besides its odd powers, each counted as a digit product (more
+/// than they cost): the split into digits (three Montgomery products and a full product) and
+/// the square.
+const ENTRY_PRODUCTS: usize = 5;
 
 impl GpuBackend {
     /// Whether exponentiations modulo `square` = `prime`² run on two digits here: the option is
@@ -125,7 +126,7 @@ impl GpuBackend {
             kernel: Kernel::TwoDigitTable,
             shape,
             params,
-            // The entry, the square and 2^(w−1) − 1 products.
+            // The split, the 2^(w−1) odd powers (the first is the entry into c·R) and the square.
             program: phased_program(
                 1,
                 (ENTRY_PRODUCTS + odd) * product_edges + 3,
