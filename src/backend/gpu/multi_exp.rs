@@ -19,9 +19,10 @@ use crate::backend::{Exponents, LimbBatch};
 use crate::bigint::{ExponentRows, MontgomeryModulus};
 use crate::error::Result;
 
-/// Scratch slots of the passes: every base's odd powers, the accumulators between dispatches.
-const TABLE_SLOT: usize = 0;
-const STATE_SLOT: usize = 1;
+/// Scratch slots of the passes: every base's odd powers, the accumulators between dispatches
+/// (decoding's two-digit passes use the same; a call runs one or the other).
+pub(super) const TABLE_SLOT: usize = 0;
+pub(super) const STATE_SLOT: usize = 1;
 
 impl GpuBackend {
     /// [`Backend::multi_exp`](crate::backend::Backend::multi_exp) on the device: both passes

@@ -251,11 +251,11 @@ fn rows_function(shape: &Shape, mode: RowMode) -> String {
         "bk0".to_string()
     };
     row.push_str(&format!("        let bi = exchange({bi}, r);\n"));
-    row.push_str(&mac_row(l, "a", "bi", "var x", "0u"));
+    row.push_str(&mac_row(l, ROWS, "a", "bi", "var x", "0u"));
     match mode {
         RowMode::Montgomery => {
             row.push_str("        let q = exchange((t0 * m0) & LIMB_MASK, 0u);\n");
-            row.push_str(&mac_row(l, "m", "q", "x", "0u"));
+            row.push_str(&mac_row(l, ROWS, "m", "q", "x", "0u"));
         }
         RowMode::Plain => {
             row.push_str("        let low = exchange(t0, 0u);\n");
@@ -268,7 +268,7 @@ fn rows_function(shape: &Shape, mode: RowMode) -> String {
             }
         }
     }
-    row.push_str(&shift_down(l));
+    row.push_str(&shift_down(l, ROWS));
     if !unrolled {
         // Rotate b's limbs so that the next row's limb is always bk0.
         for k in 0..l - 1 {
@@ -333,35 +333,58 @@ fn mul_wide(a: Limbs, b: Limbs) -> Product {{
     }
 }
 
-/// Row text: the accumulator `t0 … t(L−1)` plus `a · multiplier` over this lane's limbs, the
-/// carry chain in `x` (declared by `x`'s text, such as `var x`, or reused: the name after the
-/// last space), starting with `carry_in`; the carry out of the top limb is added to `hi`.
-pub(super) fn mac_row(l: usize, a: &str, multiplier: &str, x: &str, carry_in: &str) -> String {
+/// An accumulator of the row text: limbs `{limbs}0 … {limbs}(L−1)` and the lazy carry `hi`
+/// pending at the next lane's first limb.
+#[derive(Clone, Copy)]
+pub(super) struct Accumulator<'a> {
+    pub limbs: &'a str,
+    pub hi: &'a str,
+}
+
+/// The accumulator of the products' rows.
+pub(super) const ROWS: Accumulator<'static> = Accumulator {
+    limbs: "t",
+    hi: "hi",
+};
+
+/// Row text: `acc` plus `a · multiplier` over this lane's limbs, the carry chain in `x`
+/// (declared by `x`'s text, such as `var x`, or reused: the name after the last space),
+/// starting with `carry_in`; the carry out of the top limb is added to `acc.hi`.
+pub(super) fn mac_row(
+    l: usize,
+    acc: Accumulator<'_>,
+    a: &str,
+    multiplier: &str,
+    x: &str,
+    carry_in: &str,
+) -> String {
+    let Accumulator { limbs: t, hi } = acc;
     let name = x.rsplit(' ').next().unwrap_or(x);
     let mut row = format!(
-        "        {x} = mac(t0, {a}[0], {multiplier}, {carry_in});\n        t0 = {name}.x;\n"
+        "        {x} = mac({t}0, {a}[0], {multiplier}, {carry_in});\n        {t}0 = {name}.x;\n"
     );
     for k in 1..l {
         row.push_str(&format!(
-            "        {name} = mac(t{k}, {a}[{k}], {multiplier}, {name}.y);\n        t{k} = {name}.x;\n"
+            "        {name} = mac({t}{k}, {a}[{k}], {multiplier}, {name}.y);\n        {t}{k} = {name}.x;\n"
         ));
     }
-    row.push_str(&format!("        hi = hi + widen({name}.y);\n"));
+    row.push_str(&format!("        {hi} = {hi} + widen({name}.y);\n"));
     row
 }
 
-/// Row text: the accumulator shifted down one limb. This lane's limb L−1 takes the next lane's
-/// limb 0 plus the carry that was pending there.
-pub(super) fn shift_down(l: usize) -> String {
-    let mut row = String::from(
-        "        let next = select(exchange(t0, (lane + 1u) % T), 0u, lane + 1u == T);\n",
+/// Row text: `acc` shifted down one limb. This lane's limb L−1 takes the next lane's limb 0
+/// plus the carry that was pending there.
+pub(super) fn shift_down(l: usize, acc: Accumulator<'_>) -> String {
+    let Accumulator { limbs: t, hi } = acc;
+    let mut row = format!(
+        "        let next_{t} = select(exchange({t}0, (lane + 1u) % T), 0u, lane + 1u == T);\n"
     );
     for k in 0..l - 1 {
-        row.push_str(&format!("        t{k} = t{};\n", k + 1));
+        row.push_str(&format!("        {t}{k} = {t}{};\n", k + 1));
     }
     row.push_str(&format!(
-        "        let shifted = hi + widen(next);\n        t{} = wide_lo(shifted);\n        hi = wide_shift(shifted);\n",
-        l - 1
+        "        let shifted_{t} = {hi} + widen(next_{t});\n        {t}{last} = wide_lo(shifted_{t});\n        {hi} = wide_shift(shifted_{t});\n",
+        last = l - 1
     ));
     row
 }

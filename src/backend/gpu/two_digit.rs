@@ -8,17 +8,13 @@ use zeroize::Zeroize;
 
 use super::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
 use super::kernels::Kernel;
+use super::multi_exp::{STATE_SLOT, TABLE_SLOT};
 use super::multi_exp_plan::TermPlan;
 use super::params::{phased_program, Params};
 use super::shader::Shape;
 use super::GpuBackend;
 use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
 use crate::error::Result;
-
-/// Scratch slots of the passes, as in `multi_exp.rs` (a call runs one or the other): the odd
-/// powers, the digits between dispatches.
-const TABLE_SLOT: usize = 0;
-const STATE_SLOT: usize = 1;
 
 /// Most limbs per lane of the digit kernels. Their rows are unrolled, and a product holds four
 /// numbers per lane: wider lanes make shaders that software adapters compile for minutes.

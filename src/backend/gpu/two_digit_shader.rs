@@ -10,144 +10,124 @@
 //! XY·R ≡ (t − s·m) + m·((x0·y1 + x1·y0 − Q)·R⁻¹ + s mod m)        (mod m²)
 //! ```
 //!
-//! Only the cross sum's residue modulo m matters, so the high digit is one more pass of rows:
+//! Only the cross sum's residue modulo m matters, so the high digit is a second accumulator:
 //! `u = (x0·y1 + x1·y0 + R − Q + Q'·m) / R`, the Montgomery reduction of a sum made positive by
 //! `R − Q = ~Q + 1`, then `d1 = u − 1 + s mod m`. With every digit below m, `u < 3m − 1`, so two
-//! conditional subtractions reduce it. A square needs one cross row, `(2·x0 mod m)·x1`.
+//! conditional subtractions reduce it. Both accumulators run in one loop of rows: the low row's
+//! multiplier limb `y0[k]` is also the cross row's (`x1·y0[k]`), and the low row's quotient digit
+//! `q_k` enters the cross accumulator (as `~q_k`) at the position it is made, so Q is never
+//! stored; the two carry chains are independent, which gives a GPU two chains to interleave. A
+//! square's cross sum is one row, `(2·x1 mod m)·x0[k]`, on the low row's multiplier limb.
 //!
 //! Per product of numbers of S limbs that is `5·S²` multiply-adds (`2·S²` for the low digit,
 //! `3·S²` for the high one) where a Montgomery product modulo m² takes `8·S²`, and a square
-//! `4·S²`; the exchanges per row stay what they are (3 for the low digit, 3 or 4 for the high).
-//! The functions need the unrolled layout ([`Shape::unrolled`]); the host falls back to the
-//! wide arithmetic where it does not hold.
+//! `4·S²`. Exchanges per row: a product 6 (two multiplier limbs, two quotient digits, two
+//! shifts), a square 5, where a row modulo m² takes 3 over twice the rows. The functions need
+//! the unrolled layout ([`Shape::unrolled`]); the host falls back to the wide arithmetic where it
+//! does not hold.
 
-use super::shader::{mac_row, shift_down, Shape};
+use super::shader::{mac_row, shift_down, Accumulator, Shape};
 
 /// The two-digit functions for `shape` (the width of m, not m²): `td_mul`, `td_square` and
 /// `td_split` (a residue modulo m² into digits).
 pub(super) fn library(shape: &Shape) -> String {
     let mut out = String::from(TYPES);
-    out.push_str(&rows(
-        shape,
-        "mont_mul_q",
-        &[("a", "b")],
-        Reduction::KeepQuotient,
-    ));
-    out.push_str(&rows(
-        shape,
-        "cross_one",
-        &[("a", "b")],
-        Reduction::FromQuotient,
-    ));
-    out.push_str(&rows(
-        shape,
-        "cross_two",
-        &[("a", "b"), ("c", "d")],
-        Reduction::FromQuotient,
-    ));
+    out.push_str(&rows(shape, Cross::TwoTerms));
+    out.push_str(&rows(shape, Cross::OneTerm));
     out.push_str(FUNCTIONS);
     out
 }
 
-/// How the rows of a generated product start and end.
+/// The cross sum of a generated product.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Reduction {
-    /// `a·b·R⁻¹ mod m` from zero, returning the quotient Q and whether m was subtracted.
-    KeepQuotient,
-    /// `(Σ a·b + R − Q + Q'·m) / R` from the accumulator `~Q + 1`, unreduced (below 4R).
-    FromQuotient,
+enum Cross {
+    /// `e·b[k] + c·d[k]`: a product (`e = x1, c = x0, d = y1`).
+    TwoTerms,
+    /// `e·b[k]`: a square (`e = 2·x1 mod m`).
+    OneTerm,
 }
 
-/// A product function over every row of the multipliers: per row, each `(a, b)` pair adds
-/// `a·b[row]`, then the Montgomery step adds `q·m` and the accumulator shifts down one limb.
-fn rows(shape: &Shape, name: &str, pairs: &[(&str, &str)], reduction: Reduction) -> String {
-    let l = shape.per_lane();
-    let t = |k: usize| format!("t{k}");
-    let mut row = String::new();
-    for (index, (a, b)) in pairs.iter().enumerate() {
-        // The +1 of R − Q = ~Q + 1 enters at the first product's first limb, once.
-        let first = index == 0 && reduction == Reduction::FromQuotient;
-        row.push_str(&format!("        let {b}i = exchange({b}[@K@], r);\n"));
-        let carry_in = if first { "carry_in" } else { "0u" };
-        row.push_str(&mac_row(
-            l,
-            a,
-            &format!("{b}i"),
-            &format!("var x{index}"),
-            carry_in,
-        ));
-        if first {
-            row.push_str("        carry_in = 0u;\n");
-        }
-    }
-    row.push_str("        let q = exchange((t0 * m0) & LIMB_MASK, 0u);\n");
-    if reduction == Reduction::KeepQuotient {
-        row.push_str("        quotient[@K@] = select(quotient[@K@], q, lane == r);\n");
-    }
-    row.push_str(&mac_row(l, "m", "q", "var y", "0u"));
-    row.push_str(&shift_down(l));
+const LOW: Accumulator<'static> = Accumulator {
+    limbs: "t",
+    hi: "hi_t",
+};
+const HIGH: Accumulator<'static> = Accumulator {
+    limbs: "u",
+    hi: "hi_u",
+};
 
-    let arguments: Vec<String> = pairs
-        .iter()
-        .flat_map(|(a, b)| [format!("{a}: Limbs"), format!("{b}: Limbs")])
-        .collect();
-    let mut body = String::new();
-    match reduction {
-        Reduction::KeepQuotient => {
-            for k in 0..l {
-                body.push_str(&format!("    var {} = 0u;\n", t(k)));
-            }
-            body.push_str("    var quotient = Limbs();\n");
-        }
-        Reduction::FromQuotient => {
-            for k in 0..l {
-                body.push_str(&format!("    var {} = ~quotient[{k}] & LIMB_MASK;\n", t(k)));
-            }
-            body.push_str("    var carry_in = select(0u, 1u, lane == 0u);\n");
-        }
+/// `td_rows_product(a, b, e, c, d, m, m0)` or `td_rows_square(a, b, e, m, m0)`: per row k, the
+/// low accumulator adds `a·b[k]` and its Montgomery step, the high one adds the cross terms,
+/// `~q_k` and its own Montgomery step; both shift down one limb.
+fn rows(shape: &Shape, cross: Cross) -> String {
+    let l = shape.per_lane();
+    let mut row = String::from("        let bi = exchange(b[@K@], r);\n");
+    if cross == Cross::TwoTerms {
+        row.push_str("        let di = exchange(d[@K@], r);\n");
     }
-    body.push_str("    var hi = widen(0u);\n    for (var r = 0u; r < T; r++) {\n");
+    row.push_str(&mac_row(l, LOW, "a", "bi", "var xt", "0u"));
+    row.push_str("        let qt = exchange((t0 * m0) & LIMB_MASK, 0u);\n");
+    row.push_str(&mac_row(l, LOW, "m", "qt", "xt", "0u"));
+    // ~q_k at the lowest limb: the high accumulator's limb 0 is position k after k shifts.
+    let not_q = "select(0u, ~qt & LIMB_MASK, lane == 0u)";
+    row.push_str(&mac_row(l, HIGH, "e", "bi", "var xu", not_q));
+    if cross == Cross::TwoTerms {
+        row.push_str(&mac_row(l, HIGH, "c", "di", "xu", "0u"));
+    }
+    row.push_str("        let qu = exchange((u0 * m0) & LIMB_MASK, 0u);\n");
+    row.push_str(&mac_row(l, HIGH, "m", "qu", "xu", "0u"));
+    row.push_str(&shift_down(l, LOW));
+    row.push_str(&shift_down(l, HIGH));
+
+    let mut body = String::new();
+    for k in 0..l {
+        body.push_str(&format!("    var t{k} = 0u;\n"));
+    }
+    // The +1 of R − Q = ~Q + 1.
+    body.push_str("    var u0 = select(0u, 1u, lane == 0u);\n");
+    for k in 1..l {
+        body.push_str(&format!("    var u{k} = 0u;\n"));
+    }
+    body.push_str("    var hi_t = widen(0u);\n    var hi_u = widen(0u);\n");
+    body.push_str("    for (var r = 0u; r < T; r++) {\n");
     for k in 0..l {
         body.push_str("    {\n");
         body.push_str(&row.replace("@K@", &k.to_string()));
         body.push_str("    }\n");
     }
     body.push_str("    }\n");
-    let limbs: Vec<String> = (0..l).map(t).collect();
-    body.push_str(&format!(
-        "    let n = normalize(Limbs({}), hi);\n",
-        limbs.join(", ")
-    ));
-    match reduction {
-        Reduction::KeepQuotient => format!(
-            "
-// a·b·R⁻¹ mod m for a, b < m, with the quotient Q of the reduction (a·b + Q·m = R·t) and
-// whether t ≥ m was reduced.
-fn {name}({args}, m: Limbs, m0: u32) -> LowDigit {{
-{body}    let d = sub_limbs(n.v, m);
-    let reduced = n.flag != 0u || d.flag == 0u;
-    return LowDigit(pick(n.v, d.v, reduced), quotient, select(0u, 1u, reduced));
+    let limbs = |name: &str| -> String {
+        (0..l)
+            .map(|k| format!("{name}{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (name, arguments) = match cross {
+        Cross::TwoTerms => (
+            "td_rows_product",
+            "a: Limbs, b: Limbs, e: Limbs, c: Limbs, d: Limbs",
+        ),
+        Cross::OneTerm => ("td_rows_square", "a: Limbs, b: Limbs, e: Limbs"),
+    };
+    format!(
+        "
+// The digits of a·b plus the cross sum (see two_digit_shader.rs), every input below m.
+fn {name}({arguments}, m: Limbs, m0: u32) -> Digits {{
+{body}    let low = normalize(Limbs({t}), hi_t);
+    let less_m = sub_limbs(low.v, m);
+    let reduced = low.flag != 0u || less_m.flag == 0u;
+    let high = normalize(Limbs({u}), hi_u);
+    return Digits(pick(low.v, less_m.v, reduced), high_digit(high, select(0u, 1u, reduced), m));
 }}
 ",
-            args = arguments.join(", ")
-        ),
-        Reduction::FromQuotient => format!(
-            "
-// (Σ a·b + R − quotient) reduced by Montgomery's rows, unreduced: limbs and what is above them.
-fn {name}({args}, quotient: Limbs, m: Limbs, m0: u32) -> Flagged {{
-{body}    return n;
-}}
-",
-            args = arguments.join(", ")
-        ),
-    }
+        t = limbs("t"),
+        u = limbs("u"),
+    )
 }
 
 const TYPES: &str = "
 // X·R ≡ d0 + m·d1 (mod m²), both digits below m.
 struct Digits { d0: Limbs, d1: Limbs }
-// The low digit of a product, the quotient of its reduction, and 1 where it subtracted m.
-struct LowDigit { v: Limbs, q: Limbs, s: u32 }
 ";
 
 const FUNCTIONS: &str = "
@@ -174,16 +154,12 @@ fn high_digit(u: Flagged, s: u32, m: Limbs) -> Limbs {
 
 // X·Y from the digits of X·R and Y·R, as the digits of XY·R.
 fn td_mul(x: Digits, y: Digits, m: Limbs, m0: u32) -> Digits {
-    let low = mont_mul_q(x.d0, y.d0, m, m0);
-    let u = cross_two(x.d0, y.d1, x.d1, y.d0, low.q, m, m0);
-    return Digits(low.v, high_digit(u, low.s, m));
+    return td_rows_product(x.d0, y.d0, x.d1, x.d0, y.d1, m, m0);
 }
 
-// X² from the digits of X·R: the cross sum 2·x0·x1 needs only its residue, (2·x0 mod m)·x1.
+// X² from the digits of X·R: the cross sum 2·x0·x1 needs only its residue, (2·x1 mod m)·x0.
 fn td_square(x: Digits, m: Limbs, m0: u32) -> Digits {
-    let low = mont_mul_q(x.d0, x.d0, m, m0);
-    let u = cross_one(add_mod(x.d0, x.d0, m), x.d1, low.q, m, m0);
-    return Digits(low.v, high_digit(u, low.s, m));
+    return td_rows_square(x.d0, x.d0, add_mod(x.d1, x.d1, m), m, m0);
 }
 
 // The digits of a residue c = lo + R·hi below m² (so hi < m): c mod m and (c − c mod m)/m, the
