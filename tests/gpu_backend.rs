@@ -186,82 +186,80 @@ fn crt_decoding_matches_the_cpu_on_every_arithmetic() {
 fn check_crt_decoding(gpu: &GpuBackend, label: &str, cases: &[(u64, usize)]) {
     use num_bigint::BigUint;
     let mut rng = StdRng::seed_from_u64(4);
-    {
-        for &(key_len, dims) in cases {
-            let (p, q) = odd_pair(&mut rng, key_len);
-            // CrtKey keeps the larger prime as p.
-            let (p, q) = if p > q { (p, q) } else { (q, p) };
-            // Random secret exponents, and h = e⁻¹ so that base 1 + p·t decrypts to t mod p:
-            // (1 + p·t)^e = 1 + p·(e·t) mod p².
-            let invertible = |rng: &mut StdRng, prime: &BigUint| loop {
-                let e = rng.gen_biguint(40);
-                if let Some(h) = e.modinv(prime) {
-                    return (e, h);
+    for &(key_len, dims) in cases {
+        let (p, q) = odd_pair(&mut rng, key_len);
+        // CrtKey keeps the larger prime as p.
+        let (p, q) = if p > q { (p, q) } else { (q, p) };
+        // Random secret exponents, and h = e⁻¹ so that base 1 + p·t decrypts to t mod p:
+        // (1 + p·t)^e = 1 + p·(e·t) mod p².
+        let invertible = |rng: &mut StdRng, prime: &BigUint| loop {
+            let e = rng.gen_biguint(40);
+            if let Some(h) = e.modinv(prime) {
+                return (e, h);
+            }
+        };
+        let (e_p, h_p) = invertible(&mut rng, &p);
+        let (e_q, h_q) = invertible(&mut rng, &q);
+        let key = CrtKey::new(&p, &q, &e_p, &e_q, &h_p, &h_q).unwrap();
+        let mask_limbs = (2 * key_len as usize).div_ceil(64);
+        let mut mask = BigUint::default();
+        for j in 0..dims {
+            mask.set_bit(2 * j as u64, true);
+        }
+        let mut masks = LimbBatch::new(mask_limbs);
+        masks
+            .push(&paillier_gpu::hazmat::bigint::limbs_from_biguint(&mask, mask_limbs).unwrap())
+            .unwrap();
+        for count in [1usize, 7, 67] {
+            // Honest sums of two vectors (slots 0, 1, 2), and every kind of defect.
+            let mut plaintexts = Vec::new();
+            for i in 0..count {
+                let mut m = BigUint::default();
+                for j in 0..dims {
+                    let slot = rand::Rng::gen_range(&mut rng, 0u8..3);
+                    m.set_bit(2 * j as u64, slot & 1 == 1);
+                    m.set_bit(2 * j as u64 + 1, slot & 2 == 2);
                 }
+                match i % 4 {
+                    1 => m.set_bit(2 * dims as u64 + 3, true),
+                    2 => {
+                        let j = rand::Rng::gen_range(&mut rng, 0..dims as u64);
+                        m.set_bit(2 * j, true);
+                        m.set_bit(2 * j + 1, true);
+                    }
+                    _ => {}
+                }
+                plaintexts.push((m, i % 4 != 3));
+            }
+            let bases = |prime: &BigUint, modulus: &MontgomeryModulus, rng: &mut StdRng| {
+                let mut b = LimbBatch::new(modulus.len());
+                for (m, in_subgroup) in &plaintexts {
+                    let mut x = (m % prime) * prime + 1u32;
+                    if !in_subgroup {
+                        x += 1u32 + rng.gen_biguint_below(&(prime - 2u32));
+                    }
+                    b.push(&modulus.limbs_of(&(x % modulus.modulus())).unwrap())
+                        .unwrap();
+                }
+                b
             };
-            let (e_p, h_p) = invertible(&mut rng, &p);
-            let (e_q, h_q) = invertible(&mut rng, &q);
-            let key = CrtKey::new(&p, &q, &e_p, &e_q, &h_p, &h_q).unwrap();
-            let mask_limbs = (2 * key_len as usize).div_ceil(64);
-            let mut mask = BigUint::default();
-            for j in 0..dims {
-                mask.set_bit(2 * j as u64, true);
-            }
-            let mut masks = LimbBatch::new(mask_limbs);
-            masks
-                .push(&paillier_gpu::hazmat::bigint::limbs_from_biguint(&mask, mask_limbs).unwrap())
+            let bases_p = bases(&p, key.p_squared(), &mut rng);
+            let bases_q = bases(&q, key.q_squared(), &mut rng);
+            let cpu = CpuBackend
+                .crt_decode(&key, &bases_p, &bases_q, &masks)
                 .unwrap();
-            for count in [1usize, 7, 67] {
-                // Honest sums of two vectors (slots 0, 1, 2), and every kind of defect.
-                let mut plaintexts = Vec::new();
-                for i in 0..count {
-                    let mut m = BigUint::default();
-                    for j in 0..dims {
-                        let slot = rand::Rng::gen_range(&mut rng, 0u8..3);
-                        m.set_bit(2 * j as u64, slot & 1 == 1);
-                        m.set_bit(2 * j as u64 + 1, slot & 2 == 2);
-                    }
-                    match i % 4 {
-                        1 => m.set_bit(2 * dims as u64 + 3, true),
-                        2 => {
-                            let j = rand::Rng::gen_range(&mut rng, 0..dims as u64);
-                            m.set_bit(2 * j, true);
-                            m.set_bit(2 * j + 1, true);
-                        }
-                        _ => {}
-                    }
-                    plaintexts.push((m, i % 4 != 3));
+            for (i, (m, in_subgroup)) in plaintexts.iter().enumerate() {
+                if *in_subgroup {
+                    assert_eq!(cpu[i], expected_word(m, dims, true), "item {i}");
+                } else {
+                    assert_eq!(cpu[i], 0xFFFF_FF01, "item {i}: the subgroup check alone");
                 }
-                let bases = |prime: &BigUint, modulus: &MontgomeryModulus, rng: &mut StdRng| {
-                    let mut b = LimbBatch::new(modulus.len());
-                    for (m, in_subgroup) in &plaintexts {
-                        let mut x = (m % prime) * prime + 1u32;
-                        if !in_subgroup {
-                            x += 1u32 + rng.gen_biguint_below(&(prime - 2u32));
-                        }
-                        b.push(&modulus.limbs_of(&(x % modulus.modulus())).unwrap())
-                            .unwrap();
-                    }
-                    b
-                };
-                let bases_p = bases(&p, key.p_squared(), &mut rng);
-                let bases_q = bases(&q, key.q_squared(), &mut rng);
-                let cpu = CpuBackend
-                    .crt_decode(&key, &bases_p, &bases_q, &masks)
-                    .unwrap();
-                for (i, (m, in_subgroup)) in plaintexts.iter().enumerate() {
-                    if *in_subgroup {
-                        assert_eq!(cpu[i], expected_word(m, dims, true), "item {i}");
-                    } else {
-                        assert_eq!(cpu[i], 0xFFFF_FF01, "item {i}: the subgroup check alone");
-                    }
-                }
-                assert_eq!(
-                    gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
-                    cpu,
-                    "{label}: key_len {key_len}, {count} items"
-                );
             }
+            assert_eq!(
+                gpu.crt_decode(&key, &bases_p, &bases_q, &masks).unwrap(),
+                cpu,
+                "{label}: key_len {key_len}, {count} items"
+            );
         }
     }
 }
