@@ -170,9 +170,9 @@ fn crt_decoding_matches_the_cpu_on_every_arithmetic() {
         ("two digits, most lanes", Some(true), Some(64)),
     ];
     let cases = [(512u64, 504usize), (1024, 1016), (2048, 1020)];
-    for (label, two_digit_decoding, two_digit_lanes) in variants {
+    for (label, two_digit, two_digit_lanes) in variants {
         let options = GpuOptions {
-            two_digit_decoding,
+            two_digit,
             two_digit_lanes,
             ..GpuOptions::default()
         };

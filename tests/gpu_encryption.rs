@@ -14,7 +14,7 @@ mod common;
 use common::gpu::backends;
 use num_bigint::{BigUint, RandBigInt};
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
-use paillier_gpu::hazmat::backend::gpu::Exchange;
+use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuOptions};
 use paillier_gpu::hazmat::backend::message_form::spread_item;
 use paillier_gpu::hazmat::backend::{
     Backend, EncryptionJob, Exponents, Garner, LimbBatch, MessageForm, ResidueTables, Residues,
@@ -37,6 +37,8 @@ struct Key {
     p_squared: MontgomeryModulus,
     q_squared: MontgomeryModulus,
     garner: Garner,
+    /// n, p and q: the square roots of the three moduli (the GPU computes on their digits).
+    roots: Vec<MontgomeryModulus>,
     /// Noise and g tables modulo n², p², q².
     tables: Vec<(FixedBaseTable, FixedBaseTable)>,
 }
@@ -63,8 +65,13 @@ impl Key {
                 )
             })
             .collect();
+        let roots = [&n, &p, &q]
+            .iter()
+            .map(|root| MontgomeryModulus::new(root).unwrap())
+            .collect();
         Self {
             garner: Garner::new(&p_squared, &q_squared).unwrap(),
+            roots,
             n,
             n_squared,
             p_squared,
@@ -78,6 +85,7 @@ impl Key {
         let (noise, g) = &self.tables[which];
         ResidueTables {
             modulus,
+            root: Some(&self.roots[which]),
             noise,
             g: lookup.then_some(g),
         }
@@ -186,6 +194,91 @@ fn fused_encryption_matches_the_cpu_for_both_schemes_and_both_paths() {
                 }
             }
         }
+    }
+}
+
+/// Both arithmetics of the fixed-base passes give the CPU's ciphertexts: the wide numbers
+/// modulo the squares (the option off, or no root given) and two digits modulo the roots with
+/// few lanes and with the most the adapter allows, for both schemes, both paths, messages as
+/// values and as slot bits, across chunks.
+#[test]
+fn fused_encryption_matches_the_cpu_on_every_arithmetic() {
+    let variants = [
+        ("wide", Some(false), None),
+        ("two digits, 2 lanes", Some(true), Some(2)),
+        ("two digits, most lanes", Some(true), Some(64)),
+    ];
+    let mut rng = StdRng::seed_from_u64(14);
+    let keys: Vec<Key> = [512u64, 1024]
+        .iter()
+        .map(|&bits| Key::new(&mut rng, bits))
+        .collect();
+    for (label, two_digit, two_digit_lanes) in variants {
+        let options = GpuOptions {
+            two_digit,
+            two_digit_lanes,
+            ..GpuOptions::default()
+        };
+        let Some(gpu) = common::gpu::with_options(options) else {
+            continue;
+        };
+        for key in &keys {
+            let count = 67;
+            let noise = noise_exponents(&mut rng, count);
+            let dims = key.n.bits() as usize / 2 - 1;
+            let (bits, values) = slot_bit_messages(&mut rng, key, count, dims);
+            for lookup in [false, true] {
+                let messages = key.messages(&mut rng, count, lookup);
+                let expected = CpuBackend
+                    .encrypt(&key.job(false, lookup, &messages, &noise))
+                    .unwrap();
+                for owner in [false, true] {
+                    let context = format!(
+                        "{label}: {} bits, lookup {lookup}, owner {owner}",
+                        key.n.bits()
+                    );
+                    let job = key.job(owner, lookup, &messages, &noise);
+                    assert_eq!(gpu.encrypt(&job).unwrap(), expected, "{context}");
+                    // No root: the wide numbers whatever the option says.
+                    let residues = match job.residues {
+                        Residues::NSquared(share) => Residues::NSquared(rootless(share)),
+                        Residues::PrimeSquares { p, q, garner } => Residues::PrimeSquares {
+                            p: rootless(p),
+                            q: rootless(q),
+                            garner,
+                        },
+                    };
+                    let job = EncryptionJob { residues, ..job };
+                    assert_eq!(gpu.encrypt(&job).unwrap(), expected, "{context}, no root");
+                }
+            }
+            // Slot bits, spread on the device (classic scheme).
+            let expected = CpuBackend
+                .encrypt(&key.job(false, false, &values, &noise))
+                .unwrap();
+            for owner in [false, true] {
+                let job = EncryptionJob {
+                    messages: &bits,
+                    message_form: MessageForm::SlotBits,
+                    message_bits: 2 * dims,
+                    ..key.job(owner, false, &bits, &noise)
+                };
+                assert_eq!(
+                    gpu.encrypt(&job).unwrap(),
+                    expected,
+                    "{label}: slot bits, {} bits, owner {owner}",
+                    key.n.bits()
+                );
+            }
+        }
+    }
+}
+
+/// `share` without its root: computed on the wide numbers.
+fn rootless(share: ResidueTables<'_>) -> ResidueTables<'_> {
+    ResidueTables {
+        root: None,
+        ..share
     }
 }
 

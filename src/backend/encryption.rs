@@ -36,6 +36,10 @@ pub(crate) fn copy_ciphertexts(batch: &LimbBatch, out: &mut [u64]) -> Result<()>
 pub struct ResidueTables<'a> {
     /// n², or p² or q² for the key's owner.
     pub modulus: &'a MontgomeryModulus,
+    /// The square root of `modulus` (n, p or q) where the caller knows it: then a backend may
+    /// compute modulo `modulus` on two digits modulo the root (the GPU does), about 0.6× the
+    /// multiply-adds. `None` keeps the arithmetic modulo `modulus`.
+    pub root: Option<&'a MontgomeryModulus>,
     /// Powers of the noise base, in Montgomery form.
     pub noise: &'a FixedBaseTable,
     /// Lookup scheme: powers of `g`. `None` for the classic scheme, whose `g = 1 + n` makes

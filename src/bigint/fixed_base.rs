@@ -172,6 +172,35 @@ impl FixedBaseTable {
         true
     }
 
+    /// The entries as two digits modulo `root`, for a table modulo `modulus` = root²: per entry
+    /// `[x0 | x1]` (`root.len()` limbs each) with `X·R ≡ x0 + root·x1`, the layout of
+    /// [`TwoDigit`]. `None` where that arithmetic does not apply ([`TwoDigit::new`]). What a GPU
+    /// uploads to run the table's exponentiations on two digits. Secret where the root is a
+    /// prime factor of the key: the copy is wiped when dropped.
+    pub fn digit_entries(
+        &self,
+        modulus: &MontgomeryModulus,
+        root: &MontgomeryModulus,
+    ) -> Option<zeroize::Zeroizing<Vec<u64>>> {
+        if modulus.len() != self.limbs {
+            return None;
+        }
+        // A square has one odd square root, so digits made for this table are the ones wanted.
+        if let Some((_, entries)) = &self.two_digit {
+            return Some(zeroize::Zeroizing::new(entries.clone()));
+        }
+        let engine = TwoDigit::new(modulus, root)?;
+        let mut digits = zeroize::Zeroizing::new(vec![0u64; self.entries.len()]);
+        use rayon::prelude::*;
+        digits
+            .par_chunks_mut(self.limbs)
+            .zip(self.entries.par_chunks(self.limbs))
+            .for_each(|(out, entry)| {
+                out.copy_from_slice(&zeroize::Zeroizing::new(engine.enter(modulus, entry)))
+            });
+        Some(digits)
+    }
+
     /// An id unique to this table (clones share it: same contents).
     pub fn id(&self) -> u64 {
         self.id

@@ -26,9 +26,14 @@ pub(crate) struct PrimeTables {
 }
 
 impl PrimeTables {
-    fn share<'a>(&'a self, modulus: &'a MontgomeryModulus) -> ResidueTables<'a> {
+    fn share<'a>(
+        &'a self,
+        modulus: &'a MontgomeryModulus,
+        prime: &'a MontgomeryModulus,
+    ) -> ResidueTables<'a> {
         ResidueTables {
             modulus,
+            root: Some(prime),
             noise: &self.noise,
             g: self.g.as_ref(),
         }
@@ -191,8 +196,8 @@ impl SecretKey {
             n_squared: public_key.n_squared_modulus(),
             n: public_key.n(),
             residues: Residues::PrimeSquares {
-                p: tables.p.share(&crt.p_squared),
-                q: tables.q.share(&crt.q_squared),
+                p: tables.p.share(&crt.p_squared, &crt.p),
+                q: tables.q.share(&crt.q_squared, &crt.q),
                 garner: &tables.garner,
             },
             messages: messages.limbs,

@@ -20,6 +20,8 @@ pub(super) struct PublicTables {
     noise: FixedBaseTable,
     /// Lookup scheme: powers of `g` (the classic scheme's `g^m = 1 + m·n` needs none).
     g: Option<FixedBaseTable>,
+    /// n, the square root of the tables' modulus (a backend may compute on its digits).
+    root: MontgomeryModulus,
 }
 
 impl PublicKey {
@@ -131,6 +133,7 @@ impl PublicKey {
             n: &self.n,
             residues: Residues::NSquared(ResidueTables {
                 modulus: &self.n_squared_modulus,
+                root: Some(&tables.root),
                 noise: &tables.noise,
                 g: tables.g.as_ref(),
             }),
@@ -216,7 +219,7 @@ impl PublicKey {
             Scheme::Paillier => None,
             Scheme::PaillierLookup => Some(table(&self.g, self.n.bits() as usize)?),
         };
-        Ok(self.tables.get_or_init(|| PublicTables { noise, g }))
+        Ok(self.tables.get_or_init(|| PublicTables { noise, g, root }))
     }
 
     /// Classic encryption, `(1 + m·n)·r^n mod n²` with `r` uniform in `Z_n*`: about 16 times the

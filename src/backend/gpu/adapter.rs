@@ -173,7 +173,7 @@ impl GpuBackend {
             lost,
             uncaptured,
             spot_checks: options.spot_check_samples.unwrap_or(1),
-            two_digit_decoding: options.two_digit_decoding.unwrap_or(true),
+            two_digit: options.two_digit.unwrap_or(true),
             two_digit_lanes: options.two_digit_lanes,
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),

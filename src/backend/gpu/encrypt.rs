@@ -13,6 +13,7 @@ use super::fixed_base::{ExponentWords, Finish};
 use super::kernels::Kernel;
 use super::options::LimbPath;
 use super::params::{one_dispatch, Params};
+use super::two_digit_fixed_base::{DigitFinish, DigitShare, DigitStart};
 use super::words::{gpu_words, Words};
 use super::GpuBackend;
 use crate::backend::encryption::copy_ciphertexts;
@@ -25,11 +26,15 @@ const NOISE_SLOT: usize = 4;
 const C_P_SLOT: usize = 5;
 const C_Q_SLOT: usize = 6;
 
-/// The device buffers of one share.
-struct ShareBuffers {
-    consts: wgpu::Buffer,
-    noise: std::sync::Arc<wgpu::Buffer>,
-    g: Option<std::sync::Arc<wgpu::Buffer>>,
+/// The device buffers of one share: wide (Montgomery form modulo the share's modulus) or on
+/// digits modulo its root (`two_digit_fixed_base.rs`).
+enum ShareBuffers<'k> {
+    Wide {
+        consts: wgpu::Buffer,
+        noise: std::sync::Arc<wgpu::Buffer>,
+        g: Option<std::sync::Arc<wgpu::Buffer>>,
+    },
+    Digits(DigitShare<'k>),
 }
 
 /// The host words every pass reads: noise exponents, messages as exponents (lookup), messages
@@ -74,12 +79,15 @@ impl GpuBackend {
         buffer
     }
 
-    fn share_buffers(
+    fn share_buffers<'k>(
         &self,
         job: &EncryptionJob<'_>,
-        share: &ResidueTables<'_>,
-    ) -> Result<ShareBuffers> {
-        Ok(ShareBuffers {
+        share: &ResidueTables<'k>,
+    ) -> Result<ShareBuffers<'k>> {
+        if let Some(digits) = self.digit_share(share, job.n)? {
+            return Ok(ShareBuffers::Digits(digits));
+        }
+        Ok(ShareBuffers::Wide {
             consts: self.encryption_consts_buffer(share.modulus, job.n)?,
             noise: self.table_buffer(share.noise)?,
             g: share.g.map(|g| self.table_buffer(g)).transpose()?,
@@ -101,52 +109,101 @@ impl GpuBackend {
             per_item: words.noise_per_item,
             bits: job.noise_exponents.bits,
         };
-        match (share.g, &buffers.g) {
-            (Some(g_table), Some(g_buffer)) => {
+        let message_exponents = ExponentWords {
+            words: &words.messages,
+            per_item: words.messages_per_item,
+            bits: job.message_bits,
+        };
+        let noise_scratch = || Source::Scratch {
+            slot: NOISE_SLOT,
+            item_words: s,
+        };
+        let classic_messages = || Source::PerItem {
+            words: &words.messages,
+            item_words: words.messages_per_item,
+        };
+        match (buffers, share.g) {
+            (
+                ShareBuffers::Digits(
+                    digits @ DigitShare {
+                        g: Some(g_buffer), ..
+                    },
+                ),
+                Some(g_table),
+            ) => {
+                // The noise's digits, then g^m started from them and left as a residue.
+                let noise = self.two_digit_fixed_base_pass(
+                    digits,
+                    share.noise,
+                    &digits.noise,
+                    noise_exponents,
+                    DigitStart::One,
+                    DigitFinish::Digits,
+                    noise_scratch(),
+                );
+                let g_m = self.two_digit_fixed_base_pass(
+                    digits,
+                    g_table,
+                    g_buffer,
+                    message_exponents,
+                    DigitStart::Digits(noise_scratch()),
+                    DigitFinish::Residue,
+                    output,
+                );
+                vec![noise, g_m]
+            }
+            (ShareBuffers::Digits(digits), _) => vec![self.two_digit_fixed_base_pass(
+                digits,
+                share.noise,
+                &digits.noise,
+                noise_exponents,
+                DigitStart::One,
+                DigitFinish::TimesOnePlusMN {
+                    messages: classic_messages(),
+                    item_limbs: words.messages_per_item,
+                    slot_bits: words.slot_bits,
+                },
+                output,
+            )],
+            (
+                ShareBuffers::Wide {
+                    consts,
+                    noise,
+                    g: Some(g_buffer),
+                },
+                Some(g_table),
+            ) => {
                 let noise = self.fixed_base_pass(
                     share.modulus,
                     share.noise,
-                    &buffers.consts,
-                    &buffers.noise,
+                    consts,
+                    noise,
                     noise_exponents,
                     Finish::Plain,
-                    Source::Scratch {
-                        slot: NOISE_SLOT,
-                        item_words: s,
-                    },
+                    noise_scratch(),
                 );
                 let g_m = self.fixed_base_pass(
                     share.modulus,
                     g_table,
-                    &buffers.consts,
+                    consts,
                     g_buffer,
-                    ExponentWords {
-                        words: &words.messages,
-                        per_item: words.messages_per_item,
-                        bits: job.message_bits,
-                    },
+                    message_exponents,
                     Finish::Times {
-                        factors: Source::Scratch {
-                            slot: NOISE_SLOT,
-                            item_words: s,
-                        },
+                        factors: noise_scratch(),
                         item_limbs: s,
                     },
                     output,
                 );
                 vec![noise, g_m]
             }
-            _ => vec![self.fixed_base_pass(
+            (ShareBuffers::Wide { consts, noise, .. }, _) => vec![self.fixed_base_pass(
                 share.modulus,
                 share.noise,
-                &buffers.consts,
-                &buffers.noise,
+                consts,
+                noise,
                 noise_exponents,
                 Finish::TimesOnePlusMN {
-                    messages: Source::PerItem {
-                        words: &words.messages,
-                        item_words: words.messages_per_item,
-                    },
+                    messages: classic_messages(),
                     item_limbs: words.messages_per_item,
                     slot_bits: words.slot_bits,
                 },

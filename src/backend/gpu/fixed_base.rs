@@ -16,6 +16,18 @@ use crate::backend::{Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
 
+/// How a resident table's entries are held on the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TableForm {
+    /// Montgomery form modulo the table's modulus (the wide kernels).
+    Montgomery,
+    /// Two digits modulo the modulus's square root (`two_digit_fixed_base.rs`).
+    Digits,
+}
+
+/// What identifies a resident table: the table's id and the form of its entries.
+pub(super) type TableKey = (u64, TableForm);
+
 /// What the last product of a fixed-base exponentiation multiplies `g^e` by.
 pub(super) enum Finish<'a> {
     /// Nothing: the result is `g^e`.
@@ -45,30 +57,51 @@ pub(super) struct ExponentWords<'a> {
 impl GpuBackend {
     /// The device copy of `table`, uploaded on first use and kept (a few tables at most).
     pub(super) fn table_buffer(&self, table: &FixedBaseTable) -> Result<Arc<wgpu::Buffer>> {
+        self.resident_table((table.id(), TableForm::Montgomery), || {
+            self.upload_table(table.entries()).map(Some)
+        })?
+        .ok_or_else(|| failure("a fixed-base table was not uploaded"))
+    }
+
+    /// The resident table under `key`, or the one `upload` makes (None: it cannot be made,
+    /// and nothing is kept).
+    pub(super) fn resident_table(
+        &self,
+        key: TableKey,
+        upload: impl FnOnce() -> Result<Option<wgpu::Buffer>>,
+    ) -> Result<Option<Arc<wgpu::Buffer>>> {
         let mut tables = self
             .tables
             .lock()
             .map_err(|_| failure("table cache poisoned"))?;
-        if let Some((_, buffer)) = tables.iter().find(|(id, _)| *id == table.id()) {
-            return Ok(buffer.clone());
+        if let Some((_, buffer)) = tables.iter().find(|(kept, _)| *kept == key) {
+            return Ok(Some(buffer.clone()));
         }
-        let bytes = (table.entries().len() * 4 * self.limb_path.per_u64()) as u64;
+        let Some(buffer) = upload()? else {
+            return Ok(None);
+        };
+        let buffer = Arc::new(buffer);
+        // One context uses two tables, its owner four more; eight covers a few contexts.
+        if tables.len() >= 8 {
+            tables.remove(0);
+        }
+        tables.push((key, buffer.clone()));
+        Ok(Some(buffer))
+    }
+
+    /// A storage buffer holding table entries `limbs`, if one binding can hold them.
+    pub(super) fn upload_table(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
+        let bytes = (limbs.len() * 4 * self.limb_path.per_u64()) as u64;
         if bytes > self.max_binding_bytes {
             return Err(failure(format!(
                 "a {bytes}-byte fixed-base table exceeds the adapter's {}-byte binding limit",
                 self.max_binding_bytes
             )));
         }
-        let buffer = Arc::new(self.storage_buffer(
+        Ok(self.storage_buffer(
             "paillier-gpu fixed-base table",
-            &gpu_words(table.entries(), self.limb_path),
-        ));
-        // One context uses two tables, its owner four more; eight covers a few contexts.
-        if tables.len() >= 8 {
-            tables.remove(0);
-        }
-        tables.push((table.id(), buffer.clone()));
-        Ok(buffer)
+            &gpu_words(limbs, self.limb_path),
+        ))
     }
 
     /// One fixed-base pass: `g^e · finish` per item, from `powers` (the device copy of `table`)

@@ -8,12 +8,14 @@ const PARAMS: &str = include_str!("../../../shaders/params.wgsl");
 const MODEXP: &str = include_str!("../../../shaders/modexp.wgsl");
 const MODMUL: &str = include_str!("../../../shaders/modmul.wgsl");
 const FIXED_BASE: &str = include_str!("../../../shaders/fixed_base.wgsl");
+const FIXED_BASE_COMMON: &str = include_str!("../../../shaders/fixed_base_common.wgsl");
 const CRT: &str = include_str!("../../../shaders/crt.wgsl");
 const RECOMBINE: &str = include_str!("../../../shaders/recombine.wgsl");
 const MULTI_EXP_TABLE: &str = include_str!("../../../shaders/multi_exp_table.wgsl");
 const MULTI_EXP: &str = include_str!("../../../shaders/multi_exp.wgsl");
 const TWO_DIGIT_TABLE: &str = include_str!("../../../shaders/two_digit_table.wgsl");
 const TWO_DIGIT_EXP: &str = include_str!("../../../shaders/two_digit_exp.wgsl");
+const TWO_DIGIT_FIXED_BASE: &str = include_str!("../../../shaders/two_digit_fixed_base.wgsl");
 
 /// One compute kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +29,7 @@ pub(super) enum Kernel {
     MultiExp,
     TwoDigitTable,
     TwoDigitExp,
+    TwoDigitFixedBase,
 }
 
 /// What identifies a compiled pipeline: the kernel and the shape it is specialised for.
@@ -44,6 +47,7 @@ impl Kernel {
             Kernel::MultiExp => "paillier-gpu multi-exponentiation",
             Kernel::TwoDigitTable => "paillier-gpu two-digit tables",
             Kernel::TwoDigitExp => "paillier-gpu two-digit exponentiation",
+            Kernel::TwoDigitFixedBase => "paillier-gpu two-digit fixed-base",
         }
     }
 
@@ -65,6 +69,10 @@ impl Kernel {
             Kernel::MultiExp => (&["consts", "tables", "state"], &["results", "state"]),
             Kernel::TwoDigitTable => (&["consts", "bases"], &["tables"]),
             Kernel::TwoDigitExp => (&["consts", "tables", "state"], &["results", "state"]),
+            Kernel::TwoDigitFixedBase => (
+                &["consts", "state", "powers", "factors"],
+                &["results", "state"],
+            ),
         }
     }
 
@@ -79,6 +87,7 @@ impl Kernel {
             Kernel::MultiExp => MULTI_EXP,
             Kernel::TwoDigitTable => TWO_DIGIT_TABLE,
             Kernel::TwoDigitExp => TWO_DIGIT_EXP,
+            Kernel::TwoDigitFixedBase => TWO_DIGIT_FIXED_BASE,
         }
     }
 }
@@ -87,11 +96,17 @@ impl Kernel {
 pub(super) fn source(kernel: Kernel, shape: &Shape) -> String {
     let (loads, stores) = kernel.numbers();
     let digits = match kernel {
-        Kernel::TwoDigitTable | Kernel::TwoDigitExp => two_digit_shader::library(shape),
+        Kernel::TwoDigitTable | Kernel::TwoDigitExp | Kernel::TwoDigitFixedBase => {
+            two_digit_shader::library(shape)
+        }
         _ => String::new(),
     };
+    let shared = match kernel {
+        Kernel::FixedBase | Kernel::TwoDigitFixedBase => FIXED_BASE_COMMON,
+        _ => "",
+    };
     format!(
-        "{}\n{digits}\n{PARAMS}\n{}",
+        "{}\n{digits}\n{PARAMS}\n{shared}\n{}",
         library(shape, loads, stores),
         kernel.entry()
     )

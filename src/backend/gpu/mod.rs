@@ -45,6 +45,7 @@ mod resident;
 mod shader;
 mod totals;
 mod two_digit;
+mod two_digit_fixed_base;
 mod two_digit_shader;
 mod words;
 
@@ -95,8 +96,8 @@ pub struct GpuBackend {
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// Buffers reused by every call; the lock also serialises calls from several threads.
     pool: Mutex<buffers::BufferPool>,
-    /// Uploaded fixed-base tables by table id (a few at most: one context uses two).
-    tables: Mutex<Vec<(u64, Arc<wgpu::Buffer>)>>,
+    /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
+    tables: Mutex<Vec<(fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
     /// Uploaded constants (moduli, Montgomery constants) by the SHA-256 of their limbs, so that
     /// calls with the same modulus bind the same buffer (and reuse bind groups).
     constants: Mutex<Vec<([u8; 32], wgpu::Buffer)>>,
@@ -108,8 +109,9 @@ pub struct GpuBackend {
     calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
-    /// Decoding's exponentiations on two digits modulo the prime where the shape allows.
-    two_digit_decoding: bool,
+    /// Arithmetic modulo squares on two digits modulo their roots (decoding, encryption) where
+    /// the shape allows.
+    two_digit: bool,
     /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
     two_digit_lanes: Option<usize>,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).

@@ -91,10 +91,12 @@ pub struct GpuOptions {
     /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
     /// [`VerifyingBackend`](crate::backend::VerifyingBackend).
     pub spot_check_samples: Option<usize>,
-    /// Decoding's exponentiations modulo p² (and q²) on two digits modulo p, about half the
-    /// multiply-adds of the products modulo p² (`PAILLIER_GPU_TWO_DIGIT=0|1` when unset here;
-    /// default on). Off, they run on the wide numbers as before: for comparing the two.
-    pub two_digit_decoding: Option<bool>,
+    /// Arithmetic modulo a square N² on two digits modulo N where N is known: decoding's
+    /// exponentiations modulo p² and q² (about half the multiply-adds of the products modulo
+    /// p²), and encryption's fixed-base passes modulo p², q² (the owner) and n² (public key),
+    /// about 0.6× (`PAILLIER_GPU_TWO_DIGIT=0|1` when unset here; default on). Off, they run on
+    /// the wide numbers modulo N²: for comparing the two.
+    pub two_digit: Option<bool>,
     /// Lanes per number of the two-digit kernels, at most (`PAILLIER_GPU_TWO_DIGIT_LANES` when
     /// unset here). `None` follows every kernel's rule (about 8 limbs per lane): half the lanes
     /// of the wide numbers modulo p², each with about a wide lane's work per product, so about
@@ -168,7 +170,7 @@ impl GpuOptions {
             resident_shard_items: None,
             min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
             spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
-            two_digit_decoding: match lookup("PAILLIER_GPU_TWO_DIGIT").as_deref().map(str::trim) {
+            two_digit: match lookup("PAILLIER_GPU_TWO_DIGIT").as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some("1") => Some(true),
                 Some("0") => Some(false),
@@ -210,7 +212,7 @@ impl GpuOptions {
             resident_shard_items: self.resident_shard_items.or(other.resident_shard_items),
             min_batch: self.min_batch.or(other.min_batch),
             spot_check_samples: self.spot_check_samples.or(other.spot_check_samples),
-            two_digit_decoding: self.two_digit_decoding.or(other.two_digit_decoding),
+            two_digit: self.two_digit.or(other.two_digit),
             two_digit_lanes: self.two_digit_lanes.or(other.two_digit_lanes),
         }
     }
@@ -232,19 +234,19 @@ mod tests {
     #[test]
     fn two_digit_settings_are_read_and_checked() {
         let unset = settings(&[]).unwrap();
-        assert_eq!(unset.two_digit_decoding, None);
+        assert_eq!(unset.two_digit, None);
         assert_eq!(unset.two_digit_lanes, None);
         let set = settings(&[
             ("PAILLIER_GPU_TWO_DIGIT", "0"),
             ("PAILLIER_GPU_TWO_DIGIT_LANES", "8"),
         ])
         .unwrap();
-        assert_eq!(set.two_digit_decoding, Some(false));
+        assert_eq!(set.two_digit, Some(false));
         assert_eq!(set.two_digit_lanes, Some(8));
         assert_eq!(
             settings(&[("PAILLIER_GPU_TWO_DIGIT", " 1 ")])
                 .unwrap()
-                .two_digit_decoding,
+                .two_digit,
             Some(true)
         );
         for bad in [
@@ -256,6 +258,6 @@ mod tests {
         }
         // Unset fields come from the process defaults.
         let merged = GpuOptions::default().or(set);
-        assert_eq!(merged.two_digit_decoding, Some(false));
+        assert_eq!(merged.two_digit, Some(false));
     }
 }

@@ -46,6 +46,10 @@ pub(super) const PHASE_ONE_PLUS_MN: u32 = 8;
 /// With [`PHASE_ONE_PLUS_MN`]: the binding-6 items are slot bits (u32 words), spread into `m`'s
 /// 2-bit slots as they are read.
 pub(super) const PHASE_SPREAD_SLOTS: u32 = 16;
+/// Two-digit fixed base: start the accumulator at the binding-6 item's digits.
+pub(super) const PHASE_FROM_FACTOR: u32 = 32;
+/// Two-digit fixed base: the finish stores the digits rather than the residue.
+pub(super) const PHASE_KEEP_DIGITS: u32 = 64;
 
 /// One dispatch of a kernel: phase bits and a step range.
 #[derive(Clone, Copy, Debug)]

@@ -36,7 +36,7 @@ impl GpuBackend {
         square: &MontgomeryModulus,
     ) -> bool {
         let shape = self.digit_shape(prime);
-        self.two_digit_decoding
+        self.two_digit
             && square.len() == 2 * prime.len()
             && shape.unrolled()
             && shape.per_lane() <= MAX_LIMBS_PER_LANE
@@ -68,26 +68,7 @@ impl GpuBackend {
         square: &MontgomeryModulus,
         inverse: &[u64],
     ) -> Result<wgpu::Buffer> {
-        let len = prime.len();
-        let modulus = prime.modulus();
-        // Digits of a value below prime², as CrtKey::new's constants are made: once per call.
-        let digits = |value: &BigUint| -> Result<[Vec<u64>; 2]> {
-            Ok([
-                limbs_from_biguint(&(value % &modulus), len)?,
-                limbs_from_biguint(&(value / &modulus), len)?,
-            ])
-        };
-        // The square's radix is R², so its one is R² mod prime².
-        let [r2_low, r2_high] = digits(&square.biguint_of(square.one()))?;
-        let [one_low, one_high] = digits(&(BigUint::from(1u32) << (64 * len)))?;
-        let mut limbs = prime.modulus_limbs().to_vec();
-        limbs.extend_from_slice(prime.r_squared());
-        limbs.extend_from_slice(prime.to_montgomery(prime.r_squared()).as_limbs());
-        limbs.extend_from_slice(inverse);
-        for mut part in [r2_low, r2_high, one_low, one_high] {
-            limbs.extend_from_slice(&part);
-            part.zeroize();
-        }
+        let mut limbs = two_digit_const_limbs(prime, square, inverse)?;
         let buffer = self.constants_buffer(&limbs);
         limbs.zeroize();
         buffer
@@ -170,4 +151,34 @@ impl GpuBackend {
         table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
             && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
     }
+}
+
+/// The limbs of [`GpuBackend::two_digit_consts`], which the caller wipes (other kernels append
+/// constants of their own).
+pub(super) fn two_digit_const_limbs(
+    prime: &MontgomeryModulus,
+    square: &MontgomeryModulus,
+    inverse: &[u64],
+) -> Result<Vec<u64>> {
+    let len = prime.len();
+    let modulus = prime.modulus();
+    // Digits of a value below prime², as CrtKey::new's constants are made: once per call.
+    let digits = |value: &BigUint| -> Result<[Vec<u64>; 2]> {
+        Ok([
+            limbs_from_biguint(&(value % &modulus), len)?,
+            limbs_from_biguint(&(value / &modulus), len)?,
+        ])
+    };
+    // The square's radix is R², so its one is R² mod prime².
+    let [r2_low, r2_high] = digits(&square.biguint_of(square.one()))?;
+    let [one_low, one_high] = digits(&(BigUint::from(1u32) << (64 * len)))?;
+    let mut limbs = prime.modulus_limbs().to_vec();
+    limbs.extend_from_slice(prime.r_squared());
+    limbs.extend_from_slice(prime.to_montgomery(prime.r_squared()).as_limbs());
+    limbs.extend_from_slice(inverse);
+    for mut part in [r2_low, r2_high, one_low, one_high] {
+        limbs.extend_from_slice(&part);
+        part.zeroize();
+    }
+    Ok(limbs)
 }

@@ -371,7 +371,7 @@ fn multiples(m: &[u64]) -> Vec<u64> {
 /// `N⁻¹ mod R` by Newton's iteration `x ← x·(2 − N·x)`, which doubles the correct low bits each
 /// time, from `N⁻¹ mod 2^64` (the negation of the modulus's `m0_inv`). A fixed number of rounds
 /// for the width: constant-time in N.
-fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
+pub(crate) fn inverse_mod_radix(root: &MontgomeryModulus) -> Vec<u64> {
     let n = root.len();
     let mut inverse = vec![0u64; n];
     inverse[0] = root.m0_inv().wrapping_neg();

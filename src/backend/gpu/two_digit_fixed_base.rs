@@ -1,0 +1,214 @@
+//! Encryption's fixed-base passes on two digits modulo the square root of their modulus (p or q
+//! for the key's owner, n for the public key): `shaders/two_digit_fixed_base.wgsl`, one digit
+//! product per table row where `fixed_base.rs` takes a Montgomery product modulo the square, so
+//! `5·S²` multiply-adds a row against `8·S²` for a root of S limbs, with half the lanes.
+//!
+//! The tables go up once in digits ([`FixedBaseTable::digit_entries`]). A pass's result is a
+//! residue modulo the square, as the wide pass's is, so the recombination of the owner's shares
+//! is unchanged. The classic scheme's `1 + msg·n` needs no arithmetic modulo the square: modulo
+//! N² for N = n/k it is `1 + N·(msg·k mod N)`, the digits `(1, msg·k mod N)` of a product that
+//! both multiplies the noise by it and leaves the digits.
+
+use std::sync::Arc;
+
+use num_bigint::BigUint;
+use zeroize::Zeroize;
+
+use super::dispatch::{Operand, Pass, Source};
+use super::fixed_base::{ExponentWords, TableForm};
+use super::kernels::Kernel;
+use super::modexp::STATE_SLOT;
+use super::params::{
+    phased_program, Params, PHASE_FROM_FACTOR, PHASE_KEEP_DIGITS, PHASE_ONE_PLUS_MN,
+    PHASE_SPREAD_SLOTS,
+};
+use super::two_digit::two_digit_const_limbs;
+use super::GpuBackend;
+use crate::backend::ResidueTables;
+use crate::bigint::{inverse_mod_radix, FixedBaseTable, MontgomeryModulus};
+use crate::error::Result;
+
+/// Where a digit pass's accumulator starts.
+pub(super) enum DigitStart<'a> {
+    /// At one.
+    One,
+    /// At each item's digits in `Source` (a previous pass's [`DigitFinish::Digits`]).
+    Digits(Source<'a>),
+}
+
+/// What a digit pass stores.
+pub(super) enum DigitFinish<'a> {
+    /// The residue `g^e mod N²`.
+    Residue,
+    /// The residue `g^e·(1 + msg·n) mod N²` for a per-item message `msg < n`, given as limbs of
+    /// `item_limbs` u32 words or (`slot_bits`) as slot bits.
+    TimesOnePlusMN {
+        messages: Source<'a>,
+        item_limbs: usize,
+        slot_bits: bool,
+    },
+    /// The digits of `g^e`, for a later pass to start from.
+    Digits,
+}
+
+/// The device buffers of one share on digits.
+pub(super) struct DigitShare<'k> {
+    pub root: &'k MontgomeryModulus,
+    pub consts: wgpu::Buffer,
+    pub noise: Arc<wgpu::Buffer>,
+    pub g: Option<Arc<wgpu::Buffer>>,
+}
+
+impl GpuBackend {
+    /// The digit tables and constants of `share`, or None where it runs on the wide numbers:
+    /// no root given, the option off, a shape the digit kernels do not take, or tables the
+    /// digit arithmetic does not apply to.
+    pub(super) fn digit_share<'k>(
+        &self,
+        share: &ResidueTables<'k>,
+        n: &BigUint,
+    ) -> Result<Option<DigitShare<'k>>> {
+        let Some(root) = share.root else {
+            return Ok(None);
+        };
+        if !self.two_digit_applies(root, share.modulus) {
+            return Ok(None);
+        }
+        let Some(noise) = self.digit_table(share.noise, share.modulus, root)? else {
+            return Ok(None);
+        };
+        let g = match share.g {
+            Some(table) => match self.digit_table(table, share.modulus, root)? {
+                Some(buffer) => Some(buffer),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(DigitShare {
+            root,
+            consts: self.digit_encryption_consts(root, share.modulus, n)?,
+            noise,
+            g,
+        }))
+    }
+
+    /// The device copy of `table` in digits modulo `root`, made and uploaded on first use.
+    fn digit_table(
+        &self,
+        table: &FixedBaseTable,
+        modulus: &MontgomeryModulus,
+        root: &MontgomeryModulus,
+    ) -> Result<Option<Arc<wgpu::Buffer>>> {
+        self.resident_table((table.id(), TableForm::Digits), || {
+            table
+                .digit_entries(modulus, root)
+                .map(|digits| self.upload_table(&digits))
+                .transpose()
+        })
+    }
+
+    /// The digit kernels' constants ([`two_digit_const_limbs`]) then `k·R mod root` and
+    /// `k·R² mod root` for `k = n / root`, wiped on the host once uploaded.
+    fn digit_encryption_consts(
+        &self,
+        root: &MontgomeryModulus,
+        square: &MontgomeryModulus,
+        n: &BigUint,
+    ) -> Result<wgpu::Buffer> {
+        let mut inverse = inverse_mod_radix(root);
+        let mut limbs = two_digit_const_limbs(root, square, &inverse)?;
+        inverse.zeroize();
+        let mut k = root.limbs_of(&((n / root.modulus()) % root.modulus()))?;
+        let k_r = root.to_montgomery(&k);
+        let k_r2 = root.to_montgomery(k_r.as_limbs());
+        limbs.extend_from_slice(k_r.as_limbs());
+        limbs.extend_from_slice(k_r2.as_limbs());
+        k.zeroize();
+        let buffer = self.constants_buffer(&limbs);
+        limbs.zeroize();
+        buffer
+    }
+
+    /// One fixed-base pass on digits: `g^e` from `powers` (the digit copy of `table`) under
+    /// `share`'s constants, started at `start`, finished by `finish` into `output` (2S words an
+    /// item for a root of S limbs).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn two_digit_fixed_base_pass<'a>(
+        &self,
+        share: &'a DigitShare<'_>,
+        table: &FixedBaseTable,
+        powers: &'a wgpu::Buffer,
+        exponents: ExponentWords<'a>,
+        start: DigitStart<'a>,
+        finish: DigitFinish<'a>,
+        output: Source<'a>,
+    ) -> Pass<'a> {
+        let rows = exponents.bits.div_ceil(table.window_bits());
+        let per_row = self.two_digit_product_edges(share.root) + 3;
+        let (start_bits, start_digits) = match start {
+            DigitStart::One => (0, None),
+            DigitStart::Digits(digits) => (PHASE_FROM_FACTOR, Some(digits)),
+        };
+        let (finish_bits, messages, x_limbs) = match finish {
+            DigitFinish::Residue => (0, None, 0),
+            DigitFinish::Digits => (PHASE_KEEP_DIGITS, None, 0),
+            DigitFinish::TimesOnePlusMN {
+                messages,
+                item_limbs,
+                slot_bits,
+            } => {
+                let spread = if slot_bits { PHASE_SPREAD_SLOTS } else { 0 };
+                (PHASE_ONE_PLUS_MN | spread, Some(messages), item_limbs)
+            }
+        };
+        // Binding 6 holds the digits to start from or the messages (never both), else any
+        // read-only buffer.
+        let factors = start_digits
+            .or(messages)
+            .unwrap_or(Source::Kept(&share.consts));
+        // The finish costs about three products of its own (one more row, the message's two).
+        let mut program =
+            phased_program(rows, per_row, self.loop_budget.saturating_sub(3 * per_row));
+        if let Some(first) = program.first_mut() {
+            first.phase |= start_bits;
+        }
+        if let Some(last) = program.last_mut() {
+            last.phase |= finish_bits;
+        }
+        Pass {
+            kernel: Kernel::TwoDigitFixedBase,
+            shape: self.digit_shape(share.root),
+            params: Params {
+                exp_words: exponents.per_item as u32,
+                exp_bits: exponents.bits as u32,
+                window: table.window_bits() as u32,
+                m0_inv: self.m0_inv(share.root),
+                x_limbs: x_limbs as u32,
+                ..Params::default()
+            },
+            program,
+            bindings: vec![
+                (0, Source::Kept(&share.consts)),
+                (2, Source::Kept(powers)),
+                (
+                    3,
+                    Source::PerItem {
+                        words: exponents.words,
+                        item_words: exponents.per_item,
+                    },
+                ),
+                (4, output),
+                (
+                    5,
+                    Source::Scratch {
+                        slot: STATE_SLOT,
+                        item_words: 2 * self.gpu_limbs(share.root),
+                    },
+                ),
+                (6, factors),
+            ],
+            first: None,
+            operand: Operand::PerChunk,
+        }
+    }
+}
