@@ -122,6 +122,22 @@ impl Key {
         }
     }
 
+    /// The job of messages given as slot bits of `dims` bits.
+    fn slot_job<'a>(
+        &'a self,
+        owner: bool,
+        lookup: bool,
+        bits: &'a LimbBatch,
+        dims: usize,
+        noise: &'a Exponents,
+    ) -> EncryptionJob<'a> {
+        EncryptionJob {
+            message_form: MessageForm::SlotBits,
+            message_bits: 2 * dims,
+            ..self.job(owner, lookup, bits, noise)
+        }
+    }
+
     /// `count` messages: below n (classic) or of `LOOKUP_MESSAGE_BITS` bits (lookup), the first
     /// ones 0 and the largest allowed.
     fn messages(&self, rng: &mut StdRng, count: usize, lookup: bool) -> LimbBatch {
@@ -257,12 +273,7 @@ fn fused_encryption_matches_the_cpu_on_every_arithmetic() {
                 .encrypt(&key.job(false, false, &values, &noise))
                 .unwrap();
             for owner in [false, true] {
-                let job = EncryptionJob {
-                    messages: &bits,
-                    message_form: MessageForm::SlotBits,
-                    message_bits: 2 * dims,
-                    ..key.job(owner, false, &bits, &noise)
-                };
+                let job = key.slot_job(owner, false, &bits, dims, &noise);
                 assert_eq!(
                     gpu.encrypt(&job).unwrap(),
                     expected,
@@ -329,12 +340,7 @@ fn slot_bit_messages_encrypt_like_their_values() {
                         .encrypt(&key.job(false, lookup, &values, &noise))
                         .unwrap();
                     for owner in [false, true] {
-                        let job = EncryptionJob {
-                            messages: &bits,
-                            message_form: MessageForm::SlotBits,
-                            message_bits: 2 * dims,
-                            ..key.job(owner, lookup, &bits, &noise)
-                        };
+                        let job = key.slot_job(owner, lookup, &bits, dims, &noise);
                         let context = format!(
                             "{variant:?} key_len {key_len}, {count} items, lookup {lookup}, owner {owner}"
                         );

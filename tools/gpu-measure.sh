@@ -2,8 +2,9 @@
 # Measures a GPU machine in one command: `paillier-gpu bench` at key_len 1024 and 2048, both
 # schemes, every operation, on the CPU and the GPU side by side for batches up to $BOTH_MAX, the
 # whole search over 8,192 records on both and over $SEARCH_DATABASES (default 65,536 and
-# 1,048,576) on the GPU, decoding's two arithmetics side by side, then the GPU alone for batches growing 4x until one bench run takes
-# longer than $GPU_STEP_LIMIT_S seconds or $GPU_MAX is reached. Writes JSON (with each GPU
+# 1,048,576) on the GPU, the wide and the two-digit arithmetic side by side, then the GPU alone
+# for batches growing 4x until one bench run takes longer than $GPU_STEP_LIMIT_S seconds or
+# $GPU_MAX is reached. Writes JSON (with each GPU
 # measurement's host/device breakdown) and SVG per run into OUT_DIR, and a log.
 #
 #   tools/gpu-measure.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
@@ -96,14 +97,15 @@ done
     --database "${SEARCH_DATABASES:-65536,1048576}" --repeat "$REPEAT" \
     --json "$out/search-gpu.json" || echo "gpu-measure: the large searches failed (do they fit?)"
 
-# Decoding's arithmetic side by side at key_len 1024 (BENCHMARKS.md, seventeenth session): the
-# wide numbers modulo p², two digits modulo p (the default: half the wide kernels' lanes), and
-# two digits with the wide kernels' lanes (as many invocations per item as before).
+# The arithmetic modulo squares side by side at key_len 1024 (BENCHMARKS.md, seventeenth and
+# eighteenth sessions), for decoding, both encryptions and the search: the wide numbers modulo
+# N², two digits modulo N (the default: half the wide kernels' lanes), and two digits with more
+# lanes (8: the wide kernels' invocations per item modulo p²).
 for setting in PAILLIER_GPU_TWO_DIGIT=0 PAILLIER_GPU_TWO_DIGIT=1 PAILLIER_GPU_TWO_DIGIT_LANES=8; do
-    echo "gpu-measure: decoding with $setting"
+    echo "gpu-measure: arithmetic with $setting"
     env "$setting" "$binary" bench --device gpu --type paillier --key-len 1024 --batch 131072 \
-        --database 8192 --repeat "$REPEAT" --no-numbers --json "$out/decoding-${setting#PAILLIER_GPU_}.json" ||
-        echo "gpu-measure: decoding with $setting failed"
+        --database 8192 --repeat "$REPEAT" --no-numbers --json "$out/two-digit-${setting#PAILLIER_GPU_}.json" ||
+        echo "gpu-measure: the run with $setting failed"
 done
 
 # The GPU alone, growing until a run takes too long or the batch no longer fits.

@@ -47,6 +47,39 @@ pub(super) enum Finish<'a> {
     },
 }
 
+/// The bindings both fixed-base kernels declare (`shaders/fixed_base.wgsl`,
+/// `shaders/two_digit_fixed_base.wgsl`): constants, the table, the exponents, the output, the
+/// state between dispatches (`state_words` an item) and the factors or messages.
+pub(super) fn fixed_base_bindings<'a>(
+    consts: &'a wgpu::Buffer,
+    powers: &'a wgpu::Buffer,
+    exponents: &ExponentWords<'a>,
+    output: Source<'a>,
+    state_words: usize,
+    factors: Source<'a>,
+) -> Vec<(u32, Source<'a>)> {
+    vec![
+        (0, Source::Kept(consts)),
+        (2, Source::Kept(powers)),
+        (
+            3,
+            Source::PerItem {
+                words: exponents.words,
+                item_words: exponents.per_item,
+            },
+        ),
+        (4, output),
+        (
+            5,
+            Source::Scratch {
+                slot: STATE_SLOT,
+                item_words: state_words,
+            },
+        ),
+        (6, factors),
+    ]
+}
+
 /// The exponents of a fixed-base pass: u32 words, `words` per item, `bits` processed.
 pub(super) struct ExponentWords<'a> {
     pub words: &'a [u32],
@@ -158,26 +191,7 @@ impl GpuBackend {
                 ..Params::default()
             },
             program,
-            bindings: vec![
-                (0, Source::Kept(consts)),
-                (2, Source::Kept(powers)),
-                (
-                    3,
-                    Source::PerItem {
-                        words: exponents.words,
-                        item_words: exponents.per_item,
-                    },
-                ),
-                (4, output),
-                (
-                    5,
-                    Source::Scratch {
-                        slot: STATE_SLOT,
-                        item_words: s,
-                    },
-                ),
-                (6, factors),
-            ],
+            bindings: fixed_base_bindings(consts, powers, &exponents, output, s, factors),
             first: None,
             operand: Operand::PerChunk,
         }

@@ -96,9 +96,8 @@ impl Kernel {
 pub(super) fn source(kernel: Kernel, shape: &Shape) -> String {
     let (loads, stores) = kernel.numbers();
     let digits = match kernel {
-        Kernel::TwoDigitTable | Kernel::TwoDigitExp | Kernel::TwoDigitFixedBase => {
-            two_digit_shader::library(shape)
-        }
+        Kernel::TwoDigitTable | Kernel::TwoDigitExp => two_digit_shader::library(shape),
+        Kernel::TwoDigitFixedBase => two_digit_shader::loaded_library(shape, "powers"),
         _ => String::new(),
     };
     let shared = match kernel {

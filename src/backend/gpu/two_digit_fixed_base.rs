@@ -15,9 +15,8 @@ use num_bigint::BigUint;
 use zeroize::Zeroize;
 
 use super::dispatch::{Operand, Pass, Source};
-use super::fixed_base::{ExponentWords, TableForm};
+use super::fixed_base::{fixed_base_bindings, ExponentWords, TableForm};
 use super::kernels::Kernel;
-use super::modexp::STATE_SLOT;
 use super::params::{
     phased_program, Params, PHASE_FROM_FACTOR, PHASE_KEEP_DIGITS, PHASE_ONE_PLUS_MN,
     PHASE_SPREAD_SLOTS,
@@ -107,8 +106,8 @@ impl GpuBackend {
         })
     }
 
-    /// The digit kernels' constants ([`two_digit_const_limbs`]) then `k·R mod root` and
-    /// `k·R² mod root` for `k = n / root`, wiped on the host once uploaded.
+    /// The digit kernels' constants ([`two_digit_const_limbs`]) then `k·R² mod root` and
+    /// `k·R³ mod root` for `k = n / root`, wiped on the host once uploaded.
     fn digit_encryption_consts(
         &self,
         root: &MontgomeryModulus,
@@ -119,10 +118,14 @@ impl GpuBackend {
         let mut limbs = two_digit_const_limbs(root, square, &inverse)?;
         inverse.zeroize();
         let mut k = root.limbs_of(&((n / root.modulus()) % root.modulus()))?;
-        let k_r = root.to_montgomery(&k);
-        let k_r2 = root.to_montgomery(k_r.as_limbs());
-        limbs.extend_from_slice(k_r.as_limbs());
-        limbs.extend_from_slice(k_r2.as_limbs());
+        let mut k_r = root.to_montgomery(&k).as_limbs().to_vec();
+        for _ in 0..2 {
+            let next = root.to_montgomery(&k_r);
+            k_r.zeroize();
+            k_r = next.as_limbs().to_vec();
+            limbs.extend_from_slice(&k_r);
+        }
+        k_r.zeroize();
         k.zeroize();
         let buffer = self.constants_buffer(&limbs);
         limbs.zeroize();
@@ -187,26 +190,14 @@ impl GpuBackend {
                 ..Params::default()
             },
             program,
-            bindings: vec![
-                (0, Source::Kept(&share.consts)),
-                (2, Source::Kept(powers)),
-                (
-                    3,
-                    Source::PerItem {
-                        words: exponents.words,
-                        item_words: exponents.per_item,
-                    },
-                ),
-                (4, output),
-                (
-                    5,
-                    Source::Scratch {
-                        slot: STATE_SLOT,
-                        item_words: 2 * self.gpu_limbs(share.root),
-                    },
-                ),
-                (6, factors),
-            ],
+            bindings: fixed_base_bindings(
+                &share.consts,
+                powers,
+                &exponents,
+                output,
+                2 * self.gpu_limbs(share.root),
+                factors,
+            ),
             first: None,
             operand: Operand::PerChunk,
         }

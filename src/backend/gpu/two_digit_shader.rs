@@ -34,7 +34,20 @@ pub(super) fn library(shape: &Shape) -> String {
     let mut out = String::from(TYPES);
     out.push_str(&rows(shape, Cross::TwoTerms));
     out.push_str(&rows(shape, Cross::OneTerm));
+    out.push_str(REDUCTIONS);
     out.push_str(FUNCTIONS);
+    out
+}
+
+/// The fixed-base kernel's digit functions for `shape`: `td_rows_loaded(a, e, at, m, m0)`, the
+/// digits of X·Y for X = (a, e) and a multiplier Y whose digits lie in `array` at word `at`
+/// (y0) and `at + S` (y1). Every lane reads Y's limb of the row from memory, where `td_mul`
+/// holds Y in its lanes and passes each limb round: two exchanges fewer a row, and Y takes no
+/// registers.
+pub(super) fn loaded_library(shape: &Shape, array: &'static str) -> String {
+    let mut out = String::from(TYPES);
+    out.push_str(&rows(shape, Cross::Loaded(array)));
+    out.push_str(REDUCTIONS);
     out
 }
 
@@ -45,6 +58,8 @@ enum Cross {
     TwoTerms,
     /// `e·b[k]`: a square (`e = 2·x1 mod m`).
     OneTerm,
+    /// `e·y0[k] + a·y1[k]` for y read from a storage array: a product by a table entry.
+    Loaded(&'static str),
 }
 
 const LOW: Accumulator<'static> = Accumulator {
@@ -61,7 +76,12 @@ const HIGH: Accumulator<'static> = Accumulator {
 /// `~q_k` and its own Montgomery step; both shift down one limb.
 fn rows(shape: &Shape, cross: Cross) -> String {
     let l = shape.per_lane();
-    let mut row = String::from("        let bi = exchange(b[@K@], r);\n");
+    let mut row = match cross {
+        Cross::Loaded(array) => format!(
+            "        let bi = {array}[at + r * L + @K@u];\n        let di = {array}[at + S + r * L + @K@u];\n"
+        ),
+        _ => String::from("        let bi = exchange(b[@K@], r);\n"),
+    };
     if cross == Cross::TwoTerms {
         row.push_str("        let di = exchange(d[@K@], r);\n");
     }
@@ -71,8 +91,10 @@ fn rows(shape: &Shape, cross: Cross) -> String {
     // ~q_k at the lowest limb: the high accumulator's limb 0 is position k after k shifts.
     let not_q = "select(0u, ~qt & LIMB_MASK, lane == 0u)";
     row.push_str(&mac_row(l, HIGH, "e", "bi", "var xu", not_q));
-    if cross == Cross::TwoTerms {
-        row.push_str(&mac_row(l, HIGH, "c", "di", "xu", "0u"));
+    match cross {
+        Cross::TwoTerms => row.push_str(&mac_row(l, HIGH, "c", "di", "xu", "0u")),
+        Cross::Loaded(_) => row.push_str(&mac_row(l, HIGH, "a", "di", "xu", "0u")),
+        Cross::OneTerm => {}
     }
     row.push_str("        let qu = exchange((u0 * m0) & LIMB_MASK, 0u);\n");
     row.push_str(&mac_row(l, HIGH, "m", "qu", "xu", "0u"));
@@ -108,6 +130,7 @@ fn rows(shape: &Shape, cross: Cross) -> String {
             "a: Limbs, b: Limbs, e: Limbs, c: Limbs, d: Limbs",
         ),
         Cross::OneTerm => ("td_rows_square", "a: Limbs, b: Limbs, e: Limbs"),
+        Cross::Loaded(_) => ("td_rows_loaded", "a: Limbs, e: Limbs, at: u32"),
     };
     format!(
         "
@@ -130,7 +153,7 @@ const TYPES: &str = "
 struct Digits { d0: Limbs, d1: Limbs }
 ";
 
-const FUNCTIONS: &str = "
+const REDUCTIONS: &str = "
 // a + b mod m for a, b < m.
 fn add_mod(a: Limbs, b: Limbs, m: Limbs) -> Limbs {
     let sum = add_limbs(a, b);
@@ -151,6 +174,9 @@ fn high_digit(u: Flagged, s: u32, m: Limbs) -> Limbs {
     let once = reduce_step(Flagged(d.v, u.flag - d.flag), m);
     return reduce_step(once, m).v;
 }
+";
+
+const FUNCTIONS: &str = "
 
 // X·Y from the digits of X·R and Y·R, as the digits of XY·R.
 fn td_mul(x: Digits, y: Digits, m: Limbs, m0: u32) -> Digits {
