@@ -7,6 +7,10 @@
 //! * n², classic: noise finished by `× (1 + m·n)` → ciphertexts;
 //! * n², lookup: noise → scratch; `g^m` finished by `× noise` → ciphertexts;
 //! * p² and q²: the same per prime into two scratch buffers, then the recombination.
+//!
+//! Where the job gives each share's square root (n, p, q) the passes run on two digits modulo
+//! it (`two_digit_fixed_base.rs`, about 0.6× the multiply-adds); else, or with the option off,
+//! on the wide numbers (`fixed_base.rs`). Both give the same ciphertexts.
 
 use super::dispatch::{Operand, Pass, Source};
 use super::fixed_base::{ExponentWords, Finish};

@@ -1,13 +1,15 @@
 //! Encryption's fixed-base passes on two digits modulo the square root of their modulus (p or q
 //! for the key's owner, n for the public key): `shaders/two_digit_fixed_base.wgsl`, one digit
-//! product per table row where `fixed_base.rs` takes a Montgomery product modulo the square, so
-//! `5·S²` multiply-adds a row against `8·S²` for a root of S limbs, with half the lanes.
+//! product a table row where `fixed_base.rs` takes a Montgomery product modulo the square:
+//! `5·S²` multiply-adds a row against `8·S²` for a root of S limbs, on half the lanes, with the
+//! multiplier's limbs read from the table by every lane rather than passed between lanes.
 //!
-//! The tables go up once in digits ([`FixedBaseTable::digit_entries`]). A pass's result is a
-//! residue modulo the square, as the wide pass's is, so the recombination of the owner's shares
-//! is unchanged. The classic scheme's `1 + msg·n` needs no arithmetic modulo the square: modulo
-//! N² for N = n/k it is `1 + N·(msg·k mod N)`, the digits `(1, msg·k mod N)` of a product that
-//! both multiplies the noise by it and leaves the digits.
+//! The tables go up once in digits ([`FixedBaseTable::digit_entries`]). The accumulator starts
+//! at the digits of R⁻¹, so the digits it ends with add up to the power itself: a pass's result
+//! is a residue modulo the square, as the wide pass's is, with no product to leave the digits,
+//! and the recombination of the owner's shares is unchanged. The classic scheme's `1 + msg·n`
+//! needs no arithmetic modulo the square: modulo N² for N = n/k it is `1 + N·w` with
+//! `w = msg·k mod N`, which changes only the high digit (`d1 + d0·w`): three products modulo N.
 
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ use crate::error::Result;
 
 /// Where a digit pass's accumulator starts.
 pub(super) enum DigitStart<'a> {
-    /// At one.
+    /// At the digits (1, 0) of R⁻¹: the pass computes `g^e` alone.
     One,
     /// At each item's digits in `Source` (a previous pass's [`DigitFinish::Digits`]).
     Digits(Source<'a>),
@@ -46,7 +48,8 @@ pub(super) enum DigitFinish<'a> {
         item_limbs: usize,
         slot_bits: bool,
     },
-    /// The digits of `g^e`, for a later pass to start from.
+    /// The digits, for a later pass to start from (they add up to `g^e` times whatever the
+    /// pass started from).
     Digits,
 }
 

@@ -88,16 +88,18 @@ fn rows(shape: &Shape, cross: Cross) -> String {
     row.push_str(&mac_row(l, LOW, "a", "bi", "var xt", "0u"));
     row.push_str("        let qt = exchange((t0 * m0) & LIMB_MASK, 0u);\n");
     row.push_str(&mac_row(l, LOW, "m", "qt", "xt", "0u"));
-    // ~q_k at the lowest limb: the high accumulator's limb 0 is position k after k shifts.
-    let not_q = "select(0u, ~qt & LIMB_MASK, lane == 0u)";
-    row.push_str(&mac_row(l, HIGH, "e", "bi", "var xu", not_q));
+    // The cross terms do not wait for the low row's quotient digit: ~q_k enters at the lowest
+    // limb (the high accumulator's limb 0 is position k after k shifts) as the carry into the
+    // reduction's chain, and the reduction's digit counts it.
+    row.push_str(&mac_row(l, HIGH, "e", "bi", "var xu", "0u"));
     match cross {
         Cross::TwoTerms => row.push_str(&mac_row(l, HIGH, "c", "di", "xu", "0u")),
         Cross::Loaded(_) => row.push_str(&mac_row(l, HIGH, "a", "di", "xu", "0u")),
         Cross::OneTerm => {}
     }
-    row.push_str("        let qu = exchange((u0 * m0) & LIMB_MASK, 0u);\n");
-    row.push_str(&mac_row(l, HIGH, "m", "qu", "xu", "0u"));
+    row.push_str("        let not_q = select(0u, ~qt & LIMB_MASK, lane == 0u);\n");
+    row.push_str("        let qu = exchange(((u0 + not_q) * m0) & LIMB_MASK, 0u);\n");
+    row.push_str(&mac_row(l, HIGH, "m", "qu", "xu", "not_q"));
     row.push_str(&shift_down(l, LOW));
     row.push_str(&shift_down(l, HIGH));
 
