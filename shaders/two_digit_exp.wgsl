@@ -31,25 +31,25 @@ fn kernel(_grid_row: u32) {
     } else {
         acc = Digits(load_state(slot), load_state(slot + S));
     }
-    let table_at = i << (params.window - 1u);
+    let odd = 1u << (params.window - 1u);
+    let table_at = i * (odd + 1u);
     // One call of each digit function (a compiler inlines every call): leaving the digits is
-    // the product by the digits of R⁻¹·R = (1, 0), run as one more term.
+    // the product by the digits of R⁻¹·R = (1, 0), the table's last entry, run as one more term.
+    // Every lane reads the multiplier's limbs from the table (td_rows_loaded).
     let finishing = (params.phase & 2u) != 0u;
     for (var t = params.step_from; t < params.step_to + select(0u, 1u, finishing); t++) {
-        var by = Digits(unit(1u), unit(0u));
+        var entry = odd;
         if (t < params.step_to) {
             let squarings = terms[2u * t];
             for (var k = 0u; k < squarings; k++) {
                 acc = td_square(acc, m, m0);
             }
-            let entry = terms[2u * t + 1u];
+            entry = terms[2u * t + 1u];
             if (entry == NO_PRODUCT) {
                 continue;
             }
-            let at = (table_at + entry) * 2u * S;
-            by = Digits(load_tables(at), load_tables(at + S));
         }
-        acc = td_mul(acc, by, m, m0);
+        acc = td_rows_loaded(acc.d0, acc.d1, (table_at + entry) * 2u * S, m, m0);
     }
     if (finishing) {
         // acc holds the canonical digits of x: store x = d0 + m·d1.

@@ -96,8 +96,9 @@ impl Kernel {
 pub(super) fn source(kernel: Kernel, shape: &Shape) -> String {
     let (loads, stores) = kernel.numbers();
     let digits = match kernel {
-        Kernel::TwoDigitTable | Kernel::TwoDigitExp => two_digit_shader::library(shape),
-        Kernel::TwoDigitFixedBase => two_digit_shader::loaded_library(shape, "powers"),
+        Kernel::TwoDigitTable => two_digit_shader::table_library(shape),
+        Kernel::TwoDigitExp => two_digit_shader::exp_library(shape),
+        Kernel::TwoDigitFixedBase => two_digit_shader::fixed_base_library(shape),
         _ => String::new(),
     };
     let shared = match kernel {

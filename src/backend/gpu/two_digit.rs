@@ -95,9 +95,10 @@ impl GpuBackend {
             per_row: 1,
             ..Params::default()
         };
+        // The odd powers, then the digits (1, 0) that leave the digits (two_digit_table.wgsl).
         let tables = || Source::Scratch {
             slot: TABLE_SLOT,
-            item_words: odd * 2 * s,
+            item_words: (odd + 1) * 2 * s,
         };
         let build_tables = Pass {
             kernel: Kernel::TwoDigitTable,
@@ -145,9 +146,11 @@ impl GpuBackend {
         [build_tables, run]
     }
 
-    /// Whether one item's odd powers fit what one dispatch binds.
+    /// Whether one item's odd powers (and the entry that leaves the digits) fit what one
+    /// dispatch binds.
     pub(super) fn two_digit_fits(&self, prime: &MontgomeryModulus, plan: &TermPlan) -> bool {
-        let table_bytes = ((2 * self.gpu_limbs(prime)) << (plan.window - 1)) as u64 * 4;
+        let entries = (1usize << (plan.window - 1)) + 1;
+        let table_bytes = (2 * self.gpu_limbs(prime) * entries) as u64 * 4;
         table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
             && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
     }

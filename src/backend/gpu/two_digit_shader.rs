@@ -28,25 +28,36 @@
 
 use super::shader::{mac_row, shift_down, Accumulator, Shape};
 
-/// The two-digit functions for `shape` (the width of m, not m²): `td_mul`, `td_square` and
-/// `td_split` (a residue modulo m² into digits).
-pub(super) fn library(shape: &Shape) -> String {
+/// The digit functions of the table kernel for `shape` (the width of m, not m²): `td_mul`,
+/// `td_square` and `td_split` (a residue modulo m² into digits).
+pub(super) fn table_library(shape: &Shape) -> String {
     let mut out = String::from(TYPES);
     out.push_str(&rows(shape, Cross::TwoTerms));
     out.push_str(&rows(shape, Cross::OneTerm));
     out.push_str(REDUCTIONS);
-    out.push_str(FUNCTIONS);
+    out.push_str(SQUARE);
+    out.push_str(PRODUCT_AND_SPLIT);
     out
 }
 
-/// The fixed-base kernel's digit functions for `shape`: `td_rows_loaded(a, e, at, m, m0)`, the
-/// digits of X·Y for X = (a, e) and a multiplier Y whose digits lie in `array` at word `at`
-/// (y0) and `at + S` (y1). Every lane reads Y's limb of the row from memory, where `td_mul`
-/// holds Y in its lanes and passes each limb round: two exchanges fewer a row, and Y takes no
-/// registers.
-pub(super) fn loaded_library(shape: &Shape, array: &'static str) -> String {
+/// The digit functions of the exponentiation kernel: `td_square`, and `td_rows_loaded` over
+/// the odd powers in `tables` (see [`fixed_base_library`]).
+pub(super) fn exp_library(shape: &Shape) -> String {
     let mut out = String::from(TYPES);
-    out.push_str(&rows(shape, Cross::Loaded(array)));
+    out.push_str(&rows(shape, Cross::OneTerm));
+    out.push_str(&rows(shape, Cross::Loaded("tables")));
+    out.push_str(REDUCTIONS);
+    out.push_str(SQUARE);
+    out
+}
+
+/// The digit functions of the fixed-base kernel: `td_rows_loaded(a, e, at, m, m0)`, the digits
+/// of X·Y for X = (a, e) and a multiplier Y whose digits lie in `powers` at word `at` (y0) and
+/// `at + S` (y1). Every lane reads Y's limb of the row from memory, where `td_mul` holds Y in its
+/// lanes and passes each limb round: two exchanges fewer a row, and Y takes no registers.
+pub(super) fn fixed_base_library(shape: &Shape) -> String {
+    let mut out = String::from(TYPES);
+    out.push_str(&rows(shape, Cross::Loaded("powers")));
     out.push_str(REDUCTIONS);
     out
 }
@@ -178,16 +189,17 @@ fn high_digit(u: Flagged, s: u32, m: Limbs) -> Limbs {
 }
 ";
 
-const FUNCTIONS: &str = "
-
-// X·Y from the digits of X·R and Y·R, as the digits of XY·R.
-fn td_mul(x: Digits, y: Digits, m: Limbs, m0: u32) -> Digits {
-    return td_rows_product(x.d0, y.d0, x.d1, x.d0, y.d1, m, m0);
-}
-
+const SQUARE: &str = "
 // X² from the digits of X·R: the cross sum 2·x0·x1 needs only its residue, (2·x1 mod m)·x0.
 fn td_square(x: Digits, m: Limbs, m0: u32) -> Digits {
     return td_rows_square(x.d0, x.d0, add_mod(x.d1, x.d1, m), m, m0);
+}
+";
+
+const PRODUCT_AND_SPLIT: &str = "
+// X·Y from the digits of X·R and Y·R, as the digits of XY·R.
+fn td_mul(x: Digits, y: Digits, m: Limbs, m0: u32) -> Digits {
+    return td_rows_product(x.d0, y.d0, x.d1, x.d0, y.d1, m, m0);
 }
 
 // The digits of a residue c = lo + R·hi below m² (so hi < m): c mod m and (c − c mod m)/m, the
