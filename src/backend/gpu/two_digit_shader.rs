@@ -1,6 +1,6 @@
-//! WGSL generation: arithmetic modulo a prime square m² on two base-m digits, for decoding's
-//! `c^(p−1) mod p²` (the device's half of `bigint/two_digit`, in the cooperative layout of
-//! [`super::shader`]).
+//! WGSL generation: arithmetic modulo a square m² on two base-m digits, for decoding's
+//! `c^(p−1) mod p²` and encryption's fixed-base passes modulo p², q² and n² (the device's half
+//! of `bigint/two_digit`, in the cooperative layout of [`super::shader`]).
 //!
 //! A value `X mod m²` is held as two digits below m, with `X·R ≡ d0 + m·d1 (mod m²)` and `R` the
 //! Montgomery radix of m (so that `R²` is m²'s). With `x0·y0 + Q·m = R·t` (one Montgomery
@@ -15,14 +15,18 @@
 //! `R − Q = ~Q + 1`, then `d1 = u − 1 + s mod m`. With every digit below m, `u < 3m − 1`, so two
 //! conditional subtractions reduce it. Both accumulators run in one loop of rows: the low row's
 //! multiplier limb `y0[k]` is also the cross row's (`x1·y0[k]`), and the low row's quotient digit
-//! `q_k` enters the cross accumulator (as `~q_k`) at the position it is made, so Q is never
-//! stored; the two carry chains are independent, which gives a GPU two chains to interleave. A
-//! square's cross sum is one row, `(2·x1 mod m)·x0[k]`, on the low row's multiplier limb.
+//! `q_k` enters the cross accumulator (as `~q_k`, the carry into its reduction's chain, so the
+//! cross terms never wait for it) at the position it is made, so Q is never stored; the two
+//! carry chains are independent, which gives a GPU two chains to interleave. A square's cross
+//! sum is one row, `(2·x1 mod m)·x0[k]`, on the low row's multiplier limb. A product by a number
+//! in memory (a table entry) has every lane read the multiplier's limbs (`td_rows_loaded`)
+//! rather than hold them and pass them round.
 //!
 //! Per product of numbers of S limbs that is `5·S²` multiply-adds (`2·S²` for the low digit,
 //! `3·S²` for the high one) where a Montgomery product modulo m² takes `8·S²`, and a square
 //! `4·S²`. Exchanges per row: a product 6 (two multiplier limbs, two quotient digits, two
-//! shifts), a square 5, where a row modulo m² takes 3 over twice the rows. The functions need
+//! shifts), a product by a loaded multiplier 4, a square 5, where a row modulo m² takes 3 over
+//! twice the rows. The functions need
 //! the unrolled layout ([`Shape::unrolled`]); the host falls back to the wide arithmetic where it
 //! does not hold.
 
