@@ -1,7 +1,7 @@
 //! The Montgomery engine against num-bigint, on random odd moduli of every supported width.
 
 use num_bigint::{BigUint, RandBigInt};
-use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, MontgomeryModulus};
+use paillier_gpu::hazmat::bigint::{biguint_from_limbs, Engine, FixedBaseTable, MontgomeryModulus};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -150,6 +150,33 @@ proptest! {
         prop_assert!(table.run_on_root(&mm, &root_mm));
         let one = check_blocks(&mut rng, &table, &mm, &g, ebits, count)?;
         prop_assert_eq!(one, BigUint::from(1u32));
+    }
+
+    /// The digits a GPU uploads: per entry X·R² mod N² (N²'s Montgomery form), `x0 + N·x1` is
+    /// X·R mod N² with both digits below N, whether the table already runs on the root or not;
+    /// a modulus that is not the root's square gives none.
+    #[test]
+    fn digit_entries_hold_each_entry_times_r(seed in any::<u64>(), root_limbs in 4usize..=9, ebits in 1usize..40, on_root in any::<bool>()) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let top = BigUint::from(1u32) << (64 * root_limbs - 1);
+        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
+        let m = &root * &root;
+        let (mm, root_mm) = (on_engine(&m, 0), on_engine(&root, 0));
+        let g = rng.gen_biguint_below(&m);
+        let mut table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 3);
+        if on_root {
+            prop_assert!(table.run_on_root(&mm, &root_mm));
+        }
+        let digits = table.digit_entries(&mm, &root_mm).unwrap();
+        prop_assert_eq!(digits.len(), table.entries().len());
+        let r_inverse = (BigUint::from(1u32) << (64 * root_limbs)).modinv(&m).unwrap();
+        for (entry, pair) in table.entries().chunks(2 * root_limbs).zip(digits.chunks(2 * root_limbs)) {
+            let (x0, x1) = (biguint_from_limbs(&pair[..root_limbs]), biguint_from_limbs(&pair[root_limbs..]));
+            prop_assert!(x0 < root && x1 < root);
+            prop_assert_eq!(&x0 + &root * &x1, biguint_from_limbs(entry) * &r_inverse % &m);
+        }
+        let other = on_engine(&(&root + 2u32), 0);
+        prop_assert!(table.digit_entries(&mm, &other).is_none());
     }
 }
 

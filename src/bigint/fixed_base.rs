@@ -185,9 +185,10 @@ impl FixedBaseTable {
         if modulus.len() != self.limbs {
             return None;
         }
-        // A square has one odd square root, so digits made for this table are the ones wanted.
-        if let Some((_, entries)) = &self.two_digit {
-            return Some(zeroize::Zeroizing::new(entries.clone()));
+        if let Some((engine, entries)) = &self.two_digit {
+            if engine.has_root(root) {
+                return Some(zeroize::Zeroizing::new(entries.clone()));
+            }
         }
         let engine = TwoDigit::new(modulus, root)?;
         let mut digits = zeroize::Zeroizing::new(vec![0u64; self.entries.len()]);

@@ -130,6 +130,12 @@ impl TwoDigit {
         Some(engine)
     }
 
+    /// Whether `root` is this arithmetic's N (the check reveals only whether they are equal).
+    pub(crate) fn has_root(&self, root: &MontgomeryModulus) -> bool {
+        root.len() == self.root.len()
+            && super::ct::equal_public(root.modulus_limbs(), self.root.modulus_limbs())
+    }
+
     /// The digits of a value given in N²'s Montgomery form (`X·R² mod N²`).
     pub(crate) fn enter(&self, square: &MontgomeryModulus, value: &[u64]) -> Vec<u64> {
         // X·R² · R / R² = X·R, below N².
