@@ -26,7 +26,7 @@ use super::params::{
 use super::two_digit::two_digit_const_limbs;
 use super::GpuBackend;
 use crate::backend::ResidueTables;
-use crate::bigint::{inverse_mod_radix, FixedBaseTable, MontgomeryModulus};
+use crate::bigint::{inverse_mod_radix, FixedBaseTable, MontgomeryModulus, WipedBigUint};
 use crate::error::Result;
 
 /// Where a digit pass's accumulator starts.
@@ -120,7 +120,10 @@ impl GpuBackend {
         let mut inverse = inverse_mod_radix(root);
         let mut limbs = two_digit_const_limbs(root, square, &inverse)?;
         inverse.zeroize();
-        let mut k = root.limbs_of(&((n / root.modulus()) % root.modulus()))?;
+        // k = q for the root p: secret, so the big-integer copies are wiped too.
+        let root_value = WipedBigUint(root.modulus());
+        let quotient = WipedBigUint(n / &*root_value);
+        let mut k = root.limbs_of(&WipedBigUint(&*quotient % &*root_value))?;
         let mut k_r = root.to_montgomery(&k).as_limbs().to_vec();
         for _ in 0..2 {
             let next = root.to_montgomery(&k_r);
