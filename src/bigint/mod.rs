@@ -46,6 +46,7 @@ pub use montgomery::{Engine, MontgomeryModulus};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
 pub(crate) use public_products::PublicProducts;
+#[cfg(feature = "gpu")]
 pub(crate) use two_digit::inverse_mod_radix;
 pub use two_digit::TwoDigit;
 
