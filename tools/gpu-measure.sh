@@ -36,39 +36,9 @@ mkdir -p "$out"
 log="$out/measure.log"
 exec > >(tee -a "$log") 2>&1
 
-# The Vulkan loader, from packages beside the script when the system has none.
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
-    debs=("$here"/vulkan-debs/*.deb)
-    if [[ ! -e "${debs[0]}" ]]; then
-        echo "gpu-measure: no Vulkan loader on this machine and no .deb in $here/vulkan-debs" >&2
-        exit 1
-    fi
-    prefix="$(mktemp -d)"
-    for deb in "${debs[@]}"; do
-        dpkg -x "$deb" "$prefix"
-    done
-    export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    echo "gpu-measure: Vulkan loader unpacked from ${#debs[@]} package(s) into $prefix"
-fi
-
-# A driver manifest: the standard folders, else the NVIDIA driver's own.
-if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
-    standard=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json \
-        /usr/local/share/vulkan/icd.d/*.json 2>/dev/null | grep -v -e lvp -e intel -e radeon || true)
-    if [[ -z "$standard" ]]; then
-        for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
-            /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
-            /usr/lib/x86_64-linux-gnu/nvidia/nvidia_icd.json; do
-            if [[ -f "$icd" ]]; then
-                export VK_DRIVER_FILES="$icd"
-                echo "gpu-measure: VK_DRIVER_FILES=$icd"
-                break
-            fi
-        done
-    fi
-fi
-# Mesa's drivers complain on stderr without it.
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+# The Vulkan loader and the driver manifest (shared with gpu-goals.sh).
+# shellcheck source=tools/gpu-env.sh
+source "$here/gpu-env.sh"
 
 echo "gpu-measure: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
@@ -101,10 +71,13 @@ done
 # eighteenth sessions), for decoding, both encryptions and the search: the wide numbers modulo
 # N², two digits modulo N (the default: half the wide kernels' lanes), and two digits with more
 # lanes (8: the wide kernels' invocations per item modulo p²).
-for setting in PAILLIER_GPU_TWO_DIGIT=0 PAILLIER_GPU_TWO_DIGIT=1 PAILLIER_GPU_TWO_DIGIT_LANES=8; do
+for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
+    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8; do
+    setting="${arithmetic#*:}"
     echo "gpu-measure: arithmetic with $setting"
     env "$setting" "$binary" bench --device gpu --type paillier --key-len 1024 --batch 131072 \
-        --database 8192 --repeat "$REPEAT" --no-numbers --json "$out/two-digit-${setting#PAILLIER_GPU_}.json" ||
+        --database 8192 --repeat "$REPEAT" --no-numbers \
+        --json "$out/arithmetic-${arithmetic%%:*}.json" ||
         echo "gpu-measure: the run with $setting failed"
 done
 

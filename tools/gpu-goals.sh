@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The measurements that settle issues #24 and #25 on one GPU machine, in one command that fits a
+# lent machine's ten-minute call (an estimated six minutes on an H100, not yet run there; each run
+# has its own limit, and one that fails or runs out is reported while the others go on). key_len
+# 1024, classic scheme:
+#
+#   1. batch $BATCH (131,072) with the whole search over $DATABASE (8,192) records: encryption
+#      (owner, public key), aggregation, decoding and the search, for each arithmetic modulo
+#      squares: wide (PAILLIER_GPU_TWO_DIGIT=0), two digits (the default), two digits with 8 lanes;
+#   2. the default at $LARGE_BATCH (524,288) with the search over $LARGE_DATABASE (1,048,576);
+#   3. #25's number operations and 64 × 10 linear layers at $BATCH (rows nums_* and linear_*);
+#   4. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
+#
+#   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
+#
+# Writes one JSON per run (with the host/device breakdown) and a log into OUT_DIR. The binary
+# defaults to target/release/paillier-gpu beside this script; the Vulkan loader and driver come
+# as in gpu-measure.sh (tools/gpu-env.sh). tools/gpu-measure.sh is the longer survey (both key
+# lengths and schemes, the CPU beside the GPU, growing batches).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+binary="${1:-$here/../target/release/paillier-gpu}"
+out="${2:-gpu-goals-$(date +%Y%m%d-%H%M%S)}"
+BATCH="${BATCH:-131072}"
+DATABASE="${DATABASE:-8192}"
+LARGE_BATCH="${LARGE_BATCH:-524288}"
+LARGE_DATABASE="${LARGE_DATABASE:-1048576}"
+CPU_BATCH="${CPU_BATCH:-600}"
+REPEAT="${REPEAT:-3}"
+STEP_LIMIT_S="${STEP_LIMIT_S:-150}"
+
+if [[ ! -x "$binary" ]]; then
+    echo "gpu-goals: no paillier-gpu binary at $binary (build with cargo build --release)" >&2
+    exit 1
+fi
+mkdir -p "$out"
+exec > >(tee -a "$out/goals.log") 2>&1
+
+# shellcheck source=tools/gpu-env.sh
+source "$here/gpu-env.sh"
+
+echo "gpu-goals: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores, $("$binary" --version)"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv,noheader || true
+
+# The GPU must answer: these figures mean nothing on the CPU.
+"$binary" bench --device gpu --type paillier --key-len 1024 --batch 1 --repeat 1
+
+failures=0
+# One bench run under its own time limit: `run NAME [VAR=VALUE ...] -- BENCH ARGUMENTS`.
+run() {
+    local name="$1"
+    shift
+    local settings=()
+    while [[ "$1" != "--" ]]; do
+        settings+=("$1")
+        shift
+    done
+    shift
+    echo "gpu-goals: $name ${settings[*]}"
+    local start
+    start=$(date +%s)
+    if ! env "${settings[@]}" timeout "$STEP_LIMIT_S" "$binary" bench --key-len 1024 \
+        --type paillier --json "$out/$name.json" "$@"; then
+        echo "gpu-goals: $name failed or ran past ${STEP_LIMIT_S}s"
+        failures=$((failures + 1))
+    fi
+    echo "gpu-goals: $name took $(($(date +%s) - start))s"
+}
+
+# File names of letters, digits, '.', '_' and '-' only (what a lent machine's $OUT returns).
+for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
+    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8; do
+    run "arithmetic-${arithmetic%%:*}" "${arithmetic#*:}" -- --device gpu --batch "$BATCH" \
+        --database "$DATABASE" --repeat "$REPEAT" --no-numbers
+done
+run large -- --device gpu --batch "$LARGE_BATCH" --database "$LARGE_DATABASE" --repeat 2 \
+    --no-numbers
+run numbers -- --device gpu --batch "$BATCH" --repeat "$REPEAT"
+pin=()
+if command -v taskset >/dev/null; then
+    pin=(taskset -c "$(($(nproc) - 1))")
+fi
+echo "gpu-goals: cpu-one-core ${pin[*]}"
+if ! RAYON_NUM_THREADS=1 timeout "$STEP_LIMIT_S" "${pin[@]}" "$binary" bench --device cpu \
+    --type paillier --key-len 1024 --batch "$CPU_BATCH" --repeat "$REPEAT" \
+    --json "$out/cpu-one-core.json"; then
+    echo "gpu-goals: cpu-one-core failed or ran past ${STEP_LIMIT_S}s"
+    failures=$((failures + 1))
+fi
+echo "gpu-goals: results in $out ($failures run(s) failed)"
+exit $((failures > 0))
