@@ -13,6 +13,13 @@
 #
 #   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
 #
+# On a lent machine that reaches no registry: build here, strip (the release binary with debug
+# information is over the 64 MiB a call carries) and carry it with the loader packages, e.g.
+#   cargo build --release && mkdir -p .gpu-bin && strip -o .gpu-bin/paillier-gpu \
+#       target/release/paillier-gpu        (.gpu-bin and .gl listed in .git/info/exclude)
+#   run: for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; tools/gpu-goals.sh \
+#       .gpu-bin/paillier-gpu $OUT/goals      (carry .gl and .gpu-bin; see the device README)
+#
 # Writes one JSON per run (with the host/device breakdown) and a log into OUT_DIR. The binary
 # defaults to target/release/paillier-gpu beside this script; the Vulkan loader and driver come
 # as in gpu-measure.sh (tools/gpu-env.sh). tools/gpu-measure.sh is the longer survey (both key
