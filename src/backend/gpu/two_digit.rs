@@ -68,7 +68,7 @@ impl GpuBackend {
         square: &MontgomeryModulus,
         inverse: &[u64],
     ) -> Result<wgpu::Buffer> {
-        let mut limbs = two_digit_const_limbs(prime, square, inverse)?;
+        let mut limbs = two_digit_const_limbs(prime, square, inverse, 0)?;
         let buffer = self.constants_buffer(&limbs);
         limbs.zeroize();
         buffer
@@ -156,12 +156,14 @@ impl GpuBackend {
     }
 }
 
-/// The limbs of [`GpuBackend::two_digit_consts`], which the caller wipes (other kernels append
-/// constants of their own).
+/// The limbs of [`GpuBackend::two_digit_consts`], which the caller wipes, with room for
+/// `spare` more (other kernels append constants of their own): allocated once, so that no
+/// reallocation leaves a copy behind.
 pub(super) fn two_digit_const_limbs(
     prime: &MontgomeryModulus,
     square: &MontgomeryModulus,
     inverse: &[u64],
+    spare: usize,
 ) -> Result<Vec<u64>> {
     let len = prime.len();
     let modulus = prime.modulus();
@@ -175,7 +177,8 @@ pub(super) fn two_digit_const_limbs(
     // The square's radix is R², so its one is R² mod prime².
     let [r2_low, r2_high] = digits(&square.biguint_of(square.one()))?;
     let [one_low, one_high] = digits(&(BigUint::from(1u32) << (64 * len)))?;
-    let mut limbs = prime.modulus_limbs().to_vec();
+    let mut limbs = Vec::with_capacity(8 * len + spare);
+    limbs.extend_from_slice(prime.modulus_limbs());
     limbs.extend_from_slice(prime.r_squared());
     limbs.extend_from_slice(prime.to_montgomery(prime.r_squared()).as_limbs());
     limbs.extend_from_slice(inverse);

@@ -118,7 +118,7 @@ impl GpuBackend {
         n: &BigUint,
     ) -> Result<wgpu::Buffer> {
         let mut inverse = inverse_mod_radix(root);
-        let mut limbs = two_digit_const_limbs(root, square, &inverse)?;
+        let mut limbs = two_digit_const_limbs(root, square, &inverse, 2 * root.len())?;
         inverse.zeroize();
         // k = q for the root p: secret, so the big-integer copies are wiped too.
         let root_value = WipedBigUint(root.modulus());
