@@ -67,6 +67,12 @@ const IN_FLIGHT: usize = 3;
 /// A batch that fills the adapter this many times over is cut into at least this many chunks.
 const MIN_CHUNKS: usize = 4;
 
+/// Invocations one item of `pass` launches: its lanes, once per row of the dispatch's second
+/// dimension.
+fn invocations_per_item(pass: &Pass<'_>) -> usize {
+    pass.shape.lanes * grid_rows(&pass.params) as usize
+}
+
 impl GpuBackend {
     /// Items per chunk of a `count`-item batch: within the workgroup-count limit, the binding
     /// size of every buffer sliced per item, the scratch budget, and (once calibrated) the
@@ -94,11 +100,13 @@ impl GpuBackend {
         chunk = chunk.min((self.max_binding_bytes / per_item_bytes) as usize);
         // The calibrated chunk (whole waves) where the limits allow it.
         let invocations = self.calibrated_invocations.load(Ordering::SeqCst);
-        // Invocations per item: its lanes, once per row of the dispatch's second dimension.
+        // Invocations per item in the passes that do the work (all of them where none does).
         let lanes = passes
             .iter()
-            .map(|p| p.shape.lanes * grid_rows(&p.params) as usize)
+            .filter(|p| p.kernel.sizes_chunks())
+            .map(invocations_per_item)
             .max()
+            .or_else(|| passes.iter().map(invocations_per_item).max())
             .unwrap_or(1);
         if invocations >= lanes {
             chunk = chunk.min(invocations / lanes);

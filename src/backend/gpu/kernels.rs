@@ -51,6 +51,14 @@ impl Kernel {
         }
     }
 
+    /// Whether the kernel's lanes size a chunk (`dispatch.rs`). The recombinations run a few
+    /// products an item after passes of hundreds: a chunk that fills the device for the long
+    /// passes fills it more than enough for them, whatever their lanes (the owner's encryption
+    /// recombines at p²'s width after passes at p's).
+    pub(super) fn sizes_chunks(self) -> bool {
+        !matches!(self, Kernel::Recombine | Kernel::Crt)
+    }
+
     /// The storage arrays the kernel reads as numbers, and those it writes.
     fn numbers(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
