@@ -1,5 +1,5 @@
 //! Files of numbers: plain numbers in and out (`.npy` or JSON Lines), and encrypted numbers (an
-//! [`EncryptedArray`](crate::numbers::EncryptedArray) with its exponents, kind and shape).
+//! [`EncryptedArray`] with its exponents, kind and shape).
 //!
 //! The encrypted-numbers file (what `numbers encrypt` and `linear` write), all integers little-endian:
 //!
