@@ -14,6 +14,14 @@ fn odd_modulus(rng: &mut StdRng, bits: u64) -> BigUint {
 
 /// The modulus on engine `which` (0 portable, 1 IFMA); where the CPU lacks IFMA both are the
 /// portable engine.
+/// A random odd N of exactly `limbs` 64-bit limbs, and N².
+fn odd_root_and_square(rng: &mut StdRng, limbs: usize) -> (BigUint, BigUint) {
+    let top = BigUint::from(1u32) << (64 * limbs - 1);
+    let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
+    let square = &root * &root;
+    (root, square)
+}
+
 fn on_engine(m: &BigUint, which: usize) -> MontgomeryModulus {
     let engine = [Engine::Portable, Engine::Ifma52][which];
     MontgomeryModulus::with_engine(m, engine)
@@ -141,9 +149,7 @@ proptest! {
     #[test]
     fn fixed_base_on_the_root_matches_modpow(seed in any::<u64>(), root_limbs in 4usize..=17, ebits in 1usize..300, count in 1usize..11) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let top = BigUint::from(1u32) << (64 * root_limbs - 1);
-        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
-        let m = &root * &root;
+        let (root, m) = odd_root_and_square(&mut rng, root_limbs);
         let (mm, root_mm) = (on_engine(&m, 0), on_engine(&root, 0));
         let g = rng.gen_biguint_below(&m);
         let mut table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 5);
@@ -158,9 +164,7 @@ proptest! {
     #[test]
     fn digit_entries_hold_each_entry_times_r(seed in any::<u64>(), root_limbs in 4usize..=9, ebits in 1usize..40, on_root in any::<bool>()) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let top = BigUint::from(1u32) << (64 * root_limbs - 1);
-        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::from(1u32);
-        let m = &root * &root;
+        let (root, m) = odd_root_and_square(&mut rng, root_limbs);
         let (mm, root_mm) = (on_engine(&m, 0), on_engine(&root, 0));
         let g = rng.gen_biguint_below(&m);
         let mut table = FixedBaseTable::new(&mm, &mm.to_montgomery(&mm.limbs_of(&g).unwrap()), ebits, 3);
