@@ -209,6 +209,12 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
         let (limbs, lanes) = (s["limbs"].as_u64().unwrap(), s["lanes"].as_u64().unwrap());
         assert_eq!(limbs, lanes * s["limbs_per_lane"].as_u64().unwrap());
     }
+    // The device times its kernels where it keeps timestamps (lavapipe does).
+    let timed = report["gpu"]["device_timing"].as_bool().unwrap();
+    assert!(!report["gpu"]["timestamps"].as_bool().unwrap() || timed);
+    if gpu.adapter_info().name.contains("llvmpipe") {
+        assert!(timed, "lavapipe keeps timestamps");
+    }
     let measurements = report["measurements"].as_array().unwrap();
     for scheme in ["paillier", "paillier_lookup"] {
         for operation in [
@@ -267,6 +273,20 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
             "{m}"
         );
         assert_eq!(part("gpu_calls") > 0.0, part("bytes_down") > 0.0, "{m}");
+        // The device's time in kernels lies within the GPU calls (its clock is not the host's:
+        // a little slack), and names the kernels that ran.
+        let kernels = b["kernel_s"].as_object().unwrap();
+        if timed && part("gpu_calls") > 0.0 {
+            let busy = part("device_busy_s");
+            assert!(
+                busy > 0.0 && busy <= part("in_gpu_calls_s") * 1.05 + 1e-4,
+                "{m}"
+            );
+            assert!(!kernels.is_empty(), "{m}");
+            assert!(kernels.values().all(|s| s.as_f64().unwrap() >= 0.0), "{m}");
+        } else {
+            assert!(b["device_busy_s"].is_null() && kernels.is_empty(), "{m}");
+        }
         // A pipelined batch's exposed preparation is host time (none here: too few items to
         // cut a batch into pieces).
         for k in ["first_piece_prep_s", "prep_stall_s", "pieces"] {

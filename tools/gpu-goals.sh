@@ -20,7 +20,9 @@
 #   run: for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; tools/gpu-goals.sh \
 #       .gpu-bin/paillier-gpu $OUT/goals      (carry .gl and .gpu-bin; see the device README)
 #
-# Writes one JSON per run (with the host/device breakdown) and a log into OUT_DIR. The binary
+# Writes one JSON per run (with the host/device breakdown: on an adapter with timestamp queries,
+# the device's time per kernel too) and a log into OUT_DIR, and ends with one table of them all
+# (tools/bench_summary.py). The binary
 # defaults to target/release/paillier-gpu beside this script; the Vulkan loader and driver come
 # as in gpu-measure.sh (tools/gpu-env.sh). tools/gpu-measure.sh is the longer survey (both key
 # lengths and schemes, the CPU beside the GPU, growing batches).
@@ -95,6 +97,10 @@ if ! RAYON_NUM_THREADS=1 timeout "$STEP_LIMIT_S" "${pin[@]}" "$binary" bench --d
     --json "$out/cpu-one-core.json"; then
     echo "gpu-goals: cpu-one-core failed or ran past ${STEP_LIMIT_S}s"
     failures=$((failures + 1))
+fi
+# Every run's rates and where their time went, the device's kernels included, in one table.
+if command -v python3 >/dev/null; then
+    python3 "$here/bench_summary.py" "$out"/*.json || true
 fi
 echo "gpu-goals: results in $out ($failures run(s) failed)"
 exit $((failures > 0))

@@ -99,4 +99,7 @@ while ((b <= GPU_MAX)); do
     fi
     b=$((b * 4))
 done
+if command -v python3 >/dev/null; then
+    python3 "$here/bench_summary.py" "$out"/*.json || true
+fi
 echo "gpu-measure: results in $out"

@@ -102,6 +102,11 @@ impl GpuBackend {
         if exchange == Exchange::Subgroup {
             required_features |= wgpu::Features::SUBGROUP;
         }
+        let device_timing = options.device_timing.unwrap_or(true)
+            && features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        if device_timing {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
         let limits = adapter.limits();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -175,6 +180,7 @@ impl GpuBackend {
             spot_checks: options.spot_check_samples.unwrap_or(1),
             two_digit: options.two_digit.unwrap_or(true),
             two_digit_lanes: options.two_digit_lanes,
+            device_timing,
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),
             totals: Mutex::new(GpuTotals::default()),

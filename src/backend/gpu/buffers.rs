@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::device_times::PassTimer;
 use super::kernels::PipelineKey;
 use super::GpuBackend;
 
@@ -12,6 +13,8 @@ use super::GpuBackend;
 pub(super) struct BufferPool {
     pub(super) buffers: HashMap<(usize, BufferRole), wgpu::Buffer>,
     pub(super) bind_groups: HashMap<BindGroupKey, wgpu::BindGroup>,
+    /// Timestamp queries by in-flight set, where the device keeps time.
+    pub(super) timers: HashMap<usize, PassTimer>,
 }
 
 /// A bind group's identity: the pipeline and the buffer at each binding.

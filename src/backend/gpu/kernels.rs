@@ -51,6 +51,12 @@ impl Kernel {
         }
     }
 
+    /// The label without the crate's prefix, for reports.
+    pub(super) fn name(self) -> &'static str {
+        let label = self.label();
+        label.strip_prefix("paillier-gpu ").unwrap_or(label)
+    }
+
     /// Whether the kernel's lanes size a chunk (`dispatch.rs`). The recombinations run a few
     /// products an item after passes of hundreds: a chunk that fills the device for the long
     /// passes fills it more than enough for them, whatever their lanes (the owner's encryption

@@ -12,7 +12,9 @@
 //! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits (at least
 //!   four for a batch that fills the adapter several times), up to three chunks in flight,
 //!   buffers pooled across calls, each host input uploaded once per chunk however many passes
-//!   bind it; fixed-base tables and search databases stay resident.
+//!   bind it (`submit.rs`); fixed-base tables and search databases stay resident.
+//! * Time (`totals.rs`, `device_times.rs`): every call's host-side times and bytes, and, where
+//!   the adapter has timestamp queries, each kernel's time on the device itself.
 //! * Products of powers (`multi_exp.rs`, the linear layer's work): the host recodes each row of
 //!   public exponents into a program of terms (`multi_exp_plan.rs`), one pass builds every
 //!   base's odd powers, one runs the programs, rows along the dispatch's second dimension.
@@ -28,6 +30,7 @@ mod adapter_description;
 mod buffers;
 mod calibrate;
 mod crt;
+mod device_times;
 mod dispatch;
 mod encrypt;
 mod fixed_base;
@@ -43,6 +46,7 @@ mod readback;
 mod report;
 mod resident;
 mod shader;
+mod submit;
 mod totals;
 mod two_digit;
 mod two_digit_fixed_base;
@@ -114,6 +118,8 @@ pub struct GpuBackend {
     two_digit: bool,
     /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
     two_digit_lanes: Option<usize>,
+    /// Whether every chunk's passes are timed on the device (`device_times.rs`).
+    device_timing: bool,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
     lose_device_in: AtomicUsize,
     corrupt_result_in: AtomicUsize,

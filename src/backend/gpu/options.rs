@@ -103,6 +103,11 @@ pub struct GpuOptions {
     /// half the work per item. Twice that many keep the wide kernels' invocations per item, each
     /// with about half the work (for small batches, where a GPU is not full).
     pub two_digit_lanes: Option<usize>,
+    /// Time every kernel on the device with timestamp queries, where the adapter has them
+    /// (`PAILLIER_GPU_DEVICE_TIMING=0|1` when unset here; default on). The times reach
+    /// [`GpuTotals`](super::GpuTotals) and `bench --json`'s breakdown; they cost a few
+    /// timestamps and one small copy per chunk. Off, only host-side times are kept.
+    pub device_timing: Option<bool>,
 }
 
 /// A fault to inject into a [`GpuBackend`](super::GpuBackend), for testing that no fault yields a
@@ -129,7 +134,8 @@ impl GpuOptions {
     /// Options from named settings, as a program reads them from its environment:
     /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
     /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_ADAPTER_INDEX`, `PAILLIER_GPU_MIN_BATCH`,
-    /// `PAILLIER_GPU_SPOT_CHECK`, `PAILLIER_GPU_TWO_DIGIT`, `PAILLIER_GPU_TWO_DIGIT_LANES`.
+    /// `PAILLIER_GPU_SPOT_CHECK`, `PAILLIER_GPU_TWO_DIGIT`, `PAILLIER_GPU_TWO_DIGIT_LANES`,
+    /// `PAILLIER_GPU_DEVICE_TIMING`.
     /// `lookup` gives
     /// a setting's value or None; the library itself never reads the environment.
     ///
@@ -160,6 +166,14 @@ impl GpuOptions {
                     Error::InvalidParameter(format!("{name}={text:?} is not a count"))
                 }),
             };
+        let switch_from_env = |name: &str| match lookup(name).as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some("1") => Ok(Some(true)),
+            Some("0") => Ok(Some(false)),
+            Some(other) => Err(Error::InvalidParameter(format!(
+                "{name}={other:?} (expected 0 or 1)"
+            ))),
+        };
         Ok(Self {
             limb_path,
             exchange,
@@ -170,17 +184,9 @@ impl GpuOptions {
             resident_shard_items: None,
             min_batch: count_from_env("PAILLIER_GPU_MIN_BATCH")?,
             spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
-            two_digit: match lookup("PAILLIER_GPU_TWO_DIGIT").as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some("1") => Some(true),
-                Some("0") => Some(false),
-                Some(other) => {
-                    return Err(Error::InvalidParameter(format!(
-                        "PAILLIER_GPU_TWO_DIGIT={other:?} (expected 0 or 1)"
-                    )))
-                }
-            },
+            two_digit: switch_from_env("PAILLIER_GPU_TWO_DIGIT")?,
             two_digit_lanes: count_from_env("PAILLIER_GPU_TWO_DIGIT_LANES")?,
+            device_timing: switch_from_env("PAILLIER_GPU_DEVICE_TIMING")?,
         })
     }
 
@@ -214,6 +220,7 @@ impl GpuOptions {
             spot_check_samples: self.spot_check_samples.or(other.spot_check_samples),
             two_digit: self.two_digit.or(other.two_digit),
             two_digit_lanes: self.two_digit_lanes.or(other.two_digit_lanes),
+            device_timing: self.device_timing.or(other.device_timing),
         }
     }
 }
@@ -259,5 +266,17 @@ mod tests {
         // Unset fields come from the process defaults.
         let merged = GpuOptions::default().or(set);
         assert_eq!(merged.two_digit, Some(false));
+    }
+
+    #[test]
+    fn device_timing_setting_is_read_and_checked() {
+        assert_eq!(settings(&[]).unwrap().device_timing, None);
+        let off = settings(&[("PAILLIER_GPU_DEVICE_TIMING", "0")]).unwrap();
+        assert_eq!(off.device_timing, Some(false));
+        assert_eq!(GpuOptions::default().or(off).device_timing, Some(false));
+        let message = settings(&[("PAILLIER_GPU_DEVICE_TIMING", "on")])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("PAILLIER_GPU_DEVICE_TIMING"), "{message}");
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::buffers::{BufferPool, BufferRole};
+use super::device_times::{PassTicks, TimedChunk};
 use super::{failure, GpuBackend};
 use crate::error::Result;
 
@@ -20,12 +21,20 @@ pub(super) struct CallTimes {
     /// Bytes written to the device (per-item inputs, parameters) and read back.
     pub(super) bytes_up: u64,
     pub(super) bytes_down: u64,
+    /// Every timed pass's run on the device (empty where the device keeps no time).
+    pub(super) passes: Vec<PassTicks>,
+    /// Chunks whose passes were timed.
+    pub(super) timed_chunks: usize,
 }
 
 /// A chunk submitted and not yet read.
 pub(super) struct InFlight {
     pub(super) set: usize,
+    /// Result bytes, at the start of the staging buffer.
     pub(super) bytes: u64,
+    /// Bytes mapped: the results, then the pass ticks where `timed` says so.
+    pub(super) mapped_bytes: u64,
+    pub(super) timed: Option<TimedChunk>,
     pub(super) submission: wgpu::SubmissionIndex,
     pub(super) receiver: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
 }
@@ -67,9 +76,13 @@ impl GpuBackend {
             .ok_or_else(|| failure("a chunk returned more words than its batch holds"))?;
         {
             let view = staging
-                .slice(..done.bytes.max(4).next_multiple_of(4))
+                .slice(..done.mapped_bytes)
                 .get_mapped_range()
                 .map_err(|e| failure(format!("mapping results: {e}")))?;
+            if let Some(timed) = &done.timed {
+                times.passes.extend(timed.read(&view));
+                times.timed_chunks += 1;
+            }
             let source = &bytemuck::cast_slice::<u8, u32>(&view)[..words];
             // On several threads: reading mapped memory (and touching the fresh pages of the
             // result) is what bounds the aggregation, not the device.

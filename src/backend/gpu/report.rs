@@ -27,6 +27,11 @@ pub struct GpuReport {
     pub shader_int64: bool,
     /// Whether the adapter offers subgroup operations.
     pub subgroups: bool,
+    /// Whether the adapter offers timestamp queries, and whether kernels are timed with them
+    /// ([`GpuBackend::device_timing`]).
+    pub timestamps: bool,
+    /// See `timestamps`.
+    pub device_timing: bool,
     /// The adapter's subgroup sizes.
     pub subgroup_min_size: u32,
     /// The adapter's subgroup sizes.
@@ -73,6 +78,8 @@ impl GpuBackend {
             exchange: self.exchange.as_str().to_string(),
             shader_int64: self.features.contains(wgpu::Features::SHADER_INT64),
             subgroups: self.features.contains(wgpu::Features::SUBGROUP),
+            timestamps: self.features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            device_timing: self.device_timing,
             subgroup_min_size: self.info.subgroup_min_size,
             subgroup_max_size: self.info.subgroup_max_size,
             max_storage_buffer_binding_size: self.limits.max_storage_buffer_binding_size,

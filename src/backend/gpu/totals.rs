@@ -1,8 +1,11 @@
 //! What a GPU backend's calls have cost so far, host side and device side, for benchmarks that
 //! must say which side bounds an operation (`bench --json`'s breakdown).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use super::device_times::busy_ticks;
 use super::readback::CallTimes;
 use super::GpuBackend;
 
@@ -12,7 +15,10 @@ use super::GpuBackend;
 /// `waiting_s` is the time the host spent waiting for the device: the device's time that no host
 /// work hid. When it is most of a call, the call is device-bound; when uploads, submissions and
 /// copies out dominate, the host bounds it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+///
+/// Where the adapter has timestamp queries, `device_busy_s` and `kernel_s` give the device's own
+/// time (`device_times.rs`): waiting far above busy time means transfers or gaps, not kernels.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct GpuTotals {
     /// GPU calls (one per backend operation that ran on the device).
     pub calls: u64,
@@ -31,6 +37,14 @@ pub struct GpuTotals {
     pub bytes_up: u64,
     /// Bytes read back from the device.
     pub bytes_down: u64,
+    /// Chunks whose kernels the device timed (0 where the adapter keeps no timestamps, or
+    /// [`GpuOptions::device_timing`](super::GpuOptions::device_timing) is off).
+    pub timed_chunks: u64,
+    /// Seconds during which at least one timed kernel ran on the device (overlapping chunks
+    /// counted once).
+    pub device_busy_s: f64,
+    /// Device seconds per kernel (summed over its passes, so overlapping chunks add up).
+    pub kernel_s: BTreeMap<&'static str, f64>,
 }
 
 impl GpuTotals {
@@ -45,10 +59,19 @@ impl GpuTotals {
             copy_out_s: self.copy_out_s - earlier.copy_out_s,
             bytes_up: self.bytes_up - earlier.bytes_up,
             bytes_down: self.bytes_down - earlier.bytes_down,
+            timed_chunks: self.timed_chunks - earlier.timed_chunks,
+            device_busy_s: self.device_busy_s - earlier.device_busy_s,
+            kernel_s: self
+                .kernel_s
+                .iter()
+                .map(|(&kernel, &s)| (kernel, s - earlier.kernel_s.get(kernel).unwrap_or(&0.0)))
+                .filter(|&(_, s)| s > 0.0)
+                .collect(),
         }
     }
 
-    pub(super) fn add_call(&mut self, times: &CallTimes, call_s: f64) {
+    /// Adds one call; `ns_per_tick` converts its pass ticks into time.
+    pub(super) fn add_call(&mut self, times: &CallTimes, call_s: f64, ns_per_tick: f64) {
         self.calls += 1;
         self.chunks += times.chunks as u64;
         self.call_s += call_s;
@@ -57,12 +80,18 @@ impl GpuTotals {
         self.copy_out_s += times.copy_out.as_secs_f64();
         self.bytes_up += times.bytes_up;
         self.bytes_down += times.bytes_down;
+        self.timed_chunks += times.timed_chunks as u64;
+        let seconds = |ticks: u64| ticks as f64 * ns_per_tick * 1e-9;
+        self.device_busy_s += seconds(busy_ticks(&times.passes));
+        for pass in &times.passes {
+            *self.kernel_s.entry(pass.kernel.name()).or_default() += seconds(pass.end - pass.begin);
+        }
     }
 }
 
 impl GpuBackend {
     /// The totals of every call so far (see [`GpuTotals`]).
     pub fn totals(&self) -> GpuTotals {
-        self.totals.lock().map(|t| *t).unwrap_or_default()
+        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
     }
 }

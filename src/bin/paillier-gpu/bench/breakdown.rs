@@ -1,7 +1,10 @@
 //! Which side bounds an operation on a GPU: per timed run, the host-visible time, the time inside
 //! GPU calls split into preparing and submitting, waiting for the device and copying out, the
 //! time outside GPU calls (packing, checks, conversions; of which a pipelined batch's exposed
-//! preparation), and the bytes moved.
+//! preparation), and the bytes moved; where the adapter keeps timestamps, the device's own time
+//! in kernels, in all and per kernel.
+
+use std::collections::BTreeMap;
 
 use paillier_gpu::Device;
 use serde::Serialize;
@@ -14,7 +17,7 @@ use paillier_gpu::hazmat::backend::{pipeline_totals, PipelineTotals};
 /// What a breakdown is taken between: the GPU backend's totals and the pipelines' (what host
 /// preparation the device's time did not hide).
 #[cfg(feature = "gpu")]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Totals {
     gpu: GpuTotals,
     pipeline: PipelineTotals,
@@ -52,7 +55,13 @@ pub(super) struct Breakdown {
     /// Bytes written to and read from the device per run.
     pub(super) bytes_up: f64,
     pub(super) bytes_down: f64,
-    /// "device" when waiting for the device is at least half the host-visible time, else "host".
+    /// Seconds the device spent in this operation's kernels (timestamp queries; `None` where
+    /// the adapter keeps no timestamps). Waiting well above it is transfers and queue gaps.
+    pub(super) device_busy_s: Option<f64>,
+    /// Of which, per kernel (overlapping chunks add up).
+    pub(super) kernel_s: BTreeMap<&'static str, f64>,
+    /// "device" when the device's time in kernels (or, where it was not measured, the host's
+    /// wait for the device) is at least half the host-visible time, else "host".
     pub(super) bound: &'static str,
 }
 
@@ -106,12 +115,27 @@ pub(super) fn breakdown(
         chunks: spent.chunks as f64 / n,
         bytes_up: spent.bytes_up as f64 / n,
         bytes_down: spent.bytes_down as f64 / n,
-        bound: if waiting_s * 2.0 >= host_visible_s {
+        device_busy_s: (spent.timed_chunks > 0).then_some(spent.device_busy_s / n),
+        kernel_s: spent.kernel_s.iter().map(|(&k, &s)| (k, s / n)).collect(),
+        // The device's own time where it was measured, else the host's wait for it.
+        bound: if device_s(spent.timed_chunks, spent.device_busy_s / n, waiting_s) * 2.0
+            >= host_visible_s
+        {
             "device"
         } else {
             "host"
         },
     })
+}
+
+/// The device's time: in kernels where chunks were timed, else the host's wait for it.
+#[cfg(feature = "gpu")]
+fn device_s(timed_chunks: u64, busy_s: f64, waiting_s: f64) -> f64 {
+    if timed_chunks > 0 {
+        busy_s
+    } else {
+        waiting_s
+    }
 }
 
 #[cfg(not(feature = "gpu"))]
@@ -120,13 +144,24 @@ pub(super) fn breakdown(_: Option<Totals>, _: Option<Totals>, _: &[f64]) -> Opti
 }
 
 impl Breakdown {
-    /// The table's note: which side bounds it, and the device's share of the time.
+    /// The table's note: which side bounds it, the share of the time spent waiting for the
+    /// device, and (where timed) the share the device spent in kernels.
     pub(super) fn summary(&self) -> String {
-        let share = if self.host_visible_s > 0.0 {
-            100.0 * self.waiting_s / self.host_visible_s
-        } else {
-            0.0
+        let share = |seconds: f64| {
+            if self.host_visible_s > 0.0 {
+                100.0 * seconds / self.host_visible_s
+            } else {
+                0.0
+            }
         };
-        format!("{} ({share:.0}% waiting)", self.bound)
+        match self.device_busy_s {
+            Some(busy) => format!(
+                "{} ({:.0}% waiting, {:.0}% in kernels)",
+                self.bound,
+                share(self.waiting_s),
+                share(busy)
+            ),
+            None => format!("{} ({:.0}% waiting)", self.bound, share(self.waiting_s)),
+        }
     }
 }

@@ -1,0 +1,82 @@
+//! The device's own time per kernel (timestamp queries): where the adapter keeps timestamps,
+//! every chunk's kernels are timed, the busy time lies within the calls' wall time, and each
+//! kernel that ran is named; with the option off, or on an adapter without them, no device time
+//! is claimed. Lavapipe keeps timestamps, so on CI this runs for real.
+//!
+//! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
+#![cfg(feature = "gpu")]
+
+mod common;
+
+use paillier_gpu::hazmat::backend::gpu::{GpuBackend, GpuOptions};
+use paillier_gpu::hazmat::backend::Backend;
+use rand::{rngs::StdRng, SeedableRng};
+
+/// Products of `items` random residues modulo a 1024-bit modulus on `gpu`, checked against
+/// num-bigint, so that the times below belong to work that was really done.
+fn products(gpu: &GpuBackend, items: usize) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let modulus = common::modulus(&mut rng, 1024);
+    let a = common::batch(&mut rng, &modulus, items);
+    let b = common::batch(&mut rng, &modulus, items);
+    let got = gpu.modmul(&modulus, &a, &b).unwrap();
+    let m = modulus.modulus();
+    for i in [0, items / 2, items - 1] {
+        let expected = modulus.biguint_of(a.item(i)) * modulus.biguint_of(b.item(i)) % &m;
+        assert_eq!(modulus.biguint_of(got.item(i)), expected, "item {i}");
+    }
+}
+
+#[test]
+fn kernels_are_timed_on_the_device_where_it_keeps_timestamps() {
+    let Some(gpu) = common::gpu::with_options(GpuOptions::default()) else {
+        return;
+    };
+    let report = gpu.report(&[]);
+    assert_eq!(gpu.device_timing(), report.timestamps, "on by default");
+    // Lavapipe keeps timestamps: CI's adapter must time its kernels, so this test cannot pass
+    // there without checking them.
+    if report.adapter.contains("llvmpipe") {
+        assert!(gpu.device_timing(), "lavapipe offers timestamp queries");
+    }
+    let before = gpu.totals();
+    products(&gpu, 1_000);
+    let spent = gpu.totals().since(&before);
+    assert!(spent.chunks > 1, "small dispatches make several chunks");
+    if !gpu.device_timing() {
+        assert_eq!((spent.timed_chunks, spent.device_busy_s), (0, 0.0));
+        assert!(spent.kernel_s.is_empty());
+        return;
+    }
+    assert_eq!(spent.timed_chunks, spent.chunks, "every chunk timed");
+    assert!(spent.device_busy_s > 0.0);
+    // The device's clock is not the host's: allow it a little slack.
+    assert!(
+        spent.device_busy_s <= spent.call_s * 1.05 + 1e-4,
+        "busy {} s within the calls' {} s",
+        spent.device_busy_s,
+        spent.call_s
+    );
+    let names: Vec<&str> = spent.kernel_s.keys().copied().collect();
+    assert_eq!(names, ["modmul"]);
+    // One kernel, so its summed passes cover at least the time the device was busy.
+    assert!(spent.kernel_s["modmul"] >= spent.device_busy_s * 0.999);
+}
+
+#[test]
+fn no_device_time_is_claimed_with_the_option_off() {
+    let Some(gpu) = common::gpu::with_options(GpuOptions {
+        device_timing: Some(false),
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    assert!(!gpu.device_timing());
+    assert!(!gpu.report(&[]).device_timing);
+    let before = gpu.totals();
+    products(&gpu, 300);
+    let spent = gpu.totals().since(&before);
+    assert!(spent.chunks > 0);
+    assert_eq!((spent.timed_chunks, spent.device_busy_s), (0, 0.0));
+    assert!(spent.kernel_s.is_empty());
+}
