@@ -161,19 +161,24 @@ fn crt_decoding_matches_the_cpu_at_every_key_size() {
 
 /// Decoding on the wide numbers modulo p² (the two digits turned off), and on digit kernels of
 /// other lane counts: two lanes (8 limbs each at key_len 512; wider lanes fall back to the wide
-/// numbers, as at 1024 and 2048 here) and as many as the adapter allows.
+/// numbers, as at 1024 and 2048 here), as many as the adapter allows, and twice the usual for
+/// the calls too small to fill (`two_digit_fill`).
 #[test]
 fn crt_decoding_matches_the_cpu_on_every_arithmetic() {
     let variants = [
-        ("wide", Some(false), None),
-        ("two digits, 2 lanes", Some(true), Some(2)),
-        ("two digits, most lanes", Some(true), Some(64)),
+        ("wide", Some(false), None, None),
+        ("two digits, 2 lanes", Some(true), Some(2), None),
+        ("two digits, most lanes", Some(true), Some(64), None),
+        // Twice the usual lanes for calls of fewer than 100 invocations at the usual lanes:
+        // the small calls here, not the larger ones.
+        ("two digits, filling", Some(true), None, Some(100)),
     ];
     let cases = [(512u64, 504usize), (1024, 1016), (2048, 1020)];
-    for (label, two_digit, two_digit_lanes) in variants {
+    for (label, two_digit, two_digit_lanes, two_digit_fill) in variants {
         let options = GpuOptions {
             two_digit,
             two_digit_lanes,
+            two_digit_fill,
             ..GpuOptions::default()
         };
         if let Some(gpu) = common::gpu::with_options(options) {

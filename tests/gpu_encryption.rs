@@ -215,24 +215,29 @@ fn fused_encryption_matches_the_cpu_for_both_schemes_and_both_paths() {
 
 /// Both arithmetics of the fixed-base passes give the CPU's ciphertexts: the wide numbers
 /// modulo the squares (the option off, or no root given) and two digits modulo the roots with
-/// few lanes and with the most the adapter allows, for both schemes, both paths, messages as
-/// values and as slot bits, across chunks.
+/// few lanes, with the most the adapter allows, and with twice the usual where a call is too
+/// small to fill (`two_digit_fill`: at n of 512 bits here, not 1024), for both schemes, both
+/// paths, messages as values and as slot bits, across chunks.
 #[test]
 fn fused_encryption_matches_the_cpu_on_every_arithmetic() {
     let variants = [
-        ("wide", Some(false), None),
-        ("two digits, 2 lanes", Some(true), Some(2)),
-        ("two digits, most lanes", Some(true), Some(64)),
+        ("wide", Some(false), None, None),
+        ("two digits, 2 lanes", Some(true), Some(2), None),
+        ("two digits, most lanes", Some(true), Some(64), None),
+        // Twice the usual lanes for calls of fewer than 100 invocations at the usual lanes:
+        // the small calls here, not the larger ones.
+        ("two digits, filling", Some(true), None, Some(100)),
     ];
     let mut rng = StdRng::seed_from_u64(14);
     let keys: Vec<Key> = [512u64, 1024]
         .iter()
         .map(|&bits| Key::new(&mut rng, bits))
         .collect();
-    for (label, two_digit, two_digit_lanes) in variants {
+    for (label, two_digit, two_digit_lanes, two_digit_fill) in variants {
         let options = GpuOptions {
             two_digit,
             two_digit_lanes,
+            two_digit_fill,
             ..GpuOptions::default()
         };
         let Some(gpu) = common::gpu::with_options(options) else {

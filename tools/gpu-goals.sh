@@ -6,7 +6,9 @@
 #
 #   1. batch $BATCH (131,072) with the whole search over $DATABASE (8,192) records: encryption
 #      (owner, public key), aggregation, decoding and the search, for each arithmetic modulo
-#      squares: wide (PAILLIER_GPU_TWO_DIGIT=0), two digits (the default), two digits with 8 lanes;
+#      squares: wide (PAILLIER_GPU_TWO_DIGIT=0), two digits (the default), two digits with 8 lanes,
+#      and two digits with 8 lanes only for calls of fewer than 65,536 invocations at 4 (the
+#      search's decoding and query; PAILLIER_GPU_TWO_DIGIT_FILL);
 #   2. the default at $LARGE_BATCH (524,288) with the search over $LARGE_DATABASE (1,048,576);
 #   3. #25's number operations and 64 × 10 linear layers at $BATCH (rows nums_* and linear_*);
 #   4. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
@@ -80,7 +82,8 @@ run() {
 
 # File names of letters, digits, '.', '_' and '-' only (what a lent machine's $OUT returns).
 for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
-    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8; do
+    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8 \
+    digits-fill:PAILLIER_GPU_TWO_DIGIT_FILL=65536; do
     run "arithmetic-${arithmetic%%:*}" "${arithmetic#*:}" -- --device gpu --batch "$BATCH" \
         --database "$DATABASE" --repeat "$REPEAT" --no-numbers
 done

@@ -70,9 +70,11 @@ done
 # The arithmetic modulo squares side by side at key_len 1024 (BENCHMARKS.md, seventeenth and
 # eighteenth sessions), for decoding, both encryptions and the search: the wide numbers modulo
 # N², two digits modulo N (the default: half the wide kernels' lanes), and two digits with more
-# lanes (8: the wide kernels' invocations per item modulo p²).
+# lanes (8: the wide kernels' invocations per item modulo p²), and 8 lanes only for the calls
+# that launch fewer than 65,536 invocations at 4 (PAILLIER_GPU_TWO_DIGIT_FILL).
 for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
-    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8; do
+    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8 \
+    digits-fill:PAILLIER_GPU_TWO_DIGIT_FILL=65536; do
     setting="${arithmetic#*:}"
     echo "gpu-measure: arithmetic with $setting"
     env "$setting" "$binary" bench --device gpu --type paillier --key-len 1024 --batch 131072 \

@@ -180,6 +180,7 @@ impl GpuBackend {
             spot_checks: options.spot_check_samples.unwrap_or(1),
             two_digit: options.two_digit.unwrap_or(true),
             two_digit_lanes: options.two_digit_lanes,
+            two_digit_fill: options.two_digit_fill.unwrap_or(0),
             device_timing,
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),

@@ -72,8 +72,9 @@ impl GpuBackend {
         };
         // On two digits modulo each prime where the shape allows (p and q share their widths).
         let two_digit = self.two_digit_applies(&key.p, &key.p_squared);
+        let digit_shape = self.digit_shape(&key.p, count);
         let product_edges = if two_digit {
-            self.two_digit_product_edges(&key.p)
+            self.two_digit_product_edges(digit_shape)
         } else {
             self.shape(w).product_back_edges()
         };
@@ -96,9 +97,9 @@ impl GpuBackend {
             "decoding {count} responses modulo {} on {}",
             if one_prime { "p²" } else { "p² and q²" },
             if two_digit {
-                "two digits"
+                format!("two digits, {} lanes", digit_shape.lanes)
             } else {
-                "the wide numbers"
+                "the wide numbers".to_string()
             }
         );
         let digit_consts = if two_digit {
@@ -148,7 +149,7 @@ impl GpuBackend {
             if two_digit {
                 let prime = if k == 0 { &key.p } else { &key.q };
                 passes.extend(self.two_digit_passes(
-                    prime,
+                    (prime, digit_shape),
                     &digit_consts[k],
                     bases,
                     program,

@@ -88,7 +88,7 @@ impl GpuBackend {
         job: &EncryptionJob<'_>,
         share: &ResidueTables<'k>,
     ) -> Result<ShareBuffers<'k>> {
-        if let Some(digits) = self.digit_share(share, job.n)? {
+        if let Some(digits) = self.digit_share(share, job.n, job.messages.len())? {
             return Ok(ShareBuffers::Digits(digits));
         }
         Ok(ShareBuffers::Wide {

@@ -118,6 +118,8 @@ pub struct GpuBackend {
     two_digit: bool,
     /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
     two_digit_lanes: Option<usize>,
+    /// Invocations below which a call's digit kernels double their lanes (0: never).
+    two_digit_fill: usize,
     /// Whether every chunk's passes are timed on the device (`device_times.rs`).
     device_timing: bool,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).

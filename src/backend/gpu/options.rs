@@ -103,6 +103,13 @@ pub struct GpuOptions {
     /// half the work per item. Twice that many keep the wide kernels' invocations per item, each
     /// with about half the work (for small batches, where a GPU is not full).
     pub two_digit_lanes: Option<usize>,
+    /// Invocations below which a call's digit kernels take twice their usual lanes (at least 4
+    /// limbs a lane; `PAILLIER_GPU_TWO_DIGIT_FILL` when unset here; default 0, never). A batch
+    /// too small to fill the device then runs each item on more lanes, about half a lane's work
+    /// each, so it finishes sooner; a large batch keeps the usual lanes, fewer exchanges per
+    /// item. Ignored where [`two_digit_lanes`](Self::two_digit_lanes) is set. Off by default
+    /// until a GPU's measurement says where the crossover lies (BENCHMARKS.md).
+    pub two_digit_fill: Option<usize>,
     /// Time every kernel on the device with timestamp queries, where the adapter has them
     /// (`PAILLIER_GPU_DEVICE_TIMING=0|1` when unset here; default on). The times reach
     /// [`GpuTotals`](super::GpuTotals) and `bench --json`'s breakdown; they cost a few
@@ -135,7 +142,7 @@ impl GpuOptions {
     /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
     /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_ADAPTER_INDEX`, `PAILLIER_GPU_MIN_BATCH`,
     /// `PAILLIER_GPU_SPOT_CHECK`, `PAILLIER_GPU_TWO_DIGIT`, `PAILLIER_GPU_TWO_DIGIT_LANES`,
-    /// `PAILLIER_GPU_DEVICE_TIMING`.
+    /// `PAILLIER_GPU_TWO_DIGIT_FILL`, `PAILLIER_GPU_DEVICE_TIMING`.
     /// `lookup` gives
     /// a setting's value or None; the library itself never reads the environment.
     ///
@@ -186,6 +193,7 @@ impl GpuOptions {
             spot_check_samples: count_from_env("PAILLIER_GPU_SPOT_CHECK")?,
             two_digit: switch_from_env("PAILLIER_GPU_TWO_DIGIT")?,
             two_digit_lanes: count_from_env("PAILLIER_GPU_TWO_DIGIT_LANES")?,
+            two_digit_fill: count_from_env("PAILLIER_GPU_TWO_DIGIT_FILL")?,
             device_timing: switch_from_env("PAILLIER_GPU_DEVICE_TIMING")?,
         })
     }
@@ -220,6 +228,7 @@ impl GpuOptions {
             spot_check_samples: self.spot_check_samples.or(other.spot_check_samples),
             two_digit: self.two_digit.or(other.two_digit),
             two_digit_lanes: self.two_digit_lanes.or(other.two_digit_lanes),
+            two_digit_fill: self.two_digit_fill.or(other.two_digit_fill),
             device_timing: self.device_timing.or(other.device_timing),
         }
     }
@@ -243,13 +252,16 @@ mod tests {
         let unset = settings(&[]).unwrap();
         assert_eq!(unset.two_digit, None);
         assert_eq!(unset.two_digit_lanes, None);
+        assert_eq!(unset.two_digit_fill, None);
         let set = settings(&[
             ("PAILLIER_GPU_TWO_DIGIT", "0"),
             ("PAILLIER_GPU_TWO_DIGIT_LANES", "8"),
+            ("PAILLIER_GPU_TWO_DIGIT_FILL", "65536"),
         ])
         .unwrap();
         assert_eq!(set.two_digit, Some(false));
         assert_eq!(set.two_digit_lanes, Some(8));
+        assert_eq!(set.two_digit_fill, Some(65_536));
         assert_eq!(
             settings(&[("PAILLIER_GPU_TWO_DIGIT", " 1 ")])
                 .unwrap()
@@ -259,6 +271,7 @@ mod tests {
         for bad in [
             &[("PAILLIER_GPU_TWO_DIGIT", "yes")][..],
             &[("PAILLIER_GPU_TWO_DIGIT_LANES", "four")][..],
+            &[("PAILLIER_GPU_TWO_DIGIT_FILL", "-1")][..],
         ] {
             let message = settings(bad).unwrap_err().to_string();
             assert!(message.contains(bad[0].0), "{message}");

@@ -20,6 +20,10 @@ use crate::error::Result;
 /// numbers per lane: wider lanes make shaders that software adapters compile for minutes.
 const MAX_LIMBS_PER_LANE: usize = 8;
 
+/// Fewest limbs per lane the fill rule widens to ([`GpuOptions::two_digit_fill`](super::GpuOptions)):
+/// below it, a product's exchanges outweigh its multiply-adds.
+const MIN_FILL_LIMBS_PER_LANE: usize = 4;
+
 /// The table pass's products besides its odd powers, each counted as a digit product (more
 /// than they cost): the split into digits (three Montgomery products and a full product) and
 /// the square.
@@ -35,28 +39,33 @@ impl GpuBackend {
         prime: &MontgomeryModulus,
         square: &MontgomeryModulus,
     ) -> bool {
-        let shape = self.digit_shape(prime);
+        let shape = self.digit_shape(prime, usize::MAX);
         self.two_digit
             && square.len() == 2 * prime.len()
             && shape.unrolled()
             && shape.per_lane() <= MAX_LIMBS_PER_LANE
     }
 
-    /// The shape of the digit kernels for `prime`: the option's lanes, else every kernel's rule
-    /// (about 8 limbs per lane): half the lanes of the wide numbers modulo prime², each with
-    /// about as much work per product as a wide lane had.
-    pub(super) fn digit_shape(&self, prime: &MontgomeryModulus) -> Shape {
+    /// The shape of the digit kernels for `prime` in a call of `items` items: the option's
+    /// lanes, else every kernel's rule (about 8 limbs per lane: half the lanes of the wide
+    /// numbers modulo prime², each with about as much work per product as a wide lane had),
+    /// doubled where the call would launch fewer invocations than the fill option asks for.
+    pub(super) fn digit_shape(&self, prime: &MontgomeryModulus, items: usize) -> Shape {
         let s = self.gpu_limbs(prime);
         match self.two_digit_lanes {
             Some(lanes) => self.shape_with_lanes(s, lanes),
-            None => self.shape(s),
+            None => {
+                let usual = self.shape(s);
+                let wanted = lanes_to_fill(usual.lanes, s, items, self.two_digit_fill);
+                self.shape_with_lanes(s, wanted)
+            }
         }
     }
 
-    /// Loop back-edges of one digit product (two rows functions and their reductions), what
-    /// the term programs and the dispatch steps are cut by.
-    pub(super) fn two_digit_product_edges(&self, prime: &MontgomeryModulus) -> usize {
-        2 * self.digit_shape(prime).product_back_edges() + 1
+    /// Loop back-edges of one digit product at `shape` (two rows functions and their
+    /// reductions), what the term programs and the dispatch steps are cut by.
+    pub(super) fn two_digit_product_edges(&self, shape: Shape) -> usize {
+        2 * shape.product_back_edges() + 1
     }
 
     /// The constants of the digit kernels for `prime` (with `inverse` = prime⁻¹ mod R), S limbs
@@ -75,19 +84,18 @@ impl GpuBackend {
     }
 
     /// The two passes of `c^e mod prime²` over `bases` (residues modulo prime², 2S limbs per
-    /// item): every base's odd powers, then the program `terms` (the device copy of `plan`) into
-    /// `output` (2S limbs per item).
+    /// item) at `shape` ([`digit_shape`](Self::digit_shape)): every base's odd powers, then the
+    /// program `terms` (the device copy of `plan`) into `output` (2S limbs per item).
     pub(super) fn two_digit_passes<'a>(
         &self,
-        prime: &MontgomeryModulus,
+        (prime, shape): (&MontgomeryModulus, Shape),
         consts: &'a wgpu::Buffer,
         bases: Source<'a>,
         (terms, plan): (&'a wgpu::Buffer, &TermPlan),
         output: Source<'a>,
     ) -> [Pass<'a>; 2] {
         let s = self.gpu_limbs(prime);
-        let shape = self.digit_shape(prime);
-        let product_edges = self.two_digit_product_edges(prime);
+        let product_edges = self.two_digit_product_edges(shape);
         let odd = 1usize << (plan.window - 1);
         let params = Params {
             m0_inv: self.m0_inv(prime),
@@ -156,6 +164,18 @@ impl GpuBackend {
     }
 }
 
+/// Lanes a digit kernel of `usual` lanes over `limbs` limbs wants for `items` items: twice as
+/// many where `items` at the usual lanes launch fewer than `fill` invocations and each lane keeps
+/// at least [`MIN_FILL_LIMBS_PER_LANE`] limbs; else the usual (the caller's shape still caps it).
+fn lanes_to_fill(usual: usize, limbs: usize, items: usize, fill: usize) -> usize {
+    let wider = 2 * usual;
+    if items.saturating_mul(usual) < fill && limbs / wider >= MIN_FILL_LIMBS_PER_LANE {
+        wider
+    } else {
+        usual
+    }
+}
+
 /// The limbs of [`GpuBackend::two_digit_consts`], which the caller wipes, with room for
 /// `spare` more (other kernels append constants of their own): allocated once, so that no
 /// reallocation leaves a copy behind.
@@ -187,4 +207,32 @@ pub(super) fn two_digit_const_limbs(
         part.zeroize();
     }
     Ok(limbs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lanes_to_fill;
+
+    #[test]
+    fn small_calls_take_twice_the_lanes_down_to_four_limbs_a_lane() {
+        // p of 32 limbs on 4 lanes (key_len 1024): 8,192 items launch 32,768 invocations.
+        assert_eq!(lanes_to_fill(4, 32, 8_192, 65_536), 8);
+        assert_eq!(
+            lanes_to_fill(4, 32, 16_384, 65_536),
+            4,
+            "fills at the usual lanes"
+        );
+        assert_eq!(lanes_to_fill(4, 32, 1, 0), 4, "the rule off");
+        assert_eq!(
+            lanes_to_fill(8, 32, 1, usize::MAX),
+            8,
+            "4 limbs a lane at most widened"
+        );
+        assert_eq!(lanes_to_fill(2, 16, 1, usize::MAX), 4);
+        assert_eq!(
+            lanes_to_fill(1, 8, usize::MAX, usize::MAX),
+            1,
+            "no overflow"
+        );
+    }
 }

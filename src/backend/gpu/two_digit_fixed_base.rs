@@ -23,6 +23,7 @@ use super::params::{
     phased_program, Params, PHASE_FROM_FACTOR, PHASE_KEEP_DIGITS, PHASE_ONE_PLUS_MN,
     PHASE_SPREAD_SLOTS,
 };
+use super::shader::Shape;
 use super::two_digit::two_digit_const_limbs;
 use super::GpuBackend;
 use crate::backend::ResidueTables;
@@ -56,19 +57,23 @@ pub(super) enum DigitFinish<'a> {
 /// The device buffers of one share on digits.
 pub(super) struct DigitShare<'k> {
     pub root: &'k MontgomeryModulus,
+    /// The digit kernels' shape for this call ([`GpuBackend::digit_shape`]).
+    pub shape: Shape,
     pub consts: wgpu::Buffer,
     pub noise: Arc<wgpu::Buffer>,
     pub g: Option<Arc<wgpu::Buffer>>,
 }
 
 impl GpuBackend {
-    /// The digit tables and constants of `share`, or None where it runs on the wide numbers:
+    /// The digit tables and constants of `share` for a call of `items` items, or None where it
+    /// runs on the wide numbers:
     /// no root given, the option off, a shape the digit kernels do not take, or tables the
     /// digit arithmetic does not apply to.
     pub(super) fn digit_share<'k>(
         &self,
         share: &ResidueTables<'k>,
         n: &BigUint,
+        items: usize,
     ) -> Result<Option<DigitShare<'k>>> {
         let Some(root) = share.root else {
             return Ok(None);
@@ -88,6 +93,7 @@ impl GpuBackend {
         };
         Ok(Some(DigitShare {
             root,
+            shape: self.digit_shape(root, items),
             consts: self.digit_encryption_consts(root, share.modulus, n)?,
             noise,
             g,
@@ -153,7 +159,7 @@ impl GpuBackend {
         output: Source<'a>,
     ) -> Pass<'a> {
         let rows = exponents.bits.div_ceil(table.window_bits());
-        let per_row = self.two_digit_product_edges(share.root) + 3;
+        let per_row = self.two_digit_product_edges(share.shape) + 3;
         let (start_bits, start_digits) = match start {
             DigitStart::One => (0, None),
             DigitStart::Digits(digits) => (PHASE_FROM_FACTOR, Some(digits)),
@@ -186,7 +192,7 @@ impl GpuBackend {
         }
         Pass {
             kernel: Kernel::TwoDigitFixedBase,
-            shape: self.digit_shape(share.root),
+            shape: share.shape,
             params: Params {
                 exp_words: exponents.per_item as u32,
                 exp_bits: exponents.bits as u32,
