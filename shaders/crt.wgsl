@@ -5,7 +5,8 @@
 //   m = m_q + q · ((m_p − m_q) · q⁻¹ mod p) (Garner), result = popcount(m & mask), or a defect
 //   report when m cannot be an honest aggregate (backend/response_check.rs).
 // With params.primes = 1 every honest plaintext is below p (backend/one_prime.rs): m = m_p, and
-// x_q is neither computed nor read.
+// x_q is neither computed nor read. With params.out_limbs = 2S (decryption of numbers) m itself
+// is the result, 2S limbs an item, and the masks are not read.
 // S is the width of p and q. The same formula finishes both schemes; only h_p and h_q differ.
 
 // P | Q | P⁻¹ mod 2^(LIMB_BITS·S) | Q⁻¹ mod 2^(LIMB_BITS·S) | h_p·R mod p | h_q·R mod q | q⁻¹·R mod p.
@@ -52,7 +53,10 @@ fn kernel(_grid_row: u32) {
     let q = load_consts(S);
     let x_at = (params.first + i) * params.x_limbs;
     let u_p = exact_quotient(load_x_p(x_at), load_x_p(x_at + S), p, load_consts(2u * S));
-    let m_p = mont_mul(u_p.v, load_consts(4u * S), p, params.m0_inv);
+    // Outside the subgroup the quotient is meaningless: 0, as the CPU's recombination takes
+    // (decoding reports such a response as a defect; decryption gives what the CPU gives).
+    let q_p = pick(u_p.v, unit(0u), !u_p.exact);
+    let m_p = mont_mul(q_p, load_consts(4u * S), p, params.m0_inv);
     // Copies in variables: a value array may not be indexed by a run-time index.
     var low_limbs = m_p;
     var high_limbs = unit(0u);
@@ -60,7 +64,8 @@ fn kernel(_grid_row: u32) {
     // params.primes is uniform, so every lane takes the same branch (lane_sum inside is safe).
     if (params.primes != 1u) {
         let u_q = exact_quotient(load_x_q(x_at), load_x_q(x_at + S), q, load_consts(3u * S));
-        let m_q = mont_mul(u_q.v, load_consts(5u * S), q, params.m0_inv_q);
+        let q_q = pick(u_q.v, unit(0u), !u_q.exact);
+        let m_q = mont_mul(q_q, load_consts(5u * S), q, params.m0_inv_q);
         // m_q mod p: q < 2p (same bit length), so at most one subtraction.
         let reduced = sub_limbs(m_q, p);
         let m_q_mod_p = pick(reduced.v, m_q, reduced.flag != 0u);
@@ -72,6 +77,17 @@ fn kernel(_grid_row: u32) {
         low_limbs = low.v;
         high_limbs = add_limbs(product.hi, unit(low.flag)).v;
         in_subgroup = in_subgroup && u_q.exact;
+    }
+    // Decryption (params.out_limbs = 2S, uniform): the plaintext itself, low limbs then high.
+    if (params.out_limbs != 0u) {
+        if (item < params.count) {
+            let at = i * params.out_limbs + lane * L;
+            for (var k = 0u; k < L; k++) {
+                results[at + k] = low_limbs[k];
+                results[at + S + k] = high_limbs[k];
+            }
+        }
+        return;
     }
     let m_at = ((i + params.operand_first) % params.operand_count) * params.mask_words;
     var count = 0u;

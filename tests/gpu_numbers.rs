@@ -1,6 +1,7 @@
 //! Encrypted numbers on the GPU against the CPU, bit for bit: the linear layer (its
 //! multi-exponentiation), plain multiplication, addition with alignment and sums give the same
-//! ciphertexts on every limb path and exchange variant; GPU encryption decrypts to the input.
+//! ciphertexts on every limb path and exchange variant; GPU encryption decrypts to the input;
+//! decryption's exponentiations and recombination on the device give the CPU's plaintexts.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
@@ -10,12 +11,17 @@ mod common;
 use std::sync::Arc;
 
 use common::gpu::backends;
+use common::{batch, odd_pair};
+use num_bigint::RandBigInt;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
-use paillier_gpu::hazmat::backend::Backend;
+use paillier_gpu::hazmat::backend::{Backend, CrtKey, LimbBatch};
+use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 use paillier_gpu::numbers::{
     Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray, PlainMatrix,
 };
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+use paillier_gpu::Error;
+use rand::{rngs::StdRng, SeedableRng};
 
 #[test]
 fn numbers_on_the_gpu_equal_the_cpu() {
@@ -138,5 +144,80 @@ fn packed_numbers_on_the_gpu_equal_the_cpu() {
             Decrypted::Floats(values.clone()),
             "{variant:?}"
         );
+    }
+}
+
+/// `Backend::crt_decrypt` on the device (both primes' exponentiations and the recombination)
+/// against the CPU's, at the widths of key_len 512, 1024 and 2048, for batches of 1, 7 and 67
+/// (several chunks), with bases whose powers are 1 modulo each prime (as for any ciphertext) and
+/// with bases whose powers are not; bases that do not match the key are refused by both. Exponents of 40 bits
+/// keep lavapipe quick: the program's length does not change the arithmetic.
+#[test]
+fn crt_decryption_on_the_gpu_equals_the_cpu() {
+    let all = backends();
+    if all.is_empty() {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(12);
+    for key_len in [512u64, 1024, 2048] {
+        let (p, q) = odd_pair(&mut rng, key_len);
+        let exponent = |rng: &mut StdRng| rng.gen_biguint(40) | num_bigint::BigUint::from(1u32);
+        let (e_p, e_q) = (exponent(&mut rng), exponent(&mut rng));
+        let (h_p, h_q) = (rng.gen_biguint(64), rng.gen_biguint(64));
+        let key = CrtKey::new(&p, &q, &e_p, &e_q, &h_p, &h_q).unwrap();
+        // CrtKey keeps the larger prime as p.
+        let (p, q) = if p > q { (p, q) } else { (q, p) };
+        let square = |m: &num_bigint::BigUint| MontgomeryModulus::new(&(m * m)).unwrap();
+        let (p_squared, q_squared) = (square(&p), square(&q));
+        // The widest key on one variant only: lavapipe is slow there.
+        let variants = if key_len == 2048 { &all[..1] } else { &all[..] };
+        // Bases 1 + prime·t: their powers are 1 modulo the prime, as every ciphertext coprime
+        // to n gives with the exponent prime − 1 (the exact division needs it).
+        let bases =
+            |rng: &mut StdRng, prime: &num_bigint::BigUint, square: &MontgomeryModulus, count| {
+                let mut out = LimbBatch::new(square.len());
+                for _ in 0..count {
+                    let base = (rng.gen_biguint_below(prime) * prime + 1u32) % square.modulus();
+                    out.push(&square.limbs_of(&base).unwrap()).unwrap();
+                }
+                out
+            };
+        for count in [1usize, 7, 67] {
+            let bases_p = bases(&mut rng, &p, &p_squared, count);
+            let bases_q = bases(&mut rng, &q, &q_squared, count);
+            let expected = CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
+            assert_eq!(expected.limbs_per_item(), key.plaintext_limbs());
+            for (variant, gpu) in variants {
+                let got = gpu.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
+                assert_eq!(
+                    got, expected,
+                    "key_len {key_len}, {count} items, {variant:?}"
+                );
+            }
+        }
+        // Bases whose powers are not 1 modulo the primes (no ciphertext coprime to n gives
+        // them): both take the share as 0, so that spot checks agree on them too.
+        let bases_p = batch(&mut rng, &p_squared, 5);
+        let bases_q = batch(&mut rng, &q_squared, 5);
+        let expected = CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
+        for (variant, gpu) in variants {
+            let got = gpu.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
+            assert_eq!(
+                got, expected,
+                "key_len {key_len}, outside the subgroup, {variant:?}"
+            );
+        }
+        // One base short, or bases of the wrong width: refused, not decrypted.
+        let bases_p = batch(&mut rng, &p_squared, 3);
+        let short = batch(&mut rng, &q_squared, 2);
+        let narrow = LimbBatch::from_flat(1, vec![1, 2, 3]).unwrap();
+        for backend in [&CpuBackend as &dyn Backend, all[0].1.as_ref()] {
+            for bases_q in [&short, &narrow] {
+                assert!(matches!(
+                    backend.crt_decrypt(&key, &bases_p, bases_q),
+                    Err(Error::InvalidParameter(_))
+                ));
+            }
+        }
     }
 }

@@ -196,7 +196,20 @@ impl CrtKey {
     /// product by p's 2-adic inverse, the products modulo p are Montgomery products, and every
     /// intermediate is wiped. (num-bigint's division would leave unwiped copies of p behind.)
     pub fn recombine_checked(&self, x_p: &[u64], x_q: &[u64]) -> (num_bigint::BigUint, bool) {
-        use crate::bigint::{biguint_from_limbs, conditional_assign, mul_wide};
+        let mut m = zeroize::Zeroizing::new(vec![0u64; self.plaintext_limbs()]);
+        let in_subgroup = self.recombine_into(x_p, x_q, &mut m);
+        (crate::bigint::biguint_from_limbs(&m), in_subgroup)
+    }
+
+    /// Limbs of a plaintext (n's width: p's and q's limbs).
+    pub fn plaintext_limbs(&self) -> usize {
+        2 * self.p.len()
+    }
+
+    /// [`recombine_checked`](Self::recombine_checked) into `m`
+    /// ([`plaintext_limbs`](Self::plaintext_limbs) limbs), in constant time.
+    pub(crate) fn recombine_into(&self, x_p: &[u64], x_q: &[u64], m: &mut [u64]) -> bool {
+        use crate::bigint::{conditional_assign, mul_wide};
         use zeroize::Zeroizing;
         let s = self.p.len();
         let (mut m_p, mut m_q) = (Zeroizing::new(vec![0u64; s]), Zeroizing::new(vec![0u64; s]));
@@ -214,8 +227,7 @@ impl CrtKey {
                 .mul_mixed(&self.p.to_montgomery(&diff), &self.q_inv_mod_p),
         );
         // m = m_q + q·t, below n: 2s limbs.
-        let mut m = Zeroizing::new(vec![0u64; 2 * s]);
-        mul_wide(self.q.modulus_limbs(), &t, &mut m);
+        mul_wide(self.q.modulus_limbs(), &t, m);
         let mut carry = 0u64;
         for (i, limb) in m.iter_mut().enumerate() {
             let add = if i < s { m_q[i] } else { 0 };
@@ -223,7 +235,7 @@ impl CrtKey {
             *limb = v as u64;
             carry = (v >> 64) as u64;
         }
-        (biguint_from_limbs(&m), p_ok && q_ok)
+        p_ok && q_ok
     }
 
     /// The limbs a ciphertext needs for [`residues`](Self::residues): twice p²'s, where the

@@ -122,6 +122,15 @@ impl Backend for FallbackBackend {
         })
     }
 
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.attempt("CRT decryption", |b| b.crt_decrypt(key, bases_p, bases_q))
+    }
+
     fn multi_exp(
         &self,
         modulus: &MontgomeryModulus,

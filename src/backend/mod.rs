@@ -5,6 +5,7 @@
 //! express their work as these batched operations and never see how a backend runs them.
 
 pub mod cpu;
+mod crt_decryption;
 mod crt_key;
 pub(crate) mod encryption;
 mod fallback;
@@ -27,6 +28,7 @@ mod verifying;
 
 pub use batch::{Exponents, LimbBatch, Secrecy};
 pub(crate) use checks::{check_crt_operands, check_fixed_base_operands, check_operands};
+pub(crate) use crt_decryption::check_decrypt_operands;
 pub use crt_key::CrtKey;
 pub use device::{backend_for, encryption_batch, Device};
 pub use encryption::{EncryptionJob, Garner, ResidueTables, Residues};
@@ -89,6 +91,21 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<u32>>;
+
+    /// CRT decryption to whole plaintexts, for numbers (whose plaintexts span all of n):
+    /// `x_p = bases_p[i] ^ e_p mod p²`, `x_q` likewise, recombined as in
+    /// [`crt_decode`](Self::crt_decode) into `out[i] = m < n` ([`CrtKey::plaintext_limbs`]
+    /// limbs). No check of `x ≡ 1` is made: any ciphertext coprime to n passes it. The default
+    /// runs [`modexp`](Self::modexp) twice and recombines on the CPU in constant time; a GPU
+    /// recombines on the device.
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        crt_decryption::decrypt_with_primitives(self, key, bases_p, bases_q)
+    }
 
     /// Products of powers over shared bases (the linear layer's work): for `samples` groups of
     /// `per_row` bases and `rows` rows of `per_row` PUBLIC exponents,

@@ -96,6 +96,15 @@ impl Backend for RoutingBackend {
             .crt_decode(key, bases_p, bases_q, masks)
     }
 
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.pick(bases_p.len()).crt_decrypt(key, bases_p, bases_q)
+    }
+
     fn multi_exp(
         &self,
         modulus: &MontgomeryModulus,

@@ -181,6 +181,16 @@ pub(crate) fn crt_decode(
     CpuBackend.crt_decode(key, &one(bases_p, i)?, &q, &one(masks, i)?)
 }
 
+/// The CPU's plaintext for item `i` of a CRT decryption.
+pub(crate) fn crt_decrypt(
+    key: &CrtKey,
+    bases_p: &LimbBatch,
+    bases_q: &LimbBatch,
+    i: usize,
+) -> Result<LimbBatch> {
+    CpuBackend.crt_decrypt(key, &one(bases_p, i)?, &one(bases_q, i)?)
+}
+
 /// The CPU's ciphertext for item `i` of an encryption job (its noise exponents are given, so
 /// the job fixes every ciphertext).
 pub(crate) fn encrypt(job: &EncryptionJob<'_>, i: usize) -> Result<LimbBatch> {

@@ -124,6 +124,21 @@ impl Backend for VerifyingBackend {
         )
     }
 
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        spot_check::run_checked(
+            "CRT decryption",
+            self.samples_for(bases_p.len()),
+            bases_p.len(),
+            || self.inner.crt_decrypt(key, bases_p, bases_q),
+            |i| spot_check::crt_decrypt(key, bases_p, bases_q, i),
+        )
+    }
+
     fn multi_exp(
         &self,
         modulus: &MontgomeryModulus,

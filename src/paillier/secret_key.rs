@@ -284,8 +284,8 @@ impl SecretKey {
         self.decrypt_values(backend, ciphertexts.iter().map(Ciphertext::as_biguint))
     }
 
-    /// Decrypts ciphertexts already checked to lie in `[1, n²)`: the two exponentiations on the
-    /// backend, the recombination on the CPU.
+    /// Decrypts ciphertexts already checked to lie in `[1, n²)`: the residues on the host, the
+    /// exponentiations and the recombination on the backend ([`Backend::crt_decrypt`]).
     pub(crate) fn decrypt_values<'a>(
         &self,
         backend: &dyn Backend,
@@ -319,13 +319,11 @@ impl SecretKey {
         backend: &dyn Backend,
         ciphertexts: &Ciphertexts<'_>,
     ) -> Result<Vec<BigUint>> {
-        let crt = &self.crt;
         let (bases_p, bases_q) = self.crt_bases(ciphertexts, false)?;
-        let x_p = Zeroizing::new(backend.modexp(&crt.p_squared, &bases_p, &crt.exponent_p)?);
-        let x_q = Zeroizing::new(backend.modexp(&crt.q_squared, &bases_q, &crt.exponent_q)?);
-        Ok((0..x_p.len())
+        let plaintexts = Zeroizing::new(backend.crt_decrypt(&self.crt, &bases_p, &bases_q)?);
+        Ok((0..plaintexts.len())
             .into_par_iter()
-            .map(|i| crt.recombine(x_p.item(i), x_q.item(i)))
+            .map(|i| biguint_from_limbs(plaintexts.item(i)))
             .collect())
     }
 }

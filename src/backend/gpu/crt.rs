@@ -1,6 +1,7 @@
 //! Decoding on the device: the CRT exponentiations (one where every honest plaintext is below p,
 //! see `backend/one_prime.rs`; else two), then the recombination and the masked popcount,
-//! chained in one submission per chunk so that only distances come back.
+//! chained in one submission per chunk so that only distances come back. Decryption of numbers
+//! runs the same passes with both primes and takes the recombined plaintexts back instead.
 //!
 //! Each exponentiation `c^(p−1) mod p²` runs by sliding windows of 5 bits over `p − 1`: at
 //! key_len 1024, 17 products build the odd powers and about 1,024 squarings and 171 window
@@ -15,10 +16,18 @@ use super::dispatch::{Operand, Pass, Source};
 use super::kernels::Kernel;
 use super::multi_exp_plan::TermPlan;
 use super::params::{one_dispatch, Params};
-use super::words::exponent_words;
+use super::words::{exponent_words, ReadWords};
 use super::GpuBackend;
 use crate::backend::{CrtKey, LimbBatch};
 use crate::error::Result;
+
+/// What the recombination pass leaves per item.
+enum CrtFinish<'a> {
+    /// Decoding: `popcount(m & mask)` (or a defect report) against these masks, used cyclically.
+    Distances(&'a LimbBatch),
+    /// Decryption: the plaintext m itself.
+    Plaintexts,
+}
 
 /// Scratch slots of the x_p and x_q intermediates (after the exponentiation's own slots).
 const X_P_SLOT: usize = 2;
@@ -48,20 +57,58 @@ impl GpuBackend {
     ) -> Result<Vec<u32>> {
         crate::backend::check_crt_operands(key, bases_p, bases_q, masks)?;
         self.check_health()?;
-        let count = bases_p.len();
-        if count == 0 {
+        if bases_p.is_empty() {
             return Ok(Vec::new());
         }
-        // Every honest plaintext below p: x_p alone gives it (backend/one_prime.rs), the same
-        // rule as the CPU's, so that spot checks compare like with like.
-        let one_prime = key.one_prime_covers(masks);
+        let words = self.crt_on_device(key, bases_p, bases_q, CrtFinish::Distances(masks))?;
+        Ok(words.words().to_vec())
+    }
+
+    /// [`Backend::crt_decrypt`](crate::backend::Backend::crt_decrypt) on the device: both
+    /// exponentiations and the recombination in one submission a chunk; plaintexts come back.
+    pub(super) fn crt_decrypt_on_device(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        crate::backend::check_decrypt_operands(key, bases_p, bases_q)?;
+        self.check_health()?;
+        let width = key.plaintext_limbs();
+        if bases_p.is_empty() {
+            return Ok(LimbBatch::new(width));
+        }
+        let words = self.crt_on_device(key, bases_p, bases_q, CrtFinish::Plaintexts)?;
+        LimbBatch::from_flat(width, words.into_limbs(self.limb_path))
+    }
+
+    /// The exponentiations modulo p² (and q², unless one prime decodes) and the recombination,
+    /// finished as `finish` says.
+    fn crt_on_device(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+        finish: CrtFinish<'_>,
+    ) -> Result<ReadWords> {
+        let count = bases_p.len();
+        // Decoding: every honest plaintext below p means x_p alone gives it
+        // (backend/one_prime.rs), the same rule as the CPU's, so that spot checks compare like
+        // with like. Decryption: plaintexts span all of n, so both primes.
+        let (one_prime, masks) = match finish {
+            CrtFinish::Distances(masks) => (key.one_prime_covers(masks), Some(masks)),
+            CrtFinish::Plaintexts => (false, None),
+        };
         let s = self.gpu_limbs(&key.p); // limbs of p and q
         let w = self.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
         let consts_p = self.consts_buffer(&key.p_squared)?;
         let consts_q = self.consts_buffer(&key.q_squared)?;
         let consts_crt = self.crt_consts_buffer(key)?;
-        let mask_buffer =
-            self.storage_buffer("paillier-gpu masks", &exponent_words(masks.as_flat()));
+        // Decryption reads no mask: one word stands in for the binding.
+        let mask_buffer = self.storage_buffer(
+            "paillier-gpu masks",
+            &masks.map_or_else(|| vec![0], |m| exponent_words(m.as_flat())),
+        );
         // The residues c mod p² and c mod q² reveal the factors: the host copies are wiped.
         // Borrowed from the wiped residue batches, or a copy wiped on drop.
         let words_p = self.words_of(bases_p);
@@ -182,7 +229,9 @@ impl GpuBackend {
                 m0_inv: self.m0_inv(&key.p),
                 m0_inv_q: self.m0_inv(&key.q),
                 x_limbs: w as u32,
-                mask_words: (masks.limbs_per_item() * 2) as u32,
+                mask_words: masks.map_or(0, |m| m.limbs_per_item() * 2) as u32,
+                // Decryption writes the plaintext's 2S limbs; decoding a distance's one word.
+                out_limbs: if masks.is_some() { 0 } else { w as u32 },
                 primes: if one_prime { 1 } else { 2 },
                 ..Params::default()
             },
@@ -197,7 +246,12 @@ impl GpuBackend {
                     },
                 ),
                 (3, Source::Whole(&mask_buffer)),
-                (4, Source::Output { item_words: 1 }),
+                (
+                    4,
+                    Source::Output {
+                        item_words: if masks.is_some() { 1 } else { w },
+                    },
+                ),
                 (
                     6,
                     Source::Scratch {
@@ -208,11 +262,11 @@ impl GpuBackend {
             ],
             first: None,
             operand: Operand::Cyclic {
-                items: masks.len(),
+                items: masks.map_or(1, LimbBatch::len),
                 offset: 0,
             },
         };
         passes.push(recombine);
-        Ok(self.run(&passes, count)?.words().to_vec())
+        self.run(&passes, count)
     }
 }

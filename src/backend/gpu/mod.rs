@@ -369,6 +369,15 @@ impl Backend for GpuBackend {
         self.crt_decode_on_device(key, bases_p, bases_q, masks)
     }
 
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        self.crt_decrypt_on_device(key, bases_p, bases_q)
+    }
+
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
         self.encrypt_on_device(job)
     }
