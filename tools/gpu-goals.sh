@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The measurements that settle issues #24 and #25 on one GPU machine, in one command that fits a
-# lent machine's ten-minute call (an estimated six minutes on an H100, not yet run there; each run
-# has its own limit, and one that fails or runs out is reported while the others go on). key_len
-# 1024, classic scheme:
+# lent machine's ten-minute call (an estimated seven minutes on an H100, not yet run there; each
+# run has its own limit, and one that fails or runs out is reported while the others go on; the
+# runs that settle goals come first, so a call cut short loses the comparisons). key_len 1024,
+# classic scheme:
 #
-#   1. batch $BATCH (131,072) with the whole search over $DATABASE (8,192) records: encryption
-#      (owner, public key), aggregation, decoding and the search, for each arithmetic modulo
-#      squares: wide (PAILLIER_GPU_TWO_DIGIT=0), two digits (the default), two digits with 8 lanes,
-#      and two digits with 8 lanes only for calls of fewer than 65,536 invocations at 4 (the
-#      search's decoding and query; PAILLIER_GPU_TWO_DIGIT_FILL);
+#   1. the default at batch $BATCH (131,072) with the whole search over $DATABASE (8,192)
+#      records: encryption (owner, public key), aggregation, decoding and the search
+#      (arithmetic-digits.json);
 #   2. the default at $LARGE_BATCH (524,288) with the search over $LARGE_DATABASE (1,048,576);
 #   3. #25's number operations and 64 × 10 linear layers at $BATCH (rows nums_* and linear_*);
-#   4. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
+#   4. step 1 for the other arithmetics modulo squares: two digits with 8 lanes only for calls of
+#      fewer than 65,536 invocations at 4 (the search's decoding and query;
+#      PAILLIER_GPU_TWO_DIGIT_FILL), two digits with 8 lanes everywhere, and the wide numbers
+#      (PAILLIER_GPU_TWO_DIGIT=0);
+#   5. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
 #
 #   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
 #
@@ -81,15 +84,17 @@ run() {
 }
 
 # File names of letters, digits, '.', '_' and '-' only (what a lent machine's $OUT returns).
-for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
-    digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8 \
-    digits-fill:PAILLIER_GPU_TWO_DIGIT_FILL=65536; do
-    run "arithmetic-${arithmetic%%:*}" "${arithmetic#*:}" -- --device gpu --batch "$BATCH" \
-        --database "$DATABASE" --repeat "$REPEAT" --no-numbers
-done
+arithmetic() {
+    run "arithmetic-$1" "$2" -- --device gpu --batch "$BATCH" --database "$DATABASE" \
+        --repeat "$REPEAT" --no-numbers
+}
+arithmetic digits PAILLIER_GPU_TWO_DIGIT=1
 run large -- --device gpu --batch "$LARGE_BATCH" --database "$LARGE_DATABASE" --repeat 2 \
     --no-numbers
 run numbers -- --device gpu --batch "$BATCH" --repeat "$REPEAT"
+arithmetic digits-fill PAILLIER_GPU_TWO_DIGIT_FILL=65536
+arithmetic digits-8-lanes PAILLIER_GPU_TWO_DIGIT_LANES=8
+arithmetic wide PAILLIER_GPU_TWO_DIGIT=0
 pin=()
 if command -v taskset >/dev/null; then
     pin=(taskset -c "$(($(nproc) - 1))")
