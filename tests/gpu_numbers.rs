@@ -182,31 +182,24 @@ fn crt_decryption_on_the_gpu_equals_the_cpu() {
                 }
                 out
             };
+        let compare = |bases_p: &LimbBatch, bases_q: &LimbBatch, what: &str| {
+            let expected = CpuBackend.crt_decrypt(&key, bases_p, bases_q).unwrap();
+            assert_eq!(expected.limbs_per_item(), key.plaintext_limbs());
+            for (variant, gpu) in variants {
+                let got = gpu.crt_decrypt(&key, bases_p, bases_q).unwrap();
+                assert_eq!(got, expected, "key_len {key_len}, {what}, {variant:?}");
+            }
+        };
         for count in [1usize, 7, 67] {
             let bases_p = bases(&mut rng, &p, &p_squared, count);
             let bases_q = bases(&mut rng, &q, &q_squared, count);
-            let expected = CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
-            assert_eq!(expected.limbs_per_item(), key.plaintext_limbs());
-            for (variant, gpu) in variants {
-                let got = gpu.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
-                assert_eq!(
-                    got, expected,
-                    "key_len {key_len}, {count} items, {variant:?}"
-                );
-            }
+            compare(&bases_p, &bases_q, &format!("{count} items"));
         }
         // Bases whose powers are not 1 modulo the primes (no ciphertext coprime to n gives
         // them): both take the share as 0, so that spot checks agree on them too.
         let bases_p = batch(&mut rng, &p_squared, 5);
         let bases_q = batch(&mut rng, &q_squared, 5);
-        let expected = CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
-        for (variant, gpu) in variants {
-            let got = gpu.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
-            assert_eq!(
-                got, expected,
-                "key_len {key_len}, outside the subgroup, {variant:?}"
-            );
-        }
+        compare(&bases_p, &bases_q, "outside the subgroup");
         // One base short, or bases of the wrong width: refused, not decrypted.
         let bases_p = batch(&mut rng, &p_squared, 3);
         let short = batch(&mut rng, &q_squared, 2);
