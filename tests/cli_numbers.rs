@@ -91,6 +91,30 @@ fn encrypt_infer_and_decrypt_give_the_plaintext_results() {
         std::fs::read_to_string(d.join("y.jsonl")).unwrap(),
         "[1.0,1.25]\n[9.0,-1.25]\n"
     );
+    // The portable engine decrypts on two digits modulo p and q (the IFMA engine has no use for
+    // them): the same numbers.
+    ok(run_with(
+        d,
+        Some("pass"),
+        &[
+            "numbers",
+            "decrypt",
+            "--context",
+            "ctx.json",
+            "--input",
+            "y.enc",
+            "--output",
+            "y-portable.jsonl",
+        ],
+        &[
+            ("PAILLIER_GPU_DEVICE", "cpu"),
+            ("PAILLIER_GPU_CPU_ENGINE", "portable"),
+        ],
+    ));
+    assert_eq!(
+        std::fs::read_to_string(d.join("y-portable.jsonl")).unwrap(),
+        "[1.0,1.25]\n[9.0,-1.25]\n"
+    );
     // Integers stay integers, one per line for a 1-D array, and decrypted files are owner-only.
     std::fs::write(d.join("i.jsonl"), "7\n-8\n").unwrap();
     ok(numbers(d, None, "encrypt", "i.jsonl", "i.enc"));

@@ -4,9 +4,10 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
+use super::crt_decryption::recombine_all;
 use super::{
-    check_crt_operands, check_fixed_base_operands, check_operands, response_check, Backend, CrtKey,
-    Device, Exponents, LimbBatch, Secrecy,
+    check_crt_operands, check_decrypt_operands, check_fixed_base_operands, check_operands,
+    response_check, Backend, CrtKey, Device, Exponents, LimbBatch, Secrecy,
 };
 use crate::bigint::multi_pow::PublicMultiPow;
 use crate::bigint::{
@@ -236,6 +237,21 @@ impl Backend for CpuBackend {
                 .collect());
         }
         self.crt_decode_two_primes(key, bases_p, bases_q, masks)
+    }
+
+    fn crt_decrypt(
+        &self,
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        check_decrypt_operands(key, bases_p, bases_q)?;
+        // The key's own engines, as decoding's: two digits modulo the prime where they pay.
+        let (x_p, x_q) = (
+            secret_powers(key, false, bases_p),
+            secret_powers(key, true, bases_q),
+        );
+        recombine_all(key, &x_p, &x_q)
     }
 
     fn modmul_resident_into(

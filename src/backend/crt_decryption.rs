@@ -37,8 +37,14 @@ pub(crate) fn decrypt_with_primitives(
     check_decrypt_operands(key, bases_p, bases_q)?;
     let x_p = Zeroizing::new(backend.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
     let x_q = Zeroizing::new(backend.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
+    recombine_all(key, &x_p, &x_q)
+}
+
+/// The plaintexts of `c^e_p mod p²` and `c^e_q mod q²` (item by item), recombined on every core
+/// in constant time.
+pub(crate) fn recombine_all(key: &CrtKey, x_p: &LimbBatch, x_q: &LimbBatch) -> Result<LimbBatch> {
     let width = key.plaintext_limbs();
-    let mut plaintexts = vec![0u64; bases_p.len() * width];
+    let mut plaintexts = vec![0u64; x_p.len() * width];
     plaintexts
         .par_chunks_mut(width)
         .enumerate()
