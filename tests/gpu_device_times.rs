@@ -45,16 +45,18 @@ fn kernels_are_timed_on_the_device_where_it_keeps_timestamps() {
     assert!(spent.chunks > 1, "small dispatches make several chunks");
     if !gpu.device_timing() {
         assert_eq!((spent.timed_chunks, spent.device_busy_s), (0, 0.0));
+        assert_eq!(spent.device_span_s, 0.0);
         assert!(spent.kernel_s.is_empty());
         return;
     }
     assert_eq!(spent.timed_chunks, spent.chunks, "every chunk timed");
     assert!(spent.device_busy_s > 0.0);
+    assert!(spent.device_busy_s <= spent.device_span_s * (1.0 + 1e-9));
     // The device's clock is not the host's: allow it a little slack.
     assert!(
-        spent.device_busy_s <= spent.call_s * 1.05 + 1e-4,
-        "busy {} s within the calls' {} s",
-        spent.device_busy_s,
+        spent.device_span_s <= spent.call_s * 1.05 + 1e-4,
+        "span {} s within the calls' {} s",
+        spent.device_span_s,
         spent.call_s
     );
     let names: Vec<&str> = spent.kernel_s.keys().copied().collect();
@@ -78,5 +80,6 @@ fn no_device_time_is_claimed_with_the_option_off() {
     let spent = gpu.totals().since(&before);
     assert!(spent.chunks > 0);
     assert_eq!((spent.timed_chunks, spent.device_busy_s), (0, 0.0));
+    assert_eq!(spent.device_span_s, 0.0);
     assert!(spent.kernel_s.is_empty());
 }

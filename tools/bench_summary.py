@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One table from `paillier-gpu bench --json` files: per measurement, the rate, and where its
 time went (per run, in ms): host-visible, waiting for the device, the device's own time in
-kernels where it keeps timestamps, host work outside GPU calls, and the kernels that took most.
+kernels where it keeps timestamps, the device's idle time inside GPU calls (first kernel start
+to last kernel end, less the kernels), host work outside GPU calls, and the kernels that took
+most.
 
     tools/bench_summary.py FILE.json [FILE.json ...]
 
@@ -17,6 +19,11 @@ KERNELS_SHOWN = 3
 
 def milliseconds(seconds):
     return "-" if seconds is None else f"{1e3 * seconds:.1f}"
+
+
+def idle(breakdown):
+    span, busy = breakdown.get("device_span_s"), breakdown.get("device_busy_s")
+    return None if span is None or busy is None else max(span - busy, 0.0)
 
 
 def rows(path):
@@ -35,6 +42,7 @@ def rows(path):
             milliseconds(b.get("host_visible_s")),
             milliseconds(b.get("waiting_s")),
             milliseconds(b.get("device_busy_s")),
+            milliseconds(idle(b)),
             milliseconds(b.get("outside_gpu_calls_s")),
             ", ".join(f"{name} {1e3 * s:.1f}" for name, s in kernels[:KERNELS_SHOWN]),
         ]
@@ -45,7 +53,7 @@ def main(paths):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     header = ["file", "scheme", "operation", "device", "batch", "/s", "visible ms",
-              "waiting ms", "kernels ms", "outside ms", "top kernels (ms)"]
+              "waiting ms", "kernels ms", "idle ms", "outside ms", "top kernels (ms)"]
     table = [header]
     failed = 0
     for path in paths:

@@ -86,6 +86,15 @@ pub(super) fn busy_ticks(passes: &[PassTicks]) -> u64 {
     busy + open.map_or(0, |(from, to)| to - from)
 }
 
+/// Ticks from the first pass's begin to the last pass's end (0 without passes).
+pub(super) fn span_ticks(passes: &[PassTicks]) -> u64 {
+    let begin = passes.iter().map(|p| p.begin).min();
+    let end = passes.iter().map(|p| p.end).max();
+    begin
+        .zip(end)
+        .map_or(0, |(begin, end)| end.saturating_sub(begin))
+}
+
 impl GpuBackend {
     /// Whether this backend times its kernels on the device: the adapter has timestamp queries
     /// and [`GpuOptions::device_timing`](super::GpuOptions::device_timing) is not off. The times

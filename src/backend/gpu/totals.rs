@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::device_times::busy_ticks;
+use super::device_times::{busy_ticks, span_ticks};
 use super::readback::CallTimes;
 use super::GpuBackend;
 
@@ -43,6 +43,10 @@ pub struct GpuTotals {
     /// Seconds during which at least one timed kernel ran on the device (overlapping chunks
     /// counted once).
     pub device_busy_s: f64,
+    /// Seconds from each call's first timed kernel start to its last kernel end, summed over
+    /// calls: beyond `device_busy_s`, the device sat idle inside calls, waiting for uploads or
+    /// submissions (a host-fed gap the chunk pipeline did not hide).
+    pub device_span_s: f64,
     /// Device seconds per kernel (summed over its passes, so overlapping chunks add up).
     pub kernel_s: BTreeMap<&'static str, f64>,
 }
@@ -61,6 +65,7 @@ impl GpuTotals {
             bytes_down: self.bytes_down - earlier.bytes_down,
             timed_chunks: self.timed_chunks - earlier.timed_chunks,
             device_busy_s: self.device_busy_s - earlier.device_busy_s,
+            device_span_s: self.device_span_s - earlier.device_span_s,
             kernel_s: self
                 .kernel_s
                 .iter()
@@ -83,6 +88,7 @@ impl GpuTotals {
         self.timed_chunks += times.timed_chunks as u64;
         let seconds = |ticks: u64| ticks as f64 * ns_per_tick * 1e-9;
         self.device_busy_s += seconds(busy_ticks(&times.passes));
+        self.device_span_s += seconds(span_ticks(&times.passes));
         for pass in &times.passes {
             *self.kernel_s.entry(pass.kernel.name()).or_default() += seconds(pass.end - pass.begin);
         }

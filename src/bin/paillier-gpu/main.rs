@@ -188,8 +188,9 @@ fn main() -> ExitCode {
 
 /// The one place the environment configures the library: the CPU engine
 /// (`PAILLIER_GPU_CPU_ENGINE=portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
-/// `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`, `_SPOT_CHECK`). `PAILLIER_GPU_DEVICE` and
-/// `PAILLIER_GPU_PASSPHRASE` are read with the arguments.
+/// `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`, `_SPOT_CHECK`, `_TWO_DIGIT`,
+/// `_TWO_DIGIT_LANES`, `_TWO_DIGIT_FILL`, `_DEVICE_TIMING`: `GpuOptions::from_settings`).
+/// `PAILLIER_GPU_DEVICE` and `PAILLIER_GPU_PASSPHRASE` are read with the arguments.
 fn apply_environment() -> paillier_gpu::Result<()> {
     use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
     match std::env::var("PAILLIER_GPU_CPU_ENGINE").ok().as_deref() {

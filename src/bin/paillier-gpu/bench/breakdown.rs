@@ -58,7 +58,10 @@ pub(super) struct Breakdown {
     /// Seconds the device spent in this operation's kernels (timestamp queries; `None` where
     /// the adapter keeps no timestamps). Waiting well above it is transfers and queue gaps.
     pub(super) device_busy_s: Option<f64>,
-    /// Of which, per kernel (overlapping chunks add up).
+    /// From each call's first kernel start to its last kernel end (`None` untimed): above
+    /// `device_busy_s`, the device idled inside calls waiting for the host.
+    pub(super) device_span_s: Option<f64>,
+    /// Of `device_busy_s`, per kernel (overlapping chunks add up).
     pub(super) kernel_s: BTreeMap<&'static str, f64>,
     /// "device" when the device's time in kernels (or, where it was not measured, the host's
     /// wait for the device) is at least half the host-visible time, else "host".
@@ -116,6 +119,7 @@ pub(super) fn breakdown(
         bytes_up: spent.bytes_up as f64 / n,
         bytes_down: spent.bytes_down as f64 / n,
         device_busy_s: (spent.timed_chunks > 0).then_some(spent.device_busy_s / n),
+        device_span_s: (spent.timed_chunks > 0).then_some(spent.device_span_s / n),
         kernel_s: spent.kernel_s.iter().map(|(&k, &s)| (k, s / n)).collect(),
         // The device's own time where it was measured, else the host's wait for it.
         bound: if device_s(spent.timed_chunks, spent.device_busy_s / n, waiting_s) * 2.0
