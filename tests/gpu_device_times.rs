@@ -1,7 +1,8 @@
 //! The device's own time per kernel (timestamp queries): where the adapter keeps timestamps,
 //! every chunk's kernels are timed, the busy time lies within the calls' wall time, and each
-//! kernel that ran is named; with the option off, or on an adapter without them, no device time
-//! is claimed. Lavapipe keeps timestamps, so on CI this runs for real.
+//! kernel that ran is named, and the calibration reports the device's own rates beside the
+//! host's; with the option off, or on an adapter without them, no device time is claimed.
+//! Lavapipe keeps timestamps, so on CI this runs for real.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
@@ -82,4 +83,28 @@ fn no_device_time_is_claimed_with_the_option_off() {
     assert_eq!((spent.timed_chunks, spent.device_busy_s), (0, 0.0));
     assert_eq!(spent.device_span_s, 0.0);
     assert!(spent.kernel_s.is_empty());
+}
+
+#[test]
+fn calibration_reports_the_devices_own_rates_beside_the_hosts() {
+    let Some(gpu) = common::gpu::with_options(GpuOptions::default()) else {
+        return;
+    };
+    let mut rng = StdRng::seed_from_u64(9);
+    let calibration = gpu.calibrate(&common::modulus(&mut rng, 1024)).unwrap();
+    assert!(!calibration.probes.is_empty());
+    if !gpu.device_timing() {
+        assert!(calibration.device_probes.is_empty());
+        assert_eq!(calibration.device_saturating_items, None);
+        return;
+    }
+    assert_eq!(calibration.device_probes.len(), calibration.probes.len());
+    for (host, device) in calibration.probes.iter().zip(&calibration.device_probes) {
+        assert_eq!(host.0, device.0);
+        // The kernels take no longer than the call around them (a little slack for the
+        // device's clock): the device's rate is at least the host's.
+        assert!(device.1 >= host.1 * 0.95, "{host:?} against {device:?}");
+    }
+    let items = calibration.device_saturating_items.unwrap();
+    assert!(calibration.probes.iter().any(|p| p.0 == items));
 }

@@ -37,6 +37,21 @@ pub struct Calibration {
     pub chunk_items: usize,
     /// (batch, Montgomery products per second) for every batch probed, in order.
     pub probes: Vec<(usize, f64)>,
+    /// The same probes timed on the device itself (kernels only, no transfers), where the
+    /// adapter keeps timestamps; empty otherwise. Reported beside the host's: the chunks are
+    /// still sized from `probes`.
+    pub device_probes: Vec<(usize, f64)>,
+    /// The smallest probe within [`SATURATION`] of the best by device time, where timed.
+    pub device_saturating_items: Option<usize>,
+}
+
+/// The smallest batch of `probes` (batch, rate) within [`SATURATION`] of the best rate.
+fn saturating(probes: &[(usize, f64)]) -> Option<usize> {
+    let best = probes.iter().map(|p| p.1).fold(0.0, f64::max);
+    probes
+        .iter()
+        .find(|p| p.1 >= SATURATION * best)
+        .map(|p| p.0)
 }
 
 /// Chunks hold this many saturating batches, so that a chunk is whole waves and long enough to
@@ -55,25 +70,27 @@ impl GpuBackend {
         self.calibrated_invocations.store(0, Ordering::SeqCst);
         let started = Instant::now();
         let mut probes = Vec::new();
+        let mut device_probes = Vec::new();
         while items <= max_items {
             let a = LimbBatch::from_flat(modulus.len(), one.repeat(items))?;
             let b = LimbBatch::single(one.clone());
             // Once untimed (buffers grow), then timed.
             self.modmul_on_device(modulus, &a, &b)?;
+            let before = self.totals();
             let start = Instant::now();
             self.modmul_on_device(modulus, &a, &b)?;
             let rate = items as f64 / start.elapsed().as_secs_f64().max(1e-9);
             probes.push((items, rate));
+            let spent = self.totals().since(&before);
+            if spent.timed_chunks > 0 {
+                device_probes.push((items, items as f64 / spent.device_busy_s.max(1e-9)));
+            }
             if started.elapsed() > PROBE_TIME {
                 break;
             }
             items *= 2;
         }
-        let best = probes.iter().map(|p| p.1).fold(0.0, f64::max);
-        let saturating_items = probes
-            .iter()
-            .find(|p| p.1 >= SATURATION * best)
-            .map_or(items, |p| p.0);
+        let saturating_items = saturating(&probes).unwrap_or(items);
         let chunk_items = saturating_items.saturating_mul(WAVES_PER_CHUNK);
         self.calibrated_invocations
             .store(chunk_items * shape.lanes, Ordering::SeqCst);
@@ -83,6 +100,8 @@ impl GpuBackend {
             lanes: shape.lanes,
             chunk_items,
             probes,
+            device_saturating_items: saturating(&device_probes),
+            device_probes,
         };
         log::info!(
             "GPU calibration: {} {}-bit products fill the adapter; chunks of {} items",

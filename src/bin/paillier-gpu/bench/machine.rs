@@ -108,6 +108,9 @@ pub(super) fn gpu_banner(gpu: &GpuDescription) -> String {
             "\ncalibration: {} {}-bit products fill the adapter; chunks of {} items",
             c.saturating_items, c.bits, c.chunk_items
         ));
+        if let Some(items) = c.device_saturating_items {
+            line.push_str(&format!(" ({items} by the device's own time)"));
+        }
     }
     if gpu.software {
         line.push_str(
