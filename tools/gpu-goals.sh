@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The measurements that settle issues #24 and #25 on one GPU machine, in one command that fits a
-# lent machine's ten-minute call (an estimated seven minutes on an H100, not yet run there; each
+# lent machine's ten-minute call (an estimated eight minutes on an H100, not yet run there; each
 # run has its own limit, and one that fails or runs out is reported while the others go on; the
 # runs that settle goals come first, so a call cut short loses the comparisons). key_len 1024,
 # classic scheme:
@@ -13,7 +13,8 @@
 #   4. step 1 for the other arithmetics modulo squares: two digits with 8 lanes only for calls of
 #      fewer than 65,536 invocations at 4 (the search's decoding and query;
 #      PAILLIER_GPU_TWO_DIGIT_FILL), two digits with 8 lanes everywhere, and the wide numbers
-#      (PAILLIER_GPU_TWO_DIGIT=0);
+#      (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels
+#      (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
 #   5. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
 #
 #   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
@@ -95,6 +96,8 @@ run numbers -- --device gpu --batch "$BATCH" --repeat "$REPEAT"
 arithmetic digits-fill PAILLIER_GPU_TWO_DIGIT_FILL=65536
 arithmetic digits-8-lanes PAILLIER_GPU_TWO_DIGIT_LANES=8
 arithmetic wide PAILLIER_GPU_TWO_DIGIT=0
+# The default again without timestamps: what timing the kernels costs.
+arithmetic digits-untimed PAILLIER_GPU_DEVICE_TIMING=0
 pin=()
 if command -v taskset >/dev/null; then
     pin=(taskset -c "$(($(nproc) - 1))")
