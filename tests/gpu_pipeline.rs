@@ -2,17 +2,23 @@
 //! the host packs the next piece's vectors or converts and reduces its ciphertexts. The answers
 //! are the CPU's, a bad vector in the last piece is reported before anything is encrypted, a
 //! bad ciphertext in the last piece is named by its record, and the pieces' results land in
-//! order.
+//! order. Numbers decrypt in pieces the same way.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{hamming, shared_gpu, small_options};
 use num_bigint::BigUint;
 use paillier_gpu::hamming::{EncryptedVector, Selection};
-use paillier_gpu::paillier::{Ciphertext, Scheme};
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::gpu::GpuOptions;
+use paillier_gpu::hazmat::bigint::biguint_from_limbs;
+use paillier_gpu::numbers::{Decrypted, EncryptedArray, Numbers};
+use paillier_gpu::paillier::{generate_keypair, Ciphertext, KeyGenOptions, Scheme};
 use paillier_gpu::{Device, Error, ExecutionContext};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -123,5 +129,48 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
             }) => assert_eq!((index, position), (VECTORS - 2, 3)),
             other => panic!("{scheme:?}: expected the bad vector, got {other:?}"),
         }
+    }
+}
+
+/// Numbers decrypted on the GPU in pieces (one call each; the next piece's residues made while
+/// the device decrypts): the CPU's plaintexts in order, and a ciphertext sharing a factor with n
+/// in the last piece named by its place in the whole.
+#[test]
+fn pipelined_decryption_of_numbers_gives_the_cpu_answers() {
+    // A backend of its own: the other test's calls would count in the shared one's totals.
+    let Some(gpu) = common::gpu::with_options(GpuOptions::default()) else {
+        return;
+    };
+    let (pk, sk) =
+        generate_keypair(Scheme::Paillier, 256, &KeyGenOptions::insecure_for_tests()).unwrap();
+    let pk = Arc::new(pk);
+    let values: Vec<i64> = (0..VECTORS as i64)
+        .map(|i| i * 7_919 % 100_003 - 50_000)
+        .collect();
+    let cpu = CpuBackend::shared();
+    let x = EncryptedArray::encrypt(
+        &pk,
+        cpu.as_ref(),
+        Numbers::Integers(&values),
+        vec![VECTORS],
+        None,
+    )
+    .unwrap();
+    let before = gpu.totals();
+    assert_eq!(
+        x.decrypt(&sk, gpu.as_ref()).unwrap(),
+        Decrypted::Integers(values)
+    );
+    assert_eq!(gpu.totals().since(&before).calls, PIECES);
+    // The same ciphertexts as integers, one of them a multiple of p.
+    let mut ciphertexts: Vec<Ciphertext> = x
+        .ciphertexts()
+        .iter()
+        .map(|c| Ciphertext::from_biguint(biguint_from_limbs(c)))
+        .collect();
+    ciphertexts[VECTORS - 2] = Ciphertext::from_biguint(sk.prime_factors().0.clone());
+    match sk.decrypt_batch(gpu.as_ref(), &ciphertexts) {
+        Err(Error::InvalidCiphertext { index, .. }) => assert_eq!(index, VECTORS - 2),
+        other => panic!("expected the ciphertext sharing p, got {other:?}"),
     }
 }

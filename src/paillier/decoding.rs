@@ -152,13 +152,8 @@ impl SecretKey {
             let start = range.start;
             let flat = gather(range)?;
             let piece = Ciphertexts::Limbs { flat: &flat, width };
-            self.crt_bases(&piece, one_prime).map_err(|e| match e {
-                Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
-                    index: start + index,
-                    reason,
-                },
-                other => other,
-            })
+            self.crt_bases(&piece, one_prime)
+                .map_err(|e| of_the_whole(e, start))
         };
         if pieces.len() <= 1 {
             let (bases_p, bases_q) = bases(0..count)?;
@@ -181,6 +176,17 @@ impl SecretKey {
     }
 }
 
+/// `error` of a piece that starts at item `start`, naming its ciphertext's place in the whole.
+pub(super) fn of_the_whole(error: Error, start: usize) -> Error {
+    match error {
+        Error::InvalidCiphertext { index, reason } => Error::InvalidCiphertext {
+            index: start + index,
+            reason,
+        },
+        other => other,
+    }
+}
+
 /// Ciphertexts to reduce: as integers (the SDK's boundary) or as flat limbs.
 pub(super) enum Ciphertexts<'a> {
     Integers(Vec<&'a BigUint>),
@@ -193,6 +199,17 @@ impl<'a> Ciphertexts<'a> {
         Ciphertexts::Limbs {
             flat: batch.as_flat(),
             width: batch.limbs_per_item(),
+        }
+    }
+
+    /// The ciphertexts `range` of these.
+    pub(super) fn slice(&self, range: Range<usize>) -> Ciphertexts<'a> {
+        match self {
+            Ciphertexts::Integers(values) => Ciphertexts::Integers(values[range].to_vec()),
+            Ciphertexts::Limbs { flat, width } => Ciphertexts::Limbs {
+                flat: &flat[range.start * width..range.end * width],
+                width: *width,
+            },
         }
     }
 

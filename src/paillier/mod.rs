@@ -24,6 +24,7 @@
 mod ciphertext;
 pub(crate) mod ciphertext_batch;
 mod decoding;
+mod decryption;
 mod fingerprint;
 mod keygen;
 #[cfg(test)]

@@ -3,9 +3,7 @@
 use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::{One, Zero};
-use rayon::prelude::*;
 use std::sync::OnceLock;
-use zeroize::Zeroizing;
 
 use super::decoding::Ciphertexts;
 use super::owner_encryption::OwnerTables;
@@ -312,18 +310,5 @@ impl SecretKey {
             }
         }
         self.decrypt_reduced(backend, &Ciphertexts::limbs(ciphertexts))
-    }
-
-    fn decrypt_reduced(
-        &self,
-        backend: &dyn Backend,
-        ciphertexts: &Ciphertexts<'_>,
-    ) -> Result<Vec<BigUint>> {
-        let (bases_p, bases_q) = self.crt_bases(ciphertexts, false)?;
-        let plaintexts = Zeroizing::new(backend.crt_decrypt(&self.crt, &bases_p, &bases_q)?);
-        Ok((0..plaintexts.len())
-            .into_par_iter()
-            .map(|i| biguint_from_limbs(plaintexts.item(i)))
-            .collect())
     }
 }

@@ -1,0 +1,60 @@
+//! Decrypting a batch of ciphertexts to whole plaintexts (numbers): the residues modulo p² and
+//! q² on the host, the exponentiations and the recombination on the backend
+//! ([`Backend::crt_decrypt`]). On a device the batch runs in pieces, as decoding does: while the
+//! device decrypts one piece, the host reduces the next one's ciphertexts.
+
+use std::ops::Range;
+
+use num_bigint::BigUint;
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use super::decoding::{of_the_whole, Ciphertexts};
+use super::SecretKey;
+use crate::backend::{pipeline, Backend, LimbBatch};
+use crate::bigint::biguint_from_limbs;
+use crate::error::{Error, Result};
+
+impl SecretKey {
+    /// The plaintexts of `ciphertexts`, each already checked to lie in `[1, n²)`; one sharing a
+    /// factor with n is refused by its index.
+    pub(super) fn decrypt_reduced(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &Ciphertexts<'_>,
+    ) -> Result<Vec<BigUint>> {
+        let count = ciphertexts.len();
+        let width = self.crt().plaintext_limbs();
+        // A piece's residues modulo p² and q² (secret: wiped on drop).
+        let bases = |range: Range<usize>| {
+            let start = range.start;
+            self.crt_bases(&ciphertexts.slice(range), false)
+                .map_err(|e| of_the_whole(e, start))
+        };
+        type Bases = (Zeroizing<LimbBatch>, Zeroizing<LimbBatch>);
+        let decrypt = |(bases_p, bases_q): Bases, out: &mut [u64]| {
+            let piece = Zeroizing::new(backend.crt_decrypt(self.crt(), &bases_p, &bases_q)?);
+            let flat = piece.as_flat();
+            if flat.len() != out.len() {
+                return Err(Error::InvalidParameter(format!(
+                    "{} plaintext limbs for a piece of {}",
+                    flat.len(),
+                    out.len()
+                )));
+            }
+            out.copy_from_slice(flat);
+            Ok(())
+        };
+        let mut plaintexts = Zeroizing::new(vec![0u64; count * width]);
+        let pieces = pipeline::pieces(backend, count, 1);
+        if pieces.len() <= 1 {
+            decrypt(bases(0..count)?, &mut plaintexts)?;
+        } else {
+            pipeline::pipelined(&pieces, &mut plaintexts, width, bases, decrypt)?;
+        }
+        Ok(plaintexts
+            .par_chunks(width.max(1))
+            .map(biguint_from_limbs)
+            .collect())
+    }
+}
