@@ -210,3 +210,29 @@ def test_packed_inputs_and_overflowing_models_are_refused(keys):
     # |w| sums to 64 over 1-bit inputs: 7 bits, more than the 4 of headroom.
     with pytest.raises(pg.InvalidNumberError, match="headroom"):
         pg.LinearModel(np.full((2, 1), 32.0)).infer_packed(packed)
+
+
+def test_numbers_on_the_gpu_give_the_cpus_results(keys):
+    """The same keys on the GPU (lavapipe on CI): decryption (both primes' exponentiations and
+    the recombination on the device) and the linear layer give the CPU's numbers. Without an
+    adapter this is skipped, unless PAILLIER_GPU_REQUIRE_ADAPTER=1."""
+    import os
+
+    pk, sk = keys
+    gpu_pk = pk.with_device("gpu")
+    gpu_sk = pg.PaillierPrivateKey.from_phe(sk.to_phe(), device="gpu")
+    rng = np.random.default_rng(5)
+    samples = rng.normal(size=(9, 4))
+    enc = pk.encrypt_array(samples)
+    try:
+        decrypted = gpu_sk.decrypt_array(enc)
+    except pg.GpuError as e:
+        if os.environ.get("PAILLIER_GPU_REQUIRE_ADAPTER") == "1":
+            raise
+        pytest.skip(f"no GPU: {e}")
+    assert np.array_equal(decrypted, samples)
+    ints = np.array([-(2**62), -1, 0, 7, 2**62], dtype=np.int64)
+    assert np.array_equal(gpu_sk.decrypt_array(gpu_pk.encrypt_array(ints)), ints)
+    model = pg.LinearModel(rng.normal(size=(4, 3)), rng.normal(size=3))
+    on_gpu = model.infer(gpu_pk.encrypt_array(samples))
+    assert np.array_equal(gpu_sk.decrypt_array(on_gpu), sk.decrypt_array(model.infer(enc)))
