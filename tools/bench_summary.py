@@ -48,6 +48,20 @@ def rows(path):
         ]
 
 
+def calibration(path):
+    """The warm-up's calibration of one file, in a line (None where it did not run)."""
+    with open(path, encoding="utf-8") as handle:
+        gpu = json.load(handle).get("gpu") or {}
+    c = gpu.get("calibration")
+    if not c:
+        return None
+    name = path.rsplit("/", 1)[-1].removesuffix(".json")
+    return (f"{name}: {gpu.get('adapter', '?')}; {c['bits']}-bit products fill it at "
+            f"{c['saturating_items']:,} by the host's time, "
+            f"{c.get('device_saturating_items') or '-'} by the device's; "
+            f"chunks of {c['chunk_items']:,}")
+
+
 def main(paths):
     if not paths:
         print(__doc__.strip(), file=sys.stderr)
@@ -67,6 +81,13 @@ def main(paths):
         cells = [cell.rjust(width) if i >= 4 else cell.ljust(width)
                  for i, (cell, width) in enumerate(zip(row, widths))]
         print("  ".join(cells + [row[-1]]))
+    for path in paths:
+        try:
+            line = calibration(path)
+        except (OSError, ValueError, KeyError):
+            line = None  # already reported above
+        if line:
+            print(line)
     return 1 if failed else 0
 
 
