@@ -95,7 +95,8 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// CRT decryption to whole plaintexts, for numbers (whose plaintexts span all of n):
     /// `x_p = bases_p[i] ^ e_p mod p²`, `x_q` likewise, recombined as in
     /// [`crt_decode`](Self::crt_decode) into `out[i] = m < n` ([`CrtKey::plaintext_limbs`]
-    /// limbs). No check of `x ≡ 1` is made: any ciphertext coprime to n passes it. The default
+    /// limbs). A share whose power is not 1 modulo its prime (no ciphertext coprime to n gives
+    /// one) counts as 0 on every backend, so that backends agree on any input. The default
     /// runs [`modexp`](Self::modexp) twice and recombines on the CPU in constant time; a GPU
     /// recombines on the device.
     fn crt_decrypt(

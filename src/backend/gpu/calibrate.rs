@@ -41,7 +41,7 @@ pub struct Calibration {
     /// adapter keeps timestamps; empty otherwise. Reported beside the host's: the chunks are
     /// still sized from `probes`.
     pub device_probes: Vec<(usize, f64)>,
-    /// The smallest probe within [`SATURATION`] of the best by device time, where timed.
+    /// The smallest probe within 90 % of the best rate by device time, where timed.
     pub device_saturating_items: Option<usize>,
 }
 
