@@ -13,8 +13,8 @@
 #   4. step 1 for the other arithmetics modulo squares: two digits with 8 lanes only for calls of
 #      fewer than 65,536 invocations at 4 (the search's decoding and query;
 #      PAILLIER_GPU_TWO_DIGIT_FILL), two digits with 8 lanes everywhere, and the wide numbers
-#      (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels
-#      (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
+#      (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels, as the library
+#      runs by default (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
 #   5. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
 #
 #   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
@@ -96,7 +96,8 @@ run numbers -- --device gpu --batch "$BATCH" --repeat "$REPEAT"
 arithmetic digits-fill PAILLIER_GPU_TWO_DIGIT_FILL=65536
 arithmetic digits-8-lanes PAILLIER_GPU_TWO_DIGIT_LANES=8
 arithmetic wide PAILLIER_GPU_TWO_DIGIT=0
-# The default again without timestamps: what timing the kernels costs.
+# The default again without timestamps (bench turns them on; the library leaves them off):
+# what timing the kernels costs.
 arithmetic digits-untimed PAILLIER_GPU_DEVICE_TIMING=0
 pin=()
 if command -v taskset >/dev/null; then

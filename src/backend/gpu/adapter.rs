@@ -102,7 +102,7 @@ impl GpuBackend {
         if exchange == Exchange::Subgroup {
             required_features |= wgpu::Features::SUBGROUP;
         }
-        let device_timing = options.device_timing.unwrap_or(true)
+        let device_timing = options.device_timing.unwrap_or(false)
             && features.contains(wgpu::Features::TIMESTAMP_QUERY);
         if device_timing {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;

@@ -111,9 +111,11 @@ pub struct GpuOptions {
     /// until a GPU's measurement says where the crossover lies (BENCHMARKS.md).
     pub two_digit_fill: Option<usize>,
     /// Time every kernel on the device with timestamp queries, where the adapter has them
-    /// (`PAILLIER_GPU_DEVICE_TIMING=0|1` when unset here; default on). The times reach
-    /// [`GpuTotals`](super::GpuTotals) and `bench --json`'s breakdown; they cost a few
-    /// timestamps and one small copy per chunk. Off, only host-side times are kept.
+    /// (`PAILLIER_GPU_DEVICE_TIMING=0|1` when unset here; default off, and on in
+    /// `paillier-gpu bench`). The times reach [`GpuTotals`](super::GpuTotals) and `bench
+    /// --json`'s breakdown; they cost a few timestamps and one small copy per chunk, and a
+    /// driver may wait for the work before a timestamp, so a diagnostic, not a default. Off,
+    /// only host-side times are kept.
     pub device_timing: Option<bool>,
 }
 

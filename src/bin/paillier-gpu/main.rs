@@ -162,7 +162,9 @@ fn main() -> ExitCode {
         }
     };
     runtime_dir::ensure();
-    if let Err(e) = apply_environment() {
+    // `bench` times the kernels on the device unless told not to: a breakdown is its point.
+    let measuring = matches!(cli.command, Command::Bench(_));
+    if let Err(e) = apply_environment(measuring) {
         eprintln!("paillier-gpu: error: {}", one_line(&e.to_string()));
         return ExitCode::FAILURE;
     }
@@ -190,8 +192,9 @@ fn main() -> ExitCode {
 /// (`PAILLIER_GPU_CPU_ENGINE=portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
 /// `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`, `_SPOT_CHECK`, `_TWO_DIGIT`,
 /// `_TWO_DIGIT_LANES`, `_TWO_DIGIT_FILL`, `_DEVICE_TIMING`: `GpuOptions::from_settings`).
-/// `PAILLIER_GPU_DEVICE` and `PAILLIER_GPU_PASSPHRASE` are read with the arguments.
-fn apply_environment() -> paillier_gpu::Result<()> {
+/// `PAILLIER_GPU_DEVICE` and `PAILLIER_GPU_PASSPHRASE` are read with the arguments. With
+/// `measuring`, the kernels are timed on the device unless `PAILLIER_GPU_DEVICE_TIMING=0`.
+fn apply_environment(measuring: bool) -> paillier_gpu::Result<()> {
     use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
     match std::env::var("PAILLIER_GPU_CPU_ENGINE").ok().as_deref() {
         None | Some("") | Some("auto") => {}
@@ -204,11 +207,16 @@ fn apply_environment() -> paillier_gpu::Result<()> {
     }
     #[cfg(feature = "gpu")]
     {
-        let options = paillier_gpu::hazmat::backend::gpu::GpuOptions::from_settings(|name| {
+        let mut options = paillier_gpu::hazmat::backend::gpu::GpuOptions::from_settings(|name| {
             std::env::var(name).ok()
         })?;
+        if measuring {
+            options.device_timing.get_or_insert(true);
+        }
         paillier_gpu::hazmat::backend::gpu::GpuOptions::set_process_defaults(options)?;
     }
+    #[cfg(not(feature = "gpu"))]
+    let _ = measuring;
     Ok(())
 }
 
