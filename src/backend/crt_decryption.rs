@@ -53,3 +53,64 @@ pub(crate) fn recombine_all(key: &CrtKey, x_p: &LimbBatch, x_q: &LimbBatch) -> R
         });
     LimbBatch::from_flat(width, plaintexts)
 }
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::{BigUint, RandBigInt};
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+    use crate::backend::cpu::CpuBackend;
+    use crate::paillier::random_prime_from;
+
+    /// The trait's default (the backend's `modexp`, then the recombination) gives the CPU's own
+    /// `crt_decrypt` (the key's engines): the plaintexts of real ciphertexts `(1 + n)^m · r^n`.
+    #[test]
+    fn the_default_decrypts_as_the_cpu_does() {
+        let mut rng = StdRng::seed_from_u64(33);
+        for bits in [128usize, 256, 512] {
+            let (p, q) = (
+                random_prime_from(&mut rng, bits),
+                random_prime_from(&mut rng, bits),
+            );
+            let n = &p * &q;
+            let n_squared = &n * &n;
+            // λ-free CRT decryption: e = prime − 1, h = ((1 + n)^e mod prime² − 1)/prime)⁻¹.
+            let h = |prime: &BigUint| {
+                let square = prime * prime;
+                let x = (BigUint::from(1u32) + &n).modpow(&(prime - 1u32), &square);
+                ((x - 1u32) / prime).modinv(prime).unwrap()
+            };
+            let key = CrtKey::new(&p, &q, &(&p - 1u32), &(&q - 1u32), &h(&p), &h(&q)).unwrap();
+            let (p, q) = if p > q { (p, q) } else { (q, p) };
+            let messages: Vec<BigUint> = (0..5).map(|_| rng.gen_biguint_below(&n)).collect();
+            let mut bases_p = LimbBatch::new(key.p_squared.len());
+            let mut bases_q = LimbBatch::new(key.q_squared.len());
+            for m in &messages {
+                let r = rng.gen_biguint_below(&n);
+                let c = (BigUint::from(1u32) + &n).modpow(m, &n_squared) * r.modpow(&n, &n_squared)
+                    % &n_squared;
+                let residue = |prime: &BigUint, square: &crate::bigint::MontgomeryModulus| {
+                    square.limbs_of(&(&c % (prime * prime))).unwrap()
+                };
+                bases_p.push(&residue(&p, &key.p_squared)).unwrap();
+                bases_q.push(&residue(&q, &key.q_squared)).unwrap();
+            }
+            let by_default =
+                decrypt_with_primitives(&CpuBackend, &key, &bases_p, &bases_q).unwrap();
+            assert_eq!(
+                by_default,
+                CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap()
+            );
+            for (i, m) in messages.iter().enumerate() {
+                assert_eq!(crate::bigint::biguint_from_limbs(by_default.item(i)), *m);
+            }
+            // Bases that do not match the key: refused.
+            let short = LimbBatch::new(key.q_squared.len());
+            assert!(matches!(
+                decrypt_with_primitives(&CpuBackend, &key, &bases_p, &short),
+                Err(Error::InvalidParameter(_))
+            ));
+        }
+    }
+}
