@@ -1,15 +1,20 @@
 # Sourced by gpu-measure.sh and gpu-goals.sh (with `here` set to the tools folder): makes the
 # Vulkan loader and an NVIDIA driver manifest available without installing anything.
 #
-# The loader: the system's, else Debian's package placed in tools/vulkan-debs/ (on a machine with
-# apt: `apt-get download libvulkan1`), unpacked into a private folder. The manifest: the standard
+# The loader: the system's, else Debian's package placed in tools/vulkan-debs/ or in the
+# repository's .gl/ (tools/gpu-bundle.sh downloads it there; by hand, on a machine with apt:
+# `apt-get download libvulkan1`), unpacked into a private folder. The manifest: the standard
 # folders', else the NVIDIA driver's own ICD file (VK_DRIVER_FILES).
 
-# The Vulkan loader, from packages beside the script when the system has none.
+# The Vulkan loader, from carried packages when the system has none.
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
-    debs=("$here"/vulkan-debs/*.deb)
-    if [[ ! -e "${debs[0]}" ]]; then
-        echo "gpu-env: no Vulkan loader on this machine and no .deb in $here/vulkan-debs" >&2
+    debs=()
+    for deb in "$here"/vulkan-debs/*.deb "$here"/../.gl/libvulkan*.deb; do
+        [[ -e "$deb" ]] && debs+=("$deb")
+    done
+    if [[ ${#debs[@]} -eq 0 ]]; then
+        echo "gpu-env: no Vulkan loader on this machine and no .deb in $here/vulkan-debs" \
+            "or .gl" >&2
         exit 1
     fi
     prefix="$(mktemp -d)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The measurements that settle issues #24 and #25 on one GPU machine, in one command that fits a
-# lent machine's ten-minute call (an estimated eight minutes on an H100, not yet run there; each
+# lent machine's ten-minute call (an estimated eight to nine minutes on an H100, not yet run there; each
 # run has its own limit, and one that fails or runs out is reported while the others go on; the
 # runs that settle goals come first, so a call cut short loses the comparisons). key_len 1024,
 # classic scheme:
@@ -15,7 +15,9 @@
 #      PAILLIER_GPU_TWO_DIGIT_FILL), two digits with 8 lanes everywhere, and the wide numbers
 #      (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels, as the library
 #      runs by default (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
-#   5. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
+#   5. the whole search over $DATABASE records alone, its one-item query encrypted on the GPU
+#      and then on the CPU (PAILLIER_GPU_MIN_BATCH=2): what a one-item GPU call costs the search;
+#   6. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
 #
 #   tools/gpu-goals.sh [PAILLIER_GPU_BINARY] [OUT_DIR]
 #
@@ -99,6 +101,14 @@ arithmetic wide PAILLIER_GPU_TWO_DIGIT=0
 # The default again without timestamps (bench turns them on; the library leaves them off):
 # what timing the kernels costs.
 arithmetic digits-untimed PAILLIER_GPU_DEVICE_TIMING=0
+# The search's query is one item: a GPU call's latency against a few hundred microseconds of one
+# CPU core. Batches of $DATABASE keep every other call of the run on the GPU.
+search() {
+    run "search-$1" "$2" -- --device gpu --batch "$DATABASE" --database "$DATABASE" \
+        --repeat 5 --no-numbers
+}
+search query-gpu PAILLIER_GPU_MIN_BATCH=0
+search query-cpu PAILLIER_GPU_MIN_BATCH=2
 pin=()
 if command -v taskset >/dev/null; then
     pin=(taskset -c "$(($(nproc) - 1))")

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Prepares, on this (development) machine, what a lent GPU machine needs to measure and test this
+# checkout: the lent machine reaches no package registry and a call carries at most 64 MiB of
+# ignored paths, so everything is built here and carried.
+#
+#   tools/gpu-bundle.sh
+#
+# Writes (both listed in .git/info/exclude, so they travel only when a call names them in carry):
+#   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binaries (about
+#                           25 MB compressed; 55 MB unpacked, over what a call carries as is);
+#   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
+# Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
+#   tools/gpu-on-device.sh goals $OUT      the figures that settle #24 and #25 (gpu-goals.sh)
+#   tools/gpu-on-device.sh tests $OUT      the GPU tests against the CPU on the hardware
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The GPU test binaries worth running on hardware: every kernel against the CPU. gpu_faults is
+# left out on purpose: it destroys devices on purpose, which a shared machine does not need.
+TESTS=(gpu_backend gpu_encryption gpu_numbers gpu_pipeline gpu_multi_exp gpu_device_times
+    gpu_small_widths gpu_adapters)
+CARRY_LIMIT_BYTES=$((64 << 20))
+
+exclude="$(git rev-parse --git-dir)/info/exclude"
+mkdir -p "$(dirname "$exclude")"
+for path in /.gpu-bin/ /.gl/; do
+    grep -qxF "$path" "$exclude" 2>/dev/null || echo "$path" >>"$exclude"
+done
+
+echo "gpu-bundle: building the release CLI and the GPU test binaries" >&2
+cargo build --release --locked
+test_args=()
+for t in "${TESTS[@]}"; do
+    test_args+=(--test "$t")
+done
+# The executables' paths from cargo's own report, not from a glob over stale builds.
+mapfile -t executables < <(cargo test --release --locked --no-run --message-format=json \
+    "${test_args[@]}" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message.get("executable") \
+            and message["target"]["kind"] == ["test"]:
+        print(message["target"]["name"] + " " + message["executable"])
+')
+if [[ ${#executables[@]} -ne ${#TESTS[@]} ]]; then
+    echo "gpu-bundle: expected ${#TESTS[@]} test binaries, cargo built ${#executables[@]}" >&2
+    exit 1
+fi
+
+staging="$(mktemp -d)"
+trap 'rm -rf "$staging"' EXIT
+mkdir -p "$staging/tests"
+strip -o "$staging/paillier-gpu" target/release/paillier-gpu
+for entry in "${executables[@]}"; do
+    strip -o "$staging/tests/${entry%% *}" "${entry#* }"
+done
+git rev-parse --short HEAD >"$staging/commit"
+git status --porcelain --untracked-files=no | grep -q . && echo "(with uncommitted changes)" \
+    >>"$staging/commit"
+mkdir -p .gpu-bin
+tar -czf .gpu-bin/bundle.tar.gz -C "$staging" .
+
+mkdir -p .gl
+if ! compgen -G ".gl/libvulkan1_*.deb" >/dev/null; then
+    echo "gpu-bundle: downloading Debian's Vulkan loader into .gl" >&2
+    (cd .gl && apt-get download libvulkan1)
+fi
+
+bytes=$(du -cb .gpu-bin .gl | tail -1 | cut -f1)
+echo "gpu-bundle: .gpu-bin and .gl hold $((bytes >> 20)) MiB (a call carries at most 64 MiB)"
+if ((bytes > CARRY_LIMIT_BYTES)); then
+    echo "gpu-bundle: too large to carry" >&2
+    exit 1
+fi
+echo "gpu-bundle: now one device call with carry [\".gl\", \".gpu-bin\"]:"
+echo "  tools/gpu-on-device.sh goals \$OUT     (or: tests \$OUT)"

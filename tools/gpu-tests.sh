@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs compiled GPU test binaries (cargo's, as tools/gpu-bundle.sh collects them) on this
+# machine's GPU with PAILLIER_GPU_REQUIRE_ADAPTER=1: every kernel, limb path and exchange against
+# the CPU, on real hardware rather than lavapipe. Each binary has its own time limit; one that
+# fails or runs out is reported while the others go on.
+#
+#   tools/gpu-tests.sh TESTS_DIR [OUT_DIR] [PAILLIER_GPU_BINARY]
+#
+# With the CLI binary, it first names the adapter the tests will get (a one-item bench).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+tests="${1:-}"
+out="${2:-gpu-tests-$(date +%Y%m%d-%H%M%S)}"
+binary="${3:-}"
+TEST_LIMIT_S="${TEST_LIMIT_S:-300}"
+if [[ -z "$tests" || ! -d "$tests" ]]; then
+    echo "usage: tools/gpu-tests.sh TESTS_DIR [OUT_DIR] [PAILLIER_GPU_BINARY]" >&2
+    exit 2
+fi
+mkdir -p "$out"
+exec > >(tee -a "$out/tests.log") 2>&1
+
+# shellcheck source=tools/gpu-env.sh
+source "$here/gpu-env.sh"
+export PAILLIER_GPU_REQUIRE_ADAPTER=1
+
+echo "gpu-tests: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv,noheader || true
+if [[ -n "$binary" ]]; then
+    "$binary" bench --device gpu --type paillier --key-len 1024 --batch 1 --repeat 1 \
+        --no-numbers | grep -E '^gpu:' || true
+fi
+
+failures=0
+for test in "$tests"/*; do
+    [[ -x "$test" ]] || continue
+    name="$(basename "$test")"
+    start=$(date +%s)
+    if timeout "$TEST_LIMIT_S" "$test" >"$out/$name.txt" 2>&1; then
+        verdict=ok
+    else
+        verdict="FAILED (exit $?)"
+        failures=$((failures + 1))
+    fi
+    summary=$(grep -E '^test result:' "$out/$name.txt" | tail -1 || true)
+    echo "gpu-tests: $name: $verdict in $(($(date +%s) - start))s; ${summary:-no result line}"
+    if [[ "$verdict" != ok ]]; then
+        tail -20 "$out/$name.txt"
+    fi
+done
+echo "gpu-tests: logs in $out ($failures binary(ies) failed)"
+exit $((failures > 0))
