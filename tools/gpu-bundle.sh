@@ -5,7 +5,7 @@
 #
 #   tools/gpu-bundle.sh
 #
-# Writes (both listed in .git/info/exclude, so they travel only when a call names them in carry):
+# Writes (both ignored by git, so they travel to a lent machine only when a call carries them):
 #   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binaries (about
 #                           25 MB compressed; 55 MB unpacked, over what a call carries as is);
 #   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
@@ -20,12 +20,6 @@ cd "$(dirname "$0")/.."
 TESTS=(gpu_backend gpu_encryption gpu_numbers gpu_pipeline gpu_multi_exp gpu_device_times
     gpu_small_widths gpu_adapters)
 CARRY_LIMIT_BYTES=$((64 << 20))
-
-exclude="$(git rev-parse --git-dir)/info/exclude"
-mkdir -p "$(dirname "$exclude")"
-for path in /.gpu-bin/ /.gl/; do
-    grep -qxF "$path" "$exclude" 2>/dev/null || echo "$path" >>"$exclude"
-done
 
 echo "gpu-bundle: building the release CLI and the GPU test binaries" >&2
 cargo build --release --locked
