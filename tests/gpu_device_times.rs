@@ -2,7 +2,8 @@
 //! keeps timestamps and timing is on, every chunk's kernels are timed, the busy time lies within the calls' wall time, and each
 //! kernel that ran is named, and the calibration reports the device's own rates beside the
 //! host's; with the option off, or on an adapter without them, no device time is claimed.
-//! Lavapipe keeps timestamps, so on CI this runs for real.
+//! Chunks can be sized from the device's time instead of the host's. Lavapipe keeps
+//! timestamps, so on CI this runs for real.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
@@ -124,4 +125,45 @@ fn calibration_reports_the_devices_own_rates_beside_the_hosts() {
     }
     let items = calibration.device_saturating_items.unwrap();
     assert!(calibration.probes.iter().any(|p| p.0 == items));
+}
+
+#[test]
+fn chunks_sized_by_the_devices_time_where_asked_and_results_unchanged() {
+    use paillier_gpu::hazmat::backend::gpu::ChunkSizing;
+    let mut rng = StdRng::seed_from_u64(11);
+    let modulus = common::modulus(&mut rng, 1024);
+    // By default the host's clock sizes the chunks.
+    let Some(plain) = common::gpu::with_options(timed()) else {
+        return;
+    };
+    let host = plain.calibrate(&modulus).unwrap();
+    assert_eq!(host.chunks_sized_by, ChunkSizing::HostTime);
+    assert_eq!(host.chunk_items, host.saturating_items * 8);
+
+    // Asked for, the option turns the timestamps on by itself.
+    let Some(gpu) = common::gpu::with_options(GpuOptions {
+        device_time_chunks: Some(true),
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    let report = gpu.report(&[]);
+    assert_eq!(gpu.device_timing(), report.timestamps);
+    let calibration = gpu.calibrate(&modulus).unwrap();
+    if !gpu.device_timing() {
+        assert_eq!(calibration.chunks_sized_by, ChunkSizing::HostTime);
+        return;
+    }
+    assert_eq!(calibration.chunks_sized_by, ChunkSizing::DeviceTime);
+    let filling = calibration.device_saturating_items.unwrap();
+    // Whole waves of what fills the device, or the host's sizing where that is smaller.
+    let host_chunk = calibration.saturating_items * 8;
+    assert!(calibration.chunk_items <= host_chunk);
+    assert!(
+        calibration.chunk_items == host_chunk
+            || (calibration.chunk_items % filling == 0 && calibration.chunk_items >= 8 * filling),
+        "{calibration:?}"
+    );
+    // Whatever the chunks, the products are right (checked against num-bigint).
+    products(&gpu, 3 * calibration.chunk_items.min(700) + 5);
 }

@@ -59,7 +59,8 @@ def calibration(path):
     return (f"{name}: {gpu.get('adapter', '?')}; {c['bits']}-bit products fill it at "
             f"{c['saturating_items']:,} by the host's time, "
             f"{c.get('device_saturating_items') or '-'} by the device's; "
-            f"chunks of {c['chunk_items']:,}")
+            f"chunks of {c['chunk_items']:,}"
+            + (" (by the device's time)" if c.get("chunks_sized_by") == "device_time" else ""))
 
 
 def main(paths):

@@ -12,9 +12,10 @@
 #   3. #25's number operations and 64 × 10 linear layers at $BATCH (rows nums_* and linear_*);
 #   4. step 1 for the other arithmetics modulo squares: two digits with 8 lanes only for calls of
 #      fewer than 65,536 invocations at 4 (the search's decoding and query;
-#      PAILLIER_GPU_TWO_DIGIT_FILL), two digits with 8 lanes everywhere, and the wide numbers
-#      (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels, as the library
-#      runs by default (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
+#      PAILLIER_GPU_TWO_DIGIT_FILL), chunks sized by the device's time rather than the host's
+#      (PAILLIER_GPU_DEVICE_TIME_CHUNKS), two digits with 8 lanes everywhere, and the wide
+#      numbers (PAILLIER_GPU_TWO_DIGIT=0); then the default without timing the kernels, as the
+#      library runs by default (PAILLIER_GPU_DEVICE_TIMING=0: what the timestamps cost);
 #   5. the whole search over $DATABASE records alone, its one-item query encrypted on the GPU
 #      and then on the CPU (PAILLIER_GPU_MIN_BATCH=2): what a one-item GPU call costs the search;
 #   6. one core of the host (RAYON_NUM_THREADS=1, pinned): the per-core CPU rates.
@@ -96,6 +97,7 @@ run large -- --device gpu --batch "$LARGE_BATCH" --database "$LARGE_DATABASE" --
     --no-numbers
 run numbers -- --device gpu --batch "$BATCH" --repeat "$REPEAT"
 arithmetic digits-fill PAILLIER_GPU_TWO_DIGIT_FILL=65536
+arithmetic digits-device-chunks PAILLIER_GPU_DEVICE_TIME_CHUNKS=1
 arithmetic digits-8-lanes PAILLIER_GPU_TWO_DIGIT_LANES=8
 arithmetic wide PAILLIER_GPU_TWO_DIGIT=0
 # The default again without timestamps (bench turns them on; the library leaves them off):

@@ -71,10 +71,12 @@ done
 # eighteenth sessions), for decoding, both encryptions and the search: the wide numbers modulo
 # N², two digits modulo N (the default: half the wide kernels' lanes), and two digits with more
 # lanes (8: the wide kernels' invocations per item modulo p²), and 8 lanes only for the calls
-# that launch fewer than 65,536 invocations at 4 (PAILLIER_GPU_TWO_DIGIT_FILL).
+# that launch fewer than 65,536 invocations at 4 (PAILLIER_GPU_TWO_DIGIT_FILL); then the
+# default with chunks sized by the device's time (PAILLIER_GPU_DEVICE_TIME_CHUNKS).
 for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \
     digits-8-lanes:PAILLIER_GPU_TWO_DIGIT_LANES=8 \
-    digits-fill:PAILLIER_GPU_TWO_DIGIT_FILL=65536; do
+    digits-fill:PAILLIER_GPU_TWO_DIGIT_FILL=65536 \
+    digits-device-chunks:PAILLIER_GPU_DEVICE_TIME_CHUNKS=1; do
     setting="${arithmetic#*:}"
     echo "gpu-measure: arithmetic with $setting"
     env "$setting" "$binary" bench --device gpu --type paillier --key-len 1024 --batch 131072 \
@@ -87,8 +89,8 @@ done
 b=$((BOTH_MAX * 4))
 while ((b <= GPU_MAX)); do
     start=$(date +%s)
-    # The number operations only at the side-by-side sizes: the linear layer has no GPU kernel
-    # yet and takes minutes at these batches.
+    # The number operations only at the side-by-side sizes: the exact linear layer takes
+    # minutes at these batches.
     if ! "$binary" bench --device gpu --type "$TYPES" --key-len "$KEY_LENS" --batch "$b" \
         --repeat "$REPEAT" --no-numbers --json "$out/gpu-$b.json" --plot "$out/gpu-$b.svg"; then
         echo "gpu-measure: batch $b failed (does it fit?); stopping"

@@ -102,7 +102,9 @@ impl GpuBackend {
         if exchange == Exchange::Subgroup {
             required_features |= wgpu::Features::SUBGROUP;
         }
-        let device_timing = options.device_timing.unwrap_or(false)
+        // Chunks sized by the device's time need its timestamps.
+        let device_time_chunks = options.device_time_chunks.unwrap_or(false);
+        let device_timing = (options.device_timing.unwrap_or(false) || device_time_chunks)
             && features.contains(wgpu::Features::TIMESTAMP_QUERY);
         if device_timing {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
@@ -182,6 +184,7 @@ impl GpuBackend {
             two_digit_lanes: options.two_digit_lanes,
             two_digit_fill: options.two_digit_fill.unwrap_or(0),
             device_timing,
+            device_time_chunks: device_time_chunks && device_timing,
             lose_device_in: AtomicUsize::new(0),
             corrupt_result_in: AtomicUsize::new(0),
             totals: Mutex::new(GpuTotals::default()),

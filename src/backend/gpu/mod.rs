@@ -64,7 +64,7 @@ use crate::error::{Error, Result};
 use kernels::PipelineKey;
 
 pub use adapter_description::{AdapterDescription, AdapterKind};
-pub use calibrate::Calibration;
+pub use calibrate::{Calibration, ChunkSizing};
 #[cfg(feature = "fault-injection")]
 pub use options::Fault;
 pub use options::{Exchange, GpuOptions, LimbPath};
@@ -119,6 +119,8 @@ pub struct GpuBackend {
     two_digit_fill: usize,
     /// Whether every chunk's passes are timed on the device (`device_times.rs`).
     device_timing: bool,
+    /// Whether the calibration sizes chunks from the device's time (`calibrate.rs`).
+    device_time_chunks: bool,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
     lose_device_in: AtomicUsize,
     corrupt_result_in: AtomicUsize,

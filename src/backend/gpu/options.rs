@@ -117,6 +117,16 @@ pub struct GpuOptions {
     /// driver may wait for the work before a timestamp, so a diagnostic, not a default. Off,
     /// only host-side times are kept.
     pub device_timing: Option<bool>,
+    /// Size chunks from the warm-up's probes as the device timed them, not as the host's clock
+    /// saw them (`PAILLIER_GPU_DEVICE_TIME_CHUNKS=0|1` when unset here; default off). The
+    /// host's clock counts each probe's submission and readback, so small batches look slow and
+    /// its chunks come out as large as the probe goes; the device's own time says where the
+    /// device itself is full. A chunk is then whole waves of that size, but long enough on the
+    /// device to hide a call's fixed host cost behind the other chunks in flight, and never
+    /// larger than the host's sizing. Needs timestamp queries (it turns
+    /// [`device_timing`](Self::device_timing) on); where the adapter has none, the host's sizing
+    /// stays. Off until a GPU's measurement says it pays (BENCHMARKS.md).
+    pub device_time_chunks: Option<bool>,
 }
 
 /// A fault to inject into a [`GpuBackend`](super::GpuBackend), for testing that no fault yields a
@@ -144,7 +154,8 @@ impl GpuOptions {
     /// `PAILLIER_GPU_LIMBS`, `PAILLIER_GPU_EXCHANGE`, `PAILLIER_GPU_LANES`,
     /// `PAILLIER_GPU_ADAPTER`, `PAILLIER_GPU_ADAPTER_INDEX`, `PAILLIER_GPU_MIN_BATCH`,
     /// `PAILLIER_GPU_SPOT_CHECK`, `PAILLIER_GPU_TWO_DIGIT`, `PAILLIER_GPU_TWO_DIGIT_LANES`,
-    /// `PAILLIER_GPU_TWO_DIGIT_FILL`, `PAILLIER_GPU_DEVICE_TIMING`.
+    /// `PAILLIER_GPU_TWO_DIGIT_FILL`, `PAILLIER_GPU_DEVICE_TIMING`,
+    /// `PAILLIER_GPU_DEVICE_TIME_CHUNKS`.
     /// `lookup` gives
     /// a setting's value or None; the library itself never reads the environment.
     ///
@@ -197,6 +208,7 @@ impl GpuOptions {
             two_digit_lanes: count_from_env("PAILLIER_GPU_TWO_DIGIT_LANES")?,
             two_digit_fill: count_from_env("PAILLIER_GPU_TWO_DIGIT_FILL")?,
             device_timing: switch_from_env("PAILLIER_GPU_DEVICE_TIMING")?,
+            device_time_chunks: switch_from_env("PAILLIER_GPU_DEVICE_TIME_CHUNKS")?,
         })
     }
 
@@ -232,6 +244,7 @@ impl GpuOptions {
             two_digit_lanes: self.two_digit_lanes.or(other.two_digit_lanes),
             two_digit_fill: self.two_digit_fill.or(other.two_digit_fill),
             device_timing: self.device_timing.or(other.device_timing),
+            device_time_chunks: self.device_time_chunks.or(other.device_time_chunks),
         }
     }
 }
@@ -293,5 +306,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("PAILLIER_GPU_DEVICE_TIMING"), "{message}");
+    }
+
+    #[test]
+    fn device_time_chunks_setting_is_read_and_checked() {
+        assert_eq!(settings(&[]).unwrap().device_time_chunks, None);
+        let on = settings(&[("PAILLIER_GPU_DEVICE_TIME_CHUNKS", "1")]).unwrap();
+        assert_eq!(on.device_time_chunks, Some(true));
+        assert_eq!(
+            on.device_timing, None,
+            "the backend turns timing on, not the parser"
+        );
+        assert_eq!(GpuOptions::default().or(on).device_time_chunks, Some(true));
+        let message = settings(&[("PAILLIER_GPU_DEVICE_TIME_CHUNKS", "yes")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("PAILLIER_GPU_DEVICE_TIME_CHUNKS"),
+            "{message}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use paillier_gpu::hazmat::backend::gpu::ChunkSizing;
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::Device;
 use serde::Serialize;
@@ -105,12 +106,17 @@ pub(super) fn gpu_banner(gpu: &GpuDescription) -> String {
     );
     if let Some(c) = &gpu.calibration {
         line.push_str(&format!(
-            "\ncalibration: {} {}-bit products fill the adapter; chunks of {} items",
-            c.saturating_items, c.bits, c.chunk_items
+            "\ncalibration: {} {}-bit products fill the adapter by the host's clock",
+            c.saturating_items, c.bits
         ));
         if let Some(items) = c.device_saturating_items {
-            line.push_str(&format!(" ({items} by the device's own time)"));
+            line.push_str(&format!(", {items} by the device's own"));
         }
+        let clock = match c.chunks_sized_by {
+            ChunkSizing::HostTime => "the host's clock",
+            ChunkSizing::DeviceTime => "the device's time",
+        };
+        line.push_str(&format!("; chunks of {} items, by {clock}", c.chunk_items));
     }
     if gpu.software {
         line.push_str(
