@@ -18,6 +18,12 @@ if [[ -z "$tests" || ! -d "$tests" ]]; then
     exit 2
 fi
 mkdir -p "$out"
+# Absolute paths: the tests run from the repository's root (below).
+tests="$(cd "$tests" && pwd)"
+out="$(cd "$out" && pwd)"
+if [[ -n "$binary" ]]; then
+    binary="$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")"
+fi
 exec > >(tee -a "$out/tests.log") 2>&1
 
 # shellcheck source=tools/gpu-env.sh
@@ -32,6 +38,9 @@ if [[ -n "$binary" ]]; then
         --no-numbers | grep -E '^gpu:' || true
 fi
 
+# From the repository's root: a test that reads the SDK fixtures finds them there when the
+# path it was built with does not exist on this machine.
+cd "$here/.."
 failures=0
 for test in "$tests"/*; do
     [[ -x "$test" ]] || continue

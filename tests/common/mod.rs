@@ -45,6 +45,10 @@ pub const FIXTURES: &str = concat!(
     "/tests/fixtures/xtrace_reference.json"
 );
 
+/// The same file from the working directory: test binaries carried to a GPU machine run from
+/// the repository's root there (`tools/gpu-tests.sh`), not where they were built.
+const FIXTURES_HERE: &str = "tests/fixtures/xtrace_reference.json";
+
 fn vector(v: &Value) -> EncryptedVector {
     EncryptedVector::new(
         v.as_array()
@@ -64,7 +68,9 @@ fn bits(v: &Value) -> Vec<u8> {
 }
 
 pub fn sdk_cases() -> Vec<SdkCase> {
-    let text = std::fs::read_to_string(FIXTURES).unwrap();
+    let text = std::fs::read_to_string(FIXTURES)
+        .or_else(|_| std::fs::read_to_string(FIXTURES_HERE))
+        .unwrap();
     let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
     all.into_iter()
         .map(|(name, case)| SdkCase {
