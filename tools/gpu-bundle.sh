@@ -7,7 +7,8 @@
 #
 # Writes (both ignored by git, so they travel to a lent machine only when a call carries them):
 #   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binaries (about
-#                           25 MB compressed; 55 MB unpacked, over what a call carries as is);
+#                           25 MB compressed; about 62 MB unpacked, which with the working tree
+#                           would leave no room under what a call carries);
 #   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
 # Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
 #   tools/gpu-on-device.sh goals $OUT      the figures that settle #24 and #25 (gpu-goals.sh)
@@ -29,7 +30,7 @@ for t in "${TESTS[@]}"; do
 done
 # The executables' paths from cargo's own report, not from a glob over stale builds.
 mapfile -t executables < <(cargo test --release --locked --no-run --message-format=json \
-    "${test_args[@]}" 2>/dev/null | python3 -c '
+    "${test_args[@]}" | python3 -c '
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
@@ -50,8 +51,9 @@ for entry in "${executables[@]}"; do
     strip -o "$staging/tests/${entry%% *}" "${entry#* }"
 done
 git rev-parse --short HEAD >"$staging/commit"
-git status --porcelain --untracked-files=no | grep -q . && echo "(with uncommitted changes)" \
-    >>"$staging/commit"
+if [[ -n "$(git status --porcelain --untracked-files=no)" ]]; then
+    echo "(with uncommitted changes)" >>"$staging/commit"
+fi
 mkdir -p .gpu-bin
 tar -czf .gpu-bin/bundle.tar.gz -C "$staging" .
 

@@ -179,10 +179,10 @@ impl GpuBackend {
 mod tests {
     use super::*;
 
-    /// Probes of a device that runs 1e6 items/s once 4,096 fill it, seen through a host that
-    /// adds `host_cost_s` per call.
     type Probes = Vec<(usize, f64)>;
 
+    /// Probes of a device that runs 1e6 items/s once 4,096 fill it, seen through a host that
+    /// adds `host_cost_s` per call.
     fn probes(host_cost_s: f64) -> (Probes, Probes) {
         let device_rate = |items: usize| 1e6 * (items as f64 / 4096.0).min(1.0);
         let sizes: Vec<usize> = (6..=20).map(|k| 1 << k).collect();
