@@ -1,4 +1,5 @@
-# Sourced by gpu-measure.sh and gpu-goals.sh (with `here` set to the tools folder): makes the
+# Sourced by gpu-measure.sh, gpu-goals.sh and gpu-tests.sh (with `here` set to the tools
+# folder): makes the
 # Vulkan loader and an NVIDIA driver manifest available without installing anything.
 #
 # The loader: the system's, else Debian's package placed in tools/vulkan-debs/ or in the

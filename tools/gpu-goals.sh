@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The measurements that settle issues #24 and #25 on one GPU machine, in one command that fits a
-# lent machine's ten-minute call (an estimated eight to nine minutes on an H100, not yet run there; each
-# run has its own limit, and one that fails or runs out is reported while the others go on; the
-# runs that settle goals come first, so a call cut short loses the comparisons). key_len 1024,
-# classic scheme:
+# lent machine's ten-minute call (an estimated eight to nine minutes on an H100, not yet run
+# there; each run has its own limit, and one that fails or runs out is reported while the others
+# go on; the runs that settle goals come first, so a call cut short loses the comparisons).
+# key_len 1024, classic scheme:
 #
 #   1. the default at batch $BATCH (131,072) with the whole search over $DATABASE (8,192)
 #      records: encryption (owner, public key), aggregation, decoding and the search
