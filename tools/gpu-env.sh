@@ -1,6 +1,6 @@
 # Sourced by gpu-measure.sh, gpu-goals.sh and gpu-tests.sh (with `here` set to the tools
-# folder): makes the
-# Vulkan loader and an NVIDIA driver manifest available without installing anything.
+# folder): makes the Vulkan loader and an NVIDIA driver manifest available without installing
+# anything.
 #
 # The loader: the system's, else Debian's package placed in tools/vulkan-debs/ or in the
 # repository's .gl/ (tools/gpu-bundle.sh downloads it there; by hand, on a machine with apt:
