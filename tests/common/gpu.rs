@@ -2,8 +2,9 @@
 //! variant the adapter runs, each forced by a setting, with small dispatches and shards so that
 //! modest batches cross chunk and shard boundaries.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
 use paillier_gpu::Error;
@@ -16,41 +17,50 @@ pub const SHARD_ITEMS: usize = 50;
 
 /// The backend for `path` and `exchange`, or None (with the reason printed) when it cannot run
 /// here.
+///
+/// One set of backends per test thread (libtest runs each test on a thread of its own), not per
+/// process: lavapipe compiles a kernel shape at its first dispatch, and one device compiles one
+/// shape at a time, so tests sharing a device waited for each other. With a device each, two tests
+/// compile on two cores (`gpu_backend` with Mesa's shader cache disabled, 2 cores: 664 s → 340 s).
 fn gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
-    let required = super::gpu_required();
-    type Cache = Mutex<HashMap<(LimbPath, Exchange), Option<Arc<GpuBackend>>>>;
-    static BACKENDS: OnceLock<Cache> = OnceLock::new();
-    let mut cache = BACKENDS.get_or_init(Default::default).lock().unwrap();
-    cache
-        .entry((path, exchange))
-        .or_insert_with(|| {
-            let options = GpuOptions {
-                limb_path: Some(path),
-                exchange: Some(exchange),
-                max_items_per_dispatch: Some(DISPATCH_ITEMS),
-                resident_shard_items: Some(SHARD_ITEMS),
-                ..GpuOptions::default()
-            };
-            match GpuBackend::new(&options) {
-                Ok(backend) => Some(Arc::new(backend)),
-                // An adapter without 64-bit integers or subgroups cannot run that variant: not a
-                // missing adapter.
-                Err(Error::GpuUnavailable(why))
-                    if why.contains("SHADER_INT64") || why.contains("subgroup") =>
-                {
-                    eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
-                    None
-                }
-                Err(e) if required => {
-                    panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
-                }
-                Err(e) => {
-                    eprintln!("skipping GPU tests: {e}");
-                    None
-                }
-            }
-        })
-        .clone()
+    type Cache = RefCell<HashMap<(LimbPath, Exchange), Option<Arc<GpuBackend>>>>;
+    thread_local! { static BACKENDS: Cache = Default::default(); }
+    BACKENDS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((path, exchange))
+            .or_insert_with(|| new_gpu(path, exchange))
+            .clone()
+    })
+}
+
+/// A new backend for `path` and `exchange`, or None (with the reason printed).
+fn new_gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
+    let options = GpuOptions {
+        limb_path: Some(path),
+        exchange: Some(exchange),
+        max_items_per_dispatch: Some(DISPATCH_ITEMS),
+        resident_shard_items: Some(SHARD_ITEMS),
+        ..GpuOptions::default()
+    };
+    match GpuBackend::new(&options) {
+        Ok(backend) => Some(Arc::new(backend)),
+        // An adapter without 64-bit integers or subgroups cannot run that variant: not a
+        // missing adapter.
+        Err(Error::GpuUnavailable(why))
+            if why.contains("SHADER_INT64") || why.contains("subgroup") =>
+        {
+            eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
+            None
+        }
+        Err(e) if super::gpu_required() => {
+            panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU tests: {e}");
+            None
+        }
+    }
 }
 
 /// Every limb path and exchange variant this adapter runs, each forced by a setting.
