@@ -16,7 +16,6 @@ use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
 use paillier_gpu::hazmat::backend::{Backend, Exponents, LimbBatch, Secrecy};
 use paillier_gpu::hazmat::bigint::MontgomeryModulus;
-use paillier_gpu::Error;
 use proptest::prelude::*;
 
 type Key = (LimbPath, Exchange, usize);
@@ -38,22 +37,7 @@ fn gpu(key: Key) -> Option<Arc<GpuBackend>> {
                 spot_check_samples: Some(0),
                 ..GpuOptions::default()
             };
-            match GpuBackend::new(&options) {
-                Ok(b) => Some(Arc::new(b)),
-                Err(Error::GpuUnavailable(why))
-                    if why.contains("SHADER_INT64") || why.contains("subgroup") =>
-                {
-                    eprintln!("skipping {key:?}: {why}");
-                    None
-                }
-                Err(e) if common::gpu_required() => {
-                    panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU backend: {e}")
-                }
-                Err(e) => {
-                    eprintln!("skipping GPU tests: {e}");
-                    None
-                }
-            }
+            common::gpu::variant(&options, key)
         })
         .clone()
 }

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
@@ -43,14 +44,20 @@ fn new_gpu(path: LimbPath, exchange: Exchange) -> Option<Arc<GpuBackend>> {
         resident_shard_items: Some(SHARD_ITEMS),
         ..GpuOptions::default()
     };
-    match GpuBackend::new(&options) {
+    variant(&options, (path, exchange))
+}
+
+/// A backend with exactly `options`, forcing the variant named `label`, or None (with the reason
+/// printed) where it cannot run: an adapter without the 64-bit integers or subgroups the variant
+/// needs, or no adapter at all (a failure under `PAILLIER_GPU_REQUIRE_ADAPTER=1`).
+pub fn variant(options: &GpuOptions, label: impl Debug) -> Option<Arc<GpuBackend>> {
+    match GpuBackend::new(options) {
         Ok(backend) => Some(Arc::new(backend)),
-        // An adapter without 64-bit integers or subgroups cannot run that variant: not a
-        // missing adapter.
+        // Not a missing adapter: this one cannot run that variant.
         Err(Error::GpuUnavailable(why))
             if why.contains("SHADER_INT64") || why.contains("subgroup") =>
         {
-            eprintln!("skipping {path:?} with {exchange:?} exchange: {why}");
+            eprintln!("skipping {label:?}: {why}");
             None
         }
         Err(e) if super::gpu_required() => {
