@@ -219,6 +219,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// The output changed between the first check and the rename (a file appeared, was
+    /// replaced, or a link now leads elsewhere): whatever is there now is left alone.
+    #[error("{} changed while this ran ({detail}); nothing was written there. Run again to check it anew", path.display())]
+    OutputChanged {
+        /// The output as given.
+        path: PathBuf,
+        /// What changed.
+        detail: String,
+    },
+
     /// An error about a file's contents, with the file named.
     #[error("{}: {source}", path.display())]
     InFile {

@@ -77,7 +77,10 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
         );
     }
     let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("encrypt_owner k256 paillier"));
+    let mut lines = svg.lines();
+    assert_eq!(lines.next(), Some(paillier_gpu::formats::output::PLOT_MARK));
+    assert!(lines.next().is_some_and(|l| l.starts_with("<svg")));
+    assert!(svg.contains("encrypt_owner k256 paillier"));
     assert!(svg.contains("median of 1 run") && svg.contains("CPU (solid, circles)"));
     // One device: no GPU/CPU chart.
     assert!(!svg.contains("GPU rate / CPU rate"));

@@ -11,6 +11,7 @@ use std::path::Path;
 use common::small_options;
 use paillier_gpu::formats::ciphertexts::read_ciphertext_batch;
 use paillier_gpu::formats::encrypt_job::{lock_path, partial_path, progress_path, EncryptJob};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::hazmat::backend::backend_for;
 use paillier_gpu::paillier::Scheme;
@@ -52,6 +53,10 @@ fn run_job(
         shape: ctx.ciphertext_shape(),
         backend: backend.as_ref(),
         batch: BATCH,
+    };
+    let output = match Output::prepare(output, &[input], OutputKind::Ciphertexts, false) {
+        Ok(output) => output,
+        Err(e) => return Some(Err(e)),
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         job.run(input, output, resume, |done| {

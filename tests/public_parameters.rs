@@ -11,6 +11,7 @@ use common::cli::{fails, ok, run_with, small_context_args};
 use paillier_gpu::formats::ciphertexts::{
     read_ciphertext_batch, write_ciphertext_batch, FINGERPRINT_OFFSET,
 };
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, ExecutionContext, PublicContext};
 use serde_json::Value;
@@ -107,7 +108,8 @@ fn binary_files_written_under_the_first_fingerprint_still_read() {
     let vectors = vec![vec![1u8; 64], vec![0u8; 64]];
     let batch = ctx.encrypt_batch(&vectors).unwrap();
     let path = dir.path().join("db.bin");
-    write_ciphertext_batch(&path, &batch, ctx.ciphertext_shape()).unwrap();
+    let output = Output::new(&path, OutputKind::Ciphertexts).unwrap();
+    write_ciphertext_batch(output, &batch, ctx.ciphertext_shape()).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
     let header = FINGERPRINT_OFFSET..FINGERPRINT_OFFSET + 32;
     bytes[header.clone()].copy_from_slice(KeyFingerprint::legacy_v1(ctx.public_key()).as_bytes());

@@ -57,7 +57,7 @@ class Ciphertexts:
     @staticmethod
     def from_bytes(context: _Context, data: bytes) -> "Ciphertexts":
         """Reads the binary form; a file of another key is refused (KeyMismatchError)."""
-    def save(self, path: _Path) -> None:
+    def save(self, path: _Path, overwrite: bool = False) -> None:
         """Writes `.jsonl` (base64 JSON Lines) or, for any other name, the binary form; atomic."""
     @staticmethod
     def load(context: _Context, path: _Path) -> "Ciphertexts":
@@ -316,7 +316,7 @@ class PackedArray:
     @staticmethod
     def from_bytes(public_key: PaillierPublicKey, data: bytes) -> PackedArray:
         """Reads packed-numbers bytes made under `public_key`."""
-    def save(self, path: _Path) -> None:
+    def save(self, path: _Path, overwrite: bool = False) -> None:
         """Writes a packed-numbers file atomically (the CLI reads it)."""
     @staticmethod
     def load(public_key: PaillierPublicKey, path: _Path) -> PackedArray:

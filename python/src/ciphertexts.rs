@@ -8,6 +8,7 @@ use paillier_gpu::formats::ciphertexts::{
     decode_chunk, encode_binary_batch, read_binary_batch, read_ciphertext_batch,
     write_ciphertext_batch, CiphertextShape,
 };
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySlice, PyString};
@@ -184,10 +185,15 @@ impl Ciphertexts {
     }
 
     /// Writes a file: base64 JSON Lines when the name ends in `.jsonl`, else the binary form
-    /// (the same files the CLI reads and writes). The write is atomic.
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| write_ciphertext_batch(&path, &self.batch, self.shape))
-            .py_err()
+    /// (the same files the CLI reads and writes). The write is atomic. An existing file is
+    /// replaced only when it is a ciphertext file (or empty), unless `overwrite=True`.
+    #[pyo3(signature = (path, overwrite=false))]
+    fn save(&self, py: Python<'_>, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        py.detach(|| {
+            let output = Output::prepare(&path, &[], OutputKind::Ciphertexts, overwrite)?;
+            write_ciphertext_batch(output, &self.batch, self.shape)
+        })
+        .py_err()
     }
 
     /// Reads a file written by `save` or by the CLI, under `context`'s key.

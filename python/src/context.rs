@@ -7,7 +7,7 @@ use std::sync::Arc;
 use numpy::PyArray1;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;
@@ -132,10 +132,13 @@ impl PyExecutionContext {
                 "salt is empty: give at least one byte, or leave it out for a random one",
             ));
         }
-        // Before the keys are generated; the write refuses a file that appears meanwhile.
-        if let Some(path) = &path {
-            prepare_output(path, &[], OutputKind::Context, overwrite).py_err()?;
-        }
+        // Checked and locked before the keys are generated; a file that appears meanwhile is
+        // not replaced.
+        let output = path
+            .as_deref()
+            .map(|path| Output::prepare(path, &[], OutputKind::Context, overwrite))
+            .transpose()
+            .py_err()?;
         let provider = provider_of(passphrase, salt.as_deref(), key_provider)?;
         let options = ContextOptions {
             scheme: scheme_of(homomorphic_client_type)?,
@@ -152,8 +155,8 @@ impl PyExecutionContext {
             .detach(|| ExecutionContext::create(&options, provider))
             .py_err()?
             .with_file_format(file_format_of(sdk_compatible));
-        if let Some(path) = path {
-            save(&inner, &path, overwrite)?;
+        if let Some(output) = output {
+            inner.save_to(output).py_err()?;
         }
         Ok(Self { inner })
     }
@@ -390,11 +393,8 @@ fn file_format_of(sdk_compatible: bool) -> FileFormat {
 }
 
 fn save(ctx: &ExecutionContext, path: &std::path::Path, overwrite: bool) -> PyResult<()> {
-    if overwrite {
-        ctx.save_to_disk(path).py_err()
-    } else {
-        ctx.save_new_to_disk(path).py_err()
-    }
+    let output = Output::prepare(path, &[], OutputKind::Context, overwrite).py_err()?;
+    ctx.save_to(output).py_err()
 }
 
 impl PyExecutionContext {

@@ -35,7 +35,8 @@ fn class_name(error: &Error) -> &'static str {
         | Error::Io { .. }
         | Error::OutputIsInput { .. }
         | Error::UnsupportedOutput { .. }
-        | Error::OutputBusy { .. } => "FileError",
+        | Error::OutputBusy { .. }
+        | Error::OutputChanged { .. } => "FileError",
         // The file is named in the message; the class is the error's own.
         Error::InFile { source, .. } => class_name(source),
         _ => "PaillierGpuError",

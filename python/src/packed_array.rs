@@ -7,6 +7,7 @@ use std::sync::Arc;
 use paillier_gpu::formats::numbers::{
     decode_packed_numbers, encode_packed_numbers, read_packed_numbers, write_packed_numbers,
 };
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::PackedArray;
 use pyo3::prelude::*;
@@ -83,10 +84,15 @@ impl PyPackedArray {
     }
 
     /// Writes a packed-numbers file, atomically (the CLI's `linear` and `numbers decrypt` read
-    /// it).
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| write_packed_numbers(&path, &self.inner))
-            .py_err()
+    /// it). An existing file is replaced only when it is an encrypted-numbers file (or empty),
+    /// unless `overwrite=True`.
+    #[pyo3(signature = (path, overwrite=false))]
+    fn save(&self, py: Python<'_>, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        py.detach(|| {
+            let output = Output::prepare(&path, &[], OutputKind::EncryptedNumbers, overwrite)?;
+            write_packed_numbers(output, &self.inner)
+        })
+        .py_err()
     }
 
     /// Reads a packed-numbers file (written by `save` or by the CLI) made under `public_key`.

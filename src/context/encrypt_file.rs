@@ -9,7 +9,7 @@ use crate::backend::{encryption_batch, Backend};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::formats::encrypt_job::{EncryptJob, JobReport, DEFAULT_BATCH};
-use crate::formats::output::{prepare_output, OutputKind};
+use crate::formats::output::{Output, OutputKind};
 use crate::hamming::VectorLayout;
 use crate::paillier::{PublicKey, SecretKey};
 
@@ -112,7 +112,7 @@ fn run(
     let inputs: Vec<&Path> = std::iter::once(job.input)
         .chain(job.other_inputs.iter().copied())
         .collect();
-    let target = prepare_output(job.output, &inputs, OutputKind::Ciphertexts, job.overwrite)?;
+    let target = Output::prepare(job.output, &inputs, OutputKind::Ciphertexts, job.overwrite)?;
     if target.is_stream() && job.resume {
         return Err(Error::InvalidParameter(format!(
             "resume: {} is a stream (a FIFO or a device), which cannot be resumed",
@@ -138,8 +138,8 @@ fn run(
         batch,
     };
     if target.is_stream() {
-        encrypt.run_to_stream(job.input, &target.path, on_batch)
+        encrypt.run_to_stream(job.input, target, on_batch)
     } else {
-        encrypt.run(job.input, &target.path, job.resume, on_batch)
+        encrypt.run(job.input, target, job.resume, on_batch)
     }
 }

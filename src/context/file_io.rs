@@ -16,7 +16,7 @@ use super::*;
 use super::{aes, sealing};
 use crate::backend::Device;
 use crate::error::{Error, Result};
-use crate::formats::{write_atomic_with, Replace, Visibility};
+use crate::formats::output::{Output, OutputKind};
 
 impl ExecutionContext {
     /// Reads a context file's JSON. `key_provider` holds the credentials (passphrase, KMS
@@ -240,23 +240,28 @@ impl ExecutionContext {
     }
 
     /// Writes the file form atomically (temporary file, fsync, rename), owner-only, replacing
-    /// any regular file at `path` (a symbolic link's target is replaced, a FIFO or a device is
-    /// written as a stream). [`save_new_to_disk`](Self::save_new_to_disk) refuses to replace.
+    /// any regular file at `path` (a symbolic link's target is replaced; a FIFO or a device is
+    /// refused). [`save_new_to_disk`](Self::save_new_to_disk) refuses to replace.
     pub fn save_to_disk(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.write_file(path.as_ref(), Replace::Allowed)
+        self.save_to(Output::prepare(
+            path.as_ref(),
+            &[],
+            OutputKind::Context,
+            true,
+        )?)
     }
 
     /// [`save_to_disk`](Self::save_to_disk), but [`Error::WouldOverwrite`] if `path` exists:
-    /// a context file holds keys that cannot be made again. The check is the rename itself, so
-    /// a file that appears meanwhile is not replaced either.
+    /// a context file holds keys that cannot be made again. A file that appears meanwhile is
+    /// not replaced either.
     pub fn save_new_to_disk(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.write_file(path.as_ref(), Replace::Refused)
+        self.save_to(Output::new(path.as_ref(), OutputKind::Context)?)
     }
 
-    fn write_file(&self, path: &Path, replace: Replace) -> Result<()> {
+    /// Writes the file form through an output checked beforehand (see
+    /// [`Output`](crate::formats::output::Output)), owner-only.
+    pub fn save_to(&self, output: Output) -> Result<()> {
         let json = self.to_json()?;
-        write_atomic_with(path, Visibility::Private, replace, |w| {
-            w.write_all(json.as_bytes())
-        })
+        output.write_bytes(json.as_bytes())
     }
 }

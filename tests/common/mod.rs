@@ -3,6 +3,8 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod cli_files;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 

@@ -90,6 +90,9 @@ struct BenchArgs {
     /// Also draw throughput against batch size as an SVG.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
+    /// Replace the --json or --plot file even when it is not one that bench wrote.
+    #[arg(long)]
+    force: bool,
 
     /// Skip the number operations and the linear layer: time the Hamming search's operations
     /// alone

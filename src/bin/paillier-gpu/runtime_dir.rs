@@ -39,13 +39,20 @@ fn current_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
-/// `<temp>/paillier-gpu-runtime-<uid>`, created mode 0700 if absent.
+/// `<temp>/paillier-gpu-runtime-<uid>`, created mode 0700 if absent. Used only when the name
+/// is itself a folder of ours (a symbolic link someone planted there is neither followed nor
+/// changed); its mode is set only then.
 fn private_folder() -> Option<PathBuf> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
         let dir = std::env::temp_dir().join(format!("paillier-gpu-runtime-{}", current_uid()));
         let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let ours = std::fs::symlink_metadata(&dir)
+            .is_ok_and(|m| m.file_type().is_dir() && m.uid() == current_uid());
+        if !ours {
+            return None;
+        }
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
         usable(&dir).then_some(dir)
     }

@@ -35,6 +35,8 @@ pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl, read
 pub use reader::CiphertextReader;
 pub use writer::CiphertextWriter;
 
+use super::output::Output;
+use super::StreamedOutput;
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
 use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey};
@@ -125,19 +127,19 @@ pub(super) fn name_file(e: Error, path: &Path) -> Error {
     e.in_keyed_file(path, "ciphertext file")
 }
 
-/// Writes a ciphertext file, atomically, in the form its name says.
+/// Writes a ciphertext file through `output` (atomically), in the form its name says.
 pub fn write_ciphertexts(
-    path: &Path,
+    output: Output,
     vectors: &[EncryptedVector],
     shape: CiphertextShape,
 ) -> Result<()> {
     // Encode first so that a bad vector fails before the target is touched.
-    let bytes = if is_jsonl(path) {
+    let bytes = if is_jsonl(output.requested()) {
         encode_jsonl(vectors, shape)?
     } else {
         encode_binary(vectors, shape)?
     };
-    super::write_atomic(path, &bytes, super::Visibility::Shared)
+    output.write_bytes(&bytes)
 }
 
 pub(super) fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
@@ -175,22 +177,26 @@ pub fn read_ciphertext_batch(
     CiphertextReader::open(path, shape, public_key)?.read_all()
 }
 
-/// Writes `batch` to a ciphertext file, atomically, in the form its name says.
+/// Writes `batch` to a ciphertext file through `output` (atomically), in the form its name
+/// says.
 pub fn write_ciphertext_batch(
-    path: &Path,
+    output: Output,
     batch: &CiphertextBatch,
     shape: CiphertextShape,
 ) -> Result<()> {
-    super::write_atomic_streamed(
-        path,
-        super::Visibility::Shared,
-        super::Replace::Allowed,
-        |out| {
-            let form = CiphertextForm::of_path(path);
-            let mut writer =
-                CiphertextWriter::new(out, path, form, shape, Some(batch.records() as u64))?;
+    let named = output.requested().to_path_buf();
+    let form = CiphertextForm::of_path(&named);
+    let records = Some(batch.records() as u64);
+    output.write_with(|out| match out {
+        StreamedOutput::File(file) => {
+            let mut writer = CiphertextWriter::new(file, &named, form, shape, records)?;
             writer.write_batch(batch)?;
             writer.finish().map(drop)
-        },
-    )
+        }
+        StreamedOutput::Stream(stream) => {
+            let mut writer = CiphertextWriter::new(stream, &named, form, shape, records)?;
+            writer.write_batch(batch)?;
+            writer.finish().map(drop)
+        }
+    })
 }

@@ -9,8 +9,8 @@ use super::{CiphertextForm, CiphertextShape, COUNT_OFFSET};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
-/// A ciphertext file written block by block to `out` (a file, a pipe, a
-/// [`write_atomic_streamed`](crate::formats::write_atomic_streamed) writer).
+/// A ciphertext file written block by block to `out` (a file, a pipe, an
+/// [`Output`](crate::formats::output::Output)'s writer).
 ///
 /// The binary form's header holds the record count: when it is given to
 /// [`new`](Self::new), the header goes out first and every block is written as it comes.

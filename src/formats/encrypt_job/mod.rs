@@ -19,7 +19,6 @@
 //! A FIFO or a character device as the output is written as a stream instead, with no partial,
 //! progress or lock file and no resume.
 
-mod lock;
 mod progress;
 
 use std::cell::Cell;
@@ -27,19 +26,19 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use self::lock::{open_private, JobLock};
 use self::progress::{
     check_same_input, check_same_job, read_progress, reopen_partial, write_progress, InputMac,
     Progress,
 };
 use super::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET};
+use super::output::{open_private, with_suffix, Output, OutputLock};
 use super::vectors::VectorReader;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::hamming::{encrypt_batch, VectorLayout};
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
-pub use self::lock::lock_path;
+pub use super::output::lock_path;
 
 /// Vectors per batch when none is given: a few MiB of ciphertexts at key_len 1024.
 pub const DEFAULT_BATCH: usize = 4096;
@@ -69,12 +68,6 @@ pub struct JobReport {
     pub resumed_from: usize,
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
 /// `<output>.partial`: the file a job appends to.
 pub fn partial_path(output: &Path) -> PathBuf {
     with_suffix(output, ".partial")
@@ -93,50 +86,49 @@ fn job_malformed(detail: String) -> Error {
 }
 
 impl EncryptJob<'_> {
-    /// Encrypts `input` (JSON Lines or `.npy`) into the regular file `output` (binary, or
-    /// `.jsonl`), calling `on_batch(records_done)` after each durable batch. With `resume`,
-    /// continues an interrupted run of the same job; without it, any earlier partial output is
-    /// discarded. The caller checks first that `output` may be written
-    /// ([`prepare_output`](super::output::prepare_output)).
+    /// Encrypts `input` (JSON Lines or `.npy`) into `output`, a regular file (binary, or
+    /// `.jsonl` by its name), calling `on_batch(records_done)` after each durable batch. With
+    /// `resume`, continues an interrupted run of the same job; without it, any earlier partial
+    /// output is discarded. `output`'s lock is held throughout.
     pub fn run(
         &self,
         input: &Path,
-        output: &Path,
+        mut output: Output,
         resume: bool,
         on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
-        super::parent_folder(output)?;
-        let mut lock = JobLock::acquire(output)?;
+        if output.is_stream() {
+            return Err(Error::InvalidParameter(format!(
+                "{} is a stream (a FIFO or a device): encrypt into it with run_to_stream",
+                output.requested().display()
+            )));
+        }
         // Set once this run owns the job's files: from then on an error removes them. Before,
         // they are an earlier run's (a refused resume keeps them for a resume done right).
         let claimed = Cell::new(false);
-        let result = self.run_locked(&mut lock, &claimed, input, output, resume, on_batch);
-        match result {
-            Ok(report) => {
-                lock.release()?;
-                Ok(report)
-            }
-            Err(e) => {
-                // An error, not a kill: what was written is not a run anyone may resume.
-                if claimed.get() {
-                    let _ = std::fs::remove_file(partial_path(output));
-                    let _ = remove_if_present(&progress_path(output));
-                    let _ = lock.release();
-                }
-                Err(e)
-            }
+        let result = self.run_locked(&mut output, &claimed, input, resume, on_batch);
+        if result.is_err() && claimed.get() {
+            // An error, not a kill: what was written is not a run anyone may resume.
+            let _ = std::fs::remove_file(output.side_file(".partial"));
+            let _ = remove_if_present(&output.side_file(".progress"));
         }
+        // Dropping the output lets go of its lock, removing the lock file where this run
+        // claimed it (a finished run, or one that failed after claiming).
+        result
     }
 
     fn run_locked(
         &self,
-        lock: &mut JobLock,
+        output: &mut Output,
         claimed: &Cell<bool>,
         input: &Path,
-        output: &Path,
         resume: bool,
         on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
+        let target = output.path().to_path_buf();
+        let partial = output.side_file(".partial");
+        let progress_file = output.side_file(".progress");
+        let lock_file = output.side_file(".lock");
         let identity = Progress {
             records: 0,
             bytes: 0,
@@ -147,12 +139,10 @@ impl EncryptJob<'_> {
                 .len(),
             input_mac: String::new(),
             public_key: self.public_key.fingerprint().to_string(),
-            jsonl: is_jsonl(output),
+            jsonl: is_jsonl(output.requested()),
             chunk_bytes: self.shape.chunk_bytes,
             chunks: self.shape.chunks,
         };
-        let partial = partial_path(output);
-        let progress_file = progress_path(output);
         let earlier = if resume {
             read_progress(&progress_file)?
         } else {
@@ -160,9 +150,10 @@ impl EncryptJob<'_> {
         };
         if let Some(earlier) = &earlier {
             check_same_job(earlier, &identity)?;
-            if earlier.complete && !partial.exists() && output_is(output, earlier) {
+            if earlier.complete && !partial.exists() && output_is(&target, earlier) {
                 // Killed after the rename: the output is already final.
                 remove_if_present(&progress_file)?;
+                job_lock(output)?.claim();
                 return Ok(JobReport {
                     records: earlier.records as usize,
                     resumed_from: earlier.records as usize,
@@ -173,9 +164,9 @@ impl EncryptJob<'_> {
             Some(earlier) if !earlier.complete && !partial.exists() => {
                 log::warn!("--resume: {} is gone; starting over", partial.display());
                 claimed.set(true);
-                (None, lock.new_key()?)
+                (None, job_lock(output)?.new_key()?)
             }
-            Some(earlier) => match lock.stored_key()? {
+            Some(earlier) => match job_lock(output)?.stored_key()? {
                 Some(key) if !earlier.input_mac.is_empty() => (Some(earlier), key),
                 _ => {
                     return Err(Error::InvalidParameter(format!(
@@ -183,13 +174,13 @@ impl EncryptJob<'_> {
                          {}, or a progress file of an earlier version); run without --resume to \
                          start over",
                         partial.display(),
-                        lock_path(output).display()
+                        lock_file.display()
                     )))
                 }
             },
             None => {
                 claimed.set(true);
-                (None, lock.new_key()?)
+                (None, job_lock(output)?.new_key()?)
             }
         };
         let (state, resumed_from) = self.encrypt_into(
@@ -202,9 +193,9 @@ impl EncryptJob<'_> {
             claimed,
             on_batch,
         )?;
-        std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
-        sync_folder(output);
+        output.install(&partial)?;
         remove_if_present(&progress_file)?;
+        job_lock(output)?.claim();
         Ok(JobReport {
             records: state.records as usize,
             resumed_from,
@@ -295,10 +286,17 @@ impl EncryptJob<'_> {
     pub fn run_to_stream(
         &self,
         input: &Path,
-        stream: &Path,
+        output: Output,
         mut on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
-        let jsonl = is_jsonl(stream);
+        if !output.is_stream() {
+            return Err(Error::InvalidParameter(format!(
+                "{} is a regular file: encrypt into it with run",
+                output.requested().display()
+            )));
+        }
+        let stream = output.path();
+        let jsonl = is_jsonl(output.requested());
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .open(stream)
@@ -350,7 +348,7 @@ impl EncryptJob<'_> {
     /// A new, empty partial file (owner-only while it is written, with a provisional header in
     /// the binary form).
     fn start_partial(&self, partial: &Path, jsonl: bool) -> Result<File> {
-        let mut file = open_private(partial)?;
+        let (mut file, _) = open_private(partial)?;
         file.set_len(0).map_err(|e| Error::io(partial, e))?;
         if !jsonl {
             let header = ciphertexts::binary_header(self.shape, 0)?;
@@ -382,12 +380,11 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-fn sync_folder(path: &Path) {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if let Ok(dir) = File::open(folder) {
-        let _ = dir.sync_all();
-    }
+/// The lock of a file output (every output `run` accepts has one).
+fn job_lock(output: &mut Output) -> Result<&mut OutputLock> {
+    let named = output.requested().to_path_buf();
+    output.lock_mut().ok_or_else(|| Error::UnsupportedOutput {
+        path: named,
+        reason: "a stream holds no lock".into(),
+    })
 }

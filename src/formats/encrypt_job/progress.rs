@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::super::ciphertexts::{CiphertextShape, MAGIC};
-use super::super::{write_atomic, Visibility};
 use super::job_malformed;
-use super::lock::refuse_unless_own_file;
 use crate::error::{Error, Result};
+use crate::formats::atomic::replace_side_file;
+use crate::formats::output::refuse_unless_own_file;
+use crate::formats::Visibility;
 
 /// The progress file (owner-only: it describes the owner's input).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -78,11 +79,14 @@ impl InputMac {
 }
 
 pub(super) fn read_progress(path: &Path) -> Result<Option<Progress>> {
-    let text = match std::fs::read(path) {
-        Ok(text) => text,
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, (1 << 16) + 1), &mut text)
+        .map_err(|e| Error::io(path, e))?;
     if text.len() > 1 << 16 {
         return Err(job_malformed(format!("{} is too large", path.display())));
     }
@@ -94,7 +98,7 @@ pub(super) fn read_progress(path: &Path) -> Result<Option<Progress>> {
 pub(super) fn write_progress(path: &Path, progress: &Progress) -> Result<()> {
     refuse_unless_own_file(path)?;
     let text = serde_json::to_vec(progress).map_err(|e| job_malformed(e.to_string()))?;
-    write_atomic(path, &text, Visibility::Private)
+    replace_side_file(path, &text, Visibility::Private)
 }
 
 pub(super) fn check_same_job(earlier: &Progress, now: &Progress) -> Result<()> {

@@ -68,7 +68,8 @@ pub use packed::{
     PACKED_MAGIC, PACKED_VERSION,
 };
 pub use plain::{
-    read_jsonl_numbers, read_npy_numbers, read_numbers, write_numbers, PlainArray, PlainValues,
+    read_json_numbers, read_jsonl_numbers, read_npy_numbers, read_numbers, write_numbers,
+    PlainArray, PlainValues,
 };
 
 /// What an encrypted-numbers file holds: one number per ciphertext, or packed samples.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use num_bigint::BigUint;
 
 use crate::error::{Error, Result};
-use crate::formats::{write_atomic, Visibility};
+use crate::formats::output::Output;
 use crate::numbers::encoding::NumberRange;
 use crate::numbers::{PackedArray, PackedLayout};
 use crate::paillier::ciphertext_batch::write_items_le_bytes;
@@ -56,9 +56,9 @@ pub fn encode_packed_numbers(array: &PackedArray) -> Result<Vec<u8>> {
 
 /// Writes `array` to a packed-numbers file, atomically (ciphertexts are safe to share: the
 /// umask decides who reads it).
-pub fn write_packed_numbers(path: &Path, array: &PackedArray) -> Result<()> {
+pub fn write_packed_numbers(output: Output, array: &PackedArray) -> Result<()> {
     let bytes = encode_packed_numbers(array)?;
-    write_atomic(path, &bytes, Visibility::Shared)
+    output.write_bytes(&bytes)
 }
 
 /// Reads a packed-numbers file made under `public_key`: the header is checked (the key's

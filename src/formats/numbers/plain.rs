@@ -1,5 +1,6 @@
-//! Plain numbers in and out: NumPy `.npy` (integers, floats or booleans, any shape) or JSON Lines
-//! (a number per line, or an array of numbers per line: one row each).
+//! Plain numbers in and out: NumPy `.npy` (integers, floats or booleans, any shape), JSON Lines
+//! (a number per line, or an array of numbers per line: one row each), or one JSON document (a
+//! number, an array of numbers, or an array of arrays: the inference service's `input_data`).
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -10,7 +11,8 @@ use serde_json::Value;
 use super::super::npy::{self, is_npy};
 use super::super::JsonLines;
 use crate::error::{Error, Result};
-use crate::formats::{write_atomic_with, Replace, Visibility};
+use crate::formats::output::Output;
+use crate::formats::StreamedOutput;
 use crate::numbers::{Decrypted, Numbers};
 
 /// The longest JSON Lines line of numbers read (a row of many thousands of numbers).
@@ -52,27 +54,95 @@ impl PlainArray {
     }
 }
 
-/// Reads numbers from `.npy` or (any other name) JSON Lines.
+/// Reads numbers from `.npy`, a JSON document (`.json`), or (any other name) JSON Lines.
 pub fn read_numbers(path: &Path) -> Result<PlainArray> {
     let (file, length) = crate::formats::open_input(path)?;
     let reader = std::io::BufReader::new(file);
     if is_npy(path) {
         read_npy_numbers(reader, length)
+    } else if is_json(path) {
+        read_json_numbers(reader)
     } else {
         read_jsonl_numbers(reader)
     }
     .map_err(|e| e.in_file(path))
 }
 
+/// True when `path` names one JSON document (`.json`).
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// The largest JSON document of numbers read whole.
+const MAX_DOCUMENT: u64 = 64 << 20;
+
+/// Numbers from one JSON document: a number (shape `[1]`), an array of numbers (`[n]`), or an
+/// array of equally long arrays of numbers (`[rows, columns]`), as the inference service's
+/// `input_data`. Errors name the row ("line") and value as for JSON Lines.
+pub fn read_json_numbers(reader: impl Read) -> Result<PlainArray> {
+    let mut text = String::new();
+    reader
+        .take(MAX_DOCUMENT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| malformed(format!("JSON document: {e}")))?;
+    if text.len() as u64 > MAX_DOCUMENT {
+        return Err(malformed(format!(
+            "a JSON document of numbers is read whole, up to {MAX_DOCUMENT} bytes; write larger \
+             arrays as JSON Lines or .npy"
+        )));
+    }
+    let document: Value =
+        serde_json::from_str(&text).map_err(|e| malformed(format!("JSON document: {e}")))?;
+    drop(text);
+    let mut rows = Rows::default();
+    match document {
+        Value::Array(items) if items.is_empty() => {
+            return Err(malformed("the JSON document is an empty array".into()))
+        }
+        Value::Array(items) => {
+            for (row, item) in items.iter().enumerate() {
+                rows.push(row + 1, item)?;
+            }
+        }
+        number @ Value::Number(_) => rows.push(1, &number)?,
+        _ => {
+            return Err(malformed(
+                "the JSON document is not a number, an array of numbers or an array of arrays"
+                    .into(),
+            ))
+        }
+    }
+    rows.finish()
+}
+
 /// Numbers from JSON Lines: each non-blank line a number, or an array of numbers (all lines the
 /// same length). Errors name the line.
 pub fn read_jsonl_numbers(reader: impl BufRead) -> Result<PlainArray> {
     let mut lines = JsonLines::new(reader, MAX_LINE, "numbers");
-    let mut values = Vec::new();
-    let mut columns: Option<Option<usize>> = None;
-    let mut rows = 0;
+    let mut rows = Rows::default();
     while let Some((line, value)) = lines.next_value()? {
-        let row: Vec<&Value> = match &value {
+        rows.push(line, &value)?;
+    }
+    rows.finish()
+}
+
+/// Rows of numbers collected one at a time: each a number, or an array of numbers, all alike.
+#[derive(Default)]
+struct Rows {
+    values: Vec<serde_json::Number>,
+    columns: Option<Option<usize>>,
+    rows: usize,
+}
+
+impl Rows {
+    fn push(&mut self, line: usize, value: &Value) -> Result<()> {
+        let Self {
+            values,
+            columns,
+            rows,
+        } = self;
+        let row: Vec<&Value> = match value {
             Value::Array(items) => items.iter().collect(),
             number @ Value::Number(_) => vec![number],
             _ => {
@@ -82,8 +152,8 @@ pub fn read_jsonl_numbers(reader: impl BufRead) -> Result<PlainArray> {
             }
         };
         let width = matches!(value, Value::Array(_)).then_some(row.len());
-        match columns {
-            None => columns = Some(width),
+        match *columns {
+            None => *columns = Some(width),
             Some(expected) if expected != width => {
                 return Err(Error::ShapeMismatch(format!(
                     "line {line}: {} where line 1 has {}",
@@ -102,16 +172,20 @@ pub fn read_jsonl_numbers(reader: impl BufRead) -> Result<PlainArray> {
             };
             values.push(number.clone());
         }
-        rows += 1;
+        *rows += 1;
+        Ok(())
     }
-    let shape = match columns.flatten() {
-        Some(columns) => vec![rows, columns],
-        None => vec![rows],
-    };
-    Ok(PlainArray {
-        values: json_numbers(values, shape.iter().skip(1).product::<usize>().max(1))?,
-        shape,
-    })
+
+    fn finish(self) -> Result<PlainArray> {
+        let shape = match self.columns.flatten() {
+            Some(columns) => vec![self.rows, columns],
+            None => vec![self.rows],
+        };
+        Ok(PlainArray {
+            values: json_numbers(self.values, shape.iter().skip(1).product::<usize>().max(1))?,
+            shape,
+        })
+    }
 }
 
 fn describe_row(width: Option<usize>) -> String {
@@ -287,11 +361,16 @@ fn transpose(values: PlainValues, rows: usize, cols: usize) -> PlainValues {
 /// Writes decrypted numbers of `shape`, owner-only (they are the owner's plaintexts): `.npy`
 /// (`int64` or `float64`, C order) or JSON Lines (one line per row of the first dimension: a
 /// number for a 1-D array, a flat array of the row's numbers otherwise).
-pub fn write_numbers(path: &Path, values: &Decrypted, shape: &[usize]) -> Result<()> {
+pub fn write_numbers(output: Output, values: &Decrypted, shape: &[usize]) -> Result<()> {
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let npy_output = is_npy(path);
-    write_atomic_with(path, Visibility::Private, Replace::Allowed, |out| {
-        if npy_output {
+    let named = output.requested().to_path_buf();
+    let npy_output = is_npy(&named);
+    output.write_with(|out| {
+        let out: &mut dyn std::io::Write = match out {
+            StreamedOutput::File(file) => file,
+            StreamedOutput::Stream(stream) => stream,
+        };
+        let written = if npy_output {
             match values {
                 Decrypted::Integers(v) => write_npy(out, &dims, v),
                 Decrypted::Floats(v) => write_npy(out, &dims, v),
@@ -302,7 +381,8 @@ pub fn write_numbers(path: &Path, values: &Decrypted, shape: &[usize]) -> Result
                 Decrypted::Integers(v) => write_jsonl(out, v, rows, shape.len()),
                 Decrypted::Floats(v) => write_jsonl(out, v, rows, shape.len()),
             }
-        }
+        };
+        written.map_err(|e| Error::io(&named, e))
     })
 }
 

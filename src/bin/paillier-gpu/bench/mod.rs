@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use paillier_gpu::formats::{write_atomic, Visibility};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hamming::{self, EncryptedVector, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
 use paillier_gpu::paillier::CiphertextBatch;
@@ -54,6 +54,8 @@ pub struct BenchPlan {
     pub repeat: usize,
     pub json: Option<PathBuf>,
     pub plot: Option<PathBuf>,
+    /// Replace a `json` or `plot` file that bench did not write.
+    pub force: bool,
     /// Whether to time the number operations and the linear layer (classic contexts).
     pub numbers: bool,
 }
@@ -105,6 +107,14 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
             "--repeat, every --batch and every --database must be at least 1".into(),
         ));
     }
+    // Checked and locked before minutes of measuring, and held until written.
+    let prepare = |path: &Option<PathBuf>, kind| {
+        path.as_deref()
+            .map(|path| Output::prepare(path, &[], kind, plan.force))
+            .transpose()
+    };
+    let json_output = prepare(&plan.json, OutputKind::BenchReport)?;
+    let plot_output = prepare(&plan.plot, OutputKind::Plot)?;
     let backends = backends(&plan.devices)?;
     let cpu = CpuDescription::this_machine();
     println!("cpu: {}", cpu.line());
@@ -175,7 +185,7 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
     }
     print_table(&results);
     print_searches(&results);
-    if let Some(path) = &plan.json {
+    if let Some(output) = json_output {
         let report = Report {
             tool: "paillier-gpu bench",
             version: env!("CARGO_PKG_VERSION"),
@@ -188,21 +198,23 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         };
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::InvalidParameter(format!("bench report: {e}")))?;
-        write_atomic(path, text.as_bytes(), Visibility::Shared)?;
+        let path = output.requested().to_path_buf();
+        output.write_bytes(text.as_bytes())?;
         wrote(&format!(
             "{} to {}",
             counted(results.len(), "measurement", "measurements"),
             path.display()
         ));
     }
-    if let Some(path) = &plan.plot {
+    if let Some(output) = plot_output {
         let caption = plot::Caption {
             cpu: cpu.line(),
             gpu: gpu.as_ref().map(gpu_caption),
             software_gpu: gpu.as_ref().is_some_and(is_software),
             repeat: plan.repeat,
         };
-        plot::plot(path, &results, &caption)?;
+        let path = output.requested().to_path_buf();
+        plot::plot(output, &results, &caption)?;
         wrote(&format!("the plot to {}", path.display()));
     }
     Ok(())

@@ -4,9 +4,7 @@
 //! ratio of every operation at every batch size as bars, so that a single batch size still reads
 //! as a comparison rather than as lone dots.
 
-use std::path::Path;
-
-use paillier_gpu::formats::{write_atomic, Visibility};
+use paillier_gpu::formats::output::{Output, PLOT_MARK};
 use paillier_gpu::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -70,7 +68,8 @@ struct Series {
     points: Vec<(f64, f64)>,
 }
 
-pub(super) fn plot(path: &Path, results: &[Measurement], caption: &Caption) -> Result<()> {
+pub(super) fn plot(output: Output, results: &[Measurement], caption: &Caption) -> Result<()> {
+    let path = output.requested().to_path_buf();
     if results.is_empty() {
         return Err(Error::InvalidParameter("nothing to plot".into()));
     }
@@ -84,7 +83,7 @@ pub(super) fn plot(path: &Path, results: &[Measurement], caption: &Caption) -> R
     } else {
         120 + 26 * ratios.len() as u32
     };
-    let mut svg = String::new();
+    let mut svg = format!("{PLOT_MARK}\n");
     {
         let height = TITLE_HEIGHT + THROUGHPUT_HEIGHT + ratio_height;
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -98,7 +97,7 @@ pub(super) fn plot(path: &Path, results: &[Measurement], caption: &Caption) -> R
         }
         root.present().map_err(|e| plot_error(&e))?;
     }
-    write_atomic(path, svg.as_bytes(), Visibility::Shared)
+    output.write_bytes(svg.as_bytes())
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;

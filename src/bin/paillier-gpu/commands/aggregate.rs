@@ -6,8 +6,8 @@ use clap::Args;
 use paillier_gpu::formats::ciphertexts::{
     read_ciphertext_batch, CiphertextForm, CiphertextReader, CiphertextWriter,
 };
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
-use paillier_gpu::formats::{write_atomic_output, Replace, StreamedOutput, Visibility};
+use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::formats::StreamedOutput;
 use paillier_gpu::hamming::{aggregate_blocks, stream_block_records};
 use paillier_gpu::paillier::{CiphertextBatch, KeyFingerprint};
 use paillier_gpu::{Error, PublicContext, Result};
@@ -52,7 +52,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         device,
         force,
     } = args;
-    let target = prepare_output(
+    let target = Output::prepare(
         &output,
         &[&context, &database, &query],
         OutputKind::Ciphertexts,
@@ -90,24 +90,18 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
             writer,
         )
     };
-    write_atomic_output(
-        &target.path,
-        Visibility::Shared,
-        Replace::Allowed,
-        |out| match out {
-            StreamedOutput::File(file) => {
-                let mut writer =
-                    CiphertextWriter::new_seekable(file, &output, form, shape, promised)?;
-                answered = answer_into(&mut |responses| writer.write_batch(responses))?;
-                writer.finish().map(drop)
-            }
-            StreamedOutput::Stream(stream) => {
-                let mut writer = CiphertextWriter::new(stream, &output, form, shape, promised)?;
-                answered = answer_into(&mut |responses| writer.write_batch(responses))?;
-                writer.finish().map(drop)
-            }
-        },
-    )?;
+    target.write_with(|out| match out {
+        StreamedOutput::File(file) => {
+            let mut writer = CiphertextWriter::new_seekable(file, &output, form, shape, promised)?;
+            answered = answer_into(&mut |responses| writer.write_batch(responses))?;
+            writer.finish().map(drop)
+        }
+        StreamedOutput::Stream(stream) => {
+            let mut writer = CiphertextWriter::new(stream, &output, form, shape, promised)?;
+            answered = answer_into(&mut |responses| writer.write_batch(responses))?;
+            writer.finish().map(drop)
+        }
+    })?;
     wrote(&format!(
         "{} to {} ({})",
         counted(answered, "response", "responses"),

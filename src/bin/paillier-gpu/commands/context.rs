@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Result, Scheme};
 use serde_json::json;
 
@@ -71,10 +71,10 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             sdk_compatible,
             scrypt_cost,
         } => {
-            // Checked before the keys are generated; without --force the write itself refuses
-            // a file that appeared since.
+            // Checked and locked before the keys are generated; a file that appears meanwhile
+            // is not replaced.
             let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
-            let target = prepare_output(&out, &passphrase_path, OutputKind::Context, force)?;
+            let target = Output::prepare(&out, &passphrase_path, OutputKind::Context, force)?;
             let scheme = scheme_of(scheme);
             if scheme == Scheme::Paillier && alpha_len.is_some() {
                 return Err(Error::InvalidParameter(
@@ -108,11 +108,7 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             } else {
                 FileFormat::Authenticated
             });
-            if force || target.is_stream() {
-                ctx.save_to_disk(&target.path)?;
-            } else {
-                ctx.save_new_to_disk(&target.path)?;
-            }
+            ctx.save_to(target)?;
             print_summary(&ctx)?;
             wrote(&format!(
                 "a {} context ({} bits per prime) to {}",

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use paillier_gpu::formats::ciphertexts::read_ciphertext_batch;
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
-use paillier_gpu::formats::{write_atomic, Visibility};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::{top_k, ExecutionContext, Result};
 use serde_json::json;
 
@@ -49,7 +48,7 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
     } = args;
     let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
     let inputs = [&[context.as_path(), input.as_path()][..], &passphrase_path].concat();
-    let target = prepare_output(&output, &inputs, OutputKind::Distances, force)?;
+    let target = Output::prepare(&output, &inputs, OutputKind::Distances, force)?;
     let passphrase = passphrase(passphrase_file)?;
     let ctx =
         ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
@@ -74,7 +73,7 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
         None => distances.iter().map(|d| format!("{d}\n")).collect(),
     };
     // Decrypted results are the owner's: owner-only, whatever the umask.
-    write_atomic(&target.path, text.as_bytes(), Visibility::Private)?;
+    target.write_bytes(text.as_bytes())?;
     wrote(&match k {
         Some(k) => format!(
             "the {} nearest of {} to {}",

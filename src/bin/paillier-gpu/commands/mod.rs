@@ -194,6 +194,7 @@ fn bench_plan(args: BenchArgs) -> BenchPlan {
         repeat: args.repeat,
         json: args.json,
         plot: args.plot,
+        force: args.force,
         numbers: !args.no_numbers,
     }
 }

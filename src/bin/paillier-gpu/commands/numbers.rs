@@ -8,7 +8,7 @@ use paillier_gpu::formats::numbers::{
     read_any_encrypted_numbers, read_numbers, write_encrypted_numbers, write_numbers,
     write_packed_numbers, EncryptedNumbersFile, PlainArray,
 };
-use paillier_gpu::formats::output::{prepare_output, OutputKind};
+use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::numbers::{Decrypted, LinearModel, PackOptions, DEFAULT_HEADROOM_BITS};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, ExecutionContext, PublicContext, Result};
@@ -141,7 +141,7 @@ fn encrypt(args: NumbersEncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         device,
         force,
     } = args;
-    let target = prepare_output(
+    let target = Output::prepare(
         &output,
         &inputs(&[&context, &input], passphrase_file),
         OutputKind::EncryptedNumbers,
@@ -154,7 +154,7 @@ fn encrypt(args: NumbersEncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         return encrypt_packed(
             &context,
             &input,
-            &target.path,
+            target,
             &output,
             &plain,
             &options,
@@ -177,7 +177,7 @@ fn encrypt(args: NumbersEncryptArgs, passphrase_file: Option<&Path>) -> Result<(
             public.encrypt_numbers(plain.numbers(), shape, precision)?
         }
     };
-    write_encrypted_numbers(&target.path, &encrypted)?;
+    write_encrypted_numbers(target, &encrypted)?;
     wrote(&format!(
         "{} of shape {:?} to {} (key {})",
         counted(encrypted.len(), "encrypted number", "encrypted numbers"),
@@ -206,7 +206,7 @@ fn packed_columns(plain: &PlainArray, input: &Path) -> Result<usize> {
 fn encrypt_packed(
     context: &Path,
     input: &Path,
-    target: &Path,
+    target: Output,
     output: &Path,
     plain: &PlainArray,
     options: &PackOptions,
@@ -251,7 +251,7 @@ fn decrypt(args: NumbersDecryptArgs, passphrase_file: Option<&Path>) -> Result<(
         device,
         force,
     } = args;
-    let target = prepare_output(
+    let target = Output::prepare(
         &output,
         &inputs(&[&context, &input], passphrase_file),
         OutputKind::Numbers,
@@ -269,7 +269,7 @@ fn decrypt(args: NumbersDecryptArgs, passphrase_file: Option<&Path>) -> Result<(
         }
     };
     let values = values.map_err(|e| e.in_file(&input))?;
-    write_numbers(&target.path, &values, &shape)?;
+    write_numbers(target, &values, &shape)?;
     let (kind, count) = match &values {
         Decrypted::Integers(v) => ("integers", v.len()),
         Decrypted::Floats(v) => ("floats", v.len()),
@@ -313,7 +313,7 @@ pub(super) fn linear(args: LinearArgs) -> Result<()> {
         device,
         force,
     } = args;
-    let target = prepare_output(
+    let target = Output::prepare(
         &output,
         &[&context, &model, &input],
         OutputKind::EncryptedNumbers,
@@ -330,14 +330,14 @@ pub(super) fn linear(args: LinearArgs) -> Result<()> {
             let outputs = public
                 .infer(&model_read, &features)
                 .map_err(|e| e.in_file(&input))?;
-            write_encrypted_numbers(&target.path, &outputs)?;
+            write_encrypted_numbers(target, &outputs)?;
             (outputs.len(), outputs.shape().to_vec())
         }
         EncryptedNumbersFile::Packed(features) => {
             let outputs = public
                 .infer_packed(&model_read, &features)
                 .map_err(|e| e.in_file(&input))?;
-            write_packed_numbers(&target.path, &outputs)?;
+            write_packed_numbers(target, &outputs)?;
             (
                 outputs.samples() * outputs.columns(),
                 outputs.shape().to_vec(),
