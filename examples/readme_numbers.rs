@@ -14,8 +14,9 @@ fn main() -> paillier_gpu::Result<()> {
     let pk = Arc::new(pk);
     // The data owner encrypts two samples of three features.
     let x = EncryptedArray::encrypt(&pk, backend.as_ref(), Numbers::Floats(&[0.5, -1.0, 2.0, 1.5, 0.0, -0.25]), vec![2, 3], None)?;
-    // The inference service runs the model on ciphertexts: y = x·W + b.
-    let model = LinearModel::from_json(r#"{"weights": [[1.0, -2.0], [0.5, 0.25], [3.0, 0.0]], "biases": [0.1, -0.1]}"#)?;
+    // The inference service runs the model on ciphertexts: y = W·x + b, one row of weights per
+    // output (its model JSON's layout).
+    let model = LinearModel::from_json(r#"{"weights": [[1.0, 0.5, 3.0], [-2.0, 0.25, 0.0]], "biases": [0.1, -0.1]}"#)?;
     let y = model.infer(backend.as_ref(), &x)?;
     // The owner decrypts the scores: exactly x·W + b of the encoded numbers, rounded once.
     let scores = y.decrypt_f64(&sk, backend.as_ref())?;

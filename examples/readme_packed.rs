@@ -17,7 +17,8 @@ fn main() -> paillier_gpu::Result<()> {
     let pk = Arc::new(pk);
     // Multiples of 2^-16 in [-1, 1], so that the plaintext model is exact in f64 too.
     let grid = |i: usize, scale: usize| ((i * scale % 131_071) as f64 - 65_535.0) / 65_536.0;
-    let weights: Vec<Vec<f64>> = (0..64).map(|i| (0..10).map(|j| grid(i * 10 + j, 7_919)).collect()).collect();
+    // One row of 64 weights per output, as the inference service's model JSON.
+    let weights: Vec<Vec<f64>> = (0..10).map(|j| (0..64).map(|i| grid(i * 10 + j, 7_919)).collect()).collect();
     let model = LinearModel::new(weights, (0..10).map(|j| grid(j, 104_729)).collect())?;
     let features: Vec<f64> = (0..100 * 64).map(|i| grid(i, 15_485_863)).collect();
     let plain = model.clone();

@@ -21,7 +21,7 @@ fn setup(d: &Path) {
     std::fs::write(d.join("x.jsonl"), "[1.5, -2, 3.25]\n[0.5, 4, -0.25]\n").unwrap();
     std::fs::write(
         d.join("model.json"),
-        r#"{"weights": [[0.5, -1.0], [2.0, 0.0], [1, 1]], "biases": [1.0, -0.5]}"#,
+        r#"{"weights": [[0.5, 2.0, 1], [-1.0, 0.0, 1]], "biases": [1.0, -0.5]}"#,
     )
     .unwrap();
 }
@@ -154,7 +154,7 @@ fn what_goes_wrong_is_said_in_one_line() {
 
     std::fs::write(
         d.join("wide.json"),
-        r#"{"weights": [[1.0], [2.0]], "biases": [0]}"#,
+        r#"{"weights": [[1.0, 2.0]], "biases": [0]}"#,
     )
     .unwrap();
     let message = fails(linear(d, "wide.json", "x.enc", "y.enc"));
@@ -374,14 +374,16 @@ fn what_goes_wrong_with_packed_samples_is_said_in_one_line() {
     ));
     let message = fails(linear(d, "model.json", "x.pack", "y.pack"));
     assert!(
-        message.contains("x.pack") && message.contains("headroom_bits"),
+        message.contains("x.pack")
+            && message.contains("--headroom-bits")
+            && message.contains("--precision"),
         "{message}"
     );
     assert!(!d.join("y.pack").exists());
     // A model of other inputs.
     std::fs::write(
         d.join("wide.json"),
-        r#"{"weights": [[1.0], [2.0]], "biases": [0.0]}"#,
+        r#"{"weights": [[1.0, 2.0]], "biases": [0.0]}"#,
     )
     .unwrap();
     let message = fails(linear(d, "wide.json", "x.pack", "y.pack"));

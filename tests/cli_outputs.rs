@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::cli::{fails, ok, small_context_args};
 use common::cli_files::{create, decode, encrypt, run, search_files, write_vectors};
 

@@ -18,6 +18,7 @@ use paillier_gpu::hazmat::backend::{Backend, CrtKey, LimbBatch};
 use paillier_gpu::hazmat::bigint::MontgomeryModulus;
 use paillier_gpu::numbers::{
     Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray, PlainMatrix,
+    WeightRows,
 };
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
@@ -119,11 +120,12 @@ fn packed_numbers_on_the_gpu_equal_the_cpu() {
         &options,
     )
     .unwrap();
-    let model = LinearModel::new(
+    let model = LinearModel::with_weight_rows(
         (0..inputs)
             .map(|i| vec![i as f64 * 0.5 - 1.0, 0.25, -(i as f64)])
             .collect(),
         vec![1.5, -0.75, 0.0],
+        WeightRows::PerInput,
     )
     .unwrap();
     let expected = model.infer_packed(cpu.as_ref(), &x).unwrap();

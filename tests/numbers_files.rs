@@ -14,7 +14,7 @@ use paillier_gpu::formats::numbers::{
 };
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::numbers::{
-    Decrypted, ElementExponents, EncryptedArray, LinearModel, Numbers, PackOptions,
+    Decrypted, ElementExponents, EncryptedArray, LinearModel, Numbers, PackOptions, WeightRows,
 };
 use paillier_gpu::Error;
 use proptest::prelude::*;
@@ -249,7 +249,12 @@ fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
         Decrypted::Integers(vec![1, -2, 3, 4, -100, 100, 0, 7, 99, -99])
     );
     // A layer's output (a float layout with a grown bound) survives the file too.
-    let model = LinearModel::new(vec![vec![1.0], vec![-0.5]], vec![0.25]).unwrap();
+    let model = LinearModel::with_weight_rows(
+        vec![vec![1.0], vec![-0.5]],
+        vec![0.25],
+        WeightRows::PerInput,
+    )
+    .unwrap();
     let y = ctx.public_context().infer_packed(&model, &read).unwrap();
     let bytes = encode_packed_numbers(&y).unwrap();
     let y_read = decode_packed_numbers(&bytes[..], None, ctx.public_key()).unwrap();

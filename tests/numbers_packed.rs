@@ -10,7 +10,7 @@ use std::sync::Arc;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::{
-    Decrypted, LinearModel, NumberKind, Numbers, PackOptions, PackedArray, PlainMatrix,
+    Decrypted, LinearModel, NumberKind, Numbers, PackOptions, PackedArray, PlainMatrix, WeightRows,
 };
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
@@ -94,7 +94,8 @@ fn a_packed_classifier_predicts_the_plaintext_classes_exactly() {
                 .collect()
         })
         .collect();
-    let model = LinearModel::new(weights, vec![0.5, -0.25, 0.0]).unwrap();
+    let model = LinearModel::with_weight_rows(weights, vec![0.5, -0.25, 0.0], WeightRows::PerInput)
+        .unwrap();
     let options = PackOptions::new(4.0)
         .with_precision(1.0 / 256.0)
         .with_headroom_bits(20);

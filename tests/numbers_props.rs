@@ -11,6 +11,7 @@ use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::{
     Decrypted, ElementExponents, EncryptedArray, LinearModel, NumberKind, Numbers, PlainMatrix,
+    WeightRows,
 };
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
@@ -254,7 +255,7 @@ fn classifier_predicts_the_plaintext_class() {
     let backend = cpu();
     let json = r#"{"weights": [[0.5, -1.25, 2.0], [-0.75, 0.125, 1.5], [1.0, 1.0, -3.0], [0.0, -2.0, 0.25]],
                    "biases": [0.1, -0.2, 0.3]}"#;
-    let model = LinearModel::from_json(json).unwrap();
+    let model = LinearModel::from_json_with(json, WeightRows::PerInput).unwrap();
     let samples: Vec<f64> = (0..40)
         .map(|i| ((i * 37 % 23) as f64 - 11.0) / 7.0)
         .collect();
@@ -395,7 +396,7 @@ fn bad_input_is_refused_with_clear_errors() {
     assert!(err.to_string().contains("classic"), "{err}");
     // Models.
     assert!(LinearModel::from_json(r#"{"weights": [[1.0], [2.0, 3.0]]}"#).is_err());
-    assert!(LinearModel::from_json(r#"{"weights": [[1.0, 2.0]], "biases": [1.0]}"#).is_err());
+    assert!(LinearModel::from_json(r#"{"weights": [[1.0, 2.0]], "biases": [1.0, 2.0]}"#).is_err());
     assert!(LinearModel::from_json(r#"{"weights": []}"#).is_err());
     assert!(LinearModel::from_json(r#"{"weights": [[1.0]], "bias": [1.0]}"#).is_err());
     assert!(LinearModel::from_json("not json").is_err());

@@ -1,12 +1,9 @@
-//! `EncryptedArray` (numpy-like arithmetic on encrypted numbers) and `LinearModel`.
+//! `EncryptedArray`: numpy-like arithmetic on encrypted numbers.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use paillier_gpu::hazmat::backend::Backend;
-use paillier_gpu::numbers::{
-    ElementExponents, EncryptedArray, LinearModel, NumberKind, Numbers, PlainMatrix,
-};
+use paillier_gpu::numbers::{ElementExponents, EncryptedArray, NumberKind, Numbers, PlainMatrix};
 use paillier_gpu::paillier::Ciphertext;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -14,7 +11,6 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::errors::{invalid_input, IntoPy};
 use crate::numbers::{big_of, plain_values, py_int, PlainValues, PyPaillierPublicKey};
-use crate::packed_array::PyPackedArray;
 
 /// Encrypted numbers of a shape, under one key, with python-paillier's encoding. Supports
 /// `+` and `-` (with encrypted arrays or plain numbers), `*` and `/` by plain numbers, `@` with a
@@ -35,7 +31,7 @@ impl PyEncryptedArray {
         Self::new(inner, self.backend.clone())
     }
 
-    fn run(
+    pub(crate) fn run(
         &self,
         py: Python<'_>,
         op: impl FnOnce(&dyn Backend) -> paillier_gpu::Result<EncryptedArray> + Send,
@@ -309,105 +305,6 @@ impl PyEncryptedArray {
                 "float64"
             },
             self.inner.fingerprint()
-        )
-    }
-}
-
-/// A linear model `y = x @ W + b` run on encrypted features: `weights` is features × outputs.
-#[pyclass(module = "paillier_gpu", name = "LinearModel", frozen)]
-pub struct PyLinearModel {
-    inner: LinearModel,
-}
-
-#[pymethods]
-impl PyLinearModel {
-    /// `weights`: features × outputs; `biases`: one per output (None: zeros). `precision`
-    /// encodes them at floor(log16(precision)) (faster, rounded); None keeps them exact.
-    #[new]
-    #[pyo3(signature = (weights, biases=None, precision=None))]
-    fn new(
-        weights: &Bound<'_, PyAny>,
-        biases: Option<&Bound<'_, PyAny>>,
-        precision: Option<f64>,
-    ) -> PyResult<Self> {
-        let numpy = weights.py().import("numpy")?;
-        let weights = numpy.call_method1("asarray", (weights, "float64"))?;
-        let ndim: usize = weights.getattr("ndim")?.extract()?;
-        if ndim != 2 {
-            return Err(invalid_input(format!(
-                "weights must be a 2-D matrix (features × outputs), not {ndim}-D"
-            )));
-        }
-        let rows: Vec<Vec<f64>> = weights.call_method0("tolist")?.extract()?;
-        let biases: Vec<f64> = match biases {
-            Some(b) => numpy
-                .call_method1("asarray", (b, "float64"))?
-                .call_method0("ravel")?
-                .call_method0("tolist")?
-                .extract()?,
-            None => Vec::new(),
-        };
-        let inner = LinearModel::new(rows, biases)
-            .py_err()?
-            .with_precision(precision);
-        Ok(Self { inner })
-    }
-
-    /// A model from the inference service's JSON: `{"weights": [[...]], "biases": [...]}`.
-    #[staticmethod]
-    #[pyo3(signature = (json, precision=None))]
-    fn from_json(json: &str, precision: Option<f64>) -> PyResult<Self> {
-        let inner = LinearModel::from_json(json)
-            .py_err()?
-            .with_precision(precision);
-        Ok(Self { inner })
-    }
-
-    /// [`from_json`] of a file.
-    #[staticmethod]
-    #[pyo3(signature = (path, precision=None))]
-    fn load(path: PathBuf, precision: Option<f64>) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            crate::errors::to_py_err(paillier_gpu::Error::Io {
-                path: path.clone(),
-                source: e,
-            })
-        })?;
-        Self::from_json(&text, precision)
-    }
-
-    /// Features in.
-    #[getter]
-    fn inputs(&self) -> usize {
-        self.inner.inputs()
-    }
-
-    /// Outputs.
-    #[getter]
-    fn outputs(&self) -> usize {
-        self.inner.outputs()
-    }
-
-    /// Runs the model on encrypted samples (shape `[..., features]`), on their key's device.
-    fn infer(&self, py: Python<'_>, encrypted: &PyEncryptedArray) -> PyResult<PyEncryptedArray> {
-        encrypted.run(py, |b| self.inner.infer(b, &encrypted.inner))
-    }
-
-    /// Runs the model on packed samples (`PackedArray`), on their key's device; raises
-    /// `InvalidNumberError` before any work when an output could leave its slot.
-    fn infer_packed(&self, py: Python<'_>, packed: &PyPackedArray) -> PyResult<PyPackedArray> {
-        let backend = packed.backend.clone();
-        let inner = py
-            .detach(|| self.inner.infer_packed(backend.as_ref(), &packed.inner))
-            .py_err()?;
-        Ok(PyPackedArray { inner, backend })
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "LinearModel(inputs={}, outputs={})",
-            self.inner.inputs(),
-            self.inner.outputs()
         )
     }
 }

@@ -11,6 +11,7 @@ mod encrypted_array;
 mod errors;
 mod index;
 mod key_provider;
+mod linear_model;
 mod numbers;
 mod packed_array;
 mod public;
@@ -52,7 +53,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<numbers::PyPaillierPublicKey>()?;
     module.add_class::<numbers::PyPaillierPrivateKey>()?;
     module.add_class::<encrypted_array::PyEncryptedArray>()?;
-    module.add_class::<encrypted_array::PyLinearModel>()?;
+    module.add_class::<linear_model::PyLinearModel>()?;
     module.add_class::<packed_array::PyPackedArray>()?;
     module.add_function(wrap_pyfunction!(
         numbers::generate_paillier_keypair,

@@ -140,3 +140,25 @@ def test_many_queries_in_one_call(small_ctx):
     for query, responses in zip(queries, answers):
         got = small_ctx.decode_hamming_client_batch(responses).tolist()
         assert got == [hamming(rows[i], query) for i in range(1, 5)]
+
+
+def test_ciphertexts_and_packed_arrays_replace_only_their_own_files(small_ctx, tmp_path):
+    ctx_path = tmp_path / "ctx.json"
+    small_ctx.save_to_disk(str(ctx_path))
+    saved = ctx_path.read_bytes()
+    rng = np.random.default_rng(45)
+    batch = small_ctx.encrypt_vec_batch(random_bits(rng, 2, small_ctx.embedding_length()))
+    with pytest.raises(errors.FileError, match="overwrite=True"):
+        batch.save(str(ctx_path))
+    public, _ = small_ctx.paillier_keys()
+    packed = public.encrypt_packed(np.array([[1.0], [2.0]]), max_abs=4.0)
+    with pytest.raises(errors.FileError, match="overwrite=True"):
+        packed.save(str(ctx_path))
+    assert ctx_path.read_bytes() == saved
+    # Their own files are replaced; anything else when asked by name.
+    batch.save(str(tmp_path / "c.bin"))
+    batch.save(str(tmp_path / "c.bin"))
+    packed.save(str(tmp_path / "p.pack"))
+    packed.save(str(tmp_path / "p.pack"))
+    batch.save(str(ctx_path), overwrite=True)
+    assert pg.Ciphertexts.load(small_ctx, str(ctx_path)).to_bytes() == batch.to_bytes()

@@ -5,6 +5,7 @@
 mod atomic;
 pub mod ciphertexts;
 pub mod encrypt_job;
+pub mod model;
 mod npy;
 pub mod numbers;
 pub mod output;

@@ -1,7 +1,5 @@
 //! [`LinearModel`]: a linear model over encrypted features, read from the inference service's
-//! model JSON (`{"weights": [[...]], "biases": [...]}`).
-
-use serde::Deserialize;
+//! model JSON (`{"weights": [[...]], "biases": [...]}`, one row of weights per output).
 
 use super::array::EncryptedArray;
 use super::linear::PlainMatrix;
@@ -9,17 +7,35 @@ use super::packed::PackedArray;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 
-/// `y = x·W + b`: `weights` has one row per input feature and one column per output (numpy's
-/// `x @ W`), `biases` one value per output.
+/// How a model's weight matrix is laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightRows {
+    /// One row per output, one value per input feature: `y_j = Σ_i W[j][i]·x_i + b_j`. The
+    /// inference service's model JSON, scikit-learn's `coef_`, PyTorch's `Linear.weight` and
+    /// ONNX's Gemm with `transB` all read this way. The default.
+    #[default]
+    PerOutput,
+    /// One row per input feature, one value per output: numpy's `x @ W`.
+    PerInput,
+}
+
+/// `y = W·x + b` over encrypted features: a matrix of weights (laid out as [`WeightRows`]
+/// says; one row per output by default, as the inference service) and one bias per output.
 ///
 /// ```
-/// use paillier_gpu::numbers::LinearModel;
-/// let model = LinearModel::from_json(r#"{"weights": [[1.0, -2.0], [0.5, 0.25]], "biases": [0.0, 1.0]}"#).unwrap();
-/// assert_eq!((model.inputs(), model.outputs()), (2, 2));
-/// assert_eq!(model.predict_plain(&[2.0, 4.0]).unwrap(), vec![4.0, -2.0]);
+/// use paillier_gpu::numbers::{LinearModel, WeightRows};
+/// // The inference service's example: one output, four features.
+/// let model = LinearModel::from_json(r#"{"weights": [[0.1, 0.2, 0.3, 0.4]], "biases": [0.5]}"#).unwrap();
+/// assert_eq!((model.inputs(), model.outputs()), (4, 1));
+/// assert!((model.predict_plain(&[1.0, 2.0, 3.0, 4.0]).unwrap()[0] - 3.5).abs() < 1e-12);
+/// // The same model as numpy's `x @ W`: one row per input.
+/// let rows = vec![vec![0.1], vec![0.2], vec![0.3], vec![0.4]];
+/// let same = LinearModel::with_weight_rows(rows, vec![0.5], WeightRows::PerInput).unwrap();
+/// assert_eq!(same, model);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinearModel {
+    /// Row-major `inputs × outputs`, whatever the layout read.
     weights: Vec<f64>,
     inputs: usize,
     outputs: usize,
@@ -27,54 +43,87 @@ pub struct LinearModel {
     precision: Option<f64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModelFile {
-    weights: Vec<Vec<f64>>,
-    #[serde(default)]
-    biases: Option<Vec<f64>>,
-}
-
 impl LinearModel {
-    /// A model from `weights` (`inputs` rows of `outputs` values) and `biases` (`outputs`
-    /// values; empty for none), every value finite.
+    /// A model from `weights` with one row per output (each as long as the input features)
+    /// and `biases` (one per output; empty for none), every value finite.
     pub fn new(weights: Vec<Vec<f64>>, biases: Vec<f64>) -> Result<Self> {
-        let inputs = weights.len();
-        let outputs = weights.first().map_or(0, Vec::len);
-        if inputs == 0 || outputs == 0 {
+        Self::with_weight_rows(weights, biases, WeightRows::PerOutput)
+    }
+
+    /// A model from `weights` laid out as `rows` says.
+    pub fn with_weight_rows(
+        weights: Vec<Vec<f64>>,
+        biases: Vec<f64>,
+        rows: WeightRows,
+    ) -> Result<Self> {
+        let width = weights.first().map_or(0, Vec::len);
+        if let Some(row) = weights.iter().position(|r| r.len() != width) {
+            return Err(Error::ShapeMismatch(format!(
+                "weights row {row} has {} values, row 0 has {width}",
+                weights[row].len()
+            )));
+        }
+        Self::from_flat(weights.into_iter().flatten().collect(), width, biases, rows)
+    }
+
+    /// A model from its weights row after row (`row_width` values each) as `rows` says.
+    pub(crate) fn from_flat(
+        flat: Vec<f64>,
+        row_width: usize,
+        biases: Vec<f64>,
+        rows: WeightRows,
+    ) -> Result<Self> {
+        let row_count = if row_width == 0 {
+            0
+        } else {
+            flat.len() / row_width
+        };
+        if row_count == 0 || row_width == 0 {
             return Err(Error::ShapeMismatch(
                 "a model needs at least one weight".into(),
             ));
         }
-        if let Some(row) = weights.iter().position(|r| r.len() != outputs) {
-            return Err(Error::ShapeMismatch(format!(
-                "weights row {row} has {} values, row 0 has {outputs}",
-                weights[row].len()
-            )));
-        }
+        let (inputs, outputs) = match rows {
+            WeightRows::PerOutput => (row_width, row_count),
+            WeightRows::PerInput => (row_count, row_width),
+        };
         let biases = if biases.is_empty() {
             vec![0.0; outputs]
         } else {
             biases
         };
         if biases.len() != outputs {
-            let hint = if biases.len() == inputs {
-                " (weights are inputs × outputs, as in x @ W: transpose them?)"
-            } else {
-                ""
+            let hint = match rows {
+                WeightRows::PerOutput if biases.len() == inputs => {
+                    " (the weights are read with one row per output, as the inference service, \
+                     scikit-learn's coef_ and PyTorch's weight; for one row per input feature, \
+                     numpy's x @ W, pass --weight-rows per-input, or weight_rows=\"per_input\" \
+                     from Python)"
+                }
+                WeightRows::PerInput if biases.len() == inputs => {
+                    " (the weights were asked for with one row per input feature; the \
+                     inference service's layout, one row per output, is the default)"
+                }
+                _ => "",
             };
             return Err(Error::ShapeMismatch(format!(
                 "{} biases for {outputs} outputs{hint}",
                 biases.len()
             )));
         }
-        let weights: Vec<f64> = weights.into_iter().flatten().collect();
-        if let Some(i) = weights.iter().chain(&biases).position(|v| !v.is_finite()) {
+        if let Some(i) = flat.iter().chain(&biases).position(|v| !v.is_finite()) {
             return Err(Error::InvalidNumber {
                 index: i,
                 reason: "the model holds NaN or an infinity".into(),
             });
         }
+        let weights = match rows {
+            WeightRows::PerInput => flat,
+            WeightRows::PerOutput => (0..inputs)
+                .flat_map(|i| (0..outputs).map(move |j| (i, j)))
+                .map(|(i, j)| flat[j * inputs + i])
+                .collect(),
+        };
         Ok(Self {
             weights,
             inputs,
@@ -84,11 +133,15 @@ impl LinearModel {
         })
     }
 
-    /// Reads `{"weights": [[...], ...], "biases": [...]}` (biases optional).
+    /// Reads the inference service's model JSON, `{"weights": [[...], ...], "biases": [...]}`
+    /// (biases optional), one row of weights per output.
     pub fn from_json(json: &str) -> Result<Self> {
-        let file: ModelFile = serde_json::from_str(json)
-            .map_err(|e| Error::InvalidParameter(format!("model JSON: {e}")))?;
-        Self::new(file.weights, file.biases.unwrap_or_default())
+        Self::from_json_with(json, WeightRows::PerOutput)
+    }
+
+    /// [`from_json`](Self::from_json) with the weights laid out as `rows` says.
+    pub fn from_json_with(json: &str, rows: WeightRows) -> Result<Self> {
+        crate::formats::model::parse_model(json.as_bytes(), rows, None)
     }
 
     /// The same model with weights and biases encoded at `floor(log16(precision))`: shorter
@@ -108,7 +161,7 @@ impl LinearModel {
         self.outputs
     }
 
-    /// Weights, row-major (`inputs × outputs`).
+    /// Weights, row-major `inputs × outputs` (numpy's `x @ W`), whatever the layout read.
     pub fn weights(&self) -> &[f64] {
         &self.weights
     }

@@ -44,7 +44,7 @@ use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey, SecretKey};
 /// let options = PackOptions::new(10.0).with_precision(1.0 / 256.0).with_headroom_bits(24);
 /// let x = PackedArray::encrypt(&pk, backend.as_ref(), Numbers::Floats(&[1.0, 2.0, -0.5, 4.0, 3.0, 0.25]), 2, &options).unwrap();
 /// assert_eq!(x.ciphertexts().len(), 2); // one ciphertext per column
-/// let model = LinearModel::new(vec![vec![0.5, -1.0], vec![2.0, 0.0]], vec![1.0, -0.5]).unwrap();
+/// let model = LinearModel::new(vec![vec![0.5, 2.0], vec![-1.0, 0.0]], vec![1.0, -0.5]).unwrap();
 /// let y = model.infer_packed(backend.as_ref(), &x).unwrap();
 /// assert_eq!(y.decrypt(&sk, backend.as_ref()).unwrap(), Decrypted::Floats(vec![5.5, -1.5, 8.75, 0.0, 3.0, -3.5]));
 /// ```

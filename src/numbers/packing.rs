@@ -111,7 +111,11 @@ impl PackedLayout {
         if bound.bits() >= u64::from(self.slot_bits) {
             return Err(Error::NumberOverflow(format!(
                 "values of up to {} bits do not fit slots of {} bits (one is the sign): encrypt \
-                 with more headroom_bits (at least {} more), or use a coarser precision",
+                 the samples with at least {} more bits of headroom (`numbers encrypt \
+                 --headroom-bits`, or headroom_bits= in Rust and Python), or round the model's \
+                 weights to a coarser precision (`linear --precision P`, or precision=): without \
+                 one, each weight is encoded exactly at its own exponent, which can take many \
+                 bits",
                 bound.bits(),
                 self.slot_bits,
                 bound.bits() + 1 - u64::from(self.slot_bits)

@@ -42,7 +42,8 @@ enum Command {
     /// Encrypt or decrypt arrays of integers and floats (python-paillier's encoding).
     #[command(subcommand)]
     Numbers(commands::NumbersCommand),
-    /// Run a linear model (x·W + b) over encrypted features (needs only the public key).
+    /// Run a linear model (y = W·x + b, one row of weights per output as the inference
+    /// service) over encrypted features (needs only the public key).
     Linear(commands::LinearArgs),
     /// Time encryption, aggregation, decoding and whole searches on the CPU and the GPU with the
     /// same inputs.

@@ -84,7 +84,7 @@ pub(super) fn measure_numbers(
     let samples = linear_samples(batch);
     let features = floats(samples * INPUTS, 1.0);
     let x = ctx.encrypt_numbers(Numbers::Floats(&features), vec![samples, INPUTS], None)?;
-    let weights: Vec<Vec<f64>> = (0..INPUTS).map(|_| floats(OUTPUTS, 1.0)).collect();
+    let weights: Vec<Vec<f64>> = (0..OUTPUTS).map(|_| floats(INPUTS, 1.0)).collect();
     let model = LinearModel::new(weights, floats(OUTPUTS, 1.0))?;
     timings.push((time(&mut || model.infer(backend, &x).map(drop))?, samples));
 

@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use paillier_gpu::formats::model::read_model;
 use paillier_gpu::formats::numbers::{
     read_any_encrypted_numbers, read_numbers, write_encrypted_numbers, write_numbers,
     write_packed_numbers, EncryptedNumbersFile, PlainArray,
 };
 use paillier_gpu::formats::output::{Output, OutputKind};
-use paillier_gpu::numbers::{Decrypted, LinearModel, PackOptions, DEFAULT_HEADROOM_BITS};
+use paillier_gpu::numbers::{Decrypted, PackOptions, WeightRows, DEFAULT_HEADROOM_BITS};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, ExecutionContext, PublicContext, Result};
 
@@ -19,7 +20,8 @@ use crate::DeviceArg;
 /// `numbers encrypt` and `numbers decrypt`.
 #[derive(Subcommand, Debug)]
 pub enum NumbersCommand {
-    /// Encrypt integers or floats (.npy, or JSON Lines of numbers or arrays of numbers) with
+    /// Encrypt integers or floats (.npy; a .json document: a number, a list, or a list of lists
+    /// such as the inference service's input_data; or JSON Lines of numbers or arrays) with
     /// python-paillier's encoding (needs only the public key of a `paillier` context; with the
     /// passphrase set, the owner's faster path).
     Encrypt(NumbersEncryptArgs),
@@ -93,8 +95,9 @@ pub struct LinearArgs {
     /// The context file (only its public key is read).
     #[arg(long, value_name = "CTX")]
     pub context: PathBuf,
-    /// The model: {"weights": [[...] one row per input feature], "biases": [... one per
-    /// output]}, the inference service's JSON.
+    /// The model, the inference service's JSON: {"weights": [[...] one row per output, one
+    /// weight per input feature], "biases": [... one per output]} (scikit-learn's coef_ and
+    /// intercept_, PyTorch's weight and bias). --weight-rows per-input reads numpy's x @ W.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// Encrypted features: an encrypted-numbers file of shape [features] or [samples,
@@ -108,6 +111,9 @@ pub struct LinearArgs {
     /// without it they are encoded exactly.
     #[arg(long, value_name = "P")]
     pub precision: Option<f64>,
+    /// How MODEL's weights are laid out.
+    #[arg(long, value_enum, default_value = "per-output")]
+    pub weight_rows: WeightRowsArg,
     /// Refuse to work unless the context's public key has this fingerprint.
     #[arg(long, value_name = "FINGERPRINT")]
     pub expect_key: Option<KeyFingerprint>,
@@ -116,6 +122,25 @@ pub struct LinearArgs {
     /// Replace OUTPUT even when it is not an encrypted-numbers file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// How a model file's weights are laid out.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum WeightRowsArg {
+    /// One row per output, one weight per input feature (the inference service, scikit-learn,
+    /// PyTorch).
+    PerOutput,
+    /// One row per input feature, one weight per output (numpy's x @ W).
+    PerInput,
+}
+
+impl From<WeightRowsArg> for WeightRows {
+    fn from(rows: WeightRowsArg) -> Self {
+        match rows {
+            WeightRowsArg::PerOutput => WeightRows::PerOutput,
+            WeightRowsArg::PerInput => WeightRows::PerInput,
+        }
+    }
 }
 
 pub(super) fn run(command: NumbersCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -281,27 +306,6 @@ fn decrypt(args: NumbersDecryptArgs, passphrase_file: Option<&Path>) -> Result<(
     Ok(())
 }
 
-/// The largest model file read: 256 MiB of JSON is tens of millions of weights.
-const MAX_MODEL_BYTES: u64 = 256 << 20;
-
-fn read_model_text(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_MODEL_BYTES + 1).read_to_string(&mut text))
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    if text.len() as u64 > MAX_MODEL_BYTES {
-        return Err(Error::MalformedFile {
-            kind: "model",
-            detail: format!("{} is larger than {MAX_MODEL_BYTES} bytes", path.display()),
-        });
-    }
-    Ok(text)
-}
-
 pub(super) fn linear(args: LinearArgs) -> Result<()> {
     let LinearArgs {
         context,
@@ -309,6 +313,7 @@ pub(super) fn linear(args: LinearArgs) -> Result<()> {
         input,
         output,
         precision,
+        weight_rows,
         expect_key,
         device,
         force,
@@ -321,11 +326,14 @@ pub(super) fn linear(args: LinearArgs) -> Result<()> {
     )?;
     let public = PublicContext::load(&context)?.with_device(device.device());
     check_pinned_key(&public, &context, expect_key)?;
-    let text = read_model_text(&model)?;
-    let model_read = LinearModel::from_json(&text)
-        .map_err(|e| e.in_file(&model))?
-        .with_precision(precision);
-    let (count, shape) = match read_any_encrypted_numbers(&input, public.public_key())? {
+    // The samples first: their features bound the model while it is read.
+    let samples = read_any_encrypted_numbers(&input, public.public_key())?;
+    let features = match &samples {
+        EncryptedNumbersFile::Array(array) => array.shape().last().copied(),
+        EncryptedNumbersFile::Packed(packed) => Some(packed.columns()),
+    };
+    let model_read = read_model(&model, weight_rows.into(), features)?.with_precision(precision);
+    let (count, shape) = match samples {
         EncryptedNumbersFile::Array(features) => {
             let outputs = public
                 .infer(&model_read, &features)
