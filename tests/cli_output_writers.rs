@@ -126,3 +126,32 @@ fn the_runtime_folder_is_not_changed_through_a_planted_link() {
     let mode = std::fs::metadata(&victim).unwrap().mode() & 0o777;
     assert_eq!(mode, 0o755, "the link's target was changed");
 }
+
+#[test]
+fn decode_without_an_output_prints_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    search_files(d);
+    let top = ok(run(
+        d,
+        Some("pass"),
+        &[
+            "decode",
+            "--context",
+            "ctx.json",
+            "--input",
+            "r.bin",
+            "--top-k",
+            "3",
+        ],
+    ));
+    let top: serde_json::Value = serde_json::from_str(&top).unwrap();
+    assert_eq!(top["ids"].as_array().unwrap().len(), 3, "{top}");
+    let all = ok(run(
+        d,
+        Some("pass"),
+        &["decode", "--context", "ctx.json", "--input", "r.bin"],
+    ));
+    assert_eq!(all.lines().count(), 6, "{all}");
+    assert!(all.lines().all(|line| line.parse::<u32>().is_ok()), "{all}");
+}

@@ -284,19 +284,28 @@ class EncryptedArray:
         """An array from phe.paillier.EncryptedNumber under public_key's n."""
 
 class LinearModel:
-    """y = x @ weights + biases over encrypted features (weights: features × outputs)."""
+    """y = W·x + b over encrypted features. `weights` has one row per output and one weight per
+    input feature (the inference service, scikit-learn's coef_, PyTorch's Linear.weight);
+    weight_rows="per_input" reads numpy's x @ W."""
 
     inputs: int
     outputs: int
     def __init__(
-        self, weights: npt.ArrayLike, biases: Optional[npt.ArrayLike] = None, precision: Optional[float] = None
+        self,
+        weights: npt.ArrayLike,
+        biases: Optional[npt.ArrayLike] = None,
+        precision: Optional[float] = None,
+        weight_rows: str = "per_output",
     ) -> None: ...
     @staticmethod
-    def from_json(json: str, precision: Optional[float] = None) -> "LinearModel":
-        """A model from {"weights": [[...]], "biases": [...]}."""
+    def from_sklearn(estimator: Any, precision: Optional[float] = None) -> "LinearModel":
+        """A fitted scikit-learn linear model or classifier: its coef_ and intercept_."""
     @staticmethod
-    def load(path: _Path, precision: Optional[float] = None) -> "LinearModel":
-        """from_json of a file."""
+    def from_json(json: str, precision: Optional[float] = None, weight_rows: str = "per_output") -> "LinearModel":
+        """A model from the inference service's {"weights": [[...]], "biases": [...]}."""
+    @staticmethod
+    def load(path: _Path, precision: Optional[float] = None, weight_rows: str = "per_output") -> "LinearModel":
+        """from_json of a file, read as a stream."""
     def infer(self, encrypted: EncryptedArray) -> EncryptedArray:
         """Runs the model on encrypted samples, on their key's device."""
     def infer_packed(self, packed: "PackedArray") -> "PackedArray":

@@ -69,7 +69,7 @@ def test_phe_reads_the_clis_files_and_the_cli_reads_phes(cli, tmp_path):
     # The linear layer's outputs decrypt with phe to the exact model (up to float rounding).
     weights = [[0.5, -1.0], [2.0, 0.0], [1.0, 1.0]]
     (tmp_path / "model.json").write_text(
-        '{"weights": [[0.5, -1.0], [2.0, 0.0], [1.0, 1.0]], "biases": [1.0, -0.5]}')
+        '{"weights": [[0.5, 2.0, 1.0], [-1.0, 0.0, 1.0]], "biases": [1.0, -0.5]}')
     run(cli, "linear", "--context", ctx_path, "--model", tmp_path / "model.json",
         "--input", tmp_path / "x.enc", "--output", tmp_path / "y.enc")
     kind, shape, outputs = read_numbers_file(tmp_path / "y.enc", phe_public)
@@ -107,7 +107,7 @@ def test_packed_files_move_between_python_and_the_cli(cli, tmp_path):
     packed.save(tmp_path / "x.pack")
     assert pg.PackedArray.from_bytes(public, packed.to_bytes()).shape == (20, 3)
 
-    (tmp_path / "model.json").write_text('{"weights": [[1.0], [-0.5], [2.0]], "biases": [0.25]}')
+    (tmp_path / "model.json").write_text('{"weights": [[1.0, -0.5, 2.0]], "biases": [0.25]}')
     run(cli, "linear", "--context", ctx_path, "--model", tmp_path / "model.json",
         "--input", tmp_path / "x.pack", "--output", tmp_path / "y.pack")
     y = pg.PackedArray.load(public, tmp_path / "y.pack")

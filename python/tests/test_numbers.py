@@ -100,7 +100,7 @@ def test_linear_layer_matches_phe_and_plaintext(keys):
     samples = rng.normal(size=(6, 5))
     weights = rng.normal(size=(5, 3))
     biases = rng.normal(size=3)
-    model = pg.LinearModel(weights, biases)
+    model = pg.LinearModel(weights.T, biases)  # one row per output
     enc = pk.encrypt_array(samples)
     out = sk.decrypt_array(model.infer(enc))
     # Exactly the fixed-point result of the encoded operands, rounded once to float64.
@@ -127,7 +127,7 @@ def test_model_json_and_context_keys(tmp_path, lookup_ctx):
     ctx = pg.ExecutionContext.create("pw", embedding_length=8, key_len=256, insecure=True)
     pk, sk = ctx.paillier_keys()
     path = tmp_path / "model.json"
-    path.write_text('{"weights": [[1.0, -2.0], [0.5, 0.25]], "biases": [0.0, 1.0]}')
+    path.write_text('{"weights": [[1.0, 0.5], [-2.0, 0.25]], "biases": [0.0, 1.0]}')
     model = pg.LinearModel.load(path)
     assert (model.inputs, model.outputs) == (2, 2)
     out = sk.decrypt_array(model.infer(pk.encrypt_array([2.0, 4.0])))
@@ -169,8 +169,10 @@ def test_bad_input_raises_clear_errors(keys):
     with pytest.raises(pg.InvalidInputError, match="another public key"):
         pg.EncryptedArray.from_phe(x.to_phe(), pk2)
     # Models.
-    with pytest.raises(pg.ShapeMismatchError, match="transpose"):
-        pg.LinearModel([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 2.0])
+    with pytest.raises(pg.ShapeMismatchError, match="per_input"):
+        pg.LinearModel([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 2.0, 3.0])
+    with pytest.raises(pg.InvalidInputError, match="weight_rows"):
+        pg.LinearModel([[1.0]], weight_rows="rows")
     with pytest.raises(pg.InvalidInputError):
         pg.LinearModel.from_json('{"weights": [[1.0]], "extra": 1}')
     with pytest.raises(pg.InsecureParametersError):
@@ -189,7 +191,7 @@ def test_packed_samples_run_a_linear_model_exactly(keys):
     assert packed.slots > 1
     assert packed.ciphertext_count == -(-37 // packed.slots) * 6
     assert np.array_equal(sk.decrypt_packed(packed), x)
-    y = pg.LinearModel(weights, biases).infer_packed(packed)
+    y = pg.LinearModel(weights, biases, weight_rows="per_input").infer_packed(packed)
     out = sk.decrypt_packed(y)
     assert out.shape == (37, 3) and out.dtype == np.float64
     assert np.array_equal(out, x @ weights + biases)
@@ -209,7 +211,7 @@ def test_packed_inputs_and_overflowing_models_are_refused(keys):
     packed = pk.encrypt_packed(np.ones((3, 2)), max_abs=1.0, headroom_bits=4)
     # |w| sums to 64 over 1-bit inputs: 7 bits, more than the 4 of headroom.
     with pytest.raises(pg.InvalidNumberError, match="headroom"):
-        pg.LinearModel(np.full((2, 1), 32.0)).infer_packed(packed)
+        pg.LinearModel(np.full((1, 2), 32.0)).infer_packed(packed)
 
 
 def test_numbers_on_the_gpu_give_the_cpus_results(keys):
@@ -233,6 +235,6 @@ def test_numbers_on_the_gpu_give_the_cpus_results(keys):
     assert np.array_equal(decrypted, samples)
     ints = np.array([-(2**62), -1, 0, 7, 2**62], dtype=np.int64)
     assert np.array_equal(gpu_sk.decrypt_array(gpu_pk.encrypt_array(ints)), ints)
-    model = pg.LinearModel(rng.normal(size=(4, 3)), rng.normal(size=3))
+    model = pg.LinearModel(rng.normal(size=(4, 3)), rng.normal(size=3), weight_rows="per_input")
     on_gpu = model.infer(gpu_pk.encrypt_array(samples))
     assert np.array_equal(gpu_sk.decrypt_array(on_gpu), sk.decrypt_array(model.infer(enc)))

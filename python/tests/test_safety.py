@@ -147,7 +147,7 @@ def test_ciphertexts_and_packed_arrays_replace_only_their_own_files(small_ctx, t
     small_ctx.save_to_disk(str(ctx_path))
     saved = ctx_path.read_bytes()
     rng = np.random.default_rng(45)
-    batch = small_ctx.encrypt_vec_batch(random_bits(rng, 2, small_ctx.embedding_length()))
+    batch = small_ctx.encrypt_vec_batch(random_bits(rng, 2, small_ctx.embedding_length))
     with pytest.raises(errors.FileError, match="overwrite=True"):
         batch.save(str(ctx_path))
     public, _ = small_ctx.paillier_keys()

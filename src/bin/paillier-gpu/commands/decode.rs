@@ -26,9 +26,10 @@ pub struct DecodeArgs {
     /// Write only the K nearest as {"ids": [...], "distances": [...]}.
     #[arg(long, value_name = "K")]
     pub top_k: Option<usize>,
-    /// Distances: JSON Lines, one integer per line in input order.
+    /// Distances: JSON Lines, one integer per line in input order (with --top-k, the one
+    /// object). Without it, they are printed on standard output.
     #[arg(long, value_name = "DISTANCES")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArg,
     /// Replace DISTANCES even when it is not a distances file (a distances file, an empty
@@ -48,7 +49,10 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
     } = args;
     let passphrase_path: Vec<&Path> = passphrase_file.into_iter().collect();
     let inputs = [&[context.as_path(), input.as_path()][..], &passphrase_path].concat();
-    let target = Output::prepare(&output, &inputs, OutputKind::Distances, force)?;
+    let target = output
+        .as_deref()
+        .map(|output| Output::prepare(output, &inputs, OutputKind::Distances, force))
+        .transpose()?;
     let passphrase = passphrase(passphrase_file)?;
     let ctx =
         ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
@@ -71,6 +75,10 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
             format!("{}\n", json!({"ids": top.ids, "distances": top.distances}))
         }
         None => distances.iter().map(|d| format!("{d}\n")).collect(),
+    };
+    let (Some(target), Some(output)) = (target, output) else {
+        print!("{text}");
+        return Ok(());
     };
     // Decrypted results are the owner's: owner-only, whatever the umask.
     target.write_bytes(text.as_bytes())?;

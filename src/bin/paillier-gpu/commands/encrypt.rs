@@ -8,7 +8,10 @@ use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{ExecutionContext, PublicContext, Result};
 
-use super::{check_pinned_key, counted, file_form, optional_passphrase, progress, spinner, wrote};
+use super::interrupt::{explain_interruption, Durable};
+use super::{
+    check_pinned_key, counted, file_form, is_stream, optional_passphrase, progress, spinner, wrote,
+};
 use crate::DeviceArg;
 
 /// The arguments of `encrypt` (its description is the `Command` variant's).
@@ -99,7 +102,31 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         Some(total) => progress(total, "encrypting"),
         None => spinner("encrypting"),
     };
-    let on_batch = |done: usize| bar.set_position(done as u64);
+    let durable = Durable::default();
+    if !is_stream(&output) {
+        explain_interruption(&output, &durable);
+    }
+    // The first call says where the run starts: past the records an earlier run kept.
+    let started = std::cell::Cell::new(false);
+    let on_batch = |done: usize| {
+        if !started.replace(true) && done > 0 {
+            bar.suspend(|| {
+                eprintln!(
+                    "paillier-gpu: resuming {}: {} kept from the interrupted run, going on \
+                     from record {}",
+                    output.display(),
+                    counted(done, "record", "records"),
+                    done + 1
+                )
+            });
+            // The rate counts this run's records only.
+            bar.set_position(done as u64);
+            bar.reset_elapsed();
+            bar.reset_eta();
+        }
+        durable.set(done);
+        bar.set_position(done as u64);
+    };
     let report = match &owner {
         Some(owner) => owner.encrypt_file(&job, on_batch)?,
         None => public.encrypt_file(&job, on_batch)?,
@@ -112,12 +139,5 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
         file_form(&output),
         public.public_key().fingerprint()
     ));
-    if report.resumed_from > 0 {
-        log::info!(
-            "resumed after {} records; {} in all",
-            report.resumed_from,
-            report.records
-        );
-    }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod aggregate;
 mod context;
 mod decode;
 mod encrypt;
+mod interrupt;
 mod numbers;
 
 use std::path::Path;
@@ -152,8 +153,8 @@ pub(super) fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
 /// A counter without a total (a streamed input's length is not known in advance).
 pub(super) fn spinner(what: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{msg} {pos} vectors ({per_sec})") {
-        bar.set_style(style);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {pos} vectors ({rate})") {
+        bar.set_style(with_rate(style));
     }
     bar.set_message(what.to_owned());
     bar
@@ -162,13 +163,39 @@ pub(super) fn spinner(what: &str) -> ProgressBar {
 pub(super) fn progress(total: usize, what: &str) -> ProgressBar {
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(total as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
-    {
-        bar.set_style(style);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({rate})") {
+        bar.set_style(with_rate(style));
     }
     bar.set_message(what.to_owned());
     bar
+}
+
+/// `{rate}`: whole items per second and the time left, or "starting" until the first step
+/// has been timed (a rate of 0/s and an ETA of 0s would say nothing true).
+fn with_rate(style: ProgressStyle) -> ProgressStyle {
+    style.with_key(
+        "rate",
+        |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let rate = state.per_sec();
+            if rate.is_finite() && rate >= 1.0 && state.pos() > 0 {
+                let eta = match state.len() {
+                    Some(_) => format!(", eta {}", indicatif::HumanDuration(state.eta())),
+                    None => String::new(),
+                };
+                let _ = write!(out, "{rate:.0}/s{eta}");
+            } else {
+                let _ = write!(out, "starting");
+            }
+        },
+    )
+}
+
+/// True when `path` (links followed) is a FIFO or a character device.
+pub(super) fn is_stream(path: &Path) -> bool {
+    use paillier_gpu::formats::output::{follow_links, output_mode, OutputMode};
+    follow_links(path)
+        .and_then(|target| output_mode(&target))
+        .is_ok_and(|mode| mode == OutputMode::Stream)
 }
 
 pub(super) fn scheme_of(arg: SchemeArg) -> Scheme {
