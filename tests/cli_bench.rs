@@ -80,7 +80,19 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
     let mut lines = svg.lines();
     assert_eq!(lines.next(), Some(paillier_gpu::formats::output::PLOT_MARK));
     assert!(lines.next().is_some_and(|l| l.starts_with("<svg")));
-    assert!(svg.contains("encrypt_owner k256 paillier"));
+    assert!(svg.contains("encrypt_owner k256 paillier (vectors/s)"));
+    assert!(svg.contains("linear_64x10 k256 paillier (samples/s)"));
+    // Each row says what it counts: the linear layer's count is of samples.
+    let unit = |operation: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!(" {operation} ")))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .map(str::to_owned)
+    };
+    assert_eq!(unit("linear_64x10").as_deref(), Some("samples"), "{out}");
+    assert_eq!(unit("nums_decrypt").as_deref(), Some("numbers"), "{out}");
+    assert_eq!(unit("aggregate").as_deref(), Some("records"), "{out}");
+    assert_eq!(unit("encrypt_owner").as_deref(), Some("vectors"), "{out}");
     assert!(svg.contains("median of 1 run") && svg.contains("CPU (solid, circles)"));
     // One device: no GPU/CPU chart.
     assert!(!svg.contains("GPU rate / CPU rate"));
@@ -164,7 +176,7 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(run(
+    let raw = run(
         dir.path(),
         None,
         &[
@@ -188,7 +200,9 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
             "--plot",
             "gpu.svg",
         ],
-    ));
+    );
+    let stderr = String::from_utf8_lossy(&raw.stderr).to_string();
+    let out = ok(raw);
     assert!(out.contains("gpu bound"), "{out}");
     assert!(
         out.contains("search: paillier k256 over 5 records on gpu"),
@@ -197,7 +211,9 @@ fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
     let adapter = gpu.adapter_info().name.clone();
     assert!(out.contains(&adapter), "{out}");
     let software = gpu.adapter_info().is_software();
-    assert_eq!(out.contains("software adapter"), software, "{out}");
+    // The warning goes to stderr, never into the table.
+    assert_eq!(stderr.contains("software adapter"), software, "{stderr}");
+    assert!(!out.contains("software adapter"), "{out}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("gpu.json")).unwrap())
             .unwrap();

@@ -86,7 +86,7 @@ pub(super) fn gpu_description(
     None
 }
 
-/// One line naming the GPU, and a warning when it is a software renderer.
+/// One line naming the GPU (the warning for a software renderer goes to stderr, apart).
 #[cfg(feature = "gpu")]
 pub(super) fn gpu_banner(gpu: &GpuDescription) -> String {
     let shapes: Vec<String> = gpu
@@ -117,11 +117,6 @@ pub(super) fn gpu_banner(gpu: &GpuDescription) -> String {
             ChunkSizing::DeviceTime => "the device's time",
         };
         line.push_str(&format!("; chunks of {} items, by {clock}", c.chunk_items));
-    }
-    if gpu.software {
-        line.push_str(
-            "\nwarning: the \"gpu\" is a software adapter running on the CPU; its timings say nothing about GPUs",
-        );
     }
     line
 }

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::report::{human, Measurement};
+use super::report::{human, unit_of, Measurement};
 
 /// Distinct colours that read on white: Okabe and Ito's palette, then darker ones.
 const COLOURS: [RGBColor; 12] = [
@@ -137,7 +137,13 @@ fn draw_title(area: &Area, caption: &Caption) -> DrawResult {
 fn series(results: &[Measurement]) -> Vec<Series> {
     let mut all: Vec<Series> = Vec::new();
     for m in results {
-        let label = format!("{} k{} {}", m.operation, m.key_len, m.scheme);
+        let label = format!(
+            "{} k{} {} ({}/s)",
+            m.operation,
+            m.key_len,
+            m.scheme,
+            unit_of(m.operation)
+        );
         let point = (m.batch as f64, m.per_second);
         match all
             .iter_mut()
@@ -179,7 +185,7 @@ fn draw_throughput(area: &Area, results: &[Measurement], repeat: usize) -> DrawR
         .configure_mesh()
         .x_desc("batch size (vectors)")
         .y_desc(format!(
-            "vectors/s, median of {repeat} (aggregate: records/s)"
+            "items per second, median of {repeat} (each line's unit in its label)"
         ))
         .x_label_formatter(&|x| round_tick(*x, ""))
         .y_label_formatter(&|y| round_tick(*y, ""))
@@ -259,7 +265,10 @@ struct RatioRow {
 
 fn ratios(results: &[Measurement]) -> Vec<RatioRow> {
     let mut rows: Vec<RatioRow> = Vec::new();
-    for gpu in results.iter().filter(|m| m.device != "cpu") {
+    // The linear layer's "batch" is a number of samples derived from the one asked for: its
+    // ratio is in the table, not among the batches asked for here.
+    let asked = |m: &&Measurement| m.device != "cpu" && unit_of(m.operation) != "samples";
+    for gpu in results.iter().filter(asked) {
         let cpu = results.iter().find(|m| {
             m.device == "cpu"
                 && m.operation == gpu.operation

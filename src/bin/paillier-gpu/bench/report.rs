@@ -39,12 +39,23 @@ pub(super) struct Report<'a> {
     pub(super) measurements: &'a [Measurement],
 }
 
-/// One row per scheme × key_len × batch × operation, a column per device, GPU/CPU, and what
-/// bounds the GPU's time. Rates count vectors (aggregate and search: records) per second.
+/// What an operation's count and rate count: vectors, records, numbers or samples.
+pub(super) fn unit_of(operation: &str) -> &'static str {
+    match operation {
+        "aggregate" | "search" => "records",
+        _ if operation.starts_with("nums_") => "numbers",
+        _ if operation.starts_with("linear") => "samples",
+        _ => "vectors",
+    }
+}
+
+/// One row per scheme × key_len × count × operation, a column per device, GPU/CPU, and what
+/// bounds the GPU's time. Each row's count and rates are of its unit (vectors, records,
+/// numbers or samples).
 pub(super) fn print_table(results: &[Measurement]) {
     println!(
-        "{:<16} {:>7} {:>8}  {:<19} {:>14} {:>14} {:>8}  gpu bound",
-        "scheme", "key_len", "batch", "operation", "cpu /s", "gpu /s", "gpu/cpu"
+        "{:<16} {:>7} {:>8} {:<8} {:<19} {:>14} {:>14} {:>8}  gpu bound",
+        "scheme", "key_len", "count", "of", "operation", "cpu /s", "gpu /s", "gpu/cpu"
     );
     let rate = |m: &Measurement, device: &str| -> Option<f64> {
         results
@@ -84,10 +95,11 @@ pub(super) fn print_table(results: &[Measurement]) {
             _ => "-".to_string(),
         };
         println!(
-            "{:<16} {:>7} {:>8}  {:<19} {:>14} {:>14} {:>8}  {}",
+            "{:<16} {:>7} {:>8} {:<8} {:<19} {:>14} {:>14} {:>8}  {}",
             m.scheme,
             m.key_len,
             m.batch,
+            unit_of(m.operation),
             m.operation,
             show(cpu),
             show(gpu),
