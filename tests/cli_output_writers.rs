@@ -155,3 +155,21 @@ fn decode_without_an_output_prints_its_results() {
     assert_eq!(all.lines().count(), 6, "{all}");
     assert!(all.lines().all(|line| line.parse::<u32>().is_ok()), "{all}");
 }
+
+#[test]
+fn context_create_holds_its_outputs_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lock = std::fs::File::create(d.join("ctx.json.lock")).unwrap();
+    lock.lock().unwrap();
+    let message = fails(run(
+        d,
+        Some("pass"),
+        &common::cli::small_context_args("8", "--output", "ctx.json"),
+    ));
+    assert!(message.contains("another run"), "{message}");
+    assert!(!d.join("ctx.json").exists());
+    drop(lock);
+    create(d, "ctx.json");
+    assert!(!d.join("ctx.json.lock").exists());
+}

@@ -48,6 +48,7 @@
 
 mod encrypted;
 mod header;
+mod json;
 mod packed;
 mod plain;
 

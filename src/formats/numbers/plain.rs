@@ -2,23 +2,19 @@
 //! (a number per line, or an array of numbers per line: one row each), or one JSON document (a
 //! number, an array of numbers, or an array of arrays: the inference service's `input_data`).
 
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::Path;
 
 use npyz::WriterBuilder;
-use serde_json::Value;
 
 use super::super::npy::{self, is_npy};
-use super::super::JsonLines;
+pub use super::json::{read_json_numbers, read_jsonl_numbers};
 use crate::error::{Error, Result};
 use crate::formats::output::Output;
 use crate::formats::StreamedOutput;
 use crate::numbers::{Decrypted, Numbers};
 
-/// The longest JSON Lines line of numbers read (a row of many thousands of numbers).
-const MAX_LINE: u64 = 16 << 20;
-
-fn malformed(detail: String) -> Error {
+pub(super) fn malformed(detail: String) -> Error {
     Error::MalformedFile {
         kind: "numbers",
         detail,
@@ -60,181 +56,12 @@ pub fn read_numbers(path: &Path) -> Result<PlainArray> {
     let reader = std::io::BufReader::new(file);
     if is_npy(path) {
         read_npy_numbers(reader, length)
-    } else if is_json(path) {
+    } else if super::json::is_json(path) {
         read_json_numbers(reader)
     } else {
         read_jsonl_numbers(reader)
     }
     .map_err(|e| e.in_file(path))
-}
-
-/// True when `path` names one JSON document (`.json`).
-fn is_json(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-}
-
-/// The largest JSON document of numbers read whole.
-const MAX_DOCUMENT: u64 = 64 << 20;
-
-/// Numbers from one JSON document: a number (shape `[1]`), an array of numbers (`[n]`), or an
-/// array of equally long arrays of numbers (`[rows, columns]`), as the inference service's
-/// `input_data`. Errors name the row ("line") and value as for JSON Lines.
-pub fn read_json_numbers(reader: impl Read) -> Result<PlainArray> {
-    let mut text = String::new();
-    reader
-        .take(MAX_DOCUMENT + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| malformed(format!("JSON document: {e}")))?;
-    if text.len() as u64 > MAX_DOCUMENT {
-        return Err(malformed(format!(
-            "a JSON document of numbers is read whole, up to {MAX_DOCUMENT} bytes; write larger \
-             arrays as JSON Lines or .npy"
-        )));
-    }
-    let document: Value =
-        serde_json::from_str(&text).map_err(|e| malformed(format!("JSON document: {e}")))?;
-    drop(text);
-    let mut rows = Rows::default();
-    match document {
-        Value::Array(items) if items.is_empty() => {
-            return Err(malformed("the JSON document is an empty array".into()))
-        }
-        Value::Array(items) => {
-            for (row, item) in items.iter().enumerate() {
-                rows.push(row + 1, item)?;
-            }
-        }
-        number @ Value::Number(_) => rows.push(1, &number)?,
-        _ => {
-            return Err(malformed(
-                "the JSON document is not a number, an array of numbers or an array of arrays"
-                    .into(),
-            ))
-        }
-    }
-    rows.finish()
-}
-
-/// Numbers from JSON Lines: each non-blank line a number, or an array of numbers (all lines the
-/// same length). Errors name the line.
-pub fn read_jsonl_numbers(reader: impl BufRead) -> Result<PlainArray> {
-    let mut lines = JsonLines::new(reader, MAX_LINE, "numbers");
-    let mut rows = Rows::default();
-    while let Some((line, value)) = lines.next_value()? {
-        rows.push(line, &value)?;
-    }
-    rows.finish()
-}
-
-/// Rows of numbers collected one at a time: each a number, or an array of numbers, all alike.
-#[derive(Default)]
-struct Rows {
-    values: Vec<serde_json::Number>,
-    columns: Option<Option<usize>>,
-    rows: usize,
-}
-
-impl Rows {
-    fn push(&mut self, line: usize, value: &Value) -> Result<()> {
-        let Self {
-            values,
-            columns,
-            rows,
-        } = self;
-        let row: Vec<&Value> = match value {
-            Value::Array(items) => items.iter().collect(),
-            number @ Value::Number(_) => vec![number],
-            _ => {
-                return Err(malformed(format!(
-                    "line {line}: not a number or an array of numbers"
-                )))
-            }
-        };
-        let width = matches!(value, Value::Array(_)).then_some(row.len());
-        match *columns {
-            None => *columns = Some(width),
-            Some(expected) if expected != width => {
-                return Err(Error::ShapeMismatch(format!(
-                    "line {line}: {} where line 1 has {}",
-                    describe_row(width),
-                    describe_row(expected)
-                )))
-            }
-            Some(_) => {}
-        }
-        for (column, item) in row.into_iter().enumerate() {
-            let Value::Number(number) = item else {
-                return Err(malformed(format!(
-                    "line {line}, value {}: not a number",
-                    column + 1
-                )));
-            };
-            values.push(number.clone());
-        }
-        *rows += 1;
-        Ok(())
-    }
-
-    fn finish(self) -> Result<PlainArray> {
-        let shape = match self.columns.flatten() {
-            Some(columns) => vec![self.rows, columns],
-            None => vec![self.rows],
-        };
-        Ok(PlainArray {
-            values: json_numbers(self.values, shape.iter().skip(1).product::<usize>().max(1))?,
-            shape,
-        })
-    }
-}
-
-fn describe_row(width: Option<usize>) -> String {
-    match width {
-        Some(n) => format!("an array of {n}"),
-        None => "a single number".into(),
-    }
-}
-
-/// JSON numbers as integers when every one is an `i64`, else as floats (an integer among floats
-/// must be exact as an `f64`). `columns` locates errors.
-fn json_numbers(numbers: Vec<serde_json::Number>, columns: usize) -> Result<PlainValues> {
-    let place = |i: usize| format!("line {}, value {}", i / columns + 1, i % columns + 1);
-    if let Some(i) = numbers.iter().position(|n| !n.is_i64() && !n.is_f64()) {
-        return Err(malformed(format!(
-            "{}: {} does not fit in a signed 64-bit integer",
-            place(i),
-            numbers[i]
-        )));
-    }
-    if numbers.iter().all(|n| n.is_i64()) {
-        return Ok(PlainValues::Integers(
-            numbers.iter().filter_map(|n| n.as_i64()).collect(),
-        ));
-    }
-    numbers
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            if n.is_f64() {
-                return n
-                    .as_f64()
-                    .ok_or_else(|| malformed(format!("{}: {n}", place(i))));
-            }
-            // An integer among floats: kept only when the float is the same number.
-            let exact = n
-                .as_i64()
-                .map(|v| (v as f64, v as f64 as i64 == v && v != i64::MAX));
-            match exact {
-                Some((value, true)) => Ok(value),
-                _ => Err(malformed(format!(
-                    "{}: the integer {n} among floats is not exact as a float; write the file \
-                     as integers only, or as floats",
-                    place(i)
-                ))),
-            }
-        })
-        .collect::<Result<_>>()
-        .map(PlainValues::Floats)
 }
 
 /// Numbers from `.npy`: little-endian or one-byte integers, booleans, `float32` or `float64`, C or
