@@ -18,7 +18,7 @@ fn main() -> paillier_gpu::Result<()> {
     // output (its model JSON's layout).
     let model = LinearModel::from_json(r#"{"weights": [[1.0, 0.5, 3.0], [-2.0, 0.25, 0.0]], "biases": [0.1, -0.1]}"#)?;
     let y = model.infer(backend.as_ref(), &x)?;
-    // The owner decrypts the scores: exactly x·W + b of the encoded numbers, rounded once.
+    // The owner decrypts the scores: exactly W·x + b of the encoded numbers, rounded once.
     let scores = y.decrypt_f64(&sk, backend.as_ref())?;
     println!("{scores:?}");
     assert_eq!(scores, vec![6.1, -1.35, 0.85, -3.1]);

@@ -26,7 +26,7 @@ fn main() -> paillier_gpu::Result<()> {
     let options = PackOptions::new(1.0).with_precision(1.0 / 65536.0);
     let x = PackedArray::encrypt(&pk, backend.as_ref(), Numbers::Floats(&features), 64, &options)?;
     let y = model.with_precision(Some(1.0 / 65536.0)).infer_packed(backend.as_ref(), &x)?;
-    let scores = y.decrypt(&sk, backend.as_ref())?; // samples × 10, exactly x·W + b at 2^-32
+    let scores = y.decrypt(&sk, backend.as_ref())?; // samples × 10, exactly W·x + b at 2^-32
     let Decrypted::Floats(scores) = scores else { unreachable!("a linear layer gives floats") };
     for (s, sample) in features.chunks(64).enumerate() {
         assert_eq!(&scores[s * 10..(s + 1) * 10], &plain.predict_plain(sample)?[..]);

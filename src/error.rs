@@ -229,6 +229,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// The server's store failed (the database could not be read or written).
+    #[error("store: {0}")]
+    Store(String),
+
     /// An error about a file's contents, with the file named.
     #[error("{}: {source}", path.display())]
     InFile {

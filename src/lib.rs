@@ -45,6 +45,8 @@ pub mod hamming;
 pub mod hazmat;
 pub mod numbers;
 pub mod paillier;
+#[cfg(feature = "server")]
+pub mod server;
 
 // The layers under the facade keep their crate-internal paths.
 pub(crate) use hazmat::{backend, bigint};

@@ -48,6 +48,14 @@ enum Command {
     /// Time encryption, aggregation, decoding and whole searches on the CPU and the GPU with the
     /// same inputs.
     Bench(BenchArgs),
+    /// Set up a self-hosted XTrace service's store: `server init --org NAME`.
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Server(commands::ServerCommand),
+    /// Serve the XTrace service API (the SDK's XTraceIntegration, pointed here, works
+    /// unchanged) on this machine's CPU or GPU.
+    #[cfg(feature = "server")]
+    Serve(commands::ServeArgs),
 }
 
 /// Arguments of `bench`.

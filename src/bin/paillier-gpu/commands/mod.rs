@@ -7,6 +7,8 @@ mod decode;
 mod encrypt;
 mod interrupt;
 mod numbers;
+#[cfg(feature = "server")]
+mod server;
 
 use std::path::Path;
 
@@ -20,6 +22,8 @@ pub use context::ContextCommand;
 pub use decode::DecodeArgs;
 pub use encrypt::EncryptArgs;
 pub use numbers::{LinearArgs, NumbersCommand};
+#[cfg(feature = "server")]
+pub use server::{ServeArgs, ServerCommand};
 
 use super::bench::BenchPlan;
 use super::{BenchArgs, BenchDevice, Cli, Command, SchemeArg};
@@ -53,6 +57,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let holder = holds(&args.context);
             numbers::linear(args).map_err(|e| e.key_held_by(holder))
         }
+        #[cfg(feature = "server")]
+        Command::Server(command) => server::init(command),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => server::serve(args),
     }
 }
 

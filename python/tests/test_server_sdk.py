@@ -1,0 +1,173 @@
+"""The real XTrace SDK (`xtrace-ai-sdk`) against `paillier-gpu serve` on 127.0.0.1, with a
+temporary store: the admin calls, contexts both ways, upload with the SDK's DataLoader, search
+with its Retriever (top-1, top-k, meta_filter, range), retrieval and deletes; and bad requests
+answered with a 4xx and a JSON message while the server keeps serving."""
+
+import asyncio
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from xtrace_sdk.integrations.xtrace import XTraceIntegration
+from xtrace_sdk.x_vec.data_loaders.loader import DataLoader
+from xtrace_sdk.x_vec.inference.embedding import Embedding
+from xtrace_sdk.x_vec.retrievers.retriever import Retriever
+from xtrace_sdk.x_vec.utils.execution_context import ExecutionContext as SdkContext
+
+EMBED = 64
+RECORDS = 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(cli, tmp_path_factory):
+    data = tmp_path_factory.mktemp("server")
+    init = subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "acme"],
+                          capture_output=True, text=True, check=True)
+    org = json.loads(init.stdout)
+    port = free_port()
+    process = subprocess.Popen(
+        [cli, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--device", "cpu"],
+        stderr=subprocess.PIPE, text=True)
+    line = process.stderr.readline()
+    assert "serving on" in line, line
+    yield {"url": f"http://127.0.0.1:{port}", "org": org["org_id"], "admin": org["admin_key"]}
+    process.terminate()
+    assert process.wait(timeout=30) == 0
+
+
+def integration(server, api_key="unused", admin_key=None):
+    return XTraceIntegration(server["org"], api_key=api_key, admin_key=admin_key,
+                             api_url=server["url"], admin_api_url=server["url"] + "/api")
+
+
+def raw(server, method, path, body, api_key):
+    request = urllib.request.Request(server["url"] + path, method=method,
+                                     data=body if isinstance(body, bytes) else json.dumps(body).encode(),
+                                     headers={"x-api-key": api_key, "content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    async def setup():
+        admin = integration(server, admin_key=server["admin"])
+        kb = await admin.create_kb("docs", "the test's documents")
+        key = await admin.create_api_key("ingest")
+        await admin.set_key_permission(key["apiKey"]["hash"], kb["id"], 7)
+        listed = await admin.list_api_keys()
+        assert [k["firstN"] for k in listed] == [key["secretKey"][:5]]
+        assert await admin.get_key_permissions(key["apiKey"]["hash"]) == [
+            {"knowledgeBaseId": kb["id"], "permission": 7}]
+        await admin.close()
+
+        client = integration(server, api_key=key["secretKey"])
+        ctx = SdkContext.create(passphrase="pw", homomorphic_client_type="paillier",
+                                embedding_length=EMBED, key_len=1024)
+        assert await ctx.save_to_remote(client) == ctx.id
+        assert ctx.id in await client.list_exec_contexts()
+        again = await SdkContext.load_from_remote("pw", ctx.id, client)
+        assert again.id == ctx.id
+        assert await client.register_kb_binding(kb["id"], ctx.id)
+        assert await client.get_ctx_for_kb(kb["id"]) == [ctx.id]
+
+        rng = np.random.default_rng(46)
+        vectors = rng.normal(size=(RECORDS, EMBED))
+        chunks = [{"chunk_content": f"document {i}", "name": f"d{i}",
+                   "meta_data": {"tag1": f"{i:03d}", "facets": ["even" if i % 2 == 0 else "odd"]}}
+                  for i in range(RECORDS)]
+        loader = DataLoader(ctx, client)
+        index, db = await loader.load_data_from_memory_batch(chunks, vectors.tolist(), disable_progress=True)
+        answers = await loader.dump_db(db, index, kb_id=kb["id"])
+        assert answers[0]["chunk_ids"] == list(range(1, RECORDS + 1))
+        await client.close()
+        return {"kb": kb["id"], "key": key, "ctx": ctx, "vectors": vectors}
+
+    return asyncio.run(setup())
+
+
+def search(server, world, vector, **kwargs):
+    async def go():
+        client = integration(server, api_key=world["key"]["secretKey"])
+        try:
+            return await Retriever(world["ctx"], client).nn_search_for_ids(
+                vector.tolist(), kb_id=world["kb"], **kwargs)
+        finally:
+            await client.close()
+    return asyncio.run(go())
+
+
+def test_the_sdks_retriever_finds_each_record(server, world):
+    for i in (0, 7, 19):
+        assert search(server, world, world["vectors"][i], k=1) == [i + 1]
+    ids, scores = search(server, world, world["vectors"][3], k=3, include_scores=True)
+    bits = [Embedding.float_2_bin(v) for v in world["vectors"]]
+    query = Embedding.float_2_bin(world["vectors"][3])
+    assert list(scores) == [int(np.count_nonzero(b != query)) for b in bits]
+    assert ids[0] == 4
+
+
+def test_filters_and_ranges_choose_what_is_aggregated(server, world):
+    ids, scores = search(server, world, world["vectors"][2], k=20, include_scores=True,
+                         meta_filter={"tag1": {"$gte": "010"}})
+    assert len(scores) == 10 and sorted(ids) == list(range(11, 21))
+    ids, scores = search(server, world, world["vectors"][2], k=20, include_scores=True,
+                         meta_filter={"facets": {"$contains": "even"}, "tag1": {"$lt": "006"}})
+    assert sorted(ids) == [1, 3, 5]
+    ids, scores = search(server, world, world["vectors"][2], k=20, include_scores=True,
+                         range_filter=[4, 6])
+    assert sorted(ids) == [4, 5, 6]
+
+
+def test_content_comes_back_decrypted_and_deletes_take_effect(server, world):
+    async def go():
+        client = integration(server, api_key=world["key"]["secretKey"])
+        try:
+            retriever = Retriever(world["ctx"], client)
+            found = await retriever.retrieve_and_decrypt([8], world["kb"])
+            assert found == [{"chunk_content": "document 7",
+                              "meta_data": {"tag1": "007", "facets": ["odd"]}}]
+            await client.delete_chunks([20], world["kb"])
+        finally:
+            await client.close()
+    asyncio.run(go())
+    assert search(server, world, world["vectors"][19], k=1) != [20]
+
+
+def test_bad_requests_are_4xx_with_a_message(server, world):
+    key = world["key"]["secretKey"]
+    org = server["org"]
+    body = {"kb_id": world["kb"], "context_id": world["ctx"].id, "query": ["not base64!"]}
+    cases = [
+        (body, key, 400, "base64"),
+        (dict(body, query=[]), key, 400, "pieces"),
+        (dict(body, query=["AA=="]), key, 400, ""),
+        (dict(body, meta_filter=json.dumps({"tag1": {"$regex": "x"}})), key, 400, "$regex"),
+        (dict(body, context_id="nope"), key, 404, "nope"),
+        (dict(body, kb_id="kb_nope"), key, 404, "kb_nope"),
+        (body, "xtr_wrong", 401, "unknown API key"),
+        (b'{"kb_id": "k", "context_id": "c", "query": [], "meta_filter": ' + b"[" * 100000,
+         key, 400, "recursion"),
+    ]
+    for sent, api_key, status, words in cases:
+        code, answer = raw(server, "POST", f"/v1/compute_hamming/{org}", sent, api_key)
+        assert code == status, (sent if isinstance(sent, dict) else "deep", answer)
+        assert words in json.loads(answer)["message"]
+    code, answer = raw(server, "POST", "/v1/compute_hamming/org_other", body, key)
+    assert code == 404
+    # Still serving.
+    assert search(server, world, world["vectors"][0], k=1) == [1]

@@ -1,0 +1,247 @@
+//! The admin plane: knowledge bases and API keys of the organisation whose admin key is given.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{admin, blocking, JsonBody};
+use crate::server::auth::{first_n, key_hash, new_id, new_secret};
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+use crate::server::store::sqlite_now;
+use crate::server::store::{ApiKey, KnowledgeBase};
+
+fn kb_json(kb: &KnowledgeBase) -> Value {
+    json!({
+        "id": kb.id,
+        "name": kb.name,
+        "description": kb.description,
+        "numberOfVectors": kb.chunks,
+        "createdAt": kb.created_at,
+        "updatedAt": kb.updated_at,
+    })
+}
+
+fn key_json(key: &ApiKey) -> Value {
+    json!({
+        "hash": key.hash,
+        "firstN": key.first_n,
+        "name": key.name,
+        "description": key.description,
+        "status": if key.revoked { "revoked" } else { "active" },
+        "createdAt": key.created_at,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NamedBody {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.len() > 256 {
+        return Err(ApiError::bad_request("name must be 1 to 256 characters"));
+    }
+    Ok(())
+}
+
+/// GET /api/v1/kbs.
+pub async fn list_kbs(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        Ok(Json(state.store.kbs(&org)?.iter().map(kb_json).collect()))
+    })
+    .await
+}
+
+/// GET /api/v1/kbs/{kb}.
+pub async fn get_kb(
+    State(state): State<Arc<AppState>>,
+    Path(kb): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        let found = state
+            .store
+            .kb(&org, &kb)?
+            .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb}")))?;
+        Ok(Json(kb_json(&found)))
+    })
+    .await
+}
+
+/// POST /api/v1/kbs: `{name, description}`.
+pub async fn create_kb(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NamedBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        check_name(&body.name)?;
+        let now = sqlite_now();
+        let kb = KnowledgeBase {
+            id: new_id("kb"),
+            org_id: org,
+            name: body.name,
+            description: body.description,
+            chunks: 0,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        state.store.create_kb(&kb)?;
+        Ok(Json(kb_json(&kb)))
+    })
+    .await
+}
+
+/// DELETE /api/v1/kbs/{kb}: with its chunks.
+pub async fn delete_kb(
+    State(state): State<Arc<AppState>>,
+    Path(kb): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        let slots = state.slots_of(&kb);
+        let mut guards: Vec<_> = slots
+            .iter()
+            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        if !state.store.delete_kb(&org, &kb)? {
+            return Err(ApiError::not_found(format!("no knowledge base {kb}")));
+        }
+        for guard in &mut guards {
+            **guard = None;
+        }
+        drop(guards);
+        state.forget(&kb);
+        Ok(Json(json!({ "deleted": kb })))
+    })
+    .await
+}
+
+/// GET /api/v1/keys.
+pub async fn list_keys(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        Ok(Json(
+            state.store.api_keys(&org)?.iter().map(key_json).collect(),
+        ))
+    })
+    .await
+}
+
+/// POST /api/v1/keys: `{name, description}` → `{apiKey, secretKey}` (the secret shown once).
+pub async fn create_key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NamedBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        check_name(&body.name)?;
+        let secret = new_secret();
+        let key = ApiKey {
+            hash: key_hash(&secret),
+            org_id: org,
+            name: body.name,
+            description: body.description,
+            first_n: first_n(&secret),
+            revoked: false,
+            created_at: sqlite_now(),
+        };
+        state.store.create_api_key(&key)?;
+        Ok(Json(
+            json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
+        ))
+    })
+    .await
+}
+
+fn key_of_org(state: &AppState, org: &str, hash: &str) -> ApiResult<ApiKey> {
+    match state.store.api_key(hash)? {
+        Some(key) if key.org_id == org => Ok(key),
+        _ => Err(ApiError::not_found(format!("no API key {hash}"))),
+    }
+}
+
+/// GET /api/v1/keys/{hash}/permissions: `[{knowledgeBaseId, permission}]`.
+pub async fn permissions(
+    State(state): State<Arc<AppState>>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        key_of_org(&state, &org, &hash)?;
+        let list: Vec<Value> = state
+            .store
+            .permissions(&hash)?
+            .into_iter()
+            .map(|(kb, bits)| json!({ "knowledgeBaseId": kb, "permission": bits }))
+            .collect();
+        Ok(Json(Value::Array(list)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PermissionBody {
+    permission: u8,
+}
+
+/// PUT /api/v1/keys/{hash}/permissions/{kb}: `{permission}` (1 read, 3 read and write, 7 all).
+pub async fn set_permission(
+    State(state): State<Arc<AppState>>,
+    Path((hash, kb)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PermissionBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        key_of_org(&state, &org, &hash)?;
+        if state.store.kb(&org, &kb)?.is_none() {
+            return Err(ApiError::not_found(format!("no knowledge base {kb}")));
+        }
+        if body.permission > 7 {
+            return Err(ApiError::bad_request(
+                "permission is a sum of 1 (read), 2 (write) and 4 (delete)",
+            ));
+        }
+        state.store.set_permission(&hash, &kb, body.permission)?;
+        Ok(Json(
+            json!({ "knowledgeBaseId": kb, "permission": body.permission }),
+        ))
+    })
+    .await
+}
+
+/// PATCH /api/v1/keys/{hash}/status/revoke: refused at once from then on.
+pub async fn revoke_key(
+    State(state): State<Arc<AppState>>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let org = admin(&state, &headers)?;
+        if !state.store.revoke_api_key(&org, &hash)? {
+            return Err(ApiError::not_found(format!("no API key {hash}")));
+        }
+        Ok(Json(json!({ "hash": hash, "status": "revoked" })))
+    })
+    .await
+}

@@ -1,0 +1,293 @@
+//! Chunks: inserted with every ciphertext of their index checked against the context's key,
+//! read back by id, deleted by id.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{api_key, blocking, kb_access, JsonBody};
+use crate::formats::ciphertexts::CiphertextShape;
+use crate::paillier::CiphertextBatch;
+use crate::server::auth::permission;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+use crate::server::store::{Chunk, NewChunk};
+
+/// The most chunks one request may carry (the SDK sends 500).
+pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
+
+#[derive(Deserialize)]
+pub struct InsertBody {
+    kb_id: String,
+    context_id: String,
+    chunks: Vec<SentChunk>,
+}
+
+#[derive(Deserialize)]
+pub struct SentChunk {
+    #[serde(default)]
+    chunk_content: String,
+    index: Vec<String>,
+    #[serde(default)]
+    meta_data: Option<Value>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The pieces of one encrypted vector, base64 of little-endian bytes of any length up to the
+/// ciphertext width (the SDK writes them without padding), as one padded record.
+pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> ApiResult<Vec<u8>> {
+    if pieces.len() != shape.chunks {
+        return Err(ApiError::bad_request(format!(
+            "{what} has {} ciphertext pieces; this context's vectors have {}",
+            pieces.len(),
+            shape.chunks
+        )));
+    }
+    let mut record = Vec::with_capacity(shape.chunks * shape.chunk_bytes);
+    for (i, piece) in pieces.iter().enumerate() {
+        let mut bytes = BASE64
+            .decode(piece)
+            .map_err(|e| ApiError::bad_request(format!("{what}, piece {i}: not base64 ({e})")))?;
+        if bytes.len() > shape.chunk_bytes {
+            let padding = bytes.len() - shape.chunk_bytes;
+            if bytes[shape.chunk_bytes..].iter().any(|&b| b != 0) {
+                return Err(ApiError::bad_request(format!(
+                    "{what}, piece {i}: a ciphertext of {} bytes, wider than n² ({} bytes)",
+                    bytes.len() - padding,
+                    shape.chunk_bytes
+                )));
+            }
+            bytes.truncate(shape.chunk_bytes);
+        }
+        bytes.resize(shape.chunk_bytes, 0);
+        record.extend_from_slice(&bytes);
+    }
+    Ok(record)
+}
+
+/// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
+pub async fn insert(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InsertBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let key = api_key(&state, &headers, &org)?;
+        kb_access(&state, &key, &body.kb_id, permission::WRITE)?;
+        if body.chunks.len() > MAX_CHUNKS_PER_REQUEST {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "{} chunks in one request; send at most {MAX_CHUNKS_PER_REQUEST}",
+                    body.chunks.len()
+                ),
+            ));
+        }
+        let context = state
+            .public_context(&org, &body.context_id)?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no execution context {}", body.context_id))
+            })?;
+        let shape = context.ciphertext_shape()?;
+        let mut chunks = Vec::with_capacity(body.chunks.len());
+        let mut all_pieces = Vec::new();
+        for (i, sent) in body.chunks.into_iter().enumerate() {
+            let pieces = decode_pieces(&sent.index, shape, &format!("chunk {i}"))?;
+            all_pieces.extend_from_slice(&pieces);
+            let meta = match sent.meta_data {
+                None | Some(Value::Null) => Value::Object(Map::new()),
+                Some(meta @ Value::Object(_)) => meta,
+                Some(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "chunk {i}: meta_data is not an object"
+                    )))
+                }
+            };
+            chunks.push(NewChunk {
+                name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
+                content: sent.chunk_content,
+                meta_data: meta.to_string(),
+                pieces,
+            });
+        }
+        // Every ciphertext one of this key's (0 < c < n²), the first bad one named.
+        CiphertextBatch::from_le_bytes(
+            context.public_key(),
+            shape.chunks,
+            shape.chunk_bytes,
+            &all_pieces,
+            0,
+        )
+        .map_err(|e| ApiError::bad_request(format!("{} (records count chunks from 0)", e)))?;
+        let slot = state.slot(&body.kb_id, &body.context_id);
+        let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
+        let ids = state
+            .store
+            .insert_chunks(&body.kb_id, &body.context_id, &chunks)?;
+        let followed = match resident.as_mut() {
+            None => true,
+            Some(held) => {
+                let stored: Vec<Chunk> = chunks
+                    .into_iter()
+                    .zip(&ids)
+                    .map(|(c, &id)| Chunk {
+                        kb_id: body.kb_id.clone(),
+                        chunk_id: id,
+                        context_id: body.context_id.clone(),
+                        name: c.name,
+                        content: c.content,
+                        meta_data: c.meta_data,
+                        pieces: c.pieces,
+                    })
+                    .collect();
+                held.append(&stored).is_ok()
+            }
+        };
+        if !followed {
+            // Committed but not followed: rebuilt from the store on the next search.
+            *resident = None;
+        }
+        Ok(Json(json!({ "chunk_ids": ids, "inserted": ids.len() })))
+    })
+    .await
+}
+
+/// `chunk_ids` (repeated), `kb_id` and `projection` (repeated) from a query string.
+fn query_of(raw: Option<String>) -> ApiResult<(String, Vec<i64>, Vec<String>)> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?;
+    let mut kb_id = None;
+    let mut ids = Vec::new();
+    let mut projection = Vec::new();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "kb_id" => kb_id = Some(value),
+            "chunk_ids" | "chunk_ids[]" => ids.push(value.parse().map_err(|_| {
+                ApiError::bad_request(format!("chunk_ids: {value:?} is not an integer"))
+            })?),
+            "projection" | "projection[]" => projection.push(value),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {other:?}"
+                )))
+            }
+        }
+    }
+    let kb_id = kb_id.ok_or_else(|| ApiError::bad_request("kb_id is missing"))?;
+    Ok((kb_id, ids, projection))
+}
+
+/// The metadata fields a projection may name (kept inside `meta_data`).
+const META_FIELDS: [&str; 6] = ["tag1", "tag2", "tag3", "tag4", "tag5", "facets"];
+
+/// A chunk as the SDK reads it, with only the `projection`'s fields when one is given. A
+/// projection naming metadata fields (`tag1` … `facets`, as the SDK's `Retriever` asks) keeps
+/// those inside `meta_data`.
+pub fn chunk_json(chunk: &Chunk, shape_bytes: Option<usize>, projection: &[String]) -> Value {
+    let index: Vec<String> = match shape_bytes {
+        Some(width) if width > 0 => chunk
+            .pieces
+            .chunks(width)
+            .map(|p| BASE64.encode(p))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let all = json!({
+        "chunk_id": chunk.chunk_id,
+        "kb_id": chunk.kb_id,
+        "context_id": chunk.context_id,
+        "name": chunk.name,
+        "chunk_content": chunk.content,
+        "meta_data": serde_json::from_str::<Value>(&chunk.meta_data).unwrap_or(Value::Null),
+        "index": index,
+    });
+    if projection.is_empty() {
+        return all;
+    }
+    let Value::Object(mut fields) = all else {
+        return all;
+    };
+    let meta = fields.remove("meta_data");
+    let mut kept: Map<String, Value> = fields
+        .into_iter()
+        .filter(|(name, _)| projection.contains(name))
+        .collect();
+    kept.entry("chunk_id").or_insert(json!(chunk.chunk_id));
+    let wanted_meta: Vec<&String> = projection
+        .iter()
+        .filter(|p| META_FIELDS.contains(&p.as_str()))
+        .collect();
+    if projection.iter().any(|p| p == "meta_data") {
+        kept.insert("meta_data".into(), meta.unwrap_or(Value::Null));
+    } else if !wanted_meta.is_empty() {
+        let mut partial = Map::new();
+        if let Some(Value::Object(meta)) = meta {
+            for (name, value) in meta {
+                if wanted_meta.contains(&&name) {
+                    partial.insert(name, value);
+                }
+            }
+        }
+        kept.insert("meta_data".into(), Value::Object(partial));
+    }
+    Value::Object(kept)
+}
+
+/// GET /v1/chunk/{org}?kb_id=…&chunk_ids=…[&projection=…]: a list of chunks.
+pub async fn get_by_id(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let key = api_key(&state, &headers, &org)?;
+        let (kb_id, ids, projection) = query_of(query)?;
+        kb_access(&state, &key, &kb_id, permission::READ)?;
+        let chunks = state.store.chunks_by_id(&kb_id, &ids)?;
+        let mut out = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let width = state
+                .public_context(&org, &chunk.context_id)?
+                .and_then(|c| c.ciphertext_shape().ok())
+                .map(|s| s.chunk_bytes);
+            out.push(chunk_json(chunk, width, &projection));
+        }
+        Ok(Json(Value::Array(out)))
+    })
+    .await
+}
+
+/// DELETE /v1/chunk/{org}?kb_id=…&chunk_ids=…: `{deleted_count}`.
+pub async fn delete_by_id(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let key = api_key(&state, &headers, &org)?;
+        let (kb_id, ids, _) = query_of(query)?;
+        kb_access(&state, &key, &kb_id, permission::DELETE)?;
+        let slots = state.slots_of(&kb_id);
+        let mut guards: Vec<_> = slots
+            .iter()
+            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let deleted = state.store.delete_chunks(&kb_id, &ids)?;
+        // Rebuilt from the store on the next search.
+        for guard in &mut guards {
+            **guard = None;
+        }
+        Ok(Json(json!({ "deleted_count": deleted })))
+    })
+    .await
+}

@@ -1,0 +1,178 @@
+//! compute_hamming: the query times every selected record of a knowledge base's resident index.
+//! `range` (chunk ids, both ends included) and `meta_filter` choose which records are aggregated;
+//! the answer lists `[pieces, chunk_id]` for each, as msgpack (pieces as little-endian bytes)
+//! unless the client accepts only JSON (pieces as integers).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use num_bigint::BigUint;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::chunks::decode_pieces;
+use super::{api_key, blocking, kb_access, JsonBody};
+use crate::hamming::Selection;
+use crate::paillier::CiphertextBatch;
+use crate::server::auth::permission;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::filter::Filter;
+use crate::server::state::{AppState, Resident};
+
+/// The most ciphertext pieces a query may carry.
+pub const MAX_QUERY_PIECES: usize = 4096;
+
+#[derive(Deserialize)]
+pub struct HammingBody {
+    kb_id: String,
+    context_id: String,
+    query: Vec<String>,
+    #[serde(default)]
+    meta_filter: Option<Value>,
+    #[serde(default)]
+    range: Option<Vec<i64>>,
+}
+
+/// POST /v1/compute_hamming/{org}.
+pub async fn compute(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<HammingBody>,
+) -> ApiResult<Response> {
+    let json_only = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("msgpack"));
+    blocking(move || {
+        let key = api_key(&state, &headers, &org)?;
+        kb_access(&state, &key, &body.kb_id, permission::READ)?;
+        if body.query.len() > MAX_QUERY_PIECES {
+            return Err(ApiError::bad_request(format!(
+                "the query has {} pieces; at most {MAX_QUERY_PIECES}",
+                body.query.len()
+            )));
+        }
+        let filter = body
+            .meta_filter
+            .as_ref()
+            .filter(|f| !f.is_null())
+            .map(Filter::parse_sent)
+            .transpose()
+            .map_err(ApiError::bad_request)?;
+        let range = match body.range.as_deref() {
+            None => None,
+            Some([low, high]) if low <= high => Some((*low, *high)),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "range is [first chunk id, last chunk id]",
+                ))
+            }
+        };
+        let slot = state.slot(&body.kb_id, &body.context_id);
+        {
+            let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
+            if held.is_none() {
+                let context = state
+                    .public_context(&org, &body.context_id)?
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("no execution context {}", body.context_id))
+                    })?;
+                *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
+            }
+        }
+        let held = slot.read().unwrap_or_else(|e| e.into_inner());
+        let Some(resident) = held.as_ref() else {
+            return Err(ApiError::bad_request(
+                "the index was changed meanwhile; ask again",
+            ));
+        };
+        let record = decode_pieces(&body.query, resident.shape, "the query")?;
+        let public_key = resident.context.public_key();
+        let query = CiphertextBatch::from_le_bytes(
+            public_key,
+            resident.shape.chunks,
+            resident.shape.chunk_bytes,
+            &record,
+            0,
+        )
+        .map_err(|e| ApiError::bad_request(format!("the query: {e}")))?;
+        let positions = selected(resident, filter.as_ref(), range);
+        let responses = resident
+            .index
+            .aggregate_batch(&query, &Selection::Ids(positions.clone()))?;
+        let mut bytes = Vec::new();
+        responses.write_le_bytes(resident.shape.chunk_bytes, &mut bytes)?;
+        let width = resident.shape.chunk_bytes;
+        let per_record = width * resident.shape.chunks;
+        let answers =
+            positions
+                .iter()
+                .zip(bytes.chunks(per_record.max(1)))
+                .map(|(&position, record)| {
+                    (
+                        resident.chunk_ids[position],
+                        record.chunks(width.max(1)).collect::<Vec<_>>(),
+                    )
+                });
+        let (content_type, body) = if json_only {
+            ("application/json", json_answer(answers))
+        } else {
+            (
+                "application/x-msgpack",
+                msgpack_answer(answers, positions.len())?,
+            )
+        };
+        Response::builder()
+            .header(CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
+    .await
+}
+
+/// The positions in the index of the records that pass the filter and the range.
+fn selected(resident: &Resident, filter: Option<&Filter>, range: Option<(i64, i64)>) -> Vec<usize> {
+    (0..resident.chunk_ids.len())
+        .filter(|&i| range.is_none_or(|(low, high)| (low..=high).contains(&resident.chunk_ids[i])))
+        .filter(|&i| filter.is_none_or(|f| f.matches(&resident.meta[i])))
+        .collect()
+}
+
+fn msgpack_answer<'a>(
+    answers: impl Iterator<Item = (i64, Vec<&'a [u8]>)>,
+    count: usize,
+) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let failed = |e: rmp::encode::ValueWriteError| ApiError::bad_request(e.to_string());
+    rmp::encode::write_array_len(&mut out, count as u32).map_err(failed)?;
+    for (chunk_id, pieces) in answers {
+        rmp::encode::write_array_len(&mut out, 2).map_err(failed)?;
+        rmp::encode::write_array_len(&mut out, pieces.len() as u32).map_err(failed)?;
+        for piece in pieces {
+            rmp::encode::write_bin(&mut out, piece).map_err(failed)?;
+        }
+        rmp::encode::write_sint(&mut out, chunk_id).map_err(failed)?;
+    }
+    Ok(out)
+}
+
+fn json_answer<'a>(answers: impl Iterator<Item = (i64, Vec<&'a [u8]>)>) -> Vec<u8> {
+    let mut out = String::from("[");
+    for (n, (chunk_id, pieces)) in answers.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let integers: Vec<String> = pieces
+            .iter()
+            .map(|p| BigUint::from_bytes_le(p).to_string())
+            .collect();
+        out.push_str(&format!("[[{}],{chunk_id}]", integers.join(",")));
+    }
+    out.push(']');
+    out.into_bytes()
+}

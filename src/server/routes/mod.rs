@@ -1,0 +1,197 @@
+//! The routes: the data plane under `/v1/…/{org_id}` (header `x-api-key`), the admin plane under
+//! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`.
+
+mod admin;
+mod chunks;
+mod contexts;
+mod hamming;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use super::auth::{key_hash, permission};
+use super::error::{ApiError, ApiResult};
+use super::state::AppState;
+use super::store::{ApiKey, KnowledgeBase};
+
+/// Every route of the server.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/v1/chunk/{org}",
+            post(chunks::insert)
+                .get(chunks::get_by_id)
+                .delete(chunks::delete_by_id),
+        )
+        .route("/v1/compute_hamming/{org}", post(hamming::compute))
+        .route(
+            "/v1/exec_context/{org}",
+            post(contexts::store).get(contexts::list),
+        )
+        .route(
+            "/v1/exec_context/{org}/{id}",
+            get(contexts::get).delete(contexts::delete),
+        )
+        .route("/v1/exec_context/{org}/{kb}/context", get(contexts::of_kb))
+        .route("/v1/exec_context/{org}/{ctx}/kb", get(contexts::kbs_of))
+        .route(
+            "/v1/exec_context/{org}/{kb}/bind/{ctx}",
+            post(contexts::bind),
+        )
+        .route("/api/v1/kbs", get(admin::list_kbs).post(admin::create_kb))
+        .route(
+            "/api/v1/kbs/{kb}",
+            get(admin::get_kb).delete(admin::delete_kb),
+        )
+        .route(
+            "/api/v1/keys",
+            get(admin::list_keys).post(admin::create_key),
+        )
+        .route("/api/v1/keys/{hash}/permissions", get(admin::permissions))
+        .route(
+            "/api/v1/keys/{hash}/permissions/{kb}",
+            put(admin::set_permission),
+        )
+        .route(
+            "/api/v1/keys/{hash}/status/revoke",
+            patch(admin::revoke_key),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Every error answer as one JSON object with a message, axum's own rejections (a body over
+/// the limit, a method not allowed, a bad path) included.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if response.status().is_success() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_owned()
+    } else {
+        text
+    };
+    ApiError::new(parts.status, message).into_response()
+}
+
+/// A JSON request body, read within the server's limit; a malformed, too deep or oversized one
+/// is a 4xx with a message.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+    }
+}
+
+/// The API key of a data-plane request, which must belong to `org_id` (another organisation's
+/// id answers 404, as one that does not exist).
+pub fn api_key(state: &AppState, headers: &HeaderMap, org_id: &str) -> ApiResult<ApiKey> {
+    let secret = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("missing x-api-key header"))?;
+    let key = state
+        .store
+        .api_key(&key_hash(secret))?
+        .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
+    if key.revoked {
+        return Err(ApiError::unauthorized("this API key was revoked"));
+    }
+    if key.org_id != org_id {
+        return Err(ApiError::not_found(format!("no organisation {org_id}")));
+    }
+    Ok(key)
+}
+
+/// The knowledge base `kb_id` if `key` holds every bit of `needed` on it.
+pub fn kb_access(
+    state: &AppState,
+    key: &ApiKey,
+    kb_id: &str,
+    needed: u8,
+) -> ApiResult<KnowledgeBase> {
+    let kb = state
+        .store
+        .kb(&key.org_id, kb_id)?
+        .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
+    let granted = state
+        .store
+        .permissions(&key.hash)?
+        .into_iter()
+        .find(|(kb, _)| kb == kb_id)
+        .map_or(0, |(_, bits)| bits);
+    if granted & needed != needed {
+        let what = match needed {
+            permission::READ => "read",
+            permission::WRITE => "write to",
+            _ => "delete from",
+        };
+        return Err(ApiError::forbidden(format!(
+            "this API key may not {what} knowledge base {kb_id} (its permission is {granted}); \
+             an admin sets it with PUT /api/v1/keys/{{hash}}/permissions/{kb_id}"
+        )));
+    }
+    Ok(kb)
+}
+
+/// The organisation of an admin-plane request, from its two headers.
+pub fn admin(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(secret), Some(org_id)) = (header("x-xtrace-key"), header("x-xtrace-org-id")) else {
+        return Err(ApiError::unauthorized(
+            "admin calls need the x-xtrace-key and x-xtrace-org-id headers",
+        ));
+    };
+    match state.store.org_of_admin_key(&key_hash(secret))? {
+        Some(org) if org == org_id => Ok(org),
+        _ => Err(ApiError::unauthorized(
+            "unknown admin key for this organisation",
+        )),
+    }
+}
+
+/// Runs `work` on the blocking pool: the store and the arithmetic are synchronous.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("a handler failed: {e}"),
+        )
+    })?
+}

@@ -1,0 +1,105 @@
+//! What the server keeps: organisations and their keys, knowledge bases, execution contexts and
+//! chunks. [`Store`] is the seam a PostgreSQL store can follow behind; [`SqliteStore`] is the
+//! embedded default. Every write returns only once it is committed.
+
+mod schema;
+mod sqlite;
+
+pub(crate) use sqlite::now as sqlite_now;
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+
+/// An organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+}
+
+/// A knowledge base, with the number of chunks it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnowledgeBase {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub description: String,
+    pub chunks: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// An API key as listed: never the key itself, only its hash and first characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub hash: String,
+    pub org_id: String,
+    pub name: String,
+    pub description: String,
+    pub first_n: String,
+    pub revoked: bool,
+    pub created_at: String,
+}
+
+/// A stored chunk. `pieces` holds its encrypted index, each piece little-endian and zero-padded
+/// to the context's ciphertext width, one after the other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub kb_id: String,
+    pub chunk_id: i64,
+    pub context_id: String,
+    pub name: String,
+    pub content: String,
+    pub meta_data: String,
+    pub pieces: Vec<u8>,
+}
+
+/// A chunk to insert: everything but its id, which the store gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChunk {
+    pub name: String,
+    pub content: String,
+    pub meta_data: String,
+    pub pieces: Vec<u8>,
+}
+
+/// The server's storage. Implementations commit every write before returning.
+pub trait Store: Send + Sync {
+    /// Creates an organisation and its admin key (stored as `admin_key_hash`).
+    fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org>;
+    /// The organisation whose admin key hashes to `hash`.
+    fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>>;
+
+    fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+    fn api_key(&self, hash: &str) -> Result<Option<ApiKey>>;
+    fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>>;
+    fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool>;
+    /// `(kb_id, permission)` of a key.
+    fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>>;
+    fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()>;
+
+    fn create_kb(&self, kb: &KnowledgeBase) -> Result<()>;
+    fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>>;
+    fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>>;
+    /// Deletes a knowledge base with its chunks, permissions and bindings.
+    fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool>;
+
+    /// Stores a context's JSON as received (replacing one of the same id).
+    fn put_context(&self, org_id: &str, context_id: &str, data: &str) -> Result<()>;
+    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<String>>;
+    fn context_ids(&self, org_id: &str) -> Result<Vec<String>>;
+    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<bool>;
+    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()>;
+    fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>>;
+    fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>>;
+
+    /// Inserts chunks in one transaction, numbering them on from the knowledge base's last id;
+    /// returns their ids.
+    fn insert_chunks(&self, kb_id: &str, context_id: &str, chunks: &[NewChunk])
+        -> Result<Vec<i64>>;
+    fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>>;
+    /// Every chunk of a knowledge base under one context, in id order.
+    fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>>;
+    /// Deletes chunks; returns how many were there.
+    fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize>;
+}

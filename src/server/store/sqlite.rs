@@ -1,0 +1,440 @@
+//! [`SqliteStore`]: one file in the data folder, WAL, foreign keys on, every write in a
+//! transaction committed (and synced, `synchronous=FULL`) before it returns.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::schema::MIGRATIONS;
+use super::{ApiKey, Chunk, KnowledgeBase, NewChunk, Org, Store};
+use crate::error::{Error, Result};
+
+/// The store's file name inside the data folder.
+pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
+
+/// The embedded store.
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+}
+
+fn store_error(e: rusqlite::Error) -> Error {
+    Error::Store(e.to_string())
+}
+
+/// The current time, ISO 8601 in UTC to the second.
+pub(crate) fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the store in `data_dir`, applying any migration it lacks.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+        let path = data_dir.join(STORE_FILE);
+        let mut connection = Connection::open(&path).map_err(store_error)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(store_error)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(store_error)?;
+        migrate(&mut connection)?;
+        Ok(Self {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut connection = self
+            .connection
+            .lock()
+            .map_err(|_| Error::Store("the store's connection was poisoned by a panic".into()))?;
+        work(&mut connection).map_err(store_error)
+    }
+}
+
+fn migrate(connection: &mut Connection) -> Result<()> {
+    let version: usize = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(store_error)?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Store(format!(
+            "the store is at schema version {version}, newer than this program's {}; use a \
+             newer paillier-gpu",
+            MIGRATIONS.len()
+        )));
+    }
+    let transaction = connection.transaction().map_err(store_error)?;
+    for (number, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        transaction.execute_batch(migration).map_err(store_error)?;
+        transaction
+            .pragma_update(None, "user_version", number + 1)
+            .map_err(store_error)?;
+    }
+    transaction.commit().map_err(store_error)
+}
+
+fn kb_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeBase> {
+    Ok(KnowledgeBase {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        name: row.get(2)?,
+        description: row.get(3)?,
+        chunks: row.get::<_, i64>(4)?.max(0) as u64,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
+}
+
+const KB_COLUMNS: &str = "id, org_id, name, description, \
+    (SELECT COUNT(*) FROM chunks WHERE chunks.kb_id = kbs.id), created_at, updated_at";
+
+fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        hash: row.get(0)?,
+        org_id: row.get(1)?,
+        name: row.get(2)?,
+        description: row.get(3)?,
+        first_n: row.get(4)?,
+        revoked: row.get::<_, i64>(5)? != 0,
+        created_at: row.get(6)?,
+    })
+}
+
+const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
+
+fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
+    Ok(Chunk {
+        kb_id: row.get(0)?,
+        chunk_id: row.get(1)?,
+        context_id: row.get(2)?,
+        name: row.get(3)?,
+        content: row.get(4)?,
+        meta_data: row.get(5)?,
+        pieces: row.get(6)?,
+    })
+}
+
+const CHUNK_COLUMNS: &str = "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
+
+fn strings(
+    connection: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<String>> {
+    let mut statement = connection.prepare(sql)?;
+    let rows = statement.query_map(args, |row| row.get(0))?;
+    rows.collect()
+}
+
+impl Store for SqliteStore {
+    fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org> {
+        let id = super::super::auth::new_id("org");
+        self.with(|c| {
+            let t = c.transaction()?;
+            t.execute(
+                "INSERT INTO orgs (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![id, name, now()],
+            )?;
+            t.execute(
+                "INSERT INTO admin_keys (hash, org_id, first_n, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![admin_key_hash, id, first_n, now()],
+            )?;
+            t.commit()
+        })?;
+        Ok(Org {
+            id,
+            name: name.to_owned(),
+        })
+    }
+
+    fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT org_id FROM admin_keys WHERE hash = ?1",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+                params![key.hash, key.org_id, key.name, key.description, key.first_n, key.created_at],
+            )
+            .map(drop)
+        })
+    }
+
+    fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1"),
+                [hash],
+                api_key_of,
+            )
+            .optional()
+        })
+    }
+
+    fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = ?1 ORDER BY created_at, hash"
+            ))?;
+            let rows = statement.query_map([org_id], api_key_of)?;
+            rows.collect()
+        })
+    }
+
+    fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE api_keys SET revoked = 1 WHERE org_id = ?1 AND hash = ?2",
+                params![org_id, hash],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT kb_id, permission FROM key_permissions WHERE key_hash = ?1 ORDER BY kb_id",
+            )?;
+            let rows = statement.query_map([hash], |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO key_permissions (key_hash, kb_id, permission) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key_hash, kb_id) DO UPDATE SET permission = excluded.permission",
+                params![hash, kb_id, permission],
+            )
+            .map(drop)
+        })
+    }
+
+    fn create_kb(&self, kb: &KnowledgeBase) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO kbs (id, org_id, name, description, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    kb.id,
+                    kb.org_id,
+                    kb.name,
+                    kb.description,
+                    kb.created_at,
+                    kb.updated_at
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 AND id = ?2"),
+                params![org_id, kb_id],
+                kb_of,
+            )
+            .optional()
+        })
+    }
+
+    fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 ORDER BY created_at, id"
+            ))?;
+            let rows = statement.query_map([org_id], kb_of)?;
+            rows.collect()
+        })
+    }
+
+    fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM kbs WHERE org_id = ?1 AND id = ?2",
+                params![org_id, kb_id],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    fn put_context(&self, org_id: &str, context_id: &str, data: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO contexts (org_id, context_id, data, created_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (org_id, context_id) DO UPDATE SET data = excluded.data",
+                params![org_id, context_id, data, now()],
+            )
+            .map(drop)
+        })
+    }
+
+    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
+                params![org_id, context_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn context_ids(&self, org_id: &str) -> Result<Vec<String>> {
+        self.with(|c| {
+            strings(
+                c,
+                "SELECT context_id FROM contexts WHERE org_id = ?1 ORDER BY created_at, context_id",
+                [org_id],
+            )
+        })
+    }
+
+    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<bool> {
+        self.with(|c| {
+            let t = c.transaction()?;
+            let n = t.execute(
+                "DELETE FROM contexts WHERE org_id = ?1 AND context_id = ?2",
+                params![org_id, context_id],
+            )?;
+            t.execute(
+                "DELETE FROM bindings WHERE org_id = ?1 AND context_id = ?2",
+                params![org_id, context_id],
+            )?;
+            t.commit().map(|()| n > 0)
+        })
+    }
+
+    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
+                params![org_id, kb_id, context_id],
+            )
+            .map(drop)
+        })
+    }
+
+    fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
+        self.with(|c| {
+            strings(
+                c,
+                "SELECT context_id FROM bindings WHERE org_id = ?1 AND kb_id = ?2 ORDER BY context_id",
+                params![org_id, kb_id],
+            )
+        })
+    }
+
+    fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>> {
+        self.with(|c| {
+            strings(
+                c,
+                "SELECT kb_id FROM bindings WHERE org_id = ?1 AND context_id = ?2 ORDER BY kb_id",
+                params![org_id, context_id],
+            )
+        })
+    }
+
+    fn insert_chunks(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        chunks: &[NewChunk],
+    ) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let t = c.transaction()?;
+            let first: i64 = t.query_row(
+                "SELECT next_chunk_id FROM kbs WHERE id = ?1",
+                [kb_id],
+                |r| r.get(0),
+            )?;
+            {
+                let mut insert = t.prepare(&format!(
+                    "INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))?;
+                for (offset, chunk) in chunks.iter().enumerate() {
+                    insert.execute(params![
+                        kb_id,
+                        first + offset as i64,
+                        context_id,
+                        chunk.name,
+                        chunk.content,
+                        chunk.meta_data,
+                        chunk.pieces
+                    ])?;
+                }
+            }
+            let next = first + chunks.len() as i64;
+            t.execute(
+                "UPDATE kbs SET next_chunk_id = ?1, updated_at = ?2 WHERE id = ?3",
+                params![next, now(), kb_id],
+            )?;
+            t.commit()?;
+            Ok((first..next).collect())
+        })
+    }
+
+    fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2"
+            ))?;
+            let mut found = Vec::new();
+            for id in ids {
+                if let Some(chunk) = statement
+                    .query_row(params![kb_id, id], chunk_of)
+                    .optional()?
+                {
+                    found.push(chunk);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND context_id = ?2 \
+                 ORDER BY chunk_id"
+            ))?;
+            let rows = statement.query_map(params![kb_id, context_id], chunk_of)?;
+            rows.collect()
+        })
+    }
+
+    fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
+        self.with(|c| {
+            let t = c.transaction()?;
+            let mut deleted = 0;
+            {
+                let mut delete =
+                    t.prepare("DELETE FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
+                for id in ids {
+                    deleted += delete.execute(params![kb_id, id])?;
+                }
+            }
+            t.execute(
+                "UPDATE kbs SET updated_at = ?1 WHERE id = ?2",
+                params![now(), kb_id],
+            )?;
+            t.commit().map(|()| deleted)
+        })
+    }
+}
