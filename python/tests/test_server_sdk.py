@@ -171,3 +171,54 @@ def test_bad_requests_are_4xx_with_a_message(server, world):
     assert code == 404
     # Still serving.
     assert search(server, world, world["vectors"][0], k=1) == [1]
+
+
+def test_metadata_searches_patches_updates_and_deletes(server, world):
+    async def go():
+        admin = integration(server, admin_key=server["admin"])
+        kb = (await admin.create_kb("meta"))["id"]
+        await admin.set_key_permission(world["key"]["apiKey"]["hash"], kb, 7)
+        await admin.close()
+        client = integration(server, api_key=world["key"]["secretKey"])
+        ctx = world["ctx"]
+        try:
+            loader = DataLoader(ctx, client)
+            chunks = [{"chunk_content": f"note {i}", "name": f"n{i}",
+                       "meta_data": {"tag2": "draft" if i < 3 else "final", "facets": ["x"]}}
+                      for i in range(6)]
+            index, db = await loader.load_data_from_memory_batch(
+                chunks, world["vectors"][:6].tolist(), disable_progress=True)
+            await loader.dump_db(db, index, kb_id=kb)
+
+            found = await client.meta_search(kb, {"tag2": "draft"}, ctx.id)
+            assert sorted(c["chunk_id"] for c in found) == [1, 2, 3]
+            page = await client.meta_search_paginated(kb, ctx.id, {"facets": {"$contains": "x"}},
+                                                      limit=4, offset=0, sort_order="asc")
+            assert [c["chunk_id"] for c in page["results"]] == [1, 2, 3, 4]
+            assert page["total"] == 6 and page["has_more"]
+
+            dry = await client.patch_chunks_by_meta(kb, ctx.id, {"tag2": "draft"}, {"tag3": "seen"}, dry_run=True)
+            assert dry["would_patch_count"] == 3
+            await client.patch_chunks_by_meta(kb, ctx.id, {"tag2": "draft"}, {"tag3": "seen"})
+            assert len(await client.meta_search(kb, {"tag3": {"$exists": True}}, ctx.id)) == 3
+
+            await client.patch_chunks(kb, ctx.id, [{"chunk_id": 6, "meta_data": {"tag2": "draft"}}])
+            assert len(await client.meta_search(kb, {"tag2": "draft"}, ctx.id)) == 4
+
+            # Chunk 1 takes record 5's vector: a search for that vector finds both.
+            new_index, new_db = await loader.load_data_from_memory_batch(
+                [{"chunk_content": "rewritten", "name": "r", "chunk_id": 1, "meta_data": {}}],
+                [world["vectors"][5].tolist()], disable_progress=True)
+            new_db[0]["chunk_id"] = 1
+            await client.update_chunks(new_index, new_db, ctx.id, kb)
+            ids, scores = await Retriever(ctx, client).nn_search_for_ids(
+                world["vectors"][5].tolist(), k=2, kb_id=kb, include_scores=True)
+            assert sorted(ids) == [1, 6] and sorted(scores)[:2] == [0, 0]
+
+            dry = await client.delete_chunks_by_meta(kb, ctx.id, {"tag2": "final"}, dry_run=True)
+            assert dry["would_delete_count"] == 2
+            await client.delete_chunks_by_meta(kb, ctx.id, {"tag2": "final"})
+            assert len(await client.meta_search(kb, {}, ctx.id)) == 4
+        finally:
+            await client.close()
+    asyncio.run(go())

@@ -2,9 +2,11 @@
 //! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`.
 
 mod admin;
+mod chunk_edits;
 mod chunks;
 mod contexts;
 mod hamming;
+mod meta;
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -31,7 +33,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/chunk/{org}",
             post(chunks::insert)
                 .get(chunks::get_by_id)
+                .put(chunk_edits::update)
+                .patch(chunk_edits::patch)
                 .delete(chunks::delete_by_id),
+        )
+        .route("/v1/chunk/meta/{org}", post(meta::search))
+        .route("/v1/chunk/meta/page/{org}", post(meta::search_page))
+        .route(
+            "/v1/chunk/by-meta/{org}",
+            delete(meta::delete_by_meta).patch(meta::patch_by_meta),
         )
         .route("/v1/compute_hamming/{org}", post(hamming::compute))
         .route(

@@ -63,6 +63,16 @@ pub struct NewChunk {
     pub pieces: Vec<u8>,
 }
 
+/// A change to some fields of a chunk; `None` keeps a field as it is. `meta_data` is merged
+/// into the chunk's metadata key by key (a `null` value removes the key).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChunkPatch {
+    pub name: Option<String>,
+    pub content: Option<String>,
+    pub meta_data: Option<serde_json::Map<String, serde_json::Value>>,
+    pub pieces: Option<Vec<u8>>,
+}
+
 /// The server's storage. Implementations commit every write before returning.
 pub trait Store: Send + Sync {
     /// Creates an organisation and its admin key (stored as `admin_key_hash`).
@@ -102,4 +112,12 @@ pub trait Store: Send + Sync {
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>>;
     /// Deletes chunks; returns how many were there.
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize>;
+    /// Applies patches in one transaction; returns the ids that were there (the others are
+    /// left out, and nothing is written if any is missing and `all_or_nothing`).
+    fn patch_chunks(
+        &self,
+        kb_id: &str,
+        patches: &[(i64, ChunkPatch)],
+        all_or_nothing: bool,
+    ) -> Result<Vec<i64>>;
 }

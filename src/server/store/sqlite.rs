@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::MIGRATIONS;
-use super::{ApiKey, Chunk, KnowledgeBase, NewChunk, Org, Store};
+use super::{ApiKey, Chunk, ChunkPatch, KnowledgeBase, NewChunk, Org, Store};
 use crate::error::{Error, Result};
 
 /// The store's file name inside the data folder.
@@ -419,6 +419,44 @@ impl Store for SqliteStore {
         })
     }
 
+    fn patch_chunks(
+        &self,
+        kb_id: &str,
+        patches: &[(i64, ChunkPatch)],
+        all_or_nothing: bool,
+    ) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let t = c.transaction()?;
+            let mut found = Vec::new();
+            {
+                let mut read =
+                    t.prepare("SELECT meta_data FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
+                let mut write = t.prepare(
+                    "UPDATE chunks SET name = COALESCE(?3, name), content = COALESCE(?4, content), \
+                     meta_data = ?5, pieces = COALESCE(?6, pieces) WHERE kb_id = ?1 AND chunk_id = ?2",
+                )?;
+                for (id, patch) in patches {
+                    let Some(meta): Option<String> =
+                        read.query_row(params![kb_id, id], |r| r.get(0)).optional()?
+                    else {
+                        continue;
+                    };
+                    let meta = match &patch.meta_data {
+                        None => meta,
+                        Some(changes) => merged(&meta, changes),
+                    };
+                    write.execute(params![kb_id, id, patch.name, patch.content, meta, patch.pieces])?;
+                    found.push(*id);
+                }
+            }
+            if all_or_nothing && found.len() != patches.len() {
+                return Ok(found);
+            }
+            t.execute("UPDATE kbs SET updated_at = ?1 WHERE id = ?2", params![now(), kb_id])?;
+            t.commit().map(|()| found)
+        })
+    }
+
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
         self.with(|c| {
             let t = c.transaction()?;
@@ -437,4 +475,20 @@ impl Store for SqliteStore {
             t.commit().map(|()| deleted)
         })
     }
+}
+
+/// `meta` (a JSON object's text) with `changes` merged in key by key; `null` removes a key.
+fn merged(meta: &str, changes: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut object = match serde_json::from_str(meta) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => serde_json::Map::new(),
+    };
+    for (key, value) in changes {
+        if value.is_null() {
+            object.remove(key);
+        } else {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    serde_json::Value::Object(object).to_string()
 }

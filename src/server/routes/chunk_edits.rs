@@ -1,0 +1,183 @@
+//! Changing stored chunks: `PUT /v1/chunk` replaces chunks whole (a new encrypted index
+//! included), `PATCH /v1/chunk` changes some fields. Either makes the knowledge base's resident
+//! indexes be rebuilt on their next search.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::chunks::decode_pieces;
+use super::{api_key, blocking, kb_access, JsonBody};
+use crate::paillier::CiphertextBatch;
+use crate::server::auth::permission;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+use crate::server::store::ChunkPatch;
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    kb_id: String,
+    context_id: String,
+    chunk_updates: Vec<ChunkChange>,
+}
+
+#[derive(Deserialize)]
+pub struct PatchBody {
+    kb_id: String,
+    context_id: String,
+    chunk_patches: Vec<ChunkChange>,
+}
+
+/// A chunk's new fields, by id.
+#[derive(Deserialize)]
+pub struct ChunkChange {
+    chunk_id: i64,
+    #[serde(default)]
+    chunk_content: Option<String>,
+    #[serde(default)]
+    index: Option<Vec<String>>,
+    #[serde(default)]
+    meta_data: Option<Value>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// PUT /v1/chunk/{org}: every listed chunk replaced (all must exist).
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let patches = changes(
+            &state,
+            &org,
+            &headers,
+            &body.kb_id,
+            &body.context_id,
+            body.chunk_updates,
+            true,
+        )?;
+        apply(&state, &body.kb_id, patches)
+            .map(|ids| Json(json!({ "updated": ids.len(), "chunk_ids": ids })))
+    })
+    .await
+}
+
+/// PATCH /v1/chunk/{org}: the given fields of every listed chunk (all must exist); `meta_data`
+/// merges key by key.
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let patches = changes(
+            &state,
+            &org,
+            &headers,
+            &body.kb_id,
+            &body.context_id,
+            body.chunk_patches,
+            false,
+        )?;
+        apply(&state, &body.kb_id, patches)
+            .map(|ids| Json(json!({ "patched": ids.len(), "chunk_ids": ids })))
+    })
+    .await
+}
+
+/// The changes checked: the key may write, each index's ciphertexts belong to the context.
+fn changes(
+    state: &AppState,
+    org: &str,
+    headers: &HeaderMap,
+    kb_id: &str,
+    context_id: &str,
+    sent: Vec<ChunkChange>,
+    whole: bool,
+) -> ApiResult<Vec<(i64, ChunkPatch)>> {
+    let key = api_key(state, headers, org)?;
+    kb_access(state, &key, kb_id, permission::WRITE)?;
+    let context = state
+        .public_context(org, context_id)?
+        .ok_or_else(|| ApiError::not_found(format!("no execution context {context_id}")))?;
+    let shape = context.ciphertext_shape()?;
+    let mut patches = Vec::with_capacity(sent.len());
+    for change in sent {
+        let what = format!("chunk {}", change.chunk_id);
+        if whole && change.index.is_none() {
+            return Err(ApiError::bad_request(format!(
+                "{what}: an update carries the chunk's index"
+            )));
+        }
+        let pieces = match &change.index {
+            None => None,
+            Some(index) => {
+                let record = decode_pieces(index, shape, &what)?;
+                CiphertextBatch::from_le_bytes(
+                    context.public_key(),
+                    shape.chunks,
+                    shape.chunk_bytes,
+                    &record,
+                    0,
+                )
+                .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
+                Some(record)
+            }
+        };
+        let meta_data: Option<Map<String, Value>> = match change.meta_data {
+            None => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{what}: meta_data is not an object"
+                )))
+            }
+        };
+        patches.push((
+            change.chunk_id,
+            ChunkPatch {
+                name: change.name,
+                content: change.chunk_content,
+                meta_data,
+                pieces,
+            },
+        ));
+    }
+    Ok(patches)
+}
+
+/// Writes the patches (all or none) and has the knowledge base's indexes rebuilt.
+pub fn apply(
+    state: &AppState,
+    kb_id: &str,
+    patches: Vec<(i64, ChunkPatch)>,
+) -> ApiResult<Vec<i64>> {
+    let slots = state.slots_of(kb_id);
+    let mut guards: Vec<_> = slots
+        .iter()
+        .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    let found = state.store.patch_chunks(kb_id, &patches, true)?;
+    if found.len() != patches.len() {
+        let missing: Vec<i64> = patches
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !found.contains(id))
+            .collect();
+        return Err(ApiError::not_found(format!(
+            "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
+        )));
+    }
+    for guard in &mut guards {
+        **guard = None;
+    }
+    Ok(found)
+}

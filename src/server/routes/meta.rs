@@ -1,0 +1,247 @@
+//! Searching chunks by metadata, plain and paged, and deleting or patching the chunks a filter
+//! selects (with `dry_run` to count them first).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::chunk_edits::apply;
+use super::chunks::chunk_json;
+use super::{api_key, blocking, kb_access, JsonBody};
+use crate::server::auth::permission;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::filter::Filter;
+use crate::server::state::{meta_of, AppState};
+use crate::server::store::{Chunk, ChunkPatch};
+
+/// The most results one page holds.
+pub const MAX_PAGE: usize = 10_000;
+
+#[derive(Deserialize)]
+pub struct SearchBody {
+    kb_id: String,
+    context_id: String,
+    #[serde(default)]
+    meta_filter: Option<Value>,
+    #[serde(default)]
+    projection: Option<Vec<String>>,
+    #[serde(default)]
+    return_content: bool,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default)]
+    sort_order: Option<String>,
+    #[serde(default)]
+    sort_by: Option<String>,
+    #[serde(default)]
+    patch: Option<Value>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The chunks of `(kb, context)` that pass the body's filter, in id order.
+fn matching(
+    state: &AppState,
+    org: &str,
+    headers: &HeaderMap,
+    body: &SearchBody,
+    needed: u8,
+) -> ApiResult<Vec<Chunk>> {
+    let key = api_key(state, headers, org)?;
+    kb_access(state, &key, &body.kb_id, needed)?;
+    let filter = match body.meta_filter.as_ref().filter(|f| !f.is_null()) {
+        Some(sent) => Some(Filter::parse_sent(sent).map_err(ApiError::bad_request)?),
+        None => None,
+    };
+    let chunks = state.store.chunks_of(&body.kb_id, &body.context_id)?;
+    Ok(chunks
+        .into_iter()
+        .filter(|c| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&meta_of(&c.meta_data)))
+        })
+        .collect())
+}
+
+/// The fields a search returns: the projection, or the id, name and metadata (and the content
+/// when asked).
+fn projected(chunk: &Chunk, body: &SearchBody) -> Value {
+    let projection = body.projection.clone().unwrap_or_else(|| {
+        let mut fields = vec!["chunk_id".to_owned(), "name".into(), "meta_data".into()];
+        if body.return_content {
+            fields.push("chunk_content".into());
+        }
+        fields
+    });
+    chunk_json(chunk, None, &projection)
+}
+
+/// POST /v1/chunk/meta/{org}: the chunks that pass `meta_filter`.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let found = matching(&state, &org, &headers, &body, permission::READ)?;
+        Ok(Json(found.iter().map(|c| projected(c, &body)).collect()))
+    })
+    .await
+}
+
+/// POST /v1/chunk/meta/page/{org}: one page, sorted by `sort_by` (`chunk_id`, `name` or a
+/// metadata field) in `sort_order` (`asc` or `desc`).
+pub async fn search_page(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let mut found = matching(&state, &org, &headers, &body, permission::READ)?;
+        let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
+        let descending = match body.sort_order.as_deref().unwrap_or("desc") {
+            "desc" => true,
+            "asc" => false,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "sort_order is \"asc\" or \"desc\", not {other:?}"
+                )))
+            }
+        };
+        match sort_by {
+            "chunk_id" => found.sort_by_key(|c| c.chunk_id),
+            "name" => found.sort_by(|a, b| a.name.cmp(&b.name).then(a.chunk_id.cmp(&b.chunk_id))),
+            "tag1" | "tag2" | "tag3" | "tag4" | "tag5" => {
+                let tag = |c: &Chunk| meta_of(&c.meta_data).get(sort_by).map(|v| v.to_string());
+                found.sort_by(|a, b| tag(a).cmp(&tag(b)).then(a.chunk_id.cmp(&b.chunk_id)));
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "sort_by is chunk_id, name or tag1 … tag5, not {other:?}"
+                )))
+            }
+        }
+        if descending {
+            found.reverse();
+        }
+        let total = found.len();
+        let limit = body.limit.unwrap_or(100).min(MAX_PAGE);
+        let results: Vec<Value> = found
+            .iter()
+            .skip(body.offset)
+            .take(limit)
+            .map(|c| projected(c, &body))
+            .collect();
+        Ok(Json(json!({
+            "results": results,
+            "total": total,
+            "offset": body.offset,
+            "limit": limit,
+            "has_more": body.offset.saturating_add(limit) < total,
+        })))
+    })
+    .await
+}
+
+/// DELETE /v1/chunk/by-meta/{org}: `{deleted_count}`, or `{would_delete_count}` on a dry run.
+pub async fn delete_by_meta(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        require_filter(&body)?;
+        let found = matching(&state, &org, &headers, &body, permission::DELETE)?;
+        let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
+        if body.dry_run {
+            return Ok(Json(
+                json!({ "would_delete_count": ids.len(), "chunk_ids": ids }),
+            ));
+        }
+        let slots = state.slots_of(&body.kb_id);
+        let mut guards: Vec<_> = slots
+            .iter()
+            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let deleted = state.store.delete_chunks(&body.kb_id, &ids)?;
+        for guard in &mut guards {
+            **guard = None;
+        }
+        Ok(Json(json!({ "deleted_count": deleted, "chunk_ids": ids })))
+    })
+    .await
+}
+
+/// PATCH /v1/chunk/by-meta/{org}: merges `patch` into the metadata of the chunks selected;
+/// `{patched_count}`, or `{would_patch_count}` on a dry run.
+pub async fn patch_by_meta(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        require_filter(&body)?;
+        let changes: Map<String, Value> = match &body.patch {
+            Some(Value::Object(map)) => map.clone(),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "patch is an object of metadata fields to set",
+                ))
+            }
+        };
+        if let Some(field) = changes.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "tag1" | "tag2" | "tag3" | "tag4" | "tag5" | "facets"
+            )
+        }) {
+            return Err(ApiError::bad_request(format!(
+                "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
+            )));
+        }
+        let found = matching(&state, &org, &headers, &body, permission::WRITE)?;
+        let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
+        if body.dry_run {
+            return Ok(Json(
+                json!({ "would_patch_count": ids.len(), "chunk_ids": ids }),
+            ));
+        }
+        let patches = ids
+            .iter()
+            .map(|&id| {
+                (
+                    id,
+                    ChunkPatch {
+                        meta_data: Some(changes.clone()),
+                        ..ChunkPatch::default()
+                    },
+                )
+            })
+            .collect();
+        let patched = apply(&state, &body.kb_id, patches)?;
+        Ok(Json(
+            json!({ "patched_count": patched.len(), "chunk_ids": patched }),
+        ))
+    })
+    .await
+}
+
+fn require_filter(body: &SearchBody) -> ApiResult<()> {
+    match &body.meta_filter {
+        None | Some(Value::Null) => Err(ApiError::bad_request(
+            "a meta_filter is required: it says which chunks to change",
+        )),
+        Some(_) => Ok(()),
+    }
+}
