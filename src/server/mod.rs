@@ -10,6 +10,7 @@
 mod auth;
 mod error;
 mod filter;
+mod metrics;
 mod routes;
 mod state;
 mod store;

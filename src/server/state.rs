@@ -21,6 +21,8 @@ pub struct AppState {
     pub allow_weak_contexts: bool,
     /// The largest request body read.
     pub max_body_bytes: usize,
+    /// Requests, latencies and records aggregated, for `/metrics`.
+    pub metrics: super::metrics::Metrics,
     residents: Mutex<HashMap<(String, String), Slot>>,
 }
 
@@ -50,6 +52,7 @@ impl AppState {
             device,
             allow_weak_contexts,
             max_body_bytes,
+            metrics: super::metrics::Metrics::default(),
             residents: Mutex::new(HashMap::new()),
         }
     }

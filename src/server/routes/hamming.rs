@@ -105,6 +105,7 @@ pub async fn compute(
         let responses = resident
             .index
             .aggregate_batch(&query, &Selection::Ids(positions.clone()))?;
+        state.metrics.aggregated(positions.len());
         let mut bytes = Vec::new();
         responses.write_le_bytes(resident.shape.chunk_bytes, &mut bytes)?;
         let width = resident.shape.chunk_bytes;

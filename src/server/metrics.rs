@@ -1,0 +1,143 @@
+//! `GET /metrics`: Prometheus text of requests and their latency by route and status, records
+//! aggregated, and the device aggregation runs on.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Latency bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    seconds: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// The server's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    records_aggregated: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let series = requests
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default();
+        series.count += 1;
+        series.seconds += seconds;
+        for (bound, bucket) in BUCKETS.iter().zip(series.buckets.iter_mut()) {
+            if seconds <= *bound {
+                *bucket += 1;
+            }
+        }
+    }
+
+    /// Counts records multiplied by a query.
+    pub fn aggregated(&self, records: usize) {
+        self.records_aggregated
+            .fetch_add(records as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, device: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP paillier_gpu_requests_total Requests answered, by route and status."
+        );
+        let _ = writeln!(out, "# TYPE paillier_gpu_requests_total counter");
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        for ((method, route, status), series) in requests.iter() {
+            let _ = writeln!(
+                out,
+                "paillier_gpu_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                series.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP paillier_gpu_request_seconds Time to answer, by route and status."
+        );
+        let _ = writeln!(out, "# TYPE paillier_gpu_request_seconds histogram");
+        for ((method, route, status), series) in requests.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            for (bound, bucket) in BUCKETS.iter().zip(series.buckets) {
+                let _ = writeln!(
+                    out,
+                    "paillier_gpu_request_seconds_bucket{{{labels},le=\"{bound}\"}} {bucket}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "paillier_gpu_request_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                series.count
+            );
+            let _ = writeln!(
+                out,
+                "paillier_gpu_request_seconds_sum{{{labels}}} {}",
+                series.seconds
+            );
+            let _ = writeln!(
+                out,
+                "paillier_gpu_request_seconds_count{{{labels}}} {}",
+                series.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP paillier_gpu_records_aggregated_total Records multiplied by a query."
+        );
+        let _ = writeln!(out, "# TYPE paillier_gpu_records_aggregated_total counter");
+        let _ = writeln!(
+            out,
+            "paillier_gpu_records_aggregated_total {}",
+            self.records_aggregated.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP paillier_gpu_device Where aggregation runs.");
+        let _ = writeln!(out, "# TYPE paillier_gpu_device gauge");
+        let _ = writeln!(out, "paillier_gpu_device{{device=\"{device}\"}} 1");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_buckets_and_the_device() {
+        let metrics = Metrics::default();
+        metrics.observe(
+            "POST",
+            "/v1/compute_hamming/{org}",
+            200,
+            Duration::from_millis(3),
+        );
+        metrics.observe(
+            "POST",
+            "/v1/compute_hamming/{org}",
+            200,
+            Duration::from_millis(30),
+        );
+        metrics.aggregated(8192);
+        let text = metrics.render("cpu");
+        assert!(text.contains(
+            "paillier_gpu_requests_total{method=\"POST\",route=\"/v1/compute_hamming/{org}\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("le=\"0.05\"} 2"), "{text}");
+        assert!(text.contains("paillier_gpu_records_aggregated_total 8192"));
+        assert!(text.contains("paillier_gpu_device{device=\"cpu\"} 1"));
+    }
+}
