@@ -110,6 +110,26 @@ class ExecutionContext:
         """The context id (the SDK's hash of the keys; the same on every device)."""
     def to_dict_enc(self) -> dict:
         """The SDK's encrypted dict."""
+    @staticmethod
+    def from_json(
+        data: Union[str, dict],
+        passphrase: Optional[str] = None,
+        key_provider: Optional[KeyProviderProtocol] = None,
+        device: str = "cpu",
+    ) -> "ExecutionContext":
+        """A context from its file's JSON text or the SDK's dict."""
+    def save_to_remote(self, integration: Any) -> Any:
+        """`await ctx.save_to_remote(xtrace_integration)`: stores the SDK's encrypted dict on an
+        XTrace service (or `paillier-gpu serve`) and gives the context id."""
+    @staticmethod
+    def load_from_remote(
+        passphrase: Optional[str] = None,
+        context_id: str = "",
+        integration: Any = None,
+        key_provider: Optional[KeyProviderProtocol] = None,
+        device: str = "cpu",
+    ) -> Any:
+        """`await ExecutionContext.load_from_remote(passphrase, context_id, integration)`."""
     def to_dict_plain(self) -> dict:
         """The SDK's plaintext dict: the secret key in clear. Never store or send it."""
     def serialize_exec_context(self) -> str:
@@ -135,7 +155,7 @@ class ExecutionContext:
     def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
         """Encrypts binary vectors (2-D uint8, int8, bool or int64, or nested lists of 0/1)."""
     def decode_hamming_client_batch(
-        self, ciphertexts: Union[Ciphertexts, Sequence[Sequence[str]]]
+        self, ciphertexts: Union[Ciphertexts, Sequence[Sequence[Union[str, bytes, int]]]]
     ) -> npt.NDArray[np.uint32]:
         """Hamming distances of aggregated responses; a dishonest response raises
         InvalidResponseError."""

@@ -11,7 +11,7 @@ use paillier_gpu::formats::ciphertexts::{
 use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PySlice, PyString};
+use pyo3::types::{PyBytes, PyInt, PyList, PySlice, PyString};
 
 use crate::context::key_of;
 use crate::errors::{invalid_input, IntoPy};
@@ -44,12 +44,20 @@ impl Ciphertexts {
     }
 
     /// [`from_b64`](Self::from_b64), for the other methods that take the SDK's form.
+    /// Rows of pieces, each piece base64 of little-endian bytes (the SDK's wire form),
+    /// little-endian `bytes`, or an `int` (as an XTrace service's compute_hamming answers them);
+    /// a flat list of pieces is one vector.
     pub fn from_b64_rows(context: &Bound<'_, PyAny>, rows: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (public_key, shape) = key_of(context)?;
         let rows: Vec<Bound<'_, PyAny>> = rows.extract()?;
-        let one_vector = rows.first().is_some_and(|r| r.is_instance_of::<PyString>());
-        let rows: Vec<Vec<String>> = if one_vector {
-            vec![rows.iter().map(|r| r.extract()).collect::<PyResult<_>>()?]
+        let is_piece = |r: &Bound<'_, PyAny>| {
+            r.is_instance_of::<PyString>()
+                || r.is_instance_of::<PyBytes>()
+                || r.is_instance_of::<PyInt>()
+        };
+        let one_vector = rows.first().is_some_and(is_piece);
+        let rows: Vec<Vec<Bound<'_, PyAny>>> = if one_vector {
+            vec![rows]
         } else {
             rows.iter().map(|r| r.extract()).collect::<PyResult<_>>()?
         };
@@ -64,7 +72,13 @@ impl Ciphertexts {
                 ));
             }
             for chunk in row {
-                ciphertexts.push(decode_chunk(chunk, shape, index).py_err()?);
+                ciphertexts.push(if let Ok(text) = chunk.extract::<String>() {
+                    decode_chunk(&text, shape, index).py_err()?
+                } else if let Ok(bytes) = chunk.cast::<PyBytes>() {
+                    Ciphertext::from_le_bytes(bytes.as_bytes())
+                } else {
+                    Ciphertext::from_biguint(crate::numbers::big_of(chunk, "a ciphertext")?)
+                });
             }
         }
         let batch =

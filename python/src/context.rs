@@ -187,6 +187,72 @@ impl PyExecutionContext {
         })
     }
 
+    /// Reads a context from its file's JSON text or the SDK's dict (as an XTrace service
+    /// returns it), with its passphrase or a key provider.
+    #[staticmethod]
+    #[pyo3(signature = (data, passphrase=None, key_provider=None, device="cpu"))]
+    fn from_json(
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        passphrase: Option<&str>,
+        key_provider: Option<Bound<'_, PyAny>>,
+        device: &str,
+    ) -> PyResult<Self> {
+        let device = device_of(device)?;
+        let text: String = match data.extract::<String>() {
+            Ok(text) => text,
+            Err(_) => py
+                .import("json")?
+                .call_method1("dumps", (data,))?
+                .extract()?,
+        };
+        let inner = match (passphrase, key_provider) {
+            (Some(passphrase), None) => py
+                .detach(|| ExecutionContext::from_json_with_passphrase(&text, passphrase))
+                .py_err()?,
+            (passphrase, provider) => {
+                let provider = provider_of(passphrase, None, provider)?;
+                ExecutionContext::from_json(&text, provider.as_ref()).py_err()?
+            }
+        };
+        warn_weaknesses(py, inner.config())?;
+        Ok(Self {
+            inner: inner.with_device(device),
+        })
+    }
+
+    /// Stores this context on an XTrace service through the SDK's `XTraceIntegration` (the
+    /// hosted service, or `paillier-gpu serve`): `await ctx.save_to_remote(integration)` gives
+    /// the context id. Only the SDK's encrypted dict is sent: the secret key stays sealed.
+    fn save_to_remote<'py>(
+        &self,
+        py: Python<'py>,
+        integration: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let data = self.to_dict_enc(py)?;
+        integration.call_method1("store_exec_context", (data, self.hash()))
+    }
+
+    /// `await ExecutionContext.load_from_remote(passphrase, context_id, integration)`: a context
+    /// stored on an XTrace service, opened here with its passphrase or key provider.
+    #[staticmethod]
+    #[pyo3(signature = (passphrase=None, context_id=String::new(), integration=None, key_provider=None, device="cpu"))]
+    fn load_from_remote<'py>(
+        py: Python<'py>,
+        passphrase: Option<&str>,
+        context_id: String,
+        integration: Option<Bound<'py, PyAny>>,
+        key_provider: Option<Bound<'py, PyAny>>,
+        device: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let integration =
+            integration.ok_or_else(|| invalid_input("load_from_remote needs the integration"))?;
+        py.import("paillier_gpu._remote")?.call_method1(
+            "load_from_remote",
+            (passphrase, context_id, integration, key_provider, device),
+        )
+    }
+
     /// Writes the context file atomically, owner-only. An existing file is refused unless
     /// `overwrite=True`.
     ///

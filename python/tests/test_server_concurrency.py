@@ -107,12 +107,22 @@ def test_searches_see_one_instant_of_the_store(cli, tmp_path):
             else:
                 search()
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+        failures = []
+
+        def guarded(n):
+            try:
+                client(n)
+            except Exception as e:  # noqa: BLE001 - every failure fails the test below
+                with lock:
+                    failures.append(repr(e) + (e.read().decode() if hasattr(e, "read") else ""))
+
+        threads = [threading.Thread(target=guarded, args=(n,)) for n in range(CLIENTS)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
+        assert failures == []
         assert len(searches) >= CLIENTS // 2
         for start, end, seen in searches:
             for inserted_at, acked_at, ids in inserts:

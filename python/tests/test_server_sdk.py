@@ -222,3 +222,33 @@ def test_metadata_searches_patches_updates_and_deletes(server, world):
         finally:
             await client.close()
     asyncio.run(go())
+
+
+def test_our_context_goes_to_the_service_and_back_through_the_sdks_client(server, world):
+    import paillier_gpu as pg
+
+    async def go():
+        client = integration(server, api_key=world["key"]["secretKey"])
+        try:
+            ours = pg.ExecutionContext.create("pw2", embedding_length=EMBED, key_len=1024, sdk_compatible=True)
+            assert await ours.save_to_remote(client) == ours.hash()
+            # The SDK opens what we stored, and we open what the SDK stored.
+            theirs = await SdkContext.load_from_remote("pw2", ours.hash(), client)
+            assert theirs.id == ours.hash()
+            back = await pg.ExecutionContext.load_from_remote("pw", world["ctx"].id, client)
+            assert back.hash() == world["ctx"].id
+            # Distances of the SDK's ciphertexts, decoded here from the pieces as the service
+            # sends them (msgpack bytes), and from integers.
+            query = world["ctx"].homomorphic.encrypt_vec_one(
+                Embedding.float_2_bin(world["vectors"][4]).tolist())
+            answer = await client.compute_hamming_distances(query, world["ctx"].id, kb_id=world["kb"])
+            pieces = [p for _, p in answer]
+            assert isinstance(pieces[0][0], bytes)
+            ours_decoded = back.decode_hamming_client_batch(pieces)
+            as_ints = back.decode_hamming_client_batch([[int.from_bytes(b, "little") for b in row] for row in pieces])
+            sdk_decoded = world["ctx"].homomorphic.decode_hamming_client_batch(pieces)
+            assert list(ours_decoded) == list(as_ints) == list(sdk_decoded)
+            assert 0 in list(ours_decoded)  # record 4 itself
+        finally:
+            await client.close()
+    asyncio.run(go())

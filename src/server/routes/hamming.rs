@@ -74,21 +74,32 @@ pub async fn compute(
             }
         };
         let slot = state.slot(&body.kb_id, &body.context_id);
-        {
-            let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
-            if held.is_none() {
-                let context = state
-                    .public_context(&org, &body.context_id)?
-                    .ok_or_else(|| {
-                        ApiError::not_found(format!("no execution context {}", body.context_id))
-                    })?;
-                *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
+        // A write between building the index and reading it makes the next turn rebuild it.
+        let held = loop {
+            {
+                let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
+                if held.is_none() {
+                    let context =
+                        state
+                            .public_context(&org, &body.context_id)?
+                            .ok_or_else(|| {
+                                ApiError::not_found(format!(
+                                    "no execution context {}",
+                                    body.context_id
+                                ))
+                            })?;
+                    *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
+                }
             }
-        }
-        let held = slot.read().unwrap_or_else(|e| e.into_inner());
+            let held = slot.read().unwrap_or_else(|e| e.into_inner());
+            if held.is_some() {
+                break held;
+            }
+        };
         let Some(resident) = held.as_ref() else {
-            return Err(ApiError::bad_request(
-                "the index was changed meanwhile; ask again",
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "the index is being rebuilt; ask again",
             ));
         };
         let record = decode_pieces(&body.query, resident.shape, "the query")?;

@@ -2,6 +2,7 @@
 //! chunks. [`Store`] is the seam a PostgreSQL store can follow behind; [`SqliteStore`] is the
 //! embedded default. Every write returns only once it is committed.
 
+mod chunk_rows;
 mod schema;
 mod sqlite;
 

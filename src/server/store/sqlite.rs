@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::chunk_rows;
 use super::schema::MIGRATIONS;
 use super::{ApiKey, Chunk, ChunkPatch, KnowledgeBase, NewChunk, Org, Store};
 use crate::error::{Error, Result};
@@ -106,7 +107,7 @@ fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
 
 const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
 
-fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
+pub(super) fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
     Ok(Chunk {
         kb_id: row.get(0)?,
         chunk_id: row.get(1)?,
@@ -118,7 +119,8 @@ fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
     })
 }
 
-const CHUNK_COLUMNS: &str = "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
+pub(super) const CHUNK_COLUMNS: &str =
+    "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
 
 fn strings(
     connection: &Connection,
@@ -357,138 +359,23 @@ impl Store for SqliteStore {
         context_id: &str,
         chunks: &[NewChunk],
     ) -> Result<Vec<i64>> {
-        self.with(|c| {
-            let t = c.transaction()?;
-            let first: i64 = t.query_row(
-                "SELECT next_chunk_id FROM kbs WHERE id = ?1",
-                [kb_id],
-                |r| r.get(0),
-            )?;
-            {
-                let mut insert = t.prepare(&format!(
-                    "INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ))?;
-                for (offset, chunk) in chunks.iter().enumerate() {
-                    insert.execute(params![
-                        kb_id,
-                        first + offset as i64,
-                        context_id,
-                        chunk.name,
-                        chunk.content,
-                        chunk.meta_data,
-                        chunk.pieces
-                    ])?;
-                }
-            }
-            let next = first + chunks.len() as i64;
-            t.execute(
-                "UPDATE kbs SET next_chunk_id = ?1, updated_at = ?2 WHERE id = ?3",
-                params![next, now(), kb_id],
-            )?;
-            t.commit()?;
-            Ok((first..next).collect())
-        })
+        self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, chunks))
     }
-
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
-        self.with(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2"
-            ))?;
-            let mut found = Vec::new();
-            for id in ids {
-                if let Some(chunk) = statement
-                    .query_row(params![kb_id, id], chunk_of)
-                    .optional()?
-                {
-                    found.push(chunk);
-                }
-            }
-            Ok(found)
-        })
+        self.with(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
     }
-
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>> {
-        self.with(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND context_id = ?2 \
-                 ORDER BY chunk_id"
-            ))?;
-            let rows = statement.query_map(params![kb_id, context_id], chunk_of)?;
-            rows.collect()
-        })
+        self.with(|c| chunk_rows::chunks_of(c, kb_id, context_id))
     }
-
     fn patch_chunks(
         &self,
         kb_id: &str,
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
-        self.with(|c| {
-            let t = c.transaction()?;
-            let mut found = Vec::new();
-            {
-                let mut read =
-                    t.prepare("SELECT meta_data FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
-                let mut write = t.prepare(
-                    "UPDATE chunks SET name = COALESCE(?3, name), content = COALESCE(?4, content), \
-                     meta_data = ?5, pieces = COALESCE(?6, pieces) WHERE kb_id = ?1 AND chunk_id = ?2",
-                )?;
-                for (id, patch) in patches {
-                    let Some(meta): Option<String> =
-                        read.query_row(params![kb_id, id], |r| r.get(0)).optional()?
-                    else {
-                        continue;
-                    };
-                    let meta = match &patch.meta_data {
-                        None => meta,
-                        Some(changes) => merged(&meta, changes),
-                    };
-                    write.execute(params![kb_id, id, patch.name, patch.content, meta, patch.pieces])?;
-                    found.push(*id);
-                }
-            }
-            if all_or_nothing && found.len() != patches.len() {
-                return Ok(found);
-            }
-            t.execute("UPDATE kbs SET updated_at = ?1 WHERE id = ?2", params![now(), kb_id])?;
-            t.commit().map(|()| found)
-        })
+        self.with(|c| chunk_rows::patch_chunks(c, kb_id, patches, all_or_nothing))
     }
-
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
-        self.with(|c| {
-            let t = c.transaction()?;
-            let mut deleted = 0;
-            {
-                let mut delete =
-                    t.prepare("DELETE FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
-                for id in ids {
-                    deleted += delete.execute(params![kb_id, id])?;
-                }
-            }
-            t.execute(
-                "UPDATE kbs SET updated_at = ?1 WHERE id = ?2",
-                params![now(), kb_id],
-            )?;
-            t.commit().map(|()| deleted)
-        })
+        self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))
     }
-}
-
-/// `meta` (a JSON object's text) with `changes` merged in key by key; `null` removes a key.
-fn merged(meta: &str, changes: &serde_json::Map<String, serde_json::Value>) -> String {
-    let mut object = match serde_json::from_str(meta) {
-        Ok(serde_json::Value::Object(object)) => object,
-        _ => serde_json::Map::new(),
-    };
-    for (key, value) in changes {
-        if value.is_null() {
-            object.remove(key);
-        } else {
-            object.insert(key.clone(), value.clone());
-        }
-    }
-    serde_json::Value::Object(object).to_string()
 }

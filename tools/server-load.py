@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Load on `paillier-gpu serve`, against the in-process engine, in one run.
+
+Starts a server on 127.0.0.1 with a fresh store, ingests RECORDS encrypted vectors in the SDK's
+batches of 500 (chunks/s, every batch committed before its answer), then runs compute_hamming
+over all of them with 1, 4 and 16 concurrent clients (requests/s, p50 and p99, msgpack
+answers), reports the server's resident memory against the ciphertext bytes it holds, and runs
+`paillier-gpu bench` on the same device for the in-process aggregation rate.
+
+    target/python-venv/bin/python tools/server-load.py --records 8192 [--device cpu] [--seconds 20]
+
+Needs the paillier_gpu package (tools/test-all installs it into target/python-venv) and a
+release build of the binary (cargo build --release). Prints one JSON object.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+import paillier_gpu as pg
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_bytes(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=8192)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--embed-len", type=int, default=512)
+    parser.add_argument("--binary", default=os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")) + "/release/paillier-gpu")
+    args = parser.parse_args()
+
+    data = tempfile.mkdtemp(prefix="server-load-")
+    org = json.loads(subprocess.run([args.binary, "server", "init", "--data-dir", data, "--org", "load"],
+                                    capture_output=True, text=True, check=True).stdout)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([args.binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                               "--device", args.device], stderr=subprocess.PIPE, text=True)
+    assert "serving on" in server.stderr.readline()
+
+    def call(method, path, body, headers, raw=False):
+        request = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
+                                         headers={"content-type": "application/json", **headers})
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            payload = answer.read()
+            return payload if raw else json.loads(payload)
+
+    report = {"records": args.records, "device": args.device, "embed_len": args.embed_len}
+    try:
+        admin = {"x-xtrace-key": org["admin_key"], "x-xtrace-org-id": org["org_id"]}
+        kb = call("POST", "/api/v1/kbs", {"name": "load"}, admin)["id"]
+        key = call("POST", "/api/v1/keys", {"name": "load"}, admin)
+        call("PUT", f"/api/v1/keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7}, admin)
+        user = {"x-api-key": key["secretKey"]}
+        ctx = pg.ExecutionContext.create("load", embedding_length=args.embed_len, key_len=1024, sdk_compatible=True)
+        cid = ctx.hash()
+        call("POST", f"/v1/exec_context/{org['org_id']}", {"data": ctx.to_dict_enc(), "context_id": cid}, user)
+
+        rng = np.random.default_rng(0)
+        batches = []
+        for start in range(0, args.records, 500):
+            n = min(500, args.records - start)
+            pieces = ctx.encrypt_vec_batch(rng.integers(0, 2, (n, args.embed_len)).astype(np.uint8)).to_b64()
+            batches.append({"kb_id": kb, "context_id": cid, "chunks": [
+                {"chunk_content": "", "index": p, "meta_data": {}, "name": ""} for p in pieces]})
+        started = time.perf_counter()
+        for body in batches:
+            call("POST", f"/v1/chunk/{org['org_id']}", body, user)
+        report["ingest_chunks_per_s"] = round(args.records / (time.perf_counter() - started))
+
+        query = ctx.encrypt_vec_one(rng.integers(0, 2, args.embed_len).astype(np.uint8)).to_b64()[0]
+        body = {"kb_id": kb, "context_id": cid, "query": query}
+        rss_before = rss_bytes(server.pid)
+        first = time.perf_counter()
+        call("POST", f"/v1/compute_hamming/{org['org_id']}", body, user, raw=True)
+        report["first_search_s"] = round(time.perf_counter() - first, 3)
+        pieces = len(query)
+        width = 4 * 1024 // 8  # a ciphertext modulo n² at key_len 1024: 4096 bits
+        ciphertext_bytes = args.records * pieces * width
+        report["ciphertext_bytes"] = ciphertext_bytes
+        report["resident_growth_bytes"] = rss_bytes(server.pid) - rss_before
+        report["resident_over_ciphertexts"] = round(report["resident_growth_bytes"] / ciphertext_bytes, 3)
+
+        for clients in (1, 4, 16):
+            latencies = []
+            stop = time.perf_counter() + args.seconds
+            lock = threading.Lock()
+
+            def client():
+                while time.perf_counter() < stop:
+                    t = time.perf_counter()
+                    call("POST", f"/v1/compute_hamming/{org['org_id']}", body, user, raw=True)
+                    with lock:
+                        latencies.append(time.perf_counter() - t)
+
+            began = time.perf_counter()
+            threads = [threading.Thread(target=client) for _ in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - began
+            latencies.sort()
+            report[f"clients_{clients}"] = {
+                "requests_per_s": round(len(latencies) / elapsed, 2),
+                "records_per_s": round(len(latencies) * args.records / elapsed),
+                "p50_ms": round(1e3 * statistics.median(latencies), 1),
+                "p99_ms": round(1e3 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
+            }
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    bench = subprocess.run([args.binary, "bench", "--device", args.device, "--key-len", "1024",
+                            "--embed-len", str(args.embed_len), "--batch", str(args.records), "--repeat", "3",
+                            "--no-numbers", "--json", os.path.join(data, "bench.json")],
+                           capture_output=True, text=True, check=True)
+    measured = json.loads(Path(data, "bench.json").read_text())["measurements"]
+    aggregate = next(m for m in measured if m["operation"] == "aggregate")
+    report["in_process_records_per_s"] = round(aggregate["per_second"])
+    report["clients_16_over_in_process"] = round(
+        report["clients_16"]["records_per_s"] / report["in_process_records_per_s"], 3)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
