@@ -223,13 +223,14 @@ impl PyExecutionContext {
 
     /// Stores this context on an XTrace service through the SDK's `XTraceIntegration` (the
     /// hosted service, or `paillier-gpu serve`): `await ctx.save_to_remote(integration)` gives
-    /// the context id. Only the SDK's encrypted dict is sent: the secret key stays sealed.
+    /// the context id. What is sent is the context file's own dict (the secret key sealed,
+    /// with the key provider's wrapped key), which the SDK's `load_from_remote` opens.
     fn save_to_remote<'py>(
         &self,
         py: Python<'py>,
         integration: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let data = self.to_dict_enc(py)?;
+        let data = json_to_py(py, &self.inner.to_json().py_err()?)?;
         integration.call_method1("store_exec_context", (data, self.hash()))
     }
 
