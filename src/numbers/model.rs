@@ -73,11 +73,7 @@ impl LinearModel {
         biases: Vec<f64>,
         rows: WeightRows,
     ) -> Result<Self> {
-        let row_count = if row_width == 0 {
-            0
-        } else {
-            flat.len() / row_width
-        };
+        let row_count = flat.len().checked_div(row_width).unwrap_or(0);
         if row_count == 0 || row_width == 0 {
             return Err(Error::ShapeMismatch(
                 "a model needs at least one weight".into(),

@@ -49,10 +49,7 @@ pub(super) fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
                 decrypted_npy(&head, length)
             } else {
                 let mut any_not_bit = false;
-                every_line(lines()?, |line| {
-                    let ok = numbers_line(line, &mut any_not_bit);
-                    ok
-                }) && any_not_bit
+                every_line(lines()?, |line| numbers_line(line, &mut any_not_bit)) && any_not_bit
             }
         }
         OutputKind::Distances => {
