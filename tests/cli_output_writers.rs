@@ -5,7 +5,7 @@
 mod common;
 
 use common::cli::{fails, ok};
-use common::cli_files::{create, encrypt, run, search_files, write_vectors};
+use common::cli_files::{aggregate, create, encrypt, run, search_files, write_vectors};
 
 fn bench(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let args = [
@@ -59,21 +59,7 @@ fn aggregate_holds_its_outputs_lock() {
     let before = std::fs::read(d.join("r.bin")).unwrap();
     let lock = std::fs::File::create(d.join("r.bin.lock")).unwrap();
     lock.lock().unwrap();
-    let message = fails(run(
-        d,
-        None,
-        &[
-            "aggregate",
-            "--context",
-            "ctx.json",
-            "--database",
-            "db.bin",
-            "--query",
-            "q.bin",
-            "--output",
-            "r.bin",
-        ],
-    ));
+    let message = fails(aggregate(d, "r.bin", &[]));
     assert!(message.contains("another run"), "{message}");
     assert_eq!(std::fs::read(d.join("r.bin")).unwrap(), before);
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::cli::{fails, ok, small_context_args};
-use common::cli_files::{create, decode, encrypt, run, search_files, write_vectors};
+use common::cli_files::{aggregate, create, decode, encrypt, run, search_files, write_vectors};
 
 #[test]
 fn an_output_that_is_an_input_is_refused_before_any_work() {
@@ -20,25 +20,7 @@ fn an_output_that_is_an_input_is_refused_before_any_work() {
         (encrypt(d, "v.jsonl", "v.jsonl", &["--force"]), "v.jsonl"),
         (decode(d, "r.bin", "r.bin", &["--force"]), "r.bin"),
         (decode(d, "r.bin", "ctx.json", &["--force"]), "ctx.json"),
-        (
-            run(
-                d,
-                None,
-                &[
-                    "aggregate",
-                    "--context",
-                    "ctx.json",
-                    "--database",
-                    "db.bin",
-                    "--query",
-                    "q.bin",
-                    "--output",
-                    "q.bin",
-                    "--force",
-                ],
-            ),
-            "q.bin",
-        ),
+        (aggregate(d, "q.bin", &["--force"]), "q.bin"),
     ] {
         let message = fails(out);
         assert!(

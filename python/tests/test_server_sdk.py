@@ -252,3 +252,56 @@ def test_our_context_goes_to_the_service_and_back_through_the_sdks_client(server
         finally:
             await client.close()
     asyncio.run(go())
+
+
+def test_bad_inserts_oversized_bodies_and_revoked_keys(server, world, cli, tmp_path):
+    key = world["key"]["secretKey"]
+    org = server["org"]
+    too_large = base64_of(b"\xff" * 512)
+    zero = base64_of(b"\x00")
+    for pieces, words in ([too_large], "chunk 1"), ([zero], "chunk 1"), (["%%%"], "chunk 1, piece 0"):
+        chunks = [{"chunk_content": "a", "index": world["ctx"].homomorphic.encrypt_vec_one([0] * EMBED) and
+                   [base64_of(int(c).to_bytes(512, "little")) for c in
+                    world["ctx"].homomorphic.encrypt_vec_one([0] * EMBED)], "meta_data": {}, "name": "ok"},
+                  {"chunk_content": "b", "index": pieces, "meta_data": {}, "name": "bad"}]
+        code, answer = raw(server, "POST", f"/v1/chunk/{org}",
+                           {"kb_id": world["kb"], "context_id": world["ctx"].id, "chunks": chunks}, key)
+        assert code == 400, answer
+        assert words in json.loads(answer)["message"], answer
+    # Nothing of a refused batch was stored.
+    code, answer = raw(server, "POST", f"/v1/chunk/meta/{org}",
+                       {"kb_id": world["kb"], "context_id": world["ctx"].id, "meta_filter": "{}"}, key)
+    assert code == 200 and all(c["name"] != "ok" for c in json.loads(answer))
+
+    # A revoked key is refused at once.
+    async def revoke():
+        admin = integration(server, admin_key=server["admin"])
+        spare = await admin.create_api_key("spare")
+        await admin.set_key_permission(spare["apiKey"]["hash"], world["kb"], 1)
+        await admin.revoke_api_key(spare["apiKey"]["hash"])
+        await admin.close()
+        return spare["secretKey"]
+    spare = asyncio.run(revoke())
+    code, answer = raw(server, "GET", f"/v1/exec_context/{org}", b"", spare)
+    assert code == 401 and "revoked" in json.loads(answer)["message"]
+
+    # A body over the server's limit: 413, as JSON.
+    data = tmp_path / "small"
+    init = json.loads(subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "s"],
+                                     capture_output=True, text=True, check=True).stdout)
+    port = free_port()
+    small = subprocess.Popen([cli, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                              "--max-body-bytes", "1000"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving on" in small.stderr.readline()
+        code, answer = raw({"url": f"http://127.0.0.1:{port}"}, "POST", f"/v1/chunk/{init['org_id']}",
+                           {"kb_id": "k", "context_id": "c", "chunks": [], "pad": "x" * 2000}, "xtr_x")
+        assert code == 413 and "message" in json.loads(answer)
+    finally:
+        small.terminate()
+        small.wait(timeout=30)
+
+
+def base64_of(data):
+    import base64
+    return base64.b64encode(data).decode()

@@ -53,21 +53,7 @@ pub fn search_files(d: &Path) {
     write_vectors(&d.join("q.jsonl"), 1);
     ok(encrypt(d, "v.jsonl", "db.bin", &[]));
     ok(encrypt(d, "q.jsonl", "q.bin", &[]));
-    ok(run(
-        d,
-        None,
-        &[
-            "aggregate",
-            "--context",
-            "ctx.json",
-            "--database",
-            "db.bin",
-            "--query",
-            "q.bin",
-            "--output",
-            "r.bin",
-        ],
-    ));
+    ok(aggregate(d, "r.bin", &[]));
 }
 
 /// `decode` of `input` into `output` under `ctx.json`.
@@ -83,4 +69,21 @@ pub fn decode(d: &Path, input: &str, output: &str, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     run(d, Some("pass"), &args)
+}
+
+/// `aggregate` of `q.bin` over `db.bin` into `output` under `ctx.json`.
+pub fn aggregate(dir: &Path, output: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "aggregate",
+        "--context",
+        "ctx.json",
+        "--database",
+        "db.bin",
+        "--query",
+        "q.bin",
+        "--output",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    run(dir, None, &args)
 }

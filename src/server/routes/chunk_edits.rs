@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::chunks::decode_pieces;
+use super::chunks::{check_pieces, decode_pieces};
 use super::{api_key, blocking, kb_access, JsonBody};
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
@@ -53,20 +53,13 @@ pub async fn update(
     headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let patches = changes(
-            &state,
-            &org,
-            &headers,
-            &body.kb_id,
-            &body.context_id,
-            body.chunk_updates,
-            true,
-        )?;
-        apply(&state, &body.kb_id, patches)
-            .map(|ids| Json(json!({ "updated": ids.len(), "chunk_ids": ids })))
-    })
-    .await
+    let edit = Edit {
+        kb_id: body.kb_id,
+        context_id: body.context_id,
+        sent: body.chunk_updates,
+        whole: true,
+    };
+    blocking(move || edit.run(&state, &org, &headers)).await
 }
 
 /// PATCH /v1/chunk/{org}: the given fields of every listed chunk (all must exist); `meta_data`
@@ -77,20 +70,38 @@ pub async fn patch(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> ApiResult<Json<Value>> {
-    blocking(move || {
+    let edit = Edit {
+        kb_id: body.kb_id,
+        context_id: body.context_id,
+        sent: body.chunk_patches,
+        whole: false,
+    };
+    blocking(move || edit.run(&state, &org, &headers)).await
+}
+
+/// An update (`whole`: every chunk replaced) or a patch of some chunks.
+struct Edit {
+    kb_id: String,
+    context_id: String,
+    sent: Vec<ChunkChange>,
+    whole: bool,
+}
+
+impl Edit {
+    fn run(self, state: &AppState, org: &str, headers: &HeaderMap) -> ApiResult<Json<Value>> {
+        let done = if self.whole { "updated" } else { "patched" };
         let patches = changes(
-            &state,
-            &org,
-            &headers,
-            &body.kb_id,
-            &body.context_id,
-            body.chunk_patches,
-            false,
+            state,
+            org,
+            headers,
+            &self.kb_id,
+            &self.context_id,
+            self.sent,
+            self.whole,
         )?;
-        apply(&state, &body.kb_id, patches)
-            .map(|ids| Json(json!({ "patched": ids.len(), "chunk_ids": ids })))
-    })
-    .await
+        let ids = apply(state, &self.kb_id, patches)?;
+        Ok(Json(json!({ done: ids.len(), "chunk_ids": ids })))
+    }
 }
 
 /// The changes checked: the key may write, each index's ciphertexts belong to the context.
@@ -121,6 +132,7 @@ fn changes(
             None => None,
             Some(index) => {
                 let record = decode_pieces(index, shape, &what)?;
+                check_pieces(context.public_key(), shape, &record, &what)?;
                 CiphertextBatch::from_le_bytes(
                     context.public_key(),
                     shape.chunks,

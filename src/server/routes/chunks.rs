@@ -13,11 +13,12 @@ use serde_json::{json, Map, Value};
 
 use super::{api_key, blocking, kb_access, JsonBody};
 use crate::formats::ciphertexts::CiphertextShape;
-use crate::paillier::CiphertextBatch;
+use crate::paillier::{CiphertextBatch, PublicKey};
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 use crate::server::store::{Chunk, NewChunk};
+use num_bigint::BigUint;
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
@@ -72,6 +73,26 @@ pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> A
     Ok(record)
 }
 
+/// An error naming `what` and the piece unless every piece of `record` (as
+/// [`decode_pieces`] made it) is a ciphertext of `public_key`: `0 < c < n²`.
+pub fn check_pieces(
+    public_key: &PublicKey,
+    shape: CiphertextShape,
+    record: &[u8],
+    what: &str,
+) -> ApiResult<()> {
+    for (i, piece) in record.chunks(shape.chunk_bytes.max(1)).enumerate() {
+        if let Err(crate::Error::InvalidCiphertext { reason, .. }) =
+            public_key.check_ciphertext(&BigUint::from_bytes_le(piece), 0)
+        {
+            return Err(ApiError::bad_request(format!(
+                "{what}, piece {i}: {reason}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
 pub async fn insert(
     State(state): State<Arc<AppState>>,
@@ -100,7 +121,9 @@ pub async fn insert(
         let mut chunks = Vec::with_capacity(body.chunks.len());
         let mut all_pieces = Vec::new();
         for (i, sent) in body.chunks.into_iter().enumerate() {
-            let pieces = decode_pieces(&sent.index, shape, &format!("chunk {i}"))?;
+            let what = format!("chunk {i}");
+            let pieces = decode_pieces(&sent.index, shape, &what)?;
+            check_pieces(context.public_key(), shape, &pieces, &what)?;
             all_pieces.extend_from_slice(&pieces);
             let meta = match sent.meta_data {
                 None | Some(Value::Null) => Value::Object(Map::new()),

@@ -14,7 +14,7 @@ use num_bigint::BigUint;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::chunks::decode_pieces;
+use super::chunks::{check_pieces, decode_pieces};
 use super::{api_key, blocking, kb_access, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
@@ -103,6 +103,12 @@ pub async fn compute(
             ));
         };
         let record = decode_pieces(&body.query, resident.shape, "the query")?;
+        check_pieces(
+            resident.context.public_key(),
+            resident.shape,
+            &record,
+            "the query",
+        )?;
         let public_key = resident.context.public_key();
         let query = CiphertextBatch::from_le_bytes(
             public_key,
