@@ -14,6 +14,7 @@ mod metrics;
 mod routes;
 mod state;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub struct ServerOptions {
     pub allow_weak_contexts: bool,
     /// The largest request body read (413 past it).
     pub max_body_bytes: usize,
+    /// A PEM certificate chain and private key: serve HTTPS (rustls) instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// What `server init` made: the organisation's id and its admin key (shown once).
@@ -89,9 +92,24 @@ pub async fn serve(
     let address = listener
         .local_addr()
         .map_err(|e| Error::Store(format!("cannot listen on {}: {e}", options.listen)))?;
-    listening(address);
-    axum::serve(listener, routes::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Store(format!("the server stopped: {e}")))
+    let router = routes::router(state);
+    let stopped = |e: std::io::Error| Error::Store(format!("the server stopped: {e}"));
+    match &options.tls {
+        None => {
+            listening(address);
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(stopped)
+        }
+        Some((cert, key)) => {
+            let config = tls::server_config(cert, key)?;
+            let listener = tls::TlsListener::new(listener, config).map_err(stopped)?;
+            listening(address);
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(stopped)
+        }
+    }
 }

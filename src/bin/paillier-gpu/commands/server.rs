@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// The largest request body, in bytes (413 past it).
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub(super) fn init(command: ServerCommand) -> Result<()> {
@@ -65,6 +71,12 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         device: args.device.device(),
         allow_weak_contexts: args.allow_weak_contexts,
         max_body_bytes: args.max_body_bytes,
+        tls: args.tls_cert.zip(args.tls_key),
+    };
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,7 +84,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         .map_err(|e| Error::Store(format!("cannot start the server's runtime: {e}")))?;
     runtime.block_on(server::serve(options, shutdown_signal(), |address| {
         // One line a supervisor (or a test) can wait for.
-        eprintln!("paillier-gpu: serving on http://{address}");
+        eprintln!("paillier-gpu: serving on {scheme}://{address}");
     }))
 }
 
