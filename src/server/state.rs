@@ -77,6 +77,26 @@ impl AppState {
             .collect()
     }
 
+    /// Runs `write`, a change to knowledge base `kb_id` in the store, while holding every
+    /// resident index of it; if the change succeeds, drops them, so that the next search
+    /// rebuilds from the store and no search sees a mix of before and after.
+    pub fn rewrite<T, E>(
+        &self,
+        kb_id: &str,
+        write: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let slots = self.slots_of(kb_id);
+        let mut held: Vec<_> = slots
+            .iter()
+            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let written = write()?;
+        for resident in &mut held {
+            **resident = None;
+        }
+        Ok(written)
+    }
+
     /// Forgets a knowledge base's indexes (it was deleted).
     pub fn forget(&self, kb_id: &str) {
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());

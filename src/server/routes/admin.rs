@@ -113,18 +113,10 @@ pub async fn delete_kb(
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
         let org = admin(&state, &headers)?;
-        let slots = state.slots_of(&kb);
-        let mut guards: Vec<_> = slots
-            .iter()
-            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        if !state.store.delete_kb(&org, &kb)? {
-            return Err(ApiError::not_found(format!("no knowledge base {kb}")));
-        }
-        for guard in &mut guards {
-            **guard = None;
-        }
-        drop(guards);
+        state.rewrite(&kb, || match state.store.delete_kb(&org, &kb)? {
+            true => Ok(()),
+            false => Err(ApiError::not_found(format!("no knowledge base {kb}"))),
+        })?;
         state.forget(&kb);
         Ok(Json(json!({ "deleted": kb })))
     })

@@ -172,24 +172,18 @@ pub fn apply(
     kb_id: &str,
     patches: Vec<(i64, ChunkPatch)>,
 ) -> ApiResult<Vec<i64>> {
-    let slots = state.slots_of(kb_id);
-    let mut guards: Vec<_> = slots
-        .iter()
-        .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
-        .collect();
-    let found = state.store.patch_chunks(kb_id, &patches, true)?;
-    if found.len() != patches.len() {
-        let missing: Vec<i64> = patches
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| !found.contains(id))
-            .collect();
-        return Err(ApiError::not_found(format!(
-            "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
-        )));
-    }
-    for guard in &mut guards {
-        **guard = None;
-    }
-    Ok(found)
+    state.rewrite(kb_id, || {
+        let found = state.store.patch_chunks(kb_id, &patches, true)?;
+        if found.len() != patches.len() {
+            let missing: Vec<i64> = patches
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| !found.contains(id))
+                .collect();
+            return Err(ApiError::not_found(format!(
+                "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
+            )));
+        }
+        Ok(found)
+    })
 }

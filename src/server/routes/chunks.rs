@@ -300,16 +300,7 @@ pub async fn delete_by_id(
         let key = api_key(&state, &headers, &org)?;
         let (kb_id, ids, _) = query_of(query)?;
         kb_access(&state, &key, &kb_id, permission::DELETE)?;
-        let slots = state.slots_of(&kb_id);
-        let mut guards: Vec<_> = slots
-            .iter()
-            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        let deleted = state.store.delete_chunks(&kb_id, &ids)?;
-        // Rebuilt from the store on the next search.
-        for guard in &mut guards {
-            **guard = None;
-        }
+        let deleted = state.rewrite(&kb_id, || state.store.delete_chunks(&kb_id, &ids))?;
         Ok(Json(json!({ "deleted_count": deleted })))
     })
     .await

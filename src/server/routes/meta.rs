@@ -168,15 +168,8 @@ pub async fn delete_by_meta(
                 json!({ "would_delete_count": ids.len(), "chunk_ids": ids }),
             ));
         }
-        let slots = state.slots_of(&body.kb_id);
-        let mut guards: Vec<_> = slots
-            .iter()
-            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        let deleted = state.store.delete_chunks(&body.kb_id, &ids)?;
-        for guard in &mut guards {
-            **guard = None;
-        }
+        let deleted =
+            state.rewrite(&body.kb_id, || state.store.delete_chunks(&body.kb_id, &ids))?;
         Ok(Json(json!({ "deleted_count": deleted, "chunk_ids": ids })))
     })
     .await
