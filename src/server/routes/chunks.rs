@@ -276,12 +276,21 @@ pub async fn get_by_id(
         let (kb_id, ids, projection) = query_of(query)?;
         kb_access(&state, &key, &kb_id, permission::READ)?;
         let chunks = state.store.chunks_by_id(&kb_id, &ids)?;
+        // Each context's width read once, however many of its chunks are asked for.
+        let mut widths = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
-            let width = state
-                .public_context(&org, &chunk.context_id)?
-                .and_then(|c| c.ciphertext_shape().ok())
-                .map(|s| s.chunk_bytes);
+            let width = match widths.get(&chunk.context_id) {
+                Some(&width) => width,
+                None => {
+                    let width = state
+                        .public_context(&org, &chunk.context_id)?
+                        .and_then(|c| c.ciphertext_shape().ok())
+                        .map(|s| s.chunk_bytes);
+                    widths.insert(chunk.context_id.clone(), width);
+                    width
+                }
+            };
             out.push(chunk_json(chunk, width, &projection));
         }
         Ok(Json(Value::Array(out)))
