@@ -233,6 +233,25 @@ pub enum Error {
     #[error("store: {0}")]
     Store(String),
 
+    /// An XTrace service (`paillier-gpu serve` or the hosted one) answered a request with an
+    /// error: its status and the message it gave.
+    #[error("the service answered {status}: {message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The service's message (its JSON `message` or `error`, or the body).
+        message: String,
+    },
+
+    /// An XTrace service could not be reached, or its answer could not be read.
+    #[error("the service at {url}: {detail}")]
+    RemoteUnreachable {
+        /// The address asked.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+
     /// An error about a file's contents, with the file named.
     #[error("{}: {source}", path.display())]
     InFile {

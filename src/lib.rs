@@ -45,6 +45,8 @@ pub mod hamming;
 pub mod hazmat;
 pub mod numbers;
 pub mod paillier;
+#[cfg(feature = "remote")]
+pub mod remote;
 #[cfg(feature = "server")]
 pub mod server;
 

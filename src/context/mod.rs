@@ -31,6 +31,6 @@ pub use key_provider::{
     DataKey, KeyProvider, PassphraseKeyProvider, RawKeyProvider, ScryptCost, SDK_DEFAULT_SALT,
 };
 pub use options::{ContextConfig, ContextOptions};
-pub use public::PublicContext;
+pub use public::{read_context_file, PublicContext};
 pub use sealing::{FileFormat, AUTHENTICATED_FORMAT};
 pub use tables::LookupTables;

@@ -165,7 +165,8 @@ impl PublicContext {
 /// optional `tables` can be large, and are not needed).
 const MAX_CONTEXT_FILE_BYTES: u64 = 256 << 20;
 
-pub(super) fn read_context_file(path: &Path) -> Result<String> {
+/// A context file's text, read within a bound (a context file is never large).
+pub fn read_context_file(path: &Path) -> Result<String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // Refuse a huge file before reading any of it (the bounded read below still guards files

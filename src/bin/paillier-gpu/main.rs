@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create or inspect an execution context.
+    /// Create or inspect an execution context, or store, fetch and list contexts on an XTrace
+    /// service.
     #[command(subcommand)]
     Context(commands::ContextCommand),
     /// Encrypt binary vectors (JSON Lines or .npy) into ciphertexts (needs only the public key;
@@ -48,6 +49,11 @@ enum Command {
     /// Time encryption, aggregation, decoding and whole searches on the CPU and the GPU with the
     /// same inputs.
     Bench(BenchArgs),
+    /// Upload to and search an XTrace service (`serve`, or the hosted one); the API key is
+    /// read from PAILLIER_GPU_API_KEY.
+    #[cfg(feature = "remote")]
+    #[command(subcommand)]
+    Remote(commands::RemoteCommand),
     /// Set up a self-hosted XTrace service's store: `server init --org NAME`.
     #[cfg(feature = "server")]
     #[command(subcommand)]

@@ -6,6 +6,7 @@ mod chunk_edits;
 mod chunks;
 mod contexts;
 mod hamming;
+mod inference;
 mod meta;
 
 use std::sync::Arc;
@@ -58,6 +59,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/exec_context/{org}/{kb}/bind/{ctx}",
             post(contexts::bind),
+        )
+        .route("/v1/ml-zk/fhe/inference", post(inference::infer))
+        .route(
+            "/v1/ml-zk/fhe/inference/{org}",
+            post(inference::infer_in_org),
         )
         .route("/api/v1/kbs", get(admin::list_kbs).post(admin::create_kb))
         .route(

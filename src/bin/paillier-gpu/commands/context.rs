@@ -56,6 +56,9 @@ pub enum ContextCommand {
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
     },
+    #[cfg(feature = "remote")]
+    #[command(flatten)]
+    Remote(super::remote::RemoteContextCommand),
 }
 
 pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -118,6 +121,8 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             ));
             Ok(())
         }
+        #[cfg(feature = "remote")]
+        ContextCommand::Remote(command) => super::remote::context(command, passphrase_file),
         ContextCommand::Show { context } => {
             let passphrase = passphrase(passphrase_file)?;
             print_summary(&ExecutionContext::load_with_passphrase(

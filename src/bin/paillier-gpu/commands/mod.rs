@@ -7,6 +7,8 @@ mod decode;
 mod encrypt;
 mod interrupt;
 mod numbers;
+#[cfg(feature = "remote")]
+mod remote;
 #[cfg(feature = "server")]
 mod server;
 
@@ -22,6 +24,8 @@ pub use context::ContextCommand;
 pub use decode::DecodeArgs;
 pub use encrypt::EncryptArgs;
 pub use numbers::{LinearArgs, NumbersCommand};
+#[cfg(feature = "remote")]
+pub use remote::RemoteCommand;
 #[cfg(feature = "server")]
 pub use server::{ServeArgs, ServerCommand};
 
@@ -57,6 +61,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let holder = holds(&args.context);
             numbers::linear(args).map_err(|e| e.key_held_by(holder))
         }
+        #[cfg(feature = "remote")]
+        Command::Remote(command) => remote::run(command, passphrase_file),
         #[cfg(feature = "server")]
         Command::Server(command) => server::init(command),
         #[cfg(feature = "server")]

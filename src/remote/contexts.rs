@@ -1,0 +1,100 @@
+//! Execution contexts on the service: stored with the secret key sealed (the service never sees
+//! a passphrase or a plaintext key), read back byte for byte, listed, deleted, bound to
+//! knowledge bases.
+
+use reqwest::Method;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::{field, Client};
+use crate::context::ExecutionContext;
+use crate::error::{Error, Result};
+
+impl Client {
+    /// Stores `context` under its id (as the SDK's `save_to_remote`): the context file's own
+    /// JSON, secret key sealed. Returns the id.
+    pub fn push_context(&self, context: &ExecutionContext) -> Result<String> {
+        self.push_context_json(context.id(), &context.to_json()?)
+    }
+
+    /// Stores a context file's JSON as it is under `context_id`, so that
+    /// [`pull_context`](Self::pull_context) gives the same bytes back.
+    pub fn push_context_json(&self, context_id: &str, context_json: &str) -> Result<String> {
+        let data = RawValue::from_string(context_json.to_owned())
+            .map_err(|e| Error::MalformedContext(format!("not JSON: {e}")))?;
+        let address = self.address("exec_context", "");
+        let body = json!({ "data": data, "context_id": context_id });
+        let answer = self.json(self.request(Method::POST, &address).json(&body), &address)?;
+        Ok(field(&answer, "context_id", &address)?
+            .as_str()
+            .unwrap_or(context_id)
+            .to_owned())
+    }
+
+    /// The stored context's JSON, as it was pushed (open it with
+    /// [`ExecutionContext::from_json_with_passphrase`] or a key provider).
+    pub fn pull_context(&self, context_id: &str) -> Result<String> {
+        let address = self.address("exec_context", &format!("/{}", path_part(context_id)?));
+        self.send(self.request(Method::GET, &address), &address)?
+            .text()
+            .map_err(|e| Error::RemoteUnreachable {
+                url: address.clone(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// The ids of the organisation's stored contexts.
+    pub fn contexts(&self) -> Result<Vec<String>> {
+        let address = self.address("exec_context", "");
+        let answer = self.json(self.request(Method::GET, &address), &address)?;
+        strings(field(&answer, "contexts", &address)?, &address)
+    }
+
+    /// Deletes a stored context.
+    pub fn delete_context(&self, context_id: &str) -> Result<()> {
+        let address = self.address("exec_context", &format!("/{}", path_part(context_id)?));
+        self.send(self.request(Method::DELETE, &address), &address)?;
+        Ok(())
+    }
+
+    /// Binds a knowledge base to a context (the SDK's `register_kb_binding`).
+    pub fn bind(&self, kb_id: &str, context_id: &str) -> Result<()> {
+        let tail = format!("/{}/bind/{}", path_part(kb_id)?, path_part(context_id)?);
+        let address = self.address("exec_context", &tail);
+        self.send(self.request(Method::POST, &address), &address)?;
+        Ok(())
+    }
+
+    /// The contexts bound to a knowledge base.
+    pub fn contexts_of_kb(&self, kb_id: &str) -> Result<Vec<String>> {
+        let address = self.address("exec_context", &format!("/{}/context", path_part(kb_id)?));
+        let answer = self.json(self.request(Method::GET, &address), &address)?;
+        strings(field(&answer, "context_ids", &address)?, &address)
+    }
+}
+
+/// An id placed in a path: one segment, no characters a URL would read otherwise.
+pub(super) fn path_part(id: &str) -> Result<&str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.is_empty() || !id.chars().all(plain) {
+        return Err(Error::InvalidParameter(format!(
+            "the id {id:?} is empty or holds characters other than letters, digits, '-', '_', '.'"
+        )));
+    }
+    Ok(id)
+}
+
+fn strings(value: &Value, address: &str) -> Result<Vec<String>> {
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .ok_or_else(|| Error::RemoteUnreachable {
+            url: address.to_owned(),
+            detail: format!("expected a list of ids, got {value}"),
+        })
+}

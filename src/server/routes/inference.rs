@@ -1,0 +1,168 @@
+//! The FHE service's inference call, `POST /v1/ml-zk/fhe/inference`, with `scheme: "paillier"`:
+//! a linear model (`{"weights": [[...] per output], "biases": [...]}`) on samples that are either
+//! encrypted by the caller (`input_data` as the base64 of an encrypted-numbers file) or plain
+//! (`input_data` as numbers, encrypted here under the stored context's public key). The answer's
+//! `encrypted_result` is the base64 of an encrypted-numbers file only the key's owner can read.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::{blocking, JsonBody};
+use crate::formats::model::parse_model;
+use crate::formats::numbers::{
+    decode_encrypted_numbers, encode_encrypted_numbers, read_json_numbers,
+};
+use crate::numbers::{EncryptedArray, WeightRows};
+use crate::server::auth::key_hash;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+use crate::server::store::ApiKey;
+
+/// The most plain numbers one request encrypts.
+pub const MAX_PLAIN_INPUTS: usize = 1 << 16;
+/// The most ciphertext multiplications one request runs (samples × inputs × outputs).
+pub const MAX_PRODUCTS: usize = 1 << 26;
+
+#[derive(Deserialize)]
+pub struct InferenceBody {
+    scheme: String,
+    context_id: String,
+    model: Box<RawValue>,
+    input_data: Box<RawValue>,
+    /// python-paillier's `precision` for the weights; their shortest exact exponent without it.
+    #[serde(default)]
+    precision: Option<f64>,
+}
+
+/// POST /v1/ml-zk/fhe/inference (the organisation is the API key's).
+pub async fn infer(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InferenceBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let key = any_org_key(&state, &headers)?;
+        run(&state, &key.org_id, body)
+    })
+    .await
+}
+
+/// POST /v1/ml-zk/fhe/inference/{org}.
+pub async fn infer_in_org(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InferenceBody>,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let key = super::api_key(&state, &headers, &org)?;
+        run(&state, &key.org_id, body)
+    })
+    .await
+}
+
+/// The caller's API key, whichever organisation it belongs to.
+fn any_org_key(state: &AppState, headers: &HeaderMap) -> ApiResult<ApiKey> {
+    let org = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|secret| state.store.api_key(&key_hash(secret)))
+        .transpose()?
+        .flatten()
+        .map(|key| key.org_id)
+        .unwrap_or_default();
+    super::api_key(state, headers, &org)
+}
+
+fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Value>> {
+    if !body.scheme.eq_ignore_ascii_case("paillier") {
+        return Err(ApiError::bad_request(format!(
+            "scheme {:?}: this server runs \"paillier\" only",
+            body.scheme
+        )));
+    }
+    let context = state
+        .public_context(org_id, &body.context_id)?
+        .ok_or_else(|| ApiError::not_found(format!("no execution context {}", body.context_id)))?;
+    let backend = context.backend()?.clone();
+    let started = Instant::now();
+    let input = encrypted_input(&context, &body.input_data)?;
+    let features = input.shape().last().copied().unwrap_or(1);
+    let model = parse_model(
+        body.model.get().as_bytes(),
+        WeightRows::PerOutput,
+        Some(features),
+    )
+    .map_err(|e| ApiError::bad_request(format!("model: {e}")))?
+    .with_precision(body.precision);
+    let samples = input.len() / features.max(1);
+    if samples
+        .saturating_mul(features)
+        .saturating_mul(model.outputs())
+        > MAX_PRODUCTS
+    {
+        return Err(ApiError::bad_request(format!(
+            "{samples} samples × {features} inputs × {} outputs is more than {MAX_PRODUCTS} \
+             products in one request; send fewer samples at a time",
+            model.outputs()
+        )));
+    }
+    let result = model
+        .infer(backend.as_ref(), &input)
+        .map_err(|e| ApiError::bad_request(format!("inference: {e}")))?;
+    let elapsed = started.elapsed();
+    let bytes = encode_encrypted_numbers(&result)?;
+    Ok(Json(json!({
+        "scheme": "paillier",
+        "context_id": body.context_id,
+        "encrypted_result": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "result_shape": result.shape(),
+        "computation_time_ms": elapsed.as_secs_f64() * 1e3,
+    })))
+}
+
+/// The samples, encrypted: the caller's own ciphertexts (checked against the context's key), or
+/// plain numbers encrypted here.
+fn encrypted_input(
+    context: &crate::context::PublicContext,
+    input: &RawValue,
+) -> ApiResult<EncryptedArray> {
+    let public_key = context.public_key();
+    if let Ok(encoded) = serde_json::from_str::<String>(input.get()) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "input_data: a string is the base64 of an encrypted-numbers file: {e}"
+                ))
+            })?;
+        let length = bytes.len() as u64;
+        return decode_encrypted_numbers(bytes.as_slice(), Some(length), public_key)
+            .map_err(|e| ApiError::bad_request(format!("input_data: {e}")));
+    }
+    let plain = read_json_numbers(input.get().as_bytes())
+        .map_err(|e| ApiError::bad_request(format!("input_data: {e}")))?;
+    let count = plain.numbers().len();
+    if count > MAX_PLAIN_INPUTS {
+        return Err(ApiError::bad_request(format!(
+            "input_data holds {count} numbers; at most {MAX_PLAIN_INPUTS} are encrypted per \
+             request (encrypt larger inputs yourself and send them as an encrypted-numbers file)"
+        )));
+    }
+    EncryptedArray::encrypt(
+        public_key,
+        context.backend()?.as_ref(),
+        plain.numbers(),
+        plain.shape.clone(),
+        None,
+    )
+    .map_err(|e| ApiError::bad_request(format!("input_data: {e}")))
+}

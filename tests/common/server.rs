@@ -1,0 +1,128 @@
+//! A real `paillier-gpu serve` on 127.0.0.1 with a temporary store, for the tests that talk to
+//! it; killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+/// A running server, its organisation and admin key.
+pub struct Server {
+    pub url: String,
+    pub org: String,
+    pub admin_key: String,
+    pub data: tempfile::TempDir,
+    child: Child,
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_paillier-gpu")
+}
+
+impl Server {
+    /// `server init` in a new folder, then `serve` on a free port with `extra` arguments.
+    pub fn start(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let init = Command::new(binary())
+            .args(["server", "init", "--org", "acme", "--data-dir"])
+            .arg(data.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let org: Value = serde_json::from_slice(&init.stdout).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(binary())
+            .args(["serve", "--device", "cpu", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        assert!(line.contains("serving on"), "{line}");
+        // Whatever the server says later must not fill the pipe and stall it.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Server {
+            url: format!("http://127.0.0.1:{port}"),
+            org: org["org_id"].as_str().unwrap().to_owned(),
+            admin_key: org["admin_key"].as_str().unwrap().to_owned(),
+            data,
+            child,
+        }
+    }
+
+    /// An admin-plane call; the status and the JSON answer (null when empty).
+    pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::blocking::Client::new()
+            .request(method, format!("{}/api/v1/{path}", self.url))
+            .header("x-xtrace-key", &self.admin_key)
+            .header("x-xtrace-org-id", &self.org);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A new knowledge base and an API key with every permission on it: `(kb_id, api_key)`.
+    pub fn kb_and_key(&self, name: &str) -> (String, String) {
+        use reqwest::Method;
+        let (status, kb) = self.admin(
+            Method::POST,
+            "kbs",
+            Some(json!({ "name": name, "description": "a test's" })),
+        );
+        assert_eq!(status, 200, "{kb}");
+        let kb_id = kb["id"].as_str().unwrap().to_owned();
+        let (status, key) = self.admin(
+            Method::POST,
+            "keys",
+            Some(json!({ "name": name, "description": "a test's" })),
+        );
+        assert_eq!(status, 200, "{key}");
+        let hash = key["apiKey"]["hash"].as_str().unwrap();
+        let (status, answer) = self.admin(
+            Method::PUT,
+            &format!("keys/{hash}/permissions/{kb_id}"),
+            Some(json!({ "permission": 7 })),
+        );
+        assert_eq!(status, 200, "{answer}");
+        (kb_id, key["secretKey"].as_str().unwrap().to_owned())
+    }
+
+    /// A data-plane POST with an API key: the status and the JSON answer.
+    pub fn post(&self, path: &str, api_key: &str, body: &Value) -> (u16, Value) {
+        let answer = reqwest::blocking::Client::new()
+            .post(format!("{}{path}", self.url))
+            .header("x-api-key", api_key)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().unwrap();
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, value)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
