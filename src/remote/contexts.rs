@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{field, Client};
 use crate::context::ExecutionContext;
@@ -22,8 +22,17 @@ impl Client {
     pub fn push_context_json(&self, context_id: &str, context_json: &str) -> Result<String> {
         let data = RawValue::from_string(context_json.to_owned())
             .map_err(|e| Error::MalformedContext(format!("not JSON: {e}")))?;
+        // A struct, not a `Value`: the context's text goes out as it is, key order and all.
+        #[derive(serde::Serialize)]
+        struct StoreBody<'a> {
+            data: &'a RawValue,
+            context_id: &'a str,
+        }
         let address = self.address("exec_context", "");
-        let body = json!({ "data": data, "context_id": context_id });
+        let body = StoreBody {
+            data: &data,
+            context_id,
+        };
         let answer = self.json(self.request(Method::POST, &address).json(&body), &address)?;
         Ok(field(&answer, "context_id", &address)?
             .as_str()

@@ -122,14 +122,22 @@ impl Client {
         Ok(ranked)
     }
 
-    /// The chunks of `kb_id` whose metadata passes `filter`, as the service lists them (each
-    /// with its `chunk_id`; content still encrypted).
-    pub fn meta_search(&self, kb_id: &str, context_id: &str, filter: &Value) -> Result<Vec<Value>> {
+    /// The chunks of `kb_id` whose metadata passes `filter`, as the service lists them: each
+    /// with its `chunk_id`, name and metadata, and with `return_content` its `chunk_content`
+    /// (still encrypted: open it with [`ExecutionContext::decrypt_content`]).
+    pub fn meta_search(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        filter: &Value,
+        return_content: bool,
+    ) -> Result<Vec<Value>> {
         let address = self.address("chunk/meta", "");
         let body = json!({
             "kb_id": kb_id,
             "context_id": context_id,
             "meta_filter": filter.to_string(),
+            "return_content": return_content,
         });
         match self.json(self.request(Method::POST, &address).json(&body), &address)? {
             Value::Array(chunks) => Ok(chunks),
