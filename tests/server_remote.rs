@@ -47,7 +47,7 @@ fn expected(
 }
 
 fn tag(i: usize) -> &'static str {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         "even"
     } else {
         "odd"

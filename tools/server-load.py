@@ -87,7 +87,9 @@ def main():
             n = min(500, args.records - start)
             pieces = ctx.encrypt_vec_batch(rng.integers(0, 2, (n, args.embed_len)).astype(np.uint8)).to_b64()
             batches.append({"kb_id": kb, "context_id": cid, "chunks": [
-                {"chunk_content": "", "index": p, "meta_data": {}, "name": ""} for p in pieces]})
+                {"chunk_content": "", "index": p, "name": f"chunk {start + i}",
+                 "meta_data": {"tag1": f"group-{(start + i) % 16:02d}", "facets": ["load"]}}
+                for i, p in enumerate(pieces)]})
         started = time.perf_counter()
         for body in batches:
             call("POST", f"/v1/chunk/{org['org_id']}", body, user)
@@ -104,7 +106,13 @@ def main():
         ciphertext_bytes = args.records * pieces * width
         report["ciphertext_bytes"] = ciphertext_bytes
         report["resident_growth_bytes"] = rss_bytes(server.pid) - rss_before
-        report["resident_over_ciphertexts"] = round(report["resident_growth_bytes"] / ciphertext_bytes, 3)
+        report["rss_growth_over_ciphertexts"] = round(report["resident_growth_bytes"] / ciphertext_bytes, 3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as answer:
+            metrics = answer.read().decode()
+        index_bytes = next(int(line.split()[1]) for line in metrics.splitlines()
+                           if line.startswith("paillier_gpu_resident_host_bytes "))
+        report["index_host_bytes"] = index_bytes
+        report["index_over_ciphertexts"] = round(index_bytes / ciphertext_bytes, 3)
 
         for clients in (1, 4, 16):
             latencies = []

@@ -94,6 +94,16 @@ impl LimbBatch {
         self.data.reserve(items.saturating_mul(self.limbs_per_item));
     }
 
+    /// Gives back the room reserved beyond the items held.
+    pub fn shrink_to_fit(&mut self) {
+        self.data.shrink_to_fit();
+    }
+
+    /// Bytes of memory the batch holds (its allocation, not only its items).
+    pub fn allocated_bytes(&self) -> usize {
+        self.data.capacity() * std::mem::size_of::<u64>()
+    }
+
     /// Appends every item of `other`, which must have items of the same width.
     pub fn extend(&mut self, other: &LimbBatch) -> Result<()> {
         if other.limbs_per_item != self.limbs_per_item {

@@ -80,6 +80,17 @@ impl ResidentBatch {
         self.device = None;
     }
 
+    /// Gives back the host copy's room beyond the items held (growing by appends reserves up
+    /// to twice what is needed).
+    pub fn shrink_host(&mut self) {
+        self.host.shrink_to_fit();
+    }
+
+    /// Bytes of host memory the items take.
+    pub fn host_bytes(&self) -> usize {
+        self.host.allocated_bytes()
+    }
+
     /// Appends items to the host copy only; a backend keeping a device copy appends there first.
     pub fn append_host(&mut self, items: &LimbBatch) -> Result<()> {
         self.check_width(items)?;

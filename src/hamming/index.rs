@@ -94,6 +94,17 @@ impl EncryptedIndex {
         self.records.is_empty()
     }
 
+    /// Bytes of host memory holding the records (a GPU keeps a second copy in its own memory).
+    pub fn host_bytes(&self) -> usize {
+        self.records.host_bytes()
+    }
+
+    /// Gives back the room that growing by inserts reserved beyond the records held: after
+    /// loading an index that will mostly be searched.
+    pub fn shrink_to_fit(&mut self) {
+        self.records.shrink_host();
+    }
+
     /// The device aggregation runs on.
     pub fn device(&self) -> Device {
         self.device

@@ -336,6 +336,23 @@ impl CiphertextBatch {
         write_items_le_bytes(&self.limbs, chunk_bytes, out)
     }
 
+    /// Appends ciphertext `i` (record-major: record `i / chunks_per_record`, chunk
+    /// `i % chunks_per_record`) as exactly `chunk_bytes` little-endian bytes.
+    pub fn write_item_le_bytes(
+        &self,
+        i: usize,
+        chunk_bytes: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if i >= self.limbs.len() {
+            return Err(Error::InvalidParameter(format!(
+                "ciphertext {i} of a batch of {}",
+                self.limbs.len()
+            )));
+        }
+        write_item(self.limbs.item(i), chunk_bytes, out)
+    }
+
     /// Appends record `record`'s ciphertexts as [`write_le_bytes`](Self::write_le_bytes) does.
     pub fn write_record_le_bytes(
         &self,

@@ -33,8 +33,10 @@ pub struct Resident {
     pub index: EncryptedIndex,
     /// The chunk id of each record, ascending.
     pub chunk_ids: Vec<i64>,
-    /// Each record's metadata, for filters.
-    pub meta: Vec<Map<String, Value>>,
+    /// Each record's metadata, for filters; records with the same metadata share one map.
+    pub meta: Vec<Arc<Map<String, Value>>>,
+    /// The one map of every record without metadata.
+    empty_meta: Arc<Map<String, Value>>,
 }
 
 /// A resident index, absent until first used (or after a write it could not follow).
@@ -97,6 +99,26 @@ impl AppState {
         Ok(written)
     }
 
+    /// The resident indexes now built: how many, their records, and their host bytes
+    /// ([`Resident::host_bytes`]). An index being written is skipped rather than waited for.
+    pub fn resident_stats(&self) -> (usize, usize, usize) {
+        let slots: Vec<Slot> = {
+            let residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
+            residents.values().cloned().collect()
+        };
+        let mut totals = (0, 0, 0);
+        for slot in slots {
+            if let Ok(held) = slot.try_read() {
+                if let Some(resident) = held.as_ref() {
+                    totals.0 += 1;
+                    totals.1 += resident.chunk_ids.len();
+                    totals.2 += resident.host_bytes();
+                }
+            }
+        }
+        totals
+    }
+
     /// Forgets a knowledge base's indexes (it was deleted).
     pub fn forget(&self, kb_id: &str) {
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,35 +137,108 @@ impl AppState {
         Ok(Some(context))
     }
 
-    /// Builds the resident index of `(kb_id, context_id)` from the store.
+    /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a
+    /// time: the ciphertexts are held once (in the index) plus one page.
     pub fn build(&self, context: PublicContext, kb_id: &str, context_id: &str) -> Result<Resident> {
         let shape = context.ciphertext_shape()?;
-        let mut index = context.new_index(self.device)?;
-        let chunks = self.store.chunks_of(kb_id, context_id)?;
+        let index = context.new_index(self.device)?;
         let mut resident = Resident {
             shape,
-            index: {
-                let batch = batch_of(&context, shape, &chunks)?;
-                index.insert_batch(&batch)?;
-                index
-            },
-            chunk_ids: chunks.iter().map(|c| c.chunk_id).collect(),
-            meta: chunks.iter().map(|c| meta_of(&c.meta_data)).collect(),
+            index,
+            chunk_ids: Vec::new(),
+            meta: Vec::new(),
+            empty_meta: Arc::new(Map::new()),
             context,
         };
+        let mut shared = MetaCache::default();
+        self.store
+            .index_rows(kb_id, context_id, BUILD_PAGE_ROWS, &mut |rows| {
+                resident.append_rows(
+                    rows.iter()
+                        .map(|r| (r.chunk_id, r.meta_data.as_str(), r.pieces.as_slice())),
+                    &mut shared,
+                )
+            })?;
+        resident.index.shrink_to_fit();
         resident.chunk_ids.shrink_to_fit();
+        resident.meta.shrink_to_fit();
         Ok(resident)
     }
 }
 
+/// Rows read from the store per step of a build.
+const BUILD_PAGE_ROWS: usize = 4096;
+
+/// Metadata texts already parsed during one build or insert, so that records with the same
+/// metadata share one map; bounded, so that all-different metadata costs no more than itself.
+#[derive(Default)]
+struct MetaCache(HashMap<String, Arc<Map<String, Value>>>);
+
+impl MetaCache {
+    const MAX_ENTRIES: usize = 1 << 16;
+
+    fn get(&mut self, text: &str, empty: &Arc<Map<String, Value>>) -> Arc<Map<String, Value>> {
+        if let Some(map) = self.0.get(text) {
+            return map.clone();
+        }
+        let map = meta_of(text);
+        let map = if map.is_empty() {
+            empty.clone()
+        } else {
+            Arc::new(map)
+        };
+        if self.0.len() >= Self::MAX_ENTRIES {
+            self.0.clear();
+        }
+        self.0.insert(text.to_owned(), map.clone());
+        map
+    }
+}
+
 impl Resident {
+    /// Bytes of host memory the index holds: the ciphertexts, the chunk ids and one reference
+    /// to metadata per record (the distinct metadata maps themselves are not counted).
+    pub fn host_bytes(&self) -> usize {
+        self.index.host_bytes()
+            + self.chunk_ids.capacity() * std::mem::size_of::<i64>()
+            + self.meta.capacity() * std::mem::size_of::<Arc<Map<String, Value>>>()
+    }
+
     /// Appends chunks just committed (ids above every id held).
     pub fn append(&mut self, chunks: &[Chunk]) -> Result<()> {
-        let batch = batch_of(&self.context, self.shape, chunks)?;
+        self.append_rows(
+            chunks
+                .iter()
+                .map(|c| (c.chunk_id, c.meta_data.as_str(), c.pieces.as_slice())),
+            &mut MetaCache::default(),
+        )
+    }
+
+    /// Appends `(chunk_id, metadata, pieces)` rows: the ciphertexts first, so that a failure
+    /// leaves ids and metadata as they were.
+    fn append_rows<'a>(
+        &mut self,
+        rows: impl Iterator<Item = (i64, &'a str, &'a [u8])> + Clone,
+        shared: &mut MetaCache,
+    ) -> Result<()> {
+        let bytes: Vec<u8> = rows
+            .clone()
+            .flat_map(|(_, _, pieces)| pieces.iter().copied())
+            .collect();
+        let batch = CiphertextBatch::from_le_bytes(
+            self.context.public_key(),
+            self.shape.chunks,
+            self.shape.chunk_bytes,
+            &bytes,
+            0,
+        )
+        .map_err(|e| Error::Store(format!("a stored chunk does not read back: {e}")))?;
+        drop(bytes);
         self.index.insert_batch(&batch)?;
-        self.chunk_ids.extend(chunks.iter().map(|c| c.chunk_id));
-        self.meta
-            .extend(chunks.iter().map(|c| meta_of(&c.meta_data)));
+        for (chunk_id, meta, _) in rows {
+            self.chunk_ids.push(chunk_id);
+            self.meta.push(shared.get(meta, &self.empty_meta));
+        }
         Ok(())
     }
 }
@@ -154,23 +249,4 @@ pub fn meta_of(text: &str) -> Map<String, Value> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
-}
-
-fn batch_of(
-    context: &PublicContext,
-    shape: CiphertextShape,
-    chunks: &[Chunk],
-) -> Result<CiphertextBatch> {
-    let bytes: Vec<u8> = chunks
-        .iter()
-        .flat_map(|c| c.pieces.iter().copied())
-        .collect();
-    CiphertextBatch::from_le_bytes(
-        context.public_key(),
-        shape.chunks,
-        shape.chunk_bytes,
-        &bytes,
-        0,
-    )
-    .map_err(|e| Error::Store(format!("a stored chunk does not read back: {e}")))
 }

@@ -119,30 +119,25 @@ pub async fn compute(
         )
         .map_err(|e| ApiError::bad_request(format!("the query: {e}")))?;
         let positions = selected(resident, filter.as_ref(), range);
-        let responses = resident
-            .index
-            .aggregate_batch(&query, &Selection::Ids(positions.clone()))?;
+        // Everything selected: aggregate the resident records in place, without gathering.
+        let selection = if positions.len() == resident.chunk_ids.len() {
+            Selection::All
+        } else {
+            Selection::Ids(positions.clone())
+        };
+        let responses = resident.index.aggregate_batch(&query, &selection)?;
         state.metrics.aggregated(positions.len());
-        let mut bytes = Vec::new();
-        responses.write_le_bytes(resident.shape.chunk_bytes, &mut bytes)?;
+        let chunk_ids = positions.iter().map(|&p| resident.chunk_ids[p]);
         let width = resident.shape.chunk_bytes;
-        let per_record = width * resident.shape.chunks;
-        let answers =
-            positions
-                .iter()
-                .zip(bytes.chunks(per_record.max(1)))
-                .map(|(&position, record)| {
-                    (
-                        resident.chunk_ids[position],
-                        record.chunks(width.max(1)).collect::<Vec<_>>(),
-                    )
-                });
         let (content_type, body) = if json_only {
-            ("application/json", json_answer(answers))
+            (
+                "application/json",
+                json_answer(&responses, chunk_ids, width)?,
+            )
         } else {
             (
                 "application/x-msgpack",
-                msgpack_answer(answers, positions.len())?,
+                msgpack_answer(&responses, chunk_ids, width)?,
             )
         };
         Response::builder()
@@ -161,36 +156,49 @@ fn selected(resident: &Resident, filter: Option<&Filter>, range: Option<(i64, i6
         .collect()
 }
 
-fn msgpack_answer<'a>(
-    answers: impl Iterator<Item = (i64, Vec<&'a [u8]>)>,
-    count: usize,
+/// `[[pieces as bin], chunk_id]` per record, each piece written straight from the responses.
+fn msgpack_answer(
+    responses: &CiphertextBatch,
+    chunk_ids: impl ExactSizeIterator<Item = i64>,
+    width: usize,
 ) -> ApiResult<Vec<u8>> {
-    let mut out = Vec::new();
+    let pieces = responses.chunks_per_record();
+    let mut out = Vec::with_capacity(responses.records() * (pieces * (width + 5) + 12) + 5);
     let failed = |e: rmp::encode::ValueWriteError| ApiError::bad_request(e.to_string());
-    rmp::encode::write_array_len(&mut out, count as u32).map_err(failed)?;
-    for (chunk_id, pieces) in answers {
+    rmp::encode::write_array_len(&mut out, chunk_ids.len() as u32).map_err(failed)?;
+    for (record, chunk_id) in chunk_ids.enumerate() {
         rmp::encode::write_array_len(&mut out, 2).map_err(failed)?;
-        rmp::encode::write_array_len(&mut out, pieces.len() as u32).map_err(failed)?;
-        for piece in pieces {
-            rmp::encode::write_bin(&mut out, piece).map_err(failed)?;
+        rmp::encode::write_array_len(&mut out, pieces as u32).map_err(failed)?;
+        for piece in 0..pieces {
+            rmp::encode::write_bin_len(&mut out, width as u32).map_err(failed)?;
+            responses.write_item_le_bytes(record * pieces + piece, width, &mut out)?;
         }
         rmp::encode::write_sint(&mut out, chunk_id).map_err(failed)?;
     }
     Ok(out)
 }
 
-fn json_answer<'a>(answers: impl Iterator<Item = (i64, Vec<&'a [u8]>)>) -> Vec<u8> {
+/// `[[pieces as integers], chunk_id]` per record.
+fn json_answer(
+    responses: &CiphertextBatch,
+    chunk_ids: impl Iterator<Item = i64>,
+    width: usize,
+) -> ApiResult<Vec<u8>> {
+    let pieces = responses.chunks_per_record();
     let mut out = String::from("[");
-    for (n, (chunk_id, pieces)) in answers.enumerate() {
-        if n > 0 {
+    let mut bytes = Vec::with_capacity(pieces * width);
+    for (record, chunk_id) in chunk_ids.enumerate() {
+        if record > 0 {
             out.push(',');
         }
-        let integers: Vec<String> = pieces
-            .iter()
+        bytes.clear();
+        responses.write_record_le_bytes(record, width, &mut bytes)?;
+        let integers: Vec<String> = bytes
+            .chunks(width.max(1))
             .map(|p| BigUint::from_bytes_le(p).to_string())
             .collect();
         out.push_str(&format!("[[{}],{chunk_id}]", integers.join(",")));
     }
     out.push(']');
-    out.into_bytes()
+    Ok(out.into_bytes())
 }

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::sqlite::{chunk_of, now, CHUNK_COLUMNS};
-use super::{Chunk, ChunkPatch, NewChunk};
+use super::{Chunk, ChunkPatch, IndexRow, NewChunk};
 
 pub(super) fn insert_chunks(
     c: &mut Connection,
@@ -73,6 +73,40 @@ pub(super) fn chunks_of(
     ))?;
     let rows = statement.query_map(params![kb_id, context_id], chunk_of)?;
     rows.collect()
+}
+
+/// Reads the index rows in pages; `visit` returns false to stop.
+pub(super) fn index_rows(
+    c: &mut Connection,
+    kb_id: &str,
+    context_id: &str,
+    page: usize,
+    visit: &mut dyn FnMut(&[IndexRow]) -> bool,
+) -> rusqlite::Result<()> {
+    let mut statement = c.prepare(
+        "SELECT chunk_id, meta_data, pieces FROM chunks WHERE kb_id = ?1 AND context_id = ?2 \
+         ORDER BY chunk_id",
+    )?;
+    let mut rows = statement.query(params![kb_id, context_id])?;
+    let page = page.max(1);
+    let mut held = Vec::with_capacity(page);
+    while let Some(row) = rows.next()? {
+        held.push(IndexRow {
+            chunk_id: row.get(0)?,
+            meta_data: row.get(1)?,
+            pieces: row.get(2)?,
+        });
+        if held.len() == page {
+            if !visit(&held) {
+                return Ok(());
+            }
+            held.clear();
+        }
+    }
+    if !held.is_empty() {
+        visit(&held);
+    }
+    Ok(())
 }
 
 pub(super) fn patch_chunks(

@@ -55,6 +55,14 @@ pub struct Chunk {
     pub pieces: Vec<u8>,
 }
 
+/// What the resident index keeps of a chunk: its id, metadata and encrypted index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexRow {
+    pub chunk_id: i64,
+    pub meta_data: String,
+    pub pieces: Vec<u8>,
+}
+
 /// A chunk to insert: everything but its id, which the store gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewChunk {
@@ -111,6 +119,16 @@ pub trait Store: Send + Sync {
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>>;
     /// Every chunk of a knowledge base under one context, in id order.
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>>;
+    /// The index rows of a knowledge base under one context, in id order, handed to `visit` at
+    /// most `page` at a time (so that building an index never holds the whole table twice). An
+    /// error from `visit` stops the read and is returned.
+    fn index_rows(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        page: usize,
+        visit: &mut dyn FnMut(&[IndexRow]) -> Result<()>,
+    ) -> Result<()>;
     /// Deletes chunks; returns how many were there.
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize>;
     /// Applies patches in one transaction; returns the ids that were there (the others are

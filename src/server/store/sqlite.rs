@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::chunk_rows;
 use super::schema::MIGRATIONS;
-use super::{ApiKey, Chunk, ChunkPatch, KnowledgeBase, NewChunk, Org, Store};
+use super::{ApiKey, Chunk, ChunkPatch, IndexRow, KnowledgeBase, NewChunk, Org, Store};
 use crate::error::{Error, Result};
 
 /// The store's file name inside the data folder.
@@ -366,6 +366,22 @@ impl Store for SqliteStore {
     }
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>> {
         self.with(|c| chunk_rows::chunks_of(c, kb_id, context_id))
+    }
+    fn index_rows(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        page: usize,
+        visit: &mut dyn FnMut(&[IndexRow]) -> Result<()>,
+    ) -> Result<()> {
+        // The visitor's own error is kept apart from the store's, and stops the read.
+        let mut stopped = None;
+        self.with(|c| {
+            chunk_rows::index_rows(c, kb_id, context_id, page, &mut |rows| {
+                visit(rows).map_err(|e| stopped = Some(e)).is_ok()
+            })
+        })?;
+        stopped.map_or(Ok(()), Err)
     }
     fn patch_chunks(
         &self,
