@@ -5,16 +5,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use num_bigint::BigUint;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::chunks::{check_pieces, decode_pieces};
+use super::hamming_answer as answer;
 use super::{api_key, blocking, kb_access, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
@@ -48,7 +47,7 @@ pub async fn compute(
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json") && !accept.contains("msgpack"));
-    blocking(move || {
+    let (responses, chunk_ids, width) = blocking(move || {
         let key = api_key(&state, &headers, &org)?;
         kb_access(&state, &key, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
@@ -127,25 +126,26 @@ pub async fn compute(
         };
         let responses = resident.index.aggregate_batch(&query, &selection)?;
         state.metrics.aggregated(positions.len());
-        let chunk_ids = positions.iter().map(|&p| resident.chunk_ids[p]);
-        let width = resident.shape.chunk_bytes;
-        let (content_type, body) = if json_only {
-            (
-                "application/json",
-                json_answer(&responses, chunk_ids, width)?,
-            )
-        } else {
-            (
-                "application/x-msgpack",
-                msgpack_answer(&responses, chunk_ids, width)?,
-            )
-        };
-        Response::builder()
-            .header(CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .map_err(|e| ApiError::bad_request(e.to_string()))
+        let chunk_ids: Vec<i64> = positions.iter().map(|&p| resident.chunk_ids[p]).collect();
+        Ok((responses, chunk_ids, resident.shape.chunk_bytes))
     })
-    .await
+    .await?;
+    // The index is free again: the answer is written from the responses, a block at a time.
+    let (content_type, body) = if json_only {
+        (
+            "application/json",
+            answer::json(responses, chunk_ids, width),
+        )
+    } else {
+        (
+            "application/x-msgpack",
+            answer::msgpack(responses, chunk_ids, width),
+        )
+    };
+    Response::builder()
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// The positions in the index of the records that pass the filter and the range.
@@ -154,51 +154,4 @@ fn selected(resident: &Resident, filter: Option<&Filter>, range: Option<(i64, i6
         .filter(|&i| range.is_none_or(|(low, high)| (low..=high).contains(&resident.chunk_ids[i])))
         .filter(|&i| filter.is_none_or(|f| f.matches(&resident.meta[i])))
         .collect()
-}
-
-/// `[[pieces as bin], chunk_id]` per record, each piece written straight from the responses.
-fn msgpack_answer(
-    responses: &CiphertextBatch,
-    chunk_ids: impl ExactSizeIterator<Item = i64>,
-    width: usize,
-) -> ApiResult<Vec<u8>> {
-    let pieces = responses.chunks_per_record();
-    let mut out = Vec::with_capacity(responses.records() * (pieces * (width + 5) + 12) + 5);
-    let failed = |e: rmp::encode::ValueWriteError| ApiError::bad_request(e.to_string());
-    rmp::encode::write_array_len(&mut out, chunk_ids.len() as u32).map_err(failed)?;
-    for (record, chunk_id) in chunk_ids.enumerate() {
-        rmp::encode::write_array_len(&mut out, 2).map_err(failed)?;
-        rmp::encode::write_array_len(&mut out, pieces as u32).map_err(failed)?;
-        for piece in 0..pieces {
-            rmp::encode::write_bin_len(&mut out, width as u32).map_err(failed)?;
-            responses.write_item_le_bytes(record * pieces + piece, width, &mut out)?;
-        }
-        rmp::encode::write_sint(&mut out, chunk_id).map_err(failed)?;
-    }
-    Ok(out)
-}
-
-/// `[[pieces as integers], chunk_id]` per record.
-fn json_answer(
-    responses: &CiphertextBatch,
-    chunk_ids: impl Iterator<Item = i64>,
-    width: usize,
-) -> ApiResult<Vec<u8>> {
-    let pieces = responses.chunks_per_record();
-    let mut out = String::from("[");
-    let mut bytes = Vec::with_capacity(pieces * width);
-    for (record, chunk_id) in chunk_ids.enumerate() {
-        if record > 0 {
-            out.push(',');
-        }
-        bytes.clear();
-        responses.write_record_le_bytes(record, width, &mut bytes)?;
-        let integers: Vec<String> = bytes
-            .chunks(width.max(1))
-            .map(|p| BigUint::from_bytes_le(p).to_string())
-            .collect();
-        out.push_str(&format!("[[{}],{chunk_id}]", integers.join(",")));
-    }
-    out.push(']');
-    Ok(out.into_bytes())
 }

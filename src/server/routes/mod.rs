@@ -6,6 +6,7 @@ mod chunk_edits;
 mod chunks;
 mod contexts;
 mod hamming;
+mod hamming_answer;
 mod inference;
 mod meta;
 
