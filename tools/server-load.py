@@ -51,6 +51,11 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--embed-len", type=int, default=512)
+    parser.add_argument("--clients", default="1,4,16",
+                        help="concurrent clients to measure, comma-separated (each 1 M-record "
+                             "answer is 512 MiB in the server and in the client)")
+    parser.add_argument("--bench-batch", type=int, default=None,
+                        help="records of the in-process aggregation (default: RECORDS)")
     parser.add_argument("--binary", default=os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")) + "/release/paillier-gpu")
     args = parser.parse_args()
 
@@ -114,7 +119,7 @@ def main():
         report["index_host_bytes"] = index_bytes
         report["index_over_ciphertexts"] = round(index_bytes / ciphertext_bytes, 3)
 
-        for clients in (1, 4, 16):
+        for clients in [int(c) for c in args.clients.split(",")]:
             latencies = []
             stop = time.perf_counter() + args.seconds
             lock = threading.Lock()
@@ -145,14 +150,15 @@ def main():
         server.wait(timeout=60)
 
     bench = subprocess.run([args.binary, "bench", "--device", args.device, "--key-len", "1024",
-                            "--embed-len", str(args.embed_len), "--batch", str(args.records), "--repeat", "3",
+                            "--embed-len", str(args.embed_len), "--batch", str(args.bench_batch or args.records), "--repeat", "3",
                             "--no-numbers", "--json", os.path.join(data, "bench.json")],
                            capture_output=True, text=True, check=True)
     measured = json.loads(Path(data, "bench.json").read_text())["measurements"]
     aggregate = next(m for m in measured if m["operation"] == "aggregate")
     report["in_process_records_per_s"] = round(aggregate["per_second"])
-    report["clients_16_over_in_process"] = round(
-        report["clients_16"]["records_per_s"] / report["in_process_records_per_s"], 3)
+    for clients in [int(c) for c in args.clients.split(",")]:
+        report[f"clients_{clients}_over_in_process"] = round(
+            report[f"clients_{clients}"]["records_per_s"] / report["in_process_records_per_s"], 3)
     print(json.dumps(report, indent=2))
 
 
