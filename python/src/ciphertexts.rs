@@ -176,6 +176,27 @@ impl Ciphertexts {
         Ok(rows)
     }
 
+    /// The SDK's in-memory form: one list per vector of Python ints, one per piece (what the
+    /// SDK's `encrypt_vec_batch` returns).
+    fn to_ints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let width = self.shape.chunk_bytes;
+        let chunks = self.batch.chunks_per_record();
+        let mut bytes = Vec::with_capacity(chunks * width);
+        let rows = PyList::empty(py);
+        for record in 0..self.batch.records() {
+            bytes.clear();
+            self.batch
+                .write_record_le_bytes(record, width, &mut bytes)
+                .py_err()?;
+            let row = PyList::empty(py);
+            for piece in bytes.chunks(width) {
+                row.append(crate::numbers::py_int_le(py, piece)?)?;
+            }
+            rows.append(row)?;
+        }
+        Ok(rows)
+    }
+
     /// Reads the SDK's form under `context`'s key (an `ExecutionContext` or a
     /// `PublicContext`): a list of vectors, each a list of base64 chunks (a flat list of strings
     /// is one vector, as the SDK writes a query).

@@ -370,6 +370,17 @@ impl PyExecutionContext {
         )
     }
 
+    /// The XTrace SDK's view of this context: the members its `DataLoader`, `Retriever` and
+    /// `XTraceIntegration` use of the SDK's own `ExecutionContext` (`id`, `embed_len()`,
+    /// `homomorphic.encrypt_vec_one/encrypt_vec_batch/decode_hamming_client_batch` with ints,
+    /// `aes.encrypt/decrypt`, `save_to_remote`), computed here on this context's device. Hand
+    /// it to the SDK where it takes an execution context: `Retriever(ctx.sdk(), xtrace)`.
+    fn sdk<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("paillier_gpu._sdk")?
+            .call_method1("SdkExecutionContext", (slf,))
+    }
+
     /// Encrypts one binary vector (a 1-D array or list of 0/1).
     fn encrypt_vec_one(&self, py: Python<'_>, vector: &Bound<'_, PyAny>) -> PyResult<Ciphertexts> {
         let bits = bit_rows(vector, self.inner.embed_len(), false)?;

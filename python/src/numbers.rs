@@ -18,11 +18,13 @@ use crate::packed_array::PyPackedArray;
 
 /// A Python int from a big integer.
 pub fn py_int<'py>(py: Python<'py>, value: &BigUint) -> PyResult<Bound<'py, PyAny>> {
-    let bytes = value.to_bytes_le();
-    py.get_type::<pyo3::types::PyInt>().call_method1(
-        "from_bytes",
-        (pyo3::types::PyBytes::new(py, &bytes), "little"),
-    )
+    py_int_le(py, &value.to_bytes_le())
+}
+
+/// A Python int from little-endian bytes.
+pub fn py_int_le<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    py.get_type::<pyo3::types::PyInt>()
+        .call_method1("from_bytes", (pyo3::types::PyBytes::new(py, bytes), "little"))
 }
 
 /// A big integer from a Python int (non-negative).

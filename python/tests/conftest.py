@@ -1,6 +1,7 @@
 """Shared fixtures: the SDK's reference files, small contexts, the CLI binary, a Ray cluster."""
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -72,6 +73,39 @@ def cli():
                         f"`cargo build --release --bin paillier-gpu` did not make it: {last[0]}",
                         pytrace=False)
     return binary
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(cli, tmp_path_factory):
+    """`paillier-gpu serve` on 127.0.0.1 with a fresh store and one organisation, for a module:
+    {"url", "org", "admin"}."""
+    data = tmp_path_factory.mktemp("server")
+    init = subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "acme"],
+                          capture_output=True, text=True, check=True)
+    org = json.loads(init.stdout)
+    port = free_port()
+    process = subprocess.Popen(
+        [cli, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--device", "cpu"],
+        stderr=subprocess.PIPE, text=True)
+    line = process.stderr.readline()
+    assert "serving on" in line, line
+    yield {"url": f"http://127.0.0.1:{port}", "org": org["org_id"], "admin": org["admin_key"]}
+    process.terminate()
+    assert process.wait(timeout=30) == 0
+
+
+def integration(server, api_key="unused", admin_key=None):
+    """The SDK's own client, pointed at `server`."""
+    from xtrace_sdk.integrations.xtrace import XTraceIntegration
+
+    return XTraceIntegration(server["org"], api_key=api_key, admin_key=admin_key,
+                             api_url=server["url"], admin_api_url=server["url"] + "/api")
 
 
 @pytest.fixture(scope="session")

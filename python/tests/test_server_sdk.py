@@ -5,7 +5,6 @@ answered with a 4xx and a JSON message while the server keeps serving."""
 
 import asyncio
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -13,42 +12,15 @@ import urllib.request
 
 import numpy as np
 import pytest
-from xtrace_sdk.integrations.xtrace import XTraceIntegration
 from xtrace_sdk.x_vec.data_loaders.loader import DataLoader
 from xtrace_sdk.x_vec.inference.embedding import Embedding
 from xtrace_sdk.x_vec.retrievers.retriever import Retriever
 from xtrace_sdk.x_vec.utils.execution_context import ExecutionContext as SdkContext
 
+from conftest import free_port, integration
+
 EMBED = 64
 RECORDS = 20
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(cli, tmp_path_factory):
-    data = tmp_path_factory.mktemp("server")
-    init = subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "acme"],
-                          capture_output=True, text=True, check=True)
-    org = json.loads(init.stdout)
-    port = free_port()
-    process = subprocess.Popen(
-        [cli, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--device", "cpu"],
-        stderr=subprocess.PIPE, text=True)
-    line = process.stderr.readline()
-    assert "serving on" in line, line
-    yield {"url": f"http://127.0.0.1:{port}", "org": org["org_id"], "admin": org["admin_key"]}
-    process.terminate()
-    assert process.wait(timeout=30) == 0
-
-
-def integration(server, api_key="unused", admin_key=None):
-    return XTraceIntegration(server["org"], api_key=api_key, admin_key=admin_key,
-                             api_url=server["url"], admin_api_url=server["url"] + "/api")
 
 
 def raw(server, method, path, body, api_key):
