@@ -23,8 +23,10 @@ pub fn py_int<'py>(py: Python<'py>, value: &BigUint) -> PyResult<Bound<'py, PyAn
 
 /// A Python int from little-endian bytes.
 pub fn py_int_le<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    py.get_type::<pyo3::types::PyInt>()
-        .call_method1("from_bytes", (pyo3::types::PyBytes::new(py, bytes), "little"))
+    py.get_type::<pyo3::types::PyInt>().call_method1(
+        "from_bytes",
+        (pyo3::types::PyBytes::new(py, bytes), "little"),
+    )
 }
 
 /// A big integer from a Python int (non-negative).

@@ -6,6 +6,23 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
+/// The Hamming distance of two bit vectors.
+pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
+}
+
+/// `count` random bit vectors of `embed` dimensions from `seed`.
+pub fn vectors(count: usize, seed: u64, embed: usize) -> Vec<Vec<u8>> {
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            (0..embed)
+                .map(|_| rand::Rng::gen_range(&mut rng, 0..2u8))
+                .collect()
+        })
+        .collect()
+}
+
 /// A running server, its organisation and admin key.
 pub struct Server {
     pub url: String,

@@ -94,16 +94,36 @@ pub enum RemoteCommand {
     Search(SearchArgs),
 }
 
+/// A knowledge base on the service, and the context its vectors are encrypted under.
 #[derive(Args, Debug)]
-pub struct UploadArgs {
+pub struct KnowledgeBaseArgs {
     #[command(flatten)]
     service: ServiceArgs,
     /// The knowledge base id.
     #[arg(long, value_name = "KB")]
     kb: String,
-    /// The context file.
+    /// The context file (its passphrase in PAILLIER_GPU_PASSPHRASE or --passphrase-file).
     #[arg(long, value_name = "CTX")]
     context: PathBuf,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+impl KnowledgeBaseArgs {
+    /// The client and the opened context.
+    fn open(&self, passphrase_file: Option<&Path>) -> Result<(Client, ExecutionContext)> {
+        let client = self.service.client()?;
+        let passphrase = passphrase(passphrase_file)?;
+        let context = ExecutionContext::load_with_passphrase(&self.context, &passphrase)?
+            .with_device(self.device.device());
+        Ok((client, context))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    target: KnowledgeBaseArgs,
     /// Binary vectors (JSON Lines or .npy).
     #[arg(long, value_name = "FILE")]
     vectors: PathBuf,
@@ -111,20 +131,12 @@ pub struct UploadArgs {
     /// The content is AES-GCM-encrypted under the context's data key before it is sent.
     #[arg(long, value_name = "FILE")]
     documents: Option<PathBuf>,
-    #[command(flatten)]
-    device: DeviceArg,
 }
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
     #[command(flatten)]
-    service: ServiceArgs,
-    /// The knowledge base id.
-    #[arg(long, value_name = "KB")]
-    kb: String,
-    /// The context file.
-    #[arg(long, value_name = "CTX")]
-    context: PathBuf,
+    target: KnowledgeBaseArgs,
     /// Query vectors (JSON Lines or .npy); each is one search.
     #[arg(long, value_name = "FILE")]
     query: PathBuf,
@@ -138,8 +150,6 @@ pub struct SearchArgs {
     /// Only chunk ids from FIRST to LAST (both included) are aggregated.
     #[arg(long, num_args = 2, value_names = ["FIRST", "LAST"])]
     range: Option<Vec<i64>>,
-    #[command(flatten)]
-    device: DeviceArg,
 }
 
 pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -180,18 +190,8 @@ pub(super) fn run(command: RemoteCommand, passphrase_file: Option<&Path>) -> Res
     }
 }
 
-fn open_context(
-    path: &Path,
-    passphrase_file: Option<&Path>,
-    device: &DeviceArg,
-) -> Result<ExecutionContext> {
-    let passphrase = passphrase(passphrase_file)?;
-    Ok(ExecutionContext::load_with_passphrase(path, &passphrase)?.with_device(device.device()))
-}
-
 fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
-    let client = args.service.client()?;
-    let ctx = open_context(&args.context, passphrase_file, &args.device)?;
+    let (client, ctx) = args.target.open(passphrase_file)?;
     let mut vectors = VectorReader::open(&args.vectors, ctx.embed_len())?;
     let mut documents = match &args.documents {
         Some(path) => Some(DocumentReader::open(path)?),
@@ -209,7 +209,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
         };
         let encrypted = ctx.encrypt_batch(&batch)?;
         let ids = client
-            .upload(&args.kb, &ctx, &encrypted, &docs)
+            .upload(&args.target.kb, &ctx, &encrypted, &docs)
             .map_err(|e| {
                 if uploaded == 0 {
                     e
@@ -232,7 +232,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
     wrote(&format!(
         "{} into knowledge base {}",
         counted(uploaded, "chunk", "chunks"),
-        args.kb
+        args.target.kb
     ));
     Ok(())
 }
@@ -250,11 +250,17 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
             "--range FIRST LAST needs FIRST ≤ LAST".into(),
         ));
     }
-    let client = args.service.client()?;
-    let ctx = open_context(&args.context, passphrase_file, &args.device)?;
+    let (client, ctx) = args.target.open(passphrase_file)?;
     let queries = paillier_gpu::formats::vectors::read_vectors(&args.query, ctx.embed_len())?;
     for (n, query) in queries.iter().enumerate() {
-        let found = client.search(&args.kb, &ctx, query, filter.as_ref(), range, args.top_k)?;
+        let found = client.search(
+            &args.target.kb,
+            &ctx,
+            query,
+            filter.as_ref(),
+            range,
+            args.top_k,
+        )?;
         let results: Vec<Value> = found
             .iter()
             .map(|(chunk_id, distance)| json!({ "chunk_id": chunk_id, "distance": distance }))
