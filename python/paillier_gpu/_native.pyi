@@ -4,6 +4,8 @@ from os import PathLike
 from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+import paillier_gpu._sdk
 import numpy.typing as npt
 
 __version__: str
@@ -49,6 +51,8 @@ class Ciphertexts:
         """Ciphertexts per vector."""
     def to_b64(self) -> List[List[str]]:
         """The SDK's form: per vector, a list of base64 little-endian chunks."""
+    def to_ints(self) -> List[List[int]]:
+        """The SDK's in-memory form: per vector, a list of ints (one per chunk)."""
     @staticmethod
     def from_b64(context: _Context, rows: Union[Sequence[Sequence[str]], Sequence[str]]) -> "Ciphertexts":
         """Reads the SDK's form (a flat list of strings is one vector)."""
@@ -150,6 +154,8 @@ class ExecutionContext:
         """The public part, for a search backend or an encryption worker."""
     def paillier_keys(self) -> Tuple["PaillierPublicKey", "PaillierPrivateKey"]:
         """This (classic) context's key pair as number keys, on its device."""
+    def sdk(self) -> "paillier_gpu._sdk.SdkExecutionContext":
+        """The XTrace SDK's view of this context, for its DataLoader and Retriever."""
     def encrypt_vec_one(self, vector: npt.ArrayLike) -> Ciphertexts:
         """Encrypts one binary vector."""
     def encrypt_vec_batch(self, vectors: _Vectors) -> Ciphertexts:
