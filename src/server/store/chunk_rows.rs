@@ -35,8 +35,9 @@ pub(super) fn insert_chunks(
     }
     let next = first + chunks.len() as i64;
     t.execute(
-        "UPDATE kbs SET next_chunk_id = ?1, updated_at = ?2 WHERE id = ?3",
-        params![next, now(), kb_id],
+        "UPDATE kbs SET next_chunk_id = ?1, chunk_count = chunk_count + ?2, updated_at = ?3 \
+         WHERE id = ?4",
+        params![next, chunks.len() as i64, now(), kb_id],
     )?;
     t.commit()?;
     Ok((first..next).collect())
@@ -170,8 +171,8 @@ pub(super) fn delete_chunks(
         }
     }
     t.execute(
-        "UPDATE kbs SET updated_at = ?1 WHERE id = ?2",
-        params![now(), kb_id],
+        "UPDATE kbs SET chunk_count = chunk_count - ?1, updated_at = ?2 WHERE id = ?3",
+        params![deleted as i64, now(), kb_id],
     )?;
     t.commit().map(|()| deleted)
 }

@@ -5,6 +5,8 @@
 mod chunk_rows;
 mod schema;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use sqlite::now as sqlite_now;
 pub use sqlite::SqliteStore;

@@ -2,7 +2,8 @@
 //! to date in one transaction, and one written by a newer version than this is refused.
 
 /// Each migration's statements, in order; `PRAGMA user_version` counts those applied.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -62,4 +63,11 @@ CREATE TABLE chunks (
     PRIMARY KEY (kb_id, chunk_id)
 );
 CREATE INDEX chunks_by_context ON chunks (kb_id, context_id, chunk_id);
-"#];
+"#,
+    // Each knowledge base's chunk count, kept by the writes, so that looking one up (every request
+    // does) does not count its chunks.
+    r#"
+ALTER TABLE kbs ADD COLUMN chunk_count INTEGER NOT NULL DEFAULT 0;
+UPDATE kbs SET chunk_count = (SELECT COUNT(*) FROM chunks WHERE chunks.kb_id = kbs.id);
+"#,
+];

@@ -90,8 +90,7 @@ fn kb_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeBase> {
     })
 }
 
-const KB_COLUMNS: &str = "id, org_id, name, description, \
-    (SELECT COUNT(*) FROM chunks WHERE chunks.kb_id = kbs.id), created_at, updated_at";
+const KB_COLUMNS: &str = "id, org_id, name, description, chunk_count, created_at, updated_at";
 
 fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
     Ok(ApiKey {
