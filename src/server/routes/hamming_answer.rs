@@ -71,10 +71,12 @@ pub fn json(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Bo
 }
 
 /// One ciphertext as `width` little-endian bytes. Every response is below n², which fits the
-/// context's width, so the writer cannot refuse it; zeros stand in should it ever.
+/// context's width, so the writer cannot refuse it; should it ever, the piece is zero, which
+/// the owner's decoding refuses (0 is no ciphertext), and the server says so in its log.
 fn put_piece(responses: &CiphertextBatch, item: usize, width: usize, out: &mut Vec<u8>) {
     let start = out.len();
-    if responses.write_item_le_bytes(item, width, out).is_err() {
+    if let Err(e) = responses.write_item_le_bytes(item, width, out) {
+        log::error!("compute_hamming: response {item} sent as 0: {e}");
         out.truncate(start);
         out.resize(start + width, 0);
     }
