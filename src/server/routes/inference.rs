@@ -115,9 +115,12 @@ fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Va
             model.outputs()
         )));
     }
-    let result = model
-        .infer(backend.as_ref(), &input)
-        .map_err(|e| ApiError::bad_request(format!("inference: {e}")))?;
+    let result = model.infer(backend.as_ref(), &input).map_err(|e| {
+        // A device failure stays the server's (5xx); the rest is about what was sent.
+        let mut error = ApiError::from(e);
+        error.message = format!("inference: {}", error.message);
+        error
+    })?;
     let elapsed = started.elapsed();
     let bytes = encode_encrypted_numbers(&result)?;
     Ok(Json(json!({
