@@ -21,10 +21,8 @@ use crate::formats::numbers::{
     decode_encrypted_numbers, encode_encrypted_numbers, read_json_numbers,
 };
 use crate::numbers::{EncryptedArray, WeightRows};
-use crate::server::auth::key_hash;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
-use crate::server::store::ApiKey;
 
 /// The most plain numbers one request encrypts.
 pub const MAX_PLAIN_INPUTS: usize = 1 << 16;
@@ -49,7 +47,7 @@ pub async fn infer(
     JsonBody(body): JsonBody<InferenceBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let key = any_org_key(&state, &headers)?;
+        let key = super::any_api_key(&state, &headers)?;
         run(&state, &key.org_id, body)
     })
     .await
@@ -67,19 +65,6 @@ pub async fn infer_in_org(
         run(&state, &key.org_id, body)
     })
     .await
-}
-
-/// The caller's API key, whichever organisation it belongs to.
-fn any_org_key(state: &AppState, headers: &HeaderMap) -> ApiResult<ApiKey> {
-    let org = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|secret| state.store.api_key(&key_hash(secret)))
-        .transpose()?
-        .flatten()
-        .map(|key| key.org_id)
-        .unwrap_or_default();
-    super::api_key(state, headers, &org)
 }
 
 fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Value>> {

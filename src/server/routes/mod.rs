@@ -178,6 +178,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// The API key of a data-plane request, which must belong to `org_id` (another organisation's
 /// id answers 404, as one that does not exist).
 pub fn api_key(state: &AppState, headers: &HeaderMap, org_id: &str) -> ApiResult<ApiKey> {
+    let key = any_api_key(state, headers)?;
+    if key.org_id != org_id {
+        return Err(ApiError::not_found(format!("no organisation {org_id}")));
+    }
+    Ok(key)
+}
+
+/// The API key of a data-plane request, known and not revoked, whichever its organisation.
+pub fn any_api_key(state: &AppState, headers: &HeaderMap) -> ApiResult<ApiKey> {
     let secret = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -188,9 +197,6 @@ pub fn api_key(state: &AppState, headers: &HeaderMap, org_id: &str) -> ApiResult
         .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
     if key.revoked {
         return Err(ApiError::unauthorized("this API key was revoked"));
-    }
-    if key.org_id != org_id {
-        return Err(ApiError::not_found(format!("no organisation {org_id}")));
     }
     Ok(key)
 }
