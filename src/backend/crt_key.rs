@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Exponents, LimbBatch, Secrecy};
-use crate::bigint::{Montgomery, MontgomeryModulus, TwoDigit};
+use crate::bigint::{Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit};
 use crate::error::{Error, Result};
 
 /// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
@@ -40,6 +40,10 @@ pub struct CrtKey {
     pub(crate) p_digits: Option<TwoDigit>,
     /// The same modulo q².
     pub(crate) q_digits: Option<TwoDigit>,
+    /// Eight exponentiations modulo p² at once, where the CPU has AVX-512 IFMA (batches).
+    p_lanes: Option<MultiBuffer>,
+    /// The same modulo q².
+    q_lanes: Option<MultiBuffer>,
 }
 
 impl fmt::Debug for CrtKey {
@@ -118,11 +122,20 @@ impl CrtKey {
             .ok_or_else(|| Error::InvalidParameter("p and q are not coprime".into()))?;
         let p_squared = MontgomeryModulus::new(&(p * p))?;
         let q_squared = MontgomeryModulus::new(&(q * q))?;
+        let lanes = |prime: &num_bigint::BigUint, square: &MontgomeryModulus| {
+            MultiBuffer::new(
+                &crate::bigint::WipedBigUint(prime * prime),
+                square.len(),
+                square.m0_inv(),
+            )
+        };
         let digits = |square: &MontgomeryModulus, prime: &MontgomeryModulus| match square.ifma() {
             Some(_) => None,
             None => TwoDigit::new(square, prime),
         };
         Ok(Self {
+            p_lanes: lanes(p, &p_squared),
+            q_lanes: lanes(q, &q_squared),
             p_digits: digits(&p_squared, &p_mod),
             q_digits: digits(&q_squared, &q_mod),
             p_squared,
@@ -181,6 +194,28 @@ impl CrtKey {
         let (px, py) = square.pow_secret_pair(square, (&bx, e), (&by, e), bits);
         out_x.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&px)));
         out_y.copy_from_slice(&zeroize::Zeroizing::new(square.from_montgomery(&py)));
+    }
+
+    /// [`pow_secret_mod_square`](Self::pow_secret_mod_square) for the up to eight items of
+    /// `bases` (flat, p²'s width each) into `out`, all at once on the multi-buffer engine.
+    /// Returns false, computing nothing, where the CPU has no such engine.
+    pub(crate) fn pow_secret_mod_square_lanes(
+        &self,
+        prime_q: bool,
+        bases: &[u64],
+        out: &mut [u64],
+    ) -> bool {
+        let (lanes, exponent) = if prime_q {
+            (&self.q_lanes, &self.exponent_q)
+        } else {
+            (&self.p_lanes, &self.exponent_p)
+        };
+        let Some(lanes) = lanes else {
+            return false;
+        };
+        let e = exponent.values.item(0);
+        lanes.pow_secret(bases, &[e; crate::bigint::LANES], exponent.bits, out);
+        true
     }
 
     /// The plaintext from the two exponentiation results (the CPU reference recombination).

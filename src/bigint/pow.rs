@@ -231,7 +231,7 @@ pub(super) fn bit(limbs: &[u64], i: usize) -> bool {
 
 /// `width` bits of `limbs` starting at bit `start`, ignoring bits at or above `limit`.
 /// Reads the same limbs whatever their values.
-fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize {
+pub(super) fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize {
     let mut value = 0usize;
     for j in 0..width {
         let i = start + j;
