@@ -34,14 +34,15 @@ use std::time::Instant;
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::bigint::memcheck::{mark_public, mark_secret};
 use paillier_gpu::hazmat::bigint::{
-    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, TwoDigit,
+    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit, LANES,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// What `probe_target` runs, for the usage messages.
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
-     fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public";
+     fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
+     pow_secret_lanes";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -89,6 +90,8 @@ struct Setup {
     /// Arithmetic modulo N² on two digits (the owner's decryption), and a base modulo N².
     digits: TwoDigit,
     square_base: Montgomery,
+    /// The multi-buffer engine modulo `m`, where the CPU has AVX-512 IFMA.
+    lanes: Option<MultiBuffer>,
 }
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
@@ -97,6 +100,18 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
     let m = &setup.m;
     match operation {
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
+        // Eight exponentiations in the lanes (batched decryption): eight bases, one secret
+        // exponent; the first lane's power comes back.
+        "pow_secret_lanes" => {
+            let Some(lanes) = &setup.lanes else {
+                return m.pow_secret(base, e, EXPONENT_BITS);
+            };
+            let plain = m.from_montgomery(base);
+            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
+            let mut out = vec![0u64; bases.len()];
+            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
+            m.to_montgomery(&out[..m.len()])
+        }
         // Two exponentiations in lockstep (decryption and decoding run them in pairs): the
         // second is another base under the same secret exponent.
         "pow_secret_pair" => {
@@ -161,7 +176,9 @@ fn setup(engine: Engine) -> Setup {
     if !public_root_table.run_on_public_root(&square) {
         public_root_table.run_on_root(&square, &root);
     }
+    let lanes = MultiBuffer::new(&m.modulus(), m.len(), m.m0_inv());
     Setup {
+        lanes,
         public_root_table,
         digits,
         square_base,
@@ -292,6 +309,7 @@ fn dudect(args: &[String]) {
     for operation in [
         "pow_secret",
         "pow_secret_pair",
+        "pow_secret_lanes",
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",

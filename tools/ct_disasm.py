@@ -44,6 +44,9 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::two_digit::ifma::add_low_digit", set(), "IFMA two digits: joining the digits", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm_pair", set(), "IFMA products in pairs", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::mul", set(), "multi-buffer product, eight lanes", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::square", set(), "multi-buffer squaring, eight lanes", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::select", set(), "multi-buffer table scan, a digit per lane", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
 

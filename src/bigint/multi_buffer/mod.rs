@@ -30,7 +30,7 @@ const ROWS: usize = 1;
 mod tests;
 
 /// Items per group: the 64-bit lanes of one AVX-512 register.
-pub(crate) const LANES: usize = 8;
+pub const LANES: usize = 8;
 
 /// Most 52-bit limbs per value: moduli up to 8318 bits (n² at key_len 4096).
 const MAX_LIMBS: usize = 160;
@@ -41,8 +41,26 @@ const WINDOW: usize = 4;
 
 /// The radix-2^52 constants of one odd modulus, for eight lanes at once. Wiped on drop (the
 /// modulus may be p² or q²).
+///
+/// ```
+/// use num_bigint::BigUint;
+/// use paillier_gpu::hazmat::bigint::{MontgomeryModulus, MultiBuffer};
+///
+/// let m = (BigUint::from(1u32) << 2047u32) + 1u32 + (BigUint::from(12345u32) << 1000u32);
+/// let modulus = MontgomeryModulus::new(&m).unwrap();
+/// // `None` on a CPU without AVX-512 IFMA.
+/// if let Some(lanes) = MultiBuffer::new(&m, modulus.len(), modulus.m0_inv()) {
+///     let bases: Vec<u64> = (1..=3u64)
+///         .flat_map(|b| modulus.limbs_of(&BigUint::from(b)).unwrap())
+///         .collect();
+///     let mut out = vec![0u64; bases.len()];
+///     lanes.pow_secret(&bases, &[&[1000u64][..]; 3], 10, &mut out);
+///     let third = modulus.biguint_of(&out[2 * modulus.len()..]);
+///     assert_eq!(third, BigUint::from(3u32).modpow(&BigUint::from(1000u32), &m));
+/// }
+/// ```
 #[derive(Clone)]
-pub(crate) struct MultiBuffer {
+pub struct MultiBuffer {
     /// The modulus's 52-bit limbs, once (the kernels broadcast them).
     modulus: Vec<u64>,
     /// `-m⁻¹ mod 2^52`.
@@ -76,7 +94,7 @@ impl MultiBuffer {
     /// The engine for odd `m` whose normal form has `limbs64` limbs and `m0_inv = -m⁻¹ mod
     /// 2^64`, or `None` where the CPU lacks AVX-512 IFMA (or it is ruled out by
     /// [`set_engine_preference`](super::set_engine_preference)) or `m` is too wide.
-    pub(crate) fn new(m: &BigUint, limbs64: usize, m0_inv: u64) -> Option<Self> {
+    pub fn new(m: &BigUint, limbs64: usize, m0_inv: u64) -> Option<Self> {
         if !Ifma52::available() {
             return None;
         }
@@ -113,9 +131,13 @@ impl MultiBuffer {
     /// `bases[i]^exponents[i] mod m` for the `k ≤ 8` items of `bases` (`k·limbs64` limbs, normal
     /// form, each below m) into `out` (as long), for SECRET exponents of at most
     /// `exponent_bits` bits: fixed 4-bit windows, each lane's table entry chosen by a full scan
-    /// ([`kernels::select`]). Lanes past `k` compute one to the first exponent's power. The
-    /// instructions and addresses depend on nothing but `k`, the width and `exponent_bits`.
-    pub(crate) fn pow_secret(
+    /// (a vector compare and masked moves over every entry). Lanes past `k` compute one to the
+    /// first exponent's power. The instructions and addresses depend on nothing but `k`, the
+    /// width and `exponent_bits`.
+    ///
+    /// # Panics
+    /// Where `bases` holds no item or more than eight, or `exponents` or `out` fewer.
+    pub fn pow_secret(
         &self,
         bases: &[u64],
         exponents: &[&[u64]],
