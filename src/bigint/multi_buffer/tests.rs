@@ -180,7 +180,7 @@ fn kernel_timing() {
     if !crate::bigint::ifma::Ifma52::available() {
         return;
     }
-    for l in [20usize, 40, 80] {
+    for l in [24usize, 40, 80] {
         let m: Vec<u64> = (0..l)
             .map(|j| (j as u64 * 0x9e3779b97f4a7 + 1) & super::super::ifma::MASK52)
             .collect();
