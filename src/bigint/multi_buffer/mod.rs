@@ -20,8 +20,10 @@ use super::convert::limbs_from_biguint;
 use super::ifma::{from_radix52, reduce_once, to_radix52, Ifma52};
 use super::pow::window_bits;
 
+mod aligned;
 #[cfg(target_arch = "x86_64")]
 mod kernels;
+use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
 #[cfg(not(target_arch = "x86_64"))]
@@ -66,11 +68,11 @@ pub struct MultiBuffer {
     /// `-m⁻¹ mod 2^52`.
     k0: u64,
     /// `2^(104·L) mod m` in every lane: a product by it takes normal form into this engine's.
-    to_engine: Vec<u64>,
+    to_engine: Lanes,
     /// `2^(52·L) mod m` in every lane: one in this engine's form.
-    one: Vec<u64>,
+    one: Lanes,
     /// One, plain, in every lane: a product by it takes this engine's form back to normal form.
-    unit: Vec<u64>,
+    unit: Lanes,
     /// 64-bit limbs of a value in normal form.
     limbs64: usize,
 }
@@ -79,8 +81,6 @@ impl Drop for MultiBuffer {
     fn drop(&mut self) {
         self.modulus.zeroize();
         self.k0.zeroize();
-        self.to_engine.zeroize();
-        self.one.zeroize();
     }
 }
 
@@ -104,15 +104,21 @@ impl MultiBuffer {
             return None;
         }
         let radix = BigUint::one() << (52 * limbs);
-        let in_lanes = |x: &BigUint| -> Option<Vec<u64>> {
-            let mut wide = Zeroizing::new(limbs_from_biguint(x, limbs64).ok()?);
+        let in_lanes = |x: &BigUint| -> Option<Lanes> {
+            let wide = Zeroizing::new(limbs_from_biguint(x, limbs64).ok()?);
             let mut one_lane = Zeroizing::new(vec![0u64; limbs]);
             to_radix52(&wide, &mut one_lane);
-            wide.zeroize();
-            Some(one_lane.iter().flat_map(|&x| [x; LANES]).collect())
+            let mut lanes = Lanes::zeroed(limbs);
+            for (vector, &limb) in lanes.chunks_exact_mut(LANES).zip(one_lane.iter()) {
+                vector.fill(limb);
+            }
+            Some(lanes)
         };
         let mut modulus = vec![0u64; limbs];
-        to_radix52(&limbs_from_biguint(m, limbs64).ok()?, &mut modulus);
+        to_radix52(
+            &Zeroizing::new(limbs_from_biguint(m, limbs64).ok()?),
+            &mut modulus,
+        );
         Some(Self {
             modulus,
             k0: m0_inv & super::ifma::MASK52,
@@ -151,7 +157,7 @@ impl MultiBuffer {
         assert!(out.len() >= items * self.limbs64);
         let mut work = Workspace::new(l);
         // The bases, lane by lane, into this engine's form (`base·R` below 2m).
-        let mut plain = Zeroizing::new(self.unit.clone());
+        let mut plain = self.unit.clone();
         for (lane, base) in bases.chunks_exact(self.limbs64).enumerate() {
             let mut limbs = Zeroizing::new(vec![0u64; l]);
             to_radix52(base, &mut limbs);
@@ -159,7 +165,7 @@ impl MultiBuffer {
                 plain[LANES * j + lane] = limb;
             }
         }
-        let mut table = Zeroizing::new(vec![0u64; (1 << WINDOW) * vector_limbs]);
+        let mut table = Lanes::zeroed((1 << WINDOW) * l);
         table[..vector_limbs].copy_from_slice(&self.one);
         {
             let (_, rest) = table.split_at_mut(vector_limbs);
@@ -177,8 +183,8 @@ impl MultiBuffer {
             self.mul(previous, base, &mut work, &mut rest[..vector_limbs]);
         }
         let lane_exponent = |lane: usize| exponents[if lane < items { lane } else { 0 }];
-        let mut acc = Zeroizing::new(self.one.clone());
-        let mut tmp = Zeroizing::new(vec![0u64; vector_limbs]);
+        let mut acc = self.one.clone();
+        let mut tmp = Lanes::zeroed(l);
         let mut digits = Zeroizing::new([0u64; LANES]);
         for w in (0..exponent_bits.div_ceil(WINDOW)).rev() {
             for _ in 0..WINDOW {
@@ -241,13 +247,13 @@ impl MultiBuffer {
 
 /// The kernels' column accumulators, wiped when dropped.
 struct Workspace {
-    columns: Zeroizing<Vec<u64>>,
+    columns: Lanes,
 }
 
 impl Workspace {
     fn new(limbs: usize) -> Self {
         Self {
-            columns: Zeroizing::new(vec![0u64; 2 * LANES * limbs]),
+            columns: Lanes::zeroed(2 * limbs),
         }
     }
 }
