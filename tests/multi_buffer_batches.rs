@@ -1,6 +1,6 @@
 //! Decryption in groups of eight (the multi-buffer engine, where the CPU has AVX-512 IFMA) against
 //! the plaintexts, at every prime size from 256 to 2048 bits and with batches that fill their
-//! last group, leave up to five items over (the one-number engine's), or leave six or seven (a
+//! last group, leave up to four items over (the one-number engine's), or leave five to seven (a
 //! padded group).
 
 use num_bigint::{BigUint, RandBigInt};
@@ -29,7 +29,7 @@ fn ragged_batches_decrypt_at_every_prime_size() {
         let phi = (&p - 1u32) * (&q - 1u32);
         let pk = PublicKey::paillier(bits as usize, n.clone()).unwrap();
         let sk = SecretKey::paillier(&pk, phi.clone(), phi.modinv(&n).unwrap()).unwrap();
-        for size in [1usize, 2, 3, 6, 7, 8, 9, 13, 14, 16, 17, 31] {
+        for size in [1usize, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31] {
             let plaintexts: Vec<BigUint> = (0..size).map(|_| rng.gen_biguint_below(&n)).collect();
             let ciphertexts = pk.encrypt_batch(backend.as_ref(), &plaintexts).unwrap();
             let decrypted = sk.decrypt_batch(backend.as_ref(), &ciphertexts).unwrap();

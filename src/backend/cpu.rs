@@ -267,9 +267,9 @@ impl Backend for CpuBackend {
 }
 
 /// Fewest items of a group of eight that run on the multi-buffer engine: a group costs the same
-/// whatever it holds, and eight items there take about as long as six on the one-number engine
-/// (1.4× per item at p² of 2048 bits, BENCHMARKS.md).
-const MIN_LANE_ITEMS: usize = 6;
+/// whatever it holds, and eight items there take about as long as four or five on the one-number
+/// engine (1.9× per item at p² of 2048 bits, BENCHMARKS.md).
+const MIN_LANE_ITEMS: usize = 5;
 
 /// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.
 /// Eight at a time on the multi-buffer engine where the CPU has one, else in pairs.
