@@ -34,7 +34,8 @@ use std::time::Instant;
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::bigint::memcheck::{mark_public, mark_secret};
 use paillier_gpu::hazmat::bigint::{
-    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit, LANES,
+    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit, TwoDigitLanes,
+    LANES,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
@@ -42,7 +43,7 @@ use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
-     pow_secret_lanes";
+     pow_secret_lanes, pow_secret_root_lanes";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -92,6 +93,8 @@ struct Setup {
     square_base: Montgomery,
     /// The multi-buffer engine modulo `m`, where the CPU has AVX-512 IFMA.
     lanes: Option<MultiBuffer>,
+    /// The lanes modulo N² on two digits modulo N (batched decryption and decoding).
+    root_lanes: Option<TwoDigitLanes>,
 }
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
@@ -111,6 +114,18 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
             let mut out = vec![0u64; bases.len()];
             lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
             m.to_montgomery(&out[..m.len()])
+        }
+        // The same modulo N² on two digits (what batched decoding runs modulo p²).
+        "pow_secret_root_lanes" => {
+            let square = &setup.square;
+            let Some(lanes) = &setup.root_lanes else {
+                return square.pow_secret(&setup.square_base, e, EXPONENT_BITS);
+            };
+            let plain = square.from_montgomery(&setup.square_base);
+            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
+            let mut out = vec![0u64; bases.len()];
+            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
+            square.to_montgomery(&out[..square.len()])
         }
         // Two exponentiations in lockstep (decryption and decoding run them in pairs): the
         // second is another base under the same secret exponent.
@@ -177,8 +192,10 @@ fn setup(engine: Engine) -> Setup {
         public_root_table.run_on_root(&square, &root);
     }
     let lanes = MultiBuffer::new(&m.modulus(), m.len(), m.m0_inv());
+    let root_lanes = TwoDigitLanes::new(&n, square.len());
     Setup {
         lanes,
+        root_lanes,
         public_root_table,
         digits,
         square_base,
@@ -310,6 +327,7 @@ fn dudect(args: &[String]) {
         "pow_secret",
         "pow_secret_pair",
         "pow_secret_lanes",
+        "pow_secret_root_lanes",
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",

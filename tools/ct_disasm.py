@@ -47,6 +47,9 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::mul", set(), "multi-buffer product, eight lanes", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::square", set(), "multi-buffer squaring, eight lanes", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::select", set(), "multi-buffer table scan, a digit per lane", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::high_digit", set(), "multi-buffer two digits: the high digit", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::split", set(), "multi-buffer two digits: a value split into digits", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::join", set(), "multi-buffer two digits: digits joined", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
 

@@ -266,13 +266,13 @@ impl Backend for CpuBackend {
     }
 }
 
-/// Fewest items of a group of eight that run on the multi-buffer engine: a group costs the same
-/// whatever it holds, and eight items there take about as long as four or five on the one-number
-/// engine (1.9× per item at p² of 2048 bits, BENCHMARKS.md).
-const MIN_LANE_ITEMS: usize = 5;
+/// Fewest items of a group of eight that run in the lanes: a group costs the same whatever it
+/// holds, and eight items there take about as long as three on the one-number engine in pairs
+/// (2.5× per item at p² of 2048 bits on two digits, BENCHMARKS.md).
+const MIN_LANE_ITEMS: usize = 4;
 
 /// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.
-/// Eight at a time on the multi-buffer engine where the CPU has one, else in pairs.
+/// Eight at a time in the lanes of the multi-buffer engine where the CPU has one, else in pairs.
 fn secret_powers(key: &CrtKey, prime_q: bool, bases: &LimbBatch) -> zeroize::Zeroizing<LimbBatch> {
     let width = bases.limbs_per_item();
     let mut out = zeroize::Zeroizing::new(vec![0u64; bases.as_flat().len()]);

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Exponents, LimbBatch, Secrecy};
-use crate::bigint::{Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit};
+use crate::bigint::{Montgomery, MontgomeryModulus, TwoDigit, TwoDigitLanes};
 use crate::error::{Error, Result};
 
 /// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
@@ -40,10 +40,11 @@ pub struct CrtKey {
     pub(crate) p_digits: Option<TwoDigit>,
     /// The same modulo q².
     pub(crate) q_digits: Option<TwoDigit>,
-    /// Eight exponentiations modulo p² at once, where the CPU has AVX-512 IFMA (batches).
-    p_lanes: Option<MultiBuffer>,
+    /// Eight exponentiations modulo p² at once on two digits modulo p, where the CPU has
+    /// AVX-512 IFMA (batches).
+    p_lanes: Option<TwoDigitLanes>,
     /// The same modulo q².
-    q_lanes: Option<MultiBuffer>,
+    q_lanes: Option<TwoDigitLanes>,
 }
 
 impl fmt::Debug for CrtKey {
@@ -123,11 +124,7 @@ impl CrtKey {
         let p_squared = MontgomeryModulus::new(&(p * p))?;
         let q_squared = MontgomeryModulus::new(&(q * q))?;
         let lanes = |prime: &num_bigint::BigUint, square: &MontgomeryModulus| {
-            MultiBuffer::new(
-                &crate::bigint::WipedBigUint(prime * prime),
-                square.len(),
-                square.m0_inv(),
-            )
+            TwoDigitLanes::new(prime, square.len())
         };
         let digits = |square: &MontgomeryModulus, prime: &MontgomeryModulus| match square.ifma() {
             Some(_) => None,
@@ -197,7 +194,8 @@ impl CrtKey {
     }
 
     /// [`pow_secret_mod_square`](Self::pow_secret_mod_square) for the up to eight items of
-    /// `bases` (flat, p²'s width each) into `out`, all at once on the multi-buffer engine.
+    /// `bases` (flat, p²'s width each) into `out`, all at once in the lanes of the multi-buffer
+    /// engine on two digits ([`TwoDigitLanes`]).
     /// Returns false, computing nothing, where the CPU has no such engine.
     pub(crate) fn pow_secret_mod_square_lanes(
         &self,

@@ -16,7 +16,8 @@
 //!   engine, the same for a public N (`two_digit/ifma.rs`: public-key encryption, the linear
 //!   layer).
 //! * [`MultiBuffer`] — eight exponentiations modulo one modulus at once, one in each lane of the
-//!   AVX-512 IFMA registers (the CPU backend's batched decryption and decoding).
+//!   AVX-512 IFMA registers; [`TwoDigitLanes`], the same modulo N² on two digits modulo N (the
+//!   CPU backend's batched decryption and decoding).
 //! * `PublicProducts` — chains of products of public values in the fastest engine's own form
 //!   (Montgomery's inversion trick over ciphertexts).
 
@@ -46,7 +47,7 @@ pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
-pub use multi_buffer::{MultiBuffer, LANES};
+pub use multi_buffer::{MultiBuffer, TwoDigitLanes, LANES};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
 pub(crate) use public_products::PublicProducts;

@@ -41,7 +41,9 @@ macro_rules! store {
 /// below `2m` for `a, b < 2m` (with `4m < 2^(52·L)`), limbs normalised to 52 bits.
 ///
 /// `m` holds the modulus's `L` limbs once (broadcast to every lane as they are read; `L` a
-/// multiple of [`ROWS`]), `scratch` at least `16·L` words, `a`, `b` and `out` `8·L`.
+/// multiple of [`ROWS`]), `scratch` at least `16·L` words, `a`, `b` and `out` `8·L`. With
+/// `quotient` (`8·L` words), the reduction's quotient `y` (`a·b + y·m = 2^(52·L)·out`, limbs of
+/// 52 bits) is kept there: the two-digit arithmetic needs it.
 ///
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
@@ -53,19 +55,41 @@ pub(crate) unsafe fn mul(
     k0: u64,
     scratch: &mut [u64],
     out: &mut [u64],
+    quotient: Option<&mut [u64]>,
 ) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS));
     assert!(a.len() >= LANES * l && b.len() >= LANES * l && out.len() >= LANES * l);
     assert!(scratch.len() >= 2 * LANES * l);
+    let q = quotient_pointer(quotient, l);
     let (a, b, m, r) = (a.as_ptr(), b.as_ptr(), m.as_ptr(), scratch.as_mut_ptr());
     clear(r, 2 * l);
     let k0v = _mm512_set1_epi64(k0 as i64);
     for i in (0..l).step_by(ROWS) {
         let rows = load_rows(b.add(LANES * i));
-        reduce_block::<true>(a, &rows, m, k0v, r.add(LANES * i), l);
+        reduce_block::<true>(a, &rows, m, k0v, r.add(LANES * i), l, at_block(q, i));
     }
     normalise(r.add(LANES * l), l, out.as_mut_ptr());
+}
+
+/// The quotient's limbs from limb `i` on, or null for nowhere.
+fn at_block(q: *mut u64, i: usize) -> *mut u64 {
+    if q.is_null() {
+        q
+    } else {
+        q.wrapping_add(LANES * i)
+    }
+}
+
+/// Where the reduction keeps its quotient: null for nowhere (a public choice of the caller).
+fn quotient_pointer(quotient: Option<&mut [u64]>, l: usize) -> *mut u64 {
+    match quotient {
+        Some(q) => {
+            assert!(q.len() >= LANES * l);
+            q.as_mut_ptr()
+        }
+        None => std::ptr::null_mut(),
+    }
 }
 
 /// Almost Montgomery squaring of eight values: [`mul`]`(a, a)` with each cross product computed
@@ -74,10 +98,18 @@ pub(crate) unsafe fn mul(
 /// # Safety
 /// As [`mul`].
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) unsafe fn square(a: &[u64], m: &[u64], k0: u64, scratch: &mut [u64], out: &mut [u64]) {
+pub(crate) unsafe fn square(
+    a: &[u64],
+    m: &[u64],
+    k0: u64,
+    scratch: &mut [u64],
+    out: &mut [u64],
+    quotient: Option<&mut [u64]>,
+) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS) && a.len() >= LANES * l && out.len() >= LANES * l);
     assert!(scratch.len() >= 2 * LANES * l);
+    let q = quotient_pointer(quotient, l);
     let (a, m, r) = (a.as_ptr(), m.as_ptr(), scratch.as_mut_ptr());
     clear(r, 2 * l);
     for i in (0..l).step_by(ROWS) {
@@ -111,17 +143,34 @@ pub(crate) unsafe fn square(a: &[u64], m: &[u64], k0: u64, scratch: &mut [u64], 
         store!(r, 2 * i, _mm512_madd52lo_epu64(even, x, x));
         store!(r, 2 * i + 1, _mm512_madd52hi_epu64(odd, x, x));
     }
+    reduce(r, m, k0, l, out.as_mut_ptr(), q);
+}
+
+/// Montgomery reduction of the `2·L` columns at `r`: clears the low `L` columns with multiples
+/// of `m` (their quotient kept at `q` unless it is null) and carries the high ones into 52-bit
+/// limbs at `out`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) unsafe fn reduce(
+    r: *mut u64,
+    m: *const u64,
+    k0: u64,
+    l: usize,
+    out: *mut u64,
+    q: *mut u64,
+) {
     let k0v = _mm512_set1_epi64(k0 as i64);
     let rows = [_mm512_setzero_si512(); ROWS];
     for i in (0..l).step_by(ROWS) {
-        reduce_block::<false>(a, &rows, m, k0v, r.add(LANES * i), l);
+        // No product: `a` is never read.
+        reduce_block::<false>(m, &rows, m, k0v, r.add(LANES * i), l, at_block(q, i));
     }
-    normalise(r.add(LANES * l), l, out.as_mut_ptr());
+    normalise(r.add(LANES * l), l, out);
 }
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn clear(r: *mut u64, vectors: usize) {
+pub(super) unsafe fn clear(r: *mut u64, vectors: usize) {
     for k in 0..vectors {
         store!(r, k, _mm512_setzero_si512());
     }
@@ -129,7 +178,7 @@ unsafe fn clear(r: *mut u64, vectors: usize) {
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn load_rows(from: *const u64) -> [__m512i; ROWS] {
+pub(super) unsafe fn load_rows(from: *const u64) -> [__m512i; ROWS] {
     let mut rows = [_mm512_setzero_si512(); ROWS];
     for (s, row) in rows.iter_mut().enumerate() {
         *row = load!(from, s);
@@ -142,7 +191,7 @@ unsafe fn load_rows(from: *const u64) -> [__m512i; ROWS] {
 /// limbs above it, column by column so that each column is loaded and stored once.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usize, r: *mut u64) {
+pub(super) unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usize, r: *mut u64) {
     for t in 0..count + ROWS {
         let mut low = load!(r, t);
         let mut high = _mm512_setzero_si512();
@@ -160,8 +209,9 @@ unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usize, r: *mut
 
 /// Adds `m·y` (and, with `PRODUCT`, `a·rows` first) to the columns at `r` (column `t` of the
 /// block at `r + 8t`), with the `y`s chosen one row at a time to clear the block's first
-/// [`ROWS`] columns, whose carries move up. Within a column the low and the high halves
-/// accumulate apart: two shorter chains of dependent products instead of one.
+/// [`ROWS`] columns, whose carries move up, and stored at `q` unless it is null. Within a column
+/// the low and the high halves accumulate apart: two shorter chains of dependent products
+/// instead of one.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 unsafe fn reduce_block<const PRODUCT: bool>(
@@ -171,6 +221,7 @@ unsafe fn reduce_block<const PRODUCT: bool>(
     k0v: __m512i,
     r: *mut u64,
     l: usize,
+    q: *mut u64,
 ) {
     let zero = _mm512_setzero_si512();
     macro_rules! limb {
@@ -212,6 +263,11 @@ unsafe fn reduce_block<const PRODUCT: bool>(
         low = _mm512_madd52lo_epu64(low, limb!(0), ys[t]);
         carry = _mm512_srli_epi64(low, 52);
     }
+    if !q.is_null() {
+        for (t, &y) in ys.iter().enumerate() {
+            store!(q, t, y);
+        }
+    }
     // Columns where every row contributes both halves.
     for t in ROWS..l {
         let mut low = load!(r, t);
@@ -249,7 +305,7 @@ unsafe fn reduce_block<const PRODUCT: bool>(
 /// The values are below `2m < 2^(52·l)`, so nothing carries out of the top.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
+pub(super) unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let mut carry = _mm512_setzero_si512();
     for k in 0..l {

@@ -22,14 +22,20 @@ use super::pow::window_bits;
 
 mod aligned;
 #[cfg(target_arch = "x86_64")]
+mod digit_kernels;
+#[cfg(target_arch = "x86_64")]
 mod kernels;
+mod two_digit;
 use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
+pub use two_digit::TwoDigitLanes;
 #[cfg(not(target_arch = "x86_64"))]
 const ROWS: usize = 1;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod two_digit_tests;
 
 /// Items per group: the 64-bit lanes of one AVX-512 register.
 pub const LANES: usize = 8;
@@ -216,7 +222,7 @@ impl MultiBuffer {
         // SAFETY: `new` returns an engine only where the CPU has AVX-512F and IFMA; the kernel
         // checks the lengths.
         unsafe {
-            kernels::mul(a, b, &self.modulus, self.k0, &mut work.columns, out)
+            kernels::mul(a, b, &self.modulus, self.k0, &mut work.columns, out, None)
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (a, b, work, out);
@@ -227,7 +233,7 @@ impl MultiBuffer {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `mul`.
         unsafe {
-            kernels::square(a, &self.modulus, self.k0, &mut work.columns, out)
+            kernels::square(a, &self.modulus, self.k0, &mut work.columns, out, None)
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (a, work, out);

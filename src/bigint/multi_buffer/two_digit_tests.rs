@@ -1,0 +1,252 @@
+//! Differential tests of the two-digit lanes: against num-bigint at every width of N the crate
+//! uses (p and q of key_len 512 to 8192, odd widths between), with groups of every size, edge
+//! values, and against the multi-buffer engine modulo N².
+
+use num_bigint::{BigUint, RandBigInt};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use super::{MultiBuffer, TwoDigitLanes, LANES};
+use crate::bigint::{biguint_from_limbs, limbs_from_biguint, MontgomeryModulus};
+
+fn odd_root(bits: u64, rng: &mut StdRng) -> BigUint {
+    let top = BigUint::from(1u32) << (bits - 1);
+    rng.gen_biguint(bits) | top | BigUint::from(1u32)
+}
+
+/// N²'s width in 64-bit limbs.
+fn width(n: &BigUint) -> usize {
+    (2 * n.bits() as usize).div_ceil(64)
+}
+
+/// Runs one group modulo N² and checks every item against num-bigint.
+fn check_group(n: &BigUint, bases: &[BigUint], exponents: &[BigUint], bits: usize) {
+    let width = width(n);
+    let Some(lanes) = TwoDigitLanes::new(n, width) else {
+        return;
+    };
+    let square = n * n;
+    let flat: Vec<u64> = bases
+        .iter()
+        .flat_map(|b| limbs_from_biguint(b, width).unwrap())
+        .collect();
+    let exponent_limbs: Vec<Vec<u64>> = exponents
+        .iter()
+        .map(|e| limbs_from_biguint(e, bits.div_ceil(64).max(1)).unwrap())
+        .collect();
+    let refs: Vec<&[u64]> = exponent_limbs.iter().map(Vec::as_slice).collect();
+    let mut out = vec![0u64; flat.len()];
+    lanes.pow_secret(&flat, &refs, bits, &mut out);
+    for (i, (base, exponent)) in bases.iter().zip(exponents).enumerate() {
+        let got = biguint_from_limbs(&out[i * width..(i + 1) * width]);
+        let expected = base.modpow(exponent, &square);
+        assert_eq!(
+            got,
+            expected,
+            "item {i} of {}, N of {} bits",
+            bases.len(),
+            n.bits()
+        );
+    }
+}
+
+#[test]
+fn powers_match_num_bigint_at_every_width_and_group_size() {
+    let mut rng = StdRng::seed_from_u64(147);
+    for bits in [
+        3u64, 40, 46, 47, 100, 255, 256, 384, 512, 513, 768, 1024, 1536, 2048, 4096, 4154,
+    ] {
+        let n = odd_root(bits, &mut rng);
+        let square = &n * &n;
+        let sizes: Vec<usize> = if bits >= 2048 {
+            vec![1, 6, LANES]
+        } else {
+            (1..=LANES).collect()
+        };
+        for items in sizes {
+            let exponent_bits = rng.gen_range(1..=bits as usize + 3);
+            let bases: Vec<BigUint> = (0..items).map(|_| rng.gen_biguint_below(&square)).collect();
+            let exponents: Vec<BigUint> = (0..items)
+                .map(|_| rng.gen_biguint(exponent_bits as u64))
+                .collect();
+            check_group(&n, &bases, &exponents, exponent_bits);
+        }
+    }
+}
+
+#[test]
+fn edge_values_survive_the_digits() {
+    let mut rng = StdRng::seed_from_u64(148);
+    for bits in [512u64, 1024] {
+        let n = odd_root(bits, &mut rng);
+        let square = &n * &n;
+        let top = &square - 1u32;
+        // Zero, one, N² − 1, N and N·(N − 1) (a low digit of zero), N − 1 (a high digit of
+        // zero), 1 + N (what honest ciphertexts raise to), with exponents zero, one, all ones.
+        let bases = vec![
+            BigUint::from(0u32),
+            BigUint::from(1u32),
+            top.clone(),
+            n.clone(),
+            &n * (&n - 1u32),
+            &n - 1u32,
+            &n + 1u32,
+            top,
+        ];
+        let all_ones = (BigUint::from(1u32) << bits) - 1u32;
+        let exponents = vec![
+            all_ones.clone(),
+            all_ones.clone(),
+            BigUint::from(1u32),
+            all_ones.clone(),
+            all_ones.clone(),
+            BigUint::from(0u32),
+            all_ones.clone(),
+            all_ones,
+        ];
+        check_group(&n, &bases, &exponents, bits as usize);
+    }
+}
+
+#[test]
+fn agrees_with_the_multi_buffer_engine_modulo_the_square() {
+    let mut rng = StdRng::seed_from_u64(149);
+    let n = odd_root(1024, &mut rng);
+    let square = &n * &n;
+    let modulus = MontgomeryModulus::new(&square).unwrap();
+    let width = modulus.len();
+    let (Some(digits), Some(whole)) = (
+        TwoDigitLanes::new(&n, width),
+        MultiBuffer::new(&square, width, modulus.m0_inv()),
+    ) else {
+        return;
+    };
+    let exponents: Vec<Vec<u64>> = (0..LANES)
+        .map(|_| limbs_from_biguint(&rng.gen_biguint(1024), 16).unwrap())
+        .collect();
+    let refs: Vec<&[u64]> = exponents.iter().map(Vec::as_slice).collect();
+    let bases: Vec<u64> = (0..LANES)
+        .flat_map(|_| limbs_from_biguint(&rng.gen_biguint_below(&square), width).unwrap())
+        .collect();
+    let (mut a, mut b) = (vec![0u64; bases.len()], vec![0u64; bases.len()]);
+    digits.pow_secret(&bases, &refs, 1024, &mut a);
+    whole.pow_secret(&bases, &refs, 1024, &mut b);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn no_engine_for_an_even_a_trivial_or_a_too_wide_root() {
+    let mut rng = StdRng::seed_from_u64(150);
+    assert!(TwoDigitLanes::new(&BigUint::from(1u32), 1).is_none());
+    let even = odd_root(512, &mut rng) + 1u32;
+    assert!(TwoDigitLanes::new(&even, 16).is_none());
+    let wide = odd_root(4155, &mut rng);
+    assert!(TwoDigitLanes::new(&wide, width(&wide)).is_none());
+    let n = odd_root(512, &mut rng);
+    assert!(TwoDigitLanes::new(&n, 15).is_none());
+}
+
+#[test]
+#[ignore = "timing, run by hand: cargo test --release --lib digit_lanes_timing -- --ignored --nocapture"]
+fn digit_lanes_timing() {
+    let mut rng = StdRng::seed_from_u64(151);
+    for bits in [512u64, 1024, 1536, 2048] {
+        let n = odd_root(bits, &mut rng);
+        let square = &n * &n;
+        let modulus = MontgomeryModulus::new(&square).unwrap();
+        let width = modulus.len();
+        let (Some(digits), Some(whole)) = (
+            TwoDigitLanes::new(&n, width),
+            MultiBuffer::new(&square, width, modulus.m0_inv()),
+        ) else {
+            return;
+        };
+        let exponent = limbs_from_biguint(&rng.gen_biguint(bits), width).unwrap();
+        let bases: Vec<u64> = (0..LANES)
+            .flat_map(|_| limbs_from_biguint(&rng.gen_biguint_below(&square), width).unwrap())
+            .collect();
+        let mut out = vec![0u64; bases.len()];
+        let rounds = (16 << 20) / (bits * bits) as usize + 2;
+        let mut rate = |engine: &dyn Fn(&mut [u64])| {
+            let start = std::time::Instant::now();
+            for _ in 0..rounds {
+                engine(&mut out);
+            }
+            (rounds * LANES) as f64 / start.elapsed().as_secs_f64()
+        };
+        let exponents = [&exponent[..]; LANES];
+        // Alternating, twice each, so that a noisy neighbour hits both.
+        let mut rates = [0f64; 4];
+        for (k, rate_k) in rates.iter_mut().enumerate() {
+            *rate_k = if k % 2 == 0 {
+                rate(&|out| digits.pow_secret(&bases, &exponents, bits as usize, out))
+            } else {
+                rate(&|out| whole.pow_secret(&bases, &exponents, bits as usize, out))
+            };
+        }
+        let (two, one) = (rates[0].max(rates[2]), rates[1].max(rates[3]));
+        println!(
+            "N of {bits} bits, {bits}-bit exponent modulo N²: two digits {two:.0}/s, one modulus \
+             {one:.0}/s, {:.2}x",
+            two / one
+        );
+    }
+}
+
+#[test]
+#[ignore = "timing, run by hand"]
+#[allow(unsafe_code)]
+fn digit_kernel_timing() {
+    use super::digit_kernels::{high_digit, Cross};
+    if !crate::bigint::ifma::Ifma52::available() {
+        return;
+    }
+    let l = 20usize;
+    let m: Vec<u64> = (0..l)
+        .map(|j| (j as u64 * 0x9e3779b97f4a7 + 1) & crate::bigint::ifma::MASK52)
+        .collect();
+    let a: Vec<u64> = (0..8 * l)
+        .map(|j| (j as u64 * 0x51ed27) & 0xffff_ffff)
+        .collect();
+    let mut scratch = vec![0u64; 16 * l];
+    let mut out = vec![0u64; 8 * l];
+    let mut q = vec![0u64; 8 * l];
+    let n = 200_000;
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_secs_f64() / n as f64 * 1e9
+    };
+    let mul = time(&mut || unsafe {
+        super::kernels::mul(&a, &a, &m, 12345, &mut scratch, &mut out, Some(&mut q))
+    });
+    let square = time(&mut || unsafe {
+        super::kernels::square(&a, &m, 12345, &mut scratch, &mut out, Some(&mut q))
+    });
+    let mut q2 = q.clone();
+    let high = time(&mut || unsafe {
+        high_digit(
+            Cross::Product([&a, &a, &a, &a]),
+            &q2,
+            &m,
+            &m,
+            12345,
+            &mut scratch,
+            &mut out,
+        )
+    });
+    let high_square = time(&mut || unsafe {
+        high_digit(
+            Cross::Square([&a, &a]),
+            &q2,
+            &m,
+            &m,
+            12345,
+            &mut scratch,
+            &mut out,
+        )
+    });
+    q2[0] = 1;
+    println!("L={l}: mul {mul:.0} ns, square {square:.0} ns, high of a product {high:.0} ns, high of a square {high_square:.0} ns");
+}
