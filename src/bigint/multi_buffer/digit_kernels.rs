@@ -1,192 +1,177 @@
 //! The AVX-512 IFMA kernels of the two-digit lanes ([`TwoDigitLanes`](super::TwoDigitLanes)):
-//! the high digit of a product modulo N², and the joining of two digits into one value. The low
-//! digit is [`kernels::mul`] or [`kernels::square`] keeping its quotient.
+//! a product and a square modulo N² on digits, the split of a value into digits, and the
+//! joining of two digits into one value.
 //!
-//! Columns are laid out as in [`kernels`]: `2·L` vectors, limb `j` of item `i` at `8·j + i`. A
-//! column of the high digit gains at most `(6·L + 1)·2^52` before it is normalised (two
-//! products of `L` limbs, or one doubled, the complement of the quotient and the reduction),
-//! below 2^62 for every `L` up to 80.
+//! Columns are laid out as in [`kernels`]: `2·L` vectors, limb `j` of item `i` at `8·j + i`.
+//! The low digit accumulates in one set of columns and the high digit in another, both reduced
+//! block by block in one kernel per operation (the high digit needs each block's quotient from
+//! the low one, and nothing else from it). A column of the high digit gains at most
+//! `(6·L + 1)·2^52` before it is normalised (two products of `L` limbs, the complement of the
+//! quotient and the reduction), below 2^62 for every `L` up to 80.
 //!
 //! Like every kernel of this engine, each runs the same instructions on the same addresses
 //! whatever the values.
 
 // AVX-512 intrinsics (the caller checks the CPU) and pointer arithmetic over slices whose
-// lengths each function checks on entry.
+// lengths each function checks on entry. Each slice is its own argument: a tuple or array of
+// them would be passed through memory, and `tools/ct_disasm.py` counts every length loaded
+// from memory as data.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
-use super::kernels::{self, clear, load_rows, normalise, rectangle, ROWS};
+use super::kernels::{
+    self, clear, load_rows, normalise, rectangle, reduce_block, square_columns, ROWS,
+};
 use super::LANES;
 use crate::bigint::ifma::MASK52;
 
-/// The cross terms of a high digit: `x0·y1 + x1·y0` for a product, `2·x0·x1` for a square, and
-/// none when a value is split into digits.
-pub(crate) enum Cross<'a> {
-    /// Digits `(x0, x1)` and `(y0, y1)`.
-    Product([&'a [u64]; 4]),
-    /// Digits `(x0, x1)` of the value squared.
-    Square([&'a [u64]; 2]),
-    /// No cross terms.
-    Split,
+/// Checks the shared lengths: `L` limbs a multiple of [`ROWS`], `m − 1` as long as `m`, every
+/// digit `8·L` words, and `4·L` vectors of scratch (two sets of columns).
+fn check(m: &[u64], m_minus_one: &[u64], digits: &[&[u64]], scratch: &[u64]) -> usize {
+    let l = m.len();
+    assert!(l > 0 && l.is_multiple_of(ROWS) && m_minus_one.len() == l);
+    assert!(digits.iter().all(|d| d.len() >= LANES * l));
+    assert!(scratch.len() >= 4 * LANES * l);
+    l
 }
 
-/// The high digit `h = (cross − q)·2^(−52·L) mod m` of eight values, below `3m` when the digits
-/// are (with `64·m < 2^(52·L)`), limbs normalised to 52 bits; `q` is the quotient the low
-/// digit's product kept (`8·L` words), `m_minus_one` holds the limbs of `m − 1` once. It adds
-/// `m·2^(52·L) − q` (non-negative, a multiple of m above the low columns) in place of `−q`, so
-/// nothing is ever negative. Each kind of cross terms has a kernel of its own, so that no
-/// branch in a kernel reads the (public) kind from memory.
+/// The product of eight pairs of values in digits, `x = (x0, x1)` and `y = (y0, y1)` (each
+/// digit below `3m`, with `64·m < 2^(52·L)`), into `(out0, out1)`, each below `3m`:
+///
+/// ```text
+/// x0·y0 + q·m = R·out0                                  (almost Montgomery, keeping q)
+/// out1 = (x0·y1 + x1·y0 + m·R − q)·R⁻¹ mod m            (one pass: both products, reduced)
+/// ```
+///
+/// `m_minus_one` holds the limbs of `m − 1`: `m·R − q` is `(m − 1)·R + (R − 1 − q) + 1`, never
+/// negative.
 ///
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
-#[inline(always)]
-pub(crate) unsafe fn high_digit(
-    cross: Cross<'_>,
-    q: &[u64],
-    m: &[u64],
-    m_minus_one: &[u64],
-    k0: u64,
-    scratch: &mut [u64],
-    out: &mut [u64],
-) {
-    let l = m.len();
-    assert!(l > 0 && l.is_multiple_of(ROWS) && m_minus_one.len() == l);
-    assert!(q.len() >= LANES * l && out.len() >= LANES * l && scratch.len() >= 2 * LANES * l);
-    match cross {
-        Cross::Product(digits) => {
-            high_digit_of_product(digits, q, m, m_minus_one, k0, scratch, out)
-        }
-        Cross::Square(digits) => high_digit_of_square(digits, q, m, m_minus_one, k0, scratch, out),
-        Cross::Split => high_digit_of_split(q, m, m_minus_one, k0, scratch, out),
-    }
-}
-
-/// [`high_digit`] with the cross terms `x0·y1 + x1·y0` of `[x0, x1, y0, y1]`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn high_digit_of_product(
-    [x0, x1, y0, y1]: [&[u64]; 4],
-    q: &[u64],
+pub(crate) unsafe fn mul(
+    x0: &[u64],
+    x1: &[u64],
+    y0: &[u64],
+    y1: &[u64],
     m: &[u64],
     m_minus_one: &[u64],
     k0: u64,
     scratch: &mut [u64],
-    out: &mut [u64],
+    out0: &mut [u64],
+    out1: &mut [u64],
 ) {
-    let (l, r) = (m.len(), scratch.as_mut_ptr());
-    clear(r, 2 * l);
-    accumulate_product(x0, y1, l, r);
-    accumulate_product(x1, y0, l, r);
-    reduce_high(r, q, m, m_minus_one, k0, out);
-}
-
-/// [`high_digit`] with the cross terms `2·x0·x1` of `[x0, x1]`.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn high_digit_of_square(
-    [x0, x1]: [&[u64]; 2],
-    q: &[u64],
-    m: &[u64],
-    m_minus_one: &[u64],
-    k0: u64,
-    scratch: &mut [u64],
-    out: &mut [u64],
-) {
-    let (l, r) = (m.len(), scratch.as_mut_ptr());
-    clear(r, 2 * l);
-    accumulate_product(x0, x1, l, r);
-    for k in 0..2 * l {
-        let v = _mm512_loadu_si512(r.add(LANES * k).cast());
-        _mm512_storeu_si512(r.add(LANES * k).cast(), _mm512_slli_epi64(v, 1));
+    let l = check(m, m_minus_one, &[x0, x1, y0, y1, out0, out1], scratch);
+    let (low, high) = (
+        scratch.as_mut_ptr(),
+        scratch.as_mut_ptr().add(2 * LANES * l),
+    );
+    clear(low, 2 * l);
+    start_high(high, m_minus_one);
+    let (k0v, m) = (_mm512_set1_epi64(k0 as i64), m.as_ptr());
+    for i in (0..l).step_by(ROWS) {
+        let by_y0 = load_rows(y0.as_ptr().add(LANES * i));
+        let by_y1 = load_rows(y1.as_ptr().add(LANES * i));
+        let ys = reduce_block([(x0.as_ptr(), &by_y0)], m, k0v, low.add(LANES * i), l);
+        subtract_quotient(high.add(LANES * i), &ys);
+        let products = [(x0.as_ptr(), &by_y1), (x1.as_ptr(), &by_y0)];
+        reduce_block(products, m, k0v, high.add(LANES * i), l);
     }
-    reduce_high(r, q, m, m_minus_one, k0, out);
+    normalise(low.add(LANES * l), l, out0.as_mut_ptr());
+    normalise(high.add(LANES * l), l, out1.as_mut_ptr());
 }
 
-/// [`high_digit`] with no cross terms.
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn high_digit_of_split(
-    q: &[u64],
-    m: &[u64],
-    m_minus_one: &[u64],
-    k0: u64,
-    scratch: &mut [u64],
-    out: &mut [u64],
-) {
-    let (l, r) = (m.len(), scratch.as_mut_ptr());
-    clear(r, 2 * l);
-    reduce_high(r, q, m, m_minus_one, k0, out);
-}
-
-/// Adds `m·2^(52·L) − q` to the cross terms at `r` and reduces them into `out`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn reduce_high(
-    r: *mut u64,
-    q: &[u64],
-    m: &[u64],
-    m_minus_one: &[u64],
-    k0: u64,
-    out: &mut [u64],
-) {
-    let l = m.len();
-    // + (R − 1 − q) + 1 in the low columns, + (m − 1)·R in the high ones.
-    let mask = _mm512_set1_epi64(MASK52 as i64);
-    for (k, &limb) in m_minus_one.iter().enumerate() {
-        let column = r.add(LANES * k);
-        let q_limb = _mm512_loadu_si512(q.as_ptr().add(LANES * k).cast());
-        let mut v = _mm512_add_epi64(
-            _mm512_loadu_si512(column.cast()),
-            _mm512_sub_epi64(mask, q_limb),
-        );
-        if k == 0 {
-            v = _mm512_add_epi64(v, _mm512_set1_epi64(1));
-        }
-        _mm512_storeu_si512(column.cast(), v);
-        let high = r.add(LANES * (l + k));
-        let limb = _mm512_set1_epi64(limb as i64);
-        _mm512_storeu_si512(
-            high.cast(),
-            _mm512_add_epi64(_mm512_loadu_si512(high.cast()), limb),
-        );
-    }
-    kernels::reduce(r, m.as_ptr(), k0, l, out.as_mut_ptr(), std::ptr::null_mut());
-}
-
-/// Montgomery reduction of the eight `2·L`-limb values `x` (below `m·2^(52·L)`): the low digit
-/// `(x + y·m)·2^(−52·L)` into `out` (below `2m`) and its quotient `y` into `q`, which
-/// [`high_digit`] with [`Cross::Split`] turns into the high digit.
+/// The square of eight values in digits `(x0, x1)` into `(out0, out1)`, as [`mul`]`(x, x)`:
+/// the low digit by the squaring's columns (each cross product once), the high digit as
+/// `2·x0·x1`, with `2·x0` (below `6m`, so it keeps its `L` limbs) passing through `out1`.
 ///
 /// # Safety
-/// As [`high_digit`].
+/// As [`mul`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) unsafe fn square(
+    x0: &[u64],
+    x1: &[u64],
+    m: &[u64],
+    m_minus_one: &[u64],
+    k0: u64,
+    scratch: &mut [u64],
+    out0: &mut [u64],
+    out1: &mut [u64],
+) {
+    let l = check(m, m_minus_one, &[x0, x1, out0, out1], scratch);
+    let (low, high) = (
+        scratch.as_mut_ptr(),
+        scratch.as_mut_ptr().add(2 * LANES * l),
+    );
+    let doubled = out1.as_mut_ptr();
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let mut carry = _mm512_setzero_si512();
+    for k in 0..l {
+        let v = _mm512_loadu_si512(x0.as_ptr().add(LANES * k).cast());
+        let v = _mm512_add_epi64(_mm512_slli_epi64(v, 1), carry);
+        _mm512_storeu_si512(doubled.add(LANES * k).cast(), _mm512_and_si512(v, mask));
+        carry = _mm512_srli_epi64(v, 52);
+    }
+    square_columns(x0.as_ptr(), l, low);
+    start_high(high, m_minus_one);
+    let (k0v, m) = (_mm512_set1_epi64(k0 as i64), m.as_ptr());
+    for i in (0..l).step_by(ROWS) {
+        let ys = reduce_block([], m, k0v, low.add(LANES * i), l);
+        subtract_quotient(high.add(LANES * i), &ys);
+        let by_x1 = load_rows(x1.as_ptr().add(LANES * i));
+        reduce_block(
+            [(doubled.cast_const(), &by_x1)],
+            m,
+            k0v,
+            high.add(LANES * i),
+            l,
+        );
+    }
+    normalise(low.add(LANES * l), l, out0.as_mut_ptr());
+    normalise(high.add(LANES * l), l, doubled);
+}
+
+/// Splits eight `2·L`-limb values `x` (below `m·2^(52·L)`) into the digits of `x·R⁻¹`:
+/// `x + y·m = R·out0` (Montgomery's reduction, keeping `y`), and `out1 = (m·R − y)·R⁻¹ mod m`,
+/// so that `out0 + m·out1 ≡ x·R⁻¹ (mod m²)`; both below `2m`.
+///
+/// # Safety
+/// As [`mul`].
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) unsafe fn split(
     x: &[u64],
     m: &[u64],
+    m_minus_one: &[u64],
     k0: u64,
     scratch: &mut [u64],
-    out: &mut [u64],
-    q: &mut [u64],
+    out0: &mut [u64],
+    out1: &mut [u64],
 ) {
-    let l = m.len();
-    assert!(l > 0 && l.is_multiple_of(ROWS) && x.len() >= 2 * LANES * l);
-    assert!(q.len() >= LANES * l && out.len() >= LANES * l && scratch.len() >= 2 * LANES * l);
+    let l = check(m, m_minus_one, &[out0, out1], scratch);
+    assert!(x.len() >= 2 * LANES * l);
     scratch[..2 * LANES * l].copy_from_slice(&x[..2 * LANES * l]);
-    kernels::reduce(
+    let (low, high) = (
         scratch.as_mut_ptr(),
-        m.as_ptr(),
-        k0,
-        l,
-        out.as_mut_ptr(),
-        q.as_mut_ptr(),
+        scratch.as_mut_ptr().add(2 * LANES * l),
     );
+    start_high(high, m_minus_one);
+    let (k0v, m) = (_mm512_set1_epi64(k0 as i64), m.as_ptr());
+    for i in (0..l).step_by(ROWS) {
+        let ys = reduce_block([], m, k0v, low.add(LANES * i), l);
+        subtract_quotient(high.add(LANES * i), &ys);
+    }
+    normalise(low.add(LANES * l), l, out0.as_mut_ptr());
+    kernels::reduce(high, m, k0, l, out1.as_mut_ptr());
 }
 
 /// `x0 + m·x1` for eight pairs of `L`-limb digits, into the `2·L` limbs of `out` (the sum must
 /// fit there).
 ///
 /// # Safety
-/// As [`high_digit`].
+/// As [`mul`].
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) unsafe fn join(x0: &[u64], x1: &[u64], m: &[u64], scratch: &mut [u64], out: &mut [u64]) {
     let l = m.len();
@@ -205,14 +190,36 @@ pub(crate) unsafe fn join(x0: &[u64], x1: &[u64], m: &[u64], scratch: &mut [u64]
     normalise(r, 2 * l, out.as_mut_ptr());
 }
 
-/// Adds the full product `a·b` of eight pairs of `l`-limb values to the `2·l` columns at `r`, a
-/// block of [`ROWS`] limbs of `b` at a time.
+/// Sets the `2·L` columns at `r` to `m·R` less one in every low limb: `R − 1 + 1` in the low
+/// columns (the `+ 1` in the first), `(m − 1)·R` in the high ones. Subtracting the quotient's
+/// limbs ([`subtract_quotient`]) then leaves `m·R − q`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn accumulate_product(a: &[u64], b: &[u64], l: usize, r: *mut u64) {
-    assert!(a.len() >= LANES * l && b.len() >= LANES * l);
-    for i in (0..l).step_by(ROWS) {
-        let rows = load_rows(b.as_ptr().add(LANES * i));
-        rectangle(&rows, a.as_ptr(), l, r.add(LANES * i));
+#[target_feature(enable = "avx512f")]
+unsafe fn start_high(r: *mut u64, m_minus_one: &[u64]) {
+    let l = m_minus_one.len();
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    for (k, &limb) in m_minus_one.iter().enumerate() {
+        let low = if k == 0 {
+            _mm512_set1_epi64(MASK52 as i64 + 1)
+        } else {
+            mask
+        };
+        _mm512_storeu_si512(r.add(LANES * k).cast(), low);
+        _mm512_storeu_si512(
+            r.add(LANES * (l + k)).cast(),
+            _mm512_set1_epi64(limb as i64),
+        );
+    }
+}
+
+/// Subtracts one block of the quotient's limbs from the columns at `r` (each holds at least
+/// `2^52 − 1` from [`start_high`], and a limb is below 2^52).
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn subtract_quotient(r: *mut u64, ys: &[__m512i; ROWS]) {
+    for (t, &y) in ys.iter().enumerate() {
+        let column = r.add(LANES * t);
+        let v = _mm512_loadu_si512(column.cast());
+        _mm512_storeu_si512(column.cast(), _mm512_sub_epi64(v, y));
     }
 }

@@ -41,9 +41,7 @@ macro_rules! store {
 /// below `2m` for `a, b < 2m` (with `4m < 2^(52·L)`), limbs normalised to 52 bits.
 ///
 /// `m` holds the modulus's `L` limbs once (broadcast to every lane as they are read; `L` a
-/// multiple of [`ROWS`]), `scratch` at least `16·L` words, `a`, `b` and `out` `8·L`. With
-/// `quotient` (`8·L` words), the reduction's quotient `y` (`a·b + y·m = 2^(52·L)·out`, limbs of
-/// 52 bits) is kept there: the two-digit arithmetic needs it.
+/// multiple of [`ROWS`]), `scratch` at least `16·L` words, `a`, `b` and `out` `8·L`.
 ///
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
@@ -55,41 +53,19 @@ pub(crate) unsafe fn mul(
     k0: u64,
     scratch: &mut [u64],
     out: &mut [u64],
-    quotient: Option<&mut [u64]>,
 ) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS));
     assert!(a.len() >= LANES * l && b.len() >= LANES * l && out.len() >= LANES * l);
     assert!(scratch.len() >= 2 * LANES * l);
-    let q = quotient_pointer(quotient, l);
     let (a, b, m, r) = (a.as_ptr(), b.as_ptr(), m.as_ptr(), scratch.as_mut_ptr());
     clear(r, 2 * l);
     let k0v = _mm512_set1_epi64(k0 as i64);
     for i in (0..l).step_by(ROWS) {
         let rows = load_rows(b.add(LANES * i));
-        reduce_block::<true>(a, &rows, m, k0v, r.add(LANES * i), l, at_block(q, i));
+        reduce_block([(a, &rows)], m, k0v, r.add(LANES * i), l);
     }
     normalise(r.add(LANES * l), l, out.as_mut_ptr());
-}
-
-/// The quotient's limbs from limb `i` on, or null for nowhere.
-fn at_block(q: *mut u64, i: usize) -> *mut u64 {
-    if q.is_null() {
-        q
-    } else {
-        q.wrapping_add(LANES * i)
-    }
-}
-
-/// Where the reduction keeps its quotient: null for nowhere (a public choice of the caller).
-fn quotient_pointer(quotient: Option<&mut [u64]>, l: usize) -> *mut u64 {
-    match quotient {
-        Some(q) => {
-            assert!(q.len() >= LANES * l);
-            q.as_mut_ptr()
-        }
-        None => std::ptr::null_mut(),
-    }
 }
 
 /// Almost Montgomery squaring of eight values: [`mul`]`(a, a)` with each cross product computed
@@ -98,19 +74,20 @@ fn quotient_pointer(quotient: Option<&mut [u64]>, l: usize) -> *mut u64 {
 /// # Safety
 /// As [`mul`].
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) unsafe fn square(
-    a: &[u64],
-    m: &[u64],
-    k0: u64,
-    scratch: &mut [u64],
-    out: &mut [u64],
-    quotient: Option<&mut [u64]>,
-) {
+pub(crate) unsafe fn square(a: &[u64], m: &[u64], k0: u64, scratch: &mut [u64], out: &mut [u64]) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS) && a.len() >= LANES * l && out.len() >= LANES * l);
     assert!(scratch.len() >= 2 * LANES * l);
-    let q = quotient_pointer(quotient, l);
-    let (a, m, r) = (a.as_ptr(), m.as_ptr(), scratch.as_mut_ptr());
+    let r = scratch.as_mut_ptr();
+    square_columns(a.as_ptr(), l, r);
+    reduce(r, m.as_ptr(), k0, l, out.as_mut_ptr());
+}
+
+/// The `2·L` columns of the squares of the eight `L`-limb values at `a`, into `r`: each cross
+/// product once, doubled, plus the squares on the diagonal.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) unsafe fn square_columns(a: *const u64, l: usize, r: *mut u64) {
     clear(r, 2 * l);
     for i in (0..l).step_by(ROWS) {
         // The cross products of rows i..i + ROWS with each other, then with every later limb.
@@ -143,27 +120,16 @@ pub(crate) unsafe fn square(
         store!(r, 2 * i, _mm512_madd52lo_epu64(even, x, x));
         store!(r, 2 * i + 1, _mm512_madd52hi_epu64(odd, x, x));
     }
-    reduce(r, m, k0, l, out.as_mut_ptr(), q);
 }
 
 /// Montgomery reduction of the `2·L` columns at `r`: clears the low `L` columns with multiples
-/// of `m` (their quotient kept at `q` unless it is null) and carries the high ones into 52-bit
-/// limbs at `out`.
+/// of `m` and carries the high ones into 52-bit limbs at `out`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) unsafe fn reduce(
-    r: *mut u64,
-    m: *const u64,
-    k0: u64,
-    l: usize,
-    out: *mut u64,
-    q: *mut u64,
-) {
+pub(super) unsafe fn reduce(r: *mut u64, m: *const u64, k0: u64, l: usize, out: *mut u64) {
     let k0v = _mm512_set1_epi64(k0 as i64);
-    let rows = [_mm512_setzero_si512(); ROWS];
     for i in (0..l).step_by(ROWS) {
-        // No product: `a` is never read.
-        reduce_block::<false>(m, &rows, m, k0v, r.add(LANES * i), l, at_block(q, i));
+        reduce_block([], m, k0v, r.add(LANES * i), l);
     }
     normalise(r.add(LANES * l), l, out);
 }
@@ -207,22 +173,20 @@ pub(super) unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usi
     }
 }
 
-/// Adds `m·y` (and, with `PRODUCT`, `a·rows` first) to the columns at `r` (column `t` of the
-/// block at `r + 8t`), with the `y`s chosen one row at a time to clear the block's first
-/// [`ROWS`] columns, whose carries move up, and stored at `q` unless it is null. Within a column
-/// the low and the high halves accumulate apart: two shorter chains of dependent products
-/// instead of one.
+/// Adds `m·y` (and first, for each `(a, rows)` of `products`, `a·rows`) to the columns at `r`
+/// (column `t` of the block at `r + 8t`), with the `y`s chosen one row at a time to clear the
+/// block's first [`ROWS`] columns, whose carries move up; returns the `y`s (the quotient's
+/// limbs for this block). Within a column the low and the high halves accumulate apart: two
+/// shorter chains of dependent products instead of one.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn reduce_block<const PRODUCT: bool>(
-    a: *const u64,
-    rows: &[__m512i; ROWS],
+pub(super) unsafe fn reduce_block<const P: usize>(
+    products: [(*const u64, &[__m512i; ROWS]); P],
     m: *const u64,
     k0v: __m512i,
     r: *mut u64,
     l: usize,
-    q: *mut u64,
-) {
+) -> [__m512i; ROWS] {
     let zero = _mm512_setzero_si512();
     macro_rules! limb {
         ($k:expr) => {
@@ -232,13 +196,13 @@ unsafe fn reduce_block<const PRODUCT: bool>(
     macro_rules! add_terms {
         ($low:ident, $high:ident, $ys:expr, $s:expr, $lo:expr, $hi:expr) => {
             if let Some(k) = $lo {
-                if PRODUCT {
+                for &(a, rows) in &products {
                     $low = _mm512_madd52lo_epu64($low, load!(a, k), rows[$s]);
                 }
                 $low = _mm512_madd52lo_epu64($low, limb!(k), $ys[$s]);
             }
             if let Some(k) = $hi {
-                if PRODUCT {
+                for &(a, rows) in &products {
                     $high = _mm512_madd52hi_epu64($high, load!(a, k), rows[$s]);
                 }
                 $high = _mm512_madd52hi_epu64($high, limb!(k), $ys[$s]);
@@ -256,17 +220,12 @@ unsafe fn reduce_block<const PRODUCT: bool>(
             add_terms!(low, high, ys, s, Some(t - s), Some(t - 1 - s));
         }
         low = _mm512_add_epi64(low, high);
-        if PRODUCT {
+        for &(a, rows) in &products {
             low = _mm512_madd52lo_epu64(low, load!(a, 0), rows[t]);
         }
         ys[t] = _mm512_madd52lo_epu64(zero, low, k0v);
         low = _mm512_madd52lo_epu64(low, limb!(0), ys[t]);
         carry = _mm512_srli_epi64(low, 52);
-    }
-    if !q.is_null() {
-        for (t, &y) in ys.iter().enumerate() {
-            store!(q, t, y);
-        }
     }
     // Columns where every row contributes both halves.
     for t in ROWS..l {
@@ -299,6 +258,7 @@ unsafe fn reduce_block<const PRODUCT: bool>(
         }
         store!(r, t, _mm512_add_epi64(low, high));
     }
+    ys
 }
 
 /// Carries the `l` accumulated columns at `columns` into 52-bit limbs at `out`, lane by lane.

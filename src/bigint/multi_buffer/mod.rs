@@ -222,7 +222,7 @@ impl MultiBuffer {
         // SAFETY: `new` returns an engine only where the CPU has AVX-512F and IFMA; the kernel
         // checks the lengths.
         unsafe {
-            kernels::mul(a, b, &self.modulus, self.k0, &mut work.columns, out, None)
+            kernels::mul(a, b, &self.modulus, self.k0, &mut work.columns, out)
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (a, b, work, out);
@@ -233,7 +233,7 @@ impl MultiBuffer {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `mul`.
         unsafe {
-            kernels::square(a, &self.modulus, self.k0, &mut work.columns, out, None)
+            kernels::square(a, &self.modulus, self.k0, &mut work.columns, out)
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (a, work, out);

@@ -192,13 +192,13 @@ fn kernel_timing() {
         let n = 2_000_000 / l;
         let start = std::time::Instant::now();
         for _ in 0..n {
-            unsafe { super::kernels::mul(&a, &a, &m, 12345, &mut scratch, &mut out, None) };
+            unsafe { super::kernels::mul(&a, &a, &m, 12345, &mut scratch, &mut out) };
             std::hint::black_box(&out);
         }
         let per = start.elapsed().as_secs_f64() / n as f64;
         let start = std::time::Instant::now();
         for _ in 0..n {
-            unsafe { super::kernels::square(&a, &m, 12345, &mut scratch, &mut out, None) };
+            unsafe { super::kernels::square(&a, &m, 12345, &mut scratch, &mut out) };
             std::hint::black_box(&out);
         }
         let per_square = start.elapsed().as_secs_f64() / n as f64;

@@ -22,7 +22,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
-use super::digit_kernels::{self, Cross};
+use super::digit_kernels;
 use super::{LANES, ROWS, WINDOW};
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 use crate::bigint::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
@@ -240,84 +240,70 @@ impl TwoDigitLanes {
     #[allow(unsafe_code)]
     fn mul(&self, x: &[u64], y: &[u64], work: &mut Workspace, out: &mut [u64]) {
         let half = LANES * self.limbs();
-        let (x0, x1) = x.split_at(half);
-        let (y0, y1) = y.split_at(half);
-        let (low, high) = out.split_at_mut(half);
+        let (x, y, out) = (x.split_at(half), y.split_at(half), out.split_at_mut(half));
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `new` returns an engine only where the CPU has AVX-512F and IFMA; the kernels
         // check the lengths.
         unsafe {
-            let (root, k0) = (&self.root, self.k0);
-            super::kernels::mul(
-                x0,
-                y0,
-                root,
-                k0,
+            digit_kernels::mul(
+                x.0,
+                x.1,
+                y.0,
+                y.1,
+                &self.root,
+                &self.root_minus_one,
+                self.k0,
                 &mut work.columns,
-                low,
-                Some(&mut work.quotient),
-            );
-            let cross = Cross::Product([x0, x1, y0, y1]);
-            self.high_digit(cross, work, high);
+                out.0,
+                out.1,
+            )
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (x0, x1, y0, y1, low, high, work);
+        let _ = (x, y, out, work);
     }
 
     /// The square of a value in digits into `out`.
     #[allow(unsafe_code)]
     fn square(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
         let half = LANES * self.limbs();
-        let (x0, x1) = x.split_at(half);
-        let (low, high) = out.split_at_mut(half);
+        let (x, out) = (x.split_at(half), out.split_at_mut(half));
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `mul`.
         unsafe {
-            let (root, k0) = (&self.root, self.k0);
-            super::kernels::square(
-                x0,
-                root,
-                k0,
+            digit_kernels::square(
+                x.0,
+                x.1,
+                &self.root,
+                &self.root_minus_one,
+                self.k0,
                 &mut work.columns,
-                low,
-                Some(&mut work.quotient),
-            );
-            self.high_digit(Cross::Square([x0, x1]), work, high);
+                out.0,
+                out.1,
+            )
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (x0, x1, low, high, work);
+        let _ = (x, out, work);
     }
 
     /// The digits of `x·R⁻¹` for values `x` below N² in `2·L` limbs.
     #[allow(unsafe_code)]
     fn split(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
-        let (low, high) = out.split_at_mut(LANES * self.limbs());
+        let out = out.split_at_mut(LANES * self.limbs());
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `mul`.
         unsafe {
-            let (root, k0) = (&self.root, self.k0);
-            digit_kernels::split(x, root, k0, &mut work.columns, low, &mut work.quotient);
-            self.high_digit(Cross::Split, work, high);
+            digit_kernels::split(
+                x,
+                &self.root,
+                &self.root_minus_one,
+                self.k0,
+                &mut work.columns,
+                out.0,
+                out.1,
+            )
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (x, low, high, work);
-    }
-
-    /// # Safety
-    /// The CPU must have AVX-512F and IFMA.
-    #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
-    unsafe fn high_digit(&self, cross: Cross<'_>, work: &mut Workspace, out: &mut [u64]) {
-        let (root, minus_one, k0) = (&self.root, &self.root_minus_one, self.k0);
-        digit_kernels::high_digit(
-            cross,
-            &work.quotient,
-            root,
-            minus_one,
-            k0,
-            &mut work.columns,
-            out,
-        );
+        let _ = (x, out, work);
     }
 
     /// `x0 + N·x1` for digits `x` into `2·L` limbs.
@@ -345,17 +331,15 @@ impl TwoDigitLanes {
     }
 }
 
-/// The kernels' column accumulators and the low digit's quotient, wiped when dropped.
+/// The kernels' column accumulators (the low digit's and the high digit's), wiped when dropped.
 struct Workspace {
     columns: Lanes,
-    quotient: Lanes,
 }
 
 impl Workspace {
     fn new(limbs: usize) -> Self {
         Self {
-            columns: Lanes::zeroed(2 * limbs),
-            quotient: Lanes::zeroed(limbs),
+            columns: Lanes::zeroed(4 * limbs),
         }
     }
 }

@@ -196,57 +196,39 @@ fn digit_lanes_timing() {
 #[ignore = "timing, run by hand"]
 #[allow(unsafe_code)]
 fn digit_kernel_timing() {
-    use super::digit_kernels::{high_digit, Cross};
     if !crate::bigint::ifma::Ifma52::available() {
         return;
     }
-    let l = 20usize;
-    let m: Vec<u64> = (0..l)
-        .map(|j| (j as u64 * 0x9e3779b97f4a7 + 1) & crate::bigint::ifma::MASK52)
-        .collect();
-    let a: Vec<u64> = (0..8 * l)
-        .map(|j| (j as u64 * 0x51ed27) & 0xffff_ffff)
-        .collect();
-    let mut scratch = vec![0u64; 16 * l];
-    let mut out = vec![0u64; 8 * l];
-    let mut q = vec![0u64; 8 * l];
-    let n = 200_000;
-    let time = |f: &mut dyn FnMut()| {
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        start.elapsed().as_secs_f64() / n as f64 * 1e9
-    };
-    let mul = time(&mut || unsafe {
-        super::kernels::mul(&a, &a, &m, 12345, &mut scratch, &mut out, Some(&mut q))
-    });
-    let square = time(&mut || unsafe {
-        super::kernels::square(&a, &m, 12345, &mut scratch, &mut out, Some(&mut q))
-    });
-    let mut q2 = q.clone();
-    let high = time(&mut || unsafe {
-        high_digit(
-            Cross::Product([&a, &a, &a, &a]),
-            &q2,
-            &m,
-            &m,
-            12345,
-            &mut scratch,
-            &mut out,
-        )
-    });
-    let high_square = time(&mut || unsafe {
-        high_digit(
-            Cross::Square([&a, &a]),
-            &q2,
-            &m,
-            &m,
-            12345,
-            &mut scratch,
-            &mut out,
-        )
-    });
-    q2[0] = 1;
-    println!("L={l}: mul {mul:.0} ns, square {square:.0} ns, high of a product {high:.0} ns, high of a square {high_square:.0} ns");
+    for l in [20usize, 40] {
+        let m: Vec<u64> = (0..l)
+            .map(|j| (j as u64 * 0x9e3779b97f4a7 + 1) & crate::bigint::ifma::MASK52)
+            .collect();
+        let a: Vec<u64> = (0..8 * l)
+            .map(|j| (j as u64 * 0x51ed27) & 0xffff_ffff)
+            .collect();
+        let mut scratch = vec![0u64; 32 * l];
+        let (mut low, mut high) = (vec![0u64; 8 * l], vec![0u64; 8 * l]);
+        let n = 4_000_000 / (l * l);
+        type Kernel<'a> = dyn FnMut(&mut [u64], &mut [u64], &mut [u64]) + 'a;
+        let mut time = |f: &mut Kernel| {
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                f(&mut scratch, &mut low, &mut high);
+            }
+            start.elapsed().as_secs_f64() / n as f64 * 1e9
+        };
+        let mul = time(&mut |scratch, low, high| unsafe {
+            super::digit_kernels::mul(&a, &a, &a, &a, &m, &m, 12345, scratch, low, high)
+        });
+        let square = time(&mut |scratch, low, high| unsafe {
+            super::digit_kernels::square(&a, &a, &m, &m, 12345, scratch, low, high)
+        });
+        // Multiply-adds: 5·L² products and 3.5·L² for a square, two each.
+        println!(
+            "L={l}: 8 products on digits {mul:.0} ns ({:.2} G IFMA/s), 8 squares {square:.0} ns \
+             ({:.2} G IFMA/s)",
+            (10 * l * l) as f64 / mul,
+            (7 * l * l) as f64 / square
+        );
+    }
 }
