@@ -5,9 +5,12 @@ use zeroize::Zeroize;
 use super::ct;
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
+use super::multi_buffer::TwoDigitLanes;
 use super::pow::{Arithmetic, Portable};
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
+
+mod lanes;
 
 /// Powers of one base `g`: row `i` holds `g^(k · 2^(w·i))` for `k` in `0..2^w`, in Montgomery
 /// form, so `g^e` for an exponent of up to `rows · w` bits is one multiplication per row.
@@ -42,6 +45,9 @@ pub struct FixedBaseTable {
     /// The same entries in digits on the IFMA engine, for a public square modulus
     /// ([`run_on_public_root`](Self::run_on_public_root)).
     public_two_digit: Option<(PublicTwoDigitIfma, Vec<u64>)>,
+    /// The same entries in the digits of the multi-buffer engine, for blocks of exponents
+    /// ([`run_in_lanes`](Self::run_in_lanes)).
+    lanes: Option<(TwoDigitLanes, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for FixedBaseTable {
@@ -64,6 +70,9 @@ impl Drop for FixedBaseTable {
             entries.zeroize();
         }
         if let Some((_, entries)) = &mut self.public_two_digit {
+            entries.zeroize();
+        }
+        if let Some((_, entries)) = &mut self.lanes {
             entries.zeroize();
         }
     }
@@ -114,6 +123,7 @@ impl FixedBaseTable {
             entries52,
             two_digit: None,
             public_two_digit: None,
+            lanes: None,
         }
     }
 
@@ -278,6 +288,9 @@ impl FixedBaseTable {
     ) {
         let s = modulus.len();
         let exponents: Vec<&[u64]> = exponents.chunks(exponent_limbs.max(1)).collect();
+        if self.pow_block_in_lanes(&exponents, exponent_bits, out) {
+            return;
+        }
         let mut powers = self.powers_in_montgomery_form(modulus, &exponents, exponent_bits);
         for (power, o) in powers.chunks_exact(s).zip(out.chunks_exact_mut(s)) {
             // The powers may be secret noise: every copy is wiped.
@@ -392,7 +405,7 @@ impl FixedBaseTable {
 /// the row in the L1 cache (8 × 320 bytes and 32 × 320 bytes for a 2048-bit modulus).
 pub(crate) const POW_BLOCK: usize = 8;
 
-fn digit_at(limbs: &[u64], start: usize, width: usize) -> usize {
+pub(crate) fn digit_at(limbs: &[u64], start: usize, width: usize) -> usize {
     let mut value = 0usize;
     for j in 0..width {
         let i = start + j;

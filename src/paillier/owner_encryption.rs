@@ -67,6 +67,7 @@ impl OwnerTables {
                 NOISE_WINDOW_BITS,
             );
             table.run_on_root(modulus, prime);
+            table.run_in_lanes(modulus, &crate::bigint::WipedBigUint(prime.modulus()));
             Ok(table)
         };
         let prime_tables =

@@ -212,6 +212,7 @@ impl PublicKey {
             if !table.run_on_public_root(modulus) {
                 table.run_on_root(modulus, &root);
             }
+            table.run_in_lanes(modulus, &self.n);
             Ok(table)
         };
         let noise = table(self.noise_base()?, self.noise_bits.max(1))?;

@@ -305,3 +305,41 @@ pub(crate) unsafe fn select(table: &[u64], entries: usize, digits: &[u64; LANES]
         start += width;
     }
 }
+
+/// Lane by lane, entry `digits[i]` of `entries` plain values (`W = out.len() / 8` words each,
+/// one after the other in `table`) into lane `i` of `out`: every word of every entry is
+/// broadcast and moved under a mask made by a vector compare, so neither the instructions nor
+/// the addresses depend on the digits. The fixed-base powers' row scan, where one table serves
+/// every lane.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn select_broadcast(
+    table: &[u64],
+    entries: usize,
+    digits: &[u64; LANES],
+    out: &mut [u64],
+) {
+    let width = out.len() / LANES;
+    assert!(table.len() >= entries * width);
+    let (t, o) = (table.as_ptr(), out.as_mut_ptr());
+    let wanted = _mm512_loadu_si512(digits.as_ptr().cast());
+    // Eight words at a time in registers, so that `out` is written once.
+    let mut start = 0;
+    while start < width {
+        let count = (width - start).min(8);
+        let mut acc = [_mm512_setzero_si512(); 8];
+        for e in 0..entries {
+            let hit = _mm512_cmpeq_epi64_mask(wanted, _mm512_set1_epi64(e as i64));
+            let entry = t.add(e * width + start);
+            for (k, slot) in acc.iter_mut().enumerate().take(count) {
+                *slot = _mm512_mask_mov_epi64(*slot, hit, _mm512_set1_epi64(*entry.add(k) as i64));
+            }
+        }
+        for (k, slot) in acc.iter().enumerate().take(count) {
+            store!(o, start + k, *slot);
+        }
+        start += count;
+    }
+}

@@ -28,6 +28,8 @@ use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 use crate::bigint::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
 use crate::bigint::pow::window_bits;
 
+mod fixed_base;
+
 /// Most 52-bit limbs of N: N² up to the multi-buffer engine's widest modulus.
 const MAX_ROOT_LIMBS: usize = 80;
 
@@ -181,18 +183,7 @@ impl TwoDigitLanes {
         assert!(items <= LANES && items > 0 && exponents.len() >= items);
         assert!(out.len() >= items * self.limbs64);
         let mut work = Workspace::new(l);
-        // The bases, lane by lane, as 2·L limbs (one in the unused lanes), then split.
-        let mut wide = Lanes::zeroed(2 * l);
-        wide[..LANES].fill(1);
-        let mut limbs = Zeroizing::new(vec![0u64; 2 * l]);
-        for (lane, base) in bases.chunks_exact(self.limbs64).enumerate() {
-            to_radix52(base, &mut limbs);
-            for (j, &limb) in limbs.iter().enumerate() {
-                wide[LANES * j + lane] = limb;
-            }
-        }
-        let mut plain = Lanes::zeroed(2 * l);
-        self.split(&wide, &mut work, &mut plain);
+        let mut plain = self.split_lanes(bases, &mut work);
         let mut table = Lanes::zeroed((1 << WINDOW) * 2 * l);
         table[..value].copy_from_slice(&self.one);
         {
@@ -221,11 +212,37 @@ impl TwoDigitLanes {
             self.mul(&acc, &plain, &mut work, &mut tmp);
             std::mem::swap(&mut acc, &mut tmp);
         }
-        // Back to normal form: digits with `x0 + N·x1 ≡ power`, joined (below 4N²), then
-        // reduced lane by lane with three masked subtractions of N².
-        self.mul(&acc, &self.unit, &mut work, &mut tmp);
-        self.join(&tmp, &mut work, &mut wide);
-        for (lane, result) in out.chunks_exact_mut(self.limbs64).take(items).enumerate() {
+        self.leave(&acc, &mut work, &mut out[..items * self.limbs64]);
+    }
+
+    /// The `k ≤ 8` values of `values` (normal form, `limbs64` each, below N²) as the digits of
+    /// `value·R⁻¹`, lane by lane (one in the unused lanes).
+    fn split_lanes(&self, values: &[u64], work: &mut Workspace) -> Lanes {
+        let l = self.limbs();
+        let mut wide = Lanes::zeroed(2 * l);
+        wide[..LANES].fill(1);
+        let mut limbs = Zeroizing::new(vec![0u64; 2 * l]);
+        for (lane, value) in values.chunks_exact(self.limbs64).enumerate() {
+            to_radix52(value, &mut limbs);
+            for (j, &limb) in limbs.iter().enumerate() {
+                wide[LANES * j + lane] = limb;
+            }
+        }
+        let mut digits = Lanes::zeroed(2 * l);
+        self.split(&wide, work, &mut digits);
+        digits
+    }
+
+    /// The values whose digits in this engine's form `acc` holds, in normal form, fully
+    /// reduced, into `out` (`limbs64` limbs a lane, as many lanes as it holds): digits with
+    /// `x0 + N·x1 ≡ value`, joined (below 4N²), then three masked subtractions of N².
+    fn leave(&self, acc: &[u64], work: &mut Workspace, out: &mut [u64]) {
+        let l = self.limbs();
+        let (mut digits, mut wide) = (Lanes::zeroed(2 * l), Lanes::zeroed(2 * l));
+        self.mul(acc, &self.unit, work, &mut digits);
+        self.join(&digits, work, &mut wide);
+        let mut limbs = Zeroizing::new(vec![0u64; 2 * l]);
+        for (lane, result) in out.chunks_exact_mut(self.limbs64).enumerate() {
             for (j, limb) in limbs.iter_mut().enumerate() {
                 *limb = wide[LANES * j + lane];
             }
