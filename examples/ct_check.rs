@@ -43,7 +43,7 @@ use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
-     pow_secret_lanes, pow_secret_root_lanes";
+     pow_secret_lanes, pow_secret_root_lanes, fixed_base_root_lanes";
 
 /// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
 const MODULUS_BITS: u64 = 2048;
@@ -93,8 +93,10 @@ struct Setup {
     square_base: Montgomery,
     /// The multi-buffer engine modulo `m`, where the CPU has AVX-512 IFMA.
     lanes: Option<MultiBuffer>,
-    /// The lanes modulo N² on two digits modulo N (batched decryption and decoding).
+    /// The lanes modulo N² on two digits modulo N (batched decryption and decoding), and
+    /// `root_table` running its blocks there (the owner's batched encryption).
     root_lanes: Option<TwoDigitLanes>,
+    root_lanes_table: FixedBaseTable,
 }
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
@@ -138,6 +140,15 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
         "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
         "fixed_base" => setup.table.pow(m, e, EXPONENT_BITS),
         "fixed_base_root" => setup.root_table.pow(&setup.square, e, EXPONENT_BITS),
+        // A block of eight exponents in the lanes; the first lane's power comes back.
+        "fixed_base_root_lanes" => {
+            let square = &setup.square;
+            let block: Vec<u64> = (0..LANES).flat_map(|_| e.iter().copied()).collect();
+            let mut out = vec![0u64; LANES * square.len()];
+            let table = &setup.root_lanes_table;
+            table.pow_block_into(square, &block, e.len(), EXPONENT_BITS, &mut out);
+            square.to_montgomery(&out[..square.len()])
+        }
         "fixed_base_public_root" => setup.public_root_table.pow(&setup.square, e, EXPONENT_BITS),
         "pow_secret_root" => {
             setup
@@ -193,9 +204,12 @@ fn setup(engine: Engine) -> Setup {
     }
     let lanes = MultiBuffer::new(&m.modulus(), m.len(), m.m0_inv());
     let root_lanes = TwoDigitLanes::new(&n, square.len());
+    let mut root_lanes_table = root_table.clone();
+    root_lanes_table.run_in_lanes(&square, &n);
     Setup {
         lanes,
         root_lanes,
+        root_lanes_table,
         public_root_table,
         digits,
         square_base,
@@ -331,6 +345,7 @@ fn dudect(args: &[String]) {
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",
+        "fixed_base_root_lanes",
         "fixed_base_public_root",
     ]
     .into_iter()
