@@ -18,7 +18,6 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::convert::limbs_from_biguint;
 use super::ifma::{from_radix52, reduce_once, to_radix52, Ifma52};
-use super::pow::window_bits;
 
 mod aligned;
 #[cfg(target_arch = "x86_64")]
@@ -26,10 +25,12 @@ mod digit_kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels;
 mod two_digit;
+mod windows;
 use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
 pub use two_digit::TwoDigitLanes;
+use windows::LaneArithmetic;
 #[cfg(not(target_arch = "x86_64"))]
 const ROWS: usize = 1;
 #[cfg(test)]
@@ -157,12 +158,11 @@ impl MultiBuffer {
         out: &mut [u64],
     ) {
         let l = self.limbs();
-        let vector_limbs = LANES * l;
         let items = bases.len() / self.limbs64;
         assert!(items <= LANES && items > 0 && exponents.len() >= items);
         assert!(out.len() >= items * self.limbs64);
         let mut work = Workspace::new(l);
-        // The bases, lane by lane, into this engine's form (`base·R` below 2m).
+        // The bases, lane by lane (one in the unused lanes).
         let mut plain = self.unit.clone();
         for (lane, base) in bases.chunks_exact(self.limbs64).enumerate() {
             let mut limbs = Zeroizing::new(vec![0u64; l]);
@@ -171,39 +171,8 @@ impl MultiBuffer {
                 plain[LANES * j + lane] = limb;
             }
         }
-        let mut table = Lanes::zeroed((1 << WINDOW) * l);
-        table[..vector_limbs].copy_from_slice(&self.one);
-        {
-            let (_, rest) = table.split_at_mut(vector_limbs);
-            self.mul(
-                &plain,
-                &self.to_engine,
-                &mut work,
-                &mut rest[..vector_limbs],
-            );
-        }
-        for e in 2..1 << WINDOW {
-            let (done, rest) = table.split_at_mut(e * vector_limbs);
-            let previous = &done[(e - 1) * vector_limbs..];
-            let base = &done[vector_limbs..2 * vector_limbs];
-            self.mul(previous, base, &mut work, &mut rest[..vector_limbs]);
-        }
-        let lane_exponent = |lane: usize| exponents[if lane < items { lane } else { 0 }];
-        let mut acc = self.one.clone();
+        let acc = windows::pow_secret(self, &mut plain, exponents, items, exponent_bits, &mut work);
         let mut tmp = Lanes::zeroed(l);
-        let mut digits = Zeroizing::new([0u64; LANES]);
-        for w in (0..exponent_bits.div_ceil(WINDOW)).rev() {
-            for _ in 0..WINDOW {
-                self.square(&acc, &mut work, &mut tmp);
-                std::mem::swap(&mut acc, &mut tmp);
-            }
-            for (lane, digit) in digits.iter_mut().enumerate() {
-                *digit = window_bits(lane_exponent(lane), w * WINDOW, WINDOW, exponent_bits) as u64;
-            }
-            self.select(&table, &digits, &mut plain);
-            self.mul(&acc, &plain, &mut work, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-        }
         // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
         self.mul(&acc, &self.unit, &mut work, &mut tmp);
         let mut lane_limbs = Zeroizing::new(vec![0u64; l]);
@@ -214,6 +183,22 @@ impl MultiBuffer {
             reduce_once(&mut lane_limbs, &self.modulus);
             from_radix52(&lane_limbs, result);
         }
+    }
+}
+
+impl LaneArithmetic for MultiBuffer {
+    type Work = Workspace;
+
+    fn vectors(&self) -> usize {
+        self.limbs()
+    }
+
+    fn one(&self) -> &Lanes {
+        &self.one
+    }
+
+    fn to_engine(&self) -> &Lanes {
+        &self.to_engine
     }
 
     #[allow(unsafe_code)]
@@ -237,17 +222,6 @@ impl MultiBuffer {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (a, work, out);
-    }
-
-    #[allow(unsafe_code)]
-    fn select(&self, table: &[u64], digits: &[u64; LANES], out: &mut [u64]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `mul`.
-        unsafe {
-            kernels::select(table, 1 << WINDOW, digits, out)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (table, digits, out);
     }
 }
 

@@ -23,10 +23,10 @@ use zeroize::{Zeroize, Zeroizing};
 use super::aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use super::digit_kernels;
-use super::{LANES, ROWS, WINDOW};
+use super::windows::{self, LaneArithmetic};
+use super::{LANES, ROWS};
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 use crate::bigint::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
-use crate::bigint::pow::window_bits;
 
 mod fixed_base;
 
@@ -178,40 +178,12 @@ impl TwoDigitLanes {
         out: &mut [u64],
     ) {
         let l = self.limbs();
-        let value = 2 * LANES * l;
         let items = bases.len() / self.limbs64;
         assert!(items <= LANES && items > 0 && exponents.len() >= items);
         assert!(out.len() >= items * self.limbs64);
         let mut work = Workspace::new(l);
-        let mut plain = self.split_lanes(bases, &mut work);
-        let mut table = Lanes::zeroed((1 << WINDOW) * 2 * l);
-        table[..value].copy_from_slice(&self.one);
-        {
-            let (_, rest) = table.split_at_mut(value);
-            self.mul(&plain, &self.to_engine, &mut work, &mut rest[..value]);
-        }
-        for e in 2..1 << WINDOW {
-            let (done, rest) = table.split_at_mut(e * value);
-            let previous = &done[(e - 1) * value..];
-            let base = &done[value..2 * value];
-            self.mul(previous, base, &mut work, &mut rest[..value]);
-        }
-        let lane_exponent = |lane: usize| exponents[if lane < items { lane } else { 0 }];
-        let mut acc = self.one.clone();
-        let mut tmp = Lanes::zeroed(2 * l);
-        let mut digits = Zeroizing::new([0u64; LANES]);
-        for w in (0..exponent_bits.div_ceil(WINDOW)).rev() {
-            for _ in 0..WINDOW {
-                self.square(&acc, &mut work, &mut tmp);
-                std::mem::swap(&mut acc, &mut tmp);
-            }
-            for (lane, digit) in digits.iter_mut().enumerate() {
-                *digit = window_bits(lane_exponent(lane), w * WINDOW, WINDOW, exponent_bits) as u64;
-            }
-            self.select(&table, &digits, &mut plain);
-            self.mul(&acc, &plain, &mut work, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-        }
+        let mut split = self.split_lanes(bases, &mut work);
+        let acc = windows::pow_secret(self, &mut split, exponents, items, exponent_bits, &mut work);
         self.leave(&acc, &mut work, &mut out[..items * self.limbs64]);
     }
 
@@ -251,6 +223,56 @@ impl TwoDigitLanes {
             }
             from_radix52(&limbs, result);
         }
+    }
+
+    /// The digits of `x·R⁻¹` for values `x` below N² in `2·L` limbs.
+    #[allow(unsafe_code)]
+    fn split(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
+        let out = out.split_at_mut(LANES * self.limbs());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `mul`.
+        unsafe {
+            digit_kernels::split(
+                x,
+                &self.root,
+                &self.root_minus_one,
+                self.k0,
+                &mut work.columns,
+                out.0,
+                out.1,
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x, out, work);
+    }
+
+    /// `x0 + N·x1` for digits `x` into `2·L` limbs.
+    #[allow(unsafe_code)]
+    fn join(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
+        let (x0, x1) = x.split_at(LANES * self.limbs());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `mul`.
+        unsafe {
+            digit_kernels::join(x0, x1, &self.root, &mut work.columns, out)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x0, x1, work, out);
+    }
+}
+
+impl LaneArithmetic for TwoDigitLanes {
+    type Work = Workspace;
+
+    fn vectors(&self) -> usize {
+        2 * self.limbs()
+    }
+
+    fn one(&self) -> &Lanes {
+        &self.one
+    }
+
+    fn to_engine(&self) -> &Lanes {
+        &self.to_engine
     }
 
     /// The product of two values in digits (`2·L` vectors each) into `out`.
@@ -301,55 +323,10 @@ impl TwoDigitLanes {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (x, out, work);
     }
-
-    /// The digits of `x·R⁻¹` for values `x` below N² in `2·L` limbs.
-    #[allow(unsafe_code)]
-    fn split(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
-        let out = out.split_at_mut(LANES * self.limbs());
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `mul`.
-        unsafe {
-            digit_kernels::split(
-                x,
-                &self.root,
-                &self.root_minus_one,
-                self.k0,
-                &mut work.columns,
-                out.0,
-                out.1,
-            )
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (x, out, work);
-    }
-
-    /// `x0 + N·x1` for digits `x` into `2·L` limbs.
-    #[allow(unsafe_code)]
-    fn join(&self, x: &[u64], work: &mut Workspace, out: &mut [u64]) {
-        let (x0, x1) = x.split_at(LANES * self.limbs());
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `mul`.
-        unsafe {
-            digit_kernels::join(x0, x1, &self.root, &mut work.columns, out)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (x0, x1, work, out);
-    }
-
-    #[allow(unsafe_code)]
-    fn select(&self, table: &[u64], digits: &[u64; LANES], out: &mut [u64]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `mul`.
-        unsafe {
-            super::kernels::select(table, 1 << WINDOW, digits, out)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (table, digits, out);
-    }
 }
 
 /// The kernels' column accumulators (the low digit's and the high digit's), wiped when dropped.
-struct Workspace {
+pub(super) struct Workspace {
     columns: Lanes,
 }
 

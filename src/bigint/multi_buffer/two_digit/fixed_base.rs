@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Lanes, TwoDigitLanes, Workspace, LANES};
+use super::{LaneArithmetic, Lanes, TwoDigitLanes, Workspace, LANES};
 use crate::bigint::fixed_base::digit_at;
 
 impl TwoDigitLanes {
