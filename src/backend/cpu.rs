@@ -11,7 +11,8 @@ use super::{
 };
 use crate::bigint::multi_pow::PublicMultiPow;
 use crate::bigint::{
-    limbs_from_biguint, ExponentRows, FixedBaseTable, MontgomeryModulus, LANES, POW_BLOCK,
+    limbs_from_biguint, ExponentRows, FixedBaseTable, MontgomeryModulus, LANES, MIN_LANE_ITEMS,
+    POW_BLOCK,
 };
 use crate::error::{Error, Result};
 
@@ -265,11 +266,6 @@ impl Backend for CpuBackend {
         modmul_into(modulus, batch.host_items(range)?.as_ref(), b, out)
     }
 }
-
-/// Fewest items of a group of eight that run in the lanes: a group costs the same whatever it
-/// holds, and eight items there take about as long as three on the one-number engine in pairs
-/// (2.5× per item at p² of 2048 bits on two digits, BENCHMARKS.md).
-const MIN_LANE_ITEMS: usize = 4;
 
 /// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.
 /// Eight at a time in the lanes of the multi-buffer engine where the CPU has one, else in pairs.

@@ -47,6 +47,7 @@ pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
+pub(crate) use multi_buffer::MIN_LANE_ITEMS;
 pub use multi_buffer::{MultiBuffer, TwoDigitLanes, LANES};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;

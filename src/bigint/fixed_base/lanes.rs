@@ -7,11 +7,7 @@ use zeroize::Zeroizing;
 use super::FixedBaseTable;
 use crate::bigint::form::Montgomery;
 use crate::bigint::montgomery::MontgomeryModulus;
-use crate::bigint::multi_buffer::{TwoDigitLanes, LANES};
-
-/// Fewest exponents of a block that run in the lanes: a block costs the same whatever it holds,
-/// and the lanes do about 2.5 products in the time of one on the one-number engine.
-const MIN_LANE_ITEMS: usize = 4;
+use crate::bigint::multi_buffer::{TwoDigitLanes, LANES, MIN_LANE_ITEMS};
 
 impl FixedBaseTable {
     /// For a table modulo `modulus` = N² with N = `root` known (the key's owner modulo p² and

@@ -41,6 +41,11 @@ mod two_digit_tests;
 /// Items per group: the 64-bit lanes of one AVX-512 register.
 pub const LANES: usize = 8;
 
+/// Fewest items of a group that run in the lanes on two digits: a group costs the same whatever
+/// it holds, and there an item takes about 2.5 times less than on the one-number engine in pairs
+/// (p² of 2048 bits; BENCHMARKS.md), so eight lanes cost about as much as three items.
+pub(crate) const MIN_LANE_ITEMS: usize = 4;
+
 /// Most 52-bit limbs per value: moduli up to 8318 bits (n² at key_len 4096).
 const MAX_LIMBS: usize = 160;
 
