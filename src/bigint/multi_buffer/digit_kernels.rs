@@ -41,7 +41,7 @@ fn check(m: &[u64], m_minus_one: &[u64], digits: &[&[u64]], scratch: &[u64]) -> 
 ///
 /// ```text
 /// x0·y0 + q·m = R·out0                                  (almost Montgomery, keeping q)
-/// out1 = (x0·y1 + x1·y0 + m·R − q)·R⁻¹ mod m            (one pass: both products, reduced)
+/// out1 ≡ (x0·y1 + x1·y0 + m·R − q)·R⁻¹  (mod m)         (one pass: both products, reduced)
 /// ```
 ///
 /// `m_minus_one` holds the limbs of `m − 1`: `m·R − q` is `(m − 1)·R + (R − 1 − q) + 1`, never
