@@ -1,11 +1,9 @@
 //! CRT decryption to whole plaintexts ([`Backend::crt_decrypt`]), for numbers, whose plaintexts
-//! span all of n: the checks every implementation shares, and the default that composes the
-//! backend's own [`modexp`](Backend::modexp) with the recombination on the CPU.
+//! span all of n: the checks every engine shares, and the CPU's constant-time recombination.
 
 use rayon::prelude::*;
-use zeroize::Zeroizing;
 
-use super::{Backend, CrtKey, LimbBatch};
+use super::{CrtKey, LimbBatch};
 use crate::error::{Error, Result};
 
 /// Checks the shapes of a [`Backend::crt_decrypt`] call: one base modulo p² and one modulo q²
@@ -26,20 +24,6 @@ pub(crate) fn check_decrypt_operands(
     Ok(())
 }
 
-/// [`Backend::crt_decrypt`] from `backend`'s exponentiations modulo p² and q², recombined on
-/// every core in constant time (the exponentiation results are wiped).
-pub(crate) fn decrypt_with_primitives(
-    backend: &(impl Backend + ?Sized),
-    key: &CrtKey,
-    bases_p: &LimbBatch,
-    bases_q: &LimbBatch,
-) -> Result<LimbBatch> {
-    check_decrypt_operands(key, bases_p, bases_q)?;
-    let x_p = Zeroizing::new(backend.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
-    let x_q = Zeroizing::new(backend.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
-    recombine_all(key, &x_p, &x_q)
-}
-
 /// The plaintexts of `c^e_p mod p²` and `c^e_q mod q²` (item by item), recombined on every core
 /// in constant time.
 pub(crate) fn recombine_all(key: &CrtKey, x_p: &LimbBatch, x_q: &LimbBatch) -> Result<LimbBatch> {
@@ -58,13 +42,29 @@ pub(crate) fn recombine_all(key: &CrtKey, x_p: &LimbBatch, x_q: &LimbBatch) -> R
 mod tests {
     use num_bigint::{BigUint, RandBigInt};
     use rand::{rngs::StdRng, SeedableRng};
+    use zeroize::Zeroizing;
 
     use super::*;
     use crate::backend::cpu::CpuBackend;
+    use crate::backend::Backend;
     use crate::paillier::random_prime_from;
 
-    /// The trait's default (the backend's `modexp`, then the recombination) gives the CPU's own
-    /// `crt_decrypt` (the key's engines): the plaintexts of real ciphertexts `(1 + n)^m · r^n`.
+    /// Decryption from `backend`'s plain exponentiations modulo p² and q², recombined: the
+    /// reference the key's own engines are held to.
+    fn decrypt_with_primitives(
+        backend: &(impl Backend + ?Sized),
+        key: &CrtKey,
+        bases_p: &LimbBatch,
+        bases_q: &LimbBatch,
+    ) -> Result<LimbBatch> {
+        check_decrypt_operands(key, bases_p, bases_q)?;
+        let x_p = Zeroizing::new(backend.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
+        let x_q = Zeroizing::new(backend.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
+        recombine_all(key, &x_p, &x_q)
+    }
+
+    /// The backend's `modexp`, then the recombination, gives the CPU's own `crt_decrypt` (the
+    /// key's engines): the plaintexts of real ciphertexts `(1 + n)^m · r^n`.
     #[test]
     fn the_default_decrypts_as_the_cpu_does() {
         let mut rng = StdRng::seed_from_u64(33);

@@ -1,12 +1,10 @@
 //! `Device::Auto`: the GPU first, the CPU whenever the GPU fails.
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Backend, CrtKey, Device, EncryptionJob, Exponents, LimbBatch, ResidentBatch};
-use crate::bigint::{FixedBaseTable, MontgomeryModulus};
+use super::{Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
 use crate::error::{Error, Result};
 
 /// Runs every call on `primary` (a GPU) and, when that fails with [`Error::GpuFailure`] or
@@ -81,74 +79,12 @@ impl Backend for FallbackBackend {
         Device::Auto
     }
 
-    fn modexp(
-        &self,
-        modulus: &MontgomeryModulus,
-        bases: &LimbBatch,
-        exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        self.attempt("modexp", |b| b.modexp(modulus, bases, exponents))
+    fn run(&self, operation: &Operation<'_>) -> Result<Output> {
+        self.attempt(operation.name(), |b| b.run(operation))
     }
 
-    fn modmul(
-        &self,
-        modulus: &MontgomeryModulus,
-        a: &LimbBatch,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        self.attempt("modmul", |backend| backend.modmul(modulus, a, b))
-    }
-
-    fn fixed_base_pow(
-        &self,
-        modulus: &MontgomeryModulus,
-        table: &FixedBaseTable,
-        exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        self.attempt("fixed-base exponentiation", |b| {
-            b.fixed_base_pow(modulus, table, exponents)
-        })
-    }
-
-    fn crt_decode(
-        &self,
-        key: &CrtKey,
-        bases_p: &LimbBatch,
-        bases_q: &LimbBatch,
-        masks: &LimbBatch,
-    ) -> Result<Vec<u32>> {
-        self.attempt("CRT decoding", |b| {
-            b.crt_decode(key, bases_p, bases_q, masks)
-        })
-    }
-
-    fn crt_decrypt(
-        &self,
-        key: &CrtKey,
-        bases_p: &LimbBatch,
-        bases_q: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        self.attempt("CRT decryption", |b| b.crt_decrypt(key, bases_p, bases_q))
-    }
-
-    fn multi_exp(
-        &self,
-        modulus: &MontgomeryModulus,
-        bases: &LimbBatch,
-        exponents: &Exponents,
-        per_row: usize,
-    ) -> Result<LimbBatch> {
-        self.attempt("multi-exponentiation", |b| {
-            b.multi_exp(modulus, bases, exponents, per_row)
-        })
-    }
-
-    fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
-        self.attempt("encryption", |b| b.encrypt(job))
-    }
-
-    fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
-        self.attempt("encryption", |b| b.encrypt_into(job, out))
+    fn run_into(&self, operation: &Operation<'_>, out: &mut [u64]) -> Result<()> {
+        self.attempt(operation.name(), |b| b.run_into(operation, out))
     }
 
     /// The primary's memory until it fails; callers fall back to their host copy on a
@@ -158,31 +94,6 @@ impl Backend for FallbackBackend {
         // failure there leaves the host copy whole for the fallback.
         self.attempt("keeping items on the device", |b| {
             b.append_resident(batch, items)
-        })
-    }
-
-    fn modmul_resident(
-        &self,
-        modulus: &MontgomeryModulus,
-        batch: &ResidentBatch,
-        range: Range<usize>,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        self.attempt("a resident product", |backend| {
-            backend.modmul_resident(modulus, batch, range.clone(), b)
-        })
-    }
-
-    fn modmul_resident_into(
-        &self,
-        modulus: &MontgomeryModulus,
-        batch: &ResidentBatch,
-        range: Range<usize>,
-        b: &LimbBatch,
-        out: &mut [u64],
-    ) -> Result<()> {
-        self.attempt("a resident product", |backend| {
-            backend.modmul_resident_into(modulus, batch, range.clone(), b, out)
         })
     }
 

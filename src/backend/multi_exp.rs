@@ -1,14 +1,9 @@
 //! Products of powers over shared bases, `out[s·r + j] = Π_i bases[s·k + i] ^ rows[j·k + i]`:
-//! the operand checks, and the composition from [`Backend::modexp`] and [`Backend::modmul`]
-//! that a backend without a kernel of its own runs.
+//! the operand checks both engines run, and the product tree over groups of items.
 
 use super::{Backend, Exponents, LimbBatch, Secrecy};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
-
-/// Powers made at once by the composition: bounds the memory of one step (at 4096-bit n², 64k
-/// powers are 32 MiB).
-const MAX_POWERS_PER_STEP: usize = 1 << 16;
 
 /// Checks the operands of [`Backend::multi_exp`]; returns `(samples, rows)`.
 pub(crate) fn check_multi_exp_operands(
@@ -39,40 +34,6 @@ pub(crate) fn check_multi_exp_operands(
         return invalid("no exponent rows".into());
     }
     Ok((bases.len() / per_row, rows))
-}
-
-/// [`Backend::multi_exp`] from the backend's own `modexp` and `modmul`: every power, then a
-/// product tree over each row, samples in steps of bounded memory.
-pub(crate) fn multi_exp_with_primitives<B: Backend + ?Sized>(
-    backend: &B,
-    modulus: &MontgomeryModulus,
-    bases: &LimbBatch,
-    exponents: &Exponents,
-    per_row: usize,
-) -> Result<LimbBatch> {
-    let (samples, rows) = check_multi_exp_operands(modulus, bases, exponents, per_row)?;
-    let width = modulus.len();
-    let mut out = LimbBatch::new(width);
-    out.reserve(samples * rows);
-    let powers_per_sample = rows * per_row;
-    let samples_per_step = (MAX_POWERS_PER_STEP / powers_per_sample.max(1)).max(1);
-    for first in (0..samples).step_by(samples_per_step) {
-        let last = (first + samples_per_step).min(samples);
-        // Item (s·rows + j)·k + i is base (s, i): exponents cycle with period rows·k, so
-        // item j·k + i of the exponents is its own.
-        let mut expanded = LimbBatch::new(width);
-        expanded.reserve((last - first) * powers_per_sample);
-        for sample in first..last {
-            for _ in 0..rows {
-                for i in 0..per_row {
-                    expanded.push(bases.item(sample * per_row + i))?;
-                }
-            }
-        }
-        let powers = backend.modexp(modulus, &expanded, exponents)?;
-        out.extend(&product_of_groups(backend, modulus, powers, per_row)?)?;
-    }
-    Ok(out)
 }
 
 /// The product of each group of `group` consecutive items, as a tree of batched products.

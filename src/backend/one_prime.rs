@@ -152,9 +152,7 @@ mod tests {
             plaintexts.push(BigUint::from(1u32) << (2 * slots as u64 + 1));
             let (bp, bq) = bases(&mut rng, &key, &n, &plaintexts);
             let one = CpuBackend.crt_decode(&key, &bp, &bq, &masks).unwrap();
-            let two = CpuBackend
-                .crt_decode_two_primes(&key, &bp, &bq, &masks)
-                .unwrap();
+            let two = crate::backend::cpu::crt_decode_two_primes(&key, &bp, &bq, &masks).unwrap();
             assert_eq!(one[..honest], two[..honest], "{bits}");
             for (i, m) in plaintexts[..honest].iter().enumerate() {
                 let expected = (m & biguint_mask(slots)).count_ones() as u32;

@@ -29,7 +29,7 @@ pub(crate) fn width_supported(len: usize) -> bool {
     len > 0 && len.is_multiple_of(4)
 }
 
-/// `out = a·b·R⁻¹ mod m` (as [`limbs::mont_mul`](super::limbs::mont_mul)) with the assembly
+/// `out = a·b·R⁻¹ mod m` (as the portable `limbs::mont_mul`) with the assembly
 /// row; `wide` is scratch of `2·len` limbs, left holding intermediate values for the caller to
 /// wipe. Never inlined: `tools/ct-check` verifies this compiled function (valgrind cannot run
 /// ADX, so memcheck sees only the other copy).
@@ -104,7 +104,7 @@ unsafe fn square_product(a: &[u64], wide: &mut [u64]) {
         }
         wide[end] = carry;
     }
-    super::limbs::double_and_add_squares(a, wide);
+    super::final_steps::double_and_add_squares(a, wide);
 }
 
 /// Montgomery reduction of the `2·len`-limb `wide` into `out`, with the assembly row.
@@ -113,7 +113,7 @@ unsafe fn square_product(a: &[u64], wide: &mut [u64]) {
 unsafe fn reduce(wide: &mut [u64], m: &[u64], m0_inv: u64, out: &mut [u64]) {
     let n = m.len();
     let top_carry = reduce_rows(wide, m, m0_inv, None);
-    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out);
+    super::final_steps::subtract_once(&wide[n..2 * n], top_carry, m, out);
 }
 
 /// The rows of a Montgomery reduction, without the final subtraction: adds `q·m` to `wide`
@@ -178,7 +178,7 @@ pub(crate) unsafe fn mont_product_with_quotient(
         None => square_product(&a[..n], wide),
     }
     let top_carry = reduce_rows(wide, m, m0_inv, Some(quotient));
-    super::limbs::subtract_once(&wide[n..2 * n], top_carry, m, out)
+    super::final_steps::subtract_once(&wide[n..2 * n], top_carry, m, out)
 }
 
 /// `wide = a·b`, the full product of two `len`-limb values, with the assembly row (the

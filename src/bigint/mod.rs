@@ -24,6 +24,7 @@
 mod adx;
 mod convert;
 mod ct;
+mod final_steps;
 mod fixed_base;
 mod form;
 mod ifma;

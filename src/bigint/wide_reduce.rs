@@ -9,7 +9,7 @@
 
 use zeroize::Zeroizing;
 
-use super::limbs::subtract_once;
+use super::final_steps::subtract_once;
 use super::montgomery::MontgomeryModulus;
 use crate::error::{Error, Result};
 

@@ -5,24 +5,16 @@ use num_bigint::{BigUint, RandBigInt};
 use num_integer::Integer;
 use num_traits::{One, Zero};
 
-use super::public_key::{PublicKey, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS};
+use super::public_key::{
+    PublicKey, PublicTables, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS,
+};
 use super::{Ciphertext, Scheme};
-use crate::backend::encryption::one_plus_mn_times;
+use crate::backend::cpu::one_plus_mn_times;
 use crate::backend::{
     Backend, EncryptionJob, Exponents, LimbBatch, Messages, ResidueTables, Residues, Secrecy,
 };
 use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
-
-/// Fixed-base tables modulo n², built on first use.
-pub(super) struct PublicTables {
-    /// Powers of the noise base.
-    noise: FixedBaseTable,
-    /// Lookup scheme: powers of `g` (the classic scheme's `g^m = 1 + m·n` needs none).
-    g: Option<FixedBaseTable>,
-    /// n, the square root of the tables' modulus (a backend may compute on its digits).
-    root: MontgomeryModulus,
-}
 
 impl PublicKey {
     /// Encrypts one plaintext `m < n`.

@@ -10,7 +10,7 @@ use num_traits::Zero;
 
 use super::{Ciphertext, Scheme, KEY_LEN_RANGE};
 use crate::backend::LimbBatch;
-use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
+use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
 
 /// Extra bits of lookup noise exponents beyond `alpha_len`, so that `x mod a` is within
@@ -51,7 +51,7 @@ pub struct PublicKey {
     /// latter derived from `n` on first use.
     pub(super) noise_base: OnceLock<BigUint>,
     /// Fixed-base tables modulo n², built on first use.
-    pub(super) tables: OnceLock<super::public_encryption::PublicTables>,
+    pub(super) tables: OnceLock<PublicTables>,
     /// Dimensions of the vectors this key encrypts in its context (None: a bare key): part of
     /// the fingerprint, since an encryptor packs vectors by it.
     pub(super) vector_dims: Option<usize>,
@@ -324,4 +324,14 @@ impl PublicKey {
                 .pow_biguint_vartime(c.as_biguint(), k)?,
         ))
     }
+}
+
+/// Fixed-base tables modulo n², built on first use.
+pub(super) struct PublicTables {
+    /// Powers of the noise base.
+    pub(super) noise: FixedBaseTable,
+    /// Lookup scheme: powers of `g` (the classic scheme's `g^m = 1 + m·n` needs none).
+    pub(super) g: Option<FixedBaseTable>,
+    /// n, the square root of the tables' modulus (a backend may compute on its digits).
+    pub(super) root: MontgomeryModulus,
 }

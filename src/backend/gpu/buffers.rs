@@ -98,4 +98,19 @@ impl GpuBackend {
             .write_buffer(&buffer, 0, bytemuck::cast_slice(contents));
         buffer
     }
+
+    /// Set `set`'s timer, able to time `passes` passes (it only grows).
+    pub(super) fn pass_timer<'p>(
+        &self,
+        pool: &'p mut BufferPool,
+        set: usize,
+        passes: usize,
+    ) -> &'p PassTimer {
+        if pool.timers.get(&set).is_some_and(|t| t.passes() < passes) {
+            pool.timers.remove(&set);
+        }
+        pool.timers
+            .entry(set)
+            .or_insert_with(|| PassTimer::new(self, passes))
+    }
 }

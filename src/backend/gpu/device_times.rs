@@ -8,7 +8,6 @@
 //! chunk's results in its staging buffer, so they come back with the readback that happens
 //! anyway: no extra mapping, no extra wait.
 
-use super::buffers::BufferPool;
 use super::kernels::Kernel;
 use super::GpuBackend;
 
@@ -107,37 +106,32 @@ impl GpuBackend {
     pub(super) fn nanoseconds_per_tick(&self) -> f64 {
         f64::from(self.queue.get_timestamp_period())
     }
-
-    /// Set `set`'s timer, able to time `passes` passes (it only grows).
-    pub(super) fn pass_timer<'p>(
-        &self,
-        pool: &'p mut BufferPool,
-        set: usize,
-        passes: usize,
-    ) -> &'p PassTimer {
-        if pool.timers.get(&set).is_some_and(|t| t.passes < passes) {
-            pool.timers.remove(&set);
-        }
-        pool.timers.entry(set).or_insert_with(|| {
-            let queries = (2 * passes) as u32;
-            PassTimer {
-                query_set: self.device.create_query_set(&wgpu::QuerySetDescriptor {
-                    label: Some("paillier-gpu pass times"),
-                    ty: wgpu::QueryType::Timestamp,
-                    count: queries,
-                }),
-                resolve: self.raw_buffer(
-                    "paillier-gpu pass times",
-                    TimedChunk::bytes(passes),
-                    wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                ),
-                passes,
-            }
-        })
-    }
 }
 
 impl PassTimer {
+    /// A timer for `passes` passes on `gpu`'s device.
+    pub(super) fn new(gpu: &GpuBackend, passes: usize) -> Self {
+        let queries = (2 * passes) as u32;
+        PassTimer {
+            query_set: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("paillier-gpu pass times"),
+                ty: wgpu::QueryType::Timestamp,
+                count: queries,
+            }),
+            resolve: gpu.raw_buffer(
+                "paillier-gpu pass times",
+                TimedChunk::bytes(passes),
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            passes,
+        }
+    }
+
+    /// How many passes it can time.
+    pub(super) fn passes(&self) -> usize {
+        self.passes
+    }
+
     /// The writes of one dispatch of pass `pass`: a begin tick on its first dispatch, an end
     /// tick on its last, none between.
     pub(super) fn writes(

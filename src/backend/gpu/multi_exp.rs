@@ -14,8 +14,8 @@ use super::kernels::Kernel;
 use super::multi_exp_plan::TermPlan;
 use super::params::{phased_program, Params};
 use super::GpuBackend;
-use crate::backend::multi_exp::{check_multi_exp_operands, multi_exp_with_primitives};
-use crate::backend::{Exponents, LimbBatch};
+use crate::backend::multi_exp::{check_multi_exp_operands, product_of_groups};
+use crate::backend::{Backend, Exponents, LimbBatch};
 use crate::bigint::{ExponentRows, MontgomeryModulus};
 use crate::error::Result;
 
@@ -179,4 +179,43 @@ impl GpuBackend {
         };
         [build_tables, run_rows]
     }
+}
+
+/// Powers made at once by the composition: bounds the memory of one step (at 4096-bit n², 64k
+/// powers are 32 MiB).
+const MAX_POWERS_PER_STEP: usize = 1 << 16;
+
+/// A multi-exponentiation from `backend`'s own `modexp` and `modmul`, for what one dispatch
+/// cannot hold: every power, then a product tree over each row, samples in steps of bounded
+/// memory.
+fn multi_exp_with_primitives<B: Backend + ?Sized>(
+    backend: &B,
+    modulus: &MontgomeryModulus,
+    bases: &LimbBatch,
+    exponents: &Exponents,
+    per_row: usize,
+) -> Result<LimbBatch> {
+    let (samples, rows) = check_multi_exp_operands(modulus, bases, exponents, per_row)?;
+    let width = modulus.len();
+    let mut out = LimbBatch::new(width);
+    out.reserve(samples * rows);
+    let powers_per_sample = rows * per_row;
+    let samples_per_step = (MAX_POWERS_PER_STEP / powers_per_sample.max(1)).max(1);
+    for first in (0..samples).step_by(samples_per_step) {
+        let last = (first + samples_per_step).min(samples);
+        // Item (s·rows + j)·k + i is base (s, i): exponents cycle with period rows·k, so
+        // item j·k + i of the exponents is its own.
+        let mut expanded = LimbBatch::new(width);
+        expanded.reserve((last - first) * powers_per_sample);
+        for sample in first..last {
+            for _ in 0..rows {
+                for i in 0..per_row {
+                    expanded.push(bases.item(sample * per_row + i))?;
+                }
+            }
+        }
+        let powers = backend.modexp(modulus, &expanded, exponents)?;
+        out.extend(&product_of_groups(backend, modulus, powers, per_row)?)?;
+    }
+    Ok(out)
 }

@@ -3,8 +3,6 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::dispatch::{Operand, Pass};
-
 /// Uniform parameters of every kernel; field order matches `Params` in `shaders/params.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
@@ -93,22 +91,4 @@ pub(super) fn phased_program(steps: usize, edges_per_step: usize, budget: usize)
         }
         from = to;
     }
-}
-
-/// The parameters of `step` of `pass` for the chunk of `n` items from `start`.
-pub(super) fn chunk_params(pass: &Pass<'_>, step: &Step, start: usize, n: usize) -> Params {
-    let mut params = pass.params;
-    params.count = n as u32;
-    params.first = pass.first.map_or(0, |first| first + start) as u32;
-    if let Operand::Cyclic { items, offset } = pass.operand {
-        params.operand_count = items as u32;
-        params.operand_first = ((offset + start) % items.max(1)) as u32;
-    } else {
-        params.operand_count = n as u32;
-        params.operand_first = 0;
-    }
-    params.phase = step.phase;
-    params.step_from = step.from;
-    params.step_to = step.to;
-    params
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::buffers::{BufferPool, BufferRole, MAX_BIND_GROUPS};
 use super::device_times::TimedChunk;
-use super::dispatch::{grid_rows, Pass, Source};
-use super::params::{chunk_params, Params};
+use super::dispatch::{grid_rows, Operand, Pass, Source};
+use super::params::{Params, Step};
 use super::readback::InFlight;
 use super::{failure, GpuBackend};
 use crate::error::Result;
@@ -242,4 +242,22 @@ fn bound_buffer(
         .get(&key)
         .cloned()
         .ok_or_else(|| failure("pooled buffer missing"))
+}
+
+/// The parameters of `step` of `pass` for the chunk of `n` items from `start`.
+fn chunk_params(pass: &Pass<'_>, step: &Step, start: usize, n: usize) -> Params {
+    let mut params = pass.params;
+    params.count = n as u32;
+    params.first = pass.first.map_or(0, |first| first + start) as u32;
+    if let Operand::Cyclic { items, offset } = pass.operand {
+        params.operand_count = items as u32;
+        params.operand_first = ((offset + start) % items.max(1)) as u32;
+    } else {
+        params.operand_count = n as u32;
+        params.operand_first = 0;
+    }
+    params.phase = step.phase;
+    params.step_from = step.from;
+    params.step_to = step.to;
+    params
 }

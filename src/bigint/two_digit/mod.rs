@@ -199,7 +199,7 @@ impl TwoDigit {
             carry = (v >> 64) as u64;
         }
         let mut reduced = vec![0u64; n];
-        super::limbs::subtract_once(&sum, carry, self.root.modulus_limbs(), &mut reduced);
+        super::final_steps::subtract_once(&sum, carry, self.root.modulus_limbs(), &mut reduced);
         // (w·R⁻¹)·R² · R⁻¹ = w mod N.
         self.root
             .mul_into(&reduced, self.root.r_squared(), &mut digits[..n]);

@@ -3,7 +3,8 @@
 //! `adx.rs` where the CPU and the width allow and the compiled loops of `limbs.rs` elsewhere.
 
 use crate::bigint::adx;
-use crate::bigint::limbs::{mul_wide, reduce_rows, square_wide, subtract_once, with_wide_buffer};
+use crate::bigint::final_steps::subtract_once;
+use crate::bigint::limbs::{mul_wide, reduce_rows, square_wide, with_wide_buffer};
 
 /// [`mont_mul`](crate::bigint::limbs::mont_mul) of `a` and `b`, or the square of `a` when `b`
 /// is `None`, that also writes the Montgomery quotient `q` (`len` limbs, with `a·b + q·m =

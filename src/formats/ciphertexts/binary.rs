@@ -1,9 +1,8 @@
 //! The binary form: a header naming the shape and the key, then fixed-width records (the table
 //! is in the parent module's docs).
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 
-use super::reader::CiphertextReader;
 use super::{
     check_chunks, chunk_bytes, malformed, CiphertextShape, COUNT_OFFSET, FINGERPRINT_OFFSET,
     HEADER_BYTES, MAGIC, V1_HEADER_BYTES, VERSION,
@@ -74,18 +73,6 @@ pub fn read_binary(reader: impl Read, shape: CiphertextShape) -> Result<Vec<Encr
             )
         })
         .collect())
-}
-
-/// Reads the binary form into one batch under `public_key`, each ciphertext checked once
-/// (`0 < c < n²`); the header is checked as [`read_binary`] does, and a file written before
-/// fingerprint version 2 is accepted when its header carries this key's
-/// [legacy fingerprint](KeyFingerprint::legacy_v1).
-pub fn read_binary_batch(
-    reader: impl Read,
-    shape: CiphertextShape,
-    public_key: &PublicKey,
-) -> Result<CiphertextBatch> {
-    CiphertextReader::binary(BufReader::new(reader), shape, public_key)?.read_all()
 }
 
 /// The records of a binary file, after checking its header against `shape`.

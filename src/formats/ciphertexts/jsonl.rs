@@ -6,11 +6,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::Value;
 
-use super::reader::CiphertextReader;
 use super::{check_chunks, chunk_bytes, malformed, CiphertextShape};
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
-use crate::paillier::{Ciphertext, CiphertextBatch, PublicKey};
+use crate::paillier::{Ciphertext, CiphertextBatch};
 
 /// JSON Lines bytes for `vectors`.
 pub fn encode_jsonl(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
@@ -88,16 +87,6 @@ pub fn read_jsonl(reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<En
         Ok(())
     })?;
     Ok(vectors)
-}
-
-/// Reads JSON Lines ciphertexts into one batch under `public_key`, each checked once
-/// (`0 < c < n²`). Blank lines are skipped; errors name the vector (0-based) or the line.
-pub fn read_jsonl_batch(
-    reader: impl BufRead,
-    shape: CiphertextShape,
-    public_key: &PublicKey,
-) -> Result<CiphertextBatch> {
-    CiphertextReader::json_lines(reader, shape, public_key)?.read_all()
 }
 
 /// JSON Lines bytes for every record of `batch`.

@@ -25,13 +25,14 @@ mod jsonl;
 mod reader;
 mod writer;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub use binary::{
     binary_header, check_binary_file, encode_binary, encode_binary_batch, encode_binary_records,
-    read_binary, read_binary_batch,
+    read_binary,
 };
-pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl, read_jsonl_batch};
+pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl};
 pub use reader::CiphertextReader;
 pub use writer::CiphertextWriter;
 
@@ -199,4 +200,26 @@ pub fn write_ciphertext_batch(
             writer.finish().map(drop)
         }
     })
+}
+
+/// Reads the binary form into one batch under `public_key`, each ciphertext checked once
+/// (`0 < c < n²`); the header is checked as [`read_binary`] does, and a file written before
+/// fingerprint version 2 is accepted when its header carries this key's
+/// [legacy fingerprint](KeyFingerprint::legacy_v1).
+pub fn read_binary_batch(
+    reader: impl Read,
+    shape: CiphertextShape,
+    public_key: &PublicKey,
+) -> Result<CiphertextBatch> {
+    CiphertextReader::binary(BufReader::new(reader), shape, public_key)?.read_all()
+}
+
+/// Reads JSON Lines ciphertexts into one batch under `public_key`, each checked once
+/// (`0 < c < n²`). Blank lines are skipped; errors name the vector (0-based) or the line.
+pub fn read_jsonl_batch(
+    reader: impl BufRead,
+    shape: CiphertextShape,
+    public_key: &PublicKey,
+) -> Result<CiphertextBatch> {
+    CiphertextReader::json_lines(reader, shape, public_key)?.read_all()
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::plain::{malformed, PlainArray, PlainValues};
+use super::plain_array::{malformed, PlainArray, PlainValues};
 use crate::error::{Error, Result};
 use crate::formats::JsonLines;
 

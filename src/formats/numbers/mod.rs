@@ -51,6 +51,7 @@ mod header;
 mod json;
 mod packed;
 mod plain;
+mod plain_array;
 
 use std::io::Read;
 use std::path::Path;

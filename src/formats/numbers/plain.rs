@@ -9,46 +9,12 @@ use npyz::WriterBuilder;
 
 use super::super::npy::{self, is_npy};
 pub use super::json::{read_json_numbers, read_jsonl_numbers};
+use super::plain_array::malformed;
+pub use super::plain_array::{PlainArray, PlainValues};
 use crate::error::{Error, Result};
 use crate::formats::output::Output;
 use crate::formats::StreamedOutput;
-use crate::numbers::{Decrypted, Numbers};
-
-pub(super) fn malformed(detail: String) -> Error {
-    Error::MalformedFile {
-        kind: "numbers",
-        detail,
-    }
-}
-
-/// Numbers read from a file, with their shape: integers when every number is one, floats
-/// otherwise.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlainArray {
-    /// The numbers, row-major.
-    pub values: PlainValues,
-    /// The shape (`[rows]` or `[rows, columns]` for JSON Lines; the file's for `.npy`).
-    pub shape: Vec<usize>,
-}
-
-/// The numbers of a [`PlainArray`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum PlainValues {
-    /// Integers (JSON numbers without fraction or exponent; `.npy` integer or boolean dtypes).
-    Integers(Vec<i64>),
-    /// Floats, all finite.
-    Floats(Vec<f64>),
-}
-
-impl PlainArray {
-    /// The numbers, as the encryption takes them.
-    pub fn numbers(&self) -> Numbers<'_> {
-        match &self.values {
-            PlainValues::Integers(v) => Numbers::Integers(v),
-            PlainValues::Floats(v) => Numbers::Floats(v),
-        }
-    }
-}
+use crate::numbers::Decrypted;
 
 /// Reads numbers from `.npy`, a JSON document (`.json`), or (any other name) JSON Lines.
 pub fn read_numbers(path: &Path) -> Result<PlainArray> {

@@ -12,7 +12,7 @@ use super::{admin, blocking, JsonBody};
 use crate::server::auth::{first_n, key_hash, new_id, new_secret};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
-use crate::server::store::sqlite_now;
+use crate::server::store::now;
 use crate::server::store::{ApiKey, KnowledgeBase};
 
 fn kb_json(kb: &KnowledgeBase) -> Value {
@@ -89,15 +89,15 @@ pub async fn create_kb(
     blocking(move || {
         let org = admin(&state, &headers)?;
         check_name(&body.name)?;
-        let now = sqlite_now();
+        let created_at = now();
         let kb = KnowledgeBase {
             id: new_id("kb"),
             org_id: org,
             name: body.name,
             description: body.description,
             chunks: 0,
-            created_at: now.clone(),
-            updated_at: now,
+            created_at: created_at.clone(),
+            updated_at: created_at,
         };
         state.store.create_kb(&kb)?;
         Ok(Json(kb_json(&kb)))
@@ -154,7 +154,7 @@ pub async fn create_key(
             description: body.description,
             first_n: first_n(&secret),
             revoked: false,
-            created_at: sqlite_now(),
+            created_at: now(),
         };
         state.store.create_api_key(&key)?;
         Ok(Json(

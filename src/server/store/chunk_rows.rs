@@ -2,8 +2,23 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::sqlite::{chunk_of, now, CHUNK_COLUMNS};
-use super::{Chunk, ChunkPatch, IndexRow, NewChunk};
+use super::{now, Chunk, ChunkPatch, IndexRow, NewChunk};
+
+/// A chunk from a row of [`CHUNK_COLUMNS`].
+fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
+    Ok(Chunk {
+        kb_id: row.get(0)?,
+        chunk_id: row.get(1)?,
+        context_id: row.get(2)?,
+        name: row.get(3)?,
+        content: row.get(4)?,
+        meta_data: row.get(5)?,
+        pieces: row.get(6)?,
+    })
+}
+
+/// The chunk table's columns, in [`chunk_of`]'s order.
+const CHUNK_COLUMNS: &str = "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
 
 pub(super) fn insert_chunks(
     c: &mut Connection,

@@ -8,10 +8,14 @@ mod sqlite;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use sqlite::now as sqlite_now;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
+
+/// The current time, ISO 8601 in UTC to the second.
+pub(crate) fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
 
 /// An organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::chunk_rows;
+use super::now;
 use super::schema::MIGRATIONS;
 use super::{ApiKey, Chunk, ChunkPatch, IndexRow, KnowledgeBase, NewChunk, Org, Store};
 use crate::error::{Error, Result};
@@ -21,11 +22,6 @@ pub struct SqliteStore {
 
 fn store_error(e: rusqlite::Error) -> Error {
     Error::Store(e.to_string())
-}
-
-/// The current time, ISO 8601 in UTC to the second.
-pub(crate) fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 impl SqliteStore {
@@ -105,21 +101,6 @@ fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
 }
 
 const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
-
-pub(super) fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
-    Ok(Chunk {
-        kb_id: row.get(0)?,
-        chunk_id: row.get(1)?,
-        context_id: row.get(2)?,
-        name: row.get(3)?,
-        content: row.get(4)?,
-        meta_data: row.get(5)?,
-        pieces: row.get(6)?,
-    })
-}
-
-pub(super) const CHUNK_COLUMNS: &str =
-    "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
 
 fn strings(
     connection: &Connection,
