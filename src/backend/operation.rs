@@ -38,6 +38,13 @@ pub enum Operation<'a> {
         /// Shared (one) or per-item factors.
         b: &'a LimbBatch,
     },
+    /// `out[i] = a[i]² mod m`.
+    Square {
+        /// The modulus.
+        modulus: &'a MontgomeryModulus,
+        /// One value per result.
+        a: &'a LimbBatch,
+    },
     /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
     /// `exponents.bits` bits (the exponents are plaintexts or noise: always secret).
     FixedBasePow {
@@ -162,6 +169,7 @@ impl Operation<'_> {
         match self {
             Operation::Modexp { .. } => "modexp",
             Operation::Modmul { .. } => "modmul",
+            Operation::Square { .. } => "square",
             Operation::FixedBasePow { .. } => "fixed-base exponentiation",
             Operation::CrtDecode { .. } => "CRT decoding",
             Operation::CrtDecrypt { .. } => "CRT decryption",
@@ -189,7 +197,7 @@ impl Operation<'_> {
     pub fn work(&self) -> usize {
         match self {
             Operation::Modexp { bases, .. } => bases.len(),
-            Operation::Modmul { a, .. } => a.len(),
+            Operation::Modmul { a, .. } | Operation::Square { a, .. } => a.len(),
             Operation::FixedBasePow { exponents, .. } => exponents.values.len(),
             Operation::CrtDecode { bases_p, .. } | Operation::CrtDecrypt { bases_p, .. } => {
                 bases_p.len()
@@ -210,6 +218,7 @@ impl Operation<'_> {
         match self {
             Operation::Modexp { modulus, .. }
             | Operation::Modmul { modulus, .. }
+            | Operation::Square { modulus, .. }
             | Operation::FixedBasePow { modulus, .. }
             | Operation::MultiExp { modulus, .. }
             | Operation::ModmulResident { modulus, .. } => Some(modulus.len()),
@@ -230,6 +239,10 @@ impl Operation<'_> {
             } => spot_check::modexp(modulus, bases, exponents, i).map(limbs),
             Operation::Modmul { modulus, a, b } => {
                 spot_check::modmul_item(modulus, a, b, i).map(limbs)
+            }
+            Operation::Square { modulus, a } => {
+                let item = spot_check::one(a, i)?;
+                spot_check::modmul_item(modulus, &item, &item, 0).map(limbs)
             }
             Operation::FixedBasePow {
                 modulus,

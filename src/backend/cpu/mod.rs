@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use super::{Backend, Device, LimbBatch, Operation, Output};
+use super::{check_operands, Backend, Device, LimbBatch, Operation, Output};
 use crate::error::Result;
 
 #[cfg(test)]
@@ -47,6 +47,13 @@ impl Backend for CpuBackend {
                 exponents,
             } => modexp::modexp(modulus, bases, exponents).map(limbs),
             Operation::Modmul { modulus, a, b } => modmul::modmul(modulus, a, b).map(limbs),
+            Operation::Square { modulus, a } => {
+                check_operands(modulus, a, a)?;
+                Ok(limbs(map_items(a, modulus.len(), |_, x, out| {
+                    let square = modulus.square(&modulus.to_montgomery(x));
+                    out.copy_from_slice(&modulus.from_montgomery(&square));
+                })))
+            }
             Operation::FixedBasePow {
                 modulus,
                 table,

@@ -23,6 +23,8 @@ impl Backend for GpuBackend {
                 exponents,
             } => self.modexp_on_device(modulus, bases, exponents).map(limbs),
             Operation::Modmul { modulus, a, b } => self.modmul_on_device(modulus, a, b).map(limbs),
+            // The product kernel with each item as its own factor.
+            Operation::Square { modulus, a } => self.modmul_on_device(modulus, a, a).map(limbs),
             Operation::FixedBasePow {
                 modulus,
                 table,
