@@ -1,4 +1,4 @@
-//! The README's library example, compiled by `cargo test` (`tests/readme_cli.rs` checks that the
+//! The README's library example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks that the
 //! README's block is this file's code, line for line): owner, search backend, owner again. It
 //! writes ctx.json in the current folder.
 

@@ -1,4 +1,4 @@
-//! The README's numbers example, compiled by `cargo test` (`tests/readme_cli.rs` checks that the
+//! The README's numbers example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks that the
 //! README's block is this file's code, line for line): a linear model over encrypted features.
 
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;

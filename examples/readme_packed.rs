@@ -1,4 +1,4 @@
-//! The README's packed-samples example, compiled by `cargo test` (`tests/readme_cli.rs` checks
+//! The README's packed-samples example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks
 //! that the README's block is this file's code, line for line): a 64 × 10 model over many samples
 //! per ciphertext, checked against the plaintext model.
 

@@ -6,7 +6,7 @@
 #   tools/gpu-bundle.sh
 #
 # Writes (both ignored by git, so they travel to a lent machine only when a call carries them):
-#   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binaries (about
+#   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binary (about
 #                           25 MB compressed; about 62 MB unpacked, which with the working tree
 #                           would leave no room under what a call carries);
 #   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
@@ -16,21 +16,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The GPU test binaries worth running on hardware: every kernel against the CPU. gpu_faults is
-# left out on purpose: it destroys devices on purpose, which a shared machine does not need.
-TESTS=(gpu_backend gpu_encryption gpu_numbers gpu_pipeline gpu_multi_exp gpu_device_times
+# The modules of the `gpu` test binary worth running on hardware: every kernel against the CPU.
+# gpu_faults is left out on purpose: it destroys devices on purpose, which a shared machine does
+# not need.
+MODULES=(gpu_backend gpu_encryption gpu_numbers gpu_pipeline gpu_multi_exp gpu_device_times
     gpu_small_widths gpu_adapters)
 CARRY_LIMIT_BYTES=$((64 << 20))
 
-echo "gpu-bundle: building the release CLI and the GPU test binaries" >&2
+echo "gpu-bundle: building the release CLI and the GPU test binary" >&2
 cargo build --release --locked
-test_args=()
-for t in "${TESTS[@]}"; do
-    test_args+=(--test "$t")
-done
 # The executables' paths from cargo's own report, not from a glob over stale builds.
 mapfile -t executables < <(cargo test --release --locked --no-run --message-format=json \
-    "${test_args[@]}" | python3 -c '
+    --test gpu | python3 -c '
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
@@ -38,8 +35,8 @@ for line in sys.stdin:
             and message["target"]["kind"] == ["test"]:
         print(message["target"]["name"] + " " + message["executable"])
 ')
-if [[ ${#executables[@]} -ne ${#TESTS[@]} ]]; then
-    echo "gpu-bundle: expected ${#TESTS[@]} test binaries, cargo built ${#executables[@]}" >&2
+if [[ ${#executables[@]} -ne 1 ]]; then
+    echo "gpu-bundle: expected the gpu test binary, cargo built ${#executables[@]}" >&2
     exit 1
 fi
 
@@ -50,6 +47,7 @@ strip -o "$staging/paillier-gpu" target/release/paillier-gpu
 for entry in "${executables[@]}"; do
     strip -o "$staging/tests/${entry%% *}" "${entry#* }"
 done
+printf '%s\n' "${MODULES[@]}" >"$staging/tests/modules"
 git rev-parse --short HEAD >"$staging/commit"
 if [[ -n "$(git status --porcelain --untracked-files=no)" ]]; then
     echo "(with uncommitted changes)" >>"$staging/commit"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs compiled GPU test binaries (cargo's, as tools/gpu-bundle.sh collects them) on this
+# Runs the compiled GPU test binary (cargo's, as tools/gpu-bundle.sh collects it) on this
 # machine's GPU with PAILLIER_GPU_REQUIRE_ADAPTER=1: every kernel, limb path and exchange against
-# the CPU, on real hardware rather than lavapipe. Each binary has its own time limit; one that
-# fails or runs out is reported while the others go on.
+# the CPU, on real hardware rather than lavapipe. Each test module runs as its own process with
+# its own time limit; one that fails or runs out is reported while the others go on.
 #
 #   tools/gpu-tests.sh TESTS_DIR [OUT_DIR] [PAILLIER_GPU_BINARY]
 #
@@ -42,11 +42,13 @@ fi
 # path it was built with does not exist on this machine.
 cd "$here/.."
 failures=0
-for test in "$tests"/*; do
-    [[ -x "$test" ]] || continue
-    name="$(basename "$test")"
+# The bundle holds the `gpu` test binary and the list of its modules to run (tests/modules):
+# each module runs as its own process, with its own time limit and log.
+gpu_tests="$tests/gpu"
+mapfile -t modules <"$tests/modules"
+for name in "${modules[@]}"; do
     start=$(date +%s)
-    if timeout "$TEST_LIMIT_S" "$test" >"$out/$name.txt" 2>&1; then
+    if timeout "$TEST_LIMIT_S" "$gpu_tests" "$name::" >"$out/$name.txt" 2>&1; then
         verdict=ok
     else
         verdict="FAILED (exit $?)"
@@ -58,5 +60,5 @@ for test in "$tests"/*; do
         tail -20 "$out/$name.txt"
     fi
 done
-echo "gpu-tests: logs in $out ($failures binary(ies) failed)"
+echo "gpu-tests: logs in $out ($failures module(s) failed)"
 exit $((failures > 0))

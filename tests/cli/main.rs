@@ -1,0 +1,23 @@
+//! The command-line program, driven as a user drives it: every subcommand, its files, its errors
+//! and its exit codes, interrupts and crashes, and the README's commands.
+//!
+//! One test binary for the theme, one module per file, so that the crate is linked once.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cli_aggregate;
+mod cli_bench;
+mod cli_errors;
+mod cli_inference_service;
+mod cli_interrupt;
+mod cli_keys;
+mod cli_messages;
+mod cli_numbers;
+mod cli_output_writers;
+mod cli_outputs;
+mod crash_safety;
+mod hostile_files;
+mod public_parameters;
+mod readme_cli;

@@ -1,0 +1,104 @@
+//! Operations as values on both engines and through the scheduler's policies: batched squaring,
+//! against num-bigint on the CPU and against the CPU on the GPU (every limb path, and behind the
+//! spot checks and the small-batch routing).
+
+use crate::common;
+
+use common::{batch, modulus};
+use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::{Backend, LimbBatch, Operation, Output, VerifyingBackend};
+#[cfg(feature = "gpu")]
+use paillier_gpu::hazmat::backend::{FallbackBackend, RoutingBackend};
+use paillier_gpu::Error;
+use rand::{rngs::StdRng, SeedableRng};
+#[cfg(feature = "gpu")]
+use std::sync::Arc;
+
+fn square(
+    backend: &dyn Backend,
+    m: &paillier_gpu::hazmat::bigint::MontgomeryModulus,
+    a: &LimbBatch,
+) -> LimbBatch {
+    backend
+        .run(&Operation::Square { modulus: m, a })
+        .and_then(Output::into_limbs)
+        .unwrap()
+}
+
+#[test]
+fn squares_on_the_cpu_match_num_bigint() {
+    let mut rng = StdRng::seed_from_u64(61);
+    for bits in [64u64, 192, 1024, 2048, 4096] {
+        let m = modulus(&mut rng, bits);
+        for count in [0usize, 1, 5, 33] {
+            let a = batch(&mut rng, &m, count);
+            let squares = square(&CpuBackend, &m, &a);
+            assert_eq!(squares.len(), count);
+            for i in 0..count {
+                let x = m.biguint_of(a.item(i));
+                assert_eq!(
+                    m.biguint_of(squares.item(i)),
+                    &x * &x % m.modulus(),
+                    "{bits} bits, item {i}"
+                );
+            }
+            // The spot checks recompute squares item by item: a correct engine passes them all.
+            let checked = VerifyingBackend::new(CpuBackend::shared(), count);
+            assert_eq!(square(&checked, &m, &a), squares);
+        }
+    }
+}
+
+#[test]
+fn a_square_of_the_wrong_width_is_refused() {
+    let mut rng = StdRng::seed_from_u64(62);
+    let m = modulus(&mut rng, 1024);
+    let narrow = LimbBatch::from_flat(2, vec![1, 2, 3, 4]).unwrap();
+    assert!(matches!(
+        CpuBackend.run(&Operation::Square {
+            modulus: &m,
+            a: &narrow
+        }),
+        Err(Error::InvalidParameter(_))
+    ));
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn squares_on_the_gpu_match_the_cpu() {
+    let mut rng = StdRng::seed_from_u64(63);
+    for (path, gpu) in common::gpu::backends() {
+        for bits in [1024u64, 2048, 4096] {
+            let m = modulus(&mut rng, bits);
+            for count in [1usize, 7, 130] {
+                let a = batch(&mut rng, &m, count);
+                let expected = square(&CpuBackend, &m, &a);
+                assert_eq!(
+                    square(gpu.as_ref(), &m, &a),
+                    expected,
+                    "{path:?} {bits} bits"
+                );
+                // Through the three policies as every operation goes: every item spot-checked,
+                // batches below 4 to the CPU, the CPU after a GPU failure (none here).
+                let verified = Arc::new(VerifyingBackend::new(gpu.clone(), count));
+                let routed = Arc::new(RoutingBackend::new(CpuBackend::shared(), verified, 4));
+                let auto = FallbackBackend::new(routed, CpuBackend::shared());
+                assert_eq!(
+                    square(&auto, &m, &a),
+                    expected,
+                    "{path:?} {bits} bits, policies"
+                );
+                assert!(!auto.degraded());
+            }
+        }
+        let narrow = LimbBatch::from_flat(2, vec![1, 2]).unwrap();
+        let m = modulus(&mut rng, 1024);
+        assert!(matches!(
+            gpu.run(&Operation::Square {
+                modulus: &m,
+                a: &narrow
+            }),
+            Err(Error::InvalidParameter(_))
+        ));
+    }
+}

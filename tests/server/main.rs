@@ -1,0 +1,11 @@
+//! `paillier-gpu serve` as a real server on 127.0.0.1: the XTrace API the SDK speaks, the
+//! search and inference routes, and the remote client against it.
+//!
+//! One test binary for the theme, one module per file, so that the crate is linked once.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod server_answers;
+mod server_inference;
+mod server_remote;
