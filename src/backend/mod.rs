@@ -17,7 +17,6 @@ pub mod noise;
 mod one_prime;
 pub mod operation;
 pub(crate) mod pipeline;
-pub mod response_check;
 mod spot_check;
 
 mod batch;
@@ -46,6 +45,7 @@ use std::ops::Range;
 
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::Result;
+use crate::hamming::response_check::ChunkCount;
 
 /// The batched big-integer operations of Paillier encryption, aggregation and decoding.
 ///
@@ -129,15 +129,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// CRT decryption and Hamming decoding in one call, so that only distances leave the device:
     /// `x_p = bases_p[i] ^ e_p mod p²`, `x_q` likewise, `m_p = ((x_p − 1)/p)·h_p mod p`, `m_q`
     /// likewise, `m = m_q + q·((m_p − m_q)·q⁻¹ mod p)`, and `out[i] = popcount(m & masks[i % k])`
-    /// — or, when a check of [`response_check`] fails (`x_p ≢ 1 mod p`, a bit above the slots,
-    /// a slot holding 3), [`response_check::DEFECT_TAG`] with the failed checks' bits.
+    /// — or, when a response check fails (`x_p ≢ 1 mod p`, a bit above the slots, a slot
+    /// holding 3), the [`Defects`](crate::hamming::response_check::Defects) it failed.
     fn crt_decode(
         &self,
         key: &CrtKey,
         bases_p: &LimbBatch,
         bases_q: &LimbBatch,
         masks: &LimbBatch,
-    ) -> Result<Vec<u32>> {
+    ) -> Result<Vec<ChunkCount>> {
         self.run(&Operation::CrtDecode {
             key,
             bases_p,

@@ -14,8 +14,8 @@
 //! (2^-212 at d = 512), and `x_p ≢ 1 (mod p)` still marks a ciphertext outside the subgroup.
 
 use super::crt_key::{per_prime, sub_limbs};
-use super::response_check;
 use super::CrtKey;
+use crate::hamming::response_check::{self, ChunkCount};
 
 impl CrtKey {
     /// True when every honest plaintext under `masks` is below `p` (the larger prime, see
@@ -47,11 +47,11 @@ impl CrtKey {
         crate::bigint::memcheck::declassify(all_below == 1)
     }
 
-    /// The distance word for `x_p = c^e_p mod p²` when [`one_prime_covers`] its mask: the
+    /// The decoded chunk for `x_p = c^e_p mod p²` when [`one_prime_covers`] its mask: the
     /// plaintext is `m_p`, checked as [`response_check::count_or_defect`] checks it.
     ///
     /// [`one_prime_covers`]: Self::one_prime_covers
-    pub(crate) fn decode_one_prime(&self, x_p: &[u64], mask: &[u64]) -> u32 {
+    pub(crate) fn decode_one_prime(&self, x_p: &[u64], mask: &[u64]) -> ChunkCount {
         use zeroize::Zeroizing;
         let s = self.p.len();
         let mut m_p = Zeroizing::new(vec![0u64; s.max(mask.len())]);
@@ -66,7 +66,8 @@ mod tests {
     use rand::{rngs::StdRng, Rng, SeedableRng};
 
     use super::super::cpu::CpuBackend;
-    use super::super::{response_check, Backend, CrtKey, LimbBatch};
+    use super::super::{Backend, CrtKey, LimbBatch};
+    use super::ChunkCount;
     use crate::bigint::limbs_from_biguint;
     use crate::paillier::random_prime_from;
 
@@ -156,14 +157,11 @@ mod tests {
             assert_eq!(one[..honest], two[..honest], "{bits}");
             for (i, m) in plaintexts[..honest].iter().enumerate() {
                 let expected = (m & biguint_mask(slots)).count_ones() as u32;
-                assert_eq!(one[i], expected);
+                assert_eq!(one[i].count(), Ok(expected));
             }
-            for (i, word) in one[honest..].iter().enumerate() {
-                assert!(
-                    response_check::defects(*word).is_some(),
-                    "forgery {i}: {word}"
-                );
-                assert!(response_check::defects(two[honest + i]).is_some());
+            for (i, chunk) in one[honest..].iter().enumerate() {
+                assert!(chunk.count().is_err(), "forgery {i}: {chunk:?}");
+                assert!(two[honest + i].count().is_err());
             }
         }
     }
@@ -198,8 +196,8 @@ mod tests {
         }
         m.set_bit(2 * 254, true);
         let (bp, bq) = bases(&mut rng, &key, &n, std::slice::from_ref(&m));
-        let words = CpuBackend.crt_decode(&key, &bp, &bq, &masks).unwrap();
-        assert_eq!(words, vec![1]);
+        let chunks = CpuBackend.crt_decode(&key, &bp, &bq, &masks).unwrap();
+        assert_eq!(chunks, vec![ChunkCount::counted(1)]);
         // The larger prime is the one kept.
         assert_eq!(key.p.modulus(), larger);
     }

@@ -15,6 +15,7 @@ use super::spot_check::{self, Checked};
 use super::{CrtKey, EncryptionJob, Exponents, LimbBatch, ResidentBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
+use crate::hamming::response_check::ChunkCount;
 
 /// One batched operation and its operands. Inputs are in normal form and reduced below the
 /// modulus; operand batches broadcast cyclically (item `i` uses operand item `i % len`).
@@ -112,8 +113,8 @@ pub enum Operation<'a> {
 pub enum Output {
     /// One integer per item.
     Limbs(LimbBatch),
-    /// One count (or defect tag) per item.
-    Counts(Vec<u32>),
+    /// One decoded chunk (a count, or the checks it failed) per item.
+    Counts(Vec<ChunkCount>),
 }
 
 impl Output {
@@ -126,7 +127,7 @@ impl Output {
     }
 
     /// The counts of a decoding.
-    pub fn into_counts(self) -> Result<Vec<u32>> {
+    pub fn into_counts(self) -> Result<Vec<ChunkCount>> {
         match self {
             Output::Counts(counts) => Ok(counts),
             Output::Limbs(_) => Err(wrong_kind("limbs", "counts")),

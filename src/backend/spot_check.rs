@@ -16,6 +16,7 @@ use super::cpu::CpuBackend;
 use super::{Backend, CrtKey, EncryptionJob, Exponents, LimbBatch};
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
+use crate::hamming::response_check::ChunkCount;
 
 /// The items to check: all of them when `samples >= len`, else `samples` random ones.
 fn sample(len: usize, samples: usize) -> Vec<usize> {
@@ -58,7 +59,7 @@ impl Checked for LimbBatch {
     }
 }
 
-impl Checked for Vec<u32> {
+impl Checked for Vec<ChunkCount> {
     fn items(&self) -> usize {
         self.len()
     }
@@ -171,7 +172,7 @@ pub(crate) fn crt_decode(
     bases_q: &LimbBatch,
     masks: &LimbBatch,
     i: usize,
-) -> Result<Vec<u32>> {
+) -> Result<Vec<ChunkCount>> {
     // Empty where decoding with one prime left the bases modulo q² out.
     let q = if bases_q.is_empty() {
         LimbBatch::new(bases_q.limbs_per_item())

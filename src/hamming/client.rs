@@ -3,8 +3,9 @@
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use super::response_check::ChunkCount;
 use super::{EncryptedVector, VectorLayout};
-use crate::backend::{pipeline, response_check, Backend, LimbBatch, MessageForm, Messages};
+use crate::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, PublicKey, Scheme, SecretKey};
 
@@ -221,18 +222,18 @@ pub fn decode_batch(
 }
 
 /// Each record's distance, the sum of its `chunks` counts, or the first record's defects.
-fn distances_of(counts: &[u32], chunks: usize) -> Result<Vec<u32>> {
+fn distances_of(counts: &[ChunkCount], chunks: usize) -> Result<Vec<u32>> {
     counts
         .chunks(chunks)
         .enumerate()
-        .map(|(index, words)| {
-            words
+        .map(|(index, chunk_counts)| {
+            chunk_counts
                 .iter()
-                .try_fold(0u32, |sum, &word| match response_check::defects(word) {
-                    None => Ok(sum + word),
-                    Some(defects) => Err(Error::InvalidResponse {
+                .try_fold(0u32, |sum, chunk| match chunk.count() {
+                    Ok(count) => Ok(sum + count),
+                    Err(defects) => Err(Error::InvalidResponse {
                         index,
-                        reason: response_check::describe(defects),
+                        reason: defects.to_string(),
                     }),
                 })
         })

@@ -13,6 +13,7 @@
 mod client;
 mod index;
 mod layout;
+pub mod response_check;
 mod streaming;
 
 pub use client::{decode_batch, decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};

@@ -14,6 +14,7 @@ use super::SecretKey;
 use crate::backend::{pipeline, Backend, LimbBatch};
 use crate::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
 use crate::error::{Error, Result};
+use crate::hamming::response_check::ChunkCount;
 
 impl SecretKey {
     /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
@@ -115,7 +116,7 @@ impl SecretKey {
     }
 
     /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for
-    /// each, with `masks` applied cyclically: everything on the backend, only counts come back.
+    /// each (or the response checks it failed), with `masks` applied cyclically: everything on the backend, only counts come back.
     /// Where a GPU decodes, in pieces: the next piece's residues are computed on the host while
     /// the device decodes the current one.
     pub(crate) fn decode_values(
@@ -123,7 +124,7 @@ impl SecretKey {
         backend: &dyn Backend,
         ciphertexts: &LimbBatch,
         masks: &LimbBatch,
-    ) -> Result<Vec<u32>> {
+    ) -> Result<Vec<ChunkCount>> {
         let width = ciphertexts.limbs_per_item();
         self.decode_gathered(backend, ciphertexts.len(), width, masks, |range| {
             Ok(Cow::Borrowed(
@@ -144,7 +145,7 @@ impl SecretKey {
         width: usize,
         masks: &LimbBatch,
         gather: impl Fn(Range<usize>) -> Result<Cow<'a, [u64]>> + Sync,
-    ) -> Result<Vec<u32>> {
+    ) -> Result<Vec<ChunkCount>> {
         let pieces = pipeline::pieces(backend, count, masks.len());
         let one_prime = self.crt().one_prime_covers(masks);
         // A piece's residues; the errors of the reduction name ciphertexts of the whole.
@@ -159,7 +160,7 @@ impl SecretKey {
             let (bases_p, bases_q) = bases(0..count)?;
             return backend.crt_decode(self.crt(), &bases_p, &bases_q, masks);
         }
-        let mut counts = vec![0u32; count];
+        let mut counts = vec![ChunkCount::default(); count];
         pipeline::pipelined(&pieces, &mut counts, 1, bases, |(bases_p, bases_q), out| {
             let piece = backend.crt_decode(self.crt(), &bases_p, &bases_q, masks)?;
             if piece.len() != out.len() {

@@ -10,6 +10,7 @@ use crate::common;
 use common::gpu::backends;
 use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
 use num_bigint::RandBigInt;
+use paillier_gpu::hamming::response_check::{ChunkCount, Defects};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions};
@@ -131,20 +132,22 @@ fn fixed_base_exponentiation_matches_the_cpu() {
 }
 
 /// What a response check expects of plaintext `m` under a slot mask of `dims` slots.
-fn expected_word(m: &num_bigint::BigUint, dims: usize, in_subgroup: bool) -> u32 {
-    use paillier_gpu::hazmat::backend::response_check::*;
-    let mut defects = if in_subgroup { 0 } else { NOT_IN_SUBGROUP };
+fn expected_chunk(m: &num_bigint::BigUint, dims: usize, in_subgroup: bool) -> ChunkCount {
+    let mut failed = Vec::new();
+    if !in_subgroup {
+        failed.push(Defects::NOT_IN_SUBGROUP);
+    }
     if m.bits() as usize > 2 * dims {
-        defects |= ABOVE_SLOTS;
+        failed.push(Defects::ABOVE_SLOTS);
     }
     let slot = |j: usize| u8::from(m.bit(2 * j as u64)) + 2 * u8::from(m.bit(2 * j as u64 + 1));
     if (0..dims).any(|j| slot(j) == 3) {
-        defects |= SLOT_HOLDS_THREE;
+        failed.push(Defects::SLOT_HOLDS_THREE);
     }
-    if defects != 0 {
-        return DEFECT_TAG | defects;
+    match failed.into_iter().reduce(Defects::union) {
+        Some(defects) => ChunkCount::failed(defects),
+        None => ChunkCount::counted((0..dims).filter(|&j| slot(j) == 1).count() as u32),
     }
-    (0..dims).filter(|&j| slot(j) == 1).count() as u32
 }
 
 #[test]
@@ -255,9 +258,13 @@ fn check_crt_decoding(gpu: &GpuBackend, label: &str, cases: &[(u64, usize)]) {
                 .unwrap();
             for (i, (m, in_subgroup)) in plaintexts.iter().enumerate() {
                 if *in_subgroup {
-                    assert_eq!(cpu[i], expected_word(m, dims, true), "item {i}");
+                    assert_eq!(cpu[i], expected_chunk(m, dims, true), "item {i}");
                 } else {
-                    assert_eq!(cpu[i], 0xFFFF_FF01, "item {i}: the subgroup check alone");
+                    assert_eq!(
+                        cpu[i],
+                        ChunkCount::failed(Defects::NOT_IN_SUBGROUP),
+                        "item {i}: the subgroup check alone"
+                    );
                 }
             }
             assert_eq!(

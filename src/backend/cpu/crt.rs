@@ -4,11 +4,10 @@
 use rayon::prelude::*;
 
 use crate::backend::crt_decryption::recombine_all;
-use crate::backend::{
-    check_crt_operands, check_decrypt_operands, response_check, CrtKey, LimbBatch,
-};
+use crate::backend::{check_crt_operands, check_decrypt_operands, CrtKey, LimbBatch};
 use crate::bigint::{limbs_from_biguint, LANES, MIN_LANE_ITEMS};
 use crate::error::Result;
+use crate::hamming::response_check::{self, ChunkCount};
 
 /// Distances (or defect tags) for each response: see [`Backend::crt_decode`](crate::backend::Backend::crt_decode).
 pub(super) fn crt_decode(
@@ -16,7 +15,7 @@ pub(super) fn crt_decode(
     bases_p: &LimbBatch,
     bases_q: &LimbBatch,
     masks: &LimbBatch,
-) -> Result<Vec<u32>> {
+) -> Result<Vec<ChunkCount>> {
     check_crt_operands(key, bases_p, bases_q, masks)?;
     if key.one_prime_covers(masks) {
         // Every honest plaintext is below p: c^e_p mod p² alone gives it (one_prime.rs).
@@ -80,7 +79,7 @@ pub(crate) fn crt_decode_two_primes(
     bases_p: &LimbBatch,
     bases_q: &LimbBatch,
     masks: &LimbBatch,
-) -> Result<Vec<u32>> {
+) -> Result<Vec<ChunkCount>> {
     check_crt_operands(key, bases_p, bases_q, masks)?;
     // c^e mod p² and mod q², and the plaintexts: wiped when dropped.
     let (x_p, x_q) = (

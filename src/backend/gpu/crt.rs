@@ -20,6 +20,7 @@ use super::words::{exponent_words, ReadWords};
 use super::GpuBackend;
 use crate::backend::{CrtKey, LimbBatch};
 use crate::error::Result;
+use crate::hamming::response_check::ChunkCount;
 
 /// What the recombination pass leaves per item.
 enum CrtFinish<'a> {
@@ -54,14 +55,20 @@ impl GpuBackend {
         bases_p: &LimbBatch,
         bases_q: &LimbBatch,
         masks: &LimbBatch,
-    ) -> Result<Vec<u32>> {
+    ) -> Result<Vec<ChunkCount>> {
         crate::backend::check_crt_operands(key, bases_p, bases_q, masks)?;
         self.check_health()?;
         if bases_p.is_empty() {
             return Ok(Vec::new());
         }
         let words = self.crt_on_device(key, bases_p, bases_q, CrtFinish::Distances(masks))?;
-        Ok(words.words().to_vec())
+        // The kernel writes the engines' words (`crt.wgsl`); one pass reads them as counts.
+        Ok(words
+            .words()
+            .iter()
+            .copied()
+            .map(ChunkCount::from_word)
+            .collect())
     }
 
     /// [`Backend::crt_decrypt`](crate::backend::Backend::crt_decrypt) on the device: both
