@@ -3,10 +3,11 @@
 //! `1 + m·n`.
 
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::backend::{Backend, EncryptionJob, LimbBatch, MessageForm, ResidueTables, Residues};
-use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
-use crate::error::Result;
+use crate::bigint::{limbs_from_biguint, mul_wide, MontgomeryModulus};
+use crate::error::{Error, Result};
 
 /// [`Backend::encrypt`] from `backend`'s fixed-base powers and products.
 pub(crate) fn encrypt_with_primitives<B: Backend + ?Sized>(
@@ -61,6 +62,9 @@ fn noise_times_g_m<B: Backend + ?Sized>(
 }
 
 /// `(1 + m·n) · factor mod n²` for each message `m < n` and its factor.
+///
+/// `1 + m·n` is made in limbs: a schoolbook product of n's width and a carried 1, the same
+/// instructions whatever the message (the messages are plaintexts).
 pub(crate) fn one_plus_mn_times<B: Backend + ?Sized>(
     backend: &B,
     n_squared: &MontgomeryModulus,
@@ -69,13 +73,44 @@ pub(crate) fn one_plus_mn_times<B: Backend + ?Sized>(
     factors: &LimbBatch,
 ) -> Result<LimbBatch> {
     let width = n_squared.len();
-    // m < n, so 1 + m·n < n² needs no reduction.
-    let g_m: Vec<Vec<u64>> = messages
+    let half = (n.bits() as usize).div_ceil(64);
+    let n_limbs = limbs_from_biguint(n, half)?;
+    let message_width = messages.limbs_per_item();
+    if message_width < half {
+        return Err(Error::InvalidParameter(format!(
+            "messages of {message_width} limbs for n of {half}"
+        )));
+    }
+    // m < n: every limb above n's width is zero. Gathered without a branch, checked once.
+    let above_n = messages
         .as_flat()
-        .par_chunks(messages.limbs_per_item())
-        .map(|m| limbs_from_biguint(&(n_squared.biguint_of(m) * n + 1u32), width))
-        .collect::<Result<_>>()?;
-    let mut g_m = LimbBatch::from_flat(width, g_m.concat())?;
+        .par_chunks(message_width)
+        .map(|m| m[half..].iter().fold(0u64, |any, &limb| any | limb))
+        .reduce(|| 0, |a, b| a | b);
+    if above_n != 0 {
+        return Err(Error::InvalidParameter(
+            "a message of the classic scheme is not below n".into(),
+        ));
+    }
+    // 1 + m·n < n²: no reduction, and nothing above n²'s width.
+    let mut g_m = LimbBatch::from_flat(width, vec![0u64; messages.len() * width])?;
+    g_m.data
+        .par_chunks_mut(width)
+        .zip(messages.as_flat().par_chunks(message_width))
+        .for_each_init(
+            || Zeroizing::new(vec![0u64; 2 * half]),
+            |wide, (out, m)| {
+                mul_wide(&m[..half], &n_limbs, wide);
+                let mut carry = 1u64;
+                for limb in wide.iter_mut() {
+                    let (sum, overflow) = limb.overflowing_add(carry);
+                    *limb = sum;
+                    carry = u64::from(overflow);
+                }
+                let kept = width.min(2 * half);
+                out[..kept].copy_from_slice(&wide[..kept]);
+            },
+        );
     let product = backend.modmul(n_squared, &g_m, factors);
     g_m.wipe();
     product
