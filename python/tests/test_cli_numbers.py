@@ -20,7 +20,7 @@ def run(cli, *args, passphrase="cli-numbers"):
 
 
 def read_numbers_file(path, phe_public):
-    """The file's fields (the layout in the README), as phe.EncryptedNumbers."""
+    """The file's fields (the layout in docs/formats.md), as phe.EncryptedNumbers."""
     data = path.read_bytes()
     magic, version, kind, per_element, width, ndim, shared, count = struct.unpack_from(
         "<8sHBBIIiQ", data, 0)

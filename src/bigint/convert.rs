@@ -80,7 +80,7 @@ pub fn limbs_to_le_bytes(limbs: &[u64], width: usize) -> Result<Vec<u8>> {
 ///
 /// `assign_from_slice` clears and refills the same allocation, so the old digits are overwritten
 /// with zeros (num-bigint offers no zeroize support of its own). Temporaries created during
-/// arithmetic are not covered: see SECURITY notes in the README.
+/// arithmetic are not covered: see SECURITY.md.
 pub(crate) fn wipe_biguint(value: &mut BigUint) {
     let digits = value.bits().div_ceil(32) as usize;
     value.assign_from_slice(&vec![0u32; digits.max(1)]);

@@ -1,5 +1,5 @@
 //! The command-line program, driven as a user drives it: every subcommand, its files, its errors
-//! and its exit codes, interrupts and crashes, and the README's commands.
+//! and its exit codes, interrupts and crashes, and the guides' commands as written.
 //!
 //! One test binary for the theme, one module per file, so that the crate is linked once.
 
@@ -18,6 +18,6 @@ mod cli_numbers;
 mod cli_output_writers;
 mod cli_outputs;
 mod crash_safety;
+mod guide_blocks;
 mod hostile_files;
 mod public_parameters;
-mod readme_cli;

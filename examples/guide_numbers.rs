@@ -1,12 +1,12 @@
-//! The README's numbers example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks that the
-//! README's block is this file's code, line for line): a linear model over encrypted features.
+//! docs/library.md's numbers example, compiled by `cargo test` (`tests/cli/guide_blocks.rs`
+//! checks that the guide's block is this file's code, line for line): a linear model over encrypted features.
 
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::numbers::{EncryptedArray, LinearModel, Numbers};
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use std::sync::Arc;
 
-// Kept as the README writes it, so that the two can be compared line for line.
+// Kept as the guide writes it, so that the two can be compared line for line.
 #[rustfmt::skip]
 fn main() -> paillier_gpu::Result<()> {
     let backend = CpuBackend::shared();

@@ -1,5 +1,5 @@
-//! The README's packed-samples example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks
-//! that the README's block is this file's code, line for line): a 64 × 10 model over many samples
+//! docs/library.md's packed-samples example, compiled by `cargo test` (`tests/cli/guide_blocks.rs`
+//! checks that the guide's block is this file's code, line for line): a 64 × 10 model over many samples
 //! per ciphertext, checked against the plaintext model.
 
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
@@ -8,7 +8,7 @@ use paillier_gpu::numbers::{Numbers, PackOptions, PackedArray};
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
 use std::sync::Arc;
 
-// Kept as the README writes it, so that the two can be compared line for line.
+// Kept as the guide writes it, so that the two can be compared line for line.
 #[rustfmt::skip]
 fn main() -> paillier_gpu::Result<()> {
     // backend, pk, sk and a 64-input model as above; `features` holds samples × 64 floats.

@@ -1,18 +1,20 @@
-//! The README's CLI section runs as written: its shell blocks, top to bottom, with the built
-//! binary on the PATH (the benchmark block after them is left out: it runs for minutes).
+//! The guides in docs/ run as written: the command line's shell blocks top to bottom with the
+//! built binary on the PATH (the benchmark block after them is left out: it runs for minutes),
+//! the library guide's shell blocks, and its Rust blocks are the compiled examples.
 
 use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_paillier-gpu");
 
-/// The ```sh blocks between `## CLI` and the benchmark paragraph, in order.
-fn cli_blocks(readme: &str) -> Vec<String> {
-    let section = readme
-        .split("\n## CLI\n")
-        .nth(1)
-        .expect("the README has a ## CLI section");
-    let section = section
+/// A guide of docs/, by name.
+fn guide(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/docs/{name}.md", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The ```sh blocks of the command line's guide before the benchmark paragraph, in order.
+fn cli_blocks(guide: &str) -> Vec<String> {
+    let section = guide
         .split("\nBenchmarks, with throwaway keys")
         .next()
         .expect("the CLI section");
@@ -46,17 +48,15 @@ fn run_script(script: &str, dir: &Path, device: Option<&str>, what: &str) -> Str
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "the README's {what} block failed:\n{stderr}"
+        "the guide's {what} block failed:\n{stderr}"
     );
     assert!(!stderr.contains("error"), "{stderr}");
     stderr.into_owned()
 }
 
 #[test]
-fn the_readmes_cli_block_runs_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let blocks = cli_blocks(&readme);
+fn the_cli_guides_blocks_run_as_written() {
+    let blocks = cli_blocks(&guide("cli"));
     assert_eq!(blocks.len(), 2, "the sequence and the --expect-key example");
     assert!(blocks[0].contains("paillier-gpu decode") && blocks[1].contains("--expect-key"));
 
@@ -78,13 +78,12 @@ fn the_readmes_cli_block_runs_as_written() {
 }
 
 #[test]
-fn the_readmes_numbers_block_runs_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = readme
-        .split("\n### Numbers and encrypted inference\n")
+fn the_library_guides_numbers_blocks_run_as_written() {
+    let library = guide("library");
+    let section = library
+        .split("\n## Numbers and encrypted inference\n")
         .nth(1)
-        .expect("the README has a numbers section");
+        .expect("the library guide has a numbers section");
     let block = section
         .split("```sh\n")
         .nth(1)
@@ -102,8 +101,8 @@ fn the_readmes_numbers_block_runs_as_written() {
 
     // The packed block runs after it, in the same folder (it reuses the context, the model and
     // the passphrase).
-    let packed = readme
-        .split("\n### Packed samples\n")
+    let packed = library
+        .split("\n## Packed samples\n")
         .nth(1)
         .and_then(|section| section.split("```sh\n").nth(1))
         .and_then(|rest| rest.split("\n```").next())
@@ -141,9 +140,9 @@ fn the_readmes_numbers_block_runs_as_written() {
     }
 }
 
-/// The ```rust blocks of the README, in order.
-fn rust_blocks(readme: &str) -> Vec<&str> {
-    readme
+/// The ```rust blocks of a guide, in order.
+fn rust_blocks(guide: &str) -> Vec<&str> {
+    guide
         .split("```rust\n")
         .skip(1)
         .filter_map(|rest| rest.split("\n```").next())
@@ -151,10 +150,10 @@ fn rust_blocks(readme: &str) -> Vec<&str> {
 }
 
 #[test]
-fn the_readmes_rust_examples_are_the_compiled_examples() {
+fn the_library_guides_rust_examples_are_the_compiled_examples() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
-    let blocks = rust_blocks(&readme);
+    let library = guide("library");
+    let blocks = rust_blocks(&library);
     assert_eq!(
         blocks.len(),
         3,
@@ -162,7 +161,7 @@ fn the_readmes_rust_examples_are_the_compiled_examples() {
     );
     for (block, example) in blocks
         .iter()
-        .zip(["readme_library", "readme_numbers", "readme_packed"])
+        .zip(["guide_library", "guide_numbers", "guide_packed"])
     {
         // `cargo test` compiles examples/: every line of the block must be there, in order
         // (the example only adds `fn main` around them and checks).
@@ -171,7 +170,7 @@ fn the_readmes_rust_examples_are_the_compiled_examples() {
         for wanted in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
             assert!(
                 lines.any(|line| line == wanted),
-                "examples/{example}.rs lacks, or has out of order, the README's line: {wanted}"
+                "examples/{example}.rs lacks, or has out of order, the guide's line: {wanted}"
             );
         }
     }

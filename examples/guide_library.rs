@@ -1,11 +1,11 @@
-//! The README's library example, compiled by `cargo test` (`tests/cli/readme_cli.rs` checks that the
-//! README's block is this file's code, line for line): owner, search backend, owner again. It
+//! docs/library.md's library example, compiled by `cargo test` (`tests/cli/guide_blocks.rs`
+//! checks that the guide's block is this file's code, line for line): owner, search backend, owner again. It
 //! writes ctx.json in the current folder.
 
 use paillier_gpu::hamming::{top_k, Selection};
 use paillier_gpu::{ContextOptions, ExecutionContext};
 
-// Kept as the README writes it, so that the two can be compared line for line.
+// Kept as the guide writes it, so that the two can be compared line for line.
 #[rustfmt::skip]
 fn main() -> paillier_gpu::Result<()> {
     // The data owner.
