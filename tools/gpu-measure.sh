@@ -67,10 +67,10 @@ done
     --database "${SEARCH_DATABASES:-65536,1048576}" --repeat "$REPEAT" \
     --json "$out/search-gpu.json" || echo "gpu-measure: the large searches failed (do they fit?)"
 
-# The arithmetic modulo squares side by side at key_len 1024 (BENCHMARKS.md, seventeenth and
-# eighteenth sessions), for decoding, both encryptions and the search: the wide numbers modulo
-# N², two digits modulo N (the default: half the wide kernels' lanes), and two digits with more
-# lanes (8: the wide kernels' invocations per item modulo p²), and 8 lanes only for the calls
+# The arithmetic modulo squares side by side at key_len 1024, for decoding, both encryptions and
+# the search: the wide numbers modulo N², two digits modulo N (the default: half the wide
+# kernels' lanes), and two digits with more lanes (8: the wide kernels' invocations per item
+# modulo p²), and 8 lanes only for the calls
 # that launch fewer than 65,536 invocations at 4 (PAILLIER_GPU_TWO_DIGIT_FILL); then the
 # default with chunks sized by the device's time (PAILLIER_GPU_DEVICE_TIME_CHUNKS).
 for arithmetic in wide:PAILLIER_GPU_TWO_DIGIT=0 digits:PAILLIER_GPU_TWO_DIGIT=1 \

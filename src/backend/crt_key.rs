@@ -222,7 +222,7 @@ impl CrtKey {
     }
 
     /// [`recombine`](Self::recombine), and whether `x_p ≡ 1 (mod p)` and `x_q ≡ 1 (mod q)`: the
-    /// subgroup check of [`response_check`](super::response_check) (an honest ciphertext always
+    /// subgroup check of [`response_check`](crate::hamming::response_check) (an honest ciphertext always
     /// passes it; otherwise the plaintext is meaningless).
     ///
     /// Limb arithmetic throughout, as the GPU kernel does it: the exact division `(x − 1)/p` is a

@@ -6,7 +6,7 @@
 //! fresh key per chunk means no keystream is ever reused, so a fixed nonce is safe. This is the
 //! construction of the OS's own generator (ChaCha20 keyed from the entropy pool) run on every
 //! core: one system request per batch instead of one stream of bytes through the kernel on one
-//! thread, which bounded the GPU's encryption on the host (BENCHMARKS.md).
+//! thread, which would bound the GPU's encryption on the host.
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::ChaCha20;

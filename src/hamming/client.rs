@@ -148,7 +148,7 @@ fn pack<V: AsRef<[u8]> + Sync>(
 /// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.
 ///
 /// A response that cannot be such an aggregate under this key (see
-/// [`response_check`](crate::backend::response_check)) is refused with
+/// [`response_check`](super::response_check)) is refused with
 /// [`Error::InvalidResponse`] naming it, rather than decoded into plausible distances.
 ///
 /// On the CPU, a layout whose honest plaintexts all lie below the larger prime (key_len 1024

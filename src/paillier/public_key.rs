@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub(super) const NOISE_EXTRA_BITS: usize = 128;
 
 /// Window of the fixed-base noise tables. Each row costs one multiplication and a constant-time
-/// scan of `2^w` entries: 5 bits balances the two at the usual widths (BENCHMARKS.md).
+/// scan of `2^w` entries: 5 bits balances the two at the usual widths (docs/design.md).
 pub(crate) const NOISE_WINDOW_BITS: usize = 5;
 
 /// Domain separation for the hash that derives the classic scheme's noise generator from `n`.

@@ -85,7 +85,7 @@ pub struct GpuOptions {
     pub resident_shard_items: Option<usize>,
     /// Batches smaller than this run on the CPU backend instead (`PAILLIER_GPU_MIN_BATCH` when
     /// unset). The default is 0, every batch on the GPU: the crossover has not been measured on
-    /// real hardware yet (see BENCHMARKS.md).
+    /// real hardware yet.
     pub min_batch: Option<usize>,
     /// Random items of every call's result recomputed on the CPU before it is returned
     /// (`PAILLIER_GPU_SPOT_CHECK` when unset, else 1; 0 turns the check off). See
@@ -108,7 +108,8 @@ pub struct GpuOptions {
     /// too small to fill the device then runs each item on more lanes, about half a lane's work
     /// each, so it finishes sooner; a large batch keeps the usual lanes, fewer exchanges per
     /// item. Ignored where [`two_digit_lanes`](Self::two_digit_lanes) is set. Off by default
-    /// until a GPU's measurement says where the crossover lies (BENCHMARKS.md).
+    /// until a GPU's measurement says where the crossover lies (an experimental setting:
+    /// docs/devices.md).
     pub two_digit_fill: Option<usize>,
     /// Time every kernel on the device with timestamp queries, where the adapter has them
     /// (`PAILLIER_GPU_DEVICE_TIMING=0|1` when unset here; default off, and on in
@@ -125,7 +126,8 @@ pub struct GpuOptions {
     /// device to hide a call's fixed host cost behind the other chunks in flight, and never
     /// larger than the host's sizing. Needs timestamp queries (it turns
     /// [`device_timing`](Self::device_timing) on); where the adapter has none, the host's sizing
-    /// stays. Off until a GPU's measurement says it pays (BENCHMARKS.md).
+    /// stays. Off until a GPU's measurement says it pays (an experimental setting:
+    /// docs/devices.md).
     pub device_time_chunks: Option<bool>,
 }
 

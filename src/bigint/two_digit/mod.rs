@@ -16,7 +16,7 @@
 //!
 //! That is a Montgomery product modulo N, two products of N's width and one Montgomery
 //! reduction: about `5·len²` limb products where a Montgomery product modulo N² takes `8·len²`
-//! (BENCHMARKS.md has what it gains). Like the rest of the engine it runs the same instructions
+//! (docs/design.md). Like the rest of the engine it runs the same instructions
 //! on the same addresses whatever the values: `s` enters the sums as a number, and the high
 //! digit is reduced by subtracting N times a count, never by a branch.
 //!
