@@ -1,4 +1,7 @@
-//! Compute backends: the one trait that both the CPU and the GPU implement.
+//! Compute backends: batched operations as values ([`Operation`]), the trait that runs them
+//! ([`Backend`]), the two engines that implement it ([`cpu`], and `gpu` with the `gpu` feature),
+//! and the policies composed over any operation ([`RoutingBackend`], [`VerifyingBackend`],
+//! [`FallbackBackend`]).
 //!
 //! Every operation works on batches of plain little-endian limb arrays ([`LimbBatch`]), in normal
 //! (not Montgomery) form, reduced below the modulus. The scheme layers (`paillier/`, `hamming/`)

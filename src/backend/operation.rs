@@ -134,9 +134,15 @@ impl Output {
         }
     }
 
-    /// Copies a limb-valued result into `out` (its flat limbs, exactly as long).
+    /// Copies a limb-valued result into `out` (its flat limbs, exactly as long). Counts have
+    /// no limbs to copy: asking for them is the caller's mistake.
     pub fn copy_into(self, out: &mut [u64]) -> Result<()> {
-        super::encryption::copy_ciphertexts(&self.into_limbs()?, out)
+        match self {
+            Output::Limbs(batch) => super::encryption::copy_ciphertexts(&batch, out),
+            Output::Counts(_) => Err(Error::InvalidParameter(
+                "a decoding's counts cannot be written into limbs".into(),
+            )),
+        }
     }
 }
 
@@ -277,5 +283,31 @@ impl Operation<'_> {
                 spot_check::modmul_item(modulus, &batch.gather([range.start + i])?, b, i).map(limbs)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_unwrap_to_their_own_kind_only() {
+        let limbs = LimbBatch::single(vec![7, 9]);
+        let mut out = [0u64; 2];
+        Output::Limbs(limbs.clone()).copy_into(&mut out).unwrap();
+        assert_eq!(out, [7, 9]);
+        assert_eq!(Output::Limbs(limbs.clone()).into_limbs().unwrap(), limbs);
+        // An engine that answers with the other kind computed wrongly.
+        assert!(matches!(
+            Output::Limbs(limbs).into_counts(),
+            Err(Error::GpuFailure(_))
+        ));
+        let counts = Output::Counts(vec![ChunkCount::counted(3)]);
+        assert!(matches!(counts.into_limbs(), Err(Error::GpuFailure(_))));
+        // Asking for a decoding's counts as limbs is the caller's mistake.
+        assert!(matches!(
+            Output::Counts(vec![ChunkCount::counted(3)]).copy_into(&mut out),
+            Err(Error::InvalidParameter(_))
+        ));
     }
 }
