@@ -6,9 +6,8 @@
 #   tools/gpu-bundle.sh
 #
 # Writes (both ignored by git, so they travel to a lent machine only when a call carries them):
-#   .gpu-bin/bundle.tar.gz  the stripped release CLI and the stripped GPU test binary (about
-#                           25 MB compressed; about 62 MB unpacked, which with the working tree
-#                           would leave no room under what a call carries);
+#   .gpu-bin/bundle.tar.gz  the stripped release CLI, the stripped GPU test binary and the list
+#                           of its modules to run (about 10 MB compressed, 24 MB unpacked);
 #   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
 # Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
 #   tools/gpu-on-device.sh goals $OUT      the figures that settle #24 and #25 (gpu-goals.sh)
