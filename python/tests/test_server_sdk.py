@@ -257,7 +257,8 @@ def test_bad_inserts_oversized_bodies_and_revoked_keys(server, world, cli, tmp_p
     code, answer = raw(server, "GET", f"/v1/exec_context/{org}", b"", spare)
     assert code == 401 and "revoked" in json.loads(answer)["message"]
 
-    # A body over the server's limit: 413, as JSON.
+    # A body over the server's limit: 413, as JSON, for a caller the server knows; an unknown
+    # key is refused (401) before its body is read.
     data = tmp_path / "small"
     init = json.loads(subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "s"],
                                      capture_output=True, text=True, check=True).stdout)
@@ -266,9 +267,18 @@ def test_bad_inserts_oversized_bodies_and_revoked_keys(server, world, cli, tmp_p
                               "--max-body-bytes", "1000"], stderr=subprocess.PIPE, text=True)
     try:
         assert "serving on" in small.stderr.readline()
+        oversized = {"kb_id": "k", "context_id": "c", "chunks": [], "pad": "x" * 2000}
         code, answer = raw({"url": f"http://127.0.0.1:{port}"}, "POST", f"/v1/chunk/{init['org_id']}",
-                           {"kb_id": "k", "context_id": "c", "chunks": [], "pad": "x" * 2000}, "xtr_x")
-        assert code == 413 and "message" in json.loads(answer)
+                           oversized, "xtr_x")
+        assert code == 401 and "unknown API key" in json.loads(answer)["message"]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/kbs", method="POST",
+            data=json.dumps({"name": "x" * 2000}).encode(),
+            headers={"x-xtrace-key": init["admin_key"], "x-xtrace-org-id": init["org_id"],
+                     "content-type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)
+        assert refused.value.code == 413 and "message" in json.loads(refused.value.read())
     finally:
         small.terminate()
         small.wait(timeout=30)

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::backend::crt_decryption::recombine_all;
 use crate::backend::{check_crt_operands, check_decrypt_operands, CrtKey, LimbBatch};
-use crate::bigint::{limbs_from_biguint, LANES, MIN_LANE_ITEMS};
+use crate::bigint::{LANES, MIN_LANE_ITEMS};
 use crate::error::Result;
 use crate::hamming::response_check::{self, ChunkCount};
 
@@ -87,17 +87,14 @@ pub(crate) fn crt_decode_two_primes(
         secret_powers(key, true, bases_q),
     );
     let k = masks.len().max(1);
-    let width = masks.limbs_per_item();
     (0..x_p.len())
         .into_par_iter()
         .map(|i| {
-            let (m, in_subgroup) = key.recombine_checked(x_p.item(i), x_q.item(i));
-            // A plaintext wider than the masks has bits above every slot.
-            let limbs = zeroize::Zeroizing::new(
-                limbs_from_biguint(&m, width).unwrap_or_else(|_| vec![u64::MAX; width]),
-            );
+            // In limbs throughout; limbs above the masks' width count as bits above every slot.
+            let mut m = zeroize::Zeroizing::new(vec![0u64; key.plaintext_limbs()]);
+            let in_subgroup = key.recombine_into(x_p.item(i), x_q.item(i), &mut m);
             Ok(response_check::count_or_defect(
-                &limbs,
+                &m,
                 masks.item(i % k),
                 in_subgroup,
             ))

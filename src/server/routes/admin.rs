@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{admin, blocking, JsonBody};
+use super::{blocking, Admin, JsonBody};
 use crate::server::auth::{first_n, key_hash, new_id, new_secret};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
@@ -54,23 +53,18 @@ fn check_name(name: &str) -> ApiResult<()> {
 /// GET /api/v1/kbs.
 pub async fn list_kbs(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let org = admin(&state, &headers)?;
-        Ok(Json(state.store.kbs(&org)?.iter().map(kb_json).collect()))
-    })
-    .await
+    blocking(move || Ok(Json(state.store.kbs(&org)?.iter().map(kb_json).collect()))).await
 }
 
 /// GET /api/v1/kbs/{kb}.
 pub async fn get_kb(
     State(state): State<Arc<AppState>>,
     Path(kb): Path<String>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         let found = state
             .store
             .kb(&org, &kb)?
@@ -83,11 +77,10 @@ pub async fn get_kb(
 /// POST /api/v1/kbs: `{name, description}`.
 pub async fn create_kb(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Admin(org): Admin,
     JsonBody(body): JsonBody<NamedBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         check_name(&body.name)?;
         let created_at = now();
         let kb = KnowledgeBase {
@@ -109,10 +102,9 @@ pub async fn create_kb(
 pub async fn delete_kb(
     State(state): State<Arc<AppState>>,
     Path(kb): Path<String>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         state.rewrite(&kb, || match state.store.delete_kb(&org, &kb)? {
             true => Ok(()),
             false => Err(ApiError::not_found(format!("no knowledge base {kb}"))),
@@ -126,10 +118,9 @@ pub async fn delete_kb(
 /// GET /api/v1/keys.
 pub async fn list_keys(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         Ok(Json(
             state.store.api_keys(&org)?.iter().map(key_json).collect(),
         ))
@@ -140,11 +131,10 @@ pub async fn list_keys(
 /// POST /api/v1/keys: `{name, description}` → `{apiKey, secretKey}` (the secret shown once).
 pub async fn create_key(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Admin(org): Admin,
     JsonBody(body): JsonBody<NamedBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         check_name(&body.name)?;
         let secret = new_secret();
         let key = ApiKey {
@@ -175,10 +165,9 @@ fn key_of_org(state: &AppState, org: &str, hash: &str) -> ApiResult<ApiKey> {
 pub async fn permissions(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         key_of_org(&state, &org, &hash)?;
         let list: Vec<Value> = state
             .store
@@ -200,11 +189,10 @@ pub struct PermissionBody {
 pub async fn set_permission(
     State(state): State<Arc<AppState>>,
     Path((hash, kb)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(org): Admin,
     JsonBody(body): JsonBody<PermissionBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         key_of_org(&state, &org, &hash)?;
         if state.store.kb(&org, &kb)?.is_none() {
             return Err(ApiError::not_found(format!("no knowledge base {kb}")));
@@ -226,10 +214,9 @@ pub async fn set_permission(
 pub async fn revoke_key(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
-    headers: HeaderMap,
+    Admin(org): Admin,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let org = admin(&state, &headers)?;
         if !state.store.revoke_api_key(&org, &hash)? {
             return Err(ApiError::not_found(format!("no API key {hash}")));
         }

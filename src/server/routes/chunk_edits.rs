@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::chunks::{check_pieces, decode_pieces};
-use super::{api_key, blocking, kb_access, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
@@ -49,8 +48,7 @@ pub struct ChunkChange {
 /// PUT /v1/chunk/{org}: every listed chunk replaced (all must exist).
 pub async fn update(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> ApiResult<Json<Value>> {
     let edit = Edit {
@@ -59,15 +57,14 @@ pub async fn update(
         sent: body.chunk_updates,
         whole: true,
     };
-    blocking(move || edit.run(&state, &org, &headers)).await
+    blocking(move || edit.run(&state, &caller)).await
 }
 
 /// PATCH /v1/chunk/{org}: the given fields of every listed chunk (all must exist); `meta_data`
 /// merges key by key.
 pub async fn patch(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> ApiResult<Json<Value>> {
     let edit = Edit {
@@ -76,7 +73,7 @@ pub async fn patch(
         sent: body.chunk_patches,
         whole: false,
     };
-    blocking(move || edit.run(&state, &org, &headers)).await
+    blocking(move || edit.run(&state, &caller)).await
 }
 
 /// An update (`whole`: every chunk replaced) or a patch of some chunks.
@@ -88,12 +85,11 @@ struct Edit {
 }
 
 impl Edit {
-    fn run(self, state: &AppState, org: &str, headers: &HeaderMap) -> ApiResult<Json<Value>> {
+    fn run(self, state: &AppState, caller: &Caller) -> ApiResult<Json<Value>> {
         let done = if self.whole { "updated" } else { "patched" };
         let patches = changes(
             state,
-            org,
-            headers,
+            caller,
             &self.kb_id,
             &self.context_id,
             self.sent,
@@ -107,17 +103,15 @@ impl Edit {
 /// The changes checked: the key may write, each index's ciphertexts belong to the context.
 fn changes(
     state: &AppState,
-    org: &str,
-    headers: &HeaderMap,
+    caller: &Caller,
     kb_id: &str,
     context_id: &str,
     sent: Vec<ChunkChange>,
     whole: bool,
 ) -> ApiResult<Vec<(i64, ChunkPatch)>> {
-    let key = api_key(state, headers, org)?;
-    kb_access(state, &key, kb_id, permission::WRITE)?;
+    caller.kb_access(state, kb_id, permission::WRITE)?;
     let context = state
-        .public_context(org, context_id)?
+        .public_context(caller.org(), context_id)?
         .ok_or_else(|| ApiError::not_found(format!("no execution context {context_id}")))?;
     let shape = context.ciphertext_shape()?;
     let mut patches = Vec::with_capacity(sent.len());

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{api_key, blocking, kb_access, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::paillier::{CiphertextBatch, PublicKey};
 use crate::server::auth::permission;
@@ -96,13 +96,11 @@ pub fn check_pieces(
 /// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
 pub async fn insert(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<InsertBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let key = api_key(&state, &headers, &org)?;
-        kb_access(&state, &key, &body.kb_id, permission::WRITE)?;
+        caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         if body.chunks.len() > MAX_CHUNKS_PER_REQUEST {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -113,7 +111,7 @@ pub async fn insert(
             ));
         }
         let context = state
-            .public_context(&org, &body.context_id)?
+            .public_context(caller.org(), &body.context_id)?
             .ok_or_else(|| {
                 ApiError::not_found(format!("no execution context {}", body.context_id))
             })?;
@@ -267,14 +265,12 @@ pub fn chunk_json(chunk: &Chunk, shape_bytes: Option<usize>, projection: &[Strin
 /// GET /v1/chunk/{org}?kb_id=…&chunk_ids=…[&projection=…]: a list of chunks.
 pub async fn get_by_id(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let key = api_key(&state, &headers, &org)?;
         let (kb_id, ids, projection) = query_of(query)?;
-        kb_access(&state, &key, &kb_id, permission::READ)?;
+        caller.kb_access(&state, &kb_id, permission::READ)?;
         let chunks = state.store.chunks_by_id(&kb_id, &ids)?;
         // Each context's width read once, however many of its chunks are asked for.
         let mut widths = std::collections::HashMap::new();
@@ -284,7 +280,7 @@ pub async fn get_by_id(
                 Some(&width) => width,
                 None => {
                     let width = state
-                        .public_context(&org, &chunk.context_id)?
+                        .public_context(caller.org(), &chunk.context_id)?
                         .and_then(|c| c.ciphertext_shape().ok())
                         .map(|s| s.chunk_bytes);
                     widths.insert(chunk.context_id.clone(), width);
@@ -301,14 +297,12 @@ pub async fn get_by_id(
 /// DELETE /v1/chunk/{org}?kb_id=…&chunk_ids=…: `{deleted_count}`.
 pub async fn delete_by_id(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let key = api_key(&state, &headers, &org)?;
         let (kb_id, ids, _) = query_of(query)?;
-        kb_access(&state, &key, &kb_id, permission::DELETE)?;
+        caller.kb_access(&state, &kb_id, permission::DELETE)?;
         let deleted = state.rewrite(&kb_id, || state.store.delete_chunks(&kb_id, &ids))?;
         Ok(Json(json!({ "deleted_count": deleted })))
     })

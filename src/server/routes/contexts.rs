@@ -6,13 +6,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, value::RawValue, Value};
 
-use super::{api_key, blocking, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::context::PublicContext;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
@@ -27,11 +26,10 @@ pub struct StoreBody {
 pub async fn store(
     State(state): State<Arc<AppState>>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    _: Caller,
     JsonBody(body): JsonBody<StoreBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         if body.context_id.is_empty() || body.context_id.len() > 256 {
             return Err(ApiError::bad_request(
                 "context_id must be 1 to 256 characters",
@@ -60,10 +58,9 @@ pub async fn store(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Response> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         let data = state
             .store
             .context(&org, &id)?
@@ -80,23 +77,18 @@ pub async fn get(
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        api_key(&state, &headers, &org)?;
-        Ok(Json(json!({ "contexts": state.store.context_ids(&org)? })))
-    })
-    .await
+    blocking(move || Ok(Json(json!({ "contexts": state.store.context_ids(&org)? })))).await
 }
 
 /// DELETE /v1/exec_context/{org}/{id}.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         if !state.store.delete_context(&org, &id)? {
             return Err(ApiError::not_found(format!("no execution context {id}")));
         }
@@ -109,10 +101,9 @@ pub async fn delete(
 pub async fn of_kb(
     State(state): State<Arc<AppState>>,
     Path((org, kb)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         Ok(Json(
             json!({ "context_ids": state.store.contexts_of_kb(&org, &kb)? }),
         ))
@@ -124,10 +115,9 @@ pub async fn of_kb(
 pub async fn kbs_of(
     State(state): State<Arc<AppState>>,
     Path((org, ctx)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         Ok(Json(
             json!({ "kb_ids": state.store.kbs_of_context(&org, &ctx)? }),
         ))
@@ -139,10 +129,9 @@ pub async fn kbs_of(
 pub async fn bind(
     State(state): State<Arc<AppState>>,
     Path((org, kb, ctx)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        api_key(&state, &headers, &org)?;
         if state.store.kb(&org, &kb)?.is_none() {
             return Err(ApiError::not_found(format!("no knowledge base {kb}")));
         }

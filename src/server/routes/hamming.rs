@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::chunks::{check_pieces, decode_pieces};
 use super::hamming_answer as answer;
-use super::{api_key, blocking, kb_access, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
@@ -39,7 +39,7 @@ pub struct HammingBody {
 /// POST /v1/compute_hamming/{org}.
 pub async fn compute(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody<HammingBody>,
 ) -> ApiResult<Response> {
@@ -48,8 +48,7 @@ pub async fn compute(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json") && !accept.contains("msgpack"));
     let (responses, chunk_ids, width) = blocking(move || {
-        let key = api_key(&state, &headers, &org)?;
-        kb_access(&state, &key, &body.kb_id, permission::READ)?;
+        caller.kb_access(&state, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
             return Err(ApiError::bad_request(format!(
                 "the query has {} pieces; at most {MAX_QUERY_PIECES}",
@@ -78,15 +77,11 @@ pub async fn compute(
             {
                 let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
                 if held.is_none() {
-                    let context =
-                        state
-                            .public_context(&org, &body.context_id)?
-                            .ok_or_else(|| {
-                                ApiError::not_found(format!(
-                                    "no execution context {}",
-                                    body.context_id
-                                ))
-                            })?;
+                    let context = state
+                        .public_context(caller.org(), &body.context_id)?
+                        .ok_or_else(|| {
+                            ApiError::not_found(format!("no execution context {}", body.context_id))
+                        })?;
                     *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
                 }
             }

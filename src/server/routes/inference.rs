@@ -7,15 +7,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::Json;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{blocking, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::formats::model::parse_model;
 use crate::formats::numbers::{
     decode_encrypted_numbers, encode_encrypted_numbers, read_json_numbers,
@@ -40,31 +39,14 @@ pub struct InferenceBody {
     precision: Option<f64>,
 }
 
-/// POST /v1/ml-zk/fhe/inference (the organisation is the API key's).
+/// POST /v1/ml-zk/fhe/inference (the organisation is the API key's) and
+/// /v1/ml-zk/fhe/inference/{org}.
 pub async fn infer(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<InferenceBody>,
 ) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let key = super::any_api_key(&state, &headers)?;
-        run(&state, &key.org_id, body)
-    })
-    .await
-}
-
-/// POST /v1/ml-zk/fhe/inference/{org}.
-pub async fn infer_in_org(
-    State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<InferenceBody>,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let key = super::api_key(&state, &headers, &org)?;
-        run(&state, &key.org_id, body)
-    })
-    .await
+    blocking(move || run(&state, caller.org(), body)).await
 }
 
 fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Value>> {

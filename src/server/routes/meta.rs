@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::chunk_edits::apply;
 use super::chunks::chunk_json;
-use super::{api_key, blocking, kb_access, JsonBody};
+use super::{blocking, Caller, JsonBody};
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::filter::Filter;
@@ -48,13 +47,11 @@ pub struct SearchBody {
 /// The chunks of `(kb, context)` that pass the body's filter, in id order.
 fn matching(
     state: &AppState,
-    org: &str,
-    headers: &HeaderMap,
+    caller: &Caller,
     body: &SearchBody,
     needed: u8,
 ) -> ApiResult<Vec<Chunk>> {
-    let key = api_key(state, headers, org)?;
-    kb_access(state, &key, &body.kb_id, needed)?;
+    caller.kb_access(state, &body.kb_id, needed)?;
     let filter = match body.meta_filter.as_ref().filter(|f| !f.is_null()) {
         Some(sent) => Some(Filter::parse_sent(sent).map_err(ApiError::bad_request)?),
         None => None,
@@ -86,12 +83,11 @@ fn projected(chunk: &Chunk, body: &SearchBody) -> Value {
 /// POST /v1/chunk/meta/{org}: the chunks that pass `meta_filter`.
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let found = matching(&state, &org, &headers, &body, permission::READ)?;
+        let found = matching(&state, &caller, &body, permission::READ)?;
         Ok(Json(found.iter().map(|c| projected(c, &body)).collect()))
     })
     .await
@@ -101,12 +97,11 @@ pub async fn search(
 /// metadata field) in `sort_order` (`asc` or `desc`).
 pub async fn search_page(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
-        let mut found = matching(&state, &org, &headers, &body, permission::READ)?;
+        let mut found = matching(&state, &caller, &body, permission::READ)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
         let descending = match body.sort_order.as_deref().unwrap_or("desc") {
             "desc" => true,
@@ -155,13 +150,12 @@ pub async fn search_page(
 /// DELETE /v1/chunk/by-meta/{org}: `{deleted_count}`, or `{would_delete_count}` on a dry run.
 pub async fn delete_by_meta(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
         require_filter(&body)?;
-        let found = matching(&state, &org, &headers, &body, permission::DELETE)?;
+        let found = matching(&state, &caller, &body, permission::DELETE)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
             return Ok(Json(
@@ -179,8 +173,7 @@ pub async fn delete_by_meta(
 /// `{patched_count}`, or `{would_patch_count}` on a dry run.
 pub async fn patch_by_meta(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Json<Value>> {
     blocking(move || {
@@ -203,7 +196,7 @@ pub async fn patch_by_meta(
                 "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
             )));
         }
-        let found = matching(&state, &org, &headers, &body, permission::WRITE)?;
+        let found = matching(&state, &caller, &body, permission::WRITE)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
             return Ok(Json(

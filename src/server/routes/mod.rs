@@ -2,6 +2,7 @@
 //! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`.
 
 mod admin;
+mod callers;
 mod chunk_edits;
 mod chunks;
 mod contexts;
@@ -15,17 +16,17 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use super::auth::{key_hash, permission};
+pub use callers::{Admin, Caller};
+
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
-use super::store::{ApiKey, KnowledgeBase};
 
 /// Every route of the server.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -62,10 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(contexts::bind),
         )
         .route("/v1/ml-zk/fhe/inference", post(inference::infer))
-        .route(
-            "/v1/ml-zk/fhe/inference/{org}",
-            post(inference::infer_in_org),
-        )
+        .route("/v1/ml-zk/fhe/inference/{org}", post(inference::infer))
         .route("/api/v1/kbs", get(admin::list_kbs).post(admin::create_kb))
         .route(
             "/api/v1/kbs/{kb}",
@@ -172,79 +170,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::bad_request(format!("request body: {e}")))
-    }
-}
-
-/// The API key of a data-plane request, which must belong to `org_id` (another organisation's
-/// id answers 404, as one that does not exist).
-pub fn api_key(state: &AppState, headers: &HeaderMap, org_id: &str) -> ApiResult<ApiKey> {
-    let key = any_api_key(state, headers)?;
-    if key.org_id != org_id {
-        return Err(ApiError::not_found(format!("no organisation {org_id}")));
-    }
-    Ok(key)
-}
-
-/// The API key of a data-plane request, known and not revoked, whichever its organisation.
-pub fn any_api_key(state: &AppState, headers: &HeaderMap) -> ApiResult<ApiKey> {
-    let secret = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("missing x-api-key header"))?;
-    let key = state
-        .store
-        .api_key(&key_hash(secret))?
-        .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
-    if key.revoked {
-        return Err(ApiError::unauthorized("this API key was revoked"));
-    }
-    Ok(key)
-}
-
-/// The knowledge base `kb_id` if `key` holds every bit of `needed` on it.
-pub fn kb_access(
-    state: &AppState,
-    key: &ApiKey,
-    kb_id: &str,
-    needed: u8,
-) -> ApiResult<KnowledgeBase> {
-    let kb = state
-        .store
-        .kb(&key.org_id, kb_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
-    let granted = state
-        .store
-        .permissions(&key.hash)?
-        .into_iter()
-        .find(|(kb, _)| kb == kb_id)
-        .map_or(0, |(_, bits)| bits);
-    if granted & needed != needed {
-        let what = match needed {
-            permission::READ => "read",
-            permission::WRITE => "write to",
-            _ => "delete from",
-        };
-        return Err(ApiError::forbidden(format!(
-            "this API key may not {what} knowledge base {kb_id} (its permission is {granted}); \
-             an admin sets it with PUT /api/v1/keys/{{hash}}/permissions/{kb_id}"
-        )));
-    }
-    Ok(kb)
-}
-
-/// The organisation of an admin-plane request, from its two headers.
-pub fn admin(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(secret), Some(org_id)) = (header("x-xtrace-key"), header("x-xtrace-org-id")) else {
-        return Err(ApiError::unauthorized(
-            "admin calls need the x-xtrace-key and x-xtrace-org-id headers",
-        ));
-    };
-    match state.store.org_of_admin_key(&key_hash(secret))? {
-        Some(org) if org == org_id => Ok(org),
-        _ => Err(ApiError::unauthorized(
-            "unknown admin key for this organisation",
-        )),
     }
 }
 
