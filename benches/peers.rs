@@ -16,7 +16,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use num_bigint::BigUint;
-use paillier_gpu::hamming::{decode_distances, encrypt_vectors, EncryptedVector, VectorLayout};
+use paillier_gpu::hamming::{decode_batch, encrypt_batch, VectorLayout};
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::paillier::{PublicKey, SecretKey};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -73,15 +73,14 @@ fn peers(c: &mut Criterion) {
             m
         })
         .collect();
-    let responses: Vec<EncryptedVector> =
-        encrypt_vectors(&backend, &pk, Some(&sk), &layout, &vectors).expect("encrypt");
+    let responses = encrypt_batch(&backend, &pk, Some(&sk), &layout, &vectors).expect("encrypt");
     // Every contender must compute the right thing before it is timed.
     let ones: Vec<u32> = vectors
         .iter()
         .map(|v| v.iter().map(|&b| u32::from(b)).sum())
         .collect();
     assert_eq!(
-        decode_distances(&backend, &pk, &sk, &layout, &responses).expect("decode"),
+        decode_batch(&backend, &pk, &sk, &layout, &responses).expect("decode"),
         ones
     );
 
@@ -89,13 +88,13 @@ fn peers(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("ours encrypt (owner)", |b| {
-        b.iter(|| encrypt_vectors(&backend, &pk, Some(&sk), &layout, &vectors).expect("encrypt"))
+        b.iter(|| encrypt_batch(&backend, &pk, Some(&sk), &layout, &vectors).expect("encrypt"))
     });
     group.bench_function("ours encrypt (public key)", |b| {
-        b.iter(|| encrypt_vectors(&backend, &pk, None, &layout, &vectors).expect("encrypt"))
+        b.iter(|| encrypt_batch(&backend, &pk, None, &layout, &vectors).expect("encrypt"))
     });
     group.bench_function("ours decode", |b| {
-        b.iter(|| decode_distances(&backend, &pk, &sk, &layout, &responses).expect("decode"))
+        b.iter(|| decode_batch(&backend, &pk, &sk, &layout, &responses).expect("decode"))
     });
 
     let mut gmp_rng = rug::rand::RandState::new();

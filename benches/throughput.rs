@@ -43,23 +43,29 @@ fn operations(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("encrypt", batch.len()),
             &batch,
-            |b, batch| b.iter(|| ctx.encrypt_vectors(batch).expect("encrypt")),
+            |b, batch| b.iter(|| ctx.encrypt_batch(batch).expect("encrypt")),
         );
 
-        let database = ctx.encrypt_vectors(&vectors(1000)).expect("encrypt");
+        let database = ctx.encrypt_batch(&vectors(1000)).expect("encrypt");
         let mut index = ctx.new_index().expect("index");
-        index.insert(&database).expect("insert");
-        let query = ctx.encrypt_vector(&vectors(1)[0]).expect("encrypt");
+        index.insert_batch(&database).expect("insert");
+        let query = ctx.encrypt_batch(&vectors(1)).expect("encrypt");
         group.throughput(Throughput::Elements(index.len() as u64));
         group.bench_function(BenchmarkId::new("aggregate", index.len()), |b| {
-            b.iter(|| index.aggregate(&query, &Selection::All).expect("aggregate"))
+            b.iter(|| {
+                index
+                    .aggregate_batch(&query, &Selection::All)
+                    .expect("aggregate")
+            })
         });
 
-        let responses = index.aggregate(&query, &Selection::All).expect("aggregate");
-        let sample = &responses[..128];
-        group.throughput(Throughput::Elements(sample.len() as u64));
-        group.bench_function(BenchmarkId::new("decode", sample.len()), |b| {
-            b.iter(|| ctx.decode_distances(sample).expect("decode"))
+        let responses = index
+            .aggregate_batch(&query, &Selection::All)
+            .expect("aggregate");
+        let sample = responses.records_in(0..128).expect("sample");
+        group.throughput(Throughput::Elements(sample.records() as u64));
+        group.bench_function(BenchmarkId::new("decode", sample.records()), |b| {
+            b.iter(|| ctx.decode_batch(&sample).expect("decode"))
         });
         group.finish();
     }

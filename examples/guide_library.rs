@@ -12,17 +12,17 @@ fn main() -> paillier_gpu::Result<()> {
     let ctx = ExecutionContext::create_with_passphrase(&ContextOptions::default(), "passphrase")?;
     ctx.save_to_disk("ctx.json")?;                       // atomic; the secret key AES-GCM encrypted
     let database: Vec<Vec<u8>> = vec![vec![0; 512], vec![1; 512]];
-    let encrypted = ctx.encrypt_vectors(&database)?;     // one EncryptedVector per row
+    let encrypted = ctx.encrypt_batch(&database)?;       // one record per row, flat limbs
 
     // The search backend: public key and ciphertexts only.
     let public = paillier_gpu::PublicContext::load("ctx.json")?;   // no passphrase needed
     let mut index = public.new_index(paillier_gpu::Device::Cpu)?;
-    index.insert(&encrypted)?;
-    let query = ctx.encrypt_vector(&vec![0; 512])?;
-    let responses = index.aggregate(&query, &Selection::All)?;    // or Range(..) / Ids(vec![..])
+    index.insert_batch(&encrypted)?;
+    let query = ctx.encrypt_batch(&[vec![0u8; 512]])?;
+    let responses = index.aggregate_batch(&query, &Selection::All)?;    // or Range(..) / Ids(vec![..])
 
     // The owner again.
-    let distances = ctx.decode_distances(&responses)?;  // [0, 512]
+    let distances = ctx.decode_batch(&responses)?;      // [0, 512]
     let nearest = top_k(&distances, 1);                  // ids and distances, ties by smaller id
     println!("{distances:?} {nearest:?}");
     Ok(())

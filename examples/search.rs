@@ -118,7 +118,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let start = Instant::now();
-    let encrypted = ctx.encrypt_vectors(&database)?;
+    let encrypted = ctx.encrypt_batch(&database)?;
     println!("encrypt:   {}", rate(database.len(), start));
 
     // The search backend sees only the public key and ciphertexts.
@@ -127,14 +127,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ctx.embed_len(),
         ctx.device(),
     )?;
-    index.insert(&encrypted)?;
-    let encrypted_query = ctx.encrypt_vector(&query)?;
+    index.insert_batch(&encrypted)?;
+    let encrypted_query = ctx.encrypt_batch(&[&query])?;
     let start = Instant::now();
-    let responses = index.aggregate(&encrypted_query, &Selection::All)?;
-    println!("aggregate: {}", rate(responses.len(), start));
+    let responses = index.aggregate_batch(&encrypted_query, &Selection::All)?;
+    println!("aggregate: {}", rate(responses.records(), start));
 
     let start = Instant::now();
-    let distances = ctx.decode_distances(&responses)?;
+    let distances = ctx.decode_batch(&responses)?;
     println!("decode:    {}", rate(distances.len(), start));
 
     let top = top_k(&distances, args.top_k);

@@ -19,11 +19,11 @@
 //!
 //! let database = vec![vec![0u8, 1, 1, 0, 1, 0, 0, 1], vec![1, 1, 1, 1, 0, 0, 0, 0]];
 //! let mut index = ctx.new_index()?;              // the search backend's side
-//! index.insert(&ctx.encrypt_vectors(&database)?)?;
+//! index.insert_batch(&ctx.encrypt_batch(&database)?)?;
 //!
-//! let query = ctx.encrypt_vector(&[0, 1, 1, 0, 1, 0, 0, 0])?;
-//! let responses = index.aggregate(&query, &Selection::All)?;
-//! let distances = ctx.decode_distances(&responses)?;
+//! let query = ctx.encrypt_batch(&[[0u8, 1, 1, 0, 1, 0, 0, 0]])?;
+//! let responses = index.aggregate_batch(&query, &Selection::All)?;
+//! let distances = ctx.decode_batch(&responses)?;
 //! assert_eq!(distances, vec![1, 3]);
 //! assert_eq!(top_k(&distances, 1).ids, vec![0]);
 //! # Ok(()) }

@@ -98,8 +98,8 @@ fn dropping_a_context_frees_no_block_that_holds_a_secret() {
         let ctx = ExecutionContext::create_with_passphrase(&options, PASSPHRASE).unwrap();
         // Build every lazy secret structure: owner tables (encryption), CRT decoding, the key.
         let vectors = vec![vec![1u8; 32], vec![0u8; 32]];
-        let encrypted = ctx.encrypt_vectors(&vectors).unwrap();
-        assert_eq!(ctx.decode_distances(&encrypted).unwrap(), vec![32, 0]);
+        let encrypted = ctx.encrypt_batch(&vectors).unwrap();
+        assert_eq!(ctx.decode_batch(&encrypted).unwrap(), vec![32, 0]);
         let saved = ctx.to_json().unwrap();
         let reloaded = ExecutionContext::from_json_with_passphrase(&saved, PASSPHRASE).unwrap();
         assert_eq!(reloaded, ctx);
@@ -152,7 +152,7 @@ fn dropping_a_context_frees_no_block_that_holds_a_secret() {
                 .collect()
         };
         let leaked = names(found_after(|| {
-            assert_eq!(ctx.decode_distances(&encrypted).unwrap(), vec![32, 0]);
+            assert_eq!(ctx.decode_batch(&encrypted).unwrap(), vec![32, 0]);
         }));
         assert!(
             leaked.is_empty(),

@@ -11,7 +11,7 @@ use super::{aes, sealing};
 use crate::backend::{backend_for, Backend, Device};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
-use crate::hamming::{self, EncryptedIndex, EncryptedVector, VectorLayout};
+use crate::hamming::{self, EncryptedIndex, VectorLayout};
 use crate::paillier::{
     generate_keypair, CiphertextBatch, KeyGenOptions, PublicKey, Scheme, SecretKey,
 };
@@ -278,15 +278,9 @@ impl ExecutionContext {
     /// the work is done modulo p² and q² with the secret key (about twice as fast); under
     /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
     /// secret reaches it.
-    pub fn encrypt_vectors<V: AsRef<[u8]> + Sync>(
-        &self,
-        vectors: &[V],
-    ) -> Result<Vec<EncryptedVector>> {
-        Ok(EncryptedVector::from_batch(&self.encrypt_batch(vectors)?))
-    }
-
-    /// [`encrypt_vectors`](Self::encrypt_vectors) into one [`CiphertextBatch`] (one record per
-    /// vector): what the file writers and [`EncryptedIndex::insert_batch`] take.
+    ///
+    /// One record per vector, one ciphertext per chunk: what the file writers and
+    /// [`EncryptedIndex::insert_batch`] take.
     pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
         hamming::encrypt_batch(
             self.backend()?.as_ref(),
@@ -297,29 +291,11 @@ impl ExecutionContext {
         )
     }
 
-    /// Encrypts one binary vector.
-    pub fn encrypt_vector(&self, vector: &[u8]) -> Result<EncryptedVector> {
-        let mut out = self.encrypt_vectors(&[vector])?;
-        out.pop()
-            .ok_or_else(|| Error::InvalidParameter("empty encryption result".into()))
-    }
-
-    /// Decodes aggregated ciphertexts into Hamming distances, in order, refusing any response
-    /// that cannot be an honest aggregate ([`Error::InvalidResponse`]). Runs on the CPU unless
-    /// the context's device is explicitly [`Device::Gpu`].
-    pub fn decode_distances(&self, responses: &[EncryptedVector]) -> Result<Vec<u32>> {
-        hamming::decode_distances(
-            self.secret_key_backend()?.as_ref(),
-            &self.public_key,
-            &self.secret_key,
-            &self.layout,
-            responses,
-        )
-    }
-
-    /// [`decode_distances`](Self::decode_distances) on a batch read with
-    /// [`read_ciphertext_batch`](crate::formats::ciphertexts::read_ciphertext_batch) or returned
-    /// by [`EncryptedIndex::aggregate_batch`]: one distance per record.
+    /// Decodes aggregated ciphertexts into Hamming distances, one per record in order, refusing
+    /// any response that cannot be an honest aggregate ([`Error::InvalidResponse`]): a batch
+    /// read with [`read_ciphertext_batch`](crate::formats::ciphertexts::read_ciphertext_batch)
+    /// or returned by [`EncryptedIndex::aggregate_batch`]. Runs on the CPU unless the context's
+    /// device is explicitly [`Device::Gpu`].
     pub fn decode_batch(&self, responses: &CiphertextBatch) -> Result<Vec<u32>> {
         hamming::decode_batch(
             self.secret_key_backend()?.as_ref(),
@@ -328,11 +304,6 @@ impl ExecutionContext {
             &self.layout,
             responses,
         )
-    }
-
-    /// Decodes one aggregated ciphertext.
-    pub fn decode_distance(&self, response: &EncryptedVector) -> Result<u32> {
-        Ok(self.decode_distances(std::slice::from_ref(response))?[0])
     }
 
     /// The public part (key and configuration, no secret): what a search backend or an
@@ -368,7 +339,7 @@ mod tests {
         assert!(ctx.backend.get().is_none(), "with_device opened a backend");
         let ctx = ctx.with_device(Device::Cpu);
         assert!(ctx.backend.get().is_none());
-        ctx.encrypt_vectors(&[vec![1u8; 8]]).unwrap();
+        ctx.encrypt_batch(&[vec![1u8; 8]]).unwrap();
         assert_eq!(ctx.backend.get().map(|b| b.device()), Some(Device::Cpu));
     }
 }

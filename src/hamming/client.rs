@@ -4,28 +4,16 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::response_check::ChunkCount;
-use super::{EncryptedVector, VectorLayout};
+use super::VectorLayout;
 use crate::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages};
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, PublicKey, Scheme, SecretKey};
 
-/// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one ciphertext per chunk.
+/// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one [`CiphertextBatch`]:
+/// one record per vector, one ciphertext per chunk, the form the file writers and the index take.
 ///
 /// With the owner's `secret_key` the work is done modulo p² and q² (about twice as fast, the
 /// same ciphertexts); without it only the public key is used.
-pub fn encrypt_vectors<V: AsRef<[u8]> + Sync>(
-    backend: &dyn Backend,
-    public_key: &PublicKey,
-    secret_key: Option<&SecretKey>,
-    layout: &VectorLayout,
-    vectors: &[V],
-) -> Result<Vec<EncryptedVector>> {
-    let batch = encrypt_batch(backend, public_key, secret_key, layout, vectors)?;
-    Ok(EncryptedVector::from_batch(&batch))
-}
-
-/// [`encrypt_vectors`] into one [`CiphertextBatch`] (one record per vector), the form the file
-/// writers and the index take, with no big integer made per ciphertext.
 pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     backend: &dyn Backend,
     public_key: &PublicKey,
@@ -145,7 +133,9 @@ fn pack<V: AsRef<[u8]> + Sync>(
     )?))
 }
 
-/// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, in input order.
+/// Decrypts aggregated ciphertexts (`Enc(x + q)`) into Hamming distances, one per record of
+/// the batch, in order. Its ciphertexts were checked when the batch was made: only its key and
+/// record shape are checked here.
 ///
 /// A response that cannot be such an aggregate under this key (see
 /// [`response_check`](super::response_check)) is refused with
@@ -154,48 +144,6 @@ fn pack<V: AsRef<[u8]> + Sync>(
 /// On the CPU, a layout whose honest plaintexts all lie below the larger prime (key_len 1024
 /// with up to 512 dimensions per chunk, the SDK's) decodes with that prime alone: one
 /// exponentiation per response instead of two, the same answers and the same refusals.
-///
-/// No host copy of all the responses is made: on a GPU each piece's ciphertexts are checked
-/// and converted while the device decodes the piece before.
-pub fn decode_distances(
-    backend: &dyn Backend,
-    public_key: &PublicKey,
-    secret_key: &SecretKey,
-    layout: &VectorLayout,
-    responses: &[EncryptedVector],
-) -> Result<Vec<u32>> {
-    let chunks = layout.chunks();
-    if let Some(index) = responses.iter().position(|v| v.chunks.len() != chunks) {
-        return Err(Error::InvalidCiphertext {
-            index,
-            reason: format!(
-                "{} chunks where {chunks} are expected",
-                responses[index].chunks.len()
-            ),
-        });
-    }
-    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
-    let counts = secret_key.decode_gathered(
-        backend,
-        responses.len() * chunks,
-        public_key.ciphertext_limbs(),
-        &layout.masks(limbs),
-        |range| {
-            // Pieces hold whole records (whole cycles of the masks).
-            let records = range.start / chunks.max(1)..range.end.div_ceil(chunks.max(1));
-            let ciphertexts: Vec<_> = responses[records.clone()]
-                .iter()
-                .flat_map(|v| &v.chunks)
-                .collect();
-            CiphertextBatch::gather_limbs(public_key, chunks, &ciphertexts, records.start)
-                .map(std::borrow::Cow::Owned)
-        },
-    )?;
-    distances_of(&counts, chunks)
-}
-
-/// [`decode_distances`] on a batch (one record per response), whose ciphertexts were checked
-/// when it was made: only its key and record shape are checked here.
 pub fn decode_batch(
     backend: &dyn Backend,
     public_key: &PublicKey,

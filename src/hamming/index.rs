@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{EncryptedVector, VectorLayout};
+use super::VectorLayout;
 use crate::backend::encryption::copy_ciphertexts;
 use crate::backend::{backend_for, Backend, Device, ResidentBatch};
 
@@ -29,10 +29,10 @@ pub enum Selection {
 /// # fn demo(ctx: &paillier_gpu::ExecutionContext) -> paillier_gpu::Result<()> {
 /// use paillier_gpu::hamming::{EncryptedIndex, Selection};
 /// let mut index = EncryptedIndex::new(ctx.public_key().clone(), ctx.embed_len(), ctx.device())?;
-/// index.insert(&ctx.encrypt_vectors(&[vec![0u8, 1, 1], vec![1, 1, 0]])?)?;
-/// let query = ctx.encrypt_vectors(&[vec![0u8, 1, 0]])?.remove(0);
-/// let responses = index.aggregate(&query, &Selection::All)?;
-/// assert_eq!(ctx.decode_distances(&responses)?, vec![1, 1]);
+/// index.insert_batch(&ctx.encrypt_batch(&[vec![0u8, 1, 1], vec![1, 1, 0]])?)?;
+/// let query = ctx.encrypt_batch(&[vec![0u8, 1, 0]])?;
+/// let responses = index.aggregate_batch(&query, &Selection::All)?;
+/// assert_eq!(ctx.decode_batch(&responses)?, vec![1, 1]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -115,15 +115,9 @@ impl EncryptedIndex {
         &self.public_key
     }
 
-    /// Appends records; returns the ids they were given. Every ciphertext is checked first, so a
-    /// bad one leaves the index unchanged (the error names its position in `vectors`).
-    pub fn insert(&mut self, vectors: &[EncryptedVector]) -> Result<Range<usize>> {
-        let batch = EncryptedVector::to_batch(&self.public_key, self.layout.chunks(), vectors)?;
-        self.insert_batch(&batch)
-    }
-
-    /// Appends the records of a batch made under this index's key (checked when the batch was
-    /// made, so nothing is checked again); returns the ids they were given.
+    /// Appends the records of a batch made under this index's key (its ciphertexts were checked
+    /// when the batch was made, so nothing is checked again); returns the ids they were given.
+    /// A batch of another key or record shape leaves the index unchanged.
     pub fn insert_batch(&mut self, batch: &CiphertextBatch) -> Result<Range<usize>> {
         self.check_batch(batch)?;
         let first = self.len();
@@ -150,26 +144,9 @@ impl EncryptedIndex {
         Ok(())
     }
 
-    /// Multiplies the encrypted query into every selected record: one multiplication mod n² per
-    /// chunk. Returns one response per selected record, in selection order.
-    pub fn aggregate(
-        &self,
-        query: &EncryptedVector,
-        selection: &Selection,
-    ) -> Result<Vec<EncryptedVector>> {
-        let query = EncryptedVector::to_batch(
-            &self.public_key,
-            self.layout.chunks(),
-            std::slice::from_ref(query),
-        )?;
-        Ok(EncryptedVector::from_batch(
-            &self.aggregate_batch(&query, selection)?,
-        ))
-    }
-
-    /// [`aggregate`](Self::aggregate) on batches: `query` holds one record; the responses come
-    /// back as one batch, one record per selected record, in selection order, with no big
-    /// integer made per ciphertext.
+    /// Multiplies the encrypted query (one record) into every selected record: one
+    /// multiplication mod n² per chunk. The responses come back as one batch, one record per
+    /// selected record, in selection order.
     pub fn aggregate_batch(
         &self,
         query: &CiphertextBatch,

@@ -3,10 +3,14 @@
 //! * [`VectorLayout`] packs a binary vector into plaintexts: bit `b_i` becomes the two-bit slot
 //!   `0 b_i`, most significant first, so adding two packed vectors never carries out of a slot
 //!   and the low bit of every slot is the XOR of the inputs.
-//! * The owner encrypts vectors ([`encrypt_vectors`]) and decodes aggregated results into
-//!   distances ([`decode_distances`], [`top_k`]).
+//! * The owner encrypts vectors ([`encrypt_batch`]) and decodes aggregated results into
+//!   distances ([`decode_batch`], [`top_k`]). Ciphertexts travel as one
+//!   [`CiphertextBatch`] (flat limbs, one record per vector); [`EncryptedVector`] is the
+//!   per-vector form of the SDK's files and of callers holding big integers, turned into a
+//!   batch at the edge.
 //! * The search backend keeps an [`EncryptedIndex`] built from the public key alone and
-//!   multiplies every stored ciphertext with the encrypted query ([`EncryptedIndex::aggregate`]);
+//!   multiplies every stored ciphertext with the encrypted query
+//!   ([`EncryptedIndex::aggregate_batch`]);
 //!   a database too large to hold, or read once, streams past the query instead
 //!   ([`aggregate_blocks`]).
 
@@ -16,7 +20,7 @@ mod layout;
 pub mod response_check;
 mod streaming;
 
-pub use client::{decode_batch, decode_distances, encrypt_batch, encrypt_vectors, top_k, TopK};
+pub use client::{decode_batch, encrypt_batch, top_k, TopK};
 pub use index::{EncryptedIndex, Selection};
 pub use layout::VectorLayout;
 pub use streaming::{aggregate_blocks, stream_block_records};

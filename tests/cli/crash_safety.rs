@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::hamming;
-use paillier_gpu::formats::ciphertexts::read_ciphertexts;
+use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, read_ciphertexts};
 use paillier_gpu::formats::encrypt_job::{partial_path, progress_path};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::ExecutionContext;
@@ -88,11 +88,12 @@ fn setup(seed: u64) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>) {
 /// only if every record is there, once, in order.
 fn distances(dir: &Path, file: &str, query: &[u8]) -> Vec<u32> {
     let ctx = ExecutionContext::load_with_passphrase(dir.join("ctx.json"), PASSPHRASE).unwrap();
-    let records = read_ciphertexts(&dir.join(file), ctx.ciphertext_shape()).unwrap();
+    let records =
+        read_ciphertext_batch(&dir.join(file), ctx.ciphertext_shape(), ctx.public_key()).unwrap();
     let mut index = ctx.new_index().unwrap();
-    index.insert(&records).unwrap();
-    let q = ctx.encrypt_vectors(&[query]).unwrap().remove(0);
-    ctx.decode_distances(&index.aggregate(&q, &Selection::All).unwrap())
+    index.insert_batch(&records).unwrap();
+    let q = ctx.encrypt_batch(&[query]).unwrap();
+    ctx.decode_batch(&index.aggregate_batch(&q, &Selection::All).unwrap())
         .unwrap()
 }
 

@@ -15,7 +15,9 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use paillier_gpu::hamming::EncryptedVector;
-use paillier_gpu::paillier::{generate_keypair, Ciphertext, KeyGenOptions, PublicKey, SecretKey};
+use paillier_gpu::paillier::{
+    generate_keypair, Ciphertext, CiphertextBatch, KeyGenOptions, PublicKey, SecretKey,
+};
 use serde_json::Value;
 
 /// One classic (`g = n + 1`) key pair of 256 bits per test binary, for the number tests.
@@ -61,6 +63,12 @@ fn vector(v: &Value) -> EncryptedVector {
             .map(|c| Ciphertext::from_le_bytes(&BASE64.decode(c.as_str().unwrap()).unwrap()))
             .collect(),
     )
+}
+
+/// The SDK's per-vector ciphertexts as one batch under `public_key`, as they enter the library.
+pub fn sdk_batch(public_key: &PublicKey, vectors: &[EncryptedVector]) -> CiphertextBatch {
+    let chunks = vectors.first().map_or(1, |v| v.chunks.len());
+    EncryptedVector::to_batch(public_key, chunks, vectors).unwrap()
 }
 
 fn bits(v: &Value) -> Vec<u8> {

@@ -8,7 +8,7 @@
 use crate::common;
 
 use common::gpu::backends;
-use common::{batch, exponents, hamming, modulus, odd_pair, sdk_cases};
+use common::{batch, exponents, hamming, modulus, odd_pair, sdk_batch, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::hamming::response_check::{ChunkCount, Defects};
 use paillier_gpu::hamming::Selection;
@@ -364,52 +364,62 @@ fn the_schemes_run_on_the_gpu_and_agree_with_the_cpu() {
             assert_eq!(gpu_ctx, cpu_ctx, "the device is not part of the id");
             assert_eq!(gpu_ctx.device(), Device::Gpu);
             // The SDK's aggregates decode on the GPU.
+            let pk = gpu_ctx.public_key();
+            let aggregated = sdk_batch(pk, &case.aggregated);
             assert_eq!(
-                gpu_ctx.decode_distances(&case.aggregated).unwrap(),
+                gpu_ctx.decode_batch(&aggregated).unwrap(),
                 case.hamming,
                 "{path:?} {}",
                 case.name
             );
             // The search backend on the GPU, database resident: byte-for-byte the SDK's aggregates.
             let mut gpu_index = gpu_ctx.new_index().unwrap();
-            gpu_index.insert(&case.enc_database[..3]).unwrap();
-            gpu_index.insert(&case.enc_database[3..]).unwrap();
+            gpu_index
+                .insert_batch(&sdk_batch(pk, &case.enc_database[..3]))
+                .unwrap();
+            gpu_index
+                .insert_batch(&sdk_batch(pk, &case.enc_database[3..]))
+                .unwrap();
+            let sdk_query = sdk_batch(pk, std::slice::from_ref(&case.enc_query));
             assert_eq!(
                 gpu_index
-                    .aggregate(&case.enc_query, &Selection::All)
+                    .aggregate_batch(&sdk_query, &Selection::All)
                     .unwrap(),
-                case.aggregated
+                aggregated
             );
             assert_eq!(
                 gpu_index
-                    .aggregate(&case.enc_query, &Selection::Range(1..4))
+                    .aggregate_batch(&sdk_query, &Selection::Range(1..4))
                     .unwrap(),
-                case.aggregated[1..4]
+                aggregated.records_in(1..4).unwrap()
             );
             assert_eq!(
                 gpu_index
-                    .aggregate(&case.enc_query, &Selection::Ids(vec![5, 0]))
+                    .aggregate_batch(&sdk_query, &Selection::Ids(vec![5, 0]))
                     .unwrap(),
-                vec![case.aggregated[5].clone(), case.aggregated[0].clone()]
+                sdk_batch(
+                    pk,
+                    &[case.aggregated[5].clone(), case.aggregated[0].clone()]
+                )
             );
             // Encryption on the GPU (several dispatches), decoded by the CPU and by the GPU.
             let database: Vec<Vec<u8>> = (0..70)
                 .map(|i| case.database[i % case.database.len()].clone())
                 .collect();
-            let encrypted = gpu_ctx.encrypt_vectors(&database).unwrap();
-            let query = gpu_ctx.encrypt_vector(&case.query).unwrap();
+            let encrypted = gpu_ctx.encrypt_batch(&database).unwrap();
+            let query = gpu_ctx.encrypt_batch(&[&case.query]).unwrap();
             let mut cpu_index = cpu_ctx.new_index().unwrap();
-            cpu_index.insert(&encrypted).unwrap();
-            let responses = cpu_index.aggregate(&query, &Selection::All).unwrap();
+            cpu_index.insert_batch(&encrypted).unwrap();
+            let responses = cpu_index.aggregate_batch(&query, &Selection::All).unwrap();
             let expected: Vec<u32> = database.iter().map(|v| hamming(v, &case.query)).collect();
             assert_eq!(
-                cpu_ctx.decode_distances(&responses).unwrap(),
+                cpu_ctx.decode_batch(&responses).unwrap(),
                 expected,
                 "{path:?} {}",
                 case.name
             );
             assert_eq!(
-                gpu_ctx.decode_distances(&responses).unwrap(),
+                gpu_ctx.decode_batch(&responses).unwrap(),
                 expected,
                 "{path:?} {}",
                 case.name

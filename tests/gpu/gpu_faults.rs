@@ -168,9 +168,9 @@ fn a_search_survives_a_lost_device_on_auto() {
             ExecutionContext::from_plain_json(&base.to_plain_json(), base.key_provider().clone())?
                 .with_backend(backend.clone());
         let mut index = ctx.new_index()?.with_backend(backend);
-        index.insert(&ctx.encrypt_vectors(&records)?)?;
-        let q = ctx.encrypt_vectors(std::slice::from_ref(&query))?.remove(0);
-        ctx.decode_distances(&index.aggregate(&q, &Selection::All)?)
+        index.insert_batch(&ctx.encrypt_batch(&records)?)?;
+        let q = ctx.encrypt_batch(std::slice::from_ref(&query))?;
+        ctx.decode_batch(&index.aggregate_batch(&q, &Selection::All)?)
     };
     // Submissions of a healthy run, to place the faults inside it.
     let Some(probe) = fresh_gpu(1) else { return };

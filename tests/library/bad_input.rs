@@ -28,9 +28,8 @@ fn malformed_binary_ciphertext_files_are_rejected() {
         chunks: 1,
         key: Some(ctx.public_key().fingerprint()),
     };
-    let good = ciphertexts::encode_binary(
-        &ctx.encrypt_vectors(&[vec![1u8; 64], vec![0u8; 64]])
-            .unwrap(),
+    let good = ciphertexts::encode_binary_batch(
+        &ctx.encrypt_batch(&[vec![1u8; 64], vec![0u8; 64]]).unwrap(),
         shape,
     )
     .unwrap();

@@ -6,8 +6,9 @@ use crate::common;
 use std::sync::Arc;
 
 use common::hamming;
-use paillier_gpu::hamming::{EncryptedIndex, EncryptedVector, Selection};
+use paillier_gpu::hamming::{EncryptedIndex, Selection};
 use paillier_gpu::hazmat::backend::Backend;
+use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, ExecutionContext, PublicContext, Scheme};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -45,15 +46,18 @@ fn many_threads_agree_with_one(ctx: &ExecutionContext, backend: Arc<dyn Backend>
     // The index is filled before it is shared (insert needs &mut).
     let mut index = ctx.new_index().unwrap().with_backend(backend);
     index
-        .insert(&ctx.encrypt_vectors(&records).unwrap())
+        .insert_batch(&ctx.encrypt_batch(&records).unwrap())
         .unwrap();
-    let encrypted_queries: Vec<EncryptedVector> = ctx.encrypt_vectors(&queries).unwrap();
+    let encrypted_queries: Vec<CiphertextBatch> = queries
+        .iter()
+        .map(|q| ctx.encrypt_batch(&[q]).unwrap())
+        .collect();
 
     let answer = |q: usize| {
         let responses = index
-            .aggregate(&encrypted_queries[q], &Selection::All)
+            .aggregate_batch(&encrypted_queries[q], &Selection::All)
             .unwrap();
-        ctx.decode_distances(&responses).unwrap()
+        ctx.decode_batch(&responses).unwrap()
     };
     let single: Vec<Vec<u32>> = (0..QUERIES).map(answer).collect();
     for (q, distances) in single.iter().enumerate() {

@@ -75,9 +75,9 @@ fn popcounts(ctx: &ExecutionContext, output: &Path) -> Vec<u32> {
     let batch = read_ciphertext_batch(output, ctx.ciphertext_shape(), ctx.public_key()).unwrap();
     let mut index = ctx.new_index().unwrap();
     index.insert_batch(&batch).unwrap();
-    let query = ctx.encrypt_vector(&vec![0; DIMS]).unwrap();
-    let responses = index.aggregate(&query, &Selection::All).unwrap();
-    ctx.decode_distances(&responses).unwrap()
+    let query = ctx.encrypt_batch(&[&vec![0; DIMS]]).unwrap();
+    let responses = index.aggregate_batch(&query, &Selection::All).unwrap();
+    ctx.decode_batch(&responses).unwrap()
 }
 
 fn ones(row: &[u8]) -> u32 {

@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::{hamming, small_context, SCHEMES};
-use paillier_gpu::hamming::{top_k, Selection, VectorLayout};
+use paillier_gpu::hamming::{top_k, EncryptedVector, Selection, VectorLayout};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Scheme};
 use proptest::prelude::*;
 
@@ -22,10 +22,10 @@ proptest! {
     ) {
         let ctx = small_context(SCHEMES[s]);
         let mut index = ctx.new_index().unwrap();
-        index.insert(&ctx.encrypt_vectors(&database).unwrap()).unwrap();
-        let responses = index.aggregate(&ctx.encrypt_vector(&query).unwrap(), &Selection::All).unwrap();
+        index.insert_batch(&ctx.encrypt_batch(&database).unwrap()).unwrap();
+        let responses = index.aggregate_batch(&ctx.encrypt_batch(&[&query]).unwrap(), &Selection::All).unwrap();
         let expected: Vec<u32> = database.iter().map(|v| hamming(v, &query)).collect();
-        prop_assert_eq!(ctx.decode_distances(&responses).unwrap(), expected);
+        prop_assert_eq!(ctx.decode_batch(&responses).unwrap(), expected);
     }
 
     #[test]
@@ -90,15 +90,16 @@ fn vectors_longer_than_a_chunk_span_several_ciphertexts() {
         let query: Vec<u8> = (0..300).map(|j| (j % 3 == 0) as u8).collect();
         let mut index = ctx.new_index().unwrap();
         index
-            .insert(&ctx.encrypt_vectors(&database).unwrap())
+            .insert_batch(&ctx.encrypt_batch(&database).unwrap())
             .unwrap();
         let responses = index
-            .aggregate(&ctx.encrypt_vector(&query).unwrap(), &Selection::All)
+            .aggregate_batch(&ctx.encrypt_batch(&[&query]).unwrap(), &Selection::All)
             .unwrap();
-        assert!(responses.iter().all(|r| r.chunks.len() == 3));
+        assert_eq!(responses.chunks_per_record(), 3);
+        assert_eq!(responses.records(), database.len());
         let expected: Vec<u32> = database.iter().map(|v| hamming(v, &query)).collect();
         assert_eq!(
-            ctx.decode_distances(&responses).unwrap(),
+            ctx.decode_batch(&responses).unwrap(),
             expected,
             "{scheme:?}"
         );
@@ -119,35 +120,37 @@ fn selections_cover_ranges_and_id_lists_in_order() {
     let mut index = ctx.new_index().unwrap();
     assert_eq!(
         index
-            .insert(&ctx.encrypt_vectors(&database[..4]).unwrap())
+            .insert_batch(&ctx.encrypt_batch(&database[..4]).unwrap())
             .unwrap(),
         0..4
     );
     assert_eq!(
         index
-            .insert(&ctx.encrypt_vectors(&database[4..]).unwrap())
+            .insert_batch(&ctx.encrypt_batch(&database[4..]).unwrap())
             .unwrap(),
         4..6
     );
-    let q = ctx.encrypt_vector(&query).unwrap();
+    let q = ctx.encrypt_batch(&[&query]).unwrap();
     let weight = |i: usize| hamming(&database[i], &query);
-    let range = index.aggregate(&q, &Selection::Range(2..5)).unwrap();
+    let range = index.aggregate_batch(&q, &Selection::Range(2..5)).unwrap();
     assert_eq!(
-        ctx.decode_distances(&range).unwrap(),
+        ctx.decode_batch(&range).unwrap(),
         vec![weight(2), weight(3), weight(4)]
     );
-    let ids = index.aggregate(&q, &Selection::Ids(vec![5, 0, 5])).unwrap();
+    let ids = index
+        .aggregate_batch(&q, &Selection::Ids(vec![5, 0, 5]))
+        .unwrap();
     assert_eq!(
-        ctx.decode_distances(&ids).unwrap(),
+        ctx.decode_batch(&ids).unwrap(),
         vec![weight(5), weight(0), weight(5)]
     );
-    assert!(index.aggregate(&q, &Selection::Range(3..7)).is_err());
+    assert!(index.aggregate_batch(&q, &Selection::Range(3..7)).is_err());
     assert!(matches!(
-        index.aggregate(&q, &Selection::Ids(vec![6])),
+        index.aggregate_batch(&q, &Selection::Ids(vec![6])),
         Err(Error::InvalidSelection(_))
     ));
     assert!(index
-        .aggregate(&q, &Selection::Range(0..0))
+        .aggregate_batch(&q, &Selection::Range(0..0))
         .unwrap()
         .is_empty());
 }
@@ -156,7 +159,7 @@ fn selections_cover_ranges_and_id_lists_in_order() {
 fn bad_vectors_and_bad_records_get_typed_errors() {
     let ctx = small_context(Scheme::PaillierLookup);
     let err = ctx
-        .encrypt_vectors(&[vec![0u8; 64], vec![0u8; 63]])
+        .encrypt_batch(&[vec![0u8; 64], vec![0u8; 63]])
         .unwrap_err();
     assert!(
         matches!(
@@ -172,7 +175,7 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
     let mut v = vec![0u8; 64];
     v[10] = 2;
     assert!(matches!(
-        ctx.encrypt_vectors(&[v]),
+        ctx.encrypt_batch(&[v]),
         Err(Error::NonBinaryValue {
             index: 0,
             position: 10,
@@ -180,8 +183,10 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
         })
     ));
 
-    let mut index = ctx.new_index().unwrap();
-    let good = ctx.encrypt_vector(&[1u8; 64]).unwrap();
+    // Ciphertexts out of range are refused where they enter, as a batch is made from them
+    // (the SDK's per-vector form); the error names the vector.
+    let pk = ctx.public_key();
+    let good = EncryptedVector::from_batch(&ctx.encrypt_batch(&[&[1u8; 64]]).unwrap()).remove(0);
     let mut too_big = good.clone();
     too_big.chunks[0] =
         paillier_gpu::paillier::Ciphertext::from_biguint(ctx.public_key().n_squared().clone());
@@ -189,24 +194,33 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
     zero.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(0u32.into());
     for bad in [too_big, zero] {
         assert!(matches!(
-            index.insert(&[good.clone(), bad.clone()]),
+            EncryptedVector::to_batch(pk, 1, &[good.clone(), bad.clone()]),
             Err(Error::InvalidCiphertext { index: 1, .. })
         ));
-        assert!(
-            index.is_empty(),
-            "a failed insert leaves the index unchanged"
-        );
         assert!(matches!(
-            ctx.decode_distances(&[bad]),
+            EncryptedVector::to_batch(pk, 1, &[bad]),
             Err(Error::InvalidCiphertext { index: 0, .. })
         ));
     }
     let mut two_chunks = good.clone();
     two_chunks.chunks.push(good.chunks[0].clone());
     assert!(matches!(
-        index.insert(&[two_chunks]),
+        EncryptedVector::to_batch(pk, 1, &[two_chunks]),
         Err(Error::InvalidCiphertext { .. })
     ));
+    // A batch of another key is refused by the index, which stays unchanged.
+    let mut index = ctx.new_index().unwrap();
+    let other = small_context(Scheme::Paillier);
+    assert!(index
+        .insert_batch(&other.encrypt_batch(&[&[1u8; 64]]).unwrap())
+        .is_err());
+    assert!(
+        index.is_empty(),
+        "a failed insert leaves the index unchanged"
+    );
+    assert!(ctx
+        .decode_batch(&other.encrypt_batch(&[&[1u8; 64]]).unwrap())
+        .is_err());
 }
 
 /// Vectors are checked on every core while they are packed; the error is still the first bad

@@ -15,11 +15,22 @@ use rand::{rngs::StdRng, SeedableRng};
 fn responses(ctx: &ExecutionContext, database: &[Vec<u8>], query: &[u8]) -> Vec<EncryptedVector> {
     let mut index = ctx.new_index().unwrap();
     index
-        .insert(&ctx.encrypt_vectors(database).unwrap())
+        .insert_batch(&ctx.encrypt_batch(database).unwrap())
         .unwrap();
-    index
-        .aggregate(&ctx.encrypt_vector(query).unwrap(), &Selection::All)
-        .unwrap()
+    let responses = index
+        .aggregate_batch(&ctx.encrypt_batch(&[query]).unwrap(), &Selection::All)
+        .unwrap();
+    EncryptedVector::from_batch(&responses)
+}
+
+/// Decodes forged responses, brought in as a batch the way a caller holding integers does.
+fn decode(ctx: &ExecutionContext, responses: &[EncryptedVector]) -> paillier_gpu::Result<Vec<u32>> {
+    let chunks = ctx.ciphertext_shape().chunks;
+    ctx.decode_batch(&EncryptedVector::to_batch(
+        ctx.public_key(),
+        chunks,
+        responses,
+    )?)
 }
 
 /// The response with its one chunk replaced by `f(chunk)`.
@@ -48,10 +59,7 @@ fn honest_responses_decode_and_altered_ones_are_refused() {
         let database = vec![vec![0u8; dims], vec![1u8; dims], vec![1u8; dims]];
         let query = vec![1u8; dims];
         let honest = responses(ctx, &database, &query);
-        assert_eq!(
-            ctx.decode_distances(&honest).unwrap(),
-            vec![dims as u32, 0, 0]
-        );
+        assert_eq!(decode(ctx, &honest).unwrap(), vec![dims as u32, 0, 0]);
         let pk = ctx.public_key();
 
         // A backend that adds 4^dims: the plaintext has a bit above the slots.
@@ -60,18 +68,14 @@ fn honest_responses_decode_and_altered_ones_are_refused() {
             pk.add_plaintext(c, &(BigUint::from(1u32) << (2 * dims)))
                 .unwrap()
         });
-        refused(
-            ctx.decode_distances(&shifted),
-            2,
-            "above the vector's slots",
-        );
+        refused(decode(ctx, &shifted), 2, "above the vector's slots");
 
         // Record 1 has every slot at 2 (1 + 1); adding 1 makes the lowest slot 3.
         let mut three = honest.clone();
         three[1] = altered(&honest[1], |c| {
             pk.add_plaintext(c, &BigUint::from(1u32)).unwrap()
         });
-        refused(ctx.decode_distances(&three), 1, "holds 3");
+        refused(decode(ctx, &three), 1, "holds 3");
     }
 }
 
@@ -87,7 +91,7 @@ fn a_lookup_response_outside_the_subgroup_is_refused() {
     let outside = altered(&honest[0], |c| {
         Ciphertext::from_biguint((c.as_biguint() * &r) % pk.n_squared())
     });
-    refused(ctx.decode_distances(&[outside]), 0, "subgroup");
+    refused(decode(ctx, &[outside]), 0, "subgroup");
 }
 
 #[test]
@@ -118,7 +122,7 @@ fn responses_made_under_another_key_are_refused() {
                 })
             })
             .collect();
-        match ctx.decode_distances(&ours) {
+        match decode(ctx, &ours) {
             Err(Error::InvalidResponse { index: 0, .. }) | Err(Error::InvalidCiphertext { .. }) => {
             }
             other => panic!("{scheme:?}: decoded another key's responses: {other:?}"),
@@ -133,7 +137,7 @@ fn a_response_sharing_a_factor_with_n_is_never_decoded() {
         let (larger, smaller) = ctx.secret_key().prime_factors();
         let one = |c: BigUint| vec![EncryptedVector::new(vec![Ciphertext::from_biguint(c)])];
         // The decoding prime divides it: refused before any exponentiation.
-        match ctx.decode_distances(&one(&*larger * 7u32)) {
+        match decode(ctx, &one(&*larger * 7u32)) {
             Err(Error::InvalidCiphertext { index: 0, reason }) => {
                 assert!(reason.contains("shares a factor"), "{reason}")
             }
@@ -142,7 +146,7 @@ fn a_response_sharing_a_factor_with_n_is_never_decoded() {
         // Only the other prime divides it. These small contexts decode with one prime (every
         // honest plaintext is below p), which never looks at q: the response is decoded modulo
         // p² and its plaintext fails the response checks like any forged one.
-        match ctx.decode_distances(&one(&*smaller * 7u32)) {
+        match decode(ctx, &one(&*smaller * 7u32)) {
             Err(Error::InvalidResponse { index: 0, .. }) => {}
             other => panic!("{scheme:?}: a multiple of q was decoded: {other:?}"),
         }

@@ -2,8 +2,8 @@
 
 use crate::common;
 
-use common::{hamming, sdk_cases};
-use paillier_gpu::hamming::Selection;
+use common::{hamming, sdk_batch, sdk_cases};
+use paillier_gpu::hamming::{EncryptedVector, Selection};
 use paillier_gpu::{ExecutionContext, PublicContext};
 
 #[test]
@@ -32,7 +32,8 @@ fn fixture_aggregates_decode_to_the_expected_distances() {
             case.name
         );
         assert_eq!(
-            ctx.decode_distances(&case.aggregated).unwrap(),
+            ctx.decode_batch(&sdk_batch(ctx.public_key(), &case.aggregated))
+                .unwrap(),
             case.hamming,
             "{}",
             case.name
@@ -46,10 +47,19 @@ fn our_aggregation_of_sdk_ciphertexts_matches_the_sdk() {
         // The search backend needs only the public part of the file.
         let public = PublicContext::from_json(&case.context_json).unwrap();
         let mut index = public.new_index(paillier_gpu::Device::Cpu).unwrap();
-        index.insert(&case.enc_database).unwrap();
-        let responses = index.aggregate(&case.enc_query, &Selection::All).unwrap();
+        let pk = public.public_key();
+        index
+            .insert_batch(&sdk_batch(pk, &case.enc_database))
+            .unwrap();
+        let query = sdk_batch(pk, std::slice::from_ref(&case.enc_query));
+        let responses = index.aggregate_batch(&query, &Selection::All).unwrap();
         // Aggregation is deterministic: byte-for-byte the SDK's result.
-        assert_eq!(responses, case.aggregated, "{}", case.name);
+        assert_eq!(
+            EncryptedVector::from_batch(&responses),
+            case.aggregated,
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -60,22 +70,24 @@ fn our_encryption_under_sdk_contexts_decodes_to_the_expected_distances() {
             .unwrap();
         let mut index = ctx.new_index().unwrap();
         index
-            .insert(&ctx.encrypt_vectors(&case.database).unwrap())
+            .insert_batch(&ctx.encrypt_batch(&case.database).unwrap())
             .unwrap();
-        let query = ctx.encrypt_vector(&case.query).unwrap();
-        let responses = index.aggregate(&query, &Selection::All).unwrap();
+        let query = ctx.encrypt_batch(&[&case.query]).unwrap();
+        let responses = index.aggregate_batch(&query, &Selection::All).unwrap();
         assert_eq!(
-            ctx.decode_distances(&responses).unwrap(),
+            ctx.decode_batch(&responses).unwrap(),
             case.hamming,
             "{}",
             case.name
         );
         // Mixed: the SDK's encrypted database with our encrypted query.
         let mut sdk_index = ctx.new_index().unwrap();
-        sdk_index.insert(&case.enc_database).unwrap();
-        let mixed = sdk_index.aggregate(&query, &Selection::All).unwrap();
+        sdk_index
+            .insert_batch(&sdk_batch(ctx.public_key(), &case.enc_database))
+            .unwrap();
+        let mixed = sdk_index.aggregate_batch(&query, &Selection::All).unwrap();
         assert_eq!(
-            ctx.decode_distances(&mixed).unwrap(),
+            ctx.decode_batch(&mixed).unwrap(),
             case.hamming,
             "{}",
             case.name

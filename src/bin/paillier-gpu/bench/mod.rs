@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use paillier_gpu::formats::output::{Output, OutputKind};
-use paillier_gpu::hamming::{self, EncryptedVector, Selection};
+use paillier_gpu::hamming::{self, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
@@ -322,8 +322,7 @@ fn measure(
     let mut responses = CiphertextBatch::new(ctx.public_key(), layout.chunks())?;
     let aggregate =
         time(&mut || index.aggregate_batch_into(&query, &Selection::All, &mut responses))?;
-    let responses = EncryptedVector::from_batch(&responses);
-    let decode = time(&mut || ctx.decode_distances(&responses).map(drop))?;
+    let decode = time(&mut || ctx.decode_batch(&responses).map(drop))?;
     let search = time(&mut || whole_search(ctx, &index, &vectors[0]).map(drop))?;
     log::debug!("bench on {device} done");
     Ok(vec![
