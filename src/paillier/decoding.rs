@@ -2,7 +2,6 @@
 //! exponentiations; modulo p² alone where one prime decodes), and decoding pipelined so that a
 //! GPU decodes one piece while the host reduces the next.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use num_bigint::BigUint;
@@ -117,43 +116,23 @@ impl SecretKey {
 
     /// Decrypts ciphertexts (checked to lie in `[1, n²)`) and returns `popcount(m & mask)` for
     /// each (or the response checks it failed), with `masks` applied cyclically: everything on the backend, only counts come back.
-    /// Where a GPU decodes, in pieces: the next piece's residues are computed on the host while
-    /// the device decodes the current one.
+    /// Where a GPU decodes, in pieces of whole cycles of `masks`: the next piece's residues are
+    /// computed on the host while the device decodes the current one, and no host copy of the
+    /// whole batch is made.
     pub(crate) fn decode_values(
         &self,
         backend: &dyn Backend,
         ciphertexts: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<ChunkCount>> {
-        let width = ciphertexts.limbs_per_item();
-        self.decode_gathered(backend, ciphertexts.len(), width, masks, |range| {
-            Ok(Cow::Borrowed(
-                &ciphertexts.as_flat()[range.start * width..range.end * width],
-            ))
-        })
-    }
-
-    /// [`decode_values`](Self::decode_values) on `count` ciphertexts of `width` limbs that
-    /// `gather` gives a range at a time (checked to lie in `[1, n²)`, its errors naming their
-    /// place in the whole): with pieces, each is gathered while the device decodes the one
-    /// before, so no host copy of the whole batch is made. Pieces hold whole cycles of
-    /// `masks` (whole records).
-    pub(crate) fn decode_gathered<'a>(
-        &self,
-        backend: &dyn Backend,
-        count: usize,
-        width: usize,
-        masks: &LimbBatch,
-        gather: impl Fn(Range<usize>) -> Result<Cow<'a, [u64]>> + Sync,
-    ) -> Result<Vec<ChunkCount>> {
+        let count = ciphertexts.len();
+        let all = Ciphertexts::limbs(ciphertexts);
         let pieces = pipeline::pieces(backend, count, masks.len());
         let one_prime = self.crt().one_prime_covers(masks);
         // A piece's residues; the errors of the reduction name ciphertexts of the whole.
         let bases = |range: Range<usize>| {
             let start = range.start;
-            let flat = gather(range)?;
-            let piece = Ciphertexts::Limbs { flat: &flat, width };
-            self.crt_bases(&piece, one_prime)
+            self.crt_bases(&all.slice(range), one_prime)
                 .map_err(|e| of_the_whole(e, start))
         };
         if pieces.len() <= 1 {
