@@ -51,6 +51,9 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::square", set(), "multi-buffer two digits: a square", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::split", set(), "multi-buffer two digits: a value split into digits", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::join", set(), "multi-buffer two digits: digits joined", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::resident_kernels::mul", set(), "multi-buffer two digits, window in registers: a product", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::resident_kernels::square", set(), "multi-buffer two digits, window in registers: a square", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::resident_kernels::high_digit", set(), "multi-buffer two digits, window in registers: the high digit", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
 

@@ -24,6 +24,8 @@ mod aligned;
 mod digit_kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels;
+#[cfg(target_arch = "x86_64")]
+mod resident_kernels;
 mod two_digit;
 mod windows;
 use aligned::Lanes;

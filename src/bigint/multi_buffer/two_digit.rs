@@ -21,9 +21,9 @@ use num_traits::One;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::aligned::Lanes;
-#[cfg(target_arch = "x86_64")]
-use super::digit_kernels;
 use super::windows::{self, LaneArithmetic};
+#[cfg(target_arch = "x86_64")]
+use super::{digit_kernels, resident_kernels};
 use super::{LANES, ROWS};
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 use crate::bigint::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
@@ -96,7 +96,7 @@ impl std::fmt::Debug for TwoDigitLanes {
 }
 
 /// `n⁻¹ mod 2^64` for odd `n`, by Newton's iteration (each step doubles the correct bits).
-fn inverse_mod_word(n: u64) -> u64 {
+pub(super) fn inverse_mod_word(n: u64) -> u64 {
     let mut inverse = 1u64;
     for _ in 0..6 {
         inverse = inverse.wrapping_mul(2u64.wrapping_sub(n.wrapping_mul(inverse)));
@@ -284,7 +284,12 @@ impl LaneArithmetic for TwoDigitLanes {
         // SAFETY: `new` returns an engine only where the CPU has AVX-512F and IFMA; the kernels
         // check the lengths.
         unsafe {
-            digit_kernels::mul(
+            let kernel = if resident_kernels::serves(self.limbs()) {
+                resident_kernels::mul
+            } else {
+                digit_kernels::mul
+            };
+            kernel(
                 x.0,
                 x.1,
                 y.0,
@@ -309,7 +314,12 @@ impl LaneArithmetic for TwoDigitLanes {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `mul`.
         unsafe {
-            digit_kernels::square(
+            let kernel = if resident_kernels::serves(self.limbs()) {
+                resident_kernels::square
+            } else {
+                digit_kernels::square
+            };
+            kernel(
                 x.0,
                 x.1,
                 &self.root,

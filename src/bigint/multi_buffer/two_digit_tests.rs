@@ -53,7 +53,7 @@ fn check_group(n: &BigUint, bases: &[BigUint], exponents: &[BigUint], bits: usiz
 fn powers_match_num_bigint_at_every_width_and_group_size() {
     let mut rng = StdRng::seed_from_u64(147);
     for bits in [
-        3u64, 40, 46, 47, 100, 255, 256, 384, 512, 513, 768, 1024, 1536, 2048, 4096, 4154,
+        3u64, 40, 46, 47, 100, 255, 256, 384, 512, 513, 768, 1024, 1200, 1536, 2048, 4096, 4154,
     ] {
         let n = odd_root(bits, &mut rng);
         let square = &n * &n;
@@ -145,6 +145,118 @@ fn no_engine_for_an_even_a_trivial_or_a_too_wide_root() {
     assert!(TwoDigitLanes::new(&n, 15).is_none());
 }
 
+/// Eight values below `bound` (edge values among them) as `l` limb vectors in lane layout.
+#[cfg(target_arch = "x86_64")]
+fn random_lanes(bound: &BigUint, l: usize, rng: &mut StdRng) -> Vec<u64> {
+    let mut lanes = vec![0u64; LANES * l];
+    for lane in 0..LANES {
+        let value = match lane {
+            0 => BigUint::from(0u32),
+            1 => bound - 1u32,
+            _ => rng.gen_biguint_below(bound),
+        };
+        let mut limbs = vec![0u64; l];
+        crate::bigint::ifma::to_radix52(&limbs_from_biguint(&value, l).unwrap(), &mut limbs);
+        for (j, &limb) in limbs.iter().enumerate() {
+            lanes[LANES * j + lane] = limb;
+        }
+    }
+    lanes
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn register_kernels_equal_the_blocked_ones_word_for_word() {
+    use super::{digit_kernels, resident_kernels};
+    if !crate::bigint::ifma::Ifma52::available() {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(152);
+    for l in [12usize, 16, 20, 24] {
+        assert!(resident_kernels::serves(l));
+        for round in 0..20 {
+            // The widest N the width takes (64·N < 2^(52·L)), and narrower ones.
+            let bits = 52 * l as u64 - 7 - round % 3 * 20;
+            let m = odd_root(bits, &mut rng);
+            let mut limbs = vec![0u64; l];
+            crate::bigint::ifma::to_radix52(&limbs_from_biguint(&m, l).unwrap(), &mut limbs);
+            let mut minus_one = limbs.clone();
+            minus_one[0] -= 1;
+            let m0 = m.iter_u64_digits().next().unwrap();
+            let k0 = super::two_digit::inverse_mod_word(m0).wrapping_neg() & ((1 << 52) - 1);
+            let below = &m * 3u32;
+            let [x0, x1, y0, y1] = [(); 4].map(|_| random_lanes(&below, l, &mut rng));
+            let mut scratch = vec![0u64; 4 * LANES * l];
+            let width = LANES * l;
+            let (mut low, mut high) = (
+                [vec![0u64; width], vec![0u64; width]],
+                [vec![0u64; width], vec![0u64; width]],
+            );
+            // SAFETY: IFMA checked above; the lengths are the kernels' own.
+            unsafe {
+                digit_kernels::mul(
+                    &x0,
+                    &x1,
+                    &y0,
+                    &y1,
+                    &limbs,
+                    &minus_one,
+                    k0,
+                    &mut scratch,
+                    &mut low[0],
+                    &mut high[0],
+                );
+                resident_kernels::mul(
+                    &x0,
+                    &x1,
+                    &y0,
+                    &y1,
+                    &limbs,
+                    &minus_one,
+                    k0,
+                    &mut scratch,
+                    &mut low[1],
+                    &mut high[1],
+                );
+            }
+            assert_eq!(
+                (&low[0], &high[0]),
+                (&low[1], &high[1]),
+                "product, L = {l}, round {round}"
+            );
+            // SAFETY: as above.
+            unsafe {
+                digit_kernels::square(
+                    &x0,
+                    &x1,
+                    &limbs,
+                    &minus_one,
+                    k0,
+                    &mut scratch,
+                    &mut low[0],
+                    &mut high[0],
+                );
+                resident_kernels::square(
+                    &x0,
+                    &x1,
+                    &limbs,
+                    &minus_one,
+                    k0,
+                    &mut scratch,
+                    &mut low[1],
+                    &mut high[1],
+                );
+            }
+            assert_eq!(
+                (&low[0], &high[0]),
+                (&low[1], &high[1]),
+                "square, L = {l}, round {round}"
+            );
+        }
+    }
+}
+
 #[test]
 #[ignore = "timing, run by hand: cargo test --release --lib digit_lanes_timing -- --ignored --nocapture"]
 fn digit_lanes_timing() {
@@ -199,7 +311,7 @@ fn digit_kernel_timing() {
     if !crate::bigint::ifma::Ifma52::available() {
         return;
     }
-    for l in [20usize, 40] {
+    for l in [12usize, 20, 24, 40] {
         let m: Vec<u64> = (0..l)
             .map(|j| (j as u64 * 0x9e3779b97f4a7 + 1) & crate::bigint::ifma::MASK52)
             .collect();
@@ -224,11 +336,23 @@ fn digit_kernel_timing() {
             super::digit_kernels::square(&a, &a, &m, &m, 12345, scratch, low, high)
         });
         // Multiply-adds: 5·L² products and 3.5·L² for a square, two each.
-        println!(
-            "L={l}: 8 products on digits {mul:.0} ns ({:.2} G IFMA/s), 8 squares {square:.0} ns \
-             ({:.2} G IFMA/s)",
-            (10 * l * l) as f64 / mul,
-            (7 * l * l) as f64 / square
-        );
+        let rates = |mul: f64, square: f64| {
+            format!(
+                "8 products on digits {mul:.0} ns ({:.2} G IFMA/s), 8 squares {square:.0} ns \
+                 ({:.2} G IFMA/s)",
+                (10 * l * l) as f64 / mul,
+                (7 * l * l) as f64 / square
+            )
+        };
+        println!("L={l}, blocked kernels: {}", rates(mul, square));
+        if super::resident_kernels::serves(l) {
+            let mul = time(&mut |scratch, low, high| unsafe {
+                super::resident_kernels::mul(&a, &a, &a, &a, &m, &m, 12345, scratch, low, high)
+            });
+            let square = time(&mut |scratch, low, high| unsafe {
+                super::resident_kernels::square(&a, &a, &m, &m, 12345, scratch, low, high)
+            });
+            println!("L={l}, register kernels: {}", rates(mul, square));
+        }
     }
 }

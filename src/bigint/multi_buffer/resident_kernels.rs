@@ -1,0 +1,315 @@
+//! The two-digit lanes' product and square for narrow digits (`L` of 12 to 24 limbs: N up to
+//! 1,242 bits, p and q of every key up to n of 2,048 bits), with the accumulator in registers.
+//!
+//! The blocked kernels ([`digit_kernels`](super::digit_kernels)) keep their `2·L` columns in
+//! memory and reduce four rows a block, each block starting with four quotient limbs in a row
+//! that wait on one another. Here, as in ipp-crypto's `mbx` kernels, the `L + 1` columns in
+//! flight live in registers (operand scanning: one row of products and one step of the
+//! reduction at a time, then the window slides up a column), the `L` registers give the IFMA
+//! ports `L` independent chains, and each row's quotient limb is computed first, so that the
+//! next row never waits long for it. The square's low digit is a full product here (a quarter
+//! more multiply-adds than a squaring, and faster than summing its columns in memory).
+//!
+//! The results equal the blocked kernels' word for word: an almost Montgomery product's quotient
+//! is the one `q < R` with `x·y + q·m ≡ 0 (mod R)`, whatever the order of the work.
+//!
+//! Every function runs the same instructions on the same addresses whatever the values.
+
+// AVX-512 intrinsics (the caller checks the CPU) and pointer arithmetic over slices whose
+// lengths each entry point checks. Each slice is its own argument (see `digit_kernels`).
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+
+use super::LANES;
+use crate::bigint::ifma::MASK52;
+
+/// Whether [`mul`] and [`square`] serve digits of `l` limbs.
+pub(crate) fn serves(l: usize) -> bool {
+    matches!(l, 12 | 16 | 20 | 24)
+}
+
+// The helpers below carry no target features of their own so that they can be inlined always
+// (Rust refuses `#[inline(always)]` with `#[target_feature]`): an outlined `Window::step` would
+// pass the window through memory. They run only inside the kernels, which enable the features.
+#[inline(always)]
+unsafe fn load(base: *const u64, k: usize) -> __m512i {
+    _mm512_loadu_si512(base.add(LANES * k).cast())
+}
+
+#[inline(always)]
+unsafe fn store(base: *mut u64, k: usize, v: __m512i) {
+    _mm512_storeu_si512(base.add(LANES * k).cast(), v)
+}
+
+/// Limb `k` of the modulus, in every lane.
+#[inline(always)]
+unsafe fn limb(m: *const u64, k: usize) -> __m512i {
+    _mm512_set1_epi64(*m.add(k) as i64)
+}
+
+/// The columns `i .. i + L` of a product in progress: `low[k]` is column `i + k`, `top` column
+/// `i + L`.
+struct Window<const L: usize> {
+    low: [__m512i; L],
+    top: __m512i,
+}
+
+impl<const L: usize> Window<L> {
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Self {
+            low: [_mm512_setzero_si512(); L],
+            top: _mm512_setzero_si512(),
+        }
+    }
+
+    /// One row of a product and one step of Montgomery's reduction: adds `Σ x·b` for the `P`
+    /// pairs of `rows` (the `L` limbs at `x` times one limb vector `b`) and `y·m`, with `y`
+    /// chosen to clear the first column's low 52 bits, then slides the window up a column.
+    /// Returns `y`.
+    ///
+    /// The next row's `y` waits on the first two columns, so they come first and their terms
+    /// that wait on this `y` sum apart from the rest: the scheduler issues the oldest ready work
+    /// first, and the chain from one `y` to the next stays about three multiply-adds long.
+    #[inline(always)]
+    unsafe fn step<const P: usize>(
+        &mut self,
+        rows: [(*const u64, __m512i); P],
+        m: *const u64,
+        k0: __m512i,
+    ) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let mut products = zero;
+        for &(x, b) in &rows {
+            products = _mm512_madd52lo_epu64(products, load(x, 0), b);
+        }
+        let first = _mm512_add_epi64(self.low[0], products);
+        let y = _mm512_madd52lo_epu64(zero, first, k0);
+        let carry = _mm512_srli_epi64(_mm512_madd52lo_epu64(first, limb(m, 0), y), 52);
+        let by_y = _mm512_madd52lo_epu64(zero, limb(m, 1), y);
+        let by_y = _mm512_madd52hi_epu64(by_y, limb(m, 0), y);
+        let mut second = self.low[1];
+        for &(x, b) in &rows {
+            second = _mm512_madd52lo_epu64(second, load(x, 1), b);
+            second = _mm512_madd52hi_epu64(second, load(x, 0), b);
+        }
+        self.low[1] = _mm512_add_epi64(_mm512_add_epi64(second, carry), by_y);
+        // One loop per row, each short enough for the compiler to unroll whole (the window's
+        // indices must be constants for it to stay in registers).
+        for &(x, b) in &rows {
+            for j in 2..L {
+                let v = _mm512_madd52lo_epu64(self.low[j], load(x, j), b);
+                self.low[j] = _mm512_madd52hi_epu64(v, load(x, j - 1), b);
+            }
+        }
+        for j in 2..L {
+            let v = _mm512_madd52lo_epu64(self.low[j], limb(m, j), y);
+            self.low[j] = _mm512_madd52hi_epu64(v, limb(m, j - 1), y);
+        }
+        for &(x, b) in &rows {
+            self.top = _mm512_madd52hi_epu64(self.top, load(x, L - 1), b);
+        }
+        self.top = _mm512_madd52hi_epu64(self.top, limb(m, L - 1), y);
+        let (low, top) = (&self.low, self.top);
+        self.low = std::array::from_fn(|j| if j + 1 < L { low[j + 1] } else { top });
+        self.top = zero;
+        y
+    }
+
+    /// Carries the window's columns into 52-bit limbs at `out` (the value fits in `L` limbs).
+    #[inline(always)]
+    unsafe fn normalise(&self, out: *mut u64) {
+        let mask = _mm512_set1_epi64(MASK52 as i64);
+        let mut carry = _mm512_setzero_si512();
+        for (k, &column) in self.low.iter().enumerate() {
+            let v = _mm512_add_epi64(column, carry);
+            store(out, k, _mm512_and_si512(v, mask));
+            carry = _mm512_srli_epi64(v, 52);
+        }
+    }
+}
+
+/// The high digit: `(xa·ya + xb·yb + m·R − q)·R⁻¹ mod m` (almost: below `3m`), or without
+/// `xb·yb` where `P` is one, with `q`'s `L` limb vectors at `q` and `m − 1`'s limbs at
+/// `m_minus_one`, into `out`. `m·R − q` enters column by column: `2^52 − 1 − q_i` (and one more
+/// in column 0), then `(m − 1)·R` on top. Every pointer is its own argument, in a register or a
+/// stack slot (see `digit_kernels`).
+#[allow(clippy::too_many_arguments)]
+// Not inlined: one copy per width, compiled on its own, keeps its window in registers (inlined
+// into the product beside the low digit's pass, the product ran a quarter slower).
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn high_digit<const L: usize, const P: usize>(
+    xa: *const u64,
+    ya: *const u64,
+    xb: *const u64,
+    yb: *const u64,
+    q: *const u64,
+    m: *const u64,
+    m_minus_one: *const u64,
+    k0: __m512i,
+    out: *mut u64,
+) {
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let mut window = Window::<L>::zero();
+    for i in 0..L {
+        let complement = _mm512_sub_epi64(mask, load(q, i));
+        window.low[0] = _mm512_add_epi64(window.low[0], complement);
+        if i == 0 {
+            window.low[0] = _mm512_add_epi64(window.low[0], _mm512_set1_epi64(1));
+        }
+        if P == 2 {
+            window.step([(xa, load(ya, i)), (xb, load(yb, i))], m, k0);
+        } else {
+            window.step([(xa, load(ya, i))], m, k0);
+        }
+    }
+    for j in 0..L {
+        window.low[j] = _mm512_add_epi64(window.low[j], limb(m_minus_one, j));
+    }
+    window.normalise(out);
+}
+
+/// The low digit: `x0·y0·R⁻¹` (almost Montgomery, below `3m` for digits below `3m`) into
+/// `out0`, keeping the quotient's `L` limb vectors at `q`.
+#[inline(always)]
+unsafe fn low_digit<const L: usize>(
+    x0: *const u64,
+    y0: *const u64,
+    m: *const u64,
+    k0: __m512i,
+    q: *mut u64,
+    out0: *mut u64,
+) {
+    let mut window = Window::<L>::zero();
+    for i in 0..L {
+        let y = window.step([(x0, load(y0, i))], m, k0);
+        store(q, i, y);
+    }
+    window.normalise(out0);
+}
+
+/// [`digit_kernels::mul`](super::digit_kernels::mul) for `L` limbs; `scratch` holds the
+/// quotient's `L` vectors.
+#[allow(clippy::too_many_arguments)]
+// Not inlined, like `high_digit` (inlined, the product ran a third slower).
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn mul_width<const L: usize>(
+    x0: *const u64,
+    x1: *const u64,
+    y0: *const u64,
+    y1: *const u64,
+    m: *const u64,
+    m_minus_one: *const u64,
+    k0: __m512i,
+    scratch: *mut u64,
+    out0: *mut u64,
+    out1: *mut u64,
+) {
+    low_digit::<L>(x0, y0, m, k0, scratch, out0);
+    high_digit::<L, 2>(x0, y1, x1, y0, scratch, m, m_minus_one, k0, out1);
+}
+
+/// [`digit_kernels::square`](super::digit_kernels::square) for `L` limbs; `scratch` holds the
+/// quotient's `L` vectors and `2·x0`'s `L`. The low digit is a full product: with the window
+/// in registers that runs faster than a squaring that computes each cross product once but
+/// sums its columns in memory.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn square_width<const L: usize>(
+    x0: *const u64,
+    x1: *const u64,
+    m: *const u64,
+    m_minus_one: *const u64,
+    k0: __m512i,
+    scratch: *mut u64,
+    out0: *mut u64,
+    out1: *mut u64,
+) {
+    let (q, doubled) = (scratch, scratch.add(LANES * L));
+    low_digit::<L>(x0, x0, m, k0, q, out0);
+    // 2·x0 below 6m keeps its L limbs.
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let mut carry = _mm512_setzero_si512();
+    for k in 0..L {
+        let v = _mm512_add_epi64(_mm512_slli_epi64(load(x0, k), 1), carry);
+        store(doubled, k, _mm512_and_si512(v, mask));
+        carry = _mm512_srli_epi64(v, 52);
+    }
+    let doubled = doubled.cast_const();
+    high_digit::<L, 1>(doubled, x1, doubled, x1, q, m, m_minus_one, k0, out1);
+}
+
+/// The product of eight pairs of values in digits, as
+/// [`digit_kernels::mul`](super::digit_kernels::mul) (the same arguments and results) for the
+/// widths [`serves`] accepts.
+///
+/// # Safety
+/// The CPU must have AVX-512F and AVX-512 IFMA.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) unsafe fn mul(
+    x0: &[u64],
+    x1: &[u64],
+    y0: &[u64],
+    y1: &[u64],
+    m: &[u64],
+    m_minus_one: &[u64],
+    k0: u64,
+    scratch: &mut [u64],
+    out0: &mut [u64],
+    out1: &mut [u64],
+) {
+    let l = m.len();
+    assert!(serves(l) && m_minus_one.len() == l);
+    assert!([x0, x1, y0, y1].iter().all(|d| d.len() >= LANES * l));
+    assert!(out0.len() >= LANES * l && out1.len() >= LANES * l);
+    assert!(scratch.len() >= 4 * LANES * l);
+    let k0 = _mm512_set1_epi64(k0 as i64);
+    let (x0, x1, y0, y1) = (x0.as_ptr(), x1.as_ptr(), y0.as_ptr(), y1.as_ptr());
+    let (m, m_minus_one, scratch) = (m.as_ptr(), m_minus_one.as_ptr(), scratch.as_mut_ptr());
+    let (out0, out1) = (out0.as_mut_ptr(), out1.as_mut_ptr());
+    match l {
+        12 => mul_width::<12>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
+        16 => mul_width::<16>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
+        20 => mul_width::<20>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
+        _ => mul_width::<24>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
+    }
+}
+
+/// The square of eight values in digits, as
+/// [`digit_kernels::square`](super::digit_kernels::square) for the widths [`serves`] accepts.
+///
+/// # Safety
+/// As [`mul`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) unsafe fn square(
+    x0: &[u64],
+    x1: &[u64],
+    m: &[u64],
+    m_minus_one: &[u64],
+    k0: u64,
+    scratch: &mut [u64],
+    out0: &mut [u64],
+    out1: &mut [u64],
+) {
+    let l = m.len();
+    assert!(serves(l) && m_minus_one.len() == l);
+    assert!(x0.len() >= LANES * l && x1.len() >= LANES * l);
+    assert!(out0.len() >= LANES * l && out1.len() >= LANES * l);
+    assert!(scratch.len() >= 4 * LANES * l);
+    let k0 = _mm512_set1_epi64(k0 as i64);
+    let (x0, x1) = (x0.as_ptr(), x1.as_ptr());
+    let (m, m_minus_one, scratch) = (m.as_ptr(), m_minus_one.as_ptr(), scratch.as_mut_ptr());
+    let (out0, out1) = (out0.as_mut_ptr(), out1.as_mut_ptr());
+    match l {
+        12 => square_width::<12>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
+        16 => square_width::<16>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
+        20 => square_width::<20>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
+        _ => square_width::<24>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
+    }
+}
