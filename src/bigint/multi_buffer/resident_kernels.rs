@@ -153,16 +153,19 @@ unsafe fn high_digit<const L: usize, const P: usize>(
 ) {
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let mut window = Window::<L>::zero();
-    for i in 0..L {
-        let complement = _mm512_sub_epi64(mask, load(q, i));
-        window.low[0] = _mm512_add_epi64(window.low[0], complement);
-        if i == 0 {
-            window.low[0] = _mm512_add_epi64(window.low[0], _mm512_set1_epi64(1));
-        }
-        if P == 2 {
-            window.step([(xa, load(ya, i)), (xb, load(yb, i))], m, k0);
-        } else {
-            window.step([(xa, load(ya, i))], m, k0);
+    // Two rows an iteration (L is even): the window slides twice between moves.
+    for pair in (0..L).step_by(2) {
+        for i in [pair, pair + 1] {
+            let complement = _mm512_sub_epi64(mask, load(q, i));
+            window.low[0] = _mm512_add_epi64(window.low[0], complement);
+            if i == 0 {
+                window.low[0] = _mm512_add_epi64(window.low[0], _mm512_set1_epi64(1));
+            }
+            if P == 2 {
+                window.step([(xa, load(ya, i)), (xb, load(yb, i))], m, k0);
+            } else {
+                window.step([(xa, load(ya, i))], m, k0);
+            }
         }
     }
     for j in 0..L {
@@ -183,9 +186,11 @@ unsafe fn low_digit<const L: usize>(
     out0: *mut u64,
 ) {
     let mut window = Window::<L>::zero();
-    for i in 0..L {
-        let y = window.step([(x0, load(y0, i))], m, k0);
-        store(q, i, y);
+    for pair in (0..L).step_by(2) {
+        for i in [pair, pair + 1] {
+            let y = window.step([(x0, load(y0, i))], m, k0);
+            store(q, i, y);
+        }
     }
     window.normalise(out0);
 }
