@@ -1,5 +1,7 @@
-//! The two-digit lanes' product and square for narrow digits (`L` of 12 to 24 limbs: N up to
-//! 1,242 bits, p and q of every key up to n of 2,048 bits), with the accumulator in registers.
+//! The two-digit lanes' product and square for narrow digits (`L` of 12 to 20 limbs: N up to
+//! 1,034 bits, p and q of every key up to n of 2,048 bits), with the accumulator in registers.
+//! At 24 limbs the window and its operands no longer fit the 32 vector registers: the compiler
+//! spills, and the disassembly check can no longer tell a spilled counter from data.
 //!
 //! The blocked kernels ([`digit_kernels`](super::digit_kernels)) keep their `2·L` columns in
 //! memory and reduce four rows a block, each block starting with four quotient limbs in a row
@@ -26,7 +28,7 @@ use crate::bigint::ifma::MASK52;
 
 /// Whether [`mul`] and [`square`] serve digits of `l` limbs.
 pub(crate) fn serves(l: usize) -> bool {
-    matches!(l, 12 | 16 | 20 | 24)
+    matches!(l, 12 | 16 | 20)
 }
 
 // The helpers below carry no target features of their own so that they can be inlined always
@@ -280,8 +282,7 @@ pub(crate) unsafe fn mul(
     match l {
         12 => mul_width::<12>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
         16 => mul_width::<16>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
-        20 => mul_width::<20>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
-        _ => mul_width::<24>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
+        _ => mul_width::<20>(x0, x1, y0, y1, m, m_minus_one, k0, scratch, out0, out1),
     }
 }
 
@@ -314,7 +315,6 @@ pub(crate) unsafe fn square(
     match l {
         12 => square_width::<12>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
         16 => square_width::<16>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
-        20 => square_width::<20>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
-        _ => square_width::<24>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
+        _ => square_width::<20>(x0, x1, m, m_minus_one, k0, scratch, out0, out1),
     }
 }
