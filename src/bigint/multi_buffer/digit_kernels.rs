@@ -28,7 +28,7 @@ use crate::bigint::ifma::MASK52;
 
 /// Checks the shared lengths: `L` limbs a multiple of [`ROWS`], `m − 1` as long as `m`, every
 /// digit `8·L` words, and `4·L` vectors of scratch (two sets of columns).
-fn check(m: &[u64], m_minus_one: &[u64], digits: &[&[u64]], scratch: &[u64]) -> usize {
+pub(super) fn check(m: &[u64], m_minus_one: &[u64], digits: &[&[u64]], scratch: &[u64]) -> usize {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS) && m_minus_one.len() == l);
     assert!(digits.iter().all(|d| d.len() >= LANES * l));

@@ -23,6 +23,7 @@
 
 use std::arch::x86_64::*;
 
+use super::digit_kernels::check;
 use super::LANES;
 use crate::bigint::ifma::MASK52;
 
@@ -270,11 +271,8 @@ pub(crate) unsafe fn mul(
     out0: &mut [u64],
     out1: &mut [u64],
 ) {
-    let l = m.len();
-    assert!(serves(l) && m_minus_one.len() == l);
-    assert!([x0, x1, y0, y1].iter().all(|d| d.len() >= LANES * l));
-    assert!(out0.len() >= LANES * l && out1.len() >= LANES * l);
-    assert!(scratch.len() >= 4 * LANES * l);
+    let l = check(m, m_minus_one, &[x0, x1, y0, y1, out0, out1], scratch);
+    assert!(serves(l));
     let k0 = _mm512_set1_epi64(k0 as i64);
     let (x0, x1, y0, y1) = (x0.as_ptr(), x1.as_ptr(), y0.as_ptr(), y1.as_ptr());
     let (m, m_minus_one, scratch) = (m.as_ptr(), m_minus_one.as_ptr(), scratch.as_mut_ptr());
@@ -303,11 +301,8 @@ pub(crate) unsafe fn square(
     out0: &mut [u64],
     out1: &mut [u64],
 ) {
-    let l = m.len();
-    assert!(serves(l) && m_minus_one.len() == l);
-    assert!(x0.len() >= LANES * l && x1.len() >= LANES * l);
-    assert!(out0.len() >= LANES * l && out1.len() >= LANES * l);
-    assert!(scratch.len() >= 4 * LANES * l);
+    let l = check(m, m_minus_one, &[x0, x1, out0, out1], scratch);
+    assert!(serves(l));
     let k0 = _mm512_set1_epi64(k0 as i64);
     let (x0, x1) = (x0.as_ptr(), x1.as_ptr());
     let (m, m_minus_one, scratch) = (m.as_ptr(), m_minus_one.as_ptr(), scratch.as_mut_ptr());
