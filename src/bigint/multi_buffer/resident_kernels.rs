@@ -9,8 +9,9 @@
 //! flight live in registers (operand scanning: one row of products and one step of the
 //! reduction at a time, then the window slides up a column), the `L` registers give the IFMA
 //! ports `L` independent chains, and each row's quotient limb is computed first, so that the
-//! next row never waits long for it. The square's low digit is a full product here (a quarter
-//! more multiply-adds than a squaring, and faster than summing its columns in memory).
+//! next row never waits long for it. The square's low digit is a full product here: `4·L²` limb
+//! products for the square where computing each cross product once takes `3.5·L²`, and faster
+//! than summing the square's columns in memory.
 //!
 //! The results equal the blocked kernels' word for word: an almost Montgomery product's quotient
 //! is the one `q < R` with `x·y + q·m ≡ 0 (mod R)`, whatever the order of the work.
@@ -140,7 +141,7 @@ impl<const L: usize> Window<L> {
 /// stack slot (see `digit_kernels`).
 #[allow(clippy::too_many_arguments)]
 // Not inlined: one copy per width, compiled on its own, keeps its window in registers (inlined
-// into the product beside the low digit's pass, the product ran a quarter slower).
+// into the product beside the low digit's pass, the product ran a third slower).
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512ifma")]
 unsafe fn high_digit<const L: usize, const P: usize>(
