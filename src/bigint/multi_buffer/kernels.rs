@@ -229,17 +229,15 @@ pub(super) unsafe fn reduce_block<const P: usize>(
     }
     // Columns where every row contributes both halves.
     for t in ROWS..l {
-        let (mut low, mut low2) = (load!(r, t), zero);
-        let (mut high, mut high2) = (zero, zero);
-        for s in (0..ROWS).step_by(2) {
+        let mut low = load!(r, t);
+        let mut high = zero;
+        for s in 0..ROWS {
             add_terms!(low, high, ys, s, Some(t - s), Some(t - 1 - s));
-            add_terms!(low2, high2, ys, s + 1, Some(t - s - 1), Some(t - 2 - s));
         }
         if t == ROWS {
             low = _mm512_add_epi64(low, carry);
         }
-        let sum = _mm512_add_epi64(_mm512_add_epi64(low, high), _mm512_add_epi64(low2, high2));
-        store!(r, t, sum);
+        store!(r, t, _mm512_add_epi64(low, high));
     }
     // The last columns, past the top of some rows.
     for t in l..l + ROWS {
