@@ -276,8 +276,9 @@ pub(super) unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
 }
 
 /// Lane by lane, entry `digits[i]` of a table of `entries` values (`8·L` words each, `L =
-/// out.len() / 8`) into lane `i` of `out`: every entry is read in full and moved under a mask
-/// made by a vector compare, so neither the instructions nor the addresses depend on the digits.
+/// out.len() / 8`) into lane `i` of `out`: every entry is read in full by loads that zero the
+/// lanes a vector compare rules out, so neither the instructions nor the addresses depend on the
+/// digits.
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
@@ -285,24 +286,74 @@ pub(super) unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
 pub(crate) unsafe fn select(table: &[u64], entries: usize, digits: &[u64; LANES], out: &mut [u64]) {
     let l = out.len() / LANES;
     assert!(table.len() >= entries * LANES * l);
-    let (t, o) = (table.as_ptr(), out.as_mut_ptr());
-    let wanted = _mm512_loadu_si512(digits.as_ptr().cast());
-    // Eight limbs at a time in registers, so that `out` is written once.
-    let mut start = 0;
-    while start < l {
-        let width = (l - start).min(8);
-        let mut acc = [_mm512_setzero_si512(); 8];
-        for e in 0..entries {
-            let hit = _mm512_cmpeq_epi64_mask(wanted, _mm512_set1_epi64(e as i64));
-            let row = t.add(LANES * (e * l + start));
-            for (k, slot) in acc.iter_mut().enumerate().take(width) {
-                *slot = _mm512_mask_mov_epi64(*slot, hit, load!(row, k));
+    let scan = Scan::new(table, entries, LANES * l, digits);
+    scan.run(l, out.as_mut_ptr());
+}
+
+/// A full scan of a table of vectors whose entries are `stride` words apart, keeping in each
+/// lane what the entry `wanted` names there.
+struct Scan {
+    table: *const i64,
+    entries: usize,
+    stride: usize,
+    wanted: __m512i,
+}
+
+/// `vpternlogq`'s truth table for `a | b | c`.
+const OR3: i32 = 0xfe;
+
+impl Scan {
+    #[inline(always)]
+    unsafe fn new(table: &[u64], entries: usize, stride: usize, digits: &[u64; LANES]) -> Self {
+        Self {
+            table: table.as_ptr().cast(),
+            entries,
+            stride,
+            wanted: _mm512_loadu_si512(digits.as_ptr().cast()),
+        }
+    }
+
+    /// The `count` output vectors. Blocks of eight stay in registers so that `out` is written
+    /// once.
+    #[inline(always)]
+    unsafe fn run(&self, count: usize, out: *mut u64) {
+        let mut start = 0;
+        while start + 8 <= count {
+            self.block::<8>(start, out);
+            start += 8;
+        }
+        while start < count {
+            self.block::<1>(start, out);
+            start += 1;
+        }
+    }
+
+    /// Output vectors `start .. start + W`. A load that zeroes lanes takes only a load port
+    /// (a merging one an ALU port too), so two entries' loads meet in one three-way OR.
+    #[inline(always)]
+    unsafe fn block<const W: usize>(&self, start: usize, out: *mut u64) {
+        let hit = |e: usize| _mm512_cmpeq_epi64_mask(self.wanted, _mm512_set1_epi64(e as i64));
+        let at = |e: usize, k: usize| self.table.add(e * self.stride + LANES * (start + k));
+        let mut acc = [_mm512_setzero_si512(); W];
+        let mut e = 0;
+        while e + 1 < self.entries {
+            let (first, second) = (hit(e), hit(e + 1));
+            for (k, slot) in acc.iter_mut().enumerate() {
+                let a = _mm512_maskz_loadu_epi64(first, at(e, k));
+                let b = _mm512_maskz_loadu_epi64(second, at(e + 1, k));
+                *slot = _mm512_ternarylogic_epi64(*slot, a, b, OR3);
+            }
+            e += 2;
+        }
+        if e < self.entries {
+            let only = hit(e);
+            for (k, slot) in acc.iter_mut().enumerate() {
+                *slot = _mm512_or_si512(*slot, _mm512_maskz_loadu_epi64(only, at(e, k)));
             }
         }
-        for (k, slot) in acc.iter().enumerate().take(width) {
-            store!(o, start + k, *slot);
+        for (k, slot) in acc.iter().enumerate() {
+            store!(out, start + k, *slot);
         }
-        start += width;
     }
 }
 

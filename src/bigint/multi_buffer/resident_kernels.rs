@@ -221,10 +221,105 @@ unsafe fn mul_width<const L: usize>(
     high_digit::<L, 2>(x0, y1, x1, y0, scratch, m, m_minus_one, k0, out1);
 }
 
+/// The square's low digit: `x·x·R⁻¹` (almost Montgomery) into `out0`, keeping the quotient's
+/// `L` limb vectors at `q`, with each cross product computed once.
+///
+/// With `d` the limbs of `2·x` and `e_j = 2·x_j mod 2^52`, `x² = Σ_i x_i·2^(104·i)·(x_i +
+/// e_(i+1)·2^52 + Σ_(j ≥ i+2) d_j·2^(52·(j−i)))`: `L·(L + 1)` multiply-adds where the product
+/// takes `2·L²`. The square's `2·L` columns are summed first, in straight-line code (the pairs
+/// `(u, v)` of a sum `s` give their low halves to column `s` and their high halves to column
+/// `s + 1`), then reduced a row at a time with the window in registers. Columns `0 .. L` go to
+/// `columns`, columns `L .. 2L` to `q`: row `i` reads column `L + i` before it writes `q`'s
+/// vector `i`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn low_digit_square<const L: usize>(
+    x: *const u64,
+    doubled: *const u64,
+    shifted: *const u64,
+    m: *const u64,
+    k0: __m512i,
+    q: *mut u64,
+    columns: *mut u64,
+    out0: *mut u64,
+) {
+    let column = |s: usize| {
+        if s < L {
+            columns.add(LANES * s)
+        } else {
+            q.add(LANES * (s - L))
+        }
+    };
+    let mut pending = _mm512_setzero_si512();
+    // Literal sums, so that every loop in `square_pairs` has constant bounds and unrolls: no
+    // loop exit for the branch predictor to miss. Sums from `2·L` on are empty.
+    macro_rules! sums {
+        ($($s:literal)*) => {$(
+            if $s < 2 * L {
+                let (low, high) = square_pairs::<L>(x, doubled, shifted, $s);
+                _mm512_storeu_si512(column($s).cast(), _mm512_add_epi64(pending, low));
+                pending = high;
+            }
+        )*};
+    }
+    sums!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+          32 33 34 35 36 37 38 39);
+    // Column 2·L's share, the high half of the empty last sum, is zero.
+    let _ = pending;
+    let mut window = Window::<L>::zero();
+    window.low = std::array::from_fn(|k| load(columns, k));
+    for pair in (0..L).step_by(2) {
+        for i in [pair, pair + 1] {
+            window.top = load(q, i);
+            let y = window.step::<0>([], m, k0);
+            store(q, i, y);
+        }
+    }
+    window.normalise(out0);
+}
+
+/// The sums of the low and of the high halves of the square's pairs whose indices add up to
+/// `s` (see [`low_digit_square`]): `x_a·d_(s−a)` for `s − a ≥ a + 2`, then `x_i·x_i` where
+/// `s = 2i` or `x_i·e_(i+1)` where `s = 2i + 1`. The loop's bounds depend on `s` alone; two
+/// chains of sums halve the wait from one multiply-add to the next.
+#[inline(always)]
+unsafe fn square_pairs<const L: usize>(
+    x: *const u64,
+    doubled: *const u64,
+    shifted: *const u64,
+    s: usize,
+) -> (__m512i, __m512i) {
+    let zero = _mm512_setzero_si512();
+    let mut sums = [[zero; 2]; 2];
+    let add = |sum: &mut [__m512i; 2], u: __m512i, v: __m512i| {
+        sum[0] = _mm512_madd52lo_epu64(sum[0], u, v);
+        sum[1] = _mm512_madd52hi_epu64(sum[1], u, v);
+    };
+    // `s − a ≥ a + 2` is `a < s / 2`; `s − a ≤ L − 1` is `a ≥ s − L + 1`.
+    let (mut a, end) = (s.saturating_sub(L - 1), s / 2);
+    while a + 1 < end {
+        add(&mut sums[0], load(x, a), load(doubled, s - a));
+        add(&mut sums[1], load(x, a + 1), load(doubled, s - a - 1));
+        a += 2;
+    }
+    if a < end {
+        add(&mut sums[0], load(x, a), load(doubled, s - a));
+    }
+    let i = s / 2;
+    if s.is_multiple_of(2) {
+        add(&mut sums[1], load(x, i), load(x, i));
+    } else if i + 1 < L {
+        add(&mut sums[1], load(x, i), load(shifted, i + 1));
+    }
+    (
+        _mm512_add_epi64(sums[0][0], sums[1][0]),
+        _mm512_add_epi64(sums[0][1], sums[1][1]),
+    )
+}
+
 /// [`digit_kernels::square`](super::digit_kernels::square) for `L` limbs; `scratch` holds the
-/// quotient's `L` vectors and `2·x0`'s `L`. The low digit is a full product: with the window
-/// in registers that runs faster than a squaring that computes each cross product once but
-/// sums its columns in memory.
+/// quotient's `L` vectors, `2·x0`'s `L` limbs, `2·x0`'s limbs each without the carry from
+/// below, and the low digit's first columns.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
@@ -238,17 +333,22 @@ unsafe fn square_width<const L: usize>(
     out0: *mut u64,
     out1: *mut u64,
 ) {
-    let (q, doubled) = (scratch, scratch.add(LANES * L));
-    low_digit::<L>(x0, x0, m, k0, q, out0);
+    let q = scratch;
+    let doubled = scratch.add(LANES * L);
+    let shifted = scratch.add(2 * LANES * L);
+    let columns = scratch.add(3 * LANES * L);
     // 2·x0 below 6m keeps its L limbs.
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let mut carry = _mm512_setzero_si512();
     for k in 0..L {
-        let v = _mm512_add_epi64(_mm512_slli_epi64(load(x0, k), 1), carry);
+        let twice = _mm512_slli_epi64(load(x0, k), 1);
+        let v = _mm512_add_epi64(twice, carry);
         store(doubled, k, _mm512_and_si512(v, mask));
+        store(shifted, k, _mm512_and_si512(twice, mask));
         carry = _mm512_srli_epi64(v, 52);
     }
-    let doubled = doubled.cast_const();
+    let (doubled, shifted) = (doubled.cast_const(), shifted.cast_const());
+    low_digit_square::<L>(x0, doubled, shifted, m, k0, q, columns, out0);
     high_digit::<L, 1>(doubled, x1, doubled, x1, q, m, m_minus_one, k0, out1);
 }
 
