@@ -46,7 +46,7 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::ifma::amm_pair", set(), "IFMA products in pairs", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::mul", set(), "multi-buffer product, eight lanes", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::square", set(), "multi-buffer squaring, eight lanes", True),
-    ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::select", set(), "multi-buffer table scan, a digit per lane", True),
+    ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::select", set(), "multi-buffer table scans (and select_words: fixed-base rows by permutes), a digit per lane", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::mul", set(), "multi-buffer two digits: a product", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::square", set(), "multi-buffer two digits: a square", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::digit_kernels::split", set(), "multi-buffer two digits: a value split into digits", True),

@@ -43,7 +43,8 @@ impl FixedBaseTable {
             }
             engine.enter(&normal[..group.len()], out);
         }
-        self.lanes = Some((engine, entries));
+        let rows = engine.lay_out_rows(&Zeroizing::new(entries), self.window_bits);
+        self.lanes = Some((engine, rows));
         true
     }
 
