@@ -26,6 +26,8 @@ mod digit_kernels;
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod resident_kernels;
+#[cfg(target_arch = "x86_64")]
+mod row_select;
 mod two_digit;
 mod windows;
 use aligned::Lanes;

@@ -9,14 +9,16 @@
 //! flight live in registers (operand scanning: one row of products and one step of the
 //! reduction at a time, then the window slides up a column), the `L` registers give the IFMA
 //! ports `L` independent chains, and each row's quotient limb is computed first, so that the
-//! next row never waits long for it. The square's low digit is a full product here: `4·L²` limb
-//! products for the square where computing each cross product once takes `3.5·L²`, and faster
-//! than summing the square's columns in memory.
+//! next row never waits long for it. The square's low digit sums each cross product once, all
+//! its columns first in straight-line code (literal column indices, so that no loop exit waits
+//! on the branch predictor), then reduces row by row with the window in registers: `3.5·L²`
+//! limb products for the square.
 //!
 //! The results equal the blocked kernels' word for word: an almost Montgomery product's quotient
 //! is the one `q < R` with `x·y + q·m ≡ 0 (mod R)`, whatever the order of the work.
 //!
-//! Every function runs the same instructions on the same addresses whatever the values.
+//! Every function runs the same instructions on the same addresses whatever the values: the
+//! loops' bounds are the width and the row or column index.
 
 // AVX-512 intrinsics (the caller checks the CPU) and pointer arithmetic over slices whose
 // lengths each entry point checks. Each slice is its own argument (see `digit_kernels`).

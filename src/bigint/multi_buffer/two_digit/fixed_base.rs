@@ -109,7 +109,7 @@ impl TwoDigitLanes {
         // SAFETY: `new` returns an engine only where the CPU has AVX-512F and IFMA; the kernel
         // checks the lengths.
         unsafe {
-            super::super::kernels::select_words(row, entries, digits, out)
+            super::super::row_select::select_words(row, entries, digits, out)
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (row, entries, digits, out);
