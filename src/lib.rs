@@ -50,17 +50,14 @@ pub mod remote;
 #[cfg(feature = "server")]
 pub mod server;
 
-// The layers under the facade keep their crate-internal paths.
-pub(crate) use hazmat::{backend, bigint};
-
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use backend::Device;
 pub use context::{
     ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext,
 };
 pub use error::{Error, Result};
 pub use hamming::{top_k, EncryptedIndex, Selection};
+pub use hazmat::backend::Device;
 pub use paillier::Scheme;

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use super::{ExecutionContext, PublicContext};
-use crate::backend::{encryption_batch, Backend};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::formats::encrypt_job::{EncryptJob, JobReport, DEFAULT_BATCH};
 use crate::formats::output::{Output, OutputKind};
 use crate::hamming::VectorLayout;
+use crate::hazmat::backend::{encryption_batch, Backend};
 use crate::paillier::{PublicKey, SecretKey};
 
 /// What to encrypt where, and how.

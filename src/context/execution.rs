@@ -8,10 +8,10 @@ use zeroize::Zeroizing;
 use super::sdk_json::{context_id, public_key_json, secret_key_json};
 use super::*;
 use super::{aes, sealing};
-use crate::backend::{backend_for, Backend, Device};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{self, EncryptedIndex, VectorLayout};
+use crate::hazmat::backend::{backend_for, Backend, Device};
 use crate::paillier::{
     generate_keypair, CiphertextBatch, KeyGenOptions, PublicKey, Scheme, SecretKey,
 };
@@ -203,7 +203,7 @@ impl ExecutionContext {
     }
 
     /// The same context on a backend configured by the caller (a
-    /// [`GpuBackend`](crate::backend::gpu::GpuBackend) with chosen options, say). The device
+    /// [`GpuBackend`](crate::hazmat::backend::gpu::GpuBackend) with chosen options, say). The device
     /// becomes the backend's.
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
         self.device = backend.device();
@@ -264,12 +264,12 @@ impl ExecutionContext {
     pub(super) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
         if self.device == Device::Auto {
-            return Ok(crate::backend::cpu::CpuBackend::shared());
+            return Ok(crate::hazmat::backend::cpu::CpuBackend::shared());
         }
         Ok(if self.secrets_may_use_backend()? {
             self.backend()?.clone()
         } else {
-            crate::backend::cpu::CpuBackend::shared()
+            crate::hazmat::backend::cpu::CpuBackend::shared()
         })
     }
 

@@ -14,9 +14,9 @@ use super::public::read_context_file;
 use super::sdk_json::{parse_secret_key, public_key_json, secret_key_json};
 use super::*;
 use super::{aes, sealing};
-use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::formats::output::{Output, OutputKind};
+use crate::hazmat::backend::Device;
 
 impl ExecutionContext {
     /// Reads a context file's JSON. `key_provider` holds the credentials (passphrase, KMS

@@ -1,9 +1,9 @@
 //! What a new context is made of, and the configuration a context file stores.
 
 use super::format::{field, parse_object, parse_usize, py_json_object};
-use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::hamming::VectorLayout;
+use crate::hazmat::backend::Device;
 use crate::paillier::{Scheme, MIN_SECURE_ALPHA_LEN, MIN_SECURE_KEY_LEN};
 
 /// What a new context is made of.

@@ -10,31 +10,22 @@ use super::format::{
 };
 use super::sdk_json::{parse_public_key, public_key_json};
 use super::*;
-use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{EncryptedIndex, VectorLayout};
+use crate::hazmat::backend::{Backend, Device};
 use crate::paillier::{PublicKey, Scheme};
 
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
 /// It is read without any passphrase and can encrypt and build an [`EncryptedIndex`], nothing
 /// more. Its `device` (CPU by default) picks the backend its encryptions run on.
+#[derive(Debug)]
 pub struct PublicContext {
     pub(super) config: ContextConfig,
     pub(super) public_key: Arc<PublicKey>,
     pub(super) device: Device,
     pub(super) backend: OnceLock<Arc<dyn Backend>>,
-}
-
-impl std::fmt::Debug for PublicContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicContext")
-            .field("config", &self.config)
-            .field("public_key", &self.public_key)
-            .field("device", &self.device)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PublicContext {
@@ -101,7 +92,7 @@ impl PublicContext {
         if let Some(backend) = self.backend.get() {
             return Ok(backend);
         }
-        let backend = crate::backend::backend_for(self.device)?;
+        let backend = crate::hazmat::backend::backend_for(self.device)?;
         Ok(self.backend.get_or_init(|| backend))
     }
 

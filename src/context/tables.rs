@@ -8,8 +8,8 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use super::format::parse_integer;
-use crate::bigint::{FixedBaseTable, Montgomery};
 use crate::error::{Error, Result};
+use crate::hazmat::bigint::{FixedBaseTable, Montgomery};
 use crate::paillier::{PublicKey, Scheme};
 use serde_json::Map;
 

@@ -5,8 +5,8 @@ use zeroize::Zeroizing;
 
 use super::response_check::ChunkCount;
 use super::VectorLayout;
-use crate::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages};
 use crate::paillier::{CiphertextBatch, PublicKey, Scheme, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one [`CiphertextBatch`]:
@@ -164,7 +164,7 @@ pub fn decode_batch(
             ),
         });
     }
-    let limbs = crate::bigint::limbs_for_bits(public_key.n().bits() as usize);
+    let limbs = crate::hazmat::bigint::limbs_for_bits(public_key.n().bits() as usize);
     let counts = secret_key.decode_values(backend, responses.limbs(), &layout.masks(limbs))?;
     distances_of(&counts, chunks)
 }

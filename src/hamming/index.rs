@@ -4,8 +4,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::VectorLayout;
-use crate::backend::encryption::copy_ciphertexts;
-use crate::backend::{backend_for, Backend, Device, ResidentBatch};
+use crate::hazmat::backend::encryption::copy_ciphertexts;
+use crate::hazmat::backend::{backend_for, Backend, Device, ResidentBatch};
 
 use crate::error::{Error, Result};
 use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey};
@@ -72,7 +72,7 @@ impl EncryptedIndex {
         if !self.records.is_empty() {
             // An empty append copies the records into the new backend's memory; when that
             // fails, the next insert tries again.
-            let nothing = crate::backend::LimbBatch::new(self.records.limbs_per_item());
+            let nothing = crate::hazmat::backend::LimbBatch::new(self.records.limbs_per_item());
             if let Err(e) = backend.append_resident(&mut self.records, &nothing) {
                 log::warn!(
                     "keeping the index's records on the {}: {e}",

@@ -1,7 +1,7 @@
 //! How binary vectors map onto Paillier plaintexts.
 
-use crate::backend::LimbBatch;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::LimbBatch;
 
 /// The packing of `embed_len`-dimensional binary vectors for a key of `key_len`-bit primes.
 ///
@@ -114,7 +114,7 @@ impl VectorLayout {
     }
 
     /// [`pack_into`](Self::pack_into)'s plaintexts as their slot bits only
-    /// ([`MessageForm::SlotBits`](crate::backend::MessageForm)): bit `j` of a chunk's item is
+    /// ([`MessageForm::SlotBits`](crate::hazmat::backend::MessageForm)): bit `j` of a chunk's item is
     /// its plaintext's bit `2j`, so dimension `i` lands at bit `dims - 1 - i`. `out` is zeroed,
     /// `chunks() · slot_bit_limbs()` limbs: an eighth of n²'s width at the SDK's layout.
     ///

@@ -3,8 +3,8 @@
 //! memory stays at one block whatever the database's size, and the reader, the products and the
 //! writer reuse their buffers.
 
-use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey};
 
 /// Records per block on the CPU: a few hundred KB of ciphertexts, enough for every core to

@@ -17,10 +17,10 @@ use super::array::{encode_one, EncryptedArray};
 use super::encoding::base_power;
 use super::inverse::{invert_all, invert_each};
 use super::values::{ElementExponents, Numbers};
-use crate::backend::multi_exp::product_of_groups;
-use crate::backend::{Backend, Exponents, LimbBatch, Secrecy};
-use crate::bigint::{limbs_from_biguint, PublicProducts};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::multi_exp::product_of_groups;
+use crate::hazmat::backend::{Backend, Exponents, LimbBatch, Secrecy};
+use crate::hazmat::bigint::{limbs_from_biguint, PublicProducts};
 
 /// Exponents of public values as a batch of equally wide items.
 pub(super) fn public_exponents(values: &[BigUint]) -> Result<Exponents> {
@@ -166,7 +166,10 @@ impl EncryptedArray {
         let g_m: Vec<Vec<u64>> = encoded
             .par_iter()
             .map(|(m, _)| {
-                limbs_from_biguint(&(crate::bigint::biguint_from_limbs(m) * n + 1u32), limbs)
+                limbs_from_biguint(
+                    &(crate::hazmat::bigint::biguint_from_limbs(m) * n + 1u32),
+                    limbs,
+                )
             })
             .collect::<Result<_>>()?;
         let mut factors = LimbBatch::new(limbs);
@@ -292,7 +295,7 @@ impl EncryptedArray {
 /// `bases[k] ^ (16 ^ shift(k))` in one batch on the backend (`16^d = 2^(4·d)`: one bit set).
 fn raised_to_sixteen(
     backend: &dyn Backend,
-    modulus: &crate::bigint::MontgomeryModulus,
+    modulus: &crate::hazmat::bigint::MontgomeryModulus,
     bases: &LimbBatch,
     shift: impl Fn(usize) -> usize + Sync,
 ) -> Result<LimbBatch> {
@@ -327,7 +330,7 @@ fn pairwise_min(a: &ElementExponents, b: &ElementExponents, count: usize) -> Ele
 
 /// Replaces the items where `negative(i)` by their inverses, on every core.
 pub(super) fn negate_where(
-    modulus: &crate::bigint::MontgomeryModulus,
+    modulus: &crate::hazmat::bigint::MontgomeryModulus,
     items: &mut LimbBatch,
     negative: impl Fn(usize) -> bool + Sync,
 ) -> Result<()> {

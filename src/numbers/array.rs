@@ -8,9 +8,9 @@ use rayon::prelude::*;
 
 use super::encoding::{self, NumberRange, Scalar};
 use super::values::{ElementExponents, NumberKind, Numbers};
-use crate::backend::{Backend, LimbBatch};
-use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{Backend, LimbBatch};
+use crate::hazmat::bigint::limbs_from_biguint;
 use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey, Scheme, SecretKey};
 
 /// Encrypted numbers under one key, with python-paillier's encoding (see
@@ -29,23 +29,13 @@ use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey, Sc
 /// let y = x.mul_plain(backend.as_ref(), Numbers::Floats(&[2.0, -4.0])).unwrap();
 /// assert_eq!(y.decrypt(&sk, backend.as_ref()).unwrap(), Decrypted::Floats(vec![3.0, 9.0]));
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct EncryptedArray {
     pub(super) public_key: Arc<PublicKey>,
     pub(super) ciphertexts: LimbBatch,
     pub(super) exponents: ElementExponents,
     pub(super) kind: NumberKind,
     pub(super) shape: Vec<usize>,
-}
-
-impl std::fmt::Debug for EncryptedArray {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedArray")
-            .field("shape", &self.shape)
-            .field("kind", &self.kind)
-            .field("exponents", &self.exponents)
-            .finish_non_exhaustive()
-    }
 }
 
 /// An error unless `ciphertexts` and `exponents` both fit `shape`.

@@ -6,8 +6,8 @@ use rayon::prelude::*;
 use super::array::EncryptedArray;
 use super::encoding::{self, NumberRange};
 use super::values::NumberKind;
-use crate::backend::{Backend, LimbBatch};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{Backend, LimbBatch};
 use crate::paillier::{PublicKey, SecretKey};
 
 /// What an array decrypts to.

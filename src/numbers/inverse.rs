@@ -3,9 +3,9 @@
 
 use rayon::prelude::*;
 
-use crate::backend::LimbBatch;
-use crate::bigint::{MontgomeryModulus, PublicProducts};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::LimbBatch;
+use crate::hazmat::bigint::{MontgomeryModulus, PublicProducts};
 
 /// The fewest items a core inverts with one big-integer inversion (about the cost of a
 /// thousand products at 4096 bits), beside three products per item.

@@ -21,9 +21,9 @@ use super::array::EncryptedArray;
 use super::encoding::{self, NumberRange, Scalar};
 use super::inverse::invert_each;
 use super::values::{ElementExponents, NumberKind};
-use crate::backend::{Backend, LimbBatch};
-use crate::bigint::{limbs_from_biguint, MontgomeryModulus, PublicProducts};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{Backend, LimbBatch};
+use crate::hazmat::bigint::{limbs_from_biguint, MontgomeryModulus, PublicProducts};
 use crate::paillier::PublicKey;
 
 /// A plain matrix, row-major: `rows × cols` floats.

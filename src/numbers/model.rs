@@ -4,8 +4,8 @@
 use super::array::EncryptedArray;
 use super::linear::PlainMatrix;
 use super::packed::PackedArray;
-use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::Backend;
 
 /// How a model's weight matrix is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

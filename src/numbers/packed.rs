@@ -19,9 +19,9 @@ use super::encoding::{self, NumberRange, Scalar};
 use super::linear::{check_layer, integer_layer, IntegerModel, PlainMatrix};
 use super::packing::{layer_bound, PackOptions, PackedLayout};
 use super::values::{NumberKind, Numbers};
-use crate::backend::{Backend, LimbBatch};
-use crate::bigint::limbs_from_biguint;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{Backend, LimbBatch};
+use crate::hazmat::bigint::limbs_from_biguint;
 use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey, SecretKey};
 
 /// Samples × columns of numbers, many samples per ciphertext ([`PackedLayout`]): ciphertext
@@ -48,7 +48,7 @@ use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey, SecretKey};
 /// let y = model.infer_packed(backend.as_ref(), &x).unwrap();
 /// assert_eq!(y.decrypt(&sk, backend.as_ref()).unwrap(), Decrypted::Floats(vec![5.5, -1.5, 8.75, 0.0, 3.0, -3.5]));
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct PackedArray {
     public_key: Arc<PublicKey>,
     ciphertexts: LimbBatch,
@@ -56,17 +56,6 @@ pub struct PackedArray {
     samples: usize,
     columns: usize,
     kind: NumberKind,
-}
-
-impl std::fmt::Debug for PackedArray {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PackedArray")
-            .field("samples", &self.samples)
-            .field("columns", &self.columns)
-            .field("kind", &self.kind)
-            .field("layout", &self.layout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PackedArray {

@@ -29,7 +29,7 @@ impl Ciphertext {
 
     /// Reads little-endian `u64` limbs.
     pub fn from_limbs(limbs: &[u64]) -> Self {
-        Self(crate::bigint::biguint_from_limbs(limbs))
+        Self(crate::hazmat::bigint::biguint_from_limbs(limbs))
     }
 
     /// The integer.

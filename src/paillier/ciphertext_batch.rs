@@ -6,8 +6,8 @@ use std::fmt;
 use rayon::prelude::*;
 
 use super::{Ciphertext, KeyFingerprint, PublicKey};
-use crate::backend::LimbBatch;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::LimbBatch;
 
 /// Records of ciphertexts under one public key, stored as n²-width little-endian limbs, one flat
 /// vector for the whole batch.

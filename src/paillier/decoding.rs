@@ -10,10 +10,10 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::SecretKey;
-use crate::backend::{pipeline, Backend, LimbBatch};
-use crate::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
 use crate::error::{Error, Result};
 use crate::hamming::response_check::ChunkCount;
+use crate::hazmat::backend::{pipeline, Backend, LimbBatch};
+use crate::hazmat::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
 
 impl SecretKey {
     /// Reduces ciphertexts (already checked to lie in `[1, n²)`) modulo p² and q², refusing any
@@ -26,7 +26,7 @@ impl SecretKey {
     /// modulo p² are made and only p is looked for ([`CrtKey::residue_p`]): half the host's
     /// work; the batch modulo q² comes back empty.
     ///
-    /// [`CrtKey::one_prime_covers`]: crate::backend::CrtKey::one_prime_covers
+    /// [`CrtKey::one_prime_covers`]: crate::hazmat::backend::CrtKey::one_prime_covers
     pub(super) fn crt_bases(
         &self,
         ciphertexts: &Ciphertexts<'_>,

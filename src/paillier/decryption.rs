@@ -11,9 +11,9 @@ use zeroize::Zeroizing;
 
 use super::decoding::{of_the_whole, Ciphertexts};
 use super::SecretKey;
-use crate::backend::{pipeline, Backend, LimbBatch};
-use crate::bigint::biguint_from_limbs;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{pipeline, Backend, LimbBatch};
+use crate::hazmat::bigint::biguint_from_limbs;
 
 impl SecretKey {
     /// The plaintexts of `ciphertexts`, each already checked to lie in `[1, n²)`; one sharing a

@@ -6,7 +6,7 @@
 //!   `PaillierLookupClient`): `g` has order `a·n` with a short secret `a`, so decryption needs
 //!   only `c^a`.
 //!
-//! Batched work goes through a [`Backend`](crate::backend::Backend); this layer never touches a
+//! Batched work goes through a [`Backend`](crate::hazmat::backend::Backend); this layer never touches a
 //! device API.
 //!
 //! ```
@@ -85,4 +85,4 @@ pub(crate) fn l_function(x: &BigUint, d: &BigUint) -> BigUint {
     (x - 1u32) / d
 }
 
-pub(crate) use crate::bigint::wipe_biguint as wipe;
+pub(crate) use crate::hazmat::bigint::wipe_biguint as wipe;

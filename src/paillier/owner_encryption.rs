@@ -10,11 +10,11 @@
 
 use super::public_key::NOISE_WINDOW_BITS;
 use super::{PublicKey, Scheme, SecretKey};
-use crate::backend::{
+use crate::error::{Error, Result};
+use crate::hazmat::backend::{
     Backend, EncryptionJob, Exponents, Garner, LimbBatch, Messages, ResidueTables, Residues,
 };
-use crate::bigint::{FixedBaseTable, MontgomeryModulus};
-use crate::error::{Error, Result};
+use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 use num_bigint::BigUint;
 
 /// Fixed-base tables modulo one prime's square.
@@ -67,7 +67,10 @@ impl OwnerTables {
                 NOISE_WINDOW_BITS,
             );
             table.run_on_root(modulus, prime);
-            table.run_in_lanes(modulus, &crate::bigint::WipedBigUint(prime.modulus()));
+            table.run_in_lanes(
+                modulus,
+                &crate::hazmat::bigint::WipedBigUint(prime.modulus()),
+            );
             Ok(table)
         };
         let prime_tables =
@@ -216,7 +219,7 @@ mod tests {
     use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
-    use crate::backend::cpu::CpuBackend;
+    use crate::hazmat::backend::cpu::CpuBackend;
     use crate::paillier::{generate_keypair, KeyGenOptions};
 
     fn keypair(scheme: Scheme) -> &'static (PublicKey, SecretKey) {

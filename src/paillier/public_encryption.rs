@@ -9,12 +9,12 @@ use super::public_key::{
     PublicKey, PublicTables, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS,
 };
 use super::{Ciphertext, Scheme};
-use crate::backend::cpu::one_plus_mn_times;
-use crate::backend::{
+use crate::error::{Error, Result};
+use crate::hazmat::backend::cpu::one_plus_mn_times;
+use crate::hazmat::backend::{
     Backend, EncryptionJob, Exponents, LimbBatch, Messages, ResidueTables, Residues, Secrecy,
 };
-use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
-use crate::error::{Error, Result};
+use crate::hazmat::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 
 impl PublicKey {
     /// Encrypts one plaintext `m < n`.
@@ -154,11 +154,11 @@ impl PublicKey {
     }
 
     /// `count` fresh uniform noise exponents of [`noise_exponent_bits`](Self::noise_exponent_bits)
-    /// bits (see [`random_exponents`](crate::backend::noise::random_exponents)).
+    /// bits (see [`random_exponents`](crate::hazmat::backend::noise::random_exponents)).
     pub(crate) fn random_noise_exponents(&self, count: usize) -> Result<Exponents> {
         // On every core from ChaCha20 keyed by the OS: a single stream from the OS on one
         // thread bounded the GPU's encryption rate on the host.
-        crate::backend::noise::random_exponents(count, self.noise_bits)
+        crate::hazmat::backend::noise::random_exponents(count, self.noise_bits)
     }
 
     /// The base whose powers are the noise of every ciphertext.

@@ -9,9 +9,9 @@ use num_integer::Integer;
 use num_traits::Zero;
 
 use super::{Ciphertext, Scheme, KEY_LEN_RANGE};
-use crate::backend::LimbBatch;
-use crate::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::LimbBatch;
+use crate::hazmat::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
 
 /// Extra bits of lookup noise exponents beyond `alpha_len`, so that `x mod a` is within
 /// 2^-128 of uniform without knowing the secret `a`.

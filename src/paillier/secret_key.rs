@@ -9,9 +9,9 @@ use super::decoding::Ciphertexts;
 use super::owner_encryption::OwnerTables;
 
 use super::{l_function, wipe, Ciphertext, PublicKey, Scheme};
-use crate::backend::{Backend, CrtKey, LimbBatch};
-use crate::bigint::{biguint_from_limbs, WipedBigUint};
 use crate::error::{Error, Result};
+use crate::hazmat::backend::{Backend, CrtKey, LimbBatch};
+use crate::hazmat::bigint::{biguint_from_limbs, WipedBigUint};
 
 /// A Paillier secret key of either scheme, with the CRT precomputation for fast decryption.
 ///

@@ -33,9 +33,9 @@ use self::progress::{
 use super::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET};
 use super::output::{open_private, with_suffix, Output, OutputLock};
 use super::vectors::VectorReader;
-use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::hamming::{encrypt_batch, VectorLayout};
+use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
 pub use super::output::lock_path;
