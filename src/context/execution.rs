@@ -13,7 +13,7 @@ use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{self, EncryptedIndex, VectorLayout};
 use crate::hazmat::backend::{backend_for, Backend, Device};
 use crate::paillier::{
-    generate_keypair, CiphertextBatch, KeyGenOptions, PublicKey, Scheme, SecretKey,
+    generate_keypair, CiphertextBatch, Encryptor, KeyGenOptions, PublicKey, Scheme, SecretKey,
 };
 
 /// Everything the data owner needs: both keys, the configuration, the AES data key's provider,
@@ -258,6 +258,16 @@ impl ExecutionContext {
     /// may be shared (SECURITY.md).
     pub(super) fn secrets_may_use_backend(&self) -> Result<bool> {
         Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
+    }
+
+    /// The owner's encryptor where the secret key may go to this context's backend, else the
+    /// public key's: the same ciphertext distribution either way.
+    pub(super) fn encryptor(&self) -> Result<Encryptor<'_>> {
+        Ok(if self.secrets_may_use_backend()? {
+            Encryptor::Owner(self.secret_key().as_ref())
+        } else {
+            Encryptor::Public
+        })
     }
 
     /// The backend for work with the secret key (see `secrets_may_use_backend`).

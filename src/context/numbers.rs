@@ -26,24 +26,9 @@ impl ExecutionContext {
         precision: Option<f64>,
     ) -> Result<EncryptedArray> {
         let backend = self.backend()?;
-        if self.secrets_may_use_backend()? {
-            EncryptedArray::encrypt_as_owner(
-                self.public_key(),
-                self.secret_key(),
-                backend.as_ref(),
-                values,
-                shape,
-                precision,
-            )
-        } else {
-            EncryptedArray::encrypt(
-                self.public_key(),
-                backend.as_ref(),
-                values,
-                shape,
-                precision,
-            )
-        }
+        let encryptor = self.encryptor()?;
+        let key = self.public_key();
+        EncryptedArray::encrypt_by(encryptor, key, backend.as_ref(), values, shape, precision)
     }
 
     /// Decrypts an array made under this context's key (integers or floats, as it was
@@ -61,24 +46,9 @@ impl ExecutionContext {
         options: &PackOptions,
     ) -> Result<PackedArray> {
         let backend = self.backend()?;
-        if self.secrets_may_use_backend()? {
-            PackedArray::encrypt_as_owner(
-                self.public_key(),
-                self.secret_key(),
-                backend.as_ref(),
-                values,
-                columns,
-                options,
-            )
-        } else {
-            PackedArray::encrypt(
-                self.public_key(),
-                backend.as_ref(),
-                values,
-                columns,
-                options,
-            )
-        }
+        let encryptor = self.encryptor()?;
+        let key = self.public_key();
+        PackedArray::encrypt_by(encryptor, key, backend.as_ref(), values, columns, options)
     }
 
     /// Decrypts packed samples made under this context's key, row-major.

@@ -11,7 +11,9 @@ use super::values::{ElementExponents, NumberKind, Numbers};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{Backend, LimbBatch};
 use crate::hazmat::bigint::limbs_from_biguint;
-use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey, Scheme, SecretKey};
+use crate::paillier::{
+    Ciphertext, CiphertextBatch, Encryptor, KeyFingerprint, PublicKey, Scheme, SecretKey,
+};
 
 /// Encrypted numbers under one key, with python-paillier's encoding (see
 /// [`encoding`](super::encoding)): element `i` decrypts to `mantissa_i · 16^exponent_i`.
@@ -86,16 +88,14 @@ impl EncryptedArray {
         shape: Vec<usize>,
         precision: Option<f64>,
     ) -> Result<Self> {
-        let (messages, exponents) = encode(public_key, values, &shape, precision)?;
-        let ciphertexts =
-            public_key.encrypt_limbs(backend, &messages, public_key.n().bits() as usize)?;
-        Ok(Self::assemble(
+        Self::encrypt_by(
+            Encryptor::Public,
             public_key,
-            ciphertexts,
-            exponents,
-            values.kind(),
+            backend,
+            values,
             shape,
-        ))
+            precision,
+        )
     }
 
     /// [`encrypt`](Self::encrypt) as the key's owner: the same ciphertext distribution in about
@@ -108,13 +108,22 @@ impl EncryptedArray {
         shape: Vec<usize>,
         precision: Option<f64>,
     ) -> Result<Self> {
+        let owner = Encryptor::Owner(secret_key);
+        Self::encrypt_by(owner, public_key, backend, values, shape, precision)
+    }
+
+    /// [`encrypt`](Self::encrypt) by either encryptor.
+    pub(crate) fn encrypt_by(
+        encryptor: Encryptor<'_>,
+        public_key: &Arc<PublicKey>,
+        backend: &dyn Backend,
+        values: Numbers<'_>,
+        shape: Vec<usize>,
+        precision: Option<f64>,
+    ) -> Result<Self> {
         let (messages, exponents) = encode(public_key, values, &shape, precision)?;
-        let ciphertexts = secret_key.encrypt_limbs(
-            public_key,
-            backend,
-            &messages,
-            public_key.n().bits() as usize,
-        )?;
+        let bits = public_key.n().bits() as usize;
+        let ciphertexts = encryptor.encrypt_limbs(public_key, backend, &messages, bits)?;
         Ok(Self::assemble(
             public_key,
             ciphertexts,

@@ -22,7 +22,7 @@ use super::values::{NumberKind, Numbers};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{Backend, LimbBatch};
 use crate::hazmat::bigint::limbs_from_biguint;
-use crate::paillier::{CiphertextBatch, KeyFingerprint, PublicKey, SecretKey};
+use crate::paillier::{CiphertextBatch, Encryptor, KeyFingerprint, PublicKey, SecretKey};
 
 /// Samples × columns of numbers, many samples per ciphertext ([`PackedLayout`]): ciphertext
 /// `(g, j)` holds column `j` of samples `g·slots … g·slots + slots − 1`, so a linear layer costs
@@ -67,13 +67,14 @@ impl PackedArray {
         columns: usize,
         options: &PackOptions,
     ) -> Result<Self> {
-        let packed = Packing::of(public_key, values, columns, options)?;
-        let ciphertexts = public_key.encrypt_limbs(
+        Self::encrypt_by(
+            Encryptor::Public,
+            public_key,
             backend,
-            &packed.plaintexts,
-            public_key.n().bits() as usize,
-        )?;
-        Ok(packed.encrypted(public_key, ciphertexts))
+            values,
+            columns,
+            options,
+        )
     }
 
     /// [`encrypt`](Self::encrypt) as the key's owner (modulo p² and q²: about half the work).
@@ -85,13 +86,22 @@ impl PackedArray {
         columns: usize,
         options: &PackOptions,
     ) -> Result<Self> {
+        let owner = Encryptor::Owner(secret_key);
+        Self::encrypt_by(owner, public_key, backend, values, columns, options)
+    }
+
+    /// [`encrypt`](Self::encrypt) by either encryptor.
+    pub(crate) fn encrypt_by(
+        encryptor: Encryptor<'_>,
+        public_key: &Arc<PublicKey>,
+        backend: &dyn Backend,
+        values: Numbers<'_>,
+        columns: usize,
+        options: &PackOptions,
+    ) -> Result<Self> {
         let packed = Packing::of(public_key, values, columns, options)?;
-        let ciphertexts = secret_key.encrypt_limbs(
-            public_key,
-            backend,
-            &packed.plaintexts,
-            public_key.n().bits() as usize,
-        )?;
+        let bits = public_key.n().bits() as usize;
+        let ciphertexts = encryptor.encrypt_limbs(public_key, backend, &packed.plaintexts, bits)?;
         Ok(packed.encrypted(public_key, ciphertexts))
     }
 

@@ -25,6 +25,7 @@ mod ciphertext;
 pub(crate) mod ciphertext_batch;
 mod decoding;
 mod decryption;
+mod encryptor;
 mod fingerprint;
 mod keygen;
 #[cfg(test)]
@@ -36,6 +37,7 @@ mod secret_key;
 
 pub use ciphertext::Ciphertext;
 pub use ciphertext_batch::CiphertextBatch;
+pub(crate) use encryptor::Encryptor;
 pub use fingerprint::KeyFingerprint;
 pub use keygen::{
     generate_keypair, is_probable_prime, lookup_attack_work_bits, KeyGenOptions,

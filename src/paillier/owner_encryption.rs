@@ -9,7 +9,7 @@
 //! checks it).
 
 use super::public_key::NOISE_WINDOW_BITS;
-use super::{PublicKey, Scheme, SecretKey};
+use super::{Encryptor, PublicKey, Scheme, SecretKey};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{
     Backend, EncryptionJob, Exponents, Garner, LimbBatch, Messages, ResidueTables, Residues,
@@ -120,14 +120,7 @@ impl SecretKey {
         backend: &dyn Backend,
         plaintexts: &[num_bigint::BigUint],
     ) -> Result<Vec<super::Ciphertext>> {
-        let messages = public_key.plaintext_batch(plaintexts)?;
-        let batch = self.encrypt_limbs(
-            public_key,
-            backend,
-            &messages,
-            public_key.n().bits() as usize,
-        )?;
-        Ok(public_key.ciphertexts_of(&batch))
+        Encryptor::Owner(self).encrypt_batch(public_key, backend, plaintexts)
     }
 
     /// Encrypts plaintexts given as limbs (as [`PublicKey::encrypt_limbs`]) using the secret

@@ -8,7 +8,7 @@ use num_traits::{One, Zero};
 use super::public_key::{
     PublicKey, PublicTables, SchemeParams, DJN_GENERATOR_DOMAIN, NOISE_WINDOW_BITS,
 };
-use super::{Ciphertext, Scheme};
+use super::{Ciphertext, Encryptor, Scheme};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::cpu::one_plus_mn_times;
 use crate::hazmat::backend::{
@@ -30,9 +30,7 @@ impl PublicKey {
         backend: &dyn Backend,
         plaintexts: &[BigUint],
     ) -> Result<Vec<Ciphertext>> {
-        let messages = self.plaintext_batch(plaintexts)?;
-        let batch = self.encrypt_limbs(backend, &messages, self.n.bits() as usize)?;
-        Ok(self.ciphertexts_of(&batch))
+        Encryptor::Public.encrypt_batch(self, backend, plaintexts)
     }
 
     /// Plaintexts as a limb batch of ciphertext width, each checked to be below `n`.
