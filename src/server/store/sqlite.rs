@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 use super::chunk_rows;
 use super::now;
@@ -19,6 +19,9 @@ pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
 pub struct SqliteStore {
     connection: Mutex<Connection>,
 }
+
+/// Reads one selected row.
+type RowOf<T> = fn(&Row<'_>) -> rusqlite::Result<T>;
 
 fn store_error(e: rusqlite::Error) -> Error {
     Error::Store(e.to_string())
@@ -50,6 +53,21 @@ impl SqliteStore {
             .lock()
             .map_err(|_| Error::Store("the store's connection was poisoned by a panic".into()))?;
         work(&mut connection).map_err(store_error)
+    }
+
+    /// Every row `sql` selects, each read by `row_of`.
+    fn all<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Vec<T>> {
+        self.with(|c| c.prepare(sql)?.query_map(args, row_of)?.collect())
+    }
+
+    /// The one row `sql` selects, or none.
+    fn one<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Option<T>> {
+        self.with(|c| c.query_row(sql, args, row_of).optional())
+    }
+
+    /// Runs one statement; true when it changed a row.
+    fn execute(&self, sql: &str, args: impl Params) -> Result<bool> {
+        self.with(|c| c.execute(sql, args).map(|n| n > 0))
     }
 }
 
@@ -102,16 +120,6 @@ fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
 
 const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
 
-fn strings(
-    connection: &Connection,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<String>> {
-    let mut statement = connection.prepare(sql)?;
-    let rows = statement.query_map(args, |row| row.get(0))?;
-    rows.collect()
-}
-
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org> {
         let id = super::super::auth::new_id("org");
@@ -134,158 +142,113 @@ impl Store for SqliteStore {
     }
 
     fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT org_id FROM admin_keys WHERE hash = ?1",
-                [hash],
-                |r| r.get(0),
-            )
-            .optional()
-        })
+        let sql = "SELECT org_id FROM admin_keys WHERE hash = ?1";
+        self.one(sql, [hash], |r| r.get(0))
     }
 
     fn create_api_key(&self, key: &ApiKey) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-                params![key.hash, key.org_id, key.name, key.description, key.first_n, key.created_at],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+            params![
+                key.hash,
+                key.org_id,
+                key.name,
+                key.description,
+                key.first_n,
+                key.created_at
+            ],
+        )
+        .map(drop)
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1"),
-                [hash],
-                api_key_of,
-            )
-            .optional()
-        })
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1");
+        self.one(&sql, [hash], api_key_of)
     }
 
     fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
-        self.with(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = ?1 ORDER BY created_at, hash"
-            ))?;
-            let rows = statement.query_map([org_id], api_key_of)?;
-            rows.collect()
-        })
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = ?1 ORDER BY created_at, hash"
+        );
+        self.all(&sql, [org_id], api_key_of)
     }
 
     fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE api_keys SET revoked = 1 WHERE org_id = ?1 AND hash = ?2",
-                params![org_id, hash],
-            )
-            .map(|n| n > 0)
-        })
+        self.execute(
+            "UPDATE api_keys SET revoked = 1 WHERE org_id = ?1 AND hash = ?2",
+            params![org_id, hash],
+        )
     }
 
     fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>> {
-        self.with(|c| {
-            let mut statement = c.prepare(
-                "SELECT kb_id, permission FROM key_permissions WHERE key_hash = ?1 ORDER BY kb_id",
-            )?;
-            let rows = statement.query_map([hash], |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)))?;
-            rows.collect()
-        })
+        self.all(
+            "SELECT kb_id, permission FROM key_permissions WHERE key_hash = ?1 ORDER BY kb_id",
+            [hash],
+            |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)),
+        )
     }
 
     fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO key_permissions (key_hash, kb_id, permission) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (key_hash, kb_id) DO UPDATE SET permission = excluded.permission",
-                params![hash, kb_id, permission],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO key_permissions (key_hash, kb_id, permission) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key_hash, kb_id) DO UPDATE SET permission = excluded.permission",
+            params![hash, kb_id, permission],
+        )
+        .map(drop)
     }
 
     fn create_kb(&self, kb: &KnowledgeBase) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO kbs (id, org_id, name, description, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    kb.id,
-                    kb.org_id,
-                    kb.name,
-                    kb.description,
-                    kb.created_at,
-                    kb.updated_at
-                ],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO kbs (id, org_id, name, description, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                kb.id,
+                kb.org_id,
+                kb.name,
+                kb.description,
+                kb.created_at,
+                kb.updated_at
+            ],
+        )
+        .map(drop)
     }
 
     fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 AND id = ?2"),
-                params![org_id, kb_id],
-                kb_of,
-            )
-            .optional()
-        })
+        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 AND id = ?2");
+        self.one(&sql, params![org_id, kb_id], kb_of)
     }
 
     fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>> {
-        self.with(|c| {
-            let mut statement = c.prepare(&format!(
-                "SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 ORDER BY created_at, id"
-            ))?;
-            let rows = statement.query_map([org_id], kb_of)?;
-            rows.collect()
-        })
+        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 ORDER BY created_at, id");
+        self.all(&sql, [org_id], kb_of)
     }
 
     fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool> {
-        self.with(|c| {
-            c.execute(
-                "DELETE FROM kbs WHERE org_id = ?1 AND id = ?2",
-                params![org_id, kb_id],
-            )
-            .map(|n| n > 0)
-        })
+        let sql = "DELETE FROM kbs WHERE org_id = ?1 AND id = ?2";
+        self.execute(sql, params![org_id, kb_id])
     }
 
     fn put_context(&self, org_id: &str, context_id: &str, data: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO contexts (org_id, context_id, data, created_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (org_id, context_id) DO UPDATE SET data = excluded.data",
-                params![org_id, context_id, data, now()],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO contexts (org_id, context_id, data, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (org_id, context_id) DO UPDATE SET data = excluded.data",
+            params![org_id, context_id, data, now()],
+        )
+        .map(drop)
     }
 
     fn context(&self, org_id: &str, context_id: &str) -> Result<Option<String>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-                params![org_id, context_id],
-                |r| r.get(0),
-            )
-            .optional()
-        })
+        let sql = "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2";
+        self.one(sql, params![org_id, context_id], |r| r.get(0))
     }
 
     fn context_ids(&self, org_id: &str) -> Result<Vec<String>> {
-        self.with(|c| {
-            strings(
-                c,
-                "SELECT context_id FROM contexts WHERE org_id = ?1 ORDER BY created_at, context_id",
-                [org_id],
-            )
-        })
+        self.all(
+            "SELECT context_id FROM contexts WHERE org_id = ?1 ORDER BY created_at, context_id",
+            [org_id],
+            |r| r.get(0),
+        )
     }
 
     fn delete_context(&self, org_id: &str, context_id: &str) -> Result<bool> {
@@ -304,33 +267,27 @@ impl Store for SqliteStore {
     }
 
     fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
-                params![org_id, kb_id, context_id],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
+            params![org_id, kb_id, context_id],
+        )
+        .map(drop)
     }
 
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
-        self.with(|c| {
-            strings(
-                c,
-                "SELECT context_id FROM bindings WHERE org_id = ?1 AND kb_id = ?2 ORDER BY context_id",
-                params![org_id, kb_id],
-            )
-        })
+        self.all(
+            "SELECT context_id FROM bindings WHERE org_id = ?1 AND kb_id = ?2 ORDER BY context_id",
+            params![org_id, kb_id],
+            |r| r.get(0),
+        )
     }
 
     fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>> {
-        self.with(|c| {
-            strings(
-                c,
-                "SELECT kb_id FROM bindings WHERE org_id = ?1 AND context_id = ?2 ORDER BY kb_id",
-                params![org_id, context_id],
-            )
-        })
+        self.all(
+            "SELECT kb_id FROM bindings WHERE org_id = ?1 AND context_id = ?2 ORDER BY kb_id",
+            params![org_id, context_id],
+            |r| r.get(0),
+        )
     }
 
     fn insert_chunks(
