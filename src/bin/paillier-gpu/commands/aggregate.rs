@@ -10,9 +10,9 @@ use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::formats::StreamedOutput;
 use paillier_gpu::hamming::{aggregate_blocks, stream_block_records};
 use paillier_gpu::paillier::{CiphertextBatch, KeyFingerprint};
-use paillier_gpu::{Error, PublicContext, Result};
+use paillier_gpu::{Error, Result};
 
-use super::{check_pinned_key, counted, file_form, wrote};
+use super::{counted, file_form, load_pinned_public, wrote};
 use crate::DeviceArg;
 
 /// The arguments of `aggregate` (its description is the `Command` variant's).
@@ -58,8 +58,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         OutputKind::Ciphertexts,
         force,
     )?;
-    let public = PublicContext::load(&context)?.with_device(device.device());
-    check_pinned_key(&public, &context, expect_key)?;
+    let public = load_pinned_public(&context, device, expect_key)?;
     let shape = public.ciphertext_shape()?;
     let key = public.public_key();
     let query = read_ciphertext_batch(&query, shape, key)?;

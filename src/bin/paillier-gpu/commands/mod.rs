@@ -93,6 +93,17 @@ pub(super) fn file_form(path: &Path) -> &'static str {
     }
 }
 
+/// The public context in `context` on `device`, its key checked against `--expect-key`.
+pub(super) fn load_pinned_public(
+    context: &Path,
+    device: crate::DeviceArg,
+    pinned: Option<KeyFingerprint>,
+) -> Result<PublicContext> {
+    let public = PublicContext::load(context)?.with_device(device.device());
+    check_pinned_key(&public, context, pinned)?;
+    Ok(public)
+}
+
 /// `--expect-key`: the context's public key must have the pinned fingerprint.
 pub(super) fn check_pinned_key(
     public: &PublicContext,

@@ -12,9 +12,11 @@ use paillier_gpu::formats::numbers::{
 use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::numbers::{Decrypted, PackOptions, WeightRows, DEFAULT_HEADROOM_BITS};
 use paillier_gpu::paillier::KeyFingerprint;
-use paillier_gpu::{Error, ExecutionContext, PublicContext, Result};
+use paillier_gpu::{Error, ExecutionContext, Result};
 
-use super::{check_pinned_key, counted, optional_passphrase, passphrase, wrote};
+use super::{
+    check_pinned_key, counted, load_pinned_public, optional_passphrase, passphrase, wrote,
+};
 use crate::DeviceArg;
 
 /// `numbers encrypt` and `numbers decrypt`.
@@ -197,8 +199,7 @@ fn encrypt(args: NumbersEncryptArgs, passphrase_file: Option<&Path>) -> Result<(
             owner.encrypt_numbers(plain.numbers(), shape, precision)?
         }
         None => {
-            let public = PublicContext::load(&context)?.with_device(device.device());
-            check_pinned_key(&public, &context, expect_key)?;
+            let public = load_pinned_public(&context, device, expect_key)?;
             public.encrypt_numbers(plain.numbers(), shape, precision)?
         }
     };
@@ -248,8 +249,7 @@ fn encrypt_packed(
             owner.encrypt_packed(plain.numbers(), columns, options)
         }
         None => {
-            let public = PublicContext::load(context)?.with_device(device.device());
-            check_pinned_key(&public, context, expect_key)?;
+            let public = load_pinned_public(context, device, expect_key)?;
             public.encrypt_packed(plain.numbers(), columns, options)
         }
     }
@@ -324,8 +324,7 @@ pub(super) fn linear(args: LinearArgs) -> Result<()> {
         OutputKind::EncryptedNumbers,
         force,
     )?;
-    let public = PublicContext::load(&context)?.with_device(device.device());
-    check_pinned_key(&public, &context, expect_key)?;
+    let public = load_pinned_public(&context, device, expect_key)?;
     // The samples first: their features bound the model while it is read.
     let samples = read_any_encrypted_numbers(&input, public.public_key())?;
     let features = match &samples {
