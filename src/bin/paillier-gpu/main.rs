@@ -5,6 +5,11 @@
 //! passphrase comes from the environment (`PAILLIER_GPU_PASSPHRASE`) or a file
 //! (`--passphrase-file`), never from a command-line value.
 
+// The emulated IFMA intrinsics check the engines' results in unit tests; they are neither fast
+// nor checked for constant time, so no program a user runs carries them.
+#[cfg(feature = "emulated-ifma")]
+compile_error!("the `emulated-ifma` feature is for the library's unit tests only");
+
 mod bench;
 mod commands;
 mod runtime_dir;

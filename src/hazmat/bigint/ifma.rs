@@ -203,8 +203,7 @@ impl Ifma52 {
 
 #[cfg(target_arch = "x86_64")]
 fn cpu_has_ifma() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512ifma")
+    super::avx512::available()
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -219,9 +218,12 @@ fn cpu_has_ifma() -> bool {
 /// belong one limb up. Lanes are never normalised inside the loop: each gains at most
 /// `4·2^52` per step, so after `8V ≤ 160` steps they stay below 2^62.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mut [u64]) {
-    use std::arch::x86_64::*;
+    use crate::hazmat::bigint::avx512::*;
     let limbs = 8 * V;
     let (a, b, m, out) = (&a[..limbs], &b[..limbs], &m[..limbs], &mut out[..limbs]);
     let zero = _mm512_setzero_si512();
@@ -274,7 +276,10 @@ unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mu
 /// check (`tools/ct_disasm.py`) treats what is loaded through a pointer as secret, so slice
 /// addresses and lengths must arrive in registers or stack arguments.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn amm_pair<const V: usize>(
     x_a: &[u64],
@@ -288,7 +293,7 @@ unsafe fn amm_pair<const V: usize>(
     out_x: &mut [u64],
     out_y: &mut [u64],
 ) {
-    use std::arch::x86_64::*;
+    use crate::hazmat::bigint::avx512::*;
     let limbs = 8 * V;
     let (x_a, x_b, x_m) = (&x_a[..limbs], &x_b[..limbs], &x_m[..limbs]);
     let (y_a, y_b, y_m) = (&y_a[..limbs], &y_b[..limbs], &y_m[..limbs]);

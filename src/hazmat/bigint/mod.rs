@@ -22,6 +22,8 @@
 //!   (Montgomery's inversion trick over ciphertexts).
 
 mod adx;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod convert;
 mod ct;
 mod final_steps;

@@ -18,7 +18,7 @@
 // from memory as data.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
+use crate::hazmat::bigint::avx512::*;
 
 use super::kernels::{
     self, clear, load_rows, normalise, rectangle, reduce_block, square_columns, ROWS,
@@ -50,7 +50,10 @@ pub(super) fn check(m: &[u64], m_minus_one: &[u64], digits: &[&[u64]], scratch: 
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn mul(
     x0: &[u64],
     x1: &[u64],
@@ -90,7 +93,10 @@ pub(crate) unsafe fn mul(
 /// # Safety
 /// As [`mul`].
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn square(
     x0: &[u64],
     x1: &[u64],
@@ -140,7 +146,10 @@ pub(crate) unsafe fn square(
 ///
 /// # Safety
 /// As [`mul`].
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn split(
     x: &[u64],
     m: &[u64],
@@ -172,7 +181,10 @@ pub(crate) unsafe fn split(
 ///
 /// # Safety
 /// As [`mul`].
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn join(x0: &[u64], x1: &[u64], m: &[u64], scratch: &mut [u64], out: &mut [u64]) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS) && x0.len() >= LANES * l && x1.len() >= LANES * l);
@@ -194,7 +206,7 @@ pub(crate) unsafe fn join(x0: &[u64], x1: &[u64], m: &[u64], scratch: &mut [u64]
 /// columns (the `+ 1` in the first), `(m − 1)·R` in the high ones. Subtracting the quotient's
 /// limbs ([`subtract_quotient`]) then leaves `m·R − q`.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 unsafe fn start_high(r: *mut u64, m_minus_one: &[u64]) {
     let l = m_minus_one.len();
     let mask = _mm512_set1_epi64(MASK52 as i64);
@@ -215,7 +227,7 @@ unsafe fn start_high(r: *mut u64, m_minus_one: &[u64]) {
 /// Subtracts one block of the quotient's limbs from the columns at `r` (each holds at least
 /// `2^52 − 1` from [`start_high`], and a limb is below 2^52).
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 unsafe fn subtract_quotient(r: *mut u64, ys: &[__m512i; ROWS]) {
     for (t, &y) in ys.iter().enumerate() {
         let column = r.add(LANES * t);

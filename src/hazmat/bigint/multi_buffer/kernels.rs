@@ -16,7 +16,7 @@
 // the pointer arithmetic over slices whose lengths each function checks on entry.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
+use crate::hazmat::bigint::avx512::*;
 
 use super::LANES;
 use crate::hazmat::bigint::ifma::MASK52;
@@ -45,7 +45,10 @@ macro_rules! store {
 ///
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn mul(
     a: &[u64],
     b: &[u64],
@@ -73,7 +76,10 @@ pub(crate) unsafe fn mul(
 ///
 /// # Safety
 /// As [`mul`].
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn square(a: &[u64], m: &[u64], k0: u64, scratch: &mut [u64], out: &mut [u64]) {
     let l = m.len();
     assert!(l > 0 && l.is_multiple_of(ROWS) && a.len() >= LANES * l && out.len() >= LANES * l);
@@ -86,7 +92,10 @@ pub(crate) unsafe fn square(a: &[u64], m: &[u64], k0: u64, scratch: &mut [u64], 
 /// The `2·L` columns of the squares of the eight `L`-limb values at `a`, into `r`: each cross
 /// product once, doubled, plus the squares on the diagonal.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(super) unsafe fn square_columns(a: *const u64, l: usize, r: *mut u64) {
     clear(r, 2 * l);
     for i in (0..l).step_by(ROWS) {
@@ -125,7 +134,10 @@ pub(super) unsafe fn square_columns(a: *const u64, l: usize, r: *mut u64) {
 /// Montgomery reduction of the `2·L` columns at `r`: clears the low `L` columns with multiples
 /// of `m` and carries the high ones into 52-bit limbs at `out`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(super) unsafe fn reduce(r: *mut u64, m: *const u64, k0: u64, l: usize, out: *mut u64) {
     let k0v = _mm512_set1_epi64(k0 as i64);
     for i in (0..l).step_by(ROWS) {
@@ -135,7 +147,7 @@ pub(super) unsafe fn reduce(r: *mut u64, m: *const u64, k0: u64, l: usize, out: 
 }
 
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 pub(super) unsafe fn clear(r: *mut u64, vectors: usize) {
     for k in 0..vectors {
         store!(r, k, _mm512_setzero_si512());
@@ -143,7 +155,7 @@ pub(super) unsafe fn clear(r: *mut u64, vectors: usize) {
 }
 
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 pub(super) unsafe fn load_rows(from: *const u64) -> [__m512i; ROWS] {
     let mut rows = [_mm512_setzero_si512(); ROWS];
     for (s, row) in rows.iter_mut().enumerate() {
@@ -156,7 +168,10 @@ pub(super) unsafe fn load_rows(from: *const u64) -> [__m512i; ROWS] {
 /// every row `s` and `j < count`: the squaring's cross products of a block of rows with the
 /// limbs above it, column by column so that each column is loaded and stored once.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(super) unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usize, r: *mut u64) {
     for t in 0..count + ROWS {
         let mut low = load!(r, t);
@@ -179,7 +194,10 @@ pub(super) unsafe fn rectangle(rows: &[__m512i; ROWS], x: *const u64, count: usi
 /// limbs for this block). Within a column the low and the high halves accumulate apart: two
 /// shorter chains of dependent products instead of one.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(super) unsafe fn reduce_block<const P: usize>(
     products: [(*const u64, &[__m512i; ROWS]); P],
     m: *const u64,
@@ -264,7 +282,7 @@ pub(super) unsafe fn reduce_block<const P: usize>(
 /// Carries the `l` accumulated columns at `columns` into 52-bit limbs at `out`, lane by lane.
 /// The values are below `2m < 2^(52·l)`, so nothing carries out of the top.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 pub(super) unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let mut carry = _mm512_setzero_si512();
@@ -282,7 +300,7 @@ pub(super) unsafe fn normalise(columns: *const u64, l: usize, out: *mut u64) {
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 pub(crate) unsafe fn select(table: &[u64], entries: usize, digits: &[u64; LANES], out: &mut [u64]) {
     let l = out.len() / LANES;
     assert!(table.len() >= entries * LANES * l);

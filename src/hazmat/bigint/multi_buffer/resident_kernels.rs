@@ -24,7 +24,7 @@
 // lengths each entry point checks. Each slice is its own argument (see `digit_kernels`).
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
+use crate::hazmat::bigint::avx512::*;
 
 use super::digit_kernels::check;
 use super::LANES;
@@ -145,7 +145,10 @@ impl<const L: usize> Window<L> {
 // Not inlined: one copy per width, compiled on its own, keeps its window in registers (inlined
 // into the product beside the low digit's pass, the product ran a third slower).
 #[inline(never)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 unsafe fn high_digit<const L: usize, const P: usize>(
     xa: *const u64,
     ya: *const u64,
@@ -206,7 +209,10 @@ unsafe fn low_digit<const L: usize>(
 #[allow(clippy::too_many_arguments)]
 // Not inlined, like `high_digit` (inlined, the product ran a third slower).
 #[inline(never)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 unsafe fn mul_width<const L: usize>(
     x0: *const u64,
     x1: *const u64,
@@ -324,7 +330,10 @@ unsafe fn square_pairs<const L: usize>(
 /// below, and the low digit's first columns.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 unsafe fn square_width<const L: usize>(
     x0: *const u64,
     x1: *const u64,
@@ -361,7 +370,10 @@ unsafe fn square_width<const L: usize>(
 /// # Safety
 /// The CPU must have AVX-512F and AVX-512 IFMA.
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn mul(
     x0: &[u64],
     x1: &[u64],
@@ -393,7 +405,10 @@ pub(crate) unsafe fn mul(
 /// # Safety
 /// As [`mul`].
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 pub(crate) unsafe fn square(
     x0: &[u64],
     x1: &[u64],

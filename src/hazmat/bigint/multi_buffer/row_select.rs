@@ -4,7 +4,7 @@
 // AVX-512 intrinsics (the caller checks the CPU) over slices whose lengths the function checks.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
+use crate::hazmat::bigint::avx512::*;
 
 use super::LANES;
 
@@ -18,7 +18,7 @@ use super::LANES;
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "emulated-ifma"), target_feature(enable = "avx512f"))]
 pub(crate) unsafe fn select_words(
     row: &[u64],
     entries: usize,

@@ -270,7 +270,10 @@ fn double_into(x: &[u64], out: &mut [u64]) {
 /// product. For a square (`SQUARE`), `b0 = a0`, `b1 = a1` and the cross term is `c·b1` alone,
 /// with `c = 2·a0`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[cfg_attr(
+    not(feature = "emulated-ifma"),
+    target_feature(enable = "avx512f,avx512ifma")
+)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn fused<const V: usize, const SQUARE: bool>(
     a0: &[u64],
@@ -282,7 +285,7 @@ unsafe fn fused<const V: usize, const SQUARE: bool>(
     z0: &mut [u64],
     z1: &mut [u64],
 ) {
-    use std::arch::x86_64::*;
+    use crate::hazmat::bigint::avx512::*;
     let limbs = 8 * V;
     let (a0, c, b0, b1, m) = (
         &a0[..limbs],

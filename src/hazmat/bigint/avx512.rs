@@ -1,0 +1,31 @@
+//! The AVX-512 intrinsics that the IFMA engines (`ifma.rs`, `two_digit/ifma.rs`,
+//! `multi_buffer/`) are written in: the CPU's own, or, with the `emulated-ifma` feature, the
+//! same operations in plain Rust ([`emulated`]).
+//!
+//! The emulation exists so that a CPU without AVX-512 IFMA still checks what those engines
+//! compute: `cargo test --release --lib --features emulated-ifma` runs their differential tests
+//! against num-bigint on any x86-64 CPU. It says nothing of their speed or of their compiled
+//! code's constant time (that is `tools/ct-check`'s, on the real instructions), and the
+//! `paillier-gpu` binary refuses to build with it.
+//!
+//! The kernels put their `target_feature` behind `cfg_attr(not(feature = "emulated-ifma"), …)`:
+//! code compiled for AVX-512 would use its instructions for the emulation's plain arrays too, and
+//! the CPU that needs the emulation has none of them.
+
+#[cfg(not(feature = "emulated-ifma"))]
+pub(crate) use std::arch::x86_64::*;
+
+// Compiled into every test build so that, where the CPU has IFMA, its tests check it against
+// the instructions.
+#[cfg(any(test, feature = "emulated-ifma"))]
+mod emulated;
+#[cfg(feature = "emulated-ifma")]
+pub(crate) use emulated::*;
+
+/// Whether the engines written in these intrinsics can run: the CPU has AVX-512F and IFMA, or
+/// they are emulated.
+pub(crate) fn available() -> bool {
+    cfg!(feature = "emulated-ifma")
+        || (std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512ifma"))
+}
