@@ -202,29 +202,49 @@ pub(crate) fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
 
 fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>) -> Vec<Vec<u64>> {
     let s = arith.width();
+    straus_with(arith, bases, rows, || vec![0u64; s])
+}
+
+/// Straus over values of any storage (`zeroed` makes one of the engine's width): the lanes keep
+/// theirs on vector boundaries.
+pub(super) fn straus_with<A, V>(
+    arith: &A,
+    bases: &[V],
+    rows: &ExponentRows<'_>,
+    zeroed: impl Fn() -> V,
+) -> Vec<V>
+where
+    A: Arithmetic,
+    V: Clone + std::ops::DerefMut<Target = [u64]>,
+{
+    let one = || {
+        let mut value = zeroed();
+        value.copy_from_slice(arith.one());
+        value
+    };
     let bits = rows.max_bits();
     let row_count = rows.rows();
     if bits == 0 {
-        return vec![arith.one().to_vec(); row_count];
+        return (0..row_count).map(|_| one()).collect();
     }
     let width = window_width(bits, rows.nonzero_per_base().max(1), 8);
     // odd[i][t] = base_i^(2t+1), made once for every row.
-    let odd: Vec<Vec<Vec<u64>>> = bases
+    let odd: Vec<Vec<V>> = bases
         .iter()
         .map(|base| {
-            let mut square = vec![0u64; s];
+            let mut square = zeroed();
             arith.square(base, &mut square);
             let mut powers = Vec::with_capacity(1 << (width - 1));
             powers.push(base.clone());
             for t in 1..(1 << (width - 1)) {
-                let mut next = vec![0u64; s];
+                let mut next = zeroed();
                 arith.mul(&powers[t - 1], &square, &mut next);
                 powers.push(next);
             }
             powers
         })
         .collect();
-    let mut tmp = vec![0u64; s];
+    let mut tmp = zeroed();
     (0..row_count)
         .map(|row| {
             // The products to make at each bit position, top down.
@@ -234,7 +254,7 @@ fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>)
                     at_bit[window.low].push((i, window.digit >> 1));
                 }
             }
-            let mut acc: Option<Vec<u64>> = None;
+            let mut acc: Option<V> = None;
             for position in (0..bits).rev() {
                 if let Some(value) = acc.as_mut() {
                     arith.square(value, &mut tmp);
@@ -251,7 +271,7 @@ fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>)
                     }
                 }
             }
-            acc.unwrap_or_else(|| arith.one().to_vec())
+            acc.unwrap_or_else(one)
         })
         .collect()
 }

@@ -29,6 +29,7 @@ use crate::hazmat::bigint::convert::{limbs_from_biguint, WipedBigUint};
 use crate::hazmat::bigint::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
 
 mod fixed_base;
+mod products_of_powers;
 
 /// Most 52-bit limbs of N: N² up to the multi-buffer engine's widest modulus.
 const MAX_ROOT_LIMBS: usize = 80;
