@@ -129,3 +129,34 @@ fn refuses_what_is_not_an_odd_square() {
     let not_square = MontgomeryModulus::new(&BigUint::from(1_000_003u64 * 1_000_033 + 2)).unwrap();
     assert!(PublicTwoDigitIfma::for_public_square_vartime(&not_square).is_none());
 }
+
+/// The square of N² − 1 (≡ 1) for the N that `seed = bits` draws, at the two widths of
+/// 200–2100 bits where the emulated intrinsics (`--features emulated-ifma`) give a wrong
+/// square; the round trip in and out of the digits is right. Not yet known whether the real
+/// instructions do the same (no IFMA CPU since it was found): ignored until the cause is known.
+#[test]
+#[ignore = "wrong square under emulated IFMA at N of 825 and 1659 bits, cause unknown: \
+            cargo test --release --lib --no-default-features --features emulated-ifma \
+            square_of_minus_one -- --ignored"]
+fn square_of_minus_one_at_825_and_1659_bits() {
+    for bits in [825usize, 1659] {
+        let mut rng = StdRng::seed_from_u64(bits as u64);
+        let top = BigUint::one() << (bits - 1);
+        let root = (rng.gen_biguint_below(&top) + &top) | BigUint::one();
+        let square = &root * &root;
+        let square_mod = MontgomeryModulus::new(&square).unwrap();
+        let Some(engine) = PublicTwoDigitIfma::for_public_square_vartime(&square_mod) else {
+            return;
+        };
+        let minus_one = &square - 1u32;
+        let digits =
+            engine.enter_vartime(&limbs_from_biguint(&minus_one, square_mod.len()).unwrap());
+        let leave = |digits: &[u64]| {
+            square_mod.biguint_of(&square_mod.from_montgomery(&engine.leave(&square_mod, digits)))
+        };
+        assert_eq!(leave(&digits), minus_one, "{bits} bits: the round trip");
+        let mut out = vec![0u64; engine.width()];
+        engine.square(&digits, &mut out);
+        assert_eq!(leave(&out), BigUint::one(), "{bits} bits: the square");
+    }
+}
