@@ -132,7 +132,8 @@ fn refuses_what_is_not_an_odd_square() {
 
 /// The square of N² − 1 (≡ 1) for the N that `seed = bits` draws, at the two widths of
 /// 200–2100 bits where the emulated intrinsics (`--features emulated-ifma`) give a wrong
-/// square; the round trip in and out of the digits is right. Not yet known whether the real
+/// square (and a wrong `mul` of the same digits); the round trip in and out of the digits is
+/// right, and the product's digits are within their bounds (both in [N, 2N)). Not yet known whether the real
 /// instructions do the same (no IFMA CPU since it was found): ignored until the cause is known.
 #[test]
 #[ignore = "wrong square under emulated IFMA at N of 825 and 1659 bits, cause unknown: \
