@@ -42,6 +42,7 @@ CHECKS = [
     ("paillier_gpu::hazmat::bigint::two_digit::high_digit", set(), "two digits: reductions of the high digit", True),
     ("paillier_gpu::hazmat::bigint::two_digit::ifma::fused", set(), "IFMA two digits modulo n (public-key noise)", True),
     ("paillier_gpu::hazmat::bigint::two_digit::ifma::add_low_digit", set(), "IFMA two digits: joining the digits", True),
+    ("paillier_gpu::hazmat::bigint::two_digit::ifma::add_to_radix52", set(), "IFMA two digits: the low digit's N carried into the high one", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm", set(), "IFMA Montgomery product", True),
     ("paillier_gpu::hazmat::bigint::ifma::amm_pair", set(), "IFMA products in pairs", True),
     ("paillier_gpu::hazmat::bigint::multi_buffer::kernels::mul", set(), "multi-buffer product, eight lanes", True),

@@ -384,8 +384,9 @@ pub(crate) fn from_radix52(x: &[u64], out: &mut [u64]) {
     }
 }
 
-/// `x − m` if `x ≥ m`, for normalised `x < 2m`, chosen with a mask rather than a branch.
-pub(crate) fn reduce_once(x: &mut [u64], m: &[u64]) {
+/// `x − m` if `x ≥ m`, for normalised `x < 2m`, chosen with a mask rather than a branch;
+/// returns how many times `m` was subtracted (0 or 1), for a caller that carries it on.
+pub(crate) fn reduce_once(x: &mut [u64], m: &[u64]) -> u64 {
     let mut diff = vec![0u64; x.len()];
     let mut borrow = 0u64;
     for ((d, &xj), &mj) in diff.iter_mut().zip(x.iter()).zip(m) {
@@ -397,6 +398,7 @@ pub(crate) fn reduce_once(x: &mut [u64], m: &[u64]) {
     // No borrow: x ≥ m, so take x − m.
     ct::conditional_assign(ct::bit_mask(borrow ^ 1), x, &diff);
     diff.zeroize();
+    borrow ^ 1
 }
 
 #[cfg(test)]

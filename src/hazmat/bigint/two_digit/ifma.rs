@@ -138,20 +138,21 @@ impl PublicTwoDigitIfma {
     }
 
     /// N²'s Montgomery form of the value whose digits are `digits`, without a branch on them:
-    /// both digits reduced below N, `Y = x0 + N·x1 < N²` in radix 2^64, and one Montgomery
-    /// product modulo N² that divides by R and enters N²'s form.
+    /// the digits brought below N with the value kept (`x0 − N + N·(x1 + 1)` where `x0 ≥ N`),
+    /// `Y = x0 + N·x1 < N²` in radix 2^64, and one Montgomery product modulo N² that divides by
+    /// R and enters N²'s form.
     pub(crate) fn leave(&self, square: &MontgomeryModulus, digits: &[u64]) -> Montgomery {
         let limbs = self.limbs();
         let half = self.root64.len();
-        let mut parts = [vec![0u64; limbs], vec![0u64; limbs]];
+        let mut parts = [digits[..limbs].to_vec(), digits[limbs..2 * limbs].to_vec()];
+        // x1 < 2N to below N (N·N ≡ 0); then x0 < 2N to below N, its N carried into x1 as
+        // one, and x1 ≤ N below N again.
+        reduce_once(&mut parts[1], &self.root52);
+        let carried = reduce_once(&mut parts[0], &self.root52);
+        add_to_radix52(&mut parts[1], carried);
+        reduce_once(&mut parts[1], &self.root52);
         let mut wide_parts = [vec![0u64; half], vec![0u64; half]];
-        for ((part, wide), digit) in parts
-            .iter_mut()
-            .zip(wide_parts.iter_mut())
-            .zip(digits.chunks_exact(limbs))
-        {
-            part.copy_from_slice(digit);
-            reduce_once(part, &self.root52);
+        for (part, wide) in parts.iter().zip(wide_parts.iter_mut()) {
             from_radix52(part, wide);
         }
         let mut y = vec![0u64; 2 * half];
@@ -204,6 +205,18 @@ fn add_low_digit(y: &mut [u64], x0: &[u64]) {
         let v = *limb as u128 + addend as u128 + carry as u128;
         *limb = v as u64;
         carry = (v >> 64) as u64;
+    }
+}
+
+/// `x += small` in normalised 52-bit limbs, the carry run through every limb (no branch); the
+/// caller knows the sum fits. Never inlined, as [`add_low_digit`].
+#[inline(never)]
+fn add_to_radix52(x: &mut [u64], small: u64) {
+    let mut carry = small;
+    for limb in x.iter_mut() {
+        let v = *limb + carry;
+        *limb = v & MASK52;
+        carry = v >> 52;
     }
 }
 
