@@ -260,12 +260,7 @@ unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mu
         _mm512_storeu_si512(out[8 * k..].as_mut_ptr().cast(), acc[k]);
     }
     // Back to 52-bit limbs; the value is below 2m < R52, so no carry leaves the top.
-    let mut carry = 0u64;
-    for limb in out.iter_mut() {
-        let v = *limb + carry;
-        *limb = v & MASK52;
-        carry = v >> 52;
-    }
+    carry_through(out, 0);
 }
 
 /// Two independent [`amm`]s, step by step in one loop: each step of one fills the other's
@@ -344,12 +339,7 @@ unsafe fn amm_pair<const V: usize>(
             _mm512_storeu_si512(out[8 * k..].as_mut_ptr().cast(), acc[k]);
         }
         // Back to 52-bit limbs, as in `amm`.
-        let mut carry = 0u64;
-        for limb in out.iter_mut() {
-            let v = *limb + carry;
-            *limb = v & MASK52;
-            carry = v >> 52;
-        }
+        carry_through(out, 0);
     }
 }
 
@@ -381,6 +371,18 @@ pub(crate) fn from_radix52(x: &[u64], out: &mut [u64]) {
                 *w |= limb >> (64 - shift);
             }
         }
+    }
+}
+
+/// `x + carry` back into normalised 52-bit limbs: each limb's bits past 52 carried into the
+/// next, through every limb whatever the values. The caller knows no carry leaves the top.
+#[inline(always)]
+pub(crate) fn carry_through(x: &mut [u64], carry: u64) {
+    let mut carry = carry;
+    for limb in x.iter_mut() {
+        let v = *limb + carry;
+        *limb = v & MASK52;
+        carry = v >> 52;
     }
 }
 

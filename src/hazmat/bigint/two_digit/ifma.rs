@@ -36,7 +36,7 @@ use zeroize::Zeroize;
 
 use super::super::convert::{biguint_from_limbs, limbs_from_biguint};
 use super::super::form::Montgomery;
-use super::super::ifma::{from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
+use super::super::ifma::{carry_through, from_radix52, reduce_once, to_radix52, Ifma52, MASK52};
 use super::super::montgomery::MontgomeryModulus;
 use super::super::pow::Arithmetic;
 use super::steps;
@@ -212,12 +212,7 @@ fn add_low_digit(y: &mut [u64], x0: &[u64]) {
 /// caller knows the sum fits. Never inlined, as [`add_low_digit`].
 #[inline(never)]
 fn add_to_radix52(x: &mut [u64], small: u64) {
-    let mut carry = small;
-    for limb in x.iter_mut() {
-        let v = *limb + carry;
-        *limb = v & MASK52;
-        carry = v >> 52;
-    }
+    carry_through(x, small);
 }
 
 /// `out = a·b` (or `a²`) in digits.
