@@ -71,7 +71,7 @@ def main():
         median_time(args.repeat, lambda: sk.decrypt_array(enc)),
         float(np.max(np.abs(got - values))),
     )
-    model = pg.LinearModel(weights, biases)
+    model = pg.LinearModel(weights, biases, weight_rows="per_input")
     x = pk.encrypt_array(samples)
     out = sk.decrypt_array(model.infer(x))
     row(
@@ -81,7 +81,7 @@ def main():
         median_time(args.repeat, lambda: model.infer(x)),
         float(np.max(np.abs(out - plain))),
     )
-    model_p = pg.LinearModel(weights, biases, precision=2.0**-24)
+    model_p = pg.LinearModel(weights, biases, precision=2.0**-24, weight_rows="per_input")
     x_p = pk.encrypt_array(samples, precision=2.0**-24)
     out = sk.decrypt_array(model_p.infer(x_p))
     row(
@@ -95,7 +95,7 @@ def main():
     # Many samples per ciphertext (PackedArray): features within ±8 (public), precision 2^-16.
     packed_samples = np.clip(rng.normal(size=(args.packed_samples, features)), -8, 8)
     packed_plain = packed_samples @ weights + biases
-    model_16 = pg.LinearModel(weights, biases, precision=2.0**-16)
+    model_16 = pg.LinearModel(weights, biases, precision=2.0**-16, weight_rows="per_input")
     x_packed = pk.encrypt_packed(packed_samples, max_abs=8.0, precision=2.0**-16)
     out = sk.decrypt_packed(model_16.infer_packed(x_packed))
     row(
