@@ -30,3 +30,21 @@ pub(crate) fn available() -> bool {
         || (std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512ifma"))
 }
+
+/// Shifts an accumulator of `V` vectors of 52-bit columns (column `j` at lane `j mod 8` of
+/// vector `j / 8`) down one column, once its lowest column is a multiple of 2^52: that column's
+/// carry joins the next, and zero enters at the top. The step between the two halves of an
+/// IFMA Montgomery row.
+///
+/// # Safety
+/// The CPU must have AVX-512F (inlined into a caller that enables it).
+#[allow(unsafe_code)]
+#[inline(always)]
+pub(crate) unsafe fn drop_low_column<const V: usize>(acc: &mut [__m512i; V]) {
+    let carry = _mm512_maskz_srli_epi64(1, acc[0], 52);
+    for k in 0..V - 1 {
+        acc[k] = _mm512_alignr_epi64(acc[k + 1], acc[k], 1);
+    }
+    acc[V - 1] = _mm512_alignr_epi64(_mm512_setzero_si512(), acc[V - 1], 1);
+    acc[0] = _mm512_add_epi64(acc[0], carry);
+}

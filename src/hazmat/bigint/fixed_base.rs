@@ -3,6 +3,7 @@
 use zeroize::Zeroize;
 
 use super::ct;
+use super::exponent::bits_at;
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
 use super::multi_buffer::TwoDigitLanes;
@@ -372,7 +373,12 @@ impl FixedBaseTable {
         let (mut selected, mut selected_y) = (vec![0u64; s], vec![0u64; s]);
         let rows_used = exponent_bits.div_ceil(self.window_bits).min(self.rows);
         let digit = |exponent: &[u64], row: usize| {
-            digit_at(exponent, row * self.window_bits, self.window_bits)
+            bits_at(
+                exponent,
+                row * self.window_bits,
+                self.window_bits,
+                usize::MAX,
+            )
         };
         for row in 0..rows_used {
             let row_entries = &entries[row * per_row * s..(row + 1) * per_row * s];
@@ -404,13 +410,3 @@ impl FixedBaseTable {
 /// is read from memory once for many products, few enough to keep a block's accumulators and
 /// the row in the L1 cache (8 × 320 bytes and 32 × 320 bytes for a 2048-bit modulus).
 pub(crate) const POW_BLOCK: usize = 8;
-
-pub(crate) fn digit_at(limbs: &[u64], start: usize, width: usize) -> usize {
-    let mut value = 0usize;
-    for j in 0..width {
-        let i = start + j;
-        let limb = limbs.get(i / 64).copied().unwrap_or(0);
-        value |= (((limb >> (i % 64)) & 1) as usize) << j;
-    }
-    value
-}

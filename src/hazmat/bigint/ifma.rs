@@ -245,12 +245,7 @@ unsafe fn amm<const V: usize>(a: &[u64], b: &[u64], m: &[u64], k0: u64, out: &mu
             acc[k] = _mm512_madd52lo_epu64(acc[k], mv[k], y);
         }
         // The low limb is now a multiple of 2^52: keep its carry, drop the limb.
-        let carry = _mm512_maskz_srli_epi64(1, acc[0], 52);
-        for k in 0..V - 1 {
-            acc[k] = _mm512_alignr_epi64(acc[k + 1], acc[k], 1);
-        }
-        acc[V - 1] = _mm512_alignr_epi64(zero, acc[V - 1], 1);
-        acc[0] = _mm512_add_epi64(acc[0], carry);
+        drop_low_column(&mut acc);
         for k in 0..V {
             acc[k] = _mm512_madd52hi_epu64(acc[k], av[k], bv);
             acc[k] = _mm512_madd52hi_epu64(acc[k], mv[k], y);

@@ -26,6 +26,7 @@ mod adx;
 mod avx512;
 mod convert;
 mod ct;
+pub(crate) mod exponent;
 mod final_steps;
 mod fixed_base;
 mod form;

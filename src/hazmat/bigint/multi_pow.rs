@@ -6,8 +6,9 @@
 //! powers of each base (`2^(w−1)` products) are made once for every row. This is the linear
 //! layer's inner loop: the bases are a sample's encrypted features, the rows the weights.
 
+use super::exponent::{bit_length, sliding_windows};
 use super::montgomery::MontgomeryModulus;
-use super::pow::{bit, bit_length, Arithmetic};
+use super::pow::Arithmetic;
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::Montgomery;
 
@@ -155,49 +156,6 @@ impl<'a> PublicMultiPow<'a> {
 pub(crate) fn window_width(bits: usize, terms: usize, max_width: usize) -> usize {
     let cost = |w: usize| (1usize << (w - 1)) + terms * bits / (w + 1);
     (1..=max_width.max(1)).min_by_key(|&w| cost(w)).unwrap_or(1)
-}
-
-/// One window of an exponent: `digit` (odd) times `2^low`.
-pub(crate) struct Window {
-    pub low: usize,
-    pub digit: usize,
-}
-
-/// Windows of a secret exponent (the GPU's decoding program) are wiped before they are freed.
-impl zeroize::Zeroize for Window {
-    fn zeroize(&mut self) {
-        self.low.zeroize();
-        self.digit.zeroize();
-    }
-}
-
-/// Left-to-right sliding windows of at most `width` bits, each ending in a one bit.
-pub(crate) fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
-    // Reserved whole (a window takes at least one bit), so that no reallocation leaves a copy
-    // of a secret exponent's windows behind.
-    let bits = bit_length(exponent);
-    let mut windows = Vec::with_capacity(bits.div_ceil(width.max(1)) * 2);
-    let mut i = bits as isize - 1;
-    while i >= 0 {
-        if !bit(exponent, i as usize) {
-            i -= 1;
-            continue;
-        }
-        let mut low = (i - width as isize + 1).max(0);
-        while !bit(exponent, low as usize) {
-            low += 1;
-        }
-        let mut digit = 0usize;
-        for j in (low..=i).rev() {
-            digit = (digit << 1) | bit(exponent, j as usize) as usize;
-        }
-        windows.push(Window {
-            low: low as usize,
-            digit,
-        });
-        i = low - 1;
-    }
-    windows
 }
 
 fn straus<A: Arithmetic>(arith: &A, bases: &[Vec<u64>], rows: &ExponentRows<'_>) -> Vec<Vec<u64>> {

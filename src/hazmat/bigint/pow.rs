@@ -8,6 +8,7 @@ use num_traits::Zero;
 
 use super::convert::limbs_from_biguint;
 use super::ct;
+use super::exponent::{bit_length, bits_at, sliding_windows, Window};
 use super::form::Montgomery;
 use super::ifma::Ifma52;
 use super::montgomery::MontgomeryModulus;
@@ -220,28 +221,20 @@ pub(super) fn sliding_window_pow_vartime<A: Arithmetic>(
     }
     let mut acc = arith.one().to_vec();
     let mut tmp = vec![0u64; s];
-    let mut i = bits as isize - 1;
-    while i >= 0 {
-        if !bit(exponent, i as usize) {
-            arith.square(&acc, &mut tmp);
-            std::mem::swap(&mut acc, &mut tmp);
-            i -= 1;
-            continue;
-        }
-        // Longest window ending in a one bit, at most `window` wide.
-        let mut low = (i - window as isize + 1).max(0);
-        while !bit(exponent, low as usize) {
-            low += 1;
-        }
-        let mut value = 0usize;
-        for j in (low..=i).rev() {
-            value = (value << 1) | bit(exponent, j as usize) as usize;
+    // Every bit position squares once; each window then multiplies by its odd power.
+    let mut squared_down_to = bits;
+    for Window { low, digit } in sliding_windows(exponent, window) {
+        for _ in low..squared_down_to {
             arith.square(&acc, &mut tmp);
             std::mem::swap(&mut acc, &mut tmp);
         }
-        arith.mul(&acc, &odd_powers[value >> 1], &mut tmp);
+        arith.mul(&acc, &odd_powers[digit >> 1], &mut tmp);
         std::mem::swap(&mut acc, &mut tmp);
-        i = low - 1;
+        squared_down_to = low;
+    }
+    for _ in 0..squared_down_to {
+        arith.square(&acc, &mut tmp);
+        std::mem::swap(&mut acc, &mut tmp);
     }
     acc
 }
@@ -274,7 +267,7 @@ pub(super) fn fixed_window_pow<A: Arithmetic>(
             arith.square(&acc, &mut tmp);
             std::mem::swap(&mut acc, &mut tmp);
         }
-        let digit = window_bits(exponent, w * WINDOW, WINDOW, exponent_bits);
+        let digit = bits_at(exponent, w * WINDOW, WINDOW, exponent_bits);
         ct::select_entry(&table, s, digit, &mut selected);
         arith.mul(&acc, &selected, &mut tmp);
         std::mem::swap(&mut acc, &mut tmp);
@@ -326,8 +319,8 @@ pub(super) fn fixed_window_pow_pair(
             std::mem::swap(&mut acc_x, &mut tmp_x);
             std::mem::swap(&mut acc_y, &mut tmp_y);
         }
-        let digit_x = window_bits(ex, w * WINDOW, WINDOW, exponent_bits);
-        let digit_y = window_bits(ey, w * WINDOW, WINDOW, exponent_bits);
+        let digit_x = bits_at(ex, w * WINDOW, WINDOW, exponent_bits);
+        let digit_y = bits_at(ey, w * WINDOW, WINDOW, exponent_bits);
         ct::select_entry(&table_x, s, digit_x, &mut selected_x);
         ct::select_entry(&table_y, s, digit_y, &mut selected_y);
         engine_x.mul_pair(
@@ -349,33 +342,6 @@ pub(super) fn fixed_window_pow_pair(
         scratch.zeroize();
     }
     (acc_x, acc_y)
-}
-
-pub(super) fn bit_length(limbs: &[u64]) -> usize {
-    for (i, &limb) in limbs.iter().enumerate().rev() {
-        if limb != 0 {
-            return i * 64 + 64 - limb.leading_zeros() as usize;
-        }
-    }
-    0
-}
-
-pub(super) fn bit(limbs: &[u64], i: usize) -> bool {
-    limbs.get(i / 64).is_some_and(|l| (l >> (i % 64)) & 1 == 1)
-}
-
-/// `width` bits of `limbs` starting at bit `start`, ignoring bits at or above `limit`.
-/// Reads the same limbs whatever their values.
-pub(super) fn window_bits(limbs: &[u64], start: usize, width: usize, limit: usize) -> usize {
-    let mut value = 0usize;
-    for j in 0..width {
-        let i = start + j;
-        if i < limit {
-            let limb = limbs.get(i / 64).copied().unwrap_or(0);
-            value |= (((limb >> (i % 64)) & 1) as usize) << j;
-        }
-    }
-    value
 }
 
 fn sliding_window_width(bits: usize) -> usize {

@@ -10,7 +10,8 @@
 use zeroize::{Zeroize, Zeroizing};
 
 use super::params::{Step, PHASE_FINISH, PHASE_START};
-use crate::hazmat::bigint::multi_pow::{sliding_windows, window_width};
+use crate::hazmat::bigint::exponent::sliding_windows;
+use crate::hazmat::bigint::multi_pow::window_width;
 use crate::hazmat::bigint::ExponentRows;
 
 /// Widest window on the GPU: its tables (`2^(w−1)` powers of every base of every sample) live in

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::aligned::Lanes;
 use super::{LANES, WINDOW};
-use crate::hazmat::bigint::pow::window_bits;
+use crate::hazmat::bigint::exponent::bits_at;
 
 /// What the power needs from an engine of eight lanes. Values are `vectors()` vectors of eight
 /// words in the engine's form.
@@ -62,7 +62,7 @@ pub(super) fn pow_secret<E: LaneArithmetic>(
             std::mem::swap(&mut acc, &mut tmp);
         }
         for (lane, digit) in digits.iter_mut().enumerate() {
-            *digit = window_bits(lane_exponent(lane), w * WINDOW, WINDOW, exponent_bits) as u64;
+            *digit = bits_at(lane_exponent(lane), w * WINDOW, WINDOW, exponent_bits) as u64;
         }
         select(&table, 1 << WINDOW, &digits, base);
         engine.mul(&acc, base, work, &mut tmp);

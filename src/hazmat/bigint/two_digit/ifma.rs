@@ -340,14 +340,8 @@ unsafe fn fused<const V: usize, const SQUARE: bool>(
             second[k] = _mm512_madd52lo_epu64(second[k], mv[k], q2v);
         }
         // Both low limbs are now multiples of 2^52: keep their carries, drop the limbs.
-        for acc in [&mut first, &mut second] {
-            let carry = _mm512_maskz_srli_epi64(1, acc[0], 52);
-            for k in 0..V - 1 {
-                acc[k] = _mm512_alignr_epi64(acc[k + 1], acc[k], 1);
-            }
-            acc[V - 1] = _mm512_alignr_epi64(zero, acc[V - 1], 1);
-            acc[0] = _mm512_add_epi64(acc[0], carry);
-        }
+        drop_low_column(&mut first);
+        drop_low_column(&mut second);
         for k in 0..V {
             first[k] = _mm512_madd52hi_epu64(first[k], av[k], x0);
             first[k] = _mm512_madd52hi_epu64(first[k], mv[k], qv);

@@ -5,7 +5,7 @@
 use zeroize::Zeroizing;
 
 use super::{LaneArithmetic, Lanes, TwoDigitLanes, Workspace, LANES};
-use crate::hazmat::bigint::fixed_base::digit_at;
+use crate::hazmat::bigint::exponent::bits_at;
 
 impl TwoDigitLanes {
     /// 64-bit words of one value in this engine's digits (`2·L` limbs of 52 bits).
@@ -94,7 +94,7 @@ impl TwoDigitLanes {
         for (row, row_entries) in entries.chunks_exact(per_row * width).take(rows).enumerate() {
             for (lane, digit) in digits.iter_mut().enumerate() {
                 let exponent = exponents[if lane < items { lane } else { 0 }];
-                *digit = digit_at(exponent, row * window_bits, window_bits) as u64;
+                *digit = bits_at(exponent, row * window_bits, window_bits, usize::MAX) as u64;
             }
             self.select_words(row_entries, per_row, &digits, &mut selected);
             self.mul(&acc, &selected, &mut work, &mut tmp);
