@@ -52,12 +52,15 @@ fn kernel(_grid_row: u32) {
         acc = td_rows_loaded(acc.d0, acc.d1, (table_at + entry) * 2u * S, m, m0);
     }
     if (finishing) {
-        // acc holds the canonical digits of x: store x = d0 + m·d1.
+        // acc holds the canonical digits of x: store x = d0 + m·d1. Every group computes it:
+        // the additions exchange across lanes, which with the workgroup exchange is a barrier
+        // that the whole workgroup must reach.
         let wide = mul_wide(m, acc.d1);
         let low = add_limbs(wide.lo, acc.d0);
+        let high = add_limbs(wide.hi, unit(low.flag));
         if (live) {
             store_results(slot, low.v);
-            store_results(slot + S, add_limbs(wide.hi, unit(low.flag)).v);
+            store_results(slot + S, high.v);
         }
     } else if (live) {
         store_state(slot, acc.d0);

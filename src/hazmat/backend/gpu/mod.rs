@@ -52,6 +52,8 @@ mod totals;
 mod two_digit;
 mod two_digit_fixed_base;
 mod two_digit_shader;
+#[cfg(test)]
+mod uniformity;
 mod words;
 
 use std::collections::HashMap;
