@@ -52,63 +52,62 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, device: &str) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP paillier_gpu_requests_total Requests answered, by route and status."
-        );
-        let _ = writeln!(out, "# TYPE paillier_gpu_requests_total counter");
         let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        for ((method, route, status), series) in requests.iter() {
-            let _ = writeln!(
-                out,
-                "paillier_gpu_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
-                series.count
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP paillier_gpu_request_seconds Time to answer, by route and status."
+        let labelled: Vec<(String, &Series)> = requests
+            .iter()
+            .map(|((method, route, status), series)| {
+                let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+                (labels, series)
+            })
+            .collect();
+        const REQUESTS: &str = "paillier_gpu_requests_total";
+        family(
+            &mut out,
+            REQUESTS,
+            "counter",
+            "Requests answered, by route and status.",
         );
-        let _ = writeln!(out, "# TYPE paillier_gpu_request_seconds histogram");
-        for ((method, route, status), series) in requests.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+        for (labels, series) in &labelled {
+            let _ = writeln!(out, "{REQUESTS}{{{labels}}} {}", series.count);
+        }
+        const SECONDS: &str = "paillier_gpu_request_seconds";
+        family(
+            &mut out,
+            SECONDS,
+            "histogram",
+            "Time to answer, by route and status.",
+        );
+        for (labels, series) in &labelled {
             for (bound, bucket) in BUCKETS.iter().zip(series.buckets) {
-                let _ = writeln!(
-                    out,
-                    "paillier_gpu_request_seconds_bucket{{{labels},le=\"{bound}\"}} {bucket}"
-                );
+                let _ = writeln!(out, "{SECONDS}_bucket{{{labels},le=\"{bound}\"}} {bucket}");
             }
             let _ = writeln!(
                 out,
-                "paillier_gpu_request_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                "{SECONDS}_bucket{{{labels},le=\"+Inf\"}} {}",
                 series.count
             );
-            let _ = writeln!(
-                out,
-                "paillier_gpu_request_seconds_sum{{{labels}}} {}",
-                series.seconds
-            );
-            let _ = writeln!(
-                out,
-                "paillier_gpu_request_seconds_count{{{labels}}} {}",
-                series.count
-            );
+            let _ = writeln!(out, "{SECONDS}_sum{{{labels}}} {}", series.seconds);
+            let _ = writeln!(out, "{SECONDS}_count{{{labels}}} {}", series.count);
         }
-        let _ = writeln!(
-            out,
-            "# HELP paillier_gpu_records_aggregated_total Records multiplied by a query."
+        const AGGREGATED: &str = "paillier_gpu_records_aggregated_total";
+        family(
+            &mut out,
+            AGGREGATED,
+            "counter",
+            "Records multiplied by a query.",
         );
-        let _ = writeln!(out, "# TYPE paillier_gpu_records_aggregated_total counter");
-        let _ = writeln!(
-            out,
-            "paillier_gpu_records_aggregated_total {}",
-            self.records_aggregated.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(out, "# HELP paillier_gpu_device Where aggregation runs.");
-        let _ = writeln!(out, "# TYPE paillier_gpu_device gauge");
-        let _ = writeln!(out, "paillier_gpu_device{{device=\"{device}\"}} 1");
+        let aggregated = self.records_aggregated.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{AGGREGATED} {aggregated}");
+        const DEVICE: &str = "paillier_gpu_device";
+        family(&mut out, DEVICE, "gauge", "Where aggregation runs.");
+        let _ = writeln!(out, "{DEVICE}{{device=\"{device}\"}} 1");
         out
     }
+}
+
+/// A metric family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 #[cfg(test)]
@@ -139,5 +138,19 @@ mod tests {
         assert!(text.contains("le=\"0.05\"} 2"), "{text}");
         assert!(text.contains("paillier_gpu_records_aggregated_total 8192"));
         assert!(text.contains("paillier_gpu_device{device=\"cpu\"} 1"));
+        let labels = "method=\"POST\",route=\"/v1/compute_hamming/{org}\",status=\"200\"";
+        for line in [
+            "# HELP paillier_gpu_requests_total Requests answered, by route and status."
+                .to_string(),
+            "# TYPE paillier_gpu_requests_total counter".to_string(),
+            "# TYPE paillier_gpu_request_seconds histogram".to_string(),
+            "# TYPE paillier_gpu_records_aggregated_total counter".to_string(),
+            "# TYPE paillier_gpu_device gauge".to_string(),
+            format!("paillier_gpu_request_seconds_bucket{{{labels},le=\"+Inf\"}} 2"),
+            format!("paillier_gpu_request_seconds_sum{{{labels}}} 0.033"),
+            format!("paillier_gpu_request_seconds_count{{{labels}}} 2"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in {text}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! bytes), or JSON with each piece as an integer. The whole answer is never held twice.
 
 use std::convert::Infallible;
+use std::ops::Range;
 
 use axum::body::{Body, Bytes};
 use num_bigint::BigUint;
@@ -14,60 +15,48 @@ const BLOCK_RECORDS: usize = 4096;
 
 /// The msgpack answer.
 pub fn msgpack(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Body {
-    streamed(
-        responses,
-        chunk_ids,
-        move |responses, chunk_ids, first, out| {
-            if first == 0 {
-                let _ = rmp::encode::write_array_len(out, chunk_ids.len() as u32);
+    streamed(responses, chunk_ids, move |block, out| {
+        if block.first() {
+            let _ = rmp::encode::write_array_len(out, block.chunk_ids.len() as u32);
+        }
+        for (record, chunk_id) in block.records() {
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_array_len(out, block.pieces() as u32);
+            for item in block.pieces_of(record) {
+                let _ = rmp::encode::write_bin_len(out, width as u32);
+                put_piece(block.responses, item, width, out);
             }
-            let pieces = responses.chunks_per_record();
-            let end = (first + BLOCK_RECORDS).min(chunk_ids.len());
-            for (record, &chunk_id) in chunk_ids.iter().enumerate().take(end).skip(first) {
-                let _ = rmp::encode::write_array_len(out, 2);
-                let _ = rmp::encode::write_array_len(out, pieces as u32);
-                for piece in 0..pieces {
-                    let _ = rmp::encode::write_bin_len(out, width as u32);
-                    put_piece(responses, record * pieces + piece, width, out);
-                }
-                let _ = rmp::encode::write_sint(out, chunk_id);
-            }
-        },
-    )
+            let _ = rmp::encode::write_sint(out, chunk_id);
+        }
+    })
 }
 
 /// The JSON answer.
 pub fn json(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Body {
-    streamed(
-        responses,
-        chunk_ids,
-        move |responses, chunk_ids, first, out| {
-            if first == 0 {
-                out.push(b'[');
+    streamed(responses, chunk_ids, move |block, out| {
+        if block.first() {
+            out.push(b'[');
+        }
+        let mut bytes = Vec::with_capacity(width);
+        for (record, chunk_id) in block.records() {
+            if record > 0 {
+                out.push(b',');
             }
-            let pieces = responses.chunks_per_record();
-            let end = (first + BLOCK_RECORDS).min(chunk_ids.len());
-            let mut bytes = Vec::with_capacity(width);
-            for (record, &chunk_id) in chunk_ids.iter().enumerate().take(end).skip(first) {
-                if record > 0 {
+            out.extend_from_slice(b"[[");
+            for item in block.pieces_of(record) {
+                if item > record * block.pieces() {
                     out.push(b',');
                 }
-                out.extend_from_slice(b"[[");
-                for piece in 0..pieces {
-                    if piece > 0 {
-                        out.push(b',');
-                    }
-                    bytes.clear();
-                    put_piece(responses, record * pieces + piece, width, &mut bytes);
-                    out.extend_from_slice(BigUint::from_bytes_le(&bytes).to_string().as_bytes());
-                }
-                out.extend_from_slice(format!("],{chunk_id}]").as_bytes());
+                bytes.clear();
+                put_piece(block.responses, item, width, &mut bytes);
+                out.extend_from_slice(BigUint::from_bytes_le(&bytes).to_string().as_bytes());
             }
-            if end == chunk_ids.len() {
-                out.push(b']');
-            }
-        },
-    )
+            out.extend_from_slice(format!("],{chunk_id}]").as_bytes());
+        }
+        if block.last() {
+            out.push(b']');
+        }
+    })
 }
 
 /// One ciphertext as `width` little-endian bytes. Every response is below n², which fits the
@@ -82,17 +71,60 @@ fn put_piece(responses: &CiphertextBatch, item: usize, width: usize, out: &mut V
     }
 }
 
-/// A body of blocks: `write(responses, chunk_ids, first record, out)` writes the block that
-/// starts at `first` (the opening with the first block, the closing with the last).
+/// One block of the answer: the records `range` of `chunk_ids`, whose responses are
+/// [`pieces`](Block::pieces) items each of `responses`.
+struct Block<'a> {
+    responses: &'a CiphertextBatch,
+    chunk_ids: &'a [i64],
+    range: Range<usize>,
+}
+
+impl Block<'_> {
+    /// Whether the answer opens with this block.
+    fn first(&self) -> bool {
+        self.range.start == 0
+    }
+
+    /// Whether the answer closes with this block.
+    fn last(&self) -> bool {
+        self.range.end == self.chunk_ids.len()
+    }
+
+    /// Response items (ciphertext pieces) per record.
+    fn pieces(&self) -> usize {
+        self.responses.chunks_per_record()
+    }
+
+    /// The block's records and their chunk ids.
+    fn records(&self) -> impl Iterator<Item = (usize, i64)> + '_ {
+        self.range
+            .clone()
+            .map(|record| (record, self.chunk_ids[record]))
+    }
+
+    /// The response items of `record`.
+    fn pieces_of(&self, record: usize) -> Range<usize> {
+        record * self.pieces()..(record + 1) * self.pieces()
+    }
+}
+
+/// A body of blocks of [`BLOCK_RECORDS`] records: `write(block, out)` writes one (the opening
+/// with the first block, the closing with the last).
 fn streamed(
     responses: CiphertextBatch,
     chunk_ids: Vec<i64>,
-    write: impl Fn(&CiphertextBatch, &[i64], usize, &mut Vec<u8>) + Send + Sync + 'static,
+    write: impl Fn(&Block<'_>, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Body {
     let blocks = chunk_ids.len().div_ceil(BLOCK_RECORDS).max(1);
     let stream = futures_util::stream::iter((0..blocks).map(move |block| {
+        let start = block * BLOCK_RECORDS;
+        let block = Block {
+            responses: &responses,
+            chunk_ids: &chunk_ids,
+            range: start..(start + BLOCK_RECORDS).min(chunk_ids.len()),
+        };
         let mut out = Vec::new();
-        write(&responses, &chunk_ids, block * BLOCK_RECORDS, &mut out);
+        write(&block, &mut out);
         Ok::<_, Infallible>(Bytes::from(out))
     }));
     Body::from_stream(stream)
