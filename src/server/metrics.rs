@@ -60,54 +60,64 @@ impl Metrics {
                 (labels, series)
             })
             .collect();
-        const REQUESTS: &str = "paillier_gpu_requests_total";
-        family(
-            &mut out,
-            REQUESTS,
-            "counter",
-            "Requests answered, by route and status.",
-        );
+        let name = REQUESTS.header(&mut out);
         for (labels, series) in &labelled {
-            let _ = writeln!(out, "{REQUESTS}{{{labels}}} {}", series.count);
+            let _ = writeln!(out, "{name}{{{labels}}} {}", series.count);
         }
-        const SECONDS: &str = "paillier_gpu_request_seconds";
-        family(
-            &mut out,
-            SECONDS,
-            "histogram",
-            "Time to answer, by route and status.",
-        );
+        let name = SECONDS.header(&mut out);
         for (labels, series) in &labelled {
             for (bound, bucket) in BUCKETS.iter().zip(series.buckets) {
-                let _ = writeln!(out, "{SECONDS}_bucket{{{labels},le=\"{bound}\"}} {bucket}");
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {bucket}");
             }
-            let _ = writeln!(
-                out,
-                "{SECONDS}_bucket{{{labels},le=\"+Inf\"}} {}",
-                series.count
-            );
-            let _ = writeln!(out, "{SECONDS}_sum{{{labels}}} {}", series.seconds);
-            let _ = writeln!(out, "{SECONDS}_count{{{labels}}} {}", series.count);
+            let count = series.count;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", series.seconds);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
         }
-        const AGGREGATED: &str = "paillier_gpu_records_aggregated_total";
-        family(
-            &mut out,
-            AGGREGATED,
-            "counter",
-            "Records multiplied by a query.",
-        );
+        let name = AGGREGATED.header(&mut out);
         let aggregated = self.records_aggregated.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{AGGREGATED} {aggregated}");
-        const DEVICE: &str = "paillier_gpu_device";
-        family(&mut out, DEVICE, "gauge", "Where aggregation runs.");
-        let _ = writeln!(out, "{DEVICE}{{device=\"{device}\"}} 1");
+        let _ = writeln!(out, "{name} {aggregated}");
+        let name = DEVICE.header(&mut out);
+        let _ = writeln!(out, "{name}{{device=\"{device}\"}} 1");
         out
     }
 }
 
-/// A metric family's `# HELP` and `# TYPE` lines.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// A metric family: its name, type and help text.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+}
+
+const REQUESTS: Family = Family {
+    name: "paillier_gpu_requests_total",
+    kind: "counter",
+    help: "Requests answered, by route and status.",
+};
+const SECONDS: Family = Family {
+    name: "paillier_gpu_request_seconds",
+    kind: "histogram",
+    help: "Time to answer, by route and status.",
+};
+const AGGREGATED: Family = Family {
+    name: "paillier_gpu_records_aggregated_total",
+    kind: "counter",
+    help: "Records multiplied by a query.",
+};
+const DEVICE: Family = Family {
+    name: "paillier_gpu_device",
+    kind: "gauge",
+    help: "Where aggregation runs.",
+};
+
+impl Family {
+    /// Writes the family's `# HELP` and `# TYPE` lines; returns its name for the samples.
+    fn header(&self, out: &mut String) -> &'static str {
+        let Family { name, kind, help } = self;
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        name
+    }
 }
 
 #[cfg(test)]

@@ -63,41 +63,32 @@ fn with_body(body: &str) -> String {
     )
 }
 
+/// What the check reports on a kernel with `body` as its `kernel()`.
+fn reported(body: &str) -> Vec<String> {
+    non_uniform_barriers(&with_body(body)).unwrap()
+}
+
 #[test]
 fn a_lane_crossing_call_under_a_per_item_branch_is_reported() {
-    let found = non_uniform_barriers(&with_body(
-        "    if (live) {\n        results[item] = lane_sum(1u);\n    }",
-    ))
-    .unwrap();
+    let found = reported("    if (live) {\n        results[item] = lane_sum(1u);\n    }");
     assert_eq!(found, ["kernel → lane_sum()"]);
 }
 
 #[test]
 fn an_early_exit_of_some_invocations_makes_what_follows_non_uniform() {
-    let returned = non_uniform_barriers(&with_body(
-        "    if (!live) {\n        return;\n    }\n    results[item] = lane_sum(1u);",
-    ))
-    .unwrap();
+    let returned =
+        reported("    if (!live) {\n        return;\n    }\n    results[item] = lane_sum(1u);");
     assert_eq!(returned, ["kernel → lane_sum()"]);
-    let left_loop = non_uniform_barriers(&with_body(
-        "    for (var k = 0u; k < 4u; k++) {\n        if (k == item) {\n            break;\n        }\n        results[k] = lane_sum(k);\n    }",
-    ))
-    .unwrap();
+    let left_loop = reported("    for (var k = 0u; k < 4u; k++) {\n        if (k == item) {\n            break;\n        }\n        results[k] = lane_sum(k);\n    }");
     assert_eq!(left_loop, ["kernel → lane_sum()"]);
-    // Values that differ reach branches through locals, and through calls' results.
-    let through_local = non_uniform_barriers(&with_body(
-        "    var n = 0u;\n    n = lane;\n    if (n == 0u) {\n        results[0] = lane_sum(1u);\n    }",
-    ))
-    .unwrap();
+    // A value that differs reaches a branch through a local too.
+    let through_local = reported("    var n = 0u;\n    n = lane;\n    if (n == 0u) {\n        results[0] = lane_sum(1u);\n    }");
     assert_eq!(through_local, ["kernel → lane_sum()"]);
 }
 
 #[test]
 fn uniform_branches_and_loops_are_accepted() {
-    let found = non_uniform_barriers(&with_body(
-        "    var total = 0u;\n    for (var k = 0u; k < params.count; k++) {\n        if ((params.phase & 1u) != 0u) {\n            continue;\n        }\n        total += lane_sum(k);\n    }\n    if (live) {\n        results[item] = total;\n    }",
-    ))
-    .unwrap();
+    let found = reported("    var total = 0u;\n    for (var k = 0u; k < params.count; k++) {\n        if ((params.phase & 1u) != 0u) {\n            continue;\n        }\n        total += lane_sum(k);\n    }\n    if (live) {\n        results[item] = total;\n    }");
     assert!(found.is_empty(), "{found:?}");
 }
 
