@@ -142,6 +142,21 @@ fn random_lanes(bound: &BigUint, l: usize, rng: &mut StdRng) -> Vec<u64> {
     lanes
 }
 
+/// The two-digit kernels' product and square, as their callers hold them.
+type Mul = unsafe fn(
+    &[u64],
+    &[u64],
+    &[u64],
+    &[u64],
+    &[u64],
+    &[u64],
+    u64,
+    &mut [u64],
+    &mut [u64],
+    &mut [u64],
+);
+type Square = unsafe fn(&[u64], &[u64], &[u64], &[u64], u64, &mut [u64], &mut [u64], &mut [u64]);
+
 #[test]
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -174,60 +189,37 @@ fn register_kernels_equal_the_blocked_ones_word_for_word() {
                 [vec![0u64; width], vec![0u64; width]],
                 [vec![0u64; width], vec![0u64; width]],
             );
-            // SAFETY: IFMA checked above; the lengths are the kernels' own.
-            unsafe {
-                digit_kernels::mul(
-                    &x0,
-                    &x1,
-                    &y0,
-                    &y1,
-                    &limbs,
-                    &minus_one,
-                    k0,
-                    &mut scratch,
-                    &mut low[0],
-                    &mut high[0],
-                );
-                resident_kernels::mul(
-                    &x0,
-                    &x1,
-                    &y0,
-                    &y1,
-                    &limbs,
-                    &minus_one,
-                    k0,
-                    &mut scratch,
-                    &mut low[1],
-                    &mut high[1],
-                );
+            let kernels: [(Mul, Square); 2] = [
+                (digit_kernels::mul, digit_kernels::square),
+                (resident_kernels::mul, resident_kernels::square),
+            ];
+            for (k, (mul, _)) in kernels.iter().enumerate() {
+                let (low, high) = (&mut low[k], &mut high[k]);
+                // SAFETY: IFMA checked above; the lengths are the kernels' own.
+                unsafe {
+                    mul(
+                        &x0,
+                        &x1,
+                        &y0,
+                        &y1,
+                        &limbs,
+                        &minus_one,
+                        k0,
+                        &mut scratch,
+                        low,
+                        high,
+                    )
+                };
             }
             assert_eq!(
                 (&low[0], &high[0]),
                 (&low[1], &high[1]),
                 "product, L = {l}, round {round}"
             );
-            // SAFETY: as above.
-            unsafe {
-                digit_kernels::square(
-                    &x0,
-                    &x1,
-                    &limbs,
-                    &minus_one,
-                    k0,
-                    &mut scratch,
-                    &mut low[0],
-                    &mut high[0],
-                );
-                resident_kernels::square(
-                    &x0,
-                    &x1,
-                    &limbs,
-                    &minus_one,
-                    k0,
-                    &mut scratch,
-                    &mut low[1],
-                    &mut high[1],
-                );
+            for (k, (_, square)) in kernels.iter().enumerate() {
+                let (low, high) = (&mut low[k], &mut high[k]);
+                // SAFETY: as above.
+                unsafe { square(&x0, &x1, &limbs, &minus_one, k0, &mut scratch, low, high) };
             }
             assert_eq!(
                 (&low[0], &high[0]),
