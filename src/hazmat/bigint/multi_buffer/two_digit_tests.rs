@@ -82,17 +82,22 @@ fn edge_values_survive_the_digits() {
     }
 }
 
+/// The two engines modulo n² (digits modulo n, and the whole width), with n² and its
+/// 64-bit limbs, or None where the CPU has no IFMA.
+fn both_engines(n: &BigUint) -> Option<(TwoDigitLanes, MultiBuffer, BigUint, usize)> {
+    let square = n * n;
+    let modulus = MontgomeryModulus::new(&square).unwrap();
+    let width = modulus.len();
+    let digits = TwoDigitLanes::new(n, width)?;
+    let whole = MultiBuffer::new(&square, width, modulus.m0_inv())?;
+    Some((digits, whole, square, width))
+}
+
 #[test]
 fn agrees_with_the_multi_buffer_engine_modulo_the_square() {
     let mut rng = StdRng::seed_from_u64(149);
     let n = odd_number(1024, &mut rng);
-    let square = &n * &n;
-    let modulus = MontgomeryModulus::new(&square).unwrap();
-    let width = modulus.len();
-    let (Some(digits), Some(whole)) = (
-        TwoDigitLanes::new(&n, width),
-        MultiBuffer::new(&square, width, modulus.m0_inv()),
-    ) else {
+    let Some((digits, whole, square, width)) = both_engines(&n) else {
         return;
     };
     let exponents: Vec<Vec<u64>> = (0..LANES)
@@ -236,13 +241,7 @@ fn digit_lanes_timing() {
     let mut rng = StdRng::seed_from_u64(151);
     for bits in [512u64, 1024, 1536, 2048] {
         let n = odd_number(bits, &mut rng);
-        let square = &n * &n;
-        let modulus = MontgomeryModulus::new(&square).unwrap();
-        let width = modulus.len();
-        let (Some(digits), Some(whole)) = (
-            TwoDigitLanes::new(&n, width),
-            MultiBuffer::new(&square, width, modulus.m0_inv()),
-        ) else {
+        let Some((digits, whole, square, width)) = both_engines(&n) else {
             return;
         };
         let exponent = limbs_from_biguint(&rng.gen_biguint(bits), width).unwrap();
