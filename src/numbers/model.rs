@@ -170,24 +170,23 @@ impl LinearModel {
     /// Runs the model on encrypted samples (shape `[..., inputs]`): encrypted outputs of shape
     /// `[..., outputs]`.
     pub fn infer(&self, backend: &dyn Backend, x: &EncryptedArray) -> Result<EncryptedArray> {
-        let weights = PlainMatrix {
-            values: &self.weights,
-            rows: self.inputs,
-            cols: self.outputs,
-        };
-        x.linear(backend, weights, Some(&self.biases), self.precision)
+        x.linear(backend, self.matrix(), Some(&self.biases), self.precision)
     }
 
     /// Runs the model on packed samples (many per ciphertext, see [`PackedArray`]): packed
     /// outputs in the same slots. Without a [precision](Self::with_precision), each weight is
     /// at its shortest exact exponent; an output that could leave its slot is an error.
     pub fn infer_packed(&self, backend: &dyn Backend, x: &PackedArray) -> Result<PackedArray> {
-        let weights = PlainMatrix {
+        x.linear(backend, self.matrix(), Some(&self.biases), self.precision)
+    }
+
+    /// The weights as the linear layer takes them.
+    fn matrix(&self) -> PlainMatrix<'_> {
+        PlainMatrix {
             values: &self.weights,
             rows: self.inputs,
             cols: self.outputs,
-        };
-        x.linear(backend, weights, Some(&self.biases), self.precision)
+        }
     }
 
     /// The model on one plain sample, in floating point (for comparison).
