@@ -163,22 +163,19 @@ mod tests {
     #[test]
     fn each_defect_is_reported() {
         let mask = [0b01_01u64, 0];
-        assert_eq!(
-            count_or_defect(&[0b11, 0], &mask, true).count(),
-            Err(Defects::SLOT_HOLDS_THREE)
-        );
-        assert_eq!(
-            count_or_defect(&[0b1_00_00, 0], &mask, true).count(),
-            Err(Defects::ABOVE_SLOTS)
-        );
-        assert_eq!(
-            count_or_defect(&[0, 1], &mask, true).count(),
-            Err(Defects::ABOVE_SLOTS)
-        );
-        assert_eq!(
-            count_or_defect(&[1, 0], &mask, false).count(),
-            Err(Defects::NOT_IN_SUBGROUP)
-        );
+        let cases = [
+            ([0b11, 0], true, Defects::SLOT_HOLDS_THREE),
+            ([0b1_00_00, 0], true, Defects::ABOVE_SLOTS),
+            ([0, 1], true, Defects::ABOVE_SLOTS),
+            ([1, 0], false, Defects::NOT_IN_SUBGROUP),
+        ];
+        for (plaintext, in_subgroup, defect) in cases {
+            assert_eq!(
+                count_or_defect(&plaintext, &mask, in_subgroup).count(),
+                Err(defect),
+                "{plaintext:?}, in the subgroup: {in_subgroup}"
+            );
+        }
         let both = Defects::NOT_IN_SUBGROUP.union(Defects::SLOT_HOLDS_THREE);
         assert!(both.to_string().contains("holds 3"));
         assert_eq!(ChunkCount::failed(both).word(), DEFECT_TAG | 5);
