@@ -4,9 +4,10 @@
 //! `workgroupBarrier()`, so every function that crosses lanes (`add_limbs`, `mont_mul`,
 //! `lane_sum`, …) must be reached by every invocation of the workgroup or by none. A call under
 //! `if (live)` (the groups past the end of a batch skip it) breaks that rule: WGSL leaves the
-//! result undefined, lavapipe 22 happened to give the right answer, lavapipe 25 gave a wrong
-//! one, and a GPU without subgroup operations (the only kind that takes this path) may do
-//! either or hang. naga does not check barriers' uniformity, so this module does, on naga's IR
+//! result undefined and drivers differ (lavapipe 22 computes what was meant, lavapipe 25 does
+//! not for the last, partly filled workgroup of a batch), and a GPU without subgroup
+//! operations (the only kind that takes this path) may also hang. naga does not check
+//! barriers' uniformity, so this module does, on naga's IR
 //! of each kernel: a conservative taint analysis of which values can differ between the
 //! invocations of a workgroup, then a walk that rejects a barrier, or a call of a function that
 //! holds one, under a branch, loop exit or early return that depends on such a value.

@@ -92,8 +92,8 @@ fn uniform_branches_and_loops_are_accepted() {
     assert!(found.is_empty(), "{found:?}");
 }
 
-/// The two-digit exponentiation's last step as it was: the high half's addition (an
-/// exchange) under `if (live)`. lavapipe 25 decoded the last items of a batch wrong.
+/// The two-digit exponentiation's last step with the high half's addition (an exchange)
+/// moved under `if (live)`, where lavapipe 25 computes the last workgroup's items wrong.
 #[test]
 fn the_two_digit_exponentiation_store_under_live_is_reported() {
     let shape = workgroup(16, 2, LimbPath::Bits32);
