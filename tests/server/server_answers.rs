@@ -17,7 +17,8 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
     let options = ContextOptions {
         scheme: Scheme::Paillier,
         key_len: 256,
-        embed_len: 8,
+        // Several ciphertexts a record, so that the JSON's commas between pieces are checked.
+        embed_len: 512,
         allow_insecure: true,
         ..ContextOptions::default()
     };
@@ -25,7 +26,7 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
     let client = Client::new(&server.url, &server.org, &key).unwrap();
     client.push_context(&ctx).unwrap();
     // More records than one block of the streamed answer (4,096).
-    let stored = vectors(9000, 5, 8);
+    let stored = vectors(9000, 5, 512);
     client
         .upload(&kb, &ctx, &ctx.encrypt_batch(&stored).unwrap(), &[])
         .unwrap();
@@ -38,14 +39,20 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
     let plain: Vec<u32> = stored.iter().map(|v| hamming(v, &stored[17])).collect();
     assert_eq!(distances, plain);
 
-    let mut pieces = Vec::new();
-    query
-        .write_le_bytes(ctx.ciphertext_shape().chunk_bytes, &mut pieces)
-        .unwrap();
+    // The query as the SDK sends it: one base64 string a ciphertext.
+    let query_pieces: Vec<String> = (0..query.chunks_per_record())
+        .map(|item| {
+            let mut bytes = Vec::new();
+            query
+                .write_item_le_bytes(item, ctx.ciphertext_shape().chunk_bytes, &mut bytes)
+                .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        })
+        .collect();
     let body = json!({
         "kb_id": kb,
         "context_id": ctx.id(),
-        "query": [base64::engine::general_purpose::STANDARD.encode(&pieces)],
+        "query": query_pieces,
     });
     let text = reqwest::blocking::Client::new()
         .post(format!("{}/v1/compute_hamming/{}", server.url, server.org))
@@ -58,11 +65,14 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
         .unwrap();
     let entries: Vec<(Vec<Value>, i64)> = serde_json::from_str(&text).unwrap();
     assert_eq!(entries.len(), 9000);
+    let pieces = answer.responses.chunks_per_record();
+    assert!(pieces >= 2, "{pieces} ciphertexts a record");
     for (record, (integers, chunk_id)) in entries.iter().enumerate() {
         assert_eq!(*chunk_id, record as i64 + 1);
-        assert_eq!(
-            integers[0].to_string(),
-            answer.responses.ciphertext(record).as_biguint().to_string()
-        );
+        assert_eq!(integers.len(), pieces);
+        for (piece, integer) in integers.iter().enumerate() {
+            let item = answer.responses.ciphertext(record * pieces + piece);
+            assert_eq!(integer.to_string(), item.as_biguint().to_string());
+        }
     }
 }

@@ -43,8 +43,8 @@ pub fn json(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Bo
                 out.push(b',');
             }
             out.extend_from_slice(b"[[");
-            for item in block.pieces_of(record) {
-                if item > record * block.pieces() {
+            for (piece, item) in block.pieces_of(record).enumerate() {
+                if piece > 0 {
                     out.push(b',');
                 }
                 bytes.clear();
