@@ -76,6 +76,7 @@ pub(crate) fn sliding_windows(exponent: &[u64], width: usize) -> Vec<Window> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::convert::biguint_from_limbs;
     use super::*;
     use num_bigint::BigUint;
     use proptest::prelude::*;
@@ -92,7 +93,7 @@ mod tests {
                 prop_assert!(window.digit < 1 << width);
                 sum += BigUint::from(window.digit) << window.low;
             }
-            prop_assert_eq!(sum, BigUint::from_slice(&limbs.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>()));
+            prop_assert_eq!(sum, biguint_from_limbs(&limbs));
         }
 
         #[test]
