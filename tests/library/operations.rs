@@ -6,6 +6,7 @@ use crate::common;
 
 use common::{batch, modulus};
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
+use paillier_gpu::hazmat::backend::operation::Square;
 use paillier_gpu::hazmat::backend::{Backend, LimbBatch, Operation, Output, VerifyingBackend};
 #[cfg(feature = "gpu")]
 use paillier_gpu::hazmat::backend::{FallbackBackend, RoutingBackend};
@@ -20,7 +21,7 @@ fn square(
     a: &LimbBatch,
 ) -> LimbBatch {
     backend
-        .run(&Operation::Square { modulus: m, a })
+        .run(&Operation::Square(Square { modulus: m, a }))
         .and_then(Output::into_limbs)
         .unwrap()
 }
@@ -55,10 +56,10 @@ fn a_square_of_the_wrong_width_is_refused() {
     let m = modulus(&mut rng, 1024);
     let narrow = LimbBatch::from_flat(2, vec![1, 2, 3, 4]).unwrap();
     assert!(matches!(
-        CpuBackend.run(&Operation::Square {
+        CpuBackend.run(&Operation::Square(Square {
             modulus: &m,
             a: &narrow
-        }),
+        })),
         Err(Error::InvalidParameter(_))
     ));
 }
@@ -94,10 +95,10 @@ fn squares_on_the_gpu_match_the_cpu() {
         let narrow = LimbBatch::from_flat(2, vec![1, 2]).unwrap();
         let m = modulus(&mut rng, 1024);
         assert!(matches!(
-            gpu.run(&Operation::Square {
+            gpu.run(&Operation::Square(Square {
                 modulus: &m,
                 a: &narrow
-            }),
+            })),
             Err(Error::InvalidParameter(_))
         ));
     }

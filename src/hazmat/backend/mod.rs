@@ -95,11 +95,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bases: &LimbBatch,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::Modexp {
+        self.run(&Operation::Modexp(operation::Modexp {
             modulus,
             bases,
             exponents,
-        })?
+        }))?
         .into_limbs()
     }
 
@@ -110,7 +110,8 @@ pub trait Backend: Send + Sync + fmt::Debug {
         a: &LimbBatch,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::Modmul { modulus, a, b })?.into_limbs()
+        self.run(&Operation::Modmul(operation::Modmul { modulus, a, b }))?
+            .into_limbs()
     }
 
     /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
@@ -121,11 +122,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
         table: &FixedBaseTable,
         exponents: &Exponents,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::FixedBasePow {
+        self.run(&Operation::FixedBasePow(operation::FixedBasePow {
             modulus,
             table,
             exponents,
-        })?
+        }))?
         .into_limbs()
     }
 
@@ -141,12 +142,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bases_q: &LimbBatch,
         masks: &LimbBatch,
     ) -> Result<Vec<ChunkCount>> {
-        self.run(&Operation::CrtDecode {
+        self.run(&Operation::CrtDecode(operation::CrtDecode {
             key,
             bases_p,
             bases_q,
             masks,
-        })?
+        }))?
         .into_counts()
     }
 
@@ -161,11 +162,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bases_p: &LimbBatch,
         bases_q: &LimbBatch,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::CrtDecrypt {
+        self.run(&Operation::CrtDecrypt(operation::CrtDecrypt {
             key,
             bases_p,
             bases_q,
-        })?
+        }))?
         .into_limbs()
     }
 
@@ -182,26 +183,26 @@ pub trait Backend: Send + Sync + fmt::Debug {
         exponents: &Exponents,
         per_row: usize,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::MultiExp {
+        self.run(&Operation::MultiExp(operation::MultiExp {
             modulus,
             bases,
             exponents,
             per_row,
-        })?
+        }))?
         .into_limbs()
     }
 
     /// Encrypts a batch: `out[i] = g^m_i · base^x_i mod n²` (see [`EncryptionJob`]). A GPU runs
     /// the whole job in one submission and returns only ciphertexts.
     fn encrypt(&self, job: &EncryptionJob<'_>) -> Result<LimbBatch> {
-        self.run(&Operation::Encrypt { job })?.into_limbs()
+        self.run(&Operation::Encrypt(job))?.into_limbs()
     }
 
     /// [`encrypt`](Self::encrypt) into `out` (the flat limbs of the job's ciphertexts, n²'s
     /// width each), so that a caller that encrypts a large batch piece by piece gathers no
     /// copy.
     fn encrypt_into(&self, job: &EncryptionJob<'_>, out: &mut [u64]) -> Result<()> {
-        self.run_into(&Operation::Encrypt { job }, out)
+        self.run_into(&Operation::Encrypt(job), out)
     }
 
     /// `out[i] = item[range.start + i] · b[i % k] mod m` over a resident batch's items, from
@@ -213,12 +214,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
         range: Range<usize>,
         b: &LimbBatch,
     ) -> Result<LimbBatch> {
-        self.run(&Operation::ModmulResident {
+        self.run(&Operation::ModmulResident(operation::ModmulResident {
             modulus,
             batch,
             range,
             b,
-        })?
+        }))?
         .into_limbs()
     }
 
@@ -234,12 +235,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
         out: &mut [u64],
     ) -> Result<()> {
         self.run_into(
-            &Operation::ModmulResident {
+            &Operation::ModmulResident(operation::ModmulResident {
                 modulus,
                 batch,
                 range,
                 b,
-            },
+            }),
             out,
         )
     }

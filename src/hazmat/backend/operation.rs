@@ -6,106 +6,138 @@
 //! the policies in `routing.rs`, `verifying.rs` and `fallback.rs` are one short function each
 //! over any operation.
 //!
-//! Adding an operation is a variant here (with its name, counts and one-item recomputation),
-//! its arm in the CPU engine, and its arm in the GPU engine.
+//! Adding an operation is its operand struct and variant here (with its name, counts and
+//! one-item recomputation), its arm in the CPU engine, and its arm in the GPU engine.
 
 use std::ops::Range;
 
-use super::spot_check::{self, Checked};
+mod reference;
+
+use super::spot_check::Checked;
 use super::{CrtKey, EncryptionJob, Exponents, LimbBatch, ResidentBatch};
 use crate::error::{Error, Result};
 use crate::hamming::response_check::ChunkCount;
 use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 
-/// One batched operation and its operands. Inputs are in normal form and reduced below the
-/// modulus; operand batches broadcast cyclically (item `i` uses operand item `i % len`).
+/// One batched operation and its operands (a struct per operation, below, which the engines
+/// and the spot check take whole). Inputs are in normal form and reduced below the modulus;
+/// operand batches broadcast cyclically (item `i` uses operand item `i % len`).
 #[derive(Clone, Debug)]
 pub enum Operation<'a> {
     /// `out[i] = bases[i] ^ exponents[i % k] mod m`.
-    Modexp {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// One base per result.
-        bases: &'a LimbBatch,
-        /// Shared (one) or per-item exponents.
-        exponents: &'a Exponents,
-    },
+    Modexp(Modexp<'a>),
     /// `out[i] = a[i] · b[i % k] mod m`.
-    Modmul {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// One factor per result.
-        a: &'a LimbBatch,
-        /// Shared (one) or per-item factors.
-        b: &'a LimbBatch,
-    },
+    Modmul(Modmul<'a>),
     /// `out[i] = a[i]² mod m`.
-    Square {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// One value per result.
-        a: &'a LimbBatch,
-    },
-    /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
-    /// `exponents.bits` bits (the exponents are plaintexts or noise: always secret).
-    FixedBasePow {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// Powers of the base `g`.
-        table: &'a FixedBaseTable,
-        /// One exponent per result.
-        exponents: &'a Exponents,
-    },
-    /// CRT decryption and Hamming decoding in one: see
-    /// [`Backend::crt_decode`](super::Backend::crt_decode). Its results are counts.
-    CrtDecode {
-        /// The secret key's CRT parts.
-        key: &'a CrtKey,
-        /// The ciphertexts modulo p².
-        bases_p: &'a LimbBatch,
-        /// The ciphertexts modulo q² (empty where one prime covers the masks).
-        bases_q: &'a LimbBatch,
-        /// The slot masks, shared or per item.
-        masks: &'a LimbBatch,
-    },
-    /// CRT decryption to whole plaintexts: see
-    /// [`Backend::crt_decrypt`](super::Backend::crt_decrypt).
-    CrtDecrypt {
-        /// The secret key's CRT parts.
-        key: &'a CrtKey,
-        /// The ciphertexts modulo p².
-        bases_p: &'a LimbBatch,
-        /// The ciphertexts modulo q².
-        bases_q: &'a LimbBatch,
-    },
-    /// Products of powers over shared bases: see
-    /// [`Backend::multi_exp`](super::Backend::multi_exp).
-    MultiExp {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// `samples · per_row` bases.
-        bases: &'a LimbBatch,
-        /// `rows · per_row` public exponents.
-        exponents: &'a Exponents,
-        /// Bases per sample and exponents per row.
-        per_row: usize,
-    },
+    Square(Square<'a>),
+    /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time.
+    FixedBasePow(FixedBasePow<'a>),
+    /// CRT decryption and Hamming decoding in one. Its results are counts.
+    CrtDecode(CrtDecode<'a>),
+    /// CRT decryption to whole plaintexts.
+    CrtDecrypt(CrtDecrypt<'a>),
+    /// Products of powers over shared bases.
+    MultiExp(MultiExp<'a>),
     /// Encryption of a batch: see [`EncryptionJob`].
-    Encrypt {
-        /// The job.
-        job: &'a EncryptionJob<'a>,
-    },
+    Encrypt(&'a EncryptionJob<'a>),
     /// `out[i] = item[range.start + i] · b[i % k] mod m` over a resident batch's items.
-    ModmulResident {
-        /// The modulus.
-        modulus: &'a MontgomeryModulus,
-        /// The stored items (and their device copy where there is one).
-        batch: &'a ResidentBatch,
-        /// Which items.
-        range: Range<usize>,
-        /// Shared (one) or per-item factors.
-        b: &'a LimbBatch,
-    },
+    ModmulResident(ModmulResident<'a>),
+}
+
+/// `out[i] = bases[i] ^ exponents[i % k] mod m`.
+#[derive(Clone, Copy, Debug)]
+pub struct Modexp<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// One base per result.
+    pub bases: &'a LimbBatch,
+    /// Shared (one) or per-item exponents.
+    pub exponents: &'a Exponents,
+}
+
+/// `out[i] = a[i] · b[i % k] mod m`.
+#[derive(Clone, Copy, Debug)]
+pub struct Modmul<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// One factor per result.
+    pub a: &'a LimbBatch,
+    /// Shared (one) or per-item factors.
+    pub b: &'a LimbBatch,
+}
+
+/// `out[i] = a[i]² mod m`.
+#[derive(Clone, Copy, Debug)]
+pub struct Square<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// One value per result.
+    pub a: &'a LimbBatch,
+}
+
+/// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
+/// `exponents.bits` bits (the exponents are plaintexts or noise: always secret).
+#[derive(Clone, Copy, Debug)]
+pub struct FixedBasePow<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// Powers of the base `g`.
+    pub table: &'a FixedBaseTable,
+    /// One exponent per result.
+    pub exponents: &'a Exponents,
+}
+
+/// CRT decryption and Hamming decoding in one: see
+/// [`Backend::crt_decode`](crate::hazmat::backend::Backend::crt_decode). Its results are counts.
+#[derive(Clone, Copy, Debug)]
+pub struct CrtDecode<'a> {
+    /// The secret key's CRT parts.
+    pub key: &'a CrtKey,
+    /// The ciphertexts modulo p².
+    pub bases_p: &'a LimbBatch,
+    /// The ciphertexts modulo q² (empty where one prime covers the masks).
+    pub bases_q: &'a LimbBatch,
+    /// The slot masks, shared or per item.
+    pub masks: &'a LimbBatch,
+}
+
+/// CRT decryption to whole plaintexts: see
+/// [`Backend::crt_decrypt`](crate::hazmat::backend::Backend::crt_decrypt).
+#[derive(Clone, Copy, Debug)]
+pub struct CrtDecrypt<'a> {
+    /// The secret key's CRT parts.
+    pub key: &'a CrtKey,
+    /// The ciphertexts modulo p².
+    pub bases_p: &'a LimbBatch,
+    /// The ciphertexts modulo q².
+    pub bases_q: &'a LimbBatch,
+}
+
+/// Products of powers over shared bases: see
+/// [`Backend::multi_exp`](crate::hazmat::backend::Backend::multi_exp).
+#[derive(Clone, Copy, Debug)]
+pub struct MultiExp<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// `samples · per_row` bases.
+    pub bases: &'a LimbBatch,
+    /// `rows · per_row` public exponents.
+    pub exponents: &'a Exponents,
+    /// Bases per sample and exponents per row.
+    pub per_row: usize,
+}
+
+/// `out[i] = item[range.start + i] · b[i % k] mod m` over a resident batch's items.
+#[derive(Clone, Debug)]
+pub struct ModmulResident<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// The stored items (and their device copy where there is one).
+    pub batch: &'a ResidentBatch,
+    /// Which items.
+    pub range: Range<usize>,
+    /// Shared (one) or per-item factors.
+    pub b: &'a LimbBatch,
 }
 
 /// What an [`Operation`] returns: limbs (most operations) or counts (decoding).
@@ -174,27 +206,25 @@ impl Operation<'_> {
     /// A short name for messages and logs.
     pub fn name(&self) -> &'static str {
         match self {
-            Operation::Modexp { .. } => "modexp",
-            Operation::Modmul { .. } => "modmul",
-            Operation::Square { .. } => "square",
-            Operation::FixedBasePow { .. } => "fixed-base exponentiation",
-            Operation::CrtDecode { .. } => "CRT decoding",
-            Operation::CrtDecrypt { .. } => "CRT decryption",
-            Operation::MultiExp { .. } => "multi-exponentiation",
-            Operation::Encrypt { .. } => "encryption",
-            Operation::ModmulResident { .. } => "resident modmul",
+            Operation::Modexp(_) => "modexp",
+            Operation::Modmul(_) => "modmul",
+            Operation::Square(_) => "square",
+            Operation::FixedBasePow(_) => "fixed-base exponentiation",
+            Operation::CrtDecode(_) => "CRT decoding",
+            Operation::CrtDecrypt(_) => "CRT decryption",
+            Operation::MultiExp(_) => "multi-exponentiation",
+            Operation::Encrypt(_) => "encryption",
+            Operation::ModmulResident(_) => "resident modmul",
         }
     }
 
     /// How many items the result holds (for a multi-exponentiation, samples × rows).
     pub fn items(&self) -> usize {
         match self {
-            Operation::MultiExp {
-                bases,
-                exponents,
-                per_row,
-                ..
-            } => bases.len() / (*per_row).max(1) * (exponents.values.len() / (*per_row).max(1)),
+            Operation::MultiExp(op) => {
+                let per_row = op.per_row.max(1);
+                op.bases.len() / per_row * (op.exponents.values.len() / per_row)
+            }
             _ => self.work(),
         }
     }
@@ -203,35 +233,32 @@ impl Operation<'_> {
     /// powers it makes, as separate exponentiations would.
     pub fn work(&self) -> usize {
         match self {
-            Operation::Modexp { bases, .. } => bases.len(),
-            Operation::Modmul { a, .. } | Operation::Square { a, .. } => a.len(),
-            Operation::FixedBasePow { exponents, .. } => exponents.values.len(),
-            Operation::CrtDecode { bases_p, .. } | Operation::CrtDecrypt { bases_p, .. } => {
-                bases_p.len()
+            Operation::Modexp(op) => op.bases.len(),
+            Operation::Modmul(op) => op.a.len(),
+            Operation::Square(op) => op.a.len(),
+            Operation::FixedBasePow(op) => op.exponents.values.len(),
+            Operation::CrtDecode(op) => op.bases_p.len(),
+            Operation::CrtDecrypt(op) => op.bases_p.len(),
+            Operation::MultiExp(op) => {
+                op.bases.len() / op.per_row.max(1) * op.exponents.values.len()
             }
-            Operation::MultiExp {
-                bases,
-                exponents,
-                per_row,
-                ..
-            } => bases.len() / (*per_row).max(1) * exponents.values.len(),
-            Operation::Encrypt { job } => job.messages.len(),
-            Operation::ModmulResident { range, .. } => range.len(),
+            Operation::Encrypt(job) => job.messages.len(),
+            Operation::ModmulResident(op) => op.range.len(),
         }
     }
 
     /// Limbs per result item where the result is limbs (what `run_into`'s output holds).
     pub fn result_width(&self) -> Option<usize> {
         match self {
-            Operation::Modexp { modulus, .. }
-            | Operation::Modmul { modulus, .. }
-            | Operation::Square { modulus, .. }
-            | Operation::FixedBasePow { modulus, .. }
-            | Operation::MultiExp { modulus, .. }
-            | Operation::ModmulResident { modulus, .. } => Some(modulus.len()),
-            Operation::CrtDecrypt { key, .. } => Some(key.plaintext_limbs()),
-            Operation::Encrypt { job } => Some(job.n_squared.len()),
-            Operation::CrtDecode { .. } => None,
+            Operation::Modexp(op) => Some(op.modulus.len()),
+            Operation::Modmul(op) => Some(op.modulus.len()),
+            Operation::Square(op) => Some(op.modulus.len()),
+            Operation::FixedBasePow(op) => Some(op.modulus.len()),
+            Operation::MultiExp(op) => Some(op.modulus.len()),
+            Operation::ModmulResident(op) => Some(op.modulus.len()),
+            Operation::CrtDecrypt(op) => Some(op.key.plaintext_limbs()),
+            Operation::Encrypt(job) => Some(job.n_squared.len()),
+            Operation::CrtDecode(_) => None,
         }
     }
 
@@ -239,48 +266,20 @@ impl Operation<'_> {
     pub fn recompute_item(&self, i: usize) -> Result<Output> {
         let limbs = Output::Limbs;
         match self {
-            Operation::Modexp {
-                modulus,
-                bases,
-                exponents,
-            } => spot_check::modexp(modulus, bases, exponents, i).map(limbs),
-            Operation::Modmul { modulus, a, b } => {
-                spot_check::modmul_item(modulus, a, b, i).map(limbs)
+            Operation::Modexp(op) => reference::modexp(op, i).map(limbs),
+            Operation::Modmul(op) => reference::modmul_item(op.modulus, op.a, op.b, i).map(limbs),
+            Operation::Square(op) => {
+                let item = reference::one(op.a, i)?;
+                reference::modmul_item(op.modulus, &item, &item, 0).map(limbs)
             }
-            Operation::Square { modulus, a } => {
-                let item = spot_check::one(a, i)?;
-                spot_check::modmul_item(modulus, &item, &item, 0).map(limbs)
-            }
-            Operation::FixedBasePow {
-                modulus,
-                table,
-                exponents,
-            } => spot_check::fixed_base_pow(modulus, table, exponents, i).map(limbs),
-            Operation::CrtDecode {
-                key,
-                bases_p,
-                bases_q,
-                masks,
-            } => spot_check::crt_decode(key, bases_p, bases_q, masks, i).map(Output::Counts),
-            Operation::CrtDecrypt {
-                key,
-                bases_p,
-                bases_q,
-            } => spot_check::crt_decrypt(key, bases_p, bases_q, i).map(limbs),
-            Operation::MultiExp {
-                modulus,
-                bases,
-                exponents,
-                per_row,
-            } => spot_check::multi_exp(modulus, bases, exponents, *per_row, i).map(limbs),
-            Operation::Encrypt { job } => spot_check::encrypt(job, i).map(limbs),
-            Operation::ModmulResident {
-                modulus,
-                batch,
-                range,
-                b,
-            } => {
-                spot_check::modmul_item(modulus, &batch.gather([range.start + i])?, b, i).map(limbs)
+            Operation::FixedBasePow(op) => reference::fixed_base_pow(op, i).map(limbs),
+            Operation::CrtDecode(op) => reference::crt_decode(op, i).map(Output::Counts),
+            Operation::CrtDecrypt(op) => reference::crt_decrypt(op, i).map(limbs),
+            Operation::MultiExp(op) => reference::multi_exp(op, i).map(limbs),
+            Operation::Encrypt(job) => reference::encrypt(job, i).map(limbs),
+            Operation::ModmulResident(op) => {
+                let item = op.batch.gather([op.range.start + i])?;
+                reference::modmul_item(op.modulus, &item, op.b, i).map(limbs)
             }
         }
     }

@@ -6,42 +6,34 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::hamming::response_check::{self, ChunkCount};
 use crate::hazmat::backend::crt_decryption::recombine_all;
+use crate::hazmat::backend::operation::{CrtDecode, CrtDecrypt};
 use crate::hazmat::backend::{check_crt_operands, check_decrypt_operands, CrtKey, LimbBatch};
 use crate::hazmat::bigint::{LANES, MIN_LANE_ITEMS};
 
 /// Distances (or defect tags) for each response: see [`Backend::crt_decode`](crate::hazmat::backend::Backend::crt_decode).
-pub(super) fn crt_decode(
-    key: &CrtKey,
-    bases_p: &LimbBatch,
-    bases_q: &LimbBatch,
-    masks: &LimbBatch,
-) -> Result<Vec<ChunkCount>> {
-    check_crt_operands(key, bases_p, bases_q, masks)?;
-    if key.one_prime_covers(masks) {
+pub(super) fn crt_decode(op: &CrtDecode<'_>) -> Result<Vec<ChunkCount>> {
+    check_crt_operands(op.key, op.bases_p, op.bases_q, op.masks)?;
+    if op.key.one_prime_covers(op.masks) {
         // Every honest plaintext is below p: c^e_p mod p² alone gives it (one_prime.rs).
-        let x_p = secret_powers(key, false, bases_p);
-        let k = masks.len().max(1);
+        let x_p = secret_powers(op.key, false, op.bases_p);
+        let k = op.masks.len().max(1);
         return Ok((0..x_p.len())
             .into_par_iter()
-            .map(|i| key.decode_one_prime(x_p.item(i), masks.item(i % k)))
+            .map(|i| op.key.decode_one_prime(x_p.item(i), op.masks.item(i % k)))
             .collect());
     }
-    crt_decode_two_primes(key, bases_p, bases_q, masks)
+    crt_decode_two_primes(op.key, op.bases_p, op.bases_q, op.masks)
 }
 
 /// Whole plaintexts: see [`Backend::crt_decrypt`](crate::hazmat::backend::Backend::crt_decrypt).
-pub(super) fn crt_decrypt(
-    key: &CrtKey,
-    bases_p: &LimbBatch,
-    bases_q: &LimbBatch,
-) -> Result<LimbBatch> {
-    check_decrypt_operands(key, bases_p, bases_q)?;
+pub(super) fn crt_decrypt(op: &CrtDecrypt<'_>) -> Result<LimbBatch> {
+    check_decrypt_operands(op.key, op.bases_p, op.bases_q)?;
     // The key's own engines, as decoding's: two digits modulo the prime where they pay.
     let (x_p, x_q) = (
-        secret_powers(key, false, bases_p),
-        secret_powers(key, true, bases_q),
+        secret_powers(op.key, false, op.bases_p),
+        secret_powers(op.key, true, op.bases_q),
     );
-    recombine_all(key, &x_p, &x_q)
+    recombine_all(op.key, &x_p, &x_q)
 }
 
 /// `bases[i]^e mod p²` (`prime_q` false) or `mod q²`, on every core; wiped when dropped.

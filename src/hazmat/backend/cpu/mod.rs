@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
+use super::operation::Square;
 use super::{check_operands, Backend, Device, LimbBatch, Operation, Output};
 use crate::error::Result;
 
@@ -40,61 +41,30 @@ impl Backend for CpuBackend {
 
     fn run(&self, operation: &Operation<'_>) -> Result<Output> {
         let limbs = Output::Limbs;
-        match *operation {
-            Operation::Modexp {
-                modulus,
-                bases,
-                exponents,
-            } => modexp::modexp(modulus, bases, exponents).map(limbs),
-            Operation::Modmul { modulus, a, b } => modmul::modmul(modulus, a, b).map(limbs),
-            Operation::Square { modulus, a } => {
+        match operation {
+            Operation::Modexp(op) => modexp::modexp(op).map(limbs),
+            Operation::Modmul(op) => modmul::modmul(op).map(limbs),
+            Operation::Square(op) => {
+                let Square { modulus, a } = *op;
                 check_operands(modulus, a, a)?;
                 Ok(limbs(map_items(a, modulus.len(), |_, x, out| {
                     let square = modulus.square(&modulus.to_montgomery(x));
                     out.copy_from_slice(&modulus.from_montgomery(&square));
                 })))
             }
-            Operation::FixedBasePow {
-                modulus,
-                table,
-                exponents,
-            } => fixed_base::fixed_base_pow(modulus, table, exponents).map(limbs),
-            Operation::CrtDecode {
-                key,
-                bases_p,
-                bases_q,
-                masks,
-            } => crt::crt_decode(key, bases_p, bases_q, masks).map(Output::Counts),
-            Operation::CrtDecrypt {
-                key,
-                bases_p,
-                bases_q,
-            } => crt::crt_decrypt(key, bases_p, bases_q).map(limbs),
-            Operation::MultiExp {
-                modulus,
-                bases,
-                exponents,
-                per_row,
-            } => multi_exp::multi_exp(modulus, bases, exponents, per_row).map(limbs),
-            Operation::Encrypt { job } => encrypt_with_primitives(self, job).map(limbs),
-            Operation::ModmulResident {
-                modulus,
-                batch,
-                ref range,
-                b,
-            } => resident::modmul_resident(modulus, batch, range.clone(), b).map(limbs),
+            Operation::FixedBasePow(op) => fixed_base::fixed_base_pow(op).map(limbs),
+            Operation::CrtDecode(op) => crt::crt_decode(op).map(Output::Counts),
+            Operation::CrtDecrypt(op) => crt::crt_decrypt(op).map(limbs),
+            Operation::MultiExp(op) => multi_exp::multi_exp(op).map(limbs),
+            Operation::Encrypt(job) => encrypt_with_primitives(self, job).map(limbs),
+            Operation::ModmulResident(op) => resident::modmul_resident(op).map(limbs),
         }
     }
 
     fn run_into(&self, operation: &Operation<'_>, out: &mut [u64]) -> Result<()> {
-        match *operation {
-            Operation::Modmul { modulus, a, b } => modmul::modmul_into(modulus, a, b, out),
-            Operation::ModmulResident {
-                modulus,
-                batch,
-                ref range,
-                b,
-            } => resident::modmul_resident_into(modulus, batch, range.clone(), b, out),
+        match operation {
+            Operation::Modmul(op) => modmul::modmul_into(op, out),
+            Operation::ModmulResident(op) => resident::modmul_resident_into(op, out),
             _ => self.run(operation)?.copy_into(out),
         }
     }

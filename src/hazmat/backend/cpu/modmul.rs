@@ -4,27 +4,19 @@ use rayon::prelude::*;
 
 use super::MIN_ITEMS_PER_TASK;
 use crate::error::{Error, Result};
+use crate::hazmat::backend::operation::Modmul;
 use crate::hazmat::backend::{check_operands, LimbBatch};
-use crate::hazmat::bigint::MontgomeryModulus;
 
 /// `out[i] = a[i] · b[i % k] mod m`.
-pub(super) fn modmul(
-    modulus: &MontgomeryModulus,
-    a: &LimbBatch,
-    b: &LimbBatch,
-) -> Result<LimbBatch> {
-    let mut out = vec![0u64; a.as_flat().len()];
-    modmul_into(modulus, a, b, &mut out)?;
-    LimbBatch::from_flat(modulus.len(), out)
+pub(super) fn modmul(op: &Modmul<'_>) -> Result<LimbBatch> {
+    let mut out = vec![0u64; op.a.as_flat().len()];
+    modmul_into(op, &mut out)?;
+    LimbBatch::from_flat(op.modulus.len(), out)
 }
 
 /// `out[i] = a[i] · b[i % k] mod m`, straight into `out` (`a`'s length and width).
-pub(super) fn modmul_into(
-    modulus: &MontgomeryModulus,
-    a: &LimbBatch,
-    b: &LimbBatch,
-    out: &mut [u64],
-) -> Result<()> {
+pub(super) fn modmul_into(op: &Modmul<'_>, out: &mut [u64]) -> Result<()> {
+    let Modmul { modulus, a, b } = *op;
     check_operands(modulus, a, b)?;
     if out.len() != a.as_flat().len() {
         return Err(Error::InvalidParameter(format!(

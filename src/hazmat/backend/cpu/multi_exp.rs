@@ -6,47 +6,41 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::hazmat::backend::multi_exp::check_multi_exp_operands;
-use crate::hazmat::backend::{Exponents, LimbBatch};
+use crate::hazmat::backend::operation::MultiExp;
+use crate::hazmat::backend::LimbBatch;
 use crate::hazmat::bigint::multi_pow::PublicMultiPow;
-use crate::hazmat::bigint::{
-    ExponentRows, MontgomeryModulus, TwoDigitLanes, LANES, MIN_LANE_ITEMS,
-};
+use crate::hazmat::bigint::{ExponentRows, TwoDigitLanes, LANES, MIN_LANE_ITEMS};
 
 /// `out[s·rows + j] = Π_i bases[s·per_row + i] ^ exponents[j·per_row + i] mod m`.
-pub(super) fn multi_exp(
-    modulus: &MontgomeryModulus,
-    bases: &LimbBatch,
-    exponents: &Exponents,
-    per_row: usize,
-) -> Result<LimbBatch> {
-    let (samples, rows) = check_multi_exp_operands(modulus, bases, exponents, per_row)?;
-    let s = modulus.len();
+pub(super) fn multi_exp(op: &MultiExp<'_>) -> Result<LimbBatch> {
+    let (samples, rows) = check_multi_exp_operands(op.modulus, op.bases, op.exponents, op.per_row)?;
+    let s = op.modulus.len();
     let row_exponents = ExponentRows {
-        limbs: exponents.values.as_flat(),
-        limbs_per_exponent: exponents.values.limbs_per_item(),
-        per_row,
+        limbs: op.exponents.values.as_flat(),
+        limbs_per_exponent: op.exponents.values.limbs_per_item(),
+        per_row: op.per_row,
     };
     let mut out = vec![0u64; samples * rows * s];
     if out.is_empty() {
         return LimbBatch::from_flat(s, out);
     }
-    let engine = PublicMultiPow::new(modulus);
+    let engine = PublicMultiPow::new(op.modulus);
     let lanes = match samples >= MIN_LANE_ITEMS {
-        true => TwoDigitLanes::for_public_square_vartime(modulus),
+        true => TwoDigitLanes::for_public_square_vartime(op.modulus),
         false => None,
     };
     // A task takes up to eight samples for the lanes, else one; a tail of fewer than
     // MIN_LANE_ITEMS runs one sample after the other. Each sample's bases' tables serve every row.
     let per_task = if lanes.is_some() { LANES } else { 1 };
     out.par_chunks_mut(per_task * rows * s)
-        .zip(bases.as_flat().par_chunks(per_task * per_row * s))
+        .zip(op.bases.as_flat().par_chunks(per_task * op.per_row * s))
         .for_each(|(out, group)| match &lanes {
-            Some(lanes) if group.len() >= MIN_LANE_ITEMS * per_row * s => {
+            Some(lanes) if group.len() >= MIN_LANE_ITEMS * op.per_row * s => {
                 lanes.multi_pow_public(group, &row_exponents, out)
             }
             _ => out
                 .chunks_mut(rows * s)
-                .zip(group.chunks(per_row * s))
+                .zip(group.chunks(op.per_row * s))
                 .for_each(|(out, sample)| engine.run(sample, &row_exponents, out)),
         });
     LimbBatch::from_flat(s, out)
@@ -55,8 +49,8 @@ pub(super) fn multi_exp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hazmat::backend::Secrecy;
-    use crate::hazmat::bigint::{biguint_from_limbs, limbs_from_biguint};
+    use crate::hazmat::backend::{Exponents, Secrecy};
+    use crate::hazmat::bigint::{biguint_from_limbs, limbs_from_biguint, MontgomeryModulus};
     use num_bigint::{BigUint, RandBigInt};
     use rand::SeedableRng;
 
@@ -99,8 +93,13 @@ mod tests {
                         _ => rng.gen_biguint_below(&m),
                     })
                     .collect();
-                let out = multi_exp(&modulus, &batch(&bases, modulus.len()), &exponents, per_row)
-                    .unwrap();
+                let op = MultiExp {
+                    modulus: &modulus,
+                    bases: &batch(&bases, modulus.len()),
+                    exponents: &exponents,
+                    per_row,
+                };
+                let out = multi_exp(&op).unwrap();
                 assert_eq!(out.len(), samples * rows);
                 for (at, value) in out.as_flat().chunks_exact(modulus.len()).enumerate() {
                     let (sample, row) = (at / rows, at % rows);

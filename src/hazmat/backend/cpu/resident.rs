@@ -1,29 +1,27 @@
 //! Products over a resident batch on the CPU: its host copy is the operand.
 
-use std::ops::Range;
-
 use super::modmul::{modmul, modmul_into};
 use crate::error::Result;
-use crate::hazmat::backend::{LimbBatch, ResidentBatch};
-use crate::hazmat::bigint::MontgomeryModulus;
+use crate::hazmat::backend::operation::{Modmul, ModmulResident};
+use crate::hazmat::backend::LimbBatch;
 
 /// `out[i] = item[range.start + i] · b[i % k] mod m` from the host copy.
-pub(super) fn modmul_resident(
-    modulus: &MontgomeryModulus,
-    batch: &ResidentBatch,
-    range: Range<usize>,
-    b: &LimbBatch,
-) -> Result<LimbBatch> {
-    modmul(modulus, batch.host_items(range)?.as_ref(), b)
+pub(super) fn modmul_resident(op: &ModmulResident<'_>) -> Result<LimbBatch> {
+    let items = op.batch.host_items(op.range.clone())?;
+    modmul(&Modmul {
+        modulus: op.modulus,
+        a: items.as_ref(),
+        b: op.b,
+    })
 }
 
 /// [`modmul_resident`] into `out`, `range.len()` items of the modulus's width.
-pub(super) fn modmul_resident_into(
-    modulus: &MontgomeryModulus,
-    batch: &ResidentBatch,
-    range: Range<usize>,
-    b: &LimbBatch,
-    out: &mut [u64],
-) -> Result<()> {
-    modmul_into(modulus, batch.host_items(range)?.as_ref(), b, out)
+pub(super) fn modmul_resident_into(op: &ModmulResident<'_>, out: &mut [u64]) -> Result<()> {
+    let items = op.batch.host_items(op.range.clone())?;
+    let product = Modmul {
+        modulus: op.modulus,
+        a: items.as_ref(),
+        b: op.b,
+    };
+    modmul_into(&product, out)
 }

@@ -3,6 +3,7 @@
 
 use super::GpuBackend;
 use crate::error::Result;
+use crate::hazmat::backend::operation::Modmul;
 use crate::hazmat::backend::{Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
 
 /// The device itself, unchecked and unrouted: [`GpuBackend::checked`] adds the spot checks and
@@ -16,64 +17,28 @@ impl Backend for GpuBackend {
 
     fn run(&self, operation: &Operation<'_>) -> Result<Output> {
         let limbs = Output::Limbs;
-        match *operation {
-            Operation::Modexp {
-                modulus,
-                bases,
-                exponents,
-            } => self.modexp_on_device(modulus, bases, exponents).map(limbs),
-            Operation::Modmul { modulus, a, b } => self.modmul_on_device(modulus, a, b).map(limbs),
+        match operation {
+            Operation::Modexp(op) => self.modexp_on_device(op).map(limbs),
+            Operation::Modmul(op) => self.modmul_on_device(op).map(limbs),
             // The product kernel with each item as its own factor.
-            Operation::Square { modulus, a } => self.modmul_on_device(modulus, a, a).map(limbs),
-            Operation::FixedBasePow {
-                modulus,
-                table,
-                exponents,
-            } => self
-                .fixed_base_pow_on_device(modulus, table, exponents)
-                .map(limbs),
-            Operation::CrtDecode {
-                key,
-                bases_p,
-                bases_q,
-                masks,
-            } => self
-                .crt_decode_on_device(key, bases_p, bases_q, masks)
-                .map(Output::Counts),
-            Operation::CrtDecrypt {
-                key,
-                bases_p,
-                bases_q,
-            } => self.crt_decrypt_on_device(key, bases_p, bases_q).map(limbs),
-            Operation::MultiExp {
-                modulus,
-                bases,
-                exponents,
-                per_row,
-            } => self
-                .multi_exp_on_device(modulus, bases, exponents, per_row)
-                .map(limbs),
-            Operation::Encrypt { job } => self.encrypt_on_device(job).map(limbs),
-            Operation::ModmulResident {
-                modulus,
-                batch,
-                ref range,
-                b,
-            } => self
-                .modmul_resident_on_device(modulus, batch, range.clone(), b)
-                .map(limbs),
+            Operation::Square(op) => {
+                let (modulus, a) = (op.modulus, op.a);
+                self.modmul_on_device(&Modmul { modulus, a, b: a })
+                    .map(limbs)
+            }
+            Operation::FixedBasePow(op) => self.fixed_base_pow_on_device(op).map(limbs),
+            Operation::CrtDecode(op) => self.crt_decode_on_device(op).map(Output::Counts),
+            Operation::CrtDecrypt(op) => self.crt_decrypt_on_device(op).map(limbs),
+            Operation::MultiExp(op) => self.multi_exp_on_device(op).map(limbs),
+            Operation::Encrypt(job) => self.encrypt_on_device(job).map(limbs),
+            Operation::ModmulResident(op) => self.modmul_resident_on_device(op).map(limbs),
         }
     }
 
     fn run_into(&self, operation: &Operation<'_>, out: &mut [u64]) -> Result<()> {
-        match *operation {
-            Operation::Encrypt { job } => self.encrypt_on_device_into(job, out),
-            Operation::ModmulResident {
-                modulus,
-                batch,
-                ref range,
-                b,
-            } => self.modmul_resident_into_on_device(modulus, batch, range.clone(), b, out),
+        match operation {
+            Operation::Encrypt(job) => self.encrypt_on_device_into(job, out),
+            Operation::ModmulResident(op) => self.modmul_resident_into_on_device(op, out),
             _ => Backend::run(self, operation)?.copy_into(out),
         }
     }

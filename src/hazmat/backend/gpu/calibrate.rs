@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::GpuBackend;
 use crate::error::Result;
+use crate::hazmat::backend::operation::Modmul;
 use crate::hazmat::backend::LimbBatch;
 use crate::hazmat::bigint::MontgomeryModulus;
 
@@ -118,11 +119,16 @@ impl GpuBackend {
         while items <= max_items {
             let a = LimbBatch::from_flat(modulus.len(), one.repeat(items))?;
             let b = LimbBatch::single(one.clone());
+            let products = Modmul {
+                modulus,
+                a: &a,
+                b: &b,
+            };
             // Once untimed (buffers grow), then timed.
-            self.modmul_on_device(modulus, &a, &b)?;
+            self.modmul_on_device(&products)?;
             let before = self.totals();
             let start = Instant::now();
-            self.modmul_on_device(modulus, &a, &b)?;
+            self.modmul_on_device(&products)?;
             let rate = items as f64 / start.elapsed().as_secs_f64().max(1e-9);
             probes.push((items, rate));
             let spent = self.totals().since(&before);

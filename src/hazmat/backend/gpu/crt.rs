@@ -20,6 +20,7 @@ use super::words::{exponent_words, ReadWords};
 use super::GpuBackend;
 use crate::error::Result;
 use crate::hamming::response_check::ChunkCount;
+use crate::hazmat::backend::operation::{CrtDecode, CrtDecrypt};
 use crate::hazmat::backend::{CrtKey, LimbBatch};
 
 /// What the recombination pass leaves per item.
@@ -49,19 +50,18 @@ impl GpuBackend {
         buffer
     }
 
-    pub(super) fn crt_decode_on_device(
-        &self,
-        key: &CrtKey,
-        bases_p: &LimbBatch,
-        bases_q: &LimbBatch,
-        masks: &LimbBatch,
-    ) -> Result<Vec<ChunkCount>> {
-        crate::hazmat::backend::check_crt_operands(key, bases_p, bases_q, masks)?;
+    pub(super) fn crt_decode_on_device(&self, op: &CrtDecode<'_>) -> Result<Vec<ChunkCount>> {
+        crate::hazmat::backend::check_crt_operands(op.key, op.bases_p, op.bases_q, op.masks)?;
         self.check_health()?;
-        if bases_p.is_empty() {
+        if op.bases_p.is_empty() {
             return Ok(Vec::new());
         }
-        let words = self.crt_on_device(key, bases_p, bases_q, CrtFinish::Distances(masks))?;
+        let words = self.crt_on_device(
+            op.key,
+            op.bases_p,
+            op.bases_q,
+            CrtFinish::Distances(op.masks),
+        )?;
         // The kernel writes the engines' words (`crt.wgsl`); one pass reads them as counts.
         Ok(words
             .words()
@@ -73,19 +73,14 @@ impl GpuBackend {
 
     /// [`Backend::crt_decrypt`](crate::hazmat::backend::Backend::crt_decrypt) on the device: both
     /// exponentiations and the recombination in one submission a chunk; plaintexts come back.
-    pub(super) fn crt_decrypt_on_device(
-        &self,
-        key: &CrtKey,
-        bases_p: &LimbBatch,
-        bases_q: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        crate::hazmat::backend::check_decrypt_operands(key, bases_p, bases_q)?;
+    pub(super) fn crt_decrypt_on_device(&self, op: &CrtDecrypt<'_>) -> Result<LimbBatch> {
+        crate::hazmat::backend::check_decrypt_operands(op.key, op.bases_p, op.bases_q)?;
         self.check_health()?;
-        let width = key.plaintext_limbs();
-        if bases_p.is_empty() {
+        let width = op.key.plaintext_limbs();
+        if op.bases_p.is_empty() {
             return Ok(LimbBatch::new(width));
         }
-        let words = self.crt_on_device(key, bases_p, bases_q, CrtFinish::Plaintexts)?;
+        let words = self.crt_on_device(op.key, op.bases_p, op.bases_q, CrtFinish::Plaintexts)?;
         LimbBatch::from_flat(width, words.into_limbs(self.limb_path))
     }
 

@@ -13,7 +13,8 @@ use super::params::{
 use super::words::{exponent_words, gpu_words};
 use super::{failure, GpuBackend};
 use crate::error::Result;
-use crate::hazmat::backend::{Exponents, LimbBatch};
+use crate::hazmat::backend::operation::FixedBasePow;
+use crate::hazmat::backend::LimbBatch;
 use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 
 /// How a resident table's entries are held on the device.
@@ -197,32 +198,27 @@ impl GpuBackend {
         }
     }
 
-    pub(super) fn fixed_base_pow_on_device(
-        &self,
-        modulus: &MontgomeryModulus,
-        table: &FixedBaseTable,
-        exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        crate::hazmat::backend::check_fixed_base_operands(modulus, table, exponents)?;
-        let s = self.gpu_limbs(modulus);
-        let mut words = exponent_words(exponents.values.as_flat());
-        let powers = self.table_buffer(table)?;
-        let consts = self.consts_buffer(modulus)?;
+    pub(super) fn fixed_base_pow_on_device(&self, op: &FixedBasePow<'_>) -> Result<LimbBatch> {
+        crate::hazmat::backend::check_fixed_base_operands(op.modulus, op.table, op.exponents)?;
+        let s = self.gpu_limbs(op.modulus);
+        let mut words = exponent_words(op.exponents.values.as_flat());
+        let powers = self.table_buffer(op.table)?;
+        let consts = self.consts_buffer(op.modulus)?;
         let pass = self.fixed_base_pass(
-            modulus,
-            table,
+            op.modulus,
+            op.table,
             &consts,
             &powers,
             ExponentWords {
                 words: &words,
-                per_item: exponents.values.limbs_per_item() * 2,
-                bits: exponents.bits,
+                per_item: op.exponents.values.limbs_per_item() * 2,
+                bits: op.exponents.bits,
             },
             Finish::Plain,
             Source::Output { item_words: s },
         );
-        let out = self.run(&[pass], exponents.values.len());
+        let out = self.run(&[pass], op.exponents.values.len());
         zeroize::Zeroize::zeroize(&mut words);
-        self.batch_of(out?, modulus.len())
+        self.batch_of(out?, op.modulus.len())
     }
 }

@@ -7,7 +7,8 @@ use super::params::{phased_program, Params, Step};
 use super::words::exponent_words;
 use super::{failure, GpuBackend};
 use crate::error::{Error, Result};
-use crate::hazmat::backend::{Exponents, LimbBatch};
+use crate::hazmat::backend::operation::Modexp;
+use crate::hazmat::backend::LimbBatch;
 use crate::hazmat::bigint::MontgomeryModulus;
 
 /// Scratch slots of an exponentiation pass: the accumulator between dispatches, the window table.
@@ -87,38 +88,33 @@ impl GpuBackend {
         })
     }
 
-    pub(super) fn modexp_on_device(
-        &self,
-        modulus: &MontgomeryModulus,
-        bases: &LimbBatch,
-        exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        if bases.limbs_per_item() != modulus.len() {
+    pub(super) fn modexp_on_device(&self, op: &Modexp<'_>) -> Result<LimbBatch> {
+        if op.bases.limbs_per_item() != op.modulus.len() {
             return Err(Error::InvalidParameter(format!(
                 "bases of {} limbs for a {}-limb modulus",
-                bases.limbs_per_item(),
-                modulus.len()
+                op.bases.limbs_per_item(),
+                op.modulus.len()
             )));
         }
-        if exponents.values.is_empty() && !bases.is_empty() {
+        if op.exponents.values.is_empty() && !op.bases.is_empty() {
             return Err(Error::InvalidParameter("empty exponent batch".into()));
         }
-        let exp_words = exponents.values.limbs_per_item() * 2;
-        if exponents.bits > exp_words * 32 {
+        let exp_words = op.exponents.values.limbs_per_item() * 2;
+        if op.exponents.bits > exp_words * 32 {
             return Err(Error::InvalidParameter(
                 "exponent bit bound exceeds its limbs".into(),
             ));
         }
-        let s = self.gpu_limbs(modulus);
-        let base_words = self.words_of(bases);
-        let exp = exponent_words(exponents.values.as_flat());
-        let per_item = exponents.values.len() == bases.len() && bases.len() > 1;
+        let s = self.gpu_limbs(op.modulus);
+        let base_words = self.words_of(op.bases);
+        let exp = exponent_words(op.exponents.values.as_flat());
+        let per_item = op.exponents.values.len() == op.bases.len() && op.bases.len() > 1;
         let shared = (!per_item).then(|| self.storage_buffer("paillier-gpu exponents", &exp));
         let (exp_source, operand) = match &shared {
             Some(buffer) => (
                 Source::Whole(buffer),
                 Operand::Cyclic {
-                    items: exponents.values.len(),
+                    items: op.exponents.values.len(),
                     offset: 0,
                 },
             ),
@@ -130,9 +126,9 @@ impl GpuBackend {
                 Operand::PerChunk,
             ),
         };
-        let consts = self.consts_buffer(modulus)?;
+        let consts = self.consts_buffer(op.modulus)?;
         let pass = self.modexp_pass(
-            modulus,
+            op.modulus,
             &consts,
             Source::PerItem {
                 words: &base_words,
@@ -141,10 +137,10 @@ impl GpuBackend {
             exp_source,
             operand,
             exp_words,
-            exponents.bits,
+            op.exponents.bits,
             Source::Output { item_words: s },
         )?;
-        let out = self.run(&[pass], bases.len())?;
-        self.batch_of(out, modulus.len())
+        let out = self.run(&[pass], op.bases.len())?;
+        self.batch_of(out, op.modulus.len())
     }
 }

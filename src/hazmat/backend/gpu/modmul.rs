@@ -8,6 +8,7 @@ use super::words::gpu_words;
 use super::GpuBackend;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::encryption::copy_ciphertexts;
+use crate::hazmat::backend::operation::Modmul;
 use crate::hazmat::backend::LimbBatch;
 use crate::hazmat::bigint::MontgomeryModulus;
 
@@ -33,12 +34,8 @@ pub(super) enum Factors<'a> {
 }
 
 impl GpuBackend {
-    pub(super) fn modmul_on_device(
-        &self,
-        modulus: &MontgomeryModulus,
-        a: &LimbBatch,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
+    pub(super) fn modmul_on_device(&self, op: &Modmul<'_>) -> Result<LimbBatch> {
+        let Modmul { modulus, a, b } = *op;
         crate::hazmat::backend::check_operands(modulus, a, b)?;
         let a_words = self.words_of(a);
         self.multiply(modulus, Factors::Host(&a_words), a.len(), b, 0)

@@ -16,6 +16,7 @@ use super::params::{phased_program, Params};
 use super::GpuBackend;
 use crate::error::Result;
 use crate::hazmat::backend::multi_exp::{check_multi_exp_operands, product_of_groups};
+use crate::hazmat::backend::operation::MultiExp;
 use crate::hazmat::backend::{Backend, Exponents, LimbBatch};
 use crate::hazmat::bigint::{ExponentRows, MontgomeryModulus};
 
@@ -27,36 +28,31 @@ pub(super) const STATE_SLOT: usize = 1;
 impl GpuBackend {
     /// [`Backend::multi_exp`](crate::hazmat::backend::Backend::multi_exp) on the device: both passes
     /// over chunks of samples, or the composition where one sample does not fit a dispatch.
-    pub(super) fn multi_exp_on_device(
-        &self,
-        modulus: &MontgomeryModulus,
-        bases: &LimbBatch,
-        exponents: &Exponents,
-        per_row: usize,
-    ) -> Result<LimbBatch> {
-        let (samples, rows) = check_multi_exp_operands(modulus, bases, exponents, per_row)?;
-        let width = modulus.len();
+    pub(super) fn multi_exp_on_device(&self, op: &MultiExp<'_>) -> Result<LimbBatch> {
+        let (samples, rows) =
+            check_multi_exp_operands(op.modulus, op.bases, op.exponents, op.per_row)?;
+        let width = op.modulus.len();
         if samples == 0 {
             return LimbBatch::from_flat(width, Vec::new());
         }
-        let s = self.gpu_limbs(modulus);
-        let plan = self.term_plan(s, &exponents.values, per_row);
-        if !self.multi_exp_fits(s, &plan, per_row, rows) {
+        let s = self.gpu_limbs(op.modulus);
+        let plan = self.term_plan(s, &op.exponents.values, op.per_row);
+        if !self.multi_exp_fits(s, &plan, op.per_row, rows) {
             // One sample's tables, its rows or the programs exceed what one dispatch can hold.
-            return multi_exp_with_primitives(self, modulus, bases, exponents, per_row);
+            return multi_exp_with_primitives(self, op.modulus, op.bases, op.exponents, op.per_row);
         }
-        let consts = self.consts_buffer(modulus)?;
+        let consts = self.consts_buffer(op.modulus)?;
         let terms = self.storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
-        let base_words = self.words_of(bases);
+        let base_words = self.words_of(op.bases);
         let passes = self.multi_exp_passes(
-            modulus,
+            op.modulus,
             &consts,
             Source::PerItem {
                 words: &base_words,
-                item_words: per_row * s,
+                item_words: op.per_row * s,
             },
             (&terms, &plan),
-            per_row,
+            op.per_row,
             rows,
             Source::Output {
                 item_words: rows * s,

@@ -1,14 +1,12 @@
 //! Device-resident batches (a search backend's database): sharded over buffers of at most the
 //! adapter's binding size, grown on the device, multiplied in place.
 
-use std::ops::Range;
-
 use super::modmul::Factors;
 use super::{failure, GpuBackend};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::encryption::copy_ciphertexts;
+use crate::hazmat::backend::operation::{Modmul, ModmulResident};
 use crate::hazmat::backend::{DeviceBatch, LimbBatch, ResidentBatch};
-use crate::hazmat::bigint::MontgomeryModulus;
 
 /// One buffer of a resident batch.
 struct Shard {
@@ -166,33 +164,41 @@ impl GpuBackend {
 
     /// [`Backend::modmul_resident`](crate::hazmat::backend::Backend::modmul_resident): from this
     /// device's complete copy when the batch has one, else from the host copy like any product.
-    pub(super) fn modmul_resident_on_device(
-        &self,
-        modulus: &MontgomeryModulus,
-        batch: &ResidentBatch,
-        range: Range<usize>,
-        b: &LimbBatch,
-    ) -> Result<LimbBatch> {
-        batch.check_range(&range)?;
-        if self.own_copy(batch).is_none() {
-            return self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b);
+    pub(super) fn modmul_resident_on_device(&self, op: &ModmulResident<'_>) -> Result<LimbBatch> {
+        op.batch.check_range(&op.range)?;
+        if self.own_copy(op.batch).is_none() {
+            return self.modmul_host_items(op);
         }
-        let mut out = vec![0u64; range.len() * modulus.len()];
-        self.modmul_resident_into_on_device(modulus, batch, range, b, &mut out)?;
-        LimbBatch::from_flat(modulus.len(), out)
+        let mut out = vec![0u64; op.range.len() * op.modulus.len()];
+        self.modmul_resident_into_on_device(op, &mut out)?;
+        LimbBatch::from_flat(op.modulus.len(), out)
+    }
+
+    /// The products of a resident batch's host items, as any product: for a batch this device
+    /// keeps no copy of.
+    fn modmul_host_items(&self, op: &ModmulResident<'_>) -> Result<LimbBatch> {
+        let items = op.batch.host_items(op.range.clone())?;
+        self.modmul_on_device(&Modmul {
+            modulus: op.modulus,
+            a: items.as_ref(),
+            b: op.b,
+        })
     }
 
     /// [`Backend::modmul_resident_into`](crate::hazmat::backend::Backend::modmul_resident_into): each
     /// shard's products are read straight into their place in `out`.
     pub(super) fn modmul_resident_into_on_device(
         &self,
-        modulus: &MontgomeryModulus,
-        batch: &ResidentBatch,
-        range: Range<usize>,
-        b: &LimbBatch,
+        op: &ModmulResident<'_>,
         out: &mut [u64],
     ) -> Result<()> {
-        batch.check_range(&range)?;
+        let ModmulResident {
+            modulus,
+            batch,
+            ref range,
+            b,
+        } = *op;
+        batch.check_range(range)?;
         let width = modulus.len();
         if out.len() != range.len() * width {
             return Err(Error::InvalidParameter(format!(
@@ -202,8 +208,7 @@ impl GpuBackend {
             )));
         }
         let Some(resident) = self.own_copy(batch) else {
-            let products = self.modmul_on_device(modulus, batch.host_items(range)?.as_ref(), b)?;
-            return copy_ciphertexts(&products, out);
+            return copy_ciphertexts(&self.modmul_host_items(op)?, out);
         };
         if batch.limbs_per_item() != width || b.limbs_per_item() != width {
             return Err(Error::InvalidParameter(
