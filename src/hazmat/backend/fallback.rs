@@ -1,6 +1,5 @@
 //! `Device::Auto`: the GPU first, the CPU whenever the GPU fails.
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -24,6 +23,7 @@ use crate::error::{Error, Result};
 /// assert_eq!(auto.device(), Device::Auto);
 /// assert!(!auto.degraded());
 /// ```
+#[derive(Debug)]
 pub struct FallbackBackend {
     primary: Arc<dyn Backend>,
     fallback: Arc<dyn Backend>,
@@ -61,16 +61,6 @@ impl FallbackBackend {
             }
         }
         call(self.fallback.as_ref())
-    }
-}
-
-impl fmt::Debug for FallbackBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FallbackBackend")
-            .field("primary", &self.primary)
-            .field("fallback", &self.fallback)
-            .field("degraded", &self.degraded())
-            .finish()
     }
 }
 

@@ -1,7 +1,6 @@
 //! Small batches to the CPU: a decorator that sends a batch below a size to one backend and the
 //! rest to another.
 
-use std::fmt;
 use std::sync::Arc;
 
 use super::{Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
@@ -15,6 +14,7 @@ use crate::error::Result;
 /// let routed = RoutingBackend::new(CpuBackend::shared(), CpuBackend::shared(), 64);
 /// assert!(routed.runs_on_cpu(10));
 /// ```
+#[derive(Debug)]
 pub struct RoutingBackend {
     small: Arc<dyn Backend>,
     large: Arc<dyn Backend>,
@@ -37,16 +37,6 @@ impl RoutingBackend {
         } else {
             self.large.as_ref()
         }
-    }
-}
-
-impl fmt::Debug for RoutingBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RoutingBackend")
-            .field("small", &self.small)
-            .field("large", &self.large)
-            .field("min_batch", &self.min_batch)
-            .finish()
     }
 }
 

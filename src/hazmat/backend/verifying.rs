@@ -1,6 +1,5 @@
 //! Spot checks as a decorator: any backend's results, a few random items recomputed on the CPU.
 
-use std::fmt;
 use std::sync::Arc;
 
 use super::{spot_check, Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
@@ -25,6 +24,7 @@ use crate::error::Result;
 /// assert_eq!(product.item(0), &[63]);
 /// # Ok(()) }
 /// ```
+#[derive(Debug)]
 pub struct VerifyingBackend {
     inner: Arc<dyn Backend>,
     samples: usize,
@@ -42,15 +42,6 @@ impl VerifyingBackend {
         } else {
             self.samples
         }
-    }
-}
-
-impl fmt::Debug for VerifyingBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingBackend")
-            .field("inner", &self.inner)
-            .field("samples", &self.samples)
-            .finish()
     }
 }
 
