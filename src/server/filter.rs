@@ -4,6 +4,10 @@
 
 use serde_json::{Map, Value};
 
+/// The most comparisons one request's filter may make (records × [`Filter::cost`]): about a
+/// second of one core. Past it the request is refused rather than left to hold a worker.
+pub const MAX_FILTER_WORK: usize = 1 << 26;
+
 /// The tag fields.
 const TAGS: [&str; 5] = ["tag1", "tag2", "tag3", "tag4", "tag5"];
 
@@ -40,6 +44,8 @@ pub enum FacetTest {
     None(Vec<String>),
     Contains(String),
     Size(usize),
+    /// Present and non-empty (true), or not (false).
+    Exists(bool),
 }
 
 impl Filter {
@@ -75,6 +81,42 @@ impl Filter {
             });
         }
         Ok(Filter::All(parts))
+    }
+
+    /// Whether the filter holds no condition at all, and so selects everything.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Filter::All(parts) => parts.iter().all(Filter::is_empty),
+            _ => false,
+        }
+    }
+
+    /// The comparisons one record costs: a value compared per listed operand.
+    pub fn cost(&self) -> usize {
+        match self {
+            Filter::All(parts) | Filter::Any(parts) => {
+                parts.iter().map(Filter::cost).sum::<usize>().max(1)
+            }
+            Filter::Tag(_, TagTest::In(values) | TagTest::Nin(values)) => values.len().max(1),
+            Filter::Facets(
+                FacetTest::Subset(values) | FacetTest::Any(values) | FacetTest::None(values),
+            ) => values.len().max(1),
+            Filter::Tag(..) | Filter::Facets(_) => 1,
+        }
+    }
+
+    /// An error unless applying the filter to `records` records fits [`MAX_FILTER_WORK`].
+    pub fn check_work(&self, records: usize) -> Result<(), String> {
+        let work = records.saturating_mul(self.cost());
+        if work > MAX_FILTER_WORK {
+            return Err(format!(
+                "the filter makes {} comparisons a record over {records} records, more than \
+                 {MAX_FILTER_WORK} in one request; list fewer values, or narrow the search with \
+                 range",
+                self.cost()
+            ));
+        }
+        Ok(())
     }
 
     /// Parses the filter as the SDK sends it: a JSON object, or a string holding one.
@@ -156,9 +198,11 @@ fn tag_tests(tag: &str, condition: &Value) -> Result<Filter, String> {
 
 fn facet_tests(condition: &Value) -> Result<Filter, String> {
     let Value::Object(operators) = condition else {
-        return Err(
-            "facets takes an object of operators ($subset, $any, $none, $contains, $size)".into(),
-        );
+        // A scalar on the list means "contains", as MongoDB reads it (the SDK's suites use it).
+        return Ok(Filter::Facets(FacetTest::Contains(string_of(
+            condition,
+            "facets (a scalar means $contains; or an object of operators)",
+        )?)));
     };
     let mut tests = Vec::new();
     for (operator, operand) in operators {
@@ -173,10 +217,15 @@ fn facet_tests(condition: &Value) -> Result<Filter, String> {
                     .as_u64()
                     .ok_or(format!("{what} takes a whole number"))? as usize,
             ),
+            "$exists" => FacetTest::Exists(
+                operand
+                    .as_bool()
+                    .ok_or(format!("{what} takes true or false"))?,
+            ),
             other => {
                 return Err(format!(
                     "unknown operator {other:?} on facets: facets take $subset (or $all), $any, \
-                     $none, $contains and $size"
+                     $none, $contains, $size and $exists"
                 ))
             }
         };
@@ -227,6 +276,7 @@ impl FacetTest {
             FacetTest::None(tokens) => !tokens.iter().any(has),
             FacetTest::Contains(token) => has(token),
             FacetTest::Size(size) => facets.len() == *size,
+            FacetTest::Exists(wanted) => facets.is_empty() != *wanted,
         }
     }
 }
@@ -271,6 +321,19 @@ mod tests {
         ));
         assert!(yes(json!({"facets": {"$none": ["c"]}})));
         assert!(yes(json!({"facets": {"$contains": "a", "$size": 2}})));
+        // The SDK's suites' forms: a scalar is $contains; $exists is present and non-empty.
+        assert!(yes(json!({"facets": "a"})));
+        assert!(!yes(json!({"facets": "c"})));
+        assert!(yes(json!({"facets": {"$exists": true}})));
+        assert!(!yes(json!({"facets": {"$exists": false}})));
+        assert!(passes(
+            json!({"facets": {"$exists": false}}),
+            json!({"facets": []})
+        ));
+        assert!(passes(
+            json!({"facets": {"$exists": false}}),
+            json!({"tag1": "x"})
+        ));
         assert!(yes(
             json!({"$or": [{"tag2": "memo"}, {"facets": {"$contains": "b"}}]})
         ));
@@ -285,9 +348,23 @@ mod tests {
         assert!(error.contains("\"colour\""), "{error}");
         let error = Filter::parse(&json!({"tag1": {"$regex": "x"}})).unwrap_err();
         assert!(error.contains("\"$regex\""), "{error}");
+        assert!(Filter::parse(&json!({"facets": ["a"]})).is_err());
         let error = Filter::parse(&json!({"facets": {"$gt": 1}})).unwrap_err();
         assert!(error.contains("\"$gt\""), "{error}");
         assert!(Filter::parse_sent(&json!("{not json")).is_err());
         assert!(Filter::parse_sent(&json!("{\"tag1\": \"a\"}")).is_ok());
+    }
+
+    #[test]
+    fn empty_filters_and_costs() {
+        assert!(Filter::parse(&json!({})).unwrap().is_empty());
+        assert!(Filter::parse(&json!({"$and": [{}, {"$and": []}]}))
+            .unwrap()
+            .is_empty());
+        assert!(!Filter::parse(&json!({"$or": []})).unwrap().is_empty());
+        assert!(!Filter::parse(&json!({"tag1": "a"})).unwrap().is_empty());
+        assert_eq!(Filter::parse(&json!({"tag1": "a"})).unwrap().cost(), 1);
+        let many = json!({"tag1": {"$in": ["a", "b", "c"]}, "facets": {"$any": ["x", "y"]}});
+        assert_eq!(Filter::parse(&many).unwrap().cost(), 5);
     }
 }

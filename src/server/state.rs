@@ -35,6 +35,8 @@ pub struct Resident {
     pub chunk_ids: Vec<i64>,
     /// Each record's metadata, for filters; records with the same metadata share one map.
     pub meta: Vec<Arc<Map<String, Value>>>,
+    /// The metadata maps' size, counted as their JSON text (one count per distinct map).
+    meta_bytes: usize,
     /// The one map of every record without metadata.
     empty_meta: Arc<Map<String, Value>>,
 }
@@ -119,6 +121,25 @@ impl AppState {
         totals
     }
 
+    /// Forgets the indexes of a context (it was deleted), in every knowledge base.
+    pub fn forget_context(&self, context_id: &str) {
+        let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
+        residents.retain(|(_, context), _| context != context_id);
+    }
+
+    /// Drops the slot of `(kb_id, context_id)` if nothing was built in it (a search that
+    /// found no such context leaves nothing behind).
+    pub fn drop_if_empty(&self, kb_id: &str, context_id: &str) {
+        let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (kb_id.to_owned(), context_id.to_owned());
+        let empty = residents
+            .get(&key)
+            .is_some_and(|slot| slot.try_read().is_ok_and(|held| held.is_none()));
+        if empty {
+            residents.remove(&key);
+        }
+    }
+
     /// Forgets a knowledge base's indexes (it was deleted).
     pub fn forget(&self, kb_id: &str) {
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
@@ -127,10 +148,10 @@ impl AppState {
 
     /// The public part of a stored context, or an error a client can act on.
     pub fn public_context(&self, org_id: &str, context_id: &str) -> Result<Option<PublicContext>> {
-        let Some(data) = self.store.context(org_id, context_id)? else {
+        let Some(stored) = self.store.context(org_id, context_id)? else {
             return Ok(None);
         };
-        let context = PublicContext::from_json(&data)?.with_device(self.device);
+        let context = PublicContext::from_json(&stored.data)?.with_device(self.device);
         if self.allow_weak_contexts {
             context.public_key().allow_insecure_parameters();
         }
@@ -147,6 +168,7 @@ impl AppState {
             index,
             chunk_ids: Vec::new(),
             meta: Vec::new(),
+            meta_bytes: 0,
             empty_meta: Arc::new(Map::new()),
             context,
         };
@@ -169,6 +191,9 @@ impl AppState {
 /// Rows read from the store per step of a build.
 const BUILD_PAGE_ROWS: usize = 4096;
 
+/// What a parsed metadata map holds beyond its text, roughly (the map and its entries).
+const META_MAP_OVERHEAD: usize = 128;
+
 /// Metadata texts already parsed during one build or insert, so that records with the same
 /// metadata share one map; bounded, so that all-different metadata costs no more than itself.
 #[derive(Default)]
@@ -177,31 +202,38 @@ struct MetaCache(HashMap<String, Arc<Map<String, Value>>>);
 impl MetaCache {
     const MAX_ENTRIES: usize = 1 << 16;
 
-    fn get(&mut self, text: &str, empty: &Arc<Map<String, Value>>) -> Arc<Map<String, Value>> {
+    /// The map of `text`, and the bytes it newly holds (0 when shared).
+    fn get(
+        &mut self,
+        text: &str,
+        empty: &Arc<Map<String, Value>>,
+    ) -> (Arc<Map<String, Value>>, usize) {
         if let Some(map) = self.0.get(text) {
-            return map.clone();
+            return (map.clone(), 0);
         }
         let map = meta_of(text);
-        let map = if map.is_empty() {
-            empty.clone()
+        let (map, bytes) = if map.is_empty() {
+            (empty.clone(), 0)
         } else {
-            Arc::new(map)
+            (Arc::new(map), text.len() + META_MAP_OVERHEAD)
         };
         if self.0.len() >= Self::MAX_ENTRIES {
             self.0.clear();
         }
         self.0.insert(text.to_owned(), map.clone());
-        map
+        (map, bytes)
     }
 }
 
 impl Resident {
-    /// Bytes of host memory the index holds: the ciphertexts, the chunk ids and one reference
-    /// to metadata per record (the distinct metadata maps themselves are not counted).
+    /// Bytes of host memory the index holds: the ciphertexts, the chunk ids, one reference to
+    /// metadata per record and the distinct metadata maps (counted as their JSON text plus a
+    /// fixed overhead each).
     pub fn host_bytes(&self) -> usize {
         self.index.host_bytes()
             + self.chunk_ids.capacity() * std::mem::size_of::<i64>()
             + self.meta.capacity() * std::mem::size_of::<Arc<Map<String, Value>>>()
+            + self.meta_bytes
     }
 
     /// Appends chunks just committed (ids above every id held).
@@ -236,8 +268,10 @@ impl Resident {
         drop(bytes);
         self.index.insert_batch(&batch)?;
         for (chunk_id, meta, _) in rows {
+            let (map, bytes) = shared.get(meta, &self.empty_meta);
             self.chunk_ids.push(chunk_id);
-            self.meta.push(shared.get(meta, &self.empty_meta));
+            self.meta.push(map);
+            self.meta_bytes += bytes;
         }
         Ok(())
     }

@@ -7,5 +7,7 @@
 mod common;
 
 mod server_answers;
+mod server_authorization;
+mod server_hardening;
 mod server_inference;
 mod server_remote;

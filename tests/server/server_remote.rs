@@ -57,12 +57,17 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
     let client = Client::new(&server.url, &server.org, &key).unwrap();
     assert!(!format!("{client:?}").contains(&key));
 
-    // Contexts both ways, byte for byte.
-    assert_eq!(client.push_context(&ctx).unwrap(), ctx.id());
-    assert_eq!(client.contexts().unwrap(), vec![ctx.id().to_owned()]);
-    // Each to_json seals anew; what was pushed last comes back exactly.
+    // Contexts both ways, byte for byte. A context id names one content: the same bytes again
+    // change nothing, and another sealing of the same keys (each to_json seals anew) is other
+    // bytes, refused.
     let text = ctx.to_json().unwrap();
     assert_eq!(client.push_context_json(ctx.id(), &text).unwrap(), ctx.id());
+    assert_eq!(client.push_context_json(ctx.id(), &text).unwrap(), ctx.id());
+    match client.push_context(&ctx) {
+        Err(Error::Remote { status: 409, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.contexts().unwrap(), vec![ctx.id().to_owned()]);
     let pulled = client.pull_context(ctx.id()).unwrap();
     assert_eq!(pulled, text);
     let reopened = ExecutionContext::from_json_with_passphrase(&pulled, "pw").unwrap();

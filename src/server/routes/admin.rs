@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::answer::Answer;
 use super::{blocking, Admin, JsonBody};
 use crate::server::auth::{first_n, key_hash, new_id, new_secret};
 use crate::server::error::{ApiError, ApiResult};
@@ -51,11 +51,13 @@ fn check_name(name: &str) -> ApiResult<()> {
 }
 
 /// GET /api/v1/kbs.
-pub async fn list_kbs(
-    State(state): State<Arc<AppState>>,
-    Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
-    blocking(move || Ok(Json(state.store.kbs(&org)?.iter().map(kb_json).collect()))).await
+pub async fn list_kbs(State(state): State<Arc<AppState>>, Admin(org): Admin) -> ApiResult<Answer> {
+    blocking(move || {
+        Ok(Answer::json(
+            state.store.kbs(&org)?.iter().map(kb_json).collect(),
+        ))
+    })
+    .await
 }
 
 /// GET /api/v1/kbs/{kb}.
@@ -63,13 +65,13 @@ pub async fn get_kb(
     State(state): State<Arc<AppState>>,
     Path(kb): Path<String>,
     Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         let found = state
             .store
             .kb(&org, &kb)?
             .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb}")))?;
-        Ok(Json(kb_json(&found)))
+        Ok(Answer::json(kb_json(&found)))
     })
     .await
 }
@@ -79,7 +81,7 @@ pub async fn create_kb(
     State(state): State<Arc<AppState>>,
     Admin(org): Admin,
     JsonBody(body): JsonBody<NamedBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         check_name(&body.name)?;
         let created_at = now();
@@ -93,7 +95,7 @@ pub async fn create_kb(
             updated_at: created_at,
         };
         state.store.create_kb(&kb)?;
-        Ok(Json(kb_json(&kb)))
+        Ok(Answer::json(kb_json(&kb)))
     })
     .await
 }
@@ -103,25 +105,22 @@ pub async fn delete_kb(
     State(state): State<Arc<AppState>>,
     Path(kb): Path<String>,
     Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         state.rewrite(&kb, || match state.store.delete_kb(&org, &kb)? {
             true => Ok(()),
             false => Err(ApiError::not_found(format!("no knowledge base {kb}"))),
         })?;
         state.forget(&kb);
-        Ok(Json(json!({ "deleted": kb })))
+        Ok(Answer::json(json!({ "deleted": kb })))
     })
     .await
 }
 
 /// GET /api/v1/keys.
-pub async fn list_keys(
-    State(state): State<Arc<AppState>>,
-    Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
+pub async fn list_keys(State(state): State<Arc<AppState>>, Admin(org): Admin) -> ApiResult<Answer> {
     blocking(move || {
-        Ok(Json(
+        Ok(Answer::json(
             state.store.api_keys(&org)?.iter().map(key_json).collect(),
         ))
     })
@@ -133,7 +132,7 @@ pub async fn create_key(
     State(state): State<Arc<AppState>>,
     Admin(org): Admin,
     JsonBody(body): JsonBody<NamedBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         check_name(&body.name)?;
         let secret = new_secret();
@@ -147,7 +146,7 @@ pub async fn create_key(
             created_at: now(),
         };
         state.store.create_api_key(&key)?;
-        Ok(Json(
+        Ok(Answer::json(
             json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
         ))
     })
@@ -166,7 +165,7 @@ pub async fn permissions(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
     Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         key_of_org(&state, &org, &hash)?;
         let list: Vec<Value> = state
@@ -175,7 +174,7 @@ pub async fn permissions(
             .into_iter()
             .map(|(kb, bits)| json!({ "knowledgeBaseId": kb, "permission": bits }))
             .collect();
-        Ok(Json(Value::Array(list)))
+        Ok(Answer::json(Value::Array(list)))
     })
     .await
 }
@@ -191,7 +190,7 @@ pub async fn set_permission(
     Path((hash, kb)): Path<(String, String)>,
     Admin(org): Admin,
     JsonBody(body): JsonBody<PermissionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         key_of_org(&state, &org, &hash)?;
         if state.store.kb(&org, &kb)?.is_none() {
@@ -203,7 +202,7 @@ pub async fn set_permission(
             ));
         }
         state.store.set_permission(&hash, &kb, body.permission)?;
-        Ok(Json(
+        Ok(Answer::json(
             json!({ "knowledgeBaseId": kb, "permission": body.permission }),
         ))
     })
@@ -215,12 +214,12 @@ pub async fn revoke_key(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
     Admin(org): Admin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         if !state.store.revoke_api_key(&org, &hash)? {
             return Err(ApiError::not_found(format!("no API key {hash}")));
         }
-        Ok(Json(json!({ "hash": hash, "status": "revoked" })))
+        Ok(Answer::json(json!({ "hash": hash, "status": "revoked" })))
     })
     .await
 }

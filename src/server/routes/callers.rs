@@ -33,10 +33,15 @@ impl FromRequestParts<Arc<AppState>> for Admin {
     }
 }
 
-/// A data-plane caller: its API key (header `x-api-key`), known, not revoked, and of the
-/// organisation the path names as `{org}` (another organisation's id answers 404, as one that
-/// does not exist). A route without `{org}` takes any organisation's key.
-pub struct Caller(pub ApiKey);
+/// A data-plane caller, of the organisation the path names as `{org}` (another organisation's
+/// id answers 404, as one that does not exist; a route without `{org}` takes any organisation's
+/// caller): an API key (header `x-api-key`), known and not revoked, or the organisation's admin
+/// key (headers `x-xtrace-key` and `x-xtrace-org-id`), which may do everything an API key with
+/// every permission on every knowledge base may.
+pub struct Caller {
+    org_id: String,
+    key: Option<ApiKey>,
+}
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
@@ -51,12 +56,24 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .map(|(_, value)| value.to_owned());
         let (state, headers) = (Arc::clone(state), parts.headers.clone());
         blocking(move || {
-            let key = api_key(&state, &headers)?;
+            let caller =
+                if headers.contains_key("x-api-key") || !headers.contains_key("x-xtrace-key") {
+                    let key = api_key(&state, &headers)?;
+                    Caller {
+                        org_id: key.org_id.clone(),
+                        key: Some(key),
+                    }
+                } else {
+                    Caller {
+                        org_id: admin_org(&state, &headers)?,
+                        key: None,
+                    }
+                };
             match org {
-                Some(org) if org != key.org_id => {
+                Some(org) if org != caller.org_id => {
                     Err(ApiError::not_found(format!("no organisation {org}")))
                 }
-                _ => Ok(Caller(key)),
+                _ => Ok(caller),
             }
         })
         .await
@@ -64,20 +81,14 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 }
 
 impl Caller {
-    /// The knowledge base `kb_id` of the caller's organisation, if the key holds every bit of
-    /// `needed` on it.
+    /// The knowledge base `kb_id` of the caller's organisation, if the caller holds every bit
+    /// of `needed` on it.
     pub fn kb_access(&self, state: &AppState, kb_id: &str, needed: u8) -> ApiResult<KnowledgeBase> {
-        let key = &self.0;
         let kb = state
             .store
-            .kb(&key.org_id, kb_id)?
+            .kb(&self.org_id, kb_id)?
             .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
-        let granted = state
-            .store
-            .permissions(&key.hash)?
-            .into_iter()
-            .find(|(kb, _)| kb == kb_id)
-            .map_or(0, |(_, bits)| bits);
+        let granted = self.permission(state, kb_id)?;
         if granted & needed != needed {
             let what = match needed {
                 permission::READ => "read",
@@ -92,9 +103,44 @@ impl Caller {
         Ok(kb)
     }
 
+    /// The caller's permission bits on knowledge base `kb_id` (every bit for an admin).
+    pub fn permission(&self, state: &AppState, kb_id: &str) -> ApiResult<u8> {
+        let Some(key) = &self.key else {
+            return Ok(permission::READ | permission::WRITE | permission::DELETE);
+        };
+        Ok(state
+            .store
+            .permissions(&key.hash)?
+            .into_iter()
+            .find(|(kb, _)| kb == kb_id)
+            .map_or(0, |(_, bits)| bits))
+    }
+
+    /// Whether the caller holds `needed` on at least one knowledge base (an admin always does).
+    pub fn holds_anywhere(&self, state: &AppState, needed: u8) -> ApiResult<bool> {
+        let Some(key) = &self.key else {
+            return Ok(true);
+        };
+        Ok(state
+            .store
+            .permissions(&key.hash)?
+            .iter()
+            .any(|(_, bits)| bits & needed == needed))
+    }
+
     /// The caller's organisation.
     pub fn org(&self) -> &str {
-        &self.0.org_id
+        &self.org_id
+    }
+
+    /// The hash of the caller's API key; `None` for the organisation's admin.
+    pub fn key_hash(&self) -> Option<&str> {
+        self.key.as_ref().map(|key| key.hash.as_str())
+    }
+
+    /// Whether the caller is the organisation's admin.
+    pub fn is_admin(&self) -> bool {
+        self.key.is_none()
     }
 }
 

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::Json;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::chunks::{check_pieces, decode_pieces};
+use super::answer::Answer;
+use super::chunks::check_meta_size;
+use super::context_access::no_context;
+use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
@@ -50,7 +53,7 @@ pub async fn update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<UpdateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     let edit = Edit {
         kb_id: body.kb_id,
         context_id: body.context_id,
@@ -66,7 +69,7 @@ pub async fn patch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<PatchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     let edit = Edit {
         kb_id: body.kb_id,
         context_id: body.context_id,
@@ -85,7 +88,7 @@ struct Edit {
 }
 
 impl Edit {
-    fn run(self, state: &AppState, caller: &Caller) -> ApiResult<Json<Value>> {
+    fn run(self, state: &AppState, caller: &Caller) -> ApiResult<Answer> {
         let done = if self.whole { "updated" } else { "patched" };
         let patches = changes(
             state,
@@ -95,8 +98,8 @@ impl Edit {
             self.sent,
             self.whole,
         )?;
-        let ids = apply(state, &self.kb_id, patches)?;
-        Ok(Json(json!({ done: ids.len(), "chunk_ids": ids })))
+        let ids = apply(state, &self.kb_id, &self.context_id, patches)?;
+        Ok(Answer::json(json!({ done: ids.len(), "chunk_ids": ids })))
     }
 }
 
@@ -112,7 +115,7 @@ fn changes(
     caller.kb_access(state, kb_id, permission::WRITE)?;
     let context = state
         .public_context(caller.org(), context_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no execution context {context_id}")))?;
+        .ok_or_else(|| no_context(context_id))?;
     let shape = context.ciphertext_shape()?;
     let mut patches = Vec::with_capacity(sent.len());
     for change in sent {
@@ -135,12 +138,16 @@ fn changes(
                     0,
                 )
                 .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
+                check_coprime(context.public_key(), shape, &record, |_| what.clone())?;
                 Some(record)
             }
         };
         let meta_data: Option<Map<String, Value>> = match change.meta_data {
             None => None,
-            Some(Value::Object(map)) => Some(map),
+            Some(Value::Object(map)) => {
+                check_meta_size(&Value::Object(map.clone()).to_string(), &what)?;
+                Some(map)
+            }
             Some(_) => {
                 return Err(ApiError::bad_request(format!(
                     "{what}: meta_data is not an object"
@@ -160,24 +167,42 @@ fn changes(
     Ok(patches)
 }
 
-/// Writes the patches (all or none) and has the knowledge base's indexes rebuilt.
+/// Writes the patches (all or none) to chunks stored under `context_id` and has the knowledge
+/// base's indexes rebuilt. A chunk keeps the context it was inserted under: a patch naming
+/// another is refused (409), since its ciphertexts would no longer be the context's.
 pub fn apply(
     state: &AppState,
     kb_id: &str,
+    context_id: &str,
     patches: Vec<(i64, ChunkPatch)>,
 ) -> ApiResult<Vec<i64>> {
     state.rewrite(kb_id, || {
-        let found = state.store.patch_chunks(kb_id, &patches, true)?;
-        if found.len() != patches.len() {
-            let missing: Vec<i64> = patches
-                .iter()
-                .map(|(id, _)| *id)
-                .filter(|id| !found.contains(id))
-                .collect();
-            return Err(ApiError::not_found(format!(
-                "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
-            )));
+        let found = state
+            .store
+            .patch_chunks(kb_id, context_id, &patches, true)?;
+        if found.len() == patches.len() {
+            return Ok(found);
         }
-        Ok(found)
+        let asked: Vec<i64> = patches.iter().map(|(id, _)| *id).collect();
+        let elsewhere: Vec<(i64, String)> = state
+            .store
+            .chunk_contexts(kb_id, &asked)?
+            .into_iter()
+            .filter(|(_, context)| context != context_id)
+            .collect();
+        if let Some((id, context)) = elsewhere.first() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "chunk {id} is stored under execution context {context}, not {context_id}; \
+                     a chunk keeps its context (delete it and insert it again to move it); \
+                     nothing was changed"
+                ),
+            ));
+        }
+        let missing: Vec<i64> = asked.into_iter().filter(|id| !found.contains(id)).collect();
+        Err(ApiError::not_found(format!(
+            "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
+        )))
     })
 }

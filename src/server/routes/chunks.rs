@@ -5,23 +5,40 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::answer::Answer;
+use super::context_access::{self, no_context};
+use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
-use crate::formats::ciphertexts::CiphertextShape;
-use crate::paillier::{CiphertextBatch, PublicKey};
+use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 use crate::server::store::{Chunk, NewChunk};
-use num_bigint::BigUint;
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
+/// The largest metadata of one chunk, as JSON text (the SDK's five tags and facets are far
+/// smaller); resident indexes hold it in memory for filters.
+pub const MAX_META_BYTES: usize = 64 << 10;
+
+/// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
+pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
+    if meta.len() > MAX_META_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{what}: meta_data of {} bytes; at most {MAX_META_BYTES}",
+                meta.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Deserialize)]
 pub struct InsertBody {
@@ -41,64 +58,12 @@ pub struct SentChunk {
     name: Option<String>,
 }
 
-/// The pieces of one encrypted vector, base64 of little-endian bytes of any length up to the
-/// ciphertext width (the SDK writes them without padding), as one padded record.
-pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> ApiResult<Vec<u8>> {
-    if pieces.len() != shape.chunks {
-        return Err(ApiError::bad_request(format!(
-            "{what} has {} ciphertext pieces; this context's vectors have {}",
-            pieces.len(),
-            shape.chunks
-        )));
-    }
-    let mut record = Vec::with_capacity(shape.chunks * shape.chunk_bytes);
-    for (i, piece) in pieces.iter().enumerate() {
-        let mut bytes = BASE64
-            .decode(piece)
-            .map_err(|e| ApiError::bad_request(format!("{what}, piece {i}: not base64 ({e})")))?;
-        if bytes.len() > shape.chunk_bytes {
-            let padding = bytes.len() - shape.chunk_bytes;
-            if bytes[shape.chunk_bytes..].iter().any(|&b| b != 0) {
-                return Err(ApiError::bad_request(format!(
-                    "{what}, piece {i}: a ciphertext of {} bytes, wider than n² ({} bytes)",
-                    bytes.len() - padding,
-                    shape.chunk_bytes
-                )));
-            }
-            bytes.truncate(shape.chunk_bytes);
-        }
-        bytes.resize(shape.chunk_bytes, 0);
-        record.extend_from_slice(&bytes);
-    }
-    Ok(record)
-}
-
-/// An error naming `what` and the piece unless every piece of `record` (as
-/// [`decode_pieces`] made it) is a ciphertext of `public_key`: `0 < c < n²`.
-pub fn check_pieces(
-    public_key: &PublicKey,
-    shape: CiphertextShape,
-    record: &[u8],
-    what: &str,
-) -> ApiResult<()> {
-    for (i, piece) in record.chunks(shape.chunk_bytes.max(1)).enumerate() {
-        if let Err(crate::Error::InvalidCiphertext { reason, .. }) =
-            public_key.check_ciphertext(&BigUint::from_bytes_le(piece), 0)
-        {
-            return Err(ApiError::bad_request(format!(
-                "{what}, piece {i}: {reason}"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
 pub async fn insert(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<InsertBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         if body.chunks.len() > MAX_CHUNKS_PER_REQUEST {
@@ -110,11 +75,11 @@ pub async fn insert(
                 ),
             ));
         }
+        // Chunks under a context bind it to the knowledge base (its readers may then read it).
+        context_access::bind(&state, &caller, &body.kb_id, &body.context_id)?;
         let context = state
             .public_context(caller.org(), &body.context_id)?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no execution context {}", body.context_id))
-            })?;
+            .ok_or_else(|| no_context(&body.context_id))?;
         let shape = context.ciphertext_shape()?;
         let mut chunks = Vec::with_capacity(body.chunks.len());
         let mut all_pieces = Vec::new();
@@ -132,10 +97,12 @@ pub async fn insert(
                     )))
                 }
             };
+            let meta_data = meta.to_string();
+            check_meta_size(&meta_data, &what)?;
             chunks.push(NewChunk {
                 name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
                 content: sent.chunk_content,
-                meta_data: meta.to_string(),
+                meta_data,
                 pieces,
             });
         }
@@ -148,6 +115,9 @@ pub async fn insert(
             0,
         )
         .map_err(|e| ApiError::bad_request(format!("{} (records count chunks from 0)", e)))?;
+        check_coprime(context.public_key(), shape, &all_pieces, |i| {
+            format!("chunk {i}")
+        })?;
         let slot = state.slot(&body.kb_id, &body.context_id);
         let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
         let ids = state
@@ -176,7 +146,9 @@ pub async fn insert(
             // Committed but not followed: rebuilt from the store on the next search.
             *resident = None;
         }
-        Ok(Json(json!({ "chunk_ids": ids, "inserted": ids.len() })))
+        Ok(Answer::json(
+            json!({ "chunk_ids": ids, "inserted": ids.len() }),
+        ))
     })
     .await
 }
@@ -267,7 +239,7 @@ pub async fn get_by_id(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         let (kb_id, ids, projection) = query_of(query)?;
         caller.kb_access(&state, &kb_id, permission::READ)?;
@@ -289,7 +261,7 @@ pub async fn get_by_id(
             };
             out.push(chunk_json(chunk, width, &projection));
         }
-        Ok(Json(Value::Array(out)))
+        Ok(Answer::json(Value::Array(out)))
     })
     .await
 }
@@ -299,12 +271,12 @@ pub async fn delete_by_id(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         let (kb_id, ids, _) = query_of(query)?;
         caller.kb_access(&state, &kb_id, permission::DELETE)?;
         let deleted = state.rewrite(&kb_id, || state.store.delete_chunks(&kb_id, &ids))?;
-        Ok(Json(json!({ "deleted_count": deleted })))
+        Ok(Answer::json(json!({ "deleted_count": deleted })))
     })
     .await
 }

@@ -1,20 +1,29 @@
 //! Execution contexts: stored exactly as the client sent them (the secret key inside stays
-//! sealed; the server reads only the public part), and their bindings to knowledge bases.
+//! sealed; the server reads only the public part), and their bindings to knowledge bases. Who
+//! may do what is [`context_access`](super::context_access)'s.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, value::RawValue, Value};
+use serde_json::{json, value::RawValue};
 
+use super::answer::Answer;
+use super::context_access::{self, may_delete, may_read, no_context, readable};
 use super::{blocking, Caller, JsonBody};
 use crate::context::PublicContext;
+use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
+use crate::server::store::{DeleteContext, PutContext};
+
+/// The deepest nesting of arrays and objects a stored context may hold: a context is a few
+/// levels deep, and clients (Python's `json` among them) fail on very deep documents.
+pub const MAX_CONTEXT_DEPTH: usize = 16;
 
 #[derive(Deserialize)]
 pub struct StoreBody {
@@ -22,20 +31,33 @@ pub struct StoreBody {
     context_id: String,
 }
 
-/// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`.
+/// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`. The same bytes again
+/// are a success that changes nothing; other bytes under a stored id are a 409.
 pub async fn store(
     State(state): State<Arc<AppState>>,
     Path(org): Path<String>,
-    _: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<StoreBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
+        if !caller.holds_anywhere(&state, permission::WRITE)? {
+            return Err(ApiError::forbidden(
+                "storing an execution context needs write permission on a knowledge base \
+                 (or the organisation's admin key)",
+            ));
+        }
         if body.context_id.is_empty() || body.context_id.len() > 256 {
             return Err(ApiError::bad_request(
                 "context_id must be 1 to 256 characters",
             ));
         }
         let data = body.data.get();
+        if json_depth(data) > MAX_CONTEXT_DEPTH {
+            return Err(ApiError::bad_request(format!(
+                "data nests arrays and objects more than {MAX_CONTEXT_DEPTH} deep; an \
+                 execution context does not"
+            )));
+        }
         let context = PublicContext::from_json(data)
             .map_err(|e| ApiError::bad_request(format!("data is not an execution context: {e}")))?;
         let weaknesses = context.config().weaknesses();
@@ -48,8 +70,22 @@ pub async fn store(
             )));
         }
         context.ciphertext_shape()?;
-        state.store.put_context(&org, &body.context_id, data)?;
-        Ok(Json(json!({ "context_id": body.context_id })))
+        match state
+            .store
+            .put_context(&org, &body.context_id, data, caller.key_hash())?
+        {
+            PutContext::Created | PutContext::Unchanged => {
+                Ok(Answer::json(json!({ "context_id": body.context_id })))
+            }
+            PutContext::Conflict => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "execution context {} is stored with other contents; a context id names one \
+                     context for good (delete it first to store another under its id)",
+                    body.context_id
+                ),
+            )),
+        }
     })
     .await
 }
@@ -57,70 +93,101 @@ pub async fn store(
 /// GET /v1/exec_context/{org}/{id}: the stored context, byte for byte.
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    Path((org, id)): Path<(String, String)>,
-    _: Caller,
+    Path((_, id)): Path<(String, String)>,
+    caller: Caller,
 ) -> ApiResult<Response> {
     blocking(move || {
-        let data = state
-            .store
-            .context(&org, &id)?
-            .ok_or_else(|| ApiError::not_found(format!("no execution context {id}")))?;
+        let stored = readable(&state, &caller, &id)?;
         Response::builder()
             .header(CONTENT_TYPE, "application/json")
-            .body(Body::from(data))
+            .body(Body::from(stored.data))
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await
 }
 
-/// GET /v1/exec_context/{org}: `{contexts: [ids]}`.
-pub async fn list(
-    State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
-    _: Caller,
-) -> ApiResult<Json<Value>> {
-    blocking(move || Ok(Json(json!({ "contexts": state.store.context_ids(&org)? })))).await
+/// GET /v1/exec_context/{org}: `{contexts: [ids]}`, those the caller may read.
+pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Answer> {
+    blocking(move || {
+        let mut ids = Vec::new();
+        for (id, creator_key) in state.store.contexts(caller.org())? {
+            let stored = crate::server::store::StoredContext {
+                data: String::new(),
+                creator_key,
+            };
+            if may_read(&state, &caller, &id, &stored)? {
+                ids.push(id);
+            }
+        }
+        Ok(Answer::json(json!({ "contexts": ids })))
+    })
+    .await
 }
 
-/// DELETE /v1/exec_context/{org}/{id}.
+/// DELETE /v1/exec_context/{org}/{id}: refused (409) while chunks are stored under it.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    Path((org, id)): Path<(String, String)>,
-    _: Caller,
-) -> ApiResult<Json<Value>> {
+    Path((_, id)): Path<(String, String)>,
+    caller: Caller,
+) -> ApiResult<Answer> {
     blocking(move || {
-        if !state.store.delete_context(&org, &id)? {
-            return Err(ApiError::not_found(format!("no execution context {id}")));
+        let stored = readable(&state, &caller, &id)?;
+        if !may_delete(&state, &caller, &id, &stored)? {
+            return Err(ApiError::forbidden(format!(
+                "this API key may not delete execution context {id}: its creator's key, the \
+                 admin, or a key with write permission on every knowledge base it is bound to may"
+            )));
         }
-        Ok(Json(json!({ "deleted": id })))
+        match state.store.delete_context(caller.org(), &id)? {
+            DeleteContext::Deleted => {
+                state.forget_context(&id);
+                Ok(Answer::json(json!({ "deleted": id })))
+            }
+            DeleteContext::Missing => Err(no_context(&id)),
+            DeleteContext::InUse(kbs) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "chunks of knowledge bases {kbs:?} are encrypted under execution context \
+                     {id}; delete them (or the knowledge bases) first"
+                ),
+            )),
+        }
     })
     .await
 }
 
-/// GET /v1/exec_context/{org}/{kb}/context: `{context_ids}`.
+/// GET /v1/exec_context/{org}/{kb}/context: `{context_ids}` (read permission on the knowledge
+/// base).
 pub async fn of_kb(
     State(state): State<Arc<AppState>>,
-    Path((org, kb)): Path<(String, String)>,
-    _: Caller,
-) -> ApiResult<Json<Value>> {
+    Path((_, kb)): Path<(String, String)>,
+    caller: Caller,
+) -> ApiResult<Answer> {
     blocking(move || {
-        Ok(Json(
-            json!({ "context_ids": state.store.contexts_of_kb(&org, &kb)? }),
+        caller.kb_access(&state, &kb, permission::READ)?;
+        Ok(Answer::json(
+            json!({ "context_ids": state.store.contexts_of_kb(caller.org(), &kb)? }),
         ))
     })
     .await
 }
 
-/// GET /v1/exec_context/{org}/{ctx}/kb: `{kb_ids}`.
+/// GET /v1/exec_context/{org}/{ctx}/kb: `{kb_ids}`, those of the context's knowledge bases on
+/// which the caller holds a permission (read access to the context needed).
 pub async fn kbs_of(
     State(state): State<Arc<AppState>>,
-    Path((org, ctx)): Path<(String, String)>,
-    _: Caller,
-) -> ApiResult<Json<Value>> {
+    Path((_, ctx)): Path<(String, String)>,
+    caller: Caller,
+) -> ApiResult<Answer> {
     blocking(move || {
-        Ok(Json(
-            json!({ "kb_ids": state.store.kbs_of_context(&org, &ctx)? }),
-        ))
+        readable(&state, &caller, &ctx)?;
+        let mut kb_ids = Vec::new();
+        for kb in state.store.kbs_of_context(caller.org(), &ctx)? {
+            if caller.permission(&state, &kb)? != 0 {
+                kb_ids.push(kb);
+            }
+        }
+        Ok(Answer::json(json!({ "kb_ids": kb_ids })))
     })
     .await
 }
@@ -128,18 +195,51 @@ pub async fn kbs_of(
 /// POST /v1/exec_context/{org}/{kb}/bind/{ctx}.
 pub async fn bind(
     State(state): State<Arc<AppState>>,
-    Path((org, kb, ctx)): Path<(String, String, String)>,
-    _: Caller,
-) -> ApiResult<Json<Value>> {
+    Path((_, kb, ctx)): Path<(String, String, String)>,
+    caller: Caller,
+) -> ApiResult<Answer> {
     blocking(move || {
-        if state.store.kb(&org, &kb)?.is_none() {
-            return Err(ApiError::not_found(format!("no knowledge base {kb}")));
-        }
-        if state.store.context(&org, &ctx)?.is_none() {
-            return Err(ApiError::not_found(format!("no execution context {ctx}")));
-        }
-        state.store.bind(&org, &kb, &ctx)?;
-        Ok(Json(json!({ "kb_id": kb, "context_id": ctx })))
+        context_access::bind(&state, &caller, &kb, &ctx)?;
+        Ok(Answer::json(json!({ "kb_id": kb, "context_id": ctx })))
     })
     .await
+}
+
+/// How deeply `text` (JSON) nests arrays and objects, brackets inside strings not counted.
+pub fn json_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert_eq!(json_depth("1"), 0);
+        assert_eq!(json_depth(r#"{"a": [1, {"b": "[[[{"}]}"#), 3);
+        assert_eq!(json_depth(r#"{"a": "\"[["}"#), 1);
+        assert_eq!(json_depth(&"[".repeat(100_000)), 100_000);
+    }
 }

@@ -12,8 +12,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::chunks::{check_pieces, decode_pieces};
+use super::context_access::no_context;
 use super::hamming_answer as answer;
+use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
@@ -71,17 +72,27 @@ pub async fn compute(
                 ))
             }
         };
+        // Resident slots only for contexts that exist: an unknown id costs nothing.
+        if state
+            .store
+            .context(caller.org(), &body.context_id)?
+            .is_none()
+        {
+            return Err(no_context(&body.context_id));
+        }
         let slot = state.slot(&body.kb_id, &body.context_id);
         // A write between building the index and reading it makes the next turn rebuild it.
         let held = loop {
             {
                 let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
                 if held.is_none() {
-                    let context = state
-                        .public_context(caller.org(), &body.context_id)?
-                        .ok_or_else(|| {
-                            ApiError::not_found(format!("no execution context {}", body.context_id))
-                        })?;
+                    let Some(context) = state.public_context(caller.org(), &body.context_id)?
+                    else {
+                        // Deleted since: leave no slot behind.
+                        drop(held);
+                        state.drop_if_empty(&body.kb_id, &body.context_id);
+                        return Err(no_context(&body.context_id));
+                    };
                     *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
                 }
             }
@@ -112,6 +123,12 @@ pub async fn compute(
             0,
         )
         .map_err(|e| ApiError::bad_request(format!("the query: {e}")))?;
+        check_coprime(public_key, resident.shape, &record, |_| "the query".into())?;
+        if let Some(filter) = &filter {
+            filter
+                .check_work(resident.chunk_ids.len())
+                .map_err(ApiError::bad_request)?;
+        }
         let positions = selected(resident, filter.as_ref(), range);
         // Everything selected: aggregate the resident records in place, without gathering.
         let selection = if positions.len() == resident.chunk_ids.len() {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::Json;
 use base64::Engine;
 use serde::Deserialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
 
+use super::answer::Answer;
+use super::context_access;
 use super::{blocking, Caller, JsonBody};
 use crate::formats::model::parse_model;
 use crate::formats::numbers::{
@@ -23,10 +24,13 @@ use crate::numbers::{EncryptedArray, WeightRows};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 
-/// The most plain numbers one request encrypts.
-pub const MAX_PLAIN_INPUTS: usize = 1 << 16;
-/// The most ciphertext multiplications one request runs (samples × inputs × outputs).
-pub const MAX_PRODUCTS: usize = 1 << 26;
+/// The most plain numbers one request encrypts (each an encryption, about a millisecond of
+/// one core at key_len 1024).
+pub const MAX_PLAIN_INPUTS: usize = 1 << 12;
+/// The most ciphertext products one request runs (samples × inputs × outputs): each raises a
+/// ciphertext to a weight, up to a full-width exponent for a negative one (milliseconds of one
+/// core at key_len 1024), so this bounds a request to about a minute of the server's cores.
+pub const MAX_PRODUCTS: usize = 1 << 16;
 
 #[derive(Deserialize)]
 pub struct InferenceBody {
@@ -45,20 +49,23 @@ pub async fn infer(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<InferenceBody>,
-) -> ApiResult<Json<Value>> {
-    blocking(move || run(&state, caller.org(), body)).await
+) -> ApiResult<Answer> {
+    blocking(move || run(&state, &caller, body)).await
 }
 
-fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Value>> {
+fn run(state: &AppState, caller: &Caller, body: InferenceBody) -> ApiResult<Answer> {
     if !body.scheme.eq_ignore_ascii_case("paillier") {
         return Err(ApiError::bad_request(format!(
             "scheme {:?}: this server runs \"paillier\" only",
             body.scheme
         )));
     }
+    // Running under a context is reading it (its creator, the admin, its knowledge bases'
+    // readers): a key without access cannot spend the server's time under another's context.
+    context_access::readable(state, caller, &body.context_id)?;
     let context = state
-        .public_context(org_id, &body.context_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no execution context {}", body.context_id)))?;
+        .public_context(caller.org(), &body.context_id)?
+        .ok_or_else(|| context_access::no_context(&body.context_id))?;
     let backend = context.backend()?.clone();
     let started = Instant::now();
     let input = encrypted_input(&context, &body.input_data)?;
@@ -90,7 +97,7 @@ fn run(state: &AppState, org_id: &str, body: InferenceBody) -> ApiResult<Json<Va
     })?;
     let elapsed = started.elapsed();
     let bytes = encode_encrypted_numbers(&result)?;
-    Ok(Json(json!({
+    Ok(Answer::json(json!({
         "scheme": "paillier",
         "context_id": body.context_id,
         "encrypted_result": base64::engine::general_purpose::STANDARD.encode(bytes),

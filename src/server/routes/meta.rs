@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::answer::Answer;
 use super::chunk_edits::apply;
 use super::chunks::chunk_json;
 use super::{blocking, Caller, JsonBody};
@@ -57,6 +57,11 @@ fn matching(
         None => None,
     };
     let chunks = state.store.chunks_of(&body.kb_id, &body.context_id)?;
+    if let Some(filter) = &filter {
+        filter
+            .check_work(chunks.len())
+            .map_err(ApiError::bad_request)?;
+    }
     Ok(chunks
         .into_iter()
         .filter(|c| {
@@ -85,10 +90,12 @@ pub async fn search(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         let found = matching(&state, &caller, &body, permission::READ)?;
-        Ok(Json(found.iter().map(|c| projected(c, &body)).collect()))
+        Ok(Answer::json(
+            found.iter().map(|c| projected(c, &body)).collect(),
+        ))
     })
     .await
 }
@@ -99,7 +106,7 @@ pub async fn search_page(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         let mut found = matching(&state, &caller, &body, permission::READ)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
@@ -129,14 +136,15 @@ pub async fn search_page(
             found.reverse();
         }
         let total = found.len();
-        let limit = body.limit.unwrap_or(100).min(MAX_PAGE);
+        // Without a limit, every match (the SDK's "returns all if omitted").
+        let limit = body.limit.map_or(total, |limit| limit.min(MAX_PAGE));
         let results: Vec<Value> = found
             .iter()
             .skip(body.offset)
             .take(limit)
             .map(|c| projected(c, &body))
             .collect();
-        Ok(Json(json!({
+        Ok(Answer::json(json!({
             "results": results,
             "total": total,
             "offset": body.offset,
@@ -152,19 +160,21 @@ pub async fn delete_by_meta(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         require_filter(&body)?;
         let found = matching(&state, &caller, &body, permission::DELETE)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
-            return Ok(Json(
+            return Ok(Answer::json(
                 json!({ "would_delete_count": ids.len(), "chunk_ids": ids }),
             ));
         }
         let deleted =
             state.rewrite(&body.kb_id, || state.store.delete_chunks(&body.kb_id, &ids))?;
-        Ok(Json(json!({ "deleted_count": deleted, "chunk_ids": ids })))
+        Ok(Answer::json(
+            json!({ "deleted_count": deleted, "chunk_ids": ids }),
+        ))
     })
     .await
 }
@@ -175,7 +185,7 @@ pub async fn patch_by_meta(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer> {
     blocking(move || {
         require_filter(&body)?;
         let changes: Map<String, Value> = match &body.patch {
@@ -199,7 +209,7 @@ pub async fn patch_by_meta(
         let found = matching(&state, &caller, &body, permission::WRITE)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
-            return Ok(Json(
+            return Ok(Answer::json(
                 json!({ "would_patch_count": ids.len(), "chunk_ids": ids }),
             ));
         }
@@ -215,19 +225,28 @@ pub async fn patch_by_meta(
                 )
             })
             .collect();
-        let patched = apply(&state, &body.kb_id, patches)?;
-        Ok(Json(
+        let patched = apply(&state, &body.kb_id, &body.context_id, patches)?;
+        Ok(Answer::json(
             json!({ "patched_count": patched.len(), "chunk_ids": patched }),
         ))
     })
     .await
 }
 
+/// Deleting or patching by metadata needs a filter that says which chunks: a missing or
+/// empty one (`{}`, `"{}"`, `{"$and": []}`) would select them all.
 fn require_filter(body: &SearchBody) -> ApiResult<()> {
+    let refused = || {
+        ApiError::bad_request(
+            "a non-empty meta_filter is required: it says which chunks to change (delete \
+             the knowledge base, or list its chunk ids, to change every chunk)",
+        )
+    };
     match &body.meta_filter {
-        None | Some(Value::Null) => Err(ApiError::bad_request(
-            "a meta_filter is required: it says which chunks to change",
-        )),
-        Some(_) => Ok(()),
+        None | Some(Value::Null) => Err(refused()),
+        Some(sent) => match Filter::parse_sent(sent) {
+            Ok(filter) if filter.is_empty() => Err(refused()),
+            _ => Ok(()),
+        },
     }
 }

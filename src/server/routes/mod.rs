@@ -2,14 +2,17 @@
 //! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`.
 
 mod admin;
+mod answer;
 mod callers;
 mod chunk_edits;
 mod chunks;
+mod context_access;
 mod contexts;
 mod hamming;
 mod hamming_answer;
 mod inference;
 mod meta;
+mod pieces;
 
 use std::sync::Arc;
 

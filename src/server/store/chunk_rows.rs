@@ -78,6 +78,25 @@ pub(super) fn chunks_by_id(
     Ok(found)
 }
 
+pub(super) fn chunk_contexts(
+    c: &mut Connection,
+    kb_id: &str,
+    ids: &[i64],
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut statement =
+        c.prepare("SELECT context_id FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
+    let mut found = Vec::new();
+    for &id in ids {
+        if let Some(context) = statement
+            .query_row(params![kb_id, id], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            found.push((id, context));
+        }
+    }
+    Ok(found)
+}
+
 pub(super) fn chunks_of(
     c: &mut Connection,
     kb_id: &str,
@@ -128,21 +147,24 @@ pub(super) fn index_rows(
 pub(super) fn patch_chunks(
     c: &mut Connection,
     kb_id: &str,
+    context_id: &str,
     patches: &[(i64, ChunkPatch)],
     all_or_nothing: bool,
 ) -> rusqlite::Result<Vec<i64>> {
     let t = c.transaction()?;
     let mut found = Vec::new();
     {
-        let mut read =
-            t.prepare("SELECT meta_data FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2")?;
+        // A chunk keeps the context it was inserted under: one under another is not found.
+        let mut read = t.prepare(
+            "SELECT meta_data FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2 AND context_id = ?3",
+        )?;
         let mut write = t.prepare(
                     "UPDATE chunks SET name = COALESCE(?3, name), content = COALESCE(?4, content), \
                      meta_data = ?5, pieces = COALESCE(?6, pieces) WHERE kb_id = ?1 AND chunk_id = ?2",
                 )?;
         for (id, patch) in patches {
             let Some(meta): Option<String> = read
-                .query_row(params![kb_id, id], |r| r.get(0))
+                .query_row(params![kb_id, id, context_id], |r| r.get(0))
                 .optional()?
             else {
                 continue;

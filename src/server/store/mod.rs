@@ -3,6 +3,8 @@
 //! embedded default. Every write returns only once it is committed.
 
 mod chunk_rows;
+mod context_rows;
+mod files;
 mod schema;
 mod sqlite;
 #[cfg(test)]
@@ -88,6 +90,33 @@ pub struct ChunkPatch {
     pub pieces: Option<Vec<u8>>,
 }
 
+/// A stored execution context: its JSON exactly as received, and who stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredContext {
+    pub data: String,
+    /// The hash of the API key that stored it; `None` for an organisation's admin (or a
+    /// context stored before creators were recorded).
+    pub creator_key: Option<String>,
+}
+
+/// What storing a context did. A context id names one content for good: the same bytes again
+/// change nothing, other bytes are refused until the context is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutContext {
+    Created,
+    Unchanged,
+    Conflict,
+}
+
+/// What deleting a context did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteContext {
+    Deleted,
+    Missing,
+    /// Chunks of these knowledge bases are encrypted under it: nothing was deleted.
+    InUse(Vec<String>),
+}
+
 /// The server's storage. Implementations commit every write before returning.
 pub trait Store: Send + Sync {
     /// Creates an organisation and its admin key (stored as `admin_key_hash`).
@@ -109,11 +138,20 @@ pub trait Store: Send + Sync {
     /// Deletes a knowledge base with its chunks, permissions and bindings.
     fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool>;
 
-    /// Stores a context's JSON as received (replacing one of the same id).
-    fn put_context(&self, org_id: &str, context_id: &str, data: &str) -> Result<()>;
-    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<String>>;
-    fn context_ids(&self, org_id: &str) -> Result<Vec<String>>;
-    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<bool>;
+    /// Stores a context's JSON as received, unless the id already names other bytes (in one
+    /// transaction, so that two writers of one id cannot both create it).
+    fn put_context(
+        &self,
+        org_id: &str,
+        context_id: &str,
+        data: &str,
+        creator_key: Option<&str>,
+    ) -> Result<PutContext>;
+    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<StoredContext>>;
+    /// Every context of the organisation: `(context_id, creator_key)`, oldest first.
+    fn contexts(&self, org_id: &str) -> Result<Vec<(String, Option<String>)>>;
+    /// Deletes a context and its bindings, unless chunks are stored under it.
+    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<DeleteContext>;
     fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()>;
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>>;
     fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>>;
@@ -123,6 +161,8 @@ pub trait Store: Send + Sync {
     fn insert_chunks(&self, kb_id: &str, context_id: &str, chunks: &[NewChunk])
         -> Result<Vec<i64>>;
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>>;
+    /// `(chunk_id, context_id)` of the chunks of `ids` that exist.
+    fn chunk_contexts(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<(i64, String)>>;
     /// Every chunk of a knowledge base under one context, in id order.
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>>;
     /// The index rows of a knowledge base under one context, in id order, handed to `visit` at
@@ -137,11 +177,13 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Deletes chunks; returns how many were there.
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize>;
-    /// Applies patches in one transaction; returns the ids that were there (the others are
-    /// left out, and nothing is written if any is missing and `all_or_nothing`).
+    /// Applies patches in one transaction to chunks stored under `context_id`; returns the ids
+    /// that were there (the others are left out, and nothing is written if any is missing and
+    /// `all_or_nothing`).
     fn patch_chunks(
         &self,
         kb_id: &str,
+        context_id: &str,
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>>;

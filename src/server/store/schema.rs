@@ -70,4 +70,13 @@ CREATE INDEX chunks_by_context ON chunks (kb_id, context_id, chunk_id);
 ALTER TABLE kbs ADD COLUMN chunk_count INTEGER NOT NULL DEFAULT 0;
 UPDATE kbs SET chunk_count = (SELECT COUNT(*) FROM chunks WHERE chunks.kb_id = kbs.id);
 "#,
+    // Who stored each context (the API key's hash; NULL for an admin, or a context stored before
+    // this was kept), and a binding for every knowledge base that already holds chunks under a
+    // context, since inserting chunks now binds (readers of the knowledge base may read it).
+    r#"
+ALTER TABLE contexts ADD COLUMN creator_key TEXT;
+INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id)
+    SELECT DISTINCT kbs.org_id, chunks.kb_id, chunks.context_id
+    FROM chunks JOIN kbs ON kbs.id = chunks.kb_id;
+"#,
 ];

@@ -1,23 +1,35 @@
 //! [`SqliteStore`]: one file in the data folder, WAL, foreign keys on, every write in a
-//! transaction committed (and synced, `synchronous=FULL`) before it returns.
+//! transaction committed (and synced, `synchronous=FULL`) before it returns. Writes go through
+//! one connection; reads through a few more, so that one organisation's long read does not hold
+//! up another's (WAL readers see the last commit and never wait for the writer).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
-use super::chunk_rows;
+use super::files::private_store_file;
 use super::now;
 use super::schema::MIGRATIONS;
-use super::{ApiKey, Chunk, ChunkPatch, IndexRow, KnowledgeBase, NewChunk, Org, Store};
+use super::{chunk_rows, context_rows};
+use super::{
+    ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, KnowledgeBase, NewChunk, Org, PutContext,
+    Store, StoredContext,
+};
 use crate::error::{Error, Result};
 
 /// The store's file name inside the data folder.
 pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
 
+/// Connections that only read.
+const READERS: usize = 4;
+
 /// The embedded store.
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
 }
 
 /// Reads one selected row.
@@ -27,42 +39,78 @@ fn store_error(e: rusqlite::Error) -> Error {
     Error::Store(e.to_string())
 }
 
+fn connect(path: &Path) -> Result<Connection> {
+    let connection = Connection::open(path).map_err(store_error)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(store_error)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(store_error)?;
+    Ok(connection)
+}
+
 impl SqliteStore {
     /// Opens (creating it if needed) the store in `data_dir`, applying any migration it lacks.
+    /// The folder is made private to this user (0700) and the store's files 0600, whatever the
+    /// umask: they hold sealed secret keys and key hashes.
     pub fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
-        let path = data_dir.join(STORE_FILE);
-        let mut connection = Connection::open(&path).map_err(store_error)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(store_error)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(store_error)?;
-        migrate(&mut connection)?;
+        let path = private_store_file(data_dir, STORE_FILE)?;
+        let mut writer = connect(&path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = connect(&path)?;
+                reader
+                    .execute_batch("PRAGMA query_only = ON;")
+                    .map_err(store_error)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // SQLite made the -wal and -shm files with the store's own mode; older stores' too.
+        private_store_file(data_dir, STORE_FILE)?;
         Ok(Self {
-            connection: Mutex::new(connection),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
         })
     }
 
     fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         let mut connection = self
-            .connection
+            .writer
             .lock()
             .map_err(|_| Error::Store("the store's connection was poisoned by a panic".into()))?;
         work(&mut connection).map_err(store_error)
     }
 
+    /// Runs a read on a free reader, or waits for the next one in turn.
+    fn read<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let free = (0..self.readers.len()).find_map(|i| {
+            self.readers[(start + i) % self.readers.len()]
+                .try_lock()
+                .ok()
+        });
+        let mut connection = match free {
+            Some(connection) => connection,
+            None => self.readers[start % self.readers.len()]
+                .lock()
+                .map_err(|_| Error::Store("a store reader was poisoned by a panic".into()))?,
+        };
+        work(&mut connection).map_err(store_error)
+    }
+
     /// Every row `sql` selects, each read by `row_of`.
     fn all<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Vec<T>> {
-        self.with(|c| c.prepare(sql)?.query_map(args, row_of)?.collect())
+        self.read(|c| c.prepare(sql)?.query_map(args, row_of)?.collect())
     }
 
     /// The one row `sql` selects, or none.
     fn one<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Option<T>> {
-        self.with(|c| c.query_row(sql, args, row_of).optional())
+        self.read(|c| c.query_row(sql, args, row_of).optional())
     }
 
     /// Runs one statement; true when it changed a row.
@@ -229,41 +277,26 @@ impl Store for SqliteStore {
         self.execute(sql, params![org_id, kb_id])
     }
 
-    fn put_context(&self, org_id: &str, context_id: &str, data: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO contexts (org_id, context_id, data, created_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (org_id, context_id) DO UPDATE SET data = excluded.data",
-            params![org_id, context_id, data, now()],
-        )
-        .map(drop)
+    fn put_context(
+        &self,
+        org_id: &str,
+        context_id: &str,
+        data: &str,
+        creator_key: Option<&str>,
+    ) -> Result<PutContext> {
+        self.with(|c| context_rows::put_context(c, org_id, context_id, data, creator_key))
     }
 
-    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<String>> {
-        let sql = "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2";
-        self.one(sql, params![org_id, context_id], |r| r.get(0))
+    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<StoredContext>> {
+        self.read(|c| context_rows::context(c, org_id, context_id))
     }
 
-    fn context_ids(&self, org_id: &str) -> Result<Vec<String>> {
-        self.all(
-            "SELECT context_id FROM contexts WHERE org_id = ?1 ORDER BY created_at, context_id",
-            [org_id],
-            |r| r.get(0),
-        )
+    fn contexts(&self, org_id: &str) -> Result<Vec<(String, Option<String>)>> {
+        self.read(|c| context_rows::contexts(c, org_id))
     }
 
-    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<bool> {
-        self.with(|c| {
-            let t = c.transaction()?;
-            let n = t.execute(
-                "DELETE FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-                params![org_id, context_id],
-            )?;
-            t.execute(
-                "DELETE FROM bindings WHERE org_id = ?1 AND context_id = ?2",
-                params![org_id, context_id],
-            )?;
-            t.commit().map(|()| n > 0)
-        })
+    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<DeleteContext> {
+        self.with(|c| context_rows::delete_context(c, org_id, context_id))
     }
 
     fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()> {
@@ -299,10 +332,13 @@ impl Store for SqliteStore {
         self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, chunks))
     }
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
-        self.with(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
+        self.read(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
+    }
+    fn chunk_contexts(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        self.read(|c| chunk_rows::chunk_contexts(c, kb_id, ids))
     }
     fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>> {
-        self.with(|c| chunk_rows::chunks_of(c, kb_id, context_id))
+        self.read(|c| chunk_rows::chunks_of(c, kb_id, context_id))
     }
     fn index_rows(
         &self,
@@ -313,7 +349,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         // The visitor's own error is kept apart from the store's, and stops the read.
         let mut stopped = None;
-        self.with(|c| {
+        self.read(|c| {
             chunk_rows::index_rows(c, kb_id, context_id, page, &mut |rows| {
                 visit(rows).map_err(|e| stopped = Some(e)).is_ok()
             })
@@ -323,10 +359,11 @@ impl Store for SqliteStore {
     fn patch_chunks(
         &self,
         kb_id: &str,
+        context_id: &str,
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
-        self.with(|c| chunk_rows::patch_chunks(c, kb_id, patches, all_or_nothing))
+        self.with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))
     }
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
         self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))

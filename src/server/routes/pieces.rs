@@ -1,0 +1,100 @@
+//! The encrypted index a client sends (a chunk's, an update's, a query's): decoded from the
+//! SDK's base64 pieces into one padded record, and checked to be ciphertexts of the context's
+//! key: each `0 < c < n²` and coprime to n (a piece sharing a factor with n is no ciphertext,
+//! and one that did would reveal the factor).
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use num_bigint::BigUint;
+use num_integer::Integer;
+use num_traits::One;
+
+use crate::formats::ciphertexts::CiphertextShape;
+use crate::paillier::PublicKey;
+use crate::server::error::{ApiError, ApiResult};
+
+/// The pieces of one encrypted vector, base64 of little-endian bytes of any length up to the
+/// ciphertext width (the SDK writes them without padding), as one padded record.
+pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> ApiResult<Vec<u8>> {
+    if pieces.len() != shape.chunks {
+        return Err(ApiError::bad_request(format!(
+            "{what} has {} ciphertext pieces; this context's vectors have {}",
+            pieces.len(),
+            shape.chunks
+        )));
+    }
+    let mut record = Vec::with_capacity(shape.chunks * shape.chunk_bytes);
+    for (i, piece) in pieces.iter().enumerate() {
+        let mut bytes = BASE64
+            .decode(piece)
+            .map_err(|e| ApiError::bad_request(format!("{what}, piece {i}: not base64 ({e})")))?;
+        if bytes.len() > shape.chunk_bytes {
+            let padding = bytes.len() - shape.chunk_bytes;
+            if bytes[shape.chunk_bytes..].iter().any(|&b| b != 0) {
+                return Err(ApiError::bad_request(format!(
+                    "{what}, piece {i}: a ciphertext of {} bytes, wider than n² ({} bytes)",
+                    bytes.len() - padding,
+                    shape.chunk_bytes
+                )));
+            }
+            bytes.truncate(shape.chunk_bytes);
+        }
+        bytes.resize(shape.chunk_bytes, 0);
+        record.extend_from_slice(&bytes);
+    }
+    Ok(record)
+}
+
+/// An error naming `what` and the piece unless every piece of `record` (as
+/// [`decode_pieces`] made it) is a ciphertext of `public_key`: `0 < c < n²`.
+pub fn check_pieces(
+    public_key: &PublicKey,
+    shape: CiphertextShape,
+    record: &[u8],
+    what: &str,
+) -> ApiResult<()> {
+    for (i, piece) in record.chunks(shape.chunk_bytes.max(1)).enumerate() {
+        if let Err(crate::Error::InvalidCiphertext { reason, .. }) =
+            public_key.check_ciphertext(&BigUint::from_bytes_le(piece), 0)
+        {
+            return Err(ApiError::bad_request(format!(
+                "{what}, piece {i}: {reason}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An error naming the record (through `what`, given its position in `records`) and the piece,
+/// unless every piece of `records` (records as [`decode_pieces`] made them, one after another)
+/// is coprime to n. One product modulo n and one gcd check a whole batch; the pieces are
+/// searched one by one only when that fails.
+pub fn check_coprime(
+    public_key: &PublicKey,
+    shape: CiphertextShape,
+    records: &[u8],
+    what: impl Fn(usize) -> String,
+) -> ApiResult<()> {
+    let n = public_key.n();
+    let width = shape.chunk_bytes.max(1);
+    let residue = |piece: &[u8]| BigUint::from_bytes_le(piece) % n;
+    let product = records
+        .chunks(width)
+        .fold(BigUint::one(), |product, piece| {
+            (product * residue(piece)) % n
+        });
+    if product.gcd(n).is_one() {
+        return Ok(());
+    }
+    for (i, piece) in records.chunks(width).enumerate() {
+        if !residue(piece).gcd(n).is_one() {
+            let (record, piece) = (i / shape.chunks.max(1), i % shape.chunks.max(1));
+            return Err(ApiError::bad_request(format!(
+                "{}, piece {piece}: not a ciphertext of this context's key (it shares a factor \
+                 with n)",
+                what(record)
+            )));
+        }
+    }
+    Ok(())
+}
