@@ -8,6 +8,7 @@
 //! GPU. It never holds a secret key, a passphrase, a vector or a distance.
 
 mod auth;
+mod cancel;
 mod error;
 mod filter;
 mod metrics;

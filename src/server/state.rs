@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Map, Value};
 
+use super::cancel::Cancel;
+use super::error::ApiResult;
 use super::store::{Chunk, Store};
 use crate::context::PublicContext;
 use crate::error::{Error, Result};
@@ -159,8 +161,15 @@ impl AppState {
     }
 
     /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a
-    /// time: the ciphertexts are held once (in the index) plus one page.
-    pub fn build(&self, context: PublicContext, kb_id: &str, context_id: &str) -> Result<Resident> {
+    /// time: the ciphertexts are held once (in the index) plus one page. Stops, with
+    /// `cancel`'s error, once the client has gone.
+    pub fn build(
+        &self,
+        context: PublicContext,
+        kb_id: &str,
+        context_id: &str,
+        cancel: &Cancel,
+    ) -> ApiResult<Resident> {
         let shape = context.ciphertext_shape()?;
         let index = context.new_index(self.device)?;
         let mut resident = Resident {
@@ -173,14 +182,24 @@ impl AppState {
             context,
         };
         let mut shared = MetaCache::default();
-        self.store
+        let mut gone = None;
+        let read = self
+            .store
             .index_rows(kb_id, context_id, BUILD_PAGE_ROWS, &mut |rows| {
+                if let Err(e) = cancel.check() {
+                    gone = Some(e);
+                    return Err(Error::Store("the client closed the request".into()));
+                }
                 resident.append_rows(
                     rows.iter()
                         .map(|r| (r.chunk_id, r.meta_data.as_str(), r.pieces.as_slice())),
                     &mut shared,
                 )
-            })?;
+            });
+        if let Some(gone) = gone {
+            return Err(gone);
+        }
+        read?;
         resident.index.shrink_to_fit();
         resident.chunk_ids.shrink_to_fit();
         resident.meta.shrink_to_fit();

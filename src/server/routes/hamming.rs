@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::context_access::no_context;
 use super::hamming_answer as answer;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
-use super::{blocking, Caller, JsonBody};
+use super::cancellable::cancellable;
+use super::{Caller, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
@@ -48,7 +49,7 @@ pub async fn compute(
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json") && !accept.contains("msgpack"));
-    let (responses, chunk_ids, width) = blocking(move || {
+    let (responses, chunk_ids, width) = cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
             return Err(ApiError::bad_request(format!(
@@ -93,7 +94,7 @@ pub async fn compute(
                         state.drop_if_empty(&body.kb_id, &body.context_id);
                         return Err(no_context(&body.context_id));
                     };
-                    *held = Some(state.build(context, &body.kb_id, &body.context_id)?);
+                    *held = Some(state.build(context, &body.kb_id, &body.context_id, cancel)?);
                 }
             }
             let held = slot.read().unwrap_or_else(|e| e.into_inner());
@@ -130,6 +131,7 @@ pub async fn compute(
                 .map_err(ApiError::bad_request)?;
         }
         let positions = selected(resident, filter.as_ref(), range);
+        cancel.check()?;
         // Everything selected: aggregate the resident records in place, without gathering.
         let selection = if positions.len() == resident.chunk_ids.len() {
             Selection::All

@@ -12,6 +12,8 @@ use crate::paillier::CiphertextBatch;
 
 /// Records per block of the answer.
 const BLOCK_RECORDS: usize = 4096;
+/// Blocks written ahead of what the client has read.
+const BLOCKS_AHEAD: usize = 2;
 
 /// The msgpack answer.
 pub fn msgpack(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Body {
@@ -109,23 +111,34 @@ impl Block<'_> {
 }
 
 /// A body of blocks of [`BLOCK_RECORDS`] records: `write(block, out)` writes one (the opening
-/// with the first block, the closing with the last).
+/// with the first block, the closing with the last). The blocks are written on the blocking
+/// pool (formatting a large answer, in JSON especially, is real work), at most
+/// [`BLOCKS_AHEAD`] ahead of the client; when the client goes, the writing stops.
 fn streamed(
     responses: CiphertextBatch,
     chunk_ids: Vec<i64>,
     write: impl Fn(&Block<'_>, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Body {
     let blocks = chunk_ids.len().div_ceil(BLOCK_RECORDS).max(1);
-    let stream = futures_util::stream::iter((0..blocks).map(move |block| {
-        let start = block * BLOCK_RECORDS;
-        let block = Block {
-            responses: &responses,
-            chunk_ids: &chunk_ids,
-            range: start..(start + BLOCK_RECORDS).min(chunk_ids.len()),
-        };
-        let mut out = Vec::new();
-        write(&block, &mut out);
-        Ok::<_, Infallible>(Bytes::from(out))
-    }));
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(BLOCKS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        for block in 0..blocks {
+            let start = block * BLOCK_RECORDS;
+            let block = Block {
+                responses: &responses,
+                chunk_ids: &chunk_ids,
+                range: start..(start + BLOCK_RECORDS).min(chunk_ids.len()),
+            };
+            let mut out = Vec::new();
+            write(&block, &mut out);
+            if sender.blocking_send(Bytes::from(out)).is_err() {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let block = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(block), receiver))
+    });
     Body::from_stream(stream)
 }

@@ -15,7 +15,9 @@ use serde_json::value::RawValue;
 
 use super::answer::Answer;
 use super::context_access;
-use super::{blocking, Caller, JsonBody};
+use super::cancellable::cancellable;
+use super::{Caller, JsonBody};
+use crate::server::cancel::Cancel;
 use crate::formats::model::parse_model;
 use crate::formats::numbers::{
     decode_encrypted_numbers, encode_encrypted_numbers, read_json_numbers,
@@ -50,10 +52,15 @@ pub async fn infer(
     caller: Caller,
     JsonBody(body): JsonBody<InferenceBody>,
 ) -> ApiResult<Answer> {
-    blocking(move || run(&state, &caller, body)).await
+    cancellable(move |cancel| run(&state, &caller, body, cancel)).await
 }
 
-fn run(state: &AppState, caller: &Caller, body: InferenceBody) -> ApiResult<Answer> {
+fn run(
+    state: &AppState,
+    caller: &Caller,
+    body: InferenceBody,
+    cancel: &Cancel,
+) -> ApiResult<Answer> {
     if !body.scheme.eq_ignore_ascii_case("paillier") {
         return Err(ApiError::bad_request(format!(
             "scheme {:?}: this server runs \"paillier\" only",
@@ -89,6 +96,7 @@ fn run(state: &AppState, caller: &Caller, body: InferenceBody) -> ApiResult<Answ
             model.outputs()
         )));
     }
+    cancel.check()?;
     let result = model.infer(backend.as_ref(), &input).map_err(|e| {
         // A device failure stays the server's (5xx); the rest is about what was sent.
         let mut error = ApiError::from(e);

@@ -10,12 +10,17 @@ use serde_json::{json, Map, Value};
 use super::answer::Answer;
 use super::chunk_edits::apply;
 use super::chunks::chunk_json;
-use super::{blocking, Caller, JsonBody};
+use super::cancellable::cancellable;
+use super::{Caller, JsonBody};
+use crate::server::cancel::Cancel;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::filter::Filter;
 use crate::server::state::{meta_of, AppState};
 use crate::server::store::{Chunk, ChunkPatch};
+
+/// Chunks filtered between two looks at whether the client is still there.
+const CANCEL_CHECK_ROWS: usize = 4096;
 
 /// The most results one page holds.
 pub const MAX_PAGE: usize = 10_000;
@@ -50,6 +55,7 @@ fn matching(
     caller: &Caller,
     body: &SearchBody,
     needed: u8,
+    cancel: &Cancel,
 ) -> ApiResult<Vec<Chunk>> {
     caller.kb_access(state, &body.kb_id, needed)?;
     let filter = match body.meta_filter.as_ref().filter(|f| !f.is_null()) {
@@ -62,14 +68,19 @@ fn matching(
             .check_work(chunks.len())
             .map_err(ApiError::bad_request)?;
     }
-    Ok(chunks
-        .into_iter()
-        .filter(|c| {
-            filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&meta_of(&c.meta_data)))
-        })
-        .collect())
+    let mut found = Vec::new();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        if i % CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
+        if filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&meta_of(&chunk.meta_data)))
+        {
+            found.push(chunk);
+        }
+    }
+    Ok(found)
 }
 
 /// The fields a search returns: the projection, or the id, name and metadata (and the content
@@ -91,8 +102,8 @@ pub async fn search(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
-    blocking(move || {
-        let found = matching(&state, &caller, &body, permission::READ)?;
+    cancellable(move |cancel| {
+        let found = matching(&state, &caller, &body, permission::READ, cancel)?;
         Ok(Answer::json(
             found.iter().map(|c| projected(c, &body)).collect(),
         ))
@@ -107,8 +118,8 @@ pub async fn search_page(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
-    blocking(move || {
-        let mut found = matching(&state, &caller, &body, permission::READ)?;
+    cancellable(move |cancel| {
+        let mut found = matching(&state, &caller, &body, permission::READ, cancel)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
         let descending = match body.sort_order.as_deref().unwrap_or("desc") {
             "desc" => true,
@@ -161,9 +172,9 @@ pub async fn delete_by_meta(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
-    blocking(move || {
+    cancellable(move |cancel| {
         require_filter(&body)?;
-        let found = matching(&state, &caller, &body, permission::DELETE)?;
+        let found = matching(&state, &caller, &body, permission::DELETE, cancel)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
             return Ok(Answer::json(
@@ -186,7 +197,7 @@ pub async fn patch_by_meta(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
-    blocking(move || {
+    cancellable(move |cancel| {
         require_filter(&body)?;
         let changes: Map<String, Value> = match &body.patch {
             Some(Value::Object(map)) => map.clone(),
@@ -206,7 +217,7 @@ pub async fn patch_by_meta(
                 "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
             )));
         }
-        let found = matching(&state, &caller, &body, permission::WRITE)?;
+        let found = matching(&state, &caller, &body, permission::WRITE, cancel)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
             return Ok(Answer::json(

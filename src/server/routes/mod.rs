@@ -4,6 +4,7 @@
 mod admin;
 mod answer;
 mod callers;
+mod cancellable;
 mod chunk_edits;
 mod chunks;
 mod context_access;
