@@ -9,3 +9,4 @@ mod common;
 mod server_answers;
 mod server_inference;
 mod server_remote;
+mod server_verify;
