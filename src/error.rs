@@ -156,6 +156,18 @@ pub enum Error {
     #[error("the context file was modified or damaged: its sealed secret key (with, in our format, its pk, type and config) fails authentication under the right key")]
     SecretKeyTampered,
 
+    /// A context fetched from a service is not the one its owner stored under `context_id`: its
+    /// public key does not match its secret key, or it opens as another context. Someone who
+    /// could write to the service replaced it (with their own public key, say, so that what is
+    /// encrypted under it would be theirs to read). Nothing of it may be used.
+    #[error("the stored context {context_id} was altered: {reason}; do not use it: delete it from the service and store your own copy again")]
+    ContextAltered {
+        /// The id the context was fetched under.
+        context_id: String,
+        /// What does not match.
+        reason: String,
+    },
+
     /// AES-GCM authentication of encrypted content failed: wrong key or modified data.
     #[error("cannot decrypt the content: wrong key, or the data was modified")]
     ContentAuthentication,

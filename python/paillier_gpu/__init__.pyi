@@ -15,6 +15,7 @@ from ._native import (
 )
 from .errors import (
     AuthenticationError as AuthenticationError,
+    ContextAlteredError as ContextAlteredError,
     FileError as FileError,
     GpuError as GpuError,
     InsecureParametersError as InsecureParametersError,

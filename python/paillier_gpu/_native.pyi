@@ -120,8 +120,10 @@ class ExecutionContext:
         passphrase: Optional[str] = None,
         key_provider: Optional[KeyProviderProtocol] = None,
         device: str = "cpu",
+        context_id: Optional[str] = None,
     ) -> "ExecutionContext":
-        """A context from its file's JSON text or the SDK's dict."""
+        """A context from its file's JSON text or the SDK's dict; with `context_id`, only if it
+        is the context stored under that id (else ContextAlteredError)."""
     def save_to_remote(self, integration: Any) -> Any:
         """`await ctx.save_to_remote(xtrace_integration)`: stores the SDK's encrypted dict on an
         XTrace service (or `paillier-gpu serve`) and gives the context id."""
@@ -133,7 +135,9 @@ class ExecutionContext:
         key_provider: Optional[KeyProviderProtocol] = None,
         device: str = "cpu",
     ) -> Any:
-        """`await ExecutionContext.load_from_remote(passphrase, context_id, integration)`."""
+        """`await ExecutionContext.load_from_remote(passphrase, context_id, integration)`: the
+        stored context, only if it is the one stored under `context_id` (its public key matches
+        its secret key and it opens as that id); else ContextAlteredError."""
     def to_dict_plain(self) -> dict:
         """The SDK's plaintext dict: the secret key in clear. Never store or send it."""
     def serialize_exec_context(self) -> str:

@@ -53,6 +53,12 @@ class AuthenticationError(PaillierGpuError, ValueError):
     """A wrong passphrase or key, or a file or content that was tampered with."""
 
 
+class ContextAlteredError(AuthenticationError):
+    """A context fetched from a service is not the one its owner stored under that id (its
+    public key does not match its secret key, or it opens as another context): someone
+    replaced it. Do not use it; delete it on the service and store your own copy again."""
+
+
 class KeyProviderError(PaillierGpuError):
     """A key provider failed (a Python provider's own exception is in the message)."""
 
@@ -78,6 +84,7 @@ __all__ = [
     "InvalidSelectionError",
     "MalformedFileError",
     "AuthenticationError",
+    "ContextAlteredError",
     "KeyProviderError",
     "GpuError",
     "FileError",

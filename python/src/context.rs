@@ -189,14 +189,19 @@ impl PyExecutionContext {
 
     /// Reads a context from its file's JSON text or the SDK's dict (as an XTrace service
     /// returns it), with its passphrase or a key provider.
+    ///
+    /// With `context_id` (what a service stored it under), it must be that context: a public
+    /// key that does not match the secret key, or a context that opens as another id, raises
+    /// `ContextAlteredError` (someone replaced it on the service).
     #[staticmethod]
-    #[pyo3(signature = (data, passphrase=None, key_provider=None, device="cpu"))]
+    #[pyo3(signature = (data, passphrase=None, key_provider=None, device="cpu", context_id=None))]
     fn from_json(
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         passphrase: Option<&str>,
         key_provider: Option<Bound<'_, PyAny>>,
         device: &str,
+        context_id: Option<&str>,
     ) -> PyResult<Self> {
         let device = device_of(device)?;
         let text: String = match data.extract::<String>() {
@@ -206,13 +211,22 @@ impl PyExecutionContext {
                 .call_method1("dumps", (data,))?
                 .extract()?,
         };
-        let inner = match (passphrase, key_provider) {
-            (Some(passphrase), None) => py
+        let inner = match (passphrase, key_provider, context_id) {
+            (Some(passphrase), None, None) => py
                 .detach(|| ExecutionContext::from_json_with_passphrase(&text, passphrase))
                 .py_err()?,
-            (passphrase, provider) => {
+            (Some(passphrase), None, Some(id)) => py
+                .detach(|| {
+                    ExecutionContext::from_stored_json_with_passphrase(&text, id, passphrase)
+                })
+                .py_err()?,
+            (passphrase, provider, context_id) => {
                 let provider = provider_of(passphrase, None, provider)?;
-                ExecutionContext::from_json(&text, provider.as_ref()).py_err()?
+                match context_id {
+                    None => ExecutionContext::from_json(&text, provider.as_ref()),
+                    Some(id) => ExecutionContext::from_stored_json(&text, id, provider.as_ref()),
+                }
+                .py_err()?
             }
         };
         warn_weaknesses(py, inner.config())?;
@@ -235,7 +249,10 @@ impl PyExecutionContext {
     }
 
     /// `await ExecutionContext.load_from_remote(passphrase, context_id, integration)`: a context
-    /// stored on an XTrace service, opened here with its passphrase or key provider.
+    /// stored on an XTrace service, opened here with its passphrase or key provider, and only
+    /// if it is the context stored under `context_id`: its public key matches its secret key and
+    /// it opens as that id (else `ContextAlteredError`: someone who may write the organisation's
+    /// contexts replaced it).
     #[staticmethod]
     #[pyo3(signature = (passphrase=None, context_id=String::new(), integration=None, key_provider=None, device="cpu"))]
     fn load_from_remote<'py>(

@@ -23,6 +23,7 @@ fn class_name(error: &Error) -> &'static str {
         Error::MalformedContext(_) | Error::UnknownContextType(_) | Error::MalformedFile { .. } => {
             "MalformedFileError"
         }
+        Error::ContextAltered { .. } => "ContextAlteredError",
         Error::SecretKeyAuthentication
         | Error::WrongKey
         | Error::SecretKeyTampered

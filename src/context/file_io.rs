@@ -22,6 +22,15 @@ impl ExecutionContext {
     /// Reads a context file's JSON. `key_provider` holds the credentials (passphrase, KMS
     /// client ...); the file's `wrapped_key` selects the key.
     pub fn from_json(json: &str, key_provider: &dyn KeyProvider) -> Result<Self> {
+        let (map, provider) = Self::parse_with_provider(json, key_provider)?;
+        Self::from_map(&map, provider)
+    }
+
+    /// A context file's JSON object and the provider its `key_provider` and `wrapped_key` name.
+    pub(super) fn parse_with_provider(
+        json: &str,
+        key_provider: &dyn KeyProvider,
+    ) -> Result<(Map<String, Value>, Arc<dyn KeyProvider>)> {
         let map = parse_context_object(json)?;
         let stored_provider = match map.get("key_provider") {
             None => "passphrase",
@@ -52,7 +61,7 @@ impl ExecutionContext {
             }
         };
         let provider: Arc<dyn KeyProvider> = Arc::from(key_provider.reconstruct(&wrapped)?);
-        Self::from_map(&map, provider)
+        Ok((map, provider))
     }
 
     /// Reads a context file's JSON protected by a passphrase.
@@ -71,6 +80,16 @@ impl ExecutionContext {
     }
 
     fn from_map(map: &Map<String, Value>, key_provider: Arc<dyn KeyProvider>) -> Result<Self> {
+        let (public, sk_json, file_format) = Self::unseal(map, key_provider.as_ref())?;
+        Self::from_parts(public, &sk_json, key_provider, file_format)
+    }
+
+    /// The public part, the secret key's JSON unsealed (authenticated by AES-GCM, so as its
+    /// owner sealed it) but not yet checked against the public key, and the file's form.
+    pub(super) fn unseal(
+        map: &Map<String, Value>,
+        key_provider: &dyn KeyProvider,
+    ) -> Result<(PublicContext, Zeroizing<String>, FileFormat)> {
         let public = PublicContext::from_map(map)?;
         let encrypted_sk = string_field(map, "sk", "context")?;
         let key_check = match map.get("key_check") {
@@ -121,7 +140,7 @@ impl ExecutionContext {
             )?;
         let sk_text = std::str::from_utf8(&sk_json)
             .map_err(|_| Error::MalformedContext("sk is not UTF-8 text".into()))?;
-        Self::from_parts(public, sk_text, key_provider, file_format)
+        Ok((public, Zeroizing::new(sk_text.to_owned()), file_format))
     }
 
     fn from_parts(
@@ -131,6 +150,16 @@ impl ExecutionContext {
         file_format: FileFormat,
     ) -> Result<Self> {
         let secret_key = parse_secret_key(&public.public_key, sk_json)?;
+        Self::from_keys(public, secret_key, key_provider, file_format)
+    }
+
+    /// The context of a public part and a secret key already checked against its public key.
+    pub(super) fn from_keys(
+        public: PublicContext,
+        secret_key: crate::paillier::SecretKey,
+        key_provider: Arc<dyn KeyProvider>,
+        file_format: FileFormat,
+    ) -> Result<Self> {
         let config = public.config;
         warn_if_weak(&config);
         let public_key = Arc::try_unwrap(public.public_key)

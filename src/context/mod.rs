@@ -23,6 +23,7 @@ mod options;
 mod public;
 mod sdk_json;
 mod sealing;
+mod stored;
 mod tables;
 
 pub use encrypt_file::EncryptFile;

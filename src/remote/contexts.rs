@@ -1,13 +1,14 @@
 //! Execution contexts on the service: stored with the secret key sealed (the service never sees
-//! a passphrase or a plaintext key), read back byte for byte, listed, deleted, bound to
-//! knowledge bases.
+//! a passphrase or a plaintext key), read back byte for byte and opened only if they are the
+//! owner's (the service, or anyone who may write to it, could have replaced them), listed,
+//! deleted, bound to knowledge bases.
 
 use reqwest::Method;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{field, Client};
-use crate::context::ExecutionContext;
+use crate::context::{ExecutionContext, KeyProvider};
 use crate::error::{Error, Result};
 
 impl Client {
@@ -40,9 +41,34 @@ impl Client {
             .to_owned())
     }
 
-    /// The stored context's JSON, as it was pushed (open it with
-    /// [`ExecutionContext::from_json_with_passphrase`] or a key provider).
-    pub fn pull_context(&self, context_id: &str) -> Result<String> {
+    /// The context stored under `context_id`, opened with the provider that holds its key
+    /// (for a passphrase, [`PassphraseKeyProvider::new`](crate::context::PassphraseKeyProvider::new):
+    /// the stored `wrapped_key` supplies the salt) and checked to be the one its owner stored
+    /// ([`ExecutionContext::from_stored_json`]): [`Error::ContextAltered`] if anyone who may
+    /// write the organisation's contexts replaced its public key or the whole context.
+    pub fn pull_context(
+        &self,
+        context_id: &str,
+        key_provider: &dyn KeyProvider,
+    ) -> Result<ExecutionContext> {
+        Ok(self.pull_context_json(context_id, key_provider)?.0)
+    }
+
+    /// [`pull_context`](Self::pull_context), with the JSON as stored (the bytes pushed, key
+    /// order and all), for a caller that writes it to a file. The JSON is returned only once it
+    /// has been verified.
+    pub fn pull_context_json(
+        &self,
+        context_id: &str,
+        key_provider: &dyn KeyProvider,
+    ) -> Result<(ExecutionContext, String)> {
+        let json = self.fetch_context_json(context_id)?;
+        let context = ExecutionContext::from_stored_json(&json, context_id, key_provider)?;
+        Ok((context, json))
+    }
+
+    /// The stored JSON, unverified: only for [`pull_context_json`](Self::pull_context_json).
+    fn fetch_context_json(&self, context_id: &str) -> Result<String> {
         let address = self.address("exec_context", &format!("/{}", path_part(context_id)?));
         self.send(self.request(Method::GET, &address), &address)?
             .text()

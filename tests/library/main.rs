@@ -27,4 +27,5 @@ mod output_safety;
 mod paillier_props;
 mod response_checks;
 mod sdk_fixtures;
+mod stored_contexts;
 mod streaming;

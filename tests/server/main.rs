@@ -11,3 +11,4 @@ mod server_authorization;
 mod server_hardening;
 mod server_inference;
 mod server_remote;
+mod server_verify;

@@ -6,10 +6,11 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
 use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::remote::{Client, Document, UPLOAD_BATCH};
-use paillier_gpu::{Error, ExecutionContext, PublicContext, Result};
+use paillier_gpu::{Error, ExecutionContext, Result};
 use serde_json::{json, Value};
 
 use super::{counted, passphrase, wrote};
@@ -62,7 +63,9 @@ pub enum RemoteContextCommand {
         #[arg(long, value_name = "CTX")]
         context: PathBuf,
     },
-    /// Fetch a stored context into a file, byte for byte as it was pushed.
+    /// Fetch a stored context into a file, byte for byte as it was pushed; needs the
+    /// passphrase, to check that it is the context stored under ID (its public key matches its
+    /// secret key, and it opens as ID) and not one someone replaced on the service.
     Pull {
         #[command(flatten)]
         service: ServiceArgs,
@@ -169,10 +172,19 @@ pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Pa
             force,
         } => {
             let target = Output::prepare(&output, &[], OutputKind::Context, force)?;
-            let text = service.client()?.pull_context(&id)?;
-            PublicContext::from_json(&text).map_err(|e| {
-                Error::MalformedContext(format!("the service's context {id} does not read: {e}"))
-            })?;
+            let passphrase = passphrase(passphrase_file)?;
+            // Opened and checked before anything is written: a context replaced on the service
+            // (another public key, another whole context) never reaches the file.
+            let provider = PassphraseKeyProvider::with_salt(&passphrase, SDK_DEFAULT_SALT);
+            let (_, text) = service
+                .client()?
+                .pull_context_json(&id, &provider)
+                .map_err(|e| match e {
+                    Error::MalformedContext(why) => Error::MalformedContext(format!(
+                        "the service's context {id} does not read: {why}"
+                    )),
+                    other => other,
+                })?;
             target.write_bytes(text.as_bytes())?;
             wrote(&format!("context {id} to {}", output.display()));
             Ok(())
