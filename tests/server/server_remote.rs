@@ -9,6 +9,7 @@ use std::path::Path;
 
 use common::cli::{fails, ok, run_with, small_context_args};
 use common::server::{hamming, vectors, Server};
+use paillier_gpu::context::PassphraseKeyProvider;
 use paillier_gpu::remote::{Client, Document};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Scheme};
 use serde_json::{json, Map, Value};
@@ -68,9 +69,9 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
         other => panic!("{other:?}"),
     }
     assert_eq!(client.contexts().unwrap(), vec![ctx.id().to_owned()]);
-    let pulled = client.pull_context(ctx.id()).unwrap();
+    let pw = PassphraseKeyProvider::new("pw");
+    let (reopened, pulled) = client.pull_context_json(ctx.id(), &pw).unwrap();
     assert_eq!(pulled, text);
-    let reopened = ExecutionContext::from_json_with_passphrase(&pulled, "pw").unwrap();
     assert_eq!(reopened.id(), ctx.id());
     client.bind(&kb, ctx.id()).unwrap();
     assert_eq!(
@@ -159,7 +160,7 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
         Err(Error::Remote { status: 404, .. }) => {}
         other => panic!("{other:?}"),
     }
-    match client.pull_context("0000") {
+    match client.pull_context("0000", &pw) {
         Err(Error::Remote {
             status: 404,
             message,
@@ -171,7 +172,7 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        client.pull_context("../x"),
+        client.pull_context("../x", &pw),
         Err(Error::InvalidParameter(_))
     ));
     assert!(matches!(

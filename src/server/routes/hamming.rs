@@ -12,10 +12,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::cancellable::cancellable;
 use super::context_access::no_context;
 use super::hamming_answer as answer;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
-use super::cancellable::cancellable;
 use super::{Caller, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;

@@ -14,15 +14,15 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::answer::Answer;
-use super::context_access;
 use super::cancellable::cancellable;
+use super::context_access;
 use super::{Caller, JsonBody};
-use crate::server::cancel::Cancel;
 use crate::formats::model::parse_model;
 use crate::formats::numbers::{
     decode_encrypted_numbers, encode_encrypted_numbers, read_json_numbers,
 };
 use crate::numbers::{EncryptedArray, WeightRows};
+use crate::server::cancel::Cancel;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 

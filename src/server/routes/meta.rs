@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
+use super::cancellable::cancellable;
 use super::chunk_edits::apply;
 use super::chunks::chunk_json;
-use super::cancellable::cancellable;
 use super::{Caller, JsonBody};
-use crate::server::cancel::Cancel;
 use crate::server::auth::permission;
+use crate::server::cancel::Cancel;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::filter::Filter;
 use crate::server::state::{meta_of, AppState};

@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 
 /// Makes `data_dir` (created if needed) and the store file `name` in it private, creating the
 /// file empty if it is missing, and any `-wal` and `-shm` beside it private too; returns the
-/// store file's path.
+/// store file's path. Call it before SQLite opens the store: closing a descriptor of a file
+/// drops every POSIX lock the process holds on it, SQLite's included, so nothing here may
+/// open the store once SQLite has (SQLite makes the `-wal` and `-shm` with the store's mode).
 pub(super) fn private_store_file(data_dir: &Path, name: &str) -> Result<PathBuf> {
     create_private_dir(data_dir)?;
     let path = data_dir.join(name);

@@ -69,8 +69,6 @@ impl SqliteStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>>>()?;
-        // SQLite made the -wal and -shm files with the store's own mode; older stores' too.
-        private_store_file(data_dir, STORE_FILE)?;
         Ok(Self {
             writer: Mutex::new(writer),
             readers,

@@ -197,3 +197,27 @@ fn the_store_is_private_whatever_the_umask() {
     }
     assert!(files >= 3, "the store, its -wal and -shm");
 }
+
+#[test]
+fn readers_see_writes_made_by_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = store.create_org("acme", "hash", "xtr_a").unwrap();
+    store.put_context(&org.id, "ctx", "v0", None).unwrap();
+    let path = dir.path().join(STORE_FILE);
+    for round in 1..6 {
+        let data = format!("v{round}");
+        let script = format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute(\"UPDATE contexts SET data = '{data}'\"); c.commit()",
+            path.display().to_string()
+        );
+        let status = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for _ in 0..8 {
+            assert_eq!(store.context(&org.id, "ctx").unwrap().unwrap().data, data);
+        }
+    }
+}
