@@ -205,9 +205,6 @@ async fn json_errors(request: Request, next: Next) -> Response {
 /// 408 that closes the connection.
 pub struct JsonBody<T>(pub T);
 
-/// The body timeout when the router installed none (it always does).
-const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
-
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
 
@@ -215,7 +212,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let timeout = request
             .extensions()
             .get::<BodyTimeout>()
-            .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+            // The router always installs one; the default only if some day it does not.
+            .map_or(crate::server::DEFAULT_BODY_TIMEOUT, |t| t.0);
         let bytes = match tokio::time::timeout(timeout, Bytes::from_request(request, state)).await {
             Ok(read) => {
                 read.map_err(|e| ApiError::new(e.status(), e.body_text()).into_response())?

@@ -74,7 +74,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT.as_secs(), value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout: u64,
-    /// Seconds SIGINT or SIGTERM waits for the requests in flight before dropping them.
+    /// Seconds SIGINT or SIGTERM waits for the requests in flight before dropping them. Longer
+    /// lets a long search finish, and lets a client that stalls a request delay the exit that
+    /// long.
     #[arg(long, default_value_t = DEFAULT_SHUTDOWN_TIMEOUT.as_secs(), value_name = "SECONDS")]
     pub shutdown_timeout: u64,
     /// Serve GET /metrics (Prometheus text) and /healthz on this address, in plain HTTP; keep it
