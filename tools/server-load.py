@@ -62,10 +62,11 @@ def main():
     data = tempfile.mkdtemp(prefix="server-load-")
     org = json.loads(subprocess.run([args.binary, "server", "init", "--data-dir", data, "--org", "load"],
                                     capture_output=True, text=True, check=True).stdout)
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([args.binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
-                               "--device", args.device], stderr=subprocess.PIPE, text=True)
+                               "--metrics-listen", f"127.0.0.1:{metrics_port}", "--device", args.device],
+                              stderr=subprocess.PIPE, text=True)
     assert "serving on" in server.stderr.readline()
 
     def call(method, path, body, headers, raw=False):
@@ -112,7 +113,7 @@ def main():
         report["ciphertext_bytes"] = ciphertext_bytes
         report["resident_growth_bytes"] = rss_bytes(server.pid) - rss_before
         report["rss_growth_over_ciphertexts"] = round(report["resident_growth_bytes"] / ciphertext_bytes, 3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as answer:
             metrics = answer.read().decode()
         index_bytes = next(int(line.split()[1]) for line in metrics.splitlines()
                            if line.startswith("paillier_gpu_resident_host_bytes "))

@@ -1,10 +1,11 @@
-//! `GET /metrics`: Prometheus text of requests and their latency by route and status, records
-//! aggregated, and the device aggregation runs on.
+//! `GET /metrics`: Prometheus text of requests and their latency by method, route and status,
+//! connections open, evicted and refused, records aggregated, and the device aggregation runs
+//! on. Every label takes one of a fixed set of values, so that no client grows the text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Latency bucket bounds, in seconds.
@@ -19,20 +20,79 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// The methods counted by name; any other is `other` (a client may send any token as a method).
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 /// The server's counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    requests: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
     records_aggregated: AtomicU64,
+    /// The main listener's connections (shared with its accept loop).
+    pub connections: Arc<ConnectionCounters>,
+}
+
+/// Connections open, evicted for a newcomer, and turned away at the cap.
+#[derive(Default)]
+pub struct ConnectionCounters {
+    open: AtomicU64,
+    evicted: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// The connection counters at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionSnapshot {
+    pub open: u64,
+    pub evicted: u64,
+    pub refused: u64,
+}
+
+impl ConnectionCounters {
+    pub fn opened(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn closed(&self) {
+        // Never below zero, whatever the order of the updates.
+        let _ = self
+            .open
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    pub fn evicted(&self) {
+        self.evicted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> ConnectionSnapshot {
+        ConnectionSnapshot {
+            open: self.open.load(Ordering::Relaxed),
+            evicted: self.evicted.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The method's label: its name if one of [`METHODS`], else `other`.
+fn method_label(method: &str) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
 }
 
 impl Metrics {
-    /// Counts one answered request.
+    /// Counts one answered request. `route` is a route's pattern (or `unmatched`), never a
+    /// client's path.
     pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
         let seconds = took.as_secs_f64();
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let series = requests
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method_label(method), route.to_owned(), status))
             .or_default();
         series.count += 1;
         series.seconds += seconds;
@@ -74,6 +134,12 @@ impl Metrics {
             let _ = writeln!(out, "{name}_sum{{{labels}}} {}", series.seconds);
             let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
         }
+        let connections = self.connections.snapshot();
+        let name = OPEN.header(&mut out);
+        let _ = writeln!(out, "{name} {}", connections.open);
+        let name = CLOSED_EARLY.header(&mut out);
+        let _ = writeln!(out, "{name}{{why=\"evicted\"}} {}", connections.evicted);
+        let _ = writeln!(out, "{name}{{why=\"refused\"}} {}", connections.refused);
         let name = AGGREGATED.header(&mut out);
         let aggregated = self.records_aggregated.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name} {aggregated}");
@@ -99,6 +165,17 @@ const SECONDS: Family = Family {
     name: "paillier_gpu_request_seconds",
     kind: "histogram",
     help: "Time to answer, by route and status.",
+};
+const OPEN: Family = Family {
+    name: "paillier_gpu_open_connections",
+    kind: "gauge",
+    help: "Connections open on the main listener, handshaking ones included.",
+};
+const CLOSED_EARLY: Family = Family {
+    name: "paillier_gpu_connections_shed_total",
+    kind: "counter",
+    help: "Connections closed at the cap: evicted (idle the longest, for a newcomer) or refused \
+           (every connection busy).",
 };
 const AGGREGATED: Family = Family {
     name: "paillier_gpu_records_aggregated_total",
@@ -148,6 +225,8 @@ mod tests {
         assert!(text.contains("le=\"0.05\"} 2"), "{text}");
         assert!(text.contains("paillier_gpu_records_aggregated_total 8192"));
         assert!(text.contains("paillier_gpu_device{device=\"cpu\"} 1"));
+        assert!(text.contains("paillier_gpu_open_connections 0"), "{text}");
+        assert!(text.contains("paillier_gpu_connections_shed_total{why=\"refused\"} 0"));
         let labels = "method=\"POST\",route=\"/v1/compute_hamming/{org}\",status=\"200\"";
         for line in [
             "# HELP paillier_gpu_requests_total Requests answered, by route and status."
@@ -162,5 +241,23 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in {text}");
         }
+    }
+
+    #[test]
+    fn a_made_up_method_is_other() {
+        let metrics = Metrics::default();
+        for method in ["FROB", "GET", "FROB2", "get"] {
+            metrics.observe(method, "unmatched", 404, Duration::from_millis(1));
+        }
+        let text = metrics.render("cpu");
+        assert!(
+            text.contains("method=\"other\",route=\"unmatched\",status=\"404\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("method=\"GET\",route=\"unmatched\",status=\"404\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("FROB"), "{text}");
     }
 }

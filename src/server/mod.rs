@@ -9,6 +9,7 @@
 
 mod auth;
 mod cancel;
+mod connections;
 mod error;
 mod filter;
 mod metrics;
@@ -20,6 +21,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use self::auth::{first_n, key_hash, new_secret};
 use self::state::AppState;
@@ -31,6 +33,17 @@ use crate::Device;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8742";
 /// The default largest request body: 64 MiB (a batch of 500 chunks is a few MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+
+/// The default cap on open connections (lowered at start to what the descriptor limit allows).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The default time a connection has to send a request head, idle keep-alive included.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default time a request's body has to arrive once its head has.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default time a shutdown waits for the requests in flight.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections at most on the metrics listener (it answers a scraper or two).
+const METRICS_MAX_CONNECTIONS: usize = 16;
 
 /// How `serve` runs.
 #[derive(Clone, Debug)]
@@ -47,6 +60,54 @@ pub struct ServerOptions {
     pub max_body_bytes: usize,
     /// A PEM certificate chain and private key: serve HTTPS (rustls) instead of HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Open connections at most; at the cap a newcomer replaces the connection idle the
+    /// longest, or is answered 503 when none is idle.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request head (idle keep-alive included).
+    pub idle_timeout: Duration,
+    /// How long a request's body may take to arrive (408 past it).
+    pub body_timeout: Duration,
+    /// How long a shutdown waits for the requests in flight before dropping them.
+    pub shutdown_timeout: Duration,
+    /// Where to serve `/metrics` (plain HTTP); without it, `/metrics` is served nowhere.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// What a started server says about itself, for its one startup line.
+#[derive(Clone, Debug)]
+pub struct Listening {
+    /// The bound address of the API.
+    pub address: SocketAddr,
+    /// `https` or `http`.
+    pub scheme: &'static str,
+    /// Where aggregation runs, `auto` resolved.
+    pub device: String,
+    /// The cap on connections in force.
+    pub max_connections: usize,
+    /// The descriptor limit, when it lowered the cap below the one asked for.
+    pub clamped_by: Option<u64>,
+    /// The bound address of the metrics listener.
+    pub metrics: Option<SocketAddr>,
+}
+
+impl std::fmt::Display for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "serving on {}://{} (aggregation on {}; at most {} connections",
+            self.scheme, self.address, self.device, self.max_connections
+        )?;
+        if let Some(limit) = self.clamped_by {
+            write!(
+                f,
+                ", lowered to fit the limit of {limit} open descriptors (ulimit -n)"
+            )?;
+        }
+        match self.metrics {
+            Some(metrics) => write!(f, "; /metrics on http://{metrics})"),
+            None => write!(f, "; /metrics off)"),
+        }
+    }
 }
 
 /// What `server init` made: the organisation's id and its admin key (shown once).
@@ -73,12 +134,13 @@ pub fn init(data_dir: &std::path::Path, org_name: &str) -> Result<InitReport> {
     })
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight and closes the
-/// store. Calls `listening` with the bound address once it accepts connections.
+/// Serves until `shutdown` completes, then stops accepting, lets the requests in flight finish
+/// for at most the shutdown timeout, drops what is left and closes the store. Calls `listening`
+/// once it accepts connections.
 pub async fn serve(
     options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    listening: impl FnOnce(SocketAddr),
+    listening: impl FnOnce(&Listening),
 ) -> Result<()> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&options.data_dir)?);
     let state = Arc::new(AppState::new(
@@ -87,30 +149,99 @@ pub async fn serve(
         options.allow_weak_contexts,
         options.max_body_bytes,
     ));
-    let listener = tokio::net::TcpListener::bind(options.listen)
+    let bind = |address: SocketAddr| async move {
+        let cannot = |e: std::io::Error| Error::Store(format!("cannot listen on {address}: {e}"));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(cannot)?;
+        let bound = listener.local_addr().map_err(cannot)?;
+        Ok::<_, Error>((listener, bound))
+    };
+    let (tcp, address) = bind(options.listen).await?;
+    let metrics = match options.metrics_listen {
+        Some(at) => Some(bind(at).await?),
+        None => None,
+    };
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let (max_connections, clamped_by) = connections::clamp(options.max_connections);
+    let device = tokio::task::spawn_blocking(move || describe_device(options.device))
         .await
-        .map_err(|e| Error::Store(format!("cannot listen on {}: {e}", options.listen)))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| Error::Store(format!("cannot listen on {}: {e}", options.listen)))?;
-    let router = routes::router(state);
-    let stopped = |e: std::io::Error| Error::Store(format!("the server stopped: {e}"));
-    match &options.tls {
-        None => {
-            listening(address);
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(stopped)
+        .unwrap_or_else(|_| options.device.to_string());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        // Kept until every listener has seen it: a closed channel reads as a shutdown too.
+        stop.closed().await;
+    });
+    listening(&Listening {
+        address,
+        scheme: if tls.is_some() { "https" } else { "http" },
+        device,
+        max_connections,
+        clamped_by,
+        metrics: metrics.as_ref().map(|(_, bound)| *bound),
+    });
+    let limits = connections::Limits {
+        max_connections,
+        idle_timeout: options.idle_timeout,
+        shutdown_timeout: options.shutdown_timeout,
+    };
+    let main = connections::run(
+        connections::Listener {
+            tcp,
+            tls,
+            router: routes::router(state.clone(), options.body_timeout),
+            limits,
+            counters: state.metrics.connections.clone(),
+        },
+        stopped.clone(),
+    );
+    let operations = async {
+        if let Some((tcp, _)) = metrics {
+            let listener = connections::Listener {
+                tcp,
+                tls: None,
+                router: routes::operations_router(state.clone()),
+                limits: connections::Limits {
+                    max_connections: METRICS_MAX_CONNECTIONS,
+                    ..limits
+                },
+                counters: Arc::default(),
+            };
+            connections::run(listener, stopped.clone()).await;
         }
-        Some((cert, key)) => {
-            let config = tls::server_config(cert, key)?;
-            let listener = tls::TlsListener::new(listener, config).map_err(stopped)?;
-            listening(address);
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(stopped)
+    };
+    tokio::join!(main, operations);
+    Ok(())
+}
+
+/// Where aggregation runs, as the startup line says it: for `auto`, what it resolved to (this
+/// probes the GPU once, as the first search would).
+fn describe_device(device: Device) -> String {
+    let resolved = crate::hazmat::backend::backend_for(device);
+    match (device, resolved) {
+        (Device::Cpu, _) => "cpu".to_owned(),
+        (Device::Gpu, Ok(_)) => format!("gpu: {}", gpu_name()),
+        (Device::Gpu, Err(e)) => format!("gpu, which is unavailable: {e}"),
+        (Device::Auto, Ok(backend)) if backend.device() == Device::Auto => {
+            format!("auto: gpu: {}, the CPU if it fails", gpu_name())
         }
+        (Device::Auto, _) => "auto: cpu (no hardware GPU answered)".to_owned(),
     }
+}
+
+/// The GPU in use, in one line.
+#[cfg(feature = "gpu")]
+fn gpu_name() -> String {
+    crate::hazmat::backend::gpu::GpuBackend::shared()
+        .map_or_else(|e| e.to_string(), |gpu| gpu.describe())
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_name() -> String {
+    "none in this build".to_owned()
 }

@@ -1,15 +1,13 @@
-//! TLS for the server (rustls): a listener that accepts TCP connections and hands on only those
-//! whose handshake completed, each handshake on a task of its own so that a slow client delays
-//! nobody else.
+//! TLS for the server (rustls): the configuration from PEM files, and each connection's
+//! handshake, bounded in time, run on the connection's own task (so a slow client delays nobody
+//! else, and a connection handshaking counts against the cap on connections like any other).
 
 use std::io::BufReader;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
@@ -20,8 +18,12 @@ use crate::error::{Error, Result};
 /// How long a client has to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The server's certificate chain and key, read from PEM files.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
+/// The server's certificate chain and key, read from PEM files, as a handshaker.
+pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
+    server_config(cert, key).map(TlsAcceptor::from)
+}
+
+fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
     let open = |path: &Path| {
         std::fs::File::open(path)
             .map(BufReader::new)
@@ -49,60 +51,21 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
-/// A listener of TLS connections, for `axum::serve`.
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `listener`, handshaking with `config`.
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
-        let local = listener.local_addr()?;
-        let (sender, ready) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        log::warn!("accepting a connection: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let (acceptor, handed) = (acceptor.clone(), sender.clone());
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = handed.send((tls, peer)).await;
-                        }
-                        Ok(Err(e)) => log::debug!("TLS handshake with {peer}: {e}"),
-                        Err(_) => log::debug!("TLS handshake with {peer} timed out"),
-                    }
-                });
-                if sender.is_closed() {
-                    break;
-                }
-            }
-        });
-        Ok(Self { ready, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accepting task ended only with the server: wait for the shutdown.
-            None => std::future::pending().await,
+/// The handshake of one accepted connection, within [`HANDSHAKE_TIMEOUT`]; `None` (logged at
+/// debug level) when it failed or took too long.
+pub async fn handshake(acceptor: &TlsAcceptor, stream: TcpStream) -> Option<TlsStream<TcpStream>> {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "a client".to_owned(), |p| p.to_string());
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            log::debug!("TLS handshake with {peer}: {e}");
+            None
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Err(_) => {
+            log::debug!("TLS handshake with {peer} timed out");
+            None
+        }
     }
 }

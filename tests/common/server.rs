@@ -36,9 +36,24 @@ fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_paillier-gpu")
 }
 
+/// A port free now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Server {
     /// `server init` in a new folder, then `serve` on a free port with `extra` arguments.
     pub fn start(extra: &[&str]) -> Server {
+        Self::start_configured(extra, |_| {})
+    }
+
+    /// As [`Server::start`], with `configure` applied to the `serve` command before it runs (a
+    /// resource limit, say).
+    pub fn start_configured(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let data = tempfile::tempdir().unwrap();
         let init = Command::new(binary())
             .args(["server", "init", "--org", "acme", "--data-dir"])
@@ -56,15 +71,16 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .args(["serve", "--device", "cpu", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(data.path())
             .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        configure(&mut command);
+        let mut child = command.spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
@@ -77,6 +93,25 @@ impl Server {
             admin_key: org["admin_key"].as_str().unwrap().to_owned(),
             data,
             child,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's exit status, if it exits within `within` (polled; bounded).
+    pub fn wait_exit(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 

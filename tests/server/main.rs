@@ -1,5 +1,5 @@
 //! `paillier-gpu serve` as a real server on 127.0.0.1: the XTrace API the SDK speaks, the
-//! search and inference routes, and the remote client against it.
+//! search and inference routes, the remote client against it, and its bounds on connections.
 //!
 //! One test binary for the theme, one module per file, so that the crate is linked once.
 
@@ -8,6 +8,7 @@ mod common;
 
 mod server_answers;
 mod server_authorization;
+mod server_connections;
 mod server_hardening;
 mod server_inference;
 mod server_remote;

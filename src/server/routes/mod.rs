@@ -1,5 +1,6 @@
 //! The routes: the data plane under `/v1/…/{org_id}` (header `x-api-key`), the admin plane under
-//! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`.
+//! `/api/v1/…` (headers `x-xtrace-key` and `x-xtrace-org-id`), and `/healthz`; `/metrics` is on
+//! a router of its own, served on a separate listener.
 
 mod admin;
 mod answer;
@@ -16,15 +17,16 @@ mod meta;
 mod pieces;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
-use axum::Router;
+use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
 
 pub use callers::{Admin, Caller};
@@ -32,11 +34,14 @@ pub use callers::{Admin, Caller};
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
 
-/// Every route of the server.
-pub fn router(state: Arc<AppState>) -> Router {
+/// How long a handler waits for a request's body ([`JsonBody`]); an extension of every request.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyTimeout(pub Duration);
+
+/// Every route of the API, reading bodies within `body_timeout`.
+pub fn router(state: Arc<AppState>, body_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
         .route(
             "/v1/chunk/{org}",
             post(chunks::insert)
@@ -90,13 +95,52 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(Extension(BodyTimeout(body_timeout)))
+        // Outermost, so that it sees the answer `json_errors` rebuilt.
+        .layer(axum::middleware::from_fn(close_after_unread_bodies))
         .with_state(state)
 }
 
-/// Counts every request by its route's pattern (never its ids) and status.
+/// The operations' routes, `/metrics` and `/healthz`, for the metrics listener.
+pub fn operations_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such route (here: /metrics, /healthz)") })
+        .layer(axum::middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Adds `Connection: close` to every error answer to a request that carried a body. Such an
+/// answer may leave the body unread (an extractor refused the request first), and hyper then
+/// closes the connection after answering; saying so lets a keep-alive client send its next
+/// request on a new connection instead of losing it on this one.
+async fn close_after_unread_bodies(request: Request, next: Next) -> Response {
+    let had_body = carries_body(request.headers());
+    let mut response = next.run(request).await;
+    if had_body && !response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Whether a request's head announces a body: a Content-Length above zero, or any
+/// Transfer-Encoding (hyper accepts only chunked as the last one).
+fn carries_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    length.is_some_and(|n| n > 0) || headers.contains_key(TRANSFER_ENCODING)
+}
+
+/// Counts every request by its method (one of a fixed few, or `other`), its route's pattern
+/// (never its ids) and status.
 async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -104,7 +148,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
         .to_owned();
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
+        method.as_str(),
         &route,
         response.status().as_u16(),
         started.elapsed(),
@@ -160,20 +204,38 @@ async fn json_errors(request: Request, next: Next) -> Response {
     ApiError::new(parts.status, message).into_response()
 }
 
-/// A JSON request body, read within the server's limit; a malformed, too deep or oversized one
-/// is a 4xx with a message.
+/// A JSON request body, read within the server's limits of size and time; a malformed, too
+/// deep or oversized one is a 4xx with a message, and one not all sent within the body timeout a
+/// 408 that closes the connection.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let timeout = request
+            .extensions()
+            .get::<BodyTimeout>()
+            // The router always installs one; the default only if some day it does not.
+            .map_or(crate::server::DEFAULT_BODY_TIMEOUT, |t| t.0);
+        let bytes = match tokio::time::timeout(timeout, Bytes::from_request(request, state)).await {
+            Ok(read) => {
+                read.map_err(|e| ApiError::new(e.status(), e.body_text()).into_response())?
+            }
+            Err(_) => {
+                let message = format!("the request body was not all sent within {timeout:?}");
+                let mut response =
+                    ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+                // The rest of the body may still come: this connection cannot carry another request.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return Err(response);
+            }
+        };
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+            .map_err(|e| ApiError::bad_request(format!("request body: {e}")).into_response())
     }
 }
 

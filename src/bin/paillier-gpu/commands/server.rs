@@ -2,9 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use paillier_gpu::server::{self, ServerOptions, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+use paillier_gpu::server::{
+    self, ServerOptions, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 use paillier_gpu::{Error, Result};
 use serde_json::json;
 
@@ -52,6 +56,34 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Open connections at most (lowered at start to the descriptor limit, `ulimit -n`, less 64).
+    /// At the cap a newcomer replaces the connection idle the longest, or is answered 503 when
+    /// every connection has a request in flight. Higher lets more clients in at once and more
+    /// idle sockets hold memory.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request head, counted from when it waits for one: an
+    /// idle keep-alive connection is closed after it too. Longer keeps a slow or idle client's
+    /// socket (and a slot) that much longer.
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Seconds a request's body has to arrive once its head has (408 past it). Longer lets a
+    /// client on a slow link send bigger bodies, and a client that stalls hold a request that
+    /// much longer.
+    #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT.as_secs(), value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds SIGINT or SIGTERM waits for the requests in flight before dropping them. Longer
+    /// lets a long search finish, and lets a client that stalls a request delay the exit that
+    /// long.
+    #[arg(long, default_value_t = DEFAULT_SHUTDOWN_TIMEOUT.as_secs(), value_name = "SECONDS")]
+    pub shutdown_timeout: u64,
+    /// Serve GET /metrics (Prometheus text) and /healthz on this address, in plain HTTP; keep it
+    /// on 127.0.0.1 or a private network, since the metrics describe the traffic. Without it,
+    /// /metrics is served nowhere.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub(super) fn init(command: ServerCommand) -> Result<()> {
@@ -72,20 +104,24 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         allow_weak_contexts: args.allow_weak_contexts,
         max_body_bytes: args.max_body_bytes,
         tls: args.tls_cert.zip(args.tls_key),
-    };
-    let scheme = if options.tls.is_some() {
-        "https"
-    } else {
-        "http"
+        max_connections: args.max_connections,
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        metrics_listen: args.metrics_listen,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Store(format!("cannot start the server's runtime: {e}")))?;
-    runtime.block_on(server::serve(options, shutdown_signal(), |address| {
-        // One line a supervisor (or a test) can wait for.
-        eprintln!("paillier-gpu: serving on {scheme}://{address}");
-    }))
+    let served = runtime.block_on(server::serve(options, shutdown_signal(), |listening| {
+        // One line a supervisor (or a test) can wait for: the first on stderr.
+        eprintln!("paillier-gpu: {listening}");
+    }));
+    // A handler still computing on the blocking pool past the shutdown timeout is not waited
+    // for: its store writes are transactions, whole or absent.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
 /// Completes on SIGINT or SIGTERM: the server then finishes the requests in flight.
@@ -108,5 +144,5 @@ async fn shutdown_signal() {
         () = interrupt => {},
         () = terminate => {},
     }
-    eprintln!("paillier-gpu: shutting down: finishing the requests in flight");
+    eprintln!("paillier-gpu: shutting down: finishing the requests in flight (--shutdown-timeout)");
 }

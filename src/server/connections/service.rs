@@ -1,0 +1,92 @@
+//! The router as hyper's service on one connection, counting each request in flight until its
+//! answer's body is dropped (a streamed answer is in flight while it streams); and the short
+//! answer given to a connection turned away at the cap.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{CONNECTION, CONTENT_TYPE};
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::Router;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::service::TowerToHyperService;
+
+use super::registry::{Connection, InFlight};
+
+/// The router, serving one connection.
+#[derive(Clone)]
+pub struct Tracked {
+    router: TowerToHyperService<Router>,
+    connection: Arc<Connection>,
+}
+
+impl Tracked {
+    pub fn new(router: TowerToHyperService<Router>, connection: Arc<Connection>) -> Self {
+        Self { router, connection }
+    }
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Response<TrackedBody>, Infallible>> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for Tracked {
+    type Response = Response<TrackedBody>;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        // Counted from the moment the head is read: a connection sending its body is busy.
+        let in_flight = self.connection.request_started();
+        let answer = hyper::service::Service::call(&self.router, request);
+        Box::pin(async move {
+            let response = answer.await?;
+            Ok(response.map(|inner| TrackedBody {
+                inner,
+                _in_flight: in_flight,
+            }))
+        })
+    }
+}
+
+/// An answer's body that keeps its request counted in flight until hyper drops it.
+pub struct TrackedBody {
+    inner: Body,
+    _in_flight: InFlight,
+}
+
+impl HttpBody for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The answer to every request on a connection turned away because every slot is busy.
+pub async fn refusal(_: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let message = serde_json::json!({
+        "message": "the server is at its limit of open connections, each with a request in \
+                    flight; try again shortly"
+    });
+    let mut response = Response::new(Body::from(message.to_string()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
+}
