@@ -143,6 +143,29 @@ fn a_chunk_keeps_its_context_and_a_deleted_context_answers_404() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn the_store_folder_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (_, key) = server.kb_and_key("docs");
+    Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .push_context(&context())
+        .unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(server.data.path()), 0o700);
+    let files: Vec<_> = std::fs::read_dir(server.data.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
 #[test]
 fn malformed_and_unbounded_requests_are_4xx() {
     let server = Server::start(&["--allow-weak-contexts"]);

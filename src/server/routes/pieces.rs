@@ -10,6 +10,7 @@ use num_integer::Integer;
 use num_traits::One;
 
 use crate::formats::ciphertexts::CiphertextShape;
+use crate::hazmat::bigint::limbs_from_le_bytes;
 use crate::paillier::PublicKey;
 use crate::server::error::{ApiError, ApiResult};
 
@@ -66,9 +67,11 @@ pub fn check_pieces(
 }
 
 /// An error naming the record (through `what`, given its position in `records`) and the piece,
-/// unless every piece of `records` (records as [`decode_pieces`] made them, one after another)
-/// is coprime to n. One product modulo n and one gcd check a whole batch; the pieces are
-/// searched one by one only when that fails.
+/// unless every piece of `records` (records as [`decode_pieces`] made them, one after another,
+/// each already checked below n²) is coprime to n. One running product and one gcd check a
+/// whole batch: the product is taken modulo n² with the key's Montgomery multiplication (a
+/// Montgomery product carries a power of R, a unit, so its gcd with n is the plain product's);
+/// the pieces are searched one by one only when that gcd is not 1.
 pub fn check_coprime(
     public_key: &PublicKey,
     shape: CiphertextShape,
@@ -76,18 +79,29 @@ pub fn check_coprime(
     what: impl Fn(usize) -> String,
 ) -> ApiResult<()> {
     let n = public_key.n();
+    let modulus = public_key.n_squared_modulus();
     let width = shape.chunk_bytes.max(1);
-    let residue = |piece: &[u8]| BigUint::from_bytes_le(piece) % n;
-    let product = records
-        .chunks(width)
-        .fold(BigUint::one(), |product, piece| {
-            (product * residue(piece)) % n
-        });
-    if product.gcd(n).is_one() {
+    let limbs = |piece: &[u8]| {
+        limbs_from_le_bytes(piece, modulus.len())
+            .ok()
+            .filter(|limbs| modulus.is_reduced(limbs))
+    };
+    let mut product = modulus.one().to_vec();
+    let mut next = vec![0u64; modulus.len()];
+    let mut readable = true;
+    for piece in records.chunks(width) {
+        let Some(piece) = limbs(piece) else {
+            readable = false;
+            break;
+        };
+        modulus.mul_into(&product, &piece, &mut next);
+        std::mem::swap(&mut product, &mut next);
+    }
+    if readable && modulus.biguint_of(&product).gcd(n).is_one() {
         return Ok(());
     }
     for (i, piece) in records.chunks(width).enumerate() {
-        if !residue(piece).gcd(n).is_one() {
+        if !(BigUint::from_bytes_le(piece) % n).gcd(n).is_one() {
             let (record, piece) = (i / shape.chunks.max(1), i % shape.chunks.max(1));
             return Err(ApiError::bad_request(format!(
                 "{}, piece {piece}: not a ciphertext of this context's key (it shares a factor \
