@@ -71,6 +71,9 @@ pub struct ServerOptions {
     pub shutdown_timeout: Duration,
     /// Where to serve `/metrics` (plain HTTP); without it, `/metrics` is served nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Searches, metadata filters, writes and inferences run at once (the rest wait up to 30 s,
+    /// then get a 503): each holds a core and its answer's memory.
+    pub max_concurrent_work: usize,
 }
 
 /// What a started server says about itself, for its one startup line.
@@ -148,6 +151,7 @@ pub async fn serve(
         options.device,
         options.allow_weak_contexts,
         options.max_body_bytes,
+        options.max_concurrent_work,
     ));
     let bind = |address: SocketAddr| async move {
         let cannot = |e: std::io::Error| Error::Store(format!("cannot listen on {address}: {e}"));

@@ -25,6 +25,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Requests, latencies and records aggregated, for `/metrics`.
     pub metrics: super::metrics::Metrics,
+    /// Slots for heavy work (searches, filters, writes, inference), [`work_slots`](Self::work_slots) of them.
+    pub work: Arc<tokio::sync::Semaphore>,
+    pub work_slots: usize,
     residents: Mutex<HashMap<(String, String), Slot>>,
 }
 
@@ -52,12 +55,16 @@ impl AppState {
         device: Device,
         allow_weak_contexts: bool,
         max_body_bytes: usize,
+        work_slots: usize,
     ) -> Self {
+        let work_slots = work_slots.max(1);
         Self {
             store,
             device,
             allow_weak_contexts,
             max_body_bytes,
+            work: Arc::new(tokio::sync::Semaphore::new(work_slots)),
+            work_slots,
             metrics: super::metrics::Metrics::default(),
             residents: Mutex::new(HashMap::new()),
         }

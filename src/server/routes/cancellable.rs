@@ -1,8 +1,39 @@
-//! [`cancellable`]: a handler's work on the blocking pool that learns when its client has gone.
+//! Heavy work of a handler: [`work_slot`], one of a bounded number of slots for it (so that
+//! concurrent searches, filters and inferences cannot take every core and every byte of memory
+//! at once), and [`cancellable`], the work on the blocking pool, told when its client has gone.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::blocking;
 use crate::server::cancel::Cancel;
-use crate::server::error::ApiResult;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+
+/// How long a request waits for a slot before it is told the server is busy.
+pub const WORK_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One of the server's slots for heavy work, held until dropped (a search holds it until its
+/// answer is written); a 503 when none frees up within [`WORK_QUEUE_TIMEOUT`].
+pub async fn work_slot(state: &AppState) -> ApiResult<OwnedSemaphorePermit> {
+    let busy = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the server is busy: every one of its {} slots for searches, filters, writes and \
+                 inference stayed taken for {} s; try again",
+                state.work_slots,
+                WORK_QUEUE_TIMEOUT.as_secs()
+            ),
+        )
+    };
+    match tokio::time::timeout(WORK_QUEUE_TIMEOUT, state.work.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(busy()),
+    }
+}
 
 /// Runs `work` on the blocking pool with a [`Cancel`] that rises if this future is dropped
 /// before the work is done (the client closed the connection), so that long work stops at its

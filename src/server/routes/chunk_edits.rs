@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
+use super::cancellable::work_slot;
 use super::chunks::check_meta_size;
 use super::context_access::no_context;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
@@ -60,6 +61,7 @@ pub async fn update(
         sent: body.chunk_updates,
         whole: true,
     };
+    let _slot = work_slot(&state).await?;
     blocking(move || edit.run(&state, &caller)).await
 }
 
@@ -76,6 +78,7 @@ pub async fn patch(
         sent: body.chunk_patches,
         whole: false,
     };
+    let _slot = work_slot(&state).await?;
     blocking(move || edit.run(&state, &caller)).await
 }
 

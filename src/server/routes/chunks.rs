@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
+use super::cancellable::work_slot;
 use super::context_access::{self, no_context};
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
@@ -64,6 +65,7 @@ pub async fn insert(
     caller: Caller,
     JsonBody(body): JsonBody<InsertBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     blocking(move || {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         if body.chunks.len() > MAX_CHUNKS_PER_REQUEST {

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cancellable::cancellable;
+use super::cancellable::{cancellable, work_slot};
 use super::context_access::no_context;
 use super::hamming_answer as answer;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
@@ -49,6 +49,8 @@ pub async fn compute(
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json") && !accept.contains("msgpack"));
+    // Held until the answer is written: the responses are memory until then.
+    let slot = work_slot(&state).await?;
     let (responses, chunk_ids, width) = cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
@@ -148,12 +150,12 @@ pub async fn compute(
     let (content_type, body) = if json_only {
         (
             "application/json",
-            answer::json(responses, chunk_ids, width),
+            answer::json(responses, chunk_ids, width, slot),
         )
     } else {
         (
             "application/x-msgpack",
-            answer::msgpack(responses, chunk_ids, width),
+            answer::msgpack(responses, chunk_ids, width, slot),
         )
     };
     Response::builder()

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::ops::Range;
 
 use axum::body::{Body, Bytes};
+use tokio::sync::OwnedSemaphorePermit;
 use num_bigint::BigUint;
 
 use crate::paillier::CiphertextBatch;
@@ -16,8 +17,13 @@ const BLOCK_RECORDS: usize = 4096;
 const BLOCKS_AHEAD: usize = 2;
 
 /// The msgpack answer.
-pub fn msgpack(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Body {
-    streamed(responses, chunk_ids, move |block, out| {
+pub fn msgpack(
+    responses: CiphertextBatch,
+    chunk_ids: Vec<i64>,
+    width: usize,
+    slot: OwnedSemaphorePermit,
+) -> Body {
+    streamed(responses, chunk_ids, slot, move |block, out| {
         if block.first() {
             let _ = rmp::encode::write_array_len(out, block.chunk_ids.len() as u32);
         }
@@ -34,8 +40,13 @@ pub fn msgpack(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) ->
 }
 
 /// The JSON answer.
-pub fn json(responses: CiphertextBatch, chunk_ids: Vec<i64>, width: usize) -> Body {
-    streamed(responses, chunk_ids, move |block, out| {
+pub fn json(
+    responses: CiphertextBatch,
+    chunk_ids: Vec<i64>,
+    width: usize,
+    slot: OwnedSemaphorePermit,
+) -> Body {
+    streamed(responses, chunk_ids, slot, move |block, out| {
         if block.first() {
             out.push(b'[');
         }
@@ -113,15 +124,18 @@ impl Block<'_> {
 /// A body of blocks of [`BLOCK_RECORDS`] records: `write(block, out)` writes one (the opening
 /// with the first block, the closing with the last). The blocks are written on the blocking
 /// pool (formatting a large answer, in JSON especially, is real work), at most
-/// [`BLOCKS_AHEAD`] ahead of the client; when the client goes, the writing stops.
+/// [`BLOCKS_AHEAD`] ahead of the client; when the client goes, the writing stops. The work
+/// slot is held until the last block is written.
 fn streamed(
     responses: CiphertextBatch,
     chunk_ids: Vec<i64>,
+    slot: OwnedSemaphorePermit,
     write: impl Fn(&Block<'_>, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Body {
     let blocks = chunk_ids.len().div_ceil(BLOCK_RECORDS).max(1);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(BLOCKS_AHEAD);
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         for block in 0..blocks {
             let start = block * BLOCK_RECORDS;
             let block = Block {

@@ -14,7 +14,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::answer::Answer;
-use super::cancellable::cancellable;
+use super::cancellable::{cancellable, work_slot};
 use super::context_access;
 use super::{Caller, JsonBody};
 use crate::formats::model::parse_model;
@@ -52,6 +52,7 @@ pub async fn infer(
     caller: Caller,
     JsonBody(body): JsonBody<InferenceBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     cancellable(move |cancel| run(&state, &caller, body, cancel)).await
 }
 

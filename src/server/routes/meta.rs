@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
-use super::cancellable::cancellable;
+use super::cancellable::{cancellable, work_slot};
 use super::chunk_edits::apply;
 use super::chunks::chunk_json;
 use super::{Caller, JsonBody};
@@ -102,6 +102,7 @@ pub async fn search(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         let found = matching(&state, &caller, &body, permission::READ, cancel)?;
         Ok(Answer::json(
@@ -118,6 +119,7 @@ pub async fn search_page(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         let mut found = matching(&state, &caller, &body, permission::READ, cancel)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
@@ -172,6 +174,7 @@ pub async fn delete_by_meta(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         require_filter(&body)?;
         let found = matching(&state, &caller, &body, permission::DELETE, cancel)?;
@@ -197,6 +200,7 @@ pub async fn patch_by_meta(
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> ApiResult<Answer> {
+    let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         require_filter(&body)?;
         let changes: Map<String, Value> = match &body.patch {

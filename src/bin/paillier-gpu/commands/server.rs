@@ -84,6 +84,12 @@ pub struct ServeArgs {
     /// /metrics is served nowhere.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Searches, metadata filters, writes and inferences run at once; the rest wait up to 30 s
+    /// for a slot, then get a 503. Each holds a core and its answer's memory (a search over a
+    /// million records answers 512 MiB): more lets more clients through at once and costs that
+    /// much more memory at the peak. Default: twice the cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_concurrent_work: Option<u64>,
 }
 
 pub(super) fn init(command: ServerCommand) -> Result<()> {
@@ -109,6 +115,10 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         body_timeout: Duration::from_secs(args.body_timeout),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         metrics_listen: args.metrics_listen,
+        max_concurrent_work: args.max_concurrent_work.map_or_else(
+            || 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| usize::try_from(n).unwrap_or(usize::MAX),
+        ),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
