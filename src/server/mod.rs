@@ -193,6 +193,7 @@ pub async fn serve(
         max_connections,
         idle_timeout: options.idle_timeout,
         shutdown_timeout: options.shutdown_timeout,
+        body_timeout: options.body_timeout,
     };
     let main = connections::run(
         connections::Listener {

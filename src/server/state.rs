@@ -157,14 +157,19 @@ impl AppState {
 
     /// The public part of a stored context, or an error a client can act on.
     pub fn public_context(&self, org_id: &str, context_id: &str) -> Result<Option<PublicContext>> {
-        let Some(stored) = self.store.context(org_id, context_id)? else {
-            return Ok(None);
-        };
-        let context = PublicContext::from_json(&stored.data)?.with_device(self.device);
+        match self.store.context(org_id, context_id)? {
+            Some(stored) => self.open_public(&stored.data).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The public part of a stored context's JSON, on the server's device.
+    pub fn open_public(&self, data: &str) -> Result<PublicContext> {
+        let context = PublicContext::from_json(data)?.with_device(self.device);
         if self.allow_weak_contexts {
             context.public_key().allow_insecure_parameters();
         }
-        Ok(Some(context))
+        Ok(context)
     }
 
     /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a

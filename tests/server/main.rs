@@ -12,4 +12,5 @@ mod server_connections;
 mod server_hardening;
 mod server_inference;
 mod server_remote;
+mod server_stalls;
 mod server_verify;

@@ -224,6 +224,25 @@ fn malformed_and_unbounded_requests_are_4xx() {
         }
     }
 
+    // Metadata cannot grow past 64 KiB a chunk, by patches adding up or by one patch by filter.
+    let big = "x".repeat(40_000);
+    for (round, expected) in [(0, 200), (1, 400)] {
+        let patch = json!({ "kb_id": kb, "context_id": ctx.id(),
+                            "chunk_patches": [{ "chunk_id": 1, "meta_data": { format!("k{round}"): big } }] });
+        let (status, answer) = call(&server, reqwest::Method::PATCH, "/v1/chunk", &key, &patch);
+        assert_eq!(status, expected, "{answer}");
+    }
+    let by_filter = json!({ "kb_id": kb, "context_id": ctx.id(), "meta_filter": { "tag1": "odd" },
+                            "patch": { "tag2": "y".repeat(70_000) }, "dry_run": false });
+    let (status, answer) = call(
+        &server,
+        reqwest::Method::PATCH,
+        "/v1/chunk/by-meta",
+        &key,
+        &by_filter,
+    );
+    assert_eq!(status, 413, "{answer}");
+
     // The SDK's suites' forms: a scalar on facets, $exists on facets, and no limit on a page.
     let page = |filter: Value| {
         let body = json!({ "kb_id": kb, "context_id": ctx.id(), "meta_filter": filter,

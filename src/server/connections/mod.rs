@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use descriptors::clamp;
 
-use self::registry::{Registration, Registry};
+use self::registry::{Connection, Registration, Registry};
 use self::service::Tracked;
 use super::metrics::ConnectionCounters;
 
@@ -44,6 +44,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// How long a shutdown waits for the connections to finish before dropping them.
     pub shutdown_timeout: Duration,
+    /// How long an answer being sent may go without progress (its client not reading) before
+    /// its connection is closed: the body timeout, the same bound the other way.
+    pub body_timeout: Duration,
 }
 
 /// What one listener serves: the router, over TLS or not.
@@ -191,8 +194,27 @@ impl Accepted {
         tokio::select! {
             () = served => {}
             () = connection.evicted() => log::debug!("closed {peer}, idle the longest, for a newcomer"),
+            () = stalled(&connection, limits.body_timeout) => {
+                log::debug!("closed {peer}: it stopped reading its answer");
+            }
         }
         drop(registration);
+    }
+}
+
+/// Completes once the answer being sent on `connection` has made no progress for `limit` (its
+/// client stopped reading): dropping the connection then frees the answer's memory and its
+/// work slot, which a client that never reads would otherwise hold for good.
+async fn stalled(connection: &Connection, limit: Duration) {
+    let every = (limit / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    loop {
+        tokio::time::sleep(every).await;
+        if connection
+            .stalled_for(std::time::Instant::now())
+            .is_some_and(|stalled| stalled >= limit)
+        {
+            return;
+        }
     }
 }
 

@@ -19,6 +19,10 @@ pub struct Connection {
     idle_since: Mutex<Instant>,
     /// Told when the registry evicts the connection: its task then drops it.
     evicted: Notify,
+    /// While an answer's body is being sent: when it last handed hyper a frame. A client that
+    /// stops reading stops this clock, since hyper asks for the next frame only once the last
+    /// one is written.
+    body_progress: Mutex<Option<Instant>>,
 }
 
 impl Connection {
@@ -27,7 +31,19 @@ impl Connection {
             in_flight: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
             evicted: Notify::new(),
+            body_progress: Mutex::new(None),
         }
+    }
+
+    /// Notes that an answer's body handed hyper a frame (or started), or, with `false`, ended.
+    pub fn body_progressed(&self, sending: bool) {
+        *self.body_progress.lock().unwrap_or_else(|e| e.into_inner()) = sending.then(Instant::now);
+    }
+
+    /// How long the answer being sent has gone without progress; `None` when none is sent.
+    pub fn stalled_for(&self, now: Instant) -> Option<Duration> {
+        let progress = *self.body_progress.lock().unwrap_or_else(|e| e.into_inner());
+        progress.map(|at| now.saturating_duration_since(at))
     }
 
     /// Counts a request in flight until the returned guard drops.

@@ -40,21 +40,32 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         // Counted from the moment the head is read: a connection sending its body is busy.
         let in_flight = self.connection.request_started();
+        let connection = self.connection.clone();
         let answer = hyper::service::Service::call(&self.router, request);
         Box::pin(async move {
             let response = answer.await?;
+            connection.body_progressed(true);
             Ok(response.map(|inner| TrackedBody {
                 inner,
+                connection,
                 _in_flight: in_flight,
             }))
         })
     }
 }
 
-/// An answer's body that keeps its request counted in flight until hyper drops it.
+/// An answer's body that keeps its request counted in flight until hyper drops it, and notes
+/// each frame it hands on (the connection's task closes a connection whose answer stalls).
 pub struct TrackedBody {
     inner: Body,
+    connection: Arc<Connection>,
     _in_flight: InFlight,
+}
+
+impl Drop for TrackedBody {
+    fn drop(&mut self) {
+        self.connection.body_progressed(false);
+    }
 }
 
 impl HttpBody for TrackedBody {
@@ -65,7 +76,11 @@ impl HttpBody for TrackedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if polled.is_ready() {
+            self.connection.body_progressed(true);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

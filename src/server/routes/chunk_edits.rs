@@ -7,12 +7,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
 use super::cancellable::work_slot;
 use super::chunks::check_meta_size;
-use super::context_access::no_context;
+use super::context_access::{self, no_context};
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
 use crate::paillier::CiphertextBatch;
@@ -25,14 +26,15 @@ use crate::server::store::ChunkPatch;
 pub struct UpdateBody {
     kb_id: String,
     context_id: String,
-    chunk_updates: Vec<ChunkChange>,
+    /// Read once the caller may write (see [`changes`]).
+    chunk_updates: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
 pub struct PatchBody {
     kb_id: String,
     context_id: String,
-    chunk_patches: Vec<ChunkChange>,
+    chunk_patches: Box<RawValue>,
 }
 
 /// A chunk's new fields, by id.
@@ -86,7 +88,7 @@ pub async fn patch(
 struct Edit {
     kb_id: String,
     context_id: String,
-    sent: Vec<ChunkChange>,
+    sent: Box<RawValue>,
     whole: bool,
 }
 
@@ -112,10 +114,13 @@ fn changes(
     caller: &Caller,
     kb_id: &str,
     context_id: &str,
-    sent: Vec<ChunkChange>,
+    sent: Box<RawValue>,
     whole: bool,
 ) -> ApiResult<Vec<(i64, ChunkPatch)>> {
     caller.kb_access(state, kb_id, permission::WRITE)?;
+    context_access::usable_in_kb(state, caller, kb_id, context_id)?;
+    let sent: Vec<ChunkChange> = serde_json::from_str(sent.get())
+        .map_err(|e| ApiError::bad_request(format!("the chunks' changes: {e}")))?;
     let context = state
         .public_context(caller.org(), context_id)?
         .ok_or_else(|| no_context(context_id))?;

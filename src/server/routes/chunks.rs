@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
@@ -19,13 +20,10 @@ use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
-use crate::server::store::{Chunk, NewChunk};
+use crate::server::store::{Chunk, NewChunk, MAX_META_BYTES};
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
-/// The largest metadata of one chunk, as JSON text (the SDK's five tags and facets are far
-/// smaller); resident indexes hold it in memory for filters.
-pub const MAX_META_BYTES: usize = 64 << 10;
 
 /// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
 pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
@@ -45,7 +43,9 @@ pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
 pub struct InsertBody {
     kb_id: String,
     context_id: String,
-    chunks: Vec<SentChunk>,
+    /// Read only once the caller may write: until then the body is held as sent, not
+    /// expanded into values many times its size.
+    chunks: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -68,24 +68,28 @@ pub async fn insert(
     let _slot = work_slot(&state).await?;
     blocking(move || {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
-        if body.chunks.len() > MAX_CHUNKS_PER_REQUEST {
+        let sent: Vec<SentChunk> = serde_json::from_str(body.chunks.get())
+            .map_err(|e| ApiError::bad_request(format!("chunks: {e}")))?;
+        if sent.len() > MAX_CHUNKS_PER_REQUEST {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "{} chunks in one request; send at most {MAX_CHUNKS_PER_REQUEST}",
-                    body.chunks.len()
+                    sent.len()
                 ),
             ));
         }
         // Chunks under a context bind it to the knowledge base (its readers may then read it).
         context_access::bind(&state, &caller, &body.kb_id, &body.context_id)?;
-        let context = state
-            .public_context(caller.org(), &body.context_id)?
+        let stored = state
+            .store
+            .context(caller.org(), &body.context_id)?
             .ok_or_else(|| no_context(&body.context_id))?;
+        let context = state.open_public(&stored.data)?;
         let shape = context.ciphertext_shape()?;
-        let mut chunks = Vec::with_capacity(body.chunks.len());
+        let mut chunks = Vec::with_capacity(sent.len());
         let mut all_pieces = Vec::new();
-        for (i, sent) in body.chunks.into_iter().enumerate() {
+        for (i, sent) in sent.into_iter().enumerate() {
             let what = format!("chunk {i}");
             let pieces = decode_pieces(&sent.index, shape, &what)?;
             check_pieces(context.public_key(), shape, &pieces, &what)?;
@@ -122,9 +126,20 @@ pub async fn insert(
         })?;
         let slot = state.slot(&body.kb_id, &body.context_id);
         let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
+        // Committed only if the context is still the one checked against.
         let ids = state
             .store
-            .insert_chunks(&body.kb_id, &body.context_id, &chunks)?;
+            .insert_chunks(&body.kb_id, &body.context_id, &stored.data, &chunks)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "execution context {} was deleted or replaced while these chunks were \
+                         checked; nothing was inserted",
+                        body.context_id
+                    ),
+                )
+            })?;
         let followed = match resident.as_mut() {
             None => true,
             Some(held) => {

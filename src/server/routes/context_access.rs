@@ -73,6 +73,25 @@ pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Stored
     }
 }
 
+/// An error (404, as for a context that does not exist) unless context `id` is stored and
+/// either bound to knowledge base `kb_id` or readable by `caller`: searching or editing a
+/// knowledge base under a context says nothing of contexts the caller may not see.
+pub fn usable_in_kb(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
+    let stored = state
+        .store
+        .context(caller.org(), id)?
+        .ok_or_else(|| no_context(id))?;
+    let bound = state
+        .store
+        .contexts_of_kb(caller.org(), kb_id)?
+        .iter()
+        .any(|c| c == id);
+    if bound || may_read(state, caller, id, &stored)? {
+        return Ok(());
+    }
+    Err(no_context(id))
+}
+
 /// Checks that `caller` may bind context `id` to knowledge base `kb_id` (write permission on
 /// it, and read access to the context unless the two are bound already), and binds them.
 pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {

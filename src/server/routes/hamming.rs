@@ -10,10 +10,11 @@ use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cancellable::{cancellable, work_slot};
-use super::context_access::no_context;
+use super::context_access::{self, no_context};
 use super::hamming_answer as answer;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{Caller, JsonBody};
@@ -32,8 +33,9 @@ pub struct HammingBody {
     kb_id: String,
     context_id: String,
     query: Vec<String>,
+    /// Parsed once the caller's permission is checked.
     #[serde(default)]
-    meta_filter: Option<Value>,
+    meta_filter: Option<Box<RawValue>>,
     #[serde(default)]
     range: Option<Vec<i64>>,
 }
@@ -59,8 +61,13 @@ pub async fn compute(
                 body.query.len()
             )));
         }
-        let filter = body
+        let sent: Option<Value> = body
             .meta_filter
+            .as_ref()
+            .map(|raw| serde_json::from_str(raw.get()))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("meta_filter: {e}")))?;
+        let filter = sent
             .as_ref()
             .filter(|f| !f.is_null())
             .map(Filter::parse_sent)
@@ -76,13 +83,7 @@ pub async fn compute(
             }
         };
         // Resident slots only for contexts that exist: an unknown id costs nothing.
-        if state
-            .store
-            .context(caller.org(), &body.context_id)?
-            .is_none()
-        {
-            return Err(no_context(&body.context_id));
-        }
+        context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id)?;
         let slot = state.slot(&body.kb_id, &body.context_id);
         // A write between building the index and reading it makes the next turn rebuild it.
         let held = loop {

@@ -6,8 +6,8 @@ use std::convert::Infallible;
 use std::ops::Range;
 
 use axum::body::{Body, Bytes};
-use tokio::sync::OwnedSemaphorePermit;
 use num_bigint::BigUint;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::paillier::CiphertextBatch;
 

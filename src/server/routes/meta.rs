@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
 use super::cancellable::{cancellable, work_slot};
 use super::chunk_edits::apply;
-use super::chunks::chunk_json;
+use super::chunks::{check_meta_size, chunk_json};
 use super::{Caller, JsonBody};
 use crate::server::auth::permission;
 use crate::server::cancel::Cancel;
@@ -29,8 +30,9 @@ pub const MAX_PAGE: usize = 10_000;
 pub struct SearchBody {
     kb_id: String,
     context_id: String,
+    /// Parsed once the caller's permission is checked.
     #[serde(default)]
-    meta_filter: Option<Value>,
+    meta_filter: Option<Box<RawValue>>,
     #[serde(default)]
     projection: Option<Vec<String>>,
     #[serde(default)]
@@ -58,8 +60,8 @@ fn matching(
     cancel: &Cancel,
 ) -> ApiResult<Vec<Chunk>> {
     caller.kb_access(state, &body.kb_id, needed)?;
-    let filter = match body.meta_filter.as_ref().filter(|f| !f.is_null()) {
-        Some(sent) => Some(Filter::parse_sent(sent).map_err(ApiError::bad_request)?),
+    let filter = match sent_filter(body)? {
+        Some(sent) => Some(Filter::parse_sent(&sent).map_err(ApiError::bad_request)?),
         None => None,
     };
     let chunks = state.store.chunks_of(&body.kb_id, &body.context_id)?;
@@ -176,6 +178,7 @@ pub async fn delete_by_meta(
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
+        caller.kb_access(&state, &body.kb_id, permission::DELETE)?;
         require_filter(&body)?;
         let found = matching(&state, &caller, &body, permission::DELETE, cancel)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
@@ -202,6 +205,7 @@ pub async fn patch_by_meta(
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
+        caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         require_filter(&body)?;
         let changes: Map<String, Value> = match &body.patch {
             Some(Value::Object(map)) => map.clone(),
@@ -221,6 +225,7 @@ pub async fn patch_by_meta(
                 "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
             )));
         }
+        check_meta_size(&Value::Object(changes.clone()).to_string(), "patch")?;
         let found = matching(&state, &caller, &body, permission::WRITE, cancel)?;
         let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
         if body.dry_run {
@@ -257,11 +262,21 @@ fn require_filter(body: &SearchBody) -> ApiResult<()> {
              the knowledge base, or list its chunk ids, to change every chunk)",
         )
     };
-    match &body.meta_filter {
-        None | Some(Value::Null) => Err(refused()),
-        Some(sent) => match Filter::parse_sent(sent) {
+    match sent_filter(body)? {
+        None => Err(refused()),
+        Some(sent) => match Filter::parse_sent(&sent) {
             Ok(filter) if filter.is_empty() => Err(refused()),
             _ => Ok(()),
         },
     }
+}
+
+/// The body's `meta_filter` as a value; `None` when absent or null.
+fn sent_filter(body: &SearchBody) -> ApiResult<Option<Value>> {
+    let Some(raw) = &body.meta_filter else {
+        return Ok(None);
+    };
+    let value: Value = serde_json::from_str(raw.get())
+        .map_err(|e| ApiError::bad_request(format!("meta_filter: {e}")))?;
+    Ok(Some(value).filter(|v| !v.is_null()))
 }

@@ -2,7 +2,14 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now, Chunk, ChunkPatch, IndexRow, NewChunk};
+use super::{now, Chunk, ChunkPatch, IndexRow, NewChunk, MAX_META_BYTES};
+
+/// What a patch did: the ids patched, or the chunk whose metadata would grow past
+/// [`MAX_META_BYTES`] (and its size then), with nothing written.
+pub(super) enum Patched {
+    Ids(Vec<i64>),
+    MetaTooLarge(i64, usize),
+}
 
 /// A chunk from a row of [`CHUNK_COLUMNS`].
 fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
@@ -24,13 +31,29 @@ pub(super) fn insert_chunks(
     c: &mut Connection,
     kb_id: &str,
     context_id: &str,
+    context_data: &str,
     chunks: &[NewChunk],
-) -> rusqlite::Result<Vec<i64>> {
-    let t = c.transaction()?;
-    let first: i64 = t.query_row(
-        "SELECT next_chunk_id FROM kbs WHERE id = ?1",
+) -> rusqlite::Result<Option<Vec<i64>>> {
+    // IMMEDIATE: the context's check and the insert are one write, with no other between.
+    let t = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (first, org_id): (i64, String) = t.query_row(
+        "SELECT next_chunk_id, org_id FROM kbs WHERE id = ?1",
         [kb_id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let stored: Option<String> = t
+        .query_row(
+            "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
+            params![org_id, context_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if stored.as_deref() != Some(context_data) {
+        return Ok(None);
+    }
+    t.execute(
+        "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
+        params![org_id, kb_id, context_id],
     )?;
     {
         let mut insert = t.prepare(&format!(
@@ -55,7 +78,7 @@ pub(super) fn insert_chunks(
         params![next, chunks.len() as i64, now(), kb_id],
     )?;
     t.commit()?;
-    Ok((first..next).collect())
+    Ok(Some((first..next).collect()))
 }
 
 pub(super) fn chunks_by_id(
@@ -150,7 +173,7 @@ pub(super) fn patch_chunks(
     context_id: &str,
     patches: &[(i64, ChunkPatch)],
     all_or_nothing: bool,
-) -> rusqlite::Result<Vec<i64>> {
+) -> rusqlite::Result<Patched> {
     let t = c.transaction()?;
     let mut found = Vec::new();
     {
@@ -173,6 +196,9 @@ pub(super) fn patch_chunks(
                 None => meta,
                 Some(changes) => merged(&meta, changes),
             };
+            if meta.len() > MAX_META_BYTES {
+                return Ok(Patched::MetaTooLarge(*id, meta.len()));
+            }
             write.execute(params![
                 kb_id,
                 id,
@@ -185,13 +211,13 @@ pub(super) fn patch_chunks(
         }
     }
     if all_or_nothing && found.len() != patches.len() {
-        return Ok(found);
+        return Ok(Patched::Ids(found));
     }
     t.execute(
         "UPDATE kbs SET updated_at = ?1 WHERE id = ?2",
         params![now(), kb_id],
     )?;
-    t.commit().map(|()| found)
+    t.commit().map(|()| Patched::Ids(found))
 }
 
 pub(super) fn delete_chunks(

@@ -71,7 +71,7 @@ pub(super) fn delete_context(
     org_id: &str,
     context_id: &str,
 ) -> rusqlite::Result<DeleteContext> {
-    let t = c.transaction()?;
+    let t = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let in_use: Vec<String> = t
         .prepare(
             "SELECT kbs.id FROM kbs WHERE kbs.org_id = ?1 AND EXISTS (SELECT 1 FROM chunks \

@@ -14,6 +14,10 @@ pub use sqlite::SqliteStore;
 
 use crate::error::Result;
 
+/// The largest metadata of one chunk, as JSON text: inserts are refused past it by the routes,
+/// and patches by the store, which alone sees the merged result.
+pub const MAX_META_BYTES: usize = 64 << 10;
+
 /// The current time, ISO 8601 in UTC to the second.
 pub(crate) fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -156,10 +160,17 @@ pub trait Store: Send + Sync {
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>>;
     fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>>;
 
-    /// Inserts chunks in one transaction, numbering them on from the knowledge base's last id;
-    /// returns their ids.
-    fn insert_chunks(&self, kb_id: &str, context_id: &str, chunks: &[NewChunk])
-        -> Result<Vec<i64>>;
+    /// Inserts chunks in one transaction, numbering them on from the knowledge base's last id,
+    /// and binds the context to the knowledge base; returns their ids. In the same transaction
+    /// the context must still be stored as `context_data` (the bytes the chunks were checked
+    /// against): `None`, and nothing written, when it was deleted or replaced meanwhile.
+    fn insert_chunks(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        context_data: &str,
+        chunks: &[NewChunk],
+    ) -> Result<Option<Vec<i64>>>;
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>>;
     /// `(chunk_id, context_id)` of the chunks of `ids` that exist.
     fn chunk_contexts(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<(i64, String)>>;
@@ -179,7 +190,8 @@ pub trait Store: Send + Sync {
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize>;
     /// Applies patches in one transaction to chunks stored under `context_id`; returns the ids
     /// that were there (the others are left out, and nothing is written if any is missing and
-    /// `all_or_nothing`).
+    /// `all_or_nothing`). A patch whose merged metadata would pass [`MAX_META_BYTES`] is an
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter), and nothing is written.
     fn patch_chunks(
         &self,
         kb_id: &str,

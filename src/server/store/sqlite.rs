@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use super::files::private_store_file;
 use super::now;
 use super::schema::MIGRATIONS;
+use super::MAX_META_BYTES;
 use super::{chunk_rows, context_rows};
 use super::{
     ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, KnowledgeBase, NewChunk, Org, PutContext,
@@ -325,9 +326,10 @@ impl Store for SqliteStore {
         &self,
         kb_id: &str,
         context_id: &str,
+        context_data: &str,
         chunks: &[NewChunk],
-    ) -> Result<Vec<i64>> {
-        self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, chunks))
+    ) -> Result<Option<Vec<i64>>> {
+        self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, context_data, chunks))
     }
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
         self.read(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
@@ -361,7 +363,15 @@ impl Store for SqliteStore {
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
-        self.with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))
+        match self
+            .with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
+        {
+            chunk_rows::Patched::Ids(ids) => Ok(ids),
+            chunk_rows::Patched::MetaTooLarge(id, bytes) => Err(Error::InvalidParameter(format!(
+                "chunk {id}: its metadata would grow to {bytes} bytes; at most \
+                 {MAX_META_BYTES}; nothing was changed"
+            ))),
+        }
     }
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
         self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))

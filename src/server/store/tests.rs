@@ -34,17 +34,36 @@ fn inserts_and_deletes_keep_the_count() {
     let store = SqliteStore::open(dir.path()).unwrap();
     let org = store.create_org("acme", "hash", "xtr_a").unwrap();
     store.create_kb(&kb(&org.id)).unwrap();
+    store.put_context(&org.id, "ctx", "{}", None).unwrap();
     assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 0);
     let ids = store
-        .insert_chunks("kb-1", "ctx", &[chunk(), chunk(), chunk()])
+        .insert_chunks("kb-1", "ctx", "{}", &[chunk(), chunk(), chunk()])
+        .unwrap()
         .unwrap();
     assert_eq!(ids, vec![1, 2, 3]);
     assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
     // A missing id deletes nothing and counts nothing.
     assert_eq!(store.delete_chunks("kb-1", &[2, 99]).unwrap(), 1);
     assert_eq!(store.kbs(&org.id).unwrap()[0].chunks, 2);
-    store.insert_chunks("kb-1", "ctx", &[chunk()]).unwrap();
+    store
+        .insert_chunks("kb-1", "ctx", "{}", &[chunk()])
+        .unwrap();
     assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
+    // Not under a context stored with other bytes, nor under one not stored at all.
+    assert_eq!(
+        store
+            .insert_chunks("kb-1", "ctx", "{\"a\": 1}", &[chunk()])
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .insert_chunks("kb-1", "gone", "{}", &[chunk()])
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
+    assert_eq!(store.contexts_of_kb(&org.id, "kb-1").unwrap(), vec!["ctx"]);
 }
 
 #[test]
@@ -56,6 +75,12 @@ fn a_store_from_before_the_count_is_counted_once() {
         connection.pragma_update(None, "user_version", 1).unwrap();
         connection
             .execute("INSERT INTO orgs VALUES ('org', 'acme', 'now')", [])
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO contexts VALUES ('org', 'ctx', '{}', 'now')",
+                [],
+            )
             .unwrap();
         connection
             .execute(
@@ -76,8 +101,10 @@ fn a_store_from_before_the_count_is_counted_once() {
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(store.kb("org", "kb-1").unwrap().unwrap().chunks, 2);
     assert_eq!(
-        store.insert_chunks("kb-1", "ctx", &[chunk()]).unwrap(),
-        vec![3]
+        store
+            .insert_chunks("kb-1", "ctx", "{}", &[chunk()])
+            .unwrap(),
+        Some(vec![3])
     );
     assert_eq!(store.kb("org", "kb-1").unwrap().unwrap().chunks, 3);
 }
@@ -103,7 +130,10 @@ fn a_context_id_names_one_content_until_deleted() {
     );
 
     // Not deleted while chunks are stored under it.
-    store.insert_chunks("kb-1", "ctx", &[chunk()]).unwrap();
+    store
+        .insert_chunks("kb-1", "ctx", "{\"a\": 1}", &[chunk()])
+        .unwrap()
+        .unwrap();
     assert_eq!(
         store.delete_context(&org.id, "ctx").unwrap(),
         DeleteContext::InUse(vec!["kb-1".to_owned()])
