@@ -100,7 +100,7 @@ impl Edit {
             caller,
             &self.kb_id,
             &self.context_id,
-            self.sent,
+            &self.sent,
             self.whole,
         )?;
         let ids = apply(state, &self.kb_id, &self.context_id, patches)?;
@@ -114,7 +114,7 @@ fn changes(
     caller: &Caller,
     kb_id: &str,
     context_id: &str,
-    sent: Box<RawValue>,
+    sent: &RawValue,
     whole: bool,
 ) -> ApiResult<Vec<(i64, ChunkPatch)>> {
     caller.kb_access(state, kb_id, permission::WRITE)?;
@@ -138,7 +138,7 @@ fn changes(
             Some(index) => {
                 let record = decode_pieces(index, shape, &what)?;
                 check_pieces(context.public_key(), shape, &record, &what)?;
-                CiphertextBatch::from_le_bytes(
+                let batch = CiphertextBatch::from_le_bytes(
                     context.public_key(),
                     shape.chunks,
                     shape.chunk_bytes,
@@ -146,7 +146,7 @@ fn changes(
                     0,
                 )
                 .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
-                check_coprime(context.public_key(), shape, &record, |_| what.clone())?;
+                check_coprime(context.public_key(), &batch, |_| what.clone())?;
                 Some(record)
             }
         };

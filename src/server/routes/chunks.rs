@@ -113,7 +113,7 @@ pub async fn insert(
             });
         }
         // Every ciphertext one of this key's (0 < c < n²), the first bad one named.
-        CiphertextBatch::from_le_bytes(
+        let batch = CiphertextBatch::from_le_bytes(
             context.public_key(),
             shape.chunks,
             shape.chunk_bytes,
@@ -121,9 +121,8 @@ pub async fn insert(
             0,
         )
         .map_err(|e| ApiError::bad_request(format!("{} (records count chunks from 0)", e)))?;
-        check_coprime(context.public_key(), shape, &all_pieces, |i| {
-            format!("chunk {i}")
-        })?;
+        check_coprime(context.public_key(), &batch, |i| format!("chunk {i}"))?;
+        drop(batch);
         let slot = state.slot(&body.kb_id, &body.context_id);
         let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
         // Committed only if the context is still the one checked against.

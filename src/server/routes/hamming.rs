@@ -127,7 +127,7 @@ pub async fn compute(
             0,
         )
         .map_err(|e| ApiError::bad_request(format!("the query: {e}")))?;
-        check_coprime(public_key, resident.shape, &record, |_| "the query".into())?;
+        check_coprime(public_key, &query, |_| "the query".into())?;
         if let Some(filter) = &filter {
             filter
                 .check_work(resident.chunk_ids.len())

@@ -9,9 +9,10 @@ use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::One;
 
+use rayon::prelude::*;
+
 use crate::formats::ciphertexts::CiphertextShape;
-use crate::hazmat::bigint::limbs_from_le_bytes;
-use crate::paillier::PublicKey;
+use crate::paillier::{CiphertextBatch, PublicKey};
 use crate::server::error::{ApiError, ApiResult};
 
 /// The pieces of one encrypted vector, base64 of little-endian bytes of any length up to the
@@ -66,49 +67,53 @@ pub fn check_pieces(
     Ok(())
 }
 
-/// An error naming the record (through `what`, given its position in `records`) and the piece,
-/// unless every piece of `records` (records as [`decode_pieces`] made them, one after another,
-/// each already checked below n²) is coprime to n. One running product and one gcd check a
-/// whole batch: the product is taken modulo n² with the key's Montgomery multiplication (a
-/// Montgomery product carries a power of R, a unit, so its gcd with n is the plain product's);
-/// the pieces are searched one by one only when that gcd is not 1.
+/// An error naming the record (through `what`, given its index in `batch`) and the piece,
+/// unless every ciphertext of `batch` (each already checked below n²) is coprime to n. A
+/// running product and one gcd check the whole batch, the product taken modulo n² with the
+/// key's Montgomery multiplication on every core (a Montgomery product carries a power of R, a
+/// unit, so its gcd with n is the plain product's); the pieces are searched one by one only
+/// when that gcd is not 1.
 pub fn check_coprime(
     public_key: &PublicKey,
-    shape: CiphertextShape,
-    records: &[u8],
+    batch: &CiphertextBatch,
     what: impl Fn(usize) -> String,
 ) -> ApiResult<()> {
     let n = public_key.n();
     let modulus = public_key.n_squared_modulus();
-    let width = shape.chunk_bytes.max(1);
-    let limbs = |piece: &[u8]| {
-        limbs_from_le_bytes(piece, modulus.len())
-            .ok()
-            .filter(|limbs| modulus.is_reduced(limbs))
-    };
-    let mut product = modulus.one().to_vec();
-    let mut next = vec![0u64; modulus.len()];
-    let mut readable = true;
-    for piece in records.chunks(width) {
-        let Some(piece) = limbs(piece) else {
-            readable = false;
-            break;
+    let limbs = batch.limbs();
+    if limbs.limbs_per_item() == modulus.len() && !limbs.is_empty() {
+        let product = |items: &[u64]| {
+            let mut product = modulus.one().to_vec();
+            let mut next = vec![0u64; modulus.len()];
+            for item in items.chunks_exact(modulus.len()) {
+                modulus.mul_into(&product, item, &mut next);
+                std::mem::swap(&mut product, &mut next);
+            }
+            product
         };
-        modulus.mul_into(&product, &piece, &mut next);
-        std::mem::swap(&mut product, &mut next);
+        let per_task = modulus.len() * PIECES_PER_TASK;
+        let partials: Vec<Vec<u64>> = limbs.as_flat().par_chunks(per_task).map(product).collect();
+        if modulus
+            .biguint_of(&product(&partials.concat()))
+            .gcd(n)
+            .is_one()
+        {
+            return Ok(());
+        }
     }
-    if readable && modulus.biguint_of(&product).gcd(n).is_one() {
-        return Ok(());
-    }
-    for (i, piece) in records.chunks(width).enumerate() {
-        if !(BigUint::from_bytes_le(piece) % n).gcd(n).is_one() {
-            let (record, piece) = (i / shape.chunks.max(1), i % shape.chunks.max(1));
+    let pieces = batch.chunks_per_record().max(1);
+    for i in 0..limbs.len() {
+        if !(modulus.biguint_of(limbs.item(i)) % n).gcd(n).is_one() {
             return Err(ApiError::bad_request(format!(
-                "{}, piece {piece}: not a ciphertext of this context's key (it shares a factor \
+                "{}, piece {}: not a ciphertext of this context's key (it shares a factor \
                  with n)",
-                what(record)
+                what(i / pieces),
+                i % pieces
             )));
         }
     }
     Ok(())
 }
+
+/// Ciphertexts multiplied by one task of the coprimality check.
+const PIECES_PER_TASK: usize = 64;
