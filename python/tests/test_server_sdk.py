@@ -132,7 +132,11 @@ def test_bad_requests_are_4xx_with_a_message(server, world):
         (dict(body, context_id="nope"), key, 404, "nope"),
         (dict(body, kb_id="kb_nope"), key, 404, "kb_nope"),
         (body, "xtr_wrong", 401, "unknown API key"),
+        # Unterminated and deep: the body is a 400 however far it nests.
         (b'{"kb_id": "k", "context_id": "c", "query": [], "meta_filter": ' + b"[" * 100000,
+         key, 400, "request body"),
+        # Well formed and deep: the filter is parsed (after the permission check) with a depth limit.
+        (json.dumps(body)[:-1].encode() + b', "meta_filter": ' + b"[" * 1000 + b"]" * 1000 + b"}",
          key, 400, "recursion"),
     ]
     for sent, api_key, status, words in cases:

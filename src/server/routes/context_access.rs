@@ -25,14 +25,14 @@ pub fn no_context(id: &str) -> ApiError {
     ApiError::not_found(format!("no execution context {id}"))
 }
 
-/// Whether `caller` may read the context `id`, stored as `stored`.
+/// Whether `caller` may read the context `id`, stored by the key hashing to `creator_key`.
 pub fn may_read(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    stored: &StoredContext,
+    creator_key: Option<&str>,
 ) -> ApiResult<bool> {
-    if caller.is_admin() || is_creator(caller, stored) {
+    if caller.is_admin() || is_creator(caller, creator_key) {
         return Ok(true);
     }
     for kb in state.store.kbs_of_context(caller.org(), id)? {
@@ -50,7 +50,7 @@ pub fn may_delete(
     id: &str,
     stored: &StoredContext,
 ) -> ApiResult<bool> {
-    if caller.is_admin() || is_creator(caller, stored) {
+    if caller.is_admin() || is_creator(caller, stored.creator_key.as_deref()) {
         return Ok(true);
     }
     let bound = state.store.kbs_of_context(caller.org(), id)?;
@@ -68,7 +68,7 @@ pub fn may_delete(
 /// The stored context `id` if `caller` may read it; 404 otherwise.
 pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredContext> {
     match state.store.context(caller.org(), id)? {
-        Some(stored) if may_read(state, caller, id, &stored)? => Ok(stored),
+        Some(stored) if may_read(state, caller, id, stored.creator_key.as_deref())? => Ok(stored),
         _ => Err(no_context(id)),
     }
 }
@@ -86,7 +86,7 @@ pub fn usable_in_kb(state: &AppState, caller: &Caller, kb_id: &str, id: &str) ->
         .contexts_of_kb(caller.org(), kb_id)?
         .iter()
         .any(|c| c == id);
-    if bound || may_read(state, caller, id, &stored)? {
+    if bound || may_read(state, caller, id, stored.creator_key.as_deref())? {
         return Ok(());
     }
     Err(no_context(id))
@@ -108,12 +108,12 @@ pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResu
     if bound {
         return Ok(());
     }
-    if !may_read(state, caller, id, &stored)? {
+    if !may_read(state, caller, id, stored.creator_key.as_deref())? {
         return Err(no_context(id));
     }
     Ok(state.store.bind(caller.org(), kb_id, id)?)
 }
 
-fn is_creator(caller: &Caller, stored: &StoredContext) -> bool {
-    matches!((caller.key_hash(), stored.creator_key.as_deref()), (Some(key), Some(creator)) if key == creator)
+fn is_creator(caller: &Caller, creator_key: Option<&str>) -> bool {
+    matches!((caller.key_hash(), creator_key), (Some(key), Some(creator)) if key == creator)
 }

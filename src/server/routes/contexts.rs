@@ -111,11 +111,7 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResu
     blocking(move || {
         let mut ids = Vec::new();
         for (id, creator_key) in state.store.contexts(caller.org())? {
-            let stored = crate::server::store::StoredContext {
-                data: String::new(),
-                creator_key,
-            };
-            if may_read(&state, &caller, &id, &stored)? {
+            if may_read(&state, &caller, &id, creator_key.as_deref())? {
                 ids.push(id);
             }
         }
