@@ -11,6 +11,19 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
     a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
 }
 
+/// A classic context with a test-sized key (key_len 256, so the server needs
+/// `--allow-weak-contexts`) over `embed` dimensions, sealed under the passphrase "pw".
+pub fn small_context(embed: usize) -> paillier_gpu::ExecutionContext {
+    let options = paillier_gpu::ContextOptions {
+        scheme: paillier_gpu::Scheme::Paillier,
+        key_len: 256,
+        embed_len: embed,
+        allow_insecure: true,
+        ..paillier_gpu::ContextOptions::default()
+    };
+    paillier_gpu::ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
+}
+
 /// `count` random bit vectors of `embed` dimensions from `seed`.
 pub fn vectors(count: usize, seed: u64, embed: usize) -> Vec<Vec<u8>> {
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);

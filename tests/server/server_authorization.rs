@@ -5,23 +5,16 @@
 
 use crate::common;
 
-use common::server::{vectors, Server};
+use common::server::{small_context, vectors, Server};
 use paillier_gpu::remote::Client;
-use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
+use paillier_gpu::ExecutionContext;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const EMBED: usize = 64;
 
 fn context() -> ExecutionContext {
-    let options = ContextOptions {
-        scheme: Scheme::Paillier,
-        key_len: 256,
-        embed_len: EMBED,
-        allow_insecure: true,
-        ..ContextOptions::default()
-    };
-    ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
+    small_context(EMBED)
 }
 
 /// One request; the status and the JSON answer (null when none).

@@ -6,22 +6,15 @@
 use crate::common;
 
 use base64::Engine;
-use common::server::{vectors, Server};
+use common::server::{small_context, vectors, Server};
 use paillier_gpu::remote::{Client, Document};
-use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
+use paillier_gpu::ExecutionContext;
 use serde_json::{json, Map, Value};
 
 const EMBED: usize = 64;
 
 fn context() -> ExecutionContext {
-    let options = ContextOptions {
-        scheme: Scheme::Paillier,
-        key_len: 256,
-        embed_len: EMBED,
-        allow_insecure: true,
-        ..ContextOptions::default()
-    };
-    ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
+    small_context(EMBED)
 }
 
 /// A data-plane request with an API key; the status and the JSON answer.

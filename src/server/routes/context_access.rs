@@ -77,25 +77,22 @@ pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Stored
 /// either bound to knowledge base `kb_id` or readable by `caller`: searching or editing a
 /// knowledge base under a context says nothing of contexts the caller may not see.
 pub fn usable_in_kb(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
-    let stored = state
-        .store
-        .context(caller.org(), id)?
-        .ok_or_else(|| no_context(id))?;
-    let bound = state
-        .store
-        .contexts_of_kb(caller.org(), kb_id)?
-        .iter()
-        .any(|c| c == id);
-    if bound || may_read(state, caller, id, stored.creator_key.as_deref())? {
-        return Ok(());
-    }
-    Err(no_context(id))
+    bound_or_readable(state, caller, kb_id, id).map(drop)
 }
 
 /// Checks that `caller` may bind context `id` to knowledge base `kb_id` (write permission on
 /// it, and read access to the context unless the two are bound already), and binds them.
 pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
     caller.kb_access(state, kb_id, permission::WRITE)?;
+    if !bound_or_readable(state, caller, kb_id, id)? {
+        state.store.bind(caller.org(), kb_id, id)?;
+    }
+    Ok(())
+}
+
+/// Whether context `id` is bound to `kb_id` already (false: not bound, but `caller` may read
+/// it); 404 when it is not stored, or neither bound nor readable.
+fn bound_or_readable(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<bool> {
     let stored = state
         .store
         .context(caller.org(), id)?
@@ -106,12 +103,12 @@ pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResu
         .iter()
         .any(|c| c == id);
     if bound {
-        return Ok(());
+        return Ok(true);
     }
-    if !may_read(state, caller, id, stored.creator_key.as_deref())? {
-        return Err(no_context(id));
+    if may_read(state, caller, id, stored.creator_key.as_deref())? {
+        return Ok(false);
     }
-    Ok(state.store.bind(caller.org(), kb_id, id)?)
+    Err(no_context(id))
 }
 
 fn is_creator(caller: &Caller, creator_key: Option<&str>) -> bool {
