@@ -245,6 +245,11 @@ pub enum Error {
     #[error("store: {0}")]
     Store(String),
 
+    /// The server's store cannot be reached now (the database is down or restarting); the
+    /// same request may succeed later.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+
     /// An XTrace service (`paillier-gpu serve` or the hosted one) answered a request with an
     /// error: its status and the message it gave.
     #[error("the service answered {status}: {message}")]

@@ -56,6 +56,8 @@ def main():
                              "answer is 512 MiB in the server and in the client)")
     parser.add_argument("--bench-batch", type=int, default=None,
                         help="records of the in-process aggregation (default: RECORDS)")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="measure ingest alone: no searches, no in-process comparison")
     parser.add_argument("--binary", default=os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")) + "/release/paillier-gpu")
     args = parser.parse_args()
 
@@ -100,6 +102,9 @@ def main():
         for body in batches:
             call("POST", f"/v1/chunk/{org['org_id']}", body, user)
         report["ingest_chunks_per_s"] = round(args.records / (time.perf_counter() - started))
+        if args.ingest_only:
+            print(json.dumps(report, indent=2))
+            return
 
         query = ctx.encrypt_vec_one(rng.integers(0, 2, args.embed_len).astype(np.uint8)).to_b64()[0]
         body = {"kb_id": kb, "context_id": cid, "query": query}

@@ -19,8 +19,9 @@ use crate::paillier::{PublicKey, Scheme};
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
 /// It is read without any passphrase and can encrypt and build an [`EncryptedIndex`], nothing
-/// more. Its `device` (CPU by default) picks the backend its encryptions run on.
-#[derive(Debug)]
+/// more. Its `device` (CPU by default) picks the backend its encryptions run on. A clone shares
+/// the key (and what it has built on first use) and the backend.
+#[derive(Debug, Clone)]
 pub struct PublicContext {
     pub(super) config: ContextConfig,
     pub(super) public_key: Arc<PublicKey>,

@@ -11,7 +11,7 @@ use num_traits::Zero;
 use super::{Ciphertext, Scheme, KEY_LEN_RANGE};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::LimbBatch;
-use crate::hazmat::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
+use crate::hazmat::bigint::{limbs_from_biguint, Engine, FixedBaseTable, MontgomeryModulus};
 
 /// Extra bits of lookup noise exponents beyond `alpha_len`, so that `x mod a` is within
 /// 2^-128 of uniform without knowing the secret `a`.
@@ -47,6 +47,8 @@ pub struct PublicKey {
     /// Bit length of noise exponents: `alpha_len + 128` (lookup) or `key_len = |n|/2` (classic).
     pub(super) noise_bits: usize,
     pub(super) n_squared_modulus: MontgomeryModulus,
+    /// The Montgomery constants of `n` (portable engine), built on first use.
+    pub(super) n_modulus: OnceLock<MontgomeryModulus>,
     /// The base of the noise: `g_n` (lookup) or the DJN generator `h^n mod n²` (classic), the
     /// latter derived from `n` on first use.
     pub(super) noise_base: OnceLock<BigUint>,
@@ -155,6 +157,7 @@ impl PublicKey {
             noise_bits,
             n_squared_modulus,
             noise_base: OnceLock::new(),
+            n_modulus: OnceLock::new(),
             tables: OnceLock::new(),
             vector_dims: None,
             insecure_allowed: AtomicBool::new(false),
@@ -251,6 +254,16 @@ impl PublicKey {
     /// The Montgomery constants of `n²`.
     pub fn n_squared_modulus(&self) -> &MontgomeryModulus {
         &self.n_squared_modulus
+    }
+
+    /// The Montgomery constants of `n` on the portable engine (products and reductions modulo
+    /// n, no exponentiations), built on first use.
+    pub fn n_modulus(&self) -> Result<&MontgomeryModulus> {
+        if let Some(modulus) = self.n_modulus.get() {
+            return Ok(modulus);
+        }
+        let modulus = MontgomeryModulus::with_engine(&self.n, Engine::Portable)?;
+        Ok(self.n_modulus.get_or_init(|| modulus))
     }
 
     /// Width of a ciphertext on the wire: `4·key_len/8` bytes.

@@ -48,6 +48,7 @@ impl From<Error> for ApiError {
             Error::Store(_) | Error::Io { .. } | Error::GpuFailure(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         if status.is_server_error() {

@@ -13,9 +13,10 @@ mod connections;
 mod error;
 mod filter;
 mod metrics;
+mod opened_contexts;
 mod routes;
 mod state;
-mod store;
+pub mod store;
 mod tls;
 
 use std::net::SocketAddr;
@@ -25,7 +26,8 @@ use std::time::Duration;
 
 use self::auth::{first_n, key_hash, new_secret};
 use self::state::AppState;
-use self::store::{SqliteStore, Store};
+pub use self::store::{backup, migrate, StoreLocation};
+use self::store::{open_store, Store};
 use crate::error::{Error, Result};
 use crate::Device;
 
@@ -48,8 +50,8 @@ const METRICS_MAX_CONNECTIONS: usize = 16;
 /// How `serve` runs.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    /// The folder of the store.
-    pub data_dir: PathBuf,
+    /// Where the store is: SQLite in a folder, or PostgreSQL (shared by replicas).
+    pub store: StoreLocation,
     /// Where to listen.
     pub listen: SocketAddr,
     /// Where aggregation runs.
@@ -121,14 +123,14 @@ pub struct InitReport {
     pub admin_key: zeroize::Zeroizing<String>,
 }
 
-/// Creates the store in `data_dir` if needed, and a new organisation with its admin key.
-pub fn init(data_dir: &std::path::Path, org_name: &str) -> Result<InitReport> {
+/// Creates the store if needed (its schema migrated), and a new organisation with its admin key.
+pub fn init(store: &StoreLocation, org_name: &str) -> Result<InitReport> {
     if org_name.trim().is_empty() {
         return Err(Error::InvalidParameter(
             "the organisation needs a name (--org)".into(),
         ));
     }
-    let store = SqliteStore::open(data_dir)?;
+    let store = open_store(store)?;
     let admin_key = new_secret();
     let org = store.create_org(org_name, &key_hash(&admin_key), &first_n(&admin_key))?;
     Ok(InitReport {
@@ -145,7 +147,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     listening: impl FnOnce(&Listening),
 ) -> Result<()> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&options.data_dir)?);
+    // Off the async workers: opening connects (and a database driver may block on its own).
+    let location = options.store.clone();
+    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || open_store(&location))
+        .await
+        .map_err(|e| Error::Store(format!("opening the store failed: {e}")))??;
     let state = Arc::new(AppState::new(
         store,
         options.device,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::cancel::Cancel;
 use super::error::ApiResult;
+use super::opened_contexts::OpenedContexts;
 use super::store::{Chunk, Store};
 use crate::context::PublicContext;
 use crate::error::{Error, Result};
@@ -29,11 +30,14 @@ pub struct AppState {
     pub work: Arc<tokio::sync::Semaphore>,
     pub work_slots: usize,
     residents: Mutex<HashMap<(String, String), Slot>>,
+    opened: OpenedContexts,
 }
 
 /// One knowledge base's records under one context, resident where aggregation runs.
 pub struct Resident {
     pub context: PublicContext,
+    /// The knowledge base's version these records are of (see [`KbVersion`]).
+    pub version: i64,
     pub shape: CiphertextShape,
     pub index: EncryptedIndex,
     /// The chunk id of each record, ascending.
@@ -67,6 +71,7 @@ impl AppState {
             work_slots,
             metrics: super::metrics::Metrics::default(),
             residents: Mutex::new(HashMap::new()),
+            opened: OpenedContexts::default(),
         }
     }
 
@@ -131,7 +136,8 @@ impl AppState {
     }
 
     /// Forgets the indexes of a context (it was deleted), in every knowledge base.
-    pub fn forget_context(&self, context_id: &str) {
+    pub fn forget_context(&self, org_id: &str, context_id: &str) {
+        self.opened.forget(org_id, context_id);
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
         residents.retain(|(_, context), _| context != context_id);
     }
@@ -158,18 +164,21 @@ impl AppState {
     /// The public part of a stored context, or an error a client can act on.
     pub fn public_context(&self, org_id: &str, context_id: &str) -> Result<Option<PublicContext>> {
         match self.store.context(org_id, context_id)? {
-            Some(stored) => self.open_public(&stored.data).map(Some),
+            Some(stored) => self.open_public(org_id, context_id, &stored.data).map(Some),
             None => Ok(None),
         }
     }
 
-    /// The public part of a stored context's JSON, on the server's device.
-    pub fn open_public(&self, data: &str) -> Result<PublicContext> {
-        let context = PublicContext::from_json(data)?.with_device(self.device);
-        if self.allow_weak_contexts {
-            context.public_key().allow_insecure_parameters();
-        }
-        Ok(context)
+    /// The public part of context `context_id` of `org_id`, stored as `data`, on the server's
+    /// device (opened once for as long as the stored text stays the same).
+    pub fn open_public(&self, org_id: &str, context_id: &str, data: &str) -> Result<PublicContext> {
+        self.opened.get_or_open(org_id, context_id, data, |data| {
+            let context = PublicContext::from_json(data)?.with_device(self.device);
+            if self.allow_weak_contexts {
+                context.public_key().allow_insecure_parameters();
+            }
+            Ok(context)
+        })
     }
 
     /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a
@@ -187,17 +196,36 @@ impl AppState {
         let mut resident = Resident {
             shape,
             index,
+            version: 0,
             chunk_ids: Vec::new(),
             meta: Vec::new(),
             meta_bytes: 0,
             empty_meta: Arc::new(Map::new()),
             context,
         };
+        self.catch_up(&mut resident, kb_id, context_id, cancel)?;
+        resident.index.shrink_to_fit();
+        resident.chunk_ids.shrink_to_fit();
+        resident.meta.shrink_to_fit();
+        Ok(resident)
+    }
+
+    /// Brings `resident` up to the store's last commit by appending the chunks above its last
+    /// id (whoever wrote them: another replica included). Only for a knowledge base not
+    /// rewritten since the resident's version; on an error the resident is to be dropped.
+    pub fn catch_up(
+        &self,
+        resident: &mut Resident,
+        kb_id: &str,
+        context_id: &str,
+        cancel: &Cancel,
+    ) -> ApiResult<()> {
+        let after = resident.chunk_ids.last().copied().unwrap_or(0);
         let mut shared = MetaCache::default();
         let mut gone = None;
         let read = self
             .store
-            .index_rows(kb_id, context_id, BUILD_PAGE_ROWS, &mut |rows| {
+            .index_rows(kb_id, context_id, after, BUILD_PAGE_ROWS, &mut |rows| {
                 if let Err(e) = cancel.check() {
                     gone = Some(e);
                     return Err(Error::Store("the client closed the request".into()));
@@ -211,11 +239,8 @@ impl AppState {
         if let Some(gone) = gone {
             return Err(gone);
         }
-        read?;
-        resident.index.shrink_to_fit();
-        resident.chunk_ids.shrink_to_fit();
-        resident.meta.shrink_to_fit();
-        Ok(resident)
+        resident.version = read?.version;
+        Ok(())
     }
 }
 
@@ -267,14 +292,17 @@ impl Resident {
             + self.meta_bytes
     }
 
-    /// Appends chunks just committed (ids above every id held).
-    pub fn append(&mut self, chunks: &[Chunk]) -> Result<()> {
+    /// Appends chunks just committed (ids above every id held), which brought the knowledge
+    /// base to `version`.
+    pub fn append(&mut self, chunks: &[Chunk], version: i64) -> Result<()> {
         self.append_rows(
             chunks
                 .iter()
                 .map(|c| (c.chunk_id, c.meta_data.as_str(), c.pieces.as_slice())),
             &mut MetaCache::default(),
-        )
+        )?;
+        self.version = version;
+        Ok(())
     }
 
     /// Appends `(chunk_id, metadata, pieces)` rows: the ciphertexts first, so that a failure

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod cli_files;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+#[cfg(feature = "server")]
+pub mod postgres;
 #[cfg(all(feature = "server", feature = "remote", feature = "cli"))]
 pub mod server;
 

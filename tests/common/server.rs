@@ -42,6 +42,8 @@ pub struct Server {
     pub org: String,
     pub admin_key: String,
     pub data: tempfile::TempDir,
+    /// The PostgreSQL store's URL, when not SQLite in `data`.
+    pub store: Option<String>,
     child: Child,
 }
 
@@ -67,44 +69,78 @@ impl Server {
     /// As [`Server::start`], with `configure` applied to the `serve` command before it runs (a
     /// resource limit, say).
     pub fn start_configured(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
+        Self::init_and_serve(None, extra, configure)
+    }
+
+    /// `server init` and `serve` on the PostgreSQL store at `store`.
+    pub fn start_on(store: &str, extra: &[&str]) -> Server {
+        Self::init_and_serve(Some(store), extra, |_| {})
+    }
+
+    fn init_and_serve(
+        store: Option<&str>,
+        extra: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Server {
         let data = tempfile::tempdir().unwrap();
-        let init = Command::new(binary())
-            .args(["server", "init", "--org", "acme", "--data-dir"])
-            .arg(data.path())
-            .output()
-            .unwrap();
+        let mut init = Command::new(binary());
+        init.args(["server", "init", "--org", "acme"]);
+        store_args(&mut init, store, data.path());
+        let init = init.output().unwrap();
         assert!(
             init.status.success(),
             "{}",
             String::from_utf8_lossy(&init.stderr)
         );
         let org: Value = serde_json::from_slice(&init.stdout).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = Command::new(binary());
-        command
-            .args(["serve", "--device", "cpu", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(extra)
-            .stderr(Stdio::piped());
-        configure(&mut command);
-        let mut child = command.spawn().unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        assert!(line.contains("serving on"), "{line}");
-        // Whatever the server says later must not fill the pipe and stall it.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Self::serve(
+            data,
+            store,
+            org["org_id"].as_str().unwrap(),
+            org["admin_key"].as_str().unwrap(),
+            extra,
+            configure,
+        )
+    }
+
+    /// Another `serve` on this one's store (a replica, for a PostgreSQL store), with the same
+    /// organisation.
+    pub fn replica(&self, extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        Self::serve(
+            data,
+            self.store.as_deref(),
+            &self.org,
+            &self.admin_key,
+            extra,
+            |_| {},
+        )
+    }
+
+    /// Starts this server's process again (after a kill), on the same store and port.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = spawn_serve(port, self.store.as_deref(), self.data.path(), &[], |_| {});
+    }
+
+    fn serve(
+        data: tempfile::TempDir,
+        store: Option<&str>,
+        org: &str,
+        admin_key: &str,
+        extra: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Server {
+        let port = free_port();
+        let child = spawn_serve(port, store, data.path(), extra, configure);
         Server {
             url: format!("http://127.0.0.1:{port}"),
-            org: org["org_id"].as_str().unwrap().to_owned(),
-            admin_key: org["admin_key"].as_str().unwrap().to_owned(),
+            org: org.to_owned(),
+            admin_key: admin_key.to_owned(),
             data,
+            store: store.map(str::to_owned),
             child,
         }
     }
@@ -183,6 +219,40 @@ impl Server {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
         (status, value)
     }
+}
+
+/// `--store URL`, or `--data-dir DIR` for SQLite.
+fn store_args(command: &mut Command, store: Option<&str>, data: &std::path::Path) {
+    match store {
+        Some(url) => command.args(["--store", url]),
+        None => command.arg("--data-dir").arg(data),
+    };
+}
+
+/// Starts `serve` on `port` and waits for its startup line.
+fn spawn_serve(
+    port: u16,
+    store: Option<&str>,
+    data: &std::path::Path,
+    extra: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> Child {
+    let mut command = Command::new(binary());
+    command
+        .args(["serve", "--device", "cpu", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(extra)
+        .stderr(Stdio::piped());
+    store_args(&mut command, store, data);
+    configure(&mut command);
+    let mut child = command.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("serving on"), "{line}");
+    // Whatever the server says later must not fill the pipe and stall it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    child
 }
 
 impl Drop for Server {

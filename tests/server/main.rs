@@ -12,5 +12,6 @@ mod server_connections;
 mod server_hardening;
 mod server_inference;
 mod server_remote;
+mod server_replicas;
 mod server_stalls;
 mod server_verify;

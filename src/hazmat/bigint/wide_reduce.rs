@@ -6,11 +6,15 @@
 //! `hi·R mod m` is one Montgomery product, `hi · (R² mod m) · R⁻¹`. For a modulus of at least
 //! `64·len − 1` bits, `lo < R ≤ 4m`, so three masked subtractions of m reduce it. The sum of the
 //! two is below 2m: one more masked subtraction.
+//!
+//! Where a unit multiple of `value mod m` will do (a gcd with `m`, say), one Montgomery
+//! reduction, `value·R⁻¹ mod m`, costs half a product and no subtractions.
 
 use zeroize::Zeroizing;
 
 use super::final_steps::subtract_once;
 use super::montgomery::MontgomeryModulus;
+use super::two_digit::steps::reduce_partial;
 use crate::error::{Error, Result};
 
 impl MontgomeryModulus {
@@ -66,6 +70,39 @@ impl MontgomeryModulus {
         subtract_once(&high, carry, m, out);
         Ok(())
     }
+
+    /// `value·R⁻¹ mod m` into `out` (`len` limbs), for `value` of `2·len` limbs **below `m·R`**
+    /// (a larger value gives a wrong result), overwriting `value`: one Montgomery reduction, in
+    /// a time that depends only on the widths. An error when the widths do not match.
+    ///
+    /// ```
+    /// use num_bigint::BigUint;
+    /// use paillier_gpu::hazmat::bigint::MontgomeryModulus;
+    /// let m = MontgomeryModulus::new(&BigUint::from(0xffff_ffff_ffff_ffc5u64))?; // 2⁶⁴ − 59
+    /// let mut value = [5u64, 7]; // 5 + 7·2⁶⁴
+    /// let mut out = [0u64];
+    /// m.montgomery_reduce(&mut value, &mut out)?;
+    /// let r = BigUint::from(1u32) << 64;
+    /// let m_big = BigUint::from(0xffff_ffff_ffff_ffc5u64);
+    /// assert_eq!(BigUint::from(out[0]) * &r % &m_big, BigUint::from(5u32 + 7 * 59) % &m_big);
+    /// # Ok::<(), paillier_gpu::Error>(())
+    /// ```
+    pub fn montgomery_reduce(&self, value: &mut [u64], out: &mut [u64]) -> Result<()> {
+        let n = self.len();
+        if value.len() != 2 * n || out.len() != n {
+            return Err(Error::InvalidParameter(format!(
+                "montgomery_reduce needs {} limbs in and {n} out (got {} in, {} out)",
+                2 * n,
+                value.len(),
+                out.len()
+            )));
+        }
+        let m = self.modulus_limbs();
+        let carry = reduce_partial(value, 0, m, self.m0_inv());
+        // (carry, high half) = (value + q·m)/R < m + m.
+        subtract_once(&value[n..], carry, m, out);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +140,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn montgomery_reduction_matches_num_bigint() {
+        let mut rng = StdRng::seed_from_u64(12);
+        for limbs in [1usize, 2, 3, 4, 8, 16, 17, 32] {
+            let top = 64 * limbs as u64;
+            for shortfall in [0u64, 1, 30] {
+                let mut modulus = rng.gen_biguint(top - shortfall);
+                modulus.set_bit(top - shortfall - 1, true);
+                modulus.set_bit(0, true);
+                let m = MontgomeryModulus::new(&modulus).unwrap();
+                let r = BigUint::from(1u32) << (64 * limbs);
+                let ceiling = &modulus * &r;
+                for value in [
+                    BigUint::from(0u32),
+                    &modulus - 1u32,
+                    &ceiling - 1u32,
+                    rng.gen_biguint_below(&ceiling),
+                ] {
+                    let mut wide = limbs_from_biguint(&value, 2 * limbs).unwrap();
+                    let mut out = vec![0u64; limbs];
+                    m.montgomery_reduce(&mut wide, &mut out).unwrap();
+                    let out = biguint_from_limbs(&out);
+                    assert!(out < modulus, "{limbs} limbs: reduced");
+                    assert_eq!(&out * &r % &modulus, &value % &modulus, "{limbs} limbs");
+                }
+            }
+        }
+        let m = MontgomeryModulus::new(&BigUint::from(0xffff_ffff_ffff_ffc5u64)).unwrap();
+        assert!(m.montgomery_reduce(&mut [1, 2, 3], &mut [0]).is_err());
+        assert!(m.montgomery_reduce(&mut [1, 2], &mut [0, 0]).is_err());
     }
 
     #[test]

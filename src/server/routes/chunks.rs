@@ -7,6 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -16,11 +17,13 @@ use super::cancellable::work_slot;
 use super::context_access::{self, no_context};
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
+use crate::formats::ciphertexts::CiphertextShape;
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 use crate::server::store::{Chunk, NewChunk, MAX_META_BYTES};
+use crate::PublicContext;
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
@@ -85,32 +88,18 @@ pub async fn insert(
             .store
             .context(caller.org(), &body.context_id)?
             .ok_or_else(|| no_context(&body.context_id))?;
-        let context = state.open_public(&stored.data)?;
+        let context = state.open_public(caller.org(), &body.context_id, &stored.data)?;
         let shape = context.ciphertext_shape()?;
-        let mut chunks = Vec::with_capacity(sent.len());
-        let mut all_pieces = Vec::new();
-        for (i, sent) in sent.into_iter().enumerate() {
-            let what = format!("chunk {i}");
-            let pieces = decode_pieces(&sent.index, shape, &what)?;
-            check_pieces(context.public_key(), shape, &pieces, &what)?;
-            all_pieces.extend_from_slice(&pieces);
-            let meta = match sent.meta_data {
-                None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(meta @ Value::Object(_)) => meta,
-                Some(_) => {
-                    return Err(ApiError::bad_request(format!(
-                        "chunk {i}: meta_data is not an object"
-                    )))
-                }
-            };
-            let meta_data = meta.to_string();
-            check_meta_size(&meta_data, &what)?;
-            chunks.push(NewChunk {
-                name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
-                content: sent.chunk_content,
-                meta_data,
-                pieces,
-            });
+        // Decoded on every core; the first bad chunk is the one named.
+        let decoded: Vec<ApiResult<NewChunk>> = sent
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, sent)| new_chunk(i, sent, &context, shape))
+            .collect();
+        let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
+        let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
+        for chunk in &chunks {
+            all_pieces.extend_from_slice(&chunk.pieces);
         }
         // Every ciphertext one of this key's (0 < c < n²), the first bad one named.
         let batch = CiphertextBatch::from_le_bytes(
@@ -126,7 +115,7 @@ pub async fn insert(
         let slot = state.slot(&body.kb_id, &body.context_id);
         let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
         // Committed only if the context is still the one checked against.
-        let ids = state
+        let inserted = state
             .store
             .insert_chunks(&body.kb_id, &body.context_id, &stored.data, &chunks)?
             .ok_or_else(|| {
@@ -139,9 +128,11 @@ pub async fn insert(
                     ),
                 )
             })?;
-        let followed = match resident.as_mut() {
-            None => true,
-            Some(held) => {
+        let ids = inserted.ids;
+        // Followed in place when nothing else was committed since the index's version (another
+        // writer, another replica); otherwise the next search catches up from the store.
+        if let Some(held) = resident.as_mut() {
+            if held.version + 1 == inserted.version {
                 let stored: Vec<Chunk> = chunks
                     .into_iter()
                     .zip(&ids)
@@ -155,18 +146,45 @@ pub async fn insert(
                         pieces: c.pieces,
                     })
                     .collect();
-                held.append(&stored).is_ok()
+                if held.append(&stored, inserted.version).is_err() {
+                    *resident = None;
+                }
             }
-        };
-        if !followed {
-            // Committed but not followed: rebuilt from the store on the next search.
-            *resident = None;
         }
         Ok(Answer::json(
             json!({ "chunk_ids": ids, "inserted": ids.len() }),
         ))
     })
     .await
+}
+
+/// Chunk `i` of an insert, its pieces decoded and checked against the context's key.
+fn new_chunk(
+    i: usize,
+    sent: SentChunk,
+    context: &PublicContext,
+    shape: CiphertextShape,
+) -> ApiResult<NewChunk> {
+    let what = format!("chunk {i}");
+    let pieces = decode_pieces(&sent.index, shape, &what)?;
+    check_pieces(context.public_key(), shape, &pieces, &what)?;
+    let meta = match sent.meta_data {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(meta @ Value::Object(_)) => meta,
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "chunk {i}: meta_data is not an object"
+            )))
+        }
+    };
+    let meta_data = meta.to_string();
+    check_meta_size(&meta_data, &what)?;
+    Ok(NewChunk {
+        name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
+        content: sent.chunk_content,
+        meta_data,
+        pieces,
+    })
 }
 
 /// `chunk_ids` (repeated), `kb_id` and `projection` (repeated) from a query string.

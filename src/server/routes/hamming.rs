@@ -3,7 +3,7 @@
 //! the answer lists `[pieces, chunk_id]` for each, as msgpack (pieces as little-endian bytes)
 //! unless the client accepts only JSON (pieces as integers).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLockReadGuard};
 
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -21,9 +21,10 @@ use super::{Caller, JsonBody};
 use crate::hamming::Selection;
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
+use crate::server::cancel::Cancel;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::filter::Filter;
-use crate::server::state::{AppState, Resident};
+use crate::server::state::{AppState, Resident, Slot};
 
 /// The most ciphertext pieces a query may carry.
 pub const MAX_QUERY_PIECES: usize = 4096;
@@ -85,26 +86,14 @@ pub async fn compute(
         // Resident slots only for contexts that exist: an unknown id costs nothing.
         context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id)?;
         let slot = state.slot(&body.kb_id, &body.context_id);
-        // A write between building the index and reading it makes the next turn rebuild it.
-        let held = loop {
-            {
-                let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
-                if held.is_none() {
-                    let Some(context) = state.public_context(caller.org(), &body.context_id)?
-                    else {
-                        // Deleted since: leave no slot behind.
-                        drop(held);
-                        state.drop_if_empty(&body.kb_id, &body.context_id);
-                        return Err(no_context(&body.context_id));
-                    };
-                    *held = Some(state.build(context, &body.kb_id, &body.context_id, cancel)?);
-                }
-            }
-            let held = slot.read().unwrap_or_else(|e| e.into_inner());
-            if held.is_some() {
-                break held;
-            }
-        };
+        let held = current_index(
+            &state,
+            &caller,
+            &slot,
+            &body.kb_id,
+            &body.context_id,
+            cancel,
+        )?;
         let Some(resident) = held.as_ref() else {
             return Err(ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -163,6 +152,51 @@ pub async fn compute(
         .header(CONTENT_TYPE, content_type)
         .body(body)
         .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// The resident index of `(kb_id, context_id)`, read-locked, holding every chunk committed
+/// before this call (by this replica or any other): built on first use, caught up from the
+/// store when writes were appended since, rebuilt when the knowledge base was rewritten.
+fn current_index<'a>(
+    state: &AppState,
+    caller: &Caller,
+    slot: &'a Slot,
+    kb_id: &str,
+    context_id: &str,
+    cancel: &Cancel,
+) -> ApiResult<RwLockReadGuard<'a, Option<Resident>>> {
+    let store = state
+        .store
+        .kb_version(kb_id)?
+        .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
+    loop {
+        {
+            let held = slot.read().unwrap_or_else(|e| e.into_inner());
+            if held.as_ref().is_some_and(|r| r.version >= store.version) {
+                return Ok(held);
+            }
+        }
+        let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
+        match held.as_mut() {
+            Some(resident) if resident.version >= store.version => {}
+            Some(resident) if store.rewritten <= resident.version => {
+                if let Err(e) = state.catch_up(resident, kb_id, context_id, cancel) {
+                    *held = None;
+                    return Err(e);
+                }
+            }
+            _ => {
+                *held = None;
+                let Some(context) = state.public_context(caller.org(), context_id)? else {
+                    // Deleted since: leave no slot behind.
+                    drop(held);
+                    state.drop_if_empty(kb_id, context_id);
+                    return Err(no_context(context_id));
+                };
+                *held = Some(state.build(context, kb_id, context_id, cancel)?);
+            }
+        }
+    }
 }
 
 /// The positions in the index of the records that pass the filter and the range.

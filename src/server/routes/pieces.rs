@@ -12,6 +12,7 @@ use num_traits::One;
 use rayon::prelude::*;
 
 use crate::formats::ciphertexts::CiphertextShape;
+use crate::hazmat::bigint::biguint_from_limbs;
 use crate::paillier::{CiphertextBatch, PublicKey};
 use crate::server::error::{ApiError, ApiResult};
 
@@ -69,41 +70,53 @@ pub fn check_pieces(
 
 /// An error naming the record (through `what`, given its index in `batch`) and the piece,
 /// unless every ciphertext of `batch` (each already checked below n²) is coprime to n. A
-/// running product and one gcd check the whole batch, the product taken modulo n² with the
-/// key's Montgomery multiplication on every core (a Montgomery product carries a power of R, a
-/// unit, so its gcd with n is the plain product's); the pieces are searched one by one only
-/// when that gcd is not 1.
+/// running product modulo n and one gcd check the whole batch, on every core: each piece
+/// enters it as one Montgomery reduction modulo n (`c·R⁻¹`, valid since `c < n² < n·R`) and one
+/// Montgomery product, each a unit multiple of the plain one, so the gcd with n is the plain
+/// product's. The pieces are searched one by one only when that gcd is not 1.
 pub fn check_coprime(
     public_key: &PublicKey,
     batch: &CiphertextBatch,
     what: impl Fn(usize) -> String,
 ) -> ApiResult<()> {
     let n = public_key.n();
-    let modulus = public_key.n_squared_modulus();
     let limbs = batch.limbs();
-    if limbs.limbs_per_item() == modulus.len() && !limbs.is_empty() {
-        let product = |items: &[u64]| {
-            let mut product = modulus.one().to_vec();
-            let mut next = vec![0u64; modulus.len()];
-            for item in items.chunks_exact(modulus.len()) {
-                modulus.mul_into(&product, item, &mut next);
-                std::mem::swap(&mut product, &mut next);
+    if let Ok(modulus) = public_key.n_modulus() {
+        let width = limbs.limbs_per_item();
+        let wide_len = 2 * modulus.len();
+        if width <= wide_len && !limbs.is_empty() {
+            let product = |items: &[u64], item_len: usize| {
+                let mut product = modulus.one().to_vec();
+                let mut next = vec![0u64; modulus.len()];
+                let mut wide = vec![0u64; wide_len];
+                let mut reduced = vec![0u64; modulus.len()];
+                for item in items.chunks_exact(item_len) {
+                    wide[..item_len].copy_from_slice(item);
+                    wide[item_len..].fill(0);
+                    let reducing = modulus.montgomery_reduce(&mut wide, &mut reduced);
+                    debug_assert!(reducing.is_ok(), "widths are checked above");
+                    modulus.mul_into(&product, &reduced, &mut next);
+                    std::mem::swap(&mut product, &mut next);
+                }
+                product
+            };
+            let partials: Vec<Vec<u64>> = limbs
+                .as_flat()
+                .par_chunks(width * PIECES_PER_TASK)
+                .map(|items| product(items, width))
+                .collect();
+            if modulus
+                .biguint_of(&product(&partials.concat(), modulus.len()))
+                .gcd(n)
+                .is_one()
+            {
+                return Ok(());
             }
-            product
-        };
-        let per_task = modulus.len() * PIECES_PER_TASK;
-        let partials: Vec<Vec<u64>> = limbs.as_flat().par_chunks(per_task).map(product).collect();
-        if modulus
-            .biguint_of(&product(&partials.concat()))
-            .gcd(n)
-            .is_one()
-        {
-            return Ok(());
         }
     }
     let pieces = batch.chunks_per_record().max(1);
     for i in 0..limbs.len() {
-        if !(modulus.biguint_of(limbs.item(i)) % n).gcd(n).is_one() {
+        if !(biguint_from_limbs(limbs.item(i)) % n).gcd(n).is_one() {
             return Err(ApiError::bad_request(format!(
                 "{}, piece {}: not a ciphertext of this context's key (it shares a factor \
                  with n)",

@@ -1,23 +1,12 @@
-//! The SQLite store: chunk counts kept by inserts and deletes (and computed once for a store
-//! written before the count was kept), contexts as identities, and private files.
+//! What only the SQLite store does: migrations of files written by earlier versions, private
+//! files, and several processes on one file (the contract both stores keep is in
+//! `tests/store`).
 
 use rusqlite::{params, Connection};
 
-use super::schema::MIGRATIONS;
+use super::sqlite::schema::MIGRATIONS;
 use super::sqlite::STORE_FILE;
-use super::{ChunkPatch, DeleteContext, KnowledgeBase, NewChunk, PutContext, SqliteStore, Store};
-
-fn kb(org_id: &str) -> KnowledgeBase {
-    KnowledgeBase {
-        id: "kb-1".into(),
-        org_id: org_id.into(),
-        name: "docs".into(),
-        description: String::new(),
-        chunks: 0,
-        created_at: "2026-11-24T00:00:00Z".into(),
-        updated_at: "2026-11-24T00:00:00Z".into(),
-    }
-}
+use super::{NewChunk, SqliteStore, Store};
 
 fn chunk() -> NewChunk {
     NewChunk {
@@ -26,44 +15,6 @@ fn chunk() -> NewChunk {
         meta_data: "{}".into(),
         pieces: vec![1, 2, 3],
     }
-}
-
-#[test]
-fn inserts_and_deletes_keep_the_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    let org = store.create_org("acme", "hash", "xtr_a").unwrap();
-    store.create_kb(&kb(&org.id)).unwrap();
-    store.put_context(&org.id, "ctx", "{}", None).unwrap();
-    assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 0);
-    let ids = store
-        .insert_chunks("kb-1", "ctx", "{}", &[chunk(), chunk(), chunk()])
-        .unwrap()
-        .unwrap();
-    assert_eq!(ids, vec![1, 2, 3]);
-    assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
-    // A missing id deletes nothing and counts nothing.
-    assert_eq!(store.delete_chunks("kb-1", &[2, 99]).unwrap(), 1);
-    assert_eq!(store.kbs(&org.id).unwrap()[0].chunks, 2);
-    store
-        .insert_chunks("kb-1", "ctx", "{}", &[chunk()])
-        .unwrap();
-    assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
-    // Not under a context stored with other bytes, nor under one not stored at all.
-    assert_eq!(
-        store
-            .insert_chunks("kb-1", "ctx", "{\"a\": 1}", &[chunk()])
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .insert_chunks("kb-1", "gone", "{}", &[chunk()])
-            .unwrap(),
-        None
-    );
-    assert_eq!(store.kb(&org.id, "kb-1").unwrap().unwrap().chunks, 3);
-    assert_eq!(store.contexts_of_kb(&org.id, "kb-1").unwrap(), vec!["ctx"]);
 }
 
 #[test]
@@ -103,70 +54,11 @@ fn a_store_from_before_the_count_is_counted_once() {
     assert_eq!(
         store
             .insert_chunks("kb-1", "ctx", "{}", &[chunk()])
-            .unwrap(),
+            .unwrap()
+            .map(|inserted| inserted.ids),
         Some(vec![3])
     );
     assert_eq!(store.kb("org", "kb-1").unwrap().unwrap().chunks, 3);
-}
-
-#[test]
-fn a_context_id_names_one_content_until_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    let org = store.create_org("acme", "hash", "xtr_a").unwrap();
-    store.create_kb(&kb(&org.id)).unwrap();
-    let put = |data: &str, creator: Option<&str>| {
-        store.put_context(&org.id, "ctx", data, creator).unwrap()
-    };
-    assert_eq!(put("{\"a\": 1}", Some("k1")), PutContext::Created);
-    assert_eq!(put("{\"a\": 1}", Some("k2")), PutContext::Unchanged);
-    assert_eq!(put("{\"a\": 2}", None), PutContext::Conflict);
-    let stored = store.context(&org.id, "ctx").unwrap().unwrap();
-    assert_eq!(stored.data, "{\"a\": 1}");
-    assert_eq!(stored.creator_key.as_deref(), Some("k1"));
-    assert_eq!(
-        store.contexts(&org.id).unwrap(),
-        vec![("ctx".to_owned(), Some("k1".to_owned()))]
-    );
-
-    // Not deleted while chunks are stored under it.
-    store
-        .insert_chunks("kb-1", "ctx", "{\"a\": 1}", &[chunk()])
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        store.delete_context(&org.id, "ctx").unwrap(),
-        DeleteContext::InUse(vec!["kb-1".to_owned()])
-    );
-    assert_eq!(
-        store.chunk_contexts("kb-1", &[1, 2]).unwrap(),
-        vec![(1, "ctx".to_owned())]
-    );
-    // A patch names the chunk's own context or finds nothing.
-    let patch = ChunkPatch {
-        name: Some("renamed".into()),
-        ..ChunkPatch::default()
-    };
-    assert!(store
-        .patch_chunks("kb-1", "other", &[(1, patch.clone())], true)
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        store
-            .patch_chunks("kb-1", "ctx", &[(1, patch)], true)
-            .unwrap(),
-        vec![1]
-    );
-    store.delete_chunks("kb-1", &[1]).unwrap();
-    assert_eq!(
-        store.delete_context(&org.id, "ctx").unwrap(),
-        DeleteContext::Deleted
-    );
-    assert_eq!(
-        store.delete_context(&org.id, "ctx").unwrap(),
-        DeleteContext::Missing
-    );
-    assert_eq!(put("{\"a\": 2}", None), PutContext::Created);
 }
 
 #[test]
@@ -250,4 +142,28 @@ fn readers_see_writes_made_by_another_process() {
             assert_eq!(store.context(&org.id, "ctx").unwrap().unwrap().data, data);
         }
     }
+}
+
+#[test]
+fn a_backup_is_a_private_copy_of_one_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("live")).unwrap();
+    let org = store.create_org("acme", "hash", "xtr_a").unwrap();
+    store.put_context(&org.id, "ctx", "{}", None).unwrap();
+    let output = dir.path().join("copy.sqlite3");
+    store.backup(&output).unwrap();
+    // Never over an existing file.
+    assert!(store.backup(&output).is_err());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let restored = dir.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::rename(&output, restored.join(STORE_FILE)).unwrap();
+    let copy = SqliteStore::open(&restored).unwrap();
+    assert_eq!(copy.org_of_admin_key("hash").unwrap(), Some(org.id.clone()));
+    assert_eq!(copy.context(&org.id, "ctx").unwrap().unwrap().data, "{}");
 }

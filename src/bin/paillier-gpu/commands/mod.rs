@@ -64,7 +64,7 @@ pub fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "remote")]
         Command::Remote(command) => remote::run(command, passphrase_file),
         #[cfg(feature = "server")]
-        Command::Server(command) => server::init(command),
+        Command::Server(command) => server::run(command),
         #[cfg(feature = "server")]
         Command::Serve(args) => server::serve(args),
     }

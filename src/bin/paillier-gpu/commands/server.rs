@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use paillier_gpu::server::{
-    self, ServerOptions, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
+    self, ServerOptions, StoreLocation, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 use paillier_gpu::{Error, Result};
@@ -17,27 +17,64 @@ use crate::DeviceArg;
 /// The folder of the store when none is given.
 const DEFAULT_DATA_DIR: &str = "paillier-gpu-data";
 
+/// Where the store is, for `serve` and every `server` command.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// The SQLite store's folder (made by `server init`, or created empty); not used with
+    /// --store.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL store shared by every replica: postgres://user:password@host:port/database
+    /// (prefer the environment variable, which keeps a password out of the process list).
+    #[arg(
+        long,
+        env = "PAILLIER_GPU_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(&self) -> Result<StoreLocation> {
+        StoreLocation::new(self.store.as_deref(), &self.data_dir)
+    }
+}
+
 /// `server …`.
 #[derive(Subcommand, Debug)]
 pub enum ServerCommand {
     /// Create the store if needed and a new organisation with its admin key; prints
     /// {"org_id": …, "admin_key": …} (the key is shown this once and stored as a hash).
     Init {
-        /// The store's folder.
-        #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The organisation's name.
         #[arg(long, value_name = "NAME")]
         org: String,
+    },
+    /// Bring the store's schema up to this version of paillier-gpu (serve does it too on
+    /// start; replicas starting together migrate one at a time); prints {"schema_version": …}.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Copy a SQLite store, as of one instant and while it serves, to a new file (private to
+    /// this user). A PostgreSQL store is backed up with pg_dump.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The backup's file; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
     },
 }
 
 /// The arguments of `serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// The store's folder (made by `server init`, or created empty).
-    #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The address to listen on.
     #[arg(long, default_value = DEFAULT_LISTEN, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
@@ -92,19 +129,30 @@ pub struct ServeArgs {
     pub max_concurrent_work: Option<u64>,
 }
 
-pub(super) fn init(command: ServerCommand) -> Result<()> {
-    let ServerCommand::Init { data_dir, org } = command;
-    let report = server::init(&data_dir, &org)?;
-    println!(
-        "{}",
-        json!({ "org_id": report.org_id, "admin_key": report.admin_key.as_str() })
-    );
+pub(super) fn run(command: ServerCommand) -> Result<()> {
+    match command {
+        ServerCommand::Init { store, org } => {
+            let report = server::init(&store.location()?, &org)?;
+            println!(
+                "{}",
+                json!({ "org_id": report.org_id, "admin_key": report.admin_key.as_str() })
+            );
+        }
+        ServerCommand::Migrate { store } => {
+            let version = server::migrate(&store.location()?)?;
+            println!("{}", json!({ "schema_version": version }));
+        }
+        ServerCommand::Backup { store, output } => {
+            server::backup(&store.location()?, &output)?;
+            println!("{}", json!({ "backup": output }));
+        }
+    }
     Ok(())
 }
 
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let options = ServerOptions {
-        data_dir: args.data_dir,
+        store: args.store.location()?,
         listen: args.listen,
         device: args.device.device(),
         allow_weak_contexts: args.allow_weak_contexts,

@@ -27,7 +27,7 @@
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub(crate) mod ifma;
-mod steps;
+pub(super) mod steps;
 
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;

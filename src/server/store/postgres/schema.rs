@@ -1,9 +1,12 @@
-//! The SQLite schema, as numbered migrations: a store opened by a newer version is brought up
-//! to date in one transaction, and one written by a newer version than this is refused.
+//! The PostgreSQL schema, as numbered migrations (the same tables as SQLite's, in PostgreSQL's
+//! types): `schema_version` holds how many were applied. Replicas starting together migrate one
+//! at a time under an advisory lock; a store written by a newer version is refused.
 
-/// Each migration's statements, in order; `PRAGMA user_version` counts those applied.
-pub(super) const MIGRATIONS: &[&str] = &[
-    r#"
+/// The advisory lock every migration holds (any constant of this program's own).
+pub(super) const MIGRATION_LOCK: i64 = 0x7061_696c_6c69_6572;
+
+/// Each migration's statements, in order.
+pub(super) const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -21,7 +24,7 @@ CREATE TABLE api_keys (
     name TEXT NOT NULL,
     description TEXT NOT NULL,
     first_n TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0,
+    revoked BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TEXT NOT NULL
 );
 CREATE TABLE kbs (
@@ -29,14 +32,17 @@ CREATE TABLE kbs (
     org_id TEXT NOT NULL REFERENCES orgs(id),
     name TEXT NOT NULL,
     description TEXT NOT NULL,
-    next_chunk_id INTEGER NOT NULL DEFAULT 1,
+    next_chunk_id BIGINT NOT NULL DEFAULT 1,
+    chunk_count BIGINT NOT NULL DEFAULT 0,
+    version BIGINT NOT NULL DEFAULT 0,
+    rewritten BIGINT NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE key_permissions (
     key_hash TEXT NOT NULL REFERENCES api_keys(hash),
     kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
-    permission INTEGER NOT NULL,
+    permission SMALLINT NOT NULL,
     PRIMARY KEY (key_hash, kb_id)
 );
 CREATE TABLE contexts (
@@ -44,6 +50,7 @@ CREATE TABLE contexts (
     context_id TEXT NOT NULL,
     data TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    creator_key TEXT,
     PRIMARY KEY (org_id, context_id)
 );
 CREATE TABLE bindings (
@@ -52,31 +59,16 @@ CREATE TABLE bindings (
     context_id TEXT NOT NULL,
     PRIMARY KEY (org_id, kb_id, context_id)
 );
+CREATE INDEX bindings_by_context ON bindings (org_id, context_id);
 CREATE TABLE chunks (
     kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
-    chunk_id INTEGER NOT NULL,
+    chunk_id BIGINT NOT NULL,
     context_id TEXT NOT NULL,
     name TEXT NOT NULL,
     content TEXT NOT NULL,
     meta_data TEXT NOT NULL,
-    pieces BLOB NOT NULL,
+    pieces BYTEA NOT NULL,
     PRIMARY KEY (kb_id, chunk_id)
 );
 CREATE INDEX chunks_by_context ON chunks (kb_id, context_id, chunk_id);
-"#,
-    // Each knowledge base's chunk count, kept by the writes, so that looking one up (every request
-    // does) does not count its chunks.
-    r#"
-ALTER TABLE kbs ADD COLUMN chunk_count INTEGER NOT NULL DEFAULT 0;
-UPDATE kbs SET chunk_count = (SELECT COUNT(*) FROM chunks WHERE chunks.kb_id = kbs.id);
-"#,
-    // Who stored each context (the API key's hash; NULL for an admin, or a context stored before
-    // this was kept), and a binding for every knowledge base that already holds chunks under a
-    // context, since inserting chunks now binds (readers of the knowledge base may read it).
-    r#"
-ALTER TABLE contexts ADD COLUMN creator_key TEXT;
-INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id)
-    SELECT DISTINCT kbs.org_id, chunks.kb_id, chunks.context_id
-    FROM chunks JOIN kbs ON kbs.id = chunks.kb_id;
-"#,
-];
+"#];

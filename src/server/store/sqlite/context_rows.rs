@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now, DeleteContext, PutContext, StoredContext};
+use crate::server::store::{now, DeleteContext, PutContext, StoredContext};
 
 pub(super) fn put_context(
     c: &mut Connection,

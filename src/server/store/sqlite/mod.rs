@@ -9,14 +9,17 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
-use super::files::private_store_file;
-use super::now;
-use super::schema::MIGRATIONS;
-use super::MAX_META_BYTES;
-use super::{chunk_rows, context_rows};
+mod chunk_rows;
+mod context_rows;
+mod files;
+pub(super) mod schema;
+
+use files::private_store_file;
+use schema::MIGRATIONS;
+
 use super::{
-    ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, KnowledgeBase, NewChunk, Org, PutContext,
-    Store, StoredContext,
+    now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
+    NewChunk, Org, PutContext, Store, StoredContext, MAX_META_BYTES,
 };
 use crate::error::{Error, Result};
 
@@ -75,6 +78,13 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Copies the store, as of one instant, into the new file `output` (private to this user),
+    /// with SQLite's online backup: the server may go on writing meanwhile.
+    pub fn backup(&self, output: &Path) -> Result<()> {
+        files::create_new_private_file(output)?;
+        self.read(|c| c.backup(rusqlite::MAIN_DB, output, None))
     }
 
     fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
@@ -169,7 +179,7 @@ const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked
 
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org> {
-        let id = super::super::auth::new_id("org");
+        let id = crate::server::auth::new_id("org");
         self.with(|c| {
             let t = c.transaction()?;
             t.execute(
@@ -328,8 +338,11 @@ impl Store for SqliteStore {
         context_id: &str,
         context_data: &str,
         chunks: &[NewChunk],
-    ) -> Result<Option<Vec<i64>>> {
+    ) -> Result<Option<Inserted>> {
         self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, context_data, chunks))
+    }
+    fn kb_version(&self, kb_id: &str) -> Result<Option<KbVersion>> {
+        self.read(|c| chunk_rows::kb_version(c, kb_id))
     }
     fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
         self.read(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
@@ -344,17 +357,18 @@ impl Store for SqliteStore {
         &self,
         kb_id: &str,
         context_id: &str,
+        after: i64,
         page: usize,
         visit: &mut dyn FnMut(&[IndexRow]) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<KbVersion> {
         // The visitor's own error is kept apart from the store's, and stops the read.
         let mut stopped = None;
-        self.read(|c| {
-            chunk_rows::index_rows(c, kb_id, context_id, page, &mut |rows| {
+        let version = self.read(|c| {
+            chunk_rows::index_rows(c, kb_id, context_id, after, page, &mut |rows| {
                 visit(rows).map_err(|e| stopped = Some(e)).is_ok()
             })
         })?;
-        stopped.map_or(Ok(()), Err)
+        stopped.map_or(Ok(version), Err)
     }
     fn patch_chunks(
         &self,

@@ -2,14 +2,36 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{now, Chunk, ChunkPatch, IndexRow, NewChunk, MAX_META_BYTES};
+use crate::server::store::{
+    now, Chunk, ChunkPatch, IndexRow, Inserted, KbVersion, NewChunk, MAX_META_BYTES,
+};
 
-/// What a patch did: the ids patched, or the chunk whose metadata would grow past
-/// [`MAX_META_BYTES`] (and its size then), with nothing written.
-pub(super) enum Patched {
-    Ids(Vec<i64>),
-    MetaTooLarge(i64, usize),
+/// Reads a knowledge base's version inside the caller's transaction or snapshot.
+pub(super) fn kb_version(c: &Connection, kb_id: &str) -> rusqlite::Result<Option<KbVersion>> {
+    c.query_row(
+        "SELECT version, rewritten FROM kbs WHERE id = ?1",
+        [kb_id],
+        |r| {
+            Ok(KbVersion {
+                version: r.get(0)?,
+                rewritten: r.get(1)?,
+            })
+        },
+    )
+    .optional()
 }
+
+/// Marks a rewrite of the knowledge base (a delete or an edit) inside the caller's transaction.
+fn rewrote(c: &Connection, kb_id: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE kbs SET version = version + 1, rewritten = version + 1, updated_at = ?1 \
+         WHERE id = ?2",
+        params![now(), kb_id],
+    )
+    .map(drop)
+}
+
+pub(super) use crate::server::store::patches::{merged, Patched};
 
 /// A chunk from a row of [`CHUNK_COLUMNS`].
 fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
@@ -33,14 +55,19 @@ pub(super) fn insert_chunks(
     context_id: &str,
     context_data: &str,
     chunks: &[NewChunk],
-) -> rusqlite::Result<Option<Vec<i64>>> {
+) -> rusqlite::Result<Option<Inserted>> {
     // IMMEDIATE: the context's check and the insert are one write, with no other between.
     let t = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let (first, org_id): (i64, String) = t.query_row(
-        "SELECT next_chunk_id, org_id FROM kbs WHERE id = ?1",
-        [kb_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let Some((first, org_id, version)): Option<(i64, String, i64)> = t
+        .query_row(
+            "SELECT next_chunk_id, org_id, version FROM kbs WHERE id = ?1",
+            [kb_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
     let stored: Option<String> = t
         .query_row(
             "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
@@ -73,12 +100,15 @@ pub(super) fn insert_chunks(
     }
     let next = first + chunks.len() as i64;
     t.execute(
-        "UPDATE kbs SET next_chunk_id = ?1, chunk_count = chunk_count + ?2, updated_at = ?3 \
-         WHERE id = ?4",
-        params![next, chunks.len() as i64, now(), kb_id],
+        "UPDATE kbs SET next_chunk_id = ?1, chunk_count = chunk_count + ?2, updated_at = ?3, \
+         version = ?4 WHERE id = ?5",
+        params![next, chunks.len() as i64, now(), version + 1, kb_id],
     )?;
     t.commit()?;
-    Ok(Some((first..next).collect()))
+    Ok(Some(Inserted {
+        ids: (first..next).collect(),
+        version: version + 1,
+    }))
 }
 
 pub(super) fn chunks_by_id(
@@ -133,19 +163,23 @@ pub(super) fn chunks_of(
     rows.collect()
 }
 
-/// Reads the index rows in pages; `visit` returns false to stop.
+/// Reads the index rows above `after` in pages, and the version they belong to, in one read
+/// transaction; `visit` returns false to stop.
 pub(super) fn index_rows(
     c: &mut Connection,
     kb_id: &str,
     context_id: &str,
+    after: i64,
     page: usize,
     visit: &mut dyn FnMut(&[IndexRow]) -> bool,
-) -> rusqlite::Result<()> {
-    let mut statement = c.prepare(
-        "SELECT chunk_id, meta_data, pieces FROM chunks WHERE kb_id = ?1 AND context_id = ?2 \
-         ORDER BY chunk_id",
+) -> rusqlite::Result<KbVersion> {
+    let t = c.transaction()?;
+    let version = kb_version(&t, kb_id)?.unwrap_or_default();
+    let mut statement = t.prepare(
+        "SELECT chunk_id, meta_data, pieces FROM chunks \
+         WHERE kb_id = ?1 AND context_id = ?2 AND chunk_id > ?3 ORDER BY chunk_id",
     )?;
-    let mut rows = statement.query(params![kb_id, context_id])?;
+    let mut rows = statement.query(params![kb_id, context_id, after])?;
     let page = page.max(1);
     let mut held = Vec::with_capacity(page);
     while let Some(row) = rows.next()? {
@@ -156,7 +190,7 @@ pub(super) fn index_rows(
         });
         if held.len() == page {
             if !visit(&held) {
-                return Ok(());
+                return Ok(version);
             }
             held.clear();
         }
@@ -164,7 +198,7 @@ pub(super) fn index_rows(
     if !held.is_empty() {
         visit(&held);
     }
-    Ok(())
+    Ok(version)
 }
 
 pub(super) fn patch_chunks(
@@ -210,13 +244,10 @@ pub(super) fn patch_chunks(
             found.push(*id);
         }
     }
-    if all_or_nothing && found.len() != patches.len() {
+    if all_or_nothing && found.len() != patches.len() || found.is_empty() {
         return Ok(Patched::Ids(found));
     }
-    t.execute(
-        "UPDATE kbs SET updated_at = ?1 WHERE id = ?2",
-        params![now(), kb_id],
-    )?;
+    rewrote(&t, kb_id)?;
     t.commit().map(|()| Patched::Ids(found))
 }
 
@@ -233,25 +264,13 @@ pub(super) fn delete_chunks(
             deleted += delete.execute(params![kb_id, id])?;
         }
     }
-    t.execute(
-        "UPDATE kbs SET chunk_count = chunk_count - ?1, updated_at = ?2 WHERE id = ?3",
-        params![deleted as i64, now(), kb_id],
-    )?;
-    t.commit().map(|()| deleted)
-}
-
-/// `meta` (a JSON object's text) with `changes` merged in key by key; `null` removes a key.
-fn merged(meta: &str, changes: &serde_json::Map<String, serde_json::Value>) -> String {
-    let mut object = match serde_json::from_str(meta) {
-        Ok(serde_json::Value::Object(object)) => object,
-        _ => serde_json::Map::new(),
-    };
-    for (key, value) in changes {
-        if value.is_null() {
-            object.remove(key);
-        } else {
-            object.insert(key.clone(), value.clone());
-        }
+    if deleted == 0 {
+        return Ok(0);
     }
-    serde_json::Value::Object(object).to_string()
+    t.execute(
+        "UPDATE kbs SET chunk_count = chunk_count - ?1 WHERE id = ?2",
+        params![deleted as i64, kb_id],
+    )?;
+    rewrote(&t, kb_id)?;
+    t.commit().map(|()| deleted)
 }

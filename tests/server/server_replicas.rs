@@ -1,0 +1,318 @@
+//! Several `serve` replicas over one PostgreSQL answer as one service: a write acknowledged by
+//! either is seen by every later search on either, replicas catch up (appends) or rebuild
+//! (deletes) their resident indexes from the store, a replica killed mid-write loses nothing
+//! acknowledged and leaves no batch in part, and a database that goes away is a 503 until it
+//! comes back. The database is a private PostgreSQL cluster (`common/postgres.rs`).
+
+use crate::common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::postgres;
+use common::server::{hamming, small_context, vectors, Server};
+use paillier_gpu::remote::Client;
+use paillier_gpu::{Error, ExecutionContext};
+
+const EMBED: usize = 32;
+
+/// Every stored chunk with its distance to `query`, as a search through `client` sees them.
+fn everything(client: &Client, kb: &str, ctx: &ExecutionContext, query: &[u8]) -> Vec<(i64, u32)> {
+    let mut found = client
+        .search(kb, ctx, query, None, None, usize::MAX)
+        .unwrap();
+    found.sort();
+    found
+}
+
+/// `(id, distance)` of `stored` (`(id, vector)`) to `query`, by id.
+fn expected(stored: &[(i64, Vec<u8>)], query: &[u8]) -> Vec<(i64, u32)> {
+    let mut all: Vec<(i64, u32)> = stored
+        .iter()
+        .map(|(id, v)| (*id, hamming(v, query)))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Uploads `vectors` through `client`; `(id, vector)` of each.
+fn upload(
+    client: &Client,
+    kb: &str,
+    ctx: &ExecutionContext,
+    vectors: &[Vec<u8>],
+) -> Vec<(i64, Vec<u8>)> {
+    let batch = ctx.encrypt_batch(vectors).unwrap();
+    let ids = client.upload(kb, ctx, &batch, &[]).unwrap();
+    ids.into_iter().zip(vectors.iter().cloned()).collect()
+}
+
+fn delete(server: &Server, key: &str, kb: &str, ids: &[i64]) -> u16 {
+    let query: String = ids.iter().map(|id| format!("&chunk_ids={id}")).collect();
+    reqwest::blocking::Client::new()
+        .delete(format!(
+            "{}/v1/chunk/{}?kb_id={kb}{query}",
+            server.url, server.org
+        ))
+        .header("x-api-key", key)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn two_replicas_over_one_postgres_answer_as_one() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let b = a.replica(&["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let ctx = small_context(EMBED);
+    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
+    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    // The context stored through one replica is read through the other.
+    on_b.push_context(&ctx).unwrap();
+    let pw = paillier_gpu::context::PassphraseKeyProvider::new("pw");
+    assert_eq!(on_a.pull_context(ctx.id(), &pw).unwrap().id(), ctx.id());
+
+    let query = &vectors(1, 9, EMBED)[0];
+    let mut stored = upload(&on_a, &kb, &ctx, &vectors(300, 1, EMBED));
+    assert_eq!(stored.first().unwrap().0, 1);
+    assert_eq!(
+        everything(&on_b, &kb, &ctx, query),
+        expected(&stored, query)
+    );
+    // Appends through either replica are seen by the other's next search (it catches up).
+    stored.extend(upload(&on_a, &kb, &ctx, &vectors(120, 2, EMBED)));
+    assert_eq!(
+        everything(&on_b, &kb, &ctx, query),
+        expected(&stored, query)
+    );
+    stored.extend(upload(&on_b, &kb, &ctx, &vectors(80, 3, EMBED)));
+    assert_eq!(
+        everything(&on_a, &kb, &ctx, query),
+        expected(&stored, query)
+    );
+    assert_eq!(
+        stored.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        (1..=500).collect::<Vec<i64>>(),
+        "one numbering across replicas"
+    );
+    // A delete through one replica is seen by the other (it rebuilds).
+    let gone: Vec<i64> = (1..=50).collect();
+    assert_eq!(delete(&b, &key, &kb, &gone), 200);
+    stored.retain(|(id, _)| !gone.contains(id));
+    assert_eq!(
+        everything(&on_a, &kb, &ctx, query),
+        expected(&stored, query)
+    );
+    assert_eq!(
+        everything(&on_b, &kb, &ctx, query),
+        expected(&stored, query)
+    );
+}
+
+/// What a search saw: the ids acknowledged before it began, and its `(id, distance)` answer.
+type Search = (BTreeSet<i64>, Vec<(i64, u32)>);
+
+#[test]
+fn searches_on_two_replicas_see_every_write_acknowledged_before_them() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let b = a.replica(&["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let ctx = small_context(EMBED);
+    let clients = [
+        Client::new(&a.url, &a.org, &key).unwrap(),
+        Client::new(&b.url, &b.org, &key).unwrap(),
+    ];
+    clients[0].push_context(&ctx).unwrap();
+    let query = vectors(1, 99, EMBED).remove(0);
+    // What writers have had acknowledged, by id.
+    let acknowledged: Mutex<Vec<(i64, Vec<u8>)>> = Mutex::new(Vec::new());
+    let searches: Mutex<Vec<Search>> = Mutex::new(Vec::new());
+    const WRITERS: usize = 8;
+    const SEARCHERS: usize = 8;
+    const BATCHES: u64 = 6;
+    std::thread::scope(|scope| {
+        for w in 0..WRITERS {
+            let (client, ctx, kb, acknowledged) = (&clients[w % 2], &ctx, &kb, &acknowledged);
+            scope.spawn(move || {
+                for batch in 0..BATCHES {
+                    let written = upload(
+                        client,
+                        kb,
+                        ctx,
+                        &vectors(10, 1000 * w as u64 + batch, EMBED),
+                    );
+                    acknowledged.lock().unwrap().extend(written);
+                }
+            });
+        }
+        for s in 0..SEARCHERS {
+            let (client, ctx, kb, query) = (&clients[s % 2], &ctx, &kb, &query);
+            let (acknowledged, searches) = (&acknowledged, &searches);
+            scope.spawn(move || {
+                for _ in 0..4 {
+                    let before: BTreeSet<i64> = acknowledged
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .map(|(id, _)| *id)
+                        .collect();
+                    let seen = everything(client, kb, ctx, query);
+                    searches.lock().unwrap().push((before, seen));
+                }
+            });
+        }
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    let total = WRITERS as i64 * BATCHES as i64 * 10;
+    assert_eq!(acknowledged.len() as i64, total);
+    let truth = expected(&acknowledged, &query);
+    for (before, seen) in searches.into_inner().unwrap() {
+        let ids: BTreeSet<i64> = seen.iter().map(|(id, _)| *id).collect();
+        assert!(
+            before.is_subset(&ids),
+            "a search missed a write acknowledged before it"
+        );
+        // One instant: the ids committed by then, which are 1..=k (ids follow the commit order).
+        let k = ids.len() as i64;
+        assert_eq!(ids, (1..=k).collect(), "not the records of one instant");
+        // And the distances of exactly those records.
+        let of_these: Vec<(i64, u32)> = truth
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .copied()
+            .collect();
+        assert_eq!(seen, of_these);
+    }
+    for client in &clients {
+        assert_eq!(everything(client, &kb, &ctx, &query), truth);
+    }
+}
+
+#[test]
+fn a_replica_killed_during_inserts_loses_nothing_acknowledged() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let mut a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let b = a.replica(&["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let ctx = small_context(EMBED);
+    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
+    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    on_a.push_context(&ctx).unwrap();
+    let acknowledged: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    let batch = ctx.encrypt_batch(&vectors(200, 5, EMBED)).unwrap();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            // Until the kill: each upload is one request of 200 chunks.
+            while !stop.load(Ordering::SeqCst) {
+                match on_a.upload(&kb, &ctx, &batch, &[]) {
+                    Ok(ids) => acknowledged.lock().unwrap().extend(ids),
+                    Err(_) => break,
+                }
+            }
+        });
+        let until = Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().len() < 1000 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) of the replica's own process.
+        unsafe {
+            libc::kill(a.pid() as i32, libc::SIGKILL);
+        }
+        stop.store(true, Ordering::SeqCst);
+        writer.join().unwrap();
+    });
+    // The other replica answers meanwhile, with every acknowledged batch and no batch in part.
+    let query = &vectors(1, 6, EMBED)[0];
+    let check = |client: &Client| {
+        let seen: Vec<i64> = everything(client, &kb, &ctx, query)
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        assert!(
+            acknowledged.iter().all(|id| seen.contains(id)),
+            "an acknowledged chunk is lost"
+        );
+        assert_eq!(
+            seen.len() % 200,
+            0,
+            "a batch is there in part: {} chunks",
+            seen.len()
+        );
+        assert_eq!(seen, (1..=seen.len() as i64).collect::<Vec<_>>());
+        seen.len()
+    };
+    let after_kill = check(&on_b);
+    assert!(after_kill >= 1000);
+    a.restart();
+    assert_eq!(check(&on_a), after_kill);
+    on_a.upload(&kb, &ctx, &batch, &[]).unwrap();
+    assert_eq!(check(&on_b), after_kill + 200);
+}
+
+#[test]
+fn the_database_going_away_is_a_503_until_it_returns() {
+    let Some(cluster) = postgres::private_cluster() else {
+        return;
+    };
+    let url = cluster.fresh_database();
+    let a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let ctx = small_context(EMBED);
+    let client = Client::new(&a.url, &a.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    let query = &vectors(1, 8, EMBED)[0];
+    let stored = upload(&client, &kb, &ctx, &vectors(40, 7, EMBED));
+
+    cluster.stop();
+    for attempt in [
+        client.search(&kb, &ctx, query, None, None, 10).map(drop),
+        client.contexts().map(drop),
+        client
+            .upload(
+                &kb,
+                &ctx,
+                &ctx.encrypt_batch(&vectors(5, 1, EMBED)).unwrap(),
+                &[],
+            )
+            .map(drop),
+    ] {
+        match attempt {
+            Err(Error::Remote { status: 503, .. }) => {}
+            other => panic!("while the database is down: {other:?}"),
+        }
+    }
+    let (status, _) = a.admin(reqwest::Method::GET, "kbs", None);
+    assert_eq!(status, 503);
+
+    cluster.start();
+    postgres::wait_until_up(cluster);
+    // The replica connects again by itself; nothing acknowledged before is lost.
+    let until = Instant::now() + Duration::from_secs(30);
+    let found = loop {
+        match client.search(&kb, &ctx, query, None, None, usize::MAX) {
+            Ok(found) => break found,
+            Err(Error::Remote { status: 503, .. }) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("after the database returned: {e}"),
+        }
+    };
+    let mut found = found;
+    found.sort();
+    assert_eq!(found, expected(&stored, query));
+    upload(&client, &kb, &ctx, &vectors(5, 2, EMBED));
+}
