@@ -1,8 +1,14 @@
-"""Shared fixtures: the SDK's reference files, small contexts, the CLI binary, a Ray cluster."""
+"""Shared fixtures: the SDK's reference files, small contexts, the CLI binary, a Ray cluster, a
+private PostgreSQL."""
 
+import glob
 import json
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +130,48 @@ def hamming(a, b):
 
 def random_bits(rng, rows, dims, dtype=np.uint8):
     return rng.integers(0, 2, size=(rows, dims)).astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A private PostgreSQL cluster for a module (Debian's binaries; initdb in a temporary folder,
+    run as `nobody` when the tests run as root): the URL of its `postgres` database. Skipped
+    without PostgreSQL, except under CI (`CI` set), where that is a failure."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda b: int(b.split("/")[-2]))
+    if not bins:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed (apt-get install postgresql), and CI needs it")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    # Not under pytest's own folder, which is private to root: nobody must reach it.
+    folder = Path(tempfile.mkdtemp(prefix="paillier-pg-"))
+    as_nobody = {}
+    if os.geteuid() == 0:
+        os.chown(folder, 65534, 65534)
+        as_nobody = {"user": 65534, "group": 65534}
+    data = folder / "data"
+    subprocess.run([f"{bins[-1]}/initdb", "--auth=trust", "--username=paillier", "-D", data],
+                   check=True, capture_output=True, cwd=folder, **as_nobody)
+    port = free_port()
+    process = subprocess.Popen([f"{bins[-1]}/postgres", "-D", data, "-p", str(port), "-c", "fsync=off",
+                                "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder,
+                               **as_nobody)
+    deadline = time.monotonic() + 60
+    while subprocess.run([f"{bins[-1]}/pg_isready", "-h", "127.0.0.1", "-p", str(port)],
+                         capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, "PostgreSQL did not start in 60 s"
+        time.sleep(0.1)
+    yield f"postgres://paillier@127.0.0.1:{port}/postgres"
+    process.terminate()
+    process.wait(timeout=60)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def serve_on(cli, store, extra=()):
+    """`paillier-gpu serve` on `store` (a PostgreSQL URL) on a free port: (process, url)."""
+    port = free_port()
+    process = subprocess.Popen([cli, "serve", "--store", store, "--listen", f"127.0.0.1:{port}",
+                                "--device", "cpu", *extra], stderr=subprocess.PIPE, text=True)
+    line = process.stderr.readline()
+    assert "serving on" in line, line
+    return process, f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::cancel::Cancel;
 use super::error::ApiResult;
 use super::opened_contexts::OpenedContexts;
-use super::store::{Chunk, Store};
+use super::store::{Chunk, KbVersion, Store};
 use crate::context::PublicContext;
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
@@ -136,10 +136,24 @@ impl AppState {
     }
 
     /// Forgets the indexes of a context (it was deleted), in every knowledge base.
-    pub fn forget_context(&self, org_id: &str, context_id: &str) {
+    /// Context ids are the organisation's own: another's indexes under the same id stay.
+    pub fn forget_context(&self, org_id: &str, context_id: &str) -> Result<()> {
         self.opened.forget(org_id, context_id);
+        let kbs: Vec<String> = self
+            .store
+            .kbs(org_id)?
+            .into_iter()
+            .map(|kb| kb.id)
+            .collect();
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
-        residents.retain(|(_, context), _| context != context_id);
+        residents.retain(|(kb, context), _| context != context_id || !kbs.contains(kb));
+        Ok(())
+    }
+
+    /// Forgets the index of `(kb_id, context_id)`.
+    pub fn forget_index(&self, kb_id: &str, context_id: &str) {
+        let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
+        residents.remove(&(kb_id.to_owned(), context_id.to_owned()));
     }
 
     /// Drops the slot of `(kb_id, context_id)` if nothing was built in it (a search that
@@ -203,7 +217,9 @@ impl AppState {
             empty_meta: Arc::new(Map::new()),
             context,
         };
-        self.catch_up(&mut resident, kb_id, context_id, cancel)?;
+        resident.version = self
+            .append_from_store(&mut resident, kb_id, context_id, cancel)?
+            .version;
         resident.index.shrink_to_fit();
         resident.chunk_ids.shrink_to_fit();
         resident.meta.shrink_to_fit();
@@ -211,15 +227,33 @@ impl AppState {
     }
 
     /// Brings `resident` up to the store's last commit by appending the chunks above its last
-    /// id (whoever wrote them: another replica included). Only for a knowledge base not
-    /// rewritten since the resident's version; on an error the resident is to be dropped.
+    /// id (whoever wrote them: another replica included). False, with the resident to be
+    /// rebuilt, when the knowledge base was rewritten (a delete, an edit) since the resident's
+    /// version; on an error the resident is to be dropped.
     pub fn catch_up(
         &self,
         resident: &mut Resident,
         kb_id: &str,
         context_id: &str,
         cancel: &Cancel,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<bool> {
+        let read = self.append_from_store(resident, kb_id, context_id, cancel)?;
+        if read.rewritten > resident.version {
+            return Ok(false);
+        }
+        resident.version = read.version;
+        Ok(true)
+    }
+
+    /// Appends the rows above `resident`'s last id, a page at a time; the knowledge base's
+    /// version they were read at (one snapshot).
+    fn append_from_store(
+        &self,
+        resident: &mut Resident,
+        kb_id: &str,
+        context_id: &str,
+        cancel: &Cancel,
+    ) -> ApiResult<KbVersion> {
         let after = resident.chunk_ids.last().copied().unwrap_or(0);
         let mut shared = MetaCache::default();
         let mut gone = None;
@@ -239,8 +273,7 @@ impl AppState {
         if let Some(gone) = gone {
             return Err(gone);
         }
-        resident.version = read?.version;
-        Ok(())
+        Ok(read?)
     }
 }
 

@@ -68,8 +68,22 @@ impl Server {
 
     /// As [`Server::start`], with `configure` applied to the `serve` command before it runs (a
     /// resource limit, say).
+    /// The store is SQLite, or a fresh PostgreSQL database when `PAILLIER_GPU_TEST_STORE` is
+    /// `postgres` (`tools/test-all` runs the server tests both ways).
     pub fn start_configured(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
-        Self::init_and_serve(None, extra, configure)
+        let store = match std::env::var("PAILLIER_GPU_TEST_STORE").as_deref() {
+            Ok("postgres") => Some(
+                super::postgres::fresh_database()
+                    .expect("PAILLIER_GPU_TEST_STORE=postgres needs PostgreSQL"),
+            ),
+            _ => None,
+        };
+        Self::init_and_serve(store.as_deref(), extra, configure)
+    }
+
+    /// `--store URL`, or `--data-dir DIR`: this server's store, for another command on it.
+    pub fn store_args(&self, command: &mut Command) {
+        store_args(command, self.store.as_deref(), self.data.path());
     }
 
     /// `server init` and `serve` on the PostgreSQL store at `store`.

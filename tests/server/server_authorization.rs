@@ -55,11 +55,10 @@ fn key_with(server: &Server, kb: &str, permission: u8) -> String {
 /// A second organisation in the same store, with a knowledge base and a key holding every
 /// permission on it: its key.
 fn other_organisation(server: &Server) -> String {
-    let init = std::process::Command::new(env!("CARGO_BIN_EXE_paillier-gpu"))
-        .args(["server", "init", "--org", "rival", "--data-dir"])
-        .arg(server.data.path())
-        .output()
-        .unwrap();
+    let mut init = std::process::Command::new(env!("CARGO_BIN_EXE_paillier-gpu"));
+    init.args(["server", "init", "--org", "rival"]);
+    server.store_args(&mut init);
+    let init = init.output().unwrap();
     assert!(init.status.success());
     let org: Value = serde_json::from_slice(&init.stdout).unwrap();
     let admin = [

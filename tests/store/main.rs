@@ -54,3 +54,27 @@ on_both_stores!(
     concurrent_writers_number_chunks_in_commit_order,
     opening_again_migrates_nothing,
 );
+
+/// A PostgreSQL database written by a newer version is refused, and one at this version is
+/// left as it is.
+#[test]
+fn postgres_refuses_a_newer_schema() {
+    let Some(cluster) = common::postgres::cluster() else {
+        return;
+    };
+    let url = cluster.fresh_database();
+    let location = StoreLocation::Postgres(url.clone());
+    let version = paillier_gpu::server::store::migrate(&location).unwrap();
+    assert_eq!(
+        paillier_gpu::server::store::migrate(&location).unwrap(),
+        version
+    );
+    let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    client
+        .execute("UPDATE schema_version SET version = version + 1", &[])
+        .unwrap();
+    match open_store(&location) {
+        Err(paillier_gpu::Error::Store(message)) => assert!(message.contains("newer"), "{message}"),
+        other => panic!("{:?}", other.map(drop)),
+    }
+}

@@ -84,7 +84,20 @@ pub async fn compute(
             }
         };
         // Resident slots only for contexts that exist: an unknown id costs nothing.
-        context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id)?;
+        if let Err(refused) =
+            context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id)
+        {
+            // Deleted through another replica: this one's index of it goes too (the caller may
+            // read the knowledge base, so the index is its organisation's).
+            if state
+                .store
+                .context(caller.org(), &body.context_id)?
+                .is_none()
+            {
+                state.forget_index(&body.kb_id, &body.context_id);
+            }
+            return Err(refused);
+        }
         let slot = state.slot(&body.kb_id, &body.context_id);
         let held = current_index(
             &state,
@@ -180,9 +193,14 @@ fn current_index<'a>(
         match held.as_mut() {
             Some(resident) if resident.version >= store.version => {}
             Some(resident) if store.rewritten <= resident.version => {
-                if let Err(e) = state.catch_up(resident, kb_id, context_id, cancel) {
-                    *held = None;
-                    return Err(e);
+                match state.catch_up(resident, kb_id, context_id, cancel) {
+                    Ok(true) => {}
+                    // Rewritten meanwhile: the next turn rebuilds.
+                    Ok(false) => *held = None,
+                    Err(e) => {
+                        *held = None;
+                        return Err(e);
+                    }
                 }
             }
             _ => {

@@ -88,9 +88,12 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let manager = PostgresConnectionManager::new(config, NoTls);
+        // Not tested on checkout (a round trip for every statement): a connection the database
+        // dropped fails its next statement (a 503), and the pool then discards it.
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
+            .test_on_check_out(false)
             .connection_timeout(CONNECT_TIMEOUT)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(manager);
