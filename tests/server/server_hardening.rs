@@ -298,3 +298,69 @@ fn malformed_and_unbounded_requests_are_4xx() {
         "{answer}"
     );
 }
+
+#[test]
+fn metadata_answers_of_many_blocks_arrive_whole() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("docs");
+    let ctx = context();
+    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    // More than two blocks of the streamed list (1,024 items a block).
+    let stored = vectors(2_500, 3, EMBED);
+    let documents: Vec<Document> = (0..stored.len())
+        .map(|i| Document {
+            content: String::new(),
+            meta_data: Map::from_iter([("tag1".to_owned(), json!(format!("{i:05}")))]),
+            name: None,
+        })
+        .collect();
+    client
+        .upload(&kb, &ctx, &ctx.encrypt_batch(&stored).unwrap(), &documents)
+        .unwrap();
+    let filter = json!({ "tag1": { "$exists": true } });
+    let ids = |results: &Value| -> Vec<i64> {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["chunk_id"].as_i64().unwrap())
+            .collect()
+    };
+    let body = json!({ "kb_id": kb, "context_id": ctx.id(), "meta_filter": filter,
+                       "sort_order": "asc", "sort_by": "chunk_id" });
+    let (status, page) = call(
+        &server,
+        reqwest::Method::POST,
+        "/v1/chunk/meta/page",
+        &key,
+        &body,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(ids(&page["results"]), (1..=2_500).collect::<Vec<i64>>());
+    assert_eq!(page["total"], 2_500);
+    assert_eq!(page["limit"], 2_500);
+    assert_eq!(page["has_more"], false);
+    let (status, all) = call(
+        &server,
+        reqwest::Method::POST,
+        "/v1/chunk/meta",
+        &key,
+        &body,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(ids(&all), (1..=2_500).collect::<Vec<i64>>());
+    assert_eq!(all[2_499]["meta_data"]["tag1"], "02499");
+    // A limit still pages.
+    let body = json!({ "kb_id": kb, "context_id": ctx.id(), "meta_filter": filter,
+                       "sort_order": "desc", "limit": 3, "offset": 1 });
+    let (_, page) = call(
+        &server,
+        reqwest::Method::POST,
+        "/v1/chunk/meta/page",
+        &key,
+        &body,
+    );
+    assert_eq!(ids(&page["results"]), [2_499, 2_498, 2_497]);
+    assert_eq!(page["has_more"], true);
+}

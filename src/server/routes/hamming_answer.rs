@@ -1,11 +1,10 @@
 //! compute_hamming's answer, `[[pieces], chunk_id]` per aggregated record, written a block of
-//! records at a time into a streamed body: msgpack with each piece as `bin` (little-endian
+//! records at a time into a streamed body (`streamed.rs`): msgpack with each piece as `bin` (little-endian
 //! bytes), or JSON with each piece as an integer. The whole answer is never held twice.
 
-use std::convert::Infallible;
 use std::ops::Range;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use num_bigint::BigUint;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -13,8 +12,6 @@ use crate::paillier::CiphertextBatch;
 
 /// Records per block of the answer.
 const BLOCK_RECORDS: usize = 4096;
-/// Blocks written ahead of what the client has read.
-const BLOCKS_AHEAD: usize = 2;
 
 /// The msgpack answer.
 pub fn msgpack(
@@ -122,37 +119,25 @@ impl Block<'_> {
 }
 
 /// A body of blocks of [`BLOCK_RECORDS`] records: `write(block, out)` writes one (the opening
-/// with the first block, the closing with the last). The blocks are written on the blocking
-/// pool (formatting a large answer, in JSON especially, is real work), at most
-/// [`BLOCKS_AHEAD`] ahead of the client; when the client goes, the writing stops. The work
-/// slot is held until the last block is written.
+/// with the first block, the closing with the last), as [`streamed::blocks`] does.
 fn streamed(
     responses: CiphertextBatch,
     chunk_ids: Vec<i64>,
     slot: OwnedSemaphorePermit,
     write: impl Fn(&Block<'_>, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Body {
-    let blocks = chunk_ids.len().div_ceil(BLOCK_RECORDS).max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(BLOCKS_AHEAD);
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        for block in 0..blocks {
+    let count = chunk_ids.len();
+    super::streamed::blocks(
+        count.div_ceil(BLOCK_RECORDS).max(1),
+        slot,
+        move |block, out| {
             let start = block * BLOCK_RECORDS;
             let block = Block {
                 responses: &responses,
                 chunk_ids: &chunk_ids,
-                range: start..(start + BLOCK_RECORDS).min(chunk_ids.len()),
+                range: start..(start + BLOCK_RECORDS).min(count),
             };
-            let mut out = Vec::new();
-            write(&block, &mut out);
-            if sender.blocking_send(Bytes::from(out)).is_err() {
-                return;
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let block = receiver.recv().await?;
-        Some((Ok::<_, Infallible>(block), receiver))
-    });
-    Body::from_stream(stream)
+            write(&block, out);
+        },
+    )
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -12,6 +13,7 @@ use super::answer::Answer;
 use super::cancellable::{cancellable, work_slot};
 use super::chunk_edits::apply;
 use super::chunks::{check_meta_size, chunk_json};
+use super::streamed;
 use super::{Caller, JsonBody};
 use crate::server::auth::permission;
 use crate::server::cancel::Cancel;
@@ -98,31 +100,33 @@ fn projected(chunk: &Chunk, body: &SearchBody) -> Value {
     chunk_json(chunk, None, &projection)
 }
 
-/// POST /v1/chunk/meta/{org}: the chunks that pass `meta_filter`.
+/// POST /v1/chunk/meta/{org}: the chunks that pass `meta_filter`, streamed.
 pub async fn search(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Answer> {
-    let _slot = work_slot(&state).await?;
-    cancellable(move |cancel| {
+) -> ApiResult<Response> {
+    let slot = work_slot(&state).await?;
+    let (found, body) = cancellable(move |cancel| {
         let found = matching(&state, &caller, &body, permission::READ, cancel)?;
-        Ok(Answer::json(
-            found.iter().map(|c| projected(c, &body)).collect(),
-        ))
+        Ok((found, body))
     })
-    .await
+    .await?;
+    streamed::json_list(String::new(), found, String::new(), slot, move |c| {
+        projected(c, &body)
+    })
 }
 
 /// POST /v1/chunk/meta/page/{org}: one page, sorted by `sort_by` (`chunk_id`, `name` or a
-/// metadata field) in `sort_order` (`asc` or `desc`).
+/// metadata field) in `sort_order` (`asc` or `desc`); without a `limit`, every match (the SDK's
+/// "returns all if omitted"), streamed.
 pub async fn search_page(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     JsonBody(body): JsonBody<SearchBody>,
-) -> ApiResult<Answer> {
-    let _slot = work_slot(&state).await?;
-    cancellable(move |cancel| {
+) -> ApiResult<Response> {
+    let slot = work_slot(&state).await?;
+    let (page, facts, body) = cancellable(move |cancel| {
         let mut found = matching(&state, &caller, &body, permission::READ, cancel)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
         let descending = match body.sort_order.as_deref().unwrap_or("desc") {
@@ -151,23 +155,23 @@ pub async fn search_page(
             found.reverse();
         }
         let total = found.len();
-        // Without a limit, every match (the SDK's "returns all if omitted").
         let limit = body.limit.map_or(total, |limit| limit.min(MAX_PAGE));
-        let results: Vec<Value> = found
-            .iter()
-            .skip(body.offset)
-            .take(limit)
-            .map(|c| projected(c, &body))
-            .collect();
-        Ok(Answer::json(json!({
-            "results": results,
+        let facts = json!({
             "total": total,
             "offset": body.offset,
             "limit": limit,
             "has_more": body.offset.saturating_add(limit) < total,
-        })))
+        });
+        let page: Vec<Chunk> = found.into_iter().skip(body.offset).take(limit).collect();
+        Ok((page, facts, body))
     })
-    .await
+    .await?;
+    // {"results": [...], "total": …, …}: the facts' fields follow the list.
+    let facts = facts.to_string();
+    let tail = format!(",{}", facts.strip_prefix('{').unwrap_or("}"));
+    streamed::json_list("{\"results\":".to_owned(), page, tail, slot, move |c| {
+        projected(c, &body)
+    })
 }
 
 /// DELETE /v1/chunk/by-meta/{org}: `{deleted_count}`, or `{would_delete_count}` on a dry run.

@@ -15,6 +15,7 @@ mod hamming_answer;
 mod inference;
 mod meta;
 mod pieces;
+mod streamed;
 
 use std::sync::Arc;
 use std::time::Duration;
