@@ -42,6 +42,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time a request's body has to arrive once its head has.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default time a request waits for a work slot.
+pub const DEFAULT_WORK_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time a shutdown waits for the requests in flight.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections at most on the metrics listener (it answers a scraper or two).
@@ -76,6 +78,8 @@ pub struct ServerOptions {
     /// Searches, metadata filters, writes and inferences run at once (the rest wait up to 30 s,
     /// then get a 503): each holds a core and its answer's memory.
     pub max_concurrent_work: usize,
+    /// How long a request waits for a work slot before it is answered 503.
+    pub work_queue_timeout: Duration,
 }
 
 /// What a started server says about itself, for its one startup line.
@@ -158,6 +162,7 @@ pub async fn serve(
         options.allow_weak_contexts,
         options.max_body_bytes,
         options.max_concurrent_work,
+        options.work_queue_timeout,
     ));
     let bind = |address: SocketAddr| async move {
         let cannot = |e: std::io::Error| Error::Store(format!("cannot listen on {address}: {e}"));

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Slots for heavy work (searches, filters, writes, inference), [`work_slots`](Self::work_slots) of them.
     pub work: Arc<tokio::sync::Semaphore>,
     pub work_slots: usize,
+    /// How long a request waits for a work slot before it is answered 503.
+    pub work_queue_timeout: std::time::Duration,
     residents: Mutex<HashMap<(String, String), Slot>>,
     opened: OpenedContexts,
 }
@@ -60,6 +62,7 @@ impl AppState {
         allow_weak_contexts: bool,
         max_body_bytes: usize,
         work_slots: usize,
+        work_queue_timeout: std::time::Duration,
     ) -> Self {
         let work_slots = work_slots.max(1);
         Self {
@@ -69,6 +72,7 @@ impl AppState {
             max_body_bytes,
             work: Arc::new(tokio::sync::Semaphore::new(work_slots)),
             work_slots,
+            work_queue_timeout,
             metrics: super::metrics::Metrics::default(),
             residents: Mutex::new(HashMap::new()),
             opened: OpenedContexts::default(),

@@ -1,6 +1,7 @@
 //! A client that asks for a large answer and never reads it, against a real `paillier-gpu
 //! serve`: its connection is closed once the answer has made no progress for the body timeout,
-//! which frees the answer's memory and its work slot for everyone else.
+//! which frees the answer's memory and its work slot for everyone else; meanwhile a request
+//! that finds no free slot within the work queue timeout is a 503.
 
 use crate::common;
 
@@ -55,8 +56,10 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
     let server = Server::start(&[
         "--allow-weak-contexts",
         "--body-timeout",
-        "2",
+        "5",
         "--max-concurrent-work",
+        "1",
+        "--work-queue-timeout",
         "1",
     ]);
     let (kb, key) = server.kb_and_key("docs");
@@ -98,10 +101,25 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
     .unwrap();
     std::thread::sleep(Duration::from_secs(1));
 
-    // The only work slot is the stalled answer's until its connection is closed; then the next
-    // search gets it, long before the 30 s a request waits for a slot.
-    // (Without the closing, it stays taken and this search is a 503 after those 30 s.)
-    let found = client.search(&kb, &ctx, &stored[5], None, None, 1).unwrap();
+    // The only work slot is the stalled answer's until its connection is closed (5 s without
+    // progress): meanwhile a search waits a second for it, then is told the server is busy.
+    match client.search(&kb, &ctx, &stored[5], None, None, 1) {
+        Err(paillier_gpu::Error::Remote {
+            status: 503,
+            message,
+        }) => assert!(message.contains("busy"), "{message}"),
+        other => panic!("while the slot is held: {other:?}"),
+    }
+    // Once the stalled connection is closed, the slot is free again. (Without the closing, it
+    // stays taken and every search is a 503.)
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let found = loop {
+        match client.search(&kb, &ctx, &stored[5], None, None, 1) {
+            Err(paillier_gpu::Error::Remote { status: 503, .. })
+                if std::time::Instant::now() < until => {}
+            other => break other.unwrap(),
+        }
+    };
     assert_eq!(found, vec![(6, 0)]);
     drop(stalled);
 }

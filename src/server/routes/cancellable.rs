@@ -2,8 +2,6 @@
 //! concurrent searches, filters and inferences cannot take every core and every byte of memory
 //! at once), and [`cancellable`], the work on the blocking pool, told when its client has gone.
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -12,11 +10,8 @@ use crate::server::cancel::Cancel;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 
-/// How long a request waits for a slot before it is told the server is busy.
-pub const WORK_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// One of the server's slots for heavy work, held until dropped (a search holds it until its
-/// answer is written); a 503 when none frees up within [`WORK_QUEUE_TIMEOUT`].
+/// answer is written); a 503 when none frees up within the server's work queue timeout.
 pub async fn work_slot(state: &AppState) -> ApiResult<OwnedSemaphorePermit> {
     let busy = || {
         ApiError::new(
@@ -25,11 +20,11 @@ pub async fn work_slot(state: &AppState) -> ApiResult<OwnedSemaphorePermit> {
                 "the server is busy: every one of its {} slots for searches, filters, writes and \
                  inference stayed taken for {} s; try again",
                 state.work_slots,
-                WORK_QUEUE_TIMEOUT.as_secs()
+                state.work_queue_timeout.as_secs_f64()
             ),
         )
     };
-    match tokio::time::timeout(WORK_QUEUE_TIMEOUT, state.work.clone().acquire_owned()).await {
+    match tokio::time::timeout(state.work_queue_timeout, state.work.clone().acquire_owned()).await {
         Ok(Ok(permit)) => Ok(permit),
         _ => Err(busy()),
     }

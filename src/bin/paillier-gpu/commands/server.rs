@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use paillier_gpu::server::{
     self, ServerOptions, StoreLocation, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_WORK_QUEUE_TIMEOUT,
 };
 use paillier_gpu::{Error, Result};
 use serde_json::json;
@@ -127,6 +128,12 @@ pub struct ServeArgs {
     /// much more memory at the peak. Default: twice the cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_concurrent_work: Option<u64>,
+    /// Seconds a request waits for one of those slots before it is answered 503. Longer lets
+    /// a burst wait out a busy moment, and holds each waiting request's connection and body
+    /// that much longer.
+    #[arg(long, default_value_t = DEFAULT_WORK_QUEUE_TIMEOUT.as_secs(), value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub work_queue_timeout: u64,
 }
 
 pub(super) fn run(command: ServerCommand) -> Result<()> {
@@ -167,6 +174,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             || 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             |n| usize::try_from(n).unwrap_or(usize::MAX),
         ),
+        work_queue_timeout: Duration::from_secs(args.work_queue_timeout),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
