@@ -47,8 +47,9 @@ pub struct SearchBody {
     sort_order: Option<String>,
     #[serde(default)]
     sort_by: Option<String>,
+    /// Parsed once the caller's permission is checked.
     #[serde(default)]
-    patch: Option<Value>,
+    patch: Option<Box<RawValue>>,
     #[serde(default)]
     dry_run: bool,
 }
@@ -211,8 +212,14 @@ pub async fn patch_by_meta(
     cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         require_filter(&body)?;
-        let changes: Map<String, Value> = match &body.patch {
-            Some(Value::Object(map)) => map.clone(),
+        let sent: Option<Value> = body
+            .patch
+            .as_ref()
+            .map(|raw| serde_json::from_str(raw.get()))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("patch: {e}")))?;
+        let changes: Map<String, Value> = match sent {
+            Some(Value::Object(map)) => map,
             _ => {
                 return Err(ApiError::bad_request(
                     "patch is an object of metadata fields to set",
