@@ -116,11 +116,25 @@ fn two_replicas_over_one_postgres_answer_as_one() {
     );
 }
 
-/// What a search saw: the ids acknowledged before it began, and its `(id, distance)` answer.
-type Search = (BTreeSet<i64>, Vec<(i64, u32)>);
+/// What a search saw: the inserts and deletes acknowledged before it began, the deletes begun
+/// before it ended, and its `(id, distance)` answer.
+struct Search {
+    inserted_before: BTreeSet<i64>,
+    deleted_before: BTreeSet<i64>,
+    deleting_by_end: BTreeSet<i64>,
+    seen: Vec<(i64, u32)>,
+}
+
+/// What the clients have had acknowledged, or begun.
+#[derive(Default)]
+struct History {
+    inserted: Vec<(i64, Vec<u8>)>,
+    deleting: BTreeSet<i64>,
+    deleted: BTreeSet<i64>,
+}
 
 #[test]
-fn searches_on_two_replicas_see_every_write_acknowledged_before_them() {
+fn searches_on_two_replicas_see_the_records_of_one_instant() {
     let Some(url) = postgres::fresh_database() else {
         return;
     };
@@ -132,17 +146,19 @@ fn searches_on_two_replicas_see_every_write_acknowledged_before_them() {
         Client::new(&a.url, &a.org, &key).unwrap(),
         Client::new(&b.url, &b.org, &key).unwrap(),
     ];
+    let servers = [&a, &b];
     clients[0].push_context(&ctx).unwrap();
     let query = vectors(1, 99, EMBED).remove(0);
-    // What writers have had acknowledged, by id.
-    let acknowledged: Mutex<Vec<(i64, Vec<u8>)>> = Mutex::new(Vec::new());
+    let history = Mutex::new(History::default());
     let searches: Mutex<Vec<Search>> = Mutex::new(Vec::new());
-    const WRITERS: usize = 8;
-    const SEARCHERS: usize = 8;
-    const BATCHES: u64 = 6;
+    // 32 clients over both replicas: 12 writing, 4 deleting, 16 searching.
+    const WRITERS: usize = 12;
+    const DELETERS: usize = 4;
+    const SEARCHERS: usize = 16;
+    const BATCHES: u64 = 4;
     std::thread::scope(|scope| {
         for w in 0..WRITERS {
-            let (client, ctx, kb, acknowledged) = (&clients[w % 2], &ctx, &kb, &acknowledged);
+            let (client, ctx, kb, history) = (&clients[w % 2], &ctx, &kb, &history);
             scope.spawn(move || {
                 for batch in 0..BATCHES {
                     let written = upload(
@@ -151,50 +167,101 @@ fn searches_on_two_replicas_see_every_write_acknowledged_before_them() {
                         ctx,
                         &vectors(10, 1000 * w as u64 + batch, EMBED),
                     );
-                    acknowledged.lock().unwrap().extend(written);
+                    history.lock().unwrap().inserted.extend(written);
+                }
+            });
+        }
+        for d in 0..DELETERS {
+            let (server, key, kb, history) = (servers[d % 2], &key, &kb, &history);
+            scope.spawn(move || {
+                for _ in 0..6 {
+                    std::thread::sleep(Duration::from_millis(30));
+                    let victim = {
+                        let mut history = history.lock().unwrap();
+                        let victim = history
+                            .inserted
+                            .iter()
+                            .map(|(id, _)| *id)
+                            .find(|id| id % 3 == 0 && !history.deleting.contains(id));
+                        if let Some(id) = victim {
+                            history.deleting.insert(id);
+                        }
+                        victim
+                    };
+                    let Some(id) = victim else { continue };
+                    assert_eq!(delete(server, key, kb, &[id]), 200);
+                    history.lock().unwrap().deleted.insert(id);
                 }
             });
         }
         for s in 0..SEARCHERS {
             let (client, ctx, kb, query) = (&clients[s % 2], &ctx, &kb, &query);
-            let (acknowledged, searches) = (&acknowledged, &searches);
+            let (history, searches) = (&history, &searches);
             scope.spawn(move || {
-                for _ in 0..4 {
-                    let before: BTreeSet<i64> = acknowledged
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .map(|(id, _)| *id)
-                        .collect();
+                for _ in 0..3 {
+                    let (inserted_before, deleted_before) = {
+                        let history = history.lock().unwrap();
+                        let ids = history.inserted.iter().map(|(id, _)| *id).collect();
+                        (ids, history.deleted.clone())
+                    };
                     let seen = everything(client, kb, ctx, query);
-                    searches.lock().unwrap().push((before, seen));
+                    let deleting_by_end = history.lock().unwrap().deleting.clone();
+                    searches.lock().unwrap().push(Search {
+                        inserted_before,
+                        deleted_before,
+                        deleting_by_end,
+                        seen,
+                    });
                 }
             });
         }
     });
-    let acknowledged = acknowledged.into_inner().unwrap();
-    let total = WRITERS as i64 * BATCHES as i64 * 10;
-    assert_eq!(acknowledged.len() as i64, total);
-    let truth = expected(&acknowledged, &query);
-    for (before, seen) in searches.into_inner().unwrap() {
-        let ids: BTreeSet<i64> = seen.iter().map(|(id, _)| *id).collect();
+    let history = history.into_inner().unwrap();
+    assert_eq!(history.inserted.len(), WRITERS * BATCHES as usize * 10);
+    assert!(!history.deleted.is_empty());
+    let truth = expected(&history.inserted, &query);
+    for search in searches.into_inner().unwrap() {
+        let ids: BTreeSet<i64> = search.seen.iter().map(|(id, _)| *id).collect();
+        for id in &search.inserted_before {
+            assert!(
+                ids.contains(id) || search.deleting_by_end.contains(id),
+                "a search missed chunk {id}, acknowledged before it and not deleted"
+            );
+        }
         assert!(
-            before.is_subset(&ids),
-            "a search missed a write acknowledged before it"
+            ids.is_disjoint(&search.deleted_before),
+            "a search saw a chunk deleted before it began"
         );
-        // One instant: the ids committed by then, which are 1..=k (ids follow the commit order).
-        let k = ids.len() as i64;
-        assert_eq!(ids, (1..=k).collect(), "not the records of one instant");
-        // And the distances of exactly those records.
+        // One instant: ids follow the commit order, so a snapshot with chunk k holds every
+        // chunk below k but those deleted.
+        let top = ids.iter().next_back().copied().unwrap_or(0);
+        for id in 1..=top {
+            assert!(
+                ids.contains(&id) || search.deleting_by_end.contains(&id),
+                "chunk {id} is missing below {top}: not the records of one instant"
+            );
+        }
         let of_these: Vec<(i64, u32)> = truth
             .iter()
             .filter(|(id, _)| ids.contains(id))
             .copied()
             .collect();
-        assert_eq!(seen, of_these);
+        assert_eq!(
+            search.seen, of_these,
+            "distances of exactly the records seen"
+        );
     }
+    let left: Vec<(i64, Vec<u8>)> = history
+        .inserted
+        .iter()
+        .filter(|(id, _)| !history.deleted.contains(id))
+        .cloned()
+        .collect();
     for client in &clients {
-        assert_eq!(everything(client, &kb, &ctx, &query), truth);
+        assert_eq!(
+            everything(client, &kb, &ctx, &query),
+            expected(&left, &query)
+        );
     }
 }
 
@@ -264,7 +331,7 @@ fn a_replica_killed_during_inserts_loses_nothing_acknowledged() {
 }
 
 #[test]
-fn the_database_going_away_is_a_503_until_it_returns() {
+fn the_database_going_away_under_load_is_a_503_until_it_returns() {
     let Some(cluster) = postgres::private_cluster() else {
         return;
     };
@@ -275,44 +342,70 @@ fn the_database_going_away_is_a_503_until_it_returns() {
     let client = Client::new(&a.url, &a.org, &key).unwrap();
     client.push_context(&ctx).unwrap();
     let query = &vectors(1, 8, EMBED)[0];
-    let stored = upload(&client, &kb, &ctx, &vectors(40, 7, EMBED));
-
-    cluster.stop();
-    for attempt in [
-        client.search(&kb, &ctx, query, None, None, 10).map(drop),
-        client.contexts().map(drop),
-        client
-            .upload(
-                &kb,
-                &ctx,
-                &ctx.encrypt_batch(&vectors(5, 1, EMBED)).unwrap(),
-                &[],
-            )
-            .map(drop),
-    ] {
-        match attempt {
-            Err(Error::Remote { status: 503, .. }) => {}
-            other => panic!("while the database is down: {other:?}"),
+    let batch = ctx.encrypt_batch(&vectors(5, 7, EMBED)).unwrap();
+    let acknowledged: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+    let refused: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Writers throughout: before, during and after the outage.
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    match client.upload(&kb, &ctx, &batch, &[]) {
+                        Ok(ids) => acknowledged.lock().unwrap().extend(ids),
+                        Err(Error::Remote { status, .. }) => refused.lock().unwrap().push(status),
+                        Err(e) => panic!("not an answer: {e}"),
+                    }
+                }
+            });
         }
-    }
-    let (status, _) = a.admin(reqwest::Method::GET, "kbs", None);
-    assert_eq!(status, 503);
-
-    cluster.start();
-    postgres::wait_until_up(cluster);
-    // The replica connects again by itself; nothing acknowledged before is lost.
-    let until = Instant::now() + Duration::from_secs(30);
-    let found = loop {
-        match client.search(&kb, &ctx, query, None, None, usize::MAX) {
-            Ok(found) => break found,
-            Err(Error::Remote { status: 503, .. }) if Instant::now() < until => {
-                std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(500));
+        cluster.stop();
+        for attempt in [
+            client.search(&kb, &ctx, query, None, None, 10).map(drop),
+            client.contexts().map(drop),
+        ] {
+            match attempt {
+                Err(Error::Remote { status: 503, .. }) => {}
+                other => panic!("while the database is down: {other:?}"),
             }
-            Err(e) => panic!("after the database returned: {e}"),
         }
-    };
-    let mut found = found;
-    found.sort();
-    assert_eq!(found, expected(&stored, query));
-    upload(&client, &kb, &ctx, &vectors(5, 2, EMBED));
+        let (status, _) = a.admin(reqwest::Method::GET, "kbs", None);
+        assert_eq!(status, 503);
+        cluster.start();
+        postgres::wait_until_up(cluster);
+        // The replica connects again by itself.
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            match client.search(&kb, &ctx, query, None, None, 1) {
+                Ok(_) => break,
+                Err(Error::Remote { status: 503, .. }) if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("after the database returned: {e}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::SeqCst);
+    });
+    let refused = refused.into_inner().unwrap();
+    assert!(!refused.is_empty(), "no write met the outage");
+    assert!(refused.iter().all(|&status| status == 503), "{refused:?}");
+    // Nothing acknowledged is lost, and no batch is there in part.
+    let seen: Vec<i64> = everything(&client, &kb, &ctx, query)
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(
+        acknowledged.iter().all(|id| seen.contains(id)),
+        "an acknowledged write is lost"
+    );
+    assert_eq!(
+        seen.len() % 5,
+        0,
+        "a batch is there in part: {} chunks",
+        seen.len()
+    );
+    assert_eq!(seen, (1..=seen.len() as i64).collect::<Vec<_>>());
 }
