@@ -57,6 +57,7 @@ pub fn run_with(
         .env_remove("PAILLIER_GPU_PASSPHRASE")
         .env_remove("PAILLIER_GPU_DEVICE")
         .env_remove("PAILLIER_GPU_ADAPTER")
+        .env_remove("PAILLIER_GPU_STORE")
         .env("XDG_RUNTIME_DIR", dir);
     if let Some(p) = passphrase {
         cmd.env("PAILLIER_GPU_PASSPHRASE", p);

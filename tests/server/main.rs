@@ -11,6 +11,7 @@ mod server_authorization;
 mod server_connections;
 mod server_hardening;
 mod server_inference;
+mod server_operations;
 mod server_remote;
 mod server_replicas;
 mod server_stalls;
