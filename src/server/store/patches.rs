@@ -7,6 +7,20 @@ pub(super) enum Patched {
     MetaTooLarge(i64, usize),
 }
 
+impl Patched {
+    /// The ids patched, or the error a caller sees for metadata that would grow too large.
+    pub(super) fn into_ids(self) -> crate::error::Result<Vec<i64>> {
+        match self {
+            Self::Ids(ids) => Ok(ids),
+            Self::MetaTooLarge(id, bytes) => Err(crate::error::Error::InvalidParameter(format!(
+                "chunk {id}: its metadata would grow to {bytes} bytes; at most {}; nothing was \
+                 changed",
+                super::MAX_META_BYTES
+            ))),
+        }
+    }
+}
+
 /// `meta` (a JSON object's text) with `changes` merged in key by key; `null` removes a key.
 pub(super) fn merged(meta: &str, changes: &serde_json::Map<String, serde_json::Value>) -> String {
     let mut object = match serde_json::from_str(meta) {

@@ -15,10 +15,9 @@ use std::time::Duration;
 use r2d2_postgres::postgres::{self, types::ToSql, NoTls, Row};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
 
-use super::patches::Patched;
 use super::{
     now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
-    NewChunk, Org, PutContext, Store, StoredContext, MAX_META_BYTES,
+    NewChunk, Org, PutContext, Store, StoredContext,
 };
 use crate::error::{Error, Result};
 use schema::{MIGRATIONS, MIGRATION_LOCK};
@@ -431,14 +430,7 @@ impl Store for PostgresStore {
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
-        match self
-            .with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
-        {
-            Patched::Ids(ids) => Ok(ids),
-            Patched::MetaTooLarge(id, bytes) => Err(Error::InvalidParameter(format!(
-                "chunk {id}: its metadata would grow to {bytes} bytes; at most \
-                 {MAX_META_BYTES}; nothing was changed"
-            ))),
-        }
+        self.with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
+            .into_ids()
     }
 }

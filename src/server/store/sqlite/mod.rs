@@ -19,7 +19,7 @@ use schema::MIGRATIONS;
 
 use super::{
     now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
-    NewChunk, Org, PutContext, Store, StoredContext, MAX_META_BYTES,
+    NewChunk, Org, PutContext, Store, StoredContext,
 };
 use crate::error::{Error, Result};
 
@@ -377,15 +377,8 @@ impl Store for SqliteStore {
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
-        match self
-            .with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
-        {
-            chunk_rows::Patched::Ids(ids) => Ok(ids),
-            chunk_rows::Patched::MetaTooLarge(id, bytes) => Err(Error::InvalidParameter(format!(
-                "chunk {id}: its metadata would grow to {bytes} bytes; at most \
-                 {MAX_META_BYTES}; nothing was changed"
-            ))),
-        }
+        self.with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
+            .into_ids()
     }
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
         self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))
