@@ -13,7 +13,8 @@ With `--store postgres` the store is a private PostgreSQL cluster made for the r
 `postgresql` binaries; initdb in a temporary folder, run as `nobody` when this is root, default
 durability settings), and `--replicas N` starts N servers on it: requests go to them in turn
 (ingest a batch each, search clients one replica each), and with two or more the run also
-times a replica's first search after 10,000 inserts made through another (its catch-up).
+times a replica's first search after 10,000 inserts made through another (its catch-up;
+`--catch-up-records` changes the count).
 
 Needs the paillier_gpu package (tools/test-all installs it into target/python-venv) and a
 release build of the binary (cargo build --release). Prints one JSON object.
@@ -96,6 +97,9 @@ def main():
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--replicas", type=int, default=1,
                         help="servers on the one store (PostgreSQL for more than one)")
+    parser.add_argument("--catch-up-records", type=int, default=10_000,
+                        help="with two replicas or more: records inserted through the first before "
+                             "the second's search is timed")
     parser.add_argument("--ingest-only", action="store_true",
                         help="measure ingest alone: no searches, no in-process comparison")
     parser.add_argument("--binary", default=os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")) + "/release/paillier-gpu")
@@ -215,16 +219,17 @@ def main():
                 "p99_ms": round(1e3 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
             }
         if len(urls) > 1:
-            # Catch-up: 10,000 inserts through the first replica, then the second's next search.
-            for more in batches_of(10_000):
+            # Catch-up: inserts through the first replica, then the second's next search.
+            for more in batches_of(args.catch_up_records):
                 call("POST", f"/v1/chunk/{org['org_id']}", more, user, replica=0)
             timed = []
             for _ in range(2):
                 began = time.perf_counter()
                 call("POST", f"/v1/compute_hamming/{org['org_id']}", body, user, raw=True, replica=1)
                 timed.append(time.perf_counter() - began)
-            report["catch_up_10000"] = {"first_search_s": round(timed[0], 3),
-                                        "next_search_s": round(timed[1], 3)}
+            report["catch_up"] = {"records": args.catch_up_records,
+                                  "first_search_s": round(timed[0], 3),
+                                  "next_search_s": round(timed[1], 3)}
     finally:
         for running in servers:
             running.terminate()

@@ -1,6 +1,7 @@
 """The benchmark scripts run to the end on tiny inputs, so that an API change cannot break the
 commands BENCHMARKS.md quotes without a test failing. They time nothing here."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,25 @@ def test_binding_overhead_runs(cli):
     assert set(rates) == {"encrypt_owner", "encrypt_public", "aggregate", "decode"}, out
     # Rust's rate, Python's and their ratio, all positive.
     assert all(float(v.replace(",", "")) > 0 for row in rates.values() for v in row), out
+
+
+def server_load(*args):
+    script = Path(__file__).resolve().parents[2] / "tools" / "server-load.py"
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"server-load.py failed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def test_server_load_runs_on_sqlite_and_on_two_postgres_replicas(cli, postgres_url):
+    binary = ["--binary", str(cli), "--records", "64", "--seconds", "0.2", "--clients", "1,2",
+              "--bench-batch", "16"]
+    alone = server_load(*binary)
+    assert alone["store"] == "sqlite" and alone["ingest_chunks_per_s"] > 0
+    assert alone["clients_2"]["requests_per_s"] > 0
+    assert server_load(*binary, "--ingest-only")["ingest_chunks_per_s"] > 0
+    # postgres_url only makes sure PostgreSQL is there (CI fails without it); the script makes
+    # a cluster of its own.
+    shared = server_load(*binary, "--store", "postgres", "--replicas", "2", "--catch-up-records", "20")
+    assert shared["replicas"] == 2 and shared["catch_up"]["records"] == 20
+    assert shared["clients_1"]["requests_per_s"] > 0
