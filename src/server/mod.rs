@@ -186,6 +186,7 @@ pub async fn serve(
         .await
         .unwrap_or_else(|_| options.device.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(sweep_deleted_kbs(state.clone(), stopped.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
@@ -233,6 +234,22 @@ pub async fn serve(
     };
     tokio::join!(main, operations);
     Ok(())
+}
+
+/// How often a server looks for resident indexes of knowledge bases deleted elsewhere.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Every [`SWEEP_INTERVAL`] until shutdown, drops the resident indexes of knowledge bases that
+/// another replica deleted (on the blocking pool: it reads the store).
+async fn sweep_deleted_kbs(state: Arc<AppState>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            _ = stopped.changed() => return,
+        }
+        let state = state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.forget_deleted_kbs()).await;
+    }
 }
 
 /// Where aggregation runs, as the startup line says it: for `auto`, what it resolved to (this

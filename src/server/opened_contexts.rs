@@ -11,6 +11,8 @@ use crate::error::Result;
 
 /// The stored text the cache may hold in all; a larger context is opened each time.
 const MAX_CACHED_BYTES: usize = 64 << 20;
+/// Contexts the cache holds at most (each also holds its key's constants).
+const MAX_ENTRIES: usize = 256;
 
 /// Opened contexts by organisation and id, bounded by the bytes of their stored text.
 #[derive(Default)]
@@ -44,7 +46,9 @@ impl OpenedContexts {
         if data.len() <= MAX_CACHED_BYTES / 16 {
             let mut entries = self.lock();
             entries.remove(&key);
-            while entries.bytes + data.len() > MAX_CACHED_BYTES {
+            while entries.bytes + data.len() > MAX_CACHED_BYTES
+                || entries.by_id.len() >= MAX_ENTRIES
+            {
                 let Some(victim) = entries.by_id.keys().next().cloned() else {
                     break;
                 };

@@ -38,6 +38,9 @@ pub struct AppState {
 /// One knowledge base's records under one context, resident where aggregation runs.
 pub struct Resident {
     pub context: PublicContext,
+    /// The digest of the stored context text these records are of: a context deleted and
+    /// stored again under its id (through any replica) is another key.
+    pub context_digest: ContextDigest,
     /// The knowledge base's version these records are of (see [`KbVersion`]).
     pub version: i64,
     pub shape: CiphertextShape,
@@ -50,6 +53,15 @@ pub struct Resident {
     meta_bytes: usize,
     /// The one map of every record without metadata.
     empty_meta: Arc<Map<String, Value>>,
+}
+
+/// The SHA-256 of a stored context's text.
+pub type ContextDigest = [u8; 32];
+
+/// The digest of a stored context's text.
+pub fn context_digest(data: &str) -> ContextDigest {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data.as_bytes()).into()
 }
 
 /// A resident index, absent until first used (or after a write it could not follow).
@@ -89,14 +101,16 @@ impl AppState {
             .clone()
     }
 
-    /// Every slot of a knowledge base.
+    /// Every slot of a knowledge base, by context id: writers lock them in this one order.
     pub fn slots_of(&self, kb_id: &str) -> Vec<Slot> {
         let residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
-        residents
+        let mut slots: Vec<(&String, &Slot)> = residents
             .iter()
             .filter(|((kb, _), _)| kb == kb_id)
-            .map(|(_, slot)| slot.clone())
-            .collect()
+            .map(|((_, context), slot)| (context, slot))
+            .collect();
+        slots.sort_by(|a, b| a.0.cmp(b.0));
+        slots.into_iter().map(|(_, slot)| slot.clone()).collect()
     }
 
     /// Runs `write`, a change to knowledge base `kb_id` in the store, while holding every
@@ -141,17 +155,15 @@ impl AppState {
 
     /// Forgets the indexes of a context (it was deleted), in every knowledge base.
     /// Context ids are the organisation's own: another's indexes under the same id stay.
-    pub fn forget_context(&self, org_id: &str, context_id: &str) -> Result<()> {
+    /// On a store error the indexes stay, and go on the next search under the context.
+    pub fn forget_context(&self, org_id: &str, context_id: &str) {
         self.opened.forget(org_id, context_id);
-        let kbs: Vec<String> = self
-            .store
-            .kbs(org_id)?
-            .into_iter()
-            .map(|kb| kb.id)
-            .collect();
+        let Ok(kbs) = self.store.kbs(org_id) else {
+            return;
+        };
+        let kbs: Vec<String> = kbs.into_iter().map(|kb| kb.id).collect();
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
         residents.retain(|(kb, context), _| context != context_id || !kbs.contains(kb));
-        Ok(())
     }
 
     /// Forgets the index of `(kb_id, context_id)`.
@@ -160,23 +172,28 @@ impl AppState {
         residents.remove(&(kb_id.to_owned(), context_id.to_owned()));
     }
 
-    /// Drops the slot of `(kb_id, context_id)` if nothing was built in it (a search that
-    /// found no such context leaves nothing behind).
-    pub fn drop_if_empty(&self, kb_id: &str, context_id: &str) {
-        let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (kb_id.to_owned(), context_id.to_owned());
-        let empty = residents
-            .get(&key)
-            .is_some_and(|slot| slot.try_read().is_ok_and(|held| held.is_none()));
-        if empty {
-            residents.remove(&key);
-        }
-    }
-
     /// Forgets a knowledge base's indexes (it was deleted).
     pub fn forget(&self, kb_id: &str) {
         let mut residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
         residents.retain(|(kb, _), _| kb != kb_id);
+    }
+
+    /// Forgets the indexes of knowledge bases the store no longer has (deleted through another
+    /// replica: this one would otherwise hold their memory until it restarts). A store error
+    /// leaves everything as it is, for the next sweep.
+    pub fn forget_deleted_kbs(&self) {
+        let held: Vec<String> = {
+            let residents = self.residents.lock().unwrap_or_else(|e| e.into_inner());
+            let mut kbs: Vec<String> = residents.keys().map(|(kb, _)| kb.clone()).collect();
+            kbs.sort();
+            kbs.dedup();
+            kbs
+        };
+        for kb in held {
+            if let Ok(None) = self.store.kb_version(&kb) {
+                self.forget(&kb);
+            }
+        }
     }
 
     /// The public part of a stored context, or an error a client can act on.
@@ -188,15 +205,21 @@ impl AppState {
     }
 
     /// The public part of context `context_id` of `org_id`, stored as `data`, on the server's
-    /// device (opened once for as long as the stored text stays the same).
+    /// device (opened once for as long as the stored text stays the same). For checking and
+    /// aggregating, which build nothing large inside the key.
     pub fn open_public(&self, org_id: &str, context_id: &str, data: &str) -> Result<PublicContext> {
-        self.opened.get_or_open(org_id, context_id, data, |data| {
-            let context = PublicContext::from_json(data)?.with_device(self.device);
-            if self.allow_weak_contexts {
-                context.public_key().allow_insecure_parameters();
-            }
-            Ok(context)
-        })
+        self.opened
+            .get_or_open(org_id, context_id, data, |data| self.open_fresh(data))
+    }
+
+    /// The public part of a context's JSON, opened anew: for encrypting, whose fixed-base
+    /// tables (megabytes) are then dropped with the request rather than kept in the cache.
+    pub fn open_fresh(&self, data: &str) -> Result<PublicContext> {
+        let context = PublicContext::from_json(data)?.with_device(self.device);
+        if self.allow_weak_contexts {
+            context.public_key().allow_insecure_parameters();
+        }
+        Ok(context)
     }
 
     /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a
@@ -205,6 +228,7 @@ impl AppState {
     pub fn build(
         &self,
         context: PublicContext,
+        context_digest: ContextDigest,
         kb_id: &str,
         context_id: &str,
         cancel: &Cancel,
@@ -215,6 +239,7 @@ impl AppState {
             shape,
             index,
             version: 0,
+            context_digest,
             chunk_ids: Vec::new(),
             meta: Vec::new(),
             meta_bytes: 0,

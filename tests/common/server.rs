@@ -24,6 +24,21 @@ pub fn small_context(embed: usize) -> paillier_gpu::ExecutionContext {
     paillier_gpu::ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
 }
 
+/// The SDK's form of one encrypted vector: base64 of each piece's little-endian bytes.
+pub fn sdk_pieces(ctx: &paillier_gpu::ExecutionContext, vector: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    let batch = ctx.encrypt_batch(&[vector]).unwrap();
+    (0..batch.chunks_per_record())
+        .map(|item| {
+            let mut bytes = Vec::new();
+            batch
+                .write_item_le_bytes(item, ctx.ciphertext_shape().chunk_bytes, &mut bytes)
+                .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        })
+        .collect()
+}
+
 /// `count` random bit vectors of `embed` dimensions from `seed`.
 pub fn vectors(count: usize, seed: u64, embed: usize) -> Vec<Vec<u8>> {
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);

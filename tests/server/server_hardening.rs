@@ -6,7 +6,7 @@
 use crate::common;
 
 use base64::Engine;
-use common::server::{small_context, vectors, Server};
+use common::server::{sdk_pieces as pieces, small_context, vectors, Server};
 use paillier_gpu::remote::{Client, Document};
 use paillier_gpu::ExecutionContext;
 use serde_json::{json, Map, Value};
@@ -36,20 +36,6 @@ fn call(
         status,
         serde_json::from_str(&answer.text().unwrap()).unwrap_or(Value::Null),
     )
-}
-
-/// The SDK's form of one encrypted vector: base64 of each piece's little-endian bytes.
-fn pieces(ctx: &ExecutionContext, vector: &[u8]) -> Vec<String> {
-    let batch = ctx.encrypt_batch(&[vector]).unwrap();
-    (0..batch.chunks_per_record())
-        .map(|item| {
-            let mut bytes = Vec::new();
-            batch
-                .write_item_le_bytes(item, ctx.ciphertext_shape().chunk_bytes, &mut bytes)
-                .unwrap();
-            base64::engine::general_purpose::STANDARD.encode(&bytes)
-        })
-        .collect()
 }
 
 /// A multiple of n, padded to a ciphertext's width, in the SDK's form: below n², not coprime.

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::postgres;
-use common::server::{hamming, small_context, vectors, Server};
+use common::server::{hamming, sdk_pieces, small_context, vectors, Server};
 use paillier_gpu::remote::Client;
 use paillier_gpu::{Error, ExecutionContext};
 
@@ -69,7 +69,8 @@ fn two_replicas_over_one_postgres_answer_as_one() {
         return;
     };
     let a = Server::start_on(&url, &["--allow-weak-contexts"]);
-    let b = a.replica(&["--allow-weak-contexts"]);
+    let metrics = format!("127.0.0.1:{}", common::server::free_port());
+    let b = a.replica(&["--allow-weak-contexts", "--metrics-listen", &metrics]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
     let on_a = Client::new(&a.url, &a.org, &key).unwrap();
@@ -114,6 +115,35 @@ fn two_replicas_over_one_postgres_answer_as_one() {
         everything(&on_b, &kb, &ctx, query),
         expected(&stored, query)
     );
+
+    // The knowledge base deleted through one replica: the other lets go of its index too.
+    let resident = || {
+        let text = reqwest::blocking::get(format!("http://{metrics}/metrics"))
+            .unwrap()
+            .text()
+            .unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("paillier_gpu_resident_indexes "))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(resident(), 1);
+    let (status, _) = a.admin(reqwest::Method::DELETE, &format!("kbs/{kb}"), None);
+    assert_eq!(status, 200);
+    let until = Instant::now() + Duration::from_secs(60);
+    while resident() != 0 {
+        assert!(
+            Instant::now() < until,
+            "the other replica still holds the deleted index"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// What a search saw: the inserts and deletes acknowledged before it began, the deletes begun
@@ -266,6 +296,55 @@ fn searches_on_two_replicas_see_the_records_of_one_instant() {
 }
 
 #[test]
+fn a_context_stored_anew_through_one_replica_is_a_new_index_on_the_other() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let b = a.replica(&["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let (first, second) = (small_context(EMBED), small_context(EMBED));
+    let id = first.id().to_owned();
+    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
+    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    on_a.push_context(&first).unwrap();
+    let query = &vectors(1, 4, EMBED)[0];
+    // The second replica builds its index under the first key (empty as yet).
+    assert!(everything(&on_b, &kb, &first, query).is_empty());
+    // Through the first replica: the context deleted, other keys stored under its id, and
+    // chunks encrypted under those.
+    on_a.delete_context(&id).unwrap();
+    on_a.push_context_json(&id, &second.to_json().unwrap())
+        .unwrap();
+    let stored = vectors(12, 5, EMBED);
+    let chunks: Vec<serde_json::Value> = stored
+        .iter()
+        .map(|v| serde_json::json!({ "chunk_content": "", "index": sdk_pieces(&second, v) }))
+        .collect();
+    let (status, answer) = a.post(
+        &format!("/v1/chunk/{}", a.org),
+        &key,
+        &serde_json::json!({ "kb_id": kb, "context_id": id, "chunks": chunks }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    // The second replica searches them under the keys stored now, not the index it built.
+    let answer = on_b
+        .compute_hamming(
+            &kb,
+            &id,
+            &second.public_context(),
+            &second.encrypt_batch(&[query]).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+    let distances = second.decode_batch(&answer.responses).unwrap();
+    let found: Vec<(i64, u32)> = answer.chunk_ids.into_iter().zip(distances).collect();
+    let truth: Vec<(i64, Vec<u8>)> = (1..).zip(stored).collect();
+    assert_eq!(found, expected(&truth, query));
+}
+
+#[test]
 fn a_replica_killed_during_inserts_loses_nothing_acknowledged() {
     let Some(url) = postgres::fresh_database() else {
         return;
@@ -408,4 +487,38 @@ fn the_database_going_away_under_load_is_a_503_until_it_returns() {
         seen.len()
     );
     assert_eq!(seen, (1..=seen.len() as i64).collect::<Vec<_>>());
+}
+
+#[test]
+fn values_postgresql_refuses_are_a_400() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let a = Server::start_on(&url, &["--allow-weak-contexts"]);
+    let (kb, key) = a.kb_and_key("docs");
+    let ctx = small_context(EMBED);
+    Client::new(&a.url, &a.org, &key)
+        .unwrap()
+        .push_context(&ctx)
+        .unwrap();
+    // A NUL in a text: SQLite stores it, PostgreSQL refuses it; a client's mistake either way.
+    let chunk = serde_json::json!({ "chunk_content": "a\u{0}b", "name": "x",
+                                    "index": sdk_pieces(&ctx, &vectors(1, 1, EMBED)[0]) });
+    let (status, answer) = a.post(
+        &format!("/v1/chunk/{}", a.org),
+        &key,
+        &serde_json::json!({ "kb_id": kb, "context_id": ctx.id(), "chunks": [chunk] }),
+    );
+    assert_eq!(status, 400, "{answer}");
+    let status = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/v1/chunk/{}?kb_id=%00&chunk_ids=1",
+            a.url, a.org
+        ))
+        .header("x-api-key", &key)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert!((400..500).contains(&status), "{status}");
 }

@@ -21,7 +21,7 @@ use crate::formats::ciphertexts::CiphertextShape;
 use crate::paillier::CiphertextBatch;
 use crate::server::auth::permission;
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::state::AppState;
+use crate::server::state::{context_digest, AppState};
 use crate::server::store::{Chunk, NewChunk, MAX_META_BYTES};
 use crate::PublicContext;
 
@@ -131,6 +131,13 @@ pub async fn insert(
         let ids = inserted.ids;
         // Followed in place when nothing else was committed since the index's version (another
         // writer, another replica); otherwise the next search catches up from the store.
+        let same_context = resident
+            .as_ref()
+            .is_some_and(|held| held.context_digest == context_digest(&stored.data));
+        if resident.is_some() && !same_context {
+            // Built for an earlier context under this id (deleted and stored again elsewhere).
+            *resident = None;
+        }
         if let Some(held) = resident.as_mut() {
             if held.version + 1 == inserted.version {
                 let stored: Vec<Chunk> = chunks

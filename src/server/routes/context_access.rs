@@ -76,23 +76,35 @@ pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Stored
 /// An error (404, as for a context that does not exist) unless context `id` is stored and
 /// either bound to knowledge base `kb_id` or readable by `caller`: searching or editing a
 /// knowledge base under a context says nothing of contexts the caller may not see.
-pub fn usable_in_kb(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
-    bound_or_readable(state, caller, kb_id, id).map(drop)
+pub fn usable_in_kb(
+    state: &AppState,
+    caller: &Caller,
+    kb_id: &str,
+    id: &str,
+) -> ApiResult<StoredContext> {
+    bound_or_readable(state, caller, kb_id, id).map(|(_, stored)| stored)
 }
 
 /// Checks that `caller` may bind context `id` to knowledge base `kb_id` (write permission on
 /// it, and read access to the context unless the two are bound already), and binds them.
 pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
     caller.kb_access(state, kb_id, permission::WRITE)?;
-    if !bound_or_readable(state, caller, kb_id, id)? {
-        state.store.bind(caller.org(), kb_id, id)?;
+    let (bound, _) = bound_or_readable(state, caller, kb_id, id)?;
+    // Deleted since it was read (by another request or replica): nothing is bound.
+    if !bound && !state.store.bind(caller.org(), kb_id, id)? {
+        return Err(no_context(id));
     }
     Ok(())
 }
 
 /// Whether context `id` is bound to `kb_id` already (false: not bound, but `caller` may read
-/// it); 404 when it is not stored, or neither bound nor readable.
-fn bound_or_readable(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<bool> {
+/// it), and the context; 404 when it is not stored, or neither bound nor readable.
+fn bound_or_readable(
+    state: &AppState,
+    caller: &Caller,
+    kb_id: &str,
+    id: &str,
+) -> ApiResult<(bool, StoredContext)> {
     let stored = state
         .store
         .context(caller.org(), id)?
@@ -102,11 +114,8 @@ fn bound_or_readable(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -
         .contexts_of_kb(caller.org(), kb_id)?
         .iter()
         .any(|c| c == id);
-    if bound {
-        return Ok(true);
-    }
-    if may_read(state, caller, id, stored.creator_key.as_deref())? {
-        return Ok(false);
+    if bound || may_read(state, caller, id, stored.creator_key.as_deref())? {
+        return Ok((bound, stored));
     }
     Err(no_context(id))
 }

@@ -136,7 +136,7 @@ pub async fn delete(
         }
         match state.store.delete_context(caller.org(), &id)? {
             DeleteContext::Deleted => {
-                state.forget_context(caller.org(), &id)?;
+                state.forget_context(caller.org(), &id);
                 Ok(Answer::json(json!({ "deleted": id })))
             }
             DeleteContext::Missing => Err(no_context(&id)),

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cancellable::{cancellable, work_slot};
-use super::context_access::{self, no_context};
+use super::context_access;
 use super::hamming_answer as answer;
 use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{Caller, JsonBody};
@@ -24,7 +24,8 @@ use crate::server::auth::permission;
 use crate::server::cancel::Cancel;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::filter::Filter;
-use crate::server::state::{AppState, Resident, Slot};
+use crate::server::state::{context_digest, AppState, Resident, Slot};
+use crate::server::store::StoredContext;
 
 /// The most ciphertext pieces a query may carry.
 pub const MAX_QUERY_PIECES: usize = 4096;
@@ -84,24 +85,27 @@ pub async fn compute(
             }
         };
         // Resident slots only for contexts that exist: an unknown id costs nothing.
-        if let Err(refused) =
-            context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id)
-        {
-            // Deleted through another replica: this one's index of it goes too (the caller may
-            // read the knowledge base, so the index is its organisation's).
-            if state
-                .store
-                .context(caller.org(), &body.context_id)?
-                .is_none()
-            {
-                state.forget_index(&body.kb_id, &body.context_id);
-            }
-            return Err(refused);
-        }
+        let stored =
+            match context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id) {
+                Ok(stored) => stored,
+                Err(refused) => {
+                    // Deleted through another replica: this one's index of it goes too (the
+                    // caller may read the knowledge base, so the index is its organisation's).
+                    if state
+                        .store
+                        .context(caller.org(), &body.context_id)?
+                        .is_none()
+                    {
+                        state.forget_index(&body.kb_id, &body.context_id);
+                    }
+                    return Err(refused);
+                }
+            };
         let slot = state.slot(&body.kb_id, &body.context_id);
         let held = current_index(
             &state,
             &caller,
+            &stored,
             &slot,
             &body.kb_id,
             &body.context_id,
@@ -168,11 +172,13 @@ pub async fn compute(
 }
 
 /// The resident index of `(kb_id, context_id)`, read-locked, holding every chunk committed
-/// before this call (by this replica or any other): built on first use, caught up from the
-/// store when writes were appended since, rebuilt when the knowledge base was rewritten.
+/// before this call (by this replica or any other) under the context as `stored` now: built on
+/// first use, caught up from the store when writes were appended since, rebuilt when the
+/// knowledge base was rewritten or the context stored anew.
 fn current_index<'a>(
     state: &AppState,
     caller: &Caller,
+    stored: &StoredContext,
     slot: &'a Slot,
     kb_id: &str,
     context_id: &str,
@@ -182,21 +188,28 @@ fn current_index<'a>(
         .store
         .kb_version(kb_id)?
         .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
+    let digest = context_digest(&stored.data);
+    let current = |r: &Resident| r.context_digest == digest && r.version >= store.version;
     loop {
         {
             let held = slot.read().unwrap_or_else(|e| e.into_inner());
-            if held.as_ref().is_some_and(|r| r.version >= store.version) {
+            if held.as_ref().is_some_and(current) {
                 return Ok(held);
             }
         }
         let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
         match held.as_mut() {
-            Some(resident) if resident.version >= store.version => {}
-            Some(resident) if store.rewritten <= resident.version => {
+            Some(resident) if current(resident) => {}
+            Some(resident)
+                if resident.context_digest == digest && store.rewritten <= resident.version =>
+            {
                 match state.catch_up(resident, kb_id, context_id, cancel) {
                     Ok(true) => {}
                     // Rewritten meanwhile: the next turn rebuilds.
                     Ok(false) => *held = None,
+                    // The client went: what was appended is a prefix of a later snapshot,
+                    // and the version is still the old one, so the index stays usable.
+                    Err(e) if cancel.check().is_err() => return Err(e),
                     Err(e) => {
                         *held = None;
                         return Err(e);
@@ -205,13 +218,8 @@ fn current_index<'a>(
             }
             _ => {
                 *held = None;
-                let Some(context) = state.public_context(caller.org(), context_id)? else {
-                    // Deleted since: leave no slot behind.
-                    drop(held);
-                    state.drop_if_empty(kb_id, context_id);
-                    return Err(no_context(context_id));
-                };
-                *held = Some(state.build(context, kb_id, context_id, cancel)?);
+                let context = state.open_public(caller.org(), context_id, &stored.data)?;
+                *held = Some(state.build(context, digest, kb_id, context_id, cancel)?);
             }
         }
     }

@@ -70,10 +70,8 @@ fn run(
     }
     // Running under a context is reading it (its creator, the admin, its knowledge bases'
     // readers): a key without access cannot spend the server's time under another's context.
-    context_access::readable(state, caller, &body.context_id)?;
-    let context = state
-        .public_context(caller.org(), &body.context_id)?
-        .ok_or_else(|| context_access::no_context(&body.context_id))?;
+    let stored = context_access::readable(state, caller, &body.context_id)?;
+    let context = state.open_fresh(&stored.data)?;
     let backend = context.backend()?.clone();
     let started = Instant::now();
     let input = encrypted_input(&context, &body.input_data)?;

@@ -230,8 +230,10 @@ pub trait Store: Send + Sync {
     fn contexts(&self, org_id: &str) -> Result<Vec<(String, Option<String>)>>;
     /// Deletes a context and its bindings, unless chunks are stored under it.
     fn delete_context(&self, org_id: &str, context_id: &str) -> Result<DeleteContext>;
-    /// Records that chunks of the knowledge base may be encrypted under the context (once).
-    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()>;
+    /// Records that chunks of the knowledge base may be encrypted under the context (once), in
+    /// one statement with the check that the context is stored; false (nothing bound) when it
+    /// is not.
+    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<bool>;
     /// The contexts bound to a knowledge base, by id.
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>>;
     /// The knowledge bases a context is bound to, by id.

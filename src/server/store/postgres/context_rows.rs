@@ -38,6 +38,32 @@ pub(super) fn put_context(
     Ok(outcome)
 }
 
+/// Binds the context to the knowledge base if the context is stored, holding it `FOR SHARE`
+/// meanwhile: a delete of it waits, then deletes the binding too.
+pub(super) fn bind(
+    c: &mut Client,
+    org_id: &str,
+    kb_id: &str,
+    context_id: &str,
+) -> Result<bool, Error> {
+    let mut t = c.transaction()?;
+    let stored = t
+        .query_opt(
+            "SELECT 1 FROM contexts WHERE org_id = $1 AND context_id = $2 FOR SHARE",
+            &[&org_id, &context_id],
+        )?
+        .is_some();
+    if stored {
+        t.execute(
+            "INSERT INTO bindings (org_id, kb_id, context_id) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&org_id, &kb_id, &context_id],
+        )?;
+    }
+    t.commit()?;
+    Ok(stored)
+}
+
 pub(super) fn delete_context(
     c: &mut Client,
     org_id: &str,

@@ -25,8 +25,9 @@ use schema::{MIGRATIONS, MIGRATION_LOCK};
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
-/// Connections a replica keeps open at most.
-const POOL_SIZE: u32 = 16;
+/// Connections a replica keeps open at most, beyond two per core (the default work slots,
+/// each of which may hold one through an index build).
+const POOL_HEADROOM: u32 = 16;
 /// How long a request waits for a connection (or for the database to answer a connect).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -53,22 +54,29 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-/// The error of a failed statement: the database gone (or refusing connections) is a
-/// [`Error::StoreUnavailable`], anything else a [`Error::Store`].
+/// The error of a failed statement, as a caller can act on it: the database gone, refusing
+/// connections, or a transaction that lost a race it may retry (a deadlock, a lock or statement
+/// timeout) is [`Error::StoreUnavailable`]; a value PostgreSQL refuses (a NUL in a text, say)
+/// or a write that conflicts with another (a row deleted or made meanwhile) is
+/// [`Error::InvalidParameter`]; anything else [`Error::Store`].
 pub(super) fn store_error(e: postgres::Error) -> Error {
-    let unavailable = match e.as_db_error() {
-        // Connection exceptions, and the server shutting down or starting.
-        Some(db) => {
-            let code = db.code().code();
-            code.starts_with("08") || code.starts_with("57P")
-        }
-        None => true,
+    let Some(db) = e.as_db_error() else {
+        return Error::StoreUnavailable(format!("PostgreSQL: {e}"));
     };
-    if unavailable {
-        Error::StoreUnavailable(format!("PostgreSQL: {e}"))
-    } else {
-        Error::Store(format!("PostgreSQL: {e}"))
+    let code = db.code().code();
+    let message = format!("PostgreSQL: {}", db.message());
+    match code {
+        _ if code.starts_with("08") || code.starts_with("57P") => Error::StoreUnavailable(message),
+        "40P01" | "40001" | "55P03" | "57014" => Error::StoreUnavailable(message),
+        _ if code.starts_with("22") || code.starts_with("23") => Error::InvalidParameter(message),
+        _ => Error::Store(message),
     }
+}
+
+/// [`POOL_HEADROOM`] connections plus two per core.
+fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    POOL_HEADROOM.saturating_add(u32::try_from(2 * cores).unwrap_or(u32::MAX))
 }
 
 /// Reads `T` from a row.
@@ -90,7 +98,7 @@ impl PostgresStore {
         // Not tested on checkout (a round trip for every statement): a connection the database
         // dropped fails its next statement (a 503), and the pool then discards it.
         let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
+            .max_size(pool_size())
             .min_idle(Some(1))
             .test_on_check_out(false)
             .connection_timeout(CONNECT_TIMEOUT)
@@ -351,13 +359,8 @@ impl Store for PostgresStore {
         self.with(|c| context_rows::delete_context(c, org_id, context_id))
     }
 
-    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO bindings (org_id, kb_id, context_id) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-            &[&org_id, &kb_id, &context_id],
-        )
-        .map(drop)
+    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<bool> {
+        self.with(|c| context_rows::bind(c, org_id, kb_id, context_id))
     }
 
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {

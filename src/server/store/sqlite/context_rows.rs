@@ -66,6 +66,32 @@ pub(super) fn contexts(
     .collect()
 }
 
+/// Binds the context to the knowledge base if the context is stored (one write transaction).
+pub(super) fn bind(
+    c: &mut Connection,
+    org_id: &str,
+    kb_id: &str,
+    context_id: &str,
+) -> rusqlite::Result<bool> {
+    let t = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let stored = t
+        .query_row(
+            "SELECT 1 FROM contexts WHERE org_id = ?1 AND context_id = ?2",
+            params![org_id, context_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if stored {
+        t.execute(
+            "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
+            params![org_id, kb_id, context_id],
+        )?;
+    }
+    t.commit()?;
+    Ok(stored)
+}
+
 pub(super) fn delete_context(
     c: &mut Connection,
     org_id: &str,

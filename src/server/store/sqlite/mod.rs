@@ -308,12 +308,8 @@ impl Store for SqliteStore {
         self.with(|c| context_rows::delete_context(c, org_id, context_id))
     }
 
-    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<()> {
-        self.execute(
-            "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
-            params![org_id, kb_id, context_id],
-        )
-        .map(drop)
+    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<bool> {
+        self.with(|c| context_rows::bind(c, org_id, kb_id, context_id))
     }
 
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
