@@ -57,15 +57,18 @@ pub enum OutputKind {
     BenchReport,
     /// A `bench --plot` SVG, which opens with [`PLOT_MARK`].
     Plot,
+    /// A copy of the server's SQLite store (`server backup`): key hashes and sealed secret keys.
+    StoreBackup,
 }
 
 impl OutputKind {
     /// Who may read what this kind of writer makes: decrypted results and keys are owner-only.
     pub fn visibility(self) -> Visibility {
         match self {
-            OutputKind::Context | OutputKind::Distances | OutputKind::Numbers => {
-                Visibility::Private
-            }
+            OutputKind::Context
+            | OutputKind::Distances
+            | OutputKind::Numbers
+            | OutputKind::StoreBackup => Visibility::Private,
             OutputKind::Ciphertexts
             | OutputKind::EncryptedNumbers
             | OutputKind::BenchReport

@@ -58,6 +58,7 @@ pub(super) fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
         }
         OutputKind::BenchReport => length <= MAX_DOCUMENT && bench_report(open()?),
         OutputKind::Plot => length <= MAX_DOCUMENT && plot(open()?),
+        OutputKind::StoreBackup => head.starts_with(b"SQLite format 3\0"),
     })
 }
 

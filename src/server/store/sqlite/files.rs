@@ -24,19 +24,6 @@ pub(super) fn private_store_file(data_dir: &Path, name: &str) -> Result<PathBuf>
     Ok(path)
 }
 
-/// Creates `path`, which must not exist, empty and private (0600): a backup's file.
-pub(super) fn create_new_private_file(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(|e| Error::io(path, e))?;
-    make_private(path, 0o600)
-}
-
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};

@@ -3,7 +3,7 @@
 //! one connection; reads through a few more, so that one organisation's long read does not hold
 //! up another's (WAL readers see the last commit and never wait for the writer).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -22,6 +22,8 @@ use super::{
     NewChunk, Org, PutContext, Store, StoredContext,
 };
 use crate::error::{Error, Result};
+use crate::formats::output::{Output, OutputKind};
+use crate::formats::StreamedOutput;
 
 /// The store's file name inside the data folder.
 pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
@@ -31,6 +33,8 @@ const READERS: usize = 4;
 
 /// The embedded store.
 pub struct SqliteStore {
+    /// The store's folder.
+    dir: PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -74,17 +78,41 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            dir: data_dir.to_owned(),
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
         })
     }
 
-    /// Copies the store, as of one instant, into the new file `output` (private to this user),
-    /// with SQLite's online backup: the server may go on writing meanwhile.
+    /// Copies the store, as of one instant, to `output` (the path given, which must not
+    /// exist): SQLite's online backup (the server may go on writing meanwhile) into a private
+    /// file in the store's folder, then written through the one output mechanism (private,
+    /// atomic, never over the store itself).
     pub fn backup(&self, output: &Path) -> Result<()> {
-        files::create_new_private_file(output)?;
-        self.read(|c| c.backup(rusqlite::MAIN_DB, output, None))
+        if std::fs::symlink_metadata(output).is_ok() {
+            return Err(Error::InvalidParameter(format!(
+                "{} exists; a backup is written to a new file",
+                output.display()
+            )));
+        }
+        let live = self.dir.join(STORE_FILE);
+        let output = Output::prepare(output, &[&live], OutputKind::StoreBackup, false)?;
+        let snapshot = tempfile::Builder::new()
+            .prefix(".backup-")
+            .tempfile_in(&self.dir)
+            .map_err(|e| Error::io(&self.dir, e))?
+            .into_temp_path();
+        self.read(|c| c.backup(rusqlite::MAIN_DB, &snapshot, None))?;
+        let mut copy = std::fs::File::open(&snapshot).map_err(|e| Error::io(&snapshot, e))?;
+        let named = output.requested().to_owned();
+        output.write_with(|out| {
+            let copied = match out {
+                StreamedOutput::File(file) => std::io::copy(&mut copy, file),
+                StreamedOutput::Stream(stream) => std::io::copy(&mut copy, stream),
+            };
+            copied.map(drop).map_err(|e| Error::io(&named, e))
+        })
     }
 
     fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
