@@ -403,3 +403,20 @@ impl Error {
         }
     }
 }
+
+/// The engine's errors are the variants of the same name and message here, so that a caller
+/// matches one error type whichever layer refused.
+impl From<crate::hazmat::Error> for Error {
+    fn from(error: crate::hazmat::Error) -> Self {
+        use crate::hazmat::Error as Engine;
+        match error {
+            Engine::InvalidParameter(detail) => Error::InvalidParameter(detail),
+            Engine::InvalidSelection(detail) => Error::InvalidSelection(detail),
+            Engine::GpuUnavailable(detail) => Error::GpuUnavailable(detail),
+            Engine::GpuFailure(detail) => Error::GpuFailure(detail),
+            // The engine's error is non-exhaustive only to other crates' eyes; a variant added
+            // there without a twin here still reads as a bad parameter, with its message.
+            other => Error::InvalidParameter(other.to_string()),
+        }
+    }
+}

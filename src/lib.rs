@@ -42,7 +42,6 @@ pub mod context;
 pub mod error;
 pub mod formats;
 pub mod hamming;
-pub mod hazmat;
 pub mod numbers;
 pub mod paillier;
 #[cfg(feature = "remote")]
@@ -53,6 +52,13 @@ pub mod server;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+
+/// The engine (the crate `paillier-gpu-engine`): Montgomery arithmetic ([`hazmat::bigint`]) and
+/// the batched operations with the devices that run them ([`hazmat::backend`]), for experts who
+/// build their own pipeline. Nothing there checks that a number is a valid ciphertext or that an
+/// exponent stays secret; the facade ([`ExecutionContext`], [`PublicContext`],
+/// [`EncryptedIndex`]) does those checks.
+pub use paillier_gpu_engine as hazmat;
 
 pub use context::{
     ContextOptions, ExecutionContext, KeyProvider, PassphraseKeyProvider, PublicContext,

@@ -105,7 +105,7 @@ pub fn bit_rows(vectors: &Bound<'_, PyAny>, embed_len: usize, batch: bool) -> Py
 
 /// "cpu", "gpu" or "auto".
 pub fn device_of(name: &str) -> PyResult<Device> {
-    name.parse::<Device>().map_err(to_py_err)
+    name.parse::<Device>().map_err(|e| to_py_err(e.into()))
 }
 
 /// A JSON text as a Python object (`json.loads`).

@@ -72,6 +72,13 @@ impl<T> IntoPy<T> for Result<T, Error> {
     }
 }
 
+/// The engine's errors (`paillier_gpu::hazmat`) as the library's error of the same name.
+impl<T> IntoPy<T> for Result<T, paillier_gpu::hazmat::Error> {
+    fn py_err(self) -> PyResult<T> {
+        self.map_err(|error| to_py_err(error.into()))
+    }
+}
+
 /// An `InvalidInputError` (a `ValueError`) for bad input caught in the binding itself.
 pub fn invalid_input(message: impl Into<String>) -> PyErr {
     to_py_err(Error::InvalidParameter(message.into()))

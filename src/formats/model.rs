@@ -29,6 +29,21 @@ pub fn read_model(path: &Path, rows: WeightRows, inputs: Option<usize>) -> Resul
     parse_model(reader, rows, inputs).map_err(|e| e.in_file(path))
 }
 
+// The model's JSON constructors live with its codec, so that `numbers` (the arithmetic)
+// never reads a file format.
+impl LinearModel {
+    /// Reads the inference service's model JSON, `{"weights": [[...], ...], "biases": [...]}`
+    /// (biases optional), one row of weights per output.
+    pub fn from_json(json: &str) -> Result<Self> {
+        Self::from_json_with(json, WeightRows::PerOutput)
+    }
+
+    /// [`from_json`](Self::from_json) with the weights laid out as `rows` says.
+    pub fn from_json_with(json: &str, rows: WeightRows) -> Result<Self> {
+        parse_model(json.as_bytes(), rows, None)
+    }
+}
+
 /// [`read_model`] from any reader.
 pub fn parse_model(
     reader: impl Read,

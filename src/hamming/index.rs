@@ -233,13 +233,18 @@ impl EncryptedIndex {
                     &self.public_key,
                     chunks,
                     products.len(),
-                    |out| copy_ciphertexts(&products, out),
+                    |out| Ok(copy_ciphertexts(&products, out)?),
                 );
             }
         };
         responses.refill_products(&self.public_key, chunks, items.len(), |out| {
-            self.backend
-                .modmul_resident_into(modulus, &self.records, items.clone(), query, out)
+            Ok(self.backend.modmul_resident_into(
+                modulus,
+                &self.records,
+                items.clone(),
+                query,
+                out,
+            )?)
         })
     }
 

@@ -98,7 +98,7 @@ pub fn aggregate_blocks(
         }
         let products = backend
             .modmul(modulus, block.limbs(), query.limbs())
-            .map_err(|e| e.with_index_offset(answered))?;
+            .map_err(|e| Error::from(e).with_index_offset(answered))?;
         let responses = CiphertextBatch::from_products(block.key(), chunks, products);
         sink(&responses)?;
         answered += block.records();

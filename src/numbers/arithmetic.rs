@@ -171,7 +171,7 @@ impl EncryptedArray {
                     limbs,
                 )
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         let mut factors = LimbBatch::new(limbs);
         for f in &g_m {
             factors.push(f)?;
@@ -315,7 +315,7 @@ fn raised_to_sixteen(
         bits,
         secrecy: Secrecy::Public,
     };
-    backend.modexp(modulus, bases, &exponents)
+    Ok(backend.modexp(modulus, bases, &exponents)?)
 }
 
 /// `min(a_i, b_i)` elementwise.

@@ -23,7 +23,7 @@ pub(crate) fn invert_all(modulus: &MontgomeryModulus, items: &LimbBatch) -> Resu
         &mut out,
         |_, inverse, out| out.copy_from_slice(&products.value(inverse)),
     )?;
-    LimbBatch::from_flat(modulus.len(), out)
+    Ok(LimbBatch::from_flat(modulus.len(), out)?)
 }
 
 /// Montgomery's trick over the items `item(0..count)`, `count` being what `out` holds, a chunk

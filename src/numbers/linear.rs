@@ -216,7 +216,7 @@ fn g_powers(public_key: &PublicKey, biases: &[BigInt]) -> Result<Vec<Vec<u64>>> 
         .enumerate()
         .map(|(index, b)| {
             let residue = range.residue(b, index)?;
-            limbs_from_biguint(&(residue * n + 1u32), limbs)
+            Ok(limbs_from_biguint(&(residue * n + 1u32), limbs)?)
         })
         .collect()
 }
@@ -275,7 +275,7 @@ fn finish_outputs(
             .enumerate()
             .for_each(|(k, out)| times_bias(k, row(k, 0), out));
     }
-    LimbBatch::from_flat(s, out)
+    Ok(LimbBatch::from_flat(s, out)?)
 }
 
 /// The lowest exponent of `values`: `precision`'s if given, else each value's `own_exponent`.

@@ -129,17 +129,6 @@ impl LinearModel {
         })
     }
 
-    /// Reads the inference service's model JSON, `{"weights": [[...], ...], "biases": [...]}`
-    /// (biases optional), one row of weights per output.
-    pub fn from_json(json: &str) -> Result<Self> {
-        Self::from_json_with(json, WeightRows::PerOutput)
-    }
-
-    /// [`from_json`](Self::from_json) with the weights laid out as `rows` says.
-    pub fn from_json_with(json: &str, rows: WeightRows) -> Result<Self> {
-        crate::formats::model::parse_model(json.as_bytes(), rows, None)
-    }
-
     /// The same model with weights and biases encoded at `floor(log16(precision))`: shorter
     /// exponents (faster), rounded to that precision.
     pub fn with_precision(mut self, precision: Option<f64>) -> Self {

@@ -310,7 +310,7 @@ impl CiphertextBatch {
     /// Appends `other`'s records: both must hold ciphertexts of the same key and record shape.
     pub fn extend(&mut self, other: &CiphertextBatch) -> Result<()> {
         self.check_compatible(other)?;
-        self.limbs.extend(&other.limbs)
+        Ok(self.limbs.extend(&other.limbs)?)
     }
 
     /// An error unless `other` is of this batch's key and record shape.

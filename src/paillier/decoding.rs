@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::SecretKey;
 use crate::error::{Error, Result};
-use crate::hamming::response_check::ChunkCount;
+use crate::hazmat::backend::ChunkCount;
 use crate::hazmat::backend::{pipeline, Backend, LimbBatch};
 use crate::hazmat::bigint::{biguint_from_limbs, limbs_from_biguint, WipedBigUint};
 
@@ -33,7 +33,7 @@ impl SecretKey {
         one_prime: bool,
     ) -> Result<(Zeroizing<LimbBatch>, Zeroizing<LimbBatch>)> {
         let crt = self.crt();
-        let (width_p, width_q) = (crt.p_squared.len(), crt.q_squared.len());
+        let (width_p, width_q) = (crt.p_squared().len(), crt.q_squared().len());
         let q_items = if one_prime { 0 } else { ciphertexts.len() };
         let mut bases_p = Zeroizing::new(vec![0u64; ciphertexts.len() * width_p]);
         let mut bases_q = Zeroizing::new(vec![0u64; q_items * width_q]);
@@ -41,9 +41,9 @@ impl SecretKey {
         // Where the limb reduction does not apply: the moduli as integers, secret, so wiped
         // when dropped (errors included), as are the residues.
         let secret = WipedBigUint;
-        let moduli = limbs
-            .is_none()
-            .then(|| [&crt.p, &crt.q, &crt.p_squared, &crt.q_squared].map(|m| secret(m.modulus())));
+        let moduli = limbs.is_none().then(|| {
+            [crt.p(), crt.q(), crt.p_squared(), crt.q_squared()].map(|m| secret(m.modulus()))
+        });
         // Ciphertext i's residues (modulo q² where `out_q` is given), and whether it shares a
         // factor with n (with p alone without `out_q`).
         let reduce = |i: usize, out_p: &mut [u64], out_q: Option<&mut [u64]>| -> Result<bool> {
@@ -137,7 +137,7 @@ impl SecretKey {
         };
         if pieces.len() <= 1 {
             let (bases_p, bases_q) = bases(0..count)?;
-            return backend.crt_decode(self.crt(), &bases_p, &bases_q, masks);
+            return Ok(backend.crt_decode(self.crt(), &bases_p, &bases_q, masks)?);
         }
         let mut counts = vec![ChunkCount::default(); count];
         pipeline::pipelined(&pieces, &mut counts, 1, bases, |(bases_p, bases_q), out| {

@@ -110,11 +110,7 @@ pub fn is_probable_prime(candidate: &BigUint) -> bool {
 
 /// A random prime of exactly `bits` bits.
 fn random_prime(bits: usize) -> BigUint {
-    random_prime_from(&mut rand::thread_rng(), bits)
-}
-
-/// A prime of exactly `bits` bits drawn from `rng` (seeded in tests).
-pub(crate) fn random_prime_from(rng: &mut impl rand::Rng, bits: usize) -> BigUint {
+    let rng = &mut rand::thread_rng();
     loop {
         let mut candidate = rng.gen_biguint(bits as u64);
         candidate.set_bit(bits as u64 - 1, true);

@@ -28,8 +28,6 @@ mod decryption;
 mod encryptor;
 mod fingerprint;
 mod keygen;
-#[cfg(test)]
-pub(crate) use keygen::random_prime_from;
 mod owner_encryption;
 mod public_encryption;
 mod public_key;

@@ -50,7 +50,7 @@ pub(crate) struct OwnerTables {
 impl OwnerTables {
     pub(crate) fn new(public_key: &PublicKey, secret_key: &SecretKey) -> Result<Self> {
         let crt = secret_key.crt();
-        let (p_squared, q_squared) = (&crt.p_squared, &crt.q_squared);
+        let (p_squared, q_squared) = (crt.p_squared(), crt.q_squared());
         let garner = Garner::new(p_squared, q_squared)?;
         let noise_base = public_key.noise_base()?;
         // The CPU runs the tables on two digits modulo the prime (the same powers, with fewer
@@ -93,8 +93,8 @@ impl OwnerTables {
                 Ok(PrimeTables { noise, g })
             };
         Ok(Self {
-            p: prime_tables(p_squared, &crt.p)?,
-            q: prime_tables(q_squared, &crt.q)?,
+            p: prime_tables(p_squared, crt.p())?,
+            q: prime_tables(q_squared, crt.q())?,
             garner,
         })
     }
@@ -152,7 +152,7 @@ impl SecretKey {
             public_key,
             Messages::values(messages, message_bits),
             noise_exponents,
-            |job| backend.encrypt(job),
+            |job| Ok(backend.encrypt(job)?),
         )
     }
 
@@ -170,7 +170,7 @@ impl SecretKey {
             return Ok(());
         }
         self.with_encryption_job(public_key, messages, noise_exponents, |job| {
-            backend.encrypt_into(job, out)
+            Ok(backend.encrypt_into(job, out)?)
         })
     }
 
@@ -193,8 +193,8 @@ impl SecretKey {
             n_squared: public_key.n_squared_modulus(),
             n: public_key.n(),
             residues: Residues::PrimeSquares {
-                p: tables.p.share(&crt.p_squared, &crt.p),
-                q: tables.q.share(&crt.q_squared, &crt.q),
+                p: tables.p.share(crt.p_squared(), crt.p()),
+                q: tables.q.share(crt.q_squared(), crt.q()),
                 garner: &tables.garner,
             },
             messages: messages.limbs,

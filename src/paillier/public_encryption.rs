@@ -88,7 +88,7 @@ impl PublicKey {
         self.with_encryption_job(
             Messages::values(messages, message_bits),
             noise_exponents,
-            |job| backend.encrypt(job),
+            |job| Ok(backend.encrypt(job)?),
         )
     }
 
@@ -106,7 +106,7 @@ impl PublicKey {
             return Ok(());
         }
         self.with_encryption_job(messages, noise_exponents, |job| {
-            backend.encrypt_into(job, out)
+            Ok(backend.encrypt_into(job, out)?)
         })
     }
 
@@ -141,7 +141,13 @@ impl PublicKey {
         messages: &LimbBatch,
         noise: &LimbBatch,
     ) -> Result<LimbBatch> {
-        one_plus_mn_times(backend, &self.n_squared_modulus, &self.n, messages, noise)
+        Ok(one_plus_mn_times(
+            backend,
+            &self.n_squared_modulus,
+            &self.n,
+            messages,
+            noise,
+        )?)
     }
 
     /// Bits of every noise exponent `x`: `alpha_len + 128` for the lookup scheme (so `x mod a`
@@ -156,7 +162,10 @@ impl PublicKey {
     pub(crate) fn random_noise_exponents(&self, count: usize) -> Result<Exponents> {
         // On every core from ChaCha20 keyed by the OS: a single stream from the OS on one
         // thread bounded the GPU's encryption rate on the host.
-        crate::hazmat::backend::noise::random_exponents(count, self.noise_bits)
+        Ok(crate::hazmat::backend::noise::random_exponents(
+            count,
+            self.noise_bits,
+        )?)
     }
 
     /// The base whose powers are the noise of every ciphertext.
@@ -244,7 +253,7 @@ impl PublicKey {
             rs.push(&limbs_from_biguint(&r, self.ciphertext_limbs())?)?;
         }
         let exponent = LimbBatch::single(self.n.to_u64_digits());
-        backend.modexp(
+        Ok(backend.modexp(
             &self.n_squared_modulus,
             &rs,
             &Exponents {
@@ -252,14 +261,14 @@ impl PublicKey {
                 bits: self.n.bits() as usize,
                 secrecy: Secrecy::Public,
             },
-        )
+        )?)
     }
 
     /// `g^m mod n²` for any `m` (public-exponent path).
     pub(super) fn g_pow(&self, m: &BigUint) -> Result<BigUint> {
         match self.scheme() {
             Scheme::Paillier => Ok((BigUint::one() + (m % &self.n) * &self.n) % &self.n_squared),
-            Scheme::PaillierLookup => self.n_squared_modulus.pow_biguint_vartime(&self.g, m),
+            Scheme::PaillierLookup => Ok(self.n_squared_modulus.pow_biguint_vartime(&self.g, m)?),
         }
     }
 }

@@ -252,8 +252,8 @@ impl SecretKey {
     /// for handing the key to another library (python-paillier's private key holds p and q).
     pub fn prime_factors(&self) -> (WipedBigUint, WipedBigUint) {
         (
-            WipedBigUint(self.crt.p.modulus()),
-            WipedBigUint(self.crt.q.modulus()),
+            WipedBigUint(self.crt.p().modulus()),
+            WipedBigUint(self.crt.q().modulus()),
         )
     }
 

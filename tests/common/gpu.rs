@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
-use paillier_gpu::Error;
+use paillier_gpu::hazmat::Error;
 
 /// Dispatches hold at most this many items here, so modest batches already need several.
 pub const DISPATCH_ITEMS: usize = 64;

@@ -8,7 +8,8 @@
 use crate::common;
 
 use paillier_gpu::hazmat::backend::gpu::{AdapterKind, GpuBackend, GpuOptions};
-use paillier_gpu::{Device, Error};
+use paillier_gpu::hazmat::Error;
+use paillier_gpu::Device;
 
 #[test]
 fn a_missing_adapter_is_a_typed_error() {

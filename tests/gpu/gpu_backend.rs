@@ -18,7 +18,8 @@ use paillier_gpu::hazmat::backend::{
     Backend, CrtKey, Exponents, LimbBatch, ResidentBatch, Secrecy,
 };
 use paillier_gpu::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
-use paillier_gpu::{Device, Error, ExecutionContext};
+use paillier_gpu::hazmat::Error as EngineError;
+use paillier_gpu::{Device, ExecutionContext};
 use rand::{rngs::StdRng, SeedableRng};
 
 /// n² of key_len 512, 1024, 1536, 2048, and p² of the same keys.
@@ -322,7 +323,7 @@ fn resident_batches_grow_and_multiply_in_place() {
             .is_err());
         assert!(matches!(
             gpu.modmul_resident(&m, &resident, 100..138, &q),
-            Err(Error::InvalidSelection(_))
+            Err(EngineError::InvalidSelection(_))
         ));
         // Made on the CPU (host copy only), the batch gets its device copy at the next append.
         let mut moved = ResidentBatch::new(m.len());
@@ -436,12 +437,12 @@ fn bad_input_is_an_error_on_the_gpu_too() {
         let narrow = LimbBatch::single(vec![1, 2]);
         assert!(matches!(
             gpu.modmul(&m, &narrow, &narrow),
-            Err(Error::InvalidParameter(_))
+            Err(EngineError::InvalidParameter(_))
         ));
         let a = batch(&mut rng, &m, 2);
         assert!(matches!(
             gpu.modmul(&m, &a, &LimbBatch::new(m.len())),
-            Err(Error::InvalidParameter(_))
+            Err(EngineError::InvalidParameter(_))
         ));
         let empty = LimbBatch::new(m.len());
         assert!(gpu.modmul(&m, &empty, &a).unwrap().is_empty());
@@ -452,7 +453,7 @@ fn bad_input_is_an_error_on_the_gpu_too() {
         };
         assert!(matches!(
             gpu.modexp(&m, &a, &too_many_bits),
-            Err(Error::InvalidParameter(_))
+            Err(EngineError::InvalidParameter(_))
         ));
     }
 }

@@ -17,6 +17,7 @@ use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::gpu::{Fault, GpuBackend, GpuOptions};
 use paillier_gpu::hazmat::backend::{Backend, FallbackBackend, ResidentBatch};
 use paillier_gpu::hazmat::bigint::FixedBaseTable;
+use paillier_gpu::hazmat::Error as EngineError;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Scheme};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -43,7 +44,7 @@ fn fresh_gpu(spot_check_samples: usize) -> Option<Arc<GpuBackend>> {
     }
 }
 
-type Call = Box<dyn Fn(&dyn Backend) -> paillier_gpu::Result<Vec<u64>>>;
+type Call = Box<dyn Fn(&dyn Backend) -> paillier_gpu::hazmat::Result<Vec<u64>>>;
 
 /// The three batched operations, each on random inputs of `ITEMS` items.
 fn calls() -> Vec<(&'static str, Call)> {
@@ -87,10 +88,13 @@ fn a_device_lost_mid_batch_is_an_error_on_gpu_and_a_cpu_rerun_on_auto() {
             injected += 1;
             let checked = gpu.checked();
             assert!(
-                matches!(call(checked.as_ref()), Err(Error::GpuFailure(_))),
+                matches!(call(checked.as_ref()), Err(EngineError::GpuFailure(_))),
                 "{name}: a lost device must be an error"
             );
-            assert!(matches!(call(checked.as_ref()), Err(Error::GpuFailure(_))));
+            assert!(matches!(
+                call(checked.as_ref()),
+                Err(EngineError::GpuFailure(_))
+            ));
             // Auto: the CPU's answer, and the GPU is not tried again.
             let Some(gpu) = fresh_gpu(1) else { return };
             gpu.inject_fault(fault);
@@ -127,7 +131,7 @@ fn a_corrupted_result_is_caught_by_the_spot_check() {
             gpu.inject_fault(Fault::CorruptResult { after_readbacks });
             injected += 1;
             match call(checked.as_ref()) {
-                Err(Error::GpuFailure(why)) => assert!(why.contains("spot check"), "{why}"),
+                Err(EngineError::GpuFailure(why)) => assert!(why.contains("spot check"), "{why}"),
                 other => panic!("{name}: corruption not caught: {other:?}"),
             }
         }
@@ -238,7 +242,7 @@ fn small_batches_go_to_the_cpu_and_large_ones_to_the_checked_device() {
     );
     assert!(matches!(
         backend.modmul(&m, &large, &b),
-        Err(Error::GpuFailure(why)) if why.contains("spot check")
+        Err(EngineError::GpuFailure(why)) if why.contains("spot check")
     ));
 }
 
@@ -264,7 +268,7 @@ fn resident_products_are_routed_checked_and_fall_back() {
     assert_eq!(small.as_flat(), &expected.as_flat()[..8 * m.len()]);
     assert!(matches!(
         checked.modmul_resident(&m, &resident, 0..ITEMS, &b),
-        Err(Error::GpuFailure(why)) if why.contains("spot check")
+        Err(EngineError::GpuFailure(why)) if why.contains("spot check")
     ));
 
     gpu.inject_fault(Fault::CorruptResult { after_readbacks: 1 });

@@ -16,12 +16,12 @@ use num_bigint::RandBigInt;
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
 use paillier_gpu::hazmat::backend::{Backend, CrtKey, LimbBatch};
 use paillier_gpu::hazmat::bigint::MontgomeryModulus;
+use paillier_gpu::hazmat::Error;
 use paillier_gpu::numbers::{
     Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray, PlainMatrix,
     WeightRows,
 };
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
-use paillier_gpu::Error;
 use rand::{rngs::StdRng, SeedableRng};
 
 #[test]

@@ -249,7 +249,7 @@ fn device_names_parse() {
     assert_eq!(" auto ".parse::<Device>().unwrap(), Device::Auto);
     assert!(matches!(
         "tpu".parse::<Device>(),
-        Err(Error::InvalidParameter(_))
+        Err(paillier_gpu::hazmat::Error::InvalidParameter(_))
     ));
 }
 

@@ -10,7 +10,7 @@ use paillier_gpu::hazmat::backend::operation::Square;
 use paillier_gpu::hazmat::backend::{Backend, LimbBatch, Operation, Output, VerifyingBackend};
 #[cfg(feature = "gpu")]
 use paillier_gpu::hazmat::backend::{FallbackBackend, RoutingBackend};
-use paillier_gpu::Error;
+use paillier_gpu::hazmat::Error;
 use rand::{rngs::StdRng, SeedableRng};
 #[cfg(feature = "gpu")]
 use std::sync::Arc;

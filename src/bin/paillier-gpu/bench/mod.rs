@@ -236,7 +236,7 @@ fn backends(devices: &[Device]) -> Result<Vec<(Device, Arc<dyn Backend>)>> {
             Err(e) if devices.len() > 1 => {
                 eprintln!("paillier-gpu: bench: skipping {device}: {e}");
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(out)

@@ -1,0 +1,49 @@
+//! The GPU engine: each [`Operation`] to its kernels (`modexp.rs`, `modmul.rs`, `fixed_base.rs`,
+//! `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`), each of which checks its operands.
+
+use super::GpuBackend;
+use crate::backend::operation::Modmul;
+use crate::backend::{Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
+use crate::error::Result;
+
+/// The device itself, unchecked and unrouted: [`GpuBackend::checked`] adds the spot checks and
+/// the small-batch routing, and
+/// [`backend_for`](crate::backend::backend_for) composes them (and the CPU fallback of
+/// [`Device::Auto`]).
+impl Backend for GpuBackend {
+    fn device(&self) -> Device {
+        Device::Gpu
+    }
+
+    fn run(&self, operation: &Operation<'_>) -> Result<Output> {
+        let limbs = Output::Limbs;
+        match operation {
+            Operation::Modexp(op) => self.modexp_on_device(op).map(limbs),
+            Operation::Modmul(op) => self.modmul_on_device(op).map(limbs),
+            // The product kernel with each item as its own factor.
+            Operation::Square(op) => {
+                let (modulus, a) = (op.modulus, op.a);
+                self.modmul_on_device(&Modmul { modulus, a, b: a })
+                    .map(limbs)
+            }
+            Operation::FixedBasePow(op) => self.fixed_base_pow_on_device(op).map(limbs),
+            Operation::CrtDecode(op) => self.crt_decode_on_device(op).map(Output::Counts),
+            Operation::CrtDecrypt(op) => self.crt_decrypt_on_device(op).map(limbs),
+            Operation::MultiExp(op) => self.multi_exp_on_device(op).map(limbs),
+            Operation::Encrypt(job) => self.encrypt_on_device(job).map(limbs),
+            Operation::ModmulResident(op) => self.modmul_resident_on_device(op).map(limbs),
+        }
+    }
+
+    fn run_into(&self, operation: &Operation<'_>, out: &mut [u64]) -> Result<()> {
+        match operation {
+            Operation::Encrypt(job) => self.encrypt_on_device_into(job, out),
+            Operation::ModmulResident(op) => self.modmul_resident_into_on_device(op, out),
+            _ => Backend::run(self, operation)?.copy_into(out),
+        }
+    }
+
+    fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
+        self.append_resident_on_device(batch, items)
+    }
+}

@@ -1,0 +1,315 @@
+//! The GPU backend: cooperative WGSL Montgomery kernels through wgpu (Vulkan, Metal or DX12).
+//!
+//! * Adapter (`adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
+//!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
+//!   keeps only adapters whose name contains a text.
+//! * Arithmetic (`shader.rs`): each number is held by a group of T invocations, each with S/T of
+//!   its limbs in registers (the approach of NVIDIA's CGBN); values cross lanes by subgroup
+//!   shuffles where the adapter has them, through workgroup memory otherwise ([`Exchange`]).
+//!   32-bit limbs with 64-bit products where the adapter has `SHADER_INT64`, 16-bit limbs in u32
+//!   otherwise ([`LimbPath`]). Pipelines are specialised per kernel × width × lanes × exchange ×
+//!   limb path.
+//! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits (at least
+//!   four for a batch that fills the adapter several times), up to three chunks in flight,
+//!   buffers pooled across calls, each host input uploaded once per chunk however many passes
+//!   bind it (`submit.rs`); fixed-base tables and search databases stay resident.
+//! * Time (`totals.rs`, `device_times.rs`): every call's host-side times and bytes, and, where
+//!   the adapter has timestamp queries, each kernel's time on the device itself.
+//! * Products of powers (`multi_exp.rs`, the linear layer's work): the host recodes each row of
+//!   public exponents into a program of terms (`multi_exp_plan.rs`), one pass builds every
+//!   base's odd powers, one runs the programs, rows along the dispatch's second dimension.
+//! * Failures (validation errors, a lost device) become [`Error::GpuFailure`]: never a result, and
+//!   every call's result is spot-checked on the CPU ([`GpuOptions::spot_check_samples`]).
+//!
+//! The GPU path is NOT hardened against timing side channels: its table reads depend on exponent
+//! digits (fixed 4-bit windows for modexp, the table's windows for fixed-base), and it keeps
+//! secret exponents in device memory. Use the CPU backend where that matters.
+
+mod adapter;
+mod adapter_description;
+mod backend_impl;
+mod buffers;
+mod calibrate;
+mod crt;
+mod device_times;
+mod dispatch;
+mod encrypt;
+mod fixed_base;
+mod kernels;
+mod modexp;
+mod modmul;
+mod multi_exp;
+mod multi_exp_plan;
+mod options;
+mod params;
+mod pipelines;
+mod readback;
+mod report;
+mod resident;
+mod shader;
+mod submit;
+mod totals;
+mod two_digit;
+mod two_digit_fixed_base;
+mod two_digit_shader;
+#[cfg(test)]
+mod uniformity;
+mod words;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{Backend, LimbBatch, RoutingBackend, VerifyingBackend};
+use crate::bigint::MontgomeryModulus;
+use crate::error::{Error, Result};
+use kernels::PipelineKey;
+
+pub use adapter_description::{AdapterDescription, AdapterKind};
+pub use calibrate::{Calibration, ChunkSizing};
+#[cfg(feature = "fault-injection")]
+pub use options::Fault;
+pub use options::{Exchange, GpuOptions, LimbPath};
+pub use report::{GpuReport, ShapeReport};
+pub use totals::GpuTotals;
+
+/// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
+pub struct GpuBackend {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// `info` in this crate's terms, for callers.
+    description: AdapterDescription,
+    limits: wgpu::Limits,
+    features: wgpu::Features,
+    limb_path: LimbPath,
+    exchange: Exchange,
+    /// Most lanes per number.
+    lane_cap: usize,
+    /// Whether the lane count was set by an option (then it is used as is, within the limits).
+    lanes_forced: bool,
+    max_items_per_dispatch: usize,
+    max_binding_bytes: u64,
+    /// Records per resident buffer at most (besides the binding limit).
+    resident_shard_items: usize,
+    /// Loop back-edges one invocation may run per dispatch.
+    loop_budget: usize,
+    /// Batches below this size go to the CPU backend.
+    min_batch: usize,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    /// Buffers reused by every call; the lock also serialises calls from several threads.
+    pool: Mutex<buffers::BufferPool>,
+    /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
+    tables: Mutex<Vec<(fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
+    /// Uploaded constants (moduli, Montgomery constants) by the SHA-256 of their limbs, so that
+    /// calls with the same modulus bind the same buffer (and reuse bind groups).
+    constants: Mutex<Vec<([u8; 32], wgpu::Buffer)>>,
+    lost: Arc<AtomicBool>,
+    uncaptured: Arc<Mutex<Option<String>>>,
+    /// Invocations per chunk found by [`GpuBackend::calibrate`] (0: not calibrated); a chunk
+    /// holds this many divided by its kernels' lanes per number.
+    calibrated_invocations: AtomicUsize,
+    calibration: Mutex<Option<Calibration>>,
+    /// Items per call recomputed on the CPU.
+    spot_checks: usize,
+    /// Arithmetic modulo squares on two digits modulo their roots (decoding, encryption) where
+    /// the shape allows.
+    two_digit: bool,
+    /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
+    two_digit_lanes: Option<usize>,
+    /// Invocations below which a call's digit kernels double their lanes (0: never).
+    two_digit_fill: usize,
+    /// Whether every chunk's passes are timed on the device (`device_times.rs`).
+    device_timing: bool,
+    /// Whether the calibration sizes chunks from the device's time (`calibrate.rs`).
+    device_time_chunks: bool,
+    /// Injected faults: submissions / readbacks until each fires (0: none armed).
+    lose_device_in: AtomicUsize,
+    corrupt_result_in: AtomicUsize,
+    /// What the calls so far have cost (see [`GpuTotals`]).
+    totals: Mutex<GpuTotals>,
+}
+
+/// Counts an armed countdown down; true when it reaches its event.
+fn countdown_fires(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok_and(|before| before == 1)
+}
+
+impl std::fmt::Debug for GpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBackend")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .field("limb_path", &self.limb_path)
+            .field("exchange", &self.exchange)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(why: impl Into<String>) -> Error {
+    Error::GpuUnavailable(why.into())
+}
+
+fn failure(why: impl std::fmt::Display) -> Error {
+    Error::GpuFailure(why.to_string())
+}
+
+impl GpuBackend {
+    /// The process-wide backend with the process-wide options
+    /// ([`GpuOptions::set_process_defaults`]), created on first use. A failure
+    /// is remembered: later calls return the same error without probing again.
+    pub fn shared() -> Result<Arc<GpuBackend>> {
+        static SHARED: OnceLock<std::result::Result<Arc<GpuBackend>, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                GpuBackend::new(&GpuOptions::default())
+                    .map(Arc::new)
+                    .map_err(|e| match e {
+                        Error::GpuUnavailable(why) => why,
+                        other => other.to_string(),
+                    })
+            })
+            .clone()
+            .map_err(Error::GpuUnavailable)
+    }
+
+    /// Opens an adapter and a device; unset options come from the process-wide ones
+    /// ([`GpuOptions::set_process_defaults`]). [`Error::GpuUnavailable`] when none answers.
+    pub fn new(options: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::open(options))
+    }
+
+    /// This backend with its policies, what [`backend_for`](crate::backend::backend_for) hands
+    /// out: spot checks ([`GpuOptions::spot_check_samples`] items of every call recomputed on
+    /// the CPU) and batches below [`GpuOptions::min_batch`] sent to the CPU.
+    pub fn checked(self: &Arc<Self>) -> Arc<dyn Backend> {
+        let verified: Arc<dyn Backend> =
+            Arc::new(VerifyingBackend::new(self.clone(), self.spot_checks));
+        if self.min_batch == 0 {
+            return verified;
+        }
+        Arc::new(RoutingBackend::new(
+            crate::backend::cpu::CpuBackend::shared(),
+            verified,
+            self.min_batch,
+        ))
+    }
+
+    /// Arms `fault` (replacing an armed fault of the same kind). For fault-injection tests: a
+    /// lost device makes every later call a [`Error::GpuFailure`], for good. Only with the
+    /// `fault-injection` feature.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, fault: Fault) {
+        match fault {
+            Fault::LoseDevice { after_submissions } => self
+                .lose_device_in
+                .store(after_submissions, Ordering::SeqCst),
+            Fault::CorruptResult { after_readbacks } => self
+                .corrupt_result_in
+                .store(after_readbacks, Ordering::SeqCst),
+        }
+    }
+
+    /// The adapter in use.
+    pub fn adapter_info(&self) -> &AdapterDescription {
+        &self.description
+    }
+
+    /// One line for logs: `NVIDIA H100 80GB HBM3 (Vulkan), Bits32 limbs, subgroup exchange`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}), {:?} limbs, {} exchange",
+            self.description.name,
+            self.description.api,
+            self.limb_path,
+            self.exchange.as_str()
+        )
+    }
+
+    /// The limb path in use.
+    pub fn limb_path(&self) -> LimbPath {
+        self.limb_path
+    }
+
+    /// The exchange variant in use.
+    pub fn exchange(&self) -> Exchange {
+        self.exchange
+    }
+
+    /// Compiles every kernel for `modulus` and calibrates the chunk size on it
+    /// ([`calibrate`](Self::calibrate)), so that the first real batch pays for neither and
+    /// fills the adapter.
+    pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<Calibration> {
+        let one = LimbBatch::single(modulus.one().to_vec());
+        self.modmul(modulus, &one, &one)?;
+        let shape = self.shape(self.gpu_limbs(modulus));
+        for kernel in [
+            kernels::Kernel::ModExp,
+            kernels::Kernel::FixedBase,
+            kernels::Kernel::Recombine,
+        ] {
+            self.pipeline(kernel, shape)?;
+        }
+        self.calibrate(modulus)
+    }
+
+    /// GPU limbs of numbers below `modulus`.
+    fn gpu_limbs(&self, modulus: &MontgomeryModulus) -> usize {
+        modulus.len() * self.limb_path.per_u64()
+    }
+
+    /// A batch's words for an upload: the limbs themselves on the 32-bit path (no copy).
+    fn words_of<'a>(&self, batch: &'a LimbBatch) -> words::Words<'a> {
+        words::gpu_words(batch.as_flat(), self.limb_path)
+    }
+
+    fn batch_of(&self, words: words::ReadWords, limbs_per_item: usize) -> Result<LimbBatch> {
+        LimbBatch::from_flat(limbs_per_item, words.into_limbs(self.limb_path))
+    }
+
+    /// modulus | R² | R as a storage buffer (the same R as the CPU engine).
+    fn consts_buffer(&self, modulus: &MontgomeryModulus) -> Result<wgpu::Buffer> {
+        let mut limbs = modulus.modulus_limbs().to_vec();
+        limbs.extend_from_slice(modulus.r_squared());
+        limbs.extend_from_slice(modulus.one());
+        let buffer = self.constants_buffer(&limbs);
+        zeroize::Zeroize::zeroize(&mut limbs);
+        buffer
+    }
+
+    /// A storage buffer of constants `limbs`, uploaded once and kept (16 at most) under the
+    /// SHA-256 of the limbs: the host keeps no copy of a secret modulus, only its digest.
+    fn constants_buffer(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for limb in limbs {
+            hasher.update(limb.to_le_bytes());
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut kept = self
+            .constants
+            .lock()
+            .map_err(|_| failure("constants cache poisoned"))?;
+        if let Some((_, buffer)) = kept.iter().find(|(d, _)| *d == digest) {
+            return Ok(buffer.clone());
+        }
+        let mut words = words::to_gpu_words(limbs, self.limb_path);
+        let buffer = self.storage_buffer("paillier-gpu constants", &words);
+        zeroize::Zeroize::zeroize(&mut words);
+        if kept.len() >= 16 {
+            kept.remove(0);
+        }
+        kept.push((digest, buffer.clone()));
+        Ok(buffer)
+    }
+
+    /// -m⁻¹ mod 2^(limb bits).
+    fn m0_inv(&self, modulus: &MontgomeryModulus) -> u32 {
+        match self.limb_path {
+            LimbPath::Bits32 => modulus.m0_inv() as u32,
+            LimbPath::Bits16 => (modulus.m0_inv() & 0xffff) as u32,
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Fixed-width multi-limb integers for the CPU: Montgomery arithmetic over `u64` limbs.
+//!
+//! Everything here works on plain little-endian limb slices whose length follows the modulus at
+//! run time (n² from 2048 to 8192 bits is 32 to 128 limbs). `num-bigint` is used only to convert
+//! formats and as the test oracle; it is not on the hot path.
+//!
+//! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication and squaring,
+//!   conversion in and out of Montgomery form ([`Montgomery`], a type of its own: plain limb
+//!   slices are normal form).
+//! * [`MontgomeryModulus::pow_vartime`] — sliding-window exponentiation for public exponents.
+//! * [`MontgomeryModulus::pow_secret`] — fixed-window exponentiation whose control flow and memory
+//!   accesses do not depend on the exponent (for secret exponents such as `p - 1`).
+//! * [`MontgomeryModulus::multi_pow_vartime`] — products of powers sharing squarings (Straus).
+//! * [`FixedBaseTable`] — precomputed powers of one base, for exponentiation with a fixed base.
+//! * [`TwoDigit`] — arithmetic modulo N² on two digits modulo N for whoever knows N; on the IFMA
+//!   engine, the same for a public N (`two_digit/ifma.rs`: public-key encryption, the linear
+//!   layer).
+//! * [`MultiBuffer`] — eight exponentiations modulo one modulus at once, one in each lane of the
+//!   AVX-512 IFMA registers; [`TwoDigitLanes`], the same modulo N² on two digits modulo N (the
+//!   CPU backend's batched decryption and decoding).
+//! * `PublicProducts` — chains of products of public values in the fastest engine's own form
+//!   (Montgomery's inversion trick over ciphertexts).
+
+mod adx;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod convert;
+mod ct;
+pub(crate) mod exponent;
+mod final_steps;
+mod fixed_base;
+mod form;
+mod ifma;
+mod limbs;
+pub mod memcheck;
+mod montgomery;
+mod multi_buffer;
+pub(crate) mod multi_pow;
+mod pow;
+mod prepared;
+mod public_products;
+mod two_digit;
+mod wide_reduce;
+
+pub use convert::wipe_biguint;
+pub use convert::WipedBigUint;
+pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
+pub(crate) use ct::conditional_assign;
+pub use fixed_base::FixedBaseTable;
+pub(crate) use fixed_base::POW_BLOCK;
+pub use form::Montgomery;
+pub(crate) use limbs::mul_wide;
+pub use montgomery::{Engine, MontgomeryModulus};
+pub(crate) use multi_buffer::MIN_LANE_ITEMS;
+pub use multi_buffer::{MultiBuffer, TwoDigitLanes, LANES};
+pub use multi_pow::ExponentRows;
+pub use prepared::PreparedMultiplier;
+pub use public_products::PublicProducts;
+#[cfg(feature = "gpu")]
+pub(crate) use two_digit::inverse_mod_radix;
+pub use two_digit::TwoDigit;
+
+/// Which engine [`MontgomeryModulus::new`] picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnginePreference {
+    /// The fastest this CPU runs (AVX-512 IFMA where present). The default.
+    Fastest,
+    /// The portable engine everywhere (to compare, or to rule the IFMA engine out).
+    PortableOnly,
+}
+
+static PORTABLE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the engine [`MontgomeryModulus::new`] picks from now on, process-wide (moduli made before
+/// keep theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
+/// `PAILLIER_GPU_CPU_ENGINE=portable`.
+pub fn set_engine_preference(preference: EnginePreference) {
+    PORTABLE_ONLY.store(
+        preference == EnginePreference::PortableOnly,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+pub(crate) fn portable_only() -> bool {
+    PORTABLE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Number of 64-bit limbs needed to hold `bits` bits.
+pub const fn limbs_for_bits(bits: usize) -> usize {
+    bits.div_ceil(64)
+}
