@@ -42,6 +42,8 @@ pub mod context;
 pub mod error;
 pub mod formats;
 pub mod hamming;
+pub mod io;
+pub mod jobs;
 pub mod numbers;
 pub mod paillier;
 #[cfg(feature = "remote")]

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Lists the pairs of files in src/ that import each other, and fails when there is one.
+"""Lists the pairs of modules that import each other, file or folder, and fails when there is one.
 
 A file "imports" another when its code (not its comments, not its unit tests) names a path into
 the other's module: `use super::x::...`, `crate::a::b::...`, `super::x` in a braced use list.
-A module and its parent (`mod.rs` and the files it declares) do not count: Rust's module tree
-links them both ways by construction.
+Imports are then counted between siblings, modules with the same parent, whether each is a file
+or a folder: everything under `a/` importing anything under `b/` is one edge `a -> b`. Two
+siblings with an edge each way are a loop: a folder is a layer, and a layer never imports one
+that imports it. A module and its own descendants do not count: Rust's module tree links a
+parent (`mod.rs`, `foo.rs` beside `foo/`) and the files it declares both ways by construction.
 
-    tools/import-loops.py [SRC_DIR]
+    tools/import-loops.py [SRC_DIR ...]     (default: src/ and crates/*/src/)
 """
+import glob
 import os
 import re
 import sys
@@ -56,34 +60,60 @@ def imports(modules, current, source):
     return found
 
 
-def is_ancestor(a, b):
-    return len(a) < len(b) and b[: len(a)] == a
+def sibling_edge(a, b):
+    """The siblings (children of one parent) that hold `a` and `b`, or None when one of the two
+    holds the other."""
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    if k == len(a) or k == len(b):
+        return None
+    return a[: k + 1], b[: k + 1]
 
 
-def main():
-    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
-    root = os.path.normpath(sys.argv[1] if len(sys.argv) > 1 else default)
+def loops_in(root):
+    """(the number of files, {(sibling, sibling): [an import each way]}) for the crate at root."""
     files = {}
     for folder, _, names in os.walk(root):
         for name in names:
             if name.endswith(".rs"):
                 path = os.path.join(folder, name)
                 files[module_path(root, path)] = path
-    sources = {module: open(path, encoding="utf-8").read() for module, path in files.items()}
-    edges = {module: imports(files, module, source) for module, source in sources.items()}
-    loops = sorted(
-        {
-            tuple(sorted((files[a], files[b])))
-            for a, targets in edges.items()
-            for b in targets
-            if a in edges.get(b, ()) and not is_ancestor(a, b) and not is_ancestor(b, a)
-        }
+    edges = {}
+    for module, path in files.items():
+        with open(path, encoding="utf-8") as source:
+            for target in imports(files, module, source.read()):
+                pair = sibling_edge(module, target)
+                if pair:
+                    edges.setdefault(pair, (module, target))
+    found = {}
+    for (a, b), example in edges.items():
+        back = edges.get((b, a))
+        if back and a < b:
+            found[(a, b)] = (example, back)
+    return len(files), found
+
+
+def main():
+    top = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    roots = sys.argv[1:] or [os.path.join(top, "src")] + sorted(
+        glob.glob(os.path.join(top, "crates", "*", "src"))
     )
-    for a, b in loops:
-        print(f"import loop: {os.path.relpath(a)} <-> {os.path.relpath(b)}")
-    if loops:
+    failed = False
+    for root in roots:
+        count, found = loops_in(root)
+        name = os.path.relpath(root, top)
+        for (a, b), (there, back) in sorted(found.items()):
+            failed = True
+            print(
+                f"import loop in {name}: {'/'.join(a)} <-> {'/'.join(b)} "
+                f"({'::'.join(there[0])} uses {'::'.join(there[1])}; "
+                f"{'::'.join(back[0])} uses {'::'.join(back[1])})"
+            )
+        if not found:
+            print(f"import-loops: {name}: {count} files, no two files or folders import each other")
+    if failed:
         sys.exit(1)
-    print(f"import-loops: {len(files)} files, no two import each other")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ use paillier_gpu::formats::ciphertexts::{
     decode_chunk, encode_binary_batch, read_binary_batch, read_ciphertext_batch,
     write_ciphertext_batch, CiphertextShape,
 };
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PySlice, PyString};

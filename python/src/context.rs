@@ -7,7 +7,7 @@ use std::sync::Arc;
 use numpy::PyArray1;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;

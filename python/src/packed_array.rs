@@ -7,8 +7,8 @@ use std::sync::Arc;
 use paillier_gpu::formats::numbers::{
     decode_packed_numbers, encode_packed_numbers, read_packed_numbers, write_packed_numbers,
 };
-use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hazmat::backend::Backend;
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::numbers::PackedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;

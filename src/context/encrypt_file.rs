@@ -7,10 +7,10 @@ use std::path::Path;
 use super::{ExecutionContext, PublicContext};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
-use crate::formats::encrypt_job::{EncryptJob, JobReport, DEFAULT_BATCH};
-use crate::formats::output::{Output, OutputKind};
 use crate::hamming::VectorLayout;
 use crate::hazmat::backend::{encryption_batch, Backend};
+use crate::io::{Output, OutputKind};
+use crate::jobs::encrypt::{EncryptJob, JobReport, DEFAULT_BATCH};
 use crate::paillier::{PublicKey, SecretKey};
 
 /// What to encrypt where, and how.

@@ -15,8 +15,8 @@ use super::sdk_json::{parse_secret_key, public_key_json, secret_key_json};
 use super::*;
 use super::{aes, sealing};
 use crate::error::{Error, Result};
-use crate::formats::output::{Output, OutputKind};
 use crate::hazmat::backend::Device;
+use crate::io::{Output, OutputKind};
 
 impl ExecutionContext {
     /// Reads a context file's JSON. `key_provider` holds the credentials (passphrase, KMS
@@ -288,7 +288,7 @@ impl ExecutionContext {
     }
 
     /// Writes the file form through an output checked beforehand (see
-    /// [`Output`](crate::formats::output::Output)), owner-only.
+    /// [`Output`](crate::io::Output)), owner-only.
     pub fn save_to(&self, output: Output) -> Result<()> {
         let json = self.to_json()?;
         output.write_bytes(json.as_bytes())

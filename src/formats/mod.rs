@@ -1,14 +1,14 @@
-//! Files: vectors in (JSON Lines, `.npy`), ciphertexts in and out (JSON Lines of base64, or a
-//! compact binary form), numbers in and out, distances out. Every file a user names as an output
-//! is written through [`output::Output`] (checked, locked, atomic).
+//! The codecs of the crate's files: vectors in (JSON Lines, `.npy`), ciphertexts in and out
+//! (JSON Lines of base64, or a compact binary form), numbers in and out, models in. A codec reads
+//! from a reader or a path and writes into a [`Destination`]; it never decides whether a user's
+//! file may be written: every caller passes an [`io::Output`](crate::io::Output) (checked,
+//! locked, atomic), which does.
 
-mod atomic;
 pub mod ciphertexts;
-pub mod encrypt_job;
 pub mod model;
-mod npy;
+pub(crate) mod npy;
 pub mod numbers;
-pub mod output;
+mod sink;
 pub mod vectors;
 
 use std::io::{BufRead, Read};
@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-pub use atomic::{SeekableWrite, StreamedOutput, Visibility};
+pub use sink::{Destination, SeekableWrite, StreamedOutput};
 
 /// Opens an input file; with it, its length when it is a regular file (a FIFO's is not known):
 /// readers check a header's promises against it before reading a body.

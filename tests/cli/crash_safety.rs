@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::hamming;
 use paillier_gpu::formats::ciphertexts::{read_ciphertext_batch, read_ciphertexts};
-use paillier_gpu::formats::encrypt_job::{partial_path, progress_path};
 use paillier_gpu::hamming::Selection;
+use paillier_gpu::jobs::encrypt::{partial_path, progress_path};
 use paillier_gpu::ExecutionContext;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 

@@ -11,7 +11,7 @@ use common::cli::{fails, ok, run_with, small_context_args};
 use paillier_gpu::formats::ciphertexts::{
     read_ciphertext_batch, write_ciphertext_batch, FINGERPRINT_OFFSET,
 };
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, ExecutionContext, PublicContext};
 use serde_json::Value;

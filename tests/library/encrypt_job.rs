@@ -10,10 +10,10 @@ use std::path::Path;
 
 use common::small_options;
 use paillier_gpu::formats::ciphertexts::read_ciphertext_batch;
-use paillier_gpu::formats::encrypt_job::{lock_path, partial_path, progress_path, EncryptJob};
-use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::hazmat::backend::backend_for;
+use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::jobs::encrypt::{lock_path, partial_path, progress_path, EncryptJob};
 use paillier_gpu::paillier::Scheme;
 use paillier_gpu::{Device, Error, ExecutionContext};
 use sha2::{Digest, Sha256};

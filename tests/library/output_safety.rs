@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::Error;
 
 const CONTEXT: &[u8] = br#"{"pk": "the user's keys", "sk": "..."}"#;

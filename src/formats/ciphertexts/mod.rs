@@ -36,8 +36,7 @@ pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl};
 pub use reader::CiphertextReader;
 pub use writer::CiphertextWriter;
 
-use super::output::Output;
-use super::StreamedOutput;
+use super::{Destination, StreamedOutput};
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
 use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey};
@@ -130,7 +129,7 @@ pub(super) fn name_file(e: Error, path: &Path) -> Error {
 
 /// Writes a ciphertext file through `output` (atomically), in the form its name says.
 pub fn write_ciphertexts(
-    output: Output,
+    output: impl Destination,
     vectors: &[EncryptedVector],
     shape: CiphertextShape,
 ) -> Result<()> {
@@ -181,7 +180,7 @@ pub fn read_ciphertext_batch(
 /// Writes `batch` to a ciphertext file through `output` (atomically), in the form its name
 /// says.
 pub fn write_ciphertext_batch(
-    output: Output,
+    output: impl Destination,
     batch: &CiphertextBatch,
     shape: CiphertextShape,
 ) -> Result<()> {

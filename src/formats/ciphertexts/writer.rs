@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
 /// A ciphertext file written block by block to `out` (a file, a pipe, an
-/// [`Output`](crate::formats::output::Output)'s writer).
+/// [`Output`](crate::io::Output)'s writer).
 ///
 /// The binary form's header holds the record count: when it is given to
 /// [`new`](Self::new), the header goes out first and every block is written as it comes.

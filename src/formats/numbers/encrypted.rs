@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::formats::output::Output;
+use crate::formats::Destination;
 use crate::numbers::{ElementExponents, EncryptedArray};
 use crate::paillier::ciphertext_batch::write_items_le_bytes;
 use crate::paillier::{CiphertextBatch, PublicKey};
@@ -68,7 +68,7 @@ pub fn encode_encrypted_numbers(array: &EncryptedArray) -> Result<Vec<u8>> {
 
 /// Writes `array` to an encrypted-numbers file, atomically (ciphertexts are safe to share: the
 /// umask decides who reads it).
-pub fn write_encrypted_numbers(output: Output, array: &EncryptedArray) -> Result<()> {
+pub fn write_encrypted_numbers(output: impl Destination, array: &EncryptedArray) -> Result<()> {
     let bytes = encode_encrypted_numbers(array)?;
     output.write_bytes(&bytes)
 }

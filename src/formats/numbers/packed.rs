@@ -8,7 +8,7 @@ use std::sync::Arc;
 use num_bigint::BigUint;
 
 use crate::error::{Error, Result};
-use crate::formats::output::Output;
+use crate::formats::Destination;
 use crate::numbers::encoding::NumberRange;
 use crate::numbers::{PackedArray, PackedLayout};
 use crate::paillier::ciphertext_batch::write_items_le_bytes;
@@ -56,7 +56,7 @@ pub fn encode_packed_numbers(array: &PackedArray) -> Result<Vec<u8>> {
 
 /// Writes `array` to a packed-numbers file, atomically (ciphertexts are safe to share: the
 /// umask decides who reads it).
-pub fn write_packed_numbers(output: Output, array: &PackedArray) -> Result<()> {
+pub fn write_packed_numbers(output: impl Destination, array: &PackedArray) -> Result<()> {
     let bytes = encode_packed_numbers(array)?;
     output.write_bytes(&bytes)
 }

@@ -12,8 +12,7 @@ pub use super::json::{read_json_numbers, read_jsonl_numbers};
 use super::plain_array::malformed;
 pub use super::plain_array::{PlainArray, PlainValues};
 use crate::error::{Error, Result};
-use crate::formats::output::Output;
-use crate::formats::StreamedOutput;
+use crate::formats::Destination;
 use crate::numbers::Decrypted;
 
 /// Reads numbers from `.npy`, a JSON document (`.json`), or (any other name) JSON Lines.
@@ -154,15 +153,12 @@ fn transpose(values: PlainValues, rows: usize, cols: usize) -> PlainValues {
 /// Writes decrypted numbers of `shape`, owner-only (they are the owner's plaintexts): `.npy`
 /// (`int64` or `float64`, C order) or JSON Lines (one line per row of the first dimension: a
 /// number for a 1-D array, a flat array of the row's numbers otherwise).
-pub fn write_numbers(output: Output, values: &Decrypted, shape: &[usize]) -> Result<()> {
+pub fn write_numbers(output: impl Destination, values: &Decrypted, shape: &[usize]) -> Result<()> {
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let named = output.requested().to_path_buf();
     let npy_output = is_npy(&named);
-    output.write_with(|out| {
-        let out: &mut dyn std::io::Write = match out {
-            StreamedOutput::File(file) => file,
-            StreamedOutput::Stream(stream) => stream,
-        };
+    output.write_with(|mut out| {
+        let out = out.writer();
         let written = if npy_output {
             match values {
                 Decrypted::Integers(v) => write_npy(out, &dims, v),

@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::hamming::{self, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;

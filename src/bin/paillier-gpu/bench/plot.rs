@@ -4,7 +4,7 @@
 //! ratio of every operation at every batch size as bars, so that a single batch size still reads
 //! as a comparison rather than as lone dots.
 
-use paillier_gpu::formats::output::{Output, PLOT_MARK};
+use paillier_gpu::io::{Output, PLOT_MARK};
 use paillier_gpu::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -6,9 +6,9 @@ use clap::Args;
 use paillier_gpu::formats::ciphertexts::{
     read_ciphertext_batch, CiphertextForm, CiphertextReader, CiphertextWriter,
 };
-use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::formats::StreamedOutput;
 use paillier_gpu::hamming::{aggregate_blocks, stream_block_records};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::paillier::{CiphertextBatch, KeyFingerprint};
 use paillier_gpu::{Error, Result};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider, ScryptCost};
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Result, Scheme};
 use serde_json::json;
 

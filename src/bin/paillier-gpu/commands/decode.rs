@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use paillier_gpu::formats::ciphertexts::read_ciphertext_batch;
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::{top_k, ExecutionContext, Result};
 use serde_json::json;
 

@@ -217,7 +217,7 @@ fn with_rate(style: ProgressStyle) -> ProgressStyle {
 
 /// True when `path` (links followed) is a FIFO or a character device.
 pub(super) fn is_stream(path: &Path) -> bool {
-    use paillier_gpu::formats::output::{follow_links, output_mode, OutputMode};
+    use paillier_gpu::io::{follow_links, output_mode, OutputMode};
     follow_links(path)
         .and_then(|target| output_mode(&target))
         .is_ok_and(|mode| mode == OutputMode::Stream)

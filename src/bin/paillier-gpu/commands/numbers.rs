@@ -9,7 +9,7 @@ use paillier_gpu::formats::numbers::{
     read_any_encrypted_numbers, read_numbers, write_encrypted_numbers, write_numbers,
     write_packed_numbers, EncryptedNumbersFile, PlainArray,
 };
-use paillier_gpu::formats::output::{Output, OutputKind};
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::numbers::{Decrypted, PackOptions, WeightRows, DEFAULT_HEADROOM_BITS};
 use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, ExecutionContext, Result};

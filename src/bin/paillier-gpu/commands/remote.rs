@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
-use paillier_gpu::formats::output::{Output, OutputKind};
 use paillier_gpu::formats::vectors::VectorReader;
+use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::remote::{Client, Document, UPLOAD_BATCH};
 use paillier_gpu::{Error, ExecutionContext, Result};
 use serde_json::{json, Value};

@@ -22,8 +22,8 @@ use super::{
     NewChunk, Org, PutContext, Store, StoredContext,
 };
 use crate::error::{Error, Result};
-use crate::formats::output::{Output, OutputKind};
 use crate::formats::StreamedOutput;
+use crate::io::{Output, OutputKind};
 
 /// The store's file name inside the data folder.
 pub const STORE_FILE: &str = "paillier-gpu.sqlite3";

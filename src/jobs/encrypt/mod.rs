@@ -30,15 +30,15 @@ use self::progress::{
     check_same_input, check_same_job, read_progress, reopen_partial, write_progress, InputMac,
     Progress,
 };
-use super::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET};
-use super::output::{open_private, with_suffix, Output, OutputLock};
-use super::vectors::VectorReader;
 use crate::error::{Error, Result};
+use crate::formats::ciphertexts::{self, is_jsonl, CiphertextShape, COUNT_OFFSET};
+use crate::formats::vectors::VectorReader;
 use crate::hamming::{encrypt_batch, VectorLayout};
 use crate::hazmat::backend::Backend;
+use crate::io::{open_private, with_suffix, Output, OutputLock};
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
-pub use super::output::lock_path;
+pub use crate::io::lock_path;
 
 /// Vectors per batch when none is given: a few MiB of ciphertexts at key_len 1024.
 pub const DEFAULT_BATCH: usize = 4096;

@@ -1,6 +1,6 @@
 //! The raw pieces of an atomic write: a temporary file beside the target, synced, renamed over
-//! it, the folder synced. Private to `formats/`: every file a user names is written through
-//! [`Output`](super::output::Output), which decides first whether it may be written at all.
+//! it, the folder synced. Private to `io/`: every file a user names is written through
+//! [`Output`](super::Output), which decides first whether it may be written at all.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,6 +8,7 @@ use std::path::Path;
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+use crate::formats::StreamedOutput;
 
 /// Who may read a written file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,20 +29,6 @@ impl Visibility {
             Visibility::Shared => 0o666,
         }
     }
-}
-
-/// A writer that can also seek: what [`StreamedOutput::File`] holds.
-pub trait SeekableWrite: Write + std::io::Seek {}
-
-impl<T: Write + std::io::Seek> SeekableWrite for T {}
-
-/// Where an [`Output`](super::output::Output)'s writer callback writes.
-pub enum StreamedOutput<'a> {
-    /// A new temporary file that replaces the target once complete: it can seek, so a header
-    /// whose count is known only at the end can be written first and patched.
-    File(&'a mut dyn SeekableWrite),
-    /// A FIFO or a character device: written in order, once.
-    Stream(&'a mut dyn Write),
 }
 
 /// The folder `path` goes into, which must exist (an error names it, not a temporary file).
@@ -102,12 +89,13 @@ pub(super) fn sync_folder(path: &Path) {
 }
 
 /// Replaces one of a job's own side files (never a user's output) atomically.
-pub(super) fn replace_side_file(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
+pub(crate) fn replace_side_file(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
     let folder = parent_folder(path)?;
     let mut temp = temp_file_in(folder, visibility).map_err(|e| Error::io(path, e))?;
-    fill_temp(&mut temp, path, |out| match out {
-        StreamedOutput::File(file) => file.write_all(bytes).map_err(|e| Error::io(path, e)),
-        StreamedOutput::Stream(stream) => stream.write_all(bytes).map_err(|e| Error::io(path, e)),
+    fill_temp(&mut temp, path, |mut out| {
+        out.writer()
+            .write_all(bytes)
+            .map_err(|e| Error::io(path, e))
     })?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
     sync_folder(path);

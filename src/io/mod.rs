@@ -20,9 +20,11 @@
 //!   link is followed and its target replaced; a FIFO or a character device is written as a
 //!   stream (never for a context); anything else is refused.
 //!
-//! The raw writers are private to `formats/`: code outside it can only write a user's file
-//! through an [`Output`].
+//! The raw writers are private to `io/`: code outside it can only write a user's file through
+//! an [`Output`]. The codecs of [`formats`](crate::formats) write into whatever
+//! [`Destination`] they are given; an `Output` is one.
 
+mod atomic;
 mod lock;
 mod recognise;
 mod target;
@@ -30,12 +32,14 @@ mod target;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub(crate) use self::atomic::replace_side_file;
+pub use self::atomic::Visibility;
+use self::atomic::{fill_temp, parent_folder, sync_folder, temp_file_in};
 pub use self::lock::lock_path;
 pub(crate) use self::lock::{open_private, refuse_unless_own_file, OutputLock};
 pub use self::target::{follow_links, output_mode, same_file, OutputMode};
-use super::atomic::{fill_temp, parent_folder, sync_folder, temp_file_in, StreamedOutput};
-use super::Visibility;
 use crate::error::{Error, Result};
+use crate::formats::{Destination, StreamedOutput};
 
 /// What a writer makes, which says which existing file it may replace without `force`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +98,7 @@ enum Seen {
 /// An output checked and locked: the only way to write a file a user names.
 ///
 /// ```
-/// use paillier_gpu::formats::output::{Output, OutputKind};
+/// use paillier_gpu::io::{Output, OutputKind};
 /// let folder = tempfile::tempdir().unwrap();
 /// let input = folder.path().join("v.jsonl");
 /// std::fs::write(&input, "[0, 1]\n").unwrap();
@@ -210,13 +214,7 @@ impl Output {
 
     /// Writes `bytes` as the whole output.
     pub fn write_bytes(self, bytes: &[u8]) -> Result<()> {
-        let named = self.requested.clone();
-        self.write_with(|out| match out {
-            StreamedOutput::File(file) => file.write_all(bytes).map_err(|e| Error::io(&named, e)),
-            StreamedOutput::Stream(stream) => {
-                stream.write_all(bytes).map_err(|e| Error::io(&named, e))
-            }
-        })
+        Destination::write_bytes(self, bytes)
     }
 
     /// Writes the output through `write`, which is told whether it can seek. On any error the
@@ -316,6 +314,16 @@ impl Output {
         } else {
             Error::io(&self.requested, e)
         }
+    }
+}
+
+impl Destination for Output {
+    fn requested(&self) -> &Path {
+        Output::requested(self)
+    }
+
+    fn write_with(self, write: impl FnOnce(StreamedOutput<'_>) -> Result<()>) -> Result<()> {
+        Output::write_with(self, write)
     }
 }
 

@@ -47,7 +47,7 @@ pub fn output_mode(path: &Path) -> Result<OutputMode> {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            crate::formats::atomic::parent_folder(path)?;
+            super::atomic::parent_folder(path)?;
             return Ok(OutputMode::File);
         }
         Err(e) => return Err(Error::io(path, e)),

@@ -9,12 +9,12 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::super::ciphertexts::{CiphertextShape, MAGIC};
 use super::job_malformed;
 use crate::error::{Error, Result};
-use crate::formats::atomic::replace_side_file;
-use crate::formats::output::refuse_unless_own_file;
-use crate::formats::Visibility;
+use crate::formats::ciphertexts::{CiphertextShape, MAGIC};
+use crate::io::refuse_unless_own_file;
+use crate::io::replace_side_file;
+use crate::io::Visibility;
 
 /// The progress file (owner-only: it describes the owner's input).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
