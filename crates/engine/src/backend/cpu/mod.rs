@@ -1,14 +1,8 @@
 //! The CPU engine: every [`Operation`] on `bigint/` on every core through rayon, one file per
-//! operation, mirroring the GPU engine's (`modexp.rs`, `modmul.rs`, `fixed_base.rs`, `crt.rs`,
-//! `multi_exp.rs`, `encrypt.rs`, `resident.rs`).
+//! operation in `ops/`, mirroring the GPU engine's `gpu/ops/` (`modexp.rs`, `modmul.rs`,
+//! `fixed_base.rs`, `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`).
 
-mod crt;
-mod encrypt;
-mod fixed_base;
-mod modexp;
-mod modmul;
-mod multi_exp;
-mod resident;
+mod ops;
 
 use std::sync::{Arc, OnceLock};
 
@@ -17,6 +11,7 @@ use rayon::prelude::*;
 use super::operation::Square;
 use super::{check_operands, Backend, Device, LimbBatch, Operation, Output};
 use crate::error::Result;
+use ops::{crt, encrypt, fixed_base, modexp, modmul, multi_exp, resident};
 
 #[cfg(test)]
 pub(crate) use crt::crt_decode_two_primes;

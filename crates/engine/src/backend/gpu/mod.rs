@@ -1,22 +1,28 @@
 //! The GPU backend: cooperative WGSL Montgomery kernels through wgpu (Vulkan, Metal or DX12).
 //!
-//! * Adapter (`adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
+//! Sorted by what it does: `runtime` (adapter, buffers, dispatch, submission, readback,
+//! calibration, time), `codegen` (the kernels generated per shape and what they read), `ops`
+//! (each operation's passes, one file an operation as in the CPU engine); [`GpuBackend`] holds
+//! the state they share and `backend_impl.rs` maps each [`Operation`](super::Operation) to its
+//! file in `ops/`.
+//!
+//! * Adapter (`runtime/adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
 //!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
 //!   keeps only adapters whose name contains a text.
-//! * Arithmetic (`shader.rs`): each number is held by a group of T invocations, each with S/T of
+//! * Arithmetic (`codegen/shader.rs`): each number is held by a group of T invocations, each with S/T of
 //!   its limbs in registers (the approach of NVIDIA's CGBN); values cross lanes by subgroup
 //!   shuffles where the adapter has them, through workgroup memory otherwise ([`Exchange`]).
 //!   32-bit limbs with 64-bit products where the adapter has `SHADER_INT64`, 16-bit limbs in u32
 //!   otherwise ([`LimbPath`]). Pipelines are specialised per kernel × width × lanes × exchange ×
 //!   limb path.
-//! * Work (`dispatch.rs`): batches are split into chunks within the adapter's limits (at least
+//! * Work (`runtime/dispatch.rs`): batches are split into chunks within the adapter's limits (at least
 //!   four for a batch that fills the adapter several times), up to three chunks in flight,
 //!   buffers pooled across calls, each host input uploaded once per chunk however many passes
-//!   bind it (`submit.rs`); fixed-base tables and search databases stay resident.
-//! * Time (`totals.rs`, `device_times.rs`): every call's host-side times and bytes, and, where
+//!   bind it (`runtime/submit.rs`); fixed-base tables and search databases stay resident.
+//! * Time (`runtime/totals.rs`, `runtime/device_times.rs`): every call's host-side times and bytes, and, where
 //!   the adapter has timestamp queries, each kernel's time on the device itself.
-//! * Products of powers (`multi_exp.rs`, the linear layer's work): the host recodes each row of
-//!   public exponents into a program of terms (`multi_exp_plan.rs`), one pass builds every
+//! * Products of powers (`ops/multi_exp.rs`, the linear layer's work): the host recodes each row of
+//!   public exponents into a program of terms (`ops/multi_exp_plan.rs`), one pass builds every
 //!   base's odd powers, one runs the programs, rows along the dispatch's second dimension.
 //! * Failures (validation errors, a lost device) become [`Error::GpuFailure`]: never a result, and
 //!   every call's result is spot-checked on the CPU ([`GpuOptions::spot_check_samples`]).
@@ -25,36 +31,10 @@
 //! digits (fixed 4-bit windows for modexp, the table's windows for fixed-base), and it keeps
 //! secret exponents in device memory. Use the CPU backend where that matters.
 
-mod adapter;
-mod adapter_description;
 mod backend_impl;
-mod buffers;
-mod calibrate;
-mod crt;
-mod device_times;
-mod dispatch;
-mod encrypt;
-mod fixed_base;
-mod kernels;
-mod modexp;
-mod modmul;
-mod multi_exp;
-mod multi_exp_plan;
-mod options;
-mod params;
-mod pipelines;
-mod readback;
-mod report;
-mod resident;
-mod shader;
-mod submit;
-mod totals;
-mod two_digit;
-mod two_digit_fixed_base;
-mod two_digit_shader;
-#[cfg(test)]
-mod uniformity;
-mod words;
+mod codegen;
+mod ops;
+mod runtime;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -63,15 +43,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::{Backend, LimbBatch, RoutingBackend, VerifyingBackend};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
-use kernels::PipelineKey;
+use codegen::kernels::PipelineKey;
 
-pub use adapter_description::{AdapterDescription, AdapterKind};
-pub use calibrate::{Calibration, ChunkSizing};
+pub use runtime::adapter_description::{AdapterDescription, AdapterKind};
+pub use runtime::calibrate::{Calibration, ChunkSizing};
 #[cfg(feature = "fault-injection")]
-pub use options::Fault;
-pub use options::{Exchange, GpuOptions, LimbPath};
-pub use report::{GpuReport, ShapeReport};
-pub use totals::GpuTotals;
+pub use runtime::options::Fault;
+pub use runtime::options::{Exchange, GpuOptions, LimbPath};
+pub use runtime::report::{GpuReport, ShapeReport};
+pub use runtime::totals::GpuTotals;
 
 /// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
 pub struct GpuBackend {
@@ -98,9 +78,9 @@ pub struct GpuBackend {
     min_batch: usize,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// Buffers reused by every call; the lock also serialises calls from several threads.
-    pool: Mutex<buffers::BufferPool>,
+    pool: Mutex<runtime::buffers::BufferPool>,
     /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
-    tables: Mutex<Vec<(fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
+    tables: Mutex<Vec<(ops::fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
     /// Uploaded constants (moduli, Montgomery constants) by the SHA-256 of their limbs, so that
     /// calls with the same modulus bind the same buffer (and reuse bind groups).
     constants: Mutex<Vec<([u8; 32], wgpu::Buffer)>>,
@@ -246,9 +226,9 @@ impl GpuBackend {
         self.modmul(modulus, &one, &one)?;
         let shape = self.shape(self.gpu_limbs(modulus));
         for kernel in [
-            kernels::Kernel::ModExp,
-            kernels::Kernel::FixedBase,
-            kernels::Kernel::Recombine,
+            codegen::kernels::Kernel::ModExp,
+            codegen::kernels::Kernel::FixedBase,
+            codegen::kernels::Kernel::Recombine,
         ] {
             self.pipeline(kernel, shape)?;
         }
@@ -261,11 +241,15 @@ impl GpuBackend {
     }
 
     /// A batch's words for an upload: the limbs themselves on the 32-bit path (no copy).
-    fn words_of<'a>(&self, batch: &'a LimbBatch) -> words::Words<'a> {
-        words::gpu_words(batch.as_flat(), self.limb_path)
+    fn words_of<'a>(&self, batch: &'a LimbBatch) -> codegen::words::Words<'a> {
+        codegen::words::gpu_words(batch.as_flat(), self.limb_path)
     }
 
-    fn batch_of(&self, words: words::ReadWords, limbs_per_item: usize) -> Result<LimbBatch> {
+    fn batch_of(
+        &self,
+        words: codegen::words::ReadWords,
+        limbs_per_item: usize,
+    ) -> Result<LimbBatch> {
         LimbBatch::from_flat(limbs_per_item, words.into_limbs(self.limb_path))
     }
 
@@ -295,7 +279,7 @@ impl GpuBackend {
         if let Some((_, buffer)) = kept.iter().find(|(d, _)| *d == digest) {
             return Ok(buffer.clone());
         }
-        let mut words = words::to_gpu_words(limbs, self.limb_path);
+        let mut words = codegen::words::to_gpu_words(limbs, self.limb_path);
         let buffer = self.storage_buffer("paillier-gpu constants", &words);
         zeroize::Zeroize::zeroize(&mut words);
         if kept.len() >= 16 {
