@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{ExecutionContext, PublicContext};
+use super::PublicContext;
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::VectorLayout;
@@ -59,8 +59,10 @@ impl<'a> EncryptFile<'a> {
 }
 
 impl PublicContext {
-    /// Encrypts a vector file under the public key, calling `on_batch(records_done)` after each
-    /// durable step (see [`EncryptJob`] for what a run guarantees).
+    /// Encrypts a vector file, calling `on_batch(records_done)` after each durable step (see
+    /// [`EncryptJob`] for what a run guarantees): under the public key, or as the owner in an
+    /// [`ExecutionContext`](super::ExecutionContext) where the secret key may go to its backend
+    /// (the CPU, or a GPU asked for by name).
     pub fn encrypt_file(
         &self,
         job: &EncryptFile<'_>,
@@ -68,29 +70,9 @@ impl PublicContext {
     ) -> Result<JobReport> {
         let keys = Keys {
             public_key: &self.public_key,
-            secret_key: None,
+            secret_key: self.owner_key()?,
             layout: &self.layout()?,
             shape: self.ciphertext_shape()?,
-        };
-        run(&keys, self.backend()?.as_ref(), job, on_batch)
-    }
-}
-
-impl ExecutionContext {
-    /// Encrypts a vector file as the owner: modulo p² and q² where the secret key may go to this
-    /// context's backend (the CPU, or a GPU asked for by name), else under the public key.
-    pub fn encrypt_file(
-        &self,
-        job: &EncryptFile<'_>,
-        on_batch: impl FnMut(usize),
-    ) -> Result<JobReport> {
-        let keys = Keys {
-            public_key: self.public_key(),
-            secret_key: self
-                .secrets_may_use_backend()?
-                .then_some(&**self.secret_key()),
-            layout: self.layout(),
-            shape: self.ciphertext_shape(),
         };
         run(&keys, self.backend()?.as_ref(), job, on_batch)
     }

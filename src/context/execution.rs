@@ -1,6 +1,8 @@
-//! The data owner's context: keys, configuration, data key and device, and what it does with
-//! them (encryption, decoding, content encryption).
+//! The data owner's context: a public context plus the owner's capability (the secret key and
+//! the data key that seals it), and what only the owner does (decoding, decryption, content
+//! encryption, saving). Encryption is the public context's, run as the owner.
 
+use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
@@ -11,9 +13,9 @@ use super::{aes, sealing};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{self, EncryptedIndex, VectorLayout};
-use crate::hazmat::backend::{backend_for, Backend, Device};
+use crate::hazmat::backend::{Backend, Device};
 use crate::paillier::{
-    generate_keypair, CiphertextBatch, Encryptor, KeyGenOptions, PublicKey, Scheme, SecretKey,
+    generate_keypair, CiphertextBatch, KeyGenOptions, PublicKey, Scheme, SecretKey,
 };
 
 /// Everything the data owner needs: both keys, the configuration, the AES data key's provider,
@@ -21,17 +23,27 @@ use crate::paillier::{
 ///
 /// Two contexts are equal when their ids are: the same keys and configuration, whatever their
 /// devices or key providers.
+///
+/// It dereferences to its [`PublicContext`] (configuration, public key, device, backend), which
+/// holds the secret key as the owner's capability: the encryptions of a public context
+/// (vectors, files, numbers) run as the owner here.
 pub struct ExecutionContext {
-    pub(super) config: ContextConfig,
-    pub(super) public_key: Arc<PublicKey>,
+    /// The public part, with the owner's capability; its backend is attached on first use, so
+    /// loading a context opens no GPU.
+    pub(super) public: PublicContext,
     pub(super) secret_key: Arc<SecretKey>,
     pub(super) key_provider: Arc<dyn KeyProvider>,
     pub(super) file_format: FileFormat,
     pub(super) layout: VectorLayout,
-    pub(super) device: Device,
-    /// Attached on first use: loading a context opens no GPU.
-    pub(super) backend: OnceLock<Arc<dyn Backend>>,
     pub(super) id: String,
+}
+
+impl Deref for ExecutionContext {
+    type Target = PublicContext;
+
+    fn deref(&self) -> &PublicContext {
+        &self.public
+    }
 }
 
 impl std::fmt::Debug for ExecutionContext {
@@ -101,15 +113,18 @@ impl ExecutionContext {
             config.scheme.context_type(),
             &config.to_json(),
         );
+        let secret_key = Arc::new(secret_key);
+        let public_key = Arc::new(public_key.with_vector_dims(config.embed_len));
+        let public = PublicContext {
+            owner: Some(secret_key.clone()),
+            ..PublicContext::new(config, public_key, device)
+        };
         Ok(Self {
-            config,
-            public_key: Arc::new(public_key.with_vector_dims(config.embed_len)),
-            secret_key: Arc::new(secret_key),
+            public,
+            secret_key,
             key_provider,
             file_format,
             layout,
-            device,
-            backend: OnceLock::new(),
             id,
         })
     }
@@ -117,11 +132,6 @@ impl ExecutionContext {
     /// The context id: hex SHA-256 over the SDK's plaintext serialisation (FORMAT.md).
     pub fn id(&self) -> &str {
         &self.id
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &ContextConfig {
-        &self.config
     }
 
     /// The scheme.
@@ -158,11 +168,6 @@ impl ExecutionContext {
         }
     }
 
-    /// The public key (shareable with a search backend).
-    pub fn public_key(&self) -> &Arc<PublicKey> {
-        &self.public_key
-    }
-
     /// The secret key.
     pub fn secret_key(&self) -> &Arc<SecretKey> {
         &self.secret_key
@@ -171,22 +176,6 @@ impl ExecutionContext {
     /// The key provider.
     pub fn key_provider(&self) -> &Arc<dyn KeyProvider> {
         &self.key_provider
-    }
-
-    /// The compute device.
-    pub fn device(&self) -> Device {
-        self.device
-    }
-
-    /// The backend running this context's batches, attached on first use:
-    /// [`Error::GpuUnavailable`] here (or from the first operation) when the device is
-    /// [`Device::Gpu`] and no adapter answers.
-    pub fn backend(&self) -> Result<&Arc<dyn Backend>> {
-        if let Some(backend) = self.backend.get() {
-            return Ok(backend);
-        }
-        let backend = backend_for(self.device)?;
-        Ok(self.backend.get_or_init(|| backend))
     }
 
     /// The same context on another device (the id does not change). The backend is attached
@@ -198,16 +187,16 @@ impl ExecutionContext {
 
     /// [`with_device`](Self::with_device) in place.
     pub fn set_device(&mut self, device: Device) {
-        self.device = device;
-        self.backend = OnceLock::new();
+        self.public.device = device;
+        self.public.backend = OnceLock::new();
     }
 
     /// The same context on a backend configured by the caller (a
     /// [`GpuBackend`](crate::hazmat::backend::gpu::GpuBackend) with chosen options, say). The device
     /// becomes the backend's.
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
-        self.device = backend.device();
-        self.backend = OnceLock::from(backend);
+        self.public.device = backend.device();
+        self.public.backend = OnceLock::from(backend);
         self
     }
 
@@ -252,24 +241,6 @@ impl ExecutionContext {
         })
     }
 
-    /// True when the secret key may go to this context's backend: it is the CPU, or a GPU the
-    /// caller chose explicitly ([`Device::Gpu`], [`with_backend`](Self::with_backend)). Under
-    /// [`Device::Auto`] secrets stay on the CPU: the GPU path is not constant-time and its memory
-    /// may be shared (SECURITY.md).
-    pub(super) fn secrets_may_use_backend(&self) -> Result<bool> {
-        Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
-    }
-
-    /// The owner's encryptor where the secret key may go to this context's backend, else the
-    /// public key's: the same ciphertext distribution either way.
-    pub(super) fn encryptor(&self) -> Result<Encryptor<'_>> {
-        Ok(if self.secrets_may_use_backend()? {
-            Encryptor::Owner(self.secret_key().as_ref())
-        } else {
-            Encryptor::Public
-        })
-    }
-
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
     pub(super) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
@@ -281,24 +252,6 @@ impl ExecutionContext {
         } else {
             crate::hazmat::backend::cpu::CpuBackend::shared()
         })
-    }
-
-    /// Encrypts binary vectors (values 0 or 1, `embed_len` each): the same ciphertexts as a
-    /// public-key-only encryption ([`PublicContext`]). On the CPU, or on a GPU chosen explicitly,
-    /// the work is done modulo p² and q² with the secret key (about twice as fast); under
-    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
-    /// secret reaches it.
-    ///
-    /// One record per vector, one ciphertext per chunk: what the file writers and
-    /// [`EncryptedIndex::insert_batch`] take.
-    pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
-        hamming::encrypt_batch(
-            self.backend()?.as_ref(),
-            &self.public_key,
-            self.secrets_may_use_backend()?.then_some(&*self.secret_key),
-            &self.layout,
-            vectors,
-        )
     }
 
     /// Decodes aggregated ciphertexts into Hamming distances, one per record in order, refusing
@@ -319,7 +272,7 @@ impl ExecutionContext {
     /// The public part (key and configuration, no secret): what a search backend or an
     /// encryption worker gets.
     pub fn public_context(&self) -> PublicContext {
-        PublicContext::new(self.config, self.public_key.clone(), self.device)
+        self.public.clone()
     }
 
     /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.
@@ -346,10 +299,16 @@ mod tests {
         let ctx = ExecutionContext::create_with_passphrase(&options, "p")
             .unwrap()
             .with_device(Device::Gpu);
-        assert!(ctx.backend.get().is_none(), "with_device opened a backend");
+        assert!(
+            ctx.public.backend.get().is_none(),
+            "with_device opened a backend"
+        );
         let ctx = ctx.with_device(Device::Cpu);
-        assert!(ctx.backend.get().is_none());
+        assert!(ctx.public.backend.get().is_none());
         ctx.encrypt_batch(&[vec![1u8; 8]]).unwrap();
-        assert_eq!(ctx.backend.get().map(|b| b.device()), Some(Device::Cpu));
+        assert_eq!(
+            ctx.public.backend.get().map(|b| b.device()),
+            Some(Device::Cpu)
+        );
     }
 }

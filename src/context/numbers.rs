@@ -1,15 +1,15 @@
-//! Numbers through a context: the context's key and device, with the same policy as vectors
-//! (the owner's faster encryption and the decryption keep the secret key on the CPU unless the
-//! device is explicitly a GPU). The key must be of the classic scheme (`g = n + 1`).
+//! Numbers through a context: the context's key and device. Encryption is the public
+//! context's, as the owner inside an [`ExecutionContext`] (modulo p² and q² where the secret key
+//! may go to the backend); decryption is the owner's and keeps the secret key on the CPU unless
+//! the device is explicitly a GPU. The key must be of the classic scheme (`g = n + 1`).
 
 use super::{ExecutionContext, PublicContext};
 use crate::error::Result;
 use crate::numbers::{Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray};
 
-impl ExecutionContext {
-    /// Encrypts `values` of `shape` (see [`EncryptedArray::encrypt`]): modulo p² and q² with
-    /// the secret key where it may be used, else with the public key; the same ciphertext
-    /// distribution either way.
+impl PublicContext {
+    /// Encrypts `values` of `shape` (see [`EncryptedArray::encrypt`]): with the public key, or
+    /// as the owner in an [`ExecutionContext`] (the same ciphertext distribution either way).
     ///
     /// ```
     /// # use paillier_gpu::{ContextOptions, ExecutionContext};
@@ -28,17 +28,11 @@ impl ExecutionContext {
         let backend = self.backend()?;
         let encryptor = self.encryptor()?;
         let key = self.public_key();
-        EncryptedArray::encrypt_by(encryptor, key, backend.as_ref(), values, shape, precision)
-    }
-
-    /// Decrypts an array made under this context's key (integers or floats, as it was
-    /// encrypted), on the backend secrets may use.
-    pub fn decrypt_numbers(&self, array: &EncryptedArray) -> Result<Decrypted> {
-        array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
+        EncryptedArray::encrypt_with(encryptor, key, backend.as_ref(), values, shape, precision)
     }
 
     /// Encrypts samples of `columns` numbers (row-major), many samples per ciphertext (see
-    /// [`PackedArray`]), with the same key policy as [`encrypt_numbers`](Self::encrypt_numbers).
+    /// [`PackedArray`]), by the same encryptor as [`encrypt_numbers`](Self::encrypt_numbers).
     pub fn encrypt_packed(
         &self,
         values: Numbers<'_>,
@@ -48,30 +42,7 @@ impl ExecutionContext {
         let backend = self.backend()?;
         let encryptor = self.encryptor()?;
         let key = self.public_key();
-        PackedArray::encrypt_by(encryptor, key, backend.as_ref(), values, columns, options)
-    }
-
-    /// Decrypts packed samples made under this context's key, row-major.
-    pub fn decrypt_packed(&self, array: &PackedArray) -> Result<Decrypted> {
-        array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
-    }
-}
-
-impl PublicContext {
-    /// Encrypts `values` of `shape` with the public key (see [`EncryptedArray::encrypt`]).
-    pub fn encrypt_numbers(
-        &self,
-        values: Numbers<'_>,
-        shape: Vec<usize>,
-        precision: Option<f64>,
-    ) -> Result<EncryptedArray> {
-        EncryptedArray::encrypt(
-            self.public_key(),
-            self.backend()?.as_ref(),
-            values,
-            shape,
-            precision,
-        )
+        PackedArray::encrypt_with(encryptor, key, backend.as_ref(), values, columns, options)
     }
 
     /// `x·W + b` over encrypted samples (see [`LinearModel::infer`]), on this context's device.
@@ -79,25 +50,22 @@ impl PublicContext {
         model.infer(self.backend()?.as_ref(), x)
     }
 
-    /// Encrypts samples of `columns` numbers, many per ciphertext (see [`PackedArray`]).
-    pub fn encrypt_packed(
-        &self,
-        values: Numbers<'_>,
-        columns: usize,
-        options: &PackOptions,
-    ) -> Result<PackedArray> {
-        PackedArray::encrypt(
-            self.public_key(),
-            self.backend()?.as_ref(),
-            values,
-            columns,
-            options,
-        )
-    }
-
     /// `x·W + b` over packed samples (see [`LinearModel::infer_packed`]), on this context's
     /// device.
     pub fn infer_packed(&self, model: &LinearModel, x: &PackedArray) -> Result<PackedArray> {
         model.infer_packed(self.backend()?.as_ref(), x)
+    }
+}
+
+impl ExecutionContext {
+    /// Decrypts an array made under this context's key (integers or floats, as it was
+    /// encrypted), on the backend secrets may use.
+    pub fn decrypt_numbers(&self, array: &EncryptedArray) -> Result<Decrypted> {
+        array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
+    }
+
+    /// Decrypts packed samples made under this context's key, row-major.
+    pub fn decrypt_packed(&self, array: &PackedArray) -> Result<Decrypted> {
+        array.decrypt(self.secret_key(), self.secret_key_backend()?.as_ref())
     }
 }

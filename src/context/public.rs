@@ -14,19 +14,51 @@ use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{EncryptedIndex, VectorLayout};
 use crate::hazmat::backend::{Backend, Device};
-use crate::paillier::{PublicKey, Scheme};
+use crate::paillier::{Encryptor, PublicKey, Scheme, SecretKey};
 
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
 /// It is read without any passphrase and can encrypt and build an [`EncryptedIndex`], nothing
 /// more. Its `device` (CPU by default) picks the backend its encryptions run on. A clone shares
 /// the key (and what it has built on first use) and the backend.
-#[derive(Debug, Clone)]
+///
+/// An [`ExecutionContext`](super::ExecutionContext) is a public context plus the owner's
+/// capability, the secret key: it dereferences to its public context, whose encryptions then run
+/// as the owner (modulo p² and q², about half the work) wherever the secret key may go to the
+/// backend. Each encryption is written once, here, with [`Encryptor`] as its one parameter of
+/// who encrypts. The capability is never loaded, written or cloned: a clone is the public part.
 pub struct PublicContext {
     pub(super) config: ContextConfig,
     pub(super) public_key: Arc<PublicKey>,
     pub(super) device: Device,
     pub(super) backend: OnceLock<Arc<dyn Backend>>,
+    /// The owner's secret key, inside an `ExecutionContext` only.
+    pub(super) owner: Option<Arc<SecretKey>>,
+}
+
+impl Clone for PublicContext {
+    /// The public part: the same key, configuration, device and backend, never the owner's
+    /// capability.
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config,
+            public_key: self.public_key.clone(),
+            device: self.device,
+            backend: self.backend.clone(),
+            owner: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for PublicContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicContext")
+            .field("config", &self.config)
+            .field("public_key", &self.public_key)
+            .field("device", &self.device)
+            .field("owner", &self.owner.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl PublicContext {
@@ -72,7 +104,33 @@ impl PublicContext {
             public_key,
             device,
             backend: OnceLock::new(),
+            owner: None,
         }
+    }
+
+    /// True when the owner's secret key may go to this context's backend: it is the CPU, or a
+    /// GPU the caller chose explicitly ([`Device::Gpu`], `with_backend`). Under [`Device::Auto`]
+    /// secrets stay on the CPU: the GPU path is not constant-time and its memory may be shared
+    /// (SECURITY.md).
+    pub(super) fn secrets_may_use_backend(&self) -> Result<bool> {
+        Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
+    }
+
+    /// The owner's secret key where this context holds it and it may go to the backend.
+    pub(super) fn owner_key(&self) -> Result<Option<&SecretKey>> {
+        match &self.owner {
+            Some(secret_key) if self.secrets_may_use_backend()? => Ok(Some(secret_key)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Who encrypts here: the owner where its secret key may go to the backend, else the public
+    /// key; the same ciphertext distribution either way.
+    pub(super) fn encryptor(&self) -> Result<Encryptor<'_>> {
+        Ok(match self.owner_key()? {
+            Some(secret_key) => Encryptor::Owner(secret_key),
+            None => Encryptor::Public,
+        })
     }
 
     /// The compute device of its encryptions.
@@ -132,8 +190,13 @@ impl PublicContext {
         ])
     }
 
-    /// Encrypts binary vectors under the public key on this context's backend, one record per
-    /// vector (what the file writers and [`EncryptedIndex::insert_batch`] take).
+    /// Encrypts binary vectors (values 0 or 1, `embed_len` each) on this context's backend, one
+    /// record per vector (what the file writers and [`EncryptedIndex::insert_batch`] take).
+    ///
+    /// Under the public key; as the owner in an [`ExecutionContext`](super::ExecutionContext)
+    /// on the CPU or on a GPU chosen explicitly (modulo p² and q², about twice as fast). Under
+    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
+    /// secret reaches it. The ciphertexts are the same either way.
     pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
         &self,
         vectors: &[V],
@@ -141,7 +204,7 @@ impl PublicContext {
         crate::hamming::encrypt_batch(
             self.backend()?.as_ref(),
             &self.public_key,
-            None,
+            self.owner_key()?,
             &self.layout()?,
             vectors,
         )

@@ -7,7 +7,7 @@ use super::response_check::ChunkCount;
 use super::VectorLayout;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages};
-use crate::paillier::{CiphertextBatch, PublicKey, Scheme, SecretKey};
+use crate::paillier::{CiphertextBatch, Encryptor, PublicKey, Scheme, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one [`CiphertextBatch`]:
 /// one record per vector, one ciphertext per chunk, the form the file writers and the index take.
@@ -66,12 +66,8 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
                 form,
                 bits,
             };
-            match secret_key {
-                Some(secret_key) => {
-                    secret_key.encrypt_limbs_into(public_key, backend, messages, &noise, out)
-                }
-                None => public_key.encrypt_limbs_into(backend, messages, &noise, out),
-            }
+            let encryptor = secret_key.map_or(Encryptor::Public, Encryptor::Owner);
+            encryptor.encrypt_limbs_into(public_key, backend, messages, &noise, out)
         },
     )?;
     let ciphertexts = LimbBatch::from_flat(limbs, out)?;

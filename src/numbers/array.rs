@@ -11,9 +11,7 @@ use super::values::{ElementExponents, NumberKind, Numbers};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{Backend, LimbBatch};
 use crate::hazmat::bigint::limbs_from_biguint;
-use crate::paillier::{
-    Ciphertext, CiphertextBatch, Encryptor, KeyFingerprint, PublicKey, Scheme, SecretKey,
-};
+use crate::paillier::{Ciphertext, CiphertextBatch, Encryptor, KeyFingerprint, PublicKey, Scheme};
 
 /// Encrypted numbers under one key, with python-paillier's encoding (see
 /// [`encoding`](super::encoding)): element `i` decrypts to `mantissa_i · 16^exponent_i`.
@@ -79,8 +77,8 @@ pub(crate) fn check_classic(public_key: &PublicKey) -> Result<()> {
 }
 
 impl EncryptedArray {
-    /// Encrypts `values` of `shape` with the public key. `precision` gives every element the
-    /// exponent `floor(log16(precision))`; without it each keeps python-paillier's own.
+    /// Encrypts `values` of `shape` with the public key: [`encrypt_with`](Self::encrypt_with)
+    /// by [`Encryptor::Public`].
     pub fn encrypt(
         public_key: &Arc<PublicKey>,
         backend: &dyn Backend,
@@ -88,32 +86,15 @@ impl EncryptedArray {
         shape: Vec<usize>,
         precision: Option<f64>,
     ) -> Result<Self> {
-        Self::encrypt_by(
-            Encryptor::Public,
-            public_key,
-            backend,
-            values,
-            shape,
-            precision,
-        )
+        let by = Encryptor::Public;
+        Self::encrypt_with(by, public_key, backend, values, shape, precision)
     }
 
-    /// [`encrypt`](Self::encrypt) as the key's owner: the same ciphertext distribution in about
-    /// half the work (modulo p² and q²).
-    pub fn encrypt_as_owner(
-        public_key: &Arc<PublicKey>,
-        secret_key: &SecretKey,
-        backend: &dyn Backend,
-        values: Numbers<'_>,
-        shape: Vec<usize>,
-        precision: Option<f64>,
-    ) -> Result<Self> {
-        let owner = Encryptor::Owner(secret_key);
-        Self::encrypt_by(owner, public_key, backend, values, shape, precision)
-    }
-
-    /// [`encrypt`](Self::encrypt) by either encryptor.
-    pub(crate) fn encrypt_by(
+    /// Encrypts `values` of `shape` under `public_key`, by `encryptor`: the key alone, or its
+    /// owner ([`Encryptor::Owner`]: the same ciphertext distribution in about half the work,
+    /// modulo p² and q²). `precision` gives every element the exponent
+    /// `floor(log16(precision))`; without it each keeps python-paillier's own.
+    pub fn encrypt_with(
         encryptor: Encryptor<'_>,
         public_key: &Arc<PublicKey>,
         backend: &dyn Backend,

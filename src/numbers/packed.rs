@@ -59,7 +59,8 @@ pub struct PackedArray {
 }
 
 impl PackedArray {
-    /// Encrypts `values` (row-major: samples of `columns` numbers) with the public key.
+    /// Encrypts `values` (row-major: samples of `columns` numbers) with the public key:
+    /// [`encrypt_with`](Self::encrypt_with) by [`Encryptor::Public`].
     pub fn encrypt(
         public_key: &Arc<PublicKey>,
         backend: &dyn Backend,
@@ -67,31 +68,14 @@ impl PackedArray {
         columns: usize,
         options: &PackOptions,
     ) -> Result<Self> {
-        Self::encrypt_by(
-            Encryptor::Public,
-            public_key,
-            backend,
-            values,
-            columns,
-            options,
-        )
+        let by = Encryptor::Public;
+        Self::encrypt_with(by, public_key, backend, values, columns, options)
     }
 
-    /// [`encrypt`](Self::encrypt) as the key's owner (modulo p² and q²: about half the work).
-    pub fn encrypt_as_owner(
-        public_key: &Arc<PublicKey>,
-        secret_key: &SecretKey,
-        backend: &dyn Backend,
-        values: Numbers<'_>,
-        columns: usize,
-        options: &PackOptions,
-    ) -> Result<Self> {
-        let owner = Encryptor::Owner(secret_key);
-        Self::encrypt_by(owner, public_key, backend, values, columns, options)
-    }
-
-    /// [`encrypt`](Self::encrypt) by either encryptor.
-    pub(crate) fn encrypt_by(
+    /// Encrypts `values` (row-major: samples of `columns` numbers) under `public_key`, by
+    /// `encryptor`: the key alone, or its owner ([`Encryptor::Owner`]: modulo p² and q², about
+    /// half the work).
+    pub fn encrypt_with(
         encryptor: Encryptor<'_>,
         public_key: &Arc<PublicKey>,
         backend: &dyn Backend,

@@ -35,7 +35,7 @@ mod secret_key;
 
 pub use ciphertext::Ciphertext;
 pub use ciphertext_batch::CiphertextBatch;
-pub(crate) use encryptor::Encryptor;
+pub use encryptor::Encryptor;
 pub use fingerprint::KeyFingerprint;
 pub use keygen::{
     generate_keypair, is_probable_prime, lookup_attack_work_bits, KeyGenOptions,

@@ -4,15 +4,15 @@
 //! A multiplication modulo p² costs about a quarter of one modulo n², so the two half-width
 //! fixed-base exponentiations plus the recombination take about half the work of the public
 //! path. The noise exponents are drawn exactly as on the public path, so the ciphertext
-//! distribution is the same: [`SecretKey::encrypt_limbs_with_noise`] with the same exponents
-//! returns the same ciphertexts as [`PublicKey::encrypt_limbs_with_noise`] (a property test
+//! distribution is the same: [`Encryptor::encrypt_limbs_with_noise`] with the same exponents
+//! returns the same ciphertexts by either encryptor (a property test
 //! checks it).
 
 use super::public_key::NOISE_WINDOW_BITS;
 use super::{Encryptor, PublicKey, Scheme, SecretKey};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{
-    Backend, EncryptionJob, Exponents, Garner, LimbBatch, Messages, ResidueTables, Residues,
+    Backend, EncryptionJob, Exponents, Garner, Messages, ResidueTables, Residues,
 };
 use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
 use num_bigint::BigUint;
@@ -123,59 +123,8 @@ impl SecretKey {
         Encryptor::Owner(self).encrypt_batch(public_key, backend, plaintexts)
     }
 
-    /// Encrypts plaintexts given as limbs (as [`PublicKey::encrypt_limbs`]) using the secret
-    /// key's factorisation: the same ciphertext distribution, about half the work.
-    pub(crate) fn encrypt_limbs(
-        &self,
-        public_key: &PublicKey,
-        backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
-    ) -> Result<LimbBatch> {
-        if messages.is_empty() {
-            return Ok(LimbBatch::new(public_key.ciphertext_limbs()));
-        }
-        let exponents = public_key.random_noise_exponents(messages.len())?;
-        self.encrypt_limbs_with_noise(public_key, backend, messages, message_bits, &exponents)
-    }
-
-    /// [`encrypt_limbs`](Self::encrypt_limbs) with the noise exponents given.
-    pub(crate) fn encrypt_limbs_with_noise(
-        &self,
-        public_key: &PublicKey,
-        backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
-        noise_exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        self.with_encryption_job(
-            public_key,
-            Messages::values(messages, message_bits),
-            noise_exponents,
-            |job| Ok(backend.encrypt(job)?),
-        )
-    }
-
-    /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
-    /// message): a GPU reads the ciphertexts straight into it.
-    pub(crate) fn encrypt_limbs_into(
-        &self,
-        public_key: &PublicKey,
-        backend: &dyn Backend,
-        messages: Messages<'_>,
-        noise_exponents: &Exponents,
-        out: &mut [u64],
-    ) -> Result<()> {
-        if messages.limbs.is_empty() {
-            return Ok(());
-        }
-        self.with_encryption_job(public_key, messages, noise_exponents, |job| {
-            Ok(backend.encrypt_into(job, out)?)
-        })
-    }
-
     /// The owner's encryption job of `messages` (modulo p² and q²), handed to `run`.
-    fn with_encryption_job<R>(
+    pub(super) fn with_encryption_job<R>(
         &self,
         public_key: &PublicKey,
         messages: Messages<'_>,
@@ -250,8 +199,8 @@ mod tests {
                 exponents.values.item_mut(0)[last] &= u64::MAX >> (top - bits);
             }
             let message_bits = pk.n().bits() as usize;
-            let public = pk.encrypt_limbs_with_noise(backend.as_ref(), &messages, message_bits, &exponents).unwrap();
-            let owner = sk.encrypt_limbs_with_noise(pk, backend.as_ref(), &messages, message_bits, &exponents).unwrap();
+            let public = Encryptor::Public.encrypt_limbs_with_noise(pk, backend.as_ref(), &messages, message_bits, &exponents).unwrap();
+            let owner = Encryptor::Owner(sk).encrypt_limbs_with_noise(pk, backend.as_ref(), &messages, message_bits, &exponents).unwrap();
             prop_assert_eq!(public.as_flat(), owner.as_flat());
             for (c, m) in pk.ciphertexts_of(&owner).iter().zip(&plaintexts) {
                 prop_assert_eq!(&sk.decrypt(backend.as_ref(), c).unwrap(), m);

@@ -57,61 +57,8 @@ impl PublicKey {
             .collect()
     }
 
-    /// Encrypts plaintexts given as limbs (each `< n` and of at most `message_bits` bits, a
-    /// public bound that sets the work of the lookup scheme's fixed-base exponentiation).
-    ///
-    /// Needs only the public key. Noise is `base^x` from a fixed-base table with a fresh random
-    /// `x` per ciphertext (see [`noise_exponent_bits`](Self::noise_exponent_bits)).
-    pub(crate) fn encrypt_limbs(
-        &self,
-        backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
-    ) -> Result<LimbBatch> {
-        self.check_encryption_parameters()?;
-        if messages.is_empty() {
-            return Ok(LimbBatch::new(self.ciphertext_limbs()));
-        }
-        let exponents = self.random_noise_exponents(messages.len())?;
-        self.encrypt_limbs_with_noise(backend, messages, message_bits, &exponents)
-    }
-
-    /// [`encrypt_limbs`](Self::encrypt_limbs) with the noise exponents given: the ciphertexts
-    /// are a deterministic function of the messages and `noise_exponents`.
-    pub(crate) fn encrypt_limbs_with_noise(
-        &self,
-        backend: &dyn Backend,
-        messages: &LimbBatch,
-        message_bits: usize,
-        noise_exponents: &Exponents,
-    ) -> Result<LimbBatch> {
-        self.with_encryption_job(
-            Messages::values(messages, message_bits),
-            noise_exponents,
-            |job| Ok(backend.encrypt(job)?),
-        )
-    }
-
-    /// [`encrypt_limbs_with_noise`](Self::encrypt_limbs_with_noise) into `out` (n²'s width per
-    /// message): a GPU reads the ciphertexts straight into it.
-    pub(crate) fn encrypt_limbs_into(
-        &self,
-        backend: &dyn Backend,
-        messages: Messages<'_>,
-        noise_exponents: &Exponents,
-        out: &mut [u64],
-    ) -> Result<()> {
-        self.check_encryption_parameters()?;
-        if messages.limbs.is_empty() {
-            return Ok(());
-        }
-        self.with_encryption_job(messages, noise_exponents, |job| {
-            Ok(backend.encrypt_into(job, out)?)
-        })
-    }
-
     /// The encryption job of `messages` under this key, handed to `run`.
-    fn with_encryption_job<R>(
+    pub(super) fn with_encryption_job<R>(
         &self,
         messages: Messages<'_>,
         noise_exponents: &Exponents,

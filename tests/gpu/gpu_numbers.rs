@@ -21,7 +21,7 @@ use paillier_gpu::numbers::{
     Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray, PlainMatrix,
     WeightRows,
 };
-use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+use paillier_gpu::paillier::{generate_keypair, Encryptor, KeyGenOptions, Scheme};
 use rand::{rngs::StdRng, SeedableRng};
 
 #[test]
@@ -76,9 +76,9 @@ fn numbers_on_the_gpu_equal_the_cpu() {
             let got = run(gpu.as_ref());
             assert_eq!(got, expected, "key_len {key_len}, {variant:?}");
             // Encryption on the GPU: another noise, the same numbers.
-            let y = EncryptedArray::encrypt_as_owner(
+            let y = EncryptedArray::encrypt_with(
+                Encryptor::Owner(&sk),
                 &pk,
-                &sk,
                 gpu.as_ref(),
                 Numbers::Floats(&values),
                 vec![samples, inputs],
@@ -132,9 +132,9 @@ fn packed_numbers_on_the_gpu_equal_the_cpu() {
     for (variant, gpu) in &all {
         let got = model.infer_packed(gpu.as_ref(), &x).unwrap();
         assert_eq!(got.ciphertexts(), expected.ciphertexts(), "{variant:?}");
-        let y = PackedArray::encrypt_as_owner(
+        let y = PackedArray::encrypt_with(
+            Encryptor::Owner(&sk),
             &pk,
-            &sk,
             gpu.as_ref(),
             Numbers::Floats(&values),
             inputs,

@@ -12,7 +12,7 @@ use paillier_gpu::hazmat::backend::Backend;
 use paillier_gpu::numbers::{
     Decrypted, LinearModel, NumberKind, Numbers, PackOptions, PackedArray, PlainMatrix, WeightRows,
 };
-use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+use paillier_gpu::paillier::{generate_keypair, Encryptor, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
 use proptest::prelude::*;
 
@@ -54,7 +54,7 @@ proptest! {
         let b: Vec<i64> = (0..outputs).map(|_| next(500)).collect();
         let options = PackOptions::new(1000.0).with_headroom_bits(24);
         let packed = if as_owner {
-            PackedArray::encrypt_as_owner(pk, sk, backend.as_ref(), Numbers::Integers(&x), inputs, &options)
+            PackedArray::encrypt_with(Encryptor::Owner(sk), pk, backend.as_ref(), Numbers::Integers(&x), inputs, &options)
         } else {
             PackedArray::encrypt(pk, backend.as_ref(), Numbers::Integers(&x), inputs, &options)
         }

@@ -13,7 +13,7 @@ use paillier_gpu::numbers::{
     Decrypted, ElementExponents, EncryptedArray, LinearModel, NumberKind, Numbers, PlainMatrix,
     WeightRows,
 };
-use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, Scheme};
+use paillier_gpu::paillier::{generate_keypair, Encryptor, KeyGenOptions, Scheme};
 use paillier_gpu::Error;
 use proptest::prelude::*;
 
@@ -88,7 +88,15 @@ fn encrypt(values: &[f64], owner: bool) -> EncryptedArray {
     let numbers = Numbers::Floats(values);
     let shape = vec![values.len()];
     if owner {
-        EncryptedArray::encrypt_as_owner(pk, sk, cpu().as_ref(), numbers, shape, None).unwrap()
+        EncryptedArray::encrypt_with(
+            Encryptor::Owner(sk),
+            pk,
+            cpu().as_ref(),
+            numbers,
+            shape,
+            None,
+        )
+        .unwrap()
     } else {
         EncryptedArray::encrypt(pk, cpu().as_ref(), numbers, shape, None).unwrap()
     }
