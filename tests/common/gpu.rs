@@ -10,6 +10,20 @@ use std::sync::Arc;
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
 use paillier_gpu::hazmat::Error;
 
+/// Whether the GPU tests run their whole width matrix: `PAILLIER_GPU_TEST_WIDTHS=all`, a step of
+/// `.ci/run` after the README's test command. Otherwise every kernel shape still runs on every
+/// limb path and exchange variant, at one representative width: lavapipe compiles each shape at
+/// its first dispatch (minutes for the whole matrix when Mesa's shader cache is cold), and the
+/// widths share one generator and one dispatch.
+pub fn every_width() -> bool {
+    std::env::var("PAILLIER_GPU_TEST_WIDTHS").is_ok_and(|v| v == "all")
+}
+
+/// `every` under the whole width matrix ([`every_width`]), else `representative`.
+pub fn widths<T: Copy>(every: &[T], representative: &[T]) -> Vec<T> {
+    if every_width() { every } else { representative }.to_vec()
+}
+
 /// Dispatches hold at most this many items here, so modest batches already need several.
 pub const DISPATCH_ITEMS: usize = 64;
 

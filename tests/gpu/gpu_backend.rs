@@ -25,11 +25,17 @@ use rand::{rngs::StdRng, SeedableRng};
 /// n² of key_len 512, 1024, 1536, 2048, and p² of the same keys.
 const WIDTHS: &[u64] = &[2048, 4096, 6144, 8192, 1024, 3072];
 
+/// The widths of this run: n² of key_len 512, also p² of key_len 1024 (the owner's arithmetic),
+/// unless the whole matrix is asked for ([`common::gpu::every_width`]).
+fn widths() -> Vec<u64> {
+    common::gpu::widths(WIDTHS, &[2048])
+}
+
 #[test]
 fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {
     for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(1);
-        for &bits in WIDTHS {
+        for bits in widths() {
             let m = modulus(&mut rng, bits);
             for count in [1usize, 7, 67, 130] {
                 let a = batch(&mut rng, &m, count);
@@ -68,7 +74,7 @@ fn large_batches_come_back_whole_and_in_order() {
 fn modexp_matches_the_cpu_with_shared_and_per_item_exponents() {
     for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(2);
-        for &bits in WIDTHS {
+        for bits in widths() {
             let m = modulus(&mut rng, bits);
             // Short exponents at large widths keep lavapipe's run time reasonable; the windows,
             // the table and the phase splitting are the same code at every length.
@@ -113,7 +119,7 @@ fn modexp_matches_the_cpu_with_shared_and_per_item_exponents() {
 fn fixed_base_exponentiation_matches_the_cpu() {
     for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(3);
-        for &bits in WIDTHS {
+        for bits in widths() {
             let m = modulus(&mut rng, bits);
             let g = m.to_montgomery(&batch(&mut rng, &m, 1).into_flat());
             // 5- and 7-bit windows straddle the kernel's 32-bit exponent words.
@@ -156,9 +162,15 @@ fn crt_decoding_matches_the_cpu_at_every_key_size() {
     for (path, gpu) in backends() {
         // Chunks as long as the key allows (both primes), and short enough for one prime (at
         // the smallest and largest widths: lavapipe is slow).
-        let two_primes = [512u64, 1024, 1536, 2048].map(|key_len| (key_len, key_len as usize - 8));
-        let one_prime = [512u64, 2048].map(|key_len| (key_len, key_len as usize / 2 - 4));
-        let cases: Vec<_> = two_primes.into_iter().chain(one_prime).collect();
+        let two_primes = common::gpu::widths(&[512u64, 1024, 1536, 2048], &[512]);
+        let one_prime = common::gpu::widths(&[512u64, 2048], &[512]);
+        let two_primes = two_primes
+            .into_iter()
+            .map(|key_len| (key_len, key_len as usize - 8));
+        let one_prime = one_prime
+            .into_iter()
+            .map(|key_len| (key_len, key_len as usize / 2 - 4));
+        let cases: Vec<_> = two_primes.chain(one_prime).collect();
         check_crt_decoding(&gpu, &format!("{path:?}"), &cases);
     }
 }
@@ -177,7 +189,11 @@ fn crt_decoding_matches_the_cpu_on_every_arithmetic() {
         // the small calls here, not the larger ones.
         ("two digits, filling", Some(true), None, Some(100)),
     ];
-    let cases = [(512u64, 504usize), (1024, 1016), (2048, 1020)];
+    // key_len 512 is where the two-lane digit kernels run (wider lanes fall back).
+    let cases = common::gpu::widths(
+        &[(512u64, 504usize), (1024, 1016), (2048, 1020)],
+        &[(512, 504)],
+    );
     for (label, two_digit, two_digit_lanes, two_digit_fill) in variants {
         let options = GpuOptions {
             two_digit,

@@ -179,7 +179,7 @@ fn noise_exponents(rng: &mut StdRng, count: usize) -> Exponents {
 fn fused_encryption_matches_the_cpu_for_both_schemes_and_both_paths() {
     for (variant, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(11);
-        for key_len in [512u64, 1024, 1536, 2048] {
+        for key_len in common::gpu::widths(&[512u64, 1024, 1536, 2048], &[512]) {
             let key = Key::new(&mut rng, key_len);
             // Several chunks at the small widths; one item and an odd few at the large ones,
             // where lavapipe is slow (the chunking is the same code at every width).
@@ -229,9 +229,10 @@ fn fused_encryption_matches_the_cpu_on_every_arithmetic() {
         ("two digits, filling", Some(true), None, Some(100)),
     ];
     let mut rng = StdRng::seed_from_u64(14);
-    let keys: Vec<Key> = [512u64, 1024]
-        .iter()
-        .map(|&bits| Key::new(&mut rng, bits))
+    // key_len 512 is where the two-lane digit kernels run (wider lanes fall back).
+    let keys: Vec<Key> = common::gpu::widths(&[512u64, 1024], &[512])
+        .into_iter()
+        .map(|bits| Key::new(&mut rng, bits))
         .collect();
     for (label, two_digit, two_digit_lanes, two_digit_fill) in variants {
         let options = GpuOptions {
@@ -330,7 +331,7 @@ fn slot_bit_messages(
 fn slot_bit_messages_encrypt_like_their_values() {
     for (variant, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(13);
-        for key_len in [512u64, 1024] {
+        for key_len in common::gpu::widths(&[512u64, 1024], &[512]) {
             let key = Key::new(&mut rng, key_len);
             for count in [1usize, 67] {
                 let noise = noise_exponents(&mut rng, count);

@@ -75,7 +75,12 @@ fn residues(m: &MontgomeryModulus, seeds: &[Vec<u8>]) -> LimbBatch {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    // Each case may be a new kernel shape: a few in the README's test command, the whole
+    // sixteen with the width matrix (`common::gpu::every_width`).
+    #![proptest_config(ProptestConfig {
+        cases: if common::gpu::every_width() { 16 } else { 4 },
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn small_width_products_and_powers_match_the_cpu(
