@@ -68,9 +68,10 @@ impl PublicContext {
         job: &EncryptFile<'_>,
         on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
+        let owner = self.owner_key()?;
         let keys = Keys {
             public_key: &self.public_key,
-            secret_key: self.owner_key()?,
+            secret_key: owner.as_deref(),
             layout: &self.layout()?,
             shape: self.ciphertext_shape()?,
         };

@@ -116,7 +116,7 @@ impl ExecutionContext {
         let secret_key = Arc::new(secret_key);
         let public_key = Arc::new(public_key.with_vector_dims(config.embed_len));
         let public = PublicContext {
-            owner: Some(secret_key.clone()),
+            owner: Some(Arc::downgrade(&secret_key)),
             ..PublicContext::new(config, public_key, device)
         };
         Ok(Self {

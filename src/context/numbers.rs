@@ -3,6 +3,7 @@
 //! may go to the backend); decryption is the owner's and keeps the secret key on the CPU unless
 //! the device is explicitly a GPU. The key must be of the classic scheme (`g = n + 1`).
 
+use super::public::encryptor;
 use super::{ExecutionContext, PublicContext};
 use crate::error::Result;
 use crate::numbers::{Decrypted, EncryptedArray, LinearModel, Numbers, PackOptions, PackedArray};
@@ -25,9 +26,8 @@ impl PublicContext {
         shape: Vec<usize>,
         precision: Option<f64>,
     ) -> Result<EncryptedArray> {
-        let backend = self.backend()?;
-        let encryptor = self.encryptor()?;
-        let key = self.public_key();
+        let (backend, owner) = (self.backend()?, self.owner_key()?);
+        let (encryptor, key) = (encryptor(owner.as_deref()), self.public_key());
         EncryptedArray::encrypt_with(encryptor, key, backend.as_ref(), values, shape, precision)
     }
 
@@ -39,9 +39,8 @@ impl PublicContext {
         columns: usize,
         options: &PackOptions,
     ) -> Result<PackedArray> {
-        let backend = self.backend()?;
-        let encryptor = self.encryptor()?;
-        let key = self.public_key();
+        let (backend, owner) = (self.backend()?, self.owner_key()?);
+        let (encryptor, key) = (encryptor(owner.as_deref()), self.public_key());
         PackedArray::encrypt_with(encryptor, key, backend.as_ref(), values, columns, options)
     }
 

@@ -1,7 +1,7 @@
 //! What a search backend holds: the public part of a context file.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use serde_json::{Map, Value};
 
@@ -15,6 +15,11 @@ use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::{EncryptedIndex, VectorLayout};
 use crate::hazmat::backend::{Backend, Device};
 use crate::paillier::{Encryptor, PublicKey, Scheme, SecretKey};
+
+/// Who encrypts with `owner` at hand: the owner, or the public key without it.
+pub(super) fn encryptor(owner: Option<&SecretKey>) -> Encryptor<'_> {
+    owner.map_or(Encryptor::Public, Encryptor::Owner)
+}
 
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
@@ -32,8 +37,9 @@ pub struct PublicContext {
     pub(super) public_key: Arc<PublicKey>,
     pub(super) device: Device,
     pub(super) backend: OnceLock<Arc<dyn Backend>>,
-    /// The owner's secret key, inside an `ExecutionContext` only.
-    pub(super) owner: Option<Arc<SecretKey>>,
+    /// The owner's secret key, inside an `ExecutionContext` only, which holds it: weak here, so
+    /// that the context stays its only holder and dropping it drops (and wipes) the key.
+    pub(super) owner: Option<Weak<SecretKey>>,
 }
 
 impl Clone for PublicContext {
@@ -116,21 +122,14 @@ impl PublicContext {
         Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
     }
 
-    /// The owner's secret key where this context holds it and it may go to the backend.
-    pub(super) fn owner_key(&self) -> Result<Option<&SecretKey>> {
+    /// The owner's secret key where this context holds it and it may go to the backend: who
+    /// encrypts here is then the owner ([`encryptor`]), else the public key, the same ciphertext
+    /// distribution either way.
+    pub(super) fn owner_key(&self) -> Result<Option<Arc<SecretKey>>> {
         match &self.owner {
-            Some(secret_key) if self.secrets_may_use_backend()? => Ok(Some(secret_key)),
+            Some(secret_key) if self.secrets_may_use_backend()? => Ok(secret_key.upgrade()),
             _ => Ok(None),
         }
-    }
-
-    /// Who encrypts here: the owner where its secret key may go to the backend, else the public
-    /// key; the same ciphertext distribution either way.
-    pub(super) fn encryptor(&self) -> Result<Encryptor<'_>> {
-        Ok(match self.owner_key()? {
-            Some(secret_key) => Encryptor::Owner(secret_key),
-            None => Encryptor::Public,
-        })
     }
 
     /// The compute device of its encryptions.
@@ -204,7 +203,7 @@ impl PublicContext {
         crate::hamming::encrypt_batch(
             self.backend()?.as_ref(),
             &self.public_key,
-            self.owner_key()?,
+            self.owner_key()?.as_deref(),
             &self.layout()?,
             vectors,
         )
