@@ -6,8 +6,11 @@
 //! the policies in `routing.rs`, `verifying.rs` and `fallback.rs` are one short function each
 //! over any operation.
 //!
-//! Adding an operation is its operand struct and variant here (with its name, counts and
-//! one-item recomputation), its arm in the CPU engine, and its arm in the GPU engine.
+//! Adding an operation is its operand struct and variant here (with its name, counts and how
+//! it is cut to one item, in `one_item.rs`), its arm in the CPU engine, and its arm in the GPU
+//! engine ([`RepeatedSquare`] was added so).
+
+mod one_item;
 
 use std::ops::Range;
 
@@ -27,6 +30,8 @@ pub enum Operation<'a> {
     Modmul(Modmul<'a>),
     /// `out[i] = a[i]² mod m`.
     Square(Square<'a>),
+    /// `out[i] = a[i]^(2^squarings) mod m`.
+    RepeatedSquare(RepeatedSquare<'a>),
     /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time.
     FixedBasePow(FixedBasePow<'a>),
     /// CRT decryption and Hamming decoding in one. Its results are counts.
@@ -70,6 +75,36 @@ pub struct Square<'a> {
     pub modulus: &'a MontgomeryModulus,
     /// One value per result.
     pub a: &'a LimbBatch,
+}
+
+/// `out[i] = a[i]^(2^squarings) mod m`: `squarings` squarings in a row, at most
+/// [`RepeatedSquare::MAX_SQUARINGS`]. What multiplying an encrypted number's mantissa by `16^d`
+/// takes (the ciphertext to the `2^(4d)`), without the table and products of an exponentiation.
+#[derive(Clone, Copy, Debug)]
+pub struct RepeatedSquare<'a> {
+    /// The modulus.
+    pub modulus: &'a MontgomeryModulus,
+    /// One value per result.
+    pub a: &'a LimbBatch,
+    /// Squarings of each value (public).
+    pub squarings: usize,
+}
+
+impl RepeatedSquare<'_> {
+    /// The most squarings one operation takes (an exponent of `2^4096`).
+    pub const MAX_SQUARINGS: usize = 4096;
+
+    /// Refuses more squarings than [`MAX_SQUARINGS`](Self::MAX_SQUARINGS), as both engines do.
+    pub fn check_squarings(&self) -> Result<()> {
+        if self.squarings > Self::MAX_SQUARINGS {
+            return Err(Error::InvalidParameter(format!(
+                "{} squarings in a row (at most {})",
+                self.squarings,
+                Self::MAX_SQUARINGS
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// `out[i] = g ^ exponents[i] mod m` from a fixed-base table of `g`, in constant time over
@@ -189,6 +224,7 @@ impl Operation<'_> {
             Operation::Modexp(_) => "modexp",
             Operation::Modmul(_) => "modmul",
             Operation::Square(_) => "square",
+            Operation::RepeatedSquare(_) => "repeated square",
             Operation::FixedBasePow(_) => "fixed-base exponentiation",
             Operation::CrtDecode(_) => "CRT decoding",
             Operation::CrtDecrypt(_) => "CRT decryption",
@@ -216,6 +252,7 @@ impl Operation<'_> {
             Operation::Modexp(op) => op.bases.len(),
             Operation::Modmul(op) => op.a.len(),
             Operation::Square(op) => op.a.len(),
+            Operation::RepeatedSquare(op) => op.a.len(),
             Operation::FixedBasePow(op) => op.exponents.values.len(),
             Operation::CrtDecode(op) => op.bases_p.len(),
             Operation::CrtDecrypt(op) => op.bases_p.len(),
@@ -233,6 +270,7 @@ impl Operation<'_> {
             Operation::Modexp(op) => Some(op.modulus.len()),
             Operation::Modmul(op) => Some(op.modulus.len()),
             Operation::Square(op) => Some(op.modulus.len()),
+            Operation::RepeatedSquare(op) => Some(op.modulus.len()),
             Operation::FixedBasePow(op) => Some(op.modulus.len()),
             Operation::MultiExp(op) => Some(op.modulus.len()),
             Operation::ModmulResident(op) => Some(op.modulus.len()),

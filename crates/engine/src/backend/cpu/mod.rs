@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use super::operation::Square;
+use super::operation::{RepeatedSquare, Square};
 use super::{check_operands, Backend, Device, LimbBatch, Operation, Output};
 use crate::error::Result;
 use ops::{crt, encrypt, fixed_base, modexp, modmul, multi_exp, resident};
@@ -46,6 +46,18 @@ impl Backend for CpuBackend {
                 Ok(limbs(map_items(a, modulus.len(), |_, x, out| {
                     let square = modulus.square(&modulus.to_montgomery(x));
                     out.copy_from_slice(&modulus.from_montgomery(&square));
+                })))
+            }
+            Operation::RepeatedSquare(op) => {
+                let RepeatedSquare { modulus, a, .. } = *op;
+                check_operands(modulus, a, a)?;
+                op.check_squarings()?;
+                Ok(limbs(map_items(a, modulus.len(), |_, x, out| {
+                    let mut power = modulus.to_montgomery(x);
+                    for _ in 0..op.squarings {
+                        power = modulus.square(&power);
+                    }
+                    out.copy_from_slice(&modulus.from_montgomery(&power));
                 })))
             }
             Operation::FixedBasePow(op) => fixed_base::fixed_base_pow(op).map(limbs),

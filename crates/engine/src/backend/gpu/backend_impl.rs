@@ -1,9 +1,11 @@
-//! The GPU engine: each [`Operation`] to its kernels (`modexp.rs`, `modmul.rs`, `fixed_base.rs`,
-//! `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`), each of which checks its operands.
+//! The GPU engine: each [`Operation`] to its kernels in `ops/` (`modexp.rs`, `modmul.rs`,
+//! `fixed_base.rs`, `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`), each of which checks
+//! its operands.
 
 use super::GpuBackend;
-use crate::backend::operation::Modmul;
-use crate::backend::{Backend, Device, LimbBatch, Operation, Output, ResidentBatch};
+use crate::backend::operation::{Modexp, Modmul};
+use crate::backend::Secrecy;
+use crate::backend::{Backend, Device, Exponents, LimbBatch, Operation, Output, ResidentBatch};
 use crate::error::Result;
 
 /// The device itself, unchecked and unrouted: [`GpuBackend::checked`] adds the spot checks and
@@ -25,6 +27,25 @@ impl Backend for GpuBackend {
                 let (modulus, a) = (op.modulus, op.a);
                 self.modmul_on_device(&Modmul { modulus, a, b: a })
                     .map(limbs)
+            }
+            // The exponentiation kernel with the one public exponent 2^squarings.
+            Operation::RepeatedSquare(op) => {
+                op.check_squarings()?;
+                let mut power = vec![0u64; op.squarings / 64 + 1];
+                power[op.squarings / 64] = 1 << (op.squarings % 64);
+                let exponents = Exponents {
+                    values: LimbBatch::single(power),
+                    bits: op.squarings + 1,
+                    secrecy: Secrecy::Public,
+                };
+                let (modulus, bases) = (op.modulus, op.a);
+                let exponents = &exponents;
+                self.modexp_on_device(&Modexp {
+                    modulus,
+                    bases,
+                    exponents,
+                })
+                .map(limbs)
             }
             Operation::FixedBasePow(op) => self.fixed_base_pow_on_device(op).map(limbs),
             Operation::CrtDecode(op) => self.crt_decode_on_device(op).map(Output::Counts),
