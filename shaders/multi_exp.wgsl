@@ -1,6 +1,6 @@
 // results[i·rows + row] = Π_b bases[i·per_row + b] ^ e[row·per_row + b] mod m, by Straus's
 // interleaved sliding windows over the odd-power tables of shaders/multi_exp_table.wgsl. The host
-// recodes each row's exponents into a program of terms (src/hazmat/backend/gpu/multi_exp_plan.rs):
+// recodes each row's exponents into a program of terms (crates/engine/src/backend/gpu/ops/multi_exp_plan.rs):
 // square terms[2t] times, then multiply by this item's table entry terms[2t+1] (none when it is
 // NO_PRODUCT). The dispatch's second dimension is the row, so a workgroup runs one program and
 // control flow never depends on an item's data. Not constant-time: the program follows the

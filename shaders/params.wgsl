@@ -1,5 +1,5 @@
 // The uniform parameters of every kernel; the host prepends this file. Field order matches
-// `Params` in src/hazmat/backend/gpu/mod.rs.
+// `Params` in crates/engine/src/backend/gpu/codegen/params.rs.
 
 struct Params {
     // Items in this dispatch.

@@ -1,7 +1,7 @@
 // results[i] = c_i^e mod m² (2S limbs) for decoding's secret exponent e (p − 1 modulo p²), on two
-// digits modulo m (src/hazmat/backend/gpu/two_digit_shader.rs) by sliding windows over the odd powers
+// digits modulo m (crates/engine/src/backend/gpu/codegen/two_digit_shader.rs) by sliding windows over the odd powers
 // of shaders/two_digit_table.wgsl. The host recodes e into one program of terms
-// (src/hazmat/backend/gpu/multi_exp_plan.rs): square terms[2t] times, then multiply by table entry
+// (crates/engine/src/backend/gpu/ops/multi_exp_plan.rs): square terms[2t] times, then multiply by table entry
 // terms[2t+1] (none when it is NO_PRODUCT). Every item runs the same program, so no group
 // diverges; the program follows e (the GPU path is not constant-time, see SECURITY.md).
 //

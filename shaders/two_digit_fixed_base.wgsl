@@ -1,5 +1,5 @@
 // results[i] = g^e_i · f_i mod m² from a resident table of powers of g held as two digits modulo
-// m (src/hazmat/backend/gpu/two_digit_shader.rs): entry (row, k) = the digits of g^(k·2^(window·row)),
+// m (crates/engine/src/backend/gpu/codegen/two_digit_shader.rs): entry (row, k) = the digits of g^(k·2^(window·row)),
 // 2^window entries per row, one digit product per row, its multiplier read from the table by
 // every lane (td_rows_loaded). shaders/fixed_base.wgsl is the same on the wide numbers modulo m².
 //

@@ -2,7 +2,7 @@
 // t < H = 2^(window−1): the odd powers that decoding's sliding windows multiply by
 // (shaders/two_digit_exp.wgsl); entry H holds the digits (1, 0) of R⁻¹, the last product's
 // multiplier, which leaves the digits. c_i = bases[i] is a residue modulo m², 2S limbs; the digit
-// arithmetic is src/hazmat/backend/gpu/two_digit_shader.rs. Each digit function is called from one
+// arithmetic is crates/engine/src/backend/gpu/codegen/two_digit_shader.rs. Each digit function is called from one
 // place: a compiler inlines every call, and software adapters compile slowly.
 
 // m | R² mod m | R³ mod m | m⁻¹ mod R | digits of R² mod m² | digits of R mod m² (one), S limbs each.
