@@ -3,7 +3,7 @@
 //   m_p = ((x_p − 1) / p) · h_p mod p and m_q likewise (exact division: the low S limbs of x − 1
 //         times the prime's 2-adic inverse, then a Montgomery product by h·R);
 //   m = m_q + q · ((m_p − m_q) · q⁻¹ mod p) (Garner), result = popcount(m & mask), or a defect
-//   report when m cannot be an honest aggregate (backend/response_check.rs).
+//   report when m cannot be an honest aggregate (crates/engine/src/backend/chunk_count.rs).
 // With params.primes = 1 every honest plaintext is below p (backend/one_prime.rs): m = m_p, and
 // x_q is neither computed nor read. With params.out_limbs = 2S (decryption of numbers) m itself
 // is the result, 2S limbs an item, and the masks are not read.
@@ -105,7 +105,7 @@ fn kernel(_grid_row: u32) {
             | (high_limbs[k] & (high_limbs[k] >> 1u) & high_mask);
     }
     let total = lane_sum(count);
-    // The same words as response_check::count_or_defect: DEFECT_TAG | the failed checks.
+    // The same words as chunk_count::count_or_defect: DEFECT_TAG | the failed checks.
     // Outside the subgroup the plaintext is meaningless: that alone is reported.
     var defects = select(0u, 2u, lane_sum(select(0u, 1u, above_slots != 0u)) != 0u);
     defects |= select(0u, 4u, lane_sum(select(0u, 1u, holds_three != 0u)) != 0u);

@@ -414,9 +414,6 @@ impl From<crate::hazmat::Error> for Error {
             Engine::InvalidSelection(detail) => Error::InvalidSelection(detail),
             Engine::GpuUnavailable(detail) => Error::GpuUnavailable(detail),
             Engine::GpuFailure(detail) => Error::GpuFailure(detail),
-            // The engine's error is non-exhaustive only to other crates' eyes; a variant added
-            // there without a twin here still reads as a bad parameter, with its message.
-            other => Error::InvalidParameter(other.to_string()),
         }
     }
 }

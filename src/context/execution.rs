@@ -38,6 +38,24 @@ pub struct ExecutionContext {
     pub(super) id: String,
 }
 
+impl Clone for ExecutionContext {
+    /// The same context: the same keys (shared), configuration, device and backend. A clone of
+    /// its public part alone is [`public_context`](Self::public_context).
+    fn clone(&self) -> Self {
+        Self {
+            public: PublicContext {
+                owner: Some(Arc::downgrade(&self.secret_key)),
+                ..self.public.clone()
+            },
+            secret_key: self.secret_key.clone(),
+            key_provider: self.key_provider.clone(),
+            file_format: self.file_format,
+            layout: self.layout,
+            id: self.id.clone(),
+        }
+    }
+}
+
 impl Deref for ExecutionContext {
     type Target = PublicContext;
 

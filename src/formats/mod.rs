@@ -17,6 +17,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub(crate) use sink::sealed;
 pub use sink::{Destination, SeekableWrite, StreamedOutput};
 
 /// Opens an input file; with it, its length when it is a regular file (a FIFO's is not known):

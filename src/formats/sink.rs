@@ -31,8 +31,16 @@ impl StreamedOutput<'_> {
     }
 }
 
-/// A file a codec writes whole, through one callback.
-pub trait Destination {
+/// Only the crate's checked output may be a [`Destination`], so that no code writes a user's file
+/// past its checks, lock and visibility.
+pub(crate) mod sealed {
+    /// The seal of [`Destination`](super::Destination).
+    pub trait Sealed {}
+}
+
+/// A file a codec writes whole, through one callback. Sealed: [`io::Output`](crate::io::Output)
+/// is the one implementation.
+pub trait Destination: sealed::Sealed {
     /// The path as the user named it: messages name it, and its extension picks the form.
     fn requested(&self) -> &Path;
 

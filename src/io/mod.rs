@@ -317,6 +317,8 @@ impl Output {
     }
 }
 
+impl crate::formats::sealed::Sealed for Output {}
+
 impl Destination for Output {
     fn requested(&self) -> &Path {
         Output::requested(self)

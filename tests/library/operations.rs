@@ -126,7 +126,16 @@ fn repeated_squares_on_the_cpu_match_num_bigint() {
     let mut rng = StdRng::seed_from_u64(64);
     for bits in [64u64, 1024, 2048] {
         let m = modulus(&mut rng, bits);
-        for (count, squarings) in [(0usize, 3usize), (1, 0), (5, 1), (9, 4), (3, 65), (2, 200)] {
+        let cases = [
+            (0usize, 3usize),
+            (1, 0),
+            (5, 1),
+            (9, 4),
+            (3, 63),
+            (3, 64),
+            (2, 200),
+        ];
+        for (count, squarings) in cases {
             let a = batch(&mut rng, &m, count);
             let powers = repeated_square(&CpuBackend, &m, &a, squarings).unwrap();
             assert_eq!(powers.len(), count);
@@ -173,7 +182,7 @@ fn repeated_squares_on_the_gpu_match_the_cpu() {
     let mut rng = StdRng::seed_from_u64(66);
     for (path, gpu) in common::gpu::backends() {
         let m = modulus(&mut rng, 2048);
-        for (count, squarings) in [(1usize, 0usize), (7, 1), (70, 64), (3, 300)] {
+        for (count, squarings) in [(1usize, 0usize), (7, 1), (2, 63), (70, 64), (3, 300)] {
             let a = batch(&mut rng, &m, count);
             let expected = repeated_square(&CpuBackend, &m, &a, squarings).unwrap();
             assert_eq!(

@@ -2,10 +2,10 @@
 
 /// Everything that can go wrong in the engine, with variants a caller can match on.
 ///
-/// The `paillier-gpu` crate turns each into its own error variant of the same name and message.
+/// The `paillier-gpu` crate turns each into its own error variant of the same name and message
+/// (exhaustively: a variant added here must be given its twin there).
 /// Messages never contain secret material.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A parameter is out of its valid range (a modulus, a width, a batch shape, an operand).
     #[error("invalid parameter: {0}")]

@@ -9,6 +9,11 @@
 // nor checked for constant time, so no program a user runs carries them.
 #[cfg(feature = "emulated-ifma")]
 compile_error!("the `emulated-ifma` feature is for the library's unit tests only");
+// The same for the engine's feature turned on directly (`paillier-gpu-engine/emulated-ifma`).
+const _: () = assert!(
+    !paillier_gpu::hazmat::bigint::EMULATED_IFMA,
+    "the engine's `emulated-ifma` feature is for its unit tests only"
+);
 
 mod bench;
 mod commands;

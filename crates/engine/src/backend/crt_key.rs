@@ -7,7 +7,8 @@ use crate::bigint::{Montgomery, MontgomeryModulus, TwoDigit, TwoDigitLanes};
 use crate::error::{Error, Result};
 
 /// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
-/// backends of this crate read them; others see only the two moduli.
+/// backends of this crate read them; others see the moduli (p, q, p², q²) alone, which the
+/// owner's encryption and decoding above the engine need.
 ///
 /// Both schemes finish the same way: `m_p = L_p(x_p)·h_p mod p` with `x_p = c^e_p mod p²` (classic:
 /// `e_p = p − 1`, `h_p = L_p(g^(p−1) mod p²)⁻¹`; lookup: `e_p = a`, `h_p = q⁻¹·g_a_inv mod p`), the

@@ -3,8 +3,8 @@
 //! same operations in plain Rust ([`emulated`]).
 //!
 //! The emulation exists so that a CPU without AVX-512 IFMA still checks what those engines
-//! compute: `cargo test --release --lib --no-default-features --features emulated-ifma` (what
-//! `tools/test-all` runs where the CPU lacks IFMA) runs their differential tests against
+//! compute: `cargo test --release -p paillier-gpu-engine --lib --no-default-features --features
+//! emulated-ifma` (what `tools/test-all` runs where the CPU lacks IFMA) runs their differential tests against
 //! num-bigint on any x86-64 CPU. It says nothing of their speed or of their compiled
 //! code's constant time (that is `tools/ct-check`'s, on the real instructions), and the
 //! `paillier-gpu` binary refuses to build with it.

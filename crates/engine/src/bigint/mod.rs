@@ -60,6 +60,11 @@ pub use public_products::PublicProducts;
 pub(crate) use two_digit::inverse_mod_radix;
 pub use two_digit::TwoDigit;
 
+/// Whether the AVX-512 IFMA engines run on emulated intrinsics (the `emulated-ifma` feature):
+/// results only, neither speed nor constant time. A program that handles secrets refuses to
+/// build with it.
+pub const EMULATED_IFMA: bool = cfg!(feature = "emulated-ifma");
+
 /// Which engine [`MontgomeryModulus::new`] picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnginePreference {

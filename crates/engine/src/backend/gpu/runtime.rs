@@ -1,6 +1,7 @@
 //! The GPU runtime: the adapter and its options, buffers, pipelines, the dispatch of a batch in
-//! chunks, submission, readback, calibration and time. Every operation in [`ops`](super::ops)
-//! describes its passes and hands them to [`dispatch`]; nothing here knows an operation.
+//! chunks, submission, readback, calibration and time. Every operation in `ops/` describes its
+//! passes and hands them to [`dispatch`]; only calibration runs one (products, to time the
+//! adapter).
 
 pub(super) mod adapter;
 pub(super) mod adapter_description;
