@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 impl Operation<'_> {
     /// Runs `run` on this operation restricted to item `i` of its result (a resident product
     /// becomes the product of that one stored item). Secret operands copied for it (exponents,
-    /// messages) are wiped afterwards.
+    /// messages, the residues modulo p² and q² that decryption starts from) are wiped
+    /// afterwards.
     pub fn one_item(
         &self,
         i: usize,
@@ -49,26 +50,32 @@ impl Operation<'_> {
             }),
             Operation::CrtDecode(op) => {
                 // Empty where decoding with one prime left the bases modulo q² out.
-                let bases_q = if op.bases_q.is_empty() {
+                let mut bases_q = if op.bases_q.is_empty() {
                     LimbBatch::new(op.bases_q.limbs_per_item())
                 } else {
                     one(op.bases_q, i)?
                 };
-                let (bases_p, masks) = (one(op.bases_p, i)?, one(op.masks, i)?);
-                run(&Operation::CrtDecode(CrtDecode {
+                let (mut bases_p, masks) = (one(op.bases_p, i)?, one(op.masks, i)?);
+                let result = run(&Operation::CrtDecode(CrtDecode {
                     key: op.key,
                     bases_p: &bases_p,
                     bases_q: &bases_q,
                     masks: &masks,
-                }))
+                }));
+                bases_p.wipe();
+                bases_q.wipe();
+                result
             }
             Operation::CrtDecrypt(op) => {
-                let (bases_p, bases_q) = (one(op.bases_p, i)?, one(op.bases_q, i)?);
-                run(&Operation::CrtDecrypt(CrtDecrypt {
+                let (mut bases_p, mut bases_q) = (one(op.bases_p, i)?, one(op.bases_q, i)?);
+                let result = run(&Operation::CrtDecrypt(CrtDecrypt {
                     key: op.key,
                     bases_p: &bases_p,
                     bases_q: &bases_q,
-                }))
+                }));
+                bases_p.wipe();
+                bases_q.wipe();
+                result
             }
             Operation::MultiExp(op) => one_multi_exp(op, i, run),
             Operation::Encrypt(job) => {
