@@ -20,6 +20,7 @@ one direction only: a value returned by a call is treated as public (the callees
 their own). Exit 0 when every function is found and clean, 1 otherwise.
 """
 
+import functools
 import re
 import subprocess
 import sys
@@ -130,13 +131,18 @@ def stack_slot(address):
     return None
 
 
-def disassemble(binary, name):
-    out = subprocess.run(
+@functools.lru_cache(maxsize=1)
+def disassembly(binary):
+    """The whole binary's disassembly, once per run (every check reads it)."""
+    return subprocess.run(
         ["objdump", "-d", "-C", "--no-show-raw-insn", "-M", "intel", binary],
         capture_output=True, text=True, check=True,
-    ).stdout
+    ).stdout.splitlines()
+
+
+def disassemble(binary, name):
     functions, current = [], None
-    for line in out.splitlines():
+    for line in disassembly(binary):
         header = re.match(r"^([0-9a-f]+) <(.*)>:$", line)
         if header:
             current = None

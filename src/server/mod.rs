@@ -46,6 +46,8 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_WORK_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time a shutdown waits for the requests in flight.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time between two looks for knowledge bases another replica deleted.
+pub const DEFAULT_DELETED_KB_SWEEP: Duration = Duration::from_secs(30);
 /// Open connections at most on the metrics listener (it answers a scraper or two).
 const METRICS_MAX_CONNECTIONS: usize = 16;
 
@@ -80,6 +82,9 @@ pub struct ServerOptions {
     pub max_concurrent_work: usize,
     /// How long a request waits for a work slot before it is answered 503.
     pub work_queue_timeout: Duration,
+    /// How often this server looks for knowledge bases another replica deleted, to drop their
+    /// resident indexes (one read of the store each time).
+    pub deleted_kb_sweep: Duration,
 }
 
 /// What a started server says about itself, for its one startup line.
@@ -186,7 +191,11 @@ pub async fn serve(
         .await
         .unwrap_or_else(|_| options.device.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(sweep_deleted_kbs(state.clone(), stopped.clone()));
+    tokio::spawn(sweep_deleted_kbs(
+        state.clone(),
+        options.deleted_kb_sweep,
+        stopped.clone(),
+    ));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
@@ -236,15 +245,16 @@ pub async fn serve(
     Ok(())
 }
 
-/// How often a server looks for resident indexes of knowledge bases deleted elsewhere.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Every [`SWEEP_INTERVAL`] until shutdown, drops the resident indexes of knowledge bases that
-/// another replica deleted (on the blocking pool: it reads the store).
-async fn sweep_deleted_kbs(state: Arc<AppState>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+/// Every `every` until shutdown, drops the resident indexes of knowledge bases that another
+/// replica deleted (on the blocking pool: it reads the store).
+async fn sweep_deleted_kbs(
+    state: Arc<AppState>,
+    every: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
-            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            () = tokio::time::sleep(every) => {}
             _ = stopped.changed() => return,
         }
         let state = state.clone();

@@ -70,7 +70,15 @@ fn two_replicas_over_one_postgres_answer_as_one() {
     };
     let a = Server::start_on(&url, &["--allow-weak-contexts"]);
     let metrics = format!("127.0.0.1:{}", common::server::free_port());
-    let b = a.replica(&["--allow-weak-contexts", "--metrics-listen", &metrics]);
+    // The second replica looks for knowledge bases deleted elsewhere every second (30 by
+    // default), so that the end of this test waits that long, not half a minute.
+    let b = a.replica(&[
+        "--allow-weak-contexts",
+        "--metrics-listen",
+        &metrics,
+        "--deleted-kb-sweep",
+        "1",
+    ]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
     let on_a = Client::new(&a.url, &a.org, &key).unwrap();

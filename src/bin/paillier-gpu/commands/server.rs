@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use paillier_gpu::server::{
-    self, ServerOptions, StoreLocation, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_WORK_QUEUE_TIMEOUT,
+    self, ServerOptions, StoreLocation, DEFAULT_BODY_TIMEOUT, DEFAULT_DELETED_KB_SWEEP,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WORK_QUEUE_TIMEOUT,
 };
 use paillier_gpu::{Error, Result};
 use serde_json::json;
@@ -134,6 +134,13 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_WORK_QUEUE_TIMEOUT.as_secs(), value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub work_queue_timeout: u64,
+    /// Seconds between two looks for knowledge bases another replica deleted (PostgreSQL
+    /// stores), after which this replica drops their resident indexes; a search there answers
+    /// 404 at once either way. Shorter frees that memory sooner, at one read of the store each
+    /// time.
+    #[arg(long, default_value_t = DEFAULT_DELETED_KB_SWEEP.as_secs(), value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub deleted_kb_sweep: u64,
 }
 
 pub(super) fn run(command: ServerCommand) -> Result<()> {
@@ -175,6 +182,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             |n| usize::try_from(n).unwrap_or(usize::MAX),
         ),
         work_queue_timeout: Duration::from_secs(args.work_queue_timeout),
+        deleted_kb_sweep: Duration::from_secs(args.deleted_kb_sweep),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
