@@ -129,12 +129,14 @@ def test_dataloader_and_retriever_run_against_serve(server):
     assert found[0]["chunk_content"] == f"document {ids[0] - 1} ✓"
 
 
-@pytest.mark.parametrize("scheme", ["paillier", "paillier_lookup"])
-def test_contexts_and_ciphertexts_cross_between_the_sdk_and_us(scheme, tmp_path):
+# The lookup scheme at key_len 512: the SDK builds its table in Python, 12 s at 1024 bits against
+# 1.4 s at 512 on 2 cores, and the files' shape does not depend on the width.
+@pytest.mark.parametrize("scheme,key_len", [("paillier", 1024), ("paillier_lookup", 512)])
+def test_contexts_and_ciphertexts_cross_between_the_sdk_and_us(scheme, key_len, tmp_path):
     vectors, chunks = documents(51)
     # The SDK makes and saves a context; we load it and search what the SDK's engine encrypted.
     theirs = SdkContext.create(passphrase="pw", homomorphic_client_type=scheme,
-                               embedding_length=EMBED, key_len=1024)
+                               embedding_length=EMBED, key_len=key_len)
     theirs.save_to_disk(str(tmp_path / "sdk.json"))
     ours = pg.ExecutionContext.load_from_disk("pw", tmp_path / "sdk.json")
     assert ours.hash() == theirs.id
@@ -154,7 +156,8 @@ def test_contexts_and_ciphertexts_cross_between_the_sdk_and_us(scheme, tmp_path)
 
     # And the other way: we make the context and encrypt; the SDK's own context searches.
     ctx = pg.ExecutionContext.create("pw", homomorphic_client_type=scheme, embedding_length=EMBED,
-                                     key_len=1024, sdk_compatible=True)
+                                     key_len=key_len, alpha_len=key_len // 2, sdk_compatible=True,
+                                     insecure=key_len < 1024)
     ctx.save_to_disk(tmp_path / "ours.json")
     sdk = SdkContext.load_from_disk("pw", str(tmp_path / "ours.json"))
     assert sdk.id == ctx.hash()
