@@ -6,7 +6,7 @@
 //! fixed-base encryption (N = n).
 //!
 //! ```text
-//! cargo bench --bench engine                  # our engine and num-bigint
+//! cargo bench --features bench --bench engine  # our engine and num-bigint
 //! cargo bench --bench engine --features gmp   # adds GMP (rug): mpz_powm, mpz_powm_sec, mpz_mul+mod
 //! ```
 

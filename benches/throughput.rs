@@ -1,7 +1,7 @@
 //! Throughput of each operation on the CPU backend at key_len 1024 (n of 2048 bits).
 //!
 //! ```text
-//! cargo bench --bench throughput
+//! cargo bench --features bench --bench throughput
 //! ```
 //! Each group reports time per batch; criterion's throughput line gives elements per second.
 //! The engine itself (modexp and modmul against num-bigint and GMP) is in `benches/engine.rs`.

@@ -16,3 +16,4 @@ mod server_remote;
 mod server_replicas;
 mod server_stalls;
 mod server_verify;
+mod store_contract;

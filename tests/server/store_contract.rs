@@ -2,9 +2,6 @@
 //! in a private cluster (see `common/postgres.rs`). Each test gets a fresh store, and a way to
 //! open it again: a second handle is a second replica (or process) over the same data.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod store_suite;
 
 use std::sync::Arc;
@@ -31,7 +28,7 @@ macro_rules! on_both_stores {
             $(
                 #[test]
                 fn $name() {
-                    let Some(url) = super::common::postgres::fresh_database() else { return };
+                    let Some(url) = crate::common::postgres::fresh_database() else { return };
                     let location = paillier_gpu::server::store::StoreLocation::Postgres(url);
                     super::store_suite::$name(&move || super::open(&location));
                 }
@@ -59,7 +56,7 @@ on_both_stores!(
 /// left as it is.
 #[test]
 fn postgres_refuses_a_newer_schema() {
-    let Some(cluster) = common::postgres::cluster() else {
+    let Some(cluster) = crate::common::postgres::cluster() else {
         return;
     };
     let url = cluster.fresh_database();
