@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::hazmat::backend::{
     Backend, EncryptionJob, Exponents, Garner, Messages, ResidueTables, Residues,
 };
-use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus};
+use crate::hazmat::bigint::{FixedBaseTable, MontgomeryModulus, SquareRoot};
 use num_bigint::BigUint;
 
 /// Fixed-base tables modulo one prime's square.
@@ -66,11 +66,7 @@ impl OwnerTables {
                 bits,
                 NOISE_WINDOW_BITS,
             );
-            table.run_on_root(modulus, prime);
-            table.run_in_lanes(
-                modulus,
-                &crate::hazmat::bigint::WipedBigUint(prime.modulus()),
-            );
+            table.run_on_fastest_engines(modulus, SquareRoot::Secret(prime));
             Ok(table)
         };
         let prime_tables =

@@ -14,7 +14,7 @@ use crate::hazmat::backend::cpu::one_plus_mn_times;
 use crate::hazmat::backend::{
     Backend, EncryptionJob, Exponents, LimbBatch, Messages, ResidueTables, Residues, Secrecy,
 };
-use crate::hazmat::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus};
+use crate::hazmat::bigint::{limbs_from_biguint, FixedBaseTable, MontgomeryModulus, SquareRoot};
 
 impl PublicKey {
     /// Encrypts one plaintext `m < n`.
@@ -155,10 +155,7 @@ impl PublicKey {
                 bits,
                 NOISE_WINDOW_BITS,
             );
-            if !table.run_on_public_root(modulus) {
-                table.run_on_root(modulus, &root);
-            }
-            table.run_in_lanes(modulus, &self.n);
+            table.run_on_fastest_engines(modulus, SquareRoot::Public(&root));
             Ok(table)
         };
         let noise = table(self.noise_base()?, self.noise_bits.max(1))?;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Exponents, LimbBatch, Secrecy};
-use crate::bigint::{Montgomery, MontgomeryModulus, TwoDigit, TwoDigitLanes};
+use crate::bigint::{for_secret_square, Montgomery, MontgomeryModulus, SecretSquareEngines};
 use crate::error::{Error, Result};
 
 /// The secret constants of CRT decryption, in limbs, for the backends. No field is public: the
@@ -36,16 +36,11 @@ pub struct CrtKey {
     pub(crate) h_q: Vec<u64>,
     /// q⁻¹ mod p.
     pub(crate) q_inv_mod_p: Vec<u64>,
-    /// Arithmetic modulo p² on two digits modulo p, where the portable engine runs p² (the CPU
-    /// backend's exponentiations; `None` on the IFMA engine).
-    pub(crate) p_digits: Option<TwoDigit>,
-    /// The same modulo q².
-    pub(crate) q_digits: Option<TwoDigit>,
-    /// Eight exponentiations modulo p² at once on two digits modulo p, where the CPU has
-    /// AVX-512 IFMA (batches).
-    p_lanes: Option<TwoDigitLanes>,
-    /// The same modulo q².
-    q_lanes: Option<TwoDigitLanes>,
+    /// The CPU engines of p² beyond its own (two digits modulo p, the lanes), as `engine.rs`
+    /// picks them.
+    p_engines: SecretSquareEngines,
+    /// The same for q².
+    q_engines: SecretSquareEngines,
 }
 
 impl fmt::Debug for CrtKey {
@@ -134,18 +129,9 @@ impl CrtKey {
             .ok_or_else(|| Error::InvalidParameter("p and q are not coprime".into()))?;
         let p_squared = MontgomeryModulus::new(&(p * p))?;
         let q_squared = MontgomeryModulus::new(&(q * q))?;
-        let lanes = |prime: &num_bigint::BigUint, square: &MontgomeryModulus| {
-            TwoDigitLanes::new(prime, square.len())
-        };
-        let digits = |square: &MontgomeryModulus, prime: &MontgomeryModulus| match square.ifma() {
-            Some(_) => None,
-            None => TwoDigit::new(square, prime),
-        };
         Ok(Self {
-            p_lanes: lanes(p, &p_squared),
-            q_lanes: lanes(q, &q_squared),
-            p_digits: digits(&p_squared, &p_mod),
-            q_digits: digits(&q_squared, &q_mod),
+            p_engines: for_secret_square(&p_squared, &p_mod, p),
+            q_engines: for_secret_square(&q_squared, &q_mod, q),
             p_squared,
             q_squared,
             exponent_p: exponent(e_p),
@@ -165,9 +151,9 @@ impl CrtKey {
     /// [`MontgomeryModulus::pow_secret`]. The CPU backend's decoding.
     pub(crate) fn pow_secret_mod_square(&self, prime_q: bool, base: &[u64], out: &mut [u64]) {
         let (square, digits, exponent) = if prime_q {
-            (&self.q_squared, &self.q_digits, &self.exponent_q)
+            (&self.q_squared, &self.q_engines.digits, &self.exponent_q)
         } else {
-            (&self.p_squared, &self.p_digits, &self.exponent_p)
+            (&self.p_squared, &self.p_engines.digits, &self.exponent_p)
         };
         let base = square.to_montgomery(base);
         let (e, bits) = (exponent.values.item(0), exponent.bits);
@@ -188,9 +174,9 @@ impl CrtKey {
         (y, out_y): (&[u64], &mut [u64]),
     ) {
         let (square, digits, exponent) = if prime_q {
-            (&self.q_squared, &self.q_digits, &self.exponent_q)
+            (&self.q_squared, &self.q_engines.digits, &self.exponent_q)
         } else {
-            (&self.p_squared, &self.p_digits, &self.exponent_p)
+            (&self.p_squared, &self.p_engines.digits, &self.exponent_p)
         };
         if digits.is_some() {
             self.pow_secret_mod_square(prime_q, x, out_x);
@@ -215,9 +201,9 @@ impl CrtKey {
         out: &mut [u64],
     ) -> bool {
         let (lanes, exponent) = if prime_q {
-            (&self.q_lanes, &self.exponent_q)
+            (&self.q_engines.lanes, &self.exponent_q)
         } else {
-            (&self.p_lanes, &self.exponent_p)
+            (&self.p_engines.lanes, &self.exponent_p)
         };
         let Some(lanes) = lanes else {
             return false;

@@ -82,11 +82,11 @@ impl Ifma52 {
         })
     }
 
-    /// Whether this CPU has AVX-512 IFMA (checked once) and the engine is not ruled out by
-    /// [`set_engine_preference`](super::set_engine_preference).
+    /// Whether this CPU has AVX-512 IFMA (checked once): the engines on it cannot exist
+    /// otherwise. Whether they are picked is `engine.rs`'s to say.
     pub(crate) fn available() -> bool {
         static HAS_IFMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        !super::portable_only() && *HAS_IFMA.get_or_init(cpu_has_ifma)
+        *HAS_IFMA.get_or_init(cpu_has_ifma)
     }
 
     /// 52-bit limbs per value.

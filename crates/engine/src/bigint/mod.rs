@@ -4,6 +4,7 @@
 //! run time (n² from 2048 to 8192 bits is 32 to 128 limbs). `num-bigint` is used only to convert
 //! formats and as the test oracle; it is not on the hot path.
 //!
+//! * `engine.rs` — which of the engines below runs what: the one place the CPU engine is chosen.
 //! * [`MontgomeryModulus`] — an odd modulus with its Montgomery constants; multiplication and squaring,
 //!   conversion in and out of Montgomery form ([`Montgomery`], a type of its own: plain limb
 //!   slices are normal form).
@@ -26,6 +27,7 @@ mod adx;
 mod avx512;
 mod convert;
 mod ct;
+mod engine;
 pub(crate) mod exponent;
 mod final_steps;
 mod fixed_base;
@@ -46,12 +48,16 @@ pub use convert::wipe_biguint;
 pub use convert::WipedBigUint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub(crate) use ct::conditional_assign;
+pub(crate) use engine::{
+    for_public_square_vartime, for_secret_square, lanes_for_public_square_vartime, lanes_pay,
+    SecretSquareEngines,
+};
+pub use engine::{set_engine_preference, EnginePreference, SquareRoot};
 pub use fixed_base::FixedBaseTable;
 pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
-pub(crate) use multi_buffer::MIN_LANE_ITEMS;
 pub use multi_buffer::{MultiBuffer, TwoDigitLanes, LANES};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
@@ -64,31 +70,6 @@ pub use two_digit::TwoDigit;
 /// results only, neither speed nor constant time. A program that handles secrets refuses to
 /// build with it.
 pub const EMULATED_IFMA: bool = cfg!(feature = "emulated-ifma");
-
-/// Which engine [`MontgomeryModulus::new`] picks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnginePreference {
-    /// The fastest this CPU runs (AVX-512 IFMA where present). The default.
-    Fastest,
-    /// The portable engine everywhere (to compare, or to rule the IFMA engine out).
-    PortableOnly,
-}
-
-static PORTABLE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Sets the engine [`MontgomeryModulus::new`] picks from now on, process-wide (moduli made before
-/// keep theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
-/// `PAILLIER_GPU_CPU_ENGINE=portable`.
-pub fn set_engine_preference(preference: EnginePreference) {
-    PORTABLE_ONLY.store(
-        preference == EnginePreference::PortableOnly,
-        std::sync::atomic::Ordering::Relaxed,
-    );
-}
-
-pub(crate) fn portable_only() -> bool {
-    PORTABLE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
-}
 
 /// Number of 64-bit limbs needed to hold `bits` bits.
 pub const fn limbs_for_bits(bits: usize) -> usize {

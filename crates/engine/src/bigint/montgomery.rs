@@ -41,7 +41,8 @@ pub struct MontgomeryModulus {
 }
 
 /// The CPU arithmetic behind a [`MontgomeryModulus`]'s exponentiations. Both give identical
-/// results; the choice is made once per modulus from what the CPU offers.
+/// results; [`MontgomeryModulus::new`] picks one (`engine.rs`), or
+/// [`with_engine`](MontgomeryModulus::with_engine) takes the one asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     /// Radix 2^64: every CPU. Its product runs as `mulx`/`adcx`/`adox` assembly on x86-64 CPUs
@@ -80,13 +81,6 @@ impl std::fmt::Debug for MontgomeryModulus {
 }
 
 impl MontgomeryModulus {
-    /// Precomputes the constants for an odd modulus greater than one, on the fastest engine
-    /// this CPU offers.
-    pub fn new(modulus: &BigUint) -> Result<Self> {
-        Self::with_engine(modulus, Engine::Ifma52)
-            .or_else(|_| Self::with_engine(modulus, Engine::Portable))
-    }
-
     /// Precomputes the constants on the given engine; fails if this CPU cannot run it.
     pub fn with_engine(modulus: &BigUint, engine: Engine) -> Result<Self> {
         if modulus <= &BigUint::one() || !modulus.bit(0) {

@@ -112,7 +112,7 @@ impl<'a> PublicMultiPow<'a> {
     pub(crate) fn new(modulus: &'a MontgomeryModulus) -> Self {
         Self {
             modulus,
-            two_digit: PublicTwoDigitIfma::for_public_square_vartime(modulus),
+            two_digit: super::for_public_square_vartime(modulus),
         }
     }
 

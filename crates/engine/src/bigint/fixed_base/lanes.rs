@@ -59,6 +59,7 @@ impl FixedBaseTable {
         let Some((engine, entries)) = &self.lanes else {
             return false;
         };
+        // The shape rule of `engine.rs`'s `lanes_pay`, here where the table holds the lanes.
         if exponents.len() < MIN_LANE_ITEMS || exponents.len() > LANES {
             return false;
         }

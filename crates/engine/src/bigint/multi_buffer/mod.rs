@@ -103,8 +103,7 @@ impl std::fmt::Debug for MultiBuffer {
 
 impl MultiBuffer {
     /// The engine for odd `m` whose normal form has `limbs64` limbs and `m0_inv = -m⁻¹ mod
-    /// 2^64`, or `None` where the CPU lacks AVX-512 IFMA (or it is ruled out by
-    /// [`set_engine_preference`](super::set_engine_preference)) or `m` is too wide.
+    /// 2^64`, or `None` where the CPU lacks AVX-512 IFMA or `m` is too wide.
     pub fn new(m: &BigUint, limbs64: usize, m0_inv: u64) -> Option<Self> {
         if !Ifma52::available() {
             return None;

@@ -98,9 +98,8 @@ pub(super) fn inverse_mod_word(n: u64) -> u64 {
 
 impl TwoDigitLanes {
     /// The engine for odd `n > 1` whose square's normal form has `limbs64` limbs, or `None`
-    /// where the CPU lacks AVX-512 IFMA (or it is ruled out by
-    /// [`set_engine_preference`](crate::bigint::set_engine_preference)), `n` is even or too
-    /// wide, or `limbs64` too few.
+    /// where the CPU lacks AVX-512 IFMA, `n` is even or too wide, or `limbs64` too few. (The
+    /// library's own operations take it where `engine.rs` picks it.)
     pub fn new(n: &BigUint, limbs64: usize) -> Option<Self> {
         if !Ifma52::available() || n.is_even() || *n <= BigUint::one() {
             return None;

@@ -8,7 +8,7 @@ use crate::backend::multi_exp::check_multi_exp_operands;
 use crate::backend::operation::MultiExp;
 use crate::backend::LimbBatch;
 use crate::bigint::multi_pow::PublicMultiPow;
-use crate::bigint::{ExponentRows, TwoDigitLanes, LANES, MIN_LANE_ITEMS};
+use crate::bigint::{lanes_for_public_square_vartime, lanes_pay, ExponentRows, LANES};
 use crate::error::Result;
 
 /// `out[s·rows + j] = Π_i bases[s·per_row + i] ^ exponents[j·per_row + i] mod m`.
@@ -25,17 +25,14 @@ pub(in crate::backend::cpu) fn multi_exp(op: &MultiExp<'_>) -> Result<LimbBatch>
         return LimbBatch::from_flat(s, out);
     }
     let engine = PublicMultiPow::new(op.modulus);
-    let lanes = match samples >= MIN_LANE_ITEMS {
-        true => TwoDigitLanes::for_public_square_vartime(op.modulus),
-        false => None,
-    };
-    // A task takes up to eight samples for the lanes, else one; a tail of fewer than
-    // MIN_LANE_ITEMS runs one sample after the other. Each sample's bases' tables serve every row.
+    let lanes = lanes_for_public_square_vartime(op.modulus, samples);
+    // A task takes up to eight samples for the lanes, else one; a tail too short for the lanes
+    // runs one sample after the other. Each sample's bases' tables serve every row.
     let per_task = if lanes.is_some() { LANES } else { 1 };
     out.par_chunks_mut(per_task * rows * s)
         .zip(op.bases.as_flat().par_chunks(per_task * op.per_row * s))
         .for_each(|(out, group)| match &lanes {
-            Some(lanes) if group.len() >= MIN_LANE_ITEMS * op.per_row * s => {
+            Some(lanes) if lanes_pay(group.len() / (op.per_row * s).max(1)) => {
                 lanes.multi_pow_public(group, &row_exponents, out)
             }
             _ => out

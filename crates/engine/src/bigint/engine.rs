@@ -1,0 +1,235 @@
+//! Which CPU engine runs an exponentiation: decided in this file alone, once per modulus (when
+//! it is prepared) and per shape (how many items a call takes at once), from what the CPU offers,
+//! the [`EnginePreference`] and what is known of the modulus. The engines themselves (`pow.rs`
+//! and `limbs.rs`, `ifma.rs`, `two_digit/`, `multi_buffer/`) run what they are given; their
+//! constructors only refuse what this CPU cannot run or the arithmetic does not cover.
+//!
+//! | modulus | one or two items at a time | four to eight at once |
+//! |---|---|---|
+//! | any odd m | IFMA52 where the CPU has AVX-512 IFMA, else portable (radix 2^64, ADX assembly where the CPU has it) | — |
+//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA) |
+//! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA) |
+//!
+//! Every engine gives the same results; the choice is speed alone (BENCHMARKS.md has the
+//! figures). `PAILLIER_GPU_CPU_ENGINE=portable` (the binary, through
+//! [`set_engine_preference`]) rules the IFMA engines out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use num_bigint::BigUint;
+
+use super::fixed_base::FixedBaseTable;
+use super::ifma::Ifma52;
+use super::montgomery::{Engine, MontgomeryModulus};
+use super::multi_buffer::{TwoDigitLanes, MIN_LANE_ITEMS};
+use super::two_digit::ifma::PublicTwoDigitIfma;
+use super::two_digit::TwoDigit;
+use crate::error::Result;
+
+/// Which engines this file may pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnginePreference {
+    /// The fastest this CPU runs (AVX-512 IFMA where present). The default.
+    Fastest,
+    /// The portable engine everywhere (to compare, or to rule the IFMA engine out).
+    PortableOnly,
+}
+
+static PORTABLE_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Sets the engines picked from now on, process-wide (moduli and keys prepared before keep
+/// theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
+/// `PAILLIER_GPU_CPU_ENGINE=portable`.
+pub fn set_engine_preference(preference: EnginePreference) {
+    PORTABLE_ONLY.store(
+        preference == EnginePreference::PortableOnly,
+        Ordering::Relaxed,
+    );
+}
+
+/// Whether the AVX-512 IFMA engines are picked: this CPU has IFMA and the preference does not
+/// rule them out.
+fn ifma_picked() -> bool {
+    !PORTABLE_ONLY.load(Ordering::Relaxed) && Ifma52::available()
+}
+
+impl MontgomeryModulus {
+    /// Precomputes the constants for an odd modulus greater than one, on the fastest engine
+    /// this CPU offers: IFMA52 where picked (a modulus too wide for it falls back), else
+    /// portable.
+    pub fn new(modulus: &BigUint) -> Result<Self> {
+        if ifma_picked() {
+            if let Ok(on_ifma) = Self::with_engine(modulus, Engine::Ifma52) {
+                return Ok(on_ifma);
+            }
+        }
+        Self::with_engine(modulus, Engine::Portable)
+    }
+}
+
+/// Whether a call of `items` items at once (at most [`LANES`](super::LANES)) runs in the lanes,
+/// where its modulus has them (the lanes engine's cost: `MIN_LANE_ITEMS`).
+pub(crate) fn lanes_pay(items: usize) -> bool {
+    items >= MIN_LANE_ITEMS
+}
+
+/// The engines of a secret square p² beyond its own [`MontgomeryModulus`] engine, prepared once
+/// per key.
+pub(crate) struct SecretSquareEngines {
+    /// One item at a time on two digits modulo p, where the portable engine runs p² (the
+    /// IFMA engine modulo p² is faster than two digits there).
+    pub(crate) digits: Option<TwoDigit>,
+    /// Four to eight items at once in the lanes, where the CPU has IFMA.
+    pub(crate) lanes: Option<TwoDigitLanes>,
+}
+
+/// [`SecretSquareEngines`] for `square` = `prime`² (both secret: nothing here takes time that
+/// depends on them).
+pub(crate) fn for_secret_square(
+    square: &MontgomeryModulus,
+    prime: &MontgomeryModulus,
+    prime_value: &BigUint,
+) -> SecretSquareEngines {
+    SecretSquareEngines {
+        digits: match square.ifma() {
+            Some(_) => None,
+            None => TwoDigit::new(square, prime),
+        },
+        lanes: match ifma_picked() {
+            true => TwoDigitLanes::new(prime_value, square.len()),
+            false => None,
+        },
+    }
+}
+
+/// The engine of one sample at a time modulo a PUBLIC square n² (its root is found in variable
+/// time): two digits modulo n on IFMA, or `None` for the modulus's own engine.
+pub(crate) fn for_public_square_vartime(square: &MontgomeryModulus) -> Option<PublicTwoDigitIfma> {
+    match ifma_picked() {
+        true => PublicTwoDigitIfma::for_public_square_vartime(square),
+        false => None,
+    }
+}
+
+/// The lanes for a call of `items` samples modulo a PUBLIC square n², where they pay and the
+/// CPU has them.
+pub(crate) fn lanes_for_public_square_vartime(
+    square: &MontgomeryModulus,
+    items: usize,
+) -> Option<TwoDigitLanes> {
+    match ifma_picked() && lanes_pay(items) {
+        true => TwoDigitLanes::for_public_square_vartime(square),
+        false => None,
+    }
+}
+
+/// What is known of the root N of a square modulus N², which decides the engines of a
+/// [`FixedBaseTable`] modulo N² ([`FixedBaseTable::run_on_fastest_engines`]).
+#[derive(Clone, Copy, Debug)]
+pub enum SquareRoot<'a> {
+    /// N is public (n of a public key): its engines may take time that depends on N.
+    Public(&'a MontgomeryModulus),
+    /// N is secret (a prime of the key, for its owner): nothing may depend on it in time.
+    Secret(&'a MontgomeryModulus),
+}
+
+impl FixedBaseTable {
+    /// Prepares this table modulo `square` = N² for the fastest CPU engines that apply, from
+    /// what is known of N (the table above says which); the results and
+    /// [`entries`](Self::entries) are unchanged, and the table keeps a copy of its entries in
+    /// each engine's form. Where nothing applies it runs on `square`'s own engine.
+    ///
+    /// ```
+    /// use num_bigint::BigUint;
+    /// use paillier_gpu_engine::bigint::{FixedBaseTable, MontgomeryModulus, SquareRoot};
+    ///
+    /// let n = BigUint::from(1_000_003u32) * BigUint::from(999_983u32);
+    /// let (root, square) = (MontgomeryModulus::new(&n).unwrap(), MontgomeryModulus::new(&(&n * &n)).unwrap());
+    /// let base = square.to_montgomery(&square.limbs_of(&BigUint::from(7u32)).unwrap());
+    /// let mut table = FixedBaseTable::new(&square, &base, 40, 4);
+    /// table.run_on_fastest_engines(&square, SquareRoot::Public(&root));
+    /// let power = square.from_montgomery(&table.pow(&square, &[123_456_789], 40));
+    /// assert_eq!(square.biguint_of(&power), BigUint::from(7u32).modpow(&BigUint::from(123_456_789u32), &(&n * &n)));
+    /// ```
+    pub fn run_on_fastest_engines(&mut self, square: &MontgomeryModulus, root: SquareRoot<'_>) {
+        let root = match root {
+            // Two digits modulo a public n on IFMA beat the IFMA engine modulo n².
+            SquareRoot::Public(root) if ifma_picked() && self.run_on_public_root(square) => root,
+            // The IFMA engine modulo N² beats two digits on the portable engine.
+            SquareRoot::Public(root) | SquareRoot::Secret(root) if square.ifma().is_some() => root,
+            SquareRoot::Public(root) | SquareRoot::Secret(root) => {
+                self.run_on_root(square, root);
+                root
+            }
+        };
+        if ifma_picked() {
+            self.run_in_lanes(square, &super::WipedBigUint(root.modulus()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::RandBigInt;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+    use crate::bigint::{biguint_from_limbs, limbs_from_biguint};
+
+    /// What each preference prepares for a square n² (n known), and the powers of a fixed-base
+    /// table on it: the portable preference rules every IFMA engine out, the fastest takes them
+    /// where the CPU has IFMA, and the powers are the same either way. (The preference is
+    /// process-wide: a test running beside this one may get the portable engines meanwhile,
+    /// which changes its speed, not its results.)
+    #[test]
+    fn the_preference_decides_the_engines_and_not_the_results() {
+        let mut rng = StdRng::seed_from_u64(61);
+        let n = rng.gen_biguint(512) | BigUint::from(1u32) | (BigUint::from(1u32) << 511);
+        let m = &n * &n;
+        let base = rng.gen_biguint_below(&m);
+        let exponents: Vec<u64> = (0..8).map(|_| rand::Rng::gen(&mut rng)).collect();
+        let run = |preference| {
+            set_engine_preference(preference);
+            let root = MontgomeryModulus::new(&n).unwrap();
+            let square = MontgomeryModulus::new(&m).unwrap();
+            let secret = for_secret_square(&square, &root, &n);
+            let public = (
+                for_public_square_vartime(&square).is_some(),
+                lanes_for_public_square_vartime(&square, 8).is_some(),
+                lanes_for_public_square_vartime(&square, MIN_LANE_ITEMS - 1).is_some(),
+            );
+            let entry = square.to_montgomery(&limbs_from_biguint(&base, square.len()).unwrap());
+            let mut table = FixedBaseTable::new(&square, &entry, 64, 4);
+            table.run_on_fastest_engines(&square, SquareRoot::Public(&root));
+            let mut powers = vec![0u64; exponents.len() * square.len()];
+            table.pow_block_into(&square, &exponents, 1, 64, &mut powers);
+            let kinds = (
+                square.engine(),
+                secret.digits.is_some(),
+                secret.lanes.is_some(),
+            );
+            (kinds, public, powers)
+        };
+        let portable = run(EnginePreference::PortableOnly);
+        let fastest = run(EnginePreference::Fastest);
+
+        assert_eq!(portable.0, (Engine::Portable, true, false));
+        assert_eq!(portable.1, (false, false, false));
+        let ifma = Ifma52::available();
+        let on_ifma = if ifma {
+            Engine::Ifma52
+        } else {
+            Engine::Portable
+        };
+        assert_eq!(fastest.0, (on_ifma, !ifma, ifma));
+        assert_eq!(fastest.1, (ifma, ifma, false));
+        assert_eq!(portable.2, fastest.2);
+        let width = portable.2.len() / exponents.len();
+        for (power, &e) in portable.2.chunks_exact(width).zip(&exponents) {
+            assert_eq!(
+                biguint_from_limbs(power),
+                base.modpow(&BigUint::from(e), &m)
+            );
+        }
+    }
+}
