@@ -39,7 +39,10 @@ static PORTABLE_ONLY: AtomicBool = AtomicBool::new(false);
 
 /// Sets the engines picked from now on, process-wide (moduli and keys prepared before keep
 /// theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
-/// `PAILLIER_GPU_CPU_ENGINE=portable`.
+/// `PAILLIER_GPU_CPU_ENGINE=portable`. It governs what this file picks; the engines' own
+/// constructors (`MontgomeryModulus::with_engine`, `TwoDigitLanes::new`, `MultiBuffer::new`,
+/// `FixedBaseTable::run_on_public_root`, `run_in_lanes`) build what they are asked for wherever
+/// the CPU can run it.
 pub fn set_engine_preference(preference: EnginePreference) {
     PORTABLE_ONLY.store(
         preference == EnginePreference::PortableOnly,
@@ -83,8 +86,8 @@ pub(crate) struct SecretSquareEngines {
     pub(crate) lanes: Option<TwoDigitLanes>,
 }
 
-/// [`SecretSquareEngines`] for `square` = `prime`² (both secret: nothing here takes time that
-/// depends on them).
+/// [`SecretSquareEngines`] for `square` = `prime`² (both secret: nothing here takes the public
+/// square's variable-time paths; the engines' own constructors enter the prime once per key).
 pub(crate) fn for_secret_square(
     square: &MontgomeryModulus,
     prime: &MontgomeryModulus,
@@ -155,7 +158,8 @@ impl FixedBaseTable {
         let root = match root {
             // Two digits modulo a public n on IFMA beat the IFMA engine modulo n².
             SquareRoot::Public(root) if ifma_picked() && self.run_on_public_root(square) => root,
-            // The IFMA engine modulo N² beats two digits on the portable engine.
+            // The IFMA engine modulo N² beats two digits on the portable engine (`run_on_root`
+            // refuses it too).
             SquareRoot::Public(root) | SquareRoot::Secret(root) if square.ifma().is_some() => root,
             SquareRoot::Public(root) | SquareRoot::Secret(root) => {
                 self.run_on_root(square, root);

@@ -130,13 +130,13 @@ impl FixedBaseTable {
 
     /// For a table modulo N² whose owner knows N (the key's owner, modulo p² and q²): runs its
     /// exponentiations on two digits modulo N (`two_digit.rs`: 5·len² limb products per step
-    /// instead of 8·len², where len is N's limbs), where that arithmetic applies
-    /// ([`TwoDigit::new`]); the IFMA engine modulo N², where it runs `modulus`, still goes first
-    /// (`engine.rs` prepares no digits for it). Returns whether it will. The results are the same; so are [`entries`](Self::entries),
+    /// instead of 8·len², where len is N's limbs), unless the IFMA engine runs `modulus` (it is
+    /// faster than two digits on the portable engine, and the table goes to it first). Returns
+    /// whether it will. The results are the same; so are [`entries`](Self::entries),
     /// which the GPU reads. The table holds a second copy of its entries for this, as large as
     /// the first.
     pub fn run_on_root(&mut self, modulus: &MontgomeryModulus, root: &MontgomeryModulus) -> bool {
-        if modulus.len() != self.limbs {
+        if modulus.ifma().is_some() || modulus.len() != self.limbs {
             return false;
         }
         let Some(engine) = TwoDigit::new(modulus, root) else {
