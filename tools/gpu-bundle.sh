@@ -9,6 +9,8 @@
 #   .gpu-bin/bundle.tar.gz  the stripped release CLI, the stripped GPU test binary and the list
 #                           of its modules to run (about 10 MB compressed, 24 MB unpacked);
 #   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
+# With BASELINE=path/to/paillier-gpu (a release CLI built from another commit, e.g. in a git
+# worktree), the bundle also carries it, stripped, for `tools/gpu-on-device.sh compare`.
 # Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
 #   tools/gpu-on-device.sh goals $OUT      the figures that settle #24 and #25 (gpu-goals.sh)
 #   tools/gpu-on-device.sh tests $OUT      the GPU tests against the CPU on the hardware
@@ -48,6 +50,11 @@ for entry in "${executables[@]}"; do
 done
 printf '%s\n' "${MODULES[@]}" >"$staging/tests/modules"
 git rev-parse --short HEAD >"$staging/commit"
+if [[ -n "${BASELINE:-}" ]]; then
+    strip -o "$staging/baseline-paillier-gpu" "$BASELINE"
+    echo "baseline: $(git -C "$(dirname "$BASELINE")" rev-parse --short HEAD 2>/dev/null ||
+        echo "$BASELINE")" >>"$staging/commit"
+fi
 if [[ -n "$(git status --porcelain --untracked-files=no)" ]]; then
     echo "(with uncommitted changes)" >>"$staging/commit"
 fi
@@ -67,4 +74,4 @@ if ((bytes > CARRY_LIMIT_BYTES)); then
     exit 1
 fi
 echo "gpu-bundle: now one device call with carry [\".gl\", \".gpu-bin\"]:"
-echo "  tools/gpu-on-device.sh goals \$OUT     (or: tests \$OUT)"
+echo "  tools/gpu-on-device.sh goals \$OUT     (or: tests \$OUT; compare \$OUT with BASELINE)"
