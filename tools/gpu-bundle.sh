@@ -8,7 +8,8 @@
 # Writes (both ignored by git, so they travel to a lent machine only when a call carries them):
 #   .gpu-bin/bundle.tar.gz  the stripped release CLI, the stripped GPU test binary and the list
 #                           of its modules to run (about 10 MB compressed, 24 MB unpacked);
-#   .gl/*.deb               Debian's Vulkan loader (`apt-get download`, kept if already there).
+#   .gl/*.deb               Debian's Vulkan loader and libglvnd (`apt-get download`, kept if
+#                           already there).
 # With BASELINE=path/to/paillier-gpu (a release CLI built from another commit, e.g. in a git
 # worktree), the bundle also carries it, stripped, for `tools/gpu-on-device.sh compare`.
 # Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
@@ -62,9 +63,17 @@ mkdir -p .gpu-bin
 tar -czf .gpu-bin/bundle.tar.gz -C "$staging" .
 
 mkdir -p .gl
-if ! compgen -G ".gl/libvulkan1_*.deb" >/dev/null; then
-    echo "gpu-bundle: downloading Debian's Vulkan loader into .gl" >&2
-    (cd .gl && apt-get download libvulkan1)
+# The loader and the GL vendor-neutral dispatch: NVIDIA's Vulkan driver lives in libGLX_nvidia,
+# which answers the loader only when libglvnd's libraries are there (else "Could not get
+# 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'").
+loader_packages=(libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0)
+missing=()
+for package in "${loader_packages[@]}"; do
+    compgen -G ".gl/${package}_*.deb" >/dev/null || missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "gpu-bundle: downloading ${missing[*]} from Debian into .gl" >&2
+    (cd .gl && apt-get download "${missing[@]}")
 fi
 
 bytes=$(du -cb .gpu-bin .gl | tail -1 | cut -f1)

@@ -2,15 +2,16 @@
 # folder): makes the Vulkan loader and an NVIDIA driver manifest available without installing
 # anything.
 #
-# The loader: the system's, else Debian's package placed in tools/vulkan-debs/ or in the
-# repository's .gl/ (tools/gpu-bundle.sh downloads it there; by hand, on a machine with apt:
-# `apt-get download libvulkan1`), unpacked into a private folder. The manifest: the standard
+# The loader: the system's, else Debian's packages placed in tools/vulkan-debs/ or in the
+# repository's .gl/ (tools/gpu-bundle.sh downloads them there; by hand, on a machine with apt:
+# `apt-get download libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0`: NVIDIA's driver
+# needs libglvnd's dispatch), unpacked into a private folder. The manifest: the standard
 # folders', else the NVIDIA driver's own ICD file (VK_DRIVER_FILES).
 
 # The Vulkan loader, from carried packages when the system has none.
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
     debs=()
-    for deb in "$here"/vulkan-debs/*.deb "$here"/../.gl/libvulkan*.deb; do
+    for deb in "$here"/vulkan-debs/*.deb "$here"/../.gl/*.deb; do
         [[ -e "$deb" ]] && debs+=("$deb")
     done
     if [[ ${#debs[@]} -eq 0 ]]; then
