@@ -29,8 +29,9 @@ exec > >(tee -a "$out/tests.log") 2>&1
 # shellcheck source=tools/gpu-env.sh
 source "$here/gpu-env.sh"
 export PAILLIER_GPU_REQUIRE_ADAPTER=1
-# Every width: speed is no concern on hardware, and each adapter is where widths can differ.
-export PAILLIER_GPU_TEST_WIDTHS=all
+# The whole matrix (every width, both exchanges): speed is no concern on hardware, and each
+# adapter is where widths and exchanges can differ.
+export PAILLIER_GPU_TEST_MATRIX=all
 
 echo "gpu-tests: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \

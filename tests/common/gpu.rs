@@ -1,6 +1,7 @@
 //! The GPU backends the integration tests compare with the CPU: every limb path and exchange
 //! variant the adapter runs, each forced by a setting, with small dispatches and shards so that
-//! modest batches cross chunk and shard boundaries.
+//! modest batches cross chunk and shard boundaries. How much of that matrix a run covers:
+//! [`whole_matrix`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,18 +11,28 @@ use std::sync::Arc;
 use paillier_gpu::hazmat::backend::gpu::{Exchange, GpuBackend, GpuOptions, LimbPath};
 use paillier_gpu::hazmat::Error;
 
-/// Whether the GPU tests run their whole width matrix: `PAILLIER_GPU_TEST_WIDTHS=all`, a step of
-/// `.ci/run` after the README's test command. Otherwise every kernel shape still runs on every
-/// limb path and exchange variant, at one representative width: lavapipe compiles each shape at
-/// its first dispatch (minutes for the whole matrix when Mesa's shader cache is cold), and the
-/// widths share one generator and one dispatch.
-pub fn every_width() -> bool {
-    std::env::var("PAILLIER_GPU_TEST_WIDTHS").is_ok_and(|v| v == "all")
+/// Whether the GPU tests run their whole matrix, every kernel shape at every width on every limb
+/// path and both exchange variants: `PAILLIER_GPU_TEST_MATRIX=all` (`tools/test-deep`, a step of
+/// `.ci/run` after the README's test command, and `tools/gpu-tests.sh` on hardware).
+///
+/// Otherwise every kernel shape runs on every limb path at one representative width
+/// ([`widths`]) with the exchange the adapter would choose ([`backends`]: subgroups where it has
+/// them), and the other exchange runs the products and powers every kernel is built of
+/// ([`every_variant`]). Lavapipe compiles each shape at its first dispatch, the workgroup
+/// exchange's several times slower than the rest (a barrier in every exchange of an unrolled
+/// kernel: docs/testing.md), and the widths and exchanges share one generator and one dispatch.
+pub fn whole_matrix() -> bool {
+    std::env::var("PAILLIER_GPU_TEST_MATRIX").is_ok_and(|v| v == "all")
 }
 
-/// `every` under the whole width matrix ([`every_width`]), else `representative`.
+/// `every` under the whole matrix ([`whole_matrix`]), else `representative`.
 pub fn widths<T: Copy>(every: &[T], representative: &[T]) -> Vec<T> {
-    if every_width() { every } else { representative }.to_vec()
+    if whole_matrix() {
+        every
+    } else {
+        representative
+    }
+    .to_vec()
 }
 
 /// Dispatches hold at most this many items here, so modest batches already need several.
@@ -84,13 +95,28 @@ pub fn variant(options: &GpuOptions, label: impl Debug) -> Option<Arc<GpuBackend
     }
 }
 
-/// Every limb path and exchange variant this adapter runs, each forced by a setting.
+/// Every limb path this adapter runs, each forced by a setting, with every exchange variant it
+/// runs under the whole matrix ([`whole_matrix`]), else with the first of them (the adapter's
+/// own choice: subgroups where it has them).
 pub fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
+    variants(whole_matrix())
+}
+
+/// Every limb path and exchange variant this adapter runs, each forced by a setting, in every
+/// run: for the products and powers that every other kernel is built of.
+pub fn every_variant() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
+    variants(true)
+}
+
+fn variants(every_exchange: bool) -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
     let mut all = Vec::new();
     for path in [LimbPath::Bits32, LimbPath::Bits16] {
         for exchange in [Exchange::Subgroup, Exchange::Workgroup] {
             if let Some(backend) = gpu(path, exchange) {
                 all.push(((path, exchange), backend));
+                if !every_exchange {
+                    break;
+                }
             }
         }
     }

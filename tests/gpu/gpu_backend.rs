@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::gpu::backends;
+use common::gpu::{backends, every_variant};
 use common::{batch, exponents, hamming, modulus, odd_pair, sdk_batch, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::hamming::response_check::{ChunkCount, Defects};
@@ -26,14 +26,15 @@ use rand::{rngs::StdRng, SeedableRng};
 const WIDTHS: &[u64] = &[2048, 4096, 6144, 8192, 1024, 3072];
 
 /// The widths of this run: n² of key_len 512, also p² of key_len 1024 (the owner's arithmetic),
-/// unless the whole matrix is asked for ([`common::gpu::every_width`]).
+/// unless the whole matrix is asked for ([`common::gpu::whole_matrix`]).
 fn widths() -> Vec<u64> {
     common::gpu::widths(WIDTHS, &[2048])
 }
 
 #[test]
 fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {
-    for (path, gpu) in backends() {
+    // Every exchange variant in every run: the products every other kernel is built of.
+    for (path, gpu) in every_variant() {
         let mut rng = StdRng::seed_from_u64(1);
         for bits in widths() {
             let m = modulus(&mut rng, bits);
@@ -72,7 +73,8 @@ fn large_batches_come_back_whole_and_in_order() {
 
 #[test]
 fn modexp_matches_the_cpu_with_shared_and_per_item_exponents() {
-    for (path, gpu) in backends() {
+    // Every exchange variant in every run, as the products above.
+    for (path, gpu) in every_variant() {
         let mut rng = StdRng::seed_from_u64(2);
         for bits in widths() {
             let m = modulus(&mut rng, bits);

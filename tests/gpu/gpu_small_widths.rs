@@ -76,9 +76,9 @@ fn residues(m: &MontgomeryModulus, seeds: &[Vec<u8>]) -> LimbBatch {
 
 proptest! {
     // Each case may be a new kernel shape: a few in the README's test command, the whole
-    // sixteen with the width matrix (`common::gpu::every_width`).
+    // sixteen with the whole matrix (`common::gpu::whole_matrix`).
     #![proptest_config(ProptestConfig {
-        cases: if common::gpu::every_width() { 16 } else { 4 },
+        cases: if common::gpu::whole_matrix() { 16 } else { 4 },
         ..ProptestConfig::default()
     })]
 
