@@ -359,8 +359,9 @@ fn resident_batches_grow_and_multiply_in_place() {
 
 #[test]
 fn the_schemes_run_on_the_gpu_and_agree_with_the_cpu() {
-    // The operations are tested on both exchange variants above; end to end, the variant each
-    // adapter would choose (subgroups where it has them) keeps lavapipe's run time in bounds.
+    // The operations are tested on both exchange variants in the whole matrix; end to end, the
+    // variant each adapter would choose (subgroups where it has them) keeps lavapipe's run time
+    // in bounds.
     let preferred: Vec<_> = backends()
         .into_iter()
         .filter(|((_, exchange), _)| *exchange == Exchange::Subgroup)
