@@ -11,11 +11,14 @@
 #   .gl/*.deb               Debian's Vulkan loader and libglvnd (`apt-get download`, kept if
 #                           already there).
 # With BASELINE=path/to/paillier-gpu (a release CLI built from another commit, e.g. in a git
-# worktree), the bundle also carries it, stripped, for `tools/gpu-on-device.sh compare`.
+# worktree), the bundle also carries it, stripped, for `tools/gpu-on-device.sh compare`, named
+# by BASELINE_COMMIT, else by the commit checked out where the binary lies.
 # Then one device call, carrying .gl and .gpu-bin, runs tools/gpu-on-device.sh (see there):
 #   tools/gpu-on-device.sh goals $OUT      the figures that settle #24 and #25 (gpu-goals.sh)
 #   tools/gpu-on-device.sh tests $OUT      the GPU tests against the CPU on the hardware
 set -euo pipefail
+# The baseline's path as given, from where this was run (before the cd below).
+baseline="${BASELINE:+$(realpath "$BASELINE")}"
 cd "$(dirname "$0")/.."
 
 # The modules of the `gpu` test binary worth running on hardware: every kernel against the CPU.
@@ -51,10 +54,10 @@ for entry in "${executables[@]}"; do
 done
 printf '%s\n' "${MODULES[@]}" >"$staging/tests/modules"
 git rev-parse --short HEAD >"$staging/commit"
-if [[ -n "${BASELINE:-}" ]]; then
-    strip -o "$staging/baseline-paillier-gpu" "$BASELINE"
-    echo "baseline: $(git -C "$(dirname "$BASELINE")" rev-parse --short HEAD 2>/dev/null ||
-        echo "$BASELINE")" >>"$staging/commit"
+if [[ -n "$baseline" ]]; then
+    strip -o "$staging/baseline-paillier-gpu" "$baseline"
+    echo "baseline: ${BASELINE_COMMIT:-$(git -C "$(dirname "$baseline")" rev-parse --short HEAD \
+        2>/dev/null || echo "$baseline")}" >>"$staging/commit"
 fi
 if [[ -n "$(git status --porcelain --untracked-files=no)" ]]; then
     echo "(with uncommitted changes)" >>"$staging/commit"

@@ -9,7 +9,10 @@
 # Runs, key_len 1024, classic scheme, each with both builds:
 #   1. ROUNDS rounds of the default at batch $BATCH (131,072) with the whole search over
 #      $DATABASE (8,192) records: encryption (owner, public key), aggregation, decoding, search;
-#   2. one round at $LARGE_BATCH (524,288) with the search over $LARGE_DATABASE (1,048,576).
+#   2. LARGE_ROUNDS rounds at $LARGE_BATCH (524,288) with the search over $LARGE_DATABASE
+#      (1,048,576).
+# The builds take turns first (baseline then candidate in odd rounds, the other way in even
+# ones), so that neither always runs on a machine the other has just warmed.
 # tools/gpu-bundle.sh carries a baseline when BASELINE=path/to/paillier-gpu is set, and
 # `tools/gpu-on-device.sh compare OUT` runs this script with it.
 set -euo pipefail
@@ -23,12 +26,16 @@ DATABASE="${DATABASE:-8192}"
 LARGE_BATCH="${LARGE_BATCH:-524288}"
 LARGE_DATABASE="${LARGE_DATABASE:-1048576}"
 ROUNDS="${ROUNDS:-2}"
+LARGE_ROUNDS="${LARGE_ROUNDS:-1}"
 STEP_LIMIT_S="${STEP_LIMIT_S:-120}"
 
-if [[ ! -x "$baseline" || ! -x "$candidate" ]]; then
+if [[ ! -f "$baseline" || ! -x "$baseline" || ! -f "$candidate" || ! -x "$candidate" ]]; then
     echo "usage: tools/gpu-compare.sh BASELINE_BINARY CANDIDATE_BINARY [OUT_DIR]" >&2
     exit 2
 fi
+# Absolute paths: a bare name would otherwise be looked up on PATH.
+baseline="$(cd "$(dirname "$baseline")" && pwd)/$(basename "$baseline")"
+candidate="$(cd "$(dirname "$candidate")" && pwd)/$(basename "$candidate")"
 mkdir -p "$out"
 exec > >(tee -a "$out/compare.log") 2>&1
 
@@ -40,10 +47,14 @@ echo "gpu-compare: baseline $baseline, candidate $candidate"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
     --format=csv,noheader || true
 # Both must reach the GPU: these figures mean nothing on the CPU.
-"$baseline" bench --device gpu --type paillier --key-len 1024 --batch 1 --repeat 1 \
-    --no-numbers | grep -E '^gpu:' || true
-"$candidate" bench --device gpu --type paillier --key-len 1024 --batch 1 --repeat 1 \
-    --no-numbers | grep -E '^gpu:' || true
+for binary in "$baseline" "$candidate"; do
+    if ! adapter=$("$binary" bench --device gpu --type paillier --key-len 1024 --batch 1 \
+        --repeat 1 --no-numbers | grep -E '^gpu:'); then
+        echo "gpu-compare: $binary reaches no GPU" >&2
+        exit 1
+    fi
+    echo "$adapter"
+done
 
 failures=0
 # run NAME BINARY BENCH_ARGUMENTS...: one bench under its own time limit.
@@ -62,19 +73,28 @@ run() {
     echo "gpu-compare: $name took $(($(date +%s) - start))s"
 }
 
+# order ROUND: the two builds in this round's order, one per line.
+order() {
+    if (($1 % 2)); then
+        printf 'baseline\ncandidate\n'
+    else
+        printf 'candidate\nbaseline\n'
+    fi
+}
+binary_of() {
+    if [[ $1 == baseline ]]; then echo "$baseline"; else echo "$candidate"; fi
+}
 for round in $(seq 1 "$ROUNDS"); do
-    for build in baseline candidate; do
-        binary=$baseline
-        [[ $build == candidate ]] && binary=$candidate
-        run "$round-$build" "$binary" --device gpu --batch "$BATCH" --database "$DATABASE" \
-            --repeat 1 --no-numbers
+    for build in $(order "$round"); do
+        run "$round-$build" "$(binary_of "$build")" --device gpu --batch "$BATCH" \
+            --database "$DATABASE" --repeat 1 --no-numbers
     done
 done
-for build in baseline candidate; do
-    binary=$baseline
-    [[ $build == candidate ]] && binary=$candidate
-    run "large-$build" "$binary" --device gpu --batch "$LARGE_BATCH" \
-        --database "$LARGE_DATABASE" --repeat 1 --no-numbers
+for round in $(seq 1 "$LARGE_ROUNDS"); do
+    for build in $(order "$round"); do
+        run "large$round-$build" "$(binary_of "$build")" --device gpu --batch "$LARGE_BATCH" \
+            --database "$LARGE_DATABASE" --repeat 1 --no-numbers
+    done
 done
 
 if command -v python3 >/dev/null; then

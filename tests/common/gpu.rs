@@ -17,8 +17,9 @@ use paillier_gpu::hazmat::Error;
 ///
 /// Otherwise every kernel shape runs on every limb path at one representative width
 /// ([`widths`]) with the exchange the adapter would choose ([`backends`]: subgroups where it has
-/// them), and the other exchange runs the products and powers every kernel is built of
-/// ([`every_variant`]). Lavapipe compiles each shape at its first dispatch, the workgroup
+/// them), and the other exchange runs the wide products and powers, whose rows and exchanges the
+/// other wide kernels share ([`every_variant`]; the two-digit kernels' own rows on that exchange
+/// are the whole matrix's). Lavapipe compiles each shape at its first dispatch, the workgroup
 /// exchange's several times slower than the rest (a barrier in every exchange of an unrolled
 /// kernel: docs/testing.md), and the widths and exchanges share one generator and one dispatch.
 pub fn whole_matrix() -> bool {
@@ -103,7 +104,7 @@ pub fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
 }
 
 /// Every limb path and exchange variant this adapter runs, each forced by a setting, in every
-/// run: for the products and powers that every other kernel is built of.
+/// run: for the wide products and powers, whose rows and exchanges the other wide kernels share.
 pub fn every_variant() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
     variants(true)
 }

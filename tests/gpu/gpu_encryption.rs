@@ -1,7 +1,7 @@
 //! Fused encryption on the GPU against the CPU, bit for bit: both schemes (`1 + m·n` and a table
-//! of `g`), modulo n² and modulo p² and q² with the recombination, at the widths of key_len 512,
-//! 1024, 1536 and 2048, on every limb path and exchange variant, with batches of one item and of
-//! several chunks.
+//! of `g`), modulo n² and modulo p² and q² with the recombination, on every limb path, with
+//! batches of one item and of several chunks; key_len 512 with the adapter's exchange, or key_len
+//! 512 to 2048 on both exchanges in the whole matrix (`common::gpu::whole_matrix`).
 //!
 //! The moduli here are random odd coprime numbers rather than primes: the arithmetic does not
 //! need primality, and keys of 2048 bits would take longer to generate than to test.

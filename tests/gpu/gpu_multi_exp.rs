@@ -1,8 +1,8 @@
 //! The GPU's multi-exponentiation kernel (the linear layer's products of powers) against the
-//! CPU, bit for bit: every limb path and exchange variant, zero rows, single bits, a batch of
-//! samples over several chunks, and exponents long enough that a row's program spans several
-//! dispatches and its squaring runs are cut into terms (on lavapipe's loop budget); through the
-//! spot-checked stack too.
+//! CPU, bit for bit: every limb path (both exchanges in the whole matrix), zero rows, single
+//! bits, a batch of samples over several chunks, and exponents long enough that a row's program
+//! spans several dispatches and its squaring runs are cut into terms (on lavapipe's loop
+//! budget); through the spot-checked stack too.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]

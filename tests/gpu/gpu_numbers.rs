@@ -1,7 +1,8 @@
 //! Encrypted numbers on the GPU against the CPU, bit for bit: the linear layer (its
 //! multi-exponentiation), plain multiplication, addition with alignment and sums give the same
-//! ciphertexts on every limb path and exchange variant; GPU encryption decrypts to the input;
-//! decryption's exponentiations and recombination on the device give the CPU's plaintexts.
+//! ciphertexts on every limb path (both exchanges in the whole matrix,
+//! `common::gpu::whole_matrix`); GPU encryption decrypts to the input; decryption's
+//! exponentiations and recombination on the device give the CPU's plaintexts.
 //!
 //! Without an adapter these tests print why and pass, unless `PAILLIER_GPU_REQUIRE_ADAPTER=1`.
 #![cfg(feature = "gpu")]
