@@ -84,18 +84,18 @@ order() {
 binary_of() {
     if [[ $1 == baseline ]]; then echo "$baseline"; else echo "$candidate"; fi
 }
-for round in $(seq 1 "$ROUNDS"); do
-    for build in $(order "$round"); do
-        run "$round-$build" "$(binary_of "$build")" --device gpu --batch "$BATCH" \
-            --database "$DATABASE" --repeat 1 --no-numbers
+# rounds PREFIX COUNT BATCH DATABASE: COUNT rounds of both builds, named PREFIX<round>-<build>.
+rounds() {
+    local prefix="$1" count="$2" batch="$3" database="$4" round build
+    for round in $(seq 1 "$count"); do
+        for build in $(order "$round"); do
+            run "$prefix$round-$build" "$(binary_of "$build")" --device gpu --batch "$batch" \
+                --database "$database" --repeat 1 --no-numbers
+        done
     done
-done
-for round in $(seq 1 "$LARGE_ROUNDS"); do
-    for build in $(order "$round"); do
-        run "large$round-$build" "$(binary_of "$build")" --device gpu --batch "$LARGE_BATCH" \
-            --database "$LARGE_DATABASE" --repeat 1 --no-numbers
-    done
-done
+}
+rounds "" "$ROUNDS" "$BATCH" "$DATABASE"
+rounds large "$LARGE_ROUNDS" "$LARGE_BATCH" "$LARGE_DATABASE"
 
 if command -v python3 >/dev/null; then
     python3 "$here/bench_summary.py" "$out"/*.json || true
