@@ -2,9 +2,11 @@
 //!
 //! Sorted by what it does: `runtime` (adapter, buffers, dispatch, submission, readback,
 //! calibration, time), `codegen` (the kernels generated per shape and what they read), `ops`
-//! (each operation's passes, one file an operation as in the CPU engine); [`GpuBackend`] holds
-//! the state they share and `backend_impl.rs` maps each [`Operation`](super::Operation) to its
-//! file in `ops/`.
+//! (each operation's passes, one file an operation as in the CPU engine). The runtime is one
+//! handle, `runtime::Runtime` (the device, its queue, pipelines, buffers, health, totals), that
+//! every operation runs its passes through; [`GpuBackend`] holds it beside the choices of kernel
+//! shape and the operations' own state (fixed-base tables, calibration), and `backend_impl.rs`
+//! maps each [`Operation`](super::Operation) to its file in `ops/`.
 //!
 //! * Adapter (`runtime/adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
 //!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
@@ -36,14 +38,12 @@ mod codegen;
 mod ops;
 mod runtime;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Backend, LimbBatch, RoutingBackend, VerifyingBackend};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
-use codegen::kernels::PipelineKey;
 
 pub use runtime::adapter_description::{AdapterDescription, AdapterKind};
 pub use runtime::calibrate::{Calibration, ChunkSizing};
@@ -55,40 +55,24 @@ pub use runtime::totals::GpuTotals;
 
 /// The wgpu backend. Create it once ([`GpuBackend::shared`] does) and share it.
 pub struct GpuBackend {
-    device: wgpu::Device,
-    queue: wgpu::Queue,
-    info: wgpu::AdapterInfo,
-    /// `info` in this crate's terms, for callers.
+    /// The device and what its calls share; every operation runs its passes through it.
+    runtime: runtime::Runtime,
+    /// The adapter in this crate's terms, for callers.
     description: AdapterDescription,
-    limits: wgpu::Limits,
-    features: wgpu::Features,
     limb_path: LimbPath,
     exchange: Exchange,
     /// Most lanes per number.
     lane_cap: usize,
     /// Whether the lane count was set by an option (then it is used as is, within the limits).
     lanes_forced: bool,
-    max_items_per_dispatch: usize,
-    max_binding_bytes: u64,
     /// Records per resident buffer at most (besides the binding limit).
     resident_shard_items: usize,
     /// Loop back-edges one invocation may run per dispatch.
     loop_budget: usize,
     /// Batches below this size go to the CPU backend.
     min_batch: usize,
-    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    /// Buffers reused by every call; the lock also serialises calls from several threads.
-    pool: Mutex<runtime::buffers::BufferPool>,
     /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
     tables: Mutex<Vec<(ops::fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
-    /// Uploaded constants (moduli, Montgomery constants) by the SHA-256 of their limbs, so that
-    /// calls with the same modulus bind the same buffer (and reuse bind groups).
-    constants: Mutex<Vec<([u8; 32], wgpu::Buffer)>>,
-    lost: Arc<AtomicBool>,
-    uncaptured: Arc<Mutex<Option<String>>>,
-    /// Invocations per chunk found by [`GpuBackend::calibrate`] (0: not calibrated); a chunk
-    /// holds this many divided by its kernels' lanes per number.
-    calibrated_invocations: AtomicUsize,
     calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
@@ -99,15 +83,8 @@ pub struct GpuBackend {
     two_digit_lanes: Option<usize>,
     /// Invocations below which a call's digit kernels double their lanes (0: never).
     two_digit_fill: usize,
-    /// Whether every chunk's passes are timed on the device (`device_times.rs`).
-    device_timing: bool,
     /// Whether the calibration sizes chunks from the device's time (`calibrate.rs`).
     device_time_chunks: bool,
-    /// Injected faults: submissions / readbacks until each fires (0: none armed).
-    lose_device_in: AtomicUsize,
-    corrupt_result_in: AtomicUsize,
-    /// What the calls so far have cost (see [`GpuTotals`]).
-    totals: Mutex<GpuTotals>,
 }
 
 /// Counts an armed countdown down; true when it reaches its event.
@@ -120,8 +97,8 @@ fn countdown_fires(counter: &AtomicUsize) -> bool {
 impl std::fmt::Debug for GpuBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuBackend")
-            .field("adapter", &self.info.name)
-            .field("backend", &self.info.backend)
+            .field("adapter", &self.runtime.info.name)
+            .field("backend", &self.runtime.info.backend)
             .field("limb_path", &self.limb_path)
             .field("exchange", &self.exchange)
             .finish_non_exhaustive()
@@ -184,9 +161,11 @@ impl GpuBackend {
     pub fn inject_fault(&self, fault: Fault) {
         match fault {
             Fault::LoseDevice { after_submissions } => self
+                .runtime
                 .lose_device_in
                 .store(after_submissions, Ordering::SeqCst),
             Fault::CorruptResult { after_readbacks } => self
+                .runtime
                 .corrupt_result_in
                 .store(after_readbacks, Ordering::SeqCst),
         }
@@ -230,7 +209,7 @@ impl GpuBackend {
             codegen::kernels::Kernel::FixedBase,
             codegen::kernels::Kernel::Recombine,
         ] {
-            self.pipeline(kernel, shape)?;
+            self.runtime.pipeline(kernel, shape)?;
         }
         self.calibrate(modulus)
     }
@@ -263,30 +242,9 @@ impl GpuBackend {
         buffer
     }
 
-    /// A storage buffer of constants `limbs`, uploaded once and kept (16 at most) under the
-    /// SHA-256 of the limbs: the host keeps no copy of a secret modulus, only its digest.
+    /// A kept storage buffer of constants `limbs` ([`runtime::Runtime::constants_buffer`]).
     fn constants_buffer(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        for limb in limbs {
-            hasher.update(limb.to_le_bytes());
-        }
-        let digest: [u8; 32] = hasher.finalize().into();
-        let mut kept = self
-            .constants
-            .lock()
-            .map_err(|_| failure("constants cache poisoned"))?;
-        if let Some((_, buffer)) = kept.iter().find(|(d, _)| *d == digest) {
-            return Ok(buffer.clone());
-        }
-        let mut words = codegen::words::to_gpu_words(limbs, self.limb_path);
-        let buffer = self.storage_buffer("paillier-gpu constants", &words);
-        zeroize::Zeroize::zeroize(&mut words);
-        if kept.len() >= 16 {
-            kept.remove(0);
-        }
-        kept.push((digest, buffer.clone()));
-        Ok(buffer)
+        self.runtime.constants_buffer(limbs, self.limb_path)
     }
 
     /// -m⁻¹ mod 2^(limb bits).

@@ -55,7 +55,7 @@ impl GpuBackend {
         op: &CrtDecode<'_>,
     ) -> Result<Vec<ChunkCount>> {
         crate::backend::check_crt_operands(op.key, op.bases_p, op.bases_q, op.masks)?;
-        self.check_health()?;
+        self.runtime.check_health()?;
         if op.bases_p.is_empty() {
             return Ok(Vec::new());
         }
@@ -81,7 +81,7 @@ impl GpuBackend {
         op: &CrtDecrypt<'_>,
     ) -> Result<LimbBatch> {
         crate::backend::check_decrypt_operands(op.key, op.bases_p, op.bases_q)?;
-        self.check_health()?;
+        self.runtime.check_health()?;
         let width = op.key.plaintext_limbs();
         if op.bases_p.is_empty() {
             return Ok(LimbBatch::new(width));
@@ -113,7 +113,7 @@ impl GpuBackend {
         let consts_q = self.consts_buffer(&key.q_squared)?;
         let consts_crt = self.crt_consts_buffer(key)?;
         // Decryption reads no mask: one word stands in for the binding.
-        let mask_buffer = self.storage_buffer(
+        let mask_buffer = self.runtime.storage_buffer(
             "paillier-gpu masks",
             &masks.map_or_else(|| vec![0], |m| exponent_words(m.as_flat())),
         );
@@ -168,7 +168,10 @@ impl GpuBackend {
         let exponent_buffers: Vec<wgpu::Buffer> = if sliding {
             plans
                 .iter()
-                .map(|plan| self.storage_buffer("paillier-gpu decoding terms", &plan.words))
+                .map(|plan| {
+                    self.runtime
+                        .storage_buffer("paillier-gpu decoding terms", &plan.words)
+                })
                 .collect()
         } else {
             [&key.exponent_p, &key.exponent_q]
@@ -176,7 +179,7 @@ impl GpuBackend {
                 .take(plans.len())
                 .map(|e| {
                     let mut words = exponent_words(e.values.as_flat());
-                    let buffer = self.storage_buffer("paillier-gpu exponent", &words);
+                    let buffer = self.runtime.storage_buffer("paillier-gpu exponent", &words);
                     zeroize::Zeroize::zeroize(&mut words);
                     buffer
                 })
@@ -275,6 +278,6 @@ impl GpuBackend {
             },
         };
         passes.push(recombine);
-        self.run(&passes, count)
+        self.runtime.run(&passes, count)
     }
 }

@@ -220,7 +220,8 @@ impl GpuBackend {
         &self,
         job: &EncryptionJob<'_>,
     ) -> Result<LimbBatch> {
-        let words = self.with_encryption_passes(job, |passes, count| self.run(passes, count))?;
+        let words =
+            self.with_encryption_passes(job, |passes, count| self.runtime.run(passes, count))?;
         self.batch_of(words, job.n_squared.len())
     }
 
@@ -243,7 +244,8 @@ impl GpuBackend {
             )));
         }
         self.with_encryption_passes(job, |passes, count| {
-            self.run_into(passes, count, bytemuck::cast_slice_mut(out))
+            self.runtime
+                .run_into(passes, count, bytemuck::cast_slice_mut(out))
         })
     }
 
@@ -255,7 +257,7 @@ impl GpuBackend {
     ) -> Result<R> {
         let count = job.messages.len();
         job.check()?;
-        self.check_health()?;
+        self.runtime.check_health()?;
         let slot_bits = job.message_form == MessageForm::SlotBits;
         if slot_bits && !job.classic() {
             // The lookup scheme reads messages as exponents of g: spread on the host.

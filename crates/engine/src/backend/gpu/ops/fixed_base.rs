@@ -129,13 +129,13 @@ impl GpuBackend {
     /// A storage buffer holding table entries `limbs`, if one binding can hold them.
     pub(in crate::backend::gpu) fn upload_table(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
         let bytes = (limbs.len() * 4 * self.limb_path.per_u64()) as u64;
-        if bytes > self.max_binding_bytes {
+        if bytes > self.runtime.max_binding_bytes {
             return Err(failure(format!(
                 "a {bytes}-byte fixed-base table exceeds the adapter's {}-byte binding limit",
-                self.max_binding_bytes
+                self.runtime.max_binding_bytes
             )));
         }
-        Ok(self.storage_buffer(
+        Ok(self.runtime.storage_buffer(
             "paillier-gpu fixed-base table",
             &gpu_words(limbs, self.limb_path),
         ))
@@ -223,7 +223,7 @@ impl GpuBackend {
             Finish::Plain,
             Source::Output { item_words: s },
         );
-        let out = self.run(&[pass], op.exponents.values.len());
+        let out = self.runtime.run(&[pass], op.exponents.values.len());
         zeroize::Zeroize::zeroize(&mut words);
         self.batch_of(out?, op.modulus.len())
     }

@@ -33,7 +33,7 @@ impl GpuBackend {
         let budget = budget.ok_or_else(|| {
             failure(format!(
                 "one window of a {limbs}-limb exponentiation exceeds the {}-iteration loop budget of adapter {}",
-                self.loop_budget, self.info.name
+                self.loop_budget, self.runtime.info.name
             ))
         })?;
         Ok(phased_program(
@@ -113,7 +113,8 @@ impl GpuBackend {
         let base_words = self.words_of(op.bases);
         let exp = exponent_words(op.exponents.values.as_flat());
         let per_item = op.exponents.values.len() == op.bases.len() && op.bases.len() > 1;
-        let shared = (!per_item).then(|| self.storage_buffer("paillier-gpu exponents", &exp));
+        let shared =
+            (!per_item).then(|| self.runtime.storage_buffer("paillier-gpu exponents", &exp));
         let (exp_source, operand) = match &shared {
             Some(buffer) => (
                 Source::Whole(buffer),
@@ -144,7 +145,7 @@ impl GpuBackend {
             op.exponents.bits,
             Source::Output { item_words: s },
         )?;
-        let out = self.run(&[pass], op.bases.len())?;
+        let out = self.runtime.run(&[pass], op.bases.len())?;
         self.batch_of(out, op.modulus.len())
     }
 }

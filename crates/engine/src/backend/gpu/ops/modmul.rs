@@ -52,7 +52,7 @@ impl GpuBackend {
         operand_offset: usize,
     ) -> Result<LimbBatch> {
         let out = self.with_multiply_pass(modulus, factors, count, b, operand_offset, |pass| {
-            self.run(std::slice::from_ref(pass), count)
+            self.runtime.run(std::slice::from_ref(pass), count)
         })?;
         self.batch_of(out, modulus.len())
     }
@@ -81,7 +81,7 @@ impl GpuBackend {
             )));
         }
         self.with_multiply_pass(modulus, factors, count, b, operand_offset, |pass| {
-            self.run_into(
+            self.runtime.run_into(
                 std::slice::from_ref(pass),
                 count,
                 bytemuck::cast_slice_mut(out),

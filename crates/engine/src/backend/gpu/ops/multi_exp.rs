@@ -45,7 +45,9 @@ impl GpuBackend {
             return multi_exp_with_primitives(self, op.modulus, op.bases, op.exponents, op.per_row);
         }
         let consts = self.consts_buffer(op.modulus)?;
-        let terms = self.storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
+        let terms = self
+            .runtime
+            .storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
         let base_words = self.words_of(op.bases);
         let passes = self.multi_exp_passes(
             op.modulus,
@@ -61,7 +63,7 @@ impl GpuBackend {
                 item_words: rows * s,
             },
         );
-        let out = self.run(&passes, samples)?;
+        let out = self.runtime.run(&passes, samples)?;
         self.batch_of(out, width)
     }
 
@@ -105,10 +107,10 @@ impl GpuBackend {
         rows: usize,
     ) -> bool {
         let table_bytes = ((per_row << (plan.window - 1)) * s * 4) as u64;
-        let grid_limit = self.limits.max_compute_workgroups_per_dimension as usize;
+        let grid_limit = self.runtime.limits.max_compute_workgroups_per_dimension as usize;
         rows <= grid_limit
-            && table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
-            && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
+            && table_bytes <= self.runtime.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+            && (plan.words.len() * 4) as u64 <= self.runtime.max_binding_bytes
     }
 
     /// The two passes over `bases` (`per_row` numbers per item): every base's odd powers, then

@@ -33,12 +33,12 @@ impl ResidentBuffer {
 impl GpuBackend {
     /// Items one shard holds: what the binding limit allows, at most the option.
     fn shard_items(&self, item_words: usize) -> usize {
-        let by_binding = (self.max_binding_bytes / (item_words as u64 * 4)).max(1) as usize;
+        let by_binding = (self.runtime.max_binding_bytes / (item_words as u64 * 4)).max(1) as usize;
         by_binding.min(self.resident_shard_items)
     }
 
     fn resident_buffer(&self, capacity: usize, item_words: usize) -> wgpu::Buffer {
-        self.raw_buffer(
+        self.runtime.raw_buffer(
             "paillier-gpu resident",
             (capacity * item_words * 4) as u64,
             wgpu::BufferUsages::STORAGE
@@ -60,20 +60,22 @@ impl GpuBackend {
             let buffer = self.resident_buffer(capacity, item_words);
             if shard.items > 0 {
                 let mut encoder =
-                    self.device
+                    self.runtime
+                        .device
                         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                             label: Some("paillier-gpu grow"),
                         });
                 let bytes = (shard.items * item_words * 4) as u64;
                 encoder.copy_buffer_to_buffer(&shard.buffer, 0, &buffer, 0, bytes);
-                self.queue.submit([encoder.finish()]);
+                self.runtime.queue.submit([encoder.finish()]);
             }
             shard.buffer = buffer;
             shard.capacity = capacity;
         }
         if !words.is_empty() {
             let offset = (shard.items * item_words * 4) as u64;
-            self.queue
+            self.runtime
+                .queue
                 .write_buffer(&shard.buffer, offset, bytemuck::cast_slice(words));
         }
         shard.items = needed;
@@ -112,7 +114,7 @@ impl GpuBackend {
         batch
             .device_copy()
             .and_then(|copy| copy.storage().downcast_ref::<ResidentBuffer>())
-            .filter(|buffer| buffer.device == self.device)
+            .filter(|buffer| buffer.device == self.runtime.device)
     }
 
     /// A fresh device copy of `items`.
@@ -121,7 +123,7 @@ impl GpuBackend {
         let mut copy = DeviceBatch::new(
             0,
             Box::new(ResidentBuffer {
-                device: self.device.clone(),
+                device: self.runtime.device.clone(),
                 shards: Vec::new(),
                 item_words,
                 shard_items: self.shard_items(item_words),
@@ -159,7 +161,7 @@ impl GpuBackend {
         }
         let items = resident.items();
         copy.set_len(items);
-        self.check_health()
+        self.runtime.check_health()
     }
 
     /// [`Backend::modmul_resident`](crate::backend::Backend::modmul_resident): from this

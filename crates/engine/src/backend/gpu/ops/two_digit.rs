@@ -167,8 +167,8 @@ impl GpuBackend {
     ) -> bool {
         let entries = (1usize << (plan.window - 1)) + 1;
         let table_bytes = (2 * self.gpu_limbs(prime) * entries) as u64 * 4;
-        table_bytes <= self.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
-            && (plan.words.len() * 4) as u64 <= self.max_binding_bytes
+        table_bytes <= self.runtime.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+            && (plan.words.len() * 4) as u64 <= self.runtime.max_binding_bytes
     }
 }
 

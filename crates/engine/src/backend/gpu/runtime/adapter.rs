@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::options::{Exchange, GpuOptions, LimbPath};
 use crate::backend::gpu::codegen::shader::{Shape, WORKGROUP_SIZE};
-use crate::backend::gpu::{failure, unavailable, GpuBackend, GpuTotals};
+use crate::backend::gpu::{unavailable, GpuBackend, GpuTotals};
 use crate::error::Result;
 
 /// lavapipe (Mesa's gallivm) ends all loops of an invocation after about 65,535 iterations;
@@ -155,39 +155,42 @@ impl GpuBackend {
             limb_path,
             exchange.as_str()
         );
-        Ok(Self {
+        let runtime = super::Runtime {
             device,
             queue,
-            description: crate::backend::gpu::AdapterDescription::of(&info),
             info,
             limits,
             features,
+            max_items_per_dispatch: options.max_items_per_dispatch.unwrap_or(usize::MAX).max(1),
+            max_binding_bytes,
+            pipelines: Mutex::new(HashMap::new()),
+            pool: Mutex::new(Default::default()),
+            constants: Mutex::new(Vec::new()),
+            lost,
+            uncaptured,
+            calibrated_invocations: AtomicUsize::new(0),
+            device_timing,
+            lose_device_in: AtomicUsize::new(0),
+            corrupt_result_in: AtomicUsize::new(0),
+            totals: Mutex::new(GpuTotals::default()),
+        };
+        Ok(Self {
+            description: crate::backend::gpu::AdapterDescription::of(&runtime.info),
+            runtime,
             limb_path,
             exchange,
             lane_cap: lane_cap.min(options.lanes.unwrap_or(usize::MAX)).max(1),
             lanes_forced: options.lanes.is_some(),
-            max_items_per_dispatch: options.max_items_per_dispatch.unwrap_or(usize::MAX).max(1),
-            max_binding_bytes,
             resident_shard_items: options.resident_shard_items.unwrap_or(usize::MAX).max(1),
             loop_budget,
             min_batch: options.min_batch.unwrap_or(0),
-            pipelines: Mutex::new(HashMap::new()),
-            pool: Mutex::new(Default::default()),
             tables: Mutex::new(Vec::new()),
-            constants: Mutex::new(Vec::new()),
-            calibrated_invocations: AtomicUsize::new(0),
             calibration: Mutex::new(None),
-            lost,
-            uncaptured,
             spot_checks: options.spot_check_samples.unwrap_or(1),
             two_digit: options.two_digit.unwrap_or(true),
             two_digit_lanes: options.two_digit_lanes,
             two_digit_fill: options.two_digit_fill.unwrap_or(0),
-            device_timing,
             device_time_chunks: device_time_chunks && device_timing,
-            lose_device_in: AtomicUsize::new(0),
-            corrupt_result_in: AtomicUsize::new(0),
-            totals: Mutex::new(GpuTotals::default()),
         })
     }
 
@@ -217,15 +220,5 @@ impl GpuBackend {
             exchange: self.exchange,
             path: self.limb_path,
         }
-    }
-
-    pub(in crate::backend::gpu) fn check_health(&self) -> Result<()> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(failure("the GPU device was lost"));
-        }
-        if let Some(message) = self.uncaptured.lock().ok().and_then(|mut slot| slot.take()) {
-            return Err(failure(message));
-        }
-        Ok(())
     }
 }

@@ -1,10 +1,14 @@
-//! Device buffers: pooled ones reused across calls (they only grow), and one-off ones.
+//! Device buffers: pooled ones reused across calls (they only grow), constants kept across
+//! calls, and one-off ones.
 
 use std::collections::HashMap;
 
 use super::device_times::PassTimer;
+use super::Runtime;
 use crate::backend::gpu::codegen::kernels::PipelineKey;
-use crate::backend::gpu::GpuBackend;
+use crate::backend::gpu::codegen::words::to_gpu_words;
+use crate::backend::gpu::{failure, LimbPath};
+use crate::error::Result;
 
 /// Buffers kept across calls, by (in-flight set, role); they only grow. Bind groups are kept
 /// too, by pipeline and the exact buffers they bind, so a chunk, a step or a later call that
@@ -40,7 +44,38 @@ pub(in crate::backend::gpu) enum BufferRole {
     },
 }
 
-impl GpuBackend {
+impl Runtime {
+    /// A storage buffer of constants `limbs` in `path`'s words, uploaded once and kept (16 at
+    /// most) under the SHA-256 of the limbs: the host keeps no copy of a secret modulus, only
+    /// its digest.
+    pub(in crate::backend::gpu) fn constants_buffer(
+        &self,
+        limbs: &[u64],
+        path: LimbPath,
+    ) -> Result<wgpu::Buffer> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for limb in limbs {
+            hasher.update(limb.to_le_bytes());
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut kept = self
+            .constants
+            .lock()
+            .map_err(|_| failure("constants cache poisoned"))?;
+        if let Some((_, buffer)) = kept.iter().find(|(d, _)| *d == digest) {
+            return Ok(buffer.clone());
+        }
+        let mut words = to_gpu_words(limbs, path);
+        let buffer = self.storage_buffer("paillier-gpu constants", &words);
+        zeroize::Zeroize::zeroize(&mut words);
+        if kept.len() >= 16 {
+            kept.remove(0);
+        }
+        kept.push((digest, buffer.clone()));
+        Ok(buffer)
+    }
+
     /// A pooled buffer of at least `bytes`, reused when large enough.
     pub(in crate::backend::gpu) fn pooled<'p>(
         &self,

@@ -112,7 +112,9 @@ impl GpuBackend {
         let one = modulus.one().to_vec();
         let max_items = MAX_PROBE_BYTES / (modulus.len() * 8).max(1);
         // Probe unchunked: a batch is one dispatch wherever the limits allow.
-        self.calibrated_invocations.store(0, Ordering::SeqCst);
+        self.runtime
+            .calibrated_invocations
+            .store(0, Ordering::SeqCst);
         let started = Instant::now();
         let mut probes = Vec::new();
         let mut device_probes = Vec::new();
@@ -150,7 +152,8 @@ impl GpuBackend {
             Some(items) => (items, ChunkSizing::DeviceTime),
             None => (host_chunk, ChunkSizing::HostTime),
         };
-        self.calibrated_invocations
+        self.runtime
+            .calibrated_invocations
             .store(chunk_items * shape.lanes, Ordering::SeqCst);
         let calibration = Calibration {
             bits: modulus.bits(),

@@ -8,6 +8,7 @@
 //! chunk's results in its staging buffer, so they come back with the readback that happens
 //! anyway: no extra mapping, no extra wait.
 
+use super::Runtime;
 use crate::backend::gpu::codegen::kernels::Kernel;
 use crate::backend::gpu::GpuBackend;
 
@@ -99,6 +100,13 @@ impl GpuBackend {
     /// and [`GpuOptions::device_timing`](crate::backend::gpu::GpuOptions::device_timing) is not off. The times
     /// go to [`totals`](Self::totals).
     pub fn device_timing(&self) -> bool {
+        self.runtime.device_timing
+    }
+}
+
+impl Runtime {
+    /// Whether every chunk's passes are timed on the device.
+    pub(in crate::backend::gpu) fn device_timing(&self) -> bool {
         self.device_timing
     }
 
@@ -110,7 +118,7 @@ impl GpuBackend {
 
 impl PassTimer {
     /// A timer for `passes` passes on `gpu`'s device.
-    pub(in crate::backend::gpu) fn new(gpu: &GpuBackend, passes: usize) -> Self {
+    pub(in crate::backend::gpu) fn new(gpu: &Runtime, passes: usize) -> Self {
         let queries = (2 * passes) as u32;
         PassTimer {
             query_set: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {

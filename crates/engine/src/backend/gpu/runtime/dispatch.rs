@@ -12,11 +12,12 @@ use std::time::Instant;
 use super::buffers::BufferPool;
 use super::calibrate::WAVES_PER_CHUNK;
 use super::readback::{CallTimes, InFlight};
+use super::Runtime;
 use crate::backend::gpu::codegen::kernels::Kernel;
 use crate::backend::gpu::codegen::params::{Params, Step};
 use crate::backend::gpu::codegen::shader::Shape;
 use crate::backend::gpu::codegen::words::ReadWords;
-use crate::backend::gpu::{failure, GpuBackend};
+use crate::backend::gpu::failure;
 use crate::error::Result;
 
 /// What a binding holds for one chunk of items.
@@ -73,7 +74,7 @@ fn invocations_per_item(pass: &Pass<'_>) -> usize {
     pass.shape.lanes * grid_rows(&pass.params) as usize
 }
 
-impl GpuBackend {
+impl Runtime {
     /// Items per chunk of a `count`-item batch: within the workgroup-count limit, the binding
     /// size of every buffer sliced per item, the scratch budget, and (once calibrated) the
     /// calibrated chunk, cut so that a large batch makes [`MIN_CHUNKS`] chunks.

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
+use super::Runtime;
 use crate::backend::gpu::codegen::kernels::Kernel;
 use crate::backend::gpu::codegen::shader::Shape;
-use crate::backend::gpu::{failure, GpuBackend};
+use crate::backend::gpu::failure;
 use crate::error::Result;
 
-impl GpuBackend {
+impl Runtime {
     /// The pipeline of `kernel` for `shape`, compiled on first use.
     pub(in crate::backend::gpu) fn pipeline(
         &self,

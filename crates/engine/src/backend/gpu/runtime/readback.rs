@@ -7,7 +7,8 @@ use rayon::prelude::*;
 
 use super::buffers::{BufferPool, BufferRole};
 use super::device_times::{PassTicks, TimedChunk};
-use crate::backend::gpu::{failure, GpuBackend};
+use super::Runtime;
+use crate::backend::gpu::failure;
 use crate::error::Result;
 
 /// Where one call's host time went, logged at debug level: enough to tell a device-bound call
@@ -43,7 +44,7 @@ pub(in crate::backend::gpu) struct InFlight {
 /// Words per task when results are copied out of mapped memory on several threads.
 const COPY_TASK_WORDS: usize = 1 << 18;
 
-impl GpuBackend {
+impl Runtime {
     /// Waits for a chunk and copies its result words to the start of `results`; returns how
     /// many.
     pub(in crate::backend::gpu) fn collect(

@@ -68,24 +68,33 @@ impl GpuBackend {
     pub fn report(&self, widths: &[usize]) -> GpuReport {
         let limb_bits = self.limb_path.bits();
         GpuReport {
-            adapter: self.info.name.clone(),
-            driver: self.info.driver.clone(),
-            driver_info: self.info.driver_info.clone(),
-            backend: format!("{:?}", self.info.backend),
-            device_type: format!("{:?}", self.info.device_type),
-            software: self.info.device_type == wgpu::DeviceType::Cpu,
+            adapter: self.runtime.info.name.clone(),
+            driver: self.runtime.info.driver.clone(),
+            driver_info: self.runtime.info.driver_info.clone(),
+            backend: format!("{:?}", self.runtime.info.backend),
+            device_type: format!("{:?}", self.runtime.info.device_type),
+            software: self.runtime.info.device_type == wgpu::DeviceType::Cpu,
             limb_bits,
             exchange: self.exchange.as_str().to_string(),
-            shader_int64: self.features.contains(wgpu::Features::SHADER_INT64),
-            subgroups: self.features.contains(wgpu::Features::SUBGROUP),
-            timestamps: self.features.contains(wgpu::Features::TIMESTAMP_QUERY),
-            device_timing: self.device_timing,
-            subgroup_min_size: self.info.subgroup_min_size,
-            subgroup_max_size: self.info.subgroup_max_size,
-            max_storage_buffer_binding_size: self.limits.max_storage_buffer_binding_size,
-            max_buffer_size: self.limits.max_buffer_size,
-            max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
-            max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
+            shader_int64: self.runtime.features.contains(wgpu::Features::SHADER_INT64),
+            subgroups: self.runtime.features.contains(wgpu::Features::SUBGROUP),
+            timestamps: self
+                .runtime
+                .features
+                .contains(wgpu::Features::TIMESTAMP_QUERY),
+            device_timing: self.runtime.device_timing(),
+            subgroup_min_size: self.runtime.info.subgroup_min_size,
+            subgroup_max_size: self.runtime.info.subgroup_max_size,
+            max_storage_buffer_binding_size: self.runtime.limits.max_storage_buffer_binding_size,
+            max_buffer_size: self.runtime.limits.max_buffer_size,
+            max_compute_workgroups_per_dimension: self
+                .runtime
+                .limits
+                .max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: self
+                .runtime
+                .limits
+                .max_compute_workgroup_storage_size,
             shapes: widths
                 .iter()
                 .map(|&bits| {

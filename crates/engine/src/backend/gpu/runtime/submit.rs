@@ -9,11 +9,12 @@ use super::buffers::{BufferPool, BufferRole, MAX_BIND_GROUPS};
 use super::device_times::TimedChunk;
 use super::dispatch::{grid_rows, Operand, Pass, Source};
 use super::readback::InFlight;
+use super::Runtime;
 use crate::backend::gpu::codegen::params::{Params, Step};
-use crate::backend::gpu::{failure, GpuBackend};
+use crate::backend::gpu::failure;
 use crate::error::Result;
 
-impl GpuBackend {
+impl Runtime {
     /// Uploads and submits items `start..end`; adds the bytes written to `bytes_up`.
     #[allow(clippy::too_many_arguments)]
     pub(in crate::backend::gpu) fn submit_chunk(

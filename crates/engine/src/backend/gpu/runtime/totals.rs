@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::device_times::{busy_ticks, span_ticks};
 use super::readback::CallTimes;
+use super::Runtime;
 use crate::backend::gpu::GpuBackend;
 
 /// Running totals over every call a [`GpuBackend`] has made. Take one before and one after a
@@ -103,6 +104,13 @@ impl GpuTotals {
 impl GpuBackend {
     /// The totals of every call so far (see [`GpuTotals`]).
     pub fn totals(&self) -> GpuTotals {
+        self.runtime.totals()
+    }
+}
+
+impl Runtime {
+    /// The totals of every call so far.
+    pub(in crate::backend::gpu) fn totals(&self) -> GpuTotals {
         self.totals.lock().map(|t| t.clone()).unwrap_or_default()
     }
 }
