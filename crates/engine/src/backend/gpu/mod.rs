@@ -4,9 +4,10 @@
 //! calibration, time), `codegen` (the kernels generated per shape and what they read), `ops`
 //! (each operation's passes, one file an operation as in the CPU engine). The runtime is one
 //! handle, `runtime::Runtime` (the device, its queue, pipelines, buffers, health, totals), that
-//! every operation runs its passes through; [`GpuBackend`] holds it beside the choices of kernel
-//! shape and the operations' own state (fixed-base tables, calibration), and `backend_impl.rs`
-//! maps each [`Operation`](super::Operation) to its file in `ops/`.
+//! every operation runs its passes through; [`GpuBackend`] holds it beside the kernel shapes the
+//! adapter runs (`codegen::shape_choice::ShapeChoice`) and the operations' own state (fixed-base
+//! tables, calibration), and `backend_impl.rs` maps each [`Operation`](super::Operation) to its
+//! file in `ops/`.
 //!
 //! * Adapter (`runtime/adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
 //!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
@@ -59,16 +60,10 @@ pub struct GpuBackend {
     runtime: runtime::Runtime,
     /// The adapter in this crate's terms, for callers.
     description: AdapterDescription,
-    limb_path: LimbPath,
-    exchange: Exchange,
-    /// Most lanes per number.
-    lane_cap: usize,
-    /// Whether the lane count was set by an option (then it is used as is, within the limits).
-    lanes_forced: bool,
+    /// The kernel shapes this adapter runs.
+    shapes: codegen::shape_choice::ShapeChoice,
     /// Records per resident buffer at most (besides the binding limit).
     resident_shard_items: usize,
-    /// Loop back-edges one invocation may run per dispatch.
-    loop_budget: usize,
     /// Batches below this size go to the CPU backend.
     min_batch: usize,
     /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
@@ -76,13 +71,6 @@ pub struct GpuBackend {
     calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
-    /// Arithmetic modulo squares on two digits modulo their roots (decoding, encryption) where
-    /// the shape allows.
-    two_digit: bool,
-    /// Lanes per number of the digit kernels (None: the usual shape of the prime's width).
-    two_digit_lanes: Option<usize>,
-    /// Invocations below which a call's digit kernels double their lanes (0: never).
-    two_digit_fill: usize,
     /// Whether the calibration sizes chunks from the device's time (`calibrate.rs`).
     device_time_chunks: bool,
 }
@@ -99,8 +87,8 @@ impl std::fmt::Debug for GpuBackend {
         f.debug_struct("GpuBackend")
             .field("adapter", &self.runtime.info.name)
             .field("backend", &self.runtime.info.backend)
-            .field("limb_path", &self.limb_path)
-            .field("exchange", &self.exchange)
+            .field("limb_path", &self.shapes.limb_path)
+            .field("exchange", &self.shapes.exchange)
             .finish_non_exhaustive()
     }
 }
@@ -182,19 +170,19 @@ impl GpuBackend {
             "{} ({}), {:?} limbs, {} exchange",
             self.description.name,
             self.description.api,
-            self.limb_path,
-            self.exchange.as_str()
+            self.shapes.limb_path,
+            self.shapes.exchange.as_str()
         )
     }
 
     /// The limb path in use.
     pub fn limb_path(&self) -> LimbPath {
-        self.limb_path
+        self.shapes.limb_path
     }
 
     /// The exchange variant in use.
     pub fn exchange(&self) -> Exchange {
-        self.exchange
+        self.shapes.exchange
     }
 
     /// Compiles every kernel for `modulus` and calibrates the chunk size on it
@@ -203,7 +191,7 @@ impl GpuBackend {
     pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<Calibration> {
         let one = LimbBatch::single(modulus.one().to_vec());
         self.modmul(modulus, &one, &one)?;
-        let shape = self.shape(self.gpu_limbs(modulus));
+        let shape = self.shapes.shape(self.shapes.gpu_limbs(modulus));
         for kernel in [
             codegen::kernels::Kernel::ModExp,
             codegen::kernels::Kernel::FixedBase,
@@ -212,24 +200,6 @@ impl GpuBackend {
             self.runtime.pipeline(kernel, shape)?;
         }
         self.calibrate(modulus)
-    }
-
-    /// GPU limbs of numbers below `modulus`.
-    fn gpu_limbs(&self, modulus: &MontgomeryModulus) -> usize {
-        modulus.len() * self.limb_path.per_u64()
-    }
-
-    /// A batch's words for an upload: the limbs themselves on the 32-bit path (no copy).
-    fn words_of<'a>(&self, batch: &'a LimbBatch) -> codegen::words::Words<'a> {
-        codegen::words::gpu_words(batch.as_flat(), self.limb_path)
-    }
-
-    fn batch_of(
-        &self,
-        words: codegen::words::ReadWords,
-        limbs_per_item: usize,
-    ) -> Result<LimbBatch> {
-        LimbBatch::from_flat(limbs_per_item, words.into_limbs(self.limb_path))
     }
 
     /// modulus | R² | R as a storage buffer (the same R as the CPU engine).
@@ -244,14 +214,6 @@ impl GpuBackend {
 
     /// A kept storage buffer of constants `limbs` ([`runtime::Runtime::constants_buffer`]).
     fn constants_buffer(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
-        self.runtime.constants_buffer(limbs, self.limb_path)
-    }
-
-    /// -m⁻¹ mod 2^(limb bits).
-    fn m0_inv(&self, modulus: &MontgomeryModulus) -> u32 {
-        match self.limb_path {
-            LimbPath::Bits32 => modulus.m0_inv() as u32,
-            LimbPath::Bits16 => (modulus.m0_inv() & 0xffff) as u32,
-        }
+        self.runtime.constants_buffer(limbs, self.shapes.limb_path)
     }
 }

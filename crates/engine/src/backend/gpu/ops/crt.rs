@@ -87,7 +87,7 @@ impl GpuBackend {
             return Ok(LimbBatch::new(width));
         }
         let words = self.crt_on_device(op.key, op.bases_p, op.bases_q, CrtFinish::Plaintexts)?;
-        LimbBatch::from_flat(width, words.into_limbs(self.limb_path))
+        LimbBatch::from_flat(width, words.into_limbs(self.shapes.limb_path))
     }
 
     /// The exponentiations modulo p² (and q², unless one prime decodes) and the recombination,
@@ -107,8 +107,8 @@ impl GpuBackend {
             CrtFinish::Distances(masks) => (key.one_prime_covers(masks), Some(masks)),
             CrtFinish::Plaintexts => (false, None),
         };
-        let s = self.gpu_limbs(&key.p); // limbs of p and q
-        let w = self.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
+        let s = self.shapes.gpu_limbs(&key.p); // limbs of p and q
+        let w = self.shapes.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
         let consts_p = self.consts_buffer(&key.p_squared)?;
         let consts_q = self.consts_buffer(&key.q_squared)?;
         let consts_crt = self.crt_consts_buffer(key)?;
@@ -119,11 +119,11 @@ impl GpuBackend {
         );
         // The residues c mod p² and c mod q² reveal the factors: the host copies are wiped.
         // Borrowed from the wiped residue batches, or a copy wiped on drop.
-        let words_p = self.words_of(bases_p);
+        let words_p = self.shapes.words_of(bases_p);
         let words_q = if one_prime {
             None
         } else {
-            Some(self.words_of(bases_q))
+            Some(self.shapes.words_of(bases_q))
         };
         // On two digits modulo each prime where the shape allows (p and q share their widths).
         let two_digit = self.two_digit_applies(&key.p, &key.p_squared);
@@ -131,7 +131,7 @@ impl GpuBackend {
         let product_edges = if two_digit {
             self.two_digit_product_edges(digit_shape)
         } else {
-            self.shape(w).product_back_edges()
+            self.shapes.shape(w).product_back_edges()
         };
         // Each prime's exponentiation by sliding windows: the programs of p − 1 and q − 1, made
         // once per call, secret like the exponents (their host copies are wiped on drop).
@@ -235,10 +235,10 @@ impl GpuBackend {
         let x_q_slot = if one_prime { X_P_SLOT } else { X_Q_SLOT };
         let recombine = Pass {
             kernel: Kernel::Crt,
-            shape: self.shape(s),
+            shape: self.shapes.shape(s),
             params: Params {
-                m0_inv: self.m0_inv(&key.p),
-                m0_inv_q: self.m0_inv(&key.q),
+                m0_inv: self.shapes.m0_inv(&key.p),
+                m0_inv_q: self.shapes.m0_inv(&key.q),
                 x_limbs: w as u32,
                 mask_words: masks.map_or(0, |m| m.limbs_per_item() * 2) as u32,
                 // Decryption writes the plaintext's 2S limbs; decoding a distance's one word.

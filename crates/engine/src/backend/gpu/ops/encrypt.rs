@@ -107,7 +107,7 @@ impl GpuBackend {
         words: &'a JobWords,
         output: Source<'a>,
     ) -> Vec<Pass<'a>> {
-        let s = self.gpu_limbs(share.modulus);
+        let s = self.shapes.gpu_limbs(share.modulus);
         let noise_exponents = ExponentWords {
             words: &words.noise,
             per_item: words.noise_per_item,
@@ -222,7 +222,7 @@ impl GpuBackend {
     ) -> Result<LimbBatch> {
         let words =
             self.with_encryption_passes(job, |passes, count| self.runtime.run(passes, count))?;
-        self.batch_of(words, job.n_squared.len())
+        self.shapes.batch_of(words, job.n_squared.len())
     }
 
     /// [`encrypt_on_device`](Self::encrypt_on_device) into `out`: with 32-bit GPU limbs on a
@@ -232,7 +232,7 @@ impl GpuBackend {
         job: &EncryptionJob<'_>,
         out: &mut [u64],
     ) -> Result<()> {
-        if self.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
+        if self.shapes.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
             return copy_ciphertexts(&self.encrypt_on_device(job)?, out);
         }
         if out.len() != job.messages.len() * job.n_squared.len() {
@@ -263,7 +263,7 @@ impl GpuBackend {
             // The lookup scheme reads messages as exponents of g: spread on the host.
             return job.with_values(|job| self.with_encryption_passes(job, run));
         }
-        let width = self.gpu_limbs(job.n_squared);
+        let width = self.shapes.gpu_limbs(job.n_squared);
         // Exponent words for the lookup scheme's g^m; GPU limbs (or slot-bit words) for the
         // classic 1 + m·n.
         let (messages, messages_per_item) = if slot_bits {
@@ -272,7 +272,7 @@ impl GpuBackend {
                 job.messages.limbs_per_item() * 2,
             )
         } else if job.classic() {
-            (self.words_of(job.messages), width)
+            (self.shapes.words_of(job.messages), width)
         } else {
             (
                 gpu_words(job.messages.as_flat(), LimbPath::Bits32),
@@ -294,7 +294,7 @@ impl GpuBackend {
                 run(&passes, count)
             }
             Residues::PrimeSquares { p, q, garner } => {
-                let s = self.gpu_limbs(p.modulus);
+                let s = self.shapes.gpu_limbs(p.modulus);
                 let (p_buffers, q_buffers) =
                     (self.share_buffers(job, &p)?, self.share_buffers(job, &q)?);
                 let scratch = |slot| Source::Scratch {
@@ -306,9 +306,9 @@ impl GpuBackend {
                 let consts = self.recombine_consts_buffer(p.modulus, garner)?;
                 passes.push(Pass {
                     kernel: Kernel::Recombine,
-                    shape: self.shape(s),
+                    shape: self.shapes.shape(s),
                     params: Params {
-                        m0_inv: self.m0_inv(p.modulus),
+                        m0_inv: self.shapes.m0_inv(p.modulus),
                         out_limbs: width as u32,
                         ..Params::default()
                     },

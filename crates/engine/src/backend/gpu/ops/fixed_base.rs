@@ -128,7 +128,7 @@ impl GpuBackend {
 
     /// A storage buffer holding table entries `limbs`, if one binding can hold them.
     pub(in crate::backend::gpu) fn upload_table(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
-        let bytes = (limbs.len() * 4 * self.limb_path.per_u64()) as u64;
+        let bytes = (limbs.len() * 4 * self.shapes.limb_path.per_u64()) as u64;
         if bytes > self.runtime.max_binding_bytes {
             return Err(failure(format!(
                 "a {bytes}-byte fixed-base table exceeds the adapter's {}-byte binding limit",
@@ -137,7 +137,7 @@ impl GpuBackend {
         }
         Ok(self.runtime.storage_buffer(
             "paillier-gpu fixed-base table",
-            &gpu_words(limbs, self.limb_path),
+            &gpu_words(limbs, self.shapes.limb_path),
         ))
     }
 
@@ -154,8 +154,8 @@ impl GpuBackend {
         finish: Finish<'a>,
         output: Source<'a>,
     ) -> Pass<'a> {
-        let s = self.gpu_limbs(modulus);
-        let shape = self.shape(s);
+        let s = self.shapes.gpu_limbs(modulus);
+        let shape = self.shapes.shape(s);
         let rows = exponents.bits.div_ceil(table.window_bits());
         let per_row = shape.product_back_edges() + 3;
         let (finish_bits, factors, x_limbs) = match finish {
@@ -178,7 +178,7 @@ impl GpuBackend {
             rows,
             per_row,
             // The finish costs up to three products of its own.
-            self.loop_budget.saturating_sub(3 * per_row),
+            self.shapes.loop_budget.saturating_sub(3 * per_row),
         );
         if let Some(last) = program.last_mut() {
             last.phase |= finish_bits;
@@ -190,7 +190,7 @@ impl GpuBackend {
                 exp_words: exponents.per_item as u32,
                 exp_bits: exponents.bits as u32,
                 window: table.window_bits() as u32,
-                m0_inv: self.m0_inv(modulus),
+                m0_inv: self.shapes.m0_inv(modulus),
                 x_limbs: x_limbs as u32,
                 ..Params::default()
             },
@@ -206,7 +206,7 @@ impl GpuBackend {
         op: &FixedBasePow<'_>,
     ) -> Result<LimbBatch> {
         crate::backend::check_fixed_base_operands(op.modulus, op.table, op.exponents)?;
-        let s = self.gpu_limbs(op.modulus);
+        let s = self.shapes.gpu_limbs(op.modulus);
         let mut words = exponent_words(op.exponents.values.as_flat());
         let powers = self.table_buffer(op.table)?;
         let consts = self.consts_buffer(op.modulus)?;
@@ -225,6 +225,6 @@ impl GpuBackend {
         );
         let out = self.runtime.run(&[pass], op.exponents.values.len());
         zeroize::Zeroize::zeroize(&mut words);
-        self.batch_of(out?, op.modulus.len())
+        self.shapes.batch_of(out?, op.modulus.len())
     }
 }

@@ -22,18 +22,19 @@ impl GpuBackend {
         limbs: usize,
         bits: usize,
     ) -> Result<Vec<Step>> {
-        let product = self.shape(limbs).product_back_edges();
+        let product = self.shapes.shape(limbs).product_back_edges();
         // The first dispatch also builds the table (15 products).
         let setup = (MODEXP_TABLE + 1) * product;
         let per_window = (MODEXP_WINDOW + 1) * product + 3;
         let budget = self
+            .shapes
             .loop_budget
             .checked_sub(setup)
             .filter(|b| *b >= per_window);
         let budget = budget.ok_or_else(|| {
             failure(format!(
                 "one window of a {limbs}-limb exponentiation exceeds the {}-iteration loop budget of adapter {}",
-                self.loop_budget, self.runtime.info.name
+                self.shapes.loop_budget, self.runtime.info.name
             ))
         })?;
         Ok(phased_program(
@@ -56,14 +57,14 @@ impl GpuBackend {
         bits: usize,
         result: Source<'a>,
     ) -> Result<Pass<'a>> {
-        let s = self.gpu_limbs(modulus);
+        let s = self.shapes.gpu_limbs(modulus);
         Ok(Pass {
             kernel: Kernel::ModExp,
-            shape: self.shape(s),
+            shape: self.shapes.shape(s),
             params: Params {
                 exp_words: exponent_words as u32,
                 exp_bits: bits as u32,
-                m0_inv: self.m0_inv(modulus),
+                m0_inv: self.shapes.m0_inv(modulus),
                 ..Params::default()
             },
             program: self.modexp_program(s, bits)?,
@@ -109,8 +110,8 @@ impl GpuBackend {
                 "exponent bit bound exceeds its limbs".into(),
             ));
         }
-        let s = self.gpu_limbs(op.modulus);
-        let base_words = self.words_of(op.bases);
+        let s = self.shapes.gpu_limbs(op.modulus);
+        let base_words = self.shapes.words_of(op.bases);
         let exp = exponent_words(op.exponents.values.as_flat());
         let per_item = op.exponents.values.len() == op.bases.len() && op.bases.len() > 1;
         let shared =
@@ -146,6 +147,6 @@ impl GpuBackend {
             Source::Output { item_words: s },
         )?;
         let out = self.runtime.run(&[pass], op.bases.len())?;
-        self.batch_of(out, op.modulus.len())
+        self.shapes.batch_of(out, op.modulus.len())
     }
 }

@@ -37,7 +37,7 @@ impl GpuBackend {
     pub(in crate::backend::gpu) fn modmul_on_device(&self, op: &Modmul<'_>) -> Result<LimbBatch> {
         let Modmul { modulus, a, b } = *op;
         crate::backend::check_operands(modulus, a, b)?;
-        let a_words = self.words_of(a);
+        let a_words = self.shapes.words_of(a);
         self.multiply(modulus, Factors::Host(&a_words), a.len(), b, 0)
     }
 
@@ -54,7 +54,7 @@ impl GpuBackend {
         let out = self.with_multiply_pass(modulus, factors, count, b, operand_offset, |pass| {
             self.runtime.run(std::slice::from_ref(pass), count)
         })?;
-        self.batch_of(out, modulus.len())
+        self.shapes.batch_of(out, modulus.len())
     }
 
     /// [`multiply`](Self::multiply) into `out` (`count` items of the modulus's width): with
@@ -69,7 +69,7 @@ impl GpuBackend {
         operand_offset: usize,
         out: &mut [u64],
     ) -> Result<()> {
-        if self.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
+        if self.shapes.limb_path != LimbPath::Bits32 || cfg!(target_endian = "big") {
             let products = self.multiply(modulus, factors, count, b, operand_offset)?;
             return copy_ciphertexts(&products, out);
         }
@@ -99,9 +99,9 @@ impl GpuBackend {
         operand_offset: usize,
         run: impl FnOnce(&Pass<'_>) -> Result<R>,
     ) -> Result<R> {
-        let s = self.gpu_limbs(modulus);
+        let s = self.shapes.gpu_limbs(modulus);
         let b_montgomery = montgomery_operand(modulus, b);
-        let b_words = gpu_words(b_montgomery.as_flat(), self.limb_path);
+        let b_words = gpu_words(b_montgomery.as_flat(), self.shapes.limb_path);
         let per_item = b.len() == count && count > 1 && operand_offset == 0;
 
         let consts = self.consts_buffer(modulus)?;
@@ -136,9 +136,9 @@ impl GpuBackend {
         };
         let pass = Pass {
             kernel: Kernel::ModMul,
-            shape: self.shape(s),
+            shape: self.shapes.shape(s),
             params: Params {
-                m0_inv: self.m0_inv(modulus),
+                m0_inv: self.shapes.m0_inv(modulus),
                 ..Params::default()
             },
             program: one_dispatch(),

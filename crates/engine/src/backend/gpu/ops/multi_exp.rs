@@ -38,7 +38,7 @@ impl GpuBackend {
         if samples == 0 {
             return LimbBatch::from_flat(width, Vec::new());
         }
-        let s = self.gpu_limbs(op.modulus);
+        let s = self.shapes.gpu_limbs(op.modulus);
         let plan = self.term_plan(s, &op.exponents.values, op.per_row);
         if !self.multi_exp_fits(s, &plan, op.per_row, rows) {
             // One sample's tables, its rows or the programs exceed what one dispatch can hold.
@@ -48,7 +48,7 @@ impl GpuBackend {
         let terms = self
             .runtime
             .storage_buffer("paillier-gpu multi-exponentiation terms", &plan.words);
-        let base_words = self.words_of(op.bases);
+        let base_words = self.shapes.words_of(op.bases);
         let passes = self.multi_exp_passes(
             op.modulus,
             &consts,
@@ -64,7 +64,7 @@ impl GpuBackend {
             },
         );
         let out = self.runtime.run(&passes, samples)?;
-        self.batch_of(out, width)
+        self.shapes.batch_of(out, width)
     }
 
     /// The programs of `exponents` (rows of `per_row`), no term squaring more often than a
@@ -75,7 +75,11 @@ impl GpuBackend {
         exponents: &LimbBatch,
         per_row: usize,
     ) -> TermPlan {
-        self.term_plan_by_edges(self.shape(s).product_back_edges(), exponents, per_row)
+        self.term_plan_by_edges(
+            self.shapes.shape(s).product_back_edges(),
+            exponents,
+            per_row,
+        )
     }
 
     /// [`term_plan`](Self::term_plan) for products of `product_edges` loop back-edges each.
@@ -87,7 +91,9 @@ impl GpuBackend {
     ) -> TermPlan {
         // A term squares at most as often as a dispatch's budget allows, with its product and
         // the finish.
-        let max_squarings = (self.loop_budget / product_edges).saturating_sub(3).max(1);
+        let max_squarings = (self.shapes.loop_budget / product_edges)
+            .saturating_sub(3)
+            .max(1);
         TermPlan::new(
             &ExponentRows {
                 limbs: exponents.as_flat(),
@@ -127,12 +133,12 @@ impl GpuBackend {
         rows: usize,
         output: Source<'a>,
     ) -> [Pass<'a>; 2] {
-        let s = self.gpu_limbs(modulus);
-        let shape = self.shape(s);
+        let s = self.shapes.gpu_limbs(modulus);
+        let shape = self.shapes.shape(s);
         let product_edges = shape.product_back_edges();
         let table_entries = per_row << (plan.window - 1);
         let params = Params {
-            m0_inv: self.m0_inv(modulus),
+            m0_inv: self.shapes.m0_inv(modulus),
             window: plan.window as u32,
             per_row: per_row as u32,
             ..Params::default()
@@ -149,7 +155,7 @@ impl GpuBackend {
             program: phased_program(
                 per_row,
                 ((1 << (plan.window - 1)) + 1) * product_edges + 3,
-                self.loop_budget,
+                self.shapes.loop_budget,
             ),
             bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
             first: None,
@@ -165,7 +171,7 @@ impl GpuBackend {
             },
             program: plan.steps(
                 product_edges,
-                self.loop_budget.saturating_sub(product_edges),
+                self.shapes.loop_budget.saturating_sub(product_edges),
             ),
             bindings: vec![
                 (0, Source::Kept(consts)),

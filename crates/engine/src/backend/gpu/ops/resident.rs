@@ -119,7 +119,7 @@ impl GpuBackend {
 
     /// A fresh device copy of `items`.
     fn upload(&self, items: &LimbBatch) -> Result<DeviceBatch> {
-        let item_words = items.limbs_per_item() * self.limb_path.per_u64();
+        let item_words = items.limbs_per_item() * self.shapes.limb_path.per_u64();
         let mut copy = DeviceBatch::new(
             0,
             Box::new(ResidentBuffer {
@@ -138,7 +138,7 @@ impl GpuBackend {
             .storage_mut()
             .downcast_mut::<ResidentBuffer>()
             .ok_or_else(|| failure("a device batch of another backend"))?;
-        let words = self.words_of(items);
+        let words = self.shapes.words_of(items);
         let item_words = resident.item_words;
         let limit = resident.shard_items;
         let mut rest = &words[..];

@@ -40,7 +40,7 @@ impl GpuBackend {
         square: &MontgomeryModulus,
     ) -> bool {
         let shape = self.digit_shape(prime, usize::MAX);
-        self.two_digit
+        self.shapes.two_digit
             && square.len() == 2 * prime.len()
             && shape.unrolled()
             && shape.per_lane() <= MAX_LIMBS_PER_LANE
@@ -55,13 +55,13 @@ impl GpuBackend {
         prime: &MontgomeryModulus,
         items: usize,
     ) -> Shape {
-        let s = self.gpu_limbs(prime);
-        match self.two_digit_lanes {
-            Some(lanes) => self.shape_with_lanes(s, lanes),
+        let s = self.shapes.gpu_limbs(prime);
+        match self.shapes.two_digit_lanes {
+            Some(lanes) => self.shapes.shape_with_lanes(s, lanes),
             None => {
-                let usual = self.shape(s);
-                let wanted = lanes_to_fill(usual.lanes, s, items, self.two_digit_fill);
-                self.shape_with_lanes(s, wanted)
+                let usual = self.shapes.shape(s);
+                let wanted = lanes_to_fill(usual.lanes, s, items, self.shapes.two_digit_fill);
+                self.shapes.shape_with_lanes(s, wanted)
             }
         }
     }
@@ -98,11 +98,11 @@ impl GpuBackend {
         (terms, plan): (&'a wgpu::Buffer, &TermPlan),
         output: Source<'a>,
     ) -> [Pass<'a>; 2] {
-        let s = self.gpu_limbs(prime);
+        let s = self.shapes.gpu_limbs(prime);
         let product_edges = self.two_digit_product_edges(shape);
         let odd = 1usize << (plan.window - 1);
         let params = Params {
-            m0_inv: self.m0_inv(prime),
+            m0_inv: self.shapes.m0_inv(prime),
             window: plan.window as u32,
             per_row: 1,
             ..Params::default()
@@ -120,7 +120,7 @@ impl GpuBackend {
             program: phased_program(
                 1,
                 (ENTRY_PRODUCTS + odd) * product_edges + 3,
-                self.loop_budget,
+                self.shapes.loop_budget,
             ),
             bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
             first: None,
@@ -137,7 +137,7 @@ impl GpuBackend {
             // The finish leaves the digits: about two products.
             program: plan.steps(
                 product_edges,
-                self.loop_budget.saturating_sub(2 * product_edges),
+                self.shapes.loop_budget.saturating_sub(2 * product_edges),
             ),
             bindings: vec![
                 (0, Source::Kept(consts)),
@@ -166,7 +166,7 @@ impl GpuBackend {
         plan: &TermPlan,
     ) -> bool {
         let entries = (1usize << (plan.window - 1)) + 1;
-        let table_bytes = (2 * self.gpu_limbs(prime) * entries) as u64 * 4;
+        let table_bytes = (2 * self.shapes.gpu_limbs(prime) * entries) as u64 * 4;
         table_bytes <= self.runtime.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
             && (plan.words.len() * 4) as u64 <= self.runtime.max_binding_bytes
     }

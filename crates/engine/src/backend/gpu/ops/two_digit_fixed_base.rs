@@ -182,8 +182,11 @@ impl GpuBackend {
             .or(messages)
             .unwrap_or(Source::Kept(&share.consts));
         // The finish costs about three products of its own (one more row, the message's two).
-        let mut program =
-            phased_program(rows, per_row, self.loop_budget.saturating_sub(3 * per_row));
+        let mut program = phased_program(
+            rows,
+            per_row,
+            self.shapes.loop_budget.saturating_sub(3 * per_row),
+        );
         if let Some(first) = program.first_mut() {
             first.phase |= start_bits;
         }
@@ -197,7 +200,7 @@ impl GpuBackend {
                 exp_words: exponents.per_item as u32,
                 exp_bits: exponents.bits as u32,
                 window: table.window_bits() as u32,
-                m0_inv: self.m0_inv(share.root),
+                m0_inv: self.shapes.m0_inv(share.root),
                 x_limbs: x_limbs as u32,
                 ..Params::default()
             },
@@ -207,7 +210,7 @@ impl GpuBackend {
                 powers,
                 &exponents,
                 output,
-                2 * self.gpu_limbs(share.root),
+                2 * self.shapes.gpu_limbs(share.root),
                 factors,
             ),
             first: None,

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::options::{Exchange, GpuOptions, LimbPath};
-use crate::backend::gpu::codegen::shader::{Shape, WORKGROUP_SIZE};
+use crate::backend::gpu::codegen::shader::WORKGROUP_SIZE;
+use crate::backend::gpu::codegen::shape_choice::ShapeChoice;
 use crate::backend::gpu::{unavailable, GpuBackend, GpuTotals};
 use crate::error::Result;
 
@@ -16,10 +17,6 @@ const LLVMPIPE_LOOP_BUDGET: usize = 50_000;
 /// Elsewhere a budget only slices long kernels into dispatches of bounded duration (OS watchdogs
 /// reset GPUs whose dispatches run for seconds).
 const DEFAULT_LOOP_BUDGET: usize = 1 << 22;
-
-/// Limbs per invocation the default lane count aims at: 8 limbs of each of four numbers keep a
-/// product's working set in registers with room to spare.
-const TARGET_LIMBS_PER_LANE: usize = 8;
 
 fn rank(device_type: wgpu::DeviceType) -> u8 {
     match device_type {
@@ -177,48 +174,22 @@ impl GpuBackend {
         Ok(Self {
             description: crate::backend::gpu::AdapterDescription::of(&runtime.info),
             runtime,
-            limb_path,
-            exchange,
-            lane_cap: lane_cap.min(options.lanes.unwrap_or(usize::MAX)).max(1),
-            lanes_forced: options.lanes.is_some(),
+            shapes: ShapeChoice {
+                limb_path,
+                exchange,
+                lane_cap: lane_cap.min(options.lanes.unwrap_or(usize::MAX)).max(1),
+                lanes_forced: options.lanes.is_some(),
+                loop_budget,
+                two_digit: options.two_digit.unwrap_or(true),
+                two_digit_lanes: options.two_digit_lanes,
+                two_digit_fill: options.two_digit_fill.unwrap_or(0),
+            },
             resident_shard_items: options.resident_shard_items.unwrap_or(usize::MAX).max(1),
-            loop_budget,
             min_batch: options.min_batch.unwrap_or(0),
             tables: Mutex::new(Vec::new()),
             calibration: Mutex::new(None),
             spot_checks: options.spot_check_samples.unwrap_or(1),
-            two_digit: options.two_digit.unwrap_or(true),
-            two_digit_lanes: options.two_digit_lanes,
-            two_digit_fill: options.two_digit_fill.unwrap_or(0),
             device_time_chunks: device_time_chunks && device_timing,
         })
-    }
-
-    /// The kernel shape for numbers of `limbs` GPU limbs: T lanes, a power of two dividing the
-    /// width, at least 2 limbs per lane, at most the cap (subgroup size, workgroup size, option),
-    /// aiming at [`TARGET_LIMBS_PER_LANE`] unless lanes were forced.
-    pub(in crate::backend::gpu) fn shape(&self, limbs: usize) -> Shape {
-        let wanted = if self.lanes_forced {
-            self.lane_cap
-        } else {
-            limbs / TARGET_LIMBS_PER_LANE
-        };
-        self.shape_with_lanes(limbs, wanted)
-    }
-
-    /// The kernel shape for numbers of `limbs` GPU limbs with `wanted` lanes or the most below
-    /// it that the width and the cap allow.
-    pub(in crate::backend::gpu) fn shape_with_lanes(&self, limbs: usize, wanted: usize) -> Shape {
-        let wanted = wanted.clamp(1, self.lane_cap);
-        let mut lanes = 1;
-        while lanes * 2 <= wanted && limbs.is_multiple_of(lanes * 2) && limbs / (lanes * 2) >= 2 {
-            lanes *= 2;
-        }
-        Shape {
-            limbs,
-            lanes,
-            exchange: self.exchange,
-            path: self.limb_path,
-        }
     }
 }

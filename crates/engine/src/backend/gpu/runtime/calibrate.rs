@@ -107,7 +107,7 @@ impl GpuBackend {
     /// Measures how many numbers of `modulus`'s width fill the adapter and sizes chunks from it
     /// (see the module docs). Takes up to a few seconds; [`warm_up`](Self::warm_up) runs it.
     pub fn calibrate(&self, modulus: &MontgomeryModulus) -> Result<Calibration> {
-        let shape = self.shape(self.gpu_limbs(modulus));
+        let shape = self.shapes.shape(self.shapes.gpu_limbs(modulus));
         let mut items = shape.numbers_per_workgroup();
         let one = modulus.one().to_vec();
         let max_items = MAX_PROBE_BYTES / (modulus.len() * 8).max(1);

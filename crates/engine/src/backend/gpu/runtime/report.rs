@@ -66,7 +66,7 @@ pub struct ShapeReport {
 impl GpuBackend {
     /// The report for this backend, with the shapes it uses for moduli of `widths` bits.
     pub fn report(&self, widths: &[usize]) -> GpuReport {
-        let limb_bits = self.limb_path.bits();
+        let limb_bits = self.shapes.limb_path.bits();
         GpuReport {
             adapter: self.runtime.info.name.clone(),
             driver: self.runtime.info.driver.clone(),
@@ -75,7 +75,7 @@ impl GpuBackend {
             device_type: format!("{:?}", self.runtime.info.device_type),
             software: self.runtime.info.device_type == wgpu::DeviceType::Cpu,
             limb_bits,
-            exchange: self.exchange.as_str().to_string(),
+            exchange: self.shapes.exchange.as_str().to_string(),
             shader_int64: self.runtime.features.contains(wgpu::Features::SHADER_INT64),
             subgroups: self.runtime.features.contains(wgpu::Features::SUBGROUP),
             timestamps: self
@@ -98,7 +98,9 @@ impl GpuBackend {
             shapes: widths
                 .iter()
                 .map(|&bits| {
-                    let shape = self.shape(bits.div_ceil(64) * self.limb_path.per_u64());
+                    let shape = self
+                        .shapes
+                        .shape(bits.div_ceil(64) * self.shapes.limb_path.per_u64());
                     ShapeReport {
                         bits,
                         limbs: shape.limbs,
