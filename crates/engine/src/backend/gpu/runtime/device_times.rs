@@ -117,16 +117,16 @@ impl Runtime {
 }
 
 impl PassTimer {
-    /// A timer for `passes` passes on `gpu`'s device.
-    pub(in crate::backend::gpu) fn new(gpu: &Runtime, passes: usize) -> Self {
+    /// A timer for `passes` passes on `runtime`'s device.
+    pub(in crate::backend::gpu) fn new(runtime: &Runtime, passes: usize) -> Self {
         let queries = (2 * passes) as u32;
         PassTimer {
-            query_set: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            query_set: runtime.device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("paillier-gpu pass times"),
                 ty: wgpu::QueryType::Timestamp,
                 count: queries,
             }),
-            resolve: gpu.raw_buffer(
+            resolve: runtime.raw_buffer(
                 "paillier-gpu pass times",
                 TimedChunk::bytes(passes),
                 wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,

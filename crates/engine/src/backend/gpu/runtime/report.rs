@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::Runtime;
 use crate::backend::gpu::GpuBackend;
 
 /// The adapter, its relevant features and limits, and the kernel shapes chosen on it.
@@ -66,35 +67,32 @@ pub struct ShapeReport {
 impl GpuBackend {
     /// The report for this backend, with the shapes it uses for moduli of `widths` bits.
     pub fn report(&self, widths: &[usize]) -> GpuReport {
+        let Runtime {
+            info,
+            limits,
+            features,
+            ..
+        } = &self.runtime;
         let limb_bits = self.shapes.limb_path.bits();
         GpuReport {
-            adapter: self.runtime.info.name.clone(),
-            driver: self.runtime.info.driver.clone(),
-            driver_info: self.runtime.info.driver_info.clone(),
-            backend: format!("{:?}", self.runtime.info.backend),
-            device_type: format!("{:?}", self.runtime.info.device_type),
-            software: self.runtime.info.device_type == wgpu::DeviceType::Cpu,
+            adapter: info.name.clone(),
+            driver: info.driver.clone(),
+            driver_info: info.driver_info.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            software: info.device_type == wgpu::DeviceType::Cpu,
             limb_bits,
             exchange: self.shapes.exchange.as_str().to_string(),
-            shader_int64: self.runtime.features.contains(wgpu::Features::SHADER_INT64),
-            subgroups: self.runtime.features.contains(wgpu::Features::SUBGROUP),
-            timestamps: self
-                .runtime
-                .features
-                .contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_int64: features.contains(wgpu::Features::SHADER_INT64),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             device_timing: self.runtime.device_timing(),
-            subgroup_min_size: self.runtime.info.subgroup_min_size,
-            subgroup_max_size: self.runtime.info.subgroup_max_size,
-            max_storage_buffer_binding_size: self.runtime.limits.max_storage_buffer_binding_size,
-            max_buffer_size: self.runtime.limits.max_buffer_size,
-            max_compute_workgroups_per_dimension: self
-                .runtime
-                .limits
-                .max_compute_workgroups_per_dimension,
-            max_compute_workgroup_storage_size: self
-                .runtime
-                .limits
-                .max_compute_workgroup_storage_size,
+            subgroup_min_size: info.subgroup_min_size,
+            subgroup_max_size: info.subgroup_max_size,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_buffer_size: limits.max_buffer_size,
+            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             shapes: widths
                 .iter()
                 .map(|&bits| {
