@@ -1,6 +1,7 @@
 //! The kernels: WGSL generated per shape (width × lanes × exchange × limb path) from the
 //! sources in the top-level `shaders/`, the shapes an adapter runs, the parameters each dispatch
-//! reads, the limbs' layout in GPU words, and (in tests) the check that every barrier is reached uniformly.
+//! reads, the limbs' layout in GPU words, and (in tests) the check that every barrier is reached
+//! uniformly.
 
 pub(super) mod kernels;
 pub(super) mod params;

@@ -39,7 +39,6 @@ mod codegen;
 mod ops;
 mod runtime;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Backend, LimbBatch, RoutingBackend, VerifyingBackend};
@@ -73,13 +72,6 @@ pub struct GpuBackend {
     spot_checks: usize,
     /// Whether the calibration sizes chunks from the device's time (`calibrate.rs`).
     device_time_chunks: bool,
-}
-
-/// Counts an armed countdown down; true when it reaches its event.
-fn countdown_fires(counter: &AtomicUsize) -> bool {
-    counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-        .is_ok_and(|before| before == 1)
 }
 
 impl std::fmt::Debug for GpuBackend {
@@ -147,16 +139,7 @@ impl GpuBackend {
     /// `fault-injection` feature.
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, fault: Fault) {
-        match fault {
-            Fault::LoseDevice { after_submissions } => self
-                .runtime
-                .lose_device_in
-                .store(after_submissions, Ordering::SeqCst),
-            Fault::CorruptResult { after_readbacks } => self
-                .runtime
-                .corrupt_result_in
-                .store(after_readbacks, Ordering::SeqCst),
-        }
+        self.runtime.arm(fault);
     }
 
     /// The adapter in use.

@@ -1,7 +1,8 @@
 //! The GPU runtime: the adapter and its options, buffers, pipelines, the dispatch of a batch in
 //! chunks, submission, readback, calibration and time. [`Runtime`] is the handle every operation
-//! in `ops/` runs through: it describes its passes and hands them to [`Runtime::run`]; only
-//! calibration runs one itself (products, to time the adapter).
+//! in `ops/` runs through: each operation describes its passes and hands them to
+//! [`Runtime::run`] (or `run_into`); only calibration runs an operation itself (products, to time
+//! the adapter).
 
 pub(super) mod adapter;
 pub(super) mod adapter_description;
@@ -32,7 +33,7 @@ pub(in crate::backend::gpu) struct Runtime {
     pub(in crate::backend::gpu) queue: wgpu::Queue,
     pub(in crate::backend::gpu) info: wgpu::AdapterInfo,
     pub(in crate::backend::gpu) limits: wgpu::Limits,
-    pub(in crate::backend::gpu) features: wgpu::Features,
+    features: wgpu::Features,
     /// Items per dispatch at most (an option; the adapter's limits apply besides).
     max_items_per_dispatch: usize,
     /// Bytes one binding may hold: the smaller of the binding and buffer limits.
@@ -47,12 +48,12 @@ pub(in crate::backend::gpu) struct Runtime {
     uncaptured: Arc<Mutex<Option<String>>>,
     /// Invocations per chunk found by calibration (0: not calibrated); a chunk holds this many
     /// divided by its kernels' lanes per number.
-    pub(in crate::backend::gpu) calibrated_invocations: AtomicUsize,
+    calibrated_invocations: AtomicUsize,
     /// Whether every chunk's passes are timed on the device (`device_times.rs`).
     device_timing: bool,
     /// Injected faults: submissions / readbacks until each fires (0: none armed).
-    pub(in crate::backend::gpu) lose_device_in: AtomicUsize,
-    pub(in crate::backend::gpu) corrupt_result_in: AtomicUsize,
+    lose_device_in: AtomicUsize,
+    corrupt_result_in: AtomicUsize,
     /// What the calls so far have cost (see [`GpuTotals`]).
     totals: Mutex<GpuTotals>,
 }
@@ -68,4 +69,24 @@ impl Runtime {
         }
         Ok(())
     }
+
+    /// Arms `fault` (replacing an armed fault of the same kind).
+    #[cfg(feature = "fault-injection")]
+    pub(in crate::backend::gpu) fn arm(&self, fault: options::Fault) {
+        match fault {
+            options::Fault::LoseDevice { after_submissions } => self
+                .lose_device_in
+                .store(after_submissions, Ordering::SeqCst),
+            options::Fault::CorruptResult { after_readbacks } => self
+                .corrupt_result_in
+                .store(after_readbacks, Ordering::SeqCst),
+        }
+    }
+}
+
+/// Counts an armed countdown down; true when it reaches its event.
+fn countdown_fires(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok_and(|before| before == 1)
 }

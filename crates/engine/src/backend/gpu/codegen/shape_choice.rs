@@ -14,14 +14,14 @@ use crate::error::Result;
 const TARGET_LIMBS_PER_LANE: usize = 8;
 
 /// The kernel shapes of one device.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(in crate::backend::gpu) struct ShapeChoice {
     pub(in crate::backend::gpu) limb_path: LimbPath,
     pub(in crate::backend::gpu) exchange: Exchange,
-    /// Most lanes per number.
-    pub(in crate::backend::gpu) lane_cap: usize,
+    /// Most lanes per number (at least 1).
+    lane_cap: usize,
     /// Whether the lane count was set by an option (then it is used as is, within the limits).
-    pub(in crate::backend::gpu) lanes_forced: bool,
+    lanes_forced: bool,
     /// Loop back-edges one invocation may run per dispatch.
     pub(in crate::backend::gpu) loop_budget: usize,
     /// Arithmetic modulo squares on two digits modulo their roots (decoding, encryption) where
@@ -34,6 +34,28 @@ pub(in crate::backend::gpu) struct ShapeChoice {
 }
 
 impl ShapeChoice {
+    /// The shapes of a device on `limb_path` and `exchange` whose groups may hold `lane_cap`
+    /// lanes, with `forced_lanes` where an option sets them (capped, at least 1), and the
+    /// two-digit kernels on at their usual shape.
+    pub(in crate::backend::gpu) fn new(
+        limb_path: LimbPath,
+        exchange: Exchange,
+        lane_cap: usize,
+        forced_lanes: Option<usize>,
+        loop_budget: usize,
+    ) -> Self {
+        ShapeChoice {
+            limb_path,
+            exchange,
+            lane_cap: lane_cap.min(forced_lanes.unwrap_or(usize::MAX)).max(1),
+            lanes_forced: forced_lanes.is_some(),
+            loop_budget,
+            two_digit: true,
+            two_digit_lanes: None,
+            two_digit_fill: 0,
+        }
+    }
+
     /// The kernel shape for numbers of `limbs` GPU limbs: T lanes, a power of two dividing the
     /// width, at least 2 limbs per lane, at most the cap (subgroup size, workgroup size, option),
     /// aiming at [`TARGET_LIMBS_PER_LANE`] unless lanes were forced.

@@ -87,7 +87,7 @@ impl GpuBackend {
             return Ok(LimbBatch::new(width));
         }
         let words = self.crt_on_device(op.key, op.bases_p, op.bases_q, CrtFinish::Plaintexts)?;
-        LimbBatch::from_flat(width, words.into_limbs(self.shapes.limb_path))
+        self.shapes.batch_of(words, width)
     }
 
     /// The exponentiations modulo p² (and q², unless one prime decodes) and the recombination,

@@ -171,19 +171,15 @@ impl GpuBackend {
             corrupt_result_in: AtomicUsize::new(0),
             totals: Mutex::new(GpuTotals::default()),
         };
+        let mut shapes =
+            ShapeChoice::new(limb_path, exchange, lane_cap, options.lanes, loop_budget);
+        shapes.two_digit = options.two_digit.unwrap_or(true);
+        shapes.two_digit_lanes = options.two_digit_lanes;
+        shapes.two_digit_fill = options.two_digit_fill.unwrap_or(0);
         Ok(Self {
             description: crate::backend::gpu::AdapterDescription::of(&runtime.info),
             runtime,
-            shapes: ShapeChoice {
-                limb_path,
-                exchange,
-                lane_cap: lane_cap.min(options.lanes.unwrap_or(usize::MAX)).max(1),
-                lanes_forced: options.lanes.is_some(),
-                loop_budget,
-                two_digit: options.two_digit.unwrap_or(true),
-                two_digit_lanes: options.two_digit_lanes,
-                two_digit_fill: options.two_digit_fill.unwrap_or(0),
-            },
+            shapes,
             resident_shard_items: options.resident_shard_items.unwrap_or(usize::MAX).max(1),
             min_batch: options.min_batch.unwrap_or(0),
             tables: Mutex::new(Vec::new()),

@@ -100,13 +100,13 @@ impl GpuBackend {
     /// and [`GpuOptions::device_timing`](crate::backend::gpu::GpuOptions::device_timing) is not off. The times
     /// go to [`totals`](Self::totals).
     pub fn device_timing(&self) -> bool {
-        self.runtime.device_timing
+        self.runtime.device_timing()
     }
 }
 
 impl Runtime {
     /// Whether every chunk's passes are timed on the device.
-    pub(in crate::backend::gpu) fn device_timing(&self) -> bool {
+    pub(super) fn device_timing(&self) -> bool {
         self.device_timing
     }
 

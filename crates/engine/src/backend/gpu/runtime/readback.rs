@@ -96,7 +96,7 @@ impl Runtime {
         staging.unmap();
         times.copy_out += copying.elapsed();
         times.bytes_down += done.bytes;
-        if crate::backend::gpu::countdown_fires(&self.corrupt_result_in) {
+        if super::countdown_fires(&self.corrupt_result_in) {
             log::warn!("fault injection: corrupting a GPU result");
             if let Some(word) = results.first_mut() {
                 *word ^= 1;

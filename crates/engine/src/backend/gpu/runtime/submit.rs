@@ -168,7 +168,7 @@ impl Runtime {
             timer.copy_out(&mut encoder, passes.len(), staging, timed.offset);
         }
         let submission = self.queue.submit([encoder.finish()]);
-        if crate::backend::gpu::countdown_fires(&self.lose_device_in) {
+        if super::countdown_fires(&self.lose_device_in) {
             log::warn!("fault injection: destroying the GPU device");
             self.device.destroy();
         }

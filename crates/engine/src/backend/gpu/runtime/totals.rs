@@ -110,7 +110,7 @@ impl GpuBackend {
 
 impl Runtime {
     /// The totals of every call so far.
-    pub(in crate::backend::gpu) fn totals(&self) -> GpuTotals {
+    fn totals(&self) -> GpuTotals {
         self.totals.lock().map(|t| t.clone()).unwrap_or_default()
     }
 }
