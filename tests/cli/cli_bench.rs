@@ -141,9 +141,6 @@ fn bench_prints_a_table_and_writes_json_and_svg() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipping gpu"));
 }
 
-/// `bench --device gpu` measures every operation of both schemes on whatever adapter answers
-/// (lavapipe in CI), and its JSON names the adapter, the driver and the kernel shapes.
-#[cfg(feature = "gpu")]
 #[test]
 fn bench_without_numbers_times_the_search_operations_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,6 +167,9 @@ fn bench_without_numbers_times_the_search_operations_alone() {
     assert!(!out.contains("nums_") && !out.contains("linear"), "{out}");
 }
 
+/// `bench --device gpu` measures every operation of both schemes on whatever adapter answers
+/// (lavapipe in CI), and its JSON names the adapter, the driver and the kernel shapes.
+#[cfg(feature = "gpu")]
 #[test]
 fn bench_on_the_gpu_names_the_adapter_and_every_operation() {
     let Some(gpu) = common::shared_gpu() else {

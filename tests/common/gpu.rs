@@ -17,11 +17,9 @@ use paillier_gpu::hazmat::Error;
 ///
 /// Otherwise every kernel shape runs on every limb path at one representative width
 /// ([`widths`]) with the exchange the adapter would choose ([`backends`]: subgroups where it has
-/// them), and the other exchange runs the wide products and powers, whose rows and exchanges the
-/// other wide kernels share ([`every_variant`]; the two-digit kernels' own rows on that exchange
-/// are the whole matrix's). Lavapipe compiles each shape at its first dispatch, the workgroup
-/// exchange's several times slower than the rest (a barrier in every exchange of an unrolled
-/// kernel: docs/testing.md), and the widths and exchanges share one generator and one dispatch.
+/// them). Lavapipe compiles each shape at its first dispatch, the workgroup exchange's several
+/// times slower than the rest (a barrier in every exchange of an unrolled kernel:
+/// docs/testing.md), and the widths and exchanges share one generator and one dispatch.
 pub fn whole_matrix() -> bool {
     std::env::var("PAILLIER_GPU_TEST_MATRIX").is_ok_and(|v| v == "all")
 }
@@ -100,16 +98,7 @@ pub fn variant(options: &GpuOptions, label: impl Debug) -> Option<Arc<GpuBackend
 /// runs under the whole matrix ([`whole_matrix`]), else with the first of them (the adapter's
 /// own choice: subgroups where it has them).
 pub fn backends() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
-    variants(whole_matrix())
-}
-
-/// Every limb path and exchange variant this adapter runs, each forced by a setting, in every
-/// run: for the wide products and powers, whose rows and exchanges the other wide kernels share.
-pub fn every_variant() -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
-    variants(true)
-}
-
-fn variants(every_exchange: bool) -> Vec<((LimbPath, Exchange), Arc<GpuBackend>)> {
+    let every_exchange = whole_matrix();
     let mut all = Vec::new();
     for path in [LimbPath::Bits32, LimbPath::Bits16] {
         for exchange in [Exchange::Subgroup, Exchange::Workgroup] {

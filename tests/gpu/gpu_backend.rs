@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::gpu::{backends, every_variant};
+use common::gpu::backends;
 use common::{batch, exponents, hamming, modulus, odd_pair, sdk_batch, sdk_cases};
 use num_bigint::RandBigInt;
 use paillier_gpu::hamming::response_check::{ChunkCount, Defects};
@@ -33,8 +33,7 @@ fn widths() -> Vec<u64> {
 
 #[test]
 fn modmul_matches_the_cpu_at_every_width_and_batch_shape() {
-    // Every exchange variant in every run: the products every other kernel is built of.
-    for (path, gpu) in every_variant() {
+    for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(1);
         for bits in widths() {
             let m = modulus(&mut rng, bits);
@@ -73,8 +72,7 @@ fn large_batches_come_back_whole_and_in_order() {
 
 #[test]
 fn modexp_matches_the_cpu_with_shared_and_per_item_exponents() {
-    // Every exchange variant in every run, as the products above.
-    for (path, gpu) in every_variant() {
+    for (path, gpu) in backends() {
         let mut rng = StdRng::seed_from_u64(2);
         for bits in widths() {
             let m = modulus(&mut rng, bits);

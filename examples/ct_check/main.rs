@@ -28,76 +28,23 @@
 //! tools/ct-callgrind.sh
 //! ```
 
+mod setup;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::bigint::memcheck::{mark_public, mark_secret};
-use paillier_gpu::hazmat::bigint::{
-    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit, TwoDigitLanes,
-    LANES,
-};
-use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
+use paillier_gpu::hazmat::bigint::{Engine, FixedBaseTable, Montgomery, MontgomeryModulus, LANES};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use setup::{exponent, Setup, EXPONENT_BITS};
 
 /// What `probe_target` runs, for the usage messages.
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
      pow_secret_lanes, pow_secret_root_lanes, fixed_base_root_lanes";
-
-/// A 2048-bit odd modulus (the size of p² at key_len 1024) and 1024-bit exponents (p − 1).
-const MODULUS_BITS: u64 = 2048;
-const EXPONENT_BITS: usize = 1024;
-
-fn modulus(engine: Engine) -> MontgomeryModulus {
-    let mut rng = StdRng::seed_from_u64(1);
-    let mut bytes = vec![0u8; (MODULUS_BITS / 8) as usize];
-    rng.fill_bytes(&mut bytes);
-    let mut m = BigUint::from_bytes_le(&bytes);
-    m.set_bit(MODULUS_BITS - 1, true);
-    m.set_bit(0, true);
-    MontgomeryModulus::with_engine(&m, engine).expect("this CPU cannot run the engine")
-}
-
-fn exponent(class: &str, rng: &mut StdRng) -> Vec<u64> {
-    let limbs = EXPONENT_BITS / 64;
-    match class {
-        "zero" => vec![0; limbs],
-        "ones" => vec![u64::MAX; limbs],
-        "one-bit" => {
-            let mut e = vec![0; limbs];
-            e[limbs - 1] = 1 << 63;
-            e
-        }
-        "random" => (0..limbs).map(|_| rng.gen()).collect(),
-        other => panic!("unknown exponent class {other:?} (zero, ones, one-bit, random)"),
-    }
-}
-
-/// The inputs every operation draws on, built once.
-struct Setup {
-    /// A 2048-bit modulus, with a base and its fixed-base table.
-    m: MontgomeryModulus,
-    table: FixedBaseTable,
-    base: Montgomery,
-    /// A 1024-bit N standing for a secret prime, N² (as p² at key_len 1024), and a table modulo
-    /// N² run on two digits modulo N (the owner's encryption).
-    root: MontgomeryModulus,
-    square: MontgomeryModulus,
-    root_table: FixedBaseTable,
-    /// A table modulo N² with N public (n² for public-key encryption): on two digits modulo N
-    /// on the IFMA engine where the CPU has it, else as `root_table`.
-    public_root_table: FixedBaseTable,
-    /// Arithmetic modulo N² on two digits (the owner's decryption), and a base modulo N².
-    digits: TwoDigit,
-    square_base: Montgomery,
-    /// The multi-buffer engine modulo `m`, where the CPU has AVX-512 IFMA.
-    lanes: Option<MultiBuffer>,
-    /// The lanes modulo N² on two digits modulo N (batched decryption and decoding), and
-    /// `root_table` running its blocks there (the owner's batched encryption).
-    root_lanes: Option<TwoDigitLanes>,
-    root_lanes_table: FixedBaseTable,
-}
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
 #[inline(never)]
@@ -138,18 +85,20 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
         }
         // A product of two secrets: the reduction's final subtraction depends on them.
         "mont_mul" => m.mul(base, &m.to_montgomery(&e[..m.len().min(e.len())])),
-        "fixed_base" => setup.table.pow(m, e, EXPONENT_BITS),
-        "fixed_base_root" => setup.root_table.pow(&setup.square, e, EXPONENT_BITS),
+        "fixed_base" => setup.table().pow(m, e, EXPONENT_BITS),
+        "fixed_base_root" => setup.root_table().pow(&setup.square, e, EXPONENT_BITS),
         // A block of eight exponents in the lanes; the first lane's power comes back.
         "fixed_base_root_lanes" => {
             let square = &setup.square;
             let block: Vec<u64> = (0..LANES).flat_map(|_| e.iter().copied()).collect();
             let mut out = vec![0u64; LANES * square.len()];
-            let table = &setup.root_lanes_table;
+            let table = setup.root_lanes_table();
             table.pow_block_into(square, &block, e.len(), EXPONENT_BITS, &mut out);
             square.to_montgomery(&out[..square.len()])
         }
-        "fixed_base_public_root" => setup.public_root_table.pow(&setup.square, e, EXPONENT_BITS),
+        "fixed_base_public_root" => setup
+            .public_root_table()
+            .pow(&setup.square, e, EXPONENT_BITS),
         "pow_secret_root" => {
             setup
                 .digits
@@ -176,52 +125,6 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
     }
 }
 
-fn setup(engine: Engine) -> Setup {
-    let m = modulus(engine);
-    let mut rng = StdRng::seed_from_u64(2);
-    let base = {
-        let mut b: Vec<u64> = (0..m.len()).map(|_| rng.gen()).collect();
-        b[m.len() - 1] >>= 1; // below the modulus (its top bit is set)
-        m.to_montgomery(&b)
-    };
-    let table = FixedBaseTable::new(&m, &base, EXPONENT_BITS, 5);
-    let mut bytes = vec![0u8; (MODULUS_BITS / 16) as usize];
-    rng.fill_bytes(&mut bytes);
-    let mut n = BigUint::from_bytes_le(&bytes);
-    n.set_bit(MODULUS_BITS / 2 - 1, true);
-    n.set_bit(0, true);
-    let root = MontgomeryModulus::with_engine(&n, engine).expect("this CPU cannot run the engine");
-    let square =
-        MontgomeryModulus::with_engine(&(&n * &n), engine).expect("this CPU cannot run the engine");
-    let square_base = square.to_montgomery(&base.as_limbs()[..square.len()]);
-    let mut root_table = FixedBaseTable::new(&square, &square_base, EXPONENT_BITS, 5);
-    // Two digits where the engine is the portable one (the IFMA engine runs N² itself).
-    root_table.run_on_root(&square, &root);
-    let digits = TwoDigit::new(&square, &root).expect("N² is the square of N");
-    let mut public_root_table = FixedBaseTable::new(&square, &square_base, EXPONENT_BITS, 5);
-    if !public_root_table.run_on_public_root(&square) {
-        public_root_table.run_on_root(&square, &root);
-    }
-    let lanes = MultiBuffer::new(&m.modulus(), m.len(), m.m0_inv());
-    let root_lanes = TwoDigitLanes::new(&n, square.len());
-    let mut root_lanes_table = root_table.clone();
-    root_lanes_table.run_in_lanes(&square, &n);
-    Setup {
-        lanes,
-        root_lanes,
-        root_lanes_table,
-        public_root_table,
-        digits,
-        square_base,
-        m,
-        table,
-        base,
-        root,
-        square,
-        root_table,
-    }
-}
-
 /// The control of `tools/ct_disasm.py`: the table scan as it was before the selections went
 /// through `subtle`, with a plain mask that LLVM compiles back into a branch on `index`. The
 /// disassembly check must report it; if it does not, the check is blind.
@@ -243,7 +146,8 @@ fn memcheck(args: &[String]) {
     };
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
-    let setup = setup(Engine::Portable);
+    let setup = Setup::new(Engine::Portable);
+    setup.prepare(operation);
     let m = &setup.m;
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
@@ -288,7 +192,8 @@ fn probe(args: &[String]) {
         "ifma" => Engine::Ifma52,
         other => panic!("unknown engine {other:?}"),
     };
-    let setup = setup(engine);
+    let setup = Setup::new(engine);
+    setup.prepare(operation);
     if operation == "control_select" {
         let mut out = vec![0u64; 4];
         let index = black_box(class.len() % 16);
@@ -327,7 +232,8 @@ fn dudect(args: &[String]) {
     let engine = MontgomeryModulus::new(&BigUint::from(3u32))
         .map(|m| m.engine())
         .unwrap_or(Engine::Portable);
-    let setup = setup(engine);
+    let setup = Setup::new(engine);
+    setup.prepare_all();
     println!(
         "engine {}, {samples} measurements per operation and class pair",
         engine.describe()
