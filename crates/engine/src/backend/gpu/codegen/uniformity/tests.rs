@@ -1,5 +1,7 @@
 //! The uniformity check on every kernel, and on kernels that break the rule.
 
+use rayon::prelude::*;
+
 use super::super::kernels::{source, Kernel};
 use super::super::shader::{library, Shape};
 use super::non_uniform_barriers;
@@ -28,9 +30,10 @@ fn workgroup(limbs: usize, lanes: usize, path: LimbPath) -> Shape {
 }
 
 /// Every kernel, on both limb paths, with rows unrolled (up to 16 limbs a lane) and in a
-/// loop (more), from one lane to the most the tests' widths take.
+/// loop (more), from one lane to the most the tests' widths take; the 140 kernels on every core.
 #[test]
 fn every_barrier_of_every_kernel_runs_in_uniform_control_flow() {
+    let mut shapes = Vec::new();
     for path in [LimbPath::Bits32, LimbPath::Bits16] {
         for (limbs, lanes) in [
             (16, 1),
@@ -41,14 +44,14 @@ fn every_barrier_of_every_kernel_runs_in_uniform_control_flow() {
             (128, 4),
             (256, 64),
         ] {
-            let shape = workgroup(limbs, lanes, path);
-            for kernel in KERNELS {
-                let found = non_uniform_barriers(&source(kernel, &shape))
-                    .unwrap_or_else(|e| panic!("{kernel:?} {shape:?} does not parse: {e}"));
-                assert!(found.is_empty(), "{kernel:?} {shape:?}: {found:?}");
-            }
+            shapes.extend(KERNELS.map(|kernel| (kernel, workgroup(limbs, lanes, path))));
         }
     }
+    shapes.par_iter().for_each(|(kernel, shape)| {
+        let found = non_uniform_barriers(&source(*kernel, shape))
+            .unwrap_or_else(|e| panic!("{kernel:?} {shape:?} does not parse: {e}"));
+        assert!(found.is_empty(), "{kernel:?} {shape:?}: {found:?}");
+    });
 }
 
 /// A kernel on the generated library with `body` as its `kernel()`.
