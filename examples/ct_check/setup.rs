@@ -43,16 +43,16 @@ pub fn exponent(class: &str, rng: &mut StdRng) -> Vec<u64> {
 pub struct Setup {
     /// A 2048-bit modulus, with a base and its fixed-base table.
     pub m: MontgomeryModulus,
-    pub table: OnceCell<FixedBaseTable>,
+    table: OnceCell<FixedBaseTable>,
     pub base: Montgomery,
     /// A 1024-bit N standing for a secret prime, N² (as p² at key_len 1024), and a table modulo
     /// N² run on two digits modulo N (the owner's encryption).
     pub root: MontgomeryModulus,
     pub square: MontgomeryModulus,
-    pub root_table: OnceCell<FixedBaseTable>,
+    root_table: OnceCell<FixedBaseTable>,
     /// A table modulo N² with N public (n² for public-key encryption): on two digits modulo N
     /// on the IFMA engine where the CPU has it, else as `root_table`.
-    pub public_root_table: OnceCell<FixedBaseTable>,
+    public_root_table: OnceCell<FixedBaseTable>,
     /// Arithmetic modulo N² on two digits (the owner's decryption), and a base modulo N².
     pub digits: TwoDigit,
     pub square_base: Montgomery,
@@ -61,7 +61,7 @@ pub struct Setup {
     /// The lanes modulo N² on two digits modulo N (batched decryption and decoding), and
     /// `root_table` running its blocks there (the owner's batched encryption).
     pub root_lanes: Option<TwoDigitLanes>,
-    pub root_lanes_table: OnceCell<FixedBaseTable>,
+    root_lanes_table: OnceCell<FixedBaseTable>,
 }
 
 impl Setup {
