@@ -1,7 +1,8 @@
-//! The GPU engine: each [`Operation`] to its kernels in `ops/` (`modexp.rs`, `modmul.rs`,
-//! `fixed_base.rs`, `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`), each of which checks
-//! its operands.
+//! The GPU engine: each [`Operation`] to its function in `ops/` (`modexp.rs`, `modmul.rs`,
+//! `fixed_base.rs`, `crt.rs`, `multi_exp.rs`, `encrypt.rs`, `resident.rs`), run on the
+//! backend's device handle; each checks its operands.
 
+use super::ops::{crt, encrypt, fixed_base, modexp, modmul, multi_exp, resident};
 use super::GpuBackend;
 use crate::backend::operation::{Modexp, Modmul};
 use crate::backend::Secrecy;
@@ -19,14 +20,14 @@ impl Backend for GpuBackend {
 
     fn run(&self, operation: &Operation<'_>) -> Result<Output> {
         let limbs = Output::Limbs;
+        let gpu = &self.gpu();
         match operation {
-            Operation::Modexp(op) => self.modexp_on_device(op).map(limbs),
-            Operation::Modmul(op) => self.modmul_on_device(op).map(limbs),
+            Operation::Modexp(op) => modexp::modexp_on_device(gpu, op).map(limbs),
+            Operation::Modmul(op) => modmul::modmul_on_device(gpu, op).map(limbs),
             // The product kernel with each item as its own factor.
             Operation::Square(op) => {
                 let (modulus, a) = (op.modulus, op.a);
-                self.modmul_on_device(&Modmul { modulus, a, b: a })
-                    .map(limbs)
+                modmul::modmul_on_device(gpu, &Modmul { modulus, a, b: a }).map(limbs)
             }
             // The exponentiation kernel with the one public exponent 2^squarings.
             Operation::RepeatedSquare(op) => {
@@ -40,31 +41,39 @@ impl Backend for GpuBackend {
                 };
                 let (modulus, bases) = (op.modulus, op.a);
                 let exponents = &exponents;
-                self.modexp_on_device(&Modexp {
-                    modulus,
-                    bases,
-                    exponents,
-                })
+                modexp::modexp_on_device(
+                    gpu,
+                    &Modexp {
+                        modulus,
+                        bases,
+                        exponents,
+                    },
+                )
                 .map(limbs)
             }
-            Operation::FixedBasePow(op) => self.fixed_base_pow_on_device(op).map(limbs),
-            Operation::CrtDecode(op) => self.crt_decode_on_device(op).map(Output::Counts),
-            Operation::CrtDecrypt(op) => self.crt_decrypt_on_device(op).map(limbs),
-            Operation::MultiExp(op) => self.multi_exp_on_device(op).map(limbs),
-            Operation::Encrypt(job) => self.encrypt_on_device(job).map(limbs),
-            Operation::ModmulResident(op) => self.modmul_resident_on_device(op).map(limbs),
+            Operation::FixedBasePow(op) => fixed_base::fixed_base_pow_on_device(gpu, op).map(limbs),
+            Operation::CrtDecode(op) => crt::crt_decode_on_device(gpu, op).map(Output::Counts),
+            Operation::CrtDecrypt(op) => crt::crt_decrypt_on_device(gpu, op).map(limbs),
+            // Where one sample does not fit a dispatch, this backend's own products and powers.
+            Operation::MultiExp(op) => multi_exp::multi_exp_on_device(gpu, op, self).map(limbs),
+            Operation::Encrypt(job) => encrypt::encrypt_on_device(gpu, job).map(limbs),
+            Operation::ModmulResident(op) => {
+                resident::modmul_resident_on_device(gpu, op).map(limbs)
+            }
         }
     }
 
     fn run_into(&self, operation: &Operation<'_>, out: &mut [u64]) -> Result<()> {
         match operation {
-            Operation::Encrypt(job) => self.encrypt_on_device_into(job, out),
-            Operation::ModmulResident(op) => self.modmul_resident_into_on_device(op, out),
+            Operation::Encrypt(job) => encrypt::encrypt_on_device_into(&self.gpu(), job, out),
+            Operation::ModmulResident(op) => {
+                resident::modmul_resident_into_on_device(&self.gpu(), op, out)
+            }
             _ => Backend::run(self, operation)?.copy_into(out),
         }
     }
 
     fn append_resident(&self, batch: &mut ResidentBatch, items: &LimbBatch) -> Result<()> {
-        self.append_resident_on_device(batch, items)
+        resident::append_resident_on_device(&self.gpu(), self.resident_shard_items, batch, items)
     }
 }

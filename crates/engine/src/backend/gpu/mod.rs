@@ -1,13 +1,14 @@
 //! The GPU backend: cooperative WGSL Montgomery kernels through wgpu (Vulkan, Metal or DX12).
 //!
-//! Sorted by what it does: `runtime` (adapter, buffers, dispatch, submission, readback,
-//! calibration, time), `codegen` (the kernels generated per shape and what they read), `ops`
-//! (each operation's passes, one file an operation as in the CPU engine). The runtime is one
-//! handle, `runtime::Runtime` (the device, its queue, pipelines, buffers, health, totals), that
-//! every operation runs its passes through; [`GpuBackend`] holds it beside the kernel shapes the
-//! adapter runs (`codegen::shape_choice::ShapeChoice`) and the operations' own state (fixed-base
-//! tables, calibration), and `backend_impl.rs` maps each [`Operation`](super::Operation) to its
-//! file in `ops/`.
+//! Sorted by what it does: `runtime` (adapter, buffers, dispatch, submission, readback, time),
+//! `codegen` (the kernels generated per shape and what they read), `ops` (each operation's
+//! passes, one file an operation as in the CPU engine) and `calibrate.rs` (which times an
+//! operation to size the runtime's chunks). The runtime is one handle, `runtime::Runtime` (the
+//! device, its queue, pipelines, buffers, health, totals); [`GpuBackend`] holds it beside the
+//! kernel shapes the adapter runs (`codegen::shape_choice::ShapeChoice`) and the fixed-base
+//! tables kept on the device, and lends the three to the operations as `ops::Gpu`. Every
+//! operation is a function of that handle and its operands, and `backend_impl.rs` maps each
+//! [`Operation`](super::Operation) to its function.
 //!
 //! * Adapter (`runtime/adapter.rs`): the first discrete, then integrated, virtual and CPU adapter (Mesa's
 //!   lavapipe is a CPU adapter) among Vulkan, Metal and DX12 ones; [`GpuOptions::adapter_name`]
@@ -35,6 +36,7 @@
 //! secret exponents in device memory. Use the CPU backend where that matters.
 
 mod backend_impl;
+mod calibrate;
 mod codegen;
 mod ops;
 mod runtime;
@@ -45,8 +47,8 @@ use super::{Backend, LimbBatch, RoutingBackend, VerifyingBackend};
 use crate::bigint::MontgomeryModulus;
 use crate::error::{Error, Result};
 
+pub use calibrate::{Calibration, ChunkSizing};
 pub use runtime::adapter_description::{AdapterDescription, AdapterKind};
-pub use runtime::calibrate::{Calibration, ChunkSizing};
 #[cfg(feature = "fault-injection")]
 pub use runtime::options::Fault;
 pub use runtime::options::{Exchange, GpuOptions, LimbPath};
@@ -66,7 +68,7 @@ pub struct GpuBackend {
     /// Batches below this size go to the CPU backend.
     min_batch: usize,
     /// Uploaded fixed-base tables by table id and form (a few at most: one context uses two).
-    tables: Mutex<Vec<(ops::fixed_base::TableKey, Arc<wgpu::Buffer>)>>,
+    tables: ops::fixed_base::ResidentTables,
     calibration: Mutex<Option<Calibration>>,
     /// Items per call recomputed on the CPU.
     spot_checks: usize,
@@ -173,7 +175,14 @@ impl GpuBackend {
     /// fills the adapter.
     pub fn warm_up(&self, modulus: &MontgomeryModulus) -> Result<Calibration> {
         let one = LimbBatch::single(modulus.one().to_vec());
-        self.modmul(modulus, &one, &one)?;
+        ops::modmul::modmul_on_device(
+            &self.gpu(),
+            &super::operation::Modmul {
+                modulus,
+                a: &one,
+                b: &one,
+            },
+        )?;
         let shape = self.shapes.shape(self.shapes.gpu_limbs(modulus));
         for kernel in [
             codegen::kernels::Kernel::ModExp,
@@ -185,18 +194,12 @@ impl GpuBackend {
         self.calibrate(modulus)
     }
 
-    /// modulus | R² | R as a storage buffer (the same R as the CPU engine).
-    fn consts_buffer(&self, modulus: &MontgomeryModulus) -> Result<wgpu::Buffer> {
-        let mut limbs = modulus.modulus_limbs().to_vec();
-        limbs.extend_from_slice(modulus.r_squared());
-        limbs.extend_from_slice(modulus.one());
-        let buffer = self.constants_buffer(&limbs);
-        zeroize::Zeroize::zeroize(&mut limbs);
-        buffer
-    }
-
-    /// A kept storage buffer of constants `limbs` ([`runtime::Runtime::constants_buffer`]).
-    fn constants_buffer(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
-        self.runtime.constants_buffer(limbs, self.shapes.limb_path)
+    /// The handle the operations in `ops/` run on.
+    fn gpu(&self) -> ops::Gpu<'_> {
+        ops::Gpu {
+            runtime: &self.runtime,
+            shapes: &self.shapes,
+            tables: &self.tables,
+        }
     }
 }

@@ -1,13 +1,12 @@
 //! The GPU runtime: the adapter and its options, buffers, pipelines, the dispatch of a batch in
-//! chunks, submission, readback, calibration and time. [`Runtime`] is the handle every operation
-//! in `ops/` runs through: each operation describes its passes and hands them to
-//! [`Runtime::run`] (or `run_into`); only calibration runs an operation itself (products, to time
-//! the adapter).
+//! chunks, submission, readback and time. [`Runtime`] is the handle every operation in `ops/`
+//! runs through (lent with the kernel shapes as `ops::Gpu`): each operation describes its
+//! passes and hands them to [`Runtime::run`] (or `run_into`). Calibration (`../calibrate.rs`)
+//! sits above both: it times an operation to size the runtime's chunks.
 
 pub(super) mod adapter;
 pub(super) mod adapter_description;
 pub(super) mod buffers;
-pub(super) mod calibrate;
 pub(super) mod device_times;
 pub(super) mod dispatch;
 pub(super) mod options;

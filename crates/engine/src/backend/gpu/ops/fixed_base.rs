@@ -2,16 +2,17 @@
 //! scheme's g^m): one product per table row, and a finishing product that can fold in a factor
 //! (how encryption is fused, see `encrypt.rs`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::modexp::STATE_SLOT;
+use super::Gpu;
 use crate::backend::gpu::codegen::kernels::Kernel;
 use crate::backend::gpu::codegen::params::{
     phased_program, Params, PHASE_ONE_PLUS_MN, PHASE_SPREAD_SLOTS, PHASE_TIMES_FACTOR,
 };
 use crate::backend::gpu::codegen::words::{exponent_words, gpu_words};
+use crate::backend::gpu::failure;
 use crate::backend::gpu::runtime::dispatch::{Operand, Pass, Source};
-use crate::backend::gpu::{failure, GpuBackend};
 use crate::backend::operation::FixedBasePow;
 use crate::backend::LimbBatch;
 use crate::bigint::{FixedBaseTable, MontgomeryModulus};
@@ -28,6 +29,9 @@ pub(in crate::backend::gpu) enum TableForm {
 
 /// What identifies a resident table: the table's id and the form of its entries.
 pub(in crate::backend::gpu) type TableKey = (u64, TableForm);
+
+/// The fixed-base tables kept on the device, by key (a few at most: one context uses two).
+pub(in crate::backend::gpu) type ResidentTables = Mutex<Vec<(TableKey, Arc<wgpu::Buffer>)>>;
 
 /// What the last product of a fixed-base exponentiation multiplies `g^e` by.
 pub(in crate::backend::gpu) enum Finish<'a> {
@@ -88,143 +92,142 @@ pub(in crate::backend::gpu) struct ExponentWords<'a> {
     pub bits: usize,
 }
 
-impl GpuBackend {
-    /// The device copy of `table`, uploaded on first use and kept (a few tables at most).
-    pub(in crate::backend::gpu) fn table_buffer(
-        &self,
-        table: &FixedBaseTable,
-    ) -> Result<Arc<wgpu::Buffer>> {
-        self.resident_table((table.id(), TableForm::Montgomery), || {
-            self.upload_table(table.entries()).map(Some)
-        })?
-        .ok_or_else(|| failure("a fixed-base table was not uploaded"))
-    }
+/// The device copy of `table`, uploaded on first use and kept (a few tables at most).
+pub(in crate::backend::gpu) fn table_buffer(
+    gpu: &Gpu<'_>,
+    table: &FixedBaseTable,
+) -> Result<Arc<wgpu::Buffer>> {
+    resident_table(gpu, (table.id(), TableForm::Montgomery), || {
+        upload_table(gpu, table.entries()).map(Some)
+    })?
+    .ok_or_else(|| failure("a fixed-base table was not uploaded"))
+}
 
-    /// The resident table under `key`, or the one `upload` makes (None: it cannot be made,
-    /// and nothing is kept).
-    pub(in crate::backend::gpu) fn resident_table(
-        &self,
-        key: TableKey,
-        upload: impl FnOnce() -> Result<Option<wgpu::Buffer>>,
-    ) -> Result<Option<Arc<wgpu::Buffer>>> {
-        let mut tables = self
-            .tables
-            .lock()
-            .map_err(|_| failure("table cache poisoned"))?;
-        if let Some((_, buffer)) = tables.iter().find(|(kept, _)| *kept == key) {
-            return Ok(Some(buffer.clone()));
-        }
-        let Some(buffer) = upload()? else {
-            return Ok(None);
-        };
-        let buffer = Arc::new(buffer);
-        // One context uses two tables, its owner four more; eight covers a few contexts.
-        if tables.len() >= 8 {
-            tables.remove(0);
-        }
-        tables.push((key, buffer.clone()));
-        Ok(Some(buffer))
+/// The resident table under `key`, or the one `upload` makes (None: it cannot be made,
+/// and nothing is kept).
+pub(in crate::backend::gpu) fn resident_table(
+    gpu: &Gpu<'_>,
+    key: TableKey,
+    upload: impl FnOnce() -> Result<Option<wgpu::Buffer>>,
+) -> Result<Option<Arc<wgpu::Buffer>>> {
+    let mut tables = gpu
+        .tables
+        .lock()
+        .map_err(|_| failure("table cache poisoned"))?;
+    if let Some((_, buffer)) = tables.iter().find(|(kept, _)| *kept == key) {
+        return Ok(Some(buffer.clone()));
     }
+    let Some(buffer) = upload()? else {
+        return Ok(None);
+    };
+    let buffer = Arc::new(buffer);
+    // One context uses two tables, its owner four more; eight covers a few contexts.
+    if tables.len() >= 8 {
+        tables.remove(0);
+    }
+    tables.push((key, buffer.clone()));
+    Ok(Some(buffer))
+}
 
-    /// A storage buffer holding table entries `limbs`, if one binding can hold them.
-    pub(in crate::backend::gpu) fn upload_table(&self, limbs: &[u64]) -> Result<wgpu::Buffer> {
-        let bytes = (limbs.len() * 4 * self.shapes.limb_path.per_u64()) as u64;
-        if bytes > self.runtime.max_binding_bytes {
-            return Err(failure(format!(
-                "a {bytes}-byte fixed-base table exceeds the adapter's {}-byte binding limit",
-                self.runtime.max_binding_bytes
-            )));
-        }
-        Ok(self.runtime.storage_buffer(
-            "paillier-gpu fixed-base table",
-            &gpu_words(limbs, self.shapes.limb_path),
-        ))
+/// A storage buffer holding table entries `limbs`, if one binding can hold them.
+pub(in crate::backend::gpu) fn upload_table(gpu: &Gpu<'_>, limbs: &[u64]) -> Result<wgpu::Buffer> {
+    let bytes = (limbs.len() * 4 * gpu.shapes.limb_path.per_u64()) as u64;
+    if bytes > gpu.runtime.max_binding_bytes {
+        return Err(failure(format!(
+            "a {bytes}-byte fixed-base table exceeds the adapter's {}-byte binding limit",
+            gpu.runtime.max_binding_bytes
+        )));
     }
+    Ok(gpu.runtime.storage_buffer(
+        "paillier-gpu fixed-base table",
+        &gpu_words(limbs, gpu.shapes.limb_path),
+    ))
+}
 
-    /// One fixed-base pass: `g^e · finish` per item, from `powers` (the device copy of `table`)
-    /// under `consts`, into `output`.
-    #[allow(clippy::too_many_arguments)]
-    pub(in crate::backend::gpu) fn fixed_base_pass<'a>(
-        &self,
-        modulus: &MontgomeryModulus,
-        table: &FixedBaseTable,
-        consts: &'a wgpu::Buffer,
-        powers: &'a wgpu::Buffer,
-        exponents: ExponentWords<'a>,
-        finish: Finish<'a>,
-        output: Source<'a>,
-    ) -> Pass<'a> {
-        let s = self.shapes.gpu_limbs(modulus);
-        let shape = self.shapes.shape(s);
-        let rows = exponents.bits.div_ceil(table.window_bits());
-        let per_row = shape.product_back_edges() + 3;
-        let (finish_bits, factors, x_limbs) = match finish {
-            // Binding 6 is unread without a factor; any read-only buffer fills it.
-            Finish::Plain => (0, Source::Kept(consts), 0),
-            Finish::Times {
-                factors,
-                item_limbs,
-            } => (PHASE_TIMES_FACTOR, factors, item_limbs),
-            Finish::TimesOnePlusMN {
-                messages,
-                item_limbs,
-                slot_bits,
-            } => {
-                let spread = if slot_bits { PHASE_SPREAD_SLOTS } else { 0 };
-                (PHASE_ONE_PLUS_MN | spread, messages, item_limbs)
-            }
-        };
-        let mut program = phased_program(
-            rows,
-            per_row,
-            // The finish costs up to three products of its own.
-            self.shapes.loop_budget.saturating_sub(3 * per_row),
-        );
-        if let Some(last) = program.last_mut() {
-            last.phase |= finish_bits;
+/// One fixed-base pass: `g^e · finish` per item, from `powers` (the device copy of `table`)
+/// under `consts`, into `output`.
+#[allow(clippy::too_many_arguments)]
+pub(in crate::backend::gpu) fn fixed_base_pass<'a>(
+    gpu: &Gpu<'_>,
+    modulus: &MontgomeryModulus,
+    table: &FixedBaseTable,
+    consts: &'a wgpu::Buffer,
+    powers: &'a wgpu::Buffer,
+    exponents: ExponentWords<'a>,
+    finish: Finish<'a>,
+    output: Source<'a>,
+) -> Pass<'a> {
+    let s = gpu.shapes.gpu_limbs(modulus);
+    let shape = gpu.shapes.shape(s);
+    let rows = exponents.bits.div_ceil(table.window_bits());
+    let per_row = shape.product_back_edges() + 3;
+    let (finish_bits, factors, x_limbs) = match finish {
+        // Binding 6 is unread without a factor; any read-only buffer fills it.
+        Finish::Plain => (0, Source::Kept(consts), 0),
+        Finish::Times {
+            factors,
+            item_limbs,
+        } => (PHASE_TIMES_FACTOR, factors, item_limbs),
+        Finish::TimesOnePlusMN {
+            messages,
+            item_limbs,
+            slot_bits,
+        } => {
+            let spread = if slot_bits { PHASE_SPREAD_SLOTS } else { 0 };
+            (PHASE_ONE_PLUS_MN | spread, messages, item_limbs)
         }
-        Pass {
-            kernel: Kernel::FixedBase,
-            shape,
-            params: Params {
-                exp_words: exponents.per_item as u32,
-                exp_bits: exponents.bits as u32,
-                window: table.window_bits() as u32,
-                m0_inv: self.shapes.m0_inv(modulus),
-                x_limbs: x_limbs as u32,
-                ..Params::default()
-            },
-            program,
-            bindings: fixed_base_bindings(consts, powers, &exponents, output, s, factors),
-            first: None,
-            operand: Operand::PerChunk,
-        }
+    };
+    let mut program = phased_program(
+        rows,
+        per_row,
+        // The finish costs up to three products of its own.
+        gpu.shapes.loop_budget.saturating_sub(3 * per_row),
+    );
+    if let Some(last) = program.last_mut() {
+        last.phase |= finish_bits;
     }
+    Pass {
+        kernel: Kernel::FixedBase,
+        shape,
+        params: Params {
+            exp_words: exponents.per_item as u32,
+            exp_bits: exponents.bits as u32,
+            window: table.window_bits() as u32,
+            m0_inv: gpu.shapes.m0_inv(modulus),
+            x_limbs: x_limbs as u32,
+            ..Params::default()
+        },
+        program,
+        bindings: fixed_base_bindings(consts, powers, &exponents, output, s, factors),
+        first: None,
+        operand: Operand::PerChunk,
+    }
+}
 
-    pub(in crate::backend::gpu) fn fixed_base_pow_on_device(
-        &self,
-        op: &FixedBasePow<'_>,
-    ) -> Result<LimbBatch> {
-        crate::backend::check_fixed_base_operands(op.modulus, op.table, op.exponents)?;
-        let s = self.shapes.gpu_limbs(op.modulus);
-        let mut words = exponent_words(op.exponents.values.as_flat());
-        let powers = self.table_buffer(op.table)?;
-        let consts = self.consts_buffer(op.modulus)?;
-        let pass = self.fixed_base_pass(
-            op.modulus,
-            op.table,
-            &consts,
-            &powers,
-            ExponentWords {
-                words: &words,
-                per_item: op.exponents.values.limbs_per_item() * 2,
-                bits: op.exponents.bits,
-            },
-            Finish::Plain,
-            Source::Output { item_words: s },
-        );
-        let out = self.runtime.run(&[pass], op.exponents.values.len());
-        zeroize::Zeroize::zeroize(&mut words);
-        self.shapes.batch_of(out?, op.modulus.len())
-    }
+pub(in crate::backend::gpu) fn fixed_base_pow_on_device(
+    gpu: &Gpu<'_>,
+    op: &FixedBasePow<'_>,
+) -> Result<LimbBatch> {
+    crate::backend::check_fixed_base_operands(op.modulus, op.table, op.exponents)?;
+    let s = gpu.shapes.gpu_limbs(op.modulus);
+    let mut words = exponent_words(op.exponents.values.as_flat());
+    let powers = table_buffer(gpu, op.table)?;
+    let consts = gpu.consts_buffer(op.modulus)?;
+    let pass = fixed_base_pass(
+        gpu,
+        op.modulus,
+        op.table,
+        &consts,
+        &powers,
+        ExponentWords {
+            words: &words,
+            per_item: op.exponents.values.limbs_per_item() * 2,
+            bits: op.exponents.bits,
+        },
+        Finish::Plain,
+        Source::Output { item_words: s },
+    );
+    let out = gpu.runtime.run(&[pass], op.exponents.values.len());
+    zeroize::Zeroize::zeroize(&mut words);
+    gpu.shapes.batch_of(out?, op.modulus.len())
 }

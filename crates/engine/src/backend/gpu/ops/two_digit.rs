@@ -8,11 +8,11 @@ use zeroize::Zeroize;
 
 use super::multi_exp::{STATE_SLOT, TABLE_SLOT};
 use super::multi_exp_plan::TermPlan;
+use super::Gpu;
 use crate::backend::gpu::codegen::kernels::Kernel;
 use crate::backend::gpu::codegen::params::{phased_program, Params};
 use crate::backend::gpu::codegen::shader::Shape;
 use crate::backend::gpu::runtime::dispatch::{Operand, Pass, Source, SCRATCH_BUDGET_BYTES};
-use crate::backend::gpu::GpuBackend;
 use crate::bigint::{limbs_from_biguint, MontgomeryModulus};
 use crate::error::Result;
 
@@ -29,147 +29,145 @@ const MIN_FILL_LIMBS_PER_LANE: usize = 4;
 /// the square.
 const ENTRY_PRODUCTS: usize = 5;
 
-impl GpuBackend {
-    /// Whether exponentiations modulo `square` = `prime`² run on two digits here: the option is
-    /// on, `square` has twice `prime`'s limbs (then its radix is the square of `prime`'s), and
-    /// the digit shape unrolls its rows (the generated digit functions need that) with at most
-    /// [`MAX_LIMBS_PER_LANE`] limbs per lane.
-    pub(in crate::backend::gpu) fn two_digit_applies(
-        &self,
-        prime: &MontgomeryModulus,
-        square: &MontgomeryModulus,
-    ) -> bool {
-        let shape = self.digit_shape(prime, usize::MAX);
-        self.shapes.two_digit
-            && square.len() == 2 * prime.len()
-            && shape.unrolled()
-            && shape.per_lane() <= MAX_LIMBS_PER_LANE
-    }
+/// Whether exponentiations modulo `square` = `prime`² run on two digits here: the option is
+/// on, `square` has twice `prime`'s limbs (then its radix is the square of `prime`'s), and
+/// the digit shape unrolls its rows (the generated digit functions need that) with at most
+/// [`MAX_LIMBS_PER_LANE`] limbs per lane.
+pub(in crate::backend::gpu) fn two_digit_applies(
+    gpu: &Gpu<'_>,
+    prime: &MontgomeryModulus,
+    square: &MontgomeryModulus,
+) -> bool {
+    let shape = digit_shape(gpu, prime, usize::MAX);
+    gpu.shapes.two_digit
+        && square.len() == 2 * prime.len()
+        && shape.unrolled()
+        && shape.per_lane() <= MAX_LIMBS_PER_LANE
+}
 
-    /// The shape of the digit kernels for `prime` in a call of `items` items: the option's
-    /// lanes, else every kernel's rule (about 8 limbs per lane: half the lanes of the wide
-    /// numbers modulo prime², each with about as much work per product as a wide lane had),
-    /// doubled where the call would launch fewer invocations than the fill option asks for.
-    pub(in crate::backend::gpu) fn digit_shape(
-        &self,
-        prime: &MontgomeryModulus,
-        items: usize,
-    ) -> Shape {
-        let s = self.shapes.gpu_limbs(prime);
-        match self.shapes.two_digit_lanes {
-            Some(lanes) => self.shapes.shape_with_lanes(s, lanes),
-            None => {
-                let usual = self.shapes.shape(s);
-                let wanted = lanes_to_fill(usual.lanes, s, items, self.shapes.two_digit_fill);
-                self.shapes.shape_with_lanes(s, wanted)
-            }
+/// The shape of the digit kernels for `prime` in a call of `items` items: the option's
+/// lanes, else every kernel's rule (about 8 limbs per lane: half the lanes of the wide
+/// numbers modulo prime², each with about as much work per product as a wide lane had),
+/// doubled where the call would launch fewer invocations than the fill option asks for.
+pub(in crate::backend::gpu) fn digit_shape(
+    gpu: &Gpu<'_>,
+    prime: &MontgomeryModulus,
+    items: usize,
+) -> Shape {
+    let s = gpu.shapes.gpu_limbs(prime);
+    match gpu.shapes.two_digit_lanes {
+        Some(lanes) => gpu.shapes.shape_with_lanes(s, lanes),
+        None => {
+            let usual = gpu.shapes.shape(s);
+            let wanted = lanes_to_fill(usual.lanes, s, items, gpu.shapes.two_digit_fill);
+            gpu.shapes.shape_with_lanes(s, wanted)
         }
     }
+}
 
-    /// Loop back-edges of one digit product at `shape` (two rows functions and their
-    /// reductions), what the term programs and the dispatch steps are cut by.
-    pub(in crate::backend::gpu) fn two_digit_product_edges(&self, shape: Shape) -> usize {
-        2 * shape.product_back_edges() + 1
-    }
+/// Loop back-edges of one digit product at `shape` (two rows functions and their
+/// reductions), what the term programs and the dispatch steps are cut by.
+pub(in crate::backend::gpu) fn two_digit_product_edges(shape: Shape) -> usize {
+    2 * shape.product_back_edges() + 1
+}
 
-    /// The constants of the digit kernels for `prime` (with `inverse` = prime⁻¹ mod R), S limbs
-    /// each: prime | R² mod prime | R³ mod prime | inverse | the digits of R² mod prime² | the
-    /// digits of R mod prime² (one). Secret like the prime: the host copies are wiped.
-    pub(in crate::backend::gpu) fn two_digit_consts(
-        &self,
-        prime: &MontgomeryModulus,
-        square: &MontgomeryModulus,
-        inverse: &[u64],
-    ) -> Result<wgpu::Buffer> {
-        let mut limbs = two_digit_const_limbs(prime, square, inverse, 0)?;
-        let buffer = self.constants_buffer(&limbs);
-        limbs.zeroize();
-        buffer
-    }
+/// The constants of the digit kernels for `prime` (with `inverse` = prime⁻¹ mod R), S limbs
+/// each: prime | R² mod prime | R³ mod prime | inverse | the digits of R² mod prime² | the
+/// digits of R mod prime² (one). Secret like the prime: the host copies are wiped.
+pub(in crate::backend::gpu) fn two_digit_consts(
+    gpu: &Gpu<'_>,
+    prime: &MontgomeryModulus,
+    square: &MontgomeryModulus,
+    inverse: &[u64],
+) -> Result<wgpu::Buffer> {
+    let mut limbs = two_digit_const_limbs(prime, square, inverse, 0)?;
+    let buffer = gpu.constants_buffer(&limbs);
+    limbs.zeroize();
+    buffer
+}
 
-    /// The two passes of `c^e mod prime²` over `bases` (residues modulo prime², 2S limbs per
-    /// item) at `shape` ([`digit_shape`](Self::digit_shape)): every base's odd powers, then the
-    /// program `terms` (the device copy of `plan`) into `output` (2S limbs per item).
-    pub(in crate::backend::gpu) fn two_digit_passes<'a>(
-        &self,
-        (prime, shape): (&MontgomeryModulus, Shape),
-        consts: &'a wgpu::Buffer,
-        bases: Source<'a>,
-        (terms, plan): (&'a wgpu::Buffer, &TermPlan),
-        output: Source<'a>,
-    ) -> [Pass<'a>; 2] {
-        let s = self.shapes.gpu_limbs(prime);
-        let product_edges = self.two_digit_product_edges(shape);
-        let odd = 1usize << (plan.window - 1);
-        let params = Params {
-            m0_inv: self.shapes.m0_inv(prime),
-            window: plan.window as u32,
-            per_row: 1,
-            ..Params::default()
-        };
-        // The odd powers, then the digits (1, 0) that leave the digits (two_digit_table.wgsl).
-        let tables = || Source::Scratch {
-            slot: TABLE_SLOT,
-            item_words: (odd + 1) * 2 * s,
-        };
-        let build_tables = Pass {
-            kernel: Kernel::TwoDigitTable,
-            shape,
-            params,
-            // The split, the 2^(w−1) odd powers (the first is the entry into c·R) and the square.
-            program: phased_program(
-                1,
-                (ENTRY_PRODUCTS + odd) * product_edges + 3,
-                self.shapes.loop_budget,
+/// The two passes of `c^e mod prime²` over `bases` (residues modulo prime², 2S limbs per
+/// item) at `shape` ([`digit_shape`]): every base's odd powers, then the
+/// program `terms` (the device copy of `plan`) into `output` (2S limbs per item).
+pub(in crate::backend::gpu) fn two_digit_passes<'a>(
+    gpu: &Gpu<'_>,
+    (prime, shape): (&MontgomeryModulus, Shape),
+    consts: &'a wgpu::Buffer,
+    bases: Source<'a>,
+    (terms, plan): (&'a wgpu::Buffer, &TermPlan),
+    output: Source<'a>,
+) -> [Pass<'a>; 2] {
+    let s = gpu.shapes.gpu_limbs(prime);
+    let product_edges = two_digit_product_edges(shape);
+    let odd = 1usize << (plan.window - 1);
+    let params = Params {
+        m0_inv: gpu.shapes.m0_inv(prime),
+        window: plan.window as u32,
+        per_row: 1,
+        ..Params::default()
+    };
+    // The odd powers, then the digits (1, 0) that leave the digits (two_digit_table.wgsl).
+    let tables = || Source::Scratch {
+        slot: TABLE_SLOT,
+        item_words: (odd + 1) * 2 * s,
+    };
+    let build_tables = Pass {
+        kernel: Kernel::TwoDigitTable,
+        shape,
+        params,
+        // The split, the 2^(w−1) odd powers (the first is the entry into c·R) and the square.
+        program: phased_program(
+            1,
+            (ENTRY_PRODUCTS + odd) * product_edges + 3,
+            gpu.shapes.loop_budget,
+        ),
+        bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
+        first: None,
+        operand: Operand::PerChunk,
+    };
+    let run = Pass {
+        kernel: Kernel::TwoDigitExp,
+        shape,
+        params: Params {
+            rows: 1,
+            row_terms: plan.row_terms as u32,
+            ..params
+        },
+        // The finish leaves the digits: about two products.
+        program: plan.steps(
+            product_edges,
+            gpu.shapes.loop_budget.saturating_sub(2 * product_edges),
+        ),
+        bindings: vec![
+            (0, Source::Kept(consts)),
+            (2, Source::Whole(terms)),
+            (3, tables()),
+            (4, output),
+            (
+                5,
+                Source::Scratch {
+                    slot: STATE_SLOT,
+                    item_words: 2 * s,
+                },
             ),
-            bindings: vec![(0, Source::Kept(consts)), (2, bases), (3, tables())],
-            first: None,
-            operand: Operand::PerChunk,
-        };
-        let run = Pass {
-            kernel: Kernel::TwoDigitExp,
-            shape,
-            params: Params {
-                rows: 1,
-                row_terms: plan.row_terms as u32,
-                ..params
-            },
-            // The finish leaves the digits: about two products.
-            program: plan.steps(
-                product_edges,
-                self.shapes.loop_budget.saturating_sub(2 * product_edges),
-            ),
-            bindings: vec![
-                (0, Source::Kept(consts)),
-                (2, Source::Whole(terms)),
-                (3, tables()),
-                (4, output),
-                (
-                    5,
-                    Source::Scratch {
-                        slot: STATE_SLOT,
-                        item_words: 2 * s,
-                    },
-                ),
-            ],
-            first: None,
-            operand: Operand::PerChunk,
-        };
-        [build_tables, run]
-    }
+        ],
+        first: None,
+        operand: Operand::PerChunk,
+    };
+    [build_tables, run]
+}
 
-    /// Whether one item's odd powers (and the entry that leaves the digits) fit what one
-    /// dispatch binds.
-    pub(in crate::backend::gpu) fn two_digit_fits(
-        &self,
-        prime: &MontgomeryModulus,
-        plan: &TermPlan,
-    ) -> bool {
-        let entries = (1usize << (plan.window - 1)) + 1;
-        let table_bytes = (2 * self.shapes.gpu_limbs(prime) * entries) as u64 * 4;
-        table_bytes <= self.runtime.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
-            && (plan.words.len() * 4) as u64 <= self.runtime.max_binding_bytes
-    }
+/// Whether one item's odd powers (and the entry that leaves the digits) fit what one
+/// dispatch binds.
+pub(in crate::backend::gpu) fn two_digit_fits(
+    gpu: &Gpu<'_>,
+    prime: &MontgomeryModulus,
+    plan: &TermPlan,
+) -> bool {
+    let entries = (1usize << (plan.window - 1)) + 1;
+    let table_bytes = (2 * gpu.shapes.gpu_limbs(prime) * entries) as u64 * 4;
+    table_bytes <= gpu.runtime.max_binding_bytes.min(SCRATCH_BUDGET_BYTES)
+        && (plan.words.len() * 4) as u64 <= gpu.runtime.max_binding_bytes
 }
 
 /// Lanes a digit kernel of `usual` lanes over `limbs` limbs wants for `items` items: twice as
@@ -184,7 +182,7 @@ fn lanes_to_fill(usual: usize, limbs: usize, items: usize, fill: usize) -> usize
     }
 }
 
-/// The limbs of [`GpuBackend::two_digit_consts`], which the caller wipes, with room for
+/// The limbs of [`two_digit_consts`], which the caller wipes, with room for
 /// `spare` more (other kernels append constants of their own): allocated once, so that no
 /// reallocation leaves a copy behind.
 pub(in crate::backend::gpu) fn two_digit_const_limbs(

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::buffers::BufferPool;
-use super::calibrate::WAVES_PER_CHUNK;
 use super::readback::{CallTimes, InFlight};
 use super::Runtime;
 use crate::backend::gpu::codegen::kernels::Kernel;
@@ -19,6 +18,11 @@ use crate::backend::gpu::codegen::shader::Shape;
 use crate::backend::gpu::codegen::words::ReadWords;
 use crate::backend::gpu::failure;
 use crate::error::Result;
+
+/// Chunks hold this many batches of what fills the adapter (`calibrate.rs`), so that a chunk is
+/// whole waves and long enough to hide its own submission and readback behind the other chunks
+/// in flight.
+pub(in crate::backend::gpu) const WAVES_PER_CHUNK: usize = 8;
 
 /// What a binding holds for one chunk of items.
 pub(in crate::backend::gpu) enum Source<'a> {
@@ -75,6 +79,13 @@ fn invocations_per_item(pass: &Pass<'_>) -> usize {
 }
 
 impl Runtime {
+    /// Sets the invocations per chunk (`calibrate.rs`; 0: chunks by the limits alone until
+    /// calibrated again).
+    pub(in crate::backend::gpu) fn set_chunk_invocations(&self, invocations: usize) {
+        self.calibrated_invocations
+            .store(invocations, Ordering::SeqCst);
+    }
+
     /// Items per chunk of a `count`-item batch: within the workgroup-count limit, the binding
     /// size of every buffer sliced per item, the scratch budget, and (once calibrated) the
     /// calibrated chunk, cut so that a large batch makes [`MIN_CHUNKS`] chunks.

@@ -3,18 +3,19 @@
 //! wgpu does not say how many compute units an adapter has, so the backend measures it: it times
 //! Montgomery products on batches that double in size and takes the smallest batch whose
 //! throughput is within [`SATURATION`] of the best one seen. That batch fills the adapter's
-//! waves; chunks are then whole multiples of it (see `dispatch.rs`), and callers such as the CLI
+//! waves; chunks are then whole multiples of it (see `runtime/dispatch.rs`), and callers such as the CLI
 //! size their batches from [`Calibration::saturating_items`].
 //!
 //! Where the adapter keeps timestamps, the probes are also timed on the device. With
 //! [`GpuOptions::device_time_chunks`](crate::backend::gpu::GpuOptions::device_time_chunks), chunks are sized
 //! from those ([`device_chunk`]); otherwise from the host's clock.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::ops::modmul::modmul_on_device;
+use super::runtime::dispatch::WAVES_PER_CHUNK;
 use crate::backend::gpu::GpuBackend;
 use crate::backend::operation::Modmul;
 use crate::backend::LimbBatch;
@@ -71,10 +72,6 @@ fn saturating(probes: &[(usize, f64)]) -> Option<usize> {
         .map(|p| p.0)
 }
 
-/// Chunks hold this many saturating batches, so that a chunk is whole waves and long enough to
-/// hide its own submission and readback behind the other chunks in flight.
-pub(in crate::backend::gpu) const WAVES_PER_CHUNK: usize = 8;
-
 /// A chunk sized by the device's time keeps the device busy for at least this many times a
 /// call's fixed host cost, so that the chunks in flight (two or three) hide each other's.
 const HOST_COST_COVER: f64 = 2.0;
@@ -112,9 +109,7 @@ impl GpuBackend {
         let one = modulus.one().to_vec();
         let max_items = MAX_PROBE_BYTES / (modulus.len() * 8).max(1);
         // Probe unchunked: a batch is one dispatch wherever the limits allow.
-        self.runtime
-            .calibrated_invocations
-            .store(0, Ordering::SeqCst);
+        self.runtime.set_chunk_invocations(0);
         let started = Instant::now();
         let mut probes = Vec::new();
         let mut device_probes = Vec::new();
@@ -127,10 +122,10 @@ impl GpuBackend {
                 b: &b,
             };
             // Once untimed (buffers grow), then timed.
-            self.modmul_on_device(&products)?;
+            modmul_on_device(&self.gpu(), &products)?;
             let before = self.totals();
             let start = Instant::now();
-            self.modmul_on_device(&products)?;
+            modmul_on_device(&self.gpu(), &products)?;
             let rate = items as f64 / start.elapsed().as_secs_f64().max(1e-9);
             probes.push((items, rate));
             let spent = self.totals().since(&before);
@@ -153,8 +148,7 @@ impl GpuBackend {
             None => (host_chunk, ChunkSizing::HostTime),
         };
         self.runtime
-            .calibrated_invocations
-            .store(chunk_items * shape.lanes, Ordering::SeqCst);
+            .set_chunk_invocations(chunk_items * shape.lanes);
         let calibration = Calibration {
             bits: modulus.bits(),
             saturating_items,
