@@ -3,12 +3,12 @@
 //! wgpu does not say how many compute units an adapter has, so the backend measures it: it times
 //! Montgomery products on batches that double in size and takes the smallest batch whose
 //! throughput is within [`SATURATION`] of the best one seen. That batch fills the adapter's
-//! waves; chunks are then whole multiples of it (see `runtime/dispatch.rs`), and callers such as the CLI
-//! size their batches from [`Calibration::saturating_items`].
+//! waves; chunks are then whole multiples of it (see `runtime/dispatch.rs`), and callers such as
+//! the CLI size their batches from [`Calibration::saturating_items`].
 //!
 //! Where the adapter keeps timestamps, the probes are also timed on the device. With
-//! [`GpuOptions::device_time_chunks`](crate::backend::gpu::GpuOptions::device_time_chunks), chunks are sized
-//! from those ([`device_chunk`]); otherwise from the host's clock.
+//! [`GpuOptions::device_time_chunks`](crate::backend::gpu::GpuOptions::device_time_chunks),
+//! chunks are sized from those ([`device_chunk`]); otherwise from the host's clock.
 
 use std::time::{Duration, Instant};
 
