@@ -163,8 +163,8 @@ fn the_library_guides_rust_examples_are_the_compiled_examples() {
         .iter()
         .zip(["guide_library", "guide_numbers", "guide_packed"])
     {
-        // `cargo test` (and tools/test-deep) compiles examples/: every line of the block must be there, in order
-        // (the example only adds `fn main` around them and checks).
+        // `cargo test` and tools/test-deep compile examples/: every line of the block must be
+        // there, in order (the example only adds `fn main` around them and checks).
         let code = std::fs::read_to_string(format!("{root}/examples/{example}.rs")).unwrap();
         let mut lines = code.lines().map(str::trim);
         for wanted in block.lines().map(str::trim).filter(|l| !l.is_empty()) {

@@ -1,6 +1,7 @@
 //! Runs `tools/ct-check --no-dudect` on the release `ct_check` example that `cargo test --release`
-//! has just built: the disassembly taint check and the memcheck secret poisoning (timing, dudect,
-//! stays out of the test suite).
+//! or `tools/test-all` (`cargo build --release --tests --example ct_check`) has just built: the
+//! disassembly taint check and the memcheck secret poisoning (timing, dudect, stays out of the
+//! test suite).
 //!
 //! It needs objdump, python3 and valgrind. Without them it is skipped with a note, unless
 //! `PAILLIER_CT_CHECK_REQUIRE=1` (CI sets it), which makes it fail instead.
