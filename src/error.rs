@@ -245,6 +245,15 @@ pub enum Error {
     #[error("store: {0}")]
     Store(String),
 
+    /// The server cannot listen on an address (taken, or not this machine's).
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address asked.
+        address: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
     /// The server's store cannot be reached now (the database is down or restarting); the
     /// same request may succeed later.
     #[error("store unavailable: {0}")]

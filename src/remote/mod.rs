@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use paillier_gpu::remote::Client;
-//! let client = Client::new("http://127.0.0.1:8742", "org-id", "xtr_...")?;
+//! let client = Client::new("http://127.0.0.1:8742", "org-id", "3f9c...")?;
 //! println!("{:?}", client.contexts()?);
 //! # Ok::<(), paillier_gpu::Error>(())
 //! ```

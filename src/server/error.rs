@@ -45,7 +45,7 @@ impl From<Error> for ApiError {
     /// (a bad ciphertext, a malformed context) is about what the client sent.
     fn from(error: Error) -> Self {
         let status = match &error {
-            Error::Store(_) | Error::Io { .. } | Error::GpuFailure(_) => {
+            Error::Store(_) | Error::Io { .. } | Error::GpuFailure(_) | Error::Listen { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -94,6 +94,8 @@ pub struct Listening {
     pub address: SocketAddr,
     /// `https` or `http`.
     pub scheme: &'static str,
+    /// Where the store is, without a password.
+    pub store: String,
     /// Where aggregation runs, `auto` resolved.
     pub device: String,
     /// The cap on connections in force.
@@ -108,8 +110,8 @@ impl std::fmt::Display for Listening {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "serving on {}://{} (aggregation on {}; at most {} connections",
-            self.scheme, self.address, self.device, self.max_connections
+            "serving on {}://{} (store: {}; aggregation on {}; at most {} connections",
+            self.scheme, self.address, self.store, self.device, self.max_connections
         )?;
         if let Some(limit) = self.clamped_by {
             write!(
@@ -170,7 +172,10 @@ pub async fn serve(
         options.work_queue_timeout,
     ));
     let bind = |address: SocketAddr| async move {
-        let cannot = |e: std::io::Error| Error::Store(format!("cannot listen on {address}: {e}"));
+        let cannot = |source| Error::Listen {
+            address: address.to_string(),
+            source,
+        };
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(cannot)?;
@@ -205,6 +210,7 @@ pub async fn serve(
     listening(&Listening {
         address,
         scheme: if tls.is_some() { "https" } else { "http" },
+        store: options.store.to_string(),
         device,
         max_connections,
         clamped_by,

@@ -388,3 +388,49 @@ fn bench_on_both_devices_plots_the_gpu_cpu_ratio() {
     }
     assert!(svg.contains("batch size") && svg.contains("GPU (dashed, triangles)"));
 }
+
+/// `--device both` measures a software adapter as the gpu, as docs/cli.md says, and says so
+/// before anything is measured: on one terminal the warning comes before the table.
+#[cfg(feature = "gpu")]
+#[test]
+fn both_devices_warn_of_a_software_adapter_before_the_table() {
+    let Some(gpu) = common::shared_gpu() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("terminal.txt");
+    let file = std::fs::File::create(&merged).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_paillier-gpu"))
+        .args([
+            "bench",
+            "--device",
+            "both",
+            "--key-len",
+            "256",
+            "--embed-len",
+            "16",
+        ])
+        .args(["--batch", "2", "--repeat", "1", "--no-numbers"])
+        .current_dir(dir.path())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    let terminal = std::fs::read_to_string(&merged).unwrap();
+    assert!(status.success(), "{terminal}");
+    let line_of = |words: &str| terminal.lines().position(|l| l.contains(words));
+    let table = line_of("operation").expect("a table");
+    let gpu_column = terminal.lines().nth(table).unwrap_or_default();
+    assert!(
+        gpu_column.contains("gpu /s"),
+        "the software adapter is measured: {terminal}"
+    );
+    match (
+        gpu.adapter_info().is_software(),
+        line_of("software adapter"),
+    ) {
+        (true, Some(warning)) => assert!(warning < table, "{terminal}"),
+        (false, None) => {}
+        (software, warning) => panic!("software {software}, warning at {warning:?}: {terminal}"),
+    }
+}

@@ -9,6 +9,7 @@ mod common;
 mod server_answers;
 mod server_authorization;
 mod server_connections;
+mod server_first_use;
 mod server_hardening;
 mod server_inference;
 mod server_operations;

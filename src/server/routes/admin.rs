@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::answer::Answer;
 use super::{blocking, Admin, JsonBody};
-use crate::server::auth::{first_n, key_hash, new_id, new_secret};
+use crate::server::auth::{first_n, key_hash, new_id, new_secret, SHOWN_CHARACTERS};
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
 use crate::server::store::now;
@@ -135,23 +136,39 @@ pub async fn create_key(
 ) -> ApiResult<Answer> {
     blocking(move || {
         check_name(&body.name)?;
-        let secret = new_secret();
-        let key = ApiKey {
-            hash: key_hash(&secret),
-            org_id: org,
-            name: body.name,
-            description: body.description,
-            first_n: first_n(&secret),
-            revoked: false,
-            created_at: now(),
-        };
-        state.store.create_api_key(&key)?;
-        Ok(Answer::json(
-            json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
+        // Draw again while the first characters match one of the organisation's keys: the SDK's
+        // CLI tells keys apart by them alone. With 2^20 of them, a clash is rare until an
+        // organisation holds hundreds of thousands of keys.
+        for _ in 0..KEY_DRAWS {
+            let secret = new_secret();
+            let key = ApiKey {
+                hash: key_hash(&secret),
+                org_id: org.clone(),
+                name: body.name.clone(),
+                description: body.description.clone(),
+                first_n: first_n(&secret),
+                revoked: false,
+                created_at: now(),
+            };
+            if state.store.create_api_key(&key)? {
+                return Ok(Answer::json(
+                    json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
+                ));
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "no new key whose first {SHOWN_CHARACTERS} characters differ from the \
+                 organisation's other keys was found in {KEY_DRAWS} draws: it holds too many keys"
+            ),
         ))
     })
     .await
 }
+
+/// How many keys `create_key` draws before it gives up on finding distinct first characters.
+const KEY_DRAWS: usize = 64;
 
 fn key_of_org(state: &AppState, org: &str, hash: &str) -> ApiResult<ApiKey> {
     match state.store.api_key(hash)? {

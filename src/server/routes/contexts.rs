@@ -62,12 +62,7 @@ pub async fn store(
             .map_err(|e| ApiError::bad_request(format!("data is not an execution context: {e}")))?;
         let weaknesses = context.config().weaknesses();
         if !weaknesses.is_empty() && !state.allow_weak_contexts {
-            return Err(ApiError::bad_request(format!(
-                "the context is weaker than this server accepts ({}); create a context with \
-                 key_len of at least 1024 (and alpha_len of at least 512 for lookup contexts), \
-                 or start the server with --allow-weak-contexts",
-                weaknesses.join("; ")
-            )));
+            return Err(ApiError::bad_request(weak_context_message(&weaknesses)));
         }
         context.ciphertext_shape()?;
         match state
@@ -238,4 +233,20 @@ mod tests {
         assert_eq!(json_depth(r#"{"a": "\"[["}"#), 1);
         assert_eq!(json_depth(&"[".repeat(100_000)), 100_000);
     }
+}
+
+/// Why a weak context is refused and the ways on. The XTrace SDK's `xtrace init` makes such a
+/// context whatever the user chooses, so its users meet this message first.
+fn weak_context_message(weaknesses: &[String]) -> String {
+    format!(
+        "the context is weaker than this server accepts ({}). The XTrace SDK's `xtrace init` \
+         always makes such a context (paillier_lookup with alpha_len 50: anyone holding its \
+         public key recovers its secret key in minutes). Make a strong one instead, then write \
+         the CLI's .env by hand rather than running `xtrace init`: with the SDK's Python, \
+         ExecutionContext.create(..., key_len=1024), save_to_disk, then save_to_remote with an \
+         API key that may write a knowledge base; or `paillier-gpu context create \
+         --sdk-compatible` and `paillier-gpu context push` (the server's docs/sdk-cli.md). For \
+         a throwaway test only, start the server with --allow-weak-contexts",
+        weaknesses.join("; ")
+    )
 }

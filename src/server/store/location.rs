@@ -26,6 +26,46 @@ impl std::fmt::Debug for StoreLocation {
     }
 }
 
+/// Where the store is, for a person: the folder, or PostgreSQL's user, hosts and database
+/// without the password.
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(dir) => write!(f, "SQLite in {}", dir.display()),
+            Self::Postgres(url) => match url.parse::<r2d2_postgres::postgres::Config>() {
+                Ok(config) => {
+                    let hosts: Vec<String> = config
+                        .get_hosts()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, host)| {
+                            let port = config.get_ports().get(i).or(config.get_ports().first());
+                            let name = match host {
+                                r2d2_postgres::postgres::config::Host::Tcp(name) => name.clone(),
+                                r2d2_postgres::postgres::config::Host::Unix(folder) => {
+                                    folder.display().to_string()
+                                }
+                            };
+                            match port {
+                                Some(port) => format!("{name}:{port}"),
+                                None => name,
+                            }
+                        })
+                        .collect();
+                    write!(
+                        f,
+                        "PostgreSQL {}@{}/{}",
+                        config.get_user().unwrap_or("(default user)"),
+                        hosts.join(","),
+                        config.get_dbname().unwrap_or("(default database)")
+                    )
+                }
+                Err(_) => f.write_str("PostgreSQL (an unreadable URL)"),
+            },
+        }
+    }
+}
+
 impl StoreLocation {
     /// The store named by `store` (a `postgres://` or `postgresql://` URL), or else the SQLite
     /// store in `data_dir`.

@@ -193,8 +193,11 @@ pub trait Store: Send + Sync {
     /// The organisation whose admin key hashes to `hash`.
     fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>>;
 
-    /// Stores a new API key (an error if its hash is stored already).
-    fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// Stores a new API key (an error if its hash is stored already), unless the organisation
+    /// has a key, revoked or not, whose `first_n` equals this one's without case: then it
+    /// stores nothing and answers false (draw another key). Two replicas creating keys of one
+    /// organisation at the same instant with the same 20 random bits could both pass.
+    fn create_api_key(&self, key: &ApiKey) -> Result<bool>;
     /// The API key whose hash is `hash`.
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>>;
     /// The organisation's API keys, oldest first.

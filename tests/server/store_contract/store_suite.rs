@@ -72,11 +72,36 @@ pub fn organisations_keys_and_permissions(open: &Opener) {
         revoked: false,
         created_at: "2026-11-24T00:00:00Z".into(),
     };
-    store.create_api_key(&key).unwrap();
-    assert!(store.create_api_key(&key).is_err(), "a hash is stored once");
+    assert!(store.create_api_key(&key).unwrap());
+    let same_first = |hash: &str, org_id: &str, first_n: &str| ApiKey {
+        hash: hash.into(),
+        org_id: org_id.into(),
+        first_n: first_n.into(),
+        ..key.clone()
+    };
+    assert!(
+        store
+            .create_api_key(&same_first("key-hash", &org.id, "other"))
+            .is_err(),
+        "a hash is stored once"
+    );
+    // The SDK's CLI tells an organisation's keys apart by their first characters, without case.
+    assert!(
+        !store
+            .create_api_key(&same_first("clash", &org.id, "XTR_K"))
+            .unwrap(),
+        "first characters already used in the organisation (in another case)"
+    );
+    assert_eq!(store.api_key("clash").unwrap(), None);
+    assert!(
+        store
+            .create_api_key(&same_first("elsewhere", &other.id, "xtr_k"))
+            .unwrap(),
+        "another organisation's keys do not count"
+    );
     assert_eq!(store.api_key("key-hash").unwrap(), Some(key.clone()));
     assert_eq!(store.api_keys(&org.id).unwrap(), vec![key.clone()]);
-    assert!(store.api_keys(&other.id).unwrap().is_empty());
+    assert_eq!(store.api_keys(&other.id).unwrap().len(), 1);
     store.create_kb(&kb(&org.id, "kb-1")).unwrap();
     store.set_permission("key-hash", "kb-1", 1).unwrap();
     store.set_permission("key-hash", "kb-1", 3).unwrap();
@@ -90,6 +115,12 @@ pub fn organisations_keys_and_permissions(open: &Opener) {
     );
     assert!(store.revoke_api_key(&org.id, "key-hash").unwrap());
     assert!(store.api_key("key-hash").unwrap().unwrap().revoked);
+    assert!(
+        !store
+            .create_api_key(&same_first("after-revoke", &org.id, "xtr_k"))
+            .unwrap(),
+        "a revoked key's first characters stay taken"
+    );
 }
 
 pub fn knowledge_bases_and_their_deletion(open: &Opener) {
@@ -119,7 +150,7 @@ pub fn knowledge_bases_and_their_deletion(open: &Opener) {
         revoked: false,
         created_at: "now".into(),
     };
-    store.create_api_key(&key).unwrap();
+    assert!(store.create_api_key(&key).unwrap());
     store.set_permission("key-hash", "kb-1", 7).unwrap();
     insert(&*store, 3);
     store.bind(&org, "kb-2", "ctx").unwrap();

@@ -63,6 +63,14 @@ pub(super) fn gpu_description(
         return None;
     }
     let gpu = paillier_gpu::hazmat::backend::gpu::GpuBackend::shared().ok()?;
+    // Said before the warm-up and calibration, which take minutes on a software adapter.
+    if gpu.adapter_info().is_software() {
+        eprintln!(
+            "paillier-gpu: warning: the \"gpu\" is a software adapter running on the CPU ({}); \
+             it is measured as the gpu, and its timings say nothing about GPUs",
+            gpu.adapter_info().name
+        );
+    }
     // Compile and calibrate at the widest n² measured (the report records what it found).
     if let Some(&key_len) = key_lens.iter().max() {
         let all_ones = (num_bigint::BigUint::from(1u32) << (4 * key_len)) - 1u32;

@@ -122,12 +122,6 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
     let gpu = gpu_description(&backends, &plan.key_lens);
     if let Some(gpu) = &gpu {
         println!("{}", gpu_banner(gpu));
-        if is_software(gpu) {
-            eprintln!(
-                "paillier-gpu: warning: the \"gpu\" is a software adapter running on the CPU; \
-                 its timings say nothing about GPUs"
-            );
-        }
     }
     let batches = match &plan.batches {
         Some(given) => given.clone(),

@@ -240,10 +240,11 @@ impl Store for PostgresStore {
         )
     }
 
-    fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+    fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
         self.execute(
             "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6)",
+             SELECT $1, $2, $3, $4, $5::TEXT, FALSE, $6 WHERE NOT EXISTS (SELECT 1 FROM api_keys \
+             WHERE org_id = $2 AND lower(first_n) = lower($5::TEXT))",
             &[
                 &key.hash,
                 &key.org_id,
@@ -253,7 +254,6 @@ impl Store for PostgresStore {
                 &key.created_at,
             ],
         )
-        .map(drop)
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {

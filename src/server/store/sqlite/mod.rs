@@ -231,10 +231,11 @@ impl Store for SqliteStore {
         self.one(sql, [hash], |r| r.get(0))
     }
 
-    fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+    fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
         self.execute(
             "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+             SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6 WHERE NOT EXISTS (SELECT 1 FROM api_keys \
+             WHERE org_id = ?2 AND lower(first_n) = lower(?5))",
             params![
                 key.hash,
                 key.org_id,
@@ -244,7 +245,6 @@ impl Store for SqliteStore {
                 key.created_at
             ],
         )
-        .map(drop)
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
