@@ -8,7 +8,7 @@
 //! It also prints the throughput of each step, measured once on this run.
 
 // The binary's own fix for Mesa's XDG_RUNTIME_DIR complaint: this is a program too.
-#[path = "../src/bin/paillier-gpu/runtime_dir.rs"]
+#[path = "../crates/cli/src/runtime_dir.rs"]
 mod runtime_dir;
 
 use std::time::Instant;

@@ -26,7 +26,6 @@ fn bad_vector_message(path: &std::path::Path, unit: &str, number: usize, source:
 ///
 /// Messages never contain secret material.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A parameter is out of its valid range (key length, embedding length, batch shape ...).
     #[error("invalid parameter: {0}")]
@@ -200,7 +199,7 @@ pub enum Error {
 
     /// A new file would replace an existing one (a context file holds keys that cannot be
     /// regenerated): the caller must ask for that explicitly.
-    #[error("{} already exists and is not a file this command writes; refusing to replace it (pass --force, or overwrite=True from Python, to replace it)", .0.display())]
+    #[error("{} already exists and is not a file this library writes; refusing to replace it", .0.display())]
     WouldOverwrite(PathBuf),
 
     /// An output names a file the command reads (the same device and inode, whatever the
@@ -238,43 +237,6 @@ pub enum Error {
         /// The output as given.
         path: PathBuf,
         /// What changed.
-        detail: String,
-    },
-
-    /// The server's store failed (the database could not be read or written).
-    #[error("store: {0}")]
-    Store(String),
-
-    /// The server cannot listen on an address (taken, or not this machine's).
-    #[error("cannot listen on {address}: {source}")]
-    Listen {
-        /// The address asked.
-        address: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-
-    /// The server's store cannot be reached now (the database is down or restarting); the
-    /// same request may succeed later.
-    #[error("store unavailable: {0}")]
-    StoreUnavailable(String),
-
-    /// An XTrace service (`paillier-gpu serve` or the hosted one) answered a request with an
-    /// error: its status and the message it gave.
-    #[error("the service answered {status}: {message}")]
-    Remote {
-        /// The HTTP status.
-        status: u16,
-        /// The service's message (its JSON `message` or `error`, or the body).
-        message: String,
-    },
-
-    /// An XTrace service could not be reached, or its answer could not be read.
-    #[error("the service at {url}: {detail}")]
-    RemoteUnreachable {
-        /// The address asked.
-        url: String,
-        /// What went wrong.
         detail: String,
     },
 
@@ -405,7 +367,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// [`Error::Io`] on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,

@@ -46,10 +46,6 @@ pub mod io;
 pub mod jobs;
 pub mod numbers;
 pub mod paillier;
-#[cfg(feature = "remote")]
-pub mod remote;
-#[cfg(feature = "server")]
-pub mod server;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

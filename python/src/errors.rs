@@ -40,13 +40,16 @@ fn class_name(error: &Error) -> &'static str {
         | Error::OutputChanged { .. } => "FileError",
         // The file is named in the message; the class is the error's own.
         Error::InFile { source, .. } => class_name(source),
-        _ => "PaillierGpuError",
     }
 }
 
-/// The Python exception for a library error, with the library's whole message.
+/// The Python exception for a library error, with the library's whole message and, where a
+/// keyword changes the outcome, that keyword.
 pub fn to_py_err(error: Error) -> PyErr {
-    let message = error.to_string();
+    let message = match error.innermost() {
+        Error::WouldOverwrite(_) => format!("{error} (pass overwrite=True to replace it)"),
+        _ => error.to_string(),
+    };
     Python::attach(|py| {
         let class = py
             .import("paillier_gpu.errors")

@@ -1,16 +1,9 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests, the library's and the program's
+//! (`crates/cli/tests`, which add their own in `crates/cli/tests/support`).
 #![allow(dead_code)]
 
-#[cfg(feature = "cli")]
-pub mod cli;
-#[cfg(feature = "cli")]
-pub mod cli_files;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-#[cfg(feature = "server")]
-pub mod postgres;
-#[cfg(all(feature = "server", feature = "remote", feature = "cli"))]
-pub mod server;
 
 use std::sync::{Arc, OnceLock};
 
@@ -48,10 +41,14 @@ pub struct SdkCase {
     pub hamming: Vec<u32>,
 }
 
-pub const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/xtrace_reference.json"
-);
+/// The repository's root (the workspace's, which holds Cargo.lock), whichever crate's tests
+/// include this file.
+pub fn repo_root() -> &'static std::path::Path {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|folder| folder.join("Cargo.lock").exists())
+        .unwrap_or(here)
+}
 
 /// The same file from the working directory: test binaries carried to a GPU machine run from
 /// the repository's root there (`tools/gpu-tests.sh`), not where they were built.
@@ -82,7 +79,7 @@ fn bits(v: &Value) -> Vec<u8> {
 }
 
 pub fn sdk_cases() -> Vec<SdkCase> {
-    let text = std::fs::read_to_string(FIXTURES)
+    let text = std::fs::read_to_string(repo_root().join(FIXTURES_HERE))
         .or_else(|_| std::fs::read_to_string(FIXTURES_HERE))
         .unwrap();
     let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();

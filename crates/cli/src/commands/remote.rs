@@ -1,0 +1,366 @@
+//! The commands that talk to an XTrace service (`paillier-gpu serve` or the hosted one), with
+//! the API key in PAILLIER_GPU_API_KEY: `context push|pull|list`, `remote upload` and
+//! `remote search`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
+use paillier_gpu::formats::vectors::VectorReader;
+use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::{Error as LibraryError, ExecutionContext};
+use paillier_gpu_client::{Client, Document, UPLOAD_BATCH};
+
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+
+use super::{counted, passphrase, wrote};
+use crate::DeviceArg;
+
+/// Where the service is and whose data to reach.
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    /// The service's address (its api_url), such as http://127.0.0.1:8742.
+    #[arg(long, value_name = "URL", env = "PAILLIER_GPU_REMOTE")]
+    pub remote: String,
+    /// The organisation id (`server init` prints it).
+    #[arg(long, value_name = "ORG", env = "PAILLIER_GPU_ORG")]
+    pub org: String,
+    /// Trust this PEM CA certificate too (a server with a self-made certificate).
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl ServiceArgs {
+    /// The client, with the API key from PAILLIER_GPU_API_KEY (never a command-line value: it
+    /// would show in the process list).
+    fn client(&self) -> Result<Client> {
+        let key = std::env::var("PAILLIER_GPU_API_KEY").map_err(|_| {
+            Error::Usage(
+                "set PAILLIER_GPU_API_KEY to an API key of the organisation (an admin makes one \
+                 with POST /api/v1/keys, or the SDK's `xtrace` CLI)"
+                    .into(),
+            )
+        })?;
+        Ok(match &self.ca_cert {
+            None => Client::new(&self.remote, &self.org, &key)?,
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
+                Client::with_ca_certificate(&self.remote, &self.org, &key, &pem)?
+            }
+        })
+    }
+}
+
+/// `context push|pull|list`.
+#[derive(Subcommand, Debug)]
+pub enum RemoteContextCommand {
+    /// Store a context file on the service under its id, as it is (secret key sealed); needs
+    /// the passphrase, to check the file and compute its id.
+    Push {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// The context file.
+        #[arg(long, value_name = "CTX")]
+        context: PathBuf,
+    },
+    /// Fetch a stored context into a file, byte for byte as it was pushed; needs the
+    /// passphrase, to check that it is the context stored under ID (its public key matches its
+    /// secret key, and it opens as ID) and not one someone replaced on the service.
+    Pull {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// The context id.
+        #[arg(long, value_name = "ID")]
+        id: String,
+        /// Where the context file goes.
+        #[arg(long, value_name = "CTX")]
+        output: PathBuf,
+        /// Replace a context file at OUTPUT.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the ids of the stored contexts as {"contexts": [...]}.
+    List {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+}
+
+/// `remote upload|search`.
+#[derive(Subcommand, Debug)]
+pub enum RemoteCommand {
+    /// Encrypt vectors and upload them with their documents into a knowledge base; the context
+    /// must be stored there first (`context push`). Needs the passphrase.
+    Upload(UploadArgs),
+    /// Encrypt a query, aggregate on the service, decode here, and print the top k chunk ids
+    /// and distances, one JSON line per query. Needs the passphrase.
+    Search(SearchArgs),
+}
+
+/// A knowledge base on the service, and the context its vectors are encrypted under.
+#[derive(Args, Debug)]
+pub struct KnowledgeBaseArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// The knowledge base id.
+    #[arg(long, value_name = "KB")]
+    kb: String,
+    /// The context file (its passphrase in PAILLIER_GPU_PASSPHRASE or --passphrase-file).
+    #[arg(long, value_name = "CTX")]
+    context: PathBuf,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+impl KnowledgeBaseArgs {
+    /// The client and the opened context.
+    fn open(&self, passphrase_file: Option<&Path>) -> Result<(Client, ExecutionContext)> {
+        let client = self.service.client()?;
+        let passphrase = passphrase(passphrase_file)?;
+        let context = ExecutionContext::load_with_passphrase(&self.context, &passphrase)?
+            .with_device(self.device.device());
+        Ok((client, context))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    target: KnowledgeBaseArgs,
+    /// Binary vectors (JSON Lines or .npy).
+    #[arg(long, value_name = "FILE")]
+    vectors: PathBuf,
+    /// JSON Lines, one object per vector: {"content": text, "meta_data": {...}, "name": ...}.
+    /// The content is AES-GCM-encrypted under the context's data key before it is sent.
+    #[arg(long, value_name = "FILE")]
+    documents: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    target: KnowledgeBaseArgs,
+    /// Query vectors (JSON Lines or .npy); each is one search.
+    #[arg(long, value_name = "FILE")]
+    query: PathBuf,
+    /// How many nearest chunks to print per query.
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+    /// A metadata filter (the XTrace manual's: tags, facets and their operators), as JSON; only
+    /// the chunks it selects are aggregated.
+    #[arg(long, value_name = "JSON")]
+    filter: Option<String>,
+    /// Only chunk ids from FIRST to LAST (both included) are aggregated.
+    #[arg(long, num_args = 2, value_names = ["FIRST", "LAST"])]
+    range: Option<Vec<i64>>,
+}
+
+pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
+    match command {
+        RemoteContextCommand::Push { service, context } => {
+            let text = paillier_gpu::context::read_context_file(&context)?;
+            let passphrase = passphrase(passphrase_file)?;
+            let ctx = ExecutionContext::from_json_with_passphrase(&text, &passphrase)
+                .map_err(|e| e.in_file(&context))?;
+            let id = service.client()?.push_context_json(ctx.id(), &text)?;
+            print_json(&json!({ "context_id": id }))
+        }
+        RemoteContextCommand::Pull {
+            service,
+            id,
+            output,
+            force,
+        } => {
+            let target = Output::prepare(&output, &[], OutputKind::Context, force)?;
+            let passphrase = passphrase(passphrase_file)?;
+            // Opened and checked before anything is written: a context replaced on the service
+            // (another public key, another whole context) never reaches the file.
+            let provider = PassphraseKeyProvider::with_salt(&passphrase, SDK_DEFAULT_SALT);
+            let (_, text) = service
+                .client()?
+                .pull_context_json(&id, &provider)
+                .map_err(|e| match e {
+                    paillier_gpu_client::Error::Library(LibraryError::MalformedContext(why)) => {
+                        Error::from(LibraryError::MalformedContext(format!(
+                            "the service's context {id} does not read: {why}"
+                        )))
+                    }
+                    other => Error::from(other),
+                })?;
+            target.write_bytes(text.as_bytes())?;
+            wrote(&format!("context {id} to {}", output.display()));
+            Ok(())
+        }
+        RemoteContextCommand::List { service } => {
+            print_json(&json!({ "contexts": service.client()?.contexts()? }))
+        }
+    }
+}
+
+pub(super) fn run(command: RemoteCommand, passphrase_file: Option<&Path>) -> Result<()> {
+    match command {
+        RemoteCommand::Upload(args) => upload(args, passphrase_file),
+        RemoteCommand::Search(args) => search(args, passphrase_file),
+    }
+}
+
+fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
+    let (client, ctx) = args.target.open(passphrase_file)?;
+    let mut vectors = VectorReader::open(&args.vectors, ctx.embed_len())?;
+    let mut documents = match &args.documents {
+        Some(path) => Some(DocumentReader::open(path)?),
+        None => None,
+    };
+    let (mut uploaded, mut first, mut last) = (0usize, None, None);
+    loop {
+        let batch = vectors.next_batch(8 * UPLOAD_BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        let docs = match documents.as_mut() {
+            Some(reader) => reader.take(batch.len())?,
+            None => Vec::new(),
+        };
+        let encrypted = ctx.encrypt_batch(&batch)?;
+        let ids = client
+            .upload(&args.target.kb, &ctx, &encrypted, &docs)
+            .map_err(|source| {
+                if uploaded == 0 {
+                    Error::from(source)
+                } else {
+                    Error::PartialUpload {
+                        source,
+                        uploaded,
+                        first: first.unwrap_or(0),
+                        last: last.unwrap_or(0),
+                    }
+                }
+            })?;
+        first = first.or(ids.first().copied());
+        last = ids.last().copied().or(last);
+        uploaded += ids.len();
+    }
+    if let Some(reader) = documents.as_mut() {
+        reader.expect_end()?;
+    }
+    print_json(&json!({ "uploaded": uploaded, "first_chunk_id": first, "last_chunk_id": last }))?;
+    wrote(&format!(
+        "{} into knowledge base {}",
+        counted(uploaded, "chunk", "chunks"),
+        args.target.kb
+    ));
+    Ok(())
+}
+
+fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
+    let filter: Option<Value> = args
+        .filter
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--filter is not JSON: {e}")))?;
+    let range = args.range.as_deref().map(|r| (r[0], r[1]));
+    if range.is_some_and(|(first, last)| first > last) {
+        return Err(Error::Usage("--range FIRST LAST needs FIRST ≤ LAST".into()));
+    }
+    let (client, ctx) = args.target.open(passphrase_file)?;
+    let queries = paillier_gpu::formats::vectors::read_vectors(&args.query, ctx.embed_len())?;
+    for (n, query) in queries.iter().enumerate() {
+        let found = client.search(
+            &args.target.kb,
+            &ctx,
+            query,
+            filter.as_ref(),
+            range,
+            args.top_k,
+        )?;
+        let results: Vec<Value> = found
+            .iter()
+            .map(|(chunk_id, distance)| json!({ "chunk_id": chunk_id, "distance": distance }))
+            .collect();
+        print_json(&json!({ "query": n, "results": results }))?;
+    }
+    Ok(())
+}
+
+/// The documents file, read as many lines at a time as there are vectors.
+struct DocumentReader {
+    path: PathBuf,
+    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
+    line: usize,
+}
+
+impl DocumentReader {
+    fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            lines: std::io::BufReader::new(file).lines(),
+            line: 0,
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<Document>> {
+        loop {
+            let Some(line) = self.lines.next() else {
+                return Ok(None);
+            };
+            self.line += 1;
+            let line = line.map_err(|e| io_error(&self.path, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            return serde_json::from_str(&line).map(Some).map_err(|e| {
+                Error::Usage(format!(
+                    "{} line {}: not a document ({{\"content\", \"meta_data\", \"name\"}}): {e}",
+                    self.path.display(),
+                    self.line
+                ))
+            });
+        }
+    }
+
+    fn take(&mut self, count: usize) -> Result<Vec<Document>> {
+        let mut documents = Vec::with_capacity(count);
+        while documents.len() < count {
+            match self.next()? {
+                Some(document) => documents.push(document),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{} ends before the vectors do: one document per vector",
+                        self.path.display()
+                    )))
+                }
+            }
+        }
+        Ok(documents)
+    }
+
+    fn expect_end(&mut self) -> Result<()> {
+        match self.next()? {
+            None => Ok(()),
+            Some(_) => Err(Error::Usage(format!(
+                "{} holds more documents than there are vectors (nothing past the last vector \
+                 was uploaded)",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+fn print_json(value: &Value) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{value}").map_err(|e| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    })
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,132 @@
+//! Chunk upload: each record of a [`CiphertextBatch`] with its document (content AES-GCM-encrypted
+//! under the context's data key, as the SDK's `DataLoader` does; metadata and name in the clear),
+//! sent in the SDK's batches of [`UPLOAD_BATCH`].
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{field, Client};
+use crate::error::{Error, Result};
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::paillier::CiphertextBatch;
+use paillier_gpu::Error as LibraryError;
+
+/// Chunks per insert request, as the SDK sends them.
+pub const UPLOAD_BATCH: usize = 500;
+
+/// What goes with one encrypted vector: its text (encrypted before it leaves), its metadata
+/// (the manual's `tag1`–`tag5` and `facets`, in the clear: the service filters on them) and a
+/// name.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Document {
+    /// The chunk's text; only its AES-GCM ciphertext is sent.
+    #[serde(default, alias = "chunk_content")]
+    pub content: String,
+    /// The chunk's metadata.
+    #[serde(default)]
+    pub meta_data: Map<String, Value>,
+    /// The chunk's name (the SDK's `default_name_chunk_{i}` when absent).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Client {
+    /// Uploads `batch` (vectors encrypted under `context`) into knowledge base `kb_id`, with one
+    /// [`Document`] per record, or none at all (empty content and metadata). Returns the chunk ids
+    /// the service gave, in the batch's order. Each request of [`UPLOAD_BATCH`] chunks is
+    /// committed on its own: after an error, the ids of the batches before it are in the error's
+    /// message, and those chunks are stored.
+    pub fn upload(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        batch: &CiphertextBatch,
+        documents: &[Document],
+    ) -> Result<Vec<i64>> {
+        if !documents.is_empty() && documents.len() != batch.records() {
+            return Err(LibraryError::ShapeMismatch(format!(
+                "{} documents for {} encrypted vectors",
+                documents.len(),
+                batch.records()
+            ))
+            .into());
+        }
+        if batch.key() != context.public_key().fingerprint() {
+            return Err(LibraryError::KeyMismatch {
+                what: "the batch was encrypted under the key".into(),
+                found: batch.key().to_string(),
+                holder: "the context holds".into(),
+                expected: context.public_key().fingerprint().to_string(),
+            }
+            .into());
+        }
+        let width = context.ciphertext_shape().chunk_bytes;
+        let address = self.address("chunk", "");
+        let mut ids = Vec::with_capacity(batch.records());
+        let mut piece_bytes = Vec::new();
+        for start in (0..batch.records()).step_by(UPLOAD_BATCH) {
+            let end = (start + UPLOAD_BATCH).min(batch.records());
+            let mut chunks = Vec::with_capacity(end - start);
+            for record in start..end {
+                piece_bytes.clear();
+                batch.write_record_le_bytes(record, width, &mut piece_bytes)?;
+                let index: Vec<String> = piece_bytes
+                    .chunks(width)
+                    .map(|piece| BASE64.encode(piece))
+                    .collect();
+                let document = documents.get(record).cloned().unwrap_or_default();
+                chunks.push(json!({
+                    "chunk_content": context.encrypt_content(document.content.as_bytes())?,
+                    "index": index,
+                    "meta_data": document.meta_data,
+                    "name": document
+                        .name
+                        .unwrap_or_else(|| format!("default_name_chunk_{record}")),
+                }));
+            }
+            let body = json!({ "kb_id": kb_id, "context_id": context.id(), "chunks": chunks });
+            let answer = self
+                .json(self.request(Method::POST, &address).json(&body), &address)
+                .map_err(|e| after_stored(e, &ids))?;
+            let given = field(&answer, "chunk_ids", &address)?
+                .as_array()
+                .map(|list| list.iter().filter_map(Value::as_i64).collect::<Vec<_>>())
+                .unwrap_or_default();
+            if given.len() != end - start {
+                return Err(Error::RemoteUnreachable {
+                    url: address,
+                    detail: format!("{} chunks sent, {} ids answered", end - start, given.len()),
+                });
+            }
+            ids.extend(given);
+        }
+        Ok(ids)
+    }
+}
+
+/// An upload error, saying which chunks were stored before it.
+fn after_stored(error: Error, ids: &[i64]) -> Error {
+    if ids.is_empty() {
+        return error;
+    }
+    let stored = format!(
+        "{} chunks were stored before this (ids {} to {})",
+        ids.len(),
+        ids[0],
+        ids[ids.len() - 1]
+    );
+    match error {
+        Error::Remote { status, message } => Error::Remote {
+            status,
+            message: format!("{message}; {stored}"),
+        },
+        Error::RemoteUnreachable { url, detail } => Error::RemoteUnreachable {
+            url,
+            detail: format!("{detail}; {stored}"),
+        },
+        other => other,
+    }
+}

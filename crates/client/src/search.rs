@@ -1,0 +1,230 @@
+//! `compute_hamming` (the encrypted query times every selected record, on the service) into a
+//! [`CiphertextBatch`], the owner's whole search on top of it, and metadata search.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use num_bigint::BigUint;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::Client;
+use crate::error::{Error, Result};
+use paillier_gpu::context::{ExecutionContext, PublicContext};
+use paillier_gpu::paillier::CiphertextBatch;
+use paillier_gpu::Error as LibraryError;
+
+/// What `compute_hamming` answered: one aggregated record per chunk, in the service's order.
+#[derive(Debug)]
+pub struct HammingAnswer {
+    /// The chunk id of each record of `responses`.
+    pub chunk_ids: Vec<i64>,
+    /// The encrypted distances, one record per chunk (decode them with
+    /// [`ExecutionContext::decode_batch`]).
+    pub responses: CiphertextBatch,
+}
+
+impl Client {
+    /// Asks the service to multiply `query` (one encrypted vector under `context`, stored as
+    /// `context_id`) into every record of knowledge base `kb_id` that `filter` (the manual's
+    /// metadata filter) and `range` (first and last chunk id) select.
+    pub fn compute_hamming(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        context: &PublicContext,
+        query: &CiphertextBatch,
+        filter: Option<&Value>,
+        range: Option<(i64, i64)>,
+    ) -> Result<HammingAnswer> {
+        if query.records() != 1 {
+            return Err(LibraryError::ShapeMismatch(format!(
+                "compute_hamming takes one encrypted query, not {}",
+                query.records()
+            ))
+            .into());
+        }
+        let shape = context.ciphertext_shape()?;
+        let mut bytes = Vec::new();
+        query.write_record_le_bytes(0, shape.chunk_bytes, &mut bytes)?;
+        let pieces: Vec<String> = bytes
+            .chunks(shape.chunk_bytes)
+            .map(|piece| BASE64.encode(piece))
+            .collect();
+        let mut body = json!({ "kb_id": kb_id, "context_id": context_id, "query": pieces });
+        if let Some(filter) = filter {
+            // As the SDK sends it: the filter as a JSON string.
+            body["meta_filter"] = Value::String(filter.to_string());
+        }
+        if let Some((first, last)) = range {
+            body["range"] = json!([first, last]);
+        }
+        let address = self.address("compute_hamming", "");
+        let request = self
+            .request(Method::POST, &address)
+            .header(ACCEPT, "application/x-msgpack, application/json")
+            .json(&body);
+        let response = self.send(request, &address)?;
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        let answer = response.bytes().map_err(|e| Error::RemoteUnreachable {
+            url: address.clone(),
+            detail: e.to_string(),
+        })?;
+        let (chunk_ids, records) = if is_json {
+            read_json_answer(&answer, shape.chunks, shape.chunk_bytes)
+        } else {
+            read_msgpack_answer(&answer, shape.chunks, shape.chunk_bytes)
+        }
+        .map_err(|detail| Error::RemoteUnreachable {
+            url: address.clone(),
+            detail: format!("the compute_hamming answer: {detail}"),
+        })?;
+        let responses = CiphertextBatch::from_le_bytes(
+            context.public_key(),
+            shape.chunks,
+            shape.chunk_bytes,
+            &records,
+            0,
+        )?;
+        Ok(HammingAnswer {
+            chunk_ids,
+            responses,
+        })
+    }
+
+    /// The owner's whole search: encrypts `vector` under `context` (stored on the service under
+    /// its id), aggregates on the service, decodes here, and returns the `top_k` nearest chunks
+    /// as `(chunk_id, Hamming distance)`, nearest first (ties by chunk id).
+    pub fn search(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vector: &[u8],
+        filter: Option<&Value>,
+        range: Option<(i64, i64)>,
+        top_k: usize,
+    ) -> Result<Vec<(i64, u32)>> {
+        let query = context.encrypt_batch(&[vector])?;
+        let answer = self.compute_hamming(
+            kb_id,
+            context.id(),
+            &context.public_context(),
+            &query,
+            filter,
+            range,
+        )?;
+        let distances = context.decode_batch(&answer.responses)?;
+        let mut ranked: Vec<(i64, u32)> = answer.chunk_ids.into_iter().zip(distances).collect();
+        ranked.sort_by_key(|&(chunk_id, distance)| (distance, chunk_id));
+        ranked.truncate(top_k);
+        Ok(ranked)
+    }
+
+    /// The chunks of `kb_id` whose metadata passes `filter`, as the service lists them: each
+    /// with its `chunk_id`, name and metadata, and with `return_content` its `chunk_content`
+    /// (still encrypted: open it with [`ExecutionContext::decrypt_content`]).
+    pub fn meta_search(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        filter: &Value,
+        return_content: bool,
+    ) -> Result<Vec<Value>> {
+        let address = self.address("chunk/meta", "");
+        let body = json!({
+            "kb_id": kb_id,
+            "context_id": context_id,
+            "meta_filter": filter.to_string(),
+            "return_content": return_content,
+        });
+        match self.json(self.request(Method::POST, &address).json(&body), &address)? {
+            Value::Array(chunks) => Ok(chunks),
+            other => Err(Error::RemoteUnreachable {
+                url: address,
+                detail: format!("expected a list of chunks, got {other}"),
+            }),
+        }
+    }
+}
+
+/// Appends one piece, little-endian, zero-padded to `width` (the service may send it shorter).
+fn push_piece(piece: &[u8], width: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    let significant = piece.len() - piece.iter().rev().take_while(|&&b| b == 0).count();
+    if significant > width {
+        return Err(format!(
+            "a piece of {} bytes; ciphertexts have {width}",
+            piece.len()
+        ));
+    }
+    out.extend_from_slice(&piece[..significant]);
+    out.resize(out.len() + width - significant, 0);
+    Ok(())
+}
+
+/// msgpack: an array of `[[bin pieces], chunk_id]`.
+fn read_msgpack_answer(
+    mut bytes: &[u8],
+    chunks: usize,
+    width: usize,
+) -> std::result::Result<(Vec<i64>, Vec<u8>), String> {
+    let reader = &mut bytes;
+    let count = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())? as usize;
+    // Each entry takes at least a few bytes: the count is bounded by what arrived.
+    if count > reader.len() {
+        return Err(format!("{count} entries in {} bytes", reader.len()));
+    }
+    let mut ids = Vec::with_capacity(count);
+    let mut records = Vec::with_capacity(count * chunks * width);
+    for entry in 0..count {
+        let fields = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())?;
+        let pieces = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())? as usize;
+        if fields != 2 || pieces != chunks {
+            return Err(format!(
+                "entry {entry} has {fields} fields and {pieces} pieces; expected 2 and {chunks}"
+            ));
+        }
+        for _ in 0..pieces {
+            let length = rmp::decode::read_bin_len(reader).map_err(|e| e.to_string())? as usize;
+            if length > reader.len() {
+                return Err(format!("entry {entry}: a piece runs past the end"));
+            }
+            let (piece, rest) = reader.split_at(length);
+            push_piece(piece, width, &mut records)?;
+            *reader = rest;
+        }
+        ids.push(rmp::decode::read_int::<i64, _>(reader).map_err(|e| e.to_string())?);
+    }
+    Ok((ids, records))
+}
+
+/// JSON: an array of `[[integer pieces], chunk_id]`.
+fn read_json_answer(
+    bytes: &[u8],
+    chunks: usize,
+    width: usize,
+) -> std::result::Result<(Vec<i64>, Vec<u8>), String> {
+    let entries: Vec<(Vec<Value>, i64)> =
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let mut ids = Vec::with_capacity(entries.len());
+    let mut records = Vec::with_capacity(entries.len() * chunks * width);
+    for (entry, (pieces, chunk_id)) in entries.into_iter().enumerate() {
+        if pieces.len() != chunks {
+            return Err(format!(
+                "entry {entry} has {} pieces; expected {chunks}",
+                pieces.len()
+            ));
+        }
+        for piece in pieces {
+            let digits = piece.to_string();
+            let value = BigUint::parse_bytes(digits.as_bytes(), 10)
+                .ok_or_else(|| format!("entry {entry}: {digits} is not a whole number"))?;
+            push_piece(&value.to_bytes_le(), width, &mut records)?;
+        }
+        ids.push(chunk_id);
+    }
+    Ok((ids, records))
+}
