@@ -36,9 +36,11 @@ impl PyPublicContext {
         insecure: bool,
     ) -> PyResult<Self> {
         warn_weaknesses(py, inner.config())?;
-        if insecure {
-            inner.public_key().allow_insecure_parameters();
-        }
+        let inner = if insecure {
+            inner.with_insecure_parameters_allowed()
+        } else {
+            inner
+        };
         Ok(Self::new(inner, device_of(device)?))
     }
 }

@@ -26,6 +26,10 @@ import pytest
 import paillier_gpu as pg
 from conftest import REPO, free_port, serve_on
 
+# Some 15 s and a proxy of its own: tools/test-deep runs it (CI); the README's test command
+# leaves it out.
+pytestmark = pytest.mark.deep
+
 PAGE = REPO / "docs" / "deployment.md"
 DIMS = 16
 RECORDS = 40

@@ -25,6 +25,9 @@ import pytest
 
 from conftest import integration
 
+# A minute or so: tools/test-deep runs it (CI); the README's test command leaves it out.
+pytestmark = pytest.mark.deep
+
 DIM = 128                       # bits per embedding: one 1024-bit Paillier plaintext holds them
 PASSPHRASE = "cli test passphrase"
 MODEL = "bag-of-words-128"      # the name the pickled Embedding sends; the stand-in checks it

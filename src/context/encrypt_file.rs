@@ -1,10 +1,10 @@
 //! Encrypting a vector file into a ciphertext file from a context, in one call: the output
-//! checks, the owner's key or the public key (by the context's one rule), the batch size from
+//! checks, the owner's key or the public key (by the contexts' one rule), the batch size from
 //! the backend, and the resumable job. The CLI's `encrypt` and Python's `encrypt_file` are this.
 
 use std::path::Path;
 
-use super::PublicContext;
+use super::{ExecutionContext, PublicContext};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::CiphertextShape;
 use crate::hamming::VectorLayout;
@@ -59,23 +59,46 @@ impl<'a> EncryptFile<'a> {
 }
 
 impl PublicContext {
-    /// Encrypts a vector file, calling `on_batch(records_done)` after each durable step (see
-    /// [`EncryptJob`] for what a run guarantees): under the public key, or as the owner in an
-    /// [`ExecutionContext`](super::ExecutionContext) where the secret key may go to its backend
-    /// (the CPU, or a GPU asked for by name).
+    /// Encrypts a vector file with the public key, calling `on_batch(records_done)` after each
+    /// durable step (see [`EncryptJob`] for what a run guarantees).
+    /// [`ExecutionContext::encrypt_file`](super::ExecutionContext::encrypt_file) encrypts as the
+    /// owner: the same ciphertexts.
     pub fn encrypt_file(
         &self,
         job: &EncryptFile<'_>,
         on_batch: impl FnMut(usize),
     ) -> Result<JobReport> {
-        let owner = self.owner_key()?;
+        self.encrypt_file_as(None, job, on_batch)
+    }
+
+    /// [`encrypt_file`](Self::encrypt_file) by `owner`'s secret key where given, else by the
+    /// public key.
+    pub(super) fn encrypt_file_as(
+        &self,
+        owner: Option<&SecretKey>,
+        job: &EncryptFile<'_>,
+        on_batch: impl FnMut(usize),
+    ) -> Result<JobReport> {
         let keys = Keys {
             public_key: &self.public_key,
-            secret_key: owner.as_deref(),
+            secret_key: owner,
             layout: &self.layout()?,
             shape: self.ciphertext_shape()?,
         };
         run(&keys, self.backend()?.as_ref(), job, on_batch)
+    }
+}
+
+impl ExecutionContext {
+    /// Encrypts a vector file, calling `on_batch(records_done)` after each durable step (see
+    /// [`EncryptJob`] for what a run guarantees): as the owner where the secret key may go to
+    /// this context's backend (the CPU, or a GPU asked for by name), else with the public key.
+    pub fn encrypt_file(
+        &self,
+        job: &EncryptFile<'_>,
+        on_batch: impl FnMut(usize),
+    ) -> Result<JobReport> {
+        self.public.encrypt_file_as(self.owner()?, job, on_batch)
     }
 }
 

@@ -22,38 +22,24 @@ use crate::paillier::{
 /// and the compute device.
 ///
 /// Two contexts are equal when their ids are: the same keys and configuration, whatever their
-/// devices or key providers.
+/// devices or key providers. A clone is the same context: the same keys (shared, the secret key
+/// never copied), configuration, device and backend.
 ///
 /// It dereferences to its [`PublicContext`] (configuration, public key, device, backend), which
-/// holds the secret key as the owner's capability: the encryptions of a public context
-/// (vectors, files, numbers) run as the owner here.
+/// holds no secret: the secret key is the owner's capability, held here alone. The encryptions
+/// (vectors, files, numbers) are this context's own methods too, which run as the owner where
+/// the secret key may go to the backend; reached through a `&PublicContext` they run under the
+/// public key (the same ciphertext distribution, about twice the work).
+#[derive(Clone)]
 pub struct ExecutionContext {
-    /// The public part, with the owner's capability; its backend is attached on first use, so
-    /// loading a context opens no GPU.
+    /// The public part; its backend is attached on first use, so loading a context opens no
+    /// GPU.
     pub(super) public: PublicContext,
     pub(super) secret_key: Arc<SecretKey>,
     pub(super) key_provider: Arc<dyn KeyProvider>,
     pub(super) file_format: FileFormat,
     pub(super) layout: VectorLayout,
     pub(super) id: String,
-}
-
-impl Clone for ExecutionContext {
-    /// The same context: the same keys (shared), configuration, device and backend. A clone of
-    /// its public part alone is [`public_context`](Self::public_context).
-    fn clone(&self) -> Self {
-        Self {
-            public: PublicContext {
-                owner: Some(Arc::downgrade(&self.secret_key)),
-                ..self.public.clone()
-            },
-            secret_key: self.secret_key.clone(),
-            key_provider: self.key_provider.clone(),
-            file_format: self.file_format,
-            layout: self.layout,
-            id: self.id.clone(),
-        }
-    }
 }
 
 impl Deref for ExecutionContext {
@@ -133,10 +119,7 @@ impl ExecutionContext {
         );
         let secret_key = Arc::new(secret_key);
         let public_key = Arc::new(public_key.with_vector_dims(config.embed_len));
-        let public = PublicContext {
-            owner: Some(Arc::downgrade(&secret_key)),
-            ..PublicContext::new(config, public_key, device)
-        };
+        let public = PublicContext::new(config, public_key, device);
         Ok(Self {
             public,
             secret_key,
@@ -203,6 +186,15 @@ impl ExecutionContext {
         self
     }
 
+    /// The same context with public-key encryption allowed under parameters below the secure
+    /// minimums (see [`PublicContext::with_insecure_parameters_allowed`]): what this context's
+    /// encryptions need where they run with the public key (a GPU under [`Device::Auto`]). A
+    /// choice made while the context is built; clones made before keep refusing.
+    pub fn with_insecure_parameters_allowed(mut self) -> Self {
+        self.public = self.public.with_insecure_parameters_allowed();
+        self
+    }
+
     /// [`with_device`](Self::with_device) in place.
     pub fn set_device(&mut self, device: Device) {
         self.public.device = device;
@@ -259,6 +251,24 @@ impl ExecutionContext {
         })
     }
 
+    /// Who encrypts here: the secret key where it may go to the backend (see
+    /// `secrets_may_use_backend`), else none (the public key).
+    pub(super) fn owner(&self) -> Result<Option<&SecretKey>> {
+        Ok(self
+            .public
+            .secrets_may_use_backend()?
+            .then_some(&*self.secret_key))
+    }
+
+    /// Encrypts binary vectors (values 0 or 1, `embed_len` each), one record per vector (what
+    /// the file writers and [`EncryptedIndex::insert_batch`] take): as the owner on the CPU or
+    /// on a GPU chosen explicitly (modulo p² and q², about twice as fast). Under
+    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
+    /// secret reaches it. The ciphertexts are the same either way.
+    pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(&self, vectors: &[V]) -> Result<CiphertextBatch> {
+        self.public.encrypt_batch_as(self.owner()?, vectors)
+    }
+
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
     pub(super) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
@@ -288,7 +298,8 @@ impl ExecutionContext {
     }
 
     /// The public part (key and configuration, no secret): what a search backend or an
-    /// encryption worker gets.
+    /// encryption worker gets. It encrypts with the public key, as the `&PublicContext` this
+    /// context dereferences to does.
     pub fn public_context(&self) -> PublicContext {
         self.public.clone()
     }

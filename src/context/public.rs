@@ -1,7 +1,7 @@
 //! What a search backend holds: the public part of a context file.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -24,36 +24,23 @@ pub(super) fn encryptor(owner: Option<&SecretKey>) -> Encryptor<'_> {
 /// The part of a context file a search backend may hold: type, configuration and public key.
 ///
 /// It is read without any passphrase and can encrypt and build an [`EncryptedIndex`], nothing
-/// more. Its `device` (CPU by default) picks the backend its encryptions run on. A clone shares
-/// the key (and what it has built on first use) and the backend.
+/// more. Its `device` (CPU by default) picks the backend its encryptions run on. A clone is the
+/// same context: it shares the key (and what it has built on first use) and the backend.
 ///
-/// An [`ExecutionContext`](super::ExecutionContext) is a public context plus the owner's
-/// capability, the secret key: it dereferences to its public context, whose encryptions then run
-/// as the owner (modulo p² and q², about half the work) wherever the secret key may go to the
+/// It never holds a secret. An [`ExecutionContext`](super::ExecutionContext) is a public context
+/// plus the owner's capability, the secret key, which the execution context alone holds: it
+/// dereferences to its public context, and its own encryption methods (the same names) run as
+/// the owner (modulo p² and q², about half the work) wherever the secret key may go to the
 /// backend. Each encryption is written once, here, with [`Encryptor`] as its one parameter of
-/// who encrypts. The capability is never loaded, written or cloned: a clone is the public part.
+/// who encrypts. Through a `PublicContext` (the execution context's, a clone of it,
+/// [`public_context`](super::ExecutionContext::public_context)) every encryption is the public
+/// key's: the same ciphertext distribution.
+#[derive(Clone)]
 pub struct PublicContext {
     pub(super) config: ContextConfig,
     pub(super) public_key: Arc<PublicKey>,
     pub(super) device: Device,
     pub(super) backend: OnceLock<Arc<dyn Backend>>,
-    /// The owner's secret key, inside an `ExecutionContext` only, which holds it: weak here, so
-    /// that the context stays its only holder and dropping it drops (and wipes) the key.
-    pub(super) owner: Option<Weak<SecretKey>>,
-}
-
-impl Clone for PublicContext {
-    /// The public part: the same key, configuration, device and backend, never the owner's
-    /// capability.
-    fn clone(&self) -> Self {
-        Self {
-            config: self.config,
-            public_key: self.public_key.clone(),
-            device: self.device,
-            backend: self.backend.clone(),
-            owner: None,
-        }
-    }
 }
 
 impl std::fmt::Debug for PublicContext {
@@ -62,10 +49,18 @@ impl std::fmt::Debug for PublicContext {
             .field("config", &self.config)
             .field("public_key", &self.public_key)
             .field("device", &self.device)
-            .field("owner", &self.owner.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
+
+impl PartialEq for PublicContext {
+    /// The same key and configuration, whatever the devices.
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.public_key == other.public_key
+    }
+}
+
+impl Eq for PublicContext {}
 
 impl PublicContext {
     /// Reads the public part of a context file's JSON (the `sk` field is not touched). A weak
@@ -110,7 +105,6 @@ impl PublicContext {
             public_key,
             device,
             backend: OnceLock::new(),
-            owner: None,
         }
     }
 
@@ -122,14 +116,17 @@ impl PublicContext {
         Ok(self.device == Device::Gpu || self.backend()?.device() == Device::Cpu)
     }
 
-    /// The owner's secret key where this context holds it and it may go to the backend: who
-    /// encrypts here is then the owner ([`encryptor`]), else the public key, the same ciphertext
-    /// distribution either way.
-    pub(super) fn owner_key(&self) -> Result<Option<Arc<SecretKey>>> {
-        match &self.owner {
-            Some(secret_key) if self.secrets_may_use_backend()? => Ok(secret_key.upgrade()),
-            _ => Ok(None),
+    /// The same context with public-key encryption allowed under parameters below the secure
+    /// minimums (see [`PublicKey::with_insecure_parameters_allowed`]): a choice made while the
+    /// context is built, before its key is shared. Clones made before keep refusing: if one
+    /// shares the key, this context takes an unshared copy of it.
+    pub fn with_insecure_parameters_allowed(mut self) -> Self {
+        if !self.public_key.insecure_parameters_allowed() {
+            let key =
+                Arc::try_unwrap(self.public_key).unwrap_or_else(|shared| shared.unshared_copy());
+            self.public_key = Arc::new(key.with_insecure_parameters_allowed());
         }
+        self
     }
 
     /// The compute device of its encryptions.
@@ -190,20 +187,27 @@ impl PublicContext {
     }
 
     /// Encrypts binary vectors (values 0 or 1, `embed_len` each) on this context's backend, one
-    /// record per vector (what the file writers and [`EncryptedIndex::insert_batch`] take).
-    ///
-    /// Under the public key; as the owner in an [`ExecutionContext`](super::ExecutionContext)
-    /// on the CPU or on a GPU chosen explicitly (modulo p² and q², about twice as fast). Under
-    /// [`Device::Auto`] with a GPU present, the GPU encrypts with the public key only, so that no
-    /// secret reaches it. The ciphertexts are the same either way.
+    /// record per vector (what the file writers and [`EncryptedIndex::insert_batch`] take), under
+    /// the public key ([`ExecutionContext::encrypt_batch`](super::ExecutionContext::encrypt_batch)
+    /// encrypts as the owner: the same ciphertexts, about twice as fast).
     pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
         &self,
+        vectors: &[V],
+    ) -> Result<crate::paillier::CiphertextBatch> {
+        self.encrypt_batch_as(None, vectors)
+    }
+
+    /// [`encrypt_batch`](Self::encrypt_batch) by `owner`'s secret key where given (the
+    /// execution context's, where it may go to the backend), else by the public key.
+    pub(super) fn encrypt_batch_as<V: AsRef<[u8]> + Sync>(
+        &self,
+        owner: Option<&SecretKey>,
         vectors: &[V],
     ) -> Result<crate::paillier::CiphertextBatch> {
         crate::hamming::encrypt_batch(
             self.backend()?.as_ref(),
             &self.public_key,
-            self.owner_key()?.as_deref(),
+            owner,
             &self.layout()?,
             vectors,
         )

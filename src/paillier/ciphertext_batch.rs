@@ -12,10 +12,15 @@ use crate::hazmat::backend::LimbBatch;
 /// Records of ciphertexts under one public key, stored as n²-width little-endian limbs, one flat
 /// vector for the whole batch.
 ///
-/// Invariants, checked once when the batch is made: every ciphertext satisfies `0 < c < n²` for
-/// the key named by [`key`](Self::key), and every record has [`chunks_per_record`](Self::chunks_per_record)
-/// ciphertexts. Whatever takes a batch (the index, the writers) relies on them instead of checking
-/// again; [`Ciphertext`] (one `BigUint`) stays at the SDK's boundary.
+/// Invariants, checked once when the batch is made: every ciphertext satisfies `0 < c < n²` and
+/// shares no factor with n (it is invertible modulo n²) for the key named by [`key`](Self::key),
+/// and every record has [`chunks_per_record`](Self::chunks_per_record) ciphertexts. Values from
+/// outside ([`from_le_bytes`](Self::from_le_bytes), [`push_le_records`](Self::push_le_records),
+/// [`from_ciphertexts`](Self::from_ciphertexts), the file readers) are checked, each once, and
+/// refused with [`Error::InvalidCiphertext`] naming the record; what this crate computes
+/// (encryptions, products of checked batches) holds them by construction. Whatever takes a batch
+/// (the index, the writers, decoding) relies on them instead of checking again; [`Ciphertext`]
+/// (one `BigUint`) stays at the SDK's boundary.
 ///
 /// ```
 /// use paillier_gpu::paillier::{generate_keypair, Ciphertext, CiphertextBatch, KeyGenOptions, Scheme};
@@ -25,9 +30,12 @@ use crate::hazmat::backend::LimbBatch;
 /// let batch = CiphertextBatch::from_ciphertexts(&pk, 1, [&c, &c]).unwrap();
 /// assert_eq!(batch.records(), 2);
 /// assert_eq!(batch.ciphertext(1), c);
-/// // Zero is not a ciphertext: refused when the batch is made.
+/// // Zero is not a ciphertext, nor is n (it shares a factor with n): refused when the batch is
+/// // made.
 /// let zero = Ciphertext::from_biguint(BigUint::from(0u32));
 /// assert!(CiphertextBatch::from_ciphertexts(&pk, 1, [&zero]).is_err());
+/// let n = Ciphertext::from_biguint(pk.n().clone());
+/// assert!(CiphertextBatch::from_ciphertexts(&pk, 1, [&n]).is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct CiphertextBatch {
@@ -76,8 +84,9 @@ impl CiphertextBatch {
     }
 
     /// The flat limbs (n²'s width each) of `ciphertexts`, each checked to be one of this key
-    /// (`0 < c < n²`), checked and converted on every core. The first bad ciphertext (the one a
-    /// serial scan would meet first) names its record, counted from `first_record`.
+    /// (`0 < c < n²`, sharing no factor with n), checked and converted on every core. The first
+    /// bad ciphertext (the one a serial scan would meet first) names its record, counted from
+    /// `first_record`.
     pub(crate) fn gather_limbs(
         public_key: &PublicKey,
         chunks_per_record: usize,
@@ -99,11 +108,20 @@ impl CiphertextBatch {
                     .for_each(|(limb, digit)| *limb = digit);
                 true
             });
-        if !all_valid {
-            for (count, c) in ciphertexts.iter().enumerate() {
-                let record = first_record + count / chunks_per_record.max(1);
-                public_key.check_ciphertext(c.as_biguint(), record)?;
-            }
+        // The first out of range, if any: those before it were converted, and a non-unit among
+        // them comes first.
+        let out_of_range = if all_valid {
+            None
+        } else {
+            ciphertexts
+                .iter()
+                .position(|c| public_key.check_ciphertext(c.as_biguint(), 0).is_err())
+        };
+        let checked = out_of_range.unwrap_or(ciphertexts.len()) * limbs;
+        public_key.check_units(&flat[..checked], chunks_per_record, first_record)?;
+        if let Some(i) = out_of_range {
+            let record = first_record + i / chunks_per_record.max(1);
+            public_key.check_ciphertext(ciphertexts[i].as_biguint(), record)?;
         }
         Ok(flat)
     }
@@ -124,8 +142,8 @@ impl CiphertextBatch {
     }
 
     /// Appends records given as [`from_le_bytes`](Self::from_le_bytes) takes them, each
-    /// ciphertext checked; on an error the batch is left as it was. `first_record` is the index
-    /// the first record has in its file, for the errors.
+    /// ciphertext checked (`0 < c < n²`, sharing no factor with n); on an error the batch is left
+    /// as it was. `first_record` is the index the first record has in its file, for the errors.
     pub fn push_le_records(
         &mut self,
         public_key: &PublicKey,
@@ -144,15 +162,37 @@ impl CiphertextBatch {
         self.limbs.reserve(count);
         let before = self.limbs.len();
         let chunks_per_record = self.chunks_per_record;
+        let mut out_of_range = Ok(());
         for (i, chunk) in bytes.chunks_exact(chunk_bytes).enumerate() {
-            if let Err(e) =
-                self.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record)
-            {
-                self.limbs.truncate(before);
-                return Err(e);
+            out_of_range =
+                self.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record);
+            if out_of_range.is_err() {
+                break;
             }
         }
-        Ok(())
+        // The chunks pushed come before any out of range: a non-unit among them is named first.
+        let checked = self
+            .check_units_from(public_key, before, first_record)
+            .and(out_of_range);
+        if checked.is_err() {
+            self.limbs.truncate(before);
+        }
+        checked
+    }
+
+    /// An error naming the record of the first ciphertext from item `first_item` on (each
+    /// already below n²) that shares a factor with n; `first_record` is the index of the record
+    /// that starts at `first_item`, for the errors. Readers that push chunk by chunk
+    /// ([`push_le_chunk`](Self::push_le_chunk)) call it once for all they pushed.
+    pub(crate) fn check_units_from(
+        &self,
+        public_key: &PublicKey,
+        first_item: usize,
+        first_record: usize,
+    ) -> Result<()> {
+        let width = self.limbs.limbs_per_item();
+        let items = &self.limbs.as_flat()[first_item.min(self.limbs.len()) * width..];
+        public_key.check_units(items, self.chunks_per_record, first_record)
     }
 
     /// The flat limbs, one item per ciphertext (n² width), record after record.
@@ -172,8 +212,9 @@ impl CiphertextBatch {
             .truncate(records.saturating_mul(self.chunks_per_record));
     }
 
-    /// Appends one ciphertext given as little-endian bytes, checked; `record` names it in errors.
-    /// Callers push whole records.
+    /// Appends one ciphertext given as little-endian bytes, checked to be below n² and not zero;
+    /// `record` names it in errors. Callers push whole records, then check that none shares a
+    /// factor with n ([`check_units_from`](Self::check_units_from)).
     pub(crate) fn push_le_chunk(
         &mut self,
         public_key: &PublicKey,

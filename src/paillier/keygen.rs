@@ -64,9 +64,11 @@ pub fn generate_keypair(
         Scheme::Paillier => generate_paillier(key_len)?,
         Scheme::PaillierLookup => generate_lookup(key_len, options.alpha_len)?,
     };
-    if options.allow_insecure {
-        pk.allow_insecure_parameters();
-    }
+    let pk = if options.allow_insecure {
+        pk.with_insecure_parameters_allowed()
+    } else {
+        pk
+    };
     Ok((pk, sk))
 }
 

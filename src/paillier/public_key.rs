@@ -1,17 +1,19 @@
 //! The public key: its integers, ciphertext checks and the homomorphic operations (encryption
 //! is in `public_encryption.rs`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use num_bigint::BigUint;
 use num_integer::Integer;
-use num_traits::Zero;
+use num_traits::{One, Zero};
+use rayon::prelude::*;
 
 use super::{Ciphertext, Scheme, KEY_LEN_RANGE};
 use crate::error::{Error, Result};
 use crate::hazmat::backend::LimbBatch;
-use crate::hazmat::bigint::{limbs_from_biguint, Engine, FixedBaseTable, MontgomeryModulus};
+use crate::hazmat::bigint::{
+    biguint_from_limbs, limbs_from_biguint, Engine, FixedBaseTable, MontgomeryModulus,
+};
 
 /// Extra bits of lookup noise exponents beyond `alpha_len`, so that `x mod a` is within
 /// 2^-128 of uniform without knowing the secret `a`.
@@ -57,8 +59,10 @@ pub struct PublicKey {
     /// Dimensions of the vectors this key encrypts in its context (None: a bare key): part of
     /// the fingerprint, since an encryptor packs vectors by it.
     pub(super) vector_dims: Option<usize>,
-    /// Public-key encryption under parameters below the secure minimums was allowed.
-    pub(super) insecure_allowed: AtomicBool,
+    /// Public-key encryption under parameters below the secure minimums was allowed when the
+    /// key was built ([`with_insecure_parameters_allowed`](Self::with_insecure_parameters_allowed)):
+    /// fixed for the key's life, so every holder of a shared key sees the same choice.
+    pub(super) insecure_allowed: bool,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -160,7 +164,7 @@ impl PublicKey {
             n_modulus: OnceLock::new(),
             tables: OnceLock::new(),
             vector_dims: None,
-            insecure_allowed: AtomicBool::new(false),
+            insecure_allowed: false,
         })
     }
 
@@ -184,21 +188,28 @@ impl PublicKey {
         }
     }
 
-    /// Lets public-key encryption run under parameters below the secure minimums (a lookup
-    /// key's `alpha_len` below [`MIN_SECURE_ALPHA_LEN`](super::MIN_SECURE_ALPHA_LEN)). For tests
-    /// and for reading old data only: such keys can be broken.
-    pub fn allow_insecure_parameters(&self) {
-        self.insecure_allowed.store(true, Ordering::Relaxed);
+    /// The same key, with public-key encryption allowed under parameters below the secure
+    /// minimums (a lookup key's `alpha_len` below
+    /// [`MIN_SECURE_ALPHA_LEN`](super::MIN_SECURE_ALPHA_LEN)). For tests and for reading old data
+    /// only: such keys can be broken. A choice made while the key is built, by value, before it
+    /// is shared: a key that others hold (an `Arc`) never changes under them.
+    pub fn with_insecure_parameters_allowed(mut self) -> Self {
+        self.insecure_allowed = true;
+        self
+    }
+
+    /// Whether public-key encryption under insecure parameters was allowed when the key was
+    /// built (see [`with_insecure_parameters_allowed`](Self::with_insecure_parameters_allowed)).
+    pub fn insecure_parameters_allowed(&self) -> bool {
+        self.insecure_allowed
     }
 
     /// Why public-key encryption under this key is refused, if it is: an `alpha_len` below
-    /// the secure minimum, unless [`allow_insecure_parameters`](Self::allow_insecure_parameters).
+    /// the secure minimum, unless the key was built
+    /// [`with_insecure_parameters_allowed`](Self::with_insecure_parameters_allowed).
     pub fn check_encryption_parameters(&self) -> Result<()> {
         match self.alpha_len() {
-            Some(alpha)
-                if alpha < super::MIN_SECURE_ALPHA_LEN
-                    && !self.insecure_allowed.load(Ordering::Relaxed) =>
-            {
+            Some(alpha) if alpha < super::MIN_SECURE_ALPHA_LEN && !self.insecure_allowed => {
                 Err(Error::InsecureParameters(format!(
                     "this lookup key has alpha_len {alpha} (< {}): its noise is too short and its \
                      secret key can be recovered from the public key; public-key encryption \
@@ -207,6 +218,29 @@ impl PublicKey {
                 )))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// An unshared copy of this key (its integers, choices and what it has built so far), for
+    /// a context that changes a choice made when its key was built while others share the key.
+    pub(crate) fn unshared_copy(&self) -> Self {
+        let params = match &self.params {
+            SchemeParams::Classic => SchemeParams::Classic,
+            SchemeParams::Lookup { g_n } => SchemeParams::Lookup { g_n: g_n.clone() },
+        };
+        Self {
+            key_len: self.key_len,
+            n: self.n.clone(),
+            n_squared: self.n_squared.clone(),
+            g: self.g.clone(),
+            params,
+            noise_bits: self.noise_bits,
+            n_squared_modulus: self.n_squared_modulus.clone(),
+            n_modulus: self.n_modulus.clone(),
+            noise_base: self.noise_base.clone(),
+            tables: self.tables.clone(),
+            vector_dims: self.vector_dims,
+            insecure_allowed: self.insecure_allowed,
         }
     }
 
@@ -276,7 +310,9 @@ impl PublicKey {
         self.n_squared_modulus.len()
     }
 
-    /// Checks that `c` is a usable ciphertext: `0 < c < n²`. `index` names it in the error.
+    /// Checks that `c` is in a ciphertext's range: `0 < c < n²`. `index` names it in the error.
+    /// A [`CiphertextBatch`](super::CiphertextBatch) made from outside values checks this and
+    /// that each shares no factor with n.
     pub fn check_ciphertext(&self, c: &BigUint, index: usize) -> Result<()> {
         if c.is_zero() {
             return Err(Error::InvalidCiphertext {
@@ -291,6 +327,83 @@ impl PublicKey {
             });
         }
         Ok(())
+    }
+
+    /// The position of the first of `items` (flat limbs of n²'s width each, every one already
+    /// checked to be below n²) that shares a factor with n, if any: no ciphertext of this key
+    /// does (it is not invertible modulo n², and would reveal a factor of n).
+    ///
+    /// A running product modulo n and one gcd check them all, on every core: each item enters
+    /// it as one Montgomery reduction modulo n (`c·R⁻¹`, valid since `c < n² < n·R`) and one
+    /// Montgomery product, each a unit multiple of the plain one, so that the gcd with n is the
+    /// plain product's. Only when that gcd is not 1 are the groups of one task, then the items
+    /// of the first bad group, looked at one by one.
+    pub(crate) fn first_non_unit(&self, items: &[u64]) -> Option<usize> {
+        let width = self.ciphertext_limbs();
+        if width == 0 || items.len() < width {
+            return None;
+        }
+        let count = items.len() / width;
+        let shares_factor = |x: &BigUint| !x.gcd(&self.n).is_one();
+        let scan = |range: std::ops::Range<usize>| {
+            range.into_iter().find(|&i| {
+                shares_factor(&(biguint_from_limbs(&items[i * width..(i + 1) * width]) % &self.n))
+            })
+        };
+        let modulus = match self.n_modulus() {
+            Ok(modulus) if width <= 2 * modulus.len() => modulus,
+            _ => return scan(0..count),
+        };
+        let product = |items: &[u64], item_len: usize| {
+            let mut product = modulus.one().to_vec();
+            let mut next = vec![0u64; modulus.len()];
+            let mut wide = vec![0u64; 2 * modulus.len()];
+            let mut reduced = vec![0u64; modulus.len()];
+            for item in items.chunks_exact(item_len) {
+                wide[..item_len].copy_from_slice(item);
+                wide[item_len..].fill(0);
+                let reducing = modulus.montgomery_reduce(&mut wide, &mut reduced);
+                debug_assert!(reducing.is_ok(), "widths are checked above");
+                modulus.mul_into(&product, &reduced, &mut next);
+                std::mem::swap(&mut product, &mut next);
+            }
+            product
+        };
+        let partials: Vec<Vec<u64>> = items[..count * width]
+            .par_chunks(width * UNITS_PER_TASK)
+            .map(|group| product(group, width))
+            .collect();
+        if !shares_factor(&biguint_from_limbs(&product(
+            &partials.concat(),
+            modulus.len(),
+        ))) {
+            return None;
+        }
+        partials
+            .iter()
+            .position(|partial| shares_factor(&biguint_from_limbs(partial)))
+            .and_then(|group| {
+                scan(group * UNITS_PER_TASK..((group + 1) * UNITS_PER_TASK).min(count))
+            })
+            .or_else(|| scan(0..count))
+    }
+
+    /// An error naming the first of `items` (as [`first_non_unit`](Self::first_non_unit) takes
+    /// them) that shares a factor with n, by its record: `first_record` plus its position over
+    /// `chunks_per_record`.
+    pub(crate) fn check_units(
+        &self,
+        items: &[u64],
+        chunks_per_record: usize,
+        first_record: usize,
+    ) -> Result<()> {
+        match self.first_non_unit(items) {
+            Some(i) => Err(Error::InvalidCiphertext {
+                index: first_record + i / chunks_per_record.max(1),
+                reason: SHARES_A_FACTOR.into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Ciphertexts as a limb batch, each checked.
@@ -339,7 +452,15 @@ impl PublicKey {
     }
 }
 
+/// Items multiplied by one task of [`PublicKey::first_non_unit`].
+const UNITS_PER_TASK: usize = 64;
+
+/// Why a value below n² that shares a factor with n is no ciphertext.
+pub(crate) const SHARES_A_FACTOR: &str =
+    "ciphertext shares a factor with n (it is not invertible modulo n^2)";
+
 /// Fixed-base tables modulo n², built on first use.
+#[derive(Clone)]
 pub(super) struct PublicTables {
     /// Powers of the noise base.
     pub(super) noise: FixedBaseTable,

@@ -160,3 +160,197 @@ fn decoding_refuses_a_batch_of_another_key() {
         Error::InvalidSelection(_)
     ));
 }
+
+/// Values below n² that share a factor with n (n itself, a multiple of each prime, of n), and
+/// values at or above n², each with what its refusal says.
+fn bad_values(ctx: &paillier_gpu::ExecutionContext) -> Vec<(BigUint, &'static str)> {
+    let n = ctx.public_key().n();
+    let n_squared = n * n;
+    let (larger, smaller) = ctx.secret_key().prime_factors();
+    vec![
+        (n.clone(), "shares a factor with n"),
+        (&*larger * 7u32, "shares a factor with n"),
+        (&*smaller * 3u32, "shares a factor with n"),
+        (n * (n - 1u32), "shares a factor with n"),
+        (n_squared.clone(), "not below n^2"),
+        (&n_squared + n, "not below n^2"),
+    ]
+}
+
+/// A ciphertext's bytes at the file width (wider when the value is).
+fn le_bytes(value: &BigUint, width: usize) -> Vec<u8> {
+    let mut bytes = value.to_bytes_le();
+    bytes.resize(width.max(bytes.len()), 0);
+    bytes
+}
+
+/// The library itself refuses, where values from outside become a batch, every value that is no
+/// ciphertext of the key: out of range, or sharing a factor with n. Each error is an
+/// `InvalidCiphertext` naming the record and what failed, and a refused append leaves the batch
+/// as it was.
+#[test]
+fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
+        let good_chunks: Vec<Ciphertext> = (0..shape.chunks).map(|i| good.ciphertext(i)).collect();
+        for (bad, reason_says) in bad_values(ctx) {
+            let says = |err: &Error, record: usize| match err {
+                Error::InvalidCiphertext { index, reason } => {
+                    *index == record && reason.contains(reason_says)
+                }
+                _ => false,
+            };
+            // Record 1's last chunk is bad.
+            let mut chunks = good_chunks.clone();
+            chunks.extend(good_chunks[1..].iter().cloned());
+            chunks.push(Ciphertext::from_biguint(bad.clone()));
+            let err = CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks).unwrap_err();
+            assert!(says(&err, 1), "{scheme:?}, {reason_says}: {err:?}");
+
+            let bytes: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .collect();
+            if bytes.len() == 2 * shape.chunks * shape.chunk_bytes {
+                let err =
+                    CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 10)
+                        .unwrap_err();
+                assert!(says(&err, 11), "{scheme:?}, {reason_says}: {err:?}");
+                let mut batch = good.clone();
+                let err = batch
+                    .push_le_records(pk, shape.chunk_bytes, &bytes, 1)
+                    .unwrap_err();
+                assert!(says(&err, 2), "{scheme:?}, {reason_says}: {err:?}");
+                assert_eq!(batch, good, "a refused append changed the batch");
+            }
+
+            // The file readers, binary and JSON Lines, name the record too.
+            let vectors = [
+                EncryptedVector::new(good_chunks.clone()),
+                EncryptedVector::new(chunks[shape.chunks..].to_vec()),
+            ];
+            if let Ok(binary) = encode_binary(&vectors, shape) {
+                let err = read_binary_batch(&binary[..], shape, pk).unwrap_err();
+                assert!(
+                    says(err.innermost(), 1),
+                    "{scheme:?}, {reason_says}: {err:?}"
+                );
+            }
+            if let Ok(jsonl) = encode_jsonl(&vectors, shape) {
+                let err = read_jsonl_batch(&jsonl[..], shape, pk).unwrap_err();
+                assert!(
+                    says(err.innermost(), 1),
+                    "{scheme:?}, {reason_says}: {err:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The first bad ciphertext is the one named, whichever check it fails: a value sharing a
+/// factor with n before one out of range, and the other way round.
+#[test]
+fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
+    let ctx = small_context(SCHEMES[0]);
+    let (pk, width) = (ctx.public_key(), ctx.public_key().ciphertext_bytes());
+    let five = BigUint::from(5u32);
+    let (n, n_squared) = (pk.n().clone(), pk.n() * pk.n());
+    for (values, record, says) in [
+        ([&five, &n, &n_squared], 1, "shares a factor"),
+        ([&five, &n_squared, &n], 1, "not below n^2"),
+        ([&n, &five, &n_squared], 0, "shares a factor"),
+    ] {
+        let ciphertexts: Vec<Ciphertext> = values
+            .iter()
+            .map(|v| Ciphertext::from_biguint((*v).clone()))
+            .collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| le_bytes(v, width)).collect();
+        for err in [
+            CiphertextBatch::from_ciphertexts(pk, 1, &ciphertexts).unwrap_err(),
+            CiphertextBatch::from_le_bytes(pk, 1, width, &bytes, 0).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::InvalidCiphertext { index, reason }
+                    if *index == record && reason.contains(says)),
+                "{values:?}: {err:?}"
+            );
+        }
+    }
+    // Many good records and one bad among them, wherever it is: the check of a large batch
+    // goes by groups, and still names the one bad record.
+    let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 300]).unwrap();
+    let chunks = good.chunks_per_record();
+    let mut bytes = Vec::new();
+    good.write_le_bytes(width, &mut bytes).unwrap();
+    for record in [0, 63, 64, 200, 299] {
+        let mut bad = bytes.clone();
+        let at = (record * chunks + chunks - 1) * width;
+        bad[at..at + width].copy_from_slice(&le_bytes(&(&n * 2u32), width));
+        let err = CiphertextBatch::from_le_bytes(pk, chunks, width, &bad, 0).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidCiphertext { index, .. } if *index == record),
+            "record {record}: {err:?}"
+        );
+    }
+    assert_eq!(
+        CiphertextBatch::from_le_bytes(pk, chunks, width, &bytes, 0).unwrap(),
+        good
+    );
+}
+
+/// An index never takes in a value that is no ciphertext of its key: every way a user has to
+/// put values from outside into it (a batch from bytes, from big integers, from the per-vector
+/// form, from a file) is refused by the library before the index sees it, and the index stays
+/// as it was. Searching never checks again: the records' invariants come with the batch.
+#[test]
+fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
+    for scheme in SCHEMES {
+        let ctx = small_context(scheme);
+        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let mut index = ctx.new_index().unwrap();
+        let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
+        index.insert_batch(&good).unwrap();
+        for (bad, reason_says) in bad_values(ctx) {
+            let chunks: Vec<Ciphertext> = (0..shape.chunks)
+                .map(|i| match i {
+                    0 => Ciphertext::from_biguint(bad.clone()),
+                    _ => good.ciphertext(i),
+                })
+                .collect();
+            let bytes: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .collect();
+            let vector = [EncryptedVector::new(chunks.clone())];
+            let mut attempts = vec![
+                CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks),
+                EncryptedVector::to_batch(pk, shape.chunks, &vector),
+                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0),
+            ];
+            if let Ok(binary) = encode_binary(&vector, shape) {
+                attempts.push(read_binary_batch(&binary[..], shape, pk));
+            }
+            for attempt in attempts {
+                let inserted = attempt.and_then(|batch| index.insert_batch(&batch));
+                match inserted {
+                    Err(Error::InvalidCiphertext { index: 0, reason }) => {
+                        assert!(reason.contains(reason_says), "{reason}")
+                    }
+                    Err(e) if matches!(e.innermost(), Error::InvalidCiphertext { .. }) => {}
+                    other => panic!("{scheme:?}, {reason_says}: inserted: {other:?}"),
+                }
+            }
+            assert_eq!(index.len(), 1, "{scheme:?}: the index changed");
+            // A query from outside is refused the same way.
+            assert!(
+                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0)
+                    .is_err()
+            );
+        }
+        let query = ctx.encrypt_batch(&[vec![0u8; 64]]).unwrap();
+        let responses = index.aggregate_batch(&query, &Selection::All).unwrap();
+        assert_eq!(ctx.decode_batch(&responses).unwrap(), vec![64]);
+    }
+}

@@ -228,7 +228,6 @@ fn write_seeds() {
     // Numbers: six floats as an encrypted-numbers file under the fuzzing key, as JSON Lines
     // rows, and as a float64 `.npy`.
     let key = fuzzing::numbers_key().unwrap();
-    key.allow_insecure_parameters();
     let floats = [1.5, -2.25, 3e-7, 0.0, -1e12, 42.0];
     let array = paillier_gpu::numbers::EncryptedArray::encrypt(
         &key,
@@ -263,7 +262,6 @@ fn write_seeds() {
 #[ignore = "writes the packed seed; run by hand"]
 fn write_packed_seed() {
     let key = fuzzing::numbers_key().unwrap();
-    key.allow_insecure_parameters();
     let options = paillier_gpu::numbers::PackOptions::new(1e12).with_precision(1e-7);
     let packed = paillier_gpu::numbers::PackedArray::encrypt(
         &key,

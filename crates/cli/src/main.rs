@@ -16,6 +16,7 @@ mod bench;
 mod commands;
 mod error;
 mod runtime_dir;
+mod say;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,9 +6,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{field, Client};
+use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::paillier::CiphertextBatch;
@@ -78,16 +79,24 @@ impl Client {
                     .map(|piece| BASE64.encode(piece))
                     .collect();
                 let document = documents.get(record).cloned().unwrap_or_default();
-                chunks.push(json!({
-                    "chunk_content": context.encrypt_content(document.content.as_bytes())?,
-                    "index": index,
-                    "meta_data": document.meta_data,
-                    "name": document
-                        .name
-                        .unwrap_or_else(|| format!("default_name_chunk_{record}")),
-                }));
+                chunks.push(api::Chunk {
+                    chunk_content: context.encrypt_content(document.content.as_bytes())?,
+                    index,
+                    meta_data: Some(Value::Object(document.meta_data)),
+                    name: Some(
+                        document
+                            .name
+                            .unwrap_or_else(|| format!("default_name_chunk_{record}")),
+                    ),
+                });
             }
-            let body = json!({ "kb_id": kb_id, "context_id": context.id(), "chunks": chunks });
+            let body = api::InsertChunks {
+                kb_id: kb_id.to_owned(),
+                context_id: context.id().to_owned(),
+                chunks: serde_json::value::to_raw_value(&chunks).map_err(|e| {
+                    Error::InvalidSetting(format!("the chunks do not serialise: {e}"))
+                })?,
+            };
             let answer = self
                 .json(self.request(Method::POST, &address).json(&body), &address)
                 .map_err(|e| after_stored(e, &ids))?;

@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{field, Client};
+use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::{ExecutionContext, KeyProvider};
 use paillier_gpu::Error as LibraryError;
@@ -24,16 +25,11 @@ impl Client {
     pub fn push_context_json(&self, context_id: &str, context_json: &str) -> Result<String> {
         let data = RawValue::from_string(context_json.to_owned())
             .map_err(|e| LibraryError::MalformedContext(format!("not JSON: {e}")))?;
-        // A struct, not a `Value`: the context's text goes out as it is, key order and all.
-        #[derive(serde::Serialize)]
-        struct StoreBody<'a> {
-            data: &'a RawValue,
-            context_id: &'a str,
-        }
+        // Raw, not a `Value`: the context's text goes out as it is, key order and all.
         let address = self.address("exec_context", "");
-        let body = StoreBody {
-            data: &data,
-            context_id,
+        let body = api::StoreContext {
+            data,
+            context_id: context_id.to_owned(),
         };
         let answer = self.json(self.request(Method::POST, &address).json(&body), &address)?;
         Ok(field(&answer, "context_id", &address)?

@@ -6,9 +6,10 @@ use base64::Engine;
 use num_bigint::BigUint;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Client;
+use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::{ExecutionContext, PublicContext};
 use paillier_gpu::paillier::CiphertextBatch;
@@ -51,14 +52,13 @@ impl Client {
             .chunks(shape.chunk_bytes)
             .map(|piece| BASE64.encode(piece))
             .collect();
-        let mut body = json!({ "kb_id": kb_id, "context_id": context_id, "query": pieces });
-        if let Some(filter) = filter {
-            // As the SDK sends it: the filter as a JSON string.
-            body["meta_filter"] = Value::String(filter.to_string());
-        }
-        if let Some((first, last)) = range {
-            body["range"] = json!([first, last]);
-        }
+        let body = api::ComputeHamming {
+            kb_id: kb_id.to_owned(),
+            context_id: context_id.to_owned(),
+            query: pieces,
+            meta_filter: filter.map(sent_filter).transpose()?,
+            range: range.map(|(first, last)| vec![first, last]),
+        };
         let address = self.address("compute_hamming", "");
         let request = self
             .request(Method::POST, &address)
@@ -135,12 +135,13 @@ impl Client {
         return_content: bool,
     ) -> Result<Vec<Value>> {
         let address = self.address("chunk/meta", "");
-        let body = json!({
-            "kb_id": kb_id,
-            "context_id": context_id,
-            "meta_filter": filter.to_string(),
-            "return_content": return_content,
-        });
+        let body = api::MetaSearch {
+            kb_id: kb_id.to_owned(),
+            context_id: context_id.to_owned(),
+            meta_filter: Some(sent_filter(filter)?),
+            return_content,
+            ..api::MetaSearch::default()
+        };
         match self.json(self.request(Method::POST, &address).json(&body), &address)? {
             Value::Array(chunks) => Ok(chunks),
             other => Err(Error::RemoteUnreachable {
@@ -227,4 +228,10 @@ fn read_json_answer(
         ids.push(chunk_id);
     }
     Ok((ids, records))
+}
+
+/// A filter as the SDK sends it (a JSON string holding its JSON).
+fn sent_filter(filter: &Value) -> Result<Box<serde_json::value::RawValue>> {
+    api::filter_as_sent(filter)
+        .map_err(|e| Error::InvalidSetting(format!("the filter does not serialise: {e}")))
 }

@@ -17,6 +17,7 @@ mod filter;
 mod metrics;
 mod opened_contexts;
 mod routes;
+mod service;
 mod state;
 pub mod store;
 mod tls;

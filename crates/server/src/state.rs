@@ -216,10 +216,11 @@ impl AppState {
     /// tables (megabytes) are then dropped with the request rather than kept in the cache.
     pub fn open_fresh(&self, data: &str) -> Result<PublicContext> {
         let context = PublicContext::from_json(data)?.with_device(self.device);
-        if self.allow_weak_contexts {
-            context.public_key().allow_insecure_parameters();
-        }
-        Ok(context)
+        Ok(if self.allow_weak_contexts {
+            context.with_insecure_parameters_allowed()
+        } else {
+            context
+        })
     }
 
     /// Builds the resident index of `(kb_id, context_id)` from the store, a page of rows at a

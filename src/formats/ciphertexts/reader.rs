@@ -162,7 +162,16 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
         let read = if matches!(self.source, Source::Binary { .. }) {
             self.read_binary_block(max_records, batch)
         } else {
-            self.read_jsonl_block(max_records, batch)
+            let read = self.read_jsonl_block(max_records, batch);
+            // Pushed chunk by chunk, each below n²: one check that none shares a factor with n,
+            // for all of them (they come before any error, so a bad one among them is first).
+            batch
+                .check_units_from(
+                    self.public_key,
+                    before * self.shape.chunks,
+                    self.records_read,
+                )
+                .and(read)
         };
         match read {
             Ok(records) => {

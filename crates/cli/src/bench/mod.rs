@@ -37,7 +37,7 @@ use machine::*;
 use report::*;
 use search::{database, whole_search};
 
-use crate::commands::{counted, wrote};
+use crate::say::{counted, wrote};
 /// What `bench` was asked to measure.
 #[derive(Debug)]
 pub struct BenchPlan {

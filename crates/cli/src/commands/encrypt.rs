@@ -65,23 +65,32 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
     } = args;
     // With the passphrase at hand, the public key must match the secret key (loading checks
     // it) before anything is encrypted under it; the owner's context then encrypts, and its
-    // public part (the same key) is what the pin is checked against.
+    // public part (the same key) is what the pin is checked against. `--insecure` is chosen as
+    // each context is built.
     let owner = match optional_passphrase(passphrase_file)? {
-        Some(passphrase) => Some(
-            ExecutionContext::load_with_passphrase(&context, &passphrase)?
-                .with_device(device.device()),
-        ),
+        Some(passphrase) => {
+            let owner = ExecutionContext::load_with_passphrase(&context, &passphrase)?
+                .with_device(device.device());
+            Some(if insecure {
+                owner.with_insecure_parameters_allowed()
+            } else {
+                owner
+            })
+        }
         None => None,
     };
     let public = match &owner {
         Some(owner) => owner.public_context(),
-        None => PublicContext::load(&context)?.with_device(device.device()),
+        None => {
+            let public = PublicContext::load(&context)?.with_device(device.device());
+            if insecure {
+                public.with_insecure_parameters_allowed()
+            } else {
+                public
+            }
+        }
     };
     check_pinned_key(&public, &context, expect_key)?;
-    if insecure {
-        // The owner's context shares this key.
-        public.public_key().allow_insecure_parameters();
-    }
     let other_inputs: Vec<&Path> = std::iter::once(context.as_path())
         .chain(passphrase_file)
         .collect();

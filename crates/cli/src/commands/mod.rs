@@ -27,6 +27,7 @@ pub use server::{ServeArgs, ServerCommand};
 
 use super::bench::BenchPlan;
 use super::{BenchArgs, BenchDevice, Cli, Command, SchemeArg};
+use crate::say::{counted, wrote};
 
 pub fn run(cli: Cli) -> crate::error::Result<()> {
     let passphrase_file = cli.passphrase_file.as_deref();
@@ -66,16 +67,6 @@ pub fn run(cli: Cli) -> crate::error::Result<()> {
 /// `ctx.json holds`: the side of a key mismatch that the context file stands for.
 fn holds(context: &Path) -> String {
     format!("{} holds", context.display())
-}
-
-/// The one line every writing command ends with, on stderr (stdout stays for data).
-pub(super) fn wrote(what: &str) {
-    eprintln!("paillier-gpu: wrote {what}");
-}
-
-/// `1 encrypted vector`, `2 encrypted vectors`: the count with its noun, plural past one.
-pub(super) fn counted(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 pub(super) fn file_form(path: &Path) -> &'static str {

@@ -78,8 +78,14 @@ fn public_key_encryption_under_a_short_alpha_len_needs_an_opt_in() {
         Err(Error::InsecureParameters(message)) => assert!(message.contains("alpha_len 64")),
         other => panic!("expected a refusal: {other:?}"),
     }
-    public.public_key().allow_insecure_parameters();
+    // Allowed when the context is built; a clone made before keeps refusing.
+    let before = public.clone();
+    let public = public.with_insecure_parameters_allowed();
     assert!(public.encrypt_check(&vectors).is_ok());
+    assert!(matches!(
+        before.encrypt_check(&vectors),
+        Err(Error::InsecureParameters(_))
+    ));
 }
 
 /// Public-key encryption of `vectors` under a public context, on the CPU.

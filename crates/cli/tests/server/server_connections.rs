@@ -241,6 +241,8 @@ fn made_up_methods_do_not_grow_the_metrics_and_metrics_are_off_the_main_listener
     assert!(series < 200, "{series} series:\n{text}");
     assert!(!text.contains("MADEUP"), "{text}");
     assert!(text.contains("method=\"other\""), "{text}");
+    // OpenMetrics text: a scrape without its end marker is one Prometheus rejects.
+    assert!(text.ends_with("\n# EOF\n"), "{text}");
     let (status, text) = get(&format!("{}/metrics", server.url));
     assert_eq!(status, 404, "{text}");
     // The metrics listener serves nothing of the API.

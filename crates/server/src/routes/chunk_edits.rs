@@ -14,13 +14,12 @@ use super::answer::Answer;
 use super::cancellable::work_slot;
 use super::chunks::check_meta_size;
 use super::context_access::{self, no_context};
-use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
+use crate::service::pieces::{check_pieces, decode_pieces};
 use crate::state::AppState;
 use crate::store::ChunkPatch;
-use paillier_gpu::paillier::CiphertextBatch;
 
 #[derive(Deserialize)]
 pub struct UpdateBody {
@@ -138,15 +137,6 @@ fn changes(
             Some(index) => {
                 let record = decode_pieces(index, shape, &what)?;
                 check_pieces(context.public_key(), shape, &record, &what)?;
-                let batch = CiphertextBatch::from_le_bytes(
-                    context.public_key(),
-                    shape.chunks,
-                    shape.chunk_bytes,
-                    &record,
-                    0,
-                )
-                .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
-                check_coprime(context.public_key(), &batch, |_| what.clone())?;
                 Some(record)
             }
         };

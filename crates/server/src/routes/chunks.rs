@@ -8,22 +8,20 @@ use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use rayon::prelude::*;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
 use super::cancellable::work_slot;
 use super::context_access::{self, no_context};
-use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
+use crate::service::pieces::{check_pieces, decode_pieces};
 use crate::state::{context_digest, AppState};
 use crate::store::{Chunk, NewChunk, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
-use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::PublicContext;
+use paillier_gpu_client::api::{Chunk as SentChunk, InsertChunks};
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
@@ -42,31 +40,11 @@ pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-pub struct InsertBody {
-    kb_id: String,
-    context_id: String,
-    /// Read only once the caller may write: until then the body is held as sent, not
-    /// expanded into values many times its size.
-    chunks: Box<RawValue>,
-}
-
-#[derive(Deserialize)]
-pub struct SentChunk {
-    #[serde(default)]
-    chunk_content: String,
-    index: Vec<String>,
-    #[serde(default)]
-    meta_data: Option<Value>,
-    #[serde(default)]
-    name: Option<String>,
-}
-
 /// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
 pub async fn insert(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<InsertBody>,
+    JsonBody(body): JsonBody<InsertChunks>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     blocking(move || {
@@ -97,21 +75,6 @@ pub async fn insert(
             .map(|(i, sent)| new_chunk(i, sent, &context, shape))
             .collect();
         let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
-        let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
-        for chunk in &chunks {
-            all_pieces.extend_from_slice(&chunk.pieces);
-        }
-        // Every ciphertext one of this key's (0 < c < n²), the first bad one named.
-        let batch = CiphertextBatch::from_le_bytes(
-            context.public_key(),
-            shape.chunks,
-            shape.chunk_bytes,
-            &all_pieces,
-            0,
-        )
-        .map_err(|e| ApiError::bad_request(format!("{} (records count chunks from 0)", e)))?;
-        check_coprime(context.public_key(), &batch, |i| format!("chunk {i}"))?;
-        drop(batch);
         let slot = state.slot(&body.kb_id, &body.context_id);
         let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
         // Committed only if the context is still the one checked against.

@@ -9,8 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{json, value::RawValue};
+use serde_json::json;
 
 use super::answer::Answer;
 use super::context_access::{self, may_delete, may_read, no_context, readable};
@@ -20,16 +19,11 @@ use crate::auth::permission;
 use crate::state::AppState;
 use crate::store::{DeleteContext, PutContext};
 use paillier_gpu::context::PublicContext;
+use paillier_gpu_client::api::StoreContext;
 
 /// The deepest nesting of arrays and objects a stored context may hold: a context is a few
 /// levels deep, and clients (Python's `json` among them) fail on very deep documents.
 pub const MAX_CONTEXT_DEPTH: usize = 16;
-
-#[derive(Deserialize)]
-pub struct StoreBody {
-    data: Box<RawValue>,
-    context_id: String,
-}
 
 /// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`. The same bytes again
 /// are a success that changes nothing; other bytes under a stored id are a 409.
@@ -37,7 +31,7 @@ pub async fn store(
     State(state): State<Arc<AppState>>,
     Path(org): Path<String>,
     caller: Caller,
-    JsonBody(body): JsonBody<StoreBody>,
+    JsonBody(body): JsonBody<StoreContext>,
 ) -> ApiResult<Answer> {
     blocking(move || {
         if !caller.holds_anywhere(&state, permission::WRITE)? {

@@ -3,51 +3,34 @@
 //! the answer lists `[pieces, chunk_id]` for each, as msgpack (pieces as little-endian bytes)
 //! unless the client accepts only JSON (pieces as integers).
 
-use std::sync::{Arc, RwLockReadGuard};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cancellable::{cancellable, work_slot};
 use super::context_access;
 use super::hamming_answer as answer;
-use super::pieces::{check_coprime, check_pieces, decode_pieces};
 use super::{Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
-use crate::cancel::Cancel;
 use crate::filter::Filter;
-use crate::state::{context_digest, AppState, Resident, Slot};
-use crate::store::StoredContext;
-use paillier_gpu::hamming::Selection;
-use paillier_gpu::paillier::CiphertextBatch;
+use crate::service::search;
+use crate::state::AppState;
+use paillier_gpu_client::api::ComputeHamming;
 
 /// The most ciphertext pieces a query may carry.
 pub const MAX_QUERY_PIECES: usize = 4096;
-
-#[derive(Deserialize)]
-pub struct HammingBody {
-    kb_id: String,
-    context_id: String,
-    query: Vec<String>,
-    /// Parsed once the caller's permission is checked.
-    #[serde(default)]
-    meta_filter: Option<Box<RawValue>>,
-    #[serde(default)]
-    range: Option<Vec<i64>>,
-}
 
 /// POST /v1/compute_hamming/{org}.
 pub async fn compute(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<HammingBody>,
+    JsonBody(body): JsonBody<ComputeHamming>,
 ) -> ApiResult<Response> {
     let json_only = headers
         .get(ACCEPT)
@@ -101,56 +84,20 @@ pub async fn compute(
                     return Err(refused);
                 }
             };
-        let slot = state.slot(&body.kb_id, &body.context_id);
-        let held = current_index(
+        let found = search::compute_hamming(
             &state,
-            &caller,
+            caller.org(),
             &stored,
-            &slot,
-            &body.kb_id,
-            &body.context_id,
+            &search::Query {
+                kb_id: &body.kb_id,
+                context_id: &body.context_id,
+                pieces: &body.query,
+                filter: filter.as_ref(),
+                range,
+            },
             cancel,
         )?;
-        let Some(resident) = held.as_ref() else {
-            return Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "the index is being rebuilt; ask again",
-            ));
-        };
-        let record = decode_pieces(&body.query, resident.shape, "the query")?;
-        check_pieces(
-            resident.context.public_key(),
-            resident.shape,
-            &record,
-            "the query",
-        )?;
-        let public_key = resident.context.public_key();
-        let query = CiphertextBatch::from_le_bytes(
-            public_key,
-            resident.shape.chunks,
-            resident.shape.chunk_bytes,
-            &record,
-            0,
-        )
-        .map_err(|e| ApiError::bad_request(format!("the query: {e}")))?;
-        check_coprime(public_key, &query, |_| "the query".into())?;
-        if let Some(filter) = &filter {
-            filter
-                .check_work(resident.chunk_ids.len())
-                .map_err(ApiError::bad_request)?;
-        }
-        let positions = selected(resident, filter.as_ref(), range);
-        cancel.check()?;
-        // Everything selected: aggregate the resident records in place, without gathering.
-        let selection = if positions.len() == resident.chunk_ids.len() {
-            Selection::All
-        } else {
-            Selection::Ids(positions.clone())
-        };
-        let responses = resident.index.aggregate_batch(&query, &selection)?;
-        state.metrics.aggregated(positions.len());
-        let chunk_ids: Vec<i64> = positions.iter().map(|&p| resident.chunk_ids[p]).collect();
-        Ok((responses, chunk_ids, resident.shape.chunk_bytes))
+        Ok((found.responses, found.chunk_ids, found.width))
     })
     .await?;
     // The index is free again: the answer is written from the responses, a block at a time.
@@ -169,66 +116,4 @@ pub async fn compute(
         .header(CONTENT_TYPE, content_type)
         .body(body)
         .map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
-/// The resident index of `(kb_id, context_id)`, read-locked, holding every chunk committed
-/// before this call (by this replica or any other) under the context as `stored` now: built on
-/// first use, caught up from the store when writes were appended since, rebuilt when the
-/// knowledge base was rewritten or the context stored anew.
-fn current_index<'a>(
-    state: &AppState,
-    caller: &Caller,
-    stored: &StoredContext,
-    slot: &'a Slot,
-    kb_id: &str,
-    context_id: &str,
-    cancel: &Cancel,
-) -> ApiResult<RwLockReadGuard<'a, Option<Resident>>> {
-    let store = state
-        .store
-        .kb_version(kb_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
-    let digest = context_digest(&stored.data);
-    let current = |r: &Resident| r.context_digest == digest && r.version >= store.version;
-    loop {
-        {
-            let held = slot.read().unwrap_or_else(|e| e.into_inner());
-            if held.as_ref().is_some_and(current) {
-                return Ok(held);
-            }
-        }
-        let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
-        match held.as_mut() {
-            Some(resident) if current(resident) => {}
-            Some(resident)
-                if resident.context_digest == digest && store.rewritten <= resident.version =>
-            {
-                match state.catch_up(resident, kb_id, context_id, cancel) {
-                    Ok(true) => {}
-                    // Rewritten meanwhile: the next turn rebuilds.
-                    Ok(false) => *held = None,
-                    // The client went: what was appended is a prefix of a later snapshot,
-                    // and the version is still the old one, so the index stays usable.
-                    Err(e) if cancel.check().is_err() => return Err(e),
-                    Err(e) => {
-                        *held = None;
-                        return Err(e);
-                    }
-                }
-            }
-            _ => {
-                *held = None;
-                let context = state.open_public(caller.org(), context_id, &stored.data)?;
-                *held = Some(state.build(context, digest, kb_id, context_id, cancel)?);
-            }
-        }
-    }
-}
-
-/// The positions in the index of the records that pass the filter and the range.
-fn selected(resident: &Resident, filter: Option<&Filter>, range: Option<(i64, i64)>) -> Vec<usize> {
-    (0..resident.chunk_ids.len())
-        .filter(|&i| range.is_none_or(|(low, high)| (low..=high).contains(&resident.chunk_ids[i])))
-        .filter(|&i| filter.is_none_or(|f| f.matches(&resident.meta[i])))
-        .collect()
 }

@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
@@ -21,6 +19,7 @@ use crate::cancel::Cancel;
 use crate::filter::Filter;
 use crate::state::{meta_of, AppState};
 use crate::store::{Chunk, ChunkPatch};
+use paillier_gpu_client::api::MetaSearch;
 
 /// Chunks filtered between two looks at whether the client is still there.
 const CANCEL_CHECK_ROWS: usize = 4096;
@@ -28,37 +27,11 @@ const CANCEL_CHECK_ROWS: usize = 4096;
 /// The most results one page holds.
 pub const MAX_PAGE: usize = 10_000;
 
-#[derive(Deserialize)]
-pub struct SearchBody {
-    kb_id: String,
-    context_id: String,
-    /// Parsed once the caller's permission is checked.
-    #[serde(default)]
-    meta_filter: Option<Box<RawValue>>,
-    #[serde(default)]
-    projection: Option<Vec<String>>,
-    #[serde(default)]
-    return_content: bool,
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    offset: usize,
-    #[serde(default)]
-    sort_order: Option<String>,
-    #[serde(default)]
-    sort_by: Option<String>,
-    /// Parsed once the caller's permission is checked.
-    #[serde(default)]
-    patch: Option<Box<RawValue>>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
 /// The chunks of `(kb, context)` that pass the body's filter, in id order.
 fn matching(
     state: &AppState,
     caller: &Caller,
-    body: &SearchBody,
+    body: &MetaSearch,
     needed: u8,
     cancel: &Cancel,
 ) -> ApiResult<Vec<Chunk>> {
@@ -90,7 +63,7 @@ fn matching(
 
 /// The fields a search returns: the projection, or the id, name and metadata (and the content
 /// when asked).
-fn projected(chunk: &Chunk, body: &SearchBody) -> Value {
+fn projected(chunk: &Chunk, body: &MetaSearch) -> Value {
     let projection = body.projection.clone().unwrap_or_else(|| {
         let mut fields = vec!["chunk_id".to_owned(), "name".into(), "meta_data".into()];
         if body.return_content {
@@ -105,7 +78,7 @@ fn projected(chunk: &Chunk, body: &SearchBody) -> Value {
 pub async fn search(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<SearchBody>,
+    JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
     let (found, body) = cancellable(move |cancel| {
@@ -124,7 +97,7 @@ pub async fn search(
 pub async fn search_page(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<SearchBody>,
+    JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
     let (page, facts, body) = cancellable(move |cancel| {
@@ -179,7 +152,7 @@ pub async fn search_page(
 pub async fn delete_by_meta(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<SearchBody>,
+    JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
@@ -206,7 +179,7 @@ pub async fn delete_by_meta(
 pub async fn patch_by_meta(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<SearchBody>,
+    JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
@@ -266,7 +239,7 @@ pub async fn patch_by_meta(
 
 /// Deleting or patching by metadata needs a filter that says which chunks: a missing or
 /// empty one (`{}`, `"{}"`, `{"$and": []}`) would select them all.
-fn require_filter(body: &SearchBody) -> ApiResult<()> {
+fn require_filter(body: &MetaSearch) -> ApiResult<()> {
     let refused = || {
         ApiError::bad_request(
             "a non-empty meta_filter is required: it says which chunks to change (delete \
@@ -283,7 +256,7 @@ fn require_filter(body: &SearchBody) -> ApiResult<()> {
 }
 
 /// The body's `meta_filter` as a value; `None` when absent or null.
-fn sent_filter(body: &SearchBody) -> ApiResult<Option<Value>> {
+fn sent_filter(body: &MetaSearch) -> ApiResult<Option<Value>> {
     let Some(raw) = &body.meta_filter else {
         return Ok(None);
     };

@@ -14,7 +14,6 @@ mod hamming;
 mod hamming_answer;
 mod inference;
 mod meta;
-mod pieces;
 mod streamed;
 
 use std::sync::Arc;
@@ -160,21 +159,14 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
 /// GET /metrics.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let device = format!("{:?}", state.device).to_lowercase();
-    let mut text = state.metrics.render(&device);
-    let (indexes, records, bytes) = state.resident_stats();
-    text.push_str(&format!(
-        "# HELP paillier_gpu_resident_indexes Indexes built and held.\n\
-         # TYPE paillier_gpu_resident_indexes gauge\n\
-         paillier_gpu_resident_indexes {indexes}\n\
-         # HELP paillier_gpu_resident_records Records held by the resident indexes.\n\
-         # TYPE paillier_gpu_resident_records gauge\n\
-         paillier_gpu_resident_records {records}\n\
-         # HELP paillier_gpu_resident_host_bytes Host memory of the resident indexes \
-         (ciphertexts, chunk ids, metadata references).\n\
-         # TYPE paillier_gpu_resident_host_bytes gauge\n\
-         paillier_gpu_resident_host_bytes {bytes}\n"
-    ));
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    match state.metrics.render(&device, state.resident_stats()) {
+        Ok(text) => ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not write the metrics",
+        )
+        .into_response(),
+    }
 }
 
 /// Every error answer as one JSON object with a message, axum's own rejections (a body over

@@ -6,6 +6,7 @@ mod location;
 mod patches;
 mod postgres;
 mod sqlite;
+mod statements;
 #[cfg(test)]
 mod tests;
 

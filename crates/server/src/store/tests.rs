@@ -1,6 +1,6 @@
 //! What only the SQLite store does: migrations of files written by earlier versions, private
 //! files, and several processes on one file (the contract both stores keep is in
-//! `tests/server/store_contract.rs`).
+//! `crates/cli/tests/server/store_contract.rs`).
 
 use rusqlite::{params, Connection};
 
@@ -166,4 +166,13 @@ fn a_backup_is_a_private_copy_of_one_instant() {
     let copy = SqliteStore::open(&restored).unwrap();
     assert_eq!(copy.org_of_admin_key("hash").unwrap(), Some(org.id.clone()));
     assert_eq!(copy.context(&org.id, "ctx").unwrap().unwrap().data, "{}");
+}
+
+#[test]
+fn shared_statements_keep_their_parameter_numbers_on_sqlite() {
+    // SQLite would number `$3` first in this statement; `?3` stays the third.
+    assert_eq!(
+        super::sqlite::numbered("UPDATE t SET a = $3, b = $10 WHERE k = $1 AND c = '$'"),
+        "UPDATE t SET a = ?3, b = ?10 WHERE k = ?1 AND c = '$'"
+    );
 }

@@ -3,6 +3,7 @@
 //! commit one after another, so ids and versions follow the commit order, and no two writes
 //! can deadlock on its chunks.
 
+use crate::store::statements::*;
 use std::collections::HashMap;
 
 use r2d2_postgres::postgres::{Client, Error, Row, Transaction};
@@ -13,8 +14,6 @@ use crate::store::{
 };
 
 /// The chunk table's columns, in [`chunk_of`]'s order.
-const CHUNK_COLUMNS: &str = "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
-
 fn chunk_of(row: &Row) -> Chunk {
     Chunk {
         kb_id: row.get(0),
@@ -48,11 +47,7 @@ fn rewrote(t: &mut Transaction<'_>, kb_id: &str, removed: i64) -> Result<(), Err
 }
 
 pub(super) fn kb_version(c: &mut Client, kb_id: &str) -> Result<Option<KbVersion>, Error> {
-    Ok(c.query_opt(
-        "SELECT version, rewritten FROM kbs WHERE id = $1",
-        &[&kb_id],
-    )?
-    .map(|r| KbVersion {
+    Ok(c.query_opt(KB_VERSION, &[&kb_id])?.map(|r| KbVersion {
         version: r.get(0),
         rewritten: r.get(1),
     }))
@@ -79,11 +74,7 @@ pub(super) fn insert_chunks(
     if stored.as_deref() != Some(context_data) {
         return Ok(None);
     }
-    t.execute(
-        "INSERT INTO bindings (org_id, kb_id, context_id) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-        &[&org_id, &kb_id, &context_id],
-    )?;
+    t.execute(BIND, &[&org_id, &kb_id, &context_id])?;
     let next = first + chunks.len() as i64;
     let ids: Vec<i64> = (first..next).collect();
     let names: Vec<&str> = chunks.iter().map(|c| c.name.as_str()).collect();
@@ -92,9 +83,10 @@ pub(super) fn insert_chunks(
     let pieces: Vec<&[u8]> = chunks.iter().map(|c| c.pieces.as_slice()).collect();
     // One statement for the whole batch: one round trip however many chunks.
     t.execute(
-        &format!(
-            "INSERT INTO chunks ({CHUNK_COLUMNS}) \
-             SELECT $1, id, $2, name, content, meta, pieces \
+        concat!(
+            "INSERT INTO chunks (",
+            chunk_columns!(),
+            ") SELECT $1, id, $2, name, content, meta, pieces \
              FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bytea[]) \
              AS batch (id, name, content, meta, pieces)"
         ),
@@ -109,8 +101,7 @@ pub(super) fn insert_chunks(
         ],
     )?;
     t.execute(
-        "UPDATE kbs SET next_chunk_id = $1, chunk_count = chunk_count + $2, updated_at = $3, \
-         version = $4 WHERE id = $5",
+        RECORD_INSERT,
         &[
             &next,
             &(chunks.len() as i64),
@@ -128,9 +119,10 @@ pub(super) fn insert_chunks(
 
 pub(super) fn chunks_by_id(c: &mut Client, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>, Error> {
     let rows = c.query(
-        &format!(
-            "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2) \
-             ORDER BY chunk_id"
+        concat!(
+            "SELECT ",
+            chunk_columns!(),
+            " FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2) ORDER BY chunk_id"
         ),
         &[&kb_id, &ids],
     )?;
@@ -165,13 +157,7 @@ pub(super) fn chunks_of(
     kb_id: &str,
     context_id: &str,
 ) -> Result<Vec<Chunk>, Error> {
-    let rows = c.query(
-        &format!(
-            "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = $1 AND context_id = $2 \
-             ORDER BY chunk_id"
-        ),
-        &[&kb_id, &context_id],
-    )?;
+    let rows = c.query(CHUNKS_OF_CONTEXT, &[&kb_id, &context_id])?;
     Ok(rows.iter().map(chunk_of).collect())
 }
 
@@ -191,20 +177,13 @@ pub(super) fn index_rows(
         .read_only(true)
         .start()?;
     let version = t
-        .query_opt(
-            "SELECT version, rewritten FROM kbs WHERE id = $1",
-            &[&kb_id],
-        )?
+        .query_opt(KB_VERSION, &[&kb_id])?
         .map(|r| KbVersion {
             version: r.get(0),
             rewritten: r.get(1),
         })
         .unwrap_or_default();
-    let portal = t.bind(
-        "SELECT chunk_id, meta_data, pieces FROM chunks \
-         WHERE kb_id = $1 AND context_id = $2 AND chunk_id > $3 ORDER BY chunk_id",
-        &[&kb_id, &context_id, &after],
-    )?;
+    let portal = t.bind(INDEX_ROWS, &[&kb_id, &context_id, &after])?;
     let page = page.clamp(1, i32::MAX as usize);
     loop {
         let rows = t.query_portal(&portal, page as i32)?;
@@ -255,13 +234,8 @@ pub(super) fn patch_chunks(
     if lock_kb(&mut t, kb_id)?.is_none() {
         return Ok(Patched::Ids(Vec::new()));
     }
-    let read = t.prepare(
-        "SELECT meta_data FROM chunks WHERE kb_id = $1 AND chunk_id = $2 AND context_id = $3",
-    )?;
-    let write = t.prepare(
-        "UPDATE chunks SET name = COALESCE($3, name), content = COALESCE($4, content), \
-         meta_data = $5, pieces = COALESCE($6, pieces) WHERE kb_id = $1 AND chunk_id = $2",
-    )?;
+    let read = t.prepare(CHUNK_META)?;
+    let write = t.prepare(PATCH_CHUNK)?;
     let mut found = Vec::new();
     for (id, patch) in patches {
         // A chunk keeps the context it was inserted under: one under another is not found.

@@ -2,6 +2,7 @@
 //! names one content for good, and a context that chunks are stored under is not deleted, with
 //! replicas writing at once.
 
+use crate::store::statements::*;
 use r2d2_postgres::postgres::{Client, Error};
 
 use crate::store::{now, DeleteContext, PutContext};
@@ -24,10 +25,7 @@ pub(super) fn put_context(
         PutContext::Created
     } else {
         let held: Option<String> = t
-            .query_opt(
-                "SELECT data FROM contexts WHERE org_id = $1 AND context_id = $2",
-                &[&org_id, &context_id],
-            )?
+            .query_opt(CONTEXT_DATA, &[&org_id, &context_id])?
             .map(|r| r.get(0));
         match held {
             Some(held) if held == data => PutContext::Unchanged,
@@ -54,11 +52,7 @@ pub(super) fn bind(
         )?
         .is_some();
     if stored {
-        t.execute(
-            "INSERT INTO bindings (org_id, kb_id, context_id) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-            &[&org_id, &kb_id, &context_id],
-        )?;
+        t.execute(BIND, &[&org_id, &kb_id, &context_id])?;
     }
     t.commit()?;
     Ok(stored)
@@ -80,25 +74,15 @@ pub(super) fn delete_context(
         return Ok(DeleteContext::Missing);
     }
     let in_use: Vec<String> = t
-        .query(
-            "SELECT kbs.id FROM kbs WHERE kbs.org_id = $1 AND EXISTS (SELECT 1 FROM chunks \
-             WHERE chunks.kb_id = kbs.id AND chunks.context_id = $2) ORDER BY kbs.id",
-            &[&org_id, &context_id],
-        )?
+        .query(KBS_HOLDING_CONTEXT, &[&org_id, &context_id])?
         .iter()
         .map(|r| r.get(0))
         .collect();
     if !in_use.is_empty() {
         return Ok(DeleteContext::InUse(in_use));
     }
-    t.execute(
-        "DELETE FROM contexts WHERE org_id = $1 AND context_id = $2",
-        &[&org_id, &context_id],
-    )?;
-    t.execute(
-        "DELETE FROM bindings WHERE org_id = $1 AND context_id = $2",
-        &[&org_id, &context_id],
-    )?;
+    t.execute(DELETE_CONTEXT, &[&org_id, &context_id])?;
+    t.execute(UNBIND_CONTEXT, &[&org_id, &context_id])?;
     t.commit()?;
     Ok(DeleteContext::Deleted)
 }

@@ -10,6 +10,7 @@ mod chunk_rows;
 mod context_rows;
 mod schema;
 
+use crate::store::statements::*;
 use std::time::Duration;
 
 use r2d2_postgres::postgres::{self, types::ToSql, NoTls, Row};
@@ -183,8 +184,6 @@ impl PostgresStore {
     }
 }
 
-const KB_COLUMNS: &str = "id, org_id, name, description, chunk_count, created_at, updated_at";
-
 fn kb_of(row: &Row) -> KnowledgeBase {
     KnowledgeBase {
         id: row.get(0),
@@ -196,8 +195,6 @@ fn kb_of(row: &Row) -> KnowledgeBase {
         updated_at: row.get(6),
     }
 }
-
-const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
 
 fn api_key_of(row: &Row) -> ApiKey {
     ApiKey {
@@ -216,14 +213,8 @@ impl Store for PostgresStore {
         let id = crate::auth::new_id("org");
         self.with(|c| {
             let mut t = c.transaction()?;
-            t.execute(
-                "INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)",
-                &[&id, &name, &now()],
-            )?;
-            t.execute(
-                "INSERT INTO admin_keys (hash, org_id, first_n, created_at) VALUES ($1, $2, $3, $4)",
-                &[&admin_key_hash, &id, &first_n, &now()],
-            )?;
+            t.execute(INSERT_ORG, &[&id, &name, &now()])?;
+            t.execute(INSERT_ADMIN_KEY, &[&admin_key_hash, &id, &first_n, &now()])?;
             t.commit()
         })?;
         Ok(Org {
@@ -233,69 +224,50 @@ impl Store for PostgresStore {
     }
 
     fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>> {
-        self.one(
-            "SELECT org_id FROM admin_keys WHERE hash = $1",
-            &[&hash],
-            |r| r.get(0),
-        )
+        self.one(ORG_OF_ADMIN_KEY, &[&hash], |r| r.get(0))
     }
 
     fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
         self.execute(
-            "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
-             SELECT $1, $2, $3, $4, $5::TEXT, FALSE, $6 WHERE NOT EXISTS (SELECT 1 FROM api_keys \
-             WHERE org_id = $2 AND lower(first_n) = lower($5::TEXT))",
+            INSERT_API_KEY,
             &[
                 &key.hash,
                 &key.org_id,
                 &key.name,
                 &key.description,
                 &key.first_n,
+                &false,
                 &key.created_at,
             ],
         )
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = $1");
-        self.one(&sql, &[&hash], api_key_of)
+        self.one(API_KEY, &[&hash], api_key_of)
     }
 
     fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
-        let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at, hash"
-        );
-        self.all(&sql, &[&org_id], api_key_of)
+        self.all(API_KEYS, &[&org_id], api_key_of)
     }
 
     fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool> {
-        self.execute(
-            "UPDATE api_keys SET revoked = TRUE WHERE org_id = $1 AND hash = $2",
-            &[&org_id, &hash],
-        )
+        self.execute(REVOKE_API_KEY, &[&org_id, &hash, &true])
     }
 
     fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>> {
-        self.all(
-            "SELECT kb_id, permission FROM key_permissions WHERE key_hash = $1 ORDER BY kb_id",
-            &[&hash],
-            |r| (r.get(0), r.get::<_, i16>(1).clamp(0, 255) as u8),
-        )
+        self.all(PERMISSIONS, &[&hash], |r| {
+            (r.get(0), r.get::<_, i16>(1).clamp(0, 255) as u8)
+        })
     }
 
     fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()> {
-        self.execute(
-            "INSERT INTO key_permissions (key_hash, kb_id, permission) VALUES ($1, $2, $3) \
-             ON CONFLICT (key_hash, kb_id) DO UPDATE SET permission = excluded.permission",
-            &[&hash, &kb_id, &i16::from(permission)],
-        )
-        .map(drop)
+        self.execute(SET_PERMISSION, &[&hash, &kb_id, &i16::from(permission)])
+            .map(drop)
     }
 
     fn create_kb(&self, kb: &KnowledgeBase) -> Result<()> {
         self.execute(
-            "INSERT INTO kbs (id, org_id, name, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            INSERT_KB,
             &[
                 &kb.id,
                 &kb.org_id,
@@ -309,20 +281,15 @@ impl Store for PostgresStore {
     }
 
     fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>> {
-        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = $1 AND id = $2");
-        self.one(&sql, &[&org_id, &kb_id], kb_of)
+        self.one(KB, &[&org_id, &kb_id], kb_of)
     }
 
     fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>> {
-        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = $1 ORDER BY created_at, id");
-        self.all(&sql, &[&org_id], kb_of)
+        self.all(KBS, &[&org_id], kb_of)
     }
 
     fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool> {
-        self.execute(
-            "DELETE FROM kbs WHERE org_id = $1 AND id = $2",
-            &[&org_id, &kb_id],
-        )
+        self.execute(DELETE_KB, &[&org_id, &kb_id])
     }
 
     fn put_context(
@@ -336,23 +303,14 @@ impl Store for PostgresStore {
     }
 
     fn context(&self, org_id: &str, context_id: &str) -> Result<Option<StoredContext>> {
-        self.one(
-            "SELECT data, creator_key FROM contexts WHERE org_id = $1 AND context_id = $2",
-            &[&org_id, &context_id],
-            |r| StoredContext {
-                data: r.get(0),
-                creator_key: r.get(1),
-            },
-        )
+        self.one(CONTEXT, &[&org_id, &context_id], |r| StoredContext {
+            data: r.get(0),
+            creator_key: r.get(1),
+        })
     }
 
     fn contexts(&self, org_id: &str) -> Result<Vec<(String, Option<String>)>> {
-        self.all(
-            "SELECT context_id, creator_key FROM contexts WHERE org_id = $1 \
-             ORDER BY created_at, context_id",
-            &[&org_id],
-            |r| (r.get(0), r.get(1)),
-        )
+        self.all(CONTEXTS, &[&org_id], |r| (r.get(0), r.get(1)))
     }
 
     fn delete_context(&self, org_id: &str, context_id: &str) -> Result<DeleteContext> {
@@ -364,19 +322,11 @@ impl Store for PostgresStore {
     }
 
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
-        self.all(
-            "SELECT context_id FROM bindings WHERE org_id = $1 AND kb_id = $2 ORDER BY context_id",
-            &[&org_id, &kb_id],
-            |r| r.get(0),
-        )
+        self.all(CONTEXTS_OF_KB, &[&org_id, &kb_id], |r| r.get(0))
     }
 
     fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>> {
-        self.all(
-            "SELECT kb_id FROM bindings WHERE org_id = $1 AND context_id = $2 ORDER BY kb_id",
-            &[&org_id, &context_id],
-            |r| r.get(0),
-        )
+        self.all(KBS_OF_CONTEXT, &[&org_id, &context_id], |r| r.get(0))
     }
 
     fn insert_chunks(

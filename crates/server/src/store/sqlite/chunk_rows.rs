@@ -1,5 +1,7 @@
 //! The chunk statements of [`SqliteStore`](super::SqliteStore), each run in one transaction.
 
+use super::numbered;
+use crate::store::statements::*;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{
@@ -8,16 +10,12 @@ use crate::store::{
 
 /// Reads a knowledge base's version inside the caller's transaction or snapshot.
 pub(super) fn kb_version(c: &Connection, kb_id: &str) -> rusqlite::Result<Option<KbVersion>> {
-    c.query_row(
-        "SELECT version, rewritten FROM kbs WHERE id = ?1",
-        [kb_id],
-        |r| {
-            Ok(KbVersion {
-                version: r.get(0)?,
-                rewritten: r.get(1)?,
-            })
-        },
-    )
+    c.query_row(&numbered(KB_VERSION), [kb_id], |r| {
+        Ok(KbVersion {
+            version: r.get(0)?,
+            rewritten: r.get(1)?,
+        })
+    })
     .optional()
 }
 
@@ -33,7 +31,7 @@ fn rewrote(c: &Connection, kb_id: &str) -> rusqlite::Result<()> {
 
 pub(super) use crate::store::patches::{merged, Patched};
 
-/// A chunk from a row of [`CHUNK_COLUMNS`].
+/// A chunk from a row of `chunk_columns!()`.
 fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
     Ok(Chunk {
         kb_id: row.get(0)?,
@@ -47,8 +45,6 @@ fn chunk_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chunk> {
 }
 
 /// The chunk table's columns, in [`chunk_of`]'s order.
-const CHUNK_COLUMNS: &str = "kb_id, chunk_id, context_id, name, content, meta_data, pieces";
-
 pub(super) fn insert_chunks(
     c: &mut Connection,
     kb_id: &str,
@@ -69,22 +65,19 @@ pub(super) fn insert_chunks(
         return Ok(None);
     };
     let stored: Option<String> = t
-        .query_row(
-            "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-            params![org_id, context_id],
-            |r| r.get(0),
-        )
+        .query_row(&numbered(CONTEXT_DATA), params![org_id, context_id], |r| {
+            r.get(0)
+        })
         .optional()?;
     if stored.as_deref() != Some(context_data) {
         return Ok(None);
     }
-    t.execute(
-        "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
-        params![org_id, kb_id, context_id],
-    )?;
+    t.execute(&numbered(BIND), params![org_id, kb_id, context_id])?;
     {
-        let mut insert = t.prepare(&format!(
-            "INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        let mut insert = t.prepare(concat!(
+            "INSERT INTO chunks (",
+            chunk_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         ))?;
         for (offset, chunk) in chunks.iter().enumerate() {
             insert.execute(params![
@@ -100,8 +93,7 @@ pub(super) fn insert_chunks(
     }
     let next = first + chunks.len() as i64;
     t.execute(
-        "UPDATE kbs SET next_chunk_id = ?1, chunk_count = chunk_count + ?2, updated_at = ?3, \
-         version = ?4 WHERE id = ?5",
+        &numbered(RECORD_INSERT),
         params![next, chunks.len() as i64, now(), version + 1, kb_id],
     )?;
     t.commit()?;
@@ -116,8 +108,10 @@ pub(super) fn chunks_by_id(
     kb_id: &str,
     ids: &[i64],
 ) -> rusqlite::Result<Vec<Chunk>> {
-    let mut statement = c.prepare(&format!(
-        "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2"
+    let mut statement = c.prepare(concat!(
+        "SELECT ",
+        chunk_columns!(),
+        " FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2"
     ))?;
     let mut found = Vec::new();
     for id in ids {
@@ -155,10 +149,7 @@ pub(super) fn chunks_of(
     kb_id: &str,
     context_id: &str,
 ) -> rusqlite::Result<Vec<Chunk>> {
-    let mut statement = c.prepare(&format!(
-        "SELECT {CHUNK_COLUMNS} FROM chunks WHERE kb_id = ?1 AND context_id = ?2 \
-                 ORDER BY chunk_id"
-    ))?;
+    let mut statement = c.prepare(&numbered(CHUNKS_OF_CONTEXT))?;
     let rows = statement.query_map(params![kb_id, context_id], chunk_of)?;
     rows.collect()
 }
@@ -175,10 +166,7 @@ pub(super) fn index_rows(
 ) -> rusqlite::Result<KbVersion> {
     let t = c.transaction()?;
     let version = kb_version(&t, kb_id)?.unwrap_or_default();
-    let mut statement = t.prepare(
-        "SELECT chunk_id, meta_data, pieces FROM chunks \
-         WHERE kb_id = ?1 AND context_id = ?2 AND chunk_id > ?3 ORDER BY chunk_id",
-    )?;
+    let mut statement = t.prepare(&numbered(INDEX_ROWS))?;
     let mut rows = statement.query(params![kb_id, context_id, after])?;
     let page = page.max(1);
     let mut held = Vec::with_capacity(page);
@@ -212,13 +200,8 @@ pub(super) fn patch_chunks(
     let mut found = Vec::new();
     {
         // A chunk keeps the context it was inserted under: one under another is not found.
-        let mut read = t.prepare(
-            "SELECT meta_data FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2 AND context_id = ?3",
-        )?;
-        let mut write = t.prepare(
-                    "UPDATE chunks SET name = COALESCE(?3, name), content = COALESCE(?4, content), \
-                     meta_data = ?5, pieces = COALESCE(?6, pieces) WHERE kb_id = ?1 AND chunk_id = ?2",
-                )?;
+        let mut read = t.prepare(&numbered(CHUNK_META))?;
+        let mut write = t.prepare(&numbered(PATCH_CHUNK))?;
         for (id, patch) in patches {
             let Some(meta): Option<String> = read
                 .query_row(params![kb_id, id, context_id], |r| r.get(0))

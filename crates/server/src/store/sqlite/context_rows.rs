@@ -1,6 +1,8 @@
 //! The execution-context statements of [`SqliteStore`](super::SqliteStore): a context id names
 //! one content for good, and a context that chunks are stored under is not deleted.
 
+use super::numbered;
+use crate::store::statements::*;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{now, DeleteContext, PutContext, StoredContext};
@@ -14,11 +16,9 @@ pub(super) fn put_context(
 ) -> rusqlite::Result<PutContext> {
     let t = c.transaction()?;
     let held: Option<String> = t
-        .query_row(
-            "SELECT data FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-            params![org_id, context_id],
-            |r| r.get(0),
-        )
+        .query_row(&numbered(CONTEXT_DATA), params![org_id, context_id], |r| {
+            r.get(0)
+        })
         .optional()?;
     let outcome = match held {
         Some(held) if held == data => PutContext::Unchanged,
@@ -41,16 +41,12 @@ pub(super) fn context(
     org_id: &str,
     context_id: &str,
 ) -> rusqlite::Result<Option<StoredContext>> {
-    c.query_row(
-        "SELECT data, creator_key FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-        params![org_id, context_id],
-        |r| {
-            Ok(StoredContext {
-                data: r.get(0)?,
-                creator_key: r.get(1)?,
-            })
-        },
-    )
+    c.query_row(&numbered(CONTEXT), params![org_id, context_id], |r| {
+        Ok(StoredContext {
+            data: r.get(0)?,
+            creator_key: r.get(1)?,
+        })
+    })
     .optional()
 }
 
@@ -58,12 +54,9 @@ pub(super) fn contexts(
     c: &mut Connection,
     org_id: &str,
 ) -> rusqlite::Result<Vec<(String, Option<String>)>> {
-    c.prepare(
-        "SELECT context_id, creator_key FROM contexts WHERE org_id = ?1 \
-         ORDER BY created_at, context_id",
-    )?
-    .query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-    .collect()
+    c.prepare(&numbered(CONTEXTS))?
+        .query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
 }
 
 /// Binds the context to the knowledge base if the context is stored (one write transaction).
@@ -83,10 +76,7 @@ pub(super) fn bind(
         .optional()?
         .is_some();
     if stored {
-        t.execute(
-            "INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id) VALUES (?1, ?2, ?3)",
-            params![org_id, kb_id, context_id],
-        )?;
+        t.execute(&numbered(BIND), params![org_id, kb_id, context_id])?;
     }
     t.commit()?;
     Ok(stored)
@@ -99,23 +89,14 @@ pub(super) fn delete_context(
 ) -> rusqlite::Result<DeleteContext> {
     let t = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let in_use: Vec<String> = t
-        .prepare(
-            "SELECT kbs.id FROM kbs WHERE kbs.org_id = ?1 AND EXISTS (SELECT 1 FROM chunks \
-             WHERE chunks.kb_id = kbs.id AND chunks.context_id = ?2) ORDER BY kbs.id",
-        )?
+        .prepare(&numbered(KBS_HOLDING_CONTEXT))?
         .query_map(params![org_id, context_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if !in_use.is_empty() {
         return Ok(DeleteContext::InUse(in_use));
     }
-    let deleted = t.execute(
-        "DELETE FROM contexts WHERE org_id = ?1 AND context_id = ?2",
-        params![org_id, context_id],
-    )?;
-    t.execute(
-        "DELETE FROM bindings WHERE org_id = ?1 AND context_id = ?2",
-        params![org_id, context_id],
-    )?;
+    let deleted = t.execute(&numbered(DELETE_CONTEXT), params![org_id, context_id])?;
+    t.execute(&numbered(UNBIND_CONTEXT), params![org_id, context_id])?;
     t.commit()?;
     Ok(if deleted > 0 {
         DeleteContext::Deleted

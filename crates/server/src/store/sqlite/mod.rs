@@ -17,6 +17,7 @@ pub(super) mod schema;
 use files::private_store_file;
 use schema::MIGRATIONS;
 
+use super::statements::*;
 use super::{
     now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
     NewChunk, Org, PutContext, Store, StoredContext,
@@ -143,19 +144,24 @@ impl SqliteStore {
         work(&mut connection).map_err(store_error)
     }
 
-    /// Every row `sql` selects, each read by `row_of`.
+    /// Every row `sql` (numbered `$1`, as [`statements`](super::statements)) selects, each read
+    /// by `row_of`.
     fn all<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Vec<T>> {
-        self.read(|c| c.prepare(sql)?.query_map(args, row_of)?.collect())
+        self.read(|c| {
+            c.prepare(&numbered(sql))?
+                .query_map(args, row_of)?
+                .collect()
+        })
     }
 
     /// The one row `sql` selects, or none.
     fn one<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Option<T>> {
-        self.read(|c| c.query_row(sql, args, row_of).optional())
+        self.read(|c| c.query_row(&numbered(sql), args, row_of).optional())
     }
 
     /// Runs one statement; true when it changed a row.
     fn execute(&self, sql: &str, args: impl Params) -> Result<bool> {
-        self.with(|c| c.execute(sql, args).map(|n| n > 0))
+        self.with(|c| c.execute(&numbered(sql), args).map(|n| n > 0))
     }
 }
 
@@ -192,8 +198,6 @@ fn kb_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeBase> {
     })
 }
 
-const KB_COLUMNS: &str = "id, org_id, name, description, chunk_count, created_at, updated_at";
-
 fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
     Ok(ApiKey {
         hash: row.get(0)?,
@@ -206,19 +210,14 @@ fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
     })
 }
 
-const API_KEY_COLUMNS: &str = "hash, org_id, name, description, first_n, revoked, created_at";
-
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org> {
         let id = crate::auth::new_id("org");
         self.with(|c| {
             let t = c.transaction()?;
+            t.execute(&numbered(INSERT_ORG), params![id, name, now()])?;
             t.execute(
-                "INSERT INTO orgs (id, name, created_at) VALUES (?1, ?2, ?3)",
-                params![id, name, now()],
-            )?;
-            t.execute(
-                "INSERT INTO admin_keys (hash, org_id, first_n, created_at) VALUES (?1, ?2, ?3, ?4)",
+                &numbered(INSERT_ADMIN_KEY),
                 params![admin_key_hash, id, first_n, now()],
             )?;
             t.commit()
@@ -230,66 +229,48 @@ impl Store for SqliteStore {
     }
 
     fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>> {
-        let sql = "SELECT org_id FROM admin_keys WHERE hash = ?1";
-        self.one(sql, [hash], |r| r.get(0))
+        self.one(ORG_OF_ADMIN_KEY, [hash], |r| r.get(0))
     }
 
     fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
         self.execute(
-            "INSERT INTO api_keys (hash, org_id, name, description, first_n, revoked, created_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6 WHERE NOT EXISTS (SELECT 1 FROM api_keys \
-             WHERE org_id = ?2 AND lower(first_n) = lower(?5))",
+            INSERT_API_KEY,
             params![
                 key.hash,
                 key.org_id,
                 key.name,
                 key.description,
                 key.first_n,
+                false,
                 key.created_at
             ],
         )
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1");
-        self.one(&sql, [hash], api_key_of)
+        self.one(API_KEY, [hash], api_key_of)
     }
 
     fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
-        let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = ?1 ORDER BY created_at, hash"
-        );
-        self.all(&sql, [org_id], api_key_of)
+        self.all(API_KEYS, [org_id], api_key_of)
     }
 
     fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool> {
-        self.execute(
-            "UPDATE api_keys SET revoked = 1 WHERE org_id = ?1 AND hash = ?2",
-            params![org_id, hash],
-        )
+        self.execute(REVOKE_API_KEY, params![org_id, hash, true])
     }
 
     fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>> {
-        self.all(
-            "SELECT kb_id, permission FROM key_permissions WHERE key_hash = ?1 ORDER BY kb_id",
-            [hash],
-            |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)),
-        )
+        self.all(PERMISSIONS, [hash], |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)))
     }
 
     fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()> {
-        self.execute(
-            "INSERT INTO key_permissions (key_hash, kb_id, permission) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (key_hash, kb_id) DO UPDATE SET permission = excluded.permission",
-            params![hash, kb_id, permission],
-        )
-        .map(drop)
+        self.execute(SET_PERMISSION, params![hash, kb_id, permission])
+            .map(drop)
     }
 
     fn create_kb(&self, kb: &KnowledgeBase) -> Result<()> {
         self.execute(
-            "INSERT INTO kbs (id, org_id, name, description, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            INSERT_KB,
             params![
                 kb.id,
                 kb.org_id,
@@ -303,18 +284,15 @@ impl Store for SqliteStore {
     }
 
     fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>> {
-        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 AND id = ?2");
-        self.one(&sql, params![org_id, kb_id], kb_of)
+        self.one(KB, params![org_id, kb_id], kb_of)
     }
 
     fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>> {
-        let sql = format!("SELECT {KB_COLUMNS} FROM kbs WHERE org_id = ?1 ORDER BY created_at, id");
-        self.all(&sql, [org_id], kb_of)
+        self.all(KBS, [org_id], kb_of)
     }
 
     fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool> {
-        let sql = "DELETE FROM kbs WHERE org_id = ?1 AND id = ?2";
-        self.execute(sql, params![org_id, kb_id])
+        self.execute(DELETE_KB, params![org_id, kb_id])
     }
 
     fn put_context(
@@ -344,19 +322,11 @@ impl Store for SqliteStore {
     }
 
     fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
-        self.all(
-            "SELECT context_id FROM bindings WHERE org_id = ?1 AND kb_id = ?2 ORDER BY context_id",
-            params![org_id, kb_id],
-            |r| r.get(0),
-        )
+        self.all(CONTEXTS_OF_KB, params![org_id, kb_id], |r| r.get(0))
     }
 
     fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>> {
-        self.all(
-            "SELECT kb_id FROM bindings WHERE org_id = ?1 AND context_id = ?2 ORDER BY kb_id",
-            params![org_id, context_id],
-            |r| r.get(0),
-        )
+        self.all(KBS_OF_CONTEXT, params![org_id, context_id], |r| r.get(0))
     }
 
     fn insert_chunks(
@@ -410,4 +380,21 @@ impl Store for SqliteStore {
     fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
         self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))
     }
+}
+
+/// A statement written with PostgreSQL's numbered parameters (`$1`) in SQLite's form (`?1`).
+/// SQLite reads `$1` as a parameter *named* `$1`, numbered in order of first appearance, which
+/// binds the wrong values wherever a statement names `$3` before `$1`; `?1` is numbered as
+/// written.
+pub(super) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -1,0 +1,105 @@
+//! The XTrace API's request bodies, written once: the client sends them and `paillier-gpu
+//! serve` reads them. Fields the server reads only after it has checked the caller (a filter, a
+//! batch of chunks, a context) are kept as the raw JSON text sent, so that a caller without the
+//! right is refused before anything large is expanded.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// `POST /v1/compute_hamming/{org}`: multiply `query` into the knowledge base's records that
+/// `meta_filter` and `range` select.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ComputeHamming {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context the query and the records are encrypted under.
+    pub context_id: String,
+    /// The encrypted query: one base64 string per piece, each the ciphertext's little-endian
+    /// bytes.
+    pub query: Vec<String>,
+    /// The metadata filter, as the SDK sends it: a JSON string holding the filter's JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_filter: Option<Box<RawValue>>,
+    /// The first and last chunk id aggregated, both included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Vec<i64>>,
+}
+
+/// `POST /v1/chunk/{org}`: a batch of chunks, each [`Chunk`], as the raw JSON list sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InsertChunks {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context the chunks are encrypted under.
+    pub context_id: String,
+    /// A JSON list of [`Chunk`]s.
+    pub chunks: Box<RawValue>,
+}
+
+/// One chunk of an insert.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Chunk {
+    /// The chunk's content, as the owner sealed it (the SDK's AES-GCM base64).
+    #[serde(default)]
+    pub chunk_content: String,
+    /// The encrypted vector: one base64 string per piece.
+    pub index: Vec<String>,
+    /// Its metadata (`tag1`–`tag5`, `facets`).
+    #[serde(default)]
+    pub meta_data: Option<Value>,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `POST /v1/exec_context/{org}`: a context as its file holds it (the secret key sealed).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoreContext {
+    /// The context file's JSON object, as sent.
+    pub data: Box<RawValue>,
+    /// The id it is stored under.
+    pub context_id: String,
+}
+
+/// `POST /v1/chunk/meta/{org}` and its paged and by-metadata forms: the chunks whose metadata
+/// pass `meta_filter`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct MetaSearch {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context.
+    pub context_id: String,
+    /// The metadata filter: its JSON, or a JSON string holding it (as the SDK sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_filter: Option<Box<RawValue>>,
+    /// The fields of each chunk to answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection: Option<Vec<String>>,
+    /// Whether to answer each chunk's content.
+    #[serde(default)]
+    pub return_content: bool,
+    /// Paged search: at most this many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Paged search: from this position.
+    #[serde(default)]
+    pub offset: usize,
+    /// Paged search: `asc` or `desc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<String>,
+    /// Paged search: the field sorted by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_by: Option<String>,
+    /// Patch by metadata: the fields to merge into each chunk's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Box<RawValue>>,
+    /// Delete or patch by metadata: only count what would change.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A filter as the SDK sends it: a JSON string holding the filter's JSON.
+pub fn filter_as_sent(filter: &Value) -> serde_json::Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(&filter.to_string())
+}

@@ -1,0 +1,7 @@
+//! The service: what the API does, below the routes (which parse, check who asks, call it and
+//! answer) and above the store. Search keeps each knowledge base's resident index coherent with
+//! the store; pieces turns what clients send into ciphertexts of the context's key, checked
+//! once each by the library.
+
+pub mod pieces;
+pub mod search;
