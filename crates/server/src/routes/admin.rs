@@ -1,18 +1,18 @@
 //! The admin plane: knowledge bases and API keys of the organisation whose admin key is given.
+//! The work is [`service::knowledge_bases`](crate::service::knowledge_bases)' and
+//! [`service::keys`](crate::service::keys)'.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::answer::Answer;
 use super::{blocking, Admin, JsonBody};
-use crate::api_error::{ApiError, ApiResult};
-use crate::auth::{first_n, key_hash, new_id, new_secret, SHOWN_CHARACTERS};
+use crate::api_error::ApiResult;
+use crate::service::{keys, knowledge_bases};
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::{ApiKey, KnowledgeBase};
 
 fn kb_json(kb: &KnowledgeBase) -> Value {
@@ -44,18 +44,14 @@ pub struct NamedBody {
     description: String,
 }
 
-fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 256 {
-        return Err(ApiError::bad_request("name must be 1 to 256 characters"));
-    }
-    Ok(())
-}
-
 /// GET /api/v1/kbs.
 pub async fn list_kbs(State(state): State<Arc<AppState>>, Admin(org): Admin) -> ApiResult<Answer> {
     blocking(move || {
         Ok(Answer::json(
-            state.store.kbs(&org)?.iter().map(kb_json).collect(),
+            knowledge_bases::list(&state, &org)?
+                .iter()
+                .map(kb_json)
+                .collect(),
         ))
     })
     .await
@@ -68,11 +64,9 @@ pub async fn get_kb(
     Admin(org): Admin,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        let found = state
-            .store
-            .kb(&org, &kb)?
-            .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb}")))?;
-        Ok(Answer::json(kb_json(&found)))
+        Ok(Answer::json(kb_json(&knowledge_bases::get(
+            &state, &org, &kb,
+        )?)))
     })
     .await
 }
@@ -84,18 +78,7 @@ pub async fn create_kb(
     JsonBody(body): JsonBody<NamedBody>,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        check_name(&body.name)?;
-        let created_at = now();
-        let kb = KnowledgeBase {
-            id: new_id("kb"),
-            org_id: org,
-            name: body.name,
-            description: body.description,
-            chunks: 0,
-            created_at: created_at.clone(),
-            updated_at: created_at,
-        };
-        state.store.create_kb(&kb)?;
+        let kb = knowledge_bases::create(&state, org, body.name, body.description)?;
         Ok(Answer::json(kb_json(&kb)))
     })
     .await
@@ -108,11 +91,7 @@ pub async fn delete_kb(
     Admin(org): Admin,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        state.rewrite(&kb, || match state.store.delete_kb(&org, &kb)? {
-            true => Ok(()),
-            false => Err(ApiError::not_found(format!("no knowledge base {kb}"))),
-        })?;
-        state.forget(&kb);
+        knowledge_bases::delete(&state, &org, &kb)?;
         Ok(Answer::json(json!({ "deleted": kb })))
     })
     .await
@@ -122,7 +101,7 @@ pub async fn delete_kb(
 pub async fn list_keys(State(state): State<Arc<AppState>>, Admin(org): Admin) -> ApiResult<Answer> {
     blocking(move || {
         Ok(Answer::json(
-            state.store.api_keys(&org)?.iter().map(key_json).collect(),
+            keys::list(&state, &org)?.iter().map(key_json).collect(),
         ))
     })
     .await
@@ -135,46 +114,12 @@ pub async fn create_key(
     JsonBody(body): JsonBody<NamedBody>,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        check_name(&body.name)?;
-        // Draw again while the first characters match one of the organisation's keys: the SDK's
-        // CLI tells keys apart by them alone. With 2^20 of them, a clash is rare until an
-        // organisation holds hundreds of thousands of keys.
-        for _ in 0..KEY_DRAWS {
-            let secret = new_secret();
-            let key = ApiKey {
-                hash: key_hash(&secret),
-                org_id: org.clone(),
-                name: body.name.clone(),
-                description: body.description.clone(),
-                first_n: first_n(&secret),
-                revoked: false,
-                created_at: now(),
-            };
-            if state.store.create_api_key(&key)? {
-                return Ok(Answer::json(
-                    json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
-                ));
-            }
-        }
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "no new key whose first {SHOWN_CHARACTERS} characters differ from the \
-                 organisation's other keys was found in {KEY_DRAWS} draws: it holds too many keys"
-            ),
+        let (key, secret) = keys::create(&state, &org, &body.name, &body.description)?;
+        Ok(Answer::json(
+            json!({ "apiKey": key_json(&key), "secretKey": secret.as_str() }),
         ))
     })
     .await
-}
-
-/// How many keys `create_key` draws before it gives up on finding distinct first characters.
-const KEY_DRAWS: usize = 64;
-
-fn key_of_org(state: &AppState, org: &str, hash: &str) -> ApiResult<ApiKey> {
-    match state.store.api_key(hash)? {
-        Some(key) if key.org_id == org => Ok(key),
-        _ => Err(ApiError::not_found(format!("no API key {hash}"))),
-    }
 }
 
 /// GET /api/v1/keys/{hash}/permissions: `[{knowledgeBaseId, permission}]`.
@@ -184,10 +129,7 @@ pub async fn permissions(
     Admin(org): Admin,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        key_of_org(&state, &org, &hash)?;
-        let list: Vec<Value> = state
-            .store
-            .permissions(&hash)?
+        let list: Vec<Value> = keys::permissions(&state, &org, &hash)?
             .into_iter()
             .map(|(kb, bits)| json!({ "knowledgeBaseId": kb, "permission": bits }))
             .collect();
@@ -209,16 +151,7 @@ pub async fn set_permission(
     JsonBody(body): JsonBody<PermissionBody>,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        key_of_org(&state, &org, &hash)?;
-        if state.store.kb(&org, &kb)?.is_none() {
-            return Err(ApiError::not_found(format!("no knowledge base {kb}")));
-        }
-        if body.permission > 7 {
-            return Err(ApiError::bad_request(
-                "permission is a sum of 1 (read), 2 (write) and 4 (delete)",
-            ));
-        }
-        state.store.set_permission(&hash, &kb, body.permission)?;
+        keys::set_permission(&state, &org, &hash, &kb, body.permission)?;
         Ok(Answer::json(
             json!({ "knowledgeBaseId": kb, "permission": body.permission }),
         ))
@@ -233,9 +166,7 @@ pub async fn revoke_key(
     Admin(org): Admin,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        if !state.store.revoke_api_key(&org, &hash)? {
-            return Err(ApiError::not_found(format!("no API key {hash}")));
-        }
+        keys::revoke(&state, &org, &hash)?;
         Ok(Answer::json(json!({ "hash": hash, "status": "revoked" })))
     })
     .await

@@ -1,5 +1,6 @@
-//! Chunks: inserted with every ciphertext of their index checked against the context's key,
-//! read back by id, deleted by id.
+//! Chunks: inserted with every ciphertext of their index checked against the context's key
+//! (by [`crate::service::ingest`]), read back by id, deleted by id. The routes parse the
+//! request, check who asks, call the service and answer.
 
 use std::sync::Arc;
 
@@ -7,7 +8,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
@@ -16,29 +16,13 @@ use super::context_access::{self, no_context};
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
-use crate::service::pieces::{check_pieces, decode_pieces};
-use crate::state::{context_digest, AppState};
-use crate::store::{Chunk, NewChunk, MAX_META_BYTES};
-use paillier_gpu::formats::ciphertexts::CiphertextShape;
-use paillier_gpu::PublicContext;
+use crate::service::{edits, ingest, select};
+use crate::state::AppState;
+use crate::store::Chunk;
 use paillier_gpu_client::api::{Chunk as SentChunk, InsertChunks};
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
-
-/// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
-pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
-    if meta.len() > MAX_META_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "{what}: meta_data of {} bytes; at most {MAX_META_BYTES}",
-                meta.len()
-            ),
-        ));
-    }
-    Ok(())
-}
 
 /// POST /v1/chunk/{org}: `{kb_id, context_id, chunks}` → `{chunk_ids, inserted}`.
 pub async fn insert(
@@ -66,95 +50,19 @@ pub async fn insert(
             .store
             .context(caller.org(), &body.context_id)?
             .ok_or_else(|| no_context(&body.context_id))?;
-        let context = state.open_public(caller.org(), &body.context_id, &stored.data)?;
-        let shape = context.ciphertext_shape()?;
-        // Decoded on every core; the first bad chunk is the one named.
-        let decoded: Vec<ApiResult<NewChunk>> = sent
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, sent)| new_chunk(i, sent, &context, shape))
-            .collect();
-        let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
-        let slot = state.slot(&body.kb_id, &body.context_id);
-        let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
-        // Committed only if the context is still the one checked against.
-        let inserted = state
-            .store
-            .insert_chunks(&body.kb_id, &body.context_id, &stored.data, &chunks)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!(
-                        "execution context {} was deleted or replaced while these chunks were \
-                         checked; nothing was inserted",
-                        body.context_id
-                    ),
-                )
-            })?;
-        let ids = inserted.ids;
-        // Followed in place when nothing else was committed since the index's version (another
-        // writer, another replica); otherwise the next search catches up from the store.
-        let same_context = resident
-            .as_ref()
-            .is_some_and(|held| held.context_digest == context_digest(&stored.data));
-        if resident.is_some() && !same_context {
-            // Built for an earlier context under this id (deleted and stored again elsewhere).
-            *resident = None;
-        }
-        if let Some(held) = resident.as_mut() {
-            if held.version + 1 == inserted.version {
-                let stored: Vec<Chunk> = chunks
-                    .into_iter()
-                    .zip(&ids)
-                    .map(|(c, &id)| Chunk {
-                        kb_id: body.kb_id.clone(),
-                        chunk_id: id,
-                        context_id: body.context_id.clone(),
-                        name: c.name,
-                        content: c.content,
-                        meta_data: c.meta_data,
-                        pieces: c.pieces,
-                    })
-                    .collect();
-                if held.append(&stored, inserted.version).is_err() {
-                    *resident = None;
-                }
-            }
-        }
+        let ids = ingest::insert(
+            &state,
+            caller.org(),
+            &body.kb_id,
+            &body.context_id,
+            &stored,
+            sent,
+        )?;
         Ok(Answer::json(
             json!({ "chunk_ids": ids, "inserted": ids.len() }),
         ))
     })
     .await
-}
-
-/// Chunk `i` of an insert, its pieces decoded and checked against the context's key.
-fn new_chunk(
-    i: usize,
-    sent: SentChunk,
-    context: &PublicContext,
-    shape: CiphertextShape,
-) -> ApiResult<NewChunk> {
-    let what = format!("chunk {i}");
-    let pieces = decode_pieces(&sent.index, shape, &what)?;
-    check_pieces(context.public_key(), shape, &pieces, &what)?;
-    let meta = match sent.meta_data {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(meta @ Value::Object(_)) => meta,
-        Some(_) => {
-            return Err(ApiError::bad_request(format!(
-                "chunk {i}: meta_data is not an object"
-            )))
-        }
-    };
-    let meta_data = meta.to_string();
-    check_meta_size(&meta_data, &what)?;
-    Ok(NewChunk {
-        name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
-        content: sent.chunk_content,
-        meta_data,
-        pieces,
-    })
 }
 
 /// `chunk_ids` (repeated), `kb_id` and `projection` (repeated) from a query string.
@@ -247,24 +155,10 @@ pub async fn get_by_id(
     blocking(move || {
         let (kb_id, ids, projection) = query_of(query)?;
         caller.kb_access(&state, &kb_id, permission::READ)?;
-        let chunks = state.store.chunks_by_id(&kb_id, &ids)?;
-        // Each context's width read once, however many of its chunks are asked for.
-        let mut widths = std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(chunks.len());
-        for chunk in &chunks {
-            let width = match widths.get(&chunk.context_id) {
-                Some(&width) => width,
-                None => {
-                    let width = state
-                        .public_context(caller.org(), &chunk.context_id)?
-                        .and_then(|c| c.ciphertext_shape().ok())
-                        .map(|s| s.chunk_bytes);
-                    widths.insert(chunk.context_id.clone(), width);
-                    width
-                }
-            };
-            out.push(chunk_json(chunk, width, &projection));
-        }
+        let out = select::by_id(&state, caller.org(), &kb_id, &ids)?
+            .iter()
+            .map(|(chunk, width)| chunk_json(chunk, *width, &projection))
+            .collect();
         Ok(Answer::json(Value::Array(out)))
     })
     .await
@@ -279,7 +173,7 @@ pub async fn delete_by_id(
     blocking(move || {
         let (kb_id, ids, _) = query_of(query)?;
         caller.kb_access(&state, &kb_id, permission::DELETE)?;
-        let deleted = state.rewrite(&kb_id, || state.store.delete_chunks(&kb_id, &ids))?;
+        let deleted = edits::delete_by_id(&state, &kb_id, &ids)?;
         Ok(Answer::json(json!({ "deleted_count": deleted })))
     })
     .await

@@ -15,15 +15,13 @@
 //! organisation's, so that ids cannot be probed.
 
 use super::Caller;
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::auth::permission;
 use crate::state::AppState;
 use crate::store::StoredContext;
 
 /// The answer to a caller that may not see context `id`, or that asks for one that is not there.
-pub fn no_context(id: &str) -> ApiError {
-    ApiError::not_found(format!("no execution context {id}"))
-}
+pub use crate::service::contexts::no_context;
 
 /// Whether `caller` may read the context `id`, stored by the key hashing to `creator_key`.
 pub fn may_read(

@@ -1,29 +1,24 @@
 //! Execution contexts: stored exactly as the client sent them (the secret key inside stays
 //! sealed; the server reads only the public part), and their bindings to knowledge bases. Who
-//! may do what is [`context_access`](super::context_access)'s.
+//! may do what is [`context_access`](super::context_access)'s; the work is
+//! [`service::contexts`](crate::service::contexts)'.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
 use super::answer::Answer;
-use super::context_access::{self, may_delete, may_read, no_context, readable};
+use super::context_access::{self, may_delete, may_read, readable};
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
+use crate::service::contexts;
 use crate::state::AppState;
-use crate::store::{DeleteContext, PutContext};
-use paillier_gpu::context::PublicContext;
 use paillier_gpu_client::api::StoreContext;
-
-/// The deepest nesting of arrays and objects a stored context may hold: a context is a few
-/// levels deep, and clients (Python's `json` among them) fail on very deep documents.
-pub const MAX_CONTEXT_DEPTH: usize = 16;
 
 /// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`. The same bytes again
 /// are a success that changes nothing; other bytes under a stored id are a 409.
@@ -40,41 +35,14 @@ pub async fn store(
                  (or the organisation's admin key)",
             ));
         }
-        if body.context_id.is_empty() || body.context_id.len() > 256 {
-            return Err(ApiError::bad_request(
-                "context_id must be 1 to 256 characters",
-            ));
-        }
-        let data = body.data.get();
-        if json_depth(data) > MAX_CONTEXT_DEPTH {
-            return Err(ApiError::bad_request(format!(
-                "data nests arrays and objects more than {MAX_CONTEXT_DEPTH} deep; an \
-                 execution context does not"
-            )));
-        }
-        let context = PublicContext::from_json(data)
-            .map_err(|e| ApiError::bad_request(format!("data is not an execution context: {e}")))?;
-        let weaknesses = context.config().weaknesses();
-        if !weaknesses.is_empty() && !state.allow_weak_contexts {
-            return Err(ApiError::bad_request(weak_context_message(&weaknesses)));
-        }
-        context.ciphertext_shape()?;
-        match state
-            .store
-            .put_context(&org, &body.context_id, data, caller.key_hash())?
-        {
-            PutContext::Created | PutContext::Unchanged => {
-                Ok(Answer::json(json!({ "context_id": body.context_id })))
-            }
-            PutContext::Conflict => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "execution context {} is stored with other contents; a context id names one \
-                     context for good (delete it first to store another under its id)",
-                    body.context_id
-                ),
-            )),
-        }
+        contexts::store(
+            &state,
+            &org,
+            &body.context_id,
+            body.data.get(),
+            caller.key_hash(),
+        )?;
+        Ok(Answer::json(json!({ "context_id": body.context_id })))
     })
     .await
 }
@@ -99,7 +67,7 @@ pub async fn get(
 pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Answer> {
     blocking(move || {
         let mut ids = Vec::new();
-        for (id, creator_key) in state.store.contexts(caller.org())? {
+        for (id, creator_key) in contexts::list(&state, caller.org())? {
             if may_read(&state, &caller, &id, creator_key.as_deref())? {
                 ids.push(id);
             }
@@ -123,20 +91,8 @@ pub async fn delete(
                  admin, or a key with write permission on every knowledge base it is bound to may"
             )));
         }
-        match state.store.delete_context(caller.org(), &id)? {
-            DeleteContext::Deleted => {
-                state.forget_context(caller.org(), &id);
-                Ok(Answer::json(json!({ "deleted": id })))
-            }
-            DeleteContext::Missing => Err(no_context(&id)),
-            DeleteContext::InUse(kbs) => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "chunks of knowledge bases {kbs:?} are encrypted under execution context \
-                     {id}; delete them (or the knowledge bases) first"
-                ),
-            )),
-        }
+        contexts::delete(&state, caller.org(), &id)?;
+        Ok(Answer::json(json!({ "deleted": id })))
     })
     .await
 }
@@ -151,7 +107,7 @@ pub async fn of_kb(
     blocking(move || {
         caller.kb_access(&state, &kb, permission::READ)?;
         Ok(Answer::json(
-            json!({ "context_ids": state.store.contexts_of_kb(caller.org(), &kb)? }),
+            json!({ "context_ids": contexts::of_kb(&state, caller.org(), &kb)? }),
         ))
     })
     .await
@@ -167,7 +123,7 @@ pub async fn kbs_of(
     blocking(move || {
         readable(&state, &caller, &ctx)?;
         let mut kb_ids = Vec::new();
-        for kb in state.store.kbs_of_context(caller.org(), &ctx)? {
+        for kb in contexts::kbs_of(&state, caller.org(), &ctx)? {
             if caller.permission(&state, &kb)? != 0 {
                 kb_ids.push(kb);
             }
@@ -188,59 +144,4 @@ pub async fn bind(
         Ok(Answer::json(json!({ "kb_id": kb, "context_id": ctx })))
     })
     .await
-}
-
-/// How deeply `text` (JSON) nests arrays and objects, brackets inside strings not counted.
-pub fn json_depth(text: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for byte in text.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
-/// Why a weak context is refused and the ways on. The XTrace SDK's `xtrace init` makes such a
-/// context whatever the user chooses, so its users meet this message first.
-fn weak_context_message(weaknesses: &[String]) -> String {
-    format!(
-        "the context is weaker than this server accepts ({}). The XTrace SDK's `xtrace init` \
-         always makes such a context (paillier_lookup with alpha_len 50: anyone holding its \
-         public key recovers its secret key in minutes). Make a strong one instead, then write \
-         the CLI's .env by hand rather than running `xtrace init`: with the SDK's Python, \
-         ExecutionContext.create(..., key_len=1024), save_to_disk, then save_to_remote with an \
-         API key that may write a knowledge base; or `paillier-gpu context create \
-         --sdk-compatible` and `paillier-gpu context push` (the server's docs/sdk-cli.md). For \
-         a throwaway test only, start the server with --allow-weak-contexts",
-        weaknesses.join("; ")
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_depth;
-
-    #[test]
-    fn depth_counts_brackets_outside_strings() {
-        assert_eq!(json_depth("1"), 0);
-        assert_eq!(json_depth(r#"{"a": [1, {"b": "[[[{"}]}"#), 3);
-        assert_eq!(json_depth(r#"{"a": "\"[["}"#), 1);
-        assert_eq!(json_depth(&"[".repeat(100_000)), 100_000);
-    }
 }

@@ -1,64 +1,41 @@
 //! Searching chunks by metadata, plain and paged, and deleting or patching the chunks a filter
-//! selects (with `dry_run` to count them first).
+//! selects (with `dry_run` to count them first; [`crate::service::meta_edits`] does those).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::answer::Answer;
 use super::cancellable::{cancellable, work_slot};
-use super::chunk_edits::apply;
-use super::chunks::{check_meta_size, chunk_json};
+use super::chunks::chunk_json;
 use super::streamed;
 use super::{Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
 use crate::cancel::Cancel;
 use crate::filter::Filter;
+use crate::service::meta_edits::{self, Outcome};
+use crate::service::select;
 use crate::state::{meta_of, AppState};
-use crate::store::{Chunk, ChunkPatch};
+use crate::store::Chunk;
 use paillier_gpu_client::api::MetaSearch;
-
-/// Chunks filtered between two looks at whether the client is still there.
-const CANCEL_CHECK_ROWS: usize = 4096;
 
 /// The most results one page holds.
 pub const MAX_PAGE: usize = 10_000;
 
-/// The chunks of `(kb, context)` that pass the body's filter, in id order.
+/// The chunks of `(kb, context)` that pass the body's filter, in id order, if the caller may
+/// read the knowledge base.
 fn matching(
     state: &AppState,
     caller: &Caller,
     body: &MetaSearch,
-    needed: u8,
     cancel: &Cancel,
 ) -> ApiResult<Vec<Chunk>> {
-    caller.kb_access(state, &body.kb_id, needed)?;
-    let filter = match sent_filter(body)? {
-        Some(sent) => Some(Filter::parse_sent(&sent).map_err(ApiError::bad_request)?),
-        None => None,
-    };
-    let chunks = state.store.chunks_of(&body.kb_id, &body.context_id)?;
-    if let Some(filter) = &filter {
-        filter
-            .check_work(chunks.len())
-            .map_err(ApiError::bad_request)?;
-    }
-    let mut found = Vec::new();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        if i % CANCEL_CHECK_ROWS == 0 {
-            cancel.check()?;
-        }
-        if filter
-            .as_ref()
-            .is_none_or(|f| f.matches(&meta_of(&chunk.meta_data)))
-        {
-            found.push(chunk);
-        }
-    }
-    Ok(found)
+    caller.kb_access(state, &body.kb_id, permission::READ)?;
+    let sent = sent_filter(body)?;
+    select::matching(state, &body.kb_id, &body.context_id, sent.as_ref(), cancel)
 }
 
 /// The fields a search returns: the projection, or the id, name and metadata (and the content
@@ -82,7 +59,7 @@ pub async fn search(
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
     let (found, body) = cancellable(move |cancel| {
-        let found = matching(&state, &caller, &body, permission::READ, cancel)?;
+        let found = matching(&state, &caller, &body, cancel)?;
         Ok((found, body))
     })
     .await?;
@@ -101,7 +78,7 @@ pub async fn search_page(
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
     let (page, facts, body) = cancellable(move |cancel| {
-        let mut found = matching(&state, &caller, &body, permission::READ, cancel)?;
+        let mut found = matching(&state, &caller, &body, cancel)?;
         let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
         let descending = match body.sort_order.as_deref().unwrap_or("desc") {
             "desc" => true,
@@ -157,19 +134,19 @@ pub async fn delete_by_meta(
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::DELETE)?;
-        require_filter(&body)?;
-        let found = matching(&state, &caller, &body, permission::DELETE, cancel)?;
-        let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
-        if body.dry_run {
-            return Ok(Answer::json(
-                json!({ "would_delete_count": ids.len(), "chunk_ids": ids }),
-            ));
-        }
-        let deleted =
-            state.rewrite(&body.kb_id, || state.store.delete_chunks(&body.kb_id, &ids))?;
-        Ok(Answer::json(
-            json!({ "deleted_count": deleted, "chunk_ids": ids }),
-        ))
+        let filter = required_filter(&body)?;
+        let outcome = meta_edits::delete_by_meta(
+            &state,
+            &body.kb_id,
+            &body.context_id,
+            &filter,
+            body.dry_run,
+            cancel,
+        )?;
+        Ok(Answer::json(match outcome {
+            Outcome::Would(ids) => json!({ "would_delete_count": ids.len(), "chunk_ids": ids }),
+            Outcome::Done { count, ids } => json!({ "deleted_count": count, "chunk_ids": ids }),
+        }))
     })
     .await
 }
@@ -184,62 +161,33 @@ pub async fn patch_by_meta(
     let _slot = work_slot(&state).await?;
     cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
-        require_filter(&body)?;
-        let sent: Option<Value> = body
+        let filter = required_filter(&body)?;
+        let patch: Option<Value> = body
             .patch
             .as_ref()
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
             .map_err(|e| ApiError::bad_request(format!("patch: {e}")))?;
-        let changes: Map<String, Value> = match sent {
-            Some(Value::Object(map)) => map,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "patch is an object of metadata fields to set",
-                ))
-            }
-        };
-        if let Some(field) = changes.keys().find(|k| {
-            !matches!(
-                k.as_str(),
-                "tag1" | "tag2" | "tag3" | "tag4" | "tag5" | "facets"
-            )
-        }) {
-            return Err(ApiError::bad_request(format!(
-                "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
-            )));
-        }
-        check_meta_size(&Value::Object(changes.clone()).to_string(), "patch")?;
-        let found = matching(&state, &caller, &body, permission::WRITE, cancel)?;
-        let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
-        if body.dry_run {
-            return Ok(Answer::json(
-                json!({ "would_patch_count": ids.len(), "chunk_ids": ids }),
-            ));
-        }
-        let patches = ids
-            .iter()
-            .map(|&id| {
-                (
-                    id,
-                    ChunkPatch {
-                        meta_data: Some(changes.clone()),
-                        ..ChunkPatch::default()
-                    },
-                )
-            })
-            .collect();
-        let patched = apply(&state, &body.kb_id, &body.context_id, patches)?;
-        Ok(Answer::json(
-            json!({ "patched_count": patched.len(), "chunk_ids": patched }),
-        ))
+        let outcome = meta_edits::patch_by_meta(
+            &state,
+            &body.kb_id,
+            &body.context_id,
+            &filter,
+            patch,
+            body.dry_run,
+            cancel,
+        )?;
+        Ok(Answer::json(match outcome {
+            Outcome::Would(ids) => json!({ "would_patch_count": ids.len(), "chunk_ids": ids }),
+            Outcome::Done { count, ids } => json!({ "patched_count": count, "chunk_ids": ids }),
+        }))
     })
     .await
 }
 
 /// Deleting or patching by metadata needs a filter that says which chunks: a missing or
-/// empty one (`{}`, `"{}"`, `{"$and": []}`) would select them all.
-fn require_filter(body: &MetaSearch) -> ApiResult<()> {
+/// empty one (`{}`, `"{}"`, `{"$and": []}`) would select them all. The filter as sent.
+fn required_filter(body: &MetaSearch) -> ApiResult<Value> {
     let refused = || {
         ApiError::bad_request(
             "a non-empty meta_filter is required: it says which chunks to change (delete \
@@ -250,7 +198,8 @@ fn require_filter(body: &MetaSearch) -> ApiResult<()> {
         None => Err(refused()),
         Some(sent) => match Filter::parse_sent(&sent) {
             Ok(filter) if filter.is_empty() => Err(refused()),
-            _ => Ok(()),
+            // One that does not parse is refused as it is read (after the patch, if any).
+            _ => Ok(sent),
         },
     }
 }

@@ -3,5 +3,13 @@
 //! the store; pieces turns what clients send into ciphertexts of the context's key, checked
 //! once each by the library.
 
+pub mod contexts;
+pub mod edits;
+pub mod inference;
+pub mod ingest;
+pub mod keys;
+pub mod knowledge_bases;
+pub mod meta_edits;
 pub mod pieces;
 pub mod search;
+pub mod select;

@@ -1,0 +1,137 @@
+//! Edits by chunk id: updates (every listed chunk replaced whole, a new encrypted index
+//! included), patches (some fields), deletes. Each is all or none, and makes the knowledge
+//! base's resident indexes be rebuilt on their next search.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::ingest::check_meta_size;
+use super::pieces::{check_pieces, decode_pieces};
+use crate::api_error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::ChunkPatch;
+use paillier_gpu::PublicContext;
+
+/// A chunk's new fields, by id.
+#[derive(Deserialize)]
+pub struct ChunkChange {
+    chunk_id: i64,
+    #[serde(default)]
+    chunk_content: Option<String>,
+    #[serde(default)]
+    index: Option<Vec<String>>,
+    #[serde(default)]
+    meta_data: Option<Value>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Updates (`whole`: every chunk replaced, its index included) or patches the chunks of
+/// knowledge base `kb_id` stored under context `context_id` (`context`, its public part), each
+/// index's ciphertexts checked against the context's key first; all or none. The ids changed.
+pub fn edit(
+    state: &AppState,
+    kb_id: &str,
+    context_id: &str,
+    context: &PublicContext,
+    sent: Vec<ChunkChange>,
+    whole: bool,
+) -> ApiResult<Vec<i64>> {
+    let patches = changes(context, sent, whole)?;
+    apply(state, kb_id, context_id, patches)
+}
+
+/// Deletes the chunks `ids` of knowledge base `kb_id` (those stored; others are skipped) and
+/// has its indexes rebuilt. How many were deleted.
+pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ApiResult<usize> {
+    Ok(state.rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
+}
+
+/// The changes checked: each index's ciphertexts belong to the context.
+fn changes(
+    context: &PublicContext,
+    sent: Vec<ChunkChange>,
+    whole: bool,
+) -> ApiResult<Vec<(i64, ChunkPatch)>> {
+    let shape = context.ciphertext_shape()?;
+    let mut patches = Vec::with_capacity(sent.len());
+    for change in sent {
+        let what = format!("chunk {}", change.chunk_id);
+        if whole && change.index.is_none() {
+            return Err(ApiError::bad_request(format!(
+                "{what}: an update carries the chunk's index"
+            )));
+        }
+        let pieces = match &change.index {
+            None => None,
+            Some(index) => {
+                let record = decode_pieces(index, shape, &what)?;
+                check_pieces(context.public_key(), shape, &record, &what)?;
+                Some(record)
+            }
+        };
+        let meta_data: Option<Map<String, Value>> = match change.meta_data {
+            None => None,
+            Some(Value::Object(map)) => {
+                check_meta_size(&Value::Object(map.clone()).to_string(), &what)?;
+                Some(map)
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{what}: meta_data is not an object"
+                )))
+            }
+        };
+        patches.push((
+            change.chunk_id,
+            ChunkPatch {
+                name: change.name,
+                content: change.chunk_content,
+                meta_data,
+                pieces,
+            },
+        ));
+    }
+    Ok(patches)
+}
+
+/// Writes the patches (all or none) to chunks stored under `context_id` and has the knowledge
+/// base's indexes rebuilt. A chunk keeps the context it was inserted under: a patch naming
+/// another is refused (409), since its ciphertexts would no longer be the context's.
+pub fn apply(
+    state: &AppState,
+    kb_id: &str,
+    context_id: &str,
+    patches: Vec<(i64, ChunkPatch)>,
+) -> ApiResult<Vec<i64>> {
+    state.rewrite(kb_id, || {
+        let found = state
+            .store
+            .patch_chunks(kb_id, context_id, &patches, true)?;
+        if found.len() == patches.len() {
+            return Ok(found);
+        }
+        let asked: Vec<i64> = patches.iter().map(|(id, _)| *id).collect();
+        let elsewhere: Vec<(i64, String)> = state
+            .store
+            .chunk_contexts(kb_id, &asked)?
+            .into_iter()
+            .filter(|(_, context)| context != context_id)
+            .collect();
+        if let Some((id, context)) = elsewhere.first() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "chunk {id} is stored under execution context {context}, not {context_id}; \
+                     a chunk keeps its context (delete it and insert it again to move it); \
+                     nothing was changed"
+                ),
+            ));
+        }
+        let missing: Vec<i64> = asked.into_iter().filter(|id| !found.contains(id)).collect();
+        Err(ApiError::not_found(format!(
+            "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
+        )))
+    })
+}

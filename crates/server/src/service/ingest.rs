@@ -1,0 +1,136 @@
+//! Ingest: chunks inserted with every ciphertext of their index checked against the context's
+//! key, committed only under the context checked against, and appended to the knowledge base's
+//! resident index when it is current (otherwise the next search catches up from the store).
+
+use axum::http::StatusCode;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use super::pieces::{check_pieces, decode_pieces};
+use crate::api_error::{ApiError, ApiResult};
+use crate::state::{context_digest, AppState};
+use crate::store::{Chunk, Inserted, NewChunk, StoredContext, MAX_META_BYTES};
+use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::PublicContext;
+use paillier_gpu_client::api::Chunk as SentChunk;
+
+/// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
+pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
+    if meta.len() > MAX_META_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{what}: meta_data of {} bytes; at most {MAX_META_BYTES}",
+                meta.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts the `sent` chunks into knowledge base `kb_id` under context `context_id` of `org`
+/// (`stored`, as the store held it when the caller was checked), each chunk's pieces decoded
+/// and checked against the context's key first (the first bad chunk is the one named); all or
+/// none. The chunks' ids, in the order sent.
+pub fn insert(
+    state: &AppState,
+    org: &str,
+    kb_id: &str,
+    context_id: &str,
+    stored: &StoredContext,
+    sent: Vec<SentChunk>,
+) -> ApiResult<Vec<i64>> {
+    let context = state.open_public(org, context_id, &stored.data)?;
+    let shape = context.ciphertext_shape()?;
+    // Decoded on every core; the first bad chunk is the one named.
+    let decoded: Vec<ApiResult<NewChunk>> = sent
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, sent)| new_chunk(i, sent, &context, shape))
+        .collect();
+    let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
+    let slot = state.slot(kb_id, context_id);
+    let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
+    // Committed only if the context is still the one checked against.
+    let inserted = state
+        .store
+        .insert_chunks(kb_id, context_id, &stored.data, &chunks)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "execution context {context_id} was deleted or replaced while these chunks \
+                     were checked; nothing was inserted"
+                ),
+            )
+        })?;
+    // Followed in place when nothing else was committed since the index's version (another
+    // writer, another replica); otherwise the next search catches up from the store.
+    let same_context = resident
+        .as_ref()
+        .is_some_and(|held| held.context_digest == context_digest(&stored.data));
+    if resident.is_some() && !same_context {
+        // Built for an earlier context under this id (deleted and stored again elsewhere).
+        *resident = None;
+    }
+    if let Some(held) = resident.as_mut() {
+        if held.version + 1 == inserted.version {
+            let stored = committed(kb_id, context_id, chunks, &inserted);
+            if held.append(&stored, inserted.version).is_err() {
+                *resident = None;
+            }
+        }
+    }
+    Ok(inserted.ids)
+}
+
+/// The chunks as the store now holds them, with the ids it gave.
+fn committed(
+    kb_id: &str,
+    context_id: &str,
+    chunks: Vec<NewChunk>,
+    inserted: &Inserted,
+) -> Vec<Chunk> {
+    chunks
+        .into_iter()
+        .zip(&inserted.ids)
+        .map(|(c, &id)| Chunk {
+            kb_id: kb_id.to_owned(),
+            chunk_id: id,
+            context_id: context_id.to_owned(),
+            name: c.name,
+            content: c.content,
+            meta_data: c.meta_data,
+            pieces: c.pieces,
+        })
+        .collect()
+}
+
+/// Chunk `i` of an insert, its pieces decoded and checked against the context's key.
+fn new_chunk(
+    i: usize,
+    sent: SentChunk,
+    context: &PublicContext,
+    shape: CiphertextShape,
+) -> ApiResult<NewChunk> {
+    let what = format!("chunk {i}");
+    let pieces = decode_pieces(&sent.index, shape, &what)?;
+    check_pieces(context.public_key(), shape, &pieces, &what)?;
+    let meta = match sent.meta_data {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(meta @ Value::Object(_)) => meta,
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "chunk {i}: meta_data is not an object"
+            )))
+        }
+    };
+    let meta_data = meta.to_string();
+    check_meta_size(&meta_data, &what)?;
+    Ok(NewChunk {
+        name: sent.name.unwrap_or_else(|| format!("chunk_{i}")),
+        content: sent.chunk_content,
+        meta_data,
+        pieces,
+    })
+}
