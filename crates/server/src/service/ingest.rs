@@ -11,6 +11,7 @@ use crate::api_error::{ApiError, ApiResult};
 use crate::state::{context_digest, AppState};
 use crate::store::{Chunk, Inserted, NewChunk, StoredContext, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::PublicContext;
 use paillier_gpu_client::api::Chunk as SentChunk;
 
@@ -46,9 +47,10 @@ pub fn insert(
     let decoded: Vec<ApiResult<NewChunk>> = sent
         .into_par_iter()
         .enumerate()
-        .map(|(i, sent)| new_chunk(i, sent, &context, shape))
+        .map(|(i, sent)| new_chunk(i, sent, shape))
         .collect();
     let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
+    check_ciphertexts(&context, shape, &chunks)?;
     let slot = state.slot(kb_id, context_id);
     let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
     // Committed only if the context is still the one checked against.
@@ -106,16 +108,45 @@ fn committed(
         .collect()
 }
 
-/// Chunk `i` of an insert, its pieces decoded and checked against the context's key.
-fn new_chunk(
-    i: usize,
-    sent: SentChunk,
+/// Every piece of every chunk a ciphertext of the context's key, checked once by the library as
+/// one batch (its check of the factors shared with n costs one gcd for the whole batch, where a
+/// batch per chunk would cost one per chunk: half of ingest's time). An error names the first
+/// bad chunk and its piece.
+fn check_ciphertexts(
     context: &PublicContext,
     shape: CiphertextShape,
-) -> ApiResult<NewChunk> {
+    chunks: &[NewChunk],
+) -> ApiResult<()> {
+    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
+    for chunk in chunks {
+        all_pieces.extend_from_slice(&chunk.pieces);
+    }
+    let public_key = context.public_key();
+    match CiphertextBatch::from_le_bytes(
+        public_key,
+        shape.chunks,
+        shape.chunk_bytes,
+        &all_pieces,
+        0,
+    ) {
+        Ok(_) => Ok(()),
+        Err(paillier_gpu::Error::InvalidCiphertext { index, reason }) => {
+            let what = format!("chunk {index}");
+            if let Some(chunk) = chunks.get(index) {
+                // The error path only: the chunk read again a piece to a record names the piece.
+                check_pieces(public_key, shape, &chunk.pieces, &what)?;
+            }
+            Err(ApiError::bad_request(format!("{what}: {reason}")))
+        }
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    }
+}
+
+/// Chunk `i` of an insert, its pieces decoded (checked with the others', by
+/// [`check_ciphertexts`]).
+fn new_chunk(i: usize, sent: SentChunk, shape: CiphertextShape) -> ApiResult<NewChunk> {
     let what = format!("chunk {i}");
     let pieces = decode_pieces(&sent.index, shape, &what)?;
-    check_pieces(context.public_key(), shape, &pieces, &what)?;
     let meta = match sent.meta_data {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(meta @ Value::Object(_)) => meta,
