@@ -1,5 +1,5 @@
-//! The XTrace API's request bodies, written once: the client sends them and `paillier-gpu
-//! serve` reads them. Fields the server reads only after it has checked the caller (a filter, a
+//! The XTrace API's request bodies and the JSON answers our client reads, written once: the
+//! client sends the requests and reads the answers, `paillier-gpu serve` does the reverse. Fields the server reads only after it has checked the caller (a filter, a
 //! batch of chunks, a context) are kept as the raw JSON text sent, so that a caller without the
 //! right is refused before anything large is expanded.
 
@@ -97,6 +97,54 @@ pub struct MetaSearch {
     /// Delete or patch by metadata: only count what would change.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// The answer to [`InsertChunks`]: the new chunks' ids, in the order sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Inserted {
+    /// One id per chunk sent.
+    pub chunk_ids: Vec<i64>,
+    /// How many were inserted.
+    pub inserted: usize,
+}
+
+/// The answer to [`StoreContext`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContextStored {
+    /// The id the context is stored under.
+    pub context_id: String,
+}
+
+/// The answer to `GET /v1/exec_context/{org}`: the stored contexts the caller may read.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Contexts {
+    /// Their ids.
+    pub contexts: Vec<String>,
+}
+
+/// The answer to `GET /v1/exec_context/{org}/{kb_id}/context`: the contexts bound to a
+/// knowledge base.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContextsOfKb {
+    /// Their ids.
+    pub context_ids: Vec<String>,
+}
+
+/// The answer to `GET /v1/exec_context/{org}/{context_id}/kb`: the knowledge bases a context is
+/// bound to that the caller holds a permission on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KbsOfContext {
+    /// Their ids.
+    pub kb_ids: Vec<String>,
+}
+
+/// The answer to `POST /v1/exec_context/{org}/{kb_id}/bind/{context_id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Bound {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context now bound to it.
+    pub context_id: String,
 }
 
 /// A filter as the SDK sends it: a JSON string holding the filter's JSON.

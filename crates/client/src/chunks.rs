@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{field, Client};
+use super::{answer_of, Client};
 use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
@@ -100,10 +100,7 @@ impl Client {
             let answer = self
                 .json(self.request(Method::POST, &address).json(&body), &address)
                 .map_err(|e| after_stored(e, &ids))?;
-            let given = field(&answer, "chunk_ids", &address)?
-                .as_array()
-                .map(|list| list.iter().filter_map(Value::as_i64).collect::<Vec<_>>())
-                .unwrap_or_default();
+            let given = answer_of::<api::Inserted>(answer, &address)?.chunk_ids;
             if given.len() != end - start {
                 return Err(Error::RemoteUnreachable {
                     url: address,

@@ -5,9 +5,8 @@
 
 use reqwest::Method;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
-use super::{field, Client};
+use super::{answer_of, Client};
 use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::{ExecutionContext, KeyProvider};
@@ -32,10 +31,7 @@ impl Client {
             context_id: context_id.to_owned(),
         };
         let answer = self.json(self.request(Method::POST, &address).json(&body), &address)?;
-        Ok(field(&answer, "context_id", &address)?
-            .as_str()
-            .unwrap_or(context_id)
-            .to_owned())
+        Ok(answer_of::<api::ContextStored>(answer, &address)?.context_id)
     }
 
     /// The context stored under `context_id`, opened with the provider that holds its key
@@ -79,7 +75,7 @@ impl Client {
     pub fn contexts(&self) -> Result<Vec<String>> {
         let address = self.address("exec_context", "");
         let answer = self.json(self.request(Method::GET, &address), &address)?;
-        strings(field(&answer, "contexts", &address)?, &address)
+        Ok(answer_of::<api::Contexts>(answer, &address)?.contexts)
     }
 
     /// Deletes a stored context.
@@ -101,7 +97,7 @@ impl Client {
     pub fn contexts_of_kb(&self, kb_id: &str) -> Result<Vec<String>> {
         let address = self.address("exec_context", &format!("/{}/context", path_part(kb_id)?));
         let answer = self.json(self.request(Method::GET, &address), &address)?;
-        strings(field(&answer, "context_ids", &address)?, &address)
+        Ok(answer_of::<api::ContextsOfKb>(answer, &address)?.context_ids)
     }
 }
 
@@ -114,19 +110,4 @@ pub(super) fn path_part(id: &str) -> Result<&str> {
         )));
     }
     Ok(id)
-}
-
-fn strings(value: &Value, address: &str) -> Result<Vec<String>> {
-    value
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .ok_or_else(|| Error::RemoteUnreachable {
-            url: address.to_owned(),
-            detail: format!("expected a list of ids, got {value}"),
-        })
 }

@@ -173,10 +173,11 @@ fn message_of(text: &str, fallback: &str) -> String {
     }
 }
 
-/// A field of a JSON answer that must be there, or an error naming it.
-fn field<'a>(answer: &'a Value, name: &str, address: &str) -> Result<&'a Value> {
-    answer.get(name).ok_or_else(|| Error::RemoteUnreachable {
+/// A JSON answer read as one of the API's answer types ([`api`]).
+fn answer_of<T: serde::de::DeserializeOwned>(answer: Value, address: &str) -> Result<T> {
+    let shown = answer.to_string();
+    serde_json::from_value(answer).map_err(|e| Error::RemoteUnreachable {
         url: address.to_owned(),
-        detail: format!("the answer has no {name:?}: {answer}"),
+        detail: format!("the answer is not the API's ({e}): {shown}"),
     })
 }

@@ -3,8 +3,12 @@
 //! other request (and `/healthz`) needs.
 
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
+
+use crate::api_error::{ApiError, ApiResult};
 
 /// A JSON body, already serialised.
 pub struct Answer(Vec<u8>);
@@ -13,6 +17,16 @@ impl Answer {
     /// Serialises `value` now.
     pub fn json(value: Value) -> Self {
         Self(value.to_string().into_bytes())
+    }
+
+    /// Serialises one of the API's answer types (`paillier_gpu_client::api`) now.
+    pub fn of<T: Serialize>(value: &T) -> ApiResult<Self> {
+        serde_json::to_vec(value).map(Self).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the answer does not serialise: {e}"),
+            )
+        })
     }
 }
 

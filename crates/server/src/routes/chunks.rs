@@ -19,7 +19,7 @@ use crate::auth::permission;
 use crate::service::{edits, ingest, select};
 use crate::state::AppState;
 use crate::store::Chunk;
-use paillier_gpu_client::api::{Chunk as SentChunk, InsertChunks};
+use paillier_gpu_client::api::{self, Chunk as SentChunk, InsertChunks};
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;
@@ -58,9 +58,10 @@ pub async fn insert(
             &stored,
             sent,
         )?;
-        Ok(Answer::json(
-            json!({ "chunk_ids": ids, "inserted": ids.len() }),
-        ))
+        Answer::of(&api::Inserted {
+            inserted: ids.len(),
+            chunk_ids: ids,
+        })
     })
     .await
 }

@@ -18,7 +18,7 @@ use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
 use crate::service::contexts;
 use crate::state::AppState;
-use paillier_gpu_client::api::StoreContext;
+use paillier_gpu_client::api::{self, StoreContext};
 
 /// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`. The same bytes again
 /// are a success that changes nothing; other bytes under a stored id are a 409.
@@ -42,7 +42,9 @@ pub async fn store(
             body.data.get(),
             caller.key_hash(),
         )?;
-        Ok(Answer::json(json!({ "context_id": body.context_id })))
+        Answer::of(&api::ContextStored {
+            context_id: body.context_id,
+        })
     })
     .await
 }
@@ -72,7 +74,7 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResu
                 ids.push(id);
             }
         }
-        Ok(Answer::json(json!({ "contexts": ids })))
+        Answer::of(&api::Contexts { contexts: ids })
     })
     .await
 }
@@ -106,9 +108,9 @@ pub async fn of_kb(
 ) -> ApiResult<Answer> {
     blocking(move || {
         caller.kb_access(&state, &kb, permission::READ)?;
-        Ok(Answer::json(
-            json!({ "context_ids": contexts::of_kb(&state, caller.org(), &kb)? }),
-        ))
+        Answer::of(&api::ContextsOfKb {
+            context_ids: contexts::of_kb(&state, caller.org(), &kb)?,
+        })
     })
     .await
 }
@@ -128,7 +130,7 @@ pub async fn kbs_of(
                 kb_ids.push(kb);
             }
         }
-        Ok(Answer::json(json!({ "kb_ids": kb_ids })))
+        Answer::of(&api::KbsOfContext { kb_ids })
     })
     .await
 }
@@ -141,7 +143,10 @@ pub async fn bind(
 ) -> ApiResult<Answer> {
     blocking(move || {
         context_access::bind(&state, &caller, &kb, &ctx)?;
-        Ok(Answer::json(json!({ "kb_id": kb, "context_id": ctx })))
+        Answer::of(&api::Bound {
+            kb_id: kb,
+            context_id: ctx,
+        })
     })
     .await
 }
