@@ -71,13 +71,13 @@ impl StoreLocation {
     /// store in `data_dir`.
     ///
     /// ```
-    /// use paillier_gpu::server::StoreLocation;
+    /// use paillier_gpu_server::StoreLocation;
     /// let here = StoreLocation::new(None, "data".as_ref())?;
     /// assert_eq!(here, StoreLocation::Sqlite("data".into()));
     /// let shared = StoreLocation::new(Some("postgres://app@db/paillier"), "data".as_ref())?;
     /// assert_eq!(shared.kind(), "postgres");
     /// assert!(StoreLocation::new(Some("mysql://db"), "data".as_ref()).is_err());
-    /// # Ok::<(), paillier_gpu::Error>(())
+    /// # Ok::<(), paillier_gpu_server::Error>(())
     /// ```
     pub fn new(store: Option<&str>, data_dir: &Path) -> Result<Self> {
         match store {
