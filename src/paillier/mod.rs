@@ -32,6 +32,7 @@ mod owner_encryption;
 mod public_encryption;
 mod public_key;
 mod secret_key;
+mod units;
 
 pub use ciphertext::Ciphertext;
 pub use ciphertext_batch::CiphertextBatch;

@@ -83,7 +83,7 @@ pub struct MetaSearch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
     /// Paged search: from this position.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub offset: usize,
     /// Paged search: `asc` or `desc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,7 +95,7 @@ pub struct MetaSearch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Box<RawValue>>,
     /// Delete or patch by metadata: only count what would change.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub dry_run: bool,
 }
 
@@ -104,15 +104,18 @@ pub struct MetaSearch {
 pub struct Inserted {
     /// One id per chunk sent.
     pub chunk_ids: Vec<i64>,
-    /// How many were inserted.
+    /// How many were inserted (our server says; XTrace's own answer need not).
+    #[serde(default)]
     pub inserted: usize,
 }
 
 /// The answer to [`StoreContext`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ContextStored {
-    /// The id the context is stored under.
-    pub context_id: String,
+    /// The id the context is stored under (our server says; a client falls back to the id it
+    /// sent where a service does not).
+    #[serde(default)]
+    pub context_id: Option<String>,
 }
 
 /// The answer to `GET /v1/exec_context/{org}`: the stored contexts the caller may read.
@@ -150,4 +153,14 @@ pub struct Bound {
 /// A filter as the SDK sends it: a JSON string holding the filter's JSON.
 pub fn filter_as_sent(filter: &Value) -> serde_json::Result<Box<RawValue>> {
     serde_json::value::to_raw_value(&filter.to_string())
+}
+
+// Fields left out of a request when they hold their default, so that a request carries only
+// what the SDK's own would.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -100,7 +100,9 @@ impl Client {
             let answer = self
                 .json(self.request(Method::POST, &address).json(&body), &address)
                 .map_err(|e| after_stored(e, &ids))?;
-            let given = answer_of::<api::Inserted>(answer, &address)?.chunk_ids;
+            let given = answer_of::<api::Inserted>(answer, &address)
+                .map_err(|e| after_stored(e, &ids))?
+                .chunk_ids;
             if given.len() != end - start {
                 return Err(Error::RemoteUnreachable {
                     url: address,

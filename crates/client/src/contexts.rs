@@ -31,7 +31,9 @@ impl Client {
             context_id: context_id.to_owned(),
         };
         let answer = self.json(self.request(Method::POST, &address).json(&body), &address)?;
-        Ok(answer_of::<api::ContextStored>(answer, &address)?.context_id)
+        Ok(answer_of::<api::ContextStored>(answer, &address)?
+            .context_id
+            .unwrap_or_else(|| context_id.to_owned()))
     }
 
     /// The context stored under `context_id`, opened with the provider that holds its key

@@ -2,6 +2,7 @@
 //! in a private cluster (see `common/postgres.rs`). Each test gets a fresh store, and a way to
 //! open it again: a second handle is a second replica (or process) over the same data.
 
+mod key_suite;
 mod store_suite;
 
 use std::sync::Arc;
@@ -13,14 +14,14 @@ use paillier_gpu_server::store::{open_store, StoreLocation};
 pub type Opener = dyn Fn() -> Arc<dyn Store>;
 
 macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
+    ($($suite:ident::$name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[test]
                 fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let location = paillier_gpu_server::store::StoreLocation::Sqlite(dir.path().join("store"));
-                    super::store_suite::$name(&move || super::open(&location));
+                    super::$suite::$name(&move || super::open(&location));
                 }
             )*
         }
@@ -30,7 +31,7 @@ macro_rules! on_both_stores {
                 fn $name() {
                     let Some(url) = crate::common::postgres::fresh_database() else { return };
                     let location = paillier_gpu_server::store::StoreLocation::Postgres(url);
-                    super::store_suite::$name(&move || super::open(&location));
+                    super::$suite::$name(&move || super::open(&location));
                 }
             )*
         }
@@ -42,14 +43,15 @@ fn open(location: &StoreLocation) -> Arc<dyn Store> {
 }
 
 on_both_stores!(
-    organisations_keys_and_permissions,
-    knowledge_bases_and_their_deletion,
-    inserts_and_deletes_keep_the_count,
-    a_context_id_names_one_content_until_deleted,
-    chunks_read_back_and_patch,
-    every_chunk_write_moves_the_version,
-    concurrent_writers_number_chunks_in_commit_order,
-    opening_again_migrates_nothing,
+    key_suite::organisations_keys_and_permissions,
+    key_suite::concurrent_key_creations_never_share_first_characters,
+    store_suite::knowledge_bases_and_their_deletion,
+    store_suite::inserts_and_deletes_keep_the_count,
+    store_suite::a_context_id_names_one_content_until_deleted,
+    store_suite::chunks_read_back_and_patch,
+    store_suite::every_chunk_write_moves_the_version,
+    store_suite::concurrent_writers_number_chunks_in_commit_order,
+    store_suite::opening_again_migrates_nothing,
 );
 
 /// A PostgreSQL database written by a newer version is refused, and one at this version is

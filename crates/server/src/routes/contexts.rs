@@ -43,7 +43,7 @@ pub async fn store(
             caller.key_hash(),
         )?;
         Answer::of(&api::ContextStored {
-            context_id: body.context_id,
+            context_id: Some(body.context_id),
         })
     })
     .await

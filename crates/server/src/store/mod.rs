@@ -196,8 +196,9 @@ pub trait Store: Send + Sync {
 
     /// Stores a new API key (an error if its hash is stored already), unless the organisation
     /// has a key, revoked or not, whose `first_n` equals this one's without case: then it
-    /// stores nothing and answers false (draw another key). Two replicas creating keys of one
-    /// organisation at the same instant with the same 20 random bits could both pass.
+    /// stores nothing and answers false (draw another key). Key creations of one organisation
+    /// are serialised (SQLite's one writer; PostgreSQL's advisory lock), so two at once cannot
+    /// both pass the check.
     fn create_api_key(&self, key: &ApiKey) -> Result<bool>;
     /// The API key whose hash is `hash`.
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>>;

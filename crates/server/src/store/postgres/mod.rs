@@ -29,6 +29,9 @@ type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// Connections a replica keeps open at most, beyond two per core (the default work slots,
 /// each of which may hold one through an index build).
 const POOL_HEADROOM: u32 = 16;
+/// The advisory lock space of API key creations (a constant of this program's own; the second
+/// key is the organisation's id, hashed).
+const KEY_CREATION_LOCK: i32 = 0x6b65_7973;
 /// How long a request waits for a connection (or for the database to answer a connect).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -228,18 +231,30 @@ impl Store for PostgresStore {
     }
 
     fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
-        self.execute(
-            INSERT_API_KEY,
-            &[
-                &key.hash,
-                &key.org_id,
-                &key.name,
-                &key.description,
-                &key.first_n,
-                &false,
-                &key.created_at,
-            ],
-        )
+        self.with(|c| {
+            let mut t = c.transaction()?;
+            // One key creation of an organisation at a time, on every replica: the next one's
+            // statement then sees this one's key (READ COMMITTED reads what committed before
+            // each statement), so the clash check holds under concurrency too.
+            t.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&KEY_CREATION_LOCK, &key.org_id],
+            )?;
+            let stored = t.execute(
+                INSERT_API_KEY,
+                &[
+                    &key.hash,
+                    &key.org_id,
+                    &key.name,
+                    &key.description,
+                    &key.first_n,
+                    &false,
+                    &key.created_at,
+                ],
+            )?;
+            t.commit()?;
+            Ok(stored > 0)
+        })
     }
 
     fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
