@@ -108,8 +108,7 @@ impl CiphertextBatch {
                     .for_each(|(limb, digit)| *limb = digit);
                 true
             });
-        // The first out of range, if any: those before it were converted, and a non-unit among
-        // them comes first.
+        // The first out of range, if any; a non-unit before it comes first.
         let out_of_range = if all_valid {
             None
         } else {
@@ -117,6 +116,19 @@ impl CiphertextBatch {
                 .iter()
                 .position(|c| public_key.check_ciphertext(c.as_biguint(), 0).is_err())
         };
+        if let Some(i) = out_of_range {
+            // `all` stops at the first failure, on whichever core finds it: items before it may
+            // not have been converted, and a zero left there would read as a non-unit.
+            flat[..i * limbs]
+                .par_chunks_mut(limbs.max(1))
+                .zip(ciphertexts[..i].par_iter())
+                .for_each(|(out, c)| {
+                    out.fill(0);
+                    out.iter_mut()
+                        .zip(c.as_biguint().iter_u64_digits())
+                        .for_each(|(limb, digit)| *limb = digit);
+                });
+        }
         let checked = out_of_range.unwrap_or(ciphertexts.len()) * limbs;
         public_key.check_units(&flat[..checked], chunks_per_record, first_record)?;
         if let Some(i) = out_of_range {

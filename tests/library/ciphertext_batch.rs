@@ -354,3 +354,29 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
         assert_eq!(ctx.decode_batch(&responses).unwrap(), vec![64]);
     }
 }
+
+/// A value out of range late in a large batch given as big integers: its conversion runs on
+/// every core and stops where one core meets the bad value, so items before it may be left
+/// unconverted; none of them may then be taken for a ciphertext sharing a factor with n.
+#[test]
+fn an_out_of_range_value_late_in_a_large_batch_is_the_one_named() {
+    let ctx = small_context(SCHEMES[0]);
+    let pk = ctx.public_key();
+    let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 16384]).unwrap();
+    let chunks = good.chunks_per_record();
+    let mut vectors = paillier_gpu::hamming::EncryptedVector::from_batch(&good);
+    for record in [16383, 16000, 8192] {
+        let kept = vectors[record].chunks[0].clone();
+        vectors[record].chunks[0] = Ciphertext::from_biguint(BigUint::from(0u32));
+        for _ in 0..4 {
+            match paillier_gpu::hamming::EncryptedVector::to_batch(pk, chunks, &vectors) {
+                Err(Error::InvalidCiphertext { index, reason }) => {
+                    assert_eq!(index, record, "{reason}");
+                    assert!(!reason.contains("shares a factor"), "{reason}");
+                }
+                other => panic!("record {record}: {other:?}"),
+            }
+        }
+        vectors[record].chunks[0] = kept;
+    }
+}
