@@ -2,7 +2,7 @@
 //! either is seen by every later search on either, replicas catch up (appends) or rebuild
 //! (deletes) their resident indexes from the store, a replica killed mid-write loses nothing
 //! acknowledged and leaves no batch in part, and a database that goes away is a 503 until it
-//! comes back. The database is a private PostgreSQL cluster (`common/postgres.rs`).
+//! comes back. The database is a private PostgreSQL cluster (`support/postgres.rs`).
 
 use crate::common;
 

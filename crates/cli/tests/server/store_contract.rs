@@ -1,5 +1,5 @@
 //! The store's contract, run against both stores: SQLite in a temporary folder and PostgreSQL
-//! in a private cluster (see `common/postgres.rs`). Each test gets a fresh store, and a way to
+//! in a private cluster (see `support/postgres.rs`). Each test gets a fresh store, and a way to
 //! open it again: a second handle is a second replica (or process) over the same data.
 
 mod key_suite;
