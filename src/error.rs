@@ -94,6 +94,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A verified search's answer failed a check (a record forged, altered, duplicated,
+    /// missing, replayed, foreign, or its content swapped): nothing of it is shown. The
+    /// rejection lists each failure's kind and chunk ids.
+    #[error("the service's answer fails verification, so none of it is shown: {0}")]
+    AnswerRejected(crate::verifiable::AnswerRejection),
+
+    /// Private metadata cannot carry a value, or answer a filter or a sort, on tokens.
+    #[error("private metadata: {0}")]
+    PrivateMetadata(String),
+
     /// Something made under one public key met another: a file or batch and the context, two
     /// arrays, a context and the key pinned with `--expect-key`. The message names both sides:
     /// `the ciphertext file r.ct was made under the key 5c4d…; ctx2.json holds e851…`.

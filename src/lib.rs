@@ -46,6 +46,7 @@ pub mod io;
 pub mod jobs;
 pub mod numbers;
 pub mod paillier;
+pub mod verifiable;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

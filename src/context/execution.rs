@@ -253,7 +253,7 @@ impl ExecutionContext {
 
     /// Who encrypts here: the secret key where it may go to the backend (see
     /// `secrets_may_use_backend`), else none (the public key).
-    pub(super) fn owner(&self) -> Result<Option<&SecretKey>> {
+    pub(crate) fn owner(&self) -> Result<Option<&SecretKey>> {
         Ok(self
             .public
             .secrets_may_use_backend()?
@@ -270,7 +270,7 @@ impl ExecutionContext {
     }
 
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
-    pub(super) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
+    pub(crate) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
         if self.device == Device::Auto {
             return Ok(crate::hazmat::backend::cpu::CpuBackend::shared());

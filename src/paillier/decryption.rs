@@ -23,6 +23,31 @@ impl SecretKey {
         backend: &dyn Backend,
         ciphertexts: &Ciphertexts<'_>,
     ) -> Result<Vec<BigUint>> {
+        let width = self.crt().plaintext_limbs();
+        let plaintexts = self.decrypt_reduced_limbs(backend, ciphertexts)?;
+        Ok(plaintexts
+            .par_chunks(width.max(1))
+            .map(biguint_from_limbs)
+            .collect())
+    }
+
+    /// The whole plaintexts of a batch already checked to lie in `[1, n²)` (a
+    /// [`CiphertextBatch`](crate::paillier::CiphertextBatch)'s), flat, n's width each
+    /// ([`plaintext_limbs`](crate::hazmat::backend::CrtKey::plaintext_limbs)), wiped on drop:
+    /// what decoding a verifiable record's fields above its slots reads.
+    pub(crate) fn decrypt_batch_limbs(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &LimbBatch,
+    ) -> Result<Zeroizing<Vec<u64>>> {
+        self.decrypt_reduced_limbs(backend, &Ciphertexts::limbs(ciphertexts))
+    }
+
+    fn decrypt_reduced_limbs(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &Ciphertexts<'_>,
+    ) -> Result<Zeroizing<Vec<u64>>> {
         let count = ciphertexts.len();
         let width = self.crt().plaintext_limbs();
         // A piece's residues modulo p² and q² (secret: wiped on drop).
@@ -52,9 +77,6 @@ impl SecretKey {
         } else {
             pipeline::pipelined(&pieces, &mut plaintexts, width, bases, decrypt)?;
         }
-        Ok(plaintexts
-            .par_chunks(width.max(1))
-            .map(biguint_from_limbs)
-            .collect())
+        Ok(plaintexts)
     }
 }

@@ -1,0 +1,132 @@
+//! The checks on a whole answer: every record's own, then no record and no chunk id twice, ids
+//! inside the range, and the caller's count.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::decode::DecodedRecord;
+use super::failure::{AnswerFailure, AnswerRejection, FailureKind};
+use super::layout::RecordNonce;
+use crate::error::{Error, Result};
+
+/// What the caller knows of the answer it asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    /// The asked range of chunk ids, first and last included.
+    pub range: Option<(i64, i64)>,
+    /// How many records the knowledge base holds (a search with no filter and no range): a
+    /// record missing, or one more, fails.
+    pub count: Option<usize>,
+}
+
+/// A verified answer: every record's chunk id, distance and nonce, in the service's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedRecords {
+    /// Chunk ids.
+    pub chunk_ids: Vec<i64>,
+    /// Hamming distances.
+    pub distances: Vec<u32>,
+    /// Record nonces (what opens each record's sealed content).
+    pub nonces: Vec<RecordNonce>,
+}
+
+impl VerifiedRecords {
+    /// The `k` nearest as `(chunk id, distance, nonce)`, nearest first, ties by chunk id.
+    pub fn top_k(&self, k: usize) -> Vec<(i64, u32, RecordNonce)> {
+        let mut ranked: Vec<(i64, u32, RecordNonce)> = self
+            .chunk_ids
+            .iter()
+            .zip(&self.distances)
+            .zip(&self.nonces)
+            .map(|((&id, &distance), &nonce)| (id, distance, nonce))
+            .collect();
+        ranked.sort_by_key(|&(id, distance, _)| (distance, id));
+        ranked.truncate(k);
+        ranked
+    }
+}
+
+/// Checks a decoded answer as a whole; any failure refuses all of it.
+pub(crate) fn check_answer(
+    decoded: &[DecodedRecord],
+    replayed: bool,
+    chunk_ids: &[i64],
+    expectation: &Expectation,
+) -> Result<VerifiedRecords> {
+    if decoded.len() != chunk_ids.len() {
+        return Err(Error::ShapeMismatch(format!(
+            "{} decoded records for {} chunk ids",
+            decoded.len(),
+            chunk_ids.len()
+        )));
+    }
+    let mut failures: BTreeMap<FailureKind, AnswerFailure> = BTreeMap::new();
+    let mut fail = |kind: FailureKind, id: Option<i64>, detail: Option<String>| {
+        let failure = failures.entry(kind).or_insert_with(|| AnswerFailure {
+            kind,
+            chunk_ids: Vec::new(),
+            detail: None,
+        });
+        failure.chunk_ids.extend(id);
+        if detail.is_some() {
+            failure.detail = detail;
+        }
+    };
+    if replayed {
+        fail(FailureKind::Replayed, None, None);
+    } else {
+        for (record, &id) in decoded.iter().zip(chunk_ids) {
+            if let Some(defect) = record.defect {
+                fail(FailureKind::of_defect(defect), Some(id), None);
+            }
+        }
+    }
+    let mut seen_ids = HashSet::with_capacity(chunk_ids.len());
+    for &id in chunk_ids {
+        if !seen_ids.insert(id) {
+            fail(FailureKind::DuplicatedId, Some(id), None);
+        }
+    }
+    let mut by_nonce: HashMap<RecordNonce, Vec<i64>> = HashMap::new();
+    for (record, &id) in decoded.iter().zip(chunk_ids) {
+        if record.defect.is_none() {
+            by_nonce.entry(record.nonce).or_default().push(id);
+        }
+    }
+    let mut shared: Vec<Vec<i64>> = by_nonce.into_values().filter(|ids| ids.len() > 1).collect();
+    shared.sort();
+    for ids in shared {
+        for id in ids {
+            fail(FailureKind::DuplicatedRecord, Some(id), None);
+        }
+    }
+    if let Some((first, last)) = expectation.range {
+        for &id in chunk_ids {
+            if id < first || id > last {
+                fail(
+                    FailureKind::OutsideRange,
+                    Some(id),
+                    Some(format!("asked {first} to {last}")),
+                );
+            }
+        }
+    }
+    if let Some(expected) = expectation.count {
+        let answered = seen_ids.len();
+        let detail = Some(format!("{answered} records answered, {expected} expected"));
+        if answered < expected {
+            fail(FailureKind::Missing, None, detail);
+        } else if answered > expected {
+            fail(FailureKind::Unexpected, None, detail);
+        }
+    }
+    if !failures.is_empty() {
+        return Err(Error::AnswerRejected(AnswerRejection {
+            failures: failures.into_values().collect(),
+        }));
+    }
+    Ok(VerifiedRecords {
+        chunk_ids: chunk_ids.to_vec(),
+        distances: decoded.iter().map(|r| r.distance).collect(),
+        nonces: decoded.iter().map(|r| r.nonce).collect(),
+    })
+}

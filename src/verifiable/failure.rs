@@ -1,0 +1,120 @@
+//! Why a verified search refused an answer: each failure's kind and the chunk ids it concerns.
+
+use std::fmt;
+
+use super::decode::RecordDefect;
+
+/// What a failed check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// Nonce and tag absent: a piece forged under the public key, or a record uploaded without
+    /// verification.
+    ForgedOrUnverified,
+    /// Bits set above the record's fields, or slots this query cannot give: shifted by `E(δ)`.
+    Altered,
+    /// The tag does not match: forged, altered, or a record of another knowledge base.
+    TagMismatch,
+    /// Every record is the honest answer to another query: a replayed answer.
+    Replayed,
+    /// One record answered under several chunk ids.
+    DuplicatedRecord,
+    /// The same chunk id answered twice.
+    DuplicatedId,
+    /// A chunk id outside the asked range.
+    OutsideRange,
+    /// Fewer records than the caller's count.
+    Missing,
+    /// More records than the caller's count.
+    Unexpected,
+    /// A top-k record's content does not open under its nonce: swapped or altered.
+    ContentMismatch,
+    /// The service did not return a top-k record's content.
+    ContentMissing,
+}
+
+impl FailureKind {
+    /// The kind a record's defect is reported as.
+    pub fn of_defect(defect: RecordDefect) -> Self {
+        match defect {
+            RecordDefect::AboveFields | RecordDefect::SlotOutOfRange => Self::Altered,
+            RecordDefect::NoTag => Self::ForgedOrUnverified,
+            RecordDefect::TagMismatch => Self::TagMismatch,
+        }
+    }
+
+    /// What the kind means, as the message says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ForgedOrUnverified => {
+                "forged, or uploaded without verification (no record nonce or tag)"
+            }
+            Self::Altered => "altered (bits outside what this query can give)",
+            Self::TagMismatch => {
+                "forged, altered or foreign (its tag is not this knowledge base's for what it \
+                 decodes to)"
+            }
+            Self::Replayed => "replayed (the whole answer is another query's)",
+            Self::DuplicatedRecord => "duplicated (one record under several ids)",
+            Self::DuplicatedId => "duplicated (the same id twice)",
+            Self::OutsideRange => "outside the asked range",
+            Self::Missing => "missing (fewer records than expected)",
+            Self::Unexpected => "unexpected (more records than expected)",
+            Self::ContentMismatch => {
+                "content mismatch (its content does not open under its record: swapped or altered)"
+            }
+            Self::ContentMissing => "content missing (the service did not return it)",
+        }
+    }
+}
+
+/// One failed check: its kind, the chunk ids it concerns (none for a count), and a detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerFailure {
+    /// What failed.
+    pub kind: FailureKind,
+    /// The chunk ids concerned, in the order met.
+    pub chunk_ids: Vec<i64>,
+    /// More, such as the counts of a missing record.
+    pub detail: Option<String>,
+}
+
+/// Every check an answer failed; the search that got it shows none of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerRejection {
+    /// The failures, one per kind.
+    pub failures: Vec<AnswerFailure>,
+}
+
+/// Ids shown per failure before "and N more".
+const SHOWN_IDS: usize = 12;
+
+impl fmt::Display for AnswerRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, failure) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(failure.kind.describe())?;
+            let ids = &failure.chunk_ids;
+            if !ids.is_empty() {
+                let shown: Vec<String> = ids.iter().take(SHOWN_IDS).map(i64::to_string).collect();
+                let noun = if ids.len() == 1 { "chunk" } else { "chunks" };
+                write!(f, ": {noun} {}", shown.join(", "))?;
+                if ids.len() > SHOWN_IDS {
+                    write!(f, " and {} more", ids.len() - SHOWN_IDS)?;
+                }
+            }
+            if let Some(detail) = &failure.detail {
+                write!(f, " ({detail})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AnswerRejection {
+    /// Whether a failure of `kind` is among them.
+    pub fn has(&self, kind: FailureKind) -> bool {
+        self.failures.iter().any(|f| f.kind == kind)
+    }
+}

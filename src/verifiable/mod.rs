@@ -1,0 +1,62 @@
+//! A client that trusts the search service with nothing: answers the owner can check, and
+//! metadata the service cannot read. Both are the owner's alone; the service stores and
+//! multiplies as it always does.
+//!
+//! * **Verifiable records** (the classic scheme): each record's plaintext carries, above its
+//!   slots, a random 128-bit nonce r and a 128-bit tag τ = PRF(kb, r, piece, bits) under a key
+//!   derived from the data key ([`TaggedLayout`], [`RecordKeys`]). Decoding an answer reads the
+//!   whole plaintext (both primes) and checks that nothing is set above the fields, that each
+//!   slot minus the query's bit is 0 or 1, the tag, and across the answer that no record and no
+//!   chunk id comes twice, ids lie in the asked range, and (given a count) none is missing
+//!   ([`ExecutionContext::verify_answer`]). A record's content, metadata and name are sealed
+//!   with (kb, r) as associated data ([`seal_document`]), so a verified search that opens its
+//!   top k's contents also catches an answer or a content swapped into the top k.
+//! * **Private metadata**: `tag1`–`tag5` and `facets` values become keyed tokens
+//!   ([`tokenise_metadata`]) and filters are tokenised the same way ([`tokenise_filter`]).
+//!
+//! A knowledge base written this way is for our clients: the SDK's decoder would read the extra
+//! plaintext bits as slots, and its content as undecryptable.
+//!
+//! ```
+//! use paillier_gpu::{ContextOptions, ExecutionContext};
+//! use paillier_gpu::hamming::Selection;
+//! use paillier_gpu::verifiable::Expectation;
+//!
+//! # fn main() -> paillier_gpu::Result<()> {
+//! // Small INSECURE parameters keep the example fast; use ContextOptions::default() for real.
+//! let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+//! let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
+//! let (records, nonces) = ctx.encrypt_records("kb-1", &[[0u8, 1, 1, 0, 1, 0, 0, 1]])?;
+//! let mut index = ctx.new_index()?;                          // the service's side
+//! index.insert_batch(&records)?;
+//! let query = [0u8, 1, 1, 0, 1, 0, 0, 0];
+//! let answer = index.aggregate_batch(&ctx.encrypt_batch(&[query])?, &Selection::All)?;
+//! let verified = ctx.verify_answer("kb-1", &query, &answer, &[7], &Expectation::default())?;
+//! assert_eq!((verified.distances[0], verified.nonces[0]), (1, nonces[0]));
+//! // The same answer is not kb-2's.
+//! assert!(ctx.verify_answer("kb-2", &query, &answer, &[7], &Expectation::default()).is_err());
+//! # Ok(()) }
+//! ```
+//!
+//! [`ExecutionContext::verify_answer`]: crate::ExecutionContext::verify_answer
+
+mod answer;
+mod context;
+mod decode;
+mod encrypt;
+mod failure;
+mod filter;
+mod keys;
+mod layout;
+mod metadata;
+mod seal;
+mod tag;
+
+pub use answer::{Expectation, VerifiedRecords};
+pub use decode::{DecodedRecord, RecordDefect};
+pub use failure::{AnswerFailure, AnswerRejection, FailureKind};
+pub use filter::tokenise_filter;
+pub use keys::RecordKeys;
+pub use layout::{RecordNonce, TaggedLayout, NONCE_BITS, TAG_BITS};
+pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use seal::{open_document, seal_document, Document};

@@ -1,0 +1,54 @@
+//! The record tag: τ = HMAC-SHA256 under the tag key, truncated to 128 bits, over the knowledge
+//! base, the record nonce, the piece index and the piece's bits, each length-prefixed.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::layout::RecordNonce;
+use super::RecordKeys;
+
+const TAG_DOMAIN: &[u8] = b"paillier-gpu/record-tag/1";
+
+/// The tag of `bits` (one 0 or 1 per dimension of piece `piece`) in record `nonce` of knowledge
+/// base `kb`.
+pub(super) fn record_tag(
+    keys: &RecordKeys,
+    kb: &str,
+    nonce: RecordNonce,
+    piece: u32,
+    bits: &[u8],
+) -> u128 {
+    // Any 32-byte key is a valid HMAC key.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&*keys.tag) else {
+        unreachable!("HMAC takes keys of any length")
+    };
+    mac.update(TAG_DOMAIN);
+    mac.update(&(kb.len() as u64).to_be_bytes());
+    mac.update(kb.as_bytes());
+    mac.update(&nonce.to_bytes());
+    mac.update(&piece.to_be_bytes());
+    mac.update(&(bits.len() as u64).to_be_bytes());
+    let mut packed = vec![0u8; bits.len().div_ceil(8)];
+    for (i, &bit) in bits.iter().enumerate() {
+        packed[i / 8] |= (bit & 1) << (7 - i % 8);
+    }
+    mac.update(&packed);
+    let digest = mac.finalize().into_bytes();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(first)
+}
+
+/// Whether `tag` is the tag of these fields, compared in constant time.
+pub(super) fn tag_matches(
+    keys: &RecordKeys,
+    kb: &str,
+    nonce: RecordNonce,
+    piece: u32,
+    bits: &[u8],
+    tag: u128,
+) -> bool {
+    use subtle::ConstantTimeEq;
+    let expected = record_tag(keys, kb, nonce, piece, bits).to_le_bytes();
+    bool::from(expected.ct_eq(&tag.to_le_bytes()))
+}
