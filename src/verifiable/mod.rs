@@ -59,4 +59,4 @@ pub use filter::tokenise_filter;
 pub use keys::RecordKeys;
 pub use layout::{RecordNonce, TaggedLayout, NONCE_BITS, TAG_BITS};
 pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
-pub use seal::{open_document, seal_document, Document};
+pub use seal::{open_document, open_records, seal_document, Document};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use super::failure::{AnswerFailure, AnswerRejection, FailureKind};
 use super::layout::RecordNonce;
 use super::RecordKeys;
 use crate::context::aes;
@@ -74,4 +75,41 @@ pub fn open_document(
     let plaintext = aes::decrypt_with_aad(&keys.seal, sealed, &associated_data(kb, nonce))
         .map_err(|_| Error::ContentAuthentication)?;
     serde_json::from_slice(&plaintext).map_err(|_| Error::ContentAuthentication)
+}
+
+/// Opens the sealed documents of verified records, each `(chunk id, nonce, sealed document as
+/// the service returned it, if it did)`, in order. A document missing, or not opening under its
+/// record (another record's content swapped in, or altered), fails them all with
+/// [`Error::AnswerRejected`] naming those ids.
+pub fn open_records(
+    keys: &RecordKeys,
+    kb: &str,
+    records: &[(i64, RecordNonce, Option<&str>)],
+) -> Result<Vec<Document>> {
+    let mut missing = Vec::new();
+    let mut mismatched = Vec::new();
+    let mut documents = Vec::with_capacity(records.len());
+    for &(id, nonce, sealed) in records {
+        match sealed.map(|s| open_document(keys, kb, Some(nonce), s)) {
+            None => missing.push(id),
+            Some(Err(_)) => mismatched.push(id),
+            Some(Ok(document)) => documents.push(document),
+        }
+    }
+    let failures: Vec<AnswerFailure> = [
+        (FailureKind::ContentMismatch, mismatched),
+        (FailureKind::ContentMissing, missing),
+    ]
+    .into_iter()
+    .filter(|(_, ids)| !ids.is_empty())
+    .map(|(kind, chunk_ids)| AnswerFailure {
+        kind,
+        chunk_ids,
+        detail: None,
+    })
+    .collect();
+    match failures.is_empty() {
+        true => Ok(documents),
+        false => Err(Error::AnswerRejected(AnswerRejection { failures })),
+    }
 }

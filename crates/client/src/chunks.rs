@@ -5,34 +5,18 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{answer_of, Client};
 use crate::api;
 use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::paillier::CiphertextBatch;
+pub use paillier_gpu::verifiable::Document;
 use paillier_gpu::Error as LibraryError;
 
 /// Chunks per insert request, as the SDK sends them.
 pub const UPLOAD_BATCH: usize = 500;
-
-/// What goes with one encrypted vector: its text (encrypted before it leaves), its metadata
-/// (the manual's `tag1`–`tag5` and `facets`, in the clear: the service filters on them) and a
-/// name.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct Document {
-    /// The chunk's text; only its AES-GCM ciphertext is sent.
-    #[serde(default, alias = "chunk_content")]
-    pub content: String,
-    /// The chunk's metadata.
-    #[serde(default)]
-    pub meta_data: Map<String, Value>,
-    /// The chunk's name (the SDK's `default_name_chunk_{i}` when absent).
-    #[serde(default)]
-    pub name: Option<String>,
-}
 
 impl Client {
     /// Uploads `batch` (vectors encrypted under `context`) into knowledge base `kb_id`, with one
@@ -64,6 +48,30 @@ impl Client {
             }
             .into());
         }
+        self.send_records(kb_id, context, batch, |record| {
+            let document = documents.get(record).cloned().unwrap_or_default();
+            Ok(SentFields {
+                content: context.encrypt_content(document.content.as_bytes())?,
+                meta_data: document.meta_data,
+                name: Some(
+                    document
+                        .name
+                        .unwrap_or_else(|| format!("default_name_chunk_{record}")),
+                ),
+            })
+        })
+    }
+
+    /// Sends each record of `batch` with the fields `fields` makes for it, in requests of
+    /// [`UPLOAD_BATCH`]. Never sends a request twice: after an answer it did not see, the error
+    /// says which chunks were stored before it, and those of the unseen request may be too.
+    pub(crate) fn send_records(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        batch: &CiphertextBatch,
+        mut fields: impl FnMut(usize) -> Result<SentFields>,
+    ) -> Result<Vec<i64>> {
         let width = context.ciphertext_shape().chunk_bytes;
         let address = self.address("chunk", "");
         let mut ids = Vec::with_capacity(batch.records());
@@ -78,16 +86,12 @@ impl Client {
                     .chunks(width)
                     .map(|piece| BASE64.encode(piece))
                     .collect();
-                let document = documents.get(record).cloned().unwrap_or_default();
+                let sent = fields(record)?;
                 chunks.push(api::Chunk {
-                    chunk_content: context.encrypt_content(document.content.as_bytes())?,
+                    chunk_content: sent.content,
                     index,
-                    meta_data: Some(Value::Object(document.meta_data)),
-                    name: Some(
-                        document
-                            .name
-                            .unwrap_or_else(|| format!("default_name_chunk_{record}")),
-                    ),
+                    meta_data: Some(Value::Object(sent.meta_data)),
+                    name: sent.name,
                 });
             }
             let body = api::InsertChunks {
@@ -113,6 +117,16 @@ impl Client {
         }
         Ok(ids)
     }
+}
+
+/// What one record carries besides its index.
+pub(crate) struct SentFields {
+    /// The chunk content as sent (encrypted or sealed).
+    pub content: String,
+    /// The metadata as sent (plain or tokens).
+    pub meta_data: serde_json::Map<String, Value>,
+    /// The name as sent (none: the service names it).
+    pub name: Option<String>,
 }
 
 /// An upload error, saying which chunks were stored before it.

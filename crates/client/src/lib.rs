@@ -20,13 +20,17 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod by_id;
 mod chunks;
 mod contexts;
 pub mod error;
+mod meta_edits;
+mod records;
 mod search;
 
 pub use chunks::{Document, UPLOAD_BATCH};
 pub use error::{Error, Result};
+pub use records::{Found, Hit, RecordOptions, SearchOptions};
 pub use search::HammingAnswer;
 
 use std::fmt;

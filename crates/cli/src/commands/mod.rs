@@ -4,6 +4,7 @@
 mod aggregate;
 mod context;
 mod decode;
+mod documents;
 mod encrypt;
 mod interrupt;
 mod numbers;

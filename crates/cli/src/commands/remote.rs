@@ -2,7 +2,7 @@
 //! the API key in PAILLIER_GPU_API_KEY: `context push|pull|list`, `remote upload` and
 //! `remote search`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -10,11 +10,12 @@ use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
 use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::{Error as LibraryError, ExecutionContext};
-use paillier_gpu_client::{Client, Document, UPLOAD_BATCH};
+use paillier_gpu_client::{Client, Hit, RecordOptions, SearchOptions, UPLOAD_BATCH};
 
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
+use super::documents::DocumentReader;
 use super::{counted, passphrase, wrote};
 use crate::DeviceArg;
 
@@ -136,6 +137,31 @@ pub struct UploadArgs {
     /// The content is AES-GCM-encrypted under the context's data key before it is sent.
     #[arg(long, value_name = "FILE")]
     documents: Option<PathBuf>,
+    #[command(flatten)]
+    records: RecordArgs,
+}
+
+/// How a knowledge base's records are written (and so must be read: give a search the same).
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// Verifiable records: a nonce and a tag in each plaintext, and the document sealed to the
+    /// record, so that `remote search --verify` catches a service that lies (classic contexts
+    /// only; for our clients alone: the SDK cannot decode such records).
+    #[arg(long)]
+    verifiable: bool,
+    /// Private metadata: tag1–tag5 and facets sent as keyed tokens, the values and the name
+    /// only in the sealed document; filters are tokenised the same way.
+    #[arg(long)]
+    private_meta: bool,
+}
+
+impl RecordArgs {
+    fn options(&self) -> RecordOptions {
+        RecordOptions {
+            verifiable: self.verifiable,
+            private_meta: self.private_meta,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +181,22 @@ pub struct SearchArgs {
     /// Only chunk ids from FIRST to LAST (both included) are aggregated.
     #[arg(long, num_args = 2, value_names = ["FIRST", "LAST"])]
     range: Option<Vec<i64>>,
+    /// Verify every answer (a knowledge base uploaded with --verifiable): a record forged,
+    /// altered, duplicated, replayed, from another knowledge base, outside the range, or a
+    /// top-k content swapped fails the search, which prints nothing of it and exits non-zero.
+    #[arg(long)]
+    verify: bool,
+    /// With --verify and no filter or range: the knowledge base holds N records, and an answer
+    /// with fewer (or more) fails.
+    #[arg(long, value_name = "N", requires = "verify")]
+    expect_count: Option<usize>,
+    /// Print each top-k chunk's content, metadata and name (as the owner wrote them).
+    #[arg(long)]
+    with_content: bool,
+    /// The knowledge base's metadata is private (uploaded with --private-meta): the filter is
+    /// tokenised; order, prefix and substring operators are refused.
+    #[arg(long)]
+    private_meta: bool,
 }
 
 pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -223,9 +265,8 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             Some(reader) => reader.take(batch.len())?,
             None => Vec::new(),
         };
-        let encrypted = ctx.encrypt_batch(&batch)?;
         let ids = client
-            .upload(&args.target.kb, &ctx, &encrypted, &docs)
+            .upload_records(&args.target.kb, &ctx, &batch, &docs, args.records.options())
             .map_err(|source| {
                 if uploaded == 0 {
                     Error::from(source)
@@ -267,87 +308,34 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
     }
     let (client, ctx) = args.target.open(passphrase_file)?;
     let queries = paillier_gpu::formats::vectors::read_vectors(&args.query, ctx.embed_len())?;
+    let options = SearchOptions {
+        filter,
+        range,
+        top_k: args.top_k,
+        records: RecordOptions {
+            verifiable: args.verify,
+            private_meta: args.private_meta,
+        },
+        expect_count: args.expect_count,
+        with_content: args.with_content,
+    };
     for (n, query) in queries.iter().enumerate() {
-        let found = client.search(
-            &args.target.kb,
-            &ctx,
-            query,
-            filter.as_ref(),
-            range,
-            args.top_k,
-        )?;
-        let results: Vec<Value> = found
-            .iter()
-            .map(|(chunk_id, distance)| json!({ "chunk_id": chunk_id, "distance": distance }))
-            .collect();
+        let found = client.search_records(&args.target.kb, &ctx, query, &options)?;
+        let results: Vec<Value> = found.iter().map(hit_json).collect();
         print_json(&json!({ "query": n, "results": results }))?;
     }
     Ok(())
 }
 
-/// The documents file, read as many lines at a time as there are vectors.
-struct DocumentReader {
-    path: PathBuf,
-    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
-    line: usize,
-}
-
-impl DocumentReader {
-    fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            lines: std::io::BufReader::new(file).lines(),
-            line: 0,
-        })
+/// One result line's entry: id and distance, and the document when asked for.
+fn hit_json(hit: &Hit) -> Value {
+    let mut entry = json!({ "chunk_id": hit.chunk_id, "distance": hit.distance });
+    if let Some(document) = &hit.document {
+        entry["content"] = json!(document.content);
+        entry["meta_data"] = json!(document.meta_data);
+        entry["name"] = json!(document.name);
     }
-
-    fn next(&mut self) -> Result<Option<Document>> {
-        loop {
-            let Some(line) = self.lines.next() else {
-                return Ok(None);
-            };
-            self.line += 1;
-            let line = line.map_err(|e| io_error(&self.path, e))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            return serde_json::from_str(&line).map(Some).map_err(|e| {
-                Error::Usage(format!(
-                    "{} line {}: not a document ({{\"content\", \"meta_data\", \"name\"}}): {e}",
-                    self.path.display(),
-                    self.line
-                ))
-            });
-        }
-    }
-
-    fn take(&mut self, count: usize) -> Result<Vec<Document>> {
-        let mut documents = Vec::with_capacity(count);
-        while documents.len() < count {
-            match self.next()? {
-                Some(document) => documents.push(document),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "{} ends before the vectors do: one document per vector",
-                        self.path.display()
-                    )))
-                }
-            }
-        }
-        Ok(documents)
-    }
-
-    fn expect_end(&mut self) -> Result<()> {
-        match self.next()? {
-            None => Ok(()),
-            Some(_) => Err(Error::Usage(format!(
-                "{} holds more documents than there are vectors (nothing past the last vector \
-                 was uploaded)",
-                self.path.display()
-            ))),
-        }
-    }
+    entry
 }
 
 fn print_json(value: &Value) -> Result<()> {

@@ -1,0 +1,133 @@
+//! Chunks by id: read (with a projection), replaced whole, and their encrypted indexes read back
+//! into a batch.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::records::chunk_id_of;
+use super::Client;
+use crate::error::{Error, Result};
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::paillier::CiphertextBatch;
+
+/// Ids per `GET /v1/chunk` request (keeps the address short).
+const IDS_PER_REQUEST: usize = 200;
+
+impl Client {
+    /// The chunks `chunk_ids` of `kb_id` as the service lists them (only the `projection`'s
+    /// fields and `chunk_id`; all fields when it is empty). Ids the service does not hold are
+    /// absent.
+    pub fn chunks_by_id(
+        &self,
+        kb_id: &str,
+        chunk_ids: &[i64],
+        projection: &[&str],
+    ) -> Result<Vec<Value>> {
+        let address = self.address("chunk", "");
+        let mut chunks = Vec::with_capacity(chunk_ids.len());
+        for ids in chunk_ids.chunks(IDS_PER_REQUEST) {
+            let mut query: Vec<(&str, String)> = vec![("kb_id", kb_id.to_owned())];
+            query.extend(ids.iter().map(|id| ("chunk_ids", id.to_string())));
+            query.extend(projection.iter().map(|p| ("projection", (*p).to_owned())));
+            let request = self.request(Method::GET, &address).query(&query);
+            match self.json(request, &address)? {
+                Value::Array(listed) => chunks.extend(listed),
+                other => {
+                    return Err(Error::RemoteUnreachable {
+                        url: address,
+                        detail: format!("expected a list of chunks, got {other}"),
+                    })
+                }
+            }
+        }
+        Ok(chunks)
+    }
+
+    /// The encrypted indexes of `chunk_ids`, one record each in that order, checked as
+    /// ciphertexts of `context`'s key; a chunk the service does not return is an error naming it.
+    pub(crate) fn fetch_record_batch(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        chunk_ids: &[i64],
+    ) -> Result<CiphertextBatch> {
+        let shape = context.ciphertext_shape();
+        let chunks = self.chunks_by_id(kb_id, chunk_ids, &["index"])?;
+        let address = self.address("chunk", "");
+        let unreadable = |detail: String| Error::RemoteUnreachable {
+            url: address.clone(),
+            detail,
+        };
+        let mut bytes = Vec::with_capacity(chunk_ids.len() * shape.chunks * shape.chunk_bytes);
+        for &id in chunk_ids {
+            let pieces = chunks
+                .iter()
+                .find(|c| chunk_id_of(c) == Some(id))
+                .and_then(|c| c.get("index"))
+                .and_then(Value::as_array)
+                .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;
+            if pieces.len() != shape.chunks {
+                return Err(unreadable(format!(
+                    "chunk {id} has {} pieces; the context's records have {}",
+                    pieces.len(),
+                    shape.chunks
+                )));
+            }
+            for piece in pieces {
+                let raw = piece
+                    .as_str()
+                    .and_then(|text| BASE64.decode(text).ok())
+                    .ok_or_else(|| unreadable(format!("chunk {id}: a piece is not base64")))?;
+                if raw.len() > shape.chunk_bytes {
+                    return Err(unreadable(format!(
+                        "chunk {id}: a piece of {} bytes; ciphertexts have {}",
+                        raw.len(),
+                        shape.chunk_bytes
+                    )));
+                }
+                bytes.extend_from_slice(&raw);
+                bytes.resize(bytes.len() + shape.chunk_bytes - raw.len(), 0);
+            }
+        }
+        Ok(CiphertextBatch::from_le_bytes(
+            context.public_key(),
+            shape.chunks,
+            shape.chunk_bytes,
+            &bytes,
+            0,
+        )?)
+    }
+
+    /// Record `record` of `batch` as a chunk's `index` (one base64 string a piece).
+    pub(crate) fn index_of(
+        &self,
+        context: &ExecutionContext,
+        batch: &CiphertextBatch,
+        record: usize,
+    ) -> Result<Vec<String>> {
+        let width = context.ciphertext_shape().chunk_bytes;
+        let mut bytes = Vec::new();
+        batch.write_record_le_bytes(record, width, &mut bytes)?;
+        Ok(bytes.chunks(width).map(|p| BASE64.encode(p)).collect())
+    }
+
+    /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that
+    /// chunk whole; all or none.
+    pub(crate) fn update_chunks(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        updates: Vec<Value>,
+    ) -> Result<()> {
+        let address = self.address("chunk", "");
+        let body = serde_json::json!({
+            "kb_id": kb_id,
+            "context_id": context_id,
+            "chunk_updates": updates,
+        });
+        self.json(self.request(Method::PUT, &address).json(&body), &address)?;
+        Ok(())
+    }
+}

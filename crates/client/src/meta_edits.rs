@@ -1,0 +1,114 @@
+//! Deletes and patches chosen by metadata, with private metadata's filters tokenised. A patch
+//! of private records is made here: each chosen record's sealed document opened, patched and
+//! sealed again, its tokens recomputed, and the records patched by id (the service could only
+//! change the tokens and leave the sealed values behind).
+
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::verifiable::{seal_document, tokenise_filter, tokenise_metadata};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::records::RecordOptions;
+use super::Client;
+use crate::api;
+use crate::error::{Error, Result};
+
+impl Client {
+    /// Deletes the records of `kb_id` whose metadata passes `filter` (tokenised for private
+    /// metadata); how many were deleted, or with `dry_run` would be.
+    pub fn delete_by_meta(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        filter: &Value,
+        options: RecordOptions,
+        dry_run: bool,
+    ) -> Result<u64> {
+        let sent = match options.private_meta {
+            true => tokenise_filter(&context.record_keys()?, filter)?,
+            false => filter.clone(),
+        };
+        let address = self.address("chunk/by-meta", "");
+        let body = api::MetaSearch {
+            kb_id: kb_id.to_owned(),
+            context_id: context.id().to_owned(),
+            meta_filter: Some(sent_filter(&sent)?),
+            dry_run,
+            ..api::MetaSearch::default()
+        };
+        let answer = self.json(self.request(Method::DELETE, &address).json(&body), &address)?;
+        ["deleted_count", "would_delete_count"]
+            .iter()
+            .find_map(|k| answer.get(k).and_then(Value::as_u64))
+            .ok_or_else(|| Error::RemoteUnreachable {
+                url: address,
+                detail: format!("the answer holds no count: {answer}"),
+            })
+    }
+
+    /// Merges `patch` into the metadata of the records of `kb_id` whose metadata passes
+    /// `filter`; the patched chunk ids. With private metadata or verifiable records the sealed
+    /// documents are patched too (the records found, opened, sealed again, patched by id; not
+    /// atomic with writers in between).
+    pub fn patch_by_meta(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        filter: &Value,
+        patch: &Map<String, Value>,
+        options: RecordOptions,
+    ) -> Result<Vec<i64>> {
+        if !(options.private_meta || options.verifiable) {
+            let address = self.address("chunk/by-meta", "");
+            let body = api::MetaSearch {
+                kb_id: kb_id.to_owned(),
+                context_id: context.id().to_owned(),
+                meta_filter: Some(sent_filter(filter)?),
+                patch: Some(sent_value(&Value::Object(patch.clone()))?),
+                ..api::MetaSearch::default()
+            };
+            let answer = self.json(self.request(Method::PATCH, &address).json(&body), &address)?;
+            return Ok(answer
+                .get("chunk_ids")
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default());
+        }
+        let keys = context.record_keys()?;
+        let found = self.find_records(kb_id, context, filter, options)?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut patches = Vec::with_capacity(found.len());
+        for record in &found {
+            let mut document = record.document.clone();
+            for (field, value) in patch {
+                document.meta_data.insert(field.clone(), value.clone());
+            }
+            let meta_data = match options.private_meta {
+                true => tokenise_metadata(&keys, &document.meta_data)?,
+                false => document.meta_data.clone(),
+            };
+            // A verifiable record keeps its nonce: its index is not changed.
+            patches.push(json!({
+                "chunk_id": record.chunk_id,
+                "chunk_content": seal_document(&keys, kb_id, record.nonce, &document)?,
+                "meta_data": meta_data,
+            }));
+        }
+        let address = self.address("chunk", "");
+        let body = json!({ "kb_id": kb_id, "context_id": context.id(), "chunk_patches": patches });
+        self.json(self.request(Method::PATCH, &address).json(&body), &address)?;
+        Ok(found.iter().map(|f| f.chunk_id).collect())
+    }
+}
+
+fn sent_filter(filter: &Value) -> Result<Box<serde_json::value::RawValue>> {
+    api::filter_as_sent(filter)
+        .map_err(|e| Error::InvalidSetting(format!("the filter does not serialise: {e}")))
+}
+
+fn sent_value(value: &Value) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| Error::InvalidSetting(format!("the patch does not serialise: {e}")))
+}

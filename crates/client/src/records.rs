@@ -1,0 +1,392 @@
+//! Records the owner can check and metadata the service cannot read
+//! ([`paillier_gpu::verifiable`]): upload and update them, search them with every answer
+//! verified, and find them by metadata, over the same API as any other chunk.
+
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::verifiable::{
+    open_document, open_records, seal_document, tokenise_filter, tokenise_metadata, Document,
+    Expectation, RecordKeys, RecordNonce,
+};
+use paillier_gpu::Error as LibraryError;
+use serde_json::Value;
+
+use super::chunks::SentFields;
+use super::Client;
+use crate::error::{Error, Result};
+
+/// How records are written, and so how they are read: verifiable (nonce and tag in each
+/// plaintext, content sealed to the record), with private metadata (tokens), both or neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordOptions {
+    /// Records the owner can check ([`paillier_gpu::verifiable`]).
+    pub verifiable: bool,
+    /// Metadata as tokens; the values and the name only in the sealed copy.
+    pub private_meta: bool,
+}
+
+/// A search's options.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchOptions {
+    /// The manual's metadata filter (tokenised first for private metadata).
+    pub filter: Option<Value>,
+    /// First and last chunk id.
+    pub range: Option<(i64, i64)>,
+    /// How many nearest records to return.
+    pub top_k: usize,
+    /// How the knowledge base's records were written; `verifiable` checks every answer.
+    pub records: RecordOptions,
+    /// How many records the knowledge base holds (only without filter and range): a record
+    /// missing, or one more, fails the search.
+    pub expect_count: Option<usize>,
+    /// Return each hit's document (a verified search opens them anyway).
+    pub with_content: bool,
+}
+
+/// One nearest record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its Hamming distance to the query.
+    pub distance: u32,
+    /// Its document as the owner wrote it, when asked for.
+    pub document: Option<Document>,
+}
+
+/// One record's document found by metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its document as the owner wrote it.
+    pub document: Document,
+    /// Its record nonce, for a verifiable record.
+    pub nonce: Option<RecordNonce>,
+}
+
+impl Client {
+    /// Encrypts `vectors` and uploads them into `kb_id` with their `documents` (one per vector,
+    /// or none) as `options` says. Returns the chunk ids, in order. A request whose answer did
+    /// not arrive is never sent again (it may have been stored): the error says so.
+    pub fn upload_records<V: AsRef<[u8]> + Sync>(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vectors: &[V],
+        documents: &[Document],
+        options: RecordOptions,
+    ) -> Result<Vec<i64>> {
+        check_documents(documents.len(), vectors.len())?;
+        let (batch, nonces) = encrypt(kb_id, context, vectors, options)?;
+        if !(options.verifiable || options.private_meta) {
+            return self.upload(kb_id, context, &batch, documents);
+        }
+        let keys = context.record_keys()?;
+        self.send_records(kb_id, context, &batch, |record| {
+            let nonce = nonces.as_ref().map(|n| n[record]);
+            fields_of(&keys, kb_id, options, nonce, documents.get(record), record)
+        })
+    }
+
+    /// Replaces the records `chunk_ids` of `kb_id` whole (index, content, metadata, name) with
+    /// `vectors` and `documents`: verifiable records get a new nonce, and their documents are
+    /// sealed anew.
+    pub fn update_records<V: AsRef<[u8]> + Sync>(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        chunk_ids: &[i64],
+        vectors: &[V],
+        documents: &[Document],
+        options: RecordOptions,
+    ) -> Result<()> {
+        check_documents(documents.len(), vectors.len())?;
+        if chunk_ids.len() != vectors.len() {
+            return Err(LibraryError::ShapeMismatch(format!(
+                "{} chunk ids for {} vectors",
+                chunk_ids.len(),
+                vectors.len()
+            ))
+            .into());
+        }
+        let (batch, nonces) = encrypt(kb_id, context, vectors, options)?;
+        let keys = context.record_keys()?;
+        let mut updates = Vec::with_capacity(chunk_ids.len());
+        for (record, &chunk_id) in chunk_ids.iter().enumerate() {
+            let nonce = nonces.as_ref().map(|n| n[record]);
+            let fields = match options.verifiable || options.private_meta {
+                true => fields_of(&keys, kb_id, options, nonce, documents.get(record), record)?,
+                false => {
+                    let document = documents.get(record).cloned().unwrap_or_default();
+                    SentFields {
+                        content: context.encrypt_content(document.content.as_bytes())?,
+                        meta_data: document.meta_data,
+                        name: document.name,
+                    }
+                }
+            };
+            updates.push(serde_json::json!({
+                "chunk_id": chunk_id,
+                "chunk_content": fields.content,
+                "index": self.index_of(context, &batch, record)?,
+                "meta_data": fields.meta_data,
+                "name": fields.name,
+            }));
+        }
+        self.update_chunks(kb_id, context.id(), updates)
+    }
+
+    /// The owner's search: the `top_k` nearest records to `vector`, nearest first (ties by
+    /// chunk id). With `options.records.verifiable`, the whole answer is verified and the top
+    /// k's contents opened under their records; any failure is
+    /// [`paillier_gpu::Error::AnswerRejected`] and nothing of the answer is returned.
+    pub fn search_records(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vector: &[u8],
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
+            return Err(Error::InvalidSetting(
+                "an expected count only holds for a search with no filter and no range".into(),
+            ));
+        }
+        let keys = context.record_keys()?;
+        let filter = match (&options.filter, options.records.private_meta) {
+            (Some(filter), true) => Some(tokenise_filter(&keys, filter)?),
+            (filter, _) => filter.clone(),
+        };
+        let query = context.encrypt_batch(&[vector])?;
+        let answer = self.compute_hamming(
+            kb_id,
+            context.id(),
+            &context.public_context(),
+            &query,
+            filter.as_ref(),
+            options.range,
+        )?;
+        if !options.records.verifiable {
+            let distances = context.decode_batch(&answer.responses)?;
+            let mut ranked: Vec<(i64, u32)> = answer.chunk_ids.into_iter().zip(distances).collect();
+            ranked.sort_by_key(|&(chunk_id, distance)| (distance, chunk_id));
+            ranked.truncate(options.top_k);
+            let documents = match options.with_content {
+                true => {
+                    let ids: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
+                    let found =
+                        self.open_unverified(kb_id, context, &keys, &ids, options.records)?;
+                    found.into_iter().map(|f| Some(f.document)).collect()
+                }
+                false => vec![None; ranked.len()],
+            };
+            return Ok(ranked
+                .into_iter()
+                .zip(documents)
+                .map(|((chunk_id, distance), document)| Hit {
+                    chunk_id,
+                    distance,
+                    document,
+                })
+                .collect());
+        }
+        let expectation = Expectation {
+            range: options.range,
+            count: options.expect_count,
+        };
+        let verified = context.verify_answer(
+            kb_id,
+            vector,
+            &answer.responses,
+            &answer.chunk_ids,
+            &expectation,
+        )?;
+        let top = verified.top_k(options.top_k);
+        let documents = self.open_sealed(kb_id, &keys, &top)?;
+        Ok(top
+            .into_iter()
+            .zip(documents)
+            .map(|((chunk_id, distance, _), document)| Hit {
+                chunk_id,
+                distance,
+                document: options.with_content.then_some(document),
+            })
+            .collect())
+    }
+
+    /// The records of `kb_id` whose metadata passes `filter`, with their documents as the owner
+    /// wrote them. Verifiable records are checked first: each one's own ciphertext decoded (its
+    /// tag verified) to find the nonce its sealed document opens under.
+    pub fn find_records(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        filter: &Value,
+        options: RecordOptions,
+    ) -> Result<Vec<Found>> {
+        let keys = context.record_keys()?;
+        let sent = match options.private_meta {
+            true => tokenise_filter(&keys, filter)?,
+            false => filter.clone(),
+        };
+        let listed = self.meta_search(kb_id, context.id(), &sent, false)?;
+        let mut ids = Vec::with_capacity(listed.len());
+        for chunk in &listed {
+            ids.push(chunk_id_of(chunk).ok_or_else(|| Error::RemoteUnreachable {
+                url: self.address("chunk/meta", ""),
+                detail: format!("a listed chunk without a chunk_id: {chunk}"),
+            })?);
+        }
+        if !options.verifiable {
+            return self.open_unverified(kb_id, context, &keys, &ids, options);
+        }
+        let records = self.fetch_record_batch(kb_id, context, &ids)?;
+        let zero_query = vec![0u8; context.embed_len()];
+        let verified =
+            context.verify_answer(kb_id, &zero_query, &records, &ids, &Expectation::default())?;
+        let top: Vec<(i64, u32, RecordNonce)> = ids
+            .iter()
+            .zip(&verified.nonces)
+            .map(|(&id, &nonce)| (id, 0, nonce))
+            .collect();
+        let documents = self.open_sealed(kb_id, &keys, &top)?;
+        Ok(top
+            .into_iter()
+            .zip(documents)
+            .map(|((chunk_id, _, nonce), document)| Found {
+                chunk_id,
+                document,
+                nonce: Some(nonce),
+            })
+            .collect())
+    }
+
+    /// Opens the sealed documents of `records` (chunk id and nonce), in order; a document
+    /// missing, or not opening under its record, fails them all.
+    fn open_sealed(
+        &self,
+        kb_id: &str,
+        keys: &RecordKeys,
+        records: &[(i64, u32, RecordNonce)],
+    ) -> Result<Vec<Document>> {
+        let ids: Vec<i64> = records.iter().map(|&(id, _, _)| id).collect();
+        let chunks = self.chunks_by_id(kb_id, &ids, &["chunk_content"])?;
+        let sealed: Vec<(i64, RecordNonce, Option<&str>)> = records
+            .iter()
+            .map(|&(id, _, nonce)| {
+                let content = chunks
+                    .iter()
+                    .find(|c| chunk_id_of(c) == Some(id))
+                    .and_then(|c| c.get("chunk_content"))
+                    .and_then(Value::as_str);
+                (id, nonce, content)
+            })
+            .collect();
+        Ok(open_records(keys, kb_id, &sealed)?)
+    }
+
+    /// Documents of records that are not verifiable: sealed without a nonce (private
+    /// metadata), or the SDK's content encryption with the service's metadata and name.
+    fn open_unverified(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        keys: &RecordKeys,
+        ids: &[i64],
+        options: RecordOptions,
+    ) -> Result<Vec<Found>> {
+        let chunks = self.chunks_by_id(kb_id, ids, &["chunk_content", "meta_data", "name"])?;
+        let mut found = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let chunk = chunks.iter().find(|c| chunk_id_of(c) == Some(id));
+            let content = chunk
+                .and_then(|c| c.get("chunk_content"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::RemoteUnreachable {
+                    url: self.address("chunk", ""),
+                    detail: format!("chunk {id} came back without its content"),
+                })?;
+            let document = match options.private_meta {
+                true => open_document(keys, kb_id, None, content)?,
+                false => Document {
+                    content: String::from_utf8_lossy(&context.decrypt_content(content)?)
+                        .into_owned(),
+                    meta_data: chunk
+                        .and_then(|c| c.get("meta_data"))
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                    name: chunk
+                        .and_then(|c| c.get("name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                },
+            };
+            found.push(Found {
+                chunk_id: id,
+                document,
+                nonce: None,
+            });
+        }
+        Ok(found)
+    }
+}
+
+fn check_documents(documents: usize, vectors: usize) -> Result<()> {
+    if documents != 0 && documents != vectors {
+        return Err(LibraryError::ShapeMismatch(format!(
+            "{documents} documents for {vectors} vectors"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The vectors encrypted as `options` says, with their nonces when verifiable.
+fn encrypt<V: AsRef<[u8]> + Sync>(
+    kb_id: &str,
+    context: &ExecutionContext,
+    vectors: &[V],
+    options: RecordOptions,
+) -> Result<(
+    paillier_gpu::paillier::CiphertextBatch,
+    Option<Vec<RecordNonce>>,
+)> {
+    Ok(match options.verifiable {
+        true => {
+            let (batch, nonces) = context.encrypt_records(kb_id, vectors)?;
+            (batch, Some(nonces))
+        }
+        false => (context.encrypt_batch(vectors)?, None),
+    })
+}
+
+/// What a verifiable or private record sends besides its index: the document sealed to the
+/// record, the metadata as written (verifiable) or as tokens (private), and the name unless
+/// private.
+fn fields_of(
+    keys: &RecordKeys,
+    kb_id: &str,
+    options: RecordOptions,
+    nonce: Option<RecordNonce>,
+    document: Option<&Document>,
+    record: usize,
+) -> Result<SentFields> {
+    let mut document = document.cloned().unwrap_or_default();
+    if document.name.is_none() && !options.private_meta {
+        document.name = Some(format!("default_name_chunk_{record}"));
+    }
+    let meta_data = match options.private_meta {
+        true => tokenise_metadata(keys, &document.meta_data)?,
+        false => document.meta_data.clone(),
+    };
+    Ok(SentFields {
+        content: seal_document(keys, kb_id, nonce, &document)?,
+        meta_data,
+        name: document.name.filter(|_| !options.private_meta),
+    })
+}
+
+pub(crate) fn chunk_id_of(chunk: &Value) -> Option<i64> {
+    chunk.get("chunk_id").and_then(Value::as_i64)
+}
