@@ -361,3 +361,33 @@ class PackedArray:
     def load(public_key: PaillierPublicKey, path: _Path) -> PackedArray:
         """Reads a packed-numbers file (from `save` or the CLI) made under `public_key`."""
     def __len__(self) -> int: ...
+
+class RecordCodec:
+    """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
+    and a tag in each plaintext, the document sealed to the record), with private metadata
+    (tokens), both or neither. What `paillier_gpu.client.Client` runs; JSON crosses as text."""
+
+    def __init__(
+        self, context: ExecutionContext, kb_id: str, verifiable: bool = False, private_meta: bool = False
+    ) -> None: ...
+    def chunks(self, vectors: _Vectors, documents: Optional[str] = None) -> str:
+        """The chunks to send for `vectors` and `documents` (JSON), as a JSON list."""
+    def filter(self, filter: str) -> str:
+        """A filter (JSON) as the service must get it: tokenised for private metadata."""
+    def check_sort(self, sort_by: Optional[str] = None) -> None:
+        """Raises PrivateMetadataError for a sort by a private field."""
+    def decode(
+        self,
+        query: npt.ArrayLike,
+        responses: Sequence[Sequence[Union[int, str, bytes]]],
+        chunk_ids: Sequence[int],
+        range: Optional[Tuple[int, int]] = None,
+        expect_count: Optional[int] = None,
+    ) -> List[Tuple[int, int, Optional[str]]]:
+        """(chunk_id, distance, nonce) per record; verified for verifiable records."""
+    def open(self, records: Sequence[Tuple[int, Optional[str], Optional[str]]]) -> str:
+        """The documents of (chunk_id, nonce, chunk_content) records, as a JSON list."""
+    def nonces(self, indexes: Sequence[Sequence[str]], chunk_ids: Sequence[int]) -> List[str]:
+        """The nonces of stored verifiable records, each record's tag checked."""
+    def reseal(self, document: str, nonce: Optional[str] = None) -> Tuple[str, str]:
+        """(chunk_content, meta_data JSON) of a document sealed again."""

@@ -59,6 +59,16 @@ class ContextAlteredError(AuthenticationError):
     replaced it. Do not use it; delete it on the service and store your own copy again."""
 
 
+class AnswerRejectedError(PaillierGpuError):
+    """A verified search's answer failed a check (a record forged, altered, duplicated, missing,
+    replayed, foreign, or a content swapped); the message names each failure and its chunk ids,
+    and nothing of the answer is returned."""
+
+
+class PrivateMetadataError(InvalidInputError):
+    """Private metadata cannot carry a value, or answer a filter or a sort, on tokens."""
+
+
 class KeyProviderError(PaillierGpuError):
     """A key provider failed (a Python provider's own exception is in the message)."""
 
@@ -78,6 +88,8 @@ __all__ = [
     "InvalidVectorError",
     "InvalidCiphertextError",
     "InvalidResponseError",
+    "AnswerRejectedError",
+    "PrivateMetadataError",
     "KeyMismatchError",
     "InvalidNumberError",
     "ShapeMismatchError",

@@ -38,6 +38,8 @@ fn class_name(error: &Error) -> &'static str {
         | Error::UnsupportedOutput { .. }
         | Error::OutputBusy { .. }
         | Error::OutputChanged { .. } => "FileError",
+        Error::AnswerRejected(_) => "AnswerRejectedError",
+        Error::PrivateMetadata(_) => "PrivateMetadataError",
         // The file is named in the message; the class is the error's own.
         Error::InFile { source, .. } => class_name(source),
     }

@@ -15,6 +15,7 @@ mod linear_model;
 mod numbers;
 mod packed_array;
 mod public;
+mod records;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
 use pyo3::prelude::*;
@@ -55,6 +56,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<encrypted_array::PyEncryptedArray>()?;
     module.add_class::<linear_model::PyLinearModel>()?;
     module.add_class::<packed_array::PyPackedArray>()?;
+    module.add_class::<records::PyRecordCodec>()?;
     module.add_function(wrap_pyfunction!(
         numbers::generate_paillier_keypair,
         module

@@ -1,0 +1,255 @@
+"""A client of an XTrace service (`paillier-gpu serve`, or XTrace's hosted one) for records the
+owner can check and metadata the service cannot read.
+
+The client speaks HTTP only (the standard library's `urllib`); what it does with keys,
+ciphertexts, tags, seals and tokens is the library's (`RecordCodec`), the same code the Rust
+client and the CLI run::
+
+    from paillier_gpu import ExecutionContext
+    from paillier_gpu.client import Client
+
+    ctx = ExecutionContext.load_from_disk("ctx.json", passphrase)
+    client = Client("http://127.0.0.1:8742", org_id, api_key)
+    ids = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True)
+    hits = client.search(kb_id, ctx, query, top_k=5, verify=True, private_meta=True,
+                         with_content=True, expect_count=len(ids))
+
+A verified search whose answer fails any check raises `AnswerRejectedError` naming the chunk ids
+and what each failed, and returns nothing of it. A knowledge base written with `verifiable` or
+`private_meta` is for our clients: the SDK's decoder would read the extra plaintext bits as
+slots, and cannot open the sealed contents.
+"""
+
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ._native import RecordCodec
+from .errors import PaillierGpuError
+
+__all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
+
+#: Chunks per insert request, as the SDK sends them.
+UPLOAD_BATCH = 500
+#: Ids per `GET /v1/chunk` request.
+IDS_PER_REQUEST = 200
+
+
+class RemoteError(PaillierGpuError):
+    """The service answered with an error status; `status` is it, the message the service's."""
+
+    def __init__(self, status, message):
+        super().__init__(f"the service answered {status}: {message}")
+        self.status, self.message = status, message
+
+
+class RemoteUnreachableError(PaillierGpuError):
+    """The service could not be reached, or its answer could not be read."""
+
+
+class Client:
+    """A data-plane client of one organisation on one service (header `x-api-key`, paths ending
+    in the organisation's id). `ca_cert`: a PEM file to trust besides the system's."""
+
+    def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600):
+        url = url.rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the service address {url!r} must start with http:// or https://")
+        if not org_id or "/" in org_id:
+            raise ValueError(f"the organisation id {org_id!r} is empty or holds a '/'")
+        self._url, self._org, self._key, self._timeout = url, org_id, api_key, timeout
+        self._tls = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
+
+    def __repr__(self):
+        return f"Client(url={self._url!r}, org_id={self._org!r}, api_key=<redacted>)"
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _request(self, method, route, body=None, query=None):
+        address = f"{self._url}/v1/{route}/{self._org}"
+        if query:
+            address += "?" + urllib.parse.urlencode(query, doseq=True)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(address, data=data, method=method)
+        request.add_header("x-api-key", self._key)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._tls) as answer:
+                text = answer.read()
+        except urllib.error.HTTPError as error:
+            raise RemoteError(error.code, _message_of(error.read(), error.reason)) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise RemoteUnreachableError(f"{address}: {error}") from None
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
+
+    def _chunks_by_id(self, kb_id, chunk_ids, projection):
+        chunks = []
+        for start in range(0, len(chunk_ids), IDS_PER_REQUEST):
+            ids = chunk_ids[start : start + IDS_PER_REQUEST]
+            query = {"kb_id": kb_id, "chunk_ids": ids, "projection": projection}
+            chunks.extend(self._request("GET", "chunk", query=query))
+        return {chunk.get("chunk_id"): chunk for chunk in chunks}
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False):
+        """Encrypts `vectors` and uploads them into `kb_id`, each with its document
+        (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
+        ids in order. A request whose answer did not arrive is not sent again (it may have been
+        stored): the error says which chunks were stored before it."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        chunks = json.loads(codec.chunks(vectors, None if documents is None else json.dumps(documents)))
+        ids = []
+        for start in range(0, len(chunks), UPLOAD_BATCH):
+            body = {"kb_id": kb_id, "context_id": context.hash(), "chunks": chunks[start : start + UPLOAD_BATCH]}
+            try:
+                answer = self._request("POST", "chunk", body)
+            except PaillierGpuError as error:
+                if ids:
+                    raise type(error)(*_with_stored(error, ids)) from None
+                raise
+            ids.extend(answer.get("chunk_ids", []))
+        return ids
+
+    def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
+        """Replaces records `chunk_ids` whole: verifiable records get a new nonce, and their
+        documents are sealed anew."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        chunks = json.loads(codec.chunks(vectors, None if documents is None else json.dumps(documents)))
+        if len(chunks) != len(chunk_ids):
+            raise ValueError(f"{len(chunk_ids)} chunk ids for {len(chunks)} vectors")
+        updates = [dict(chunk, chunk_id=chunk_id) for chunk, chunk_id in zip(chunks, chunk_ids)]
+        self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_updates": updates})
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def search(self, kb_id, context, vector, *, top_k=10, filter=None, range=None, verify=False,
+               expect_count=None, with_content=False, private_meta=False):
+        """The `top_k` nearest records to `vector`: `[{"chunk_id", "distance"}]`, nearest first
+        (ties by id), with `with_content` also each one's `content`, `meta_data` and `name` as
+        the owner wrote them. With `verify` (records uploaded `verifiable`), the whole answer is
+        checked and the top k's documents opened under their records; any failure raises
+        `AnswerRejectedError`. `expect_count` (no filter, no range): the knowledge base holds
+        that many records."""
+        if expect_count is not None and (filter is not None or range is not None):
+            raise ValueError("an expected count only holds for a search with no filter and no range")
+        codec = RecordCodec(context, kb_id, verify, private_meta)
+        query = context.encrypt_vec_one(vector).to_b64()[0]
+        body = {"kb_id": kb_id, "context_id": context.hash(), "query": query}
+        if filter is not None:
+            body["meta_filter"] = codec.filter(json.dumps(filter))
+        if range is not None:
+            body["range"] = list(range)
+        answer = self._request("POST", "compute_hamming", body)
+        responses = [pieces for pieces, _ in answer]
+        chunk_ids = [chunk_id for _, chunk_id in answer]
+        decoded = codec.decode(vector, responses, chunk_ids, range, expect_count)
+        decoded.sort(key=lambda hit: (hit[1], hit[0]))
+        top = decoded[:top_k]
+        hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
+        if verify or with_content:
+            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], private_meta)
+            if with_content:
+                for hit, document in zip(hits, documents):
+                    hit.update(document)
+        return hits
+
+    def find(self, kb_id, context, filter, *, verifiable=False, private_meta=False, sort_by=None,
+             sort_order="asc", limit=None):
+        """The records whose metadata passes `filter`: `[{"chunk_id", "content", "meta_data",
+        "name"}]`, as the owner wrote them. Verifiable records are checked first (each one's own
+        tag). `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a
+        private field is refused."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        sent = json.loads(codec.filter(json.dumps(filter)))
+        if sort_by is None and limit is None:
+            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(sent)}
+            listed = self._request("POST", "chunk/meta", body)
+        else:
+            codec.check_sort(sort_by)
+            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": sent, "offset": 0,
+                    "sort_order": sort_order, "sort_by": sort_by or "chunk_id", "limit": limit}
+            listed = self._request("POST", "chunk/meta/page", body)["results"]
+        ids = [chunk["chunk_id"] for chunk in listed]
+        nonces = [None] * len(ids)
+        if verifiable and ids:
+            stored = self._chunks_by_id(kb_id, ids, ["index"])
+            indexes = [stored.get(i, {}).get("index") for i in ids]
+            if any(index is None for index in indexes):
+                missing = [i for i, index in zip(ids, indexes) if index is None]
+                raise RemoteUnreachableError(f"chunks {missing} came back without their index")
+            nonces = codec.nonces(indexes, ids)
+        documents = self._open(kb_id, codec, list(zip(ids, nonces)), private_meta)
+        return [dict(document, chunk_id=i) for i, document in zip(ids, documents)]
+
+    def _open(self, kb_id, codec, records, private_meta):
+        ids = [chunk_id for chunk_id, _ in records]
+        stored = self._chunks_by_id(kb_id, ids, ["chunk_content", "meta_data", "name"])
+        sealed = [(i, nonce, stored.get(i, {}).get("chunk_content")) for i, nonce in records]
+        documents = json.loads(codec.open(sealed))
+        if not private_meta and all(nonce is None for _, nonce in records):
+            for i, document in zip(ids, documents):
+                document["meta_data"] = stored.get(i, {}).get("meta_data") or {}
+                document["name"] = stored.get(i, {}).get("name")
+        return documents
+
+    # -- edits by metadata --------------------------------------------------------------------
+
+    def delete_by_meta(self, kb_id, context, filter, *, private_meta=False, dry_run=False):
+        """Deletes the records whose metadata passes `filter` (tokenised for private metadata);
+        how many were deleted, or with `dry_run` would be."""
+        codec = RecordCodec(context, kb_id, False, private_meta)
+        body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": codec.filter(json.dumps(filter)),
+                "dry_run": dry_run}
+        answer = self._request("DELETE", "chunk/by-meta", body)
+        return answer.get("deleted_count", answer.get("would_delete_count"))
+
+    def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
+        """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
+        private metadata or verifiable records the sealed documents are patched too (found,
+        opened, sealed again, patched by id: not atomic with other writers). The patched ids."""
+        if not (verifiable or private_meta):
+            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(filter), "patch": patch}
+            return self._request("PATCH", "chunk/by-meta", body).get("chunk_ids", [])
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        found = self.find(kb_id, context, filter, verifiable=verifiable, private_meta=private_meta)
+        nonces = [None] * len(found)
+        if verifiable and found:
+            ids = [record["chunk_id"] for record in found]
+            stored = self._chunks_by_id(kb_id, ids, ["index"])
+            nonces = codec.nonces([stored[i]["index"] for i in ids], ids)
+        patches = []
+        for record, nonce in zip(found, nonces):
+            document = {k: record[k] for k in ("content", "meta_data", "name")}
+            document["meta_data"] = dict(document["meta_data"] or {}, **patch)
+            content, meta_data = codec.reseal(json.dumps(document), nonce)
+            patches.append({"chunk_id": record["chunk_id"], "chunk_content": content, "meta_data": json.loads(meta_data)})
+        if patches:
+            self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
+        return [record["chunk_id"] for record in found]
+
+
+def _message_of(body, fallback):
+    try:
+        value = json.loads(body)
+        for key in ("message", "error", "detail"):
+            if isinstance(value, dict) and key in value:
+                return str(value[key])
+    except ValueError:
+        pass
+    text = body.decode(errors="replace").strip() if isinstance(body, bytes) else str(body)
+    return text[:2000] or str(fallback)
+
+
+def _with_stored(error, ids):
+    stored = f"{len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
+    if isinstance(error, RemoteError):
+        return (error.status, f"{error.message}; {stored}")
+    return (f"{error}; {stored}",)
