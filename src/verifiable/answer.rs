@@ -92,7 +92,16 @@ pub(crate) fn check_answer(
             by_nonce.entry(record.nonce).or_default().push(id);
         }
     }
-    let mut shared: Vec<Vec<i64>> = by_nonce.into_values().filter(|ids| ids.len() > 1).collect();
+    // One id twice is the failure above; a record under several ids is this one.
+    let mut shared: Vec<Vec<i64>> = by_nonce
+        .into_values()
+        .map(|mut ids| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        })
+        .filter(|ids| ids.len() > 1)
+        .collect();
     shared.sort();
     for ids in shared {
         for id in ids {

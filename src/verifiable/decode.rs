@@ -15,12 +15,12 @@ use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 pub enum RecordDefect {
     /// A bit above the nonce and tag is set: the piece was shifted by `E(δ)` or replaced.
     AboveFields,
-    /// A slot minus the query's bit is not 0 or 1: the slots were shifted, or the answer is
-    /// another query's.
-    SlotOutOfRange,
     /// Nonce and tag are both zero: a piece forged under the public key (such as `E(0)`), or a
     /// record uploaded without verification.
     NoTag,
+    /// A slot minus the query's bit is not 0 or 1: the slots were shifted, or the answer is
+    /// another query's.
+    SlotOutOfRange,
     /// The tag is not this knowledge base's for the nonce and the bits the piece decodes to.
     TagMismatch,
 }
@@ -97,10 +97,10 @@ fn decode_one(
     }
     let defect = if above {
         Some(RecordDefect::AboveFields)
-    } else if !slots_fit {
-        Some(RecordDefect::SlotOutOfRange)
     } else if nonce.0 == 0 && tag == 0 {
         Some(RecordDefect::NoTag)
+    } else if !slots_fit {
+        Some(RecordDefect::SlotOutOfRange)
     } else if !tag_matches(keys, kb, nonce, 0, &bits, tag) {
         Some(RecordDefect::TagMismatch)
     } else {

@@ -16,3 +16,4 @@ mod gpu_multi_exp;
 mod gpu_numbers;
 mod gpu_pipeline;
 mod gpu_small_widths;
+mod gpu_verifiable;

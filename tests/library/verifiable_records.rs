@@ -1,0 +1,348 @@
+//! Verifiable records through the public API: the tagged layout and its decode against
+//! num-bigint, and every way a lying service can alter an answer, each refused with its kind.
+
+use std::sync::OnceLock;
+
+use num_bigint::BigUint;
+use num_traits::One;
+use paillier_gpu::hamming::Selection;
+use paillier_gpu::paillier::{Ciphertext, CiphertextBatch};
+use paillier_gpu::verifiable::{
+    open_records, seal_document, AnswerRejection, Document, Expectation, FailureKind, RecordNonce,
+    TaggedLayout,
+};
+use paillier_gpu::{Error, ExecutionContext, Scheme};
+use proptest::prelude::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::common::{hamming, small_options};
+
+/// Dimensions of the records here: the most a key_len of 256 holds with the fields (2·127 + 256
+/// < 511).
+const EMBED: usize = 127;
+const KB: &str = "kb-verifiable";
+
+fn context() -> &'static ExecutionContext {
+    static CTX: OnceLock<ExecutionContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        ExecutionContext::create_with_passphrase(&small_options(Scheme::Paillier, EMBED), "pw")
+            .unwrap()
+    })
+}
+
+fn random_vectors(rng: &mut StdRng, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|_| (0..EMBED).map(|_| rng.gen_range(0..2u8)).collect())
+        .collect()
+}
+
+/// The classic scheme's decryption in num-bigint: `L(c^λ mod n²) · λ⁻¹ mod n` (g = n + 1).
+fn oracle_decrypt(ctx: &ExecutionContext, c: &BigUint) -> BigUint {
+    let (p, q) = ctx.secret_key().prime_factors();
+    let n = &*p * &*q;
+    let lambda = (&*p - 1u32) * (&*q - 1u32);
+    let l = (c.modpow(&lambda, &(&n * &n)) - 1u32) / &n;
+    let mu = lambda.modinv(&n).unwrap();
+    l * mu % n
+}
+
+/// Records, their vectors and nonces, in a fresh index; ids 100, 101, …
+struct Stored {
+    vectors: Vec<Vec<u8>>,
+    nonces: Vec<RecordNonce>,
+    records: CiphertextBatch,
+    ids: Vec<i64>,
+}
+
+fn store(rng: &mut StdRng, kb: &str, count: usize) -> Stored {
+    let ctx = context();
+    let vectors = random_vectors(rng, count);
+    let (records, nonces) = ctx.encrypt_records(kb, &vectors).unwrap();
+    Stored {
+        vectors,
+        nonces,
+        records,
+        ids: (100..100 + count as i64).collect(),
+    }
+}
+
+/// The service's honest answer to `query` over `records`, as ciphertexts.
+fn answer(records: &CiphertextBatch, query: &[u8]) -> Vec<Ciphertext> {
+    let ctx = context();
+    let mut index = ctx.new_index().unwrap();
+    index.insert_batch(records).unwrap();
+    let responses = index
+        .aggregate_batch(&ctx.encrypt_batch(&[query]).unwrap(), &Selection::All)
+        .unwrap();
+    (0..responses.records())
+        .map(|r| responses.ciphertext(r))
+        .collect()
+}
+
+fn batch_of(ciphertexts: &[Ciphertext]) -> CiphertextBatch {
+    CiphertextBatch::from_ciphertexts(context().public_key(), 1, ciphertexts).unwrap()
+}
+
+fn verify(
+    query: &[u8],
+    answer: &[Ciphertext],
+    ids: &[i64],
+    expectation: Expectation,
+) -> Result<Vec<u32>, AnswerRejection> {
+    match context().verify_answer(KB, query, &batch_of(answer), ids, &expectation) {
+        Ok(verified) => Ok(verified.distances),
+        Err(Error::AnswerRejected(rejection)) => Err(rejection),
+        Err(other) => panic!("not a rejection: {other}"),
+    }
+}
+
+/// The rejection's failure of `kind`, with its chunk ids.
+fn failed_ids(rejection: &AnswerRejection, kind: FailureKind) -> Vec<i64> {
+    rejection
+        .failures
+        .iter()
+        .find(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} in: {rejection}"))
+        .chunk_ids
+        .clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_tagged_plaintext_is_slots_then_nonce_then_tag(
+        embed in 1usize..=EMBED,
+        seed in any::<u64>(),
+        nonce in any::<u128>(),
+        tag in any::<u128>(),
+    ) {
+        let layout = TaggedLayout::new(embed, 256).unwrap();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let vector: Vec<u8> = (0..embed).map(|_| rng.gen_range(0..2u8)).collect();
+        let mut limbs = vec![0u64; 8];
+        let nonce_value = RecordNonce::from_bytes(nonce.to_le_bytes());
+        layout.pack_into(&vector, nonce_value, tag, &mut limbs);
+        let mut expected = BigUint::from(tag);
+        expected <<= 128;
+        expected += BigUint::from(nonce);
+        for &bit in &vector {
+            expected <<= 2;
+            expected += u32::from(bit);
+        }
+        let got = BigUint::from_slice(
+            &limbs.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>(),
+        );
+        prop_assert_eq!(got, expected);
+        prop_assert_eq!(layout.fields(&limbs), (nonce_value, tag, false));
+    }
+}
+
+#[test]
+fn decoding_agrees_with_num_bigint_field_by_field() {
+    let ctx = context();
+    let mut rng = StdRng::seed_from_u64(7);
+    let stored = store(&mut rng, KB, 24);
+    let layout = ctx.tagged_layout().unwrap();
+    for _ in 0..4 {
+        let query = random_vectors(&mut rng, 1).remove(0);
+        let answer = answer(&stored.records, &query);
+        let decoded = ctx.decode_records(KB, &query, &batch_of(&answer)).unwrap();
+        for (i, record) in decoded.iter().enumerate() {
+            let m = oracle_decrypt(ctx, answer[i].as_biguint());
+            assert!(m.bits() as usize <= layout.plaintext_bits());
+            let mask = (BigUint::one() << 128u32) - 1u32;
+            let nonce = (&m >> layout.nonce_offset()) & &mask;
+            assert_eq!(nonce, BigUint::from_bytes_le(&stored.nonces[i].to_bytes()));
+            assert_ne!((&m >> layout.tag_offset()) & &mask, BigUint::default());
+            assert_eq!(record.nonce, stored.nonces[i]);
+            assert_eq!(record.distance, hamming(&stored.vectors[i], &query));
+            assert_eq!(record.defect, None);
+        }
+    }
+}
+
+#[test]
+fn honest_answers_never_raise_an_alarm() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let stored = store(&mut rng, KB, 40);
+    for _ in 0..50 {
+        let query = random_vectors(&mut rng, 1).remove(0);
+        let count = Expectation {
+            count: Some(40),
+            ..Default::default()
+        };
+        let distances =
+            verify(&query, &answer(&stored.records, &query), &stored.ids, count).unwrap();
+        let expected: Vec<u32> = stored.vectors.iter().map(|v| hamming(v, &query)).collect();
+        assert_eq!(distances, expected);
+    }
+}
+
+#[test]
+fn every_alteration_is_refused_with_its_kind_and_ids() {
+    let ctx = context();
+    let pk = ctx.public_key();
+    let mut rng = StdRng::seed_from_u64(3);
+    let stored = store(&mut rng, KB, 12);
+    let query = random_vectors(&mut rng, 1).remove(0);
+    let honest = answer(&stored.records, &query);
+    let ids = &stored.ids;
+    let none = Expectation::default();
+    let layout = ctx.tagged_layout().unwrap();
+
+    // A piece forged as E(0) under the public key.
+    let mut forged = honest.clone();
+    forged[3] = ctx
+        .public_context()
+        .encrypt_batch(&[vec![0u8; EMBED]])
+        .unwrap()
+        .ciphertext(0);
+    let rejection = verify(&query, &forged, ids, none).unwrap_err();
+    assert_eq!(
+        failed_ids(&rejection, FailureKind::ForgedOrUnverified),
+        vec![103]
+    );
+
+    // Shifted by E(δ): into a slot, into the nonce, above the fields.
+    for (bit, kinds) in [
+        (0, &[FailureKind::Altered, FailureKind::TagMismatch][..]),
+        (layout.nonce_offset() + 5, &[FailureKind::TagMismatch][..]),
+        (layout.plaintext_bits() + 3, &[FailureKind::Altered][..]),
+    ] {
+        let mut shifted = honest.clone();
+        shifted[5] = pk
+            .add_plaintext(&shifted[5], &(BigUint::one() << bit))
+            .unwrap();
+        let rejection = verify(&query, &shifted, ids, none).unwrap_err();
+        let kind = rejection.failures[0].kind;
+        assert!(kinds.contains(&kind), "bit {bit}: {rejection}");
+        assert_eq!(rejection.failures[0].chunk_ids, vec![105], "bit {bit}");
+    }
+
+    // One record under another id; the same id twice.
+    let mut duplicated = honest.clone();
+    duplicated[7] = honest[2].clone();
+    let rejection = verify(&query, &duplicated, ids, none).unwrap_err();
+    assert_eq!(
+        failed_ids(&rejection, FailureKind::DuplicatedRecord),
+        vec![102, 107]
+    );
+    let mut twice = honest.clone();
+    twice.push(honest[4].clone());
+    let mut twice_ids = ids.clone();
+    twice_ids.push(104);
+    let rejection = verify(&query, &twice, &twice_ids, none).unwrap_err();
+    assert_eq!(failed_ids(&rejection, FailureKind::DuplicatedId), vec![104]);
+
+    // A record dropped, caught by the caller's count; one more than the count.
+    let count = Expectation {
+        count: Some(12),
+        ..Default::default()
+    };
+    let rejection = verify(&query, &honest[1..], &ids[1..], count).unwrap_err();
+    assert!(rejection.has(FailureKind::Missing), "{rejection}");
+    assert!(verify(&query, &honest[1..], &ids[1..], none).is_ok());
+
+    // Ids outside the asked range.
+    let range = Expectation {
+        range: Some((100, 105)),
+        ..Default::default()
+    };
+    let rejection = verify(&query, &honest, ids, range).unwrap_err();
+    assert_eq!(
+        failed_ids(&rejection, FailureKind::OutsideRange),
+        (106..112).collect::<Vec<_>>()
+    );
+
+    // The previous query's answer replayed.
+    let previous = random_vectors(&mut rng, 1).remove(0);
+    let replayed = answer(&stored.records, &previous);
+    let rejection = verify(&query, &replayed, ids, none).unwrap_err();
+    assert!(rejection.has(FailureKind::Replayed), "{rejection}");
+
+    // A record of another knowledge base under the same key.
+    let other = store(&mut rng, "another-kb", 1);
+    let mut foreign = honest.clone();
+    foreign[9] = answer(&other.records, &query).remove(0);
+    let rejection = verify(&query, &foreign, ids, none).unwrap_err();
+    assert_eq!(failed_ids(&rejection, FailureKind::TagMismatch), vec![109]);
+
+    // A record uploaded without verification.
+    let mut plain = honest.clone();
+    let plain_record = ctx.encrypt_batch(&[stored.vectors[0].clone()]).unwrap();
+    plain[0] = answer(&plain_record, &query).remove(0);
+    let rejection = verify(&query, &plain, ids, none).unwrap_err();
+    assert_eq!(
+        failed_ids(&rejection, FailureKind::ForgedOrUnverified),
+        vec![100]
+    );
+    assert!(rejection
+        .to_string()
+        .contains("uploaded without verification"));
+}
+
+#[test]
+fn a_swap_into_the_top_k_passes_the_tags_and_fails_the_contents() {
+    let ctx = context();
+    let keys = ctx.record_keys().unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let stored = store(&mut rng, KB, 6);
+    let documents: Vec<String> = stored
+        .nonces
+        .iter()
+        .enumerate()
+        .map(|(i, &nonce)| {
+            let doc = Document {
+                content: format!("document {i}"),
+                ..Default::default()
+            };
+            seal_document(&keys, KB, Some(nonce), &doc).unwrap()
+        })
+        .collect();
+    let query = stored.vectors[1].clone();
+    let mut swapped = answer(&stored.records, &query);
+    swapped.swap(1, 4);
+    // Every record is genuine: the answer passes, with record 1's distance (0) under id 104.
+    let verified = ctx
+        .verify_answer(
+            KB,
+            &query,
+            &batch_of(&swapped),
+            &stored.ids,
+            &Expectation::default(),
+        )
+        .unwrap();
+    let top = verified.top_k(1);
+    assert_eq!((top[0].0, top[0].1), (104, 0));
+    // Its content, sealed to record 4, does not open under record 1's nonce.
+    let opened = open_records(&keys, KB, &[(104, top[0].2, Some(documents[4].as_str()))]);
+    match opened {
+        Err(Error::AnswerRejected(rejection)) => {
+            assert_eq!(
+                failed_ids(&rejection, FailureKind::ContentMismatch),
+                vec![104]
+            )
+        }
+        other => panic!("expected a content mismatch, got {other:?}"),
+    }
+    let honest = open_records(
+        &keys,
+        KB,
+        &[(101, stored.nonces[1], Some(documents[1].as_str()))],
+    );
+    assert_eq!(honest.unwrap()[0].content, "document 1");
+}
+
+#[test]
+fn layouts_that_do_not_fit_and_the_lookup_scheme_are_refused() {
+    let message = TaggedLayout::new(128, 256).unwrap_err().to_string();
+    assert!(message.contains("up to 127 dimensions"), "{message}");
+    assert!(TaggedLayout::new(895, 1024).is_ok());
+    let lookup = crate::common::small_context(Scheme::PaillierLookup);
+    let error = lookup
+        .encrypt_records(KB, &[vec![0u8; 64]])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("classic scheme"), "{error}");
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""A search service that lies: a proxy between a client and an XTrace service (such as
+`paillier-gpu serve`) that alters its answers as told, to see what a client notices.
+
+    tools/tamper-proxy.py --upstream http://127.0.0.1:8742 [--listen 127.0.0.1:0]
+
+prints `listening on http://HOST:PORT` and forwards every request. `POST /_tamper` with a JSON
+attack sets how it lies from then on (`{"kind": "none"}` stops):
+
+  forge        {"chunk_id": X, "n": N}          X's pieces replaced by E(0) under the public key n
+  shift        {"chunk_id": X, "bit": B, "n": N} X's first piece times E(2^B)
+  swap         {"a": X, "b": Y}                  the answers of X and Y exchanged
+  duplicate    {"source": X, "target": Y}        X's answer also under Y (Y's dropped)
+  same_id      {"chunk_id": X}                   X's entry answered twice
+  drop         {"chunk_id": X}                   X's entry left out
+  replay       {}                                the previous answer for the knowledge base
+  foreign      {"from_kb": K, "chunk_id": X}     X's answer replaced by the first record of the
+                                                 last answer for knowledge base K
+  content_swap {"a": X, "b": Y}                  on GET /v1/chunk, X's and Y's contents exchanged
+
+`compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
+standard library: the Rust tests run it with the system's python3.
+"""
+
+import argparse
+import http.server
+import json
+import secrets
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+LOCK = threading.Lock()
+ATTACK = {"kind": "none"}
+LAST_ANSWERS = {}  # knowledge base -> the last honest compute_hamming answer
+HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "transfer-encoding"}
+
+
+def encrypt(m, n):
+    n2 = n * n
+    r = secrets.randbelow(n - 2) + 2
+    return (1 + m * n) * pow(r, n, n2) % n2
+
+
+def entry_of(answer, chunk_id):
+    for entry in answer:
+        if entry[1] == chunk_id:
+            return entry
+    raise KeyError(f"chunk {chunk_id} is not in the answer")
+
+
+def tamper_answer(kb, answer, attack):
+    kind = attack["kind"]
+    if kind == "forge":
+        n = int(attack["n"])
+        entry = entry_of(answer, attack["chunk_id"])
+        entry[0] = [encrypt(0, n) for _ in entry[0]]
+    elif kind == "shift":
+        n = int(attack["n"])
+        entry = entry_of(answer, attack["chunk_id"])
+        entry[0][0] = entry[0][0] * encrypt(1 << int(attack["bit"]), n) % (n * n)
+    elif kind == "swap":
+        a, b = entry_of(answer, attack["a"]), entry_of(answer, attack["b"])
+        a[0], b[0] = b[0], a[0]
+    elif kind == "duplicate":
+        entry_of(answer, attack["target"])[0] = list(entry_of(answer, attack["source"])[0])
+    elif kind == "same_id":
+        answer.append([list(entry_of(answer, attack["chunk_id"])[0]), attack["chunk_id"]])
+    elif kind == "drop":
+        answer.remove(entry_of(answer, attack["chunk_id"]))
+    elif kind == "replay":
+        answer = attack.get("previous", answer)
+    elif kind == "foreign":
+        foreign = LAST_ANSWERS.get(attack["from_kb"])
+        if not foreign:
+            raise KeyError(f"no answer for knowledge base {attack['from_kb']} seen yet")
+        entry_of(answer, attack["chunk_id"])[0] = list(foreign[0][0])
+    return answer
+
+
+def tamper_chunks(chunks, attack):
+    if attack["kind"] == "content_swap":
+        by_id = {chunk.get("chunk_id"): chunk for chunk in chunks}
+        a, b = by_id.get(attack["a"]), by_id.get(attack["b"])
+        if a is not None and b is not None:
+            a["chunk_content"], b["chunk_content"] = b.get("chunk_content"), a.get("chunk_content")
+    return chunks
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    upstream = ""
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else None
+
+    def _answer(self, status, body, content_type="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _forward(self, method):
+        body = self._body()
+        if self.path.startswith("/_tamper"):
+            with LOCK:
+                if method == "POST":
+                    ATTACK.clear()
+                    ATTACK.update(json.loads(body or b"{}"))
+                self._answer(200, json.dumps({"kind": ATTACK.get("kind")}).encode())
+            return
+        is_hamming = self.path.startswith("/v1/compute_hamming/")
+        is_get_chunks = method == "GET" and self.path.split("?")[0].startswith("/v1/chunk/")
+        request = urllib.request.Request(self.upstream + self.path, data=body, method=method)
+        for name, value in self.headers.items():
+            if name.lower() not in HOP_HEADERS:
+                request.add_header(name, value)
+        if is_hamming:
+            request.remove_header("Accept")
+            request.add_header("Accept", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=600) as response:
+                status, content = response.status, response.read()
+                content_type = response.headers.get("Content-Type", "application/json")
+        except urllib.error.HTTPError as error:
+            status, content = error.code, error.read()
+            content_type = error.headers.get("Content-Type", "application/json")
+        if status == 200 and (is_hamming or is_get_chunks):
+            with LOCK:
+                attack = dict(ATTACK)
+            try:
+                value = json.loads(content)
+                if is_hamming:
+                    kb = json.loads(body or b"{}").get("kb_id")
+                    with LOCK:
+                        previous = LAST_ANSWERS.get(kb)
+                        LAST_ANSWERS[kb] = json.loads(content)
+                    if attack["kind"] == "replay" and previous is not None:
+                        attack["previous"] = previous
+                    value = tamper_answer(kb, value, attack)
+                else:
+                    value = tamper_chunks(value, attack)
+                content, content_type = json.dumps(value).encode(), "application/json"
+            except (KeyError, ValueError) as error:
+                self._answer(599, json.dumps({"message": f"tamper-proxy: {error}"}).encode())
+                return
+        self._answer(status, content, content_type)
+
+    def do_GET(self):
+        self._forward("GET")
+
+    def do_POST(self):
+        self._forward("POST")
+
+    def do_PUT(self):
+        self._forward("PUT")
+
+    def do_PATCH(self):
+        self._forward("PATCH")
+
+    def do_DELETE(self):
+        self._forward("DELETE")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--listen", default="127.0.0.1:0")
+    args = parser.parse_args()
+    host, port = args.listen.rsplit(":", 1)
+    Proxy.upstream = args.upstream.rstrip("/")
+    server = http.server.ThreadingHTTPServer((host, int(port)), Proxy)
+    print(f"listening on http://{host}:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
