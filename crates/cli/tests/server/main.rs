@@ -25,5 +25,6 @@ mod server_operations;
 mod server_remote;
 mod server_replicas;
 mod server_stalls;
+mod server_trustless;
 mod server_verify;
 mod store_contract;

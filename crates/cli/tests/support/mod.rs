@@ -8,3 +8,4 @@ pub mod cli;
 pub mod cli_files;
 pub mod postgres;
 pub mod server;
+pub mod tamper;

@@ -234,6 +234,33 @@ impl Server {
         (kb_id, key["secretKey"].as_str().unwrap().to_owned())
     }
 
+    /// A new knowledge base on which `api_key` (of this organisation) has every permission.
+    pub fn kb_for(&self, name: &str, api_key: &str) -> String {
+        use reqwest::Method;
+        let (status, kb) = self.admin(
+            Method::POST,
+            "kbs",
+            Some(json!({ "name": name, "description": "a test's" })),
+        );
+        assert_eq!(status, 200, "{kb}");
+        let kb_id = kb["id"].as_str().unwrap().to_owned();
+        let (status, keys) = self.admin(Method::GET, "keys", None);
+        assert_eq!(status, 200, "{keys}");
+        let hash = keys
+            .as_array()
+            .and_then(|keys| keys.iter().find(|k| k["firstN"] == api_key[..5]))
+            .and_then(|k| k["hash"].as_str())
+            .unwrap()
+            .to_owned();
+        let (status, answer) = self.admin(
+            Method::PUT,
+            &format!("keys/{hash}/permissions/{kb_id}"),
+            Some(json!({ "permission": 7 })),
+        );
+        assert_eq!(status, 200, "{answer}");
+        kb_id
+    }
+
     /// A data-plane POST with an API key: the status and the JSON answer.
     pub fn post(&self, path: &str, api_key: &str, body: &Value) -> (u16, Value) {
         let answer = reqwest::blocking::Client::new()

@@ -1,0 +1,320 @@
+//! A service that lies, caught: a tampering proxy (`tools/tamper-proxy.py`) between our clients
+//! and a real `serve`, and each of its lies refused, with its message, by the Rust client and by
+//! the CLI; honest answers through the same proxy raise no alarm.
+
+use crate::common;
+
+use std::path::Path;
+
+use common::cli::{fails, ok, run_with, write_jsonl};
+use common::server::{hamming, small_context, vectors, Server};
+use common::tamper::TamperProxy;
+use paillier_gpu::verifiable::{Document, FailureKind};
+use paillier_gpu::ExecutionContext;
+use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
+use serde_json::{json, Value};
+
+const EMBED: usize = 64;
+const RECORDS: usize = 60;
+const BOTH: RecordOptions = RecordOptions {
+    verifiable: true,
+    private_meta: true,
+};
+
+fn documents(count: usize) -> Vec<Document> {
+    (0..count)
+        .map(|i| Document {
+            content: format!("document {i}"),
+            meta_data:
+                json!({"tag1": format!("t{}", i % 4), "facets": ["all", format!("f{}", i % 3)]})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            name: Some(format!("name {i}")),
+        })
+        .collect()
+}
+
+/// A query close to `vector`: its first two bits flipped.
+fn near(vector: &[u8]) -> Vec<u8> {
+    let mut query = vector.to_vec();
+    query[0] ^= 1;
+    query[1] ^= 1;
+    query
+}
+
+fn search(
+    client: &Client,
+    kb: &str,
+    ctx: &ExecutionContext,
+    query: &[u8],
+    count: Option<usize>,
+) -> paillier_gpu_client::Result<Vec<(i64, u32)>> {
+    let options = SearchOptions {
+        top_k: 3,
+        records: BOTH,
+        expect_count: count,
+        ..SearchOptions::default()
+    };
+    let hits = client.search_records(kb, ctx, query, &options)?;
+    Ok(hits.iter().map(|h| (h.chunk_id, h.distance)).collect())
+}
+
+/// The CLI's verified search through `url`: its output, or its one error line.
+fn cli_search(
+    d: &Path,
+    url: &str,
+    org: &str,
+    key: &str,
+    kb: &str,
+    count: Option<usize>,
+) -> std::process::Output {
+    let count = count.map(|c| c.to_string());
+    let mut args = vec![
+        "remote",
+        "search",
+        "--kb",
+        kb,
+        "--context",
+        "ctx.json",
+        "--query",
+        "q.jsonl",
+        "--top-k",
+        "3",
+        "--verify",
+        "--private-meta",
+    ];
+    if let Some(count) = &count {
+        args.extend(["--expect-count", count.as_str()]);
+    }
+    let env = [
+        ("PAILLIER_GPU_DEVICE", "cpu"),
+        ("PAILLIER_GPU_REMOTE", url),
+        ("PAILLIER_GPU_ORG", org),
+        ("PAILLIER_GPU_API_KEY", key),
+    ];
+    run_with(d, Some("pw"), &args, &env)
+}
+
+#[test]
+fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("verified");
+    let other_kb = server.kb_for("another", &key);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ctx = small_context(EMBED);
+    let text = ctx.to_json().unwrap();
+    std::fs::write(d.join("ctx.json"), &text).unwrap();
+    let direct = Client::new(&server.url, &server.org, &key).unwrap();
+    direct.push_context_json(ctx.id(), &text).unwrap();
+    let stored = vectors(RECORDS, 1, EMBED);
+    let ids = direct
+        .upload_records(&kb, &ctx, &stored, &documents(RECORDS), BOTH)
+        .unwrap();
+    direct
+        .upload_records(&other_kb, &ctx, &vectors(4, 2, EMBED), &[], BOTH)
+        .unwrap();
+
+    let proxy = TamperProxy::start(&server.url);
+    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    let query = near(&stored[0]);
+    write_jsonl(&d.join("q.jsonl"), &[query.clone()]);
+    let n = ctx.public_key().n().to_string();
+    let (nearest, second, far) = (ids[0], ids[1], ids[50]);
+    let honest = search(&client, &kb, &ctx, &query, Some(RECORDS)).unwrap();
+    assert_eq!(honest[0], (nearest, 2));
+    let second_nearest = honest[1].0;
+
+    let layout = ctx.tagged_layout().unwrap();
+    let cases: Vec<(&str, Value, Option<usize>, FailureKind, &str)> = vec![
+        (
+            "forge",
+            json!({"kind": "forge", "chunk_id": far, "n": n}),
+            None,
+            FailureKind::ForgedOrUnverified,
+            "forged",
+        ),
+        (
+            "shift a slot",
+            json!({"kind": "shift", "chunk_id": far, "bit": 1, "n": n}),
+            None,
+            FailureKind::Altered,
+            "altered",
+        ),
+        (
+            "shift the tag",
+            json!({"kind": "shift", "chunk_id": far, "bit": layout.tag_offset() + 9, "n": n}),
+            None,
+            FailureKind::TagMismatch,
+            "its tag",
+        ),
+        (
+            "shift above",
+            json!({"kind": "shift", "chunk_id": far, "bit": layout.plaintext_bits() + 2, "n": n}),
+            None,
+            FailureKind::Altered,
+            "altered",
+        ),
+        (
+            "swap into the top k",
+            json!({"kind": "swap", "a": nearest, "b": far}),
+            None,
+            FailureKind::ContentMismatch,
+            "content mismatch",
+        ),
+        (
+            "duplicate",
+            json!({"kind": "duplicate", "source": nearest, "target": far}),
+            None,
+            FailureKind::DuplicatedRecord,
+            "one record under several ids",
+        ),
+        (
+            "the same id twice",
+            json!({"kind": "same_id", "chunk_id": second}),
+            None,
+            FailureKind::DuplicatedId,
+            "the same id twice",
+        ),
+        (
+            "drop",
+            json!({"kind": "drop", "chunk_id": far}),
+            Some(RECORDS),
+            FailureKind::Missing,
+            "missing",
+        ),
+        (
+            "swapped contents",
+            json!({"kind": "content_swap", "a": nearest, "b": second_nearest}),
+            None,
+            FailureKind::ContentMismatch,
+            "content mismatch",
+        ),
+    ];
+    for (name, attack, count, kind, words) in cases {
+        proxy.set(attack);
+        match search(&client, &kb, &ctx, &query, count) {
+            Err(Error::Library(paillier_gpu::Error::AnswerRejected(rejection))) => {
+                assert!(rejection.has(kind), "{name}: {rejection}")
+            }
+            other => panic!("{name}: the Rust client got {other:?}"),
+        }
+        let message = fails(cli_search(d, &proxy.url, &server.org, &key, &kb, count));
+        assert!(
+            message.contains("fails verification") && message.contains(words),
+            "{name}: {message}"
+        );
+        assert!(!message.contains("\"results\""), "{name}: {message}");
+    }
+
+    // The previous query's answer replayed.
+    proxy.honest();
+    search(&client, &kb, &ctx, &near(&stored[7]), None).unwrap();
+    proxy.set(json!({"kind": "replay"}));
+    let replayed = search(&client, &kb, &ctx, &query, None).unwrap_err();
+    assert!(replayed.to_string().contains("replayed"), "{replayed}");
+    proxy.honest();
+    search(&client, &kb, &ctx, &near(&stored[7]), None).unwrap();
+    proxy.set(json!({"kind": "replay"}));
+    let message = fails(cli_search(d, &proxy.url, &server.org, &key, &kb, None));
+    assert!(message.contains("replayed"), "{message}");
+
+    // A record of another knowledge base (the other's last answer, to the same query).
+    for from_cli in [false, true] {
+        proxy.honest();
+        search(&client, &other_kb, &ctx, &query, None).unwrap();
+        proxy.set(json!({"kind": "foreign", "from_kb": other_kb, "chunk_id": far}));
+        let message = match from_cli {
+            false => search(&client, &kb, &ctx, &query, None)
+                .unwrap_err()
+                .to_string(),
+            true => fails(cli_search(d, &proxy.url, &server.org, &key, &kb, None)),
+        };
+        assert!(
+            message.contains("foreign") && message.contains(&far.to_string()),
+            "{message}"
+        );
+    }
+
+    // Honest again: the same searches pass, and the CLI prints the top k.
+    proxy.honest();
+    assert_eq!(
+        search(&client, &kb, &ctx, &query, Some(RECORDS)).unwrap(),
+        honest
+    );
+    let printed = ok(cli_search(
+        d,
+        &proxy.url,
+        &server.org,
+        &key,
+        &kb,
+        Some(RECORDS),
+    ));
+    assert!(
+        printed.contains(&format!("\"chunk_id\":{nearest}")),
+        "{printed}"
+    );
+
+    // A record uploaded without verification into the verifiable knowledge base.
+    let plain = direct
+        .upload_records(
+            &kb,
+            &ctx,
+            &[stored[0].clone()],
+            &[],
+            RecordOptions::default(),
+        )
+        .unwrap();
+    let message = search(&client, &kb, &ctx, &query, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("uploaded without verification")
+            && message.contains(&plain[0].to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn honest_searches_through_the_proxy_raise_no_alarm() {
+    let searches: usize = std::env::var("PAILLIER_GPU_HONEST_SEARCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("honest");
+    let ctx = small_context(EMBED);
+    let direct = Client::new(&server.url, &server.org, &key).unwrap();
+    direct.push_context(&ctx).unwrap();
+    let stored = vectors(RECORDS, 3, EMBED);
+    let ids = direct
+        .upload_records(&kb, &ctx, &stored, &documents(RECORDS), BOTH)
+        .unwrap();
+    let proxy = TamperProxy::start(&server.url);
+    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    for (i, query) in vectors(searches, 4, EMBED).iter().enumerate() {
+        let options = SearchOptions {
+            top_k: 5,
+            records: BOTH,
+            expect_count: Some(RECORDS),
+            with_content: i % 4 == 0,
+            ..SearchOptions::default()
+        };
+        let hits = client.search_records(&kb, &ctx, query, &options).unwrap();
+        let mut expected: Vec<(i64, u32)> = ids
+            .iter()
+            .zip(&stored)
+            .map(|(&id, v)| (id, hamming(v, query)))
+            .collect();
+        expected.sort_by_key(|&(id, d)| (d, id));
+        expected.truncate(5);
+        let got: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        assert_eq!(got, expected, "search {i}");
+        if let Some(document) = &hits[0].document {
+            let position = ids.iter().position(|&id| id == hits[0].chunk_id).unwrap();
+            assert_eq!(document.content, format!("document {position}"));
+            assert_eq!(document.meta_data, documents(RECORDS)[position].meta_data);
+        }
+    }
+}

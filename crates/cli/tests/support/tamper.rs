@@ -1,0 +1,60 @@
+//! A search service that lies: `tools/tamper-proxy.py` (the system's python3, standard library
+//! only) between a client and a real server, told how to lie by [`TamperProxy::set`]; killed
+//! when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+/// A running tampering proxy in front of one server.
+pub struct TamperProxy {
+    /// Its address, which clients use as the service's.
+    pub url: String,
+    child: Child,
+}
+
+impl TamperProxy {
+    /// A proxy forwarding to `upstream` (the server's URL), honest until told otherwise.
+    pub fn start(upstream: &str) -> TamperProxy {
+        let script = crate::common::repo_root().join("tools/tamper-proxy.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--upstream", upstream])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs tools/tamper-proxy.py");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("tamper-proxy said {line:?}"))
+            .to_owned();
+        TamperProxy { url, child }
+    }
+
+    /// How it lies from now on (`{"kind": "none"}`: not at all); see the script's help.
+    pub fn set(&self, attack: Value) {
+        let answer = reqwest::blocking::Client::new()
+            .post(format!("{}/_tamper", self.url))
+            .json(&attack)
+            .send()
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+
+    /// Honest again.
+    pub fn honest(&self) {
+        self.set(json!({"kind": "none"}));
+    }
+}
+
+impl Drop for TamperProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
