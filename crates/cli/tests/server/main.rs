@@ -22,6 +22,7 @@ mod server_first_use;
 mod server_hardening;
 mod server_inference;
 mod server_operations;
+mod server_private_meta;
 mod server_remote;
 mod server_replicas;
 mod server_stalls;
