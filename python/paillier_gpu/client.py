@@ -99,6 +99,12 @@ class Client:
 
     # -- writing ------------------------------------------------------------------------------
 
+    def push_context(self, context):
+        """Stores `context` on the service under its id (its secret key sealed, as
+        `to_dict_enc` seals it); storing the same bytes again changes nothing. Its id."""
+        body = {"data": context.to_dict_enc(), "context_id": context.hash()}
+        return self._request("POST", "exec_context", body).get("context_id", context.hash())
+
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk

@@ -1,0 +1,169 @@
+"""`paillier_gpu.client.Client` against a real `serve` behind a tampering proxy
+(`tools/tamper-proxy.py`): each lie the proxy tells is refused with AnswerRejectedError and its
+message; honest searches through it raise no alarm and equal the plaintext ranking; private
+metadata's filters are tokenised and what tokens cannot answer is refused."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+import numpy as np
+import pytest
+
+import paillier_gpu as pg
+from paillier_gpu.client import Client
+
+from conftest import REPO, free_port, hamming
+
+EMBED = 64
+RECORDS = 40
+HONEST_SEARCHES = int(os.environ.get("PAILLIER_GPU_HONEST_SEARCHES", "30"))
+
+
+def admin(server, method, path, body=None):
+    request = urllib.request.Request(f"{server['url']}/api/v1/{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+    request.add_header("x-xtrace-key", server["admin"])
+    request.add_header("x-xtrace-org-id", server["org"])
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def weak_server(cli, tmp_path_factory):
+    """`serve` taking test-sized contexts, one knowledge base pair and a key with all rights."""
+    data = tmp_path_factory.mktemp("trustless")
+    init = json.loads(subprocess.run([cli, "server", "init", "--data-dir", data, "--org", "acme"],
+                                     capture_output=True, text=True, check=True).stdout)
+    port = free_port()
+    process = subprocess.Popen([cli, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                                "--device", "cpu", "--allow-weak-contexts"],
+                               stderr=subprocess.PIPE, text=True)
+    assert "serving on" in process.stderr.readline()
+    server = {"url": f"http://127.0.0.1:{port}", "org": init["org_id"], "admin": init["admin_key"]}
+    kbs = [admin(server, "POST", "kbs", {"name": name, "description": ""})["id"] for name in ("main", "other")]
+    key = admin(server, "POST", "keys", {"name": "owner", "description": ""})
+    for kb in kbs:
+        admin(server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
+    server.update(kb=kbs[0], other_kb=kbs[1], key=key["secretKey"])
+    yield server
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def proxy(weak_server):
+    process = subprocess.Popen([sys.executable, REPO / "tools" / "tamper-proxy.py", "--upstream", weak_server["url"]],
+                               stdout=subprocess.PIPE, text=True)
+    url = process.stdout.readline().strip().removeprefix("listening on ")
+
+    def lie(**attack):
+        request = urllib.request.Request(f"{url}/_tamper", data=json.dumps(attack or {"kind": "none"}).encode(),
+                                         method="POST")
+        urllib.request.urlopen(request).read()
+
+    lie.url = url
+    yield lie
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def owner(weak_server):
+    """The context, the stored vectors and their chunk ids, uploaded verifiable and private."""
+    ctx = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+    client = Client(weak_server["url"], weak_server["org"], weak_server["key"])
+    client.push_context(ctx)
+    rng = np.random.default_rng(1)
+    vectors = rng.integers(0, 2, (RECORDS, EMBED), dtype=np.uint8)
+    documents = [{"content": f"document {i}", "name": f"n{i}",
+                  "meta_data": {"tag1": f"t{i % 4}", "facets": ["all", f"f{i % 3}"]}} for i in range(RECORDS)]
+    ids = client.upload(weak_server["kb"], ctx, vectors, documents, verifiable=True, private_meta=True)
+    client.upload(weak_server["other_kb"], ctx, vectors[:3], verifiable=True, private_meta=True)
+    return ctx, vectors, ids, documents
+
+
+def near(vector):
+    query = vector.copy()
+    query[:2] ^= 1
+    return query
+
+
+def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
+    ctx, vectors, ids, _ = owner
+    client = Client(proxy.url, weak_server["org"], weak_server["key"])
+    kb = weak_server["kb"]
+    query = near(vectors[0])
+    n = str(ctx.paillier_keys()[0].n)
+    search = lambda **extra: client.search(kb, ctx, query, top_k=3, verify=True, private_meta=True, **extra)
+    proxy()
+    honest = search(expect_count=RECORDS)
+    assert honest[0] == {"chunk_id": ids[0], "distance": 2}
+    nearest, second, far = ids[0], honest[1]["chunk_id"], ids[30]
+    cases = [
+        (dict(kind="forge", chunk_id=far, n=n), {}, "forged"),
+        (dict(kind="shift", chunk_id=far, bit=1, n=n), {}, "altered"),
+        (dict(kind="shift", chunk_id=far, bit=2 * EMBED + 256 + 4, n=n), {}, "altered"),
+        (dict(kind="swap", a=nearest, b=far), {}, "content mismatch"),
+        (dict(kind="duplicate", source=nearest, target=far), {}, "one record under several ids"),
+        (dict(kind="same_id", chunk_id=second), {}, "the same id twice"),
+        (dict(kind="drop", chunk_id=far), {"expect_count": RECORDS}, "missing"),
+        (dict(kind="content_swap", a=nearest, b=second), {}, "content mismatch"),
+    ]
+    for attack, extra, words in cases:
+        proxy(**attack)
+        with pytest.raises(pg.AnswerRejectedError, match=words):
+            search(**extra)
+    proxy()
+    client.search(kb, ctx, near(vectors[9]), top_k=1, verify=True)
+    proxy(kind="replay")
+    with pytest.raises(pg.AnswerRejectedError, match="replayed"):
+        search()
+    proxy()
+    client.search(weak_server["other_kb"], ctx, query, top_k=1, verify=True)
+    proxy(kind="foreign", from_kb=weak_server["other_kb"], chunk_id=far)
+    with pytest.raises(pg.AnswerRejectedError, match=f"foreign.*chunk {far}"):
+        search()
+    proxy()
+    assert search(expect_count=RECORDS) == honest
+
+
+def test_honest_searches_raise_no_alarm(weak_server, proxy, owner):
+    ctx, vectors, ids, documents = owner
+    client = Client(proxy.url, weak_server["org"], weak_server["key"])
+    proxy()
+    rng = np.random.default_rng(2)
+    for i in range(HONEST_SEARCHES):
+        query = rng.integers(0, 2, EMBED, dtype=np.uint8)
+        hits = client.search(weak_server["kb"], ctx, query, top_k=4, verify=True, private_meta=True,
+                             expect_count=RECORDS, with_content=i % 10 == 0)
+        expected = sorted((hamming(v, query), chunk_id) for chunk_id, v in zip(ids, vectors))[:4]
+        assert [(h["distance"], h["chunk_id"]) for h in hits] == expected
+        if i % 10 == 0:
+            position = ids.index(hits[0]["chunk_id"])
+            assert hits[0]["content"] == documents[position]["content"]
+            assert hits[0]["meta_data"] == documents[position]["meta_data"]
+
+
+def test_private_filters_find_the_records_as_written_and_refuse_what_tokens_cannot_answer(weak_server, owner):
+    ctx, vectors, ids, documents = owner
+    client = Client(weak_server["url"], weak_server["org"], weak_server["key"])
+    kb = weak_server["kb"]
+    found = client.find(kb, ctx, {"tag1": "t1", "facets": {"$contains": "f2"}}, verifiable=True, private_meta=True)
+    expected = [i for i, d in enumerate(documents) if d["meta_data"]["tag1"] == "t1" and "f2" in d["meta_data"]["facets"]]
+    assert sorted(ids.index(f["chunk_id"]) for f in found) == expected
+    assert all(f["meta_data"] == documents[ids.index(f["chunk_id"])]["meta_data"] for f in found)
+    hits = client.search(kb, ctx, vectors[5], top_k=RECORDS, verify=True, private_meta=True,
+                         filter={"tag1": {"$in": ["t1", "t2"]}})
+    assert sorted(ids.index(h["chunk_id"]) for h in hits) == [i for i in range(RECORDS) if i % 4 in (1, 2)]
+    for bad, reason in [({"tag1": {"$gt": "t1"}}, "order"), ({"tag1": {"$begins_with": "t"}}, "prefix"),
+                        ({"tag1": {"$contains": "t"}}, "substring")]:
+        with pytest.raises(pg.PrivateMetadataError, match=reason):
+            client.search(kb, ctx, vectors[0], verify=True, private_meta=True, filter=bad)
+    with pytest.raises(pg.PrivateMetadataError, match="sorting by tag1"):
+        client.find(kb, ctx, {"tag2": {"$exists": False}}, verifiable=True, private_meta=True, sort_by="tag1")
+    assert client.delete_by_meta(kb, ctx, {"tag1": "t3"}, private_meta=True, dry_run=True) == RECORDS // 4
+    assert "redacted" in repr(client) and weak_server["key"] not in repr(client)
