@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::decode::DecodedRecord;
-use super::failure::{AnswerFailure, AnswerRejection, FailureKind};
+use super::decode::{DecodedRecord, RecordDefect};
 use super::layout::RecordNonce;
-use crate::error::{Error, Result};
+use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
 /// What the caller knows of the answer it asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,7 +75,7 @@ pub(crate) fn check_answer(
     } else {
         for (record, &id) in decoded.iter().zip(chunk_ids) {
             if let Some(defect) = record.defect {
-                fail(FailureKind::of_defect(defect), Some(id), None);
+                fail(kind_of(defect), Some(id), None);
             }
         }
     }
@@ -138,4 +137,13 @@ pub(crate) fn check_answer(
         distances: decoded.iter().map(|r| r.distance).collect(),
         nonces: decoded.iter().map(|r| r.nonce).collect(),
     })
+}
+
+/// The kind a record's defect is reported as.
+fn kind_of(defect: RecordDefect) -> FailureKind {
+    match defect {
+        RecordDefect::AboveFields | RecordDefect::SlotOutOfRange => FailureKind::Altered,
+        RecordDefect::NoTag => FailureKind::ForgedOrUnverified,
+        RecordDefect::TagMismatch => FailureKind::TagMismatch,
+    }
 }

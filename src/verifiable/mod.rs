@@ -44,7 +44,6 @@ mod answer;
 mod context;
 mod decode;
 mod encrypt;
-mod failure;
 mod filter;
 mod keys;
 mod layout;
@@ -52,9 +51,9 @@ mod metadata;
 mod seal;
 mod tag;
 
+pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use answer::{Expectation, VerifiedRecords};
 pub use decode::{DecodedRecord, RecordDefect};
-pub use failure::{AnswerFailure, AnswerRejection, FailureKind};
 pub use filter::tokenise_filter;
 pub use keys::RecordKeys;
 pub use layout::{RecordNonce, TaggedLayout, NONCE_BITS, TAG_BITS};

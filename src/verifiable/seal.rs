@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::failure::{AnswerFailure, AnswerRejection, FailureKind};
 use super::layout::RecordNonce;
 use super::RecordKeys;
 use crate::context::aes;
-use crate::error::{Error, Result};
+use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
 const SEAL_DOMAIN: &[u8] = b"paillier-gpu/record-seal/1";
 

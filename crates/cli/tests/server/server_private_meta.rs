@@ -23,10 +23,10 @@ fn document(i: usize) -> Document {
         "tag2": kind,
         "facets": [format!("team{}", i % 4), "shared"],
     });
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         meta["tag3"] = json!("urgent");
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         meta["tag4"] = json!("");
         meta["facets"] = json!([]);
     }
@@ -190,7 +190,7 @@ fn updates_patches_and_deletes_by_metadata_keep_the_sealed_copies_in_step() {
             &ctx,
             &[ids[3]],
             &replacement,
-            &[new_document.clone()],
+            std::slice::from_ref(&new_document),
             PRIVATE,
         )
         .unwrap();

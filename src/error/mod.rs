@@ -1,5 +1,9 @@
 //! The crate's one error type.
 
+mod rejection;
+
+pub use rejection::{AnswerFailure, AnswerRejection, FailureKind};
+
 use std::path::PathBuf;
 
 /// A [`KeyMismatch`](Error::KeyMismatch)'s holder when the context's key is the expected one.
@@ -98,7 +102,7 @@ pub enum Error {
     /// missing, replayed, foreign, or its content swapped): nothing of it is shown. The
     /// rejection lists each failure's kind and chunk ids.
     #[error("the service's answer fails verification, so none of it is shown: {0}")]
-    AnswerRejected(crate::verifiable::AnswerRejection),
+    AnswerRejected(AnswerRejection),
 
     /// Private metadata cannot carry a value, or answer a filter or a sort, on tokens.
     #[error("private metadata: {0}")]

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use super::decode::RecordDefect;
-
 /// What a failed check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FailureKind {
@@ -33,15 +31,6 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// The kind a record's defect is reported as.
-    pub fn of_defect(defect: RecordDefect) -> Self {
-        match defect {
-            RecordDefect::AboveFields | RecordDefect::SlotOutOfRange => Self::Altered,
-            RecordDefect::NoTag => Self::ForgedOrUnverified,
-            RecordDefect::TagMismatch => Self::TagMismatch,
-        }
-    }
-
     /// What the kind means, as the message says it.
     pub fn describe(self) -> &'static str {
         match self {
