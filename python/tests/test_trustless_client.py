@@ -5,6 +5,7 @@ metadata's filters are tokenised and what tokens cannot answer is refused."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -167,3 +168,23 @@ def test_private_filters_find_the_records_as_written_and_refuse_what_tokens_cann
         client.find(kb, ctx, {"tag2": {"$exists": False}}, verifiable=True, private_meta=True, sort_by="tag1")
     assert client.delete_by_meta(kb, ctx, {"tag1": "t3"}, private_meta=True, dry_run=True) == RECORDS // 4
     assert "redacted" in repr(client) and weak_server["key"] not in repr(client)
+
+
+def test_the_server_guide_python_block_runs_as_printed(weak_server, tmp_path):
+    page = (REPO / "docs" / "server.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+              if "from paillier_gpu.client import Client" in b]
+    assert len(blocks) == 1, "docs/server.md shows the Python client in one block"
+    ctx = pg.ExecutionContext.create("guide passphrase", embedding_length=128)
+    ctx.save_to_disk(tmp_path / "ctx.json")
+    kb = admin(weak_server, "POST", "kbs", {"name": "guide", "description": ""})["id"]
+    key = admin(weak_server, "POST", "keys", {"name": "guide", "description": ""})
+    admin(weak_server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
+    (tmp_path / "guide.py").write_text(blocks[0])
+    env = dict(os.environ, PAILLIER_GPU_PASSPHRASE="guide passphrase", ORG=weak_server["org"],
+               PAILLIER_GPU_REMOTE=weak_server["url"],
+               PAILLIER_GPU_API_KEY=key["secretKey"], KB=kb)
+    done = subprocess.run([sys.executable, "guide.py"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True 0 text 3", done.stdout

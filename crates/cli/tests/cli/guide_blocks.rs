@@ -157,12 +157,17 @@ fn the_library_guides_rust_examples_are_the_compiled_examples() {
     let blocks = rust_blocks(&library);
     assert_eq!(
         blocks.len(),
-        3,
-        "the library, the numbers and the packed-samples examples"
+        4,
+        "the library, the numbers, the packed-samples and the verifiable-records examples"
     );
     for (block, example) in blocks
         .iter()
-        .zip(["guide_library", "guide_numbers", "guide_packed"])
+        .zip([
+            "guide_library",
+            "guide_numbers",
+            "guide_packed",
+            "guide_verifiable",
+        ])
     {
         // `cargo test` and tools/test-deep compile examples/: every line of the block must be
         // there, in order (the example only adds `fn main` around them and checks).
