@@ -103,7 +103,7 @@ impl Client {
             };
             let answer = self
                 .json(self.request(Method::POST, &address).json(&body), &address)
-                .map_err(|e| after_stored(e, &ids))?;
+                .map_err(|e| after_stored(outcome_unknown(e, start, end), &ids))?;
             let given = answer_of::<api::Inserted>(answer, &address)
                 .map_err(|e| after_stored(e, &ids))?
                 .chunk_ids;
@@ -127,6 +127,23 @@ pub(crate) struct SentFields {
     pub meta_data: serde_json::Map<String, Value>,
     /// The name as sent (none: the service names it).
     pub name: Option<String>,
+}
+
+/// A request whose answer never came may have been stored: it is not sent again, and the error
+/// says so (sending it again could leave its records twice).
+fn outcome_unknown(error: Error, start: usize, end: usize) -> Error {
+    match error {
+        Error::RemoteUnreachable { url, detail } => Error::RemoteUnreachable {
+            url,
+            detail: format!(
+                "{detail}; the request for records {start} to {} got no answer and may have \
+                 been stored: it is not sent again (a verified search names any record stored \
+                 twice)",
+                end - 1
+            ),
+        },
+        other => other,
+    }
 }
 
 /// An upload error, saying which chunks were stored before it.

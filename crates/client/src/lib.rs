@@ -1,7 +1,9 @@
 //! A client of an XTrace service: `paillier-gpu serve`, or XTrace's hosted one. It speaks the
 //! data plane as the SDK's `XTraceIntegration` does (header `x-api-key`, paths ending in the
 //! organisation's id): execution contexts, chunk upload from a [`CiphertextBatch`],
-//! `compute_hamming` into a batch, and metadata search.
+//! `compute_hamming` into a batch, and metadata search; and, for an owner who trusts the
+//! service with nothing, verifiable records and private metadata
+//! ([`Client::upload_records`], [`Client::search_records`], [`Client::find_records`]).
 //!
 //! The client is blocking (reqwest's blocking client, TLS by rustls with the webpki roots); from
 //! async code, call it inside `spawn_blocking`. Nothing secret leaves the machine: contexts go
@@ -24,13 +26,15 @@ mod by_id;
 mod chunks;
 mod contexts;
 pub mod error;
+mod find;
 mod meta_edits;
 mod records;
 mod search;
 
 pub use chunks::{Document, UPLOAD_BATCH};
 pub use error::{Error, Result};
-pub use records::{Found, Hit, RecordOptions, SearchOptions};
+pub use find::Found;
+pub use records::{Hit, RecordOptions, SearchOptions};
 pub use search::HammingAnswer;
 
 use std::fmt;

@@ -160,15 +160,12 @@ fn the_library_guides_rust_examples_are_the_compiled_examples() {
         4,
         "the library, the numbers, the packed-samples and the verifiable-records examples"
     );
-    for (block, example) in blocks
-        .iter()
-        .zip([
-            "guide_library",
-            "guide_numbers",
-            "guide_packed",
-            "guide_verifiable",
-        ])
-    {
+    for (block, example) in blocks.iter().zip([
+        "guide_library",
+        "guide_numbers",
+        "guide_packed",
+        "guide_verifiable",
+    ]) {
         // `cargo test` and tools/test-deep compile examples/: every line of the block must be
         // there, in order (the example only adds `fn main` around them and checks).
         let code = std::fs::read_to_string(format!("{root}/examples/{example}.rs")).unwrap();
