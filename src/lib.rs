@@ -44,6 +44,7 @@ pub mod formats;
 pub mod hamming;
 pub mod io;
 pub mod jobs;
+pub mod meta_filter;
 pub mod numbers;
 pub mod paillier;
 pub mod verifiable;

@@ -17,6 +17,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   foreign      {"from_kb": K, "chunk_id": X}     X's answer replaced by the first record of the
                                                  last answer for knowledge base K
   content_swap {"a": X, "b": Y}                  on GET /v1/chunk, X's and Y's contents exchanged
+  drop_filter  {}                                searches and metadata searches sent on without
+                                                 their metadata filter (a service ignoring it)
 
 `compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
 standard library: the Rust tests run it with the system's python3.
@@ -116,6 +118,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self._answer(200, json.dumps({"kind": ATTACK.get("kind")}).encode())
             return
         is_hamming = self.path.startswith("/v1/compute_hamming/")
+        with LOCK:
+            dropping = ATTACK.get("kind") == "drop_filter"
+        if dropping and body and (is_hamming or self.path.startswith("/v1/chunk/meta/")):
+            sent = json.loads(body)
+            sent.pop("meta_filter", None)
+            body = json.dumps(sent).encode()
         is_get_chunks = method == "GET" and self.path.split("?")[0].startswith("/v1/chunk/")
         request = urllib.request.Request(self.upstream + self.path, data=body, method=method)
         for name, value in self.headers.items():

@@ -385,8 +385,9 @@ class RecordCodec:
         expect_count: Optional[int] = None,
     ) -> List[Tuple[int, int, Optional[str]]]:
         """(chunk_id, distance, nonce) per record; verified for verifiable records."""
-    def open(self, records: Sequence[Tuple[int, Optional[str], Optional[str]]]) -> str:
-        """The documents of (chunk_id, nonce, chunk_content) records, as a JSON list."""
+    def open(self, records: Sequence[Tuple[int, Optional[str], Optional[str]]], filter: Optional[str] = None) -> str:
+        """The documents of (chunk_id, nonce, chunk_content) records, as a JSON list; sealed ones
+        must pass `filter` (JSON) when given."""
     def nonces(self, indexes: Sequence[Sequence[str]], chunk_ids: Sequence[int]) -> List[str]:
         """The nonces of stored verifiable records, each record's tag checked."""
     def reseal(self, document: str, nonce: Optional[str] = None) -> Tuple[str, str]:

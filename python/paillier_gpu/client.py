@@ -152,16 +152,21 @@ class Client:
         if filter is not None:
             body["meta_filter"] = codec.filter(json.dumps(filter))
         if range is not None:
+            range = (int(range[0]), int(range[1]))
             body["range"] = list(range)
         answer = self._request("POST", "compute_hamming", body)
-        responses = [pieces for pieces, _ in answer]
-        chunk_ids = [chunk_id for _, chunk_id in answer]
+        try:
+            responses = [pieces for pieces, _ in answer]
+            chunk_ids = [int(chunk_id) for _, chunk_id in answer]
+        except (TypeError, ValueError) as error:
+            raise RemoteUnreachableError(f"the compute_hamming answer is not the API's: {error}") from None
         decoded = codec.decode(vector, responses, chunk_ids, range, expect_count)
         decoded.sort(key=lambda hit: (hit[1], hit[0]))
         top = decoded[:top_k]
         hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
         if verify or with_content:
-            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], private_meta)
+            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], private_meta,
+                                   filter)
             if with_content:
                 for hit, document in zip(hits, documents):
                     hit.update(document)
@@ -173,6 +178,12 @@ class Client:
         "name"}]`, as the owner wrote them. Verifiable records are checked first (each one's own
         tag). `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a
         private field is refused."""
+        return [record for record, _ in self._find(kb_id, context, filter, verifiable, private_meta,
+                                                    sort_by, sort_order, limit)]
+
+    def _find(self, kb_id, context, filter, verifiable, private_meta, sort_by=None, sort_order="asc",
+              limit=None):
+        """`find`'s records, each with the nonce its document was opened under."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         sent = json.loads(codec.filter(json.dumps(filter)))
         if sort_by is None and limit is None:
@@ -183,7 +194,10 @@ class Client:
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": sent, "offset": 0,
                     "sort_order": sort_order, "sort_by": sort_by or "chunk_id", "limit": limit}
             listed = self._request("POST", "chunk/meta/page", body)["results"]
-        ids = [chunk["chunk_id"] for chunk in listed]
+        try:
+            ids = [int(chunk["chunk_id"]) for chunk in listed]
+        except (KeyError, TypeError, ValueError) as error:
+            raise RemoteUnreachableError(f"a listed chunk without a chunk id: {error}") from None
         nonces = [None] * len(ids)
         if verifiable and ids:
             stored = self._chunks_by_id(kb_id, ids, ["index"])
@@ -192,14 +206,14 @@ class Client:
                 missing = [i for i, index in zip(ids, indexes) if index is None]
                 raise RemoteUnreachableError(f"chunks {missing} came back without their index")
             nonces = codec.nonces(indexes, ids)
-        documents = self._open(kb_id, codec, list(zip(ids, nonces)), private_meta)
-        return [dict(document, chunk_id=i) for i, document in zip(ids, documents)]
+        documents = self._open(kb_id, codec, list(zip(ids, nonces)), private_meta, filter)
+        return [(dict(document, chunk_id=i), nonce) for i, document, nonce in zip(ids, documents, nonces)]
 
-    def _open(self, kb_id, codec, records, private_meta):
+    def _open(self, kb_id, codec, records, private_meta, filter=None):
         ids = [chunk_id for chunk_id, _ in records]
         stored = self._chunks_by_id(kb_id, ids, ["chunk_content", "meta_data", "name"])
         sealed = [(i, nonce, stored.get(i, {}).get("chunk_content")) for i, nonce in records]
-        documents = json.loads(codec.open(sealed))
+        documents = json.loads(codec.open(sealed, None if filter is None else json.dumps(filter)))
         if not private_meta and all(nonce is None for _, nonce in records):
             for i, document in zip(ids, documents):
                 document["meta_data"] = stored.get(i, {}).get("meta_data") or {}
@@ -225,21 +239,17 @@ class Client:
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(filter), "patch": patch}
             return self._request("PATCH", "chunk/by-meta", body).get("chunk_ids", [])
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        found = self.find(kb_id, context, filter, verifiable=verifiable, private_meta=private_meta)
-        nonces = [None] * len(found)
-        if verifiable and found:
-            ids = [record["chunk_id"] for record in found]
-            stored = self._chunks_by_id(kb_id, ids, ["index"])
-            nonces = codec.nonces([stored[i]["index"] for i in ids], ids)
+        # Each document is sealed again under the nonce it was checked and opened under.
+        found = self._find(kb_id, context, filter, verifiable, private_meta)
         patches = []
-        for record, nonce in zip(found, nonces):
+        for record, nonce in found:
             document = {k: record[k] for k in ("content", "meta_data", "name")}
             document["meta_data"] = dict(document["meta_data"] or {}, **patch)
             content, meta_data = codec.reseal(json.dumps(document), nonce)
             patches.append({"chunk_id": record["chunk_id"], "chunk_content": content, "meta_data": json.loads(meta_data)})
         if patches:
             self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
-        return [record["chunk_id"] for record in found]
+        return [record["chunk_id"] for record, _ in found]
 
 
 def _message_of(body, fallback):

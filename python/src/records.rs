@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use paillier_gpu::verifiable::{
-    check_private_sort, open_document, open_records, seal_document, tokenise_filter,
+    check_filter, check_private_sort, open_document, open_records, seal_document, tokenise_filter,
     tokenise_metadata, Document, Expectation, RecordKeys, RecordNonce,
 };
 use paillier_gpu::ExecutionContext;
@@ -207,8 +207,14 @@ impl PyRecordCodec {
     /// None)]`), as a JSON list in order: verifiable records opened under their nonces (a
     /// content missing or not opening raises `AnswerRejectedError`), private ones sealed
     /// without a nonce, others decrypted (their metadata and name are the service's: the client
-    /// adds them).
-    fn open(&self, records: Vec<(i64, Option<String>, Option<String>)>) -> PyResult<String> {
+    /// adds them). With `filter` (JSON), sealed documents that do not pass it raise
+    /// `AnswerRejectedError`.
+    #[pyo3(signature = (records, filter=None))]
+    fn open(
+        &self,
+        records: Vec<(i64, Option<String>, Option<String>)>,
+        filter: Option<&str>,
+    ) -> PyResult<String> {
         let documents: Vec<Document> = if self.verifiable {
             let nonces = records
                 .iter()
@@ -244,6 +250,15 @@ impl PyRecordCodec {
             }
             documents
         };
+        // Sealed documents hold the metadata as the owner wrote it: each must pass the filter
+        // that selected it (raising AnswerRejectedError otherwise).
+        if let (Some(filter), true) = (filter, self.verifiable || self.private_meta) {
+            let filter: Value =
+                serde_json::from_str(filter).map_err(|e| json_error("the filter", e))?;
+            let opened: Vec<(i64, &Document)> =
+                records.iter().map(|r| r.0).zip(&documents).collect();
+            check_filter(&filter, &opened).py_err()?;
+        }
         serde_json::to_string(&documents).map_err(|e| invalid_input(e.to_string()))
     }
 

@@ -128,6 +128,11 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
     proxy(kind="foreign", from_kb=weak_server["other_kb"], chunk_id=far)
     with pytest.raises(pg.AnswerRejectedError, match=f"foreign.*chunk {far}"):
         search()
+    proxy(kind="drop_filter")
+    with pytest.raises(pg.AnswerRejectedError, match=f"outside the filter.*{nearest}"):
+        search(filter={"tag1": "t3"})
+    with pytest.raises(pg.AnswerRejectedError, match="outside the filter"):
+        client.find(kb, ctx, {"tag1": "t3"}, verifiable=True, private_meta=True)
     proxy()
     assert search(expect_count=RECORDS) == honest
 

@@ -24,6 +24,8 @@ pub enum FailureKind {
     Missing,
     /// More records than the caller's count.
     Unexpected,
+    /// A record's metadata, as the owner wrote it, does not pass the filter it was selected by.
+    OutsideFilter,
     /// A top-k record's content does not open under its nonce: swapped or altered.
     ContentMismatch,
     /// The service did not return a top-k record's content.
@@ -48,6 +50,9 @@ impl FailureKind {
             Self::OutsideRange => "outside the asked range",
             Self::Missing => "missing (fewer records than expected)",
             Self::Unexpected => "unexpected (more records than expected)",
+            Self::OutsideFilter => {
+                "outside the filter (its metadata, as the owner wrote it, does not pass)"
+            }
             Self::ContentMismatch => {
                 "content mismatch (its content does not open under its record: swapped or altered)"
             }

@@ -3,8 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde_json::Value;
+
 use super::decode::{DecodedRecord, RecordDefect};
 use super::layout::RecordNonce;
+use super::seal::Document;
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
 /// What the caller knows of the answer it asked for.
@@ -146,4 +149,34 @@ fn kind_of(defect: RecordDefect) -> FailureKind {
         RecordDefect::NoTag => FailureKind::ForgedOrUnverified,
         RecordDefect::TagMismatch => FailureKind::TagMismatch,
     }
+}
+
+/// Refuses records selected by `filter` whose documents, opened from their seals (the metadata
+/// as the owner wrote it), do not pass it: the service evaluates filters, and one that lies
+/// could include records the filter excludes.
+///
+/// ```
+/// use paillier_gpu::verifiable::{check_filter, Document};
+/// let report = Document { meta_data: serde_json::json!({"tag1": "report"}).as_object().unwrap().clone(), ..Default::default() };
+/// assert!(check_filter(&serde_json::json!({"tag1": "report"}), &[(7, &report)]).is_ok());
+/// assert!(check_filter(&serde_json::json!({"tag1": "memo"}), &[(7, &report)]).is_err());
+/// ```
+pub fn check_filter(filter: &Value, found: &[(i64, &Document)]) -> Result<()> {
+    let filter = crate::meta_filter::Filter::parse(filter)
+        .map_err(|why| Error::InvalidParameter(format!("the metadata filter: {why}")))?;
+    let outside: Vec<i64> = found
+        .iter()
+        .filter(|(_, document)| !filter.matches(&document.meta_data))
+        .map(|&(id, _)| id)
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(Error::AnswerRejected(AnswerRejection {
+        failures: vec![AnswerFailure {
+            kind: FailureKind::OutsideFilter,
+            chunk_ids: outside,
+            detail: None,
+        }],
+    }))
 }

@@ -52,7 +52,7 @@ mod seal;
 mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
-pub use answer::{Expectation, VerifiedRecords};
+pub use answer::{check_filter, Expectation, VerifiedRecords};
 pub use decode::{DecodedRecord, RecordDefect};
 pub use filter::tokenise_filter;
 pub use keys::RecordKeys;

@@ -3,7 +3,8 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    open_document, open_records, tokenise_filter, Document, Expectation, RecordKeys, RecordNonce,
+    check_filter, open_document, open_records, tokenise_filter, Document, Expectation, RecordKeys,
+    RecordNonce,
 };
 use serde_json::Value;
 
@@ -47,7 +48,11 @@ impl Client {
             })?);
         }
         if !options.verifiable {
-            return self.open_unverified(kb_id, context, &keys, &ids, options);
+            let found = self.open_unverified(kb_id, context, &keys, &ids, options)?;
+            if options.private_meta {
+                check_found(filter, &found)?;
+            }
+            return Ok(found);
         }
         let records = self.fetch_record_batch(kb_id, context, &ids)?;
         let zero_query = vec![0u8; context.embed_len()];
@@ -59,7 +64,7 @@ impl Client {
             .map(|(&id, &nonce)| (id, 0, nonce))
             .collect();
         let documents = self.open_sealed(kb_id, &keys, &top)?;
-        Ok(top
+        let found: Vec<Found> = top
             .into_iter()
             .zip(documents)
             .map(|((chunk_id, _, nonce), document)| Found {
@@ -67,7 +72,9 @@ impl Client {
                 document,
                 nonce: Some(nonce),
             })
-            .collect())
+            .collect();
+        check_found(filter, &found)?;
+        Ok(found)
     }
 
     /// Opens the sealed documents of `records` (chunk id and nonce), in order; a document
@@ -139,4 +146,11 @@ impl Client {
         }
         Ok(found)
     }
+}
+
+/// Every found record's document, as the owner wrote it, passes `filter`: a service that
+/// ignored the filter fails the search.
+fn check_found(filter: &Value, found: &[Found]) -> Result<()> {
+    let opened: Vec<(i64, &Document)> = found.iter().map(|f| (f.chunk_id, &f.document)).collect();
+    Ok(check_filter(filter, &opened)?)
 }

@@ -4,8 +4,8 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    seal_document, tokenise_filter, tokenise_metadata, Document, Expectation, RecordKeys,
-    RecordNonce,
+    check_filter, seal_document, tokenise_filter, tokenise_metadata, Document, Expectation,
+    RecordKeys, RecordNonce,
 };
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
@@ -167,6 +167,11 @@ impl Client {
                     let ids: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
                     let found =
                         self.open_unverified(kb_id, context, &keys, &ids, options.records)?;
+                    if let (Some(filter), true) = (&options.filter, options.records.private_meta) {
+                        let opened: Vec<(i64, &Document)> =
+                            found.iter().map(|f| (f.chunk_id, &f.document)).collect();
+                        check_filter(filter, &opened)?;
+                    }
                     found.into_iter().map(|f| Some(f.document)).collect()
                 }
                 false => vec![None; ranked.len()],
@@ -194,6 +199,10 @@ impl Client {
         )?;
         let top = verified.top_k(options.top_k);
         let documents = self.open_sealed(kb_id, &keys, &top)?;
+        if let Some(filter) = &options.filter {
+            let opened: Vec<(i64, &Document)> = top.iter().map(|t| t.0).zip(&documents).collect();
+            check_filter(filter, &opened)?;
+        }
         Ok(top
             .into_iter()
             .zip(documents)

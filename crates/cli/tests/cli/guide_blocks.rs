@@ -158,13 +158,13 @@ fn the_library_guides_rust_examples_are_the_compiled_examples() {
     assert_eq!(
         blocks.len(),
         4,
-        "the library, the numbers, the packed-samples and the verifiable-records examples"
+        "the library, the verifiable-records, the numbers and the packed-samples examples"
     );
     for (block, example) in blocks.iter().zip([
         "guide_library",
+        "guide_verifiable",
         "guide_numbers",
         "guide_packed",
-        "guide_verifiable",
     ]) {
         // `cargo test` and tools/test-deep compile examples/: every line of the block must be
         // there, in order (the example only adds `fn main` around them and checks).

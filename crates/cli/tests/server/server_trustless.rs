@@ -237,6 +237,29 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
         );
     }
 
+    // A service that ignores the filter: what it includes fails the filter on the metadata as
+    // written, in a search's top k and in a metadata search.
+    proxy.set(json!({"kind": "drop_filter"}));
+    let filtered = SearchOptions {
+        filter: Some(json!({"tag1": "t3"})),
+        top_k: 5,
+        records: BOTH,
+        ..SearchOptions::default()
+    };
+    let message = client
+        .search_records(&kb, &ctx, &query, &filtered)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("outside the filter") && message.contains(&nearest.to_string()),
+        "{message}"
+    );
+    let message = client
+        .find_records(&kb, &ctx, &json!({"tag1": "t3"}), BOTH)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("outside the filter"), "{message}");
+
     // Honest again: the same searches pass, and the CLI prints the top k.
     proxy.honest();
     assert_eq!(

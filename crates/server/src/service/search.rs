@@ -73,8 +73,7 @@ pub fn compute_hamming(
         "the query",
     )?;
     if let Some(filter) = query.filter {
-        filter
-            .check_work(resident.chunk_ids.len())
+        crate::filter::check_work(filter, resident.chunk_ids.len())
             .map_err(ApiError::bad_request)?;
     }
     let positions = selected(resident, query.filter, query.range);

@@ -58,9 +58,7 @@ pub fn matching(
     };
     let chunks = state.store.chunks_of(kb_id, context_id)?;
     if let Some(filter) = &filter {
-        filter
-            .check_work(chunks.len())
-            .map_err(ApiError::bad_request)?;
+        crate::filter::check_work(filter, chunks.len()).map_err(ApiError::bad_request)?;
     }
     let mut found = Vec::new();
     for (i, chunk) in chunks.into_iter().enumerate() {
