@@ -84,16 +84,17 @@ fn decode_one(
     plaintext: &[u64],
 ) -> DecodedRecord {
     let (nonce, tag, above) = layout.fields(plaintext);
-    let mut bits = vec![0u8; layout.embed_len()];
+    // The slots are the owner's secrets: read without a branch on them (only whether the
+    // record fails, which the search's outcome shows anyway, decides anything below).
+    let mut bits = zeroize::Zeroizing::new(vec![0u8; layout.embed_len()]);
     let mut distance = 0u32;
     let mut slots_fit = true;
     for (dimension, (bit, &query_bit)) in bits.iter_mut().zip(query).enumerate() {
         let slot = layout.slot(plaintext, dimension);
         distance += u32::from(slot == 1);
-        match slot.checked_sub(query_bit) {
-            Some(value @ (0 | 1)) => *bit = value,
-            _ => slots_fit = false,
-        }
+        let value = slot.wrapping_sub(query_bit);
+        slots_fit &= value <= 1;
+        *bit = value & 1;
     }
     let defect = if above {
         Some(RecordDefect::AboveFields)
