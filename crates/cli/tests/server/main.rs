@@ -27,5 +27,6 @@ mod server_remote;
 mod server_replicas;
 mod server_stalls;
 mod server_trustless;
+mod server_trustless_cli;
 mod server_verify;
 mod store_contract;
