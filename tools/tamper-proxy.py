@@ -19,6 +19,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   content_swap {"a": X, "b": Y}                  on GET /v1/chunk, X's and Y's contents exchanged
   drop_filter  {}                                searches and metadata searches sent on without
                                                  their metadata filter (a service ignoring it)
+  lose_insert  {}                                inserts (POST /v1/chunk) forwarded, their answer
+                                                 lost: the connection closes unanswered
 
 `compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
 standard library: the Rust tests run it with the system's python3.
@@ -139,6 +141,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         except urllib.error.HTTPError as error:
             status, content = error.code, error.read()
             content_type = error.headers.get("Content-Type", "application/json")
+        if method == "POST" and self.path.split("?")[0].startswith("/v1/chunk/") and "/meta" not in self.path:
+            with LOCK:
+                losing = ATTACK.get("kind") == "lose_insert"
+            if losing:
+                self.close_connection = True
+                return
         if status == 200 and (is_hamming or is_get_chunks):
             with LOCK:
                 attack = dict(ATTACK)

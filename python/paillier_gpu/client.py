@@ -117,6 +117,14 @@ class Client:
             body = {"kb_id": kb_id, "context_id": context.hash(), "chunks": chunks[start : start + UPLOAD_BATCH]}
             try:
                 answer = self._request("POST", "chunk", body)
+            except RemoteUnreachableError as error:
+                last = min(start + UPLOAD_BATCH, len(chunks)) - 1
+                message = (f"{error}; the request for records {start} to {last} got no answer and may "
+                           "have been stored: it is not sent again (a verified search names any record "
+                           "stored twice)")
+                if ids:
+                    message += f"; {len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
+                raise RemoteUnreachableError(message) from None
             except PaillierGpuError as error:
                 if ids:
                     raise type(error)(*_with_stored(error, ids)) from None

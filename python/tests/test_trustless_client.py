@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import paillier_gpu as pg
-from paillier_gpu.client import Client
+from paillier_gpu.client import Client, RemoteUnreachableError
 
 from conftest import REPO, free_port, hamming
 
@@ -193,3 +193,19 @@ def test_the_server_guide_python_block_runs_as_printed(weak_server, tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True 0 text 3", done.stdout
+
+
+def test_an_insert_whose_answer_is_lost_is_not_sent_again(weak_server, proxy):
+    ctx = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+    kb = admin(weak_server, "POST", "kbs", {"name": "lost", "description": ""})["id"]
+    key = admin(weak_server, "POST", "keys", {"name": "lost", "description": ""})
+    admin(weak_server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
+    client = Client(proxy.url, weak_server["org"], key["secretKey"])
+    client.push_context(ctx)
+    vectors = np.random.default_rng(5).integers(0, 2, (520, EMBED), dtype=np.uint8)
+    proxy(kind="lose_insert")
+    with pytest.raises(RemoteUnreachableError, match="may have been stored: it is not sent again"):
+        client.upload(kb, ctx, vectors, verifiable=True)
+    proxy()
+    hits = client.search(kb, ctx, vectors[7], top_k=1, verify=True, expect_count=500)
+    assert hits[0]["distance"] == 0

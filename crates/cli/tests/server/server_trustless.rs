@@ -341,3 +341,36 @@ fn honest_searches_through_the_proxy_raise_no_alarm() {
         }
     }
 }
+
+#[test]
+fn an_insert_whose_answer_is_lost_is_not_sent_again() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("lost");
+    let ctx = small_context(EMBED);
+    let proxy = TamperProxy::start(&server.url);
+    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    // Two requests' worth: the first is stored, its answer lost, and the upload stops there.
+    let stored = vectors(paillier_gpu_client::UPLOAD_BATCH + 20, 12, EMBED);
+    proxy.set(json!({"kind": "lose_insert"}));
+    let lost = client
+        .upload_records(&kb, &ctx, &stored, &[], BOTH)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        lost.contains("may have been stored") && lost.contains("not sent again"),
+        "{lost}"
+    );
+    // Exactly one copy of the first request's records is there.
+    proxy.honest();
+    let options = SearchOptions {
+        top_k: 1,
+        records: BOTH,
+        expect_count: Some(paillier_gpu_client::UPLOAD_BATCH),
+        ..SearchOptions::default()
+    };
+    let hits = client
+        .search_records(&kb, &ctx, &stored[3], &options)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
+}
