@@ -136,22 +136,7 @@ fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_va
     assert!(error.to_string().contains("order"), "{error}");
 
     // The store holds tokens and sealed copies only.
-    let db = rusqlite::Connection::open(server.data.path().join("paillier-gpu.sqlite3")).unwrap();
-    let mut rows = db
-        .prepare("SELECT name, meta_data, content FROM chunks WHERE kb_id = ?1")
-        .unwrap();
-    let stored_rows: Vec<String> = rows
-        .query_map([&private_kb], |row| {
-            Ok(format!(
-                "{} {} {}",
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stored_rows = stored_rows(&server, &private_kb);
     assert_eq!(stored_rows.len(), RECORDS);
     let all = stored_rows.join("\n");
     for value in [
@@ -159,6 +144,38 @@ fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_va
     ] {
         assert!(!all.contains(value), "the store holds {value:?}");
     }
+}
+
+/// Each stored chunk of `kb_id` as its name, metadata and content, read from the server's store
+/// (its SQLite file, or its PostgreSQL database) as anyone with the store's files could.
+fn stored_rows(server: &Server, kb_id: &str) -> Vec<String> {
+    const QUERY: &str = "SELECT name, meta_data, content FROM chunks WHERE kb_id = $1";
+    if let Some(url) = &server.store {
+        let mut store = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        return store
+            .query(QUERY, &[&kb_id])
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let (name, meta, content): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                format!("{name} {meta} {content}")
+            })
+            .collect();
+    }
+    let db = rusqlite::Connection::open(server.data.path().join("paillier-gpu.sqlite3")).unwrap();
+    let mut rows = db.prepare(&QUERY.replace("$1", "?1")).unwrap();
+    rows.query_map([kb_id], |row| {
+        Ok(format!(
+            "{} {} {}",
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 #[test]
