@@ -141,9 +141,11 @@ impl Client {
                 "an expected count only holds for a search with no filter and no range".into(),
             ));
         }
-        let keys = context.record_keys()?;
+        // The keys only where a filter is tokenised or a document opened: a plain search asks
+        // the key provider for nothing.
+        let keys = || context.record_keys();
         let filter = match (&options.filter, options.records.private_meta) {
-            (Some(filter), true) => Some(tokenise_filter(&keys, filter)?),
+            (Some(filter), true) => Some(tokenise_filter(&keys()?, filter)?),
             (filter, _) => filter.clone(),
         };
         let query = context.encrypt_batch(&[vector])?;
@@ -166,7 +168,7 @@ impl Client {
                 true => {
                     let ids: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
                     let found =
-                        self.open_unverified(kb_id, context, &keys, &ids, options.records)?;
+                        self.open_unverified(kb_id, context, &keys()?, &ids, options.records)?;
                     if let (Some(filter), true) = (&options.filter, options.records.private_meta) {
                         let opened: Vec<(i64, &Document)> =
                             found.iter().map(|f| (f.chunk_id, &f.document)).collect();
@@ -198,7 +200,7 @@ impl Client {
             &expectation,
         )?;
         let top = verified.top_k(options.top_k);
-        let documents = self.open_sealed(kb_id, &keys, &top)?;
+        let documents = self.open_sealed(kb_id, &keys()?, &top)?;
         if let Some(filter) = &options.filter {
             let opened: Vec<(i64, &Document)> = top.iter().map(|t| t.0).zip(&documents).collect();
             check_filter(filter, &opened)?;

@@ -98,7 +98,8 @@ impl Client {
 
     /// The owner's whole search: encrypts `vector` under `context` (stored on the service under
     /// its id), aggregates on the service, decodes here, and returns the `top_k` nearest chunks
-    /// as `(chunk_id, Hamming distance)`, nearest first (ties by chunk id).
+    /// as `(chunk_id, Hamming distance)`, nearest first (ties by chunk id): records uploaded
+    /// as the SDK does, unverified ([`search_records`](Self::search_records) does the rest).
     pub fn search(
         &self,
         kb_id: &str,
@@ -108,20 +109,14 @@ impl Client {
         range: Option<(i64, i64)>,
         top_k: usize,
     ) -> Result<Vec<(i64, u32)>> {
-        let query = context.encrypt_batch(&[vector])?;
-        let answer = self.compute_hamming(
-            kb_id,
-            context.id(),
-            &context.public_context(),
-            &query,
-            filter,
+        let options = crate::SearchOptions {
+            filter: filter.cloned(),
             range,
-        )?;
-        let distances = context.decode_batch(&answer.responses)?;
-        let mut ranked: Vec<(i64, u32)> = answer.chunk_ids.into_iter().zip(distances).collect();
-        ranked.sort_by_key(|&(chunk_id, distance)| (distance, chunk_id));
-        ranked.truncate(top_k);
-        Ok(ranked)
+            top_k,
+            ..crate::SearchOptions::default()
+        };
+        let hits = self.search_records(kb_id, context, vector, &options)?;
+        Ok(hits.iter().map(|h| (h.chunk_id, h.distance)).collect())
     }
 
     /// The chunks of `kb_id` whose metadata passes `filter`, as the service lists them: each

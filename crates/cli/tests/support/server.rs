@@ -210,41 +210,20 @@ impl Server {
 
     /// A new knowledge base and an API key with every permission on it: `(kb_id, api_key)`.
     pub fn kb_and_key(&self, name: &str) -> (String, String) {
-        use reqwest::Method;
-        let (status, kb) = self.admin(
-            Method::POST,
-            "kbs",
-            Some(json!({ "name": name, "description": "a test's" })),
-        );
-        assert_eq!(status, 200, "{kb}");
-        let kb_id = kb["id"].as_str().unwrap().to_owned();
         let (status, key) = self.admin(
-            Method::POST,
+            reqwest::Method::POST,
             "keys",
             Some(json!({ "name": name, "description": "a test's" })),
         );
         assert_eq!(status, 200, "{key}");
-        let hash = key["apiKey"]["hash"].as_str().unwrap();
-        let (status, answer) = self.admin(
-            Method::PUT,
-            &format!("keys/{hash}/permissions/{kb_id}"),
-            Some(json!({ "permission": 7 })),
-        );
-        assert_eq!(status, 200, "{answer}");
+        let kb_id = self.new_kb(name);
+        self.grant_all(key["apiKey"]["hash"].as_str().unwrap(), &kb_id);
         (kb_id, key["secretKey"].as_str().unwrap().to_owned())
     }
 
     /// A new knowledge base on which `api_key` (of this organisation) has every permission.
     pub fn kb_for(&self, name: &str, api_key: &str) -> String {
-        use reqwest::Method;
-        let (status, kb) = self.admin(
-            Method::POST,
-            "kbs",
-            Some(json!({ "name": name, "description": "a test's" })),
-        );
-        assert_eq!(status, 200, "{kb}");
-        let kb_id = kb["id"].as_str().unwrap().to_owned();
-        let (status, keys) = self.admin(Method::GET, "keys", None);
+        let (status, keys) = self.admin(reqwest::Method::GET, "keys", None);
         assert_eq!(status, 200, "{keys}");
         let hash = keys
             .as_array()
@@ -252,13 +231,29 @@ impl Server {
             .and_then(|k| k["hash"].as_str())
             .unwrap()
             .to_owned();
+        let kb_id = self.new_kb(name);
+        self.grant_all(&hash, &kb_id);
+        kb_id
+    }
+
+    fn new_kb(&self, name: &str) -> String {
+        let (status, kb) = self.admin(
+            reqwest::Method::POST,
+            "kbs",
+            Some(json!({ "name": name, "description": "a test's" })),
+        );
+        assert_eq!(status, 200, "{kb}");
+        kb["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Every permission on `kb_id` for the key hashing to `hash`.
+    fn grant_all(&self, hash: &str, kb_id: &str) {
         let (status, answer) = self.admin(
-            Method::PUT,
+            reqwest::Method::PUT,
             &format!("keys/{hash}/permissions/{kb_id}"),
             Some(json!({ "permission": 7 })),
         );
         assert_eq!(status, 200, "{answer}");
-        kb_id
     }
 
     /// A data-plane POST with an API key: the status and the JSON answer.
