@@ -1,30 +1,16 @@
 //! The crate's one error type.
 
+mod messages;
 mod rejection;
 
 pub use rejection::{AnswerFailure, AnswerRejection, FailureKind};
 
 use std::path::PathBuf;
 
+use messages::bad_vector_message;
+
 /// A [`KeyMismatch`](Error::KeyMismatch)'s holder when the context's key is the expected one.
 pub(crate) const CONTEXT_HOLDS: &str = "the context holds";
-
-/// [`Error::BadVector`]'s message: one numbering (from 1) for the line or row and the value in it.
-fn bad_vector_message(path: &std::path::Path, unit: &str, number: usize, source: &Error) -> String {
-    let place = format!("{}, {unit} {number}", path.display());
-    match source {
-        Error::NonBinaryValue {
-            position, value, ..
-        } => {
-            let item = if unit == "row" { "column" } else { "value" };
-            format!("{place}, {item} {}: {value} is not 0 or 1", position + 1)
-        }
-        Error::VectorLength {
-            expected, found, ..
-        } => format!("{place}: {found} values where the context has {expected} dimensions"),
-        other => format!("{place}: {other}"),
-    }
-}
 
 /// Everything that can go wrong in paillier-gpu, with variants a caller can match on.
 ///
