@@ -192,15 +192,7 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
 }
 
 fn cli(d: &Path, server: &Server, api_key: Option<&str>, args: &[&str]) -> std::process::Output {
-    let mut env = vec![
-        ("PAILLIER_GPU_DEVICE", "cpu"),
-        ("PAILLIER_GPU_REMOTE", server.url.as_str()),
-        ("PAILLIER_GPU_ORG", server.org.as_str()),
-    ];
-    if let Some(key) = api_key {
-        env.push(("PAILLIER_GPU_API_KEY", key));
-    }
-    run_with(d, Some("pass"), args, &env)
+    server.cli(d, "pass", api_key, args)
 }
 
 fn json_lines(stdout: &str) -> Vec<Value> {

@@ -13,13 +13,7 @@ use serde_json::{json, Value};
 const EMBED: usize = 48;
 
 fn cli(d: &Path, server: &Server, key: &str, args: &[&str]) -> std::process::Output {
-    let env = [
-        ("PAILLIER_GPU_DEVICE", "cpu"),
-        ("PAILLIER_GPU_REMOTE", server.url.as_str()),
-        ("PAILLIER_GPU_ORG", server.org.as_str()),
-        ("PAILLIER_GPU_API_KEY", key),
-    ];
-    run_with(d, Some("pw"), args, &env)
+    server.cli(d, "pw", Some(key), args)
 }
 
 #[test]

@@ -7,7 +7,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::cli::{fails, ok, run_with};
+use common::cli::{fails, ok};
 use common::server::Server;
 use paillier_gpu::context::PassphraseKeyProvider;
 use paillier_gpu::{ContextOptions, Error, ExecutionContext, Scheme};
@@ -115,13 +115,7 @@ fn cli(
     passphrase: &str,
     args: &[&str],
 ) -> std::process::Output {
-    let env = [
-        ("PAILLIER_GPU_DEVICE", "cpu"),
-        ("PAILLIER_GPU_REMOTE", server.url.as_str()),
-        ("PAILLIER_GPU_ORG", server.org.as_str()),
-        ("PAILLIER_GPU_API_KEY", key),
-    ];
-    run_with(d, Some(passphrase), args, &env)
+    server.cli(d, passphrase, Some(key), args)
 }
 
 #[test]

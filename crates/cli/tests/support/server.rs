@@ -256,6 +256,26 @@ impl Server {
         assert_eq!(status, 200, "{answer}");
     }
 
+    /// The program run in `dir` against this server (`PAILLIER_GPU_REMOTE` and `_ORG` set, on the
+    /// CPU) with `passphrase` and, when given, `api_key`.
+    pub fn cli(
+        &self,
+        dir: &std::path::Path,
+        passphrase: &str,
+        api_key: Option<&str>,
+        args: &[&str],
+    ) -> std::process::Output {
+        let mut env = vec![
+            ("PAILLIER_GPU_DEVICE", "cpu"),
+            ("PAILLIER_GPU_REMOTE", self.url.as_str()),
+            ("PAILLIER_GPU_ORG", self.org.as_str()),
+        ];
+        if let Some(key) = api_key {
+            env.push(("PAILLIER_GPU_API_KEY", key));
+        }
+        crate::common::cli::run_with(dir, Some(passphrase), args, &env)
+    }
+
     /// A data-plane POST with an API key: the status and the JSON answer.
     pub fn post(&self, path: &str, api_key: &str, body: &Value) -> (u16, Value) {
         let answer = reqwest::blocking::Client::new()
