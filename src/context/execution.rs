@@ -205,8 +205,7 @@ impl ExecutionContext {
     /// [`GpuBackend`](crate::hazmat::backend::gpu::GpuBackend) with chosen options, say). The device
     /// becomes the backend's.
     pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
-        self.public.device = backend.device();
-        self.public.backend = OnceLock::from(backend);
+        self.public = self.public.with_backend(backend);
         self
     }
 

@@ -141,6 +141,15 @@ impl PublicContext {
         self
     }
 
+    /// The same context on a backend configured by the caller (a
+    /// [`GpuBackend`](crate::hazmat::backend::gpu::GpuBackend) with chosen options, say). The
+    /// device becomes the backend's; the id does not change.
+    pub fn with_backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.device = backend.device();
+        self.backend = OnceLock::from(backend);
+        self
+    }
+
     /// The backend its encryptions run on, attached on first use ([`Error::GpuUnavailable`]
     /// for [`Device::Gpu`] without an adapter).
     pub fn backend(&self) -> Result<&Arc<dyn Backend>> {

@@ -220,6 +220,22 @@ pub fn shared_gpu() -> Option<std::sync::Arc<paillier_gpu::hazmat::backend::gpu:
     }
 }
 
+/// A backend like [`shared_gpu`]'s but the caller's own, or None as there: its call and byte
+/// counts are the caller's alone, which the shared one's are not while other tests run beside it.
+#[cfg(feature = "gpu")]
+pub fn own_gpu() -> Option<std::sync::Arc<paillier_gpu::hazmat::backend::gpu::GpuBackend>> {
+    use paillier_gpu::hazmat::backend::gpu::{GpuBackend, GpuOptions};
+    let required = gpu_required();
+    match GpuBackend::new(&GpuOptions::default()) {
+        Ok(gpu) => Some(std::sync::Arc::new(gpu)),
+        Err(e) if required => panic!("PAILLIER_GPU_REQUIRE_ADAPTER=1 but no GPU: {e}"),
+        Err(e) => {
+            eprintln!("skipping the GPU part: {e}");
+            None
+        }
+    }
+}
+
 use num_bigint::RandBigInt;
 use paillier_gpu::hazmat::backend::{Exponents, LimbBatch, Secrecy};
 use paillier_gpu::hazmat::bigint::MontgomeryModulus;

@@ -11,7 +11,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use common::{hamming, shared_gpu, small_options};
+use common::{hamming, own_gpu, small_options};
 use num_bigint::BigUint;
 use paillier_gpu::hamming::{EncryptedVector, Selection};
 use paillier_gpu::hazmat::backend::cpu::CpuBackend;
@@ -30,7 +30,8 @@ const EMBED_LEN: usize = 16;
 
 #[test]
 fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
-    let Some(gpu) = shared_gpu() else { return };
+    // A backend of its own: other tests' calls would count in the shared one's totals.
+    let Some(gpu) = own_gpu() else { return };
     let mut rng = StdRng::seed_from_u64(61);
     let vectors: Vec<Vec<u8>> = (0..VECTORS)
         .map(|_| (0..EMBED_LEN).map(|_| rng.gen_range(0..2u8)).collect())
@@ -45,7 +46,7 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
         )
         .unwrap()
         .with_device(Device::Cpu);
-        let public_gpu = ctx.public_context().with_device(Device::Gpu);
+        let public_gpu = ctx.public_context().with_backend(gpu.clone());
         let query = ctx.encrypt_batch(std::slice::from_ref(&query)).unwrap();
         ctx = ctx.with_backend(gpu.clone());
         // The owner's pipeline and the public key's, each aggregated and decoded on the CPU,
@@ -134,7 +135,7 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
 /// in the last piece named by its place in the whole.
 #[test]
 fn pipelined_decryption_of_numbers_gives_the_cpu_answers() {
-    // A backend of its own: the other test's calls would count in the shared one's totals.
+    // A backend of its own, as above.
     let Some(gpu) = common::gpu::with_options(GpuOptions::default()) else {
         return;
     };
