@@ -13,6 +13,7 @@ mod ciphertext_batch;
 mod concurrency;
 mod constant_time;
 mod context_file;
+mod context_parts;
 mod context_secrets;
 mod encrypt_job;
 mod fuzz_corpus;
