@@ -24,6 +24,7 @@ mod server_inference;
 mod server_operations;
 mod server_private_meta;
 mod server_remote;
+mod server_replica_faults;
 mod server_replicas;
 mod server_stalls;
 mod server_trustless;
