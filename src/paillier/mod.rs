@@ -23,6 +23,7 @@
 
 mod ciphertext;
 pub(crate) mod ciphertext_batch;
+pub(crate) mod ciphertext_bytes;
 mod decoding;
 mod decryption;
 mod encryptor;

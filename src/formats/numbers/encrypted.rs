@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::formats::Destination;
 use crate::numbers::{ElementExponents, EncryptedArray};
-use crate::paillier::ciphertext_batch::write_items_le_bytes;
+use crate::paillier::ciphertext_bytes::write_items_le_bytes;
 use crate::paillier::{CiphertextBatch, PublicKey};
 
 use super::header::{u32_at, u64_at, Format};
