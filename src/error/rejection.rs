@@ -5,13 +5,14 @@ use std::fmt;
 /// What a failed check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FailureKind {
-    /// Nonce and tag absent: a piece forged under the public key, or a record uploaded without
-    /// verification.
+    /// No tag (and nothing above it): a piece forged under the public key, or a record uploaded
+    /// without verification.
     ForgedOrUnverified,
-    /// Bits set above the record's fields, or slots this query cannot give: shifted by `E(δ)`.
+    /// Not this knowledge base's record answering this query: shifted by `E(δ)`, forged, or a
+    /// record of another knowledge base. One kind for every way it fails (a bit above the
+    /// fields, a slot the query cannot give, a tag that does not match): which of them failed
+    /// would say something of the record's and the query's bits.
     Altered,
-    /// The tag does not match: forged, altered, or a record of another knowledge base.
-    TagMismatch,
     /// Every record is the honest answer to another query: a replayed answer.
     Replayed,
     /// One record answered under several chunk ids.
@@ -36,13 +37,10 @@ impl FailureKind {
     /// What the kind means, as the message says it.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::ForgedOrUnverified => {
-                "forged, or uploaded without verification (no record nonce or tag)"
-            }
-            Self::Altered => "altered (bits outside what this query can give)",
-            Self::TagMismatch => {
-                "forged, altered or foreign (its tag is not this knowledge base's for what it \
-                 decodes to)"
+            Self::ForgedOrUnverified => "forged, or uploaded without verification (no record tag)",
+            Self::Altered => {
+                "forged, altered or foreign (not a record of this knowledge base answering this \
+                 query)"
             }
             Self::Replayed => "replayed (the whole answer is another query's)",
             Self::DuplicatedRecord => "duplicated (one record under several ids)",

@@ -145,9 +145,8 @@ pub(crate) fn check_answer(
 /// The kind a record's defect is reported as.
 fn kind_of(defect: RecordDefect) -> FailureKind {
     match defect {
-        RecordDefect::AboveFields | RecordDefect::SlotOutOfRange => FailureKind::Altered,
         RecordDefect::NoTag => FailureKind::ForgedOrUnverified,
-        RecordDefect::TagMismatch => FailureKind::TagMismatch,
+        RecordDefect::Invalid => FailureKind::Altered,
     }
 }
 

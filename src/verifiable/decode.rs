@@ -2,6 +2,7 @@
 //! record, the checks that an honest `E(record) · E(query)` passes and an altered one fails.
 
 use rayon::prelude::*;
+use subtle::ConstantTimeEq;
 
 use super::layout::{RecordNonce, TaggedLayout};
 use super::tag::tag_matches;
@@ -10,19 +11,18 @@ use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
-/// What one record's answer failed, most telling first.
+/// What one record's answer failed. Two verdicts only, each decided from what the service
+/// already knows: which of several checks failed would depend on the record's and the query's
+/// bits (a slot shifted by one passes the slot check or not as the stored bit is 0 or 1), so a
+/// service that read the verdicts could learn the stored vectors from refused answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordDefect {
-    /// A bit above the nonce and tag is set: the piece was shifted by `E(δ)` or replaced.
-    AboveFields,
-    /// Nonce and tag are both zero: a piece forged under the public key (such as `E(0)`), or a
-    /// record uploaded without verification.
+    /// No tag and nothing above the fields: a piece forged under the public key (such as
+    /// `E(0)`), or a record uploaded without verification.
     NoTag,
-    /// A slot minus the query's bit is not 0 or 1: the slots were shifted, or the answer is
-    /// another query's.
-    SlotOutOfRange,
-    /// The tag is not this knowledge base's for the nonce and the bits the piece decodes to.
-    TagMismatch,
+    /// Not this knowledge base's record answering this query: a bit above the fields, a slot
+    /// minus the query's bit outside {0, 1}, or a tag that does not match the nonce and bits.
+    Invalid,
 }
 
 /// One record's answer decoded: its distance and nonce, or what it failed.
@@ -84,28 +84,27 @@ fn decode_one(
     plaintext: &[u64],
 ) -> DecodedRecord {
     let (nonce, tag, above) = layout.fields(plaintext);
-    // The slots are the owner's secrets: read without a branch on them (only whether the
-    // record fails, which the search's outcome shows anyway, decides anything below).
+    // The slots are the owner's secrets: read without a branch on them, and every check made
+    // whatever the others gave, so that neither the verdict nor the time taken says which
+    // failed (only whether the record fails, which the search's outcome shows anyway).
     let mut bits = zeroize::Zeroizing::new(vec![0u8; layout.embed_len()]);
     let mut distance = 0u32;
-    let mut slots_fit = true;
+    let mut slots_fit = 1u8;
     for (dimension, (bit, &query_bit)) in bits.iter_mut().zip(query).enumerate() {
         let slot = layout.slot(plaintext, dimension);
-        distance += u32::from(slot == 1);
+        distance += u32::from(slot & !(slot >> 1) & 1);
         let value = slot.wrapping_sub(query_bit);
-        slots_fit &= value <= 1;
+        slots_fit &= u8::from(value <= 1);
         *bit = value & 1;
     }
-    let defect = if above {
-        Some(RecordDefect::AboveFields)
-    } else if nonce.0 == 0 && tag == 0 {
-        Some(RecordDefect::NoTag)
-    } else if !slots_fit {
-        Some(RecordDefect::SlotOutOfRange)
-    } else if !tag_matches(keys, kb, nonce, 0, &bits, tag) {
-        Some(RecordDefect::TagMismatch)
-    } else {
-        None
+    let tag_ok = tag_matches(keys, kb, nonce, 0, &bits, tag);
+    let valid = (slots_fit == 1) & tag_ok & !above;
+    let defect = match (valid, tag == 0 && !above) {
+        (true, _) => None,
+        // A tag of zero is what a piece with none decodes to; a service cannot make a
+        // record's tag zero without knowing it.
+        (false, true) => Some(RecordDefect::NoTag),
+        (false, false) => Some(RecordDefect::Invalid),
     };
     DecodedRecord {
         distance,
@@ -116,7 +115,8 @@ fn decode_one(
 
 /// When every record failed: whether the answer is the honest answer to another query (the
 /// previous query's answer replayed). A slot of 2 says that query's bit was 1, a slot of 0 that
-/// it was 0; with that query every record must pass.
+/// it was 0; with that query every record must pass. The slots are read and every record is
+/// checked whatever the others gave, as in [`decode_one`].
 fn answers_another_query(
     layout: &TaggedLayout,
     keys: &RecordKeys,
@@ -125,25 +125,31 @@ fn answers_another_query(
     plaintexts: &[u64],
     width: usize,
 ) -> bool {
-    let mut other = vec![None::<u8>; layout.embed_len()];
+    // Per dimension: whether some record's slot says 0, and whether some record's says 1.
+    let mut says_zero = vec![0u8; layout.embed_len()];
+    let mut says_one = vec![0u8; layout.embed_len()];
     for plaintext in plaintexts.chunks(width) {
-        for (dimension, bit) in other.iter_mut().enumerate() {
-            let seen = match layout.slot(plaintext, dimension) {
-                0 => 0,
-                2 => 1,
-                _ => continue,
-            };
-            match *bit {
-                Some(known) if known != seen => return false,
-                _ => *bit = Some(seen),
-            }
+        for (dimension, (zero, one)) in says_zero.iter_mut().zip(&mut says_one).enumerate() {
+            let slot = layout.slot(plaintext, dimension);
+            *zero |= u8::from(slot == 0);
+            *one |= u8::from(slot == 2);
         }
     }
-    let other: Vec<u8> = other.into_iter().map(|bit| bit.unwrap_or(0)).collect();
-    other != query
-        && plaintexts.par_chunks(width).all(|plaintext| {
+    let consistent = says_zero
+        .iter()
+        .zip(&says_one)
+        .fold(1u8, |all, (zero, one)| all & !(zero & one) & 1);
+    let other = zeroize::Zeroizing::new(says_one);
+    let all_pass = plaintexts
+        .par_chunks(width)
+        .map(|plaintext| {
             decode_one(layout, keys, kb, &other, plaintext)
                 .defect
                 .is_none()
         })
+        .collect::<Vec<bool>>()
+        .into_iter()
+        .fold(true, |all, passes| all & passes);
+    let same_query: bool = other.as_slice().ct_eq(query).into();
+    (consistent == 1) & all_pass & !same_query
 }

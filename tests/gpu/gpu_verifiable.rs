@@ -13,7 +13,7 @@ use num_bigint::BigUint;
 use num_traits::One;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch};
-use paillier_gpu::verifiable::Expectation;
+use paillier_gpu::verifiable::{Expectation, FailureKind};
 use paillier_gpu::{Error, ExecutionContext, Scheme};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -91,8 +91,10 @@ proptest! {
             prop_assert_eq!(record.defect.is_some(), i == victim, "record {} of {}", i, count);
         }
         match on_gpu.verify_answer(KB, &query, &shifted, &ids, &count_expected) {
+            // A lone record shifted by one in a slot may be another query's honest answer.
             Err(Error::AnswerRejected(rejection)) => prop_assert!(
-                rejection.failures.iter().all(|f| f.chunk_ids == vec![victim as i64 + 1]),
+                rejection.failures.iter().all(|f| f.chunk_ids == vec![victim as i64 + 1]
+                    || (count == 1 && f.kind == FailureKind::Replayed)),
                 "{}",
                 rejection
             ),

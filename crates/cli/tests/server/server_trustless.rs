@@ -146,8 +146,8 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
             "shift the tag",
             json!({"kind": "shift", "chunk_id": far, "bit": layout.tag_offset() + 9, "n": n}),
             None,
-            FailureKind::TagMismatch,
-            "its tag",
+            FailureKind::Altered,
+            "altered",
         ),
         (
             "shift above",
