@@ -74,10 +74,11 @@ impl Client {
             url: address.clone(),
             detail: e.to_string(),
         })?;
+        let width = PieceWidth::new(context, shape.chunk_bytes);
         let (chunk_ids, records) = if is_json {
-            read_json_answer(&answer, shape.chunks, shape.chunk_bytes)
+            read_json_answer(&answer, shape.chunks, width)
         } else {
-            read_msgpack_answer(&answer, shape.chunks, shape.chunk_bytes)
+            read_msgpack_answer(&answer, shape.chunks, width)
         }
         .map_err(|detail| Error::RemoteUnreachable {
             url: address.clone(),
@@ -147,13 +148,43 @@ impl Client {
     }
 }
 
-/// Appends one piece, little-endian, zero-padded to `width` (the service may send it shorter).
-fn push_piece(piece: &[u8], width: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+/// The widths of the answer's pieces: `wire` bytes each once padded, and at least `least`
+/// significant bytes (half of n²'s: a ciphertext below n² is shorter with a negligible chance,
+/// and padding shorter pieces would let a small answer fill the client's memory).
+#[derive(Clone, Copy)]
+struct PieceWidth {
+    wire: usize,
+    least: usize,
+}
+
+impl PieceWidth {
+    fn new(context: &PublicContext, wire: usize) -> Self {
+        let n_squared_bytes = (2 * context.public_key().n().bits() as usize).div_ceil(8);
+        Self {
+            wire,
+            least: n_squared_bytes / 2,
+        }
+    }
+}
+
+/// Appends one piece, little-endian, zero-padded to the wire width (the service may send it
+/// shorter, never under [`PieceWidth::least`]).
+fn push_piece(
+    piece: &[u8],
+    width: PieceWidth,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    let PieceWidth { wire: width, least } = width;
     let significant = piece.len() - piece.iter().rev().take_while(|&&b| b == 0).count();
     if significant > width {
         return Err(format!(
             "a piece of {} bytes; ciphertexts have {width}",
             piece.len()
+        ));
+    }
+    if significant < least {
+        return Err(format!(
+            "a piece of {significant} significant bytes; a ciphertext has at least {least}"
         ));
     }
     out.extend_from_slice(&piece[..significant]);
@@ -165,16 +196,18 @@ fn push_piece(piece: &[u8], width: usize, out: &mut Vec<u8>) -> std::result::Res
 fn read_msgpack_answer(
     mut bytes: &[u8],
     chunks: usize,
-    width: usize,
+    width: PieceWidth,
 ) -> std::result::Result<(Vec<i64>, Vec<u8>), String> {
     let reader = &mut bytes;
     let count = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())? as usize;
-    // Each entry takes at least a few bytes: the count is bounded by what arrived.
-    if count > reader.len() {
+    // Each entry takes at least two array headers, a chunk id and half a ciphertext a piece:
+    // the count, and what is reserved for it, are bounded by what arrived.
+    let least_entry = 3 + chunks * (2 + width.least);
+    if count > reader.len() / least_entry {
         return Err(format!("{count} entries in {} bytes", reader.len()));
     }
     let mut ids = Vec::with_capacity(count);
-    let mut records = Vec::with_capacity(count * chunks * width);
+    let mut records = Vec::with_capacity(count * chunks * width.wire);
     for entry in 0..count {
         let fields = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())?;
         let pieces = rmp::decode::read_array_len(reader).map_err(|e| e.to_string())? as usize;
@@ -201,12 +234,12 @@ fn read_msgpack_answer(
 fn read_json_answer(
     bytes: &[u8],
     chunks: usize,
-    width: usize,
+    width: PieceWidth,
 ) -> std::result::Result<(Vec<i64>, Vec<u8>), String> {
     let entries: Vec<(Vec<Value>, i64)> =
         serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(entries.len());
-    let mut records = Vec::with_capacity(entries.len() * chunks * width);
+    let mut records = Vec::with_capacity(entries.len() * chunks * width.wire);
     for (entry, (pieces, chunk_id)) in entries.into_iter().enumerate() {
         if pieces.len() != chunks {
             return Err(format!(
@@ -216,6 +249,15 @@ fn read_json_answer(
         }
         for piece in pieces {
             let digits = piece.to_string();
+            // Parsing decimal digits takes time quadratic in their number: no more than a
+            // ciphertext's (8·width·log10 2, rounded up) are read.
+            if digits.len() > width.wire * 8 * 30_103 / 100_000 + 1 {
+                return Err(format!(
+                    "entry {entry}: a piece of {} digits; ciphertexts have {} bytes",
+                    digits.len(),
+                    width.wire
+                ));
+            }
             let value = BigUint::parse_bytes(digits.as_bytes(), 10)
                 .ok_or_else(|| format!("entry {entry}: {digits} is not a whole number"))?;
             push_piece(&value.to_bytes_le(), width, &mut records)?;
@@ -229,4 +271,57 @@ fn read_json_answer(
 fn sent_filter(filter: &Value) -> Result<Box<serde_json::value::RawValue>> {
     api::filter_as_sent(filter)
         .map_err(|e| Error::InvalidSetting(format!("the filter does not serialise: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces padded to 512 bytes, of at least 128 (n² of 2,048 bits).
+    const WIDTH: PieceWidth = PieceWidth {
+        wire: 512,
+        least: 128,
+    };
+
+    fn msgpack(entries: &[(Vec<Vec<u8>>, i64)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmp::encode::write_array_len(&mut out, entries.len() as u32).unwrap();
+        for (pieces, id) in entries {
+            rmp::encode::write_array_len(&mut out, 2).unwrap();
+            rmp::encode::write_array_len(&mut out, pieces.len() as u32).unwrap();
+            for piece in pieces {
+                rmp::encode::write_bin(&mut out, piece).unwrap();
+            }
+            rmp::encode::write_sint(&mut out, *id).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_of_a_ciphertexts_size_are_read_and_padded() {
+        let piece = vec![7u8; 256];
+        let (ids, records) = read_msgpack_answer(&msgpack(&[(vec![piece], 4)]), 1, WIDTH).unwrap();
+        assert_eq!((ids, records.len()), (vec![4], 512));
+        let digits = BigUint::from_bytes_le(&[7u8; 256]).to_string();
+        let json = format!("[[[{digits}], 4]]");
+        let (ids, from_json) = read_json_answer(json.as_bytes(), 1, WIDTH).unwrap();
+        assert_eq!((ids, from_json), (vec![4], records));
+    }
+
+    /// Answers that would cost the client far more memory or time than their own size.
+    #[test]
+    fn short_pieces_and_long_numbers_are_refused() {
+        let empty_pieces: Vec<(Vec<Vec<u8>>, i64)> =
+            (0..10_000).map(|i| (vec![vec![]], i)).collect();
+        let why = read_msgpack_answer(&msgpack(&empty_pieces), 1, WIDTH).unwrap_err();
+        assert!(why.contains("10000 entries"), "{why}");
+        let short = msgpack(&[(vec![vec![1u8; 127]], 1), (vec![vec![1u8; 256]], 2)]);
+        let why = read_msgpack_answer(&short, 1, WIDTH).unwrap_err();
+        assert!(why.contains("at least 128"), "{why}");
+        let json = b"[[[12], 1]]";
+        assert!(read_json_answer(json, 1, WIDTH).is_err());
+        let long = format!("[[[{}], 1]]", "9".repeat(100_000));
+        let why = read_json_answer(long.as_bytes(), 1, WIDTH).unwrap_err();
+        assert!(why.contains("100000 digits"), "{why}");
+    }
 }
