@@ -9,6 +9,7 @@ mod common;
 
 mod gpu_adapters;
 mod gpu_backend;
+mod gpu_crt_decoding;
 mod gpu_device_times;
 mod gpu_encryption;
 mod gpu_faults;
