@@ -44,7 +44,8 @@ use setup::{exponent, Setup, EXPONENT_BITS};
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
-     pow_secret_lanes, pow_secret_root_lanes, fixed_base_root_lanes";
+     pow_secret_lanes, pow_secret_root_lanes, fixed_base_root_lanes, record_check (memcheck \
+     only)";
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
 #[inline(never)]
@@ -144,6 +145,9 @@ fn memcheck(args: &[String]) {
     let [operation] = args else {
         panic!("usage: ct_check memcheck <operation> (one of {OPERATIONS})");
     };
+    if operation == "record_check" {
+        return record_check();
+    }
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
     let setup = Setup::new(Engine::Portable);
@@ -181,6 +185,35 @@ fn memcheck(args: &[String]) {
     mark_public(setup.square_base.as_limbs());
     drop(operand); // wiped on drop
     println!("{}", out.as_limbs()[0] & 1);
+}
+
+/// A verifiable record's answer checked (`RecordKeys::check_record`: its slots read against the
+/// query, its fields, its tag's HMAC and comparison) with the decrypted plaintext and the query
+/// marked secret: nothing may branch on them or be addressed by them, only the verdict leaves.
+/// Random limbs serve: every path is the same whatever they hold.
+fn record_check() {
+    use paillier_gpu::context::DataKey;
+    use paillier_gpu::verifiable::{RecordKeys, TaggedLayout};
+    let layout = TaggedLayout::new(512, 1024).expect("the SDK's layout fits");
+    let keys = RecordKeys::derive(&DataKey::new([7; 32]));
+    let mut rng = StdRng::seed_from_u64(13);
+    let mut plaintext: Vec<u64> = (0..32).map(|_| rng.gen()).collect();
+    // Nothing above the fields, as in an honest answer.
+    plaintext[layout.plaintext_bits() / 64..].fill(0);
+    let query: Vec<u8> = (0..512).map(|_| rng.gen_range(0..2u8)).collect();
+    mark_secret(&plaintext);
+    mark_secret(&query);
+    let check = keys.check_record(&layout, "kb-1", black_box(&query), black_box(&plaintext));
+    let mut verdict = [
+        u64::from(check.valid),
+        u64::from(check.tagless),
+        u64::from(check.distance),
+    ];
+    mark_public(&verdict);
+    mark_public(&plaintext);
+    mark_public(&query);
+    verdict[0] ^= verdict[1];
+    println!("{}", verdict[0] & 1);
 }
 
 fn probe(args: &[String]) {

@@ -5,7 +5,6 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 
 use super::layout::{RecordNonce, TaggedLayout};
-use super::tag::tag_matches;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
@@ -83,23 +82,8 @@ fn decode_one(
     query: &[u8],
     plaintext: &[u64],
 ) -> DecodedRecord {
-    let (nonce, tag, above) = layout.fields(plaintext);
-    // The slots are the owner's secrets: read without a branch on them, and every check made
-    // whatever the others gave, so that neither the verdict nor the time taken says which
-    // failed (only whether the record fails, which the search's outcome shows anyway).
-    let mut bits = zeroize::Zeroizing::new(vec![0u8; layout.embed_len()]);
-    let mut distance = 0u32;
-    let mut slots_fit = 1u8;
-    for (dimension, (bit, &query_bit)) in bits.iter_mut().zip(query).enumerate() {
-        let slot = layout.slot(plaintext, dimension);
-        distance += u32::from(slot & !(slot >> 1) & 1);
-        let value = slot.wrapping_sub(query_bit);
-        slots_fit &= u8::from(value <= 1);
-        *bit = value & 1;
-    }
-    let tag_ok = tag_matches(keys, kb, nonce, 0, &bits, tag);
-    let valid = (slots_fit == 1) & tag_ok & !above;
-    let defect = match (valid, tag == 0 && !above) {
+    let check = keys.check_record(layout, kb, query, plaintext);
+    let defect = match (check.valid, check.tagless) {
         (true, _) => None,
         // A tag of zero is what a piece with none decodes to; a service cannot make a
         // record's tag zero without knowing it.
@@ -107,8 +91,8 @@ fn decode_one(
         (false, false) => Some(RecordDefect::Invalid),
     };
     DecodedRecord {
-        distance,
-        nonce,
+        distance: check.distance,
+        nonce: check.nonce,
         defect,
     }
 }

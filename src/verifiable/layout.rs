@@ -166,16 +166,15 @@ fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
 }
 
 /// Whether any bit at `offset` or above is set.
+/// Whether any bit from `offset` on is set, read without a branch on the limbs.
 fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
     let (word, shift) = (offset / 64, offset % 64);
-    limbs
+    let set = limbs
         .iter()
-        .enumerate()
-        .skip(word)
-        .any(|(i, &limb)| match i == word {
-            true => limb >> shift != 0,
-            false => limb != 0,
-        })
+        .skip(word + 1)
+        .fold(0u64, |set, &limb| set | limb);
+    let first = limbs.get(word).map_or(0, |&limb| limb >> shift);
+    (set | first) != 0
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@
 //! [`ExecutionContext::verify_answer`]: crate::ExecutionContext::verify_answer
 
 mod answer;
+mod check;
 mod context;
 mod decode;
 mod encrypt;
@@ -53,6 +54,7 @@ mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use answer::{check_filter, Expectation, VerifiedRecords};
+pub use check::RecordCheck;
 pub use decode::{DecodedRecord, RecordDefect};
 pub use filter::tokenise_filter;
 pub use keys::RecordKeys;

@@ -28,27 +28,13 @@ pub(super) fn record_tag(
     mac.update(&nonce.to_bytes());
     mac.update(&piece.to_be_bytes());
     mac.update(&(bits.len() as u64).to_be_bytes());
-    let mut packed = vec![0u8; bits.len().div_ceil(8)];
+    let mut packed = zeroize::Zeroizing::new(vec![0u8; bits.len().div_ceil(8)]);
     for (i, &bit) in bits.iter().enumerate() {
         packed[i / 8] |= (bit & 1) << (7 - i % 8);
     }
-    mac.update(&packed);
+    mac.update(&packed[..]);
     let digest = mac.finalize().into_bytes();
     let mut first = [0u8; 16];
     first.copy_from_slice(&digest[..16]);
     u128::from_le_bytes(first)
-}
-
-/// Whether `tag` is the tag of these fields, compared in constant time.
-pub(super) fn tag_matches(
-    keys: &RecordKeys,
-    kb: &str,
-    nonce: RecordNonce,
-    piece: u32,
-    bits: &[u8],
-    tag: u128,
-) -> bool {
-    use subtle::ConstantTimeEq;
-    let expected = record_tag(keys, kb, nonce, piece, bits).to_le_bytes();
-    bool::from(expected.ct_eq(&tag.to_le_bytes()))
 }

@@ -46,7 +46,7 @@ fn request(code: u64, address: *const u8, bytes: usize) {
 fn request(_: u64, _: *const u8, _: usize) {}
 
 /// Marks `value` secret under memcheck: any branch or address that depends on it is reported.
-pub fn mark_secret(value: &[u64]) {
+pub fn mark_secret<T: Copy>(value: &[T]) {
     request(
         MAKE_MEM_UNDEFINED,
         value.as_ptr().cast(),
@@ -55,7 +55,7 @@ pub fn mark_secret(value: &[u64]) {
 }
 
 /// Marks `value` public again under memcheck (a result about to be printed, say).
-pub fn mark_public(value: &[u64]) {
+pub fn mark_public<T: Copy>(value: &[T]) {
     request(
         MAKE_MEM_DEFINED,
         value.as_ptr().cast(),
