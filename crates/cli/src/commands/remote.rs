@@ -1,6 +1,6 @@
 //! The commands that talk to an XTrace service (`paillier-gpu serve` or the hosted one), with
 //! the API key in PAILLIER_GPU_API_KEY: `context push|pull|list`, `remote upload` and
-//! `remote search`.
+//! `remote search` (and `remote find|delete|patch`, in `remote_meta.rs`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
 use super::documents::DocumentReader;
+use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
 use super::{counted, passphrase, wrote};
 use crate::DeviceArg;
 
@@ -98,6 +99,14 @@ pub enum RemoteCommand {
     /// Encrypt a query, aggregate on the service, decode here, and print the top k chunk ids
     /// and distances, one JSON line per query. Needs the passphrase.
     Search(SearchArgs),
+    /// Print the records a metadata filter selects, one JSON line each, with their content,
+    /// metadata and name as the owner wrote them. Needs the passphrase.
+    Find(FindArgs),
+    /// Delete the records a metadata filter selects. Needs the passphrase.
+    Delete(DeleteArgs),
+    /// Set metadata on the records a metadata filter selects (private or verifiable records
+    /// are found, checked, opened, patched and sealed again here). Needs the passphrase.
+    Patch(PatchArgs),
 }
 
 /// A knowledge base on the service, and the context its vectors are encrypted under.
@@ -116,8 +125,16 @@ pub struct KnowledgeBaseArgs {
 }
 
 impl KnowledgeBaseArgs {
+    /// The knowledge base id.
+    pub(super) fn kb(&self) -> &str {
+        &self.kb
+    }
+
     /// The client and the opened context.
-    fn open(&self, passphrase_file: Option<&Path>) -> Result<(Client, ExecutionContext)> {
+    pub(super) fn open(
+        &self,
+        passphrase_file: Option<&Path>,
+    ) -> Result<(Client, ExecutionContext)> {
         let client = self.service.client()?;
         let passphrase = passphrase(passphrase_file)?;
         let context = ExecutionContext::load_with_passphrase(&self.context, &passphrase)?
@@ -156,7 +173,7 @@ pub struct RecordArgs {
 }
 
 impl RecordArgs {
-    fn options(&self) -> RecordOptions {
+    pub(super) fn options(&self) -> RecordOptions {
         RecordOptions {
             verifiable: self.verifiable,
             private_meta: self.private_meta,
@@ -245,6 +262,9 @@ pub(super) fn run(command: RemoteCommand, passphrase_file: Option<&Path>) -> Res
     match command {
         RemoteCommand::Upload(args) => upload(args, passphrase_file),
         RemoteCommand::Search(args) => search(args, passphrase_file),
+        RemoteCommand::Find(args) => remote_meta::find(args, passphrase_file),
+        RemoteCommand::Delete(args) => remote_meta::delete(args, passphrase_file),
+        RemoteCommand::Patch(args) => remote_meta::patch(args, passphrase_file),
     }
 }
 
@@ -338,7 +358,7 @@ fn hit_json(hit: &Hit) -> Value {
     entry
 }
 
-fn print_json(value: &Value) -> Result<()> {
+pub(super) fn print_json(value: &Value) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{value}").map_err(|e| Error::Io {
         path: "<stdout>".into(),

@@ -1,6 +1,7 @@
 //! The CLI's verifiable records and private metadata end to end against a real `serve`:
-//! `remote upload --verifiable --private-meta` and `remote search --verify --with-content
-//! --private-meta`, and the mistakes it refuses with a message.
+//! `remote upload --verifiable --private-meta`, `remote search --verify --with-content
+//! --private-meta`, `remote find|patch|delete` by private metadata, and the mistakes it refuses
+//! with a message.
 
 use crate::common;
 
@@ -16,12 +17,10 @@ fn cli(d: &Path, server: &Server, key: &str, args: &[&str]) -> std::process::Out
     server.cli(d, "pw", Some(key), args)
 }
 
-#[test]
-fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
-    let server = Server::start(&["--allow-weak-contexts"]);
-    let (kb, key) = server.kb_and_key("cli-verified");
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A context `ctx.json` in `d`, pushed, and 20 verifiable records with private metadata
+/// (`tag1` group0 or group1 by parity, `name` doc-i, `content` text i) uploaded into `kb`:
+/// their vectors and the first chunk id.
+fn upload_private(d: &Path, server: &Server, key: &str, kb: &str) -> (Vec<Vec<u8>>, i64) {
     ok(run_with(
         d,
         Some("pw"),
@@ -30,8 +29,8 @@ fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
     ));
     ok(cli(
         d,
-        &server,
-        &key,
+        server,
+        key,
         &["context", "push", "--context", "ctx.json"],
     ));
     let stored = vectors(20, 11, EMBED);
@@ -46,13 +45,13 @@ fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
     std::fs::write(d.join("docs.jsonl"), documents).unwrap();
     let uploaded = ok(cli(
         d,
-        &server,
-        &key,
+        server,
+        key,
         &[
             "remote",
             "upload",
             "--kb",
-            &kb,
+            kb,
             "--context",
             "ctx.json",
             "--vectors",
@@ -65,7 +64,16 @@ fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
     ));
     let uploaded: Value = serde_json::from_str(uploaded.trim()).unwrap();
     assert_eq!(uploaded["uploaded"], 20);
-    let first = uploaded["first_chunk_id"].as_i64().unwrap();
+    (stored, uploaded["first_chunk_id"].as_i64().unwrap())
+}
+
+#[test]
+fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("cli-verified");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (stored, first) = upload_private(d, &server, &key, &kb);
 
     let query = stored[4].clone();
     write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&query));
@@ -143,4 +151,93 @@ fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
     assert!(String::from_utf8_lossy(&usage.stderr).contains("--verify"));
     let refused = fails(search(&[]));
     assert!(refused.contains("--verify"), "{refused}");
+}
+
+#[test]
+fn the_cli_finds_patches_and_deletes_private_records_by_metadata() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("cli-by-meta");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, first) = upload_private(d, &server, &key, &kb);
+    let run = |command: &str, filter: &str, extra: &[&str]| {
+        let mut args = vec![
+            "remote",
+            command,
+            "--kb",
+            kb.as_str(),
+            "--context",
+            "ctx.json",
+            "--filter",
+            filter,
+        ];
+        args.extend_from_slice(extra);
+        cli(d, &server, &key, &args)
+    };
+    let private = ["--verifiable", "--private-meta"];
+    let found = |filter: &str| -> Vec<Value> {
+        ok(run("find", filter, &private))
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+
+    // Found by a tokenised filter, shown as written.
+    let odd = found(r#"{"tag1": "group1"}"#);
+    assert_eq!(odd.len(), 10);
+    for record in &odd {
+        let i = record["chunk_id"].as_i64().unwrap() - first;
+        assert_eq!(i % 2, 1, "{record}");
+        assert_eq!(record["content"], format!("text {i}"));
+        assert_eq!(record["name"], format!("doc-{i}"));
+        assert_eq!(
+            record["meta_data"],
+            json!({"tag1": "group1", "facets": ["x"]})
+        );
+    }
+    // Without --private-meta the plain value matches no token.
+    let plain = ok(run("find", r#"{"tag1": "group1"}"#, &["--verifiable"]));
+    assert_eq!(plain.trim(), "");
+
+    // Patched here: the new value found by its token, the old one kept.
+    let patched = ok(run(
+        "patch",
+        r#"{"tag1": "group1"}"#,
+        &[
+            "--patch",
+            r#"{"tag2": "reviewed"}"#,
+            "--verifiable",
+            "--private-meta",
+        ],
+    ));
+    let patched: Value = serde_json::from_str(patched.trim()).unwrap();
+    assert_eq!(patched["patched"].as_array().unwrap().len(), 10);
+    let reviewed = found(r#"{"tag2": "reviewed"}"#);
+    assert_eq!(reviewed.len(), 10);
+    assert!(reviewed.iter().all(|r| r["meta_data"]["tag1"] == "group1"));
+
+    // Deleted by a tokenised filter: counted first, then gone.
+    let counted = ok(run(
+        "delete",
+        r#"{"tag1": "group0"}"#,
+        &["--private-meta", "--dry-run"],
+    ));
+    assert_eq!(counted.trim(), r#"{"would_delete":10}"#);
+    let deleted = ok(run("delete", r#"{"tag1": "group0"}"#, &["--private-meta"]));
+    assert_eq!(deleted.trim(), r#"{"deleted":10}"#);
+    assert!(found(r#"{"tag1": "group0"}"#).is_empty());
+    assert_eq!(found(r#"{"facets": "x"}"#).len(), 10);
+
+    // What tokens cannot answer, and a patch that is not an object.
+    let refused = fails(run(
+        "delete",
+        r#"{"tag1": {"$begins_with": "g"}}"#,
+        &["--private-meta"],
+    ));
+    assert!(refused.contains("$begins_with"), "{refused}");
+    let refused = fails(run("patch", r#"{"tag1": "group1"}"#, &["--patch", "[1]"]));
+    assert!(
+        refused.contains("--patch is not a JSON object"),
+        "{refused}"
+    );
 }
