@@ -8,13 +8,12 @@ pub enum FailureKind {
     /// No tag (and nothing above it): a piece forged under the public key, or a record uploaded
     /// without verification.
     ForgedOrUnverified,
-    /// Not this knowledge base's record answering this query: shifted by `E(δ)`, forged, or a
-    /// record of another knowledge base. One kind for every way it fails (a bit above the
-    /// fields, a slot the query cannot give, a tag that does not match): which of them failed
-    /// would say something of the record's and the query's bits.
+    /// Not this knowledge base's record answering this query: shifted by `E(δ)`, forged, a
+    /// record of another knowledge base, or the answer to another query (replayed). One kind
+    /// for every way it fails (a bit above the fields, a slot the query cannot give, a tag that
+    /// does not match): which of them failed, or whether the answer is another query's, would
+    /// say something of the record's and the query's bits.
     Altered,
-    /// Every record is the honest answer to another query: a replayed answer.
-    Replayed,
     /// One record answered under several chunk ids.
     DuplicatedRecord,
     /// The same chunk id answered twice.
@@ -39,10 +38,9 @@ impl FailureKind {
         match self {
             Self::ForgedOrUnverified => "forged, or uploaded without verification (no record tag)",
             Self::Altered => {
-                "forged, altered or foreign (not a record of this knowledge base answering this \
-                 query)"
+                "forged, altered, foreign or replayed (not a record of this knowledge base \
+                 answering this query)"
             }
-            Self::Replayed => "replayed (the whole answer is another query's)",
             Self::DuplicatedRecord => "duplicated (one record under several ids)",
             Self::DuplicatedId => "duplicated (the same id twice)",
             Self::OutsideRange => "outside the asked range",

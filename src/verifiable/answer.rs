@@ -50,7 +50,6 @@ impl VerifiedRecords {
 /// Checks a decoded answer as a whole; any failure refuses all of it.
 pub(crate) fn check_answer(
     decoded: &[DecodedRecord],
-    replayed: bool,
     chunk_ids: &[i64],
     expectation: &Expectation,
 ) -> Result<VerifiedRecords> {
@@ -73,13 +72,9 @@ pub(crate) fn check_answer(
             failure.detail = detail;
         }
     };
-    if replayed {
-        fail(FailureKind::Replayed, None, None);
-    } else {
-        for (record, &id) in decoded.iter().zip(chunk_ids) {
-            if let Some(defect) = record.defect {
-                fail(kind_of(defect), Some(id), None);
-            }
+    for (record, &id) in decoded.iter().zip(chunk_ids) {
+        if let Some(defect) = record.defect {
+            fail(kind_of(defect), Some(id), None);
         }
     }
     let mut seen_ids = HashSet::with_capacity(chunk_ids.len());

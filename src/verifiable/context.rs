@@ -48,7 +48,16 @@ impl ExecutionContext {
         query: &[u8],
         responses: &CiphertextBatch,
     ) -> Result<Vec<DecodedRecord>> {
-        Ok(self.decode_with_replay(kb, query, responses)?.0)
+        decode_records(
+            self.secret_key_backend()?.as_ref(),
+            self.public_key(),
+            self.secret_key(),
+            &self.tagged_layout()?,
+            &self.record_keys()?,
+            kb,
+            query,
+            responses,
+        )
     }
 
     /// Verifies a `compute_hamming` answer over verifiable records of `kb` to `query`: every
@@ -64,25 +73,7 @@ impl ExecutionContext {
         chunk_ids: &[i64],
         expectation: &Expectation,
     ) -> Result<VerifiedRecords> {
-        let (decoded, replayed) = self.decode_with_replay(kb, query, responses)?;
-        check_answer(&decoded, replayed, chunk_ids, expectation)
-    }
-
-    fn decode_with_replay(
-        &self,
-        kb: &str,
-        query: &[u8],
-        responses: &CiphertextBatch,
-    ) -> Result<(Vec<DecodedRecord>, bool)> {
-        decode_records(
-            self.secret_key_backend()?.as_ref(),
-            self.public_key(),
-            self.secret_key(),
-            &self.tagged_layout()?,
-            &self.record_keys()?,
-            kb,
-            query,
-            responses,
-        )
+        let decoded = self.decode_records(kb, query, responses)?;
+        check_answer(&decoded, chunk_ids, expectation)
     }
 }

@@ -2,7 +2,6 @@
 //! record, the checks that an honest `E(record) · E(query)` passes and an altered one fails.
 
 use rayon::prelude::*;
-use subtle::ConstantTimeEq;
 
 use super::layout::{RecordNonce, TaggedLayout};
 use super::RecordKeys;
@@ -49,7 +48,7 @@ pub(crate) fn decode_records(
     kb: &str,
     query: &[u8],
     responses: &CiphertextBatch,
-) -> Result<(Vec<DecodedRecord>, bool)> {
+) -> Result<Vec<DecodedRecord>> {
     super::encrypt::check_scheme(public_key)?;
     responses
         .key()
@@ -66,13 +65,10 @@ pub(crate) fn decode_records(
     }
     let width = secret_key.crt().plaintext_limbs().max(1);
     let plaintexts = secret_key.decrypt_batch_limbs(backend, responses.limbs())?;
-    let decoded: Vec<DecodedRecord> = plaintexts
+    Ok(plaintexts
         .par_chunks(width)
         .map(|plaintext| decode_one(layout, keys, kb, query, plaintext))
-        .collect();
-    let all_failed = !decoded.is_empty() && decoded.iter().all(|record| record.defect.is_some());
-    let replayed = all_failed && answers_another_query(layout, keys, kb, query, &plaintexts, width);
-    Ok((decoded, replayed))
+        .collect())
 }
 
 fn decode_one(
@@ -95,45 +91,4 @@ fn decode_one(
         nonce: check.nonce,
         defect,
     }
-}
-
-/// When every record failed: whether the answer is the honest answer to another query (the
-/// previous query's answer replayed). A slot of 2 says that query's bit was 1, a slot of 0 that
-/// it was 0; with that query every record must pass. The slots are read and every record is
-/// checked whatever the others gave, as in [`decode_one`].
-fn answers_another_query(
-    layout: &TaggedLayout,
-    keys: &RecordKeys,
-    kb: &str,
-    query: &[u8],
-    plaintexts: &[u64],
-    width: usize,
-) -> bool {
-    // Per dimension: whether some record's slot says 0, and whether some record's says 1.
-    let mut says_zero = vec![0u8; layout.embed_len()];
-    let mut says_one = vec![0u8; layout.embed_len()];
-    for plaintext in plaintexts.chunks(width) {
-        for (dimension, (zero, one)) in says_zero.iter_mut().zip(&mut says_one).enumerate() {
-            let slot = layout.slot(plaintext, dimension);
-            *zero |= u8::from(slot == 0);
-            *one |= u8::from(slot == 2);
-        }
-    }
-    let consistent = says_zero
-        .iter()
-        .zip(&says_one)
-        .fold(1u8, |all, (zero, one)| all & !(zero & one) & 1);
-    let other = zeroize::Zeroizing::new(says_one);
-    let all_pass = plaintexts
-        .par_chunks(width)
-        .map(|plaintext| {
-            decode_one(layout, keys, kb, &other, plaintext)
-                .defect
-                .is_none()
-        })
-        .collect::<Vec<bool>>()
-        .into_iter()
-        .fold(true, |all, passes| all & passes);
-    let same_query: bool = other.as_slice().ct_eq(query).into();
-    (consistent == 1) & all_pass & !same_query
 }

@@ -151,7 +151,9 @@ pub struct UploadArgs {
     #[arg(long, value_name = "FILE")]
     vectors: PathBuf,
     /// JSON Lines, one object per vector: {"content": text, "meta_data": {...}, "name": ...}.
-    /// The content is AES-GCM-encrypted under the context's data key before it is sent.
+    /// The content is AES-GCM-encrypted under the context's data key before it is sent; with
+    /// --verifiable or --private-meta, content, metadata and name are sealed together under a
+    /// key derived from it (the name is not sent).
     #[arg(long, value_name = "FILE")]
     documents: Option<PathBuf>,
     #[command(flatten)]
@@ -207,7 +209,9 @@ pub struct SearchArgs {
     /// with fewer (or more) fails.
     #[arg(long, value_name = "N", requires = "verify")]
     expect_count: Option<usize>,
-    /// Print each top-k chunk's content, metadata and name (as the owner wrote them).
+    /// Print each top-k chunk's content, metadata and name (with --verify or --private-meta,
+    /// as the owner wrote and sealed them; otherwise the metadata and name as the service
+    /// returns them).
     #[arg(long)]
     with_content: bool,
     /// The knowledge base's metadata is private (uploaded with --private-meta): the filter is
