@@ -17,40 +17,57 @@ use serde_json::{Map, Value};
 const TAGS: [&str; 5] = ["tag1", "tag2", "tag3", "tag4", "tag5"];
 
 /// A parsed filter, checked once and applied to many chunks.
-#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Filter {
+    /// Every filter passes (`$and`, or several keys in one object).
     All(Vec<Filter>),
+    /// At least one passes (`$or`).
     Any(Vec<Filter>),
+    /// A test on the tag field named (`tag1` to `tag5`).
     Tag(String, TagTest),
+    /// A test on `facets`.
     Facets(FacetTest),
 }
 
 /// A test on one tag's string.
-#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum TagTest {
+    /// Equal to (`$eq`, or a bare value).
     Eq(String),
+    /// Not equal to (`$ne`; an absent tag passes).
     Ne(String),
+    /// After, in byte order (`$gt`).
     Gt(String),
+    /// After or equal (`$gte`).
     Gte(String),
+    /// Before (`$lt`).
     Lt(String),
+    /// Before or equal (`$lte`).
     Lte(String),
+    /// Starts with (`$begins_with`).
     BeginsWith(String),
+    /// One of (`$in`).
     In(Vec<String>),
+    /// None of (`$nin`; an absent tag passes).
     Nin(Vec<String>),
+    /// Holds the substring (`$contains`).
     Contains(String),
+    /// Present and non-empty (true), or not (false) (`$exists`).
     Exists(bool),
 }
 
 /// A test on the facets list.
-#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum FacetTest {
+    /// Each of these is a facet (`$subset`, `$all`).
     Subset(Vec<String>),
+    /// At least one facet is one of these (`$any`).
     Any(Vec<String>),
+    /// No facet is one of these (`$none`).
     None(Vec<String>),
+    /// One facet is this (`$contains`, or a bare value).
     Contains(String),
+    /// The list has this many facets (`$size`).
     Size(usize),
     /// Present and non-empty (true), or not (false).
     Exists(bool),

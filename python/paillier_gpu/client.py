@@ -8,7 +8,7 @@ client and the CLI run::
     from paillier_gpu import ExecutionContext
     from paillier_gpu.client import Client
 
-    ctx = ExecutionContext.load_from_disk("ctx.json", passphrase)
+    ctx = ExecutionContext.load_from_disk(passphrase=passphrase, path="ctx.json")
     client = Client("http://127.0.0.1:8742", org_id, api_key)
     ids = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True)
     hits = client.search(kb_id, ctx, query, top_k=5, verify=True, private_meta=True,
@@ -35,6 +35,9 @@ __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 UPLOAD_BATCH = 500
 #: Ids per `GET /v1/chunk` request.
 IDS_PER_REQUEST = 200
+#: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
+#: 16,384 bits) has 4,933.
+MAX_DIGITS = 5_000
 
 
 class RemoteError(PaillierGpuError):
@@ -85,7 +88,7 @@ class Client:
         except (urllib.error.URLError, OSError) as error:
             raise RemoteUnreachableError(f"{address}: {error}") from None
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_integer)
         except ValueError as error:
             raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
 
@@ -94,8 +97,12 @@ class Client:
         for start in range(0, len(chunk_ids), IDS_PER_REQUEST):
             ids = chunk_ids[start : start + IDS_PER_REQUEST]
             query = {"kb_id": kb_id, "chunk_ids": ids, "projection": projection}
-            chunks.extend(self._request("GET", "chunk", query=query))
-        return {chunk.get("chunk_id"): chunk for chunk in chunks}
+            chunks.extend(_list_of(self._request("GET", "chunk", query=query), "the chunks by id"))
+        by_id = {}
+        for chunk in chunks:
+            if isinstance(chunk, dict):
+                by_id.setdefault(chunk.get("chunk_id"), chunk)
+        return by_id
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -120,8 +127,9 @@ class Client:
             except RemoteUnreachableError as error:
                 last = min(start + UPLOAD_BATCH, len(chunks)) - 1
                 message = (f"{error}; the request for records {start} to {last} got no answer and may "
-                           "have been stored: it is not sent again (a verified search names any record "
-                           "stored twice)")
+                           "have been stored: it is not sent again (uploading them again would store "
+                           "second copies; a verified search given the expected count says whether "
+                           "they are there)")
                 if ids:
                     message += f"; {len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
                 raise RemoteUnreachableError(message) from None
@@ -129,7 +137,13 @@ class Client:
                 if ids:
                     raise type(error)(*_with_stored(error, ids)) from None
                 raise
-            ids.extend(answer.get("chunk_ids", []))
+            sent = len(body["chunks"])
+            given = answer.get("chunk_ids") if isinstance(answer, dict) else None
+            if not (isinstance(given, list) and len(given) == sent and all(isinstance(i, int) for i in given)):
+                raise RemoteUnreachableError(
+                    f"the insert of records {start} to {start + sent - 1} was answered without "
+                    f"{sent} chunk ids: {str(answer)[:200]}")
+            ids.extend(given)
         return ids
 
     def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
@@ -154,6 +168,8 @@ class Client:
         that many records."""
         if expect_count is not None and (filter is not None or range is not None):
             raise ValueError("an expected count only holds for a search with no filter and no range")
+        if expect_count is not None and not verify:
+            raise ValueError("an expected count is checked only on a verified search (verify=True)")
         codec = RecordCodec(context, kb_id, verify, private_meta)
         query = context.encrypt_vec_one(vector).to_b64()[0]
         body = {"kb_id": kb_id, "context_id": context.hash(), "query": query}
@@ -162,7 +178,7 @@ class Client:
         if range is not None:
             range = (int(range[0]), int(range[1]))
             body["range"] = list(range)
-        answer = self._request("POST", "compute_hamming", body)
+        answer = _list_of(self._request("POST", "compute_hamming", body), "the compute_hamming answer")
         try:
             responses = [pieces for pieces, _ in answer]
             chunk_ids = [int(chunk_id) for _, chunk_id in answer]
@@ -201,7 +217,9 @@ class Client:
             codec.check_sort(sort_by)
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": sent, "offset": 0,
                     "sort_order": sort_order, "sort_by": sort_by or "chunk_id", "limit": limit}
-            listed = self._request("POST", "chunk/meta/page", body)["results"]
+            page = self._request("POST", "chunk/meta/page", body)
+            listed = page.get("results") if isinstance(page, dict) else None
+        listed = _list_of(listed, "the metadata search's answer")
         try:
             ids = [int(chunk["chunk_id"]) for chunk in listed]
         except (KeyError, TypeError, ValueError) as error:
@@ -237,7 +255,10 @@ class Client:
         body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": codec.filter(json.dumps(filter)),
                 "dry_run": dry_run}
         answer = self._request("DELETE", "chunk/by-meta", body)
-        return answer.get("deleted_count", answer.get("would_delete_count"))
+        count = answer.get("would_delete_count" if dry_run else "deleted_count") if isinstance(answer, dict) else None
+        if not isinstance(count, int):
+            raise RemoteUnreachableError(f"the delete by metadata was answered without a count: {str(answer)[:200]}")
+        return count
 
     def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
         """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
@@ -258,6 +279,25 @@ class Client:
         if patches:
             self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
         return [record["chunk_id"] for record, _ in found]
+
+
+def _integer(digits):
+    """An integer of the answer, refused past `MAX_DIGITS` digits; read in parts, since Python
+    refuses to read more than 4,300 digits at once."""
+    if len(digits) > MAX_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} digits")
+    if len(digits) <= 4_000:
+        return int(digits)
+    if digits.startswith("-"):
+        return -_integer(digits[1:])
+    head, tail = digits[:-4_000], digits[-4_000:]
+    return _integer(head) * 10**4_000 + int(tail)
+
+
+def _list_of(value, what):
+    if not isinstance(value, list):
+        raise RemoteUnreachableError(f"{what} is not a list: {str(value)[:200]}")
+    return value
 
 
 def _message_of(body, fallback):

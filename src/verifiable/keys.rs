@@ -5,6 +5,8 @@
 use std::fmt;
 
 use hkdf::Hkdf;
+use hmac::digest::KeyInit;
+use hmac::Hmac;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -49,6 +51,14 @@ impl RecordKeys {
     }
 }
 
+/// HMAC-SHA256 under a 32-byte key. HMAC pads a key shorter than SHA-256's 64-byte block with
+/// zeros, so the padded block is the same key, and the fixed-size constructor cannot fail.
+pub(super) fn hmac_sha256(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = Zeroizing::new([0u8; 64]);
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as KeyInit>::new(&(*block).into())
+}
+
 impl fmt::Debug for RecordKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordKeys").finish_non_exhaustive()
@@ -58,6 +68,22 @@ impl fmt::Debug for RecordKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::Mac;
+
+    #[test]
+    fn the_padded_key_is_the_same_hmac_key() {
+        let key = [0x5au8; 32];
+        let mut padded = hmac_sha256(&key);
+        let Ok(mut unpadded) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key) else {
+            panic!("HMAC takes keys of any length")
+        };
+        padded.update(b"message");
+        unpadded.update(b"message");
+        assert_eq!(
+            padded.finalize().into_bytes(),
+            unpadded.finalize().into_bytes()
+        );
+    }
 
     #[test]
     fn the_keys_differ_from_each_other_and_from_the_data_key() {

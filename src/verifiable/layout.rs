@@ -127,7 +127,8 @@ impl TaggedLayout {
     }
 
     /// The value of slot `dimension` (0, 1 or 2 in an honest answer; 3 only in a forged one).
-    pub fn slot(&self, plaintext: &[u64], dimension: usize) -> u8 {
+    /// The caller checks that `dimension` is below `embed_len` and `plaintext` holds the layout.
+    pub(crate) fn slot(&self, plaintext: &[u64], dimension: usize) -> u8 {
         let position = 2 * (self.embed_len() - 1 - dimension);
         ((plaintext[position / 64] >> (position % 64)) & 3) as u8
     }
@@ -165,7 +166,6 @@ fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
     }
 }
 
-/// Whether any bit at `offset` or above is set.
 /// Whether any bit from `offset` on is set, read without a branch on the limbs.
 fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
     let (word, shift) = (offset / 64, offset % 64);

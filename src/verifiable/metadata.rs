@@ -4,10 +4,10 @@
 //! filters work unchanged. An empty string stays empty, so `$exists` keeps its meaning. Every
 //! other metadata key, and the name, travel only in the record's sealed copy.
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
+use super::keys::hmac_sha256;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 
@@ -30,10 +30,7 @@ pub fn metadata_token(keys: &RecordKeys, field: &str, value: &str) -> String {
     if value.is_empty() {
         return String::new();
     }
-    // Any key length is a valid HMAC key.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&*keys.token) else {
-        unreachable!("HMAC takes keys of any length")
-    };
+    let mut mac = hmac_sha256(&keys.token);
     mac.update(TOKEN_DOMAIN);
     mac.update(&(field.len() as u64).to_be_bytes());
     mac.update(field.as_bytes());

@@ -1,9 +1,9 @@
 //! The record tag: τ = HMAC-SHA256 under the tag key, truncated to 128 bits, over the knowledge
 //! base, the record nonce, the piece index and the piece's bits, each length-prefixed.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
+use super::keys::hmac_sha256;
 use super::layout::RecordNonce;
 use super::RecordKeys;
 
@@ -18,10 +18,7 @@ pub(super) fn record_tag(
     piece: u32,
     bits: &[u8],
 ) -> u128 {
-    // Any 32-byte key is a valid HMAC key.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&*keys.tag) else {
-        unreachable!("HMAC takes keys of any length")
-    };
+    let mut mac = hmac_sha256(&keys.tag);
     mac.update(TAG_DOMAIN);
     mac.update(&(kb.len() as u64).to_be_bytes());
     mac.update(kb.as_bytes());

@@ -6,7 +6,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::records::chunk_id_of;
+use super::records::by_chunk_id;
 use super::Client;
 use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
@@ -55,6 +55,7 @@ impl Client {
     ) -> Result<CiphertextBatch> {
         let shape = context.ciphertext_shape();
         let chunks = self.chunks_by_id(kb_id, chunk_ids, &["index"])?;
+        let chunks = by_chunk_id(&chunks);
         let address = self.address("chunk", "");
         let unreadable = |detail: String| Error::RemoteUnreachable {
             url: address.clone(),
@@ -63,8 +64,7 @@ impl Client {
         let mut bytes = Vec::with_capacity(chunk_ids.len() * shape.chunks * shape.chunk_bytes);
         for &id in chunk_ids {
             let pieces = chunks
-                .iter()
-                .find(|c| chunk_id_of(c) == Some(id))
+                .get(&id)
                 .and_then(|c| c.get("index"))
                 .and_then(Value::as_array)
                 .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;

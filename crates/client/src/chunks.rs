@@ -137,8 +137,8 @@ fn outcome_unknown(error: Error, start: usize, end: usize) -> Error {
             url,
             detail: format!(
                 "{detail}; the request for records {start} to {} got no answer and may have \
-                 been stored: it is not sent again (a verified search names any record stored \
-                 twice)",
+                 been stored: it is not sent again (uploading them again would store second \
+                 copies; a verified search given the expected count says whether they are there)",
                 end - 1
             ),
         },

@@ -8,7 +8,7 @@ use paillier_gpu::verifiable::{
 };
 use serde_json::Value;
 
-use super::records::{chunk_id_of, RecordOptions};
+use super::records::{by_chunk_id, chunk_id_of, RecordOptions};
 use super::Client;
 use crate::error::{Error, Result};
 
@@ -87,12 +87,12 @@ impl Client {
     ) -> Result<Vec<Document>> {
         let ids: Vec<i64> = records.iter().map(|&(id, _, _)| id).collect();
         let chunks = self.chunks_by_id(kb_id, &ids, &["chunk_content"])?;
+        let chunks = by_chunk_id(&chunks);
         let sealed: Vec<(i64, RecordNonce, Option<&str>)> = records
             .iter()
             .map(|&(id, _, nonce)| {
                 let content = chunks
-                    .iter()
-                    .find(|c| chunk_id_of(c) == Some(id))
+                    .get(&id)
                     .and_then(|c| c.get("chunk_content"))
                     .and_then(Value::as_str);
                 (id, nonce, content)
@@ -112,9 +112,10 @@ impl Client {
         options: RecordOptions,
     ) -> Result<Vec<Found>> {
         let chunks = self.chunks_by_id(kb_id, ids, &["chunk_content", "meta_data", "name"])?;
+        let chunks = by_chunk_id(&chunks);
         let mut found = Vec::with_capacity(ids.len());
         for &id in ids {
-            let chunk = chunks.iter().find(|c| chunk_id_of(c) == Some(id));
+            let chunk = chunks.get(&id).copied();
             let content = chunk
                 .and_then(|c| c.get("chunk_content"))
                 .and_then(Value::as_str)

@@ -99,13 +99,20 @@ impl Client {
             .into());
         }
         let (batch, nonces) = encrypt(kb_id, context, vectors, options)?;
-        let keys = context.record_keys()?;
+        // The keys only where documents are sealed: a plain update asks the key provider for
+        // nothing.
+        let keys = match options.verifiable || options.private_meta {
+            true => Some(context.record_keys()?),
+            false => None,
+        };
         let mut updates = Vec::with_capacity(chunk_ids.len());
         for (record, &chunk_id) in chunk_ids.iter().enumerate() {
             let nonce = nonces.as_ref().map(|n| n[record]);
-            let fields = match options.verifiable || options.private_meta {
-                true => fields_of(&keys, kb_id, options, nonce, documents.get(record), record)?,
-                false => {
+            let fields = match &keys {
+                Some(keys) => {
+                    fields_of(keys, kb_id, options, nonce, documents.get(record), record)?
+                }
+                None => {
                     let document = documents.get(record).cloned().unwrap_or_default();
                     SentFields {
                         content: context.encrypt_content(document.content.as_bytes())?,
@@ -139,6 +146,12 @@ impl Client {
         if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
             return Err(Error::InvalidSetting(
                 "an expected count only holds for a search with no filter and no range".into(),
+            ));
+        }
+        if options.expect_count.is_some() && !options.records.verifiable {
+            return Err(Error::InvalidSetting(
+                "an expected count is checked only on a verified search (verifiable records)"
+                    .into(),
             ));
         }
         // The keys only where a filter is tokenised or a document opened: a plain search asks
@@ -291,4 +304,58 @@ fn fields_of(
 
 pub(crate) fn chunk_id_of(chunk: &Value) -> Option<i64> {
     chunk.get("chunk_id").and_then(Value::as_i64)
+}
+
+/// The service's chunks by their ids (the first where an id comes twice), so that looking up
+/// every asked id costs one pass, not one pass each.
+pub(crate) fn by_chunk_id(chunks: &[Value]) -> std::collections::HashMap<i64, &Value> {
+    let mut by_id = std::collections::HashMap::with_capacity(chunks.len());
+    for chunk in chunks {
+        if let Some(id) = chunk_id_of(chunk) {
+            by_id.entry(id).or_insert(chunk);
+        }
+    }
+    by_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paillier_gpu::ContextOptions;
+
+    /// A count is refused where it would not be checked, before anything is sent (the service
+    /// here does not exist).
+    #[test]
+    fn a_count_is_refused_where_it_is_not_checked() {
+        let options = ContextOptions {
+            key_len: 256,
+            embed_len: 8,
+            allow_insecure: true,
+            ..Default::default()
+        };
+        let context = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+        let client = Client::new("http://127.0.0.1:9", "org", "key").unwrap();
+        let search = |verifiable: bool, range: Option<(i64, i64)>| {
+            let options = SearchOptions {
+                range,
+                top_k: 1,
+                records: RecordOptions {
+                    verifiable,
+                    private_meta: false,
+                },
+                expect_count: Some(3),
+                ..Default::default()
+            };
+            client.search_records("kb", &context, &[0; 8], &options)
+        };
+        for (verifiable, range, why) in [
+            (false, None, "only on a verified search"),
+            (true, Some((1, 2)), "no filter and no range"),
+        ] {
+            match search(verifiable, range) {
+                Err(Error::InvalidSetting(message)) => assert!(message.contains(why), "{message}"),
+                other => panic!("expected the setting refused, got {other:?}"),
+            }
+        }
+    }
 }

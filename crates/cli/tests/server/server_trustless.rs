@@ -334,6 +334,7 @@ fn honest_searches_through_the_proxy_raise_no_alarm() {
         expected.truncate(5);
         let got: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
         assert_eq!(got, expected, "search {i}");
+        assert_eq!(hits[0].document.is_some(), i % 4 == 0, "search {i}");
         if let Some(document) = &hits[0].document {
             let position = ids.iter().position(|&id| id == hits[0].chunk_id).unwrap();
             assert_eq!(document.content, format!("document {position}"));

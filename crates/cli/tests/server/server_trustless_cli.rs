@@ -122,7 +122,9 @@ fn the_cli_uploads_verifiable_private_records_and_prints_what_it_verified() {
         r#"{"tag1": "group1"}"#,
     ]));
     let line: Value = serde_json::from_str(printed.trim()).unwrap();
-    for hit in line["results"].as_array().unwrap() {
+    let hits = line["results"].as_array().unwrap();
+    assert_eq!(hits.len(), 2, "the top 2 of the records of group1");
+    for hit in hits {
         assert_eq!((hit["chunk_id"].as_i64().unwrap() - first) % 2, 1, "{hit}");
     }
     let refused = fails(search(&[
