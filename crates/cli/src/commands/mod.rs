@@ -9,6 +9,7 @@ mod encrypt;
 mod interrupt;
 mod numbers;
 mod remote;
+mod remote_args;
 mod remote_meta;
 mod server;
 

@@ -2,7 +2,6 @@
 //! the API key in PAILLIER_GPU_API_KEY: `context push|pull|list`, `remote upload` and
 //! `remote search` (and `remote find|delete|patch`, in `remote_meta.rs`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -10,50 +9,15 @@ use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
 use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::{Error as LibraryError, ExecutionContext};
-use paillier_gpu_client::{Client, Hit, RecordOptions, SearchOptions, UPLOAD_BATCH};
+use paillier_gpu_client::{Hit, RecordOptions, SearchOptions, UPLOAD_BATCH};
 
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 
 use super::documents::DocumentReader;
+use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs, ServiceArgs};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
 use super::{counted, passphrase, wrote};
-use crate::DeviceArg;
-
-/// Where the service is and whose data to reach.
-#[derive(Args, Debug)]
-pub struct ServiceArgs {
-    /// The service's address (its api_url), such as http://127.0.0.1:8742.
-    #[arg(long, value_name = "URL", env = "PAILLIER_GPU_REMOTE")]
-    pub remote: String,
-    /// The organisation id (`server init` prints it).
-    #[arg(long, value_name = "ORG", env = "PAILLIER_GPU_ORG")]
-    pub org: String,
-    /// Trust this PEM CA certificate too (a server with a self-made certificate).
-    #[arg(long, value_name = "PEM")]
-    pub ca_cert: Option<PathBuf>,
-}
-
-impl ServiceArgs {
-    /// The client, with the API key from PAILLIER_GPU_API_KEY (never a command-line value: it
-    /// would show in the process list).
-    fn client(&self) -> Result<Client> {
-        let key = std::env::var("PAILLIER_GPU_API_KEY").map_err(|_| {
-            Error::Usage(
-                "set PAILLIER_GPU_API_KEY to an API key of the organisation (an admin makes one \
-                 with POST /api/v1/keys, or the SDK's `xtrace` CLI)"
-                    .into(),
-            )
-        })?;
-        Ok(match &self.ca_cert {
-            None => Client::new(&self.remote, &self.org, &key)?,
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
-                Client::with_ca_certificate(&self.remote, &self.org, &key, &pem)?
-            }
-        })
-    }
-}
 
 /// `context push|pull|list`.
 #[derive(Subcommand, Debug)]
@@ -109,40 +73,6 @@ pub enum RemoteCommand {
     Patch(PatchArgs),
 }
 
-/// A knowledge base on the service, and the context its vectors are encrypted under.
-#[derive(Args, Debug)]
-pub struct KnowledgeBaseArgs {
-    #[command(flatten)]
-    service: ServiceArgs,
-    /// The knowledge base id.
-    #[arg(long, value_name = "KB")]
-    kb: String,
-    /// The context file (its passphrase in PAILLIER_GPU_PASSPHRASE or --passphrase-file).
-    #[arg(long, value_name = "CTX")]
-    context: PathBuf,
-    #[command(flatten)]
-    device: DeviceArg,
-}
-
-impl KnowledgeBaseArgs {
-    /// The knowledge base id.
-    pub(super) fn kb(&self) -> &str {
-        &self.kb
-    }
-
-    /// The client and the opened context.
-    pub(super) fn open(
-        &self,
-        passphrase_file: Option<&Path>,
-    ) -> Result<(Client, ExecutionContext)> {
-        let client = self.service.client()?;
-        let passphrase = passphrase(passphrase_file)?;
-        let context = ExecutionContext::load_with_passphrase(&self.context, &passphrase)?
-            .with_device(self.device.device());
-        Ok((client, context))
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct UploadArgs {
     #[command(flatten)]
@@ -158,29 +88,6 @@ pub struct UploadArgs {
     documents: Option<PathBuf>,
     #[command(flatten)]
     records: RecordArgs,
-}
-
-/// How a knowledge base's records are written (and so must be read: give a search the same).
-#[derive(Args, Debug)]
-pub struct RecordArgs {
-    /// Verifiable records: a nonce and a tag in each plaintext, and the document sealed to the
-    /// record, so that `remote search --verify` catches a service that lies (classic contexts
-    /// only; for our clients alone: the SDK cannot decode such records).
-    #[arg(long)]
-    verifiable: bool,
-    /// Private metadata: tag1–tag5 and facets sent as keyed tokens, the values and the name
-    /// only in the sealed document; filters are tokenised the same way.
-    #[arg(long)]
-    private_meta: bool,
-}
-
-impl RecordArgs {
-    pub(super) fn options(&self) -> RecordOptions {
-        RecordOptions {
-            verifiable: self.verifiable,
-            private_meta: self.private_meta,
-        }
-    }
 }
 
 #[derive(Args, Debug)]
@@ -290,7 +197,13 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             None => Vec::new(),
         };
         let ids = client
-            .upload_records(&args.target.kb, &ctx, &batch, &docs, args.records.options())
+            .upload_records(
+                args.target.kb(),
+                &ctx,
+                &batch,
+                &docs,
+                args.records.options(),
+            )
             .map_err(|source| {
                 if uploaded == 0 {
                     Error::from(source)
@@ -314,7 +227,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
     wrote(&format!(
         "{} into knowledge base {}",
         counted(uploaded, "chunk", "chunks"),
-        args.target.kb
+        args.target.kb()
     ));
     Ok(())
 }
@@ -344,7 +257,7 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
         with_content: args.with_content,
     };
     for (n, query) in queries.iter().enumerate() {
-        let found = client.search_records(&args.target.kb, &ctx, query, &options)?;
+        let found = client.search_records(args.target.kb(), &ctx, query, &options)?;
         let results: Vec<Value> = found.iter().map(hit_json).collect();
         print_json(&json!({ "query": n, "results": results }))?;
     }
@@ -360,19 +273,4 @@ fn hit_json(hit: &Hit) -> Value {
         entry["name"] = json!(document.name);
     }
     entry
-}
-
-pub(super) fn print_json(value: &Value) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{value}").map_err(|e| Error::Io {
-        path: "<stdout>".into(),
-        source: e,
-    })
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use super::remote::{print_json, KnowledgeBaseArgs, RecordArgs};
+use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs};
 use crate::error::{Error, Result};
 
 /// A metadata filter given on the command line.
