@@ -5,15 +5,12 @@ use std::fmt;
 /// What a failed check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FailureKind {
-    /// No tag (and nothing above it): a piece forged under the public key, or a record uploaded
-    /// without verification.
-    ForgedOrUnverified,
-    /// Not this knowledge base's record answering this query: shifted by `E(δ)`, forged, a
-    /// record of another knowledge base, or the answer to another query (replayed). One kind
-    /// for every way it fails (a bit above the fields, a slot the query cannot give, a tag that
-    /// does not match): which of them failed, or whether the answer is another query's, would
-    /// say something of the record's and the query's bits.
-    Altered,
+    /// Not a record of this knowledge base answering this query: forged, shifted by `E(δ)`, a
+    /// record of another knowledge base, another query's answer (replayed), or a record
+    /// uploaded without verification. One kind for every way a record fails (a bit above the
+    /// fields, a slot the query cannot give, a tag that does not match or is absent): which of
+    /// them failed would say something of the plaintext a service had the owner decrypt.
+    InvalidRecord,
     /// One record answered under several chunk ids.
     DuplicatedRecord,
     /// The same chunk id answered twice.
@@ -36,10 +33,9 @@ impl FailureKind {
     /// What the kind means, as the message says it.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::ForgedOrUnverified => "forged, or uploaded without verification (no record tag)",
-            Self::Altered => {
-                "forged, altered, foreign or replayed (not a record of this knowledge base \
-                 answering this query)"
+            Self::InvalidRecord => {
+                "forged, altered, foreign, replayed or uploaded without verification (not a \
+                 record of this knowledge base answering this query)"
             }
             Self::DuplicatedRecord => "duplicated (one record under several ids)",
             Self::DuplicatedId => "duplicated (the same id twice)",

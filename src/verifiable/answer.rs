@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::decode::{DecodedRecord, RecordDefect};
+use super::decode::DecodedRecord;
 use super::layout::RecordNonce;
 use super::seal::Document;
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
@@ -73,8 +73,8 @@ pub(crate) fn check_answer(
         }
     };
     for (record, &id) in decoded.iter().zip(chunk_ids) {
-        if let Some(defect) = record.defect {
-            fail(kind_of(defect), Some(id), None);
+        if !record.valid {
+            fail(FailureKind::InvalidRecord, Some(id), None);
         }
     }
     let mut seen_ids = HashSet::with_capacity(chunk_ids.len());
@@ -85,7 +85,7 @@ pub(crate) fn check_answer(
     }
     let mut by_nonce: HashMap<RecordNonce, Vec<i64>> = HashMap::new();
     for (record, &id) in decoded.iter().zip(chunk_ids) {
-        if record.defect.is_none() {
+        if record.valid {
             by_nonce.entry(record.nonce).or_default().push(id);
         }
     }
@@ -135,14 +135,6 @@ pub(crate) fn check_answer(
         distances: decoded.iter().map(|r| r.distance).collect(),
         nonces: decoded.iter().map(|r| r.nonce).collect(),
     })
-}
-
-/// The kind a record's defect is reported as.
-fn kind_of(defect: RecordDefect) -> FailureKind {
-    match defect {
-        RecordDefect::NoTag => FailureKind::ForgedOrUnverified,
-        RecordDefect::Invalid => FailureKind::Altered,
-    }
 }
 
 /// Refuses records selected by `filter` whose documents, opened from their seals (the metadata

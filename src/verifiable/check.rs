@@ -18,11 +18,9 @@ pub struct RecordCheck {
     /// Its nonce, as decoded.
     pub nonce: RecordNonce,
     /// Nothing above the fields, each slot minus the query's bit 0 or 1, and the tag this
-    /// knowledge base's for the nonce and the bits.
+    /// knowledge base's for the nonce and the bits. The one verdict: which check failed would
+    /// say something of a plaintext the service chose.
     pub valid: bool,
-    /// No tag and nothing above it: a piece with none (forged under the public key, or a record
-    /// uploaded without verification).
-    pub tagless: bool,
 }
 
 impl RecordKeys {
@@ -36,7 +34,7 @@ impl RecordKeys {
     /// let keys = RecordKeys::derive(&DataKey::new([7; 32]));
     /// let layout = TaggedLayout::new(8, 256).unwrap();
     /// let check = keys.check_record(&layout, "kb-1", &[0; 8], &[0u64; 8]);
-    /// assert!(!check.valid && check.tagless); // all zero: no tag
+    /// assert!(!check.valid); // all zero: no tag
     /// ```
     pub fn check_record(
         &self,
@@ -52,7 +50,6 @@ impl RecordKeys {
                 distance: 0,
                 nonce: RecordNonce(0),
                 valid: false,
-                tagless: false,
             };
         }
         let (nonce, tag, above) = layout.fields(plaintext);
@@ -72,12 +69,10 @@ impl RecordKeys {
         let tag_ok = expected.ct_eq(&tag);
         let nothing_above = Choice::from(u8::from(!above));
         let valid = Choice::from(slots_fit) & tag_ok & nothing_above;
-        let tagless = tag.ct_eq(&0) & nothing_above;
         RecordCheck {
             distance,
             nonce,
             valid: valid.into(),
-            tagless: tagless.into(),
         }
     }
 }
@@ -98,7 +93,7 @@ mod tests {
         layout.pack_into(&vector, nonce, tag, &mut plaintext);
         // The record against a query of zeros is its own honest answer.
         let check = keys.check_record(&layout, "kb", &[0; 8], &plaintext);
-        assert!(check.valid && !check.tagless);
+        assert!(check.valid);
         assert_eq!((check.distance, check.nonce), (4, nonce));
         assert!(!keys.check_record(&layout, "kb", &[0; 7], &plaintext).valid);
         assert!(!keys.check_record(&layout, "kb", &[0; 9], &plaintext).valid);

@@ -9,29 +9,15 @@ use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
 
-/// What one record's answer failed. Two verdicts only, each decided from what the service
-/// already knows: which of several checks failed would depend on the record's and the query's
-/// bits (a slot shifted by one passes the slot check or not as the stored bit is 0 or 1), so a
-/// service that read the verdicts could learn the stored vectors from refused answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordDefect {
-    /// No tag and nothing above the fields: a piece forged under the public key (such as
-    /// `E(0)`), or a record uploaded without verification.
-    NoTag,
-    /// Not this knowledge base's record answering this query: a bit above the fields, a slot
-    /// minus the query's bit outside {0, 1}, or a tag that does not match the nonce and bits.
-    Invalid,
-}
-
-/// One record's answer decoded: its distance and nonce, or what it failed.
+/// One record's answer decoded: its distance and nonce, or that it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecodedRecord {
     /// The Hamming distance its slots give.
     pub distance: u32,
     /// Its nonce, as decoded.
     pub nonce: RecordNonce,
-    /// What it failed, if anything.
-    pub defect: Option<RecordDefect>,
+    /// Whether it passed every check (distance and nonce are zero where it did not).
+    pub valid: bool,
 }
 
 /// Decodes `responses` (one piece a record, `E(record) · E(query)`) against `query`, the vector
@@ -79,16 +65,17 @@ fn decode_one(
     plaintext: &[u64],
 ) -> DecodedRecord {
     let check = keys.check_record(layout, kb, query, plaintext);
-    let defect = match (check.valid, check.tagless) {
-        (true, _) => None,
-        // A tag of zero is what a piece with none decodes to; a service cannot make a
-        // record's tag zero without knowing it.
-        (false, true) => Some(RecordDefect::NoTag),
-        (false, false) => Some(RecordDefect::Invalid),
-    };
-    DecodedRecord {
-        distance: check.distance,
-        nonce: check.nonce,
-        defect,
+    // What a refused record decodes to is a plaintext the service chose: none of it leaves.
+    match check.valid {
+        true => DecodedRecord {
+            distance: check.distance,
+            nonce: check.nonce,
+            valid: true,
+        },
+        false => DecodedRecord {
+            distance: 0,
+            nonce: RecordNonce::from_bytes([0; 16]),
+            valid: false,
+        },
     }
 }

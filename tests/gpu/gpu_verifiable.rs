@@ -62,7 +62,7 @@ proptest! {
         let on_cpu = cpu.decode_records(KB, &query, &answer).unwrap();
         prop_assert_eq!(&on_gpu.decode_records(KB, &query, &answer).unwrap(), &on_cpu);
         for (i, record) in on_cpu.iter().enumerate() {
-            prop_assert_eq!(record.defect, None);
+            prop_assert!(record.valid);
             prop_assert_eq!(record.nonce, nonces[i]);
             prop_assert_eq!(record.distance, hamming(&vectors[i], &query));
         }
@@ -88,12 +88,12 @@ proptest! {
         let on_cpu = cpu.decode_records(KB, &query, &shifted).unwrap();
         prop_assert_eq!(&on_gpu.decode_records(KB, &query, &shifted).unwrap(), &on_cpu);
         for (i, record) in on_cpu.iter().enumerate() {
-            prop_assert_eq!(record.defect.is_some(), i == victim, "record {} of {}", i, count);
+            prop_assert_eq!(record.valid, i != victim, "record {} of {}", i, count);
         }
         match on_gpu.verify_answer(KB, &query, &shifted, &ids, &count_expected) {
             Err(Error::AnswerRejected(rejection)) => prop_assert!(
                 rejection.failures.len() == 1
-                    && rejection.failures[0].kind == FailureKind::Altered
+                    && rejection.failures[0].kind == FailureKind::InvalidRecord
                     && rejection.failures[0].chunk_ids == vec![victim as i64 + 1],
                 "{}",
                 rejection

@@ -157,7 +157,7 @@ fn decoding_agrees_with_num_bigint_field_by_field() {
             assert_ne!((&m >> layout.tag_offset()) & &mask, BigUint::default());
             assert_eq!(record.nonce, stored.nonces[i]);
             assert_eq!(record.distance, hamming(&stored.vectors[i], &query));
-            assert_eq!(record.defect, None);
+            assert!(record.valid);
         }
     }
 }
@@ -200,7 +200,7 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
         .ciphertext(0);
     let rejection = verify(&query, &forged, ids, none).unwrap_err();
     assert_eq!(
-        failed_ids(&rejection, FailureKind::ForgedOrUnverified),
+        failed_ids(&rejection, FailureKind::InvalidRecord),
         vec![103]
     );
 
@@ -220,7 +220,7 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
         let rejection = verify(&query, &shifted, ids, none).unwrap_err();
         assert_eq!(rejection.failures.len(), 1, "bit {bit}: {rejection}");
         assert_eq!(
-            failed_ids(&rejection, FailureKind::Altered),
+            failed_ids(&rejection, FailureKind::InvalidRecord),
             vec![105],
             "bit {bit}"
         );
@@ -265,7 +265,7 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
     let previous = random_vectors(&mut rng, 1).remove(0);
     let replayed = answer(&stored.records, &previous);
     let rejection = verify(&query, &replayed, ids, none).unwrap_err();
-    assert_eq!(failed_ids(&rejection, FailureKind::Altered), *ids);
+    assert_eq!(failed_ids(&rejection, FailureKind::InvalidRecord), *ids);
     assert!(rejection.to_string().contains("replayed"), "{rejection}");
 
     // A record of another knowledge base under the same key.
@@ -273,7 +273,10 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
     let mut foreign = honest.clone();
     foreign[9] = answer(&other.records, &query).remove(0);
     let rejection = verify(&query, &foreign, ids, none).unwrap_err();
-    assert_eq!(failed_ids(&rejection, FailureKind::Altered), vec![109]);
+    assert_eq!(
+        failed_ids(&rejection, FailureKind::InvalidRecord),
+        vec![109]
+    );
     assert!(rejection.to_string().contains("foreign"), "{rejection}");
 
     // A record uploaded without verification.
@@ -282,7 +285,7 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
     plain[0] = answer(&plain_record, &query).remove(0);
     let rejection = verify(&query, &plain, ids, none).unwrap_err();
     assert_eq!(
-        failed_ids(&rejection, FailureKind::ForgedOrUnverified),
+        failed_ids(&rejection, FailureKind::InvalidRecord),
         vec![100]
     );
     assert!(rejection
@@ -315,13 +318,48 @@ fn refusals_name_one_kind_whatever_the_stored_bits() {
         // With a query bit of 0 the shifted answer is another query's honest answer: told
         // apart, that would say the bit (and, over few records, the records' bits).
         assert_eq!(
-            failed_ids(&rejection, FailureKind::Altered),
+            failed_ids(&rejection, FailureKind::InvalidRecord),
             stored.ids,
             "dimension {dimension}"
         );
         let decoded = ctx.decode_records(KB, &query, &batch_of(&shifted)).unwrap();
-        let kinds: Vec<_> = decoded.iter().map(|record| record.defect).collect();
-        assert!(kinds.iter().all(|kind| *kind == kinds[0] && kind.is_some()));
+        assert!(decoded
+            .iter()
+            .all(|record| !record.valid && record.distance == 0));
+    }
+}
+
+/// Pieces a service makes from the query's own ciphertext decrypt to values it chose to compare
+/// with a secret: `E(q)^(1/2)` is small exactly when the query's lowest slot bit is 0, and
+/// `E(q) · E(2^(2·dims + 128) − t)` has no tag exactly when `q < t`. Were a missing tag told
+/// apart, each such piece would answer a question about the query; every one is refused under
+/// the one kind.
+#[test]
+fn pieces_made_from_the_query_are_refused_under_the_one_kind() {
+    let ctx = context();
+    let pk = ctx.public_key();
+    let mut rng = StdRng::seed_from_u64(13);
+    let stored = store(&mut rng, KB, 4);
+    let layout = ctx.tagged_layout().unwrap();
+    let n = pk.n().clone();
+    let half = (&n + 1u32) >> 1u32;
+    for _ in 0..4 {
+        let query = random_vectors(&mut rng, 1).remove(0);
+        let encrypted_query = ctx.encrypt_batch(&[&query]).unwrap().ciphertext(0);
+        let halved =
+            Ciphertext::from_biguint(encrypted_query.as_biguint().modpow(&half, &(&n * &n)));
+        let mut answer = answer(&stored.records, &query);
+        answer[0] = halved;
+        for (i, threshold) in [1u32, 1 << 20].into_iter().enumerate() {
+            let shift = (BigUint::one() << layout.tag_offset()) - threshold;
+            answer[1 + i] = pk.add_plaintext(&encrypted_query, &shift).unwrap();
+        }
+        let rejection = verify(&query, &answer, &stored.ids, Expectation::default()).unwrap_err();
+        assert_eq!(rejection.failures.len(), 1, "{rejection}");
+        assert_eq!(
+            failed_ids(&rejection, FailureKind::InvalidRecord),
+            stored.ids[..3].to_vec()
+        );
     }
 }
 
