@@ -248,17 +248,25 @@ class Client:
 
     # -- edits by metadata --------------------------------------------------------------------
 
-    def delete_by_meta(self, kb_id, context, filter, *, private_meta=False, dry_run=False):
+    def delete_by_meta(self, kb_id, context, filter, *, verifiable=False, private_meta=False, dry_run=False):
         """Deletes the records whose metadata passes `filter` (tokenised for private metadata);
-        how many were deleted, or with `dry_run` would be."""
-        codec = RecordCodec(context, kb_id, False, private_meta)
-        body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": codec.filter(json.dumps(filter)),
-                "dry_run": dry_run}
-        answer = self._request("DELETE", "chunk/by-meta", body)
-        count = answer.get("would_delete_count" if dry_run else "deleted_count") if isinstance(answer, dict) else None
-        if not isinstance(count, int):
-            raise RemoteUnreachableError(f"the delete by metadata was answered without a count: {str(answer)[:200]}")
-        return count
+        how many were deleted, or with `dry_run` would be. The records are found first as `find`
+        finds them (each document opened, each verifiable record checked, each checked against
+        the filter), then deleted by id: a filter given in the wrong mode (a private knowledge
+        base without `private_meta`, where a `$ne` on plain values would select every record)
+        fails to open them and deletes nothing."""
+        ids = [record["chunk_id"] for record, _ in self._find(kb_id, context, filter, verifiable, private_meta)]
+        if dry_run:
+            return len(ids)
+        deleted = 0
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST]}
+            answer = self._request("DELETE", "chunk", query=query)
+            count = answer.get("deleted_count") if isinstance(answer, dict) else None
+            if not isinstance(count, int):
+                raise RemoteUnreachableError(f"the delete was answered without a count: {str(answer)[:200]}")
+            deleted += count
+        return deleted
 
     def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
         """Merges `patch` into the metadata of the records whose metadata passes `filter`. With

@@ -38,8 +38,15 @@ def test_a_search_answer_that_is_not_a_list_is_refused(ctx, answer):
 
 @pytest.mark.parametrize("answer", [{}, {"deleted_count": "3"}, {"would_delete_count": 3}, []])
 def test_a_delete_answered_without_its_count_is_refused(ctx, answer):
+    client = answering(answer)
+    client._find = lambda *args, **kwargs: [({"chunk_id": 7}, None)]  # found and opened
     with pytest.raises(RemoteUnreachableError, match="without a count"):
-        answering(answer).delete_by_meta("kb", ctx, {"tag1": "a"})
+        client.delete_by_meta("kb", ctx, {"tag1": "a"})
+
+
+def test_a_metadata_search_answer_that_is_not_a_list_is_refused(ctx):
+    with pytest.raises(RemoteUnreachableError, match="not a list"):
+        answering({"chunk_ids": [1]}).delete_by_meta("kb", ctx, {"tag1": "a"})
 
 
 def test_a_count_is_refused_where_it_is_not_checked(ctx):

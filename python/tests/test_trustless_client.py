@@ -171,7 +171,12 @@ def test_private_filters_find_the_records_as_written_and_refuse_what_tokens_cann
             client.search(kb, ctx, vectors[0], verify=True, private_meta=True, filter=bad)
     with pytest.raises(pg.PrivateMetadataError, match="sorting by tag1"):
         client.find(kb, ctx, {"tag2": {"$exists": False}}, verifiable=True, private_meta=True, sort_by="tag1")
-    assert client.delete_by_meta(kb, ctx, {"tag1": "t3"}, private_meta=True, dry_run=True) == RECORDS // 4
+    assert client.delete_by_meta(kb, ctx, {"tag1": "t3"}, verifiable=True, private_meta=True,
+                                 dry_run=True) == RECORDS // 4
+    # In the wrong mode a plain $ne selects every record; opening them fails, nothing is deleted.
+    with pytest.raises(pg.PaillierGpuError):
+        client.delete_by_meta(kb, ctx, {"tag1": {"$ne": "x"}})
+    assert len(client.find(kb, ctx, {"facets": "all"}, verifiable=True, private_meta=True)) == RECORDS
     assert "redacted" in repr(client) and weak_server["key"] not in repr(client)
 
 

@@ -45,6 +45,26 @@ impl Client {
         Ok(chunks)
     }
 
+    /// Deletes the chunks `chunk_ids` of `kb_id`; how many the service says it deleted.
+    pub fn delete_chunks(&self, kb_id: &str, chunk_ids: &[i64]) -> Result<u64> {
+        let address = self.address("chunk", "");
+        let mut deleted = 0;
+        for ids in chunk_ids.chunks(IDS_PER_REQUEST) {
+            let mut query: Vec<(&str, String)> = vec![("kb_id", kb_id.to_owned())];
+            query.extend(ids.iter().map(|id| ("chunk_ids", id.to_string())));
+            let request = self.request(Method::DELETE, &address).query(&query);
+            let answer = self.json(request, &address)?;
+            deleted += answer
+                .get("deleted_count")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::RemoteUnreachable {
+                    url: address.clone(),
+                    detail: format!("the delete was answered without a count: {answer}"),
+                })?;
+        }
+        Ok(deleted)
+    }
+
     /// The encrypted indexes of `chunk_ids`, one record each in that order, checked as
     /// ciphertexts of `context`'s key; a chunk the service does not return is an error naming it.
     pub(crate) fn fetch_record_batch(

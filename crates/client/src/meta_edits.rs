@@ -4,7 +4,7 @@
 //! change the tokens and leave the sealed values behind).
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{seal_document, tokenise_filter, tokenise_metadata};
+use paillier_gpu::verifiable::{seal_document, tokenise_metadata};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -15,7 +15,12 @@ use crate::error::{Error, Result};
 
 impl Client {
     /// Deletes the records of `kb_id` whose metadata passes `filter` (tokenised for private
-    /// metadata); how many were deleted, or with `dry_run` would be.
+    /// metadata); how many were deleted, or with `dry_run` would be. The records are found
+    /// first as [`find_records`](Self::find_records) finds them (each document opened, each
+    /// verifiable record checked, each checked against the filter), then deleted by id: a
+    /// filter given in the wrong mode (a private knowledge base without `private_meta`, where a
+    /// `$ne` on plain values would select every record) fails to open them and deletes
+    /// nothing.
     pub fn delete_by_meta(
         &self,
         kb_id: &str,
@@ -24,26 +29,12 @@ impl Client {
         options: RecordOptions,
         dry_run: bool,
     ) -> Result<u64> {
-        let sent = match options.private_meta {
-            true => tokenise_filter(&context.record_keys()?, filter)?,
-            false => filter.clone(),
-        };
-        let address = self.address("chunk/by-meta", "");
-        let body = api::MetaSearch {
-            kb_id: kb_id.to_owned(),
-            context_id: context.id().to_owned(),
-            meta_filter: Some(sent_filter(&sent)?),
-            dry_run,
-            ..api::MetaSearch::default()
-        };
-        let answer = self.json(self.request(Method::DELETE, &address).json(&body), &address)?;
-        ["deleted_count", "would_delete_count"]
-            .iter()
-            .find_map(|k| answer.get(k).and_then(Value::as_u64))
-            .ok_or_else(|| Error::RemoteUnreachable {
-                url: address,
-                detail: format!("the answer holds no count: {answer}"),
-            })
+        let found = self.find_records(kb_id, context, filter, options)?;
+        if dry_run {
+            return Ok(found.len() as u64);
+        }
+        let ids: Vec<i64> = found.iter().map(|record| record.chunk_id).collect();
+        self.delete_chunks(kb_id, &ids)
     }
 
     /// Merges `patch` into the metadata of the records of `kb_id` whose metadata passes

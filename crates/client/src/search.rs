@@ -239,7 +239,8 @@ fn read_json_answer(
     let entries: Vec<(Vec<Value>, i64)> =
         serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(entries.len());
-    let mut records = Vec::with_capacity(entries.len() * chunks * width.wire);
+    // Entries are refused one by one below: reserve no more than the answer's own size.
+    let mut records = Vec::with_capacity(bytes.len().min(entries.len() * chunks * width.wire));
     for (entry, (pieces, chunk_id)) in entries.into_iter().enumerate() {
         if pieces.len() != chunks {
             return Err(format!(

@@ -41,10 +41,8 @@ pub struct DeleteArgs {
     target: KnowledgeBaseArgs,
     #[command(flatten)]
     filter: FilterArg,
-    /// The knowledge base's metadata is private (uploaded with --private-meta): the filter is
-    /// tokenised; order, prefix and substring operators are refused.
-    #[arg(long)]
-    private_meta: bool,
+    #[command(flatten)]
+    records: RecordArgs,
     /// Count what the filter selects and delete nothing.
     #[arg(long)]
     dry_run: bool,
@@ -82,14 +80,12 @@ pub(super) fn find(args: FindArgs, passphrase_file: Option<&Path>) -> Result<()>
 }
 
 /// Deletes the records the filter selects and prints how many (`{"deleted": N}`, or
-/// `{"would_delete": N}` with `--dry-run`).
+/// `{"would_delete": N}` with `--dry-run`). They are found and opened first, so flags that are
+/// not the knowledge base's fail instead of deleting what a filter in the wrong mode selects.
 pub(super) fn delete(args: DeleteArgs, passphrase_file: Option<&Path>) -> Result<()> {
     let filter = args.filter.value()?;
     let (client, ctx) = args.target.open(passphrase_file)?;
-    let options = paillier_gpu_client::RecordOptions {
-        verifiable: false,
-        private_meta: args.private_meta,
-    };
+    let options = args.records.options();
     let count = client.delete_by_meta(args.target.kb(), &ctx, &filter, options, args.dry_run)?;
     let key = if args.dry_run {
         "would_delete"

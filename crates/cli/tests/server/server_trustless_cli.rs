@@ -218,14 +218,20 @@ fn the_cli_finds_patches_and_deletes_private_records_by_metadata() {
     assert_eq!(reviewed.len(), 10);
     assert!(reviewed.iter().all(|r| r["meta_data"]["tag1"] == "group1"));
 
+    // A delete in the wrong mode: a plain $ne would select every record (tokens are never
+    // "x"); the records are opened first, which fails, and nothing is deleted.
+    let refused = fails(run("delete", r#"{"tag1": {"$ne": "x"}}"#, &[]));
+    assert!(refused.contains("cannot decrypt the content"), "{refused}");
+    assert_eq!(found(r#"{"facets": "x"}"#).len(), 20);
+
     // Deleted by a tokenised filter: counted first, then gone.
     let counted = ok(run(
         "delete",
         r#"{"tag1": "group0"}"#,
-        &["--private-meta", "--dry-run"],
+        &["--verifiable", "--private-meta", "--dry-run"],
     ));
     assert_eq!(counted.trim(), r#"{"would_delete":10}"#);
-    let deleted = ok(run("delete", r#"{"tag1": "group0"}"#, &["--private-meta"]));
+    let deleted = ok(run("delete", r#"{"tag1": "group0"}"#, &private));
     assert_eq!(deleted.trim(), r#"{"deleted":10}"#);
     assert!(found(r#"{"tag1": "group0"}"#).is_empty());
     assert_eq!(found(r#"{"facets": "x"}"#).len(), 10);
@@ -234,7 +240,7 @@ fn the_cli_finds_patches_and_deletes_private_records_by_metadata() {
     let refused = fails(run(
         "delete",
         r#"{"tag1": {"$begins_with": "g"}}"#,
-        &["--private-meta"],
+        &private,
     ));
     assert!(refused.contains("$begins_with"), "{refused}");
     let refused = fails(run("patch", r#"{"tag1": "group1"}"#, &["--patch", "[1]"]));
