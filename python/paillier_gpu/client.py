@@ -89,7 +89,7 @@ class Client:
             raise RemoteUnreachableError(f"{address}: {error}") from None
         try:
             return json.loads(text, parse_int=_integer)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
 
     def _chunks_by_id(self, kb_id, chunk_ids, projection):
@@ -139,7 +139,8 @@ class Client:
                 raise
             sent = len(body["chunks"])
             given = answer.get("chunk_ids") if isinstance(answer, dict) else None
-            if not (isinstance(given, list) and len(given) == sent and all(isinstance(i, int) for i in given)):
+            if not (isinstance(given, list) and len(given) == sent and len(set(given)) == sent
+                    and all(type(i) is int for i in given)):
                 raise RemoteUnreachableError(
                     f"the insert of records {start} to {start + sent - 1} was answered without "
                     f"{sent} chunk ids: {str(answer)[:200]}")
@@ -274,7 +275,9 @@ class Client:
         opened, sealed again, patched by id: not atomic with other writers). The patched ids."""
         if not (verifiable or private_meta):
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(filter), "patch": patch}
-            return self._request("PATCH", "chunk/by-meta", body).get("chunk_ids", [])
+            answer = self._request("PATCH", "chunk/by-meta", body)
+            patched = answer.get("chunk_ids") if isinstance(answer, dict) else None
+            return _list_of(patched, "the patch by metadata's chunk ids")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         # Each document is sealed again under the nonce it was checked and opened under.
         found = self._find(kb_id, context, filter, verifiable, private_meta)

@@ -24,7 +24,8 @@ def answering(answer):
     return client
 
 
-@pytest.mark.parametrize("answer", [{}, {"chunk_ids": []}, {"chunk_ids": [1, 2, 3]}, {"chunk_ids": ["1", 2]}, [1, 2]])
+@pytest.mark.parametrize("answer", [{}, {"chunk_ids": []}, {"chunk_ids": [1, 2, 3]}, {"chunk_ids": ["1", 2]},
+                                    {"chunk_ids": [True, 2]}, {"chunk_ids": [4, 4]}, [1, 2]])
 def test_an_insert_answered_without_its_ids_is_refused(ctx, answer):
     with pytest.raises(RemoteUnreachableError, match="without 2 chunk ids"):
         answering(answer).upload("kb", ctx, [[0] * EMBED, [1] * EMBED])
@@ -65,3 +66,25 @@ def test_long_integers_are_read_whole_and_longer_ones_refused():
     assert remote._integer("-" + digits) == -value
     with pytest.raises(ValueError, match="digits"):
         remote._integer("9" * (remote.MAX_DIGITS + 1))
+
+
+def test_deeply_nested_answers_are_refused_not_a_crash():
+    client = Client("http://127.0.0.1:9", "org", "key")
+
+    class Answer:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return b"[" * 100_000 + b"]" * 100_000
+
+    original = remote.urllib.request.urlopen
+    remote.urllib.request.urlopen = lambda *args, **kwargs: Answer()
+    try:
+        with pytest.raises(RemoteUnreachableError, match="not JSON"):
+            client._request("GET", "chunk")
+    finally:
+        remote.urllib.request.urlopen = original
