@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::decode::DecodedRecord;
+use super::check::DecodedRecord;
 use super::layout::RecordNonce;
 use super::seal::Document;
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};

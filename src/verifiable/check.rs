@@ -3,19 +3,19 @@
 //! the verdict leaves (which the search's outcome shows anyway). `tools/ct-check` runs it under
 //! valgrind's memcheck with the plaintext and the query marked secret.
 
-use subtle::{Choice, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use super::layout::{RecordNonce, TaggedLayout};
 use super::tag::record_tag;
 use super::RecordKeys;
 
-/// What checking one record's decrypted answer gave.
+/// One record's answer decoded and checked: its distance and nonce, or that it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordCheck {
-    /// The Hamming distance its slots give (meaningless unless `valid`).
+pub struct DecodedRecord {
+    /// The Hamming distance its slots give (zero unless `valid`).
     pub distance: u32,
-    /// Its nonce, as decoded.
+    /// Its nonce, as decoded (zero unless `valid`).
     pub nonce: RecordNonce,
     /// Nothing above the fields, each slot minus the query's bit 0 or 1, and the tag this
     /// knowledge base's for the nonce and the bits. The one verdict: which check failed would
@@ -42,11 +42,11 @@ impl RecordKeys {
         kb: &str,
         query: &[u8],
         plaintext: &[u64],
-    ) -> RecordCheck {
+    ) -> DecodedRecord {
         let embed_len = layout.embed_len();
         // Lengths are public; with the wrong ones nothing is read.
         if query.len() != embed_len || plaintext.len() * 64 < layout.plaintext_bits() {
-            return RecordCheck {
+            return DecodedRecord {
                 distance: 0,
                 nonce: RecordNonce(0),
                 valid: false,
@@ -69,9 +69,10 @@ impl RecordKeys {
         let tag_ok = expected.ct_eq(&tag);
         let nothing_above = Choice::from(u8::from(!above));
         let valid = Choice::from(slots_fit) & tag_ok & nothing_above;
-        RecordCheck {
-            distance,
-            nonce,
+        // What a refused record decodes to is a plaintext the service chose: none of it leaves.
+        DecodedRecord {
+            distance: u32::conditional_select(&0, &distance, valid),
+            nonce: RecordNonce(u128::conditional_select(&0, &nonce.0, valid)),
             valid: valid.into(),
         }
     }

@@ -2,9 +2,10 @@
 //! records, and verifying answers.
 
 use super::answer::{check_answer, Expectation, VerifiedRecords};
-use super::decode::{decode_records, DecodedRecord};
+use super::decode::decode_records;
 use super::encrypt::encrypt_records;
 use super::layout::{RecordNonce, TaggedLayout};
+use super::DecodedRecord;
 use super::RecordKeys;
 use crate::error::Result;
 use crate::paillier::CiphertextBatch;

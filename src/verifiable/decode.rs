@@ -3,22 +3,12 @@
 
 use rayon::prelude::*;
 
-use super::layout::{RecordNonce, TaggedLayout};
+use super::layout::TaggedLayout;
+use super::DecodedRecord;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
-
-/// One record's answer decoded: its distance and nonce, or that it failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DecodedRecord {
-    /// The Hamming distance its slots give.
-    pub distance: u32,
-    /// Its nonce, as decoded.
-    pub nonce: RecordNonce,
-    /// Whether it passed every check (distance and nonce are zero where it did not).
-    pub valid: bool,
-}
 
 /// Decodes `responses` (one piece a record, `E(record) · E(query)`) against `query`, the vector
 /// the owner encrypted, for knowledge base `kb`. Whole plaintexts come from the backend's CRT
@@ -53,29 +43,6 @@ pub(crate) fn decode_records(
     let plaintexts = secret_key.decrypt_batch_limbs(backend, responses.limbs())?;
     Ok(plaintexts
         .par_chunks(width)
-        .map(|plaintext| decode_one(layout, keys, kb, query, plaintext))
+        .map(|plaintext| keys.check_record(layout, kb, query, plaintext))
         .collect())
-}
-
-fn decode_one(
-    layout: &TaggedLayout,
-    keys: &RecordKeys,
-    kb: &str,
-    query: &[u8],
-    plaintext: &[u64],
-) -> DecodedRecord {
-    let check = keys.check_record(layout, kb, query, plaintext);
-    // What a refused record decodes to is a plaintext the service chose: none of it leaves.
-    match check.valid {
-        true => DecodedRecord {
-            distance: check.distance,
-            nonce: check.nonce,
-            valid: true,
-        },
-        false => DecodedRecord {
-            distance: 0,
-            nonce: RecordNonce::from_bytes([0; 16]),
-            valid: false,
-        },
-    }
 }

@@ -54,8 +54,7 @@ mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use answer::{check_filter, Expectation, VerifiedRecords};
-pub use check::RecordCheck;
-pub use decode::DecodedRecord;
+pub use check::DecodedRecord;
 pub use filter::tokenise_filter;
 pub use keys::RecordKeys;
 pub use layout::{RecordNonce, TaggedLayout, NONCE_BITS, TAG_BITS};
