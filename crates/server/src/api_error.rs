@@ -1,5 +1,11 @@
 //! Every answer that is not a success: a status and one JSON object with a `message`. A client's
 //! mistake is a 4xx (the SDK retries a 5xx); only a failure of the server itself is a 5xx.
+//!
+//! This is the one place a status is chosen: [`ApiError::status`] matches every kind of the
+//! service's, the server's and the library's errors, with no catch-all, and
+//! [`ApiError::into_response`](IntoResponse::into_response) logs each 5xx, once, with its cause.
+
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -7,65 +13,69 @@ use axum::Json;
 use serde_json::json;
 
 use crate::error::Error;
+use crate::service::ServiceError;
 use paillier_gpu::Error as LibraryError;
 
 /// An error answer.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// What the service refused or failed at.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+
+    /// The request's body was not all sent within the server's body timeout.
+    #[error("the request body was not all sent within {0:?}")]
+    BodyTimeout(Duration),
+
+    /// axum refused the request before its handler ran (a body over the limit, a method not
+    /// allowed, a malformed path); the status is the one axum gives such a refusal.
+    #[error("{message}")]
+    Rejected {
+        /// axum's status for the refusal.
+        status: StatusCode,
+        /// What axum said.
+        message: String,
+    },
+
+    /// Writing the answer failed on the server's side (it does not serialise, a header is
+    /// invalid), or the metrics could not be rendered.
+    #[error("{0}")]
+    Answer(String),
+
+    /// A handler panicked; the message is the panic's.
+    #[error("a handler failed: {0}")]
+    Panicked(String),
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
+    /// A refusal axum made, with its own status (what a rejection or a non-JSON answer holds).
+    pub fn rejected(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::Rejected {
             status,
             message: message.into(),
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Service(error) => service_status(error),
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Rejected { status, .. } => *status,
+            ApiError::Answer(_) | ApiError::Panicked(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
 impl From<Error> for ApiError {
-    /// Each error's status, decided one by one: a client's mistake is a 4xx, the server's own
-    /// failure a 5xx (503 when the same request may succeed later). No catch-all: a new variant
-    /// does not compile until its status is chosen here.
     fn from(error: Error) -> Self {
-        let status = match &error {
-            Error::Store(_)
-            | Error::Io { .. }
-            | Error::Listen { .. }
-            | Error::InvalidSetting(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::RefusedValue(_) => StatusCode::BAD_REQUEST,
-            Error::ClientGone => CLIENT_CLOSED_REQUEST,
-            Error::Library(library) => library_status(library),
-        };
-        if status.is_server_error() {
-            log::error!("{error}");
-        }
-        Self::new(status, error.to_string())
+        ApiError::Service(error.into())
     }
 }
 
 impl From<LibraryError> for ApiError {
     fn from(error: LibraryError) -> Self {
-        Error::Library(error).into()
+        ApiError::Service(error.into())
     }
 }
 
@@ -74,6 +84,37 @@ const CLIENT_CLOSED_REQUEST: StatusCode = match StatusCode::from_u16(499) {
     Ok(status) => status,
     Err(_) => StatusCode::BAD_REQUEST,
 };
+
+/// The status of each kind of the service's errors.
+fn service_status(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
+        ServiceError::ClientGone => CLIENT_CLOSED_REQUEST,
+        ServiceError::Server(server) => server_status(server),
+        ServiceError::Library(library) => library_status(library),
+        ServiceError::During { source, .. } => service_status(source),
+    }
+}
+
+/// The status of each of the server's own errors: a client's mistake is a 4xx, the server's own
+/// failure a 5xx (503 when the same request may succeed later).
+fn server_status(error: &Error) -> StatusCode {
+    match error {
+        Error::Store(_) | Error::Io { .. } | Error::Listen { .. } | Error::InvalidSetting(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::RefusedValue(_) => StatusCode::BAD_REQUEST,
+        Error::ClientGone => CLIENT_CLOSED_REQUEST,
+        Error::Library(library) => library_status(library),
+    }
+}
 
 /// The status of a library error a request ran into.
 fn library_status(error: &LibraryError) -> StatusCode {
@@ -126,10 +167,21 @@ fn library_status(error: &LibraryError) -> StatusCode {
 }
 
 impl IntoResponse for ApiError {
+    /// The status and `{"message": …}`; a 5xx is logged here, the one place every error answer
+    /// passes, so each is logged exactly once.
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "message": self.message }))).into_response()
+        let status = self.status();
+        let message = self.to_string();
+        if status.is_server_error() {
+            log::error!("{} answered: {message}", status.as_u16());
+        }
+        (status, Json(json!({ "message": message }))).into_response()
     }
 }
 
 /// What a handler returns.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+#[cfg(test)]
+#[path = "api_error_tests.rs"]
+mod tests;

@@ -6,9 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::http::StatusCode;
-
-use crate::api_error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 
 /// Raised when the request's client has gone.
 #[derive(Clone, Default)]
@@ -16,11 +14,9 @@ pub struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
     /// An error once the client has gone; work stops at the next check.
-    pub fn check(&self) -> ApiResult<()> {
+    pub fn check(&self) -> ServiceResult<()> {
         if self.0.load(Ordering::Relaxed) {
-            // Nobody reads this answer; the status tells the metrics why the request ended.
-            let gone = StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT);
-            return Err(ApiError::new(gone, "the client closed the request"));
+            return Err(ServiceError::ClientGone);
         }
         Ok(())
     }
@@ -50,6 +46,6 @@ mod tests {
         let guard = cancel.on_drop();
         assert!(cancel.check().is_ok());
         drop(guard);
-        assert_eq!(cancel.check().unwrap_err().status.as_u16(), 499);
+        assert!(matches!(cancel.check(), Err(ServiceError::ClientGone)));
     }
 }

@@ -20,6 +20,9 @@ mod routes;
 mod service;
 mod state;
 pub mod store;
+pub use service::{ServiceError, ServiceResult};
+#[cfg(test)]
+mod test_log;
 mod tls;
 
 use std::net::SocketAddr;

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use super::cancel::Cancel;
 use super::opened_contexts::OpenedContexts;
 use super::store::{Chunk, KbVersion, Store};
-use crate::api_error::ApiResult;
 use crate::error::{Error, Result};
+use crate::service::ServiceResult;
 use paillier_gpu::context::PublicContext;
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::hamming::EncryptedIndex;
@@ -233,7 +233,7 @@ impl AppState {
         kb_id: &str,
         context_id: &str,
         cancel: &Cancel,
-    ) -> ApiResult<Resident> {
+    ) -> ServiceResult<Resident> {
         let shape = context.ciphertext_shape()?;
         let index = context.new_index(self.device)?;
         let mut resident = Resident {
@@ -266,7 +266,7 @@ impl AppState {
         kb_id: &str,
         context_id: &str,
         cancel: &Cancel,
-    ) -> ApiResult<bool> {
+    ) -> ServiceResult<bool> {
         let read = self.append_from_store(resident, kb_id, context_id, cancel)?;
         if read.rewritten > resident.version {
             return Ok(false);
@@ -283,7 +283,7 @@ impl AppState {
         kb_id: &str,
         context_id: &str,
         cancel: &Cancel,
-    ) -> ApiResult<KbVersion> {
+    ) -> ServiceResult<KbVersion> {
         let after = resident.chunk_ids.last().copied().unwrap_or(0);
         let mut shared = MetaCache::default();
         let mut gone = None;

@@ -9,13 +9,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{CONNECTION, CONTENT_TYPE};
-use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, Request, Response};
+use axum::response::IntoResponse;
 use axum::Router;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::service::TowerToHyperService;
 
 use super::registry::{Connection, InFlight};
+use crate::api_error::ApiError;
+use crate::service::ServiceError;
 
 /// The router, serving one connection.
 #[derive(Clone)]
@@ -94,14 +97,13 @@ impl HttpBody for TrackedBody {
 
 /// The answer to every request on a connection turned away because every slot is busy.
 pub async fn refusal(_: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let message = serde_json::json!({
-        "message": "the server is at its limit of open connections, each with a request in \
-                    flight; try again shortly"
-    });
-    let mut response = Response::new(Body::from(message.to_string()));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    let mut response = ApiError::from(ServiceError::unavailable(
+        "the server is at its limit of open connections, each with a request in flight; try \
+         again shortly",
+    ))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     Ok(response)
 }

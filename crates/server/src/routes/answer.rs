@@ -3,7 +3,6 @@
 //! other request (and `/healthz`) needs.
 
 use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
@@ -21,12 +20,9 @@ impl Answer {
 
     /// Serialises one of the API's answer types (`paillier_gpu_client::api`) now.
     pub fn of<T: Serialize>(value: &T) -> ApiResult<Self> {
-        serde_json::to_vec(value).map(Self).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the answer does not serialise: {e}"),
-            )
-        })
+        serde_json::to_vec(value)
+            .map(Self)
+            .map_err(|e| ApiError::Answer(format!("the answer does not serialise: {e}")))
     }
 }
 

@@ -15,6 +15,7 @@ use axum::http::HeaderMap;
 use super::blocking;
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::{key_hash, permission};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{ApiKey, KnowledgeBase};
 
@@ -27,7 +28,7 @@ impl FromRequestParts<Arc<AppState>> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> ApiResult<Self> {
         let (state, headers) = (Arc::clone(state), parts.headers.clone());
-        blocking(move || admin_org(&state, &headers))
+        blocking(move || Ok(admin_org(&state, &headers)?))
             .await
             .map(Admin)
     }
@@ -49,7 +50,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> ApiResult<Self> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+            .map_err(|e| ApiError::rejected(e.status(), e.body_text()))?;
         let org = params
             .iter()
             .find(|(name, _)| *name == "org")
@@ -71,7 +72,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 };
             match org {
                 Some(org) if org != caller.org_id => {
-                    Err(ApiError::not_found(format!("no organisation {org}")))
+                    Err(ServiceError::not_found(format!("no organisation {org}")).into())
                 }
                 _ => Ok(caller),
             }
@@ -83,11 +84,16 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 impl Caller {
     /// The knowledge base `kb_id` of the caller's organisation, if the caller holds every bit
     /// of `needed` on it.
-    pub fn kb_access(&self, state: &AppState, kb_id: &str, needed: u8) -> ApiResult<KnowledgeBase> {
+    pub fn kb_access(
+        &self,
+        state: &AppState,
+        kb_id: &str,
+        needed: u8,
+    ) -> ServiceResult<KnowledgeBase> {
         let kb = state
             .store
             .kb(&self.org_id, kb_id)?
-            .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("no knowledge base {kb_id}")))?;
         let granted = self.permission(state, kb_id)?;
         if granted & needed != needed {
             let what = match needed {
@@ -95,7 +101,7 @@ impl Caller {
                 permission::WRITE => "write to",
                 _ => "delete from",
             };
-            return Err(ApiError::forbidden(format!(
+            return Err(ServiceError::forbidden(format!(
                 "this API key may not {what} knowledge base {kb_id} (its permission is {granted}); \
                  an admin sets it with PUT /api/v1/keys/{{hash}}/permissions/{kb_id}"
             )));
@@ -104,7 +110,7 @@ impl Caller {
     }
 
     /// The caller's permission bits on knowledge base `kb_id` (every bit for an admin).
-    pub fn permission(&self, state: &AppState, kb_id: &str) -> ApiResult<u8> {
+    pub fn permission(&self, state: &AppState, kb_id: &str) -> ServiceResult<u8> {
         let Some(key) = &self.key else {
             return Ok(permission::READ | permission::WRITE | permission::DELETE);
         };
@@ -117,7 +123,7 @@ impl Caller {
     }
 
     /// Whether the caller holds `needed` on at least one knowledge base (an admin always does).
-    pub fn holds_anywhere(&self, state: &AppState, needed: u8) -> ApiResult<bool> {
+    pub fn holds_anywhere(&self, state: &AppState, needed: u8) -> ServiceResult<bool> {
         let Some(key) = &self.key else {
             return Ok(true);
         };
@@ -145,32 +151,32 @@ impl Caller {
 }
 
 /// The API key of a data-plane request, known and not revoked, whichever its organisation.
-fn api_key(state: &AppState, headers: &HeaderMap) -> ApiResult<ApiKey> {
+fn api_key(state: &AppState, headers: &HeaderMap) -> ServiceResult<ApiKey> {
     let secret = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("missing x-api-key header"))?;
+        .ok_or_else(|| ServiceError::unauthenticated("missing x-api-key header"))?;
     let key = state
         .store
         .api_key(&key_hash(secret))?
-        .ok_or_else(|| ApiError::unauthorized("unknown API key"))?;
+        .ok_or_else(|| ServiceError::unauthenticated("unknown API key"))?;
     if key.revoked {
-        return Err(ApiError::unauthorized("this API key was revoked"));
+        return Err(ServiceError::unauthenticated("this API key was revoked"));
     }
     Ok(key)
 }
 
 /// The organisation of an admin-plane request, from its two headers.
-fn admin_org(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+fn admin_org(state: &AppState, headers: &HeaderMap) -> ServiceResult<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(secret), Some(org_id)) = (header("x-xtrace-key"), header("x-xtrace-org-id")) else {
-        return Err(ApiError::unauthorized(
+        return Err(ServiceError::unauthenticated(
             "admin calls need the x-xtrace-key and x-xtrace-org-id headers",
         ));
     };
     match state.store.org_of_admin_key(&key_hash(secret))? {
         Some(org) if org == org_id => Ok(org),
-        _ => Err(ApiError::unauthorized(
+        _ => Err(ServiceError::unauthenticated(
             "unknown admin key for this organisation",
         )),
     }

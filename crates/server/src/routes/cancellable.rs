@@ -2,31 +2,28 @@
 //! concurrent searches, filters and inferences cannot take every core and every byte of memory
 //! at once), and [`cancellable`], the work on the blocking pool, told when its client has gone.
 
-use axum::http::StatusCode;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::blocking;
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::cancel::Cancel;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 /// One of the server's slots for heavy work, held until dropped (a search holds it until its
 /// answer is written); a 503 when none frees up within the server's work queue timeout.
 pub async fn work_slot(state: &AppState) -> ApiResult<OwnedSemaphorePermit> {
     let busy = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the server is busy: every one of its {} slots for searches, filters, writes and \
+        ServiceError::unavailable(format!(
+            "the server is busy: every one of its {} slots for searches, filters, writes and \
                  inference stayed taken for {} s; try again",
-                state.work_slots,
-                state.work_queue_timeout.as_secs_f64()
-            ),
-        )
+            state.work_slots,
+            state.work_queue_timeout.as_secs_f64()
+        ))
     };
     match tokio::time::timeout(state.work_queue_timeout, state.work.clone().acquire_owned()).await {
         Ok(Ok(permit)) => Ok(permit),
-        _ => Err(busy()),
+        _ => Err(busy().into()),
     }
 }
 

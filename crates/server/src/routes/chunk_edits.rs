@@ -13,9 +13,10 @@ use super::answer::Answer;
 use super::cancellable::work_slot;
 use super::context_access::{self, no_context};
 use super::{blocking, Caller, JsonBody};
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::auth::permission;
 use crate::service::edits::{self, ChunkChange};
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -82,7 +83,7 @@ impl Edit {
         caller.kb_access(state, &self.kb_id, permission::WRITE)?;
         context_access::usable_in_kb(state, caller, &self.kb_id, &self.context_id)?;
         let sent: Vec<ChunkChange> = serde_json::from_str(self.sent.get())
-            .map_err(|e| ApiError::bad_request(format!("the chunks' changes: {e}")))?;
+            .map_err(|e| ServiceError::bad_input(format!("the chunks' changes: {e}")))?;
         let context = state
             .public_context(caller.org(), &self.context_id)?
             .ok_or_else(|| no_context(&self.context_id))?;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -14,8 +13,9 @@ use super::answer::Answer;
 use super::cancellable::work_slot;
 use super::context_access::{self, no_context};
 use super::{blocking, Caller, JsonBody};
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::auth::permission;
+use crate::service::ServiceError;
 use crate::service::{edits, ingest, select};
 use crate::state::AppState;
 use crate::store::Chunk;
@@ -34,15 +34,13 @@ pub async fn insert(
     blocking(move || {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         let sent: Vec<SentChunk> = serde_json::from_str(body.chunks.get())
-            .map_err(|e| ApiError::bad_request(format!("chunks: {e}")))?;
+            .map_err(|e| ServiceError::bad_input(format!("chunks: {e}")))?;
         if sent.len() > MAX_CHUNKS_PER_REQUEST {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "{} chunks in one request; send at most {MAX_CHUNKS_PER_REQUEST}",
-                    sent.len()
-                ),
-            ));
+            return Err(ServiceError::too_large(format!(
+                "{} chunks in one request; send at most {MAX_CHUNKS_PER_REQUEST}",
+                sent.len()
+            ))
+            .into());
         }
         // Chunks under a context bind it to the knowledge base (its readers may then read it).
         context_access::bind(&state, &caller, &body.kb_id, &body.context_id)?;
@@ -69,7 +67,7 @@ pub async fn insert(
 /// `chunk_ids` (repeated), `kb_id` and `projection` (repeated) from a query string.
 fn query_of(raw: Option<String>) -> ApiResult<(String, Vec<i64>, Vec<String>)> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?;
+        .map_err(|e| ServiceError::bad_input(format!("query string: {e}")))?;
     let mut kb_id = None;
     let mut ids = Vec::new();
     let mut projection = Vec::new();
@@ -77,17 +75,17 @@ fn query_of(raw: Option<String>) -> ApiResult<(String, Vec<i64>, Vec<String>)> {
         match name.as_str() {
             "kb_id" => kb_id = Some(value),
             "chunk_ids" | "chunk_ids[]" => ids.push(value.parse().map_err(|_| {
-                ApiError::bad_request(format!("chunk_ids: {value:?} is not an integer"))
+                ServiceError::bad_input(format!("chunk_ids: {value:?} is not an integer"))
             })?),
             "projection" | "projection[]" => projection.push(value),
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown query parameter {other:?}"
-                )))
+                return Err(
+                    ServiceError::bad_input(format!("unknown query parameter {other:?}")).into(),
+                )
             }
         }
     }
-    let kb_id = kb_id.ok_or_else(|| ApiError::bad_request("kb_id is missing"))?;
+    let kb_id = kb_id.ok_or_else(|| ServiceError::bad_input("kb_id is missing"))?;
     Ok((kb_id, ids, projection))
 }
 

@@ -15,8 +15,8 @@
 //! organisation's, so that ids cannot be probed.
 
 use super::Caller;
-use crate::api_error::ApiResult;
 use crate::auth::permission;
+use crate::service::ServiceResult;
 use crate::state::AppState;
 use crate::store::StoredContext;
 
@@ -29,7 +29,7 @@ pub fn may_read(
     caller: &Caller,
     id: &str,
     creator_key: Option<&str>,
-) -> ApiResult<bool> {
+) -> ServiceResult<bool> {
     if caller.is_admin() || is_creator(caller, creator_key) {
         return Ok(true);
     }
@@ -47,7 +47,7 @@ pub fn may_delete(
     caller: &Caller,
     id: &str,
     stored: &StoredContext,
-) -> ApiResult<bool> {
+) -> ServiceResult<bool> {
     if caller.is_admin() || is_creator(caller, stored.creator_key.as_deref()) {
         return Ok(true);
     }
@@ -64,7 +64,7 @@ pub fn may_delete(
 }
 
 /// The stored context `id` if `caller` may read it; 404 otherwise.
-pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredContext> {
+pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ServiceResult<StoredContext> {
     match state.store.context(caller.org(), id)? {
         Some(stored) if may_read(state, caller, id, stored.creator_key.as_deref())? => Ok(stored),
         _ => Err(no_context(id)),
@@ -79,13 +79,13 @@ pub fn usable_in_kb(
     caller: &Caller,
     kb_id: &str,
     id: &str,
-) -> ApiResult<StoredContext> {
+) -> ServiceResult<StoredContext> {
     bound_or_readable(state, caller, kb_id, id).map(|(_, stored)| stored)
 }
 
 /// Checks that `caller` may bind context `id` to knowledge base `kb_id` (write permission on
 /// it, and read access to the context unless the two are bound already), and binds them.
-pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ApiResult<()> {
+pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ServiceResult<()> {
     caller.kb_access(state, kb_id, permission::WRITE)?;
     let (bound, _) = bound_or_readable(state, caller, kb_id, id)?;
     // Deleted since it was read (by another request or replica): nothing is bound.
@@ -102,7 +102,7 @@ fn bound_or_readable(
     caller: &Caller,
     kb_id: &str,
     id: &str,
-) -> ApiResult<(bool, StoredContext)> {
+) -> ServiceResult<(bool, StoredContext)> {
     let stored = state
         .store
         .context(caller.org(), id)?

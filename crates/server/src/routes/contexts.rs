@@ -17,6 +17,7 @@ use super::{blocking, Caller, JsonBody};
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
 use crate::service::contexts;
+use crate::service::ServiceError;
 use crate::state::AppState;
 use paillier_gpu_client::api::{self, StoreContext};
 
@@ -30,10 +31,11 @@ pub async fn store(
 ) -> ApiResult<Answer> {
     blocking(move || {
         if !caller.holds_anywhere(&state, permission::WRITE)? {
-            return Err(ApiError::forbidden(
+            return Err(ServiceError::forbidden(
                 "storing an execution context needs write permission on a knowledge base \
                  (or the organisation's admin key)",
-            ));
+            )
+            .into());
         }
         contexts::store(
             &state,
@@ -60,7 +62,7 @@ pub async fn get(
         Response::builder()
             .header(CONTENT_TYPE, "application/json")
             .body(Body::from(stored.data))
-            .map_err(|e| ApiError::bad_request(e.to_string()))
+            .map_err(|e| ApiError::Answer(e.to_string()))
     })
     .await
 }
@@ -88,10 +90,11 @@ pub async fn delete(
     blocking(move || {
         let stored = readable(&state, &caller, &id)?;
         if !may_delete(&state, &caller, &id, &stored)? {
-            return Err(ApiError::forbidden(format!(
+            return Err(ServiceError::forbidden(format!(
                 "this API key may not delete execution context {id}: its creator's key, the \
                  admin, or a key with write permission on every knowledge base it is bound to may"
-            )));
+            ))
+            .into());
         }
         contexts::delete(&state, caller.org(), &id)?;
         Ok(Answer::json(json!({ "deleted": id })))

@@ -19,6 +19,7 @@ use crate::api_error::{ApiError, ApiResult};
 use crate::auth::permission;
 use crate::filter::Filter;
 use crate::service::search;
+use crate::service::ServiceError;
 use crate::state::AppState;
 use paillier_gpu_client::api::ComputeHamming;
 
@@ -41,30 +42,31 @@ pub async fn compute(
     let (responses, chunk_ids, width) = cancellable(move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
-            return Err(ApiError::bad_request(format!(
+            return Err(ServiceError::bad_input(format!(
                 "the query has {} pieces; at most {MAX_QUERY_PIECES}",
                 body.query.len()
-            )));
+            ))
+            .into());
         }
         let sent: Option<Value> = body
             .meta_filter
             .as_ref()
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
-            .map_err(|e| ApiError::bad_request(format!("meta_filter: {e}")))?;
+            .map_err(|e| ServiceError::bad_input(format!("meta_filter: {e}")))?;
         let filter = sent
             .as_ref()
             .filter(|f| !f.is_null())
             .map(Filter::parse_sent)
             .transpose()
-            .map_err(ApiError::bad_request)?;
+            .map_err(ServiceError::bad_input)?;
         let range = match body.range.as_deref() {
             None => None,
             Some([low, high]) if low <= high => Some((*low, *high)),
             Some(_) => {
-                return Err(ApiError::bad_request(
-                    "range is [first chunk id, last chunk id]",
-                ))
+                return Err(
+                    ServiceError::bad_input("range is [first chunk id, last chunk id]").into(),
+                )
             }
         };
         // Resident slots only for contexts that exist: an unknown id costs nothing.
@@ -81,7 +83,7 @@ pub async fn compute(
                     {
                         state.forget_index(&body.kb_id, &body.context_id);
                     }
-                    return Err(refused);
+                    return Err(refused.into());
                 }
             };
         let found = search::compute_hamming(
@@ -115,5 +117,5 @@ pub async fn compute(
     Response::builder()
         .header(CONTENT_TYPE, content_type)
         .body(body)
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+        .map_err(|e| ApiError::Answer(e.to_string()))
 }

@@ -17,9 +17,10 @@ use super::answer::Answer;
 use super::cancellable::{cancellable, work_slot};
 use super::context_access;
 use super::{Caller, JsonBody};
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::cancel::Cancel;
 use crate::service::inference;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -51,10 +52,11 @@ fn run(
     cancel: &Cancel,
 ) -> ApiResult<Answer> {
     if !body.scheme.eq_ignore_ascii_case("paillier") {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "scheme {:?}: this server runs \"paillier\" only",
             body.scheme
-        )));
+        ))
+        .into());
     }
     // Running under a context is reading it (its creator, the admin, its knowledge bases'
     // readers): a key without access cannot spend the server's time under another's context.

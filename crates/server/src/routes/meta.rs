@@ -12,12 +12,13 @@ use super::cancellable::{cancellable, work_slot};
 use super::chunks::chunk_json;
 use super::streamed;
 use super::{Caller, JsonBody};
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::auth::permission;
 use crate::cancel::Cancel;
 use crate::filter::Filter;
 use crate::service::meta_edits::{self, Outcome};
 use crate::service::select;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::{meta_of, AppState};
 use crate::store::Chunk;
 use paillier_gpu_client::api::MetaSearch;
@@ -32,7 +33,7 @@ fn matching(
     caller: &Caller,
     body: &MetaSearch,
     cancel: &Cancel,
-) -> ApiResult<Vec<Chunk>> {
+) -> ServiceResult<Vec<Chunk>> {
     caller.kb_access(state, &body.kb_id, permission::READ)?;
     let sent = sent_filter(body)?;
     select::matching(state, &body.kb_id, &body.context_id, sent.as_ref(), cancel)
@@ -84,9 +85,10 @@ pub async fn search_page(
             "desc" => true,
             "asc" => false,
             other => {
-                return Err(ApiError::bad_request(format!(
+                return Err(ServiceError::bad_input(format!(
                     "sort_order is \"asc\" or \"desc\", not {other:?}"
-                )))
+                ))
+                .into())
             }
         };
         match sort_by {
@@ -97,9 +99,10 @@ pub async fn search_page(
                 found.sort_by(|a, b| tag(a).cmp(&tag(b)).then(a.chunk_id.cmp(&b.chunk_id)));
             }
             other => {
-                return Err(ApiError::bad_request(format!(
+                return Err(ServiceError::bad_input(format!(
                     "sort_by is chunk_id, name or tag1 … tag5, not {other:?}"
-                )))
+                ))
+                .into())
             }
         }
         if descending {
@@ -167,7 +170,7 @@ pub async fn patch_by_meta(
             .as_ref()
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
-            .map_err(|e| ApiError::bad_request(format!("patch: {e}")))?;
+            .map_err(|e| ServiceError::bad_input(format!("patch: {e}")))?;
         let outcome = meta_edits::patch_by_meta(
             &state,
             &body.kb_id,
@@ -187,9 +190,9 @@ pub async fn patch_by_meta(
 
 /// Deleting or patching by metadata needs a filter that says which chunks: a missing or
 /// empty one (`{}`, `"{}"`, `{"$and": []}`) would select them all. The filter as sent.
-fn required_filter(body: &MetaSearch) -> ApiResult<Value> {
+fn required_filter(body: &MetaSearch) -> ServiceResult<Value> {
     let refused = || {
-        ApiError::bad_request(
+        ServiceError::bad_input(
             "a non-empty meta_filter is required: it says which chunks to change (delete \
              the knowledge base, or list its chunk ids, to change every chunk)",
         )
@@ -205,11 +208,11 @@ fn required_filter(body: &MetaSearch) -> ApiResult<Value> {
 }
 
 /// The body's `meta_filter` as a value; `None` when absent or null.
-fn sent_filter(body: &MetaSearch) -> ApiResult<Option<Value>> {
+fn sent_filter(body: &MetaSearch) -> ServiceResult<Option<Value>> {
     let Some(raw) = &body.meta_filter else {
         return Ok(None);
     };
     let value: Value = serde_json::from_str(raw.get())
-        .map_err(|e| ApiError::bad_request(format!("meta_filter: {e}")))?;
+        .map_err(|e| ServiceError::bad_input(format!("meta_filter: {e}")))?;
     Ok(Some(value).filter(|v| !v.is_null()))
 }

@@ -22,17 +22,19 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub use callers::{Admin, Caller};
 
 use super::state::AppState;
 use crate::api_error::{ApiError, ApiResult};
+use crate::service::ServiceError;
 
 /// How long a handler waits for a request's body ([`JsonBody`]); an extension of every request.
 #[derive(Clone, Copy, Debug)]
@@ -91,9 +93,11 @@ pub fn router(state: Arc<AppState>, body_timeout: Duration) -> Router {
             "/api/v1/keys/{hash}/status/revoke",
             patch(admin::revoke_key),
         )
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(|| async { ApiError::from(ServiceError::not_found("no such route")) })
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::middleware::from_fn(json_errors))
+        // Inside `observe`, so that a panic's 500 is counted; its answer is already JSON.
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(Extension(BodyTimeout(body_timeout)))
         // Outermost, so that it sees the answer `json_errors` rebuilt.
@@ -106,7 +110,11 @@ pub fn operations_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .fallback(|| async { ApiError::not_found("no such route (here: /metrics, /healthz)") })
+        .fallback(|| async {
+            ApiError::from(ServiceError::not_found(
+                "no such route (here: /metrics, /healthz)",
+            ))
+        })
         .layer(axum::middleware::from_fn(json_errors))
         .with_state(state)
 }
@@ -161,11 +169,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let device = format!("{:?}", state.device).to_lowercase();
     match state.metrics.render(&device, state.resident_stats()) {
         Ok(text) => ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
-        Err(_) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "could not write the metrics",
-        )
-        .into_response(),
+        Err(_) => ApiError::Answer("could not write the metrics".to_owned()).into_response(),
     }
 }
 
@@ -194,7 +198,7 @@ async fn json_errors(request: Request, next: Next) -> Response {
     } else {
         text
     };
-    ApiError::new(parts.status, message).into_response()
+    ApiError::rejected(parts.status, message).into_response()
 }
 
 /// A JSON request body, read within the server's limits of size and time; a malformed, too
@@ -213,12 +217,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map_or(crate::DEFAULT_BODY_TIMEOUT, |t| t.0);
         let bytes = match tokio::time::timeout(timeout, Bytes::from_request(request, state)).await {
             Ok(read) => {
-                read.map_err(|e| ApiError::new(e.status(), e.body_text()).into_response())?
+                read.map_err(|e| ApiError::rejected(e.status(), e.body_text()).into_response())?
             }
             Err(_) => {
-                let message = format!("the request body was not all sent within {timeout:?}");
-                let mut response =
-                    ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+                let mut response = ApiError::BodyTimeout(timeout).into_response();
                 // The rest of the body may still come: this connection cannot carry another request.
                 response
                     .headers_mut()
@@ -226,9 +228,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 return Err(response);
             }
         };
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("request body: {e}")).into_response())
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::from(ServiceError::bad_input(format!("request body: {e}"))).into_response()
+        })
+    }
+}
+
+/// A panicking handler's answer: a 500, logged with the panic's message.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Panicked(panic_text(panic.as_ref())).into_response()
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// The message of a blocking task that did not finish: its panic's, or that it was cancelled.
+fn panic_message(error: tokio::task::JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(panic) => panic_text(panic.as_ref()),
+        Err(error) => error.to_string(),
     }
 }
 
@@ -236,10 +260,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("a handler failed: {e}"),
-        )
-    })?
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Panicked(panic_message(e)))?
 }
+
+#[cfg(test)]
+mod panic_tests;

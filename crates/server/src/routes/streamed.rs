@@ -78,5 +78,5 @@ pub fn json_list<T: Send + 'static>(
     Response::builder()
         .header(CONTENT_TYPE, "application/json")
         .body(body)
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+        .map_err(|e| ApiError::Answer(e.to_string()))
 }

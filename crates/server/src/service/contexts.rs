@@ -2,9 +2,7 @@
 //! sealed; the server reads only the public part), listed, deleted, and their bindings to
 //! knowledge bases, after the route has checked who asks.
 
-use axum::http::StatusCode;
-
-use crate::api_error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{DeleteContext, PutContext};
 use paillier_gpu::context::PublicContext;
@@ -14,8 +12,8 @@ use paillier_gpu::context::PublicContext;
 pub const MAX_CONTEXT_DEPTH: usize = 16;
 
 /// The answer to a caller that may not see context `id`, or that asks for one that is not there.
-pub fn no_context(id: &str) -> ApiError {
-    ApiError::not_found(format!("no execution context {id}"))
+pub fn no_context(id: &str) -> ServiceError {
+    ServiceError::not_found(format!("no execution context {id}"))
 }
 
 /// Stores `data` as context `context_id` of `org`, by the key hashing to `creator_key`. The same
@@ -26,23 +24,23 @@ pub fn store(
     context_id: &str,
     data: &str,
     creator_key: Option<&str>,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     if context_id.is_empty() || context_id.len() > 256 {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::bad_input(
             "context_id must be 1 to 256 characters",
         ));
     }
     if json_depth(data) > MAX_CONTEXT_DEPTH {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "data nests arrays and objects more than {MAX_CONTEXT_DEPTH} deep; an \
              execution context does not"
         )));
     }
     let context = PublicContext::from_json(data)
-        .map_err(|e| ApiError::bad_request(format!("data is not an execution context: {e}")))?;
+        .map_err(|e| ServiceError::bad_input(format!("data is not an execution context: {e}")))?;
     let weaknesses = context.config().weaknesses();
     if !weaknesses.is_empty() && !state.allow_weak_contexts {
-        return Err(ApiError::bad_request(weak_context_message(&weaknesses)));
+        return Err(ServiceError::bad_input(weak_context_message(&weaknesses)));
     }
     context.ciphertext_shape()?;
     match state
@@ -50,47 +48,41 @@ pub fn store(
         .put_context(org, context_id, data, creator_key)?
     {
         PutContext::Created | PutContext::Unchanged => Ok(()),
-        PutContext::Conflict => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "execution context {context_id} is stored with other contents; a context id \
+        PutContext::Conflict => Err(ServiceError::conflict(format!(
+            "execution context {context_id} is stored with other contents; a context id \
                  names one context for good (delete it first to store another under its id)"
-            ),
-        )),
+        ))),
     }
 }
 
 /// Every context of `org`: its id and the hash of the key that stored it.
-pub fn list(state: &AppState, org: &str) -> ApiResult<Vec<(String, Option<String>)>> {
+pub fn list(state: &AppState, org: &str) -> ServiceResult<Vec<(String, Option<String>)>> {
     Ok(state.store.contexts(org)?)
 }
 
 /// Deletes context `id` of `org` and forgets what was opened or indexed under it; refused (409)
 /// while chunks are stored under it.
-pub fn delete(state: &AppState, org: &str, id: &str) -> ApiResult<()> {
+pub fn delete(state: &AppState, org: &str, id: &str) -> ServiceResult<()> {
     match state.store.delete_context(org, id)? {
         DeleteContext::Deleted => {
             state.forget_context(org, id);
             Ok(())
         }
         DeleteContext::Missing => Err(no_context(id)),
-        DeleteContext::InUse(kbs) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "chunks of knowledge bases {kbs:?} are encrypted under execution context \
+        DeleteContext::InUse(kbs) => Err(ServiceError::conflict(format!(
+            "chunks of knowledge bases {kbs:?} are encrypted under execution context \
                  {id}; delete them (or the knowledge bases) first"
-            ),
-        )),
+        ))),
     }
 }
 
 /// The ids of the contexts bound to knowledge base `kb_id`.
-pub fn of_kb(state: &AppState, org: &str, kb_id: &str) -> ApiResult<Vec<String>> {
+pub fn of_kb(state: &AppState, org: &str, kb_id: &str) -> ServiceResult<Vec<String>> {
     Ok(state.store.contexts_of_kb(org, kb_id)?)
 }
 
 /// The ids of the knowledge bases context `id` is bound to.
-pub fn kbs_of(state: &AppState, org: &str, id: &str) -> ApiResult<Vec<String>> {
+pub fn kbs_of(state: &AppState, org: &str, id: &str) -> ServiceResult<Vec<String>> {
     Ok(state.store.kbs_of_context(org, id)?)
 }
 

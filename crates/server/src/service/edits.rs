@@ -2,13 +2,12 @@
 //! included), patches (some fields), deletes. Each is all or none, and makes the knowledge
 //! base's resident indexes be rebuilt on their next search.
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ingest::check_meta_size;
 use super::pieces::{check_pieces, decode_pieces};
-use crate::api_error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::ChunkPatch;
 use paillier_gpu::PublicContext;
@@ -37,14 +36,14 @@ pub fn edit(
     context: &PublicContext,
     sent: Vec<ChunkChange>,
     whole: bool,
-) -> ApiResult<Vec<i64>> {
+) -> ServiceResult<Vec<i64>> {
     let patches = changes(context, sent, whole)?;
     apply(state, kb_id, context_id, patches)
 }
 
 /// Deletes the chunks `ids` of knowledge base `kb_id` (those stored; others are skipped) and
 /// has its indexes rebuilt. How many were deleted.
-pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ApiResult<usize> {
+pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ServiceResult<usize> {
     Ok(state.rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
 }
 
@@ -53,13 +52,13 @@ fn changes(
     context: &PublicContext,
     sent: Vec<ChunkChange>,
     whole: bool,
-) -> ApiResult<Vec<(i64, ChunkPatch)>> {
+) -> ServiceResult<Vec<(i64, ChunkPatch)>> {
     let shape = context.ciphertext_shape()?;
     let mut patches = Vec::with_capacity(sent.len());
     for change in sent {
         let what = format!("chunk {}", change.chunk_id);
         if whole && change.index.is_none() {
-            return Err(ApiError::bad_request(format!(
+            return Err(ServiceError::bad_input(format!(
                 "{what}: an update carries the chunk's index"
             )));
         }
@@ -78,7 +77,7 @@ fn changes(
                 Some(map)
             }
             Some(_) => {
-                return Err(ApiError::bad_request(format!(
+                return Err(ServiceError::bad_input(format!(
                     "{what}: meta_data is not an object"
                 )))
             }
@@ -104,7 +103,7 @@ pub fn apply(
     kb_id: &str,
     context_id: &str,
     patches: Vec<(i64, ChunkPatch)>,
-) -> ApiResult<Vec<i64>> {
+) -> ServiceResult<Vec<i64>> {
     state.rewrite(kb_id, || {
         let found = state
             .store
@@ -120,17 +119,14 @@ pub fn apply(
             .filter(|(_, context)| context != context_id)
             .collect();
         if let Some((id, context)) = elsewhere.first() {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "chunk {id} is stored under execution context {context}, not {context_id}; \
+            return Err(ServiceError::conflict(format!(
+                "chunk {id} is stored under execution context {context}, not {context_id}; \
                      a chunk keeps its context (delete it and insert it again to move it); \
                      nothing was changed"
-                ),
-            ));
+            )));
         }
         let missing: Vec<i64> = asked.into_iter().filter(|id| !found.contains(id)).collect();
-        Err(ApiError::not_found(format!(
+        Err(ServiceError::not_found(format!(
             "no chunks {missing:?} in knowledge base {kb_id}; nothing was changed"
         )))
     })

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::value::RawValue;
 
-use crate::api_error::{ApiError, ApiResult};
 use crate::cancel::Cancel;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::StoredContext;
 use paillier_gpu::context::PublicContext;
@@ -54,7 +54,7 @@ pub fn infer(
     stored: &StoredContext,
     request: &Request<'_>,
     cancel: &Cancel,
-) -> ApiResult<Inferred> {
+) -> ServiceResult<Inferred> {
     let context = state.open_fresh(&stored.data)?;
     let backend = context.backend()?.clone();
     let started = Instant::now();
@@ -65,7 +65,7 @@ pub fn infer(
         WeightRows::PerOutput,
         Some(features),
     )
-    .map_err(|e| ApiError::bad_request(format!("model: {e}")))?
+    .map_err(|e| ServiceError::bad_input(format!("model: {e}")))?
     .with_precision(request.precision);
     let samples = input.len() / features.max(1);
     if samples
@@ -73,19 +73,16 @@ pub fn infer(
         .saturating_mul(model.outputs())
         > MAX_PRODUCTS
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "{samples} samples × {features} inputs × {} outputs is more than {MAX_PRODUCTS} \
              products in one request; send fewer samples at a time",
             model.outputs()
         )));
     }
     cancel.check()?;
-    let result = model.infer(backend.as_ref(), &input).map_err(|e| {
-        // A device failure stays the server's (5xx); the rest is about what was sent.
-        let mut error = ApiError::from(e);
-        error.message = format!("inference: {}", error.message);
-        error
-    })?;
+    let result = model
+        .infer(backend.as_ref(), &input)
+        .map_err(|e| ServiceError::from(e).during("inference"))?;
     let elapsed = started.elapsed();
     Ok(Inferred {
         encrypted: encode_encrypted_numbers(&result)?,
@@ -96,25 +93,25 @@ pub fn infer(
 
 /// The samples, encrypted: the caller's own ciphertexts (checked against the context's key), or
 /// plain numbers encrypted here.
-fn encrypted_input(context: &PublicContext, input: &RawValue) -> ApiResult<EncryptedArray> {
+fn encrypted_input(context: &PublicContext, input: &RawValue) -> ServiceResult<EncryptedArray> {
     let public_key = context.public_key();
     if let Ok(encoded) = serde_json::from_str::<String>(input.get()) {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|e| {
-                ApiError::bad_request(format!(
+                ServiceError::bad_input(format!(
                     "input_data: a string is the base64 of an encrypted-numbers file: {e}"
                 ))
             })?;
         let length = bytes.len() as u64;
         return decode_encrypted_numbers(bytes.as_slice(), Some(length), public_key)
-            .map_err(|e| ApiError::bad_request(format!("input_data: {e}")));
+            .map_err(|e| ServiceError::bad_input(format!("input_data: {e}")));
     }
     let plain = read_json_numbers(input.get().as_bytes())
-        .map_err(|e| ApiError::bad_request(format!("input_data: {e}")))?;
+        .map_err(|e| ServiceError::bad_input(format!("input_data: {e}")))?;
     let count = plain.numbers().len();
     if count > MAX_PLAIN_INPUTS {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "input_data holds {count} numbers; at most {MAX_PLAIN_INPUTS} are encrypted per \
              request (encrypt larger inputs yourself and send them as an encrypted-numbers file)"
         )));
@@ -126,5 +123,5 @@ fn encrypted_input(context: &PublicContext, input: &RawValue) -> ApiResult<Encry
         plain.shape.clone(),
         None,
     )
-    .map_err(|e| ApiError::bad_request(format!("input_data: {e}")))
+    .map_err(|e| ServiceError::bad_input(format!("input_data: {e}")))
 }

@@ -2,12 +2,11 @@
 //! key, committed only under the context checked against, and appended to the knowledge base's
 //! resident index when it is current (otherwise the next search catches up from the store).
 
-use axum::http::StatusCode;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::pieces::{check_pieces, decode_pieces};
-use crate::api_error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::{context_digest, AppState};
 use crate::store::{Chunk, Inserted, NewChunk, StoredContext, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
@@ -16,15 +15,12 @@ use paillier_gpu::PublicContext;
 use paillier_gpu_client::api::Chunk as SentChunk;
 
 /// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
-pub fn check_meta_size(meta: &str, what: &str) -> ApiResult<()> {
+pub fn check_meta_size(meta: &str, what: &str) -> ServiceResult<()> {
     if meta.len() > MAX_META_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "{what}: meta_data of {} bytes; at most {MAX_META_BYTES}",
-                meta.len()
-            ),
-        ));
+        return Err(ServiceError::too_large(format!(
+            "{what}: meta_data of {} bytes; at most {MAX_META_BYTES}",
+            meta.len()
+        )));
     }
     Ok(())
 }
@@ -40,16 +36,18 @@ pub fn insert(
     context_id: &str,
     stored: &StoredContext,
     sent: Vec<SentChunk>,
-) -> ApiResult<Vec<i64>> {
+) -> ServiceResult<Vec<i64>> {
     let context = state.open_public(org, context_id, &stored.data)?;
     let shape = context.ciphertext_shape()?;
     // Decoded on every core; the first bad chunk is the one named.
-    let decoded: Vec<ApiResult<NewChunk>> = sent
+    let decoded: Vec<ServiceResult<NewChunk>> = sent
         .into_par_iter()
         .enumerate()
         .map(|(i, sent)| new_chunk(i, sent, shape))
         .collect();
-    let chunks = decoded.into_iter().collect::<ApiResult<Vec<NewChunk>>>()?;
+    let chunks = decoded
+        .into_iter()
+        .collect::<ServiceResult<Vec<NewChunk>>>()?;
     check_ciphertexts(&context, shape, &chunks)?;
     let slot = state.slot(kb_id, context_id);
     let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
@@ -58,13 +56,10 @@ pub fn insert(
         .store
         .insert_chunks(kb_id, context_id, &stored.data, &chunks)?
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "execution context {context_id} was deleted or replaced while these chunks \
+            ServiceError::conflict(format!(
+                "execution context {context_id} was deleted or replaced while these chunks \
                      were checked; nothing was inserted"
-                ),
-            )
+            ))
         })?;
     // Followed in place when nothing else was committed since the index's version (another
     // writer, another replica); otherwise the next search catches up from the store.
@@ -116,7 +111,7 @@ fn check_ciphertexts(
     context: &PublicContext,
     shape: CiphertextShape,
     chunks: &[NewChunk],
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
     for chunk in chunks {
         all_pieces.extend_from_slice(&chunk.pieces);
@@ -136,22 +131,22 @@ fn check_ciphertexts(
                 // The error path only: the chunk read again a piece to a record names the piece.
                 check_pieces(public_key, shape, &chunk.pieces, &what)?;
             }
-            Err(ApiError::bad_request(format!("{what}: {reason}")))
+            Err(ServiceError::bad_input(format!("{what}: {reason}")))
         }
-        Err(e) => Err(ApiError::bad_request(e.to_string())),
+        Err(e) => Err(ServiceError::bad_input(e.to_string())),
     }
 }
 
 /// Chunk `i` of an insert, its pieces decoded (checked with the others', by
 /// [`check_ciphertexts`]).
-fn new_chunk(i: usize, sent: SentChunk, shape: CiphertextShape) -> ApiResult<NewChunk> {
+fn new_chunk(i: usize, sent: SentChunk, shape: CiphertextShape) -> ServiceResult<NewChunk> {
     let what = format!("chunk {i}");
     let pieces = decode_pieces(&sent.index, shape, &what)?;
     let meta = match sent.meta_data {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(meta @ Value::Object(_)) => meta,
         Some(_) => {
-            return Err(ApiError::bad_request(format!(
+            return Err(ServiceError::bad_input(format!(
                 "chunk {i}: meta_data is not an object"
             )))
         }

@@ -1,12 +1,11 @@
 //! API keys of an organisation: created (the secret shown once), listed, given permissions on
 //! its knowledge bases, revoked, after the route has checked the admin key.
 
-use axum::http::StatusCode;
 use zeroize::Zeroizing;
 
 use super::knowledge_bases::{self, check_name};
-use crate::api_error::{ApiError, ApiResult};
 use crate::auth::{first_n, key_hash, new_secret, SHOWN_CHARACTERS};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{now, ApiKey};
 
@@ -14,7 +13,7 @@ use crate::store::{now, ApiKey};
 pub const KEY_DRAWS: usize = 64;
 
 /// The API keys of `org`.
-pub fn list(state: &AppState, org: &str) -> ApiResult<Vec<ApiKey>> {
+pub fn list(state: &AppState, org: &str) -> ServiceResult<Vec<ApiKey>> {
     Ok(state.store.api_keys(org)?)
 }
 
@@ -24,7 +23,7 @@ pub fn create(
     org: &str,
     name: &str,
     description: &str,
-) -> ApiResult<(ApiKey, Zeroizing<String>)> {
+) -> ServiceResult<(ApiKey, Zeroizing<String>)> {
     check_name(name)?;
     // Draw again while the first characters match one of the organisation's keys: the SDK's
     // CLI tells keys apart by them alone. With 2^20 of them, a clash is rare until an
@@ -44,24 +43,21 @@ pub fn create(
             return Ok((key, secret));
         }
     }
-    Err(ApiError::new(
-        StatusCode::CONFLICT,
-        format!(
-            "no new key whose first {SHOWN_CHARACTERS} characters differ from the \
+    Err(ServiceError::conflict(format!(
+        "no new key whose first {SHOWN_CHARACTERS} characters differ from the \
              organisation's other keys was found in {KEY_DRAWS} draws: it holds too many keys"
-        ),
-    ))
+    )))
 }
 
-fn key_of_org(state: &AppState, org: &str, hash: &str) -> ApiResult<ApiKey> {
+fn key_of_org(state: &AppState, org: &str, hash: &str) -> ServiceResult<ApiKey> {
     match state.store.api_key(hash)? {
         Some(key) if key.org_id == org => Ok(key),
-        _ => Err(ApiError::not_found(format!("no API key {hash}"))),
+        _ => Err(ServiceError::not_found(format!("no API key {hash}"))),
     }
 }
 
 /// The permissions of key `hash` of `org`: `(knowledge base id, bits)`.
-pub fn permissions(state: &AppState, org: &str, hash: &str) -> ApiResult<Vec<(String, u8)>> {
+pub fn permissions(state: &AppState, org: &str, hash: &str) -> ServiceResult<Vec<(String, u8)>> {
     key_of_org(state, org, hash)?;
     Ok(state.store.permissions(hash)?)
 }
@@ -74,11 +70,11 @@ pub fn set_permission(
     hash: &str,
     kb_id: &str,
     bits: u8,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     key_of_org(state, org, hash)?;
     knowledge_bases::get(state, org, kb_id)?;
     if bits > 7 {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::bad_input(
             "permission is a sum of 1 (read), 2 (write) and 4 (delete)",
         ));
     }
@@ -87,9 +83,9 @@ pub fn set_permission(
 }
 
 /// Revokes key `hash` of `org`: refused at once from then on.
-pub fn revoke(state: &AppState, org: &str, hash: &str) -> ApiResult<()> {
+pub fn revoke(state: &AppState, org: &str, hash: &str) -> ServiceResult<()> {
     if !state.store.revoke_api_key(org, hash)? {
-        return Err(ApiError::not_found(format!("no API key {hash}")));
+        return Err(ServiceError::not_found(format!("no API key {hash}")));
     }
     Ok(())
 }

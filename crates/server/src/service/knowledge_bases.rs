@@ -1,30 +1,30 @@
 //! Knowledge bases of an organisation: created, listed, read, and deleted with their chunks and
 //! this replica's resident indexes of them, after the route has checked the admin key.
 
-use crate::api_error::{ApiError, ApiResult};
 use crate::auth::new_id;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{now, KnowledgeBase};
 
 /// An error unless `name` is 1 to 256 characters, not all of them blank.
-pub fn check_name(name: &str) -> ApiResult<()> {
+pub fn check_name(name: &str) -> ServiceResult<()> {
     if name.trim().is_empty() || name.len() > 256 {
-        return Err(ApiError::bad_request("name must be 1 to 256 characters"));
+        return Err(ServiceError::bad_input("name must be 1 to 256 characters"));
     }
     Ok(())
 }
 
-fn no_kb(kb_id: &str) -> ApiError {
-    ApiError::not_found(format!("no knowledge base {kb_id}"))
+fn no_kb(kb_id: &str) -> ServiceError {
+    ServiceError::not_found(format!("no knowledge base {kb_id}"))
 }
 
 /// The knowledge bases of `org`.
-pub fn list(state: &AppState, org: &str) -> ApiResult<Vec<KnowledgeBase>> {
+pub fn list(state: &AppState, org: &str) -> ServiceResult<Vec<KnowledgeBase>> {
     Ok(state.store.kbs(org)?)
 }
 
 /// Knowledge base `kb_id` of `org`; 404 when there is none.
-pub fn get(state: &AppState, org: &str, kb_id: &str) -> ApiResult<KnowledgeBase> {
+pub fn get(state: &AppState, org: &str, kb_id: &str) -> ServiceResult<KnowledgeBase> {
     state.store.kb(org, kb_id)?.ok_or_else(|| no_kb(kb_id))
 }
 
@@ -34,7 +34,7 @@ pub fn create(
     org: String,
     name: String,
     description: String,
-) -> ApiResult<KnowledgeBase> {
+) -> ServiceResult<KnowledgeBase> {
     check_name(&name)?;
     let created_at = now();
     let kb = KnowledgeBase {
@@ -51,7 +51,7 @@ pub fn create(
 }
 
 /// Deletes knowledge base `kb_id` of `org` with its chunks, and forgets its resident indexes.
-pub fn delete(state: &AppState, org: &str, kb_id: &str) -> ApiResult<()> {
+pub fn delete(state: &AppState, org: &str, kb_id: &str) -> ServiceResult<()> {
     state.rewrite(kb_id, || match state.store.delete_kb(org, kb_id)? {
         true => Ok(()),
         false => Err(no_kb(kb_id)),

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::edits::{apply, delete_by_id};
 use super::ingest::check_meta_size;
 use super::select::matching;
-use crate::api_error::{ApiError, ApiResult};
 use crate::cancel::Cancel;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::ChunkPatch;
 
@@ -33,7 +33,7 @@ pub fn delete_by_meta(
     filter: &Value,
     dry_run: bool,
     cancel: &Cancel,
-) -> ApiResult<Outcome> {
+) -> ServiceResult<Outcome> {
     let found = matching(state, kb_id, context_id, Some(filter), cancel)?;
     let ids: Vec<i64> = found.iter().map(|c| c.chunk_id).collect();
     if dry_run {
@@ -57,17 +57,17 @@ pub fn patch_by_meta(
     patch: Option<Value>,
     dry_run: bool,
     cancel: &Cancel,
-) -> ApiResult<Outcome> {
+) -> ServiceResult<Outcome> {
     let changes: Map<String, Value> = match patch {
         Some(Value::Object(map)) => map,
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(ServiceError::bad_input(
                 "patch is an object of metadata fields to set",
             ))
         }
     };
     if let Some(field) = changes.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
         )));
     }

@@ -13,3 +13,6 @@ pub mod meta_edits;
 pub mod pieces;
 pub mod search;
 pub mod select;
+
+mod error;
+pub use error::{ServiceError, ServiceResult};

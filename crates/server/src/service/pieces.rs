@@ -6,15 +6,19 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-use crate::api_error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::paillier::{CiphertextBatch, PublicKey};
 
 /// The pieces of one encrypted vector, base64 of little-endian bytes of any length up to the
 /// ciphertext width (the SDK writes them without padding), as one padded record.
-pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> ApiResult<Vec<u8>> {
+pub fn decode_pieces(
+    pieces: &[String],
+    shape: CiphertextShape,
+    what: &str,
+) -> ServiceResult<Vec<u8>> {
     if pieces.len() != shape.chunks {
-        return Err(ApiError::bad_request(format!(
+        return Err(ServiceError::bad_input(format!(
             "{what} has {} ciphertext pieces; this context's vectors have {}",
             pieces.len(),
             shape.chunks
@@ -24,11 +28,11 @@ pub fn decode_pieces(pieces: &[String], shape: CiphertextShape, what: &str) -> A
     for (i, piece) in pieces.iter().enumerate() {
         let mut bytes = BASE64
             .decode(piece)
-            .map_err(|e| ApiError::bad_request(format!("{what}, piece {i}: not base64 ({e})")))?;
+            .map_err(|e| ServiceError::bad_input(format!("{what}, piece {i}: not base64 ({e})")))?;
         if bytes.len() > shape.chunk_bytes {
             let padding = bytes.len() - shape.chunk_bytes;
             if bytes[shape.chunk_bytes..].iter().any(|&b| b != 0) {
-                return Err(ApiError::bad_request(format!(
+                return Err(ServiceError::bad_input(format!(
                     "{what}, piece {i}: a ciphertext of {} bytes, wider than n² ({} bytes)",
                     bytes.len() - padding,
                     shape.chunk_bytes
@@ -51,16 +55,16 @@ pub fn check_pieces(
     shape: CiphertextShape,
     record: &[u8],
     what: &str,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     match CiphertextBatch::from_le_bytes(public_key, 1, shape.chunk_bytes, record, 0) {
         Ok(_) => Ok(()),
         Err(paillier_gpu::Error::InvalidCiphertext {
             index: piece,
             reason,
-        }) => Err(ApiError::bad_request(format!(
+        }) => Err(ServiceError::bad_input(format!(
             "{what}, piece {piece}: {reason}"
         ))),
-        Err(e) => Err(ApiError::bad_request(format!("{what}: {e}"))),
+        Err(e) => Err(ServiceError::bad_input(format!("{what}: {e}"))),
     }
 }
 
@@ -71,14 +75,14 @@ pub fn checked_record(
     shape: CiphertextShape,
     record: &[u8],
     what: &str,
-) -> ApiResult<CiphertextBatch> {
+) -> ServiceResult<CiphertextBatch> {
     match CiphertextBatch::from_le_bytes(public_key, shape.chunks, shape.chunk_bytes, record, 0) {
         Ok(batch) => Ok(batch),
         // Refused: read again a piece to a record (the error path only) to name the piece.
         Err(paillier_gpu::Error::InvalidCiphertext { reason, .. }) => {
             check_pieces(public_key, shape, record, what)?;
-            Err(ApiError::bad_request(format!("{what}: {reason}")))
+            Err(ServiceError::bad_input(format!("{what}: {reason}")))
         }
-        Err(e) => Err(ApiError::bad_request(format!("{what}: {e}"))),
+        Err(e) => Err(ServiceError::bad_input(format!("{what}: {e}"))),
     }
 }

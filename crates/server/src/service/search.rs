@@ -3,14 +3,13 @@
 
 use std::sync::RwLockReadGuard;
 
-use axum::http::StatusCode;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::paillier::CiphertextBatch;
 
 use super::pieces::{checked_record, decode_pieces};
-use crate::api_error::{ApiError, ApiResult};
 use crate::cancel::Cancel;
 use crate::filter::Filter;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::{context_digest, AppState, Resident, Slot};
 use crate::store::StoredContext;
 
@@ -48,7 +47,7 @@ pub fn compute_hamming(
     stored: &StoredContext,
     query: &Query<'_>,
     cancel: &Cancel,
-) -> ApiResult<Found> {
+) -> ServiceResult<Found> {
     let slot = state.slot(query.kb_id, query.context_id);
     let held = current_index(
         state,
@@ -60,8 +59,7 @@ pub fn compute_hamming(
         cancel,
     )?;
     let Some(resident) = held.as_ref() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(ServiceError::unavailable(
             "the index is being rebuilt; ask again",
         ));
     };
@@ -74,7 +72,7 @@ pub fn compute_hamming(
     )?;
     if let Some(filter) = query.filter {
         crate::filter::check_work(filter, resident.chunk_ids.len())
-            .map_err(ApiError::bad_request)?;
+            .map_err(ServiceError::bad_input)?;
     }
     let positions = selected(resident, query.filter, query.range);
     cancel.check()?;
@@ -106,11 +104,11 @@ fn current_index<'a>(
     kb_id: &str,
     context_id: &str,
     cancel: &Cancel,
-) -> ApiResult<RwLockReadGuard<'a, Option<Resident>>> {
+) -> ServiceResult<RwLockReadGuard<'a, Option<Resident>>> {
     let store = state
         .store
         .kb_version(kb_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no knowledge base {kb_id}")))?;
+        .ok_or_else(|| ServiceError::not_found(format!("no knowledge base {kb_id}")))?;
     let digest = context_digest(&stored.data);
     let current = |r: &Resident| r.context_digest == digest && r.version >= store.version;
     loop {

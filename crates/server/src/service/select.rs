@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::api_error::{ApiError, ApiResult};
 use crate::cancel::Cancel;
 use crate::filter::Filter;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::{meta_of, AppState};
 use crate::store::Chunk;
 
@@ -21,7 +21,7 @@ pub fn by_id(
     org: &str,
     kb_id: &str,
     ids: &[i64],
-) -> ApiResult<Vec<(Chunk, Option<usize>)>> {
+) -> ServiceResult<Vec<(Chunk, Option<usize>)>> {
     let chunks = state.store.chunks_by_id(kb_id, ids)?;
     // Each context's width read once, however many of its chunks are asked for.
     let mut widths = HashMap::new();
@@ -51,14 +51,14 @@ pub fn matching(
     context_id: &str,
     sent: Option<&Value>,
     cancel: &Cancel,
-) -> ApiResult<Vec<Chunk>> {
+) -> ServiceResult<Vec<Chunk>> {
     let filter = match sent {
-        Some(sent) => Some(Filter::parse_sent(sent).map_err(ApiError::bad_request)?),
+        Some(sent) => Some(Filter::parse_sent(sent).map_err(ServiceError::bad_input)?),
         None => None,
     };
     let chunks = state.store.chunks_of(kb_id, context_id)?;
     if let Some(filter) = &filter {
-        crate::filter::check_work(filter, chunks.len()).map_err(ApiError::bad_request)?;
+        crate::filter::check_work(filter, chunks.len()).map_err(ServiceError::bad_input)?;
     }
     let mut found = Vec::new();
     for (i, chunk) in chunks.into_iter().enumerate() {
