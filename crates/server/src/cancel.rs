@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::service::{ServiceError, ServiceResult};
+use crate::error::{Error, Result};
 
 /// Raised when the request's client has gone.
 #[derive(Clone, Default)]
@@ -14,9 +14,9 @@ pub struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
     /// An error once the client has gone; work stops at the next check.
-    pub fn check(&self) -> ServiceResult<()> {
+    pub fn check(&self) -> Result<()> {
         if self.0.load(Ordering::Relaxed) {
-            return Err(ServiceError::ClientGone);
+            return Err(Error::ClientGone);
         }
         Ok(())
     }
@@ -46,6 +46,6 @@ mod tests {
         let guard = cancel.on_drop();
         assert!(cancel.check().is_ok());
         drop(guard);
-        assert!(matches!(cancel.check(), Err(ServiceError::ClientGone)));
+        assert!(matches!(cancel.check(), Err(Error::ClientGone)));
     }
 }

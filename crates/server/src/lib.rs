@@ -14,8 +14,10 @@ mod cancel;
 mod connections;
 pub mod error;
 mod filter;
+mod metadata;
 mod metrics;
 mod opened_contexts;
+mod resident;
 mod routes;
 mod service;
 mod state;
@@ -270,7 +272,7 @@ async fn sweep_deleted_kbs(
             _ = stopped.changed() => return,
         }
         let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.forget_deleted_kbs()).await;
+        let _ = tokio::task::spawn_blocking(move || state.indexes.forget_deleted_kbs()).await;
     }
 }
 

@@ -15,6 +15,7 @@ use axum::http::HeaderMap;
 use super::blocking;
 use crate::api_error::{ApiError, ApiResult};
 use crate::auth::{key_hash, permission};
+use crate::service::knowledge_bases::no_kb;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{ApiKey, KnowledgeBase};
@@ -81,19 +82,33 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// What [`Caller::kb_access`] granted: the caller holds these permission bits on this knowledge
+/// base of its organisation. Made only there, so that what takes one checks nothing again.
+pub struct KbGrant {
+    kb: KnowledgeBase,
+    bits: u8,
+}
+
+impl KbGrant {
+    /// The knowledge base's id.
+    pub fn kb_id(&self) -> &str {
+        &self.kb.id
+    }
+
+    /// Whether the grant holds every bit of `needed`.
+    pub fn holds(&self, needed: u8) -> bool {
+        self.bits & needed == needed
+    }
+}
+
 impl Caller {
-    /// The knowledge base `kb_id` of the caller's organisation, if the caller holds every bit
+    /// The caller's grant on knowledge base `kb_id` of its organisation, if it holds every bit
     /// of `needed` on it.
-    pub fn kb_access(
-        &self,
-        state: &AppState,
-        kb_id: &str,
-        needed: u8,
-    ) -> ServiceResult<KnowledgeBase> {
+    pub fn kb_access(&self, state: &AppState, kb_id: &str, needed: u8) -> ServiceResult<KbGrant> {
         let kb = state
             .store
             .kb(&self.org_id, kb_id)?
-            .ok_or_else(|| ServiceError::not_found(format!("no knowledge base {kb_id}")))?;
+            .ok_or_else(|| no_kb(kb_id))?;
         let granted = self.permission(state, kb_id)?;
         if granted & needed != needed {
             let what = match needed {
@@ -106,7 +121,7 @@ impl Caller {
                  an admin sets it with PUT /api/v1/keys/{{hash}}/permissions/{kb_id}"
             )));
         }
-        Ok(kb)
+        Ok(KbGrant { kb, bits: granted })
     }
 
     /// The caller's permission bits on knowledge base `kb_id` (every bit for an admin).

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::answer::Answer;
 use super::cancellable::work_slot;
-use super::context_access::{self, no_context};
+use super::context_access;
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::ApiResult;
 use crate::auth::permission;
@@ -80,13 +80,11 @@ impl Edit {
     /// the changes, and has the service check and apply them.
     fn run(self, state: &AppState, caller: &Caller) -> ApiResult<Answer> {
         let done = if self.whole { "updated" } else { "patched" };
-        caller.kb_access(state, &self.kb_id, permission::WRITE)?;
-        context_access::usable_in_kb(state, caller, &self.kb_id, &self.context_id)?;
+        let grant = caller.kb_access(state, &self.kb_id, permission::WRITE)?;
+        let stored = context_access::usable_in_kb(state, caller, &grant, &self.context_id)?;
         let sent: Vec<ChunkChange> = serde_json::from_str(self.sent.get())
             .map_err(|e| ServiceError::bad_input(format!("the chunks' changes: {e}")))?;
-        let context = state
-            .public_context(caller.org(), &self.context_id)?
-            .ok_or_else(|| no_context(&self.context_id))?;
+        let context = state.open_public(caller.org(), &self.context_id, &stored.data)?;
         let ids = edits::edit(
             state,
             &self.kb_id,

@@ -11,10 +11,11 @@ use serde_json::{json, Map, Value};
 
 use super::answer::Answer;
 use super::cancellable::work_slot;
-use super::context_access::{self, no_context};
+use super::context_access;
 use super::{blocking, Caller, JsonBody};
 use crate::api_error::ApiResult;
 use crate::auth::permission;
+use crate::metadata;
 use crate::service::ServiceError;
 use crate::service::{edits, ingest, select};
 use crate::state::AppState;
@@ -32,7 +33,7 @@ pub async fn insert(
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
     blocking(move || {
-        caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
+        let grant = caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         let sent: Vec<SentChunk> = serde_json::from_str(body.chunks.get())
             .map_err(|e| ServiceError::bad_input(format!("chunks: {e}")))?;
         if sent.len() > MAX_CHUNKS_PER_REQUEST {
@@ -43,11 +44,7 @@ pub async fn insert(
             .into());
         }
         // Chunks under a context bind it to the knowledge base (its readers may then read it).
-        context_access::bind(&state, &caller, &body.kb_id, &body.context_id)?;
-        let stored = state
-            .store
-            .context(caller.org(), &body.context_id)?
-            .ok_or_else(|| no_context(&body.context_id))?;
+        let stored = context_access::bind(&state, &caller, &grant, &body.context_id)?;
         let ids = ingest::insert(
             &state,
             caller.org(),
@@ -89,9 +86,6 @@ fn query_of(raw: Option<String>) -> ApiResult<(String, Vec<i64>, Vec<String>)> {
     Ok((kb_id, ids, projection))
 }
 
-/// The metadata fields a projection may name (kept inside `meta_data`).
-const META_FIELDS: [&str; 6] = ["tag1", "tag2", "tag3", "tag4", "tag5", "facets"];
-
 /// A chunk as the SDK reads it, with only the `projection`'s fields when one is given. A
 /// projection naming metadata fields (`tag1` … `facets`, as the SDK's `Retriever` asks) keeps
 /// those inside `meta_data`.
@@ -127,7 +121,7 @@ pub fn chunk_json(chunk: &Chunk, shape_bytes: Option<usize>, projection: &[Strin
     kept.entry("chunk_id").or_insert(json!(chunk.chunk_id));
     let wanted_meta: Vec<&String> = projection
         .iter()
-        .filter(|p| META_FIELDS.contains(&p.as_str()))
+        .filter(|p| metadata::FIELDS.contains(&p.as_str()))
         .collect();
     if projection.iter().any(|p| p == "meta_data") {
         kept.insert("meta_data".into(), meta.unwrap_or(Value::Null));

@@ -14,9 +14,10 @@
 //! A caller that may not read a context is told it does not exist (404), as for another
 //! organisation's, so that ids cannot be probed.
 
+use super::callers::KbGrant;
 use super::Caller;
 use crate::auth::permission;
-use crate::service::ServiceResult;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::StoredContext;
 
@@ -71,28 +72,41 @@ pub fn readable(state: &AppState, caller: &Caller, id: &str) -> ServiceResult<St
     }
 }
 
-/// An error (404, as for a context that does not exist) unless context `id` is stored and
-/// either bound to knowledge base `kb_id` or readable by `caller`: searching or editing a
-/// knowledge base under a context says nothing of contexts the caller may not see.
+/// The stored context `id` (read once), unless it is not stored or neither bound to the
+/// granted knowledge base nor readable by `caller`: then a 404, as for a context that does not
+/// exist, so that searching or editing a knowledge base under a context says nothing of
+/// contexts the caller may not see.
 pub fn usable_in_kb(
     state: &AppState,
     caller: &Caller,
-    kb_id: &str,
+    grant: &KbGrant,
     id: &str,
 ) -> ServiceResult<StoredContext> {
-    bound_or_readable(state, caller, kb_id, id).map(|(_, stored)| stored)
+    bound_or_readable(state, caller, grant.kb_id(), id).map(|(_, stored)| stored)
 }
 
-/// Checks that `caller` may bind context `id` to knowledge base `kb_id` (write permission on
-/// it, and read access to the context unless the two are bound already), and binds them.
-pub fn bind(state: &AppState, caller: &Caller, kb_id: &str, id: &str) -> ServiceResult<()> {
-    caller.kb_access(state, kb_id, permission::WRITE)?;
-    let (bound, _) = bound_or_readable(state, caller, kb_id, id)?;
+/// Binds context `id` to the granted knowledge base, which needs write permission on it (the
+/// grant's) and read access to the context unless the two are bound already. The stored
+/// context, read once.
+pub fn bind(
+    state: &AppState,
+    caller: &Caller,
+    grant: &KbGrant,
+    id: &str,
+) -> ServiceResult<StoredContext> {
+    if !grant.holds(permission::WRITE) {
+        return Err(ServiceError::forbidden(format!(
+            "binding a context to knowledge base {} needs write permission on it",
+            grant.kb_id()
+        )));
+    }
+    let kb_id = grant.kb_id();
+    let (bound, stored) = bound_or_readable(state, caller, kb_id, id)?;
     // Deleted since it was read (by another request or replica): nothing is bound.
     if !bound && !state.store.bind(caller.org(), kb_id, id)? {
         return Err(no_context(id));
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Whether context `id` is bound to `kb_id` already (false: not bound, but `caller` may read

@@ -145,7 +145,8 @@ pub async fn bind(
     caller: Caller,
 ) -> ApiResult<Answer> {
     blocking(move || {
-        context_access::bind(&state, &caller, &kb, &ctx)?;
+        let grant = caller.kb_access(&state, &kb, permission::WRITE)?;
+        context_access::bind(&state, &caller, &grant, &ctx)?;
         Answer::of(&api::Bound {
             kb_id: kb,
             context_id: ctx,

@@ -40,7 +40,7 @@ pub async fn compute(
     // Held until the answer is written: the responses are memory until then.
     let slot = work_slot(&state).await?;
     let (responses, chunk_ids, width) = cancellable(move |cancel| {
-        caller.kb_access(&state, &body.kb_id, permission::READ)?;
+        let grant = caller.kb_access(&state, &body.kb_id, permission::READ)?;
         if body.query.len() > MAX_QUERY_PIECES {
             return Err(ServiceError::bad_input(format!(
                 "the query has {} pieces; at most {MAX_QUERY_PIECES}",
@@ -70,22 +70,21 @@ pub async fn compute(
             }
         };
         // Resident slots only for contexts that exist: an unknown id costs nothing.
-        let stored =
-            match context_access::usable_in_kb(&state, &caller, &body.kb_id, &body.context_id) {
-                Ok(stored) => stored,
-                Err(refused) => {
-                    // Deleted through another replica: this one's index of it goes too (the
-                    // caller may read the knowledge base, so the index is its organisation's).
-                    if state
-                        .store
-                        .context(caller.org(), &body.context_id)?
-                        .is_none()
-                    {
-                        state.forget_index(&body.kb_id, &body.context_id);
-                    }
-                    return Err(refused.into());
+        let stored = match context_access::usable_in_kb(&state, &caller, &grant, &body.context_id) {
+            Ok(stored) => stored,
+            Err(refused) => {
+                // Deleted through another replica: this one's index of it goes too (the
+                // caller may read the knowledge base, so the index is its organisation's).
+                if state
+                    .store
+                    .context(caller.org(), &body.context_id)?
+                    .is_none()
+                {
+                    state.indexes.forget_index(&body.kb_id, &body.context_id);
                 }
-            };
+                return Err(refused.into());
+            }
+        };
         let found = search::compute_hamming(
             &state,
             caller.org(),

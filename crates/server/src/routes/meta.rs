@@ -19,12 +19,9 @@ use crate::filter::Filter;
 use crate::service::meta_edits::{self, Outcome};
 use crate::service::select;
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::{meta_of, AppState};
+use crate::state::AppState;
 use crate::store::Chunk;
 use paillier_gpu_client::api::MetaSearch;
-
-/// The most results one page holds.
-pub const MAX_PAGE: usize = 10_000;
 
 /// The chunks of `(kb, context)` that pass the body's filter, in id order, if the caller may
 /// read the knowledge base.
@@ -79,44 +76,23 @@ pub async fn search_page(
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
     let (page, facts, body) = cancellable(move |cancel| {
-        let mut found = matching(&state, &caller, &body, cancel)?;
-        let sort_by = body.sort_by.as_deref().unwrap_or("chunk_id");
-        let descending = match body.sort_order.as_deref().unwrap_or("desc") {
-            "desc" => true,
-            "asc" => false,
-            other => {
-                return Err(ServiceError::bad_input(format!(
-                    "sort_order is \"asc\" or \"desc\", not {other:?}"
-                ))
-                .into())
-            }
-        };
-        match sort_by {
-            "chunk_id" => found.sort_by_key(|c| c.chunk_id),
-            "name" => found.sort_by(|a, b| a.name.cmp(&b.name).then(a.chunk_id.cmp(&b.chunk_id))),
-            "tag1" | "tag2" | "tag3" | "tag4" | "tag5" => {
-                let tag = |c: &Chunk| meta_of(&c.meta_data).get(sort_by).map(|v| v.to_string());
-                found.sort_by(|a, b| tag(a).cmp(&tag(b)).then(a.chunk_id.cmp(&b.chunk_id)));
-            }
-            other => {
-                return Err(ServiceError::bad_input(format!(
-                    "sort_by is chunk_id, name or tag1 … tag5, not {other:?}"
-                ))
-                .into())
-            }
-        }
-        if descending {
-            found.reverse();
-        }
-        let total = found.len();
-        let limit = body.limit.map_or(total, |limit| limit.min(MAX_PAGE));
+        let found = matching(&state, &caller, &body, cancel)?;
+        let page = select::page(
+            found,
+            &select::PageRequest {
+                sort_by: body.sort_by.as_deref(),
+                sort_order: body.sort_order.as_deref(),
+                offset: body.offset,
+                limit: body.limit,
+            },
+        )?;
         let facts = json!({
-            "total": total,
+            "total": page.total,
             "offset": body.offset,
-            "limit": limit,
-            "has_more": body.offset.saturating_add(limit) < total,
+            "limit": page.limit,
+            "has_more": page.has_more,
         });
-        let page: Vec<Chunk> = found.into_iter().skip(body.offset).take(limit).collect();
+        let page = page.chunks;
         Ok((page, facts, body))
     })
     .await?;

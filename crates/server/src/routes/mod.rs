@@ -167,7 +167,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
 /// GET /metrics.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let device = format!("{:?}", state.device).to_lowercase();
-    match state.metrics.render(&device, state.resident_stats()) {
+    match state.metrics.render(&device, state.indexes.stats()) {
         Ok(text) => ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(_) => ApiError::Answer("could not write the metrics".to_owned()).into_response(),
     }

@@ -44,7 +44,9 @@ pub fn edit(
 /// Deletes the chunks `ids` of knowledge base `kb_id` (those stored; others are skipped) and
 /// has its indexes rebuilt. How many were deleted.
 pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ServiceResult<usize> {
-    Ok(state.rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
+    Ok(state
+        .indexes
+        .rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
 }
 
 /// The changes checked: each index's ciphertexts belong to the context.
@@ -104,7 +106,7 @@ pub fn apply(
     context_id: &str,
     patches: Vec<(i64, ChunkPatch)>,
 ) -> ServiceResult<Vec<i64>> {
-    state.rewrite(kb_id, || {
+    state.indexes.rewrite(kb_id, || {
         let found = state
             .store
             .patch_chunks(kb_id, context_id, &patches, true)?;

@@ -6,8 +6,9 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::pieces::{check_pieces, decode_pieces};
+use crate::resident::{context_digest, Committed};
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::{context_digest, AppState};
+use crate::state::AppState;
 use crate::store::{Chunk, Inserted, NewChunk, StoredContext, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::paillier::CiphertextBatch;
@@ -49,36 +50,23 @@ pub fn insert(
         .into_iter()
         .collect::<ServiceResult<Vec<NewChunk>>>()?;
     check_ciphertexts(&context, shape, &chunks)?;
-    let slot = state.slot(kb_id, context_id);
-    let mut resident = slot.write().unwrap_or_else(|e| e.into_inner());
-    // Committed only if the context is still the one checked against.
-    let inserted = state
-        .store
-        .insert_chunks(kb_id, context_id, &stored.data, &chunks)?
-        .ok_or_else(|| {
-            ServiceError::conflict(format!(
-                "execution context {context_id} was deleted or replaced while these chunks \
+    let digest = context_digest(&stored.data);
+    state.indexes.insert(kb_id, context_id, digest, || {
+        // Committed only if the context is still the one checked against.
+        let inserted = state
+            .store
+            .insert_chunks(kb_id, context_id, &stored.data, &chunks)?
+            .ok_or_else(|| {
+                ServiceError::conflict(format!(
+                    "execution context {context_id} was deleted or replaced while these chunks \
                      were checked; nothing was inserted"
-            ))
-        })?;
-    // Followed in place when nothing else was committed since the index's version (another
-    // writer, another replica); otherwise the next search catches up from the store.
-    let same_context = resident
-        .as_ref()
-        .is_some_and(|held| held.context_digest == context_digest(&stored.data));
-    if resident.is_some() && !same_context {
-        // Built for an earlier context under this id (deleted and stored again elsewhere).
-        *resident = None;
-    }
-    if let Some(held) = resident.as_mut() {
-        if held.version + 1 == inserted.version {
-            let stored = committed(kb_id, context_id, chunks, &inserted);
-            if held.append(&stored, inserted.version).is_err() {
-                *resident = None;
-            }
-        }
-    }
-    Ok(inserted.ids)
+                ))
+            })?;
+        Ok(Committed {
+            version: inserted.version,
+            chunks: committed(kb_id, context_id, chunks, &inserted),
+        })
+    })
 }
 
 /// The chunks as the store now holds them, with the ids it gave.

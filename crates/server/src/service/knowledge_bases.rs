@@ -14,7 +14,9 @@ pub fn check_name(name: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-fn no_kb(kb_id: &str) -> ServiceError {
+/// The answer to a caller that asks for a knowledge base that is not there (or not its
+/// organisation's).
+pub fn no_kb(kb_id: &str) -> ServiceError {
     ServiceError::not_found(format!("no knowledge base {kb_id}"))
 }
 
@@ -52,10 +54,12 @@ pub fn create(
 
 /// Deletes knowledge base `kb_id` of `org` with its chunks, and forgets its resident indexes.
 pub fn delete(state: &AppState, org: &str, kb_id: &str) -> ServiceResult<()> {
-    state.rewrite(kb_id, || match state.store.delete_kb(org, kb_id)? {
-        true => Ok(()),
-        false => Err(no_kb(kb_id)),
-    })?;
-    state.forget(kb_id);
+    state
+        .indexes
+        .rewrite(kb_id, || match state.store.delete_kb(org, kb_id)? {
+            true => Ok(()),
+            false => Err(no_kb(kb_id)),
+        })?;
+    state.indexes.forget_kb(kb_id);
     Ok(())
 }

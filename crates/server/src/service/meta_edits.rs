@@ -8,12 +8,10 @@ use super::edits::{apply, delete_by_id};
 use super::ingest::check_meta_size;
 use super::select::matching;
 use crate::cancel::Cancel;
+use crate::metadata;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::ChunkPatch;
-
-/// The metadata fields a patch by metadata may set.
-const PATCHABLE: [&str; 6] = ["tag1", "tag2", "tag3", "tag4", "tag5", "facets"];
 
 /// What a delete or patch by metadata did, or would do.
 pub enum Outcome {
@@ -66,7 +64,10 @@ pub fn patch_by_meta(
             ))
         }
     };
-    if let Some(field) = changes.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+    if let Some(field) = changes
+        .keys()
+        .find(|k| !metadata::FIELDS.contains(&k.as_str()))
+    {
         return Err(ServiceError::bad_input(format!(
             "patch sets metadata fields tag1 … tag5 and facets, not {field:?}"
         )));

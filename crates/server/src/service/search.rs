@@ -1,16 +1,16 @@
 //! Search: compute_hamming over a knowledge base's resident index, kept coherent with the store
 //! (several replicas may write it), after the route has checked who asks.
 
-use std::sync::RwLockReadGuard;
-
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::paillier::CiphertextBatch;
 
+use super::knowledge_bases::no_kb;
 use super::pieces::{checked_record, decode_pieces};
 use crate::cancel::Cancel;
 use crate::filter::Filter;
+use crate::resident::Resident;
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::{context_digest, AppState, Resident, Slot};
+use crate::state::AppState;
 use crate::store::StoredContext;
 
 /// A compute_hamming request, its caller's rights checked.
@@ -48,21 +48,27 @@ pub fn compute_hamming(
     query: &Query<'_>,
     cancel: &Cancel,
 ) -> ServiceResult<Found> {
-    let slot = state.slot(query.kb_id, query.context_id);
-    let held = current_index(
-        state,
-        org,
-        stored,
-        &slot,
-        query.kb_id,
-        query.context_id,
-        cancel,
-    )?;
-    let Some(resident) = held.as_ref() else {
-        return Err(ServiceError::unavailable(
-            "the index is being rebuilt; ask again",
-        ));
-    };
+    let open = || state.open_public(org, query.context_id, &stored.data);
+    state
+        .indexes
+        .read_current(
+            query.kb_id,
+            query.context_id,
+            stored,
+            open,
+            cancel,
+            |resident| aggregate(state, resident, query, cancel),
+        )?
+        .ok_or_else(|| no_kb(query.kb_id))?
+}
+
+/// The query times the records of `resident` it selects.
+fn aggregate(
+    state: &AppState,
+    resident: &Resident,
+    query: &Query<'_>,
+    cancel: &Cancel,
+) -> ServiceResult<Found> {
     let record = decode_pieces(query.pieces, resident.shape, "the query")?;
     let encrypted = checked_record(
         resident.context.public_key(),
@@ -90,60 +96,6 @@ pub fn compute_hamming(
         chunk_ids,
         width: resident.shape.chunk_bytes,
     })
-}
-
-/// The resident index of `(kb_id, context_id)`, read-locked, holding every chunk committed
-/// before this call (by this replica or any other) under the context as `stored` now: built on
-/// first use, caught up from the store when writes were appended since, rebuilt when the
-/// knowledge base was rewritten or the context stored anew.
-fn current_index<'a>(
-    state: &AppState,
-    org: &str,
-    stored: &StoredContext,
-    slot: &'a Slot,
-    kb_id: &str,
-    context_id: &str,
-    cancel: &Cancel,
-) -> ServiceResult<RwLockReadGuard<'a, Option<Resident>>> {
-    let store = state
-        .store
-        .kb_version(kb_id)?
-        .ok_or_else(|| ServiceError::not_found(format!("no knowledge base {kb_id}")))?;
-    let digest = context_digest(&stored.data);
-    let current = |r: &Resident| r.context_digest == digest && r.version >= store.version;
-    loop {
-        {
-            let held = slot.read().unwrap_or_else(|e| e.into_inner());
-            if held.as_ref().is_some_and(current) {
-                return Ok(held);
-            }
-        }
-        let mut held = slot.write().unwrap_or_else(|e| e.into_inner());
-        match held.as_mut() {
-            Some(resident) if current(resident) => {}
-            Some(resident)
-                if resident.context_digest == digest && store.rewritten <= resident.version =>
-            {
-                match state.catch_up(resident, kb_id, context_id, cancel) {
-                    Ok(true) => {}
-                    // Rewritten meanwhile: the next turn rebuilds.
-                    Ok(false) => *held = None,
-                    // The client went: what was appended is a prefix of a later snapshot,
-                    // and the version is still the old one, so the index stays usable.
-                    Err(e) if cancel.check().is_err() => return Err(e),
-                    Err(e) => {
-                        *held = None;
-                        return Err(e);
-                    }
-                }
-            }
-            _ => {
-                *held = None;
-                let context = state.open_public(org, context_id, &stored.data)?;
-                *held = Some(state.build(context, digest, kb_id, context_id, cancel)?);
-            }
-        }
-    }
 }
 
 /// The positions in the index of the records that pass the filter and the range.

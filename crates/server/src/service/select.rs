@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::cancel::Cancel;
 use crate::filter::Filter;
+use crate::metadata::{self, meta_of};
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::{meta_of, AppState};
+use crate::state::AppState;
 use crate::store::Chunk;
 
 /// Chunks filtered between two looks at whether the client is still there.
@@ -73,4 +74,83 @@ pub fn matching(
         }
     }
     Ok(found)
+}
+
+/// The most results one page holds.
+pub const MAX_PAGE: usize = 10_000;
+
+/// How a page of matches is ordered and cut, as the client asked.
+pub struct PageRequest<'a> {
+    /// `chunk_id` (the default), `name` or one of [`metadata::SORTABLE`].
+    pub sort_by: Option<&'a str>,
+    /// `desc` (the default) or `asc`.
+    pub sort_order: Option<&'a str>,
+    /// How many of the sorted matches to skip.
+    pub offset: usize,
+    /// How many to return at most (never more than [`MAX_PAGE`]); every match when `None`.
+    pub limit: Option<usize>,
+}
+
+/// One page of matches.
+pub struct Page {
+    /// The page's chunks, in order.
+    pub chunks: Vec<Chunk>,
+    /// How many chunks matched in all.
+    pub total: usize,
+    /// The page's size as asked (capped at [`MAX_PAGE`]), or every match.
+    pub limit: usize,
+    /// Whether matches follow this page.
+    pub has_more: bool,
+}
+
+/// The page `request` asks of `found`: sorted (ties by chunk id), then cut. A tag is read from
+/// each chunk's metadata once, not at every comparison.
+pub fn page(found: Vec<Chunk>, request: &PageRequest<'_>) -> ServiceResult<Page> {
+    let descending = match request.sort_order.unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(ServiceError::bad_input(format!(
+                "sort_order is \"asc\" or \"desc\", not {other:?}"
+            )))
+        }
+    };
+    let mut found = match request.sort_by.unwrap_or("chunk_id") {
+        "chunk_id" => {
+            let mut found = found;
+            found.sort_by_key(|c| c.chunk_id);
+            found
+        }
+        "name" => {
+            let mut found = found;
+            found.sort_by(|a, b| a.name.cmp(&b.name).then(a.chunk_id.cmp(&b.chunk_id)));
+            found
+        }
+        tag if metadata::SORTABLE.contains(&tag) => {
+            let mut keyed: Vec<(Option<String>, Chunk)> = found
+                .into_iter()
+                .map(|c| (meta_of(&c.meta_data).get(tag).map(|v| v.to_string()), c))
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.chunk_id.cmp(&b.1.chunk_id)));
+            keyed.into_iter().map(|(_, c)| c).collect()
+        }
+        other => {
+            return Err(ServiceError::bad_input(format!(
+                "sort_by is chunk_id, name or tag1 … tag5, not {other:?}"
+            )))
+        }
+    };
+    if descending {
+        found.reverse();
+    }
+    let total = found.len();
+    let limit = request.limit.map_or(total, |limit| limit.min(MAX_PAGE));
+    let has_more = request.offset.saturating_add(limit) < total;
+    let chunks = found.into_iter().skip(request.offset).take(limit).collect();
+    Ok(Page {
+        chunks,
+        total,
+        limit,
+        has_more,
+    })
 }

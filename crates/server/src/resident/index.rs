@@ -1,0 +1,159 @@
+//! One knowledge base's records under one context, resident where aggregation runs: the
+//! ciphertexts in an [`EncryptedIndex`], each record's chunk id and parsed metadata beside them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::metadata::meta_of;
+use crate::store::Chunk;
+use paillier_gpu::context::PublicContext;
+use paillier_gpu::formats::ciphertexts::CiphertextShape;
+use paillier_gpu::hamming::EncryptedIndex;
+use paillier_gpu::paillier::CiphertextBatch;
+
+/// The SHA-256 of a stored context's text.
+pub type ContextDigest = [u8; 32];
+
+/// The digest of a stored context's text.
+pub fn context_digest(data: &str) -> ContextDigest {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data.as_bytes()).into()
+}
+
+/// One knowledge base's records under one context.
+pub struct Resident {
+    pub context: PublicContext,
+    /// The digest of the stored context text these records are of: a context deleted and
+    /// stored again under its id (through any replica) is another key.
+    pub context_digest: ContextDigest,
+    /// The knowledge base's version these records are of (see [`KbVersion`](crate::store::KbVersion)).
+    pub version: i64,
+    pub shape: CiphertextShape,
+    pub index: EncryptedIndex,
+    /// The chunk id of each record, ascending.
+    pub chunk_ids: Vec<i64>,
+    /// Each record's metadata, for filters; records with the same metadata share one map.
+    pub meta: Vec<Arc<Map<String, Value>>>,
+    /// The metadata maps' size, counted as their JSON text (one count per distinct map).
+    meta_bytes: usize,
+    /// The one map of every record without metadata.
+    empty_meta: Arc<Map<String, Value>>,
+}
+
+/// What a parsed metadata map holds beyond its text, roughly (the map and its entries).
+const META_MAP_OVERHEAD: usize = 128;
+
+/// Metadata texts already parsed during one build or insert, so that records with the same
+/// metadata share one map; bounded, so that all-different metadata costs no more than itself.
+#[derive(Default)]
+pub(super) struct MetaCache(HashMap<String, Arc<Map<String, Value>>>);
+
+impl MetaCache {
+    const MAX_ENTRIES: usize = 1 << 16;
+
+    /// The map of `text`, and the bytes it newly holds (0 when shared).
+    fn get(
+        &mut self,
+        text: &str,
+        empty: &Arc<Map<String, Value>>,
+    ) -> (Arc<Map<String, Value>>, usize) {
+        if let Some(map) = self.0.get(text) {
+            return (map.clone(), 0);
+        }
+        let map = meta_of(text);
+        let (map, bytes) = if map.is_empty() {
+            (empty.clone(), 0)
+        } else {
+            (Arc::new(map), text.len() + META_MAP_OVERHEAD)
+        };
+        if self.0.len() >= Self::MAX_ENTRIES {
+            self.0.clear();
+        }
+        self.0.insert(text.to_owned(), map.clone());
+        (map, bytes)
+    }
+}
+
+impl Resident {
+    /// An empty index of `context`'s records, on `device`.
+    pub(super) fn empty(
+        context: PublicContext,
+        context_digest: ContextDigest,
+        device: paillier_gpu::Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            shape: context.ciphertext_shape()?,
+            index: context.new_index(device)?,
+            version: 0,
+            context_digest,
+            chunk_ids: Vec::new(),
+            meta: Vec::new(),
+            meta_bytes: 0,
+            empty_meta: Arc::new(Map::new()),
+            context,
+        })
+    }
+
+    /// Bytes of host memory the index holds: the ciphertexts, the chunk ids, one reference to
+    /// metadata per record and the distinct metadata maps (counted as their JSON text plus a
+    /// fixed overhead each).
+    pub fn host_bytes(&self) -> usize {
+        self.index.host_bytes()
+            + self.chunk_ids.capacity() * std::mem::size_of::<i64>()
+            + self.meta.capacity() * std::mem::size_of::<Arc<Map<String, Value>>>()
+            + self.meta_bytes
+    }
+
+    /// Gives back what building reserved beyond the records.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.index.shrink_to_fit();
+        self.chunk_ids.shrink_to_fit();
+        self.meta.shrink_to_fit();
+    }
+
+    /// Appends chunks just committed (ids above every id held), which brought the knowledge
+    /// base to `version`.
+    pub(super) fn append(&mut self, chunks: &[Chunk], version: i64) -> Result<()> {
+        self.append_rows(
+            chunks
+                .iter()
+                .map(|c| (c.chunk_id, c.meta_data.as_str(), c.pieces.as_slice())),
+            &mut MetaCache::default(),
+        )?;
+        self.version = version;
+        Ok(())
+    }
+
+    /// Appends `(chunk_id, metadata, pieces)` rows: the ciphertexts first, so that a failure
+    /// leaves ids and metadata as they were.
+    pub(super) fn append_rows<'a>(
+        &mut self,
+        rows: impl Iterator<Item = (i64, &'a str, &'a [u8])> + Clone,
+        shared: &mut MetaCache,
+    ) -> Result<()> {
+        let bytes: Vec<u8> = rows
+            .clone()
+            .flat_map(|(_, _, pieces)| pieces.iter().copied())
+            .collect();
+        let batch = CiphertextBatch::from_le_bytes(
+            self.context.public_key(),
+            self.shape.chunks,
+            self.shape.chunk_bytes,
+            &bytes,
+            0,
+        )
+        .map_err(|e| Error::Store(format!("a stored chunk does not read back: {e}")))?;
+        drop(bytes);
+        self.index.insert_batch(&batch)?;
+        for (chunk_id, meta, _) in rows {
+            let (map, bytes) = shared.get(meta, &self.empty_meta);
+            self.chunk_ids.push(chunk_id);
+            self.meta.push(map);
+            self.meta_bytes += bytes;
+        }
+        Ok(())
+    }
+}
