@@ -17,6 +17,7 @@ mod common {
 
 mod server_answers;
 mod server_authorization;
+mod server_client_gone;
 mod server_connections;
 mod server_first_use;
 mod server_hardening;

@@ -88,7 +88,7 @@ fn aggregate(
     } else {
         Selection::Ids(positions.clone())
     };
-    let responses = resident.index.aggregate_batch(&encrypted, &selection)?;
+    let responses = aggregate_cancellable(resident, &encrypted, &selection, cancel)?;
     state.metrics.aggregated(positions.len());
     let chunk_ids: Vec<i64> = positions.iter().map(|&p| resident.chunk_ids[p]).collect();
     Ok(Found {
@@ -96,6 +96,39 @@ fn aggregate(
         chunk_ids,
         width: resident.shape.chunk_bytes,
     })
+}
+
+/// Records aggregated between two looks at whether the client is still there: large enough
+/// that a GPU's launch costs little beside its work.
+const AGGREGATE_BLOCK_RECORDS: usize = 1 << 14;
+
+/// The query times the selected records, a block at a time, stopping once the client has gone.
+fn aggregate_cancellable(
+    resident: &Resident,
+    query: &CiphertextBatch,
+    selection: &Selection,
+    cancel: &Cancel,
+) -> ServiceResult<CiphertextBatch> {
+    let mut responses = CiphertextBatch::new(resident.context.public_key(), resident.shape.chunks)?;
+    let mut gone = false;
+    let streamed =
+        resident
+            .index
+            .aggregate_streamed(query, selection, AGGREGATE_BLOCK_RECORDS, |_, block| {
+                if cancel.check().is_err() {
+                    gone = true;
+                    // Stops the stream; the error itself is replaced below.
+                    return Err(paillier_gpu::Error::InvalidSelection(
+                        "the client has gone".into(),
+                    ));
+                }
+                responses.extend(block)
+            });
+    if gone {
+        return Err(ServiceError::ClientGone);
+    }
+    streamed?;
+    Ok(responses)
 }
 
 /// The positions in the index of the records that pass the filter and the range.

@@ -1,0 +1,140 @@
+//! Work stops when its client goes: a search whose index must first be built from the store,
+//! over a knowledge base of 100,001 records, whose client resets its connection (RST) while the
+//! build runs, aggregates nothing.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::server::{free_port, sdk_pieces, small_context, Server};
+
+/// Records in the knowledge base: enough that building its index takes well beyond the reset.
+const RECORDS: usize = 100_001;
+/// Chunks sent per insert (the server takes at most 10,000).
+const PER_INSERT: usize = 10_000;
+
+/// The value of one sample line of `/metrics`, by its name and labels as printed.
+fn sample(metrics: &str, name: &str) -> Option<u64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
+fn metrics(address: &str) -> String {
+    reqwest::blocking::get(format!("http://{address}/metrics"))
+        .and_then(|answer| answer.text())
+        .unwrap_or_default()
+}
+
+/// Closes `stream` with a reset (SO_LINGER of zero), as a client that gives up does.
+fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket this function owns, with a value of the size it names.
+    #[allow(unsafe_code)]
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
+    drop(stream);
+}
+
+#[test]
+fn a_search_reset_during_its_index_build_aggregates_nothing() {
+    let metrics_address = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(&[
+        "--allow-weak-contexts",
+        "--metrics-listen",
+        &metrics_address,
+    ]);
+    let (kb_id, key) = server.kb_and_key("client gone");
+    let ctx = small_context(16);
+    let context: Value = serde_json::from_str(&ctx.to_json().unwrap()).unwrap();
+    let (status, answer) = server.post(
+        &format!("/v1/exec_context/{}", server.org),
+        &key,
+        &json!({ "context_id": ctx.id(), "data": context }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    // One record's pieces, stored 100,001 times: the server checks and aggregates them all.
+    let pieces = sdk_pieces(&ctx, &[1; 16]);
+    let mut stored = 0;
+    while stored < RECORDS {
+        let count = PER_INSERT.min(RECORDS - stored);
+        let chunks: Vec<Value> = (0..count)
+            .map(|_| json!({ "chunk_content": "", "index": pieces }))
+            .collect();
+        let (status, answer) = server.post(
+            &format!("/v1/chunk/{}", server.org),
+            &key,
+            &json!({ "kb_id": kb_id, "context_id": ctx.id(), "chunks": chunks }),
+        );
+        assert_eq!(status, 200, "{answer}");
+        stored += count;
+    }
+    let aggregated = "paillier_gpu_records_aggregated_total";
+    assert_eq!(sample(&metrics(&metrics_address), aggregated), Some(0));
+
+    // No search has run yet, so this one builds the index from the store first.
+    let body = json!({ "kb_id": kb_id, "context_id": ctx.id(), "query": pieces }).to_string();
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /v1/compute_hamming/{} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {key}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        server.org,
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    reset(stream);
+
+    // The request ends as the client's departure (499) and aggregates no record.
+    let gone = |text: &str| {
+        text.lines().any(|line| {
+            line.starts_with("paillier_gpu_requests_total{")
+                && line.contains("compute_hamming")
+                && line.contains("status=\"499\"")
+                && line.ends_with(" 1")
+        })
+    };
+    let started = Instant::now();
+    let text = loop {
+        let text = metrics(&metrics_address);
+        if gone(&text) || started.elapsed() > Duration::from_secs(120) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        gone(&text),
+        "no search ended as its client's departure: {text}"
+    );
+    assert_eq!(sample(&text, aggregated), Some(0), "{text}");
+
+    // The next search builds the index anew and answers every record.
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/compute_hamming/{}", server.url, server.org))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(!answer.bytes().unwrap().is_empty());
+    let text = metrics(&metrics_address);
+    assert_eq!(sample(&text, aggregated), Some(RECORDS as u64), "{text}");
+}
