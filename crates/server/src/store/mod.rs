@@ -1,10 +1,18 @@
 //! What the server keeps: organisations and their keys, knowledge bases, execution contexts and
 //! chunks. [`Store`] is the seam; [`SqliteStore`] is the embedded default, [`PostgresStore`] the
-//! one several replicas share. Every write returns only once it is committed.
+//! one several replicas share. Both are one store written once (`sql_store`, `chunk_writes`) over
+//! what their SQL dialects write differently (`dialect`). Every write returns only once it is
+//! committed.
 
+mod chunk_writes;
+mod dialect;
+mod files;
 mod location;
 mod patches;
 mod postgres;
+mod rows;
+mod schema_version;
+mod sql_store;
 mod sqlite;
 mod statements;
 #[cfg(test)]

@@ -1,24 +1,12 @@
-//! What both stores do alike when patching chunks: metadata merged key by key, and the outcome.
+//! The rules of a metadata patch: merged key by key, and refused past its size.
 
-/// What a patch did: the ids patched, or the chunk whose metadata would grow past
-/// [`MAX_META_BYTES`](super::MAX_META_BYTES) (and its size then), with nothing written.
-pub(super) enum Patched {
-    Ids(Vec<i64>),
-    MetaTooLarge(i64, usize),
-}
-
-impl Patched {
-    /// The ids patched, or the error a caller sees for metadata that would grow too large.
-    pub(super) fn into_ids(self) -> crate::error::Result<Vec<i64>> {
-        match self {
-            Self::Ids(ids) => Ok(ids),
-            Self::MetaTooLarge(id, bytes) => Err(crate::error::Error::RefusedValue(format!(
-                "chunk {id}: its metadata would grow to {bytes} bytes; at most {}; nothing was \
-                 changed",
-                super::MAX_META_BYTES
-            ))),
-        }
-    }
+/// The error a caller sees when a patch would grow chunk `id`'s metadata to `bytes`, past
+/// [`MAX_META_BYTES`](super::MAX_META_BYTES) (nothing is written then).
+pub(super) fn too_large(id: i64, bytes: usize) -> crate::error::Error {
+    crate::error::Error::RefusedValue(format!(
+        "chunk {id}: its metadata would grow to {bytes} bytes; at most {}; nothing was changed",
+        super::MAX_META_BYTES
+    ))
 }
 
 /// `meta` (a JSON object's text) with `changes` merged in key by key; `null` removes a key.

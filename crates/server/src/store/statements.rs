@@ -1,6 +1,6 @@
 //! The statements both stores run as they are: SQLite and PostgreSQL agree on them. Written with
 //! PostgreSQL's numbered parameters (`$1`); the SQLite store reads them as its own (`?1`, see
-//! `sqlite::numbered`). A statement the dialects write differently stays with its store.
+//! `sqlite::session::numbered`), renumbered once per connection. A statement the dialects write differently stays with its dialect.
 
 /// The columns of an API key, in the order both stores' row readers take them.
 macro_rules! api_key_columns {
@@ -96,10 +96,18 @@ pub(super) const CONTEXT: &str =
     "SELECT data, creator_key FROM contexts WHERE org_id = $1 AND context_id = $2";
 pub(super) const CONTEXTS: &str =
     "SELECT context_id, creator_key FROM contexts WHERE org_id = $1 ORDER BY created_at, context_id";
+pub(super) const INSERT_CONTEXT: &str =
+    "INSERT INTO contexts (org_id, context_id, data, created_at, creator_key) \
+     VALUES ($1, $2, $3, $4, $5)";
 pub(super) const DELETE_CONTEXT: &str =
     "DELETE FROM contexts WHERE org_id = $1 AND context_id = $2";
 
 // Chunks.
+pub(super) const INSERT_CHUNK: &str = concat!(
+    "INSERT INTO chunks (",
+    chunk_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+);
 pub(super) const CHUNKS_OF_CONTEXT: &str = concat!(
     "SELECT ",
     chunk_columns!(),
@@ -109,6 +117,10 @@ pub(super) const INDEX_ROWS: &str = "SELECT chunk_id, meta_data, pieces FROM chu
      WHERE kb_id = $1 AND context_id = $2 AND chunk_id > $3 ORDER BY chunk_id";
 pub(super) const CHUNK_META: &str =
     "SELECT meta_data FROM chunks WHERE kb_id = $1 AND chunk_id = $2 AND context_id = $3";
+/// Marks a rewrite (a delete or an edit) of knowledge base `$3`, `$1` chunks fewer, at `$2`: see
+/// [`KbVersion`](super::KbVersion).
+pub(super) const REWROTE: &str = "UPDATE kbs SET version = version + 1, rewritten = version + 1, \
+     chunk_count = chunk_count - $1, updated_at = $2 WHERE id = $3";
 /// An edit of one chunk: what the patch leaves out keeps its value.
 pub(super) const PATCH_CHUNK: &str =
     "UPDATE chunks SET name = COALESCE($3, name), content = COALESCE($4, content), \

@@ -1,27 +1,27 @@
 //! [`SqliteStore`]: one file in the data folder, WAL, foreign keys on, every write in a
 //! transaction committed (and synced, `synchronous=FULL`) before it returns. Writes go through
 //! one connection; reads through a few more, so that one organisation's long read does not hold
-//! up another's (WAL readers see the last commit and never wait for the writer).
+//! up another's (WAL readers see the last commit and never wait for the writer). One writer at
+//! a time is also what orders the chunk writes: no row locks are needed.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension, Params, Row};
+use rusqlite::TransactionBehavior;
 
-mod chunk_rows;
-mod context_rows;
-mod files;
 pub(super) mod schema;
+mod session;
 
-use files::private_store_file;
 use schema::MIGRATIONS;
+#[cfg(test)]
+pub(super) use session::numbered;
+use session::{store_error, Connection};
 
-use super::statements::*;
-use super::{
-    now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
-    NewChunk, Org, PutContext, Store, StoredContext,
-};
+use super::dialect::{Begin, Dialect, End, Session, Sql};
+use super::files::private_store_file;
+use super::schema_version::pending;
+use super::statements::{chunk_columns, CONTEXT_DATA};
 use crate::error::{Error, Result};
 use paillier_gpu::formats::StreamedOutput;
 use paillier_gpu::io::{Output, OutputKind};
@@ -41,15 +41,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
-/// Reads one selected row.
-type RowOf<T> = fn(&Row<'_>) -> rusqlite::Result<T>;
-
-fn store_error(e: rusqlite::Error) -> Error {
-    Error::Store(e.to_string())
-}
-
-fn connect(path: &Path) -> Result<Connection> {
-    let connection = Connection::open(path).map_err(store_error)?;
+fn connect(path: &Path) -> Result<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path).map_err(store_error)?;
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
@@ -75,12 +68,12 @@ impl SqliteStore {
                 reader
                     .execute_batch("PRAGMA query_only = ON;")
                     .map_err(store_error)?;
-                Ok(Mutex::new(reader))
+                Ok(Mutex::new(Connection::new(reader)))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             dir: data_dir.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Connection::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -104,7 +97,10 @@ impl SqliteStore {
             .tempfile_in(&self.dir)
             .map_err(|e| Error::io(&self.dir, e))?
             .into_temp_path();
-        self.read(|c| c.backup(rusqlite::MAIN_DB, &snapshot, None))?;
+        self.reader()?
+            .inner
+            .backup(rusqlite::MAIN_DB, &snapshot, None)
+            .map_err(store_error)?;
         let mut copy = std::fs::File::open(&snapshot).map_err(|e| Error::io(&snapshot, e))?;
         let named = output.requested().to_owned();
         output.write_with(|out| {
@@ -119,282 +115,86 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn with<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let mut connection = self
-            .writer
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.writer
             .lock()
-            .map_err(|_| Error::Store("the store's connection was poisoned by a panic".into()))?;
-        work(&mut connection).map_err(store_error)
+            .map_err(|_| Error::Store("the store's connection was poisoned by a panic".into()))
     }
 
-    /// Runs a read on a free reader, or waits for the next one in turn.
-    fn read<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+    /// A free reader, or else the next one in turn once it is free.
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         let free = (0..self.readers.len()).find_map(|i| {
             self.readers[(start + i) % self.readers.len()]
                 .try_lock()
                 .ok()
         });
-        let mut connection = match free {
-            Some(connection) => connection,
+        match free {
+            Some(connection) => Ok(connection),
             None => self.readers[start % self.readers.len()]
                 .lock()
-                .map_err(|_| Error::Store("a store reader was poisoned by a panic".into()))?,
-        };
-        work(&mut connection).map_err(store_error)
-    }
-
-    /// Every row `sql` (numbered `$1`, as [`statements`](super::statements)) selects, each read
-    /// by `row_of`.
-    fn all<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Vec<T>> {
-        self.read(|c| {
-            c.prepare(&numbered(sql))?
-                .query_map(args, row_of)?
-                .collect()
-        })
-    }
-
-    /// The one row `sql` selects, or none.
-    fn one<T>(&self, sql: &str, args: impl Params, row_of: RowOf<T>) -> Result<Option<T>> {
-        self.read(|c| c.query_row(&numbered(sql), args, row_of).optional())
-    }
-
-    /// Runs one statement; true when it changed a row.
-    fn execute(&self, sql: &str, args: impl Params) -> Result<bool> {
-        self.with(|c| c.execute(&numbered(sql), args).map(|n| n > 0))
+                .map_err(|_| Error::Store("a store reader was poisoned by a panic".into())),
+        }
     }
 }
 
-fn migrate(connection: &mut Connection) -> Result<()> {
+/// Applies the migrations the store lacks in one transaction, counting them in `user_version`.
+fn migrate(connection: &mut rusqlite::Connection) -> Result<()> {
     let version: usize = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(store_error)?;
-    if version > MIGRATIONS.len() {
-        return Err(Error::Store(format!(
-            "the store is at schema version {version}, newer than this program's {}; use a \
-             newer paillier-gpu",
-            MIGRATIONS.len()
-        )));
-    }
+    let pending = pending(version, MIGRATIONS)?;
     let transaction = connection.transaction().map_err(store_error)?;
-    for (number, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (number, migration) in (version + 1..).zip(pending) {
         transaction.execute_batch(migration).map_err(store_error)?;
         transaction
-            .pragma_update(None, "user_version", number + 1)
+            .pragma_update(None, "user_version", number)
             .map_err(store_error)?;
     }
     transaction.commit().map_err(store_error)
 }
 
-fn kb_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeBase> {
-    Ok(KnowledgeBase {
-        id: row.get(0)?,
-        org_id: row.get(1)?,
-        name: row.get(2)?,
-        description: row.get(3)?,
-        chunks: row.get::<_, i64>(4)?.max(0) as u64,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-    })
-}
+impl Dialect for SqliteStore {
+    const KB_FOR_WRITE: Sql = "SELECT next_chunk_id, org_id, version FROM kbs WHERE id = ?1";
+    const ONE_WRITER: bool = true;
+    const CONTEXT_FOR_INSERT: Sql = CONTEXT_DATA;
+    const CONTEXT_FOR_BIND: Sql = "SELECT 1 FROM contexts WHERE org_id = ?1 AND context_id = ?2";
+    const CONTEXT_FOR_DELETE: Option<Sql> = None;
+    const INSERT_CONTEXT_FIRST: Option<Sql> = None;
+    const CHUNKS_BY_ID: Sql = concat!(
+        "SELECT ",
+        chunk_columns!(),
+        " FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2"
+    );
+    const CHUNK_CONTEXTS: Sql =
+        "SELECT chunk_id, context_id FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2";
+    const DELETE_CHUNKS: Sql = "DELETE FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2";
+    const KEY_CREATION_LOCK: Option<Sql> = None;
 
-fn api_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
-    Ok(ApiKey {
-        hash: row.get(0)?,
-        org_id: row.get(1)?,
-        name: row.get(2)?,
-        description: row.get(3)?,
-        first_n: row.get(4)?,
-        revoked: row.get::<_, i64>(5)? != 0,
-        created_at: row.get(6)?,
-    })
-}
-
-impl Store for SqliteStore {
-    fn create_org(&self, name: &str, admin_key_hash: &str, first_n: &str) -> Result<Org> {
-        let id = crate::auth::new_id("org");
-        self.with(|c| {
-            let t = c.transaction()?;
-            t.execute(&numbered(INSERT_ORG), params![id, name, now()])?;
-            t.execute(
-                &numbered(INSERT_ADMIN_KEY),
-                params![admin_key_hash, id, first_n, now()],
-            )?;
-            t.commit()
-        })?;
-        Ok(Org {
-            id,
-            name: name.to_owned(),
-        })
+    fn read<T>(&self, work: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
+        work(&mut self.reader()?.session())
     }
 
-    fn org_of_admin_key(&self, hash: &str) -> Result<Option<String>> {
-        self.one(ORG_OF_ADMIN_KEY, [hash], |r| r.get(0))
+    fn write<T>(&self, work: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
+        work(&mut self.writer()?.session())
     }
 
-    fn create_api_key(&self, key: &ApiKey) -> Result<bool> {
-        self.execute(
-            INSERT_API_KEY,
-            params![
-                key.hash,
-                key.org_id,
-                key.name,
-                key.description,
-                key.first_n,
-                false,
-                key.created_at
-            ],
-        )
-    }
-
-    fn api_key(&self, hash: &str) -> Result<Option<ApiKey>> {
-        self.one(API_KEY, [hash], api_key_of)
-    }
-
-    fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
-        self.all(API_KEYS, [org_id], api_key_of)
-    }
-
-    fn revoke_api_key(&self, org_id: &str, hash: &str) -> Result<bool> {
-        self.execute(REVOKE_API_KEY, params![org_id, hash, true])
-    }
-
-    fn permissions(&self, hash: &str) -> Result<Vec<(String, u8)>> {
-        self.all(PERMISSIONS, [hash], |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)))
-    }
-
-    fn set_permission(&self, hash: &str, kb_id: &str, permission: u8) -> Result<()> {
-        self.execute(SET_PERMISSION, params![hash, kb_id, permission])
-            .map(drop)
-    }
-
-    fn create_kb(&self, kb: &KnowledgeBase) -> Result<()> {
-        self.execute(
-            INSERT_KB,
-            params![
-                kb.id,
-                kb.org_id,
-                kb.name,
-                kb.description,
-                kb.created_at,
-                kb.updated_at
-            ],
-        )
-        .map(drop)
-    }
-
-    fn kb(&self, org_id: &str, kb_id: &str) -> Result<Option<KnowledgeBase>> {
-        self.one(KB, params![org_id, kb_id], kb_of)
-    }
-
-    fn kbs(&self, org_id: &str) -> Result<Vec<KnowledgeBase>> {
-        self.all(KBS, [org_id], kb_of)
-    }
-
-    fn delete_kb(&self, org_id: &str, kb_id: &str) -> Result<bool> {
-        self.execute(DELETE_KB, params![org_id, kb_id])
-    }
-
-    fn put_context(
+    fn transaction<T>(
         &self,
-        org_id: &str,
-        context_id: &str,
-        data: &str,
-        creator_key: Option<&str>,
-    ) -> Result<PutContext> {
-        self.with(|c| context_rows::put_context(c, org_id, context_id, data, creator_key))
-    }
-
-    fn context(&self, org_id: &str, context_id: &str) -> Result<Option<StoredContext>> {
-        self.read(|c| context_rows::context(c, org_id, context_id))
-    }
-
-    fn contexts(&self, org_id: &str) -> Result<Vec<(String, Option<String>)>> {
-        self.read(|c| context_rows::contexts(c, org_id))
-    }
-
-    fn delete_context(&self, org_id: &str, context_id: &str) -> Result<DeleteContext> {
-        self.with(|c| context_rows::delete_context(c, org_id, context_id))
-    }
-
-    fn bind(&self, org_id: &str, kb_id: &str, context_id: &str) -> Result<bool> {
-        self.with(|c| context_rows::bind(c, org_id, kb_id, context_id))
-    }
-
-    fn contexts_of_kb(&self, org_id: &str, kb_id: &str) -> Result<Vec<String>> {
-        self.all(CONTEXTS_OF_KB, params![org_id, kb_id], |r| r.get(0))
-    }
-
-    fn kbs_of_context(&self, org_id: &str, context_id: &str) -> Result<Vec<String>> {
-        self.all(KBS_OF_CONTEXT, params![org_id, context_id], |r| r.get(0))
-    }
-
-    fn insert_chunks(
-        &self,
-        kb_id: &str,
-        context_id: &str,
-        context_data: &str,
-        chunks: &[NewChunk],
-    ) -> Result<Option<Inserted>> {
-        self.with(|c| chunk_rows::insert_chunks(c, kb_id, context_id, context_data, chunks))
-    }
-    fn kb_version(&self, kb_id: &str) -> Result<Option<KbVersion>> {
-        self.read(|c| chunk_rows::kb_version(c, kb_id))
-    }
-    fn chunks_by_id(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<Chunk>> {
-        self.read(|c| chunk_rows::chunks_by_id(c, kb_id, ids))
-    }
-    fn chunk_contexts(&self, kb_id: &str, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-        self.read(|c| chunk_rows::chunk_contexts(c, kb_id, ids))
-    }
-    fn chunks_of(&self, kb_id: &str, context_id: &str) -> Result<Vec<Chunk>> {
-        self.read(|c| chunk_rows::chunks_of(c, kb_id, context_id))
-    }
-    fn index_rows(
-        &self,
-        kb_id: &str,
-        context_id: &str,
-        after: i64,
-        page: usize,
-        visit: &mut dyn FnMut(&[IndexRow]) -> Result<()>,
-    ) -> Result<KbVersion> {
-        // The visitor's own error is kept apart from the store's, and stops the read.
-        let mut stopped = None;
-        let version = self.read(|c| {
-            chunk_rows::index_rows(c, kb_id, context_id, after, page, &mut |rows| {
-                visit(rows).map_err(|e| stopped = Some(e)).is_ok()
-            })
-        })?;
-        stopped.map_or(Ok(version), Err)
-    }
-    fn patch_chunks(
-        &self,
-        kb_id: &str,
-        context_id: &str,
-        patches: &[(i64, ChunkPatch)],
-        all_or_nothing: bool,
-    ) -> Result<Vec<i64>> {
-        self.with(|c| chunk_rows::patch_chunks(c, kb_id, context_id, patches, all_or_nothing))?
-            .into_ids()
-    }
-    fn delete_chunks(&self, kb_id: &str, ids: &[i64]) -> Result<usize> {
-        self.with(|c| chunk_rows::delete_chunks(c, kb_id, ids))
-    }
-}
-
-/// A statement written with PostgreSQL's numbered parameters (`$1`) in SQLite's form (`?1`).
-/// SQLite reads `$1` as a parameter *named* `$1`, numbered in order of first appearance, which
-/// binds the wrong values wherever a statement names `$3` before `$1`; `?1` is numbered as
-/// written.
-pub(super) fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
+        begin: Begin,
+        work: impl FnOnce(&mut dyn Session) -> Result<End<T>>,
+    ) -> Result<T> {
+        match begin {
+            Begin::Plain => self
+                .writer()?
+                .transaction(TransactionBehavior::Deferred, work),
+            Begin::Write => self
+                .writer()?
+                .transaction(TransactionBehavior::Immediate, work),
+            // WAL: a reader's transaction sees one snapshot from its first read on.
+            Begin::Snapshot => self
+                .reader()?
+                .transaction(TransactionBehavior::Deferred, work),
         }
     }
-    out
 }
