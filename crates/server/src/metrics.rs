@@ -64,6 +64,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     seconds: Family<RequestLabels, Histogram, NewHistogram>,
     records_aggregated: Counter,
+    work_abandoned: Counter,
     device: Family<DeviceLabels, Gauge>,
     resident_indexes: CountGauge,
     resident_records: CountGauge,
@@ -150,6 +151,7 @@ impl Default for Metrics {
             requests: Family::default(),
             seconds: Family::new_with_constructor(latency_histogram as NewHistogram),
             records_aggregated: Counter::default(),
+            work_abandoned: Counter::default(),
             device: Family::default(),
             resident_indexes: CountGauge::default(),
             resident_records: CountGauge::default(),
@@ -193,6 +195,11 @@ impl Metrics {
             "Records multiplied by a query",
             self.records_aggregated.clone(),
         );
+        registry.register(
+            "work_abandoned",
+            "Searches, filters and inferences stopped because their client had gone",
+            self.work_abandoned.clone(),
+        );
         registry.register("device", "Where aggregation runs", self.device.clone());
         registry.register(
             "resident_indexes",
@@ -225,6 +232,11 @@ impl Metrics {
         self.seconds
             .get_or_create(&labels)
             .observe(took.as_secs_f64());
+    }
+
+    /// The counter of work stopped because its client had gone (a handle on the same value).
+    pub fn abandoned_counter(&self) -> Counter {
+        self.work_abandoned.clone()
     }
 
     /// Counts records multiplied by a query.

@@ -2,6 +2,7 @@
 //! concurrent searches, filters and inferences cannot take every core and every byte of memory
 //! at once), and [`cancellable`], the work on the blocking pool, told when its client has gone.
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::blocking;
@@ -29,11 +30,20 @@ pub async fn work_slot(state: &AppState) -> ApiResult<OwnedSemaphorePermit> {
 
 /// Runs `work` on the blocking pool with a [`Cancel`] that rises if this future is dropped
 /// before the work is done (the client closed the connection), so that long work stops at its
-/// next check instead of finishing for nobody.
+/// next check instead of finishing for nobody; work that stops so counts on `abandoned` (the
+/// request itself is never answered, so no other metric sees it).
 pub async fn cancellable<T: Send + 'static>(
+    abandoned: Counter,
     work: impl FnOnce(&Cancel) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     let cancel = Cancel::default();
     let _raise = cancel.on_drop();
-    blocking(move || work(&cancel)).await
+    blocking(move || {
+        let done = work(&cancel);
+        if done.is_err() && cancel.check().is_err() {
+            abandoned.inc();
+        }
+        done
+    })
+    .await
 }

@@ -42,7 +42,10 @@ pub async fn infer(
     JsonBody(body): JsonBody<InferenceBody>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
-    cancellable(move |cancel| run(&state, &caller, body, cancel)).await
+    cancellable(state.metrics.abandoned_counter(), move |cancel| {
+        run(&state, &caller, body, cancel)
+    })
+    .await
 }
 
 fn run(

@@ -56,7 +56,7 @@ pub async fn search(
     JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
-    let (found, body) = cancellable(move |cancel| {
+    let (found, body) = cancellable(state.metrics.abandoned_counter(), move |cancel| {
         let found = matching(&state, &caller, &body, cancel)?;
         Ok((found, body))
     })
@@ -75,7 +75,7 @@ pub async fn search_page(
     JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Response> {
     let slot = work_slot(&state).await?;
-    let (page, facts, body) = cancellable(move |cancel| {
+    let (page, facts, body) = cancellable(state.metrics.abandoned_counter(), move |cancel| {
         let found = matching(&state, &caller, &body, cancel)?;
         let page = select::page(
             found,
@@ -111,7 +111,7 @@ pub async fn delete_by_meta(
     JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
-    cancellable(move |cancel| {
+    cancellable(state.metrics.abandoned_counter(), move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::DELETE)?;
         let filter = required_filter(&body)?;
         let outcome = meta_edits::delete_by_meta(
@@ -138,7 +138,7 @@ pub async fn patch_by_meta(
     JsonBody(body): JsonBody<MetaSearch>,
 ) -> ApiResult<Answer> {
     let _slot = work_slot(&state).await?;
-    cancellable(move |cancel| {
+    cancellable(state.metrics.abandoned_counter(), move |cancel| {
         caller.kb_access(&state, &body.kb_id, permission::WRITE)?;
         let filter = required_filter(&body)?;
         let patch: Option<Value> = body
