@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::server::{free_port, sdk_pieces, small_context, Server};
+use crate::common::server::{free_port, sdk_pieces, Server};
 
 /// Records in the knowledge base: enough that building its index takes well beyond the reset.
 const RECORDS: usize = 100_001;
@@ -54,13 +54,17 @@ fn reset(stream: TcpStream) {
 #[test]
 fn a_search_reset_during_its_index_build_aggregates_nothing() {
     let metrics_address = format!("127.0.0.1:{}", free_port());
-    let server = Server::start(&[
-        "--allow-weak-contexts",
-        "--metrics-listen",
-        &metrics_address,
-    ]);
+    let server = Server::start(&["--metrics-listen", &metrics_address]);
     let (kb_id, key) = server.kb_and_key("client gone");
-    let ctx = small_context(16);
+    // key_len 2048: each record costs enough that building and aggregating 100,001 of them
+    // takes well beyond the 300 ms before the reset, even on a fast machine.
+    let options = paillier_gpu::ContextOptions {
+        scheme: paillier_gpu::Scheme::Paillier,
+        key_len: 2048,
+        embed_len: 16,
+        ..paillier_gpu::ContextOptions::default()
+    };
+    let ctx = paillier_gpu::ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
     let context: Value = serde_json::from_str(&ctx.to_json().unwrap()).unwrap();
     let (status, answer) = server.post(
         &format!("/v1/exec_context/{}", server.org),
