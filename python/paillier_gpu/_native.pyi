@@ -365,7 +365,8 @@ class PackedArray:
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
     and a tag in each plaintext, the document sealed to the record), with private metadata
-    (tokens), both or neither. What `paillier_gpu.client.Client` runs; JSON crosses as text."""
+    (tokens), both or neither. A binding of the library's `paillier_gpu::verifiable::RecordCodec`,
+    what `paillier_gpu.client.Client` runs; JSON crosses as text."""
 
     def __init__(
         self, context: ExecutionContext, kb_id: str, verifiable: bool = False, private_meta: bool = False
@@ -376,19 +377,23 @@ class RecordCodec:
         """A filter (JSON) as the service must get it: tokenised for private metadata."""
     def check_sort(self, sort_by: Optional[str] = None) -> None:
         """Raises PrivateMetadataError for a sort by a private field."""
-    def decode(
+    def opens_documents(self, with_content: bool) -> bool:
+        """Whether a search opens its top records' documents (always for verifiable records)."""
+    def rank(
         self,
         query: npt.ArrayLike,
         responses: Sequence[Sequence[Union[int, str, bytes]]],
         chunk_ids: Sequence[int],
+        top_k: int,
         range: Optional[Tuple[int, int]] = None,
         expect_count: Optional[int] = None,
     ) -> List[Tuple[int, int, Optional[str]]]:
-        """(chunk_id, distance, nonce) per record; verified for verifiable records."""
-    def open(self, records: Sequence[Tuple[int, Optional[str], Optional[str]]], filter: Optional[str] = None) -> str:
-        """The documents of (chunk_id, nonce, chunk_content) records, as a JSON list; sealed ones
-        must pass `filter` (JSON) when given."""
+        """The top_k nearest as (chunk_id, distance, nonce), nearest first; verified for
+        verifiable records."""
+    def open(self, records: str, filter: Optional[str] = None) -> str:
+        """The documents of records (JSON list of {chunk_id, nonce, chunk_content, meta_data,
+        name}), as a JSON list; sealed ones must pass `filter` (JSON) when given."""
     def nonces(self, indexes: Sequence[Sequence[str]], chunk_ids: Sequence[int]) -> List[str]:
         """The nonces of stored verifiable records, each record's tag checked."""
-    def reseal(self, document: str, nonce: Optional[str] = None) -> Tuple[str, str]:
-        """(chunk_content, meta_data JSON) of a document sealed again."""
+    def patched(self, chunk_id: int, document: str, patch: str, nonce: Optional[str] = None) -> str:
+        """{chunk_id, chunk_content, meta_data} (JSON) of a document patched and sealed again."""

@@ -1,9 +1,10 @@
 """A client of an XTrace service (`paillier-gpu serve`, or XTrace's hosted one) for records the
 owner can check and metadata the service cannot read.
 
-The client speaks HTTP only (the standard library's `urllib`); what it does with keys,
-ciphertexts, tags, seals and tokens is the library's (`RecordCodec`), the same code the Rust
-client and the CLI run::
+The client speaks HTTP only (the standard library's `urllib`); what it sends and how it checks
+what comes back (keys, ciphertexts, tags, seals, tokens, the ranking and the refusals) is the
+library's `paillier_gpu::verifiable::RecordCodec` (bound here as `RecordCodec`), the same code
+the Rust client and the CLI run::
 
     from paillier_gpu import ExecutionContext
     from paillier_gpu.client import Client
@@ -185,13 +186,10 @@ class Client:
             chunk_ids = [int(chunk_id) for _, chunk_id in answer]
         except (TypeError, ValueError) as error:
             raise RemoteUnreachableError(f"the compute_hamming answer is not the API's: {error}") from None
-        decoded = codec.decode(vector, responses, chunk_ids, range, expect_count)
-        decoded.sort(key=lambda hit: (hit[1], hit[0]))
-        top = decoded[:top_k]
+        top = codec.rank(vector, responses, chunk_ids, top_k, range, expect_count)
         hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
-        if verify or with_content:
-            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], private_meta,
-                                   filter)
+        if codec.opens_documents(with_content):
+            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], filter)
             if with_content:
                 for hit, document in zip(hits, documents):
                     hit.update(document)
@@ -233,19 +231,16 @@ class Client:
                 missing = [i for i, index in zip(ids, indexes) if index is None]
                 raise RemoteUnreachableError(f"chunks {missing} came back without their index")
             nonces = codec.nonces(indexes, ids)
-        documents = self._open(kb_id, codec, list(zip(ids, nonces)), private_meta, filter)
+        documents = self._open(kb_id, codec, list(zip(ids, nonces)), filter)
         return [(dict(document, chunk_id=i), nonce) for i, document, nonce in zip(ids, documents, nonces)]
 
-    def _open(self, kb_id, codec, records, private_meta, filter=None):
+    def _open(self, kb_id, codec, records, filter=None):
+        """The documents of `records` (chunk id, nonce), fetched and opened by the codec."""
         ids = [chunk_id for chunk_id, _ in records]
         stored = self._chunks_by_id(kb_id, ids, ["chunk_content", "meta_data", "name"])
-        sealed = [(i, nonce, stored.get(i, {}).get("chunk_content")) for i, nonce in records]
-        documents = json.loads(codec.open(sealed, None if filter is None else json.dumps(filter)))
-        if not private_meta and all(nonce is None for _, nonce in records):
-            for i, document in zip(ids, documents):
-                document["meta_data"] = stored.get(i, {}).get("meta_data") or {}
-                document["name"] = stored.get(i, {}).get("name")
-        return documents
+        fetched = [dict({k: stored.get(i, {}).get(k) for k in ("chunk_content", "meta_data", "name")},
+                        chunk_id=i, nonce=nonce) for i, nonce in records]
+        return json.loads(codec.open(json.dumps(fetched), None if filter is None else json.dumps(filter)))
 
     # -- edits by metadata --------------------------------------------------------------------
 
@@ -284,9 +279,7 @@ class Client:
         patches = []
         for record, nonce in found:
             document = {k: record[k] for k in ("content", "meta_data", "name")}
-            document["meta_data"] = dict(document["meta_data"] or {}, **patch)
-            content, meta_data = codec.reseal(json.dumps(document), nonce)
-            patches.append({"chunk_id": record["chunk_id"], "chunk_content": content, "meta_data": json.loads(meta_data)})
+            patches.append(json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch), nonce)))
         if patches:
             self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
         return [record["chunk_id"] for record, _ in found]

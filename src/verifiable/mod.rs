@@ -13,6 +13,9 @@
 //!   top k's contents also catches an answer or a content swapped into the top k.
 //! * **Private metadata**: `tag1`–`tag5` and `facets` values become keyed tokens
 //!   ([`tokenise_metadata`]) and filters are tokenised the same way ([`tokenise_filter`]).
+//! * **[`RecordCodec`]**: these rules as a client applies them, with no I/O: what each record
+//!   sends, the filter sent, an answer ranked and verified, the fetched documents opened and
+//!   checked. The Rust client and the Python one only carry its output over HTTP.
 //!
 //! A knowledge base written this way is for our clients: the SDK's decoder would read the extra
 //! plaintext bits as slots, and its content as undecryptable.
@@ -42,6 +45,7 @@
 
 mod answer;
 mod check;
+mod codec;
 mod context;
 mod decode;
 mod encrypt;
@@ -49,14 +53,19 @@ mod filter;
 mod keys;
 mod layout;
 mod metadata;
+mod read;
 mod seal;
+mod sent;
 mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use answer::{check_filter, Expectation, VerifiedRecords};
 pub use check::DecodedRecord;
+pub use codec::{RecordCodec, RecordOptions};
 pub use filter::tokenise_filter;
 pub use keys::RecordKeys;
 pub use layout::{RecordNonce, TaggedLayout, NONCE_BITS, TAG_BITS};
 pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use read::{FetchedRecord, Ranked};
 pub use seal::{open_document, open_records, seal_document, Document};
+pub use sent::{EncryptedRecords, SentRecord};

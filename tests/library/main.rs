@@ -27,6 +27,7 @@ mod operations;
 mod output_safety;
 mod paillier_props;
 mod private_metadata;
+mod record_codec;
 mod response_checks;
 mod sdk_fixtures;
 mod stored_contexts;

@@ -120,19 +120,6 @@ impl Client {
         )?)
     }
 
-    /// Record `record` of `batch` as a chunk's `index` (one base64 string a piece).
-    pub(crate) fn index_of(
-        &self,
-        context: &ExecutionContext,
-        batch: &CiphertextBatch,
-        record: usize,
-    ) -> Result<Vec<String>> {
-        let width = context.ciphertext_shape().chunk_bytes;
-        let mut bytes = Vec::new();
-        batch.write_record_le_bytes(record, width, &mut bytes)?;
-        Ok(bytes.chunks(width).map(|p| BASE64.encode(p)).collect())
-    }
-
     /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that
     /// chunk whole; all or none.
     pub(crate) fn update_chunks(

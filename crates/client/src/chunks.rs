@@ -2,8 +2,6 @@
 //! under the context's data key, as the SDK's `DataLoader` does; metadata and name in the clear),
 //! sent in the SDK's batches of [`UPLOAD_BATCH`].
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -13,6 +11,7 @@ use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::paillier::CiphertextBatch;
 pub use paillier_gpu::verifiable::Document;
+use paillier_gpu::verifiable::{RecordCodec, RecordOptions, SentRecord};
 use paillier_gpu::Error as LibraryError;
 
 /// Chunks per insert request, as the SDK sends them.
@@ -48,44 +47,29 @@ impl Client {
             }
             .into());
         }
-        self.send_records(kb_id, context, batch, |record| {
-            let document = documents.get(record).cloned().unwrap_or_default();
-            Ok(SentFields {
-                content: context.encrypt_content(document.content.as_bytes())?,
-                meta_data: document.meta_data,
-                name: Some(
-                    document
-                        .name
-                        .unwrap_or_else(|| format!("default_name_chunk_{record}")),
-                ),
-            })
+        let codec = RecordCodec::new(context, kb_id, RecordOptions::default());
+        self.send_records(&codec, batch, |record| {
+            Ok(codec.fields(record, None, documents.get(record))?)
         })
     }
 
-    /// Sends each record of `batch` with the fields `fields` makes for it, in requests of
-    /// [`UPLOAD_BATCH`]. Never sends a request twice: after an answer it did not see, the error
-    /// says which chunks were stored before it, and those of the unseen request may be too.
+    /// Sends each record of `batch` (encrypted by `codec`'s context) into `codec`'s knowledge
+    /// base with the fields `fields` makes for it, in requests of [`UPLOAD_BATCH`]. Never sends
+    /// a request twice: after an answer it did not see, the error says which chunks were stored
+    /// before it, and those of the unseen request may be too.
     pub(crate) fn send_records(
         &self,
-        kb_id: &str,
-        context: &ExecutionContext,
+        codec: &RecordCodec,
         batch: &CiphertextBatch,
-        mut fields: impl FnMut(usize) -> Result<SentFields>,
+        mut fields: impl FnMut(usize) -> Result<SentRecord>,
     ) -> Result<Vec<i64>> {
-        let width = context.ciphertext_shape().chunk_bytes;
         let address = self.address("chunk", "");
         let mut ids = Vec::with_capacity(batch.records());
-        let mut piece_bytes = Vec::new();
         for start in (0..batch.records()).step_by(UPLOAD_BATCH) {
             let end = (start + UPLOAD_BATCH).min(batch.records());
             let mut chunks = Vec::with_capacity(end - start);
             for record in start..end {
-                piece_bytes.clear();
-                batch.write_record_le_bytes(record, width, &mut piece_bytes)?;
-                let index: Vec<String> = piece_bytes
-                    .chunks(width)
-                    .map(|piece| BASE64.encode(piece))
-                    .collect();
+                let index = codec.index(batch, record)?;
                 let sent = fields(record)?;
                 chunks.push(api::Chunk {
                     chunk_content: sent.content,
@@ -95,8 +79,8 @@ impl Client {
                 });
             }
             let body = api::InsertChunks {
-                kb_id: kb_id.to_owned(),
-                context_id: context.id().to_owned(),
+                kb_id: codec.kb().to_owned(),
+                context_id: codec.context().id().to_owned(),
                 chunks: serde_json::value::to_raw_value(&chunks).map_err(|e| {
                     Error::InvalidSetting(format!("the chunks do not serialise: {e}"))
                 })?,
@@ -117,16 +101,6 @@ impl Client {
         }
         Ok(ids)
     }
-}
-
-/// What one record carries besides its index.
-pub(crate) struct SentFields {
-    /// The chunk content as sent (encrypted or sealed).
-    pub content: String,
-    /// The metadata as sent (plain or tokens).
-    pub meta_data: serde_json::Map<String, Value>,
-    /// The name as sent (none: the service names it).
-    pub name: Option<String>,
 }
 
 /// A request whose answer never came may have been stored: it is not sent again, and the error

@@ -1,11 +1,9 @@
-//! Records found by metadata, and the documents of records opened: sealed to their nonce
-//! (verifiable), sealed without one (private metadata), or the SDK's content encryption.
+//! Records found by metadata, and the documents of records fetched and opened by the library's
+//! [`RecordCodec`]: sealed to their nonce (verifiable), sealed without one (private metadata),
+//! or the SDK's content encryption.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{
-    check_filter, open_document, open_records, tokenise_filter, Document, Expectation, RecordKeys,
-    RecordNonce,
-};
+use paillier_gpu::verifiable::{Document, FetchedRecord, RecordCodec, RecordNonce};
 use serde_json::Value;
 
 use super::records::{by_chunk_id, chunk_id_of, RecordOptions};
@@ -34,11 +32,8 @@ impl Client {
         filter: &Value,
         options: RecordOptions,
     ) -> Result<Vec<Found>> {
-        let keys = context.record_keys()?;
-        let sent = match options.private_meta {
-            true => tokenise_filter(&keys, filter)?,
-            false => filter.clone(),
-        };
+        let codec = RecordCodec::new(context, kb_id, options);
+        let sent = codec.filter(filter)?;
         let listed = self.meta_search(kb_id, context.id(), &sent, false)?;
         let mut ids = Vec::with_capacity(listed.len());
         for chunk in &listed {
@@ -47,111 +42,68 @@ impl Client {
                 detail: format!("a listed chunk without a chunk_id: {chunk}"),
             })?);
         }
-        if !options.verifiable {
-            let found = self.open_unverified(kb_id, context, &keys, &ids, options)?;
-            if options.private_meta {
-                check_found(filter, &found)?;
+        let nonces: Vec<Option<RecordNonce>> = match options.verifiable {
+            true => {
+                let records = self.fetch_record_batch(kb_id, context, &ids)?;
+                codec
+                    .nonces(&records, &ids)?
+                    .into_iter()
+                    .map(Some)
+                    .collect()
             }
-            return Ok(found);
-        }
-        let records = self.fetch_record_batch(kb_id, context, &ids)?;
-        let zero_query = vec![0u8; context.embed_len()];
-        let verified =
-            context.verify_answer(kb_id, &zero_query, &records, &ids, &Expectation::default())?;
-        let top: Vec<(i64, u32, RecordNonce)> = ids
-            .iter()
-            .zip(&verified.nonces)
-            .map(|(&id, &nonce)| (id, 0, nonce))
-            .collect();
-        let documents = self.open_sealed(kb_id, &keys, &top)?;
-        let found: Vec<Found> = top
+            false => vec![None; ids.len()],
+        };
+        let records: Vec<(i64, Option<RecordNonce>)> = ids.into_iter().zip(nonces).collect();
+        let documents = self.open_documents(&codec, &records, Some(filter))?;
+        Ok(records
             .into_iter()
             .zip(documents)
-            .map(|((chunk_id, _, nonce), document)| Found {
+            .map(|((chunk_id, nonce), document)| Found {
                 chunk_id,
                 document,
-                nonce: Some(nonce),
+                nonce,
             })
-            .collect();
-        check_found(filter, &found)?;
-        Ok(found)
+            .collect())
     }
 
-    /// Opens the sealed documents of `records` (chunk id and nonce), in order; a document
-    /// missing, or not opening under its record, fails them all.
-    pub(crate) fn open_sealed(
+    /// Fetches and opens the documents of `records` (chunk id, and nonce when verifiable), in
+    /// order, checked against `filter` where they are sealed ([`RecordCodec::open`]). Only the
+    /// content of verifiable records is fetched: their sealed document holds the rest.
+    pub(crate) fn open_documents(
         &self,
-        kb_id: &str,
-        keys: &RecordKeys,
-        records: &[(i64, u32, RecordNonce)],
+        codec: &RecordCodec,
+        records: &[(i64, Option<RecordNonce>)],
+        filter: Option<&Value>,
     ) -> Result<Vec<Document>> {
-        let ids: Vec<i64> = records.iter().map(|&(id, _, _)| id).collect();
-        let chunks = self.chunks_by_id(kb_id, &ids, &["chunk_content"])?;
+        let verifiable = codec.options().verifiable;
+        let projection: &[&str] = match verifiable {
+            true => &["chunk_content"],
+            false => &["chunk_content", "meta_data", "name"],
+        };
+        let ids: Vec<i64> = records.iter().map(|&(id, _)| id).collect();
+        let chunks = self.chunks_by_id(codec.kb(), &ids, projection)?;
         let chunks = by_chunk_id(&chunks);
-        let sealed: Vec<(i64, RecordNonce, Option<&str>)> = records
-            .iter()
-            .map(|&(id, _, nonce)| {
-                let content = chunks
-                    .get(&id)
-                    .and_then(|c| c.get("chunk_content"))
-                    .and_then(Value::as_str);
-                (id, nonce, content)
-            })
-            .collect();
-        Ok(open_records(keys, kb_id, &sealed)?)
-    }
-
-    /// Documents of records that are not verifiable: sealed without a nonce (private
-    /// metadata), or the SDK's content encryption with the service's metadata and name.
-    pub(crate) fn open_unverified(
-        &self,
-        kb_id: &str,
-        context: &ExecutionContext,
-        keys: &RecordKeys,
-        ids: &[i64],
-        options: RecordOptions,
-    ) -> Result<Vec<Found>> {
-        let chunks = self.chunks_by_id(kb_id, ids, &["chunk_content", "meta_data", "name"])?;
-        let chunks = by_chunk_id(&chunks);
-        let mut found = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let chunk = chunks.get(&id).copied();
-            let content = chunk
-                .and_then(|c| c.get("chunk_content"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::RemoteUnreachable {
+        let mut fetched = Vec::with_capacity(records.len());
+        for &(chunk_id, nonce) in records {
+            let chunk = chunks.get(&chunk_id).copied();
+            let field = |name: &str| chunk.and_then(|c| c.get(name));
+            let content = field("chunk_content").and_then(Value::as_str);
+            // A verifiable record's missing content is a failure of the answer, which the codec
+            // names; any other's is an answer this client cannot read.
+            if content.is_none() && !verifiable {
+                return Err(Error::RemoteUnreachable {
                     url: self.address("chunk", ""),
-                    detail: format!("chunk {id} came back without its content"),
-                })?;
-            let document = match options.private_meta {
-                true => open_document(keys, kb_id, None, content)?,
-                false => Document {
-                    content: String::from_utf8_lossy(&context.decrypt_content(content)?)
-                        .into_owned(),
-                    meta_data: chunk
-                        .and_then(|c| c.get("meta_data"))
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default(),
-                    name: chunk
-                        .and_then(|c| c.get("name"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                },
-            };
-            found.push(Found {
-                chunk_id: id,
-                document,
-                nonce: None,
+                    detail: format!("chunk {chunk_id} came back without its content"),
+                });
+            }
+            fetched.push(FetchedRecord {
+                chunk_id,
+                nonce,
+                content,
+                meta_data: field("meta_data").and_then(Value::as_object),
+                name: field("name").and_then(Value::as_str),
             });
         }
-        Ok(found)
+        Ok(codec.open(&fetched, filter)?)
     }
-}
-
-/// Every found record's document, as the owner wrote it, passes `filter`: a service that
-/// ignored the filter fails the search.
-fn check_found(filter: &Value, found: &[Found]) -> Result<()> {
-    let opened: Vec<(i64, &Document)> = found.iter().map(|f| (f.chunk_id, &f.document)).collect();
-    Ok(check_filter(filter, &opened)?)
 }

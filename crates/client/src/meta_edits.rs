@@ -4,7 +4,7 @@
 //! change the tokens and leave the sealed values behind).
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{seal_document, tokenise_metadata};
+use paillier_gpu::verifiable::RecordCodec;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -65,26 +65,19 @@ impl Client {
                 .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
                 .unwrap_or_default());
         }
-        let keys = context.record_keys()?;
+        let codec = RecordCodec::new(context, kb_id, options);
         let found = self.find_records(kb_id, context, filter, options)?;
         if found.is_empty() {
             return Ok(Vec::new());
         }
         let mut patches = Vec::with_capacity(found.len());
         for record in &found {
-            let mut document = record.document.clone();
-            for (field, value) in patch {
-                document.meta_data.insert(field.clone(), value.clone());
-            }
-            let meta_data = match options.private_meta {
-                true => tokenise_metadata(&keys, &document.meta_data)?,
-                false => document.meta_data.clone(),
-            };
             // A verifiable record keeps its nonce: its index is not changed.
+            let sent = codec.patched(&record.document, patch, record.nonce)?;
             patches.push(json!({
                 "chunk_id": record.chunk_id,
-                "chunk_content": seal_document(&keys, kb_id, record.nonce, &document)?,
-                "meta_data": meta_data,
+                "chunk_content": sent.content,
+                "meta_data": sent.meta_data,
             }));
         }
         let address = self.address("chunk", "");

@@ -3,26 +3,13 @@
 //! verified, and find them by metadata, over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{
-    check_filter, seal_document, tokenise_filter, tokenise_metadata, Document, Expectation,
-    RecordKeys, RecordNonce,
-};
+pub use paillier_gpu::verifiable::RecordOptions;
+use paillier_gpu::verifiable::{Document, Expectation, RecordCodec};
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
-use super::chunks::SentFields;
 use super::Client;
 use crate::error::{Error, Result};
-
-/// How records are written, and so how they are read: verifiable (nonce and tag in each
-/// plaintext, content sealed to the record), with private metadata (tokens), both or neither.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RecordOptions {
-    /// Records the owner can check ([`paillier_gpu::verifiable`]).
-    pub verifiable: bool,
-    /// Metadata as tokens; the values and the name only in the sealed copy.
-    pub private_meta: bool,
-}
 
 /// A search's options.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -66,14 +53,10 @@ impl Client {
         options: RecordOptions,
     ) -> Result<Vec<i64>> {
         check_documents(documents.len(), vectors.len())?;
-        let (batch, nonces) = encrypt(kb_id, context, vectors, options)?;
-        if !(options.verifiable || options.private_meta) {
-            return self.upload(kb_id, context, &batch, documents);
-        }
-        let keys = context.record_keys()?;
-        self.send_records(kb_id, context, &batch, |record| {
-            let nonce = nonces.as_ref().map(|n| n[record]);
-            fields_of(&keys, kb_id, options, nonce, documents.get(record), record)
+        let codec = RecordCodec::new(context, kb_id, options);
+        let records = codec.encrypt(vectors)?;
+        self.send_records(&codec, &records.batch, |record| {
+            Ok(codec.record(&records, record, documents.get(record))?)
         })
     }
 
@@ -98,33 +81,15 @@ impl Client {
             ))
             .into());
         }
-        let (batch, nonces) = encrypt(kb_id, context, vectors, options)?;
-        // The keys only where documents are sealed: a plain update asks the key provider for
-        // nothing.
-        let keys = match options.verifiable || options.private_meta {
-            true => Some(context.record_keys()?),
-            false => None,
-        };
+        let codec = RecordCodec::new(context, kb_id, options);
+        let records = codec.encrypt(vectors)?;
         let mut updates = Vec::with_capacity(chunk_ids.len());
         for (record, &chunk_id) in chunk_ids.iter().enumerate() {
-            let nonce = nonces.as_ref().map(|n| n[record]);
-            let fields = match &keys {
-                Some(keys) => {
-                    fields_of(keys, kb_id, options, nonce, documents.get(record), record)?
-                }
-                None => {
-                    let document = documents.get(record).cloned().unwrap_or_default();
-                    SentFields {
-                        content: context.encrypt_content(document.content.as_bytes())?,
-                        meta_data: document.meta_data,
-                        name: document.name,
-                    }
-                }
-            };
+            let fields = codec.record(&records, record, documents.get(record))?;
             updates.push(serde_json::json!({
                 "chunk_id": chunk_id,
                 "chunk_content": fields.content,
-                "index": self.index_of(context, &batch, record)?,
+                "index": codec.index(&records.batch, record)?,
                 "meta_data": fields.meta_data,
                 "name": fields.name,
             }));
@@ -154,13 +119,12 @@ impl Client {
                     .into(),
             ));
         }
-        // The keys only where a filter is tokenised or a document opened: a plain search asks
-        // the key provider for nothing.
-        let keys = || context.record_keys();
-        let filter = match (&options.filter, options.records.private_meta) {
-            (Some(filter), true) => Some(tokenise_filter(&keys()?, filter)?),
-            (filter, _) => filter.clone(),
-        };
+        let codec = RecordCodec::new(context, kb_id, options.records);
+        let filter = options
+            .filter
+            .as_ref()
+            .map(|f| codec.filter(f))
+            .transpose()?;
         let query = context.encrypt_batch(&[vector])?;
         let answer = self.compute_hamming(
             kb_id,
@@ -170,61 +134,36 @@ impl Client {
             filter.as_ref(),
             options.range,
         )?;
-        if !options.records.verifiable {
-            let distances = context
-                .decode_batch(&answer.responses)
-                .map_err(|e| unverified_hint(context, e))?;
-            let mut ranked: Vec<(i64, u32)> = answer.chunk_ids.into_iter().zip(distances).collect();
-            ranked.sort_by_key(|&(chunk_id, distance)| (distance, chunk_id));
-            ranked.truncate(options.top_k);
-            let documents = match options.with_content {
-                true => {
-                    let ids: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
-                    let found =
-                        self.open_unverified(kb_id, context, &keys()?, &ids, options.records)?;
-                    if let (Some(filter), true) = (&options.filter, options.records.private_meta) {
-                        let opened: Vec<(i64, &Document)> =
-                            found.iter().map(|f| (f.chunk_id, &f.document)).collect();
-                        check_filter(filter, &opened)?;
-                    }
-                    found.into_iter().map(|f| Some(f.document)).collect()
-                }
-                false => vec![None; ranked.len()],
-            };
-            return Ok(ranked
-                .into_iter()
-                .zip(documents)
-                .map(|((chunk_id, distance), document)| Hit {
-                    chunk_id,
-                    distance,
-                    document,
-                })
-                .collect());
-        }
         let expectation = Expectation {
             range: options.range,
             count: options.expect_count,
         };
-        let verified = context.verify_answer(
-            kb_id,
-            vector,
-            &answer.responses,
-            &answer.chunk_ids,
-            &expectation,
-        )?;
-        let top = verified.top_k(options.top_k);
-        let documents = self.open_sealed(kb_id, &keys()?, &top)?;
-        if let Some(filter) = &options.filter {
-            let opened: Vec<(i64, &Document)> = top.iter().map(|t| t.0).zip(&documents).collect();
-            check_filter(filter, &opened)?;
+        let top = codec
+            .rank(
+                vector,
+                &answer.responses,
+                &answer.chunk_ids,
+                &expectation,
+                options.top_k,
+            )
+            .map_err(|e| match options.records.verifiable {
+                true => e,
+                false => unverified_hint(context, e),
+            })?;
+        let mut documents = match codec.opens_documents(options.with_content) {
+            true => {
+                let records: Vec<_> = top.iter().map(|hit| (hit.chunk_id, hit.nonce)).collect();
+                self.open_documents(&codec, &records, options.filter.as_ref())?
+            }
+            false => Vec::new(),
         }
+        .into_iter();
         Ok(top
             .into_iter()
-            .zip(documents)
-            .map(|((chunk_id, distance, _), document)| Hit {
-                chunk_id,
-                distance,
-                document: options.with_content.then_some(document),
+            .map(|hit| Hit {
+                chunk_id: hit.chunk_id,
+                distance: hit.distance,
+                document: documents.next().filter(|_| options.with_content),
             })
             .collect())
     }
@@ -255,51 +194,6 @@ fn check_documents(documents: usize, vectors: usize) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// The vectors encrypted as `options` says, with their nonces when verifiable.
-fn encrypt<V: AsRef<[u8]> + Sync>(
-    kb_id: &str,
-    context: &ExecutionContext,
-    vectors: &[V],
-    options: RecordOptions,
-) -> Result<(
-    paillier_gpu::paillier::CiphertextBatch,
-    Option<Vec<RecordNonce>>,
-)> {
-    Ok(match options.verifiable {
-        true => {
-            let (batch, nonces) = context.encrypt_records(kb_id, vectors)?;
-            (batch, Some(nonces))
-        }
-        false => (context.encrypt_batch(vectors)?, None),
-    })
-}
-
-/// What a verifiable or private record sends besides its index: the document sealed to the
-/// record, the metadata as written (verifiable) or as tokens (private), and the name unless
-/// private.
-fn fields_of(
-    keys: &RecordKeys,
-    kb_id: &str,
-    options: RecordOptions,
-    nonce: Option<RecordNonce>,
-    document: Option<&Document>,
-    record: usize,
-) -> Result<SentFields> {
-    let mut document = document.cloned().unwrap_or_default();
-    if document.name.is_none() && !options.private_meta {
-        document.name = Some(format!("default_name_chunk_{record}"));
-    }
-    let meta_data = match options.private_meta {
-        true => tokenise_metadata(keys, &document.meta_data)?,
-        false => document.meta_data.clone(),
-    };
-    Ok(SentFields {
-        content: seal_document(keys, kb_id, nonce, &document)?,
-        meta_data,
-        name: document.name.filter(|_| !options.private_meta),
-    })
 }
 
 pub(crate) fn chunk_id_of(chunk: &Value) -> Option<i64> {

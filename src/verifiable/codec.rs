@@ -1,0 +1,137 @@
+//! [`RecordCodec`]: the rules of what one owner's records send and how their answers are read,
+//! written once for every client. It does no I/O: a client fetches and sends, the codec builds
+//! what is sent and checks what came back.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::metadata::check_private_sort;
+use super::{tokenise_filter, RecordKeys};
+use crate::error::Result;
+use crate::ExecutionContext;
+
+/// How a knowledge base's records are written, and so how they are read: verifiable (a nonce
+/// and a tag in each plaintext, the document sealed to the record), with private metadata
+/// (tokens), both or neither (the SDK's records).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordOptions {
+    /// Records the owner can check (see [`crate::verifiable`]).
+    pub verifiable: bool,
+    /// Metadata as tokens; the values and the name only in the sealed copy.
+    pub private_meta: bool,
+}
+
+impl RecordOptions {
+    /// Whether each record's document travels sealed ([`seal_document`](super::seal_document))
+    /// rather than as the SDK's encrypted content with its metadata and name in the clear.
+    pub fn sealed(self) -> bool {
+        self.verifiable || self.private_meta
+    }
+}
+
+/// The records of knowledge base `kb` as the owner of `context` writes and reads them, under
+/// [`RecordOptions`]: builds what each record sends ([`fields`](Self::fields),
+/// [`index`](Self::index)), tokenises filters ([`filter`](Self::filter)), ranks and checks an
+/// answer ([`rank`](Self::rank)) and opens the documents fetched for it
+/// ([`open`](Self::open)).
+///
+/// The record keys are derived on first use: a codec of plain records never asks the key
+/// provider for them.
+///
+/// ```
+/// use paillier_gpu::verifiable::{Document, Expectation, FetchedRecord, RecordCodec, RecordOptions};
+/// use paillier_gpu::{ContextOptions, ExecutionContext};
+///
+/// # fn main() -> paillier_gpu::Result<()> {
+/// // Small INSECURE parameters keep the example fast; use ContextOptions::default() for real.
+/// let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+/// let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
+/// let both = RecordOptions { verifiable: true, private_meta: true };
+/// let codec = RecordCodec::new(&ctx, "kb-1", both);
+/// let vector = [0u8, 1, 1, 0, 1, 0, 0, 1];
+/// let records = codec.encrypt(&[vector])?;
+/// let document = Document { content: "hello".into(), ..Default::default() };
+/// let sent = codec.record(&records, 0, Some(&document))?; // sealed, no name
+/// assert_eq!(sent.name, None);
+///
+/// let mut index = ctx.new_index()?; // the service's side
+/// index.insert_batch(&records.batch)?;
+/// let query = [0u8, 1, 1, 0, 1, 0, 0, 0];
+/// let answer = index.aggregate_batch(&ctx.encrypt_batch(&[query])?, &paillier_gpu::hamming::Selection::All)?;
+/// let top = codec.rank(&query, &answer, &[7], &Expectation::default(), 1)?;
+/// assert_eq!((top[0].chunk_id, top[0].distance), (7, 1));
+/// let fetched = FetchedRecord { chunk_id: 7, nonce: top[0].nonce, content: Some(&sent.content), ..Default::default() };
+/// assert_eq!(codec.open(&[fetched], None)?, vec![document]);
+/// # Ok(()) }
+/// ```
+pub struct RecordCodec {
+    context: ExecutionContext,
+    kb: String,
+    options: RecordOptions,
+    keys: OnceLock<RecordKeys>,
+}
+
+impl fmt::Debug for RecordCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordCodec")
+            .field("context", &self.context.id())
+            .field("kb", &self.kb)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordCodec {
+    /// The codec of `kb`'s records under `context` (a clone of it: the same keys, shared).
+    pub fn new(context: &ExecutionContext, kb: &str, options: RecordOptions) -> Self {
+        Self {
+            context: context.clone(),
+            kb: kb.to_owned(),
+            options,
+            keys: OnceLock::new(),
+        }
+    }
+
+    /// The owner's context.
+    pub fn context(&self) -> &ExecutionContext {
+        &self.context
+    }
+
+    /// The knowledge base.
+    pub fn kb(&self) -> &str {
+        &self.kb
+    }
+
+    /// How the records are written.
+    pub fn options(&self) -> RecordOptions {
+        self.options
+    }
+
+    /// The record keys, derived from the context's data key on first use.
+    pub fn keys(&self) -> Result<&RecordKeys> {
+        if let Some(keys) = self.keys.get() {
+            return Ok(keys);
+        }
+        let keys = self.context.record_keys()?;
+        Ok(self.keys.get_or_init(|| keys))
+    }
+
+    /// `filter` (the manual's metadata filter) as the service must get it: tokenised for
+    /// private metadata (order, prefix and substring operators refused), unchanged otherwise.
+    pub fn filter(&self, filter: &Value) -> Result<Value> {
+        match self.options.private_meta {
+            true => tokenise_filter(self.keys()?, filter),
+            false => Ok(filter.clone()),
+        }
+    }
+
+    /// Refuses sorting a page by a private field (tokens do not keep the values' order).
+    pub fn check_sort(&self, sort_by: Option<&str>) -> Result<()> {
+        match self.options.private_meta {
+            true => check_private_sort(sort_by),
+            false => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Reading a codec's records back: an answer ranked (verified whole for verifiable records),
+//! the nonces of stored records, and the documents fetched for them opened and checked against
+//! the filter that selected them.
+
+use serde_json::{Map, Value};
+
+use super::codec::RecordCodec;
+use super::{check_filter, open_document, open_records, Document, Expectation, RecordNonce};
+use crate::error::{Error, Result};
+use crate::paillier::CiphertextBatch;
+
+/// One of a search's nearest records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ranked {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its Hamming distance to the query.
+    pub distance: u32,
+    /// Its nonce, for a verifiable record (what its sealed document opens under).
+    pub nonce: Option<RecordNonce>,
+}
+
+/// A record whose document is to be opened: its chunk id and nonce (verifiable records), and
+/// what the service returned for it, if anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FetchedRecord<'a> {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its nonce, for a verifiable record.
+    pub nonce: Option<RecordNonce>,
+    /// Its `chunk_content` as the service returned it.
+    pub content: Option<&'a str>,
+    /// Its `meta_data` as the service returned it (read for the SDK's records only: sealed
+    /// documents hold their own).
+    pub meta_data: Option<&'a Map<String, Value>>,
+    /// Its `name` as the service returned it (read for the SDK's records only).
+    pub name: Option<&'a str>,
+}
+
+impl RecordCodec {
+    /// Whether a search opens its top records' documents: always for verifiable records (a
+    /// content swapped into the top k must fail), otherwise only when the caller wants them.
+    pub fn opens_documents(&self, with_content: bool) -> bool {
+        self.options().verifiable || with_content
+    }
+
+    /// The `top_k` nearest of a `compute_hamming` answer (`responses`, one record per chunk of
+    /// `chunk_ids`) to `query` (the vector encrypted for it), nearest first, ties by chunk id.
+    /// Verifiable records are verified first, every record and the whole answer against
+    /// `expectation`: any failure refuses all of it with
+    /// [`Error::AnswerRejected`]. The SDK's records are decoded as they are.
+    pub fn rank(
+        &self,
+        query: &[u8],
+        responses: &CiphertextBatch,
+        chunk_ids: &[i64],
+        expectation: &Expectation,
+        top_k: usize,
+    ) -> Result<Vec<Ranked>> {
+        if !self.options().verifiable {
+            let distances = self.context().decode_batch(responses)?;
+            if distances.len() != chunk_ids.len() {
+                return Err(Error::InvalidParameter("one chunk id a record".into()));
+            }
+            let mut ranked: Vec<Ranked> = chunk_ids
+                .iter()
+                .zip(distances)
+                .map(|(&chunk_id, distance)| Ranked {
+                    chunk_id,
+                    distance,
+                    nonce: None,
+                })
+                .collect();
+            ranked.sort_by_key(|hit| (hit.distance, hit.chunk_id));
+            ranked.truncate(top_k);
+            return Ok(ranked);
+        }
+        let verified =
+            self.context()
+                .verify_answer(self.kb(), query, responses, chunk_ids, expectation)?;
+        Ok(verified
+            .top_k(top_k)
+            .into_iter()
+            .map(|(chunk_id, distance, nonce)| Ranked {
+                chunk_id,
+                distance,
+                nonce: Some(nonce),
+            })
+            .collect())
+    }
+
+    /// The nonces of stored verifiable records (`records`: their indexes as the service
+    /// returned them, one per chunk of `chunk_ids`), each record's own tag checked first:
+    /// what their sealed documents open under.
+    pub fn nonces(&self, records: &CiphertextBatch, chunk_ids: &[i64]) -> Result<Vec<RecordNonce>> {
+        // A record times E(0) is the record itself: its own answer to a query of zeros.
+        let zeros = vec![0u8; self.context().embed_len()];
+        let expectation = Expectation::default();
+        let verified =
+            self.context()
+                .verify_answer(self.kb(), &zeros, records, chunk_ids, &expectation)?;
+        Ok(verified.nonces)
+    }
+
+    /// The documents of `records`, in order, as the owner wrote them. Verifiable records open
+    /// under their nonces (a content missing, or not opening under its record, fails them all
+    /// with [`Error::AnswerRejected`]); private ones are sealed without a nonce; the SDK's are
+    /// decrypted, with the service's metadata and name. With `filter` (the owner's, not its
+    /// tokens), sealed documents must pass it: a service that ignored the filter fails.
+    pub fn open(
+        &self,
+        records: &[FetchedRecord<'_>],
+        filter: Option<&Value>,
+    ) -> Result<Vec<Document>> {
+        let documents = match self.options().verifiable {
+            true => {
+                let sealed = records
+                    .iter()
+                    .map(|record| match record.nonce {
+                        Some(nonce) => Ok((record.chunk_id, nonce, record.content)),
+                        None => Err(Error::InvalidParameter(
+                            "a verifiable record needs its nonce".into(),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                open_records(self.keys()?, self.kb(), &sealed)?
+            }
+            false => records
+                .iter()
+                .map(|record| self.open_unverified(record))
+                .collect::<Result<_>>()?,
+        };
+        // Sealed documents hold the metadata as the owner wrote it; the service's copy of the
+        // SDK's records is what the filter ran on.
+        if let (Some(filter), true) = (filter, self.options().sealed()) {
+            let opened: Vec<(i64, &Document)> = records
+                .iter()
+                .map(|record| record.chunk_id)
+                .zip(&documents)
+                .collect();
+            check_filter(filter, &opened)?;
+        }
+        Ok(documents)
+    }
+
+    fn open_unverified(&self, record: &FetchedRecord<'_>) -> Result<Document> {
+        let content = record.content.ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "chunk {} came back without content",
+                record.chunk_id
+            ))
+        })?;
+        match self.options().private_meta {
+            true => open_document(self.keys()?, self.kb(), None, content),
+            false => Ok(Document {
+                content: String::from_utf8_lossy(&self.context().decrypt_content(content)?)
+                    .into_owned(),
+                meta_data: record.meta_data.cloned().unwrap_or_default(),
+                name: record.name.map(str::to_owned),
+            }),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `RecordCodec` through the public API: records written in each mode, an honest answer ranked
+//! and opened, and a lying service's answers and documents each refused as one.
+
+use std::sync::OnceLock;
+
+use paillier_gpu::hamming::Selection;
+use paillier_gpu::verifiable::{
+    AnswerRejection, Document, Expectation, FailureKind, FetchedRecord, Ranked, RecordCodec,
+    RecordOptions, SentRecord,
+};
+use paillier_gpu::{Error, ExecutionContext, Scheme};
+use serde_json::json;
+
+use crate::common::small_options;
+
+const EMBED: usize = 16;
+const KB: &str = "kb-codec";
+const BOTH: RecordOptions = RecordOptions {
+    verifiable: true,
+    private_meta: true,
+};
+
+fn context() -> &'static ExecutionContext {
+    static CTX: OnceLock<ExecutionContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        ExecutionContext::create_with_passphrase(&small_options(Scheme::Paillier, EMBED), "pw")
+            .unwrap()
+    })
+}
+
+fn vectors() -> Vec<Vec<u8>> {
+    (0..4u8)
+        .map(|i| (0..EMBED as u8).map(|d| u8::from(d < 2 * i)).collect())
+        .collect()
+}
+
+fn documents() -> Vec<Document> {
+    (0..4)
+        .map(|i| Document {
+            content: format!("text {i}"),
+            meta_data: json!({"tag1": format!("t{}", i % 2)})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            name: None,
+        })
+        .collect()
+}
+
+/// The records written by `codec`, in a fresh index, answered to a query of zeros; what each
+/// record sent, and the ids 10, 11, …
+fn search(codec: &RecordCodec) -> (Vec<SentRecord>, Vec<Ranked>) {
+    let ctx = context();
+    let records = codec.encrypt(&vectors()).unwrap();
+    let docs = documents();
+    let sent: Vec<SentRecord> = (0..4)
+        .map(|i| codec.record(&records, i, Some(&docs[i])).unwrap())
+        .collect();
+    let mut index = ctx.new_index().unwrap();
+    index.insert_batch(&records.batch).unwrap();
+    let query = vec![0u8; EMBED];
+    let answer = index
+        .aggregate_batch(&ctx.encrypt_batch(&[&query]).unwrap(), &Selection::All)
+        .unwrap();
+    let expectation = Expectation {
+        range: None,
+        count: Some(4),
+    };
+    let top = codec
+        .rank(&query, &answer, &[10, 11, 12, 13], &expectation, 3)
+        .unwrap();
+    (sent, top)
+}
+
+fn fetched<'a>(top: &[Ranked], sent: &'a [SentRecord]) -> Vec<FetchedRecord<'a>> {
+    top.iter()
+        .map(|hit| FetchedRecord {
+            chunk_id: hit.chunk_id,
+            nonce: hit.nonce,
+            content: Some(&sent[(hit.chunk_id - 10) as usize].content),
+            meta_data: Some(&sent[(hit.chunk_id - 10) as usize].meta_data),
+            name: sent[(hit.chunk_id - 10) as usize].name.as_deref(),
+        })
+        .collect()
+}
+
+fn rejected(result: paillier_gpu::Result<Vec<Document>>) -> (FailureKind, Vec<i64>) {
+    match result {
+        Err(Error::AnswerRejected(AnswerRejection { failures })) => {
+            (failures[0].kind, failures[0].chunk_ids.clone())
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_honest_answer_is_ranked_and_opened_in_every_mode() {
+    for (verifiable, private_meta) in [(false, false), (false, true), (true, false), (true, true)] {
+        let options = RecordOptions {
+            verifiable,
+            private_meta,
+        };
+        let codec = RecordCodec::new(context(), KB, options);
+        let (sent, top) = search(&codec);
+        let ranked: Vec<(i64, u32)> = top.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        assert_eq!(ranked, vec![(10, 0), (11, 2), (12, 4)], "{options:?}");
+        assert_eq!(top.iter().all(|h| h.nonce.is_some()), verifiable);
+        let opened = codec.open(&fetched(&top, &sent), None).unwrap();
+        for (hit, document) in top.iter().zip(&opened) {
+            let mut written = documents()[(hit.chunk_id - 10) as usize].clone();
+            if !private_meta {
+                written.name = Some(format!("default_name_chunk_{}", hit.chunk_id - 10));
+            }
+            assert_eq!(document, &written, "{options:?}");
+        }
+    }
+}
+
+#[test]
+fn a_swapped_content_and_a_filter_ignored_are_refused() {
+    let codec = RecordCodec::new(context(), KB, BOTH);
+    let (sent, top) = search(&codec);
+    let mut swapped = fetched(&top, &sent);
+    swapped[0].content = Some(&sent[3].content);
+    assert_eq!(
+        rejected(codec.open(&swapped, None)),
+        (FailureKind::ContentMismatch, vec![10])
+    );
+    let mut missing = fetched(&top, &sent);
+    missing[1].content = None;
+    assert_eq!(
+        rejected(codec.open(&missing, None)),
+        (FailureKind::ContentMissing, vec![11])
+    );
+    // Records 10 and 12 hold t0: a service that ignored the filter answered 11 too.
+    let filter = json!({"tag1": "t0"});
+    assert_eq!(
+        rejected(codec.open(&fetched(&top, &sent), Some(&filter))),
+        (FailureKind::OutsideFilter, vec![11])
+    );
+    let sent_filter = codec.filter(&filter).unwrap();
+    assert_eq!(sent_filter["tag1"], sent[0].meta_data["tag1"]);
+}
+
+#[test]
+fn records_of_another_knowledge_base_are_refused_whole() {
+    let ctx = context();
+    let other = RecordCodec::new(ctx, "kb-other", BOTH);
+    let records = RecordCodec::new(ctx, KB, BOTH).encrypt(&vectors()).unwrap();
+    match other.nonces(&records.batch, &[1, 2, 3, 4]) {
+        Err(Error::AnswerRejected(rejection)) => {
+            assert_eq!(rejection.failures[0].kind, FailureKind::InvalidRecord)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
