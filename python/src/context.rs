@@ -23,13 +23,16 @@ use crate::public::PyPublicContext;
 pub fn key_of(context: &Bound<'_, PyAny>) -> PyResult<(Arc<PublicKey>, CiphertextShape)> {
     if let Ok(ctx) = context.cast::<PyExecutionContext>() {
         let ctx = ctx.borrow();
-        return Ok((ctx.inner.public_key().clone(), ctx.inner.ciphertext_shape()));
+        return Ok((
+            ctx.inner.public().public_key().clone(),
+            ctx.inner.ciphertext_shape(),
+        ));
     }
     if let Ok(public) = context.cast::<PyPublicContext>() {
         let public = public.get();
         return Ok((
             public.inner.public_key().clone(),
-            public.inner.ciphertext_shape().py_err()?,
+            public.inner.try_ciphertext_shape().py_err()?,
         ));
     }
     Err(invalid_input(format!(
@@ -181,7 +184,7 @@ impl PyExecutionContext {
                 ExecutionContext::load_from_disk(&path, provider.as_ref()).py_err()?
             }
         };
-        warn_weaknesses(py, inner.config())?;
+        warn_weaknesses(py, inner.public().config())?;
         Ok(Self {
             inner: inner.with_device(device),
         })
@@ -229,7 +232,7 @@ impl PyExecutionContext {
                 .py_err()?
             }
         };
-        warn_weaknesses(py, inner.config())?;
+        warn_weaknesses(py, inner.public().config())?;
         Ok(Self {
             inner: inner.with_device(device),
         })
@@ -326,7 +329,7 @@ impl PyExecutionContext {
     /// The compute device: "cpu", "gpu" or "auto". Setting it never changes `hash()`.
     #[getter]
     fn get_device(&self) -> &'static str {
-        self.inner.device().as_str()
+        self.inner.public().device().as_str()
     }
 
     #[setter]
@@ -356,12 +359,12 @@ impl PyExecutionContext {
     /// The public key's fingerprint (64 hex digits).
     #[getter]
     fn key_fingerprint(&self) -> String {
-        self.inner.public_key().fingerprint().to_string()
+        self.inner.public().public_key().fingerprint().to_string()
     }
 
     /// The public part (what a search backend or an encryption worker needs).
     fn public_context(&self) -> PyPublicContext {
-        PyPublicContext::new(self.inner.public_context(), self.inner.device())
+        PyPublicContext::new(self.inner.public_context(), self.inner.public().device())
     }
 
     /// The context's key pair as python-paillier keys (`PaillierPublicKey`,
@@ -381,9 +384,9 @@ impl PyExecutionContext {
         }
         crate::numbers::pair(
             py,
-            self.inner.public_key().clone(),
+            self.inner.public().public_key().clone(),
             self.inner.secret_key().clone(),
-            self.inner.device(),
+            self.inner.public().device(),
         )
     }
 
@@ -473,7 +476,7 @@ impl PyExecutionContext {
             self.inner.scheme().name(),
             self.inner.key_len(),
             self.inner.embed_len(),
-            self.inner.device().as_str()
+            self.inner.public().device().as_str()
         )
     }
 }
@@ -497,7 +500,7 @@ impl PyExecutionContext {
         let batch = py.detach(|| self.inner.encrypt_batch(rows)).py_err()?;
         Ok(Ciphertexts::new(
             batch,
-            self.inner.public_key().clone(),
+            self.inner.public().public_key().clone(),
             self.inner.ciphertext_shape(),
         ))
     }

@@ -131,11 +131,11 @@ impl PyEncryptedIndex {
     #[pyo3(signature = (public_context, device="cpu"))]
     fn new(public_context: &Bound<'_, PyPublicContext>, device: &str) -> PyResult<Self> {
         let public = public_context.get();
-        let inner = public.inner.new_index(device_of(device)?).py_err()?;
+        let inner = public.inner.new_index_on(device_of(device)?).py_err()?;
         Ok(Self {
             inner: RwLock::new(inner),
             public_key: public.inner.public_key().clone(),
-            shape: public.inner.ciphertext_shape().py_err()?,
+            shape: public.inner.try_ciphertext_shape().py_err()?,
         })
     }
 

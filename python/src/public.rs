@@ -70,13 +70,13 @@ impl PyPublicContext {
     /// whole (its header and length; the records are not read): returns its record count, or
     /// raises `KeyMismatchError` / `MalformedFileError` naming the file.
     fn check_ciphertext_file(&self, path: PathBuf) -> PyResult<u64> {
-        let shape = self.inner.ciphertext_shape().py_err()?;
+        let shape = self.inner.try_ciphertext_shape().py_err()?;
         check_binary_file(&path, shape, self.inner.public_key()).py_err()
     }
 
     /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
     fn to_json(&self) -> String {
-        self.inner.to_json()
+        self.inner.to_public_json()
     }
 
     /// The device encryption runs on: "cpu", "gpu" or "auto".
@@ -115,14 +115,14 @@ impl PyPublicContext {
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
     ) -> PyResult<Ciphertexts> {
-        let layout = self.inner.layout().py_err()?;
+        let layout = self.inner.try_layout().py_err()?;
         let bits = bit_rows(vectors, layout.embed_len(), true)?;
         let rows = bits.rows();
         let batch = py.detach(|| self.inner.encrypt_batch(&rows)).py_err()?;
         Ok(Ciphertexts::new(
             batch,
             self.inner.public_key().clone(),
-            self.inner.ciphertext_shape().py_err()?,
+            self.inner.try_ciphertext_shape().py_err()?,
         ))
     }
 

@@ -28,7 +28,8 @@ pub enum Selection {
 /// ```no_run
 /// # fn demo(ctx: &paillier_gpu::ExecutionContext) -> paillier_gpu::Result<()> {
 /// use paillier_gpu::hamming::{EncryptedIndex, Selection};
-/// let mut index = EncryptedIndex::new(ctx.public_key().clone(), ctx.embed_len(), ctx.device())?;
+/// let public = ctx.public();
+/// let mut index = EncryptedIndex::new(public.public_key().clone(), ctx.embed_len(), public.device())?;
 /// index.insert_batch(&ctx.encrypt_batch(&[vec![0u8, 1, 1], vec![1, 1, 0]])?)?;
 /// let query = ctx.encrypt_batch(&[vec![0u8, 1, 0]])?;
 /// let responses = index.aggregate_batch(&query, &Selection::All)?;
@@ -169,7 +170,7 @@ impl EncryptedIndex {
     /// let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
     /// let mut index = ctx.new_index().unwrap();
     /// index.insert_batch(&ctx.encrypt_batch(&[[0u8; 8], [1; 8]]).unwrap()).unwrap();
-    /// let mut responses = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
+    /// let mut responses = CiphertextBatch::new(ctx.public().public_key(), 1).unwrap();
     /// for (query, expected) in [([1u8; 8], [8, 0]), ([0; 8], [0, 8])] {
     ///     let query = ctx.encrypt_batch(&[query]).unwrap();
     ///     index.aggregate_batch_into(&query, &Selection::All, &mut responses).unwrap();

@@ -45,8 +45,8 @@ pub fn stream_block_records(backend: &dyn Backend, chunks: usize) -> usize {
 /// let mut next = 0;
 /// let mut distances = Vec::new();
 /// aggregate_blocks(
-///     ctx.backend().unwrap().as_ref(),
-///     ctx.public_key(),
+///     ctx.public().backend().unwrap().as_ref(),
+///     ctx.public().public_key(),
 ///     &query,
 ///     2,
 ///     |max, block| {

@@ -24,9 +24,9 @@ fn shape() -> CiphertextShape {
 fn malformed_binary_ciphertext_files_are_rejected() {
     let ctx = small_context(Scheme::Paillier);
     let shape = CiphertextShape {
-        chunk_bytes: ctx.public_key().ciphertext_bytes(),
+        chunk_bytes: ctx.public().public_key().ciphertext_bytes(),
         chunks: 1,
-        key: Some(ctx.public_key().fingerprint()),
+        key: Some(ctx.public().public_key().fingerprint()),
     };
     let good = ciphertexts::encode_binary_batch(
         &ctx.encrypt_batch(&[vec![1u8; 64], vec![0u8; 64]]).unwrap(),

@@ -33,17 +33,17 @@ proptest! {
         // The per-vector form of the SDK's edge, and back.
         let per_vector = EncryptedVector::from_batch(&batch);
         prop_assert_eq!(
-            &EncryptedVector::to_batch(ctx.public_key(), shape.chunks, &per_vector).unwrap(),
+            &EncryptedVector::to_batch(ctx.public().public_key(), shape.chunks, &per_vector).unwrap(),
             &batch
         );
 
         let binary = encode_binary_batch(&batch, shape).unwrap();
         prop_assert_eq!(&binary, &encode_binary(&per_vector, shape).unwrap());
-        prop_assert_eq!(&read_binary_batch(&binary[..], shape, ctx.public_key()).unwrap(), &batch);
+        prop_assert_eq!(&read_binary_batch(&binary[..], shape, ctx.public().public_key()).unwrap(), &batch);
 
         let jsonl = encode_jsonl_batch(&batch, shape).unwrap();
         prop_assert_eq!(&jsonl, &encode_jsonl(&per_vector, shape).unwrap());
-        prop_assert_eq!(&read_jsonl_batch(&jsonl[..], shape, ctx.public_key()).unwrap(), &batch);
+        prop_assert_eq!(&read_jsonl_batch(&jsonl[..], shape, ctx.public().public_key()).unwrap(), &batch);
     }
 
     #[test]
@@ -59,7 +59,7 @@ proptest! {
         let mut index = ctx.new_index().unwrap();
         // Records that went through the per-vector form aggregate as the batch's own.
         let through_vectors = EncryptedVector::to_batch(
-            ctx.public_key(),
+            ctx.public().public_key(),
             chunks,
             &EncryptedVector::from_batch(&records),
         )
@@ -87,7 +87,7 @@ proptest! {
 #[test]
 fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
     let ctx = small_context(SCHEMES[0]);
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let shape = ctx.ciphertext_shape();
     let n_squared = pk.n() * pk.n();
     let good = Ciphertext::from_biguint(BigUint::from(5u32));
@@ -126,16 +126,19 @@ fn an_index_refuses_a_batch_of_another_key_or_record_shape() {
     let chunks = classic.ciphertext_shape().chunks;
     // 5 is a valid value under either key (below either n²), but this batch is the lookup key's.
     let five = Ciphertext::from_biguint(BigUint::from(5u32));
-    let foreign =
-        CiphertextBatch::from_ciphertexts(lookup.public_key(), chunks, vec![&five; chunks])
-            .unwrap();
+    let foreign = CiphertextBatch::from_ciphertexts(
+        lookup.public().public_key(),
+        chunks,
+        vec![&five; chunks],
+    )
+    .unwrap();
     let mut index = classic.new_index().unwrap();
     assert!(matches!(
         index.insert_batch(&foreign).unwrap_err(),
         Error::KeyMismatch { .. }
     ));
     let wrong_shape = CiphertextBatch::from_ciphertexts(
-        classic.public_key(),
+        classic.public().public_key(),
         chunks + 1,
         vec![&five; chunks + 1],
     )
@@ -164,7 +167,7 @@ fn decoding_refuses_a_batch_of_another_key() {
 /// Values below n² that share a factor with n (n itself, a multiple of each prime, of n), and
 /// values at or above n², each with what its refusal says.
 fn bad_values(ctx: &paillier_gpu::ExecutionContext) -> Vec<(BigUint, &'static str)> {
-    let n = ctx.public_key().n();
+    let n = ctx.public().public_key().n();
     let n_squared = n * n;
     let (larger, smaller) = ctx.secret_key().prime_factors();
     vec![
@@ -192,7 +195,7 @@ fn le_bytes(value: &BigUint, width: usize) -> Vec<u8> {
 fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let (pk, shape) = (ctx.public().public_key(), ctx.ciphertext_shape());
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
         let good_chunks: Vec<Ciphertext> = (0..shape.chunks).map(|i| good.ciphertext(i)).collect();
         for (bad, reason_says) in bad_values(ctx) {
@@ -254,7 +257,10 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
 #[test]
 fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
     let ctx = small_context(SCHEMES[0]);
-    let (pk, width) = (ctx.public_key(), ctx.public_key().ciphertext_bytes());
+    let (pk, width) = (
+        ctx.public().public_key(),
+        ctx.public().public_key().ciphertext_bytes(),
+    );
     let five = BigUint::from(5u32);
     let (n, n_squared) = (pk.n().clone(), pk.n() * pk.n());
     for (values, record, says) in [
@@ -308,7 +314,7 @@ fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
 fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let (pk, shape) = (ctx.public().public_key(), ctx.ciphertext_shape());
         let mut index = ctx.new_index().unwrap();
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
         index.insert_batch(&good).unwrap();
@@ -361,7 +367,7 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
 #[test]
 fn an_out_of_range_value_late_in_a_large_batch_is_the_one_named() {
     let ctx = small_context(SCHEMES[0]);
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 16384]).unwrap();
     let chunks = good.chunks_per_record();
     let mut vectors = paillier_gpu::hamming::EncryptedVector::from_batch(&good);

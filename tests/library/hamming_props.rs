@@ -185,11 +185,12 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
 
     // Ciphertexts out of range are refused where they enter, as a batch is made from them
     // (the SDK's per-vector form); the error names the vector.
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let good = EncryptedVector::from_batch(&ctx.encrypt_batch(&[&[1u8; 64]]).unwrap()).remove(0);
     let mut too_big = good.clone();
-    too_big.chunks[0] =
-        paillier_gpu::paillier::Ciphertext::from_biguint(ctx.public_key().n_squared().clone());
+    too_big.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(
+        ctx.public().public_key().n_squared().clone(),
+    );
     let mut zero = good.clone();
     zero.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(0u32.into());
     for bad in [too_big, zero] {

@@ -112,7 +112,7 @@ impl Client {
             }
         }
         Ok(CiphertextBatch::from_le_bytes(
-            context.public_key(),
+            context.public().public_key(),
             shape.chunks,
             shape.chunk_bytes,
             &bytes,

@@ -45,7 +45,7 @@ impl Client {
             ))
             .into());
         }
-        let shape = context.ciphertext_shape()?;
+        let shape = context.try_ciphertext_shape()?;
         let mut bytes = Vec::new();
         query.write_record_le_bytes(0, shape.chunk_bytes, &mut bytes)?;
         let pieces: Vec<String> = bytes

@@ -234,8 +234,8 @@ impl AppState {
         context_id: &str,
         cancel: &Cancel,
     ) -> ApiResult<Resident> {
-        let shape = context.ciphertext_shape()?;
-        let index = context.new_index(self.device)?;
+        let shape = context.try_ciphertext_shape()?;
+        let index = context.new_index_on(self.device)?;
         let mut resident = Resident {
             shape,
             index,

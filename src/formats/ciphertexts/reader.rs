@@ -26,7 +26,7 @@ const BINARY_PIECE_RECORDS: usize = 512;
 /// # fn demo(ctx: &paillier_gpu::PublicContext) -> paillier_gpu::Result<()> {
 /// use paillier_gpu::formats::ciphertexts::CiphertextReader;
 /// use paillier_gpu::paillier::CiphertextBatch;
-/// let shape = ctx.ciphertext_shape()?;
+/// let shape = ctx.try_ciphertext_shape()?;
 /// let mut reader = CiphertextReader::open("db.ct".as_ref(), shape, ctx.public_key())?;
 /// let mut block = CiphertextBatch::new(ctx.public_key(), shape.chunks)?;
 /// loop {

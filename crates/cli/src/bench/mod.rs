@@ -301,19 +301,19 @@ fn measure(
     vectors: &[Vec<u8>],
     repeat: usize,
 ) -> Result<Vec<Timed>> {
-    let backend = ctx.backend()?.as_ref();
+    let backend = ctx.public().backend()?.as_ref();
     let layout = ctx.layout();
     let time = |f: &mut dyn FnMut() -> Result<()>| timed(device, repeat, f);
     // Batches, as `encrypt` writes them: no big integer per ciphertext.
     let encrypt_owner = time(&mut || ctx.encrypt_batch(vectors).map(drop))?;
     let encrypt_public = time(&mut || {
-        hamming::encrypt_batch(backend, ctx.public_key(), None, layout, vectors).map(drop)
+        hamming::encrypt_batch(backend, ctx.public().public_key(), None, layout, vectors).map(drop)
     })?;
     // A search backend's path: batches in and out, the database resident on the device, one
     // output reused from query to query.
     let index = database(ctx, vectors)?;
     let query = ctx.encrypt_batch(&vectors[..1])?;
-    let mut responses = CiphertextBatch::new(ctx.public_key(), layout.chunks())?;
+    let mut responses = CiphertextBatch::new(ctx.public().public_key(), layout.chunks())?;
     let aggregate =
         time(&mut || index.aggregate_batch_into(&query, &Selection::All, &mut responses))?;
     let decode = time(&mut || ctx.decode_batch(&responses).map(drop))?;

@@ -59,7 +59,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         force,
     )?;
     let public = load_pinned_public(&context, device, expect_key)?;
-    let shape = public.ciphertext_shape()?;
+    let shape = public.try_ciphertext_shape()?;
     let key = public.public_key();
     let query = read_ciphertext_batch(&query, shape, key)?;
     if query.records() != 1 {

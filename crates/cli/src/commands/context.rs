@@ -136,7 +136,7 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
 fn print_summary(ctx: &ExecutionContext) -> paillier_gpu::Result<()> {
     let mut summary = json!({
         "id": ctx.id(),
-        "fingerprint": ctx.public_key().fingerprint().to_string(),
+        "fingerprint": ctx.public().public_key().fingerprint().to_string(),
         "type": ctx.scheme().context_type(),
         "scheme": ctx.scheme().name(),
         "key_len": ctx.key_len(),

@@ -45,7 +45,7 @@ fn the_fingerprint_covers_alpha_len_and_the_layout() {
             .fingerprint()
     };
     let original = fingerprint(&file.to_string());
-    assert_eq!(original, ctx.public_key().fingerprint());
+    assert_eq!(original, ctx.public().public_key().fingerprint());
     let weaker = with_config(&file, |c| c["alpha_len"] = 1.into());
     let wider = with_config(&file, |c| c["embed_len"] = 32.into());
     assert_ne!(fingerprint(&weaker), original, "alpha_len");
@@ -100,7 +100,7 @@ impl EncryptCheck for PublicContext {
             backend.as_ref(),
             self.public_key(),
             None,
-            &self.layout()?,
+            &self.try_layout()?,
             vectors,
         )
         .map(|_| ())
@@ -118,14 +118,16 @@ fn binary_files_written_under_the_first_fingerprint_still_read() {
     write_ciphertext_batch(output, &batch, ctx.ciphertext_shape()).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
     let header = FINGERPRINT_OFFSET..FINGERPRINT_OFFSET + 32;
-    bytes[header.clone()].copy_from_slice(KeyFingerprint::legacy_v1(ctx.public_key()).as_bytes());
+    bytes[header.clone()]
+        .copy_from_slice(KeyFingerprint::legacy_v1(ctx.public().public_key()).as_bytes());
     std::fs::write(&path, &bytes).unwrap();
-    let read = read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public_key()).unwrap();
+    let read =
+        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public().public_key()).unwrap();
     assert_eq!(read.records(), 2);
     bytes[header].copy_from_slice(&[7; 32]);
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public_key()),
+        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public().public_key()),
         Err(Error::KeyMismatch { .. })
     ));
 }

@@ -44,7 +44,7 @@ pub fn store(
     if !weaknesses.is_empty() && !state.allow_weak_contexts {
         return Err(ApiError::bad_request(weak_context_message(&weaknesses)));
     }
-    context.ciphertext_shape()?;
+    context.try_ciphertext_shape()?;
     match state
         .store
         .put_context(org, context_id, data, creator_key)?

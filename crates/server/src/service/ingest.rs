@@ -42,7 +42,7 @@ pub fn insert(
     sent: Vec<SentChunk>,
 ) -> ApiResult<Vec<i64>> {
     let context = state.open_public(org, context_id, &stored.data)?;
-    let shape = context.ciphertext_shape()?;
+    let shape = context.try_ciphertext_shape()?;
     // Decoded on every core; the first bad chunk is the one named.
     let decoded: Vec<ApiResult<NewChunk>> = sent
         .into_par_iter()

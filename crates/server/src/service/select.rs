@@ -32,7 +32,7 @@ pub fn by_id(
             None => {
                 let width = state
                     .public_context(org, &chunk.context_id)?
-                    .and_then(|c| c.ciphertext_shape().ok())
+                    .and_then(|c| c.try_ciphertext_shape().ok())
                     .map(|s| s.chunk_bytes);
                 widths.insert(chunk.context_id.clone(), width);
                 width
