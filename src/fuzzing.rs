@@ -23,10 +23,10 @@ fn raw_provider() -> Arc<RawKeyProvider> {
         .clone()
 }
 
-/// Shape of the fuzzed ciphertext files: key_len 512 (256-byte chunks), 2 chunks per vector.
+/// Shape of the fuzzed ciphertext files: key_len 512 (256-byte pieces), 2 pieces per vector.
 const SHAPE: ciphertexts::CiphertextShape = ciphertexts::CiphertextShape {
-    chunk_bytes: 256,
-    chunks: 2,
+    piece_bytes: 256,
+    pieces: 2,
     key: Some(KeyFingerprint::from_bytes([7; 32])),
 };
 
@@ -47,13 +47,13 @@ pub fn ciphertexts_jsonl(data: &[u8]) {
     let _ = ciphertexts::read_jsonl(Cursor::new(data), SHAPE);
 }
 
-/// Binary ciphertext files (the first byte picks chunks per vector, so shapes vary too).
+/// Binary ciphertext files (the first byte picks pieces per vector, so shapes vary too).
 pub fn ciphertexts_binary(data: &[u8]) {
     let _ = ciphertexts::read_binary(Cursor::new(data), SHAPE);
     if let Some((&chunks, rest)) = data.split_first() {
         let shape = ciphertexts::CiphertextShape {
-            chunk_bytes: 8,
-            chunks: usize::from(chunks % 4),
+            piece_bytes: 8,
+            pieces: usize::from(chunks % 4),
             key: None,
         };
         let _ = ciphertexts::read_binary(Cursor::new(rest), shape);

@@ -95,7 +95,7 @@ impl PyRecordCodec {
                 false => self.ctx.encrypt_batch(&rows).map(|b| (b, None)),
             })
             .py_err()?;
-        let width = self.ctx.ciphertext_shape().chunk_bytes;
+        let width = self.ctx.ciphertext_shape().piece_bytes;
         let mut chunks = Vec::with_capacity(rows.len());
         let mut bytes = Vec::new();
         for record in 0..rows.len() {

@@ -131,7 +131,7 @@ fn run(
         None => encryption_batch(
             backend,
             keys.public_key.n_squared_modulus(),
-            keys.shape.chunks,
+            keys.shape.pieces,
             DEFAULT_BATCH,
         )?,
     };

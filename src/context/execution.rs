@@ -162,8 +162,8 @@ impl ExecutionContext {
     /// The shape of this context's ciphertexts in files.
     pub fn ciphertext_shape(&self) -> CiphertextShape {
         CiphertextShape {
-            chunk_bytes: self.public.public_key.ciphertext_bytes(),
-            chunks: self.layout.chunks(),
+            piece_bytes: self.public.public_key.ciphertext_bytes(),
+            pieces: self.layout.pieces(),
             key: Some(self.public.public_key.fingerprint()),
         }
     }

@@ -182,8 +182,8 @@ impl PublicContext {
     /// without a check).
     pub fn try_ciphertext_shape(&self) -> Result<CiphertextShape> {
         Ok(CiphertextShape {
-            chunk_bytes: self.public_key.ciphertext_bytes(),
-            chunks: self.try_layout()?.chunks(),
+            piece_bytes: self.public_key.ciphertext_bytes(),
+            pieces: self.try_layout()?.pieces(),
             key: Some(self.public_key.fingerprint()),
         })
     }

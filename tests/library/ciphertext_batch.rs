@@ -33,7 +33,7 @@ proptest! {
         // The per-vector form of the SDK's edge, and back.
         let per_vector = EncryptedVector::from_batch(&batch);
         prop_assert_eq!(
-            &EncryptedVector::to_batch(ctx.public().public_key(), shape.chunks, &per_vector).unwrap(),
+            &EncryptedVector::to_batch(ctx.public().public_key(), shape.pieces, &per_vector).unwrap(),
             &batch
         );
 
@@ -53,7 +53,7 @@ proptest! {
         s in 0usize..2,
     ) {
         let ctx = small_context(SCHEMES[s]);
-        let chunks = ctx.ciphertext_shape().chunks;
+        let chunks = ctx.ciphertext_shape().pieces;
         let records = ctx.encrypt_batch(&database).unwrap();
         let query_batch = ctx.encrypt_batch(&[&query]).unwrap();
         let mut index = ctx.new_index().unwrap();
@@ -103,9 +103,9 @@ fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
             "{what}: {err:?}"
         );
         // The same values as file bytes: refused by the reader, naming the record.
-        let mut bytes = good.to_le_bytes(shape.chunk_bytes).unwrap();
+        let mut bytes = good.to_le_bytes(shape.piece_bytes).unwrap();
         let mut wide = bad.as_biguint().to_bytes_le();
-        wide.resize(shape.chunk_bytes.max(wide.len()), 0);
+        wide.resize(shape.piece_bytes.max(wide.len()), 0);
         bytes.extend(wide);
         let err = CiphertextBatch::from_le_bytes(pk, 1, bytes.len() / 2, &bytes, 10).unwrap_err();
         assert!(
@@ -123,7 +123,7 @@ fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
 #[test]
 fn an_index_refuses_a_batch_of_another_key_or_record_shape() {
     let (classic, lookup) = (small_context(SCHEMES[0]), small_context(SCHEMES[1]));
-    let chunks = classic.ciphertext_shape().chunks;
+    let chunks = classic.ciphertext_shape().pieces;
     // 5 is a valid value under either key (below either n²), but this batch is the lookup key's.
     let five = Ciphertext::from_biguint(BigUint::from(5u32));
     let foreign = CiphertextBatch::from_ciphertexts(
@@ -197,7 +197,7 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
         let ctx = small_context(scheme);
         let (pk, shape) = (ctx.public().public_key(), ctx.ciphertext_shape());
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
-        let good_chunks: Vec<Ciphertext> = (0..shape.chunks).map(|i| good.ciphertext(i)).collect();
+        let good_chunks: Vec<Ciphertext> = (0..shape.pieces).map(|i| good.ciphertext(i)).collect();
         for (bad, reason_says) in bad_values(ctx) {
             let says = |err: &Error, record: usize| match err {
                 Error::InvalidCiphertext { index, reason } => {
@@ -209,21 +209,21 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
             let mut chunks = good_chunks.clone();
             chunks.extend(good_chunks[1..].iter().cloned());
             chunks.push(Ciphertext::from_biguint(bad.clone()));
-            let err = CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks).unwrap_err();
+            let err = CiphertextBatch::from_ciphertexts(pk, shape.pieces, &chunks).unwrap_err();
             assert!(says(&err, 1), "{scheme:?}, {reason_says}: {err:?}");
 
             let bytes: Vec<u8> = chunks
                 .iter()
-                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.piece_bytes))
                 .collect();
-            if bytes.len() == 2 * shape.chunks * shape.chunk_bytes {
+            if bytes.len() == 2 * shape.pieces * shape.piece_bytes {
                 let err =
-                    CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 10)
+                    CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 10)
                         .unwrap_err();
                 assert!(says(&err, 11), "{scheme:?}, {reason_says}: {err:?}");
                 let mut batch = good.clone();
                 let err = batch
-                    .push_le_records(pk, shape.chunk_bytes, &bytes, 1)
+                    .push_le_records(pk, shape.piece_bytes, &bytes, 1)
                     .unwrap_err();
                 assert!(says(&err, 2), "{scheme:?}, {reason_says}: {err:?}");
                 assert_eq!(batch, good, "a refused append changed the batch");
@@ -232,7 +232,7 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
             // The file readers, binary and JSON Lines, name the record too.
             let vectors = [
                 EncryptedVector::new(good_chunks.clone()),
-                EncryptedVector::new(chunks[shape.chunks..].to_vec()),
+                EncryptedVector::new(chunks[shape.pieces..].to_vec()),
             ];
             if let Ok(binary) = encode_binary(&vectors, shape) {
                 let err = read_binary_batch(&binary[..], shape, pk).unwrap_err();
@@ -287,7 +287,7 @@ fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
     // Many good records and one bad among them, wherever it is: the check of a large batch
     // goes by groups, and still names the one bad record.
     let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 300]).unwrap();
-    let chunks = good.chunks_per_record();
+    let chunks = good.pieces_per_record();
     let mut bytes = Vec::new();
     good.write_le_bytes(width, &mut bytes).unwrap();
     for record in [0, 63, 64, 200, 299] {
@@ -319,7 +319,7 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
         index.insert_batch(&good).unwrap();
         for (bad, reason_says) in bad_values(ctx) {
-            let chunks: Vec<Ciphertext> = (0..shape.chunks)
+            let chunks: Vec<Ciphertext> = (0..shape.pieces)
                 .map(|i| match i {
                     0 => Ciphertext::from_biguint(bad.clone()),
                     _ => good.ciphertext(i),
@@ -327,13 +327,13 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
                 .collect();
             let bytes: Vec<u8> = chunks
                 .iter()
-                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.piece_bytes))
                 .collect();
             let vector = [EncryptedVector::new(chunks.clone())];
             let mut attempts = vec![
-                CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks),
-                EncryptedVector::to_batch(pk, shape.chunks, &vector),
-                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0),
+                CiphertextBatch::from_ciphertexts(pk, shape.pieces, &chunks),
+                EncryptedVector::to_batch(pk, shape.pieces, &vector),
+                CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 0),
             ];
             if let Ok(binary) = encode_binary(&vector, shape) {
                 attempts.push(read_binary_batch(&binary[..], shape, pk));
@@ -351,7 +351,7 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
             assert_eq!(index.len(), 1, "{scheme:?}: the index changed");
             // A query from outside is refused the same way.
             assert!(
-                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0)
+                CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 0)
                     .is_err()
             );
         }
@@ -369,7 +369,7 @@ fn an_out_of_range_value_late_in_a_large_batch_is_the_one_named() {
     let ctx = small_context(SCHEMES[0]);
     let pk = ctx.public().public_key();
     let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 16384]).unwrap();
-    let chunks = good.chunks_per_record();
+    let chunks = good.pieces_per_record();
     let mut vectors = paillier_gpu::hamming::EncryptedVector::from_batch(&good);
     for record in [16383, 16000, 8192] {
         let kept = vectors[record].chunks[0].clone();

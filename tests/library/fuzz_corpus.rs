@@ -67,8 +67,8 @@ fn the_seeds_are_valid_files() {
     let ctx = read("context_file", "seed-raw-key-context.json");
     assert!(ExecutionContext::from_json(std::str::from_utf8(&ctx).unwrap(), &raw).is_ok());
     let shape = CiphertextShape {
-        chunk_bytes: 256,
-        chunks: 2,
+        piece_bytes: 256,
+        pieces: 2,
         key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
     for name in ["seed-fixture.bin", "seed-fixture-v1.bin"] {
@@ -155,8 +155,8 @@ fn write_seeds() {
         })
         .collect();
     let shape = CiphertextShape {
-        chunk_bytes: 256,
-        chunks: 2,
+        piece_bytes: 256,
+        pieces: 2,
         key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
     write(

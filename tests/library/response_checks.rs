@@ -25,7 +25,7 @@ fn responses(ctx: &ExecutionContext, database: &[Vec<u8>], query: &[u8]) -> Vec<
 
 /// Decodes forged responses, brought in as a batch the way a caller holding integers does.
 fn decode(ctx: &ExecutionContext, responses: &[EncryptedVector]) -> paillier_gpu::Result<Vec<u32>> {
-    let chunks = ctx.ciphertext_shape().chunks;
+    let chunks = ctx.ciphertext_shape().pieces;
     ctx.decode_batch(&EncryptedVector::to_batch(
         ctx.public().public_key(),
         chunks,

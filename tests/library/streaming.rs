@@ -155,7 +155,7 @@ fn a_bad_record_is_named_by_its_place_in_the_file_and_the_block_is_left_as_it_wa
 
     // Binary: record 3 is n² itself, not below it.
     let mut binary = encode_binary_batch(&batch, shape).unwrap();
-    let last = binary.len() - shape.chunk_bytes;
+    let last = binary.len() - shape.piece_bytes;
     binary[last..].fill(0xff);
     let mut reader =
         CiphertextReader::binary(&binary[..], shape, ctx.public().public_key()).unwrap();

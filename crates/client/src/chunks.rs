@@ -72,7 +72,7 @@ impl Client {
         batch: &CiphertextBatch,
         mut fields: impl FnMut(usize) -> Result<SentFields>,
     ) -> Result<Vec<i64>> {
-        let width = context.ciphertext_shape().chunk_bytes;
+        let width = context.ciphertext_shape().piece_bytes;
         let address = self.address("chunk", "");
         let mut ids = Vec::with_capacity(batch.records());
         let mut piece_bytes = Vec::new();

@@ -381,8 +381,8 @@ impl Resident {
             .collect();
         let batch = CiphertextBatch::from_le_bytes(
             self.context.public_key(),
-            self.shape.chunks,
-            self.shape.chunk_bytes,
+            self.shape.pieces,
+            self.shape.piece_bytes,
             &bytes,
             0,
         )

@@ -313,7 +313,7 @@ fn measure(
     // output reused from query to query.
     let index = database(ctx, vectors)?;
     let query = ctx.encrypt_batch(&vectors[..1])?;
-    let mut responses = CiphertextBatch::new(ctx.public().public_key(), layout.chunks())?;
+    let mut responses = CiphertextBatch::new(ctx.public().public_key(), layout.pieces())?;
     let aggregate =
         time(&mut || index.aggregate_batch_into(&query, &Selection::All, &mut responses))?;
     let decode = time(&mut || ctx.decode_batch(&responses).map(drop))?;

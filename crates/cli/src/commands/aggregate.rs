@@ -73,7 +73,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
     // nothing becomes a big integer.
     let mut database = CiphertextReader::open(&database, shape, key)?;
     let backend = public.backend()?;
-    let block = stream_block_records(backend.as_ref(), shape.chunks);
+    let block = stream_block_records(backend.as_ref(), shape.pieces);
     let mut answered = 0;
     let form = CiphertextForm::of_path(&output);
     let promised = database.records_promised();

@@ -141,7 +141,7 @@ fn print_summary(ctx: &ExecutionContext) -> paillier_gpu::Result<()> {
         "scheme": ctx.scheme().name(),
         "key_len": ctx.key_len(),
         "embed_len": ctx.embed_len(),
-        "chunks_per_vector": ctx.layout().chunks(),
+        "chunks_per_vector": ctx.layout().pieces(),
         "key_provider": ctx.key_provider().provider_id(),
         "file_format": match ctx.file_format() {
             FileFormat::Sdk => "sdk",

@@ -75,8 +75,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
         Err(Error::MalformedFile { .. })
     ));
     let shape = CiphertextShape {
-        chunk_bytes: 64,
-        chunks: 1,
+        piece_bytes: 64,
+        pieces: 1,
         key: None,
     };
     assert!(matches!(
@@ -88,8 +88,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
 #[test]
 fn a_binary_ciphertext_file_claiming_a_huge_record_count_is_refused() {
     let shape = CiphertextShape {
-        chunk_bytes: 64,
-        chunks: 1,
+        piece_bytes: 64,
+        pieces: 1,
         key: None,
     };
     for count in [1u64 << 40, u64::MAX / 64, u64::MAX] {

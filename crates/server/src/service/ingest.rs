@@ -117,15 +117,15 @@ fn check_ciphertexts(
     shape: CiphertextShape,
     chunks: &[NewChunk],
 ) -> ApiResult<()> {
-    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
+    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.pieces * shape.piece_bytes);
     for chunk in chunks {
         all_pieces.extend_from_slice(&chunk.pieces);
     }
     let public_key = context.public_key();
     match CiphertextBatch::from_le_bytes(
         public_key,
-        shape.chunks,
-        shape.chunk_bytes,
+        shape.pieces,
+        shape.piece_bytes,
         &all_pieces,
         0,
     ) {

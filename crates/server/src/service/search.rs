@@ -90,7 +90,7 @@ pub fn compute_hamming(
     Ok(Found {
         responses,
         chunk_ids,
-        width: resident.shape.chunk_bytes,
+        width: resident.shape.piece_bytes,
     })
 }
 

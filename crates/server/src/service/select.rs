@@ -33,7 +33,7 @@ pub fn by_id(
                 let width = state
                     .public_context(org, &chunk.context_id)?
                     .and_then(|c| c.try_ciphertext_shape().ok())
-                    .map(|s| s.chunk_bytes);
+                    .map(|s| s.piece_bytes);
                 widths.insert(chunk.context_id.clone(), width);
                 width
             }
