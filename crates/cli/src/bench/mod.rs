@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use paillier_gpu::hamming::{self, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
-use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::io::Output;
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
@@ -28,12 +28,14 @@ use rand::Rng;
 mod breakdown;
 mod machine;
 mod numbers;
+mod outputs;
 mod plot;
 mod report;
 mod search;
 
 use breakdown::{breakdown, gpu_totals, Totals};
 use machine::*;
+use outputs::BenchOutput;
 use report::*;
 use search::{database, whole_search};
 
@@ -108,13 +110,13 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         ));
     }
     // Checked and locked before minutes of measuring, and held until written.
-    let prepare = |path: &Option<PathBuf>, kind| {
+    let prepare = |path: &Option<PathBuf>, kind: BenchOutput| {
         path.as_deref()
-            .map(|path| Output::prepare(path, &[], kind, plan.force))
+            .map(|path| Output::prepare_as(path, &[], &kind, plan.force))
             .transpose()
     };
-    let json_output = prepare(&plan.json, OutputKind::BenchReport)?;
-    let plot_output = prepare(&plan.plot, OutputKind::Plot)?;
+    let json_output = prepare(&plan.json, BenchOutput::Report)?;
+    let plot_output = prepare(&plan.plot, BenchOutput::Plot)?;
     let backends = backends(&plan.devices)?;
     let cpu = CpuDescription::this_machine();
     println!("cpu: {}", cpu.line());

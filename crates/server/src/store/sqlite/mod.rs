@@ -14,7 +14,7 @@ mod context_rows;
 mod files;
 pub(super) mod schema;
 
-use files::private_store_file;
+use files::{private_store_file, StoreBackup};
 use schema::MIGRATIONS;
 
 use super::statements::*;
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use paillier_gpu::formats::StreamedOutput;
-use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::io::Output;
 
 /// The store's file name inside the data folder.
 pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
@@ -98,7 +98,7 @@ impl SqliteStore {
             )));
         }
         let live = self.dir.join(STORE_FILE);
-        let output = Output::prepare(output, &[&live], OutputKind::StoreBackup, false)?;
+        let output = Output::prepare_as(output, &[&live], &StoreBackup, false)?;
         let snapshot = tempfile::Builder::new()
             .prefix(".backup-")
             .tempfile_in(&self.dir)
