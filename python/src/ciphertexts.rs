@@ -13,7 +13,7 @@ use paillier_gpu::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PySlice, PyString};
 
-use crate::context::key_of;
+use crate::context_state::key_of;
 use crate::errors::{invalid_input, IntoPy};
 
 /// Encrypted vectors: one record (one or more Paillier ciphertexts) per vector, all under one
@@ -77,7 +77,7 @@ impl Ciphertexts {
                 } else if let Ok(bytes) = chunk.cast::<PyBytes>() {
                     Ciphertext::from_le_bytes(bytes.as_bytes())
                 } else {
-                    Ciphertext::from_biguint(crate::numbers::big_of(chunk, "a ciphertext")?)
+                    Ciphertext::from_biguint(crate::convert::big_of(chunk, "a ciphertext")?)
                 });
             }
         }
@@ -190,7 +190,7 @@ impl Ciphertexts {
                 .py_err()?;
             let row = PyList::empty(py);
             for piece in bytes.chunks(width) {
-                row.append(crate::numbers::py_int_le(py, piece)?)?;
+                row.append(crate::convert::py_int_le(py, piece)?)?;
             }
             rows.append(row)?;
         }

@@ -6,40 +6,16 @@ use std::sync::Arc;
 
 use numpy::PyArray1;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider};
-use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::io::{Output, OutputKind};
-use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::{PyExecutionContext, PyPublicContext};
 use crate::convert::{bit_rows, device_of, json_to_py, non_negative, warn_weaknesses};
 use crate::errors::{invalid_input, IntoPy};
 use crate::key_provider::PyKeyProvider;
-use crate::public::PyPublicContext;
-
-/// The public key and ciphertext shape of an `ExecutionContext` or a `PublicContext`.
-pub fn key_of(context: &Bound<'_, PyAny>) -> PyResult<(Arc<PublicKey>, CiphertextShape)> {
-    if let Ok(ctx) = context.cast::<PyExecutionContext>() {
-        let ctx = ctx.borrow();
-        return Ok((
-            ctx.inner.public().public_key().clone(),
-            ctx.inner.ciphertext_shape(),
-        ));
-    }
-    if let Ok(public) = context.cast::<PyPublicContext>() {
-        let public = public.get();
-        return Ok((
-            public.inner.public_key().clone(),
-            public.inner.try_ciphertext_shape().py_err()?,
-        ));
-    }
-    Err(invalid_input(format!(
-        "expected an ExecutionContext or a PublicContext, got {}",
-        context.get_type().name()?
-    )))
-}
 
 fn scheme_of(name: &str) -> PyResult<Scheme> {
     match name {
@@ -90,16 +66,6 @@ fn ciphertexts_of<'py>(
         return Ok(c.clone());
     }
     Bound::new(value.py(), Ciphertexts::from_b64_rows(context, value)?)
-}
-
-/// An execution context: the key pair, the AES data key's provider, the vector layout and the
-/// compute device (`"cpu"`, `"gpu"` or `"auto"`; changing it never changes `hash()`).
-///
-/// Files and ciphertexts are the XTrace SDK's: a context saved by the SDK loads here and the
-/// other way round (for files written with `sdk_compatible=True`).
-#[pyclass(module = "paillier_gpu", name = "ExecutionContext")]
-pub struct PyExecutionContext {
-    pub inner: ExecutionContext,
 }
 
 #[pymethods]
@@ -374,7 +340,7 @@ impl PyExecutionContext {
         &self,
         py: Python<'_>,
     ) -> PyResult<(
-        crate::numbers::PyPaillierPublicKey,
+        crate::paillier_key::PyPaillierPublicKey,
         crate::numbers::PyPaillierPrivateKey,
     )> {
         if self.inner.scheme() != Scheme::Paillier {

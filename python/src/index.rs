@@ -9,9 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyRange, PySlice};
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::PyPublicContext;
 use crate::convert::device_of;
 use crate::errors::{invalid_input, IntoPy};
-use crate::public::PyPublicContext;
 
 /// An encrypted database held by a search backend: it multiplies an encrypted query into the
 /// stored vectors (`Enc(x)·Enc(q) = Enc(x + q)`) and can decrypt nothing. On a GPU the records

@@ -2,31 +2,16 @@
 
 use std::path::PathBuf;
 
-use paillier_gpu::Device;
 use pyo3::prelude::*;
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::PyPublicContext;
 use crate::convert::{bit_rows, device_of, non_negative, warn_weaknesses};
 use crate::errors::IntoPy;
 use paillier_gpu::context::EncryptFile;
 use paillier_gpu::formats::ciphertexts::check_binary_file;
 
-/// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
-/// nothing. Loading it needs no passphrase.
-#[pyclass(module = "paillier_gpu", name = "PublicContext", frozen)]
-pub struct PyPublicContext {
-    pub inner: paillier_gpu::PublicContext,
-    pub device: Device,
-}
-
 impl PyPublicContext {
-    pub fn new(inner: paillier_gpu::PublicContext, device: Device) -> Self {
-        Self {
-            inner: inner.with_device(device),
-            device,
-        }
-    }
-
     /// A loaded context, its weaknesses raised as warnings and, with `insecure`, public-key
     /// encryption under them allowed.
     fn checked(
