@@ -35,7 +35,7 @@ pub fn context_file(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = PublicContext::from_json(text);
+    let _ = PublicContext::from_public_json(text);
     let provider = raw_provider();
     let _ = ExecutionContext::from_json(text, provider.as_ref());
     let _ = ExecutionContext::from_encrypted_dict(text, provider.clone());
@@ -77,9 +77,9 @@ pub fn vectors_npy(data: &[u8]) {
 /// The `tables` field of a lookup context, checked against a fixed small public key.
 pub fn lookup_tables(data: &[u8]) {
     static KEY: OnceLock<Option<PublicContext>> = OnceLock::new();
-    let Some(public) = KEY
-        .get_or_init(|| PublicContext::from_json(include_str!("../fuzz/lookup_context.json")).ok())
-    else {
+    let Some(public) = KEY.get_or_init(|| {
+        PublicContext::from_public_json(include_str!("../fuzz/lookup_context.json")).ok()
+    }) else {
         return;
     };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -97,7 +97,8 @@ pub fn lookup_tables(data: &[u8]) {
 pub fn numbers_key() -> Option<Arc<PublicKey>> {
     static KEY: OnceLock<Option<Arc<PublicKey>>> = OnceLock::new();
     KEY.get_or_init(|| {
-        let public = PublicContext::from_json(include_str!("../fuzz/lookup_context.json")).ok()?;
+        let public =
+            PublicContext::from_public_json(include_str!("../fuzz/lookup_context.json")).ok()?;
         let key = public.public_key();
         PublicKey::paillier(key.key_len(), key.n().clone())
             .ok()

@@ -47,7 +47,7 @@ impl PyPublicContext {
     #[staticmethod]
     #[pyo3(signature = (json, device="cpu", insecure=false))]
     fn from_json(py: Python<'_>, json: &str, device: &str, insecure: bool) -> PyResult<Self> {
-        let inner = paillier_gpu::PublicContext::from_json(json).py_err()?;
+        let inner = paillier_gpu::PublicContext::from_public_json(json).py_err()?;
         Self::checked(py, inner, device, insecure)
     }
 

@@ -64,9 +64,10 @@ impl PartialEq for PublicContext {
 impl Eq for PublicContext {}
 
 impl PublicContext {
-    /// Reads the public part of a context file's JSON (the `sk` field is not touched). A weak
-    /// configuration is logged as a warning (see [`ContextConfig::weaknesses`]).
-    pub fn from_json(json: &str) -> Result<Self> {
+    /// Reads the public part of a context file's JSON (the `sk` field is not touched), or what
+    /// [`to_public_json`](Self::to_public_json) wrote. A weak configuration is logged as a
+    /// warning (see [`ContextConfig::weaknesses`]).
+    pub fn from_public_json(json: &str) -> Result<Self> {
         let map = parse_context_object(json)?;
         let public = Self::from_map(&map)?;
         super::options::warn_if_weak(&public.config);
@@ -76,7 +77,7 @@ impl PublicContext {
     /// Reads the public part of a context file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        Self::from_json(&read_context_file(path)?).map_err(|e| e.in_file(path))
+        Self::from_public_json(&read_context_file(path)?).map_err(|e| e.in_file(path))
     }
 
     pub(super) fn from_map(map: &Map<String, Value>) -> Result<Self> {
@@ -189,9 +190,9 @@ impl PublicContext {
     }
 
     /// The public fields of a context file, `{"pk", "type", "config"}`, as JSON text that
-    /// [`from_json`](Self::from_json) reads back: what to hand to a worker that encrypts or
-    /// aggregates (no secret key, sealed or not). [`ExecutionContext::to_json`] writes the whole
-    /// context file instead.
+    /// [`from_public_json`](Self::from_public_json) reads back: what to hand to a worker that
+    /// encrypts or aggregates (no secret key, sealed or not). [`ExecutionContext::to_json`]
+    /// writes the whole context file instead.
     ///
     /// [`ExecutionContext::to_json`]: super::ExecutionContext::to_json
     pub fn to_public_json(&self) -> String {

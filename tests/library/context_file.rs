@@ -299,7 +299,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
         serde_json::to_string(&file).unwrap()
     };
     let good = with_tables(&tables);
-    assert!(PublicContext::from_json(&good).is_ok());
+    assert!(PublicContext::from_public_json(&good).is_ok());
     assert_eq!(
         ExecutionContext::from_json(&good, &PassphraseKeyProvider::new("p")).unwrap(),
         ctx
@@ -315,7 +315,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
         (bad_noise, "noise_table"),
         (short, "rows"),
     ] {
-        match PublicContext::from_json(&with_tables(&bad)) {
+        match PublicContext::from_public_json(&with_tables(&bad)) {
             Err(Error::MalformedContext(why)) => assert!(why.contains(what), "{why}"),
             other => panic!("{what}: {other:?}"),
         }

@@ -44,13 +44,13 @@ fn new_contexts_refuse_weak_parameters() {
 fn a_public_context_round_trips_through_its_public_json() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let public = PublicContext::from_json(&ctx.to_json().unwrap()).unwrap();
+        let public = PublicContext::from_public_json(&ctx.to_json().unwrap()).unwrap();
         let json = public.to_public_json();
         let fields: serde_json::Map<String, Value> = serde_json::from_str(&json).unwrap();
         let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["config", "pk", "type"], "{scheme:?}");
-        let again = PublicContext::from_json(&json).unwrap();
+        let again = PublicContext::from_public_json(&json).unwrap();
         assert_eq!(again.public_key(), ctx.public().public_key(), "{scheme:?}");
         assert_eq!(again.config(), ctx.public().config(), "{scheme:?}");
     }
@@ -62,7 +62,7 @@ fn an_execution_context_hands_out_its_public_part() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
         let public = ctx.public_context();
-        let from_file = PublicContext::from_json(&ctx.to_json().unwrap()).unwrap();
+        let from_file = PublicContext::from_public_json(&ctx.to_json().unwrap()).unwrap();
         assert_eq!(
             public.to_public_json(),
             from_file.to_public_json(),
@@ -239,7 +239,7 @@ fn insecure_parameters_are_allowed_when_a_context_is_built() {
     let ctx = small_context(Scheme::PaillierLookup);
     let vectors = [vec![1u8; 64]];
     let refused = |result: paillier_gpu::Result<_>| matches!(result, Err(Error::InsecureParameters(ref why)) if why.contains("alpha_len 64"));
-    let public = PublicContext::from_json(&ctx.public().to_public_json()).unwrap();
+    let public = PublicContext::from_public_json(&ctx.public().to_public_json()).unwrap();
     assert!(refused(public.encrypt_batch(&vectors)));
     let before = public.clone();
     let allowed = public.with_insecure_parameters_allowed();

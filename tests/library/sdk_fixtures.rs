@@ -45,7 +45,7 @@ fn fixture_aggregates_decode_to_the_expected_distances() {
 fn our_aggregation_of_sdk_ciphertexts_matches_the_sdk() {
     for case in sdk_cases() {
         // The search backend needs only the public part of the file.
-        let public = PublicContext::from_json(&case.context_json).unwrap();
+        let public = PublicContext::from_public_json(&case.context_json).unwrap();
         let mut index = public.new_index_on(paillier_gpu::Device::Cpu).unwrap();
         let pk = public.public_key();
         index

@@ -39,7 +39,7 @@ fn the_fingerprint_covers_alpha_len_and_the_layout() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, file) = lookup_file(dir.path());
     let fingerprint = |json: &str| {
-        PublicContext::from_json(json)
+        PublicContext::from_public_json(json)
             .unwrap()
             .public_key()
             .fingerprint()
@@ -52,7 +52,7 @@ fn the_fingerprint_covers_alpha_len_and_the_layout() {
     assert_ne!(fingerprint(&wider), original, "embed_len");
 
     // A pin of the first version's fingerprint is refused with the reason.
-    let public = PublicContext::from_json(&weaker).unwrap();
+    let public = PublicContext::from_public_json(&weaker).unwrap();
     let key = public.public_key();
     let legacy = KeyFingerprint::legacy_v1(key);
     match KeyFingerprint::check_pin(key, &legacy, "the context") {
@@ -73,7 +73,7 @@ fn public_key_encryption_under_a_short_alpha_len_needs_an_opt_in() {
     // Created with insecure parameters allowed: allowed.
     assert!(ctx.public_context().encrypt_check(&vectors).is_ok());
     // Loaded from its file (alpha_len 64): refused until allowed explicitly.
-    let public = PublicContext::from_json(&file.to_string()).unwrap();
+    let public = PublicContext::from_public_json(&file.to_string()).unwrap();
     match public.encrypt_check(&vectors) {
         Err(Error::InsecureParameters(message)) => assert!(message.contains("alpha_len 64")),
         other => panic!("expected a refusal: {other:?}"),
@@ -195,7 +195,7 @@ fn the_first_fingerprint_is_what_version_1_wrote() {
         .into_iter()
         .find(|c| c.name == "paillier_512")
         .unwrap();
-    let public = PublicContext::from_json(&case.context_json).unwrap();
+    let public = PublicContext::from_public_json(&case.context_json).unwrap();
     assert_eq!(
         KeyFingerprint::legacy_v1(public.public_key()).to_string(),
         "1b8a0cfd7351ed014cfe9080bab865ea52b02634a8bfe6f4d456613834c3c24d"

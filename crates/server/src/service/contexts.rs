@@ -38,7 +38,7 @@ pub fn store(
              execution context does not"
         )));
     }
-    let context = PublicContext::from_json(data)
+    let context = PublicContext::from_public_json(data)
         .map_err(|e| ApiError::bad_request(format!("data is not an execution context: {e}")))?;
     let weaknesses = context.config().weaknesses();
     if !weaknesses.is_empty() && !state.allow_weak_contexts {
