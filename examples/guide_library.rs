@@ -16,7 +16,7 @@ fn main() -> paillier_gpu::Result<()> {
 
     // The search backend: public key and ciphertexts only.
     let public = paillier_gpu::PublicContext::load("ctx.json")?;   // no passphrase needed
-    let mut index = public.new_index(paillier_gpu::Device::Cpu)?;
+    let mut index = public.new_index_on(paillier_gpu::Device::Cpu)?;
     index.insert_batch(&encrypted)?;
     let query = ctx.encrypt_batch(&[vec![0u8; 512]])?;
     let responses = index.aggregate_batch(&query, &Selection::All)?;    // or Range(..) / Ids(vec![..])

@@ -103,7 +103,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ctx.scheme().name(),
         ctx.key_len(),
         ctx.embed_len(),
-        ctx.backend()?.device(),
+        ctx.public().backend()?.device(),
         start.elapsed().as_secs_f64()
     );
 
@@ -123,9 +123,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // The search backend sees only the public key and ciphertexts.
     let mut index = paillier_gpu::hamming::EncryptedIndex::new(
-        ctx.public_key().clone(),
+        ctx.public().public_key().clone(),
         ctx.embed_len(),
-        ctx.device(),
+        ctx.public().device(),
     )?;
     index.insert_batch(&encrypted)?;
     let encrypted_query = ctx.encrypt_batch(&[&query])?;

@@ -23,10 +23,10 @@ fn raw_provider() -> Arc<RawKeyProvider> {
         .clone()
 }
 
-/// Shape of the fuzzed ciphertext files: key_len 512 (256-byte chunks), 2 chunks per vector.
+/// Shape of the fuzzed ciphertext files: key_len 512 (256-byte pieces), 2 pieces per vector.
 const SHAPE: ciphertexts::CiphertextShape = ciphertexts::CiphertextShape {
-    chunk_bytes: 256,
-    chunks: 2,
+    piece_bytes: 256,
+    pieces: 2,
     key: Some(KeyFingerprint::from_bytes([7; 32])),
 };
 
@@ -35,7 +35,7 @@ pub fn context_file(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = PublicContext::from_json(text);
+    let _ = PublicContext::from_public_json(text);
     let provider = raw_provider();
     let _ = ExecutionContext::from_json(text, provider.as_ref());
     let _ = ExecutionContext::from_encrypted_dict(text, provider.clone());
@@ -47,13 +47,13 @@ pub fn ciphertexts_jsonl(data: &[u8]) {
     let _ = ciphertexts::read_jsonl(Cursor::new(data), SHAPE);
 }
 
-/// Binary ciphertext files (the first byte picks chunks per vector, so shapes vary too).
+/// Binary ciphertext files (the first byte picks pieces per vector, so shapes vary too).
 pub fn ciphertexts_binary(data: &[u8]) {
     let _ = ciphertexts::read_binary(Cursor::new(data), SHAPE);
     if let Some((&chunks, rest)) = data.split_first() {
         let shape = ciphertexts::CiphertextShape {
-            chunk_bytes: 8,
-            chunks: usize::from(chunks % 4),
+            piece_bytes: 8,
+            pieces: usize::from(chunks % 4),
             key: None,
         };
         let _ = ciphertexts::read_binary(Cursor::new(rest), shape);
@@ -77,9 +77,9 @@ pub fn vectors_npy(data: &[u8]) {
 /// The `tables` field of a lookup context, checked against a fixed small public key.
 pub fn lookup_tables(data: &[u8]) {
     static KEY: OnceLock<Option<PublicContext>> = OnceLock::new();
-    let Some(public) = KEY
-        .get_or_init(|| PublicContext::from_json(include_str!("../fuzz/lookup_context.json")).ok())
-    else {
+    let Some(public) = KEY.get_or_init(|| {
+        PublicContext::from_public_json(include_str!("../fuzz/lookup_context.json")).ok()
+    }) else {
         return;
     };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -97,7 +97,8 @@ pub fn lookup_tables(data: &[u8]) {
 pub fn numbers_key() -> Option<Arc<PublicKey>> {
     static KEY: OnceLock<Option<Arc<PublicKey>>> = OnceLock::new();
     KEY.get_or_init(|| {
-        let public = PublicContext::from_json(include_str!("../fuzz/lookup_context.json")).ok()?;
+        let public =
+            PublicContext::from_public_json(include_str!("../fuzz/lookup_context.json")).ok()?;
         let key = public.public_key();
         PublicKey::paillier(key.key_len(), key.n().clone())
             .ok()

@@ -113,7 +113,7 @@ fn dropping_a_context_frees_no_block_that_holds_a_secret() {
                 other => other.to_string().parse::<BigUint>().unwrap(),
             };
             let phi = int(&sk["phi"]);
-            let n = ctx.public_key().n().clone();
+            let n = ctx.public().public_key().n().clone();
             let sum = &n - &phi + 1u32; // p + q
             let diff = (&sum * &sum - &n * 4u32).sqrt(); // p − q
             let p = (&sum + &diff) >> 1;

@@ -9,7 +9,7 @@ siblings with an edge each way are a loop: a folder is a layer, and a layer neve
 that imports it. A module and its own descendants do not count: Rust's module tree links a
 parent (`mod.rs`, `foo.rs` beside `foo/`) and the files it declares both ways by construction.
 
-    tools/import-loops.py [SRC_DIR ...]     (default: src/ and crates/*/src/)
+    tools/import-loops.py [SRC_DIR ...]     (default: src/, crates/*/src/ and python/src/)
 """
 import glob
 import os
@@ -96,8 +96,10 @@ def loops_in(root):
 
 def main():
     top = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    roots = sys.argv[1:] or [os.path.join(top, "src")] + sorted(
-        glob.glob(os.path.join(top, "crates", "*", "src"))
+    roots = sys.argv[1:] or (
+        [os.path.join(top, "src")]
+        + sorted(glob.glob(os.path.join(top, "crates", "*", "src")))
+        + [os.path.join(top, "python", "src")]
     )
     failed = False
     for root in roots:

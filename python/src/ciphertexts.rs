@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use paillier_gpu::formats::ciphertexts::{
-    decode_chunk, encode_binary_batch, read_binary_batch, read_ciphertext_batch,
+    decode_piece, encode_binary_batch, read_binary_batch, read_ciphertext_batch,
     write_ciphertext_batch, CiphertextShape,
 };
 use paillier_gpu::io::{Output, OutputKind};
@@ -13,7 +13,7 @@ use paillier_gpu::paillier::{Ciphertext, CiphertextBatch, PublicKey};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PySlice, PyString};
 
-use crate::context::key_of;
+use crate::context_state::key_of;
 use crate::errors::{invalid_input, IntoPy};
 
 /// Encrypted vectors: one record (one or more Paillier ciphertexts) per vector, all under one
@@ -63,26 +63,26 @@ impl Ciphertexts {
         };
         let mut ciphertexts: Vec<Ciphertext> = Vec::new();
         for (index, row) in rows.iter().enumerate() {
-            if row.len() != shape.chunks {
+            if row.len() != shape.pieces {
                 return Err(crate::errors::to_py_err(
                     paillier_gpu::Error::InvalidCiphertext {
                         index,
-                        reason: format!("{} chunks where {} are expected", row.len(), shape.chunks),
+                        reason: format!("{} chunks where {} are expected", row.len(), shape.pieces),
                     },
                 ));
             }
             for chunk in row {
                 ciphertexts.push(if let Ok(text) = chunk.extract::<String>() {
-                    decode_chunk(&text, shape, index).py_err()?
+                    decode_piece(&text, shape, index).py_err()?
                 } else if let Ok(bytes) = chunk.cast::<PyBytes>() {
                     Ciphertext::from_le_bytes(bytes.as_bytes())
                 } else {
-                    Ciphertext::from_biguint(crate::numbers::big_of(chunk, "a ciphertext")?)
+                    Ciphertext::from_biguint(crate::convert::big_of(chunk, "a ciphertext")?)
                 });
             }
         }
         let batch =
-            CiphertextBatch::from_ciphertexts(&public_key, shape.chunks, &ciphertexts).py_err()?;
+            CiphertextBatch::from_ciphertexts(&public_key, shape.pieces, &ciphertexts).py_err()?;
         Ok(Self::new(batch, public_key, shape))
     }
 
@@ -116,7 +116,7 @@ impl Ciphertexts {
                 ));
             }
             let mut out =
-                CiphertextBatch::new(&self.public_key, self.batch.chunks_per_record()).py_err()?;
+                CiphertextBatch::new(&self.public_key, self.batch.pieces_per_record()).py_err()?;
             let mut i = indices.start;
             for _ in 0..indices.slicelength {
                 out.extend(&self.batch.records_in(i as usize..i as usize + 1).py_err()?)
@@ -133,7 +133,7 @@ impl Ciphertexts {
         format!(
             "Ciphertexts({} vectors × {} chunk(s), key {})",
             self.batch.records(),
-            self.batch.chunks_per_record(),
+            self.batch.pieces_per_record(),
             self.batch.key()
         )
     }
@@ -144,7 +144,7 @@ impl Ciphertexts {
         };
         let other = other.get();
         Ok(self.batch.key() == other.batch.key()
-            && self.batch.chunks_per_record() == other.batch.chunks_per_record()
+            && self.batch.pieces_per_record() == other.batch.pieces_per_record()
             && self.batch.limbs() == other.batch.limbs())
     }
 
@@ -157,14 +157,14 @@ impl Ciphertexts {
     /// Ciphertexts per vector.
     #[getter]
     fn chunks_per_vector(&self) -> usize {
-        self.batch.chunks_per_record()
+        self.batch.pieces_per_record()
     }
 
     /// The SDK's form: one list per vector of base64 strings, each a chunk's little-endian bytes
     /// zero-padded to `4·key_len/8`.
     fn to_b64<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let width = self.shape.chunk_bytes;
-        let chunks = self.batch.chunks_per_record();
+        let width = self.shape.piece_bytes;
+        let chunks = self.batch.pieces_per_record();
         let mut bytes = Vec::with_capacity(self.batch.records() * chunks * width);
         self.batch.write_le_bytes(width, &mut bytes).py_err()?;
         let engine = base64::engine::general_purpose::STANDARD;
@@ -179,8 +179,8 @@ impl Ciphertexts {
     /// The SDK's in-memory form: one list per vector of Python ints, one per piece (what the
     /// SDK's `encrypt_vec_batch` returns).
     fn to_ints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let width = self.shape.chunk_bytes;
-        let chunks = self.batch.chunks_per_record();
+        let width = self.shape.piece_bytes;
+        let chunks = self.batch.pieces_per_record();
         let mut bytes = Vec::with_capacity(chunks * width);
         let rows = PyList::empty(py);
         for record in 0..self.batch.records() {
@@ -190,7 +190,7 @@ impl Ciphertexts {
                 .py_err()?;
             let row = PyList::empty(py);
             for piece in bytes.chunks(width) {
-                row.append(crate::numbers::py_int_le(py, piece)?)?;
+                row.append(crate::convert::py_int_le(py, piece)?)?;
             }
             rows.append(row)?;
         }

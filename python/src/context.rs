@@ -6,37 +6,16 @@ use std::sync::Arc;
 
 use numpy::PyArray1;
 use paillier_gpu::context::{FileFormat, PassphraseKeyProvider};
-use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::io::{Output, OutputKind};
-use paillier_gpu::paillier::PublicKey;
 use paillier_gpu::{ContextOptions, ExecutionContext, KeyProvider, Scheme};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::{PyExecutionContext, PyPublicContext};
 use crate::convert::{bit_rows, device_of, json_to_py, non_negative, warn_weaknesses};
 use crate::errors::{invalid_input, IntoPy};
 use crate::key_provider::PyKeyProvider;
-use crate::public::PyPublicContext;
-
-/// The public key and ciphertext shape of an `ExecutionContext` or a `PublicContext`.
-pub fn key_of(context: &Bound<'_, PyAny>) -> PyResult<(Arc<PublicKey>, CiphertextShape)> {
-    if let Ok(ctx) = context.cast::<PyExecutionContext>() {
-        let ctx = ctx.borrow();
-        return Ok((ctx.inner.public_key().clone(), ctx.inner.ciphertext_shape()));
-    }
-    if let Ok(public) = context.cast::<PyPublicContext>() {
-        let public = public.get();
-        return Ok((
-            public.inner.public_key().clone(),
-            public.inner.ciphertext_shape().py_err()?,
-        ));
-    }
-    Err(invalid_input(format!(
-        "expected an ExecutionContext or a PublicContext, got {}",
-        context.get_type().name()?
-    )))
-}
 
 fn scheme_of(name: &str) -> PyResult<Scheme> {
     match name {
@@ -87,16 +66,6 @@ fn ciphertexts_of<'py>(
         return Ok(c.clone());
     }
     Bound::new(value.py(), Ciphertexts::from_b64_rows(context, value)?)
-}
-
-/// An execution context: the key pair, the AES data key's provider, the vector layout and the
-/// compute device (`"cpu"`, `"gpu"` or `"auto"`; changing it never changes `hash()`).
-///
-/// Files and ciphertexts are the XTrace SDK's: a context saved by the SDK loads here and the
-/// other way round (for files written with `sdk_compatible=True`).
-#[pyclass(module = "paillier_gpu", name = "ExecutionContext")]
-pub struct PyExecutionContext {
-    pub inner: ExecutionContext,
 }
 
 #[pymethods]
@@ -181,7 +150,7 @@ impl PyExecutionContext {
                 ExecutionContext::load_from_disk(&path, provider.as_ref()).py_err()?
             }
         };
-        warn_weaknesses(py, inner.config())?;
+        warn_weaknesses(py, inner.public().config())?;
         Ok(Self {
             inner: inner.with_device(device),
         })
@@ -229,7 +198,7 @@ impl PyExecutionContext {
                 .py_err()?
             }
         };
-        warn_weaknesses(py, inner.config())?;
+        warn_weaknesses(py, inner.public().config())?;
         Ok(Self {
             inner: inner.with_device(device),
         })
@@ -326,7 +295,7 @@ impl PyExecutionContext {
     /// The compute device: "cpu", "gpu" or "auto". Setting it never changes `hash()`.
     #[getter]
     fn get_device(&self) -> &'static str {
-        self.inner.device().as_str()
+        self.inner.public().device().as_str()
     }
 
     #[setter]
@@ -356,12 +325,12 @@ impl PyExecutionContext {
     /// The public key's fingerprint (64 hex digits).
     #[getter]
     fn key_fingerprint(&self) -> String {
-        self.inner.public_key().fingerprint().to_string()
+        self.inner.public().public_key().fingerprint().to_string()
     }
 
     /// The public part (what a search backend or an encryption worker needs).
     fn public_context(&self) -> PyPublicContext {
-        PyPublicContext::new(self.inner.public_context(), self.inner.device())
+        PyPublicContext::new(self.inner.public_context(), self.inner.public().device())
     }
 
     /// The context's key pair as python-paillier keys (`PaillierPublicKey`,
@@ -371,7 +340,7 @@ impl PyExecutionContext {
         &self,
         py: Python<'_>,
     ) -> PyResult<(
-        crate::numbers::PyPaillierPublicKey,
+        crate::paillier_key::PyPaillierPublicKey,
         crate::numbers::PyPaillierPrivateKey,
     )> {
         if self.inner.scheme() != Scheme::Paillier {
@@ -381,9 +350,9 @@ impl PyExecutionContext {
         }
         crate::numbers::pair(
             py,
-            self.inner.public_key().clone(),
+            self.inner.public().public_key().clone(),
             self.inner.secret_key().clone(),
-            self.inner.device(),
+            self.inner.public().device(),
         )
     }
 
@@ -473,7 +442,7 @@ impl PyExecutionContext {
             self.inner.scheme().name(),
             self.inner.key_len(),
             self.inner.embed_len(),
-            self.inner.device().as_str()
+            self.inner.public().device().as_str()
         )
     }
 }
@@ -497,7 +466,7 @@ impl PyExecutionContext {
         let batch = py.detach(|| self.inner.encrypt_batch(rows)).py_err()?;
         Ok(Ciphertexts::new(
             batch,
-            self.inner.public_key().clone(),
+            self.inner.public().public_key().clone(),
             self.inner.ciphertext_shape(),
         ))
     }

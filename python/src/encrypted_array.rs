@@ -9,8 +9,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
+use crate::convert::{big_of, plain_values, py_int, PlainValues};
 use crate::errors::{invalid_input, IntoPy};
-use crate::numbers::{big_of, plain_values, py_int, PlainValues, PyPaillierPublicKey};
+use crate::paillier_key::PyPaillierPublicKey;
 
 /// Encrypted numbers of a shape, under one key, with python-paillier's encoding. Supports
 /// `+` and `-` (with encrypted arrays or plain numbers), `*` and `/` by plain numbers, `@` with a

@@ -9,9 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyRange, PySlice};
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::PyPublicContext;
 use crate::convert::device_of;
 use crate::errors::{invalid_input, IntoPy};
-use crate::public::PyPublicContext;
 
 /// An encrypted database held by a search backend: it multiplies an encrypted query into the
 /// stored vectors (`Enc(x)·Enc(q) = Enc(x + q)`) and can decrypt nothing. On a GPU the records
@@ -131,11 +131,11 @@ impl PyEncryptedIndex {
     #[pyo3(signature = (public_context, device="cpu"))]
     fn new(public_context: &Bound<'_, PyPublicContext>, device: &str) -> PyResult<Self> {
         let public = public_context.get();
-        let inner = public.inner.new_index(device_of(device)?).py_err()?;
+        let inner = public.inner.new_index_on(device_of(device)?).py_err()?;
         Ok(Self {
             inner: RwLock::new(inner),
             public_key: public.inner.public_key().clone(),
-            shape: public.inner.ciphertext_shape().py_err()?,
+            shape: public.inner.try_ciphertext_shape().py_err()?,
         })
     }
 

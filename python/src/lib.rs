@@ -6,6 +6,7 @@
 
 mod ciphertexts;
 mod context;
+mod context_state;
 mod convert;
 mod encrypted_array;
 mod errors;
@@ -14,6 +15,7 @@ mod key_provider;
 mod linear_model;
 mod numbers;
 mod packed_array;
+mod paillier_key;
 mod public;
 mod records;
 
@@ -47,11 +49,11 @@ fn configure_gpu(
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<context::PyExecutionContext>()?;
-    module.add_class::<public::PyPublicContext>()?;
+    module.add_class::<context_state::PyExecutionContext>()?;
+    module.add_class::<context_state::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;
     module.add_class::<index::PyEncryptedIndex>()?;
-    module.add_class::<numbers::PyPaillierPublicKey>()?;
+    module.add_class::<paillier_key::PyPaillierPublicKey>()?;
     module.add_class::<numbers::PyPaillierPrivateKey>()?;
     module.add_class::<encrypted_array::PyEncryptedArray>()?;
     module.add_class::<linear_model::PyLinearModel>()?;

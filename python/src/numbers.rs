@@ -4,123 +4,16 @@
 use std::sync::Arc;
 
 use num_bigint::BigUint;
-use paillier_gpu::hazmat::backend::{backend_for, Backend};
-use paillier_gpu::numbers::{Decrypted, EncryptedArray, Numbers, PackOptions, PackedArray};
+use paillier_gpu::numbers::{EncryptedArray, PackOptions, PackedArray};
 use paillier_gpu::paillier::{generate_keypair, KeyGenOptions, PublicKey, Scheme, SecretKey};
 use paillier_gpu::Device;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
-use crate::convert::device_of;
+use crate::convert::{big_of, device_of, plain_values, py_int, to_numpy};
 use crate::encrypted_array::PyEncryptedArray;
 use crate::errors::{invalid_input, IntoPy};
 use crate::packed_array::PyPackedArray;
-
-/// A Python int from a big integer.
-pub fn py_int<'py>(py: Python<'py>, value: &BigUint) -> PyResult<Bound<'py, PyAny>> {
-    py_int_le(py, &value.to_bytes_le())
-}
-
-/// A Python int from little-endian bytes.
-pub fn py_int_le<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    py.get_type::<pyo3::types::PyInt>().call_method1(
-        "from_bytes",
-        (pyo3::types::PyBytes::new(py, bytes), "little"),
-    )
-}
-
-/// A big integer from a Python int (non-negative).
-pub fn big_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<BigUint> {
-    let negative: bool = value.call_method1("__lt__", (0,))?.extract()?;
-    if negative {
-        return Err(invalid_input(format!("{what} must be ≥ 0")));
-    }
-    let bits: usize = value.call_method0("bit_length")?.extract()?;
-    let bytes = value.call_method1("to_bytes", (bits.div_ceil(8).max(1), "little"))?;
-    Ok(BigUint::from_bytes_le(bytes.extract::<&[u8]>()?))
-}
-
-/// Plain numbers from a numpy array, list or scalar: integers (any integer or bool dtype) or
-/// floats; anything else is refused.
-pub enum PlainValues {
-    Floats(Vec<f64>),
-    Integers(Vec<i64>),
-}
-
-impl PlainValues {
-    pub fn numbers(&self) -> Numbers<'_> {
-        match self {
-            PlainValues::Floats(v) => Numbers::Floats(v),
-            PlainValues::Integers(v) => Numbers::Integers(v),
-        }
-    }
-}
-
-pub fn plain_values(values: &Bound<'_, PyAny>) -> PyResult<(PlainValues, Vec<usize>)> {
-    let numpy = values.py().import("numpy")?;
-    let array = numpy
-        .call_method1("asarray", (values,))
-        .map_err(|e| invalid_input(format!("numbers: {e}")))?;
-    let shape: Vec<usize> = array.getattr("shape")?.extract()?;
-    let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
-    let flat = |dtype: &str| {
-        array
-            .call_method1("astype", (dtype,))?
-            .call_method0("ravel")
-    };
-    let values = match kind.as_str() {
-        "i" | "b" => PlainValues::Integers(flat("int64")?.call_method0("tolist")?.extract()?),
-        "u" => {
-            let too_big: bool = array
-                .call_method1("__gt__", (i64::MAX,))?
-                .call_method0("any")?
-                .extract()?;
-            if too_big {
-                return Err(invalid_input("unsigned values above the int64 range"));
-            }
-            PlainValues::Integers(flat("int64")?.call_method0("tolist")?.extract()?)
-        }
-        "f" => PlainValues::Floats(flat("float64")?.call_method0("tolist")?.extract()?),
-        other => {
-            return Err(invalid_input(format!(
-                "numbers must be integers or floats, not dtype kind {other:?}"
-            )))
-        }
-    };
-    Ok((values, shape))
-}
-
-/// A numpy array of `shape` from decrypted numbers.
-pub fn to_numpy<'py>(
-    py: Python<'py>,
-    values: Decrypted,
-    shape: &[usize],
-) -> PyResult<Bound<'py, PyAny>> {
-    let numpy = py.import("numpy")?;
-    let array = match values {
-        Decrypted::Floats(v) => numpy.call_method1("array", (v, "float64"))?,
-        Decrypted::Integers(v) => numpy.call_method1("array", (v, "int64"))?,
-    };
-    array.call_method1("reshape", (PyTuple::new(py, shape)?,))
-}
-
-/// python-paillier's public key: encrypts numpy arrays of numbers.
-#[pyclass(module = "paillier_gpu", name = "PaillierPublicKey", frozen)]
-pub struct PyPaillierPublicKey {
-    pub key: Arc<PublicKey>,
-    pub backend: Arc<dyn Backend>,
-    pub device: Device,
-}
-
-impl PyPaillierPublicKey {
-    pub fn new(key: Arc<PublicKey>, device: Device) -> PyResult<Self> {
-        Ok(Self {
-            key,
-            backend: backend_for(device).py_err()?,
-            device,
-        })
-    }
-}
+use crate::paillier_key::PyPaillierPublicKey;
 
 #[pymethods]
 impl PyPaillierPublicKey {

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::IntoPy;
-use crate::numbers::PyPaillierPublicKey;
+use crate::paillier_key::PyPaillierPublicKey;
 
 /// Samples × features, many samples per ciphertext, exact at one precision; not python-paillier
 /// ciphertexts. Make one with `PaillierPublicKey.encrypt_packed`, run `LinearModel.infer_packed`

@@ -2,31 +2,16 @@
 
 use std::path::PathBuf;
 
-use paillier_gpu::Device;
 use pyo3::prelude::*;
 
 use crate::ciphertexts::Ciphertexts;
+use crate::context_state::PyPublicContext;
 use crate::convert::{bit_rows, device_of, non_negative, warn_weaknesses};
 use crate::errors::IntoPy;
 use paillier_gpu::context::EncryptFile;
 use paillier_gpu::formats::ciphertexts::check_binary_file;
 
-/// The public part of a context: encrypts vectors and builds encrypted indexes, but can decrypt
-/// nothing. Loading it needs no passphrase.
-#[pyclass(module = "paillier_gpu", name = "PublicContext", frozen)]
-pub struct PyPublicContext {
-    pub inner: paillier_gpu::PublicContext,
-    pub device: Device,
-}
-
 impl PyPublicContext {
-    pub fn new(inner: paillier_gpu::PublicContext, device: Device) -> Self {
-        Self {
-            inner: inner.with_device(device),
-            device,
-        }
-    }
-
     /// A loaded context, its weaknesses raised as warnings and, with `insecure`, public-key
     /// encryption under them allowed.
     fn checked(
@@ -62,7 +47,7 @@ impl PyPublicContext {
     #[staticmethod]
     #[pyo3(signature = (json, device="cpu", insecure=false))]
     fn from_json(py: Python<'_>, json: &str, device: &str, insecure: bool) -> PyResult<Self> {
-        let inner = paillier_gpu::PublicContext::from_json(json).py_err()?;
+        let inner = paillier_gpu::PublicContext::from_public_json(json).py_err()?;
         Self::checked(py, inner, device, insecure)
     }
 
@@ -70,13 +55,13 @@ impl PyPublicContext {
     /// whole (its header and length; the records are not read): returns its record count, or
     /// raises `KeyMismatchError` / `MalformedFileError` naming the file.
     fn check_ciphertext_file(&self, path: PathBuf) -> PyResult<u64> {
-        let shape = self.inner.ciphertext_shape().py_err()?;
+        let shape = self.inner.try_ciphertext_shape().py_err()?;
         check_binary_file(&path, shape, self.inner.public_key()).py_err()
     }
 
     /// The public fields (`pk`, `type`, `config`) as JSON text: safe to send to workers.
     fn to_json(&self) -> String {
-        self.inner.to_json()
+        self.inner.to_public_json()
     }
 
     /// The device encryption runs on: "cpu", "gpu" or "auto".
@@ -115,14 +100,14 @@ impl PyPublicContext {
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
     ) -> PyResult<Ciphertexts> {
-        let layout = self.inner.layout().py_err()?;
+        let layout = self.inner.try_layout().py_err()?;
         let bits = bit_rows(vectors, layout.embed_len(), true)?;
         let rows = bits.rows();
         let batch = py.detach(|| self.inner.encrypt_batch(&rows)).py_err()?;
         Ok(Ciphertexts::new(
             batch,
             self.inner.public_key().clone(),
-            self.inner.ciphertext_shape().py_err()?,
+            self.inner.try_ciphertext_shape().py_err()?,
         ))
     }
 

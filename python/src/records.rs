@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::ciphertexts::Ciphertexts;
-use crate::context::PyExecutionContext;
+use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
 

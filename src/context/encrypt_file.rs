@@ -82,8 +82,8 @@ impl PublicContext {
         let keys = Keys {
             public_key: &self.public_key,
             secret_key: owner,
-            layout: &self.layout()?,
-            shape: self.ciphertext_shape()?,
+            layout: &self.try_layout()?,
+            shape: self.try_ciphertext_shape()?,
         };
         run(&keys, self.backend()?.as_ref(), job, on_batch)
     }
@@ -131,7 +131,7 @@ fn run(
         None => encryption_batch(
             backend,
             keys.public_key.n_squared_modulus(),
-            keys.shape.chunks,
+            keys.shape.pieces,
             DEFAULT_BATCH,
         )?,
     };

@@ -2,7 +2,6 @@
 //! the data key that seals it), and what only the owner does (decoding, decryption, content
 //! encryption, saving). Encryption is the public context's, run as the owner.
 
-use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
@@ -25,11 +24,13 @@ use crate::paillier::{
 /// devices or key providers. A clone is the same context: the same keys (shared, the secret key
 /// never copied), configuration, device and backend.
 ///
-/// It dereferences to its [`PublicContext`] (configuration, public key, device, backend), which
-/// holds no secret: the secret key is the owner's capability, held here alone. The encryptions
-/// (vectors, files, numbers) are this context's own methods too, which run as the owner where
-/// the secret key may go to the backend; reached through a `&PublicContext` they run under the
-/// public key (the same ciphertext distribution, about twice the work).
+/// Its [`public`](Self::public) view is its [`PublicContext`] (configuration, public key, device,
+/// backend), which holds no secret: the secret key is the owner's capability, held here alone.
+/// The two are kept apart (no `Deref`), so that which method runs never depends on a static
+/// type. The encryptions (vectors, files, numbers) are this context's own methods too, which run
+/// as the owner where the secret key may go to the backend; reached through
+/// [`public`](Self::public) they run under the public key (the same ciphertext distribution,
+/// about twice the work).
 #[derive(Clone)]
 pub struct ExecutionContext {
     /// The public part; its backend is attached on first use, so loading a context opens no
@@ -42,20 +43,12 @@ pub struct ExecutionContext {
     pub(super) id: String,
 }
 
-impl Deref for ExecutionContext {
-    type Target = PublicContext;
-
-    fn deref(&self) -> &PublicContext {
-        &self.public
-    }
-}
-
 impl std::fmt::Debug for ExecutionContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExecutionContext")
             .field("id", &self.id)
-            .field("config", &self.config)
-            .field("device", &self.device)
+            .field("config", &self.public.config)
+            .field("device", &self.public.device)
             .field("key_provider", &self.key_provider.provider_id())
             .field("secret_key", &"<redacted>")
             .finish()
@@ -130,6 +123,12 @@ impl ExecutionContext {
         })
     }
 
+    /// The public part (configuration, public key, device, backend; no secret). Its encryptions
+    /// run under the public key; this context's own encryption methods run as the owner.
+    pub fn public(&self) -> &PublicContext {
+        &self.public
+    }
+
     /// The context id: hex SHA-256 over the SDK's plaintext serialisation (FORMAT.md).
     pub fn id(&self) -> &str {
         &self.id
@@ -137,22 +136,22 @@ impl ExecutionContext {
 
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
-        self.config.scheme
+        self.public.config.scheme
     }
 
     /// Bits of each prime.
     pub fn key_len(&self) -> usize {
-        self.config.key_len
+        self.public.config.key_len
     }
 
     /// Dimensions of the vectors.
     pub fn embed_len(&self) -> usize {
-        self.config.embed_len
+        self.public.config.embed_len
     }
 
     /// Lookup scheme: bits of `a`.
     pub fn alpha_len(&self) -> Option<usize> {
-        self.config.alpha_len
+        self.public.config.alpha_len
     }
 
     /// The vector packing.
@@ -163,9 +162,9 @@ impl ExecutionContext {
     /// The shape of this context's ciphertexts in files.
     pub fn ciphertext_shape(&self) -> CiphertextShape {
         CiphertextShape {
-            chunk_bytes: self.public_key.ciphertext_bytes(),
-            chunks: self.layout.chunks(),
-            key: Some(self.public_key.fingerprint()),
+            piece_bytes: self.public.public_key.ciphertext_bytes(),
+            pieces: self.layout.pieces(),
+            key: Some(self.public.public_key.fingerprint()),
         }
     }
 
@@ -271,11 +270,11 @@ impl ExecutionContext {
     /// The backend for work with the secret key (see `secrets_may_use_backend`).
     pub(crate) fn secret_key_backend(&self) -> Result<Arc<dyn Backend>> {
         // Under auto the secret key stays on the CPU: no GPU needs opening for it.
-        if self.device == Device::Auto {
+        if self.public.device == Device::Auto {
             return Ok(crate::hazmat::backend::cpu::CpuBackend::shared());
         }
-        Ok(if self.secrets_may_use_backend()? {
-            self.backend()?.clone()
+        Ok(if self.public.secrets_may_use_backend()? {
+            self.public.backend()?.clone()
         } else {
             crate::hazmat::backend::cpu::CpuBackend::shared()
         })
@@ -289,26 +288,27 @@ impl ExecutionContext {
     pub fn decode_batch(&self, responses: &CiphertextBatch) -> Result<Vec<u32>> {
         hamming::decode_batch(
             self.secret_key_backend()?.as_ref(),
-            &self.public_key,
+            &self.public.public_key,
             &self.secret_key,
             &self.layout,
             responses,
         )
     }
 
-    /// The public part (key and configuration, no secret): what a search backend or an
-    /// encryption worker gets. It encrypts with the public key, as the `&PublicContext` this
-    /// context dereferences to does.
+    /// A copy of the public part (key and configuration, no secret): what a search backend or an
+    /// encryption worker gets. It encrypts with the public key, as [`public`](Self::public) does.
     pub fn public_context(&self) -> PublicContext {
         self.public.clone()
     }
 
     /// An empty [`EncryptedIndex`] for this context's vectors, on this context's backend.
     pub fn new_index(&self) -> Result<EncryptedIndex> {
-        Ok(
-            EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, Device::Cpu)?
-                .with_backend(self.backend()?.clone()),
-        )
+        Ok(EncryptedIndex::new(
+            self.public.public_key.clone(),
+            self.public.config.embed_len,
+            Device::Cpu,
+        )?
+        .with_backend(self.public.backend()?.clone()))
     }
 }
 

@@ -236,9 +236,9 @@ impl ExecutionContext {
 
     fn encrypted_fields(&self, file_format: FileFormat) -> Result<Vec<(&'static str, String)>> {
         let (pk, context_type, config) = (
-            public_key_json(&self.public_key),
-            self.config.scheme.context_type(),
-            self.config.to_json(),
+            public_key_json(&self.public.public_key),
+            self.public.config.scheme.context_type(),
+            self.public.config.to_json(),
         );
         let seal_key = file_format.key(
             &self.key_provider.data_key()?,
@@ -262,9 +262,15 @@ impl ExecutionContext {
         let sk = secret_key_json(&self.secret_key);
         Zeroizing::new(py_json_object(&[
             ("sk", py_json_string(&sk)),
-            ("pk", py_json_string(&public_key_json(&self.public_key))),
-            ("type", py_json_string(self.config.scheme.context_type())),
-            ("config", py_json_string(&self.config.to_json())),
+            (
+                "pk",
+                py_json_string(&public_key_json(&self.public.public_key)),
+            ),
+            (
+                "type",
+                py_json_string(self.public.config.scheme.context_type()),
+            ),
+            ("config", py_json_string(&self.public.config.to_json())),
         ]))
     }
 

@@ -28,8 +28,9 @@ pub(super) fn encryptor(owner: Option<&SecretKey>) -> Encryptor<'_> {
 /// same context: it shares the key (and what it has built on first use) and the backend.
 ///
 /// It never holds a secret. An [`ExecutionContext`](super::ExecutionContext) is a public context
-/// plus the owner's capability, the secret key, which the execution context alone holds: it
-/// dereferences to its public context, and its own encryption methods (the same names) run as
+/// plus the owner's capability, the secret key, which the execution context alone holds: its
+/// [`public`](super::ExecutionContext::public) view is its public context, and its own
+/// encryption methods (the same names, the same signatures) run as
 /// the owner (modulo p² and q², about half the work) wherever the secret key may go to the
 /// backend. Each encryption is written once, here, with [`Encryptor`] as its one parameter of
 /// who encrypts. Through a `PublicContext` (the execution context's, a clone of it,
@@ -63,9 +64,10 @@ impl PartialEq for PublicContext {
 impl Eq for PublicContext {}
 
 impl PublicContext {
-    /// Reads the public part of a context file's JSON (the `sk` field is not touched). A weak
-    /// configuration is logged as a warning (see [`ContextConfig::weaknesses`]).
-    pub fn from_json(json: &str) -> Result<Self> {
+    /// Reads the public part of a context file's JSON (the `sk` field is not touched), or what
+    /// [`to_public_json`](Self::to_public_json) wrote. A weak configuration is logged as a
+    /// warning (see [`ContextConfig::weaknesses`]).
+    pub fn from_public_json(json: &str) -> Result<Self> {
         let map = parse_context_object(json)?;
         let public = Self::from_map(&map)?;
         super::options::warn_if_weak(&public.config);
@@ -75,7 +77,7 @@ impl PublicContext {
     /// Reads the public part of a context file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        Self::from_json(&read_context_file(path)?).map_err(|e| e.in_file(path))
+        Self::from_public_json(&read_context_file(path)?).map_err(|e| e.in_file(path))
     }
 
     pub(super) fn from_map(map: &Map<String, Value>) -> Result<Self> {
@@ -170,24 +172,30 @@ impl PublicContext {
         &self.public_key
     }
 
-    /// The vector packing.
-    pub fn layout(&self) -> Result<VectorLayout> {
+    /// The vector packing ([`ExecutionContext::layout`](super::ExecutionContext::layout) has it
+    /// at hand; here it is checked on each call).
+    pub fn try_layout(&self) -> Result<VectorLayout> {
         VectorLayout::new(self.config.embed_len, self.config.key_len)
     }
 
-    /// The shape of this context's ciphertexts in files.
-    pub fn ciphertext_shape(&self) -> Result<CiphertextShape> {
+    /// The shape of this context's ciphertexts in files (what
+    /// [`ExecutionContext::ciphertext_shape`](super::ExecutionContext::ciphertext_shape) gives
+    /// without a check).
+    pub fn try_ciphertext_shape(&self) -> Result<CiphertextShape> {
         Ok(CiphertextShape {
-            chunk_bytes: self.public_key.ciphertext_bytes(),
-            chunks: self.layout()?.chunks(),
+            piece_bytes: self.public_key.ciphertext_bytes(),
+            pieces: self.try_layout()?.pieces(),
             key: Some(self.public_key.fingerprint()),
         })
     }
 
     /// The public fields of a context file, `{"pk", "type", "config"}`, as JSON text that
-    /// [`from_json`](Self::from_json) reads back: what to hand to a worker that encrypts or
-    /// aggregates (no secret key, sealed or not).
-    pub fn to_json(&self) -> String {
+    /// [`from_public_json`](Self::from_public_json) reads back: what to hand to a worker that
+    /// encrypts or aggregates (no secret key, sealed or not). [`ExecutionContext::to_json`]
+    /// writes the whole context file instead.
+    ///
+    /// [`ExecutionContext::to_json`]: super::ExecutionContext::to_json
+    pub fn to_public_json(&self) -> String {
         py_json_object(&[
             ("pk", py_json_string(&public_key_json(&self.public_key))),
             ("type", py_json_string(self.config.scheme.context_type())),
@@ -217,13 +225,15 @@ impl PublicContext {
             self.backend()?.as_ref(),
             &self.public_key,
             owner,
-            &self.layout()?,
+            &self.try_layout()?,
             vectors,
         )
     }
 
-    /// An empty index for this context's vectors on `device`.
-    pub fn new_index(&self, device: Device) -> Result<EncryptedIndex> {
+    /// An empty index for this context's vectors on `device`
+    /// ([`ExecutionContext::new_index`](super::ExecutionContext::new_index) builds one on the
+    /// context's own backend).
+    pub fn new_index_on(&self, device: Device) -> Result<EncryptedIndex> {
         EncryptedIndex::new(self.public_key.clone(), self.config.embed_len, device)
     }
 }

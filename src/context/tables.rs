@@ -106,10 +106,10 @@ impl super::ExecutionContext {
     /// `g_n^r`. Large (about 80 MB of JSON at key_len 1024). Classic scheme: an empty object,
     /// as the SDK returns.
     pub fn dump_tables(&self) -> Result<Value> {
-        if self.config.scheme != Scheme::PaillierLookup {
+        if self.public.config.scheme != Scheme::PaillierLookup {
             return Ok(Value::Object(Map::new()));
         }
-        let pk = &self.public_key;
+        let pk = &self.public.public_key;
         let modulus = pk.n_squared_modulus();
         let number = |value: &Montgomery| -> Result<Value> {
             let decimal = modulus
@@ -120,7 +120,7 @@ impl super::ExecutionContext {
                 .map(Value::Number)
                 .map_err(|e| Error::InvalidParameter(format!("table entry: {e}")))
         };
-        let rows = self.config.message_chunks();
+        let rows = self.public.config.message_chunks();
         let table = FixedBaseTable::new(
             modulus,
             &modulus.montgomery_of_vartime(pk.g())?,
@@ -137,7 +137,7 @@ impl super::ExecutionContext {
         let g_n = pk
             .g_n()
             .ok_or_else(|| Error::MalformedContext("lookup public key without g_n".into()))?;
-        let noise_bits = self.config.alpha_len.unwrap_or(0) + 128;
+        let noise_bits = self.public.config.alpha_len.unwrap_or(0) + 128;
         let noise_table =
             FixedBaseTable::new(modulus, &modulus.montgomery_of_vartime(g_n)?, noise_bits, 4);
         let mut rng = rand::thread_rng();

@@ -95,7 +95,7 @@ pub enum Error {
     PrivateMetadata(String),
 
     /// Something made under one public key met another: a file or batch and the context, two
-    /// arrays, a context and the key pinned with `--expect-key`. The message names both sides:
+    /// arrays, a context and a key fingerprint the caller pinned. The message names both sides:
     /// `the ciphertext file r.ct was made under the key 5c4d…; ctx2.json holds e851…`.
     #[error("{what} {found}; {holder} {expected}")]
     KeyMismatch {
@@ -103,7 +103,7 @@ pub enum Error {
         what: String,
         /// The fingerprint it carries.
         found: String,
-        /// Who has the other key, with its verb (`the context holds`, `--expect-key pins`).
+        /// Who has the other key, with its verb (`the context holds`, or the pin's own wording).
         holder: String,
         /// The other key's fingerprint (or what is known of it).
         expected: String,

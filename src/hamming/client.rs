@@ -10,7 +10,7 @@ use crate::hazmat::backend::{pipeline, Backend, LimbBatch, MessageForm, Messages
 use crate::paillier::{CiphertextBatch, Encryptor, PublicKey, Scheme, SecretKey};
 
 /// Encrypts binary vectors (each `embed_len` values of 0 or 1) into one [`CiphertextBatch`]:
-/// one record per vector, one ciphertext per chunk, the form the file writers and the index take.
+/// one record per vector, one ciphertext per piece, the form the file writers and the index take.
 ///
 /// With the owner's `secret_key` the work is done modulo p² and q² (about twice as fast, the
 /// same ciphertexts); without it only the public key is used.
@@ -22,7 +22,7 @@ pub fn encrypt_batch<V: AsRef<[u8]> + Sync>(
     vectors: &[V],
 ) -> Result<CiphertextBatch> {
     let limbs = public_key.ciphertext_limbs();
-    let chunks = layout.chunks();
+    let chunks = layout.pieces();
     let bits = layout.message_bits();
     let count = vectors.len() * chunks;
     // A device spreads the classic scheme's slot bits itself: an eighth of the bytes to write
@@ -101,7 +101,7 @@ fn pack<V: AsRef<[u8]> + Sync>(
     vectors: &[V],
     first: usize,
 ) -> Result<Zeroizing<LimbBatch>> {
-    let per_vector = layout.chunks() * limbs;
+    let per_vector = layout.pieces() * limbs;
     let mut flat = Zeroizing::new(vec![0u64; vectors.len() * per_vector]);
     let first_bad = flat
         .par_chunks_mut(per_vector.max(1))
@@ -138,7 +138,7 @@ fn pack<V: AsRef<[u8]> + Sync>(
 /// [`Error::InvalidResponse`] naming it, rather than decoded into plausible distances.
 ///
 /// On the CPU, a layout whose honest plaintexts all lie below the larger prime (key_len 1024
-/// with up to 512 dimensions per chunk, the SDK's) decodes with that prime alone: one
+/// with up to 512 dimensions per piece, the SDK's) decodes with that prime alone: one
 /// exponentiation per response instead of two, the same answers and the same refusals.
 pub fn decode_batch(
     backend: &dyn Backend,
@@ -150,13 +150,13 @@ pub fn decode_batch(
     responses
         .key()
         .expect_context_key(&public_key.fingerprint(), "the responses")?;
-    let chunks = layout.chunks();
-    if responses.chunks_per_record() != chunks {
+    let chunks = layout.pieces();
+    if responses.pieces_per_record() != chunks {
         return Err(Error::InvalidCiphertext {
             index: 0,
             reason: format!(
                 "records of {} chunk(s) where the context needs {chunks}",
-                responses.chunks_per_record()
+                responses.pieces_per_record()
             ),
         });
     }
@@ -165,7 +165,7 @@ pub fn decode_batch(
     distances_of(&counts, chunks)
 }
 
-/// Each record's distance, the sum of its `chunks` counts, or the first record's defects.
+/// Each record's distance, the sum of its `pieces` counts, or the first record's defects.
 fn distances_of(counts: &[ChunkCount], chunks: usize) -> Result<Vec<u32>> {
     counts
         .chunks(chunks)

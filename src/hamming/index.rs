@@ -28,7 +28,8 @@ pub enum Selection {
 /// ```no_run
 /// # fn demo(ctx: &paillier_gpu::ExecutionContext) -> paillier_gpu::Result<()> {
 /// use paillier_gpu::hamming::{EncryptedIndex, Selection};
-/// let mut index = EncryptedIndex::new(ctx.public_key().clone(), ctx.embed_len(), ctx.device())?;
+/// let public = ctx.public();
+/// let mut index = EncryptedIndex::new(public.public_key().clone(), ctx.embed_len(), public.device())?;
 /// index.insert_batch(&ctx.encrypt_batch(&[vec![0u8, 1, 1], vec![1, 1, 0]])?)?;
 /// let query = ctx.encrypt_batch(&[vec![0u8, 1, 0]])?;
 /// let responses = index.aggregate_batch(&query, &Selection::All)?;
@@ -44,7 +45,7 @@ pub struct EncryptedIndex {
     device: Device,
     /// The backend aggregation runs on, with its policies (spot checks, fallback, routing).
     backend: Arc<dyn Backend>,
-    /// Every record's chunks, record-major, kept where the backend computes (see
+    /// Every record's pieces, record-major, kept where the backend computes (see
     /// [`ResidentBatch`]): aggregation sends only the query.
     records: ResidentBatch,
 }
@@ -86,7 +87,7 @@ impl EncryptedIndex {
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.records.len() / self.layout.chunks()
+        self.records.len() / self.layout.pieces()
     }
 
     /// True when the index holds no record.
@@ -131,13 +132,13 @@ impl EncryptedIndex {
         batch
             .key()
             .expect(&self.key, "the ciphertexts", "the index holds")?;
-        if batch.chunks_per_record() != self.layout.chunks() {
+        if batch.pieces_per_record() != self.layout.pieces() {
             return Err(Error::InvalidCiphertext {
                 index: 0,
                 reason: format!(
                     "records of {} chunk(s) where the index needs {}",
-                    batch.chunks_per_record(),
-                    self.layout.chunks()
+                    batch.pieces_per_record(),
+                    self.layout.pieces()
                 ),
             });
         }
@@ -145,14 +146,14 @@ impl EncryptedIndex {
     }
 
     /// Multiplies the encrypted query (one record) into every selected record: one
-    /// multiplication mod n² per chunk. The responses come back as one batch, one record per
+    /// multiplication mod n² per piece. The responses come back as one batch, one record per
     /// selected record, in selection order.
     pub fn aggregate_batch(
         &self,
         query: &CiphertextBatch,
         selection: &Selection,
     ) -> Result<CiphertextBatch> {
-        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.chunks())?;
+        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.pieces())?;
         self.aggregate_batch_into(query, selection, &mut responses)?;
         Ok(responses)
     }
@@ -169,7 +170,7 @@ impl EncryptedIndex {
     /// let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
     /// let mut index = ctx.new_index().unwrap();
     /// index.insert_batch(&ctx.encrypt_batch(&[[0u8; 8], [1; 8]]).unwrap()).unwrap();
-    /// let mut responses = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
+    /// let mut responses = CiphertextBatch::new(ctx.public().public_key(), 1).unwrap();
     /// for (query, expected) in [([1u8; 8], [8, 0]), ([0; 8], [0, 8])] {
     ///     let query = ctx.encrypt_batch(&[query]).unwrap();
     ///     index.aggregate_batch_into(&query, &Selection::All, &mut responses).unwrap();
@@ -203,7 +204,7 @@ impl EncryptedIndex {
             });
         }
         let query = query.limbs();
-        let chunks = self.layout.chunks();
+        let chunks = self.layout.pieces();
         let modulus = self.public_key.n_squared_modulus();
         let items = match selection {
             Selection::All => 0..self.records.len(),
@@ -315,7 +316,7 @@ impl EncryptedIndex {
             }
         };
         // One block of responses, its allocation reused block after block.
-        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.chunks())?;
+        let mut responses = CiphertextBatch::new(&self.public_key, self.layout.pieces())?;
         let mut first = 0;
         for block in &blocks {
             self.aggregate_batch_into(query, block, &mut responses)?;

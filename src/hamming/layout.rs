@@ -5,10 +5,10 @@ use crate::hazmat::backend::LimbBatch;
 
 /// The packing of `embed_len`-dimensional binary vectors for a key of `key_len`-bit primes.
 ///
-/// A chunk holds up to `key_len - 1` dimensions, so its `2·dims`-bit plaintext stays below
+/// A piece holds up to `key_len - 1` dimensions, so its `2·dims`-bit plaintext stays below
 /// `n ≥ 2^(2·key_len - 1)`. When `embed_len < key_len` (the SDK's rule) a vector is exactly one
-/// chunk and the plaintext is bit-for-bit the SDK's: dimension `i` at bit `2·(embed_len - 1 - i)`.
-/// Longer vectors are split into consecutive chunks of `key_len - 1` dimensions, each packed the
+/// piece and the plaintext is bit-for-bit the SDK's: dimension `i` at bit `2·(embed_len - 1 - i)`.
+/// Longer vectors are split into consecutive pieces of `key_len - 1` dimensions, each packed the
 /// same way (an extension of ours; the SDK cannot make such contexts).
 ///
 /// ```
@@ -20,7 +20,7 @@ use crate::hazmat::backend::LimbBatch;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VectorLayout {
     embed_len: usize,
-    dims_per_chunk: usize,
+    dims_per_piece: usize,
 }
 
 /// Largest supported `embed_len` (keeps hostile configs from asking for absurd allocations).
@@ -41,7 +41,7 @@ impl VectorLayout {
         }
         Ok(Self {
             embed_len,
-            dims_per_chunk: key_len - 1,
+            dims_per_piece: key_len - 1,
         })
     }
 
@@ -51,21 +51,21 @@ impl VectorLayout {
     }
 
     /// Ciphertexts per vector.
-    pub fn chunks(&self) -> usize {
-        self.embed_len.div_ceil(self.dims_per_chunk)
+    pub fn pieces(&self) -> usize {
+        self.embed_len.div_ceil(self.dims_per_piece)
     }
 
-    /// Dimensions held by chunk `c`.
-    pub fn chunk_dims(&self, c: usize) -> usize {
-        let start = c * self.dims_per_chunk;
+    /// Dimensions held by piece `c`.
+    pub fn piece_dims(&self, c: usize) -> usize {
+        let start = c * self.dims_per_piece;
         self.embed_len
             .saturating_sub(start)
-            .min(self.dims_per_chunk)
+            .min(self.dims_per_piece)
     }
 
-    /// Upper bound on a chunk plaintext's bit length.
+    /// Upper bound on a piece plaintext's bit length.
     pub fn message_bits(&self) -> usize {
-        2 * self.chunk_dims(0)
+        2 * self.piece_dims(0)
     }
 
     /// Checks that `vector` has `embed_len` entries, all 0 or 1. `index` names it in errors.
@@ -87,20 +87,20 @@ impl VectorLayout {
         Ok(())
     }
 
-    /// Packs a checked vector into one plaintext per chunk, each `limbs` limbs wide.
+    /// Packs a checked vector into one plaintext per piece, each `limbs` limbs wide.
     pub fn pack(&self, vector: &[u8], limbs: usize) -> Vec<Vec<u64>> {
-        let mut flat = vec![0u64; self.chunks() * limbs];
+        let mut flat = vec![0u64; self.pieces() * limbs];
         self.pack_into(vector, &mut flat);
         flat.chunks(limbs.max(1)).map(<[u64]>::to_vec).collect()
     }
 
-    /// [`pack`](Self::pack) into `out`, zeroed, `chunks() · limbs` limbs: chunk after chunk, with
+    /// [`pack`](Self::pack) into `out`, zeroed, `pieces() · limbs` limbs: piece after piece, with
     /// no allocation (what batch encryption does for every vector).
     pub fn pack_into(&self, vector: &[u8], out: &mut [u64]) {
-        let limbs = out.len() / self.chunks().max(1);
-        for (c, plaintext) in out.chunks_mut(limbs.max(1)).enumerate().take(self.chunks()) {
-            let dims = self.chunk_dims(c);
-            let start = c * self.dims_per_chunk;
+        let limbs = out.len() / self.pieces().max(1);
+        for (c, plaintext) in out.chunks_mut(limbs.max(1)).enumerate().take(self.pieces()) {
+            let dims = self.piece_dims(c);
+            let start = c * self.dims_per_piece;
             for (j, &bit) in vector[start..start + dims].iter().enumerate() {
                 let position = 2 * (dims - 1 - j);
                 plaintext[position / 64] |= u64::from(bit & 1) << (position % 64);
@@ -108,15 +108,15 @@ impl VectorLayout {
         }
     }
 
-    /// Limbs per chunk of the slot-bits form: one bit per dimension.
+    /// Limbs per piece of the slot-bits form: one bit per dimension.
     pub fn slot_bit_limbs(&self) -> usize {
-        self.chunk_dims(0).div_ceil(64)
+        self.piece_dims(0).div_ceil(64)
     }
 
     /// [`pack_into`](Self::pack_into)'s plaintexts as their slot bits only
-    /// ([`MessageForm::SlotBits`](crate::hazmat::backend::MessageForm)): bit `j` of a chunk's item is
+    /// ([`MessageForm::SlotBits`](crate::hazmat::backend::MessageForm)): bit `j` of a piece's item is
     /// its plaintext's bit `2j`, so dimension `i` lands at bit `dims - 1 - i`. `out` is zeroed,
-    /// `chunks() · slot_bit_limbs()` limbs: an eighth of n²'s width at the SDK's layout.
+    /// `pieces() · slot_bit_limbs()` limbs: an eighth of n²'s width at the SDK's layout.
     ///
     /// ```
     /// use paillier_gpu::hamming::VectorLayout;
@@ -127,9 +127,9 @@ impl VectorLayout {
     /// ```
     pub fn pack_slot_bits_into(&self, vector: &[u8], out: &mut [u64]) {
         let limbs = self.slot_bit_limbs().max(1);
-        for (c, bits) in out.chunks_mut(limbs).enumerate().take(self.chunks()) {
-            let dims = self.chunk_dims(c);
-            let start = c * self.dims_per_chunk;
+        for (c, bits) in out.chunks_mut(limbs).enumerate().take(self.pieces()) {
+            let dims = self.piece_dims(c);
+            let start = c * self.dims_per_piece;
             for (j, &bit) in vector[start..start + dims].iter().enumerate() {
                 let position = dims - 1 - j;
                 bits[position / 64] |= u64::from(bit & 1) << (position % 64);
@@ -137,12 +137,12 @@ impl VectorLayout {
         }
     }
 
-    /// For each chunk, the mask of its slots' low bits (`0b0101…01` over `2·dims` bits).
+    /// For each piece, the mask of its slots' low bits (`0b0101…01` over `2·dims` bits).
     pub fn masks(&self, limbs: usize) -> LimbBatch {
         let mut masks = LimbBatch::new(limbs);
-        for c in 0..self.chunks() {
+        for c in 0..self.pieces() {
             let mut mask = vec![0u64; limbs];
-            for slot in 0..self.chunk_dims(c) {
+            for slot in 0..self.piece_dims(c) {
                 let position = 2 * slot;
                 mask[position / 64] |= 1u64 << (position % 64);
             }

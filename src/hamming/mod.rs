@@ -66,7 +66,7 @@ impl EncryptedVector {
 
     /// One vector per record of `batch`.
     pub fn from_batch(batch: &CiphertextBatch) -> Vec<EncryptedVector> {
-        let chunks = batch.chunks_per_record();
+        let chunks = batch.pieces_per_record();
         (0..batch.records())
             .map(|r| {
                 EncryptedVector::new(

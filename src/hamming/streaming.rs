@@ -45,8 +45,8 @@ pub fn stream_block_records(backend: &dyn Backend, chunks: usize) -> usize {
 /// let mut next = 0;
 /// let mut distances = Vec::new();
 /// aggregate_blocks(
-///     ctx.backend().unwrap().as_ref(),
-///     ctx.public_key(),
+///     ctx.public().backend().unwrap().as_ref(),
+///     ctx.public().public_key(),
 ///     &query,
 ///     2,
 ///     |max, block| {
@@ -86,7 +86,7 @@ pub fn aggregate_blocks(
             "records_per_block must be at least 1".into(),
         ));
     }
-    let chunks = query.chunks_per_record();
+    let chunks = query.pieces_per_record();
     let modulus = public_key.n_squared_modulus();
     let mut block = CiphertextBatch::new(public_key, chunks)?;
     let mut answered = 0;

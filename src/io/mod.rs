@@ -6,8 +6,8 @@
 //!   inode, so another name or a hard link counts as the same file.
 //! - **Only its own kind is replaced.** An existing file is replaced without `force` only when
 //!   it is, as a whole, the kind of file the writer makes (its whole header, or every line of a
-//!   text form: see [`OutputKind`]), or holds nothing but whitespace. A context is never
-//!   replaced without `force`.
+//!   text form: see [`OutputKind`], or a caller's own [`Recognise`]), or holds nothing but
+//!   whitespace. A context is never replaced without `force`.
 //! - **One writer at a time.** `OUT.lock` is held with an exclusive lock from the first check to
 //!   the rename: a second writer of the same file fails at once with [`Error::OutputBusy`].
 //! - **Nothing that changed is replaced.** Just before the rename the target is looked at again:
@@ -37,11 +37,14 @@ pub use self::atomic::Visibility;
 use self::atomic::{fill_temp, parent_folder, sync_folder, temp_file_in};
 pub use self::lock::lock_path;
 pub(crate) use self::lock::{open_private, refuse_unless_own_file, OutputLock};
+pub use self::recognise::{ExistingFile, Recognise};
 pub use self::target::{follow_links, output_mode, same_file, OutputMode};
 use crate::error::{Error, Result};
 use crate::formats::{Destination, StreamedOutput};
 
-/// What a writer makes, which says which existing file it may replace without `force`.
+/// What the library's writers make, which says which existing file each may replace without
+/// `force`. A caller writing files of its own kinds gives its own [`Recognise`] to
+/// [`Output::prepare_as`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputKind {
     /// A ciphertext file: the binary form whose header's counts match the file's length, or
@@ -57,32 +60,19 @@ pub enum OutputKind {
     /// Decrypted numbers: an `int64` or `float64` `.npy` of the length its header says, or JSON
     /// Lines of numbers or arrays of numbers (not rows of zeros and ones: those are vectors).
     Numbers,
-    /// A `bench --json` report: one JSON object whose `tool` is `paillier-gpu bench`.
-    BenchReport,
-    /// A `bench --plot` SVG, which opens with [`PLOT_MARK`].
-    Plot,
-    /// A copy of the server's SQLite store (`server backup`): key hashes and sealed secret keys.
-    StoreBackup,
 }
 
 impl OutputKind {
     /// Who may read what this kind of writer makes: decrypted results and keys are owner-only.
     pub fn visibility(self) -> Visibility {
         match self {
-            OutputKind::Context
-            | OutputKind::Distances
-            | OutputKind::Numbers
-            | OutputKind::StoreBackup => Visibility::Private,
-            OutputKind::Ciphertexts
-            | OutputKind::EncryptedNumbers
-            | OutputKind::BenchReport
-            | OutputKind::Plot => Visibility::Shared,
+            OutputKind::Context | OutputKind::Distances | OutputKind::Numbers => {
+                Visibility::Private
+            }
+            OutputKind::Ciphertexts | OutputKind::EncryptedNumbers => Visibility::Shared,
         }
     }
 }
-
-/// The first line of every plot `bench --plot` writes, by which it is recognised.
-pub const PLOT_MARK: &str = "<!-- paillier-gpu bench plot -->";
 
 /// Suffixes of the files a writer may keep beside its output.
 const SIDE_FILES: [&str; 3] = [".lock", ".partial", ".progress"];
@@ -117,7 +107,7 @@ enum Seen {
 pub struct Output {
     requested: PathBuf,
     path: PathBuf,
-    kind: OutputKind,
+    visibility: Visibility,
     seen: Seen,
     lock: Option<OutputLock>,
 }
@@ -132,6 +122,29 @@ impl Output {
         kind: OutputKind,
         force: bool,
     ) -> Result<Self> {
+        Self::prepare_checked(requested, inputs, &kind, kind == OutputKind::Context, force)
+    }
+
+    /// [`prepare`](Self::prepare) for a file of the caller's own kind: `kind` says who may read
+    /// it and which existing file it may replace without `force`.
+    pub fn prepare_as(
+        requested: &Path,
+        inputs: &[&Path],
+        kind: &dyn Recognise,
+        force: bool,
+    ) -> Result<Self> {
+        Self::prepare_checked(requested, inputs, kind, false, force)
+    }
+
+    /// The checks of [`prepare`](Self::prepare). A `context` is never replaced without `force`
+    /// and never written to a stream.
+    fn prepare_checked(
+        requested: &Path,
+        inputs: &[&Path],
+        kind: &dyn Recognise,
+        context: bool,
+        force: bool,
+    ) -> Result<Self> {
         let path = follow_links(requested)?;
         let mode = output_mode(&path)?;
         let is_input = |candidate: &Path| inputs.iter().find(|input| same_file(candidate, input));
@@ -142,7 +155,7 @@ impl Output {
             });
         }
         if mode == OutputMode::Stream {
-            if kind == OutputKind::Context {
+            if context {
                 return Err(Error::UnsupportedOutput {
                     path: requested.to_path_buf(),
                     reason: "it is a FIFO or a device, and a context's keys written there \
@@ -153,7 +166,7 @@ impl Output {
             return Ok(Self {
                 requested: requested.to_path_buf(),
                 path,
-                kind,
+                visibility: kind.visibility(),
                 seen: Seen::Stream,
                 lock: None,
             });
@@ -171,7 +184,7 @@ impl Output {
         let seen = match target::Identity::of(&path)? {
             None => Seen::Absent,
             Some(identity) => {
-                if !force && !recognise::replaceable(&path, kind)? {
+                if !force && (context || !recognise::replaceable(&path, kind)?) {
                     return Err(Error::WouldOverwrite(requested.to_path_buf()));
                 }
                 Seen::File(identity)
@@ -180,7 +193,7 @@ impl Output {
         Ok(Self {
             requested: requested.to_path_buf(),
             path,
-            kind,
+            visibility: kind.visibility(),
             seen,
             lock: Some(lock),
         })
@@ -200,11 +213,6 @@ impl Output {
     /// The path written: `requested` with symbolic links followed.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// What this output holds.
-    pub fn kind(&self) -> OutputKind {
-        self.kind
     }
 
     /// True for a FIFO or a character device, written as a stream.
@@ -233,8 +241,8 @@ impl Output {
             return writer.flush().map_err(|e| Error::io(&self.requested, e));
         }
         let folder = parent_folder(&self.path)?;
-        let mut temp = temp_file_in(folder, self.kind.visibility())
-            .map_err(|e| Error::io(&self.requested, e))?;
+        let mut temp =
+            temp_file_in(folder, self.visibility).map_err(|e| Error::io(&self.requested, e))?;
         fill_temp(&mut temp, &self.requested, write)?;
         self.recheck()?;
         let persisted = match self.seen {

@@ -1,7 +1,8 @@
 //! Whether an existing file is, as a whole, the kind of file a writer makes, and so may be
 //! replaced without `force`. Binary forms are judged by their whole header against the file's
 //! length; text forms by every line. A file of another kind, or too large to judge, is not
-//! replaceable.
+//! replaceable. The library judges its own kinds ([`OutputKind`]); a caller's kinds are judged
+//! by the caller's [`Recognise`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -9,44 +10,109 @@ use std::path::Path;
 
 use base64::Engine;
 
-use super::{OutputKind, PLOT_MARK};
+use super::{OutputKind, Visibility};
 use crate::error::{Error, Result};
 use crate::formats::ciphertexts::MAGIC as CIPHERTEXTS_MAGIC;
 use crate::formats::numbers::{NUMBERS_MAGIC, PACKED_MAGIC};
 
 /// The longest line a text form is judged by; a longer one is not ours.
 const MAX_LINE: u64 = 64 << 20;
-/// The largest whole-document form (a bench report) that is parsed to judge it.
+/// The largest whole-document form (a top-k answer) that is parsed to judge it.
 const MAX_DOCUMENT: u64 = 64 << 20;
 /// The fewest bytes a ciphertext piece decodes to (n² of the smallest key tests use).
 const MIN_PIECE_BYTES: usize = 8;
+/// How much of an existing file's start a recogniser is handed.
+const HEAD_BYTES: u64 = 4096;
+
+/// A kind of file written through an [`Output`](super::Output): who may read it, and which
+/// existing file it may replace without `force`. The library's own kinds are [`OutputKind`]; a
+/// program that writes files of its own (reports, backups) recognises them itself, so that the
+/// library knows nothing of its callers' files.
+pub trait Recognise {
+    /// Who may read what this writer makes.
+    fn visibility(&self) -> Visibility;
+
+    /// True when `existing` is, as a whole, a file of this kind: its whole header against its
+    /// length, or every line, never a prefix alone. Called only for a regular file that holds
+    /// more than whitespace (one that holds nothing else is always replaceable).
+    fn is_replaceable(&self, existing: &ExistingFile<'_>) -> Result<bool>;
+}
+
+/// An existing regular file at an output's path, as a [`Recognise`] is shown it.
+#[derive(Debug)]
+pub struct ExistingFile<'a> {
+    path: &'a Path,
+    head: Vec<u8>,
+    length: u64,
+}
+
+impl<'a> ExistingFile<'a> {
+    /// Reads the length and the first bytes of the regular file at `path`.
+    pub fn read(path: &'a Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let length = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut head = Vec::new();
+        file.take(HEAD_BYTES)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self { path, head, length })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// Its first bytes: 4096, or the whole file when shorter.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Its length in bytes.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// The file opened for reading from its start, to judge more than its head.
+    pub fn open(&self) -> Result<File> {
+        File::open(self.path).map_err(|e| Error::io(self.path, e))
+    }
+}
+
+impl Recognise for OutputKind {
+    fn visibility(&self) -> Visibility {
+        OutputKind::visibility(*self)
+    }
+
+    fn is_replaceable(&self, existing: &ExistingFile<'_>) -> Result<bool> {
+        own_kind(*self, existing)
+    }
+}
 
 /// True when the existing regular file at `path` may be replaced by a writer of `kind` without
 /// `force`: it holds only whitespace, or it is that kind of file as a whole.
-pub(super) fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
-    if kind == OutputKind::Context {
-        return Ok(false);
-    }
-    let open = || File::open(path).map_err(|e| Error::io(path, e));
-    let length = open()?.metadata().map_err(|e| Error::io(path, e))?.len();
-    if only_whitespace(open()?).map_err(|e| Error::io(path, e))? {
+pub(super) fn replaceable(path: &Path, kind: &dyn Recognise) -> Result<bool> {
+    let existing = ExistingFile::read(path)?;
+    if only_whitespace(existing.open()?).map_err(|e| Error::io(path, e))? {
         return Ok(true);
     }
-    let mut head = Vec::new();
-    open()?
-        .take(4096)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(path, e))?;
+    kind.is_replaceable(&existing)
+}
+
+/// Whether `existing` is, as a whole, a file of the library's `kind`.
+fn own_kind(kind: OutputKind, existing: &ExistingFile<'_>) -> Result<bool> {
+    let (head, length) = (existing.head(), existing.length());
+    let open = || existing.open();
     let lines = || Ok::<_, Error>(BufReader::new(open()?));
     Ok(match kind {
         OutputKind::Context => false,
         OutputKind::Ciphertexts => {
-            binary_ciphertexts(&head, length) || every_line(lines()?, ciphertext_line_judge())
+            binary_ciphertexts(head, length) || every_line(lines()?, ciphertext_line_judge())
         }
-        OutputKind::EncryptedNumbers => encrypted_numbers(&head, length),
+        OutputKind::EncryptedNumbers => encrypted_numbers(head, length),
         OutputKind::Numbers => {
             if head.starts_with(b"\x93NUMPY") {
-                decrypted_npy(&head, length)
+                decrypted_npy(head, length)
             } else {
                 let mut any_not_bit = false;
                 every_line(lines()?, |line| numbers_line(line, &mut any_not_bit)) && any_not_bit
@@ -56,9 +122,6 @@ pub(super) fn replaceable(path: &Path, kind: OutputKind) -> Result<bool> {
             every_line(lines()?, |line| line.parse::<u64>().is_ok())
                 || (length <= MAX_DOCUMENT && top_k_document(open()?))
         }
-        OutputKind::BenchReport => length <= MAX_DOCUMENT && bench_report(open()?),
-        OutputKind::Plot => length <= MAX_DOCUMENT && plot(open()?),
-        OutputKind::StoreBackup => head.starts_with(b"SQLite format 3\0"),
     })
 }
 
@@ -217,21 +280,6 @@ fn top_k_document(file: File) -> bool {
         .is_ok_and(|top| top.ids.len() == top.distances.len())
 }
 
-/// A `bench --json` report: one object whose `tool` says so.
-fn bench_report(file: File) -> bool {
-    serde_json::from_reader::<_, serde_json::Value>(BufReader::new(file)).is_ok_and(|report| {
-        report.get("tool").and_then(|t| t.as_str()) == Some("paillier-gpu bench")
-    })
-}
-
-/// A `bench --plot` SVG: our mark on the first line, a closed `svg` element at the end.
-fn plot(file: File) -> bool {
-    let mut text = String::new();
-    BufReader::new(file).read_to_string(&mut text).is_ok()
-        && text.starts_with(PLOT_MARK)
-        && text.trim_end().ends_with("</svg>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +316,7 @@ mod tests {
         let vectors = file(d, "v.jsonl", b"[0, 1, 1]\n");
         let context = file(d, "ctx.json", b"{\"pk\": \"x\", \"sk\": \"y\"}");
         let empty = file(d, "e", b"");
-        let yes = |path: &Path, kind| replaceable(path, kind).unwrap();
+        let yes = |path: &Path, kind: OutputKind| replaceable(path, &kind).unwrap();
         assert!(yes(&jsonl, OutputKind::Ciphertexts));
         assert!(yes(&distances, OutputKind::Distances));
         assert!(yes(&top, OutputKind::Distances));
@@ -277,8 +325,10 @@ mod tests {
         assert!(!yes(&context, OutputKind::Ciphertexts));
         assert!(!yes(&context, OutputKind::Distances));
         assert!(!yes(&jsonl, OutputKind::Distances));
-        assert!(!yes(&distances, OutputKind::Context));
-        assert!(!yes(&empty, OutputKind::Context));
+        for existing in [&distances, &empty] {
+            let context = super::super::Output::prepare(existing, &[], OutputKind::Context, false);
+            assert!(matches!(context, Err(Error::WouldOverwrite(_))));
+        }
         let numbers = file(d, "n.jsonl", b"[1.5, -2]\n");
         assert!(yes(&numbers, OutputKind::Numbers));
         assert!(yes(&distances, OutputKind::Numbers));
@@ -309,18 +359,18 @@ mod tests {
             OutputKind::Ciphertexts,
             OutputKind::Numbers,
         ] {
-            assert!(!replaceable(&padded, kind).unwrap(), "{kind:?}");
+            assert!(!replaceable(&padded, &kind).unwrap(), "{kind:?}");
         }
         let integer_then = file(d, "i.txt", format!("7\n{context}\n").as_bytes());
-        assert!(!replaceable(&integer_then, OutputKind::Distances).unwrap());
+        assert!(!replaceable(&integer_then, &OutputKind::Distances).unwrap());
         let names = file(d, "names.json", b"[\"alice\", \"bob\"]\n");
-        assert!(!replaceable(&names, OutputKind::Ciphertexts).unwrap());
+        assert!(!replaceable(&names, &OutputKind::Ciphertexts).unwrap());
         let uneven = file(
             d,
             "u.jsonl",
             b"[\"AAECAwQFBgcICQ==\"]\n[\"AAECAwQFBgcICQ==\", \"AAECAwQFBgcICQ==\"]\n",
         );
-        assert!(!replaceable(&uneven, OutputKind::Ciphertexts).unwrap());
+        assert!(!replaceable(&uneven, &OutputKind::Ciphertexts).unwrap());
         let mut binary = CIPHERTEXTS_MAGIC.to_vec();
         binary.extend([
             2, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
@@ -328,28 +378,9 @@ mod tests {
         binary.resize(64, 0);
         binary.extend([7u8; 8]);
         let ours = file(d, "c.bin", &binary);
-        assert!(replaceable(&ours, OutputKind::Ciphertexts).unwrap());
+        assert!(replaceable(&ours, &OutputKind::Ciphertexts).unwrap());
         binary.extend(context.bytes());
         let magic_then_more = file(d, "m.bin", &binary);
-        assert!(!replaceable(&magic_then_more, OutputKind::Ciphertexts).unwrap());
-    }
-
-    #[test]
-    fn bench_reports_and_plots_are_known_by_their_marks() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let report = file(
-            d,
-            "r.json",
-            b"{\"tool\": \"paillier-gpu bench\", \"measurements\": []}",
-        );
-        let other = file(d, "o.json", b"{\"tool\": \"something else\"}");
-        let plot = file(d, "p.svg", format!("{PLOT_MARK}\n<svg></svg>\n").as_bytes());
-        let svg = file(d, "s.svg", b"<svg></svg>\n");
-        assert!(replaceable(&report, OutputKind::BenchReport).unwrap());
-        assert!(!replaceable(&other, OutputKind::BenchReport).unwrap());
-        assert!(replaceable(&plot, OutputKind::Plot).unwrap());
-        assert!(!replaceable(&svg, OutputKind::Plot).unwrap());
-        assert!(!replaceable(&plot, OutputKind::BenchReport).unwrap());
+        assert!(!replaceable(&magic_then_more, &OutputKind::Ciphertexts).unwrap());
     }
 }

@@ -14,7 +14,7 @@ use crate::hazmat::backend::LimbBatch;
 ///
 /// Invariants, checked once when the batch is made: every ciphertext satisfies `0 < c < n²` and
 /// shares no factor with n (it is invertible modulo n²) for the key named by [`key`](Self::key),
-/// and every record has [`chunks_per_record`](Self::chunks_per_record) ciphertexts. Values from
+/// and every record has [`pieces_per_record`](Self::pieces_per_record) ciphertexts. Values from
 /// outside ([`from_le_bytes`](Self::from_le_bytes), [`push_le_records`](Self::push_le_records),
 /// [`from_ciphertexts`](Self::from_ciphertexts), the file readers) are checked, each once, and
 /// refused with [`Error::InvalidCiphertext`] naming the record; what this crate computes
@@ -40,7 +40,7 @@ use crate::hazmat::backend::LimbBatch;
 #[derive(Clone, PartialEq, Eq)]
 pub struct CiphertextBatch {
     key: KeyFingerprint,
-    chunks_per_record: usize,
+    pieces_per_record: usize,
     limbs: LimbBatch,
 }
 
@@ -49,22 +49,22 @@ impl fmt::Debug for CiphertextBatch {
         f.debug_struct("CiphertextBatch")
             .field("key", &self.key)
             .field("records", &self.records())
-            .field("chunks_per_record", &self.chunks_per_record)
+            .field("pieces_per_record", &self.pieces_per_record)
             .finish_non_exhaustive()
     }
 }
 
 impl CiphertextBatch {
-    /// An empty batch for `public_key`, records of `chunks_per_record` ciphertexts.
-    pub fn new(public_key: &PublicKey, chunks_per_record: usize) -> Result<Self> {
-        if chunks_per_record == 0 {
+    /// An empty batch for `public_key`, records of `pieces_per_record` ciphertexts.
+    pub fn new(public_key: &PublicKey, pieces_per_record: usize) -> Result<Self> {
+        if pieces_per_record == 0 {
             return Err(Error::InvalidParameter(
                 "a record holds at least one ciphertext".into(),
             ));
         }
         Ok(Self {
             key: public_key.fingerprint(),
-            chunks_per_record,
+            pieces_per_record,
             limbs: LimbBatch::new(public_key.ciphertext_limbs()),
         })
     }
@@ -72,12 +72,12 @@ impl CiphertextBatch {
     /// Checks and gathers ciphertexts, record after record. Errors name the record.
     pub fn from_ciphertexts<'a>(
         public_key: &PublicKey,
-        chunks_per_record: usize,
+        pieces_per_record: usize,
         ciphertexts: impl IntoIterator<Item = &'a Ciphertext>,
     ) -> Result<Self> {
-        let mut batch = Self::new(public_key, chunks_per_record)?;
+        let mut batch = Self::new(public_key, pieces_per_record)?;
         let ciphertexts: Vec<&Ciphertext> = ciphertexts.into_iter().collect();
-        let flat = Self::gather_limbs(public_key, chunks_per_record, &ciphertexts, 0)?;
+        let flat = Self::gather_limbs(public_key, pieces_per_record, &ciphertexts, 0)?;
         batch.limbs = LimbBatch::from_flat(public_key.ciphertext_limbs(), flat)?;
         batch.check_whole_records(ciphertexts.len())?;
         Ok(batch)
@@ -89,7 +89,7 @@ impl CiphertextBatch {
     /// `first_record`.
     pub(crate) fn gather_limbs(
         public_key: &PublicKey,
-        chunks_per_record: usize,
+        pieces_per_record: usize,
         ciphertexts: &[&Ciphertext],
         first_record: usize,
     ) -> Result<Vec<u64>> {
@@ -130,26 +130,26 @@ impl CiphertextBatch {
                 });
         }
         let checked = out_of_range.unwrap_or(ciphertexts.len()) * limbs;
-        public_key.check_units(&flat[..checked], chunks_per_record, first_record)?;
+        public_key.check_units(&flat[..checked], pieces_per_record, first_record)?;
         if let Some(i) = out_of_range {
-            let record = first_record + i / chunks_per_record.max(1);
+            let record = first_record + i / pieces_per_record.max(1);
             public_key.check_ciphertext(ciphertexts[i].as_biguint(), record)?;
         }
         Ok(flat)
     }
 
-    /// Checks and gathers records given as concatenated little-endian chunks of `chunk_bytes`
+    /// Checks and gathers records given as concatenated little-endian pieces of `piece_bytes`
     /// bytes each (the binary file form, and base64-decoded JSON Lines). `first_record` is the
     /// index the first record has in its file, for the errors.
     pub fn from_le_bytes(
         public_key: &PublicKey,
-        chunks_per_record: usize,
-        chunk_bytes: usize,
+        pieces_per_record: usize,
+        piece_bytes: usize,
         bytes: &[u8],
         first_record: usize,
     ) -> Result<Self> {
-        let mut batch = Self::new(public_key, chunks_per_record)?;
-        batch.push_le_records(public_key, chunk_bytes, bytes, first_record)?;
+        let mut batch = Self::new(public_key, pieces_per_record)?;
+        batch.push_le_records(public_key, piece_bytes, bytes, first_record)?;
         Ok(batch)
     }
 
@@ -159,30 +159,30 @@ impl CiphertextBatch {
     pub fn push_le_records(
         &mut self,
         public_key: &PublicKey,
-        chunk_bytes: usize,
+        piece_bytes: usize,
         bytes: &[u8],
         first_record: usize,
     ) -> Result<()> {
-        if chunk_bytes == 0 || !bytes.len().is_multiple_of(chunk_bytes) {
+        if piece_bytes == 0 || !bytes.len().is_multiple_of(piece_bytes) {
             return Err(Error::InvalidParameter(format!(
-                "{} bytes do not split into chunks of {chunk_bytes}",
+                "{} bytes do not split into chunks of {piece_bytes}",
                 bytes.len()
             )));
         }
-        let count = bytes.len() / chunk_bytes;
+        let count = bytes.len() / piece_bytes;
         self.check_whole_records(count)?;
         self.limbs.reserve(count);
         let before = self.limbs.len();
-        let chunks_per_record = self.chunks_per_record;
+        let pieces_per_record = self.pieces_per_record;
         let mut out_of_range = Ok(());
-        for (i, chunk) in bytes.chunks_exact(chunk_bytes).enumerate() {
+        for (i, chunk) in bytes.chunks_exact(piece_bytes).enumerate() {
             out_of_range =
-                self.push_le_chunk(public_key, chunk, first_record + i / chunks_per_record);
+                self.push_le_piece(public_key, chunk, first_record + i / pieces_per_record);
             if out_of_range.is_err() {
                 break;
             }
         }
-        // The chunks pushed come before any out of range: a non-unit among them is named first.
+        // The pieces pushed come before any out of range: a non-unit among them is named first.
         let checked = self
             .check_units_from(public_key, before, first_record)
             .and(out_of_range);
@@ -194,8 +194,8 @@ impl CiphertextBatch {
 
     /// An error naming the record of the first ciphertext from item `first_item` on (each
     /// already below n²) that shares a factor with n; `first_record` is the index of the record
-    /// that starts at `first_item`, for the errors. Readers that push chunk by chunk
-    /// ([`push_le_chunk`](Self::push_le_chunk)) call it once for all they pushed.
+    /// that starts at `first_item`, for the errors. Readers that push piece by piece
+    /// ([`push_le_piece`](Self::push_le_piece)) call it once for all they pushed.
     pub(crate) fn check_units_from(
         &self,
         public_key: &PublicKey,
@@ -204,7 +204,7 @@ impl CiphertextBatch {
     ) -> Result<()> {
         let width = self.limbs.limbs_per_item();
         let items = &self.limbs.as_flat()[first_item.min(self.limbs.len()) * width..];
-        public_key.check_units(items, self.chunks_per_record, first_record)
+        public_key.check_units(items, self.pieces_per_record, first_record)
     }
 
     /// The flat limbs, one item per ciphertext (n² width), record after record.
@@ -221,13 +221,13 @@ impl CiphertextBatch {
     /// Keeps the first `records` records (a reader's undo after an error).
     pub(crate) fn truncate_records(&mut self, records: usize) {
         self.limbs
-            .truncate(records.saturating_mul(self.chunks_per_record));
+            .truncate(records.saturating_mul(self.pieces_per_record));
     }
 
     /// Appends one ciphertext given as little-endian bytes, checked to be below n² and not zero;
     /// `record` names it in errors. Callers push whole records, then check that none shares a
     /// factor with n ([`check_units_from`](Self::check_units_from)).
-    pub(crate) fn push_le_chunk(
+    pub(crate) fn push_le_piece(
         &mut self,
         public_key: &PublicKey,
         chunk: &[u8],
@@ -263,12 +263,12 @@ impl CiphertextBatch {
     /// Products computed mod n² by a backend: below n² and units by construction.
     pub(crate) fn from_products(
         key: KeyFingerprint,
-        chunks_per_record: usize,
+        pieces_per_record: usize,
         limbs: LimbBatch,
     ) -> Self {
         Self {
             key,
-            chunks_per_record,
+            pieces_per_record,
             limbs,
         }
     }
@@ -279,12 +279,12 @@ impl CiphertextBatch {
     pub(crate) fn refill_products(
         &mut self,
         public_key: &PublicKey,
-        chunks_per_record: usize,
+        pieces_per_record: usize,
         ciphertexts: usize,
         fill: impl FnOnce(&mut [u64]) -> Result<()>,
     ) -> Result<()> {
         self.key = public_key.fingerprint();
-        self.chunks_per_record = chunks_per_record;
+        self.pieces_per_record = pieces_per_record;
         if self.limbs.limbs_per_item() != public_key.ciphertext_limbs() {
             self.limbs = LimbBatch::new(public_key.ciphertext_limbs());
         }
@@ -297,13 +297,13 @@ impl CiphertextBatch {
     }
 
     fn check_whole_records(&self, ciphertexts: usize) -> Result<()> {
-        if !ciphertexts.is_multiple_of(self.chunks_per_record) {
+        if !ciphertexts.is_multiple_of(self.pieces_per_record) {
             return Err(Error::InvalidCiphertext {
-                index: ciphertexts / self.chunks_per_record,
+                index: ciphertexts / self.pieces_per_record,
                 reason: format!(
                     "{} ciphertext(s) where records hold {}",
-                    ciphertexts % self.chunks_per_record,
-                    self.chunks_per_record
+                    ciphertexts % self.pieces_per_record,
+                    self.pieces_per_record
                 ),
             });
         }
@@ -316,13 +316,13 @@ impl CiphertextBatch {
     }
 
     /// Ciphertexts per record.
-    pub fn chunks_per_record(&self) -> usize {
-        self.chunks_per_record
+    pub fn pieces_per_record(&self) -> usize {
+        self.pieces_per_record
     }
 
     /// Number of records.
     pub fn records(&self) -> usize {
-        self.limbs.len() / self.chunks_per_record
+        self.limbs.len() / self.pieces_per_record
     }
 
     /// True when the batch holds no record.
@@ -335,7 +335,7 @@ impl CiphertextBatch {
         &self.limbs
     }
 
-    /// Ciphertext `i` (record `i / chunks_per_record`, chunk `i % chunks_per_record`) as a
+    /// Ciphertext `i` (record `i / pieces_per_record`, piece `i % pieces_per_record`) as a
     /// [`Ciphertext`], for the SDK's boundary.
     pub fn ciphertext(&self, i: usize) -> Ciphertext {
         Ciphertext::from_limbs(self.limbs.item(i))
@@ -351,11 +351,11 @@ impl CiphertextBatch {
                 self.records()
             )));
         }
-        let width = self.limbs.limbs_per_item() * self.chunks_per_record;
+        let width = self.limbs.limbs_per_item() * self.pieces_per_record;
         let flat = self.limbs.as_flat()[range.start * width..range.end * width].to_vec();
         Ok(Self {
             key: self.key,
-            chunks_per_record: self.chunks_per_record,
+            pieces_per_record: self.pieces_per_record,
             limbs: LimbBatch::from_flat(self.limbs.limbs_per_item(), flat)?,
         })
     }
@@ -371,12 +371,12 @@ impl CiphertextBatch {
         other
             .key
             .expect(&self.key, "the batch added", "this batch is under")?;
-        if other.chunks_per_record != self.chunks_per_record {
+        if other.pieces_per_record != self.pieces_per_record {
             return Err(Error::InvalidCiphertext {
                 index: 0,
                 reason: format!(
                     "records of {} chunk(s) where {} are expected",
-                    other.chunks_per_record, self.chunks_per_record
+                    other.pieces_per_record, self.pieces_per_record
                 ),
             });
         }

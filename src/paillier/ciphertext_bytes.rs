@@ -6,18 +6,18 @@ use crate::error::{Error, Result};
 use crate::hazmat::backend::LimbBatch;
 
 impl CiphertextBatch {
-    /// Appends every ciphertext as exactly `chunk_bytes` little-endian bytes (the binary file
-    /// form). `chunk_bytes` must hold n² (the wire width `4·key_len/8` does).
-    pub fn write_le_bytes(&self, chunk_bytes: usize, out: &mut Vec<u8>) -> Result<()> {
-        write_items_le_bytes(self.limbs(), chunk_bytes, out)
+    /// Appends every ciphertext as exactly `piece_bytes` little-endian bytes (the binary file
+    /// form). `piece_bytes` must hold n² (the wire width `4·key_len/8` does).
+    pub fn write_le_bytes(&self, piece_bytes: usize, out: &mut Vec<u8>) -> Result<()> {
+        write_items_le_bytes(self.limbs(), piece_bytes, out)
     }
 
-    /// Appends ciphertext `i` (record-major: record `i / chunks_per_record`, chunk
-    /// `i % chunks_per_record`) as exactly `chunk_bytes` little-endian bytes.
+    /// Appends ciphertext `i` (record-major: record `i / pieces_per_record`, piece
+    /// `i % pieces_per_record`) as exactly `piece_bytes` little-endian bytes.
     pub fn write_item_le_bytes(
         &self,
         i: usize,
-        chunk_bytes: usize,
+        piece_bytes: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let limbs = self.limbs();
@@ -27,14 +27,14 @@ impl CiphertextBatch {
                 limbs.len()
             )));
         }
-        write_item(limbs.item(i), chunk_bytes, out)
+        write_item(limbs.item(i), piece_bytes, out)
     }
 
     /// Appends record `record`'s ciphertexts as [`write_le_bytes`](Self::write_le_bytes) does.
     pub fn write_record_le_bytes(
         &self,
         record: usize,
-        chunk_bytes: usize,
+        piece_bytes: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         if record >= self.records() {
@@ -43,9 +43,9 @@ impl CiphertextBatch {
                 self.records()
             )));
         }
-        let chunks = self.chunks_per_record();
+        let chunks = self.pieces_per_record();
         (record * chunks..(record + 1) * chunks)
-            .try_for_each(|i| write_item(self.limbs().item(i), chunk_bytes, out))
+            .try_for_each(|i| write_item(self.limbs().item(i), piece_bytes, out))
     }
 }
 

@@ -80,16 +80,16 @@ impl PublicKey {
 
     /// An error naming the first of `items` (as [`first_non_unit`](Self::first_non_unit) takes
     /// them) that shares a factor with n, by its record: `first_record` plus its position over
-    /// `chunks_per_record`.
+    /// `pieces_per_record`.
     pub(crate) fn check_units(
         &self,
         items: &[u64],
-        chunks_per_record: usize,
+        pieces_per_record: usize,
         first_record: usize,
     ) -> Result<()> {
         match self.first_non_unit(items) {
             Some(i) => Err(Error::InvalidCiphertext {
-                index: first_record + i / chunks_per_record.max(1),
+                index: first_record + i / pieces_per_record.max(1),
                 reason: SHARES_A_FACTOR.into(),
             }),
             None => Ok(()),

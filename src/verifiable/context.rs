@@ -31,8 +31,8 @@ impl ExecutionContext {
         vectors: &[V],
     ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
         encrypt_records(
-            self.backend()?.as_ref(),
-            self.public_key(),
+            self.public().backend()?.as_ref(),
+            self.public().public_key(),
             self.owner()?,
             &self.tagged_layout()?,
             &self.record_keys()?,
@@ -51,7 +51,7 @@ impl ExecutionContext {
     ) -> Result<Vec<DecodedRecord>> {
         decode_records(
             self.secret_key_backend()?.as_ref(),
-            self.public_key(),
+            self.public().public_key(),
             self.secret_key(),
             &self.tagged_layout()?,
             &self.record_keys()?,

@@ -30,12 +30,12 @@ pub(crate) fn decode_records(
         .key()
         .expect_context_key(&public_key.fingerprint(), "the responses")?;
     layout.slots().check(0, query)?;
-    if responses.chunks_per_record() != 1 {
+    if responses.pieces_per_record() != 1 {
         return Err(Error::InvalidCiphertext {
             index: 0,
             reason: format!(
                 "records of {} pieces; a verifiable record has one",
-                responses.chunks_per_record()
+                responses.pieces_per_record()
             ),
         });
     }

@@ -54,7 +54,7 @@ impl RecordCodec {
     /// Record `record` of `batch` as a chunk's `index`: one base64 string a piece, each the
     /// ciphertext's little-endian bytes padded to the context's width.
     pub fn index(&self, batch: &CiphertextBatch, record: usize) -> Result<Vec<String>> {
-        let width = self.context().ciphertext_shape().chunk_bytes;
+        let width = self.context().ciphertext_shape().piece_bytes;
         let mut bytes = Vec::new();
         batch.write_record_le_bytes(record, width, &mut bytes)?;
         Ok(bytes

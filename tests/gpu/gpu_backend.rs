@@ -221,9 +221,9 @@ fn the_schemes_run_on_the_gpu_and_agree_with_the_cpu() {
                     .unwrap()
                     .with_backend(gpu.clone());
             assert_eq!(gpu_ctx, cpu_ctx, "the device is not part of the id");
-            assert_eq!(gpu_ctx.device(), Device::Gpu);
+            assert_eq!(gpu_ctx.public().device(), Device::Gpu);
             // The SDK's aggregates decode on the GPU.
-            let pk = gpu_ctx.public_key();
+            let pk = gpu_ctx.public().public_key();
             let aggregated = sdk_batch(pk, &case.aggregated);
             assert_eq!(
                 gpu_ctx.decode_batch(&aggregated).unwrap(),

@@ -106,14 +106,14 @@ fn pipelined_encryption_and_decoding_give_the_cpu_answers() {
             // The same responses in the SDK's per-vector form come back as the same batch, and a
             // ciphertext that is not one is named by its record where it enters.
             let as_vectors = EncryptedVector::from_batch(&responses);
-            let chunks = responses.chunks_per_record();
+            let chunks = responses.pieces_per_record();
             assert_eq!(
-                EncryptedVector::to_batch(ctx.public_key(), chunks, &as_vectors).unwrap(),
+                EncryptedVector::to_batch(ctx.public().public_key(), chunks, &as_vectors).unwrap(),
                 responses
             );
             let mut forged = as_vectors;
             forged[VECTORS - 2].chunks[0] = Ciphertext::from_biguint(BigUint::from(0u32));
-            match EncryptedVector::to_batch(ctx.public_key(), chunks, &forged) {
+            match EncryptedVector::to_batch(ctx.public().public_key(), chunks, &forged) {
                 Err(Error::InvalidCiphertext { index, .. }) => assert_eq!(index, VECTORS - 2),
                 other => panic!("{scheme:?}: expected the forged record, got {other:?}"),
             }

@@ -81,10 +81,10 @@ proptest! {
         let mut shifted: Vec<Ciphertext> =
             (0..answer.records()).map(|r| answer.ciphertext(r)).collect();
         shifted[victim] = cpu
-            .public_key()
+            .public().public_key()
             .add_plaintext(&shifted[victim], &(BigUint::one() << bit))
             .unwrap();
-        let shifted = CiphertextBatch::from_ciphertexts(cpu.public_key(), 1, &shifted).unwrap();
+        let shifted = CiphertextBatch::from_ciphertexts(cpu.public().public_key(), 1, &shifted).unwrap();
         let on_cpu = cpu.decode_records(KB, &query, &shifted).unwrap();
         prop_assert_eq!(&on_gpu.decode_records(KB, &query, &shifted).unwrap(), &on_cpu);
         for (i, record) in on_cpu.iter().enumerate() {

@@ -204,7 +204,7 @@ fn malformed_context_files_are_rejected() {
     });
     assert!(matches!(load(&kms, &pass), Error::KeyProvider(_)));
     assert!(matches!(
-        PublicContext::from_json("{}"),
+        PublicContext::from_public_json("{}"),
         Err(Error::MalformedContext(_))
     ));
 }

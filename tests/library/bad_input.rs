@@ -14,8 +14,8 @@ use paillier_gpu::{Error, Scheme};
 
 fn shape() -> CiphertextShape {
     CiphertextShape {
-        chunk_bytes: 64,
-        chunks: 1,
+        piece_bytes: 64,
+        pieces: 1,
         key: None,
     }
 }
@@ -24,9 +24,9 @@ fn shape() -> CiphertextShape {
 fn malformed_binary_ciphertext_files_are_rejected() {
     let ctx = small_context(Scheme::Paillier);
     let shape = CiphertextShape {
-        chunk_bytes: ctx.public_key().ciphertext_bytes(),
-        chunks: 1,
-        key: Some(ctx.public_key().fingerprint()),
+        piece_bytes: ctx.public().public_key().ciphertext_bytes(),
+        pieces: 1,
+        key: Some(ctx.public().public_key().fingerprint()),
     };
     let good = ciphertexts::encode_binary_batch(
         &ctx.encrypt_batch(&[vec![1u8; 64], vec![0u8; 64]]).unwrap(),
@@ -72,8 +72,8 @@ fn malformed_binary_ciphertext_files_are_rejected() {
         );
     }
     let other_width = CiphertextShape {
-        chunk_bytes: 32,
-        chunks: 1,
+        piece_bytes: 32,
+        pieces: 1,
         ..shape
     };
     assert!(ciphertexts::read_binary(Cursor::new(&good), other_width).is_err());

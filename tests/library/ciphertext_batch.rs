@@ -33,17 +33,17 @@ proptest! {
         // The per-vector form of the SDK's edge, and back.
         let per_vector = EncryptedVector::from_batch(&batch);
         prop_assert_eq!(
-            &EncryptedVector::to_batch(ctx.public_key(), shape.chunks, &per_vector).unwrap(),
+            &EncryptedVector::to_batch(ctx.public().public_key(), shape.pieces, &per_vector).unwrap(),
             &batch
         );
 
         let binary = encode_binary_batch(&batch, shape).unwrap();
         prop_assert_eq!(&binary, &encode_binary(&per_vector, shape).unwrap());
-        prop_assert_eq!(&read_binary_batch(&binary[..], shape, ctx.public_key()).unwrap(), &batch);
+        prop_assert_eq!(&read_binary_batch(&binary[..], shape, ctx.public().public_key()).unwrap(), &batch);
 
         let jsonl = encode_jsonl_batch(&batch, shape).unwrap();
         prop_assert_eq!(&jsonl, &encode_jsonl(&per_vector, shape).unwrap());
-        prop_assert_eq!(&read_jsonl_batch(&jsonl[..], shape, ctx.public_key()).unwrap(), &batch);
+        prop_assert_eq!(&read_jsonl_batch(&jsonl[..], shape, ctx.public().public_key()).unwrap(), &batch);
     }
 
     #[test]
@@ -53,13 +53,13 @@ proptest! {
         s in 0usize..2,
     ) {
         let ctx = small_context(SCHEMES[s]);
-        let chunks = ctx.ciphertext_shape().chunks;
+        let chunks = ctx.ciphertext_shape().pieces;
         let records = ctx.encrypt_batch(&database).unwrap();
         let query_batch = ctx.encrypt_batch(&[&query]).unwrap();
         let mut index = ctx.new_index().unwrap();
         // Records that went through the per-vector form aggregate as the batch's own.
         let through_vectors = EncryptedVector::to_batch(
-            ctx.public_key(),
+            ctx.public().public_key(),
             chunks,
             &EncryptedVector::from_batch(&records),
         )
@@ -87,7 +87,7 @@ proptest! {
 #[test]
 fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
     let ctx = small_context(SCHEMES[0]);
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let shape = ctx.ciphertext_shape();
     let n_squared = pk.n() * pk.n();
     let good = Ciphertext::from_biguint(BigUint::from(5u32));
@@ -103,9 +103,9 @@ fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
             "{what}: {err:?}"
         );
         // The same values as file bytes: refused by the reader, naming the record.
-        let mut bytes = good.to_le_bytes(shape.chunk_bytes).unwrap();
+        let mut bytes = good.to_le_bytes(shape.piece_bytes).unwrap();
         let mut wide = bad.as_biguint().to_bytes_le();
-        wide.resize(shape.chunk_bytes.max(wide.len()), 0);
+        wide.resize(shape.piece_bytes.max(wide.len()), 0);
         bytes.extend(wide);
         let err = CiphertextBatch::from_le_bytes(pk, 1, bytes.len() / 2, &bytes, 10).unwrap_err();
         assert!(
@@ -123,19 +123,22 @@ fn a_batch_refuses_zero_values_at_or_above_n_squared_and_partial_records() {
 #[test]
 fn an_index_refuses_a_batch_of_another_key_or_record_shape() {
     let (classic, lookup) = (small_context(SCHEMES[0]), small_context(SCHEMES[1]));
-    let chunks = classic.ciphertext_shape().chunks;
+    let chunks = classic.ciphertext_shape().pieces;
     // 5 is a valid value under either key (below either n²), but this batch is the lookup key's.
     let five = Ciphertext::from_biguint(BigUint::from(5u32));
-    let foreign =
-        CiphertextBatch::from_ciphertexts(lookup.public_key(), chunks, vec![&five; chunks])
-            .unwrap();
+    let foreign = CiphertextBatch::from_ciphertexts(
+        lookup.public().public_key(),
+        chunks,
+        vec![&five; chunks],
+    )
+    .unwrap();
     let mut index = classic.new_index().unwrap();
     assert!(matches!(
         index.insert_batch(&foreign).unwrap_err(),
         Error::KeyMismatch { .. }
     ));
     let wrong_shape = CiphertextBatch::from_ciphertexts(
-        classic.public_key(),
+        classic.public().public_key(),
         chunks + 1,
         vec![&five; chunks + 1],
     )
@@ -164,7 +167,7 @@ fn decoding_refuses_a_batch_of_another_key() {
 /// Values below n² that share a factor with n (n itself, a multiple of each prime, of n), and
 /// values at or above n², each with what its refusal says.
 fn bad_values(ctx: &paillier_gpu::ExecutionContext) -> Vec<(BigUint, &'static str)> {
-    let n = ctx.public_key().n();
+    let n = ctx.public().public_key().n();
     let n_squared = n * n;
     let (larger, smaller) = ctx.secret_key().prime_factors();
     vec![
@@ -192,9 +195,9 @@ fn le_bytes(value: &BigUint, width: usize) -> Vec<u8> {
 fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let (pk, shape) = (ctx.public().public_key(), ctx.ciphertext_shape());
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
-        let good_chunks: Vec<Ciphertext> = (0..shape.chunks).map(|i| good.ciphertext(i)).collect();
+        let good_chunks: Vec<Ciphertext> = (0..shape.pieces).map(|i| good.ciphertext(i)).collect();
         for (bad, reason_says) in bad_values(ctx) {
             let says = |err: &Error, record: usize| match err {
                 Error::InvalidCiphertext { index, reason } => {
@@ -206,21 +209,21 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
             let mut chunks = good_chunks.clone();
             chunks.extend(good_chunks[1..].iter().cloned());
             chunks.push(Ciphertext::from_biguint(bad.clone()));
-            let err = CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks).unwrap_err();
+            let err = CiphertextBatch::from_ciphertexts(pk, shape.pieces, &chunks).unwrap_err();
             assert!(says(&err, 1), "{scheme:?}, {reason_says}: {err:?}");
 
             let bytes: Vec<u8> = chunks
                 .iter()
-                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.piece_bytes))
                 .collect();
-            if bytes.len() == 2 * shape.chunks * shape.chunk_bytes {
+            if bytes.len() == 2 * shape.pieces * shape.piece_bytes {
                 let err =
-                    CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 10)
+                    CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 10)
                         .unwrap_err();
                 assert!(says(&err, 11), "{scheme:?}, {reason_says}: {err:?}");
                 let mut batch = good.clone();
                 let err = batch
-                    .push_le_records(pk, shape.chunk_bytes, &bytes, 1)
+                    .push_le_records(pk, shape.piece_bytes, &bytes, 1)
                     .unwrap_err();
                 assert!(says(&err, 2), "{scheme:?}, {reason_says}: {err:?}");
                 assert_eq!(batch, good, "a refused append changed the batch");
@@ -229,7 +232,7 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
             // The file readers, binary and JSON Lines, name the record too.
             let vectors = [
                 EncryptedVector::new(good_chunks.clone()),
-                EncryptedVector::new(chunks[shape.chunks..].to_vec()),
+                EncryptedVector::new(chunks[shape.pieces..].to_vec()),
             ];
             if let Ok(binary) = encode_binary(&vectors, shape) {
                 let err = read_binary_batch(&binary[..], shape, pk).unwrap_err();
@@ -254,7 +257,10 @@ fn a_batch_refuses_values_that_share_a_factor_with_n_or_are_out_of_range() {
 #[test]
 fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
     let ctx = small_context(SCHEMES[0]);
-    let (pk, width) = (ctx.public_key(), ctx.public_key().ciphertext_bytes());
+    let (pk, width) = (
+        ctx.public().public_key(),
+        ctx.public().public_key().ciphertext_bytes(),
+    );
     let five = BigUint::from(5u32);
     let (n, n_squared) = (pk.n().clone(), pk.n() * pk.n());
     for (values, record, says) in [
@@ -281,7 +287,7 @@ fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
     // Many good records and one bad among them, wherever it is: the check of a large batch
     // goes by groups, and still names the one bad record.
     let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 300]).unwrap();
-    let chunks = good.chunks_per_record();
+    let chunks = good.pieces_per_record();
     let mut bytes = Vec::new();
     good.write_le_bytes(width, &mut bytes).unwrap();
     for record in [0, 63, 64, 200, 299] {
@@ -308,12 +314,12 @@ fn the_first_bad_ciphertext_is_named_whichever_check_it_fails() {
 fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, shape) = (ctx.public_key(), ctx.ciphertext_shape());
+        let (pk, shape) = (ctx.public().public_key(), ctx.ciphertext_shape());
         let mut index = ctx.new_index().unwrap();
         let good = ctx.encrypt_batch(&[vec![1u8; 64]]).unwrap();
         index.insert_batch(&good).unwrap();
         for (bad, reason_says) in bad_values(ctx) {
-            let chunks: Vec<Ciphertext> = (0..shape.chunks)
+            let chunks: Vec<Ciphertext> = (0..shape.pieces)
                 .map(|i| match i {
                     0 => Ciphertext::from_biguint(bad.clone()),
                     _ => good.ciphertext(i),
@@ -321,13 +327,13 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
                 .collect();
             let bytes: Vec<u8> = chunks
                 .iter()
-                .flat_map(|c| le_bytes(c.as_biguint(), shape.chunk_bytes))
+                .flat_map(|c| le_bytes(c.as_biguint(), shape.piece_bytes))
                 .collect();
             let vector = [EncryptedVector::new(chunks.clone())];
             let mut attempts = vec![
-                CiphertextBatch::from_ciphertexts(pk, shape.chunks, &chunks),
-                EncryptedVector::to_batch(pk, shape.chunks, &vector),
-                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0),
+                CiphertextBatch::from_ciphertexts(pk, shape.pieces, &chunks),
+                EncryptedVector::to_batch(pk, shape.pieces, &vector),
+                CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 0),
             ];
             if let Ok(binary) = encode_binary(&vector, shape) {
                 attempts.push(read_binary_batch(&binary[..], shape, pk));
@@ -345,7 +351,7 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
             assert_eq!(index.len(), 1, "{scheme:?}: the index changed");
             // A query from outside is refused the same way.
             assert!(
-                CiphertextBatch::from_le_bytes(pk, shape.chunks, shape.chunk_bytes, &bytes, 0)
+                CiphertextBatch::from_le_bytes(pk, shape.pieces, shape.piece_bytes, &bytes, 0)
                     .is_err()
             );
         }
@@ -361,9 +367,9 @@ fn an_index_never_takes_in_a_value_sharing_a_factor_with_n_or_out_of_range() {
 #[test]
 fn an_out_of_range_value_late_in_a_large_batch_is_the_one_named() {
     let ctx = small_context(SCHEMES[0]);
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let good = ctx.encrypt_batch(&vec![vec![1u8; 64]; 16384]).unwrap();
-    let chunks = good.chunks_per_record();
+    let chunks = good.pieces_per_record();
     let mut vectors = paillier_gpu::hamming::EncryptedVector::from_batch(&good);
     for record in [16383, 16000, 8192] {
         let kept = vectors[record].chunks[0].clone();

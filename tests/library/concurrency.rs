@@ -117,7 +117,7 @@ fn many_threads_query_one_index_on_the_gpu() {
     for scheme in common::SCHEMES {
         let gpu: Arc<dyn Backend> = gpu.clone();
         let ctx = context(scheme).with_backend(gpu.clone());
-        assert_eq!(ctx.device(), paillier_gpu::Device::Gpu);
+        assert_eq!(ctx.public().device(), paillier_gpu::Device::Gpu);
         assert_eq!(
             many_threads_agree_with_one(&ctx, gpu),
             THREADS * ROUNDS * QUERIES

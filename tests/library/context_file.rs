@@ -39,7 +39,7 @@ fn saved_contexts_load_back_with_the_same_id() {
         let loaded = ExecutionContext::load_with_passphrase(&path, "pass phrase é").unwrap();
         assert_eq!(loaded.id(), ctx.id());
         assert_eq!(loaded, ctx);
-        assert_eq!(loaded.config(), ctx.config());
+        assert_eq!(loaded.public().config(), ctx.public().config());
         // Re-saving gives a fresh nonce but the same id.
         let again = dir.path().join("again.json");
         loaded.save_to_disk(&again).unwrap();
@@ -171,6 +171,7 @@ fn our_format_authenticates_pk_type_and_config_and_the_sdk_form_cannot() {
             serde_json::to_string(&file).unwrap()
         };
         let config = ctx
+            .public()
             .config()
             .to_json()
             .replace("\"embed_len\": 64", "\"embed_len\": 63");
@@ -237,7 +238,7 @@ fn the_device_is_not_part_of_the_id() {
         .unwrap();
     let id = ctx.id().to_owned();
     let auto = ctx.with_device(Device::Auto);
-    assert_eq!(auto.device(), Device::Auto);
+    assert_eq!(auto.public().device(), Device::Auto);
     assert_eq!(auto.id(), id);
     let json = auto.to_json().unwrap();
     let cpu = ExecutionContext::from_json_with_passphrase(&json, "p").unwrap();
@@ -268,7 +269,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
     let tables = ctx.dump_tables().unwrap();
     let g_table = tables["g_table"].as_object().unwrap();
     assert_eq!(g_table.len(), 32, "message_chunks = 2*128/8 rows");
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     for (row, j) in [(0usize, 0u32), (0, 1), (3, 200), (31, 255)] {
         let expected = pk
             .g()
@@ -281,7 +282,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
     let c = paillier_gpu::paillier::Ciphertext::from_biguint(json_int(&noise[7]));
     assert_eq!(
         ctx.secret_key()
-            .decrypt(ctx.backend().unwrap().as_ref(), &c)
+            .decrypt(ctx.public().backend().unwrap().as_ref(), &c)
             .unwrap(),
         BigUint::from(0u32)
     );
@@ -298,7 +299,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
         serde_json::to_string(&file).unwrap()
     };
     let good = with_tables(&tables);
-    assert!(PublicContext::from_json(&good).is_ok());
+    assert!(PublicContext::from_public_json(&good).is_ok());
     assert_eq!(
         ExecutionContext::from_json(&good, &PassphraseKeyProvider::new("p")).unwrap(),
         ctx
@@ -314,7 +315,7 @@ fn lookup_tables_dump_in_the_sdk_shape() {
         (bad_noise, "noise_table"),
         (short, "rows"),
     ] {
-        match PublicContext::from_json(&with_tables(&bad)) {
+        match PublicContext::from_public_json(&with_tables(&bad)) {
             Err(Error::MalformedContext(why)) => assert!(why.contains(what), "{why}"),
             other => panic!("{what}: {other:?}"),
         }

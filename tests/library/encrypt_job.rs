@@ -47,7 +47,7 @@ fn run_job(
 ) -> Option<paillier_gpu::Result<usize>> {
     let backend = backend_for(Device::Cpu).unwrap();
     let job = EncryptJob {
-        public_key: ctx.public_key(),
+        public_key: ctx.public().public_key(),
         secret_key: None,
         layout: ctx.layout(),
         shape: ctx.ciphertext_shape(),
@@ -72,7 +72,8 @@ fn run_job(
 
 /// Each record's number of ones, decoded from the output (a query of zeros gives them).
 fn popcounts(ctx: &ExecutionContext, output: &Path) -> Vec<u32> {
-    let batch = read_ciphertext_batch(output, ctx.ciphertext_shape(), ctx.public_key()).unwrap();
+    let batch =
+        read_ciphertext_batch(output, ctx.ciphertext_shape(), ctx.public().public_key()).unwrap();
     let mut index = ctx.new_index().unwrap();
     index.insert_batch(&batch).unwrap();
     let query = ctx.encrypt_batch(&[&vec![0; DIMS]]).unwrap();

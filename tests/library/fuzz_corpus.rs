@@ -67,8 +67,8 @@ fn the_seeds_are_valid_files() {
     let ctx = read("context_file", "seed-raw-key-context.json");
     assert!(ExecutionContext::from_json(std::str::from_utf8(&ctx).unwrap(), &raw).is_ok());
     let shape = CiphertextShape {
-        chunk_bytes: 256,
-        chunks: 2,
+        piece_bytes: 256,
+        pieces: 2,
         key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
     for name in ["seed-fixture.bin", "seed-fixture-v1.bin"] {
@@ -81,7 +81,8 @@ fn the_seeds_are_valid_files() {
     let jsonl = read("ciphertexts_jsonl", "seed-fixture.jsonl");
     assert_eq!(ciphertexts::read_jsonl(&jsonl[..], shape).unwrap().len(), 3);
     let tables = read("lookup_tables", "seed-tables.json");
-    let public = PublicContext::from_json(include_str!("../../fuzz/lookup_context.json")).unwrap();
+    let public =
+        PublicContext::from_public_json(include_str!("../../fuzz/lookup_context.json")).unwrap();
     let value: serde_json::Value = serde_json::from_slice(&tables).unwrap();
     paillier_gpu::context::LookupTables::parse(
         &value,
@@ -155,8 +156,8 @@ fn write_seeds() {
         })
         .collect();
     let shape = CiphertextShape {
-        chunk_bytes: 256,
-        chunks: 2,
+        piece_bytes: 256,
+        pieces: 2,
         key: Some(paillier_gpu::paillier::KeyFingerprint::from_bytes([7; 32])),
     };
     write(
@@ -197,7 +198,8 @@ fn write_seeds() {
 
     // The lookup tables of fuzz/lookup_context.json need its secret-free public key only:
     // build them as the SDK lays them out (g^(j·2^(8i)) mod n², noise = g_n^r).
-    let public = PublicContext::from_json(include_str!("../../fuzz/lookup_context.json")).unwrap();
+    let public =
+        PublicContext::from_public_json(include_str!("../../fuzz/lookup_context.json")).unwrap();
     let pk = public.public_key();
     let n2 = pk.n_squared();
     let mut g_table = serde_json::Map::new();

@@ -50,7 +50,7 @@ proptest! {
         // key_len 128: 127 dimensions per chunk; plaintexts of 8 limbs (n²'s width).
         let layout = VectorLayout::new(embed_len, 128).unwrap();
         let bit_limbs = layout.slot_bit_limbs();
-        let mut bits = vec![0u64; layout.chunks() * bit_limbs];
+        let mut bits = vec![0u64; layout.pieces() * bit_limbs];
         layout.pack_slot_bits_into(&v, &mut bits);
         for (chunk, plaintext) in layout.pack(&v, 8).iter().enumerate() {
             let mut spread = vec![0u64; 8];
@@ -83,7 +83,7 @@ fn vectors_longer_than_a_chunk_span_several_ciphertexts() {
             ..Default::default()
         };
         let ctx = ExecutionContext::create_with_passphrase(&options, "p").unwrap();
-        assert_eq!(ctx.layout().chunks(), 3);
+        assert_eq!(ctx.layout().pieces(), 3);
         let database: Vec<Vec<u8>> = (0..5)
             .map(|i| (0..300).map(|j| ((i * 7 + j * 3) % 5 == 0) as u8).collect())
             .collect();
@@ -95,7 +95,7 @@ fn vectors_longer_than_a_chunk_span_several_ciphertexts() {
         let responses = index
             .aggregate_batch(&ctx.encrypt_batch(&[&query]).unwrap(), &Selection::All)
             .unwrap();
-        assert_eq!(responses.chunks_per_record(), 3);
+        assert_eq!(responses.pieces_per_record(), 3);
         assert_eq!(responses.records(), database.len());
         let expected: Vec<u32> = database.iter().map(|v| hamming(v, &query)).collect();
         assert_eq!(
@@ -185,11 +185,12 @@ fn bad_vectors_and_bad_records_get_typed_errors() {
 
     // Ciphertexts out of range are refused where they enter, as a batch is made from them
     // (the SDK's per-vector form); the error names the vector.
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let good = EncryptedVector::from_batch(&ctx.encrypt_batch(&[&[1u8; 64]]).unwrap()).remove(0);
     let mut too_big = good.clone();
-    too_big.chunks[0] =
-        paillier_gpu::paillier::Ciphertext::from_biguint(ctx.public_key().n_squared().clone());
+    too_big.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(
+        ctx.public().public_key().n_squared().clone(),
+    );
     let mut zero = good.clone();
     zero.chunks[0] = paillier_gpu::paillier::Ciphertext::from_biguint(0u32.into());
     for bad in [too_big, zero] {

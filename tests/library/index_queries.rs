@@ -47,7 +47,7 @@ fn query_batches_and_streamed_responses_equal_single_aggregations() {
                 .unwrap();
             let queries = ctx.encrypt_batch(&vectors(&mut rng, 5, 64)).unwrap();
             // One output reused across every query and selection (growing and shrinking).
-            let mut reused = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
+            let mut reused = CiphertextBatch::new(ctx.public().public_key(), 1).unwrap();
             for selection in [
                 Selection::All,
                 Selection::Range(3..30),
@@ -134,7 +134,7 @@ fn aggregation_across_resident_shards_matches_the_cpu() {
     let mut on_gpu = ctx.new_index().unwrap().with_backend(gpu);
     on_cpu.insert_batch(&batch).unwrap();
     on_gpu.insert_batch(&batch).unwrap();
-    let mut reused = CiphertextBatch::new(ctx.public_key(), 1).unwrap();
+    let mut reused = CiphertextBatch::new(ctx.public().public_key(), 1).unwrap();
     for selection in [
         Selection::All,
         Selection::Range(1..4),

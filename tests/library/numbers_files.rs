@@ -39,7 +39,7 @@ proptest! {
         let numbers = if integers { Numbers::Integers(&ints) } else { Numbers::Floats(&values) };
         let array = ctx.encrypt_numbers(numbers, shape.clone(), precision).unwrap();
         let bytes = encode_encrypted_numbers(&array).unwrap();
-        let read = decode_encrypted_numbers(&bytes[..], Some(bytes.len() as u64), ctx.public_key())
+        let read = decode_encrypted_numbers(&bytes[..], Some(bytes.len() as u64), ctx.public().public_key())
             .unwrap();
         prop_assert_eq!(read.shape(), &shape[..]);
         prop_assert_eq!(read.exponents(), array.exponents());
@@ -57,7 +57,7 @@ fn per_element_file(a: i32, b: i32) -> (Vec<u8>, EncryptedArray) {
         .unwrap();
     let cts: Vec<_> = (0..2).map(|i| x.ciphertext(i)).collect();
     let array = EncryptedArray::from_ciphertexts(
-        ctx.public_key(),
+        ctx.public().public_key(),
         &cts,
         ElementExponents::PerElement(vec![a, b]),
         x.kind(),
@@ -71,7 +71,7 @@ fn per_element_file(a: i32, b: i32) -> (Vec<u8>, EncryptedArray) {
 fn per_element_exponents_survive_and_a_far_alignment_is_refused_not_computed() {
     let ctx = small_context(SCHEMES[0]);
     let (bytes, array) = per_element_file(0, 2);
-    let read = decode_encrypted_numbers(&bytes[..], None, ctx.public_key()).unwrap();
+    let read = decode_encrypted_numbers(&bytes[..], None, ctx.public().public_key()).unwrap();
     assert_eq!(read.exponents(), &ElementExponents::PerElement(vec![0, 2]));
     assert_eq!(
         ctx.decrypt_numbers(&read).unwrap(),
@@ -80,7 +80,7 @@ fn per_element_exponents_survive_and_a_far_alignment_is_refused_not_computed() {
     // Exponents a file can carry but no honest value needs: adding would raise a ciphertext to
     // 16^1000000 (a 4-million-bit exponent). Refused at once.
     let (bytes, _) = per_element_file(0, 1_000_000);
-    let far = decode_encrypted_numbers(&bytes[..], None, ctx.public_key()).unwrap();
+    let far = decode_encrypted_numbers(&bytes[..], None, ctx.public().public_key()).unwrap();
     let backend = CpuBackend::shared();
     let e = far.sum(backend.as_ref()).unwrap_err();
     assert!(matches!(e, Error::NumberOverflow(_)), "{e}");
@@ -92,7 +92,7 @@ fn every_bad_header_field_is_named() {
     let ctx = small_context(SCHEMES[0]);
     let (good, _) = per_element_file(0, 1);
     let read = |bytes: &[u8]| {
-        decode_encrypted_numbers(bytes, Some(bytes.len() as u64), ctx.public_key())
+        decode_encrypted_numbers(bytes, Some(bytes.len() as u64), ctx.public().public_key())
             .map(drop)
             .unwrap_err()
             .to_string()
@@ -117,7 +117,7 @@ fn every_bad_header_field_is_named() {
     }
     // Without a known length, a short body is found when it ends.
     let short = &good[..good.len() - 1];
-    let e = decode_encrypted_numbers(short, None, ctx.public_key())
+    let e = decode_encrypted_numbers(short, None, ctx.public().public_key())
         .map(drop)
         .unwrap_err();
     assert!(e.to_string().contains("bytes follow the header"), "{e}");
@@ -129,9 +129,9 @@ fn every_bad_header_field_is_named() {
     assert!(e.contains("not below n^2"), "{e}");
     // A lookup key cannot hold numbers.
     let lookup = small_context(SCHEMES[1]);
-    let e = decode_encrypted_numbers(&good[..], None, lookup.public_key()).map(drop);
+    let e = decode_encrypted_numbers(&good[..], None, lookup.public().public_key()).map(drop);
     assert!(e.is_err());
-    let _: &Arc<_> = ctx.public_key();
+    let _: &Arc<_> = ctx.public().public_key();
 }
 
 #[test]
@@ -241,8 +241,12 @@ fn packed_file() -> (Vec<u8>, &'static paillier_gpu::ExecutionContext) {
 #[test]
 fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
     let (bytes, ctx) = packed_file();
-    let read =
-        decode_packed_numbers(&bytes[..], Some(bytes.len() as u64), ctx.public_key()).unwrap();
+    let read = decode_packed_numbers(
+        &bytes[..],
+        Some(bytes.len() as u64),
+        ctx.public().public_key(),
+    )
+    .unwrap();
     assert_eq!(read.shape(), [5, 2]);
     assert_eq!(
         ctx.decrypt_packed(&read).unwrap(),
@@ -257,7 +261,7 @@ fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
     .unwrap();
     let y = ctx.public_context().infer_packed(&model, &read).unwrap();
     let bytes = encode_packed_numbers(&y).unwrap();
-    let y_read = decode_packed_numbers(&bytes[..], None, ctx.public_key()).unwrap();
+    let y_read = decode_packed_numbers(&bytes[..], None, ctx.public().public_key()).unwrap();
     assert_eq!(y_read.layout(), y.layout());
     assert_eq!(y_read.ciphertexts(), y.ciphertexts());
     assert_eq!(
@@ -269,17 +273,17 @@ fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
     let path = dir.path().join("packed");
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        read_any_encrypted_numbers(&path, ctx.public_key()).unwrap(),
+        read_any_encrypted_numbers(&path, ctx.public().public_key()).unwrap(),
         EncryptedNumbersFile::Packed(_)
     ));
     let (exact, _) = per_element_file(0, 1);
     std::fs::write(&path, &exact).unwrap();
     assert!(matches!(
-        read_any_encrypted_numbers(&path, ctx.public_key()).unwrap(),
+        read_any_encrypted_numbers(&path, ctx.public().public_key()).unwrap(),
         EncryptedNumbersFile::Array(_)
     ));
     std::fs::write(&path, b"PGPU").unwrap();
-    let e = read_any_encrypted_numbers(&path, ctx.public_key()).unwrap_err();
+    let e = read_any_encrypted_numbers(&path, ctx.public().public_key()).unwrap_err();
     assert!(
         e.to_string().contains("shorter than its 64-byte header"),
         "{e}"
@@ -290,7 +294,7 @@ fn a_packed_array_reads_back_as_it_was_written_and_its_layer_too() {
 fn every_bad_packed_header_field_is_named() {
     let (good, ctx) = packed_file();
     let read = |bytes: &[u8]| {
-        decode_packed_numbers(bytes, Some(bytes.len() as u64), ctx.public_key())
+        decode_packed_numbers(bytes, Some(bytes.len() as u64), ctx.public().public_key())
             .map(drop)
             .unwrap_err()
             .to_string()
@@ -332,7 +336,7 @@ fn every_bad_packed_header_field_is_named() {
     assert!(slot_bits > 8);
     // Without a known length, a short body is found when it ends.
     let short = &good[..good.len() - 1];
-    let e = decode_packed_numbers(short, None, ctx.public_key())
+    let e = decode_packed_numbers(short, None, ctx.public().public_key())
         .map(drop)
         .unwrap_err();
     assert!(e.to_string().contains("bytes follow the header"), "{e}");
@@ -343,7 +347,7 @@ fn every_bad_packed_header_field_is_named() {
     assert!(read(&bad).contains("not below n^2"));
     // A lookup key cannot hold numbers.
     let lookup = small_context(SCHEMES[1]);
-    assert!(decode_packed_numbers(&good[..], None, lookup.public_key()).is_err());
+    assert!(decode_packed_numbers(&good[..], None, lookup.public().public_key()).is_err());
 }
 
 /// `bytes` with `value` written at `offset`.

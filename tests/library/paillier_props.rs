@@ -26,7 +26,7 @@ fn textbook_decrypt(ctx: &paillier_gpu::ExecutionContext, c: &Ciphertext) -> Big
         };
         text.parse().unwrap()
     };
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let (n, n2) = (pk.n(), pk.n_squared());
     match ctx.scheme() {
         Scheme::Paillier => {
@@ -48,7 +48,7 @@ proptest! {
     #[test]
     fn encryption_round_trips_and_matches_textbook_decryption(seed in any::<u64>(), s in 0usize..2) {
         let ctx = small_context(SCHEMES[s]);
-        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().unwrap().as_ref());
+        let (pk, sk, backend) = (ctx.public().public_key(), ctx.secret_key(), ctx.public().backend().unwrap().as_ref());
         let m = random_plaintext(pk, seed);
         let c = pk.encrypt(backend, &m).unwrap();
         prop_assert!(c.as_biguint() < pk.n_squared());
@@ -59,7 +59,7 @@ proptest! {
     #[test]
     fn homomorphic_identities_hold(seed in any::<u64>(), s in 0usize..2, k in any::<u32>()) {
         let ctx = small_context(SCHEMES[s]);
-        let (pk, sk, backend) = (ctx.public_key(), ctx.secret_key(), ctx.backend().unwrap().as_ref());
+        let (pk, sk, backend) = (ctx.public().public_key(), ctx.secret_key(), ctx.public().backend().unwrap().as_ref());
         let n = pk.n();
         let a = random_plaintext(pk, seed);
         let b = random_plaintext(pk, seed ^ 0x5555);
@@ -76,9 +76,9 @@ fn batches_decrypt_in_order_with_fresh_randomness() {
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
         let (pk, sk, backend) = (
-            ctx.public_key(),
+            ctx.public().public_key(),
             ctx.secret_key(),
-            ctx.backend().unwrap().as_ref(),
+            ctx.public().backend().unwrap().as_ref(),
         );
         let plaintexts: Vec<BigUint> = (0..37u32).map(BigUint::from).collect();
         let ciphertexts = pk.encrypt_batch(backend, &plaintexts).unwrap();
@@ -96,7 +96,7 @@ fn plaintexts_and_ciphertexts_out_of_range_are_rejected() {
     let backend = CpuBackend::shared();
     for scheme in SCHEMES {
         let ctx = small_context(scheme);
-        let (pk, sk) = (ctx.public_key(), ctx.secret_key());
+        let (pk, sk) = (ctx.public().public_key(), ctx.secret_key());
         assert!(matches!(
             pk.encrypt(backend.as_ref(), pk.n()),
             Err(Error::PlaintextOutOfRange(_))

@@ -32,7 +32,7 @@ fn fixture_aggregates_decode_to_the_expected_distances() {
             case.name
         );
         assert_eq!(
-            ctx.decode_batch(&sdk_batch(ctx.public_key(), &case.aggregated))
+            ctx.decode_batch(&sdk_batch(ctx.public().public_key(), &case.aggregated))
                 .unwrap(),
             case.hamming,
             "{}",
@@ -45,8 +45,8 @@ fn fixture_aggregates_decode_to_the_expected_distances() {
 fn our_aggregation_of_sdk_ciphertexts_matches_the_sdk() {
     for case in sdk_cases() {
         // The search backend needs only the public part of the file.
-        let public = PublicContext::from_json(&case.context_json).unwrap();
-        let mut index = public.new_index(paillier_gpu::Device::Cpu).unwrap();
+        let public = PublicContext::from_public_json(&case.context_json).unwrap();
+        let mut index = public.new_index_on(paillier_gpu::Device::Cpu).unwrap();
         let pk = public.public_key();
         index
             .insert_batch(&sdk_batch(pk, &case.enc_database))
@@ -83,7 +83,7 @@ fn our_encryption_under_sdk_contexts_decodes_to_the_expected_distances() {
         // Mixed: the SDK's encrypted database with our encrypted query.
         let mut sdk_index = ctx.new_index().unwrap();
         sdk_index
-            .insert_batch(&sdk_batch(ctx.public_key(), &case.enc_database))
+            .insert_batch(&sdk_batch(ctx.public().public_key(), &case.enc_database))
             .unwrap();
         let mixed = sdk_index.aggregate_batch(&query, &Selection::All).unwrap();
         assert_eq!(

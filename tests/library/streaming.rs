@@ -73,10 +73,10 @@ proptest! {
         let binary = encode_binary_batch(&batch, shape).unwrap();
         let jsonl = encode_jsonl_batch(&batch, shape).unwrap();
 
-        let reader = CiphertextReader::binary(&binary[..], shape, ctx.public_key()).unwrap();
+        let reader = CiphertextReader::binary(&binary[..], shape, ctx.public().public_key()).unwrap();
         prop_assert_eq!(reader.records_promised(), Some(vectors.len() as u64));
         prop_assert_eq!(&read_in_blocks(reader, &batch, block), &batch);
-        let reader = CiphertextReader::json_lines(&jsonl[..], shape, ctx.public_key()).unwrap();
+        let reader = CiphertextReader::json_lines(&jsonl[..], shape, ctx.public().public_key()).unwrap();
         prop_assert_eq!(reader.records_promised(), None);
         prop_assert_eq!(&read_in_blocks(reader, &batch, block), &batch);
 
@@ -110,8 +110,8 @@ proptest! {
         let mut next = 0;
         let mut got = records.records_in(0..0).unwrap();
         let answered = aggregate_blocks(
-            ctx.backend().unwrap().as_ref(),
-            ctx.public_key(),
+            ctx.public().backend().unwrap().as_ref(),
+            ctx.public().public_key(),
             &query,
             block,
             |max, piece| {
@@ -145,7 +145,8 @@ fn a_bad_record_is_named_by_its_place_in_the_file_and_the_block_is_left_as_it_wa
     let mut lines: Vec<String> = jsonl.lines().map(str::to_owned).collect();
     lines[2] = r#"["not base64!"]"#.into();
     let bad = lines.join("\n");
-    let mut reader = CiphertextReader::json_lines(bad.as_bytes(), shape, ctx.public_key()).unwrap();
+    let mut reader =
+        CiphertextReader::json_lines(bad.as_bytes(), shape, ctx.public().public_key()).unwrap();
     let mut block = batch.records_in(0..0).unwrap();
     assert_eq!(reader.read_block(2, &mut block).unwrap(), 2);
     let message = reader.read_block(2, &mut block).unwrap_err().to_string();
@@ -154,9 +155,10 @@ fn a_bad_record_is_named_by_its_place_in_the_file_and_the_block_is_left_as_it_wa
 
     // Binary: record 3 is n² itself, not below it.
     let mut binary = encode_binary_batch(&batch, shape).unwrap();
-    let last = binary.len() - shape.chunk_bytes;
+    let last = binary.len() - shape.piece_bytes;
     binary[last..].fill(0xff);
-    let mut reader = CiphertextReader::binary(&binary[..], shape, ctx.public_key()).unwrap();
+    let mut reader =
+        CiphertextReader::binary(&binary[..], shape, ctx.public().public_key()).unwrap();
     let mut block = batch.records_in(0..0).unwrap();
     assert_eq!(reader.read_block(3, &mut block).unwrap(), 3);
     let e = reader.read_block(3, &mut block).unwrap_err();
@@ -174,7 +176,7 @@ fn a_binary_body_that_breaks_its_headers_promise_is_refused() {
     let batch = ctx.encrypt_batch(&[[0u8; 64], [1; 64]]).unwrap();
     let binary = encode_binary_batch(&batch, shape).unwrap();
     let read_all = |bytes: &[u8]| {
-        CiphertextReader::binary(bytes, shape, ctx.public_key())
+        CiphertextReader::binary(bytes, shape, ctx.public().public_key())
             .and_then(|r| r.read_all())
             .map(|b| b.records())
     };
@@ -204,7 +206,7 @@ fn lines_the_fast_scan_leaves_to_the_json_parser_read_the_same() {
     let jsonl = String::from_utf8(encode_jsonl_batch(&batch, shape).unwrap()).unwrap();
     // JSON may escape '/' (and spell the array across spaces): the same strings.
     let escaped = jsonl.replace('/', "\\/").replace(',', " , ");
-    let read = CiphertextReader::json_lines(escaped.as_bytes(), shape, ctx.public_key())
+    let read = CiphertextReader::json_lines(escaped.as_bytes(), shape, ctx.public().public_key())
         .unwrap()
         .read_all()
         .unwrap();
@@ -217,7 +219,7 @@ fn lines_the_fast_scan_leaves_to_the_json_parser_read_the_same() {
         ("[\"\tQUJD\"]", "control character"),
         ("[\"QU\tJD\"]", "base64"),
     ] {
-        let e = CiphertextReader::json_lines(bad.as_bytes(), shape, ctx.public_key())
+        let e = CiphertextReader::json_lines(bad.as_bytes(), shape, ctx.public().public_key())
             .unwrap()
             .read_all()
             .unwrap_err()
@@ -254,25 +256,35 @@ fn a_writer_keeps_its_headers_promise_and_the_stream_checks_its_query() {
         "2 records where 1 was promised"
     );
 
-    let backend = ctx.backend().unwrap();
+    let backend = ctx.public().backend().unwrap();
     let never = |_: usize, _: &mut CiphertextBatch| -> paillier_gpu::Result<usize> {
         panic!("no block is read when the query is refused")
     };
-    let e = aggregate_blocks(backend.as_ref(), ctx.public_key(), &batch, 4, never, |_| {
-        Ok(())
-    })
+    let e = aggregate_blocks(
+        backend.as_ref(),
+        ctx.public().public_key(),
+        &batch,
+        4,
+        never,
+        |_| Ok(()),
+    )
     .unwrap_err();
     assert!(e.to_string().contains("2 records, not 1"), "{e}");
     let query = batch.records_in(0..1).unwrap();
-    let e = aggregate_blocks(backend.as_ref(), ctx.public_key(), &query, 0, never, |_| {
-        Ok(())
-    })
+    let e = aggregate_blocks(
+        backend.as_ref(),
+        ctx.public().public_key(),
+        &query,
+        0,
+        never,
+        |_| Ok(()),
+    )
     .unwrap_err();
     assert!(matches!(e, Error::InvalidParameter(_)), "{e}");
     let other = small_context(SCHEMES[1]);
     let e = aggregate_blocks(
         backend.as_ref(),
-        other.public_key(),
+        other.public().public_key(),
         &query,
         4,
         never,

@@ -80,7 +80,7 @@ fn answer(records: &CiphertextBatch, query: &[u8]) -> Vec<Ciphertext> {
 }
 
 fn batch_of(ciphertexts: &[Ciphertext]) -> CiphertextBatch {
-    CiphertextBatch::from_ciphertexts(context().public_key(), 1, ciphertexts).unwrap()
+    CiphertextBatch::from_ciphertexts(context().public().public_key(), 1, ciphertexts).unwrap()
 }
 
 fn verify(
@@ -182,7 +182,7 @@ fn honest_answers_never_raise_an_alarm() {
 #[test]
 fn every_alteration_is_refused_with_its_kind_and_ids() {
     let ctx = context();
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let mut rng = StdRng::seed_from_u64(3);
     let stored = store(&mut rng, KB, 12);
     let query = random_vectors(&mut rng, 1).remove(0);
@@ -300,7 +300,7 @@ fn every_alteration_is_refused_with_its_kind_and_ids() {
 #[test]
 fn refusals_name_one_kind_whatever_the_stored_bits() {
     let ctx = context();
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let mut rng = StdRng::seed_from_u64(11);
     let stored = store(&mut rng, KB, 16);
     let none = Expectation::default();
@@ -337,7 +337,7 @@ fn refusals_name_one_kind_whatever_the_stored_bits() {
 #[test]
 fn pieces_made_from_the_query_are_refused_under_the_one_kind() {
     let ctx = context();
-    let pk = ctx.public_key();
+    let pk = ctx.public().public_key();
     let mut rng = StdRng::seed_from_u64(13);
     let stored = store(&mut rng, KB, 4);
     let layout = ctx.tagged_layout().unwrap();

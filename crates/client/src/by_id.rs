@@ -81,18 +81,18 @@ impl Client {
             url: address.clone(),
             detail,
         };
-        let mut bytes = Vec::with_capacity(chunk_ids.len() * shape.chunks * shape.chunk_bytes);
+        let mut bytes = Vec::with_capacity(chunk_ids.len() * shape.pieces * shape.piece_bytes);
         for &id in chunk_ids {
             let pieces = chunks
                 .get(&id)
                 .and_then(|c| c.get("index"))
                 .and_then(Value::as_array)
                 .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;
-            if pieces.len() != shape.chunks {
+            if pieces.len() != shape.pieces {
                 return Err(unreadable(format!(
                     "chunk {id} has {} pieces; the context's records have {}",
                     pieces.len(),
-                    shape.chunks
+                    shape.pieces
                 )));
             }
             for piece in pieces {
@@ -100,21 +100,21 @@ impl Client {
                     .as_str()
                     .and_then(|text| BASE64.decode(text).ok())
                     .ok_or_else(|| unreadable(format!("chunk {id}: a piece is not base64")))?;
-                if raw.len() > shape.chunk_bytes {
+                if raw.len() > shape.piece_bytes {
                     return Err(unreadable(format!(
                         "chunk {id}: a piece of {} bytes; ciphertexts have {}",
                         raw.len(),
-                        shape.chunk_bytes
+                        shape.piece_bytes
                     )));
                 }
                 bytes.extend_from_slice(&raw);
-                bytes.resize(bytes.len() + shape.chunk_bytes - raw.len(), 0);
+                bytes.resize(bytes.len() + shape.piece_bytes - raw.len(), 0);
             }
         }
         Ok(CiphertextBatch::from_le_bytes(
-            context.public_key(),
-            shape.chunks,
-            shape.chunk_bytes,
+            context.public().public_key(),
+            shape.pieces,
+            shape.piece_bytes,
             &bytes,
             0,
         )?)

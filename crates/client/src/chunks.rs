@@ -38,12 +38,12 @@ impl Client {
             ))
             .into());
         }
-        if batch.key() != context.public_key().fingerprint() {
+        if batch.key() != context.public().public_key().fingerprint() {
             return Err(LibraryError::KeyMismatch {
                 what: "the batch was encrypted under the key".into(),
                 found: batch.key().to_string(),
                 holder: "the context holds".into(),
-                expected: context.public_key().fingerprint().to_string(),
+                expected: context.public().public_key().fingerprint().to_string(),
             }
             .into());
         }

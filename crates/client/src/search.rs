@@ -45,11 +45,11 @@ impl Client {
             ))
             .into());
         }
-        let shape = context.ciphertext_shape()?;
+        let shape = context.try_ciphertext_shape()?;
         let mut bytes = Vec::new();
-        query.write_record_le_bytes(0, shape.chunk_bytes, &mut bytes)?;
+        query.write_record_le_bytes(0, shape.piece_bytes, &mut bytes)?;
         let pieces: Vec<String> = bytes
-            .chunks(shape.chunk_bytes)
+            .chunks(shape.piece_bytes)
             .map(|piece| BASE64.encode(piece))
             .collect();
         let body = api::ComputeHamming {
@@ -74,11 +74,11 @@ impl Client {
             url: address.clone(),
             detail: e.to_string(),
         })?;
-        let width = PieceWidth::new(context, shape.chunk_bytes);
+        let width = PieceWidth::new(context, shape.piece_bytes);
         let (chunk_ids, records) = if is_json {
-            read_json_answer(&answer, shape.chunks, width)
+            read_json_answer(&answer, shape.pieces, width)
         } else {
-            read_msgpack_answer(&answer, shape.chunks, width)
+            read_msgpack_answer(&answer, shape.pieces, width)
         }
         .map_err(|detail| Error::RemoteUnreachable {
             url: address.clone(),
@@ -86,8 +86,8 @@ impl Client {
         })?;
         let responses = CiphertextBatch::from_le_bytes(
             context.public_key(),
-            shape.chunks,
-            shape.chunk_bytes,
+            shape.pieces,
+            shape.piece_bytes,
             &records,
             0,
         )?;

@@ -78,7 +78,7 @@ impl AppState {
     /// The public part of a context's JSON, opened anew: for encrypting, whose fixed-base
     /// tables (megabytes) are then dropped with the request rather than kept in the cache.
     pub fn open_fresh(&self, data: &str) -> Result<PublicContext> {
-        let context = PublicContext::from_json(data)?.with_device(self.device);
+        let context = PublicContext::from_public_json(data)?.with_device(self.device);
         Ok(if self.allow_weak_contexts {
             context.with_insecure_parameters_allowed()
         } else {

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use super::{
-    check_chunks, chunk_bytes, malformed, CiphertextShape, COUNT_OFFSET, FINGERPRINT_OFFSET,
+    check_pieces, malformed, piece_le_bytes, CiphertextShape, COUNT_OFFSET, FINGERPRINT_OFFSET,
     HEADER_BYTES, MAGIC, V1_HEADER_BYTES, VERSION,
 };
 use crate::error::{Error, Result};
@@ -14,7 +14,7 @@ use crate::paillier::{Ciphertext, CiphertextBatch, KeyFingerprint, PublicKey};
 /// Binary-form bytes for `vectors`.
 pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
     let mut out =
-        Vec::with_capacity(shape.header_bytes() + vectors.len() * shape.chunks * shape.chunk_bytes);
+        Vec::with_capacity(shape.header_bytes() + vectors.len() * shape.pieces * shape.piece_bytes);
     out.extend_from_slice(&binary_header(shape, vectors.len() as u64)?);
     out.extend(encode_binary_records(vectors, shape, 0)?);
     Ok(out)
@@ -23,9 +23,9 @@ pub fn encode_binary(vectors: &[EncryptedVector], shape: CiphertextShape) -> Res
 /// The binary form's header for `count` records of `shape` ([`CiphertextShape::header_bytes`]
 /// long: version 2 with the key's fingerprint, or version 1 when the shape names no key).
 pub fn binary_header(shape: CiphertextShape, count: u64) -> Result<Vec<u8>> {
-    let width = u32::try_from(shape.chunk_bytes)
+    let width = u32::try_from(shape.piece_bytes)
         .map_err(|_| Error::InvalidParameter("chunk width does not fit the header".into()))?;
-    let chunks = u32::try_from(shape.chunks)
+    let chunks = u32::try_from(shape.pieces)
         .map_err(|_| Error::InvalidParameter("chunk count does not fit the header".into()))?;
     let mut header = vec![0u8; shape.header_bytes()];
     header[..8].copy_from_slice(MAGIC);
@@ -46,11 +46,11 @@ pub fn encode_binary_records(
     shape: CiphertextShape,
     first_index: usize,
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(vectors.len() * shape.chunks * shape.chunk_bytes);
+    let mut out = Vec::with_capacity(vectors.len() * shape.pieces * shape.piece_bytes);
     for (i, vector) in vectors.iter().enumerate() {
-        check_chunks(vector, shape, first_index + i)?;
+        check_pieces(vector, shape, first_index + i)?;
         for c in &vector.chunks {
-            out.write_all(&chunk_bytes(c, shape, first_index + i)?)
+            out.write_all(&piece_le_bytes(c, shape, first_index + i)?)
                 .map_err(|e| malformed(e.to_string()))?;
         }
     }
@@ -61,13 +61,13 @@ pub fn encode_binary_records(
 /// files) and the length against the header before reading any record.
 pub fn read_binary(reader: impl Read, shape: CiphertextShape) -> Result<Vec<EncryptedVector>> {
     let body = read_binary_body(reader, shape, None)?;
-    let record_bytes = (shape.chunk_bytes * shape.chunks).max(1);
+    let record_bytes = (shape.piece_bytes * shape.pieces).max(1);
     Ok(body
         .chunks_exact(record_bytes)
         .map(|record| {
             EncryptedVector::new(
                 record
-                    .chunks_exact(shape.chunk_bytes)
+                    .chunks_exact(shape.piece_bytes)
                     .map(Ciphertext::from_le_bytes)
                     .collect(),
             )
@@ -174,10 +174,10 @@ pub(super) fn read_binary_header(
         |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
     let width = u32_at(12) as usize;
     let chunks = u32_at(16) as usize;
-    if width != shape.chunk_bytes || chunks != shape.chunks {
+    if width != shape.piece_bytes || chunks != shape.pieces {
         return Err(malformed(format!(
             "records of {chunks} chunk(s) of {width} bytes; the context needs {} of {}",
-            shape.chunks, shape.chunk_bytes
+            shape.pieces, shape.piece_bytes
         )));
     }
     let mut count_bytes = [0u8; 8];
@@ -193,6 +193,6 @@ pub(super) fn read_binary_header(
 /// Binary-form bytes (header and records) for `batch`.
 pub fn encode_binary_batch(batch: &CiphertextBatch, shape: CiphertextShape) -> Result<Vec<u8>> {
     let mut out = binary_header(shape, batch.records() as u64)?;
-    batch.write_le_bytes(shape.chunk_bytes, &mut out)?;
+    batch.write_le_bytes(shape.piece_bytes, &mut out)?;
     Ok(out)
 }

@@ -1,4 +1,4 @@
-//! The JSON Lines form (`.jsonl`): the SDK's wire form, one JSON array of base64 chunks per line.
+//! The JSON Lines form (`.jsonl`): the SDK's wire form, one JSON array of base64 pieces per line.
 
 use std::io::BufRead;
 
@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::Value;
 
-use super::{check_chunks, chunk_bytes, malformed, CiphertextShape};
+use super::{check_pieces, malformed, piece_le_bytes, CiphertextShape};
 use crate::error::{Error, Result};
 use crate::hamming::EncryptedVector;
 use crate::paillier::{Ciphertext, CiphertextBatch};
@@ -15,11 +15,11 @@ use crate::paillier::{Ciphertext, CiphertextBatch};
 pub fn encode_jsonl(vectors: &[EncryptedVector], shape: CiphertextShape) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for (i, vector) in vectors.iter().enumerate() {
-        check_chunks(vector, shape, i)?;
+        check_pieces(vector, shape, i)?;
         let chunks = vector
             .chunks
             .iter()
-            .map(|c| Ok(Value::String(BASE64.encode(chunk_bytes(c, shape, i)?))))
+            .map(|c| Ok(Value::String(BASE64.encode(piece_le_bytes(c, shape, i)?))))
             .collect::<Result<Vec<_>>>()?;
         serde_json::to_writer(&mut out, &Value::Array(chunks))
             .map_err(|e| malformed(e.to_string()))?;
@@ -28,17 +28,17 @@ pub fn encode_jsonl(vectors: &[EncryptedVector], shape: CiphertextShape) -> Resu
     Ok(out)
 }
 
-/// Parses one chunk given as base64 little-endian bytes (shorter than the width is accepted and
+/// Parses one piece given as base64 little-endian bytes (shorter than the width is accepted and
 /// zero-padded, as the SDK does; longer only when the extra bytes are zero).
-pub fn decode_chunk(encoded: &str, shape: CiphertextShape, index: usize) -> Result<Ciphertext> {
+pub fn decode_piece(encoded: &str, shape: CiphertextShape, index: usize) -> Result<Ciphertext> {
     let mut bytes = Vec::new();
-    decode_chunk_into(encoded, shape, index, &mut bytes)?;
+    decode_piece_into(encoded, shape, index, &mut bytes)?;
     Ok(Ciphertext::from_le_bytes(&bytes))
 }
 
-/// [`decode_chunk`]'s bytes into `bytes` (replacing what it held), for a reader that reuses one
+/// [`decode_piece`]'s bytes into `bytes` (replacing what it held), for a reader that reuses one
 /// buffer.
-pub(super) fn decode_chunk_into(
+pub(super) fn decode_piece_into(
     encoded: &str,
     shape: CiphertextShape,
     index: usize,
@@ -48,19 +48,19 @@ pub(super) fn decode_chunk_into(
     BASE64
         .decode_vec(encoded.trim(), bytes)
         .map_err(|e| malformed(format!("vector {index}: chunk is not base64: {e}")))?;
-    if bytes.iter().skip(shape.chunk_bytes).any(|&b| b != 0) {
+    if bytes.iter().skip(shape.piece_bytes).any(|&b| b != 0) {
         return Err(Error::InvalidCiphertext {
             index,
-            reason: format!("{} bytes, wider than {}", bytes.len(), shape.chunk_bytes),
+            reason: format!("{} bytes, wider than {}", bytes.len(), shape.piece_bytes),
         });
     }
     Ok(())
 }
 
-/// The longest line a JSON Lines file of `shape` can need: base64 of every chunk plus quoting.
+/// The longest line a JSON Lines file of `shape` can need: base64 of every piece plus quoting.
 /// Bounded, so that a huge line is an error, not an allocation.
 pub(super) fn max_jsonl_line(shape: CiphertextShape) -> u64 {
-    (shape.chunks * (shape.chunk_bytes.div_ceil(3) * 4 + 8) + 1024) as u64
+    (shape.pieces * (shape.piece_bytes.div_ceil(3) * 4 + 8) + 1024) as u64
 }
 
 /// Reads JSON Lines ciphertexts. Blank lines are skipped.
@@ -75,14 +75,14 @@ pub fn read_jsonl(reader: impl BufRead, shape: CiphertextShape) -> Result<Vec<En
         let chunks = items
             .iter()
             .map(|item| match item {
-                Value::String(s) => decode_chunk(s, shape, index),
+                Value::String(s) => decode_piece(s, shape, index),
                 _ => Err(malformed(format!(
                     "line {line_number}: a chunk is not a string"
                 ))),
             })
             .collect::<Result<Vec<_>>>()?;
         let vector = EncryptedVector::new(chunks);
-        check_chunks(&vector, shape, index)?;
+        check_pieces(&vector, shape, index)?;
         vectors.push(vector);
         Ok(())
     })?;
@@ -104,13 +104,13 @@ pub(super) fn append_jsonl_records(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
 ) -> Result<()> {
-    let chunk_text = shape.chunk_bytes.div_ceil(3) * 4;
-    out.reserve(batch.records() * (shape.chunks * (chunk_text + 3) + 3));
+    let chunk_text = shape.piece_bytes.div_ceil(3) * 4;
+    out.reserve(batch.records() * (shape.pieces * (chunk_text + 3) + 3));
     for record in 0..batch.records() {
         scratch.clear();
-        batch.write_record_le_bytes(record, shape.chunk_bytes, scratch)?;
+        batch.write_record_le_bytes(record, shape.piece_bytes, scratch)?;
         out.push(b'[');
-        for (c, chunk) in scratch.chunks_exact(shape.chunk_bytes).enumerate() {
+        for (c, chunk) in scratch.chunks_exact(shape.piece_bytes).enumerate() {
             if c > 0 {
                 out.push(b',');
             }

@@ -1,6 +1,6 @@
 //! Ciphertext files.
 //!
-//! * JSON Lines (`.jsonl`): one JSON array per vector, each element the base64 of one chunk's
+//! * JSON Lines (`.jsonl`): one JSON array per vector, each element the base64 of one piece's
 //!   little-endian bytes, zero-padded to the ciphertext width (the SDK's wire form). It names no
 //!   key: decoding's response checks are what catch a file made under another key.
 //! * Binary (any other name): a 64-byte header, then fixed-width records.
@@ -10,12 +10,12 @@
 //! | 0 | 8 | magic `PGPUCTXT` |
 //! | 8 | 2 | version, `2` (u16 little-endian) |
 //! | 10 | 2 | reserved, 0 |
-//! | 12 | 4 | chunk width in bytes, `4·key_len/8` (u32 LE) |
-//! | 16 | 4 | chunks per vector (u32 LE) |
+//! | 12 | 4 | piece width in bytes, `4·key_len/8` (u32 LE) |
+//! | 16 | 4 | pieces per vector (u32 LE) |
 //! | 20 | 4 | reserved, 0 |
 //! | 24 | 8 | number of vectors (u64 LE) |
 //! | 32 | 32 | the public key's [`KeyFingerprint`] |
-//! | 64 | … | vectors × chunks × width bytes: each chunk little-endian, zero-padded |
+//! | 64 | … | vectors × pieces × width bytes: each piece little-endian, zero-padded |
 //!
 //! Version 1 files (a 32-byte header without the fingerprint, written before it existed) are
 //! still read; they cannot be checked against a key.
@@ -32,7 +32,7 @@ pub use binary::{
     binary_header, check_binary_file, encode_binary, encode_binary_batch, encode_binary_records,
     read_binary,
 };
-pub use jsonl::{decode_chunk, encode_jsonl, encode_jsonl_batch, read_jsonl};
+pub use jsonl::{decode_piece, encode_jsonl, encode_jsonl_batch, read_jsonl};
 pub use reader::CiphertextReader;
 pub use writer::CiphertextWriter;
 
@@ -64,10 +64,10 @@ pub(super) fn malformed(detail: String) -> Error {
 /// The shape every ciphertext in a file must have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CiphertextShape {
-    /// Bytes per chunk: `4·key_len/8`.
-    pub chunk_bytes: usize,
-    /// Chunks per vector.
-    pub chunks: usize,
+    /// Bytes per piece: `4·key_len/8`.
+    pub piece_bytes: usize,
+    /// Pieces per vector.
+    pub pieces: usize,
     /// The key the ciphertexts belong to: written into binary headers, and checked against the
     /// fingerprint of every binary file read (None: neither; for tools without a key).
     pub key: Option<KeyFingerprint>,
@@ -89,7 +89,7 @@ impl CiphertextShape {
 pub enum CiphertextForm {
     /// The binary form: a header, then fixed-width records.
     Binary,
-    /// JSON Lines of base64 chunks (the SDK's wire form).
+    /// JSON Lines of base64 pieces (the SDK's wire form).
     JsonLines,
 }
 
@@ -142,26 +142,30 @@ pub fn write_ciphertexts(
     output.write_bytes(&bytes)
 }
 
-pub(super) fn chunk_bytes(c: &Ciphertext, shape: CiphertextShape, index: usize) -> Result<Vec<u8>> {
-    c.to_le_bytes(shape.chunk_bytes)
+pub(super) fn piece_le_bytes(
+    c: &Ciphertext,
+    shape: CiphertextShape,
+    index: usize,
+) -> Result<Vec<u8>> {
+    c.to_le_bytes(shape.piece_bytes)
         .ok_or_else(|| Error::InvalidCiphertext {
             index,
-            reason: format!("wider than {} bytes", shape.chunk_bytes),
+            reason: format!("wider than {} bytes", shape.piece_bytes),
         })
 }
 
-pub(super) fn check_chunks(
+pub(super) fn check_pieces(
     vector: &EncryptedVector,
     shape: CiphertextShape,
     index: usize,
 ) -> Result<()> {
-    if vector.chunks.len() != shape.chunks {
+    if vector.chunks.len() != shape.pieces {
         return Err(Error::InvalidCiphertext {
             index,
             reason: format!(
                 "{} chunks where {} are expected",
                 vector.chunks.len(),
-                shape.chunks
+                shape.pieces
             ),
         });
     }

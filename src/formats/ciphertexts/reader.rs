@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::binary::{check_body_length, read_binary_header};
-use super::jsonl::{decode_chunk_into, max_jsonl_line};
+use super::jsonl::{decode_piece_into, max_jsonl_line};
 use super::{malformed, name_file, CiphertextForm, CiphertextShape};
 use crate::error::{Error, Result};
 use crate::formats::JsonLines;
@@ -26,9 +26,9 @@ const BINARY_PIECE_RECORDS: usize = 512;
 /// # fn demo(ctx: &paillier_gpu::PublicContext) -> paillier_gpu::Result<()> {
 /// use paillier_gpu::formats::ciphertexts::CiphertextReader;
 /// use paillier_gpu::paillier::CiphertextBatch;
-/// let shape = ctx.ciphertext_shape()?;
+/// let shape = ctx.try_ciphertext_shape()?;
 /// let mut reader = CiphertextReader::open("db.ct".as_ref(), shape, ctx.public_key())?;
-/// let mut block = CiphertextBatch::new(ctx.public_key(), shape.chunks)?;
+/// let mut block = CiphertextBatch::new(ctx.public_key(), shape.pieces)?;
 /// loop {
 ///     block.clear();
 ///     if reader.read_block(4096, &mut block)? == 0 {
@@ -153,7 +153,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
     /// returns how many, 0 at the end of the file. On an error the batch keeps what it held
     /// before the call, and the reader should not be used again.
     pub fn read_block(&mut self, max_records: usize, batch: &mut CiphertextBatch) -> Result<usize> {
-        if batch.key() != self.key || batch.chunks_per_record() != self.shape.chunks {
+        if batch.key() != self.key || batch.pieces_per_record() != self.shape.pieces {
             return Err(Error::InvalidParameter(
                 "a block is read into a batch of the reader's key and shape".into(),
             ));
@@ -163,12 +163,12 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
             self.read_binary_block(max_records, batch)
         } else {
             let read = self.read_jsonl_block(max_records, batch);
-            // Pushed chunk by chunk, each below n²: one check that none shares a factor with n,
+            // Pushed piece by piece, each below n²: one check that none shares a factor with n,
             // for all of them (they come before any error, so a bad one among them is first).
             batch
                 .check_units_from(
                     self.public_key,
-                    before * self.shape.chunks,
+                    before * self.shape.pieces,
                     self.records_read,
                 )
                 .and(read)
@@ -190,7 +190,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
 
     /// Every record left, in one batch.
     pub fn read_all(mut self) -> Result<CiphertextBatch> {
-        let mut batch = CiphertextBatch::new(self.public_key, self.shape.chunks)?;
+        let mut batch = CiphertextBatch::new(self.public_key, self.shape.pieces)?;
         while self.read_block(usize::MAX, &mut batch)? > 0 {}
         Ok(batch)
     }
@@ -209,7 +209,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
         else {
             unreachable!("read_binary_block is only called on a binary source");
         };
-        let record_bytes = self.shape.chunk_bytes * self.shape.chunks;
+        let record_bytes = self.shape.piece_bytes * self.shape.pieces;
         let left = usize::try_from(*promised).unwrap_or(usize::MAX) - self.records_read;
         let wanted = left.min(max_records);
         let mut records = 0;
@@ -222,7 +222,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
                 return Err(short_body(*promised, *body_bytes, &found.to_string()));
             }
             let first = self.records_read + records;
-            batch.push_le_records(self.public_key, self.shape.chunk_bytes, piece, first)?;
+            batch.push_le_records(self.public_key, self.shape.piece_bytes, piece, first)?;
             records += count;
         }
         if records == left {
@@ -256,11 +256,11 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
             };
             let index = self.records_read + records;
             let mut push = |encoded: &str| {
-                decode_chunk_into(encoded, shape, index, chunk)?;
-                batch.push_le_chunk(public_key, chunk, index)
+                decode_piece_into(encoded, shape, index, chunk)?;
+                batch.push_le_piece(public_key, chunk, index)
             };
             if plain_string_array(text, spans) {
-                check_chunk_count(spans.len(), shape, index)?;
+                check_piece_count(spans.len(), shape, index)?;
                 for span in spans.iter() {
                     push(&text[span.clone()])?;
                 }
@@ -272,7 +272,7 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
                 let Value::Array(items) = value else {
                     return Err(malformed(format!("line {line_number}: not a JSON array")));
                 };
-                check_chunk_count(items.len(), shape, index)?;
+                check_piece_count(items.len(), shape, index)?;
                 for item in &items {
                     let Value::String(encoded) = item else {
                         return Err(malformed(format!(
@@ -288,11 +288,11 @@ impl<'k, R: BufRead> CiphertextReader<'k, R> {
     }
 }
 
-fn check_chunk_count(found: usize, shape: CiphertextShape, index: usize) -> Result<()> {
-    if found != shape.chunks {
+fn check_piece_count(found: usize, shape: CiphertextShape, index: usize) -> Result<()> {
+    if found != shape.pieces {
         return Err(Error::InvalidCiphertext {
             index,
-            reason: format!("{found} chunks where {} are expected", shape.chunks),
+            reason: format!("{found} chunks where {} are expected", shape.pieces),
         });
     }
     Ok(())

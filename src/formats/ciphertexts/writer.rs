@@ -116,11 +116,11 @@ impl<W: Write> CiphertextWriter<W> {
 
     /// Writes every record of `batch` (records of the writer's shape).
     pub fn write_batch(&mut self, batch: &CiphertextBatch) -> Result<()> {
-        if batch.chunks_per_record() != self.shape.chunks {
+        if batch.pieces_per_record() != self.shape.pieces {
             return Err(Error::InvalidParameter(format!(
                 "records of {} chunk(s) written as records of {}",
-                batch.chunks_per_record(),
-                self.shape.chunks
+                batch.pieces_per_record(),
+                self.shape.pieces
             )));
         }
         let records = batch.records() as u64;
@@ -132,7 +132,7 @@ impl<W: Write> CiphertextWriter<W> {
         self.encoded.clear();
         match self.form {
             CiphertextForm::Binary => {
-                batch.write_le_bytes(self.shape.chunk_bytes, &mut self.encoded)?
+                batch.write_le_bytes(self.shape.piece_bytes, &mut self.encoded)?
             }
             CiphertextForm::JsonLines => {
                 append_jsonl_records(batch, self.shape, &mut self.encoded, &mut self.scratch)?

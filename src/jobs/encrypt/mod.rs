@@ -140,8 +140,8 @@ impl EncryptJob<'_> {
             input_mac: String::new(),
             public_key: self.public_key.fingerprint().to_string(),
             jsonl: is_jsonl(output.requested()),
-            chunk_bytes: self.shape.chunk_bytes,
-            chunks: self.shape.chunks,
+            piece_bytes: self.shape.piece_bytes,
+            pieces: self.shape.pieces,
         };
         let earlier = if resume {
             read_progress(&progress_file)?
@@ -339,7 +339,7 @@ impl EncryptJob<'_> {
         } else {
             let mut records = Vec::new();
             encrypted
-                .write_le_bytes(self.shape.chunk_bytes, &mut records)
+                .write_le_bytes(self.shape.piece_bytes, &mut records)
                 .map(|()| records)
         }
         .map_err(|e| e.with_index_offset(first))

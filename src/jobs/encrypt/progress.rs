@@ -37,8 +37,12 @@ pub(super) struct Progress {
     #[serde(default)]
     pub public_key: String,
     pub jsonl: bool,
-    pub chunk_bytes: usize,
-    pub chunks: usize,
+    /// Bytes per ciphertext piece; the file's field keeps its first name.
+    #[serde(rename = "chunk_bytes")]
+    pub piece_bytes: usize,
+    /// Ciphertext pieces per record; the file's field keeps its first name.
+    #[serde(rename = "chunks")]
+    pub pieces: usize,
 }
 
 /// The keyed hash of the vectors a job has consumed, in order.
@@ -135,8 +139,8 @@ pub(super) fn check_same_job(earlier: &Progress, now: &Progress) -> Result<()> {
         format!(
             "{} output, {} chunk(s) of {} bytes",
             if p.jsonl { "JSON Lines" } else { "binary" },
-            p.chunks,
-            p.chunk_bytes
+            p.pieces,
+            p.piece_bytes
         )
     };
     if form(earlier) != form(now) {
@@ -201,7 +205,7 @@ pub(super) fn reopen_partial(
             return Err(lie(format!("{lines} complete lines")));
         }
     } else {
-        let record = (shape.chunk_bytes * shape.chunks) as u64;
+        let record = (shape.piece_bytes * shape.pieces) as u64;
         let expected = shape.header_bytes() as u64 + progress.records * record;
         if !head.starts_with(MAGIC) || progress.bytes != expected {
             return Err(lie(format!(

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use paillier_gpu::hamming::{self, Selection};
 use paillier_gpu::hazmat::backend::{backend_for, Backend};
-use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::io::Output;
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::{ContextOptions, Device, Error, ExecutionContext, Result, Scheme};
 use rand::Rng;
@@ -28,12 +28,14 @@ use rand::Rng;
 mod breakdown;
 mod machine;
 mod numbers;
+mod outputs;
 mod plot;
 mod report;
 mod search;
 
 use breakdown::{breakdown, gpu_totals, Totals};
 use machine::*;
+use outputs::BenchOutput;
 use report::*;
 use search::{database, whole_search};
 
@@ -108,13 +110,13 @@ pub fn run(plan: &BenchPlan) -> Result<()> {
         ));
     }
     // Checked and locked before minutes of measuring, and held until written.
-    let prepare = |path: &Option<PathBuf>, kind| {
+    let prepare = |path: &Option<PathBuf>, kind: BenchOutput| {
         path.as_deref()
-            .map(|path| Output::prepare(path, &[], kind, plan.force))
+            .map(|path| Output::prepare_as(path, &[], &kind, plan.force))
             .transpose()
     };
-    let json_output = prepare(&plan.json, OutputKind::BenchReport)?;
-    let plot_output = prepare(&plan.plot, OutputKind::Plot)?;
+    let json_output = prepare(&plan.json, BenchOutput::Report)?;
+    let plot_output = prepare(&plan.plot, BenchOutput::Plot)?;
     let backends = backends(&plan.devices)?;
     let cpu = CpuDescription::this_machine();
     println!("cpu: {}", cpu.line());
@@ -301,19 +303,19 @@ fn measure(
     vectors: &[Vec<u8>],
     repeat: usize,
 ) -> Result<Vec<Timed>> {
-    let backend = ctx.backend()?.as_ref();
+    let backend = ctx.public().backend()?.as_ref();
     let layout = ctx.layout();
     let time = |f: &mut dyn FnMut() -> Result<()>| timed(device, repeat, f);
     // Batches, as `encrypt` writes them: no big integer per ciphertext.
     let encrypt_owner = time(&mut || ctx.encrypt_batch(vectors).map(drop))?;
     let encrypt_public = time(&mut || {
-        hamming::encrypt_batch(backend, ctx.public_key(), None, layout, vectors).map(drop)
+        hamming::encrypt_batch(backend, ctx.public().public_key(), None, layout, vectors).map(drop)
     })?;
     // A search backend's path: batches in and out, the database resident on the device, one
     // output reused from query to query.
     let index = database(ctx, vectors)?;
     let query = ctx.encrypt_batch(&vectors[..1])?;
-    let mut responses = CiphertextBatch::new(ctx.public_key(), layout.chunks())?;
+    let mut responses = CiphertextBatch::new(ctx.public().public_key(), layout.pieces())?;
     let aggregate =
         time(&mut || index.aggregate_batch_into(&query, &Selection::All, &mut responses))?;
     let decode = time(&mut || ctx.decode_batch(&responses).map(drop))?;

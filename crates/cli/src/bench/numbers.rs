@@ -49,7 +49,7 @@ pub(super) fn measure_numbers(
     linear: bool,
     repeat: usize,
 ) -> Result<Vec<(Timed, usize)>> {
-    let backend = ctx.backend()?.as_ref();
+    let backend = ctx.public().backend()?.as_ref();
     let mut rng = rand::thread_rng();
     let mut floats = |count: usize, range: f64| -> Vec<f64> {
         (0..count).map(|_| rng.gen_range(-range..range)).collect()
@@ -62,7 +62,7 @@ pub(super) fn measure_numbers(
     })?;
     let encrypt_public = time(&mut || {
         EncryptedArray::encrypt(
-            ctx.public_key(),
+            ctx.public().public_key(),
             backend,
             Numbers::Floats(&values),
             vec![batch],

@@ -4,12 +4,13 @@
 //! ratio of every operation at every batch size as bars, so that a single batch size still reads
 //! as a comparison rather than as lone dots.
 
-use paillier_gpu::io::{Output, PLOT_MARK};
+use paillier_gpu::io::Output;
 use paillier_gpu::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::outputs::PLOT_MARK;
 use super::report::{human, unit_of, Measurement};
 
 /// Distinct colours that read on white: Okabe and Ito's palette, then darker ones.

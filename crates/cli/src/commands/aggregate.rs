@@ -59,7 +59,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
         force,
     )?;
     let public = load_pinned_public(&context, device, expect_key)?;
-    let shape = public.ciphertext_shape()?;
+    let shape = public.try_ciphertext_shape()?;
     let key = public.public_key();
     let query = read_ciphertext_batch(&query, shape, key)?;
     if query.records() != 1 {
@@ -73,7 +73,7 @@ pub(super) fn run(args: AggregateArgs) -> Result<()> {
     // nothing becomes a big integer.
     let mut database = CiphertextReader::open(&database, shape, key)?;
     let backend = public.backend()?;
-    let block = stream_block_records(backend.as_ref(), shape.chunks);
+    let block = stream_block_records(backend.as_ref(), shape.pieces);
     let mut answered = 0;
     let form = CiphertextForm::of_path(&output);
     let promised = database.records_promised();

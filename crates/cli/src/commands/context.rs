@@ -136,12 +136,12 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
 fn print_summary(ctx: &ExecutionContext) -> paillier_gpu::Result<()> {
     let mut summary = json!({
         "id": ctx.id(),
-        "fingerprint": ctx.public_key().fingerprint().to_string(),
+        "fingerprint": ctx.public().public_key().fingerprint().to_string(),
         "type": ctx.scheme().context_type(),
         "scheme": ctx.scheme().name(),
         "key_len": ctx.key_len(),
         "embed_len": ctx.embed_len(),
-        "chunks_per_vector": ctx.layout().chunks(),
+        "chunks_per_vector": ctx.layout().pieces(),
         "key_provider": ctx.key_provider().provider_id(),
         "file_format": match ctx.file_format() {
             FileFormat::Sdk => "sdk",

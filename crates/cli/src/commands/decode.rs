@@ -56,7 +56,8 @@ pub(super) fn run(args: DecodeArgs, passphrase_file: Option<&Path>) -> Result<()
     let passphrase = passphrase(passphrase_file)?;
     let ctx =
         ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
-    let responses = read_ciphertext_batch(&input, ctx.ciphertext_shape(), ctx.public_key())?;
+    let responses =
+        read_ciphertext_batch(&input, ctx.ciphertext_shape(), ctx.public().public_key())?;
     let count = responses.records();
     let bar = progress(count, "decoding");
     let mut distances = Vec::with_capacity(count);

@@ -103,7 +103,7 @@ pub(super) fn run(args: EncryptArgs, passphrase_file: Option<&Path>) -> Result<(
     };
     // A bar with a total and an ETA when the input's header gives the count (.npy).
     let total = public
-        .layout()
+        .try_layout()
         .ok()
         .and_then(|layout| VectorReader::open(&input, layout.embed_len()).ok())
         .and_then(|reader| reader.len_hint());

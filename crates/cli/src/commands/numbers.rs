@@ -285,7 +285,7 @@ fn decrypt(args: NumbersDecryptArgs, passphrase_file: Option<&Path>) -> Result<(
     let passphrase = passphrase(passphrase_file)?;
     let ctx =
         ExecutionContext::load_with_passphrase(&context, &passphrase)?.with_device(device.device());
-    let (values, shape) = match read_any_encrypted_numbers(&input, ctx.public_key())? {
+    let (values, shape) = match read_any_encrypted_numbers(&input, ctx.public().public_key())? {
         EncryptedNumbersFile::Array(encrypted) => {
             (ctx.decrypt_numbers(&encrypted), encrypted.shape().to_vec())
         }

@@ -342,8 +342,8 @@ fn a_resume_after_the_final_rename_keeps_the_complete_output() {
     let progress = serde_json::json!({
         "records": 20, "bytes": complete.len(), "complete": true, "input": "db.jsonl",
         "input_bytes": input.len(), "input_head_sha256": head_sha256,
-        "public_key": ctx.public_key().fingerprint().to_string(), "jsonl": false,
-        "chunk_bytes": shape.chunk_bytes, "chunks": shape.chunks
+        "public_key": ctx.public().public_key().fingerprint().to_string(), "jsonl": false,
+        "chunk_bytes": shape.piece_bytes, "chunks": shape.pieces
     });
     std::fs::write(d.join("db.bin.progress"), progress.to_string()).unwrap();
 

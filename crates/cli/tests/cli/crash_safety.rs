@@ -88,8 +88,12 @@ fn setup(seed: u64) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>) {
 /// only if every record is there, once, in order.
 fn distances(dir: &Path, file: &str, query: &[u8]) -> Vec<u32> {
     let ctx = ExecutionContext::load_with_passphrase(dir.join("ctx.json"), PASSPHRASE).unwrap();
-    let records =
-        read_ciphertext_batch(&dir.join(file), ctx.ciphertext_shape(), ctx.public_key()).unwrap();
+    let records = read_ciphertext_batch(
+        &dir.join(file),
+        ctx.ciphertext_shape(),
+        ctx.public().public_key(),
+    )
+    .unwrap();
     let mut index = ctx.new_index().unwrap();
     index.insert_batch(&records).unwrap();
     let q = ctx.encrypt_batch(&[query]).unwrap();

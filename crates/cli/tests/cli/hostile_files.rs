@@ -26,7 +26,7 @@ fn a_context_claiming_key_len_a_billion_is_refused_without_work() {
     let mut map = context_map();
     map["config"] = r#"{"embed_len": 64, "key_len": 1000000000}"#.into();
     let json = serde_json::to_string(&map).unwrap();
-    let public = PublicContext::from_json(&json).unwrap_err();
+    let public = PublicContext::from_public_json(&json).unwrap_err();
     assert!(
         matches!(
             public,
@@ -51,7 +51,7 @@ fn a_context_claiming_key_len_a_billion_is_refused_without_work() {
     .into();
     let json = serde_json::to_string(&map).unwrap();
     assert!(matches!(
-        PublicContext::from_json(&json),
+        PublicContext::from_public_json(&json),
         Err(Error::MalformedContext(_))
     ));
 }
@@ -60,13 +60,13 @@ fn a_context_claiming_key_len_a_billion_is_refused_without_work() {
 fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
     let deep = format!("{}{}", "[".repeat(1 << 20), "]".repeat(1 << 20));
     assert!(matches!(
-        PublicContext::from_json(&deep),
+        PublicContext::from_public_json(&deep),
         Err(Error::MalformedContext(_))
     ));
     let mut map = context_map();
     map["config"] = format!("{{\"embed_len\": {deep}}}").into();
     assert!(matches!(
-        PublicContext::from_json(&serde_json::to_string(&map).unwrap()),
+        PublicContext::from_public_json(&serde_json::to_string(&map).unwrap()),
         Err(Error::MalformedContext(_))
     ));
     let line = format!("{deep}\n");
@@ -75,8 +75,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
         Err(Error::MalformedFile { .. })
     ));
     let shape = CiphertextShape {
-        chunk_bytes: 64,
-        chunks: 1,
+        piece_bytes: 64,
+        pieces: 1,
         key: None,
     };
     assert!(matches!(
@@ -88,8 +88,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
 #[test]
 fn a_binary_ciphertext_file_claiming_a_huge_record_count_is_refused() {
     let shape = CiphertextShape {
-        chunk_bytes: 64,
-        chunks: 1,
+        piece_bytes: 64,
+        pieces: 1,
         key: None,
     };
     for count in [1u64 << 40, u64::MAX / 64, u64::MAX] {

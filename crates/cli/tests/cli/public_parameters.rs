@@ -39,20 +39,20 @@ fn the_fingerprint_covers_alpha_len_and_the_layout() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, file) = lookup_file(dir.path());
     let fingerprint = |json: &str| {
-        PublicContext::from_json(json)
+        PublicContext::from_public_json(json)
             .unwrap()
             .public_key()
             .fingerprint()
     };
     let original = fingerprint(&file.to_string());
-    assert_eq!(original, ctx.public_key().fingerprint());
+    assert_eq!(original, ctx.public().public_key().fingerprint());
     let weaker = with_config(&file, |c| c["alpha_len"] = 1.into());
     let wider = with_config(&file, |c| c["embed_len"] = 32.into());
     assert_ne!(fingerprint(&weaker), original, "alpha_len");
     assert_ne!(fingerprint(&wider), original, "embed_len");
 
     // A pin of the first version's fingerprint is refused with the reason.
-    let public = PublicContext::from_json(&weaker).unwrap();
+    let public = PublicContext::from_public_json(&weaker).unwrap();
     let key = public.public_key();
     let legacy = KeyFingerprint::legacy_v1(key);
     match KeyFingerprint::check_pin(key, &legacy, "the context") {
@@ -73,7 +73,7 @@ fn public_key_encryption_under_a_short_alpha_len_needs_an_opt_in() {
     // Created with insecure parameters allowed: allowed.
     assert!(ctx.public_context().encrypt_check(&vectors).is_ok());
     // Loaded from its file (alpha_len 64): refused until allowed explicitly.
-    let public = PublicContext::from_json(&file.to_string()).unwrap();
+    let public = PublicContext::from_public_json(&file.to_string()).unwrap();
     match public.encrypt_check(&vectors) {
         Err(Error::InsecureParameters(message)) => assert!(message.contains("alpha_len 64")),
         other => panic!("expected a refusal: {other:?}"),
@@ -100,7 +100,7 @@ impl EncryptCheck for PublicContext {
             backend.as_ref(),
             self.public_key(),
             None,
-            &self.layout()?,
+            &self.try_layout()?,
             vectors,
         )
         .map(|_| ())
@@ -118,14 +118,16 @@ fn binary_files_written_under_the_first_fingerprint_still_read() {
     write_ciphertext_batch(output, &batch, ctx.ciphertext_shape()).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
     let header = FINGERPRINT_OFFSET..FINGERPRINT_OFFSET + 32;
-    bytes[header.clone()].copy_from_slice(KeyFingerprint::legacy_v1(ctx.public_key()).as_bytes());
+    bytes[header.clone()]
+        .copy_from_slice(KeyFingerprint::legacy_v1(ctx.public().public_key()).as_bytes());
     std::fs::write(&path, &bytes).unwrap();
-    let read = read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public_key()).unwrap();
+    let read =
+        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public().public_key()).unwrap();
     assert_eq!(read.records(), 2);
     bytes[header].copy_from_slice(&[7; 32]);
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public_key()),
+        read_ciphertext_batch(&path, ctx.ciphertext_shape(), ctx.public().public_key()),
         Err(Error::KeyMismatch { .. })
     ));
 }
@@ -193,7 +195,7 @@ fn the_first_fingerprint_is_what_version_1_wrote() {
         .into_iter()
         .find(|c| c.name == "paillier_512")
         .unwrap();
-    let public = PublicContext::from_json(&case.context_json).unwrap();
+    let public = PublicContext::from_public_json(&case.context_json).unwrap();
     assert_eq!(
         KeyFingerprint::legacy_v1(public.public_key()).to_string(),
         "1b8a0cfd7351ed014cfe9080bab865ea52b02634a8bfe6f4d456613834c3c24d"

@@ -40,11 +40,11 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
     assert_eq!(distances, plain);
 
     // The query as the SDK sends it: one base64 string a ciphertext.
-    let query_pieces: Vec<String> = (0..query.chunks_per_record())
+    let query_pieces: Vec<String> = (0..query.pieces_per_record())
         .map(|item| {
             let mut bytes = Vec::new();
             query
-                .write_item_le_bytes(item, ctx.ciphertext_shape().chunk_bytes, &mut bytes)
+                .write_item_le_bytes(item, ctx.ciphertext_shape().piece_bytes, &mut bytes)
                 .unwrap();
             base64::engine::general_purpose::STANDARD.encode(&bytes)
         })
@@ -65,7 +65,7 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
         .unwrap();
     let entries: Vec<(Vec<Value>, i64)> = serde_json::from_str(&text).unwrap();
     assert_eq!(entries.len(), 9000);
-    let pieces = answer.responses.chunks_per_record();
+    let pieces = answer.responses.pieces_per_record();
     assert!(pieces >= 2, "{pieces} ciphertexts a record");
     for (record, (integers, chunk_id)) in entries.iter().enumerate() {
         assert_eq!(*chunk_id, record as i64 + 1);

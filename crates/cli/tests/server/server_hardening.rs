@@ -40,8 +40,8 @@ fn call(
 
 /// A multiple of n, padded to a ciphertext's width, in the SDK's form: below n², not coprime.
 fn multiple_of_n(ctx: &ExecutionContext, k: u32) -> String {
-    let mut bytes = (ctx.public_key().n() * k).to_bytes_le();
-    bytes.resize(ctx.ciphertext_shape().chunk_bytes, 0);
+    let mut bytes = (ctx.public().public_key().n() * k).to_bytes_le();
+    bytes.resize(ctx.ciphertext_shape().piece_bytes, 0);
     base64::engine::general_purpose::STANDARD.encode(&bytes)
 }
 

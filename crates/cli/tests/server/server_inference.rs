@@ -31,11 +31,14 @@ fn decrypted(ctx: &ExecutionContext, answer: &Value) -> Vec<f64> {
     let bytes = BASE64
         .decode(answer["encrypted_result"].as_str().unwrap())
         .unwrap();
-    let array =
-        decode_encrypted_numbers(bytes.as_slice(), Some(bytes.len() as u64), ctx.public_key())
-            .unwrap();
+    let array = decode_encrypted_numbers(
+        bytes.as_slice(),
+        Some(bytes.len() as u64),
+        ctx.public().public_key(),
+    )
+    .unwrap();
     array
-        .decrypt_f64(ctx.secret_key(), ctx.backend().unwrap().as_ref())
+        .decrypt_f64(ctx.secret_key(), ctx.public().backend().unwrap().as_ref())
         .unwrap()
 }
 
@@ -73,8 +76,8 @@ fn the_services_example_runs_on_plain_and_on_encrypted_input() {
     // Input the caller encrypted (an encrypted-numbers file, base64), two samples, through the
     // path that names the organisation.
     let x = EncryptedArray::encrypt(
-        ctx.public_key(),
-        ctx.backend().unwrap().as_ref(),
+        ctx.public().public_key(),
+        ctx.public().backend().unwrap().as_ref(),
         Numbers::Floats(&[1.0, 2.0, 3.0, 4.0, -1.0, 0.0, 2.5, 10.0]),
         vec![2, 4],
         None,
@@ -110,8 +113,8 @@ fn a_callers_mistakes_are_4xx_with_a_message() {
     client.push_context(&lookup).unwrap();
     let other = context(Scheme::Paillier);
     let foreign = EncryptedArray::encrypt(
-        other.public_key(),
-        other.backend().unwrap().as_ref(),
+        other.public().public_key(),
+        other.public().backend().unwrap().as_ref(),
         Numbers::Floats(&[1.0, 2.0, 3.0, 4.0]),
         vec![1, 4],
         None,

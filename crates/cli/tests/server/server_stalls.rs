@@ -82,7 +82,7 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
     let query = ctx.encrypt_batch(&[&stored[0]]).unwrap();
     let mut piece = Vec::new();
     query
-        .write_item_le_bytes(0, ctx.ciphertext_shape().chunk_bytes, &mut piece)
+        .write_item_le_bytes(0, ctx.ciphertext_shape().piece_bytes, &mut piece)
         .unwrap();
     let body = json!({
         "kb_id": kb, "context_id": ctx.id(),

@@ -120,7 +120,7 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
     let client = Client::new(&proxy.url, &server.org, &key).unwrap();
     let query = near(&stored[0]);
     write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&query));
-    let n = ctx.public_key().n().to_string();
+    let n = ctx.public().public_key().n().to_string();
     let (nearest, second, far) = (ids[0], ids[1], ids[50]);
     let honest = search(&client, &kb, &ctx, &query, Some(RECORDS)).unwrap();
     assert_eq!(honest[0], (nearest, 2));

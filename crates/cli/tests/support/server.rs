@@ -28,11 +28,11 @@ pub fn small_context(embed: usize) -> paillier_gpu::ExecutionContext {
 pub fn sdk_pieces(ctx: &paillier_gpu::ExecutionContext, vector: &[u8]) -> Vec<String> {
     use base64::Engine;
     let batch = ctx.encrypt_batch(&[vector]).unwrap();
-    (0..batch.chunks_per_record())
+    (0..batch.pieces_per_record())
         .map(|item| {
             let mut bytes = Vec::new();
             batch
-                .write_item_le_bytes(item, ctx.ciphertext_shape().chunk_bytes, &mut bytes)
+                .write_item_le_bytes(item, ctx.ciphertext_shape().piece_bytes, &mut bytes)
                 .unwrap();
             base64::engine::general_purpose::STANDARD.encode(&bytes)
         })

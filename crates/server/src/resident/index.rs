@@ -85,8 +85,8 @@ impl Resident {
         device: paillier_gpu::Device,
     ) -> Result<Self> {
         Ok(Self {
-            shape: context.ciphertext_shape()?,
-            index: context.new_index(device)?,
+            shape: context.try_ciphertext_shape()?,
+            index: context.new_index_on(device)?,
             version: 0,
             context_digest,
             chunk_ids: Vec::new(),
@@ -140,8 +140,8 @@ impl Resident {
             .collect();
         let batch = CiphertextBatch::from_le_bytes(
             self.context.public_key(),
-            self.shape.chunks,
-            self.shape.chunk_bytes,
+            self.shape.pieces,
+            self.shape.piece_bytes,
             &bytes,
             0,
         )

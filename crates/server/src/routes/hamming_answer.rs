@@ -102,7 +102,7 @@ impl Block<'_> {
 
     /// Response items (ciphertext pieces) per record.
     fn pieces(&self) -> usize {
-        self.responses.chunks_per_record()
+        self.responses.pieces_per_record()
     }
 
     /// The block's records and their chunk ids.

@@ -36,13 +36,13 @@ pub fn store(
              execution context does not"
         )));
     }
-    let context = PublicContext::from_json(data)
+    let context = PublicContext::from_public_json(data)
         .map_err(|e| ServiceError::bad_input(format!("data is not an execution context: {e}")))?;
     let weaknesses = context.config().weaknesses();
     if !weaknesses.is_empty() && !state.allow_weak_contexts {
         return Err(ServiceError::bad_input(weak_context_message(&weaknesses)));
     }
-    context.ciphertext_shape()?;
+    context.try_ciphertext_shape()?;
     match state
         .store
         .put_context(org, context_id, data, creator_key)?

@@ -55,7 +55,7 @@ fn changes(
     sent: Vec<ChunkChange>,
     whole: bool,
 ) -> ServiceResult<Vec<(i64, ChunkPatch)>> {
-    let shape = context.ciphertext_shape()?;
+    let shape = context.try_ciphertext_shape()?;
     let mut patches = Vec::with_capacity(sent.len());
     for change in sent {
         let what = format!("chunk {}", change.chunk_id);

@@ -39,7 +39,7 @@ pub fn insert(
     sent: Vec<SentChunk>,
 ) -> ServiceResult<Vec<i64>> {
     let context = state.open_public(org, context_id, &stored.data)?;
-    let shape = context.ciphertext_shape()?;
+    let shape = context.try_ciphertext_shape()?;
     // Decoded on every core; the first bad chunk is the one named.
     let decoded: Vec<ServiceResult<NewChunk>> = sent
         .into_par_iter()
@@ -100,15 +100,15 @@ fn check_ciphertexts(
     shape: CiphertextShape,
     chunks: &[NewChunk],
 ) -> ServiceResult<()> {
-    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.chunks * shape.chunk_bytes);
+    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.pieces * shape.piece_bytes);
     for chunk in chunks {
         all_pieces.extend_from_slice(&chunk.pieces);
     }
     let public_key = context.public_key();
     match CiphertextBatch::from_le_bytes(
         public_key,
-        shape.chunks,
-        shape.chunk_bytes,
+        shape.pieces,
+        shape.piece_bytes,
         &all_pieces,
         0,
     ) {

@@ -17,30 +17,30 @@ pub fn decode_pieces(
     shape: CiphertextShape,
     what: &str,
 ) -> ServiceResult<Vec<u8>> {
-    if pieces.len() != shape.chunks {
+    if pieces.len() != shape.pieces {
         return Err(ServiceError::bad_input(format!(
             "{what} has {} ciphertext pieces; this context's vectors have {}",
             pieces.len(),
-            shape.chunks
+            shape.pieces
         )));
     }
-    let mut record = Vec::with_capacity(shape.chunks * shape.chunk_bytes);
+    let mut record = Vec::with_capacity(shape.pieces * shape.piece_bytes);
     for (i, piece) in pieces.iter().enumerate() {
         let mut bytes = BASE64
             .decode(piece)
             .map_err(|e| ServiceError::bad_input(format!("{what}, piece {i}: not base64 ({e})")))?;
-        if bytes.len() > shape.chunk_bytes {
-            let padding = bytes.len() - shape.chunk_bytes;
-            if bytes[shape.chunk_bytes..].iter().any(|&b| b != 0) {
+        if bytes.len() > shape.piece_bytes {
+            let padding = bytes.len() - shape.piece_bytes;
+            if bytes[shape.piece_bytes..].iter().any(|&b| b != 0) {
                 return Err(ServiceError::bad_input(format!(
                     "{what}, piece {i}: a ciphertext of {} bytes, wider than n² ({} bytes)",
                     bytes.len() - padding,
-                    shape.chunk_bytes
+                    shape.piece_bytes
                 )));
             }
-            bytes.truncate(shape.chunk_bytes);
+            bytes.truncate(shape.piece_bytes);
         }
-        bytes.resize(shape.chunk_bytes, 0);
+        bytes.resize(shape.piece_bytes, 0);
         record.extend_from_slice(&bytes);
     }
     Ok(record)
@@ -56,7 +56,7 @@ pub fn check_pieces(
     record: &[u8],
     what: &str,
 ) -> ServiceResult<()> {
-    match CiphertextBatch::from_le_bytes(public_key, 1, shape.chunk_bytes, record, 0) {
+    match CiphertextBatch::from_le_bytes(public_key, 1, shape.piece_bytes, record, 0) {
         Ok(_) => Ok(()),
         Err(paillier_gpu::Error::InvalidCiphertext {
             index: piece,
@@ -76,7 +76,7 @@ pub fn checked_record(
     record: &[u8],
     what: &str,
 ) -> ServiceResult<CiphertextBatch> {
-    match CiphertextBatch::from_le_bytes(public_key, shape.chunks, shape.chunk_bytes, record, 0) {
+    match CiphertextBatch::from_le_bytes(public_key, shape.pieces, shape.piece_bytes, record, 0) {
         Ok(batch) => Ok(batch),
         // Refused: read again a piece to a record (the error path only) to name the piece.
         Err(paillier_gpu::Error::InvalidCiphertext { reason, .. }) => {

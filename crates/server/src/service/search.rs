@@ -94,7 +94,7 @@ fn aggregate(
     Ok(Found {
         responses,
         chunk_ids,
-        width: resident.shape.chunk_bytes,
+        width: resident.shape.piece_bytes,
     })
 }
 
@@ -109,7 +109,7 @@ fn aggregate_cancellable(
     selection: &Selection,
     cancel: &Cancel,
 ) -> ServiceResult<CiphertextBatch> {
-    let mut responses = CiphertextBatch::new(resident.context.public_key(), resident.shape.chunks)?;
+    let mut responses = CiphertextBatch::new(resident.context.public_key(), resident.shape.pieces)?;
     let mut gone = false;
     let streamed =
         resident

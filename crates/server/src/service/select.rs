@@ -33,8 +33,8 @@ pub fn by_id(
             None => {
                 let width = state
                     .public_context(org, &chunk.context_id)?
-                    .and_then(|c| c.ciphertext_shape().ok())
-                    .map(|s| s.chunk_bytes);
+                    .and_then(|c| c.try_ciphertext_shape().ok())
+                    .map(|s| s.piece_bytes);
                 widths.insert(chunk.context_id.clone(), width);
                 width
             }

@@ -4,7 +4,26 @@
 
 use std::path::{Path, PathBuf};
 
+use paillier_gpu::io::{ExistingFile, Recognise, Visibility};
+
 use crate::error::{Error, Result};
+
+/// The first bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
+
+/// A copy of the store (`server backup`): key hashes and sealed secret keys, so owner-only. An
+/// existing file it may replace without being told to is an SQLite database.
+pub(super) struct StoreBackup;
+
+impl Recognise for StoreBackup {
+    fn visibility(&self) -> Visibility {
+        Visibility::Private
+    }
+
+    fn is_replaceable(&self, existing: &ExistingFile<'_>) -> paillier_gpu::Result<bool> {
+        Ok(existing.head().starts_with(SQLITE_HEADER))
+    }
+}
 
 /// Makes `data_dir` (created if needed) and the store file `name` in it private, creating the
 /// file empty if it is missing, and any `-wal` and `-shm` beside it private too; returns the
@@ -75,4 +94,24 @@ fn make_private(path: &Path, mode: u32) -> Result<()> {
 #[cfg(not(unix))]
 fn make_private(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_backup_replaces_only_an_sqlite_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let judge = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            StoreBackup
+                .is_replaceable(&ExistingFile::read(&path).unwrap())
+                .unwrap()
+        };
+        assert!(judge("store.db", b"SQLite format 3\0rest of the header"));
+        assert!(!judge("notes.txt", b"SQLite format 3 is a file format\n"));
+        assert!(!judge("ctx.json", b"{\"pk\": \"x\", \"sk\": \"y\"}"));
+    }
 }

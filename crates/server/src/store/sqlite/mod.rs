@@ -19,12 +19,12 @@ pub(super) use session::numbered;
 use session::{store_error, Connection};
 
 use super::dialect::{Begin, Dialect, End, Session, Sql};
-use super::files::private_store_file;
+use super::files::{private_store_file, StoreBackup};
 use super::schema_version::pending;
 use super::statements::{chunk_columns, CONTEXT_DATA};
 use crate::error::{Error, Result};
 use paillier_gpu::formats::StreamedOutput;
-use paillier_gpu::io::{Output, OutputKind};
+use paillier_gpu::io::Output;
 
 /// The store's file name inside the data folder.
 pub const STORE_FILE: &str = "paillier-gpu.sqlite3";
@@ -91,7 +91,7 @@ impl SqliteStore {
             )));
         }
         let live = self.dir.join(STORE_FILE);
-        let output = Output::prepare(output, &[&live], OutputKind::StoreBackup, false)?;
+        let output = Output::prepare_as(output, &[&live], &StoreBackup, false)?;
         let snapshot = tempfile::Builder::new()
             .prefix(".backup-")
             .tempfile_in(&self.dir)
