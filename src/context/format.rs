@@ -154,10 +154,20 @@ fn max_tables_bytes(map: &Map<String, Value>) -> Option<usize> {
             .ok(),
         _ => None,
     };
+    // Saturating: a config claiming an absurd key_len (refused later, with its reason) must
+    // not overflow here, and a bound past any file's size bounds nothing it could hold.
     config.map(|config| {
         let rows = config.message_chunks();
-        let digits = (4 * config.key_len * 30103).div_ceil(100_000) + 1;
-        (rows * 256 + 256) * (digits + 8) + rows * 32 + 4096
+        let digits = config
+            .key_len
+            .saturating_mul(4 * 30103)
+            .div_ceil(100_000)
+            .saturating_add(1);
+        rows.saturating_mul(256)
+            .saturating_add(256)
+            .saturating_mul(digits.saturating_add(8))
+            .saturating_add(rows.saturating_mul(32))
+            .saturating_add(4096)
     })
 }
 
