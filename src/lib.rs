@@ -29,11 +29,19 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layers, each a module: [`hazmat::bigint`] (Montgomery arithmetic), [`hazmat::backend`] (the
-//! batched operations and the devices that run them), both under [`hazmat`] for experts;
-//! [`paillier`] (the cryptosystem), [`hamming`] (vector packing,
-//! the owner's client and the backend's index), [`context`] (execution contexts and their files),
-//! [`formats`] (vector and ciphertext files).
+//! Layers, each a module, from the bottom: [`hazmat::bigint`] (Montgomery arithmetic) and
+//! [`hazmat::backend`] (the batched operations and the devices that run them), both under
+//! [`hazmat`] for experts; [`paillier`] (the cryptosystem: keys, ciphertext batches);
+//! [`hamming`] (vector packing into pieces, the owner's decoding and the backend's index);
+//! [`numbers`] (arrays of numbers and linear models, python-paillier's rules); [`context`]
+//! (execution contexts, the owner's [`ExecutionContext`] and its [`PublicContext`] view, and
+//! their files); [`verifiable`] (records a lying service cannot alter unseen, and
+//! [`verifiable::RecordCodec`], what a client's records send and how their answers are read);
+//! [`formats`] (vector, ciphertext, number and model files), [`io`] (outputs written safely,
+//! each kind recognised by its caller) and [`jobs`] (resumable batch encryption);
+//! [`meta_filter`] (the manual's metadata filters) and [`error`]. The library does no network
+//! I/O and knows nothing of its callers' files: the client, the server and the program are
+//! crates of their own.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
