@@ -168,11 +168,14 @@ fn library_status(error: &LibraryError) -> StatusCode {
 
 impl IntoResponse for ApiError {
     /// The status and `{"message": …}`; a 5xx is logged here, the one place every error answer
-    /// passes, so each is logged exactly once.
+    /// passes, so each is logged exactly once: a 503 (what may pass: a full work queue, the
+    /// store or the GPU away) as a warning, so that an overload does not read as failures.
     fn into_response(self) -> Response {
         let status = self.status();
         let message = self.to_string();
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            log::warn!("{} answered: {message}", status.as_u16());
+        } else if status.is_server_error() {
             log::error!("{} answered: {message}", status.as_u16());
         }
         (status, Json(json!({ "message": message }))).into_response()

@@ -6,7 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::blocking;
-use crate::api_error::ApiResult;
+use crate::api_error::{ApiError, ApiResult};
 use crate::cancel::Cancel;
 use crate::service::ServiceError;
 use crate::state::AppState;
@@ -40,7 +40,7 @@ pub async fn cancellable<T: Send + 'static>(
     let _raise = cancel.on_drop();
     blocking(move || {
         let done = work(&cancel);
-        if done.is_err() && cancel.check().is_err() {
+        if matches!(done, Err(ApiError::Service(ServiceError::ClientGone))) {
             abandoned.inc();
         }
         done
