@@ -27,6 +27,12 @@ pub enum FailureKind {
     ContentMismatch,
     /// The service did not return a top-k record's content.
     ContentMissing,
+    /// The answer's records are not those the owner's digest counts: one missing, one more, or
+    /// one relabelled, stale or deleted and brought back.
+    DigestMismatch,
+    /// The service's copy of the owner's digest is older than one this owner has seen: the
+    /// knowledge base was rolled back (or its digest deleted).
+    RolledBack,
 }
 
 impl FailureKind {
@@ -49,6 +55,14 @@ impl FailureKind {
                 "content mismatch (its content does not open under its record: swapped or altered)"
             }
             Self::ContentMissing => "content missing (the service did not return it)",
+            Self::DigestMismatch => {
+                "not the records the owner's digest counts (one missing, one more, or one \
+                 relabelled, stale or deleted and brought back)"
+            }
+            Self::RolledBack => {
+                "rolled back (the service's copy of the owner's digest is older than one this \
+                 owner has seen)"
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
-use super::layout::{RecordNonce, TaggedLayout};
+use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
 use super::tag::record_tag;
 use super::RecordKeys;
 
@@ -17,23 +17,23 @@ pub struct DecodedRecord {
     pub distance: u32,
     /// Its nonce, as decoded (zero unless `valid`).
     pub nonce: RecordNonce,
-    /// Nothing above the fields, each slot minus the query's bit 0 or 1, and the tag this
-    /// knowledge base's for the nonce and the bits. The one verdict: which check failed would
-    /// say something of a plaintext the service chose.
+    /// Nothing above the fields, each slot minus the query's bit 0 or 1, the tag this
+    /// knowledge base's for the nonce and the bits, and the query's nonce this query's. The one
+    /// verdict: which check failed would say something of a plaintext the service chose.
     pub valid: bool,
 }
 
 impl RecordKeys {
     /// Checks `plaintext` (little-endian limbs of one record's decrypted answer) against
-    /// `query`, the vector the owner encrypted, for knowledge base `kb`. A query or plaintext of
-    /// the wrong length is not valid.
+    /// `query`, the vector the owner encrypted with `query_nonce`, for knowledge base `kb`. A
+    /// query or plaintext of the wrong length is not valid.
     ///
     /// ```
     /// use paillier_gpu::context::DataKey;
-    /// use paillier_gpu::verifiable::{RecordKeys, TaggedLayout};
+    /// use paillier_gpu::verifiable::{QueryNonce, RecordKeys, TaggedLayout};
     /// let keys = RecordKeys::derive(&DataKey::new([7; 32]));
     /// let layout = TaggedLayout::new(8, 256).unwrap();
-    /// let check = keys.check_record(&layout, "kb-1", &[0; 8], &[0u64; 8]);
+    /// let check = keys.check_record(&layout, "kb-1", &[0; 8], QueryNonce::random(), &[0u64; 8]);
     /// assert!(!check.valid); // all zero: no tag
     /// ```
     pub fn check_record(
@@ -41,19 +41,39 @@ impl RecordKeys {
         layout: &TaggedLayout,
         kb: &str,
         query: &[u8],
+        query_nonce: QueryNonce,
         plaintext: &[u64],
+    ) -> DecodedRecord {
+        let mut bits = Zeroizing::new(vec![0u8; layout.embed_len()]);
+        self.check_record_bits(layout, kb, query, query_nonce, plaintext, &mut bits)
+    }
+
+    /// [`check_record`](Self::check_record), which also writes the record's own bits (each slot
+    /// minus the query's bit) into `bits` (`embed_len` of them): all zero unless valid. The
+    /// owner re-encrypts a record from them, under a fresh nonce, without its vector.
+    pub fn check_record_bits(
+        &self,
+        layout: &TaggedLayout,
+        kb: &str,
+        query: &[u8],
+        query_nonce: QueryNonce,
+        plaintext: &[u64],
+        bits: &mut [u8],
     ) -> DecodedRecord {
         let embed_len = layout.embed_len();
         // Lengths are public; with the wrong ones nothing is read.
-        if query.len() != embed_len || plaintext.len() * 64 < layout.plaintext_bits() {
+        if query.len() != embed_len
+            || bits.len() != embed_len
+            || plaintext.len() * 64 < layout.plaintext_bits()
+        {
+            bits.fill(0);
             return DecodedRecord {
                 distance: 0,
                 nonce: RecordNonce(0),
                 valid: false,
             };
         }
-        let (nonce, tag, above) = layout.fields(plaintext);
-        let mut bits = Zeroizing::new(vec![0u8; embed_len]);
+        let fields = layout.fields(plaintext);
         let mut distance = 0u32;
         let mut slots_fit = 1u8;
         for (dimension, (bit, &query_bit)) in bits.iter_mut().zip(query).enumerate() {
@@ -65,14 +85,18 @@ impl RecordKeys {
             slots_fit &= (value >> 1).ct_eq(&0).unwrap_u8();
             *bit = value & 1;
         }
-        let expected = record_tag(self, kb, nonce, 0, &bits);
-        let tag_ok = expected.ct_eq(&tag);
-        let nothing_above = Choice::from(u8::from(!above));
-        let valid = Choice::from(slots_fit) & tag_ok & nothing_above;
+        let expected = record_tag(self, kb, fields.nonce, 0, bits);
+        let tag_ok = expected.ct_eq(&fields.tag);
+        let query_ok = fields.query_nonce.ct_eq(&query_nonce.0);
+        let nothing_above = Choice::from(u8::from(!fields.above));
+        let valid = Choice::from(slots_fit) & tag_ok & query_ok & nothing_above;
+        for bit in bits.iter_mut() {
+            *bit = u8::conditional_select(&0, bit, valid);
+        }
         // What a refused record decodes to is a plaintext the service chose: none of it leaves.
         DecodedRecord {
             distance: u32::conditional_select(&0, &distance, valid),
-            nonce: RecordNonce(u128::conditional_select(&0, &nonce.0, valid)),
+            nonce: RecordNonce(u128::conditional_select(&0, &fields.nonce.0, valid)),
             valid: valid.into(),
         }
     }
@@ -92,21 +116,40 @@ mod tests {
         let mut plaintext = vec![0u64; 8];
         let tag = record_tag(&keys, "kb", nonce, 0, &vector);
         layout.pack_into(&vector, nonce, tag, &mut plaintext);
-        // The record against a query of zeros is its own honest answer.
-        let check = keys.check_record(&layout, "kb", &[0; 8], &plaintext);
+        // The record plus a query of zeros is the honest answer to that query.
+        let query = QueryNonce(9);
+        let mut query_limbs = vec![0u64; 8];
+        layout.pack_query_into(&[0; 8], query, &mut query_limbs);
+        for (limb, q) in plaintext.iter_mut().zip(&query_limbs) {
+            *limb |= q;
+        }
+        let mut bits = [0u8; 8];
+        let check = keys.check_record_bits(&layout, "kb", &[0; 8], query, &plaintext, &mut bits);
         assert!(check.valid);
-        assert_eq!((check.distance, check.nonce), (4, nonce));
-        assert!(!keys.check_record(&layout, "kb", &[0; 7], &plaintext).valid);
-        assert!(!keys.check_record(&layout, "kb", &[0; 9], &plaintext).valid);
-        assert!(
-            !keys
-                .check_record(&layout, "kb", &[0; 8], &plaintext[..4])
+        assert_eq!((check.distance, check.nonce, bits), (4, nonce, vector));
+        let check = |kb: &str, query_vector: &[u8], q: QueryNonce, plaintext: &[u64]| {
+            keys.check_record(&layout, kb, query_vector, q, plaintext)
                 .valid
+        };
+        assert!(!check("kb", &[0; 7], query, &plaintext));
+        assert!(!check("kb", &[0; 9], query, &plaintext));
+        assert!(!check("kb", &[0; 8], query, &plaintext[..4]));
+        assert!(!check("other", &[0; 8], query, &plaintext));
+        // Another query's answer, or a record on its own (a query field of zero).
+        assert!(!check("kb", &[0; 8], QueryNonce(10), &plaintext));
+        let mut bare = vec![0u64; 8];
+        layout.pack_into(&vector, nonce, tag, &mut bare);
+        assert!(!check("kb", &[0; 8], query, &bare));
+        // A refused record's bits are not given out.
+        let mut bits = [1u8; 8];
+        let _ = keys.check_record_bits(
+            &layout,
+            "kb",
+            &[0; 8],
+            QueryNonce(10),
+            &plaintext,
+            &mut bits,
         );
-        assert!(
-            !keys
-                .check_record(&layout, "other", &[0; 8], &plaintext)
-                .valid
-        );
+        assert_eq!(bits, [0; 8]);
     }
 }

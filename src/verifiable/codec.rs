@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::keys::KeyDerivation;
 use super::metadata::check_private_sort;
 use super::{tokenise_filter, RecordKeys};
 use crate::error::Result;
@@ -37,8 +38,9 @@ impl RecordOptions {
 /// answer ([`rank`](Self::rank)) and opens the documents fetched for it
 /// ([`open`](Self::open)).
 ///
-/// The record keys are derived on first use: a codec of plain records never asks the key
-/// provider for them.
+/// The record keys are derived on first use (a codec of plain records never asks the key
+/// provider for them), bound to the context and the knowledge base unless
+/// [`with_derivation`](Self::with_derivation) says otherwise.
 ///
 /// ```
 /// use paillier_gpu::verifiable::{Document, Expectation, FetchedRecord, RecordCodec, RecordOptions};
@@ -70,6 +72,7 @@ pub struct RecordCodec {
     context: ExecutionContext,
     kb: String,
     options: RecordOptions,
+    derivation: KeyDerivation,
     keys: OnceLock<RecordKeys>,
 }
 
@@ -79,6 +82,7 @@ impl fmt::Debug for RecordCodec {
             .field("context", &self.context.id())
             .field("kb", &self.kb)
             .field("options", &self.options)
+            .field("derivation", &self.derivation)
             .finish_non_exhaustive()
     }
 }
@@ -90,8 +94,24 @@ impl RecordCodec {
             context: context.clone(),
             kb: kb.to_owned(),
             options,
+            derivation: KeyDerivation::Bound,
             keys: OnceLock::new(),
         }
+    }
+
+    /// The same codec with keys of `derivation`: [`KeyDerivation::Legacy`] reads records
+    /// written before keys were bound to their context and knowledge base.
+    pub fn with_derivation(self, derivation: KeyDerivation) -> Self {
+        Self {
+            derivation,
+            keys: OnceLock::new(),
+            ..self
+        }
+    }
+
+    /// Which derivation the keys come from.
+    pub fn derivation(&self) -> KeyDerivation {
+        self.derivation
     }
 
     /// The owner's context.
@@ -114,7 +134,7 @@ impl RecordCodec {
         if let Some(keys) = self.keys.get() {
             return Ok(keys);
         }
-        let keys = self.context.record_keys()?;
+        let keys = self.context.record_keys_with(self.derivation, &self.kb)?;
         Ok(self.keys.get_or_init(|| keys))
     }
 

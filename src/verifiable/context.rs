@@ -1,10 +1,13 @@
-//! The execution context's verifiable-record operations: its keys and layout, encrypting
-//! records, and verifying answers.
+//! The execution context's verifiable-record operations, under the record keys bound to the
+//! context and the knowledge base: its keys and layout, encrypting records and queries, and
+//! verifying answers. [`RecordCodec`](super::RecordCodec) does the same under either derivation.
 
 use super::answer::{check_answer, Expectation, VerifiedRecords};
-use super::decode::decode_records;
-use super::encrypt::encrypt_records;
-use super::layout::{RecordNonce, TaggedLayout};
+use super::decode::Decoding;
+use super::encrypt::{encrypt_query, encrypt_records, Encryption};
+use super::keys::KeyDerivation;
+use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
+use super::query::VerifiableQuery;
 use super::DecodedRecord;
 use super::RecordKeys;
 use crate::error::Result;
@@ -12,9 +15,17 @@ use crate::paillier::CiphertextBatch;
 use crate::ExecutionContext;
 
 impl ExecutionContext {
-    /// The keys of verifiable records and private metadata, derived from the data key.
-    pub fn record_keys(&self) -> Result<RecordKeys> {
-        Ok(RecordKeys::derive(&self.key_provider().data_key()?))
+    /// The keys of verifiable records and private metadata of knowledge base `kb`, bound to
+    /// this context's public key and to `kb`, derived from the data key.
+    pub fn record_keys(&self, kb: &str) -> Result<RecordKeys> {
+        self.record_keys_with(KeyDerivation::Bound, kb)
+    }
+
+    /// The record keys of `kb` under `derivation`.
+    pub fn record_keys_with(&self, derivation: KeyDerivation, kb: &str) -> Result<RecordKeys> {
+        let data_key = self.key_provider().data_key()?;
+        let fingerprint = self.public().public_key().fingerprint().to_string();
+        Ok(RecordKeys::of(derivation, &data_key, &fingerprint, kb))
     }
 
     /// The layout of this context's verifiable records, or why they do not fit its key.
@@ -30,35 +41,79 @@ impl ExecutionContext {
         kb: &str,
         vectors: &[V],
     ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
-        encrypt_records(
-            self.public().backend()?.as_ref(),
-            self.public().public_key(),
-            self.owner()?,
-            &self.tagged_layout()?,
-            &self.record_keys()?,
-            kb,
-            vectors,
-        )
+        self.encrypt_records_under(&self.record_keys(kb)?, kb, vectors)
     }
 
-    /// Decodes a `compute_hamming` answer over verifiable records of `kb` to `query` (the vector
-    /// encrypted for it) record by record, without judging the whole answer.
+    /// [`encrypt_records`](Self::encrypt_records) under `keys`.
+    pub(crate) fn encrypt_records_under<V: AsRef<[u8]> + Sync>(
+        &self,
+        keys: &RecordKeys,
+        kb: &str,
+        vectors: &[V],
+    ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
+        let backend = self.public().backend()?;
+        let layout = self.tagged_layout()?;
+        let encryption = Encryption {
+            backend: backend.as_ref(),
+            public_key: self.public().public_key(),
+            secret_key: self.owner()?,
+            layout: &layout,
+        };
+        encrypt_records(&encryption, keys, kb, vectors)
+    }
+
+    /// Encrypts `vector` as a query of verifiable records, with a fresh nonce: send
+    /// [`VerifiableQuery::encrypted`], then verify the answer against the query.
+    pub fn encrypt_query(&self, vector: &[u8]) -> Result<VerifiableQuery> {
+        let backend = self.public().backend()?;
+        let layout = self.tagged_layout()?;
+        let encryption = Encryption {
+            backend: backend.as_ref(),
+            public_key: self.public().public_key(),
+            secret_key: self.owner()?,
+            layout: &layout,
+        };
+        let (encrypted, nonce) = encrypt_query(&encryption, vector)?;
+        Ok(VerifiableQuery {
+            vector: zeroize::Zeroizing::new(vector.to_vec()),
+            nonce,
+            encrypted,
+        })
+    }
+
+    /// Decodes a `compute_hamming` answer over verifiable records of `kb` to `query` record by
+    /// record, without judging the whole answer.
     pub fn decode_records(
         &self,
         kb: &str,
-        query: &[u8],
+        query: &VerifiableQuery,
         responses: &CiphertextBatch,
     ) -> Result<Vec<DecodedRecord>> {
-        decode_records(
-            self.secret_key_backend()?.as_ref(),
-            self.public().public_key(),
-            self.secret_key(),
-            &self.tagged_layout()?,
-            &self.record_keys()?,
+        let keys = self.record_keys(kb)?;
+        self.decode_records_under(&keys, kb, (&query.vector, query.nonce), responses, None)
+    }
+
+    /// [`decode_records`](Self::decode_records) under `keys` for `query` (the vector and its
+    /// nonce), each record's own bits written into `bits` when given.
+    pub(crate) fn decode_records_under(
+        &self,
+        keys: &RecordKeys,
+        kb: &str,
+        query: (&[u8], QueryNonce),
+        responses: &CiphertextBatch,
+        bits: Option<&mut Vec<u8>>,
+    ) -> Result<Vec<DecodedRecord>> {
+        let backend = self.secret_key_backend()?;
+        let layout = self.tagged_layout()?;
+        let decoding = Decoding {
+            backend: backend.as_ref(),
+            public_key: self.public().public_key(),
+            secret_key: self.secret_key(),
+            layout: &layout,
+            keys,
             kb,
-            query,
-            responses,
-        )
+        };
+        decoding.decode(query.0, query.1, responses, bits)
     }
 
     /// Verifies a `compute_hamming` answer over verifiable records of `kb` to `query`: every
@@ -69,7 +124,7 @@ impl ExecutionContext {
     pub fn verify_answer(
         &self,
         kb: &str,
-        query: &[u8],
+        query: &VerifiableQuery,
         responses: &CiphertextBatch,
         chunk_ids: &[i64],
         expectation: &Expectation,

@@ -3,46 +3,82 @@
 
 use rayon::prelude::*;
 
-use super::layout::TaggedLayout;
+use super::layout::{QueryNonce, TaggedLayout};
 use super::DecodedRecord;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
+use zeroize::Zeroizing;
 
-/// Decodes `responses` (one piece a record, `E(record) · E(query)`) against `query`, the vector
-/// the owner encrypted, for knowledge base `kb`. Whole plaintexts come from the backend's CRT
-/// decryption (the CPU, or a GPU when the caller's backend is one); the fields are read and
-/// checked on the host.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn decode_records(
-    backend: &dyn Backend,
-    public_key: &PublicKey,
-    secret_key: &SecretKey,
-    layout: &TaggedLayout,
-    keys: &RecordKeys,
-    kb: &str,
-    query: &[u8],
-    responses: &CiphertextBatch,
-) -> Result<Vec<DecodedRecord>> {
-    super::encrypt::check_scheme(public_key)?;
-    responses
-        .key()
-        .expect_context_key(&public_key.fingerprint(), "the responses")?;
-    layout.slots().check(0, query)?;
-    if responses.pieces_per_record() != 1 {
-        return Err(Error::InvalidCiphertext {
-            index: 0,
-            reason: format!(
-                "records of {} pieces; a verifiable record has one",
-                responses.pieces_per_record()
-            ),
-        });
+/// What decoding a verifiable answer takes: the engine, the keys, the layout and the query.
+pub(crate) struct Decoding<'a> {
+    /// Where the decryptions run (the CPU, or a GPU when the caller's backend is one).
+    pub backend: &'a dyn Backend,
+    /// The context's public key.
+    pub public_key: &'a PublicKey,
+    /// The owner's secret key.
+    pub secret_key: &'a SecretKey,
+    /// The records' layout.
+    pub layout: &'a TaggedLayout,
+    /// The knowledge base's record keys.
+    pub keys: &'a RecordKeys,
+    /// The knowledge base.
+    pub kb: &'a str,
+}
+
+impl Decoding<'_> {
+    /// Decodes `responses` (one piece a record, `E(record) · E(query)`) against `query`, the
+    /// vector the owner encrypted with `query_nonce`. Whole plaintexts come from the backend's
+    /// CRT decryption; the fields are read and checked on the host. With `bits`, each record's
+    /// own bits are written there too (`embed_len` a record, zero for a refused one).
+    pub(crate) fn decode(
+        &self,
+        query: &[u8],
+        query_nonce: QueryNonce,
+        responses: &CiphertextBatch,
+        bits: Option<&mut Vec<u8>>,
+    ) -> Result<Vec<DecodedRecord>> {
+        super::encrypt::check_scheme(self.public_key)?;
+        responses
+            .key()
+            .expect_context_key(&self.public_key.fingerprint(), "the responses")?;
+        self.layout.slots().check(0, query)?;
+        if responses.pieces_per_record() != 1 {
+            return Err(Error::InvalidCiphertext {
+                index: 0,
+                reason: format!(
+                    "records of {} pieces; a verifiable record has one",
+                    responses.pieces_per_record()
+                ),
+            });
+        }
+        let width = self.secret_key.crt().plaintext_limbs().max(1);
+        let plaintexts = self
+            .secret_key
+            .decrypt_batch_limbs(self.backend, responses.limbs())?;
+        let check = |plaintext: &[u64], out: &mut [u8]| {
+            self.keys
+                .check_record_bits(self.layout, self.kb, query, query_nonce, plaintext, out)
+        };
+        Ok(match bits {
+            Some(bits) => {
+                let embed_len = self.layout.embed_len();
+                bits.clear();
+                bits.resize(responses.records() * embed_len, 0);
+                plaintexts
+                    .par_chunks(width)
+                    .zip(bits.par_chunks_mut(embed_len.max(1)))
+                    .map(|(plaintext, out)| check(plaintext, out))
+                    .collect()
+            }
+            None => plaintexts
+                .par_chunks(width)
+                .map(|plaintext| {
+                    let mut out = Zeroizing::new(vec![0u8; self.layout.embed_len()]);
+                    check(plaintext, &mut out)
+                })
+                .collect(),
+        })
     }
-    let width = secret_key.crt().plaintext_limbs().max(1);
-    let plaintexts = secret_key.decrypt_batch_limbs(backend, responses.limbs())?;
-    Ok(plaintexts
-        .par_chunks(width)
-        .map(|plaintext| keys.check_record(layout, kb, query, plaintext))
-        .collect())
 }

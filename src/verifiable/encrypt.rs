@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::layout::{RecordNonce, TaggedLayout};
+use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
 use super::tag::record_tag;
 use super::RecordKeys;
 use crate::error::{Error, Result};
@@ -27,38 +27,78 @@ pub(super) fn check_scheme(public_key: &PublicKey) -> Result<()> {
 /// Encrypts `vectors` as verifiable records of knowledge base `kb`: one record a vector, one
 /// piece a record, each with a fresh random nonce (returned in order) and its tag.
 pub(crate) fn encrypt_records<V: AsRef<[u8]> + Sync>(
-    backend: &dyn Backend,
-    public_key: &PublicKey,
-    secret_key: Option<&SecretKey>,
-    layout: &TaggedLayout,
+    encryption: &Encryption<'_>,
     keys: &RecordKeys,
     kb: &str,
     vectors: &[V],
 ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
-    check_scheme(public_key)?;
-    let limbs = public_key.ciphertext_limbs();
-    let first_bad = vectors
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, v)| layout.slots().check(i, v.as_ref()).err().map(|_| i))
-        .min();
-    if let Some(i) = first_bad {
-        layout.slots().check(i, vectors[i].as_ref())?;
-    }
     let nonces: Vec<RecordNonce> = (0..vectors.len()).map(|_| RecordNonce::random()).collect();
-    let mut flat = Zeroizing::new(vec![0u64; vectors.len() * limbs]);
-    flat.par_chunks_mut(limbs.max(1))
-        .zip(vectors.par_iter().zip(nonces.par_iter()))
-        .for_each(|(out, (vector, &nonce))| {
-            let tag = record_tag(keys, kb, nonce, 0, vector.as_ref());
-            layout.pack_into(vector.as_ref(), nonce, tag, out);
-        });
-    let messages = Zeroizing::new(LimbBatch::from_flat(limbs, std::mem::take(&mut *flat))?);
-    let encryptor = secret_key.map_or(Encryptor::Public, Encryptor::Owner);
-    let ciphertexts =
-        encryptor.encrypt_limbs(public_key, backend, &messages, layout.plaintext_bits())?;
-    Ok((
-        CiphertextBatch::from_products(public_key.fingerprint(), 1, ciphertexts),
-        nonces,
-    ))
+    let layout = encryption.layout;
+    let batch = encryption.encrypt(vectors, layout.record_bits(), |i, vector, out| {
+        let tag = record_tag(keys, kb, nonces[i], 0, vector);
+        layout.pack_into(vector, nonces[i], tag, out);
+    })?;
+    Ok((batch, nonces))
+}
+
+/// Encrypts `vector` as a query of verifiable records, with a fresh nonce above the records'
+/// fields (returned: the answer must hold it there).
+pub(crate) fn encrypt_query(
+    encryption: &Encryption<'_>,
+    vector: &[u8],
+) -> Result<(CiphertextBatch, QueryNonce)> {
+    let nonce = QueryNonce::random();
+    let layout = encryption.layout;
+    let batch = encryption.encrypt(&[vector], layout.plaintext_bits(), |_, vector, out| {
+        layout.pack_query_into(vector, nonce, out)
+    })?;
+    Ok((batch, nonce))
+}
+
+/// What encrypting verifiable records or queries takes: the engine, the keys, the layout.
+pub(crate) struct Encryption<'a> {
+    /// Where the exponentiations run.
+    pub backend: &'a dyn Backend,
+    /// The context's public key.
+    pub public_key: &'a PublicKey,
+    /// The owner's secret key, when the owner encrypts (faster, modulo p² and q²).
+    pub secret_key: Option<&'a SecretKey>,
+    /// The records' layout.
+    pub layout: &'a TaggedLayout,
+}
+
+impl Encryption<'_> {
+    /// Encrypts one plaintext a vector, each packed by `pack` (the vector's index, the vector,
+    /// zeroed limbs) and at most `bits` long.
+    fn encrypt<V: AsRef<[u8]> + Sync>(
+        &self,
+        vectors: &[V],
+        bits: usize,
+        pack: impl Fn(usize, &[u8], &mut [u64]) + Sync,
+    ) -> Result<CiphertextBatch> {
+        check_scheme(self.public_key)?;
+        let limbs = self.public_key.ciphertext_limbs();
+        let first_bad = vectors
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, v)| self.layout.slots().check(i, v.as_ref()).err().map(|_| i))
+            .min();
+        if let Some(i) = first_bad {
+            self.layout.slots().check(i, vectors[i].as_ref())?;
+        }
+        let mut flat = Zeroizing::new(vec![0u64; vectors.len() * limbs]);
+        flat.par_chunks_mut(limbs.max(1))
+            .zip(vectors.par_iter())
+            .enumerate()
+            .for_each(|(i, (out, vector))| pack(i, vector.as_ref(), out));
+        let messages = Zeroizing::new(LimbBatch::from_flat(limbs, std::mem::take(&mut *flat))?);
+        let encryptor = self.secret_key.map_or(Encryptor::Public, Encryptor::Owner);
+        let ciphertexts =
+            encryptor.encrypt_limbs(self.public_key, self.backend, &messages, bits)?;
+        Ok(CiphertextBatch::from_products(
+            self.public_key.fingerprint(),
+            1,
+            ciphertexts,
+        ))
+    }
 }

@@ -1,6 +1,12 @@
 //! The keys of verifiable records and private metadata, each derived from the context's data key
 //! by HKDF-SHA256 under a label of its own: a context file keeps its bytes and its id, and no key
 //! serves two purposes.
+//!
+//! The keys are bound to their context and knowledge base ([`RecordKeys::for_knowledge_base`]):
+//! the salt is the context's public-key fingerprint and the knowledge base is in every label, so
+//! two contexts that share a data key (the SDK's files under one passphrase) or two knowledge
+//! bases of one context share no tag, seal, token or digest key. [`RecordKeys::derive`] is the
+//! earlier derivation, from the data key alone, kept to read records written under it.
 
 use std::fmt;
 
@@ -16,10 +22,23 @@ use crate::context::DataKey;
 const TAG_LABEL: &[u8] = b"paillier-gpu/records/1/tag";
 const SEAL_LABEL: &[u8] = b"paillier-gpu/records/1/seal";
 const TOKEN_LABEL: &[u8] = b"paillier-gpu/records/1/metadata-token";
+const DIGEST_LABEL: &[u8] = b"paillier-gpu/records/1/owner-digest";
+/// The salt's domain in the bound derivation (before the context's fingerprint).
+const BOUND_SALT: &[u8] = b"paillier-gpu/records/2/context";
 
+/// Which derivation a knowledge base's record keys come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeyDerivation {
+    /// Bound to the context's public key and the knowledge base (what every write uses).
+    #[default]
+    Bound,
+    /// From the data key alone: records written before keys were bound, read to re-seal them.
+    Legacy,
+}
 /// The owner's keys for records the service cannot alter unseen and metadata it cannot read:
-/// the tag key (record tags), the seal key (contents and metadata as written, AES-256-GCM) and
-/// the token key (metadata tokens). Wiped on drop; Debug shows none of them.
+/// the tag key (record tags), the seal key (contents, metadata as written and the owner's
+/// digest, AES-256-GCM), the token key (metadata tokens) and the digest key (the owner's digest
+/// of its records). Wiped on drop; Debug shows none of them.
 ///
 /// ```
 /// use paillier_gpu::context::DataKey;
@@ -32,21 +51,63 @@ pub struct RecordKeys {
     pub(super) tag: Zeroizing<[u8; 32]>,
     pub(super) seal: DataKey,
     pub(super) token: Zeroizing<[u8; 32]>,
+    pub(super) digest: Zeroizing<[u8; 32]>,
 }
 
 impl RecordKeys {
-    /// The three keys of `data_key` (the context's, from its key provider).
+    /// The earlier derivation: the keys of `data_key` (the context's, from its key provider)
+    /// alone, shared by every knowledge base and every context with that data key. Only for
+    /// reading records written under it ([`KeyDerivation::Legacy`]).
     pub fn derive(data_key: &DataKey) -> Self {
+        Self::expand(&Hkdf::<Sha256>::new(None, data_key.as_bytes()), b"")
+    }
+
+    /// The keys of knowledge base `kb` under the context whose public key has `fingerprint`
+    /// (its text form), from that context's `data_key`.
+    ///
+    /// ```
+    /// use paillier_gpu::context::DataKey;
+    /// use paillier_gpu::verifiable::{metadata_token, RecordKeys};
+    /// let data = DataKey::new([7; 32]);
+    /// let a = RecordKeys::for_knowledge_base(&data, "fp-a", "kb");
+    /// let b = RecordKeys::for_knowledge_base(&data, "fp-b", "kb");
+    /// let c = RecordKeys::for_knowledge_base(&data, "fp-a", "kb-2");
+    /// assert_ne!(metadata_token(&a, "tag1", "x"), metadata_token(&b, "tag1", "x"));
+    /// assert_ne!(metadata_token(&a, "tag1", "x"), metadata_token(&c, "tag1", "x"));
+    /// ```
+    pub fn for_knowledge_base(data_key: &DataKey, fingerprint: &str, kb: &str) -> Self {
+        let mut salt = BOUND_SALT.to_vec();
+        salt.extend_from_slice(&(fingerprint.len() as u64).to_be_bytes());
+        salt.extend_from_slice(fingerprint.as_bytes());
+        let mut scope = (kb.len() as u64).to_be_bytes().to_vec();
+        scope.extend_from_slice(kb.as_bytes());
+        Self::expand(
+            &Hkdf::<Sha256>::new(Some(&salt), data_key.as_bytes()),
+            &scope,
+        )
+    }
+
+    /// The keys `derivation` gives for `kb` under the context of `fingerprint`.
+    pub fn of(derivation: KeyDerivation, data_key: &DataKey, fingerprint: &str, kb: &str) -> Self {
+        match derivation {
+            KeyDerivation::Bound => Self::for_knowledge_base(data_key, fingerprint, kb),
+            KeyDerivation::Legacy => Self::derive(data_key),
+        }
+    }
+
+    /// Each key expanded from `hkdf` under its label followed by `scope`.
+    fn expand(hkdf: &Hkdf<Sha256>, scope: &[u8]) -> Self {
         let expand = |label: &[u8]| {
             let mut out = Zeroizing::new([0u8; 32]);
             // 32 bytes is always a valid HKDF-SHA256 output length.
-            let _ = Hkdf::<Sha256>::new(None, data_key.as_bytes()).expand(label, &mut *out);
+            let _ = hkdf.expand_multi_info(&[label, scope], &mut *out);
             out
         };
         Self {
             tag: expand(TAG_LABEL),
             seal: DataKey::new(*expand(SEAL_LABEL)),
             token: expand(TOKEN_LABEL),
+            digest: expand(DIGEST_LABEL),
         }
     }
 }
@@ -93,6 +154,7 @@ mod tests {
             *keys.tag,
             *keys.seal.as_bytes(),
             *keys.token,
+            *keys.digest,
             *data.as_bytes(),
         ];
         for i in 0..all.len() {
@@ -101,5 +163,34 @@ mod tests {
             }
         }
         assert_eq!(*RecordKeys::derive(&data).tag, *keys.tag);
+    }
+
+    #[test]
+    fn the_legacy_derivation_is_unchanged() {
+        // The earlier keys, HKDF with no salt under each bare label: records written under them
+        // must keep opening to be re-sealed.
+        let data = DataKey::new([3; 32]);
+        let mut expected = [0u8; 32];
+        let _ = Hkdf::<Sha256>::new(None, data.as_bytes()).expand(TAG_LABEL, &mut expected);
+        assert_eq!(*RecordKeys::derive(&data).tag, expected);
+    }
+
+    #[test]
+    fn bound_keys_differ_by_context_and_knowledge_base() {
+        let data = DataKey::new([3; 32]);
+        let base = RecordKeys::for_knowledge_base(&data, "fp", "kb");
+        for other in [
+            RecordKeys::for_knowledge_base(&data, "fp2", "kb"),
+            RecordKeys::for_knowledge_base(&data, "fp", "kb2"),
+            RecordKeys::for_knowledge_base(&DataKey::new([4; 32]), "fp", "kb"),
+            RecordKeys::derive(&data),
+        ] {
+            assert_ne!(*other.tag, *base.tag);
+            assert_ne!(*other.token, *base.token);
+            assert_ne!(*other.digest, *base.digest);
+            assert_ne!(other.seal.as_bytes(), base.seal.as_bytes());
+        }
+        let again = RecordKeys::for_knowledge_base(&data, "fp", "kb");
+        assert_eq!(*again.tag, *base.tag);
     }
 }

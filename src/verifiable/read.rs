@@ -4,8 +4,13 @@
 
 use serde_json::{Map, Value};
 
+use zeroize::Zeroizing;
+
+use super::answer::check_answer;
 use super::codec::RecordCodec;
-use super::{check_filter, open_document, open_records, Document, Expectation, RecordNonce};
+use super::layout::QueryNonce;
+use super::query::VerifiableQuery;
+use super::{check_filter, open_document, open_records, Document, Expectation, RecordNonce, Tally};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
@@ -18,6 +23,23 @@ pub struct Ranked {
     pub distance: u32,
     /// Its nonce, for a verifiable record (what its sealed document opens under).
     pub nonce: Option<RecordNonce>,
+}
+
+/// Stored verifiable records, each checked on its own: their nonces and, for the owner to
+/// encrypt them again, their bits.
+pub struct StoredRecords {
+    /// Each record's nonce, in order.
+    pub nonces: Vec<RecordNonce>,
+    /// Each record's bits, `embed_len` a record, in order.
+    pub bits: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for StoredRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRecords")
+            .field("records", &self.nonces.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A record whose document is to be opened: its chunk id and nonce (verifiable records), and
@@ -44,14 +66,27 @@ impl RecordCodec {
         self.options().verifiable || with_content
     }
 
+    /// `vector` encrypted as this codec's query: with a fresh nonce above the records' fields
+    /// for verifiable records, as the SDK encrypts it otherwise.
+    pub fn encrypt_query(&self, vector: &[u8]) -> Result<VerifiableQuery> {
+        match self.options().verifiable {
+            true => self.context().encrypt_query(vector),
+            false => Ok(VerifiableQuery {
+                vector: Zeroizing::new(vector.to_vec()),
+                nonce: QueryNonce(0),
+                encrypted: self.context().encrypt_batch(&[vector])?,
+            }),
+        }
+    }
+
     /// The `top_k` nearest of a `compute_hamming` answer (`responses`, one record per chunk of
-    /// `chunk_ids`) to `query` (the vector encrypted for it), nearest first, ties by chunk id.
-    /// Verifiable records are verified first, every record and the whole answer against
-    /// `expectation`: any failure refuses all of it with
+    /// `chunk_ids`) to `query`, nearest first, ties by chunk id. Verifiable records are verified
+    /// first, every record and the whole answer against `expectation` (with its digest, the
+    /// answer's records must be exactly those it counts): any failure refuses all of it with
     /// [`Error::AnswerRejected`]. The SDK's records are decoded as they are.
     pub fn rank(
         &self,
-        query: &[u8],
+        query: &VerifiableQuery,
         responses: &CiphertextBatch,
         chunk_ids: &[i64],
         expectation: &Expectation,
@@ -75,9 +110,17 @@ impl RecordCodec {
             ranked.truncate(top_k);
             return Ok(ranked);
         }
-        let verified =
-            self.context()
-                .verify_answer(self.kb(), query, responses, chunk_ids, expectation)?;
+        let decoded = self.context().decode_records_under(
+            self.keys()?,
+            self.kb(),
+            (query.vector(), query.nonce),
+            responses,
+            None,
+        )?;
+        let verified = check_answer(&decoded, chunk_ids, expectation)?;
+        if let Some(counted) = &expectation.digest {
+            counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
+        }
         Ok(verified
             .top_k(top_k)
             .into_iter()
@@ -89,17 +132,44 @@ impl RecordCodec {
             .collect())
     }
 
-    /// The nonces of stored verifiable records (`records`: their indexes as the service
-    /// returned them, one per chunk of `chunk_ids`), each record's own tag checked first:
-    /// what their sealed documents open under.
-    pub fn nonces(&self, records: &CiphertextBatch, chunk_ids: &[i64]) -> Result<Vec<RecordNonce>> {
-        // A record times E(0) is the record itself: its own answer to a query of zeros.
+    /// The tally of records `(chunk_ids[i], nonces[i])`, as the owner's digest counts them.
+    pub fn tally(&self, chunk_ids: &[i64], nonces: &[RecordNonce]) -> Result<Tally> {
+        let keys = self.keys()?;
+        let mut tally = Tally::default();
+        for (&id, &nonce) in chunk_ids.iter().zip(nonces) {
+            tally.add(keys, self.kb(), id, nonce);
+        }
+        Ok(tally)
+    }
+
+    /// Stored verifiable records (`records`: their indexes as the service returned them, one
+    /// per chunk of `chunk_ids`), each checked on its own (its tag, and zero where a query's
+    /// nonce would be: no query's answer passes for a record) and the whole against
+    /// `expectation`: their nonces, what their sealed documents open under, and their bits.
+    pub fn stored(
+        &self,
+        records: &CiphertextBatch,
+        chunk_ids: &[i64],
+        expectation: &Expectation,
+    ) -> Result<StoredRecords> {
+        // A record on its own is its answer to a query of zeros with no nonce.
         let zeros = vec![0u8; self.context().embed_len()];
-        let expectation = Expectation::default();
-        let verified =
-            self.context()
-                .verify_answer(self.kb(), &zeros, records, chunk_ids, &expectation)?;
-        Ok(verified.nonces)
+        let mut bits = Zeroizing::new(Vec::new());
+        let decoded = self.context().decode_records_under(
+            self.keys()?,
+            self.kb(),
+            (&zeros, QueryNonce(0)),
+            records,
+            Some(&mut bits),
+        )?;
+        let verified = check_answer(&decoded, chunk_ids, expectation)?;
+        if let Some(counted) = &expectation.digest {
+            counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
+        }
+        Ok(StoredRecords {
+            nonces: verified.nonces,
+            bits,
+        })
     }
 
     /// The documents of `records`, in order, as the owner wrote them. Verifiable records open

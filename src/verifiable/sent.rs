@@ -38,7 +38,8 @@ impl RecordCodec {
         let context = self.context();
         Ok(match self.options().verifiable {
             true => {
-                let (batch, nonces) = context.encrypt_records(self.kb(), vectors)?;
+                let (batch, nonces) =
+                    context.encrypt_records_under(self.keys()?, self.kb(), vectors)?;
                 EncryptedRecords {
                     batch,
                     nonces: Some(nonces),
@@ -103,9 +104,9 @@ impl RecordCodec {
     }
 
     /// What a record found by metadata sends once `patch` is merged into its metadata: its
-    /// document sealed again under `nonce`, the nonce it was checked and opened under (its index
-    /// is not changed), and the metadata the service must get. The name is not sent (a patch
-    /// leaves it).
+    /// document sealed again under `nonce` (a verifiable record's new one: the owner encrypts
+    /// it again, so that the earlier document no longer opens) and the metadata the service
+    /// must get. The name is sent as it was (a patch leaves it).
     pub fn patched(
         &self,
         document: &Document,
@@ -120,7 +121,7 @@ impl RecordCodec {
         Ok(SentRecord {
             content: self.content(nonce, &document)?,
             meta_data,
-            name: None,
+            name: document.name.filter(|_| !self.options().private_meta),
         })
     }
 

@@ -38,7 +38,7 @@ pub struct InsertChunks {
 }
 
 /// One chunk of an insert.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Chunk {
     /// The chunk's content, as the owner sealed it (the SDK's AES-GCM base64).
     #[serde(default)]
@@ -163,4 +163,66 @@ fn is_zero(n: &usize) -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// `GET /v1/owner_digest/{org}/{kb}/{context_id}`: the owner's sealed digest as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OwnerDigest {
+    /// Its version (0: none stored).
+    pub version: i64,
+    /// The sealed bytes, base64 (none: none stored).
+    #[serde(default)]
+    pub sealed: Option<String>,
+    /// The id the knowledge base's next inserted chunk gets.
+    pub next_chunk_id: i64,
+    /// How many chunks the knowledge base holds.
+    #[serde(default)]
+    pub chunks: u64,
+}
+
+/// A compare-and-set of the owner's digest.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DigestWrite {
+    /// The version stored now (0: none).
+    pub expected_version: i64,
+    /// The new version, `expected_version + 1`.
+    pub version: i64,
+    /// The sealed bytes, base64.
+    pub sealed: String,
+}
+
+/// `POST /v1/records/{org}`: chunks inserted, updated and deleted with the new digest, in one
+/// transaction.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RecordWrites {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context.
+    pub context_id: String,
+    /// The digest's compare-and-set.
+    pub owner_digest: DigestWrite,
+    /// The id the first inserted chunk must get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_chunk_id: Option<i64>,
+    /// Chunks inserted.
+    #[serde(default)]
+    pub insert: Vec<Chunk>,
+    /// Chunks replaced whole: each a chunk with its `chunk_id`.
+    #[serde(default)]
+    pub update: Vec<Value>,
+    /// Chunks deleted.
+    #[serde(default)]
+    pub delete: Vec<i64>,
+}
+
+/// What `POST /v1/records` did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RecordsWritten {
+    /// The inserted chunks' ids, in order.
+    #[serde(default)]
+    pub chunk_ids: Vec<i64>,
+    /// The digest's version now.
+    pub version: i64,
+    /// The id the next inserted chunk gets.
+    pub next_chunk_id: i64,
 }

@@ -121,7 +121,7 @@ fn outcome_unknown(error: Error, start: usize, end: usize) -> Error {
 }
 
 /// An upload error, saying which chunks were stored before it.
-fn after_stored(error: Error, ids: &[i64]) -> Error {
+pub(crate) fn after_stored(error: Error, ids: &[i64]) -> Error {
     if ids.is_empty() {
         return error;
     }

@@ -23,6 +23,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// The owner's digest moved on since it was read (another writer): nothing was written.
+    #[error("the owner's digest is at version {current_version} now (another writer): nothing was written")]
+    DigestConflict {
+        /// The version stored now.
+        current_version: i64,
+        /// The id the next inserted chunk gets.
+        next_chunk_id: i64,
+    },
+
     /// A setting of the client itself is wrong (its URL, its CA certificate).
     #[error("invalid client setting: {0}")]
     InvalidSetting(String),

@@ -3,9 +3,13 @@
 //! or the SDK's content encryption.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{Document, FetchedRecord, RecordCodec, RecordNonce};
+use paillier_gpu::verifiable::{
+    covered_tally, Document, Expectation, FetchedRecord, RecordCodec, RecordNonce,
+};
 use serde_json::Value;
+use zeroize::Zeroizing;
 
+use super::digest::Current;
 use super::records::{by_chunk_id, chunk_id_of, RecordOptions};
 use super::Client;
 use crate::error::{Error, Result};
@@ -24,7 +28,8 @@ pub struct Found {
 impl Client {
     /// The records of `kb_id` whose metadata passes `filter`, with their documents as the owner
     /// wrote them. Verifiable records are checked first: each one's own ciphertext decoded (its
-    /// tag verified) to find the nonce its sealed document opens under.
+    /// tag verified) to find the nonce its sealed document opens under, and, when the filter
+    /// selects whole values of the field the owner's digest counts, all of them against it.
     pub fn find_records(
         &self,
         kb_id: &str,
@@ -33,6 +38,23 @@ impl Client {
         options: RecordOptions,
     ) -> Result<Vec<Found>> {
         let codec = RecordCodec::new(context, kb_id, options);
+        let current = match options.verifiable {
+            true => Some(self.current_digest(&codec)?),
+            false => None,
+        };
+        Ok(self.find_stored(&codec, filter, current.as_ref())?.0)
+    }
+
+    /// [`find_records`](Self::find_records) with `codec`, against the digest `current` (none
+    /// for records that are not verifiable): the records found, and the bits of verifiable
+    /// ones (`embed_len` a record, in order), for the owner to encrypt them again.
+    pub(crate) fn find_stored(
+        &self,
+        codec: &RecordCodec,
+        filter: &Value,
+        current: Option<&Current>,
+    ) -> Result<(Vec<Found>, Zeroizing<Vec<u8>>)> {
+        let (kb_id, context) = (codec.kb(), codec.context());
         let sent = codec.filter(filter)?;
         let listed = self.meta_search(kb_id, context.id(), &sent, false)?;
         let mut ids = Vec::with_capacity(listed.len());
@@ -42,20 +64,25 @@ impl Client {
                 detail: format!("a listed chunk without a chunk_id: {chunk}"),
             })?);
         }
-        let nonces: Vec<Option<RecordNonce>> = match options.verifiable {
+        let (nonces, bits) = match codec.options().verifiable {
             true => {
                 let records = self.fetch_record_batch(kb_id, context, &ids)?;
-                codec
-                    .nonces(&records, &ids)?
-                    .into_iter()
-                    .map(Some)
-                    .collect()
+                let digest = current
+                    .map(|c| &c.digest)
+                    .filter(|d| d.version > 0)
+                    .and_then(|d| covered_tally(d, Some(filter), None));
+                let expectation = Expectation {
+                    digest,
+                    ..Expectation::default()
+                };
+                let stored = codec.stored(&records, &ids, &expectation)?;
+                (stored.nonces.into_iter().map(Some).collect(), stored.bits)
             }
-            false => vec![None; ids.len()],
+            false => (vec![None; ids.len()], Zeroizing::new(Vec::new())),
         };
         let records: Vec<(i64, Option<RecordNonce>)> = ids.into_iter().zip(nonces).collect();
-        let documents = self.open_documents(&codec, &records, Some(filter))?;
-        Ok(records
+        let documents = self.open_documents(codec, &records, Some(filter))?;
+        let found = records
             .into_iter()
             .zip(documents)
             .map(|((chunk_id, nonce), document)| Found {
@@ -63,7 +90,8 @@ impl Client {
                 document,
                 nonce,
             })
-            .collect())
+            .collect();
+        Ok((found, bits))
     }
 
     /// Fetches and opens the documents of `records` (chunk id, and nonce when verifiable), in
@@ -80,7 +108,9 @@ impl Client {
             true => &["chunk_content"],
             false => &["chunk_content", "meta_data", "name"],
         };
-        let ids: Vec<i64> = records.iter().map(|&(id, _)| id).collect();
+        // Asked in id order, whatever order the caller's records are in (a ranking, say).
+        let mut ids: Vec<i64> = records.iter().map(|&(id, _)| id).collect();
+        ids.sort_unstable();
         let chunks = self.chunks_by_id(codec.kb(), &ids, projection)?;
         let chunks = by_chunk_id(&chunks);
         let mut fetched = Vec::with_capacity(records.len());

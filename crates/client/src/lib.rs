@@ -25,16 +25,20 @@ pub mod api;
 mod by_id;
 mod chunks;
 mod contexts;
+mod digest;
 pub mod error;
 mod find;
 mod meta_edits;
+mod owner_digest;
+mod record_search;
 mod records;
 mod search;
 
 pub use chunks::{Document, UPLOAD_BATCH};
+pub use digest::{DigestSummary, SeenDigest, StateDir};
 pub use error::{Error, Result};
 pub use find::Found;
-pub use records::{Hit, RecordOptions, SearchOptions};
+pub use records::{Hit, RecordOptions, SearchOptions, Uploaded};
 pub use search::HammingAnswer;
 
 use std::fmt;
@@ -53,6 +57,8 @@ pub struct Client {
     url: String,
     org_id: String,
     api_key: Zeroizing<String>,
+    state: Option<StateDir>,
+    seen: std::sync::Mutex<std::collections::HashMap<String, SeenDigest>>,
 }
 
 impl fmt::Debug for Client {
@@ -117,6 +123,8 @@ impl Client {
             url: url.to_owned(),
             org_id: org_id.to_owned(),
             api_key: Zeroizing::new(api_key.to_owned()),
+            state: None,
+            seen: std::sync::Mutex::default(),
         })
     }
 

@@ -1,13 +1,17 @@
 //! Deletes and patches chosen by metadata, with private metadata's filters tokenised. A patch
 //! of private records is made here: each chosen record's sealed document opened, patched and
 //! sealed again, its tokens recomputed, and the records patched by id (the service could only
-//! change the tokens and leave the sealed values behind).
+//! change the tokens and leave the sealed values behind). A verifiable record patched is
+//! encrypted again from its checked bits under a fresh nonce, so that its earlier document no
+//! longer opens; deletes and patches of verifiable records go with the owner's digest, in one
+//! transaction each.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::RecordCodec;
+use paillier_gpu::verifiable::{Document, RecordCodec};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use super::digest::{counted_value, Planned};
 use super::records::RecordOptions;
 use super::Client;
 use crate::api;
@@ -29,12 +33,31 @@ impl Client {
         options: RecordOptions,
         dry_run: bool,
     ) -> Result<u64> {
-        let found = self.find_records(kb_id, context, filter, options)?;
-        if dry_run {
-            return Ok(found.len() as u64);
+        if dry_run || !options.verifiable {
+            let found = self.find_records(kb_id, context, filter, options)?;
+            if dry_run {
+                return Ok(found.len() as u64);
+            }
+            let ids: Vec<i64> = found.iter().map(|record| record.chunk_id).collect();
+            return self.delete_chunks(kb_id, &ids);
         }
-        let ids: Vec<i64> = found.iter().map(|record| record.chunk_id).collect();
-        self.delete_chunks(kb_id, &ids)
+        let codec = RecordCodec::new(context, kb_id, options);
+        let mut deleted = 0;
+        self.write_with_digest(&codec, |current| {
+            let (found, _) = self.find_stored(&codec, filter, Some(current))?;
+            let field = current.digest.counted_field.as_deref();
+            deleted = found.len() as u64;
+            let mut planned = Planned::default();
+            for record in found {
+                if let Some(nonce) = record.nonce {
+                    let value = counted_value(Some(&record.document), field);
+                    planned.removed.push(((record.chunk_id, nonce), value));
+                }
+                planned.delete.push(record.chunk_id);
+            }
+            Ok(planned)
+        })?;
+        Ok(deleted)
     }
 
     /// Merges `patch` into the metadata of the records of `kb_id` whose metadata passes
@@ -66,14 +89,16 @@ impl Client {
                 .unwrap_or_default());
         }
         let codec = RecordCodec::new(context, kb_id, options);
+        if options.verifiable {
+            return self.patch_verifiable(&codec, filter, patch);
+        }
         let found = self.find_records(kb_id, context, filter, options)?;
         if found.is_empty() {
             return Ok(Vec::new());
         }
         let mut patches = Vec::with_capacity(found.len());
         for record in &found {
-            // A verifiable record keeps its nonce: its index is not changed.
-            let sent = codec.patched(&record.document, patch, record.nonce)?;
+            let sent = codec.patched(&record.document, patch, None)?;
             patches.push(json!({
                 "chunk_id": record.chunk_id,
                 "chunk_content": sent.content,
@@ -84,6 +109,52 @@ impl Client {
         let body = json!({ "kb_id": kb_id, "context_id": context.id(), "chunk_patches": patches });
         self.json(self.request(Method::PATCH, &address).json(&body), &address)?;
         Ok(found.iter().map(|f| f.chunk_id).collect())
+    }
+}
+
+impl Client {
+    /// Patches the verifiable records `filter` finds: each encrypted again from its checked
+    /// bits under a fresh nonce, its document patched and sealed to it, and the digest trading
+    /// the old pairs for the new, in one transaction.
+    fn patch_verifiable(
+        &self,
+        codec: &RecordCodec,
+        filter: &Value,
+        patch: &Map<String, Value>,
+    ) -> Result<Vec<i64>> {
+        let embed_len = codec.context().embed_len().max(1);
+        let mut patched = Vec::new();
+        self.write_with_digest(codec, |current| {
+            let (found, bits) = self.find_stored(codec, filter, Some(current))?;
+            let vectors: Vec<&[u8]> = bits.chunks(embed_len).collect();
+            let records = codec.encrypt(&vectors)?;
+            let nonces = records.nonces.as_deref().unwrap_or_default();
+            let field = current.digest.counted_field.as_deref();
+            let mut planned = Planned::default();
+            for (i, (record, &nonce)) in found.iter().zip(nonces).enumerate() {
+                let sent = codec.patched(&record.document, patch, Some(nonce))?;
+                let mut document: Document = record.document.clone();
+                document.meta_data.extend(patch.clone());
+                let chunk = json!({
+                    "chunk_id": record.chunk_id,
+                    "chunk_content": sent.content,
+                    "index": codec.index(&records.batch, i)?,
+                    "meta_data": sent.meta_data,
+                    "name": sent.name,
+                });
+                let value = counted_value(Some(&document), field);
+                planned
+                    .update
+                    .push((chunk, (record.chunk_id, nonce), value));
+                if let Some(old) = record.nonce {
+                    let value = counted_value(Some(&record.document), field);
+                    planned.removed.push(((record.chunk_id, old), value));
+                }
+            }
+            patched = found.iter().map(|record| record.chunk_id).collect();
+            Ok(planned)
+        })?;
+        Ok(patched)
     }
 }
 

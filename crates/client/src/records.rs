@@ -1,15 +1,17 @@
 //! Records the owner can check and metadata the service cannot read
-//! ([`paillier_gpu::verifiable`]): upload and update them, search them with every answer
-//! verified, and find them by metadata, over the same API as any other chunk.
+//! ([`paillier_gpu::verifiable`]): upload, update and delete them (verifiable records with the
+//! owner's digest, in one transaction each), over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
 pub use paillier_gpu::verifiable::RecordOptions;
-use paillier_gpu::verifiable::{Document, Expectation, RecordCodec};
+use paillier_gpu::verifiable::{Document, Expectation, RecordCodec, RecordNonce};
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
-use super::Client;
-use crate::error::{Error, Result};
+use super::chunks::after_stored;
+use super::digest::{counted_value, Current, Planned};
+use super::{api, Client, UPLOAD_BATCH};
+use crate::error::Result;
 
 /// A search's options.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -32,18 +34,32 @@ pub struct SearchOptions {
 /// One nearest record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
-    /// Its chunk id.
+    /// Its chunk id (the service's name for it; a verifiable record's nonce is the owner's).
     pub chunk_id: i64,
     /// Its Hamming distance to the query.
     pub distance: u32,
+    /// Its nonce, for a verifiable record: what the owner identifies it by (the service
+    /// chooses ids; [`Uploaded::nonce`] is what this record was uploaded under).
+    pub nonce: Option<RecordNonce>,
     /// Its document as the owner wrote it, when asked for.
     pub document: Option<Document>,
 }
 
+/// One uploaded record: the id the service gave it and, for a verifiable record, its nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its nonce, for a verifiable record.
+    pub nonce: Option<RecordNonce>,
+}
+
 impl Client {
     /// Encrypts `vectors` and uploads them into `kb_id` with their `documents` (one per vector,
-    /// or none) as `options` says. Returns the chunk ids, in order. A request whose answer did
-    /// not arrive is never sent again (it may have been stored): the error says so.
+    /// or none) as `options` says. Returns each record's chunk id and, for verifiable records,
+    /// its nonce, in order. Verifiable records go in batches of [`UPLOAD_BATCH`], each with the
+    /// owner's digest advanced, in one transaction. A request whose answer did not arrive is
+    /// never sent again (it may have been stored): the error says so.
     pub fn upload_records<V: AsRef<[u8]> + Sync>(
         &self,
         kb_id: &str,
@@ -51,18 +67,65 @@ impl Client {
         vectors: &[V],
         documents: &[Document],
         options: RecordOptions,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<Uploaded>> {
         check_documents(documents.len(), vectors.len())?;
         let codec = RecordCodec::new(context, kb_id, options);
         let records = codec.encrypt(vectors)?;
-        self.send_records(&codec, &records.batch, |record| {
-            Ok(codec.record(&records, record, documents.get(record))?)
-        })
+        let Some(nonces) = &records.nonces else {
+            let ids = self.send_records(&codec, &records.batch, |record| {
+                Ok(codec.record(&records, record, documents.get(record))?)
+            })?;
+            return Ok(ids
+                .into_iter()
+                .map(|chunk_id| Uploaded {
+                    chunk_id,
+                    nonce: None,
+                })
+                .collect());
+        };
+        let mut uploaded = Vec::with_capacity(vectors.len());
+        for start in (0..vectors.len()).step_by(UPLOAD_BATCH) {
+            let end = (start + UPLOAD_BATCH).min(vectors.len());
+            let mut chunks = Vec::with_capacity(end - start);
+            for record in start..end {
+                let sent = codec.record(&records, record, documents.get(record))?;
+                chunks.push(api::Chunk {
+                    chunk_content: sent.content,
+                    index: codec.index(&records.batch, record)?,
+                    meta_data: Some(Value::Object(sent.meta_data)),
+                    name: sent.name,
+                });
+            }
+            let written = self.write_with_digest(&codec, |current| {
+                let field = current.digest.counted_field.as_deref();
+                let insert = (start..end)
+                    .zip(&chunks)
+                    .map(|(record, chunk)| {
+                        let value = counted_value(documents.get(record), field);
+                        (chunk.clone(), nonces[record], value)
+                    })
+                    .collect();
+                Ok(Planned {
+                    insert,
+                    ..Planned::default()
+                })
+            });
+            let ids: Vec<i64> = uploaded.iter().map(|u: &Uploaded| u.chunk_id).collect();
+            let written = written.map_err(|e| after_stored(e, &ids))?;
+            uploaded.extend(written.chunk_ids.into_iter().zip(&nonces[start..end]).map(
+                |(chunk_id, &nonce)| Uploaded {
+                    chunk_id,
+                    nonce: Some(nonce),
+                },
+            ));
+        }
+        Ok(uploaded)
     }
 
     /// Replaces the records `chunk_ids` of `kb_id` whole (index, content, metadata, name) with
-    /// `vectors` and `documents`: verifiable records get a new nonce, and their documents are
-    /// sealed anew.
+    /// `vectors` and `documents`: verifiable records get a new nonce (their new nonces are
+    /// returned, in order), their documents are sealed anew, and the owner's digest trades each
+    /// record's old pair for its new one in the same transaction.
     pub fn update_records<V: AsRef<[u8]> + Sync>(
         &self,
         kb_id: &str,
@@ -71,7 +134,7 @@ impl Client {
         vectors: &[V],
         documents: &[Document],
         options: RecordOptions,
-    ) -> Result<()> {
+    ) -> Result<Vec<Uploaded>> {
         check_documents(documents.len(), vectors.len())?;
         if chunk_ids.len() != vectors.len() {
             return Err(LibraryError::ShapeMismatch(format!(
@@ -94,95 +157,93 @@ impl Client {
                 "name": fields.name,
             }));
         }
-        self.update_chunks(kb_id, context.id(), updates)
+        let uploaded = |nonce: &dyn Fn(usize) -> Option<RecordNonce>| {
+            let records = chunk_ids.iter().enumerate();
+            records
+                .map(|(i, &chunk_id)| Uploaded {
+                    chunk_id,
+                    nonce: nonce(i),
+                })
+                .collect()
+        };
+        let Some(nonces) = &records.nonces else {
+            self.update_chunks(kb_id, context.id(), updates)?;
+            return Ok(uploaded(&|_| None));
+        };
+        self.write_with_digest(&codec, |current| {
+            let field = current.digest.counted_field.as_deref();
+            let removed = self.stored_pairs(&codec, chunk_ids, current)?;
+            let update = updates
+                .iter()
+                .zip(chunk_ids)
+                .enumerate()
+                .map(|(i, (chunk, &id))| {
+                    let value = counted_value(documents.get(i), field);
+                    (chunk.clone(), (id, nonces[i]), value)
+                })
+                .collect();
+            Ok(Planned {
+                update,
+                removed,
+                ..Planned::default()
+            })
+        })?;
+        Ok(uploaded(&|i| nonces.get(i).copied()))
     }
 
-    /// The owner's search: the `top_k` nearest records to `vector`, nearest first (ties by
-    /// chunk id). With `options.records.verifiable`, the whole answer is verified and the top
-    /// k's contents opened under their records; any failure is
-    /// [`paillier_gpu::Error::AnswerRejected`] and nothing of the answer is returned.
-    pub fn search_records(
+    /// Deletes the records `chunk_ids` of `kb_id`; how many. Verifiable records are read first
+    /// (each verified) and deleted with the owner's digest less their pairs, in one
+    /// transaction; other records as the SDK deletes chunks.
+    pub fn delete_records(
         &self,
         kb_id: &str,
         context: &ExecutionContext,
-        vector: &[u8],
-        options: &SearchOptions,
-    ) -> Result<Vec<Hit>> {
-        if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
-            return Err(Error::InvalidSetting(
-                "an expected count only holds for a search with no filter and no range".into(),
-            ));
+        chunk_ids: &[i64],
+        options: RecordOptions,
+    ) -> Result<u64> {
+        if !options.verifiable {
+            return self.delete_chunks(kb_id, chunk_ids);
         }
-        if options.expect_count.is_some() && !options.records.verifiable {
-            return Err(Error::InvalidSetting(
-                "an expected count is checked only on a verified search (verifiable records)"
-                    .into(),
-            ));
-        }
-        let codec = RecordCodec::new(context, kb_id, options.records);
-        let filter = options
-            .filter
-            .as_ref()
-            .map(|f| codec.filter(f))
-            .transpose()?;
-        let query = context.encrypt_batch(&[vector])?;
-        let answer = self.compute_hamming(
-            kb_id,
-            context.id(),
-            &context.public_context(),
-            &query,
-            filter.as_ref(),
-            options.range,
-        )?;
-        let expectation = Expectation {
-            range: options.range,
-            count: options.expect_count,
-        };
-        let top = codec
-            .rank(
-                vector,
-                &answer.responses,
-                &answer.chunk_ids,
-                &expectation,
-                options.top_k,
-            )
-            .map_err(|e| match options.records.verifiable {
-                true => e,
-                false => unverified_hint(context, e),
-            })?;
-        let mut documents = match codec.opens_documents(options.with_content) {
-            true => {
-                let records: Vec<_> = top.iter().map(|hit| (hit.chunk_id, hit.nonce)).collect();
-                self.open_documents(&codec, &records, options.filter.as_ref())?
-            }
-            false => Vec::new(),
-        }
-        .into_iter();
-        Ok(top
-            .into_iter()
-            .map(|hit| Hit {
-                chunk_id: hit.chunk_id,
-                distance: hit.distance,
-                document: documents.next().filter(|_| options.with_content),
+        let codec = RecordCodec::new(context, kb_id, options);
+        self.write_with_digest(&codec, |current| {
+            Ok(Planned {
+                removed: self.stored_pairs(&codec, chunk_ids, current)?,
+                delete: chunk_ids.to_vec(),
+                ..Planned::default()
             })
-            .collect())
+        })?;
+        Ok(chunk_ids.len() as u64)
     }
-}
 
-/// A response refused by the plain decoder may be a verifiable record's, searched without
-/// verification: say so.
-fn unverified_hint(context: &ExecutionContext, error: LibraryError) -> LibraryError {
-    match error {
-        LibraryError::InvalidResponse { index, reason } if context.tagged_layout().is_ok() => {
-            LibraryError::InvalidResponse {
-                index,
-                reason: format!(
-                    "{reason} (records uploaded as verifiable are searched with verification: \
-                     --verify)"
-                ),
+    /// The (chunk id, nonce) pairs of stored verifiable records `chunk_ids`, each verified on
+    /// its own, with their values of the field the digest counts (their documents opened),
+    /// if it counts one.
+    pub(crate) fn stored_pairs(
+        &self,
+        codec: &RecordCodec,
+        chunk_ids: &[i64],
+        current: &Current,
+    ) -> Result<Vec<((i64, RecordNonce), Option<String>)>> {
+        let records = self.fetch_record_batch(codec.kb(), codec.context(), chunk_ids)?;
+        let stored = codec.stored(&records, chunk_ids, &Expectation::default())?;
+        let field = current.digest.counted_field.as_deref();
+        let documents = match field {
+            Some(_) => {
+                let records: Vec<_> = chunk_ids
+                    .iter()
+                    .zip(&stored.nonces)
+                    .map(|(&id, &nonce)| (id, Some(nonce)))
+                    .collect();
+                self.open_documents(codec, &records, None)?
             }
-        }
-        other => other,
+            None => Vec::new(),
+        };
+        Ok(chunk_ids
+            .iter()
+            .zip(&stored.nonces)
+            .enumerate()
+            .map(|(i, (&id, &nonce))| ((id, nonce), counted_value(documents.get(i), field)))
+            .collect())
     }
 }
 
@@ -210,46 +271,4 @@ pub(crate) fn by_chunk_id(chunks: &[Value]) -> std::collections::HashMap<i64, &V
         }
     }
     by_id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use paillier_gpu::ContextOptions;
-
-    /// A count is refused where it would not be checked, before anything is sent (the service
-    /// here does not exist).
-    #[test]
-    fn a_count_is_refused_where_it_is_not_checked() {
-        let options = ContextOptions {
-            key_len: 256,
-            embed_len: 8,
-            allow_insecure: true,
-            ..Default::default()
-        };
-        let context = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-        let client = Client::new("http://127.0.0.1:9", "org", "key").unwrap();
-        let search = |verifiable: bool, range: Option<(i64, i64)>| {
-            let options = SearchOptions {
-                range,
-                top_k: 1,
-                records: RecordOptions {
-                    verifiable,
-                    private_meta: false,
-                },
-                expect_count: Some(3),
-                ..Default::default()
-            };
-            client.search_records("kb", &context, &[0; 8], &options)
-        };
-        for (verifiable, range, why) in [
-            (false, None, "only on a verified search"),
-            (true, Some((1, 2)), "no filter and no range"),
-        ] {
-            match search(verifiable, range) {
-                Err(Error::InvalidSetting(message)) => assert!(message.contains(why), "{message}"),
-                other => panic!("expected the setting refused, got {other:?}"),
-            }
-        }
-    }
 }

@@ -1,0 +1,130 @@
+//! The owner's digest of each knowledge base of verifiable records
+//! ([`paillier_gpu::verifiable::OwnerDigest`]), kept on the service sealed and versioned, and by
+//! this owner as the highest version it has seen: read and checked before a verified search
+//! (an older one is a rollback), and written with every change to the records in one
+//! transaction (`POST /v1/records`), compare-and-set on its version.
+
+mod rebuild;
+mod state;
+mod writes;
+
+pub(crate) use rebuild::counted_value;
+pub use rebuild::DigestSummary;
+pub use state::{SeenDigest, StateDir};
+pub(crate) use writes::Planned;
+
+use paillier_gpu::verifiable::{
+    AnswerFailure, AnswerRejection, FailureKind, OwnerDigest, RecordCodec,
+};
+use paillier_gpu::Error as LibraryError;
+
+use super::Client;
+use crate::error::Result;
+
+/// The digest of a knowledge base as the service holds it, opened and checked.
+#[derive(Clone, Debug)]
+pub(crate) struct Current {
+    /// The digest (version 0 and empty: none stored).
+    pub digest: OwnerDigest,
+    /// The id the knowledge base's next inserted chunk gets.
+    pub next_chunk_id: i64,
+    /// How many chunks the service says it holds.
+    pub chunks: u64,
+}
+
+impl Client {
+    /// The same client keeping the highest digest version it sees of each knowledge base under
+    /// `state` (one folder per owner machine), so that a rollback is caught across runs, not
+    /// only within this client's life.
+    pub fn with_state_dir(mut self, state: StateDir) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The owner's digest of `codec`'s knowledge base: the service's sealed copy, opened and
+    /// refused ([`FailureKind::RolledBack`], [`FailureKind::DigestMismatch`]) when it is older
+    /// than one this owner has seen, or not the one seen at its version, or does not open.
+    pub(crate) fn current_digest(&self, codec: &RecordCodec) -> Result<Current> {
+        let (kb, context_id) = (codec.kb(), codec.context().id());
+        let stored = self.owner_digest(kb, context_id)?;
+        let seen = self.seen_digest(context_id, kb)?;
+        let seen_pair = seen.as_ref().map(|s| (s.version, s.sealed.as_str()));
+        let digest = codec.open_digest(stored.version, stored.sealed.as_deref(), seen_pair)?;
+        if let (Some(sealed), true) = (&stored.sealed, stored.version > 0) {
+            let seen = SeenDigest {
+                version: stored.version,
+                sealed: sealed.clone(),
+            };
+            self.keep_seen(context_id, kb, &seen)?;
+        }
+        Ok(Current {
+            digest,
+            next_chunk_id: stored.next_chunk_id,
+            chunks: stored.chunks,
+        })
+    }
+
+    /// The highest digest this owner has seen of `kb` under `context_id`: in its state folder,
+    /// or in this client's life.
+    fn seen_digest(&self, context_id: &str, kb: &str) -> Result<Option<SeenDigest>> {
+        let on_disk = match &self.state {
+            Some(state) => state.read(context_id, kb)?,
+            None => None,
+        };
+        let in_memory = self.seen_lock().get(&key(context_id, kb)).cloned();
+        Ok(match (on_disk, in_memory) {
+            (Some(a), Some(b)) => Some(if a.version >= b.version { a } else { b }),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Keeps `seen` as the highest digest seen, if it is.
+    pub(crate) fn keep_seen(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<()> {
+        if let Some(state) = &self.state {
+            state.keep(context_id, kb, seen)?;
+        }
+        let mut memory = self.seen_lock();
+        let entry = memory
+            .entry(key(context_id, kb))
+            .or_insert_with(|| seen.clone());
+        if entry.version < seen.version {
+            *entry = seen.clone();
+        }
+        Ok(())
+    }
+
+    /// Forgets what was seen of `kb` and keeps `seen` instead, lower or not: only after the
+    /// owner rebuilt the digest from the records it looked at.
+    pub(crate) fn replace_seen(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<()> {
+        if let Some(state) = &self.state {
+            state.replace(context_id, kb, seen)?;
+        }
+        self.seen_lock().insert(key(context_id, kb), seen.clone());
+        Ok(())
+    }
+
+    fn seen_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, SeenDigest>> {
+        // A panic while holding it leaves a map of versions that is still consistent.
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn key(context_id: &str, kb: &str) -> String {
+    format!("{context_id}\u{0}{kb}")
+}
+
+/// An answer refused for `kind`, with `detail`.
+pub(crate) fn refused(kind: FailureKind, detail: String) -> crate::Error {
+    LibraryError::AnswerRejected(AnswerRejection {
+        failures: vec![AnswerFailure {
+            kind,
+            chunk_ids: Vec::new(),
+            detail: Some(detail),
+        }],
+    })
+    .into()
+}

@@ -1,0 +1,102 @@
+//! The owner's digest counted afresh from the records the service holds: for a knowledge base
+//! written before digests, one whose digest and records disagree after the owner has looked at
+//! them, or to start counting a field per value. Every record is verified on the way (a zero
+//! query with a fresh nonce), so only records the owner wrote are counted; which ones the
+//! service holds is taken as it says, which is why the owner looks first.
+
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::verifiable::{CountedRecord, Document, Expectation, RecordCodec, RecordOptions};
+
+use super::SeenDigest;
+use crate::api;
+use crate::error::{Error, Result};
+use crate::Client;
+
+/// What a rebuilt digest counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestSummary {
+    /// Its version on the service.
+    pub version: i64,
+    /// How many records it counts.
+    pub records: u64,
+    /// The field it counts per value, and how many values it holds.
+    pub counted: Option<(String, usize)>,
+}
+
+impl Client {
+    /// Counts the owner's digest of `kb_id` afresh from its records, verified one by one, per
+    /// value of `counted_field` too when given, and stores it as the next version (this
+    /// owner's record of versions seen is replaced by it). Verifiable records only.
+    pub fn rebuild_digest(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        options: RecordOptions,
+        counted_field: Option<&str>,
+    ) -> Result<DigestSummary> {
+        if !options.verifiable {
+            return Err(Error::InvalidSetting(
+                "the owner's digest counts verifiable records: pass --verifiable".into(),
+            ));
+        }
+        let codec = RecordCodec::new(context, kb_id, options);
+        let stored = self.owner_digest(kb_id, context.id())?;
+        let zeros = vec![0u8; context.embed_len()];
+        let query = codec.encrypt_query(&zeros)?;
+        let answer = self.compute_hamming(
+            kb_id,
+            context.id(),
+            &context.public_context(),
+            query.encrypted(),
+            None,
+            None,
+        )?;
+        let all = answer.chunk_ids.len();
+        let ranked = codec.rank(
+            &query,
+            &answer.responses,
+            &answer.chunk_ids,
+            &Expectation::default(),
+            all,
+        )?;
+        let records: Vec<_> = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
+        let documents = match counted_field {
+            Some(_) => self.open_documents(&codec, &records, None)?,
+            None => Vec::new(),
+        };
+        let counted: Vec<CountedRecord> = ranked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, hit)| {
+                let value = counted_value(documents.get(i), counted_field);
+                hit.nonce.map(|nonce| ((hit.chunk_id, nonce), value))
+            })
+            .collect();
+        let (digest, sealed) = codec.counted_digest(counted_field, &counted, stored.version + 1)?;
+        let write = api::DigestWrite {
+            expected_version: stored.version,
+            version: digest.version,
+            sealed: sealed.clone(),
+        };
+        self.put_owner_digest(kb_id, context.id(), &write)?;
+        let seen = SeenDigest {
+            version: digest.version,
+            sealed,
+        };
+        self.replace_seen(context.id(), kb_id, &seen)?;
+        Ok(DigestSummary {
+            version: digest.version,
+            records: digest.records.count,
+            counted: digest
+                .counted_field
+                .clone()
+                .map(|field| (field, digest.values.len())),
+        })
+    }
+}
+
+/// A document's value of the counted field, if the digest counts one and it holds a string.
+pub(crate) fn counted_value(document: Option<&Document>, field: Option<&str>) -> Option<String> {
+    let value = document?.meta_data.get(field?)?;
+    value.as_str().map(str::to_owned)
+}

@@ -1,0 +1,175 @@
+//! The owner's own copy of each knowledge base's digest, under a state folder of its machine:
+//! the highest version it has seen and its sealed bytes, so that a service that later serves an
+//! older one (rolled back, or deleted) is caught. One file per (context, knowledge base),
+//! private (folders 0700, files 0600), replaced atomically, under a lock so that two processes
+//! of one owner never lower it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A sealed digest at a version, as seen by this owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenDigest {
+    /// Its version.
+    pub version: i64,
+    /// Its sealed bytes (base64), as the service stores them.
+    pub sealed: String,
+}
+
+/// A folder of the owner's digests (the CLI's `$PAILLIER_GPU_STATE_DIR`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// The state kept under `root` (created, private, on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the digest of `kb` under the context `context_id` is kept. Both are named in hex:
+    /// a knowledge base's id is the service's, and may hold any character.
+    pub fn path(&self, context_id: &str, kb: &str) -> PathBuf {
+        self.root
+            .join("digests")
+            .join(hex(context_id))
+            .join(format!("{}.json", hex(kb)))
+    }
+
+    /// The highest digest seen of `kb` under `context_id`, if any.
+    pub fn read(&self, context_id: &str, kb: &str) -> Result<Option<SeenDigest>> {
+        read_file(&self.path(context_id, kb))
+    }
+
+    /// Keeps `seen` as the digest of `kb` under `context_id` if it is newer than the one kept;
+    /// the one kept after.
+    pub fn keep(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<SeenDigest> {
+        self.write(context_id, kb, seen, false)
+    }
+
+    /// Keeps `seen` whatever was kept: only for a digest the owner rebuilt from the records.
+    pub fn replace(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<SeenDigest> {
+        self.write(context_id, kb, seen, true)
+    }
+
+    fn write(
+        &self,
+        context_id: &str,
+        kb: &str,
+        seen: &SeenDigest,
+        replace: bool,
+    ) -> Result<SeenDigest> {
+        let path = self.path(context_id, kb);
+        let folder = path.parent().unwrap_or(&self.root).to_path_buf();
+        private_folders(&folder)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join(".lock"))
+            .map_err(|e| failed(&folder, "lock", e))?;
+        lock.lock().map_err(|e| failed(&folder, "lock", e))?;
+        let kept = read_file(&path)?;
+        if let Some(kept) = kept.filter(|kept| !replace && kept.version >= seen.version) {
+            return Ok(kept);
+        }
+        let bytes = serde_json::to_vec(seen)
+            .map_err(|e| Error::InvalidSetting(format!("the digest does not serialise: {e}")))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".digest-");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+        let mut file = builder
+            .tempfile_in(&folder)
+            .map_err(|e| failed(&folder, "write in", e))?;
+        file.write_all(&bytes)
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(|e| failed(&path, "write", e))?;
+        file.persist(&path)
+            .map_err(|e| failed(&path, "replace", e.error))?;
+        File::open(&folder)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| failed(&folder, "sync", e))?;
+        Ok(seen.clone())
+    }
+}
+
+fn read_file(path: &Path) -> Result<Option<SeenDigest>> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Error::InvalidSetting(format!(
+                "{} is not a digest this client wrote ({e}): move it away only if you know the \
+                 knowledge base's latest state",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(failed(path, "read", e)),
+    }
+}
+
+/// Creates `folder` and those above it that are missing, each private (0700); one that exists
+/// keeps its mode.
+fn private_folders(folder: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(folder)
+        .map_err(|e| failed(folder, "create", e))
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn failed(path: &Path, what: &str, error: std::io::Error) -> Error {
+    Error::InvalidSetting(format!(
+        "the owner's state: cannot {what} {}: {error}",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_newer_digest_replaces_the_one_kept() {
+        let folder = tempfile::tempdir().unwrap();
+        let state = StateDir::new(folder.path().join("state"));
+        assert_eq!(state.read("ctx", "kb/1").unwrap(), None);
+        let seen = |version: i64| SeenDigest {
+            version,
+            sealed: format!("s{version}"),
+        };
+        assert_eq!(state.keep("ctx", "kb/1", &seen(2)).unwrap(), seen(2));
+        assert_eq!(state.keep("ctx", "kb/1", &seen(1)).unwrap(), seen(2));
+        assert_eq!(state.keep("ctx", "kb/1", &seen(3)).unwrap(), seen(3));
+        assert_eq!(state.read("ctx", "kb/1").unwrap(), Some(seen(3)));
+        assert_eq!(state.read("ctx", "kb/2").unwrap(), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = state.path("ctx", "kb/1");
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+            assert_eq!(mode(&folder.path().join("state")), 0o700);
+        }
+        fs::write(state.path("ctx", "kb/1"), b"garbage").unwrap();
+        assert!(state.read("ctx", "kb/1").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! Records written with the owner's digest: each write planned against the digest as it is,
+//! the digest advanced by what it adds and removes, and both sent in one transaction that the
+//! service commits only if the digest is still at the version read. Another writer in between
+//! (another machine of the owner) makes the service refuse it; the write is then planned again
+//! from what is stored now.
+
+use paillier_gpu::verifiable::{
+    CountedRecord, DigestChange, FailureKind, RecordCodec, RecordNonce,
+};
+use serde_json::Value;
+
+use super::{refused, Current, SeenDigest};
+use crate::api;
+use crate::error::{Error, Result};
+use crate::Client;
+
+/// How many times a write is planned again after another writer moved the digest on.
+const ATTEMPTS: usize = 8;
+
+/// One write of records: what it sends and the pairs it adds to and removes from the digest.
+/// Each pair comes with its record's value of the counted field, if the digest counts one.
+#[derive(Debug, Default)]
+pub(crate) struct Planned {
+    /// Chunks inserted, with their records' nonces and counted values.
+    pub insert: Vec<(api::Chunk, RecordNonce, Option<String>)>,
+    /// Chunks replaced whole (each with its `chunk_id`), with their new pairs.
+    pub update: Vec<(Value, (i64, RecordNonce), Option<String>)>,
+    /// Chunks deleted.
+    pub delete: Vec<i64>,
+    /// The pairs the updates and deletes take out.
+    pub removed: Vec<CountedRecord>,
+}
+
+impl Planned {
+    fn is_empty(&self) -> bool {
+        self.insert.is_empty() && self.update.is_empty() && self.delete.is_empty()
+    }
+}
+
+/// What a write stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// The inserted chunks' ids, in order.
+    pub chunk_ids: Vec<i64>,
+}
+
+impl Client {
+    /// Writes what `plan` makes of the digest as stored, with the digest advanced, in one
+    /// transaction; plans again (up to [`ATTEMPTS`] times) after another writer moved it on.
+    /// A knowledge base that holds chunks but no digest (written before digests) is refused
+    /// until the owner has counted them (`remote digest rebuild`).
+    pub(crate) fn write_with_digest(
+        &self,
+        codec: &RecordCodec,
+        mut plan: impl FnMut(&Current) -> Result<Planned>,
+    ) -> Result<Written> {
+        let (kb, context_id) = (codec.kb(), codec.context().id());
+        for _ in 0..ATTEMPTS {
+            let current = self.current_digest(codec)?;
+            if current.digest.version == 0 && current.chunks > 0 {
+                return Err(refused(
+                    FailureKind::DigestMismatch,
+                    format!(
+                        "knowledge base {kb} holds {} chunks and no owner's digest (written \
+                         before digests, or by another client): look at them, then count them \
+                         with `paillier-gpu remote digest rebuild`",
+                        current.chunks
+                    ),
+                ));
+            }
+            let planned = plan(&current)?;
+            if planned.is_empty() {
+                return Ok(Written {
+                    chunk_ids: Vec::new(),
+                });
+            }
+            let first = current.next_chunk_id;
+            let mut change = DigestChange {
+                removed: planned.removed,
+                added: Vec::new(),
+            };
+            let mut insert = Vec::with_capacity(planned.insert.len());
+            for (i, (chunk, nonce, value)) in planned.insert.into_iter().enumerate() {
+                change.added.push(((first + i as i64, nonce), value));
+                insert.push(chunk);
+            }
+            let mut update = Vec::with_capacity(planned.update.len());
+            for (chunk, pair, value) in planned.update {
+                change.added.push((pair, value));
+                update.push(chunk);
+            }
+            let (next, sealed) = codec.next_digest(&current.digest, &change)?;
+            let expected_ids: Vec<i64> = (first..first + insert.len() as i64).collect();
+            let body = api::RecordWrites {
+                kb_id: kb.to_owned(),
+                context_id: context_id.to_owned(),
+                owner_digest: api::DigestWrite {
+                    expected_version: current.digest.version,
+                    version: next.version,
+                    sealed: sealed.clone(),
+                },
+                first_chunk_id: (!insert.is_empty()).then_some(first),
+                insert,
+                update,
+                delete: planned.delete,
+            };
+            match self.write_records(&body) {
+                Ok(written) => {
+                    self.keep_seen(
+                        context_id,
+                        kb,
+                        &SeenDigest {
+                            version: next.version,
+                            sealed,
+                        },
+                    )?;
+                    if written.chunk_ids != expected_ids {
+                        return Err(Error::RemoteUnreachable {
+                            url: self.address("records", ""),
+                            detail: format!(
+                                "the records were stored under ids {:?}, not the {:?} the \
+                                 digest counts: the next verified search will say so",
+                                written.chunk_ids, expected_ids
+                            ),
+                        });
+                    }
+                    return Ok(Written {
+                        chunk_ids: written.chunk_ids,
+                    });
+                }
+                Err(Error::DigestConflict { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Error::InvalidSetting(format!(
+            "knowledge base {kb}: other writers moved the owner's digest on {ATTEMPTS} times \
+             while this write was planned; nothing was written, run it again"
+        )))
+    }
+}

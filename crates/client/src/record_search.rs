@@ -1,0 +1,160 @@
+//! The owner's search over its records: the query encrypted with a fresh nonce, the answer
+//! verified record by record and, where the owner's digest covers the search, as a whole
+//! against it; the top k's documents fetched in id order (not in rank order, which would show
+//! the service the ranking) and opened under their records.
+
+use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::verifiable::{covered_tally, Expectation, RecordCodec};
+use paillier_gpu::Error as LibraryError;
+
+use super::records::{Hit, SearchOptions};
+use super::Client;
+use crate::error::{Error, Result};
+
+impl Client {
+    /// The owner's search: the `top_k` nearest records to `vector`, nearest first (ties by
+    /// chunk id). With `options.records.verifiable`, the whole answer is verified (against the
+    /// owner's digest when the search covers whole counted values or the whole knowledge base)
+    /// and the top k's contents opened under their records; any failure is
+    /// [`paillier_gpu::Error::AnswerRejected`] and nothing of the answer is returned.
+    pub fn search_records(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vector: &[u8],
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
+            return Err(Error::InvalidSetting(
+                "an expected count only holds for a search with no filter and no range".into(),
+            ));
+        }
+        if options.expect_count.is_some() && !options.records.verifiable {
+            return Err(Error::InvalidSetting(
+                "an expected count is checked only on a verified search (verifiable records)"
+                    .into(),
+            ));
+        }
+        let codec = RecordCodec::new(context, kb_id, options.records);
+        let digest = match options.records.verifiable {
+            true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version > 0),
+            false => None,
+        };
+        let filter = options
+            .filter
+            .as_ref()
+            .map(|f| codec.filter(f))
+            .transpose()?;
+        let query = codec.encrypt_query(vector)?;
+        let answer = self.compute_hamming(
+            kb_id,
+            context.id(),
+            &context.public_context(),
+            query.encrypted(),
+            filter.as_ref(),
+            options.range,
+        )?;
+        let expectation = Expectation {
+            range: options.range,
+            count: options.expect_count,
+            digest: digest
+                .as_ref()
+                .and_then(|d| covered_tally(d, options.filter.as_ref(), options.range)),
+        };
+        let top = codec
+            .rank(
+                &query,
+                &answer.responses,
+                &answer.chunk_ids,
+                &expectation,
+                options.top_k,
+            )
+            .map_err(|e| match options.records.verifiable {
+                true => e,
+                false => unverified_hint(context, e),
+            })?;
+        let documents = match codec.opens_documents(options.with_content) {
+            true => {
+                let mut records: Vec<_> = top.iter().map(|hit| (hit.chunk_id, hit.nonce)).collect();
+                // Fetched in id order: the service learns which records are the top k, not
+                // their ranking.
+                records.sort_unstable_by_key(|&(id, _)| id);
+                let opened = self.open_documents(&codec, &records, options.filter.as_ref())?;
+                records.into_iter().map(|(id, _)| id).zip(opened).collect()
+            }
+            false => std::collections::HashMap::new(),
+        };
+        let mut documents = documents;
+        Ok(top
+            .into_iter()
+            .map(|hit| Hit {
+                chunk_id: hit.chunk_id,
+                distance: hit.distance,
+                nonce: hit.nonce,
+                document: documents
+                    .remove(&hit.chunk_id)
+                    .filter(|_| options.with_content),
+            })
+            .collect())
+    }
+}
+
+/// A response refused by the plain decoder may be a verifiable record's, searched without
+/// verification: say so.
+fn unverified_hint(context: &ExecutionContext, error: LibraryError) -> LibraryError {
+    match error {
+        LibraryError::InvalidResponse { index, reason } if context.tagged_layout().is_ok() => {
+            LibraryError::InvalidResponse {
+                index,
+                reason: format!(
+                    "{reason} (records uploaded as verifiable are searched with verification: \
+                     --verify)"
+                ),
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::RecordOptions;
+    use paillier_gpu::ContextOptions;
+
+    /// A count is refused where it would not be checked, before anything is sent (the service
+    /// here does not exist).
+    #[test]
+    fn a_count_is_refused_where_it_is_not_checked() {
+        let options = ContextOptions {
+            key_len: 256,
+            embed_len: 8,
+            allow_insecure: true,
+            ..Default::default()
+        };
+        let context = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+        let client = Client::new("http://127.0.0.1:9", "org", "key").unwrap();
+        let search = |verifiable: bool, range: Option<(i64, i64)>| {
+            let options = SearchOptions {
+                range,
+                top_k: 1,
+                records: RecordOptions {
+                    verifiable,
+                    private_meta: false,
+                },
+                expect_count: Some(3),
+                ..Default::default()
+            };
+            client.search_records("kb", &context, &[0; 8], &options)
+        };
+        for (verifiable, range, why) in [
+            (false, None, "only on a verified search"),
+            (true, Some((1, 2)), "no filter and no range"),
+        ] {
+            match search(verifiable, range) {
+                Err(Error::InvalidSetting(message)) => assert!(message.contains(why), "{message}"),
+                other => panic!("expected the setting refused, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Which searches the owner's digest covers whole: the knowledge base with no filter and no
+//! range, or whole values of the counted field. An answer to one of these must hold exactly the
+//! records the digest counts; any other search selects part of them, and only its records'
+//! own checks (and a count, when the caller knows one) apply.
+
+use serde_json::Value;
+
+use super::{OwnerDigest, Tally};
+
+/// The tally an answer to a search with `filter` (the owner's own, not its tokens) and `range`
+/// must match exactly, if the digest covers the search.
+///
+/// ```
+/// use paillier_gpu::verifiable::{covered_tally, OwnerDigest};
+/// use serde_json::json;
+/// let digest = OwnerDigest::new(Some("tag1"));
+/// assert!(covered_tally(&digest, None, None).is_some());
+/// assert!(covered_tally(&digest, Some(&json!({"tag1": {"$in": ["a", "b"]}})), None).is_some());
+/// assert!(covered_tally(&digest, Some(&json!({"tag2": "a"})), None).is_none());
+/// assert!(covered_tally(&digest, None, Some((1, 9))).is_none());
+/// ```
+pub fn covered_tally(
+    digest: &OwnerDigest,
+    filter: Option<&Value>,
+    range: Option<(i64, i64)>,
+) -> Option<Tally> {
+    if range.is_some() {
+        return None;
+    }
+    let Some(filter) = filter else {
+        return Some(digest.records);
+    };
+    let field = digest.counted_field.as_deref()?;
+    let values = counted_values(filter, field)?;
+    Some(digest.values_tally(values.iter().map(String::as_str)))
+}
+
+/// The values of `field` a filter selects, if it selects whole values of that field and
+/// nothing else: `{field: v}`, `{field: {"$eq": v}}` or `{field: {"$in": [v, …]}}`.
+fn counted_values(filter: &Value, field: &str) -> Option<Vec<String>> {
+    let object = filter.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    let condition = object.get(field)?;
+    let strings = |values: &[Value]| -> Option<Vec<String>> {
+        values
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    match condition {
+        Value::String(value) => Some(vec![value.clone()]),
+        Value::Object(operator) if operator.len() == 1 => match operator.iter().next()? {
+            (op, Value::String(value)) if op == "$eq" => Some(vec![value.clone()]),
+            (op, Value::Array(values)) if op == "$in" => strings(values),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_whole_counted_values_are_covered() {
+        for (filter, covered) in [
+            (json!({"tag1": "a"}), Some(vec!["a"])),
+            (json!({"tag1": {"$eq": "a"}}), Some(vec!["a"])),
+            (json!({"tag1": {"$in": ["a", "b"]}}), Some(vec!["a", "b"])),
+            (json!({"tag1": {"$ne": "a"}}), None),
+            (json!({"tag1": {"$in": ["a", 1]}}), None),
+            (json!({"tag1": "a", "tag2": "b"}), None),
+            (json!({"$or": [{"tag1": "a"}]}), None),
+            (json!({"tag2": "a"}), None),
+            (json!({"tag1": 5}), None),
+        ] {
+            let expected = covered.map(|v: Vec<&str>| v.into_iter().map(String::from).collect());
+            assert_eq!(counted_values(&filter, "tag1"), expected, "{filter}");
+        }
+        assert!(
+            covered_tally(&OwnerDigest::new(None), Some(&json!({"tag1": "a"})), None).is_none()
+        );
+    }
+}

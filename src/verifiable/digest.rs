@@ -1,0 +1,276 @@
+//! The owner's digest of a knowledge base: how many records it holds and a keyed set hash of
+//! their (chunk id, nonce) pairs, the sum of HMAC(kb ‖ id ‖ nonce) modulo 2²⁵⁶ under the digest
+//! key, so that an insert, an update (the old pair out, the new one in) and a delete each
+//! change it in O(1). Only the owner can compute an element; an answer whose pairs add up to
+//! the digest holds exactly the records the owner wrote last: none relabelled, stale,
+//! resurrected or missing. The same tally is kept per value of one field the owner counts, so
+//! that a search filtered on whole values is checked the same way.
+//!
+//! The digest is tens of bytes a knowledge base and a counted value. The owner seals it
+//! (AES-256-GCM under the seal key, bound to the knowledge base and the version) to keep a copy
+//! on the service that its other machines take up.
+
+use std::collections::BTreeMap;
+
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::keys::hmac_sha256;
+use super::layout::RecordNonce;
+use super::RecordKeys;
+use crate::context::aes;
+use crate::error::{Error, FailureKind, Result};
+
+const ELEMENT_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/element/1";
+const SEAL_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/seal/1";
+/// The sealed form's own format number (inside the seal).
+const FORMAT: u32 = 1;
+
+/// A count of records and the sum of their elements modulo 2²⁵⁶ (four little-endian limbs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// How many records.
+    pub count: u64,
+    /// The sum of their elements.
+    #[serde(with = "sum_hex")]
+    sum: [u64; 4],
+}
+
+impl Tally {
+    /// Counts the record `(chunk_id, nonce)` of `kb` in.
+    pub fn add(&mut self, keys: &RecordKeys, kb: &str, chunk_id: i64, nonce: RecordNonce) {
+        let element = element(keys, kb, chunk_id, nonce);
+        let mut carry = 0u64;
+        for (limb, e) in self.sum.iter_mut().zip(element) {
+            let (partial, c1) = limb.overflowing_add(e);
+            let (total, c2) = partial.overflowing_add(carry);
+            *limb = total;
+            carry = u64::from(c1) + u64::from(c2);
+        }
+        self.count = self.count.wrapping_add(1);
+    }
+
+    /// Counts the record `(chunk_id, nonce)` of `kb` out.
+    pub fn remove(&mut self, keys: &RecordKeys, kb: &str, chunk_id: i64, nonce: RecordNonce) {
+        let element = element(keys, kb, chunk_id, nonce);
+        let mut borrow = 0u64;
+        for (limb, e) in self.sum.iter_mut().zip(element) {
+            let (partial, b1) = limb.overflowing_sub(e);
+            let (total, b2) = partial.overflowing_sub(borrow);
+            *limb = total;
+            borrow = u64::from(b1) + u64::from(b2);
+        }
+        self.count = self.count.wrapping_sub(1);
+    }
+
+    /// The tally of `records` (chunk id, nonce) of `kb`.
+    pub fn of(keys: &RecordKeys, kb: &str, records: &[(i64, RecordNonce)]) -> Self {
+        let mut tally = Self::default();
+        for &(id, nonce) in records {
+            tally.add(keys, kb, id, nonce);
+        }
+        tally
+    }
+
+    /// Adds another tally (records of two counted values).
+    pub fn merge(&mut self, other: &Tally) {
+        let mut carry = 0u64;
+        for (limb, e) in self.sum.iter_mut().zip(other.sum) {
+            let (partial, c1) = limb.overflowing_add(e);
+            let (total, c2) = partial.overflowing_add(carry);
+            *limb = total;
+            carry = u64::from(c1) + u64::from(c2);
+        }
+        self.count = self.count.wrapping_add(other.count);
+    }
+
+    /// Refuses `answered` (the tally of an answer's records) unless it is this one:
+    /// [`FailureKind::DigestMismatch`], saying how the counts compare.
+    pub fn check(&self, answered: &Tally) -> Result<()> {
+        if answered == self {
+            return Ok(());
+        }
+        let detail = match answered.count.cmp(&self.count) {
+            std::cmp::Ordering::Equal => format!(
+                "{} records, as the digest counts, but not the ones the owner wrote last",
+                answered.count
+            ),
+            _ => format!(
+                "{} records answered, the owner's digest counts {}",
+                answered.count, self.count
+            ),
+        };
+        Err(super::digest_rules::refused(
+            FailureKind::DigestMismatch,
+            detail,
+        ))
+    }
+}
+
+/// HMAC-SHA256 under the digest key over `kb`, the id and the nonce, as four limbs.
+fn element(keys: &RecordKeys, kb: &str, chunk_id: i64, nonce: RecordNonce) -> [u64; 4] {
+    let mut mac = hmac_sha256(&keys.digest);
+    mac.update(ELEMENT_DOMAIN);
+    mac.update(&(kb.len() as u64).to_be_bytes());
+    mac.update(kb.as_bytes());
+    mac.update(&chunk_id.to_be_bytes());
+    mac.update(&nonce.to_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let mut limbs = [0u64; 4];
+    for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *limb = u64::from_le_bytes(word);
+    }
+    limbs
+}
+
+/// The owner's digest of one knowledge base at one version: its records' tally, and one tally
+/// per value of the counted field, if any.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerDigest {
+    /// How many times it was written (the service's compare-and-set counter; 0: never).
+    pub version: i64,
+    /// Every record.
+    pub records: Tally,
+    /// The metadata field counted per value (`tag1`, say), if any.
+    #[serde(default)]
+    pub counted_field: Option<String>,
+    /// The records of each value of the counted field (none: not counted there).
+    #[serde(default)]
+    pub values: BTreeMap<String, Tally>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed<'a> {
+    format: u32,
+    #[serde(borrow)]
+    kb: std::borrow::Cow<'a, str>,
+    digest: OwnerDigest,
+}
+
+impl OwnerDigest {
+    /// A digest of nothing that counts `field` per value, if given.
+    pub fn new(counted_field: Option<&str>) -> Self {
+        Self {
+            counted_field: counted_field.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+
+    /// The tally of the records whose counted field holds one of `values`.
+    pub fn values_tally<'a>(&self, values: impl IntoIterator<Item = &'a str>) -> Tally {
+        let mut tally = Tally::default();
+        for value in values {
+            if let Some(counted) = self.values.get(value) {
+                tally.merge(counted);
+            }
+        }
+        tally
+    }
+
+    /// Counts a record in, under `value` of the counted field when there is one.
+    pub fn add(
+        &mut self,
+        keys: &RecordKeys,
+        kb: &str,
+        record: (i64, RecordNonce),
+        value: Option<&str>,
+    ) {
+        self.records.add(keys, kb, record.0, record.1);
+        if let (Some(value), Some(_)) = (value, &self.counted_field) {
+            let tally = self.values.entry(value.to_owned()).or_default();
+            tally.add(keys, kb, record.0, record.1);
+        }
+    }
+
+    /// Counts a record out, from `value` of the counted field when there is one.
+    pub fn remove(
+        &mut self,
+        keys: &RecordKeys,
+        kb: &str,
+        record: (i64, RecordNonce),
+        value: Option<&str>,
+    ) {
+        self.records.remove(keys, kb, record.0, record.1);
+        if let (Some(value), Some(_)) = (value, &self.counted_field) {
+            let emptied = match self.values.get_mut(value) {
+                Some(tally) => {
+                    tally.remove(keys, kb, record.0, record.1);
+                    *tally == Tally::default()
+                }
+                None => false,
+            };
+            if emptied {
+                self.values.remove(value);
+            }
+        }
+    }
+
+    /// The digest sealed for `kb` (base64, AES-256-GCM under the seal key, the knowledge base
+    /// and the version as associated data), as the service stores it.
+    pub fn seal(&self, keys: &RecordKeys, kb: &str) -> Result<String> {
+        let sealed = Sealed {
+            format: FORMAT,
+            kb: kb.into(),
+            digest: self.clone(),
+        };
+        let plaintext = Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| {
+            Error::InvalidParameter(format!("the owner's digest does not serialise: {e}"))
+        })?);
+        aes::encrypt_with_aad(&keys.seal, &plaintext, &associated_data(kb, self.version))
+    }
+
+    /// Opens what [`seal`](Self::seal) sealed for `kb` at `version` (as the service says):
+    /// [`Error::ContentAuthentication`] for anything else (altered, another knowledge base's,
+    /// or another version's under this number).
+    pub fn open(keys: &RecordKeys, kb: &str, version: i64, sealed: &str) -> Result<Self> {
+        let plaintext = aes::decrypt_with_aad(&keys.seal, sealed, &associated_data(kb, version))
+            .map_err(|_| Error::ContentAuthentication)?;
+        let opened: Sealed<'_> =
+            serde_json::from_slice(&plaintext).map_err(|_| Error::ContentAuthentication)?;
+        match opened.format == FORMAT && opened.kb == kb && opened.digest.version == version {
+            true => Ok(opened.digest),
+            false => Err(Error::ContentAuthentication),
+        }
+    }
+}
+
+fn associated_data(kb: &str, version: i64) -> Vec<u8> {
+    let mut aad = SEAL_DOMAIN.to_vec();
+    aad.extend_from_slice(&(kb.len() as u64).to_be_bytes());
+    aad.extend_from_slice(kb.as_bytes());
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
+}
+
+mod sum_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(sum: &[u64; 4], serializer: S) -> Result<S::Ok, S::Error> {
+        let text: String = sum
+            .iter()
+            .rev()
+            .map(|limb| format!("{limb:016x}"))
+            .collect();
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u64; 4], D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bad = || serde::de::Error::custom("a digest sum is 64 hexadecimal digits");
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(bad());
+        }
+        let mut sum = [0u64; 4];
+        for (i, limb) in sum.iter_mut().rev().enumerate() {
+            *limb = u64::from_str_radix(&text[16 * i..16 * (i + 1)], 16).map_err(|_| bad())?;
+        }
+        Ok(sum)
+    }
+}
+
+#[cfg(test)]
+#[path = "digest_tests.rs"]
+mod tests;

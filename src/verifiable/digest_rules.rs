@@ -1,0 +1,180 @@
+//! The owner's digest as a client reads and advances it, with no I/O: the service's sealed copy
+//! checked against the highest one this owner has seen and opened, and the next version made
+//! from what a write adds and removes. Both clients carry these over HTTP.
+
+use super::codec::RecordCodec;
+use super::{OwnerDigest, RecordNonce};
+use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
+
+/// A record as the digest counts it: its chunk id and nonce, and its value of the counted field
+/// (when the digest counts one and the record's metadata holds a string there).
+pub type CountedRecord = ((i64, RecordNonce), Option<String>);
+
+/// What one write changes: the records it takes out (updated or deleted) and puts in (inserted
+/// or updated).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DigestChange {
+    /// Records taken out.
+    pub removed: Vec<CountedRecord>,
+    /// Records put in.
+    pub added: Vec<CountedRecord>,
+}
+
+impl RecordCodec {
+    /// The owner's digest from the service's copy (`version`, 0 for none, and its `sealed`
+    /// bytes), checked against `seen`, the highest version this owner has seen and its bytes:
+    /// an older version is refused as [`FailureKind::RolledBack`]; the seen version with other
+    /// bytes, or a copy that does not open, as [`FailureKind::DigestMismatch`].
+    pub fn open_digest(
+        &self,
+        version: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, &str)>,
+    ) -> Result<OwnerDigest> {
+        if let Some((seen_version, _)) = seen.filter(|&(seen_version, _)| version < seen_version) {
+            return Err(refused(
+                FailureKind::RolledBack,
+                format!("the service holds version {version}, this owner has seen version {seen_version}"),
+            ));
+        }
+        if version == 0 {
+            return Ok(OwnerDigest::default());
+        }
+        let Some(sealed) = sealed else {
+            return Err(refused(
+                FailureKind::DigestMismatch,
+                format!("the service says version {version} and holds no digest"),
+            ));
+        };
+        if seen.is_some_and(|(seen_version, bytes)| seen_version == version && bytes != sealed) {
+            return Err(refused(
+                FailureKind::DigestMismatch,
+                format!(
+                    "the service's digest at version {version} is not the one this owner wrote"
+                ),
+            ));
+        }
+        OwnerDigest::open(self.keys()?, self.kb(), version, sealed).map_err(|_| {
+            refused(
+                FailureKind::DigestMismatch,
+                format!("the service's digest at version {version} does not open under this owner's key"),
+            )
+        })
+    }
+
+    /// The digest after `change`, one version on from `current`, and its sealed bytes.
+    pub fn next_digest(
+        &self,
+        current: &OwnerDigest,
+        change: &DigestChange,
+    ) -> Result<(OwnerDigest, String)> {
+        let keys = self.keys()?;
+        let mut next = current.clone();
+        for (record, value) in &change.removed {
+            next.remove(keys, self.kb(), *record, value.as_deref());
+        }
+        for (record, value) in &change.added {
+            next.add(keys, self.kb(), *record, value.as_deref());
+        }
+        next.version = current.version + 1;
+        let sealed = next.seal(keys, self.kb())?;
+        Ok((next, sealed))
+    }
+
+    /// A digest counted afresh: `records` (verified) and, per value, `field`; at `version`.
+    pub fn counted_digest(
+        &self,
+        field: Option<&str>,
+        records: &[CountedRecord],
+        version: i64,
+    ) -> Result<(OwnerDigest, String)> {
+        let keys = self.keys()?;
+        let mut digest = OwnerDigest::new(field);
+        for (record, value) in records {
+            digest.add(keys, self.kb(), *record, value.as_deref());
+        }
+        digest.version = version;
+        let sealed = digest.seal(keys, self.kb())?;
+        Ok((digest, sealed))
+    }
+}
+
+/// An answer refused for `kind`, with `detail`.
+pub(crate) fn refused(kind: FailureKind, detail: String) -> Error {
+    Error::AnswerRejected(AnswerRejection {
+        failures: vec![AnswerFailure {
+            kind,
+            chunk_ids: Vec::new(),
+            detail: Some(detail),
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verifiable::RecordOptions;
+    use crate::{ContextOptions, ExecutionContext};
+
+    fn codec() -> RecordCodec {
+        let options = ContextOptions {
+            key_len: 256,
+            embed_len: 8,
+            allow_insecure: true,
+            ..Default::default()
+        };
+        let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+        let records = RecordOptions {
+            verifiable: true,
+            private_meta: false,
+        };
+        RecordCodec::new(&ctx, "kb", records)
+    }
+
+    fn kind(result: Result<OwnerDigest>) -> FailureKind {
+        match result {
+            Err(Error::AnswerRejected(rejection)) => rejection.failures[0].kind,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_digest_is_refused_when_older_than_seen_or_not_the_one_seen() {
+        let codec = codec();
+        let change = DigestChange {
+            added: vec![((1, RecordNonce(5)), None)],
+            ..DigestChange::default()
+        };
+        let (first, sealed_1) = codec.next_digest(&OwnerDigest::default(), &change).unwrap();
+        let (second, sealed_2) = codec.next_digest(&first, &change).unwrap();
+        assert_eq!((first.version, second.version), (1, 2));
+        let open = |v, s: &str, seen| codec.open_digest(v, Some(s), seen);
+        assert_eq!(
+            open(2, &sealed_2, Some((1, sealed_1.as_str()))).unwrap(),
+            second
+        );
+        assert_eq!(
+            open(2, &sealed_2, Some((2, sealed_2.as_str()))).unwrap(),
+            second
+        );
+        assert_eq!(
+            kind(open(1, &sealed_1, Some((2, &sealed_2)))),
+            FailureKind::RolledBack
+        );
+        assert_eq!(
+            kind(codec.open_digest(0, None, Some((2, &sealed_2)))),
+            FailureKind::RolledBack
+        );
+        // The seen version with other bytes; bytes under another version's number.
+        let (_, other_2) = codec.next_digest(&first, &DigestChange::default()).unwrap();
+        assert_eq!(
+            kind(open(2, &other_2, Some((2, &sealed_2)))),
+            FailureKind::DigestMismatch
+        );
+        assert_eq!(kind(open(3, &sealed_2, None)), FailureKind::DigestMismatch);
+        assert_eq!(
+            codec.open_digest(0, None, None).unwrap(),
+            OwnerDigest::default()
+        );
+    }
+}
