@@ -35,7 +35,7 @@ impl ServiceArgs {
         let key = std::env::var("PAILLIER_GPU_API_KEY").map_err(|_| {
             Error::Usage(
                 "set PAILLIER_GPU_API_KEY to an API key of the organisation (an admin makes one \
-                 with POST /api/v1/keys, or the SDK's `xtrace` CLI)"
+                 with `paillier-gpu admin key create` and grants it with `admin key grant`)"
                     .into(),
             )
         })?;

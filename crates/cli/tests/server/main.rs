@@ -15,6 +15,7 @@ mod common {
     pub use super::support::*;
 }
 
+mod server_admin_cli;
 mod server_answers;
 mod server_authorization;
 mod server_client_gone;
