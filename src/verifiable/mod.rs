@@ -56,6 +56,7 @@ mod metadata;
 mod read;
 mod seal;
 mod sent;
+mod sniff;
 mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
@@ -69,3 +70,4 @@ pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVAT
 pub use read::{FetchedRecord, Ranked};
 pub use seal::{open_document, open_records, seal_document, Document};
 pub use sent::{EncryptedRecords, SentRecord};
+pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};

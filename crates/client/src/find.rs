@@ -54,7 +54,9 @@ impl Client {
             false => vec![None; ids.len()],
         };
         let records: Vec<(i64, Option<RecordNonce>)> = ids.into_iter().zip(nonces).collect();
-        let documents = self.open_documents(&codec, &records, Some(filter))?;
+        let documents = self
+            .open_documents(&codec, &records, Some(filter))
+            .map_err(|e| super::sniff::explained(options, &listed, e))?;
         Ok(records
             .into_iter()
             .zip(documents)

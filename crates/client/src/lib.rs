@@ -31,6 +31,7 @@ mod find;
 mod meta_edits;
 mod records;
 mod search;
+mod sniff;
 
 pub use admin::AdminClient;
 pub use chunks::{Document, UPLOAD_BATCH};
