@@ -54,8 +54,8 @@ impl ServiceArgs {
 pub struct KnowledgeBaseArgs {
     #[command(flatten)]
     service: ServiceArgs,
-    /// The knowledge base id.
-    #[arg(long, value_name = "KB")]
+    /// The knowledge base id (`admin kb create` prints it).
+    #[arg(long, value_name = "KB", env = "PAILLIER_GPU_KB")]
     kb: String,
     /// The context file (its passphrase in PAILLIER_GPU_PASSPHRASE or --passphrase-file).
     #[arg(long, value_name = "CTX")]
