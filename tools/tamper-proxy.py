@@ -185,9 +185,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--upstream", required=True)
-    parser.add_argument("--listen", default="127.0.0.1:0")
+    # The docstring's first paragraph is the description; the rest, the attacks one a line
+    # with their JSON, is printed as written after the options.
+    about, _, attacks = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(description=" ".join(about.split()), epilog=attacks,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True, metavar="URL",
+                        help="the service the proxy forwards to, such as http://127.0.0.1:8742")
+    parser.add_argument("--listen", default="127.0.0.1:0", metavar="HOST:PORT",
+                        help="where the proxy listens (default: a free port on 127.0.0.1)")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
     Proxy.upstream = args.upstream.rstrip("/")

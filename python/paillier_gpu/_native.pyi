@@ -114,6 +114,9 @@ class ExecutionContext:
         """The context id (the SDK's hash of the keys; the same on every device)."""
     def to_dict_enc(self) -> dict:
         """The SDK's encrypted dict."""
+    def is_stored_as(self, data: Union[str, dict]) -> bool:
+        """Whether `data`, as a service stored it under this context's id, is this context
+        (it opens under this context's key provider as that id, with the same public key)."""
     @staticmethod
     def from_json(
         data: Union[str, dict],

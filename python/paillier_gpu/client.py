@@ -27,8 +27,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ._native import RecordCodec
-from .errors import PaillierGpuError
+from ._native import Ciphertexts, RecordCodec
+from .errors import AnswerRejectedError, PaillierGpuError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
@@ -71,8 +71,8 @@ class Client:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _request(self, method, route, body=None, query=None):
-        address = f"{self._url}/v1/{route}/{self._org}"
+    def _request(self, method, route, body=None, query=None, tail=""):
+        address = f"{self._url}/v1/{route}/{self._org}{tail}"
         if query:
             address += "?" + urllib.parse.urlencode(query, doseq=True)
         data = None if body is None else json.dumps(body).encode()
@@ -108,10 +108,30 @@ class Client:
     # -- writing ------------------------------------------------------------------------------
 
     def push_context(self, context):
-        """Stores `context` on the service under its id (its secret key sealed, as
-        `to_dict_enc` seals it); storing the same bytes again changes nothing. Its id."""
-        body = {"data": context.to_dict_enc(), "context_id": context.hash()}
-        return self._request("POST", "exec_context", body).get("context_id", context.hash())
+        """Stores `context` on the service under its id (the context file's form, its secret
+        key sealed, as `save_to_disk` writes it); storing the same context again, by this
+        client, the CLI's `context push` or `save_to_remote`, changes nothing. Its id.
+
+        Each sealing of the secret key differs, and the service keeps the first bytes stored
+        under an id (a 409 for others), so on a 409 the stored context is fetched and accepted
+        when it is this same context: it opens under this context's key provider as its id,
+        with the same public key. Another context under the id keeps the `RemoteError` 409."""
+        context_id = context.hash()
+        body = {"data": json.loads(context.serialize_exec_context()), "context_id": context_id}
+        try:
+            answer = self._request("POST", "exec_context", body)
+        except RemoteError as error:
+            if error.status != 409:
+                raise
+            try:
+                stored = self._request("GET", "exec_context", tail=f"/{urllib.parse.quote(context_id, safe='')}")
+                same = context.is_stored_as(stored)
+            except PaillierGpuError:
+                same = False
+            if not same:
+                raise error from None
+            return context_id
+        return answer.get("context_id", context_id) if isinstance(answer, dict) else context_id
 
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
@@ -181,12 +201,16 @@ class Client:
             range = (int(range[0]), int(range[1]))
             body["range"] = list(range)
         answer = _list_of(self._request("POST", "compute_hamming", body), "the compute_hamming answer")
+        # A verified search's bad answer is a lie like any other; an unverified one's, an
+        # answer this client cannot read.
+        bad = AnswerRejectedError if verify else RemoteUnreachableError
+        responses, chunk_ids = _hamming_records(answer, len(query), bad)
         try:
-            responses = [pieces for pieces, _ in answer]
-            chunk_ids = [int(chunk_id) for _, chunk_id in answer]
-        except (TypeError, ValueError) as error:
-            raise RemoteUnreachableError(f"the compute_hamming answer is not the API's: {error}") from None
-        top = codec.rank(vector, responses, chunk_ids, top_k, range, expect_count)
+            top = codec.rank(vector, responses, chunk_ids, top_k, range, expect_count)
+        except AnswerRejectedError:
+            raise
+        except PaillierGpuError as error:
+            raise bad(_located(context, responses, chunk_ids, error, decode=not verify)) from None
         hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
         if codec.opens_documents(with_content):
             documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], filter)
@@ -283,6 +307,49 @@ class Client:
         if patches:
             self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
         return [record["chunk_id"] for record, _ in found]
+
+
+#: Chunk ids are SQL's BIGINT: from 0 to 2^63 - 1.
+CHUNK_ID_END = 2**63
+
+
+def _hamming_records(answer, pieces, bad):
+    """compute_hamming's answer (`[[pieces, chunk_id], ...]`) as its responses and chunk ids,
+    each of the API's form (`pieces` positive integers a record, a chunk id an integer from 0
+    to 2^63 - 1), else `bad` naming the chunk id, or the position where there is none."""
+    responses, chunk_ids = [], []
+    for position, item in enumerate(answer):
+        if not (isinstance(item, list) and len(item) == 2):
+            raise bad(f"the compute_hamming answer's record {position} is not [pieces, chunk_id]: "
+                      f"{str(item)[:200]}")
+        record, chunk_id = item
+        if type(chunk_id) is not int or not 0 <= chunk_id < CHUNK_ID_END:
+            raise bad(f"the compute_hamming answer's record {position} has the chunk id "
+                      f"{str(chunk_id)[:100]!r}: not an integer from 0 to 2^63 - 1")
+        if not isinstance(record, list) or len(record) != pieces:
+            count = len(record) if isinstance(record, list) else "no list of"
+            raise bad(f"chunk {chunk_id}: {count} pieces where the context has {pieces}")
+        for k, piece in enumerate(record):
+            if type(piece) is not int or piece <= 0:
+                raise bad(f"chunk {chunk_id}, piece {k}: {str(piece)[:100]} is not a ciphertext "
+                          "(a positive integer below n²)")
+        responses.append(record)
+        chunk_ids.append(chunk_id)
+    return responses, chunk_ids
+
+
+def _located(context, responses, chunk_ids, error, decode):
+    """`error`, raised by the library on a whole answer, with the chunk id of the first record
+    that fails alone (each read, and with `decode` decoded, on its own: only on this path;
+    a verifiable record is not decoded alone, since its tag's bits are no slots)."""
+    for record, chunk_id in zip(responses, chunk_ids):
+        try:
+            pieces = Ciphertexts.from_b64(context, [record])
+            if decode:
+                context.decode_hamming_client_batch(pieces)
+        except PaillierGpuError as alone:
+            return f"chunk {chunk_id}: {alone}"
+    return str(error)
 
 
 def _integer(digits):

@@ -271,6 +271,21 @@ impl PyExecutionContext {
         self.inner.id()
     }
 
+    /// Whether `data` (a context file's JSON text or dict, as a service stored it under this
+    /// context's id) is this context: it opens under this context's key provider as that id,
+    /// with the same public key. Two sealings of one context differ in bytes; this tells them
+    /// from a context someone else stored.
+    fn is_stored_as(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let text: String = match data.extract::<String>() {
+            Ok(text) => text,
+            Err(_) => py
+                .import("json")?
+                .call_method1("dumps", (data,))?
+                .extract()?,
+        };
+        Ok(py.detach(|| self.inner.is_stored_as(&text)))
+    }
+
     /// The SDK's encrypted dict: `sk` sealed under the data key, `pk`, `type`, `config`.
     fn to_dict_enc<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_encrypted_dict().py_err()?)

@@ -88,3 +88,55 @@ def test_deeply_nested_answers_are_refused_not_a_crash():
             client._request("GET", "chunk")
     finally:
         remote.urllib.request.urlopen = original
+
+
+def hamming_answer(ctx, pieces=None, chunk_id=100):
+    """One record of a compute_hamming answer: `pieces` (default: an honest encryption's, as
+    integers) under `chunk_id`."""
+    if pieces is None:
+        pieces = ctx.sdk().homomorphic.encrypt_vec_one([0] * EMBED)
+    return [[pieces, chunk_id]]
+
+
+def modulus(ctx):
+    return int(ctx.paillier_keys()[0].n)
+
+
+@pytest.mark.parametrize("verify", [False, True])
+@pytest.mark.parametrize("piece", ["zero", "n", "n squared", "above n squared", -5, "abc", 1.5, None, True])
+def test_a_bad_piece_raises_the_answer_error_naming_the_chunk(ctx, verify, piece):
+    n = modulus(ctx)
+    piece = {"zero": 0, "n": n, "n squared": n * n, "above n squared": n * n + 1}.get(piece, piece)
+    honest = ctx.sdk().homomorphic.encrypt_vec_one([0] * EMBED)
+    error = pg.AnswerRejectedError if verify else RemoteUnreachableError
+    with pytest.raises(error, match="chunk 100"):
+        answering(hamming_answer(ctx, [piece] + honest[1:])).search("kb", ctx, [0] * EMBED, verify=verify)
+
+
+@pytest.mark.parametrize("verify", [False, True])
+@pytest.mark.parametrize("extra", [-1, 1])
+def test_a_wrong_piece_count_raises_the_answer_error_naming_the_chunk(ctx, verify, extra):
+    honest = ctx.sdk().homomorphic.encrypt_vec_one([0] * EMBED)
+    pieces = honest[:-1] if extra < 0 else honest + honest[:1]
+    error = pg.AnswerRejectedError if verify else RemoteUnreachableError
+    with pytest.raises(error, match="chunk 100: .* pieces where the context has"):
+        answering(hamming_answer(ctx, pieces)).search("kb", ctx, [0] * EMBED, verify=verify)
+
+
+@pytest.mark.parametrize("verify", [False, True])
+@pytest.mark.parametrize("chunk_id", [2**70, 2**63, "100", 100.9, -1, True, None])
+def test_a_chunk_id_that_is_not_one_raises_the_answer_error(ctx, verify, chunk_id):
+    error = pg.AnswerRejectedError if verify else RemoteUnreachableError
+    with pytest.raises(error, match="chunk id .*not an integer from 0 to 2\\^63 - 1"):
+        answering(hamming_answer(ctx, chunk_id=chunk_id)).search("kb", ctx, [0] * EMBED, verify=verify)
+
+
+@pytest.mark.parametrize("record", [[1], "x", [[1], 2, 3]])
+def test_a_record_that_is_not_a_pair_raises_the_answer_error(ctx, record):
+    with pytest.raises(RemoteUnreachableError, match="is not \\[pieces, chunk_id\\]"):
+        answering([record]).search("kb", ctx, [0] * EMBED)
+
+
+def test_an_honest_record_of_the_largest_chunk_id_is_ranked(ctx):
+    hits = answering(hamming_answer(ctx, chunk_id=2**63 - 1)).search("kb", ctx, [0] * EMBED)
+    assert hits == [{"chunk_id": 2**63 - 1, "distance": 0}]

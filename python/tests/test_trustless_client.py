@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import paillier_gpu as pg
-from paillier_gpu.client import Client, RemoteUnreachableError
+from paillier_gpu.client import Client, RemoteError, RemoteUnreachableError
 
 from conftest import REPO, free_port, hamming
 
@@ -191,9 +191,9 @@ def test_the_server_guide_python_block_runs_as_printed(weak_server, tmp_path):
     key = admin(weak_server, "POST", "keys", {"name": "guide", "description": ""})
     admin(weak_server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
     (tmp_path / "guide.py").write_text(blocks[0])
-    env = dict(os.environ, PAILLIER_GPU_PASSPHRASE="guide passphrase", ORG=weak_server["org"],
+    env = dict(os.environ, PAILLIER_GPU_PASSPHRASE="guide passphrase", PAILLIER_GPU_ORG=weak_server["org"],
                PAILLIER_GPU_REMOTE=weak_server["url"],
-               PAILLIER_GPU_API_KEY=key["secretKey"], KB=kb)
+               PAILLIER_GPU_API_KEY=key["secretKey"], PAILLIER_GPU_KB=kb)
     done = subprocess.run([sys.executable, "guide.py"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -214,3 +214,63 @@ def test_an_insert_whose_answer_is_lost_is_not_sent_again(weak_server, proxy):
     proxy()
     hits = client.search(kb, ctx, vectors[7], top_k=1, verify=True, expect_count=500)
     assert hits[0]["distance"] == 0
+
+
+def test_the_proxy_help_lists_every_attack_one_a_line():
+    source = (REPO / "tools" / "tamper-proxy.py").read_text()
+    kinds = set(re.findall(r'kind"?\]?\)? == "([a-z_]+)"', source))
+    assert len(kinds) == 11, kinds
+    shown = subprocess.run([sys.executable, REPO / "tools" / "tamper-proxy.py", "--help"],
+                           capture_output=True, text=True, check=True).stdout
+    listed = {line.split()[0] for line in shown.splitlines() if line.startswith("  ") and line.split()[0] in kinds}
+    assert listed == kinds, shown
+    # docs/server.md names the same attacks.
+    page = (REPO / "docs" / "server.md").read_text()
+    assert all(kind in page for kind in kinds)
+
+
+def test_a_context_pushed_again_changes_nothing_and_another_under_its_id_is_refused(weak_server, cli, tmp_path):
+    client = Client(weak_server["url"], weak_server["org"], weak_server["key"])
+    env = dict(os.environ, PAILLIER_GPU_PASSPHRASE="pw", PAILLIER_GPU_ORG=weak_server["org"],
+               PAILLIER_GPU_REMOTE=weak_server["url"], PAILLIER_GPU_API_KEY=weak_server["key"])
+
+    def cli_push(name):
+        done = subprocess.run([cli, "context", "push", "--context", name], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["context_id"]
+
+    # Each push seals the secret key anew: other bytes than the stored ones, the same context.
+    ctx = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+    assert client.push_context(ctx) == ctx.hash()
+    assert client.push_context(ctx) == ctx.hash()
+    ctx.save_to_disk(tmp_path / "ctx.json")
+    assert cli_push("ctx.json") == ctx.hash()
+    # The CLI first, then a program.
+    later = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+    later.save_to_disk(tmp_path / "later.json")
+    assert cli_push("later.json") == later.hash()
+    assert client.push_context(later) == later.hash()
+    # Another context stored under an id stays the service's 409.
+    other = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+    client._request("POST", "exec_context", {"data": ctx.to_dict_enc(), "context_id": other.hash()})
+    with pytest.raises(RemoteError) as refused:
+        client.push_context(other)
+    assert refused.value.status == 409
+
+
+def test_the_package_readme_client_block_runs_as_printed(weak_server, tmp_path):
+    page = (REPO / "python" / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+              if "from paillier_gpu.client import Client" in b]
+    assert len(blocks) == 1, "python/README.md shows the client in one block"
+    kb = admin(weak_server, "POST", "kbs", {"name": "readme", "description": ""})["id"]
+    key = admin(weak_server, "POST", "keys", {"name": "readme", "description": ""})
+    admin(weak_server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
+    (tmp_path / "readme.py").write_text(blocks[0] + "\nprint(len(drafts), deleted)\n")
+    env = dict(os.environ, PAILLIER_GPU_ORG=weak_server["org"], PAILLIER_GPU_REMOTE=weak_server["url"],
+               PAILLIER_GPU_API_KEY=key["secretKey"], PAILLIER_GPU_KB=kb)
+    done = subprocess.run([sys.executable, "readme.py"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True 0 note 7", "50 50"], done.stdout

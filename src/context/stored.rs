@@ -75,6 +75,20 @@ impl ExecutionContext {
     }
 }
 
+impl ExecutionContext {
+    /// Whether `json`, what a service holds under this context's id, is this context: it opens
+    /// with this context's key provider as [`from_stored_json`](Self::from_stored_json) requires
+    /// (so it is the id's own context, not a substitute) and holds the same public key. Each
+    /// sealing of the secret key draws a new nonce, so two pushes of one context differ in
+    /// bytes; a service that keeps the first bytes under an id answers the second with a
+    /// conflict, and this says whether that conflict is only a sealing of the same context.
+    pub fn is_stored_as(&self, json: &str) -> bool {
+        Self::from_stored_json(json, self.id(), self.key_provider().as_ref()).is_ok_and(|stored| {
+            stored.public().public_key().fingerprint() == self.public().public_key().fingerprint()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +135,20 @@ mod tests {
                 other => panic!("{form:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn another_sealing_of_the_same_context_is_the_stored_one_and_another_context_is_not() {
+        let owner = ExecutionContext::create_with_passphrase(&options(), "pw").unwrap();
+        let other = ExecutionContext::create_with_passphrase(&options(), "pw").unwrap();
+        let first = owner.to_json().unwrap();
+        assert_ne!(first, owner.to_json().unwrap(), "each sealing differs");
+        assert!(owner.is_stored_as(&first));
+        let reopened = ExecutionContext::from_json_with_passphrase(&first, "pw").unwrap();
+        assert!(reopened.is_stored_as(&owner.to_json().unwrap()));
+        assert!(!other.is_stored_as(&first));
+        assert!(!owner.is_stored_as("{}"));
+        let forged = with_field_of(&first, &other.to_json().unwrap(), "pk");
+        assert!(!owner.is_stored_as(&forged));
     }
 }

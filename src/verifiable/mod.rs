@@ -60,6 +60,7 @@ mod query;
 mod read;
 mod seal;
 mod sent;
+mod sniff;
 mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
@@ -79,3 +80,4 @@ pub use query::VerifiableQuery;
 pub use read::{FetchedRecord, Ranked, StoredRecords};
 pub use seal::{open_document, open_records, seal_document, Document};
 pub use sent::{EncryptedRecords, SentRecord};
+pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};

@@ -62,6 +62,10 @@ enum Command {
     /// read from PAILLIER_GPU_API_KEY.
     #[command(subcommand)]
     Remote(commands::RemoteCommand),
+    /// Make knowledge bases and API keys and grant permissions on an XTrace service's admin
+    /// plane; the admin key is read from PAILLIER_GPU_ADMIN_KEY.
+    #[command(subcommand)]
+    Admin(commands::AdminCommand),
     /// Set up a self-hosted XTrace service's store: `server init --org NAME`.
     #[command(subcommand)]
     Server(commands::ServerCommand),

@@ -14,9 +14,35 @@ use paillier_gpu::Error as LibraryError;
 
 impl Client {
     /// Stores `context` under its id (as the SDK's `save_to_remote`): the context file's own
-    /// JSON, secret key sealed. Returns the id.
+    /// JSON, secret key sealed. Returns the id. Storing the same context again succeeds and
+    /// changes nothing, as [`push_context_file`](Self::push_context_file) says.
     pub fn push_context(&self, context: &ExecutionContext) -> Result<String> {
-        self.push_context_json(context.id(), &context.to_json()?)
+        self.push_context_file(context, &context.to_json()?)
+    }
+
+    /// Stores `context_json`, the file form of `context`, as it is under the context's id. A
+    /// service keeps the bytes first stored under an id and answers other bytes with 409; each
+    /// sealing of a secret key differs, so on a 409 the stored context is fetched and the push
+    /// succeeds when it is this same context (it opens under this context's key provider as
+    /// its id, with the same public key). Any other context there keeps the 409.
+    pub fn push_context_file(
+        &self,
+        context: &ExecutionContext,
+        context_json: &str,
+    ) -> Result<String> {
+        match self.push_context_json(context.id(), context_json) {
+            Err(Error::Remote {
+                status: 409,
+                message,
+            }) => match self.fetch_context_json(context.id()) {
+                Ok(stored) if context.is_stored_as(&stored) => Ok(context.id().to_owned()),
+                _ => Err(Error::Remote {
+                    status: 409,
+                    message,
+                }),
+            },
+            other => other,
+        }
     }
 
     /// Stores a context file's JSON as it is under `context_id`, so that

@@ -81,7 +81,9 @@ impl Client {
             false => (vec![None; ids.len()], Zeroizing::new(Vec::new())),
         };
         let records: Vec<(i64, Option<RecordNonce>)> = ids.into_iter().zip(nonces).collect();
-        let documents = self.open_documents(codec, &records, Some(filter))?;
+        let documents = self
+            .open_documents(codec, &records, Some(filter))
+            .map_err(|e| super::sniff::explained(codec.options(), &listed, e))?;
         let found = records
             .into_iter()
             .zip(documents)

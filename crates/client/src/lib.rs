@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod api;
 mod by_id;
 mod chunks;
@@ -33,7 +34,9 @@ mod owner_digest;
 mod record_search;
 mod records;
 mod search;
+mod sniff;
 
+pub use admin::AdminClient;
 pub use chunks::{Document, UPLOAD_BATCH};
 pub use digest::{DigestSummary, SeenDigest, StateDir};
 pub use error::{Error, Result};
@@ -108,16 +111,7 @@ impl Client {
                 "the organisation id {org_id:?} is empty or holds a '/'"
             )));
         }
-        let mut builder = reqwest::blocking::Client::builder()
-            .use_rustls_tls()
-            .timeout(REQUEST_TIMEOUT);
-        if let Some(ca) = ca {
-            builder = builder.add_root_certificate(ca);
-        }
-        let http = builder.build().map_err(|e| Error::RemoteUnreachable {
-            url: url.to_owned(),
-            detail: format!("cannot set up the HTTP client: {e}"),
-        })?;
+        let http = http_client(url, ca)?;
         Ok(Self {
             http,
             url: url.to_owned(),
@@ -146,31 +140,56 @@ impl Client {
 
     /// Sends a request; a non-success answer is [`Error::Remote`] with the service's message.
     fn send(&self, request: RequestBuilder, address: &str) -> Result<Response> {
-        let unreachable = |e: reqwest::Error| Error::RemoteUnreachable {
-            url: address.to_owned(),
-            detail: e.to_string(),
-        };
-        let response = request.send().map_err(unreachable)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let text = response.text().unwrap_or_default();
-        Err(Error::Remote {
-            status: status.as_u16(),
-            message: message_of(&text, status.canonical_reason().unwrap_or("error")),
-        })
+        send(request, address)
     }
 
     /// Sends a request and reads its JSON answer.
     fn json(&self, request: RequestBuilder, address: &str) -> Result<Value> {
-        self.send(request, address)?
-            .json()
-            .map_err(|e| Error::RemoteUnreachable {
-                url: address.to_owned(),
-                detail: format!("the answer is not JSON: {e}"),
-            })
+        json_answer(request, address)
     }
+}
+
+/// Sends a request; a non-success answer is [`Error::Remote`] with the service's message.
+fn send(request: RequestBuilder, address: &str) -> Result<Response> {
+    let unreachable = |e: reqwest::Error| Error::RemoteUnreachable {
+        url: address.to_owned(),
+        detail: e.to_string(),
+    };
+    let response = request.send().map_err(unreachable)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let text = response.text().unwrap_or_default();
+    Err(Error::Remote {
+        status: status.as_u16(),
+        message: message_of(&text, status.canonical_reason().unwrap_or("error")),
+    })
+}
+
+/// Sends a request and reads its JSON answer.
+fn json_answer(request: RequestBuilder, address: &str) -> Result<Value> {
+    send(request, address)?
+        .json()
+        .map_err(|e| Error::RemoteUnreachable {
+            url: address.to_owned(),
+            detail: format!("the answer is not JSON: {e}"),
+        })
+}
+
+/// The HTTP client both planes' clients use: rustls, the request timeout, and `ca` trusted
+/// besides the webpki roots.
+fn http_client(url: &str, ca: Option<reqwest::Certificate>) -> Result<reqwest::blocking::Client> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .timeout(REQUEST_TIMEOUT);
+    if let Some(ca) = ca {
+        builder = builder.add_root_certificate(ca);
+    }
+    builder.build().map_err(|e| Error::RemoteUnreachable {
+        url: url.to_owned(),
+        detail: format!("cannot set up the HTTP client: {e}"),
+    })
 }
 
 /// The message of an error answer: its JSON `message` or `error`, or the text itself.

@@ -1,6 +1,7 @@
 //! The subcommands, one file each; what they share (passphrases, progress bars, the line each
 //! writing command ends with) is here.
 
+mod admin;
 mod aggregate;
 mod context;
 mod decode;
@@ -20,6 +21,7 @@ use paillier_gpu::paillier::KeyFingerprint;
 use paillier_gpu::{Error, PublicContext, Result, Scheme};
 use zeroize::Zeroizing;
 
+pub use admin::AdminCommand;
 pub use aggregate::AggregateArgs;
 pub use context::ContextCommand;
 pub use decode::DecodeArgs;
@@ -36,6 +38,7 @@ pub fn run(cli: Cli) -> crate::error::Result<()> {
     let passphrase_file = cli.passphrase_file.as_deref();
     match cli.command {
         Command::Remote(command) => remote::run(command, passphrase_file),
+        Command::Admin(command) => admin::run(command),
         Command::Server(command) => server::run(command),
         Command::Serve(args) => server::serve(args),
         Command::Bench(args) => Ok(super::bench::run(&bench_plan(args))?),

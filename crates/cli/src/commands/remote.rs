@@ -134,7 +134,7 @@ pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Pa
             let passphrase = passphrase(passphrase_file)?;
             let ctx = ExecutionContext::from_json_with_passphrase(&text, &passphrase)
                 .map_err(|e| e.in_file(&context))?;
-            let id = service.client()?.push_context_json(ctx.id(), &text)?;
+            let id = service.client()?.push_context_file(&ctx, &text)?;
             print_json(&json!({ "context_id": id }))
         }
         RemoteContextCommand::Pull {

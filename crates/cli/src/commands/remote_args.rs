@@ -35,7 +35,7 @@ impl ServiceArgs {
         let key = std::env::var("PAILLIER_GPU_API_KEY").map_err(|_| {
             Error::Usage(
                 "set PAILLIER_GPU_API_KEY to an API key of the organisation (an admin makes one \
-                 with POST /api/v1/keys, or the SDK's `xtrace` CLI)"
+                 with `paillier-gpu admin key create` and grants it with `admin key grant`)"
                     .into(),
             )
         })?;
@@ -54,8 +54,8 @@ impl ServiceArgs {
 pub struct KnowledgeBaseArgs {
     #[command(flatten)]
     service: ServiceArgs,
-    /// The knowledge base id.
-    #[arg(long, value_name = "KB")]
+    /// The knowledge base id (`admin kb create` prints it).
+    #[arg(long, value_name = "KB", env = "PAILLIER_GPU_KB")]
     kb: String,
     /// The context file (its passphrase in PAILLIER_GPU_PASSPHRASE or --passphrase-file).
     #[arg(long, value_name = "CTX")]

@@ -7,8 +7,13 @@ use std::path::Path;
 use clap::Args;
 use serde_json::{json, Map, Value};
 
+use paillier_gpu::verifiable::compares_private_values;
+use paillier_gpu::ExecutionContext;
+use paillier_gpu_client::{Client, RecordOptions};
+
 use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs};
 use crate::error::{Error, Result};
+use crate::say::note;
 
 /// A metadata filter given on the command line.
 #[derive(Args, Debug)]
@@ -67,7 +72,11 @@ pub struct PatchArgs {
 pub(super) fn find(args: FindArgs, passphrase_file: Option<&Path>) -> Result<()> {
     let filter = args.filter.value()?;
     let (client, ctx) = args.target.open(passphrase_file)?;
-    let found = client.find_records(args.target.kb(), &ctx, &filter, args.records.options())?;
+    let options = args.records.options();
+    let found = client.find_records(args.target.kb(), &ctx, &filter, options)?;
+    if found.is_empty() {
+        note_private_filter(&client, args.target.kb(), &ctx, &filter, options);
+    }
     for record in &found {
         print_json(&json!({
             "chunk_id": record.chunk_id,
@@ -87,6 +96,9 @@ pub(super) fn delete(args: DeleteArgs, passphrase_file: Option<&Path>) -> Result
     let (client, ctx) = args.target.open(passphrase_file)?;
     let options = args.records.options();
     let count = client.delete_by_meta(args.target.kb(), &ctx, &filter, options, args.dry_run)?;
+    if count == 0 {
+        note_private_filter(&client, args.target.kb(), &ctx, &filter, options);
+    }
     let key = if args.dry_run {
         "would_delete"
     } else {
@@ -109,4 +121,28 @@ pub(super) fn patch(args: PatchArgs, passphrase_file: Option<&Path>) -> Result<(
         args.records.options(),
     )?;
     print_json(&json!({ "patched": patched }))
+}
+
+/// A filter in plain words on a private field finds nothing in a knowledge base of tokens: when
+/// one found nothing without --private-meta and the knowledge base holds tokens, says so on
+/// stderr (a failed look is no reason to fail a search that succeeded).
+fn note_private_filter(
+    client: &Client,
+    kb: &str,
+    ctx: &ExecutionContext,
+    filter: &Value,
+    options: RecordOptions,
+) {
+    if options.private_meta || !compares_private_values(filter) {
+        return;
+    }
+    if client
+        .stores_private_metadata(kb, ctx.id())
+        .unwrap_or(false)
+    {
+        note(
+            "nothing matched, and this knowledge base's records were written with \
+             --private-meta: pass it, so that the filter's values are compared as their tokens",
+        );
+    }
 }

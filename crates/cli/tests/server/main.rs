@@ -15,11 +15,13 @@ mod common {
     pub use super::support::*;
 }
 
+mod server_admin_cli;
 mod server_answers;
 mod server_authorization;
 mod server_client_gone;
 mod server_connections;
 mod server_first_use;
+mod server_guide;
 mod server_hardening;
 mod server_inference;
 mod server_operations;

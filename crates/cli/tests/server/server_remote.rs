@@ -60,15 +60,25 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
     assert!(!format!("{client:?}").contains(&key));
 
     // Contexts both ways, byte for byte. A context id names one content: the same bytes again
-    // change nothing, and another sealing of the same keys (each to_json seals anew) is other
-    // bytes, refused.
+    // change nothing; another sealing of the same keys (each to_json seals anew) is other
+    // bytes, which the service refuses and push_context accepts as the same context; another
+    // context under the id stays refused.
     let text = ctx.to_json().unwrap();
     assert_eq!(client.push_context_json(ctx.id(), &text).unwrap(), ctx.id());
     assert_eq!(client.push_context_json(ctx.id(), &text).unwrap(), ctx.id());
-    match client.push_context(&ctx) {
+    match client.push_context_json(ctx.id(), &ctx.to_json().unwrap()) {
         Err(Error::Remote { status: 409, .. }) => {}
         other => panic!("{other:?}"),
     }
+    assert_eq!(client.push_context(&ctx).unwrap(), ctx.id());
+    assert_eq!(client.push_context(&ctx).unwrap(), ctx.id());
+    let other = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+    client.push_context_json(other.id(), &text).unwrap();
+    match client.push_context(&other) {
+        Err(Error::Remote { status: 409, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    client.delete_context(other.id()).unwrap();
     assert_eq!(client.contexts().unwrap(), vec![ctx.id().to_owned()]);
     let pw = PassphraseKeyProvider::new("pw");
     let (reopened, pulled) = client.pull_context_json(ctx.id(), &pw).unwrap();
@@ -236,6 +246,23 @@ fn the_cli_pushes_pulls_uploads_and_searches() {
         &["context", "push", "--context", "ctx.json"],
     ));
     assert_eq!(json_lines(&pushed)[0], json!({ "context_id": id }));
+    // The same file again, and another sealing of the same context (as a program's own push
+    // would send), change nothing.
+    ok(cli(
+        d,
+        &server,
+        Some(&key),
+        &["context", "push", "--context", "ctx.json"],
+    ));
+    let resealed = ExecutionContext::load_with_passphrase(d.join("ctx.json"), "pass").unwrap();
+    std::fs::write(d.join("resealed.json"), resealed.to_json().unwrap()).unwrap();
+    let again = ok(cli(
+        d,
+        &server,
+        Some(&key),
+        &["context", "push", "--context", "resealed.json"],
+    ));
+    assert_eq!(json_lines(&again)[0], json!({ "context_id": id }));
     let listed = ok(cli(d, &server, Some(&key), &["context", "list"]));
     assert_eq!(json_lines(&listed)[0], json!({ "contexts": [id] }));
     ok(cli(

@@ -197,9 +197,16 @@ fn the_cli_finds_patches_and_deletes_private_records_by_metadata() {
             json!({"tag1": "group1", "facets": ["x"]})
         );
     }
-    // Without --private-meta the plain value matches no token.
-    let plain = ok(run("find", r#"{"tag1": "group1"}"#, &["--verifiable"]));
-    assert_eq!(plain.trim(), "");
+    // Without --private-meta the plain value matches no token: nothing is printed, and a
+    // note says which flag the knowledge base was written with.
+    let plain = run("find", r#"{"tag1": "group1"}"#, &["--verifiable"]);
+    let noted = String::from_utf8_lossy(&plain.stderr);
+    assert!(plain.status.success(), "{noted}");
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), "");
+    assert!(
+        noted.contains("note:") && noted.contains("written with --private-meta"),
+        "{noted}"
+    );
 
     // Patched here: the new value found by its token, the old one kept.
     let patched = ok(run(
@@ -220,8 +227,20 @@ fn the_cli_finds_patches_and_deletes_private_records_by_metadata() {
 
     // A delete in the wrong mode: a plain $ne would select every record (tokens are never
     // "x"); the records are opened first, which fails, and nothing is deleted.
-    let refused = fails(run("delete", r#"{"tag1": {"$ne": "x"}}"#, &[]));
-    assert!(refused.contains("cannot decrypt the content"), "{refused}");
+    // Each wrong mode names the flag the records were written with, and blames neither the
+    // key nor the service.
+    for (filter, flags) in [
+        (r#"{"tag1": {"$ne": "x"}}"#, &[][..]),
+        (r#"{"tag1": {"$ne": "group1"}}"#, &["--verifiable"][..]),
+    ] {
+        for command in ["delete", "find"] {
+            let refused = fails(run(command, filter, flags));
+            assert!(
+                refused.contains("written with --private-meta"),
+                "{command} {flags:?}: {refused}"
+            );
+        }
+    }
     assert_eq!(found(r#"{"facets": "x"}"#).len(), 20);
 
     // Deleted by a tokenised filter: counted first, then gone.
