@@ -28,6 +28,7 @@ mod contexts;
 pub mod error;
 mod find;
 mod meta_edits;
+mod owner_digest;
 mod records;
 mod search;
 
