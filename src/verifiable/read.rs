@@ -172,6 +172,21 @@ impl RecordCodec {
         })
     }
 
+    /// Which stored verifiable records (`records`, fetched by id) pass their own checks under
+    /// this codec's keys, each on its own: for the owner to tell records written under the
+    /// earlier key derivation from the rest ([`with_derivation`](Self::with_derivation)).
+    pub fn stored_validity(&self, records: &CiphertextBatch) -> Result<Vec<bool>> {
+        let zeros = vec![0u8; self.context().embed_len()];
+        let decoded = self.context().decode_records_under(
+            self.keys()?,
+            self.kb(),
+            (&zeros, QueryNonce(0)),
+            records,
+            None,
+        )?;
+        Ok(decoded.iter().map(|record| record.valid).collect())
+    }
+
     /// The documents of `records`, in order, as the owner wrote them. Verifiable records open
     /// under their nonces (a content missing, or not opening under its record, fails them all
     /// with [`Error::AnswerRejected`]); private ones are sealed without a nonce; the SDK's are

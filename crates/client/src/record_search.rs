@@ -4,7 +4,7 @@
 //! the service the ranking) and opened under their records.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{covered_tally, Expectation, RecordCodec};
+use paillier_gpu::verifiable::{covered_tally, Expectation, KeyDerivation, RecordCodec};
 use paillier_gpu::Error as LibraryError;
 
 use super::records::{Hit, SearchOptions};
@@ -69,9 +69,10 @@ impl Client {
                 &expectation,
                 options.top_k,
             )
-            .map_err(|e| match options.records.verifiable {
-                true => e,
-                false => unverified_hint(context, e),
+            .map_err(|e| match (options.records.verifiable, &digest) {
+                (true, None) => earlier_keys_hint(&codec, &query, &answer, e),
+                (true, Some(_)) => e.into(),
+                (false, _) => unverified_hint(context, e).into(),
             })?;
         let documents = match codec.opens_documents(options.with_content) {
             true => {
@@ -96,6 +97,32 @@ impl Client {
                     .filter(|_| options.with_content),
             })
             .collect())
+    }
+}
+
+/// A verified search refused over a knowledge base with no digest may be over records written
+/// under the earlier key derivation: if they verify under it, say which command seals them
+/// again (a service cannot forge that: it would need the old keys).
+fn earlier_keys_hint(
+    codec: &RecordCodec,
+    query: &paillier_gpu::verifiable::VerifiableQuery,
+    answer: &crate::HammingAnswer,
+    error: LibraryError,
+) -> Error {
+    if !matches!(error, LibraryError::AnswerRejected(_)) {
+        return error.into();
+    }
+    let legacy = RecordCodec::new(codec.context(), codec.kb(), codec.options())
+        .with_derivation(KeyDerivation::Legacy);
+    let expectation = Expectation::default();
+    match legacy.rank(query, &answer.responses, &answer.chunk_ids, &expectation, 0) {
+        Ok(_) => Error::InvalidSetting(format!(
+            "the records of knowledge base {} were written under the earlier key derivation \
+             (keys not bound to their context and knowledge base): seal them again with \
+             `paillier-gpu remote digest reseal`, then search",
+            codec.kb()
+        )),
+        Err(_) => error.into(),
     }
 }
 

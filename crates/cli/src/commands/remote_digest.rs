@@ -1,6 +1,7 @@
-//! `remote digest show|rebuild`: the owner's digest of a knowledge base of verifiable records,
-//! as the service holds it (checked against the versions this owner has seen), and counted
-//! afresh from the records after the owner has looked at them.
+//! `remote digest show|rebuild|reseal`: the owner's digest of a knowledge base of verifiable
+//! records, as the service holds it (checked against the versions this owner has seen), counted
+//! afresh from the records after the owner has looked at them, and records written under the
+//! earlier key derivation sealed again under the current one.
 
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use super::remote_args::{print_json, KnowledgeBaseArgs};
 use crate::error::Result;
 use paillier_gpu_client::RecordOptions;
 
-/// `remote digest show|rebuild`.
+/// `remote digest show|rebuild|reseal`.
 #[derive(Subcommand, Debug)]
 pub enum DigestCommand {
     /// Print the owner's digest as the service holds it: its version, how many records it
@@ -31,6 +32,12 @@ pub enum DigestCommand {
         #[arg(long, value_name = "FIELD")]
         count: Option<String>,
     },
+    /// Seal records written under the earlier key derivation (keys from the data key alone,
+    /// before they were bound to their context and knowledge base) again under the current
+    /// keys: each verified under the old keys, encrypted again under a fresh nonce, its
+    /// document sealed anew, and counted in the digest. Run it again after an interruption to
+    /// finish.
+    Reseal(DigestArgs),
 }
 
 #[derive(Args, Debug)]
@@ -60,6 +67,10 @@ pub(super) fn run(command: DigestCommand, passphrase_file: Option<&Path>) -> Res
         DigestCommand::Rebuild { args, count } => {
             let (client, ctx) = args.target.open(passphrase_file)?;
             client.rebuild_digest(args.target.kb(), &ctx, args.options(), count.as_deref())?
+        }
+        DigestCommand::Reseal(args) => {
+            let (client, ctx) = args.target.open(passphrase_file)?;
+            client.reseal_records(args.target.kb(), &ctx, args.options())?
         }
     };
     print_json(&summary_json(&summary))

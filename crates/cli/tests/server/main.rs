@@ -24,6 +24,7 @@ mod server_first_use;
 mod server_guide;
 mod server_hardening;
 mod server_inference;
+mod server_legacy_keys;
 mod server_operations;
 mod server_owner_digest;
 mod server_owner_digest_kill;

@@ -5,6 +5,7 @@
 //! transaction (`POST /v1/records`), compare-and-set on its version.
 
 mod rebuild;
+mod reseal;
 mod state;
 mod writes;
 

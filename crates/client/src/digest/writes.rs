@@ -62,12 +62,31 @@ impl Client {
     pub(crate) fn write_with_digest(
         &self,
         codec: &RecordCodec,
+        plan: impl FnMut(&Current) -> Result<Planned>,
+    ) -> Result<Written> {
+        self.write_planned(codec, false, plan)
+    }
+
+    /// [`write_with_digest`](Self::write_with_digest) into a knowledge base whose records the
+    /// digest may not count yet: for the write that counts them (re-sealing).
+    pub(crate) fn write_with_digest_allowing_uncounted(
+        &self,
+        codec: &RecordCodec,
+        plan: impl FnMut(&Current) -> Result<Planned>,
+    ) -> Result<Written> {
+        self.write_planned(codec, true, plan)
+    }
+
+    fn write_planned(
+        &self,
+        codec: &RecordCodec,
+        uncounted_ok: bool,
         mut plan: impl FnMut(&Current) -> Result<Planned>,
     ) -> Result<Written> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
         for _ in 0..ATTEMPTS {
             let current = self.current_digest(codec)?;
-            if current.digest.version == 0 && current.chunks > 0 {
+            if !uncounted_ok && current.digest.version == 0 && current.chunks > 0 {
                 return Err(refused(
                     FailureKind::DigestMismatch,
                     format!(

@@ -1,0 +1,89 @@
+//! Records written under the earlier key derivation (keys from the data key alone, before they
+//! were bound to their context and knowledge base): a verified search over them names the
+//! command that seals them again, `Client::reseal_records` does it, and the search then passes
+//! against the owner's digest.
+
+use crate::common;
+use crate::server_authorization::call;
+
+use common::server::{small_context, vectors, Server};
+use paillier_gpu::verifiable::{Document, KeyDerivation, RecordCodec};
+use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const EMBED: usize = 64;
+const RECORDS: usize = 12;
+const BOTH: RecordOptions = RecordOptions {
+    verifiable: true,
+    private_meta: true,
+};
+
+fn document(i: usize) -> Document {
+    Document {
+        content: format!("document {i}"),
+        meta_data: json!({"tag1": format!("t{}", i % 3)})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        name: Some(format!("name {i}")),
+    }
+}
+
+#[test]
+fn records_under_the_earlier_keys_are_named_then_sealed_again() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("legacy");
+    let ctx = small_context(EMBED);
+    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    let stored = vectors(RECORDS, 21, EMBED);
+
+    // Written as a client did before keys were bound: the SDK's insert, the earlier keys.
+    let legacy = RecordCodec::new(&ctx, &kb, BOTH).with_derivation(KeyDerivation::Legacy);
+    let records = legacy.encrypt(&stored).unwrap();
+    let chunks: Vec<Value> = (0..RECORDS)
+        .map(|i| {
+            let sent = legacy.record(&records, i, Some(&document(i))).unwrap();
+            json!({
+                "chunk_content": sent.content,
+                "index": legacy.index(&records.batch, i).unwrap(),
+                "meta_data": sent.meta_data,
+                "name": sent.name,
+            })
+        })
+        .collect();
+    let body = json!({ "kb_id": kb, "context_id": ctx.id(), "chunks": chunks });
+    let url = format!("{}/v1/chunk/{}", server.url, server.org);
+    let (status, answer) = call(Method::POST, &url, &[("x-api-key", &key)], Some(&body));
+    assert_eq!(status, 200, "{answer}");
+
+    let options = SearchOptions {
+        top_k: 3,
+        records: BOTH,
+        with_content: true,
+        ..SearchOptions::default()
+    };
+    match client.search_records(&kb, &ctx, &stored[4], &options) {
+        Err(Error::InvalidSetting(message)) => {
+            assert!(message.contains("remote digest reseal"), "{message}")
+        }
+        other => panic!("expected the earlier keys named, got {other:?}"),
+    }
+
+    let summary = client.reseal_records(&kb, &ctx, BOTH).unwrap();
+    assert_eq!(summary.records, RECORDS as u64);
+    let hits = client
+        .search_records(&kb, &ctx, &stored[4], &options)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
+    assert_eq!(hits[0].document.as_ref(), Some(&document(4)));
+    // Sealed again, a second run changes nothing.
+    let again = client.reseal_records(&kb, &ctx, BOTH).unwrap();
+    assert_eq!(again, summary);
+    // The tokens are the new keys': a filter finds what the owner wrote.
+    let found = client
+        .find_records(&kb, &ctx, &json!({"tag1": "t1"}), BOTH)
+        .unwrap();
+    assert_eq!(found.len(), RECORDS / 3);
+}
