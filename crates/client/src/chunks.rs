@@ -65,6 +65,7 @@ impl Client {
     ) -> Result<Vec<i64>> {
         let address = self.address("chunk", "");
         let mut ids = Vec::with_capacity(batch.records());
+        let mut seen = std::collections::HashSet::with_capacity(batch.records());
         for start in (0..batch.records()).step_by(UPLOAD_BATCH) {
             let end = (start + UPLOAD_BATCH).min(batch.records());
             let mut chunks = Vec::with_capacity(end - start);
@@ -96,6 +97,18 @@ impl Client {
                     url: address,
                     detail: format!("{} chunks sent, {} ids answered", end - start, given.len()),
                 });
+            }
+            if let Some(repeated) = given.iter().find(|&&id| !seen.insert(id)) {
+                return Err(after_stored(
+                    Error::RemoteUnreachable {
+                        url: address,
+                        detail: format!(
+                            "the service answered chunk id {repeated} for two records: its ids \
+                             cannot name them"
+                        ),
+                    },
+                    &ids,
+                ));
             }
             ids.extend(given);
         }
