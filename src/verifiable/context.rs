@@ -28,8 +28,10 @@ impl ExecutionContext {
         Ok(RecordKeys::of(derivation, &data_key, &fingerprint, kb))
     }
 
-    /// The layout of this context's verifiable records, or why they do not fit its key.
+    /// The layout of this context's verifiable records, or why they do not fit its key (or
+    /// its scheme: the lookup scheme leaves no room above the slots).
     pub fn tagged_layout(&self) -> Result<TaggedLayout> {
+        super::encrypt::check_scheme(self.public().public_key())?;
         TaggedLayout::new(self.embed_len(), self.key_len())
     }
 

@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const KB: &str = "kb-gpu";
-/// The most a key_len of 256 holds with the fields (2·127 + 256 < 511).
-const EMBED: usize = 127;
+/// The most a key_len of 256 holds with the fields and the query nonce (2·63 + 384 < 511).
+const EMBED: usize = 63;
 
 fn context() -> &'static ExecutionContext {
     static CTX: OnceLock<ExecutionContext> = OnceLock::new();

@@ -129,3 +129,46 @@ fn what_tokens_cannot_answer_is_refused_with_the_reason() {
     assert!(check_private_sort(Some("chunk_id")).is_ok());
     assert!(check_private_sort(None).is_ok());
 }
+
+/// Two contexts of the SDK's era under one passphrase share their data key (the SDK's fixed
+/// salt); the record keys, bound to each context's public key and to the knowledge base, are
+/// still their own: no token links across them, and nothing sealed under one opens under the
+/// other or under another knowledge base.
+#[test]
+fn contexts_sharing_a_data_key_share_no_record_key() {
+    use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
+    use paillier_gpu::verifiable::{open_document, seal_document, OwnerDigest, RecordNonce};
+    use std::sync::Arc;
+    let sdk_era = || {
+        let provider = PassphraseKeyProvider::with_salt("one passphrase", SDK_DEFAULT_SALT);
+        let options = crate::common::small_options(paillier_gpu::Scheme::Paillier, 8);
+        paillier_gpu::ExecutionContext::create(&options, Arc::new(provider)).unwrap()
+    };
+    let (a, b) = (sdk_era(), sdk_era());
+    assert_eq!(
+        a.key_provider().data_key().unwrap().as_bytes(),
+        b.key_provider().data_key().unwrap().as_bytes()
+    );
+    let (keys_a, keys_b) = (a.record_keys("kb").unwrap(), b.record_keys("kb").unwrap());
+    let other_kb = a.record_keys("kb-2").unwrap();
+    let token = metadata_token(&keys_a, "tag1", "2024");
+    assert_ne!(token, metadata_token(&keys_b, "tag1", "2024"));
+    assert_ne!(token, metadata_token(&other_kb, "tag1", "2024"));
+    let nonce = RecordNonce::random();
+    let document = paillier_gpu::verifiable::Document {
+        content: "secret".into(),
+        ..Default::default()
+    };
+    let sealed = seal_document(&keys_a, "kb", Some(nonce), &document).unwrap();
+    assert!(open_document(&keys_a, "kb", Some(nonce), &sealed).is_ok());
+    assert!(open_document(&keys_b, "kb", Some(nonce), &sealed).is_err());
+    let mut digest = OwnerDigest::new(None);
+    digest.add(&keys_a, "kb", (1, nonce), None);
+    digest.version = 1;
+    let sealed = digest.seal(&keys_a, "kb").unwrap();
+    assert!(OwnerDigest::open(&keys_b, "kb", 1, &sealed).is_err());
+    assert_ne!(
+        paillier_gpu::verifiable::Tally::of(&keys_a, "kb", &[(1, nonce)]),
+        paillier_gpu::verifiable::Tally::of(&keys_b, "kb", &[(1, nonce)])
+    );
+}

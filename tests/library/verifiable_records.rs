@@ -17,9 +17,9 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::common::{hamming, small_options};
 
-/// Dimensions of the records here: the most a key_len of 256 holds with the fields (2·127 + 256
-/// < 511).
-const EMBED: usize = 127;
+/// Dimensions of the records here: the most a key_len of 256 holds with the fields and the
+/// query's nonce (2·63 + 384 < 511).
+const EMBED: usize = 63;
 const KB: &str = "kb-verifiable";
 
 fn context() -> &'static ExecutionContext {
@@ -324,7 +324,7 @@ fn refusals_name_one_kind_whatever_the_stored_bits() {
     let mut rng = StdRng::seed_from_u64(11);
     let stored = store(&mut rng, KB, 16);
     let none = Expectation::default();
-    for dimension in [0, 1, 63, EMBED - 1] {
+    for dimension in [0, 1, 31, EMBED - 1] {
         let query = random_vectors(&mut rng, 1).remove(0);
         let stored_bits: Vec<u8> = stored.vectors.iter().map(|v| v[dimension]).collect();
         assert!(stored_bits.contains(&0) && stored_bits.contains(&1));
@@ -439,9 +439,10 @@ fn a_swap_into_the_top_k_passes_the_tags_and_fails_the_contents() {
 
 #[test]
 fn layouts_that_do_not_fit_and_the_lookup_scheme_are_refused() {
-    let message = TaggedLayout::new(128, 256).unwrap_err().to_string();
-    assert!(message.contains("up to 127 dimensions"), "{message}");
-    assert!(TaggedLayout::new(895, 1024).is_ok());
+    let message = TaggedLayout::new(64, 256).unwrap_err().to_string();
+    assert!(message.contains("up to 63 dimensions"), "{message}");
+    assert!(TaggedLayout::new(831, 1024).is_ok());
+    assert!(TaggedLayout::new(832, 1024).is_err());
     let lookup = crate::common::small_context(Scheme::PaillierLookup);
     let error = lookup
         .encrypt_records(KB, &[vec![0u8; 64]])

@@ -12,7 +12,7 @@ use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const EMBED: usize = 64;
+const EMBED: usize = 48;
 const RECORDS: usize = 12;
 const BOTH: RecordOptions = RecordOptions {
     verifiable: true,
