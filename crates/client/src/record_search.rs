@@ -70,7 +70,7 @@ impl Client {
                 options.top_k,
             )
             .map_err(|e| match options.records.verifiable {
-                true => e,
+                true => super::digest::with_rebuild_hint(e),
                 false => unverified_hint(context, e),
             })?;
         let documents = match codec.opens_documents(options.with_content) {
