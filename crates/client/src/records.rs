@@ -4,7 +4,7 @@
 
 use paillier_gpu::context::ExecutionContext;
 pub use paillier_gpu::verifiable::RecordOptions;
-use paillier_gpu::verifiable::{Document, Expectation, RecordCodec, RecordNonce};
+use paillier_gpu::verifiable::{CountedRecord, Document, Expectation, RecordCodec, RecordNonce};
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
@@ -223,7 +223,7 @@ impl Client {
         codec: &RecordCodec,
         chunk_ids: &[i64],
         current: &Current,
-    ) -> Result<Vec<((i64, RecordNonce), Option<String>)>> {
+    ) -> Result<Vec<CountedRecord>> {
         let records = self.fetch_record_batch(codec.kb(), codec.context(), chunk_ids)?;
         let stored = codec.stored(&records, chunk_ids, &Expectation::default())?;
         let field = current.digest.counted_field.as_deref();

@@ -106,7 +106,14 @@ fn two_owner_machines_writing_between_verified_searches_raise_no_false_alarm() {
                 let id = any_id(&mut rng);
                 let (v, d) = fresh(1, &mut rng).remove(0);
                 other
-                    .update_records(&kb, &ctx, &[id], &[v.clone()], &[d.clone()], BOTH)
+                    .update_records(
+                        &kb,
+                        &ctx,
+                        &[id],
+                        std::slice::from_ref(&v),
+                        std::slice::from_ref(&d),
+                        BOTH,
+                    )
                     .unwrap();
                 written.insert(id, (v, d.content));
             }
