@@ -75,7 +75,9 @@ impl Client {
                     digest,
                     ..Expectation::default()
                 };
-                let stored = codec.stored(&records, &ids, &expectation)?;
+                let stored = codec
+                    .stored(&records, &ids, &expectation)
+                    .map_err(super::digest::with_rebuild_hint)?;
                 (stored.nonces.into_iter().map(Some).collect(), stored.bits)
             }
             false => (vec![None; ids.len()], Zeroizing::new(Vec::new())),

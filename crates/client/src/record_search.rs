@@ -71,7 +71,7 @@ impl Client {
             )
             .map_err(|e| match (options.records.verifiable, &digest) {
                 (true, None) => earlier_keys_hint(&codec, &query, &answer, e),
-                (true, Some(_)) => e.into(),
+                (true, Some(_)) => super::digest::with_rebuild_hint(e).into(),
                 (false, _) => unverified_hint(context, e).into(),
             })?;
         let documents = match codec.opens_documents(options.with_content) {

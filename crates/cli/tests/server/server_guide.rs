@@ -41,6 +41,8 @@ fn the_server_guides_command_line_blocks_run_as_printed() {
         .env("PATH", path)
         .env("XDG_RUNTIME_DIR", dir.path())
         .env("PAILLIER_GPU_DEVICE", "cpu")
+        // The owner's digests it sees, kept with the test's files rather than in the home folder.
+        .env("PAILLIER_GPU_STATE_DIR", dir.path().join("state"))
         .env("PAILLIER_GPU_REMOTE", &server.url)
         .env("PAILLIER_GPU_ORG", &server.org)
         .env("PAILLIER_GPU_ADMIN_KEY", &server.admin_key)

@@ -9,7 +9,7 @@ use paillier_gpu::verifiable::Document;
 use paillier_gpu_client::{Client, RecordOptions, SearchOptions};
 use serde_json::{json, Map, Value};
 
-const EMBED: usize = 64;
+const EMBED: usize = 48;
 const RECORDS: usize = 48;
 const PRIVATE: RecordOptions = RecordOptions {
     verifiable: true,

@@ -96,6 +96,12 @@ impl Server {
         Self::init_and_serve(store.as_deref(), extra, configure)
     }
 
+    /// As [`Server::start`], on SQLite whatever `PAILLIER_GPU_TEST_STORE` says: for a test that
+    /// handles the store's file.
+    pub fn start_sqlite(extra: &[&str]) -> Server {
+        Self::init_and_serve(None, extra, |_| {})
+    }
+
     /// `--store URL`, or `--data-dir DIR`: this server's store, for another command on it.
     pub fn store_args(&self, command: &mut Command) {
         store_args(command, self.store.as_deref(), self.data.path());
@@ -144,6 +150,12 @@ impl Server {
             extra,
             |_| {},
         )
+    }
+
+    /// Kills this server's process (its store stays, for [`restart`](Self::restart)).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Starts this server's process again (after a kill), on the same store and port.

@@ -46,6 +46,16 @@ impl TamperProxy {
         assert_eq!(answer.status().as_u16(), 200);
     }
 
+    /// The chunk ids of each `GET /v1/chunk` since the last [`set`](Self::set), in the order
+    /// asked on the wire.
+    pub fn chunk_fetches(&self) -> Vec<Vec<i64>> {
+        let log: Value = reqwest::blocking::get(format!("{}/_tamper/log", self.url))
+            .unwrap()
+            .json()
+            .unwrap();
+        serde_json::from_value(log["chunk_fetches"].clone()).unwrap()
+    }
+
     /// Honest again.
     pub fn honest(&self) {
         self.set(json!({"kind": "none"}));
