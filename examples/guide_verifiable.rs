@@ -13,8 +13,8 @@ fn main() -> paillier_gpu::Result<()> {
     let (records, nonces) = ctx.encrypt_records("kb-1", &[vec![0u8; 512], vec![1; 512]])?;
     let mut index = ctx.new_index()?;                         // the service's side, unchanged
     index.insert_batch(&records)?;
-    let query = vec![0u8; 512];
-    let answer = index.aggregate_batch(&ctx.encrypt_batch(&[&query])?, &Selection::All)?;
+    let query = ctx.encrypt_query(&[0u8; 512])?;                // a fresh nonce, kept here
+    let answer = index.aggregate_batch(query.encrypted(), &Selection::All)?;
     let count = Expectation { count: Some(2), ..Default::default() };
     let verified = ctx.verify_answer("kb-1", &query, &answer, &[1, 2], &count)?;
     assert_eq!(verified.distances, vec![0, 512]);

@@ -203,7 +203,14 @@ fn record_check() {
     let query: Vec<u8> = (0..512).map(|_| rng.gen_range(0..2u8)).collect();
     mark_secret(&plaintext);
     mark_secret(&query);
-    let check = keys.check_record(&layout, "kb-1", black_box(&query), black_box(&plaintext));
+    let query_nonce = paillier_gpu::verifiable::QueryNonce::random();
+    let check = keys.check_record(
+        &layout,
+        "kb-1",
+        black_box(&query),
+        query_nonce,
+        black_box(&plaintext),
+    );
     let mut verdict = [u64::from(check.valid), u64::from(check.distance)];
     mark_public(&verdict);
     mark_public(&plaintext);

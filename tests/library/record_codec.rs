@@ -58,13 +58,13 @@ fn search(codec: &RecordCodec) -> (Vec<SentRecord>, Vec<Ranked>) {
         .collect();
     let mut index = ctx.new_index().unwrap();
     index.insert_batch(&records.batch).unwrap();
-    let query = vec![0u8; EMBED];
+    let query = codec.encrypt_query(&[0u8; EMBED]).unwrap();
     let answer = index
-        .aggregate_batch(&ctx.encrypt_batch(&[&query]).unwrap(), &Selection::All)
+        .aggregate_batch(query.encrypted(), &Selection::All)
         .unwrap();
     let expectation = Expectation {
-        range: None,
         count: Some(4),
+        ..Expectation::default()
     };
     let top = codec
         .rank(&query, &answer, &[10, 11, 12, 13], &expectation, 3)
@@ -147,7 +147,7 @@ fn records_of_another_knowledge_base_are_refused_whole() {
     let ctx = context();
     let other = RecordCodec::new(ctx, "kb-other", BOTH);
     let records = RecordCodec::new(ctx, KB, BOTH).encrypt(&vectors()).unwrap();
-    match other.nonces(&records.batch, &[1, 2, 3, 4]) {
+    match other.stored(&records.batch, &[1, 2, 3, 4], &Expectation::default()) {
         Err(Error::AnswerRejected(rejection)) => {
             assert_eq!(rejection.failures[0].kind, FailureKind::InvalidRecord)
         }

@@ -9,7 +9,7 @@ use paillier_gpu::hamming::Selection;
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch};
 use paillier_gpu::verifiable::{
     open_records, seal_document, AnswerRejection, Document, Expectation, FailureKind, RecordNonce,
-    TaggedLayout,
+    TaggedLayout, VerifiableQuery,
 };
 use paillier_gpu::{Error, ExecutionContext, Scheme};
 use proptest::prelude::*;
@@ -72,11 +72,28 @@ fn answer(records: &CiphertextBatch, query: &[u8]) -> Vec<Ciphertext> {
     let mut index = ctx.new_index().unwrap();
     index.insert_batch(records).unwrap();
     let responses = index
-        .aggregate_batch(&ctx.encrypt_batch(&[query]).unwrap(), &Selection::All)
+        .aggregate_batch(query_for(query).encrypted(), &Selection::All)
         .unwrap();
     (0..responses.records())
         .map(|r| responses.ciphertext(r))
         .collect()
+}
+
+thread_local! {
+    /// Each query vector's one encryption (with its nonce), as an owner keeps it for its answer.
+    static QUERIES: std::cell::RefCell<std::collections::HashMap<Vec<u8>, std::rc::Rc<VerifiableQuery>>> =
+        Default::default();
+}
+
+/// The query the owner sent for `vector`: encrypted once, with a fresh nonce.
+fn query_for(vector: &[u8]) -> std::rc::Rc<VerifiableQuery> {
+    QUERIES.with(|queries| {
+        queries
+            .borrow_mut()
+            .entry(vector.to_vec())
+            .or_insert_with(|| std::rc::Rc::new(context().encrypt_query(vector).unwrap()))
+            .clone()
+    })
 }
 
 fn batch_of(ciphertexts: &[Ciphertext]) -> CiphertextBatch {
@@ -89,7 +106,7 @@ fn verify(
     ids: &[i64],
     expectation: Expectation,
 ) -> Result<Vec<u32>, AnswerRejection> {
-    match context().verify_answer(KB, query, &batch_of(answer), ids, &expectation) {
+    match context().verify_answer(KB, &query_for(query), &batch_of(answer), ids, &expectation) {
         Ok(verified) => Ok(verified.distances),
         Err(Error::AnswerRejected(rejection)) => Err(rejection),
         Err(other) => panic!("not a rejection: {other}"),
@@ -134,7 +151,8 @@ proptest! {
             &limbs.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>(),
         );
         prop_assert_eq!(got, expected);
-        prop_assert_eq!(layout.fields(&limbs), (nonce_value, tag, false));
+        let fields = layout.fields(&limbs);
+        prop_assert_eq!((fields.nonce, fields.tag, fields.query_nonce, fields.above), (nonce_value, tag, 0, false));
     }
 }
 
@@ -147,7 +165,9 @@ fn decoding_agrees_with_num_bigint_field_by_field() {
     for _ in 0..4 {
         let query = random_vectors(&mut rng, 1).remove(0);
         let answer = answer(&stored.records, &query);
-        let decoded = ctx.decode_records(KB, &query, &batch_of(&answer)).unwrap();
+        let decoded = ctx
+            .decode_records(KB, &query_for(&query), &batch_of(&answer))
+            .unwrap();
         for (i, record) in decoded.iter().enumerate() {
             let m = oracle_decrypt(ctx, answer[i].as_biguint());
             assert!(m.bits() as usize <= layout.plaintext_bits());
@@ -322,7 +342,9 @@ fn refusals_name_one_kind_whatever_the_stored_bits() {
             stored.ids,
             "dimension {dimension}"
         );
-        let decoded = ctx.decode_records(KB, &query, &batch_of(&shifted)).unwrap();
+        let decoded = ctx
+            .decode_records(KB, &query_for(&query), &batch_of(&shifted))
+            .unwrap();
         assert!(decoded
             .iter()
             .all(|record| !record.valid && record.distance == 0));
@@ -345,7 +367,7 @@ fn pieces_made_from_the_query_are_refused_under_the_one_kind() {
     let half = (&n + 1u32) >> 1u32;
     for _ in 0..4 {
         let query = random_vectors(&mut rng, 1).remove(0);
-        let encrypted_query = ctx.encrypt_batch(&[&query]).unwrap().ciphertext(0);
+        let encrypted_query = query_for(&query).encrypted().ciphertext(0);
         let halved =
             Ciphertext::from_biguint(encrypted_query.as_biguint().modpow(&half, &(&n * &n)));
         let mut answer = answer(&stored.records, &query);
@@ -366,7 +388,7 @@ fn pieces_made_from_the_query_are_refused_under_the_one_kind() {
 #[test]
 fn a_swap_into_the_top_k_passes_the_tags_and_fails_the_contents() {
     let ctx = context();
-    let keys = ctx.record_keys().unwrap();
+    let keys = ctx.record_keys(KB).unwrap();
     let mut rng = StdRng::seed_from_u64(5);
     let stored = store(&mut rng, KB, 6);
     let documents: Vec<String> = stored
@@ -388,7 +410,7 @@ fn a_swap_into_the_top_k_passes_the_tags_and_fails_the_contents() {
     let verified = ctx
         .verify_answer(
             KB,
-            &query,
+            &query_for(&query),
             &batch_of(&swapped),
             &stored.ids,
             &Expectation::default(),

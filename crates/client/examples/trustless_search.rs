@@ -124,8 +124,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         ctx.decode_batch(&answer.responses)?;
         decode_times.push(started.elapsed());
-        let answer =
-            client.compute_hamming(&verified_kb, ctx.id(), &public, &encrypted, None, None)?;
+        let verifiable = ctx.encrypt_query(&query)?;
+        let answer = client.compute_hamming(
+            &verified_kb,
+            ctx.id(),
+            &public,
+            verifiable.encrypted(),
+            None,
+            None,
+        )?;
         let started = Instant::now();
         let count = Expectation {
             count: Some(records),
@@ -133,7 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         ctx.verify_answer(
             &verified_kb,
-            &query,
+            &verifiable,
             &answer.responses,
             &answer.chunk_ids,
             &count,

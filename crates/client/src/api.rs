@@ -150,6 +150,117 @@ pub struct Bound {
     pub context_id: String,
 }
 
+/// One chunk's new fields in an update (`PUT /v1/chunk/{org}`'s `chunk_updates` items, and
+/// [`RecordWrites::update`]'s); a field left out keeps its value (an update carries `index`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ChunkUpdate {
+    /// The chunk.
+    pub chunk_id: i64,
+    /// Its new content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_content: Option<String>,
+    /// Its new encrypted vector: one base64 string per piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<Vec<String>>,
+    /// Its new metadata, merged key by key (`null` removes a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_data: Option<Value>,
+    /// Its new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The answer to `GET /v1/owner_digest/{org}/{kb_id}/{context_id}` (ours, not XTrace's): the
+/// owner's sealed digest of a knowledge base's records under one context, and where the
+/// knowledge base stands, read at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerDigest {
+    /// The digest's version; 0 when none is stored.
+    pub version: i64,
+    /// The sealed digest, standard base64; `None` when none is stored.
+    pub sealed: Option<String>,
+    /// The id the knowledge base's next inserted chunk will get.
+    pub next_chunk_id: i64,
+    /// How many chunks the knowledge base holds (under every context).
+    pub chunks: u64,
+}
+
+/// A compare-and-set of the owner's digest: the body of `PUT /v1/owner_digest/{org}/{kb_id}/
+/// {context_id}`, and [`RecordWrites::owner_digest`]. Written only when the stored version (0
+/// when none) is `expected_version` and `version` is `expected_version + 1`; otherwise a 409
+/// carrying a [`DigestConflict`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestWrite {
+    /// The version the writer read.
+    pub expected_version: i64,
+    /// The version written: `expected_version + 1`.
+    pub version: i64,
+    /// The sealed digest, standard base64 (at most 64 KiB decoded).
+    pub sealed: String,
+}
+
+/// The answer to `PUT /v1/owner_digest/{org}/{kb_id}/{context_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutOwnerDigest {
+    /// The digest's version now.
+    pub version: i64,
+    /// The id the knowledge base's next inserted chunk will get.
+    pub next_chunk_id: i64,
+}
+
+/// `POST /v1/records/{org}` (ours): chunks inserted, updated and deleted under one context,
+/// committed in one transaction with the owner's digest, or none of it. The lists are the raw
+/// JSON sent (read once the caller may write); each may be left out.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordWrites {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context the chunks are encrypted under.
+    pub context_id: String,
+    /// The digest's compare-and-set.
+    pub owner_digest: DigestWrite,
+    /// The id the first inserted chunk must get (the knowledge base's next id, as the owner
+    /// read it): required when `insert` holds chunks, which get ids from it on, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_chunk_id: Option<i64>,
+    /// A JSON list of [`Chunk`]s to insert, as `POST /v1/chunk/{org}`'s `chunks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insert: Option<Box<RawValue>>,
+    /// A JSON list of [`ChunkUpdate`]s, each a whole chunk as `PUT /v1/chunk/{org}` replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Box<RawValue>>,
+    /// The ids of chunks to delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete: Vec<i64>,
+}
+
+/// The answer to [`RecordWrites`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsWritten {
+    /// The ids of the chunks inserted, in the order sent.
+    pub chunk_ids: Vec<i64>,
+    /// The digest's version now.
+    pub version: i64,
+    /// The id the knowledge base's next inserted chunk will get.
+    pub next_chunk_id: i64,
+}
+
+/// What a 409 answer to a digest write carries beside its `message` (the digest's version, or
+/// the first chunk id, was not the one expected): where to read again from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestConflict {
+    /// The digest's version stored; 0 when none.
+    pub current_version: i64,
+    /// The id the knowledge base's next inserted chunk will get.
+    pub next_chunk_id: i64,
+}
+
+/// A list of items as the raw JSON a request's list field holds ([`RecordWrites::insert`],
+/// [`RecordWrites::update`], [`InsertChunks::chunks`]).
+pub fn raw_list<T: Serialize>(items: &[T]) -> serde_json::Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(items)
+}
+
 /// A filter as the SDK sends it: a JSON string holding the filter's JSON.
 pub fn filter_as_sent(filter: &Value) -> serde_json::Result<Box<RawValue>> {
     serde_json::value::to_raw_value(&filter.to_string())
@@ -163,66 +274,4 @@ fn is_zero(n: &usize) -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-/// `GET /v1/owner_digest/{org}/{kb}/{context_id}`: the owner's sealed digest as stored.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct OwnerDigest {
-    /// Its version (0: none stored).
-    pub version: i64,
-    /// The sealed bytes, base64 (none: none stored).
-    #[serde(default)]
-    pub sealed: Option<String>,
-    /// The id the knowledge base's next inserted chunk gets.
-    pub next_chunk_id: i64,
-    /// How many chunks the knowledge base holds.
-    #[serde(default)]
-    pub chunks: u64,
-}
-
-/// A compare-and-set of the owner's digest.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct DigestWrite {
-    /// The version stored now (0: none).
-    pub expected_version: i64,
-    /// The new version, `expected_version + 1`.
-    pub version: i64,
-    /// The sealed bytes, base64.
-    pub sealed: String,
-}
-
-/// `POST /v1/records/{org}`: chunks inserted, updated and deleted with the new digest, in one
-/// transaction.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct RecordWrites {
-    /// The knowledge base.
-    pub kb_id: String,
-    /// The context.
-    pub context_id: String,
-    /// The digest's compare-and-set.
-    pub owner_digest: DigestWrite,
-    /// The id the first inserted chunk must get.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_chunk_id: Option<i64>,
-    /// Chunks inserted.
-    #[serde(default)]
-    pub insert: Vec<Chunk>,
-    /// Chunks replaced whole: each a chunk with its `chunk_id`.
-    #[serde(default)]
-    pub update: Vec<Value>,
-    /// Chunks deleted.
-    #[serde(default)]
-    pub delete: Vec<i64>,
-}
-
-/// What `POST /v1/records` did.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct RecordsWritten {
-    /// The inserted chunks' ids, in order.
-    #[serde(default)]
-    pub chunk_ids: Vec<i64>,
-    /// The digest's version now.
-    pub version: i64,
-    /// The id the next inserted chunk gets.
-    pub next_chunk_id: i64,
 }

@@ -14,6 +14,21 @@ pub enum Error {
         message: String,
     },
 
+    /// The service refused a write of the owner's digest (alone, or with records): the digest
+    /// stored is at another version than the one the write expected, or the knowledge base's
+    /// next chunk id is not the write's first. Nothing was written; read both again and retry.
+    #[error(
+        "the owner's digest on the service is at version {current_version} and the knowledge \
+         base's next chunk id is {next_chunk_id}, not what this write expected; nothing was \
+         written"
+    )]
+    DigestConflict {
+        /// The digest's version stored (0: none).
+        current_version: i64,
+        /// The id the knowledge base's next inserted chunk will get.
+        next_chunk_id: i64,
+    },
+
     /// The service could not be reached, or its answer could not be read.
     #[error("the service at {url}: {detail}")]
     RemoteUnreachable {
@@ -21,15 +36,6 @@ pub enum Error {
         url: String,
         /// What went wrong.
         detail: String,
-    },
-
-    /// The owner's digest moved on since it was read (another writer): nothing was written.
-    #[error("the owner's digest is at version {current_version} now (another writer): nothing was written")]
-    DigestConflict {
-        /// The version stored now.
-        current_version: i64,
-        /// The id the next inserted chunk gets.
-        next_chunk_id: i64,
     },
 
     /// A setting of the client itself is wrong (its URL, its CA certificate).

@@ -91,7 +91,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Conflict(_) | ServiceError::DigestConflict { .. } => StatusCode::CONFLICT,
         ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
@@ -178,7 +178,27 @@ impl IntoResponse for ApiError {
         } else if status.is_server_error() {
             log::error!("{} answered: {message}", status.as_u16());
         }
-        (status, Json(json!({ "message": message }))).into_response()
+        let mut body = json!({ "message": message });
+        if let ApiError::Service(error) = &self {
+            if let Some((current_version, next_chunk_id)) = digest_conflict(error) {
+                body["current_version"] = json!(current_version);
+                body["next_chunk_id"] = json!(next_chunk_id);
+            }
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `(current_version, next_chunk_id)` of a digest conflict, which its answer carries beside
+/// the message so that the writer can read again from there.
+fn digest_conflict(error: &ServiceError) -> Option<(i64, i64)> {
+    match error {
+        ServiceError::DigestConflict {
+            current_version,
+            next_chunk_id,
+        } => Some((*current_version, *next_chunk_id)),
+        ServiceError::During { source, .. } => digest_conflict(source),
+        _ => None,
     }
 }
 

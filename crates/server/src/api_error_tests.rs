@@ -18,6 +18,13 @@ fn one_of_each() -> Vec<(&'static str, ApiError)> {
         ("NotFound", service(ServiceError::not_found("x"))),
         ("BodyTimeout", ApiError::BodyTimeout(Duration::from_secs(1))),
         ("Conflict", service(ServiceError::conflict("x"))),
+        (
+            "DigestConflict",
+            service(ServiceError::DigestConflict {
+                current_version: 1,
+                next_chunk_id: 2,
+            }),
+        ),
         ("TooLarge", service(ServiceError::too_large("x"))),
         ("ClientGone", service(ServiceError::ClientGone)),
         ("Unavailable", service(ServiceError::unavailable("x"))),
@@ -104,4 +111,31 @@ fn every_5xx_is_logged_once_with_its_cause_and_no_4xx_is() {
     let response = ApiError::from(Error::RefusedValue(refused.into())).into_response();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(test_log::count(refused), 0);
+}
+
+#[test]
+fn a_digest_conflict_carries_where_to_read_again_from() {
+    let error = ApiError::Service(ServiceError::DigestConflict {
+        current_version: 3,
+        next_chunk_id: 17,
+    });
+    let response = error.into_response();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = futures_body(response);
+    assert_eq!(body["current_version"], 3);
+    assert_eq!(body["next_chunk_id"], 17);
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("version 3")));
+}
+
+/// An answer's JSON body, read on a runtime of its own.
+fn futures_body(response: axum::response::Response) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let bytes = runtime
+        .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+        .expect("the body");
+    serde_json::from_slice(&bytes).expect("JSON")
 }

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::documents::DocumentReader;
 use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs, ServiceArgs};
+use super::remote_digest::{self, DigestCommand};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
 use super::{counted, passphrase, wrote};
 
@@ -71,6 +72,10 @@ pub enum RemoteCommand {
     /// Set metadata on the records a metadata filter selects (private or verifiable records
     /// are found, checked, opened, patched and sealed again here). Needs the passphrase.
     Patch(PatchArgs),
+    /// The owner's digest of a knowledge base of verifiable records: show it, or count it
+    /// afresh from the records. Needs the passphrase.
+    #[command(subcommand)]
+    Digest(DigestCommand),
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +91,10 @@ pub struct UploadArgs {
     /// key derived from it (the name is not sent).
     #[arg(long, value_name = "FILE")]
     documents: Option<PathBuf>,
+    /// Write each record's chunk id and, for verifiable records, its nonce (what the owner
+    /// identifies it by: a hit carries it) here, as JSON Lines {"record", "chunk_id", "nonce"}.
+    #[arg(long, value_name = "FILE")]
+    ids_out: Option<PathBuf>,
     #[command(flatten)]
     records: RecordArgs,
 }
@@ -176,10 +185,17 @@ pub(super) fn run(command: RemoteCommand, passphrase_file: Option<&Path>) -> Res
         RemoteCommand::Find(args) => remote_meta::find(args, passphrase_file),
         RemoteCommand::Delete(args) => remote_meta::delete(args, passphrase_file),
         RemoteCommand::Patch(args) => remote_meta::patch(args, passphrase_file),
+        RemoteCommand::Digest(command) => remote_digest::run(command, passphrase_file),
     }
 }
 
 fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
+    if let Some(path) = args.ids_out.as_ref().filter(|p| p.exists()) {
+        return Err(Error::Usage(format!(
+            "--ids-out {} exists: name a new file",
+            path.display()
+        )));
+    }
     let (client, ctx) = args.target.open(passphrase_file)?;
     let mut vectors = VectorReader::open(&args.vectors, ctx.embed_len())?;
     let mut documents = match &args.documents {
@@ -187,6 +203,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
         None => None,
     };
     let (mut uploaded, mut first, mut last) = (0usize, None, None);
+    let mut ids_out = args.ids_out.as_ref().map(|_| Vec::new());
     loop {
         let batch = vectors.next_batch(8 * UPLOAD_BATCH)?;
         if batch.is_empty() {
@@ -216,9 +233,21 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
                     }
                 }
             })?;
-        first = first.or(ids.first().copied());
-        last = ids.last().copied().or(last);
+        if let Some(out) = ids_out.as_mut() {
+            for (i, record) in ids.iter().enumerate() {
+                out.push(json!({
+                    "record": uploaded + i,
+                    "chunk_id": record.chunk_id,
+                    "nonce": record.nonce.map(|n| n.to_hex()),
+                }));
+            }
+        }
+        first = first.or(ids.first().map(|r| r.chunk_id));
+        last = ids.last().map(|r| r.chunk_id).or(last);
         uploaded += ids.len();
+    }
+    if let (Some(path), Some(lines)) = (&args.ids_out, ids_out) {
+        write_json_lines(path, &lines)?;
     }
     if let Some(reader) = documents.as_mut() {
         reader.expect_end()?;
@@ -264,9 +293,35 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// One result line's entry: id and distance, and the document when asked for.
+/// JSON Lines into a new file at `path`, private to its owner (an existing file is refused:
+/// it may be another upload's).
+fn write_json_lines(path: &Path, lines: &[Value]) -> Result<()> {
+    use std::io::Write;
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// One result line's entry: id, distance and (verifiable records) nonce, and the document
+/// when asked for.
 fn hit_json(hit: &Hit) -> Value {
     let mut entry = json!({ "chunk_id": hit.chunk_id, "distance": hit.distance });
+    if let Some(nonce) = hit.nonce {
+        entry["nonce"] = json!(nonce.to_hex());
+    }
     if let Some(document) = &hit.document {
         entry["content"] = json!(document.content);
         entry["meta_data"] = json!(document.meta_data);

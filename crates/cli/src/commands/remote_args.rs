@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use paillier_gpu::ExecutionContext;
-use paillier_gpu_client::{Client, RecordOptions};
+use paillier_gpu_client::{Client, RecordOptions, StateDir};
 use serde_json::Value;
 
 use super::passphrase;
@@ -39,14 +39,32 @@ impl ServiceArgs {
                     .into(),
             )
         })?;
-        Ok(match &self.ca_cert {
+        let client = match &self.ca_cert {
             None => Client::new(&self.remote, &self.org, &key)?,
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
                 Client::with_ca_certificate(&self.remote, &self.org, &key, &pem)?
             }
+        };
+        Ok(match state_dir() {
+            Some(state) => client.with_state_dir(StateDir::new(state)),
+            None => client,
         })
     }
+}
+
+/// Where the owner keeps the digests it has seen: `$PAILLIER_GPU_STATE_DIR`, else
+/// `$XDG_DATA_HOME/paillier-gpu/state`, else `~/.local/share/paillier-gpu/state` (none without
+/// a home: rollbacks are then caught only within one command).
+fn state_dir() -> Option<PathBuf> {
+    let set = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    set("PAILLIER_GPU_STATE_DIR")
+        .or_else(|| set("XDG_DATA_HOME").map(|d| d.join("paillier-gpu").join("state")))
+        .or_else(|| set("HOME").map(|h| h.join(".local/share/paillier-gpu/state")))
 }
 
 /// A knowledge base on the service, and the context its vectors are encrypted under.

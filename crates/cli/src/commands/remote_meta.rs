@@ -80,6 +80,7 @@ pub(super) fn find(args: FindArgs, passphrase_file: Option<&Path>) -> Result<()>
     for record in &found {
         print_json(&json!({
             "chunk_id": record.chunk_id,
+            "nonce": record.nonce.map(|n| n.to_hex()),
             "content": record.document.content,
             "meta_data": record.document.meta_data,
             "name": record.document.name,

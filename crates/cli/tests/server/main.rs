@@ -25,6 +25,8 @@ mod server_guide;
 mod server_hardening;
 mod server_inference;
 mod server_operations;
+mod server_owner_digest;
+mod server_owner_digest_kill;
 mod server_private_meta;
 mod server_remote;
 mod server_replica_faults;

@@ -18,7 +18,12 @@ fn context() -> ExecutionContext {
 }
 
 /// One request; the status and the JSON answer (null when none).
-fn call(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Value) {
+pub(crate) fn call(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
     let mut request = reqwest::blocking::Client::new().request(method, url);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -33,7 +38,7 @@ fn call(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&Value
 }
 
 /// A new API key with `permission` on `kb` (none when 0).
-fn key_with(server: &Server, kb: &str, permission: u8) -> String {
+pub(crate) fn key_with(server: &Server, kb: &str, permission: u8) -> String {
     let (status, key) = server.admin(
         Method::POST,
         "keys",
@@ -54,7 +59,7 @@ fn key_with(server: &Server, kb: &str, permission: u8) -> String {
 
 /// A second organisation in the same store, with a knowledge base and a key holding every
 /// permission on it: its key.
-fn other_organisation(server: &Server) -> String {
+pub(crate) fn other_organisation(server: &Server) -> String {
     let mut init = std::process::Command::new(env!("CARGO_BIN_EXE_paillier-gpu"));
     init.args(["server", "init", "--org", "rival"]);
     server.store_args(&mut init);

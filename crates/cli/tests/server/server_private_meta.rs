@@ -62,10 +62,16 @@ fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_va
             &documents,
             RecordOptions::default(),
         )
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
     let private_ids = client
         .upload_records(&private_kb, &ctx, &stored, &documents, PRIVATE)
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
 
     let query = vectors(1, 6, EMBED).remove(0);
     let filters = [
@@ -189,7 +195,10 @@ fn updates_patches_and_deletes_by_metadata_keep_the_sealed_copies_in_step() {
     let documents: Vec<Document> = (0..12).map(document).collect();
     let ids = client
         .upload_records(&kb, &ctx, &stored, &documents, PRIVATE)
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
 
     // An update: a new vector and document under a new nonce; the old answer no longer opens.
     let replacement = vectors(1, 9, EMBED);

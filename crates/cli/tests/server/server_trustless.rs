@@ -111,7 +111,10 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
     let stored = vectors(RECORDS, 1, EMBED);
     let ids = direct
         .upload_records(&kb, &ctx, &stored, &documents(RECORDS), BOTH)
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
     direct
         .upload_records(&other_kb, &ctx, &vectors(4, 2, EMBED), &[], BOTH)
         .unwrap();
@@ -288,7 +291,10 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
             &[],
             RecordOptions::default(),
         )
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
     let message = search(&client, &kb, &ctx, &query, None)
         .unwrap_err()
         .to_string();
@@ -313,7 +319,10 @@ fn honest_searches_through_the_proxy_raise_no_alarm() {
     let stored = vectors(RECORDS, 3, EMBED);
     let ids = direct
         .upload_records(&kb, &ctx, &stored, &documents(RECORDS), BOTH)
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|u| u.chunk_id)
+        .collect::<Vec<i64>>();
     let proxy = TamperProxy::start(&server.url);
     let client = Client::new(&proxy.url, &server.org, &key).unwrap();
     for (i, query) in vectors(searches, 4, EMBED).iter().enumerate() {

@@ -2,6 +2,7 @@
 //! in a private cluster (see `support/postgres.rs`). Each test gets a fresh store, and a way to
 //! open it again: a second handle is a second replica (or process) over the same data.
 
+mod digest_suite;
 mod key_suite;
 mod store_suite;
 
@@ -52,6 +53,9 @@ on_both_stores!(
     store_suite::every_chunk_write_moves_the_version,
     store_suite::concurrent_writers_number_chunks_in_commit_order,
     store_suite::opening_again_migrates_nothing,
+    digest_suite::a_digest_is_replaced_only_over_the_version_expected,
+    digest_suite::record_writes_commit_with_their_digest_or_not_at_all,
+    digest_suite::appends_with_a_digest_are_appends,
 );
 
 /// A PostgreSQL database written by a newer version is refused, and one at this version is
@@ -78,4 +82,39 @@ fn postgres_refuses_a_newer_schema() {
         }
         other => panic!("{:?}", other.map(drop)),
     }
+}
+
+/// A PostgreSQL database from before the owner's digests (schema version 1) is brought up to
+/// this version, its knowledge bases and chunks kept, and takes digests.
+#[test]
+fn postgres_migrates_a_store_from_before_owner_digests() {
+    let Some(url) = crate::common::postgres::fresh_database() else {
+        return;
+    };
+    let location = StoreLocation::Postgres(url.clone());
+    let version = paillier_gpu_server::store::migrate(&location).unwrap();
+    let store = open(&location);
+    let org = store.create_org("acme", "admin-hash", "xtr_a").unwrap();
+    store.create_kb(&store_suite::kb(&org.id, "kb-1")).unwrap();
+    drop(store);
+    // Version 1 as an earlier program left it: no digests' table.
+    let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    client
+        .batch_execute("DROP TABLE owner_digests; UPDATE schema_version SET version = 1")
+        .unwrap();
+    assert_eq!(
+        paillier_gpu_server::store::migrate(&location).unwrap(),
+        version
+    );
+    let store = open(&location);
+    let swap = paillier_gpu_server::store::DigestSwap {
+        expected_version: 0,
+        version: 1,
+        sealed: vec![1, 2, 3],
+    };
+    store.put_owner_digest("kb-1", "ctx", &swap).unwrap();
+    assert_eq!(
+        store.owner_digest("kb-1", "ctx").unwrap().unwrap().digest,
+        Some((1, vec![1, 2, 3]))
+    );
 }

@@ -64,6 +64,26 @@ impl Client {
         })
     }
 
+    /// The owner's digest of `kb_id` as the service holds it, checked as a verified search
+    /// checks it (not older than this owner has seen, the one it wrote, opening under its key).
+    pub fn digest_summary(
+        &self,
+        kb_id: &str,
+        context: &paillier_gpu::context::ExecutionContext,
+        options: paillier_gpu::verifiable::RecordOptions,
+    ) -> Result<DigestSummary> {
+        let codec = RecordCodec::new(context, kb_id, options);
+        let digest = self.current_digest(&codec)?.digest;
+        Ok(DigestSummary {
+            version: digest.version,
+            records: digest.records.count,
+            counted: digest
+                .counted_field
+                .clone()
+                .map(|field| (field, digest.values.len())),
+        })
+    }
+
     /// The highest digest this owner has seen of `kb` under `context_id`: in its state folder,
     /// or in this client's life.
     fn seen_digest(&self, context_id: &str, kb: &str) -> Result<Option<SeenDigest>> {

@@ -37,6 +37,16 @@ impl Planned {
     }
 }
 
+/// `items` as a raw JSON list, none when empty.
+fn raw_list<T: serde::Serialize>(items: &[T]) -> Result<Option<Box<serde_json::value::RawValue>>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    api::raw_list(items)
+        .map(Some)
+        .map_err(|e| Error::InvalidSetting(format!("the records do not serialise: {e}")))
+}
+
 /// What a write stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Written {
@@ -100,8 +110,8 @@ impl Client {
                     sealed: sealed.clone(),
                 },
                 first_chunk_id: (!insert.is_empty()).then_some(first),
-                insert,
-                update,
+                insert: raw_list(&insert)?,
+                update: raw_list(&update)?,
                 delete: planned.delete,
             };
             match self.write_records(&body) {

@@ -14,6 +14,8 @@ mod hamming;
 mod hamming_answer;
 mod inference;
 mod meta;
+mod owner_digest;
+mod records;
 mod streamed;
 
 use std::sync::Arc;
@@ -73,6 +75,11 @@ pub fn router(state: Arc<AppState>, body_timeout: Duration) -> Router {
             "/v1/exec_context/{org}/{kb}/bind/{ctx}",
             post(contexts::bind),
         )
+        .route(
+            "/v1/owner_digest/{org}/{kb}/{context_id}",
+            get(owner_digest::get).put(owner_digest::put),
+        )
+        .route("/v1/records/{org}", post(records::write))
         .route("/v1/ml-zk/fhe/inference", post(inference::infer))
         .route("/v1/ml-zk/fhe/inference/{org}", post(inference::infer))
         .route("/api/v1/kbs", get(admin::list_kbs).post(admin::create_kb))

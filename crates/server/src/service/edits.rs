@@ -2,7 +2,6 @@
 //! included), patches (some fields), deletes. Each is all or none, and makes the knowledge
 //! base's resident indexes be rebuilt on their next search.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ingest::check_meta_size;
@@ -12,19 +11,8 @@ use crate::state::AppState;
 use crate::store::ChunkPatch;
 use paillier_gpu::PublicContext;
 
-/// A chunk's new fields, by id.
-#[derive(Deserialize)]
-pub struct ChunkChange {
-    chunk_id: i64,
-    #[serde(default)]
-    chunk_content: Option<String>,
-    #[serde(default)]
-    index: Option<Vec<String>>,
-    #[serde(default)]
-    meta_data: Option<Value>,
-    #[serde(default)]
-    name: Option<String>,
-}
+/// A chunk's new fields, by id: the API's update item, which the client writes too.
+pub use paillier_gpu_client::api::ChunkUpdate as ChunkChange;
 
 /// Updates (`whole`: every chunk replaced, its index included) or patches the chunks of
 /// knowledge base `kb_id` stored under context `context_id` (`context`, its public part), each
@@ -49,8 +37,9 @@ pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ServiceResult
         .rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
 }
 
-/// The changes checked: each index's ciphertexts belong to the context.
-fn changes(
+/// The changes checked: each index's ciphertexts belong to the context (and, `whole`, each
+/// carries one).
+pub(super) fn changes(
     context: &PublicContext,
     sent: Vec<ChunkChange>,
     whole: bool,

@@ -25,6 +25,21 @@ pub enum ServiceError {
     #[error("{0}")]
     Conflict(String),
 
+    /// A write of the owner's digest found another version stored, or the knowledge base's
+    /// next chunk id other than the write's first: nothing was written. The answer carries both,
+    /// for the writer to read again from.
+    #[error(
+        "the owner's digest is at version {current_version} and the knowledge base's next chunk \
+         id is {next_chunk_id}, not what this write expected; nothing was written (read both \
+         again and retry)"
+    )]
+    DigestConflict {
+        /// The digest's version stored (0: none).
+        current_version: i64,
+        /// The id the knowledge base's next inserted chunk will get.
+        next_chunk_id: i64,
+    },
+
     /// A value the request sent is larger than the server takes (metadata, an insert's chunks).
     #[error("{0}")]
     TooLarge(String),

@@ -9,7 +9,7 @@ use super::pieces::{check_pieces, decode_pieces};
 use crate::resident::{context_digest, Committed};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::{Chunk, Inserted, NewChunk, StoredContext, MAX_META_BYTES};
+use crate::store::{Chunk, NewChunk, StoredContext, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::PublicContext;
@@ -39,17 +39,7 @@ pub fn insert(
     sent: Vec<SentChunk>,
 ) -> ServiceResult<Vec<i64>> {
     let context = state.open_public(org, context_id, &stored.data)?;
-    let shape = context.try_ciphertext_shape()?;
-    // Decoded on every core; the first bad chunk is the one named.
-    let decoded: Vec<ServiceResult<NewChunk>> = sent
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, sent)| new_chunk(i, sent, shape))
-        .collect();
-    let chunks = decoded
-        .into_iter()
-        .collect::<ServiceResult<Vec<NewChunk>>>()?;
-    check_ciphertexts(&context, shape, &chunks)?;
+    let chunks = checked_chunks(&context, sent)?;
     let digest = context_digest(&stored.data);
     state.indexes.insert(kb_id, context_id, digest, || {
         // Committed only if the context is still the one checked against.
@@ -64,21 +54,41 @@ pub fn insert(
             })?;
         Ok(Committed {
             version: inserted.version,
-            chunks: committed(kb_id, context_id, chunks, &inserted),
+            chunks: committed(kb_id, context_id, chunks, &inserted.ids),
         })
     })
 }
 
+/// The `sent` chunks as the store takes them, each one's pieces decoded and every ciphertext
+/// checked against `context`'s key (the first bad chunk is the one named).
+pub(super) fn checked_chunks(
+    context: &PublicContext,
+    sent: Vec<SentChunk>,
+) -> ServiceResult<Vec<NewChunk>> {
+    let shape = context.try_ciphertext_shape()?;
+    // Decoded on every core; the first bad chunk is the one named.
+    let decoded: Vec<ServiceResult<NewChunk>> = sent
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, sent)| new_chunk(i, sent, shape))
+        .collect();
+    let chunks = decoded
+        .into_iter()
+        .collect::<ServiceResult<Vec<NewChunk>>>()?;
+    check_ciphertexts(context, shape, &chunks)?;
+    Ok(chunks)
+}
+
 /// The chunks as the store now holds them, with the ids it gave.
-fn committed(
+pub(super) fn committed(
     kb_id: &str,
     context_id: &str,
     chunks: Vec<NewChunk>,
-    inserted: &Inserted,
+    ids: &[i64],
 ) -> Vec<Chunk> {
     chunks
         .into_iter()
-        .zip(&inserted.ids)
+        .zip(ids)
         .map(|(c, &id)| Chunk {
             kb_id: kb_id.to_owned(),
             chunk_id: id,

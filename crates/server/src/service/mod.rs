@@ -10,7 +10,9 @@ pub mod ingest;
 pub mod keys;
 pub mod knowledge_bases;
 pub mod meta_edits;
+pub mod owner_digest;
 pub mod pieces;
+pub mod records;
 pub mod search;
 pub mod select;
 

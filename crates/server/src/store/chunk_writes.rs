@@ -21,38 +21,57 @@ pub(super) fn insert_chunks<D: Dialect>(
 ) -> Result<Option<Inserted>> {
     // The context's check and the insert are one write, with no other between.
     store.transaction(Begin::Write, |s| {
-        let Some((first, org_id, version)) = s.one(D::KB_FOR_WRITE, &[Text(kb_id)], |r| {
-            Ok((r.int(0)?, r.text(1)?, r.int(2)?))
-        })?
-        else {
-            return Ok(End::RollBack(None));
-        };
-        let stored = s.one(
-            D::CONTEXT_FOR_INSERT,
-            &[Text(&org_id), Text(context_id)],
-            text_of,
-        )?;
-        if stored.as_deref() != Some(context_data) {
-            return Ok(End::RollBack(None));
-        }
-        s.execute(BIND, &[Text(&org_id), Text(kb_id), Text(context_id)])?;
-        s.insert_chunks(kb_id, context_id, first, chunks)?;
-        let next = first + chunks.len() as i64;
-        s.execute(
-            RECORD_INSERT,
-            &[
-                Int(next),
-                Int(chunks.len() as i64),
-                Text(&now()),
-                Int(version + 1),
-                Text(kb_id),
-            ],
-        )?;
-        Ok(End::Commit(Some(Inserted {
-            ids: (first..next).collect(),
-            version: version + 1,
-        })))
+        Ok(
+            match insert_in::<D>(s, kb_id, context_id, context_data, chunks)? {
+                Some(inserted) => End::Commit(Some(inserted)),
+                None => End::RollBack(None),
+            },
+        )
     })
+}
+
+/// The insert of [`insert_chunks`], in the caller's transaction: the chunks numbered on from
+/// the knowledge base's next id (its row read, and locked where writers may run at once), the
+/// context bound, the version moved by one. `None`, with nothing written, when the knowledge
+/// base is not stored or the context is no longer stored as `context_data`.
+pub(super) fn insert_in<D: Dialect>(
+    s: &mut dyn Session,
+    kb_id: &str,
+    context_id: &str,
+    context_data: &str,
+    chunks: &[NewChunk],
+) -> Result<Option<Inserted>> {
+    let Some((first, org_id, version)) = s.one(D::KB_FOR_WRITE, &[Text(kb_id)], |r| {
+        Ok((r.int(0)?, r.text(1)?, r.int(2)?))
+    })?
+    else {
+        return Ok(None);
+    };
+    let stored = s.one(
+        D::CONTEXT_FOR_INSERT,
+        &[Text(&org_id), Text(context_id)],
+        text_of,
+    )?;
+    if stored.as_deref() != Some(context_data) {
+        return Ok(None);
+    }
+    s.execute(BIND, &[Text(&org_id), Text(kb_id), Text(context_id)])?;
+    s.insert_chunks(kb_id, context_id, first, chunks)?;
+    let next = first + chunks.len() as i64;
+    s.execute(
+        RECORD_INSERT,
+        &[
+            Int(next),
+            Int(chunks.len() as i64),
+            Text(&now()),
+            Int(version + 1),
+            Text(kb_id),
+        ],
+    )?;
+    Ok(Some(Inserted {
+        ids: (first..next).collect(),
+        version: version + 1,
+    }))
 }
 
 /// See [`Store::delete_chunks`](super::Store::delete_chunks).
@@ -65,7 +84,7 @@ pub(super) fn delete_chunks<D: Dialect>(store: &D, kb_id: &str, ids: &[i64]) -> 
         if deleted == 0 {
             return Ok(End::RollBack(0));
         }
-        s.execute(REWROTE, &[Int(deleted as i64), Text(&now()), Text(kb_id)])?;
+        record_rewrite(s, kb_id, deleted)?;
         Ok(End::Commit(deleted))
     })
 }
@@ -84,44 +103,64 @@ pub(super) fn patch_chunks<D: Dialect>(
         if !locked_kb::<D>(s, kb_id)? {
             return Ok(End::RollBack(Vec::new()));
         }
-        let mut found = Vec::new();
-        for (id, patch) in patches {
-            // A chunk keeps the context it was inserted under: one under another is not found.
-            let read = [Text(kb_id), Int(*id), Text(context_id)];
-            let Some(meta) = s.one(CHUNK_META, &read, text_of)? else {
-                continue;
-            };
-            let meta = match &patch.meta_data {
-                None => meta,
-                Some(changes) => merged(&meta, changes),
-            };
-            if meta.len() > MAX_META_BYTES {
-                return Err(too_large(*id, meta.len()));
-            }
-            s.execute(
-                PATCH_CHUNK,
-                &[
-                    Text(kb_id),
-                    Int(*id),
-                    Arg::OptText(patch.name.as_deref()),
-                    Arg::OptText(patch.content.as_deref()),
-                    Text(&meta),
-                    Arg::OptBytes(patch.pieces.as_deref()),
-                ],
-            )?;
-            found.push(*id);
-        }
+        let found = patch_in(s, kb_id, context_id, patches)?;
         if all_or_nothing && found.len() != patches.len() || found.is_empty() {
             return Ok(End::RollBack(found));
         }
-        s.execute(REWROTE, &[Int(0), Text(&now()), Text(kb_id)])?;
+        record_rewrite(s, kb_id, 0)?;
         Ok(End::Commit(found))
     })
 }
 
+/// The patches of [`patch_chunks`] applied in the caller's transaction to the chunks stored
+/// under `context_id` (the others are skipped); the ids patched. The caller records the rewrite
+/// ([`record_rewrite`]) if it commits them.
+pub(super) fn patch_in(
+    s: &mut dyn Session,
+    kb_id: &str,
+    context_id: &str,
+    patches: &[(i64, ChunkPatch)],
+) -> Result<Vec<i64>> {
+    let mut found = Vec::new();
+    for (id, patch) in patches {
+        // A chunk keeps the context it was inserted under: one under another is not found.
+        let read = [Text(kb_id), Int(*id), Text(context_id)];
+        let Some(meta) = s.one(CHUNK_META, &read, text_of)? else {
+            continue;
+        };
+        let meta = match &patch.meta_data {
+            None => meta,
+            Some(changes) => merged(&meta, changes),
+        };
+        if meta.len() > MAX_META_BYTES {
+            return Err(too_large(*id, meta.len()));
+        }
+        s.execute(
+            PATCH_CHUNK,
+            &[
+                Text(kb_id),
+                Int(*id),
+                Arg::OptText(patch.name.as_deref()),
+                Arg::OptText(patch.content.as_deref()),
+                Text(&meta),
+                Arg::OptBytes(patch.pieces.as_deref()),
+            ],
+        )?;
+        found.push(*id);
+    }
+    Ok(found)
+}
+
+/// Records a rewrite (a delete or an edit, see [`KbVersion`](super::KbVersion)) of knowledge
+/// base `kb_id` that left `fewer` chunks in it, in the caller's transaction.
+pub(super) fn record_rewrite(s: &mut dyn Session, kb_id: &str, fewer: usize) -> Result<()> {
+    s.execute(REWROTE, &[Int(fewer as i64), Text(&now()), Text(kb_id)])
+        .map(drop)
+}
+
 /// Locks the knowledge base's row for a rewrite where writers may run at once; false when it
 /// does not exist (then there is nothing to rewrite).
-fn locked_kb<D: Dialect>(s: &mut dyn Session, kb_id: &str) -> Result<bool> {
+pub(super) fn locked_kb<D: Dialect>(s: &mut dyn Session, kb_id: &str) -> Result<bool> {
     if D::ONE_WRITER {
         return Ok(true);
     }

@@ -1,5 +1,5 @@
-//! What the server keeps: organisations and their keys, knowledge bases, execution contexts and
-//! chunks. [`Store`] is the seam; [`SqliteStore`] is the embedded default, [`PostgresStore`] the
+//! What the server keeps: organisations and their keys, knowledge bases, execution contexts,
+//! chunks and their owners' sealed digests. [`Store`] is the seam; [`SqliteStore`] is the embedded default, [`PostgresStore`] the
 //! one several replicas share. Both are one store written once (`sql_store`, `chunk_writes`) over
 //! what their SQL dialects write differently (`dialect`). Every write returns only once it is
 //! committed.
@@ -8,6 +8,7 @@ mod chunk_writes;
 mod dialect;
 mod files;
 mod location;
+mod owner_digests;
 mod patches;
 mod postgres;
 mod rows;
@@ -19,6 +20,7 @@ mod statements;
 mod tests;
 
 pub use location::{backup, migrate, open_store, StoreLocation};
+pub use owner_digests::{DigestConflict, DigestState, DigestSwap, DigestWritten, RecordBatch};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -298,4 +300,31 @@ pub trait Store: Send + Sync {
         patches: &[(i64, ChunkPatch)],
         all_or_nothing: bool,
     ) -> Result<Vec<i64>>;
+
+    /// The owner's digest of `(kb_id, context_id)` with the knowledge base's next chunk id and
+    /// count, read at one instant; `None` when the knowledge base does not exist.
+    fn owner_digest(&self, kb_id: &str, context_id: &str) -> Result<Option<DigestState>>;
+    /// Replaces the owner's digest of `(kb_id, context_id)` by compare-and-set (see
+    /// [`DigestSwap`]); [`DigestWritten::Conflict`], and nothing written, when the stored
+    /// version is not the one expected.
+    fn put_owner_digest(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        swap: &DigestSwap,
+    ) -> Result<DigestWritten>;
+    /// In one transaction: the digest's compare-and-set as [`put_owner_digest`]
+    /// (Self::put_owner_digest), the batch's updates and deletes (every id stored under
+    /// `context_id`, all of them), and its inserts numbered from exactly its `first_chunk_id`
+    /// under the context as stored as `context_data`; all of it committed, or none (the outcome
+    /// says why). Updates and deletes are a rewrite and inserts an append (see [`KbVersion`]):
+    /// a batch with both moves the version twice, in one commit.
+    fn write_records(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        context_data: &str,
+        swap: &DigestSwap,
+        batch: &RecordBatch,
+    ) -> Result<DigestWritten>;
 }

@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 
-use super::chunk_writes;
 use super::dialect::{Arg, Begin, Dialect, End};
 use super::rows::{
     api_key_of, chunk_of, context_of, exists, index_row_of, kb_of, text_of, version_of,
 };
 use super::statements::*;
+use super::{chunk_writes, owner_digests};
 use super::{
-    now, ApiKey, Chunk, ChunkPatch, DeleteContext, IndexRow, Inserted, KbVersion, KnowledgeBase,
-    NewChunk, Org, PutContext, Store, StoredContext,
+    now, ApiKey, Chunk, ChunkPatch, DeleteContext, DigestState, DigestSwap, DigestWritten,
+    IndexRow, Inserted, KbVersion, KnowledgeBase, NewChunk, Org, PutContext, RecordBatch, Store,
+    StoredContext,
 };
 use crate::error::Result;
 use Arg::Text;
@@ -290,6 +291,31 @@ impl<D: Dialect> Store for D {
         all_or_nothing: bool,
     ) -> Result<Vec<i64>> {
         chunk_writes::patch_chunks(self, kb_id, context_id, patches, all_or_nothing)
+    }
+
+    fn owner_digest(&self, kb_id: &str, context_id: &str) -> Result<Option<DigestState>> {
+        owner_digests::read(self, kb_id, context_id)
+    }
+
+    fn put_owner_digest(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        swap: &DigestSwap,
+    ) -> Result<DigestWritten> {
+        // No chunks: no context to check them against.
+        owner_digests::write(self, kb_id, context_id, "", swap, &RecordBatch::default())
+    }
+
+    fn write_records(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        context_data: &str,
+        swap: &DigestSwap,
+        batch: &RecordBatch,
+    ) -> Result<DigestWritten> {
+        owner_digests::write(self, kb_id, context_id, context_data, swap, batch)
     }
 }
 

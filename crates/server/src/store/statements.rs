@@ -125,3 +125,16 @@ pub(super) const REWROTE: &str = "UPDATE kbs SET version = version + 1, rewritte
 pub(super) const PATCH_CHUNK: &str =
     "UPDATE chunks SET name = COALESCE($3, name), content = COALESCE($4, content), \
      meta_data = $5, pieces = COALESCE($6, pieces) WHERE kb_id = $1 AND chunk_id = $2";
+
+// The owner's digests.
+pub(super) const OWNER_DIGEST: &str =
+    "SELECT version, sealed FROM owner_digests WHERE kb_id = $1 AND context_id = $2";
+/// Writes digest `$2` of knowledge base `$1` as version `$3`, sealed `$4`, at `$5`; the caller
+/// has compared the version it replaces, in the same transaction.
+pub(super) const PUT_OWNER_DIGEST: &str =
+    "INSERT INTO owner_digests (kb_id, context_id, version, sealed, updated_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kb_id, context_id) DO UPDATE SET \
+     version = excluded.version, sealed = excluded.sealed, updated_at = excluded.updated_at";
+/// `(next_chunk_id, chunk_count)` of knowledge base `$1`.
+pub(super) const KB_NEXT_AND_COUNT: &str =
+    "SELECT next_chunk_id, chunk_count FROM kbs WHERE id = $1";

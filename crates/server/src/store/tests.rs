@@ -6,7 +6,7 @@ use rusqlite::{params, Connection};
 
 use super::sqlite::schema::MIGRATIONS;
 use super::sqlite::STORE_FILE;
-use super::{NewChunk, SqliteStore, Store};
+use super::{DigestSwap, DigestWritten, NewChunk, SqliteStore, Store};
 
 fn chunk() -> NewChunk {
     NewChunk {
@@ -96,6 +96,54 @@ fn a_store_from_before_creators_binds_its_chunks_contexts() {
         store.context("org", "ctx").unwrap().unwrap().creator_key,
         None
     );
+}
+
+#[test]
+fn a_store_from_before_owner_digests_gets_them_and_loses_them_with_its_kb() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut connection = Connection::open(dir.path().join(STORE_FILE)).unwrap();
+        let t = connection.transaction().unwrap();
+        for migration in &MIGRATIONS[..4] {
+            t.execute_batch(migration).unwrap();
+        }
+        t.pragma_update(None, "user_version", 4).unwrap();
+        t.execute("INSERT INTO orgs VALUES ('org', 'acme', 'now')", [])
+            .unwrap();
+        t.execute(
+            "INSERT INTO kbs (id, org_id, name, description, next_chunk_id, created_at, \
+             updated_at) VALUES ('kb-1', 'org', 'docs', '', 1, 'now', 'now')",
+            [],
+        )
+        .unwrap();
+        t.commit().unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let state = store.owner_digest("kb-1", "ctx").unwrap().unwrap();
+    assert_eq!(
+        (state.digest, state.next_chunk_id, state.chunks),
+        (None, 1, 0)
+    );
+    let swap = DigestSwap {
+        expected_version: 0,
+        version: 1,
+        sealed: b"sealed".to_vec(),
+    };
+    assert!(matches!(
+        store.put_owner_digest("kb-1", "ctx", &swap).unwrap(),
+        DigestWritten::Written { .. }
+    ));
+    assert_eq!(
+        store.owner_digest("kb-1", "ctx").unwrap().unwrap().digest,
+        Some((1, b"sealed".to_vec()))
+    );
+    assert!(store.delete_kb("org", "kb-1").unwrap());
+    drop(store);
+    let connection = Connection::open(dir.path().join(STORE_FILE)).unwrap();
+    let left: i64 = connection
+        .query_row("SELECT COUNT(*) FROM owner_digests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "a deleted knowledge base's digests go with it");
 }
 
 #[cfg(unix)]

@@ -24,7 +24,7 @@ pub(super) fn kb(org_id: &str, id: &str) -> KnowledgeBase {
     }
 }
 
-fn chunk(tag: &str) -> NewChunk {
+pub(super) fn chunk(tag: &str) -> NewChunk {
     NewChunk {
         name: format!("n-{tag}"),
         content: format!("c-{tag}"),
@@ -34,7 +34,7 @@ fn chunk(tag: &str) -> NewChunk {
 }
 
 /// An organisation with knowledge base `kb-1` and context `ctx` (stored as `{}`).
-fn org_with_kb(store: &dyn Store) -> String {
+pub(super) fn org_with_kb(store: &dyn Store) -> String {
     let org = store.create_org("acme", "admin-hash", "xtr_a").unwrap();
     store.create_kb(&kb(&org.id, "kb-1")).unwrap();
     assert_eq!(
@@ -44,7 +44,7 @@ fn org_with_kb(store: &dyn Store) -> String {
     org.id
 }
 
-fn insert(store: &dyn Store, count: usize) -> Vec<i64> {
+pub(super) fn insert(store: &dyn Store, count: usize) -> Vec<i64> {
     let chunks: Vec<NewChunk> = (0..count).map(|i| chunk(&i.to_string())).collect();
     store
         .insert_chunks("kb-1", "ctx", "{}", &chunks)

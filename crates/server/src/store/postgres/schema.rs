@@ -6,7 +6,8 @@
 pub(super) const MIGRATION_LOCK: i64 = 0x7061_696c_6c69_6572;
 
 /// Each migration's statements, in order.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -71,4 +72,18 @@ CREATE TABLE chunks (
     PRIMARY KEY (kb_id, chunk_id)
 );
 CREATE INDEX chunks_by_context ON chunks (kb_id, context_id, chunk_id);
-"#];
+"#,
+    // The owner's sealed digest of each (knowledge base, context): opaque bytes and a version,
+    // written by compare-and-set (alone, or with the records it covers), gone with its
+    // knowledge base.
+    r#"
+CREATE TABLE owner_digests (
+    kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    sealed BYTEA NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kb_id, context_id)
+);
+"#,
+];

@@ -85,4 +85,17 @@ INSERT OR IGNORE INTO bindings (org_id, kb_id, context_id)
 ALTER TABLE kbs ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE kbs ADD COLUMN rewritten INTEGER NOT NULL DEFAULT 0;
 "#,
+    // The owner's sealed digest of each (knowledge base, context): opaque bytes and a version,
+    // written by compare-and-set (alone, or with the records it covers), gone with its
+    // knowledge base.
+    r#"
+CREATE TABLE owner_digests (
+    kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kb_id, context_id)
+);
+"#,
 ];

@@ -1,0 +1,124 @@
+//! Record writes that commit with the owner's digest: inserts, updates and deletes under one
+//! context and the digest's compare-and-set, in one store transaction, or none of it. The chunks
+//! are checked as an insert and an update check them; the resident indexes follow as after
+//! those writes: an append-only batch is appended to a current index, any other is a rewrite.
+
+use std::collections::HashSet;
+
+use super::edits::{changes, ChunkChange};
+use super::ingest::{checked_chunks, committed as stored_chunks};
+use super::owner_digest::{committed, swap_of};
+use crate::resident::{context_digest, Committed};
+use crate::service::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::store::{RecordBatch, StoredContext};
+use paillier_gpu_client::api::{self, Chunk as SentChunk};
+
+/// A records write as the route read it: the lists parsed, nothing checked yet.
+pub struct RecordsRequest {
+    /// The digest's compare-and-set.
+    pub digest: api::DigestWrite,
+    /// The id the first inserted chunk must get.
+    pub first_chunk_id: Option<i64>,
+    /// Chunks to insert, in order.
+    pub insert: Vec<SentChunk>,
+    /// Chunks replaced whole (each with its index).
+    pub update: Vec<ChunkChange>,
+    /// Chunks to delete.
+    pub delete: Vec<i64>,
+}
+
+/// Writes `request` to knowledge base `kb_id` under context `context_id` of `org` (`stored`, as
+/// the store held it when the caller was checked): every inserted and updated index checked
+/// against the context's key first, then one transaction. The ids inserted, the digest's
+/// version and the next chunk id.
+pub fn write(
+    state: &AppState,
+    org: &str,
+    kb_id: &str,
+    context_id: &str,
+    stored: &StoredContext,
+    request: RecordsRequest,
+) -> ServiceResult<api::RecordsWritten> {
+    let swap = swap_of(&request.digest)?;
+    check_ids(&request)?;
+    let context = state.open_public(org, context_id, &stored.data)?;
+    let insert = if request.insert.is_empty() {
+        Vec::new()
+    } else {
+        checked_chunks(&context, request.insert)?
+    };
+    let update = if request.update.is_empty() {
+        Vec::new()
+    } else {
+        changes(&context, request.update, true)?
+    };
+    let batch = RecordBatch {
+        first_chunk_id: request.first_chunk_id,
+        insert,
+        update,
+        delete: request.delete,
+    };
+    let commit = |batch: &RecordBatch| -> ServiceResult<(Vec<i64>, i64, i64)> {
+        let written = state
+            .store
+            .write_records(kb_id, context_id, &stored.data, &swap, batch)?;
+        committed(written, kb_id, context_id)
+    };
+    let mut next_chunk_id = 0;
+    let chunk_ids = if !batch.update.is_empty() || !batch.delete.is_empty() {
+        // The knowledge base's indexes are dropped once it commits, as after an edit.
+        let (ids, _, next) = state.indexes.rewrite(kb_id, || commit(&batch))?;
+        next_chunk_id = next;
+        ids
+    } else if !batch.insert.is_empty() {
+        // An append: a current index takes the chunks as after an insert.
+        let digest = context_digest(&stored.data);
+        state.indexes.insert(kb_id, context_id, digest, || {
+            let (ids, kb_version, next) = commit(&batch)?;
+            next_chunk_id = next;
+            Ok::<_, ServiceError>(Committed {
+                version: kb_version,
+                chunks: stored_chunks(kb_id, context_id, batch.insert, &ids),
+            })
+        })?
+    } else {
+        // The digest alone: no chunk changes, no index to follow.
+        let (ids, _, next) = commit(&batch)?;
+        next_chunk_id = next;
+        ids
+    };
+    Ok(api::RecordsWritten {
+        chunk_ids,
+        version: swap.version,
+        next_chunk_id,
+    })
+}
+
+/// An error unless `first_chunk_id` is given exactly when chunks are inserted, and no id is
+/// named twice among the updates and deletes.
+fn check_ids(request: &RecordsRequest) -> ServiceResult<()> {
+    match (request.insert.is_empty(), request.first_chunk_id) {
+        (false, None) => {
+            return Err(ServiceError::bad_input(
+                "first_chunk_id: required when chunks are inserted",
+            ))
+        }
+        (true, Some(_)) => {
+            return Err(ServiceError::bad_input(
+                "first_chunk_id: given, but no chunk is inserted",
+            ))
+        }
+        _ => {}
+    }
+    let mut seen = HashSet::new();
+    let named = (request.update.iter().map(|u| u.chunk_id)).chain(request.delete.iter().copied());
+    for id in named {
+        if !seen.insert(id) {
+            return Err(ServiceError::bad_input(format!(
+                "chunk {id} is named twice among the updates and deletes"
+            )));
+        }
+    }
+    Ok(())
+}
