@@ -19,8 +19,15 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   content_swap {"a": X, "b": Y}                  on GET /v1/chunk, X's and Y's contents exchanged
   drop_filter  {}                                searches and metadata searches sent on without
                                                  their metadata filter (a service ignoring it)
-  lose_insert  {}                                inserts (POST /v1/chunk) forwarded, their answer
-                                                 lost: the connection closes unanswered
+  lose_insert  {}                                inserts (POST /v1/chunk, and record writes POST
+                                                 /v1/records) forwarded, their answer lost: the
+                                                 connection closes unanswered
+  joint_swap   {"a": X, "b": Y}                  X's and Y's answers exchanged, and their contents
+                                                 on GET /v1/chunk: the two records relabelled
+  keep_stale   {"chunk_id": X}                   record writes (POST /v1/records) committed without
+                                                 X's update or delete, the owner's new digest with
+                                                 them: X stays as it was (stale, or deleted and
+                                                 still served)
 
 `compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
 standard library: the Rust tests run it with the system's python3.
@@ -67,6 +74,9 @@ def tamper_answer(kb, answer, attack):
     elif kind == "swap":
         a, b = entry_of(answer, attack["a"]), entry_of(answer, attack["b"])
         a[0], b[0] = b[0], a[0]
+    elif kind == "joint_swap":
+        a, b = entry_of(answer, attack["a"]), entry_of(answer, attack["b"])
+        a[0], b[0] = b[0], a[0]
     elif kind == "duplicate":
         entry_of(answer, attack["target"])[0] = list(entry_of(answer, attack["source"])[0])
     elif kind == "same_id":
@@ -84,7 +94,7 @@ def tamper_answer(kb, answer, attack):
 
 
 def tamper_chunks(chunks, attack):
-    if attack["kind"] == "content_swap":
+    if attack["kind"] in ("content_swap", "joint_swap"):
         by_id = {chunk.get("chunk_id"): chunk for chunk in chunks}
         a, b = by_id.get(attack["a"]), by_id.get(attack["b"])
         if a is not None and b is not None:
@@ -126,6 +136,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             sent = json.loads(body)
             sent.pop("meta_filter", None)
             body = json.dumps(sent).encode()
+        is_records = method == "POST" and self.path.split("?")[0].startswith("/v1/records/")
+        with LOCK:
+            stale = ATTACK.get("chunk_id") if ATTACK.get("kind") == "keep_stale" else None
+        if stale is not None and is_records and body:
+            sent = json.loads(body)
+            sent["update"] = [chunk for chunk in sent.get("update") or [] if chunk.get("chunk_id") != stale]
+            sent["delete"] = [chunk_id for chunk_id in sent.get("delete") or [] if chunk_id != stale]
+            body = json.dumps(sent).encode()
         is_get_chunks = method == "GET" and self.path.split("?")[0].startswith("/v1/chunk/")
         request = urllib.request.Request(self.upstream + self.path, data=body, method=method)
         for name, value in self.headers.items():
@@ -141,7 +159,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         except urllib.error.HTTPError as error:
             status, content = error.code, error.read()
             content_type = error.headers.get("Content-Type", "application/json")
-        if method == "POST" and self.path.split("?")[0].startswith("/v1/chunk/") and "/meta" not in self.path:
+        is_insert = method == "POST" and self.path.split("?")[0].startswith("/v1/chunk/") and "/meta" not in self.path
+        if is_insert or is_records:
             with LOCK:
                 losing = ATTACK.get("kind") == "lose_insert"
             if losing:
