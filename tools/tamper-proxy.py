@@ -94,7 +94,7 @@ def tamper_answer(kb, answer, attack):
 
 
 def tamper_chunks(chunks, attack):
-    if attack["kind"] in ("content_swap", "joint_swap"):
+    if attack["kind"] == "content_swap" or attack["kind"] == "joint_swap":
         by_id = {chunk.get("chunk_id"): chunk for chunk in chunks}
         a, b = by_id.get(attack["a"]), by_id.get(attack["b"])
         if a is not None and b is not None:

@@ -18,7 +18,7 @@ from paillier_gpu.client import Client, RemoteError, RemoteUnreachableError
 
 from conftest import REPO, free_port, hamming
 
-EMBED = 64
+EMBED = 48
 RECORDS = 40
 HONEST_SEARCHES = int(os.environ.get("PAILLIER_GPU_HONEST_SEARCHES", "30"))
 
@@ -108,7 +108,7 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
     cases = [
         (dict(kind="forge", chunk_id=far, n=n), {}, "forged"),
         (dict(kind="shift", chunk_id=far, bit=1, n=n), {}, "altered"),
-        (dict(kind="shift", chunk_id=far, bit=2 * EMBED + 256 + 4, n=n), {}, "altered"),
+        (dict(kind="shift", chunk_id=far, bit=2 * EMBED + 384 + 4, n=n), {}, "altered"),
         # The owner's digest counts (chunk id, nonce) pairs: relabelled answers are not those.
         (dict(kind="swap", a=nearest, b=far), {}, "owner's digest counts"),
         (dict(kind="duplicate", source=nearest, target=far), {}, "one record under several ids"),
