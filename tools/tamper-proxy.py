@@ -36,6 +36,10 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   guess_in_fetch {"chunk_id": X, "guess": [bits], "n": N}
                                                  on GET /v1/chunk, X's index E(R) replaced by
                                                  E(R)E(Q)E(-C), Q the last query seen
+  keep_stale   {"chunk_id": X}                   record writes (POST /v1/records) committed without
+                                                 X's update or delete, the owner's new digest with
+                                                 them: X stays as it was (stale, or deleted and
+                                                 still served)
 
 It remembers each record's index and content as they pass (inserts and updates with the ids of
 their answers, GET /v1/chunk answers), for stale and resurrect. `GET /_tamper/log` answers
@@ -288,6 +292,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if dropping and body and (is_hamming or self.path.startswith("/v1/chunk/meta/")):
             sent = json.loads(body)
             sent.pop("meta_filter", None)
+            body = json.dumps(sent).encode()
+        is_records = method == "POST" and self.path.split("?")[0].startswith("/v1/records/")
+        with LOCK:
+            stale = ATTACK.get("chunk_id") if ATTACK.get("kind") == "keep_stale" else None
+        if stale is not None and is_records and body:
+            sent = json.loads(body)
+            sent["update"] = [chunk for chunk in sent.get("update") or [] if chunk.get("chunk_id") != stale]
+            sent["delete"] = [chunk_id for chunk_id in sent.get("delete") or [] if chunk_id != stale]
             body = json.dumps(sent).encode()
         is_get_chunks = method == "GET" and self.path.split("?")[0].startswith("/v1/chunk/")
         asked = self._asked_chunks() if is_get_chunks else {}

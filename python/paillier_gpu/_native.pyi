@@ -365,38 +365,105 @@ class PackedArray:
         """Reads a packed-numbers file (from `save` or the CLI) made under `public_key`."""
     def __len__(self) -> int: ...
 
+_Counted = Tuple[int, str, Optional[str]]
+
+class Query:
+    """A query encrypted by `RecordCodec.encrypt_query`; its vector and nonce stay inside."""
+
+    @property
+    def pieces(self) -> List[str]:
+        """The encrypted query as compute_hamming's `query` field (base64, one a piece)."""
+    def __len__(self) -> int: ...
+
+class StoredRecords:
+    """Stored verifiable records read back by `RecordCodec.stored`, each checked; their bits
+    stay inside, for `RecordCodec.encrypt_again`."""
+
+    @property
+    def nonces(self) -> List[str]:
+        """Each record's nonce, in order, as 32 hexadecimal digits."""
+    def __len__(self) -> int: ...
+
+class OwnerDigest:
+    """The owner's digest of a knowledge base at one version; its tallies stay inside."""
+
+    @property
+    def version(self) -> int:
+        """Its version on the service (0: none stored)."""
+    @property
+    def count(self) -> int:
+        """How many records it counts."""
+    @property
+    def counted_field(self) -> Optional[str]:
+        """The metadata field it also counts per value, if any."""
+    @property
+    def counted_values(self) -> int:
+        """How many values of the counted field hold records."""
+
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
     and a tag in each plaintext, the document sealed to the record), with private metadata
     (tokens), both or neither. A binding of the library's `paillier_gpu::verifiable::RecordCodec`,
-    what `paillier_gpu.client.Client` runs; JSON crosses as text."""
+    what `paillier_gpu.client.Client` runs; JSON crosses as text, nonces as 32 hex digits, and
+    what is secret (a query's vector and nonce, stored records' bits, the digest's tallies)
+    stays in `Query`, `StoredRecords` and `OwnerDigest`."""
 
     def __init__(
         self, context: ExecutionContext, kb_id: str, verifiable: bool = False, private_meta: bool = False
     ) -> None: ...
-    def chunks(self, vectors: _Vectors, documents: Optional[str] = None) -> str:
-        """The chunks to send for `vectors` and `documents` (JSON), as a JSON list."""
+    def chunks(self, vectors: _Vectors, documents: Optional[str] = None) -> Tuple[str, Optional[List[str]]]:
+        """The chunks to send for `vectors` and `documents` (JSON), as a JSON list, and each
+        verifiable record's fresh nonce (None otherwise)."""
     def filter(self, filter: str) -> str:
         """A filter (JSON) as the service must get it: tokenised for private metadata."""
     def check_sort(self, sort_by: Optional[str] = None) -> None:
         """Raises PrivateMetadataError for a sort by a private field."""
     def opens_documents(self, with_content: bool) -> bool:
         """Whether a search opens its top records' documents (always for verifiable records)."""
+    def encrypt_query(self, vector: npt.ArrayLike) -> Query:
+        """`vector` encrypted as this codec's query (with a fresh nonce for verifiable records)."""
     def rank(
         self,
-        query: npt.ArrayLike,
+        query: Query,
         responses: Sequence[Sequence[Union[int, str, bytes]]],
         chunk_ids: Sequence[int],
         top_k: int,
         range: Optional[Tuple[int, int]] = None,
         expect_count: Optional[int] = None,
+        digest: Optional[OwnerDigest] = None,
+        filter: Optional[str] = None,
     ) -> List[Tuple[int, int, Optional[str]]]:
         """The top_k nearest as (chunk_id, distance, nonce), nearest first; verified for
-        verifiable records."""
+        verifiable records, against `digest` where it covers the owner's `filter` (JSON) and
+        `range`."""
+    def stored(
+        self,
+        indexes: Sequence[Sequence[str]],
+        chunk_ids: Sequence[int],
+        digest: Optional[OwnerDigest] = None,
+        filter: Optional[str] = None,
+    ) -> StoredRecords:
+        """Stored verifiable records, each checked, and against `digest` where it covers
+        `filter` (JSON; None: the whole knowledge base)."""
+    def encrypt_again(self, stored: StoredRecords) -> List[Tuple[List[str], str]]:
+        """`stored`'s records encrypted again under fresh nonces: [(index pieces, nonce)]."""
+    def open_digest(
+        self, version: int, sealed: Optional[str] = None, seen: Optional[Tuple[int, str]] = None
+    ) -> OwnerDigest:
+        """The service's copy of the digest, refused (AnswerRejectedError) when older than
+        `seen`, not the one seen at its version, or not opening under the owner's key."""
+    def next_digest(
+        self, current: OwnerDigest, removed: Sequence[_Counted], added: Sequence[_Counted]
+    ) -> Tuple[OwnerDigest, str]:
+        """The digest one version on, records (chunk_id, nonce, counted value) taken out and put
+        in, and its sealed bytes."""
+    def counted_digest(
+        self, field: Optional[str], records: Sequence[_Counted], version: int
+    ) -> Tuple[OwnerDigest, str]:
+        """A digest counted afresh at `version` (per value of `field` too), and its sealed bytes."""
     def open(self, records: str, filter: Optional[str] = None) -> str:
         """The documents of records (JSON list of {chunk_id, nonce, chunk_content, meta_data,
         name}), as a JSON list; sealed ones must pass `filter` (JSON) when given."""
-    def nonces(self, indexes: Sequence[Sequence[str]], chunk_ids: Sequence[int]) -> List[str]:
-        """The nonces of stored verifiable records, each record's tag checked."""
     def patched(self, chunk_id: int, document: str, patch: str, nonce: Optional[str] = None) -> str:
-        """{chunk_id, chunk_content, meta_data} (JSON) of a document patched and sealed again."""
+        """{chunk_id, chunk_content, meta_data, name} (JSON) of a document patched and sealed
+        again (for a verifiable record, under its new nonce)."""

@@ -2,108 +2,57 @@
 owner can check and metadata the service cannot read.
 
 The client speaks HTTP only (the standard library's `urllib`); what it sends and how it checks
-what comes back (keys, ciphertexts, tags, seals, tokens, the ranking and the refusals) is the
-library's `paillier_gpu::verifiable::RecordCodec` (bound here as `RecordCodec`), the same code
-the Rust client and the CLI run::
+what comes back (keys, ciphertexts, tags, seals, tokens, the owner's digest, the ranking and the
+refusals) is the library's `paillier_gpu::verifiable::RecordCodec` (bound here as
+`RecordCodec`), the same code the Rust client and the CLI run::
 
     from paillier_gpu import ExecutionContext
     from paillier_gpu.client import Client
 
     ctx = ExecutionContext.load_from_disk(passphrase=passphrase, path="ctx.json")
     client = Client("http://127.0.0.1:8742", org_id, api_key)
-    ids = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True)
+    uploaded = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True)
     hits = client.search(kb_id, ctx, query, top_k=5, verify=True, private_meta=True,
-                         with_content=True, expect_count=len(ids))
+                         with_content=True)
+    # uploaded: [(chunk_id, nonce)]; each hit's "nonce" says which record it is.
 
-A verified search whose answer fails any check raises `AnswerRejectedError` naming the chunk ids
-and what each failed, and returns nothing of it. A knowledge base written with `verifiable` or
-`private_meta` is for our clients: the SDK's decoder would read the extra plaintext bits as
-slots, and cannot open the sealed contents.
+Verifiable records are written with the owner's digest (a keyed count of every (chunk id, nonce)
+pair, sealed on the service and versioned, and the highest version seen kept in a state folder
+shared with the CLI), so that a verified search over the whole knowledge base, or over whole
+values of the field the digest counts, holds exactly the records the owner wrote last. A
+verified search whose answer fails any check raises `AnswerRejectedError` naming what failed,
+and returns nothing of it. A knowledge base written with `verifiable` or `private_meta` is for
+our clients: the SDK's decoder would read the extra plaintext bits as slots, and cannot open the
+sealed contents.
 """
 
 import json
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
+import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
+from ._digest import Digests, Planned, counted_value
+from ._edits import Edits
 from ._native import Ciphertexts, RecordCodec
+from ._state import StateDir, default_state_dir
+from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
+    CHUNK_ID_END, IDS_PER_REQUEST, MAX_DIGITS, UPLOAD_BATCH, RemoteError, RemoteUnreachableError, Transport,
+    _integer, _list_of, _with_stored, checked_ids)
 from .errors import AnswerRejectedError, PaillierGpuError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
-#: Chunks per insert request, as the SDK sends them.
-UPLOAD_BATCH = 500
-#: Ids per `GET /v1/chunk` request.
-IDS_PER_REQUEST = 200
-#: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
-#: 16,384 bits) has 4,933.
-MAX_DIGITS = 5_000
 
-
-class RemoteError(PaillierGpuError):
-    """The service answered with an error status; `status` is it, the message the service's."""
-
-    def __init__(self, status, message):
-        super().__init__(f"the service answered {status}: {message}")
-        self.status, self.message = status, message
-
-
-class RemoteUnreachableError(PaillierGpuError):
-    """The service could not be reached, or its answer could not be read."""
-
-
-class Client:
+class Client(Edits, Digests, Transport):
     """A data-plane client of one organisation on one service (header `x-api-key`, paths ending
-    in the organisation's id). `ca_cert`: a PEM file to trust besides the system's."""
+    in the organisation's id). `ca_cert`: a PEM file to trust besides the system's. `state_dir`:
+    where the highest digest version seen of each knowledge base is kept (None:
+    `$PAILLIER_GPU_STATE_DIR`, else `paillier-gpu/state` in `$XDG_DATA_HOME` or
+    `~/.local/share`, as the CLI does); versions seen are also kept for the client's life."""
 
-    def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600):
-        url = url.rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"the service address {url!r} must start with http:// or https://")
-        if not org_id or "/" in org_id:
-            raise ValueError(f"the organisation id {org_id!r} is empty or holds a '/'")
-        self._url, self._org, self._key, self._timeout = url, org_id, api_key, timeout
-        self._tls = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
-
-    def __repr__(self):
-        return f"Client(url={self._url!r}, org_id={self._org!r}, api_key=<redacted>)"
-
-    # -- HTTP ---------------------------------------------------------------------------------
-
-    def _request(self, method, route, body=None, query=None, tail=""):
-        address = f"{self._url}/v1/{route}/{self._org}{tail}"
-        if query:
-            address += "?" + urllib.parse.urlencode(query, doseq=True)
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(address, data=data, method=method)
-        request.add_header("x-api-key", self._key)
-        request.add_header("Accept", "application/json")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout, context=self._tls) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as error:
-            raise RemoteError(error.code, _message_of(error.read(), error.reason)) from None
-        except (urllib.error.URLError, OSError) as error:
-            raise RemoteUnreachableError(f"{address}: {error}") from None
-        try:
-            return json.loads(text, parse_int=_integer)
-        except (ValueError, RecursionError) as error:
-            raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
-
-    def _chunks_by_id(self, kb_id, chunk_ids, projection):
-        chunks = []
-        for start in range(0, len(chunk_ids), IDS_PER_REQUEST):
-            ids = chunk_ids[start : start + IDS_PER_REQUEST]
-            query = {"kb_id": kb_id, "chunk_ids": ids, "projection": projection}
-            chunks.extend(_list_of(self._request("GET", "chunk", query=query), "the chunks by id"))
-        by_id = {}
-        for chunk in chunks:
-            if isinstance(chunk, dict):
-                by_id.setdefault(chunk.get("chunk_id"), chunk)
-        return by_id
+    def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600, state_dir=None):
+        super().__init__(url, org_id, api_key, ca_cert=ca_cert, timeout=timeout)
+        self._state = StateDir(default_state_dir() if state_dir is None else state_dir)
+        self._seen = {}
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -136,10 +85,16 @@ class Client:
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
-        ids in order. A request whose answer did not arrive is not sent again (it may have been
-        stored): the error says which chunks were stored before it."""
+        ids in order, and for verifiable records `[(chunk_id, nonce)]` (the nonce, 32 hex
+        digits, is what identifies the record: the service chooses ids). Verifiable records go
+        with the owner's digest advanced, each batch in one transaction. A request whose answer
+        did not arrive is not sent again (it may have been stored): the error says which chunks
+        were stored before it."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        chunks = json.loads(codec.chunks(vectors, None if documents is None else json.dumps(documents)))
+        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents))
+        chunks = json.loads(chunks)
+        if nonces is not None:
+            return self._upload_verifiable(codec, kb_id, context.hash(), chunks, nonces, documents)
         ids = []
         for start in range(0, len(chunks), UPLOAD_BATCH):
             body = {"kb_id": kb_id, "context_id": context.hash(), "chunks": chunks[start : start + UPLOAD_BATCH]}
@@ -159,24 +114,28 @@ class Client:
                     raise type(error)(*_with_stored(error, ids)) from None
                 raise
             sent = len(body["chunks"])
-            given = answer.get("chunk_ids") if isinstance(answer, dict) else None
-            if not (isinstance(given, list) and len(given) == sent and len(set(given)) == sent
-                    and all(type(i) is int for i in given)):
-                raise RemoteUnreachableError(
-                    f"the insert of records {start} to {start + sent - 1} was answered without "
-                    f"{sent} chunk ids: {str(answer)[:200]}")
-            ids.extend(given)
+            ids.extend(checked_ids(answer, sent, f"the insert of records {start} to {start + sent - 1}"))
         return ids
 
-    def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
-        """Replaces records `chunk_ids` whole: verifiable records get a new nonce, and their
-        documents are sealed anew."""
-        codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        chunks = json.loads(codec.chunks(vectors, None if documents is None else json.dumps(documents)))
-        if len(chunks) != len(chunk_ids):
-            raise ValueError(f"{len(chunk_ids)} chunk ids for {len(chunks)} vectors")
-        updates = [dict(chunk, chunk_id=chunk_id) for chunk, chunk_id in zip(chunks, chunk_ids)]
-        self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_updates": updates})
+    def _upload_verifiable(self, codec, kb_id, context_id, chunks, nonces, documents):
+        uploaded = []
+        for start in range(0, len(chunks), UPLOAD_BATCH):
+            end = min(start + UPLOAD_BATCH, len(chunks))
+
+            def plan(current, start=start, end=end):
+                field = current.digest.counted_field
+                metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(start, end)]
+                return Planned(insert=[(chunks[i], nonces[i], counted_value(meta, field))
+                                       for i, meta in zip(range(start, end), metas)])
+
+            try:
+                ids = self._write_with_digest(codec, kb_id, context_id, plan)
+            except PaillierGpuError as error:
+                if uploaded:
+                    raise type(error)(*_with_stored(error, uploaded)) from None
+                raise
+            uploaded.extend(zip(ids, nonces[start:end]))
+        return uploaded
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -184,133 +143,117 @@ class Client:
                expect_count=None, with_content=False, private_meta=False):
         """The `top_k` nearest records to `vector`: `[{"chunk_id", "distance"}]`, nearest first
         (ties by id), with `with_content` also each one's `content`, `meta_data` and `name` as
-        the owner wrote them. With `verify` (records uploaded `verifiable`), the whole answer is
-        checked and the top k's documents opened under their records; any failure raises
-        `AnswerRejectedError`. `expect_count` (no filter, no range): the knowledge base holds
-        that many records."""
+        the owner wrote them. With `verify` (records uploaded `verifiable`), the query carries a
+        fresh nonce, the whole answer is checked (against the owner's digest where it covers
+        the search: no filter and no range, or whole values of the field it counts), each hit
+        carries its record's `nonce`, and the top k's documents are opened under their records;
+        any failure raises `AnswerRejectedError`. `expect_count` (no filter, no range): the
+        knowledge base holds that many records."""
         if expect_count is not None and (filter is not None or range is not None):
             raise ValueError("an expected count only holds for a search with no filter and no range")
         if expect_count is not None and not verify:
             raise ValueError("an expected count is checked only on a verified search (verify=True)")
         codec = RecordCodec(context, kb_id, verify, private_meta)
-        query = context.encrypt_vec_one(vector).to_b64()[0]
-        body = {"kb_id": kb_id, "context_id": context.hash(), "query": query}
-        if filter is not None:
-            body["meta_filter"] = codec.filter(json.dumps(filter))
+        digest = None
+        if verify:
+            digest = self._current_digest(codec, kb_id, context.hash()).digest
+            digest = digest if digest.version > 0 else None
+        query = codec.encrypt_query(vector)
         if range is not None:
             range = (int(range[0]), int(range[1]))
-            body["range"] = list(range)
-        answer = _list_of(self._request("POST", "compute_hamming", body), "the compute_hamming answer")
-        # A verified search's bad answer is a lie like any other; an unverified one's, an
-        # answer this client cannot read.
-        bad = AnswerRejectedError if verify else RemoteUnreachableError
-        responses, chunk_ids = _hamming_records(answer, len(query), bad)
+        sent = None if filter is None else codec.filter(json.dumps(filter))
+        responses, chunk_ids = self._hamming(kb_id, context, query, verify, sent, range)
+        owner_filter = None if filter is None else json.dumps(filter)
         try:
-            top = codec.rank(vector, responses, chunk_ids, top_k, range, expect_count)
+            top = codec.rank(query, responses, chunk_ids, top_k, range, expect_count, digest, owner_filter)
         except AnswerRejectedError:
             raise
         except PaillierGpuError as error:
+            bad = AnswerRejectedError if verify else RemoteUnreachableError
             raise bad(_located(context, responses, chunk_ids, error, decode=not verify)) from None
         hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
+        if verify:
+            for hit, (_, _, nonce) in zip(hits, top):
+                hit["nonce"] = nonce
         if codec.opens_documents(with_content):
-            documents = self._open(kb_id, codec, [(chunk_id, nonce) for chunk_id, _, nonce in top], filter)
+            records = [(chunk_id, nonce) for chunk_id, _, nonce in top]
+            documents = self._open(kb_id, codec, records, filter)
             if with_content:
                 for hit, document in zip(hits, documents):
                     hit.update(document)
         return hits
 
+    def _hamming(self, kb_id, context, query, verify, meta_filter=None, range=None):
+        """`compute_hamming` for `query` (a `Query`): its responses and chunk ids, each of the
+        API's form, else `AnswerRejectedError` (`verify`) or `RemoteUnreachableError`."""
+        body = {"kb_id": kb_id, "context_id": context.hash(), "query": query.pieces}
+        if meta_filter is not None:
+            body["meta_filter"] = meta_filter
+        if range is not None:
+            body["range"] = list(range)
+        answer = _list_of(self._request("POST", "compute_hamming", body), "the compute_hamming answer")
+        # A verified search's bad answer is a lie like any other; an unverified one's, an
+        # answer this client cannot read.
+        return _hamming_records(answer, len(query), AnswerRejectedError if verify else RemoteUnreachableError)
+
     def find(self, kb_id, context, filter, *, verifiable=False, private_meta=False, sort_by=None,
              sort_order="asc", limit=None):
         """The records whose metadata passes `filter`: `[{"chunk_id", "content", "meta_data",
-        "name"}]`, as the owner wrote them. Verifiable records are checked first (each one's own
-        tag). `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a
-        private field is refused."""
-        return [record for record, _ in self._find(kb_id, context, filter, verifiable, private_meta,
-                                                    sort_by, sort_order, limit)]
+        "name"}]`, as the owner wrote them, and for verifiable records each one's `nonce`.
+        Verifiable records are checked first (each one's own tag) and, when the filter selects
+        whole values of the field the owner's digest counts, all of them against it.
+        `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a private
+        field is refused."""
+        found = self._find(kb_id, context, filter, verifiable, private_meta, sort_by, sort_order, limit)
+        return [dict(record, nonce=nonce) if verifiable else record for record, nonce in found]
 
     def _find(self, kb_id, context, filter, verifiable, private_meta, sort_by=None, sort_order="asc",
               limit=None):
         """`find`'s records, each with the nonce its document was opened under."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        current = self._current_digest(codec, kb_id, context.hash()) if verifiable else None
+        page = None if sort_by is None and limit is None else (sort_by, sort_order, limit)
+        return self._find_stored(codec, kb_id, context, filter, current, page)[0]
+
+    def _find_stored(self, codec, kb_id, context, filter, current, page=None):
+        """The records `filter` finds, `[(record, nonce)]`, and, for verifiable records, their
+        `StoredRecords` (checked against the digest `current` where it covers the filter)."""
         sent = json.loads(codec.filter(json.dumps(filter)))
-        if sort_by is None and limit is None:
+        if page is None:
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(sent)}
             listed = self._request("POST", "chunk/meta", body)
         else:
+            sort_by, sort_order, limit = page
             codec.check_sort(sort_by)
             body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": sent, "offset": 0,
                     "sort_order": sort_order, "sort_by": sort_by or "chunk_id", "limit": limit}
-            page = self._request("POST", "chunk/meta/page", body)
-            listed = page.get("results") if isinstance(page, dict) else None
+            answer = self._request("POST", "chunk/meta/page", body)
+            listed = answer.get("results") if isinstance(answer, dict) else None
         listed = _list_of(listed, "the metadata search's answer")
         try:
             ids = [int(chunk["chunk_id"]) for chunk in listed]
         except (KeyError, TypeError, ValueError) as error:
             raise RemoteUnreachableError(f"a listed chunk without a chunk id: {error}") from None
-        nonces = [None] * len(ids)
-        if verifiable and ids:
-            stored = self._chunks_by_id(kb_id, ids, ["index"])
-            indexes = [stored.get(i, {}).get("index") for i in ids]
-            if any(index is None for index in indexes):
-                missing = [i for i, index in zip(ids, indexes) if index is None]
-                raise RemoteUnreachableError(f"chunks {missing} came back without their index")
-            nonces = codec.nonces(indexes, ids)
+        nonces, stored = [None] * len(ids), None
+        if current is not None:
+            # A page is part of what the filter selects: the digest covers only the whole.
+            digest = current.digest if current.digest.version > 0 and page is None else None
+            indexes = self._indexes(kb_id, ids) if ids else []
+            stored = codec.stored(indexes, ids, digest, json.dumps(filter))
+            nonces = stored.nonces
         documents = self._open(kb_id, codec, list(zip(ids, nonces)), filter)
-        return [(dict(document, chunk_id=i), nonce) for i, document, nonce in zip(ids, documents, nonces)]
+        found = [(dict(document, chunk_id=i), nonce) for i, document, nonce in zip(ids, documents, nonces)]
+        return found, stored
 
     def _open(self, kb_id, codec, records, filter=None):
-        """The documents of `records` (chunk id, nonce), fetched and opened by the codec."""
-        ids = [chunk_id for chunk_id, _ in records]
-        stored = self._chunks_by_id(kb_id, ids, ["chunk_content", "meta_data", "name"])
-        fetched = [dict({k: stored.get(i, {}).get(k) for k in ("chunk_content", "meta_data", "name")},
-                        chunk_id=i, nonce=nonce) for i, nonce in records]
+        """The documents of `records` (chunk id, nonce), in order, fetched (in id order) and
+        opened by the codec. Only the content of verifiable records is fetched: their sealed
+        document holds the rest."""
+        fields = ["chunk_content"] if codec.opens_documents(False) else ["chunk_content", "meta_data", "name"]
+        stored = self._chunks_by_id(kb_id, [chunk_id for chunk_id, _ in records], fields)
+        fetched = [dict({k: stored.get(i, {}).get(k) for k in fields}, chunk_id=i, nonce=nonce)
+                   for i, nonce in records]
         return json.loads(codec.open(json.dumps(fetched), None if filter is None else json.dumps(filter)))
-
-    # -- edits by metadata --------------------------------------------------------------------
-
-    def delete_by_meta(self, kb_id, context, filter, *, verifiable=False, private_meta=False, dry_run=False):
-        """Deletes the records whose metadata passes `filter` (tokenised for private metadata);
-        how many were deleted, or with `dry_run` would be. The records are found first as `find`
-        finds them (each document opened, each verifiable record checked, each checked against
-        the filter), then deleted by id: a filter given in the wrong mode (a private knowledge
-        base without `private_meta`, where a `$ne` on plain values would select every record)
-        fails to open them and deletes nothing."""
-        ids = [record["chunk_id"] for record, _ in self._find(kb_id, context, filter, verifiable, private_meta)]
-        if dry_run:
-            return len(ids)
-        deleted = 0
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST]}
-            answer = self._request("DELETE", "chunk", query=query)
-            count = answer.get("deleted_count") if isinstance(answer, dict) else None
-            if not isinstance(count, int):
-                raise RemoteUnreachableError(f"the delete was answered without a count: {str(answer)[:200]}")
-            deleted += count
-        return deleted
-
-    def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
-        """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
-        private metadata or verifiable records the sealed documents are patched too (found,
-        opened, sealed again, patched by id: not atomic with other writers). The patched ids."""
-        if not (verifiable or private_meta):
-            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(filter), "patch": patch}
-            answer = self._request("PATCH", "chunk/by-meta", body)
-            patched = answer.get("chunk_ids") if isinstance(answer, dict) else None
-            return _list_of(patched, "the patch by metadata's chunk ids")
-        codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        # Each document is sealed again under the nonce it was checked and opened under.
-        found = self._find(kb_id, context, filter, verifiable, private_meta)
-        patches = []
-        for record, nonce in found:
-            document = {k: record[k] for k in ("content", "meta_data", "name")}
-            patches.append(json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch), nonce)))
-        if patches:
-            self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_patches": patches})
-        return [record["chunk_id"] for record, _ in found]
-
-
-#: Chunk ids are SQL's BIGINT: from 0 to 2^63 - 1.
-CHUNK_ID_END = 2**63
 
 
 def _hamming_records(answer, pieces, bad):
@@ -350,41 +293,3 @@ def _located(context, responses, chunk_ids, error, decode):
         except PaillierGpuError as alone:
             return f"chunk {chunk_id}: {alone}"
     return str(error)
-
-
-def _integer(digits):
-    """An integer of the answer, refused past `MAX_DIGITS` digits; read in parts, since Python
-    refuses to read more than 4,300 digits at once."""
-    if len(digits) > MAX_DIGITS:
-        raise ValueError(f"an integer of {len(digits)} digits")
-    if len(digits) <= 4_000:
-        return int(digits)
-    if digits.startswith("-"):
-        return -_integer(digits[1:])
-    head, tail = digits[:-4_000], digits[-4_000:]
-    return _integer(head) * 10**4_000 + int(tail)
-
-
-def _list_of(value, what):
-    if not isinstance(value, list):
-        raise RemoteUnreachableError(f"{what} is not a list: {str(value)[:200]}")
-    return value
-
-
-def _message_of(body, fallback):
-    try:
-        value = json.loads(body)
-        for key in ("message", "error", "detail"):
-            if isinstance(value, dict) and key in value:
-                return str(value[key])
-    except ValueError:
-        pass
-    text = body.decode(errors="replace").strip() if isinstance(body, bytes) else str(body)
-    return text[:2000] or str(fallback)
-
-
-def _with_stored(error, ids):
-    stored = f"{len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
-    if isinstance(error, RemoteError):
-        return (error.status, f"{error.message}; {stored}")
-    return (f"{error}; {stored}",)

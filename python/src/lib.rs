@@ -17,6 +17,7 @@ mod numbers;
 mod packed_array;
 mod paillier_key;
 mod public;
+mod record_state;
 mod records;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
@@ -59,6 +60,9 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<linear_model::PyLinearModel>()?;
     module.add_class::<packed_array::PyPackedArray>()?;
     module.add_class::<records::PyRecordCodec>()?;
+    module.add_class::<record_state::PyQuery>()?;
+    module.add_class::<record_state::PyStoredRecords>()?;
+    module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_function(wrap_pyfunction!(
         numbers::generate_paillier_keypair,
         module

@@ -2,8 +2,9 @@
 //! which only speaks HTTP. This binding converts and nothing more: JSON crosses as text (the
 //! client loads and dumps it), nonces as 32 hexadecimal digits.
 
+use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::verifiable::{
-    Document, Expectation, FetchedRecord, RecordCodec, RecordNonce, RecordOptions,
+    DigestChange, Document, FetchedRecord, RecordCodec, RecordNonce, RecordOptions, Tally,
 };
 use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
@@ -12,6 +13,9 @@ use crate::ciphertexts::Ciphertexts;
 use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
+use crate::record_state::{
+    counted_records, expectation, nonce_of, PyOwnerDigest, PyQuery, PyStoredRecords,
+};
 
 /// The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
 /// and a tag in each plaintext, the document sealed to the record), with private metadata
@@ -25,10 +29,10 @@ fn json_error(what: &str, e: serde_json::Error) -> PyErr {
     invalid_input(format!("{what} is not JSON: {e}"))
 }
 
-fn nonce_of(hex: &str) -> PyResult<RecordNonce> {
-    u128::from_str_radix(hex, 16)
-        .map(|value| RecordNonce::from_bytes(value.to_le_bytes()))
-        .map_err(|_| invalid_input(format!("{hex:?} is not a record nonce (32 hex digits)")))
+fn json_of(what: &str, text: Option<&str>) -> PyResult<Option<Value>> {
+    text.map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| json_error(what, e))
 }
 
 impl PyRecordCodec {
@@ -40,6 +44,17 @@ impl PyRecordCodec {
                 inner: self.codec.context().clone(),
             },
         )
+    }
+
+    /// Pieces as the service returned them (one row a record, integers or base64) as a batch.
+    fn batch(&self, py: Python<'_>, rows: &Bound<'_, PyAny>) -> PyResult<CiphertextBatch> {
+        let ctx = self.py_context(py)?;
+        Ok(Ciphertexts::from_b64_rows(ctx.as_any(), rows)?.batch)
+    }
+
+    /// A digest and its sealed bytes as Python gets them.
+    fn sealed(made: (paillier_gpu::verifiable::OwnerDigest, String)) -> (PyOwnerDigest, String) {
+        (PyOwnerDigest { digest: made.0 }, made.1)
     }
 }
 
@@ -70,14 +85,14 @@ impl PyRecordCodec {
 
     /// The chunks to send for `vectors` and `documents` (a JSON list of `{content, meta_data,
     /// name}`, one per vector, or None): a JSON list of `{chunk_content, index, meta_data,
-    /// name}`, new nonces drawn for verifiable records.
+    /// name}` and, for verifiable records, each one's fresh nonce (None otherwise).
     #[pyo3(signature = (vectors, documents=None))]
     fn chunks(
         &self,
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
         documents: Option<&str>,
-    ) -> PyResult<String> {
+    ) -> PyResult<(String, Option<Vec<String>>)> {
         let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
         let rows = bits.rows();
         let documents: Vec<Document> = match documents {
@@ -104,7 +119,10 @@ impl PyRecordCodec {
                 "name": sent.name,
             }));
         }
-        Ok(Value::Array(chunks).to_string())
+        let nonces = records
+            .nonces
+            .map(|nonces| nonces.into_iter().map(RecordNonce::to_hex).collect());
+        Ok((Value::Array(chunks).to_string(), nonces))
     }
 
     /// `filter` (JSON) as the service must get it: tokenised for private metadata (order,
@@ -125,35 +143,46 @@ impl PyRecordCodec {
         self.codec.opens_documents(with_content)
     }
 
-    /// The `top_k` nearest of `compute_hamming`'s answer (`responses`: its pieces, one row a
-    /// record, as integers or base64; `chunk_ids`: its ids) to `query`, nearest first (ties by
+    /// `vector` encrypted as this codec's query: with a fresh nonce above the records' fields
+    /// for verifiable records (kept inside the `Query`, with the vector), as the SDK encrypts it
+    /// otherwise.
+    fn encrypt_query(&self, py: Python<'_>, vector: &Bound<'_, PyAny>) -> PyResult<PyQuery> {
+        let bits = bit_rows(vector, self.codec.context().embed_len(), false)?;
+        let vector: Vec<u8> = bits.rows().concat();
+        let query = py.detach(|| self.codec.encrypt_query(&vector)).py_err()?;
+        let pieces = self.codec.index(query.encrypted(), 0).py_err()?;
+        Ok(PyQuery { query, pieces })
+    }
+
+    /// The `top_k` nearest of `compute_hamming`'s answer to `query` (`responses`: its pieces,
+    /// one row a record, as integers or base64; `chunk_ids`: its ids), nearest first (ties by
     /// chunk id): `[(chunk_id, distance, nonce)]`. Verifiable records are verified first, every
-    /// record and the whole answer (raising `AnswerRejectedError` naming what failed); nonces
-    /// are None otherwise.
-    #[pyo3(signature = (query, responses, chunk_ids, top_k, range=None, expect_count=None))]
+    /// record and the whole answer (raising `AnswerRejectedError` naming what failed): against
+    /// `query`'s nonce, `range`, `expect_count` and, when `digest` covers a search with the
+    /// owner's `filter` (JSON, not its tokens) and `range`, the digest. Nonces are None for
+    /// records that are not verifiable.
+    #[pyo3(signature = (query, responses, chunk_ids, top_k, range=None, expect_count=None,
+                        digest=None, filter=None))]
     #[allow(clippy::too_many_arguments)]
     fn rank(
         &self,
         py: Python<'_>,
-        query: &Bound<'_, PyAny>,
+        query: &PyQuery,
         responses: &Bound<'_, PyAny>,
         chunk_ids: Vec<i64>,
         top_k: usize,
         range: Option<(i64, i64)>,
         expect_count: Option<usize>,
+        digest: Option<&PyOwnerDigest>,
+        filter: Option<&str>,
     ) -> PyResult<Vec<(i64, u32, Option<String>)>> {
-        let bits = bit_rows(query, self.codec.context().embed_len(), false)?;
-        let query: Vec<u8> = bits.rows().concat();
-        let ctx = self.py_context(py)?;
-        let batch = Ciphertexts::from_b64_rows(ctx.as_any(), responses)?.batch;
-        let expectation = Expectation {
-            range,
-            count: expect_count,
-        };
+        let batch = self.batch(py, responses)?;
+        let filter = json_of("the filter", filter)?;
+        let expectation = expectation(digest, filter.as_ref(), range, expect_count);
         let ranked = py
             .detach(|| {
                 self.codec
-                    .rank(&query, &batch, &chunk_ids, &expectation, top_k)
+                    .rank(&query.query, &batch, &chunk_ids, &expectation, top_k)
             })
             .py_err()?;
         Ok(ranked
@@ -166,6 +195,123 @@ impl PyRecordCodec {
                 )
             })
             .collect())
+    }
+
+    /// Stored verifiable records (`indexes`: each record's `index` pieces, as `GET /v1/chunk`
+    /// answers them), each checked on its own (its tag, and no query's answer in its place)
+    /// and, when `digest` covers the owner's `filter` (JSON; None: the whole knowledge base),
+    /// all of them against it: their nonces, and their bits kept for `encrypt_again`.
+    #[pyo3(signature = (indexes, chunk_ids, digest=None, filter=None))]
+    fn stored(
+        &self,
+        py: Python<'_>,
+        indexes: &Bound<'_, PyAny>,
+        chunk_ids: Vec<i64>,
+        digest: Option<&PyOwnerDigest>,
+        filter: Option<&str>,
+    ) -> PyResult<PyStoredRecords> {
+        let filter = json_of("the filter", filter)?;
+        let expectation = expectation(digest, filter.as_ref(), None, None);
+        if chunk_ids.is_empty() {
+            // No records: the digest, where it covers the filter, must count none.
+            if let Some(counted) = &expectation.digest {
+                counted.check(&Tally::default()).py_err()?;
+            }
+            return Ok(PyStoredRecords {
+                nonces: Vec::new(),
+                bits: Default::default(),
+            });
+        }
+        let batch = self.batch(py, indexes)?;
+        let stored = py
+            .detach(|| self.codec.stored(&batch, &chunk_ids, &expectation))
+            .py_err()?;
+        Ok(PyStoredRecords {
+            nonces: stored.nonces,
+            bits: stored.bits,
+        })
+    }
+
+    /// `stored`'s records encrypted again from their checked bits, each under a fresh nonce:
+    /// `[(index, nonce)]` in order, the index as `index` pieces (base64).
+    fn encrypt_again(
+        &self,
+        py: Python<'_>,
+        stored: &PyStoredRecords,
+    ) -> PyResult<Vec<(Vec<String>, String)>> {
+        let embed_len = self.codec.context().embed_len().max(1);
+        if stored.bits.len() != stored.nonces.len() * embed_len {
+            return Err(invalid_input(
+                "these stored records were read by a codec of another context".to_owned(),
+            ));
+        }
+        let vectors: Vec<&[u8]> = stored.bits.chunks(embed_len).collect();
+        let records = py.detach(|| self.codec.encrypt(&vectors)).py_err()?;
+        let nonces = records.nonces.clone().unwrap_or_default();
+        if nonces.len() != vectors.len() {
+            return Err(invalid_input(
+                "records are encrypted again only by a codec of verifiable records".to_owned(),
+            ));
+        }
+        nonces
+            .into_iter()
+            .enumerate()
+            .map(|(i, nonce)| {
+                Ok((
+                    self.codec.index(&records.batch, i).py_err()?,
+                    nonce.to_hex(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The owner's digest from the service's copy (`version`, 0 for none, and its `sealed`
+    /// bytes), checked against `seen` (`(version, sealed)`, the highest this owner has seen):
+    /// an older version, the seen version with other bytes, or a copy that does not open raise
+    /// `AnswerRejectedError`.
+    #[pyo3(signature = (version, sealed=None, seen=None))]
+    fn open_digest(
+        &self,
+        version: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, String)>,
+    ) -> PyResult<PyOwnerDigest> {
+        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
+        let digest = self.codec.open_digest(version, sealed, seen).py_err()?;
+        Ok(PyOwnerDigest { digest })
+    }
+
+    /// The digest one version on from `current`, with `removed` taken out and `added` put in
+    /// (each `(chunk_id, nonce, value of the counted field or None)`), and its sealed bytes.
+    fn next_digest(
+        &self,
+        current: &PyOwnerDigest,
+        removed: Vec<(i64, String, Option<String>)>,
+        added: Vec<(i64, String, Option<String>)>,
+    ) -> PyResult<(PyOwnerDigest, String)> {
+        let change = DigestChange {
+            removed: counted_records(removed)?,
+            added: counted_records(added)?,
+        };
+        let made = self.codec.next_digest(&current.digest, &change).py_err()?;
+        Ok(Self::sealed(made))
+    }
+
+    /// A digest counted afresh at `version` from `records` (each `(chunk_id, nonce, value)`),
+    /// per value of `field` too when given, and its sealed bytes.
+    #[pyo3(signature = (field, records, version))]
+    fn counted_digest(
+        &self,
+        field: Option<&str>,
+        records: Vec<(i64, String, Option<String>)>,
+        version: i64,
+    ) -> PyResult<(PyOwnerDigest, String)> {
+        let records = counted_records(records)?;
+        let made = self
+            .codec
+            .counted_digest(field, &records, version)
+            .py_err()?;
+        Ok(Self::sealed(made))
     }
 
     /// The documents of `records` (a JSON list of `{chunk_id, nonce, chunk_content, meta_data,
@@ -197,36 +343,15 @@ impl PyRecordCodec {
                 name: record.get("name").and_then(Value::as_str),
             });
         }
-        let filter: Option<Value> = filter
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| json_error("the filter", e))?;
+        let filter = json_of("the filter", filter)?;
         let documents = self.codec.open(&fetched, filter.as_ref()).py_err()?;
         serde_json::to_string(&documents).map_err(|e| invalid_input(e.to_string()))
     }
 
-    /// The nonces of stored verifiable records (`indexes`: each record's `index` pieces, as
-    /// `GET /v1/chunk` answers them), each record's own tag checked first.
-    fn nonces(
-        &self,
-        py: Python<'_>,
-        indexes: &Bound<'_, PyAny>,
-        chunk_ids: Vec<i64>,
-    ) -> PyResult<Vec<String>> {
-        if chunk_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ctx = self.py_context(py)?;
-        let batch = Ciphertexts::from_b64_rows(ctx.as_any(), indexes)?.batch;
-        let nonces = py
-            .detach(|| self.codec.nonces(&batch, &chunk_ids))
-            .py_err()?;
-        Ok(nonces.into_iter().map(RecordNonce::to_hex).collect())
-    }
-
     /// What a record found by metadata sends once `patch` (JSON object) is merged into its
-    /// `document` (JSON `{content, meta_data, name}`): `{chunk_id, chunk_content, meta_data}`
-    /// (JSON), its document sealed again for `nonce` (None: not verifiable).
+    /// `document` (JSON `{content, meta_data, name}`): `{chunk_id, chunk_content, meta_data,
+    /// name}` (JSON), its document sealed again for `nonce` (a verifiable record's new nonce,
+    /// from `encrypt_again`; None: not verifiable).
     #[pyo3(signature = (chunk_id, document, patch, nonce=None))]
     fn patched(
         &self,
@@ -243,6 +368,7 @@ impl PyRecordCodec {
         let sent = self.codec.patched(&document, &patch, nonce).py_err()?;
         Ok(json!({
             "chunk_id": chunk_id, "chunk_content": sent.content, "meta_data": sent.meta_data,
+            "name": sent.name,
         })
         .to_string())
     }

@@ -20,6 +20,20 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "xtrace_reference.json"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def owner_state_dir(tmp_path_factory):
+    """The owner's digests seen (`Client`'s and the CLI's state folder) in a folder of the
+    session's, not the user's data folder; the programs the tests start inherit it."""
+    folder = tmp_path_factory.mktemp("owner-state")
+    previous = os.environ.get("PAILLIER_GPU_STATE_DIR")
+    os.environ["PAILLIER_GPU_STATE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("PAILLIER_GPU_STATE_DIR", None)
+    else:
+        os.environ["PAILLIER_GPU_STATE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def sdk_cases():
     """The XTrace SDK's own files: contexts, encrypted databases and queries, aggregates."""

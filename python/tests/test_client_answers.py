@@ -17,10 +17,14 @@ def ctx():
     return pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
 
 
+#: The owner's digest of a knowledge base never written (what a verified read asks first).
+NO_DIGEST = {"version": 0, "sealed": None, "next_chunk_id": 0, "chunks": 0}
+
+
 def answering(answer):
-    """A client whose every request gets `answer`."""
+    """A client whose every request but the owner's digest's gets `answer`."""
     client = Client("http://127.0.0.1:9", "org", "key")
-    client._request = lambda *args, **kwargs: answer
+    client._request = lambda method, route, *args, **kwargs: NO_DIGEST if route == "owner_digest" else answer
     return client
 
 

@@ -1,0 +1,163 @@
+"""The owner's digest of each knowledge base of verifiable records (`RecordCodec.open_digest`),
+kept on the service sealed and versioned, and by this owner as the highest version it has seen:
+read and checked before every verified read (an older one is a rollback), and written with every
+change to the records in one transaction (`POST /v1/records`), compare-and-set on its version.
+What the digest holds, and its keys, stay in the library; this is the transport, as the Rust
+client's `digest` module is."""
+
+from collections import namedtuple
+
+from ._native import RecordCodec
+from ._transport import RemoteError, RemoteUnreachableError, checked_ids
+from .errors import AnswerRejectedError
+
+#: How many times a write is planned again after another writer moved the digest on.
+ATTEMPTS = 8
+
+#: The digest as the service holds it, opened and checked: the digest (version 0: none stored),
+#: the id the knowledge base's next inserted chunk gets, and how many chunks it holds.
+Current = namedtuple("Current", "digest next_chunk_id chunks")
+
+
+class Planned:
+    """One write: chunks inserted (`(chunk, nonce, counted value)`), replaced whole (`(chunk with
+    its chunk_id, (chunk_id, new nonce), counted value)`) and deleted (ids), and the records the
+    updates and deletes take out of the digest (`(chunk_id, nonce, counted value)`)."""
+
+    def __init__(self, insert=(), update=(), delete=(), removed=()):
+        self.insert, self.update = list(insert), list(update)
+        self.delete, self.removed = list(delete), list(removed)
+
+    def is_empty(self):
+        return not (self.insert or self.update or self.delete)
+
+
+def counted_value(meta_data, field):
+    """A record's value of the digest's counted field, if it counts one and the record holds a
+    string there."""
+    if field is None or not isinstance(meta_data, dict):
+        return None
+    value = meta_data.get(field)
+    return value if isinstance(value, str) else None
+
+
+class Digests:
+    """The digest's reads and writes, for `Client` (which provides `_request`, `_open` and
+    `_hamming`, and sets `_state` and `_seen`)."""
+
+    def _owner_digest(self, kb_id, context_id):
+        """`GET /v1/owner_digest/{org}/{kb}/{context}`: `(version, sealed, next_chunk_id, chunks)`."""
+        for what, value in (("knowledge base", kb_id), ("context", context_id)):
+            if not value or any(c in value for c in "/?#%"):
+                raise ValueError(f"the {what} id {value!r} is empty or holds a character a path cannot carry")
+        answer = self._request("GET", "owner_digest", tail=f"/{kb_id}/{context_id}")
+        fields = answer if isinstance(answer, dict) else {}
+        version, sealed = fields.get("version"), fields.get("sealed")
+        next_chunk_id, chunks = fields.get("next_chunk_id"), fields.get("chunks", 0)
+        if not (all(type(v) is int and v >= 0 for v in (version, next_chunk_id, chunks))
+                and (sealed is None or isinstance(sealed, str))):
+            raise AnswerRejectedError(f"the service's owner's digest of {kb_id} is not one: {str(answer)[:200]}")
+        return version, sealed, next_chunk_id, chunks
+
+    def _current_digest(self, codec, kb_id, context_id):
+        """The owner's digest as the service holds it, refused (`AnswerRejectedError`) when it is
+        older than one this owner has seen, not the one seen at its version, or does not open."""
+        version, sealed, next_chunk_id, chunks = self._owner_digest(kb_id, context_id)
+        digest = codec.open_digest(version, sealed, self._seen_digest(context_id, kb_id))
+        if sealed is not None and version > 0:
+            self._keep_seen(context_id, kb_id, (version, sealed))
+        return Current(digest, next_chunk_id, chunks)
+
+    def _seen_digest(self, context_id, kb_id):
+        """The highest digest this owner has seen, `(version, sealed)`: in its state folder, or
+        in this client's life."""
+        on_disk = self._state.read(context_id, kb_id) if self._state is not None else None
+        in_memory = self._seen.get((context_id, kb_id))
+        if on_disk is None or in_memory is None:
+            return on_disk or in_memory
+        return on_disk if on_disk[0] >= in_memory[0] else in_memory
+
+    def _keep_seen(self, context_id, kb_id, seen):
+        if self._state is not None:
+            self._state.keep(context_id, kb_id, seen)
+        kept = self._seen.get((context_id, kb_id))
+        if kept is None or kept[0] < seen[0]:
+            self._seen[(context_id, kb_id)] = seen
+
+    def _replace_seen(self, context_id, kb_id, seen):
+        if self._state is not None:
+            self._state.replace(context_id, kb_id, seen)
+        self._seen[(context_id, kb_id)] = seen
+
+    def _write_with_digest(self, codec, kb_id, context_id, plan):
+        """Writes what `plan(current)` (a `Planned`) makes of the digest as stored, with the
+        digest advanced, in one transaction; plans again, up to `ATTEMPTS` times, after another
+        writer moved it on. The inserted chunks' ids. A knowledge base that holds chunks but no
+        digest (written before digests) is refused until the owner has counted them."""
+        for _ in range(ATTEMPTS):
+            current = self._current_digest(codec, kb_id, context_id)
+            if current.digest.version == 0 and current.chunks > 0:
+                raise AnswerRejectedError(
+                    f"knowledge base {kb_id} holds {current.chunks} chunks and no owner's digest (written "
+                    "before digests, or by another client): look at them, then count them with "
+                    "Client.rebuild_digest (the CLI's `paillier-gpu remote digest rebuild`)")
+            planned = plan(current)
+            if planned.is_empty():
+                return []
+            first = current.next_chunk_id
+            added = [(first + i, nonce, value) for i, (_, nonce, value) in enumerate(planned.insert)]
+            added += [(chunk_id, nonce, value) for _, (chunk_id, nonce), value in planned.update]
+            digest, sealed = codec.next_digest(current.digest, planned.removed, added)
+            body = {"kb_id": kb_id, "context_id": context_id,
+                    "owner_digest": {"expected_version": current.digest.version, "version": digest.version,
+                                     "sealed": sealed},
+                    "insert": [chunk for chunk, _, _ in planned.insert],
+                    "update": [chunk for chunk, _, _ in planned.update], "delete": planned.delete}
+            if planned.insert:
+                body["first_chunk_id"] = first
+            try:
+                answer = self._request("POST", "records", body)
+            except RemoteError as error:
+                if error.status == 409 and isinstance(error.body, dict) and "current_version" in error.body:
+                    continue
+                raise
+            except RemoteUnreachableError as error:
+                raise RemoteUnreachableError(
+                    f"{error}; the write got no answer and may have been stored: it is not sent again (the "
+                    "owner's digest's version, read again, says whether it was)") from None
+            self._keep_seen(context_id, kb_id, (digest.version, sealed))
+            ids = checked_ids(answer, len(planned.insert), "the write of records")
+            expected = list(range(first, first + len(planned.insert)))
+            if ids != expected:
+                raise RemoteUnreachableError(
+                    f"the records were stored under ids {ids[:20]}, not the {expected[:20]} the owner's digest "
+                    "counts: the next verified search will say so")
+            return ids
+        raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {ATTEMPTS} "
+                               "times while this write was planned; nothing was written, run it again")
+
+    def rebuild_digest(self, kb_id, context, counted_field=None):
+        """Counts the owner's digest of `kb_id` (verifiable records) afresh from its records, each
+        verified (a zero query with a fresh nonce), per value of `counted_field` too when given,
+        and stores it as the next version; this owner's record of versions seen is replaced by
+        it. Which records the service holds is taken as it says: look at them first. Returns
+        `{"version", "records", "counted_field", "counted_values"}`."""
+        context_id = context.hash()
+        codec = RecordCodec(context, kb_id, True, False)
+        version = self._owner_digest(kb_id, context_id)[0]
+        query = codec.encrypt_query([0] * context.embedding_length)
+        responses, chunk_ids = self._hamming(kb_id, context, query, True)
+        ranked = codec.rank(query, responses, chunk_ids, len(chunk_ids))
+        records = [(chunk_id, nonce) for chunk_id, _, nonce in ranked]
+        values = [None] * len(records)
+        if counted_field is not None:
+            documents = self._open(kb_id, codec, records)
+            values = [counted_value(d.get("meta_data"), counted_field) for d in documents]
+        counted = [(chunk_id, nonce, value) for (chunk_id, nonce), value in zip(records, values)]
+        digest, sealed = codec.counted_digest(counted_field, counted, version + 1)
+        write = {"expected_version": version, "version": digest.version, "sealed": sealed}
+        self._request("PUT", "owner_digest", write, tail=f"/{kb_id}/{context_id}")
+        self._replace_seen(context_id, kb_id, (digest.version, sealed))
+        return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
+                "counted_values": digest.counted_values}
+

@@ -1,0 +1,154 @@
+"""Records changed after their upload: replaced by id, deleted by id or by metadata, and patched
+by metadata. Verifiable records go with the owner's digest, in one transaction each, the records
+they take out read back and checked first; a patched verifiable record is encrypted again from
+its checked bits under a fresh nonce, so that its earlier document no longer opens and its
+earlier ciphertext is not in the digest. The Rust client's `records.rs` and `meta_edits.rs`."""
+
+import json
+
+from ._digest import Planned, counted_value
+from ._native import RecordCodec
+from ._transport import IDS_PER_REQUEST, RemoteUnreachableError, _list_of
+
+_DOCUMENT = ("content", "meta_data", "name")
+
+
+class Edits:
+    """Updates, deletes and patches, for `Client`."""
+
+    def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
+        """Replaces records `chunk_ids` whole: verifiable records get a new nonce (returned, as
+        `[(chunk_id, nonce)]`), their documents are sealed anew, and the owner's digest trades
+        each record's old pair for its new one in the same transaction."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents))
+        chunks = json.loads(chunks)
+        chunk_ids = [int(i) for i in chunk_ids]
+        if len(chunks) != len(chunk_ids):
+            raise ValueError(f"{len(chunk_ids)} chunk ids for {len(chunks)} vectors")
+        updates = [dict(chunk, chunk_id=chunk_id) for chunk, chunk_id in zip(chunks, chunk_ids)]
+        context_id = context.hash()
+        if nonces is None:
+            self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_updates": updates})
+            return None
+
+        def plan(current):
+            field = current.digest.counted_field
+            metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(len(updates))]
+            return Planned(update=[(chunk, (chunk["chunk_id"], nonce), counted_value(meta, field))
+                                   for chunk, nonce, meta in zip(updates, nonces, metas)],
+                           removed=self._stored_pairs(codec, kb_id, chunk_ids, current))
+
+        self._write_with_digest(codec, kb_id, context_id, plan)
+        return list(zip(chunk_ids, nonces))
+
+    def delete(self, kb_id, context, chunk_ids, *, verifiable=False, private_meta=False):
+        """Deletes records `chunk_ids`; how many. Verifiable records are read back first (each
+        checked) and deleted with the owner's digest less their pairs, in one transaction."""
+        chunk_ids = [int(i) for i in chunk_ids]
+        if not verifiable:
+            return self._delete_ids(kb_id, chunk_ids)
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+
+        def plan(current):
+            return Planned(delete=chunk_ids, removed=self._stored_pairs(codec, kb_id, chunk_ids, current))
+
+        self._write_with_digest(codec, kb_id, context.hash(), plan)
+        return len(chunk_ids)
+
+    def _stored_pairs(self, codec, kb_id, chunk_ids, current):
+        """The `(chunk_id, nonce, counted value)` of stored verifiable records `chunk_ids`, each
+        checked on its own, their documents opened when the digest counts a field."""
+        if not chunk_ids:
+            return []
+        nonces = codec.stored(self._indexes(kb_id, chunk_ids), chunk_ids).nonces
+        field = current.digest.counted_field
+        metas = [None] * len(chunk_ids)
+        if field is not None:
+            metas = [d.get("meta_data") for d in self._open(kb_id, codec, list(zip(chunk_ids, nonces)))]
+        return [(i, nonce, counted_value(meta, field)) for i, nonce, meta in zip(chunk_ids, nonces, metas)]
+
+    def _delete_ids(self, kb_id, ids):
+        deleted = 0
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST]}
+            answer = self._request("DELETE", "chunk", query=query)
+            count = answer.get("deleted_count") if isinstance(answer, dict) else None
+            if not isinstance(count, int):
+                raise RemoteUnreachableError(f"the delete was answered without a count: {str(answer)[:200]}")
+            deleted += count
+        return deleted
+
+    # -- by metadata --------------------------------------------------------------------------
+
+    def delete_by_meta(self, kb_id, context, filter, *, verifiable=False, private_meta=False, dry_run=False):
+        """Deletes the records whose metadata passes `filter` (tokenised for private metadata);
+        how many were deleted, or with `dry_run` would be. The records are found first as `find`
+        finds them (each document opened, each verifiable record checked, each checked against
+        the filter), then deleted by id (verifiable ones with the owner's digest, in one
+        transaction): a filter given in the wrong mode (a private knowledge base without
+        `private_meta`, where a `$ne` on plain values would select every record) fails to open
+        them and deletes nothing."""
+        if dry_run or not verifiable:
+            ids = [record["chunk_id"] for record, _ in self._find(kb_id, context, filter, verifiable, private_meta)]
+            return len(ids) if dry_run else self._delete_ids(kb_id, ids)
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        deleted = []
+
+        def plan(current):
+            found, _ = self._find_stored(codec, kb_id, context, filter, current)
+            field = current.digest.counted_field
+            deleted[:] = [record["chunk_id"] for record, _ in found]
+            removed = [(record["chunk_id"], nonce, counted_value(record.get("meta_data"), field))
+                       for record, nonce in found]
+            return Planned(delete=list(deleted), removed=removed)
+
+        self._write_with_digest(codec, kb_id, context.hash(), plan)
+        return len(deleted)
+
+    def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
+        """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
+        private metadata or verifiable records the sealed documents are patched too (found,
+        opened, sealed again, patched by id); verifiable records are encrypted again under
+        fresh nonces, with the owner's digest, in one transaction. The patched ids."""
+        context_id = context.hash()
+        if not (verifiable or private_meta):
+            body = {"kb_id": kb_id, "context_id": context_id, "meta_filter": json.dumps(filter), "patch": patch}
+            answer = self._request("PATCH", "chunk/by-meta", body)
+            patched = answer.get("chunk_ids") if isinstance(answer, dict) else None
+            return _list_of(patched, "the patch by metadata's chunk ids")
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        if verifiable:
+            return self._patch_verifiable(codec, kb_id, context, filter, patch)
+        found = self._find(kb_id, context, filter, verifiable, private_meta)
+        patches = []
+        for record, _ in found:
+            document = {k: record[k] for k in _DOCUMENT}
+            sent = json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch)))
+            # Private metadata's name travels only sealed: the stored one is left as it is.
+            sent.pop("name", None)
+            patches.append(sent)
+        if patches:
+            self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_patches": patches})
+        return [record["chunk_id"] for record, _ in found]
+
+    def _patch_verifiable(self, codec, kb_id, context, filter, patch):
+        patched = []
+
+        def plan(current):
+            found, stored = self._find_stored(codec, kb_id, context, filter, current)
+            field = current.digest.counted_field
+            planned = Planned()
+            again = codec.encrypt_again(stored) if found else []
+            for (record, old), (index, nonce) in zip(found, again):
+                document = {k: record[k] for k in _DOCUMENT}
+                chunk = json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch), nonce))
+                chunk["index"] = index
+                meta = dict(document["meta_data"] or {}, **patch)
+                planned.update.append((chunk, (record["chunk_id"], nonce), counted_value(meta, field)))
+                planned.removed.append((record["chunk_id"], old, counted_value(document["meta_data"], field)))
+            patched[:] = [record["chunk_id"] for record, _ in found]
+            return planned
+
+        self._write_with_digest(codec, kb_id, context.hash(), plan)
+        return list(patched)

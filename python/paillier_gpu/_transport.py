@@ -1,0 +1,150 @@
+"""The client's HTTP: requests to one organisation on one service, their answers read as JSON
+(integers longer than Python reads at once included), and the errors a service's answer makes."""
+
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from .errors import PaillierGpuError
+
+#: Chunks per insert request, as the SDK sends them.
+UPLOAD_BATCH = 500
+#: Ids per `GET /v1/chunk` request.
+IDS_PER_REQUEST = 200
+#: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
+#: 16,384 bits) has 4,933.
+MAX_DIGITS = 5_000
+#: Chunk ids are SQL's BIGINT: from 0 to 2^63 - 1.
+CHUNK_ID_END = 2**63
+
+
+class RemoteError(PaillierGpuError):
+    """The service answered with an error status; `status` is it, the message the service's,
+    `body` its JSON answer (None when it is not JSON)."""
+
+    def __init__(self, status, message, body=None):
+        super().__init__(f"the service answered {status}: {message}")
+        self.status, self.message, self.body = status, message, body
+
+
+class RemoteUnreachableError(PaillierGpuError):
+    """The service could not be reached, or its answer could not be read."""
+
+
+class Transport:
+    """HTTP to one organisation on one service (header `x-api-key`, paths ending in the
+    organisation's id). `ca_cert`: a PEM file to trust besides the system's."""
+
+    def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600):
+        url = url.rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the service address {url!r} must start with http:// or https://")
+        if not org_id or "/" in org_id:
+            raise ValueError(f"the organisation id {org_id!r} is empty or holds a '/'")
+        self._url, self._org, self._key, self._timeout = url, org_id, api_key, timeout
+        self._tls = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(url={self._url!r}, org_id={self._org!r}, api_key=<redacted>)"
+
+    def _request(self, method, route, body=None, query=None, tail=""):
+        address = f"{self._url}/v1/{route}/{self._org}{tail}"
+        if query:
+            address += "?" + urllib.parse.urlencode(query, doseq=True)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(address, data=data, method=method)
+        request.add_header("x-api-key", self._key)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._tls) as answer:
+                text = answer.read()
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            raise RemoteError(error.code, _message_of(text, error.reason), _json_or_none(text)) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise RemoteUnreachableError(f"{address}: {error}") from None
+        try:
+            return json.loads(text, parse_int=_integer)
+        except (ValueError, RecursionError) as error:
+            raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
+
+    def _chunks_by_id(self, kb_id, chunk_ids, projection):
+        """The chunks `chunk_ids` (asked in ascending id order, whatever order the caller's ids
+        are in: a ranking, say, which the service must not learn), by id."""
+        ids = sorted(set(chunk_ids))
+        chunks = []
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST], "projection": projection}
+            chunks.extend(_list_of(self._request("GET", "chunk", query=query), "the chunks by id"))
+        by_id = {}
+        for chunk in chunks:
+            if isinstance(chunk, dict):
+                by_id.setdefault(chunk.get("chunk_id"), chunk)
+        return by_id
+
+    def _indexes(self, kb_id, chunk_ids):
+        """The stored `index` pieces of the chunks `chunk_ids`, in their order."""
+        stored = self._chunks_by_id(kb_id, chunk_ids, ["index"])
+        indexes = [stored.get(i, {}).get("index") for i in chunk_ids]
+        missing = [i for i, index in zip(chunk_ids, indexes) if index is None]
+        if missing:
+            raise RemoteUnreachableError(f"chunks {missing[:20]} came back without their index")
+        return indexes
+
+
+def checked_ids(answer, sent, what):
+    """The `chunk_ids` of a write's answer: `sent` distinct integers, else RemoteUnreachableError
+    (an answer repeating an id would make two records one)."""
+    given = answer.get("chunk_ids") if isinstance(answer, dict) else None
+    if not (isinstance(given, list) and len(given) == sent and len(set(given)) == sent
+            and all(type(i) is int and 0 <= i < CHUNK_ID_END for i in given)):
+        raise RemoteUnreachableError(f"{what} was answered without {sent} chunk ids: {str(answer)[:200]}")
+    return given
+
+
+def _integer(digits):
+    """An integer of the answer, refused past `MAX_DIGITS` digits; read in parts, since Python
+    refuses to read more than 4,300 digits at once."""
+    if len(digits) > MAX_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} digits")
+    if len(digits) <= 4_000:
+        return int(digits)
+    if digits.startswith("-"):
+        return -_integer(digits[1:])
+    head, tail = digits[:-4_000], digits[-4_000:]
+    return _integer(head) * 10**4_000 + int(tail)
+
+
+def _list_of(value, what):
+    if not isinstance(value, list):
+        raise RemoteUnreachableError(f"{what} is not a list: {str(value)[:200]}")
+    return value
+
+
+def _json_or_none(body):
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError, TypeError):
+        return None
+
+
+def _message_of(body, fallback):
+    value = _json_or_none(body)
+    for key in ("message", "error", "detail"):
+        if isinstance(value, dict) and key in value:
+            return str(value[key])
+    text = body.decode(errors="replace").strip() if isinstance(body, bytes) else str(body)
+    return text[:2000] or str(fallback)
+
+
+def _with_stored(error, stored):
+    """`error`'s arguments, saying which chunks were stored before it."""
+    ids = [item[0] if isinstance(item, tuple) else item for item in stored]
+    note = f"{len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
+    if isinstance(error, RemoteError):
+        return (error.status, f"{error.message}; {note}", error.body)
+    return (f"{error}; {note}",)
