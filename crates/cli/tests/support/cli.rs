@@ -44,7 +44,8 @@ pub fn small_context_args<'a>(embed_len: &'a str, flag: &'a str, output: &'a str
 }
 
 /// Runs the binary in `dir` with a clean environment: no passphrase, device or adapter unless
-/// given, and an XDG_RUNTIME_DIR so that software Vulkan drivers do not complain on stderr.
+/// given, an XDG_RUNTIME_DIR so that software Vulkan drivers do not complain on stderr, and the
+/// owner's state folder under `dir` (never the home folder's) unless given.
 pub fn run_with(
     dir: &Path,
     passphrase: Option<&str>,
@@ -58,7 +59,8 @@ pub fn run_with(
         .env_remove("PAILLIER_GPU_DEVICE")
         .env_remove("PAILLIER_GPU_ADAPTER")
         .env_remove("PAILLIER_GPU_STORE")
-        .env("XDG_RUNTIME_DIR", dir);
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("PAILLIER_GPU_STATE_DIR", dir.join(".paillier-gpu-state"));
     if let Some(p) = passphrase {
         cmd.env("PAILLIER_GPU_PASSPHRASE", p);
     }
