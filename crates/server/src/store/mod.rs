@@ -313,7 +313,7 @@ pub trait Store: Send + Sync {
         context_id: &str,
         swap: &DigestSwap,
     ) -> Result<DigestWritten>;
-    /// In one transaction: the digest's compare-and-set as [`put_owner_digest`]
+    /// In one transaction: the digest's compare-and-set as [`put_owner_digest`](Self::put_owner_digest)
     /// (Self::put_owner_digest), the batch's updates and deletes (every id stored under
     /// `context_id`, all of them), and its inserts numbered from exactly its `first_chunk_id`
     /// under the context as stored as `context_data`; all of it committed, or none (the outcome
