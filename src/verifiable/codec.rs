@@ -60,8 +60,8 @@ impl RecordOptions {
 ///
 /// let mut index = ctx.new_index()?; // the service's side
 /// index.insert_batch(&records.batch)?;
-/// let query = [0u8, 1, 1, 0, 1, 0, 0, 0];
-/// let answer = index.aggregate_batch(&ctx.encrypt_batch(&[query])?, &paillier_gpu::hamming::Selection::All)?;
+/// let query = codec.encrypt_query(&[0u8, 1, 1, 0, 1, 0, 0, 0])?; // with a fresh nonce
+/// let answer = index.aggregate_batch(query.encrypted(), &paillier_gpu::hamming::Selection::All)?;
 /// let top = codec.rank(&query, &answer, &[7], &Expectation::default(), 1)?;
 /// assert_eq!((top[0].chunk_id, top[0].distance), (7, 1));
 /// let fetched = FetchedRecord { chunk_id: 7, nonce: top[0].nonce, content: Some(&sent.content), ..Default::default() };

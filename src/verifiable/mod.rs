@@ -32,8 +32,8 @@
 //! let (records, nonces) = ctx.encrypt_records("kb-1", &[[0u8, 1, 1, 0, 1, 0, 0, 1]])?;
 //! let mut index = ctx.new_index()?;                          // the service's side
 //! index.insert_batch(&records)?;
-//! let query = [0u8, 1, 1, 0, 1, 0, 0, 0];
-//! let answer = index.aggregate_batch(&ctx.encrypt_batch(&[query])?, &Selection::All)?;
+//! let query = ctx.encrypt_query(&[0u8, 1, 1, 0, 1, 0, 0, 0])?; // a fresh nonce, kept here
+//! let answer = index.aggregate_batch(query.encrypted(), &Selection::All)?;
 //! let verified = ctx.verify_answer("kb-1", &query, &answer, &[7], &Expectation::default())?;
 //! assert_eq!((verified.distances[0], verified.nonces[0]), (1, nonces[0]));
 //! // The same answer is not kb-2's.
