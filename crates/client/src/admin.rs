@@ -136,9 +136,7 @@ impl AdminClient {
         admin_key: &str,
         ca_pem: &[u8],
     ) -> Result<Self> {
-        let certificate = reqwest::Certificate::from_pem(ca_pem)
-            .map_err(|e| Error::InvalidSetting(format!("the CA certificate: {e}")))?;
-        Self::build(url, org_id, admin_key, Some(certificate))
+        Self::build(url, org_id, admin_key, Some(super::ca_certificate(ca_pem)?))
     }
 
     fn build(
@@ -147,12 +145,7 @@ impl AdminClient {
         admin_key: &str,
         ca: Option<reqwest::Certificate>,
     ) -> Result<Self> {
-        let url = url.trim_end_matches('/');
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::InvalidSetting(format!(
-                "the service address {url:?} must start with http:// or https://"
-            )));
-        }
+        let url = super::service_url(url)?;
         // A header value: no line breaks or other control characters.
         if org_id.is_empty() || org_id.chars().any(char::is_control) {
             return Err(Error::InvalidSetting(format!(

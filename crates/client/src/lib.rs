@@ -89,9 +89,7 @@ impl Client {
         api_key: &str,
         ca_pem: &[u8],
     ) -> Result<Self> {
-        let certificate = reqwest::Certificate::from_pem(ca_pem)
-            .map_err(|e| Error::InvalidSetting(format!("the CA certificate: {e}")))?;
-        Self::build(url, org_id, api_key, Some(certificate))
+        Self::build(url, org_id, api_key, Some(ca_certificate(ca_pem)?))
     }
 
     fn build(
@@ -100,12 +98,7 @@ impl Client {
         api_key: &str,
         ca: Option<reqwest::Certificate>,
     ) -> Result<Self> {
-        let url = url.trim_end_matches('/');
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::InvalidSetting(format!(
-                "the service address {url:?} must start with http:// or https://"
-            )));
-        }
+        let url = service_url(url)?;
         if org_id.is_empty() || org_id.contains('/') {
             return Err(Error::InvalidSetting(format!(
                 "the organisation id {org_id:?} is empty or holds a '/'"
@@ -190,6 +183,23 @@ fn http_client(url: &str, ca: Option<reqwest::Certificate>) -> Result<reqwest::b
         url: url.to_owned(),
         detail: format!("cannot set up the HTTP client: {e}"),
     })
+}
+
+/// A service's address without its trailing slashes, refused unless it is http or https.
+fn service_url(url: &str) -> Result<&str> {
+    let url = url.trim_end_matches('/');
+    match url.starts_with("http://") || url.starts_with("https://") {
+        true => Ok(url),
+        false => Err(Error::InvalidSetting(format!(
+            "the service address {url:?} must start with http:// or https://"
+        ))),
+    }
+}
+
+/// A CA certificate (PEM) to trust besides the public authorities.
+fn ca_certificate(pem: &[u8]) -> Result<reqwest::Certificate> {
+    reqwest::Certificate::from_pem(pem)
+        .map_err(|e| Error::InvalidSetting(format!("the CA certificate: {e}")))
 }
 
 /// The message of an error answer: its JSON `message` or `error`, or the text itself.

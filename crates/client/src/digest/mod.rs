@@ -74,15 +74,7 @@ impl Client {
         options: paillier_gpu::verifiable::RecordOptions,
     ) -> Result<DigestSummary> {
         let codec = RecordCodec::new(context, kb_id, options);
-        let digest = self.current_digest(&codec)?.digest;
-        Ok(DigestSummary {
-            version: digest.version,
-            records: digest.records.count,
-            counted: digest
-                .counted_field
-                .clone()
-                .map(|field| (field, digest.values.len())),
-        })
+        Ok(DigestSummary::of(&self.current_digest(&codec)?.digest))
     }
 
     /// The highest digest this owner has seen of `kb` under `context_id`: in its state folder,

@@ -5,7 +5,9 @@
 //! service holds is taken as it says, which is why the owner looks first.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{CountedRecord, Document, Expectation, RecordCodec, RecordOptions};
+use paillier_gpu::verifiable::{
+    CountedRecord, Document, Expectation, OwnerDigest, RecordCodec, RecordOptions,
+};
 
 use super::SeenDigest;
 use crate::api;
@@ -21,6 +23,20 @@ pub struct DigestSummary {
     pub records: u64,
     /// The field it counts per value, and how many values it holds.
     pub counted: Option<(String, usize)>,
+}
+
+impl DigestSummary {
+    /// What `digest` counts.
+    pub(crate) fn of(digest: &OwnerDigest) -> Self {
+        Self {
+            version: digest.version,
+            records: digest.records.count,
+            counted: digest
+                .counted_field
+                .clone()
+                .map(|field| (field, digest.values.len())),
+        }
+    }
 }
 
 impl Client {
@@ -84,14 +100,7 @@ impl Client {
             sealed,
         };
         self.replace_seen(context.id(), kb_id, &seen)?;
-        Ok(DigestSummary {
-            version: digest.version,
-            records: digest.records.count,
-            counted: digest
-                .counted_field
-                .clone()
-                .map(|field| (field, digest.values.len())),
-        })
+        Ok(DigestSummary::of(&digest))
     }
 }
 
