@@ -55,6 +55,7 @@ pub mod jobs;
 pub mod meta_filter;
 pub mod numbers;
 pub mod paillier;
+pub mod partitions;
 pub mod verifiable;
 
 #[cfg(feature = "fuzzing")]

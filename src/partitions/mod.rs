@@ -1,0 +1,55 @@
+//! Partitions of a corpus of binary vectors, as FAISS's `IndexBinaryIVF` makes them: a query
+//! then searches only the `P` partitions whose centroids are nearest to it.
+//!
+//! Everything here runs on the data owner's machine and is pure computation: no I/O, and no
+//! knowledge of who stores the partitions or searches them.
+//!
+//! * [`PartitionModel::train`] runs k-means in Hamming space on a random sample of the corpus
+//!   (greedy k-means++ seeds; each centroid the bitwise majority of its members), assigns every
+//!   record with a balance bound (no partition above `ceil(balance · records / k)`), and
+//!   estimates the recall of a search of the `P` nearest partitions for `P` = 1, 2, 4 … `k`,
+//!   from which it picks the [default probe](PartitionModel::default_probe).
+//! * [`PartitionModel::assign`] places a record added later (nearest centroid);
+//!   [`PartitionModel::assign_balanced`] places a whole corpus again (a rebuild);
+//!   [`PartitionModel::nearest`] names the partitions a query probes.
+//!
+//! # The recall estimate
+//!
+//! It is the owner's own, made at training: [`held_out`](TrainOptions::held_out) records drawn
+//! from the corpus serve as queries, and stay in the corpus. Each query's ground truth is the
+//! exhaustive top [`top_k`](TrainOptions::top_k) over the whole corpus *except the query's own
+//! record*, which mimics a search for a vector that is near the stored ones but not one of them.
+//! A search of `P` partitions returns the top k of the records in the query's `P` nearest
+//! partitions (again without its own record); a returned record is a hit when its distance is
+//! at most the exhaustive k-th distance, so a tie at that distance never counts against the
+//! search. The recall at `P` is the hits over k averaged over the queries; it never falls as
+//! `P` grows and is 1 at `P = k`. [`RecallPoint::share`] is the fraction of the corpus the
+//! probed partitions hold, averaged the same way: the search's cost relative to an exhaustive
+//! one. A corpus of a single record has no other record to find: its table reads 1.
+//!
+//! Vectors are `&[u8]` of 0 and 1, one byte a dimension, as elsewhere in the crate; any other
+//! length or value is an error ([`Error::VectorLength`](crate::Error::VectorLength),
+//! [`Error::NonBinaryValue`](crate::Error::NonBinaryValue)), as are options out of range
+//! ([`Error::InvalidParameter`](crate::Error::InvalidParameter)). Training is deterministic
+//! given [`TrainOptions::seed`], whatever the number of threads.
+
+mod balance;
+mod bits;
+mod kmeans;
+mod model;
+mod options;
+mod recall;
+mod sample;
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod tests;
+
+pub use model::{PartitionModel, RecallPoint};
+pub use options::{TrainOptions, SAMPLE_PER_PARTITION};
+
+/// A partition count for `records` records: `round(√records)`, at least 1 (1,000 for a million).
+pub fn auto_partitions(records: usize) -> usize {
+    ((records as f64).sqrt().round() as usize).max(1)
+}

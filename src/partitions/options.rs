@@ -1,0 +1,112 @@
+//! What [`PartitionModel::train`](super::PartitionModel::train) is asked for, and the checks on it.
+
+use crate::error::{Error, Result};
+
+/// The training sample per partition when [`TrainOptions::max_train_sample`] is 0 (FAISS's
+/// default: 256 vectors per centroid).
+pub const SAMPLE_PER_PARTITION: usize = 256;
+
+/// Options of [`PartitionModel::train`](super::PartitionModel::train).
+///
+/// [`TrainOptions::new`] sets the partition count and leaves the rest at their defaults:
+/// balance 1.5, recall@10 with a 0.9 target estimated on 200 held-out queries, 10 k-means
+/// iterations on at most 256 vectors per partition, seed 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    /// `k`, the number of partitions: 1 to the number of records
+    /// ([`auto_partitions`](super::auto_partitions) suggests one).
+    pub partitions: usize,
+    /// No partition holds more than `ceil(balance · records / partitions)` records; at least 1.
+    pub balance: f64,
+    /// The recall the default probe must reach (0 to 1).
+    pub recall_target: f64,
+    /// The `k` of the recall@k estimate; at least 1.
+    pub top_k: usize,
+    /// k-means runs on a random sample of at most this many vectors, at least `partitions`;
+    /// 0 (the default) means 256 per partition.
+    pub max_train_sample: usize,
+    /// How many records serve as queries of the recall estimate (at least 1; fewer when the
+    /// corpus is smaller).
+    pub held_out: usize,
+    /// Lloyd iterations of k-means at most (0: the k-means++ seeds themselves).
+    pub iterations: usize,
+    /// Seeds the training sample, the k-means++ seeds and the held-out queries: the same
+    /// vectors, options and seed give the same model and assignment.
+    pub seed: u64,
+}
+
+impl TrainOptions {
+    /// The defaults with `partitions` partitions.
+    pub fn new(partitions: usize) -> Self {
+        TrainOptions {
+            partitions,
+            balance: 1.5,
+            recall_target: 0.9,
+            top_k: 10,
+            max_train_sample: 0,
+            held_out: 200,
+            iterations: 10,
+            seed: 0,
+        }
+    }
+
+    /// The training sample's size bound: [`max_train_sample`](Self::max_train_sample), or 256
+    /// per partition when it is 0.
+    pub fn train_sample(&self) -> usize {
+        match self.max_train_sample {
+            0 => self.partitions.saturating_mul(SAMPLE_PER_PARTITION),
+            bound => bound,
+        }
+    }
+
+    /// Checks the options for a corpus of `records` vectors.
+    pub fn validate(&self, records: usize) -> Result<()> {
+        let bad = |detail: String| Err(Error::InvalidParameter(detail));
+        if self.partitions == 0 || self.partitions > records {
+            return bad(format!(
+                "{} partitions for {records} records: \
+                 partitions must be 1 to the number of records",
+                self.partitions
+            ));
+        }
+        if records > u32::MAX as usize {
+            return bad(format!(
+                "{records} records: partitioning handles at most {} records",
+                u32::MAX
+            ));
+        }
+        if !(self.balance.is_finite() && self.balance >= 1.0) {
+            return bad(format!(
+                "balance {}: it must be a number of at least 1 (1 means equal partitions)",
+                self.balance
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.recall_target) {
+            return bad(format!(
+                "recall target {}: it must lie between 0 and 1",
+                self.recall_target
+            ));
+        }
+        if self.top_k == 0 {
+            return bad("top_k 0: the recall estimate needs top_k of at least 1".into());
+        }
+        if self.held_out == 0 {
+            return bad("held_out 0: the recall estimate needs at least one query".into());
+        }
+        if self.train_sample() < self.partitions {
+            return bad(format!(
+                "max_train_sample {} is below the {} partitions: \
+                 k-means needs a vector per partition",
+                self.max_train_sample, self.partitions
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// [`TrainOptions::new`] with a single partition: set [`partitions`](TrainOptions::partitions).
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions::new(1)
+    }
+}

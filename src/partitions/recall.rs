@@ -1,0 +1,182 @@
+//! The owner's recall estimate: how much of an exhaustive search's top k a search of the `P`
+//! nearest partitions finds, for every `P`.
+//!
+//! The queries are held-out records of the corpus itself. Each query's ground truth is the
+//! exhaustive top k over the whole corpus except the query's own record (a search for a record
+//! that is not itself stored, as near-duplicate-free data would be); `d_k`, the k-th smallest
+//! distance, is its threshold. A `P`-probe search returns the top k of the records in the
+//! query's `P` nearest partitions (again without the query's own record), and a returned record
+//! is a hit when its distance is at most `d_k`, so ties at `d_k` never count against it.
+//! Recall@k at `P` is the hits over k, averaged over the queries.
+//!
+//! Since the probed records are sorted by distance, the hits at `P` are
+//! `min(k, |{r probed at P : d(q, r) <= d_k}|)`: each query contributes the k smallest "first
+//! probe" values of its records within `d_k`, and the curve for every `P` follows from their
+//! histogram. All sums are integers, so the estimate does not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::bits::{distance, Packed};
+use super::model::{decimal, RecallPoint};
+
+/// Recall and probed share for every probe `1..=k`.
+#[derive(Debug)]
+pub(crate) struct RecallCurve {
+    /// `hits[P - 1]`: hits at probe `P`, summed over the queries.
+    hits: Vec<u64>,
+    /// `probed[P - 1]`: records in the `P` nearest partitions, summed over the queries.
+    probed: Vec<u64>,
+    queries: usize,
+    top_k: usize,
+    records: usize,
+}
+
+impl RecallCurve {
+    /// Estimates the curve for `data` split by `assignment` (each `< centroids.len()`), with the
+    /// records at `queries` as queries and recall@`top_k` (`top_k >= 1`; fewer when the corpus
+    /// holds fewer other records).
+    pub(crate) fn estimate(
+        data: &Packed,
+        dim: usize,
+        assignment: &[u32],
+        centroids: &Packed,
+        queries: &[usize],
+        top_k: usize,
+    ) -> Self {
+        let n = data.len();
+        let k = centroids.len();
+        let top_k = top_k.min(n.saturating_sub(1)).max(1);
+        let queries: &[usize] = if n < 2 { &[] } else { queries };
+        let mut sizes = vec![0u64; k];
+        for &p in assignment {
+            sizes[p as usize] += 1;
+        }
+
+        let per_query: Vec<(Vec<u32>, Vec<u32>)> = queries
+            .par_iter()
+            .map(|&q| one_query(data, dim, assignment, centroids, q, top_k))
+            .collect();
+
+        let mut first_probe_counts = vec![0u64; k + 1];
+        let mut probed = vec![0u64; k];
+        for (first_probes, order) in &per_query {
+            for &p in first_probes {
+                first_probe_counts[p as usize] += 1;
+            }
+            let mut covered = 0;
+            for (slot, &partition) in probed.iter_mut().zip(order) {
+                covered += sizes[partition as usize];
+                *slot += covered;
+            }
+        }
+        let mut hits = Vec::with_capacity(k);
+        let mut total = 0;
+        for count in &first_probe_counts[1..] {
+            total += count;
+            hits.push(total);
+        }
+        RecallCurve {
+            hits,
+            probed,
+            queries: queries.len(),
+            top_k,
+            records: n,
+        }
+    }
+
+    /// Partitions in the curve.
+    fn partitions(&self) -> usize {
+        self.hits.len()
+    }
+
+    /// The estimate at `probe` (`1..=k`). Without queries (a corpus of one record) both are 1.
+    pub(crate) fn point(&self, probe: usize) -> RecallPoint {
+        let (recall, share) = if self.queries == 0 {
+            (1.0, 1.0)
+        } else {
+            let q = self.queries as f64;
+            (
+                decimal(self.hits[probe - 1] as f64 / (q * self.top_k as f64)),
+                decimal(self.probed[probe - 1] as f64 / (q * self.records as f64)),
+            )
+        };
+        RecallPoint {
+            probe,
+            recall,
+            share,
+        }
+    }
+
+    /// The smallest probe whose recall reaches `target`; `k` when none does.
+    pub(crate) fn smallest_probe(&self, target: f64) -> usize {
+        (1..=self.partitions())
+            .find(|&p| self.point(p).recall >= target)
+            .unwrap_or(self.partitions())
+    }
+
+    /// The table: probes 1, 2, 4, 8 … below k, `extra` (when in `1..=k`) and k, ascending.
+    pub(crate) fn table(&self, extra: usize) -> Vec<RecallPoint> {
+        let k = self.partitions();
+        let mut probes: Vec<usize> = std::iter::successors(Some(1usize), |p| p.checked_mul(2))
+            .take_while(|&p| p < k)
+            .collect();
+        probes.push(k);
+        if (1..=k).contains(&extra) {
+            probes.push(extra);
+        }
+        probes.sort_unstable();
+        probes.dedup();
+        probes.into_iter().map(|p| self.point(p)).collect()
+    }
+}
+
+/// For query record `q`: the `top_k` smallest first probes (1-based rank of their partition in
+/// the query's order) of the records within the exhaustive threshold, and the partitions in the
+/// query's order.
+fn one_query(
+    data: &Packed,
+    dim: usize,
+    assignment: &[u32],
+    centroids: &Packed,
+    q: usize,
+    top_k: usize,
+) -> (Vec<u32>, Vec<u32>) {
+    let query = data.row(q);
+    let order: Vec<u32> = centroids
+        .ranked(query)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let mut rank = vec![0u32; order.len()];
+    for (r, &c) in order.iter().enumerate() {
+        rank[c as usize] = r as u32 + 1;
+    }
+
+    let distances: Vec<u32> = data.par_rows().map(|x| distance(query, x)).collect();
+    let mut histogram = vec![0usize; dim + 1];
+    for (r, &d) in distances.iter().enumerate() {
+        if r != q {
+            histogram[d as usize] += 1;
+        }
+    }
+    let mut seen = 0;
+    let threshold = histogram
+        .iter()
+        .position(|&count| {
+            seen += count;
+            seen >= top_k
+        })
+        .unwrap_or(dim) as u32;
+
+    let mut first_probes: Vec<u32> = distances
+        .iter()
+        .enumerate()
+        .filter(|&(r, &d)| r != q && d <= threshold)
+        .map(|(r, _)| rank[assignment[r] as usize])
+        .collect();
+    if first_probes.len() > top_k {
+        first_probes.select_nth_unstable(top_k - 1);
+        first_probes.truncate(top_k);
+    }
+    (first_probes, order)
+}
