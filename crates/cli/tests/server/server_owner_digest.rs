@@ -192,6 +192,7 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
         insert: (!insert.is_empty()).then(|| api::raw_list(&chunks(&ctx, insert)).unwrap()),
         update: None,
         delete: Vec::new(),
+        patch: None,
     };
     // Inserts into a new knowledge base bind the context, numbered from the id given.
     let written = client
