@@ -195,7 +195,7 @@ pub struct DigestWrite {
     pub expected_version: i64,
     /// The version written: `expected_version + 1`.
     pub version: i64,
-    /// The sealed digest, standard base64 (at most 64 KiB decoded).
+    /// The sealed digest, standard base64 (at most 4 MiB decoded).
     pub sealed: String,
 }
 
