@@ -1,5 +1,7 @@
 //! Metadata filters, as the XTrace SDK's manual defines them: five string tags `tag1`–`tag5`,
-//! compared as strings, and the multi-valued `facets`. Several keys in one filter must all hold;
+//! compared as strings, and the multi-valued `facets`; and ours, [`PARTITION_FIELD`], a string
+//! field with the tags' operators (a record's partition, as its owner's keyed token), so that a
+//! query can name the partitions it searches. Several keys in one filter must all hold;
 //! `$and` and `$or` combine filters. An unknown field or operator is an error naming it. A
 //! service selects chunks with them; an owner checks that what a service returned passes
 //! ([`verifiable::check_filter`](crate::verifiable::check_filter)).
@@ -11,10 +13,16 @@
 //! assert!(filter.matches(meta.as_object().unwrap()));
 //! ```
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
-/// The tag fields.
-const TAGS: [&str; 5] = ["tag1", "tag2", "tag3", "tag4", "tag5"];
+/// The metadata field holding a record's partition (ours, not the SDK's): filtered as a tag is,
+/// `Filter::Tag(PARTITION_FIELD, …)`. Not one of the fields the SDK's routes sort or patch by.
+pub const PARTITION_FIELD: &str = "partition";
+
+/// The string fields a filter tests with [`TagTest`]: the five tags and [`PARTITION_FIELD`].
+pub const STRING_FIELDS: [&str; 6] = ["tag1", "tag2", "tag3", "tag4", "tag5", PARTITION_FIELD];
 
 /// A parsed filter, checked once and applied to many chunks.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,7 +31,7 @@ pub enum Filter {
     All(Vec<Filter>),
     /// At least one passes (`$or`).
     Any(Vec<Filter>),
-    /// A test on the tag field named (`tag1` to `tag5`).
+    /// A test on the string field named (`tag1` to `tag5`, or [`PARTITION_FIELD`]).
     Tag(String, TagTest),
     /// A test on `facets`.
     Facets(FacetTest),
@@ -97,10 +105,11 @@ impl Filter {
                     }
                 }
                 "facets" => facet_tests(condition)?,
-                tag if TAGS.contains(&tag) => tag_tests(tag, condition)?,
+                tag if STRING_FIELDS.contains(&tag) => tag_tests(tag, condition)?,
                 other => {
                     return Err(format!(
-                        "unknown metadata field {other:?}: filters take tag1 … tag5 and facets"
+                        "unknown metadata field {other:?}: filters take tag1 … tag5, facets and \
+                         {PARTITION_FIELD}"
                     ))
                 }
             });
@@ -246,16 +255,38 @@ fn facet_tests(condition: &Value) -> Result<Filter, String> {
 }
 
 fn tag_value(meta: &Map<String, Value>, tag: &str) -> Option<String> {
-    match meta.get(tag)? {
-        Value::Null => None,
-        value => string_of(value, tag).ok(),
-    }
+    field_string(meta, tag).map(Cow::into_owned)
 }
 
 fn facets(meta: &Map<String, Value>) -> Vec<String> {
-    match meta.get("facets") {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| string_of(v, "").ok()).collect(),
-        _ => Vec::new(),
+    facet_strings(meta).map(Cow::into_owned).collect()
+}
+
+/// The string a filter compares for a string field (a tag or [`PARTITION_FIELD`]) of `meta`:
+/// a string as it is, a number or a boolean as its JSON text; `None` when the field is absent,
+/// `null`, a list or an object. An index of values that must agree with [`Filter::matches`]
+/// reads them with this.
+pub fn field_string<'a>(meta: &'a Map<String, Value>, field: &str) -> Option<Cow<'a, str>> {
+    scalar_string(meta.get(field)?)
+}
+
+/// The strings a filter compares for `meta`'s facets, in the list's order (repeats kept): each
+/// item of a `facets` list that is a string, a number or a boolean; none when there is no list.
+pub fn facet_strings(meta: &Map<String, Value>) -> impl Iterator<Item = Cow<'_, str>> {
+    let items = match meta.get("facets") {
+        Some(Value::Array(items)) => items.as_slice(),
+        _ => &[],
+    };
+    items.iter().filter_map(scalar_string)
+}
+
+/// [`string_of`] without its error: what a stored value compares as.
+fn scalar_string(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        _ => None,
     }
 }
 
@@ -293,89 +324,5 @@ impl FacetTest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn passes(filter: Value, meta: Value) -> bool {
-        let Value::Object(meta) = meta else {
-            unreachable!()
-        };
-        Filter::parse(&filter).unwrap().matches(&meta)
-    }
-
-    #[test]
-    fn every_operator_of_the_manual() {
-        let meta =
-            json!({"tag1": "2024-03-01", "tag2": "report", "tag3": "", "facets": ["a", "b"]});
-        let yes = |f: Value| passes(f, meta.clone());
-        assert!(yes(json!({"tag2": "report"})));
-        assert!(yes(
-            json!({"tag2": {"$eq": "report"}, "tag1": {"$gte": "2024-01-01", "$lt": "2025"}})
-        ));
-        assert!(!yes(json!({"tag1": {"$gt": "2024-03-01"}})));
-        assert!(yes(json!({"tag1": {"$lte": "2024-03-01"}})));
-        assert!(yes(json!({"tag2": {"$ne": "memo"}, "tag4": {"$ne": "x"}})));
-        assert!(yes(json!({"tag2": {"$begins_with": "rep"}})));
-        assert!(yes(json!({"tag2": {"$in": ["memo", "report"]}})));
-        assert!(!yes(json!({"tag2": {"$nin": ["memo", "report"]}})));
-        assert!(yes(json!({"tag5": {"$nin": ["x"]}})));
-        assert!(yes(json!({"tag2": {"$contains": "epo"}})));
-        assert!(yes(
-            json!({"tag1": {"$exists": true}, "tag3": {"$exists": false}, "tag4": {"$exists": false}})
-        ));
-        assert!(yes(json!({"facets": {"$subset": ["a", "b"]}})));
-        assert!(yes(json!({"facets": {"$all": ["a"]}})));
-        assert!(!yes(json!({"facets": {"$subset": ["a", "c"]}})));
-        assert!(yes(
-            json!({"facets": {"$any": ["c", "b"]}, "tag2": "report"})
-        ));
-        assert!(yes(json!({"facets": {"$none": ["c"]}})));
-        assert!(yes(json!({"facets": {"$contains": "a", "$size": 2}})));
-        // The SDK's suites' forms: a scalar is $contains; $exists is present and non-empty.
-        assert!(yes(json!({"facets": "a"})));
-        assert!(!yes(json!({"facets": "c"})));
-        assert!(yes(json!({"facets": {"$exists": true}})));
-        assert!(!yes(json!({"facets": {"$exists": false}})));
-        assert!(passes(
-            json!({"facets": {"$exists": false}}),
-            json!({"facets": []})
-        ));
-        assert!(passes(
-            json!({"facets": {"$exists": false}}),
-            json!({"tag1": "x"})
-        ));
-        assert!(yes(
-            json!({"$or": [{"tag2": "memo"}, {"facets": {"$contains": "b"}}]})
-        ));
-        assert!(!yes(
-            json!({"$and": [{"tag2": "report"}, {"facets": {"$size": 3}}]})
-        ));
-    }
-
-    #[test]
-    fn unknown_fields_and_operators_are_named() {
-        let error = Filter::parse(&json!({"colour": "red"})).unwrap_err();
-        assert!(error.contains("\"colour\""), "{error}");
-        let error = Filter::parse(&json!({"tag1": {"$regex": "x"}})).unwrap_err();
-        assert!(error.contains("\"$regex\""), "{error}");
-        assert!(Filter::parse(&json!({"facets": ["a"]})).is_err());
-        let error = Filter::parse(&json!({"facets": {"$gt": 1}})).unwrap_err();
-        assert!(error.contains("\"$gt\""), "{error}");
-        assert!(Filter::parse_sent(&json!("{not json")).is_err());
-        assert!(Filter::parse_sent(&json!("{\"tag1\": \"a\"}")).is_ok());
-    }
-
-    #[test]
-    fn empty_filters_and_costs() {
-        assert!(Filter::parse(&json!({})).unwrap().is_empty());
-        assert!(Filter::parse(&json!({"$and": [{}, {"$and": []}]}))
-            .unwrap()
-            .is_empty());
-        assert!(!Filter::parse(&json!({"$or": []})).unwrap().is_empty());
-        assert!(!Filter::parse(&json!({"tag1": "a"})).unwrap().is_empty());
-        assert_eq!(Filter::parse(&json!({"tag1": "a"})).unwrap().cost(), 1);
-        let many = json!({"tag1": {"$in": ["a", "b", "c"]}, "facets": {"$any": ["x", "y"]}});
-        assert_eq!(Filter::parse(&many).unwrap().cost(), 5);
-    }
-}
+#[path = "meta_filter_tests.rs"]
+mod tests;

@@ -195,7 +195,7 @@ pub struct DigestWrite {
     pub expected_version: i64,
     /// The version written: `expected_version + 1`.
     pub version: i64,
-    /// The sealed digest, standard base64 (at most 64 KiB decoded).
+    /// The sealed digest, standard base64 (at most 4 MiB decoded).
     pub sealed: String,
 }
 
@@ -208,9 +208,9 @@ pub struct PutOwnerDigest {
     pub next_chunk_id: i64,
 }
 
-/// `POST /v1/records/{org}` (ours): chunks inserted, updated and deleted under one context,
-/// committed in one transaction with the owner's digest, or none of it. The lists are the raw
-/// JSON sent (read once the caller may write); each may be left out.
+/// `POST /v1/records/{org}` (ours): chunks inserted, updated, patched and deleted under one
+/// context, committed in one transaction with the owner's digest, or none of it. The lists are
+/// the raw JSON sent (read once the caller may write); each may be left out.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RecordWrites {
     /// The knowledge base.
@@ -232,6 +232,12 @@ pub struct RecordWrites {
     /// The ids of chunks to delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delete: Vec<i64>,
+    /// A JSON list of [`ChunkUpdate`]s, each some fields of a chunk stored under the context, as
+    /// `PATCH /v1/chunk/{org}` changes them (typically `meta_data` alone, merged key by key;
+    /// `null` removes a key). Left out when `None`, so that a write without patches is the
+    /// bytes it was before patches existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Box<RawValue>>,
 }
 
 /// The answer to [`RecordWrites`].
@@ -256,7 +262,7 @@ pub struct DigestConflict {
 }
 
 /// A list of items as the raw JSON a request's list field holds ([`RecordWrites::insert`],
-/// [`RecordWrites::update`], [`InsertChunks::chunks`]).
+/// [`RecordWrites::update`], [`RecordWrites::patch`], [`InsertChunks::chunks`]).
 pub fn raw_list<T: Serialize>(items: &[T]) -> serde_json::Result<Box<RawValue>> {
     serde_json::value::to_raw_value(items)
 }

@@ -31,6 +31,7 @@ mod server_owner_digest_client_kill;
 mod server_owner_digest_honest;
 mod server_owner_digest_kill;
 mod server_owner_digest_lies;
+mod server_owner_digest_patch;
 mod server_private_meta;
 mod server_remote;
 mod server_replica_faults;

@@ -142,7 +142,7 @@ fn the_digest_routes_answer_only_those_who_may_read_or_write() {
             409,
         ),
         (
-            json!({"expected_version": 1, "version": 2, "sealed": BASE64.encode(vec![0u8; (64 << 10) + 1])}),
+            json!({"expected_version": 1, "version": 2, "sealed": BASE64.encode(vec![0u8; (4 << 20) + 1])}),
             413,
         ),
     ];
@@ -151,7 +151,7 @@ fn the_digest_routes_answer_only_those_who_may_read_or_write() {
         assert_eq!(status, *expected, "{body}: {answer}");
     }
     let at_bound = json!(DigestWrite {
-        sealed: BASE64.encode(vec![7u8; 64 << 10]),
+        sealed: BASE64.encode(vec![7u8; 4 << 20]),
         ..digest_write(1, "")
     });
     assert_eq!(
@@ -192,6 +192,7 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
         insert: (!insert.is_empty()).then(|| api::raw_list(&chunks(&ctx, insert)).unwrap()),
         update: None,
         delete: Vec::new(),
+        patch: None,
     };
     // Inserts into a new knowledge base bind the context, numbered from the id given.
     let written = client

@@ -69,6 +69,7 @@ fn killed_mid_stream(mut server: Server) {
                     insert: Some(api::raw_list(&chunks).unwrap()),
                     update: None,
                     delete: Vec::new(),
+                    patch: None,
                 };
                 match client.write_records(&write) {
                     Ok(written) => {

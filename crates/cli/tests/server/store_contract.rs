@@ -56,6 +56,7 @@ on_both_stores!(
     digest_suite::a_digest_is_replaced_only_over_the_version_expected,
     digest_suite::record_writes_commit_with_their_digest_or_not_at_all,
     digest_suite::appends_with_a_digest_are_appends,
+    digest_suite::metadata_patches_commit_with_their_digest_merged_key_by_key,
 );
 
 /// A PostgreSQL database written by a newer version is refused, and one at this version is

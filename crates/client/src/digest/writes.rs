@@ -132,6 +132,7 @@ impl Client {
                 insert: raw_list(&insert)?,
                 update: raw_list(&update)?,
                 delete: planned.delete,
+                patch: None,
             };
             match self.write_records(&body) {
                 Ok(written) => {

@@ -1,12 +1,16 @@
 //! One knowledge base's records under one context, resident where aggregation runs: the
-//! ciphertexts in an [`EncryptedIndex`], each record's chunk id and parsed metadata beside them.
+//! ciphertexts in an [`EncryptedIndex`], each record's chunk id and parsed metadata beside them,
+//! and the posting lists of its metadata's values, which select records by filter.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::postings::Postings;
+use super::selection::Plan;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::metadata::meta_of;
 use crate::store::Chunk;
 use paillier_gpu::context::PublicContext;
@@ -41,6 +45,8 @@ pub struct Resident {
     meta_bytes: usize,
     /// The one map of every record without metadata.
     empty_meta: Arc<Map<String, Value>>,
+    /// The positions of each value of the listed metadata fields, for selections by filter.
+    postings: Postings,
 }
 
 /// What a parsed metadata map holds beyond its text, roughly (the map and its entries).
@@ -93,18 +99,20 @@ impl Resident {
             meta: Vec::new(),
             meta_bytes: 0,
             empty_meta: Arc::new(Map::new()),
+            postings: Postings::default(),
             context,
         })
     }
 
     /// Bytes of host memory the index holds: the ciphertexts, the chunk ids, one reference to
-    /// metadata per record and the distinct metadata maps (counted as their JSON text plus a
-    /// fixed overhead each).
+    /// metadata per record, the distinct metadata maps (counted as their JSON text plus a
+    /// fixed overhead each) and the posting lists.
     pub fn host_bytes(&self) -> usize {
         self.index.host_bytes()
             + self.chunk_ids.capacity() * std::mem::size_of::<i64>()
             + self.meta.capacity() * std::mem::size_of::<Arc<Map<String, Value>>>()
             + self.meta_bytes
+            + self.postings.host_bytes()
     }
 
     /// Gives back what building reserved beyond the records.
@@ -112,6 +120,19 @@ impl Resident {
         self.index.shrink_to_fit();
         self.chunk_ids.shrink_to_fit();
         self.meta.shrink_to_fit();
+        self.postings.shrink_to_fit();
+    }
+
+    /// How `filter` (`None`: none) selects among these records: by posting lists where it
+    /// names listed values, otherwise by testing every record.
+    pub fn plan(&self, filter: Option<&Filter>) -> Plan {
+        Plan::new(&self.postings, filter)
+    }
+
+    /// The positions, ascending, of the records that pass `plan`'s filter and whose chunk id is
+    /// in `range` (both ends included).
+    pub fn select(&self, plan: &Plan, range: Option<(i64, i64)>) -> Vec<usize> {
+        plan.select(&self.meta, &self.chunk_ids, range)
     }
 
     /// Appends chunks just committed (ids above every id held), which brought the knowledge
@@ -150,6 +171,7 @@ impl Resident {
         self.index.insert_batch(&batch)?;
         for (chunk_id, meta, _) in rows {
             let (map, bytes) = shared.get(meta, &self.empty_meta);
+            self.postings.append(self.meta.len(), &map);
             self.chunk_ids.push(chunk_id);
             self.meta.push(map);
             self.meta_bytes += bytes;

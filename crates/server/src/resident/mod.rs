@@ -5,6 +5,8 @@
 //! their context or knowledge base goes. Builds and catch-ups stop when their client goes.
 
 mod index;
+mod postings;
+mod selection;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

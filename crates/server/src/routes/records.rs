@@ -1,5 +1,6 @@
-//! `POST /v1/records/{org}` (ours, beside the XTrace API): chunks inserted, updated and deleted
-//! under one context, committed in one transaction with the owner's digest, or none of it.
+//! `POST /v1/records/{org}` (ours, beside the XTrace API): chunks inserted, updated, patched and
+//! deleted under one context, committed in one transaction with the owner's digest, or none of
+//! it.
 //! Write permission on the knowledge base; the context usable in it as an insert (which binds
 //! it) or an update needs. [`crate::service::records`] does the work.
 
@@ -33,11 +34,12 @@ pub async fn write(
         // Read only now that the caller may write.
         let insert = list(body.insert.as_deref(), "insert")?;
         let update = list(body.update.as_deref(), "update")?;
-        let named = insert.len() + update.len() + body.delete.len();
+        let patch = list(body.patch.as_deref(), "patch")?;
+        let named = insert.len() + update.len() + patch.len() + body.delete.len();
         if named > MAX_CHUNKS_PER_REQUEST {
             return Err(ServiceError::too_large(format!(
-                "{named} chunks inserted, updated and deleted in one request; send at most \
-                 {MAX_CHUNKS_PER_REQUEST}"
+                "{named} chunks inserted, updated, patched and deleted in one request; send at \
+                 most {MAX_CHUNKS_PER_REQUEST}"
             ))
             .into());
         }
@@ -52,6 +54,7 @@ pub async fn write(
             first_chunk_id: body.first_chunk_id,
             insert,
             update,
+            patch,
             delete: body.delete,
         };
         let written = records::write(

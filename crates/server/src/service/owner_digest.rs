@@ -12,8 +12,11 @@ use crate::state::AppState;
 use crate::store::{DigestSwap, DigestWritten};
 use paillier_gpu_client::api;
 
-/// The largest sealed digest, decoded: past it a write is a 413.
-pub const MAX_SEALED_BYTES: usize = 64 << 10;
+/// The largest sealed digest, decoded: past it a write is a 413. 4 MiB leaves room for a
+/// partition model (about 100 bytes a partition and 64 to 128 bytes a centroid, for up to
+/// 4,000 partitions) beside the records' digest; its base64 (5.4 MiB) is well within the
+/// default body limit (64 MiB, `--max-body-bytes`).
+pub const MAX_SEALED_BYTES: usize = 4 << 20;
 
 /// A digest write as the store takes it: versions not negative (a 400), the sealed bytes
 /// standard base64 (a 400) of at most [`MAX_SEALED_BYTES`] (a 413). Whether the versions fit

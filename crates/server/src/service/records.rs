@@ -1,7 +1,8 @@
-//! Record writes that commit with the owner's digest: inserts, updates and deletes under one
-//! context and the digest's compare-and-set, in one store transaction, or none of it. The chunks
-//! are checked as an insert and an update check them; the resident indexes follow as after
-//! those writes: an append-only batch is appended to a current index, any other is a rewrite.
+//! Record writes that commit with the owner's digest: inserts, updates, patches and deletes
+//! under one context and the digest's compare-and-set, in one store transaction, or none of it.
+//! The chunks are checked as an insert, an update and a patch (`PATCH /v1/chunk`) check them;
+//! the resident indexes follow as after those writes: an append-only batch is appended to a
+//! current index, any other is a rewrite.
 
 use std::collections::HashSet;
 
@@ -24,6 +25,8 @@ pub struct RecordsRequest {
     pub insert: Vec<SentChunk>,
     /// Chunks replaced whole (each with its index).
     pub update: Vec<ChunkChange>,
+    /// Chunks changed in the fields given (typically their metadata, merged key by key).
+    pub patch: Vec<ChunkChange>,
     /// Chunks to delete.
     pub delete: Vec<i64>,
 }
@@ -48,11 +51,15 @@ pub fn write(
     } else {
         checked_chunks(&context, request.insert)?
     };
-    let update = if request.update.is_empty() {
+    let mut update = if request.update.is_empty() {
         Vec::new()
     } else {
         changes(&context, request.update, true)?
     };
+    if !request.patch.is_empty() {
+        // The store applies an update and a patch alike: the fields given, metadata merged.
+        update.extend(changes(&context, request.patch, false)?);
+    }
     let batch = RecordBatch {
         first_chunk_id: request.first_chunk_id,
         insert,
@@ -96,7 +103,7 @@ pub fn write(
 }
 
 /// An error unless `first_chunk_id` is given exactly when chunks are inserted, and no id is
-/// named twice among the updates and deletes.
+/// named twice among the updates, patches and deletes.
 fn check_ids(request: &RecordsRequest) -> ServiceResult<()> {
     match (request.insert.is_empty(), request.first_chunk_id) {
         (false, None) => {
@@ -112,11 +119,12 @@ fn check_ids(request: &RecordsRequest) -> ServiceResult<()> {
         _ => {}
     }
     let mut seen = HashSet::new();
-    let named = (request.update.iter().map(|u| u.chunk_id)).chain(request.delete.iter().copied());
+    let changed = request.update.iter().chain(&request.patch);
+    let named = (changed.map(|u| u.chunk_id)).chain(request.delete.iter().copied());
     for id in named {
         if !seen.insert(id) {
             return Err(ServiceError::bad_input(format!(
-                "chunk {id} is named twice among the updates and deletes"
+                "chunk {id} is named twice among the updates, patches and deletes"
             )));
         }
     }

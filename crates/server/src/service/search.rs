@@ -76,11 +76,7 @@ fn aggregate(
         &record,
         "the query",
     )?;
-    if let Some(filter) = query.filter {
-        crate::filter::check_work(filter, resident.chunk_ids.len())
-            .map_err(ServiceError::bad_input)?;
-    }
-    let positions = selected(resident, query.filter, query.range);
+    let positions = selected(resident, query.filter, query.range)?;
     cancel.check()?;
     // Everything selected: aggregate the resident records in place, without gathering.
     let selection = if positions.len() == resident.chunk_ids.len() {
@@ -131,10 +127,23 @@ fn aggregate_cancellable(
     Ok(responses)
 }
 
-/// The positions in the index of the records that pass the filter and the range.
-fn selected(resident: &Resident, filter: Option<&Filter>, range: Option<(i64, i64)>) -> Vec<usize> {
-    (0..resident.chunk_ids.len())
-        .filter(|&i| range.is_none_or(|(low, high)| (low..=high).contains(&resident.chunk_ids[i])))
-        .filter(|&i| filter.is_none_or(|f| f.matches(&resident.meta[i])))
-        .collect()
+/// The positions in the index of the records that pass the filter and the range: from the
+/// posting lists when the filter names listed values (the work then is what they select),
+/// otherwise by testing every record; refused when that work is past
+/// [`MAX_FILTER_WORK`](crate::filter::MAX_FILTER_WORK).
+fn selected(
+    resident: &Resident,
+    filter: Option<&Filter>,
+    range: Option<(i64, i64)>,
+) -> ServiceResult<Vec<usize>> {
+    let plan = resident.plan(filter);
+    let checked = match (plan.candidates(), plan.remaining()) {
+        (Some(candidates), remaining) => {
+            crate::filter::check_indexed_work(plan.lookups(), candidates, remaining)
+        }
+        (None, Some(filter)) => crate::filter::check_work(filter, resident.chunk_ids.len()),
+        (None, None) => Ok(()),
+    };
+    checked.map_err(ServiceError::bad_input)?;
+    Ok(resident.select(&plan, range))
 }

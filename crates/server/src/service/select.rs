@@ -45,7 +45,10 @@ pub fn by_id(
 }
 
 /// The chunks of `(kb_id, context_id)` that pass `sent` (a `meta_filter` as the client sent
-/// it; `None`: every chunk), in id order.
+/// it; `None`: every chunk), in id order. A scan of every chunk read from the store, not a
+/// lookup in posting lists: those live in the resident index, which the metadata routes do not
+/// build (they read contents and names, which it does not hold), and these routes return whole
+/// chunks, whose reading costs more than the filter.
 pub fn matching(
     state: &AppState,
     kb_id: &str,

@@ -247,3 +247,52 @@ pub fn appends_with_a_digest_are_appends(open: &Opener) {
     assert_eq!((state.next_chunk_id, state.chunks), (7, 6));
     assert_eq!(state.digest.map(|d| d.0), Some(3));
 }
+
+pub fn metadata_patches_commit_with_their_digest_merged_key_by_key(open: &Opener) {
+    let store = open();
+    let org = org_with_kb(&*store);
+    assert_eq!(insert(&*store, 2), [1, 2]);
+    let patch = |id: i64, meta: serde_json::Value| {
+        let serde_json::Value::Object(meta) = meta else {
+            unreachable!("an object")
+        };
+        let patch = ChunkPatch {
+            meta_data: Some(meta),
+            ..ChunkPatch::default()
+        };
+        RecordBatch {
+            update: vec![(id, patch)],
+            ..RecordBatch::default()
+        }
+    };
+    let moved = patch(2, serde_json::json!({"partition": "p1", "tag1": null}));
+    let before = holdings(&*store, &org);
+    // Over a stale version nothing changes; over the right one the metadata alone does.
+    assert!(matches!(
+        store.write_records("kb-1", "ctx", "{}", &swap(0, 1, "a"), &moved),
+        Ok(DigestWritten::Written { .. })
+    ));
+    let stale = patch(1, serde_json::json!({"partition": "p1"}));
+    assert_eq!(
+        store
+            .write_records("kb-1", "ctx", "{}", &swap(0, 1, "b"), &stale)
+            .unwrap(),
+        conflict(1, 3)
+    );
+    let read = store.chunks_by_id("kb-1", &[1, 2]).unwrap();
+    let meta = |i: usize| serde_json::from_str::<serde_json::Value>(&read[i].meta_data).unwrap();
+    assert_eq!(meta(0), serde_json::json!({"tag1": "0"}));
+    assert_eq!(meta(1), serde_json::json!({"partition": "p1"}));
+    assert_eq!(
+        (&*read[1].name, &*read[1].content, &*read[1].pieces),
+        ("n-1", "c-1", &b"1"[..]),
+        "the fields not patched are kept"
+    );
+    assert_eq!(digest(&*store), Some((1, b"a".to_vec())));
+    let after = holdings(&*store, &org);
+    assert_eq!((&after.0, after.2), (&before.0, before.2));
+    assert!(
+        after.1.rewritten > before.1.rewritten,
+        "a patch is a rewrite"
+    );
+}
