@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::keys::KeyDerivation;
+use super::filter::tokenise_partition_condition;
 use super::metadata::check_private_sort;
+use super::partitioned::PARTITION_FIELD;
 use super::{tokenise_filter, RecordKeys};
 use crate::error::Result;
 use crate::ExecutionContext;
@@ -139,10 +141,14 @@ impl RecordCodec {
     }
 
     /// `filter` (the manual's metadata filter) as the service must get it: tokenised for
-    /// private metadata (order, prefix and substring operators refused), unchanged otherwise.
+    /// private metadata (order, prefix and substring operators refused), unchanged otherwise
+    /// but for a condition on the partition, whose values are always tokens.
     pub fn filter(&self, filter: &Value) -> Result<Value> {
         match self.options.private_meta {
             true => tokenise_filter(self.keys()?, filter),
+            false if filter.get(PARTITION_FIELD).is_some() => {
+                tokenise_partition_condition(self.keys()?, filter)
+            }
             false => Ok(filter.clone()),
         }
     }

@@ -6,7 +6,8 @@
 //! resurrected or missing. The same tally is kept per value of one field the owner counts, so
 //! that a search filtered on whole values is checked the same way.
 //!
-//! The digest is tens of bytes a knowledge base and a counted value. The owner seals it
+//! The digest is tens of bytes a knowledge base and a counted value (plus, partitioned, the
+//! centroids: tens of bytes each). The owner seals it
 //! (AES-256-GCM under the seal key, bound to the knowledge base and the version) to keep a copy
 //! on the service that its other machines take up.
 
@@ -128,7 +129,7 @@ fn element(keys: &RecordKeys, kb: &str, chunk_id: i64, nonce: RecordNonce) -> [u
 
 /// The owner's digest of one knowledge base at one version: its records' tally, and one tally
 /// per value of the counted field, if any.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OwnerDigest {
     /// How many times it was written (the service's compare-and-set counter; 0: never).
     pub version: i64,
@@ -140,6 +141,11 @@ pub struct OwnerDigest {
     /// The records of each value of the counted field (none: not counted there).
     #[serde(default)]
     pub values: BTreeMap<String, Tally>,
+    /// The knowledge base's partitions, if it is partitioned (then `counted_field` is
+    /// [`PARTITION_FIELD`](super::PARTITION_FIELD)): sealed here, so the service never sees a
+    /// centroid, a size as the owner knows it, or the recall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<super::Partitioning>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -54,12 +54,14 @@ impl RecordCodec {
                 ),
             ));
         }
-        OwnerDigest::open(self.keys()?, self.kb(), version, sealed).map_err(|_| {
+        let digest = OwnerDigest::open(self.keys()?, self.kb(), version, sealed).map_err(|_| {
             refused(
                 FailureKind::DigestMismatch,
                 format!("the service's digest at version {version} does not open under this owner's key"),
             )
-        })
+        })?;
+        check_partitions(&digest, self.context().embed_len())?;
+        Ok(digest)
     }
 
     /// The digest after `change`, one version on from `current`, and its sealed bytes.
@@ -97,6 +99,27 @@ impl RecordCodec {
         let sealed = digest.seal(keys, self.kb())?;
         Ok((digest, sealed))
     }
+}
+
+/// Refuses a digest whose partitions do not hold together or are not of `embed_len`
+/// dimensions: it opened, so the owner sealed it, but under another version of this library
+/// or for another context's vectors.
+fn check_partitions(digest: &OwnerDigest, embed_len: usize) -> Result<()> {
+    let Some(partitioning) = &digest.partitions else {
+        return Ok(());
+    };
+    for model in partitioning.model.iter().chain(&partitioning.next) {
+        model.check().map_err(|e| {
+            Error::InvalidParameter(format!("the owner's digest holds partitions that do not read: {e}"))
+        })?;
+        if model.dim() != embed_len {
+            return Err(Error::InvalidParameter(format!(
+                "the owner's digest holds partitions of {}-dimension vectors; this context's have {embed_len}",
+                model.dim()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// An answer refused for `kind`, with `detail`.

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::metadata::{string_token, PRIVATE_FIELDS};
+use super::partitioned::PARTITION_FIELD;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 
@@ -42,7 +43,9 @@ pub fn tokenise_filter(keys: &RecordKeys, filter: &Value) -> Result<Value> {
                 )
             }
             "facets" => facet_condition(keys, condition)?,
-            field if PRIVATE_FIELDS.contains(&field) => tag_condition(keys, field, condition)?,
+            field if PRIVATE_FIELDS.contains(&field) || field == PARTITION_FIELD => {
+                tag_condition(keys, field, condition)?
+            }
             other => {
                 return Err(Error::PrivateMetadata(format!(
                     "a filter on {other:?}: with private metadata the service holds only the \
@@ -53,6 +56,16 @@ pub fn tokenise_filter(keys: &RecordKeys, filter: &Value) -> Result<Value> {
         sent.insert(key.clone(), tokenised);
     }
     Ok(Value::Object(sent))
+}
+
+/// `filter` with only its partition condition tokenised (at the top level, where a search over
+/// partitions puts it): the filter of records whose other metadata is not private.
+pub(super) fn tokenise_partition_condition(keys: &RecordKeys, filter: &Value) -> Result<Value> {
+    let mut sent = filter.clone();
+    if let Some(condition) = sent.get_mut(PARTITION_FIELD) {
+        *condition = tag_condition(keys, PARTITION_FIELD, condition)?;
+    }
+    Ok(sent)
 }
 
 fn refused(field: &str, operator: &str, what: &str) -> Error {

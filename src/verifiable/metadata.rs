@@ -8,6 +8,7 @@ use hmac::Mac;
 use serde_json::{Map, Value};
 
 use super::keys::hmac_sha256;
+use super::partitioned::PARTITION_FIELD;
 use super::RecordKeys;
 use crate::error::{Error, Result};
 
@@ -50,7 +51,8 @@ pub(super) fn string_token(keys: &RecordKeys, field: &str, value: &Value) -> Res
     }
 }
 
-/// The metadata the service stores for `meta_data`: its private fields as tokens, nothing else.
+/// The metadata the service stores for `meta_data`: its private fields (and its partition) as
+/// tokens, nothing else.
 ///
 /// ```
 /// use paillier_gpu::context::DataKey;
@@ -81,7 +83,7 @@ pub fn tokenise_metadata(
                     .collect::<Result<Vec<_>>>()?;
                 sent.insert(field.clone(), Value::Array(tokens));
             }
-            name if PRIVATE_FIELDS.contains(&name) => {
+            name if PRIVATE_FIELDS.contains(&name) || name == PARTITION_FIELD => {
                 sent.insert(field.clone(), string_token(keys, name, value)?);
             }
             _ => {}

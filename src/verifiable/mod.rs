@@ -13,6 +13,9 @@
 //!   top k's contents also catches an answer or a content swapped into the top k.
 //! * **Private metadata**: `tag1`–`tag5` and `facets` values become keyed tokens
 //!   ([`tokenise_metadata`]) and filters are tokenised the same way ([`tokenise_filter`]).
+//! * **Partitions**: a record's partition ([`PARTITION_FIELD`]) is sealed with its document and
+//!   sent as a token; the owner's digest counts it per value and keeps the centroids
+//!   ([`Partitioning`]), so a search over a few partitions is checked complete for each.
 //! * **[`RecordCodec`]**: these rules as a client applies them, with no I/O: what each record
 //!   sends, the filter sent, an answer ranked and verified, the fetched documents opened and
 //!   checked. The Rust client and the Python one only carry its output over HTTP.
@@ -56,6 +59,7 @@ mod filter;
 mod keys;
 mod layout;
 mod metadata;
+mod partitioned;
 mod query;
 mod read;
 mod seal;
@@ -76,6 +80,10 @@ pub use layout::{
     AnswerFields, QueryNonce, RecordNonce, TaggedLayout, NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS,
 };
 pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use partitioned::{
+    check_unreserved, document_partition, in_partition, partition_value, partitions_filter,
+    Partitioning, PARTITION_FIELD,
+};
 pub use query::VerifiableQuery;
 pub use read::{FetchedRecord, Ranked, StoredRecords};
 pub use seal::{open_document, open_records, seal_document, Document};

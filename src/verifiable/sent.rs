@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::codec::RecordCodec;
+use super::partitioned::tokenise_partition;
 use super::{seal_document, tokenise_metadata, Document, RecordNonce};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
@@ -134,11 +135,16 @@ impl RecordCodec {
         }
     }
 
-    /// The metadata the service stores: tokens for private metadata, as written otherwise.
+    /// The metadata the service stores: tokens for private metadata, as written otherwise
+    /// but for a partition, which is always a token.
     fn sent_metadata(&self, meta_data: &Map<String, Value>) -> Result<Map<String, Value>> {
         match self.options().private_meta {
             true => tokenise_metadata(self.keys()?, meta_data),
-            false => Ok(meta_data.clone()),
+            false => {
+                let mut sent = meta_data.clone();
+                tokenise_partition(self.keys()?, &mut sent)?;
+                Ok(sent)
+            }
         }
     }
 }
