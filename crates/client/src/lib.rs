@@ -31,6 +31,7 @@ pub mod error;
 mod find;
 mod meta_edits;
 mod owner_digest;
+mod partitions;
 mod record_search;
 mod records;
 mod search;
@@ -41,6 +42,8 @@ pub use chunks::{Document, UPLOAD_BATCH};
 pub use digest::{DigestSummary, SeenDigest, StateDir};
 pub use error::{Error, Result};
 pub use find::Found;
+pub use partitions::{PartitionSummary, Placement, Probe, RebuildReport};
+pub use record_search::SearchCost;
 pub use records::{Hit, RecordOptions, SearchOptions, Uploaded};
 pub use search::HammingAnswer;
 

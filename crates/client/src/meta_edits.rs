@@ -7,7 +7,7 @@
 //! transaction each.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{Document, RecordCodec};
+use paillier_gpu::verifiable::{check_unreserved, Document, RecordCodec};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -72,6 +72,7 @@ impl Client {
         patch: &Map<String, Value>,
         options: RecordOptions,
     ) -> Result<Vec<i64>> {
+        check_unreserved(patch)?;
         if !(options.private_meta || options.verifiable) {
             let address = self.address("chunk/by-meta", "");
             let body = api::MetaSearch {

@@ -4,12 +4,26 @@
 //! the service the ranking) and opened under their records.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{covered_tally, Expectation, KeyDerivation, RecordCodec};
+use paillier_gpu::verifiable::{
+    covered_tally, partitions_filter, Expectation, KeyDerivation, RecordCodec,
+};
 use paillier_gpu::Error as LibraryError;
 
+use super::partitions::{probed, Probe};
 use super::records::{Hit, SearchOptions};
 use super::Client;
 use crate::error::{Error, Result};
+
+/// What one search cost: what the service answered and this owner decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchCost {
+    /// The records answered (each decoded here).
+    pub records: usize,
+    /// The answer's ciphertext bytes.
+    pub answer_bytes: usize,
+    /// The partitions probed (none: every record the search selects).
+    pub partitions: Option<usize>,
+}
 
 impl Client {
     /// The owner's search: the `top_k` nearest records to `vector`, nearest first (ties by
@@ -24,6 +38,24 @@ impl Client {
         vector: &[u8],
         options: &SearchOptions,
     ) -> Result<Vec<Hit>> {
+        Ok(self
+            .search_records_measured(kb_id, context, vector, options)?
+            .0)
+    }
+
+    /// [`search_records`](Self::search_records), with what the search cost: the records the
+    /// service answered (and this owner decoded), the answer's bytes, the partitions probed.
+    /// A partitioned knowledge base's search with no filter and no range probes the
+    /// `options.probe` partitions nearest the query (the owner's recommendation by default):
+    /// the service aggregates their records only, and the answer is checked complete for each
+    /// against the owner's digest.
+    pub fn search_records_measured(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vector: &[u8],
+        options: &SearchOptions,
+    ) -> Result<(Vec<Hit>, SearchCost)> {
         if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
             return Err(Error::InvalidSetting(
                 "an expected count only holds for a search with no filter and no range".into(),
@@ -40,8 +72,24 @@ impl Client {
             true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version > 0),
             false => None,
         };
-        let filter = options
-            .filter
+        let filtered = options.filter.is_some() || options.range.is_some();
+        let probe = match options.expect_count {
+            // A count is of the whole knowledge base.
+            Some(_) if options.probe == Probe::Recommended => Probe::All,
+            _ => options.probe,
+        };
+        let probed = probed(
+            digest.as_ref(),
+            vector,
+            probe,
+            filtered || options.expect_count.is_some(),
+            options.decoys,
+        )?;
+        let owner_filter = match &probed {
+            Some(partitions) => Some(partitions_filter(partitions)),
+            None => options.filter.clone(),
+        };
+        let filter = owner_filter
             .as_ref()
             .map(|f| codec.filter(f))
             .transpose()?;
@@ -59,7 +107,7 @@ impl Client {
             count: options.expect_count,
             digest: digest
                 .as_ref()
-                .and_then(|d| covered_tally(d, options.filter.as_ref(), options.range)),
+                .and_then(|d| covered_tally(d, owner_filter.as_ref(), options.range)),
         };
         let top = codec
             .rank(
@@ -80,13 +128,13 @@ impl Client {
                 // Fetched in id order: the service learns which records are the top k, not
                 // their ranking.
                 records.sort_unstable_by_key(|&(id, _)| id);
-                let opened = self.open_documents(&codec, &records, options.filter.as_ref())?;
+                let opened = self.open_documents(&codec, &records, owner_filter.as_ref())?;
                 records.into_iter().map(|(id, _)| id).zip(opened).collect()
             }
             false => std::collections::HashMap::new(),
         };
         let mut documents = documents;
-        Ok(top
+        let hits = top
             .into_iter()
             .map(|hit| Hit {
                 chunk_id: hit.chunk_id,
@@ -96,7 +144,14 @@ impl Client {
                     .remove(&hit.chunk_id)
                     .filter(|_| options.with_content),
             })
-            .collect())
+            .collect();
+        let shape = context.ciphertext_shape();
+        let cost = SearchCost {
+            records: answer.chunk_ids.len(),
+            answer_bytes: answer.chunk_ids.len() * shape.pieces * shape.piece_bytes,
+            partitions: probed.map(|p| p.len()),
+        };
+        Ok((hits, cost))
     }
 }
 

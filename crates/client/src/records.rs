@@ -4,12 +4,15 @@
 
 use paillier_gpu::context::ExecutionContext;
 pub use paillier_gpu::verifiable::RecordOptions;
-use paillier_gpu::verifiable::{CountedRecord, Document, Expectation, RecordCodec, RecordNonce};
+use paillier_gpu::verifiable::{
+    in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce, PARTITION_FIELD,
+};
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
 use super::chunks::after_stored;
 use super::digest::{counted_value, Current, Planned};
+use super::partitions::{placed, Placement, Probe};
 use super::{api, Client, UPLOAD_BATCH};
 use crate::error::Result;
 
@@ -29,6 +32,12 @@ pub struct SearchOptions {
     pub expect_count: Option<usize>,
     /// Return each hit's document (a verified search opens them anyway).
     pub with_content: bool,
+    /// How many partitions of a partitioned knowledge base a search with no filter and no
+    /// range probes.
+    pub probe: Probe,
+    /// How many partitions drawn at random a partitioned search probes besides the nearest
+    /// (searched and checked like them), so that its tokens do not single out its region.
+    pub decoys: usize,
 }
 
 /// One nearest record.
@@ -68,8 +77,37 @@ impl Client {
         documents: &[Document],
         options: RecordOptions,
     ) -> Result<Vec<Uploaded>> {
+        self.upload_records_placed(
+            kb_id,
+            context,
+            vectors,
+            documents,
+            options,
+            Placement::Follow,
+        )
+    }
+
+    /// [`upload_records`](Self::upload_records), each record placed in a partition as
+    /// `placement` says (verifiable records only): the knowledge base's nearest partition, or
+    /// the one a training just gave it. Its partition is sealed in its document and sent as a
+    /// token; the owner's digest counts it there.
+    pub fn upload_records_placed<V: AsRef<[u8]> + Sync>(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vectors: &[V],
+        documents: &[Document],
+        options: RecordOptions,
+        placement: Placement<'_>,
+    ) -> Result<Vec<Uploaded>> {
         check_documents(documents.len(), vectors.len())?;
         let codec = RecordCodec::new(context, kb_id, options);
+        if !options.verifiable && !matches!(placement, Placement::Follow) {
+            return Err(crate::Error::InvalidSetting(
+                "partitions are counted by the owner's digest: they need verifiable records"
+                    .into(),
+            ));
+        }
         let records = codec.encrypt(vectors)?;
         let Some(nonces) = &records.nonces else {
             let ids = self.send_records(&codec, &records.batch, |record| {
@@ -86,27 +124,42 @@ impl Client {
         let mut uploaded = Vec::with_capacity(vectors.len());
         for start in (0..vectors.len()).step_by(UPLOAD_BATCH) {
             let end = (start + UPLOAD_BATCH).min(vectors.len());
-            let mut chunks = Vec::with_capacity(end - start);
-            for record in start..end {
-                let sent = codec.record(&records, record, documents.get(record))?;
-                chunks.push(api::Chunk {
-                    chunk_content: sent.content,
-                    index: codec.index(&records.batch, record)?,
-                    meta_data: Some(Value::Object(sent.meta_data)),
-                    name: sent.name,
-                });
-            }
+            let batch_placement = match placement {
+                Placement::Trained { model, partitions } => Placement::Trained {
+                    model,
+                    partitions: partitions.get(start..end).unwrap_or_default(),
+                },
+                Placement::Follow => Placement::Follow,
+            };
             let written = self.write_with_digest(&codec, |current| {
-                let field = current.digest.counted_field.as_deref();
-                let insert = (start..end)
-                    .zip(&chunks)
-                    .map(|(record, chunk)| {
-                        let value = counted_value(documents.get(record), field);
-                        (chunk.clone(), nonces[record], value)
-                    })
-                    .collect();
+                let (partitions, installed) =
+                    placed(current, &vectors[start..end], batch_placement)?;
+                let field = match &partitions {
+                    Some(_) => Some(PARTITION_FIELD),
+                    None => current.digest.counted_field.as_deref(),
+                };
+                let mut insert = Vec::with_capacity(end - start);
+                for record in start..end {
+                    let document = match &partitions {
+                        Some(partitions) => {
+                            let partition = partitions[record - start];
+                            Some(in_partition(documents.get(record), partition)?)
+                        }
+                        None => documents.get(record).cloned(),
+                    };
+                    let sent = codec.record(&records, record, document.as_ref())?;
+                    let chunk = api::Chunk {
+                        chunk_content: sent.content,
+                        index: codec.index(&records.batch, record)?,
+                        meta_data: Some(Value::Object(sent.meta_data)),
+                        name: sent.name,
+                    };
+                    let value = counted_value(document.as_ref(), field);
+                    insert.push((chunk, nonces[record], value));
+                }
                 Ok(Planned {
                     insert,
+                    partitions: installed,
                     ..Planned::default()
                 })
             });
@@ -146,17 +199,29 @@ impl Client {
         }
         let codec = RecordCodec::new(context, kb_id, options);
         let records = codec.encrypt(vectors)?;
-        let mut updates = Vec::with_capacity(chunk_ids.len());
-        for (record, &chunk_id) in chunk_ids.iter().enumerate() {
-            let fields = codec.record(&records, record, documents.get(record))?;
-            updates.push(serde_json::json!({
-                "chunk_id": chunk_id,
-                "chunk_content": fields.content,
-                "index": codec.index(&records.batch, record)?,
-                "meta_data": fields.meta_data,
-                "name": fields.name,
-            }));
-        }
+        // Each chunk as sent, its document placed in `partitions` when given.
+        let updates = |partitions: Option<&[u32]>| -> Result<Vec<(Value, Option<Document>)>> {
+            let mut updates = Vec::with_capacity(chunk_ids.len());
+            for (record, &chunk_id) in chunk_ids.iter().enumerate() {
+                let document = match partitions {
+                    Some(partitions) => Some(in_partition(
+                        documents.get(record),
+                        partitions[record],
+                    )?),
+                    None => documents.get(record).cloned(),
+                };
+                let fields = codec.record(&records, record, document.as_ref())?;
+                let chunk = serde_json::json!({
+                    "chunk_id": chunk_id,
+                    "chunk_content": fields.content,
+                    "index": codec.index(&records.batch, record)?,
+                    "meta_data": fields.meta_data,
+                    "name": fields.name,
+                });
+                updates.push((chunk, document));
+            }
+            Ok(updates)
+        };
         let uploaded = |nonce: &dyn Fn(usize) -> Option<RecordNonce>| {
             let records = chunk_ids.iter().enumerate();
             records
@@ -167,19 +232,21 @@ impl Client {
                 .collect()
         };
         let Some(nonces) = &records.nonces else {
+            let updates = updates(None)?.into_iter().map(|(chunk, _)| chunk).collect();
             self.update_chunks(kb_id, context.id(), updates)?;
             return Ok(uploaded(&|_| None));
         };
         self.write_with_digest(&codec, |current| {
             let field = current.digest.counted_field.as_deref();
             let removed = self.stored_pairs(&codec, chunk_ids, current)?;
-            let update = updates
-                .iter()
+            let (partitions, _) = placed(current, vectors, Placement::Follow)?;
+            let update = updates(partitions.as_deref())?
+                .into_iter()
                 .zip(chunk_ids)
                 .enumerate()
-                .map(|(i, (chunk, &id))| {
-                    let value = counted_value(documents.get(i), field);
-                    (chunk.clone(), (id, nonces[i]), value)
+                .map(|(i, ((chunk, document), &id))| {
+                    let value = counted_value(document.as_ref(), field);
+                    (chunk, (id, nonces[i]), value)
                 })
                 .collect();
             Ok(Planned {

@@ -7,6 +7,7 @@
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
     CountedRecord, Document, Expectation, OwnerDigest, RecordCodec, RecordOptions,
+    PARTITION_FIELD,
 };
 
 use super::SeenDigest;
@@ -57,6 +58,22 @@ impl Client {
         }
         let codec = RecordCodec::new(context, kb_id, options);
         let stored = self.owner_digest(kb_id, context.id())?;
+        // A partitioned knowledge base keeps its partitions, counted per partition.
+        let partitions = codec
+            .open_digest(stored.version, stored.sealed.as_deref(), None)
+            .ok()
+            .and_then(|digest| digest.partitions);
+        let counted_field = match (&partitions, counted_field) {
+            (None, field) => field,
+            (Some(_), None) => Some(PARTITION_FIELD),
+            (Some(_), Some(field)) if field == PARTITION_FIELD => Some(field),
+            (Some(_), Some(field)) => {
+                return Err(Error::InvalidSetting(format!(
+                    "knowledge base {kb_id} is partitioned: its digest counts {PARTITION_FIELD} \
+                     per value, not {field}"
+                )))
+            }
+        };
         let zeros = vec![0u8; context.embed_len()];
         let query = codec.encrypt_query(&zeros)?;
         let answer = self.compute_hamming(
@@ -88,7 +105,9 @@ impl Client {
                 hit.nonce.map(|nonce| ((hit.chunk_id, nonce), value))
             })
             .collect();
-        let (digest, sealed) = codec.counted_digest(counted_field, &counted, stored.version + 1)?;
+        let (mut digest, _) = codec.counted_digest(counted_field, &counted, stored.version + 1)?;
+        digest.partitions = partitions;
+        let sealed = digest.seal(codec.keys()?, kb_id)?;
         let write = api::DigestWrite {
             expected_version: stored.version,
             version: digest.version,

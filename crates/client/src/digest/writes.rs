@@ -5,7 +5,8 @@
 //! from what is stored now.
 
 use paillier_gpu::verifiable::{
-    CountedRecord, DigestChange, FailureKind, RecordCodec, RecordNonce,
+    CountedRecord, DigestChange, FailureKind, Partitioning, RecordCodec, RecordNonce,
+    PARTITION_FIELD,
 };
 use serde_json::Value;
 
@@ -27,13 +28,22 @@ pub(crate) struct Planned {
     pub update: Vec<(Value, (i64, RecordNonce), Option<String>)>,
     /// Chunks deleted.
     pub delete: Vec<i64>,
-    /// The pairs the updates and deletes take out.
+    /// Chunks patched (each with its `chunk_id`; its index stays), with their new pairs.
+    pub patch: Vec<(Value, (i64, RecordNonce), Option<String>)>,
+    /// The pairs the updates, patches and deletes take out.
     pub removed: Vec<CountedRecord>,
+    /// The knowledge base's partitions from this write on (none: as they are); the digest
+    /// then counts the partition per value.
+    pub partitions: Option<Partitioning>,
 }
 
 impl Planned {
     fn is_empty(&self) -> bool {
-        self.insert.is_empty() && self.update.is_empty() && self.delete.is_empty()
+        self.insert.is_empty()
+            && self.update.is_empty()
+            && self.patch.is_empty()
+            && self.delete.is_empty()
+            && self.partitions.is_none()
     }
 }
 
@@ -118,7 +128,17 @@ impl Client {
                 change.added.push((pair, value));
                 update.push(chunk);
             }
-            let (next, sealed) = codec.next_digest(&current.digest, &change)?;
+            let mut patch = Vec::with_capacity(planned.patch.len());
+            for (chunk, pair, value) in planned.patch {
+                change.added.push((pair, value));
+                patch.push(chunk);
+            }
+            let mut base = current.digest.clone();
+            if let Some(partitions) = planned.partitions {
+                base.partitions = Some(partitions);
+                base.counted_field = Some(PARTITION_FIELD.to_owned());
+            }
+            let (next, sealed) = codec.next_digest(&base, &change)?;
             let expected_ids: Vec<i64> = (first..first + insert.len() as i64).collect();
             let body = api::RecordWrites {
                 kb_id: kb.to_owned(),
@@ -131,8 +151,8 @@ impl Client {
                 first_chunk_id: (!insert.is_empty()).then_some(first),
                 insert: raw_list(&insert)?,
                 update: raw_list(&update)?,
+                patch: raw_list(&patch)?,
                 delete: planned.delete,
-                patch: None,
             };
             match self.write_records(&body) {
                 Ok(written) => {
