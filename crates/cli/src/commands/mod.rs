@@ -13,6 +13,7 @@ mod remote;
 mod remote_args;
 mod remote_digest;
 mod remote_meta;
+mod remote_partitions;
 mod server;
 
 use std::path::Path;

@@ -9,7 +9,7 @@ use paillier_gpu::context::{PassphraseKeyProvider, SDK_DEFAULT_SALT};
 use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::io::{Output, OutputKind};
 use paillier_gpu::{Error as LibraryError, ExecutionContext};
-use paillier_gpu_client::{Hit, RecordOptions, SearchOptions, UPLOAD_BATCH};
+use paillier_gpu_client::{Hit, Placement, Probe, RecordOptions, SearchOptions, UPLOAD_BATCH};
 
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
@@ -18,7 +18,9 @@ use super::documents::DocumentReader;
 use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs, ServiceArgs};
 use super::remote_digest::{self, DigestCommand};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
+use super::remote_partitions::{self, parse_probe, PartitionCount, PartitionsCommand, TrainArgs};
 use super::{counted, passphrase, wrote};
+use crate::say::note;
 
 /// `context push|pull|list`.
 #[derive(Subcommand, Debug)]
@@ -76,6 +78,10 @@ pub enum RemoteCommand {
     /// afresh from the records. Needs the passphrase.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The partitions of a knowledge base of verifiable records: show what this owner knows of
+    /// them, or train them again and move the records. Needs the passphrase.
+    #[command(subcommand)]
+    Partitions(PartitionsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +103,14 @@ pub struct UploadArgs {
     ids_out: Option<PathBuf>,
     #[command(flatten)]
     records: RecordArgs,
+    /// Partition the knowledge base (verifiable records): N partitions, or auto (about
+    /// √records). The first upload to an empty knowledge base trains them on its vectors (all
+    /// read first); later uploads place their records in the nearest partition, with or
+    /// without this flag.
+    #[arg(long, value_name = "N|auto", requires = "verifiable")]
+    partitions: Option<PartitionCount>,
+    #[command(flatten)]
+    train: TrainArgs,
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +148,20 @@ pub struct SearchArgs {
     /// tokenised; order, prefix and substring operators are refused.
     #[arg(long)]
     private_meta: bool,
+    /// Of a partitioned knowledge base, with --verify and no filter or range: probe the P
+    /// partitions nearest each query, or all (every record). By default, the probe the owner's
+    /// recall estimate recommended when the partitions were trained.
+    #[arg(long, value_name = "P|all", value_parser = parse_probe, requires = "verify")]
+    probe: Option<Probe>,
+    /// Of a partitioned search: probe D more partitions drawn at random per query, searched
+    /// and checked like the nearest, so that the tokens a query names do not single out its
+    /// region (its cost grows with their records).
+    #[arg(long, value_name = "D", default_value_t = 0, requires = "verify")]
+    decoys: usize,
+    /// Add to each query's line what it cost: the records answered and decoded, the answer's
+    /// ciphertext bytes, the partitions probed.
+    #[arg(long)]
+    stats: bool,
 }
 
 pub(super) fn context(command: RemoteContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -186,6 +214,7 @@ pub(super) fn run(command: RemoteCommand, passphrase_file: Option<&Path>) -> Res
         RemoteCommand::Delete(args) => remote_meta::delete(args, passphrase_file),
         RemoteCommand::Patch(args) => remote_meta::patch(args, passphrase_file),
         RemoteCommand::Digest(command) => remote_digest::run(command, passphrase_file),
+        RemoteCommand::Partitions(command) => remote_partitions::run(command, passphrase_file),
     }
 }
 
@@ -202,10 +231,21 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
         Some(path) => Some(DocumentReader::open(path)?),
         None => None,
     };
+    let trained = match args.partitions {
+        Some(count) => train_first(&args, &client, &ctx, &mut vectors, count)?,
+        None => None,
+    };
     let (mut uploaded, mut first, mut last) = (0usize, None, None);
     let mut ids_out = args.ids_out.as_ref().map(|_| Vec::new());
     loop {
-        let batch = vectors.next_batch(8 * UPLOAD_BATCH)?;
+        let batch = match &trained {
+            Some(trained) => trained.vectors[uploaded..]
+                .iter()
+                .take(8 * UPLOAD_BATCH)
+                .cloned()
+                .collect(),
+            None => vectors.next_batch(8 * UPLOAD_BATCH)?,
+        };
         if batch.is_empty() {
             break;
         }
@@ -213,13 +253,21 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             Some(reader) => reader.take(batch.len())?,
             None => Vec::new(),
         };
+        let placement = match &trained {
+            Some(trained) => Placement::Trained {
+                model: &trained.model,
+                partitions: &trained.partitions[uploaded..uploaded + batch.len()],
+            },
+            None => Placement::Follow,
+        };
         let ids = client
-            .upload_records(
+            .upload_records_placed(
                 args.target.kb(),
                 &ctx,
                 &batch,
                 &docs,
                 args.records.options(),
+                placement,
             )
             .map_err(|source| {
                 if uploaded == 0 {
@@ -284,13 +332,69 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
         },
         expect_count: args.expect_count,
         with_content: args.with_content,
+        probe: args.probe.unwrap_or_default(),
+        decoys: args.decoys,
     };
     for (n, query) in queries.iter().enumerate() {
-        let found = client.search_records(args.target.kb(), &ctx, query, &options)?;
+        let (found, cost) =
+            client.search_records_measured(args.target.kb(), &ctx, query, &options)?;
         let results: Vec<Value> = found.iter().map(hit_json).collect();
-        print_json(&json!({ "query": n, "results": results }))?;
+        let mut line = json!({ "query": n, "results": results });
+        if args.stats {
+            line["records"] = json!(cost.records);
+            line["answer_bytes"] = json!(cost.answer_bytes);
+            line["partitions"] = json!(cost.partitions);
+        }
+        print_json(&line)?;
     }
     Ok(())
+}
+
+/// The first upload's vectors, read whole, and the partitions trained over them.
+struct Trained {
+    vectors: Vec<Vec<u8>>,
+    model: paillier_gpu::partitions::PartitionModel,
+    partitions: Vec<u32>,
+}
+
+/// With `--partitions`: trains over the whole file when the knowledge base is empty and not
+/// partitioned (none when it already is: its records follow its partitions).
+fn train_first(
+    args: &UploadArgs,
+    client: &paillier_gpu_client::Client,
+    ctx: &ExecutionContext,
+    vectors: &mut VectorReader<std::io::BufReader<std::fs::File>>,
+    count: PartitionCount,
+) -> Result<Option<Trained>> {
+    let (model, records) = client.partition_model(args.target.kb(), ctx, args.records.options())?;
+    if let Some(model) = model {
+        if count != PartitionCount::Auto && count != PartitionCount::Exactly(model.partitions()) {
+            note(&format!(
+                "knowledge base {} already has {} partitions: the records go to the nearest \
+                 (`remote partitions rebuild --partitions N` trains another number)",
+                args.target.kb(),
+                model.partitions()
+            ));
+        }
+        return Ok(None);
+    }
+    if records > 0 {
+        return Err(Error::Usage(format!(
+            "knowledge base {} holds {records} records without partitions: partition them with \
+             `paillier-gpu remote partitions rebuild`, then upload",
+            args.target.kb()
+        )));
+    }
+    let all = vectors.next_batch(usize::MAX)?;
+    if all.is_empty() {
+        return Ok(None);
+    }
+    let (model, partitions) = remote_partitions::train(&all, count, &args.train)?;
+    Ok(Some(Trained {
+        vectors: all,
+        model,
+        partitions,
+    }))
 }
 
 /// JSON Lines into a new file at `path`, private to its owner (an existing file is refused:

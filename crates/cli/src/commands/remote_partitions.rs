@@ -1,0 +1,218 @@
+//! Partitions of a knowledge base of verifiable records: `--partitions` on `remote upload`
+//! (the first upload to an empty knowledge base trains them), `--probe` on `remote search`, and
+//! `remote partitions show|rebuild`. What the owner knows of them (centroids, sizes, recall)
+//! is read from its own sealed digest; the service sees only tokens.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use paillier_gpu::partitions::{auto_partitions, PartitionModel, TrainOptions};
+use paillier_gpu_client::{PartitionSummary, Probe, RecordOptions};
+use serde_json::{json, Value};
+
+use super::remote_args::{print_json, KnowledgeBaseArgs};
+use crate::error::{Error, Result};
+use crate::say::note;
+
+/// How many partitions to train: a number, or `auto` (about √records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionCount {
+    /// About the square root of the records, as FAISS's IVF advises.
+    Auto,
+    /// Exactly this many.
+    Exactly(usize),
+}
+
+impl FromStr for PartitionCount {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            n => match n.parse::<usize>() {
+                Ok(0) => Err("at least 1 partition (or auto)".into()),
+                Ok(n) => Ok(Self::Exactly(n)),
+                Err(_) => Err(format!("{n:?} is neither a number of partitions nor auto")),
+            },
+        }
+    }
+}
+
+impl PartitionCount {
+    /// The count for `records` records.
+    pub fn resolve(self, records: usize) -> usize {
+        match self {
+            Self::Auto => auto_partitions(records),
+            Self::Exactly(n) => n,
+        }
+    }
+}
+
+/// How many partitions a search probes: a number, or `all` (every record).
+pub fn parse_probe(text: &str) -> std::result::Result<Probe, String> {
+    match text {
+        "all" => Ok(Probe::All),
+        n => match n.parse::<usize>() {
+            Ok(0) => Err("a search probes at least 1 partition (or all)".into()),
+            Ok(n) => Ok(Probe::Partitions(n)),
+            Err(_) => Err(format!("{n:?} is neither a number of partitions nor all")),
+        },
+    }
+}
+
+/// What training asks for besides the count.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// The recall@10 the recommended probe must reach on the owner's held-out sample.
+    #[arg(long, value_name = "RECALL", default_value_t = 0.9)]
+    pub recall_target: f64,
+    /// No partition larger than this times the mean.
+    #[arg(long, value_name = "FACTOR", default_value_t = TrainOptions::default().balance)]
+    pub balance: f64,
+}
+
+impl TrainArgs {
+    /// The library's options for `partitions` partitions.
+    pub fn options(&self, partitions: usize) -> TrainOptions {
+        TrainOptions {
+            partitions,
+            recall_target: self.recall_target,
+            balance: self.balance,
+            ..TrainOptions::default()
+        }
+    }
+}
+
+/// `remote partitions show|rebuild`.
+#[derive(Subcommand, Debug)]
+pub enum PartitionsCommand {
+    /// Print what this owner knows of the knowledge base's partitions, from its sealed digest:
+    /// their sizes, the recall the owner estimated per probe, the probe a search uses.
+    Show(PartitionArgs),
+    /// Train the partitions again over every record (each verified, all checked against the
+    /// digest) and move the records whose partition changes: their partition token patched,
+    /// their document sealed again, their ciphertexts left as they are. Run it again to resume
+    /// one cut short. Partitions a knowledge base uploaded without them, too.
+    Rebuild {
+        #[command(flatten)]
+        args: PartitionArgs,
+        /// How many partitions: a number or auto (about √records).
+        #[arg(long, value_name = "N|auto", default_value = "auto")]
+        partitions: PartitionCount,
+        #[command(flatten)]
+        train: TrainArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PartitionArgs {
+    #[command(flatten)]
+    target: KnowledgeBaseArgs,
+    /// The knowledge base's metadata is private (uploaded with --private-meta).
+    #[arg(long)]
+    private_meta: bool,
+}
+
+impl PartitionArgs {
+    fn options(&self) -> RecordOptions {
+        RecordOptions {
+            verifiable: true,
+            private_meta: self.private_meta,
+        }
+    }
+}
+
+pub(super) fn run(command: PartitionsCommand, passphrase_file: Option<&Path>) -> Result<()> {
+    match command {
+        PartitionsCommand::Show(args) => {
+            let (client, ctx) = args.target.open(passphrase_file)?;
+            match client.partition_summary(args.target.kb(), &ctx, args.options())? {
+                Some(summary) => print_json(&summary_json(&summary)),
+                None => Err(Error::Usage(format!(
+                    "knowledge base {} is not partitioned (upload with --partitions, or \
+                     `remote partitions rebuild`)",
+                    args.target.kb()
+                ))),
+            }
+        }
+        PartitionsCommand::Rebuild {
+            args,
+            partitions,
+            train,
+        } => {
+            let (client, ctx) = args.target.open(passphrase_file)?;
+            let count = match partitions {
+                PartitionCount::Auto => None,
+                PartitionCount::Exactly(n) => Some(n),
+            };
+            let started = Instant::now();
+            let report = client.rebuild_partitions(
+                args.target.kb(),
+                &ctx,
+                args.options(),
+                count,
+                &train.options(0),
+            )?;
+            if report.resumed {
+                note("resumed the rebuild under way, with the partitions it had trained");
+            }
+            print_json(&json!({
+                "partitions": report.partitions,
+                "records": report.records,
+                "moved": report.moved,
+                "resumed": report.resumed,
+                "seconds": started.elapsed().as_secs_f64(),
+            }))
+        }
+    }
+}
+
+/// Trains `count` partitions over the first upload's `vectors`: the model and each vector's
+/// partition, with a line on stderr of what it found.
+pub fn train(
+    vectors: &[Vec<u8>],
+    count: PartitionCount,
+    args: &TrainArgs,
+) -> Result<(PartitionModel, Vec<u32>)> {
+    let started = Instant::now();
+    let partitions = count.resolve(vectors.len());
+    let (model, assigned) = PartitionModel::train(vectors, &args.options(partitions))?;
+    note(&format!(
+        "trained {partitions} partitions over {} records in {:.1} s; a search probes {} by \
+         default (estimated recall@10 {:.3})",
+        vectors.len(),
+        started.elapsed().as_secs_f64(),
+        model.default_probe(),
+        recall_at(&model, model.default_probe()),
+    ));
+    Ok((model, assigned))
+}
+
+fn recall_at(model: &PartitionModel, probe: usize) -> f64 {
+    model
+        .recall()
+        .iter()
+        .find(|point| point.probe == probe)
+        .map_or(f64::NAN, |point| point.recall)
+}
+
+fn summary_json(summary: &PartitionSummary) -> Value {
+    let mean = summary.records as f64 / summary.partitions.max(1) as f64;
+    let largest = summary.sizes.iter().copied().max().unwrap_or(0);
+    let recall: Vec<Value> = summary
+        .recall
+        .iter()
+        .map(|p| json!({"probe": p.probe, "recall": p.recall, "share": p.share}))
+        .collect();
+    json!({
+        "records": summary.records,
+        "partitions": summary.partitions,
+        "recommended_probe": summary.recommended_probe,
+        "balance": summary.balance,
+        "largest_over_mean": if mean > 0.0 { largest as f64 / mean } else { 0.0 },
+        "sizes": summary.sizes,
+        "recall": recall,
+        "rebuilding": summary.rebuilding,
+    })
+}
