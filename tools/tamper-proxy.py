@@ -40,6 +40,12 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  X's update or delete, the owner's new digest with
                                                  them: X stays as it was (stale, or deleted and
                                                  still served)
+  drop_partition {}                              a partitioned search's last probed partition
+                                                 left out of the filter sent on
+  swap_partition {}                              its last probed partition replaced by another
+  other_tokens   {}                              every probed partition replaced by others
+                                                 (tools/tamper_partitions.py; the tokens are
+                                                 learnt from the records written through it)
 
 It remembers each record's index and content as they pass (inserts and updates with the ids of
 their answers, GET /v1/chunk answers), for stale and resurrect. `GET /_tamper/log` answers
@@ -51,36 +57,23 @@ standard library: the Rust tests run it with the system's python3.
 """
 
 import argparse
-import base64
 import http.server
 import json
-import secrets
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from tamper_common import encrypt, entry_of
+from tamper_partitions import learn_tokens, tamper_partitions
+from tamper_records import (LAST_QUERY, learn_fetched, learn_write, pieces_of,
+                            tamper_answer_records, tamper_chunks_records)
+
 LOCK = threading.Lock()
 ATTACK = {"kind": "none"}
 LAST_ANSWERS = {}  # knowledge base -> the last honest compute_hamming answer
-# What the owner's-digest attacks remember (see "Records remembered" below).
-RECORDS = {}  # (knowledge base, chunk id) -> its versions seen, oldest first: {"index", "content"}
-LAST_QUERY = {}  # "pieces": the last compute_hamming query's pieces, as integers
 FETCH_LOG = []  # the chunk ids of each GET /v1/chunk, in the order asked
 HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "transfer-encoding"}
-
-
-def encrypt(m, n):
-    n2 = n * n
-    r = secrets.randbelow(n - 2) + 2
-    return (1 + m * n) * pow(r, n, n2) % n2
-
-
-def entry_of(answer, chunk_id):
-    for entry in answer:
-        if entry[1] == chunk_id:
-            return entry
-    raise KeyError(f"chunk {chunk_id} is not in the answer")
 
 
 def tamper_answer(kb, answer, attack):
@@ -118,139 +111,6 @@ def tamper_chunks(chunks, attack):
         a, b = by_id.get(attack["a"]), by_id.get(attack["b"])
         if a is not None and b is not None:
             a["chunk_content"], b["chunk_content"] = b.get("chunk_content"), a.get("chunk_content")
-    return chunks
-
-
-# Records remembered, for the attacks on the owner's digest: every record's index pieces and
-# content as they pass (inserts and updates, with the ids of their answers; GET /v1/chunk
-# answers), so that an old copy can be served; and the attacks that use them.
-
-
-def pieces_of(b64_pieces):
-    return [int.from_bytes(base64.b64decode(piece), "little") for piece in b64_pieces]
-
-
-def b64_of(pieces, n):
-    width = ((n * n).bit_length() + 7) // 8
-    return [base64.b64encode(piece.to_bytes(width, "little")).decode() for piece in pieces]
-
-
-def remember(kb, chunk_id, index, content, written):
-    """A record's version as seen: a write with a new index, or a fetch showing an index not
-    seen yet, is a new version; otherwise what is known of the last version is filled in (a
-    write's fields replace it)."""
-    versions = RECORDS.setdefault((kb, chunk_id), [])
-    last = versions[-1] if versions else None
-    if last is None or (index is not None and last["index"] not in (None, index)):
-        versions.append({"index": index, "content": content})
-        return
-    for field, value in (("index", index), ("content", content)):
-        if value is not None and (written or last[field] is None):
-            last[field] = value
-
-
-def learn_write(path, request, answer):
-    """Records an insert, update or patch forwarded and answered 200."""
-    kb = request.get("kb_id")
-    route = path.split("?")[0]
-    if route.startswith("/v1/records/"):
-        inserted, updated = request.get("insert") or [], request.get("update") or []
-    elif route.startswith("/v1/chunk/") and "/meta" not in route and "by-meta" not in route:
-        inserted = request.get("chunks") or []
-        updated = request.get("chunk_updates") or request.get("chunk_patches") or []
-    else:
-        return
-    ids = answer.get("chunk_ids") or []
-    pairs = list(zip(ids, inserted)) + [(chunk.get("chunk_id"), chunk) for chunk in updated]
-    for chunk_id, chunk in pairs:
-        index = chunk.get("index")
-        remember(kb, chunk_id, pieces_of(index) if index else None, chunk.get("chunk_content"), True)
-
-
-def learn_fetched(kb, chunks):
-    for chunk in chunks:
-        index = chunk.get("index")
-        remember(kb, chunk.get("chunk_id"), pieces_of(index) if index else None,
-                 chunk.get("chunk_content"), False)
-
-
-def version_of(kb, chunk_id, back):
-    """X's version `back` writes before its last (0: the last), which must hold an index."""
-    versions = [v for v in RECORDS.get((kb, chunk_id), []) if v["index"] is not None]
-    if len(versions) <= back:
-        raise KeyError(f"chunk {chunk_id}: {len(versions)} versions seen, {back + 1} needed")
-    return versions[-1 - back]
-
-
-def classic_pack(bits, n):
-    """The guessed vector as the classic layout packs it (src/hamming/layout.rs): pieces of
-    key_len - 1 dimensions, dimension j of a piece of `dims` at bit 2·(dims - 1 - j)."""
-    per_piece = (n.bit_length() + 1) // 2 - 1
-    pieces = []
-    for start in range(0, len(bits), per_piece):
-        part = bits[start:start + per_piece]
-        pieces.append(sum(int(bit) << (2 * (len(part) - 1 - j)) for j, bit in enumerate(part)))
-    return pieces
-
-
-def guessed(pieces, query, attack):
-    """pieces times E(Q) times E(-C), C the attack's guess: for an answer E(R + Q),
-    E(R)·E(Q)²·E(−C); for a record's index E(R), E(R)·E(Q)·E(−C)."""
-    n = int(attack["n"])
-    n2 = n * n
-    guess = classic_pack(attack["guess"], n)
-    return [p * q * encrypt((n - c) % n, n) % n2 for p, q, c in zip(pieces, query, guess)]
-
-
-def tamper_answer_records(kb, answer, attack, query):
-    kind = attack["kind"]
-    if kind == "joint_swap":
-        a, b = entry_of(answer, attack["a"]), entry_of(answer, attack["b"])
-        a[0], b[0] = b[0], a[0]
-    elif kind in ("stale", "resurrect"):
-        n = int(attack["n"])
-        chunk_id = attack["chunk_id"]
-        old = version_of(kb, chunk_id, 1 if kind == "stale" else 0)["index"]
-        pieces = [p * q % (n * n) for p, q in zip(old, query)]
-        if kind == "stale":
-            entry_of(answer, chunk_id)[0] = pieces
-        else:
-            answer = [entry for entry in answer if entry[1] != chunk_id] + [[pieces, chunk_id]]
-            answer.sort(key=lambda entry: entry[1])
-    elif kind == "guess":
-        entry = entry_of(answer, attack["chunk_id"])
-        entry[0] = guessed(entry[0], query, attack)
-    return answer
-
-
-def tamper_chunks_records(kb, chunks, attack, asked, projection):
-    kind = attack["kind"]
-    by_id = {chunk.get("chunk_id"): chunk for chunk in chunks}
-    if kind == "joint_swap":
-        a, b = by_id.get(attack["a"]), by_id.get(attack["b"])
-        if a is not None and b is not None:
-            for field in set(a) | set(b):
-                if field != "chunk_id":
-                    a[field], b[field] = b.get(field), a.get(field)
-    elif kind in ("stale", "resurrect") and attack["chunk_id"] in asked:
-        chunk_id, n = attack["chunk_id"], int(attack["n"])
-        old = version_of(kb, chunk_id, 1 if kind == "stale" else 0)
-        chunk = by_id.get(chunk_id)
-        if chunk is None:
-            chunk = {"chunk_id": chunk_id}
-            chunks.append(chunk)
-        if "index" in chunk or not projection or "index" in projection:
-            chunk["index"] = b64_of(old["index"], n)
-        if "chunk_content" in chunk or not projection or "chunk_content" in projection:
-            chunk["chunk_content"] = old["content"]
-    elif kind == "guess_in_fetch" and attack["chunk_id"] in by_id:
-        chunk = by_id[attack["chunk_id"]]
-        if "index" in chunk:
-            query = LAST_QUERY.get("pieces")
-            if query is None:
-                raise KeyError("no query seen yet")
-            chunk["index"] = b64_of(guessed(pieces_of(chunk["index"]), query, attack),
-                                    int(attack["n"]))
     return chunks
 
 
@@ -293,6 +153,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             sent = json.loads(body)
             sent.pop("meta_filter", None)
             body = json.dumps(sent).encode()
+        if is_hamming and body:
+            with LOCK:
+                attack = dict(ATTACK)
+                try:
+                    body = json.dumps(tamper_partitions(json.loads(body), attack)).encode()
+                except (KeyError, ValueError) as error:
+                    self._answer(599, json.dumps({"message": f"tamper-proxy: {error}"}).encode())
+                    return
         is_records = method == "POST" and self.path.split("?")[0].startswith("/v1/records/")
         with LOCK:
             stale = ATTACK.get("chunk_id") if ATTACK.get("kind") == "keep_stale" else None
@@ -349,6 +217,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                     kb = asked["kb_id"]
                     with LOCK:
                         learn_fetched(kb, value)
+                        learn_tokens(kb, value)
                         value = tamper_chunks_records(kb, value, attack, asked["chunk_ids"],
                                                       asked["projection"])
                     value = tamper_chunks(value, attack)
@@ -379,8 +248,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         except ValueError:
             return
         if isinstance(request, dict) and isinstance(answer, dict):
+            written = [chunk for field in ("insert", "update", "patch", "chunks")
+                       for chunk in (request.get(field) or [])]
             with LOCK:
                 learn_write(self.path, request, answer)
+                learn_tokens(request.get("kb_id"), written)
 
     def do_GET(self):
         self._forward("GET")

@@ -32,6 +32,8 @@ mod server_owner_digest_honest;
 mod server_owner_digest_kill;
 mod server_owner_digest_lies;
 mod server_owner_digest_patch;
+mod server_partitions;
+mod server_partitions_cli;
 mod server_private_meta;
 mod server_remote;
 mod server_replica_faults;

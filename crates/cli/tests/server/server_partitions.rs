@@ -1,0 +1,232 @@
+//! Partitioned knowledge bases through a real server and the Rust client: the first upload
+//! trains, later ones follow; a search probes the nearest partitions and its answer is exactly
+//! their records, verified against the owner's digest; updates and deletes keep partitions and
+//! digest consistent; a rebuild moves records and keeps them searchable; bad requests are
+//! refused with a reason.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+
+use common::server::{hamming, small_context, Server};
+use paillier_gpu::partitions::{PartitionModel, TrainOptions};
+use paillier_gpu_client::{Client, Error, Placement, Probe, SearchOptions, StateDir};
+use rand::{Rng, SeedableRng};
+
+use super::server_owner_digest_lies::BOTH;
+
+const EMBED: usize = 48;
+
+/// `count` vectors in `clusters` clusters: each a random centre with about one bit in eight
+/// flipped, so partitions mean something and still overlap.
+pub(crate) fn clustered(count: usize, clusters: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let centres: Vec<Vec<u8>> = (0..clusters)
+        .map(|_| (0..EMBED).map(|_| rng.gen_range(0..2u8)).collect())
+        .collect();
+    (0..count)
+        .map(|i| {
+            centres[i % clusters]
+                .iter()
+                .map(|&bit| bit ^ u8::from(rng.gen_ratio(1, 8)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The owner's copy: each record's vector and partition, by chunk id.
+type Written = BTreeMap<i64, (Vec<u8>, u32)>;
+
+/// The top `k` of the records of `written` in `partitions` (all when none), nearest first,
+/// ties by id.
+fn expected(written: &Written, query: &[u8], partitions: Option<&[u32]>, k: usize) -> Vec<(i64, u32)> {
+    let mut all: Vec<(i64, u32)> = written
+        .iter()
+        .filter(|(_, (_, p))| partitions.is_none_or(|ps| ps.contains(p)))
+        .map(|(&id, (vector, _))| (id, hamming(vector, query)))
+        .collect();
+    all.sort_by_key(|&(id, distance)| (distance, id));
+    all.truncate(k);
+    all
+}
+
+fn options(probe: Probe) -> SearchOptions {
+    SearchOptions {
+        top_k: 10,
+        records: BOTH,
+        probe,
+        ..SearchOptions::default()
+    }
+}
+
+/// Every search of `queries`, at every probe, against the owner's copy.
+fn check_searches(client: &Client, kb: &str, ctx: &paillier_gpu::ExecutionContext, model: &PartitionModel, written: &Written, queries: &[Vec<u8>]) {
+    for query in queries {
+        let (hits, cost) = client
+            .search_records_measured(kb, ctx, query, &options(Probe::All))
+            .unwrap();
+        let found: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        assert_eq!(found, expected(written, query, None, 10));
+        assert_eq!((cost.records, cost.partitions), (written.len(), None));
+        for probe in [1, 2, model.partitions()] {
+            let (hits, cost) = client
+                .search_records_measured(kb, ctx, query, &options(Probe::Partitions(probe)))
+                .unwrap();
+            let nearest = model.nearest(query, probe).unwrap();
+            let found: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
+            assert_eq!(found, expected(written, query, Some(&nearest), 10), "probe {probe}");
+            let selected = written.values().filter(|(_, p)| nearest.contains(p)).count();
+            assert_eq!(cost.records, selected, "probe {probe}");
+            assert_eq!(cost.partitions, Some(nearest.len()));
+        }
+    }
+}
+
+#[test]
+fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("partitioned");
+    let ctx = small_context(EMBED);
+    let state = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_dir(StateDir::new(state.path()));
+    client.push_context(&ctx).unwrap();
+
+    // The first upload trains.
+    let stored = clustered(480, 12, 1);
+    let (model, partitions) = PartitionModel::train(&stored, &TrainOptions::new(12)).unwrap();
+    let placement = Placement::Trained {
+        model: &model,
+        partitions: &partitions,
+    };
+    let uploaded = client
+        .upload_records_placed(&kb, &ctx, &stored, &[], BOTH, placement)
+        .unwrap();
+    let mut written: Written = uploaded
+        .iter()
+        .zip(stored.iter().zip(&partitions))
+        .map(|(u, (v, &p))| (u.chunk_id, (v.clone(), p)))
+        .collect();
+    let summary = client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap();
+    assert_eq!((summary.records, summary.partitions), (480, 12));
+    let cap = (1.5f64 * 480.0 / 12.0).ceil() as u64;
+    for (p, &size) in summary.sizes.iter().enumerate() {
+        let counted = partitions.iter().filter(|&&q| q as usize == p).count() as u64;
+        assert_eq!(size, counted);
+        assert!(size <= cap, "partition {p} holds {size}, above {cap}");
+    }
+    assert!(summary.recommended_probe >= 1 && !summary.rebuilding);
+
+    // Later uploads follow: each record goes to its nearest partition.
+    let later = clustered(40, 12, 2);
+    let added = client.upload_records(&kb, &ctx, &later, &[], BOTH).unwrap();
+    for (u, v) in added.iter().zip(&later) {
+        written.insert(u.chunk_id, (v.clone(), model.assign(v).unwrap()));
+    }
+    let queries = clustered(3, 12, 3);
+    check_searches(&client, &kb, &ctx, &model, &written, &queries);
+
+    // An update moves a record to its new vector's partition; a delete takes it out.
+    let ids: Vec<i64> = written.keys().copied().take(3).collect();
+    let moved = clustered(3, 5, 4);
+    client
+        .update_records(&kb, &ctx, &ids, &moved, &[], BOTH)
+        .unwrap();
+    for (id, v) in ids.iter().zip(&moved) {
+        written.insert(*id, (v.clone(), model.assign(v).unwrap()));
+    }
+    let gone: Vec<i64> = written.keys().copied().skip(10).take(2).collect();
+    client.delete_records(&kb, &ctx, &gone, BOTH).unwrap();
+    for id in &gone {
+        written.remove(id);
+    }
+    check_searches(&client, &kb, &ctx, &model, &written, &queries);
+
+    // Bad requests, refused with a reason and nothing changed.
+    let refused = |probe, filter: Option<serde_json::Value>| {
+        let options = SearchOptions {
+            filter,
+            ..options(probe)
+        };
+        match client.search_records(&kb, &ctx, &queries[0], &options) {
+            Err(Error::InvalidSetting(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert!(refused(Probe::Partitions(0), None).contains("at least 1 partition"));
+    let filter = serde_json::json!({"tag1": "a"});
+    assert!(refused(Probe::Partitions(2), Some(filter)).contains("without one"));
+    let train = TrainOptions::new(1);
+    match client.rebuild_partitions(&kb, &ctx, BOTH, Some(100_000), &train) {
+        Err(e) => assert!(e.to_string().contains("partitions"), "{e}"),
+        Ok(report) => panic!("100,000 partitions of {} records: {report:?}", written.len()),
+    }
+    assert_eq!(
+        client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap().partitions,
+        12
+    );
+
+    // A rebuild into 6 partitions moves records; every search still verifies.
+    let report = client
+        .rebuild_partitions(&kb, &ctx, BOTH, Some(6), &train)
+        .unwrap();
+    assert_eq!((report.partitions, report.records), (6, written.len()));
+    assert!(!report.resumed);
+    let summary = client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap();
+    assert_eq!(summary.partitions, 6);
+    assert_eq!(summary.sizes.iter().sum::<u64>(), written.len() as u64);
+    let cap = (summary.balance * written.len() as f64 / 6.0).ceil() as u64;
+    assert!(summary.sizes.iter().all(|&s| s <= cap), "{:?}", summary.sizes);
+    let (rebuilt, _) = client.partition_model(&kb, &ctx, BOTH).unwrap();
+    let rebuilt = rebuilt.unwrap();
+    let ids: Vec<i64> = written.keys().copied().collect();
+    let vectors: Vec<Vec<u8>> = written.values().map(|(v, _)| v.clone()).collect();
+    let placed = rebuilt.assign_balanced(&vectors).unwrap();
+    for (id, p) in ids.iter().zip(placed) {
+        written.get_mut(id).unwrap().1 = p;
+    }
+    check_searches(&client, &kb, &ctx, &rebuilt, &written, &queries);
+}
+
+#[test]
+fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
+    use common::tamper::TamperProxy;
+    use paillier_gpu::verifiable::FailureKind;
+    use paillier_gpu::Error as LibraryError;
+
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("partitions-lied-to");
+    let ctx = small_context(EMBED);
+    let proxy = TamperProxy::start(&server.url);
+    let state = tempfile::tempdir().unwrap();
+    let client = Client::new(&proxy.url, &server.org, &key)
+        .unwrap()
+        .with_state_dir(StateDir::new(state.path()));
+    client.push_context(&ctx).unwrap();
+    let stored = clustered(240, 8, 21);
+    let (model, partitions) = PartitionModel::train(&stored, &TrainOptions::new(8)).unwrap();
+    let placement = Placement::Trained {
+        model: &model,
+        partitions: &partitions,
+    };
+    client
+        .upload_records_placed(&kb, &ctx, &stored, &[], BOTH, placement)
+        .unwrap();
+    let query = clustered(1, 8, 22).remove(0);
+    let search = || client.search_records(&kb, &ctx, &query, &options(Probe::Partitions(3)));
+    assert_eq!(search().unwrap().len(), 10);
+    for kind in ["drop_partition", "swap_partition", "other_tokens"] {
+        proxy.set(serde_json::json!({ "kind": kind }));
+        match search() {
+            Err(Error::Library(LibraryError::AnswerRejected(rejection))) => {
+                let kinds: Vec<FailureKind> = rejection.failures.iter().map(|f| f.kind).collect();
+                assert_eq!(kinds, [FailureKind::DigestMismatch], "{kind}: {rejection:?}");
+            }
+            other => panic!("{kind}: expected a refusal, got {other:?}"),
+        }
+    }
+    proxy.honest();
+    assert_eq!(search().unwrap().len(), 10);
+}
+
