@@ -187,13 +187,15 @@ def probe_list(spec: str) -> list[str]:
 
 
 def search(cli: Cli, server: Server, base: list, queries: Path, probe: str | None,
-           expected: int, stats: bool = False) -> dict:
+           expected: int, stats: bool = False, decoys: int = 0) -> dict:
     """One `remote search` over every query of `queries`: each answer line, when it arrived,
     and the server's counters around it."""
     args = ["remote", "search", *base, "--query", queries, "--top-k", 10, "--verify",
             "--private-meta"]
     if probe is not None:
         args += ["--probe", probe]
+        if decoys:
+            args += ["--decoys", decoys]
     if stats:
         args.append("--stats")
     before = server.metrics()
@@ -278,7 +280,8 @@ def cli_step(folder: Path, args, meta: dict) -> dict:
         out, err, upload_s = cli.run(*upload)
         result["upload"] = {"command": cli.command(*upload), "wall_s": upload_s,
                             "records_per_s": records / upload_s, "stdout": out,
-                            "stderr_tail": err[-2000:], "server_memory_kib": server.memory()}
+                            "stderr_tail": err[-2000:], "training": upload_note(err),
+                            "server_memory_kib": server.memory()}
         ids = {}
         with open(state / "ids.jsonl") as f:
             for line in f:
@@ -300,19 +303,60 @@ def cli_step(folder: Path, args, meta: dict) -> dict:
         partitions = partition_count(result.get("partitions_show"))
         if partitions:
             probes = [p for p in probes if p == "all" or int(p) < partitions]
+        recommended = recommended_probe(result.get("partitions_show"))
+        if mode == "partitions" and recommended and str(recommended) not in probes:
+            probes.append(str(recommended))  # the probe a search uses by default
+        result["recommended_probe"] = recommended
         # `all` first: it is the ground truth of the others.
         order = ["all"] + [p for p in probes if p != "all"]
+        # With --truth plaintext, `all` runs on fewer queries: its time, and a check that its
+        # distances are the plaintext ones; the recall is then against the plaintext top 10.
+        all_n = queries_n
+        if args.truth == "plaintext":
+            all_n = min(args.all_queries, queries_n)
+            all_path = state / "all_queries.npy"
+            np.save(all_path, np.load(q_path)[:all_n])
         runs = {}
         for probe in order:
-            log(f"{folder.name}: {queries_n} verified searches, probe {probe}")
-            runs[probe] = search(cli, server, base, q_path,
-                                 probe if mode == "partitions" else None, queries_n, stats)
-        result["searches"] = summarise(runs, order, ids, folder, records, record_bytes)
+            n, path = (all_n, all_path) if probe == "all" and all_n < queries_n else (queries_n, q_path)
+            log(f"{folder.name}: {n} verified searches, probe {probe}")
+            runs[probe] = search(cli, server, base, path,
+                                 probe if mode == "partitions" else None, n, stats, args.decoys)
+        # Every answer as it came, to summarise again without searching again.
+        (state / "answers.json").write_text(json.dumps(
+            {p: {k: v for k, v in r.items() if k != "stderr_tail"} for p, r in runs.items()},
+            default=str) + "\n")
+        result["truth"] = args.truth
+        result["searches"] = summarise(runs, order, folder, records, record_bytes, args.truth)
         result["server_after_searches"] = {**server.memory(), **server.metrics()}
         result["server_log_tail"] = server.log_path.read_text()[-3000:]
     finally:
         server.stop()
     return result
+
+
+def recommended_probe(shown) -> int | None:
+    """The probe a search uses by default, from `remote partitions show`, if it says."""
+    if shown and isinstance(shown, list) and isinstance(shown[0], dict):
+        v = shown[0].get("recommended_probe")
+        return v if isinstance(v, int) else None
+    return None
+
+
+def upload_note(stderr: str) -> dict:
+    """What the upload said about training on stderr ("trained N partitions over M records in
+    S s; a search probes P by default (estimated recall@10 R)"), as numbers."""
+    import re
+
+    m = re.search(r"trained (\d+) partitions over (\d+) records in ([\d.]+) s"
+                  r"(?:; a search probes (\d+) by default \(estimated recall@10 ([\d.]+)\))?",
+                  stderr)
+    if not m:
+        return {}
+    out = {"partitions": int(m[1]), "trained_over": int(m[2]), "train_s": float(m[3])}
+    if m[4]:
+        out.update(recommended_probe=int(m[4]), estimated_recall=float(m[5]))
+    return out
 
 
 def partition_count(shown) -> int | None:
@@ -330,33 +374,44 @@ def partition_count(shown) -> int | None:
     return None
 
 
-def summarise(runs: dict, order: list, ids: dict, folder: Path, records: int,
-              record_bytes: int) -> list[dict]:
-    """Per probe: recall@10 against `all`'s top 10 (a hit: distance at most `all`'s 10th),
-    records decoded, answer bytes and time per query."""
+def summarise(runs: dict, order: list, folder: Path, records: int, record_bytes: int,
+              truth_kind: str = "encrypted") -> list[dict]:
+    """Per probe: recall@10 against `all`'s top 10 (a hit: distance at most `all`'s 10th; with
+    truth_kind plaintext, the plaintext exhaustive 10th), records decoded, answer bytes and
+    time per query."""
     truth = runs["all"]["lines"]
-    kth = [max((h["distance"] for h in line["results"]), default=0) if len(line["results"]) >= 10
-           else math.inf for line in truth]
     # The plaintext exhaustive top 10 of the same queries (faiss_curve.py wrote them): the
     # encrypted `all` must give the same distances.
     plain = folder / "exhaustive_distances.npy"
-    matches = None
+    matches, d = None, None
     if plain.exists():
         d = np.load(plain)
         matches = sum(sorted(h["distance"] for h in line["results"]) == sorted(d[i].tolist())
                       for i, line in enumerate(truth))
+    if truth_kind == "plaintext":
+        if d is None:
+            raise SystemExit(f"--truth plaintext needs {plain}: run the faiss step first")
+        kth = d[:, 9].tolist()
+    else:
+        kth = [max((h["distance"] for h in line["results"]), default=0)
+               if len(line["results"]) >= 10 else math.inf for line in truth]
     rows = []
     for probe in order:
         run = runs[probe]
         lines, q = run["lines"], len(run["lines"])
+        if len(kth) < q:
+            raise RuntimeError(f"probe {probe}: {q} answers, a truth for {len(kth)} queries")
         recall = []
         for line, t in zip(lines, kth):
             hits = sum(1 for h in line["results"] if h["distance"] <= t)
             recall.append(min(hits, 10) / 10)
         # Per query: the CLI's own figures where it prints them (a "stats" object per line),
         # else the server's counter of records multiplied by a query, and gaps between lines.
-        stats = [line.get("stats") or {} for line in lines]
-        decoded = [s.get("records_decoded") for s in stats]
+        # `--stats` puts them at the top of each line ("records", "answer_bytes", "partitions");
+        # a "stats" object, or "records_decoded" and "elapsed_ms", are read too.
+        stats = [line.get("stats") or {k: v for k, v in line.items() if k not in ("query", "results")}
+                 for line in lines]
+        decoded = [s.get("records_decoded", s.get("records")) for s in stats]
         if all(v is not None for v in decoded):
             decoded_source = "cli"
         else:
@@ -374,11 +429,15 @@ def summarise(runs: dict, order: list, ids: dict, folder: Path, records: int,
         else:
             arr = run["arrivals"]
             times = [b - a for a, b in zip(arr, arr[1:])] or [arr[0]]
-            time_source = "gaps between answer lines (the first, with start-up, left out)"
+            time_source = ("gaps between answer lines (the first, with start-up, left out)"
+                           if len(arr) > 1 else "the process's start to its one answer")
+        probed = [s.get("partitions") for s in stats]
+        probed = statistics.fmean(probed) if all(isinstance(v, (int, float)) for v in probed) else None
         server_s = run["metrics_delta"].get("paillier_gpu_request_seconds_sum")
         rows.append({
             "probe": probe,
             "recall": statistics.fmean(recall),
+            "partitions_probed": probed,
             "records_decoded": statistics.fmean(decoded),
             "share_decoded": statistics.fmean(decoded) / records,
             "answer_bytes": statistics.fmean(answer),
@@ -390,6 +449,7 @@ def summarise(runs: dict, order: list, ids: dict, folder: Path, records: int,
             "sources": {"records_decoded": decoded_source, "answer_bytes": answer_source,
                         "time": time_source},
             "command": run["command"],
+            "queries": q,
             "all_matches_plaintext": matches if probe == "all" else None,
             "stats_sample": stats[0] or None,
         })
@@ -442,27 +502,66 @@ def report(work: Path, results: dict) -> str:
                     f"(peak {mem.get('VmHWM', 0) / 1024:,.0f} MiB; resident index "
                     f"{human_bytes(mem.get('paillier_gpu_resident_host_bytes', 0))})",
                     ""]
-            if "partitions_show" in cl:
-                out += [f"- `remote partitions show`: `{json.dumps(cl['partitions_show'])[:2000]}`", ""]
-            out += ["| probe | recall@10 | records decoded / query | share | answer / query | "
-                    "verified query (median) | server per query |",
-                    "|---:|---:|---:|---:|---:|---:|---:|"]
+            shown = owner_view(cl.get("partitions_show"))
+            training = cl["upload"].get("training") or {}
+            if training:
+                out.insert(-1, f"- training (the upload's note): {training['partitions']} partitions "
+                           f"over {training['trained_over']:,} records in {training['train_s']:.1f} s")
+            if shown.get("sizes"):
+                z = shown["sizes"]
+                out.insert(-1, f"- `remote partitions show`: {len(z)} partitions of {min(z):,}–{max(z):,} "
+                           f"records (largest over mean {max(z) * len(z) / sum(z):.2f}); "
+                           f"default probe {shown.get('recommended_probe')}")
+            elif "partitions_show" in cl:
+                out.insert(-1, f"- `remote partitions show`: `{json.dumps(cl['partitions_show'])[:500]}`")
+            estimate = shown.get("recall", {})
+            out += ["| probe | recall@10 | owner's estimate | partitions probed | records decoded / query "
+                    "| share | answer / query | verified query (median) | server per query |",
+                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for s in sorted(cl["searches"], key=probe_order):
                 srv = s["server_s_per_query"]
-                out.append(f"| {s['probe']} | {s['recall']:.3f} | {s['records_decoded']:,.0f} | "
+                label = s["probe"] + (" (default)" if s["probe"] == str(cl.get("recommended_probe")) else "")
+                est = estimate.get(s["probe"])
+                pp = s.get("partitions_probed")
+                out.append(f"| {label} | {s['recall']:.3f} | "
+                           + (f"{est:.3f}" if est is not None else "–") + " | "
+                           + (f"{pp:,.1f}" if pp is not None else "–") + " | "
+                           f"{s['records_decoded']:,.0f} | "
                            f"{100 * s['share_decoded']:.2f} % | {human_bytes(s['answer_bytes'])} | "
                            f"{1000 * s['query_s_median']:,.0f} ms | "
                            + (f"{1000 * srv:,.0f} ms |" if srv is not None else "– |"))
             whole = next(s for s in cl["searches"] if s["probe"] == "all")
-            src, match = whole["sources"], whole["all_matches_plaintext"]
-            out += ["", f"Sources: records decoded from {src['records_decoded']}; answer bytes "
+            others = [s for s in cl["searches"] if s["probe"] != "all"]
+            src = (others[0] if others else whole)["sources"]
+            match = whole["all_matches_plaintext"]
+            out += ["", ("Recall against the plaintext exhaustive top 10 (`--truth plaintext`; "
+                         f"`all` ran on {whole['queries']} queries)."
+                         if cl.get("truth") == "plaintext" else
+                         "Recall against `--probe all`'s top 10, query by query."),
+                    "", f"Sources: records decoded from {src['records_decoded']}; answer bytes "
                     f"from {src['answer_bytes']}; time from {src['time']}."
                     + (f" `all` gave the plaintext exhaustive distances for {match} of "
-                       f"{cl['queries']} queries." if match is not None else "")]
+                       f"{whole['queries']} queries." if match is not None else "")]
     plot = plot_curves(work, results)
     if plot:
         out += ["", f"![recall@10 against the share of records probed]({plot.name})"]
     return "\n".join(out) + "\n"
+
+
+def owner_view(shown) -> dict:
+    """`remote partitions show`'s sizes, default probe and recall estimate ({probe: recall},
+    `all` for the last row covering every partition)."""
+    if not shown or not isinstance(shown, list) or not isinstance(shown[0], dict):
+        return {}
+    s = shown[0]
+    out = {"sizes": s.get("sizes") if isinstance(s.get("sizes"), list) else None,
+           "recommended_probe": s.get("recommended_probe"), "recall": {}}
+    for row in s.get("recall") or []:
+        if isinstance(row, dict) and "probe" in row and "recall" in row:
+            out["recall"][str(row["probe"])] = row["recall"]
+            if out["sizes"] and row["probe"] == len(out["sizes"]):
+                out["recall"]["all"] = row["recall"]
+    return out
 
 
 def probe_order(row: dict):
@@ -481,6 +580,12 @@ def plot_curves(work: Path, results: dict) -> Path | None:
             c = sorted(r["cli"]["searches"], key=lambda s: s["share_decoded"])
             series.append((f"{name} encrypted partitions", [s["share_decoded"] for s in c],
                            [s["recall"] for s in c], i))
+            shown = r["cli"].get("partitions_show")
+            rows = [row for row in (shown[0].get("recall") or []) if "share" in row] \
+                if shown and isinstance(shown, list) and isinstance(shown[0], dict) else []
+            if rows:
+                series.append((f"{name} owner's estimate", [row["share"] for row in rows],
+                               [row["recall"] for row in rows], i))
     if not series:
         return None
     try:
@@ -495,7 +600,8 @@ def plot_curves(work: Path, results: dict) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, x, y, i in series:
         ax.plot([100 * v for v in x], y, marker="o", ms=3, color=f"C{i}",
-                ls="--" if "FAISS" in label else "-", label=label)
+                ls="--" if "FAISS" in label else ":" if "estimate" in label else "-",
+                label=label)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
     ax.set_xlabel("records probed (% of the knowledge base)")
@@ -528,7 +634,8 @@ def svg_plot(path: Path, series) -> Path:
         parts.append(f'<text x="{m - 5}" y="{sy(r) + 4}" text-anchor="end">{r}</text>')
     for i, (label, x, y, n) in enumerate(series):
         c = colours[n % len(colours)]
-        dash = ' stroke-dasharray="5,3"' if "FAISS" in label else ""
+        dash = (' stroke-dasharray="5,3"' if "FAISS" in label
+                else ' stroke-dasharray="1,3"' if "estimate" in label else "")
         pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, y))
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{c}"{dash}/>')
         parts.append(f'<text x="{m + 10}" y="{m + 14 * i}" fill="{c}">{label}</text>')
@@ -560,6 +667,14 @@ def main(argv=None) -> int:
     ap.add_argument("--probes", default="pow2",
                     help="probe values, comma-separated with `all`, or pow2 (1, 2, 4, …, all)")
     ap.add_argument("--cli-mode", choices=("auto", "partitions", "today"), default="auto")
+    ap.add_argument("--decoys", type=int, default=0,
+                    help="remote search --decoys D with every --probe (default: not passed)")
+    ap.add_argument("--truth", choices=("encrypted", "plaintext"), default="encrypted",
+                    help="recall against `--probe all`'s top 10 (every query searched whole, "
+                         "encrypted), or against the plaintext exhaustive top 10, with `all` "
+                         "run on --all-queries queries only (for 1,000,000 records on a CPU)")
+    ap.add_argument("--all-queries", type=int, default=2,
+                    help="with --truth plaintext: queries `--probe all` runs on")
     ap.add_argument("--faiss-threads", type=int, default=1)
     a = ap.parse_args(argv)
     steps = set(a.steps.split(","))
