@@ -20,8 +20,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --steps=*) steps="${args[i]#--steps=}" ;;
         --datasets) datasets="${args[i + 1]:-}" ;;
         --datasets=*) datasets="${args[i]#--datasets=}" ;;
+        -h | --help) help=1 ;;
     esac
 done
+if [ "${help:-0}" = 1 ]; then
+    steps=""  # only run.py's help: nothing built or installed for it
+fi
 
 # Python: numpy, faiss-cpu, wordllama (its wheel carries the model) and matplotlib, pinned.
 if [ ! -x "$venv/bin/python" ]; then
