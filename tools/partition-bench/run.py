@@ -282,11 +282,7 @@ def cli_step(folder: Path, args, meta: dict) -> dict:
                             "records_per_s": records / upload_s, "stdout": out,
                             "stderr_tail": err[-2000:], "training": upload_note(err),
                             "server_memory_kib": server.memory()}
-        ids = {}
-        with open(state / "ids.jsonl") as f:
-            for line in f:
-                row = json.loads(line)
-                ids[row["chunk_id"]] = row["record"]
+        # ids.jsonl maps each chunk id to its record (row of corpus.npy), for a closer look.
 
         if mode == "partitions":
             shown, err, _ = cli.run("remote", "partitions", "show", *base, check=False)
