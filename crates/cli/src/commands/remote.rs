@@ -20,7 +20,6 @@ use super::remote_digest::{self, DigestCommand};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
 use super::remote_partitions::{self, parse_probe, PartitionCount, PartitionsCommand, TrainArgs};
 use super::{counted, passphrase, wrote};
-use crate::say::note;
 
 /// `context push|pull|list`.
 #[derive(Subcommand, Debug)]
@@ -159,7 +158,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "D", default_value_t = 0, requires = "verify")]
     decoys: usize,
     /// Add to each query's line what it cost: the records answered and decoded, the answer's
-    /// ciphertext bytes, the partitions probed.
+    /// ciphertext bytes, the partitions probed, and its time end to end (milliseconds).
     #[arg(long)]
     stats: bool,
 }
@@ -232,7 +231,15 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
         None => None,
     };
     let trained = match args.partitions {
-        Some(count) => train_first(&args, &client, &ctx, &mut vectors, count)?,
+        Some(count) => remote_partitions::train_first(
+            &client,
+            &ctx,
+            args.target.kb(),
+            args.records.options(),
+            &mut vectors,
+            count,
+            &args.train,
+        )?,
         None => None,
     };
     let (mut uploaded, mut first, mut last) = (0usize, None, None);
@@ -300,7 +307,13 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
     if let Some(reader) = documents.as_mut() {
         reader.expect_end()?;
     }
-    print_json(&json!({ "uploaded": uploaded, "first_chunk_id": first, "last_chunk_id": last }))?;
+    let mut line = json!({ "uploaded": uploaded, "first_chunk_id": first, "last_chunk_id": last });
+    if let Some(trained) = &trained {
+        line["partitions"] = json!(trained.model.partitions());
+        line["recommended_probe"] = json!(trained.model.default_probe());
+        line["training_seconds"] = json!(trained.seconds);
+    }
+    print_json(&line)?;
     wrote(&format!(
         "{} into knowledge base {}",
         counted(uploaded, "chunk", "chunks"),
@@ -336,65 +349,21 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
         decoys: args.decoys,
     };
     for (n, query) in queries.iter().enumerate() {
+        let started = std::time::Instant::now();
         let (found, cost) =
             client.search_records_measured(args.target.kb(), &ctx, query, &options)?;
+        let elapsed = started.elapsed();
         let results: Vec<Value> = found.iter().map(hit_json).collect();
         let mut line = json!({ "query": n, "results": results });
         if args.stats {
             line["records"] = json!(cost.records);
             line["answer_bytes"] = json!(cost.answer_bytes);
             line["partitions"] = json!(cost.partitions);
+            line["elapsed_ms"] = json!(elapsed.as_secs_f64() * 1e3);
         }
         print_json(&line)?;
     }
     Ok(())
-}
-
-/// The first upload's vectors, read whole, and the partitions trained over them.
-struct Trained {
-    vectors: Vec<Vec<u8>>,
-    model: paillier_gpu::partitions::PartitionModel,
-    partitions: Vec<u32>,
-}
-
-/// With `--partitions`: trains over the whole file when the knowledge base is empty and not
-/// partitioned (none when it already is: its records follow its partitions).
-fn train_first(
-    args: &UploadArgs,
-    client: &paillier_gpu_client::Client,
-    ctx: &ExecutionContext,
-    vectors: &mut VectorReader<std::io::BufReader<std::fs::File>>,
-    count: PartitionCount,
-) -> Result<Option<Trained>> {
-    let (model, records) = client.partition_model(args.target.kb(), ctx, args.records.options())?;
-    if let Some(model) = model {
-        if count != PartitionCount::Auto && count != PartitionCount::Exactly(model.partitions()) {
-            note(&format!(
-                "knowledge base {} already has {} partitions: the records go to the nearest \
-                 (`remote partitions rebuild --partitions N` trains another number)",
-                args.target.kb(),
-                model.partitions()
-            ));
-        }
-        return Ok(None);
-    }
-    if records > 0 {
-        return Err(Error::Usage(format!(
-            "knowledge base {} holds {records} records without partitions: partition them with \
-             `paillier-gpu remote partitions rebuild`, then upload",
-            args.target.kb()
-        )));
-    }
-    let all = vectors.next_batch(usize::MAX)?;
-    if all.is_empty() {
-        return Ok(None);
-    }
-    let (model, partitions) = remote_partitions::train(&all, count, &args.train)?;
-    Ok(Some(Trained {
-        vectors: all,
-        model,
-        partitions,
-    }))
 }
 
 /// JSON Lines into a new file at `path`, private to its owner (an existing file is refused:

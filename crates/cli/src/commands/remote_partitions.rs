@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use paillier_gpu::formats::vectors::VectorReader;
 use paillier_gpu::partitions::{auto_partitions, PartitionModel, TrainOptions};
 use paillier_gpu_client::{PartitionSummary, Probe, RecordOptions};
 use serde_json::{json, Value};
@@ -166,6 +167,59 @@ pub(super) fn run(command: PartitionsCommand, passphrase_file: Option<&Path>) ->
             }))
         }
     }
+}
+
+/// The first upload's vectors, read whole, and the partitions trained over them.
+pub(super) struct Trained {
+    pub vectors: Vec<Vec<u8>>,
+    pub model: PartitionModel,
+    pub partitions: Vec<u32>,
+    /// How long the training took.
+    pub seconds: f64,
+}
+
+/// With `--partitions`: trains over the whole file when the knowledge base is empty and not
+/// partitioned (none when it already is: its records follow its partitions).
+pub(super) fn train_first(
+    client: &paillier_gpu_client::Client,
+    ctx: &paillier_gpu::ExecutionContext,
+    kb: &str,
+    options: RecordOptions,
+    vectors: &mut VectorReader<std::io::BufReader<std::fs::File>>,
+    count: PartitionCount,
+    args: &TrainArgs,
+) -> Result<Option<Trained>> {
+    let (model, records) = client.partition_model(kb, ctx, options)?;
+    if let Some(model) = model {
+        if count != PartitionCount::Auto && count != PartitionCount::Exactly(model.partitions()) {
+            note(&format!(
+                "knowledge base {} already has {} partitions: the records go to the nearest \
+                 (`remote partitions rebuild --partitions N` trains another number)",
+                kb,
+                model.partitions()
+            ));
+        }
+        return Ok(None);
+    }
+    if records > 0 {
+        return Err(Error::Usage(format!(
+            "knowledge base {} holds {records} records without partitions: partition them with \
+             `paillier-gpu remote partitions rebuild`, then upload",
+            kb
+        )));
+    }
+    let all = vectors.next_batch(usize::MAX)?;
+    if all.is_empty() {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let (model, partitions) = train(&all, count, args)?;
+    Ok(Some(Trained {
+        vectors: all,
+        model,
+        partitions,
+        seconds: started.elapsed().as_secs_f64(),
+    }))
 }
 
 /// Trains `count` partitions over the first upload's `vectors`: the model and each vector's

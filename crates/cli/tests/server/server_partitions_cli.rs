@@ -25,7 +25,7 @@ fn json_line(text: &str) -> Value {
 fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     let server = Server::start_sqlite(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("partitioned-cli");
-    let (plain_kb, _) = server.kb_and_key("unpartitioned-cli");
+    let plain_kb = server.kb_for("unpartitioned-cli", &key);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ctx = small_context(48);
@@ -85,11 +85,15 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     assert_eq!(line["partitions"], shown["recommended_probe"]);
 
     // Bad flags: each refused with its reason.
-    let zero = fails(run_kb(&kb, &[&search[..], &["--probe", "0"]].concat()));
-    assert!(zero.contains("at least 1 partition"), "{zero}");
-    let word = run_kb(&kb, &[&search[..], &["--probe", "some"]].concat());
-    let said = String::from_utf8_lossy(&word.stderr).into_owned();
-    assert!(!word.status.success() && said.contains("neither a number of partitions nor all"), "{said}");
+    // Flags that do not parse: clap's own message, with the reason.
+    for (probe, reason) in [
+        ("0", "at least 1 partition"),
+        ("some", "neither a number of partitions nor all"),
+    ] {
+        let refused = run_kb(&kb, &[&search[..], &["--probe", probe]].concat());
+        let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+        assert!(!refused.status.success() && said.contains(reason), "{said}");
+    }
     let too_many = fails(run_kb(&plain_kb, &[&upload[..], &["--partitions", "5000"]].concat()));
     assert!(too_many.contains("5000 partitions"), "{too_many}");
     ok(run_kb(&plain_kb, &upload));
