@@ -89,10 +89,7 @@ impl Client {
             Some(partitions) => Some(partitions_filter(partitions)),
             None => options.filter.clone(),
         };
-        let filter = owner_filter
-            .as_ref()
-            .map(|f| codec.filter(f))
-            .transpose()?;
+        let filter = owner_filter.as_ref().map(|f| codec.filter(f)).transpose()?;
         let query = codec.encrypt_query(vector)?;
         let answer = self.compute_hamming(
             kb_id,

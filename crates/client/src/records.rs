@@ -104,8 +104,7 @@ impl Client {
         let codec = RecordCodec::new(context, kb_id, options);
         if !options.verifiable && !matches!(placement, Placement::Follow) {
             return Err(crate::Error::InvalidSetting(
-                "partitions are counted by the owner's digest: they need verifiable records"
-                    .into(),
+                "partitions are counted by the owner's digest: they need verifiable records".into(),
             ));
         }
         let records = codec.encrypt(vectors)?;
@@ -204,10 +203,9 @@ impl Client {
             let mut updates = Vec::with_capacity(chunk_ids.len());
             for (record, &chunk_id) in chunk_ids.iter().enumerate() {
                 let document = match partitions {
-                    Some(partitions) => Some(in_partition(
-                        documents.get(record),
-                        partitions[record],
-                    )?),
+                    Some(partitions) => {
+                        Some(in_partition(documents.get(record), partitions[record])?)
+                    }
                     None => documents.get(record).cloned(),
                 };
                 let fields = codec.record(&records, record, document.as_ref())?;

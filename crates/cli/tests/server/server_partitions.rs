@@ -39,7 +39,12 @@ type Written = BTreeMap<i64, (Vec<u8>, u32)>;
 
 /// The top `k` of the records of `written` in `partitions` (all when none), nearest first,
 /// ties by id.
-fn expected(written: &Written, query: &[u8], partitions: Option<&[u32]>, k: usize) -> Vec<(i64, u32)> {
+fn expected(
+    written: &Written,
+    query: &[u8],
+    partitions: Option<&[u32]>,
+    k: usize,
+) -> Vec<(i64, u32)> {
     let mut all: Vec<(i64, u32)> = written
         .iter()
         .filter(|(_, (_, p))| partitions.is_none_or(|ps| ps.contains(p)))
@@ -60,7 +65,14 @@ fn options(probe: Probe) -> SearchOptions {
 }
 
 /// Every search of `queries`, at every probe, against the owner's copy.
-fn check_searches(client: &Client, kb: &str, ctx: &paillier_gpu::ExecutionContext, model: &PartitionModel, written: &Written, queries: &[Vec<u8>]) {
+fn check_searches(
+    client: &Client,
+    kb: &str,
+    ctx: &paillier_gpu::ExecutionContext,
+    model: &PartitionModel,
+    written: &Written,
+    queries: &[Vec<u8>],
+) {
     for query in queries {
         let (hits, cost) = client
             .search_records_measured(kb, ctx, query, &options(Probe::All))
@@ -74,8 +86,15 @@ fn check_searches(client: &Client, kb: &str, ctx: &paillier_gpu::ExecutionContex
                 .unwrap();
             let nearest = model.nearest(query, probe).unwrap();
             let found: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
-            assert_eq!(found, expected(written, query, Some(&nearest), 10), "probe {probe}");
-            let selected = written.values().filter(|(_, p)| nearest.contains(p)).count();
+            assert_eq!(
+                found,
+                expected(written, query, Some(&nearest), 10),
+                "probe {probe}"
+            );
+            let selected = written
+                .values()
+                .filter(|(_, p)| nearest.contains(p))
+                .count();
             assert_eq!(cost.records, selected, "probe {probe}");
             assert_eq!(cost.partitions, Some(nearest.len()));
         }
@@ -160,10 +179,17 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     let train = TrainOptions::new(1);
     match client.rebuild_partitions(&kb, &ctx, BOTH, Some(100_000), &train) {
         Err(e) => assert!(e.to_string().contains("partitions"), "{e}"),
-        Ok(report) => panic!("100,000 partitions of {} records: {report:?}", written.len()),
+        Ok(report) => panic!(
+            "100,000 partitions of {} records: {report:?}",
+            written.len()
+        ),
     }
     assert_eq!(
-        client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap().partitions,
+        client
+            .partition_summary(&kb, &ctx, BOTH)
+            .unwrap()
+            .unwrap()
+            .partitions,
         12
     );
 
@@ -177,7 +203,11 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     assert_eq!(summary.partitions, 6);
     assert_eq!(summary.sizes.iter().sum::<u64>(), written.len() as u64);
     let cap = (summary.balance * written.len() as f64 / 6.0).ceil() as u64;
-    assert!(summary.sizes.iter().all(|&s| s <= cap), "{:?}", summary.sizes);
+    assert!(
+        summary.sizes.iter().all(|&s| s <= cap),
+        "{:?}",
+        summary.sizes
+    );
     let (rebuilt, _) = client.partition_model(&kb, &ctx, BOTH).unwrap();
     let rebuilt = rebuilt.unwrap();
     let ids: Vec<i64> = written.keys().copied().collect();
@@ -221,7 +251,11 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
         match search() {
             Err(Error::Library(LibraryError::AnswerRejected(rejection))) => {
                 let kinds: Vec<FailureKind> = rejection.failures.iter().map(|f| f.kind).collect();
-                assert_eq!(kinds, [FailureKind::DigestMismatch], "{kind}: {rejection:?}");
+                assert_eq!(
+                    kinds,
+                    [FailureKind::DigestMismatch],
+                    "{kind}: {rejection:?}"
+                );
             }
             other => panic!("{kind}: expected a refusal, got {other:?}"),
         }
@@ -230,3 +264,84 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     assert_eq!(search().unwrap().len(), 10);
 }
 
+/// The share of `found` (distances) at most the exhaustive 10th distance of `all`: recall@10,
+/// ties at the 10th distance counted as hits.
+fn recall_at_10(found: &[u32], all: &[u32]) -> f64 {
+    let tenth = all[9.min(all.len() - 1)];
+    found.iter().filter(|&&d| d <= tenth).count() as f64 / 10.0
+}
+
+/// 2,000 records in `tools/test-all`, 50,000 in `tools/test-deep`
+/// (`PAILLIER_GPU_PARTITION_RECORDS`): the recommended probe's verified search keeps the recall
+/// the owner estimated, against the exhaustive search of the same records, and reads a fraction
+/// of them.
+#[test]
+fn a_partitioned_search_of_many_records_keeps_its_recall() {
+    let records: usize = std::env::var("PAILLIER_GPU_PARTITION_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("partitioned-many");
+    let ctx = small_context(EMBED);
+    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    let queries = 20;
+    let mut all = clustered(records + queries, records / 50, 31);
+    let queries = all.split_off(records);
+    let partitions = paillier_gpu::partitions::auto_partitions(records);
+    let (model, placed) = PartitionModel::train(&all, &TrainOptions::new(partitions)).unwrap();
+    let placement = Placement::Trained {
+        model: &model,
+        partitions: &placed,
+    };
+    let ids: Vec<i64> = client
+        .upload_records_placed(&kb, &ctx, &all, &[], BOTH, placement)
+        .unwrap()
+        .iter()
+        .map(|u| u.chunk_id)
+        .collect();
+    let mut recall = 0.0;
+    let mut decoded = 0;
+    for (n, query) in queries.iter().enumerate() {
+        let mut exhaustive: Vec<u32> = all.iter().map(|v| hamming(v, query)).collect();
+        exhaustive.sort_unstable();
+        let (hits, cost) = client
+            .search_records_measured(&kb, &ctx, query, &options(Probe::Recommended))
+            .unwrap();
+        let found: Vec<u32> = hits.iter().map(|h| h.distance).collect();
+        recall += recall_at_10(&found, &exhaustive) / queries.len() as f64;
+        decoded += cost.records;
+        assert_eq!(cost.partitions, Some(model.default_probe()));
+        if n == 0 {
+            // The encrypted exhaustive search agrees with the owner's own.
+            let (hits, cost) = client
+                .search_records_measured(&kb, &ctx, query, &options(Probe::All))
+                .unwrap();
+            assert_eq!(cost.records, records);
+            let distances: Vec<u32> = hits.iter().map(|h| h.distance).collect();
+            assert_eq!(distances, exhaustive[..10]);
+            for hit in &hits {
+                let i = ids.binary_search(&hit.chunk_id).unwrap();
+                assert_eq!(hamming(&all[i], query), hit.distance);
+            }
+        }
+    }
+    let estimated = model
+        .recall()
+        .iter()
+        .find(|p| p.probe == model.default_probe())
+        .map_or(0.0, |p| p.recall);
+    let share = decoded as f64 / (records * queries.len()) as f64;
+    eprintln!(
+        "{records} records, {partitions} partitions, probe {}: recall@10 {recall:.3} (the \
+         owner estimated {estimated:.3}), {:.1} % of the records decoded",
+        model.default_probe(),
+        share * 100.0
+    );
+    assert!(
+        recall >= 0.8 && recall >= estimated - 0.1,
+        "recall@10 {recall:.3}, estimated {estimated:.3}"
+    );
+    assert!(share < 0.5, "{share}");
+}

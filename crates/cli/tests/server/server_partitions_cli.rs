@@ -59,15 +59,26 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     let trained = run_kb(&kb, &[&upload[..], &["--partitions", "auto"]].concat());
     let said = String::from_utf8_lossy(&trained.stderr).into_owned();
     ok(trained);
-    assert!(said.contains("trained 35 partitions over 1200 records"), "{said}");
+    assert!(
+        said.contains("trained 35 partitions over 1200 records"),
+        "{said}"
+    );
     let shown = json_line(&ok(run_kb(&kb, &["remote", "partitions", "show"])));
-    assert_eq!((shown["partitions"].as_u64(), shown["records"].as_u64()), (Some(35), Some(1200)));
+    assert_eq!(
+        (shown["partitions"].as_u64(), shown["records"].as_u64()),
+        (Some(35), Some(1200))
+    );
     let sizes: Vec<u64> = serde_json::from_value(shown["sizes"].clone()).unwrap();
     assert_eq!(sizes.iter().sum::<u64>(), RECORDS as u64);
-    assert!(shown["largest_over_mean"].as_f64().unwrap() <= 1.5 + 1e-9, "{shown}");
+    assert!(
+        shown["largest_over_mean"].as_f64().unwrap() <= 1.5 + 1e-9,
+        "{shown}"
+    );
     assert!(!shown["recall"].as_array().unwrap().is_empty());
 
-    let search = ["remote", "search", "--query", "q.jsonl", "--verify", "--stats"];
+    let search = [
+        "remote", "search", "--query", "q.jsonl", "--verify", "--stats",
+    ];
     let probed = ok(run_kb(&kb, &[&search[..], &["--probe", "2"]].concat()));
     for line in probed.lines().map(json_line) {
         assert_eq!(line["partitions"], 2);
@@ -94,17 +105,29 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
         let said = String::from_utf8_lossy(&refused.stderr).into_owned();
         assert!(!refused.status.success() && said.contains(reason), "{said}");
     }
-    let too_many = fails(run_kb(&plain_kb, &[&upload[..], &["--partitions", "5000"]].concat()));
+    let too_many = fails(run_kb(
+        &plain_kb,
+        &[&upload[..], &["--partitions", "5000"]].concat(),
+    ));
     assert!(too_many.contains("5000 partitions"), "{too_many}");
     ok(run_kb(&plain_kb, &upload));
-    let unpartitioned = fails(run_kb(&plain_kb, &[&upload[..], &["--partitions", "4"]].concat()));
-    assert!(unpartitioned.contains("remote partitions rebuild"), "{unpartitioned}");
+    let unpartitioned = fails(run_kb(
+        &plain_kb,
+        &[&upload[..], &["--partitions", "4"]].concat(),
+    ));
+    assert!(
+        unpartitioned.contains("remote partitions rebuild"),
+        "{unpartitioned}"
+    );
     let not_shown = fails(run_kb(&plain_kb, &["remote", "partitions", "show"]));
     assert!(not_shown.contains("not partitioned"), "{not_shown}");
 
     // A rebuild killed once it has moved some records; run again, it finishes.
     let before = client.owner_digest(&kb, ctx.id()).unwrap().version;
-    let args = with_kb(&kb, &["remote", "partitions", "rebuild", "--partitions", "20"]);
+    let args = with_kb(
+        &kb,
+        &["remote", "partitions", "rebuild", "--partitions", "20"],
+    );
     let mut rebuild = Command::new(env!("CARGO_BIN_EXE_paillier-gpu"));
     rebuild
         .current_dir(d)
@@ -127,7 +150,10 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     let _ = child.wait();
     let killed_at = client.owner_digest(&kb, ctx.id()).unwrap().version;
     eprintln!("rebuild killed at digest version {killed_at} (it started at {before})");
-    let resumed = json_line(&ok(run_kb(&kb, &["remote", "partitions", "rebuild", "--partitions", "20"])));
+    let resumed = json_line(&ok(run_kb(
+        &kb,
+        &["remote", "partitions", "rebuild", "--partitions", "20"],
+    )));
     assert_eq!(resumed["partitions"], 20, "{resumed}");
     assert_eq!(resumed["records"], RECORDS as u64);
     if killed_at > before {

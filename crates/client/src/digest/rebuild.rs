@@ -6,8 +6,7 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    CountedRecord, Document, Expectation, OwnerDigest, RecordCodec, RecordOptions,
-    PARTITION_FIELD,
+    CountedRecord, Document, Expectation, OwnerDigest, RecordCodec, RecordOptions, PARTITION_FIELD,
 };
 
 use super::SeenDigest;

@@ -222,7 +222,11 @@ pub(crate) fn probed(
             let rest: Vec<u32> = (0..model.partitions() as u32)
                 .filter(|p| !probed.contains(p))
                 .collect();
-            let drawn = rand::seq::index::sample(&mut rand::thread_rng(), rest.len(), decoys.min(rest.len()));
+            let drawn = rand::seq::index::sample(
+                &mut rand::thread_rng(),
+                rest.len(),
+                decoys.min(rest.len()),
+            );
             probed.extend(drawn.iter().map(|i| rest[i]));
             probed.sort_unstable();
             Ok(Some(probed))
@@ -261,7 +265,9 @@ fn nearest_probed(
             "probing {n} partitions of a knowledge base that is not partitioned (upload with \
              --partitions, or `remote partitions rebuild`)"
         ))),
-        (Probe::Recommended, Some(model)) => Ok(Some(model.nearest(vector, model.default_probe())?)),
+        (Probe::Recommended, Some(model)) => {
+            Ok(Some(model.nearest(vector, model.default_probe())?))
+        }
         (Probe::Partitions(n), Some(model)) => Ok(Some(model.nearest(vector, n)?)),
     }
 }

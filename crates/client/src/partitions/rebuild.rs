@@ -61,7 +61,11 @@ impl Client {
         let embed_len = context.embed_len().max(1);
         let vectors: Vec<&[u8]> = bits.chunks(embed_len).collect();
         let mut version = current.digest.version;
-        let under_way = current.digest.partitions.as_ref().and_then(|p| p.next.clone());
+        let under_way = current
+            .digest
+            .partitions
+            .as_ref()
+            .and_then(|p| p.next.clone());
         let resumed = under_way.is_some();
         let next = match under_way {
             Some(next) => next,
@@ -72,7 +76,11 @@ impl Client {
                     ..train.clone()
                 };
                 let (model, _) = PartitionModel::train(&vectors, &options)?;
-                let model_now = current.digest.partitions.as_ref().and_then(|p| p.model.clone());
+                let model_now = current
+                    .digest
+                    .partitions
+                    .as_ref()
+                    .and_then(|p| p.model.clone());
                 let install = Partitioning {
                     model: model_now,
                     next: Some(model.clone()),
@@ -112,7 +120,9 @@ impl Client {
                     });
                     let pair = (record.chunk_id, record.nonce);
                     planned.removed.push((pair, old));
-                    planned.patch.push((chunk, pair, Some(partition_value(target))));
+                    planned
+                        .patch
+                        .push((chunk, pair, Some(partition_value(target))));
                 }
                 Ok(planned)
             })?;
@@ -146,7 +156,11 @@ impl Client {
     ) -> Result<()> {
         let expected = *version;
         self.write_with_digest(codec, |current| {
-            let moving_to = current.digest.partitions.as_ref().and_then(|p| p.next.as_ref());
+            let moving_to = current
+                .digest
+                .partitions
+                .as_ref()
+                .and_then(|p| p.next.as_ref());
             if current.digest.version != expected || (next.is_some() && moving_to != next) {
                 return Err(Error::InvalidSetting(format!(
                     "knowledge base {} was written by another client during the rebuild \
@@ -192,7 +206,11 @@ impl Client {
         for page in ids.chunks(UPLOAD_BATCH) {
             let records = self.fetch_record_batch(codec.kb(), codec.context(), page)?;
             let read = codec.stored(&records, page, &Default::default())?;
-            let pairs: Vec<_> = page.iter().zip(&read.nonces).map(|(&id, &n)| (id, Some(n))).collect();
+            let pairs: Vec<_> = page
+                .iter()
+                .zip(&read.nonces)
+                .map(|(&id, &n)| (id, Some(n)))
+                .collect();
             let documents = self.open_documents(codec, &pairs, None)?;
             bits.extend_from_slice(&read.bits);
             for ((&chunk_id, &nonce), document) in page.iter().zip(&read.nonces).zip(documents) {
