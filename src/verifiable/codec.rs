@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::keys::KeyDerivation;
 use super::filter::tokenise_partition_condition;
+use super::keys::KeyDerivation;
 use super::metadata::check_private_sort;
 use super::partitioned::PARTITION_FIELD;
 use super::{tokenise_filter, RecordKeys};

@@ -110,7 +110,9 @@ fn check_partitions(digest: &OwnerDigest, embed_len: usize) -> Result<()> {
     };
     for model in partitioning.model.iter().chain(&partitioning.next) {
         model.check().map_err(|e| {
-            Error::InvalidParameter(format!("the owner's digest holds partitions that do not read: {e}"))
+            Error::InvalidParameter(format!(
+                "the owner's digest holds partitions that do not read: {e}"
+            ))
         })?;
         if model.dim() != embed_len {
             return Err(Error::InvalidParameter(format!(

@@ -85,7 +85,10 @@ pub fn check_unreserved(meta_data: &Map<String, Value>) -> Result<()> {
 }
 
 /// `meta_data` with its partition, if it holds one, as the service must get it: a token.
-pub(super) fn tokenise_partition(keys: &RecordKeys, meta_data: &mut Map<String, Value>) -> Result<()> {
+pub(super) fn tokenise_partition(
+    keys: &RecordKeys,
+    meta_data: &mut Map<String, Value>,
+) -> Result<()> {
     if let Some(value) = meta_data.get_mut(PARTITION_FIELD) {
         *value = string_token(keys, PARTITION_FIELD, value)?;
     }
@@ -108,7 +111,10 @@ mod tests {
         assert_eq!(sent[PARTITION_FIELD].as_str().map(str::len), Some(32));
         assert!(in_partition(Some(&placed), 6).is_err());
         let numbered = Document {
-            meta_data: json!({"partition": 7}).as_object().cloned().unwrap_or_default(),
+            meta_data: json!({"partition": 7})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             ..Document::default()
         };
         assert_eq!(document_partition(&numbered), None);
