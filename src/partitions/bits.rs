@@ -130,6 +130,10 @@ impl Packed {
         self.data.chunks_exact(self.words)
     }
 
+    pub(crate) fn par_rows_mut(&mut self) -> rayon::slice::ChunksExactMut<'_, u64> {
+        self.data.par_chunks_exact_mut(self.words)
+    }
+
     pub(crate) fn par_rows(&self) -> rayon::slice::ChunksExact<'_, u64> {
         self.data.par_chunks_exact(self.words)
     }

@@ -1,15 +1,24 @@
-//! k-means in Hamming space: greedy k-means++ seeding, then Lloyd iterations whose centroids
-//! are the bitwise majority of their members.
+//! k-means in Hamming space: Lloyd iterations whose centroids are the bitwise majority of their
+//! members, from [greedy k-means++ seeds](super::seeding).
 //!
 //! A bit with as many members for 1 as for 0 keeps the centroid's previous value, so a tie never
 //! depends on the order of anything. A cluster left empty is re-seeded with the sample vector
-//! farthest from its own centroid (ties: lowest index), as FAISS re-seeds by splitting a large
-//! cluster. Everything is deterministic given the random stream: parallel work only sums integers.
+//! farthest from its centroid (ties: lowest index), as FAISS re-seeds by splitting a large
+//! cluster.
+//!
+//! The assignment step skips what cannot change, as Hamerly's algorithm does: each vector keeps
+//! an upper bound on its distance to its centroid and a lower bound on its distance to every
+//! other one, moved by how far the centroids moved; while the first is strictly below the second
+//! (or below half the distance from its centroid to the nearest other one), its centroid is
+//! still strictly the nearest, and no distance is computed. The result is exactly that of a full
+//! scan with ties to the lowest index. Everything is deterministic given the random stream:
+//! parallel work only sums integers.
 
 use rayon::prelude::*;
 
 use super::bits::{distance, Packed};
 use super::sample::Rng;
+use super::seeding;
 
 /// `k` centroids for `sample` (`1 <= k <= sample.len()`), after at most `iterations` Lloyd
 /// iterations (fewer when an iteration changes no assignment).
@@ -20,186 +29,254 @@ pub(crate) fn train(
     iterations: usize,
     rng: &mut Rng,
 ) -> Packed {
-    let mut centroids = seed(sample, k, rng);
-    let mut previous: Vec<u32> = Vec::new();
-    for _ in 0..iterations {
-        let nearest: Vec<(u32, u32)> = sample.par_rows().map(|x| centroids.nearest(x)).collect();
-        let assignment: Vec<u32> = nearest.iter().map(|&(c, _)| c).collect();
-        if assignment == previous {
+    let mut centroids = seeding::seeds(sample, k, rng);
+    if iterations == 0 {
+        return centroids;
+    }
+    let mut bounds: Vec<Bounds> = sample
+        .par_rows()
+        .map(|x| Bounds::scan(x, &centroids))
+        .collect();
+    for iteration in 0..iterations {
+        let before = centroids.clone();
+        update(&mut centroids, sample, dim, &bounds);
+        if iteration + 1 == iterations {
             break;
         }
-        update(&mut centroids, sample, dim, &nearest);
-        previous = assignment;
+        let moves = Moves::new(&before, &centroids);
+        let changed = bounds
+            .par_iter_mut()
+            .zip(sample.par_rows())
+            .map(|(bound, x)| usize::from(bound.reassign(x, &centroids, &moves)))
+            .sum::<usize>();
+        if changed == 0 {
+            break;
+        }
     }
     centroids
 }
 
-/// Greedy k-means++ (as scikit-learn does it): the first centroid uniformly at random; then, for
-/// each next one, [`candidates`] sample vectors drawn with probability proportional to their
-/// squared distance to the nearest centroid so far (uniformly when every vector already sits on
-/// a centroid), of which the one that leaves the smallest sum of squared distances is kept.
-/// Plain k-means++ (one draw) often puts two seeds in one well-separated cluster and none in
-/// another, which Lloyd iterations cannot undo.
-fn seed(sample: &Packed, k: usize, rng: &mut Rng) -> Packed {
-    let m = sample.len();
-    let words = sample.words();
-    let trials = candidates(k);
-    let mut chosen = Vec::with_capacity(k * words);
-    let first = rng.index_below(m);
-    chosen.extend_from_slice(sample.row(first));
-    let mut nearest: Vec<u32> = sample
-        .par_rows()
-        .map(|x| distance(x, sample.row(first)))
-        .collect();
-    let mut cumulative = vec![0u64; m];
-    for _ in 1..k {
-        let mut total = 0u64;
-        for (sum, &d) in cumulative.iter_mut().zip(&nearest) {
-            total += u64::from(d) * u64::from(d);
-            *sum = total;
+/// A vector's centroid, an upper bound on its distance to it, and a lower bound on its distance
+/// to any other centroid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) centroid: u32,
+    upper: u32,
+    lower: u32,
+}
+
+impl Bounds {
+    /// Exact bounds from a full scan: the nearest centroid (ties: lowest index), its distance,
+    /// and the second smallest distance (`u32::MAX` with one centroid).
+    pub(crate) fn scan(x: &[u64], centroids: &Packed) -> Self {
+        let (mut best, mut second) = ((u32::MAX, 0u32), u32::MAX);
+        for (j, row) in centroids.rows().enumerate() {
+            let d = distance(x, row);
+            if d < best.0 {
+                second = best.0;
+                best = (d, j as u32);
+            } else if d < second {
+                second = d;
+            }
         }
-        let drawn: Vec<usize> = (0..trials)
-            .map(|_| match total {
-                0 => rng.index_below(m),
-                _ => {
-                    let target = rng.below(total);
-                    cumulative.partition_point(|&sum| sum <= target)
-                }
+        Bounds {
+            centroid: best.1,
+            upper: best.0,
+            lower: second,
+        }
+    }
+
+    /// Brings the bounds up to date after the centroids moved, and the centroid where it may
+    /// have changed; whether it did.
+    fn reassign(&mut self, x: &[u64], centroids: &Packed, moves: &Moves) -> bool {
+        let a = self.centroid as usize;
+        self.upper = self.upper.saturating_add(moves.distance[a]);
+        self.lower = self.lower.saturating_sub(moves.largest_other(a));
+        let clear = |b: &Bounds| {
+            b.upper < b.lower || u64::from(b.upper) * 2 < u64::from(moves.separation[a])
+        };
+        if clear(self) {
+            return false;
+        }
+        self.upper = distance(x, centroids.row(a));
+        if clear(self) {
+            return false;
+        }
+        *self = Bounds::scan(x, centroids);
+        self.centroid as usize != a
+    }
+}
+
+/// How far each centroid moved in an update, and how far each new centroid is from its nearest
+/// neighbour.
+struct Moves {
+    distance: Vec<u32>,
+    /// The largest move, its centroid, and the second largest.
+    largest: (u32, usize, u32),
+    separation: Vec<u32>,
+}
+
+impl Moves {
+    fn new(before: &Packed, after: &Packed) -> Self {
+        let moved: Vec<u32> = before
+            .rows()
+            .zip(after.rows())
+            .map(|(a, b)| distance(a, b))
+            .collect();
+        let mut largest = (0, usize::MAX, 0);
+        for (j, &d) in moved.iter().enumerate() {
+            if d > largest.0 || largest.1 == usize::MAX {
+                largest = (d, j, largest.0);
+            } else if d > largest.2 {
+                largest.2 = d;
+            }
+        }
+        let separation = (0..after.len())
+            .into_par_iter()
+            .map(|j| {
+                after
+                    .rows()
+                    .enumerate()
+                    .filter(|&(i, _)| i != j)
+                    .map(|(_, row)| distance(after.row(j), row))
+                    .min()
+                    .unwrap_or(u32::MAX)
             })
             .collect();
-        let pick = if drawn.len() == 1 {
-            drawn[0]
-        } else {
-            let potentials = sample
-                .par_rows()
-                .zip(nearest.par_iter())
-                .fold(
-                    || vec![0u64; drawn.len()],
-                    |mut sums, (x, &best)| {
-                        for (sum, &c) in sums.iter_mut().zip(&drawn) {
-                            let d = u64::from(best.min(distance(x, sample.row(c))));
-                            *sum += d * d;
-                        }
-                        sums
-                    },
-                )
-                .reduce(
-                    || vec![0u64; drawn.len()],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                        a
-                    },
-                );
-            let best = (0..drawn.len())
-                .min_by_key(|&t| (potentials[t], t))
-                .unwrap_or(0);
-            drawn[best]
-        };
-        let centre = sample.row(pick);
-        chosen.extend_from_slice(centre);
-        nearest
-            .par_iter_mut()
-            .zip(sample.par_rows())
-            .for_each(|(best, x)| *best = (*best).min(distance(x, centre)));
-    }
-    Packed::from_words(words, chosen)
-}
-
-/// How many draws each greedy k-means++ step weighs: `2 + ln k`, scikit-learn's choice.
-fn candidates(k: usize) -> usize {
-    2 + (k as f64).ln() as usize
-}
-
-/// Per cluster, how many members have each bit set, and the cluster's size.
-struct Counts {
-    bits: Vec<u32>,
-    sizes: Vec<u32>,
-}
-
-impl Counts {
-    fn new(k: usize, dim: usize) -> Self {
-        Counts {
-            bits: vec![0; k * dim],
-            sizes: vec![0; k],
+        Moves {
+            distance: moved,
+            largest,
+            separation,
         }
     }
 
-    fn merge(mut self, other: Counts) -> Counts {
-        self.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a += b);
-        self.sizes
-            .iter_mut()
-            .zip(&other.sizes)
-            .for_each(|(a, b)| *a += b);
-        self
+    /// The largest move of a centroid other than `a`.
+    fn largest_other(&self, a: usize) -> u32 {
+        if self.largest.1 == a {
+            self.largest.2
+        } else {
+            self.largest.0
+        }
     }
 }
 
-/// One Lloyd step: each centroid becomes its members' bitwise majority.
-fn update(centroids: &mut Packed, sample: &Packed, dim: usize, nearest: &[(u32, u32)]) {
+/// One Lloyd step: each centroid becomes its members' bitwise majority, computed cluster by
+/// cluster in parallel (the members grouped first by a counting sort), so that memory stays at
+/// one count per dimension a thread whatever `k`.
+pub(crate) fn update(centroids: &mut Packed, sample: &Packed, dim: usize, bounds: &[Bounds]) {
     let k = centroids.len();
-    // A few chunks a thread, each with its own counts (k · dim each), summed at the end.
-    let chunk = sample
-        .len()
-        .div_ceil(2 * rayon::current_num_threads())
-        .max(1024);
-    let counts = sample
-        .par_rows()
-        .zip(nearest.par_iter())
-        .chunks(chunk)
-        .map(|members| {
-            let mut counts = Counts::new(k, dim);
-            for (x, &(c, _)) in members {
-                let c = c as usize;
-                counts.sizes[c] += 1;
-                let base = c * dim;
-                for (w, &word) in x.iter().enumerate() {
-                    let mut rest = word;
-                    while rest != 0 {
-                        counts.bits[base + 64 * w + rest.trailing_zeros() as usize] += 1;
-                        rest &= rest - 1;
-                    }
+    let mut starts = vec![0usize; k + 1];
+    for bound in bounds {
+        starts[bound.centroid as usize + 1] += 1;
+    }
+    for c in 0..k {
+        starts[c + 1] += starts[c];
+    }
+    let mut members = vec![0u32; bounds.len()];
+    let mut next = starts.clone();
+    for (i, bound) in bounds.iter().enumerate() {
+        let c = bound.centroid as usize;
+        members[next[c]] = i as u32;
+        next[c] += 1;
+    }
+
+    let empty: Vec<usize> = (0..k).filter(|&c| starts[c] == starts[c + 1]).collect();
+    let far = farthest(centroids, sample, bounds, empty.len());
+
+    centroids.par_rows_mut().enumerate().for_each(|(c, row)| {
+        let mine = &members[starts[c]..starts[c + 1]];
+        if mine.is_empty() {
+            return;
+        }
+        let mut ones = vec![0u32; dim];
+        for &i in mine {
+            for (w, &word) in sample.row(i as usize).iter().enumerate() {
+                let mut rest = word;
+                while rest != 0 {
+                    ones[64 * w + rest.trailing_zeros() as usize] += 1;
+                    rest &= rest - 1;
                 }
             }
-            counts
-        })
-        .reduce(|| Counts::new(k, dim), Counts::merge);
-
-    let mut empty = Vec::new();
-    for c in 0..k {
-        let size = counts.sizes[c];
-        if size == 0 {
-            empty.push(c);
-            continue;
         }
-        let row = centroids.row_mut(c);
-        for (i, &ones) in counts.bits[c * dim..(c + 1) * dim].iter().enumerate() {
+        let size = mine.len() as u32;
+        for (i, &count) in ones.iter().enumerate() {
             let (w, b) = (i / 64, i % 64);
-            if 2 * ones > size {
+            if 2 * count > size {
                 row[w] |= 1 << b;
-            } else if 2 * ones < size {
+            } else if 2 * count < size {
                 row[w] &= !(1 << b);
             }
         }
+    });
+    for (&c, &i) in empty.iter().zip(&far) {
+        centroids.row_mut(c).copy_from_slice(sample.row(i));
     }
-    if empty.is_empty() {
-        return;
+}
+
+/// The `count` sample vectors farthest from their centroids (ties: lowest index), farthest
+/// first: they re-seed the empty clusters.
+fn farthest(centroids: &Packed, sample: &Packed, bounds: &[Bounds], count: usize) -> Vec<usize> {
+    if count == 0 {
+        return Vec::new();
     }
-    // The farthest vectors from their centroids re-seed the empty clusters.
-    let mut far: Vec<(std::cmp::Reverse<u32>, usize)> = nearest
-        .iter()
+    let mut far: Vec<(std::cmp::Reverse<u32>, usize)> = sample
+        .par_rows()
+        .zip(bounds.par_iter())
         .enumerate()
-        .map(|(i, &(_, d))| (std::cmp::Reverse(d), i))
+        .map(|(i, (x, bound))| {
+            let d = distance(x, centroids.row(bound.centroid as usize));
+            (std::cmp::Reverse(d), i)
+        })
         .collect();
-    let taken = empty.len().min(far.len());
+    let taken = count.min(far.len());
     if taken < far.len() {
         far.select_nth_unstable(taken);
     }
-    far[..taken].sort_unstable();
-    for (&c, &(_, i)) in empty.iter().zip(&far[..taken]) {
-        let point = sample.row(i).to_vec();
-        centroids.row_mut(c).copy_from_slice(&point);
+    far.truncate(taken);
+    far.sort_unstable();
+    far.into_iter().map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partitions::tests::random_vectors;
+
+    /// Lloyd with a full scan at every step: what [`train`] must equal.
+    fn plain(sample: &Packed, dim: usize, mut centroids: Packed, iterations: usize) -> Packed {
+        let mut bounds: Vec<Bounds> = sample.rows().map(|x| Bounds::scan(x, &centroids)).collect();
+        for iteration in 0..iterations {
+            update(&mut centroids, sample, dim, &bounds);
+            let next: Vec<Bounds> = sample.rows().map(|x| Bounds::scan(x, &centroids)).collect();
+            let same = next
+                .iter()
+                .zip(&bounds)
+                .all(|(a, b)| a.centroid == b.centroid);
+            bounds = next;
+            if iteration + 1 == iterations || same {
+                break;
+            }
+        }
+        centroids
+    }
+
+    #[test]
+    fn pruned_iterations_equal_full_scans() {
+        for (n, dim, k, seed) in [
+            (300, 64, 10, 1),
+            (500, 200, 37, 2),
+            (200, 9, 20, 3),
+            (50, 130, 1, 4),
+            (50, 3, 20, 5),
+        ] {
+            let vectors = random_vectors(n, dim, seed);
+            let sample = Packed::from_vectors(&vectors, dim).unwrap();
+            for iterations in [1, 2, 5, 30] {
+                let seeds = seeding::seeds(&sample, k, &mut Rng::new(seed, 2));
+                let want = plain(&sample, dim, seeds, iterations);
+                let got = train(&sample, dim, k, iterations, &mut Rng::new(seed, 2));
+                assert_eq!(got, want, "n {n} dim {dim} k {k} iterations {iterations}");
+            }
+        }
     }
 }

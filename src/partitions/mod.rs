@@ -40,6 +40,7 @@ mod model;
 mod options;
 mod recall;
 mod sample;
+mod seeding;
 
 #[cfg(test)]
 mod props;

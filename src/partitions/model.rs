@@ -94,8 +94,13 @@ impl PartitionModel {
         let mut rng = Rng::new(seed, sample::SEEDING);
         let centroids = kmeans::train(&data.gather(&chosen), dim, k, options.iterations, &mut rng);
 
-        // A balance of k or more bounds nothing: k is kept, which serializes exactly.
-        let balance = decimal(options.balance.min(k as f64));
+        // A balance of k or more bounds nothing: k is kept. To 9 decimals, rounded down, so
+        // that it serializes exactly and bounds no more loosely than asked.
+        let balance = options.balance.min(k as f64);
+        let balance = match decimal(balance) {
+            above if above > balance => decimal(balance - 1e-9),
+            stored => stored,
+        };
         let cap = balance::capacity(n, k, balance);
         let assignment = balance::assign(&data, &centroids, cap);
 
@@ -172,8 +177,8 @@ impl PartitionModel {
         self.recall.as_slice()
     }
 
-    /// The balance factor the model was trained with, to 9 decimals, and at most `k` (a larger
-    /// one bounds nothing either).
+    /// The balance factor the model was trained with, rounded down to 9 decimals, and at most
+    /// `k` (a larger one bounds nothing either).
     pub fn balance(&self) -> f64 {
         self.balance
     }
@@ -293,10 +298,10 @@ impl PartitionModel {
     }
 }
 
-/// `x` as the model stores it: to 9 decimals (whole below 10⁶, above which it is rounded to an
-/// integer), so that JSON brings back the same `f64`. The workspace's serde_json reads a number
-/// with 17 significant digits up to an ulp off (it is built without `float_roundtrip`), but one
-/// of at most 15 digits exactly: the digits over a power of ten, one correctly rounded division.
+/// `x` as the model stores it: rounded to 9 decimals below 10⁶, to a whole number above, so
+/// that JSON brings back the same `f64`. The workspace's serde_json reads a number of 17
+/// significant digits up to an ulp off (it is built without `float_roundtrip`), but one of at
+/// most 15 digits exactly: the digits over a power of ten, one correctly rounded division.
 pub(super) fn decimal(x: f64) -> f64 {
     if x.abs() < 1e6 {
         (x * 1e9).round() / 1e9
@@ -353,16 +358,16 @@ impl TryFrom<ModelFile> for PartitionModel {
                 file.centroids.len()
             )));
         }
+        // Each centroid decoded into its own words first: memory follows the input's size, not
+        // what `dim` claims.
         let words = words_for(file.dim);
-        let mut data = vec![0u64; words * file.centroids.len()];
-        for (c, (text, out)) in file
-            .centroids
-            .iter()
-            .zip(data.chunks_exact_mut(words))
-            .enumerate()
-        {
-            bits::from_hex(text, file.dim, out)
+        let mut data = Vec::new();
+        let mut row = Vec::new();
+        for (c, text) in file.centroids.iter().enumerate() {
+            row.resize(words.min(text.len()), 0);
+            bits::from_hex(text, file.dim, &mut row)
                 .map_err(|detail| bad(format!("centroid {c}: {detail}")))?;
+            data.extend_from_slice(&row);
         }
         let model = PartitionModel {
             dim: file.dim,

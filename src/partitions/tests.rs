@@ -331,6 +331,7 @@ fn serde_round_trips_and_damage_is_refused() {
     damage("/centroids/0", format!("{}f", &centroid[..17]).into()); // 72 bits for 70 dimensions
     damage("/dim", 80.into());
     damage("/dim", 0.into());
+    damage("/dim", u64::MAX.into()); // refused before anything of that size is allocated
     damage("/partitions", 4.into());
     damage("/default_probe", 0.into());
     damage("/default_probe", 6.into());
