@@ -7,9 +7,9 @@ client's `digest` module is."""
 
 from collections import namedtuple
 
-from ._native import RecordCodec
+from ._native import PARTITION_FIELD, RecordCodec
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
-from .errors import AnswerRejectedError
+from .errors import AnswerRejectedError, InvalidInputError, PaillierGpuError
 
 #: How many times a write is planned again after another writer moved the digest on.
 ATTEMPTS = 8
@@ -21,15 +21,19 @@ Current = namedtuple("Current", "digest next_chunk_id chunks")
 
 class Planned:
     """One write: chunks inserted (`(chunk, nonce, counted value)`), replaced whole (`(chunk with
-    its chunk_id, (chunk_id, new nonce), counted value)`) and deleted (ids), and the records the
-    updates and deletes take out of the digest (`(chunk_id, nonce, counted value)`)."""
+    its chunk_id, (chunk_id, new nonce), counted value)`), patched (the same, the chunk holding
+    only the fields it changes: its index stays) and deleted (ids), the records the updates,
+    patches and deletes take out of the digest (`(chunk_id, nonce, counted value)`), and the
+    knowledge base's partitions from this write on (`(model, next)`, each a `PartitionModel`
+    or None; None: as they are), the digest then counting the partition per value."""
 
-    def __init__(self, insert=(), update=(), delete=(), removed=()):
-        self.insert, self.update = list(insert), list(update)
+    def __init__(self, insert=(), update=(), delete=(), removed=(), patch=(), partitions=None):
+        self.insert, self.update, self.patch = list(insert), list(update), list(patch)
         self.delete, self.removed = list(delete), list(removed)
+        self.partitions = partitions
 
     def is_empty(self):
-        return not (self.insert or self.update or self.delete)
+        return not (self.insert or self.update or self.patch or self.delete or self.partitions is not None)
 
 
 def counted_value(meta_data, field):
@@ -106,8 +110,11 @@ class Digests:
                 return []
             first = current.next_chunk_id
             added = [(first + i, nonce, value) for i, (_, nonce, value) in enumerate(planned.insert)]
-            added += [(chunk_id, nonce, value) for _, (chunk_id, nonce), value in planned.update]
-            digest, sealed = codec.next_digest(current.digest, planned.removed, added)
+            added += [(chunk_id, nonce, value) for _, (chunk_id, nonce), value in planned.update + planned.patch]
+            base = current.digest
+            if planned.partitions is not None:
+                base = base.with_partitions(*planned.partitions)
+            digest, sealed = codec.next_digest(base, planned.removed, added)
             body = {"kb_id": kb_id, "context_id": context_id,
                     "owner_digest": {"expected_version": current.digest.version, "version": digest.version,
                                      "sealed": sealed},
@@ -115,6 +122,9 @@ class Digests:
                     "update": [chunk for chunk, _, _ in planned.update], "delete": planned.delete}
             if planned.insert:
                 body["first_chunk_id"] = first
+            if planned.patch:
+                # Sent only when there is one: a service without patches refuses the field.
+                body["patch"] = [chunk for chunk, _, _ in planned.patch]
             try:
                 answer = self._request("POST", "records", body)
             except RemoteError as error:
@@ -140,11 +150,19 @@ class Digests:
         """Counts the owner's digest of `kb_id` (verifiable records) afresh from its records, each
         verified (a zero query with a fresh nonce), per value of `counted_field` too when given,
         and stores it as the next version; this owner's record of versions seen is replaced by
-        it. Which records the service holds is taken as it says: look at them first. Returns
+        it. Which records the service holds is taken as it says: look at them first. A
+        partitioned knowledge base keeps its partitions, counted per partition. Returns
         `{"version", "records", "counted_field", "counted_values"}`."""
         context_id = context.hash()
         codec = RecordCodec(context, kb_id, True, False)
-        version = self._owner_digest(kb_id, context_id)[0]
+        version, sealed = self._owner_digest(kb_id, context_id)[:2]
+        partitioning = _partitioning(codec, version, sealed)
+        if partitioning is not None:
+            if counted_field not in (None, PARTITION_FIELD):
+                raise InvalidInputError(
+                    f"knowledge base {kb_id} is partitioned: its digest counts {PARTITION_FIELD} per value, "
+                    f"not {counted_field}")
+            counted_field = PARTITION_FIELD
         query = codec.encrypt_query([0] * context.embedding_length)
         responses, chunk_ids = self._hamming(kb_id, context, query, True)
         ranked = codec.rank(query, responses, chunk_ids, len(chunk_ids))
@@ -155,9 +173,24 @@ class Digests:
             values = [counted_value(d.get("meta_data"), counted_field) for d in documents]
         counted = [(chunk_id, nonce, value) for (chunk_id, nonce), value in zip(records, values)]
         digest, sealed = codec.counted_digest(counted_field, counted, version + 1)
+        if partitioning is not None:
+            digest = digest.with_partitions(*partitioning)
+            sealed = codec.seal_digest(digest)
         write = {"expected_version": version, "version": digest.version, "sealed": sealed}
         self._request("PUT", "owner_digest", write, tail=f"/{kb_id}/{context_id}")
         self._replace_seen(context_id, kb_id, (digest.version, sealed))
         return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
                 "counted_values": digest.counted_values}
 
+
+def _partitioning(codec, version, sealed):
+    """The partitions (`(model, next)`) of the digest the service holds, if it opens under this
+    owner's key and is partitioned; None otherwise (a digest being rebuilt may not open)."""
+    if not sealed or version <= 0:
+        return None
+    try:
+        digest = codec.open_digest(version, sealed)
+    except PaillierGpuError:
+        return None
+    model, next_model = digest.partition_model, digest.next_partition_model
+    return None if model is None and next_model is None else (model, next_model)

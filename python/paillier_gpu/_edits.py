@@ -6,8 +6,9 @@ earlier ciphertext is not in the digest. The Rust client's `records.rs` and `met
 
 import json
 
+from . import _partitions as partitioned
 from ._digest import Planned, counted_value
-from ._native import RecordCodec
+from ._native import RecordCodec, check_unreserved
 from ._transport import IDS_PER_REQUEST, RemoteUnreachableError, _list_of
 
 _DOCUMENT = ("content", "meta_data", "name")
@@ -19,22 +20,29 @@ class Edits:
     def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
         """Replaces records `chunk_ids` whole: verifiable records get a new nonce (returned, as
         `[(chunk_id, nonce)]`), their documents are sealed anew, and the owner's digest trades
-        each record's old pair for its new one in the same transaction."""
+        each record's old pair for its new one in the same transaction. In a partitioned
+        knowledge base each goes to the partition nearest its new vector."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents))
+        context_id = context.hash()
+        model = None
+        if verifiable:
+            model = self._current_digest(codec, kb_id, context_id).digest.partition_model
+        placed = None if model is None else model.assign_many(vectors)
+        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents), placed)
         chunks = json.loads(chunks)
         chunk_ids = [int(i) for i in chunk_ids]
         if len(chunks) != len(chunk_ids):
             raise ValueError(f"{len(chunk_ids)} chunk ids for {len(chunks)} vectors")
         updates = [dict(chunk, chunk_id=chunk_id) for chunk, chunk_id in zip(chunks, chunk_ids)]
-        context_id = context.hash()
         if nonces is None:
             self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_updates": updates})
             return None
 
         def plan(current):
+            partitioned.checked_placement(current.digest, model, False, "update")
             field = current.digest.counted_field
             metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(len(updates))]
+            metas = [partitioned.placed_meta(meta, placed, i) for i, meta in enumerate(metas)]
             return Planned(update=[(chunk, (chunk["chunk_id"], nonce), counted_value(meta, field))
                                    for chunk, nonce, meta in zip(updates, nonces, metas)],
                            removed=self._stored_pairs(codec, kb_id, chunk_ids, current))
@@ -110,7 +118,10 @@ class Edits:
         """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
         private metadata or verifiable records the sealed documents are patched too (found,
         opened, sealed again, patched by id); verifiable records are encrypted again under
-        fresh nonces, with the owner's digest, in one transaction. The patched ids."""
+        fresh nonces, with the owner's digest, in one transaction. The patched ids. A patch may
+        not set "partition", the partitions' own field (`PrivateMetadataError`): a record keeps
+        its partition."""
+        check_unreserved(json.dumps(patch))
         context_id = context.hash()
         if not (verifiable or private_meta):
             body = {"kb_id": kb_id, "context_id": context_id, "meta_filter": json.dumps(filter), "patch": patch}

@@ -377,12 +377,87 @@ class Query:
 
 class StoredRecords:
     """Stored verifiable records read back by `RecordCodec.stored`, each checked; their bits
-    stay inside, for `RecordCodec.encrypt_again`."""
+    stay inside, for `RecordCodec.encrypt_again` and `PartitionModel`."""
 
     @property
     def nonces(self) -> List[str]:
         """Each record's nonce, in order, as 32 hexadecimal digits."""
+    @staticmethod
+    def join(parts: Sequence[StoredRecords]) -> StoredRecords:
+        """`parts` (read a page at a time) as one, in order."""
     def __len__(self) -> int: ...
+
+#: The metadata field holding a verifiable record's partition (sealed in its document, sent as
+#: a token): "partition".
+PARTITION_FIELD: str
+
+_Bits = Union[_Vectors, StoredRecords]
+
+class PartitionModel:
+    """Binary vectors split into partitions around centroids (FAISS's IndexBinaryIVF), so that
+    a query searches only the partitions nearest to it, with the owner's recall estimate per
+    probe. A knowledge base's own is its digest's (`OwnerDigest.partition_model`)."""
+
+    @staticmethod
+    def train(
+        vectors: _Bits,
+        partitions: int,
+        *,
+        balance: float = 1.5,
+        recall_target: float = 0.9,
+        top_k: int = 10,
+        max_train_sample: int = 0,
+        held_out: int = 200,
+        iterations: int = 10,
+        seed: int = 0,
+    ) -> Tuple[PartitionModel, List[int]]:
+        """Trains `partitions` partitions over `vectors` (k-means in Hamming space, no partition
+        above ceil(balance · records / partitions)): the model and each vector's partition."""
+    def assign(self, vector: npt.ArrayLike) -> int:
+        """The partition whose centroid is nearest to `vector` (ties: the lowest index)."""
+    def assign_many(self, vectors: _Bits) -> List[int]:
+        """`assign` of each vector, in order."""
+    def assign_balanced(self, vectors: _Bits) -> List[int]:
+        """Each vector's partition, none holding more than `capacity(len(vectors))`."""
+    def nearest(self, query: npt.ArrayLike, probe: int) -> List[int]:
+        """The `probe` partitions nearest to `query`, nearest first (probe 0 raises)."""
+    @property
+    def partitions(self) -> int:
+        """How many partitions."""
+    @property
+    def dim(self) -> int:
+        """The vectors' dimensions."""
+    @property
+    def default_probe(self) -> int:
+        """The smallest probe whose estimated recall reached the training's target."""
+    @property
+    def balance(self) -> float:
+        """The balance factor it was trained with."""
+    @property
+    def recall_target(self) -> float:
+        """The recall target the default probe was chosen for."""
+    @property
+    def top_k(self) -> int:
+        """The k of the recall@k estimate."""
+    @property
+    def recall(self) -> List[dict]:
+        """The recall table by ascending probe: [{"probe", "recall", "share"}]."""
+    def capacity(self, records: int) -> int:
+        """The most records a partition holds when `assign_balanced` places `records`."""
+    def probe_for(self, target: float) -> int:
+        """The smallest probe in the table whose recall reaches `target`."""
+    def centroid(self, index: int) -> List[int]:
+        """Partition `index`'s centroid as 0/1 values."""
+    def __eq__(self, other: object) -> bool: ...
+
+def auto_partitions(records: int) -> int:
+    """A partition count for `records` records: round(√records), at least 1."""
+
+def partitions_filter(partitions: Sequence[int]) -> str:
+    """The owner's filter (JSON) that selects whole partitions."""
+
+def check_unreserved(meta_data: str) -> None:
+    """Raises PrivateMetadataError when `meta_data` (a JSON object) sets "partition"."""
 
 class OwnerDigest:
     """The owner's digest of a knowledge base at one version; its tallies stay inside."""
@@ -399,6 +474,20 @@ class OwnerDigest:
     @property
     def counted_values(self) -> int:
         """How many values of the counted field hold records."""
+    @property
+    def partition_model(self) -> Optional[PartitionModel]:
+        """The model new records are placed by and searches probe (None: not partitioned)."""
+    @property
+    def next_partition_model(self) -> Optional[PartitionModel]:
+        """The model a rebuild under way moves the records to, if any."""
+    @property
+    def partition_sizes(self) -> List[int]:
+        """Each partition's records, as the digest counts them (empty: not partitioned)."""
+    def with_partitions(
+        self, model: Optional[PartitionModel], next: Optional[PartitionModel] = None
+    ) -> OwnerDigest:
+        """This digest with its partitions set (counting the partition per value): the base of
+        the next digest of the write that installs them."""
 
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
@@ -411,9 +500,12 @@ class RecordCodec:
     def __init__(
         self, context: ExecutionContext, kb_id: str, verifiable: bool = False, private_meta: bool = False
     ) -> None: ...
-    def chunks(self, vectors: _Vectors, documents: Optional[str] = None) -> Tuple[str, Optional[List[str]]]:
-        """The chunks to send for `vectors` and `documents` (JSON), as a JSON list, and each
-        verifiable record's fresh nonce (None otherwise)."""
+    def chunks(
+        self, vectors: _Vectors, documents: Optional[str] = None, partitions: Optional[Sequence[int]] = None
+    ) -> Tuple[str, Optional[List[str]]]:
+        """The chunks to send for `vectors` and `documents` (JSON), each document placed in its
+        partition of `partitions` when given, as a JSON list, and each verifiable record's fresh
+        nonce (None otherwise)."""
     def filter(self, filter: str) -> str:
         """A filter (JSON) as the service must get it: tokenised for private metadata."""
     def check_sort(self, sort_by: Optional[str] = None) -> None:
@@ -461,6 +553,10 @@ class RecordCodec:
         self, field: Optional[str], records: Sequence[_Counted], version: int
     ) -> Tuple[OwnerDigest, str]:
         """A digest counted afresh at `version` (per value of `field` too), and its sealed bytes."""
+    def seal_digest(self, digest: OwnerDigest) -> str:
+        """`digest` sealed as the service stores it."""
+    def check_counted(self, digest: OwnerDigest, chunk_ids: Sequence[int], nonces: Sequence[str]) -> None:
+        """Raises AnswerRejectedError unless these records are exactly those `digest` counts."""
     def open(self, records: str, filter: Optional[str] = None) -> str:
         """The documents of records (JSON list of {chunk_id, nonce, chunk_content, meta_data,
         name}), as a JSON list; sealed ones must pass `filter` (JSON) when given."""

@@ -11,7 +11,8 @@ refusals) is the library's `paillier_gpu::verifiable::RecordCodec` (bound here a
 
     ctx = ExecutionContext.load_from_disk(passphrase=passphrase, path="ctx.json")
     client = Client("http://127.0.0.1:8742", org_id, api_key)
-    uploaded = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True)
+    uploaded = client.upload(kb_id, ctx, vectors, documents, verifiable=True, private_meta=True,
+                             partitions="auto")
     hits = client.search(kb_id, ctx, query, top_k=5, verify=True, private_meta=True,
                          with_content=True)
     # uploaded: [(chunk_id, nonce)]; each hit's "nonce" says which record it is.
@@ -24,25 +25,33 @@ verified search whose answer fails any check raises `AnswerRejectedError` naming
 and returns nothing of it. A knowledge base written with `verifiable` or `private_meta` is for
 our clients: the SDK's decoder would read the extra plaintext bits as slots, and cannot open the
 sealed contents.
+
+A knowledge base of verifiable records can be partitioned (`upload(..., partitions=N or "auto")`
+on its first upload, or `rebuild_partitions`): a verified search then probes only the partitions
+nearest its query (`probe`; by default the fewest whose recall the owner estimated at 0.9), each
+checked complete against the owner's digest, whose sealed copy holds the centroids.
 """
 
+import base64
 import json
 import urllib.parse
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
+from . import _partitions as partitioned
 from ._digest import Digests, Planned, counted_value
 from ._edits import Edits
 from ._native import Ciphertexts, RecordCodec
+from ._partitions import Partitions
 from ._state import StateDir, default_state_dir
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
     CHUNK_ID_END, IDS_PER_REQUEST, MAX_DIGITS, UPLOAD_BATCH, RemoteError, RemoteUnreachableError, Transport,
     _integer, _list_of, _with_stored, checked_ids)
-from .errors import AnswerRejectedError, PaillierGpuError
+from .errors import AnswerRejectedError, InvalidInputError, PaillierGpuError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
 
-class Client(Edits, Digests, Transport):
+class Client(Partitions, Edits, Digests, Transport):
     """A data-plane client of one organisation on one service (header `x-api-key`, paths ending
     in the organisation's id). `ca_cert`: a PEM file to trust besides the system's. `state_dir`:
     where the highest digest version seen of each knowledge base is kept (None:
@@ -82,19 +91,34 @@ class Client(Edits, Digests, Transport):
             return context_id
         return answer.get("context_id", context_id) if isinstance(answer, dict) else context_id
 
-    def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False):
+    def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False,
+               partitions=None, balance=1.5, recall_target=0.9):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
         ids in order, and for verifiable records `[(chunk_id, nonce)]` (the nonce, 32 hex
         digits, is what identifies the record: the service chooses ids). Verifiable records go
         with the owner's digest advanced, each batch in one transaction. A request whose answer
         did not arrive is not sent again (it may have been stored): the error says which chunks
-        were stored before it."""
+        were stored before it.
+
+        Verifiable records of a partitioned knowledge base each go to the partition nearest
+        them, sealed in their document (its metadata field "partition", which the user's may
+        not set) and sent as a token. `partitions` (a number, or "auto": about √records)
+        partitions an empty knowledge base: the partitions are trained over these vectors
+        (`balance`: none above this times the mean; `recall_target`: the recall@10 the
+        recommended probe must reach) and stored with the digest by the first batch. A
+        knowledge base with records and no partitions is refused (`rebuild_partitions`
+        partitions it); one already partitioned keeps its partitions."""
+        count = partitioned.partition_count(partitions)
+        if count is not None and not verifiable:
+            raise InvalidInputError("partitions are counted by the owner's digest: they need verifiable records "
+                                    "(verifiable=True)")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents))
+        if verifiable:
+            train = {"balance": balance, "recall_target": recall_target}
+            return self._upload_verifiable(codec, kb_id, context.hash(), vectors, documents, count, train)
+        chunks, _ = codec.chunks(vectors, None if documents is None else json.dumps(documents))
         chunks = json.loads(chunks)
-        if nonces is not None:
-            return self._upload_verifiable(codec, kb_id, context.hash(), chunks, nonces, documents)
         ids = []
         for start in range(0, len(chunks), UPLOAD_BATCH):
             body = {"kb_id": kb_id, "context_id": context.hash(), "chunks": chunks[start : start + UPLOAD_BATCH]}
@@ -117,16 +141,26 @@ class Client(Edits, Digests, Transport):
             ids.extend(checked_ids(answer, sent, f"the insert of records {start} to {start + sent - 1}"))
         return ids
 
-    def _upload_verifiable(self, codec, kb_id, context_id, chunks, nonces, documents):
+    def _upload_verifiable(self, codec, kb_id, context_id, vectors, documents, partitions, train):
+        # The records are placed by the partitions as they are now; a batch whose digest holds
+        # others (a rebuild finished meanwhile) is refused, and the upload stops there.
+        current = self._current_digest(codec, kb_id, context_id)
+        model, placed, trained = partitioned.upload_placement(kb_id, current.digest, partitions, vectors, train)
+        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents), placed)
+        chunks = json.loads(chunks)
         uploaded = []
         for start in range(0, len(chunks), UPLOAD_BATCH):
             end = min(start + UPLOAD_BATCH, len(chunks))
 
             def plan(current, start=start, end=end):
-                field = current.digest.counted_field
-                metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(start, end)]
-                return Planned(insert=[(chunks[i], nonces[i], counted_value(meta, field))
-                                       for i, meta in zip(range(start, end), metas)])
+                installed = partitioned.checked_placement(current.digest, model, trained, "upload")
+                field = partitioned.PARTITION_FIELD if placed is not None else current.digest.counted_field
+                insert = []
+                for i in range(start, end):
+                    meta = (documents[i] or {}).get("meta_data") if documents else None
+                    value = counted_value(partitioned.placed_meta(meta, placed, i), field)
+                    insert.append((chunks[i], nonces[i], value))
+                return Planned(insert=insert, partitions=installed)
 
             try:
                 ids = self._write_with_digest(codec, kb_id, context_id, plan)
@@ -140,7 +174,7 @@ class Client(Edits, Digests, Transport):
     # -- reading ------------------------------------------------------------------------------
 
     def search(self, kb_id, context, vector, *, top_k=10, filter=None, range=None, verify=False,
-               expect_count=None, with_content=False, private_meta=False):
+               expect_count=None, with_content=False, private_meta=False, probe=None, decoys=0, stats=False):
         """The `top_k` nearest records to `vector`: `[{"chunk_id", "distance"}]`, nearest first
         (ties by id), with `with_content` also each one's `content`, `meta_data` and `name` as
         the owner wrote them. With `verify` (records uploaded `verifiable`), the query carries a
@@ -148,16 +182,37 @@ class Client(Edits, Digests, Transport):
         the search: no filter and no range, or whole values of the field it counts), each hit
         carries its record's `nonce`, and the top k's documents are opened under their records;
         any failure raises `AnswerRejectedError`. `expect_count` (no filter, no range): the
-        knowledge base holds that many records."""
+        knowledge base holds that many records.
+
+        A verified search with no filter and no range of a partitioned knowledge base probes
+        the `probe` partitions nearest `vector` (None: the owner's recommendation, sealed with
+        the partitions; "all": every record): the service aggregates their records only, and
+        the answer is checked complete for each against the owner's digest. `decoys`: that many
+        more partitions drawn at random, searched and checked like the nearest, so that the
+        tokens a query names do not single out its region. With `stats`, returns `(hits,
+        {"records", "answer_bytes", "partitions"})`: the records answered (each decoded here),
+        the answer's ciphertext bytes and the partitions probed (None: every record the search
+        selects)."""
         if expect_count is not None and (filter is not None or range is not None):
             raise ValueError("an expected count only holds for a search with no filter and no range")
         if expect_count is not None and not verify:
             raise ValueError("an expected count is checked only on a verified search (verify=True)")
+        probe, decoys = partitioned.search_probe(probe, decoys)
+        if not verify and (isinstance(probe, int) or decoys):
+            raise InvalidInputError("partitions are probed by a verified search only (verify=True): the owner's "
+                                    "digest holds them")
+        if expect_count is not None and isinstance(probe, int):
+            raise InvalidInputError("an expected count is of the whole knowledge base: probe every record "
+                                    "(probe=None or \"all\") to check it")
         codec = RecordCodec(context, kb_id, verify, private_meta)
         digest = None
         if verify:
             digest = self._current_digest(codec, kb_id, context.hash()).digest
             digest = digest if digest.version > 0 else None
+        filtered = filter is not None or range is not None or expect_count is not None
+        probed = partitioned.probed(digest, vector, probe, filtered, decoys)
+        if probed is not None:
+            filter = partitioned.owner_filter(probed)
         query = codec.encrypt_query(vector)
         if range is not None:
             range = (int(range[0]), int(range[1]))
@@ -181,7 +236,11 @@ class Client(Edits, Digests, Transport):
             if with_content:
                 for hit, document in zip(hits, documents):
                     hit.update(document)
-        return hits
+        if not stats:
+            return hits
+        piece_bytes = sum(len(base64.b64decode(piece)) for piece in query.pieces)
+        return hits, {"records": len(chunk_ids), "answer_bytes": len(chunk_ids) * piece_bytes,
+                      "partitions": None if probed is None else len(probed)}
 
     def _hamming(self, kb_id, context, query, verify, meta_filter=None, range=None):
         """`compute_hamming` for `query` (a `Query`): its responses and chunk ids, each of the

@@ -65,6 +65,12 @@ class AnswerRejectedError(PaillierGpuError):
     and nothing of the answer is returned."""
 
 
+class ConcurrentWriteError(PaillierGpuError):
+    """Another writer changed a knowledge base while a write of several steps was under way (an
+    upload placed in partitions that changed meanwhile, a partitions rebuild): nothing more was
+    written, and the message says how to go on (a rebuild resumes when run again)."""
+
+
 class PrivateMetadataError(InvalidInputError):
     """Private metadata cannot carry a value, or answer a filter or a sort, on tokens."""
 
@@ -89,6 +95,7 @@ __all__ = [
     "InvalidCiphertextError",
     "InvalidResponseError",
     "AnswerRejectedError",
+    "ConcurrentWriteError",
     "PrivateMetadataError",
     "KeyMismatchError",
     "InvalidNumberError",

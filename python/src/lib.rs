@@ -16,6 +16,7 @@ mod linear_model;
 mod numbers;
 mod packed_array;
 mod paillier_key;
+mod partitions;
 mod public;
 mod record_state;
 mod records;
@@ -63,6 +64,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyQuery>()?;
     module.add_class::<record_state::PyStoredRecords>()?;
     module.add_class::<record_state::PyOwnerDigest>()?;
+    module.add_class::<partitions::PyPartitionModel>()?;
+    module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
+    module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
+    module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;
+    module.add("PARTITION_FIELD", paillier_gpu::verifiable::PARTITION_FIELD)?;
     module.add_function(wrap_pyfunction!(
         numbers::generate_paillier_keypair,
         module

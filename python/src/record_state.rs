@@ -1,16 +1,19 @@
 //! What the owner keeps in Rust between the calls of one client operation, so that its secrets
 //! never reach Python: a query (its vector and nonce; Python gets only the encrypted pieces),
 //! stored records read back (their bits; Python gets only the nonces) and the owner's digest
-//! (its tallies; Python gets the version, the count and the counted field).
+//! (its tallies; Python gets the version, the counts and the partitions).
 
+use paillier_gpu::partitions::PartitionModel;
 use paillier_gpu::verifiable::{
-    covered_tally, CountedRecord, Expectation, OwnerDigest, RecordNonce, VerifiableQuery,
+    covered_tally, partition_value, CountedRecord, Expectation, OwnerDigest, Partitioning,
+    RecordNonce, VerifiableQuery, PARTITION_FIELD,
 };
 use pyo3::prelude::*;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::errors::invalid_input;
+use crate::partitions::PyPartitionModel;
 
 /// A query encrypted by `RecordCodec.encrypt_query`: `pieces` is what `compute_hamming` takes
 /// (base64, one a piece); the vector and the nonce the answer is checked against stay inside.
@@ -52,6 +55,20 @@ impl PyStoredRecords {
     #[getter]
     fn nonces(&self) -> Vec<String> {
         self.nonces.iter().map(|n| n.to_hex()).collect()
+    }
+
+    /// `parts` (read a page at a time, by codecs of one context) as one, in order.
+    #[staticmethod]
+    fn join(parts: Vec<PyRef<'_, PyStoredRecords>>) -> Self {
+        let mut joined = Self {
+            nonces: Vec::new(),
+            bits: Zeroizing::new(Vec::new()),
+        };
+        for part in &parts {
+            joined.nonces.extend_from_slice(&part.nonces);
+            joined.bits.extend_from_slice(&part.bits);
+        }
+        joined
     }
 
     fn __len__(&self) -> usize {
@@ -97,16 +114,74 @@ impl PyOwnerDigest {
         self.digest.values.len()
     }
 
+    /// The partition model new records are placed by and searches probe (None: not
+    /// partitioned).
+    #[getter]
+    fn partition_model(&self) -> Option<PyPartitionModel> {
+        let model = model_of(&self.digest)?.clone();
+        Some(PyPartitionModel { model })
+    }
+
+    /// The model a rebuild under way moves the records to (None: no rebuild under way).
+    #[getter]
+    fn next_partition_model(&self) -> Option<PyPartitionModel> {
+        let partitioning = self.digest.partitions.as_ref()?;
+        let model = partitioning.next.clone()?;
+        Some(PyPartitionModel { model })
+    }
+
+    /// How many records each partition of `partition_model` holds, as the digest counts them
+    /// (empty when not partitioned).
+    #[getter]
+    fn partition_sizes(&self) -> Vec<u64> {
+        let Some(model) = model_of(&self.digest) else {
+            return Vec::new();
+        };
+        (0..model.partitions() as u32)
+            .map(|p| {
+                let counted = self.digest.values.get(&partition_value(p));
+                counted.map_or(0, |tally| tally.count)
+            })
+            .collect()
+    }
+
+    /// This digest with its partitions set to `model` (searched, and placing new records) and
+    /// `next` (a rebuild's, under way), counting the partition per value: the base of the next
+    /// digest of the write that installs them (`RecordCodec.next_digest`).
+    #[pyo3(signature = (model, next=None))]
+    fn with_partitions(
+        &self,
+        model: Option<&PyPartitionModel>,
+        next: Option<&PyPartitionModel>,
+    ) -> Self {
+        let mut digest = self.digest.clone();
+        digest.partitions = Some(Partitioning {
+            model: model.map(|m| m.model.clone()),
+            next: next.map(|m| m.model.clone()),
+        });
+        digest.counted_field = Some(PARTITION_FIELD.to_owned());
+        Self { digest }
+    }
+
     fn __repr__(&self) -> String {
         let field = match &self.digest.counted_field {
             Some(field) => format!("{field:?}"),
             None => "None".to_owned(),
         };
+        let partitions = match model_of(&self.digest) {
+            Some(model) => format!(", partitions={}", model.partitions()),
+            None => String::new(),
+        };
         format!(
-            "OwnerDigest(version={}, count={}, counted_field={field})",
+            "OwnerDigest(version={}, count={}, counted_field={field}{partitions})",
             self.digest.version, self.digest.records.count
         )
     }
+}
+
+/// The partition model `digest` places records by and searches probe, if any.
+fn model_of(digest: &OwnerDigest) -> Option<&PartitionModel> {
+    digest.partitions.as_ref()?.model.as_ref()
 }
 
 /// A nonce from its 32 hexadecimal digits.

@@ -13,6 +13,7 @@ use crate::ciphertexts::Ciphertexts;
 use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
+use crate::partitions::placed_documents;
 use crate::record_state::{
     counted_records, expectation, nonce_of, PyOwnerDigest, PyQuery, PyStoredRecords,
 };
@@ -84,14 +85,16 @@ impl PyRecordCodec {
     }
 
     /// The chunks to send for `vectors` and `documents` (a JSON list of `{content, meta_data,
-    /// name}`, one per vector, or None): a JSON list of `{chunk_content, index, meta_data,
-    /// name}` and, for verifiable records, each one's fresh nonce (None otherwise).
-    #[pyo3(signature = (vectors, documents=None))]
+    /// name}`, one per vector, or None), each document placed in its partition of
+    /// `partitions` (one per vector) when given: a JSON list of `{chunk_content, index,
+    /// meta_data, name}` and, for verifiable records, each one's fresh nonce (None otherwise).
+    #[pyo3(signature = (vectors, documents=None, partitions=None))]
     fn chunks(
         &self,
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
         documents: Option<&str>,
+        partitions: Option<Vec<u32>>,
     ) -> PyResult<(String, Option<Vec<String>>)> {
         let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
         let rows = bits.rows();
@@ -106,6 +109,7 @@ impl PyRecordCodec {
                 rows.len()
             )));
         }
+        let documents = placed_documents(documents, partitions.as_deref(), rows.len())?;
         let records = py.detach(|| self.codec.encrypt(&rows)).py_err()?;
         let mut chunks = Vec::with_capacity(rows.len());
         for record in 0..rows.len() {
@@ -312,6 +316,28 @@ impl PyRecordCodec {
             .counted_digest(field, &records, version)
             .py_err()?;
         Ok(Self::sealed(made))
+    }
+
+    /// `digest` sealed as the service stores it (for its version, under this owner's key).
+    fn seal_digest(&self, digest: &PyOwnerDigest) -> PyResult<String> {
+        let keys = self.codec.keys().py_err()?;
+        digest.digest.seal(keys, self.codec.kb()).py_err()
+    }
+
+    /// Raises `AnswerRejectedError` unless the records `(chunk_ids[i], nonces[i])` are exactly
+    /// those `digest` counts: every record of the knowledge base, and no other.
+    fn check_counted(
+        &self,
+        digest: &PyOwnerDigest,
+        chunk_ids: Vec<i64>,
+        nonces: Vec<String>,
+    ) -> PyResult<()> {
+        let nonces: Vec<_> = nonces
+            .iter()
+            .map(|n| nonce_of(n))
+            .collect::<PyResult<_>>()?;
+        let answered = self.codec.tally(&chunk_ids, &nonces).py_err()?;
+        digest.digest.records.check(&answered).py_err()
     }
 
     /// The documents of `records` (a JSON list of `{chunk_id, nonce, chunk_content, meta_data,

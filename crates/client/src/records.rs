@@ -5,7 +5,8 @@
 use paillier_gpu::context::ExecutionContext;
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{
-    in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce, PARTITION_FIELD,
+    check_unreserved, in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce,
+    PARTITION_FIELD,
 };
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
@@ -144,7 +145,13 @@ impl Client {
                             let partition = partitions[record - start];
                             Some(in_partition(documents.get(record), partition)?)
                         }
-                        None => documents.get(record).cloned(),
+                        None => {
+                            // The partition field is the partitions' own, partitioned or not.
+                            if let Some(document) = documents.get(record) {
+                                check_unreserved(&document.meta_data)?;
+                            }
+                            documents.get(record).cloned()
+                        }
                     };
                     let sent = codec.record(&records, record, document.as_ref())?;
                     let chunk = api::Chunk {
@@ -206,7 +213,13 @@ impl Client {
                     Some(partitions) => {
                         Some(in_partition(documents.get(record), partitions[record])?)
                     }
-                    None => documents.get(record).cloned(),
+                    None => {
+                        if let (true, Some(document)) = (options.verifiable, documents.get(record))
+                        {
+                            check_unreserved(&document.meta_data)?;
+                        }
+                        documents.get(record).cloned()
+                    }
                 };
                 let fields = codec.record(&records, record, document.as_ref())?;
                 let chunk = serde_json::json!({

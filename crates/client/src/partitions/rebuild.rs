@@ -14,7 +14,7 @@ use paillier_gpu::verifiable::{
 use paillier_gpu::ExecutionContext;
 use serde_json::{json, Map, Value};
 
-use super::{check_counted_field, checked_options};
+use super::{check_counted_field, checked_options, same_partitions};
 use crate::digest::{Current, Planned};
 use crate::error::{Error, Result};
 use crate::records::chunk_id_of;
@@ -161,7 +161,12 @@ impl Client {
                 .partitions
                 .as_ref()
                 .and_then(|p| p.next.as_ref());
-            if current.digest.version != expected || (next.is_some() && moving_to != next) {
+            let same_target = match (moving_to, next) {
+                (Some(moving_to), Some(next)) => same_partitions(moving_to, next),
+                (_, None) => true,
+                (None, Some(_)) => false,
+            };
+            if current.digest.version != expected || !same_target {
                 return Err(Error::InvalidSetting(format!(
                     "knowledge base {} was written by another client during the rebuild \
                      (its digest is at version {}, the rebuild left it at {expected}): \

@@ -1,0 +1,317 @@
+//! `PartitionModel`: the library's [`PartitionModel`] for Python (trained, searched and placed
+//! by the owner; the Python client keeps it inside the owner's digest), and the partitions'
+//! helpers the client needs: `auto_partitions`, `partitions_filter`, `check_unreserved`, and
+//! documents placed in their partitions for `RecordCodec.chunks`.
+
+use std::borrow::Cow;
+
+use paillier_gpu::partitions::{self, PartitionModel, RecallPoint, TrainOptions};
+use paillier_gpu::verifiable::{self, in_partition, Document};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde_json::{Map, Value};
+
+use crate::convert::{bit_rows, non_negative};
+use crate::errors::{invalid_input, IntoPy};
+use crate::record_state::PyStoredRecords;
+
+/// Binary vectors as the model reads them: one flat buffer of 0/1 bytes, `dims` a row.
+struct Flat<'a> {
+    bits: Cow<'a, [u8]>,
+    dims: usize,
+    count: usize,
+}
+
+impl Flat<'_> {
+    fn rows(&self) -> Vec<&[u8]> {
+        match self.dims {
+            0 => vec![&[][..]; self.count],
+            dims => self.bits.chunks_exact(dims).collect(),
+        }
+    }
+}
+
+/// `vectors`: a 2-D array-like of 0 and 1 (`dims` a row when given, else its own width), or
+/// `StoredRecords` (their checked bits, which never leave Rust).
+fn flat<'a>(vectors: &'a Bound<'_, PyAny>, dims: Option<usize>) -> PyResult<Flat<'a>> {
+    if let Ok(stored) = vectors.cast::<PyStoredRecords>() {
+        let stored = stored.get();
+        let count = stored.nonces.len();
+        let dims = dims.unwrap_or(match count {
+            0 => 0,
+            n => stored.bits.len() / n,
+        });
+        if stored.bits.len() != count * dims {
+            return Err(invalid_input(format!(
+                "these stored records hold vectors of {} dimensions, not {dims}",
+                stored.bits.len() / count.max(1)
+            )));
+        }
+        return Ok(Flat {
+            bits: Cow::Borrowed(stored.bits.as_slice()),
+            dims,
+            count,
+        });
+    }
+    let dims = match dims {
+        Some(dims) => dims,
+        None => {
+            let array = vectors
+                .py()
+                .import("numpy")?
+                .call_method1("asarray", (vectors,))?;
+            let shape: Vec<usize> = array.getattr("shape")?.extract()?;
+            shape.last().copied().unwrap_or(0)
+        }
+    };
+    let rows = bit_rows(vectors, dims, true)?;
+    let count = rows.flat.len().checked_div(rows.dims).unwrap_or(0);
+    Ok(Flat {
+        bits: Cow::Owned(rows.flat),
+        dims: rows.dims,
+        count,
+    })
+}
+
+/// Binary vectors split into partitions around centroids (FAISS's `IndexBinaryIVF`), so that a
+/// query searches only the partitions nearest to it; with the owner's recall estimate per
+/// probe. Trained by `PartitionModel.train`; a knowledge base's own is its digest's
+/// (`OwnerDigest.partition_model`). Two are equal when they are the same model (see
+/// [`same_model`]).
+#[pyclass(module = "paillier_gpu", name = "PartitionModel", frozen, eq)]
+#[derive(Clone)]
+pub struct PyPartitionModel {
+    pub model: PartitionModel,
+}
+
+impl PartialEq for PyPartitionModel {
+    fn eq(&self, other: &Self) -> bool {
+        same_model(&self.model, &other.model)
+    }
+}
+
+/// Whether `a` and `b` are the same model: the same centroids, dimensions, default probe and
+/// top k, and the same balance, recall target and recall table to within 1e-9 relative. Not
+/// the library's exact `==`: a model read back from a sealed digest can differ from the one
+/// sealed in the last bit of a recall or a share (serde_json parses floats to within an ulp
+/// unless its `float_roundtrip` feature is on), and the digest is sealed again with every write.
+fn same_model(a: &PartitionModel, b: &PartitionModel) -> bool {
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+    let table = |p: &RecallPoint, q: &RecallPoint| {
+        p.probe == q.probe && close(p.recall, q.recall) && close(p.share, q.share)
+    };
+    (a.dim(), a.partitions(), a.default_probe(), a.top_k())
+        == (b.dim(), b.partitions(), b.default_probe(), b.top_k())
+        && close(a.balance(), b.balance())
+        && close(a.recall_target(), b.recall_target())
+        && a.recall().len() == b.recall().len()
+        && a.recall().iter().zip(b.recall()).all(|(p, q)| table(p, q))
+        && (0..a.partitions()).all(|i| a.centroid(i) == b.centroid(i))
+}
+
+#[pymethods]
+impl PyPartitionModel {
+    /// Trains `partitions` partitions over `vectors` (a 2-D array of 0 and 1, or
+    /// `StoredRecords`): k-means in Hamming space on a sample, every vector then placed with no
+    /// partition above `ceil(balance · records / partitions)`, and the recall@`top_k` of a
+    /// search of the P nearest partitions estimated on `held_out` records. The model and each
+    /// vector's partition, in order. Deterministic given `seed`.
+    #[staticmethod]
+    #[pyo3(signature = (vectors, partitions, *, balance=1.5, recall_target=0.9, top_k=10,
+                        max_train_sample=0, held_out=200, iterations=10, seed=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn train(
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+        partitions: i64,
+        balance: f64,
+        recall_target: f64,
+        top_k: i64,
+        max_train_sample: i64,
+        held_out: i64,
+        iterations: i64,
+        seed: u64,
+    ) -> PyResult<(Self, Vec<u32>)> {
+        let options = TrainOptions {
+            partitions: non_negative("partitions", partitions)?,
+            balance,
+            recall_target,
+            top_k: non_negative("top_k", top_k)?,
+            max_train_sample: non_negative("max_train_sample", max_train_sample)?,
+            held_out: non_negative("held_out", held_out)?,
+            iterations: non_negative("iterations", iterations)?,
+            seed,
+        };
+        let vectors = flat(vectors, None)?;
+        let (model, assigned) = py
+            .detach(|| PartitionModel::train(&vectors.rows(), &options))
+            .py_err()?;
+        Ok((Self { model }, assigned))
+    }
+
+    /// The partition whose centroid is nearest to `vector` (ties: the lowest index): where a
+    /// record added after training goes.
+    fn assign(&self, vector: &Bound<'_, PyAny>) -> PyResult<u32> {
+        let bits = bit_rows(vector, self.model.dim(), false)?;
+        self.model.assign(&bits.flat).py_err()
+    }
+
+    /// `assign` of each of `vectors` (2-D, or `StoredRecords`), in order.
+    fn assign_many(&self, py: Python<'_>, vectors: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+        let vectors = flat(vectors, Some(self.model.dim()))?;
+        py.detach(|| {
+            let rows = vectors.rows();
+            rows.iter()
+                .map(|v| self.model.assign(v))
+                .collect::<paillier_gpu::Result<Vec<u32>>>()
+        })
+        .py_err()
+    }
+
+    /// Each of `vectors`' partition (2-D, or `StoredRecords`), none holding more than
+    /// `capacity(len(vectors))`: the placement a rebuild gives a whole corpus.
+    fn assign_balanced(&self, py: Python<'_>, vectors: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+        let vectors = flat(vectors, Some(self.model.dim()))?;
+        py.detach(|| self.model.assign_balanced(&vectors.rows()))
+            .py_err()
+    }
+
+    /// The `probe` partitions nearest to `query`, nearest first (all when `probe` is at least
+    /// `partitions`); a probe of 0 raises `InvalidInputError`.
+    fn nearest(&self, query: &Bound<'_, PyAny>, probe: i64) -> PyResult<Vec<u32>> {
+        let bits = bit_rows(query, self.model.dim(), false)?;
+        let probe = non_negative("probe", probe)?;
+        self.model.nearest(&bits.flat, probe).py_err()
+    }
+
+    /// How many partitions.
+    #[getter]
+    fn partitions(&self) -> usize {
+        self.model.partitions()
+    }
+
+    /// The vectors' dimensions.
+    #[getter]
+    fn dim(&self) -> usize {
+        self.model.dim()
+    }
+
+    /// The smallest probe whose estimated recall reached the training's recall target.
+    #[getter]
+    fn default_probe(&self) -> usize {
+        self.model.default_probe()
+    }
+
+    /// The balance factor it was trained with.
+    #[getter]
+    fn balance(&self) -> f64 {
+        self.model.balance()
+    }
+
+    /// The recall target the default probe was chosen for.
+    #[getter]
+    fn recall_target(&self) -> f64 {
+        self.model.recall_target()
+    }
+
+    /// The k of the recall@k estimate.
+    #[getter]
+    fn top_k(&self) -> usize {
+        self.model.top_k()
+    }
+
+    /// The recall table by ascending probe: `[{"probe", "recall", "share"}]`, `share` the
+    /// fraction of the records such a search reads.
+    #[getter]
+    fn recall<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.model
+            .recall()
+            .iter()
+            .map(|point| {
+                let row = PyDict::new(py);
+                row.set_item("probe", point.probe)?;
+                row.set_item("recall", point.recall)?;
+                row.set_item("share", point.share)?;
+                Ok(row)
+            })
+            .collect()
+    }
+
+    /// The most records a partition holds when `assign_balanced` places `records`.
+    fn capacity(&self, records: i64) -> PyResult<usize> {
+        Ok(self.model.capacity(non_negative("records", records)?))
+    }
+
+    /// The smallest probe in the recall table whose recall reaches `target` (`partitions` when
+    /// none does).
+    fn probe_for(&self, target: f64) -> usize {
+        self.model.probe_for(target)
+    }
+
+    /// Partition `index`'s centroid as 0/1 values (IndexError past the last partition).
+    fn centroid(&self, index: usize) -> PyResult<Vec<u8>> {
+        self.model.centroid(index).ok_or_else(|| {
+            pyo3::exceptions::PyIndexError::new_err(format!(
+                "partition {index} of {}",
+                self.model.partitions()
+            ))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "PartitionModel(partitions={}, dim={}, default_probe={}, balance={})",
+            self.model.partitions(),
+            self.model.dim(),
+            self.model.default_probe(),
+            self.model.balance()
+        )
+    }
+}
+
+/// A partition count for `records` records: round(√records), at least 1.
+#[pyfunction]
+pub fn auto_partitions(records: i64) -> PyResult<usize> {
+    Ok(partitions::auto_partitions(non_negative(
+        "records", records,
+    )?))
+}
+
+/// The owner's filter (JSON) that selects whole `partitions`: `{"partition": {"$in": [...]}}`,
+/// tokenised by `RecordCodec.filter` before it is sent.
+#[pyfunction]
+pub fn partitions_filter(partitions: Vec<u32>) -> String {
+    verifiable::partitions_filter(&partitions).to_string()
+}
+
+/// Raises `PrivateMetadataError` when `meta_data` (a JSON object) sets the partitions' own
+/// field ("partition"): a patch or a document may not.
+#[pyfunction]
+pub fn check_unreserved(meta_data: &str) -> PyResult<()> {
+    let meta: Map<String, Value> = serde_json::from_str(meta_data)
+        .map_err(|e| invalid_input(format!("the metadata is not a JSON object: {e}")))?;
+    verifiable::check_unreserved(&meta).py_err()
+}
+
+/// `documents` (none, or one per record) each placed in its partition when `partitions` (one
+/// per record of `records`) is given; as they are otherwise.
+pub fn placed_documents(
+    documents: Vec<Document>,
+    partitions: Option<&[u32]>,
+    records: usize,
+) -> PyResult<Vec<Document>> {
+    let Some(partitions) = partitions else {
+        return Ok(documents);
+    };
+    if partitions.len() != records {
+        return Err(invalid_input(format!(
+            "{} partitions for {records} records",
+            partitions.len()
+        )));
+    }
+    partitions
+        .iter()
+        .enumerate()
+        .map(|(record, &partition)| in_partition(documents.get(record), partition).py_err())
+        .collect()
+}
