@@ -15,17 +15,18 @@
 //!
 //! # The recall estimate
 //!
-//! It is the owner's own, made at training: [`held_out`](TrainOptions::held_out) records drawn
-//! from the corpus serve as queries, and stay in the corpus. Each query's ground truth is the
-//! exhaustive top [`top_k`](TrainOptions::top_k) over the whole corpus *except the query's own
-//! record*, which mimics a search for a vector that is near the stored ones but not one of them.
-//! A search of `P` partitions returns the top k of the records in the query's `P` nearest
-//! partitions (again without its own record); a returned record is a hit when its distance is
-//! at most the exhaustive k-th distance, so a tie at that distance never counts against the
-//! search. The recall at `P` is the hits over k averaged over the queries; it never falls as
-//! `P` grows and is 1 at `P = k`. [`RecallPoint::share`] is the fraction of the corpus the
-//! probed partitions hold, averaged the same way: the search's cost relative to an exhaustive
-//! one. A corpus of a single record has no other record to find: its table reads 1.
+//! It is the owner's own, made at training: [`held_out`](TrainOptions::held_out) records drawn from
+//! the corpus serve as queries: they stay in the corpus, but out of the k-means training sample,
+//! since centroids fit the records they were trained on and a later query was not one. Each query's
+//! ground truth is the exhaustive top [`top_k`](TrainOptions::top_k) over the whole corpus *except
+//! the query's own record*, which mimics a search for a vector that is near the stored ones but not
+//! one of them. A search of `P` partitions returns the top k of the records in the query's `P`
+//! nearest partitions (again without its own record); a returned record is a hit when its distance
+//! is at most the exhaustive k-th distance, so a tie at that distance never counts against the
+//! search. The recall at `P` is the hits over k averaged over the queries; it never falls as `P`
+//! grows and is 1 at `P = k`. [`RecallPoint::share`] is the fraction of the corpus the probed
+//! partitions hold, averaged the same way: the search's cost relative to an exhaustive one. A
+//! corpus of a single record has no other record to find: its table reads 1.
 //!
 //! Vectors are `&[u8]` of 0 and 1, one byte a dimension, as elsewhere in the crate; any other
 //! length or value is an error ([`Error::VectorLength`](crate::Error::VectorLength),

@@ -146,6 +146,21 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     let queries = clustered(3, 12, 3);
     check_searches(&client, &kb, &ctx, &model, &written, &queries);
 
+    // Decoys: two more partitions probed and checked; the answer holds the nearest two's.
+    let decoyed = SearchOptions {
+        decoys: 2,
+        ..options(Probe::Partitions(2))
+    };
+    let (hits, cost) = client
+        .search_records_measured(&kb, &ctx, &queries[0], &decoyed)
+        .unwrap();
+    assert_eq!(cost.partitions, Some(4));
+    let nearest = model.nearest(&queries[0], 2).unwrap();
+    let without = expected(&written, &queries[0], Some(&nearest), 10);
+    for (hit, (_, distance)) in hits.iter().zip(&without) {
+        assert!(hit.distance <= *distance);
+    }
+
     // An update moves a record to its new vector's partition; a delete takes it out.
     let ids: Vec<i64> = written.keys().copied().take(3).collect();
     let moved = clustered(3, 5, 4);
