@@ -20,6 +20,7 @@ mod partitions;
 mod public;
 mod record_state;
 mod records;
+mod stored;
 
 use paillier_gpu::hazmat::backend::gpu::GpuOptions;
 use pyo3::prelude::*;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::convert::{bit_rows, non_negative};
 use crate::errors::{invalid_input, IntoPy};
-use crate::record_state::PyStoredRecords;
+use crate::stored::PyStoredRecords;
 
 /// Binary vectors as the model reads them: one flat buffer of 0/1 bytes, `dims` a row.
 struct Flat<'a> {

@@ -48,8 +48,9 @@ mod props;
 #[cfg(test)]
 mod tests;
 
-pub use model::{PartitionModel, RecallPoint};
+pub use model::PartitionModel;
 pub use options::{TrainOptions, SAMPLE_PER_PARTITION};
+pub use recall::RecallPoint;
 
 /// A partition count for `records` records: `round(√records)`, at least 1 (1,000 for a million).
 pub fn auto_partitions(records: usize) -> usize {

@@ -5,22 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::bits::{self, check_vector, pack_into, words_for, Packed};
 use super::options::TrainOptions;
-use super::recall::RecallCurve;
+use super::recall::{decimal, RecallCurve, RecallPoint};
 use super::sample::{self, sample_indices, Rng};
 use super::{balance, kmeans};
 use crate::error::{Error, Result};
-
-/// One row of the recall table: a search of the `probe` nearest partitions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RecallPoint {
-    /// Partitions searched.
-    pub probe: usize,
-    /// Estimated recall@top_k (0 to 1; see the [module's notes](super)).
-    pub recall: f64,
-    /// Fraction of the records in the probed partitions, averaged over the held-out queries:
-    /// the share of the corpus such a search reads.
-    pub share: f64,
-}
 
 /// Binary vectors split into `k` partitions around centroids, as FAISS's `IndexBinaryIVF` does,
 /// so that a query searches only the partitions nearest to it.
@@ -316,18 +304,6 @@ impl PartitionModel {
         let mut packed = vec![0u64; words_for(self.dim)];
         pack_into(vector, &mut packed);
         Ok(packed)
-    }
-}
-
-/// `x` as the model stores it: rounded to 9 decimals below 10⁶, to a whole number above, so
-/// that JSON brings back the same `f64`. The workspace's serde_json reads a number of 17
-/// significant digits up to an ulp off (it is built without `float_roundtrip`), but one of at
-/// most 15 digits exactly: the digits over a power of ten, one correctly rounded division.
-pub(super) fn decimal(x: f64) -> f64 {
-    if x.abs() < 1e6 {
-        (x * 1e9).round() / 1e9
-    } else {
-        x.round()
     }
 }
 

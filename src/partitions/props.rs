@@ -13,7 +13,7 @@ proptest! {
     #[test]
     fn stored_floats_survive_json(x in 0.0f64..2e6, exponent in -12i32..4) {
         for value in [x, x * 10f64.powi(exponent), x.fract()] {
-            let stored = super::model::decimal(value);
+            let stored = super::recall::decimal(value);
             let json = serde_json::to_string(&stored).unwrap();
             let back: f64 = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(back.to_bits(), stored.to_bits(), "{}", json);

@@ -15,9 +15,33 @@
 //! histogram. All sums are integers, so the estimate does not depend on the thread count.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::bits::{distance, Packed};
-use super::model::{decimal, RecallPoint};
+
+/// One row of the recall table: a search of the `probe` nearest partitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecallPoint {
+    /// Partitions searched.
+    pub probe: usize,
+    /// Estimated recall@top_k (0 to 1; see the [module's notes](super)).
+    pub recall: f64,
+    /// Fraction of the records in the probed partitions, averaged over the held-out queries:
+    /// the share of the corpus such a search reads.
+    pub share: f64,
+}
+
+/// `x` as the model stores it: rounded to 9 decimals below 10⁶, to a whole number above, so
+/// that JSON brings back the same `f64`. The workspace's serde_json reads a number of 17
+/// significant digits up to an ulp off (it is built without `float_roundtrip`), but one of at
+/// most 15 digits exactly: the digits over a power of ten, one correctly rounded division.
+pub(crate) fn decimal(x: f64) -> f64 {
+    if x.abs() < 1e6 {
+        (x * 1e9).round() / 1e9
+    } else {
+        x.round()
+    }
+}
 
 /// Recall and probed share for every probe `1..=k`.
 #[derive(Debug)]

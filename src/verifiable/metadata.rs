@@ -8,9 +8,9 @@ use hmac::Mac;
 use serde_json::{Map, Value};
 
 use super::keys::hmac_sha256;
-use super::partitioned::PARTITION_FIELD;
 use super::RecordKeys;
 use crate::error::{Error, Result};
+use crate::meta_filter::PARTITION_FIELD;
 
 const TOKEN_DOMAIN: &[u8] = b"paillier-gpu/metadata-token/1";
 

@@ -17,7 +17,6 @@ use serde_json::{json, Map, Value};
 use super::{check_counted_field, checked_options, same_partitions};
 use crate::digest::{Current, Planned};
 use crate::error::{Error, Result};
-use crate::records::chunk_id_of;
 use crate::{Client, UPLOAD_BATCH};
 
 /// What a rebuild did.
@@ -192,10 +191,15 @@ impl Client {
         let listed = self.meta_search(codec.kb(), codec.context().id(), &json!({}), false)?;
         let mut ids = Vec::with_capacity(listed.len());
         for chunk in &listed {
-            ids.push(chunk_id_of(chunk).ok_or_else(|| Error::RemoteUnreachable {
-                url: self.address("chunk/meta", ""),
-                detail: format!("a listed chunk without a chunk_id: {chunk}"),
-            })?);
+            ids.push(
+                chunk
+                    .get("chunk_id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| Error::RemoteUnreachable {
+                        url: self.address("chunk/meta", ""),
+                        detail: format!("a listed chunk without a chunk_id: {chunk}"),
+                    })?,
+            );
         }
         drop(listed);
         ids.sort_unstable();
