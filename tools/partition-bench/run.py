@@ -528,12 +528,12 @@ def report(work: Path, results: dict) -> str:
                            f"{100 * s['share_decoded']:.2f} % | {human_bytes(s['answer_bytes'])} | "
                            f"{1000 * s['query_s_median']:,.0f} ms | "
                            + (f"{1000 * srv:,.0f} ms |" if srv is not None else "– |"))
-            whole = next(s for s in cl["searches"] if s["probe"] == "all")
+            whole = next((s for s in cl["searches"] if s["probe"] == "all"), None)
             others = [s for s in cl["searches"] if s["probe"] != "all"]
             src = (others[0] if others else whole)["sources"]
-            match = whole["all_matches_plaintext"]
-            out += ["", ("Recall against the plaintext exhaustive top 10 (`--truth plaintext`; "
-                         f"`all` ran on {whole['queries']} queries)."
+            match = whole["all_matches_plaintext"] if whole else None
+            ran = f"`all` ran on {whole['queries']} queries" if whole else "`all` not run"
+            out += ["", (f"Recall against the plaintext exhaustive top 10 (`--truth plaintext`; {ran})."
                          if cl.get("truth") == "plaintext" else
                          "Recall against `--probe all`'s top 10, query by query."),
                     "", f"Sources: records decoded from {src['records_decoded']}; answer bytes "
