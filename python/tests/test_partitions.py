@@ -10,7 +10,6 @@ import math
 import os
 import subprocess
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ import paillier_gpu as pg
 from paillier_gpu import _partitions
 from paillier_gpu.client import UPLOAD_BATCH, Client
 
-from conftest import REPO, hamming
+from conftest import hamming
 from test_owner_digest import Server
 
 EMBED = 48
@@ -290,17 +289,6 @@ def test_a_model_read_back_from_the_sealed_digest_is_the_one_trained(ctx):
         assert "partitions=" in repr(opened) and empty.partition_model is None
 
 
-def _server_patches_records():
-    """Whether this checkout's server applies `POST /v1/records`' `patch` list (a rebuild moves
-    records by it): the route must read it."""
-    route = REPO / "crates" / "server" / "src" / "routes" / "records.rs"
-    return "body.patch" in Path(route).read_text()
-
-
-@pytest.mark.skipif(not _server_patches_records(),
-                    reason="the server does not apply POST /v1/records' `patch` list yet "
-                           "(crates/server/src/routes/records.rs reads only insert, update and delete): "
-                           "a rebuild's moves would be dropped")
 def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_writer(server, ctx, tmp_path,
                                                                                   monkeypatch):
     client, kb = owner(server, ctx, "rebuild", tmp_path)
