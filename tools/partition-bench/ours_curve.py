@@ -34,11 +34,14 @@ def main():
     ap.add_argument("--balance", type=float, default=1.5)
     ap.add_argument("--partitions", type=int, default=0, help="default: round(√N)")
     ap.add_argument("--iterations", type=int, default=10, help="Lloyd iterations (the default)")
+    ap.add_argument("--queries", type=int, default=0, help="the first N queries (default: all)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     corpus = np.load(args.folder / "corpus.npy")
     queries = np.load(args.folder / "queries.npy")
     kth = np.load(args.folder / "exhaustive_distances.npy")[:, 9]
+    if args.queries:
+        queries, kth = queries[:args.queries], kth[:args.queries]
     n = len(corpus)
     k = args.partitions or paillier_gpu.auto_partitions(n)
     started = time.perf_counter()
