@@ -122,6 +122,7 @@ impl Packed {
         &self.data[i * self.words..(i + 1) * self.words]
     }
 
+    #[cfg(test)]
     pub(crate) fn row_mut(&mut self, i: usize) -> &mut [u64] {
         &mut self.data[i * self.words..(i + 1) * self.words]
     }

@@ -4,8 +4,9 @@
 //! Everything here runs on the data owner's machine and is pure computation: no I/O, and no
 //! knowledge of who stores the partitions or searches them.
 //!
-//! * [`PartitionModel::train`] runs k-means in Hamming space on a random sample of the corpus
-//!   (greedy k-means++ seeds; each centroid the bitwise majority of its members), assigns every
+//! * [`PartitionModel::train`] runs k-means on a random sample of the corpus as FAISS does
+//!   (greedy k-means++ seeds; Lloyd iterations on the members' means, which are then rounded to
+//!   bits and compared in Hamming distance), assigns every
 //!   record with a balance bound (no partition above `ceil(balance · records / k)`), and
 //!   estimates the recall of a search of the `P` nearest partitions for `P` = 1, 2, 4 … `k`,
 //!   from which it picks the [default probe](PartitionModel::default_probe).
@@ -37,6 +38,7 @@
 mod balance;
 mod bits;
 mod kmeans;
+mod means;
 mod model;
 mod options;
 mod recall;

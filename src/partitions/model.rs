@@ -57,7 +57,7 @@ impl PartitionModel {
     /// `dim` the first vector's length), and returns it with each vector's partition, in input
     /// order.
     ///
-    /// k-means in Hamming space (greedy k-means++ seeds, bitwise-majority centroids) runs on a
+    /// k-means (greedy k-means++ seeds, Lloyd iterations on means rounded to bits) runs on a
     /// random sample of at most [`train_sample`](TrainOptions::train_sample) vectors; every
     /// vector is then placed by [`assign_balanced`](Self::assign_balanced), and the recall table
     /// is estimated on [`held_out`](TrainOptions::held_out) records used as queries (the
