@@ -196,7 +196,7 @@ mod tests {
     #[test]
     #[ignore = "timing, run by hand"]
     fn timing() {
-        let (n, dim, k) = (80_896, 512, 316);
+        let (n, dim, k) = (64_000, 512, 1_000);
         let vectors = random_vectors(n, dim, 1);
         let sample = Packed::from_vectors(&vectors, dim).unwrap();
         let t = std::time::Instant::now();

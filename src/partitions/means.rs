@@ -23,6 +23,10 @@ const SPAN: usize = 128 * LANES;
 /// Vectors a task scans together.
 const BLOCK: usize = 32;
 
+/// Means each of a task's vectors meets before the next run of means: a run of 64 means of 512
+/// dimensions is 32 KiB.
+const MEANS_RUN: usize = 64;
+
 /// `255²`: the scale of the integer squared distances.
 const SCALE: i64 = 255 * 255;
 
@@ -98,19 +102,25 @@ impl Means {
             .enumerate()
             .for_each(|(block, slots)| {
                 let first = block * BLOCK;
-                let mut masks = vec![0u8; self.padded];
-                for (r, slot) in slots.iter_mut().enumerate() {
-                    let row = sample.row(first + r);
-                    expand(row, self.dim, &mut masks);
-                    let mut best = (u32::MAX, i64::MAX);
-                    for j in 0..k {
-                        let selected = i64::from(masked_sum(&masks, self.quantized(j)));
-                        let score = self.squares[j] - 510 * selected;
-                        if score < best.1 {
-                            best = (j as u32, score);
+                let mut masks = vec![0u8; slots.len() * self.padded];
+                for (r, mask) in masks.chunks_exact_mut(self.padded).enumerate() {
+                    expand(sample.row(first + r), self.dim, mask);
+                }
+                let mut best = vec![(u32::MAX, i64::MAX); slots.len()];
+                // A run of means against the block's vectors, so that both stay in cache.
+                for start in (0..k).step_by(MEANS_RUN) {
+                    for (mask, best) in masks.chunks_exact(self.padded).zip(best.iter_mut()) {
+                        for j in start..(start + MEANS_RUN).min(k) {
+                            let selected = i64::from(masked_sum(mask, self.quantized(j)));
+                            let score = self.squares[j] - 510 * selected;
+                            if score < best.1 {
+                                *best = (j as u32, score);
+                            }
                         }
                     }
-                    let ones: u32 = row.iter().map(|w| w.count_ones()).sum();
+                }
+                for (r, (slot, best)) in slots.iter_mut().zip(best).enumerate() {
+                    let ones: u32 = sample.row(first + r).iter().map(|w| w.count_ones()).sum();
                     *slot = (best.0, best.1 + SCALE * i64::from(ones));
                 }
             });
