@@ -411,7 +411,7 @@ class PartitionModel:
         iterations: int = 10,
         seed: int = 0,
     ) -> Tuple[PartitionModel, List[int]]:
-        """Trains `partitions` partitions over `vectors` (k-means in Hamming space, no partition
+        """Trains `partitions` partitions over `vectors` (k-means as FAISS trains it, no partition
         above ceil(balance · records / partitions)): the model and each vector's partition."""
     def assign(self, vector: npt.ArrayLike) -> int:
         """The partition whose centroid is nearest to `vector` (ties: the lowest index)."""

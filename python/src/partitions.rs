@@ -112,7 +112,7 @@ fn same_model(a: &PartitionModel, b: &PartitionModel) -> bool {
 #[pymethods]
 impl PyPartitionModel {
     /// Trains `partitions` partitions over `vectors` (a 2-D array of 0 and 1, or
-    /// `StoredRecords`): k-means in Hamming space on a sample, every vector then placed with no
+    /// `StoredRecords`): k-means on a sample as FAISS trains it, every vector then placed with no
     /// partition above `ceil(balance · records / partitions)`, and the recall@`top_k` of a
     /// search of the P nearest partitions estimated on `held_out` records. The model and each
     /// vector's partition, in order. Deterministic given `seed`.
