@@ -14,7 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from report import save_recall_plot  # noqa: E402
 
 
 def main():
@@ -40,15 +41,7 @@ def main():
         ax.plot([100 * c["share_probed"] for c in curve], [c["recall"] for c in curve],
                 marker="x", ms=4, ls="--", color=colour,
                 label=f"{name}: FAISS IndexBinaryIVF ({faiss['faiss_ivf']['nlist']} lists)")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
-    ax.set_xlabel("records probed (% of the knowledge base)")
-    ax.set_ylabel("recall@10")
-    ax.axhline(0.9, color="grey", lw=0.5)
-    ax.grid(True, which="both", lw=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_recall_plot(fig, ax, args.out, legend_size=7)
 
 
 if __name__ == "__main__":

@@ -146,25 +146,31 @@ def plot_curves(work: Path, results: dict) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return svg_plot(work / "curve.svg", series)
-    from matplotlib.ticker import FuncFormatter
-
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, x, y, i in series:
         ax.plot([100 * v for v in x], y, marker="o", ms=3, color=f"C{i}",
                 ls="--" if "FAISS" in label else ":" if "estimate" in label else "-",
                 label=label)
+    path = work / "curve.png"
+    save_recall_plot(fig, ax, path, legend_size=8)
+    plt.close(fig)
+    return path
+
+
+def save_recall_plot(fig, ax, path: Path, legend_size: int) -> None:
+    """The recall plot's axes (records probed on a log scale, recall@10, a line at 0.9), legend
+    and file, for the curves already drawn on `ax`."""
+    from matplotlib.ticker import FuncFormatter
+
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
     ax.set_xlabel("records probed (% of the knowledge base)")
     ax.set_ylabel("recall@10")
     ax.axhline(0.9, color="grey", lw=0.5)
     ax.grid(True, which="both", lw=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=legend_size)
     fig.tight_layout()
-    path = work / "curve.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def svg_plot(path: Path, series) -> Path:
