@@ -1,12 +1,98 @@
 """The benchmark's `report` step: report.md's tables from results.json, and the recall plot
-(curve.png with matplotlib, curve.svg drawn by hand without it)."""
+(curve.png with matplotlib, curve.svg drawn by hand without it), and the summary of the `cli`
+step's searches they are made from."""
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from pathlib import Path
+
+import numpy as np
+
+
+def summarise(runs: dict, order: list, folder: Path, records: int, record_bytes: int,
+              truth_kind: str = "encrypted") -> list[dict]:
+    """Per probe: recall@10 against `all`'s top 10 (a hit: distance at most `all`'s 10th; with
+    truth_kind plaintext, the plaintext exhaustive 10th), records decoded, answer bytes and
+    time per query."""
+    truth = runs["all"]["lines"] if "all" in runs else []
+    # The plaintext exhaustive top 10 of the same queries (faiss_curve.py wrote them): the
+    # encrypted `all` must give the same distances.
+    plain = folder / "exhaustive_distances.npy"
+    matches, d = None, None
+    if plain.exists():
+        d = np.load(plain)
+        matches = sum(sorted(h["distance"] for h in line["results"]) == sorted(d[i].tolist())
+                      for i, line in enumerate(truth))
+    if truth_kind == "plaintext":
+        if d is None:
+            raise SystemExit(f"--truth plaintext needs {plain}: run the faiss step first")
+        kth = d[:, 9].tolist()
+    else:
+        kth = [max((h["distance"] for h in line["results"]), default=0)
+               if len(line["results"]) >= 10 else math.inf for line in truth]
+    rows = []
+    for probe in order:
+        run = runs[probe]
+        lines, q = run["lines"], len(run["lines"])
+        if len(kth) < q:
+            raise RuntimeError(f"probe {probe}: {q} answers, a truth for {len(kth)} queries")
+        recall = []
+        for line, t in zip(lines, kth):
+            hits = sum(1 for h in line["results"] if h["distance"] <= t)
+            recall.append(min(hits, 10) / 10)
+        # Per query: the CLI's own figures where it prints them (a "stats" object per line),
+        # else the server's counter of records multiplied by a query, and gaps between lines.
+        # `--stats` puts them at the top of each line ("records", "answer_bytes", "partitions");
+        # a "stats" object, or "records_decoded" and "elapsed_ms", are read too.
+        stats = [line.get("stats") or {k: v for k, v in line.items() if k not in ("query", "results")}
+                 for line in lines]
+        decoded = [s.get("records_decoded", s.get("records")) for s in stats]
+        if all(v is not None for v in decoded):
+            decoded_source = "cli"
+        else:
+            per = run["metrics_delta"].get("paillier_gpu_records_aggregated_total", float("nan")) / q
+            decoded, decoded_source = [per] * q, "server metrics (records aggregated / queries)"
+        answer = [s.get("answer_bytes") for s in stats]
+        if all(v is not None for v in answer):
+            answer_source = "cli"
+        else:
+            answer = [r * record_bytes for r in decoded]
+            answer_source = "estimate: records × chunks_per_vector × 4·key_len/8"
+        elapsed = [s.get("elapsed_ms") for s in stats]
+        if all(v is not None for v in elapsed):
+            times, time_source = [e / 1000 for e in elapsed], "cli"
+        else:
+            arr = run["arrivals"]
+            times = [b - a for a, b in zip(arr, arr[1:])] or [arr[0]]
+            time_source = ("gaps between answer lines (the first, with start-up, left out)"
+                           if len(arr) > 1 else "the process's start to its one answer")
+        probed = [s.get("partitions") for s in stats]
+        probed = statistics.fmean(probed) if all(isinstance(v, (int, float)) for v in probed) else None
+        server_s = run["metrics_delta"].get("paillier_gpu_request_seconds_sum")
+        rows.append({
+            "probe": probe,
+            "recall": statistics.fmean(recall),
+            "partitions_probed": probed,
+            "records_decoded": statistics.fmean(decoded),
+            "share_decoded": statistics.fmean(decoded) / records,
+            "answer_bytes": statistics.fmean(answer),
+            "query_s_median": statistics.median(times),
+            "query_s_mean": statistics.fmean(times),
+            "server_s_per_query": server_s / q if server_s is not None else None,
+            "wall_s": run["wall_s"],
+            "first_line_s": run["arrivals"][0],
+            "sources": {"records_decoded": decoded_source, "answer_bytes": answer_source,
+                        "time": time_source},
+            "command": run["command"],
+            "queries": q,
+            "all_matches_plaintext": matches if probe == "all" else None,
+            "stats_sample": stats[0] or None,
+        })
+    return rows
 
 
 def human_bytes(n: float) -> str:
