@@ -7,7 +7,7 @@
 //! Why means rather than bitwise majorities throughout: a mean keeps how sure each of its bits
 //! is, so a vector is drawn to the cluster whose confident bits it shares. On 100,000 synthetic
 //! vectors of 512 bits (316 partitions), majority centroids found 0.713 of the top 10 probing 8
-//! partitions where means find 0.741, FAISS's own figure.
+//! partitions where means find 0.746 (FAISS: 0.749).
 //!
 //! A cluster left empty is re-seeded with the sample vector farthest from its mean (ties:
 //! lowest index), as FAISS re-seeds by splitting a large cluster. Everything is deterministic

@@ -1,8 +1,8 @@
 //! Centroids as means: each dimension's share of ones among a cluster's members, and the scan
 //! that finds every vector's nearest mean in Euclidean distance.
 //!
-//! A mean is kept to 8 bits a dimension, `q_i = round(255 · m_i)`, which moves a distance by
-//! far less than one bit of difference does and makes the scan exact integer arithmetic: for a
+//! A mean is kept to 8 bits a dimension, `q_i = round(255 · m_i)`, which moves each dimension's
+//! term of a squared distance by at most 1/255 and makes the scan exact integer arithmetic: for a
 //! vector `x` of 0s and 1s, `255² ‖x − q/255‖² = Σ q_i² − 510 Σ x_i q_i + 255² |x|`, so a vector's
 //! nearest mean is the one with the least `Σ q_i² − 510 Σ x_i q_i`, and the middle sum adds the
 //! bytes of `q` that the vector's ones select. No result depends on the order of a sum, the
