@@ -7,6 +7,7 @@
 use crate::common;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -198,9 +199,12 @@ fn searches_on_two_replicas_see_the_records_of_one_instant() {
     const DELETERS: usize = 4;
     const SEARCHERS: usize = 16;
     const BATCHES: u64 = 4;
+    // Deleters wait on this rather than on a clock, so a slow machine still deletes.
+    let writing = AtomicUsize::new(WRITERS);
     std::thread::scope(|scope| {
         for w in 0..WRITERS {
             let (client, ctx, kb, history) = (&clients[w % 2], &ctx, &kb, &history);
+            let writing = &writing;
             scope.spawn(move || {
                 for batch in 0..BATCHES {
                     let written = upload(
@@ -211,13 +215,19 @@ fn searches_on_two_replicas_see_the_records_of_one_instant() {
                     );
                     history.lock().unwrap().inserted.extend(written);
                 }
+                writing.fetch_sub(1, Ordering::SeqCst);
             });
         }
         for d in 0..DELETERS {
             let (server, key, kb, history) = (servers[d % 2], &key, &kb, &history);
+            let writing = &writing;
             scope.spawn(move || {
-                for _ in 0..6 {
+                let mut deleted = 0;
+                // The deadline only ends the loop if a writer died without counting itself out.
+                let until = Instant::now() + Duration::from_secs(300);
+                while deleted < 6 && Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(30));
+                    let writers_done = writing.load(Ordering::SeqCst) == 0;
                     let victim = {
                         let mut history = history.lock().unwrap();
                         let victim = history
@@ -230,9 +240,15 @@ fn searches_on_two_replicas_see_the_records_of_one_instant() {
                         }
                         victim
                     };
-                    let Some(id) = victim else { continue };
+                    let Some(id) = victim else {
+                        if writers_done {
+                            break;
+                        }
+                        continue;
+                    };
                     assert_eq!(delete(server, key, kb, &[id]), 200);
                     history.lock().unwrap().deleted.insert(id);
+                    deleted += 1;
                 }
             });
         }
