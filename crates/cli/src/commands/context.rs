@@ -59,7 +59,7 @@ pub enum ContextCommand {
         context: PathBuf,
     },
     #[command(flatten)]
-    Remote(super::remote::RemoteContextCommand),
+    Remote(super::remote_context::RemoteContextCommand),
 }
 
 pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Result<()> {
@@ -122,7 +122,7 @@ pub(super) fn run(command: ContextCommand, passphrase_file: Option<&Path>) -> Re
             ));
             Ok(())
         }
-        ContextCommand::Remote(command) => super::remote::context(command, passphrase_file),
+        ContextCommand::Remote(command) => super::remote_context::run(command, passphrase_file),
         ContextCommand::Show { context } => {
             let passphrase = passphrase(passphrase_file)?;
             Ok(print_summary(&ExecutionContext::load_with_passphrase(

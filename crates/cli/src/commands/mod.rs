@@ -11,6 +11,7 @@ mod interrupt;
 mod numbers;
 mod remote;
 mod remote_args;
+mod remote_context;
 mod remote_digest;
 mod remote_meta;
 mod remote_partitions;
