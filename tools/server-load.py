@@ -197,7 +197,10 @@ def main():
             lock = threading.Lock()
 
             def client(replica):
-                while time.perf_counter() < stop:
+                # At least one request each, however late the thread starts.
+                first = True
+                while first or time.perf_counter() < stop:
+                    first = False
                     t = time.perf_counter()
                     call("POST", f"/v1/compute_hamming/{org['org_id']}", body, user, raw=True,
                          replica=replica)

@@ -109,18 +109,24 @@ fn killed_mid_upload(server: Server) {
         // Child::kill is SIGKILL on Unix: the CLI gets no chance to finish a write or its state.
         let _ = child.kill();
         let _ = child.wait();
-        // A write the server was in when the client died commits or not; read once it has.
-        let chunks = loop {
-            let before = client.owner_digest(&kb, ctx.id()).unwrap().chunks;
-            std::thread::sleep(Duration::from_millis(300));
-            if client.owner_digest(&kb, ctx.id()).unwrap().chunks == before {
-                break before as usize;
+        let killed_after = started.elapsed();
+        // A write the server was in when the client died commits or not; read once it has:
+        // the count unchanged over 3 s, since a loaded machine can take a while to commit.
+        let chunks = {
+            let mut steady = 0;
+            let mut last = client.owner_digest(&kb, ctx.id()).unwrap().chunks;
+            while steady < 10 {
+                std::thread::sleep(Duration::from_millis(300));
+                let now = client.owner_digest(&kb, ctx.id()).unwrap().chunks;
+                steady = if now == last { steady + 1 } else { 0 };
+                last = now;
             }
+            last as usize
         };
         eprintln!(
             "{kill_at:?}: killed after {:?} (finished first: {finished_first}), {} records \
              committed by it",
-            started.elapsed(),
+            killed_after,
             chunks - committed_before
         );
         assert_eq!((chunks - committed_before) % 500, 0, "whole batches only");
