@@ -99,16 +99,24 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
         body.len()
     )
     .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
 
     // The only work slot is the stalled answer's until its connection is closed (5 s without
-    // progress): meanwhile a search waits a second for it, then is told the server is busy.
-    match client.search(&kb, &ctx, &stored[5], None, None, 1) {
-        Err(paillier_gpu_client::Error::Remote {
-            status: 503,
-            message,
-        }) => assert!(message.contains("busy"), "{message}"),
-        other => panic!("while the slot is held: {other:?}"),
+    // progress): meanwhile a search waits a second for it, then is told the server is busy. A
+    // search that reached the slot before the stalled request did is answered; the next one
+    // must not be.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.search(&kb, &ctx, &stored[5], None, None, 1) {
+            Err(paillier_gpu_client::Error::Remote {
+                status: 503,
+                message,
+            }) => {
+                assert!(message.contains("busy"), "{message}");
+                break;
+            }
+            Ok(_) if std::time::Instant::now() < until => {}
+            other => panic!("while the slot is held: {other:?}"),
+        }
     }
     // Once the stalled connection is closed, the slot is free again. (Without the closing, it
     // stays taken and every search is a 503.)
