@@ -58,6 +58,33 @@ fn half_sent_body(server: &Server) -> TcpStream {
     stream
 }
 
+/// A connection whose request is with its handler: the head asks `Expect: 100-continue`, and
+/// the part of the body goes once the server, reading the body, said to continue.
+fn busy_with_a_half_sent_body(server: &Server) -> TcpStream {
+    let mut stream = connect(&server.url);
+    let head = format!(
+        "POST /api/v1/kbs HTTP/1.1\r\nHost: 127.0.0.1\r\nx-xtrace-key: {}\r\n\
+         x-xtrace-org-id: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\
+         expect: 100-continue\r\n\r\n",
+        server.admin_key, server.org
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).unwrap();
+        assert_eq!(read, 1, "closed before continuing: {seen:?}");
+        seen.push(byte[0]);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("HTTP/1.1 100"), "{seen}");
+    stream.write_all(b"{\"name\": \"").unwrap();
+    stream
+}
+
 /// A request head sent in part.
 fn half_sent_head(url: &str) -> TcpStream {
     let mut stream = connect(url);
@@ -253,9 +280,10 @@ fn made_up_methods_do_not_grow_the_metrics_and_metrics_are_off_the_main_listener
 #[test]
 fn at_the_cap_with_every_connection_busy_a_newcomer_is_a_503_that_closes() {
     let server = Server::start(&["--max-connections", "2"]);
-    let _busy = [half_sent_body(&server), half_sent_body(&server)];
-    // Both requests are with their handlers before the newcomer.
-    std::thread::sleep(Duration::from_millis(500));
+    let _busy = [
+        busy_with_a_half_sent_body(&server),
+        busy_with_a_half_sent_body(&server),
+    ];
     let mut newcomer = connect(&server.url);
     newcomer
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
