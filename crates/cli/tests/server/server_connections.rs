@@ -48,26 +48,32 @@ fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool)
 /// sent: the request reaches its handler, which waits for the rest.
 fn half_sent_body(server: &Server) -> TcpStream {
     let mut stream = connect(&server.url);
-    let head = format!(
-        "POST /api/v1/kbs HTTP/1.1\r\nHost: 127.0.0.1\r\nx-xtrace-key: {}\r\n\
-         x-xtrace-org-id: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n\
-         {{\"name\": \"",
-        server.admin_key, server.org
-    );
-    stream.write_all(head.as_bytes()).unwrap();
     stream
+        .write_all(create_kb_head(server, "").as_bytes())
+        .unwrap();
+    stream.write_all(PART_OF_A_BODY).unwrap();
+    stream
+}
+
+/// The first bytes of a 1,000-byte body.
+const PART_OF_A_BODY: &[u8] = b"{\"name\": \"";
+
+/// The head of a `POST /api/v1/kbs` with the admin key and a 1,000-byte body, with `extra`
+/// (whole header lines) added.
+fn create_kb_head(server: &Server, extra: &str) -> String {
+    format!(
+        "POST /api/v1/kbs HTTP/1.1\r\nHost: 127.0.0.1\r\nx-xtrace-key: {}\r\n\
+         x-xtrace-org-id: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\
+         {extra}\r\n",
+        server.admin_key, server.org
+    )
 }
 
 /// A connection whose request is with its handler: the head asks `Expect: 100-continue`, and
 /// the part of the body goes once the server, reading the body, said to continue.
 fn busy_with_a_half_sent_body(server: &Server) -> TcpStream {
     let mut stream = connect(&server.url);
-    let head = format!(
-        "POST /api/v1/kbs HTTP/1.1\r\nHost: 127.0.0.1\r\nx-xtrace-key: {}\r\n\
-         x-xtrace-org-id: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\
-         expect: 100-continue\r\n\r\n",
-        server.admin_key, server.org
-    );
+    let head = create_kb_head(server, "expect: 100-continue\r\n");
     stream.write_all(head.as_bytes()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -81,7 +87,7 @@ fn busy_with_a_half_sent_body(server: &Server) -> TcpStream {
     }
     let seen = String::from_utf8_lossy(&seen);
     assert!(seen.starts_with("HTTP/1.1 100"), "{seen}");
-    stream.write_all(b"{\"name\": \"").unwrap();
+    stream.write_all(PART_OF_A_BODY).unwrap();
     stream
 }
 
