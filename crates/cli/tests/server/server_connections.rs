@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 
-use common::server::{free_port, Server};
+use common::server::{free_port, read_through, Server};
 use serde_json::{json, Value};
 
 /// Connects to the server behind `url` (`http://127.0.0.1:PORT`).
@@ -75,17 +75,7 @@ fn busy_with_a_half_sent_body(server: &Server) -> TcpStream {
     let mut stream = connect(&server.url);
     let head = create_kb_head(server, "expect: 100-continue\r\n");
     stream.write_all(head.as_bytes()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !seen.ends_with(b"\r\n\r\n") {
-        let read = stream.read(&mut byte).unwrap();
-        assert_eq!(read, 1, "closed before continuing: {seen:?}");
-        seen.push(byte[0]);
-    }
-    let seen = String::from_utf8_lossy(&seen);
+    let seen = read_through(&mut stream, b"\r\n\r\n", Duration::from_secs(30));
     assert!(seen.starts_with("HTTP/1.1 100"), "{seen}");
     stream.write_all(PART_OF_A_BODY).unwrap();
     stream

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
-use common::server::{vectors, Server};
+use common::server::{read_through, vectors, Server};
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use paillier_gpu_client::Client;
 use serde_json::json;
@@ -48,26 +48,6 @@ fn small_window_connection(port: u16) -> std::net::TcpStream {
         assert_eq!(connected, 0);
         std::net::TcpStream::from_raw_fd(fd)
     }
-}
-
-/// The status line of the answer arriving on `connection`, read a byte at a time so that
-/// nothing past it leaves the socket's buffer.
-fn first_line_of_answer(connection: &mut std::net::TcpStream) -> String {
-    use std::io::Read;
-    connection
-        .set_read_timeout(Some(Duration::from_secs(300)))
-        .unwrap();
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while !line.ends_with(b"\r\n") {
-        assert_eq!(
-            connection.read(&mut byte).unwrap(),
-            1,
-            "closed after {line:?}"
-        );
-        line.push(byte[0]);
-    }
-    String::from_utf8_lossy(&line).into_owned()
 }
 
 #[cfg(unix)]
@@ -123,7 +103,7 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
     // The stalled request is answered before anyone else asks, so the only work slot is its
     // answer's from then until its connection is closed (10 s without progress). A search
     // started earlier could hold the slot past the stalled request's own one-second wait.
-    let status_line = first_line_of_answer(&mut stalled);
+    let status_line = read_through(&mut stalled, b"\r\n", Duration::from_secs(300));
     assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}");
     // Meanwhile a search waits a second for the slot, then is told the server is busy.
     match client.search(&kb, &ctx, &stored[5], None, None, 1) {

@@ -51,6 +51,25 @@ pub fn vectors(count: usize, seed: u64, embed: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// What arrives on `stream` up to and including `end`, read a byte at a time so that nothing
+/// past it leaves the socket's buffer; waits up to `within` for each byte.
+pub fn read_through(
+    stream: &mut std::net::TcpStream,
+    end: &[u8],
+    within: std::time::Duration,
+) -> String {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(end) {
+        let read = stream.read(&mut byte).unwrap();
+        assert_eq!(read, 1, "closed after {:?}", String::from_utf8_lossy(&seen));
+        seen.push(byte[0]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
 /// A running server, its organisation and admin key.
 pub struct Server {
     pub url: String,
