@@ -127,6 +127,31 @@ impl EncryptedIndex {
         Ok(first..self.len())
     }
 
+    /// Removes the records at `ids` (ascending), moving the later records down in order: a
+    /// record's id is its position, so the ids above each removed one shrink. A backend with
+    /// memory of its own gets a fresh copy of what is left; should that fail, the records stay
+    /// on the host and the next insert tries again.
+    pub fn remove_records(&mut self, ids: &[usize]) -> Result<()> {
+        if ids.last().is_some_and(|&last| last >= self.len()) {
+            return Err(Error::InvalidSelection(format!(
+                "record {} of an index of {}",
+                ids[ids.len() - 1],
+                self.len()
+            )));
+        }
+        let pieces = self.layout.pieces();
+        let items: Vec<usize> = ids
+            .iter()
+            .flat_map(|&id| id * pieces..(id + 1) * pieces)
+            .collect();
+        self.records.remove_items(&items)?;
+        let nothing = crate::hazmat::backend::LimbBatch::new(self.records.limbs_per_item());
+        if let Err(e) = self.backend.append_resident(&mut self.records, &nothing) {
+            log::warn!("keeping the index's records on the host after a removal: {e}");
+        }
+        Ok(())
+    }
+
     /// An error unless `batch` holds ciphertexts of this index's key in records of its shape.
     fn check_batch(&self, batch: &CiphertextBatch) -> Result<()> {
         batch

@@ -155,3 +155,56 @@ fn aggregation_across_resident_shards_matches_the_cpu() {
         assert_eq!(reused, expected, "{selection:?} into");
     }
 }
+
+#[test]
+fn records_removed_from_an_index_leave_the_others_in_order_on_every_backend() {
+    let mut rng = StdRng::seed_from_u64(32);
+    for backend in backends() {
+        let ctx =
+            ExecutionContext::create_with_passphrase(&small_options(Scheme::Paillier, 64), "p")
+                .unwrap()
+                .with_backend(backend.clone());
+        let mut database = vectors(&mut rng, 20, 64);
+        let mut index = ctx.new_index().unwrap();
+        index
+            .insert_batch(&ctx.encrypt_batch(&database).unwrap())
+            .unwrap();
+        let query_vector = vectors(&mut rng, 1, 64).remove(0);
+        let query = ctx.encrypt_batch(&[&query_vector]).unwrap();
+        let distances = |index: &paillier_gpu::EncryptedIndex| {
+            ctx.decode_batch(&index.aggregate_batch(&query, &Selection::All).unwrap())
+                .unwrap()
+        };
+        // Searched once first, so that a backend with memory of its own holds a copy.
+        assert_eq!(distances(&index).len(), 20);
+
+        let out_of_range = index.remove_records(&[2, 20]).unwrap_err();
+        assert!(
+            matches!(out_of_range, Error::InvalidSelection(_)),
+            "{out_of_range}"
+        );
+        assert_eq!(index.len(), 20);
+
+        index.remove_records(&[0, 3, 4, 19]).unwrap();
+        for removed in [19, 4, 3, 0] {
+            database.remove(removed);
+        }
+        let expected: Vec<u32> = database
+            .iter()
+            .map(|v| common::hamming(v, &query_vector))
+            .collect();
+        assert_eq!(distances(&index), expected, "{}", backend.device().as_str());
+
+        // Appends after a removal land after the records left.
+        let more = vectors(&mut rng, 3, 64);
+        index
+            .insert_batch(&ctx.encrypt_batch(&more).unwrap())
+            .unwrap();
+        database.extend(more);
+        let expected: Vec<u32> = database
+            .iter()
+            .map(|v| common::hamming(v, &query_vector))
+            .collect();
+        assert_eq!(distances(&index), expected, "{}", backend.device().as_str());
+    }
+}

@@ -84,6 +84,30 @@ impl LimbBatch {
             .truncate(items.saturating_mul(self.limbs_per_item));
     }
 
+    /// Removes the items at `items` (ascending, each below [`len`](Self::len)), moving the
+    /// others down in order; an index out of order or out of range is an error and removes
+    /// nothing.
+    pub fn remove_items(&mut self, items: &[usize]) -> Result<()> {
+        let ascending = items.windows(2).all(|pair| pair[0] < pair[1]);
+        if !ascending || items.last().is_some_and(|&last| last >= self.len()) {
+            return Err(Error::InvalidSelection(format!(
+                "items to remove must be ascending and below {}",
+                self.len()
+            )));
+        }
+        let width = self.limbs_per_item;
+        let mut kept = items.first().copied().unwrap_or(self.len());
+        for (i, &removed) in items.iter().enumerate() {
+            let next = items.get(i + 1).copied().unwrap_or(self.len());
+            let moved = (removed + 1) * width..next * width;
+            let count = moved.len();
+            self.data.copy_within(moved, kept * width);
+            kept += count / width;
+        }
+        self.truncate(kept);
+        Ok(())
+    }
+
     /// Removes every item, keeping the allocation for the next fill.
     pub fn clear(&mut self) {
         self.data.clear();
@@ -216,6 +240,43 @@ impl Drop for Exponents {
     fn drop(&mut self) {
         if self.secrecy == Secrecy::Secret {
             self.values.wipe();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn removing_items_keeps_the_others_in_order(
+            width in 1usize..4,
+            len in 0usize..40,
+            picks in proptest::collection::vec(any::<bool>(), 40),
+        ) {
+            let items: Vec<Vec<u64>> = (0..len)
+                .map(|i| (0..width).map(|l| (i * 10 + l) as u64).collect())
+                .collect();
+            let mut batch = LimbBatch::from_flat(width, items.concat()).unwrap();
+            let removed: Vec<usize> = (0..len).filter(|&i| picks[i]).collect();
+            batch.remove_items(&removed).unwrap();
+            let kept: Vec<Vec<u64>> = (0..len)
+                .filter(|i| !picks[*i])
+                .map(|i| items[i].clone())
+                .collect();
+            let kept = kept.concat();
+            prop_assert_eq!(batch.as_flat(), kept.as_slice());
+        }
+    }
+
+    #[test]
+    fn a_removal_out_of_order_or_range_removes_nothing() {
+        let mut batch = LimbBatch::from_flat(2, (0..10).collect()).unwrap();
+        for bad in [&[3usize, 1][..], &[1, 1], &[5]] {
+            assert!(batch.remove_items(bad).is_err(), "{bad:?}");
+            assert_eq!(batch.len(), 5);
         }
     }
 }

@@ -97,6 +97,14 @@ impl ResidentBatch {
         self.host.extend(items)
     }
 
+    /// Removes the items at `items` (ascending) from the host copy and drops the device copy,
+    /// which a backend makes anew on the next append (see [`LimbBatch::remove_items`]).
+    pub fn remove_items(&mut self, items: &[usize]) -> Result<()> {
+        self.host.remove_items(items)?;
+        self.forget_device_copy();
+        Ok(())
+    }
+
     /// An error unless `items` have this batch's width.
     pub fn check_width(&self, items: &LimbBatch) -> Result<()> {
         if items.limbs_per_item() != self.host.limbs_per_item() {
