@@ -21,6 +21,7 @@ mod server_authorization;
 mod server_client_gone;
 mod server_connections;
 mod server_first_use;
+mod server_follow_edits;
 mod server_guide;
 mod server_hardening;
 mod server_inference;

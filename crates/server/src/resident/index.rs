@@ -148,6 +148,38 @@ impl Resident {
         Ok(())
     }
 
+    /// Removes the chunks of `ids` it holds (the others are skipped), the later records moving
+    /// down in order. The metadata maps' size stays counted until the next build.
+    pub(super) fn remove_chunks(&mut self, ids: &[i64]) -> Result<()> {
+        let mut positions: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| self.chunk_ids.binary_search(id).ok())
+            .collect();
+        if positions.is_empty() {
+            return Ok(());
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        self.index.remove_records(&positions)?;
+        self.postings.remove(&positions);
+        remove_positions(&mut self.chunk_ids, &positions);
+        remove_positions(&mut self.meta, &positions);
+        Ok(())
+    }
+
+    /// Gives the chunk `id`, when held, the metadata `text`; false when it is not held.
+    pub(super) fn replace_meta(&mut self, id: i64, text: &str) -> bool {
+        let Ok(position) = self.chunk_ids.binary_search(&id) else {
+            return false;
+        };
+        let (after, bytes) = MetaCache::default().get(text, &self.empty_meta);
+        self.postings
+            .replace(position, &self.meta[position], &after);
+        self.meta[position] = after;
+        self.meta_bytes += bytes;
+        true
+    }
+
     /// Appends `(chunk_id, metadata, pieces)` rows: the ciphertexts first, so that a failure
     /// leaves ids and metadata as they were.
     pub(super) fn append_rows<'a>(
@@ -178,4 +210,15 @@ impl Resident {
         }
         Ok(())
     }
+}
+
+/// Drops the items at `positions` (ascending) from `items`, keeping the others in order.
+fn remove_positions<T>(items: &mut Vec<T>, positions: &[usize]) {
+    let mut removed = positions.iter().peekable();
+    let mut position = 0;
+    items.retain(|_| {
+        let kept = removed.next_if_eq(&&position).is_none();
+        position += 1;
+        kept
+    });
 }

@@ -1,9 +1,11 @@
 //! The resident indexes: one per knowledge base and context, each the records aggregation runs
 //! over. [`ResidentIndexes`] is the one owner of keeping them coherent with the store, whoever
 //! writes it (this replica or another): built on first use, caught up with what was appended
-//! since, followed in place after an insert through it, dropped after a rewrite, forgotten when
-//! their context or knowledge base goes. Builds and catch-ups stop when their client goes.
+//! since, followed in place after an insert, a delete or a metadata edit through it, dropped
+//! after any other rewrite, forgotten when their context or knowledge base goes. Builds and
+//! catch-ups stop when their client goes.
 
+mod follow;
 mod index;
 mod postings;
 mod selection;
@@ -11,6 +13,7 @@ mod selection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+pub use follow::{Change, Rewrite};
 use index::MetaCache;
 pub use index::{context_digest, ContextDigest, Resident};
 
@@ -136,21 +139,27 @@ impl ResidentIndexes {
     }
 
     /// Runs `write`, a change to knowledge base `kb_id` in the store, while holding every
-    /// resident index of it; if the change succeeds, drops them, so that the next search
-    /// rebuilds from the store and no search sees a mix of before and after.
+    /// resident index of it, so that no search sees a mix of before and after; then the
+    /// indexes follow the [`Change`] it says it committed.
     pub fn rewrite<T, E>(
         &self,
         kb_id: &str,
-        write: impl FnOnce() -> std::result::Result<T, E>,
+        write: impl FnOnce() -> std::result::Result<(T, Change), E>,
     ) -> std::result::Result<T, E> {
         let slots = self.slots_of(kb_id);
         let mut held: Vec<_> = slots
             .iter()
             .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
             .collect();
-        let written = write()?;
-        for resident in &mut held {
-            **resident = None;
+        let (written, change) = write()?;
+        match change {
+            Change::Nothing => {}
+            Change::Described(rewrite) => self.follow(kb_id, &rewrite, &mut held),
+            Change::Undescribed => {
+                for resident in &mut held {
+                    **resident = None;
+                }
+            }
         }
         Ok(written)
     }

@@ -1,7 +1,8 @@
 //! Posting lists of a resident index: for each value of each string field (`tag1` … `tag5`,
 //! `partition`) and each facet, the positions of the records holding it, ascending. They let
 //! an equality or `$in` filter select its records by lookup instead of testing every record's
-//! metadata. They follow appends only: the resident index is rebuilt after any rewrite.
+//! metadata. They follow appends, removals (later positions move down) and a record's metadata
+//! replaced in place.
 
 use std::collections::HashMap;
 
@@ -44,6 +45,63 @@ impl Positions {
                 let before = positions.capacity();
                 positions.push(position);
                 (positions.capacity() - before) * std::mem::size_of::<u32>()
+            }
+        }
+    }
+
+    /// Adds `position` in order (nothing when held); the heap bytes it newly holds.
+    fn insert(&mut self, position: u32) -> usize {
+        let before = self.heap_bytes();
+        let mut list = match self {
+            Positions::One(held) if *held == position => return 0,
+            Positions::One(held) => vec![*held],
+            Positions::Many(positions) => std::mem::take(positions),
+        };
+        if let Err(at) = list.binary_search(&position) {
+            list.insert(at, position);
+        }
+        *self = Positions::Many(list);
+        self.heap_bytes().saturating_sub(before)
+    }
+
+    /// Removes `position` when held; false when none is left.
+    fn remove(&mut self, position: u32) -> bool {
+        match self {
+            Positions::One(held) => *held != position,
+            Positions::Many(positions) => {
+                if let Ok(at) = positions.binary_search(&position) {
+                    positions.remove(at);
+                }
+                !positions.is_empty()
+            }
+        }
+    }
+
+    /// Drops the `removed` positions (ascending) and moves the others down by the number
+    /// removed below them; false when none is left.
+    fn remove_and_shift(&mut self, removed: &[u32]) -> bool {
+        let moved = |position: u32| {
+            let below = removed.partition_point(|&r| r < position);
+            (removed.get(below) != Some(&position)).then(|| position - below as u32)
+        };
+        match self {
+            Positions::One(held) => match moved(*held) {
+                Some(position) => {
+                    *held = position;
+                    true
+                }
+                None => false,
+            },
+            Positions::Many(positions) => {
+                let mut kept = 0;
+                for i in 0..positions.len() {
+                    if let Some(position) = moved(positions[i]) {
+                        positions[kept] = position;
+                        kept += 1;
+                    }
+                }
+                positions.truncate(kept);
+                kept > 0
             }
         }
     }
@@ -101,6 +159,89 @@ impl Postings {
         for facet in facet_strings(meta) {
             self.add(FACETS, &facet, position);
         }
+    }
+
+    /// Replaces `before` by `after` as the metadata of the record at `position`.
+    pub fn replace(
+        &mut self,
+        position: usize,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) {
+        let Ok(position) = u32::try_from(position) else {
+            return;
+        };
+        if !self.usable {
+            return;
+        }
+        for (slot, value) in Self::values_of(before) {
+            let values = &mut self.fields[slot];
+            if let Some(positions) = values.get_mut(value.as_str()) {
+                if !positions.remove(position) {
+                    values.remove(value.as_str());
+                }
+            }
+        }
+        for (slot, value) in Self::values_of(after) {
+            let values = &mut self.fields[slot];
+            match values.get_mut(value.as_str()) {
+                Some(positions) => self.heap_bytes += positions.insert(position),
+                None => {
+                    values.insert(value.as_str().into(), Positions::One(position));
+                    self.heap_bytes += value.len();
+                }
+            }
+        }
+    }
+
+    /// Drops the records at `removed` (ascending positions): the later ones move down, as
+    /// their records do in the index.
+    pub fn remove(&mut self, removed: &[usize]) {
+        let Ok(removed) = removed
+            .iter()
+            .map(|&p| u32::try_from(p))
+            .collect::<std::result::Result<Vec<u32>, _>>()
+        else {
+            return;
+        };
+        if !self.usable || removed.is_empty() {
+            return;
+        }
+        for values in &mut self.fields {
+            values.retain(|_, positions| positions.remove_and_shift(&removed));
+        }
+        self.heap_bytes = self.counted_heap_bytes();
+    }
+
+    /// Each listed `(slot, value)` of `meta`, as [`append`](Self::append) lists them.
+    fn values_of(meta: &Map<String, Value>) -> Vec<(usize, String)> {
+        let mut values: Vec<(usize, String)> = STRING_FIELDS
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, field)| field_string(meta, field).map(|v| (slot, v.into_owned())))
+            .collect();
+        values.extend(facet_strings(meta).map(|f| (FACETS, f.into_owned())));
+        values
+    }
+
+    /// Every list, by field slot and value, for tests to compare.
+    #[cfg(test)]
+    pub(super) fn snapshot(&self) -> std::collections::BTreeMap<(usize, String), Vec<u32>> {
+        let mut all = std::collections::BTreeMap::new();
+        for (slot, values) in self.fields.iter().enumerate() {
+            for (value, positions) in values {
+                all.insert((slot, value.to_string()), positions.as_slice().to_vec());
+            }
+        }
+        all
+    }
+
+    fn counted_heap_bytes(&self) -> usize {
+        self.fields
+            .iter()
+            .flat_map(|values| values.iter())
+            .map(|(value, positions)| value.len() + positions.heap_bytes())
+            .sum()
     }
 
     fn add(&mut self, slot: usize, value: &str, position: u32) {

@@ -156,6 +156,63 @@ proptest! {
     }
 }
 
+/// An edit of a list of records: one removed, or one's metadata replaced.
+#[derive(Clone, Debug)]
+enum Edit {
+    Remove(Vec<usize>),
+    Replace(usize, Value),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        proptest::collection::vec(0..40usize, 0..5).prop_map(Edit::Remove),
+        (0..40usize, metadata()).prop_map(|(i, meta)| Edit::Replace(i, meta)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Lists that followed removals and replacements in place equal lists built anew from the
+    /// records left, and select what the scan selects.
+    #[test]
+    fn posting_lists_followed_through_edits_equal_lists_built_anew(
+        metas in proptest::collection::vec(metadata(), 0..40),
+        edits in proptest::collection::vec(edit(), 0..6),
+        filter in proptest::option::of(filter()),
+    ) {
+        let mut records = Records::new(metas, &[]);
+        for edit in edits {
+            let len = records.meta.len();
+            match edit {
+                Edit::Remove(picks) => {
+                    let mut removed: Vec<usize> = picks.into_iter().filter(|&p| p < len).collect();
+                    removed.sort_unstable();
+                    removed.dedup();
+                    records.postings.remove(&removed);
+                    for &p in removed.iter().rev() {
+                        records.meta.remove(p);
+                        records.chunk_ids.remove(p);
+                    }
+                }
+                Edit::Replace(i, Value::Object(after)) if i < len => {
+                    records.postings.replace(i, &records.meta[i], &after);
+                    records.meta[i] = Arc::new(after);
+                }
+                Edit::Replace(..) => {}
+            }
+        }
+        let metas: Vec<Value> = records.meta.iter().map(|m| Value::Object((**m).clone())).collect();
+        let anew = Records::new(metas, &[]);
+        prop_assert_eq!(records.postings.snapshot(), anew.postings.snapshot());
+        prop_assert_eq!(
+            records.planned(filter.as_ref(), None),
+            records.scanned(filter.as_ref(), None),
+            "{:?}", filter
+        );
+    }
+}
+
 fn parsed(filter: Value) -> Filter {
     Filter::parse(&filter).expect("a valid filter")
 }

@@ -1,11 +1,13 @@
 //! Edits by chunk id: updates (every listed chunk replaced whole, a new encrypted index
-//! included), patches (some fields), deletes. Each is all or none, and makes the knowledge
-//! base's resident indexes be rebuilt on their next search.
+//! included), patches (some fields), deletes. Each is all or none. The knowledge base's resident
+//! indexes follow a delete or a patch in place; a new encrypted index has them rebuilt on
+//! their next search.
 
 use serde_json::{Map, Value};
 
 use super::ingest::check_meta_size;
 use super::pieces::{check_pieces, decode_pieces};
+use crate::resident::{Change, Rewrite};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::ChunkPatch;
@@ -29,12 +31,35 @@ pub fn edit(
     apply(state, kb_id, context_id, patches)
 }
 
-/// Deletes the chunks `ids` of knowledge base `kb_id` (those stored; others are skipped) and
-/// has its indexes rebuilt. How many were deleted.
+/// Deletes the chunks `ids` of knowledge base `kb_id` (those stored; others are skipped), its
+/// indexes following. How many were deleted.
 pub fn delete_by_id(state: &AppState, kb_id: &str, ids: &[i64]) -> ServiceResult<usize> {
-    Ok(state
-        .indexes
-        .rewrite(kb_id, || state.store.delete_chunks(kb_id, ids))?)
+    Ok(state.indexes.rewrite(kb_id, || {
+        let deleted = state.store.delete_chunks(kb_id, ids)?;
+        let change = match deleted {
+            0 => Change::Nothing,
+            _ => Change::Described(Rewrite {
+                deleted: ids.to_vec(),
+                patched: Vec::new(),
+            }),
+        };
+        Ok::<_, crate::error::Error>((deleted, change))
+    })?)
+}
+
+/// What the indexes follow of committed `patches` and `deleted`: the deletes and the
+/// metadata, unless a patch carries new ciphertexts (then the indexes are rebuilt).
+pub(super) fn change_of(patches: &[(i64, ChunkPatch)], deleted: &[i64]) -> Change {
+    if patches.is_empty() && deleted.is_empty() {
+        return Change::Nothing;
+    }
+    if patches.iter().any(|(_, patch)| patch.pieces.is_some()) {
+        return Change::Undescribed;
+    }
+    Change::Described(Rewrite {
+        deleted: deleted.to_vec(),
+        patched: patches.iter().map(|(id, _)| *id).collect(),
+    })
 }
 
 /// The changes checked: each index's ciphertexts belong to the context (and, `whole`, each
@@ -86,8 +111,8 @@ pub(super) fn changes(
     Ok(patches)
 }
 
-/// Writes the patches (all or none) to chunks stored under `context_id` and has the knowledge
-/// base's indexes rebuilt. A chunk keeps the context it was inserted under: a patch naming
+/// Writes the patches (all or none) to chunks stored under `context_id`, the knowledge base's
+/// indexes following (see [`change_of`]). A chunk keeps the context it was inserted under: a patch naming
 /// another is refused (409), since its ciphertexts would no longer be the context's.
 pub fn apply(
     state: &AppState,
@@ -100,7 +125,7 @@ pub fn apply(
             .store
             .patch_chunks(kb_id, context_id, &patches, true)?;
         if found.len() == patches.len() {
-            return Ok(found);
+            return Ok((found, change_of(&patches, &[])));
         }
         let asked: Vec<i64> = patches.iter().map(|(id, _)| *id).collect();
         let elsewhere: Vec<(i64, String)> = state

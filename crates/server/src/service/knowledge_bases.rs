@@ -2,6 +2,7 @@
 //! this replica's resident indexes of them, after the route has checked the admin key.
 
 use crate::auth::new_id;
+use crate::resident::Change;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{now, KnowledgeBase};
@@ -57,7 +58,7 @@ pub fn delete(state: &AppState, org: &str, kb_id: &str) -> ServiceResult<()> {
     state
         .indexes
         .rewrite(kb_id, || match state.store.delete_kb(org, kb_id)? {
-            true => Ok(()),
+            true => Ok(((), Change::Undescribed)),
             false => Err(no_kb(kb_id)),
         })?;
     state.indexes.forget_kb(kb_id);

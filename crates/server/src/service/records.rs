@@ -6,10 +6,10 @@
 
 use std::collections::HashSet;
 
-use super::edits::{changes, ChunkChange};
+use super::edits::{change_of, changes, ChunkChange};
 use super::ingest::{checked_chunks, committed as stored_chunks};
 use super::owner_digest::{committed, swap_of};
-use crate::resident::{context_digest, Committed};
+use crate::resident::{context_digest, Change, Committed};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{RecordBatch, StoredContext};
@@ -74,8 +74,16 @@ pub fn write(
     };
     let mut next_chunk_id = 0;
     let chunk_ids = if !batch.update.is_empty() || !batch.delete.is_empty() {
-        // The knowledge base's indexes are dropped once it commits, as after an edit.
-        let (ids, _, next) = state.indexes.rewrite(kb_id, || commit(&batch))?;
+        // The knowledge base's indexes follow the deletes and patches once they commit, as
+        // after an edit; an insert in the same commit has them rebuilt.
+        let (ids, _, next) = state.indexes.rewrite(kb_id, || {
+            let written = commit(&batch)?;
+            let change = match batch.insert.is_empty() {
+                true => change_of(&batch.update, &batch.delete),
+                false => Change::Undescribed,
+            };
+            Ok::<_, ServiceError>((written, change))
+        })?;
         next_chunk_id = next;
         ids
     } else if !batch.insert.is_empty() {
