@@ -4,7 +4,7 @@
 
 use std::sync::RwLockWriteGuard;
 
-use super::{Resident, ResidentIndexes};
+use super::{MetaCache, Resident, ResidentIndexes};
 use crate::error::Result;
 use crate::store::Chunk;
 
@@ -81,11 +81,13 @@ impl ResidentIndexes {
 }
 
 /// Removes the deleted chunks from `resident` and gives the patched ones their stored
-/// metadata.
+/// metadata: records given the same metadata by one write share one map (a build shares more
+/// widely, so an index followed through many patches may hold more maps than one rebuilt).
 fn apply(resident: &mut Resident, rewrite: &Rewrite, patched: &[Chunk]) -> Result<()> {
     resident.remove_chunks(&rewrite.deleted)?;
+    let mut shared = MetaCache::default();
     for chunk in patched {
-        resident.replace_meta(chunk.chunk_id, &chunk.meta_data);
+        resident.replace_meta(chunk.chunk_id, &chunk.meta_data, &mut shared);
     }
     Ok(())
 }
@@ -122,14 +124,14 @@ mod tests {
         let metas: Vec<String> = (0..1000)
             .map(|p| format!("{{\"partition\": \"p{p}\"}}"))
             .collect();
-        let mut shared = super::super::MetaCache::default();
+        let mut pages = MetaCache::default();
         for page in 0..(records / 4096 + 1) {
             let ids = (page * 4096 + 1)..((page + 1) * 4096 + 1).min(records + 1);
             let rows: Vec<(i64, &str, &[u8])> = ids
                 .map(|id| (id, metas[(id % 1000) as usize].as_str(), pieces.as_slice()))
                 .collect();
             resident
-                .append_rows(rows.iter().copied(), &mut shared)
+                .append_rows(rows.iter().copied(), &mut pages)
                 .unwrap();
         }
         resident.shrink_to_fit();
@@ -137,8 +139,9 @@ mod tests {
         resident.remove_chunks(&[5, 500_000, 999_999]).unwrap();
         eprintln!("3 deletes at 1M: {:?}", started.elapsed());
         let started = std::time::Instant::now();
+        let mut shared = MetaCache::default();
         for id in [7, 600_000, 999_000] {
-            assert!(resident.replace_meta(id, "{\"partition\": \"p3\"}"));
+            assert!(resident.replace_meta(id, "{\"partition\": \"p3\"}", &mut shared));
         }
         eprintln!("3 metadata patches at 1M: {:?}", started.elapsed());
         assert_eq!(resident.chunk_ids.len(), 999_997);

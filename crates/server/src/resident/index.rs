@@ -167,12 +167,13 @@ impl Resident {
         Ok(())
     }
 
-    /// Gives the chunk `id`, when held, the metadata `text`; false when it is not held.
-    pub(super) fn replace_meta(&mut self, id: i64, text: &str) -> bool {
+    /// Gives the chunk `id`, when held, the metadata `text` (a map shared through `shared` with
+    /// the other records given the same text); false when it is not held.
+    pub(super) fn replace_meta(&mut self, id: i64, text: &str, shared: &mut MetaCache) -> bool {
         let Ok(position) = self.chunk_ids.binary_search(&id) else {
             return false;
         };
-        let (after, bytes) = MetaCache::default().get(text, &self.empty_meta);
+        let (after, bytes) = shared.get(text, &self.empty_meta);
         self.postings
             .replace(position, &self.meta[position], &after);
         self.meta[position] = after;

@@ -112,8 +112,9 @@ pub(super) fn changes(
 }
 
 /// Writes the patches (all or none) to chunks stored under `context_id`, the knowledge base's
-/// indexes following (see [`change_of`]). A chunk keeps the context it was inserted under: a patch naming
-/// another is refused (409), since its ciphertexts would no longer be the context's.
+/// indexes following (see [`change_of`]). A chunk keeps the context it was inserted under: a
+/// patch naming another is refused (409), since its ciphertexts would no longer be the
+/// context's.
 pub fn apply(
     state: &AppState,
     kb_id: &str,
