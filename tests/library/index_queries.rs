@@ -175,6 +175,13 @@ fn records_removed_from_an_index_leave_the_others_in_order_on_every_backend() {
             ctx.decode_batch(&index.aggregate_batch(&query, &Selection::All).unwrap())
                 .unwrap()
         };
+        let expected = |database: &[Vec<u8>]| -> Vec<u32> {
+            database
+                .iter()
+                .map(|v| common::hamming(v, &query_vector))
+                .collect()
+        };
+        let device = backend.device().as_str();
         // Searched once first, so that a backend with memory of its own holds a copy.
         assert_eq!(distances(&index).len(), 20);
 
@@ -189,11 +196,7 @@ fn records_removed_from_an_index_leave_the_others_in_order_on_every_backend() {
         for removed in [19, 4, 3, 0] {
             database.remove(removed);
         }
-        let expected: Vec<u32> = database
-            .iter()
-            .map(|v| common::hamming(v, &query_vector))
-            .collect();
-        assert_eq!(distances(&index), expected, "{}", backend.device().as_str());
+        assert_eq!(distances(&index), expected(&database), "{device}");
 
         // Appends after a removal land after the records left.
         let more = vectors(&mut rng, 3, 64);
@@ -201,10 +204,6 @@ fn records_removed_from_an_index_leave_the_others_in_order_on_every_backend() {
             .insert_batch(&ctx.encrypt_batch(&more).unwrap())
             .unwrap();
         database.extend(more);
-        let expected: Vec<u32> = database
-            .iter()
-            .map(|v| common::hamming(v, &query_vector))
-            .collect();
-        assert_eq!(distances(&index), expected, "{}", backend.device().as_str());
+        assert_eq!(distances(&index), expected(&database), "{device}");
     }
 }
