@@ -29,38 +29,26 @@ impl Positions {
         }
     }
 
-    /// Appends `position` (above every one held, or the last one again, which is skipped: a
-    /// record listing a facet twice); the heap bytes it newly holds.
+    /// Adds `position` in order, at the end when it is above every one held (an append, the
+    /// common case); nothing when it is held already (a record listing a facet twice). The
+    /// heap bytes it newly holds.
     fn push(&mut self, position: u32) -> usize {
-        match self {
-            Positions::One(held) if *held == position => 0,
-            Positions::One(held) => {
-                let positions = vec![*held, position];
-                let bytes = positions.capacity() * std::mem::size_of::<u32>();
-                *self = Positions::Many(positions);
-                bytes
-            }
-            Positions::Many(positions) if positions.last() == Some(&position) => 0,
-            Positions::Many(positions) => {
-                let before = positions.capacity();
-                positions.push(position);
-                (positions.capacity() - before) * std::mem::size_of::<u32>()
-            }
-        }
-    }
-
-    /// Adds `position` in order (nothing when held); the heap bytes it newly holds.
-    fn insert(&mut self, position: u32) -> usize {
         let before = self.heap_bytes();
-        let mut list = match self {
+        match self {
             Positions::One(held) if *held == position => return 0,
-            Positions::One(held) => vec![*held],
-            Positions::Many(positions) => std::mem::take(positions),
-        };
-        if let Err(at) = list.binary_search(&position) {
-            list.insert(at, position);
+            Positions::One(held) => {
+                let (low, high) = ((*held).min(position), (*held).max(position));
+                *self = Positions::Many(vec![low, high]);
+            }
+            Positions::Many(positions) => match positions.last() {
+                Some(&last) if last < position => positions.push(position),
+                _ => {
+                    if let Err(at) = positions.binary_search(&position) {
+                        positions.insert(at, position);
+                    }
+                }
+            },
         }
-        *self = Positions::Many(list);
         self.heap_bytes().saturating_sub(before)
     }
 
@@ -183,14 +171,7 @@ impl Postings {
             }
         }
         for (slot, value) in Self::values_of(after) {
-            let values = &mut self.fields[slot];
-            match values.get_mut(value.as_str()) {
-                Some(positions) => self.heap_bytes += positions.insert(position),
-                None => {
-                    values.insert(value.as_str().into(), Positions::One(position));
-                    self.heap_bytes += value.len();
-                }
-            }
+            self.add(slot, &value, position);
         }
     }
 
