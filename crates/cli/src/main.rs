@@ -217,7 +217,7 @@ fn main() -> ExitCode {
 }
 
 /// The one place the environment configures the library: the CPU engine
-/// (`PAILLIER_GPU_CPU_ENGINE=portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
+/// (`PAILLIER_GPU_CPU_ENGINE=auto|ifma|avx512f|avx2|portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
 /// `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`, `_SPOT_CHECK`, `_TWO_DIGIT`,
 /// `_TWO_DIGIT_LANES`, `_TWO_DIGIT_FILL`, `_DEVICE_TIMING`, `_DEVICE_TIME_CHUNKS`:
 /// `GpuOptions::from_settings`).
@@ -225,14 +225,19 @@ fn main() -> ExitCode {
 /// `measuring`, the kernels are timed on the device unless `PAILLIER_GPU_DEVICE_TIMING=0`.
 fn apply_environment(measuring: bool) -> paillier_gpu::Result<()> {
     use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
-    match std::env::var("PAILLIER_GPU_CPU_ENGINE").ok().as_deref() {
-        None | Some("") | Some("auto") => {}
-        Some("portable") => set_engine_preference(EnginePreference::PortableOnly),
-        Some(other) => {
-            return Err(paillier_gpu::Error::InvalidParameter(format!(
-                "PAILLIER_GPU_CPU_ENGINE={other:?} (expected portable or auto)"
-            )))
-        }
+    if let Some(name) = std::env::var("PAILLIER_GPU_CPU_ENGINE")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        // The engine's own message, under the variable's name.
+        let named = |e: paillier_gpu::hazmat::Error| {
+            let message = match e {
+                paillier_gpu::hazmat::Error::InvalidParameter(m) => m,
+                other => other.to_string(),
+            };
+            paillier_gpu::Error::InvalidParameter(format!("PAILLIER_GPU_CPU_ENGINE: {message}"))
+        };
+        set_engine_preference(name.parse::<EnginePreference>().map_err(named)?).map_err(named)?;
     }
     #[cfg(feature = "gpu")]
     {

@@ -91,30 +91,49 @@ fn encrypt_infer_and_decrypt_give_the_plaintext_results() {
         std::fs::read_to_string(d.join("y.jsonl")).unwrap(),
         "[1.0,1.25]\n[9.0,-1.25]\n"
     );
-    // The portable engine decrypts on two digits modulo p and q (the IFMA engine has no use for
-    // them): the same numbers.
-    ok(run_with(
-        d,
-        Some("pass"),
-        &[
-            "numbers",
-            "decrypt",
-            "--context",
-            "ctx.json",
-            "--input",
-            "y.enc",
-            "--output",
-            "y-portable.jsonl",
-        ],
-        &[
-            ("PAILLIER_GPU_DEVICE", "cpu"),
-            ("PAILLIER_GPU_CPU_ENGINE", "portable"),
-        ],
-    ));
-    assert_eq!(
-        std::fs::read_to_string(d.join("y-portable.jsonl")).unwrap(),
-        "[1.0,1.25]\n[9.0,-1.25]\n"
-    );
+    // Every CPU engine named in PAILLIER_GPU_CPU_ENGINE decrypts the same numbers (the portable
+    // one on two digits modulo p and q, which the IFMA engine has no use for); an engine this
+    // CPU lacks, and a name that is none, are refused in one line that says why.
+    for engine in ["portable", "avx2", "avx512f", "ifma", "auto", "avx9"] {
+        let output = format!("y-{engine}.jsonl");
+        let out = run_with(
+            d,
+            Some("pass"),
+            &[
+                "numbers",
+                "decrypt",
+                "--context",
+                "ctx.json",
+                "--input",
+                "y.enc",
+                "--output",
+                &output,
+            ],
+            &[
+                ("PAILLIER_GPU_DEVICE", "cpu"),
+                ("PAILLIER_GPU_CPU_ENGINE", engine),
+            ],
+        );
+        if engine == "avx9" {
+            let said = fails(out);
+            assert!(said.contains("PAILLIER_GPU_CPU_ENGINE: CPU engine \"avx9\" (expected auto, ifma, avx512f, avx2 or portable)"), "{said}");
+            continue;
+        }
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                said.contains(&format!("the {engine} CPU engine needs"))
+                    && said.contains("which this CPU lacks"),
+                "{said}"
+            );
+            continue;
+        }
+        assert_eq!(
+            std::fs::read_to_string(d.join(&output)).unwrap(),
+            "[1.0,1.25]\n[9.0,-1.25]\n",
+            "{engine}"
+        );
+    }
     // Integers stay integers, one per line for a 1-D array, and decrypted files are owner-only.
     std::fs::write(d.join("i.jsonl"), "7\n-8\n").unwrap();
     ok(numbers(d, None, "encrypt", "i.jsonl", "i.enc"));

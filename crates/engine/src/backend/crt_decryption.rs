@@ -113,4 +113,56 @@ mod tests {
             ));
         }
     }
+
+    /// Every CPU engine this CPU runs (IFMA, the narrow lanes on AVX-512F and AVX2, portable)
+    /// decrypts real ciphertexts to their plaintexts, in full groups of eight and ragged ones.
+    /// (The preference is process-wide: tests beside this one may run on other engines
+    /// meanwhile, which changes their speed, not their results.)
+    #[test]
+    fn every_cpu_engine_decrypts_the_same() {
+        use crate::bigint::{set_engine_preference, CpuEngine, EnginePreference};
+        let mut rng = StdRng::seed_from_u64(34);
+        let (p, q) = (
+            random_prime_from(&mut rng, 512),
+            random_prime_from(&mut rng, 512),
+        );
+        let n = &p * &q;
+        let n_squared = &n * &n;
+        let messages: Vec<BigUint> = (0..21).map(|_| rng.gen_biguint_below(&n)).collect();
+        let ciphertexts: Vec<BigUint> = messages
+            .iter()
+            .map(|m| {
+                let r = rng.gen_biguint_below(&n);
+                (BigUint::from(1u32) + &n).modpow(m, &n_squared) * r.modpow(&n, &n_squared)
+                    % &n_squared
+            })
+            .collect();
+        let h = |prime: &BigUint| {
+            let x = (BigUint::from(1u32) + &n).modpow(&(prime - 1u32), &(prime * prime));
+            ((x - 1u32) / prime).modinv(prime).unwrap()
+        };
+        for engine in CpuEngine::ALL.into_iter().filter(|e| e.available()) {
+            set_engine_preference(EnginePreference::Only(engine)).unwrap();
+            let key = CrtKey::new(&p, &q, &(&p - 1u32), &(&q - 1u32), &h(&p), &h(&q)).unwrap();
+            let (big, small) = if p > q { (&p, &q) } else { (&q, &p) };
+            for size in [8usize, 13, 21] {
+                let mut bases_p = LimbBatch::new(key.p_squared.len());
+                let mut bases_q = LimbBatch::new(key.q_squared.len());
+                for c in &ciphertexts[..size] {
+                    bases_p
+                        .push(&key.p_squared.limbs_of(&(c % (big * big))).unwrap())
+                        .unwrap();
+                    bases_q
+                        .push(&key.q_squared.limbs_of(&(c % (small * small))).unwrap())
+                        .unwrap();
+                }
+                let plain = CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap();
+                for (i, m) in messages[..size].iter().enumerate() {
+                    let got = crate::bigint::biguint_from_limbs(plain.item(i));
+                    assert_eq!(got, *m, "{engine:?}, item {i} of {size}");
+                }
+            }
+        }
+        set_engine_preference(EnginePreference::Fastest).unwrap();
+    }
 }

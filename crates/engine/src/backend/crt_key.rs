@@ -192,8 +192,8 @@ impl CrtKey {
 
     /// [`pow_secret_mod_square`](Self::pow_secret_mod_square) for the up to eight items of
     /// `bases` (flat, p²'s width each) into `out`, all at once in the lanes of the multi-buffer
-    /// engine on two digits ([`TwoDigitLanes`]).
-    /// Returns false, computing nothing, where the CPU has no such engine.
+    /// engine (`engine.rs`'s `SecretLanes`). Returns false, computing nothing, where the CPU has
+    /// no such engine or the group is too small to pay for one.
     pub(crate) fn pow_secret_mod_square_lanes(
         &self,
         prime_q: bool,
@@ -205,7 +205,10 @@ impl CrtKey {
         } else {
             (&self.p_engines.lanes, &self.exponent_p)
         };
-        let Some(lanes) = lanes else {
+        let Some(lanes) = lanes
+            .as_ref()
+            .filter(|l| bases.len() >= l.min_items() * self.p_squared.len())
+        else {
             return false;
         };
         let e = exponent.values.item(0);

@@ -1,59 +1,35 @@
 //! Which CPU engine runs an exponentiation: decided in this file alone, once per modulus (when
 //! it is prepared) and per shape (how many items a call takes at once), from what the CPU offers,
-//! the [`EnginePreference`] and what is known of the modulus. The engines themselves (`pow.rs`
+//! the [`EnginePreference`](super::EnginePreference) (`cpu_engine.rs`) and what is known of the modulus. The engines themselves (`pow.rs`
 //! and `limbs.rs`, `ifma.rs`, `two_digit/`, `multi_buffer/`) run what they are given; their
 //! constructors only refuse what this CPU cannot run or the arithmetic does not cover.
 //!
 //! | modulus | one or two items at a time | four to eight at once |
 //! |---|---|---|
 //! | any odd m | IFMA52 where the CPU has AVX-512 IFMA, else portable (radix 2^64, ADX assembly where the CPU has it) | — |
-//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA) |
+//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA); modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F or AVX2) |
 //! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA) |
 //!
 //! Every engine gives the same results; the choice is speed alone (BENCHMARKS.md has the
-//! figures). `PAILLIER_GPU_CPU_ENGINE=portable` (the binary, through
-//! [`set_engine_preference`]) rules the IFMA engines out.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! figures). `PAILLIER_GPU_CPU_ENGINE=ifma|avx512f|avx2|portable` (the binary, through
+//! [`set_engine_preference`](super::set_engine_preference)) names the engine instead of the
+//! fastest; `portable` rules every vector engine out.
 
 use num_bigint::BigUint;
 
+use super::convert::WipedBigUint;
+use super::cpu_engine::{picked_engine, CpuEngine};
 use super::fixed_base::FixedBaseTable;
-use super::ifma::Ifma52;
 use super::montgomery::{Engine, MontgomeryModulus};
-use super::multi_buffer::{TwoDigitLanes, MIN_LANE_ITEMS};
+use super::multi_buffer::{NarrowLanes, TwoDigitLanes, MIN_LANE_ITEMS};
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
 use crate::error::Result;
 
-/// Which engines this file may pick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnginePreference {
-    /// The fastest this CPU runs (AVX-512 IFMA where present). The default.
-    Fastest,
-    /// The portable engine everywhere (to compare, or to rule the IFMA engine out).
-    PortableOnly,
-}
-
-static PORTABLE_ONLY: AtomicBool = AtomicBool::new(false);
-
-/// Sets the engines picked from now on, process-wide (moduli and keys prepared before keep
-/// theirs). The library never reads the environment; the `paillier-gpu` binary calls this for
-/// `PAILLIER_GPU_CPU_ENGINE=portable`. It governs what this file picks; the engines' own
-/// constructors (`MontgomeryModulus::with_engine`, `TwoDigitLanes::new`, `MultiBuffer::new`,
-/// `FixedBaseTable::run_on_public_root`, `run_in_lanes`) build what they are asked for wherever
-/// the CPU can run it.
-pub fn set_engine_preference(preference: EnginePreference) {
-    PORTABLE_ONLY.store(
-        preference == EnginePreference::PortableOnly,
-        Ordering::Relaxed,
-    );
-}
-
 /// Whether the AVX-512 IFMA engines are picked: this CPU has IFMA and the preference does not
 /// rule them out.
 fn ifma_picked() -> bool {
-    !PORTABLE_ONLY.load(Ordering::Relaxed) && Ifma52::available()
+    picked_engine() == CpuEngine::Ifma
 }
 
 impl MontgomeryModulus {
@@ -82,8 +58,41 @@ pub(crate) struct SecretSquareEngines {
     /// One item at a time on two digits modulo p, where the portable engine runs p² (the
     /// IFMA engine modulo p² is faster than two digits there).
     pub(crate) digits: Option<TwoDigit>,
-    /// Four to eight items at once in the lanes, where the CPU has IFMA.
-    pub(crate) lanes: Option<TwoDigitLanes>,
+    /// Several items at once in the lanes, where the CPU has them.
+    pub(crate) lanes: Option<SecretLanes>,
+}
+
+/// Eight secret powers modulo p² at once: on two digits modulo p on IFMA, else modulo p² in
+/// the narrow lanes (AVX-512F or AVX2).
+pub(crate) enum SecretLanes {
+    TwoDigit(TwoDigitLanes),
+    Narrow(NarrowLanes),
+}
+
+impl SecretLanes {
+    /// `bases[i]^exponents[i] mod p²` for the up to eight items of `bases` (normal form) into
+    /// `out`, in constant time in the exponents.
+    pub(crate) fn pow_secret(
+        &self,
+        bases: &[u64],
+        exponents: &[&[u64]],
+        exponent_bits: usize,
+        out: &mut [u64],
+    ) {
+        match self {
+            Self::TwoDigit(lanes) => lanes.pow_secret(bases, exponents, exponent_bits, out),
+            Self::Narrow(lanes) => lanes.pow_secret(bases, exponents, exponent_bits, out),
+        }
+    }
+
+    /// Fewest items of a group worth running here rather than one (or two) at a time: a group
+    /// costs the same whatever it holds.
+    pub(crate) fn min_items(&self) -> usize {
+        match self {
+            Self::TwoDigit(_) => MIN_LANE_ITEMS,
+            Self::Narrow(lanes) => lanes.min_items(),
+        }
+    }
 }
 
 /// [`SecretSquareEngines`] for `square` = `prime`² (both secret: nothing here takes the public
@@ -98,9 +107,14 @@ pub(crate) fn for_secret_square(
             Some(_) => None,
             None => TwoDigit::new(square, prime),
         },
-        lanes: match ifma_picked() {
-            true => TwoDigitLanes::new(prime_value, square.len()),
-            false => None,
+        lanes: match picked_engine() {
+            CpuEngine::Ifma => {
+                TwoDigitLanes::new(prime_value, square.len()).map(SecretLanes::TwoDigit)
+            }
+            engine => engine.narrow_isa().and_then(|isa| {
+                let value = WipedBigUint(prime_value * prime_value);
+                NarrowLanes::new(&value.0, square.len(), isa).map(SecretLanes::Narrow)
+            }),
         },
     }
 }
@@ -178,13 +192,16 @@ mod tests {
     use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
-    use crate::bigint::{biguint_from_limbs, limbs_from_biguint};
+    use crate::bigint::{
+        biguint_from_limbs, limbs_from_biguint, set_engine_preference, EnginePreference,
+    };
 
     /// What each preference prepares for a square n² (n known), and the powers of a fixed-base
-    /// table on it: the portable preference rules every IFMA engine out, the fastest takes them
-    /// where the CPU has IFMA, and the powers are the same either way. (The preference is
-    /// process-wide: a test running beside this one may get the portable engines meanwhile,
-    /// which changes its speed, not its results.)
+    /// table and of the secret lanes on it: `portable` rules every vector engine out, `ifma`
+    /// takes the IFMA engines, `avx512f` and `avx2` the narrow lanes for the secret square and
+    /// the portable engine elsewhere, and the powers are the same whichever runs. Engines this
+    /// CPU lacks are refused. (The preference is process-wide: a test running beside this one
+    /// may get other engines meanwhile, which changes its speed, not its results.)
     #[test]
     fn the_preference_decides_the_engines_and_not_the_results() {
         let mut rng = StdRng::seed_from_u64(61);
@@ -192,8 +209,11 @@ mod tests {
         let m = &n * &n;
         let base = rng.gen_biguint_below(&m);
         let exponents: Vec<u64> = (0..8).map(|_| rand::Rng::gen(&mut rng)).collect();
-        let run = |preference| {
-            set_engine_preference(preference);
+        let run = |engine: CpuEngine| {
+            if set_engine_preference(EnginePreference::Only(engine)).is_err() {
+                assert!(!engine.available());
+                return None;
+            }
             let root = MontgomeryModulus::new(&n).unwrap();
             let square = MontgomeryModulus::new(&m).unwrap();
             let secret = for_secret_square(&square, &root, &n);
@@ -207,33 +227,52 @@ mod tests {
             table.run_on_fastest_engines(&square, SquareRoot::Public(&root));
             let mut powers = vec![0u64; exponents.len() * square.len()];
             table.pow_block_into(&square, &exponents, 1, 64, &mut powers);
-            let kinds = (
-                square.engine(),
-                secret.digits.is_some(),
-                secret.lanes.is_some(),
-            );
-            (kinds, public, powers)
+            let flat: Vec<u64> = (0..8)
+                .flat_map(|_| limbs_from_biguint(&base, square.len()).unwrap())
+                .collect();
+            let refs: Vec<&[u64]> = exponents.iter().map(std::slice::from_ref).collect();
+            let mut lane_powers = vec![0u64; flat.len()];
+            if let Some(lanes) = &secret.lanes {
+                lanes.pow_secret(&flat, &refs, 64, &mut lane_powers);
+                assert_eq!(lane_powers, powers, "{engine:?} lanes");
+            }
+            let lanes = secret
+                .lanes
+                .as_ref()
+                .map(|l| matches!(l, SecretLanes::Narrow(_)));
+            Some((
+                (square.engine(), secret.digits.is_some(), lanes),
+                public,
+                powers,
+            ))
         };
-        let portable = run(EnginePreference::PortableOnly);
-        let fastest = run(EnginePreference::Fastest);
-
-        assert_eq!(portable.0, (Engine::Portable, true, false));
-        assert_eq!(portable.1, (false, false, false));
-        let ifma = Ifma52::available();
-        let on_ifma = if ifma {
-            Engine::Ifma52
-        } else {
-            Engine::Portable
-        };
-        assert_eq!(fastest.0, (on_ifma, !ifma, ifma));
-        assert_eq!(fastest.1, (ifma, ifma, false));
-        assert_eq!(portable.2, fastest.2);
-        let width = portable.2.len() / exponents.len();
-        for (power, &e) in portable.2.chunks_exact(width).zip(&exponents) {
-            assert_eq!(
-                biguint_from_limbs(power),
-                base.modpow(&BigUint::from(e), &m)
-            );
+        let mut seen = Vec::new();
+        for engine in CpuEngine::ALL {
+            let Some((kinds, public, powers)) = run(engine) else {
+                continue;
+            };
+            let ifma = engine == CpuEngine::Ifma;
+            let on_ifma = if ifma {
+                Engine::Ifma52
+            } else {
+                Engine::Portable
+            };
+            let narrow = engine.narrow_isa().is_some();
+            let lanes = (ifma || narrow).then_some(narrow);
+            assert_eq!(kinds, (on_ifma, !ifma, lanes), "{engine:?}");
+            assert_eq!(public, (ifma, ifma, false), "{engine:?}");
+            seen.push(powers);
+        }
+        set_engine_preference(EnginePreference::Fastest).unwrap();
+        assert!(!seen.is_empty());
+        let width = seen[0].len() / exponents.len();
+        for powers in &seen {
+            for (power, &e) in powers.chunks_exact(width).zip(&exponents) {
+                assert_eq!(
+                    biguint_from_limbs(power),
+                    base.modpow(&BigUint::from(e), &m)
+                );
+            }
         }
     }
 }

@@ -18,7 +18,8 @@
 //!   layer).
 //! * [`MultiBuffer`] — eight exponentiations modulo one modulus at once, one in each lane of the
 //!   AVX-512 IFMA registers; [`TwoDigitLanes`], the same modulo N² on two digits modulo N (the
-//!   CPU backend's batched decryption and decoding).
+//!   CPU backend's batched decryption and decoding); [`NarrowLanes`], eight modulo one modulus in
+//!   28-bit digits on AVX-512F or AVX2, for CPUs without IFMA.
 //! * `PublicProducts` — chains of products of public values in the fastest engine's own form
 //!   (Montgomery's inversion trick over ciphertexts).
 
@@ -26,6 +27,7 @@ mod adx;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod convert;
+mod cpu_engine;
 mod ct;
 mod engine;
 pub(crate) mod exponent;
@@ -47,18 +49,19 @@ mod wide_reduce;
 pub use convert::wipe_biguint;
 pub use convert::WipedBigUint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
+pub use cpu_engine::{picked_engine, set_engine_preference, CpuEngine, EnginePreference};
 pub(crate) use ct::conditional_assign;
+pub use engine::SquareRoot;
 pub(crate) use engine::{
     for_public_square_vartime, for_secret_square, lanes_for_public_square_vartime, lanes_pay,
     SecretSquareEngines,
 };
-pub use engine::{set_engine_preference, EnginePreference, SquareRoot};
 pub use fixed_base::FixedBaseTable;
 pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
-pub use multi_buffer::{MultiBuffer, TwoDigitLanes, LANES};
+pub use multi_buffer::{MultiBuffer, NarrowIsa, NarrowLanes, TwoDigitLanes, LANES};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
 pub use public_products::PublicProducts;

@@ -24,6 +24,7 @@ mod aligned;
 mod digit_kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels;
+mod narrow;
 #[cfg(target_arch = "x86_64")]
 mod resident_kernels;
 #[cfg(target_arch = "x86_64")]
@@ -33,6 +34,7 @@ mod windows;
 use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
+pub use narrow::{NarrowIsa, NarrowLanes};
 pub use two_digit::TwoDigitLanes;
 use windows::LaneArithmetic;
 #[cfg(not(target_arch = "x86_64"))]

@@ -1,5 +1,6 @@
-//! The secret-exponent power both lane engines run ([`MultiBuffer`](super::MultiBuffer) modulo
-//! one modulus, [`TwoDigitLanes`](super::TwoDigitLanes) on two digits): fixed windows over a
+//! The secret-exponent power every lane engine runs ([`MultiBuffer`](super::MultiBuffer) and
+//! [`NarrowLanes`](super::NarrowLanes) modulo one modulus, [`TwoDigitLanes`](super::TwoDigitLanes)
+//! on two digits): fixed windows over a
 //! table of the base's first powers, each lane's entry chosen by a full scan.
 
 use zeroize::Zeroizing;
@@ -23,6 +24,11 @@ pub(super) trait LaneArithmetic {
     fn mul(&self, a: &[u64], b: &[u64], work: &mut Self::Work, out: &mut [u64]);
     /// `a²` in the engine's form.
     fn square(&self, a: &[u64], work: &mut Self::Work, out: &mut [u64]);
+    /// Lane `i` of `out` from entry `digits[i]` of a table of `entries` values, every entry
+    /// read whatever the digits (the IFMA engines' AVX-512 scan unless an engine has its own).
+    fn select(&self, table: &[u64], entries: usize, digits: &[u64; LANES], out: &mut [u64]) {
+        select(table, entries, digits, out)
+    }
 }
 
 /// `base^exponents[i]` in lane `i`, in the engine's form, for SECRET exponents of at most
@@ -64,14 +70,15 @@ pub(super) fn pow_secret<E: LaneArithmetic>(
         for (lane, digit) in digits.iter_mut().enumerate() {
             *digit = bits_at(lane_exponent(lane), w * WINDOW, WINDOW, exponent_bits) as u64;
         }
-        select(&table, 1 << WINDOW, &digits, base);
+        engine.select(&table, 1 << WINDOW, &digits, base);
         engine.mul(&acc, base, work, &mut tmp);
         std::mem::swap(&mut acc, &mut tmp);
     }
     acc
 }
 
-/// Lane `i` of `out` from entry `digits[i]` of a table of `entries` values in lane layout.
+/// Lane `i` of `out` from entry `digits[i]` of a table of `entries` values in lane layout, on
+/// AVX-512 (the IFMA engines' scan).
 #[allow(unsafe_code)]
 fn select(table: &[u64], entries: usize, digits: &[u64; LANES], out: &mut [u64]) {
     #[cfg(target_arch = "x86_64")]

@@ -7,7 +7,7 @@ use crate::backend::crt_decryption::recombine_all;
 use crate::backend::operation::{CrtDecode, CrtDecrypt};
 use crate::backend::{check_crt_operands, check_decrypt_operands, CrtKey, LimbBatch};
 use crate::backend::{chunk_count, ChunkCount};
-use crate::bigint::{lanes_pay, LANES};
+use crate::bigint::LANES;
 use crate::error::Result;
 
 /// Distances (or defect tags) for each response: see [`Backend::crt_decode`](crate::backend::Backend::crt_decode).
@@ -44,8 +44,7 @@ fn secret_powers(key: &CrtKey, prime_q: bool, bases: &LimbBatch) -> zeroize::Zer
     out.par_chunks_mut(LANES * width)
         .zip(bases.as_flat().par_chunks(LANES * width))
         .for_each(|(out, group)| {
-            let items = group.len() / width.max(1);
-            if lanes_pay(items) && key.pow_secret_mod_square_lanes(prime_q, group, out) {
+            if key.pow_secret_mod_square_lanes(prime_q, group, out) {
                 return;
             }
             for (pair, out) in group.chunks(2 * width).zip(out.chunks_mut(2 * width)) {
