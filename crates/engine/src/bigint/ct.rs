@@ -38,6 +38,19 @@ pub(crate) fn equal_public(a: &[u64], b: &[u64]) -> bool {
     super::memcheck::declassify(bool::from(a.ct_eq(b)))
 }
 
+/// Whether `a < m` (limbs of equal length), from the borrow of `a − m` over every limb, with the
+/// answer declassified: for operands whose range is public (whether a batch may take an engine
+/// that needs them reduced).
+pub(crate) fn below_public(a: &[u64], m: &[u64]) -> bool {
+    let mut borrow = 0u64;
+    for (&x, &y) in a.iter().zip(m) {
+        let (d, b1) = x.overflowing_sub(y);
+        let (_, b2) = d.overflowing_sub(borrow);
+        borrow = (b1 | b2) as u64;
+    }
+    super::memcheck::declassify(borrow == 1)
+}
+
 /// The most entries a scanned table may have: windows of up to 8 bits.
 pub(crate) const MAX_ENTRIES: usize = 256;
 

@@ -21,7 +21,7 @@ use super::convert::WipedBigUint;
 use super::cpu_engine::{picked_engine, CpuEngine};
 use super::fixed_base::FixedBaseTable;
 use super::montgomery::{Engine, MontgomeryModulus};
-use super::multi_buffer::{NarrowLanes, TwoDigitLanes, MIN_LANE_ITEMS};
+use super::multi_buffer::{MultiBuffer, NarrowLanes, ProductLanes, TwoDigitLanes, MIN_LANE_ITEMS};
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
 use crate::error::Result;
@@ -50,6 +50,23 @@ impl MontgomeryModulus {
 /// where its modulus has them (the lanes engine's cost: `MIN_LANE_ITEMS`).
 pub(crate) fn lanes_pay(items: usize) -> bool {
     items >= MIN_LANE_ITEMS
+}
+
+/// The lanes for products across items modulo `modulus` (`x_i·b`, one multiplier for many
+/// items: the aggregation), where the picked engine has them: the IFMA multi-buffer engine, or
+/// the narrow lanes on AVX-512F or AVX2. Built per call (a few products of `BigUint`s), so for
+/// batches, not single items.
+pub(crate) fn product_lanes(modulus: &MontgomeryModulus) -> Option<ProductLanes> {
+    let m = WipedBigUint(modulus.modulus());
+    match picked_engine() {
+        CpuEngine::Ifma => {
+            MultiBuffer::new(&m.0, modulus.len(), modulus.m0_inv()).map(ProductLanes::Ifma)
+        }
+        engine => engine
+            .narrow_isa()
+            .and_then(|isa| NarrowLanes::new(&m.0, modulus.len(), isa))
+            .map(ProductLanes::Narrow),
+    }
 }
 
 /// The engines of a secret square p² beyond its own [`MontgomeryModulus`] engine, prepared once

@@ -50,11 +50,11 @@ pub use convert::wipe_biguint;
 pub use convert::WipedBigUint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
 pub use cpu_engine::{picked_engine, set_engine_preference, CpuEngine, EnginePreference};
-pub(crate) use ct::conditional_assign;
+pub(crate) use ct::{below_public, conditional_assign};
 pub use engine::SquareRoot;
 pub(crate) use engine::{
     for_public_square_vartime, for_secret_square, lanes_for_public_square_vartime, lanes_pay,
-    SecretSquareEngines,
+    product_lanes, SecretSquareEngines,
 };
 pub use fixed_base::FixedBaseTable;
 pub(crate) use fixed_base::POW_BLOCK;

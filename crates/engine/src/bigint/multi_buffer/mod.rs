@@ -25,6 +25,7 @@ mod digit_kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels;
 mod narrow;
+mod products;
 #[cfg(target_arch = "x86_64")]
 mod resident_kernels;
 #[cfg(target_arch = "x86_64")]
@@ -35,6 +36,8 @@ use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
 pub use narrow::{NarrowIsa, NarrowLanes};
+use products::LaneItems;
+pub(crate) use products::ProductLanes;
 pub use two_digit::TwoDigitLanes;
 use windows::LaneArithmetic;
 #[cfg(not(target_arch = "x86_64"))]
@@ -169,21 +172,39 @@ impl MultiBuffer {
         let mut work = Workspace::new(l);
         // The bases, lane by lane (one in the unused lanes).
         let mut plain = self.unit.clone();
-        for (lane, base) in bases.chunks_exact(self.limbs64).enumerate() {
-            let mut limbs = Zeroizing::new(vec![0u64; l]);
-            to_radix52(base, &mut limbs);
-            for (j, &limb) in limbs.iter().enumerate() {
-                plain[LANES * j + lane] = limb;
-            }
-        }
+        self.spread(bases, &mut plain);
         let acc = windows::pow_secret(self, &mut plain, exponents, items, exponent_bits, &mut work);
         let mut tmp = Lanes::zeroed(l);
         // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
         self.mul(&acc, &self.unit, &mut work, &mut tmp);
-        let mut lane_limbs = Zeroizing::new(vec![0u64; l]);
-        for (lane, result) in out.chunks_exact_mut(self.limbs64).take(items).enumerate() {
+        self.gather(&tmp, &mut out[..items * self.limbs64]);
+    }
+}
+
+impl LaneItems for MultiBuffer {
+    fn limbs64(&self) -> usize {
+        self.limbs64
+    }
+
+    fn workspace(&self) -> Workspace {
+        Workspace::new(self.limbs())
+    }
+
+    fn spread(&self, items: &[u64], lanes: &mut Lanes) {
+        let mut limbs = Zeroizing::new(vec![0u64; self.limbs()]);
+        for (lane, item) in items.chunks_exact(self.limbs64).enumerate() {
+            to_radix52(item, &mut limbs);
+            for (j, &limb) in limbs.iter().enumerate() {
+                lanes[LANES * j + lane] = limb;
+            }
+        }
+    }
+
+    fn gather(&self, lanes: &[u64], out: &mut [u64]) {
+        let mut lane_limbs = Zeroizing::new(vec![0u64; self.limbs()]);
+        for (lane, result) in out.chunks_exact_mut(self.limbs64).enumerate() {
             for (j, limb) in lane_limbs.iter_mut().enumerate() {
-                *limb = tmp[LANES * j + lane];
+                *limb = lanes[LANES * j + lane];
             }
             reduce_once(&mut lane_limbs, &self.modulus);
             from_radix52(&lane_limbs, result);

@@ -60,26 +60,151 @@ macro_rules! narrow_kernels {
             }
         }
 
-        /// `Σ q_i·m_(t−i)` over the quotient digits known before column `t` closes.
+        /// Digit `k` of `y`: vector `k` of a value, or with `BROADCAST` the word `y[k]` (the
+        /// modulus's digit) in every lane.
         #[inline]
         $(#[$feature])*
-        unsafe fn reduction_terms(q: *const u64, m: &[u64], t: usize, l: usize) -> V {
-            let (mut even, mut odd) = (zero(), zero());
-            let (low, high) = ((t + 1).saturating_sub(l), t.min(l));
-            let mut i = low;
-            while i + 1 < high {
-                even = add(even, mul32(unsafe { at(q, i) }, splat(m[t - i])));
-                odd = add(odd, mul32(unsafe { at(q, i + 1) }, splat(m[t - i - 1])));
-                i += 2;
+        unsafe fn digit<const BROADCAST: bool>(y: *const u64, k: usize) -> V {
+            match BROADCAST {
+                true => splat(unsafe { *y.add(k) }),
+                false => unsafe { at(y, k) },
             }
-            if i < high {
-                even = add(even, mul32(unsafe { at(q, i) }, splat(m[t - i])));
+        }
+
+        /// `(Σ x_i·y_(t−i), Σ x_i·y_(t+1−i))` over `i` in `from..to`: two columns at once, each
+        /// `y` loaded once and used by both (one load a product where a column alone takes two),
+        /// two `i` a step into four sums (shorter chains of dependent additions). With
+        /// `BROADCAST`, `y` is the modulus's digits ([`digit`]): the reduction's terms.
+        ///
+        /// # Safety
+        /// `x` holds vectors `from..to`, `y` digits `t + 1 − from` down to `t + 1 − to`.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn column_pair<const BROADCAST: bool>(
+            x: *const u64,
+            y: *const u64,
+            t: usize,
+            (from, to): (usize, usize),
+        ) -> (V, V) {
+            let (mut this, mut next) = (zero(), zero());
+            let (mut this_odd, mut next_odd) = (zero(), zero());
+            if from < to {
+                let mut previous = unsafe { digit::<BROADCAST>(y, t + 1 - from) };
+                let mut i = from;
+                while i + 1 < to {
+                    let (x0, y0) = unsafe { (at(x, i), digit::<BROADCAST>(y, t - i)) };
+                    let (x1, y1) = unsafe { (at(x, i + 1), digit::<BROADCAST>(y, t - i - 1)) };
+                    this = add(this, mul32(x0, y0));
+                    next = add(next, mul32(x0, previous));
+                    this_odd = add(this_odd, mul32(x1, y1));
+                    next_odd = add(next_odd, mul32(x1, y0));
+                    previous = y1;
+                    i += 2;
+                }
+                if i < to {
+                    let (x0, y0) = unsafe { (at(x, i), digit::<BROADCAST>(y, t - i)) };
+                    this = add(this, mul32(x0, y0));
+                    next = add(next, mul32(x0, previous));
+                }
             }
-            add(even, odd)
+            (add(this, this_odd), add(next, next_odd))
+        }
+
+        /// The lowest `i` with a digit `t − i` below `l`.
+        #[inline(always)]
+        fn lowest(t: usize, l: usize) -> usize {
+            (t + 1).saturating_sub(l)
+        }
+
+        /// The reduction's terms of columns `t` and `t + 1` known before column `t` closes:
+        /// `q_i·m_(t−i)` and `q_i·m_(t+1−i)` for `i < t` (the term of `q_t` comes later).
+        #[inline]
+        $(#[$feature])*
+        unsafe fn reduction_sums(q: *const u64, m: &[u64], t: usize) -> (V, V) {
+            let l = m.len();
+            let (low, low_next) = (lowest(t, l), lowest(t + 1, l));
+            let (mut this, next) = unsafe { column_pair::<true>(q, m.as_ptr(), t, (low_next, t.min(l))) };
+            if low < low_next && low < t.min(l) {
+                this = add(this, mul32(unsafe { at(q, low) }, splat(m[t - low])));
+            }
+            (this, next)
+        }
+
+        /// Closes columns `t` and `t + 1` (`t + 1 < 2l − 1`) from their sums of operand
+        /// products and of the reduction's known terms: adds the carries and the term of `q_t`
+        /// (known once column `t` closes); returns the carry into `t + 2`.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn close_pair(
+            (this, next): (V, V),
+            (reduce_this, reduce_next): (V, V),
+            t: usize,
+            m: &[u64],
+            constants: (V, V, V, u32),
+            (q, out, carry): (*mut u64, *mut u64, V),
+        ) -> V {
+            let l = m.len();
+            let column = add(add(this, reduce_this), carry);
+            let carry = unsafe { close_column(column, t, l, constants, q, out) };
+            let mut column = add(add(next, reduce_next), carry);
+            if t < l {
+                column = add(column, mul32(unsafe { at(q, t) }, splat(m[1])));
+            }
+            unsafe { close_column(column, t + 1, l, constants, q, out) }
+        }
+
+        /// Closes the last column, `2l − 2` (one product `x·y` of the top digits, one term of
+        /// the reduction), and stores the result's top digit.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn close_last(product: V, m: &[u64], constants: (V, V, V, u32), (q, out, carry): (*mut u64, *mut u64, V)) {
+            let l = m.len();
+            let t = 2 * l - 2;
+            let mut column = add(product, carry);
+            if l > 1 {
+                column = add(column, mul32(unsafe { at(q, l - 1) }, splat(m[l - 1])));
+            }
+            let carry = unsafe { close_column(column, t, l, constants, q, out) };
+            unsafe { store(out.add(super::super::LANES * (l - 1)), carry) };
+        }
+
+        /// The sums `Σ a_i·b_(t−i)` and `Σ a_i·b_(t+1−i)` of columns `t` and `t + 1`.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn product_sums(a: *const u64, b: *const u64, t: usize, l: usize) -> (V, V) {
+            let (low, low_next) = (lowest(t, l), lowest(t + 1, l));
+            let (high, high_next) = (t.min(l - 1), (t + 1).min(l - 1));
+            let (mut this, mut next) = unsafe { column_pair::<false>(a, b, t, (low_next, high + 1)) };
+            if low < low_next {
+                this = add(this, mul32(unsafe { at(a, low) }, unsafe { at(b, t - low) }));
+            }
+            if high_next > high {
+                next = add(next, mul32(unsafe { at(a, high_next) }, unsafe { at(b, t + 1 - high_next) }));
+            }
+            (this, next)
+        }
+
+        /// The sums of columns `t` and `t + 1` (`t` even) of `a²`: each cross product once,
+        /// doubled, and the square on the diagonal. Column `t + 1` has one pair more than `t`,
+        /// `(t/2, t/2 + 1)`.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn square_sums(a: *const u64, t: usize, l: usize) -> (V, V) {
+            let (low, low_next) = (lowest(t, l), lowest(t + 1, l));
+            let (mut this, mut next) = unsafe { column_pair::<false>(a, a, t, (low_next, t / 2)) };
+            if low < low_next && low < t / 2 {
+                this = add(this, mul32(unsafe { at(a, low) }, unsafe { at(a, t - low) }));
+            }
+            let half = unsafe { at(a, t / 2) };
+            next = add(next, mul32(half, unsafe { at(a, t / 2 + 1) }));
+            (add(add(this, this), mul32(half, half)), add(next, next))
         }
 
         /// Almost Montgomery product of `WIDTH` pairs: `out = a·b·2^(−bits·l) mod m` lane by
-        /// lane, below `2m`, digits normalised; `q` is scratch of `l` vectors.
+        /// lane, below `2m`, digits normalised; `q` is scratch of `l` vectors. Columns close two
+        /// at a time ([`column_pair`]), the last alone; the next pair's operand products are
+        /// issued before the current pair closes, so that they fill the wait on its quotient
+        /// digits.
         ///
         /// # Safety
         /// The CPU must have the instructions of the attributes; `a`, `b`, `q` and `out` point
@@ -97,23 +222,22 @@ macro_rules! narrow_kernels {
             let l = m.len();
             let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
             let mut carry = zero();
-            for t in 0..2 * l - 1 {
-                let (low, high) = ((t + 1).saturating_sub(l), t.min(l - 1));
-                let (mut even, mut odd) = (zero(), zero());
-                let mut i = low;
-                while i < high {
-                    even = add(even, mul32(unsafe { at(a, i) }, unsafe { at(b, t - i) }));
-                    odd = add(odd, mul32(unsafe { at(a, i + 1) }, unsafe { at(b, t - i - 1) }));
-                    i += 2;
-                }
-                if i == high {
-                    even = add(even, mul32(unsafe { at(a, i) }, unsafe { at(b, t - i) }));
-                }
-                let reduction = unsafe { reduction_terms(q, m, t, l) };
-                let column = add(add(even, odd), add(reduction, carry));
-                carry = unsafe { close_column(column, t, l, constants, q, out) };
+            let last = 2 * l - 2;
+            let mut sums = match last > 0 {
+                true => unsafe { product_sums(a, b, 0, l) },
+                false => (zero(), zero()),
+            };
+            for t in (0..last).step_by(2) {
+                let reductions = unsafe { reduction_sums(q, m, t) };
+                let upcoming = match t + 2 < last {
+                    true => unsafe { product_sums(a, b, t + 2, l) },
+                    false => (zero(), zero()),
+                };
+                carry = unsafe { close_pair(sums, reductions, t, m, constants, (q, out, carry)) };
+                sums = upcoming;
             }
-            unsafe { store(out.add(super::super::LANES * (l - 1)), carry) };
+            let top = mul32(unsafe { at(a, l - 1) }, unsafe { at(b, l - 1) });
+            unsafe { close_last(top, m, constants, (q, out, carry)) };
         }
 
         /// Almost Montgomery square of `WIDTH` values: [`mul`]`(a, a)` with each cross product
@@ -132,30 +256,22 @@ macro_rules! narrow_kernels {
             let l = m.len();
             let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
             let mut carry = zero();
-            for t in 0..2 * l - 1 {
-                let low = (t + 1).saturating_sub(l);
-                let (mut even, mut odd) = (zero(), zero());
-                // The pairs i < t − i once each.
-                let mut i = low;
-                while i + 1 < t.div_ceil(2) {
-                    even = add(even, mul32(unsafe { at(a, i) }, unsafe { at(a, t - i) }));
-                    odd = add(odd, mul32(unsafe { at(a, i + 1) }, unsafe { at(a, t - i - 1) }));
-                    i += 2;
-                }
-                if i < t.div_ceil(2) {
-                    even = add(even, mul32(unsafe { at(a, i) }, unsafe { at(a, t - i) }));
-                }
-                let cross = add(even, odd);
-                let mut column = add(cross, cross);
-                if t % 2 == 0 {
-                    let x = unsafe { at(a, t / 2) };
-                    column = add(column, mul32(x, x));
-                }
-                let reduction = unsafe { reduction_terms(q, m, t, l) };
-                column = add(column, add(reduction, carry));
-                carry = unsafe { close_column(column, t, l, constants, q, out) };
+            let last = 2 * l - 2;
+            let mut sums = match last > 0 {
+                true => unsafe { square_sums(a, 0, l) },
+                false => (zero(), zero()),
+            };
+            for t in (0..last).step_by(2) {
+                let reductions = unsafe { reduction_sums(q, m, t) };
+                let upcoming = match t + 2 < last {
+                    true => unsafe { square_sums(a, t + 2, l) },
+                    false => (zero(), zero()),
+                };
+                carry = unsafe { close_pair(sums, reductions, t, m, constants, (q, out, carry)) };
+                sums = upcoming;
             }
-            unsafe { store(out.add(super::super::LANES * (l - 1)), carry) };
+            let x = unsafe { at(a, l - 1) };
+            unsafe { close_last(mul32(x, x), m, constants, (q, out, carry)) };
         }
 
         /// Lane by lane, entry `digits[i]` of a table of `entries` values of `vectors` vectors

@@ -14,6 +14,7 @@ use num_traits::One;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::aligned::Lanes;
+use super::products::LaneItems;
 use super::windows::{self, LaneArithmetic};
 use super::LANES;
 use crate::bigint::convert::limbs_from_biguint;
@@ -153,8 +154,8 @@ impl NarrowLanes {
     /// two-digit portable power modulo p² of key_len 2048, measured in BENCHMARKS.md.
     pub(crate) fn min_items(&self) -> usize {
         match self.isa {
-            NarrowIsa::Avx512f => 5,
-            NarrowIsa::Avx2 => 9,
+            NarrowIsa::Avx512f => 4,
+            NarrowIsa::Avx2 => 7,
             #[cfg(test)]
             NarrowIsa::Emulated => 1,
         }
@@ -186,20 +187,39 @@ impl NarrowLanes {
         assert!(out.len() >= items * self.limbs64);
         let mut work = Lanes::zeroed(l);
         let mut plain = self.unit.clone();
-        let mut digits = Zeroizing::new(vec![0u64; l]);
-        for (lane, base) in bases.chunks_exact(self.limbs64).enumerate() {
-            radix::to_radix(base, self.bits, &mut digits);
-            for (j, &digit) in digits.iter().enumerate() {
-                plain[LANES * j + lane] = digit;
-            }
-        }
+        self.spread(bases, &mut plain);
         let acc = windows::pow_secret(self, &mut plain, exponents, items, exponent_bits, &mut work);
         // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
         let mut tmp = Lanes::zeroed(l);
         self.mul(&acc, &self.unit, &mut work, &mut tmp);
-        for (lane, result) in out.chunks_exact_mut(self.limbs64).take(items).enumerate() {
+        self.gather(&tmp, &mut out[..items * self.limbs64]);
+    }
+}
+
+impl LaneItems for NarrowLanes {
+    fn limbs64(&self) -> usize {
+        self.limbs64
+    }
+
+    fn workspace(&self) -> Lanes {
+        Lanes::zeroed(self.digits())
+    }
+
+    fn spread(&self, items: &[u64], lanes: &mut Lanes) {
+        let mut digits = Zeroizing::new(vec![0u64; self.digits()]);
+        for (lane, item) in items.chunks_exact(self.limbs64).enumerate() {
+            radix::to_radix(item, self.bits, &mut digits);
+            for (j, &digit) in digits.iter().enumerate() {
+                lanes[LANES * j + lane] = digit;
+            }
+        }
+    }
+
+    fn gather(&self, lanes: &[u64], out: &mut [u64]) {
+        let mut digits = Zeroizing::new(vec![0u64; self.digits()]);
+        for (lane, result) in out.chunks_exact_mut(self.limbs64).enumerate() {
             for (j, digit) in digits.iter_mut().enumerate() {
-                *digit = tmp[LANES * j + lane];
+                *digit = lanes[LANES * j + lane];
             }
             radix::reduce_once(&mut digits, &self.modulus, self.bits);
             radix::from_radix(&digits, self.bits, result);
