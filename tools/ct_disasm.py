@@ -57,6 +57,9 @@ CHECKS = [
     ("paillier_gpu_engine::bigint::multi_buffer::resident_kernels::mul", set(), "multi-buffer two digits, window in registers: a product", True),
     ("paillier_gpu_engine::bigint::multi_buffer::resident_kernels::square", set(), "multi-buffer two digits, window in registers: a square", True),
     ("paillier_gpu_engine::bigint::multi_buffer::resident_kernels::high_digit", set(), "multi-buffer two digits, window in registers: the high digit", True),
+    ("paillier_gpu_engine::bigint::multi_buffer::narrow::kernels::avx512::", set(), "narrow lanes on AVX-512F: products, squares, table scan", True),
+    ("paillier_gpu_engine::bigint::multi_buffer::narrow::kernels::avx2::", set(), "narrow lanes on AVX2: products, squares, table scan", True),
+    ("paillier_gpu_engine::bigint::multi_buffer::narrow::radix::reduce_once", set(), "narrow lanes: final subtraction", True),
     ("ct_check::control_select_with_plain_mask", {"rcx"}, "CONTROL: must be reported", False),
 ]
 

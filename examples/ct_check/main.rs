@@ -44,8 +44,8 @@ use setup::{exponent, Setup, EXPONENT_BITS};
 const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
-     pow_secret_lanes, pow_secret_root_lanes, fixed_base_root_lanes, record_check (memcheck \
-     only)";
+     pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
+     fixed_base_root_lanes, record_check (memcheck only)";
 
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
 #[inline(never)]
@@ -57,6 +57,22 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
         // exponent; the first lane's power comes back.
         "pow_secret_lanes" => {
             let Some(lanes) = &setup.lanes else {
+                return m.pow_secret(base, e, EXPONENT_BITS);
+            };
+            let plain = m.from_montgomery(base);
+            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
+            let mut out = vec![0u64; bases.len()];
+            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
+            m.to_montgomery(&out[..m.len()])
+        }
+        // Eight exponentiations in the narrow lanes (batched decryption and decoding without
+        // IFMA), on AVX-512F and on AVX2.
+        "pow_secret_narrow_avx512f" | "pow_secret_narrow_avx2" => {
+            let narrow = match operation.ends_with("avx2") {
+                true => &setup.narrow_avx2,
+                false => &setup.narrow_avx512f,
+            };
+            let Some(lanes) = narrow else {
                 return m.pow_secret(base, e, EXPONENT_BITS);
             };
             let plain = m.from_montgomery(base);
@@ -152,6 +168,11 @@ fn memcheck(args: &[String]) {
     // the same compiled functions the IFMA engine calls.
     let setup = Setup::new(Engine::Portable);
     setup.prepare(operation);
+    // Valgrind runs AVX2: the narrow lanes' AVX2 kernels themselves, never a fallback.
+    assert!(
+        operation != "pow_secret_narrow_avx2" || setup.narrow_avx2.is_some(),
+        "the narrow lanes need AVX2, which this CPU (or valgrind's) lacks"
+    );
     let m = &setup.m;
     let mut rng = StdRng::seed_from_u64(5);
     let mut e = exponent("random", &mut rng);
@@ -284,6 +305,8 @@ fn dudect(args: &[String]) {
         "pow_secret_pair",
         "pow_secret_lanes",
         "pow_secret_root_lanes",
+        "pow_secret_narrow_avx512f",
+        "pow_secret_narrow_avx2",
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",

@@ -5,7 +5,8 @@ use std::cell::OnceCell;
 
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::bigint::{
-    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, TwoDigit, TwoDigitLanes,
+    Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, NarrowIsa, NarrowLanes,
+    TwoDigit, TwoDigitLanes,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
@@ -61,6 +62,10 @@ pub struct Setup {
     /// The lanes modulo N² on two digits modulo N (batched decryption and decoding), and
     /// `root_table` running its blocks there (the owner's batched encryption).
     pub root_lanes: Option<TwoDigitLanes>,
+    /// The narrow lanes modulo `m` (batched decryption and decoding without IFMA), on AVX-512F
+    /// and on AVX2, where the CPU has them.
+    pub narrow_avx512f: Option<NarrowLanes>,
+    pub narrow_avx2: Option<NarrowLanes>,
     root_lanes_table: OnceCell<FixedBaseTable>,
 }
 
@@ -87,6 +92,8 @@ impl Setup {
         let lanes = MultiBuffer::new(&m.modulus(), m.len(), m.m0_inv());
         let root_lanes = TwoDigitLanes::new(&n, square.len());
         Setup {
+            narrow_avx512f: NarrowLanes::new(&m.modulus(), m.len(), NarrowIsa::Avx512f),
+            narrow_avx2: NarrowLanes::new(&m.modulus(), m.len(), NarrowIsa::Avx2),
             lanes,
             root_lanes,
             root_lanes_table: OnceCell::new(),
