@@ -32,7 +32,9 @@ from ._native import (
     __version__,
     auto_partitions,
     configure_gpu,
+    cpu_engine,
     generate_paillier_keypair,
+    set_cpu_engine,
 )
 from .errors import *  # noqa: F401,F403  (the exception classes at the top level too)
 
@@ -55,7 +57,9 @@ __all__ = [
     "StoredRecords",
     "auto_partitions",
     "configure_gpu",
+    "cpu_engine",
     "generate_paillier_keypair",
+    "set_cpu_engine",
     "errors",
     "__version__",
     *errors.__all__,

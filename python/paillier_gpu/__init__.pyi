@@ -17,7 +17,9 @@ from ._native import (
     __version__ as __version__,
     auto_partitions as auto_partitions,
     configure_gpu as configure_gpu,
+    cpu_engine as cpu_engine,
     generate_paillier_keypair as generate_paillier_keypair,
+    set_cpu_engine as set_cpu_engine,
 )
 from .errors import (
     AuthenticationError as AuthenticationError,

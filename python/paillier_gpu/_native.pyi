@@ -24,6 +24,14 @@ def configure_gpu(
     """Sets this process's GPU options once, before the first GPU is opened (adapter_index
     tells identical GPUs apart)."""
 
+def set_cpu_engine(name: str) -> None:
+    """Chooses the CPU engine from now on, process-wide: "auto" (the fastest this CPU runs),
+    "ifma", "avx512f", "avx2" or "portable"; keys and contexts made before keep theirs. Raises
+    InvalidInputError for an unknown name or an engine this CPU lacks."""
+
+def cpu_engine() -> str:
+    """The CPU engine new keys and contexts get now: "ifma", "avx512f", "avx2" or "portable"."""
+
 class KeyProviderProtocol:
     """What a key provider written in Python provides (no need to inherit from this)."""
 

@@ -50,6 +50,21 @@ fn configure_gpu(
     .py_err()
 }
 
+/// Chooses the CPU engine from now on, process-wide: `auto` (the fastest this CPU runs, the
+/// default), `ifma`, `avx512f`, `avx2` or `portable`. Keys and contexts made before keep theirs.
+/// An unknown name, or an engine this CPU lacks, raises `InvalidInputError`.
+#[pyfunction]
+fn set_cpu_engine(name: &str) -> PyResult<()> {
+    use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
+    set_engine_preference(name.parse::<EnginePreference>().py_err()?).py_err()
+}
+
+/// The CPU engine new keys and contexts get now: `ifma`, `avx512f`, `avx2` or `portable`.
+#[pyfunction]
+fn cpu_engine() -> &'static str {
+    paillier_gpu::hazmat::bigint::picked_engine().name()
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<context_state::PyExecutionContext>()?;
@@ -75,6 +90,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module
     )?)?;
     module.add_function(wrap_pyfunction!(configure_gpu, module)?)?;
+    module.add_function(wrap_pyfunction!(set_cpu_engine, module)?)?;
+    module.add_function(wrap_pyfunction!(cpu_engine, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

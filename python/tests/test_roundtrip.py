@@ -116,3 +116,34 @@ def test_top_k(small_ctx):
     ids, distances = small_ctx.top_k([5, 1, 3, 1], 3)
     assert ids.tolist() == [1, 3, 2]
     assert distances.tolist() == [1, 1, 3]
+
+
+@pytest.mark.parametrize("engine", ["portable", "avx2", "avx512f", "ifma", "auto", "avx9"])
+def test_every_cpu_engine_gives_the_same_distances(engine):
+    """set_cpu_engine: each engine this CPU runs encrypts, aggregates (70 records: the lanes'
+    products across records) and decodes (groups of eight) to the plaintext distances; an engine
+    it lacks, or a name that is none, raises InvalidInputError saying so."""
+    try:
+        try:
+            pg.set_cpu_engine(engine)
+        except pg.InvalidInputError as error:
+            if engine == "avx9":
+                assert "expected auto, ifma, avx512f, avx2 or portable" in str(error)
+            else:
+                assert f"the {engine} CPU engine needs" in str(error), error
+                assert "which this CPU lacks" in str(error), error
+            return
+        assert engine != "avx9"
+        assert pg.cpu_engine() in ("ifma", "avx512f", "avx2", "portable")
+        if engine != "auto":
+            assert pg.cpu_engine() == engine
+        ctx = pg.ExecutionContext.create("engines", embedding_length=40, key_len=512, insecure=True)
+        rng = np.random.default_rng(19)
+        db = random_bits(rng, 70, ctx.embedding_length)
+        query = random_bits(rng, 1, ctx.embedding_length)[0]
+        index = pg.EncryptedIndex(ctx.public_context())
+        index.insert(ctx.encrypt_vec_batch(db))
+        got = ctx.decode_hamming_client_batch(index.aggregate(ctx.encrypt_vec_one(query)))
+        assert got.tolist() == [hamming(r, query) for r in db]
+    finally:
+        pg.set_cpu_engine("auto")
