@@ -2,6 +2,7 @@
 # Verified against unverified search, and ingest with nonces, tags and tokens against without,
 # on a fresh `paillier-gpu serve` (SQLite, --device cpu) on this machine:
 #   tools/trustless-bench.sh [RECORDS] [SEARCHES]          (defaults 8192 and 21)
+# PAILLIER_GPU_CPU_ENGINE names the CPU engine of both the service and the owner.
 # Builds the release program and crates/client/examples/trustless_search.rs, which does the
 # measuring (BENCHMARKS.md quotes it).
 set -euo pipefail

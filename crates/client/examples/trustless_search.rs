@@ -31,6 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let records: usize = args.get(2).map_or(Ok(8192), |a| a.parse())?;
     let searches: usize = args.get(3).map_or(Ok(21), |a| a.parse())?;
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
+    // The CPU engine, as the `paillier-gpu` binary takes it (auto when unset).
+    if let Ok(engine) = std::env::var("PAILLIER_GPU_CPU_ENGINE") {
+        use paillier_gpu::hazmat::bigint::{set_engine_preference, EnginePreference};
+        set_engine_preference(engine.parse::<EnginePreference>()?)?;
+    }
     let client = Client::new(
         &env("PAILLIER_GPU_REMOTE")?,
         &env("PAILLIER_GPU_ORG")?,
