@@ -47,6 +47,20 @@ const OPERATIONS: &str =
      pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
      fixed_base_root_lanes, record_check (memcheck only)";
 
+/// Eight copies of `base` through `pow` (a lane engine's `pow_secret` on normal-form bases);
+/// the first lane's power comes back, in `m`'s Montgomery form.
+fn in_lanes(
+    m: &MontgomeryModulus,
+    base: &Montgomery,
+    pow: impl Fn(&[u64], &mut [u64]),
+) -> Montgomery {
+    let plain = m.from_montgomery(base);
+    let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
+    let mut out = vec![0u64; bases.len()];
+    pow(&bases, &mut out);
+    m.to_montgomery(&out[..m.len()])
+}
+
 /// What callgrind measures: one secret-exponent operation, not inlined so it can be found.
 #[inline(never)]
 fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) -> Montgomery {
@@ -55,16 +69,12 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
         "pow_secret" => m.pow_secret(base, e, EXPONENT_BITS),
         // Eight exponentiations in the lanes (batched decryption): eight bases, one secret
         // exponent; the first lane's power comes back.
-        "pow_secret_lanes" => {
-            let Some(lanes) = &setup.lanes else {
-                return m.pow_secret(base, e, EXPONENT_BITS);
-            };
-            let plain = m.from_montgomery(base);
-            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
-            let mut out = vec![0u64; bases.len()];
-            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
-            m.to_montgomery(&out[..m.len()])
-        }
+        "pow_secret_lanes" => match &setup.lanes {
+            Some(lanes) => in_lanes(m, base, |b, o| {
+                lanes.pow_secret(b, &[e; LANES], EXPONENT_BITS, o)
+            }),
+            None => m.pow_secret(base, e, EXPONENT_BITS),
+        },
         // Eight exponentiations in the narrow lanes (batched decryption and decoding without
         // IFMA), on AVX-512F and on AVX2.
         "pow_secret_narrow_avx512f" | "pow_secret_narrow_avx2" => {
@@ -72,26 +82,22 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
                 true => &setup.narrow_avx2,
                 false => &setup.narrow_avx512f,
             };
-            let Some(lanes) = narrow else {
-                return m.pow_secret(base, e, EXPONENT_BITS);
-            };
-            let plain = m.from_montgomery(base);
-            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
-            let mut out = vec![0u64; bases.len()];
-            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
-            m.to_montgomery(&out[..m.len()])
+            match narrow {
+                Some(lanes) => in_lanes(m, base, |b, o| {
+                    lanes.pow_secret(b, &[e; LANES], EXPONENT_BITS, o)
+                }),
+                None => m.pow_secret(base, e, EXPONENT_BITS),
+            }
         }
         // The same modulo N² on two digits (what batched decoding runs modulo p²).
         "pow_secret_root_lanes" => {
-            let square = &setup.square;
-            let Some(lanes) = &setup.root_lanes else {
-                return square.pow_secret(&setup.square_base, e, EXPONENT_BITS);
-            };
-            let plain = square.from_montgomery(&setup.square_base);
-            let bases: Vec<u64> = (0..LANES).flat_map(|_| plain.iter().copied()).collect();
-            let mut out = vec![0u64; bases.len()];
-            lanes.pow_secret(&bases, &[e; LANES], EXPONENT_BITS, &mut out);
-            square.to_montgomery(&out[..square.len()])
+            let (square, base) = (&setup.square, &setup.square_base);
+            match &setup.root_lanes {
+                Some(lanes) => in_lanes(square, base, |b, o| {
+                    lanes.pow_secret(b, &[e; LANES], EXPONENT_BITS, o)
+                }),
+                None => square.pow_secret(base, e, EXPONENT_BITS),
+            }
         }
         // Two exponentiations in lockstep (decryption and decoding run them in pairs): the
         // second is another base under the same secret exponent.

@@ -37,6 +37,7 @@ use aligned::Lanes;
 use kernels::ROWS;
 pub use narrow::{NarrowIsa, NarrowLanes};
 use products::LaneItems;
+
 pub(crate) use products::ProductLanes;
 pub use two_digit::TwoDigitLanes;
 use windows::LaneArithmetic;
@@ -165,25 +166,17 @@ impl MultiBuffer {
         exponent_bits: usize,
         out: &mut [u64],
     ) {
-        let l = self.limbs();
-        let items = bases.len() / self.limbs64;
-        assert!(items <= LANES && items > 0 && exponents.len() >= items);
-        assert!(out.len() >= items * self.limbs64);
-        let mut work = Workspace::new(l);
-        // The bases, lane by lane (one in the unused lanes).
-        let mut plain = self.unit.clone();
-        self.spread(bases, &mut plain);
-        let acc = windows::pow_secret(self, &mut plain, exponents, items, exponent_bits, &mut work);
-        let mut tmp = Lanes::zeroed(l);
-        // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
-        self.mul(&acc, &self.unit, &mut work, &mut tmp);
-        self.gather(&tmp, &mut out[..items * self.limbs64]);
+        products::pow_items(self, bases, exponents, exponent_bits, out);
     }
 }
 
 impl LaneItems for MultiBuffer {
     fn limbs64(&self) -> usize {
         self.limbs64
+    }
+
+    fn unit(&self) -> &Lanes {
+        &self.unit
     }
 
     fn workspace(&self) -> Workspace {

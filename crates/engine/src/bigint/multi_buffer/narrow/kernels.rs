@@ -200,11 +200,48 @@ macro_rules! narrow_kernels {
             (add(add(this, this), mul32(half, half)), add(next, next))
         }
 
-        /// Almost Montgomery product of `WIDTH` pairs: `out = a·b·2^(−bits·l) mod m` lane by
-        /// lane, below `2m`, digits normalised; `q` is scratch of `l` vectors. Columns close two
+        /// Almost Montgomery product of `WIDTH` pairs, or with `SQUARE` of `a` by itself (`b`
+        /// is then `a`, and each cross product is computed once and doubled). Columns close two
         /// at a time ([`column_pair`]), the last alone; the next pair's operand products are
         /// issued before the current pair closes, so that they fill the wait on its quotient
         /// digits.
+        #[inline]
+        $(#[$feature])*
+        unsafe fn montgomery<const SQUARE: bool>(
+            a: *const u64,
+            b: *const u64,
+            m: &[u64],
+            (k0, bits): (u64, u32),
+            q: *mut u64,
+            out: *mut u64,
+        ) {
+            let l = m.len();
+            let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
+            let sums = |t: usize| match SQUARE {
+                true => unsafe { square_sums(a, t, l) },
+                false => unsafe { product_sums(a, b, t, l) },
+            };
+            let mut carry = zero();
+            let last = 2 * l - 2;
+            let mut current = match last > 0 {
+                true => sums(0),
+                false => (zero(), zero()),
+            };
+            for t in (0..last).step_by(2) {
+                let reductions = unsafe { reduction_sums(q, m, t) };
+                let upcoming = match t + 2 < last {
+                    true => sums(t + 2),
+                    false => (zero(), zero()),
+                };
+                carry = unsafe { close_pair(current, reductions, t, m, constants, (q, out, carry)) };
+                current = upcoming;
+            }
+            let top = mul32(unsafe { at(a, l - 1) }, unsafe { at(b, l - 1) });
+            unsafe { close_last(top, m, constants, (q, out, carry)) };
+        }
+
+        /// Almost Montgomery product of `WIDTH` pairs: `out = a·b·2^(−bits·l) mod m` lane by
+        /// lane, below `2m`, digits normalised; `q` is scratch of `l` vectors.
         ///
         /// # Safety
         /// The CPU must have the instructions of the attributes; `a`, `b`, `q` and `out` point
@@ -215,29 +252,11 @@ macro_rules! narrow_kernels {
             a: *const u64,
             b: *const u64,
             m: &[u64],
-            (k0, bits): (u64, u32),
+            constants: (u64, u32),
             q: *mut u64,
             out: *mut u64,
         ) {
-            let l = m.len();
-            let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
-            let mut carry = zero();
-            let last = 2 * l - 2;
-            let mut sums = match last > 0 {
-                true => unsafe { product_sums(a, b, 0, l) },
-                false => (zero(), zero()),
-            };
-            for t in (0..last).step_by(2) {
-                let reductions = unsafe { reduction_sums(q, m, t) };
-                let upcoming = match t + 2 < last {
-                    true => unsafe { product_sums(a, b, t + 2, l) },
-                    false => (zero(), zero()),
-                };
-                carry = unsafe { close_pair(sums, reductions, t, m, constants, (q, out, carry)) };
-                sums = upcoming;
-            }
-            let top = mul32(unsafe { at(a, l - 1) }, unsafe { at(b, l - 1) });
-            unsafe { close_last(top, m, constants, (q, out, carry)) };
+            unsafe { montgomery::<false>(a, b, m, constants, q, out) }
         }
 
         /// Almost Montgomery square of `WIDTH` values: [`mul`]`(a, a)` with each cross product
@@ -249,29 +268,11 @@ macro_rules! narrow_kernels {
         pub(in crate::bigint::multi_buffer::narrow) unsafe fn square(
             a: *const u64,
             m: &[u64],
-            (k0, bits): (u64, u32),
+            constants: (u64, u32),
             q: *mut u64,
             out: *mut u64,
         ) {
-            let l = m.len();
-            let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
-            let mut carry = zero();
-            let last = 2 * l - 2;
-            let mut sums = match last > 0 {
-                true => unsafe { square_sums(a, 0, l) },
-                false => (zero(), zero()),
-            };
-            for t in (0..last).step_by(2) {
-                let reductions = unsafe { reduction_sums(q, m, t) };
-                let upcoming = match t + 2 < last {
-                    true => unsafe { square_sums(a, t + 2, l) },
-                    false => (zero(), zero()),
-                };
-                carry = unsafe { close_pair(sums, reductions, t, m, constants, (q, out, carry)) };
-                sums = upcoming;
-            }
-            let x = unsafe { at(a, l - 1) };
-            unsafe { close_last(mul32(x, x), m, constants, (q, out, carry)) };
+            unsafe { montgomery::<true>(a, a, m, constants, q, out) }
         }
 
         /// Lane by lane, entry `digits[i]` of a table of `entries` values of `vectors` vectors

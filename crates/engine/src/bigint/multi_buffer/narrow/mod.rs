@@ -14,8 +14,8 @@ use num_traits::One;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::aligned::Lanes;
-use super::products::LaneItems;
-use super::windows::{self, LaneArithmetic};
+use super::products::{self, LaneItems};
+use super::windows::LaneArithmetic;
 use super::LANES;
 use crate::bigint::convert::limbs_from_biguint;
 
@@ -166,11 +166,8 @@ impl NarrowLanes {
         self.modulus.len()
     }
 
-    /// `bases[i]^exponents[i] mod m` for the `k ≤ 8` items of `bases` (`k·limbs64` limbs,
-    /// normal form, each below m) into `out` (as long), for SECRET exponents of at most
-    /// `exponent_bits` bits: fixed 4-bit windows, each lane's table entry chosen by a full scan.
-    /// Lanes past `k` compute one to the first exponent's power. The instructions and addresses
-    /// depend on nothing but `k`, the width and `exponent_bits`.
+    /// `bases[i]^exponents[i] mod m` for the `k ≤ 8` items of `bases`, in constant time in the
+    /// SECRET exponents: as [`MultiBuffer::pow_secret`](super::MultiBuffer::pow_secret).
     ///
     /// # Panics
     /// Where `bases` holds no item or more than eight, or `exponents` or `out` fewer.
@@ -181,24 +178,17 @@ impl NarrowLanes {
         exponent_bits: usize,
         out: &mut [u64],
     ) {
-        let l = self.digits();
-        let items = bases.len() / self.limbs64;
-        assert!(items <= LANES && items > 0 && exponents.len() >= items);
-        assert!(out.len() >= items * self.limbs64);
-        let mut work = Lanes::zeroed(l);
-        let mut plain = self.unit.clone();
-        self.spread(bases, &mut plain);
-        let acc = windows::pow_secret(self, &mut plain, exponents, items, exponent_bits, &mut work);
-        // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
-        let mut tmp = Lanes::zeroed(l);
-        self.mul(&acc, &self.unit, &mut work, &mut tmp);
-        self.gather(&tmp, &mut out[..items * self.limbs64]);
+        products::pow_items(self, bases, exponents, exponent_bits, out);
     }
 }
 
 impl LaneItems for NarrowLanes {
     fn limbs64(&self) -> usize {
         self.limbs64
+    }
+
+    fn unit(&self) -> &Lanes {
+        &self.unit
     }
 
     fn workspace(&self) -> Lanes {
