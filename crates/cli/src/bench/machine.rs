@@ -12,7 +12,7 @@ use serde::Serialize;
 pub(super) struct CpuDescription {
     pub(super) model: String,
     pub(super) threads: usize,
-    /// The Montgomery engine the CPU backend runs on (`Engine::describe`).
+    /// The CPU engine the CPU backend runs on (`CpuEngine::describe`).
     pub(super) engine: String,
 }
 
@@ -27,11 +27,9 @@ impl CpuDescription {
                     .map(|m| m.trim().to_owned())
             })
             .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
-        let engine = paillier_gpu::hazmat::bigint::MontgomeryModulus::new(
-            &num_bigint::BigUint::from((1u128 << 127) - 1),
-        )
-        .map(|m| m.engine().describe().to_owned())
-        .unwrap_or_else(|_| "unknown".into());
+        let engine = paillier_gpu::hazmat::bigint::picked_engine()
+            .describe()
+            .to_owned();
         Self {
             model,
             threads: rayon::current_num_threads(),
@@ -41,7 +39,7 @@ impl CpuDescription {
 
     pub(super) fn line(&self) -> String {
         format!(
-            "{}, {} threads, {} engine",
+            "{}, {} threads, CPU engine {}",
             self.model, self.threads, self.engine
         )
     }

@@ -37,6 +37,16 @@ impl CpuEngine {
         }
     }
 
+    /// Its name and what runs on it, for reports (`bench`'s machine line).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Ifma => "ifma (AVX-512 IFMA, 52-bit digits)",
+            Self::Avx512f => "avx512f (narrow lanes on AVX-512F, 28-bit digits)",
+            Self::Avx2 => "avx2 (narrow lanes on AVX2, 28-bit digits)",
+            Self::Portable => "portable (64-bit limbs)",
+        }
+    }
+
     /// Whether this CPU runs it.
     pub fn available(self) -> bool {
         match self {
