@@ -121,6 +121,7 @@ mod tests {
     #[test]
     fn every_cpu_engine_decrypts_the_same() {
         use crate::bigint::{set_engine_preference, CpuEngine, EnginePreference};
+        let _only_this_test = crate::bigint::preference_lock();
         let mut rng = StdRng::seed_from_u64(34);
         let (p, q) = (
             random_prime_from(&mut rng, 512),

@@ -155,3 +155,48 @@ pub fn picked_engine() -> CpuEngine {
         None => CpuEngine::fastest(),
     }
 }
+
+/// Held by every test that sets the preference, so that none sees another's meanwhile (the
+/// preference is process-wide, and the test harness runs tests on several threads).
+#[cfg(test)]
+pub(crate) fn preference_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every engine's name parses back to it, `auto` to the fastest, anything else is refused
+    /// naming the choices; an engine this CPU lacks is refused naming what it needs.
+    #[test]
+    fn names_parse_and_missing_engines_are_refused() {
+        let _only_this_test = preference_lock();
+        for engine in CpuEngine::ALL {
+            let parsed: EnginePreference = engine.name().parse().unwrap();
+            assert_eq!(parsed, EnginePreference::Only(engine));
+            assert!(engine.describe().starts_with(engine.name()));
+        }
+        assert_eq!(
+            "auto".parse::<EnginePreference>().unwrap(),
+            EnginePreference::Fastest
+        );
+        for bad in ["", "AVX2", "avx512", "sse2"] {
+            let message = bad.parse::<EnginePreference>().unwrap_err().to_string();
+            assert!(
+                message.contains("expected auto, ifma, avx512f, avx2 or portable"),
+                "{message}"
+            );
+        }
+        assert!(CpuEngine::Portable.available());
+        assert!(CpuEngine::fastest().available());
+        for engine in CpuEngine::ALL.into_iter().filter(|e| !e.available()) {
+            let message = set_engine_preference(EnginePreference::Only(engine))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains("which this CPU lacks"), "{message}");
+        }
+    }
+}

@@ -169,6 +169,31 @@ pub(crate) fn conditional_assign(mask: u64, dst: &mut [u64], src: &[u64]) {
 mod tests {
     use super::*;
 
+    /// `a < m` from the borrow, against num-bigint's order, at equal, one-off and top-limb
+    /// differences.
+    #[test]
+    fn below_is_the_order_of_the_numbers() {
+        use num_bigint::BigUint;
+        let m = [5u64, 0, 1 << 63];
+        let value = |x: &[u64]| {
+            BigUint::from_slice(
+                &x.iter()
+                    .flat_map(|&w| [w as u32, (w >> 32) as u32])
+                    .collect::<Vec<_>>(),
+            )
+        };
+        for x in [
+            [5u64, 0, 1 << 63],
+            [4, 0, 1 << 63],
+            [6, 0, 1 << 63],
+            [u64::MAX, u64::MAX, (1 << 63) - 1],
+            [0, 0, u64::MAX],
+            [0, 0, 0],
+        ] {
+            assert_eq!(below_public(&x, &m), value(&x) < value(&m), "{x:?}");
+        }
+    }
+
     #[test]
     fn masks_are_all_or_nothing() {
         assert_eq!(bit_mask(1), u64::MAX);

@@ -217,10 +217,12 @@ mod tests {
     /// table and of the secret lanes on it: `portable` rules every vector engine out, `ifma`
     /// takes the IFMA engines, `avx512f` and `avx2` the narrow lanes for the secret square and
     /// the portable engine elsewhere, and the powers are the same whichever runs. Engines this
-    /// CPU lacks are refused. (The preference is process-wide: a test running beside this one
-    /// may get other engines meanwhile, which changes its speed, not its results.)
+    /// CPU lacks are refused. (The preference is process-wide: tests that set it hold
+    /// `preference_lock`; a test running beside this one may get other engines meanwhile, which
+    /// changes its speed, not its results.)
     #[test]
     fn the_preference_decides_the_engines_and_not_the_results() {
+        let _only_this_test = crate::bigint::cpu_engine::preference_lock();
         let mut rng = StdRng::seed_from_u64(61);
         let n = rng.gen_biguint(512) | BigUint::from(1u32) | (BigUint::from(1u32) << 511);
         let m = &n * &n;

@@ -49,6 +49,8 @@ mod wide_reduce;
 pub use convert::wipe_biguint;
 pub use convert::WipedBigUint;
 pub use convert::{biguint_from_limbs, limbs_from_biguint, limbs_from_le_bytes, limbs_to_le_bytes};
+#[cfg(test)]
+pub(crate) use cpu_engine::preference_lock;
 pub use cpu_engine::{picked_engine, set_engine_preference, CpuEngine, EnginePreference};
 pub(crate) use ct::{below_public, conditional_assign};
 pub use engine::SquareRoot;

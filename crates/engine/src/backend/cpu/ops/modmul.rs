@@ -94,6 +94,7 @@ mod tests {
     /// lanes leave to the one-number engines).
     #[test]
     fn products_across_items_match_num_bigint_on_every_engine() {
+        let _only_this_test = crate::bigint::preference_lock();
         let mut rng = StdRng::seed_from_u64(77);
         for bits in [4096u64, 3000, 2048] {
             let m =
