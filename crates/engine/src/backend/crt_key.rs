@@ -200,14 +200,14 @@ impl CrtKey {
         bases: &[u64],
         out: &mut [u64],
     ) -> bool {
-        let (lanes, exponent) = if prime_q {
-            (&self.q_engines.lanes, &self.exponent_q)
+        let (lanes, exponent, square) = if prime_q {
+            (&self.q_engines.lanes, &self.exponent_q, &self.q_squared)
         } else {
-            (&self.p_engines.lanes, &self.exponent_p)
+            (&self.p_engines.lanes, &self.exponent_p, &self.p_squared)
         };
         let Some(lanes) = lanes
             .as_ref()
-            .filter(|l| bases.len() >= l.min_items() * self.p_squared.len())
+            .filter(|l| bases.len() >= l.min_items() * square.len())
         else {
             return false;
         };

@@ -11,11 +11,12 @@ use crate::error::{Error, Result};
 /// results; they differ in speed alone (BENCHMARKS.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpuEngine {
-    /// AVX-512 IFMA: 52-bit digits, one number per register ([`Ifma52`](super::MontgomeryModulus))
-    /// and eight in lanes ([`MultiBuffer`](super::MultiBuffer), [`TwoDigitLanes`](super::TwoDigitLanes)).
+    /// AVX-512 IFMA: 52-bit digits, one number per register (a
+    /// [`MontgomeryModulus`](super::MontgomeryModulus) on `Engine::Ifma52`) and eight in lanes
+    /// ([`MultiBuffer`](super::MultiBuffer), [`TwoDigitLanes`](super::TwoDigitLanes)).
     Ifma,
-    /// AVX-512F without IFMA: eight exponentiations at once in 28-bit digits
-    /// ([`NarrowLanes`](super::NarrowLanes)), the portable engine for one at a time.
+    /// AVX-512F: eight items at once in 28-bit digits ([`NarrowLanes`](super::NarrowLanes)) for
+    /// batched decryption, decoding and aggregation; the portable engine for everything else.
     Avx512f,
     /// AVX2: the same lanes, four a register.
     Avx2,

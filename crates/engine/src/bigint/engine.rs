@@ -1,14 +1,16 @@
 //! Which CPU engine runs an exponentiation: decided in this file alone, once per modulus (when
-//! it is prepared) and per shape (how many items a call takes at once), from what the CPU offers,
-//! the [`EnginePreference`](super::EnginePreference) (`cpu_engine.rs`) and what is known of the modulus. The engines themselves (`pow.rs`
-//! and `limbs.rs`, `ifma.rs`, `two_digit/`, `multi_buffer/`) run what they are given; their
-//! constructors only refuse what this CPU cannot run or the arithmetic does not cover.
+//! it is prepared) and per shape (how many items a call takes at once), from the engine picked
+//! (the [`EnginePreference`](super::EnginePreference) of `cpu_engine.rs`, else the fastest this
+//! CPU runs) and what is known of the modulus. The engines themselves (`pow.rs` and `limbs.rs`,
+//! `ifma.rs`, `two_digit/`, `multi_buffer/`) run what they are given; their constructors only
+//! refuse what this CPU cannot run or the arithmetic does not cover.
 //!
-//! | modulus | one or two items at a time | four to eight at once |
+//! | modulus | one or two items at a time | a group at once (from four items, seven on AVX2) |
 //! |---|---|---|
 //! | any odd m | IFMA52 where the CPU has AVX-512 IFMA, else portable (radix 2^64, ADX assembly where the CPU has it) | — |
 //! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA); modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F or AVX2) |
 //! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA) |
+//! | products of many items by one multiplier (the aggregation) | the modulus's engine | the lanes modulo m: [`MultiBuffer`] on IFMA, [`NarrowLanes`] on AVX-512F or AVX2 (from 64 items, `backend/cpu/ops/modmul.rs`) |
 //!
 //! Every engine gives the same results; the choice is speed alone (BENCHMARKS.md has the
 //! figures). `PAILLIER_GPU_CPU_ENGINE=ifma|avx512f|avx2|portable` (the binary, through
