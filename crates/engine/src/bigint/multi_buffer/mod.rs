@@ -36,11 +36,10 @@ use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
 pub use narrow::{NarrowIsa, NarrowLanes};
-use products::LaneItems;
 
 pub(crate) use products::ProductLanes;
 pub use two_digit::TwoDigitLanes;
-use windows::LaneArithmetic;
+use windows::{LaneArithmetic, LaneItems};
 #[cfg(not(target_arch = "x86_64"))]
 const ROWS: usize = 1;
 #[cfg(test)]
@@ -166,7 +165,7 @@ impl MultiBuffer {
         exponent_bits: usize,
         out: &mut [u64],
     ) {
-        products::pow_items(self, bases, exponents, exponent_bits, out);
+        windows::pow_items(self, bases, exponents, exponent_bits, out);
     }
 }
 

@@ -1,7 +1,8 @@
 //! The secret-exponent power every lane engine runs ([`MultiBuffer`](super::MultiBuffer) and
 //! [`NarrowLanes`](super::NarrowLanes) modulo one modulus, [`TwoDigitLanes`](super::TwoDigitLanes)
-//! on two digits): fixed windows over a
-//! table of the base's first powers, each lane's entry chosen by a full scan.
+//! on two digits): fixed windows over a table of the base's first powers, each lane's entry
+//! chosen by a full scan; and for the engines modulo one modulus, the whole power on items in
+//! normal form ([`pow_items`]).
 
 use zeroize::Zeroizing;
 
@@ -75,6 +76,60 @@ pub(super) fn pow_secret<E: LaneArithmetic>(
         std::mem::swap(&mut acc, &mut tmp);
     }
     acc
+}
+
+/// What a lane engine modulo one modulus adds to its arithmetic for whole items: moving them
+/// (normal form, radix 2^64) into its digits lane by lane and back.
+pub(super) trait LaneItems: LaneArithmetic {
+    /// 64-bit limbs of an item in normal form.
+    fn limbs64(&self) -> usize;
+    /// Scratch for [`mul`](LaneArithmetic::mul).
+    fn workspace(&self) -> Self::Work;
+    /// One, plain, in every lane: a product by it takes the engine's form back to normal form.
+    fn unit(&self) -> &Lanes;
+    /// Writes the `k ≤ 8` items of `items` (normal form, below m) into lanes `0..k` of `lanes`
+    /// as plain digits, leaving the other lanes as they are.
+    fn spread(&self, items: &[u64], lanes: &mut Lanes);
+    /// Lanes `0..k` of `lanes` (plain digits below `2m`), fully reduced, into the `k` items of
+    /// `out`.
+    fn gather(&self, lanes: &[u64], out: &mut [u64]);
+}
+
+/// `bases[i]^exponents[i] mod m` for the `k ≤ 8` items of `bases` (normal form, each below m)
+/// into `out`, for SECRET exponents of at most `exponent_bits` bits ([`pow_secret`]:
+/// fixed windows, each lane's entry chosen by a full scan), fully reduced. Lanes past `k`
+/// compute one to the first exponent's power; the instructions and addresses depend on nothing
+/// but `k`, the width and `exponent_bits`.
+///
+/// # Panics
+/// Where `bases` holds no item or more than eight, or `exponents` or `out` fewer.
+pub(super) fn pow_items<E: LaneItems>(
+    engine: &E,
+    bases: &[u64],
+    exponents: &[&[u64]],
+    exponent_bits: usize,
+    out: &mut [u64],
+) {
+    let width = engine.limbs64();
+    let items = bases.len() / width;
+    assert!(items <= LANES && items > 0 && exponents.len() >= items);
+    assert!(out.len() >= items * width);
+    let mut work = engine.workspace();
+    // The bases, lane by lane (one in the unused lanes).
+    let mut plain = engine.unit().clone();
+    engine.spread(bases, &mut plain);
+    let acc = pow_secret(
+        engine,
+        &mut plain,
+        exponents,
+        items,
+        exponent_bits,
+        &mut work,
+    );
+    // acc·R⁻¹: the powers in normal form, at most m; then fully reduced, lane by lane.
+    let mut tmp = Lanes::zeroed(engine.vectors());
+    engine.mul(&acc, engine.unit(), &mut work, &mut tmp);
+    engine.gather(&tmp, &mut out[..items * width]);
 }
 
 /// Lane `i` of `out` from entry `digits[i]` of a table of `entries` values in lane layout, on

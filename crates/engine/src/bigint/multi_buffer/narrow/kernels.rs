@@ -13,7 +13,7 @@
 //! 2^bits`, whose multiple of `m_0` clears it; the columns from `L` on are the result's digits.
 //! The result is below `2m` for operands below `2m` where `4m < 2^(bits·L)`.
 //!
-//! The text is written once, in [`narrow_kernels`], and compiled per instruction set against a
+//! The text is written once, in `narrow_kernels!`, and compiled per instruction set against a
 //! module of [`super::vectors`]; every loop count is a width or a table size, never a value.
 
 // The one place with `unsafe` in this engine: loads and stores through pointers whose extent the

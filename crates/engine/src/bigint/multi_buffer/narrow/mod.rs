@@ -14,8 +14,7 @@ use num_traits::One;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::aligned::Lanes;
-use super::products::{self, LaneItems};
-use super::windows::LaneArithmetic;
+use super::windows::{self, LaneArithmetic, LaneItems};
 use super::LANES;
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 
@@ -180,7 +179,7 @@ impl NarrowLanes {
         exponent_bits: usize,
         out: &mut [u64],
     ) {
-        products::pow_items(self, bases, exponents, exponent_bits, out);
+        windows::pow_items(self, bases, exponents, exponent_bits, out);
     }
 }
 
