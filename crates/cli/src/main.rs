@@ -217,10 +217,10 @@ fn main() -> ExitCode {
 }
 
 /// The one place the environment configures the library: the CPU engine
-/// (`PAILLIER_GPU_CPU_ENGINE=auto|ifma|avx512f|avx2|portable`) and the GPU options (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`,
-/// `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`, `_SPOT_CHECK`, `_TWO_DIGIT`,
-/// `_TWO_DIGIT_LANES`, `_TWO_DIGIT_FILL`, `_DEVICE_TIMING`, `_DEVICE_TIME_CHUNKS`:
-/// `GpuOptions::from_settings`).
+/// (`PAILLIER_GPU_CPU_ENGINE=auto|ifma|avx512f|avx2|portable`) and the GPU options
+/// (`PAILLIER_GPU_LIMBS`, `_EXCHANGE`, `_LANES`, `_ADAPTER`, `_ADAPTER_INDEX`, `_MIN_BATCH`,
+/// `_SPOT_CHECK`, `_TWO_DIGIT`, `_TWO_DIGIT_LANES`, `_TWO_DIGIT_FILL`, `_DEVICE_TIMING`,
+/// `_DEVICE_TIME_CHUNKS`: `GpuOptions::from_settings`).
 /// `PAILLIER_GPU_DEVICE` and `PAILLIER_GPU_PASSPHRASE` are read with the arguments. With
 /// `measuring`, the kernels are timed on the device unless `PAILLIER_GPU_DEVICE_TIMING=0`.
 fn apply_environment(measuring: bool) -> paillier_gpu::Result<()> {
