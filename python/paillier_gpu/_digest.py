@@ -67,7 +67,7 @@ class Digests:
         """The owner's digest as the service holds it, refused (`AnswerRejectedError`) when it is
         older than one this owner has seen, not the one seen at its version, or does not open."""
         version, sealed, next_chunk_id, chunks = self._owner_digest(kb_id, context_id)
-        digest = codec.open_digest(version, sealed, self._seen_digest(context_id, kb_id))
+        digest = codec.open_digest(version, sealed, self._seen_digest(context_id, kb_id), chunks)
         if sealed is not None and version > 0:
             self._keep_seen(context_id, kb_id, (version, sealed))
         return Current(digest, next_chunk_id, chunks)
@@ -152,7 +152,7 @@ class Digests:
         and stores it as the next version; this owner's record of versions seen is replaced by
         it. Which records the service holds is taken as it says: look at them first. A
         partitioned knowledge base keeps its partitions, counted per partition. Returns
-        `{"version", "records", "counted_field", "counted_values"}`."""
+        `{"version", "records", "counted_field", "counted_values", "layout"}`."""
         context_id = context.hash()
         codec = RecordCodec(context, kb_id, True, False)
         version, sealed = self._owner_digest(kb_id, context_id)[:2]
@@ -163,9 +163,19 @@ class Digests:
                     f"knowledge base {kb_id} is partitioned: its digest counts {PARTITION_FIELD} per value, "
                     f"not {counted_field}")
             counted_field = PARTITION_FIELD
-        query = codec.encrypt_query([0] * context.embedding_length)
-        responses, chunk_ids = self._hamming(kb_id, context, query, True)
-        ranked = codec.rank(query, responses, chunk_ids, len(chunk_ids))
+        # Every record, under the digest's layout (or, where it did not open, the first layout
+        # its records verify under: a record passes only under its own).
+        layouts = codec.layouts_to_try()
+        for tried, layout in enumerate(layouts):
+            codec = RecordCodec(context, kb_id, True, False, layout)
+            query = codec.encrypt_query([0] * context.embedding_length)
+            responses, chunk_ids = self._hamming(kb_id, context, query, True)
+            try:
+                ranked = codec.rank(query, responses, chunk_ids, len(chunk_ids))
+                break
+            except AnswerRejectedError:
+                if tried + 1 == len(layouts):
+                    raise
         records = [(chunk_id, nonce) for chunk_id, _, nonce in ranked]
         values = [None] * len(records)
         if counted_field is not None:
@@ -180,7 +190,7 @@ class Digests:
         self._request("PUT", "owner_digest", write, tail=f"/{kb_id}/{context_id}")
         self._replace_seen(context_id, kb_id, (digest.version, sealed))
         return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
-                "counted_values": digest.counted_values}
+                "counted_values": digest.counted_values, "layout": digest.layout}
 
 
 def _partitioning(codec, version, sealed):

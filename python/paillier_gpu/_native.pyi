@@ -477,6 +477,9 @@ class OwnerDigest:
     def count(self) -> int:
         """How many records it counts."""
     @property
+    def layout(self) -> str:
+        """The layout of the knowledge base's records: "one-bit" or "two-bit"."""
+    @property
     def counted_field(self) -> Optional[str]:
         """The metadata field it also counts per value, if any."""
     @property
@@ -506,8 +509,20 @@ class RecordCodec:
     stays in `Query`, `StoredRecords` and `OwnerDigest`."""
 
     def __init__(
-        self, context: ExecutionContext, kb_id: str, verifiable: bool = False, private_meta: bool = False
-    ) -> None: ...
+        self,
+        context: ExecutionContext,
+        kb_id: str,
+        verifiable: bool = False,
+        private_meta: bool = False,
+        layout: Optional[str] = None,
+    ) -> None:
+        """`layout` ("one-bit" or "two-bit"): the records' layout, where no digest says it."""
+    @property
+    def layout(self) -> Optional[str]:
+        """The records' layout, once the digest (`open_digest`) or the constructor gave it."""
+    def layouts_to_try(self) -> List[str]:
+        """The layouts to try where the digest did not open: the one held, or every layout the
+        context fits, its preferred first."""
     def chunks(
         self, vectors: _Vectors, documents: Optional[str] = None, partitions: Optional[Sequence[int]] = None
     ) -> Tuple[str, Optional[List[str]]]:
@@ -548,10 +563,16 @@ class RecordCodec:
     def encrypt_again(self, stored: StoredRecords) -> List[Tuple[List[str], str]]:
         """`stored`'s records encrypted again under fresh nonces: [(index pieces, nonce)]."""
     def open_digest(
-        self, version: int, sealed: Optional[str] = None, seen: Optional[Tuple[int, str]] = None
+        self,
+        version: int,
+        sealed: Optional[str] = None,
+        seen: Optional[Tuple[int, str]] = None,
+        chunks: int = 0,
     ) -> OwnerDigest:
         """The service's copy of the digest, refused (AnswerRejectedError) when older than
-        `seen`, not the one seen at its version, or not opening under the owner's key."""
+        `seen`, not the one seen at its version, or not opening under the owner's key. It fixes
+        the codec's layout: the digest's, or with no digest the context's preferred one (two-bit
+        where the service says it holds `chunks`: records from before layouts)."""
     def next_digest(
         self, current: OwnerDigest, removed: Sequence[_Counted], added: Sequence[_Counted]
     ) -> Tuple[OwnerDigest, str]:

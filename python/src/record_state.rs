@@ -62,6 +62,12 @@ impl PyOwnerDigest {
         self.digest.records.count
     }
 
+    /// The layout of the knowledge base's records: `"one-bit"` or `"two-bit"`.
+    #[getter]
+    fn layout(&self) -> &'static str {
+        self.digest.layout.name()
+    }
+
     /// The metadata field it also counts per value, if any.
     #[getter]
     fn counted_field(&self) -> Option<String> {

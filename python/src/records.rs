@@ -4,7 +4,8 @@
 
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::verifiable::{
-    DigestChange, Document, FetchedRecord, RecordCodec, RecordNonce, RecordOptions, Tally,
+    DigestChange, Document, FetchedRecord, LayoutKind, RecordCodec, RecordNonce, RecordOptions,
+    Tally,
 };
 use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
@@ -62,26 +63,52 @@ impl PyRecordCodec {
 #[pymethods]
 impl PyRecordCodec {
     #[new]
-    #[pyo3(signature = (context, kb_id, verifiable=false, private_meta=false))]
+    #[pyo3(signature = (context, kb_id, verifiable=false, private_meta=false, layout=None))]
     fn new(
         context: &Bound<'_, PyExecutionContext>,
         kb_id: &str,
         verifiable: bool,
         private_meta: bool,
+        layout: Option<&str>,
     ) -> PyResult<Self> {
         let ctx = context.borrow().inner.clone();
-        // Refused here, before the client sends anything: a layout that does not fit, or keys
+        // Refused here, before the client sends anything: records that fit no layout, or keys
         // that cannot be derived.
         if verifiable {
-            ctx.tagged_layout().py_err()?;
+            ctx.preferred_layout().py_err()?;
         }
         let options = RecordOptions {
             verifiable,
             private_meta,
         };
-        let codec = RecordCodec::new(&ctx, kb_id, options);
+        let mut codec = RecordCodec::new(&ctx, kb_id, options);
+        if let Some(name) = layout {
+            let kind = name.parse::<LayoutKind>().py_err()?;
+            ctx.record_layout(kind).py_err()?;
+            codec = codec.with_layout(kind);
+        }
         codec.keys().py_err()?;
         Ok(Self { codec })
+    }
+
+    /// The layout of the knowledge base's verifiable records (`"one-bit"` or `"two-bit"`), as
+    /// its digest (`open_digest`) or the constructor gave it; None before either.
+    #[getter]
+    fn layout(&self) -> Option<String> {
+        self.codec
+            .layout()
+            .ok()
+            .map(|layout| layout.kind().name().to_owned())
+    }
+
+    /// The layouts the records may be in where their digest did not open (a rebuild), to try
+    /// in order: the one held, or every layout the context fits, its preferred first.
+    fn layouts_to_try(&self) -> Vec<String> {
+        let kinds = self.codec.layouts_to_try();
+        kinds
+            .into_iter()
+            .map(|kind| kind.name().to_owned())
+            .collect()
     }
 
     /// The chunks to send for `vectors` and `documents` (a JSON list of `{content, meta_data,
@@ -273,15 +300,22 @@ impl PyRecordCodec {
     /// bytes), checked against `seen` (`(version, sealed)`, the highest this owner has seen):
     /// an older version, the seen version with other bytes, or a copy that does not open raise
     /// `AnswerRejectedError`.
-    #[pyo3(signature = (version, sealed=None, seen=None))]
+    ///
+    /// `chunks`: how many chunks the service says the knowledge base holds. With no digest and
+    /// some chunks, the records predate digests and so layouts: they are read as two-bit.
+    #[pyo3(signature = (version, sealed=None, seen=None, chunks=0))]
     fn open_digest(
         &self,
         version: i64,
         sealed: Option<&str>,
         seen: Option<(i64, String)>,
+        chunks: u64,
     ) -> PyResult<PyOwnerDigest> {
         let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
-        let digest = self.codec.open_digest(version, sealed, seen).py_err()?;
+        let digest = self
+            .codec
+            .open_digest_holding(version, sealed, seen, chunks)
+            .py_err()?;
         Ok(PyOwnerDigest { digest })
     }
 

@@ -24,7 +24,7 @@ impl SecretKey {
         ciphertexts: &Ciphertexts<'_>,
     ) -> Result<Vec<BigUint>> {
         let width = self.crt().plaintext_limbs();
-        let plaintexts = self.decrypt_reduced_limbs(backend, ciphertexts)?;
+        let plaintexts = self.decrypt_reduced_limbs(backend, ciphertexts, false)?;
         Ok(plaintexts
             .par_chunks(width.max(1))
             .map(biguint_from_limbs)
@@ -40,25 +40,46 @@ impl SecretKey {
         backend: &dyn Backend,
         ciphertexts: &LimbBatch,
     ) -> Result<Zeroizing<Vec<u64>>> {
-        self.decrypt_reduced_limbs(backend, &Ciphertexts::limbs(ciphertexts))
+        self.decrypt_reduced_limbs(backend, &Ciphertexts::limbs(ciphertexts), false)
+    }
+
+    /// [`decrypt_batch_limbs`](Self::decrypt_batch_limbs) modulo the larger prime p alone: each
+    /// plaintext modulo p, at n's width. Half the work, and the whole plaintext wherever it is
+    /// below p (a verifiable record of the one-bit layout).
+    pub(crate) fn decrypt_batch_limbs_mod_p(
+        &self,
+        backend: &dyn Backend,
+        ciphertexts: &LimbBatch,
+    ) -> Result<Zeroizing<Vec<u64>>> {
+        self.decrypt_reduced_limbs(backend, &Ciphertexts::limbs(ciphertexts), true)
+    }
+
+    /// The larger prime p (the one [`decrypt_batch_limbs_mod_p`](Self::decrypt_batch_limbs_mod_p)
+    /// decrypts modulo), as little-endian limbs. Secret.
+    pub(crate) fn larger_prime_limbs(&self) -> &[u64] {
+        self.crt().p().modulus_limbs()
     }
 
     fn decrypt_reduced_limbs(
         &self,
         backend: &dyn Backend,
         ciphertexts: &Ciphertexts<'_>,
+        one_prime: bool,
     ) -> Result<Zeroizing<Vec<u64>>> {
         let count = ciphertexts.len();
         let width = self.crt().plaintext_limbs();
-        // A piece's residues modulo p² and q² (secret: wiped on drop).
+        // A piece's residues modulo p² and q² (p² alone with `one_prime`; secret: wiped on drop).
         let bases = |range: Range<usize>| {
             let start = range.start;
-            self.crt_bases(&ciphertexts.slice(range), false)
+            self.crt_bases(&ciphertexts.slice(range), one_prime)
                 .map_err(|e| of_the_whole(e, start))
         };
         type Bases = (Zeroizing<LimbBatch>, Zeroizing<LimbBatch>);
         let decrypt = |(bases_p, bases_q): Bases, out: &mut [u64]| {
-            let piece = Zeroizing::new(backend.crt_decrypt(self.crt(), &bases_p, &bases_q)?);
+            let piece = Zeroizing::new(match one_prime {
+                true => backend.crt_decrypt_one_prime(self.crt(), &bases_p)?,
+                false => backend.crt_decrypt(self.crt(), &bases_p, &bases_q)?,
+            });
             let flat = piece.as_flat();
             if flat.len() != out.len() {
                 return Err(Error::InvalidParameter(format!(

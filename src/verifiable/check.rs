@@ -7,6 +7,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
+use super::record_layout::LayoutKind;
 use super::tag::record_tag;
 use super::RecordKeys;
 
@@ -24,7 +25,7 @@ pub struct DecodedRecord {
 }
 
 impl RecordKeys {
-    /// Checks `plaintext` (little-endian limbs of one record's decrypted answer) against
+    /// Checks `plaintext` (little-endian limbs of one two-bit record's decrypted answer) against
     /// `query`, the vector the owner encrypted with `query_nonce`, for knowledge base `kb`. A
     /// query or plaintext of the wrong length is not valid.
     ///
@@ -85,7 +86,7 @@ impl RecordKeys {
             slots_fit &= (value >> 1).ct_eq(&0).unwrap_u8();
             *bit = value & 1;
         }
-        let expected = record_tag(self, kb, fields.nonce, 0, bits);
+        let expected = record_tag(self, LayoutKind::TwoBit, kb, fields.nonce, 0, bits);
         let tag_ok = expected.ct_eq(&fields.tag);
         let query_ok = fields.query_nonce.ct_eq(&query_nonce.0);
         let nothing_above = Choice::from(u8::from(!fields.above));
@@ -114,7 +115,7 @@ mod tests {
         let vector = [1u8, 0, 1, 1, 0, 0, 1, 0];
         let nonce = RecordNonce(5);
         let mut plaintext = vec![0u64; 8];
-        let tag = record_tag(&keys, "kb", nonce, 0, &vector);
+        let tag = record_tag(&keys, LayoutKind::TwoBit, "kb", nonce, 0, &vector);
         layout.pack_into(&vector, nonce, tag, &mut plaintext);
         // The record plus a query of zeros is the honest answer to that query.
         let query = QueryNonce(9);

@@ -11,8 +11,9 @@ use super::filter::tokenise_partition_condition;
 use super::keys::KeyDerivation;
 use super::metadata::check_private_sort;
 use super::partitioned::PARTITION_FIELD;
+use super::record_layout::{LayoutKind, RecordLayout};
 use super::{tokenise_filter, RecordKeys};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ExecutionContext;
 
 /// How a knowledge base's records are written, and so how they are read: verifiable (a nonce
@@ -54,6 +55,9 @@ impl RecordOptions {
 /// let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
 /// let both = RecordOptions { verifiable: true, private_meta: true };
 /// let codec = RecordCodec::new(&ctx, "kb-1", both);
+/// // The digest fixes the layout; a knowledge base without one gets the context's preferred.
+/// let digest = codec.open_digest(0, None, None)?;
+/// assert_eq!(digest.layout, codec.layout()?.kind());
 /// let vector = [0u8, 1, 1, 0, 1, 0, 0, 1];
 /// let records = codec.encrypt(&[vector])?;
 /// let document = Document { content: "hello".into(), ..Default::default() };
@@ -76,6 +80,7 @@ pub struct RecordCodec {
     options: RecordOptions,
     derivation: KeyDerivation,
     keys: OnceLock<RecordKeys>,
+    layout: OnceLock<LayoutKind>,
 }
 
 impl fmt::Debug for RecordCodec {
@@ -85,6 +90,7 @@ impl fmt::Debug for RecordCodec {
             .field("kb", &self.kb)
             .field("options", &self.options)
             .field("derivation", &self.derivation)
+            .field("layout", &self.layout.get())
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +104,72 @@ impl RecordCodec {
             options,
             derivation: KeyDerivation::Bound,
             keys: OnceLock::new(),
+            layout: OnceLock::new(),
+        }
+    }
+
+    /// The same codec, its records in `layout` (what the knowledge base's digest says:
+    /// [`open_digest`](Self::open_digest) sets it from there).
+    pub fn with_layout(self, layout: LayoutKind) -> Self {
+        Self {
+            layout: OnceLock::from(layout),
+            ..self
+        }
+    }
+
+    /// The layout of the knowledge base's verifiable records, as its digest or
+    /// [`with_layout`](Self::with_layout) gave it: never guessed, so a codec of verifiable
+    /// records that has neither refuses to encrypt or read them.
+    pub fn layout(&self) -> Result<RecordLayout> {
+        let kind = self.layout.get().copied().ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "the layout of knowledge base {}'s verifiable records is kept in the owner's \
+                 digest: open the digest before encrypting or reading its records",
+                self.kb
+            ))
+        })?;
+        self.context.record_layout(kind)
+    }
+
+    /// The layouts its records may be in, to try in order where their digest did not open
+    /// (a rebuild): the one held, or else every layout the context fits, its preferred first.
+    /// Nothing is guessed: a record verifies only under its own layout's tag domain.
+    pub fn layouts_to_try(&self) -> Vec<LayoutKind> {
+        if let Some(layout) = self.known_layout() {
+            return vec![layout];
+        }
+        let preferred = self
+            .context
+            .preferred_layout()
+            .ok()
+            .map(|layout| layout.kind());
+        [LayoutKind::OneBit, LayoutKind::TwoBit]
+            .into_iter()
+            .filter(|&kind| self.context.record_layout(kind).is_ok())
+            .fold(Vec::new(), |mut kinds, kind| {
+                match Some(kind) == preferred {
+                    true => kinds.insert(0, kind),
+                    false => kinds.push(kind),
+                }
+                kinds
+            })
+    }
+
+    /// The layout this codec holds, if any.
+    pub(super) fn known_layout(&self) -> Option<LayoutKind> {
+        self.layout.get().copied()
+    }
+
+    /// Takes `layout` as the knowledge base's (from its digest), or refuses it when the codec
+    /// already holds another.
+    pub(super) fn learn_layout(&self, layout: LayoutKind) -> Result<()> {
+        let known = *self.layout.get_or_init(|| layout);
+        match known == layout {
+            true => Ok(()),
+            false => Err(Error::InvalidParameter(format!(
+                "knowledge base {}'s records were taken as {known}, and its digest says {layout}",
+                self.kb
+            ))),
         }
     }
 

@@ -8,9 +8,10 @@ use super::encrypt::{encrypt_query, encrypt_records, Encryption};
 use super::keys::KeyDerivation;
 use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
 use super::query::VerifiableQuery;
+use super::record_layout::{LayoutKind, RecordLayout};
 use super::DecodedRecord;
 use super::RecordKeys;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 use crate::ExecutionContext;
 
@@ -28,63 +29,116 @@ impl ExecutionContext {
         Ok(RecordKeys::of(derivation, &data_key, &fingerprint, kb))
     }
 
-    /// The layout of this context's verifiable records, or why they do not fit its key (or
-    /// its scheme: the lookup scheme leaves no room above the slots).
+    /// The two-bit layout of this context's verifiable records, or why they do not fit its key
+    /// (or its scheme: the lookup scheme leaves no room above the slots).
     pub fn tagged_layout(&self) -> Result<TaggedLayout> {
         super::encrypt::check_scheme(self.public().public_key())?;
         TaggedLayout::new(self.embed_len(), self.key_len())
     }
 
-    /// Encrypts binary vectors as verifiable records of knowledge base `kb`, each with a fresh
-    /// nonce (returned in order: what opens the record's sealed content). Call it again for an
-    /// update: the record gets a new nonce.
+    /// `kind` at this context's sizes, or why it does not fit (or the scheme).
+    pub fn record_layout(&self, kind: LayoutKind) -> Result<RecordLayout> {
+        super::encrypt::check_scheme(self.public().public_key())?;
+        RecordLayout::new(kind, self.embed_len(), self.key_len())
+    }
+
+    /// The layout a new knowledge base of this context's verifiable records gets: one-bit where
+    /// it fits ([`LayoutKind::preferred`]), else two-bit; an error naming both limits where
+    /// neither fits.
+    pub fn preferred_layout(&self) -> Result<RecordLayout> {
+        super::encrypt::check_scheme(self.public().public_key())?;
+        let kind = LayoutKind::preferred(self.embed_len(), self.key_len())?;
+        RecordLayout::new(kind, self.embed_len(), self.key_len())
+    }
+
+    /// Encrypts binary vectors as two-bit verifiable records of knowledge base `kb`, each with
+    /// a fresh nonce (returned in order: what opens the record's sealed content). Call it again
+    /// for an update: the record gets a new nonce. [`encrypt_records_in`](Self::encrypt_records_in)
+    /// takes the layout.
     pub fn encrypt_records<V: AsRef<[u8]> + Sync>(
         &self,
         kb: &str,
         vectors: &[V],
     ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
-        self.encrypt_records_under(&self.record_keys(kb)?, kb, vectors)
+        let layout = self.record_layout(LayoutKind::TwoBit)?;
+        self.encrypt_records_in(&layout, kb, vectors)
     }
 
-    /// [`encrypt_records`](Self::encrypt_records) under `keys`.
+    /// [`encrypt_records`](Self::encrypt_records) in `layout`.
+    pub fn encrypt_records_in<V: AsRef<[u8]> + Sync>(
+        &self,
+        layout: &RecordLayout,
+        kb: &str,
+        vectors: &[V],
+    ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
+        self.encrypt_records_under(&self.record_keys(kb)?, layout, kb, vectors)
+    }
+
+    /// [`encrypt_records_in`](Self::encrypt_records_in) under `keys`.
     pub(crate) fn encrypt_records_under<V: AsRef<[u8]> + Sync>(
         &self,
         keys: &RecordKeys,
+        layout: &RecordLayout,
         kb: &str,
         vectors: &[V],
     ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
         let backend = self.public().backend()?;
-        let layout = self.tagged_layout()?;
+        self.check_layout(layout)?;
         let encryption = Encryption {
             backend: backend.as_ref(),
             public_key: self.public().public_key(),
             secret_key: self.owner()?,
-            layout: &layout,
+            layout,
         };
         encrypt_records(&encryption, keys, kb, vectors)
     }
 
-    /// Encrypts `vector` as a query of verifiable records, with a fresh nonce: send
+    /// Encrypts `vector` as a query of two-bit verifiable records, with a fresh nonce: send
     /// [`VerifiableQuery::encrypted`], then verify the answer against the query.
+    /// [`encrypt_query_in`](Self::encrypt_query_in) takes the layout.
     pub fn encrypt_query(&self, vector: &[u8]) -> Result<VerifiableQuery> {
+        self.encrypt_query_in(&self.record_layout(LayoutKind::TwoBit)?, vector)
+    }
+
+    /// [`encrypt_query`](Self::encrypt_query) for records of `layout`: its answer is decoded
+    /// under that layout.
+    pub fn encrypt_query_in(
+        &self,
+        layout: &RecordLayout,
+        vector: &[u8],
+    ) -> Result<VerifiableQuery> {
         let backend = self.public().backend()?;
-        let layout = self.tagged_layout()?;
+        self.check_layout(layout)?;
         let encryption = Encryption {
             backend: backend.as_ref(),
             public_key: self.public().public_key(),
             secret_key: self.owner()?,
-            layout: &layout,
+            layout,
         };
         let (encrypted, nonce) = encrypt_query(&encryption, vector)?;
         Ok(VerifiableQuery {
             vector: zeroize::Zeroizing::new(vector.to_vec()),
             nonce,
             encrypted,
+            layout: Some(*layout),
         })
     }
 
+    /// Refuses a layout made for another context's sizes or scheme.
+    fn check_layout(&self, layout: &RecordLayout) -> Result<()> {
+        match *layout == self.record_layout(layout.kind())? {
+            true => Ok(()),
+            false => Err(Error::InvalidParameter(format!(
+                "a {} layout of {} dimensions for a context of {}",
+                layout.kind(),
+                layout.embed_len(),
+                self.embed_len()
+            ))),
+        }
+    }
+
     /// Decodes a `compute_hamming` answer over verifiable records of `kb` to `query` record by
-    /// record, without judging the whole answer.
+    /// record, in the query's layout, without judging the whole answer.
     pub fn decode_records(
         &self,
         kb: &str,
@@ -92,26 +146,35 @@ impl ExecutionContext {
         responses: &CiphertextBatch,
     ) -> Result<Vec<DecodedRecord>> {
         let keys = self.record_keys(kb)?;
-        self.decode_records_under(&keys, kb, (&query.vector, query.nonce), responses, None)
+        let layout = query_layout(query)?;
+        self.decode_records_under(
+            &keys,
+            layout,
+            kb,
+            (&query.vector, query.nonce),
+            responses,
+            None,
+        )
     }
 
-    /// [`decode_records`](Self::decode_records) under `keys` for `query` (the vector and its
-    /// nonce), each record's own bits written into `bits` when given.
+    /// [`decode_records`](Self::decode_records) under `keys` in `layout` for `query` (the vector
+    /// and its nonce), each record's own bits written into `bits` when given.
     pub(crate) fn decode_records_under(
         &self,
         keys: &RecordKeys,
+        layout: &RecordLayout,
         kb: &str,
         query: (&[u8], QueryNonce),
         responses: &CiphertextBatch,
         bits: Option<&mut Vec<u8>>,
     ) -> Result<Vec<DecodedRecord>> {
         let backend = self.secret_key_backend()?;
-        let layout = self.tagged_layout()?;
+        self.check_layout(layout)?;
         let decoding = Decoding {
             backend: backend.as_ref(),
             public_key: self.public().public_key(),
             secret_key: self.secret_key(),
-            layout: &layout,
+            layout,
             keys,
             kb,
         };
@@ -134,4 +197,13 @@ impl ExecutionContext {
         let decoded = self.decode_records(kb, query, responses)?;
         check_answer(&decoded, chunk_ids, expectation)
     }
+}
+
+/// The layout `query` was made for; a query of the SDK's records has none.
+pub(super) fn query_layout(query: &VerifiableQuery) -> Result<&RecordLayout> {
+    query.layout().ok_or_else(|| {
+        Error::InvalidParameter(
+            "this query was made for the SDK's records, not for verifiable ones".into(),
+        )
+    })
 }

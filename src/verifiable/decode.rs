@@ -1,9 +1,12 @@
-//! Decoding a verifiable answer: whole plaintexts (both primes: they exceed p), then, record by
-//! record, the checks that an honest `E(record) · E(query)` passes and an altered one fails.
+//! Decoding a verifiable answer: whole plaintexts (two-bit records: both primes, they exceed p)
+//! or plaintexts modulo p less the query's (one-bit records: one prime), then, record by record,
+//! the checks that an honest `E(record) · E(query)` passes and an altered one fails.
 
 use rayon::prelude::*;
 
-use super::layout::{QueryNonce, TaggedLayout};
+use super::layout::QueryNonce;
+use super::one_bit::{sub_mod, OneBitLayout};
+use super::record_layout::RecordLayout;
 use super::DecodedRecord;
 use super::RecordKeys;
 use crate::error::{Error, Result};
@@ -19,8 +22,8 @@ pub(crate) struct Decoding<'a> {
     pub public_key: &'a PublicKey,
     /// The owner's secret key.
     pub secret_key: &'a SecretKey,
-    /// The records' layout.
-    pub layout: &'a TaggedLayout,
+    /// The records' layout (the query's).
+    pub layout: &'a RecordLayout,
     /// The knowledge base's record keys.
     pub keys: &'a RecordKeys,
     /// The knowledge base.
@@ -43,7 +46,7 @@ impl Decoding<'_> {
         responses
             .key()
             .expect_context_key(&self.public_key.fingerprint(), "the responses")?;
-        self.layout.slots().check(0, query)?;
+        self.layout.check_vector(0, query)?;
         if responses.pieces_per_record() != 1 {
             return Err(Error::InvalidCiphertext {
                 index: 0,
@@ -54,16 +57,28 @@ impl Decoding<'_> {
             });
         }
         let width = self.secret_key.crt().plaintext_limbs().max(1);
-        let plaintexts = self
-            .secret_key
-            .decrypt_batch_limbs(self.backend, responses.limbs())?;
-        let check = |plaintext: &[u64], out: &mut [u8]| {
-            self.keys
-                .check_record_bits(self.layout, self.kb, query, query_nonce, plaintext, out)
+        let embed_len = self.layout.embed_len();
+        // Each record's plaintext as its check reads it: whole (two-bit), or modulo p less the
+        // query's plaintext (one-bit).
+        let plaintexts = match self.layout {
+            RecordLayout::TwoBit(_) => self
+                .secret_key
+                .decrypt_batch_limbs(self.backend, responses.limbs())?,
+            RecordLayout::OneBit(layout) => {
+                self.records_less_query(layout, query_nonce, responses, width)?
+            }
+        };
+        let check = |plaintext: &[u64], out: &mut [u8]| match self.layout {
+            RecordLayout::TwoBit(layout) => {
+                self.keys
+                    .check_record_bits(layout, self.kb, query, query_nonce, plaintext, out)
+            }
+            RecordLayout::OneBit(layout) => self
+                .keys
+                .check_one_bit_record(layout, self.kb, query, plaintext, out),
         };
         Ok(match bits {
             Some(bits) => {
-                let embed_len = self.layout.embed_len();
                 bits.clear();
                 bits.resize(responses.records() * embed_len, 0);
                 plaintexts
@@ -75,10 +90,33 @@ impl Decoding<'_> {
             None => plaintexts
                 .par_chunks(width)
                 .map(|plaintext| {
-                    let mut out = Zeroizing::new(vec![0u8; self.layout.embed_len()]);
+                    let mut out = Zeroizing::new(vec![0u8; embed_len]);
                     check(plaintext, &mut out)
                 })
                 .collect(),
         })
+    }
+
+    /// `D = (m mod p) − Q mod p` for each response, Q the query's plaintext (its nonce, or zero
+    /// for records read on their own): the record itself for an honest answer.
+    fn records_less_query(
+        &self,
+        layout: &OneBitLayout,
+        query_nonce: QueryNonce,
+        responses: &CiphertextBatch,
+        width: usize,
+    ) -> Result<Zeroizing<Vec<u64>>> {
+        let mut plaintexts = self
+            .secret_key
+            .decrypt_batch_limbs_mod_p(self.backend, responses.limbs())?;
+        let mut query = Zeroizing::new(vec![0u64; width]);
+        layout.pack_query_into(query_nonce, &mut query);
+        let p = self.secret_key.larger_prime_limbs();
+        plaintexts.par_chunks_mut(width).for_each(|plaintext| {
+            let mut difference = Zeroizing::new(vec![0u64; width]);
+            sub_mod(plaintext, &query, p, &mut difference);
+            plaintext.copy_from_slice(&difference);
+        });
+        Ok(plaintexts)
     }
 }

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::keys::hmac_sha256;
 use super::layout::RecordNonce;
+use super::record_layout::LayoutKind;
 use super::RecordKeys;
 use crate::context::aes;
 use crate::error::{Error, FailureKind, Result};
@@ -146,6 +147,10 @@ pub struct OwnerDigest {
     /// centroid, a size as the owner knows it, or the recall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<super::Partitioning>,
+    /// The layout of the knowledge base's records, fixed with its first digest (a digest
+    /// sealed before layouts were named holds two-bit records).
+    #[serde(default)]
+    pub layout: LayoutKind,
 }
 
 #[derive(Serialize, Deserialize)]

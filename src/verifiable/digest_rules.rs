@@ -3,6 +3,7 @@
 //! from what a write adds and removes. Both clients carry these over HTTP.
 
 use super::codec::RecordCodec;
+use super::record_layout::LayoutKind;
 use super::{OwnerDigest, RecordNonce};
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
@@ -38,7 +39,17 @@ impl RecordCodec {
             ));
         }
         if version == 0 {
-            return Ok(OwnerDigest::default());
+            // A knowledge base without records: its first digest fixes the layout, the one
+            // this codec was given or else the context's preferred one.
+            let layout = match self.known_layout() {
+                Some(layout) => layout,
+                None => self.context().preferred_layout()?.kind(),
+            };
+            self.learn_layout(layout)?;
+            return Ok(OwnerDigest {
+                layout,
+                ..OwnerDigest::default()
+            });
         }
         let Some(sealed) = sealed else {
             return Err(refused(
@@ -61,7 +72,26 @@ impl RecordCodec {
             )
         })?;
         check_partitions(&digest, self.context().embed_len())?;
+        self.learn_layout(digest.layout)?;
         Ok(digest)
+    }
+
+    /// [`open_digest`](Self::open_digest) where the service also says how many chunks the
+    /// knowledge base holds. With no digest and some chunks, its records were written before
+    /// digests, so before layouts were named: two-bit. (A service that lies about the count
+    /// only picks the layout a first write takes, or has older records refused: either layout
+    /// refuses every altered answer.)
+    pub fn open_digest_holding(
+        &self,
+        version: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, &str)>,
+        chunks: u64,
+    ) -> Result<OwnerDigest> {
+        if version == 0 && chunks > 0 && self.known_layout().is_none() {
+            self.learn_layout(LayoutKind::TwoBit)?;
+        }
+        self.open_digest(version, sealed, seen)
     }
 
     /// The digest after `change`, one version on from `current`, and its sealed bytes.
@@ -92,6 +122,7 @@ impl RecordCodec {
     ) -> Result<(OwnerDigest, String)> {
         let keys = self.keys()?;
         let mut digest = OwnerDigest::new(field);
+        digest.layout = self.layout()?.kind();
         for (record, value) in records {
             digest.add(keys, self.kb(), *record, value.as_deref());
         }

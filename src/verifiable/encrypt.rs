@@ -1,10 +1,12 @@
-//! Encrypting verifiable records: each vector's slots, a fresh nonce and its tag in one
-//! plaintext, encrypted as any message (by the owner modulo p² and q², or the public key).
+//! Encrypting verifiable records: each vector's bits (slots or one bit a dimension, as the
+//! layout says), a fresh nonce and its tag in one plaintext, encrypted as any message (by the
+//! owner modulo p² and q², or the public key).
 
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
+use super::layout::{QueryNonce, RecordNonce};
+use super::record_layout::RecordLayout;
 use super::tag::record_tag;
 use super::RecordKeys;
 use crate::error::{Error, Result};
@@ -34,24 +36,34 @@ pub(crate) fn encrypt_records<V: AsRef<[u8]> + Sync>(
 ) -> Result<(CiphertextBatch, Vec<RecordNonce>)> {
     let nonces: Vec<RecordNonce> = (0..vectors.len()).map(|_| RecordNonce::random()).collect();
     let layout = encryption.layout;
+    let kind = layout.kind();
     let batch = encryption.encrypt(vectors, layout.record_bits(), |i, vector, out| {
-        let tag = record_tag(keys, kb, nonces[i], 0, vector);
-        layout.pack_into(vector, nonces[i], tag, out);
+        let tag = record_tag(keys, kind, kb, nonces[i], 0, vector);
+        match layout {
+            RecordLayout::TwoBit(layout) => layout.pack_into(vector, nonces[i], tag, out),
+            RecordLayout::OneBit(layout) => layout.pack_into(vector, nonces[i], tag, out),
+        }
     })?;
     Ok((batch, nonces))
 }
 
 /// Encrypts `vector` as a query of verifiable records, with a fresh nonce above the records'
-/// fields (returned: the answer must hold it there).
+/// fields (returned: the answer must hold it there). A one-bit query holds the nonce alone: the
+/// owner reads the distance from the record's bits.
 pub(crate) fn encrypt_query(
     encryption: &Encryption<'_>,
     vector: &[u8],
 ) -> Result<(CiphertextBatch, QueryNonce)> {
     let nonce = QueryNonce::random();
     let layout = encryption.layout;
-    let batch = encryption.encrypt(&[vector], layout.plaintext_bits(), |_, vector, out| {
-        layout.pack_query_into(vector, nonce, out)
-    })?;
+    let batch = encryption.encrypt(
+        &[vector],
+        layout.query_bits(),
+        |_, vector, out| match layout {
+            RecordLayout::TwoBit(layout) => layout.pack_query_into(vector, nonce, out),
+            RecordLayout::OneBit(layout) => layout.pack_query_into(nonce, out),
+        },
+    )?;
     Ok((batch, nonce))
 }
 
@@ -64,7 +76,7 @@ pub(crate) struct Encryption<'a> {
     /// The owner's secret key, when the owner encrypts (faster, modulo p² and q²).
     pub secret_key: Option<&'a SecretKey>,
     /// The records' layout.
-    pub layout: &'a TaggedLayout,
+    pub layout: &'a RecordLayout,
 }
 
 impl Encryption<'_> {
@@ -81,10 +93,10 @@ impl Encryption<'_> {
         let first_bad = vectors
             .par_iter()
             .enumerate()
-            .filter_map(|(i, v)| self.layout.slots().check(i, v.as_ref()).err().map(|_| i))
+            .filter_map(|(i, v)| self.layout.check_vector(i, v.as_ref()).err().map(|_| i))
             .min();
         if let Some(i) = first_bad {
-            self.layout.slots().check(i, vectors[i].as_ref())?;
+            self.layout.check_vector(i, vectors[i].as_ref())?;
         }
         let mut flat = Zeroizing::new(vec![0u64; vectors.len() * limbs]);
         flat.par_chunks_mut(limbs.max(1))

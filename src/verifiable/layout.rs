@@ -24,7 +24,7 @@ pub const TAG_BITS: usize = 128;
 /// Bits of a query nonce.
 pub const QUERY_NONCE_BITS: usize = 128;
 /// Bits above the slots: a record's nonce and tag, then the query's nonce.
-const FIELD_BITS: usize = NONCE_BITS + TAG_BITS + QUERY_NONCE_BITS;
+pub(super) const FIELD_BITS: usize = NONCE_BITS + TAG_BITS + QUERY_NONCE_BITS;
 
 /// A fresh non-zero random 128-bit value.
 fn random_nonzero() -> u128 {
@@ -215,7 +215,7 @@ fn read_u64(limbs: &[u64], offset: usize) -> u64 {
 }
 
 /// ORs `value` into bits `offset..offset + 128` (the caller's limbs reach that far).
-fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
+pub(super) fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
     for (step, part) in [(0, value as u64), (64, (value >> 64) as u64)] {
         let (word, shift) = ((offset + step) / 64, (offset + step) % 64);
         if let Some(limb) = limbs.get_mut(word) {
@@ -230,7 +230,7 @@ fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
 }
 
 /// Whether any bit from `offset` on is set, read without a branch on the limbs.
-fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
+pub(super) fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
     let (word, shift) = (offset / 64, offset % 64);
     let set = limbs
         .iter()

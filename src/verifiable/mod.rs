@@ -48,6 +48,7 @@
 
 mod answer;
 mod check;
+mod check_one_bit;
 mod codec;
 mod context;
 mod coverage;
@@ -59,9 +60,11 @@ mod filter;
 mod keys;
 mod layout;
 mod metadata;
+mod one_bit;
 mod partitioned;
 mod query;
 mod read;
+mod record_layout;
 mod seal;
 mod sent;
 mod sniff;
@@ -80,12 +83,14 @@ pub use layout::{
     AnswerFields, QueryNonce, RecordNonce, TaggedLayout, NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS,
 };
 pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use one_bit::OneBitLayout;
 pub use partitioned::{
     check_unreserved, document_partition, in_partition, partition_value, partitions_filter,
     Partitioning, PARTITION_FIELD,
 };
 pub use query::VerifiableQuery;
 pub use read::{FetchedRecord, Ranked, StoredRecords};
+pub use record_layout::{LayoutKind, RecordLayout};
 pub use seal::{open_document, open_records, seal_document, Document};
 pub use sent::{EncryptedRecords, SentRecord};
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};

@@ -6,6 +6,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::layout::QueryNonce;
+use super::record_layout::RecordLayout;
 use crate::paillier::CiphertextBatch;
 
 /// A query the owner sent: what the service gets ([`encrypted`](Self::encrypted)) and what the
@@ -15,6 +16,8 @@ pub struct VerifiableQuery {
     pub(super) vector: Zeroizing<Vec<u8>>,
     pub(super) nonce: QueryNonce,
     pub(super) encrypted: CiphertextBatch,
+    /// The records' layout it was made for: its answer is decoded under it.
+    pub(super) layout: Option<RecordLayout>,
 }
 
 impl VerifiableQuery {
@@ -26,6 +29,11 @@ impl VerifiableQuery {
     /// The query's vector.
     pub fn vector(&self) -> &[u8] {
         &self.vector
+    }
+
+    /// The layout of the records it asks (none: a query of the SDK's records).
+    pub fn layout(&self) -> Option<&RecordLayout> {
+        self.layout.as_ref()
     }
 }
 

@@ -70,11 +70,12 @@ impl RecordCodec {
     /// for verifiable records, as the SDK encrypts it otherwise.
     pub fn encrypt_query(&self, vector: &[u8]) -> Result<VerifiableQuery> {
         match self.options().verifiable {
-            true => self.context().encrypt_query(vector),
+            true => self.context().encrypt_query_in(&self.layout()?, vector),
             false => Ok(VerifiableQuery {
                 vector: Zeroizing::new(vector.to_vec()),
                 nonce: QueryNonce(0),
                 encrypted: self.context().encrypt_batch(&[vector])?,
+                layout: None,
             }),
         }
     }
@@ -110,8 +111,17 @@ impl RecordCodec {
             ranked.truncate(top_k);
             return Ok(ranked);
         }
+        let layout = self.layout()?;
+        if query.layout() != Some(&layout) {
+            return Err(Error::InvalidParameter(format!(
+                "this query was made for other records than knowledge base {}'s ({} layout)",
+                self.kb(),
+                layout.kind()
+            )));
+        }
         let decoded = self.context().decode_records_under(
             self.keys()?,
+            &layout,
             self.kb(),
             (query.vector(), query.nonce),
             responses,
@@ -157,6 +167,7 @@ impl RecordCodec {
         let mut bits = Zeroizing::new(Vec::new());
         let decoded = self.context().decode_records_under(
             self.keys()?,
+            &self.layout()?,
             self.kb(),
             (&zeros, QueryNonce(0)),
             records,
@@ -179,6 +190,7 @@ impl RecordCodec {
         let zeros = vec![0u8; self.context().embed_len()];
         let decoded = self.context().decode_records_under(
             self.keys()?,
+            &self.layout()?,
             self.kb(),
             (&zeros, QueryNonce(0)),
             records,

@@ -39,8 +39,12 @@ impl RecordCodec {
         let context = self.context();
         Ok(match self.options().verifiable {
             true => {
-                let (batch, nonces) =
-                    context.encrypt_records_under(self.keys()?, self.kb(), vectors)?;
+                let (batch, nonces) = context.encrypt_records_under(
+                    self.keys()?,
+                    &self.layout()?,
+                    self.kb(),
+                    vectors,
+                )?;
                 EncryptedRecords {
                     batch,
                     nonces: Some(nonces),

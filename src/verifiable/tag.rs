@@ -1,25 +1,33 @@
-//! The record tag: τ = HMAC-SHA256 under the tag key, truncated to 128 bits, over the knowledge
-//! base, the record nonce, the piece index and the piece's bits, each length-prefixed.
+//! The record tag: τ = HMAC-SHA256 under the tag key, truncated to 128 bits, over the layout's
+//! domain, the knowledge base, the record nonce, the piece index and the piece's bits, each
+//! length-prefixed. The domains differ per layout, so a record of one never passes as the
+//! other's.
 
 use hmac::Mac;
 
 use super::keys::hmac_sha256;
 use super::layout::RecordNonce;
+use super::record_layout::LayoutKind;
 use super::RecordKeys;
 
-const TAG_DOMAIN: &[u8] = b"paillier-gpu/record-tag/1";
+const TWO_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/1";
+const ONE_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/one-bit/1";
 
 /// The tag of `bits` (one 0 or 1 per dimension of piece `piece`) in record `nonce` of knowledge
-/// base `kb`.
+/// base `kb`, laid out as `layout`.
 pub(super) fn record_tag(
     keys: &RecordKeys,
+    layout: LayoutKind,
     kb: &str,
     nonce: RecordNonce,
     piece: u32,
     bits: &[u8],
 ) -> u128 {
     let mut mac = hmac_sha256(&keys.tag);
-    mac.update(TAG_DOMAIN);
+    mac.update(match layout {
+        LayoutKind::TwoBit => TWO_BIT_DOMAIN,
+        LayoutKind::OneBit => ONE_BIT_DOMAIN,
+    });
     mac.update(&(kb.len() as u64).to_be_bytes());
     mac.update(kb.as_bytes());
     mac.update(&nonce.to_bytes());

@@ -32,4 +32,5 @@ mod response_checks;
 mod sdk_fixtures;
 mod stored_contexts;
 mod streaming;
+mod verifiable_one_bit;
 mod verifiable_records;

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::verifiable::{
-    AnswerRejection, Document, Expectation, FailureKind, FetchedRecord, Ranked, RecordCodec,
-    RecordOptions, SentRecord,
+    AnswerRejection, Document, Expectation, FailureKind, FetchedRecord, LayoutKind, Ranked,
+    RecordCodec, RecordOptions, SentRecord,
 };
 use paillier_gpu::{Error, ExecutionContext, Scheme};
 use serde_json::json;
@@ -51,6 +51,10 @@ fn documents() -> Vec<Document> {
 /// record sent, and the ids 10, 11, …
 fn search(codec: &RecordCodec) -> (Vec<SentRecord>, Vec<Ranked>) {
     let ctx = context();
+    if codec.options().verifiable {
+        // A knowledge base without records: its first digest fixes the layout.
+        codec.open_digest(0, None, None).unwrap();
+    }
     let records = codec.encrypt(&vectors()).unwrap();
     let docs = documents();
     let sent: Vec<SentRecord> = (0..4)
@@ -145,12 +149,53 @@ fn a_swapped_content_and_a_filter_ignored_are_refused() {
 #[test]
 fn records_of_another_knowledge_base_are_refused_whole() {
     let ctx = context();
-    let other = RecordCodec::new(ctx, "kb-other", BOTH);
-    let records = RecordCodec::new(ctx, KB, BOTH).encrypt(&vectors()).unwrap();
+    let layout = LayoutKind::preferred(EMBED, ctx.key_len()).unwrap();
+    let other = RecordCodec::new(ctx, "kb-other", BOTH).with_layout(layout);
+    let records = RecordCodec::new(ctx, KB, BOTH)
+        .with_layout(layout)
+        .encrypt(&vectors())
+        .unwrap();
     match other.stored(&records.batch, &[1, 2, 3, 4], &Expectation::default()) {
         Err(Error::AnswerRejected(rejection)) => {
             assert_eq!(rejection.failures[0].kind, FailureKind::InvalidRecord)
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+#[test]
+fn a_codec_never_guesses_the_layout() {
+    let codec = RecordCodec::new(context(), KB, BOTH);
+    let error = codec.encrypt(&vectors()).unwrap_err().to_string();
+    assert!(error.contains("open the digest"), "{error}");
+    // The digest's layout, once known, is the only one the codec takes.
+    let codec = codec.with_layout(LayoutKind::OneBit);
+    assert!(codec.layout().is_err()); // one-bit does not fit key_len 256
+    let two_bit = RecordCodec::new(context(), KB, BOTH).with_layout(LayoutKind::TwoBit);
+    let records = two_bit.encrypt(&vectors()).unwrap();
+    let mut index = context().new_index().unwrap();
+    index.insert_batch(&records.batch).unwrap();
+    let query = two_bit.encrypt_query(&[0u8; EMBED]).unwrap();
+    let answer = index
+        .aggregate_batch(query.encrypted(), &Selection::All)
+        .unwrap();
+    let ids = [1, 2, 3, 4];
+    assert!(two_bit
+        .rank(&query, &answer, &ids, &Expectation::default(), 4)
+        .is_ok());
+    // A digest of another layout than the one held is refused.
+    let (_, sealed) = two_bit
+        .next_digest(
+            &paillier_gpu::verifiable::OwnerDigest {
+                layout: LayoutKind::OneBit,
+                ..Default::default()
+            },
+            &Default::default(),
+        )
+        .unwrap();
+    let error = two_bit.open_digest(1, Some(&sealed), None).unwrap_err();
+    assert!(
+        error.to_string().contains("its digest says one-bit"),
+        "{error}"
+    );
 }

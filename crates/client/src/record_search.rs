@@ -164,8 +164,12 @@ fn earlier_keys_hint(
     if !matches!(error, LibraryError::AnswerRejected(_)) {
         return error.into();
     }
+    let Ok(layout) = codec.layout() else {
+        return error.into();
+    };
     let legacy = RecordCodec::new(codec.context(), codec.kb(), codec.options())
-        .with_derivation(KeyDerivation::Legacy);
+        .with_derivation(KeyDerivation::Legacy)
+        .with_layout(layout.kind());
     let expectation = Expectation::default();
     match legacy.rank(query, &answer.responses, &answer.chunk_ids, &expectation, 0) {
         Ok(_) => Error::InvalidSetting(format!(
@@ -182,7 +186,7 @@ fn earlier_keys_hint(
 /// verification: say so.
 fn unverified_hint(context: &ExecutionContext, error: LibraryError) -> LibraryError {
     match error {
-        LibraryError::InvalidResponse { index, reason } if context.tagged_layout().is_ok() => {
+        LibraryError::InvalidResponse { index, reason } if context.preferred_layout().is_ok() => {
             LibraryError::InvalidResponse {
                 index,
                 reason: format!(

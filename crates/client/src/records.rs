@@ -108,6 +108,10 @@ impl Client {
                 "partitions are counted by the owner's digest: they need verifiable records".into(),
             ));
         }
+        if options.verifiable {
+            // The digest fixes the records' layout (a knowledge base without one gets it now).
+            self.current_digest(&codec)?;
+        }
         let records = codec.encrypt(vectors)?;
         let Some(nonces) = &records.nonces else {
             let ids = self.send_records(&codec, &records.batch, |record| {
@@ -204,6 +208,10 @@ impl Client {
             .into());
         }
         let codec = RecordCodec::new(context, kb_id, options);
+        if options.verifiable {
+            // The digest fixes the records' layout.
+            self.current_digest(&codec)?;
+        }
         let records = codec.encrypt(vectors)?;
         // Each chunk as sent, its document placed in `partitions` when given.
         let updates = |partitions: Option<&[u32]>| -> Result<Vec<(Value, Option<Document>)>> {

@@ -86,5 +86,6 @@ fn summary_json(summary: &DigestSummary) -> serde_json::Value {
         "records": summary.records,
         "counted_field": field,
         "counted_values": values,
+        "layout": summary.layout.name(),
     })
 }

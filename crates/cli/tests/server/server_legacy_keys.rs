@@ -6,8 +6,9 @@
 use crate::common;
 use crate::server_authorization::call;
 
-use common::server::{small_context, vectors, Server};
-use paillier_gpu::verifiable::{Document, KeyDerivation, RecordCodec};
+use common::server::{small_context, small_context_of, vectors, Server};
+use paillier_gpu::verifiable::{Document, KeyDerivation, LayoutKind, RecordCodec};
+use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -30,6 +31,74 @@ fn document(i: usize) -> Document {
     }
 }
 
+/// `vectors` inserted by the SDK's route as `codec`'s records of then (two-bit, no digest).
+fn insert_without_digest(
+    server: &Server,
+    kb: &str,
+    key: &str,
+    ctx: &ExecutionContext,
+    codec: &RecordCodec,
+    vectors: &[Vec<u8>],
+) {
+    let records = codec.encrypt(vectors).unwrap();
+    let chunks: Vec<Value> = (0..vectors.len())
+        .map(|i| {
+            let sent = codec.record(&records, i, Some(&document(i))).unwrap();
+            json!({
+                "chunk_content": sent.content,
+                "index": codec.index(&records.batch, i).unwrap(),
+                "meta_data": sent.meta_data,
+                "name": sent.name,
+            })
+        })
+        .collect();
+    let body = json!({ "kb_id": kb, "context_id": ctx.id(), "chunks": chunks });
+    let url = format!("{}/v1/chunk/{}", server.url, server.org);
+    let (status, answer) = call(Method::POST, &url, &[("x-api-key", key)], Some(&body));
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// Records written before digests (so before layouts: two-bit) under a context whose new
+/// knowledge bases take the one-bit layout: read as two-bit, counted into a digest that says
+/// so, and searched; a new knowledge base of the same context takes one-bit.
+#[test]
+fn records_from_before_digests_keep_their_layout() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("before-digests");
+    let ctx = small_context_of(512, EMBED);
+    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    client.push_context(&ctx).unwrap();
+    let stored = vectors(RECORDS, 22, EMBED);
+    let then = RecordCodec::new(&ctx, &kb, BOTH).with_layout(LayoutKind::TwoBit);
+    insert_without_digest(&server, &kb, &key, &ctx, &then, &stored);
+    let summary = client.rebuild_digest(&kb, &ctx, BOTH, None).unwrap();
+    assert_eq!(
+        (summary.records, summary.layout),
+        (RECORDS as u64, LayoutKind::TwoBit)
+    );
+    let options = SearchOptions {
+        top_k: 1,
+        records: BOTH,
+        expect_count: Some(RECORDS),
+        ..SearchOptions::default()
+    };
+    let hits = client
+        .search_records(&kb, &ctx, &stored[5], &options)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
+
+    let fresh = server.kb_for("after-digests", &key);
+    client
+        .upload_records(&fresh, &ctx, &stored, &[], BOTH)
+        .unwrap();
+    let summary = client.digest_summary(&fresh, &ctx, BOTH).unwrap();
+    assert_eq!(summary.layout, LayoutKind::OneBit);
+    let hits = client
+        .search_records(&fresh, &ctx, &stored[5], &options)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
+}
+
 #[test]
 fn records_under_the_earlier_keys_are_named_then_sealed_again() {
     let server = Server::start(&["--allow-weak-contexts"]);
@@ -40,23 +109,10 @@ fn records_under_the_earlier_keys_are_named_then_sealed_again() {
     let stored = vectors(RECORDS, 21, EMBED);
 
     // Written as a client did before keys were bound: the SDK's insert, the earlier keys.
-    let legacy = RecordCodec::new(&ctx, &kb, BOTH).with_derivation(KeyDerivation::Legacy);
-    let records = legacy.encrypt(&stored).unwrap();
-    let chunks: Vec<Value> = (0..RECORDS)
-        .map(|i| {
-            let sent = legacy.record(&records, i, Some(&document(i))).unwrap();
-            json!({
-                "chunk_content": sent.content,
-                "index": legacy.index(&records.batch, i).unwrap(),
-                "meta_data": sent.meta_data,
-                "name": sent.name,
-            })
-        })
-        .collect();
-    let body = json!({ "kb_id": kb, "context_id": ctx.id(), "chunks": chunks });
-    let url = format!("{}/v1/chunk/{}", server.url, server.org);
-    let (status, answer) = call(Method::POST, &url, &[("x-api-key", &key)], Some(&body));
-    assert_eq!(status, 200, "{answer}");
+    let legacy = RecordCodec::new(&ctx, &kb, BOTH)
+        .with_derivation(KeyDerivation::Legacy)
+        .with_layout(LayoutKind::TwoBit);
+    insert_without_digest(&server, &kb, &key, &ctx, &legacy, &stored);
 
     let options = SearchOptions {
         top_k: 3,

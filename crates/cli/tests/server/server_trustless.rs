@@ -7,9 +7,9 @@ use crate::common;
 use std::path::Path;
 
 use common::cli::{fails, ok, run_with, write_jsonl};
-use common::server::{hamming, small_context, vectors, Server};
+use common::server::{hamming, small_context, small_context_of, vectors, Server};
 use common::tamper::TamperProxy;
-use paillier_gpu::verifiable::{Document, FailureKind};
+use paillier_gpu::verifiable::{Document, FailureKind, LayoutKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
 use serde_json::{json, Value};
@@ -97,13 +97,25 @@ fn cli_search(
 }
 
 #[test]
-fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
+fn every_lie_is_caught_in_two_bit_records() {
+    let ctx = small_context(EMBED);
+    assert_eq!(ctx.preferred_layout().unwrap().kind(), LayoutKind::TwoBit);
+    every_lie_is_caught_by_the_rust_client_and_the_cli(ctx);
+}
+
+#[test]
+fn every_lie_is_caught_in_one_bit_records() {
+    let ctx = small_context_of(512, EMBED);
+    assert_eq!(ctx.preferred_layout().unwrap().kind(), LayoutKind::OneBit);
+    every_lie_is_caught_by_the_rust_client_and_the_cli(ctx);
+}
+
+fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("verified");
     let other_kb = server.kb_for("another", &key);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ctx = small_context(EMBED);
     let text = ctx.to_json().unwrap();
     std::fs::write(d.join("ctx.json"), &text).unwrap();
     let direct = Client::new(&server.url, &server.org, &key).unwrap();
@@ -129,7 +141,12 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
     assert_eq!(honest[0], (nearest, 2));
     let second_nearest = honest[1].0;
 
-    let layout = ctx.tagged_layout().unwrap();
+    // The digest fixed the layout at the first upload: the context's preferred one.
+    let digest = direct.digest_summary(&kb, &ctx, BOTH).unwrap();
+    let layout = ctx.preferred_layout().unwrap();
+    assert_eq!(digest.layout, layout.kind());
+    let tag_bit = layout.record_bits() - 128 + 9;
+    let above_bit = layout.query_bits() + 2;
     let cases: Vec<(&str, Value, Option<usize>, FailureKind, &str)> = vec![
         (
             "forge",
@@ -147,14 +164,14 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli() {
         ),
         (
             "shift the tag",
-            json!({"kind": "shift", "chunk_id": far, "bit": layout.tag_offset() + 9, "n": n}),
+            json!({"kind": "shift", "chunk_id": far, "bit": tag_bit, "n": n}),
             None,
             FailureKind::InvalidRecord,
             "altered",
         ),
         (
             "shift above",
-            json!({"kind": "shift", "chunk_id": far, "bit": layout.plaintext_bits() + 2, "n": n}),
+            json!({"kind": "shift", "chunk_id": far, "bit": above_bit, "n": n}),
             None,
             FailureKind::InvalidRecord,
             "altered",

@@ -14,9 +14,15 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
 /// A classic context with a test-sized key (key_len 256, so the server needs
 /// `--allow-weak-contexts`) over `embed` dimensions, sealed under the passphrase "pw".
 pub fn small_context(embed: usize) -> paillier_gpu::ExecutionContext {
+    small_context_of(256, embed)
+}
+
+/// [`small_context`] at `key_len`: 512 is the least whose verifiable records take the one-bit
+/// layout (up to 126 dimensions), where 256 gives the two-bit one.
+pub fn small_context_of(key_len: usize, embed: usize) -> paillier_gpu::ExecutionContext {
     let options = paillier_gpu::ContextOptions {
         scheme: paillier_gpu::Scheme::Paillier,
-        key_len: 256,
+        key_len,
         embed_len: embed,
         allow_insecure: true,
         ..paillier_gpu::ContextOptions::default()

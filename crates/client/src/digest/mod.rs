@@ -50,7 +50,12 @@ impl Client {
         let stored = self.owner_digest(kb, context_id)?;
         let seen = self.seen_digest(context_id, kb)?;
         let seen_pair = seen.as_ref().map(|s| (s.version, s.sealed.as_str()));
-        let digest = codec.open_digest(stored.version, stored.sealed.as_deref(), seen_pair)?;
+        let digest = codec.open_digest_holding(
+            stored.version,
+            stored.sealed.as_deref(),
+            seen_pair,
+            stored.chunks,
+        )?;
         if let (Some(sealed), true) = (&stored.sealed, stored.version > 0) {
             let seen = SeenDigest {
                 version: stored.version,

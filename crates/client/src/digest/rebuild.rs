@@ -6,7 +6,8 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    CountedRecord, Document, Expectation, OwnerDigest, RecordCodec, RecordOptions, PARTITION_FIELD,
+    CountedRecord, Document, Expectation, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
+    PARTITION_FIELD,
 };
 
 use super::SeenDigest;
@@ -23,6 +24,8 @@ pub struct DigestSummary {
     pub records: u64,
     /// The field it counts per value, and how many values it holds.
     pub counted: Option<(String, usize)>,
+    /// The layout of the knowledge base's records.
+    pub layout: LayoutKind,
 }
 
 impl DigestSummary {
@@ -35,6 +38,7 @@ impl DigestSummary {
                 .counted_field
                 .clone()
                 .map(|field| (field, digest.values.len())),
+            layout: digest.layout,
         }
     }
 }
@@ -58,10 +62,14 @@ impl Client {
         let codec = RecordCodec::new(context, kb_id, options);
         let stored = self.owner_digest(kb_id, context.id())?;
         // A partitioned knowledge base keeps its partitions, counted per partition.
-        let partitions = codec
-            .open_digest(stored.version, stored.sealed.as_deref(), None)
-            .ok()
-            .and_then(|digest| digest.partitions);
+        // (A knowledge base without a digest has no layout to read: its records say it.)
+        let partitions = match stored.version {
+            0 => None,
+            version => codec
+                .open_digest(version, stored.sealed.as_deref(), None)
+                .ok()
+                .and_then(|digest| digest.partitions),
+        };
         let counted_field = match (&partitions, counted_field) {
             (None, field) => field,
             (Some(_), None) => Some(PARTITION_FIELD),
@@ -73,24 +81,45 @@ impl Client {
                 )))
             }
         };
+        // Every record, under the digest's layout (or, where it did not open, the first layout
+        // its records verify under).
         let zeros = vec![0u8; context.embed_len()];
-        let query = codec.encrypt_query(&zeros)?;
-        let answer = self.compute_hamming(
-            kb_id,
-            context.id(),
-            &context.public_context(),
-            query.encrypted(),
-            None,
-            None,
-        )?;
-        let all = answer.chunk_ids.len();
-        let ranked = codec.rank(
-            &query,
-            &answer.responses,
-            &answer.chunk_ids,
-            &Expectation::default(),
-            all,
-        )?;
+        let layouts = codec.layouts_to_try();
+        let mut outcome = Err(Error::InvalidSetting(
+            "verifiable records do not fit this context".into(),
+        ));
+        for (tried, &layout) in layouts.iter().enumerate() {
+            let codec = RecordCodec::new(context, kb_id, options).with_layout(layout);
+            let query = codec.encrypt_query(&zeros)?;
+            let answer = self.compute_hamming(
+                kb_id,
+                context.id(),
+                &context.public_context(),
+                query.encrypted(),
+                None,
+                None,
+            )?;
+            let all = answer.chunk_ids.len();
+            let expectation = Expectation::default();
+            outcome = codec
+                .rank(
+                    &query,
+                    &answer.responses,
+                    &answer.chunk_ids,
+                    &expectation,
+                    all,
+                )
+                .map(|ranked| (codec, ranked))
+                .map_err(Error::from);
+            let rejected = matches!(
+                &outcome,
+                Err(Error::Library(paillier_gpu::Error::AnswerRejected(_)))
+            );
+            if !rejected || tried + 1 == layouts.len() {
+                break;
+            }
+        }
+        let (codec, ranked) = outcome?;
         let records: Vec<_> = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
         let documents = match counted_field {
             Some(_) => self.open_documents(&codec, &records, None)?,

@@ -7,7 +7,7 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    Expectation, FailureKind, KeyDerivation, RecordCodec, RecordOptions,
+    Expectation, FailureKind, KeyDerivation, LayoutKind, RecordCodec, RecordOptions,
 };
 use serde_json::json;
 
@@ -31,9 +31,17 @@ impl Client {
                 "only verifiable records are sealed to their keys: pass --verifiable".into(),
             ));
         }
-        let bound = RecordCodec::new(context, kb_id, options);
-        let legacy =
-            RecordCodec::new(context, kb_id, options).with_derivation(KeyDerivation::Legacy);
+        // The digest says the records' layout, which both derivations share; records with no
+        // digest at all were written before layouts were named, so two-bit.
+        let current = self.current_digest(&RecordCodec::new(context, kb_id, options))?;
+        let layout = match current.digest.version {
+            0 => LayoutKind::TwoBit,
+            _ => current.digest.layout,
+        };
+        let bound = RecordCodec::new(context, kb_id, options).with_layout(layout);
+        let legacy = RecordCodec::new(context, kb_id, options)
+            .with_derivation(KeyDerivation::Legacy)
+            .with_layout(layout);
         // Every record's id, from an answer to a zero query (not checked here: each record is
         // fetched and verified below).
         let zeros = vec![0u8; context.embed_len()];

@@ -3,17 +3,20 @@
 
 use rayon::prelude::*;
 
+use super::crt_key::per_prime;
 use super::{CrtKey, LimbBatch};
 use crate::error::{Error, Result};
 
 /// Checks the shapes of a [`Backend::crt_decrypt`] call: one base modulo p² and one modulo q²
-/// per ciphertext, at the key's widths.
+/// per ciphertext (none modulo q² with `one_prime`), at the key's widths.
 pub(crate) fn check_decrypt_operands(
     key: &CrtKey,
     bases_p: &LimbBatch,
     bases_q: &LimbBatch,
+    one_prime: bool,
 ) -> Result<()> {
-    if bases_p.len() != bases_q.len()
+    let q_items = if one_prime { 0 } else { bases_p.len() };
+    if bases_q.len() != q_items
         || bases_p.limbs_per_item() != key.p_squared.len()
         || bases_q.limbs_per_item() != key.q_squared.len()
     {
@@ -38,6 +41,22 @@ pub(crate) fn recombine_all(key: &CrtKey, x_p: &LimbBatch, x_q: &LimbBatch) -> R
     LimbBatch::from_flat(width, plaintexts)
 }
 
+/// The plaintexts modulo p of `c^e_p mod p²` (item by item, n's width, zero above p's), on
+/// every core in constant time; 0 for a power that is not 1 modulo p, as [`recombine_all`]
+/// takes such a share.
+pub(crate) fn modulo_p_all(key: &CrtKey, x_p: &LimbBatch) -> Result<LimbBatch> {
+    let width = key.plaintext_limbs();
+    let s = key.p.len();
+    let mut plaintexts = vec![0u64; x_p.len() * width];
+    plaintexts
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(i, m)| {
+            per_prime(&key.p, &key.p_inverse, &key.h_p, x_p.item(i), &mut m[..s]);
+        });
+    LimbBatch::from_flat(width, plaintexts)
+}
+
 #[cfg(test)]
 mod tests {
     use num_bigint::{BigUint, RandBigInt};
@@ -57,7 +76,7 @@ mod tests {
         bases_p: &LimbBatch,
         bases_q: &LimbBatch,
     ) -> Result<LimbBatch> {
-        check_decrypt_operands(key, bases_p, bases_q)?;
+        check_decrypt_operands(key, bases_p, bases_q, false)?;
         let x_p = Zeroizing::new(backend.modexp(&key.p_squared, bases_p, &key.exponent_p)?);
         let x_q = Zeroizing::new(backend.modexp(&key.q_squared, bases_q, &key.exponent_q)?);
         recombine_all(key, &x_p, &x_q)
@@ -102,8 +121,12 @@ mod tests {
                 by_default,
                 CpuBackend.crt_decrypt(&key, &bases_p, &bases_q).unwrap()
             );
+            // Modulo the larger prime alone: m mod p, the whole of m where m < p.
+            let modulo_p = CpuBackend.crt_decrypt_one_prime(&key, &bases_p).unwrap();
+            assert_eq!(modulo_p.limbs_per_item(), key.plaintext_limbs());
             for (i, m) in messages.iter().enumerate() {
                 assert_eq!(crate::bigint::biguint_from_limbs(by_default.item(i)), *m);
+                assert_eq!(crate::bigint::biguint_from_limbs(modulo_p.item(i)), m % &p);
             }
             // Bases that do not match the key: refused.
             let short = LimbBatch::new(key.q_squared.len());

@@ -167,6 +167,21 @@ pub trait Backend: Send + Sync + fmt::Debug {
             key,
             bases_p,
             bases_q,
+            one_prime: false,
+        }))?
+        .into_limbs()
+    }
+
+    /// Decryption modulo the larger prime alone, for plaintexts known to lie below it: half
+    /// [`crt_decrypt`](Self::crt_decrypt)'s work, `out[i] = m mod p` (n's width, zero above p's)
+    /// from `x_p = bases_p[i] ^ e_p mod p²`; 0 where `x_p ≢ 1 (mod p)`.
+    fn crt_decrypt_one_prime(&self, key: &CrtKey, bases_p: &LimbBatch) -> Result<LimbBatch> {
+        let no_bases = LimbBatch::new(key.q_squared().len());
+        self.run(&Operation::CrtDecrypt(operation::CrtDecrypt {
+            key,
+            bases_p,
+            bases_q: &no_bases,
+            one_prime: true,
         }))?
         .into_limbs()
     }

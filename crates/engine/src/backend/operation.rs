@@ -141,8 +141,10 @@ pub struct CrtDecrypt<'a> {
     pub key: &'a CrtKey,
     /// The ciphertexts modulo p².
     pub bases_p: &'a LimbBatch,
-    /// The ciphertexts modulo q².
+    /// The ciphertexts modulo q² (empty with `one_prime`).
     pub bases_q: &'a LimbBatch,
+    /// Decrypt modulo the larger prime alone: each result is `m mod p`.
+    pub one_prime: bool,
 }
 
 /// Products of powers over shared bases: see

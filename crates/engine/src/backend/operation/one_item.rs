@@ -67,11 +67,16 @@ impl Operation<'_> {
                 result
             }
             Operation::CrtDecrypt(op) => {
-                let (mut bases_p, mut bases_q) = (one(op.bases_p, i)?, one(op.bases_q, i)?);
+                let mut bases_q = if op.one_prime {
+                    LimbBatch::new(op.bases_q.limbs_per_item())
+                } else {
+                    one(op.bases_q, i)?
+                };
+                let mut bases_p = one(op.bases_p, i)?;
                 let result = run(&Operation::CrtDecrypt(CrtDecrypt {
-                    key: op.key,
                     bases_p: &bases_p,
                     bases_q: &bases_q,
+                    ..*op
                 }));
                 bases_p.wipe();
                 bases_q.wipe();

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::backend::crt_decryption::recombine_all;
+use crate::backend::crt_decryption::{modulo_p_all, recombine_all};
 use crate::backend::operation::{CrtDecode, CrtDecrypt};
 use crate::backend::{check_crt_operands, check_decrypt_operands, CrtKey, LimbBatch};
 use crate::backend::{chunk_count, ChunkCount};
@@ -27,7 +27,10 @@ pub(in crate::backend::cpu) fn crt_decode(op: &CrtDecode<'_>) -> Result<Vec<Chun
 
 /// Whole plaintexts: see [`Backend::crt_decrypt`](crate::backend::Backend::crt_decrypt).
 pub(in crate::backend::cpu) fn crt_decrypt(op: &CrtDecrypt<'_>) -> Result<LimbBatch> {
-    check_decrypt_operands(op.key, op.bases_p, op.bases_q)?;
+    check_decrypt_operands(op.key, op.bases_p, op.bases_q, op.one_prime)?;
+    if op.one_prime {
+        return modulo_p_all(op.key, &secret_powers(op.key, false, op.bases_p));
+    }
     // The key's own engines, as decoding's: two digits modulo the prime where they pay.
     let (x_p, x_q) = (
         secret_powers(op.key, false, op.bases_p),

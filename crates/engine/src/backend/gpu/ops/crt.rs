@@ -1,7 +1,8 @@
 //! Decoding on the device: the CRT exponentiations (one where every honest plaintext is below p,
 //! see `backend/one_prime.rs`; else two), then the recombination and the masked popcount,
-//! chained in one submission per chunk so that only distances come back. Decryption of numbers
-//! runs the same passes with both primes and takes the recombined plaintexts back instead.
+//! chained in one submission per chunk so that only distances come back. Decryption runs the
+//! same passes (both primes for numbers, p alone where the caller's plaintexts lie below p) and
+//! takes the plaintexts back instead.
 //!
 //! Each exponentiation `c^(p−1) mod p²` runs by sliding windows of 5 bits over `p − 1`: at
 //! key_len 1024, 17 products build the odd powers and about 1,024 squarings and 171 window
@@ -33,8 +34,8 @@ use crate::error::Result;
 enum CrtFinish<'a> {
     /// Decoding: `popcount(m & mask)` (or a defect report) against these masks, used cyclically.
     Distances(&'a LimbBatch),
-    /// Decryption: the plaintext m itself.
-    Plaintexts,
+    /// Decryption: the plaintext m itself, or `m mod p` with `one_prime`.
+    Plaintexts { one_prime: bool },
 }
 
 /// Scratch slots of the x_p and x_q intermediates (after the exponentiation's own slots).
@@ -86,13 +87,16 @@ pub(in crate::backend::gpu) fn crt_decrypt_on_device(
     gpu: &Gpu<'_>,
     op: &CrtDecrypt<'_>,
 ) -> Result<LimbBatch> {
-    crate::backend::check_decrypt_operands(op.key, op.bases_p, op.bases_q)?;
+    crate::backend::check_decrypt_operands(op.key, op.bases_p, op.bases_q, op.one_prime)?;
     gpu.runtime.check_health()?;
     let width = op.key.plaintext_limbs();
     if op.bases_p.is_empty() {
         return Ok(LimbBatch::new(width));
     }
-    let words = crt_on_device(gpu, op.key, op.bases_p, op.bases_q, CrtFinish::Plaintexts)?;
+    let finish = CrtFinish::Plaintexts {
+        one_prime: op.one_prime,
+    };
+    let words = crt_on_device(gpu, op.key, op.bases_p, op.bases_q, finish)?;
     gpu.shapes.batch_of(words, width)
 }
 
@@ -108,10 +112,10 @@ fn crt_on_device(
     let count = bases_p.len();
     // Decoding: every honest plaintext below p means x_p alone gives it
     // (backend/one_prime.rs), the same rule as the CPU's, so that spot checks compare like
-    // with like. Decryption: plaintexts span all of n, so both primes.
+    // with like. Decryption: both primes, unless the caller knows its plaintexts are below p.
     let (one_prime, masks) = match finish {
         CrtFinish::Distances(masks) => (key.one_prime_covers(masks), Some(masks)),
-        CrtFinish::Plaintexts => (false, None),
+        CrtFinish::Plaintexts { one_prime } => (one_prime, None),
     };
     let s = gpu.shapes.gpu_limbs(&key.p); // limbs of p and q
     let w = gpu.shapes.gpu_limbs(&key.p_squared); // limbs of p² and q² (and of x_p, x_q)
