@@ -9,6 +9,9 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
 
   forge        {"chunk_id": X, "n": N}          X's pieces replaced by E(0) under the public key n
   shift        {"chunk_id": X, "bit": B, "n": N} X's first piece times E(2^B)
+  subtract     {"chunk_id": X, "bit": B, "n": N} X's first piece times E(-2^B) (below zero wraps)
+  unquery      {"chunk_id": X, "n": N}           X's answer E(R)E(Q) times E(Q)^-1: the stored
+                                                 record alone, as if the query were skipped
   swap         {"a": X, "b": Y}                  the answers of X and Y exchanged
   duplicate    {"source": X, "target": Y}        X's answer also under Y (Y's dropped)
   same_id      {"chunk_id": X}                   X's entry answered twice
@@ -32,7 +35,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   guess        {"chunk_id": X, "guess": [bits], "n": N}
                                                  X's answer E(R)E(Q) replaced by E(R)E(Q)^2E(-C),
                                                  C the guess packed as the classic layout packs
-                                                 it: what passes exactly when the query Q is C
+                                                 it (one bit a dimension with "layout":
+                                                 "one-bit"): what passes exactly when Q is C
   guess_in_fetch {"chunk_id": X, "guess": [bits], "n": N}
                                                  on GET /v1/chunk, X's index E(R) replaced by
                                                  E(R)E(Q)E(-C), Q the last query seen
@@ -82,10 +86,12 @@ def tamper_answer(kb, answer, attack):
         n = int(attack["n"])
         entry = entry_of(answer, attack["chunk_id"])
         entry[0] = [encrypt(0, n) for _ in entry[0]]
-    elif kind == "shift":
+    elif kind in ("shift", "subtract"):
         n = int(attack["n"])
         entry = entry_of(answer, attack["chunk_id"])
-        entry[0][0] = entry[0][0] * encrypt(1 << int(attack["bit"]), n) % (n * n)
+        delta = 1 << int(attack["bit"])
+        delta = delta if kind == "shift" else (n - delta) % n
+        entry[0][0] = entry[0][0] * encrypt(delta, n) % (n * n)
     elif kind == "swap":
         a, b = entry_of(answer, attack["a"]), entry_of(answer, attack["b"])
         a[0], b[0] = b[0], a[0]

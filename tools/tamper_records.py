@@ -78,12 +78,22 @@ def classic_pack(bits, n):
     return pieces
 
 
+def one_bit_pack(bits):
+    """The guessed vector one bit a dimension, dimension j at bit j (src/verifiable/one_bit.rs):
+    the guess of a service that takes a one-bit query to hold its vector (it holds only its
+    nonce)."""
+    return [sum(int(bit) << j for j, bit in enumerate(bits))]
+
+
 def guessed(pieces, query, attack):
     """pieces times E(Q) times E(-C), C the attack's guess: for an answer E(R + Q),
     E(R)·E(Q)²·E(−C); for a record's index E(R), E(R)·E(Q)·E(−C)."""
     n = int(attack["n"])
     n2 = n * n
-    guess = classic_pack(attack["guess"], n)
+    if attack.get("layout") == "one-bit":
+        guess = one_bit_pack(attack["guess"])
+    else:
+        guess = classic_pack(attack["guess"], n)
     return [p * q * encrypt((n - c) % n, n) % n2 for p, q, c in zip(pieces, query, guess)]
 
 
@@ -105,6 +115,10 @@ def tamper_answer_records(kb, answer, attack, query):
     elif kind == "guess":
         entry = entry_of(answer, attack["chunk_id"])
         entry[0] = guessed(entry[0], query, attack)
+    elif kind == "unquery":
+        n2 = int(attack["n"]) ** 2
+        entry = entry_of(answer, attack["chunk_id"])
+        entry[0] = [p * pow(q, -1, n2) % n2 for p, q in zip(entry[0], query)]
     return answer
 
 

@@ -45,7 +45,7 @@ const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
      pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
-     fixed_base_root_lanes, record_check (memcheck only)";
+     fixed_base_root_lanes, record_check, record_check_one_bit (memcheck only)";
 
 /// Eight copies of `base` through `pow` (a lane engine's `pow_secret` on normal-form bases);
 /// the first lane's power comes back, in `m`'s Montgomery form.
@@ -170,6 +170,9 @@ fn memcheck(args: &[String]) {
     if operation == "record_check" {
         return record_check();
     }
+    if operation == "record_check_one_bit" {
+        return record_check_one_bit();
+    }
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
     let setup = Setup::new(Engine::Portable);
@@ -242,6 +245,46 @@ fn record_check() {
     mark_public(&verdict);
     mark_public(&plaintext);
     mark_public(&query);
+    verdict[0] ^= verdict[1];
+    println!("{}", verdict[0] & 1);
+}
+
+/// A one-bit record's answer checked (`RecordKeys::check_one_bit_answer`: the query subtracted
+/// modulo p, the fields, the bits against the query, the tag's HMAC and comparison) with the
+/// answer modulo p, p itself and the query marked secret; only the verdict leaves.
+fn record_check_one_bit() {
+    use paillier_gpu::context::DataKey;
+    use paillier_gpu::verifiable::{OneBitLayout, QueryNonce, RecordKeys};
+    let layout = OneBitLayout::new(512, 1024).expect("the SDK's dimension fits");
+    let keys = RecordKeys::derive(&DataKey::new([7; 32]));
+    let mut rng = StdRng::seed_from_u64(17);
+    // p: 1024 bits, odd; the answer below it (n's width, zero above p's).
+    let mut p: Vec<u64> = (0..16).map(|_| rng.gen()).collect();
+    p[0] |= 1;
+    p[15] |= 1 << 63;
+    let mut answer: Vec<u64> = (0..32).map(|_| rng.gen()).collect();
+    answer[15] >>= 1;
+    answer[16..].fill(0);
+    let query: Vec<u8> = (0..512).map(|_| rng.gen_range(0..2u8)).collect();
+    let mut bits = vec![0u8; 512];
+    mark_secret(&p);
+    mark_secret(&answer);
+    mark_secret(&query);
+    let check = keys.check_one_bit_answer(
+        &layout,
+        "kb-1",
+        black_box(&query),
+        QueryNonce::random(),
+        black_box(&answer),
+        black_box(&p),
+        &mut bits,
+    );
+    let mut verdict = [u64::from(check.valid), u64::from(check.distance)];
+    mark_public(&verdict);
+    mark_public(&answer);
+    mark_public(&query);
+    mark_public(&p);
+    mark_public(&bits);
     verdict[0] ^= verdict[1];
     println!("{}", verdict[0] & 1);
 }

@@ -240,7 +240,8 @@ def test_a_digest_counting_a_field_covers_searches_of_its_values(server, proxy, 
     proxy()
     client, kb, vectors, uploaded = owner(server, ctx, "counted", url=proxy.url)
     summary = client.rebuild_digest(kb, ctx, counted_field="tag1")
-    assert summary == {"version": 2, "records": RECORDS, "counted_field": "tag1", "counted_values": 3}
+    assert summary == {"version": 2, "records": RECORDS, "counted_field": "tag1", "counted_values": 3,
+                       "layout": "two-bit"}
     t1 = [uploaded[i][0] for i in range(RECORDS) if i % 3 == 1]
     assert len(search(client, kb, ctx, vectors[1], filter={"tag1": "t1"})) == len(t1)
     proxy(kind="drop", chunk_id=t1[1])

@@ -45,11 +45,12 @@ def weak_server(cli, tmp_path_factory):
                                stderr=subprocess.PIPE, text=True)
     assert "serving on" in process.stderr.readline()
     server = {"url": f"http://127.0.0.1:{port}", "org": init["org_id"], "admin": init["admin_key"]}
-    kbs = [admin(server, "POST", "kbs", {"name": name, "description": ""})["id"] for name in ("main", "other")]
+    names = ("main", "other", "main-one-bit", "other-one-bit")
+    kbs = [admin(server, "POST", "kbs", {"name": name, "description": ""})["id"] for name in names]
     key = admin(server, "POST", "keys", {"name": "owner", "description": ""})
     for kb in kbs:
         admin(server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
-    server.update(kb=kbs[0], other_kb=kbs[1], key=key["secretKey"])
+    server.update(kb=kbs[0], other_kb=kbs[1], one_bit_kbs=kbs[2:], key=key["secretKey"])
     yield server
     process.terminate()
     process.wait(timeout=30)
@@ -72,20 +73,32 @@ def proxy(weak_server):
     process.wait()
 
 
-@pytest.fixture(scope="module")
-def owner(weak_server):
-    """The context, the stored vectors and their chunk ids, uploaded verifiable and private."""
-    ctx = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
-    client = Client(weak_server["url"], weak_server["org"], weak_server["key"])
+def upload_owner(server, key_len, kb, other_kb):
+    """A context of `key_len`, the stored vectors and their chunk ids, uploaded verifiable and
+    private into `kb` (and three of them into `other_kb`)."""
+    ctx = pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=key_len, insecure=True)
+    client = Client(server["url"], server["org"], server["key"])
     client.push_context(ctx)
     rng = np.random.default_rng(1)
     vectors = rng.integers(0, 2, (RECORDS, EMBED), dtype=np.uint8)
     documents = [{"content": f"document {i}", "name": f"n{i}",
                   "meta_data": {"tag1": f"t{i % 4}", "facets": ["all", f"f{i % 3}"]}} for i in range(RECORDS)]
-    uploaded = client.upload(weak_server["kb"], ctx, vectors, documents, verifiable=True, private_meta=True)
-    client.upload(weak_server["other_kb"], ctx, vectors[:3], verifiable=True, private_meta=True)
+    uploaded = client.upload(kb, ctx, vectors, documents, verifiable=True, private_meta=True)
+    client.upload(other_kb, ctx, vectors[:3], verifiable=True, private_meta=True)
     assert len({nonce for _, nonce in uploaded}) == RECORDS
     return ctx, vectors, [chunk_id for chunk_id, _ in uploaded], documents
+
+
+@pytest.fixture(scope="module")
+def owner(weak_server):
+    """Two-bit records: at key_len 256 the one-bit layout does not fit 48 dimensions."""
+    return upload_owner(weak_server, 256, weak_server["kb"], weak_server["other_kb"])
+
+
+@pytest.fixture(scope="module")
+def owner_one_bit(weak_server):
+    """One-bit records: key_len 512 takes up to 126 dimensions in one bit each."""
+    return upload_owner(weak_server, 512, *weak_server["one_bit_kbs"])
 
 
 def near(vector):
@@ -94,13 +107,19 @@ def near(vector):
     return query
 
 
-def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
-    ctx, vectors, ids, _ = owner
+@pytest.mark.parametrize("layout", ["two-bit", "one-bit"])
+def test_every_lie_is_refused_with_its_message(weak_server, proxy, layout, request):
+    ctx, vectors, ids, _ = request.getfixturevalue("owner" if layout == "two-bit" else "owner_one_bit")
     client = Client(proxy.url, weak_server["org"], weak_server["key"])
-    kb = weak_server["kb"]
+    kb, other_kb = (weak_server["kb"], weak_server["other_kb"]) if layout == "two-bit" else weak_server["one_bit_kbs"]
+    codec = pg.RecordCodec(ctx, kb, True, True)
+    version, sealed = client._owner_digest(kb, ctx.hash())[:2]
+    assert codec.open_digest(version, sealed).layout == layout
     query = near(vectors[0])
     n = str(ctx.paillier_keys()[0].n)
     search = lambda **extra: client.search(kb, ctx, query, top_k=3, verify=True, private_meta=True, **extra)
+    # Bits of the tag and above everything, in this layout.
+    record_bits = (2 if layout == "two-bit" else 1) * EMBED + 256
     proxy()
     honest = search(expect_count=RECORDS)
     assert {k: honest[0][k] for k in ("chunk_id", "distance")} == {"chunk_id": ids[0], "distance": 2}
@@ -108,7 +127,11 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
     cases = [
         (dict(kind="forge", chunk_id=far, n=n), {}, "forged"),
         (dict(kind="shift", chunk_id=far, bit=1, n=n), {}, "altered"),
-        (dict(kind="shift", chunk_id=far, bit=2 * EMBED + 384 + 4, n=n), {}, "altered"),
+        (dict(kind="shift", chunk_id=far, bit=record_bits - 128 + 9, n=n), {}, "altered"),
+        (dict(kind="shift", chunk_id=far, bit=record_bits + 128 + 4, n=n), {}, "altered"),
+        (dict(kind="subtract", chunk_id=far, bit=0, n=n), {}, "altered"),
+        (dict(kind="unquery", chunk_id=far, n=n), {}, "altered"),
+        (dict(kind="guess", chunk_id=far, guess=[int(b) for b in query], n=n, layout=layout), {}, "altered"),
         # The owner's digest counts (chunk id, nonce) pairs: relabelled answers are not those.
         (dict(kind="swap", a=nearest, b=far), {}, "owner's digest counts"),
         (dict(kind="duplicate", source=nearest, target=far), {}, "one record under several ids"),
@@ -127,8 +150,8 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, owner):
     with pytest.raises(pg.AnswerRejectedError, match="replayed"):
         search()
     proxy()
-    client.search(weak_server["other_kb"], ctx, query, top_k=1, verify=True)
-    proxy(kind="foreign", from_kb=weak_server["other_kb"], chunk_id=far)
+    client.search(other_kb, ctx, query, top_k=1, verify=True)
+    proxy(kind="foreign", from_kb=other_kb, chunk_id=far)
     with pytest.raises(pg.AnswerRejectedError, match=f"foreign.*chunk {far}"):
         search()
     proxy(kind="drop_filter")
@@ -227,7 +250,7 @@ def test_the_proxy_help_lists_every_attack_one_a_line():
         kinds |= set(re.findall(r'kind"?\]?\)? == "([a-z_]+)"', source))
         for group in re.findall(r'kind in \(([^)]*)\)', source):
             kinds |= set(re.findall(r'"([a-z_]+)"', group))
-    assert len(kinds) == 20, kinds
+    assert len(kinds) == 22, kinds
     shown = subprocess.run([sys.executable, REPO / "tools" / "tamper-proxy.py", "--help"],
                            capture_output=True, text=True, check=True).stdout
     listed = {line.split()[0] for line in shown.splitlines() if line.startswith("  ") and line.split()[0] in kinds}

@@ -4,13 +4,38 @@
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::check::DecodedRecord;
-use super::layout::RecordNonce;
-use super::one_bit::OneBitLayout;
+use zeroize::Zeroizing;
+
+use super::layout::{QueryNonce, RecordNonce};
+use super::one_bit::{sub_mod, OneBitLayout};
 use super::record_layout::LayoutKind;
 use super::tag::record_tag;
 use super::RecordKeys;
 
 impl RecordKeys {
+    /// Checks `answer` (little-endian limbs of one answer decrypted modulo the larger prime
+    /// `p`), the record plus the query of `query_nonce` (0: a record read on its own): the
+    /// query's plaintext is subtracted modulo p, then the record is checked as
+    /// [`check_one_bit_record`](Self::check_one_bit_record) checks it. Nothing branches on the
+    /// answer, p or the query, or is addressed by them (`tools/ct-check`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_one_bit_answer(
+        &self,
+        layout: &OneBitLayout,
+        kb: &str,
+        query: &[u8],
+        query_nonce: QueryNonce,
+        answer: &[u64],
+        p: &[u64],
+        bits: &mut [u8],
+    ) -> DecodedRecord {
+        let mut query_plaintext = Zeroizing::new(vec![0u64; answer.len()]);
+        layout.pack_query_into(query_nonce, &mut query_plaintext);
+        let mut record = Zeroizing::new(vec![0u64; answer.len()]);
+        sub_mod(answer, &query_plaintext, p, &mut record);
+        self.check_one_bit_record(layout, kb, query, &record, bits)
+    }
+
     /// Checks `record` (little-endian limbs of one answer decrypted modulo p, less the query's
     /// plaintext modulo p) for knowledge base `kb`: nothing set above the record's fields and
     /// the tag this knowledge base's for the nonce and the bits. The distance is to `query`,

@@ -5,7 +5,6 @@
 use rayon::prelude::*;
 
 use super::layout::QueryNonce;
-use super::one_bit::{sub_mod, OneBitLayout};
 use super::record_layout::RecordLayout;
 use super::DecodedRecord;
 use super::RecordKeys;
@@ -58,24 +57,30 @@ impl Decoding<'_> {
         }
         let width = self.secret_key.crt().plaintext_limbs().max(1);
         let embed_len = self.layout.embed_len();
-        // Each record's plaintext as its check reads it: whole (two-bit), or modulo p less the
-        // query's plaintext (one-bit).
+        // Whole plaintexts (two-bit), or plaintexts modulo p (one-bit: half the work).
         let plaintexts = match self.layout {
             RecordLayout::TwoBit(_) => self
                 .secret_key
                 .decrypt_batch_limbs(self.backend, responses.limbs())?,
-            RecordLayout::OneBit(layout) => {
-                self.records_less_query(layout, query_nonce, responses, width)?
-            }
+            RecordLayout::OneBit(_) => self
+                .secret_key
+                .decrypt_batch_limbs_mod_p(self.backend, responses.limbs())?,
         };
+        let p = self.secret_key.larger_prime_limbs();
         let check = |plaintext: &[u64], out: &mut [u8]| match self.layout {
             RecordLayout::TwoBit(layout) => {
                 self.keys
                     .check_record_bits(layout, self.kb, query, query_nonce, plaintext, out)
             }
-            RecordLayout::OneBit(layout) => self
-                .keys
-                .check_one_bit_record(layout, self.kb, query, plaintext, out),
+            RecordLayout::OneBit(layout) => self.keys.check_one_bit_answer(
+                layout,
+                self.kb,
+                query,
+                query_nonce,
+                plaintext,
+                p,
+                out,
+            ),
         };
         Ok(match bits {
             Some(bits) => {
@@ -95,28 +100,5 @@ impl Decoding<'_> {
                 })
                 .collect(),
         })
-    }
-
-    /// `D = (m mod p) − Q mod p` for each response, Q the query's plaintext (its nonce, or zero
-    /// for records read on their own): the record itself for an honest answer.
-    fn records_less_query(
-        &self,
-        layout: &OneBitLayout,
-        query_nonce: QueryNonce,
-        responses: &CiphertextBatch,
-        width: usize,
-    ) -> Result<Zeroizing<Vec<u64>>> {
-        let mut plaintexts = self
-            .secret_key
-            .decrypt_batch_limbs_mod_p(self.backend, responses.limbs())?;
-        let mut query = Zeroizing::new(vec![0u64; width]);
-        layout.pack_query_into(query_nonce, &mut query);
-        let p = self.secret_key.larger_prime_limbs();
-        plaintexts.par_chunks_mut(width).for_each(|plaintext| {
-            let mut difference = Zeroizing::new(vec![0u64; width]);
-            sub_mod(plaintext, &query, p, &mut difference);
-            plaintext.copy_from_slice(&difference);
-        });
-        Ok(plaintexts)
     }
 }

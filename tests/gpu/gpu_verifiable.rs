@@ -1,7 +1,8 @@
-//! Verifiable records on the GPU, as a property of random batches: records it encrypts decode on
-//! the CPU to their vectors' distances and nonces, and answers it decodes (both primes, to whole
-//! plaintexts) give the CPU's fields, distances and verdicts, also for a record a lying service
-//! shifted by E(2^bit) at any bit, in the slots, in the fields or above them.
+//! Verifiable records on the GPU, as a property of random batches in both layouts: records it
+//! encrypts decode on the CPU to their vectors' distances and nonces, and answers it decodes
+//! (two-bit: both primes, to whole plaintexts; one-bit: modulo p alone) give the CPU's fields,
+//! distances and verdicts, also for a record a lying service shifted by E(2^bit) at any bit, in
+//! the vector, in the fields or above them.
 #![cfg(feature = "gpu")]
 
 use crate::common;
@@ -13,8 +14,8 @@ use num_bigint::BigUint;
 use num_traits::One;
 use paillier_gpu::hamming::Selection;
 use paillier_gpu::paillier::{Ciphertext, CiphertextBatch};
-use paillier_gpu::verifiable::{Expectation, FailureKind};
-use paillier_gpu::{Error, ExecutionContext, Scheme};
+use paillier_gpu::verifiable::{Expectation, FailureKind, LayoutKind};
+use paillier_gpu::{ContextOptions, Error, ExecutionContext, Scheme};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -30,6 +31,18 @@ fn context() -> &'static ExecutionContext {
     })
 }
 
+/// A key_len of 512, where 63 dimensions take the one-bit layout.
+fn one_bit_context() -> &'static ExecutionContext {
+    static CTX: OnceLock<ExecutionContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let options = ContextOptions {
+            key_len: 512,
+            ..small_options(Scheme::Paillier, EMBED)
+        };
+        ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
+    })
+}
+
 proptest! {
     // Each case opens no adapter of its own (the shared one) but runs a few device calls.
     #![proptest_config(ProptestConfig::with_cases(12))]
@@ -40,19 +53,24 @@ proptest! {
         count in 1usize..=40,
         altered in any::<prop::sample::Index>(),
         bit in 0usize..520,
+        one_bit in any::<bool>(),
     ) {
         let Some(gpu) = shared_gpu() else { return Ok(()) };
-        let cpu = context();
+        let (cpu, kind) = match one_bit {
+            true => (one_bit_context(), LayoutKind::OneBit),
+            false => (context(), LayoutKind::TwoBit),
+        };
+        let layout = cpu.record_layout(kind).unwrap();
         let on_gpu = cpu.clone().with_backend(gpu);
         let mut rng = StdRng::seed_from_u64(seed);
         let vectors: Vec<Vec<u8>> = (0..count)
             .map(|_| (0..EMBED).map(|_| rng.gen_range(0..2u8)).collect())
             .collect();
         let query_bits: Vec<u8> = (0..EMBED).map(|_| rng.gen_range(0..2u8)).collect();
-        let query = cpu.encrypt_query(&query_bits).unwrap();
+        let query = cpu.encrypt_query_in(&layout, &query_bits).unwrap();
         let ids: Vec<i64> = (1..=count as i64).collect();
         let encrypting = if seed % 2 == 0 { cpu } else { &on_gpu };
-        let (records, nonces) = encrypting.encrypt_records(KB, &vectors).unwrap();
+        let (records, nonces) = encrypting.encrypt_records_in(&layout, KB, &vectors).unwrap();
         let mut index = cpu.new_index().unwrap();
         index.insert_batch(&records).unwrap();
         let answer = index

@@ -176,6 +176,30 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
             FailureKind::InvalidRecord,
             "altered",
         ),
+        (
+            "subtract below zero",
+            json!({"kind": "subtract", "chunk_id": far, "bit": 0, "n": n}),
+            None,
+            FailureKind::InvalidRecord,
+            "altered",
+        ),
+        (
+            "the stored record without the query",
+            json!({"kind": "unquery", "chunk_id": far, "n": n}),
+            None,
+            FailureKind::InvalidRecord,
+            "altered",
+        ),
+        // E(R)·E(Q)²·E(−C) with C the query itself as this layout would pack it: passes only
+        // if C is all of the query's plaintext, nonce included.
+        (
+            "confirm a guess of the query",
+            json!({"kind": "guess", "chunk_id": far, "guess": query, "n": n,
+                   "layout": layout.kind().name()}),
+            None,
+            FailureKind::InvalidRecord,
+            "altered",
+        ),
         // Two records' answers exchanged relabel them: the owner's digest, which covers a
         // search of the whole knowledge base, refuses the answer before any content is fetched
         // (swapped contents alone are the content mismatch below).
