@@ -10,10 +10,11 @@ use paillier_gpu::{ContextOptions, Error, ExecutionContext};
 #[rustfmt::skip]
 fn main() -> paillier_gpu::Result<()> {
     let ctx = ExecutionContext::create_with_passphrase(&ContextOptions::default(), "passphrase")?;
-    let (records, nonces) = ctx.encrypt_records("kb-1", &[vec![0u8; 512], vec![1; 512]])?;
+    let layout = ctx.preferred_layout()?;                    // one-bit: 512 dimensions fit
+    let (records, nonces) = ctx.encrypt_records_in(&layout, "kb-1", &[vec![0u8; 512], vec![1; 512]])?;
     let mut index = ctx.new_index()?;                         // the service's side, unchanged
     index.insert_batch(&records)?;
-    let query = ctx.encrypt_query(&[0u8; 512])?;                // a fresh nonce, kept here
+    let query = ctx.encrypt_query_in(&layout, &[0u8; 512])?;   // a fresh nonce, kept here
     let answer = index.aggregate_batch(query.encrypted(), &Selection::All)?;
     let count = Expectation { count: Some(2), ..Default::default() };
     let verified = ctx.verify_answer("kb-1", &query, &answer, &[1, 2], &count)?;
