@@ -44,6 +44,10 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  X's update or delete, the owner's new digest with
                                                  them: X stays as it was (stale, or deleted and
                                                  still served)
+  no_digest    {}                                the owner's digest read as none (version 0, nothing
+                                                 sealed), the rest of the service's answer kept
+  no_digest_routes {}                            the owner's digest read answered 404, as by a
+                                                 service without the digest routes
   drop_partition {}                              a partitioned search's last probed partition
                                                  left out of the filter sent on
   swap_partition {}                              its last probed partition replaced by another
@@ -192,6 +196,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             status, content = error.code, error.read()
             content_type = error.headers.get("Content-Type", "application/json")
         route = self.path.split("?")[0]
+        with LOCK:
+            kind = ATTACK.get("kind")
+        if method == "GET" and route.startswith("/v1/owner_digest/") and status == 200:
+            if kind == "no_digest":
+                stored = json.loads(content)
+                stored.update(version=0, sealed=None)
+                content = json.dumps(stored).encode()
+            elif kind == "no_digest_routes":
+                status, content = 404, json.dumps({"message": "Not Found"}).encode()
         inserting = route.startswith("/v1/chunk/") or route.startswith("/v1/records/")
         if method == "POST" and inserting and "/meta" not in self.path:
             with LOCK:

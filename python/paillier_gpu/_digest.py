@@ -54,7 +54,14 @@ class Digests:
         for what, value in (("knowledge base", kb_id), ("context", context_id)):
             if not value or any(c in value for c in "/?#%"):
                 raise ValueError(f"the {what} id {value!r} is empty or holds a character a path cannot carry")
-        answer = self._request("GET", "owner_digest", tail=f"/{kb_id}/{context_id}")
+        try:
+            answer = self._request("GET", "owner_digest", tail=f"/{kb_id}/{context_id}")
+        except RemoteError as error:
+            if error.status != 404:
+                raise
+            raise RemoteError(404, f"{error.message} (the owner's digest of knowledge base {kb_id}: a service "
+                                   "without the digest routes, such as XTrace's hosted one, cannot keep verifiable "
+                                   "records, whose searches, finds and writes all read it)", error.body) from None
         fields = answer if isinstance(answer, dict) else {}
         version, sealed = fields.get("version"), fields.get("sealed")
         next_chunk_id, chunks = fields.get("next_chunk_id"), fields.get("chunks", 0)

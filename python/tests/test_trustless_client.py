@@ -163,6 +163,23 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, layout, reque
     assert search(expect_count=RECORDS) == honest
 
 
+def test_a_service_claiming_no_digest_is_refused_on_a_fresh_machine(weak_server, proxy, owner, tmp_path):
+    ctx, vectors, _, _ = owner
+    kb = weak_server["kb"]
+    # A fresh machine: a state folder that has seen nothing.
+    client = Client(proxy.url, weak_server["org"], weak_server["key"], state_dir=tmp_path)
+    proxy(kind="no_digest")
+    with pytest.raises(pg.AnswerRejectedError, match="no owner's digest.*digest rebuild"):
+        client.search(kb, ctx, vectors[0], top_k=3, verify=True, private_meta=True)
+    with pytest.raises(pg.AnswerRejectedError, match="no owner's digest"):
+        client.find(kb, ctx, {"tag1": "t1"}, verifiable=True, private_meta=True)
+    proxy(kind="no_digest_routes")
+    with pytest.raises(RemoteError, match="without the digest routes"):
+        client.search(kb, ctx, vectors[0], top_k=3, verify=True, private_meta=True)
+    proxy()
+    assert client.search(kb, ctx, vectors[0], top_k=1, verify=True, private_meta=True)[0]["distance"] == 0
+
+
 def test_honest_searches_raise_no_alarm(weak_server, proxy, owner):
     ctx, vectors, ids, documents = owner
     client = Client(proxy.url, weak_server["org"], weak_server["key"])
@@ -250,7 +267,7 @@ def test_the_proxy_help_lists_every_attack_one_a_line():
         kinds |= set(re.findall(r'kind"?\]?\)? == "([a-z_]+)"', source))
         for group in re.findall(r'kind in \(([^)]*)\)', source):
             kinds |= set(re.findall(r'"([a-z_]+)"', group))
-    assert len(kinds) == 22, kinds
+    assert len(kinds) == 24, kinds
     shown = subprocess.run([sys.executable, REPO / "tools" / "tamper-proxy.py", "--help"],
                            capture_output=True, text=True, check=True).stdout
     listed = {line.split()[0] for line in shown.splitlines() if line.startswith("  ") and line.split()[0] in kinds}

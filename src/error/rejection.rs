@@ -33,6 +33,10 @@ pub enum FailureKind {
     /// The service's copy of the owner's digest is older than one this owner has seen: the
     /// knowledge base was rolled back (or its digest deleted).
     RolledBack,
+    /// The service says the knowledge base has no owner's digest, yet answers with verifiable
+    /// records: a knowledge base of verifiable records always has one, so the completeness
+    /// checks it carries cannot be skipped by claiming there is none.
+    NoDigest,
 }
 
 impl FailureKind {
@@ -62,6 +66,10 @@ impl FailureKind {
             Self::RolledBack => {
                 "rolled back (the service's copy of the owner's digest is older than one this \
                  owner has seen)"
+            }
+            Self::NoDigest => {
+                "no owner's digest (the service says the knowledge base has none, yet answers \
+                 with verifiable records, which always have one)"
             }
         }
     }

@@ -3,6 +3,7 @@
 //! what is sent and checks what came back.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -81,6 +82,8 @@ pub struct RecordCodec {
     derivation: KeyDerivation,
     keys: OnceLock<RecordKeys>,
     layout: OnceLock<LayoutKind>,
+    /// Whether the digest last opened was the service's "none" (version 0).
+    told_no_digest: AtomicBool,
 }
 
 impl fmt::Debug for RecordCodec {
@@ -105,6 +108,7 @@ impl RecordCodec {
             derivation: KeyDerivation::Bound,
             keys: OnceLock::new(),
             layout: OnceLock::new(),
+            told_no_digest: AtomicBool::new(false),
         }
     }
 
@@ -153,6 +157,35 @@ impl RecordCodec {
                 }
                 kinds
             })
+    }
+
+    /// Notes what the service said of the digest: none (version 0) or one.
+    pub(super) fn note_digest(&self, version: i64) {
+        self.told_no_digest.store(version == 0, Ordering::Relaxed);
+    }
+
+    /// Refuses verified records (`chunk_ids`, any) after the service said the knowledge base
+    /// has no digest: verifiable records are always written with one, so "none" is a lie that
+    /// would skip the completeness checks (a service without the digest routes, or records
+    /// written before digests, which `remote digest rebuild` counts).
+    pub(super) fn check_digest_claim(&self, chunk_ids: &[i64]) -> Result<()> {
+        if chunk_ids.is_empty() || !self.told_no_digest.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(Error::AnswerRejected(crate::error::AnswerRejection {
+            failures: vec![crate::error::AnswerFailure {
+                kind: crate::error::FailureKind::NoDigest,
+                chunk_ids: chunk_ids.to_vec(),
+                detail: Some(format!(
+                    "the service holds no owner's digest of knowledge base {} but answered \
+                     with {} verifiable records; a service without the digest routes (XTrace's \
+                     hosted one, say) cannot serve verified searches, and records written \
+                     before digests are counted by `paillier-gpu remote digest rebuild`",
+                    self.kb,
+                    chunk_ids.len()
+                )),
+            }],
+        }))
     }
 
     /// The layout this codec holds, if any.

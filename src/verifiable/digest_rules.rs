@@ -46,6 +46,7 @@ impl RecordCodec {
                 None => self.context().preferred_layout()?.kind(),
             };
             self.learn_layout(layout)?;
+            self.note_digest(0);
             return Ok(OwnerDigest {
                 layout,
                 ..OwnerDigest::default()
@@ -73,6 +74,7 @@ impl RecordCodec {
         })?;
         check_partitions(&digest, self.context().embed_len())?;
         self.learn_layout(digest.layout)?;
+        self.note_digest(version);
         Ok(digest)
     }
 

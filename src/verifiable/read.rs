@@ -128,6 +128,7 @@ impl RecordCodec {
             None,
         )?;
         let verified = check_answer(&decoded, chunk_ids, expectation)?;
+        self.check_digest_claim(&verified.chunk_ids)?;
         if let Some(counted) = &expectation.digest {
             counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
         }
@@ -174,6 +175,7 @@ impl RecordCodec {
             Some(&mut bits),
         )?;
         let verified = check_answer(&decoded, chunk_ids, expectation)?;
+        self.check_digest_claim(&verified.chunk_ids)?;
         if let Some(counted) = &expectation.digest {
             counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
         }

@@ -383,3 +383,46 @@ fn the_top_k_documents_are_fetched_in_id_order_not_rank_order() {
     assert_eq!(printed, ranked, "the CLI prints in rank order");
     assert_eq!(owner.proxy.chunk_fetches(), vec![ascending]);
 }
+
+/// A service that says a knowledge base of verifiable records has no digest would have a fresh
+/// machine (no state folder, nothing seen) skip every completeness check: with the nearest
+/// record dropped, the answer's records all verify. Refused on any machine, by both clients;
+/// and a service without the digest routes is named as such.
+#[test]
+fn a_service_claiming_no_digest_is_refused_on_a_fresh_machine() {
+    let owner = Owner::new();
+    let query = near(&owner.stored[0]);
+    owner.search(&query, 3).unwrap();
+    let fresh = Client::new(&owner.proxy.url, &owner.server.org, &owner.key).unwrap();
+    let options = SearchOptions {
+        top_k: 3,
+        records: BOTH,
+        ..SearchOptions::default()
+    };
+    owner.proxy.set(json!({"kind": "no_digest"}));
+    let rejection = rejected(
+        "no digest",
+        fresh.search_records(&owner.kb, &owner.ctx, &query, &options),
+        FailureKind::NoDigest,
+    );
+    assert_eq!(rejection.failures[0].chunk_ids.len(), RECORDS);
+    // The CLI, whose state folder has seen nothing yet.
+    let message = fails(owner.cli_search(&query, 3));
+    assert!(
+        message.contains(FailureKind::NoDigest.describe()) && message.contains("digest rebuild"),
+        "{message}"
+    );
+    // A find on the fresh machine too.
+    let found = fresh.find_records(&owner.kb, &owner.ctx, &json!({"tag1": "t1"}), BOTH);
+    rejected("no digest, find", found, FailureKind::NoDigest);
+
+    owner.proxy.set(json!({"kind": "no_digest_routes"}));
+    let error = fresh
+        .search_records(&owner.kb, &owner.ctx, &query, &options)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("without the digest routes"), "{error}");
+
+    owner.proxy.honest();
+    assert_eq!(owner.search(&query, 3).unwrap()[0].chunk_id, owner.ids[0]);
+}

@@ -20,7 +20,7 @@ use paillier_gpu::verifiable::{
 use paillier_gpu::Error as LibraryError;
 
 use super::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The digest of a knowledge base as the service holds it, opened and checked.
 #[derive(Clone, Debug)]
@@ -47,7 +47,22 @@ impl Client {
     /// than one this owner has seen, or not the one seen at its version, or does not open.
     pub(crate) fn current_digest(&self, codec: &RecordCodec) -> Result<Current> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
-        let stored = self.owner_digest(kb, context_id)?;
+        let stored = match self.owner_digest(kb, context_id) {
+            Err(Error::Remote {
+                status: 404,
+                message,
+            }) => {
+                return Err(Error::Remote {
+                    status: 404,
+                    message: format!(
+                        "{message} (the owner's digest of knowledge base {kb}: a service \
+                         without the digest routes, such as XTrace's hosted one, cannot keep \
+                         verifiable records, whose searches, finds and writes all read it)"
+                    ),
+                })
+            }
+            other => other?,
+        };
         let seen = self.seen_digest(context_id, kb)?;
         let seen_pair = seen.as_ref().map(|s| (s.version, s.sealed.as_str()));
         let digest = codec.open_digest_holding(
