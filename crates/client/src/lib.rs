@@ -22,7 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
-pub mod api;
+pub use paillier_gpu_api as api;
 mod by_id;
 mod chunks;
 mod contexts;

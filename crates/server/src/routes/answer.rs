@@ -18,7 +18,7 @@ impl Answer {
         Self(value.to_string().into_bytes())
     }
 
-    /// Serialises one of the API's answer types (`paillier_gpu_client::api`) now.
+    /// Serialises one of the API's answer types (`paillier_gpu_api`) now.
     pub fn of<T: Serialize>(value: &T) -> ApiResult<Self> {
         serde_json::to_vec(value)
             .map(Self)

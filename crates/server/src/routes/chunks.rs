@@ -20,7 +20,7 @@ use crate::service::ServiceError;
 use crate::service::{edits, ingest, select};
 use crate::state::AppState;
 use crate::store::Chunk;
-use paillier_gpu_client::api::{self, Chunk as SentChunk, InsertChunks};
+use paillier_gpu_api::{self as api, Chunk as SentChunk, InsertChunks};
 
 /// The most chunks one request may carry (the SDK sends 500).
 pub const MAX_CHUNKS_PER_REQUEST: usize = 10_000;

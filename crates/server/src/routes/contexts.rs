@@ -19,7 +19,7 @@ use crate::auth::permission;
 use crate::service::contexts;
 use crate::service::ServiceError;
 use crate::state::AppState;
-use paillier_gpu_client::api::{self, StoreContext};
+use paillier_gpu_api::{self as api, StoreContext};
 
 /// POST /v1/exec_context/{org}: `{data, context_id}` → `{context_id}`. The same bytes again
 /// are a success that changes nothing; other bytes under a stored id are a 409.

@@ -21,7 +21,7 @@ use crate::filter::Filter;
 use crate::service::search;
 use crate::service::ServiceError;
 use crate::state::AppState;
-use paillier_gpu_client::api::ComputeHamming;
+use paillier_gpu_api::ComputeHamming;
 
 /// The most ciphertext pieces a query may carry.
 pub const MAX_QUERY_PIECES: usize = 4096;

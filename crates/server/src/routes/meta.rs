@@ -21,7 +21,7 @@ use crate::service::select;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::Chunk;
-use paillier_gpu_client::api::MetaSearch;
+use paillier_gpu_api::MetaSearch;
 
 /// The chunks of `(kb, context)` that pass the body's filter, in id order, if the caller may
 /// read the knowledge base.

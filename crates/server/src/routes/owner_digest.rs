@@ -14,7 +14,7 @@ use crate::api_error::ApiResult;
 use crate::auth::permission;
 use crate::service::owner_digest;
 use crate::state::AppState;
-use paillier_gpu_client::api::DigestWrite;
+use paillier_gpu_api::DigestWrite;
 
 /// GET /v1/owner_digest/{org}/{kb}/{context_id}: `{version, sealed, next_chunk_id, chunks}`.
 pub async fn get(

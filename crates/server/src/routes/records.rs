@@ -20,7 +20,7 @@ use crate::auth::permission;
 use crate::service::records::{self, RecordsRequest};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use paillier_gpu_client::api::RecordWrites;
+use paillier_gpu_api::RecordWrites;
 
 /// POST /v1/records/{org}: [`RecordWrites`] → `{chunk_ids, version, next_chunk_id}`.
 pub async fn write(

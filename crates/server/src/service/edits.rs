@@ -14,7 +14,7 @@ use crate::store::ChunkPatch;
 use paillier_gpu::PublicContext;
 
 /// A chunk's new fields, by id: the API's update item, which the client writes too.
-pub use paillier_gpu_client::api::ChunkUpdate as ChunkChange;
+pub use paillier_gpu_api::ChunkUpdate as ChunkChange;
 
 /// Updates (`whole`: every chunk replaced, its index included) or patches the chunks of
 /// knowledge base `kb_id` stored under context `context_id` (`context`, its public part), each

@@ -13,7 +13,7 @@ use crate::store::{Chunk, NewChunk, StoredContext, MAX_META_BYTES};
 use paillier_gpu::formats::ciphertexts::CiphertextShape;
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::PublicContext;
-use paillier_gpu_client::api::Chunk as SentChunk;
+use paillier_gpu_api::Chunk as SentChunk;
 
 /// An error unless a chunk's metadata text fits [`MAX_META_BYTES`].
 pub fn check_meta_size(meta: &str, what: &str) -> ServiceResult<()> {

@@ -10,7 +10,7 @@ use crate::service::knowledge_bases::no_kb;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{DigestSwap, DigestWritten};
-use paillier_gpu_client::api;
+use paillier_gpu_api as api;
 
 /// The largest sealed digest, decoded: past it a write is a 413. 4 MiB leaves room for a
 /// partition model (about 100 bytes a partition and 64 to 128 bytes a centroid, for up to

@@ -13,7 +13,7 @@ use crate::resident::{context_digest, Change, Committed};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::{RecordBatch, StoredContext};
-use paillier_gpu_client::api::{self, Chunk as SentChunk};
+use paillier_gpu_api::{self as api, Chunk as SentChunk};
 
 /// A records write as the route read it: the lists parsed, nothing checked yet.
 pub struct RecordsRequest {

@@ -1,5 +1,7 @@
 //! The XTrace API's request bodies and the JSON answers our client reads, written once: the
-//! client sends the requests and reads the answers, `paillier-gpu serve` does the reverse. Fields the server reads only after it has checked the caller (a filter, a
+//! client (`paillier-gpu-client`, which re-exports this crate as `api`) sends the requests and
+//! reads the answers, `paillier-gpu serve` does the reverse, and neither links the other: this
+//! crate holds types and serde only, no HTTP. Fields the server reads only after it has checked the caller (a filter, a
 //! batch of chunks, a context) are kept as the raw JSON text sent, so that a caller without the
 //! right is refused before anything large is expanded.
 
