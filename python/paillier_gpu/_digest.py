@@ -153,11 +153,13 @@ class Digests:
         raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {ATTEMPTS} "
                                "times while this write was planned; nothing was written, run it again")
 
-    def rebuild_digest(self, kb_id, context, counted_field=None):
+    def rebuild_digest(self, kb_id, context, counted_field=None, after_rollback=False):
         """Counts the owner's digest of `kb_id` (verifiable records) afresh from its records, each
         verified (a zero query with a fresh nonce), per value of `counted_field` too when given,
-        and stores it as the next version; this owner's record of versions seen is replaced by
-        it. Which records the service holds is taken as it says: look at them first. A
+        and stores it as a version past both the service's and the highest this owner has seen;
+        this owner's record of versions seen is replaced by it. After a rollback (this owner saw
+        a later version than the service holds) it raises AnswerRejectedError unless
+        `after_rollback`. Which records the service holds is taken as it says: look at them first. A
         partitioned knowledge base keeps its partitions, counted per partition. Returns
         `{"version", "records", "counted_field", "counted_values", "layout"}`."""
         context_id = context.hash()
@@ -189,7 +191,9 @@ class Digests:
             documents = self._open(kb_id, codec, records)
             values = [counted_value(d.get("meta_data"), counted_field) for d in documents]
         counted = [(chunk_id, nonce, value) for (chunk_id, nonce), value in zip(records, values)]
-        digest, sealed = codec.counted_digest(counted_field, counted, version + 1)
+        seen = self._seen_digest(context_id, kb_id)
+        next_version = codec.rebuild_version(version, None if seen is None else seen[0], after_rollback)
+        digest, sealed = codec.counted_digest(counted_field, counted, next_version)
         if partitioning is not None:
             digest = digest.with_partitions(*partitioning)
             sealed = codec.seal_digest(digest)

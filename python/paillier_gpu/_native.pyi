@@ -573,6 +573,9 @@ class RecordCodec:
         `seen`, not the one seen at its version, or not opening under the owner's key. It fixes
         the codec's layout: the digest's, or with no digest the context's preferred one (two-bit
         where the service says it holds `chunks`: records from before layouts)."""
+    def rebuild_version(self, stored: int, seen: Optional[int] = None, after_rollback: bool = False) -> int:
+        """The version a rebuild writes: past the service's and the seen one; after a rollback
+        raises AnswerRejectedError unless `after_rollback`."""
     def next_digest(
         self, current: OwnerDigest, removed: Sequence[_Counted], added: Sequence[_Counted]
     ) -> Tuple[OwnerDigest, str]:

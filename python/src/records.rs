@@ -335,6 +335,21 @@ impl PyRecordCodec {
         Ok(Self::sealed(made))
     }
 
+    /// The version a rebuild writes over the service's `stored` one, past `seen` (the highest
+    /// this owner has seen) too; after a rollback (`seen` above `stored`) raises
+    /// `AnswerRejectedError` unless `after_rollback`.
+    #[pyo3(signature = (stored, seen=None, after_rollback=false))]
+    fn rebuild_version(
+        &self,
+        stored: i64,
+        seen: Option<i64>,
+        after_rollback: bool,
+    ) -> PyResult<i64> {
+        self.codec
+            .rebuild_version(stored, seen, after_rollback)
+            .py_err()
+    }
+
     /// A digest counted afresh at `version` from `records` (each `(chunk_id, nonce, value)`),
     /// per value of `field` too when given, and its sealed bytes.
     #[pyo3(signature = (field, records, version))]

@@ -214,6 +214,12 @@ def test_a_store_rolled_back_is_refused_to_an_owner_that_saw_the_later_one(cli, 
         # A machine that never saw the later version cannot tell (SECURITY.md says so).
         fresh = Client(server.url, server.org, client._key, state_dir=tmp_path / "fresh")
         assert search(fresh, kb, ctx, vectors[3])[0]["nonce"] == uploaded[3][1]
+        # A rebuild would count the earlier copy as it is: refused unless the owner says so,
+        # and then written past the version seen (3, not a second 2).
+        with pytest.raises(pg.AnswerRejectedError, match="rolled back.*after.rollback"):
+            client.rebuild_digest(kb, ctx)
+        assert client.rebuild_digest(kb, ctx, after_rollback=True)["version"] == 3
+        assert search(client, kb, ctx, vectors[3])[0]["nonce"] == uploaded[3][1]
     finally:
         server.stop()
 

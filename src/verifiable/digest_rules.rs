@@ -96,6 +96,50 @@ impl RecordCodec {
         self.open_digest(version, sealed, seen)
     }
 
+    /// The version a rebuild of the digest writes over the service's `stored` version, given
+    /// `seen`, the highest version this owner has seen: one past both, so that a rebuild never
+    /// lowers or reuses a version (another digest under a number once seen would pass as it).
+    /// Where the owner has seen a later version than the service holds (a rollback), the
+    /// records the service holds are an earlier copy, and counting them would bring back what
+    /// was deleted since: refused as [`FailureKind::RolledBack`] unless `after_rollback` (the
+    /// owner has looked at them and takes them as they are).
+    ///
+    /// ```
+    /// # use paillier_gpu::verifiable::{RecordCodec, RecordOptions};
+    /// # use paillier_gpu::{ContextOptions, ExecutionContext};
+    /// # let options = ContextOptions { key_len: 256, embed_len: 8, allow_insecure: true, ..Default::default() };
+    /// # let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+    /// let codec = RecordCodec::new(&ctx, "kb-1", RecordOptions { verifiable: true, private_meta: false });
+    /// assert_eq!(codec.rebuild_version(3, Some(3), false).unwrap(), 4);
+    /// assert!(codec.rebuild_version(1, Some(3), false).is_err()); // rolled back
+    /// assert_eq!(codec.rebuild_version(1, Some(3), true).unwrap(), 4);
+    /// ```
+    pub fn rebuild_version(
+        &self,
+        stored: i64,
+        seen: Option<i64>,
+        after_rollback: bool,
+    ) -> Result<i64> {
+        let seen = seen.unwrap_or(0);
+        if seen > stored && !after_rollback {
+            return Err(refused(
+                FailureKind::RolledBack,
+                format!(
+                    "the service holds version {stored}, this owner has seen version {seen}: \
+                     the records it holds are an earlier copy, and a rebuild would count them \
+                     as they are (records deleted since come back); look at them, then rebuild \
+                     with --after-rollback (after_rollback) to take them"
+                ),
+            ));
+        }
+        stored.max(seen).checked_add(1).ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "digest version {} has no successor",
+                stored.max(seen)
+            ))
+        })
+    }
+
     /// The digest after `change`, one version on from `current`, and its sealed bytes.
     pub fn next_digest(
         &self,

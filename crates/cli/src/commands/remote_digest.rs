@@ -31,6 +31,11 @@ pub enum DigestCommand {
         /// search filtered on whole values of it is checked against the digest.
         #[arg(long, value_name = "FIELD")]
         count: Option<String>,
+        /// Rebuild even though this machine has seen a later version than the service holds
+        /// (a rollback): the records it holds now are taken as they are, deleted ones that came
+        /// back included. The new version is past the one seen, never a number reused.
+        #[arg(long)]
+        after_rollback: bool,
     },
     /// Seal records written under the earlier key derivation (keys from the data key alone,
     /// before they were bound to their context and knowledge base) again under the current
@@ -64,9 +69,14 @@ pub(super) fn run(command: DigestCommand, passphrase_file: Option<&Path>) -> Res
             let (client, ctx) = args.target.open(passphrase_file)?;
             client.digest_summary(args.target.kb(), &ctx, args.options())?
         }
-        DigestCommand::Rebuild { args, count } => {
+        DigestCommand::Rebuild {
+            args,
+            count,
+            after_rollback,
+        } => {
             let (client, ctx) = args.target.open(passphrase_file)?;
-            client.rebuild_digest(args.target.kb(), &ctx, args.options(), count.as_deref())?
+            let (kb, options) = (args.target.kb(), args.options());
+            client.rebuild_digest(kb, &ctx, options, count.as_deref(), *after_rollback)?
         }
         DigestCommand::Reseal(args) => {
             let (client, ctx) = args.target.open(passphrase_file)?;

@@ -71,7 +71,7 @@ fn records_from_before_digests_keep_their_layout() {
     let stored = vectors(RECORDS, 22, EMBED);
     let then = RecordCodec::new(&ctx, &kb, BOTH).with_layout(LayoutKind::TwoBit);
     insert_without_digest(&server, &kb, &key, &ctx, &then, &stored);
-    let summary = client.rebuild_digest(&kb, &ctx, BOTH, None).unwrap();
+    let summary = client.rebuild_digest(&kb, &ctx, BOTH, None, false).unwrap();
     assert_eq!(
         (summary.records, summary.layout),
         (RECORDS as u64, LayoutKind::TwoBit)

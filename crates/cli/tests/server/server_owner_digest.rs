@@ -138,7 +138,7 @@ fn the_digest_routes_answer_only_those_who_may_read_or_write() {
             400,
         ),
         (
-            json!({"expected_version": 1, "version": 3, "sealed": ""}),
+            json!({"expected_version": 1, "version": 1, "sealed": ""}),
             409,
         ),
         (

@@ -262,4 +262,23 @@ fn a_knowledge_base_rolled_back_on_the_service_is_refused_by_an_owner_that_saw_i
         message.contains(FailureKind::RolledBack.describe()),
         "{message}"
     );
+
+    // A rebuild would count the earlier copy's records as they are: refused unless the owner
+    // says so, and then written past the version seen (3, not a second 2), never lowering it.
+    match owner().rebuild_digest(&kb, &ctx, BOTH, None, false) {
+        Err(Error::Library(paillier_gpu::Error::AnswerRejected(rejection))) => {
+            assert!(rejection.has(FailureKind::RolledBack), "{rejection}");
+            assert!(
+                rejection.to_string().contains("--after-rollback"),
+                "{rejection}"
+            );
+        }
+        other => panic!("a rebuild after a rollback was not refused: {other:?}"),
+    }
+    let rebuilt = owner().rebuild_digest(&kb, &ctx, BOTH, None, true).unwrap();
+    assert_eq!((rebuilt.version, rebuilt.records), (3, 20));
+    let hits = owner()
+        .search_records(&kb, &ctx, &stored[5], &options)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
 }

@@ -82,7 +82,7 @@ fn two_owner_machines_writing_between_verified_searches_raise_no_false_alarm() {
     }
     // Counted per value of tag1 from here on, so that a search of whole values is checked too.
     owners[1]
-        .rebuild_digest(&kb, &ctx, BOTH, Some("tag1"))
+        .rebuild_digest(&kb, &ctx, BOTH, Some("tag1"), false)
         .unwrap();
 
     for i in 0..searches {

@@ -45,14 +45,18 @@ impl DigestSummary {
 
 impl Client {
     /// Counts the owner's digest of `kb_id` afresh from its records, verified one by one, per
-    /// value of `counted_field` too when given, and stores it as the next version (this
-    /// owner's record of versions seen is replaced by it). Verifiable records only.
+    /// value of `counted_field` too when given, and stores it as a version past both the
+    /// service's and the highest this owner has seen (its record of versions seen is replaced
+    /// by it). Refused after a rollback (this owner saw a later version than the service
+    /// holds) unless `after_rollback`: [`RecordCodec::rebuild_version`]. Verifiable records
+    /// only.
     pub fn rebuild_digest(
         &self,
         kb_id: &str,
         context: &ExecutionContext,
         options: RecordOptions,
         counted_field: Option<&str>,
+        after_rollback: bool,
     ) -> Result<DigestSummary> {
         if !options.verifiable {
             return Err(Error::InvalidSetting(
@@ -133,7 +137,11 @@ impl Client {
                 hit.nonce.map(|nonce| ((hit.chunk_id, nonce), value))
             })
             .collect();
-        let (mut digest, _) = codec.counted_digest(counted_field, &counted, stored.version + 1)?;
+        let seen = self
+            .seen_digest(context.id(), kb_id)?
+            .map(|seen| seen.version);
+        let version = codec.rebuild_version(stored.version, seen, after_rollback)?;
+        let (mut digest, _) = codec.counted_digest(counted_field, &counted, version)?;
         digest.partitions = partitions;
         let sealed = digest.seal(codec.keys()?, kb_id)?;
         let write = api::DigestWrite {

@@ -15,7 +15,8 @@ use crate::error::Result;
 use Arg::{Int, Text};
 
 /// A compare-and-set of an owner digest: written when the stored version (0 when none is
-/// stored) is `expected_version` and `version` is `expected_version + 1`.
+/// stored) is `expected_version` and `version` is above it (a write moves it on by one; a
+/// rebuild past a version its owner saw elsewhere may move it further, never back).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DigestSwap {
     /// The version the writer read.
@@ -129,9 +130,7 @@ pub(super) fn write<D: Dialect>(
         };
         let current = stored_version(s, kb_id, context_id)?;
         let first_fits = batch.insert.is_empty() || batch.first_chunk_id == Some(next);
-        if current != swap.expected_version
-            || swap.expected_version.checked_add(1) != Some(swap.version)
-            || !first_fits
+        if current != swap.expected_version || swap.version <= swap.expected_version || !first_fits
         {
             return Ok(End::RollBack(DigestWritten::Conflict(DigestConflict {
                 current_version: current,

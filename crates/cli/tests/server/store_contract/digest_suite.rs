@@ -56,7 +56,7 @@ pub fn a_digest_is_replaced_only_over_the_version_expected(open: &Opener) {
             .unwrap(),
         DigestWritten::NoKb
     );
-    // The first write expects 0; a version other than expected + 1 is refused.
+    // The first write expects 0; a version not above the expected one is refused.
     assert_eq!(
         store
             .put_owner_digest("kb-1", "ctx", &swap(1, 2, "a"))
@@ -65,7 +65,7 @@ pub fn a_digest_is_replaced_only_over_the_version_expected(open: &Opener) {
     );
     assert_eq!(
         store
-            .put_owner_digest("kb-1", "ctx", &swap(0, 2, "a"))
+            .put_owner_digest("kb-1", "ctx", &swap(0, 0, "a"))
             .unwrap(),
         conflict(0, 1)
     );
@@ -95,6 +95,20 @@ pub fn a_digest_is_replaced_only_over_the_version_expected(open: &Opener) {
         DigestWritten::Written { .. }
     ));
     assert_eq!(digest(&*store), Some((2, b"b".to_vec())));
+    // A rebuild past a version its owner saw elsewhere moves it further; never back.
+    assert!(matches!(
+        store
+            .put_owner_digest("kb-1", "ctx", &swap(2, 5, "c"))
+            .unwrap(),
+        DigestWritten::Written { .. }
+    ));
+    assert_eq!(
+        store
+            .put_owner_digest("kb-1", "ctx", &swap(5, 4, "d"))
+            .unwrap(),
+        conflict(5, 1)
+    );
+    assert_eq!(digest(&*store), Some((5, b"c".to_vec())));
     // Digests are per context; none moves the chunks' version.
     assert!(matches!(
         store
@@ -102,7 +116,7 @@ pub fn a_digest_is_replaced_only_over_the_version_expected(open: &Opener) {
             .unwrap(),
         DigestWritten::Written { .. }
     ));
-    assert_eq!(digest(&*store), Some((2, b"b".to_vec())));
+    assert_eq!(digest(&*store), Some((5, b"c".to_vec())));
     assert_eq!(holdings(&*store, &org).1, KbVersion::default());
     // Gone with the knowledge base, and not back with a new one of the same id.
     assert!(store.delete_kb(&org, "kb-1").unwrap());
