@@ -51,10 +51,11 @@ mod props;
 mod tests;
 
 pub use model::PartitionModel;
-pub use options::{TrainOptions, SAMPLE_PER_PARTITION};
+pub use options::{TrainOptions, MAX_PARTITIONS, SAMPLE_PER_PARTITION};
 pub use recall::RecallPoint;
 
-/// A partition count for `records` records: `round(√records)`, at least 1 (1,000 for a million).
+/// A partition count for `records` records: `round(√records)`, at least 1 (1,000 for a million)
+/// and at most [`MAX_PARTITIONS`].
 pub fn auto_partitions(records: usize) -> usize {
-    ((records as f64).sqrt().round() as usize).max(1)
+    ((records as f64).sqrt().round() as usize).clamp(1, MAX_PARTITIONS)
 }

@@ -6,6 +6,14 @@ use crate::error::{Error, Result};
 /// default: 256 vectors per centroid).
 pub const SAMPLE_PER_PARTITION: usize = 256;
 
+/// The most partitions a knowledge base takes: every centroid and a tally per partition live in
+/// the owner's sealed digest, which a service keeps up to
+/// [`OwnerDigest::MAX_SEALED_BYTES`](crate::verifiable::OwnerDigest::MAX_SEALED_BYTES): about
+/// 100 bytes a partition and 64 to 128 bytes a centroid at 512 dimensions, so some 1.9 MiB for
+/// 4,096 partitions with a rebuild's second model beside them. Wider vectors may still pass the
+/// limit below the cap: the seal refuses that digest before anything is sent.
+pub const MAX_PARTITIONS: usize = 4096;
+
 /// Options of [`PartitionModel::train`](super::PartitionModel::train).
 ///
 /// [`TrainOptions::new`] sets the partition count and leaves the rest at their defaults:
@@ -66,6 +74,13 @@ impl TrainOptions {
             return bad(format!(
                 "{} partitions for {records} records: \
                  partitions must be 1 to the number of records",
+                self.partitions
+            ));
+        }
+        if self.partitions > MAX_PARTITIONS {
+            return bad(format!(
+                "{} partitions: at most {MAX_PARTITIONS}, since the owner's digest seals every \
+                 centroid and a tally per partition in at most 4 MiB",
                 self.partitions
             ));
         }

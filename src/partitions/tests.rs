@@ -386,3 +386,20 @@ fn hex_reads_as_the_vector() {
     bits::pack_into(&vector, &mut row);
     assert_eq!(bits::to_hex(&row, 9), "8c8");
 }
+
+#[test]
+fn the_partition_count_is_capped_where_the_digest_would_not_hold_it() {
+    assert_eq!(super::auto_partitions(1_000_000), 1000);
+    assert_eq!(
+        super::auto_partitions(usize::MAX / 2),
+        super::MAX_PARTITIONS
+    );
+    let error = TrainOptions::new(super::MAX_PARTITIONS + 1)
+        .validate(1 << 20)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("at most 4096"), "{error}");
+    assert!(TrainOptions::new(super::MAX_PARTITIONS)
+        .validate(1 << 20)
+        .is_ok());
+}

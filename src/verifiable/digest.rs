@@ -162,6 +162,11 @@ struct Sealed<'a> {
 }
 
 impl OwnerDigest {
+    /// The most sealed bytes a service keeps of one digest (`paillier-gpu serve` answers 413
+    /// past it): [`seal`](Self::seal) refuses a digest that would not fit, before anything is
+    /// sent.
+    pub const MAX_SEALED_BYTES: usize = 4 << 20;
+
     /// A digest of nothing that counts `field` per value, if given.
     pub fn new(counted_field: Option<&str>) -> Self {
         Self {
@@ -230,7 +235,19 @@ impl OwnerDigest {
         let plaintext = Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| {
             Error::InvalidParameter(format!("the owner's digest does not serialise: {e}"))
         })?);
-        aes::encrypt_with_aad(&keys.seal, &plaintext, &associated_data(kb, self.version))
+        let sealed =
+            aes::encrypt_with_aad(&keys.seal, &plaintext, &associated_data(kb, self.version))?;
+        // The bytes under the base64 text, as the service counts them.
+        let bytes = sealed.len() / 4 * 3 - sealed.bytes().rev().take_while(|&b| b == b'=').count();
+        if bytes > Self::MAX_SEALED_BYTES {
+            return Err(Error::InvalidParameter(format!(
+                "the owner's digest of knowledge base {kb} would seal to {bytes} bytes, more \
+                 than the {} a service keeps: count a field with fewer values \
+                 (`remote digest rebuild --count`), or use fewer partitions",
+                Self::MAX_SEALED_BYTES
+            )));
+        }
+        Ok(sealed)
     }
 
     /// Opens what [`seal`](Self::seal) sealed for `kb` at `version` (as the service says):

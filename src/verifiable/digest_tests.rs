@@ -74,3 +74,22 @@ fn a_sealed_digest_opens_only_for_its_knowledge_base_and_version() {
     assert!(OwnerDigest::open(&other, "kb", 7, &sealed).is_err());
     assert!(OwnerDigest::open(&keys, "kb", 7, "not base64").is_err());
 }
+
+#[test]
+fn a_digest_past_what_a_service_keeps_is_refused_before_it_is_sent() {
+    let keys = keys();
+    let mut digest = OwnerDigest::new(Some("tag1"));
+    // Each value's tally seals to about 100 bytes: 60,000 values pass 4 MiB.
+    for value in 0..60_000u32 {
+        digest.add(
+            &keys,
+            "kb",
+            (i64::from(value), RecordNonce(1)),
+            Some(&format!("v{value}")),
+        );
+    }
+    let error = digest.seal(&keys, "kb").unwrap_err().to_string();
+    assert!(error.contains("more than the 4194304"), "{error}");
+    digest.values.clear();
+    assert!(digest.seal(&keys, "kb").is_ok());
+}

@@ -16,7 +16,7 @@ use paillier_gpu_api as api;
 /// partition model (about 100 bytes a partition and 64 to 128 bytes a centroid, for up to
 /// 4,000 partitions) beside the records' digest; its base64 (5.4 MiB) is well within the
 /// default body limit (64 MiB, `--max-body-bytes`).
-pub const MAX_SEALED_BYTES: usize = 4 << 20;
+pub const MAX_SEALED_BYTES: usize = paillier_gpu::verifiable::OwnerDigest::MAX_SEALED_BYTES;
 
 /// A digest write as the store takes it: versions not negative (a 400), the sealed bytes
 /// standard base64 (a 400) of at most [`MAX_SEALED_BYTES`] (a 413). Whether the versions fit
