@@ -57,8 +57,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
 
 It remembers each record's index and content as they pass (inserts and updates with the ids of
 their answers, GET /v1/chunk answers), for stale and resurrect. `GET /_tamper/log` answers
-{"chunk_fetches": [[ids of one GET /v1/chunk, in the order asked], ...]}; `POST /_tamper`
-empties it.
+{"chunk_fetches": [[ids of one GET /v1/chunk, in the order asked], ...], "probes": [[partition
+tokens one partitioned compute_hamming asked for], ...]}; `POST /_tamper` empties it.
 
 `compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
 standard library: the Rust tests run it with the system's python3.
@@ -73,7 +73,7 @@ import urllib.parse
 import urllib.request
 
 from tamper_common import encrypt, entry_of
-from tamper_partitions import learn_tokens, tamper_partitions
+from tamper_partitions import learn_tokens, probed_tokens, tamper_partitions
 from tamper_records import (LAST_QUERY, learn_fetched, learn_write, pieces_of,
                             tamper_answer_records, tamper_chunks_records)
 
@@ -81,6 +81,7 @@ LOCK = threading.Lock()
 ATTACK = {"kind": "none"}
 LAST_ANSWERS = {}  # knowledge base -> the last honest compute_hamming answer
 FETCH_LOG = []  # the chunk ids of each GET /v1/chunk, in the order asked
+PROBE_LOG = []  # the partition tokens each partitioned compute_hamming asked for
 HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "transfer-encoding"}
 
 
@@ -147,12 +148,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/_tamper"):
             with LOCK:
                 if method == "GET" and self.path.split("?")[0] == "/_tamper/log":
-                    answer = {"chunk_fetches": FETCH_LOG}
+                    answer = {"chunk_fetches": FETCH_LOG, "probes": PROBE_LOG}
                 else:
                     if method == "POST":
                         ATTACK.clear()
                         ATTACK.update(json.loads(body or b"{}"))
                         FETCH_LOG.clear()
+                        PROBE_LOG.clear()
                     answer = {"kind": ATTACK.get("kind")}
                 self._answer(200, json.dumps(answer).encode())
             return
@@ -165,6 +167,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             body = json.dumps(sent).encode()
         if is_hamming and body:
             with LOCK:
+                asked = probed_tokens(json.loads(body))
+                if asked is not None:
+                    PROBE_LOG.append(asked)
                 attack = dict(ATTACK)
                 try:
                     body = json.dumps(tamper_partitions(json.loads(body), attack)).encode()

@@ -26,6 +26,17 @@ def learn_tokens(kb, chunks):
             TOKENS.setdefault(kb, set()).add(token)
 
 
+def probed_tokens(sent):
+    """The partition tokens a compute_hamming request (`sent`) asks for, sorted; None for a
+    search that probes no partitions."""
+    text = sent.get("meta_filter")
+    meta_filter = json.loads(text) if isinstance(text, str) else text
+    condition = meta_filter.get("partition") if isinstance(meta_filter, dict) else None
+    if not isinstance(condition, dict) or not isinstance(condition.get("$in"), list):
+        return None
+    return sorted(condition["$in"])
+
+
 def tamper_partitions(sent, attack):
     """`sent` (a compute_hamming request) with its probed tokens changed as `attack` says."""
     if attack.get("kind") not in KINDS or "meta_filter" not in sent:

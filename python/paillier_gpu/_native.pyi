@@ -573,6 +573,9 @@ class RecordCodec:
         `seen`, not the one seen at its version, or not opening under the owner's key. It fixes
         the codec's layout: the digest's, or with no digest the context's preferred one (two-bit
         where the service says it holds `chunks`: records from before layouts)."""
+    def probe_with_decoys(self, partitions: int, nearest: Sequence[int], decoys: int) -> List[int]:
+        """The partitions a search probes: each wanted one's whole group of `decoys + 1`, grouped
+        under the owner's key."""
     def rebuild_version(self, stored: int, seen: Optional[int] = None, after_rollback: bool = False) -> int:
         """The version a rebuild writes: past the service's and the seen one; after a rollback
         raises AnswerRejectedError unless `after_rollback`."""

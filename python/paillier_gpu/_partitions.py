@@ -5,7 +5,6 @@ the tokens each query names, nothing else. The Rust client's `partitions` module
 
 import json
 import numbers
-import random
 import warnings
 
 from ._digest import Planned
@@ -246,11 +245,12 @@ def search_probe(probe, decoys):
     return probe, int(decoys)
 
 
-def probed(digest, vector, probe, filtered, decoys):
+def probed(codec, digest, vector, probe, filtered, decoys):
     """The partitions a search of `vector` probes (ascending), if it probes some and not every
     record: only a search with no filter and no range of a partitioned knowledge base does. The
-    nearest ones, then `decoys` more drawn at random among the rest (the order does not tell the
-    service which are near)."""
+    nearest ones, each with its whole group of `decoys + 1` drawn under the owner's key (the
+    library's `RecordCodec.probe_with_decoys`; the order does not tell the service which are
+    near)."""
     model = None if digest is None else digest.partition_model
     nearest = _nearest(model, vector, probe, filtered)
     if nearest is None:
@@ -259,9 +259,7 @@ def probed(digest, vector, probe, filtered, decoys):
                 "decoys hide which partitions a search probes: they need a partitioned knowledge base and a "
                 "search that probes some of its partitions")
         return None
-    rest = [p for p in range(model.partitions) if p not in nearest]
-    nearest += random.SystemRandom().sample(rest, min(decoys, len(rest)))
-    return sorted(nearest)
+    return codec.probe_with_decoys(model.partitions, nearest, decoys)
 
 
 def _nearest(model, vector, probe, filtered):

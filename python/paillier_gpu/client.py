@@ -210,7 +210,7 @@ class Client(Partitions, Edits, Digests, Transport):
             digest = self._current_digest(codec, kb_id, context.hash()).digest
             digest = digest if digest.version > 0 else None
         filtered = filter is not None or range is not None or expect_count is not None
-        probed = partitioned.probed(digest, vector, probe, filtered, decoys)
+        probed = partitioned.probed(codec, digest, vector, probe, filtered, decoys)
         if probed is not None:
             filter = partitioned.owner_filter(probed)
         query = codec.encrypt_query(vector)

@@ -335,6 +335,20 @@ impl PyRecordCodec {
         Ok(Self::sealed(made))
     }
 
+    /// The partitions a search probes (ascending) when it wants `nearest` of `partitions`, each
+    /// with its whole group of `decoys + 1` drawn under the owner's key: the same query, or
+    /// queries near the same partitions, name the same groups.
+    fn probe_with_decoys(
+        &self,
+        partitions: usize,
+        nearest: Vec<u32>,
+        decoys: usize,
+    ) -> PyResult<Vec<u32>> {
+        self.codec
+            .probe_with_decoys(partitions, &nearest, decoys)
+            .py_err()
+    }
+
     /// The version a rebuild writes over the service's `stored` one, past `seen` (the highest
     /// this owner has seen) too; after a rollback (`seen` above `stored`) raises
     /// `AnswerRejectedError` unless `after_rollback`.

@@ -62,6 +62,7 @@ mod layout;
 mod metadata;
 mod one_bit;
 mod partitioned;
+mod probes;
 mod query;
 mod read;
 mod record_layout;

@@ -79,6 +79,7 @@ impl Client {
             _ => options.probe,
         };
         let probed = probed(
+            &codec,
             digest.as_ref(),
             vector,
             probe,

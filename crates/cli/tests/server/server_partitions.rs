@@ -154,8 +154,13 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     let (hits, cost) = client
         .search_records_measured(&kb, &ctx, &queries[0], &decoyed)
         .unwrap();
-    assert_eq!(cost.partitions, Some(4));
     let nearest = model.nearest(&queries[0], 2).unwrap();
+    let codec = paillier_gpu::verifiable::RecordCodec::new(&ctx, &kb, BOTH);
+    let probed = codec
+        .probe_with_decoys(model.partitions(), &nearest, 2)
+        .unwrap();
+    assert!(probed.len() >= 3 && nearest.iter().all(|p| probed.contains(p)));
+    assert_eq!(cost.partitions, Some(probed.len()));
     let without = expected(&written, &queries[0], Some(&nearest), 10);
     for (hit, (_, distance)) in hits.iter().zip(&without) {
         assert!(hit.distance <= *distance);
@@ -277,6 +282,23 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     }
     proxy.honest();
     assert_eq!(search().unwrap().len(), 10);
+
+    // Decoys: the same query three times, with one partition and two decoys, names the same
+    // three partitions each time, so the runs' intersection is a whole group, not the one
+    // partition wanted (decoys drawn afresh would leave only it).
+    let decoyed = SearchOptions {
+        decoys: 2,
+        ..options(Probe::Partitions(1))
+    };
+    proxy.honest();
+    for _ in 0..3 {
+        client.search_records(&kb, &ctx, &query, &decoyed).unwrap();
+    }
+    let probes = proxy.probes();
+    assert_eq!(probes.len(), 3);
+    assert!(probes
+        .iter()
+        .all(|probe| probe == &probes[0] && probe.len() >= 3));
 }
 
 /// The share of `found` (distances) at most the exhaustive 10th distance of `all`: recall@10,

@@ -56,6 +56,16 @@ impl TamperProxy {
         serde_json::from_value(log["chunk_fetches"].clone()).unwrap()
     }
 
+    /// The partition tokens each partitioned `compute_hamming` asked for since the last
+    /// [`set`](Self::set), sorted: what the service sees of the partitions a search probes.
+    pub fn probes(&self) -> Vec<Vec<String>> {
+        let log: Value = reqwest::blocking::get(format!("{}/_tamper/log", self.url))
+            .unwrap()
+            .json()
+            .unwrap();
+        serde_json::from_value(log["probes"].clone()).unwrap()
+    }
+
     /// Honest again.
     pub fn honest(&self) {
         self.set(json!({"kind": "none"}));

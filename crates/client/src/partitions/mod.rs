@@ -217,9 +217,11 @@ fn changed_meanwhile(digest: &OwnerDigest) -> Error {
 
 /// The partitions a search of `vector` probes under `probe`, if it probes some and not every
 /// record: only a search with no filter and no range of a partitioned knowledge base does. The
-/// nearest ones, then `decoys` more drawn at random among the rest, in ascending order (the
-/// order does not tell the service which are near).
+/// nearest ones, each with its whole group of `decoys + 1` drawn under the owner's key
+/// ([`RecordCodec::probe_with_decoys`]), in ascending order (the order does not tell the service
+/// which are near).
 pub(crate) fn probed(
+    codec: &RecordCodec,
     digest: Option<&OwnerDigest>,
     vector: &[u8],
     probe: Probe,
@@ -228,19 +230,11 @@ pub(crate) fn probed(
 ) -> Result<Option<Vec<u32>>> {
     let nearest = nearest_probed(digest, vector, probe, filtered)?;
     match (nearest, digest.and_then(model_of)) {
-        (Some(mut probed), Some(model)) => {
-            let rest: Vec<u32> = (0..model.partitions() as u32)
-                .filter(|p| !probed.contains(p))
-                .collect();
-            let drawn = rand::seq::index::sample(
-                &mut rand::thread_rng(),
-                rest.len(),
-                decoys.min(rest.len()),
-            );
-            probed.extend(drawn.iter().map(|i| rest[i]));
-            probed.sort_unstable();
-            Ok(Some(probed))
-        }
+        (Some(nearest), Some(model)) => Ok(Some(codec.probe_with_decoys(
+            model.partitions(),
+            &nearest,
+            decoys,
+        )?)),
         (None, _) if decoys > 0 => Err(Error::InvalidSetting(
             "decoys hide which partitions a search probes: they need a partitioned knowledge \
              base and a search that probes some of its partitions"
