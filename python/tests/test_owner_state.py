@@ -32,6 +32,8 @@ def written(ctx):
     indexes = [chunk["index"] for chunk in json.loads(chunks)]
     counted = [(10 + i, nonce, f"t{i % 2}") for i, nonce in enumerate(nonces)]
     digest, sealed = codec.counted_digest("tag1", counted, 1)
+    # Opened as the service's copy: verified records under "no digest" would be refused.
+    codec.open_digest(1, sealed)
     return codec, indexes, nonces, digest, sealed
 
 

@@ -52,8 +52,11 @@ fn documents() -> Vec<Document> {
 fn search(codec: &RecordCodec) -> (Vec<SentRecord>, Vec<Ranked>) {
     let ctx = context();
     if codec.options().verifiable {
-        // A knowledge base without records: its first digest fixes the layout.
-        codec.open_digest(0, None, None).unwrap();
+        // A knowledge base's first digest fixes the layout (and, at version 1, says there is
+        // one: verified records under "no digest" are refused).
+        let none = codec.open_digest(0, None, None).unwrap();
+        let (_, sealed) = codec.next_digest(&none, &Default::default()).unwrap();
+        codec.open_digest(1, Some(&sealed), None).unwrap();
     }
     let records = codec.encrypt(&vectors()).unwrap();
     let docs = documents();
@@ -198,4 +201,27 @@ fn a_codec_never_guesses_the_layout() {
         error.to_string().contains("its digest says one-bit"),
         "{error}"
     );
+}
+
+#[test]
+fn verified_records_under_no_digest_are_refused() {
+    let codec = RecordCodec::new(context(), KB, BOTH);
+    codec.open_digest(0, None, None).unwrap();
+    let records = codec.encrypt(&vectors()).unwrap();
+    let ids = [1, 2, 3, 4];
+    match codec.stored(&records.batch, &ids, &Expectation::default()) {
+        Err(Error::AnswerRejected(rejection)) => {
+            assert_eq!(rejection.failures[0].kind, FailureKind::NoDigest);
+            assert_eq!(rejection.failures[0].chunk_ids, ids);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // No record, no claim to test: an empty knowledge base without a digest is fine.
+    let empty = paillier_gpu::paillier::CiphertextBatch::from_ciphertexts(
+        context().public().public_key(),
+        1,
+        &[],
+    )
+    .unwrap();
+    assert!(codec.stored(&empty, &[], &Expectation::default()).is_ok());
 }
