@@ -40,6 +40,9 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   guess_in_fetch {"chunk_id": X, "guess": [bits], "n": N}
                                                  on GET /v1/chunk, X's index E(R) replaced by
                                                  E(R)E(Q)E(-C), Q the last query seen
+  old_content  {"chunk_id": X}                   on GET /v1/chunk, X's current index with the content
+                                                 it had before its last change (a document
+                                                 replayed beside today's ciphertext)
   keep_stale   {"chunk_id": X}                   record writes (POST /v1/records) committed without
                                                  X's update or delete, the owner's new digest with
                                                  them: X stays as it was (stale, or deleted and

@@ -8,6 +8,7 @@ import base64
 from tamper_common import encrypt, entry_of
 
 RECORDS = {}  # (knowledge base, chunk id) -> its versions seen, oldest first: {"index", "content"}
+CONTENTS = {}  # (knowledge base, chunk id) -> every distinct content seen, oldest first
 LAST_QUERY = {}  # "pieces": the last compute_hamming query's pieces, as integers
 
 
@@ -24,6 +25,9 @@ def remember(kb, chunk_id, index, content, written):
     """A record's version as seen: a write with a new index, or a fetch showing an index not
     seen yet, is a new version; otherwise what is known of the last version is filled in (a
     write's fields replace it)."""
+    contents = CONTENTS.setdefault((kb, chunk_id), [])
+    if content is not None and content not in contents:
+        contents.append(content)
     versions = RECORDS.setdefault((kb, chunk_id), [])
     last = versions[-1] if versions else None
     if last is None or (index is not None and last["index"] not in (None, index)):
@@ -142,6 +146,15 @@ def tamper_chunks_records(kb, chunks, attack, asked, projection):
             chunk["index"] = b64_of(old["index"], n)
         if "chunk_content" in chunk or not projection or "chunk_content" in projection:
             chunk["chunk_content"] = old["content"]
+    elif kind == "old_content" and attack["chunk_id"] in by_id:
+        # The current index with the content it had before its last change: a document
+        # replayed beside the record's ciphertext of now.
+        seen = CONTENTS.get((kb, attack["chunk_id"]), [])
+        current = by_id[attack["chunk_id"]].get("chunk_content")
+        earlier = [content for content in seen if content != current]
+        if not earlier:
+            raise KeyError(f"chunk {attack['chunk_id']}: no earlier content seen")
+        by_id[attack["chunk_id"]]["chunk_content"] = earlier[-1]
     elif kind == "guess_in_fetch" and attack["chunk_id"] in by_id:
         chunk = by_id[attack["chunk_id"]]
         if "index" in chunk:

@@ -299,6 +299,47 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     assert!(probes
         .iter()
         .all(|probe| probe == &probes[0] && probe.len() >= 3));
+
+    // A rebuild moves records under fresh nonces: a moved record's document from before the
+    // move, served beside its ciphertext of now, no longer opens (it would, resealed under the
+    // same nonce, and put the record back in its old partition for a find or a digest rebuild).
+    let partition_of = |found: &[paillier_gpu_client::Found]| -> Vec<(i64, String)> {
+        let mut pairs: Vec<(i64, String)> = found
+            .iter()
+            .map(|f| (f.chunk_id, f.document.meta_data["partition"].to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let all = serde_json::json!({});
+    let before = partition_of(&client.find_records(&kb, &ctx, &all, BOTH).unwrap());
+    client
+        .rebuild_partitions(&kb, &ctx, BOTH, Some(5), &TrainOptions::new(5))
+        .unwrap();
+    let after = partition_of(&client.find_records(&kb, &ctx, &all, BOTH).unwrap());
+    let moved = before
+        .iter()
+        .zip(&after)
+        .find(|(b, a)| b.1 != a.1)
+        .map(|(b, _)| b.0)
+        .unwrap();
+    proxy.set(serde_json::json!({"kind": "old_content", "chunk_id": moved}));
+    match client.find_records(&kb, &ctx, &all, BOTH) {
+        Err(Error::Library(LibraryError::AnswerRejected(rejection))) => {
+            assert!(rejection.has(FailureKind::ContentMismatch), "{rejection}");
+            assert!(
+                rejection.to_string().contains(&moved.to_string()),
+                "{rejection}"
+            );
+        }
+        other => panic!("a replayed document passed: {other:?}"),
+    }
+    assert!(client.rebuild_digest(&kb, &ctx, BOTH, None, false).is_err());
+    proxy.honest();
+    assert_eq!(
+        partition_of(&client.find_records(&kb, &ctx, &all, BOTH).unwrap()),
+        after
+    );
 }
 
 /// The share of `found` (distances) at most the exhaustive 10th distance of `all`: recall@10,

@@ -1,10 +1,12 @@
 //! Partitions trained again over every record the service holds, and the records whose
-//! partition changes moved: each one's partition token patched and its sealed document sealed
-//! again under the same nonce, its (id, nonce) pair moved between the partitions' tallies of
-//! the owner's digest, a batch per transaction. Its ciphertexts stay: a partition's digest, not
-//! the nonce, pins where a record belongs. The model the records move to waits in the digest
-//! until every record is in place, so a rebuild cut short (kill -9 included) loses nothing and
-//! is resumed by running it again.
+//! partition changes moved: each one encrypted again from its checked bits under a fresh nonce,
+//! its document sealed anew under that nonce with its new partition token, its old (id, nonce)
+//! pair taken out of the digest and the new one counted in its new partition, a batch per
+//! transaction. A fresh nonce, not the same one: a copy of the record or of its document from
+//! before the move then verifies nowhere, so a service cannot serve one to hide the record
+//! from its new partition. The model the records move to waits in the digest until every
+//! record is in place, so a rebuild cut short (kill -9 included) loses nothing and is resumed
+//! by running it again.
 
 use paillier_gpu::partitions::{auto_partitions, PartitionModel, TrainOptions};
 use paillier_gpu::verifiable::{
@@ -94,15 +96,20 @@ impl Client {
             }
         };
         let targets = next.assign_balanced(&vectors)?;
-        let moves: Vec<(&Stored, u32)> = stored
-            .iter()
-            .zip(targets)
-            .filter(|(record, target)| document_partition(&record.document) != Some(*target))
+        let moves: Vec<(usize, u32)> = targets
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, target)| document_partition(&stored[i].document) != Some(target))
             .collect();
         for batch in moves.chunks(UPLOAD_BATCH) {
             self.write_partition_step(&codec, &mut version, Some(&next), |_| {
+                // Each moved record encrypted again from its checked bits, under a fresh nonce.
+                let moved: Vec<&[u8]> = batch.iter().map(|&(i, _)| vectors[i]).collect();
+                let again = codec.encrypt(&moved)?;
+                let nonces = again.nonces.as_deref().unwrap_or_default();
                 let mut planned = Planned::default();
-                for &(record, target) in batch {
+                for (k, (&(i, target), &nonce)) in batch.iter().zip(nonces).enumerate() {
+                    let record = &stored[i];
                     let old = record
                         .document
                         .meta_data
@@ -111,17 +118,19 @@ impl Client {
                         .map(str::to_owned);
                     let mut patch = Map::new();
                     patch.insert(PARTITION_FIELD.into(), json!(partition_value(target)));
-                    let sent = codec.patched(&record.document, &patch, Some(record.nonce))?;
+                    let sent = codec.patched(&record.document, &patch, Some(nonce))?;
                     let chunk = json!({
                         "chunk_id": record.chunk_id,
                         "chunk_content": sent.content,
+                        "index": codec.index(&again.batch, k)?,
                         "meta_data": sent.meta_data,
                     });
-                    let pair = (record.chunk_id, record.nonce);
-                    planned.removed.push((pair, old));
-                    planned
-                        .patch
-                        .push((chunk, pair, Some(partition_value(target))));
+                    planned.removed.push(((record.chunk_id, record.nonce), old));
+                    planned.update.push((
+                        chunk,
+                        (record.chunk_id, nonce),
+                        Some(partition_value(target)),
+                    ));
                 }
                 Ok(planned)
             })?;
