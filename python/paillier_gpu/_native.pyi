@@ -393,6 +393,8 @@ class StoredRecords:
     @staticmethod
     def join(parts: Sequence[StoredRecords]) -> StoredRecords:
         """`parts` (read a page at a time) as one, in order."""
+    def select(self, positions: Sequence[int]) -> StoredRecords:
+        """Records at `positions` (in the order given) as a StoredRecords of their own."""
     def __len__(self) -> int: ...
 
 #: The metadata field holding a verifiable record's partition (sealed in its document, sent as

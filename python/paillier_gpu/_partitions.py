@@ -55,9 +55,10 @@ class Partitions:
                            recall_target=0.9, seed=0):
         """Trains `kb_id`'s partitions afresh over all its records (`partitions` of them, an
         int; None or "auto": about √records; `balance`, `recall_target` and `seed` as
-        `PartitionModel.train` takes them) and moves each record whose partition changes: its
-        partition token patched and its document sealed again under its nonce, its ciphertext
-        left as it is, a batch per transaction with the owner's digest. Partitions a knowledge
+        `PartitionModel.train` takes them) and moves each record whose partition changes: it is
+        encrypted again from its checked bits under a fresh nonce, its document sealed anew
+        with its new partition token (so nothing from before the move verifies after it), a
+        batch per transaction with the owner's digest. Partitions a knowledge
         base uploaded without them, too. Every record is verified on the way, and all of them
         against the owner's digest.
 
@@ -88,16 +89,20 @@ class Partitions:
         for start in range(0, len(moves), UPLOAD_BATCH):
 
             def plan(_, batch=moves[start : start + UPLOAD_BATCH]):
+                # Each moved record encrypted again from its checked bits under a fresh nonce, its
+                # document sealed anew under it: nothing from before the move verifies after it.
+                again = codec.encrypt_again(stored.select([i for i, _ in batch]))
                 planned = Planned()
-                for i, target in batch:
+                for (i, target), (index, nonce) in zip(batch, again):
                     value = str(target)
                     old = (documents[i].get("meta_data") or {}).get(PARTITION_FIELD)
                     chunk = json.loads(codec.patched(ids[i], json.dumps(documents[i]),
-                                                     json.dumps({PARTITION_FIELD: value}), nonces[i]))
-                    # The name stays as stored: a patch changes only what it holds.
+                                                     json.dumps({PARTITION_FIELD: value}), nonce))
+                    # The name stays as stored: the update changes only what it holds.
                     chunk.pop("name", None)
+                    chunk["index"] = index
                     planned.removed.append((ids[i], nonces[i], old if isinstance(old, str) else None))
-                    planned.patch.append((chunk, (ids[i], nonces[i]), value))
+                    planned.update.append((chunk, (ids[i], nonce), value))
                 return planned
 
             version = self._rebuild_step(codec, kb_id, context_id, version, target_model, plan)

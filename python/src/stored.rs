@@ -36,6 +36,29 @@ impl PyStoredRecords {
         joined
     }
 
+    /// Records `positions` (places in this one, in the order given) as a `StoredRecords` of
+    /// their own: what a partitions rebuild encrypts again when it moves them.
+    fn select(&self, positions: Vec<usize>) -> PyResult<Self> {
+        let count = self.nonces.len();
+        let width = self.bits.len().checked_div(count).unwrap_or(0);
+        let mut selected = Self {
+            nonces: Vec::with_capacity(positions.len()),
+            bits: Zeroizing::new(Vec::with_capacity(positions.len() * width)),
+        };
+        for &position in &positions {
+            if position >= count {
+                return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                    "record {position} of {count}"
+                )));
+            }
+            selected.nonces.push(self.nonces[position]);
+            selected
+                .bits
+                .extend_from_slice(&self.bits[position * width..(position + 1) * width]);
+        }
+        Ok(selected)
+    }
+
     fn __len__(&self) -> usize {
         self.nonces.len()
     }

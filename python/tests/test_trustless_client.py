@@ -50,7 +50,8 @@ def weak_server(cli, tmp_path_factory):
     key = admin(server, "POST", "keys", {"name": "owner", "description": ""})
     for kb in kbs:
         admin(server, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
-    server.update(kb=kbs[0], other_kb=kbs[1], one_bit_kbs=kbs[2:], key=key["secretKey"])
+    server.update(kb=kbs[0], other_kb=kbs[1], one_bit_kbs=kbs[2:], key=key["secretKey"],
+                  key_hash=key["apiKey"]["hash"])
     yield server
     process.terminate()
     process.wait(timeout=30)
@@ -178,6 +179,27 @@ def test_a_service_claiming_no_digest_is_refused_on_a_fresh_machine(weak_server,
         client.search(kb, ctx, vectors[0], top_k=3, verify=True, private_meta=True)
     proxy()
     assert client.search(kb, ctx, vectors[0], top_k=1, verify=True, private_meta=True)[0]["distance"] == 0
+
+
+def test_a_document_from_before_a_partition_move_no_longer_opens(weak_server, proxy, owner, tmp_path):
+    ctx, vectors, _, _ = owner
+    kb = admin(weak_server, "POST", "kbs", {"name": "moved", "description": ""})["id"]
+    admin(weak_server, "PUT", f"keys/{weak_server['key_hash']}/permissions/{kb}", {"permission": 7})
+    client = Client(proxy.url, weak_server["org"], weak_server["key"], state_dir=tmp_path)
+    proxy()
+    client.upload(kb, ctx, vectors, verifiable=True, private_meta=True, partitions=4)
+    partition_of = lambda: {record["chunk_id"]: record["meta_data"]["partition"]
+                            for record in client.find(kb, ctx, {}, verifiable=True, private_meta=True)}
+    before = partition_of()
+    client.rebuild_partitions(kb, ctx, partitions=3, private_meta=True)
+    after = partition_of()
+    moved = next(chunk_id for chunk_id in before if before[chunk_id] != after[chunk_id])
+    # Its document from before the move beside its ciphertext of now: sealed to another nonce.
+    proxy(kind="old_content", chunk_id=moved)
+    with pytest.raises(pg.AnswerRejectedError, match=f"content mismatch.*{moved}"):
+        client.find(kb, ctx, {}, verifiable=True, private_meta=True)
+    proxy()
+    assert partition_of() == after
 
 
 def test_honest_searches_raise_no_alarm(weak_server, proxy, owner):
