@@ -67,6 +67,9 @@ impl RecordOptions {
 ///
 /// let mut index = ctx.new_index()?; // the service's side
 /// index.insert_batch(&records.batch)?;
+/// // The write carries the next digest; a later read opens it (records under "no digest" fail).
+/// let (_, sealed) = codec.next_digest(&digest, &Default::default())?;
+/// codec.open_digest(1, Some(&sealed), None)?;
 /// let query = codec.encrypt_query(&[0u8, 1, 1, 0, 1, 0, 0, 0])?; // with a fresh nonce
 /// let answer = index.aggregate_batch(query.encrypted(), &paillier_gpu::hamming::Selection::All)?;
 /// let top = codec.rank(&query, &answer, &[7], &Expectation::default(), 1)?;
