@@ -22,10 +22,11 @@ def ctx():
 @pytest.fixture(scope="module")
 def written(ctx):
     """Four verifiable records as stored under ids 10 to 13, and the digest that counts them."""
-    codec = pg.RecordCodec(ctx, "kb", True, False)
     # A knowledge base without a digest: opening it fixes the layout (two-bit at key_len 256).
-    assert codec.layout is None
-    assert codec.open_digest(0).layout == codec.layout == "two-bit"
+    probe = pg.RecordCodec(ctx, "kb", True, False)
+    assert probe.layout is None
+    assert probe.open_digest(0).layout == probe.layout == "two-bit"
+    codec = pg.RecordCodec(ctx, "kb", True, False, "two-bit")
     vectors = np.random.default_rng(3).integers(0, 2, (4, EMBED), dtype=np.uint8)
     docs = [{"content": f"d{i}", "meta_data": {"tag1": f"t{i % 2}"}, "name": None} for i in range(4)]
     chunks, nonces = codec.chunks(vectors, json.dumps(docs))

@@ -47,7 +47,7 @@ impl RecordOptions {
 /// [`with_derivation`](Self::with_derivation) says otherwise.
 ///
 /// ```
-/// use paillier_gpu::verifiable::{Document, Expectation, FetchedRecord, RecordCodec, RecordOptions};
+/// use paillier_gpu::verifiable::{Document, Expectation, FetchedRecord, OwnerDigest, RecordCodec, RecordOptions};
 /// use paillier_gpu::{ContextOptions, ExecutionContext};
 ///
 /// # fn main() -> paillier_gpu::Result<()> {
@@ -56,9 +56,11 @@ impl RecordOptions {
 /// let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
 /// let both = RecordOptions { verifiable: true, private_meta: true };
 /// let codec = RecordCodec::new(&ctx, "kb-1", both);
-/// // The digest fixes the layout; a knowledge base without one gets the context's preferred.
-/// let digest = codec.open_digest(0, None, None)?;
-/// assert_eq!(digest.layout, codec.layout()?.kind());
+/// // The first write seals a digest that fixes the layout (the context's preferred); a read
+/// // opens it, and the codec takes the layout from there.
+/// let first = OwnerDigest { layout: ctx.preferred_layout()?.kind(), ..Default::default() };
+/// let (_, sealed) = codec.next_digest(&first, &Default::default())?;
+/// assert_eq!(codec.open_digest(1, Some(&sealed), None)?.layout, codec.layout()?.kind());
 /// let vector = [0u8, 1, 1, 0, 1, 0, 0, 1];
 /// let records = codec.encrypt(&[vector])?;
 /// let document = Document { content: "hello".into(), ..Default::default() };
@@ -67,9 +69,6 @@ impl RecordOptions {
 ///
 /// let mut index = ctx.new_index()?; // the service's side
 /// index.insert_batch(&records.batch)?;
-/// // The write carries the next digest; a later read opens it (records under "no digest" fail).
-/// let (_, sealed) = codec.next_digest(&digest, &Default::default())?;
-/// codec.open_digest(1, Some(&sealed), None)?;
 /// let query = codec.encrypt_query(&[0u8, 1, 1, 0, 1, 0, 0, 0])?; // with a fresh nonce
 /// let answer = index.aggregate_batch(query.encrypted(), &paillier_gpu::hamming::Selection::All)?;
 /// let top = codec.rank(&query, &answer, &[7], &Expectation::default(), 1)?;
@@ -162,17 +161,23 @@ impl RecordCodec {
             })
     }
 
-    /// Notes what the service said of the digest: none (version 0) or one.
+    /// Notes that the service said the knowledge base has no digest (version 0). Sticky: a
+    /// digest opened later on the same codec does not clear it, so records read under an
+    /// expectation built from "none" cannot pass by a later open.
     pub(super) fn note_digest(&self, version: i64) {
-        self.told_no_digest.store(version == 0, Ordering::Relaxed);
+        if version == 0 {
+            self.told_no_digest.store(true, Ordering::SeqCst);
+        }
     }
 
-    /// Refuses verified records (`chunk_ids`, any) after the service said the knowledge base
+    /// Refuses verified records (`chunk_ids`, any) once the service said the knowledge base
     /// has no digest: verifiable records are always written with one, so "none" is a lie that
     /// would skip the completeness checks (a service without the digest routes, or records
-    /// written before digests, which `remote digest rebuild` counts).
+    /// written before digests, which `remote digest rebuild` counts). A codec that never opened
+    /// a digest (one made [`with_layout`](Self::with_layout), for a rebuild) makes no such
+    /// check: its caller has no digest to hold the records to.
     pub(super) fn check_digest_claim(&self, chunk_ids: &[i64]) -> Result<()> {
-        if chunk_ids.is_empty() || !self.told_no_digest.load(Ordering::Relaxed) {
+        if chunk_ids.is_empty() || !self.told_no_digest.load(Ordering::SeqCst) {
             return Ok(());
         }
         Err(Error::AnswerRejected(crate::error::AnswerRejection {

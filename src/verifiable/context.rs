@@ -185,7 +185,9 @@ impl ExecutionContext {
     /// record decoded and checked, then the whole answer (`chunk_ids`, one per record, against
     /// `expectation`). Any failure refuses all of it with
     /// [`Error::AnswerRejected`](crate::Error::AnswerRejected), naming the chunk ids and what
-    /// each failed.
+    /// each failed. The low-level check: it holds the answer to no owner's digest unless
+    /// `expectation` carries one; [`RecordCodec::rank`](super::RecordCodec::rank), after the
+    /// codec opened the knowledge base's digest, is what a client runs.
     pub fn verify_answer(
         &self,
         kb: &str,

@@ -32,6 +32,19 @@ impl RecordCodec {
         sealed: Option<&str>,
         seen: Option<(i64, &str)>,
     ) -> Result<OwnerDigest> {
+        self.open_digest_with(version, sealed, seen, None)
+    }
+
+    /// [`open_digest`](Self::open_digest), `none_layout` the layout a knowledge base without a
+    /// digest is taken to hold (none: this codec's, else the context's preferred). The layout
+    /// is learnt only once every check has passed.
+    fn open_digest_with(
+        &self,
+        version: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, &str)>,
+        none_layout: Option<LayoutKind>,
+    ) -> Result<OwnerDigest> {
         if let Some((seen_version, _)) = seen.filter(|&(seen_version, _)| version < seen_version) {
             return Err(refused(
                 FailureKind::RolledBack,
@@ -41,7 +54,7 @@ impl RecordCodec {
         if version == 0 {
             // A knowledge base without records: its first digest fixes the layout, the one
             // this codec was given or else the context's preferred one.
-            let layout = match self.known_layout() {
+            let layout = match self.known_layout().or(none_layout) {
                 Some(layout) => layout,
                 None => self.context().preferred_layout()?.kind(),
             };
@@ -90,10 +103,8 @@ impl RecordCodec {
         seen: Option<(i64, &str)>,
         chunks: u64,
     ) -> Result<OwnerDigest> {
-        if version == 0 && chunks > 0 && self.known_layout().is_none() {
-            self.learn_layout(LayoutKind::TwoBit)?;
-        }
-        self.open_digest(version, sealed, seen)
+        let none_layout = (chunks > 0).then_some(LayoutKind::TwoBit);
+        self.open_digest_with(version, sealed, seen, none_layout)
     }
 
     /// The version a rebuild of the digest writes over the service's `stored` version, given

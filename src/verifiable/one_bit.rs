@@ -10,9 +10,10 @@
 //! decrypts modulo the larger prime p and subtracts it: `D = (m mod p) − Q mod p`, which is R for
 //! an honest answer. The owner computes the distance from R's bits and its own query vector.
 //!
-//! Everything stays below p: `R + Q < 2^(embed_len + 385)`, and p, the larger factor of a
-//! `2·key_len`-bit n, is at least `2^(key_len − ½)`; so `embed_len + 385 ≤ key_len − 1`, that is
-//! up to `key_len − 386` dimensions (638 at key_len 1024, 1662 at 2048).
+//! Everything stays below p: `R + Q < 2^(embed_len + 385)`, and p, the larger factor of an n of
+//! at least `2·key_len − 1` bits (the least a key of `key_len` takes), is above `2^(key_len − 1)`;
+//! so `embed_len + 385 ≤ key_len − 1`, that is up to `key_len − 386` dimensions (638 at key_len
+//! 1024, 1662 at 2048).
 
 use subtle::{Choice, ConditionallySelectable};
 
@@ -43,7 +44,7 @@ pub struct OneBitLayout {
 
 impl OneBitLayout {
     /// The layout, if a record plus a query (`embed_len + 385` bits) stays below the larger
-    /// prime of a `key_len`-bit key (`p ≥ 2^(key_len − ½)`).
+    /// prime of a `key_len`-bit key (`p > 2^(key_len − 1)`).
     pub fn new(embed_len: usize, key_len: usize) -> Result<Self> {
         let vectors = VectorLayout::new(embed_len, key_len)?;
         if embed_len > Self::largest_embed_len(key_len) {
@@ -165,11 +166,11 @@ mod tests {
             let largest = OneBitLayout::largest_embed_len(key_len);
             let layout = OneBitLayout::new(largest, key_len).unwrap();
             assert!(OneBitLayout::new(largest + 1, key_len).is_err());
-            // The largest record plus the largest query, against the least p: ⌈2^(key_len − ½)⌉.
+            // The largest record plus the largest query, against the bound on p: n has at least
+            // 2·key_len − 1 bits, so its larger factor p is above 2^(key_len − 1).
             let all = |bits: usize| (BigUint::from(1u32) << bits) - 1u32;
             let sum = all(layout.record_bits()) + all(layout.query_bits());
-            let least_p_squared = BigUint::from(1u32) << (2 * key_len - 1);
-            assert!(&sum * &sum < least_p_squared, "{key_len}");
+            assert!(sum < BigUint::from(1u32) << (key_len - 1), "{key_len}");
         }
         assert_eq!(OneBitLayout::largest_embed_len(1024), 638);
     }

@@ -54,8 +54,9 @@ fn search(codec: &RecordCodec) -> (Vec<SentRecord>, Vec<Ranked>) {
     if codec.options().verifiable {
         // A knowledge base's first digest fixes the layout (and, at version 1, says there is
         // one: verified records under "no digest" are refused).
-        let none = codec.open_digest(0, None, None).unwrap();
-        let (_, sealed) = codec.next_digest(&none, &Default::default()).unwrap();
+        let fresh = RecordCodec::new(ctx, KB, codec.options());
+        let none = fresh.open_digest(0, None, None).unwrap();
+        let (_, sealed) = fresh.next_digest(&none, &Default::default()).unwrap();
         codec.open_digest(1, Some(&sealed), None).unwrap();
     }
     let records = codec.encrypt(&vectors()).unwrap();
@@ -224,4 +225,25 @@ fn verified_records_under_no_digest_are_refused() {
     )
     .unwrap();
     assert!(codec.stored(&empty, &[], &Expectation::default()).is_ok());
+}
+
+#[test]
+fn no_digest_once_told_is_not_cleared_by_a_later_open_nor_does_a_refused_open_fix_a_layout() {
+    let codec = RecordCodec::new(context(), KB, BOTH);
+    let none = codec.open_digest(0, None, None).unwrap();
+    let (_, sealed) = codec.next_digest(&none, &Default::default()).unwrap();
+    codec.open_digest(1, Some(&sealed), None).unwrap();
+    let records = codec.encrypt(&vectors()).unwrap();
+    match codec.stored(&records.batch, &[1, 2, 3, 4], &Expectation::default()) {
+        Err(Error::AnswerRejected(rejection)) => {
+            assert_eq!(rejection.failures[0].kind, FailureKind::NoDigest)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // "None with chunks" refused as a rollback leaves the layout unset, not two-bit.
+    let fresh = RecordCodec::new(context(), KB, BOTH);
+    assert!(fresh
+        .open_digest_holding(0, None, Some((1, sealed.as_str())), 5)
+        .is_err());
+    assert!(fresh.layout().is_err());
 }
