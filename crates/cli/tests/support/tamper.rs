@@ -49,21 +49,21 @@ impl TamperProxy {
     /// The chunk ids of each `GET /v1/chunk` since the last [`set`](Self::set), in the order
     /// asked on the wire.
     pub fn chunk_fetches(&self) -> Vec<Vec<i64>> {
-        let log: Value = reqwest::blocking::get(format!("{}/_tamper/log", self.url))
+        serde_json::from_value(self.log()["chunk_fetches"].clone()).unwrap()
+    }
+
+    /// `GET /_tamper/log`.
+    fn log(&self) -> Value {
+        reqwest::blocking::get(format!("{}/_tamper/log", self.url))
             .unwrap()
             .json()
-            .unwrap();
-        serde_json::from_value(log["chunk_fetches"].clone()).unwrap()
+            .unwrap()
     }
 
     /// The partition tokens each partitioned `compute_hamming` asked for since the last
     /// [`set`](Self::set), sorted: what the service sees of the partitions a search probes.
     pub fn probes(&self) -> Vec<Vec<String>> {
-        let log: Value = reqwest::blocking::get(format!("{}/_tamper/log", self.url))
-            .unwrap()
-            .json()
-            .unwrap();
-        serde_json::from_value(log["probes"].clone()).unwrap()
+        serde_json::from_value(self.log()["probes"].clone()).unwrap()
     }
 
     /// Honest again.

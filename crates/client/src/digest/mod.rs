@@ -34,6 +34,28 @@ pub(crate) struct Current {
 }
 
 impl Client {
+    /// A fresh query of zeros in `codec`'s layout and the service's answer to it over every
+    /// record of the knowledge base: what a digest rebuild and a reseal read the records from.
+    pub(crate) fn zero_query_answer(
+        &self,
+        codec: &RecordCodec,
+    ) -> Result<(
+        paillier_gpu::verifiable::VerifiableQuery,
+        crate::HammingAnswer,
+    )> {
+        let context = codec.context();
+        let query = codec.encrypt_query(&vec![0u8; context.embed_len()])?;
+        let answer = self.compute_hamming(
+            codec.kb(),
+            context.id(),
+            &context.public_context(),
+            query.encrypted(),
+            None,
+            None,
+        )?;
+        Ok((query, answer))
+    }
+
     /// The same client keeping the highest digest version it sees of each knowledge base under
     /// `state` (one folder per owner machine), so that a rollback is caught across runs, not
     /// only within this client's life.

@@ -87,22 +87,13 @@ impl Client {
         };
         // Every record, under the digest's layout (or, where it did not open, the first layout
         // its records verify under).
-        let zeros = vec![0u8; context.embed_len()];
         let layouts = codec.layouts_to_try();
         let mut outcome = Err(Error::InvalidSetting(
             "verifiable records do not fit this context".into(),
         ));
         for (tried, &layout) in layouts.iter().enumerate() {
             let codec = RecordCodec::new(context, kb_id, options).with_layout(layout);
-            let query = codec.encrypt_query(&zeros)?;
-            let answer = self.compute_hamming(
-                kb_id,
-                context.id(),
-                &context.public_context(),
-                query.encrypted(),
-                None,
-                None,
-            )?;
+            let (query, answer) = self.zero_query_answer(&codec)?;
             let all = answer.chunk_ids.len();
             let expectation = Expectation::default();
             outcome = codec

@@ -44,18 +44,7 @@ impl Client {
             .with_layout(layout);
         // Every record's id, from an answer to a zero query (not checked here: each record is
         // fetched and verified below).
-        let zeros = vec![0u8; context.embed_len()];
-        let query = bound.encrypt_query(&zeros)?;
-        let ids = self
-            .compute_hamming(
-                kb_id,
-                context.id(),
-                &context.public_context(),
-                query.encrypted(),
-                None,
-                None,
-            )?
-            .chunk_ids;
+        let ids = self.zero_query_answer(&bound)?.1.chunk_ids;
         for batch in ids.chunks(UPLOAD_BATCH) {
             self.write_with_digest_allowing_uncounted(&bound, |current| {
                 let records = self.fetch_record_batch(kb_id, context, batch)?;
