@@ -433,7 +433,7 @@ impl PyExecutionContext {
     /// Encrypts document content (bytes or str) with the context's AES key: the SDK's base64.
     fn encrypt_content(&self, content: &Bound<'_, PyAny>) -> PyResult<String> {
         let bytes: Vec<u8> = if let Ok(text) = content.cast::<PyString>() {
-            text.to_str()?.as_bytes().to_vec()
+            text.to_cow()?.as_bytes().to_vec()
         } else {
             content.extract()?
         };

@@ -80,7 +80,15 @@ def cargo_target_dir():
 
 @pytest.fixture(scope="session")
 def cli():
-    """The paillier-gpu binary of this checkout, built if `cargo test` has not built it."""
+    """The paillier-gpu binary of this checkout, built if `cargo test` has not built it; or the
+    program PAILLIER_GPU_TEST_PROGRAM names (tools/test-deep names the portable build's, to test
+    the wheel where cargo is not on the PATH)."""
+    named = os.environ.get("PAILLIER_GPU_TEST_PROGRAM")
+    if named:
+        if not os.access(named, os.X_OK):
+            pytest.fail(f"PAILLIER_GPU_TEST_PROGRAM={named} is not an executable program",
+                        pytrace=False)
+        return Path(named)
     binary = cargo_target_dir() / "release" / "paillier-gpu"
     if not binary.exists():
         built = subprocess.run(

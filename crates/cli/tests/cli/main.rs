@@ -30,3 +30,4 @@ mod crash_safety;
 mod guide_blocks;
 mod hostile_files;
 mod public_parameters;
+mod readme_first_screen;
