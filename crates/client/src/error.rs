@@ -42,6 +42,20 @@ pub enum Error {
     #[error("invalid client setting: {0}")]
     InvalidSetting(String),
 
+    /// A verifiable-records operation on a client that was not told where to keep the digest
+    /// versions its owner has seen: call [`Client::with_state_dir`] or
+    /// [`Client::with_state_in_memory`] first.
+    ///
+    /// [`Client::with_state_dir`]: crate::Client::with_state_dir
+    /// [`Client::with_state_in_memory`]: crate::Client::with_state_in_memory
+    #[error(
+        "verifiable records need to know where this owner keeps the digest versions it has \
+         seen: `with_state_dir(StateDir::new(folder))` keeps them across runs and processes \
+         (the CLI's $PAILLIER_GPU_STATE_DIR), `with_state_in_memory()` only for this client's \
+         life, so that a rollback behind a version seen by an earlier run goes unseen"
+    )]
+    NoOwnerState,
+
     /// The library refused what the client was given or fetched (a context that does not open
     /// or was altered, ciphertexts of another key, answers of the wrong shape).
     #[error(transparent)]

@@ -57,13 +57,23 @@ use zeroize::Zeroizing;
 /// How long one request may take (an aggregation over millions of records takes seconds).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A data-plane client of one organisation on one service.
+/// Where a client keeps the digest versions its owner has seen, as its caller chose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum OwnerState {
+    /// In a state folder, across runs and processes.
+    Folder(StateDir),
+    /// In this client's memory alone.
+    InMemory,
+}
+
+/// A data-plane client of one organisation on one service. Verifiable records also need the
+/// owner's state chosen: [`Client::with_state_dir`] or [`Client::with_state_in_memory`].
 pub struct Client {
     http: reqwest::blocking::Client,
     url: String,
     org_id: String,
     api_key: Zeroizing<String>,
-    state: Option<StateDir>,
+    state: Option<OwnerState>,
     seen: std::sync::Mutex<std::collections::HashMap<String, SeenDigest>>,
 }
 

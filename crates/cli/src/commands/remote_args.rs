@@ -48,7 +48,7 @@ impl ServiceArgs {
         };
         Ok(match state_dir() {
             Some(state) => client.with_state_dir(StateDir::new(state)),
-            None => client,
+            None => client.with_state_in_memory(),
         })
     }
 }

@@ -23,7 +23,9 @@ fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
         ..ContextOptions::default()
     };
     let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     // More records than one block of the streamed answer (4,096).
     let stored = vectors(9000, 5, 512);

@@ -107,7 +107,9 @@ fn only_the_contexts_owners_may_change_delete_bind_or_read_it() {
 
     let ctx = context();
     let text = ctx.to_json().unwrap();
-    let client = Client::new(&server.url, &server.org, &owner).unwrap();
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context_json(ctx.id(), &text).unwrap();
     let stored = vectors(4, 1, EMBED);
     client

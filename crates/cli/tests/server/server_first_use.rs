@@ -71,7 +71,9 @@ fn a_weak_context_is_refused_with_the_ways_on() {
     let server = Server::start(&[]);
     let (_, owner) = server.kb_and_key("docs");
     let ctx = small_context(16);
-    let client = Client::new(&server.url, &server.org, &owner).unwrap();
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
     let refused = client
         .push_context_json(ctx.id(), &ctx.to_json().unwrap())
         .unwrap_err()

@@ -31,7 +31,9 @@ fn deletes_and_metadata_patches_are_followed_in_place_and_searches_stay_exact() 
     let server = Server::start(&["--allow-weak-contexts", "--metrics-listen", &metrics]);
     let (kb, key) = server.kb_and_key("follow");
     let ctx = small_context(64);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(40, 17, 64);
     let documents: Vec<Document> = (0..stored.len())

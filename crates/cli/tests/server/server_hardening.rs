@@ -50,7 +50,9 @@ fn a_chunk_keeps_its_context_and_a_deleted_context_answers_404() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("docs");
     let (a, b) = (context(), context());
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&a).unwrap();
     client.push_context(&b).unwrap();
     let stored = vectors(3, 1, EMBED);
@@ -133,6 +135,7 @@ fn the_store_folder_and_files_are_private() {
     let (_, key) = server.kb_and_key("docs");
     Client::new(&server.url, &server.org, &key)
         .unwrap()
+        .with_state_in_memory()
         .push_context(&context())
         .unwrap();
     let mode =
@@ -153,7 +156,9 @@ fn malformed_and_unbounded_requests_are_4xx() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("docs");
     let ctx = context();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(150, 2, EMBED);
     let documents: Vec<Document> = (0..stored.len())
@@ -290,7 +295,9 @@ fn metadata_answers_of_many_blocks_arrive_whole() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("docs");
     let ctx = context();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     // More than two blocks of the streamed list (1,024 items a block).
     let stored = vectors(2_500, 3, EMBED);

@@ -53,6 +53,7 @@ fn the_services_example_runs_on_plain_and_on_encrypted_input() {
     let ctx = context(Scheme::Paillier);
     Client::new(&server.url, &server.org, &key)
         .unwrap()
+        .with_state_in_memory()
         .push_context(&ctx)
         .unwrap();
 
@@ -108,7 +109,9 @@ fn a_callers_mistakes_are_4xx_with_a_message() {
     let (_, key) = server.kb_and_key("models");
     let ctx = context(Scheme::Paillier);
     let lookup = context(Scheme::PaillierLookup);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     client.push_context(&lookup).unwrap();
     let other = context(Scheme::Paillier);

@@ -66,7 +66,9 @@ fn records_from_before_digests_keep_their_layout() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("before-digests");
     let ctx = small_context_of(512, EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(RECORDS, 22, EMBED);
     let then = RecordCodec::new(&ctx, &kb, BOTH).with_layout(LayoutKind::TwoBit);
@@ -104,7 +106,9 @@ fn records_under_the_earlier_keys_are_named_then_sealed_again() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("legacy");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(RECORDS, 21, EMBED);
 

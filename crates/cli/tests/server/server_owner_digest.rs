@@ -45,7 +45,9 @@ fn the_digest_routes_answer_only_those_who_may_read_or_write() {
     let reader = key_with(&server, &kb, 1);
     let rival = other_organisation(&server);
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &owner).unwrap();
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     client
         .upload(
@@ -180,7 +182,9 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, owner) = server.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &owner).unwrap();
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(6, 2, EMBED);
     let query = &vectors(1, 3, EMBED)[0];
@@ -299,4 +303,54 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
         assert_eq!(status, *expected, "{body}: {answer}");
     }
     assert_eq!(client.owner_digest(&kb, ctx.id()).unwrap(), held);
+}
+
+#[test]
+fn verifiable_records_wait_for_the_owner_to_choose_where_versions_are_kept() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, owner) = server.kb_and_key("docs");
+    // Records of 48 dimensions fit the small test key; the routes' tests above take 64.
+    let ctx = small_context(48);
+    let verifiable = paillier_gpu_client::RecordOptions {
+        verifiable: true,
+        private_meta: false,
+    };
+    // Plain operations need no choice.
+    let unchosen = Client::new(&server.url, &server.org, &owner).unwrap();
+    unchosen.push_context(&ctx).unwrap();
+    let stored = vectors(4, 2, 48);
+    let refused = unchosen
+        .upload_records(&kb, &ctx, &stored, &[], verifiable)
+        .unwrap_err();
+    assert!(matches!(refused, Error::NoOwnerState), "{refused}");
+    let message = refused.to_string();
+    assert!(
+        message.contains("with_state_dir") && message.contains("with_state_in_memory"),
+        "{message}"
+    );
+    let search = paillier_gpu_client::SearchOptions {
+        top_k: 1,
+        records: verifiable,
+        ..paillier_gpu_client::SearchOptions::default()
+    };
+    assert!(matches!(
+        unchosen.search_records(&kb, &ctx, &stored[0], &search),
+        Err(Error::NoOwnerState)
+    ));
+    // Nothing was written; once chosen, the same calls go through.
+    let chosen = unchosen.with_state_in_memory();
+    assert_eq!(
+        chosen
+            .digest_summary(&kb, &ctx, verifiable)
+            .unwrap()
+            .records,
+        0
+    );
+    chosen
+        .upload_records(&kb, &ctx, &stored, &[], verifiable)
+        .unwrap();
+    let hits = chosen
+        .search_records(&kb, &ctx, &stored[0], &search)
+        .unwrap();
+    assert_eq!(hits[0].distance, 0);
 }

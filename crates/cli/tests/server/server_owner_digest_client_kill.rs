@@ -62,7 +62,9 @@ fn killed_mid_upload(server: Server) {
     let ctx = small_context(EMBED);
     let text = ctx.to_json().unwrap();
     std::fs::write(d.join("ctx.json"), &text).unwrap();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context_json(ctx.id(), &text).unwrap();
     write_jsonl(&d.join("v.jsonl"), &vectors(UPLOADED, 5, EMBED));
     write_jsonl(&d.join("q.jsonl"), &vectors(1, 6, EMBED));

@@ -36,7 +36,9 @@ fn a_server_killed_mid_stream_on_postgres_keeps_digest_and_chunks_together() {
 fn killed_mid_stream(mut server: Server) {
     let (kb, key) = server.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     // Encrypted once: each write sends the same pieces again.
     let pieces: Vec<Vec<String>> = vectors(PER_WRITE as usize, 9, EMBED)

@@ -393,7 +393,9 @@ fn a_service_claiming_no_digest_is_refused_on_a_fresh_machine() {
     let owner = Owner::new();
     let query = near(&owner.stored[0]);
     owner.search(&query, 3).unwrap();
-    let fresh = Client::new(&owner.proxy.url, &owner.server.org, &owner.key).unwrap();
+    let fresh = Client::new(&owner.proxy.url, &owner.server.org, &owner.key)
+        .unwrap()
+        .with_state_in_memory();
     let options = SearchOptions {
         top_k: 3,
         records: BOTH,

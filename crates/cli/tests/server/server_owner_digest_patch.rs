@@ -48,7 +48,9 @@ fn a_patch_commits_with_the_digest_and_a_stale_one_changes_nothing() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, owner) = server.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &owner).unwrap();
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(3, 7, EMBED);
     let inserted: Vec<api::Chunk> = (stored.iter().enumerate())

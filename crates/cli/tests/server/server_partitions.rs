@@ -362,7 +362,9 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("partitioned-many");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let queries = 20;
     let mut all = clustered(records + queries, records / 50, 31);

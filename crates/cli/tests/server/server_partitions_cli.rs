@@ -31,7 +31,9 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     let ctx = small_context(48);
     let text = ctx.to_json().unwrap();
     std::fs::write(d.join("ctx.json"), &text).unwrap();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context_json(ctx.id(), &text).unwrap();
     write_jsonl(&d.join("v.jsonl"), &clustered(RECORDS, 30, 11));
     write_jsonl(&d.join("q.jsonl"), &clustered(2, 30, 12));

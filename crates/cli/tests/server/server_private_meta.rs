@@ -50,7 +50,9 @@ fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_va
     let (plain_kb, key) = server.kb_and_key("plain");
     let private_kb = server.kb_for("private", &key);
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(RECORDS, 5, EMBED);
     let documents: Vec<Document> = (0..RECORDS).map(document).collect();
@@ -189,7 +191,9 @@ fn updates_patches_and_deletes_by_metadata_keep_the_sealed_copies_in_step() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("edits");
     let ctx = small_context(EMBED);
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let stored = vectors(12, 8, EMBED);
     let documents: Vec<Document> = (0..12).map(document).collect();

@@ -56,7 +56,9 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
         ..ContextOptions::default()
     };
     let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     assert!(!format!("{client:?}").contains(&key));
 
     // Contexts both ways, byte for byte. A context id names one content: the same bytes again
@@ -156,6 +158,7 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
     // Errors a caller can match.
     match Client::new(&server.url, &server.org, "xtr_wrong")
         .unwrap()
+        .with_state_in_memory()
         .contexts()
     {
         Err(Error::Remote {
@@ -166,6 +169,7 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
     }
     match Client::new(&server.url, "another-org", &key)
         .unwrap()
+        .with_state_in_memory()
         .contexts()
     {
         Err(Error::Remote { status: 404, .. }) => {}
@@ -194,7 +198,9 @@ fn the_library_client_stores_contexts_uploads_and_searches() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let nobody = Client::new(&format!("http://{closed}"), "o", "k").unwrap();
+    let nobody = Client::new(&format!("http://{closed}"), "o", "k")
+        .unwrap()
+        .with_state_in_memory();
     assert!(matches!(
         nobody.contexts(),
         Err(Error::RemoteUnreachable { .. })

@@ -23,8 +23,12 @@ fn a_replica_killed_during_inserts_loses_nothing_acknowledged() {
     let b = a.replica(&["--allow-weak-contexts"]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
-    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    let on_a = Client::new(&a.url, &a.org, &key)
+        .unwrap()
+        .with_state_in_memory();
+    let on_b = Client::new(&b.url, &b.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     on_a.push_context(&ctx).unwrap();
     let acknowledged: Mutex<Vec<i64>> = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
@@ -88,7 +92,9 @@ fn the_database_going_away_under_load_is_a_503_until_it_returns() {
     let a = Server::start_on(&url, &["--allow-weak-contexts"]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let client = Client::new(&a.url, &a.org, &key).unwrap();
+    let client = Client::new(&a.url, &a.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let query = &vectors(1, 8, EMBED)[0];
     let batch = ctx.encrypt_batch(&vectors(5, 7, EMBED)).unwrap();
@@ -169,6 +175,7 @@ fn values_postgresql_refuses_are_a_400() {
     let ctx = small_context(EMBED);
     Client::new(&a.url, &a.org, &key)
         .unwrap()
+        .with_state_in_memory()
         .push_context(&ctx)
         .unwrap();
     // A NUL in a text: SQLite stores it, PostgreSQL refuses it; a client's mistake either way.

@@ -86,8 +86,12 @@ fn two_replicas_over_one_postgres_answer_as_one() {
     ]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
-    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
-    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    let on_a = Client::new(&a.url, &a.org, &key)
+        .unwrap()
+        .with_state_in_memory();
+    let on_b = Client::new(&b.url, &b.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     // The context stored through one replica is read through the other.
     on_b.push_context(&ctx).unwrap();
     let pw = paillier_gpu::context::PassphraseKeyProvider::new("pw");
@@ -186,8 +190,12 @@ fn searches_on_two_replicas_see_the_records_of_one_instant() {
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);
     let clients = [
-        Client::new(&a.url, &a.org, &key).unwrap(),
-        Client::new(&b.url, &b.org, &key).unwrap(),
+        Client::new(&a.url, &a.org, &key)
+            .unwrap()
+            .with_state_in_memory(),
+        Client::new(&b.url, &b.org, &key)
+            .unwrap()
+            .with_state_in_memory(),
     ];
     let servers = [&a, &b];
     clients[0].push_context(&ctx).unwrap();
@@ -333,8 +341,12 @@ fn a_context_stored_anew_through_one_replica_is_a_new_index_on_the_other() {
     let (kb, key) = a.kb_and_key("docs");
     let (first, second) = (small_context(EMBED), small_context(EMBED));
     let id = first.id().to_owned();
-    let on_a = Client::new(&a.url, &a.org, &key).unwrap();
-    let on_b = Client::new(&b.url, &b.org, &key).unwrap();
+    let on_a = Client::new(&a.url, &a.org, &key)
+        .unwrap()
+        .with_state_in_memory();
+    let on_b = Client::new(&b.url, &b.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     on_a.push_context(&first).unwrap();
     let query = &vectors(1, 4, EMBED)[0];
     // The second replica builds its index under the first key (empty as yet).

@@ -71,7 +71,9 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot()
         ..ContextOptions::default()
     };
     let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     // About 17 MB of JSON answer: more than the socket buffers on both sides hold.
     let stored = vectors(100_000, 3, 64);

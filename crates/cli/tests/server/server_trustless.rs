@@ -118,7 +118,9 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
     let d = dir.path();
     let text = ctx.to_json().unwrap();
     std::fs::write(d.join("ctx.json"), &text).unwrap();
-    let direct = Client::new(&server.url, &server.org, &key).unwrap();
+    let direct = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     direct.push_context_json(ctx.id(), &text).unwrap();
     let stored = vectors(RECORDS, 1, EMBED);
     let ids = direct
@@ -132,7 +134,9 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
         .unwrap();
 
     let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    let client = Client::new(&proxy.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     let query = near(&stored[0]);
     write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&query));
     let n = ctx.public().public_key().n().to_string();
@@ -358,7 +362,9 @@ fn honest_searches_through_the_proxy_raise_no_alarm() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("honest");
     let ctx = small_context(EMBED);
-    let direct = Client::new(&server.url, &server.org, &key).unwrap();
+    let direct = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     direct.push_context(&ctx).unwrap();
     let stored = vectors(RECORDS, 3, EMBED);
     let ids = direct
@@ -368,7 +374,9 @@ fn honest_searches_through_the_proxy_raise_no_alarm() {
         .map(|u| u.chunk_id)
         .collect::<Vec<i64>>();
     let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    let client = Client::new(&proxy.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     for (i, query) in vectors(searches, 4, EMBED).iter().enumerate() {
         let options = SearchOptions {
             top_k: 5,
@@ -402,7 +410,9 @@ fn an_insert_whose_answer_is_lost_is_not_sent_again() {
     let (kb, key) = server.kb_and_key("lost");
     let ctx = small_context(EMBED);
     let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key).unwrap();
+    let client = Client::new(&proxy.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     // Two requests' worth: the first is stored, its answer lost, and the upload stops there.
     let stored = vectors(paillier_gpu_client::UPLOAD_BATCH + 20, 12, EMBED);

@@ -75,7 +75,9 @@ fn assert_altered(result: Result<ExecutionContext, impl Into<ClientError>>, id: 
 fn the_library_client_refuses_a_context_altered_in_the_store() {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (_, key) = server.kb_and_key("docs");
-    let client = Client::new(&server.url, &server.org, &key).unwrap();
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
     let owner = context("owner");
     let text = owner.to_json().unwrap();
     client.push_context_json(owner.id(), &text).unwrap();

@@ -19,7 +19,7 @@ use paillier_gpu::verifiable::{
 };
 use paillier_gpu::Error as LibraryError;
 
-use super::Client;
+use super::{Client, OwnerState};
 use crate::error::{Error, Result};
 
 /// The digest of a knowledge base as the service holds it, opened and checked.
@@ -59,9 +59,34 @@ impl Client {
     /// The same client keeping the highest digest version it sees of each knowledge base under
     /// `state` (one folder per owner machine), so that a rollback is caught across runs, not
     /// only within this client's life.
+    ///
+    /// ```no_run
+    /// use paillier_gpu_client::{Client, StateDir};
+    /// let client = Client::new("http://127.0.0.1:8742", "org-id", "3f9c...")?
+    ///     .with_state_dir(StateDir::new("/var/lib/owner/paillier-gpu-state"));
+    /// # Ok::<(), paillier_gpu_client::Error>(())
+    /// ```
     pub fn with_state_dir(mut self, state: StateDir) -> Self {
-        self.state = Some(state);
+        self.state = Some(OwnerState::Folder(state));
         self
+    }
+
+    /// The same client keeping the digest versions it sees in its memory only. What that loses:
+    /// a service that serves an older digest (a rollback) to a later run or another process
+    /// of this owner, behind a version only this client saw, is not caught; within this
+    /// client's life it is.
+    pub fn with_state_in_memory(mut self) -> Self {
+        self.state = Some(OwnerState::InMemory);
+        self
+    }
+
+    /// The state folder chosen, or none (in memory); the error when nothing was chosen.
+    fn state_folder(&self) -> Result<Option<&StateDir>> {
+        match &self.state {
+            Some(OwnerState::Folder(state)) => Ok(Some(state)),
+            Some(OwnerState::InMemory) => Ok(None),
+            None => Err(Error::NoOwnerState),
+        }
     }
 
     /// The owner's digest of `codec`'s knowledge base: the service's sealed copy, opened and
@@ -69,6 +94,7 @@ impl Client {
     /// than one this owner has seen, or not the one seen at its version, or does not open.
     pub(crate) fn current_digest(&self, codec: &RecordCodec) -> Result<Current> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
+        self.state_folder()?;
         let stored = match self.owner_digest(kb, context_id) {
             Err(Error::Remote {
                 status: 404,
@@ -122,7 +148,7 @@ impl Client {
     /// The highest digest this owner has seen of `kb` under `context_id`: in its state folder,
     /// or in this client's life.
     fn seen_digest(&self, context_id: &str, kb: &str) -> Result<Option<SeenDigest>> {
-        let on_disk = match &self.state {
+        let on_disk = match self.state_folder()? {
             Some(state) => state.read(context_id, kb)?,
             None => None,
         };
@@ -135,7 +161,7 @@ impl Client {
 
     /// Keeps `seen` as the highest digest seen, if it is.
     pub(crate) fn keep_seen(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<()> {
-        if let Some(state) = &self.state {
+        if let Some(state) = self.state_folder()? {
             state.keep(context_id, kb, seen)?;
         }
         let mut memory = self.seen_lock();
@@ -151,7 +177,7 @@ impl Client {
     /// Forgets what was seen of `kb` and keeps `seen` instead, lower or not: only after the
     /// owner rebuilt the digest from the records it looked at.
     pub(crate) fn replace_seen(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<()> {
-        if let Some(state) = &self.state {
+        if let Some(state) = self.state_folder()? {
             state.replace(context_id, kb, seen)?;
         }
         self.seen_lock().insert(key(context_id, kb), seen.clone());
