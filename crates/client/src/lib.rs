@@ -27,6 +27,7 @@ mod by_id;
 mod chunks;
 mod contexts;
 mod digest;
+mod documents;
 pub mod error;
 mod find;
 mod meta_edits;
@@ -43,8 +44,8 @@ pub use digest::{DigestSummary, SeenDigest, StateDir};
 pub use error::{Error, Result};
 pub use find::Found;
 pub use partitions::{PartitionSummary, Placement, Probe, RebuildReport};
-pub use record_search::SearchCost;
-pub use records::{Hit, RecordOptions, SearchOptions, Uploaded};
+pub use record_search::{Hit, SearchCost, SearchOptions};
+pub use records::{RecordOptions, Uploaded};
 pub use search::HammingAnswer;
 
 use std::fmt;

@@ -5,14 +5,53 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    covered_tally, partitions_filter, Expectation, KeyDerivation, RecordCodec,
+    covered_tally, partitions_filter, Document, Expectation, KeyDerivation, RecordCodec,
+    RecordNonce, RecordOptions,
 };
 use paillier_gpu::Error as LibraryError;
+use serde_json::Value;
 
 use super::partitions::{probed, Probe};
-use super::records::{Hit, SearchOptions};
 use super::Client;
 use crate::error::{Error, Result};
+
+/// A search's options.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchOptions {
+    /// The manual's metadata filter (tokenised first for private metadata).
+    pub filter: Option<Value>,
+    /// First and last chunk id.
+    pub range: Option<(i64, i64)>,
+    /// How many nearest records to return.
+    pub top_k: usize,
+    /// How the knowledge base's records were written; `verifiable` checks every answer.
+    pub records: RecordOptions,
+    /// How many records the knowledge base holds (only without filter and range): a record
+    /// missing, or one more, fails the search.
+    pub expect_count: Option<usize>,
+    /// Return each hit's document (a verified search opens them anyway).
+    pub with_content: bool,
+    /// How many partitions of a partitioned knowledge base a search with no filter and no
+    /// range probes.
+    pub probe: Probe,
+    /// How many partitions drawn at random a partitioned search probes besides the nearest
+    /// (searched and checked like them), so that its tokens do not single out its region.
+    pub decoys: usize,
+}
+
+/// One nearest record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// Its chunk id (the service's name for it; a verifiable record's nonce is the owner's).
+    pub chunk_id: i64,
+    /// Its Hamming distance to the query.
+    pub distance: u32,
+    /// Its nonce, for a verifiable record: what the owner identifies it by (the service
+    /// chooses ids; [`Uploaded::nonce`] is what this record was uploaded under).
+    pub nonce: Option<RecordNonce>,
+    /// Its document as the owner wrote it, when asked for.
+    pub document: Option<Document>,
+}
 
 /// What one search cost: what the service answered and this owner decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
