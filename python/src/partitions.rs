@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use paillier_gpu::partitions::{self, PartitionModel, RecallPoint, TrainOptions};
+use paillier_gpu::partitions::{self, PartitionModel, TrainOptions};
 use paillier_gpu::verifiable::{self, in_partition, Document};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -77,7 +77,7 @@ fn flat<'a>(vectors: &'a Bound<'_, PyAny>, dims: Option<usize>) -> PyResult<Flat
 /// query searches only the partitions nearest to it; with the owner's recall estimate per
 /// probe. Trained by `PartitionModel.train`; a knowledge base's own is its digest's
 /// (`OwnerDigest.partition_model`). Two are equal when they are the same model (see
-/// [`same_model`]).
+/// [`PartitionModel::same_as`]).
 #[pyclass(module = "paillier_gpu", name = "PartitionModel", frozen, eq)]
 #[derive(Clone)]
 pub struct PyPartitionModel {
@@ -86,27 +86,8 @@ pub struct PyPartitionModel {
 
 impl PartialEq for PyPartitionModel {
     fn eq(&self, other: &Self) -> bool {
-        same_model(&self.model, &other.model)
+        self.model.same_as(&other.model)
     }
-}
-
-/// Whether `a` and `b` are the same model: the same centroids, dimensions, default probe and
-/// top k, and the same balance, recall target and recall table to within 1e-9 relative. Not
-/// the library's exact `==`: a model read back from a sealed digest can differ from the one
-/// sealed in the last bit of a recall or a share (serde_json parses floats to within an ulp
-/// unless its `float_roundtrip` feature is on), and the digest is sealed again with every write.
-fn same_model(a: &PartitionModel, b: &PartitionModel) -> bool {
-    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
-    let table = |p: &RecallPoint, q: &RecallPoint| {
-        p.probe == q.probe && close(p.recall, q.recall) && close(p.share, q.share)
-    };
-    (a.dim(), a.partitions(), a.default_probe(), a.top_k())
-        == (b.dim(), b.partitions(), b.default_probe(), b.top_k())
-        && close(a.balance(), b.balance())
-        && close(a.recall_target(), b.recall_target())
-        && a.recall().len() == b.recall().len()
-        && a.recall().iter().zip(b.recall()).all(|(p, q)| table(p, q))
-        && (0..a.partitions()).all(|i| a.centroid(i) == b.centroid(i))
 }
 
 #[pymethods]

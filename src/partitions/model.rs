@@ -165,6 +165,48 @@ impl PartitionModel {
         Ok(ranked.into_iter().take(probe).map(|(_, c)| c).collect())
     }
 
+    /// Whether `other` is the same model: the same centroids, dimensions, default probe and
+    /// top k, and the same balance, recall target and recall table to within 1e-9 relative.
+    /// The rule both clients use to tell whether the partitions a write read are still the
+    /// knowledge base's. Not `==`: a model read back from a sealed digest can differ from the
+    /// one sealed in the last bit of a recall or a share (serde_json parses floats to within an
+    /// ulp), and the digest is sealed again with every write.
+    ///
+    /// ```
+    /// # use paillier_gpu::partitions::{PartitionModel, TrainOptions};
+    /// let vectors: Vec<Vec<u8>> = (0..40u8).map(|i| (0..16).map(|j| (i >> (j % 5)) & 1).collect()).collect();
+    /// let options = TrainOptions { partitions: 3, ..TrainOptions::default() };
+    /// let (model, _) = PartitionModel::train(&vectors, &options)?;
+    /// let read_back: PartitionModel = serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+    /// assert!(model.same_as(&read_back));
+    /// # Ok::<(), paillier_gpu::Error>(())
+    /// ```
+    pub fn same_as(&self, other: &PartitionModel) -> bool {
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+        let row = |p: &RecallPoint, q: &RecallPoint| {
+            p.probe == q.probe && close(p.recall, q.recall) && close(p.share, q.share)
+        };
+        (
+            self.dim(),
+            self.partitions(),
+            self.default_probe(),
+            self.top_k(),
+        ) == (
+            other.dim(),
+            other.partitions(),
+            other.default_probe(),
+            other.top_k(),
+        ) && close(self.balance(), other.balance())
+            && close(self.recall_target(), other.recall_target())
+            && self.recall().len() == other.recall().len()
+            && self
+                .recall()
+                .iter()
+                .zip(other.recall())
+                .all(|(p, q)| row(p, q))
+            && (0..self.partitions()).all(|i| self.centroid(i) == other.centroid(i))
+    }
+
     /// `k`, the number of partitions.
     pub fn partitions(&self) -> usize {
         self.centroids.len()

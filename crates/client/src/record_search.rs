@@ -106,6 +106,13 @@ impl Client {
                     .into(),
             ));
         }
+        if options.expect_count.is_some() && matches!(options.probe, Probe::Partitions(_)) {
+            return Err(Error::InvalidSetting(
+                "an expected count is of the whole knowledge base: probe every record \
+                 (Probe::Recommended or Probe::All) to check it"
+                    .into(),
+            ));
+        }
         let codec = RecordCodec::new(context, kb_id, options.records);
         let digest = match options.records.verifiable {
             true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version > 0),
@@ -257,9 +264,10 @@ mod tests {
         };
         let context = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
         let client = Client::new("http://127.0.0.1:9", "org", "key").unwrap();
-        let search = |verifiable: bool, range: Option<(i64, i64)>| {
+        let search = |verifiable: bool, range: Option<(i64, i64)>, probe: Probe| {
             let options = SearchOptions {
                 range,
+                probe,
                 top_k: 1,
                 records: RecordOptions {
                     verifiable,
@@ -270,11 +278,13 @@ mod tests {
             };
             client.search_records("kb", &context, &[0; 8], &options)
         };
-        for (verifiable, range, why) in [
-            (false, None, "only on a verified search"),
-            (true, Some((1, 2)), "no filter and no range"),
+        // Refused before anything is sent (nothing listens at that address).
+        for (verifiable, range, probe, why) in [
+            (false, None, Probe::All, "only on a verified search"),
+            (true, Some((1, 2)), Probe::All, "no filter and no range"),
+            (true, None, Probe::Partitions(2), "probe every record"),
         ] {
-            match search(verifiable, range) {
+            match search(verifiable, range, probe) {
                 Err(Error::InvalidSetting(message)) => assert!(message.contains(why), "{message}"),
                 other => panic!("expected the setting refused, got {other:?}"),
             }

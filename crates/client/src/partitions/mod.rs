@@ -160,9 +160,7 @@ pub(crate) fn placed<V: AsRef<[u8]>>(
                 )));
             }
             match stored {
-                Some(stored) if same_partitions(stored, model) => {
-                    Ok((Some(partitions.to_vec()), None))
-                }
+                Some(stored) if stored.same_as(model) => Ok((Some(partitions.to_vec()), None)),
                 Some(_) => Err(changed_meanwhile(digest)),
                 None if digest.records.count > 0 || digest.partitions.is_some() => {
                     Err(changed_meanwhile(digest))
@@ -178,14 +176,6 @@ pub(crate) fn placed<V: AsRef<[u8]>>(
             }
         }
     }
-}
-
-/// Whether two models place records alike: the same centroids (their other figures, floats
-/// that a seal and an opening may round, do not place anything).
-pub(crate) fn same_partitions(a: &PartitionModel, b: &PartitionModel) -> bool {
-    a.dim() == b.dim()
-        && a.partitions() == b.partitions()
-        && (0..a.partitions()).all(|i| a.centroid(i) == b.centroid(i))
 }
 
 /// Refuses partitions over a digest that counts another field per value.

@@ -16,7 +16,7 @@ use paillier_gpu::verifiable::{
 use paillier_gpu::ExecutionContext;
 use serde_json::{json, Map, Value};
 
-use super::{check_counted_field, checked_options, same_partitions};
+use super::{check_counted_field, checked_options};
 use crate::digest::{Current, Planned};
 use crate::error::{Error, Result};
 use crate::{Client, UPLOAD_BATCH};
@@ -170,7 +170,7 @@ impl Client {
                 .as_ref()
                 .and_then(|p| p.next.as_ref());
             let same_target = match (moving_to, next) {
-                (Some(moving_to), Some(next)) => same_partitions(moving_to, next),
+                (Some(moving_to), Some(next)) => moving_to.same_as(next),
                 (_, None) => true,
                 (None, Some(_)) => false,
             };
