@@ -15,6 +15,7 @@ range(0, 2)
 
 from . import _runtime_dir, errors
 from ._native import (
+    MAX_META_BYTES,
     Ciphertexts,
     EncryptedArray,
     EncryptedIndex,
@@ -41,6 +42,7 @@ from .errors import *  # noqa: F401,F403  (the exception classes at the top leve
 _runtime_dir.ensure()  # before any GPU is opened: importing _native opens none
 
 __all__ = [
+    "MAX_META_BYTES",
     "Ciphertexts",
     "EncryptedArray",
     "EncryptedIndex",

@@ -1,5 +1,6 @@
 from . import errors as errors
 from ._native import (
+    MAX_META_BYTES as MAX_META_BYTES,
     Ciphertexts as Ciphertexts,
     EncryptedArray as EncryptedArray,
     EncryptedIndex as EncryptedIndex,

@@ -460,6 +460,10 @@ class PartitionModel:
         """Partition `index`'s centroid as 0/1 values."""
     def __eq__(self, other: object) -> bool: ...
 
+MAX_META_BYTES: int
+"""The most metadata one record may carry, as the JSON text the service stores: a record past
+it is refused before anything is sent."""
+
 def auto_partitions(records: int) -> int:
     """A partition count for `records` records: round(√records), at least 1."""
 

@@ -81,6 +81,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyStoredRecords>()?;
     module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
+    // The most metadata a record may carry, as the service stores it (the library's number).
+    module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;
     module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;

@@ -454,7 +454,16 @@ impl PyRecordCodec {
         let patch: Map<String, Value> =
             serde_json::from_str(patch).map_err(|e| json_error("the patch", e))?;
         let nonce = nonce.map(nonce_of).transpose()?;
-        let sent = self.codec.patched(&document, &patch, nonce).py_err()?;
+        let sent = self
+            .codec
+            .patched(&document, &patch, nonce)
+            .map_err(|e| match e {
+                paillier_gpu::Error::InvalidParameter(message) => {
+                    paillier_gpu::Error::InvalidParameter(format!("record {chunk_id}: {message}"))
+                }
+                other => other,
+            })
+            .py_err()?;
         Ok(json!({
             "chunk_id": chunk_id, "chunk_content": sent.content, "meta_data": sent.meta_data,
             "name": sent.name,

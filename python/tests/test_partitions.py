@@ -359,3 +359,18 @@ def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_wr
     check_searches(client, kb, ctx, model, owners_copy(model), queries)
     assert client.rebuild_digest(kb, ctx)["counted_field"] == "partition"
     assert client.partitions(kb, ctx, private_meta=True)["partitions"] == 5
+
+
+def test_a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition(server, ctx, tmp_path):
+    client, kb = owner(server, ctx, "near-the-limit", tmp_path)
+    vectors = clustered(40, 4, 3)
+    # Record 7's metadata is 8 bytes short of the service's limit ({"note":"…"} is 11 bytes
+    # around the value): it fits, and its partition's token does not.
+    notes = ["x" * (pg.MAX_META_BYTES - 11 - 8) if i == 7 else f"note {i}" for i in range(40)]
+    docs = [{"content": f"document {i}", "meta_data": {"note": note}} for i, note in enumerate(notes)]
+    uploaded = client.upload(kb, ctx, vectors, docs, verifiable=True)
+    with pytest.raises(pg.InvalidInputError, match=f"record {uploaded[7][0]}: .*shorten"):
+        client.rebuild_partitions(kb, ctx, partitions=4)
+    # Nothing of the refused batch was sent: every record still verifies, whole.
+    hits = client.search(kb, ctx, vectors[3], top_k=1, verify=True, probe="all")
+    assert (hits[0]["chunk_id"], hits[0]["distance"]) == (uploaded[3][0], 0)

@@ -93,5 +93,5 @@ pub use query::VerifiableQuery;
 pub use read::{FetchedRecord, Ranked, StoredRecords};
 pub use record_layout::{LayoutKind, RecordLayout};
 pub use seal::{open_document, open_records, seal_document, Document};
-pub use sent::{EncryptedRecords, SentRecord};
+pub use sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};

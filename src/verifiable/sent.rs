@@ -12,6 +12,11 @@ use super::{seal_document, tokenise_metadata, Document, RecordNonce};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
+/// The most metadata one record may carry, as the JSON text the service stores (its tokens,
+/// for private metadata): what `paillier-gpu serve` keeps of a chunk's `meta_data`. Both
+/// clients refuse a record past it before sending anything.
+pub const MAX_META_BYTES: usize = 64 << 10;
+
 /// What one record sends besides its index, as the service stores it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SentRecord {
@@ -140,16 +145,32 @@ impl RecordCodec {
     }
 
     /// The metadata the service stores: tokens for private metadata, as written otherwise
-    /// but for a partition, which is always a token.
+    /// but for a partition, which is always a token; refused past [`MAX_META_BYTES`] as JSON
+    /// text, before anything is sent (a service would refuse the whole write, and a rebuild
+    /// resumed would meet the same record again).
     fn sent_metadata(&self, meta_data: &Map<String, Value>) -> Result<Map<String, Value>> {
-        match self.options().private_meta {
-            true => tokenise_metadata(self.keys()?, meta_data),
+        let sent = match self.options().private_meta {
+            true => tokenise_metadata(self.keys()?, meta_data)?,
             false => {
                 let mut sent = meta_data.clone();
                 tokenise_partition(self.keys()?, &mut sent)?;
-                Ok(sent)
+                sent
             }
+        };
+        let bytes = serde_json::to_vec(&sent)
+            .map_err(|e| Error::InvalidParameter(format!("metadata does not serialise: {e}")))?
+            .len();
+        if bytes > MAX_META_BYTES {
+            return Err(Error::InvalidParameter(format!(
+                "a record's metadata would be {bytes} bytes as the service stores it{}, past \
+                 the {MAX_META_BYTES} a service keeps: shorten or remove fields",
+                match self.options().private_meta {
+                    true => " (as tokens)",
+                    false => "",
+                }
+            )));
         }
+        Ok(sent)
     }
 }
 
@@ -218,5 +239,44 @@ mod tests {
         let patch = patch.as_object().cloned().unwrap_or_default();
         let sent = private.patched(&document(), &patch, None).unwrap();
         assert!(sent.meta_data.contains_key("tag2") && sent.name.is_none());
+    }
+
+    #[test]
+    fn metadata_past_what_a_service_keeps_is_refused_before_sending() {
+        let ctx = context();
+        let codec = RecordCodec::new(
+            &ctx,
+            "kb",
+            RecordOptions {
+                verifiable: true,
+                private_meta: false,
+            },
+        );
+        // {"note":"xx…x"}: 11 bytes around the value.
+        let at_most = |extra: usize| {
+            let meta = serde_json::json!({ "note": "x".repeat(MAX_META_BYTES - 11 + extra) });
+            Document {
+                content: "text".into(),
+                meta_data: meta.as_object().cloned().unwrap_or_default(),
+                name: None,
+            }
+        };
+        let fits = codec.fields(1, None, Some(&at_most(0))).unwrap();
+        assert_eq!(
+            serde_json::to_vec(&fits.meta_data).unwrap().len(),
+            MAX_META_BYTES
+        );
+        let message = codec
+            .fields(1, None, Some(&at_most(1)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains(&format!("{} bytes", MAX_META_BYTES + 1)),
+            "{message}"
+        );
+        // A patch that grows a record past it (a partition rebuild's token, say) is refused too.
+        let patch = serde_json::json!({"partition": "3"});
+        let patch = patch.as_object().cloned().unwrap_or_default();
+        assert!(codec.patched(&at_most(0), &patch, None).is_err());
     }
 }

@@ -425,3 +425,65 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
     );
     assert!(share < 0.5, "{share}");
 }
+
+#[test]
+fn a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition() {
+    use paillier_gpu::verifiable::{Document, RecordOptions, MAX_META_BYTES};
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("near-the-limit");
+    let ctx = small_context(EMBED);
+    let client = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory();
+    client.push_context(&ctx).unwrap();
+    let verifiable = RecordOptions {
+        verifiable: true,
+        private_meta: false,
+    };
+    let stored = clustered(40, 4, 3);
+    // Record 7's metadata is 8 bytes short of the limit ({"note":"…"} is 11 bytes around
+    // the value): it fits, and its partition's token does not.
+    let documents: Vec<Document> = (0..stored.len())
+        .map(|i| {
+            let note = match i {
+                7 => "x".repeat(MAX_META_BYTES - 11 - 8),
+                _ => format!("note {i}"),
+            };
+            Document {
+                content: format!("document {i}"),
+                meta_data: serde_json::json!({ "note": note })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                name: None,
+            }
+        })
+        .collect();
+    let uploaded = client
+        .upload_records(&kb, &ctx, &stored, &documents, verifiable)
+        .unwrap();
+    let error = client
+        .rebuild_partitions(&kb, &ctx, verifiable, Some(4), &TrainOptions::new(4))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("record {} cannot move", uploaded[7].chunk_id))
+            && error.contains("shorten")
+            && error.contains("again to resume"),
+        "{error}"
+    );
+    // Nothing of the refused batch was sent: every record still verifies, whole.
+    let search = SearchOptions {
+        top_k: 1,
+        records: verifiable,
+        probe: Probe::All,
+        ..SearchOptions::default()
+    };
+    let hits = client
+        .search_records(&kb, &ctx, &stored[3], &search)
+        .unwrap();
+    assert_eq!(
+        (hits[0].chunk_id, hits[0].distance),
+        (uploaded[3].chunk_id, 0)
+    );
+}

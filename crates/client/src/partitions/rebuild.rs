@@ -118,7 +118,15 @@ impl Client {
                         .map(str::to_owned);
                     let mut patch = Map::new();
                     patch.insert(PARTITION_FIELD.into(), json!(partition_value(target)));
-                    let sent = codec.patched(&record.document, &patch, Some(nonce))?;
+                    let sent = codec
+                        .patched(&record.document, &patch, Some(nonce))
+                        .map_err(|e| {
+                            Error::InvalidSetting(format!(
+                                "record {} cannot move to partition {target}: {e}; then run \
+                                 `paillier-gpu remote partitions rebuild` again to resume",
+                                record.chunk_id
+                            ))
+                        })?;
                     let chunk = json!({
                         "chunk_id": record.chunk_id,
                         "chunk_content": sent.content,

@@ -27,8 +27,9 @@ pub use sqlite::SqliteStore;
 use crate::error::Result;
 
 /// The largest metadata of one chunk, as JSON text: inserts are refused past it by the routes,
-/// and patches by the store, which alone sees the merged result.
-pub const MAX_META_BYTES: usize = 64 << 10;
+/// and patches by the store, which alone sees the merged result. The library's number, which
+/// our clients check before they send.
+pub const MAX_META_BYTES: usize = paillier_gpu::verifiable::MAX_META_BYTES;
 
 /// The current time, ISO 8601 in UTC to the second.
 pub(crate) fn now() -> String {
