@@ -40,7 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &env("PAILLIER_GPU_REMOTE")?,
         &env("PAILLIER_GPU_ORG")?,
         &env("PAILLIER_GPU_API_KEY")?,
-    )?;
+    )?
+    // One process, one run: the versions seen need not outlive it.
+    .with_state_in_memory();
     let options = ContextOptions {
         embed_len: EMBED,
         ..ContextOptions::default()

@@ -52,7 +52,7 @@ pub enum Error {
         "verifiable records need to know where this owner keeps the digest versions it has \
          seen: `with_state_dir(StateDir::new(folder))` keeps them across runs and processes \
          (the CLI's $PAILLIER_GPU_STATE_DIR), `with_state_in_memory()` only for this client's \
-         life, so that a rollback behind a version seen by an earlier run goes unseen"
+         life, in which case a rollback behind a version seen by an earlier run goes unseen"
     )]
     NoOwnerState,
 

@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 impl Client {
     /// The owner's digest of knowledge base `kb_id` under context `context_id`, with the
     /// knowledge base's next chunk id and count (read at one instant). Needs read permission.
+    /// A raw read, as are the two writes below: nothing is checked against, or kept as, the
+    /// versions this owner has seen (the records' methods do that).
     pub fn owner_digest(&self, kb_id: &str, context_id: &str) -> Result<api::OwnerDigest> {
         let address = self.digest_address(kb_id, context_id)?;
         let answer = self.json(self.request(Method::GET, &address), &address)?;

@@ -1,13 +1,12 @@
 //! The README's first screen runs as printed: its two commands are there (tools/test-all is the
 //! test command itself; the first one's program runs here as built), and its program-and-server
-//! block runs top to bottom in one shell with the built binary on the PATH, until `serve`
-//! answers on the address it names. Its Python block is python/tests/test_readme_first_screen.py's.
+//! block runs top to bottom in one shell with the built binary on the PATH, then its `serve`
+//! line until it answers (on a free port rather than the README's, which may be in use). Its Python block is python/tests/test_readme_first_screen.py's.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -124,14 +123,13 @@ fn the_first_command_prints_the_top_five_with_the_query_s_record_first() {
     assert_eq!(first[..2], ["record", "0"], "{stdout}");
 }
 
-/// Asks `serve` at SERVE_ADDRESS for /healthz: true once it answers "ok".
-fn serve_answers() -> bool {
-    let Ok(mut stream) = TcpStream::connect(SERVE_ADDRESS) else {
+/// Asks `serve` at `address` for /healthz: true once it answers "ok".
+fn serve_answers(address: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(address) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request =
-        format!("GET /healthz HTTP/1.1\r\nHost: {SERVE_ADDRESS}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
     let mut reply = String::new();
     stream.write_all(request.as_bytes()).is_ok()
         && stream.read_to_string(&mut reply).is_ok()
@@ -139,20 +137,33 @@ fn serve_answers() -> bool {
         && reply.ends_with("ok")
 }
 
+/// Kills `serve` when dropped, whatever the test does meanwhile.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn the_program_and_server_block_runs_as_printed() {
     let screen = first_screen();
     let block = blocks(&screen, "sh").pop().expect("the program's block");
-    assert!(block
-        .trim_end()
-        .lines()
-        .last()
+    let (commands, serve_line) = block.trim_end().rsplit_once('\n').expect("lines");
+    // `serve` runs as printed but for its address, a free port here (the README's may be in
+    // use), as a child of this test, so that whatever stops the test's process group stops it.
+    let serve_words: Vec<&str> = serve_line
+        .split('#')
+        .next()
         .unwrap_or_default()
-        .starts_with("paillier-gpu serve"));
-    // The address is the README's own: were it taken, the block could not run as printed.
-    drop(TcpListener::bind(SERVE_ADDRESS).unwrap_or_else(|e| {
-        panic!("{SERVE_ADDRESS}, where the README's serve listens, is taken: {e}")
-    }));
+        .split_whitespace()
+        .collect();
+    assert_eq!(serve_words[..2], ["paillier-gpu", "serve"], "{serve_line}");
+    assert!(serve_words.contains(&SERVE_ADDRESS), "{serve_line}");
+    let address = format!("127.0.0.1:{}", common::server::free_port());
+
     let dir = tempfile::tempdir().unwrap();
     let program = program();
     let bin_dir = program.parent().unwrap();
@@ -160,46 +171,21 @@ fn the_program_and_server_block_runs_as_printed() {
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .unwrap();
-    let stdout_path = dir.path().join("stdout");
-    let stderr_path = dir.path().join("stderr");
-    let mut shell = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &block])
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", commands])
         .current_dir(dir.path())
-        .env("PATH", path)
+        .env("PATH", &path)
         .env("XDG_RUNTIME_DIR", dir.path())
         .env_remove("PAILLIER_GPU_PASSPHRASE")
         .env_remove("PAILLIER_GPU_DEVICE")
         .stdin(Stdio::null())
-        // A process group of its own, ended whole below with `serve` in it.
-        .process_group(0)
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
+        .output()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut answered = false;
-    while Instant::now() < deadline {
-        if serve_answers() {
-            answered = true;
-            break;
-        }
-        if shell.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // `serve` is the shell's last command: ending the shell's process group ends it.
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{}", shell.id())])
-        .status();
-    let _ = shell.kill();
-    let _ = shell.wait();
-    let stdout = std::fs::read_to_string(&stdout_path).unwrap();
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
-    assert!(
-        answered,
-        "serve never answered on {SERVE_ADDRESS}:\n{stdout}\n{stderr}"
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
     );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stderr.to_lowercase().contains("error"), "{stderr}");
     // decode --top-k 3 of record 0's vector: record 0 first, at distance 0.
     assert!(
@@ -210,4 +196,40 @@ fn the_program_and_server_block_runs_as_printed() {
         stdout.contains(r#""admin_key":"#) && stdout.contains(r#""org_id":"#),
         "{stdout}"
     );
+
+    let args: Vec<&str> = serve_words[1..]
+        .iter()
+        .map(|&word| {
+            if word == SERVE_ADDRESS {
+                address.as_str()
+            } else {
+                word
+            }
+        })
+        .collect();
+    let log = dir.path().join("serve.log");
+    let mut serving = Serving(
+        Command::new(&program)
+            .args(&args)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answered = false;
+    while Instant::now() < deadline && !answered {
+        if serving.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        answered = serve_answers(&address);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(serving);
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(answered, "serve never answered on {address}: {said}");
 }

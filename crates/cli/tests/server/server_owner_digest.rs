@@ -337,6 +337,10 @@ fn verifiable_records_wait_for_the_owner_to_choose_where_versions_are_kept() {
         unchosen.search_records(&kb, &ctx, &stored[0], &search),
         Err(Error::NoOwnerState)
     ));
+    assert!(matches!(
+        unchosen.rebuild_digest(&kb, &ctx, verifiable, None, false),
+        Err(Error::NoOwnerState)
+    ));
     // Nothing was written; once chosen, the same calls go through.
     let chosen = unchosen.with_state_in_memory();
     assert_eq!(

@@ -81,7 +81,7 @@ impl Client {
     }
 
     /// The state folder chosen, or none (in memory); the error when nothing was chosen.
-    fn state_folder(&self) -> Result<Option<&StateDir>> {
+    pub(crate) fn state_folder(&self) -> Result<Option<&StateDir>> {
         match &self.state {
             Some(OwnerState::Folder(state)) => Ok(Some(state)),
             Some(OwnerState::InMemory) => Ok(None),

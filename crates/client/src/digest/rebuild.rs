@@ -63,6 +63,7 @@ impl Client {
                 "the owner's digest counts verifiable records: pass --verifiable".into(),
             ));
         }
+        self.state_folder()?;
         let codec = RecordCodec::new(context, kb_id, options);
         let stored = self.owner_digest(kb_id, context.id())?;
         // A partitioned knowledge base keeps its partitions, counted per partition.
