@@ -47,7 +47,7 @@ pub struct Hit {
     /// Its Hamming distance to the query.
     pub distance: u32,
     /// Its nonce, for a verifiable record: what the owner identifies it by (the service
-    /// chooses ids; [`Uploaded::nonce`] is what this record was uploaded under).
+    /// chooses ids; [`Uploaded::nonce`](crate::Uploaded::nonce) is what this record was uploaded under).
     pub nonce: Option<RecordNonce>,
     /// Its document as the owner wrote it, when asked for.
     pub document: Option<Document>,
