@@ -6,6 +6,7 @@ from ._native import (
     EncryptedIndex as EncryptedIndex,
     ExecutionContext as ExecutionContext,
     LinearModel as LinearModel,
+    DigestRebuild as DigestRebuild,
     OwnerDigest as OwnerDigest,
     PackedArray as PackedArray,
     PaillierPrivateKey as PaillierPrivateKey,

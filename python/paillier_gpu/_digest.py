@@ -5,11 +5,12 @@ change to the records in one transaction (`POST /v1/records`), compare-and-set o
 What the digest holds, and its keys, stay in the library; this is the transport, as the Rust
 client's `digest` module is."""
 
+import json
 from collections import namedtuple
 
-from ._native import PARTITION_FIELD, RecordCodec
+from ._native import RecordCodec
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
-from .errors import AnswerRejectedError, InvalidInputError, PaillierGpuError
+from .errors import AnswerRejectedError
 
 #: How many times a write is planned again after another writer moved the digest on.
 ATTEMPTS = 8
@@ -49,13 +50,16 @@ class Digests:
     """The digest's reads and writes, for `Client` (which provides `_request`, `_open` and
     `_hamming`, and sets `_state` and `_seen`)."""
 
-    def _owner_digest(self, kb_id, context_id):
-        """`GET /v1/owner_digest/{org}/{kb}/{context}`: `(version, sealed, next_chunk_id, chunks)`."""
+    def _owner_digest(self, kb_id, context_id, since=None):
+        """`GET /v1/owner_digest/{org}/{kb}/{context}`: `(version, sealed, next_chunk_id, chunks,
+        links)`; with `since`, `links` is the JSON text of the service's links after it (asked
+        for page by page), else None."""
         for what, value in (("knowledge base", kb_id), ("context", context_id)):
             if not value or any(c in value for c in "/?#%"):
                 raise ValueError(f"the {what} id {value!r} is empty or holds a character a path cannot carry")
+        query = None if since is None else {"since": since}
         try:
-            answer = self._request("GET", "owner_digest", tail=f"/{kb_id}/{context_id}")
+            answer = self._request("GET", "owner_digest", query=query, tail=f"/{kb_id}/{context_id}")
         except RemoteError as error:
             if error.status != 404:
                 raise
@@ -68,13 +72,29 @@ class Digests:
         if not (all(type(v) is int and v >= 0 for v in (version, next_chunk_id, chunks))
                 and (sealed is None or isinstance(sealed, str))):
             raise AnswerRejectedError(f"the service's owner's digest of {kb_id} is not one: {str(answer)[:200]}")
-        return version, sealed, next_chunk_id, chunks
+        if since is None:
+            return version, sealed, next_chunk_id, chunks, None
+        links = list(fields.get("links") or [])
+        more = fields.get("more_links") is True
+        while more:
+            # Each page starts past the last: a service that repeats itself ends the loop.
+            last = links[-1].get("version") if links and isinstance(links[-1], dict) else None
+            if type(last) is not int or last >= version:
+                break
+            page = self._request("GET", "owner_digest", query={"since": last}, tail=f"/{kb_id}/{context_id}")
+            page = page if isinstance(page, dict) else {}
+            more = page.get("more_links") is True and bool(page.get("links"))
+            links += list(page.get("links") or [])
+        return version, sealed, next_chunk_id, chunks, json.dumps(links)
 
     def _current_digest(self, codec, kb_id, context_id):
         """The owner's digest as the service holds it, refused (`AnswerRejectedError`) when it is
-        older than one this owner has seen, not the one seen at its version, or does not open."""
-        version, sealed, next_chunk_id, chunks = self._owner_digest(kb_id, context_id)
-        digest = codec.open_digest(version, sealed, self._seen_digest(context_id, kb_id), chunks)
+        older than one this owner has seen, not the one seen at its version, does not extend it,
+        or does not open."""
+        seen = self._seen_digest(context_id, kb_id)
+        version, sealed, next_chunk_id, chunks, links = self._owner_digest(
+            kb_id, context_id, None if seen is None else seen[0])
+        digest = codec.open_digest(version, sealed, seen, chunks, links)
         if sealed is not None and version > 0:
             self._keep_seen(context_id, kb_id, (version, sealed))
         return Current(digest, next_chunk_id, chunks)
@@ -123,8 +143,7 @@ class Digests:
                 base = base.with_partitions(*planned.partitions)
             digest, sealed = codec.next_digest(base, planned.removed, added)
             body = {"kb_id": kb_id, "context_id": context_id,
-                    "owner_digest": {"expected_version": current.digest.version, "version": digest.version,
-                                     "sealed": sealed},
+                    "owner_digest": json.loads(digest.write(current.digest.version, sealed)),
                     "insert": [chunk for chunk, _, _ in planned.insert],
                     "update": [chunk for chunk, _, _ in planned.update], "delete": planned.delete}
             if planned.insert:
@@ -158,20 +177,16 @@ class Digests:
         verified (a zero query with a fresh nonce), per value of `counted_field` too when given,
         and stores it as a version past both the service's and the highest this owner has seen;
         this owner's record of versions seen is replaced by it. After a rollback (this owner saw
-        a later version than the service holds) it raises AnswerRejectedError unless
-        `after_rollback`. Which records the service holds is taken as it says: look at them first. A
+        a later version than the service holds) or a fork (the service's version does not extend
+        the one seen) it raises AnswerRejectedError unless `after_rollback`. Which records the service holds is taken as it says: look at them first. A
         partitioned knowledge base keeps its partitions, counted per partition. Returns
         `{"version", "records", "counted_field", "counted_values", "layout"}`."""
         context_id = context.hash()
         codec = RecordCodec(context, kb_id, True, False)
-        version, sealed = self._owner_digest(kb_id, context_id)[:2]
-        partitioning = _partitioning(codec, version, sealed)
-        if partitioning is not None:
-            if counted_field not in (None, PARTITION_FIELD):
-                raise InvalidInputError(
-                    f"knowledge base {kb_id} is partitioned: its digest counts {PARTITION_FIELD} per value, "
-                    f"not {counted_field}")
-            counted_field = PARTITION_FIELD
+        seen = self._seen_digest(context_id, kb_id)
+        version, sealed, _, _, links = self._owner_digest(kb_id, context_id, None if seen is None else seen[0])
+        plan = codec.plan_rebuild(version, sealed, seen, links, counted_field, after_rollback)
+        counted_field = plan.counted_field
         # Every record, under the digest's layout (or, where it did not open, the first layout
         # its records verify under: a record passes only under its own).
         layouts = codec.layouts_to_try()
@@ -191,27 +206,9 @@ class Digests:
             documents = self._open(kb_id, codec, records)
             values = [counted_value(d.get("meta_data"), counted_field) for d in documents]
         counted = [(chunk_id, nonce, value) for (chunk_id, nonce), value in zip(records, values)]
-        seen = self._seen_digest(context_id, kb_id)
-        next_version = codec.rebuild_version(version, None if seen is None else seen[0], after_rollback)
-        digest, sealed = codec.counted_digest(counted_field, counted, next_version)
-        if partitioning is not None:
-            digest = digest.with_partitions(*partitioning)
-            sealed = codec.seal_digest(digest)
-        write = {"expected_version": version, "version": digest.version, "sealed": sealed}
+        digest, sealed = codec.rebuilt_digest(plan, counted)
+        write = json.loads(digest.write(plan.expected_version, sealed))
         self._request("PUT", "owner_digest", write, tail=f"/{kb_id}/{context_id}")
         self._replace_seen(context_id, kb_id, (digest.version, sealed))
         return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
                 "counted_values": digest.counted_values, "layout": digest.layout}
-
-
-def _partitioning(codec, version, sealed):
-    """The partitions (`(model, next)`) of the digest the service holds, if it opens under this
-    owner's key and is partitioned; None otherwise (a digest being rebuilt may not open)."""
-    if not sealed or version <= 0:
-        return None
-    try:
-        digest = codec.open_digest(version, sealed)
-    except PaillierGpuError:
-        return None
-    model, next_model = digest.partition_model, digest.next_partition_model
-    return None if model is None and next_model is None else (model, next_model)

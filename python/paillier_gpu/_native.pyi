@@ -505,6 +505,22 @@ class OwnerDigest:
     ) -> OwnerDigest:
         """This digest with its partitions set (counting the partition per value): the base of
         the next digest of the write that installs them."""
+    def write(self, expected_version: int, sealed: str) -> str:
+        """The write that stores this digest over `expected_version` (JSON: `{expected_version,
+        version, sealed, link}`)."""
+
+class DigestRebuild:
+    """A rebuild of the owner's digest as `RecordCodec.plan_rebuild` planned it."""
+
+    @property
+    def expected_version(self) -> int:
+        """The version the service holds, which the write expects."""
+    @property
+    def version(self) -> int:
+        """The version it writes."""
+    @property
+    def counted_field(self) -> Optional[str]:
+        """The field it counts per value ("partition" for a partitioned knowledge base)."""
 
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
@@ -574,26 +590,35 @@ class RecordCodec:
         sealed: Optional[str] = None,
         seen: Optional[Tuple[int, str]] = None,
         chunks: int = 0,
+        links: Optional[str] = None,
     ) -> OwnerDigest:
         """The service's copy of the digest, refused (AnswerRejectedError) when older than
-        `seen`, not the one seen at its version, or not opening under the owner's key. It fixes
+        `seen`, not the one seen at its version, later but not extending it through `links`
+        (JSON: the service's links after it), or not opening under the owner's key. It fixes
         the codec's layout: the digest's, or with no digest the context's preferred one (two-bit
         where the service says it holds `chunks`: records from before layouts)."""
     def probe_with_decoys(self, partitions: int, nearest: Sequence[int], decoys: int) -> List[int]:
         """The partitions a search probes: each wanted one's whole group of `decoys + 1`, grouped
         under the owner's key."""
-    def rebuild_version(self, stored: int, seen: Optional[int] = None, after_rollback: bool = False) -> int:
-        """The version a rebuild writes: past the service's and the seen one; after a rollback
-        raises AnswerRejectedError unless `after_rollback`."""
     def next_digest(
         self, current: OwnerDigest, removed: Sequence[_Counted], added: Sequence[_Counted]
     ) -> Tuple[OwnerDigest, str]:
         """The digest one version on, records (chunk_id, nonce, counted value) taken out and put
         in, and its sealed bytes."""
-    def counted_digest(
-        self, field: Optional[str], records: Sequence[_Counted], version: int
-    ) -> Tuple[OwnerDigest, str]:
-        """A digest counted afresh at `version` (per value of `field` too), and its sealed bytes."""
+    def plan_rebuild(
+        self,
+        stored: int,
+        sealed: Optional[str] = None,
+        seen: Optional[Tuple[int, str]] = None,
+        links: Optional[str] = None,
+        counted_field: Optional[str] = None,
+        after_rollback: bool = False,
+    ) -> DigestRebuild:
+        """A rebuild of the digest over the service's version: raises AnswerRejectedError after a
+        rollback or a fork unless `after_rollback`."""
+    def rebuilt_digest(self, plan: DigestRebuild, records: Sequence[_Counted]) -> Tuple[OwnerDigest, str]:
+        """The digest `plan` rebuilds from records (chunk_id, nonce, counted value), and its
+        sealed bytes."""
     def seal_digest(self, digest: OwnerDigest) -> str:
         """`digest` sealed as the service stores it."""
     def check_counted(self, digest: OwnerDigest, chunk_ids: Sequence[int], nonces: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ mod ciphertexts;
 mod context;
 mod context_state;
 mod convert;
+mod digest_history;
 mod encrypted_array;
 mod errors;
 mod index;
@@ -80,6 +81,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyQuery>()?;
     module.add_class::<record_state::PyStoredRecords>()?;
     module.add_class::<record_state::PyOwnerDigest>()?;
+    module.add_class::<digest_history::PyDigestRebuild>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
     module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;

@@ -129,6 +129,13 @@ impl PyOwnerDigest {
         Self { digest }
     }
 
+    /// The write that stores this digest, sealed as `sealed`, over `expected_version` (JSON:
+    /// `{expected_version, version, sealed, link}`), as `PUT /v1/owner_digest/...` and
+    /// `POST /v1/records`'s `owner_digest` take it.
+    fn write(&self, expected_version: i64, sealed: &str) -> String {
+        crate::digest_history::digest_write(&self.digest, expected_version, sealed)
+    }
+
     fn __repr__(&self) -> String {
         let field = match &self.digest.counted_field {
             Some(field) => format!("{field:?}"),

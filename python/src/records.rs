@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::ciphertexts::Ciphertexts;
 use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
+use crate::digest_history::{links_of, PyDigestRebuild};
 use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::placed_documents;
 use crate::record_state::{
@@ -298,23 +299,26 @@ impl PyRecordCodec {
 
     /// The owner's digest from the service's copy (`version`, 0 for none, and its `sealed`
     /// bytes), checked against `seen` (`(version, sealed)`, the highest this owner has seen):
-    /// an older version, the seen version with other bytes, or a copy that does not open raise
-    /// `AnswerRejectedError`.
+    /// an older version, the seen version with other bytes, a later one that does not extend
+    /// it through `links` (the JSON list of the service's links after it), or a copy that does
+    /// not open raise `AnswerRejectedError`.
     ///
     /// `chunks`: how many chunks the service says the knowledge base holds. With no digest and
     /// some chunks, the records predate digests and so layouts: they are read as two-bit.
-    #[pyo3(signature = (version, sealed=None, seen=None, chunks=0))]
+    #[pyo3(signature = (version, sealed=None, seen=None, chunks=0, links=None))]
     fn open_digest(
         &self,
         version: i64,
         sealed: Option<&str>,
         seen: Option<(i64, String)>,
         chunks: u64,
+        links: Option<&str>,
     ) -> PyResult<PyOwnerDigest> {
         let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
+        let links = links_of(links)?;
         let digest = self
             .codec
-            .open_digest_holding(version, sealed, seen, chunks)
+            .open_digest_holding(version, sealed, seen, chunks, &links)
             .py_err()?;
         Ok(PyOwnerDigest { digest })
     }
@@ -349,35 +353,38 @@ impl PyRecordCodec {
             .py_err()
     }
 
-    /// The version a rebuild writes over the service's `stored` one, past `seen` (the highest
-    /// this owner has seen) too; after a rollback (`seen` above `stored`) raises
-    /// `AnswerRejectedError` unless `after_rollback`.
-    #[pyo3(signature = (stored, seen=None, after_rollback=false))]
-    fn rebuild_version(
+    /// A rebuild of the digest planned over the service's `stored` version and `sealed` bytes,
+    /// given `seen` (`(version, sealed)`) and the service's `links` after it (JSON), counting
+    /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback or
+    /// a fork unless `after_rollback`.
+    #[pyo3(signature = (stored, sealed=None, seen=None, links=None, counted_field=None, after_rollback=false))]
+    fn plan_rebuild(
         &self,
         stored: i64,
-        seen: Option<i64>,
+        sealed: Option<&str>,
+        seen: Option<(i64, String)>,
+        links: Option<&str>,
+        counted_field: Option<&str>,
         after_rollback: bool,
-    ) -> PyResult<i64> {
-        self.codec
-            .rebuild_version(stored, seen, after_rollback)
-            .py_err()
+    ) -> PyResult<PyDigestRebuild> {
+        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
+        let links = links_of(links)?;
+        let plan = self
+            .codec
+            .plan_rebuild(stored, sealed, seen, &links, counted_field, after_rollback)
+            .py_err()?;
+        Ok(PyDigestRebuild { plan })
     }
 
-    /// A digest counted afresh at `version` from `records` (each `(chunk_id, nonce, value)`),
-    /// per value of `field` too when given, and its sealed bytes.
-    #[pyo3(signature = (field, records, version))]
-    fn counted_digest(
+    /// The digest `plan` rebuilds from `records` (each `(chunk_id, nonce, value)`), and its
+    /// sealed bytes.
+    fn rebuilt_digest(
         &self,
-        field: Option<&str>,
+        plan: &PyDigestRebuild,
         records: Vec<(i64, String, Option<String>)>,
-        version: i64,
     ) -> PyResult<(PyOwnerDigest, String)> {
         let records = counted_records(records)?;
-        let made = self
-            .codec
-            .counted_digest(field, &records, version)
-            .py_err()?;
+        let made = self.codec.rebuilt_digest(&plan.plan, &records).py_err()?;
         Ok(Self::sealed(made))
     }
 

@@ -224,6 +224,51 @@ def test_a_store_rolled_back_is_refused_to_an_owner_that_saw_the_later_one(cli, 
         server.stop()
 
 
+def test_a_write_lost_to_a_fork_is_refused_by_the_machine_that_made_it(cli, ctx, tmp_path):
+    server = Server(cli, tmp_path / "data")
+
+    def keep(to):
+        to.mkdir(exist_ok=True)
+        for name in (STORE, STORE + "-wal", STORE + "-shm"):
+            if (tmp_path / "data" / name).exists():
+                shutil.copy2(tmp_path / "data" / name, to / name)
+
+    def put_back(earlier):
+        server.stop()
+        for name in (STORE, STORE + "-wal", STORE + "-shm"):
+            (tmp_path / "data" / name).unlink(missing_ok=True)
+            if (earlier / name).exists():
+                shutil.copy2(earlier / name, tmp_path / "data" / name)
+        server.start()
+
+    try:
+        a, kb, vectors, uploaded = owner(server, ctx, "fork", state_dir=tmp_path / "state-a")
+        server.stop()
+        keep(tmp_path / "earlier")
+        server.start()
+        # Machine A writes version 2; the store is then put back to version 1.
+        a.update(kb, ctx, [uploaded[3][0]], [1 - vectors[3]], verifiable=True, private_meta=True)
+        put_back(tmp_path / "earlier")
+        # Machine B, which never saw version 2, writes versions 2 and 3 on version 1.
+        b = Client(server.url, server.org, a._key, state_dir=tmp_path / "state-b")
+        b.delete(kb, ctx, [uploaded[5][0]], verifiable=True, private_meta=True)
+        b.delete(kb, ctx, [uploaded[6][0]], verifiable=True, private_meta=True)
+        assert search(b, kb, ctx, vectors[3])[0]["nonce"] == uploaded[3][1]
+        # A's update is lost: version 3 is later than A's 2 but does not extend it.
+        again = Client(server.url, server.org, a._key, state_dir=tmp_path / "state-a")
+        for machine_a in (a, again):
+            with pytest.raises(pg.AnswerRejectedError, match="forked.*does not extend version 2"):
+                search(machine_a, kb, ctx, vectors[3])
+        with pytest.raises(pg.AnswerRejectedError, match="forked.*after.rollback"):
+            a.rebuild_digest(kb, ctx)
+        rebuilt = a.rebuild_digest(kb, ctx, after_rollback=True)
+        assert (rebuilt["version"], rebuilt["records"]) == (4, RECORDS - 2)
+        for machine in (a, b):
+            assert search(machine, kb, ctx, vectors[3])[0]["nonce"] == uploaded[3][1]
+    finally:
+        server.stop()
+
+
 def test_the_top_k_documents_are_fetched_in_ascending_id_order(server, ctx, monkeypatch):
     client, kb, vectors, uploaded = owner(server, ctx, "order")
     fetched = []

@@ -32,7 +32,7 @@ def written(ctx):
     chunks, nonces = codec.chunks(vectors, json.dumps(docs))
     indexes = [chunk["index"] for chunk in json.loads(chunks)]
     counted = [(10 + i, nonce, f"t{i % 2}") for i, nonce in enumerate(nonces)]
-    digest, sealed = codec.counted_digest("tag1", counted, 1)
+    digest, sealed = codec.rebuilt_digest(codec.plan_rebuild(0, counted_field="tag1"), counted)
     # Opened as the service's copy: verified records under "no digest" would be refused.
     codec.open_digest(1, sealed)
     return codec, indexes, nonces, digest, sealed
@@ -54,6 +54,36 @@ def test_a_digest_older_than_the_one_seen_or_another_at_its_version_is_refused(c
     assert other.count == 4 and "tag1" in repr(other) and sealed_1 not in repr(other)
     with pytest.raises(pg.AnswerRejectedError, match="does not open"):
         pg.RecordCodec(ctx, "other kb", True, False).open_digest(1, sealed_1)
+
+
+def test_a_later_digest_on_another_branch_is_a_fork_and_one_extending_the_seen_one_passes(written):
+    codec, _, nonces, first, sealed_1 = written
+
+    def link(digest, sealed):
+        return json.loads(digest.write(digest.version - 1, sealed))["link"]
+
+    second, sealed_2 = codec.next_digest(first, [(10, nonces[0], "t0")], [])
+    third, sealed_3 = codec.next_digest(second, [], [])
+    fourth, sealed_4 = codec.next_digest(third, [], [])
+    # Another machine's branch from version 1, after a restore: versions 2' and 3'.
+    other_2, sealed_o2 = codec.next_digest(first, [], [(20, nonces[1], "t1")])
+    other_3, sealed_o3 = codec.next_digest(other_2, [], [])
+    main_links = json.dumps([link(third, sealed_3)])
+    assert codec.open_digest(4, sealed_4, (2, sealed_2), links=main_links).version == 4
+    for links in ([], [link(other_2, sealed_o2)], [link(second, sealed_2)]):
+        with pytest.raises(pg.AnswerRejectedError, match="forked"):
+            codec.open_digest(3, sealed_o3, (2, sealed_2), links=json.dumps(links))
+    with pytest.raises(pg.AnswerRejectedError, match="forked.*no link for version 3"):
+        codec.open_digest(4, sealed_4, (2, sealed_2), links="[]")
+    with pytest.raises(pg.InvalidInputError, match="not a JSON list"):
+        codec.open_digest(4, sealed_4, (2, sealed_2), links="{")
+    # A rebuild over the fork is refused unless the owner takes that branch.
+    with pytest.raises(pg.AnswerRejectedError, match="forked.*after.rollback"):
+        codec.plan_rebuild(3, sealed_o3, (2, sealed_2), "[]")
+    plan = codec.plan_rebuild(3, sealed_o3, (2, sealed_2), "[]", after_rollback=True)
+    assert (plan.expected_version, plan.version, plan.counted_field) == (3, 4, None)
+    rebuilt, sealed_r = codec.rebuilt_digest(plan, [])
+    assert codec.open_digest(4, sealed_r, (3, sealed_o3)).version == 4
 
 
 def test_stored_records_are_checked_against_the_digest_where_it_covers_the_filter(written):

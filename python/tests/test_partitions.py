@@ -279,7 +279,7 @@ def test_the_cli_and_python_search_each_others_partitions(server, ctx, cli, tmp_
 
 def test_a_model_read_back_from_the_sealed_digest_is_the_one_trained(ctx):
     codec = pg.RecordCodec(ctx, "kb", True, False, "two-bit")
-    empty, _ = codec.counted_digest(None, [], 1)
+    empty, _ = codec.rebuilt_digest(codec.plan_rebuild(0), [])
     for seed in range(6):
         vectors = np.random.default_rng(seed).integers(0, 2, (120, EMBED), dtype=np.uint8)
         model, _ = pg.PartitionModel.train(vectors, 4 + seed % 5)

@@ -37,6 +37,10 @@ pub enum FailureKind {
     /// records: a knowledge base of verifiable records always has one, so the completeness
     /// checks it carries cannot be skipped by claiming there is none.
     NoDigest,
+    /// The service's copy of the owner's digest is later than one this owner has seen but does
+    /// not extend it: the knowledge base's history forked (a store restored to an earlier copy
+    /// and written again), or the service cannot show the links between them.
+    Forked,
 }
 
 impl FailureKind {
@@ -66,6 +70,10 @@ impl FailureKind {
             Self::RolledBack => {
                 "rolled back (the service's copy of the owner's digest is older than one this \
                  owner has seen)"
+            }
+            Self::Forked => {
+                "forked (the service's copy of the owner's digest does not extend the one this \
+                 owner has seen: the knowledge base's history forked)"
             }
             Self::NoDigest => {
                 "no owner's digest (the service says the knowledge base has none, yet answers \

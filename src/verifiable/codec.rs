@@ -56,9 +56,9 @@ impl RecordOptions {
 /// let ctx = ExecutionContext::create_with_passphrase(&options, "passphrase")?;
 /// let both = RecordOptions { verifiable: true, private_meta: true };
 /// let codec = RecordCodec::new(&ctx, "kb-1", both);
-/// // The first write seals a digest that fixes the layout (the context's preferred); a read
-/// // opens it, and the codec takes the layout from there.
-/// let first = OwnerDigest { layout: ctx.preferred_layout()?.kind(), ..Default::default() };
+/// // A knowledge base with no digest takes the context's preferred layout (as the first
+/// // writer reads it); the first write seals a digest that fixes it, and a read opens it.
+/// let first: OwnerDigest = RecordCodec::new(&ctx, "kb-1", both).open_digest(0, None, None)?;
 /// let (_, sealed) = codec.next_digest(&first, &Default::default())?;
 /// assert_eq!(codec.open_digest(1, Some(&sealed), None)?.layout, codec.layout()?.kind());
 /// let vector = [0u8, 1, 1, 0, 1, 0, 0, 1];

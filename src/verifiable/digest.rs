@@ -151,6 +151,10 @@ pub struct OwnerDigest {
     /// sealed before layouts were named holds two-bit records).
     #[serde(default)]
     pub layout: LayoutKind,
+    /// Where this version stands in the knowledge base's history (none: sealed before digests
+    /// were chained): see [`DigestLink`](super::DigestLink).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) chain: Option<super::digest_chain::DigestChain>,
 }
 
 #[derive(Serialize, Deserialize)]

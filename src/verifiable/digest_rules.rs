@@ -4,7 +4,7 @@
 
 use super::codec::RecordCodec;
 use super::record_layout::LayoutKind;
-use super::{OwnerDigest, RecordNonce};
+use super::{DigestLink, OwnerDigest, RecordNonce};
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
 /// A record as the digest counts it: its chunk id and nonce, and its value of the counted field
@@ -26,13 +26,18 @@ impl RecordCodec {
     /// bytes), checked against `seen`, the highest version this owner has seen and its bytes:
     /// an older version is refused as [`FailureKind::RolledBack`]; the seen version with other
     /// bytes, or a copy that does not open, as [`FailureKind::DigestMismatch`].
+    ///
+    /// A version later than the one seen must extend it: that takes the service's links
+    /// between them, which this form does not have, so it accepts a later version only when
+    /// that version was written on the one seen. [`open_digest_holding`](Self::open_digest_holding)
+    /// takes the links.
     pub fn open_digest(
         &self,
         version: i64,
         sealed: Option<&str>,
         seen: Option<(i64, &str)>,
     ) -> Result<OwnerDigest> {
-        self.open_digest_with(version, sealed, seen, None)
+        self.open_digest_with(version, sealed, seen, &[], None)
     }
 
     /// [`open_digest`](Self::open_digest), `none_layout` the layout a knowledge base without a
@@ -43,6 +48,7 @@ impl RecordCodec {
         version: i64,
         sealed: Option<&str>,
         seen: Option<(i64, &str)>,
+        links: &[DigestLink],
         none_layout: Option<LayoutKind>,
     ) -> Result<OwnerDigest> {
         if let Some((seen_version, _)) = seen.filter(|&(seen_version, _)| version < seen_version) {
@@ -85,6 +91,17 @@ impl RecordCodec {
                 format!("the service's digest at version {version} does not open under this owner's key"),
             )
         })?;
+        if let Some((seen_version, seen_sealed)) = seen.filter(|&(v, _)| v > 0 && v < version) {
+            let seen = OwnerDigest::open(self.keys()?, self.kb(), seen_version, seen_sealed)
+                .map_err(|_| {
+                    Error::InvalidParameter(format!(
+                        "this owner's record of version {seen_version} of the digest of \
+                         knowledge base {} does not open under its key",
+                        self.kb()
+                    ))
+                })?;
+            digest.check_extends(&seen, links)?;
+        }
         check_partitions(&digest, self.context().embed_len())?;
         self.learn_layout(digest.layout)?;
         self.note_digest(version);
@@ -96,15 +113,20 @@ impl RecordCodec {
     /// digests, so before layouts were named: two-bit. (A service that lies about the count
     /// only picks the layout a first write takes, or has older records refused: either layout
     /// refuses every altered answer.)
+    ///
+    /// `links`: the service's links from after the seen version on, through which a later
+    /// version must extend the one seen ([`FailureKind::Forked`] otherwise, or where one is
+    /// missing).
     pub fn open_digest_holding(
         &self,
         version: i64,
         sealed: Option<&str>,
         seen: Option<(i64, &str)>,
         chunks: u64,
+        links: &[DigestLink],
     ) -> Result<OwnerDigest> {
         let none_layout = (chunks > 0).then_some(LayoutKind::TwoBit);
-        self.open_digest_with(version, sealed, seen, none_layout)
+        self.open_digest_with(version, sealed, seen, links, none_layout)
     }
 
     /// The version a rebuild of the digest writes over the service's `stored` version, given
@@ -166,33 +188,16 @@ impl RecordCodec {
             next.add(keys, self.kb(), *record, value.as_deref());
         }
         next.version = current.version + 1;
+        next.chain_onto(keys, self.kb(), current)?;
         let sealed = next.seal(keys, self.kb())?;
         Ok((next, sealed))
-    }
-
-    /// A digest counted afresh: `records` (verified) and, per value, `field`; at `version`.
-    pub fn counted_digest(
-        &self,
-        field: Option<&str>,
-        records: &[CountedRecord],
-        version: i64,
-    ) -> Result<(OwnerDigest, String)> {
-        let keys = self.keys()?;
-        let mut digest = OwnerDigest::new(field);
-        digest.layout = self.layout()?.kind();
-        for (record, value) in records {
-            digest.add(keys, self.kb(), *record, value.as_deref());
-        }
-        digest.version = version;
-        let sealed = digest.seal(keys, self.kb())?;
-        Ok((digest, sealed))
     }
 }
 
 /// Refuses a digest whose partitions do not hold together or are not of `embed_len`
 /// dimensions: it opened, so the owner sealed it, but under another version of this library
 /// or for another context's vectors.
-fn check_partitions(digest: &OwnerDigest, embed_len: usize) -> Result<()> {
+pub(super) fn check_partitions(digest: &OwnerDigest, embed_len: usize) -> Result<()> {
     let Some(partitioning) = &digest.partitions else {
         return Ok(());
     };

@@ -188,15 +188,9 @@ fn a_codec_never_guesses_the_layout() {
         .rank(&query, &answer, &ids, &Expectation::default(), 4)
         .is_ok());
     // A digest of another layout than the one held is refused.
-    let (_, sealed) = two_bit
-        .next_digest(
-            &paillier_gpu::verifiable::OwnerDigest {
-                layout: LayoutKind::OneBit,
-                ..Default::default()
-            },
-            &Default::default(),
-        )
-        .unwrap();
+    let mut one_bit = paillier_gpu::verifiable::OwnerDigest::default();
+    one_bit.layout = LayoutKind::OneBit;
+    let (_, sealed) = two_bit.next_digest(&one_bit, &Default::default()).unwrap();
     let error = two_bit.open_digest(1, Some(&sealed), None).unwrap_err();
     assert!(
         error.to_string().contains("its digest says one-bit"),
@@ -243,7 +237,7 @@ fn no_digest_once_told_is_not_cleared_by_a_later_open_nor_does_a_refused_open_fi
     // "None with chunks" refused as a rollback leaves the layout unset, not two-bit.
     let fresh = RecordCodec::new(context(), KB, BOTH);
     assert!(fresh
-        .open_digest_holding(0, None, Some((1, sealed.as_str())), 5)
+        .open_digest_holding(0, None, Some((1, sealed.as_str())), 5, &[])
         .is_err());
     assert!(fresh.layout().is_err());
 }

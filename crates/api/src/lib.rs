@@ -185,20 +185,48 @@ pub struct OwnerDigest {
     pub next_chunk_id: i64,
     /// How many chunks the knowledge base holds (under every context).
     pub chunks: u64,
+    /// Asked for with `?since=N`: the links the service keeps of the versions after N, in
+    /// ascending order, at most [`MAX_DIGEST_LINKS`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<DigestLink>,
+    /// More links follow the last one given: ask again with `since` set to its version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more_links: bool,
+}
+
+/// The most links one answer to `GET /v1/owner_digest/...?since=N` carries.
+pub const MAX_DIGEST_LINKS: usize = 4096;
+
+/// One version of the owner's digest in the knowledge base's history, as the service keeps it
+/// for the owner's other machines: the version, the version it was written on, and its 32-byte
+/// link (standard base64), which the owner's sealed digest chains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestLink {
+    /// The version.
+    pub version: i64,
+    /// The version it was written on.
+    pub prev: i64,
+    /// Its link, standard base64 of 32 bytes.
+    pub link: String,
 }
 
 /// A compare-and-set of the owner's digest: the body of `PUT /v1/owner_digest/{org}/{kb_id}/
 /// {context_id}`, and [`RecordWrites::owner_digest`]. Written only when the stored version (0
-/// when none) is `expected_version` and `version` is `expected_version + 1`; otherwise a 409
-/// carrying a [`DigestConflict`].
+/// when none) is `expected_version` and `version` is above it (by one for a write, further for
+/// a rebuild past a version its owner saw elsewhere); otherwise a 409 carrying a
+/// [`DigestConflict`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestWrite {
     /// The version the writer read.
     pub expected_version: i64,
-    /// The version written: `expected_version + 1`.
+    /// The version written: above `expected_version`.
     pub version: i64,
     /// The sealed digest, standard base64 (at most 4 MiB decoded).
     pub sealed: String,
+    /// The version's link, kept for the owner's other machines (its `version` is this write's);
+    /// left out by a writer that does not chain its digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<DigestLink>,
 }
 
 /// The answer to `PUT /v1/owner_digest/{org}/{kb_id}/{context_id}`.

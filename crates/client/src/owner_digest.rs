@@ -19,6 +19,38 @@ impl Client {
         answer_of(answer, &address)
     }
 
+    /// [`owner_digest`](Self::owner_digest) with the links the service keeps of every version
+    /// after `since` (asked for page by page, [`api::MAX_DIGEST_LINKS`] at a time), ascending:
+    /// what a machine that saw version `since` checks a later version against. The digest is
+    /// the first page's.
+    pub fn owner_digest_since(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        since: i64,
+    ) -> Result<api::OwnerDigest> {
+        let address = self.digest_address(kb_id, context_id)?;
+        let page = |after: i64| -> Result<api::OwnerDigest> {
+            let url = format!("{address}?since={after}");
+            let answer = self.json(self.request(Method::GET, &url), &url)?;
+            answer_of(answer, &url)
+        };
+        let mut digest = page(since)?;
+        let mut more = digest.more_links;
+        while more {
+            // Each page starts past the last: a service that repeats itself ends the loop.
+            let last = digest.links.last().map_or(i64::MAX, |l| l.version);
+            if last >= digest.version {
+                break;
+            }
+            let next = page(last)?;
+            more = next.more_links && !next.links.is_empty();
+            digest.links.extend(next.links);
+        }
+        digest.more_links = false;
+        Ok(digest)
+    }
+
     /// Replaces the owner's digest of `(kb_id, context_id)` by compare-and-set;
     /// [`Error::DigestConflict`], with nothing written, when the service holds another version
     /// than `write.expected_version`. Never sent twice: when its answer does not come, the

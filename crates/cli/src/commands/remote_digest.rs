@@ -18,7 +18,8 @@ use paillier_gpu_client::RecordOptions;
 pub enum DigestCommand {
     /// Print the owner's digest as the service holds it: its version, how many records it
     /// counts, the field it counts per value. Fails as a verified search would on a digest
-    /// older than this owner has seen (a rollback) or not the one it wrote.
+    /// older than this owner has seen (a rollback), not extending it (a fork) or not the one it
+    /// wrote.
     Show(DigestArgs),
     /// Count the digest afresh from the records the service holds, each verified, and store it
     /// as the next version: for a knowledge base written before digests, or after a verified
@@ -32,8 +33,9 @@ pub enum DigestCommand {
         #[arg(long, value_name = "FIELD")]
         count: Option<String>,
         /// Rebuild even though this machine has seen a later version than the service holds
-        /// (a rollback): the records it holds now are taken as they are, deleted ones that came
-        /// back included. The new version is past the one seen, never a number reused.
+        /// (a rollback), or one the service's version does not extend (a fork): the records it
+        /// holds now are taken as they are, deleted ones that came back and writes lost
+        /// included. The new version is past the one seen, never a number reused.
         #[arg(long)]
         after_rollback: bool,
     },

@@ -29,6 +29,7 @@ mod server_legacy_keys;
 mod server_operations;
 mod server_owner_digest;
 mod server_owner_digest_client_kill;
+mod server_owner_digest_fork;
 mod server_owner_digest_honest;
 mod server_owner_digest_kill;
 mod server_owner_digest_lies;

@@ -21,6 +21,7 @@ fn digest_write(expected_version: i64, sealed: &str) -> DigestWrite {
         expected_version,
         version: expected_version + 1,
         sealed: BASE64.encode(sealed),
+        link: None,
     }
 }
 
@@ -357,4 +358,85 @@ fn verifiable_records_wait_for_the_owner_to_choose_where_versions_are_kept() {
         .search_records(&kb, &ctx, &stored[0], &search)
         .unwrap();
     assert_eq!(hits[0].distance, 0);
+}
+
+#[test]
+fn the_digest_links_are_read_after_a_version_by_those_who_may_read() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, owner) = server.kb_and_key("links");
+    let reader = key_with(&server, &kb, 1);
+    let rival = other_organisation(&server);
+    let ctx = small_context(EMBED);
+    let client = Client::new(&server.url, &server.org, &owner)
+        .unwrap()
+        .with_state_in_memory();
+    client.push_context(&ctx).unwrap();
+    client
+        .upload(
+            &kb,
+            &ctx,
+            &ctx.encrypt_batch(&vectors(1, 1, EMBED)).unwrap(),
+            &[],
+        )
+        .unwrap();
+    let path = format!(
+        "{}/v1/owner_digest/{}/{kb}/{}",
+        server.url,
+        server.org,
+        ctx.id()
+    );
+    let send = |method: Method, url: &str, key: Option<&str>, body: Option<&Value>| {
+        let headers: Vec<(&str, &str)> = key.map(|k| vec![("x-api-key", k)]).unwrap_or_default();
+        call(method, url, &headers, body)
+    };
+    let link = |version: i64, prev: i64, byte: u8| api::DigestLink {
+        version,
+        prev,
+        link: BASE64.encode([byte; 32]),
+    };
+    for version in 1..=3 {
+        let write = DigestWrite {
+            link: Some(link(version, version - 1, version as u8)),
+            ..digest_write(version - 1, "s")
+        };
+        client.put_owner_digest(&kb, ctx.id(), &write).unwrap();
+    }
+    let since = |n: i64| format!("{path}?since={n}");
+    // A read-only key reads the links; another organisation's key and no key do not.
+    let (status, answer) = send(Method::GET, &since(1), Some(&reader), None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["links"], json!([link(2, 1, 2), link(3, 2, 3)]));
+    assert!(answer.get("more_links").is_none(), "{answer}");
+    assert_eq!(send(Method::GET, &since(0), Some(&rival), None).0, 404);
+    assert_eq!(send(Method::GET, &since(0), None, None).0, 401);
+    // Without `since`, no links: the answer is the one before links.
+    let (_, plain) = send(Method::GET, &path, Some(&owner), None);
+    assert!(plain.get("links").is_none(), "{plain}");
+    let held = client.owner_digest_since(&kb, ctx.id(), 0).unwrap();
+    assert_eq!(held.links, [link(1, 0, 1), link(2, 1, 2), link(3, 2, 3)]);
+    assert_eq!((held.version, held.more_links), (3, false));
+    // A query or a link that is not one: 400, nothing written.
+    for query in [
+        "since=-1",
+        "since=x",
+        "since=",
+        "until=2",
+        "since=1&since=2",
+    ] {
+        let (status, answer) = send(Method::GET, &format!("{path}?{query}"), Some(&owner), None);
+        assert_eq!(status, 400, "{query}: {answer}");
+    }
+    let short = api::DigestLink {
+        link: BASE64.encode([1u8; 31]),
+        ..link(4, 3, 1)
+    };
+    for bad in [link(5, 3, 1), link(4, 4, 1), link(4, -1, 1), short] {
+        let write = DigestWrite {
+            link: Some(bad.clone()),
+            ..digest_write(3, "s")
+        };
+        let (status, answer) = send(Method::PUT, &path, Some(&owner), Some(&json!(write)));
+        assert_eq!(status, 400, "{bad:?}: {answer}");
+    }
+    assert_eq!(client.owner_digest(&kb, ctx.id()).unwrap().version, 3);
 }

@@ -32,7 +32,11 @@ enum KillAt {
 }
 
 /// The environment of the CLI against `server` with `key`, its state kept in `d`.
-fn cli_env<'a>(server: &'a Server, key: &'a str, state: &'a str) -> [(&'a str, &'a str); 5] {
+pub(super) fn cli_env<'a>(
+    server: &'a Server,
+    key: &'a str,
+    state: &'a str,
+) -> [(&'a str, &'a str); 5] {
     [
         ("PAILLIER_GPU_DEVICE", "cpu"),
         ("PAILLIER_GPU_REMOTE", server.url.as_str()),
@@ -166,7 +170,7 @@ fn killed_mid_upload(server: Server) {
 }
 
 /// The SQLite store's files in `data` (the database and its journal) copied to `to`.
-fn copy_store(data: &Path, to: &Path) {
+pub(super) fn copy_store(data: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(data).unwrap() {
         let path = entry.unwrap().path();
@@ -175,6 +179,20 @@ fn copy_store(data: &Path, to: &Path) {
             std::fs::copy(&path, to.join(name)).unwrap();
         }
     }
+}
+
+/// The SQLite store of `server` put back, whole, to the copy in `earlier` (stopped, restarted).
+pub(super) fn put_back(server: &mut Server, earlier: &Path) {
+    server.stop();
+    for entry in std::fs::read_dir(server.data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if name.starts_with("paillier-gpu.sqlite3") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    copy_store(earlier, server.data.path());
+    server.restart();
 }
 
 #[test]
@@ -218,21 +236,7 @@ fn a_knowledge_base_rolled_back_on_the_service_is_refused_by_an_owner_that_saw_i
 
     // Put back whole: a consistent earlier state, which only the owner's memory of a later
     // version tells apart.
-    server.stop();
-    for entry in std::fs::read_dir(server.data.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("paillier-gpu.sqlite3")
-        {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
-    copy_store(&earlier, server.data.path());
-    server.restart();
+    put_back(&mut server, &earlier);
     match owner().search_records(&kb, &ctx, &stored[5], &options) {
         Err(Error::Library(paillier_gpu::Error::AnswerRejected(rejection))) => {
             assert!(rejection.has(FailureKind::RolledBack), "{rejection}")

@@ -66,6 +66,7 @@ fn killed_mid_stream(mut server: Server) {
                         expected_version: version,
                         version: version + 1,
                         sealed: BASE64.encode(format!("count={count}")),
+                        link: None,
                     },
                     first_chunk_id: Some(version * PER_WRITE + 1),
                     insert: Some(api::raw_list(&chunks).unwrap()),

@@ -25,6 +25,7 @@ fn write(kb: &str, ctx: &ExecutionContext, expected: i64) -> RecordWrites {
             expected_version: expected,
             version: expected + 1,
             sealed: BASE64.encode(format!("v{}", expected + 1)),
+            link: None,
         },
         first_chunk_id: None,
         insert: None,

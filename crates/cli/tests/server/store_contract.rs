@@ -57,6 +57,7 @@ on_both_stores!(
     digest_suite::record_writes_commit_with_their_digest_or_not_at_all,
     digest_suite::appends_with_a_digest_are_appends,
     digest_suite::metadata_patches_commit_with_their_digest_merged_key_by_key,
+    digest_suite::links_are_kept_with_their_writes_and_read_after_a_version,
 );
 
 /// A PostgreSQL database written by a newer version is refused, and one at this version is
@@ -98,10 +99,13 @@ fn postgres_migrates_a_store_from_before_owner_digests() {
     let org = store.create_org("acme", "admin-hash", "xtr_a").unwrap();
     store.create_kb(&store_suite::kb(&org.id, "kb-1")).unwrap();
     drop(store);
-    // Version 1 as an earlier program left it: no digests' table.
+    // Version 1 as an earlier program left it: no digests' table, nor their links'.
     let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
     client
-        .batch_execute("DROP TABLE owner_digests; UPDATE schema_version SET version = 1")
+        .batch_execute(
+            "DROP TABLE owner_digest_links; DROP TABLE owner_digests; \
+             UPDATE schema_version SET version = 1",
+        )
         .unwrap();
     assert_eq!(
         paillier_gpu_server::store::migrate(&location).unwrap(),
@@ -112,10 +116,21 @@ fn postgres_migrates_a_store_from_before_owner_digests() {
         expected_version: 0,
         version: 1,
         sealed: vec![1, 2, 3],
+        link: Some((0, vec![7; 32])),
     };
     store.put_owner_digest("kb-1", "ctx", &swap).unwrap();
+    let links = store
+        .owner_digest("kb-1", "ctx", Some((0, 10)))
+        .unwrap()
+        .unwrap()
+        .links;
+    assert_eq!(links, [(1, 0, vec![7; 32])]);
     assert_eq!(
-        store.owner_digest("kb-1", "ctx").unwrap().unwrap().digest,
+        store
+            .owner_digest("kb-1", "ctx", None)
+            .unwrap()
+            .unwrap()
+            .digest,
         Some((1, vec![1, 2, 3]))
     );
 }

@@ -15,11 +15,15 @@ pub use state::{SeenDigest, StateDir};
 pub(crate) use writes::Planned;
 
 use paillier_gpu::verifiable::{
-    AnswerFailure, AnswerRejection, FailureKind, OwnerDigest, RecordCodec,
+    AnswerFailure, AnswerRejection, DigestLink, FailureKind, OwnerDigest, RecordCodec,
 };
 use paillier_gpu::Error as LibraryError;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
 use super::{Client, OwnerState};
+use crate::api;
 use crate::error::{Error, Result};
 
 /// The digest of a knowledge base as the service holds it, opened and checked.
@@ -90,12 +94,19 @@ impl Client {
     }
 
     /// The owner's digest of `codec`'s knowledge base: the service's sealed copy, opened and
-    /// refused ([`FailureKind::RolledBack`], [`FailureKind::DigestMismatch`]) when it is older
-    /// than one this owner has seen, or not the one seen at its version, or does not open.
+    /// refused ([`FailureKind::RolledBack`], [`FailureKind::Forked`],
+    /// [`FailureKind::DigestMismatch`]) when it is older than one this owner has seen, later
+    /// but not extending it through the service's links, not the one seen at its version, or
+    /// does not open.
     pub(crate) fn current_digest(&self, codec: &RecordCodec) -> Result<Current> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
         self.state_folder()?;
-        let stored = match self.owner_digest(kb, context_id) {
+        let seen = self.seen_digest(context_id, kb)?;
+        let read = match &seen {
+            Some(seen) => self.owner_digest_since(kb, context_id, seen.version),
+            None => self.owner_digest(kb, context_id),
+        };
+        let stored = match read {
             Err(Error::Remote {
                 status: 404,
                 message,
@@ -111,13 +122,13 @@ impl Client {
             }
             other => other?,
         };
-        let seen = self.seen_digest(context_id, kb)?;
         let seen_pair = seen.as_ref().map(|s| (s.version, s.sealed.as_str()));
         let digest = codec.open_digest_holding(
             stored.version,
             stored.sealed.as_deref(),
             seen_pair,
             stored.chunks,
+            &links_of(&stored.links),
         )?;
         if let (Some(sealed), true) = (&stored.sealed, stored.version > 0) {
             let seen = SeenDigest {
@@ -192,6 +203,31 @@ impl Client {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The service's links as the library reads them; one that does not read (not 32 bytes of
+/// standard base64) is left out, and the check then finds it missing.
+pub(crate) fn links_of(links: &[api::DigestLink]) -> Vec<DigestLink> {
+    links
+        .iter()
+        .filter_map(|l| {
+            let link = BASE64.decode(&l.link).ok()?.try_into().ok()?;
+            Some(DigestLink {
+                version: l.version,
+                prev: l.prev,
+                link,
+            })
+        })
+        .collect()
+}
+
+/// The wire form of `digest`'s link, sent with the write that stores it.
+pub(crate) fn wire_link(digest: &OwnerDigest) -> Option<api::DigestLink> {
+    digest.link().map(|l| api::DigestLink {
+        version: l.version,
+        prev: l.prev,
+        link: BASE64.encode(l.link),
+    })
 }
 
 fn key(context_id: &str, kb: &str) -> String {

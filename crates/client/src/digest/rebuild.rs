@@ -7,7 +7,6 @@
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
     CountedRecord, Document, Expectation, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
-    PARTITION_FIELD,
 };
 
 use super::SeenDigest;
@@ -48,8 +47,8 @@ impl Client {
     /// value of `counted_field` too when given, and stores it as a version past both the
     /// service's and the highest this owner has seen (its record of versions seen is replaced
     /// by it). Refused after a rollback (this owner saw a later version than the service
-    /// holds) unless `after_rollback`: [`RecordCodec::rebuild_version`]. Verifiable records
-    /// only.
+    /// holds) or a fork (the service's version does not extend the one seen) unless
+    /// `after_rollback`: [`RecordCodec::plan_rebuild`]. Verifiable records only.
     pub fn rebuild_digest(
         &self,
         kb_id: &str,
@@ -65,27 +64,19 @@ impl Client {
         }
         self.state_folder()?;
         let codec = RecordCodec::new(context, kb_id, options);
-        let stored = self.owner_digest(kb_id, context.id())?;
-        // A partitioned knowledge base keeps its partitions, counted per partition.
-        // (A knowledge base without a digest has no layout to read: its records say it.)
-        let partitions = match stored.version {
-            0 => None,
-            version => codec
-                .open_digest(version, stored.sealed.as_deref(), None)
-                .ok()
-                .and_then(|digest| digest.partitions),
+        let seen = self.seen_digest(context.id(), kb_id)?;
+        let stored = match &seen {
+            Some(seen) => self.owner_digest_since(kb_id, context.id(), seen.version)?,
+            None => self.owner_digest(kb_id, context.id())?,
         };
-        let counted_field = match (&partitions, counted_field) {
-            (None, field) => field,
-            (Some(_), None) => Some(PARTITION_FIELD),
-            (Some(_), Some(field)) if field == PARTITION_FIELD => Some(field),
-            (Some(_), Some(field)) => {
-                return Err(Error::InvalidSetting(format!(
-                    "knowledge base {kb_id} is partitioned: its digest counts {PARTITION_FIELD} \
-                     per value, not {field}"
-                )))
-            }
-        };
+        let plan = codec.plan_rebuild(
+            stored.version,
+            stored.sealed.as_deref(),
+            seen.as_ref().map(|s| (s.version, s.sealed.as_str())),
+            &super::links_of(&stored.links),
+            counted_field,
+            after_rollback,
+        )?;
         // Every record, under the digest's layout (or, where it did not open, the first layout
         // its records verify under).
         let layouts = codec.layouts_to_try();
@@ -117,6 +108,7 @@ impl Client {
         }
         let (codec, ranked) = outcome?;
         let records: Vec<_> = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
+        let counted_field = plan.counted_field();
         let documents = match counted_field {
             Some(_) => self.open_documents(&codec, &records, None)?,
             None => Vec::new(),
@@ -129,17 +121,12 @@ impl Client {
                 hit.nonce.map(|nonce| ((hit.chunk_id, nonce), value))
             })
             .collect();
-        let seen = self
-            .seen_digest(context.id(), kb_id)?
-            .map(|seen| seen.version);
-        let version = codec.rebuild_version(stored.version, seen, after_rollback)?;
-        let (mut digest, _) = codec.counted_digest(counted_field, &counted, version)?;
-        digest.partitions = partitions;
-        let sealed = digest.seal(codec.keys()?, kb_id)?;
+        let (digest, sealed) = codec.rebuilt_digest(&plan, &counted)?;
         let write = api::DigestWrite {
-            expected_version: stored.version,
+            expected_version: plan.expected_version,
             version: digest.version,
             sealed: sealed.clone(),
+            link: super::wire_link(&digest),
         };
         self.put_owner_digest(kb_id, context.id(), &write)?;
         let seen = SeenDigest {

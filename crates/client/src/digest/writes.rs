@@ -147,6 +147,7 @@ impl Client {
                     expected_version: current.digest.version,
                     version: next.version,
                     sealed: sealed.clone(),
+                    link: super::wire_link(&next),
                 },
                 first_chunk_id: (!insert.is_empty()).then_some(first),
                 insert: raw_list(&insert)?,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 
 use super::answer::Answer;
 use super::context_access;
@@ -16,16 +16,20 @@ use crate::service::owner_digest;
 use crate::state::AppState;
 use paillier_gpu_api::DigestWrite;
 
-/// GET /v1/owner_digest/{org}/{kb}/{context_id}: `{version, sealed, next_chunk_id, chunks}`.
+/// GET /v1/owner_digest/{org}/{kb}/{context_id}[?since=N]: `{version, sealed, next_chunk_id,
+/// chunks}`, and with `since` the links of the versions after it (`links`, `more_links`).
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path((_, kb_id, context_id)): Path<(String, String, String)>,
     caller: Caller,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Answer> {
     blocking(move || {
         let grant = caller.kb_access(&state, &kb_id, permission::READ)?;
         context_access::usable_in_kb(&state, &caller, &grant, &context_id)?;
-        Answer::of(&owner_digest::read(&state, &kb_id, &context_id)?)
+        let since = owner_digest::since_of(query.as_deref())?;
+        let read = owner_digest::read(&state, &kb_id, &context_id, since)?;
+        Answer::of(&read)
     })
     .await
 }

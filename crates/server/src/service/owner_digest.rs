@@ -38,12 +38,39 @@ pub fn swap_of(write: &api::DigestWrite) -> ServiceResult<DigestSwap> {
     if sealed.len() > MAX_SEALED_BYTES {
         return Err(too_large(sealed.len()));
     }
+    let link = write
+        .link
+        .as_ref()
+        .map(|link| link_of(write, link))
+        .transpose()?;
     Ok(DigestSwap {
         expected_version: write.expected_version,
         version: write.version,
         sealed,
+        link,
     })
 }
+
+/// A write's link as the store keeps it, `(prev, link)`: of the version written, on an earlier
+/// version (not negative), 32 bytes of standard base64; a 400 otherwise.
+fn link_of(write: &api::DigestWrite, link: &api::DigestLink) -> ServiceResult<(i64, Vec<u8>)> {
+    if link.version != write.version || !(0..write.version).contains(&link.prev) {
+        return Err(ServiceError::bad_input(format!(
+            "owner digest: the link is of version {} written on version {}; it must be of the \
+             version written ({}), on an earlier one",
+            link.version, link.prev, write.version
+        )));
+    }
+    match BASE64.decode(&link.link) {
+        Ok(bytes) if bytes.len() == LINK_BYTES => Ok((link.prev, bytes)),
+        _ => Err(ServiceError::bad_input(format!(
+            "owner digest: the link is not {LINK_BYTES} bytes of standard base64"
+        ))),
+    }
+}
+
+/// A link's length: a SHA-256 or HMAC-SHA256 output.
+const LINK_BYTES: usize = 32;
 
 fn too_large(bytes: usize) -> ServiceError {
     ServiceError::too_large(format!(
@@ -51,13 +78,53 @@ fn too_large(bytes: usize) -> ServiceError {
     ))
 }
 
+/// The `since` of a digest read's query (`since=N`, nothing else): a 400 for anything else.
+pub fn since_of(query: Option<&str>) -> ServiceResult<Option<i64>> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    query
+        .strip_prefix("since=")
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ServiceError::bad_input(format!(
+                "owner digest: the query is since=N, a version, not {:?}",
+                query.chars().take(64).collect::<String>()
+            ))
+        })
+}
+
 /// The digest of `(kb_id, context_id)`, with the knowledge base's next chunk id and count, read
 /// at one instant.
-pub fn read(state: &AppState, kb_id: &str, context_id: &str) -> ServiceResult<api::OwnerDigest> {
+///
+/// With `since`, the links of the versions after it too, at most [`api::MAX_DIGEST_LINKS`] (a
+/// negative `since` is a 400).
+pub fn read(
+    state: &AppState,
+    kb_id: &str,
+    context_id: &str,
+    since: Option<i64>,
+) -> ServiceResult<api::OwnerDigest> {
+    if let Some(since) = since.filter(|&since| since < 0) {
+        return Err(ServiceError::bad_input(format!(
+            "owner digest: since is a version, not negative ({since})"
+        )));
+    }
+    // One more than given, to tell whether more follow.
+    let links_after = since.map(|since| (since, api::MAX_DIGEST_LINKS + 1));
     let held = state
         .store
-        .owner_digest(kb_id, context_id)?
+        .owner_digest(kb_id, context_id, links_after)?
         .ok_or_else(|| no_kb(kb_id))?;
+    let more_links = held.links.len() > api::MAX_DIGEST_LINKS;
+    let links = (held.links.into_iter().take(api::MAX_DIGEST_LINKS))
+        .map(|(version, prev, link)| api::DigestLink {
+            version,
+            prev,
+            link: BASE64.encode(link),
+        })
+        .collect();
     let (version, sealed) = match held.digest {
         Some((version, sealed)) => (version, Some(BASE64.encode(sealed))),
         None => (0, None),
@@ -67,6 +134,8 @@ pub fn read(state: &AppState, kb_id: &str, context_id: &str) -> ServiceResult<ap
         sealed,
         next_chunk_id: held.next_chunk_id,
         chunks: held.chunks,
+        links,
+        more_links,
     })
 }
 

@@ -20,7 +20,9 @@ mod statements;
 mod tests;
 
 pub use location::{backup, migrate, open_store, StoreLocation};
-pub use owner_digests::{DigestConflict, DigestState, DigestSwap, DigestWritten, RecordBatch};
+pub use owner_digests::{
+    DigestConflict, DigestState, DigestSwap, DigestWritten, RecordBatch, StoredLink,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -303,8 +305,14 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<i64>>;
 
     /// The owner's digest of `(kb_id, context_id)` with the knowledge base's next chunk id and
-    /// count, read at one instant; `None` when the knowledge base does not exist.
-    fn owner_digest(&self, kb_id: &str, context_id: &str) -> Result<Option<DigestState>>;
+    /// count, read at one instant, with the links of its versions after `links_after`'s version
+    /// (at most its count of them); `None` when the knowledge base does not exist.
+    fn owner_digest(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        links_after: Option<(i64, usize)>,
+    ) -> Result<Option<DigestState>>;
     /// Replaces the owner's digest of `(kb_id, context_id)` by compare-and-set (see
     /// [`DigestSwap`]); [`DigestWritten::Conflict`], and nothing written, when the stored
     /// version is not the one expected.

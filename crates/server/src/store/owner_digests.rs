@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use super::chunk_writes::{insert_in, patch_in, record_rewrite};
 use super::dialect::{Arg, Begin, Dialect, End, Session};
-use super::statements::{KB_NEXT_AND_COUNT, OWNER_DIGEST, PUT_OWNER_DIGEST};
+use super::statements::{
+    DIGEST_LINKS, KB_NEXT_AND_COUNT, OWNER_DIGEST, PUT_DIGEST_LINK, PUT_OWNER_DIGEST,
+};
 use super::{now, ChunkPatch, NewChunk};
 use crate::error::Result;
 use Arg::{Int, Text};
@@ -25,7 +27,12 @@ pub struct DigestSwap {
     pub version: i64,
     /// The sealed digest, opaque to the server.
     pub sealed: Vec<u8>,
+    /// The version's link, kept for the owner's other machines: `(prev, link)`.
+    pub link: Option<(i64, Vec<u8>)>,
 }
+
+/// One version's link in a digest's history, as kept: `(version, prev, link)`.
+pub type StoredLink = (i64, i64, Vec<u8>);
 
 /// A knowledge base as its owner's digest of one context sees it, read at one instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +43,9 @@ pub struct DigestState {
     pub next_chunk_id: i64,
     /// How many chunks the knowledge base holds (every context's).
     pub chunks: u64,
+    /// The links of the versions after the `since` asked for, ascending, at most the limit
+    /// asked for (none when no `since` was asked).
+    pub links: Vec<StoredLink>,
 }
 
 /// What a digest write found, when it wrote nothing: the stored version (0 when none) and the
@@ -95,6 +105,7 @@ pub(super) fn read<D: Dialect>(
     store: &D,
     kb_id: &str,
     context_id: &str,
+    links_after: Option<(i64, usize)>,
 ) -> Result<Option<DigestState>> {
     store.transaction(Begin::Snapshot, |s| {
         let Some((next_chunk_id, chunks)) = s.one(KB_NEXT_AND_COUNT, &[Text(kb_id)], |r| {
@@ -106,10 +117,20 @@ pub(super) fn read<D: Dialect>(
         let digest = s.one(OWNER_DIGEST, &[Text(kb_id), Text(context_id)], |r| {
             Ok((r.int(0)?, r.bytes(1)?))
         })?;
+        let mut links = Vec::new();
+        if let Some((since, limit)) = links_after {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let args = [Text(kb_id), Text(context_id), Int(since), Int(limit)];
+            s.select(DIGEST_LINKS, &args, &mut |r| {
+                links.push((r.int(0)?, r.int(1)?, r.bytes(2)?));
+                Ok(())
+            })?;
+        }
         Ok(End::Commit(Some(DigestState {
             digest,
             next_chunk_id,
             chunks: chunks.max(0) as u64,
+            links,
         })))
     })
 }
@@ -162,6 +183,16 @@ pub(super) fn write<D: Dialect>(
                 Text(&now()),
             ],
         )?;
+        if let Some((prev, link)) = &swap.link {
+            let args = [
+                Text(kb_id),
+                Text(context_id),
+                Int(swap.version),
+                Int(*prev),
+                Arg::OptBytes(Some(link)),
+            ];
+            s.execute(PUT_DIGEST_LINK, &args)?;
+        }
         let (next_chunk_id, kb_version) = s
             .one(D::KB_FOR_WRITE, &[Text(kb_id)], |r| {
                 Ok((r.int(0)?, r.int(2)?))

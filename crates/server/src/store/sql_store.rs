@@ -293,8 +293,13 @@ impl<D: Dialect> Store for D {
         chunk_writes::patch_chunks(self, kb_id, context_id, patches, all_or_nothing)
     }
 
-    fn owner_digest(&self, kb_id: &str, context_id: &str) -> Result<Option<DigestState>> {
-        owner_digests::read(self, kb_id, context_id)
+    fn owner_digest(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        links_after: Option<(i64, usize)>,
+    ) -> Result<Option<DigestState>> {
+        owner_digests::read(self, kb_id, context_id, links_after)
     }
 
     fn put_owner_digest(

@@ -135,6 +135,17 @@ pub(super) const PUT_OWNER_DIGEST: &str =
     "INSERT INTO owner_digests (kb_id, context_id, version, sealed, updated_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kb_id, context_id) DO UPDATE SET \
      version = excluded.version, sealed = excluded.sealed, updated_at = excluded.updated_at";
+/// Keeps the link of version `$3` (written on `$4`, link `$5`) of digest `$2` of knowledge base
+/// `$1`; a version written again (after a store was restored) replaces its link.
+pub(super) const PUT_DIGEST_LINK: &str =
+    "INSERT INTO owner_digest_links (kb_id, context_id, version, prev, link) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kb_id, context_id, version) DO UPDATE SET \
+     prev = excluded.prev, link = excluded.link";
+/// `(version, prev, link)` of digest `$2` of knowledge base `$1` after version `$3`, ascending,
+/// at most `$4`.
+pub(super) const DIGEST_LINKS: &str =
+    "SELECT version, prev, link FROM owner_digest_links WHERE kb_id = $1 AND context_id = $2 \
+     AND version > $3 ORDER BY version LIMIT $4";
 /// `(next_chunk_id, chunk_count)` of knowledge base `$1`.
 pub(super) const KB_NEXT_AND_COUNT: &str =
     "SELECT next_chunk_id, chunk_count FROM kbs WHERE id = $1";

@@ -119,7 +119,7 @@ fn a_store_from_before_owner_digests_gets_them_and_loses_them_with_its_kb() {
         t.commit().unwrap();
     }
     let store = SqliteStore::open(dir.path()).unwrap();
-    let state = store.owner_digest("kb-1", "ctx").unwrap().unwrap();
+    let state = store.owner_digest("kb-1", "ctx", None).unwrap().unwrap();
     assert_eq!(
         (state.digest, state.next_chunk_id, state.chunks),
         (None, 1, 0)
@@ -128,13 +128,18 @@ fn a_store_from_before_owner_digests_gets_them_and_loses_them_with_its_kb() {
         expected_version: 0,
         version: 1,
         sealed: b"sealed".to_vec(),
+        link: Some((0, vec![1; 32])),
     };
     assert!(matches!(
         store.put_owner_digest("kb-1", "ctx", &swap).unwrap(),
         DigestWritten::Written { .. }
     ));
     assert_eq!(
-        store.owner_digest("kb-1", "ctx").unwrap().unwrap().digest,
+        store
+            .owner_digest("kb-1", "ctx", None)
+            .unwrap()
+            .unwrap()
+            .digest,
         Some((1, b"sealed".to_vec()))
     );
     assert!(store.delete_kb("org", "kb-1").unwrap());
@@ -144,6 +149,10 @@ fn a_store_from_before_owner_digests_gets_them_and_loses_them_with_its_kb() {
         .query_row("SELECT COUNT(*) FROM owner_digests", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0, "a deleted knowledge base's digests go with it");
+    let links: i64 = connection
+        .query_row("SELECT COUNT(*) FROM owner_digest_links", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(links, 0, "and so do their links");
 }
 
 #[cfg(unix)]

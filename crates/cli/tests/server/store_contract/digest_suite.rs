@@ -4,6 +4,7 @@
 
 use paillier_gpu_server::store::{
     ChunkPatch, DigestConflict, DigestSwap, DigestWritten, KbVersion, RecordBatch, Store,
+    StoredLink,
 };
 
 use super::store_suite::{chunk, insert, org_with_kb};
@@ -14,7 +15,22 @@ fn swap(expected_version: i64, version: i64, sealed: &str) -> DigestSwap {
         expected_version,
         version,
         sealed: sealed.as_bytes().to_vec(),
+        link: None,
     }
+}
+
+/// [`swap`] carrying the version's link, written on `prev`.
+fn linked(expected_version: i64, version: i64, prev: i64, link: u8) -> DigestSwap {
+    DigestSwap {
+        link: Some((prev, vec![link; 32])),
+        ..swap(expected_version, version, "s")
+    }
+}
+
+/// The links kept of `kb-1`'s digest under `ctx` after `since`, at most `limit`.
+fn links(store: &dyn Store, since: i64, limit: usize) -> Vec<StoredLink> {
+    let state = store.owner_digest("kb-1", "ctx", Some((since, limit)));
+    state.unwrap().unwrap().links
 }
 
 fn conflict(current_version: i64, next_chunk_id: i64) -> DigestWritten {
@@ -26,7 +42,11 @@ fn conflict(current_version: i64, next_chunk_id: i64) -> DigestWritten {
 
 /// `(version, sealed)` stored for `kb-1` under `ctx`.
 fn digest(store: &dyn Store) -> Option<(i64, Vec<u8>)> {
-    store.owner_digest("kb-1", "ctx").unwrap().unwrap().digest
+    store
+        .owner_digest("kb-1", "ctx", None)
+        .unwrap()
+        .unwrap()
+        .digest
 }
 
 /// What the knowledge base holds: every chunk id under `ctx`, its version, its count.
@@ -44,12 +64,12 @@ fn holdings(store: &dyn Store, org: &str) -> (Vec<i64>, KbVersion, u64) {
 pub fn a_digest_is_replaced_only_over_the_version_expected(open: &Opener) {
     let store = open();
     let org = org_with_kb(&*store);
-    let state = store.owner_digest("kb-1", "ctx").unwrap().unwrap();
+    let state = store.owner_digest("kb-1", "ctx", None).unwrap().unwrap();
     assert_eq!(
         (state.digest, state.next_chunk_id, state.chunks),
         (None, 1, 0)
     );
-    assert_eq!(store.owner_digest("kb-9", "ctx").unwrap(), None);
+    assert_eq!(store.owner_digest("kb-9", "ctx", None).unwrap(), None);
     assert_eq!(
         store
             .put_owner_digest("kb-9", "ctx", &swap(0, 1, "a"))
@@ -257,7 +277,7 @@ pub fn appends_with_a_digest_are_appends(open: &Opener) {
         assert_eq!(now.rewritten, 0, "an append is not a rewrite");
         version = now;
     }
-    let state = store.owner_digest("kb-1", "ctx").unwrap().unwrap();
+    let state = store.owner_digest("kb-1", "ctx", None).unwrap().unwrap();
     assert_eq!((state.next_chunk_id, state.chunks), (7, 6));
     assert_eq!(state.digest.map(|d| d.0), Some(3));
 }
@@ -308,5 +328,74 @@ pub fn metadata_patches_commit_with_their_digest_merged_key_by_key(open: &Opener
     assert!(
         after.1.rewritten > before.1.rewritten,
         "a patch is a rewrite"
+    );
+}
+
+pub fn links_are_kept_with_their_writes_and_read_after_a_version(open: &Opener) {
+    let store = open();
+    let org = org_with_kb(&*store);
+    let written = |w: DigestWritten| assert!(matches!(w, DigestWritten::Written { .. }), "{w:?}");
+    written(
+        store
+            .put_owner_digest("kb-1", "ctx", &linked(0, 1, 0, 1))
+            .unwrap(),
+    );
+    // A write refused by the compare-and-set keeps no link.
+    assert_eq!(
+        store
+            .put_owner_digest("kb-1", "ctx", &linked(0, 2, 0, 9))
+            .unwrap(),
+        conflict(1, 1)
+    );
+    let batch = RecordBatch {
+        first_chunk_id: Some(1),
+        insert: vec![chunk("x")],
+        ..RecordBatch::default()
+    };
+    written(
+        store
+            .write_records("kb-1", "ctx", "{}", &linked(1, 2, 1, 2), &batch)
+            .unwrap(),
+    );
+    // A write without a link (a writer that does not chain) keeps none; a rebuild skips on.
+    written(
+        store
+            .put_owner_digest("kb-1", "ctx", &swap(2, 3, "s"))
+            .unwrap(),
+    );
+    written(
+        store
+            .put_owner_digest("kb-1", "ctx", &linked(3, 5, 3, 5))
+            .unwrap(),
+    );
+    let all = vec![
+        (1, 0, vec![1; 32]),
+        (2, 1, vec![2; 32]),
+        (5, 3, vec![5; 32]),
+    ];
+    assert_eq!(links(&*store, 0, 10), all);
+    assert_eq!(links(&*store, 1, 10), all[1..]);
+    assert_eq!(links(&*store, 0, 2), all[..2]);
+    assert_eq!(links(&*store, 5, 10), []);
+    assert_eq!(
+        store
+            .owner_digest("kb-1", "ctx", None)
+            .unwrap()
+            .unwrap()
+            .links,
+        []
+    );
+    assert_eq!(
+        store
+            .owner_digest("kb-1", "other", Some((0, 10)))
+            .unwrap()
+            .unwrap()
+            .links,
+        []
+    );
+    assert!(store.delete_kb(&org, "kb-1").unwrap());
+    assert_eq!(
+        store.owner_digest("kb-1", "ctx", Some((0, 10))).unwrap(),
+        None
     );
 }

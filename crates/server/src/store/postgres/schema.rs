@@ -86,4 +86,17 @@ CREATE TABLE owner_digests (
     PRIMARY KEY (kb_id, context_id)
 );
 "#,
+    // Each version's link in the history of the owner's digest of a (knowledge base, context),
+    // kept for the owner's other machines to check that a later version extends the one they
+    // saw; gone with its knowledge base.
+    r#"
+CREATE TABLE owner_digest_links (
+    kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    prev BIGINT NOT NULL,
+    link BYTEA NOT NULL,
+    PRIMARY KEY (kb_id, context_id, version)
+);
+"#,
 ];

@@ -98,4 +98,17 @@ CREATE TABLE owner_digests (
     PRIMARY KEY (kb_id, context_id)
 );
 "#,
+    // Each version's link in the history of the owner's digest of a (knowledge base, context),
+    // kept for the owner's other machines to check that a later version extends the one they
+    // saw; gone with its knowledge base.
+    r#"
+CREATE TABLE owner_digest_links (
+    kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    prev INTEGER NOT NULL,
+    link BLOB NOT NULL,
+    PRIMARY KEY (kb_id, context_id, version)
+);
+"#,
 ];

@@ -1,0 +1,155 @@
+use super::*;
+use crate::verifiable::{DigestChange, RecordCodec, RecordNonce, RecordOptions};
+use crate::{ContextOptions, ExecutionContext};
+
+fn codec() -> RecordCodec {
+    let options = ContextOptions {
+        key_len: 256,
+        embed_len: 8,
+        allow_insecure: true,
+        ..Default::default()
+    };
+    let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+    let records = RecordOptions {
+        verifiable: true,
+        private_meta: false,
+    };
+    RecordCodec::new(&ctx, "kb", records)
+}
+
+/// `n` versions written one on another from `from`, each adding record `tag + i`.
+fn history(codec: &RecordCodec, from: &OwnerDigest, n: usize, tag: i64) -> Vec<OwnerDigest> {
+    let mut versions = Vec::new();
+    let mut current = from.clone();
+    for i in 0..n as i64 {
+        let change = DigestChange {
+            added: vec![((tag + i, RecordNonce((tag + i) as u128)), None)],
+            ..DigestChange::default()
+        };
+        current = codec.next_digest(&current, &change).unwrap().0;
+        versions.push(current.clone());
+    }
+    versions
+}
+
+fn links(versions: &[OwnerDigest]) -> Vec<DigestLink> {
+    versions.iter().map(|d| d.link().unwrap()).collect()
+}
+
+fn kind(result: Result<()>) -> FailureKind {
+    match result {
+        Err(Error::AnswerRejected(rejection)) => rejection.failures[0].kind,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_later_version_extends_every_earlier_one_through_the_links() {
+    let codec = codec();
+    let main = history(&codec, &OwnerDigest::default(), 5, 100);
+    let all = links(&main);
+    for (i, seen) in main.iter().enumerate() {
+        for shown in &main[i..] {
+            let after: Vec<_> = all
+                .iter()
+                .filter(|l| l.version > seen.version)
+                .copied()
+                .collect();
+            shown.check_extends(seen, &after).unwrap();
+            // Given in any order, and with the service's other links beside them.
+            let reversed: Vec<_> = all.iter().rev().copied().collect();
+            shown.check_extends(seen, &reversed).unwrap();
+        }
+    }
+    // Written on the seen version itself: no link needed.
+    main[1].check_extends(&main[0], &[]).unwrap();
+}
+
+#[test]
+fn another_branch_is_a_fork_whatever_links_the_service_gives() {
+    let codec = codec();
+    let main = history(&codec, &OwnerDigest::default(), 2, 100);
+    // Restored to version 1 and written twice from there by another machine.
+    let branch = history(&codec, &main[0], 2, 200);
+    let (seen, shown) = (&main[1], &branch[1]);
+    assert_eq!((seen.version, shown.version), (2, 3));
+    // The branch's own links lead back through version 1, below the one seen.
+    assert_eq!(
+        kind(shown.check_extends(seen, &links(&branch))),
+        FailureKind::Forked
+    );
+    // Version 2 of the main line offered as the link of version 2: the chain does not match.
+    assert_eq!(
+        kind(shown.check_extends(seen, &links(&main))),
+        FailureKind::Forked
+    );
+    // A link made up to say that version 3 was written on version 2.
+    let forged = DigestLink {
+        version: 2,
+        prev: 2,
+        link: [7; 32],
+    };
+    assert_eq!(
+        kind(shown.check_extends(seen, &[forged])),
+        FailureKind::Forked
+    );
+    let mut relabelled = branch[1].link().unwrap();
+    relabelled.version = 2;
+    assert_eq!(
+        kind(shown.check_extends(seen, &[relabelled])),
+        FailureKind::Forked
+    );
+}
+
+#[test]
+fn a_missing_link_is_refused_and_a_loop_of_links_ends() {
+    let codec = codec();
+    let main = history(&codec, &OwnerDigest::default(), 4, 100);
+    let all = links(&main);
+    let without_3: Vec<_> = all.iter().filter(|l| l.version != 3).copied().collect();
+    assert_eq!(
+        kind(main[3].check_extends(&main[0], &without_3)),
+        FailureKind::Forked
+    );
+    let looped = [DigestLink {
+        version: 3,
+        prev: 3,
+        link: [0; 32],
+    }];
+    assert_eq!(
+        kind(main[3].check_extends(&main[0], &looped)),
+        FailureKind::Forked
+    );
+}
+
+#[test]
+fn a_digest_from_before_chains_checks_nothing_and_one_after_must_carry_its_history() {
+    let codec = codec();
+    let main = history(&codec, &OwnerDigest::default(), 2, 100);
+    let mut unchained = main[0].clone();
+    unchained.chain = None;
+    main[1].check_extends(&unchained, &[]).unwrap();
+    let mut shown = main[1].clone();
+    shown.chain = None;
+    assert_eq!(
+        kind(shown.check_extends(&main[0], &[])),
+        FailureKind::Forked
+    );
+    // A digest written on an unchained one chains from it.
+    let next = history(&codec, &unchained, 1, 300);
+    assert_eq!(next[0].link().unwrap().prev, 1);
+}
+
+#[test]
+fn the_link_binds_the_body_and_the_knowledge_base() {
+    let codec = codec();
+    let first = history(&codec, &OwnerDigest::default(), 1, 100);
+    let other = history(&codec, &OwnerDigest::default(), 1, 101);
+    assert_ne!(first[0].link().unwrap().link, other[0].link().unwrap().link);
+    let keys = codec.keys().unwrap();
+    let mut elsewhere = first[0].clone();
+    elsewhere
+        .chain_onto(keys, "kb-2", &OwnerDigest::default())
+        .unwrap();
+    assert_ne!(elsewhere.link(), first[0].link());
+}
