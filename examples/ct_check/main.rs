@@ -45,7 +45,8 @@ const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
      pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
-     fixed_base_root_lanes, record_check, record_check_one_bit (memcheck only)";
+     fixed_base_root_lanes, fixed_base_narrow_avx512f, record_check, record_check_one_bit \
+     (memcheck only)";
 
 /// Eight copies of `base` through `pow` (a lane engine's `pow_secret` on normal-form bases);
 /// the first lane's power comes back, in `m`'s Montgomery form.
@@ -116,6 +117,18 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
             let block: Vec<u64> = (0..LANES).flat_map(|_| e.iter().copied()).collect();
             let mut out = vec![0u64; LANES * square.len()];
             let table = setup.root_lanes_table();
+            table.pow_block_into(square, &block, e.len(), EXPONENT_BITS, &mut out);
+            square.to_montgomery(&out[..square.len()])
+        }
+        // The same block in the narrow lanes modulo N² (AVX-512F, no IFMA); one power on two
+        // digits where the CPU lacks AVX-512F.
+        "fixed_base_narrow_avx512f" => {
+            let square = &setup.square;
+            let Some(table) = setup.narrow_table() else {
+                return setup.root_table().pow(square, e, EXPONENT_BITS);
+            };
+            let block: Vec<u64> = (0..LANES).flat_map(|_| e.iter().copied()).collect();
+            let mut out = vec![0u64; LANES * square.len()];
             table.pow_block_into(square, &block, e.len(), EXPONENT_BITS, &mut out);
             square.to_montgomery(&out[..square.len()])
         }
@@ -360,6 +373,7 @@ fn dudect(args: &[String]) {
         "fixed_base",
         "fixed_base_root",
         "fixed_base_root_lanes",
+        "fixed_base_narrow_avx512f",
         "fixed_base_public_root",
     ]
     .into_iter()

@@ -67,6 +67,7 @@ pub struct Setup {
     pub narrow_avx512f: Option<NarrowLanes>,
     pub narrow_avx2: Option<NarrowLanes>,
     root_lanes_table: OnceCell<FixedBaseTable>,
+    narrow_table: OnceCell<Option<FixedBaseTable>>,
 }
 
 impl Setup {
@@ -97,6 +98,7 @@ impl Setup {
             lanes,
             root_lanes,
             root_lanes_table: OnceCell::new(),
+            narrow_table: OnceCell::new(),
             public_root_table: OnceCell::new(),
             digits,
             square_base,
@@ -141,6 +143,19 @@ impl Setup {
         })
     }
 
+    /// `root_table` running its blocks in the narrow lanes modulo N² on AVX-512F (the owner's
+    /// batched encryption without IFMA), where the CPU has AVX-512F.
+    pub fn narrow_table(&self) -> Option<&FixedBaseTable> {
+        self.narrow_table
+            .get_or_init(|| {
+                let mut table = self.root_table().clone();
+                table
+                    .run_in_narrow_lanes(&self.square, NarrowIsa::Avx512f)
+                    .then_some(table)
+            })
+            .as_ref()
+    }
+
     /// Builds the tables `operation` uses, before memcheck's secrets are marked: built later,
     /// their public inputs would count as secret. An operation missing here builds its table
     /// under the marks, which can only add reports, never hide one.
@@ -149,6 +164,7 @@ impl Setup {
             "fixed_base" => drop(self.table()),
             "fixed_base_root" => drop(self.root_table()),
             "fixed_base_root_lanes" => drop(self.root_lanes_table()),
+            "fixed_base_narrow_avx512f" => drop(self.narrow_table()),
             "fixed_base_public_root" => drop(self.public_root_table()),
             _ => {}
         }
@@ -160,6 +176,7 @@ impl Setup {
             "fixed_base",
             "fixed_base_root",
             "fixed_base_root_lanes",
+            "fixed_base_narrow_avx512f",
             "fixed_base_public_root",
         ] {
             self.prepare(operation);

@@ -8,8 +8,8 @@
 //! | modulus | one or two items at a time | a group at once (from four items, seven on AVX2) |
 //! |---|---|---|
 //! | any odd m | IFMA52 where the CPU has AVX-512 IFMA, else portable (radix 2^64, ADX assembly where the CPU has it) | — |
-//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA); modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F or AVX2) |
-//! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA) |
+//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA); modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F or AVX2; a fixed base's blocks on AVX-512F only) |
+//! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA); a fixed base's blocks modulo n² in the narrow lanes (AVX-512F) |
 //! | products of many items by one multiplier (the aggregation) | the modulus's engine | the lanes modulo m: [`MultiBuffer`] on IFMA, [`NarrowLanes`] on AVX-512F or AVX2 (from 64 items, `backend/cpu/ops/modmul.rs`) |
 //!
 //! Every engine gives the same results; the choice is speed alone (BENCHMARKS.md has the
@@ -199,8 +199,15 @@ impl FixedBaseTable {
                 root
             }
         };
-        if ifma_picked() {
-            self.run_in_lanes(square, &super::WipedBigUint(root.modulus()));
+        match picked_engine() {
+            CpuEngine::Ifma => {
+                self.run_in_lanes(square, &super::WipedBigUint(root.modulus()));
+            }
+            engine => {
+                if let Some(isa) = engine.narrow_isa() {
+                    self.run_in_narrow_lanes(square, isa);
+                }
+            }
         }
     }
 }

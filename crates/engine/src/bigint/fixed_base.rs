@@ -6,7 +6,6 @@ use super::ct;
 use super::exponent::bits_at;
 use super::form::Montgomery;
 use super::montgomery::MontgomeryModulus;
-use super::multi_buffer::TwoDigitLanes;
 use super::pow::{Arithmetic, Portable};
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
@@ -48,7 +47,7 @@ pub struct FixedBaseTable {
     public_two_digit: Option<(PublicTwoDigitIfma, Vec<u64>)>,
     /// The same entries in the digits of the multi-buffer engine, for blocks of exponents
     /// ([`run_in_lanes`](Self::run_in_lanes)).
-    lanes: Option<(TwoDigitLanes, Vec<u64>)>,
+    lanes: Option<lanes::TableLanes>,
 }
 
 impl std::fmt::Debug for FixedBaseTable {
@@ -73,8 +72,8 @@ impl Drop for FixedBaseTable {
         if let Some((_, entries)) = &mut self.public_two_digit {
             entries.zeroize();
         }
-        if let Some((_, entries)) = &mut self.lanes {
-            entries.zeroize();
+        if let Some(lanes) = &mut self.lanes {
+            lanes.entries_mut().zeroize();
         }
     }
 }

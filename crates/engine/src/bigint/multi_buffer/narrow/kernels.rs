@@ -300,6 +300,33 @@ macro_rules! narrow_kernels {
                 unsafe { store(out.add(super::super::LANES * k), acc) };
             }
         }
+
+        /// Lane by lane, entry `digits[i]` of a row of `entries` values shared by every lane,
+        /// stored word by word (word `k` of entry `e` at `row[k·entries + e]`), into `out`
+        /// (`vectors` vectors): every entry is broadcast and kept under a compare's mask,
+        /// whatever the digits.
+        ///
+        /// # Safety
+        /// The CPU must have the instructions of the attributes; `row` holds
+        /// `entries·vectors` words, `out` `vectors` vectors, `digits` `WIDTH` words.
+        $(#[$feature])*
+        pub(in crate::bigint::multi_buffer::narrow) unsafe fn select_shared(
+            row: *const u64,
+            entries: usize,
+            vectors: usize,
+            digits: *const u64,
+            out: *mut u64,
+        ) {
+            let wanted = unsafe { load(digits) };
+            for k in 0..vectors {
+                let mut acc = zero();
+                for e in 0..entries {
+                    let entry = splat(unsafe { *row.add(k * entries + e) });
+                    acc = pick(acc, wanted, splat(e as u64), entry);
+                }
+                unsafe { store(out.add(super::super::LANES * k), acc) };
+            }
+        }
     };
 }
 

@@ -18,6 +18,7 @@ use super::windows::{self, LaneArithmetic, LaneItems};
 use super::LANES;
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 
+mod fixed_base;
 mod kernels;
 mod radix;
 #[cfg(test)]
@@ -251,6 +252,35 @@ macro_rules! on_lanes {
             }
         }
     }};
+}
+
+impl NarrowLanes {
+    /// Lane by lane, entry `digits[i]` of a row of `entries` plain values shared by every lane
+    /// (stored word by word, `entries` a multiple of sixteen, at most 256) into lane `i` of
+    /// `out`, reading every entry whatever the digits: on AVX-512F by the permutes of the IFMA
+    /// engines' row scan, elsewhere by a broadcast and a masked move per entry.
+    fn select_shared(&self, row: &[u64], entries: usize, digits: &[u64; LANES], out: &mut [u64]) {
+        let vectors = out.len() / LANES;
+        assert!(entries.is_multiple_of(16) && entries <= 256 && row.len() >= entries * vectors);
+        #[cfg(target_arch = "x86_64")]
+        if self.isa == NarrowIsa::Avx512f {
+            #[allow(unsafe_code)]
+            // SAFETY: `new` built this engine only where the CPU has AVX-512F; the kernel checks
+            // the lengths.
+            unsafe {
+                super::row_select::select_words(row, entries, digits, out)
+            };
+            return;
+        }
+        let (r, d, o) = (row.as_ptr(), digits.as_ptr(), out.as_mut_ptr());
+        on_lanes!(self, |k, half| k::select_shared(
+            r,
+            entries,
+            vectors,
+            d.add(half),
+            o.add(half)
+        ));
+    }
 }
 
 impl LaneArithmetic for NarrowLanes {
