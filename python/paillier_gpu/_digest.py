@@ -8,12 +8,9 @@ client's `digest` module is."""
 import json
 from collections import namedtuple
 
-from ._native import RecordCodec
+from ._native import WRITE_ATTEMPTS, RecordCodec
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
 from .errors import AnswerRejectedError
-
-#: How many times a write is planned again after another writer moved the digest on.
-ATTEMPTS = 8
 
 #: The digest as the service holds it, opened and checked: the digest (version 0: none stored),
 #: the id the knowledge base's next inserted chunk gets, and how many chunks it holds.
@@ -122,10 +119,10 @@ class Digests:
 
     def _write_with_digest(self, codec, kb_id, context_id, plan):
         """Writes what `plan(current)` (a `Planned`) makes of the digest as stored, with the
-        digest advanced, in one transaction; plans again, up to `ATTEMPTS` times, after another
+        digest advanced, in one transaction; plans again, up to `WRITE_ATTEMPTS` times, after another
         writer moved it on. The inserted chunks' ids. A knowledge base that holds chunks but no
         digest (written before digests) is refused until the owner has counted them."""
-        for _ in range(ATTEMPTS):
+        for _ in range(WRITE_ATTEMPTS):
             current = self._current_digest(codec, kb_id, context_id)
             if current.digest.version == 0 and current.chunks > 0:
                 raise AnswerRejectedError(
@@ -169,7 +166,7 @@ class Digests:
                     f"the records were stored under ids {ids[:20]}, not the {expected[:20]} the owner's digest "
                     "counts: the next verified search will say so")
             return ids
-        raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {ATTEMPTS} "
+        raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {WRITE_ATTEMPTS} "
                                "times while this write was planned; nothing was written, run it again")
 
     def rebuild_digest(self, kb_id, context, counted_field=None, after_rollback=False):

@@ -8,8 +8,8 @@ import json
 
 from . import _partitions as partitioned
 from ._digest import Planned, counted_value
-from ._native import RecordCodec, check_unreserved
-from ._transport import IDS_PER_REQUEST, RemoteUnreachableError, _list_of
+from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved
+from ._transport import RemoteUnreachableError, _list_of
 
 _DOCUMENT = ("content", "meta_data", "name")
 

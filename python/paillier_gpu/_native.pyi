@@ -413,16 +413,18 @@ class PartitionModel:
         vectors: _Bits,
         partitions: int,
         *,
-        balance: float = 1.5,
-        recall_target: float = 0.9,
-        top_k: int = 10,
-        max_train_sample: int = 0,
-        held_out: int = 200,
-        iterations: int = 10,
+        balance: Optional[float] = None,
+        recall_target: Optional[float] = None,
+        top_k: Optional[int] = None,
+        max_train_sample: Optional[int] = None,
+        held_out: Optional[int] = None,
+        iterations: Optional[int] = None,
         seed: int = 0,
     ) -> Tuple[PartitionModel, List[int]]:
         """Trains `partitions` partitions over `vectors` (k-means as FAISS trains it, no partition
-        above ceil(balance · records / partitions)): the model and each vector's partition."""
+        above ceil(balance · records / partitions)): the model and each vector's partition. An
+        option left out is the library's default (balance 1.5, recall target 0.9, top 10, 256
+        training vectors a partition, 2,000 held-out queries at most, 10 iterations)."""
     def assign(self, vector: npt.ArrayLike) -> int:
         """The partition whose centroid is nearest to `vector` (ties: the lowest index)."""
     def assign_many(self, vectors: _Bits) -> List[int]:
@@ -461,6 +463,12 @@ class PartitionModel:
     def __eq__(self, other: object) -> bool: ...
 
 MAX_META_BYTES: int
+WRITE_ATTEMPTS: int
+"""How many times a write of records is planned again after other writers moved the digest on."""
+UPLOAD_BATCH: int
+"""Chunks per insert request; a write of verifiable records sends this many at most."""
+IDS_PER_REQUEST: int
+"""Ids per `GET /v1/chunk` request."""
 """The most metadata one record may carry, as the JSON text the service stores: a record past
 it is refused before anything is sent."""
 

@@ -8,9 +8,9 @@ import numbers
 import warnings
 
 from ._digest import Planned
-from ._native import (PARTITION_FIELD, PartitionModel, RecordCodec, StoredRecords, auto_partitions,
-                      partitions_filter)
-from ._transport import UPLOAD_BATCH, RemoteUnreachableError, _list_of
+from ._native import (PARTITION_FIELD, UPLOAD_BATCH, PartitionModel, RecordCodec, StoredRecords,
+                      auto_partitions, partitions_filter)
+from ._transport import RemoteUnreachableError, _list_of
 from .errors import ConcurrentWriteError, InvalidInputError
 
 #: Where a rebuild's error sends the owner.
@@ -34,8 +34,9 @@ class Partitions:
         "partitions", "sizes"` (each partition's records, as the digest counts them),
         `"recommended_probe"` (the probe a search uses by default), `"balance"` (no partition
         was placed above this times the mean), `"largest_over_mean"`, `"recall"` (the owner's
-        estimate at training: `[{"probe", "recall", "share"}]`) and `"rebuilding"` (a rebuild is
-        under way: `rebuild_partitions` resumes it)`}`."""
+        estimate at training: `[{"probe", "recall", "share", "error"}]`, `error` the recall's
+        standard error) and `"rebuilding"` (a rebuild is under way: `rebuild_partitions` resumes
+        it)`}`."""
         digest = self._partitions_digest(kb_id, context, private_meta)
         model = digest.partition_model
         if model is None:
@@ -51,8 +52,8 @@ class Partitions:
         codec = RecordCodec(context, kb_id, True, private_meta)
         return self._current_digest(codec, kb_id, context.hash()).digest
 
-    def rebuild_partitions(self, kb_id, context, *, partitions=None, private_meta=False, balance=1.5,
-                           recall_target=0.9, seed=0):
+    def rebuild_partitions(self, kb_id, context, *, partitions=None, private_meta=False, balance=None,
+                           recall_target=None, seed=0):
         """Trains `kb_id`'s partitions afresh over all its records (`partitions` of them, an
         int; None or "auto": about √records; `balance`, `recall_target` and `seed` as
         `PartitionModel.train` takes them) and moves each record whose partition changes: it is

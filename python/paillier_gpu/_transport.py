@@ -7,12 +7,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ._native import IDS_PER_REQUEST
 from .errors import PaillierGpuError
 
-#: Chunks per insert request, as the SDK sends them.
-UPLOAD_BATCH = 500
-#: Ids per `GET /v1/chunk` request.
-IDS_PER_REQUEST = 200
 #: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
 #: 16,384 bits) has 4,933.
 MAX_DIGITS = 5_000

@@ -43,9 +43,10 @@ from ._edits import Edits
 from ._native import Ciphertexts, RecordCodec
 from ._partitions import Partitions
 from ._state import StateDir, default_state_dir
+from ._native import UPLOAD_BATCH
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
-    CHUNK_ID_END, IDS_PER_REQUEST, MAX_DIGITS, UPLOAD_BATCH, RemoteError, RemoteUnreachableError, Transport,
-    _integer, _list_of, _with_stored, checked_ids)
+    CHUNK_ID_END, MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer, _list_of, _with_stored,
+    checked_ids)
 from .errors import AnswerRejectedError, InvalidInputError, PaillierGpuError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
@@ -92,7 +93,7 @@ class Client(Partitions, Edits, Digests, Transport):
         return answer.get("context_id", context_id) if isinstance(answer, dict) else context_id
 
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False,
-               partitions=None, balance=1.5, recall_target=0.9):
+               partitions=None, balance=None, recall_target=None):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
         ids in order, and for verifiable records `[(chunk_id, nonce)]` (the nonce, 32 hex
@@ -106,7 +107,8 @@ class Client(Partitions, Edits, Digests, Transport):
         not set) and sent as a token. `partitions` (a number, or "auto": about √records)
         partitions an empty knowledge base: the partitions are trained over these vectors
         (`balance`: none above this times the mean; `recall_target`: the recall@10 the
-        recommended probe must reach) and stored with the digest by the first batch. A
+        recommended probe must reach; None: the library's, 1.5 and 0.9) and stored with the
+        digest by the first batch. A
         knowledge base with records and no partitions is refused (`rebuild_partitions`
         partitions it); one already partitioned keeps its partitions."""
         count = partitioned.partition_count(partitions)

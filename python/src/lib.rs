@@ -85,6 +85,10 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<partitions::PyPartitionModel>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
     module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;
+    // The owner's protocol's and the wire's numbers, so that the client keeps none of its own.
+    module.add("WRITE_ATTEMPTS", paillier_gpu::verifiable::WRITE_ATTEMPTS)?;
+    module.add("UPLOAD_BATCH", paillier_gpu_api::UPLOAD_BATCH)?;
+    module.add("IDS_PER_REQUEST", paillier_gpu_api::IDS_PER_REQUEST)?;
     module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;

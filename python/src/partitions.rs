@@ -96,32 +96,42 @@ impl PyPartitionModel {
     /// `StoredRecords`): k-means on a sample as FAISS trains it, every vector then placed with no
     /// partition above `ceil(balance · records / partitions)`, and the recall@`top_k` of a
     /// search of the P nearest partitions estimated on `held_out` records. The model and each
-    /// vector's partition, in order. Deterministic given `seed`.
+    /// vector's partition, in order. Deterministic given `seed`. Each option left out (None) is
+    /// the library's default.
     #[staticmethod]
-    #[pyo3(signature = (vectors, partitions, *, balance=1.5, recall_target=0.9, top_k=10,
-                        max_train_sample=0, held_out=200, iterations=10, seed=0))]
+    #[pyo3(signature = (vectors, partitions, *, balance=None, recall_target=None, top_k=None,
+                        max_train_sample=None, held_out=None, iterations=None, seed=0))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
         partitions: i64,
-        balance: f64,
-        recall_target: f64,
-        top_k: i64,
-        max_train_sample: i64,
-        held_out: i64,
-        iterations: i64,
+        balance: Option<f64>,
+        recall_target: Option<f64>,
+        top_k: Option<i64>,
+        max_train_sample: Option<i64>,
+        held_out: Option<i64>,
+        iterations: Option<i64>,
         seed: u64,
     ) -> PyResult<(Self, Vec<u32>)> {
+        let defaults = TrainOptions::new(non_negative("partitions", partitions)?);
+        let count = |name, value: Option<i64>, default| match value {
+            Some(value) => non_negative(name, value),
+            None => Ok(default),
+        };
         let options = TrainOptions {
-            partitions: non_negative("partitions", partitions)?,
-            balance,
-            recall_target,
-            top_k: non_negative("top_k", top_k)?,
-            max_train_sample: non_negative("max_train_sample", max_train_sample)?,
-            held_out: non_negative("held_out", held_out)?,
-            iterations: non_negative("iterations", iterations)?,
+            balance: balance.unwrap_or(defaults.balance),
+            recall_target: recall_target.unwrap_or(defaults.recall_target),
+            top_k: count("top_k", top_k, defaults.top_k)?,
+            max_train_sample: count(
+                "max_train_sample",
+                max_train_sample,
+                defaults.max_train_sample,
+            )?,
+            held_out: count("held_out", held_out, defaults.held_out)?,
+            iterations: count("iterations", iterations, defaults.iterations)?,
             seed,
+            ..defaults
         };
         let vectors = flat(vectors, None)?;
         let (model, assigned) = py
@@ -201,8 +211,8 @@ impl PyPartitionModel {
         self.model.top_k()
     }
 
-    /// The recall table by ascending probe: `[{"probe", "recall", "share"}]`, `share` the
-    /// fraction of the records such a search reads.
+    /// The recall table by ascending probe: `[{"probe", "recall", "share", "error"}]`, `share`
+    /// the fraction of the records such a search reads, `error` the recall's standard error.
     #[getter]
     fn recall<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.model
@@ -213,6 +223,7 @@ impl PyPartitionModel {
                 row.set_item("probe", point.probe)?;
                 row.set_item("recall", point.recall)?;
                 row.set_item("share", point.share)?;
+                row.set_item("error", point.error)?;
                 Ok(row)
             })
             .collect()

@@ -26,8 +26,9 @@
 //! is at most the exhaustive k-th distance, so a tie at that distance never counts against the
 //! search. The recall at `P` is the hits over k averaged over the queries; it never falls as `P`
 //! grows and is 1 at `P = k`. [`RecallPoint::share`] is the fraction of the corpus the probed
-//! partitions hold, averaged the same way: the search's cost relative to an exhaustive one. A
-//! corpus of a single record has no other record to find: its table reads 1.
+//! partitions hold, averaged the same way: the search's cost relative to an exhaustive one.
+//! [`RecallPoint::error`] is the recall's standard error over the queries: how sure the
+//! estimate is. A corpus of a single record has no other record to find: its table reads 1.
 //!
 //! Vectors are `&[u8]` of 0 and 1, one byte a dimension, as elsewhere in the crate; any other
 //! length or value is an error ([`Error::VectorLength`](crate::Error::VectorLength),

@@ -52,6 +52,9 @@ pub struct PartitionModel {
     pub(super) top_k: usize,
 }
 
+/// The held-out queries are at most a tenth of the corpus, so that at least nine tenths train.
+const HELD_OUT_SHARE: usize = 10;
+
 impl PartitionModel {
     /// Trains a model on `vectors`, all of the owner's records (each `dim` values of 0 or 1,
     /// `dim` the first vector's length), and returns it with each vector's partition, in input
@@ -78,8 +81,12 @@ impl PartitionModel {
         // are left to train on): centroids fit the records they were trained on, and a query
         // the owner searches later was not one of them. Estimated on trained records, the
         // recall came out optimistic (0.90 where new queries met 0.83, at 50,000 records).
-        let queries = sample_indices(n, options.held_out, &mut Rng::new(seed, sample::QUERIES));
-        let trainable: Vec<usize> = if n >= queries.len() + k.max(options.held_out) {
+        let queries = sample_indices(
+            n,
+            options.held_out.min(n / HELD_OUT_SHARE).max(1),
+            &mut Rng::new(seed, sample::QUERIES),
+        );
+        let trainable: Vec<usize> = if n >= queries.len() + k {
             let mut held = queries.iter().peekable();
             (0..n)
                 .filter(|i| match held.peek() {
@@ -322,7 +329,7 @@ impl PartitionModel {
         }
         for (i, point) in self.recall.iter().enumerate() {
             let unit = |x: f64| (0.0..=1.0).contains(&x);
-            if point.probe == 0 || !unit(point.recall) || !unit(point.share) {
+            if point.probe == 0 || !unit(point.recall) || !unit(point.share) || !unit(point.error) {
                 return bad(format!("recall table row {i} is out of range: {point:?}"));
             }
             if let Some(before) = i.checked_sub(1).map(|j| &self.recall[j]) {

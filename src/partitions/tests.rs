@@ -296,7 +296,8 @@ fn one_partition_per_record() {
         &[RecallPoint {
             probe: 1,
             recall: 1.0,
-            share: 1.0
+            share: 1.0,
+            error: 0.0,
         }]
     );
 }
@@ -402,4 +403,58 @@ fn the_partition_count_is_capped_where_the_digest_would_not_hold_it() {
     assert!(TrainOptions::new(super::MAX_PARTITIONS)
         .validate(1 << 20)
         .is_ok());
+}
+
+#[test]
+fn the_recall_and_its_error_are_the_held_out_queries_mean_and_standard_error() {
+    let (n, dim, k, top_k) = (300, 48, 12, 5);
+    let vectors = random_vectors(n, dim, 11);
+    let options = TrainOptions {
+        held_out: 25,
+        top_k,
+        seed: 3,
+        ..TrainOptions::new(k)
+    };
+    let (model, assignment) = PartitionModel::train(&vectors, &options).unwrap();
+    let queries = super::sample::sample_indices(n, 25, &mut Rng::new(3, QUERIES));
+    for point in model.recall() {
+        // Each query's hits at this probe, by brute force: the top `top_k` of the probed
+        // records (not the query's own), scored against the exhaustive `top_k`-th distance.
+        let hits: Vec<f64> = queries
+            .iter()
+            .map(|&q| {
+                let others = |r: &usize| *r != q;
+                let mut all: Vec<usize> = (0..n)
+                    .filter(others)
+                    .map(|r| hamming(&vectors[q], &vectors[r]))
+                    .collect();
+                all.sort_unstable();
+                let threshold = all[top_k - 1];
+                let probed = model.nearest(&vectors[q], point.probe).unwrap();
+                let mut found: Vec<usize> = (0..n)
+                    .filter(others)
+                    .filter(|&r| probed.contains(&assignment[r]))
+                    .map(|r| hamming(&vectors[q], &vectors[r]))
+                    .collect();
+                found.sort_unstable();
+                found
+                    .iter()
+                    .take(top_k)
+                    .filter(|&&d| d <= threshold)
+                    .count() as f64
+            })
+            .collect();
+        let count = hits.len() as f64;
+        let mean = hits.iter().sum::<f64>() / count;
+        let variance = hits.iter().map(|h| (h - mean).powi(2)).sum::<f64>() / (count - 1.0);
+        let error = (variance / count).sqrt() / top_k as f64;
+        assert!(
+            (point.recall - mean / top_k as f64).abs() < 1e-8,
+            "{point:?}"
+        );
+        assert!((point.error - error).abs() < 1e-8, "{point:?}: {error}");
+    }
+    let last = model.recall().last().unwrap();
+    assert_eq!((last.recall, last.error), (1.0, 0.0));
+    assert!(model.recall().iter().any(|p| p.error > 0.0));
 }

@@ -7,6 +7,11 @@ use super::record_layout::LayoutKind;
 use super::{DigestLink, OwnerDigest, RecordNonce};
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 
+/// How many times a write of records is planned again (the digest read afresh) after other
+/// writers moved the owner's digest on between its read and its compare-and-set; past it the
+/// write gives up, having written nothing.
+pub const WRITE_ATTEMPTS: usize = 8;
+
 /// A record as the digest counts it: its chunk id and nonce, and its value of the counted field
 /// (when the digest counts one and the record's metadata holds a string there).
 pub type CountedRecord = ((i64, RecordNonce), Option<String>);

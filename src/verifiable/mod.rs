@@ -81,7 +81,7 @@ pub use coverage::covered_tally;
 pub use digest::{OwnerDigest, Tally};
 pub use digest_chain::DigestLink;
 pub use digest_rebuild::DigestRebuild;
-pub use digest_rules::{CountedRecord, DigestChange};
+pub use digest_rules::{CountedRecord, DigestChange, WRITE_ATTEMPTS};
 pub use filter::tokenise_filter;
 pub use keys::{KeyDerivation, RecordKeys};
 pub use layout::{

@@ -194,6 +194,13 @@ pub struct OwnerDigest {
     pub more_links: bool,
 }
 
+/// Chunks per insert request, as the SDK sends them; a write of verifiable records sends this
+/// many at most, each batch one transaction with the owner's digest.
+pub const UPLOAD_BATCH: usize = 500;
+
+/// Ids per `GET /v1/chunk` request: keeps the address short.
+pub const IDS_PER_REQUEST: usize = 200;
+
 /// The most links one answer to `GET /v1/owner_digest/...?since=N` carries.
 pub const MAX_DIGEST_LINKS: usize = 4096;
 

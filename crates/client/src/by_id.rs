@@ -12,8 +12,7 @@ use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::paillier::CiphertextBatch;
 
-/// Ids per `GET /v1/chunk` request (keeps the address short).
-const IDS_PER_REQUEST: usize = 200;
+use crate::api::IDS_PER_REQUEST;
 
 impl Client {
     /// The chunks `chunk_ids` of `kb_id` as the service lists them (only the `projection`'s

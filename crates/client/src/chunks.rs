@@ -14,8 +14,7 @@ pub use paillier_gpu::verifiable::Document;
 use paillier_gpu::verifiable::{RecordCodec, RecordOptions, SentRecord};
 use paillier_gpu::Error as LibraryError;
 
-/// Chunks per insert request, as the SDK sends them.
-pub const UPLOAD_BATCH: usize = 500;
+pub use crate::api::UPLOAD_BATCH;
 
 impl Client {
     /// Uploads `batch` (vectors encrypted under `context`) into knowledge base `kb_id`, with one

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use paillier_gpu::formats::vectors::VectorReader;
-use paillier_gpu::partitions::{auto_partitions, PartitionModel, TrainOptions};
+use paillier_gpu::partitions::{auto_partitions, PartitionModel, RecallPoint, TrainOptions};
 use paillier_gpu_client::{PartitionSummary, Probe, RecordOptions};
 use serde_json::{json, Value};
 
@@ -232,23 +232,25 @@ pub fn train(
     let started = Instant::now();
     let partitions = count.resolve(vectors.len());
     let (model, assigned) = PartitionModel::train(vectors, &args.options(partitions))?;
+    let at_default = (model.recall().iter())
+        .find(|point| point.probe == model.default_probe())
+        .cloned()
+        .unwrap_or(RecallPoint {
+            probe: model.default_probe(),
+            recall: f64::NAN,
+            share: f64::NAN,
+            error: f64::NAN,
+        });
     note(&format!(
         "trained {partitions} partitions over {} records in {:.1} s; a search probes {} by \
-         default (estimated recall@10 {:.3})",
+         default (estimated recall@10 {:.3} ± {:.3}, one standard error)",
         vectors.len(),
         started.elapsed().as_secs_f64(),
         model.default_probe(),
-        recall_at(&model, model.default_probe()),
+        at_default.recall,
+        at_default.error,
     ));
     Ok((model, assigned))
-}
-
-fn recall_at(model: &PartitionModel, probe: usize) -> f64 {
-    model
-        .recall()
-        .iter()
-        .find(|point| point.probe == probe)
-        .map_or(f64::NAN, |point| point.recall)
 }
 
 fn summary_json(summary: &PartitionSummary) -> Value {
@@ -257,7 +259,7 @@ fn summary_json(summary: &PartitionSummary) -> Value {
     let recall: Vec<Value> = summary
         .recall
         .iter()
-        .map(|p| json!({"probe": p.probe, "recall": p.recall, "share": p.share}))
+        .map(|p| json!({"probe": p.probe, "recall": p.recall, "error": p.error, "share": p.share}))
         .collect();
     json!({
         "records": summary.records,

@@ -6,7 +6,7 @@
 
 use paillier_gpu::verifiable::{
     CountedRecord, DigestChange, FailureKind, Partitioning, RecordCodec, RecordNonce,
-    PARTITION_FIELD,
+    PARTITION_FIELD, WRITE_ATTEMPTS,
 };
 use serde_json::Value;
 
@@ -14,9 +14,6 @@ use super::{refused, Current, SeenDigest};
 use crate::api;
 use crate::error::{Error, Result};
 use crate::Client;
-
-/// How many times a write is planned again after another writer moved the digest on.
-const ATTEMPTS: usize = 8;
 
 /// One write of records: what it sends and the pairs it adds to and removes from the digest.
 /// Each pair comes with its record's value of the counted field, if the digest counts one.
@@ -94,7 +91,7 @@ impl Client {
         mut plan: impl FnMut(&Current) -> Result<Planned>,
     ) -> Result<Written> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
-        for _ in 0..ATTEMPTS {
+        for _ in 0..WRITE_ATTEMPTS {
             let current = self.current_digest(codec)?;
             if !uncounted_ok && current.digest.version == 0 && current.chunks > 0 {
                 return Err(refused(
@@ -184,7 +181,7 @@ impl Client {
             }
         }
         Err(Error::InvalidSetting(format!(
-            "knowledge base {kb}: other writers moved the owner's digest on {ATTEMPTS} times \
+            "knowledge base {kb}: other writers moved the owner's digest on {WRITE_ATTEMPTS} times \
              while this write was planned; nothing was written, run it again"
         )))
     }
