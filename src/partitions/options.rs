@@ -34,9 +34,9 @@ pub struct TrainOptions {
     /// 0 (the default) means 256 per partition.
     pub max_train_sample: usize,
     /// How many records serve as queries of the recall estimate, out of the training sample
-    /// (at least 1; at most a tenth of the corpus). 2,000 by default: the estimate's standard
-    /// error then stays under about 0.005 at a recall of 0.9, where 200 left it near 0.015 and
-    /// put the default probe's recall up to 0.02 past its target.
+    /// (at least 1; at most a tenth of the corpus). 2,000 by default: on 100,000 synthetic
+    /// records the recall's standard error at the default probe is then about 0.003, against
+    /// about 0.009 with 200 (BENCHMARKS.md, "The recall estimate").
     pub held_out: usize,
     /// Lloyd iterations of k-means at most (0: the k-means++ seeds themselves).
     pub iterations: usize,
