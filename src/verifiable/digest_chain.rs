@@ -142,7 +142,9 @@ impl OwnerDigest {
             return match chain.value == seen_chain.value {
                 true => Ok(()),
                 false => Err(forked(format!(
-                    "version {version} is not the version {seen_version} this owner saw"
+                    "version {version} is not the version {seen_version} this owner saw: \
+                     another of the owner's machines wrote a version {version} of its own on an \
+                     earlier copy (the service was restored to it and written again)"
                 ))),
             };
         }

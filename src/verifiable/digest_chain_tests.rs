@@ -153,3 +153,44 @@ fn the_link_binds_the_body_and_the_knowledge_base() {
         .unwrap();
     assert_ne!(elsewhere.link(), first[0].link());
 }
+
+#[test]
+fn another_digest_under_the_number_seen_is_a_fork_and_a_rebuild_over_it_waits_for_the_owner() {
+    let codec = codec();
+    let main = history(&codec, &OwnerDigest::default(), 2, 100);
+    // Restored to version 1, and another machine's own version 2 written on it.
+    let branch = history(&codec, &main[0], 1, 200);
+    let keys = codec.keys().unwrap();
+    let (seen, shown) = (
+        main[1].seal(keys, "kb").unwrap(),
+        branch[0].seal(keys, "kb").unwrap(),
+    );
+    let refused = |result: Result<OwnerDigest>| match result {
+        Err(Error::AnswerRejected(rejection)) => rejection.failures[0].kind,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let opened = codec.open_digest(2, Some(&shown), Some((2, seen.as_str())));
+    assert_eq!(refused(opened), FailureKind::Forked);
+    // The same version sealed twice (a seal's nonce differs) is no fork, but not the bytes
+    // this owner kept: refused as before.
+    let again = main[1].seal(keys, "kb").unwrap();
+    let opened = codec.open_digest(2, Some(&again), Some((2, seen.as_str())));
+    assert_eq!(refused(opened), FailureKind::DigestMismatch);
+    // A rebuild over the other version 2 takes that branch only when the owner says so.
+    let plan = codec.plan_rebuild(2, Some(&shown), Some((2, seen.as_str())), &[], None, false);
+    match plan {
+        Err(Error::AnswerRejected(rejection)) => {
+            assert_eq!(rejection.failures[0].kind, FailureKind::Forked);
+            assert!(
+                rejection.to_string().contains("--after-rollback"),
+                "{rejection}"
+            );
+        }
+        other => panic!("a rebuild over a fork was not refused: {other:?}"),
+    }
+    let plan = codec.plan_rebuild(2, Some(&shown), Some((2, seen.as_str())), &[], None, true);
+    assert_eq!(plan.unwrap().version, 3);
+    // Over the very digest seen, a rebuild needs no flag.
+    let plan = codec.plan_rebuild(2, Some(&seen), Some((2, seen.as_str())), &[], None, false);
+    assert_eq!(plan.unwrap().version, 3);
+}

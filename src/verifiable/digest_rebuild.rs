@@ -60,7 +60,7 @@ impl RecordCodec {
             .filter(|&(v, _)| v > 0)
             .and_then(|(v, sealed)| OwnerDigest::open(keys, self.kb(), v, sealed).ok());
         if let (Some(stored), Some(seen)) = (&stored, &seen) {
-            if seen.version < stored.version && !after_rollback {
+            if seen.version <= stored.version && !after_rollback {
                 stored
                     .check_extends(seen, links)
                     .map_err(|error| after_rollback_hint(error, stored.version))?;

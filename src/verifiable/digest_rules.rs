@@ -82,7 +82,18 @@ impl RecordCodec {
                 format!("the service says version {version} and holds no digest"),
             ));
         };
-        if seen.is_some_and(|(seen_version, bytes)| seen_version == version && bytes != sealed) {
+        if let Some((_, seen_sealed)) = seen.filter(|&(v, bytes)| v == version && bytes != sealed) {
+            // Another digest under the number seen: a fork where both open with other chain
+            // values (another machine wrote this version after a restore), else not this
+            // owner's.
+            let keys = self.keys()?;
+            let shown = OwnerDigest::open(keys, self.kb(), version, sealed);
+            let seen = OwnerDigest::open(keys, self.kb(), version, seen_sealed);
+            if let (Ok(shown), Ok(seen)) = (shown, seen) {
+                if shown.chain.is_some() {
+                    shown.check_extends(&seen, &[])?;
+                }
+            }
             return Err(refused(
                 FailureKind::DigestMismatch,
                 format!(
@@ -288,11 +299,12 @@ mod tests {
             kind(codec.open_digest(0, None, Some((2, &sealed_2)))),
             FailureKind::RolledBack
         );
-        // The seen version with other bytes; bytes under another version's number.
+        // Another version 2 written on version 1 (a fork at the number seen); bytes under
+        // another version's number.
         let (_, other_2) = codec.next_digest(&first, &DigestChange::default()).unwrap();
         assert_eq!(
             kind(open(2, &other_2, Some((2, &sealed_2)))),
-            FailureKind::DigestMismatch
+            FailureKind::Forked
         );
         assert_eq!(kind(open(3, &sealed_2, None)), FailureKind::DigestMismatch);
         assert_eq!(
