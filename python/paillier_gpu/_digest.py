@@ -8,7 +8,7 @@ client's `digest` module is."""
 import json
 from collections import namedtuple
 
-from ._native import WRITE_ATTEMPTS, RecordCodec
+from ._native import MAX_LINKS_READ, WRITE_ATTEMPTS, RecordCodec
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
 from .errors import AnswerRejectedError
 
@@ -72,15 +72,16 @@ class Digests:
         if since is None:
             return version, sealed, next_chunk_id, chunks, None
         links = list(fields.get("links") or [])
-        more = fields.get("more_links") is True
-        while more:
-            # Each page starts past the last: a service that repeats itself ends the loop.
+        more, after = fields.get("more_links") is True, since
+        while more and len(links) < MAX_LINKS_READ:
+            # Each page starts past the last; a service that does not move on ends the loop.
             last = links[-1].get("version") if links and isinstance(links[-1], dict) else None
-            if type(last) is not int or last >= version:
+            if type(last) is not int or last <= after or last >= version:
                 break
+            after = last
             page = self._request("GET", "owner_digest", query={"since": last}, tail=f"/{kb_id}/{context_id}")
             page = page if isinstance(page, dict) else {}
-            more = page.get("more_links") is True and bool(page.get("links"))
+            more = page.get("more_links") is True
             links += list(page.get("links") or [])
         return version, sealed, next_chunk_id, chunks, json.dumps(links)
 

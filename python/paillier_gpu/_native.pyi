@@ -469,6 +469,8 @@ UPLOAD_BATCH: int
 """Chunks per insert request; a write of verifiable records sends this many at most."""
 IDS_PER_REQUEST: int
 """Ids per `GET /v1/chunk` request."""
+MAX_LINKS_READ: int
+"""The most links of the owner's digest a client gathers for one read."""
 """The most metadata one record may carry, as the JSON text the service stores: a record past
 it is refused before anything is sent."""
 

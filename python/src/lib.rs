@@ -89,6 +89,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("WRITE_ATTEMPTS", paillier_gpu::verifiable::WRITE_ATTEMPTS)?;
     module.add("UPLOAD_BATCH", paillier_gpu_api::UPLOAD_BATCH)?;
     module.add("IDS_PER_REQUEST", paillier_gpu_api::IDS_PER_REQUEST)?;
+    module.add("MAX_LINKS_READ", paillier_gpu_api::MAX_LINKS_READ)?;
     module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;

@@ -204,6 +204,10 @@ pub const IDS_PER_REQUEST: usize = 200;
 /// The most links one answer to `GET /v1/owner_digest/...?since=N` carries.
 pub const MAX_DIGEST_LINKS: usize = 4096;
 
+/// The most links a client gathers for one digest read (256 pages): past it the read stops, and
+/// a later version it does not reach is refused as unlinked rather than read for ever.
+pub const MAX_LINKS_READ: usize = 256 * MAX_DIGEST_LINKS;
+
 /// One version of the owner's digest in the knowledge base's history, as the service keeps it
 /// for the owner's other machines: the version, the version it was written on, and its 32-byte
 /// link (standard base64), which the owner's sealed digest chains.

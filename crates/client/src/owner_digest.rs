@@ -36,15 +36,16 @@ impl Client {
             answer_of(answer, &url)
         };
         let mut digest = page(since)?;
-        let mut more = digest.more_links;
-        while more {
-            // Each page starts past the last: a service that repeats itself ends the loop.
+        let (mut more, mut after) = (digest.more_links, since);
+        while more && digest.links.len() < api::MAX_LINKS_READ {
+            // Each page starts past the last; a service that does not move on ends the loop.
             let last = digest.links.last().map_or(i64::MAX, |l| l.version);
-            if last >= digest.version {
+            if last <= after || last >= digest.version {
                 break;
             }
+            after = last;
             let next = page(last)?;
-            more = next.more_links && !next.links.is_empty();
+            more = next.more_links;
             digest.links.extend(next.links);
         }
         digest.more_links = false;
