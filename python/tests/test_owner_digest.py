@@ -114,6 +114,25 @@ def owner(server, ctx, name, url=None, state_dir=None):
     return client, kb, vectors, uploaded
 
 
+def keep_store(data, to):
+    """A copy of the SQLite store in `data` (the database and its journal) in `to`."""
+    to.mkdir(exist_ok=True)
+    for name in (STORE, STORE + "-wal", STORE + "-shm"):
+        if (data / name).exists():
+            shutil.copy2(data / name, to / name)
+
+
+def put_back_store(server, data, earlier):
+    """The store in `data` put back, whole, to the copy in `earlier` (the server stopped and
+    started again)."""
+    server.stop()
+    for name in (STORE, STORE + "-wal", STORE + "-shm"):
+        (data / name).unlink(missing_ok=True)
+        if (earlier / name).exists():
+            shutil.copy2(earlier / name, data / name)
+    server.start()
+
+
 def search(client, kb, ctx, vector, **extra):
     return client.search(kb, ctx, vector, top_k=RECORDS, verify=True, private_meta=True, **extra)
 
@@ -196,17 +215,10 @@ def test_a_store_rolled_back_is_refused_to_an_owner_that_saw_the_later_one(cli, 
         state = tmp_path / "state"
         client, kb, vectors, uploaded = owner(server, ctx, "rollback", state_dir=state)
         server.stop()
-        for name in (STORE, STORE + "-wal", STORE + "-shm"):
-            if (tmp_path / "data" / name).exists():
-                shutil.copy2(tmp_path / "data" / name, tmp_path / name)
+        keep_store(tmp_path / "data", tmp_path / "earlier")
         server.start()
         client.update(kb, ctx, [uploaded[3][0]], [1 - vectors[3]], verifiable=True, private_meta=True)
-        server.stop()
-        for name in (STORE, STORE + "-wal", STORE + "-shm"):
-            (tmp_path / "data" / name).unlink(missing_ok=True)
-            if (tmp_path / name).exists():
-                shutil.copy2(tmp_path / name, tmp_path / "data" / name)
-        server.start()
+        put_back_store(server, tmp_path / "data", tmp_path / "earlier")
         # The same client (in memory), and another process of the owner's (its state folder).
         for owner_client in (client, Client(server.url, server.org, client._key, state_dir=state)):
             with pytest.raises(pg.AnswerRejectedError, match="rolled back"):
@@ -226,29 +238,14 @@ def test_a_store_rolled_back_is_refused_to_an_owner_that_saw_the_later_one(cli, 
 
 def test_a_write_lost_to_a_fork_is_refused_by_the_machine_that_made_it(cli, ctx, tmp_path):
     server = Server(cli, tmp_path / "data")
-
-    def keep(to):
-        to.mkdir(exist_ok=True)
-        for name in (STORE, STORE + "-wal", STORE + "-shm"):
-            if (tmp_path / "data" / name).exists():
-                shutil.copy2(tmp_path / "data" / name, to / name)
-
-    def put_back(earlier):
-        server.stop()
-        for name in (STORE, STORE + "-wal", STORE + "-shm"):
-            (tmp_path / "data" / name).unlink(missing_ok=True)
-            if (earlier / name).exists():
-                shutil.copy2(earlier / name, tmp_path / "data" / name)
-        server.start()
-
     try:
         a, kb, vectors, uploaded = owner(server, ctx, "fork", state_dir=tmp_path / "state-a")
         server.stop()
-        keep(tmp_path / "earlier")
+        keep_store(tmp_path / "data", tmp_path / "earlier")
         server.start()
         # Machine A writes version 2; the store is then put back to version 1.
         a.update(kb, ctx, [uploaded[3][0]], [1 - vectors[3]], verifiable=True, private_meta=True)
-        put_back(tmp_path / "earlier")
+        put_back_store(server, tmp_path / "data", tmp_path / "earlier")
         # Machine B, which never saw version 2, writes versions 2 and 3 on version 1.
         b = Client(server.url, server.org, a._key, state_dir=tmp_path / "state-b")
         b.delete(kb, ctx, [uploaded[5][0]], verifiable=True, private_meta=True)

@@ -9,7 +9,9 @@ use super::FixedBaseTable;
 use crate::bigint::convert::WipedBigUint;
 use crate::bigint::form::Montgomery;
 use crate::bigint::montgomery::MontgomeryModulus;
-use crate::bigint::multi_buffer::{NarrowIsa, NarrowLanes, TwoDigitLanes, LANES, MIN_LANE_ITEMS};
+use crate::bigint::multi_buffer::{
+    lay_out_rows, NarrowIsa, NarrowLanes, TwoDigitLanes, LANES, MIN_LANE_ITEMS,
+};
 
 /// The lanes a table's blocks run in, with its entries in their digits laid out by rows.
 #[derive(Clone)]
@@ -46,7 +48,7 @@ impl FixedBaseTable {
         };
         let width = engine.digit_width();
         let entries = self.entered(modulus, width, |values, out| engine.enter(values, out));
-        let rows = engine.lay_out_rows(&entries, self.window_bits);
+        let rows = lay_out_rows(&entries, width, self.window_bits);
         self.lanes = Some(TableLanes::TwoDigit(engine, rows));
         true
     }
@@ -68,7 +70,7 @@ impl FixedBaseTable {
         }
         let width = engine.digit_width();
         let entries = self.entered(modulus, width, |values, out| engine.enter(values, out));
-        let rows = engine.lay_out_rows(&entries, self.window_bits);
+        let rows = lay_out_rows(&entries, width, self.window_bits);
         self.lanes = Some(TableLanes::Narrow(engine, rows));
         true
     }

@@ -38,6 +38,7 @@ use kernels::ROWS;
 pub use narrow::{NarrowIsa, NarrowLanes};
 
 pub(crate) use products::ProductLanes;
+pub(crate) use row_select::lay_out_rows;
 pub use two_digit::TwoDigitLanes;
 use windows::{LaneArithmetic, LaneItems};
 #[cfg(not(target_arch = "x86_64"))]

@@ -8,6 +8,33 @@ use crate::bigint::avx512::*;
 
 use super::LANES;
 
+/// A fixed-base table's rows of `2^window_bits` entries (one after the other, `width` words
+/// each, in a lane engine's digits) as the row scan reads them: word by word (word `k` of every
+/// entry of a row together), each row padded with zero entries to [`row_entries`].
+pub(crate) fn lay_out_rows(entries: &[u64], width: usize, window_bits: usize) -> Vec<u64> {
+    let (per_row, padded) = (1usize << window_bits, row_entries(window_bits));
+    let rows = entries.len() / (per_row * width);
+    // Allocated whole: no reallocation leaves a copy of the (secret) digits behind.
+    let mut laid_out = vec![0u64; rows * padded * width];
+    for (row, out) in entries
+        .chunks_exact(per_row * width)
+        .zip(laid_out.chunks_exact_mut(padded * width))
+    {
+        for (e, entry) in row.chunks_exact(width).enumerate() {
+            for (k, &word) in entry.iter().enumerate() {
+                out[k * padded + e] = word;
+            }
+        }
+    }
+    laid_out
+}
+
+/// Entries a laid-out row holds: `2^window_bits`, padded to a multiple of sixteen (the scan
+/// takes sixteen at a time).
+pub(crate) fn row_entries(window_bits: usize) -> usize {
+    (1usize << window_bits).next_multiple_of(16)
+}
+
 /// Lane by lane, entry `digits[i]` of a row of `entries` plain values stored word by word (word
 /// `k` of every entry together, `entries` a multiple of 16, `W = out.len() / 8` words an entry)
 /// into lane `i` of `out`. Each word's sixteen entries at a time pass through a two-register

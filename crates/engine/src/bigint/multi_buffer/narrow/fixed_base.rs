@@ -6,6 +6,7 @@
 use zeroize::Zeroizing;
 
 use super::super::aligned::Lanes;
+use super::super::row_select::row_entries;
 use super::super::windows::{LaneArithmetic, LaneItems};
 use super::super::LANES;
 use super::{NarrowIsa, NarrowLanes};
@@ -39,35 +40,6 @@ impl NarrowLanes {
         }
     }
 
-    /// The rows of `2^window_bits` entries made by [`enter`](Self::enter) as
-    /// [`pow_fixed_base`](Self::pow_fixed_base) reads them: word by word (word `k` of every
-    /// entry of a row together), each row padded with zero entries to
-    /// [`row_entries`](Self::row_entries).
-    pub(crate) fn lay_out_rows(&self, entries: &[u64], window_bits: usize) -> Vec<u64> {
-        let width = self.digit_width();
-        let (per_row, padded) = (1usize << window_bits, Self::row_entries(window_bits));
-        let rows = entries.len() / (per_row * width);
-        // Allocated whole: no reallocation leaves a copy of the (secret) digits behind.
-        let mut laid_out = vec![0u64; rows * padded * width];
-        for (row, out) in entries
-            .chunks_exact(per_row * width)
-            .zip(laid_out.chunks_exact_mut(padded * width))
-        {
-            for (e, entry) in row.chunks_exact(width).enumerate() {
-                for (k, &word) in entry.iter().enumerate() {
-                    out[k * padded + e] = word;
-                }
-            }
-        }
-        laid_out
-    }
-
-    /// Entries a laid-out row holds: `2^window_bits`, padded to a multiple of sixteen (the
-    /// AVX-512F scan takes sixteen at a time).
-    pub(crate) fn row_entries(window_bits: usize) -> usize {
-        (1usize << window_bits).next_multiple_of(16)
-    }
-
     /// Fewest exponents of a block worth running here rather than one at a time on two digits
     /// modulo the square root (`FixedBaseTable::run_on_root`), or `None` where the lanes never
     /// pay. On AVX-512F the row scan is two permutes per sixteen entries and the products cost
@@ -85,7 +57,7 @@ impl NarrowLanes {
     /// `g^exponents[i] mod m` for the `k ≤ 8` exponents, in normal form into `out`
     /// (`limbs64` words each), from `entries`: `rows` rows of `2^window_bits` entries of
     /// `g^(j·2^(w·row))` made by [`enter`](Self::enter) and laid out by
-    /// [`lay_out_rows`](Self::lay_out_rows). Each lane reads its exponent's `window_bits` bits
+    /// the row layout of `row_select.rs`. Each lane reads its exponent's `window_bits` bits
     /// a row and takes its entry by a full scan of the row, so the exponents may be secret (the
     /// owner's noise); the instructions and addresses depend on nothing but `k`, `rows` and the
     /// width.
@@ -103,7 +75,7 @@ impl NarrowLanes {
     ) {
         let width = self.digit_width();
         let items = exponents.len();
-        let per_row = Self::row_entries(window_bits);
+        let per_row = row_entries(window_bits);
         assert!(items > 0 && items <= LANES && out.len() >= items * self.limbs64());
         assert!(entries.len() >= rows * per_row * width);
         let mut work = self.workspace();

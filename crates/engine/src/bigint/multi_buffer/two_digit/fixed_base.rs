@@ -4,6 +4,7 @@
 
 use zeroize::Zeroizing;
 
+use super::super::row_select::row_entries;
 use super::{LaneArithmetic, Lanes, TwoDigitLanes, Workspace, LANES};
 use crate::bigint::exponent::bits_at;
 
@@ -34,39 +35,10 @@ impl TwoDigitLanes {
         }
     }
 
-    /// The rows of `2^window_bits` entries made by [`enter`](Self::enter) (one after the
-    /// other, [`digit_width`](Self::digit_width) words each) as
-    /// [`pow_fixed_base`](Self::pow_fixed_base) reads them: word by word (word `k` of every
-    /// entry of a row together), each row padded with zero entries to
-    /// [`row_entries`](Self::row_entries).
-    pub(crate) fn lay_out_rows(&self, entries: &[u64], window_bits: usize) -> Vec<u64> {
-        let width = self.digit_width();
-        let (per_row, padded) = (1usize << window_bits, Self::row_entries(window_bits));
-        let rows = entries.len() / (per_row * width);
-        // Allocated whole: no reallocation leaves a copy of the (secret) digits behind.
-        let mut laid_out = vec![0u64; rows * padded * width];
-        for (row, out) in entries
-            .chunks_exact(per_row * width)
-            .zip(laid_out.chunks_exact_mut(padded * width))
-        {
-            for (e, entry) in row.chunks_exact(width).enumerate() {
-                for (k, &word) in entry.iter().enumerate() {
-                    out[k * padded + e] = word;
-                }
-            }
-        }
-        laid_out
-    }
-
-    /// Entries a laid-out row holds: `2^window_bits`, padded to a multiple of sixteen.
-    pub(crate) fn row_entries(window_bits: usize) -> usize {
-        (1usize << window_bits).next_multiple_of(16)
-    }
-
     /// `g^exponents[i] mod N²` for the `k ≤ 8` exponents, in normal form into `out`
     /// (`limbs64` words each), from `entries`: `rows` rows of `2^window_bits` entries of
     /// `g^(j·2^(w·row))` made by [`enter`](Self::enter) and laid out by
-    /// [`lay_out_rows`](Self::lay_out_rows). Each lane reads its exponent's
+    /// the row layout of `row_select.rs`. Each lane reads its exponent's
     /// `window_bits` bits a row and takes its entry by a full scan of the row, so the exponents
     /// may be secret (the owner's noise); the instructions and addresses depend on nothing but
     /// `k`, `rows` and the width.
@@ -84,7 +56,7 @@ impl TwoDigitLanes {
     ) {
         let (l, width) = (self.limbs(), self.digit_width());
         let items = exponents.len();
-        let per_row = Self::row_entries(window_bits);
+        let per_row = row_entries(window_bits);
         assert!(items > 0 && items <= LANES && out.len() >= items * self.limbs64);
         assert!(entries.len() >= rows * per_row * width);
         let mut work = Workspace::new(l);
