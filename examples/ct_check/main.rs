@@ -45,6 +45,7 @@ const OPERATIONS: &str =
     "pow_secret, pow_secret_pair, pow_secret_root, fixed_base, fixed_base_root, \
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
      pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
+     pow_secret_root_narrow_avx512f, pow_secret_root_narrow_avx2, \
      fixed_base_root_lanes, fixed_base_narrow_avx512f, record_check, record_check_one_bit \
      (memcheck only)";
 
@@ -88,6 +89,21 @@ fn probe_target(operation: &str, setup: &Setup, base: &Montgomery, e: &[u64]) ->
                     lanes.pow_secret(b, &[e; LANES], EXPONENT_BITS, o)
                 }),
                 None => m.pow_secret(base, e, EXPONENT_BITS),
+            }
+        }
+        // Modulo N² on two digits in the narrow lanes (batched decryption and decoding modulo p²
+        // without IFMA), on AVX-512F and on AVX2.
+        "pow_secret_root_narrow_avx512f" | "pow_secret_root_narrow_avx2" => {
+            let narrow = match operation.ends_with("avx2") {
+                true => &setup.root_narrow_avx2,
+                false => &setup.root_narrow_avx512f,
+            };
+            let (square, base) = (&setup.square, &setup.square_base);
+            match narrow {
+                Some(lanes) => in_lanes(square, base, |b, o| {
+                    lanes.pow_secret(b, &[e; LANES], EXPONENT_BITS, o)
+                }),
+                None => square.pow_secret(base, e, EXPONENT_BITS),
             }
         }
         // The same modulo N² on two digits (what batched decoding runs modulo p²).
@@ -193,6 +209,10 @@ fn memcheck(args: &[String]) {
     // Valgrind runs AVX2: the narrow lanes' AVX2 kernels themselves, never a fallback.
     assert!(
         operation != "pow_secret_narrow_avx2" || setup.narrow_avx2.is_some(),
+        "the narrow lanes need AVX2, which this CPU (or valgrind's) lacks"
+    );
+    assert!(
+        operation != "pow_secret_root_narrow_avx2" || setup.root_narrow_avx2.is_some(),
         "the narrow lanes need AVX2, which this CPU (or valgrind's) lacks"
     );
     let m = &setup.m;
@@ -369,6 +389,8 @@ fn dudect(args: &[String]) {
         "pow_secret_root_lanes",
         "pow_secret_narrow_avx512f",
         "pow_secret_narrow_avx2",
+        "pow_secret_root_narrow_avx512f",
+        "pow_secret_root_narrow_avx2",
         "pow_secret_root",
         "fixed_base",
         "fixed_base_root",

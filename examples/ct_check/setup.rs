@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use num_bigint::BigUint;
 use paillier_gpu::hazmat::bigint::{
     Engine, FixedBaseTable, Montgomery, MontgomeryModulus, MultiBuffer, NarrowIsa, NarrowLanes,
-    TwoDigit, TwoDigitLanes,
+    NarrowTwoDigitLanes, TwoDigit, TwoDigitLanes,
 };
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
@@ -66,6 +66,10 @@ pub struct Setup {
     /// and on AVX2, where the CPU has them.
     pub narrow_avx512f: Option<NarrowLanes>,
     pub narrow_avx2: Option<NarrowLanes>,
+    /// The narrow lanes modulo N² on two digits modulo N (batched decryption and decoding
+    /// without IFMA), on AVX-512F and on AVX2, where the CPU has them.
+    pub root_narrow_avx512f: Option<NarrowTwoDigitLanes>,
+    pub root_narrow_avx2: Option<NarrowTwoDigitLanes>,
     root_lanes_table: OnceCell<FixedBaseTable>,
     narrow_table: OnceCell<Option<FixedBaseTable>>,
 }
@@ -95,6 +99,8 @@ impl Setup {
         Setup {
             narrow_avx512f: NarrowLanes::new(&m.modulus(), m.len(), NarrowIsa::Avx512f),
             narrow_avx2: NarrowLanes::new(&m.modulus(), m.len(), NarrowIsa::Avx2),
+            root_narrow_avx512f: NarrowTwoDigitLanes::new(&n, square.len(), NarrowIsa::Avx512f),
+            root_narrow_avx2: NarrowTwoDigitLanes::new(&n, square.len(), NarrowIsa::Avx2),
             lanes,
             root_lanes,
             root_lanes_table: OnceCell::new(),

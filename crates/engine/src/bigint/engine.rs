@@ -8,7 +8,7 @@
 //! | modulus | one or two items at a time | a group at once (from four items, seven on AVX2) |
 //! |---|---|---|
 //! | any odd m | IFMA52 where the CPU has AVX-512 IFMA, else portable (radix 2^64, ADX assembly where the CPU has it) | — |
-//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`], IFMA); modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F or AVX2; a fixed base's blocks on AVX-512F only) |
+//! | a secret square p² (its owner knows p) | IFMA52 modulo p², two in lockstep; portable: two digits modulo p ([`TwoDigit`]) | two digits modulo p in the lanes ([`TwoDigitLanes`] on IFMA, [`NarrowTwoDigitLanes`] on AVX-512F or AVX2); a fixed base's blocks modulo p² in the narrow lanes ([`NarrowLanes`], AVX-512F only) |
 //! | a public square n² (n known to all) | two digits modulo n on IFMA (`PublicTwoDigitIfma`); portable: [`TwoDigit`] for fixed bases, else the modulus's engine | two digits modulo n in the lanes (IFMA); a fixed base's blocks modulo n² in the narrow lanes (AVX-512F) |
 //! | products of many items by one multiplier (the aggregation) | the modulus's engine | the lanes modulo m: [`MultiBuffer`] on IFMA, [`NarrowLanes`] on AVX-512F or AVX2 (from 64 items, `backend/cpu/ops/modmul.rs`) |
 //!
@@ -23,7 +23,9 @@ use super::convert::WipedBigUint;
 use super::cpu_engine::{picked_engine, CpuEngine};
 use super::fixed_base::FixedBaseTable;
 use super::montgomery::{Engine, MontgomeryModulus};
-use super::multi_buffer::{MultiBuffer, NarrowLanes, ProductLanes, TwoDigitLanes, MIN_LANE_ITEMS};
+use super::multi_buffer::{
+    MultiBuffer, NarrowLanes, NarrowTwoDigitLanes, ProductLanes, TwoDigitLanes, MIN_LANE_ITEMS,
+};
 use super::two_digit::ifma::PublicTwoDigitIfma;
 use super::two_digit::TwoDigit;
 use crate::error::Result;
@@ -81,10 +83,12 @@ pub(crate) struct SecretSquareEngines {
     pub(crate) lanes: Option<SecretLanes>,
 }
 
-/// Eight secret powers modulo p² at once: on two digits modulo p on IFMA, else modulo p² in
-/// the narrow lanes (AVX-512F or AVX2).
+/// Eight secret powers modulo p² at once: on two digits modulo p, on IFMA or in the narrow
+/// lanes (AVX-512F or AVX2); modulo p² in the narrow lanes for a p too wide for their two
+/// digits.
 pub(crate) enum SecretLanes {
     TwoDigit(TwoDigitLanes),
+    NarrowTwoDigit(NarrowTwoDigitLanes),
     Narrow(NarrowLanes),
 }
 
@@ -100,6 +104,7 @@ impl SecretLanes {
     ) {
         match self {
             Self::TwoDigit(lanes) => lanes.pow_secret(bases, exponents, exponent_bits, out),
+            Self::NarrowTwoDigit(lanes) => lanes.pow_secret(bases, exponents, exponent_bits, out),
             Self::Narrow(lanes) => lanes.pow_secret(bases, exponents, exponent_bits, out),
         }
     }
@@ -109,6 +114,7 @@ impl SecretLanes {
     pub(crate) fn min_items(&self) -> usize {
         match self {
             Self::TwoDigit(_) => MIN_LANE_ITEMS,
+            Self::NarrowTwoDigit(lanes) => lanes.min_items(),
             Self::Narrow(lanes) => lanes.min_items(),
         }
     }
@@ -131,8 +137,12 @@ pub(crate) fn for_secret_square(
                 TwoDigitLanes::new(prime_value, square.len()).map(SecretLanes::TwoDigit)
             }
             engine => engine.narrow_isa().and_then(|isa| {
-                let value = WipedBigUint(prime_value * prime_value);
-                NarrowLanes::new(&value.0, square.len(), isa).map(SecretLanes::Narrow)
+                NarrowTwoDigitLanes::new(prime_value, square.len(), isa)
+                    .map(SecretLanes::NarrowTwoDigit)
+                    .or_else(|| {
+                        let value = WipedBigUint(prime_value * prime_value);
+                        NarrowLanes::new(&value.0, square.len(), isa).map(SecretLanes::Narrow)
+                    })
             }),
         },
     }
@@ -224,7 +234,8 @@ mod tests {
 
     /// What each preference prepares for a square n² (n known), and the powers of a fixed-base
     /// table and of the secret lanes on it: `portable` rules every vector engine out, `ifma`
-    /// takes the IFMA engines, `avx512f` and `avx2` the narrow lanes for the secret square and
+    /// takes the IFMA engines, `avx512f` and `avx2` the narrow lanes on two digits for the
+    /// secret square and
     /// the portable engine elsewhere, and the powers are the same whichever runs. Engines this
     /// CPU lacks are refused. (The preference is process-wide: tests that set it hold
     /// `preference_lock`; a test running beside this one may get other engines meanwhile, which
@@ -267,7 +278,7 @@ mod tests {
             let lanes = secret
                 .lanes
                 .as_ref()
-                .map(|l| matches!(l, SecretLanes::Narrow(_)));
+                .map(|l| matches!(l, SecretLanes::NarrowTwoDigit(_)));
             Some((
                 (square.engine(), secret.digits.is_some(), lanes),
                 public,

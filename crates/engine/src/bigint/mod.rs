@@ -19,7 +19,8 @@
 //! * [`MultiBuffer`] — eight exponentiations modulo one modulus at once, one in each lane of the
 //!   AVX-512 IFMA registers; [`TwoDigitLanes`], the same modulo N² on two digits modulo N (the
 //!   CPU backend's batched decryption and decoding); [`NarrowLanes`], eight modulo one modulus in
-//!   28-bit digits on AVX-512F or AVX2, for CPUs without IFMA.
+//!   28-bit digits on AVX-512F or AVX2, for CPUs without IFMA, and [`NarrowTwoDigitLanes`], the
+//!   same modulo N² on two digits modulo N (batched decryption and decoding there).
 //! * `PublicProducts` — chains of products of public values in the fastest engine's own form
 //!   (Montgomery's inversion trick over ciphertexts).
 
@@ -63,7 +64,9 @@ pub(crate) use fixed_base::POW_BLOCK;
 pub use form::Montgomery;
 pub(crate) use limbs::mul_wide;
 pub use montgomery::{Engine, MontgomeryModulus};
-pub use multi_buffer::{MultiBuffer, NarrowIsa, NarrowLanes, TwoDigitLanes, LANES};
+pub use multi_buffer::{
+    MultiBuffer, NarrowIsa, NarrowLanes, NarrowTwoDigitLanes, TwoDigitLanes, LANES,
+};
 pub use multi_pow::ExponentRows;
 pub use prepared::PreparedMultiplier;
 pub use public_products::PublicProducts;

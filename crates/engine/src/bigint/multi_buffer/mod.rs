@@ -35,7 +35,7 @@ mod windows;
 use aligned::Lanes;
 #[cfg(target_arch = "x86_64")]
 use kernels::ROWS;
-pub use narrow::{NarrowIsa, NarrowLanes};
+pub use narrow::{NarrowIsa, NarrowLanes, NarrowTwoDigitLanes};
 
 pub(crate) use products::ProductLanes;
 pub(crate) use row_select::lay_out_rows;

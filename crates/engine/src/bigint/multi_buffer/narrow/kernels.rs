@@ -153,19 +153,25 @@ macro_rules! narrow_kernels {
             unsafe { close_column(column, t + 1, l, constants, q, out) }
         }
 
-        /// Closes the last column, `2l − 2` (one product `x·y` of the top digits, one term of
-        /// the reduction), and stores the result's top digit.
+        /// Closes the last column, `2l − 2` (the operands' sum `top`, one term of the
+        /// reduction), and stores the result's top digit: its carry plus `beyond` (what a sum
+        /// adds past the product's columns).
         #[inline]
         $(#[$feature])*
-        unsafe fn close_last(product: V, m: &[u64], constants: (V, V, V, u32), (q, out, carry): (*mut u64, *mut u64, V)) {
+        unsafe fn close_last(
+            (top, beyond): (V, V),
+            m: &[u64],
+            constants: (V, V, V, u32),
+            (q, out, carry): (*mut u64, *mut u64, V),
+        ) {
             let l = m.len();
             let t = 2 * l - 2;
-            let mut column = add(product, carry);
+            let mut column = add(top, carry);
             if l > 1 {
                 column = add(column, mul32(unsafe { at(q, l - 1) }, splat(m[l - 1])));
             }
             let carry = unsafe { close_column(column, t, l, constants, q, out) };
-            unsafe { store(out.add(super::super::LANES * (l - 1)), carry) };
+            unsafe { store(out.add(super::super::LANES * (l - 1)), add(carry, beyond)) };
         }
 
         /// The sums `Σ a_i·b_(t−i)` and `Σ a_i·b_(t+1−i)` of columns `t` and `t + 1`.
@@ -200,16 +206,17 @@ macro_rules! narrow_kernels {
             (add(add(this, this), mul32(half, half)), add(next, next))
         }
 
-        /// Almost Montgomery product of `WIDTH` pairs, or with `SQUARE` of `a` by itself (`b`
-        /// is then `a`, and each cross product is computed once and doubled). Columns close two
-        /// at a time ([`column_pair`]), the last alone; the next pair's operand products are
+        /// Closes every column of a Montgomery product modulo `m` whose operand sums
+        /// `sums(t)` gives for columns `t` and `t + 1` (`t` even, below `2l − 2`), `top` for
+        /// the last column, and `beyond` past it (added to the top digit). Columns close two
+        /// at a time ([`column_pair`]), the last alone; the next pair's operand sums are
         /// issued before the current pair closes, so that they fill the wait on its quotient
-        /// digits.
+        /// digits (stored in `q`).
         #[inline]
         $(#[$feature])*
-        unsafe fn montgomery<const SQUARE: bool>(
-            a: *const u64,
-            b: *const u64,
+        unsafe fn reduce_columns(
+            sums: impl Fn(usize) -> (V, V),
+            (top, beyond): (V, V),
             m: &[u64],
             (k0, bits): (u64, u32),
             q: *mut u64,
@@ -217,10 +224,6 @@ macro_rules! narrow_kernels {
         ) {
             let l = m.len();
             let constants = (splat(m[0]), splat(k0), splat((1u64 << bits) - 1), bits);
-            let sums = |t: usize| match SQUARE {
-                true => unsafe { square_sums(a, t, l) },
-                false => unsafe { product_sums(a, b, t, l) },
-            };
             let mut carry = zero();
             let last = 2 * l - 2;
             let mut current = match last > 0 {
@@ -236,8 +239,28 @@ macro_rules! narrow_kernels {
                 carry = unsafe { close_pair(current, reductions, t, m, constants, (q, out, carry)) };
                 current = upcoming;
             }
+            unsafe { close_last((top, beyond), m, constants, (q, out, carry)) };
+        }
+
+        /// Almost Montgomery product of `WIDTH` pairs, or with `SQUARE` of `a` by itself (`b`
+        /// is then `a`, and each cross product is computed once and doubled).
+        #[inline]
+        $(#[$feature])*
+        unsafe fn montgomery<const SQUARE: bool>(
+            a: *const u64,
+            b: *const u64,
+            m: &[u64],
+            constants: (u64, u32),
+            q: *mut u64,
+            out: *mut u64,
+        ) {
+            let l = m.len();
+            let sums = |t: usize| match SQUARE {
+                true => unsafe { square_sums(a, t, l) },
+                false => unsafe { product_sums(a, b, t, l) },
+            };
             let top = mul32(unsafe { at(a, l - 1) }, unsafe { at(b, l - 1) });
-            unsafe { close_last(top, m, constants, (q, out, carry)) };
+            unsafe { reduce_columns(sums, (top, zero()), m, constants, q, out) };
         }
 
         /// Almost Montgomery product of `WIDTH` pairs: `out = a·b·2^(−bits·l) mod m` lane by
@@ -336,6 +359,7 @@ pub(super) mod avx512 {
     #[allow(unused_imports)]
     use super::super::vectors::avx512::*;
     narrow_kernels!(#[target_feature(enable = "avx512f")]);
+    narrow_digit_kernels!(#[target_feature(enable = "avx512f")]);
 }
 
 /// The kernels on AVX2: four lanes a register, so a vector of eight takes two calls.
@@ -344,6 +368,7 @@ pub(super) mod avx2 {
     #[allow(unused_imports)]
     use super::super::vectors::avx2::*;
     narrow_kernels!(#[target_feature(enable = "avx2")]);
+    narrow_digit_kernels!(#[target_feature(enable = "avx2")]);
 }
 
 /// The kernels on plain arrays (tests only: results, not speed or constant time).
@@ -352,4 +377,5 @@ pub(super) mod emulated {
     #[allow(unused_imports)]
     use super::super::vectors::emulated::*;
     narrow_kernels!();
+    narrow_digit_kernels!();
 }

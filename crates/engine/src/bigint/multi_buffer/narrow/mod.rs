@@ -18,6 +18,8 @@ use super::windows::{self, LaneArithmetic, LaneItems};
 use super::LANES;
 use crate::bigint::convert::{limbs_from_biguint, WipedBigUint};
 
+#[macro_use]
+mod digit_kernels;
 mod fixed_base;
 mod kernels;
 mod radix;
@@ -340,3 +342,7 @@ impl LaneArithmetic for NarrowLanes {
         ));
     }
 }
+
+// Declared after `on_lanes!`, which its kernels' calls go through.
+mod two_digit;
+pub use two_digit::NarrowTwoDigitLanes;

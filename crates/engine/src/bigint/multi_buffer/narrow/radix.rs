@@ -5,17 +5,25 @@ use zeroize::Zeroize;
 
 use crate::bigint::ct;
 
-/// Whether a product of `digits`-digit values in radix `2^bits` sums every column without
-/// overflow: `2·digits·(2^bits − 1)² + 2^(64 − bits) < 2^64` (two products a digit pair, and the
-/// previous column's carry; see the kernels). Exact, in 128-bit arithmetic.
+/// Whether the columns of a Montgomery product of `digits`-digit values in radix `2^bits`
+/// that sum `products` digit products a digit pair (two for a product modulo one modulus: the
+/// operands' and the reduction's; three for the high digit of a product on two digits) sum
+/// without overflow, with a digit's worth of addend and the previous column's carry:
+/// `products·digits·(2^bits − 1)² + 2^bits + 2^(64 − bits) < 2^64`. Exact, in 128-bit
+/// arithmetic.
 ///
 /// ```text
-/// bits 28: up to 128 digits (moduli up to 3,582 bits, two spare bits)
-/// bits 27: up to 512 digits
+/// two products:   28 bits up to 128 digits (moduli up to 3,582 bits), 27 bits up to 512
+/// three products: 28 bits up to 85 digits (roots up to 2,374 bits), 27 bits up to 341
 /// ```
-pub(crate) fn digits_fit(bits: u32, digits: usize) -> bool {
+pub(crate) fn columns_fit(products: u128, bits: u32, digits: usize) -> bool {
     let top = (1u128 << bits) - 1;
-    2 * digits as u128 * top * top + (1u128 << (64 - bits)) < 1u128 << 64
+    products * digits as u128 * top * top + (1u128 << bits) + (1u128 << (64 - bits)) < 1u128 << 64
+}
+
+/// [`columns_fit`] for a product modulo one modulus (two products a column's digit pair).
+pub(crate) fn digits_fit(bits: u32, digits: usize) -> bool {
+    columns_fit(2, bits, digits)
 }
 
 /// The radix and digit count for an odd modulus of `modulus_bits` bits: the widest digits
@@ -25,6 +33,17 @@ pub(crate) fn radix_for(modulus_bits: usize) -> Option<(u32, usize)> {
     [28u32, 27].into_iter().find_map(|bits| {
         let digits = (modulus_bits + 2).div_ceil(bits as usize);
         digits_fit(bits, digits).then_some((bits, digits))
+    })
+}
+
+/// The radix and digit count of a root N for products modulo N² on two digits modulo N: the
+/// widest digits (28 bits, else 27) whose count `L` keeps `64·N < 2^(bits·L)` (each digit then
+/// stays below `3N`) and the high digit's columns within [`columns_fit`]; `None` where neither
+/// does.
+pub(crate) fn two_digit_radix_for(root_bits: usize) -> Option<(u32, usize)> {
+    [28u32, 27].into_iter().find_map(|bits| {
+        let digits = (root_bits + 6).div_ceil(bits as usize);
+        columns_fit(3, bits, digits).then_some((bits, digits))
     })
 }
 
@@ -90,6 +109,18 @@ mod tests {
         assert_eq!(radix_for(4096), Some((27, 152)));
         assert_eq!(radix_for(27 * 512 - 2), Some((27, 512)));
         assert_eq!(radix_for(27 * 512 - 1), None);
+    }
+
+    #[test]
+    fn the_two_digit_bound_holds_at_its_edges_and_not_past_them() {
+        assert!(columns_fit(3, 28, 85) && !columns_fit(3, 28, 86));
+        assert!(columns_fit(3, 27, 341) && !columns_fit(3, 27, 342));
+        // Six spare bits above the root: p of key_len 1024 in 37 digits.
+        assert_eq!(two_digit_radix_for(1024), Some((28, 37)));
+        assert_eq!(two_digit_radix_for(28 * 85 - 6), Some((28, 85)));
+        assert_eq!(two_digit_radix_for(28 * 85 - 5), Some((27, 89)));
+        assert_eq!(two_digit_radix_for(27 * 341 - 6), Some((27, 341)));
+        assert_eq!(two_digit_radix_for(27 * 341 - 5), None);
     }
 
     #[test]

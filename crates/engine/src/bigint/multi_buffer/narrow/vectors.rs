@@ -41,6 +41,11 @@ pub(super) mod avx512 {
     pub(crate) fn add(a: V, b: V) -> V {
         _mm512_add_epi64(a, b)
     }
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn sub(a: V, b: V) -> V {
+        _mm512_sub_epi64(a, b)
+    }
     /// The low 32 bits of each lane of `a` times those of `b`, 64-bit products (`vpmuludq`).
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -98,6 +103,11 @@ pub(super) mod avx2 {
     pub(crate) fn add(a: V, b: V) -> V {
         _mm256_add_epi64(a, b)
     }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn sub(a: V, b: V) -> V {
+        _mm256_sub_epi64(a, b)
+    }
     /// The low 32 bits of each lane of `a` times those of `b`, 64-bit products (`vpmuludq`).
     #[inline]
     #[target_feature(enable = "avx2")]
@@ -151,6 +161,9 @@ pub(super) mod emulated {
     }
     pub(crate) fn add(a: V, b: V) -> V {
         each(a, b, u64::wrapping_add)
+    }
+    pub(crate) fn sub(a: V, b: V) -> V {
+        each(a, b, u64::wrapping_sub)
     }
     pub(crate) fn mul32(a: V, b: V) -> V {
         each(a, b, |x, y| (x & 0xffff_ffff) * (y & 0xffff_ffff))
