@@ -51,6 +51,11 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  sealed), the rest of the service's answer kept
   no_digest_routes {}                            the owner's digest read answered 404, as by a
                                                  service without the digest routes
+  endless_links {}                               the owner's digest's links (reads with ?since=)
+                                                 answered by one page for ever: the first page
+                                                 asked for, its oldest and newest links left
+                                                 out, with "more_links": true, whatever `since`
+                                                 is
   drop_partition {}                              a partitioned search's last probed partition
                                                  left out of the filter sent on
   swap_partition {}                              its last probed partition replaced by another
@@ -61,7 +66,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
 It remembers each record's index and content as they pass (inserts and updates with the ids of
 their answers, GET /v1/chunk answers), for stale and resurrect. `GET /_tamper/log` answers
 {"chunk_fetches": [[ids of one GET /v1/chunk, in the order asked], ...], "probes": [[partition
-tokens one partitioned compute_hamming asked for], ...]}; `POST /_tamper` empties it.
+tokens one partitioned compute_hamming asked for], ...], "link_reads": [the `since` of each
+owner's digest read that asked for links, ...]}; `POST /_tamper` empties it.
 
 `compute_hamming` is asked for JSON (pieces as integers) whatever the client accepts. Only the
 standard library: the Rust tests run it with the system's python3.
@@ -85,6 +91,7 @@ ATTACK = {"kind": "none"}
 LAST_ANSWERS = {}  # knowledge base -> the last honest compute_hamming answer
 FETCH_LOG = []  # the chunk ids of each GET /v1/chunk, in the order asked
 PROBE_LOG = []  # the partition tokens each partitioned compute_hamming asked for
+LINK_READS = []  # the `since` of each owner's digest read that asked for links
 HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "transfer-encoding"}
 
 
@@ -151,13 +158,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/_tamper"):
             with LOCK:
                 if method == "GET" and self.path.split("?")[0] == "/_tamper/log":
-                    answer = {"chunk_fetches": FETCH_LOG, "probes": PROBE_LOG}
+                    answer = {"chunk_fetches": FETCH_LOG, "probes": PROBE_LOG, "link_reads": LINK_READS}
                 else:
                     if method == "POST":
                         ATTACK.clear()
                         ATTACK.update(json.loads(body or b"{}"))
                         FETCH_LOG.clear()
                         PROBE_LOG.clear()
+                        LINK_READS.clear()
                     answer = {"kind": ATTACK.get("kind")}
                 self._answer(200, json.dumps(answer).encode())
             return
@@ -213,6 +221,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 content = json.dumps(stored).encode()
             elif kind == "no_digest_routes":
                 status, content = 404, json.dumps({"message": "Not Found"}).encode()
+            since = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("since")
+            if since:
+                with LOCK:
+                    LINK_READS.append(int(since[0]))
+                    if kind == "endless_links":
+                        stored = json.loads(content)
+                        page = ATTACK.setdefault("page", (stored.get("links") or [])[1:-1])
+                        stored.update(links=page, more_links=True)
+                        content = json.dumps(stored).encode()
         inserting = route.startswith("/v1/chunk/") or route.startswith("/v1/records/")
         if method == "POST" and inserting and "/meta" not in self.path:
             with LOCK:

@@ -296,3 +296,24 @@ def test_a_digest_counting_a_field_covers_searches_of_its_values(server, proxy, 
     with pytest.raises(pg.AnswerRejectedError, match="owner's digest counts"):
         search(client, kb, ctx, vectors[1], filter={"tag1": {"$in": ["t1", "t2"]}})
     proxy()
+
+
+def test_links_paged_for_ever_are_read_a_few_pages_and_the_gap_is_refused(server, proxy, ctx, tmp_path):
+    """A service that answers every page of the digest's links with the same page, saying more
+    follow, neither keeps the owner reading nor gets the versions it left out past it."""
+    a, kb, vectors, _ = owner(server, ctx, "endless-links", url=proxy.url, state_dir=tmp_path / "a")
+    search(a, kb, ctx, vectors[0])
+    b = Client(server.url, server.org, a._key, state_dir=tmp_path / "b")
+    for i in range(3):
+        b.upload(kb, ctx, vectors[i : i + 1], documents(1), verifiable=True, private_meta=True)
+    proxy(kind="endless_links")
+    try:
+        with pytest.raises(pg.AnswerRejectedError, match="forked.*no link for version 2"):
+            search(a, kb, ctx, vectors[0])
+        with urllib.request.urlopen(f"{proxy.url}/_tamper/log") as answer:
+            reads = json.loads(answer.read())["link_reads"]
+        # The first page after version 1, then once more from its last link, which did not move on.
+        assert reads == [1, 3], reads
+    finally:
+        proxy()
+    assert search(a, kb, ctx, vectors[0])

@@ -1,12 +1,14 @@
 //! A service that forks a knowledge base's history: its store put back to an earlier copy and
 //! written again by another machine of the owner. The machine that saw the lost branch refuses
 //! the other one as forked (the Rust client and the CLI), its rebuild waits for the owner to
-//! take that branch, and honest machines that saw only one branch raise no alarm.
+//! take that branch, and honest machines that saw only one branch raise no alarm. A service
+//! that pages the links between versions for ever is read a few pages and refused.
 
 use crate::common;
 
 use common::cli::{run_with, write_jsonl};
 use common::server::{small_context, vectors, Server};
+use common::tamper::TamperProxy;
 use paillier_gpu::verifiable::FailureKind;
 use paillier_gpu_client::{Client, Error, SearchOptions, StateDir};
 
@@ -134,4 +136,45 @@ fn two_machines_writing_in_turn_raise_no_alarm() {
             assert_eq!(hits[0].distance, 0);
         }
     }
+}
+
+/// The service answers every page of the links with the first one, its oldest and newest links
+/// left out, saying more follow: the client stops when a page does not move on (two reads, not the 256
+/// pages of `MAX_LINKS_READ`) and refuses the version it cannot reach.
+#[test]
+fn links_paged_for_ever_are_read_a_few_pages_and_the_gap_is_refused() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (kb, key) = server.kb_and_key("endless-links");
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = small_context(EMBED);
+    let proxy = TamperProxy::start(&server.url);
+    let a = Client::new(&proxy.url, &server.org, &key)
+        .unwrap()
+        .with_state_dir(StateDir::new(dir.path().join("a")));
+    let b = Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_dir(StateDir::new(dir.path().join("b")));
+    a.push_context(&ctx).unwrap();
+    let stored = vectors(12, 10, EMBED);
+    a.upload_records(&kb, &ctx, &stored[..6], &[], BOTH)
+        .unwrap();
+    let options = SearchOptions {
+        top_k: 2,
+        records: BOTH,
+        ..SearchOptions::default()
+    };
+    a.search_records(&kb, &ctx, &stored[0], &options).unwrap();
+    for batch in stored[6..].chunks(2) {
+        b.upload_records(&kb, &ctx, batch, &[], BOTH).unwrap();
+    }
+    proxy.set(serde_json::json!({"kind": "endless_links"}));
+    let message = refused_as(
+        a.search_records(&kb, &ctx, &stored[0], &options),
+        FailureKind::Forked,
+    );
+    assert!(message.contains("no link for version 2"), "{message}");
+    assert_eq!(proxy.link_reads(), vec![1, 3]);
+    proxy.honest();
+    let hits = a.search_records(&kb, &ctx, &stored[7], &options).unwrap();
+    assert_eq!(hits[0].distance, 0);
 }

@@ -52,6 +52,12 @@ impl TamperProxy {
         serde_json::from_value(self.log()["chunk_fetches"].clone()).unwrap()
     }
 
+    /// The `since` of each owner's digest read that asked for links, since the last
+    /// [`set`](Self::set).
+    pub fn link_reads(&self) -> Vec<i64> {
+        serde_json::from_value(self.log()["link_reads"].clone()).unwrap()
+    }
+
     /// `GET /_tamper/log`.
     fn log(&self) -> Value {
         reqwest::blocking::get(format!("{}/_tamper/log", self.url))
