@@ -7,6 +7,7 @@ from ._native import (
     ExecutionContext as ExecutionContext,
     LinearModel as LinearModel,
     DigestRebuild as DigestRebuild,
+    PlannedWrite as PlannedWrite,
     OwnerDigest as OwnerDigest,
     PackedArray as PackedArray,
     PaillierPrivateKey as PaillierPrivateKey,

@@ -121,31 +121,24 @@ class Digests:
     def _write_with_digest(self, codec, kb_id, context_id, plan):
         """Writes what `plan(current)` (a `Planned`) makes of the digest as stored, with the
         digest advanced, in one transaction; plans again, up to `WRITE_ATTEMPTS` times, after another
-        writer moved it on. The inserted chunks' ids. A knowledge base that holds chunks but no
-        digest (written before digests) is refused until the owner has counted them."""
+        writer moved it on. The inserted chunks' ids. The library plans the digest's step
+        (`RecordCodec.plan_write`): the ids, the next version, and the refusal of a knowledge base
+        that holds chunks but no digest (written before digests) until the owner has counted them."""
         for _ in range(WRITE_ATTEMPTS):
             current = self._current_digest(codec, kb_id, context_id)
-            if current.digest.version == 0 and current.chunks > 0:
-                raise AnswerRejectedError(
-                    f"knowledge base {kb_id} holds {current.chunks} chunks and no owner's digest (written "
-                    "before digests, or by another client): look at them, then count them with "
-                    "Client.rebuild_digest (the CLI's `paillier-gpu remote digest rebuild`)")
             planned = plan(current)
             if planned.is_empty():
                 return []
-            first = current.next_chunk_id
-            added = [(first + i, nonce, value) for i, (_, nonce, value) in enumerate(planned.insert)]
-            added += [(chunk_id, nonce, value) for _, (chunk_id, nonce), value in planned.update + planned.patch]
-            base = current.digest
-            if planned.partitions is not None:
-                base = base.with_partitions(*planned.partitions)
-            digest, sealed = codec.next_digest(base, planned.removed, added)
-            body = {"kb_id": kb_id, "context_id": context_id,
-                    "owner_digest": json.loads(digest.write(current.digest.version, sealed)),
+            write = codec.plan_write(
+                current.digest, current.next_chunk_id, current.chunks,
+                [(nonce, value) for _, nonce, value in planned.insert],
+                [(chunk_id, nonce, value) for _, (chunk_id, nonce), value in planned.update + planned.patch],
+                planned.removed, planned.partitions)
+            body = {"kb_id": kb_id, "context_id": context_id, "owner_digest": json.loads(write.owner_digest()),
                     "insert": [chunk for chunk, _, _ in planned.insert],
                     "update": [chunk for chunk, _, _ in planned.update], "delete": planned.delete}
-            if planned.insert:
-                body["first_chunk_id"] = first
+            if write.first_chunk_id is not None:
+                body["first_chunk_id"] = write.first_chunk_id
             if planned.patch:
                 # Sent only when there is one: a service without patches refuses the field.
                 body["patch"] = [chunk for chunk, _, _ in planned.patch]
@@ -159,13 +152,11 @@ class Digests:
                 raise RemoteUnreachableError(
                     f"{error}; the write got no answer and may have been stored: it is not sent again (the "
                     "owner's digest's version, read again, says whether it was)") from None
-            self._keep_seen(context_id, kb_id, (digest.version, sealed))
+            self._keep_seen(context_id, kb_id, (write.digest.version, write.sealed))
             ids = checked_ids(answer, len(planned.insert), "the write of records")
-            expected = list(range(first, first + len(planned.insert)))
-            if ids != expected:
-                raise RemoteUnreachableError(
-                    f"the records were stored under ids {ids[:20]}, not the {expected[:20]} the owner's digest "
-                    "counts: the next verified search will say so")
+            mismatch = write.ids_mismatch(ids)
+            if mismatch is not None:
+                raise RemoteUnreachableError(mismatch)
             return ids
         raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {WRITE_ATTEMPTS} "
                                "times while this write was planned; nothing was written, run it again")

@@ -532,6 +532,26 @@ class DigestRebuild:
     def counted_field(self) -> Optional[str]:
         """The field it counts per value ("partition" for a partitioned knowledge base)."""
 
+class PlannedWrite:
+    """A write of records as `RecordCodec.plan_write` planned it against the service's digest."""
+
+    @property
+    def digest(self) -> OwnerDigest:
+        """The digest after the write."""
+    @property
+    def sealed(self) -> str:
+        """Its sealed bytes."""
+    @property
+    def chunk_ids(self) -> List[int]:
+        """The ids the inserted records take, in order."""
+    @property
+    def first_chunk_id(self) -> Optional[int]:
+        """The first inserted record's id, or None for a write without inserts."""
+    def owner_digest(self) -> str:
+        """The write's `owner_digest` as `POST /v1/records` takes it (JSON)."""
+    def ids_mismatch(self, stored: Sequence[int]) -> Optional[str]:
+        """What is wrong with the ids the service stored the inserts under; None when right."""
+
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
     and a tag in each plaintext, the document sealed to the record), with private metadata
@@ -615,6 +635,21 @@ class RecordCodec:
     ) -> Tuple[OwnerDigest, str]:
         """The digest one version on, records (chunk_id, nonce, counted value) taken out and put
         in, and its sealed bytes."""
+    def plan_write(
+        self,
+        current: OwnerDigest,
+        next_chunk_id: int,
+        chunks: int,
+        inserted: Sequence[Tuple[str, Optional[str]]],
+        replaced: Sequence[_Counted],
+        removed: Sequence[_Counted],
+        partitions: Optional[Tuple[Optional[PartitionModel], Optional[PartitionModel]]] = None,
+        uncounted_ok: bool = False,
+    ) -> PlannedWrite:
+        """A write planned against the service's digest: inserted records (nonce, counted
+        value) take the ids from `next_chunk_id` on, replaced and removed ones are (chunk_id,
+        nonce, counted value); a knowledge base with chunks and no digest raises
+        AnswerRejectedError unless `uncounted_ok`."""
     def plan_rebuild(
         self,
         stored: int,

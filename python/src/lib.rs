@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod ciphertexts;
+mod codec_digest;
 mod context;
 mod context_state;
 mod convert;
@@ -82,6 +83,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyStoredRecords>()?;
     module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_class::<digest_history::PyDigestRebuild>()?;
+    module.add_class::<codec_digest::PyPlannedWrite>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
     module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;

@@ -4,8 +4,7 @@
 
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::verifiable::{
-    DigestChange, Document, FetchedRecord, LayoutKind, RecordCodec, RecordNonce, RecordOptions,
-    Tally,
+    Document, FetchedRecord, LayoutKind, RecordCodec, RecordNonce, RecordOptions, Tally,
 };
 use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
@@ -13,19 +12,16 @@ use serde_json::{json, Map, Value};
 use crate::ciphertexts::Ciphertexts;
 use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
-use crate::digest_history::{links_of, PyDigestRebuild};
 use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::placed_documents;
-use crate::record_state::{
-    counted_records, expectation, nonce_of, PyOwnerDigest, PyQuery, PyStoredRecords,
-};
+use crate::record_state::{expectation, nonce_of, PyOwnerDigest, PyQuery, PyStoredRecords};
 
 /// The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
 /// and a tag in each plaintext, the document sealed to the record), with private metadata
 /// (tokens), both or neither.
 #[pyclass(module = "paillier_gpu", name = "RecordCodec", frozen)]
 pub struct PyRecordCodec {
-    codec: RecordCodec,
+    pub(crate) codec: RecordCodec,
 }
 
 fn json_error(what: &str, e: serde_json::Error) -> PyErr {
@@ -56,7 +52,9 @@ impl PyRecordCodec {
     }
 
     /// A digest and its sealed bytes as Python gets them.
-    fn sealed(made: (paillier_gpu::verifiable::OwnerDigest, String)) -> (PyOwnerDigest, String) {
+    pub(crate) fn sealed(
+        made: (paillier_gpu::verifiable::OwnerDigest, String),
+    ) -> (PyOwnerDigest, String) {
         (PyOwnerDigest { digest: made.0 }, made.1)
     }
 }
@@ -295,119 +293,6 @@ impl PyRecordCodec {
                 ))
             })
             .collect()
-    }
-
-    /// The owner's digest from the service's copy (`version`, 0 for none, and its `sealed`
-    /// bytes), checked against `seen` (`(version, sealed)`, the highest this owner has seen):
-    /// an older version, the seen version with other bytes, a later one that does not extend
-    /// it through `links` (the JSON list of the service's links after it), or a copy that does
-    /// not open raise `AnswerRejectedError`.
-    ///
-    /// `chunks`: how many chunks the service says the knowledge base holds. With no digest and
-    /// some chunks, the records predate digests and so layouts: they are read as two-bit.
-    #[pyo3(signature = (version, sealed=None, seen=None, chunks=0, links=None))]
-    fn open_digest(
-        &self,
-        version: i64,
-        sealed: Option<&str>,
-        seen: Option<(i64, String)>,
-        chunks: u64,
-        links: Option<&str>,
-    ) -> PyResult<PyOwnerDigest> {
-        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
-        let links = links_of(links)?;
-        let digest = self
-            .codec
-            .open_digest_holding(version, sealed, seen, chunks, &links)
-            .py_err()?;
-        Ok(PyOwnerDigest { digest })
-    }
-
-    /// The digest one version on from `current`, with `removed` taken out and `added` put in
-    /// (each `(chunk_id, nonce, value of the counted field or None)`), and its sealed bytes.
-    fn next_digest(
-        &self,
-        current: &PyOwnerDigest,
-        removed: Vec<(i64, String, Option<String>)>,
-        added: Vec<(i64, String, Option<String>)>,
-    ) -> PyResult<(PyOwnerDigest, String)> {
-        let change = DigestChange {
-            removed: counted_records(removed)?,
-            added: counted_records(added)?,
-        };
-        let made = self.codec.next_digest(&current.digest, &change).py_err()?;
-        Ok(Self::sealed(made))
-    }
-
-    /// The partitions a search probes (ascending) when it wants `nearest` of `partitions`, each
-    /// with its whole group of `decoys + 1` drawn under the owner's key: the same query, or
-    /// queries near the same partitions, name the same groups.
-    fn probe_with_decoys(
-        &self,
-        partitions: usize,
-        nearest: Vec<u32>,
-        decoys: usize,
-    ) -> PyResult<Vec<u32>> {
-        self.codec
-            .probe_with_decoys(partitions, &nearest, decoys)
-            .py_err()
-    }
-
-    /// A rebuild of the digest planned over the service's `stored` version and `sealed` bytes,
-    /// given `seen` (`(version, sealed)`) and the service's `links` after it (JSON), counting
-    /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback or
-    /// a fork unless `after_rollback`.
-    #[pyo3(signature = (stored, sealed=None, seen=None, links=None, counted_field=None, after_rollback=false))]
-    fn plan_rebuild(
-        &self,
-        stored: i64,
-        sealed: Option<&str>,
-        seen: Option<(i64, String)>,
-        links: Option<&str>,
-        counted_field: Option<&str>,
-        after_rollback: bool,
-    ) -> PyResult<PyDigestRebuild> {
-        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
-        let links = links_of(links)?;
-        let plan = self
-            .codec
-            .plan_rebuild(stored, sealed, seen, &links, counted_field, after_rollback)
-            .py_err()?;
-        Ok(PyDigestRebuild { plan })
-    }
-
-    /// The digest `plan` rebuilds from `records` (each `(chunk_id, nonce, value)`), and its
-    /// sealed bytes.
-    fn rebuilt_digest(
-        &self,
-        plan: &PyDigestRebuild,
-        records: Vec<(i64, String, Option<String>)>,
-    ) -> PyResult<(PyOwnerDigest, String)> {
-        let records = counted_records(records)?;
-        let made = self.codec.rebuilt_digest(&plan.plan, &records).py_err()?;
-        Ok(Self::sealed(made))
-    }
-
-    /// `digest` sealed as the service stores it (for its version, under this owner's key).
-    fn seal_digest(&self, digest: &PyOwnerDigest) -> PyResult<String> {
-        let keys = self.codec.keys().py_err()?;
-        digest.digest.seal(keys, self.codec.kb()).py_err()
-    }
-
-    /// Raises `AnswerRejectedError` unless the records `(chunk_ids[i], nonces[i])` are exactly
-    /// those `digest` counts: every record of the knowledge base, and no other.
-    fn check_counted(
-        &self,
-        digest: &PyOwnerDigest,
-        chunk_ids: Vec<i64>,
-        nonces: Vec<String>,
-    ) -> PyResult<()> {
-        let nonces: Vec<_> = nonces
-            .iter()
-            .map(|n| nonce_of(n))
-            .collect::<PyResult<_>>()?;
-        let answered = self.codec.tally(&chunk_ids, &nonces).py_err()?;
-        digest.digest.records.check(&answered).py_err()
     }
 
     /// The documents of `records` (a JSON list of `{chunk_id, nonce, chunk_content, meta_data,

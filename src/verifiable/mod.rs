@@ -57,6 +57,7 @@ mod digest;
 mod digest_chain;
 mod digest_rebuild;
 mod digest_rules;
+mod digest_write;
 mod encrypt;
 mod filter;
 mod keys;
@@ -82,6 +83,7 @@ pub use digest::{OwnerDigest, Tally};
 pub use digest_chain::DigestLink;
 pub use digest_rebuild::DigestRebuild;
 pub use digest_rules::{CountedRecord, DigestChange, WRITE_ATTEMPTS};
+pub use digest_write::{PlannedWrite, RecordWrite};
 pub use filter::tokenise_filter;
 pub use keys::{KeyDerivation, RecordKeys};
 pub use layout::{

@@ -5,12 +5,11 @@
 //! from what is stored now.
 
 use paillier_gpu::verifiable::{
-    CountedRecord, DigestChange, FailureKind, Partitioning, RecordCodec, RecordNonce,
-    PARTITION_FIELD, WRITE_ATTEMPTS,
+    CountedRecord, Partitioning, RecordCodec, RecordNonce, RecordWrite, WRITE_ATTEMPTS,
 };
 use serde_json::Value;
 
-use super::{refused, Current, SeenDigest};
+use super::{Current, SeenDigest};
 use crate::api;
 use crate::error::{Error, Result};
 use crate::Client;
@@ -93,60 +92,48 @@ impl Client {
         let (kb, context_id) = (codec.kb(), codec.context().id());
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.current_digest(codec)?;
-            if !uncounted_ok && current.digest.version == 0 && current.chunks > 0 {
-                return Err(refused(
-                    FailureKind::DigestMismatch,
-                    format!(
-                        "knowledge base {kb} holds {} chunks and no owner's digest (written \
-                         before digests, or by another client): look at them, then count them \
-                         with `paillier-gpu remote digest rebuild`",
-                        current.chunks
-                    ),
-                ));
-            }
             let planned = plan(&current)?;
             if planned.is_empty() {
                 return Ok(Written {
                     chunk_ids: Vec::new(),
                 });
             }
-            let first = current.next_chunk_id;
-            let mut change = DigestChange {
+            let mut write = RecordWrite {
                 removed: planned.removed,
-                added: Vec::new(),
+                partitions: planned.partitions,
+                ..RecordWrite::default()
             };
             let mut insert = Vec::with_capacity(planned.insert.len());
-            for (i, (chunk, nonce, value)) in planned.insert.into_iter().enumerate() {
-                change.added.push(((first + i as i64, nonce), value));
+            for (chunk, nonce, value) in planned.insert {
+                write.inserted.push((nonce, value));
                 insert.push(chunk);
             }
-            let mut update = Vec::with_capacity(planned.update.len());
-            for (chunk, pair, value) in planned.update {
-                change.added.push((pair, value));
-                update.push(chunk);
-            }
-            let mut patch = Vec::with_capacity(planned.patch.len());
-            for (chunk, pair, value) in planned.patch {
-                change.added.push((pair, value));
-                patch.push(chunk);
-            }
-            let mut base = current.digest.clone();
-            if let Some(partitions) = planned.partitions {
-                base.partitions = Some(partitions);
-                base.counted_field = Some(PARTITION_FIELD.to_owned());
-            }
-            let (next, sealed) = codec.next_digest(&base, &change)?;
-            let expected_ids: Vec<i64> = (first..first + insert.len() as i64).collect();
+            let mut replaced = |chunks: Vec<(Value, (i64, RecordNonce), Option<String>)>| {
+                let mut sent = Vec::with_capacity(chunks.len());
+                for (chunk, pair, value) in chunks {
+                    write.replaced.push((pair, value));
+                    sent.push(chunk);
+                }
+                sent
+            };
+            let (update, patch) = (replaced(planned.update), replaced(planned.patch));
+            let next = codec.plan_write(
+                &current.digest,
+                current.next_chunk_id,
+                current.chunks,
+                write,
+                uncounted_ok,
+            )?;
             let body = api::RecordWrites {
                 kb_id: kb.to_owned(),
                 context_id: context_id.to_owned(),
                 owner_digest: api::DigestWrite {
-                    expected_version: current.digest.version,
-                    version: next.version,
-                    sealed: sealed.clone(),
-                    link: super::wire_link(&next),
+                    expected_version: next.expected_version,
+                    version: next.digest.version,
+                    sealed: next.sealed.clone(),
+                    link: super::wire_link(&next.digest),
                 },
-                first_chunk_id: (!insert.is_empty()).then_some(first),
+                first_chunk_id: next.first_chunk_id(),
                 insert: raw_list(&insert)?,
                 update: raw_list(&update)?,
                 patch: raw_list(&patch)?,
@@ -158,18 +145,14 @@ impl Client {
                         context_id,
                         kb,
                         &SeenDigest {
-                            version: next.version,
-                            sealed,
+                            version: next.digest.version,
+                            sealed: next.sealed.clone(),
                         },
                     )?;
-                    if written.chunk_ids != expected_ids {
+                    if let Some(detail) = next.ids_mismatch(&written.chunk_ids) {
                         return Err(Error::RemoteUnreachable {
                             url: self.address("records", ""),
-                            detail: format!(
-                                "the records were stored under ids {:?}, not the {:?} the \
-                                 digest counts: the next verified search will say so",
-                                written.chunk_ids, expected_ids
-                            ),
+                            detail,
                         });
                     }
                     return Ok(Written {

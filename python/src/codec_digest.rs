@@ -1,0 +1,236 @@
+//! `RecordCodec`'s owner's digest: the service's copy opened and checked, a write planned
+//! against it (`PlannedWrite`), a rebuild planned and counted, and the records it counts
+//! checked (a second `#[pymethods]` block of the class `records.rs` defines).
+
+use paillier_gpu::verifiable::{DigestChange, Partitioning, PlannedWrite, RecordWrite};
+use pyo3::prelude::*;
+
+use crate::digest_history::{digest_write, links_of, PyDigestRebuild};
+use crate::errors::IntoPy;
+use crate::partitions::PyPartitionModel;
+use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
+use crate::records::PyRecordCodec;
+
+/// A write of records planned by `RecordCodec.plan_write` against the digest the service holds:
+/// the digest it writes, the ids its inserted records take, and the check of the ids the
+/// service answers with.
+#[pyclass(module = "paillier_gpu", name = "PlannedWrite", frozen)]
+pub struct PyPlannedWrite {
+    pub planned: PlannedWrite,
+}
+
+#[pymethods]
+impl PyPlannedWrite {
+    /// The digest after the write.
+    #[getter]
+    fn digest(&self) -> PyOwnerDigest {
+        PyOwnerDigest {
+            digest: self.planned.digest.clone(),
+        }
+    }
+
+    /// Its sealed bytes.
+    #[getter]
+    fn sealed(&self) -> String {
+        self.planned.sealed.clone()
+    }
+
+    /// The ids the inserted records take, in order.
+    #[getter]
+    fn chunk_ids(&self) -> Vec<i64> {
+        self.planned.chunk_ids.clone()
+    }
+
+    /// The first inserted record's id, or None for a write without inserts.
+    #[getter]
+    fn first_chunk_id(&self) -> Option<i64> {
+        self.planned.first_chunk_id()
+    }
+
+    /// The write's `owner_digest` as `POST /v1/records` takes it (JSON: `{expected_version,
+    /// version, sealed, link}`).
+    fn owner_digest(&self) -> String {
+        digest_write(
+            &self.planned.digest,
+            self.planned.expected_version,
+            &self.planned.sealed,
+        )
+    }
+
+    /// What is wrong with `stored`, the ids the service says it stored the inserted records
+    /// under, where they are not those the digest counts; None when they are.
+    fn ids_mismatch(&self, stored: Vec<i64>) -> Option<String> {
+        self.planned.ids_mismatch(&stored)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "PlannedWrite(version={}, chunk_ids={})",
+            self.planned.digest.version,
+            self.planned.chunk_ids.len()
+        )
+    }
+}
+
+/// A knowledge base's partitions as Python gives them: `(model, next)`, each a
+/// `PartitionModel` or None.
+type ModelPair<'py> = (
+    Option<PyRef<'py, PyPartitionModel>>,
+    Option<PyRef<'py, PyPartitionModel>>,
+);
+
+#[pymethods]
+impl PyRecordCodec {
+    /// The owner's digest from the service's copy (`version`, 0 for none, and its `sealed`
+    /// bytes), checked against `seen` (`(version, sealed)`, the highest this owner has seen):
+    /// an older version, the seen version with other bytes, a later one that does not extend
+    /// it through `links` (the JSON list of the service's links after it), or a copy that does
+    /// not open raise `AnswerRejectedError`.
+    ///
+    /// `chunks`: how many chunks the service says the knowledge base holds. With no digest and
+    /// some chunks, the records predate digests and so layouts: they are read as two-bit.
+    #[pyo3(signature = (version, sealed=None, seen=None, chunks=0, links=None))]
+    fn open_digest(
+        &self,
+        version: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, String)>,
+        chunks: u64,
+        links: Option<&str>,
+    ) -> PyResult<PyOwnerDigest> {
+        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
+        let links = links_of(links)?;
+        let digest = self
+            .codec
+            .open_digest_holding(version, sealed, seen, chunks, &links)
+            .py_err()?;
+        Ok(PyOwnerDigest { digest })
+    }
+
+    /// The digest one version on from `current`, with `removed` taken out and `added` put in
+    /// (each `(chunk_id, nonce, value of the counted field or None)`), and its sealed bytes.
+    fn next_digest(
+        &self,
+        current: &PyOwnerDigest,
+        removed: Vec<(i64, String, Option<String>)>,
+        added: Vec<(i64, String, Option<String>)>,
+    ) -> PyResult<(PyOwnerDigest, String)> {
+        let change = DigestChange {
+            removed: counted_records(removed)?,
+            added: counted_records(added)?,
+        };
+        let made = self.codec.next_digest(&current.digest, &change).py_err()?;
+        Ok(Self::sealed(made))
+    }
+
+    /// The partitions a search probes (ascending) when it wants `nearest` of `partitions`, each
+    /// with its whole group of `decoys + 1` drawn under the owner's key: the same query, or
+    /// queries near the same partitions, name the same groups.
+    fn probe_with_decoys(
+        &self,
+        partitions: usize,
+        nearest: Vec<u32>,
+        decoys: usize,
+    ) -> PyResult<Vec<u32>> {
+        self.codec
+            .probe_with_decoys(partitions, &nearest, decoys)
+            .py_err()
+    }
+
+    /// A rebuild of the digest planned over the service's `stored` version and `sealed` bytes,
+    /// given `seen` (`(version, sealed)`) and the service's `links` after it (JSON), counting
+    /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback or
+    /// a fork unless `after_rollback`.
+    #[pyo3(signature = (stored, sealed=None, seen=None, links=None, counted_field=None, after_rollback=false))]
+    fn plan_rebuild(
+        &self,
+        stored: i64,
+        sealed: Option<&str>,
+        seen: Option<(i64, String)>,
+        links: Option<&str>,
+        counted_field: Option<&str>,
+        after_rollback: bool,
+    ) -> PyResult<PyDigestRebuild> {
+        let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
+        let links = links_of(links)?;
+        let plan = self
+            .codec
+            .plan_rebuild(stored, sealed, seen, &links, counted_field, after_rollback)
+            .py_err()?;
+        Ok(PyDigestRebuild { plan })
+    }
+
+    /// The digest `plan` rebuilds from `records` (each `(chunk_id, nonce, value)`), and its
+    /// sealed bytes.
+    fn rebuilt_digest(
+        &self,
+        plan: &PyDigestRebuild,
+        records: Vec<(i64, String, Option<String>)>,
+    ) -> PyResult<(PyOwnerDigest, String)> {
+        let records = counted_records(records)?;
+        let made = self.codec.rebuilt_digest(&plan.plan, &records).py_err()?;
+        Ok(Self::sealed(made))
+    }
+
+    /// `digest` sealed as the service stores it (for its version, under this owner's key).
+    fn seal_digest(&self, digest: &PyOwnerDigest) -> PyResult<String> {
+        let keys = self.codec.keys().py_err()?;
+        digest.digest.seal(keys, self.codec.kb()).py_err()
+    }
+
+    /// Raises `AnswerRejectedError` unless the records `(chunk_ids[i], nonces[i])` are exactly
+    /// those `digest` counts: every record of the knowledge base, and no other.
+    fn check_counted(
+        &self,
+        digest: &PyOwnerDigest,
+        chunk_ids: Vec<i64>,
+        nonces: Vec<String>,
+    ) -> PyResult<()> {
+        let nonces: Vec<_> = nonces
+            .iter()
+            .map(|n| nonce_of(n))
+            .collect::<PyResult<_>>()?;
+        let answered = self.codec.tally(&chunk_ids, &nonces).py_err()?;
+        digest.digest.records.check(&answered).py_err()
+    }
+
+    /// A write planned against `current`, the digest the service holds (opened), whose
+    /// knowledge base holds `chunks` chunks and gives the next one `next_chunk_id`: the records
+    /// `inserted` (each `(nonce, value of the counted field or None)`, in the order sent: they
+    /// take the ids from `next_chunk_id` on), `replaced` in place and `removed` (each
+    /// `(chunk_id, nonce, value)`), and the partitions from this write on (`(model, next)`, each
+    /// a `PartitionModel` or None). A knowledge base with chunks and no digest raises
+    /// `AnswerRejectedError` unless `uncounted_ok`.
+    #[pyo3(signature = (current, next_chunk_id, chunks, inserted, replaced, removed, partitions=None, uncounted_ok=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn plan_write(
+        &self,
+        current: &PyOwnerDigest,
+        next_chunk_id: i64,
+        chunks: u64,
+        inserted: Vec<(String, Option<String>)>,
+        replaced: Vec<(i64, String, Option<String>)>,
+        removed: Vec<(i64, String, Option<String>)>,
+        partitions: Option<ModelPair<'_>>,
+        uncounted_ok: bool,
+    ) -> PyResult<PyPlannedWrite> {
+        let inserted = inserted
+            .into_iter()
+            .map(|(nonce, value)| Ok((nonce_of(&nonce)?, value)))
+            .collect::<PyResult<_>>()?;
+        let write = RecordWrite {
+            inserted,
+            replaced: counted_records(replaced)?,
+            removed: counted_records(removed)?,
+            partitions: partitions.map(|(model, next)| Partitioning {
+                model: model.map(|m| m.model.clone()),
+                next: next.map(|m| m.model.clone()),
+            }),
+        };
+        let planned = self
+            .codec
+            .plan_write(&current.digest, next_chunk_id, chunks, write, uncounted_ok)
+            .py_err()?;
+        Ok(PyPlannedWrite { planned })
+    }
+}
