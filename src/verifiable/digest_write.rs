@@ -79,7 +79,7 @@ impl RecordCodec {
     /// # let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
     /// let codec = RecordCodec::new(&ctx, "kb", RecordOptions { verifiable: true, private_meta: false });
     /// let write = RecordWrite {
-    ///     inserted: vec![(RecordNonce(7), None), (RecordNonce(8), None)],
+    ///     inserted: vec![(RecordNonce::random(), None), (RecordNonce::random(), None)],
     ///     ..RecordWrite::default()
     /// };
     /// let planned = codec.plan_write(&OwnerDigest::new(None), 40, 0, write, false).unwrap();
