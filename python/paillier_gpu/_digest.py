@@ -126,6 +126,7 @@ class Digests:
         that holds chunks but no digest (written before digests) until the owner has counted them."""
         for _ in range(WRITE_ATTEMPTS):
             current = self._current_digest(codec, kb_id, context_id)
+            codec.check_chunks_counted(current.digest, current.chunks)
             planned = plan(current)
             if planned.is_empty():
                 return []

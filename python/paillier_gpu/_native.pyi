@@ -635,6 +635,8 @@ class RecordCodec:
     ) -> Tuple[OwnerDigest, str]:
         """The digest one version on, records (chunk_id, nonce, counted value) taken out and put
         in, and its sealed bytes."""
+    def check_chunks_counted(self, current: OwnerDigest, chunks: int) -> None:
+        """Raises AnswerRejectedError for a knowledge base with chunks and no owner's digest."""
     def plan_write(
         self,
         current: OwnerDigest,

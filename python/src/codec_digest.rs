@@ -194,6 +194,15 @@ impl PyRecordCodec {
         digest.digest.records.check(&answered).py_err()
     }
 
+    /// Raises `AnswerRejectedError` for a knowledge base that holds `chunks` chunks but no
+    /// owner's digest (`current` at version 0), until the owner has counted them: checked
+    /// before a write is planned.
+    fn check_chunks_counted(&self, current: &PyOwnerDigest, chunks: u64) -> PyResult<()> {
+        self.codec
+            .check_chunks_counted(&current.digest, chunks)
+            .py_err()
+    }
+
     /// A write planned against `current`, the digest the service holds (opened), whose
     /// knowledge base holds `chunks` chunks and gives the next one `next_chunk_id`: the records
     /// `inserted` (each `(nonce, value of the counted field or None)`, in the order sent: they

@@ -66,6 +66,26 @@ impl PlannedWrite {
 }
 
 impl RecordCodec {
+    /// Refuses, as [`FailureKind::DigestMismatch`], to write into a knowledge base that holds
+    /// `chunks` chunks but no owner's digest (`current` at version 0: written before digests,
+    /// or by another client) until the owner has counted them. [`plan_write`](Self::plan_write)
+    /// checks it; a client checks it first too, before it plans (and pays for) a write.
+    pub fn check_chunks_counted(&self, current: &OwnerDigest, chunks: u64) -> Result<()> {
+        if current.version == 0 && chunks > 0 {
+            return Err(refused(
+                FailureKind::DigestMismatch,
+                format!(
+                    "knowledge base {} holds {chunks} chunks and no owner's digest (written \
+                     before digests, or by another client): look at them, then count them with \
+                     a digest rebuild (`paillier-gpu remote digest rebuild`, \
+                     `Client.rebuild_digest` in Python)",
+                    self.kb()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `write` planned against `current`, the digest the service holds (opened and checked),
     /// whose knowledge base holds `chunks` chunks and gives the next one `next_chunk_id`. A
     /// knowledge base that holds chunks but no digest (written before digests, or by another
@@ -95,17 +115,8 @@ impl RecordCodec {
         write: RecordWrite,
         uncounted_ok: bool,
     ) -> Result<PlannedWrite> {
-        if !uncounted_ok && current.version == 0 && chunks > 0 {
-            return Err(refused(
-                FailureKind::DigestMismatch,
-                format!(
-                    "knowledge base {} holds {chunks} chunks and no owner's digest (written \
-                     before digests, or by another client): look at them, then count them with \
-                     a digest rebuild (`paillier-gpu remote digest rebuild`, \
-                     `Client.rebuild_digest` in Python)",
-                    self.kb()
-                ),
-            ));
+        if !uncounted_ok {
+            self.check_chunks_counted(current, chunks)?;
         }
         let chunk_ids: Vec<i64> = (next_chunk_id..).take(write.inserted.len()).collect();
         let mut added: Vec<CountedRecord> = chunk_ids

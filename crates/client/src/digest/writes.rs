@@ -92,6 +92,9 @@ impl Client {
         let (kb, context_id) = (codec.kb(), codec.context().id());
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.current_digest(codec)?;
+            if !uncounted_ok {
+                codec.check_chunks_counted(&current.digest, current.chunks)?;
+            }
             let planned = plan(&current)?;
             if planned.is_empty() {
                 return Ok(Written {
