@@ -118,12 +118,9 @@ class Partitions:
         `moving_to` when given. The digest's version after it."""
 
         def checked(current):
-            digest = current.digest
-            if digest.version != version or (moving_to is not None and digest.next_partition_model != moving_to):
-                raise ConcurrentWriteError(
-                    f"knowledge base {kb_id} was written by another client during the rebuild (its digest is at "
-                    f"version {digest.version}, the rebuild left it at {version}): nothing more was moved; run "
-                    f"{_REBUILD} again to resume")
+            conflict = current.digest.rebuild_step_conflict(kb_id, version, moving_to)
+            if conflict is not None:
+                raise ConcurrentWriteError(conflict)
             return plan(current)
 
         self._write_with_digest(codec, kb_id, context_id, checked)

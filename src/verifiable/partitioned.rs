@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::metadata::string_token;
-use super::{Document, RecordKeys};
+use super::{Document, OwnerDigest, RecordKeys};
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;
 
@@ -84,6 +84,35 @@ pub fn check_unreserved(meta_data: &Map<String, Value>) -> Result<()> {
     }
 }
 
+impl OwnerDigest {
+    /// Why a partitions rebuild of knowledge base `kb` cannot take its next step over this
+    /// digest, the service's: it is not at `expected_version` (the rebuild's own last) or, where
+    /// `moving_to` is given, not moving records to that model; another writer came between.
+    /// `None` when it can. Nothing is lost: running the rebuild again resumes it.
+    pub fn rebuild_step_conflict(
+        &self,
+        kb: &str,
+        expected_version: i64,
+        moving_to: Option<&PartitionModel>,
+    ) -> Option<String> {
+        let under_way = self.partitions.as_ref().and_then(|p| p.next.as_ref());
+        let same_target = match (under_way, moving_to) {
+            (Some(under_way), Some(moving_to)) => under_way.same_as(moving_to),
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        (self.version != expected_version || !same_target).then(|| {
+            format!(
+                "knowledge base {kb} was written by another client during the rebuild (its \
+                 digest is at version {}, the rebuild left it at {expected_version}): nothing \
+                 more was moved; run the rebuild again to resume (`paillier-gpu remote \
+                 partitions rebuild`, `Client.rebuild_partitions` in Python)",
+                self.version
+            )
+        })
+    }
+}
+
 /// `meta_data` with its partition, if it holds one, as the service must get it: a token.
 pub(super) fn tokenise_partition(
     keys: &RecordKeys,
@@ -120,5 +149,41 @@ mod tests {
         assert_eq!(document_partition(&numbered), None);
         let mut bad = numbered.meta_data.clone();
         assert!(tokenise_partition(&keys, &mut bad).is_err());
+    }
+
+    #[test]
+    fn a_rebuild_step_needs_its_own_last_version_and_target() {
+        let vectors: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i & 1, (i >> 1) & 1, 1, 0]).collect();
+        let rows: Vec<&[u8]> = vectors.iter().map(Vec::as_slice).collect();
+        let train = |partitions| {
+            let options = crate::partitions::TrainOptions {
+                partitions,
+                ..Default::default()
+            };
+            PartitionModel::train(&rows, &options).unwrap().0
+        };
+        let (target, other) = (train(2), train(3));
+        let mut digest = OwnerDigest::new(None);
+        digest.version = 4;
+        digest.partitions = Some(Partitioning {
+            model: None,
+            next: Some(target.clone()),
+        });
+        assert_eq!(digest.rebuild_step_conflict("kb", 4, Some(&target)), None);
+        assert_eq!(digest.rebuild_step_conflict("kb", 4, None), None);
+        let stale = digest
+            .rebuild_step_conflict("kb", 3, Some(&target))
+            .unwrap();
+        assert!(
+            stale.contains("at version 4, the rebuild left it at 3"),
+            "{stale}"
+        );
+        assert!(digest
+            .rebuild_step_conflict("kb", 4, Some(&other))
+            .is_some());
+        digest.partitions = None;
+        assert!(digest
+            .rebuild_step_conflict("kb", 4, Some(&target))
+            .is_some());
     }
 }

@@ -172,27 +172,13 @@ impl Client {
     ) -> Result<()> {
         let expected = *version;
         self.write_with_digest(codec, |current| {
-            let moving_to = current
+            match current
                 .digest
-                .partitions
-                .as_ref()
-                .and_then(|p| p.next.as_ref());
-            let same_target = match (moving_to, next) {
-                (Some(moving_to), Some(next)) => moving_to.same_as(next),
-                (_, None) => true,
-                (None, Some(_)) => false,
-            };
-            if current.digest.version != expected || !same_target {
-                return Err(Error::InvalidSetting(format!(
-                    "knowledge base {} was written by another client during the rebuild \
-                     (its digest is at version {}, the rebuild left it at {expected}): \
-                     nothing more was moved; run `paillier-gpu remote partitions rebuild` \
-                     again to resume",
-                    codec.kb(),
-                    current.digest.version
-                )));
+                .rebuild_step_conflict(codec.kb(), expected, next)
+            {
+                Some(conflict) => Err(Error::InvalidSetting(conflict)),
+                None => plan(current),
             }
-            plan(current)
         })?;
         *version = expected + 1;
         Ok(())
