@@ -1,21 +1,5 @@
 use super::*;
-use crate::verifiable::{DigestChange, RecordCodec, RecordNonce, RecordOptions};
-use crate::{ContextOptions, ExecutionContext};
-
-fn codec() -> RecordCodec {
-    let options = ContextOptions {
-        key_len: 256,
-        embed_len: 8,
-        allow_insecure: true,
-        ..Default::default()
-    };
-    let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-    let records = RecordOptions {
-        verifiable: true,
-        private_meta: false,
-    };
-    RecordCodec::new(&ctx, "kb", records)
-}
+use crate::verifiable::{test_codec, DigestChange, RecordCodec, RecordNonce};
 
 /// `n` versions written one on another from `from`, each adding record `tag + i`.
 fn history(codec: &RecordCodec, from: &OwnerDigest, n: usize, tag: i64) -> Vec<OwnerDigest> {
@@ -45,7 +29,7 @@ fn kind(result: Result<()>) -> FailureKind {
 
 #[test]
 fn a_later_version_extends_every_earlier_one_through_the_links() {
-    let codec = codec();
+    let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 5, 100);
     let all = links(&main);
     for (i, seen) in main.iter().enumerate() {
@@ -67,7 +51,7 @@ fn a_later_version_extends_every_earlier_one_through_the_links() {
 
 #[test]
 fn another_branch_is_a_fork_whatever_links_the_service_gives() {
-    let codec = codec();
+    let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 2, 100);
     // Restored to version 1 and written twice from there by another machine.
     let branch = history(&codec, &main[0], 2, 200);
@@ -103,7 +87,7 @@ fn another_branch_is_a_fork_whatever_links_the_service_gives() {
 
 #[test]
 fn a_missing_link_is_refused_and_a_loop_of_links_ends() {
-    let codec = codec();
+    let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 4, 100);
     let all = links(&main);
     let without_3: Vec<_> = all.iter().filter(|l| l.version != 3).copied().collect();
@@ -124,7 +108,7 @@ fn a_missing_link_is_refused_and_a_loop_of_links_ends() {
 
 #[test]
 fn a_digest_from_before_chains_checks_nothing_and_one_after_must_carry_its_history() {
-    let codec = codec();
+    let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 2, 100);
     let mut unchained = main[0].clone();
     unchained.chain = None;
@@ -142,7 +126,7 @@ fn a_digest_from_before_chains_checks_nothing_and_one_after_must_carry_its_histo
 
 #[test]
 fn the_link_binds_the_body_and_the_knowledge_base() {
-    let codec = codec();
+    let codec = test_codec();
     let first = history(&codec, &OwnerDigest::default(), 1, 100);
     let other = history(&codec, &OwnerDigest::default(), 1, 101);
     assert_ne!(first[0].link().unwrap().link, other[0].link().unwrap().link);
@@ -156,7 +140,7 @@ fn the_link_binds_the_body_and_the_knowledge_base() {
 
 #[test]
 fn another_digest_under_the_number_seen_is_a_fork_and_a_rebuild_over_it_waits_for_the_owner() {
-    let codec = codec();
+    let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 2, 100);
     // Restored to version 1, and another machine's own version 2 written on it.
     let branch = history(&codec, &main[0], 1, 200);

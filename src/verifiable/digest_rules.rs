@@ -247,23 +247,7 @@ pub(crate) fn refused(kind: FailureKind, detail: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verifiable::RecordOptions;
-    use crate::{ContextOptions, ExecutionContext};
-
-    fn codec() -> RecordCodec {
-        let options = ContextOptions {
-            key_len: 256,
-            embed_len: 8,
-            allow_insecure: true,
-            ..Default::default()
-        };
-        let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-        let records = RecordOptions {
-            verifiable: true,
-            private_meta: false,
-        };
-        RecordCodec::new(&ctx, "kb", records)
-    }
+    use crate::verifiable::test_codec;
 
     fn kind(result: Result<OwnerDigest>) -> FailureKind {
         match result {
@@ -274,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_digest_is_refused_when_older_than_seen_or_not_the_one_seen() {
-        let codec = codec();
+        let codec = test_codec();
         let change = DigestChange {
             added: vec![((1, RecordNonce(5)), None)],
             ..DigestChange::default()

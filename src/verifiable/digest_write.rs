@@ -148,29 +148,13 @@ impl RecordCodec {
 mod tests {
     use super::*;
     use crate::error::Error;
-    use crate::verifiable::RecordOptions;
-    use crate::{ContextOptions, ExecutionContext};
-
-    fn codec() -> RecordCodec {
-        let options = ContextOptions {
-            key_len: 256,
-            embed_len: 8,
-            allow_insecure: true,
-            ..Default::default()
-        };
-        let ctx = ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
-        let records = RecordOptions {
-            verifiable: true,
-            private_meta: false,
-        };
-        RecordCodec::new(&ctx, "kb", records)
-    }
+    use crate::verifiable::test_codec;
 
     /// Inserts take the ids from the next one on, replacements keep theirs, and the digest is
     /// the one `next_digest` makes of the same change.
     #[test]
     fn a_write_counts_what_it_inserts_replaces_and_removes() {
-        let codec = codec();
+        let codec = test_codec();
         let first = codec
             .plan_write(
                 &OwnerDigest::new(None),
@@ -215,7 +199,7 @@ mod tests {
 
     #[test]
     fn chunks_without_a_digest_are_refused_unless_the_write_counts_them() {
-        let codec = codec();
+        let codec = test_codec();
         let write = RecordWrite {
             inserted: vec![(RecordNonce(1), None)],
             ..RecordWrite::default()
@@ -237,7 +221,7 @@ mod tests {
 
     #[test]
     fn new_partitions_are_counted_per_partition() {
-        let codec = codec();
+        let codec = test_codec();
         let write = RecordWrite {
             inserted: vec![(RecordNonce(1), Some("0".to_owned()))],
             partitions: Some(Partitioning::default()),

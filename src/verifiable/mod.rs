@@ -101,3 +101,22 @@ pub use record_layout::{LayoutKind, RecordLayout};
 pub use seal::{open_document, open_records, seal_document, Document};
 pub use sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};
+
+/// A verifiable codec of knowledge base "kb" under a small insecure context: what the digest's
+/// unit tests write and read with.
+#[cfg(test)]
+pub(crate) fn test_codec() -> RecordCodec {
+    let options = crate::ContextOptions {
+        key_len: 256,
+        embed_len: 8,
+        allow_insecure: true,
+        ..Default::default()
+    };
+    let ctx =
+        crate::ExecutionContext::create_with_passphrase(&options, "pw").expect("a test context");
+    let records = RecordOptions {
+        verifiable: true,
+        private_meta: false,
+    };
+    RecordCodec::new(&ctx, "kb", records)
+}

@@ -11,7 +11,7 @@ use super::{NarrowIsa, NarrowLanes};
 use crate::bigint::multi_buffer::LANES;
 
 /// Every instruction set to check here: the emulation always, the others where the CPU has them.
-fn isas() -> Vec<NarrowIsa> {
+pub(super) fn isas() -> Vec<NarrowIsa> {
     [NarrowIsa::Emulated, NarrowIsa::Avx2, NarrowIsa::Avx512f]
         .into_iter()
         .filter(|isa| isa.available())

@@ -7,16 +7,10 @@ use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::super::super::test_support::{check_powers, odd_number};
+use super::super::tests::isas;
 use super::super::NarrowIsa;
 use super::NarrowTwoDigitLanes;
 use crate::bigint::multi_buffer::LANES;
-
-fn isas() -> Vec<NarrowIsa> {
-    [NarrowIsa::Emulated, NarrowIsa::Avx2, NarrowIsa::Avx512f]
-        .into_iter()
-        .filter(|isa| isa.available())
-        .collect()
-}
 
 /// The powers modulo `n²` of `bases` (below n²) checked against num-bigint.
 fn check_group(isa: NarrowIsa, n: &BigUint, bases: &[BigUint], exponents: &[BigUint], bits: usize) {
