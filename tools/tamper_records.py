@@ -83,7 +83,7 @@ def classic_pack(bits, n):
 
 
 def one_bit_pack(bits):
-    """The guessed vector one bit a dimension, dimension j at bit j (src/verifiable/one_bit.rs):
+    """The guessed vector one bit a dimension, dimension j at bit j (src/verifiable/records/one_bit.rs):
     the guess of a service that takes a one-bit query to hold its vector (it holds only its
     nonce)."""
     return [sum(int(bit) << j for j, bit in enumerate(bits))]

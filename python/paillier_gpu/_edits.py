@@ -39,7 +39,7 @@ class Edits:
             return None
 
         def plan(current):
-            partitioned.checked_placement(current.digest, model, False, "update")
+            current.digest.check_placement(model, False, "update")
             field = current.digest.counted_field
             metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(len(updates))]
             metas = [partitioned.placed_meta(meta, placed, i) for i, meta in enumerate(metas)]

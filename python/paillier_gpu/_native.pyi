@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension (what an editor completes and documents)."""
 
 from os import PathLike
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -474,6 +474,13 @@ MAX_LINKS_READ: int
 """The most metadata one record may carry, as the JSON text the service stores: a record past
 it is refused before anything is sent."""
 
+def check_search(
+    verified: bool, probe: Union[None, str, int], decoys: int, filtered: bool, expect_count: bool
+) -> None:
+    """Refuses a search's options that do not go together (an expected count with a filter, a
+    range, an unverified search or a probe of some partitions; partitions or decoys on an
+    unverified search): raises `InvalidInputError`."""
+
 def auto_partitions(records: int) -> int:
     """A partition count for `records` records: round(√records), at least 1."""
 
@@ -498,6 +505,18 @@ class OwnerDigest:
     @property
     def counted_field(self) -> Optional[str]:
         """The metadata field it also counts per value, if any."""
+    def check_partitions_counted(self) -> None:
+        """Raises `InvalidInputError` when it counts another field per value than the partitions."""
+    def upload_partitions(
+        self, kb: str, partitions: Union[None, str, int] = None
+    ) -> Tuple[str, Optional[str], Optional[int]]:
+        """What an upload asking for `partitions` does: `("follow", note, None)` or `("train",
+        None, count)` (count None: about √records)."""
+    def check_placement(
+        self, model: Optional[PartitionModel], trained: bool, write: str
+    ) -> Optional[Tuple[PartitionModel, Optional[PartitionModel]]]:
+        """The partitions a write placed by `model` installs; raises `ConcurrentWriteError` when
+        they changed since ("upload" or "update" says how to go on)."""
     @property
     def counted_values(self) -> int:
         """How many values of the counted field hold records."""
@@ -536,6 +555,46 @@ class DigestRebuild:
     @property
     def counted_field(self) -> Optional[str]:
         """The field it counts per value ("partition" for a partitioned knowledge base)."""
+
+class PartitionsRebuild:
+    """A knowledge base's partitions rebuilt as a sequence of writes, with no I/O (the library's
+    `paillier_gpu::verifiable::PartitionsRebuild`): the model trained afresh over every record
+    (or the one a rebuild cut short already moves them to), each record whose partition changes
+    moved under a fresh nonce, a batch a write, then the model made the one searches probe.
+    Drive it with `while not rebuild.done`: `conflict(digest)`, send `write(codec)` with the
+    digest, `written()`."""
+
+    def __init__(
+        self,
+        codec: RecordCodec,
+        digest: OwnerDigest,
+        ids: Sequence[int],
+        stored: StoredRecords,
+        documents: str,
+        partitions: Optional[int] = None,
+        *,
+        balance: Optional[float] = None,
+        recall_target: Optional[float] = None,
+        seed: int = 0,
+        batch: int = ...,
+    ) -> None: ...
+    @property
+    def done(self) -> bool:
+        """Whether every step is written."""
+    def conflict(self, digest: OwnerDigest) -> Optional[str]:
+        """Why the next step cannot be written over the service's digest now; None when it can."""
+    def write(
+        self, codec: RecordCodec
+    ) -> Tuple[
+        Optional[Tuple[Optional[PartitionModel], Optional[PartitionModel]]],
+        List[Tuple[str, Tuple[int, str], Optional[str]]],
+        List[Tuple[int, str, Optional[str]]],
+    ]:
+        """`(partitions, moved, removed)`: what the next step writes."""
+    def written(self) -> None:
+        """Marks the next step written."""
+    def report(self) -> Dict[str, Any]:
+        """`{"partitions", "records", "moved", "resumed"}`."""
 
 class PlannedWrite:
     """A write of records as `RecordCodec.plan_write` planned it against the service's digest."""
@@ -635,6 +694,15 @@ class RecordCodec:
     def probe_with_decoys(self, partitions: int, nearest: Sequence[int], decoys: int) -> List[int]:
         """The partitions a search probes: each wanted one's whole group of `decoys + 1`, grouped
         under the owner's key."""
+    def probed_partitions(
+        self,
+        digest: Optional[OwnerDigest],
+        vector: Any,
+        probe: Union[None, str, int] = None,
+        filtered: bool = False,
+        decoys: int = 0,
+    ) -> Optional[List[int]]:
+        """The partitions a search of `vector` probes (ascending); None: every record it selects."""
     def next_digest(
         self, current: OwnerDigest, removed: Sequence[_Counted], added: Sequence[_Counted]
     ) -> Tuple[OwnerDigest, str]:

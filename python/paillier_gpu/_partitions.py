@@ -8,13 +8,10 @@ import numbers
 import warnings
 
 from ._digest import Planned
-from ._native import (PARTITION_FIELD, UPLOAD_BATCH, PartitionModel, RecordCodec, StoredRecords,
-                      auto_partitions, partitions_filter)
+from ._native import (PARTITION_FIELD, UPLOAD_BATCH, PartitionModel, PartitionsRebuild, RecordCodec,
+                      StoredRecords, auto_partitions, partitions_filter)
 from ._transport import RemoteUnreachableError, _list_of
 from .errors import ConcurrentWriteError, InvalidInputError
-
-#: Where a rebuild's error sends the owner.
-_REBUILD = "Client.rebuild_partitions (the CLI's `paillier-gpu remote partitions rebuild`)"
 
 
 class Partitions:
@@ -72,59 +69,24 @@ class Partitions:
         codec = RecordCodec(context, kb_id, True, private_meta)
         context_id = context.hash()
         current = self._current_digest(codec, kb_id, context_id)
-        check_counted_field(current.digest)
+        current.digest.check_partitions_counted()
         ids, stored, documents = self._stored_records(codec, kb_id, context_id, current)
-        nonces = stored.nonces
-        version = current.digest.version
-        target_model = current.digest.next_partition_model
-        resumed = target_model is not None
-        if not resumed:
-            k = auto_partitions(len(ids)) if count in (None, "auto") else count
-            target_model, _ = PartitionModel.train(stored, k, balance=balance, recall_target=recall_target,
-                                                   seed=seed)
-            install = (current.digest.partition_model, target_model)
-            version = self._rebuild_step(codec, kb_id, context_id, version, None,
-                                         lambda _: Planned(partitions=install))
-        targets = target_model.assign_balanced(stored)
-        moves = [(i, target) for i, target in enumerate(targets) if document_partition(documents[i]) != target]
-        for start in range(0, len(moves), UPLOAD_BATCH):
+        rebuild = PartitionsRebuild(codec, current.digest, ids, stored, json.dumps(documents),
+                                    None if count == "auto" else count, balance=balance,
+                                    recall_target=recall_target, seed=seed, batch=UPLOAD_BATCH)
 
-            def plan(_, batch=moves[start : start + UPLOAD_BATCH]):
-                # Each moved record encrypted again from its checked bits under a fresh nonce, its
-                # document sealed anew under it: nothing from before the move verifies after it.
-                again = codec.encrypt_again(stored.select([i for i, _ in batch]))
-                planned = Planned()
-                for (i, target), (index, nonce) in zip(batch, again):
-                    value = str(target)
-                    old = (documents[i].get("meta_data") or {}).get(PARTITION_FIELD)
-                    chunk = json.loads(codec.patched(ids[i], json.dumps(documents[i]),
-                                                     json.dumps({PARTITION_FIELD: value}), nonce))
-                    # The name stays as stored: the update changes only what it holds.
-                    chunk.pop("name", None)
-                    chunk["index"] = index
-                    planned.removed.append((ids[i], nonces[i], old if isinstance(old, str) else None))
-                    planned.update.append((chunk, (ids[i], nonce), value))
-                return planned
-
-            version = self._rebuild_step(codec, kb_id, context_id, version, target_model, plan)
-        self._rebuild_step(codec, kb_id, context_id, version, target_model,
-                           lambda _: Planned(partitions=(target_model, None)))
-        return {"partitions": target_model.partitions, "records": len(ids), "moved": len(moves),
-                "resumed": resumed}
-
-    def _rebuild_step(self, codec, kb_id, context_id, version, moving_to, plan):
-        """One write of a rebuild, refused with `ConcurrentWriteError` (nothing written) unless
-        the digest is still at `version`, the rebuild's own last, and moving records to
-        `moving_to` when given. The digest's version after it."""
-
-        def checked(current):
-            conflict = current.digest.rebuild_step_conflict(kb_id, version, moving_to)
+        def step(current):
+            conflict = rebuild.conflict(current.digest)
             if conflict is not None:
                 raise ConcurrentWriteError(conflict)
-            return plan(current)
+            partitions, moved, removed = rebuild.write(codec)
+            return Planned(partitions=partitions, removed=removed,
+                           update=[(json.loads(chunk), pair, value) for chunk, pair, value in moved])
 
-        self._write_with_digest(codec, kb_id, context_id, checked)
-        return version + 1
+        while not rebuild.done:
+            self._write_with_digest(codec, kb_id, context_id, step)
+            rebuild.written()
+        return rebuild.report()
 
     def _stored_records(self, codec, kb_id, context_id, current):
         """Every record of the knowledge base in chunk id order: the ids, their `StoredRecords`
@@ -136,8 +98,6 @@ class Partitions:
             ids = sorted(int(chunk["chunk_id"]) for chunk in listed)
         except (KeyError, TypeError, ValueError) as error:
             raise RemoteUnreachableError(f"a listed chunk without a chunk id: {error}") from None
-        if not ids:
-            raise InvalidInputError(f"knowledge base {kb_id} holds no records to partition")
         parts, documents = [], []
         for start in range(0, len(ids), UPLOAD_BATCH):
             page = ids[start : start + UPLOAD_BATCH]
@@ -159,23 +119,6 @@ def partition_count(partitions):
     return int(partitions)
 
 
-def check_counted_field(digest):
-    """Refuses partitions over a digest that counts another field per value."""
-    field = digest.counted_field
-    if field not in (None, PARTITION_FIELD):
-        raise InvalidInputError(
-            f"the owner's digest counts {field} per value, and partitions are counted per partition: count "
-            "nothing first (Client.rebuild_digest without counted_field)")
-
-
-def document_partition(document):
-    """The partition an opened document is in, if it names one."""
-    value = (document.get("meta_data") or {}).get(PARTITION_FIELD)
-    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < 2**32:
-        return int(value)
-    return None
-
-
 def placed_meta(meta_data, partitions, i):
     """Record `i`'s metadata as its document is sealed: in its partition when `partitions`."""
     if partitions is None:
@@ -187,97 +130,29 @@ def upload_placement(kb_id, digest, partitions, vectors, train):
     """Where an upload's records go (`partitions`: None, "auto" or a number, already checked):
     `(model, placed, trained)`: the knowledge base's model (None: not partitioned), each
     record's partition (None: none) and whether the model was just trained over `vectors`, the
-    first upload to an empty knowledge base, which the first batch stores with the digest."""
+    first upload to an empty knowledge base, which the first batch stores with the digest. The
+    library decides (`OwnerDigest.upload_partitions`)."""
+    action, note, count = digest.upload_partitions(kb_id, partitions)
+    if action == "train" and len(vectors) > 0:
+        model, placed = PartitionModel.train(vectors, auto_partitions(len(vectors)) if count is None else count,
+                                             **train)
+        return model, placed, True
+    if note is not None:
+        warnings.warn(note, stacklevel=3)
     model = digest.partition_model
-    if partitions is not None and model is None:
-        if digest.count > 0:
-            raise InvalidInputError(
-                f"knowledge base {kb_id} holds {digest.count} records without partitions: partition them with "
-                f"{_REBUILD}, then upload")
-        if len(vectors) > 0:
-            check_counted_field(digest)
-            if digest.next_partition_model is not None:
-                raise changed_meanwhile(digest, "upload")
-            count = auto_partitions(len(vectors)) if partitions == "auto" else partitions
-            model, placed = PartitionModel.train(vectors, count, **train)
-            return model, placed, True
-    elif partitions not in (None, "auto") and partitions != model.partitions:
-        warnings.warn(f"knowledge base {kb_id} already has {model.partitions} partitions: the records go to the "
-                      f"nearest ({_REBUILD} with partitions={partitions} trains another number)", stacklevel=3)
     return model, None if model is None else model.assign_many(vectors), False
 
 
-def checked_placement(digest, model, trained, what):
-    """The partitions a write placed by `model` (None: none) installs in `digest`, the digest as
-    it is now (`(model, None)` for the first batch of a trained upload, else None); raises
-    `ConcurrentWriteError` when the knowledge base's partitions changed since they were read."""
-    now = digest.partition_model
-    if not trained:
-        if now != model:
-            raise changed_meanwhile(digest, what)
-        return None
-    if now is not None:
-        if now == model:
-            return None
-        raise changed_meanwhile(digest, what)
-    if digest.count > 0 or digest.next_partition_model is not None:
-        raise changed_meanwhile(digest, what)
-    check_counted_field(digest)
-    return (model, None)
-
-
-def changed_meanwhile(digest, what):
-    other = " under another partition model" if digest.partition_model is not None else ""
-    again = {"upload": "nothing more was written; upload the rest again",
-             "update": "nothing was written; update the records again"}[what]
-    return ConcurrentWriteError(
-        f"the knowledge base's partitions changed while this {what} was planned (its digest now counts "
-        f"{digest.count} records{other}): {again}, and they follow the stored partitions")
-
-
 def search_probe(probe, decoys):
-    """A search's `probe` (None, "all" or a number, at least 1) and `decoys` (at least 0), checked."""
+    """A search's `probe` (None, "all" or a number) and `decoys` (at least 0), checked for their
+    types; the library says what a probe may be (`RecordCodec.probed_partitions`)."""
     if not (probe is None or (isinstance(probe, str) and probe == "all")):
-        if isinstance(probe, bool) or not isinstance(probe, numbers.Integral):
+        if isinstance(probe, bool) or not isinstance(probe, numbers.Integral) or probe < 0:
             raise InvalidInputError(f"probe is a number of partitions or \"all\", not {probe!r}")
-        if probe < 1:
-            raise InvalidInputError("a search probes at least 1 partition (or \"all\")")
         probe = int(probe)
     if isinstance(decoys, bool) or not isinstance(decoys, numbers.Integral) or decoys < 0:
         raise InvalidInputError(f"decoys is a number of partitions (at least 0), not {decoys!r}")
     return probe, int(decoys)
-
-
-def probed(codec, digest, vector, probe, filtered, decoys):
-    """The partitions a search of `vector` probes (ascending), if it probes some and not every
-    record: only a search with no filter and no range of a partitioned knowledge base does. The
-    nearest ones, each with its whole group of `decoys + 1` drawn under the owner's key (the
-    library's `RecordCodec.probe_with_decoys`; the order does not tell the service which are
-    near)."""
-    model = None if digest is None else digest.partition_model
-    nearest = _nearest(model, vector, probe, filtered)
-    if nearest is None:
-        if decoys:
-            raise InvalidInputError(
-                "decoys hide which partitions a search probes: they need a partitioned knowledge base and a "
-                "search that probes some of its partitions")
-        return None
-    return codec.probe_with_decoys(model.partitions, nearest, decoys)
-
-
-def _nearest(model, vector, probe, filtered):
-    if probe == "all" or (probe is None and (model is None or filtered)):
-        return None
-    if probe is None:
-        return model.nearest(vector, model.default_probe)
-    if filtered:
-        raise InvalidInputError(
-            "a search with a filter or a range reads every record it selects: probe partitions without one")
-    if model is None:
-        raise InvalidInputError(
-            f"probing {probe} partitions of a knowledge base that is not partitioned (upload with partitions=N "
-            f"or \"auto\", or {_REBUILD})")
-    return model.nearest(vector, probe)
 
 
 def owner_filter(partitions):

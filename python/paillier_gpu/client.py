@@ -40,7 +40,7 @@ import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen throu
 from . import _partitions as partitioned
 from ._digest import Digests, Planned, counted_value
 from ._edits import Edits
-from ._native import Ciphertexts, RecordCodec
+from ._native import Ciphertexts, RecordCodec, check_search
 from ._partitions import Partitions
 from ._state import StateDir, default_state_dir
 from ._native import UPLOAD_BATCH
@@ -155,7 +155,7 @@ class Client(Partitions, Edits, Digests, Transport):
             end = min(start + UPLOAD_BATCH, len(chunks))
 
             def plan(current, start=start, end=end):
-                installed = partitioned.checked_placement(current.digest, model, trained, "upload")
+                installed = current.digest.check_placement(model, trained, "upload")
                 field = partitioned.PARTITION_FIELD if placed is not None else current.digest.counted_field
                 insert = []
                 for i in range(start, end):
@@ -195,24 +195,15 @@ class Client(Partitions, Edits, Digests, Transport):
         {"records", "answer_bytes", "partitions"})`: the records answered (each decoded here),
         the answer's ciphertext bytes and the partitions probed (None: every record the search
         selects)."""
-        if expect_count is not None and (filter is not None or range is not None):
-            raise ValueError("an expected count only holds for a search with no filter and no range")
-        if expect_count is not None and not verify:
-            raise ValueError("an expected count is checked only on a verified search (verify=True)")
         probe, decoys = partitioned.search_probe(probe, decoys)
-        if not verify and (isinstance(probe, int) or decoys):
-            raise InvalidInputError("partitions are probed by a verified search only (verify=True): the owner's "
-                                    "digest holds them")
-        if expect_count is not None and isinstance(probe, int):
-            raise InvalidInputError("an expected count is of the whole knowledge base: probe every record "
-                                    "(probe=None or \"all\") to check it")
+        filtered = filter is not None or range is not None
+        check_search(verify, probe, decoys, filtered, expect_count is not None)
         codec = RecordCodec(context, kb_id, verify, private_meta)
         digest = None
         if verify:
             digest = self._current_digest(codec, kb_id, context.hash()).digest
             digest = digest if digest.version > 0 else None
-        filtered = filter is not None or range is not None or expect_count is not None
-        probed = partitioned.probed(codec, digest, vector, probe, filtered, decoys)
+        probed = codec.probed_partitions(digest, vector, probe, filtered or expect_count is not None, decoys)
         if probed is not None:
             filter = partitioned.owner_filter(probed)
         query = codec.encrypt_query(vector)

@@ -1,12 +1,17 @@
 //! `RecordCodec`'s owner's digest: the service's copy opened and checked, a write planned
-//! against it (`PlannedWrite`), a rebuild planned and counted, and the records it counts
-//! checked (a second `#[pymethods]` block of the class `records.rs` defines).
+//! against it (`PlannedWrite`), a rebuild planned and counted, the records it counts checked,
+//! and the partitions a search probes (a second `#[pymethods]` block of the class `records.rs`
+//! defines).
 
-use paillier_gpu::verifiable::{DigestChange, Partitioning, PlannedWrite, RecordWrite};
+use paillier_gpu::verifiable::{
+    DigestChange, Partitioning, PlannedWrite, Probe, RecordWrite, SearchAsked,
+};
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
+use crate::convert::bit_rows;
 use crate::digest_history::{digest_write, links_of, PyDigestRebuild};
-use crate::errors::IntoPy;
+use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
 use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
 use crate::records::PyRecordCodec;
@@ -137,6 +142,33 @@ impl PyRecordCodec {
             .py_err()
     }
 
+    /// The partitions a search of `vector` probes (ascending), or None when it reads every
+    /// record it selects: `digest` is the knowledge base's (None: it has none), `probe` None
+    /// (the owner's recommendation), "all" or a number of partitions, `filtered` says the search
+    /// has a filter, a range or an expected count, and `decoys` how many partitions hide each
+    /// one it wants (whole groups of `decoys + 1`, drawn under the owner's key).
+    #[pyo3(signature = (digest, vector, probe=None, filtered=false, decoys=0))]
+    fn probed_partitions(
+        &self,
+        digest: Option<&PyOwnerDigest>,
+        vector: &Bound<'_, PyAny>,
+        probe: Option<&Bound<'_, PyAny>>,
+        filtered: bool,
+        decoys: usize,
+    ) -> PyResult<Option<Vec<u32>>> {
+        let probe = probe_of(probe)?;
+        let bits = bit_rows(vector, self.codec.context().embed_len(), false)?;
+        self.codec
+            .probed_partitions(
+                digest.map(|d| &d.digest),
+                &bits.flat,
+                probe,
+                filtered,
+                decoys,
+            )
+            .py_err()
+    }
+
     /// A rebuild of the digest planned over the service's `stored` version and `sealed` bytes,
     /// given `seen` (`(version, sealed)`) and the service's `links` after it (JSON), counting
     /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback or
@@ -242,4 +274,43 @@ impl PyRecordCodec {
             .py_err()?;
         Ok(PyPlannedWrite { planned })
     }
+}
+
+/// A probe as Python gives it: None (the owner's recommendation), "all" or a number.
+fn probe_of(probe: Option<&Bound<'_, PyAny>>) -> PyResult<Probe> {
+    match probe {
+        None => Ok(Probe::Recommended),
+        Some(all) if all.extract::<String>().is_ok_and(|s| s == "all") => Ok(Probe::All),
+        Some(n) if !n.is_instance_of::<PyBool>() && n.extract::<usize>().is_ok() => {
+            Ok(Probe::Partitions(n.extract::<usize>()?))
+        }
+        Some(other) => Err(invalid_input(format!(
+            "probe is a number of partitions or \"all\", not {other}"
+        ))),
+    }
+}
+
+/// Refuses a search's options that do not go together (`verified`: a verified search;
+/// `probe`: None, "all" or a number; `decoys`; `filtered`: a filter or a range;
+/// `expect_count`: the caller gave a count): an expected count with a filter, a range, an
+/// unverified search or a probe of some partitions, and partitions or decoys on an unverified
+/// search. Raises `InvalidInputError`.
+#[pyfunction]
+#[pyo3(signature = (verified, probe, decoys, filtered, expect_count))]
+pub fn check_search(
+    verified: bool,
+    probe: Option<&Bound<'_, PyAny>>,
+    decoys: usize,
+    filtered: bool,
+    expect_count: bool,
+) -> PyResult<()> {
+    SearchAsked {
+        verified,
+        probe: probe_of(probe)?,
+        decoys,
+        filtered,
+        expect_count,
+    }
+    .check()
+    .py_err()
 }

@@ -40,6 +40,7 @@ fn class_name(error: &Error) -> &'static str {
         | Error::OutputChanged { .. } => "FileError",
         Error::AnswerRejected(_) => "AnswerRejectedError",
         Error::PrivateMetadata(_) => "PrivateMetadataError",
+        Error::ConcurrentWrite(_) => "ConcurrentWriteError",
         // The file is named in the message; the class is the error's own.
         Error::InFile { source, .. } => class_name(source),
     }

@@ -19,6 +19,7 @@ mod numbers;
 mod packed_array;
 mod paillier_key;
 mod partitions;
+mod partitions_rebuild;
 mod public;
 mod record_state;
 mod records;
@@ -85,6 +86,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<digest_history::PyDigestRebuild>()?;
     module.add_class::<codec_digest::PyPlannedWrite>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
+    module.add_class::<partitions_rebuild::PyPartitionsRebuild>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
     module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;
     // The owner's protocol's and the wire's numbers, so that the client keeps none of its own.
@@ -93,6 +95,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("IDS_PER_REQUEST", paillier_gpu_api::IDS_PER_REQUEST)?;
     module.add("MAX_LINKS_READ", paillier_gpu_api::MAX_LINKS_READ)?;
     module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
+    module.add_function(wrap_pyfunction!(codec_digest::check_search, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;
     module.add("PARTITION_FIELD", paillier_gpu::verifiable::PARTITION_FIELD)?;

@@ -5,13 +5,13 @@
 
 use paillier_gpu::partitions::PartitionModel;
 use paillier_gpu::verifiable::{
-    covered_tally, partition_value, CountedRecord, Expectation, OwnerDigest, Partitioning,
-    RecordNonce, VerifiableQuery, PARTITION_FIELD,
+    covered_tally, partition_value, CountedRecord, Expectation, OwnerDigest, PartitionCount,
+    Partitioning, PlacedWrite, RecordNonce, UploadPartitions, VerifiableQuery, PARTITION_FIELD,
 };
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use crate::errors::invalid_input;
+use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
 pub use crate::stored::PyStoredRecords;
 
@@ -72,6 +72,69 @@ impl PyOwnerDigest {
     #[getter]
     fn counted_field(&self) -> Option<String> {
         self.digest.counted_field.clone()
+    }
+
+    /// Raises `InvalidInputError` when the digest counts another field per value than the
+    /// partitions (which are counted per partition).
+    fn check_partitions_counted(&self) -> PyResult<()> {
+        self.digest.check_partitions_counted().py_err()
+    }
+
+    /// What an upload to knowledge base `kb` asking for `partitions` (None, "auto" or a number)
+    /// does: `("follow", note, None)` (the records go where its partitions put them; `note`, or
+    /// None, says why another number asked for is not trained) or `("train", None, count)` (an
+    /// empty knowledge base: train `count` partitions, None meaning about √records, over the
+    /// upload's vectors). Raises `InvalidInputError` for partitions over records stored without
+    /// them.
+    #[pyo3(signature = (kb, partitions=None))]
+    fn upload_partitions(
+        &self,
+        kb: &str,
+        partitions: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(&'static str, Option<String>, Option<usize>)> {
+        let asked = partitions.map(partition_count).transpose()?;
+        Ok(match self.digest.upload_partitions(kb, asked).py_err()? {
+            UploadPartitions::Follow { note } => ("follow", note, None),
+            UploadPartitions::Train { partitions } => match partitions {
+                PartitionCount::Auto => ("train", None, None),
+                PartitionCount::Exactly(n) => ("train", None, Some(n)),
+            },
+        })
+    }
+
+    /// Checks that `model` (a `PartitionModel`, None: not partitioned), by which a write placed
+    /// its records, is still the knowledge base's in this digest (the service's now);
+    /// `trained`: just trained over an upload to an empty knowledge base. Returns the
+    /// partitions the write installs (`(model, None)` for a trained upload's first write, else
+    /// None); raises `ConcurrentWriteError` when another writer changed them. `write` is
+    /// "upload" or "update" (the message says how to go on).
+    #[pyo3(signature = (model, trained, write))]
+    fn check_placement(
+        &self,
+        model: Option<PyRef<'_, PyPartitionModel>>,
+        trained: bool,
+        write: &str,
+    ) -> PyResult<Option<(PyPartitionModel, Option<PyPartitionModel>)>> {
+        let write = match write {
+            "upload" => PlacedWrite::Upload,
+            "update" => PlacedWrite::Update,
+            other => {
+                return Err(invalid_input(format!(
+                    "a placed write is \"upload\" or \"update\", not {other:?}"
+                )))
+            }
+        };
+        let installed = self
+            .digest
+            .check_placement(model.as_deref().map(|m| &m.model), trained, write)
+            .py_err()?;
+        Ok(installed.and_then(|p| {
+            let model = p.model?;
+            Some((
+                PyPartitionModel { model },
+                p.next.map(|model| PyPartitionModel { model }),
+            ))
+        }))
     }
 
     /// How many values of the counted field hold records.
@@ -204,5 +267,20 @@ pub fn expectation(
         digest: digest.and_then(|d| covered_tally(&d.digest, filter, range)),
         range,
         count,
+    }
+}
+
+/// A count of partitions as Python gives it: "auto" or a number (at least 1).
+fn partition_count(value: &Bound<'_, PyAny>) -> PyResult<PartitionCount> {
+    if value.extract::<String>().is_ok_and(|s| s == "auto") {
+        return Ok(PartitionCount::Auto);
+    }
+    match value.extract::<usize>() {
+        Ok(n) if n >= 1 && !value.is_instance_of::<pyo3::types::PyBool>() => {
+            Ok(PartitionCount::Exactly(n))
+        }
+        _ => Err(invalid_input(format!(
+            "partitions is a number of partitions (at least 1) or \"auto\", not {value}"
+        ))),
     }
 }

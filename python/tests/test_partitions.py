@@ -338,20 +338,22 @@ def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_wr
 
     # Another writer between two steps stops the rebuild; running it again finishes it.
     other = Client(server.url, server.org, server.key["secretKey"], state_dir=tmp_path / "other")
-    real_step = Client._rebuild_step
 
-    def interrupted(self, codec, kb_id, context_id, version, moving_to, plan):
-        if moving_to is not None and not steps:
+    def interrupted(self, *args):
+        # The rebuild's second write (its first move, after it installed its model).
+        if self is client:
             steps.append(1)
-            extra = other.upload(kb, ctx, clustered(1, 6, 10), **BOTH)
-            ids.append(extra[0][0])
-        return real_step(self, codec, kb_id, context_id, version, moving_to, plan)
+            if len(steps) == 2:
+                extra = other.upload(kb, ctx, clustered(1, 6, 10), **BOTH)
+                ids.append(extra[0][0])
+        return real(self, *args)
 
     steps.clear()
-    monkeypatch.setattr(Client, "_rebuild_step", interrupted)
+    monkeypatch.setattr(Client, "_write_with_digest", interrupted)
     with pytest.raises(pg.ConcurrentWriteError, match="another client during the rebuild.*again to resume"):
         client.rebuild_partitions(kb, ctx, partitions=5, private_meta=True)
-    monkeypatch.setattr(Client, "_rebuild_step", real_step)
+    monkeypatch.setattr(Client, "_write_with_digest", real)
+    assert len(steps) == 2
     vectors = np.concatenate([vectors, clustered(1, 6, 10)])
     report = client.rebuild_partitions(kb, ctx, private_meta=True)
     assert (report["partitions"], report["records"], report["resumed"]) == (5, 121, True)
@@ -369,7 +371,7 @@ def test_a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition(ser
     notes = ["x" * (pg.MAX_META_BYTES - 11 - 8) if i == 7 else f"note {i}" for i in range(40)]
     docs = [{"content": f"document {i}", "meta_data": {"note": note}} for i, note in enumerate(notes)]
     uploaded = client.upload(kb, ctx, vectors, docs, verifiable=True)
-    with pytest.raises(pg.InvalidInputError, match=f"record {uploaded[7][0]}: .*shorten"):
+    with pytest.raises(pg.InvalidInputError, match=f"record {uploaded[7][0]} cannot move to partition .*shorten.*again to resume"):
         client.rebuild_partitions(kb, ctx, partitions=4)
     # Nothing of the refused batch was sent: every record still verifies, whole.
     hits = client.search(kb, ctx, vectors[3], top_k=1, verify=True, probe="all")

@@ -94,6 +94,12 @@ pub enum Error {
     #[error("private metadata: {0}")]
     PrivateMetadata(String),
 
+    /// Another writer changed a knowledge base while a write of several steps was under way
+    /// (an upload placed in partitions that changed meanwhile): nothing more was written, and
+    /// the message says how to go on.
+    #[error("{0}")]
+    ConcurrentWrite(String),
+
     /// Something made under one public key met another: a file or batch and the context, two
     /// arrays, a context and a key fingerprint the caller pinned. The message names both sides:
     /// `the ciphertext file r.ct was made under the key 5c4d…; ctx2.json holds e851…`.

@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::filter::tokenise_partition_condition;
 use super::keys::KeyDerivation;
-use super::metadata::check_private_sort;
-use super::partitioned::PARTITION_FIELD;
-use super::record_layout::{LayoutKind, RecordLayout};
+use super::metadata::filter::tokenise_partition_condition;
+use super::metadata::tokens::check_private_sort;
+use super::partitions::field::PARTITION_FIELD;
+use super::records::record_layout::{LayoutKind, RecordLayout};
 use super::{tokenise_filter, RecordKeys};
 use crate::error::{Error, Result};
 use crate::ExecutionContext;

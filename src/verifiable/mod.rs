@@ -46,60 +46,45 @@
 //!
 //! [`ExecutionContext::verify_answer`]: crate::ExecutionContext::verify_answer
 
-mod answer;
-mod check;
-mod check_one_bit;
 mod codec;
-mod context;
-mod coverage;
-mod decode;
 mod digest;
-mod digest_chain;
-mod digest_rebuild;
-mod digest_rules;
-mod digest_write;
-mod encrypt;
-mod filter;
 mod keys;
-mod layout;
 mod metadata;
-mod one_bit;
-mod partitioned;
-mod probes;
-mod query;
-mod read;
-mod record_layout;
-mod seal;
-mod sent;
+mod partitions;
+mod records;
 mod sniff;
-mod tag;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
-pub use answer::{check_filter, Expectation, VerifiedRecords};
-pub use check::DecodedRecord;
 pub use codec::{RecordCodec, RecordOptions};
-pub use coverage::covered_tally;
-pub use digest::{OwnerDigest, Tally};
-pub use digest_chain::DigestLink;
-pub use digest_rebuild::DigestRebuild;
-pub use digest_rules::{CountedRecord, DigestChange, WRITE_ATTEMPTS};
-pub use digest_write::{PlannedWrite, RecordWrite};
-pub use filter::tokenise_filter;
+pub use digest::chain::DigestLink;
+pub use digest::coverage::covered_tally;
+pub use digest::owner::{OwnerDigest, Tally};
+pub use digest::rebuild::DigestRebuild;
+pub use digest::rules::{CountedRecord, DigestChange, WRITE_ATTEMPTS};
+pub use digest::write::{PlannedWrite, RecordWrite};
 pub use keys::{KeyDerivation, RecordKeys};
-pub use layout::{
-    AnswerFields, QueryNonce, RecordNonce, TaggedLayout, NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS,
-};
-pub use metadata::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
-pub use one_bit::OneBitLayout;
-pub use partitioned::{
+pub use metadata::filter::tokenise_filter;
+pub use metadata::tokens::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use partitions::field::{
     check_unreserved, document_partition, in_partition, partition_value, partitions_filter,
     Partitioning, PARTITION_FIELD,
 };
-pub use query::VerifiableQuery;
-pub use read::{FetchedRecord, Ranked, StoredRecords};
-pub use record_layout::{LayoutKind, RecordLayout};
-pub use seal::{open_document, open_records, seal_document, Document};
-pub use sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
+pub use partitions::placement::{PartitionCount, PlacedWrite, UploadPartitions};
+pub use partitions::probe::{Probe, SearchAsked};
+pub use partitions::rebuild::{
+    PartitionsRebuild, RebuildRecord, RebuildReport, RebuildStep, RebuildWrite,
+};
+pub use records::answer::{check_filter, Expectation, VerifiedRecords};
+pub use records::check::DecodedRecord;
+pub use records::layout::{
+    AnswerFields, QueryNonce, RecordNonce, TaggedLayout, NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS,
+};
+pub use records::one_bit::OneBitLayout;
+pub use records::query::VerifiableQuery;
+pub use records::read::{FetchedRecord, Ranked, StoredRecords};
+pub use records::record_layout::{LayoutKind, RecordLayout};
+pub use records::seal::{open_document, open_records, seal_document, Document};
+pub use records::sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};
 
 /// A verifiable codec of knowledge base "kb" under a small insecure context: what the digest's

@@ -6,12 +6,12 @@
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
     covered_tally, partitions_filter, Document, Expectation, KeyDerivation, RecordCodec,
-    RecordNonce, RecordOptions,
+    RecordNonce, RecordOptions, SearchAsked,
 };
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
-use super::partitions::{probed, Probe};
+use super::partitions::Probe;
 use super::Client;
 use crate::error::{Error, Result};
 
@@ -95,37 +95,26 @@ impl Client {
         vector: &[u8],
         options: &SearchOptions,
     ) -> Result<(Vec<Hit>, SearchCost)> {
-        if options.expect_count.is_some() && (options.filter.is_some() || options.range.is_some()) {
-            return Err(Error::InvalidSetting(
-                "an expected count only holds for a search with no filter and no range".into(),
-            ));
+        let filtered = options.filter.is_some() || options.range.is_some();
+        SearchAsked {
+            verified: options.records.verifiable,
+            probe: options.probe,
+            decoys: options.decoys,
+            filtered,
+            expect_count: options.expect_count.is_some(),
         }
-        if options.expect_count.is_some() && !options.records.verifiable {
-            return Err(Error::InvalidSetting(
-                "an expected count is checked only on a verified search (verifiable records)"
-                    .into(),
-            ));
-        }
-        if options.expect_count.is_some() && matches!(options.probe, Probe::Partitions(_)) {
-            return Err(Error::InvalidSetting(
-                "an expected count is of the whole knowledge base: probe every record \
-                 (Probe::Recommended or Probe::All) to check it"
-                    .into(),
-            ));
-        }
+        .check()?;
         let codec = RecordCodec::new(context, kb_id, options.records);
         let digest = match options.records.verifiable {
             true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version > 0),
             false => None,
         };
-        let filtered = options.filter.is_some() || options.range.is_some();
         let probe = match options.expect_count {
             // A count is of the whole knowledge base.
             Some(_) if options.probe == Probe::Recommended => Probe::All,
             _ => options.probe,
         };
-        let probed = probed(
-            &codec,
+        let probed = codec.probed_partitions(
             digest.as_ref(),
             vector,
             probe,

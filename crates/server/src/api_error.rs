@@ -149,11 +149,11 @@ fn library_status(error: &LibraryError) -> StatusCode {
         | LibraryError::ContextAltered { .. }
         | LibraryError::ContentAuthentication
         | LibraryError::KeyProvider(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        // The owner's checks of the service's answers and tokens of private metadata: the
-        // server runs neither.
-        LibraryError::AnswerRejected(_) | LibraryError::PrivateMetadata(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        // The owner's checks of the service's answers, tokens of private metadata and the
+        // owner's writes of several steps: the server runs none of them.
+        LibraryError::AnswerRejected(_)
+        | LibraryError::PrivateMetadata(_)
+        | LibraryError::ConcurrentWrite(_) => StatusCode::INTERNAL_SERVER_ERROR,
         // The server's own files (a backup's output, the store's folder).
         LibraryError::WouldOverwrite(_)
         | LibraryError::OutputIsInput { .. }

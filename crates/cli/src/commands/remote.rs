@@ -16,8 +16,9 @@ use super::documents::DocumentReader;
 use super::remote_args::{print_json, KnowledgeBaseArgs, RecordArgs};
 use super::remote_digest::{self, DigestCommand};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
-use super::remote_partitions::{self, parse_probe, PartitionCount, PartitionsCommand, TrainArgs};
+use super::remote_partitions::{self, parse_partitions, parse_probe, PartitionsCommand, TrainArgs};
 use super::{counted, wrote};
+use paillier_gpu::verifiable::PartitionCount;
 
 /// `remote upload|search`.
 #[derive(Subcommand, Debug)]
@@ -69,7 +70,7 @@ pub struct UploadArgs {
     /// √records). The first upload to an empty knowledge base trains them on its vectors (all
     /// read first); later uploads place their records in the nearest partition, with or
     /// without this flag.
-    #[arg(long, value_name = "N|auto", requires = "verifiable")]
+    #[arg(long, value_name = "N|auto", requires = "verifiable", value_parser = parse_partitions)]
     partitions: Option<PartitionCount>,
     #[command(flatten)]
     train: TrainArgs,

@@ -4,12 +4,12 @@
 //! is read from its own sealed digest; the service sees only tokens.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use paillier_gpu::formats::vectors::VectorReader;
-use paillier_gpu::partitions::{auto_partitions, PartitionModel, RecallPoint, TrainOptions};
+use paillier_gpu::partitions::{PartitionModel, RecallPoint, TrainOptions};
+use paillier_gpu::verifiable::{PartitionCount, UploadPartitions};
 use paillier_gpu_client::{PartitionSummary, Probe, RecordOptions};
 use serde_json::{json, Value};
 
@@ -18,35 +18,14 @@ use crate::error::{Error, Result};
 use crate::say::note;
 
 /// How many partitions to train: a number, or `auto` (about √records).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PartitionCount {
-    /// About the square root of the records, as FAISS's IVF advises.
-    Auto,
-    /// Exactly this many.
-    Exactly(usize),
-}
-
-impl FromStr for PartitionCount {
-    type Err = String;
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
-        match text {
-            "auto" => Ok(Self::Auto),
-            n => match n.parse::<usize>() {
-                Ok(0) => Err("at least 1 partition (or auto)".into()),
-                Ok(n) => Ok(Self::Exactly(n)),
-                Err(_) => Err(format!("{n:?} is neither a number of partitions nor auto")),
-            },
-        }
-    }
-}
-
-impl PartitionCount {
-    /// The count for `records` records.
-    pub fn resolve(self, records: usize) -> usize {
-        match self {
-            Self::Auto => auto_partitions(records),
-            Self::Exactly(n) => n,
-        }
+pub fn parse_partitions(text: &str) -> std::result::Result<PartitionCount, String> {
+    match text {
+        "auto" => Ok(PartitionCount::Auto),
+        n => match n.parse::<usize>() {
+            Ok(0) => Err("at least 1 partition (or auto)".into()),
+            Ok(n) => Ok(PartitionCount::Exactly(n)),
+            Err(_) => Err(format!("{n:?} is neither a number of partitions nor auto")),
+        },
     }
 }
 
@@ -99,7 +78,7 @@ pub enum PartitionsCommand {
         #[command(flatten)]
         args: PartitionArgs,
         /// How many partitions: a number or auto (about √records).
-        #[arg(long, value_name = "N|auto", default_value = "auto")]
+        #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_partitions)]
         partitions: PartitionCount,
         #[command(flatten)]
         train: TrainArgs,
@@ -189,25 +168,15 @@ pub(super) fn train_first(
     count: PartitionCount,
     args: &TrainArgs,
 ) -> Result<Option<Trained>> {
-    let (model, records) = client.partition_model(kb, ctx, options)?;
-    if let Some(model) = model {
-        if count != PartitionCount::Auto && count != PartitionCount::Exactly(model.partitions()) {
-            note(&format!(
-                "knowledge base {} already has {} partitions: the records go to the nearest \
-                 (`remote partitions rebuild --partitions N` trains another number)",
-                kb,
-                model.partitions()
-            ));
+    let count = match client.upload_partitions(kb, ctx, options, Some(count))? {
+        UploadPartitions::Follow { note: said } => {
+            if let Some(said) = said {
+                note(&said);
+            }
+            return Ok(None);
         }
-        return Ok(None);
-    }
-    if records > 0 {
-        return Err(Error::Usage(format!(
-            "knowledge base {} holds {records} records without partitions: partition them with \
-             `paillier-gpu remote partitions rebuild`, then upload",
-            kb
-        )));
-    }
+        UploadPartitions::Train { partitions } => partitions,
+    };
     let all = vectors.next_batch(usize::MAX)?;
     if all.is_empty() {
         return Ok(None);

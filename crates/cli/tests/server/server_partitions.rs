@@ -189,7 +189,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
             ..options(probe)
         };
         match client.search_records(&kb, &ctx, &queries[0], &options) {
-            Err(Error::InvalidSetting(why)) => why,
+            Err(Error::Library(paillier_gpu::Error::InvalidParameter(why))) => why,
             other => panic!("expected a refusal, got {other:?}"),
         }
     };

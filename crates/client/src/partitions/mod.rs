@@ -5,11 +5,12 @@
 
 mod rebuild;
 
-pub use rebuild::RebuildReport;
+pub use paillier_gpu::verifiable::RebuildReport;
 
 use paillier_gpu::partitions::{PartitionModel, RecallPoint};
 use paillier_gpu::verifiable::{
-    partition_value, OwnerDigest, Partitioning, RecordCodec, RecordOptions, PARTITION_FIELD,
+    partition_value, OwnerDigest, PartitionCount, Partitioning, PlacedWrite, RecordCodec,
+    RecordOptions, UploadPartitions,
 };
 use paillier_gpu::ExecutionContext;
 
@@ -17,19 +18,7 @@ use super::digest::Current;
 use super::Client;
 use crate::error::{Error, Result};
 
-/// How many partitions a search probes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Probe {
-    /// The owner's recommendation, sealed with the partitions: the fewest whose estimated
-    /// recall@10 reached the target when they were trained (every record when the knowledge
-    /// base is not partitioned).
-    #[default]
-    Recommended,
-    /// The `n` partitions nearest the query.
-    Partitions(usize),
-    /// Every record: the exhaustive search.
-    All,
-}
+pub use paillier_gpu::verifiable::Probe;
 
 /// Where an upload's records go.
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,6 +105,25 @@ impl Client {
     }
 }
 
+impl Client {
+    /// What an upload to `kb_id` asking for `asked` partitions does (the library's
+    /// [`OwnerDigest::upload_partitions`] over the digest as the service holds it): follow the
+    /// stored partitions, or train them over the upload's vectors when the knowledge base is
+    /// empty (then pass [`Placement::Trained`] to
+    /// [`upload_records_placed`](Client::upload_records_placed)).
+    pub fn upload_partitions(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        options: RecordOptions,
+        asked: Option<PartitionCount>,
+    ) -> Result<UploadPartitions> {
+        let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
+        let digest = self.current_digest(&codec)?.digest;
+        Ok(digest.upload_partitions(kb_id, asked)?)
+    }
+}
+
 /// Partitions need the owner's digest, so verifiable records.
 fn checked_options(options: RecordOptions) -> Result<RecordOptions> {
     match options.verifiable {
@@ -151,7 +159,7 @@ pub(crate) fn placed<V: AsRef<[u8]>>(
                 .collect::<paillier_gpu::Result<Vec<u32>>>()?;
             Ok((Some(partitions), None))
         }
-        (Placement::Trained { model, partitions }, stored) => {
+        (Placement::Trained { model, partitions }, _) => {
             if partitions.len() != vectors.len() {
                 return Err(Error::InvalidSetting(format!(
                     "{} partitions for {} records",
@@ -159,109 +167,8 @@ pub(crate) fn placed<V: AsRef<[u8]>>(
                     vectors.len()
                 )));
             }
-            match stored {
-                Some(stored) if stored.same_as(model) => Ok((Some(partitions.to_vec()), None)),
-                Some(_) => Err(changed_meanwhile(digest)),
-                None if digest.records.count > 0 || digest.partitions.is_some() => {
-                    Err(changed_meanwhile(digest))
-                }
-                None => {
-                    check_counted_field(digest)?;
-                    let installed = Partitioning {
-                        model: Some(model.clone()),
-                        next: None,
-                    };
-                    Ok((Some(partitions.to_vec()), Some(installed)))
-                }
-            }
+            let installed = digest.check_placement(Some(model), true, PlacedWrite::Upload)?;
+            Ok((Some(partitions.to_vec()), installed))
         }
-    }
-}
-
-/// Refuses partitions over a digest that counts another field per value.
-pub(crate) fn check_counted_field(digest: &OwnerDigest) -> Result<()> {
-    match digest.counted_field.as_deref() {
-        None => Ok(()),
-        Some(field) if field == PARTITION_FIELD => Ok(()),
-        Some(field) => Err(Error::InvalidSetting(format!(
-            "the owner's digest counts {field} per value, and partitions are counted per \
-             partition: count nothing first (`paillier-gpu remote digest rebuild` without \
-             --count)"
-        ))),
-    }
-}
-
-fn changed_meanwhile(digest: &OwnerDigest) -> Error {
-    Error::InvalidSetting(format!(
-        "the knowledge base's partitions changed while this upload was planned (its digest \
-         now counts {} records{}): nothing more was written; upload the rest again, and its \
-         records follow the stored partitions",
-        digest.records.count,
-        if model_of(digest).is_some() {
-            " under another partition model"
-        } else {
-            ""
-        }
-    ))
-}
-
-/// The partitions a search of `vector` probes under `probe`, if it probes some and not every
-/// record: only a search with no filter and no range of a partitioned knowledge base does. The
-/// nearest ones, each with its whole group of `decoys + 1` drawn under the owner's key
-/// ([`RecordCodec::probe_with_decoys`]), in ascending order (the order does not tell the service
-/// which are near).
-pub(crate) fn probed(
-    codec: &RecordCodec,
-    digest: Option<&OwnerDigest>,
-    vector: &[u8],
-    probe: Probe,
-    filtered: bool,
-    decoys: usize,
-) -> Result<Option<Vec<u32>>> {
-    let nearest = nearest_probed(digest, vector, probe, filtered)?;
-    match (nearest, digest.and_then(model_of)) {
-        (Some(nearest), Some(model)) => Ok(Some(codec.probe_with_decoys(
-            model.partitions(),
-            &nearest,
-            decoys,
-        )?)),
-        (None, _) if decoys > 0 => Err(Error::InvalidSetting(
-            "decoys hide which partitions a search probes: they need a partitioned knowledge \
-             base and a search that probes some of its partitions"
-                .into(),
-        )),
-        (nearest, _) => Ok(nearest),
-    }
-}
-
-fn nearest_probed(
-    digest: Option<&OwnerDigest>,
-    vector: &[u8],
-    probe: Probe,
-    filtered: bool,
-) -> Result<Option<Vec<u32>>> {
-    if let Probe::Partitions(0) = probe {
-        return Err(Error::InvalidSetting(
-            "a search probes at least 1 partition (or all)".into(),
-        ));
-    }
-    let model = digest.and_then(model_of);
-    match (probe, model) {
-        (Probe::All, _) => Ok(None),
-        (Probe::Recommended, None) => Ok(None),
-        (Probe::Recommended, Some(_)) if filtered => Ok(None),
-        (Probe::Partitions(_), _) if filtered => Err(Error::InvalidSetting(
-            "a search with a filter or a range reads every record it selects: probe \
-             partitions without one"
-                .into(),
-        )),
-        (Probe::Partitions(n), None) => Err(Error::InvalidSetting(format!(
-            "probing {n} partitions of a knowledge base that is not partitioned (upload with \
-             --partitions, or `remote partitions rebuild`)"
-        ))),
-        (Probe::Recommended, Some(model)) => {
-            Ok(Some(model.nearest(vector, model.default_probe())?))
-        }
-        (Probe::Partitions(n), Some(model)) => Ok(Some(model.nearest(vector, n)?)),
     }
 }

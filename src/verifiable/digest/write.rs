@@ -2,15 +2,15 @@
 //! ids its inserted records take, the digest one version on (with the partitions the write
 //! installs, counted per partition), and the check of the ids the service answers with. Both
 //! clients run this step; what stays theirs is the transport: reading the digest, sending the
-//! write with the chunks, and planning again (up to [`WRITE_ATTEMPTS`](super::WRITE_ATTEMPTS)
+//! write with the chunks, and planning again (up to [`WRITE_ATTEMPTS`](crate::verifiable::WRITE_ATTEMPTS)
 //! times) when another writer moved the digest on.
 
-use super::digest_rules::refused;
-use super::{
+use crate::error::Result;
+use crate::verifiable::digest::rules::refused;
+use crate::verifiable::{
     CountedRecord, DigestChange, FailureKind, OwnerDigest, Partitioning, RecordCodec, RecordNonce,
     PARTITION_FIELD,
 };
-use crate::error::Result;
 
 /// What one write puts into and takes out of the owner's digest.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use super::metadata::{string_token, PRIVATE_FIELDS};
-use super::partitioned::PARTITION_FIELD;
-use super::RecordKeys;
 use crate::error::{Error, Result};
+use crate::verifiable::metadata::tokens::{string_token, PRIVATE_FIELDS};
+use crate::verifiable::partitions::field::PARTITION_FIELD;
+use crate::verifiable::RecordKeys;
 
 /// `filter` (the manual's metadata filter, with `$and` and `$or`) with its values tokenised.
 ///
@@ -60,7 +60,10 @@ pub fn tokenise_filter(keys: &RecordKeys, filter: &Value) -> Result<Value> {
 
 /// `filter` with only its partition condition tokenised (at the top level, where a search over
 /// partitions puts it): the filter of records whose other metadata is not private.
-pub(super) fn tokenise_partition_condition(keys: &RecordKeys, filter: &Value) -> Result<Value> {
+pub(in crate::verifiable) fn tokenise_partition_condition(
+    keys: &RecordKeys,
+    filter: &Value,
+) -> Result<Value> {
     let mut sent = filter.clone();
     if let Some(condition) = sent.get_mut(PARTITION_FIELD) {
         *condition = tag_condition(keys, PARTITION_FIELD, condition)?;

@@ -20,10 +20,10 @@ use hmac::Mac;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use super::digest_rules::refused;
-use super::keys::hmac_sha256;
-use super::{OwnerDigest, RecordKeys};
 use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::digest::rules::refused;
+use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::{OwnerDigest, RecordKeys};
 
 const LINK_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/link/1";
 const CHAIN_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/chain/1";
@@ -222,5 +222,5 @@ mod base64_32 {
 }
 
 #[cfg(test)]
-#[path = "digest_chain_tests.rs"]
+#[path = "chain_tests.rs"]
 mod tests;

@@ -4,13 +4,13 @@
 
 use rayon::prelude::*;
 
-use super::layout::QueryNonce;
-use super::record_layout::RecordLayout;
-use super::DecodedRecord;
-use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::Backend;
 use crate::paillier::{CiphertextBatch, PublicKey, SecretKey};
+use crate::verifiable::records::layout::QueryNonce;
+use crate::verifiable::records::record_layout::RecordLayout;
+use crate::verifiable::DecodedRecord;
+use crate::verifiable::RecordKeys;
 use zeroize::Zeroizing;
 
 /// What decoding a verifiable answer takes: the engine, the keys, the layout and the query.
@@ -41,7 +41,7 @@ impl Decoding<'_> {
         responses: &CiphertextBatch,
         bits: Option<&mut Vec<u8>>,
     ) -> Result<Vec<DecodedRecord>> {
-        super::encrypt::check_scheme(self.public_key)?;
+        crate::verifiable::records::encrypt::check_scheme(self.public_key)?;
         responses
             .key()
             .expect_context_key(&self.public_key.fingerprint(), "the responses")?;

@@ -5,17 +5,17 @@
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::layout::{QueryNonce, RecordNonce};
-use super::record_layout::RecordLayout;
-use super::tag::record_tag;
-use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::hazmat::backend::{Backend, LimbBatch};
 use crate::paillier::{CiphertextBatch, Encryptor, PublicKey, Scheme, SecretKey};
+use crate::verifiable::records::layout::{QueryNonce, RecordNonce};
+use crate::verifiable::records::record_layout::RecordLayout;
+use crate::verifiable::records::tag::record_tag;
+use crate::verifiable::RecordKeys;
 
 /// Refuses the lookup scheme: its messages are exponents of g over a small subgroup, with no
 /// room above the slots for a nonce and a tag.
-pub(super) fn check_scheme(public_key: &PublicKey) -> Result<()> {
+pub(in crate::verifiable) fn check_scheme(public_key: &PublicKey) -> Result<()> {
     match public_key.scheme() {
         Scheme::Paillier => Ok(()),
         Scheme::PaillierLookup => Err(Error::InvalidParameter(

@@ -2,10 +2,10 @@
 //! checked against the highest one this owner has seen and opened, and the next version made
 //! from what a write adds and removes. Both clients carry these over HTTP.
 
-use super::codec::RecordCodec;
-use super::record_layout::LayoutKind;
-use super::{DigestLink, OwnerDigest, RecordNonce};
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
+use crate::verifiable::codec::RecordCodec;
+use crate::verifiable::records::record_layout::LayoutKind;
+use crate::verifiable::{DigestLink, OwnerDigest, RecordNonce};
 
 /// How many times a write of records is planned again (the digest read afresh) after other
 /// writers moved the owner's digest on between its read and its compare-and-set; past it the
@@ -213,7 +213,10 @@ impl RecordCodec {
 /// Refuses a digest whose partitions do not hold together or are not of `embed_len`
 /// dimensions: it opened, so the owner sealed it, but under another version of this library
 /// or for another context's vectors.
-pub(super) fn check_partitions(digest: &OwnerDigest, embed_len: usize) -> Result<()> {
+pub(in crate::verifiable) fn check_partitions(
+    digest: &OwnerDigest,
+    embed_len: usize,
+) -> Result<()> {
     let Some(partitioning) = &digest.partitions else {
         return Ok(());
     };

@@ -6,11 +6,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::codec::RecordCodec;
-use super::partitioned::tokenise_partition;
-use super::{seal_document, tokenise_metadata, Document, RecordNonce};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
+use crate::verifiable::codec::RecordCodec;
+use crate::verifiable::partitions::field::tokenise_partition;
+use crate::verifiable::{seal_document, tokenise_metadata, Document, RecordNonce};
 
 /// The most metadata one record may carry, as the JSON text the service stores (its tokens,
 /// for private metadata): what `paillier-gpu serve` keeps of a chunk's `meta_data`. Both

@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::layout::TaggedLayout;
-use super::one_bit::OneBitLayout;
 use crate::error::{Error, Result};
+use crate::verifiable::records::layout::TaggedLayout;
+use crate::verifiable::records::one_bit::OneBitLayout;
 
 /// The two layouts of verifiable records.
 ///
@@ -144,7 +144,7 @@ impl RecordLayout {
     }
 
     /// Refuses a vector that is not `embed_len` values of 0 or 1 (`index`: its place).
-    pub(super) fn check_vector(&self, index: usize, vector: &[u8]) -> Result<()> {
+    pub(in crate::verifiable) fn check_vector(&self, index: usize, vector: &[u8]) -> Result<()> {
         match self {
             Self::TwoBit(layout) => layout.slots().check(index, vector),
             Self::OneBit(layout) => layout.check_vector(index, vector),

@@ -5,19 +5,19 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::layout::QueryNonce;
-use super::record_layout::RecordLayout;
 use crate::paillier::CiphertextBatch;
+use crate::verifiable::records::layout::QueryNonce;
+use crate::verifiable::records::record_layout::RecordLayout;
 
 /// A query the owner sent: what the service gets ([`encrypted`](Self::encrypted)) and what the
 /// answer is checked against (the vector and the nonce, which never leave). Debug shows
 /// neither.
 pub struct VerifiableQuery {
-    pub(super) vector: Zeroizing<Vec<u8>>,
-    pub(super) nonce: QueryNonce,
-    pub(super) encrypted: CiphertextBatch,
+    pub(in crate::verifiable) vector: Zeroizing<Vec<u8>>,
+    pub(in crate::verifiable) nonce: QueryNonce,
+    pub(in crate::verifiable) encrypted: CiphertextBatch,
     /// The records' layout it was made for: its answer is decoded under it.
-    pub(super) layout: Option<RecordLayout>,
+    pub(in crate::verifiable) layout: Option<RecordLayout>,
 }
 
 impl VerifiableQuery {

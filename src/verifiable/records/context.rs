@@ -1,18 +1,18 @@
 //! The execution context's verifiable-record operations, under the record keys bound to the
 //! context and the knowledge base: its keys and layout, encrypting records and queries, and
-//! verifying answers. [`RecordCodec`](super::RecordCodec) does the same under either derivation.
+//! verifying answers. [`RecordCodec`](crate::verifiable::RecordCodec) does the same under either derivation.
 
-use super::answer::{check_answer, Expectation, VerifiedRecords};
-use super::decode::Decoding;
-use super::encrypt::{encrypt_query, encrypt_records, Encryption};
-use super::keys::KeyDerivation;
-use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
-use super::query::VerifiableQuery;
-use super::record_layout::{LayoutKind, RecordLayout};
-use super::DecodedRecord;
-use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
+use crate::verifiable::keys::KeyDerivation;
+use crate::verifiable::records::answer::{check_answer, Expectation, VerifiedRecords};
+use crate::verifiable::records::decode::Decoding;
+use crate::verifiable::records::encrypt::{encrypt_query, encrypt_records, Encryption};
+use crate::verifiable::records::layout::{QueryNonce, RecordNonce, TaggedLayout};
+use crate::verifiable::records::query::VerifiableQuery;
+use crate::verifiable::records::record_layout::{LayoutKind, RecordLayout};
+use crate::verifiable::DecodedRecord;
+use crate::verifiable::RecordKeys;
 use crate::ExecutionContext;
 
 impl ExecutionContext {
@@ -32,13 +32,13 @@ impl ExecutionContext {
     /// The two-bit layout of this context's verifiable records, or why they do not fit its key
     /// (or its scheme: the lookup scheme leaves no room above the slots).
     pub fn tagged_layout(&self) -> Result<TaggedLayout> {
-        super::encrypt::check_scheme(self.public().public_key())?;
+        crate::verifiable::records::encrypt::check_scheme(self.public().public_key())?;
         TaggedLayout::new(self.embed_len(), self.key_len())
     }
 
     /// `kind` at this context's sizes, or why it does not fit (or the scheme).
     pub fn record_layout(&self, kind: LayoutKind) -> Result<RecordLayout> {
-        super::encrypt::check_scheme(self.public().public_key())?;
+        crate::verifiable::records::encrypt::check_scheme(self.public().public_key())?;
         RecordLayout::new(kind, self.embed_len(), self.key_len())
     }
 
@@ -46,7 +46,7 @@ impl ExecutionContext {
     /// it fits ([`LayoutKind::preferred`]), else two-bit; an error naming both limits where
     /// neither fits.
     pub fn preferred_layout(&self) -> Result<RecordLayout> {
-        super::encrypt::check_scheme(self.public().public_key())?;
+        crate::verifiable::records::encrypt::check_scheme(self.public().public_key())?;
         let kind = LayoutKind::preferred(self.embed_len(), self.key_len())?;
         RecordLayout::new(kind, self.embed_len(), self.key_len())
     }
@@ -186,7 +186,7 @@ impl ExecutionContext {
     /// `expectation`). Any failure refuses all of it with
     /// [`Error::AnswerRejected`](crate::Error::AnswerRejected), naming the chunk ids and what
     /// each failed. The low-level check: it holds the answer to no owner's digest unless
-    /// `expectation` carries one; [`RecordCodec::rank`](super::RecordCodec::rank), after the
+    /// `expectation` carries one; [`RecordCodec::rank`](crate::verifiable::RecordCodec::rank), after the
     /// codec opened the knowledge base's digest, is what a client runs.
     pub fn verify_answer(
         &self,
@@ -202,7 +202,7 @@ impl ExecutionContext {
 }
 
 /// The layout `query` was made for; a query of the SDK's records has none.
-pub(super) fn query_layout(query: &VerifiableQuery) -> Result<&RecordLayout> {
+pub(in crate::verifiable) fn query_layout(query: &VerifiableQuery) -> Result<&RecordLayout> {
     query.layout().ok_or_else(|| {
         Error::InvalidParameter(
             "this query was made for the SDK's records, not for verifiable ones".into(),

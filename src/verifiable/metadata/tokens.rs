@@ -7,10 +7,10 @@
 use hmac::Mac;
 use serde_json::{Map, Value};
 
-use super::keys::hmac_sha256;
-use super::RecordKeys;
 use crate::error::{Error, Result};
 use crate::meta_filter::PARTITION_FIELD;
+use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::RecordKeys;
 
 const TOKEN_DOMAIN: &[u8] = b"paillier-gpu/metadata-token/1";
 
@@ -41,7 +41,11 @@ pub fn metadata_token(keys: &RecordKeys, field: &str, value: &str) -> String {
 }
 
 /// `value` of `field` as a token, if it is a string.
-pub(super) fn string_token(keys: &RecordKeys, field: &str, value: &Value) -> Result<Value> {
+pub(in crate::verifiable) fn string_token(
+    keys: &RecordKeys,
+    field: &str,
+    value: &Value,
+) -> Result<Value> {
     match value {
         Value::String(text) => Ok(Value::String(metadata_token(keys, field, text))),
         other => Err(Error::PrivateMetadata(format!(

@@ -6,13 +6,15 @@ use serde_json::{Map, Value};
 
 use zeroize::Zeroizing;
 
-use super::answer::check_answer;
-use super::codec::RecordCodec;
-use super::layout::QueryNonce;
-use super::query::VerifiableQuery;
-use super::{check_filter, open_document, open_records, Document, Expectation, RecordNonce, Tally};
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
+use crate::verifiable::codec::RecordCodec;
+use crate::verifiable::records::answer::check_answer;
+use crate::verifiable::records::layout::QueryNonce;
+use crate::verifiable::records::query::VerifiableQuery;
+use crate::verifiable::{
+    check_filter, open_document, open_records, Document, Expectation, RecordNonce, Tally,
+};
 
 /// One of a search's nearest records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,10 +17,12 @@
 
 use subtle::{Choice, ConditionallySelectable};
 
-use super::layout::{any_bit_from, read_u128, write_u128, QueryNonce, RecordNonce};
-use super::layout::{NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS};
 use crate::error::{Error, Result};
 use crate::hamming::VectorLayout;
+use crate::verifiable::records::layout::{
+    any_bit_from, read_u128, write_u128, QueryNonce, RecordNonce,
+};
+use crate::verifiable::records::layout::{NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS};
 
 /// Bits of a query's plaintext above the record's bits: the record's nonce and tag, then the
 /// query's nonce.
@@ -69,7 +71,7 @@ impl OneBitLayout {
     }
 
     /// Refuses a vector that is not `embed_len` values of 0 or 1 (`index`: its place).
-    pub(super) fn check_vector(&self, index: usize, vector: &[u8]) -> Result<()> {
+    pub(in crate::verifiable) fn check_vector(&self, index: usize, vector: &[u8]) -> Result<()> {
         self.vectors.check(index, vector)
     }
 
@@ -114,7 +116,7 @@ impl OneBitLayout {
 
     /// The nonce, the tag and whether any bit above the record is set, of `record` (an answer
     /// less its query).
-    pub(super) fn fields(&self, record: &[u64]) -> (RecordNonce, u128, bool) {
+    pub(in crate::verifiable) fn fields(&self, record: &[u64]) -> (RecordNonce, u128, bool) {
         (
             RecordNonce(read_u128(record, self.nonce_offset())),
             read_u128(record, self.tag_offset()),
@@ -124,14 +126,14 @@ impl OneBitLayout {
 
     /// The bit of `dimension`; the caller checks that it is below `embed_len` and that
     /// `record` holds the layout.
-    pub(super) fn bit(&self, record: &[u64], dimension: usize) -> u8 {
+    pub(in crate::verifiable) fn bit(&self, record: &[u64], dimension: usize) -> u8 {
         ((record[dimension / 64] >> (dimension % 64)) & 1) as u8
     }
 }
 
 /// `out = (a − b) mod p` for `a, b < p`, all of `out`'s width (`p` zero-extended), without a
 /// branch or an address that depends on the values.
-pub(super) fn sub_mod(a: &[u64], b: &[u64], p: &[u64], out: &mut [u64]) {
+pub(in crate::verifiable) fn sub_mod(a: &[u64], b: &[u64], p: &[u64], out: &mut [u64]) {
     let limb = |limbs: &[u64], i: usize| limbs.get(i).copied().unwrap_or(0);
     let mut borrow = 0u64;
     for (i, out) in out.iter_mut().enumerate() {

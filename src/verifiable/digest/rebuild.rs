@@ -2,10 +2,10 @@
 //! this owner has seen (the version it writes, the field it counts, the partitions it keeps,
 //! the history it continues), then counted from the records the owner verified.
 
-use super::digest_rules::refused;
-use super::partitioned::PARTITION_FIELD;
-use super::{CountedRecord, DigestLink, OwnerDigest, Partitioning, RecordCodec};
 use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::digest::rules::refused;
+use crate::verifiable::partitions::field::PARTITION_FIELD;
+use crate::verifiable::{CountedRecord, DigestLink, OwnerDigest, Partitioning, RecordCodec};
 
 /// A rebuild of the owner's digest as planned by [`RecordCodec::plan_rebuild`]: the write it
 /// makes and what it keeps of the digest it replaces.

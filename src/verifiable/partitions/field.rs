@@ -8,10 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::metadata::string_token;
-use super::{Document, OwnerDigest, RecordKeys};
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;
+use crate::verifiable::metadata::tokens::string_token;
+use crate::verifiable::{Document, OwnerDigest, RecordKeys};
 
 /// The metadata field holding a record's partition: ours, beside the user's `tag1`–`tag5` and
 /// `facets`, which stay entirely theirs.
@@ -40,8 +40,8 @@ pub fn partition_value(partition: u32) -> String {
 }
 
 /// The owner's filter that selects whole partitions (tokenised by
-/// [`RecordCodec::filter`](super::RecordCodec::filter) before it is sent; the digest covers it
-/// whole, see [`covered_tally`](super::covered_tally)).
+/// [`RecordCodec::filter`](crate::verifiable::RecordCodec::filter) before it is sent; the digest covers it
+/// whole, see [`covered_tally`](crate::verifiable::covered_tally)).
 ///
 /// ```
 /// let filter = paillier_gpu::verifiable::partitions_filter(&[3, 17]);
@@ -114,7 +114,7 @@ impl OwnerDigest {
 }
 
 /// `meta_data` with its partition, if it holds one, as the service must get it: a token.
-pub(super) fn tokenise_partition(
+pub(in crate::verifiable) fn tokenise_partition(
     keys: &RecordKeys,
     meta_data: &mut Map<String, Value>,
 ) -> Result<()> {

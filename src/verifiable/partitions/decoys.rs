@@ -7,10 +7,10 @@
 
 use hmac::Mac;
 
-use super::codec::RecordCodec;
-use super::keys::hmac_sha256;
-use super::RecordKeys;
 use crate::error::{Error, Result};
+use crate::verifiable::codec::RecordCodec;
+use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::RecordKeys;
 
 const GROUP_DOMAIN: &[u8] = b"paillier-gpu/probe-groups/1";
 

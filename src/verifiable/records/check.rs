@@ -6,10 +6,10 @@
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
-use super::layout::{QueryNonce, RecordNonce, TaggedLayout};
-use super::record_layout::LayoutKind;
-use super::tag::record_tag;
-use super::RecordKeys;
+use crate::verifiable::records::layout::{QueryNonce, RecordNonce, TaggedLayout};
+use crate::verifiable::records::record_layout::LayoutKind;
+use crate::verifiable::records::tag::record_tag;
+use crate::verifiable::RecordKeys;
 
 /// One record's answer decoded and checked: its distance and nonce, or that it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

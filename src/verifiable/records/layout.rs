@@ -24,7 +24,7 @@ pub const TAG_BITS: usize = 128;
 /// Bits of a query nonce.
 pub const QUERY_NONCE_BITS: usize = 128;
 /// Bits above the slots: a record's nonce and tag, then the query's nonce.
-pub(super) const FIELD_BITS: usize = NONCE_BITS + TAG_BITS + QUERY_NONCE_BITS;
+pub(in crate::verifiable) const FIELD_BITS: usize = NONCE_BITS + TAG_BITS + QUERY_NONCE_BITS;
 
 /// A fresh non-zero random 128-bit value.
 fn random_nonzero() -> u128 {
@@ -42,7 +42,7 @@ fn random_nonzero() -> u128 {
 /// same in every piece of the record. Never zero (an all-zero nonce and tag is what a record
 /// uploaded without verification, or a piece forged as E(0), decodes to).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct RecordNonce(pub(super) u128);
+pub struct RecordNonce(pub(in crate::verifiable) u128);
 
 impl RecordNonce {
     /// A fresh random nonce.
@@ -69,7 +69,7 @@ impl RecordNonce {
 /// A query's 128-bit nonce, drawn at random by the owner for each query; never zero (what a
 /// record holds in its field).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct QueryNonce(pub(super) u128);
+pub struct QueryNonce(pub(in crate::verifiable) u128);
 
 impl QueryNonce {
     /// A fresh random nonce.
@@ -198,7 +198,7 @@ pub struct AnswerFields {
 }
 
 /// Bits `offset..offset + 128` of little-endian limbs (zero past their end).
-pub(super) fn read_u128(limbs: &[u64], offset: usize) -> u128 {
+pub(in crate::verifiable) fn read_u128(limbs: &[u64], offset: usize) -> u128 {
     (0..128).step_by(64).fold(0u128, |value, step| {
         value | (u128::from(read_u64(limbs, offset + step)) << step)
     })
@@ -215,7 +215,7 @@ fn read_u64(limbs: &[u64], offset: usize) -> u64 {
 }
 
 /// ORs `value` into bits `offset..offset + 128` (the caller's limbs reach that far).
-pub(super) fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
+pub(in crate::verifiable) fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
     for (step, part) in [(0, value as u64), (64, (value >> 64) as u64)] {
         let (word, shift) = ((offset + step) / 64, (offset + step) % 64);
         if let Some(limb) = limbs.get_mut(word) {
@@ -230,7 +230,7 @@ pub(super) fn write_u128(limbs: &mut [u64], offset: usize, value: u128) {
 }
 
 /// Whether any bit from `offset` on is set, read without a branch on the limbs.
-pub(super) fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
+pub(in crate::verifiable) fn any_bit_from(limbs: &[u64], offset: usize) -> bool {
     let (word, shift) = (offset / 64, offset % 64);
     let set = limbs
         .iter()

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{OwnerDigest, Tally};
+use crate::verifiable::{OwnerDigest, Tally};
 
 /// The tally an answer to a search with `filter` (the owner's own, not its tokens) and `range`
 /// must match exactly, if the digest covers the search.

@@ -5,17 +5,17 @@
 
 use hmac::Mac;
 
-use super::keys::hmac_sha256;
-use super::layout::RecordNonce;
-use super::record_layout::LayoutKind;
-use super::RecordKeys;
+use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::records::layout::RecordNonce;
+use crate::verifiable::records::record_layout::LayoutKind;
+use crate::verifiable::RecordKeys;
 
 const TWO_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/1";
 const ONE_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/one-bit/1";
 
 /// The tag of `bits` (one 0 or 1 per dimension of piece `piece`) in record `nonce` of knowledge
 /// base `kb`, laid out as `layout`.
-pub(super) fn record_tag(
+pub(in crate::verifiable) fn record_tag(
     keys: &RecordKeys,
     layout: LayoutKind,
     kb: &str,

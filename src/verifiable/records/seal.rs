@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::layout::RecordNonce;
-use super::RecordKeys;
 use crate::context::aes;
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
+use crate::verifiable::records::layout::RecordNonce;
+use crate::verifiable::RecordKeys;
 
 const SEAL_DOMAIN: &[u8] = b"paillier-gpu/record-seal/1";
 

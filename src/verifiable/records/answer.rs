@@ -5,18 +5,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::check::DecodedRecord;
-use super::layout::RecordNonce;
-use super::seal::Document;
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
+use crate::verifiable::records::check::DecodedRecord;
+use crate::verifiable::records::layout::RecordNonce;
+use crate::verifiable::records::seal::Document;
 
 /// What the caller knows of the answer it asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Expectation {
     /// The owner's tally of the records the answer must hold, exactly: from its digest, for a
     /// search of the whole knowledge base or of whole counted values
-    /// ([`RecordCodec`](super::RecordCodec) checks it).
-    pub digest: Option<super::Tally>,
+    /// ([`RecordCodec`](crate::verifiable::RecordCodec) checks it).
+    pub digest: Option<crate::verifiable::Tally>,
     /// The asked range of chunk ids, first and last included.
     pub range: Option<(i64, i64)>,
     /// How many records the knowledge base holds (a search with no filter and no range): a

@@ -17,12 +17,12 @@ use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::keys::hmac_sha256;
-use super::layout::RecordNonce;
-use super::record_layout::LayoutKind;
-use super::RecordKeys;
 use crate::context::aes;
 use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::records::layout::RecordNonce;
+use crate::verifiable::records::record_layout::LayoutKind;
+use crate::verifiable::RecordKeys;
 
 const ELEMENT_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/element/1";
 const SEAL_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/seal/1";
@@ -103,7 +103,7 @@ impl Tally {
                 answered.count, self.count
             ),
         };
-        Err(super::digest_rules::refused(
+        Err(crate::verifiable::digest::rules::refused(
             FailureKind::DigestMismatch,
             detail,
         ))
@@ -143,18 +143,18 @@ pub struct OwnerDigest {
     #[serde(default)]
     pub values: BTreeMap<String, Tally>,
     /// The knowledge base's partitions, if it is partitioned (then `counted_field` is
-    /// [`PARTITION_FIELD`](super::PARTITION_FIELD)): sealed here, so the service never sees a
+    /// [`PARTITION_FIELD`](crate::verifiable::PARTITION_FIELD)): sealed here, so the service never sees a
     /// centroid, a size as the owner knows it, or the recall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<super::Partitioning>,
+    pub partitions: Option<crate::verifiable::Partitioning>,
     /// The layout of the knowledge base's records, fixed with its first digest (a digest
     /// sealed before layouts were named holds two-bit records).
     #[serde(default)]
     pub layout: LayoutKind,
     /// Where this version stands in the knowledge base's history (none: sealed before digests
-    /// were chained): see [`DigestLink`](super::DigestLink).
+    /// were chained): see [`DigestLink`](crate::verifiable::DigestLink).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) chain: Option<super::digest_chain::DigestChain>,
+    pub(crate) chain: Option<crate::verifiable::digest::chain::DigestChain>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -304,5 +304,5 @@ mod sum_hex {
 }
 
 #[cfg(test)]
-#[path = "digest_tests.rs"]
+#[path = "owner_tests.rs"]
 mod tests;

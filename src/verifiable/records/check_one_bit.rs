@@ -3,14 +3,14 @@
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use super::check::DecodedRecord;
+use crate::verifiable::records::check::DecodedRecord;
 use zeroize::Zeroizing;
 
-use super::layout::{QueryNonce, RecordNonce};
-use super::one_bit::{sub_mod, OneBitLayout};
-use super::record_layout::LayoutKind;
-use super::tag::record_tag;
-use super::RecordKeys;
+use crate::verifiable::records::layout::{QueryNonce, RecordNonce};
+use crate::verifiable::records::one_bit::{sub_mod, OneBitLayout};
+use crate::verifiable::records::record_layout::LayoutKind;
+use crate::verifiable::records::tag::record_tag;
+use crate::verifiable::RecordKeys;
 
 impl RecordKeys {
     /// Checks `answer` (little-endian limbs of one answer decrypted modulo the larger prime
