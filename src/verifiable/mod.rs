@@ -46,7 +46,6 @@
 //!
 //! [`ExecutionContext::verify_answer`]: crate::ExecutionContext::verify_answer
 
-mod codec;
 mod digest;
 mod keys;
 mod metadata;
@@ -55,10 +54,10 @@ mod records;
 mod sniff;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
-pub use codec::{RecordCodec, RecordOptions};
 pub use digest::chain::DigestLink;
 pub use digest::coverage::covered_tally;
-pub use digest::owner::{OwnerDigest, Tally};
+pub use digest::owner::OwnerDigest;
+pub use digest::partitioning::Partitioning;
 pub use digest::rebuild::DigestRebuild;
 pub use digest::rules::{CountedRecord, DigestChange, WRITE_ATTEMPTS};
 pub use digest::write::{PlannedWrite, RecordWrite};
@@ -67,7 +66,7 @@ pub use metadata::filter::tokenise_filter;
 pub use metadata::tokens::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
 pub use partitions::field::{
     check_unreserved, document_partition, in_partition, partition_value, partitions_filter,
-    Partitioning, PARTITION_FIELD,
+    PARTITION_FIELD,
 };
 pub use partitions::placement::{PartitionCount, PlacedWrite, UploadPartitions};
 pub use partitions::probe::{Probe, SearchAsked};
@@ -76,6 +75,7 @@ pub use partitions::rebuild::{
 };
 pub use records::answer::{check_filter, Expectation, VerifiedRecords};
 pub use records::check::DecodedRecord;
+pub use records::codec::{RecordCodec, RecordOptions};
 pub use records::layout::{
     AnswerFields, QueryNonce, RecordNonce, TaggedLayout, NONCE_BITS, QUERY_NONCE_BITS, TAG_BITS,
 };
@@ -85,6 +85,7 @@ pub use records::read::{FetchedRecord, Ranked, StoredRecords};
 pub use records::record_layout::{LayoutKind, RecordLayout};
 pub use records::seal::{open_document, open_records, seal_document, Document};
 pub use records::sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
+pub use records::tally::Tally;
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};
 
 /// A verifiable codec of knowledge base "kb" under a small insecure context: what the digest's

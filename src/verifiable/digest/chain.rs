@@ -21,8 +21,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, FailureKind, Result};
-use crate::verifiable::digest::rules::refused;
 use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::records::answer::refused;
 use crate::verifiable::{OwnerDigest, RecordKeys};
 
 const LINK_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/link/1";

@@ -1,5 +1,6 @@
 use super::*;
 use crate::context::DataKey;
+use crate::error::FailureKind;
 
 fn keys() -> RecordKeys {
     RecordKeys::for_knowledge_base(&DataKey::new([5; 32]), "fp", "kb")

@@ -3,8 +3,8 @@
 //! the history it continues), then counted from the records the owner verified.
 
 use crate::error::{Error, FailureKind, Result};
-use crate::verifiable::digest::rules::refused;
-use crate::verifiable::partitions::field::PARTITION_FIELD;
+use crate::meta_filter::PARTITION_FIELD;
+use crate::verifiable::records::answer::refused;
 use crate::verifiable::{CountedRecord, DigestLink, OwnerDigest, Partitioning, RecordCodec};
 
 /// A rebuild of the owner's digest as planned by [`RecordCodec::plan_rebuild`]: the write it

@@ -2,8 +2,9 @@
 //! checked against the highest one this owner has seen and opened, and the next version made
 //! from what a write adds and removes. Both clients carry these over HTTP.
 
-use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
-use crate::verifiable::codec::RecordCodec;
+use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::records::answer::refused;
+use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::records::record_layout::LayoutKind;
 use crate::verifiable::{DigestLink, OwnerDigest, RecordNonce};
 
@@ -234,17 +235,6 @@ pub(in crate::verifiable) fn check_partitions(
         }
     }
     Ok(())
-}
-
-/// An answer refused for `kind`, with `detail`.
-pub(crate) fn refused(kind: FailureKind, detail: String) -> Error {
-    Error::AnswerRejected(AnswerRejection {
-        failures: vec![AnswerFailure {
-            kind,
-            chunk_ids: Vec::new(),
-            detail: Some(detail),
-        }],
-    })
 }
 
 #[cfg(test)]

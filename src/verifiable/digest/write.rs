@@ -6,10 +6,10 @@
 //! times) when another writer moved the digest on.
 
 use crate::error::Result;
-use crate::verifiable::digest::rules::refused;
+use crate::meta_filter::PARTITION_FIELD;
+use crate::verifiable::records::answer::refused;
 use crate::verifiable::{
     CountedRecord, DigestChange, FailureKind, OwnerDigest, Partitioning, RecordCodec, RecordNonce,
-    PARTITION_FIELD,
 };
 
 /// What one write puts into and takes out of the owner's digest.

@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::meta_filter::PARTITION_FIELD;
 use crate::verifiable::metadata::tokens::{string_token, PRIVATE_FIELDS};
-use crate::verifiable::partitions::field::PARTITION_FIELD;
 use crate::verifiable::RecordKeys;
 
 /// `filter` (the manual's metadata filter, with `$and` and `$or`) with its values tokenised.

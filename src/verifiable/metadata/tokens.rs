@@ -106,3 +106,14 @@ pub fn check_private_sort(sort_by: Option<&str>) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// `meta_data` with its partition, if it holds one, as the service must get it: a token.
+pub(in crate::verifiable) fn tokenise_partition(
+    keys: &RecordKeys,
+    meta_data: &mut Map<String, Value>,
+) -> Result<()> {
+    if let Some(value) = meta_data.get_mut(PARTITION_FIELD) {
+        *value = string_token(keys, PARTITION_FIELD, value)?;
+    }
+    Ok(())
+}

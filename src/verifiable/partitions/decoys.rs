@@ -8,8 +8,8 @@
 use hmac::Mac;
 
 use crate::error::{Error, Result};
-use crate::verifiable::codec::RecordCodec;
 use crate::verifiable::keys::hmac_sha256;
+use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::RecordKeys;
 
 const GROUP_DOMAIN: &[u8] = b"paillier-gpu/probe-groups/1";

@@ -2,33 +2,18 @@
 //! [`PARTITION_FIELD`] of its document (the owner's, sealed with it) and a keyed token of that
 //! value on the service, whether the rest of the metadata is private or not; the owner's digest
 //! counts the field per value, so that a search over P partitions is checked complete for each.
-//! The partitions' centroids and the owner's recall estimate ([`Partitioning`]) travel only
+//! The partitions' centroids and the owner's recall estimate ([`Partitioning`](crate::verifiable::Partitioning)) travel only
 //! inside the sealed digest.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;
-use crate::verifiable::metadata::tokens::string_token;
-use crate::verifiable::{Document, OwnerDigest, RecordKeys};
+use crate::verifiable::{Document, OwnerDigest};
 
 /// The metadata field holding a record's partition: ours, beside the user's `tag1`–`tag5` and
 /// `facets`, which stay entirely theirs.
 pub const PARTITION_FIELD: &str = crate::meta_filter::PARTITION_FIELD;
-
-/// A knowledge base's partitions as its owner's digest keeps them: the model searches probe
-/// and, while a rebuild moves records between partitions, the model it moves them to.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Partitioning {
-    /// The model new records are assigned by and searches probe (none until the first rebuild
-    /// of a knowledge base that was not partitioned has finished).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<PartitionModel>,
-    /// The model a rebuild under way moves records to (it replaces `model` when done).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next: Option<PartitionModel>,
-}
 
 /// The value of [`PARTITION_FIELD`] for `partition`, as documents and the digest hold it.
 ///
@@ -113,21 +98,12 @@ impl OwnerDigest {
     }
 }
 
-/// `meta_data` with its partition, if it holds one, as the service must get it: a token.
-pub(in crate::verifiable) fn tokenise_partition(
-    keys: &RecordKeys,
-    meta_data: &mut Map<String, Value>,
-) -> Result<()> {
-    if let Some(value) = meta_data.get_mut(PARTITION_FIELD) {
-        *value = string_token(keys, PARTITION_FIELD, value)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::context::DataKey;
+    use crate::verifiable::metadata::tokens::tokenise_partition;
+    use crate::verifiable::{Partitioning, RecordKeys};
 
     #[test]
     fn a_partition_travels_as_a_token_and_the_user_cannot_set_one() {

@@ -170,3 +170,13 @@ pub fn check_filter(filter: &Value, found: &[(i64, &Document)]) -> Result<()> {
         }],
     }))
 }
+/// An answer refused for `kind`, with `detail`.
+pub(crate) fn refused(kind: FailureKind, detail: String) -> Error {
+    Error::AnswerRejected(AnswerRejection {
+        failures: vec![AnswerFailure {
+            kind,
+            chunk_ids: Vec::new(),
+            detail: Some(detail),
+        }],
+    })
+}

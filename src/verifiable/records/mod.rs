@@ -5,6 +5,7 @@
 pub(in crate::verifiable) mod answer;
 pub(in crate::verifiable) mod check;
 pub(in crate::verifiable) mod check_one_bit;
+pub(in crate::verifiable) mod codec;
 pub(in crate::verifiable) mod context;
 pub(in crate::verifiable) mod decode;
 pub(in crate::verifiable) mod encrypt;
@@ -16,3 +17,4 @@ pub(in crate::verifiable) mod record_layout;
 pub(in crate::verifiable) mod seal;
 pub(in crate::verifiable) mod sent;
 pub(in crate::verifiable) mod tag;
+pub(in crate::verifiable) mod tally;

@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
-use crate::verifiable::codec::RecordCodec;
 use crate::verifiable::records::answer::check_answer;
+use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::records::layout::QueryNonce;
 use crate::verifiable::records::query::VerifiableQuery;
 use crate::verifiable::{

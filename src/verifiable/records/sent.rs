@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
-use crate::verifiable::codec::RecordCodec;
-use crate::verifiable::partitions::field::tokenise_partition;
+use crate::verifiable::metadata::tokens::tokenise_partition;
+use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::{seal_document, tokenise_metadata, Document, RecordNonce};
 
 /// The most metadata one record may carry, as the JSON text the service stores (its tokens,

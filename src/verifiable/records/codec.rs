@@ -8,13 +8,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::keys::KeyDerivation;
-use super::metadata::filter::tokenise_partition_condition;
-use super::metadata::tokens::check_private_sort;
-use super::partitions::field::PARTITION_FIELD;
-use super::records::record_layout::{LayoutKind, RecordLayout};
-use super::{tokenise_filter, RecordKeys};
 use crate::error::{Error, Result};
+use crate::meta_filter::PARTITION_FIELD;
+use crate::verifiable::keys::KeyDerivation;
+use crate::verifiable::metadata::filter::tokenise_partition_condition;
+use crate::verifiable::metadata::tokens::check_private_sort;
+use crate::verifiable::records::record_layout::{LayoutKind, RecordLayout};
+use crate::verifiable::{tokenise_filter, RecordKeys};
 use crate::ExecutionContext;
 
 /// How a knowledge base's records are written, and so how they are read: verifiable (a nonce
@@ -29,7 +29,7 @@ pub struct RecordOptions {
 }
 
 impl RecordOptions {
-    /// Whether each record's document travels sealed ([`seal_document`](super::seal_document))
+    /// Whether each record's document travels sealed ([`seal_document`](crate::verifiable::seal_document))
     /// rather than as the SDK's encrypted content with its metadata and name in the clear.
     pub fn sealed(self) -> bool {
         self.verifiable || self.private_meta
@@ -164,7 +164,7 @@ impl RecordCodec {
     /// Notes that the service said the knowledge base has no digest (version 0). Sticky: a
     /// digest opened later on the same codec does not clear it, so records read under an
     /// expectation built from "none" cannot pass by a later open.
-    pub(super) fn note_digest(&self, version: i64) {
+    pub(in crate::verifiable) fn note_digest(&self, version: i64) {
         if version == 0 {
             self.told_no_digest.store(true, Ordering::SeqCst);
         }
@@ -176,7 +176,7 @@ impl RecordCodec {
     /// written before digests, which `remote digest rebuild` counts). A codec that never opened
     /// a digest (one made [`with_layout`](Self::with_layout), for a rebuild) makes no such
     /// check: its caller has no digest to hold the records to.
-    pub(super) fn check_digest_claim(&self, chunk_ids: &[i64]) -> Result<()> {
+    pub(in crate::verifiable) fn check_digest_claim(&self, chunk_ids: &[i64]) -> Result<()> {
         if chunk_ids.is_empty() || !self.told_no_digest.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -197,13 +197,13 @@ impl RecordCodec {
     }
 
     /// The layout this codec holds, if any.
-    pub(super) fn known_layout(&self) -> Option<LayoutKind> {
+    pub(in crate::verifiable) fn known_layout(&self) -> Option<LayoutKind> {
         self.layout.get().copied()
     }
 
     /// Takes `layout` as the knowledge base's (from its digest), or refuses it when the codec
     /// already holds another.
-    pub(super) fn learn_layout(&self, layout: LayoutKind) -> Result<()> {
+    pub(in crate::verifiable) fn learn_layout(&self, layout: LayoutKind) -> Result<()> {
         let known = *self.layout.get_or_init(|| layout);
         match known == layout {
             true => Ok(()),

@@ -1,0 +1,19 @@
+//! The partitions of a knowledge base as its owner's digest keeps them, sealed with it: the
+//! service never sees the centroids or the owner's recall estimate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::partitions::PartitionModel;
+
+/// A knowledge base's partitions as its owner's digest keeps them: the model searches probe
+/// and, while a rebuild moves records between partitions, the model it moves them to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Partitioning {
+    /// The model new records are assigned by and searches probe (none until the first rebuild
+    /// of a knowledge base that was not partitioned has finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<PartitionModel>,
+    /// The model a rebuild under way moves records to (it replaces `model` when done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<PartitionModel>,
+}
