@@ -8,7 +8,7 @@ client's `digest` module is."""
 import json
 from collections import namedtuple
 
-from ._native import MAX_LINKS_READ, WRITE_ATTEMPTS, RecordCodec
+from ._native import MAX_LINKS_READ, RecordCodec, WriteAttempts
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
 from .errors import AnswerRejectedError
 
@@ -120,11 +120,14 @@ class Digests:
 
     def _write_with_digest(self, codec, kb_id, context_id, plan):
         """Writes what `plan(current)` (a `Planned`) makes of the digest as stored, with the
-        digest advanced, in one transaction; plans again, up to `WRITE_ATTEMPTS` times, after another
-        writer moved it on. The inserted chunks' ids. The library plans the digest's step
-        (`RecordCodec.plan_write`): the ids, the next version, and the refusal of a knowledge base
-        that holds chunks but no digest (written before digests) until the owner has counted them."""
-        for _ in range(WRITE_ATTEMPTS):
+        digest advanced, in one transaction; plans again after another writer moved it on (the
+        library's `WriteAttempts`, which raises `ConcurrentWriteError` once they are spent). The
+        inserted chunks' ids. The library plans the digest's step (`RecordCodec.plan_write`): the
+        ids, the next version, and the refusal of a knowledge base that holds chunks but no
+        digest (written before digests) until the owner has counted them."""
+        attempts = WriteAttempts(kb_id)
+        while True:
+            attempts.start()
             current = self._current_digest(codec, kb_id, context_id)
             codec.check_chunks_counted(current.digest, current.chunks)
             planned = plan(current)
@@ -159,8 +162,6 @@ class Digests:
             if mismatch is not None:
                 raise RemoteUnreachableError(mismatch)
             return ids
-        raise RemoteError(409, f"knowledge base {kb_id}: other writers moved the owner's digest on {WRITE_ATTEMPTS} "
-                               "times while this write was planned; nothing was written, run it again")
 
     def rebuild_digest(self, kb_id, context, counted_field=None, after_rollback=False):
         """Counts the owner's digest of `kb_id` (verifiable records) afresh from its records, each

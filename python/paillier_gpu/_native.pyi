@@ -596,6 +596,15 @@ class PartitionsRebuild:
     def report(self) -> Dict[str, Any]:
         """`{"partitions", "records", "moved", "resumed"}`."""
 
+class WriteAttempts:
+    """The attempts of one write of records into a knowledge base: `start()` before each raises
+    `ConcurrentWriteError` once every attempt was refused because other writers moved the
+    digest on."""
+
+    def __init__(self, kb: str) -> None: ...
+    def start(self) -> None:
+        """Starts the next attempt."""
+
 class PlannedWrite:
     """A write of records as `RecordCodec.plan_write` planned it against the service's digest."""
 

@@ -4,7 +4,7 @@
 //! defines).
 
 use paillier_gpu::verifiable::{
-    DigestChange, Partitioning, PlannedWrite, Probe, RecordWrite, SearchAsked,
+    DigestChange, Partitioning, PlannedWrite, Probe, RecordWrite, SearchAsked, WriteAttempts,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
@@ -15,6 +15,29 @@ use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
 use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
 use crate::records::PyRecordCodec;
+
+/// The attempts of one write of records into knowledge base `kb`: call `start()` before each;
+/// once every attempt was refused because other writers moved the digest on, it raises
+/// `ConcurrentWriteError` (nothing was written).
+#[pyclass(module = "paillier_gpu", name = "WriteAttempts")]
+pub struct PyWriteAttempts {
+    attempts: WriteAttempts,
+}
+
+#[pymethods]
+impl PyWriteAttempts {
+    #[new]
+    fn new(kb: &str) -> Self {
+        Self {
+            attempts: WriteAttempts::new(kb),
+        }
+    }
+
+    /// Starts the next attempt.
+    fn start(&mut self) -> PyResult<()> {
+        self.attempts.start().py_err()
+    }
+}
 
 /// A write of records planned by `RecordCodec.plan_write` against the digest the service holds:
 /// the digest it writes, the ids its inserted records take, and the check of the ids the

@@ -85,6 +85,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_class::<digest_history::PyDigestRebuild>()?;
     module.add_class::<codec_digest::PyPlannedWrite>()?;
+    module.add_class::<codec_digest::PyWriteAttempts>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
     module.add_class::<partitions_rebuild::PyPartitionsRebuild>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).

@@ -17,6 +17,24 @@ pub const WRITE_ATTEMPTS: usize = 8;
 /// (when the digest counts one and the record's metadata holds a string there).
 pub type CountedRecord = ((i64, RecordNonce), Option<String>);
 
+/// A record's value of the digest's counted field `field` (none: it counts none): the string
+/// its metadata holds there, if any. Any other value (a number, a list) is counted as none.
+///
+/// ```
+/// use paillier_gpu::verifiable::counted_value;
+/// let meta = serde_json::json!({"tag1": "a", "tag2": 3});
+/// let meta = meta.as_object().unwrap();
+/// assert_eq!(counted_value(meta, Some("tag1")).as_deref(), Some("a"));
+/// assert_eq!(counted_value(meta, Some("tag2")), None);
+/// assert_eq!(counted_value(meta, None), None);
+/// ```
+pub fn counted_value(
+    meta_data: &serde_json::Map<String, serde_json::Value>,
+    field: Option<&str>,
+) -> Option<String> {
+    meta_data.get(field?)?.as_str().map(str::to_owned)
+}
+
 /// What one write changes: the records it takes out (updated or deleted) and puts in (inserted
 /// or updated).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

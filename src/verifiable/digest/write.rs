@@ -1,15 +1,16 @@
 //! One write of records planned against the owner's digest as the service holds it: the chunk
 //! ids its inserted records take, the digest one version on (with the partitions the write
-//! installs, counted per partition), and the check of the ids the service answers with. Both
-//! clients run this step; what stays theirs is the transport: reading the digest, sending the
-//! write with the chunks, and planning again (up to [`WRITE_ATTEMPTS`](crate::verifiable::WRITE_ATTEMPTS)
-//! times) when another writer moved the digest on.
+//! installs, counted per partition), the check of the ids the service answers with, and the
+//! attempts a write makes when other writers move the digest on ([`WriteAttempts`]). Both
+//! clients run these; what stays theirs is the transport: reading the digest and sending the
+//! write with the chunks.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta_filter::PARTITION_FIELD;
 use crate::verifiable::records::answer::refused;
 use crate::verifiable::{
     CountedRecord, DigestChange, FailureKind, OwnerDigest, Partitioning, RecordCodec, RecordNonce,
+    WRITE_ATTEMPTS,
 };
 
 /// What one write puts into and takes out of the owner's digest.
@@ -62,6 +63,49 @@ impl PlannedWrite {
                 shown(&self.chunk_ids)
             )
         })
+    }
+}
+
+/// The attempts of one write of records: each plans the write against the digest as read and
+/// sends it; another writer moving the digest on in between (the service refuses the
+/// compare-and-set) costs an attempt, and past [`WRITE_ATTEMPTS`] the write gives up, having
+/// written nothing.
+///
+/// ```
+/// use paillier_gpu::verifiable::{WriteAttempts, WRITE_ATTEMPTS};
+/// let mut attempts = WriteAttempts::new("kb");
+/// for _ in 0..WRITE_ATTEMPTS {
+///     attempts.start().unwrap(); // plan, send; a refused compare-and-set goes round again
+/// }
+/// assert!(attempts.start().unwrap_err().to_string().contains("nothing was written"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct WriteAttempts {
+    kb: String,
+    made: usize,
+}
+
+impl WriteAttempts {
+    /// No attempt made yet at a write into knowledge base `kb`.
+    pub fn new(kb: &str) -> Self {
+        Self {
+            kb: kb.to_owned(),
+            made: 0,
+        }
+    }
+
+    /// Starts the next attempt, or refuses as [`Error::ConcurrentWrite`] once every attempt was
+    /// refused because other writers moved the digest on.
+    pub fn start(&mut self) -> Result<()> {
+        if self.made == WRITE_ATTEMPTS {
+            return Err(Error::ConcurrentWrite(format!(
+                "knowledge base {}: other writers moved the owner's digest on {WRITE_ATTEMPTS} \
+                 times while this write was planned; nothing was written, run it again",
+                self.kb
+            )));
+        }
+        self.made += 1;
+        Ok(())
     }
 }
 

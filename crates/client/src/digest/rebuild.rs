@@ -6,7 +6,7 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
-    CountedRecord, Document, Expectation, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
+    self, CountedRecord, Document, Expectation, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
 };
 
 use super::SeenDigest;
@@ -138,8 +138,8 @@ impl Client {
     }
 }
 
-/// A document's value of the counted field, if the digest counts one and it holds a string.
+/// A document's value of the counted field (the library's [`verifiable::counted_value`]), if
+/// the digest counts one and the document holds a string there.
 pub(crate) fn counted_value(document: Option<&Document>, field: Option<&str>) -> Option<String> {
-    let value = document?.meta_data.get(field?)?;
-    value.as_str().map(str::to_owned)
+    verifiable::counted_value(&document?.meta_data, field)
 }

@@ -5,7 +5,7 @@
 //! from what is stored now.
 
 use paillier_gpu::verifiable::{
-    CountedRecord, Partitioning, RecordCodec, RecordNonce, RecordWrite, WRITE_ATTEMPTS,
+    CountedRecord, Partitioning, RecordCodec, RecordNonce, RecordWrite, WriteAttempts,
 };
 use serde_json::Value;
 
@@ -62,7 +62,7 @@ pub(crate) struct Written {
 
 impl Client {
     /// Writes what `plan` makes of the digest as stored, with the digest advanced, in one
-    /// transaction; plans again (up to [`ATTEMPTS`] times) after another writer moved it on.
+    /// transaction; plans again ([`WriteAttempts`]) after another writer moved it on.
     /// A knowledge base that holds chunks but no digest (written before digests) is refused
     /// until the owner has counted them (`remote digest rebuild`).
     pub(crate) fn write_with_digest(
@@ -90,7 +90,9 @@ impl Client {
         mut plan: impl FnMut(&Current) -> Result<Planned>,
     ) -> Result<Written> {
         let (kb, context_id) = (codec.kb(), codec.context().id());
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut attempts = WriteAttempts::new(kb);
+        loop {
+            attempts.start()?;
             let current = self.current_digest(codec)?;
             if !uncounted_ok {
                 codec.check_chunks_counted(&current.digest, current.chunks)?;
@@ -166,9 +168,5 @@ impl Client {
                 Err(other) => return Err(other),
             }
         }
-        Err(Error::InvalidSetting(format!(
-            "knowledge base {kb}: other writers moved the owner's digest on {WRITE_ATTEMPTS} times \
-             while this write was planned; nothing was written, run it again"
-        )))
     }
 }
