@@ -94,7 +94,7 @@ impl PyPlannedWrite {
     fn __repr__(&self) -> String {
         format!(
             "PlannedWrite(version={}, chunk_ids={})",
-            self.planned.digest.version,
+            self.planned.digest.version(),
             self.planned.chunk_ids.len()
         )
     }
@@ -246,7 +246,7 @@ impl PyRecordCodec {
             .map(|n| nonce_of(n))
             .collect::<PyResult<_>>()?;
         let answered = self.codec.tally(&chunk_ids, &nonces).py_err()?;
-        digest.digest.records.check(&answered).py_err()
+        digest.digest.records().check(&answered).py_err()
     }
 
     /// Raises `AnswerRejectedError` for a knowledge base that holds `chunks` chunks but no

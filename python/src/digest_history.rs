@@ -63,7 +63,7 @@ pub fn links_of(links: Option<&str>) -> PyResult<Vec<DigestLink>> {
 pub fn digest_write(digest: &OwnerDigest, expected_version: i64, sealed: &str) -> String {
     let mut write = json!({
         "expected_version": expected_version,
-        "version": digest.version,
+        "version": digest.version(),
         "sealed": sealed,
     });
     if let Some(link) = digest.link() {

@@ -5,8 +5,8 @@
 
 use paillier_gpu::partitions::PartitionModel;
 use paillier_gpu::verifiable::{
-    covered_tally, partition_value, CountedRecord, Expectation, OwnerDigest, PartitionCount,
-    Partitioning, PlacedWrite, RecordNonce, UploadPartitions, VerifiableQuery, PARTITION_FIELD,
+    covered_tally, CountedRecord, Expectation, OwnerDigest, PartitionCount, Partitioning,
+    PlacedWrite, RecordNonce, UploadPartitions, VerifiableQuery,
 };
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -53,25 +53,25 @@ impl PyOwnerDigest {
     /// The digest's version on the service (0: none stored).
     #[getter]
     fn version(&self) -> i64 {
-        self.digest.version
+        self.digest.version()
     }
 
     /// How many records it counts.
     #[getter]
     fn count(&self) -> u64 {
-        self.digest.records.count
+        self.digest.count()
     }
 
     /// The layout of the knowledge base's records: `"one-bit"` or `"two-bit"`.
     #[getter]
     fn layout(&self) -> &'static str {
-        self.digest.layout.name()
+        self.digest.layout().name()
     }
 
     /// The metadata field it also counts per value, if any.
     #[getter]
     fn counted_field(&self) -> Option<String> {
-        self.digest.counted_field.clone()
+        self.digest.counted_field().map(str::to_owned)
     }
 
     /// Raises `InvalidInputError` when the digest counts another field per value than the
@@ -140,7 +140,7 @@ impl PyOwnerDigest {
     /// How many values of the counted field hold records.
     #[getter]
     fn counted_values(&self) -> usize {
-        self.digest.values.len()
+        self.digest.counted_values()
     }
 
     /// The partition model new records are placed by and searches probe (None: not
@@ -168,8 +168,7 @@ impl PyOwnerDigest {
     /// The model a rebuild under way moves the records to (None: no rebuild under way).
     #[getter]
     fn next_partition_model(&self) -> Option<PyPartitionModel> {
-        let partitioning = self.digest.partitions.as_ref()?;
-        let model = partitioning.next.clone()?;
+        let model = self.digest.next_partition_model()?.clone();
         Some(PyPartitionModel { model })
     }
 
@@ -177,15 +176,7 @@ impl PyOwnerDigest {
     /// (empty when not partitioned).
     #[getter]
     fn partition_sizes(&self) -> Vec<u64> {
-        let Some(model) = model_of(&self.digest) else {
-            return Vec::new();
-        };
-        (0..model.partitions() as u32)
-            .map(|p| {
-                let counted = self.digest.values.get(&partition_value(p));
-                counted.map_or(0, |tally| tally.count)
-            })
-            .collect()
+        self.digest.partition_sizes()
     }
 
     /// This digest with its partitions set to `model` (searched, and placing new records) and
@@ -197,13 +188,13 @@ impl PyOwnerDigest {
         model: Option<&PyPartitionModel>,
         next: Option<&PyPartitionModel>,
     ) -> Self {
-        let mut digest = self.digest.clone();
-        digest.partitions = Some(Partitioning {
+        let partitions = Partitioning {
             model: model.map(|m| m.model.clone()),
             next: next.map(|m| m.model.clone()),
-        });
-        digest.counted_field = Some(PARTITION_FIELD.to_owned());
-        Self { digest }
+        };
+        Self {
+            digest: self.digest.clone().with_partitions(partitions),
+        }
     }
 
     /// The write that stores this digest, sealed as `sealed`, over `expected_version` (JSON:
@@ -214,7 +205,7 @@ impl PyOwnerDigest {
     }
 
     fn __repr__(&self) -> String {
-        let field = match &self.digest.counted_field {
+        let field = match self.digest.counted_field() {
             Some(field) => format!("{field:?}"),
             None => "None".to_owned(),
         };
@@ -224,14 +215,15 @@ impl PyOwnerDigest {
         };
         format!(
             "OwnerDigest(version={}, count={}, counted_field={field}{partitions})",
-            self.digest.version, self.digest.records.count
+            self.digest.version(),
+            self.digest.count()
         )
     }
 }
 
 /// The partition model `digest` places records by and searches probe, if any.
 fn model_of(digest: &OwnerDigest) -> Option<&PartitionModel> {
-    digest.partitions.as_ref()?.model.as_ref()
+    digest.partition_model()
 }
 
 /// A nonce from its 32 hexadecimal digits.

@@ -57,7 +57,7 @@ pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use digest::chain::DigestLink;
 pub use digest::coverage::covered_tally;
 pub use digest::owner::OwnerDigest;
-pub use digest::partitioning::Partitioning;
+pub use digest::partitioning::{partition_value, Partitioning};
 pub use digest::rebuild::DigestRebuild;
 pub use digest::rules::{counted_value, CountedRecord, DigestChange, WRITE_ATTEMPTS};
 pub use digest::write::{PlannedWrite, RecordWrite, WriteAttempts};
@@ -65,8 +65,7 @@ pub use keys::{KeyDerivation, RecordKeys};
 pub use metadata::filter::tokenise_filter;
 pub use metadata::tokens::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
 pub use partitions::field::{
-    check_unreserved, document_partition, in_partition, partition_value, partitions_filter,
-    PARTITION_FIELD,
+    check_unreserved, document_partition, in_partition, partitions_filter, PARTITION_FIELD,
 };
 pub use partitions::placement::{PartitionCount, PlacedWrite, UploadPartitions};
 pub use partitions::probe::{Probe, SearchAsked};

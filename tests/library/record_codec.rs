@@ -187,10 +187,14 @@ fn a_codec_never_guesses_the_layout() {
     assert!(two_bit
         .rank(&query, &answer, &ids, &Expectation::default(), 4)
         .is_ok());
-    // A digest of another layout than the one held is refused.
-    let mut one_bit = paillier_gpu::verifiable::OwnerDigest::default();
-    one_bit.layout = LayoutKind::OneBit;
-    let (_, sealed) = two_bit.next_digest(&one_bit, &Default::default()).unwrap();
+    // A digest of another layout than the one held is refused: one a codec that took the
+    // one-bit layout wrote.
+    let one_bit_writer = RecordCodec::new(context(), KB, BOTH).with_layout(LayoutKind::OneBit);
+    let one_bit = one_bit_writer.open_digest(0, None, None).unwrap();
+    assert_eq!(one_bit.layout(), LayoutKind::OneBit);
+    let (_, sealed) = one_bit_writer
+        .next_digest(&one_bit, &Default::default())
+        .unwrap();
     let error = two_bit.open_digest(1, Some(&sealed), None).unwrap_err();
     assert!(
         error.to_string().contains("its digest says one-bit"),

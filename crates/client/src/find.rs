@@ -66,7 +66,7 @@ impl Client {
                 let records = self.fetch_record_batch(kb_id, context, &ids)?;
                 let digest = current
                     .map(|c| &c.digest)
-                    .filter(|d| d.version > 0)
+                    .filter(|d| d.version() > 0)
                     .and_then(|d| covered_tally(d, Some(filter), None));
                 let expectation = Expectation {
                     digest,

@@ -45,7 +45,7 @@ impl Client {
         let mut deleted = 0;
         self.write_with_digest(&codec, |current| {
             let (found, _) = self.find_stored(&codec, filter, Some(current))?;
-            let field = current.digest.counted_field.as_deref();
+            let field = current.digest.counted_field();
             deleted = found.len() as u64;
             let mut planned = Planned::default();
             for record in found {
@@ -130,7 +130,7 @@ impl Client {
             let vectors: Vec<&[u8]> = bits.chunks(embed_len).collect();
             let records = codec.encrypt(&vectors)?;
             let nonces = records.nonces.as_deref().unwrap_or_default();
-            let field = current.digest.counted_field.as_deref();
+            let field = current.digest.counted_field();
             let mut planned = Planned::default();
             for (i, (record, &nonce)) in found.iter().zip(nonces).enumerate() {
                 let sent = codec.patched(&record.document, patch, Some(nonce))?;

@@ -106,7 +106,7 @@ impl Client {
         .check()?;
         let codec = RecordCodec::new(context, kb_id, options.records);
         let digest = match options.records.verifiable {
-            true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version > 0),
+            true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version() > 0),
             false => None,
         };
         let probe = match options.expect_count {

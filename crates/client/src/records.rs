@@ -102,7 +102,7 @@ impl Client {
                     placed(current, &vectors[start..end], batch_placement)?;
                 let field = match &partitions {
                     Some(_) => Some(PARTITION_FIELD),
-                    None => current.digest.counted_field.as_deref(),
+                    None => current.digest.counted_field(),
                 };
                 let mut insert = Vec::with_capacity(end - start);
                 for record in start..end {
@@ -218,7 +218,7 @@ impl Client {
             return Ok(uploaded(&|_| None));
         };
         self.write_with_digest(&codec, |current| {
-            let field = current.digest.counted_field.as_deref();
+            let field = current.digest.counted_field();
             let removed = self.stored_pairs(&codec, chunk_ids, current)?;
             let (partitions, _) = placed(current, vectors, Placement::Follow)?;
             let update = updates(partitions.as_deref())?
@@ -274,7 +274,7 @@ impl Client {
     ) -> Result<Vec<CountedRecord>> {
         let records = self.fetch_record_batch(codec.kb(), codec.context(), chunk_ids)?;
         let stored = codec.stored(&records, chunk_ids, &Expectation::default())?;
-        let field = current.digest.counted_field.as_deref();
+        let field = current.digest.counted_field();
         let documents = match field {
             Some(_) => {
                 let records: Vec<_> = chunk_ids

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::context::aes;
 use crate::error::{Error, Result};
+use crate::verifiable::digest::partitioning::partition_value;
 use crate::verifiable::records::layout::RecordNonce;
 use crate::verifiable::records::record_layout::LayoutKind;
 use crate::verifiable::records::tally::Tally;
@@ -28,28 +29,31 @@ const SEAL_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/seal/1";
 const FORMAT: u32 = 1;
 
 /// The owner's digest of one knowledge base at one version: its records' tally, and one tally
-/// per value of the counted field, if any.
+/// per value of the counted field, if any. Its fields are the library's: a partitioned digest
+/// always counts [`PARTITION_FIELD`](crate::verifiable::PARTITION_FIELD) per value, and only
+/// the library's writes ([`RecordCodec::plan_write`](crate::verifiable::RecordCodec::plan_write),
+/// [`RecordCodec::next_digest`](crate::verifiable::RecordCodec::next_digest)) move it on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OwnerDigest {
     /// How many times it was written (the service's compare-and-set counter; 0: never).
-    pub version: i64,
+    pub(crate) version: i64,
     /// Every record.
-    pub records: Tally,
+    pub(crate) records: Tally,
     /// The metadata field counted per value (`tag1`, say), if any.
     #[serde(default)]
-    pub counted_field: Option<String>,
+    pub(crate) counted_field: Option<String>,
     /// The records of each value of the counted field (none: not counted there).
     #[serde(default)]
-    pub values: BTreeMap<String, Tally>,
+    pub(crate) values: BTreeMap<String, Tally>,
     /// The knowledge base's partitions, if it is partitioned (then `counted_field` is
     /// [`PARTITION_FIELD`](crate::verifiable::PARTITION_FIELD)): sealed here, so the service never sees a
     /// centroid, a size as the owner knows it, or the recall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<crate::verifiable::Partitioning>,
+    pub(crate) partitions: Option<crate::verifiable::Partitioning>,
     /// The layout of the knowledge base's records, fixed with its first digest (a digest
     /// sealed before layouts were named holds two-bit records).
     #[serde(default)]
-    pub layout: LayoutKind,
+    pub(crate) layout: LayoutKind,
     /// Where this version stands in the knowledge base's history (none: sealed before digests
     /// were chained): see [`DigestLink`](crate::verifiable::DigestLink).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +73,75 @@ impl OwnerDigest {
     /// past it): [`seal`](Self::seal) refuses a digest that would not fit, before anything is
     /// sent.
     pub const MAX_SEALED_BYTES: usize = 4 << 20;
+
+    /// How many times it was written (the service's compare-and-set counter; 0: never).
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The tally of every record.
+    pub fn records(&self) -> &Tally {
+        &self.records
+    }
+
+    /// How many records it counts.
+    pub fn count(&self) -> u64 {
+        self.records.count
+    }
+
+    /// The metadata field it counts per value (`tag1`, say, or the partition), if any.
+    pub fn counted_field(&self) -> Option<&str> {
+        self.counted_field.as_deref()
+    }
+
+    /// How many values of the counted field hold records.
+    pub fn counted_values(&self) -> usize {
+        self.values.len()
+    }
+
+    /// How many records hold `value` of the counted field.
+    pub fn value_count(&self, value: &str) -> u64 {
+        self.values.get(value).map_or(0, |tally| tally.count)
+    }
+
+    /// The layout of the knowledge base's records, fixed with its first digest.
+    pub fn layout(&self) -> LayoutKind {
+        self.layout
+    }
+
+    /// The knowledge base's partitions, if it is partitioned.
+    pub fn partitions(&self) -> Option<&crate::verifiable::Partitioning> {
+        self.partitions.as_ref()
+    }
+
+    /// The partition model new records are placed by and searches probe, if any.
+    pub fn partition_model(&self) -> Option<&crate::partitions::PartitionModel> {
+        self.partitions.as_ref()?.model.as_ref()
+    }
+
+    /// The model a partitions rebuild under way moves records to, if any.
+    pub fn next_partition_model(&self) -> Option<&crate::partitions::PartitionModel> {
+        self.partitions.as_ref()?.next.as_ref()
+    }
+
+    /// How many records each partition of [`partition_model`](Self::partition_model) holds, as
+    /// this digest counts them (empty when not partitioned).
+    pub fn partition_sizes(&self) -> Vec<u64> {
+        let Some(model) = self.partition_model() else {
+            return Vec::new();
+        };
+        (0..model.partitions() as u32)
+            .map(|p| self.value_count(&partition_value(p)))
+            .collect()
+    }
+
+    /// This digest with `partitions`, counting the partition per value (a partitioned digest
+    /// counts nothing else): the base of the write that installs them.
+    pub fn with_partitions(mut self, partitions: crate::verifiable::Partitioning) -> Self {
+        self.partitions = Some(partitions);
+        self.counted_field = Some(crate::meta_filter::PARTITION_FIELD.to_owned());
+        self
+    }
 
     /// A digest of nothing that counts `field` per value, if given.
     pub fn new(counted_field: Option<&str>) -> Self {

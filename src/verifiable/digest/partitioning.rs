@@ -17,3 +17,12 @@ pub struct Partitioning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<PartitionModel>,
 }
+
+/// The value of [`PARTITION_FIELD`](crate::verifiable::PARTITION_FIELD) for `partition`, as documents and the digest hold it.
+///
+/// ```
+/// assert_eq!(paillier_gpu::verifiable::partition_value(17), "17");
+/// ```
+pub fn partition_value(partition: u32) -> String {
+    partition.to_string()
+}

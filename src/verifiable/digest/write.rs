@@ -6,7 +6,6 @@
 //! write with the chunks.
 
 use crate::error::{Error, Result};
-use crate::meta_filter::PARTITION_FIELD;
 use crate::verifiable::records::answer::refused;
 use crate::verifiable::{
     CountedRecord, DigestChange, FailureKind, OwnerDigest, Partitioning, RecordCodec, RecordNonce,
@@ -147,7 +146,7 @@ impl RecordCodec {
     ///     ..RecordWrite::default()
     /// };
     /// let planned = codec.plan_write(&OwnerDigest::new(None), 40, 0, write, false).unwrap();
-    /// assert_eq!((planned.digest.version, planned.expected_version), (1, 0));
+    /// assert_eq!((planned.digest.version(), planned.expected_version), (1, 0));
     /// assert_eq!(planned.chunk_ids, vec![40, 41]);
     /// assert!(planned.ids_mismatch(&[40, 41]).is_none());
     /// ```
@@ -169,11 +168,10 @@ impl RecordCodec {
             .map(|(&id, (nonce, value))| ((id, nonce), value))
             .collect();
         added.extend(write.replaced);
-        let mut base = current.clone();
-        if let Some(partitions) = write.partitions {
-            base.partitions = Some(partitions);
-            base.counted_field = Some(PARTITION_FIELD.to_owned());
-        }
+        let base = match write.partitions {
+            Some(partitions) => current.clone().with_partitions(partitions),
+            None => current.clone(),
+        };
         let change = DigestChange {
             removed: write.removed,
             added,
@@ -192,6 +190,7 @@ impl RecordCodec {
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::meta_filter::PARTITION_FIELD;
     use crate::verifiable::test_codec;
 
     /// Inserts take the ids from the next one on, replacements keep theirs, and the digest is

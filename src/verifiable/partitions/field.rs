@@ -9,20 +9,11 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;
-use crate::verifiable::{Document, OwnerDigest};
+use crate::verifiable::{partition_value, Document, OwnerDigest};
 
 /// The metadata field holding a record's partition: ours, beside the user's `tag1`–`tag5` and
 /// `facets`, which stay entirely theirs.
 pub const PARTITION_FIELD: &str = crate::meta_filter::PARTITION_FIELD;
-
-/// The value of [`PARTITION_FIELD`] for `partition`, as documents and the digest hold it.
-///
-/// ```
-/// assert_eq!(paillier_gpu::verifiable::partition_value(17), "17");
-/// ```
-pub fn partition_value(partition: u32) -> String {
-    partition.to_string()
-}
 
 /// The owner's filter that selects whole partitions (tokenised by
 /// [`RecordCodec::filter`](crate::verifiable::RecordCodec::filter) before it is sent; the digest covers it

@@ -60,7 +60,7 @@ impl RecordOptions {
 /// // writer reads it); the first write seals a digest that fixes it, and a read opens it.
 /// let first: OwnerDigest = RecordCodec::new(&ctx, "kb-1", both).open_digest(0, None, None)?;
 /// let (_, sealed) = codec.next_digest(&first, &Default::default())?;
-/// assert_eq!(codec.open_digest(1, Some(&sealed), None)?.layout, codec.layout()?.kind());
+/// assert_eq!(codec.open_digest(1, Some(&sealed), None)?.layout(), codec.layout()?.kind());
 /// let vector = [0u8, 1, 1, 0, 1, 0, 0, 1];
 /// let records = codec.encrypt(&[vector])?;
 /// let document = Document { content: "hello".into(), ..Default::default() };

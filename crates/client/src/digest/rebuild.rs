@@ -31,13 +31,12 @@ impl DigestSummary {
     /// What `digest` counts.
     pub(crate) fn of(digest: &OwnerDigest) -> Self {
         Self {
-            version: digest.version,
-            records: digest.records.count,
+            version: digest.version(),
+            records: digest.count(),
             counted: digest
-                .counted_field
-                .clone()
-                .map(|field| (field, digest.values.len())),
-            layout: digest.layout,
+                .counted_field()
+                .map(|field| (field.to_owned(), digest.counted_values())),
+            layout: digest.layout(),
         }
     }
 }
@@ -124,13 +123,13 @@ impl Client {
         let (digest, sealed) = codec.rebuilt_digest(&plan, &counted)?;
         let write = api::DigestWrite {
             expected_version: plan.expected_version,
-            version: digest.version,
+            version: digest.version(),
             sealed: sealed.clone(),
             link: super::wire_link(&digest),
         };
         self.put_owner_digest(kb_id, context.id(), &write)?;
         let seen = SeenDigest {
-            version: digest.version,
+            version: digest.version(),
             sealed,
         };
         self.replace_seen(context.id(), kb_id, &seen)?;

@@ -34,9 +34,9 @@ impl Client {
         // The digest says the records' layout, which both derivations share; records with no
         // digest at all were written before layouts were named, so two-bit.
         let current = self.current_digest(&RecordCodec::new(context, kb_id, options))?;
-        let layout = match current.digest.version {
+        let layout = match current.digest.version() {
             0 => LayoutKind::TwoBit,
-            _ => current.digest.layout,
+            _ => current.digest.layout(),
         };
         let bound = RecordCodec::new(context, kb_id, options).with_layout(layout);
         let legacy = RecordCodec::new(context, kb_id, options)
@@ -56,7 +56,7 @@ impl Client {
                         format!("chunk {} verifies under neither key derivation", batch[i]),
                     ));
                 }
-                let field = current.digest.counted_field.as_deref();
+                let field = current.digest.counted_field();
                 let stale: Vec<i64> = (0..batch.len())
                     .filter(|&i| old[i])
                     .map(|i| batch[i])

@@ -134,7 +134,7 @@ impl Client {
                 context_id: context_id.to_owned(),
                 owner_digest: api::DigestWrite {
                     expected_version: next.expected_version,
-                    version: next.digest.version,
+                    version: next.digest.version(),
                     sealed: next.sealed.clone(),
                     link: super::wire_link(&next.digest),
                 },
@@ -150,7 +150,7 @@ impl Client {
                         context_id,
                         kb,
                         &SeenDigest {
-                            version: next.digest.version,
+                            version: next.digest.version(),
                             sealed: next.sealed.clone(),
                         },
                     )?;

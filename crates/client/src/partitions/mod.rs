@@ -9,8 +9,8 @@ pub use paillier_gpu::verifiable::RebuildReport;
 
 use paillier_gpu::partitions::{PartitionModel, RecallPoint};
 use paillier_gpu::verifiable::{
-    partition_value, OwnerDigest, PartitionCount, Partitioning, PlacedWrite, RecordCodec,
-    RecordOptions, UploadPartitions,
+    OwnerDigest, PartitionCount, Partitioning, PlacedWrite, RecordCodec, RecordOptions,
+    UploadPartitions,
 };
 use paillier_gpu::ExecutionContext;
 
@@ -58,22 +58,15 @@ pub struct PartitionSummary {
 
 impl PartitionSummary {
     fn of(digest: &OwnerDigest) -> Option<Self> {
-        let partitioning = digest.partitions.as_ref()?;
-        let model = partitioning.model.as_ref()?;
-        let sizes = (0..model.partitions() as u32)
-            .map(|p| {
-                let value = partition_value(p);
-                digest.values.get(&value).map_or(0, |tally| tally.count)
-            })
-            .collect();
+        let model = digest.partition_model()?;
         Some(Self {
-            records: digest.records.count,
+            records: digest.count(),
             partitions: model.partitions(),
-            sizes,
+            sizes: digest.partition_sizes(),
             recommended_probe: model.default_probe(),
             balance: model.balance(),
             recall: model.recall().to_vec(),
-            rebuilding: partitioning.next.is_some(),
+            rebuilding: digest.next_partition_model().is_some(),
         })
     }
 }
@@ -101,7 +94,7 @@ impl Client {
     ) -> Result<(Option<PartitionModel>, u64)> {
         let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
         let digest = self.current_digest(&codec)?.digest;
-        Ok((model_of(&digest).cloned(), digest.records.count))
+        Ok((model_of(&digest).cloned(), digest.count()))
     }
 }
 
@@ -138,7 +131,7 @@ fn checked_options(options: RecordOptions) -> Result<RecordOptions> {
 
 /// The model a knowledge base's searches and new records use.
 pub(crate) fn model_of(digest: &OwnerDigest) -> Option<&PartitionModel> {
-    digest.partitions.as_ref()?.model.as_ref()
+    digest.partition_model()
 }
 
 /// Each of `vectors`' partition under `placement` for a write planned against `current` (none:

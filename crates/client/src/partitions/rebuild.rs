@@ -117,7 +117,7 @@ impl Client {
         let answered = codec.tally(&ids, &nonces)?;
         current
             .digest
-            .records
+            .records()
             .check(&answered)
             .map_err(crate::digest::with_rebuild_hint)?;
         Ok((stored, bits))
