@@ -523,11 +523,6 @@ class OwnerDigest:
     @property
     def partition_model(self) -> Optional[PartitionModel]:
         """The model new records are placed by and searches probe (None: not partitioned)."""
-    def rebuild_step_conflict(
-        self, kb_id: str, expected_version: int, moving_to: Optional[PartitionModel] = None
-    ) -> Optional[str]:
-        """Why a partitions rebuild cannot take its next step over this digest (another writer
-        came between), or None."""
     @property
     def next_partition_model(self) -> Optional[PartitionModel]:
         """The model a rebuild under way moves the records to, if any."""

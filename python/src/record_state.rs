@@ -151,20 +151,6 @@ impl PyOwnerDigest {
         Some(PyPartitionModel { model })
     }
 
-    /// Why a partitions rebuild of `kb_id` cannot take its next step over this digest (not at
-    /// `expected_version`, the rebuild's own last, or not moving records to `moving_to` when
-    /// given: another writer came between), or None when it can.
-    #[pyo3(signature = (kb_id, expected_version, moving_to=None))]
-    fn rebuild_step_conflict(
-        &self,
-        kb_id: &str,
-        expected_version: i64,
-        moving_to: Option<&PyPartitionModel>,
-    ) -> Option<String> {
-        self.digest
-            .rebuild_step_conflict(kb_id, expected_version, moving_to.map(|m| &m.model))
-    }
-
     /// The model a rebuild under way moves the records to (None: no rebuild under way).
     #[getter]
     fn next_partition_model(&self) -> Option<PyPartitionModel> {

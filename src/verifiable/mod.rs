@@ -105,3 +105,19 @@ pub(crate) fn test_codec() -> RecordCodec {
     };
     RecordCodec::new(&ctx, "kb", records)
 }
+
+/// A partition model of `partitions` trained over 64 small vectors of the test codec's 8
+/// dimensions: what the partitions' unit tests place, probe and install.
+#[cfg(test)]
+pub(crate) fn test_model(partitions: usize) -> crate::partitions::PartitionModel {
+    let vectors: Vec<Vec<u8>> = (0..64u8)
+        .map(|i| (0..8).map(|b| (i >> (b % 6)) & 1).collect())
+        .collect();
+    let options = crate::partitions::TrainOptions {
+        partitions,
+        ..Default::default()
+    };
+    crate::partitions::PartitionModel::train(&vectors, &options)
+        .expect("a test model")
+        .0
+}

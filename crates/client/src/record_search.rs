@@ -274,7 +274,9 @@ mod tests {
             (true, None, Probe::Partitions(2), "probe every record"),
         ] {
             match search(verifiable, range, probe) {
-                Err(Error::InvalidSetting(message)) => assert!(message.contains(why), "{message}"),
+                Err(Error::Library(LibraryError::InvalidParameter(message))) => {
+                    assert!(message.contains(why), "{message}")
+                }
                 other => panic!("expected the setting refused, got {other:?}"),
             }
         }

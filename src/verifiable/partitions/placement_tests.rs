@@ -1,16 +1,5 @@
 use super::*;
-use crate::partitions::TrainOptions;
-
-fn model(partitions: usize) -> PartitionModel {
-    let vectors: Vec<Vec<u8>> = (0..48u8)
-        .map(|i| (0..8).map(|b| (i >> (b % 5)) & 1).collect())
-        .collect();
-    let options = TrainOptions {
-        partitions,
-        ..TrainOptions::default()
-    };
-    PartitionModel::train(&vectors, &options).unwrap().0
-}
+use crate::verifiable::test_model as model;
 
 fn digest(count: u64, partitioning: Option<Partitioning>) -> OwnerDigest {
     let mut digest = OwnerDigest::new(None);

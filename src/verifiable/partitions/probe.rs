@@ -152,18 +152,10 @@ impl RecordCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::partitions::{PartitionModel, TrainOptions};
-    use crate::verifiable::{test_codec, Partitioning};
+    use crate::verifiable::{test_codec, test_model, Partitioning};
 
     fn partitioned(partitions: usize) -> OwnerDigest {
-        let vectors: Vec<Vec<u8>> = (0..64u8)
-            .map(|i| (0..8).map(|b| (i >> (b % 6)) & 1).collect())
-            .collect();
-        let options = TrainOptions {
-            partitions,
-            ..TrainOptions::default()
-        };
-        let (model, _) = PartitionModel::train(&vectors, &options).unwrap();
+        let model = test_model(partitions);
         let mut digest = OwnerDigest::new(None);
         digest.partitions = Some(Partitioning {
             model: Some(model),
