@@ -3,7 +3,7 @@ upload trains (over all its vectors), later ones follow; a search probes the par
 its query and its answer is exactly their records' top k, verified against the owner's digest;
 updates, patches and deletes keep partitions and digest consistent; bad requests are refused
 with a reason; a rebuild moves records (and resumes one cut short). The Rust client's
-`crates/cli/tests/server/server_partitions.rs`, from Python."""
+`crates/client/tests/owner/partitions.rs`, from Python."""
 
 import json
 import math

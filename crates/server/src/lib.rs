@@ -95,6 +95,36 @@ pub struct ServerOptions {
     pub deleted_kb_sweep: Duration,
 }
 
+impl ServerOptions {
+    /// The defaults `paillier-gpu serve` starts with, on `store`: listening on
+    /// [`DEFAULT_LISTEN`], aggregation wherever `Device::Auto` finds, two work slots a core.
+    ///
+    /// ```
+    /// use paillier_gpu_server::{ServerOptions, StoreLocation};
+    /// let options = ServerOptions::new(StoreLocation::Sqlite("data".into()));
+    /// assert_eq!(options.listen.to_string(), paillier_gpu_server::DEFAULT_LISTEN);
+    /// assert_eq!(options.max_connections, paillier_gpu_server::DEFAULT_MAX_CONNECTIONS);
+    /// ```
+    pub fn new(store: StoreLocation) -> Self {
+        Self {
+            store,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8742)),
+            device: Device::Auto,
+            allow_weak_contexts: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            tls: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            metrics_listen: None,
+            max_concurrent_work: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            work_queue_timeout: DEFAULT_WORK_QUEUE_TIMEOUT,
+            deleted_kb_sweep: DEFAULT_DELETED_KB_SWEEP,
+        }
+    }
+}
+
 /// What a started server says about itself, for its one startup line.
 #[derive(Clone, Debug)]
 pub struct Listening {

@@ -18,7 +18,7 @@ use paillier_gpu::verifiable::FailureKind;
 use paillier_gpu_client::{Client, Error, SearchOptions, StateDir};
 use serde_json::Value;
 
-use super::server_owner_digest_lies::BOTH;
+use paillier_gpu_testing::data::BOTH;
 
 const EMBED: usize = 32;
 /// Records one upload sends: 8 batches of 500, each committed with the digest on its own.

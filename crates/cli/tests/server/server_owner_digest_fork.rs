@@ -13,7 +13,7 @@ use paillier_gpu::verifiable::FailureKind;
 use paillier_gpu_client::{Client, Error, SearchOptions, StateDir};
 
 use super::server_owner_digest_client_kill::{cli_env, copy_store, put_back};
-use super::server_owner_digest_lies::BOTH;
+use paillier_gpu_testing::data::BOTH;
 
 const EMBED: usize = 32;
 

@@ -15,28 +15,12 @@ use common::server::{small_context, vectors, Server};
 use common::tamper::TamperProxy;
 use paillier_gpu::verifiable::{AnswerRejection, Document, FailureKind};
 use paillier_gpu::ExecutionContext;
-use paillier_gpu_client::{Client, Error, Hit, RecordOptions, SearchOptions, StateDir};
+use paillier_gpu_client::{Client, Error, Hit, SearchOptions, StateDir};
+use paillier_gpu_testing::data::{document, BOTH};
 use serde_json::{json, Value};
 
 const EMBED: usize = 48;
 const RECORDS: usize = 40;
-pub(crate) const BOTH: RecordOptions = RecordOptions {
-    verifiable: true,
-    private_meta: true,
-};
-
-/// Record `i`'s document: `tag1` t0…t3 by `i % 4`.
-pub(crate) fn document(i: usize, content: &str) -> Document {
-    Document {
-        content: content.to_owned(),
-        meta_data: json!({"tag1": format!("t{}", i % 4)})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        name: None,
-    }
-}
-
 /// An owner of verifiable records with private metadata in one knowledge base of a real server,
 /// talking to it through a tampering proxy: the Rust client (its own state folder) and the CLI
 /// (another), both through the proxy.

@@ -13,9 +13,10 @@ use common::server::{small_context, Server};
 use paillier_gpu_client::Client;
 use serde_json::Value;
 
-use super::server_partitions::clustered;
+use paillier_gpu_testing::data::clustered;
 
 const RECORDS: usize = 1200;
+const EMBED: usize = 48;
 
 fn json_line(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap()
@@ -28,15 +29,15 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     let plain_kb = server.kb_for("unpartitioned-cli", &key);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ctx = small_context(48);
+    let ctx = small_context(EMBED);
     let text = ctx.to_json().unwrap();
     std::fs::write(d.join("ctx.json"), &text).unwrap();
     let client = Client::new(&server.url, &server.org, &key)
         .unwrap()
         .with_state_in_memory();
     client.push_context_json(ctx.id(), &text).unwrap();
-    write_jsonl(&d.join("v.jsonl"), &clustered(RECORDS, 30, 11));
-    write_jsonl(&d.join("q.jsonl"), &clustered(2, 30, 12));
+    write_jsonl(&d.join("v.jsonl"), &clustered(EMBED, RECORDS, 30, 11));
+    write_jsonl(&d.join("q.jsonl"), &clustered(EMBED, 2, 30, 12));
     let state = d.join("state");
     let env = [
         ("PAILLIER_GPU_DEVICE", "cpu"),

@@ -2,7 +2,7 @@
 //! either is seen by every later search on either, and replicas catch up (appends) or rebuild
 //! (deletes) their resident indexes from the store. Faults (a replica killed, the database gone)
 //! are in `server_replica_faults.rs`. The database is a private PostgreSQL cluster
-//! (`support/postgres.rs`).
+//! (`paillier_gpu_testing::postgres`).
 
 use crate::common;
 

@@ -1,11 +1,11 @@
 //! What the tests of the program share: running it ([`cli`]), the files its commands take
-//! ([`cli_files`]), a real server ([`server`]) and private PostgreSQL databases ([`postgres`]).
-//! The root's `tests/common` (contexts, the SDK's fixtures, the GPU) is theirs too.
+//! ([`cli_files`]) and the `paillier-gpu serve` program on 127.0.0.1 ([`server`]). The root's
+//! `tests/common` (contexts, the SDK's fixtures, the GPU) is theirs too, and so is
+//! `paillier-gpu-testing` (a private PostgreSQL, the tampering proxy, the test data).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod cli;
 pub mod cli_files;
-pub mod postgres;
 pub mod server;
-pub mod tamper;
+pub use paillier_gpu_testing::{postgres, tamper};

@@ -4,83 +4,17 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// The Hamming distance of two bit vectors.
-pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
-    a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
-}
-
-/// A classic context with a test-sized key (key_len 256, so the server needs
-/// `--allow-weak-contexts`) over `embed` dimensions, sealed under the passphrase "pw".
-pub fn small_context(embed: usize) -> paillier_gpu::ExecutionContext {
-    small_context_of(256, embed)
-}
-
-/// [`small_context`] at `key_len`: 512 is the least whose verifiable records take the one-bit
-/// layout (up to 126 dimensions), where 256 gives the two-bit one.
-pub fn small_context_of(key_len: usize, embed: usize) -> paillier_gpu::ExecutionContext {
-    let options = paillier_gpu::ContextOptions {
-        scheme: paillier_gpu::Scheme::Paillier,
-        key_len,
-        embed_len: embed,
-        allow_insecure: true,
-        ..paillier_gpu::ContextOptions::default()
-    };
-    paillier_gpu::ExecutionContext::create_with_passphrase(&options, "pw").unwrap()
-}
-
-/// The SDK's form of one encrypted vector: base64 of each piece's little-endian bytes.
-pub fn sdk_pieces(ctx: &paillier_gpu::ExecutionContext, vector: &[u8]) -> Vec<String> {
-    use base64::Engine;
-    let batch = ctx.encrypt_batch(&[vector]).unwrap();
-    (0..batch.pieces_per_record())
-        .map(|item| {
-            let mut bytes = Vec::new();
-            batch
-                .write_item_le_bytes(item, ctx.ciphertext_shape().piece_bytes, &mut bytes)
-                .unwrap();
-            base64::engine::general_purpose::STANDARD.encode(&bytes)
-        })
-        .collect()
-}
-
-/// `count` random bit vectors of `embed` dimensions from `seed`.
-pub fn vectors(count: usize, seed: u64, embed: usize) -> Vec<Vec<u8>> {
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            (0..embed)
-                .map(|_| rand::Rng::gen_range(&mut rng, 0..2u8))
-                .collect()
-        })
-        .collect()
-}
-
-/// What arrives on `stream` up to and including `end`, read a byte at a time so that nothing
-/// past it leaves the socket's buffer; waits up to `within` for each byte.
-pub fn read_through(
-    stream: &mut std::net::TcpStream,
-    end: &[u8],
-    within: std::time::Duration,
-) -> String {
-    use std::io::Read;
-    stream.set_read_timeout(Some(within)).unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !seen.ends_with(end) {
-        let read = stream.read(&mut byte).unwrap();
-        assert_eq!(read, 1, "closed after {:?}", String::from_utf8_lossy(&seen));
-        seen.push(byte[0]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
-}
+pub use paillier_gpu_testing::data::{
+    hamming, sdk_pieces, small_context, small_context_of, vectors,
+};
+pub use paillier_gpu_testing::net::free_port;
+use paillier_gpu_testing::Service;
 
 /// A running server, its organisation and admin key.
 pub struct Server {
-    pub url: String,
-    pub org: String,
-    pub admin_key: String,
+    service: Service,
     pub data: tempfile::TempDir,
     /// The PostgreSQL store's URL, when not SQLite in `data`.
     pub store: Option<String>,
@@ -89,15 +23,6 @@ pub struct Server {
 
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_paillier-gpu")
-}
-
-/// A port free now on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Server {
@@ -202,9 +127,11 @@ impl Server {
         let port = free_port();
         let child = spawn_serve(port, store, data.path(), extra, configure);
         Server {
-            url: format!("http://127.0.0.1:{port}"),
-            org: org.to_owned(),
-            admin_key: admin_key.to_owned(),
+            service: Service {
+                url: format!("http://127.0.0.1:{port}"),
+                org: org.to_owned(),
+                admin_key: admin_key.to_owned(),
+            },
             data,
             store: store.map(str::to_owned),
             child,
@@ -230,67 +157,21 @@ impl Server {
         }
     }
 
-    /// An admin-plane call; the status and the JSON answer (null when empty).
-    pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = reqwest::blocking::Client::new()
-            .request(method, format!("{}/api/v1/{path}", self.url))
-            .header("x-xtrace-key", &self.admin_key)
-            .header("x-xtrace-org-id", &self.org);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer = request.send().unwrap();
-        let status = answer.status().as_u16();
-        let text = answer.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// A new knowledge base and an API key with every permission on it: `(kb_id, api_key)`.
-    pub fn kb_and_key(&self, name: &str) -> (String, String) {
-        let (status, key) = self.admin(
-            reqwest::Method::POST,
-            "keys",
-            Some(json!({ "name": name, "description": "a test's" })),
-        );
-        assert_eq!(status, 200, "{key}");
-        let kb_id = self.new_kb(name);
-        self.grant_all(key["apiKey"]["hash"].as_str().unwrap(), &kb_id);
-        (kb_id, key["secretKey"].as_str().unwrap().to_owned())
-    }
-
-    /// A new knowledge base on which `api_key` (of this organisation) has every permission.
-    pub fn kb_for(&self, name: &str, api_key: &str) -> String {
-        let (status, keys) = self.admin(reqwest::Method::GET, "keys", None);
-        assert_eq!(status, 200, "{keys}");
-        let hash = keys
-            .as_array()
-            .and_then(|keys| keys.iter().find(|k| k["firstN"] == api_key[..5]))
-            .and_then(|k| k["hash"].as_str())
-            .unwrap()
-            .to_owned();
-        let kb_id = self.new_kb(name);
-        self.grant_all(&hash, &kb_id);
-        kb_id
-    }
-
-    fn new_kb(&self, name: &str) -> String {
-        let (status, kb) = self.admin(
-            reqwest::Method::POST,
-            "kbs",
-            Some(json!({ "name": name, "description": "a test's" })),
-        );
-        assert_eq!(status, 200, "{kb}");
-        kb["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Every permission on `kb_id` for the key hashing to `hash`.
-    fn grant_all(&self, hash: &str, kb_id: &str) {
-        let (status, answer) = self.admin(
-            reqwest::Method::PUT,
-            &format!("keys/{hash}/permissions/{kb_id}"),
-            Some(json!({ "permission": 7 })),
-        );
-        assert_eq!(status, 200, "{answer}");
+    /// A second organisation in the same store, with a knowledge base and a key holding every
+    /// permission on it: that key.
+    pub fn other_organisation(&self) -> String {
+        let mut init = Command::new(binary());
+        init.args(["server", "init", "--org", "rival"]);
+        self.store_args(&mut init);
+        let init = init.output().unwrap();
+        assert!(init.status.success());
+        let org: Value = serde_json::from_slice(&init.stdout).unwrap();
+        let rival = Service {
+            url: self.url.clone(),
+            org: org["org_id"].as_str().unwrap().to_owned(),
+            admin_key: org["admin_key"].as_str().unwrap().to_owned(),
+        };
+        rival.kb_and_key("r").1
     }
 
     /// The program run in `dir` against this server (`PAILLIER_GPU_REMOTE` and `_ORG` set, on the
@@ -311,21 +192,6 @@ impl Server {
             env.push(("PAILLIER_GPU_API_KEY", key));
         }
         crate::common::cli::run_with(dir, Some(passphrase), args, &env)
-    }
-
-    /// A data-plane POST with an API key: the status and the JSON answer.
-    pub fn post(&self, path: &str, api_key: &str, body: &Value) -> (u16, Value) {
-        let answer = reqwest::blocking::Client::new()
-            .post(format!("{}{path}", self.url))
-            .header("x-api-key", api_key)
-            .json(body)
-            .send()
-            .unwrap();
-        let status = answer.status().as_u16();
-        let text = answer.text().unwrap();
-        let value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-        (status, value)
     }
 }
 
@@ -361,6 +227,14 @@ fn spawn_serve(
     // Whatever the server says later must not fill the pipe and stall it.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     child
+}
+
+impl std::ops::Deref for Server {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
 }
 
 impl Drop for Server {

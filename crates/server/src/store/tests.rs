@@ -1,6 +1,6 @@
 //! What only the SQLite store does: migrations of files written by earlier versions, private
 //! files, and several processes on one file (the contract both stores keep is in
-//! `crates/cli/tests/server/store_contract.rs`).
+//! `crates/server/tests/service/store_contract.rs`).
 
 use rusqlite::{params, Connection};
 

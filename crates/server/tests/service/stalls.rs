@@ -3,15 +3,15 @@
 //! which frees the answer's memory and its work slot for everyone else; meanwhile a request
 //! that finds no free slot within the work queue timeout is a 503.
 
-use crate::common;
-
 use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
-use common::server::{read_through, vectors, Server};
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use paillier_gpu_client::Client;
+use paillier_gpu_testing::data::vectors;
+use paillier_gpu_testing::net::read_through;
+use paillier_gpu_testing::TestServer;
 use serde_json::json;
 
 /// A TCP connection to `port` on 127.0.0.1 whose receive buffer is as small as the kernel
@@ -53,15 +53,11 @@ fn small_window_connection(port: u16) -> std::net::TcpStream {
 #[cfg(unix)]
 #[test]
 fn a_client_that_never_reads_its_answer_loses_its_connection_and_its_work_slot() {
-    let server = Server::start(&[
-        "--allow-weak-contexts",
-        "--body-timeout",
-        "10",
-        "--max-concurrent-work",
-        "1",
-        "--work-queue-timeout",
-        "1",
-    ]);
+    let server = TestServer::start_with(|o| {
+        o.body_timeout = Duration::from_secs(10);
+        o.max_concurrent_work = 1;
+        o.work_queue_timeout = Duration::from_secs(1);
+    });
     let (kb, key) = server.kb_and_key("docs");
     let options = ContextOptions {
         scheme: Scheme::Paillier,

@@ -17,7 +17,7 @@ pub struct TamperProxy {
 impl TamperProxy {
     /// A proxy forwarding to `upstream` (the server's URL), honest until told otherwise.
     pub fn start(upstream: &str) -> TamperProxy {
-        let script = crate::common::repo_root().join("tools/tamper-proxy.py");
+        let script = crate::repo_root().join("tools/tamper-proxy.py");
         let mut child = Command::new("python3")
             .arg(script)
             .args(["--upstream", upstream])

@@ -4,16 +4,15 @@
 //! values of the counted field. 40 searches in `tools/test-all`, 1,000 in `tools/test-deep`
 //! (`PAILLIER_GPU_HONEST_SEARCHES`).
 
-use crate::common;
-
 use std::collections::BTreeMap;
 
-use common::server::{hamming, small_context, vectors, Server};
 use paillier_gpu_client::{Client, SearchOptions, StateDir};
+use paillier_gpu_testing::data::{hamming, small_context, vectors};
+use paillier_gpu_testing::TestServer;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::server_owner_digest_lies::{document, BOTH};
+use paillier_gpu_testing::data::{document, BOTH};
 
 const EMBED: usize = 48;
 /// Values of the counted field, `tag1`: t0 to t3 (as [`document`] writes them).
@@ -46,7 +45,7 @@ fn two_owner_machines_writing_between_verified_searches_raise_no_false_alarm() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("two-owners");
     let ctx = small_context(EMBED);
     let dir = tempfile::tempdir().unwrap();

@@ -2,15 +2,14 @@
 //! by key) in the transaction of the digest's compare-and-set, or not at all; a search by
 //! `partition` sees the change through the posting lists of the rebuilt index.
 
-use crate::common;
-use crate::server_authorization::call;
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use common::server::{sdk_pieces, small_context, vectors, Server};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::api::{self, ChunkUpdate, DigestWrite, RecordWrites};
 use paillier_gpu_client::{Client, Error};
+use paillier_gpu_testing::data::{sdk_pieces, small_context, vectors};
+use paillier_gpu_testing::net::call;
+use paillier_gpu_testing::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -46,7 +45,7 @@ fn meta_patch(id: i64, meta: Value) -> ChunkUpdate {
 
 #[test]
 fn a_patch_commits_with_the_digest_and_a_stale_one_changes_nothing() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("docs");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &owner)

@@ -2,17 +2,16 @@
 //! than one block, the same ciphertexts in msgpack (through the library's client) and in JSON
 //! (asked for with `Accept`), and distances equal to the plaintext ones.
 
-use crate::common;
-
 use base64::Engine;
-use common::server::{hamming, vectors, Server};
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use paillier_gpu_client::Client;
+use paillier_gpu_testing::data::{hamming, vectors};
+use paillier_gpu_testing::TestServer;
 use serde_json::{json, Value};
 
 #[test]
 fn an_answer_of_many_blocks_is_the_same_in_msgpack_and_json() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("many");
     let options = ContextOptions {
         scheme: Scheme::Paillier,

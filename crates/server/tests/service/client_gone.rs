@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::server::{free_port, sdk_pieces, Server};
+use paillier_gpu_testing::data::sdk_pieces;
+use paillier_gpu_testing::net::free_port;
+use paillier_gpu_testing::TestServer;
 
 /// Records in the knowledge base: enough that building its index takes well beyond the reset.
 const RECORDS: usize = 100_001;
@@ -54,7 +56,7 @@ fn reset(stream: TcpStream) {
 #[test]
 fn a_search_reset_during_its_index_build_aggregates_nothing() {
     let metrics_address = format!("127.0.0.1:{}", free_port());
-    let server = Server::start(&["--metrics-listen", &metrics_address]);
+    let server = TestServer::start_with(|o| o.metrics_listen = metrics_address.parse().ok());
     let (kb_id, key) = server.kb_and_key("client gone");
     // key_len 2048: each record costs enough that building and aggregating 100,001 of them
     // takes well beyond the 300 ms before the reset, even on a fast machine.

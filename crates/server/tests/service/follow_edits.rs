@@ -2,10 +2,10 @@
 //! follows them in place (its record count changes at once, and it is not dropped for a
 //! rebuild), and searches after them answer exactly the records left, with their new metadata.
 
-use crate::common;
-
-use common::server::{free_port, hamming, small_context, vectors, Server};
 use paillier_gpu_client::{Client, Document, RecordOptions};
+use paillier_gpu_testing::data::{hamming, small_context, vectors};
+use paillier_gpu_testing::net::free_port;
+use paillier_gpu_testing::TestServer;
 use serde_json::{json, Map, Value};
 
 /// `(paillier_gpu_resident_indexes, paillier_gpu_resident_records)` from `/metrics`.
@@ -28,7 +28,7 @@ fn resident(metrics: &str) -> (u64, u64) {
 #[test]
 fn deletes_and_metadata_patches_are_followed_in_place_and_searches_stay_exact() {
     let metrics = format!("127.0.0.1:{}", free_port());
-    let server = Server::start(&["--allow-weak-contexts", "--metrics-listen", &metrics]);
+    let server = TestServer::start_with(|o| o.metrics_listen = metrics.parse().ok());
     let (kb, key) = server.kb_and_key("follow");
     let ctx = small_context(64);
     let client = Client::new(&server.url, &server.org, &key)

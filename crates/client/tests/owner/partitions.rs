@@ -4,35 +4,14 @@
 //! digest consistent; a rebuild moves records and keeps them searchable; bad requests are
 //! refused with a reason.
 
-use crate::common;
-
 use std::collections::BTreeMap;
 
-use common::server::{hamming, small_context, Server};
 use paillier_gpu::partitions::{PartitionModel, TrainOptions};
 use paillier_gpu_client::{Client, Error, Placement, Probe, SearchOptions, StateDir};
-use rand::{Rng, SeedableRng};
-
-use super::server_owner_digest_lies::BOTH;
+use paillier_gpu_testing::data::{clustered, hamming, small_context, BOTH};
+use paillier_gpu_testing::TestServer;
 
 const EMBED: usize = 48;
-
-/// `count` vectors in `clusters` clusters: each a random centre with about one bit in eight
-/// flipped, so partitions mean something and still overlap.
-pub(crate) fn clustered(count: usize, clusters: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let centres: Vec<Vec<u8>> = (0..clusters)
-        .map(|_| (0..EMBED).map(|_| rng.gen_range(0..2u8)).collect())
-        .collect();
-    (0..count)
-        .map(|i| {
-            centres[i % clusters]
-                .iter()
-                .map(|&bit| bit ^ u8::from(rng.gen_ratio(1, 8)))
-                .collect()
-        })
-        .collect()
-}
 
 /// The owner's copy: each record's vector and partition, by chunk id.
 type Written = BTreeMap<i64, (Vec<u8>, u32)>;
@@ -103,7 +82,7 @@ fn check_searches(
 
 #[test]
 fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("partitioned");
     let ctx = small_context(EMBED);
     let state = tempfile::tempdir().unwrap();
@@ -113,7 +92,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     client.push_context(&ctx).unwrap();
 
     // The first upload trains.
-    let stored = clustered(480, 12, 1);
+    let stored = clustered(EMBED, 480, 12, 1);
     let (model, partitions) = PartitionModel::train(&stored, &TrainOptions::new(12)).unwrap();
     let placement = Placement::Trained {
         model: &model,
@@ -138,12 +117,12 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     assert!(summary.recommended_probe >= 1 && !summary.rebuilding);
 
     // Later uploads follow: each record goes to its nearest partition.
-    let later = clustered(40, 12, 2);
+    let later = clustered(EMBED, 40, 12, 2);
     let added = client.upload_records(&kb, &ctx, &later, &[], BOTH).unwrap();
     for (u, v) in added.iter().zip(&later) {
         written.insert(u.chunk_id, (v.clone(), model.assign(v).unwrap()));
     }
-    let queries = clustered(3, 12, 3);
+    let queries = clustered(EMBED, 3, 12, 3);
     check_searches(&client, &kb, &ctx, &model, &written, &queries);
 
     // Decoys: two more partitions probed and checked; the answer holds the nearest two's.
@@ -168,7 +147,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
 
     // An update moves a record to its new vector's partition; a delete takes it out.
     let ids: Vec<i64> = written.keys().copied().take(3).collect();
-    let moved = clustered(3, 5, 4);
+    let moved = clustered(EMBED, 3, 5, 4);
     client
         .update_records(&kb, &ctx, &ids, &moved, &[], BOTH)
         .unwrap();
@@ -241,11 +220,11 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
 
 #[test]
 fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
-    use common::tamper::TamperProxy;
     use paillier_gpu::verifiable::FailureKind;
     use paillier_gpu::Error as LibraryError;
+    use paillier_gpu_testing::tamper::TamperProxy;
 
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("partitions-lied-to");
     let ctx = small_context(EMBED);
     let proxy = TamperProxy::start(&server.url);
@@ -254,7 +233,7 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
         .unwrap()
         .with_state_dir(StateDir::new(state.path()));
     client.push_context(&ctx).unwrap();
-    let stored = clustered(240, 8, 21);
+    let stored = clustered(EMBED, 240, 8, 21);
     let (model, partitions) = PartitionModel::train(&stored, &TrainOptions::new(8)).unwrap();
     let placement = Placement::Trained {
         model: &model,
@@ -263,7 +242,7 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     client
         .upload_records_placed(&kb, &ctx, &stored, &[], BOTH, placement)
         .unwrap();
-    let query = clustered(1, 8, 22).remove(0);
+    let query = clustered(EMBED, 1, 8, 22).remove(0);
     let search = || client.search_records(&kb, &ctx, &query, &options(Probe::Partitions(3)));
     assert_eq!(search().unwrap().len(), 10);
     for kind in ["drop_partition", "swap_partition", "other_tokens"] {
@@ -359,7 +338,7 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("partitioned-many");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &key)
@@ -367,7 +346,7 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
         .with_state_in_memory();
     client.push_context(&ctx).unwrap();
     let queries = 20;
-    let mut all = clustered(records + queries, records / 50, 31);
+    let mut all = clustered(EMBED, records + queries, records / 50, 31);
     let queries = all.split_off(records);
     let partitions = paillier_gpu::partitions::auto_partitions(records);
     let (model, placed) = PartitionModel::train(&all, &TrainOptions::new(partitions)).unwrap();
@@ -429,7 +408,7 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
 #[test]
 fn a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition() {
     use paillier_gpu::verifiable::{Document, RecordOptions, MAX_META_BYTES};
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("near-the-limit");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &key)
@@ -440,7 +419,7 @@ fn a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition() {
         verifiable: true,
         private_meta: false,
     };
-    let stored = clustered(40, 4, 3);
+    let stored = clustered(EMBED, 40, 4, 3);
     // Record 7's metadata is 8 bytes short of the limit ({"note":"…"} is 11 bytes around
     // the value): it fits, and its partition's token does not.
     let documents: Vec<Document> = (0..stored.len())

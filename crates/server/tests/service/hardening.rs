@@ -3,12 +3,12 @@
 //! ciphertexts sharing a factor with n, filters that select everything, a context nested deep,
 //! the filter forms of the SDK's own suites, and work past a request's budget.
 
-use crate::common;
-
 use base64::Engine;
-use common::server::{sdk_pieces as pieces, small_context, vectors, Server};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Document};
+use paillier_gpu_server::StoreLocation;
+use paillier_gpu_testing::data::{sdk_pieces as pieces, small_context, vectors};
+use paillier_gpu_testing::TestServer;
 use serde_json::{json, Map, Value};
 
 const EMBED: usize = 64;
@@ -19,7 +19,7 @@ fn context() -> ExecutionContext {
 
 /// A data-plane request with an API key; the status and the JSON answer.
 fn call(
-    server: &Server,
+    server: &TestServer,
     method: reqwest::Method,
     path: &str,
     key: &str,
@@ -47,7 +47,7 @@ fn multiple_of_n(ctx: &ExecutionContext, k: u32) -> String {
 
 #[test]
 fn a_chunk_keeps_its_context_and_a_deleted_context_answers_404() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("docs");
     let (a, b) = (context(), context());
     let client = Client::new(&server.url, &server.org, &key)
@@ -128,8 +128,8 @@ fn a_chunk_keeps_its_context_and_a_deleted_context_answers_404() {
 #[test]
 fn the_store_folder_and_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let server = Server::start(&["--allow-weak-contexts"]);
-    if server.store.is_some() {
+    let server = TestServer::start();
+    if !matches!(server.store, StoreLocation::Sqlite(_)) {
         return; // files of the SQLite store only
     }
     let (_, key) = server.kb_and_key("docs");
@@ -153,7 +153,7 @@ fn the_store_folder_and_files_are_private() {
 
 #[test]
 fn malformed_and_unbounded_requests_are_4xx() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("docs");
     let ctx = context();
     let client = Client::new(&server.url, &server.org, &key)
@@ -292,7 +292,7 @@ fn malformed_and_unbounded_requests_are_4xx() {
 
 #[test]
 fn metadata_answers_of_many_blocks_arrive_whole() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("docs");
     let ctx = context();
     let client = Client::new(&server.url, &server.org, &key)

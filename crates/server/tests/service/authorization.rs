@@ -3,11 +3,11 @@
 //! no key, and the admin. A stored context is an identity that nobody can replace; reading it
 //! needs read permission on a knowledge base it is bound to (or being its creator, or admin).
 
-use crate::common;
-
-use common::server::{small_context, vectors, Server};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::Client;
+use paillier_gpu_testing::data::{small_context, vectors};
+use paillier_gpu_testing::net::call;
+use paillier_gpu_testing::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -17,93 +17,15 @@ fn context() -> ExecutionContext {
     small_context(EMBED)
 }
 
-/// One request; the status and the JSON answer (null when none).
-pub(crate) fn call(
-    method: Method,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::blocking::Client::new().request(method, url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let answer = request.send().unwrap();
-    let status = answer.status().as_u16();
-    let text = answer.text().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// A new API key with `permission` on `kb` (none when 0).
-pub(crate) fn key_with(server: &Server, kb: &str, permission: u8) -> String {
-    let (status, key) = server.admin(
-        Method::POST,
-        "keys",
-        Some(json!({ "name": format!("p{permission}") })),
-    );
-    assert_eq!(status, 200, "{key}");
-    if permission > 0 {
-        let hash = key["apiKey"]["hash"].as_str().unwrap();
-        let (status, answer) = server.admin(
-            Method::PUT,
-            &format!("keys/{hash}/permissions/{kb}"),
-            Some(json!({ "permission": permission })),
-        );
-        assert_eq!(status, 200, "{answer}");
-    }
-    key["secretKey"].as_str().unwrap().to_owned()
-}
-
-/// A second organisation in the same store, with a knowledge base and a key holding every
-/// permission on it: its key.
-pub(crate) fn other_organisation(server: &Server) -> String {
-    let mut init = std::process::Command::new(env!("CARGO_BIN_EXE_paillier-gpu"));
-    init.args(["server", "init", "--org", "rival"]);
-    server.store_args(&mut init);
-    let init = init.output().unwrap();
-    assert!(init.status.success());
-    let org: Value = serde_json::from_slice(&init.stdout).unwrap();
-    let admin = [
-        ("x-xtrace-key", org["admin_key"].as_str().unwrap()),
-        ("x-xtrace-org-id", org["org_id"].as_str().unwrap()),
-    ];
-    let api = format!("{}/api/v1", server.url);
-    let (_, kb) = call(
-        Method::POST,
-        &format!("{api}/kbs"),
-        &admin,
-        Some(&json!({"name": "r"})),
-    );
-    let (_, key) = call(
-        Method::POST,
-        &format!("{api}/keys"),
-        &admin,
-        Some(&json!({"name": "r"})),
-    );
-    let hash = key["apiKey"]["hash"].as_str().unwrap();
-    let kb_id = kb["id"].as_str().unwrap();
-    let (status, _) = call(
-        Method::PUT,
-        &format!("{api}/keys/{hash}/permissions/{kb_id}"),
-        &admin,
-        Some(&json!({ "permission": 7 })),
-    );
-    assert_eq!(status, 200);
-    key["secretKey"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn only_the_contexts_owners_may_change_delete_bind_or_read_it() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("docs");
     let (elsewhere, _) = server.kb_and_key("elsewhere");
-    let reader = key_with(&server, &kb, 1);
-    let nobody = key_with(&server, &kb, 0);
-    let writer_elsewhere = key_with(&server, &elsewhere, 3);
-    let rival = other_organisation(&server);
+    let reader = server.key_with(&kb, 1);
+    let nobody = server.key_with(&kb, 0);
+    let writer_elsewhere = server.key_with(&elsewhere, 3);
+    let rival = server.other_organisation();
 
     let ctx = context();
     let text = ctx.to_json().unwrap();

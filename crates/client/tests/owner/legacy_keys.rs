@@ -3,13 +3,12 @@
 //! command that seals them again, `Client::reseal_records` does it, and the search then passes
 //! against the owner's digest.
 
-use crate::common;
-use crate::server_authorization::call;
-
-use common::server::{small_context, small_context_of, vectors, Server};
 use paillier_gpu::verifiable::{Document, KeyDerivation, LayoutKind, RecordCodec};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
+use paillier_gpu_testing::data::{small_context, small_context_of, vectors};
+use paillier_gpu_testing::net::call;
+use paillier_gpu_testing::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -33,7 +32,7 @@ fn document(i: usize) -> Document {
 
 /// `vectors` inserted by the SDK's route as `codec`'s records of then (two-bit, no digest).
 fn insert_without_digest(
-    server: &Server,
+    server: &TestServer,
     kb: &str,
     key: &str,
     ctx: &ExecutionContext,
@@ -63,7 +62,7 @@ fn insert_without_digest(
 /// so, and searched; a new knowledge base of the same context takes one-bit.
 #[test]
 fn records_from_before_digests_keep_their_layout() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("before-digests");
     let ctx = small_context_of(512, EMBED);
     let client = Client::new(&server.url, &server.org, &key)
@@ -103,7 +102,7 @@ fn records_from_before_digests_keep_their_layout() {
 
 #[test]
 fn records_under_the_earlier_keys_are_named_then_sealed_again() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("legacy");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &key)

@@ -2,15 +2,14 @@
 //! `serve`: who may read and write them, what they refuse, and the resident index following
 //! each write.
 
-use crate::common;
-use crate::server_authorization::{call, key_with, other_organisation};
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use common::server::{hamming, sdk_pieces, small_context, vectors, Server};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::api::{self, ChunkUpdate, DigestWrite, RecordWrites};
 use paillier_gpu_client::{Client, Error};
+use paillier_gpu_testing::data::{hamming, sdk_pieces, small_context, vectors};
+use paillier_gpu_testing::net::call;
+use paillier_gpu_testing::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -41,10 +40,10 @@ fn chunks(ctx: &ExecutionContext, vectors: &[Vec<u8>]) -> Vec<api::Chunk> {
 
 #[test]
 fn the_digest_routes_answer_only_those_who_may_read_or_write() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("docs");
-    let reader = key_with(&server, &kb, 1);
-    let rival = other_organisation(&server);
+    let reader = server.key_with(&kb, 1);
+    let rival = server.other_organisation();
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &owner)
         .unwrap()
@@ -180,7 +179,7 @@ fn the_digest_routes_answer_only_those_who_may_read_or_write() {
 
 #[test]
 fn record_writes_commit_with_the_digest_and_searches_follow() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("docs");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &owner)
@@ -307,65 +306,11 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
 }
 
 #[test]
-fn verifiable_records_wait_for_the_owner_to_choose_where_versions_are_kept() {
-    let server = Server::start(&["--allow-weak-contexts"]);
-    let (kb, owner) = server.kb_and_key("docs");
-    // Records of 48 dimensions fit the small test key; the routes' tests above take 64.
-    let ctx = small_context(48);
-    let verifiable = paillier_gpu_client::RecordOptions {
-        verifiable: true,
-        private_meta: false,
-    };
-    // Plain operations need no choice.
-    let unchosen = Client::new(&server.url, &server.org, &owner).unwrap();
-    unchosen.push_context(&ctx).unwrap();
-    let stored = vectors(4, 2, 48);
-    let refused = unchosen
-        .upload_records(&kb, &ctx, &stored, &[], verifiable)
-        .unwrap_err();
-    assert!(matches!(refused, Error::NoOwnerState), "{refused}");
-    let message = refused.to_string();
-    assert!(
-        message.contains("with_state_dir") && message.contains("with_state_in_memory"),
-        "{message}"
-    );
-    let search = paillier_gpu_client::SearchOptions {
-        top_k: 1,
-        records: verifiable,
-        ..paillier_gpu_client::SearchOptions::default()
-    };
-    assert!(matches!(
-        unchosen.search_records(&kb, &ctx, &stored[0], &search),
-        Err(Error::NoOwnerState)
-    ));
-    assert!(matches!(
-        unchosen.rebuild_digest(&kb, &ctx, verifiable, None, false),
-        Err(Error::NoOwnerState)
-    ));
-    // Nothing was written; once chosen, the same calls go through.
-    let chosen = unchosen.with_state_in_memory();
-    assert_eq!(
-        chosen
-            .digest_summary(&kb, &ctx, verifiable)
-            .unwrap()
-            .records,
-        0
-    );
-    chosen
-        .upload_records(&kb, &ctx, &stored, &[], verifiable)
-        .unwrap();
-    let hits = chosen
-        .search_records(&kb, &ctx, &stored[0], &search)
-        .unwrap();
-    assert_eq!(hits[0].distance, 0);
-}
-
-#[test]
 fn the_digest_links_are_read_after_a_version_by_those_who_may_read() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("links");
-    let reader = key_with(&server, &kb, 1);
-    let rival = other_organisation(&server);
+    let reader = server.key_with(&kb, 1);
+    let rival = server.other_organisation();
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &owner)
         .unwrap()

@@ -2,11 +2,11 @@
 //! the same records and distances as the same data in plain text, the store holds none of the
 //! values, and records are updated, patched and deleted by metadata with their sealed copies.
 
-use crate::common;
-
-use common::server::{hamming, small_context, vectors, Server};
 use paillier_gpu::verifiable::Document;
 use paillier_gpu_client::{Client, RecordOptions, SearchOptions};
+use paillier_gpu_server::StoreLocation;
+use paillier_gpu_testing::data::{hamming, small_context, vectors};
+use paillier_gpu_testing::TestServer;
 use serde_json::{json, Map, Value};
 
 const EMBED: usize = 48;
@@ -46,7 +46,7 @@ fn positions(ids: &[i64], hits: &[(i64, u32)]) -> Vec<(usize, u32)> {
 
 #[test]
 fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_value() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (plain_kb, key) = server.kb_and_key("plain");
     let private_kb = server.kb_for("private", &key);
     let ctx = small_context(EMBED);
@@ -156,9 +156,9 @@ fn private_metadata_answers_every_filter_as_plain_text_and_the_store_holds_no_va
 
 /// Each stored chunk of `kb_id` as its name, metadata and content, read from the server's store
 /// (its SQLite file, or its PostgreSQL database) as anyone with the store's files could.
-fn stored_rows(server: &Server, kb_id: &str) -> Vec<String> {
+fn stored_rows(server: &TestServer, kb_id: &str) -> Vec<String> {
     const QUERY: &str = "SELECT name, meta_data, content FROM chunks WHERE kb_id = $1";
-    if let Some(url) = &server.store {
+    if let StoreLocation::Postgres(url) = &server.store {
         let mut store = postgres::Client::connect(url, postgres::NoTls).unwrap();
         return store
             .query(QUERY, &[&kb_id])
@@ -188,7 +188,7 @@ fn stored_rows(server: &Server, kb_id: &str) -> Vec<String> {
 
 #[test]
 fn updates_patches_and_deletes_by_metadata_keep_the_sealed_copies_in_step() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (kb, key) = server.kb_and_key("edits");
     let ctx = small_context(EMBED);
     let client = Client::new(&server.url, &server.org, &key)

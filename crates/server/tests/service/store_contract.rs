@@ -1,6 +1,7 @@
 //! The store's contract, run against both stores: SQLite in a temporary folder and PostgreSQL
-//! in a private cluster (see `support/postgres.rs`). Each test gets a fresh store, and a way to
-//! open it again: a second handle is a second replica (or process) over the same data.
+//! in a private cluster (see `paillier_gpu_testing::postgres`). Each test gets a fresh store,
+//! and a way to open it again: a second handle is a second replica (or process) over the same
+//! data.
 
 mod digest_suite;
 mod key_suite;
@@ -30,7 +31,7 @@ macro_rules! on_both_stores {
             $(
                 #[test]
                 fn $name() {
-                    let Some(url) = crate::common::postgres::fresh_database() else { return };
+                    let Some(url) = paillier_gpu_testing::postgres::fresh_database() else { return };
                     let location = paillier_gpu_server::store::StoreLocation::Postgres(url);
                     super::$suite::$name(&move || super::open(&location));
                 }
@@ -64,7 +65,7 @@ on_both_stores!(
 /// left as it is.
 #[test]
 fn postgres_refuses_a_newer_schema() {
-    let Some(cluster) = crate::common::postgres::cluster() else {
+    let Some(cluster) = paillier_gpu_testing::postgres::cluster() else {
         return;
     };
     let url = cluster.fresh_database();
@@ -90,7 +91,7 @@ fn postgres_refuses_a_newer_schema() {
 /// this version, its knowledge bases and chunks kept, and takes digests.
 #[test]
 fn postgres_migrates_a_store_from_before_owner_digests() {
-    let Some(url) = crate::common::postgres::fresh_database() else {
+    let Some(url) = paillier_gpu_testing::postgres::fresh_database() else {
         return;
     };
     let location = StoreLocation::Postgres(url.clone());

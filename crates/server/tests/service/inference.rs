@@ -2,15 +2,13 @@
 //! `input_data` encrypted by the server and with input the caller encrypted, and the mistakes a
 //! caller makes, each a 4xx with a message while the server keeps serving.
 
-use crate::common;
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use common::server::Server;
 use paillier_gpu::formats::numbers::{decode_encrypted_numbers, encode_encrypted_numbers};
 use paillier_gpu::numbers::{EncryptedArray, Numbers};
 use paillier_gpu::{ContextOptions, ExecutionContext, Scheme};
 use paillier_gpu_client::Client;
+use paillier_gpu_testing::TestServer;
 use serde_json::{json, Value};
 
 const MODEL: &str = r#"{"weights": [[0.1, 0.2, 0.3, 0.4]], "biases": [0.5]}"#;
@@ -48,7 +46,7 @@ fn model() -> Value {
 
 #[test]
 fn the_services_example_runs_on_plain_and_on_encrypted_input() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (_, key) = server.kb_and_key("models");
     let ctx = context(Scheme::Paillier);
     Client::new(&server.url, &server.org, &key)
@@ -105,7 +103,7 @@ fn the_services_example_runs_on_plain_and_on_encrypted_input() {
 
 #[test]
 fn a_callers_mistakes_are_4xx_with_a_message() {
-    let server = Server::start(&["--allow-weak-contexts"]);
+    let server = TestServer::start();
     let (_, key) = server.kb_and_key("models");
     let ctx = context(Scheme::Paillier);
     let lookup = context(Scheme::PaillierLookup);
