@@ -9,6 +9,7 @@ import json
 from collections import namedtuple
 
 from ._native import MAX_LINKS_READ, RecordCodec, WriteAttempts
+from ._native import counted_value as _counted_value
 from ._transport import RemoteError, RemoteUnreachableError, checked_ids
 from .errors import AnswerRejectedError
 
@@ -35,12 +36,9 @@ class Planned:
 
 
 def counted_value(meta_data, field):
-    """A record's value of the digest's counted field, if it counts one and the record holds a
-    string there."""
-    if field is None or not isinstance(meta_data, dict):
-        return None
-    value = meta_data.get(field)
-    return value if isinstance(value, str) else None
+    """A record's value of the digest's counted field `field` (None: it counts none), by the
+    library's rule (`_native.counted_value`), over its metadata as Python holds it."""
+    return _counted_value(None if meta_data is None else json.dumps(meta_data), field)
 
 
 class Digests:

@@ -490,6 +490,14 @@ def partitions_filter(partitions: Sequence[int]) -> str:
 def check_unreserved(meta_data: str) -> None:
     """Raises PrivateMetadataError when `meta_data` (a JSON object) sets "partition"."""
 
+def counted_value(meta_data: Optional[str], field: Optional[str]) -> Optional[str]:
+    """The value of the counted field `field` in `meta_data` (JSON; None: none) as the digest
+    counts it: a string held there, else None."""
+
+def placed_meta(meta_data: Optional[str], partition: int) -> str:
+    """`meta_data` (a JSON object; None: none) placed in `partition`, as JSON. Raises
+    PrivateMetadataError when it names a partition of its own."""
+
 class OwnerDigest:
     """The owner's digest of a knowledge base at one version; its tallies stay inside."""
 
@@ -505,6 +513,9 @@ class OwnerDigest:
     @property
     def counted_field(self) -> Optional[str]:
         """The metadata field it also counts per value, if any."""
+    def write_counted_field(self, placed: bool) -> Optional[str]:
+        """The field a write counts its records by: "partition" when it places them in
+        partitions, else `counted_field`."""
     def check_partitions_counted(self) -> None:
         """Raises `InvalidInputError` when it counts another field per value than the partitions."""
     def upload_partitions(

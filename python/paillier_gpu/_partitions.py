@@ -8,8 +8,9 @@ import numbers
 import warnings
 
 from ._digest import Planned
-from ._native import (PARTITION_FIELD, UPLOAD_BATCH, PartitionModel, PartitionsRebuild, RecordCodec,
+from ._native import (UPLOAD_BATCH, PartitionModel, PartitionsRebuild, RecordCodec,
                       StoredRecords, auto_partitions, partitions_filter)
+from ._native import placed_meta as _placed_meta
 from ._transport import RemoteUnreachableError, _list_of
 from .errors import ConcurrentWriteError, InvalidInputError
 
@@ -120,10 +121,11 @@ def partition_count(partitions):
 
 
 def placed_meta(meta_data, partitions, i):
-    """Record `i`'s metadata as its document is sealed: in its partition when `partitions`."""
+    """Record `i`'s metadata as its document is sealed: in its partition when `partitions`, by
+    the library's rule (`_native.placed_meta`)."""
     if partitions is None:
         return meta_data
-    return dict(meta_data or {}, **{PARTITION_FIELD: str(partitions[i])})
+    return json.loads(_placed_meta(None if meta_data is None else json.dumps(meta_data), partitions[i]))
 
 
 def upload_placement(kb_id, digest, partitions, vectors, train):

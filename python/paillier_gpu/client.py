@@ -156,7 +156,7 @@ class Client(Partitions, Edits, Digests, Transport):
 
             def plan(current, start=start, end=end):
                 installed = current.digest.check_placement(model, trained, "upload")
-                field = partitioned.PARTITION_FIELD if placed is not None else current.digest.counted_field
+                field = current.digest.write_counted_field(placed is not None)
                 insert = []
                 for i in range(start, end):
                     meta = (documents[i] or {}).get("meta_data") if documents else None

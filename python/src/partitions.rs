@@ -1,6 +1,7 @@
 //! `PartitionModel`: the library's [`PartitionModel`] for Python (trained, searched and placed
 //! by the owner; the Python client keeps it inside the owner's digest), and the partitions'
-//! helpers the client needs: `auto_partitions`, `partitions_filter`, `check_unreserved`, and
+//! helpers the client needs: `auto_partitions`, `partitions_filter`, `check_unreserved`,
+//! `counted_value` and `placed_meta` (a record's metadata as the digest counts it), and
 //! documents placed in their partitions for `RecordCodec.chunks`.
 
 use std::borrow::Cow;
@@ -283,6 +284,40 @@ pub fn check_unreserved(meta_data: &str) -> PyResult<()> {
     let meta: Map<String, Value> = serde_json::from_str(meta_data)
         .map_err(|e| invalid_input(format!("the metadata is not a JSON object: {e}")))?;
     verifiable::check_unreserved(&meta).py_err()
+}
+
+/// The value of the digest's counted field `field` (None: it counts none) in `meta_data` (a
+/// JSON value, None for no metadata): the library's `counted_value`. Metadata that is not an
+/// object counts as none.
+#[pyfunction]
+#[pyo3(signature = (meta_data, field))]
+pub fn counted_value(meta_data: Option<&str>, field: Option<&str>) -> PyResult<Option<String>> {
+    let Some(text) = meta_data else {
+        return Ok(None);
+    };
+    let meta: Value = serde_json::from_str(text)
+        .map_err(|e| invalid_input(format!("the metadata is not JSON: {e}")))?;
+    Ok(match meta {
+        Value::Object(meta) => verifiable::counted_value(&meta, field),
+        _ => None,
+    })
+}
+
+/// `meta_data` (a JSON object, None for none) placed in `partition`, as the record's document
+/// is sealed: the library's `in_partition`, as JSON. Raises `PrivateMetadataError` when the
+/// metadata names a partition of its own.
+#[pyfunction]
+pub fn placed_meta(meta_data: Option<&str>, partition: u32) -> PyResult<String> {
+    let document = match meta_data {
+        Some(text) => Some(Document {
+            meta_data: serde_json::from_str(text)
+                .map_err(|e| invalid_input(format!("the metadata is not a JSON object: {e}")))?,
+            ..Document::default()
+        }),
+        None => None,
+    };
+    let placed = in_partition(document.as_ref(), partition).py_err()?;
+    Ok(Value::Object(placed.meta_data).to_string())
 }
 
 /// `documents` (none, or one per record) each placed in its partition when `partitions` (one

@@ -74,6 +74,12 @@ impl PyOwnerDigest {
         self.digest.counted_field().map(str::to_owned)
     }
 
+    /// The field a write counts its records by: the partition when it places them in
+    /// partitions (`placed`), else `counted_field`.
+    fn write_counted_field(&self, placed: bool) -> Option<String> {
+        self.digest.write_counted_field(placed).map(str::to_owned)
+    }
+
     /// Raises `InvalidInputError` when the digest counts another field per value than the
     /// partitions (which are counted per partition).
     fn check_partitions_counted(&self) -> PyResult<()> {

@@ -242,6 +242,22 @@ def test_the_model_binding_matches_the_library():
     assert json.loads(pg._native.partitions_filter([3, 17])) == {"partition": {"$in": ["3", "17"]}}
 
 
+def test_a_records_counted_value_and_placement_are_the_librarys():
+    """What the digest counts of a record's metadata, and the metadata placed in a partition,
+    come from the library: a string counts, anything else (and no metadata) counts as none, and
+    metadata naming a partition of its own is refused."""
+    native = pg._native
+    assert native.counted_value(json.dumps({"tag1": "a", "tag2": 3}), "tag1") == "a"
+    assert native.counted_value(json.dumps({"tag1": "a", "tag2": 3}), "tag2") is None
+    assert native.counted_value(json.dumps(["tag1"]), "tag1") is None
+    assert native.counted_value(None, "tag1") is None
+    assert native.counted_value(json.dumps({"tag1": "a"}), None) is None
+    assert json.loads(native.placed_meta(json.dumps({"tag1": "a"}), 7)) == {"tag1": "a", "partition": "7"}
+    assert json.loads(native.placed_meta(None, 0)) == {"partition": "0"}
+    with pytest.raises(pg.PrivateMetadataError):
+        native.placed_meta(json.dumps({"partition": "1"}), 2)
+
+
 def test_the_cli_and_python_search_each_others_partitions(server, ctx, cli, tmp_path):
     """A knowledge base the CLI (the Rust client) partitioned is searched and written from
     Python, and the CLI searches the records Python placed."""

@@ -6,7 +6,6 @@ use paillier_gpu::context::ExecutionContext;
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{
     check_unreserved, in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce,
-    PARTITION_FIELD,
 };
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
@@ -100,10 +99,7 @@ impl Client {
             let written = self.write_with_digest(&codec, |current| {
                 let (partitions, installed) =
                     placed(current, &vectors[start..end], batch_placement)?;
-                let field = match &partitions {
-                    Some(_) => Some(PARTITION_FIELD),
-                    None => current.digest.counted_field(),
-                };
+                let field = current.digest.write_counted_field(partitions.is_some());
                 let mut insert = Vec::with_capacity(end - start);
                 for record in start..end {
                     let document = match &partitions {

@@ -94,6 +94,15 @@ impl OwnerDigest {
         self.counted_field.as_deref()
     }
 
+    /// The field a write counts its records by: the partition when it places them in
+    /// partitions (the write that installs them included), else [`counted_field`](Self::counted_field).
+    pub fn write_counted_field(&self, placed: bool) -> Option<&str> {
+        match placed {
+            true => Some(crate::verifiable::PARTITION_FIELD),
+            false => self.counted_field(),
+        }
+    }
+
     /// How many values of the counted field hold records.
     pub fn counted_values(&self) -> usize {
         self.values.len()

@@ -61,6 +61,17 @@ fn counted_values_follow_their_records() {
 }
 
 #[test]
+fn a_write_placing_records_counts_them_by_partition() {
+    let digest = OwnerDigest::new(Some("tag1"));
+    assert_eq!(digest.write_counted_field(false), Some("tag1"));
+    assert_eq!(
+        digest.write_counted_field(true),
+        Some(crate::verifiable::PARTITION_FIELD)
+    );
+    assert_eq!(OwnerDigest::new(None).write_counted_field(false), None);
+}
+
+#[test]
 fn a_sealed_digest_opens_only_for_its_knowledge_base_and_version() {
     let keys = keys();
     let mut digest = OwnerDigest::new(Some("tag1"));
