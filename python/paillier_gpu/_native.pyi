@@ -424,7 +424,7 @@ class PartitionModel:
         """Trains `partitions` partitions over `vectors` (k-means as FAISS trains it, no partition
         above ceil(balance · records / partitions)): the model and each vector's partition. An
         option left out is the library's default (balance 1.5, recall target 0.9, top 10, 256
-        training vectors a partition, 2,000 held-out queries at most, 10 iterations)."""
+        training vectors a partition, 10,000 held-out queries at most, 10 iterations)."""
     def assign(self, vector: npt.ArrayLike) -> int:
         """The partition whose centroid is nearest to `vector` (ties: the lowest index)."""
     def assign_many(self, vectors: _Bits) -> List[int]:

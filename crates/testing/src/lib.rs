@@ -5,8 +5,6 @@
 //!
 //! Test code: a failed step panics with what it saw.
 
-#![allow(clippy::missing_panics_doc)]
-
 pub mod data;
 pub mod net;
 pub mod postgres;
