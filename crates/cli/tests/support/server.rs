@@ -34,7 +34,7 @@ impl Server {
     /// As [`Server::start`], with `configure` applied to the `serve` command before it runs (a
     /// resource limit, say).
     /// The store is SQLite, or a fresh PostgreSQL database when `PAILLIER_GPU_TEST_STORE` is
-    /// `postgres` (`tools/test-all` runs the server tests both ways).
+    /// `postgres` (`tools/test-deep` runs the server tests both ways).
     pub fn start_configured(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let store = match std::env::var("PAILLIER_GPU_TEST_STORE").as_deref() {
             Ok("postgres") => Some(

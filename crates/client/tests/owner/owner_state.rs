@@ -9,7 +9,7 @@ use paillier_gpu_testing::TestServer;
 fn verifiable_records_wait_for_the_owner_to_choose_where_versions_are_kept() {
     let server = TestServer::start();
     let (kb, owner) = server.kb_and_key("docs");
-    // Records of 48 dimensions fit the small test key; the routes' tests above take 64.
+    // Records of 48 dimensions fit the small test key's verifiable layout.
     let ctx = small_context(48);
     let verifiable = paillier_gpu_client::RecordOptions {
         verifiable: true,
