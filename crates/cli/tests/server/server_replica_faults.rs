@@ -88,7 +88,8 @@ fn the_database_going_away_under_load_is_a_503_until_it_returns() {
     let Some(cluster) = postgres::private_cluster() else {
         return;
     };
-    let url = cluster.fresh_database();
+    // Each request meets the outage with a 503 after the URL's connect_timeout.
+    let url = format!("{}?connect_timeout=1", cluster.fresh_database());
     let a = Server::start_on(&url, &["--allow-weak-contexts"]);
     let (kb, key) = a.kb_and_key("docs");
     let ctx = small_context(EMBED);

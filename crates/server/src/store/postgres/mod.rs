@@ -27,7 +27,8 @@ type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// Connections a replica keeps open at most, beyond two per core (the default work slots,
 /// each of which may hold one through an index build).
 const POOL_HEADROOM: u32 = 16;
-/// How long a request waits for a connection (or for the database to answer a connect).
+/// How long a request waits for a connection (or for the database to answer a connect) when
+/// the URL names no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The shared store.
@@ -87,9 +88,14 @@ impl PostgresStore {
             .parse()
             .map_err(|e| Error::InvalidSetting(format!("the PostgreSQL URL: {e}")))?;
         let mut config = config;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        // The URL's connect_timeout bounds the whole wait for a connection, pool included, so
+        // that a request meets a database that went away with a 503 within it. (The driver
+        // ignores a zero, libpq's "no limit"; the pool would refuse one.)
+        let connect_timeout = *config
+            .get_connect_timeout()
+            .filter(|timeout| !timeout.is_zero())
+            .unwrap_or(&CONNECT_TIMEOUT);
+        config.connect_timeout(connect_timeout);
         let manager = PostgresConnectionManager::new(config, NoTls);
         // Not tested on checkout (a round trip for every statement): a connection the database
         // dropped fails its next statement (a 503), and the pool then discards it.
@@ -97,7 +103,7 @@ impl PostgresStore {
             .max_size(pool_size())
             .min_idle(Some(1))
             .test_on_check_out(false)
-            .connection_timeout(CONNECT_TIMEOUT)
+            .connection_timeout(connect_timeout)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(manager);
         let store = Self { pool: Some(pool) };
