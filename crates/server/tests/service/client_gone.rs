@@ -58,15 +58,15 @@ fn a_search_reset_during_its_index_build_aggregates_nothing() {
     let metrics_address = format!("127.0.0.1:{}", free_port());
     let server = TestServer::start_with(|o| o.metrics_listen = metrics_address.parse().ok());
     let (kb_id, key) = server.kb_and_key("client gone");
-    // key_len 2048: each record costs enough that building and aggregating 100,001 of them
-    // takes well beyond the 300 ms before the reset, even on a fast machine.
-    let options = paillier_gpu::ContextOptions {
-        scheme: paillier_gpu::Scheme::Paillier,
-        key_len: 2048,
-        embed_len: 16,
-        ..paillier_gpu::ContextOptions::default()
-    };
-    let ctx = paillier_gpu::ExecutionContext::create_with_passphrase(&options, "pw").unwrap();
+    // key_len 2048 (bits a prime): each record costs enough that building and aggregating
+    // 100,001 of them takes well beyond the 300 ms before the reset, even on a fast machine.
+    // The keys are a fixture's (passphrase "pw"): generating them took 5 to 18 s of this test.
+    let ctx = paillier_gpu::ExecutionContext::from_json_with_passphrase(
+        include_str!("fixtures/test_context_2048.json"),
+        "pw",
+    )
+    .unwrap();
+    assert_eq!((ctx.key_len(), ctx.embed_len()), (2048, 16));
     let context: Value = serde_json::from_str(&ctx.to_json().unwrap()).unwrap();
     let (status, answer) = server.post(
         &format!("/v1/exec_context/{}", server.org),
