@@ -90,7 +90,11 @@ class Digests:
         seen = self._seen_digest(context_id, kb_id)
         version, sealed, next_chunk_id, chunks, links = self._owner_digest(
             kb_id, context_id, None if seen is None else seen[0])
-        digest = codec.open_digest(version, sealed, seen, chunks, links)
+        try:
+            digest = codec.open_digest(version, sealed, seen, chunks, links)
+        except AnswerRejectedError as error:
+            self._note_rollback(context_id, kb_id, error)
+            raise
         if sealed is not None and version > 0:
             self._keep_seen(context_id, kb_id, (version, sealed))
         return Current(digest, next_chunk_id, chunks)
@@ -115,6 +119,19 @@ class Digests:
         if self._state is not None:
             self._state.replace(context_id, kb_id, seen)
         self._seen[(context_id, kb_id)] = seen
+        self._rollbacks.discard((context_id, kb_id))
+
+    def _note_rollback(self, context_id, kb_id, error):
+        """Keeps in the owner's state that `kb_id` was found rolled back or forked, where
+        `error` (the library's refusal) says so."""
+        if error.rolled_back:
+            self._rollbacks.add((context_id, kb_id))
+            if self._state is not None:
+                self._state.note_rollback(context_id, kb_id)
+
+    def _rollback_noted(self, context_id, kb_id):
+        noted = (context_id, kb_id) in self._rollbacks
+        return noted or (self._state is not None and self._state.rollback_noted(context_id, kb_id))
 
     def _write_with_digest(self, codec, kb_id, context_id, plan):
         """Writes what `plan(current)` (a `Planned`) makes of the digest as stored, with the
@@ -166,15 +183,21 @@ class Digests:
         verified (a zero query with a fresh nonce), per value of `counted_field` too when given,
         and stores it as a version past both the service's and the highest this owner has seen;
         this owner's record of versions seen is replaced by it. After a rollback (this owner saw
-        a later version than the service holds) or a fork (the service's version does not extend
-        the one seen) it raises AnswerRejectedError unless `after_rollback`. Which records the service holds is taken as it says: look at them first. A
+        a later version than the service holds, now or at any time since its last rebuild), a
+        fork (the service's version does not extend the one seen) or a digest that does not open
+        it raises AnswerRejectedError unless `after_rollback`. Which records the service holds is taken as it says: look at them first. A
         partitioned knowledge base keeps its partitions, counted per partition. Returns
         `{"version", "records", "counted_field", "counted_values", "layout"}`."""
         context_id = context.hash()
         codec = RecordCodec(context, kb_id, True, False)
         seen = self._seen_digest(context_id, kb_id)
         version, sealed, _, _, links = self._owner_digest(kb_id, context_id, None if seen is None else seen[0])
-        plan = codec.plan_rebuild(version, sealed, seen, links, counted_field, after_rollback)
+        try:
+            plan = codec.plan_rebuild(version, sealed, seen, links, counted_field,
+                                      self._rollback_noted(context_id, kb_id), after_rollback)
+        except AnswerRejectedError as error:
+            self._note_rollback(context_id, kb_id, error)
+            raise
         counted_field = plan.counted_field
         # Every record, under the digest's layout (or, where it did not open, the first layout
         # its records verify under: a record passes only under its own).

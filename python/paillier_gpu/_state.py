@@ -3,7 +3,9 @@ highest version it has seen and its sealed bytes, so that a service that later s
 one (rolled back, or deleted) is caught across runs. The layout is the Rust client's and the
 CLI's, so that they and Python share one folder: `<state>/digests/<hex of the context id>/<hex of
 the knowledge base id>.json` holding `{"version": n, "sealed": "..."}`, folders 0700, files
-0600, each replaced atomically under a lock so that two processes of one owner never lower it."""
+0600, each replaced atomically under a lock so that two processes of one owner never lower it.
+Beside it, an empty `<hex of the knowledge base id>.rolled-back` says this owner found the
+knowledge base rolled back or forked and has not rebuilt its digest since."""
 
 import fcntl
 import json
@@ -35,6 +37,30 @@ class StateDir:
         knowledge base's id is the service's and may hold any character."""
         return self.root / "digests" / context_id.encode().hex() / f"{kb_id.encode().hex()}.json"
 
+    def rollback_path(self, context_id, kb_id):
+        """Where the mark of a rollback found in `kb_id` under `context_id` is kept."""
+        return self.path(context_id, kb_id).with_suffix(".rolled-back")
+
+    def rollback_noted(self, context_id, kb_id):
+        """Whether this owner found `kb_id` rolled back or forked and has not rebuilt its digest
+        since."""
+        return self.rollback_path(context_id, kb_id).exists()
+
+    def note_rollback(self, context_id, kb_id):
+        """Keeps the mark that `kb_id` was found rolled back or forked, until a digest rebuild
+        `replace`s what was seen."""
+        path = self.rollback_path(context_id, kb_id)
+        try:
+            _private_folders(path.parent)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except OSError as error:
+            raise FileError(f"the owner's state: cannot write {path}: {error}") from None
+
     def read(self, context_id, kb_id):
         """The highest digest seen, `(version, sealed)`, or None."""
         return _read(self.path(context_id, kb_id))
@@ -45,7 +71,8 @@ class StateDir:
         return self._write(context_id, kb_id, seen, replace=False)
 
     def replace(self, context_id, kb_id, seen):
-        """Keeps `seen` whatever was kept: only for a digest the owner rebuilt from the records."""
+        """Keeps `seen` whatever was kept, and forgets a rollback noted: only for a digest the owner
+        rebuilt from the records."""
         return self._write(context_id, kb_id, seen, replace=True)
 
     def _write(self, context_id, kb_id, seen, replace):
@@ -62,6 +89,8 @@ class StateDir:
             if kept is not None and not replace and kept[0] >= seen[0]:
                 return kept
             _replace_file(path, json.dumps({"version": seen[0], "sealed": seen[1]}).encode())
+            if replace:
+                self.rollback_path(context_id, kb_id).unlink(missing_ok=True)
             return seen
         except OSError as error:
             raise FileError(f"the owner's state: cannot write {path}: {error}") from None

@@ -63,6 +63,7 @@ class Client(Partitions, Edits, Digests, Transport):
         super().__init__(url, org_id, api_key, ca_cert=ca_cert, timeout=timeout)
         self._state = StateDir(default_state_dir() if state_dir is None else state_dir)
         self._seen = {}
+        self._rollbacks = set()
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -189,9 +190,11 @@ class Client(Partitions, Edits, Digests, Transport):
         A verified search with no filter and no range of a partitioned knowledge base probes
         the `probe` partitions nearest `vector` (None: the owner's recommendation, sealed with
         the partitions; "all": every record): the service aggregates their records only, and
-        the answer is checked complete for each against the owner's digest. `decoys`: that many
-        more partitions drawn at random, searched and checked like the nearest, so that the
-        tokens a query names do not single out its region. With `stats`, returns `(hits,
+        the answer is checked complete for each against the owner's digest. `decoys`: each
+        wanted partition hidden in a fixed group of at least `decoys + 1` (rounded up to a power
+        of two) drawn once under the owner's key, searched and checked like the nearest, so that
+        the tokens a query names do not single out its region; a probe of P partitions always
+        names P groups. With `stats`, returns `(hits,
         {"records", "answer_bytes", "partitions"})`: the records answered (each decoded here),
         the answer's ciphertext bytes and the partitions probed (None: every record the search
         selects)."""

@@ -62,7 +62,10 @@ class ContextAlteredError(AuthenticationError):
 class AnswerRejectedError(PaillierGpuError):
     """A verified search's answer failed a check (a record forged, altered, duplicated, missing,
     replayed, foreign, or a content swapped); the message names each failure and its chunk ids,
-    and nothing of the answer is returned."""
+    and nothing of the answer is returned. `rolled_back` is True where it shows the service
+    rolled the knowledge base back or forked its history."""
+
+    rolled_back = False
 
 
 class ConcurrentWriteError(PaillierGpuError):

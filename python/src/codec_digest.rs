@@ -151,17 +151,20 @@ impl PyRecordCodec {
         Ok(Self::sealed(made))
     }
 
-    /// The partitions a search probes (ascending) when it wants `nearest` of `partitions`, each
-    /// with its whole group of `decoys + 1` drawn under the owner's key: the same query, or
-    /// queries near the same partitions, name the same groups.
+    /// The partitions a search probes (ascending) over `partitions` partitions ranked nearest
+    /// first (`ranked`) when it wants `wanted` of them in groups of `group` (the library's
+    /// `decoy_group_size`) drawn under the owner's key: the groups of the nearest until
+    /// `wanted` distinct groups are named, each padded to `group` with partitions past the
+    /// last, so the same query, or queries near the same partitions, name the same groups.
     fn probe_with_decoys(
         &self,
         partitions: usize,
-        nearest: Vec<u32>,
-        decoys: usize,
+        ranked: Vec<u32>,
+        wanted: usize,
+        group: usize,
     ) -> PyResult<Vec<u32>> {
         self.codec
-            .probe_with_decoys(partitions, &nearest, decoys)
+            .probe_with_decoys(partitions, &ranked, wanted, group)
             .py_err()
     }
 
@@ -194,9 +197,11 @@ impl PyRecordCodec {
 
     /// A rebuild of the digest planned over the service's `stored` version and `sealed` bytes,
     /// given `seen` (`(version, sealed)`) and the service's `links` after it (JSON), counting
-    /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback or
-    /// a fork unless `after_rollback`.
-    #[pyo3(signature = (stored, sealed=None, seen=None, links=None, counted_field=None, after_rollback=false))]
+    /// `counted_field` per value when given: raises `AnswerRejectedError` after a rollback
+    /// (`rollback_noted`: one this owner found earlier), a fork or a digest that does not open,
+    /// unless `after_rollback`.
+    #[pyo3(signature = (stored, sealed=None, seen=None, links=None, counted_field=None, rollback_noted=false, after_rollback=false))]
+    #[allow(clippy::too_many_arguments)]
     fn plan_rebuild(
         &self,
         stored: i64,
@@ -204,13 +209,22 @@ impl PyRecordCodec {
         seen: Option<(i64, String)>,
         links: Option<&str>,
         counted_field: Option<&str>,
+        rollback_noted: bool,
         after_rollback: bool,
     ) -> PyResult<PyDigestRebuild> {
         let seen = seen.as_ref().map(|(v, s)| (*v, s.as_str()));
         let links = links_of(links)?;
         let plan = self
             .codec
-            .plan_rebuild(stored, sealed, seen, &links, counted_field, after_rollback)
+            .plan_rebuild(
+                stored,
+                sealed,
+                seen,
+                &links,
+                counted_field,
+                rollback_noted,
+                after_rollback,
+            )
             .py_err()?;
         Ok(PyDigestRebuild { plan })
     }

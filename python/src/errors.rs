@@ -59,7 +59,15 @@ pub fn to_py_err(error: Error) -> PyErr {
             .and_then(|module| module.getattr(class_name(&error)))
             .and_then(|class| Ok(class.cast_into::<PyType>()?));
         match class {
-            Ok(class) => PyErr::from_type(class, message),
+            Ok(class) => {
+                let raised = PyErr::from_type(class, message);
+                if error.shows_rollback() {
+                    // The clients keep a rollback found in the owner's state (the class says
+                    // False otherwise); an attribute that cannot be set leaves the class's.
+                    let _ = raised.value(py).setattr("rolled_back", true);
+                }
+                raised
+            }
             // Only if the package's own module is missing (a broken install).
             Err(_) => PyRuntimeError::new_err(message),
         }

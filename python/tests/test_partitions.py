@@ -154,9 +154,10 @@ def test_a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_who
     # Decoys: more partitions probed (and checked), the nearest among them.
     found, cost = search(client, kb, ctx, queries[1], probe=1, decoys=2)
     [nearest] = model.nearest(queries[1], 1)
-    # Its group of three under the owner's key, the same for this query every time.
-    group = pg.RecordCodec(ctx, kb, True, True).probe_with_decoys(12, [nearest], 2)
-    assert cost["partitions"] == len(group) == 3 and nearest in group
+    # Its group of four (three decoys asked, rounded up to a power of two) under the owner's
+    # key, the same for this query every time.
+    group = pg.RecordCodec(ctx, kb, True, True).probe_with_decoys(12, model.nearest(queries[1], 12), 1, 4)
+    assert cost["partitions"] == len(group) == 4 and nearest in group
     sizes = [sum(1 for _, p in written.values() if p == q) for q in range(12)]
     assert sum(sizes[q] for q in group) == cost["records"]
     best = expected(written, queries[1], [nearest])

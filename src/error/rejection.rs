@@ -133,4 +133,20 @@ impl AnswerRejection {
     pub fn has(&self, kind: FailureKind) -> bool {
         self.failures.iter().any(|f| f.kind == kind)
     }
+
+    /// Whether it shows the service rolled the knowledge base back or forked its history: the
+    /// owner's client keeps that in its state, and a plain digest rebuild is refused until the
+    /// owner takes the records as they are (`after_rollback`), whatever digest the service
+    /// shows later.
+    pub fn shows_rollback(&self) -> bool {
+        self.has(FailureKind::RolledBack) || self.has(FailureKind::Forked)
+    }
+}
+
+impl crate::Error {
+    /// Whether this is an answer refused because the service rolled back or forked the
+    /// knowledge base ([`AnswerRejection::shows_rollback`]).
+    pub fn shows_rollback(&self) -> bool {
+        matches!(self, crate::Error::AnswerRejected(rejection) if rejection.shows_rollback())
+    }
 }

@@ -59,11 +59,14 @@ pub use digest::coverage::covered_tally;
 pub use digest::owner::OwnerDigest;
 pub use digest::partitioning::{partition_value, Partitioning};
 pub use digest::rebuild::DigestRebuild;
-pub use digest::rules::{counted_value, CountedRecord, DigestChange, WRITE_ATTEMPTS};
+pub use digest::rules::{
+    check_countable, counted_value, CountedRecord, DigestChange, WRITE_ATTEMPTS,
+};
 pub use digest::write::{PlannedWrite, RecordWrite, WriteAttempts};
 pub use keys::{KeyDerivation, RecordKeys};
 pub use metadata::filter::tokenise_filter;
 pub use metadata::tokens::{check_private_sort, metadata_token, tokenise_metadata, PRIVATE_FIELDS};
+pub use partitions::decoys::{decoy_group_size, MAX_DECOY_GROUP};
 pub use partitions::field::{
     check_unreserved, document_partition, in_partition, partitions_filter, PARTITION_FIELD,
 };

@@ -76,6 +76,8 @@ pub struct Client {
     api_key: Zeroizing<String>,
     state: Option<OwnerState>,
     seen: std::sync::Mutex<std::collections::HashMap<String, SeenDigest>>,
+    /// The knowledge bases found rolled back or forked in this client's life, not rebuilt since.
+    rollbacks: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl fmt::Debug for Client {
@@ -126,6 +128,7 @@ impl Client {
             api_key: Zeroizing::new(api_key.to_owned()),
             state: None,
             seen: std::sync::Mutex::default(),
+            rollbacks: std::sync::Mutex::default(),
         })
     }
 

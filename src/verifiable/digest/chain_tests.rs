@@ -161,7 +161,15 @@ fn another_digest_under_the_number_seen_is_a_fork_and_a_rebuild_over_it_waits_fo
     let opened = codec.open_digest(2, Some(&again), Some((2, seen.as_str())));
     assert_eq!(refused(opened), FailureKind::DigestMismatch);
     // A rebuild over the other version 2 takes that branch only when the owner says so.
-    let plan = codec.plan_rebuild(2, Some(&shown), Some((2, seen.as_str())), &[], None, false);
+    let plan = codec.plan_rebuild(
+        2,
+        Some(&shown),
+        Some((2, seen.as_str())),
+        &[],
+        None,
+        false,
+        false,
+    );
     match plan {
         Err(Error::AnswerRejected(rejection)) => {
             assert_eq!(rejection.failures[0].kind, FailureKind::Forked);
@@ -172,9 +180,64 @@ fn another_digest_under_the_number_seen_is_a_fork_and_a_rebuild_over_it_waits_fo
         }
         other => panic!("a rebuild over a fork was not refused: {other:?}"),
     }
-    let plan = codec.plan_rebuild(2, Some(&shown), Some((2, seen.as_str())), &[], None, true);
+    let plan = codec.plan_rebuild(
+        2,
+        Some(&shown),
+        Some((2, seen.as_str())),
+        &[],
+        None,
+        false,
+        true,
+    );
     assert_eq!(plan.unwrap().version, 3);
     // Over the very digest seen, a rebuild needs no flag.
-    let plan = codec.plan_rebuild(2, Some(&seen), Some((2, seen.as_str())), &[], None, false);
+    let plan = codec.plan_rebuild(
+        2,
+        Some(&seen),
+        Some((2, seen.as_str())),
+        &[],
+        None,
+        false,
+        false,
+    );
     assert_eq!(plan.unwrap().version, 3);
+}
+
+#[test]
+fn a_rebuild_refuses_a_noted_rollback_an_unopenable_digest_and_an_uncountable_field() {
+    let codec = test_codec();
+    let change = DigestChange {
+        added: vec![((1, RecordNonce(5)), None)],
+        ..DigestChange::default()
+    };
+    let (first, sealed_1) = codec.next_digest(&OwnerDigest::default(), &change).unwrap();
+    let (_, sealed_2) = codec.next_digest(&first, &change).unwrap();
+    let kind = |result: Result<crate::verifiable::DigestRebuild>| match result {
+        Err(Error::AnswerRejected(rejection)) => rejection.failures[0].kind,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let seen = Some((2, sealed_2.as_str()));
+    // The service shows the very digest seen, but a rollback was noted: refused until the
+    // owner says so.
+    let noted = codec.plan_rebuild(2, Some(&sealed_2), seen, &[], None, true, false);
+    assert_eq!(kind(noted), FailureKind::RolledBack);
+    let taken = codec.plan_rebuild(2, Some(&sealed_2), seen, &[], None, true, true);
+    assert_eq!(taken.unwrap().version, 3);
+    // Bytes that do not open, under a later version: refused, not skipped.
+    for bytes in [Some(sealed_1.as_str()), Some("not a digest"), None] {
+        let plan = codec.plan_rebuild(7, bytes, seen, &[], None, false, false);
+        assert_eq!(kind(plan), FailureKind::DigestMismatch);
+        let plan = codec.plan_rebuild(7, bytes, seen, &[], None, false, true);
+        assert_eq!(plan.unwrap().version, 8);
+    }
+    // Only a field a filter selects whole values of is counted.
+    for field in ["facets", "owner", "tag1 "] {
+        let plan = codec.plan_rebuild(2, Some(&sealed_2), seen, &[], Some(field), false, false);
+        assert!(
+            matches!(plan, Err(Error::InvalidParameter(_))),
+            "{field}: {plan:?}"
+        );
+    }
+    let plan = codec.plan_rebuild(2, Some(&sealed_2), seen, &[], Some("tag1"), false, false);
+    assert_eq!(plan.unwrap().counted_field(), Some("tag1"));
 }

@@ -27,12 +27,26 @@ pub fn covered_tally(
     if range.is_some() {
         return None;
     }
-    let Some(filter) = filter else {
+    let Some(filter) = filter.filter(|f| !selects_all(f)) else {
         return Some(digest.records);
     };
     let field = digest.counted_field.as_deref()?;
     let values = counted_values(filter, field)?;
     Some(digest.values_tally(values.iter().map(String::as_str)))
+}
+
+/// Whether `filter` tests nothing, so selects every record as no filter does: `{}`, or `$and`
+/// of such filters only (`{"$and": []}` included).
+fn selects_all(filter: &Value) -> bool {
+    let Some(object) = filter.as_object() else {
+        return false;
+    };
+    object
+        .iter()
+        .all(|(key, value)| match (key.as_str(), value) {
+            ("$and", Value::Array(parts)) => parts.iter().all(selects_all),
+            _ => false,
+        })
 }
 
 /// The values of `field` a filter selects, if it selects whole values of that field and
@@ -43,20 +57,20 @@ fn counted_values(filter: &Value, field: &str) -> Option<Vec<String>> {
         return None;
     }
     let condition = object.get(field)?;
-    let strings = |values: &[Value]| -> Option<Vec<String>> {
-        values
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect()
+    // A value compares as the service's filter compares it: a number or a boolean as its text.
+    let scalar = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        _ => None,
     };
     match condition {
-        Value::String(value) => Some(vec![value.clone()]),
         Value::Object(operator) if operator.len() == 1 => match operator.iter().next()? {
-            (op, Value::String(value)) if op == "$eq" => Some(vec![value.clone()]),
-            (op, Value::Array(values)) if op == "$in" => strings(values),
+            (op, value) if op == "$eq" => Some(vec![scalar(value)?]),
+            (op, Value::Array(values)) if op == "$in" => values.iter().map(scalar).collect(),
             _ => None,
         },
-        _ => None,
+        Value::Object(_) => None,
+        value => Some(vec![scalar(value)?]),
     }
 }
 
@@ -72,11 +86,14 @@ mod tests {
             (json!({"tag1": {"$eq": "a"}}), Some(vec!["a"])),
             (json!({"tag1": {"$in": ["a", "b"]}}), Some(vec!["a", "b"])),
             (json!({"tag1": {"$ne": "a"}}), None),
-            (json!({"tag1": {"$in": ["a", 1]}}), None),
+            (json!({"tag1": {"$in": ["a", 1]}}), Some(vec!["a", "1"])),
+            (json!({"tag1": {"$in": ["a", [1]]}}), None),
+            (json!({"tag1": null}), None),
             (json!({"tag1": "a", "tag2": "b"}), None),
             (json!({"$or": [{"tag1": "a"}]}), None),
             (json!({"tag2": "a"}), None),
-            (json!({"tag1": 5}), None),
+            (json!({"tag1": 5}), Some(vec!["5"])),
+            (json!({"tag1": true}), Some(vec!["true"])),
         ] {
             let expected = covered.map(|v: Vec<&str>| v.into_iter().map(String::from).collect());
             assert_eq!(counted_values(&filter, "tag1"), expected, "{filter}");
@@ -84,5 +101,15 @@ mod tests {
         assert!(
             covered_tally(&OwnerDigest::new(None), Some(&json!({"tag1": "a"})), None).is_none()
         );
+        // A filter that tests nothing is the whole knowledge base, counted or not.
+        for filter in [
+            json!({}),
+            json!({"$and": []}),
+            json!({"$and": [{}, {"$and": []}]}),
+        ] {
+            let whole = covered_tally(&OwnerDigest::new(None), Some(&filter), None);
+            assert_eq!(whole, Some(Tally::default()), "{filter}");
+        }
+        assert!(covered_tally(&OwnerDigest::new(None), Some(&json!({"$or": []})), None).is_none());
     }
 }

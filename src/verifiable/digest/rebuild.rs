@@ -33,15 +33,26 @@ impl DigestRebuild {
 impl RecordCodec {
     /// Plans a rebuild of the owner's digest over the service's `stored_version` (0: none) and
     /// its `stored_sealed` bytes, given `seen` (the highest version this owner has seen and its
-    /// bytes) and the service's `links` after it, counting `counted_field` per value if given.
+    /// bytes) and the service's `links` after it, counting `counted_field` per value if given
+    /// (one of the fields [`check_countable`](crate::verifiable::check_countable) allows).
     ///
-    /// The version written is [`rebuild_version`](Self::rebuild_version)'s, so it is refused
-    /// after a rollback unless `after_rollback`; so is a service's digest that does not extend
-    /// the one seen ([`FailureKind::Forked`]), since a rebuild would take that branch's records.
-    /// A partitioned knowledge base keeps its partitions, counted per partition (another
-    /// `counted_field` is refused). The rebuilt digest continues the history of the service's
-    /// digest where it opens under this owner's key (whose layout this codec then holds), else
-    /// of the one seen.
+    /// Unless `after_rollback` (the owner has looked at the records and takes them as they
+    /// are), it refuses:
+    /// - a rollback: the version written is [`rebuild_version`](Self::rebuild_version)'s;
+    /// - a rollback this owner noted earlier (`rollback_noted`, kept in its state), whatever the
+    ///   service shows now: a service that rolled the records back can later show the digest
+    ///   it kept of the later version;
+    /// - a service's digest that does not extend the one seen ([`FailureKind::Forked`]), since
+    ///   a rebuild would take that branch's records;
+    /// - a service's digest that does not open under this owner's key
+    ///   ([`FailureKind::DigestMismatch`]): nothing then says what it counted, or which
+    ///   partitions it kept.
+    ///
+    /// A partitioned knowledge base keeps its partitions (the service's digest's, else, after a
+    /// rollback, the ones this owner saw), counted per partition (another `counted_field` is
+    /// refused). The rebuilt digest continues the history of the service's digest where it
+    /// opens under this owner's key (whose layout this codec then holds), else of the one seen.
+    #[allow(clippy::too_many_arguments)]
     pub fn plan_rebuild(
         &self,
         stored_version: i64,
@@ -49,13 +60,48 @@ impl RecordCodec {
         seen: Option<(i64, &str)>,
         links: &[DigestLink],
         counted_field: Option<&str>,
+        rollback_noted: bool,
         after_rollback: bool,
     ) -> Result<DigestRebuild> {
+        if let Some(field) = counted_field {
+            crate::verifiable::check_countable(field)?;
+        }
         let version = self.rebuild_version(stored_version, seen.map(|s| s.0), after_rollback)?;
+        if rollback_noted && !after_rollback {
+            return Err(refused(
+                FailureKind::RolledBack,
+                format!(
+                    "this owner found knowledge base {} rolled back or forked earlier, and has \
+                     not rebuilt its digest since: whatever digest the service shows now, the \
+                     records it holds may be an earlier copy (records deleted since come \
+                     back); look at them, then rebuild with --after-rollback (after_rollback) \
+                     to take them",
+                    self.kb()
+                ),
+            ));
+        }
         let keys = self.keys()?;
-        let stored = stored_sealed
-            .filter(|_| stored_version > 0)
-            .and_then(|sealed| OwnerDigest::open(keys, self.kb(), stored_version, sealed).ok());
+        let stored = match (stored_version, stored_sealed) {
+            (0, _) => None,
+            (version, sealed) => {
+                let opened = sealed.map(|s| OwnerDigest::open(keys, self.kb(), version, s));
+                match opened {
+                    Some(Ok(digest)) => Some(digest),
+                    _ if after_rollback => None,
+                    _ => {
+                        return Err(refused(
+                            FailureKind::DigestMismatch,
+                            format!(
+                                "the service's digest at version {version} does not open under \
+                                 this owner's key (or is missing), so nothing says what it \
+                                 counted or which partitions it kept; look at the records, then \
+                                 rebuild with --after-rollback (after_rollback) to replace it"
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
         let seen = seen
             .filter(|&(v, _)| v > 0)
             .and_then(|(v, sealed)| OwnerDigest::open(keys, self.kb(), v, sealed).ok());
@@ -70,7 +116,10 @@ impl RecordCodec {
             // Its records are read in the layout it names, not guessed.
             self.learn_layout(stored.layout)?;
         }
-        let partitions = stored.as_ref().and_then(|d| d.partitions.clone());
+        let partitions = match &stored {
+            Some(stored) => stored.partitions.clone(),
+            None => seen.as_ref().and_then(|d| d.partitions.clone()),
+        };
         let counted_field = match (&partitions, counted_field) {
             (None, field) => field,
             (Some(_), None) => Some(PARTITION_FIELD),

@@ -17,22 +17,47 @@ pub const WRITE_ATTEMPTS: usize = 8;
 /// (when the digest counts one and the record's metadata holds a string there).
 pub type CountedRecord = ((i64, RecordNonce), Option<String>);
 
-/// A record's value of the digest's counted field `field` (none: it counts none): the string
-/// its metadata holds there, if any. Any other value (a number, a list) is counted as none.
+/// A record's value of the digest's counted field `field` (none: it counts none), by the rule
+/// the service's filter selects with ([`field_string`](crate::meta_filter::field_string)): a
+/// string as it is, a number or a boolean as its JSON text, so that `{"tag1": "5"}` selects
+/// exactly the records counted under "5"; none when the field is absent, null, a list or an
+/// object (which no equality filter selects).
 ///
 /// ```
 /// use paillier_gpu::verifiable::counted_value;
-/// let meta = serde_json::json!({"tag1": "a", "tag2": 3});
+/// let meta = serde_json::json!({"tag1": "a", "tag2": 3, "tag3": [1]});
 /// let meta = meta.as_object().unwrap();
 /// assert_eq!(counted_value(meta, Some("tag1")).as_deref(), Some("a"));
-/// assert_eq!(counted_value(meta, Some("tag2")), None);
+/// assert_eq!(counted_value(meta, Some("tag2")).as_deref(), Some("3"));
+/// assert_eq!(counted_value(meta, Some("tag3")), None);
 /// assert_eq!(counted_value(meta, None), None);
 /// ```
 pub fn counted_value(
     meta_data: &serde_json::Map<String, serde_json::Value>,
     field: Option<&str>,
 ) -> Option<String> {
-    meta_data.get(field?)?.as_str().map(str::to_owned)
+    crate::meta_filter::field_string(meta_data, field?).map(std::borrow::Cow::into_owned)
+}
+
+/// Refuses counting `field` per value unless it is one of the string fields an equality filter
+/// selects whole values of ([`STRING_FIELDS`](crate::meta_filter::STRING_FIELDS): the five
+/// tags and the partition): a count of `facets`, or of a field no filter tests, would cover a
+/// search it does not count.
+///
+/// ```
+/// use paillier_gpu::verifiable::check_countable;
+/// assert!(check_countable("tag1").is_ok());
+/// assert!(check_countable("facets").is_err());
+/// ```
+pub fn check_countable(field: &str) -> Result<()> {
+    match crate::meta_filter::STRING_FIELDS.contains(&field) {
+        true => Ok(()),
+        false => Err(Error::InvalidParameter(format!(
+            "the owner's digest counts one of {} per value, not {field}: a filter selects \
+             whole values of those only",
+            crate::meta_filter::STRING_FIELDS.join(", ")
+        ))),
+    }
 }
 
 /// What one write changes: the records it takes out (updated or deleted) and puts in (inserted

@@ -4,7 +4,7 @@
 //! search with a filter or a range, and `Probe::All`. Both clients ask this one rule.
 
 use crate::error::{Error, Result};
-use crate::verifiable::{OwnerDigest, RecordCodec};
+use crate::verifiable::{decoy_group_size, OwnerDigest, RecordCodec};
 
 /// How many partitions a search probes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,7 +81,9 @@ impl RecordCodec {
     /// record it selects. `digest` is the knowledge base's (none or version 0: it has none),
     /// `filtered` says the search has a filter or a range (which select records otherwise), and
     /// `decoys` how many partitions hide each one it wants: the nearest are probed with their
-    /// whole groups of `decoys + 1` ([`probe_with_decoys`](Self::probe_with_decoys)).
+    /// whole groups of at least `decoys + 1` ([`decoy_group_size`]), as many groups as partitions
+    /// probed ([`probe_with_decoys`](Self::probe_with_decoys)). Refused, except a probe of every
+    /// record, while a partitions rebuild is under way.
     ///
     /// ```
     /// use paillier_gpu::verifiable::{OwnerDigest, Probe, RecordCodec, RecordOptions};
@@ -102,10 +104,9 @@ impl RecordCodec {
         filtered: bool,
         decoys: usize,
     ) -> Result<Option<Vec<u32>>> {
-        let model = digest
-            .and_then(|d| d.partitions.as_ref())
-            .and_then(|p| p.model.as_ref());
-        let nearest = match (probe, model) {
+        let partitioning = digest.and_then(|d| d.partitions.as_ref());
+        let model = partitioning.and_then(|p| p.model.as_ref());
+        let wanted = match (probe, model) {
             (Probe::Partitions(0), _) => {
                 return Err(Error::InvalidParameter(
                     "a search probes at least 1 partition (or all)".into(),
@@ -128,17 +129,29 @@ impl RecordCodec {
                      Client.rebuild_partitions)"
                 )))
             }
-            (Probe::Recommended, Some(model)) => {
-                Some((model, model.nearest(vector, model.default_probe())?))
-            }
-            (Probe::Partitions(n), Some(model)) => Some((model, model.nearest(vector, n)?)),
+            (Probe::Recommended, Some(model)) => Some((model, model.default_probe())),
+            (Probe::Partitions(n), Some(model)) => Some((model, n)),
         };
-        match nearest {
-            Some((model, nearest)) => Ok(Some(self.probe_with_decoys(
-                model.partitions(),
-                &nearest,
-                decoys,
-            )?)),
+        if wanted.is_some() && partitioning.is_some_and(|p| p.next.is_some()) {
+            // Records are moving between two models: a probe of either misses the others'.
+            return Err(Error::InvalidParameter(format!(
+                "knowledge base {} is between two partition models (a partitions rebuild did \
+                 not finish): `paillier-gpu remote partitions rebuild` (Python: \
+                 Client.rebuild_partitions) finishes it; meanwhile search with --probe all \
+                 (probe=\"all\")",
+                self.kb()
+            )));
+        }
+        match wanted {
+            Some((model, wanted)) => {
+                let ranked = model.nearest(vector, model.partitions())?;
+                Ok(Some(self.probe_with_decoys(
+                    model.partitions(),
+                    &ranked,
+                    wanted,
+                    decoy_group_size(1, decoys),
+                )?))
+            }
             None if decoys > 0 => Err(Error::InvalidParameter(
                 "decoys hide which partitions a search probes: they need a partitioned \
                  knowledge base and a search that probes some of its partitions"
@@ -182,7 +195,14 @@ mod tests {
         let recommended = probe(Probe::Recommended, false, 0).unwrap().unwrap();
         assert_eq!(recommended.len(), model.default_probe());
         let hidden = probe(Probe::Partitions(1), false, 2).unwrap().unwrap();
-        assert_eq!(hidden.len(), 3);
+        assert_eq!(hidden.len(), 4);
+        assert_eq!(
+            probe(Probe::Partitions(2), false, 1)
+                .unwrap()
+                .unwrap()
+                .len(),
+            4
+        );
         assert_eq!(
             hidden,
             probe(Probe::Partitions(1), false, 2).unwrap().unwrap()
@@ -200,6 +220,28 @@ mod tests {
         assert!(zero.contains("at least 1 partition"), "{zero}");
         let decoys = probe(Probe::All, false, 1).unwrap_err().to_string();
         assert!(decoys.contains("decoys hide"), "{decoys}");
+    }
+
+    #[test]
+    fn a_probe_of_some_partitions_is_refused_between_two_models() {
+        let codec = test_codec();
+        let mut digest = partitioned(6);
+        if let Some(partitions) = digest.partitions.as_mut() {
+            partitions.next = Some(test_model(4));
+        }
+        for probe in [Probe::Recommended, Probe::Partitions(1)] {
+            let refused = codec
+                .probed_partitions(Some(&digest), &[0; 8], probe, false, 0)
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains("partitions rebuild"), "{refused}");
+        }
+        assert_eq!(
+            codec
+                .probed_partitions(Some(&digest), &[0; 8], Probe::All, false, 0)
+                .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -116,9 +116,11 @@ pub struct SearchArgs {
     /// recall estimate recommended when the partitions were trained.
     #[arg(long, value_name = "P|all", value_parser = parse_probe, requires = "verify")]
     probe: Option<Probe>,
-    /// Of a partitioned search: probe D more partitions drawn at random per query, searched
-    /// and checked like the nearest, so that the tokens a query names do not single out its
-    /// region (its cost grows with their records).
+    /// Of a partitioned search: hide each wanted partition in a fixed group of at least D + 1
+    /// (D + 1 rounded up to a power of two), drawn once under the owner's key for the knowledge
+    /// base, searched and checked like the nearest, so that the tokens a query names do not
+    /// single out its region; groups of a larger D are unions of smaller ones, and a probe of
+    /// P partitions always names P groups (its cost grows with their records).
     #[arg(long, value_name = "D", default_value_t = 0, requires = "verify")]
     decoys: usize,
     /// Add to each query's line what it cost: the records answered and decoded, the answer's

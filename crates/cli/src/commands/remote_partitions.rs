@@ -47,7 +47,8 @@ pub struct TrainArgs {
     /// The recall@10 the recommended probe must reach on the owner's held-out sample.
     #[arg(long, value_name = "RECALL", default_value_t = 0.9)]
     pub recall_target: f64,
-    /// No partition larger than this times the mean.
+    /// At training, no partition larger than this times the mean. Records uploaded later go
+    /// to their nearest partition whatever its size, so `partitions show` can report more.
     #[arg(long, value_name = "FACTOR", default_value_t = TrainOptions::default().balance)]
     pub balance: f64,
 }
@@ -71,8 +72,8 @@ pub enum PartitionsCommand {
     /// their sizes, the recall the owner estimated per probe, the probe a search uses.
     Show(PartitionArgs),
     /// Train the partitions again over every record (each verified, all checked against the
-    /// digest) and move the records whose partition changes: their partition token patched,
-    /// their document sealed again, their ciphertexts left as they are. Run it again to resume
+    /// digest) and move the records whose partition changes: each encrypted again under a fresh
+    /// nonce, its partition token and its sealed document written anew. Run it again to resume
     /// one cut short. Partitions a knowledge base uploaded without them, too.
     Rebuild {
         #[command(flatten)]

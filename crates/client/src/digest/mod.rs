@@ -123,13 +123,15 @@ impl Client {
             other => other?,
         };
         let seen_pair = seen.as_ref().map(|s| (s.version, s.sealed.as_str()));
-        let digest = codec.open_digest_holding(
-            stored.version,
-            stored.sealed.as_deref(),
-            seen_pair,
-            stored.chunks,
-            &links_of(&stored.links),
-        )?;
+        let digest = codec
+            .open_digest_holding(
+                stored.version,
+                stored.sealed.as_deref(),
+                seen_pair,
+                stored.chunks,
+                &links_of(&stored.links),
+            )
+            .map_err(|e| self.noting_rollback(context_id, kb, e))?;
         if let (Some(sealed), true) = (&stored.sealed, stored.version > 0) {
             let seen = SeenDigest {
                 version: stored.version,
@@ -185,14 +187,46 @@ impl Client {
         Ok(())
     }
 
-    /// Forgets what was seen of `kb` and keeps `seen` instead, lower or not: only after the
-    /// owner rebuilt the digest from the records it looked at.
+    /// Forgets what was seen of `kb` (a rollback noted included) and keeps `seen` instead,
+    /// lower or not: only after the owner rebuilt the digest from the records it looked at.
     pub(crate) fn replace_seen(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<()> {
         if let Some(state) = self.state_folder()? {
             state.replace(context_id, kb, seen)?;
         }
         self.seen_lock().insert(key(context_id, kb), seen.clone());
+        self.rollbacks_lock().remove(&key(context_id, kb));
         Ok(())
+    }
+
+    /// `error`, having kept in the owner's state that `kb` was found rolled back or forked
+    /// where it says so (an error keeping it is returned instead: the mark must not be lost).
+    pub(crate) fn noting_rollback(&self, context_id: &str, kb: &str, error: LibraryError) -> Error {
+        if !error.shows_rollback() {
+            return error.into();
+        }
+        self.rollbacks_lock().insert(key(context_id, kb));
+        if let Ok(Some(state)) = self.state_folder() {
+            if let Err(kept) = state.note_rollback(context_id, kb) {
+                return kept;
+            }
+        }
+        error.into()
+    }
+
+    /// Whether this owner found `kb` rolled back or forked and has not rebuilt its digest since:
+    /// in its state folder, or in this client's life.
+    pub(crate) fn rollback_noted(&self, context_id: &str, kb: &str) -> Result<bool> {
+        let on_disk = match self.state_folder()? {
+            Some(state) => state.rollback_noted(context_id, kb)?,
+            None => false,
+        };
+        Ok(on_disk || self.rollbacks_lock().contains(&key(context_id, kb)))
+    }
+
+    fn rollbacks_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.rollbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn seen_lock(

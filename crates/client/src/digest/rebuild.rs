@@ -46,8 +46,9 @@ impl Client {
     /// value of `counted_field` too when given, and stores it as a version past both the
     /// service's and the highest this owner has seen (its record of versions seen is replaced
     /// by it). Refused after a rollback (this owner saw a later version than the service
-    /// holds) or a fork (the service's version does not extend the one seen) unless
-    /// `after_rollback`: [`RecordCodec::plan_rebuild`]. Verifiable records only.
+    /// holds, now or at any time since its last rebuild), a fork (the service's version does
+    /// not extend the one seen) or a digest that does not open, unless `after_rollback`:
+    /// [`RecordCodec::plan_rebuild`]. Verifiable records only.
     pub fn rebuild_digest(
         &self,
         kb_id: &str,
@@ -68,14 +69,18 @@ impl Client {
             Some(seen) => self.owner_digest_since(kb_id, context.id(), seen.version)?,
             None => self.owner_digest(kb_id, context.id())?,
         };
-        let plan = codec.plan_rebuild(
-            stored.version,
-            stored.sealed.as_deref(),
-            seen.as_ref().map(|s| (s.version, s.sealed.as_str())),
-            &super::links_of(&stored.links),
-            counted_field,
-            after_rollback,
-        )?;
+        let rollback_noted = self.rollback_noted(context.id(), kb_id)?;
+        let plan = codec
+            .plan_rebuild(
+                stored.version,
+                stored.sealed.as_deref(),
+                seen.as_ref().map(|s| (s.version, s.sealed.as_str())),
+                &super::links_of(&stored.links),
+                counted_field,
+                rollback_noted,
+                after_rollback,
+            )
+            .map_err(|e| self.noting_rollback(context.id(), kb_id, e))?;
         // Every record, under the digest's layout (or, where it did not open, the first layout
         // its records verify under).
         let layouts = codec.layouts_to_try();

@@ -2,7 +2,9 @@
 //! the highest version it has seen and its sealed bytes, so that a service that later serves an
 //! older one (rolled back, or deleted) is caught. One file per (context, knowledge base),
 //! private (folders 0700, files 0600), replaced atomically, under a lock so that two processes
-//! of one owner never lower it.
+//! of one owner never lower it. Beside it, an empty `<kb>.rolled-back` file says this owner
+//! found the knowledge base rolled back or forked, and has not rebuilt its digest since: a
+//! plain rebuild is refused while it is there, whatever digest the service shows later.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -47,6 +49,37 @@ impl StateDir {
             .join(format!("{}.json", hex(kb)))
     }
 
+    /// Where the mark of a rollback found in `kb` under `context_id` is kept.
+    pub fn rollback_path(&self, context_id: &str, kb: &str) -> PathBuf {
+        self.path(context_id, kb).with_extension("rolled-back")
+    }
+
+    /// Whether this owner found `kb` under `context_id` rolled back or forked and has not
+    /// rebuilt its digest since.
+    pub fn rollback_noted(&self, context_id: &str, kb: &str) -> Result<bool> {
+        let path = self.rollback_path(context_id, kb);
+        path.try_exists().map_err(|e| failed(&path, "read", e))
+    }
+
+    /// Keeps the mark that `kb` under `context_id` was found rolled back or forked, until a
+    /// digest rebuild [`replace`](Self::replace)s what was seen.
+    pub fn note_rollback(&self, context_id: &str, kb: &str) -> Result<()> {
+        let path = self.rollback_path(context_id, kb);
+        let folder = path.parent().unwrap_or(&self.root).to_path_buf();
+        private_folders(&folder)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&path)
+            .and_then(|file| file.sync_all())
+            .map_err(|e| failed(&path, "write", e))?;
+        File::open(&folder)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| failed(&folder, "sync", e))
+    }
+
     /// The highest digest seen of `kb` under `context_id`, if any.
     pub fn read(&self, context_id: &str, kb: &str) -> Result<Option<SeenDigest>> {
         read_file(&self.path(context_id, kb))
@@ -58,7 +91,8 @@ impl StateDir {
         self.write(context_id, kb, seen, false)
     }
 
-    /// Keeps `seen` whatever was kept: only for a digest the owner rebuilt from the records.
+    /// Keeps `seen` whatever was kept, and forgets a rollback noted: only for a digest the
+    /// owner rebuilt from the records.
     pub fn replace(&self, context_id: &str, kb: &str, seen: &SeenDigest) -> Result<SeenDigest> {
         self.write(context_id, kb, seen, true)
     }
@@ -98,6 +132,15 @@ impl StateDir {
             .map_err(|e| failed(&path, "write", e))?;
         file.persist(&path)
             .map_err(|e| failed(&path, "replace", e.error))?;
+        if replace {
+            let mark = self.rollback_path(context_id, kb);
+            match fs::remove_file(&mark) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(failed(&mark, "remove", e))
+                }
+                _ => {}
+            }
+        }
         File::open(&folder)
             .and_then(|f| f.sync_all())
             .map_err(|e| failed(&folder, "sync", e))?;
@@ -169,6 +212,15 @@ mod tests {
             assert_eq!(mode(path.parent().unwrap()), 0o700);
             assert_eq!(mode(&folder.path().join("state")), 0o700);
         }
+        // A rollback noted stays until a rebuild replaces what was seen.
+        assert!(!state.rollback_noted("ctx", "kb/1").unwrap());
+        state.note_rollback("ctx", "kb/1").unwrap();
+        assert!(state.rollback_noted("ctx", "kb/1").unwrap());
+        assert!(!state.rollback_noted("ctx", "kb/2").unwrap());
+        state.keep("ctx", "kb/1", &seen(4)).unwrap();
+        assert!(state.rollback_noted("ctx", "kb/1").unwrap());
+        state.replace("ctx", "kb/1", &seen(2)).unwrap();
+        assert!(!state.rollback_noted("ctx", "kb/1").unwrap());
         fs::write(state.path("ctx", "kb/1"), b"garbage").unwrap();
         assert!(state.read("ctx", "kb/1").is_err());
     }

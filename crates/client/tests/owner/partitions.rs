@@ -134,11 +134,15 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
         .search_records_measured(&kb, &ctx, &queries[0], &decoyed)
         .unwrap();
     let nearest = model.nearest(&queries[0], 2).unwrap();
+    let ranked = model.nearest(&queries[0], model.partitions()).unwrap();
     let codec = paillier_gpu::verifiable::RecordCodec::new(&ctx, &kb, BOTH);
+    let group = paillier_gpu::verifiable::decoy_group_size(1, 2);
     let probed = codec
-        .probe_with_decoys(model.partitions(), &nearest, 2)
+        .probe_with_decoys(model.partitions(), &ranked, 2, group)
         .unwrap();
-    assert!(probed.len() >= 3 && nearest.iter().all(|p| probed.contains(p)));
+    // Two whole groups of four, whether or not the nearest two share one.
+    assert_eq!(probed.len(), 2 * group);
+    assert!(nearest.iter().all(|p| probed.contains(p)));
     assert_eq!(cost.partitions, Some(probed.len()));
     let without = expected(&written, &queries[0], Some(&nearest), 10);
     for (hit, (_, distance)) in hits.iter().zip(&without) {
