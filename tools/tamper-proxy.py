@@ -56,6 +56,9 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  asked for, its oldest and newest links left
                                                  out, with "more_links": true, whatever `since`
                                                  is
+  hide_listed  {"chunk_id": X}                   X left out of metadata searches' lists
+                                                 (POST /v1/chunk/meta/...), as if no filter
+                                                 selected it
   drop_partition {}                              a partitioned search's last probed partition
                                                  left out of the filter sent on
   swap_partition {}                              its last probed partition replaced by another
@@ -230,6 +233,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                         page = ATTACK.setdefault("page", (stored.get("links") or [])[1:-1])
                         stored.update(links=page, more_links=True)
                         content = json.dumps(stored).encode()
+        if kind == "hide_listed" and method == "POST" and route.startswith("/v1/chunk/meta/") and status == 200:
+            listed = json.loads(content)
+            with LOCK:
+                hidden = ATTACK.get("chunk_id")
+            if isinstance(listed, list):
+                listed = [chunk for chunk in listed if not (isinstance(chunk, dict) and chunk.get("chunk_id") == hidden)]
+                content = json.dumps(listed).encode()
         inserting = route.startswith("/v1/chunk/") or route.startswith("/v1/records/")
         if method == "POST" and inserting and "/meta" not in self.path:
             with LOCK:

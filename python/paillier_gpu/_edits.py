@@ -8,7 +8,7 @@ import json
 
 from . import _partitions as partitioned
 from ._digest import Planned, counted_value
-from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved
+from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved, filter_selects
 from ._transport import RemoteUnreachableError, _list_of
 
 _DOCUMENT = ("content", "meta_data", "name")
@@ -96,7 +96,9 @@ class Edits:
         the filter), then deleted by id (verifiable ones with the owner's digest, in one
         transaction): a filter given in the wrong mode (a private knowledge base without
         `private_meta`, where a `$ne` on plain values would select every record) fails to open
-        them and deletes nothing."""
+        them and deletes nothing. A verifiable delete is checked complete: where the owner's
+        digest does not count what the filter selects, every record is read, checked against
+        the digest, and selected here."""
         if dry_run or not verifiable:
             ids = [record["chunk_id"] for record, _ in self._find(kb_id, context, filter, verifiable, private_meta)]
             return len(ids) if dry_run else self._delete_ids(kb_id, ids)
@@ -104,7 +106,14 @@ class Edits:
         deleted = []
 
         def plan(current):
-            found, _ = self._find_stored(codec, kb_id, context, filter, current)
+            if current.digest.covers_filter(json.dumps(filter)):
+                found, _ = self._find_stored(codec, kb_id, context, filter, current)
+            else:
+                # The digest cannot check what the service lists for this filter: every record,
+                # checked complete, selected here.
+                every, _ = self._find_stored(codec, kb_id, context, {}, current)
+                found = [(record, nonce) for record, nonce in every
+                         if filter_selects(json.dumps(filter), json.dumps(record.get("meta_data") or {}))]
             field = current.digest.counted_field
             deleted[:] = [record["chunk_id"] for record, _ in found]
             removed = [(record["chunk_id"], nonce, counted_value(record.get("meta_data"), field))

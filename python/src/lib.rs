@@ -100,6 +100,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::check_unreserved, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::counted_value, module)?)?;
+    module.add_function(wrap_pyfunction!(partitions::filter_selects, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::placed_meta, module)?)?;
     module.add("PARTITION_FIELD", paillier_gpu::verifiable::PARTITION_FIELD)?;
     module.add_function(wrap_pyfunction!(

@@ -303,6 +303,24 @@ pub fn counted_value(meta_data: Option<&str>, field: Option<&str>) -> PyResult<O
     })
 }
 
+/// Whether `filter` (JSON) selects a record of metadata `meta_data` (a JSON object, the owner's
+/// own; None for none), by the rule the service's filter follows: the library's
+/// `filter_selects`.
+#[pyfunction]
+#[pyo3(signature = (filter, meta_data))]
+pub fn filter_selects(filter: &str, meta_data: Option<&str>) -> PyResult<bool> {
+    let filter: Value = serde_json::from_str(filter)
+        .map_err(|e| invalid_input(format!("the filter is not JSON: {e}")))?;
+    let meta = match meta_data {
+        Some(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(meta)) => meta,
+            Ok(_) | Err(_) => return Err(invalid_input("the metadata is not a JSON object")),
+        },
+        None => Map::new(),
+    };
+    verifiable::filter_selects(&filter, &meta).py_err()
+}
+
 /// `meta_data` (a JSON object, None for none) placed in `partition`, as the record's document
 /// is sealed: the library's `in_partition`, as JSON. Raises `PrivateMetadataError` when the
 /// metadata names a partition of its own.

@@ -149,6 +149,17 @@ impl PyOwnerDigest {
         self.digest.counted_values()
     }
 
+    /// Whether this digest counts exactly what `filter` (JSON, the owner's own) selects, so
+    /// that the service's selection can be checked complete: the library's `covers_filter`.
+    fn covers_filter(&self, filter: &str) -> PyResult<bool> {
+        let filter: serde_json::Value = serde_json::from_str(filter)
+            .map_err(|e| crate::errors::invalid_input(format!("the filter is not JSON: {e}")))?;
+        Ok(paillier_gpu::verifiable::covers_filter(
+            &self.digest,
+            &filter,
+        ))
+    }
+
     /// The partition model new records are placed by and searches probe (None: not
     /// partitioned).
     #[getter]

@@ -5,6 +5,7 @@ documents, a stale record after an update or a patch, a deleted record served ag
 rolled back to an earlier copy are each refused with AnswerRejectedError. The top k's documents
 are fetched in ascending id order, and the owner's state file is private."""
 
+import base64
 import json
 import shutil
 import stat
@@ -234,6 +235,94 @@ def test_a_store_rolled_back_is_refused_to_an_owner_that_saw_the_later_one(cli, 
         assert search(client, kb, ctx, vectors[3])[0]["nonce"] == uploaded[3][1]
     finally:
         server.stop()
+
+
+def test_a_rollback_found_is_kept_until_the_owner_takes_the_records(cli, ctx, tmp_path):
+    server = Server(cli, tmp_path / "data")
+    try:
+        state = tmp_path / "state"
+        client, kb, vectors, uploaded = owner(server, ctx, "rollback-kept", state_dir=state)
+        server.stop()
+        keep_store(tmp_path / "data", tmp_path / "earlier")
+        server.start()
+        client.delete(kb, ctx, [uploaded[3][0]], verifiable=True, private_meta=True)
+        later = client._seen_digest(ctx.hash(), kb)
+        put_back_store(server, tmp_path / "data", tmp_path / "earlier")
+        with pytest.raises(pg.AnswerRejectedError, match="rolled back") as refused:
+            search(client, kb, ctx, vectors[3])
+        assert refused.value.rolled_back
+        mark = state / "digests" / ctx.hash().encode().hex() / f"{kb.encode().hex()}.rolled-back"
+        assert mark.exists()
+        # The service then shows the later digest it kept beside the earlier records: every
+        # version check passes, yet a plain rebuild (which would bring the deleted record back)
+        # is still refused, by this client and by another process of the owner's.
+        write = {"expected_version": later[0] - 1, "version": later[0], "sealed": later[1]}
+        client._request("PUT", "owner_digest", write, tail=f"/{kb}/{ctx.hash()}")
+        for owner_client in (client, Client(server.url, server.org, client._key, state_dir=state)):
+            with pytest.raises(pg.AnswerRejectedError, match="rolled back or forked earlier"):
+                owner_client.rebuild_digest(kb, ctx)
+        # Taken knowingly: the earlier copy counted, the mark gone.
+        assert client.rebuild_digest(kb, ctx, after_rollback=True)["records"] == RECORDS
+        assert not mark.exists()
+        assert client.rebuild_digest(kb, ctx)["records"] == RECORDS
+    finally:
+        server.stop()
+
+
+def test_a_rebuild_over_a_digest_that_does_not_open_is_refused(server, ctx, tmp_path):
+    client, kb, vectors, _ = owner(server, ctx, "unopenable", state_dir=tmp_path / "state")
+    version = client._seen_digest(ctx.hash(), kb)[0]
+    junk = base64.b64encode(bytes(range(64))).decode()
+    client._request("PUT", "owner_digest", {"expected_version": version, "version": version + 5, "sealed": junk},
+                    tail=f"/{kb}/{ctx.hash()}")
+    with pytest.raises(pg.AnswerRejectedError, match="does not open"):
+        client.rebuild_digest(kb, ctx)
+    with pytest.raises(pg.AnswerRejectedError, match="does not open"):
+        search(client, kb, ctx, vectors[0])
+    assert client.rebuild_digest(kb, ctx, after_rollback=True)["version"] == version + 6
+
+
+def test_an_empty_filter_is_checked_as_the_whole_knowledge_base(server, proxy, ctx):
+    proxy()
+    client, kb, vectors, uploaded = owner(server, ctx, "empty-filter", url=proxy.url)
+    for empty in ({}, {"$and": []}):
+        assert len(search(client, kb, ctx, vectors[2], filter=empty)) == RECORDS
+    proxy(kind="drop", chunk_id=uploaded[2][0])
+    try:
+        for empty in ({}, {"$and": []}):
+            with pytest.raises(pg.AnswerRejectedError):
+                search(client, kb, ctx, vectors[2], filter=empty)
+    finally:
+        proxy()
+
+
+def test_a_verifiable_delete_by_metadata_deletes_a_record_the_service_hides(server, proxy, ctx):
+    proxy()
+    client, kb, vectors, uploaded = owner(server, ctx, "hidden-delete", url=proxy.url)
+    hidden = uploaded[1][0]  # tag1 "t1": records 1, 4, 7 and 10
+    proxy(kind="hide_listed", chunk_id=hidden)
+    try:
+        assert client.delete_by_meta(kb, ctx, {"tag1": "t1"}, verifiable=True, private_meta=True) == 4
+    finally:
+        proxy()
+    hits = search(client, kb, ctx, vectors[1])
+    assert len(hits) == RECORDS - 4 and hidden not in [h["chunk_id"] for h in hits]
+
+
+def test_a_counted_field_counts_what_the_services_filter_selects(server, ctx, tmp_path):
+    kb, key = server.kb_and_key("counted-numbers")
+    client = Client(server.url, server.org, key, state_dir=tmp_path / "state")
+    client.push_context(ctx)
+    vectors = np.random.default_rng(3).integers(0, 2, (RECORDS, EMBED), dtype=np.uint8)
+    tags = [5, "5", "6"] * (RECORDS // 3)
+    docs = [{"content": f"d{i}", "meta_data": {"tag1": tag}} for i, tag in enumerate(tags)]
+    client.upload(kb, ctx, vectors, docs, verifiable=True)
+    with pytest.raises(pg.InvalidInputError, match="not facets"):
+        client.rebuild_digest(kb, ctx, counted_field="facets")
+    assert client.rebuild_digest(kb, ctx, counted_field="tag1")["counted_values"] == 2
+    for wanted in ("5", 5, {"$in": ["5"]}):
+        hits = client.search(kb, ctx, vectors[0], top_k=RECORDS, verify=True, filter={"tag1": wanted})
+        assert len(hits) == 2 * RECORDS // 3
 
 
 def test_a_write_lost_to_a_fork_is_refused_by_the_machine_that_made_it(cli, ctx, tmp_path):

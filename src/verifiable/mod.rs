@@ -55,7 +55,7 @@ mod sniff;
 
 pub use crate::error::{AnswerFailure, AnswerRejection, FailureKind};
 pub use digest::chain::DigestLink;
-pub use digest::coverage::covered_tally;
+pub use digest::coverage::{covered_tally, covers_filter};
 pub use digest::owner::OwnerDigest;
 pub use digest::partitioning::{partition_value, Partitioning};
 pub use digest::rebuild::DigestRebuild;
@@ -75,7 +75,7 @@ pub use partitions::probe::{Probe, SearchAsked};
 pub use partitions::rebuild::{
     PartitionsRebuild, RebuildRecord, RebuildReport, RebuildStep, RebuildWrite,
 };
-pub use records::answer::{check_filter, Expectation, VerifiedRecords};
+pub use records::answer::{check_filter, filter_selects, Expectation, VerifiedRecords};
 pub use records::check::DecodedRecord;
 pub use records::codec::{RecordCodec, RecordOptions};
 pub use records::layout::{

@@ -7,7 +7,7 @@
 //! transaction each.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{check_unreserved, Document, RecordCodec};
+use paillier_gpu::verifiable::{self, check_unreserved, Document, RecordCodec};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -24,7 +24,10 @@ impl Client {
     /// verifiable record checked, each checked against the filter), then deleted by id: a
     /// filter given in the wrong mode (a private knowledge base without `private_meta`, where a
     /// `$ne` on plain values would select every record) fails to open them and deletes
-    /// nothing.
+    /// nothing. A verifiable delete is checked complete: where the owner's digest does not
+    /// count what the filter selects (whole values of its counted field), every record is read,
+    /// checked against the digest, and selected here, so a record the service hides from the
+    /// selection is still deleted.
     pub fn delete_by_meta(
         &self,
         kb_id: &str,
@@ -44,7 +47,25 @@ impl Client {
         let codec = RecordCodec::new(context, kb_id, options);
         let mut deleted = 0;
         self.write_with_digest(&codec, |current| {
-            let (found, _) = self.find_stored(&codec, filter, Some(current))?;
+            let found = match verifiable::covers_filter(&current.digest, filter) {
+                true => self.find_stored(&codec, filter, Some(current))?.0,
+                // The digest cannot check what the service lists for this filter: every
+                // record, checked complete, selected here.
+                false => {
+                    let (every, _) = self.find_stored(
+                        &codec,
+                        &Value::Object(Default::default()),
+                        Some(current),
+                    )?;
+                    let mut selected = Vec::with_capacity(every.len());
+                    for record in every {
+                        if verifiable::filter_selects(filter, &record.document.meta_data)? {
+                            selected.push(record);
+                        }
+                    }
+                    selected
+                }
+            };
             let field = current.digest.counted_field();
             deleted = found.len() as u64;
             let mut planned = Planned::default();

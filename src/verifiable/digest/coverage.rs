@@ -35,6 +35,24 @@ pub fn covered_tally(
     Some(digest.values_tally(values.iter().map(String::as_str)))
 }
 
+/// Whether the digest counts exactly what `filter` selects (whole values of its counted field,
+/// or everything), so that a selection the service lists for it can be checked complete. Where
+/// it does not, a client that must know every record a filter selects (a verifiable delete by
+/// metadata) reads the whole knowledge base, which the digest covers, and selects with
+/// [`filter_selects`](crate::verifiable::filter_selects) itself.
+///
+/// ```
+/// use paillier_gpu::verifiable::{covers_filter, OwnerDigest};
+/// use serde_json::json;
+/// let digest = OwnerDigest::new(Some("tag1"));
+/// assert!(covers_filter(&digest, &json!({"tag1": "a"})));
+/// assert!(covers_filter(&digest, &json!({})));
+/// assert!(!covers_filter(&digest, &json!({"tag2": "a"})));
+/// ```
+pub fn covers_filter(digest: &OwnerDigest, filter: &Value) -> bool {
+    covered_tally(digest, Some(filter), None).is_some()
+}
+
 /// Whether `filter` tests nothing, so selects every record as no filter does: `{}`, or `$and`
 /// of such filters only (`{"$and": []}` included).
 fn selects_all(filter: &Value) -> bool {

@@ -170,6 +170,24 @@ pub fn check_filter(filter: &Value, found: &[(i64, &Document)]) -> Result<()> {
         }],
     }))
 }
+/// Whether `filter` selects a record of metadata `meta_data` (the owner's own, as sealed), by
+/// the rule the service's filter follows.
+///
+/// ```
+/// use paillier_gpu::verifiable::filter_selects;
+/// use serde_json::json;
+/// let meta = json!({"tag1": "a", "tag2": 5});
+/// let meta = meta.as_object().unwrap();
+/// assert!(filter_selects(&json!({"tag2": "5"}), meta).unwrap());
+/// assert!(!filter_selects(&json!({"tag1": "b"}), meta).unwrap());
+/// assert!(filter_selects(&json!({"tag1": {"$oops": 1}}), meta).is_err());
+/// ```
+pub fn filter_selects(filter: &Value, meta_data: &serde_json::Map<String, Value>) -> Result<bool> {
+    let filter = crate::meta_filter::Filter::parse(filter)
+        .map_err(|why| Error::InvalidParameter(format!("the metadata filter: {why}")))?;
+    Ok(filter.matches(meta_data))
+}
+
 /// An answer refused for `kind`, with `detail`.
 pub(crate) fn refused(kind: FailureKind, detail: String) -> Error {
     Error::AnswerRejected(AnswerRejection {
