@@ -58,7 +58,8 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  is
   hide_listed  {"chunk_id": X}                   X left out of metadata searches' lists
                                                  (POST /v1/chunk/meta/...), as if no filter
-                                                 selected it
+                                                 selected it; with "filtered_only": true, only
+                                                 of those with a filter that tests something
   drop_partition {}                              a partitioned search's last probed partition
                                                  left out of the filter sent on
   swap_partition {}                              its last probed partition replaced by another
@@ -236,7 +237,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if kind == "hide_listed" and method == "POST" and route.startswith("/v1/chunk/meta/") and status == 200:
             listed = json.loads(content)
             with LOCK:
-                hidden = ATTACK.get("chunk_id")
+                hidden, filtered_only = ATTACK.get("chunk_id"), ATTACK.get("filtered_only") is True
+            asked = json.loads(body or b"{}").get("meta_filter")
+            asked = json.loads(asked) if isinstance(asked, str) else asked
+            if filtered_only and not asked:
+                listed = None
             if isinstance(listed, list):
                 listed = [chunk for chunk in listed if not (isinstance(chunk, dict) and chunk.get("chunk_id") == hidden)]
                 content = json.dumps(listed).encode()

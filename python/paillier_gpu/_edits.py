@@ -106,11 +106,11 @@ class Edits:
         deleted = []
 
         def plan(current):
-            if current.digest.covers_filter(json.dumps(filter)):
-                found, _ = self._find_stored(codec, kb_id, context, filter, current)
-            else:
-                # The digest cannot check what the service lists for this filter: every record,
-                # checked complete, selected here.
+            # What the service lists, each record checked (and a filter given in the wrong mode
+            # refused); where the digest cannot check that list complete, every record, checked
+            # complete, selected here.
+            found, _ = self._find_stored(codec, kb_id, context, filter, current)
+            if not current.digest.covers_filter(json.dumps(filter)):
                 every, _ = self._find_stored(codec, kb_id, context, {}, current)
                 found = [(record, nonce) for record, nonce in every
                          if filter_selects(json.dumps(filter), json.dumps(record.get("meta_data") or {}))]

@@ -492,7 +492,12 @@ def check_unreserved(meta_data: str) -> None:
 
 def counted_value(meta_data: Optional[str], field: Optional[str]) -> Optional[str]:
     """The value of the counted field `field` in `meta_data` (JSON; None: none) as the digest
-    counts it: a string held there, else None."""
+    counts it: the string the service's filter compares (a number or a boolean as its JSON
+    text), else None."""
+
+def filter_selects(filter: str, meta_data: Optional[str]) -> bool:
+    """Whether `filter` (JSON) selects a record of metadata `meta_data` (a JSON object, the
+    owner's own; None: none), by the rule the service's filter follows."""
 
 def placed_meta(meta_data: Optional[str], partition: int) -> str:
     """`meta_data` (a JSON object; None: none) placed in `partition`, as JSON. Raises
@@ -531,6 +536,9 @@ class OwnerDigest:
     @property
     def counted_values(self) -> int:
         """How many values of the counted field hold records."""
+    def covers_filter(self, filter: str) -> bool:
+        """Whether this digest counts exactly what `filter` (JSON) selects, so that the
+        service's selection can be checked complete."""
     @property
     def partition_model(self) -> Optional[PartitionModel]:
         """The model new records are placed by and searches probe (None: not partitioned)."""
@@ -706,9 +714,10 @@ class RecordCodec:
         (JSON: the service's links after it), or not opening under the owner's key. It fixes
         the codec's layout: the digest's, or with no digest the context's preferred one (two-bit
         where the service says it holds `chunks`: records from before layouts)."""
-    def probe_with_decoys(self, partitions: int, nearest: Sequence[int], decoys: int) -> List[int]:
-        """The partitions a search probes: each wanted one's whole group of `decoys + 1`, grouped
-        under the owner's key."""
+    def probe_with_decoys(self, partitions: int, ranked: Sequence[int], wanted: int, group: int) -> List[int]:
+        """The partitions a search probes over `partitions` ranked nearest first: the whole
+        groups of `group` (under the owner's key) of the nearest until `wanted` distinct groups
+        are named, each padded to `group` with partitions past the last."""
     def probed_partitions(
         self,
         digest: Optional[OwnerDigest],
@@ -747,6 +756,7 @@ class RecordCodec:
         seen: Optional[Tuple[int, str]] = None,
         links: Optional[str] = None,
         counted_field: Optional[str] = None,
+        rollback_noted: bool = False,
         after_rollback: bool = False,
     ) -> DigestRebuild:
         """A rebuild of the digest over the service's version: raises AnswerRejectedError after a

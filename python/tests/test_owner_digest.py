@@ -300,8 +300,13 @@ def test_a_verifiable_delete_by_metadata_deletes_a_record_the_service_hides(serv
     proxy()
     client, kb, vectors, uploaded = owner(server, ctx, "hidden-delete", url=proxy.url)
     hidden = uploaded[1][0]  # tag1 "t1": records 1, 4, 7 and 10
+    # Hidden from every list: the whole knowledge base does not add up, nothing is deleted.
     proxy(kind="hide_listed", chunk_id=hidden)
     try:
+        with pytest.raises(pg.AnswerRejectedError, match="owner's digest counts"):
+            client.delete_by_meta(kb, ctx, {"tag1": "t1"}, verifiable=True, private_meta=True)
+        # Hidden from the filtered list only: found in the whole, and deleted.
+        proxy(kind="hide_listed", chunk_id=hidden, filtered_only=True)
         assert client.delete_by_meta(kb, ctx, {"tag1": "t1"}, verifiable=True, private_meta=True) == 4
     finally:
         proxy()

@@ -249,7 +249,9 @@ def test_a_records_counted_value_and_placement_are_the_librarys():
     metadata naming a partition of its own is refused."""
     native = pg._native
     assert native.counted_value(json.dumps({"tag1": "a", "tag2": 3}), "tag1") == "a"
-    assert native.counted_value(json.dumps({"tag1": "a", "tag2": 3}), "tag2") is None
+    # A number counts as the text the service's filter compares.
+    assert native.counted_value(json.dumps({"tag1": "a", "tag2": 3}), "tag2") == "3"
+    assert native.counted_value(json.dumps({"tag1": "a", "tag2": [3]}), "tag2") is None
     assert native.counted_value(json.dumps(["tag1"]), "tag1") is None
     assert native.counted_value(None, "tag1") is None
     assert native.counted_value(json.dumps({"tag1": "a"}), None) is None

@@ -47,16 +47,15 @@ impl Client {
         let codec = RecordCodec::new(context, kb_id, options);
         let mut deleted = 0;
         self.write_with_digest(&codec, |current| {
+            // What the service lists, each record checked (and a filter given in the wrong
+            // mode refused); where the digest cannot check that list complete, every record,
+            // checked complete, selected here.
+            let listed = self.find_stored(&codec, filter, Some(current))?.0;
             let found = match verifiable::covers_filter(&current.digest, filter) {
-                true => self.find_stored(&codec, filter, Some(current))?.0,
-                // The digest cannot check what the service lists for this filter: every
-                // record, checked complete, selected here.
+                true => listed,
                 false => {
-                    let (every, _) = self.find_stored(
-                        &codec,
-                        &Value::Object(Default::default()),
-                        Some(current),
-                    )?;
+                    let every = Value::Object(Default::default());
+                    let (every, _) = self.find_stored(&codec, &every, Some(current))?;
                     let mut selected = Vec::with_capacity(every.len());
                     for record in every {
                         if verifiable::filter_selects(filter, &record.document.meta_data)? {

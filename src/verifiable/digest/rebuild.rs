@@ -67,19 +67,6 @@ impl RecordCodec {
             crate::verifiable::check_countable(field)?;
         }
         let version = self.rebuild_version(stored_version, seen.map(|s| s.0), after_rollback)?;
-        if rollback_noted && !after_rollback {
-            return Err(refused(
-                FailureKind::RolledBack,
-                format!(
-                    "this owner found knowledge base {} rolled back or forked earlier, and has \
-                     not rebuilt its digest since: whatever digest the service shows now, the \
-                     records it holds may be an earlier copy (records deleted since come \
-                     back); look at them, then rebuild with --after-rollback (after_rollback) \
-                     to take them",
-                    self.kb()
-                ),
-            ));
-        }
         let keys = self.keys()?;
         let stored = match (stored_version, stored_sealed) {
             (0, _) => None,
@@ -111,6 +98,19 @@ impl RecordCodec {
                     .check_extends(seen, links)
                     .map_err(|error| after_rollback_hint(error, stored.version))?;
             }
+        }
+        if rollback_noted && !after_rollback {
+            return Err(refused(
+                FailureKind::RolledBack,
+                format!(
+                    "this owner found knowledge base {} rolled back or forked earlier, and has \
+                     not rebuilt its digest since: whatever digest the service shows now, the \
+                     records it holds may be an earlier copy (records deleted since come \
+                     back); look at them, then rebuild with --after-rollback (after_rollback) \
+                     to take them",
+                    self.kb()
+                ),
+            ));
         }
         if let Some(stored) = &stored {
             // Its records are read in the layout it names, not guessed.
