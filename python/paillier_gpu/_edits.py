@@ -110,10 +110,11 @@ class Edits:
             # refused); where the digest cannot check that list complete, every record, checked
             # complete, selected here.
             found, _ = self._find_stored(codec, kb_id, context, filter, current)
-            if not current.digest.covers_filter(json.dumps(filter)):
+            asked = json.dumps(filter)
+            if not current.digest.covers_filter(asked):
                 every, _ = self._find_stored(codec, kb_id, context, {}, current)
                 found = [(record, nonce) for record, nonce in every
-                         if filter_selects(json.dumps(filter), json.dumps(record.get("meta_data") or {}))]
+                         if filter_selects(asked, json.dumps(record.get("meta_data") or {}))]
             field = current.digest.counted_field
             deleted[:] = [record["chunk_id"] for record, _ in found]
             removed = [(record["chunk_id"], nonce, counted_value(record.get("meta_data"), field))
