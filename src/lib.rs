@@ -54,6 +54,7 @@ pub mod io;
 pub mod jobs;
 pub mod meta_filter;
 pub mod numbers;
+pub mod owner;
 pub mod paillier;
 pub mod partitions;
 pub mod verifiable;

@@ -1,7 +1,8 @@
 """Type stubs of the Rust extension (what an editor completes and documents)."""
 
 from os import PathLike
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -469,7 +470,6 @@ UPLOAD_BATCH: int
 """Chunks per insert request; a write of verifiable records sends this many at most."""
 IDS_PER_REQUEST: int
 """Ids per `GET /v1/chunk` request."""
-MAX_LINKS_READ: int
 """The most links of the owner's digest a client gathers for one read."""
 """The most metadata one record may carry, as the JSON text the service stores: a record past
 it is refused before anything is sent."""
@@ -610,34 +610,32 @@ class PartitionsRebuild:
     def report(self) -> Dict[str, Any]:
         """`{"partitions", "records", "moved", "resumed"}`."""
 
-class WriteAttempts:
-    """The attempts of one write of records into a knowledge base: `start()` before each raises
-    `ConcurrentWriteError` once every attempt was refused because other writers moved the
-    digest on."""
+class OwnerState:
+    """The owner's state: the highest digest version seen of each knowledge base and the
+    rollbacks found, in `folder` (shared with the CLI and the Rust client) and in memory."""
 
-    def __init__(self, kb: str) -> None: ...
-    def start(self) -> None:
-        """Starts the next attempt."""
+    def __init__(self, folder: Optional[Union[str, PathLike]] = None) -> None: ...
+    @staticmethod
+    def default_folder(
+        chosen: Optional[str] = None, data_home: Optional[str] = None, home: Optional[str] = None
+    ) -> Optional[Path]:
+        """The folder used when none is chosen (`$PAILLIER_GPU_STATE_DIR`, `$XDG_DATA_HOME`,
+        `$HOME`, read by the caller)."""
+    @property
+    def folder(self) -> Optional[Path]:
+        """The state folder, or None."""
+    def path(self, context_id: str, kb_id: str) -> Optional[Path]:
+        """Where the digest of `kb_id` under `context_id` is kept, or None."""
+    def seen(self, context_id: str, kb_id: str) -> Optional[Tuple[int, str]]:
+        """The highest digest seen: `(version, sealed)`, or None."""
+    def rollback_noted(self, context_id: str, kb_id: str) -> bool:
+        """Whether a rollback or fork was found and not rebuilt since."""
 
-class PlannedWrite:
-    """A write of records as `RecordCodec.plan_write` planned it against the service's digest."""
+class Driver:
+    """One operation of the owner's protocol, stepped by `Client._drive`."""
 
-    @property
-    def digest(self) -> OwnerDigest:
-        """The digest after the write."""
-    @property
-    def sealed(self) -> str:
-        """Its sealed bytes."""
-    @property
-    def chunk_ids(self) -> List[int]:
-        """The ids the inserted records take, in order."""
-    @property
-    def first_chunk_id(self) -> Optional[int]:
-        """The first inserted record's id, or None for a write without inserts."""
-    def owner_digest(self) -> str:
-        """The write's `owner_digest` as `POST /v1/records` takes it (JSON)."""
-    def ids_mismatch(self, stored: Sequence[int]) -> Optional[str]:
-        """What is wrong with the ids the service stored the inserts under; None when right."""
+    def step(self, answer: Optional[Union[str, Tuple[int, bytes, bool]]] = None) -> Tuple[Any, ...]:
+        """`("send", method, route, tail, query, body, msgpack)` or `("done", outcome)`."""
 
 class RecordCodec:
     """The records of one knowledge base as one owner writes and reads them: verifiable (a nonce
@@ -734,21 +732,6 @@ class RecordCodec:
         in, and its sealed bytes."""
     def check_chunks_counted(self, current: OwnerDigest, chunks: int) -> None:
         """Raises AnswerRejectedError for a knowledge base with chunks and no owner's digest."""
-    def plan_write(
-        self,
-        current: OwnerDigest,
-        next_chunk_id: int,
-        chunks: int,
-        inserted: Sequence[Tuple[str, Optional[str]]],
-        replaced: Sequence[_Counted],
-        removed: Sequence[_Counted],
-        partitions: Optional[Tuple[Optional[PartitionModel], Optional[PartitionModel]]] = None,
-        uncounted_ok: bool = False,
-    ) -> PlannedWrite:
-        """A write planned against the service's digest: inserted records (nonce, counted
-        value) take the ids from `next_chunk_id` on, replaced and removed ones are (chunk_id,
-        nonce, counted value); a knowledge base with chunks and no digest raises
-        AnswerRejectedError unless `uncounted_ok`."""
     def plan_rebuild(
         self,
         stored: int,
@@ -761,6 +744,17 @@ class RecordCodec:
     ) -> DigestRebuild:
         """A rebuild of the digest over the service's version: raises AnswerRejectedError after a
         rollback or a fork unless `after_rollback`."""
+    def read_digest(self, state: OwnerState) -> Driver:
+        """The driver of a checked read of the owner's digest; it ends with `(digest,
+        next_chunk_id, chunks)`."""
+    def write_records(self, state: OwnerState, plan: Callable[[Any], Any], uncounted_ok: bool = False) -> Driver:
+        """The driver of a write of records with the owner's digest, `plan((digest,
+        next_chunk_id, chunks))` returning it (a `Planned`), called again after another writer;
+        it ends with the inserted chunks' ids."""
+    def rebuild_digest(
+        self, state: OwnerState, counted_field: Optional[str] = None, after_rollback: bool = False
+    ) -> Driver:
+        """The driver of a rebuild of the owner's digest; it ends with the digest written."""
     def rebuilt_digest(self, plan: DigestRebuild, records: Sequence[_Counted]) -> Tuple[OwnerDigest, str]:
         """The digest `plan` rebuilds from records (chunk_id, nonce, counted value), and its
         sealed bytes."""

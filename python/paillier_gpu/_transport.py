@@ -8,26 +8,13 @@ import urllib.parse
 import urllib.request
 
 from ._native import IDS_PER_REQUEST
-from .errors import PaillierGpuError
+from .errors import RemoteError, RemoteUnreachableError  # noqa: F401  (their home was here)
 
 #: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
 #: 16,384 bits) has 4,933.
 MAX_DIGITS = 5_000
 #: Chunk ids are SQL's BIGINT: from 0 to 2^63 - 1.
 CHUNK_ID_END = 2**63
-
-
-class RemoteError(PaillierGpuError):
-    """The service answered with an error status; `status` is it, the message the service's,
-    `body` its JSON answer (None when it is not JSON)."""
-
-    def __init__(self, status, message, body=None):
-        super().__init__(f"the service answered {status}: {message}")
-        self.status, self.message, self.body = status, message, body
-
-
-class RemoteUnreachableError(PaillierGpuError):
-    """The service could not be reached, or its answer could not be read."""
 
 
 class Transport:
@@ -45,6 +32,35 @@ class Transport:
 
     def __repr__(self):
         return f"{type(self).__name__}(url={self._url!r}, org_id={self._org!r}, api_key=<redacted>)"
+
+    def _drive(self, driver):
+        """Runs one operation of the owner's protocol (a `_native.Driver`, which decides every
+        step): sends each request it asks for and hands back the answer, until it ends."""
+        answer = None
+        while True:
+            step = driver.step(answer)
+            if step[0] == "done":
+                return step[1]
+            answer = self._carry(*step[1:])
+
+    def _carry(self, method, route, tail, query, body, msgpack):
+        """One request as a driver asks for it: `(status, body, msgpack)`, or why no answer came."""
+        address = f"{self._url}/v1/{route}/{self._org}{tail}"
+        if query:
+            address += "?" + urllib.parse.urlencode(query)
+        request = urllib.request.Request(address, data=body, method=method)
+        request.add_header("x-api-key", self._key)
+        request.add_header("Accept", "application/x-msgpack, application/json" if msgpack else "application/json")
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._tls) as answer:
+                json_body = (answer.headers.get("Content-Type") or "").startswith("application/json")
+                return answer.status, answer.read(), msgpack and not json_body
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), False
+        except (urllib.error.URLError, OSError) as error:
+            return f"{address}: {error}"
 
     def _request(self, method, route, body=None, query=None, tail=""):
         address = f"{self._url}/v1/{route}/{self._org}{tail}"

@@ -34,15 +34,15 @@ checked complete against the owner's digest, whose sealed copy holds the centroi
 
 import base64
 import json
+import os
 import urllib.parse
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
 from . import _partitions as partitioned
 from ._digest import Digests, Planned, counted_value
 from ._edits import Edits
-from ._native import Ciphertexts, RecordCodec, check_search
+from ._native import Ciphertexts, OwnerState, RecordCodec, check_search
 from ._partitions import Partitions
-from ._state import StateDir, default_state_dir
 from ._native import UPLOAD_BATCH
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
     CHUNK_ID_END, MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer, _list_of, _with_stored,
@@ -61,9 +61,10 @@ class Client(Partitions, Edits, Digests, Transport):
 
     def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600, state_dir=None):
         super().__init__(url, org_id, api_key, ca_cert=ca_cert, timeout=timeout)
-        self._state = StateDir(default_state_dir() if state_dir is None else state_dir)
-        self._seen = {}
-        self._rollbacks = set()
+        if state_dir is None:
+            env = [os.environ.get(name) for name in ("PAILLIER_GPU_STATE_DIR", "XDG_DATA_HOME", "HOME")]
+            state_dir = OwnerState.default_folder(*(value or None for value in env))
+        self._state = OwnerState(state_dir)
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -110,4 +110,19 @@ __all__ = [
     "KeyProviderError",
     "GpuError",
     "FileError",
+    "RemoteError",
+    "RemoteUnreachableError",
 ]
+
+
+class RemoteError(PaillierGpuError):
+    """The service answered with an error status; `status` is it, the message the service's,
+    `body` its JSON answer (None when it is not JSON)."""
+
+    def __init__(self, status, message, body=None):
+        super().__init__(f"the service answered {status}: {message}")
+        self.status, self.message, self.body = status, message, body
+
+
+class RemoteUnreachableError(PaillierGpuError):
+    """The service could not be reached, or its answer could not be read."""

@@ -1,111 +1,17 @@
-//! `RecordCodec`'s owner's digest: the service's copy opened and checked, a write planned
-//! against it (`PlannedWrite`), a rebuild planned and counted, the records it counts checked,
+//! `RecordCodec`'s owner's digest: the service's copy opened and checked, a rebuild planned
+//! and counted, the records it counts checked,
 //! and the partitions a search probes (a second `#[pymethods]` block of the class `records.rs`
 //! defines).
 
-use paillier_gpu::verifiable::{
-    DigestChange, Partitioning, PlannedWrite, Probe, RecordWrite, SearchAsked, WriteAttempts,
-};
+use paillier_gpu::verifiable::{DigestChange, Probe, SearchAsked};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
 use crate::convert::bit_rows;
-use crate::digest_history::{digest_write, links_of, PyDigestRebuild};
+use crate::digest_history::{links_of, PyDigestRebuild};
 use crate::errors::{invalid_input, IntoPy};
-use crate::partitions::PyPartitionModel;
 use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
 use crate::records::PyRecordCodec;
-
-/// The attempts of one write of records into knowledge base `kb`: call `start()` before each;
-/// once every attempt was refused because other writers moved the digest on, it raises
-/// `ConcurrentWriteError` (nothing was written).
-#[pyclass(module = "paillier_gpu", name = "WriteAttempts")]
-pub struct PyWriteAttempts {
-    attempts: WriteAttempts,
-}
-
-#[pymethods]
-impl PyWriteAttempts {
-    #[new]
-    fn new(kb: &str) -> Self {
-        Self {
-            attempts: WriteAttempts::new(kb),
-        }
-    }
-
-    /// Starts the next attempt.
-    fn start(&mut self) -> PyResult<()> {
-        self.attempts.start().py_err()
-    }
-}
-
-/// A write of records planned by `RecordCodec.plan_write` against the digest the service holds:
-/// the digest it writes, the ids its inserted records take, and the check of the ids the
-/// service answers with.
-#[pyclass(module = "paillier_gpu", name = "PlannedWrite", frozen)]
-pub struct PyPlannedWrite {
-    pub planned: PlannedWrite,
-}
-
-#[pymethods]
-impl PyPlannedWrite {
-    /// The digest after the write.
-    #[getter]
-    fn digest(&self) -> PyOwnerDigest {
-        PyOwnerDigest {
-            digest: self.planned.digest.clone(),
-        }
-    }
-
-    /// Its sealed bytes.
-    #[getter]
-    fn sealed(&self) -> String {
-        self.planned.sealed.clone()
-    }
-
-    /// The ids the inserted records take, in order.
-    #[getter]
-    fn chunk_ids(&self) -> Vec<i64> {
-        self.planned.chunk_ids.clone()
-    }
-
-    /// The first inserted record's id, or None for a write without inserts.
-    #[getter]
-    fn first_chunk_id(&self) -> Option<i64> {
-        self.planned.first_chunk_id()
-    }
-
-    /// The write's `owner_digest` as `POST /v1/records` takes it (JSON: `{expected_version,
-    /// version, sealed, link}`).
-    fn owner_digest(&self) -> String {
-        digest_write(
-            &self.planned.digest,
-            self.planned.expected_version,
-            &self.planned.sealed,
-        )
-    }
-
-    /// What is wrong with `stored`, the ids the service says it stored the inserted records
-    /// under, where they are not those the digest counts; None when they are.
-    fn ids_mismatch(&self, stored: Vec<i64>) -> Option<String> {
-        self.planned.ids_mismatch(&stored)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "PlannedWrite(version={}, chunk_ids={})",
-            self.planned.digest.version(),
-            self.planned.chunk_ids.len()
-        )
-    }
-}
-
-/// A knowledge base's partitions as Python gives them: `(model, next)`, each a
-/// `PartitionModel` or None.
-type ModelPair<'py> = (
-    Option<PyRef<'py, PyPartitionModel>>,
-    Option<PyRef<'py, PyPartitionModel>>,
-);
 
 #[pymethods]
 impl PyRecordCodec {
@@ -270,46 +176,6 @@ impl PyRecordCodec {
         self.codec
             .check_chunks_counted(&current.digest, chunks)
             .py_err()
-    }
-
-    /// A write planned against `current`, the digest the service holds (opened), whose
-    /// knowledge base holds `chunks` chunks and gives the next one `next_chunk_id`: the records
-    /// `inserted` (each `(nonce, value of the counted field or None)`, in the order sent: they
-    /// take the ids from `next_chunk_id` on), `replaced` in place and `removed` (each
-    /// `(chunk_id, nonce, value)`), and the partitions from this write on (`(model, next)`, each
-    /// a `PartitionModel` or None). A knowledge base with chunks and no digest raises
-    /// `AnswerRejectedError` unless `uncounted_ok`.
-    #[pyo3(signature = (current, next_chunk_id, chunks, inserted, replaced, removed, partitions=None, uncounted_ok=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn plan_write(
-        &self,
-        current: &PyOwnerDigest,
-        next_chunk_id: i64,
-        chunks: u64,
-        inserted: Vec<(String, Option<String>)>,
-        replaced: Vec<(i64, String, Option<String>)>,
-        removed: Vec<(i64, String, Option<String>)>,
-        partitions: Option<ModelPair<'_>>,
-        uncounted_ok: bool,
-    ) -> PyResult<PyPlannedWrite> {
-        let inserted = inserted
-            .into_iter()
-            .map(|(nonce, value)| Ok((nonce_of(&nonce)?, value)))
-            .collect::<PyResult<_>>()?;
-        let write = RecordWrite {
-            inserted,
-            replaced: counted_records(replaced)?,
-            removed: counted_records(removed)?,
-            partitions: partitions.map(|(model, next)| Partitioning {
-                model: model.map(|m| m.model.clone()),
-                next: next.map(|m| m.model.clone()),
-            }),
-        };
-        let planned = self
-            .codec
-            .plan_write(&current.digest, next_chunk_id, chunks, write, uncounted_ok)
-            .py_err()?;
-        Ok(PyPlannedWrite { planned })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use paillier_gpu::verifiable::{DigestLink, DigestRebuild, OwnerDigest};
 use pyo3::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::errors::invalid_input;
 
@@ -59,15 +59,8 @@ pub fn links_of(links: Option<&str>) -> PyResult<Vec<DigestLink>> {
 }
 
 /// The body of the write that stores `digest` (sealed as `sealed`) over `expected_version`,
-/// as JSON: the compare-and-set, and the version's link for the owner's other machines.
+/// as JSON: the API's `DigestWrite`, made by the library.
 pub fn digest_write(digest: &OwnerDigest, expected_version: i64, sealed: &str) -> String {
-    let mut write = json!({
-        "expected_version": expected_version,
-        "version": digest.version(),
-        "sealed": sealed,
-    });
-    if let Some(link) = digest.link() {
-        write["link"] = json!(link);
-    }
-    write.to_string()
+    let write = paillier_gpu::owner::digest_write(digest, sealed, expected_version);
+    serde_json::to_string(&write).unwrap_or_default()
 }

@@ -41,6 +41,9 @@ fn class_name(error: &Error) -> &'static str {
         Error::AnswerRejected(_) => "AnswerRejectedError",
         Error::PrivateMetadata(_) => "PrivateMetadataError",
         Error::ConcurrentWrite(_) => "ConcurrentWriteError",
+        Error::Remote { .. } => "RemoteError",
+        Error::Unreachable { .. } => "RemoteUnreachableError",
+        Error::OwnerState(_) => "FileError",
         // The file is named in the message; the class is the error's own.
         Error::InFile { source, .. } => class_name(source),
     }
@@ -60,7 +63,13 @@ pub fn to_py_err(error: Error) -> PyErr {
             .and_then(|class| Ok(class.cast_into::<PyType>()?));
         match class {
             Ok(class) => {
-                let raised = PyErr::from_type(class, message);
+                let raised = match &error {
+                    // The service's status is the class's first argument.
+                    Error::Remote { status, message } => {
+                        PyErr::from_type(class, (*status, message.clone()))
+                    }
+                    _ => PyErr::from_type(class, message),
+                };
                 if error.shows_rollback() {
                     // The clients keep a rollback found in the owner's state (the class says
                     // False otherwise); an attribute that cannot be set leaves the class's.

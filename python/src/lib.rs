@@ -16,6 +16,7 @@ mod index;
 mod key_provider;
 mod linear_model;
 mod numbers;
+mod owner;
 mod packed_array;
 mod paillier_key;
 mod partitions;
@@ -70,6 +71,8 @@ fn cpu_engine() -> &'static str {
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<owner::PyOwnerState>()?;
+    module.add_class::<owner::PyDriver>()?;
     module.add_class::<context_state::PyExecutionContext>()?;
     module.add_class::<context_state::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;
@@ -84,8 +87,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyStoredRecords>()?;
     module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_class::<digest_history::PyDigestRebuild>()?;
-    module.add_class::<codec_digest::PyPlannedWrite>()?;
-    module.add_class::<codec_digest::PyWriteAttempts>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
     module.add_class::<partitions_rebuild::PyPartitionsRebuild>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
@@ -94,7 +95,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("WRITE_ATTEMPTS", paillier_gpu::verifiable::WRITE_ATTEMPTS)?;
     module.add("UPLOAD_BATCH", paillier_gpu_api::UPLOAD_BATCH)?;
     module.add("IDS_PER_REQUEST", paillier_gpu_api::IDS_PER_REQUEST)?;
-    module.add("MAX_LINKS_READ", paillier_gpu_api::MAX_LINKS_READ)?;
     module.add_function(wrap_pyfunction!(partitions::auto_partitions, module)?)?;
     module.add_function(wrap_pyfunction!(codec_digest::check_search, module)?)?;
     module.add_function(wrap_pyfunction!(partitions::partitions_filter, module)?)?;

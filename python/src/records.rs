@@ -21,7 +21,7 @@ use crate::record_state::{expectation, nonce_of, PyOwnerDigest, PyQuery, PyStore
 /// (tokens), both or neither.
 #[pyclass(module = "paillier_gpu", name = "RecordCodec", frozen)]
 pub struct PyRecordCodec {
-    pub(crate) codec: RecordCodec,
+    pub(crate) codec: std::sync::Arc<RecordCodec>,
 }
 
 fn json_error(what: &str, e: serde_json::Error) -> PyErr {
@@ -87,7 +87,9 @@ impl PyRecordCodec {
             codec = codec.with_layout(kind);
         }
         codec.keys().py_err()?;
-        Ok(Self { codec })
+        Ok(Self {
+            codec: std::sync::Arc::new(codec),
+        })
     }
 
     /// The layout of the knowledge base's verifiable records (`"one-bit"` or `"two-bit"`), as

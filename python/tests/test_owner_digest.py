@@ -246,7 +246,7 @@ def test_a_rollback_found_is_kept_until_the_owner_takes_the_records(cli, ctx, tm
         keep_store(tmp_path / "data", tmp_path / "earlier")
         server.start()
         client.delete(kb, ctx, [uploaded[3][0]], verifiable=True, private_meta=True)
-        later = client._seen_digest(ctx.hash(), kb)
+        later = client._state.seen(ctx.hash(), kb)
         put_back_store(server, tmp_path / "data", tmp_path / "earlier")
         with pytest.raises(pg.AnswerRejectedError, match="rolled back") as refused:
             search(client, kb, ctx, vectors[3])
@@ -271,7 +271,7 @@ def test_a_rollback_found_is_kept_until_the_owner_takes_the_records(cli, ctx, tm
 
 def test_a_rebuild_over_a_digest_that_does_not_open_is_refused(server, ctx, tmp_path):
     client, kb, vectors, _ = owner(server, ctx, "unopenable", state_dir=tmp_path / "state")
-    version = client._seen_digest(ctx.hash(), kb)[0]
+    version = client._state.seen(ctx.hash(), kb)[0]
     junk = base64.b64encode(bytes(range(64))).decode()
     client._request("PUT", "owner_digest", {"expected_version": version, "version": version + 5, "sealed": junk},
                     tail=f"/{kb}/{ctx.hash()}")

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import paillier_gpu as pg
-from paillier_gpu._state import StateDir, default_state_dir
 
 EMBED = 16
 
@@ -112,33 +111,14 @@ def test_a_query_shows_only_its_encrypted_pieces(written):
     assert not [name for name in dir(query) if not name.startswith("_") and name != "pieces"]
 
 
-def test_the_state_folder_keeps_the_highest_version_privately(tmp_path):
-    state = StateDir(tmp_path / "state")
-    assert state.read("ctx", "kb/1") is None
-    assert state.keep("ctx", "kb/1", (2, "s2")) == (2, "s2")
-    assert state.keep("ctx", "kb/1", (1, "s1")) == (2, "s2")
-    assert state.keep("ctx", "kb/1", (3, "s3")) == (3, "s3")
-    assert state.replace("ctx", "kb/1", (1, "rebuilt")) == (1, "rebuilt")
-    assert state.read("ctx", "kb/1") == (1, "rebuilt") and state.read("ctx", "kb/2") is None
+def test_the_default_state_folder_is_the_clis(tmp_path):
+    default = pg.OwnerState.default_folder
+    assert default(str(tmp_path / "chosen"), str(tmp_path / "data"), str(tmp_path / "home")) == tmp_path / "chosen"
+    assert default(None, str(tmp_path / "data"), str(tmp_path / "home")) == tmp_path / "data" / "paillier-gpu" / "state"
+    assert default("", "", str(tmp_path / "home")) == tmp_path / "home" / ".local" / "share" / "paillier-gpu" / "state"
+    assert default() is None
+    state = pg.OwnerState(tmp_path / "state")
     # The Rust client's layout: both ids in hex.
-    path = tmp_path / "state" / "digests" / b"ctx".hex() / f"{b'kb/1'.hex()}.json"
-    assert state.path("ctx", "kb/1") == path
-    assert json.loads(path.read_text()) == {"version": 1, "sealed": "rebuilt"}
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    for folder in (path.parent, path.parent.parent, tmp_path / "state"):
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
-    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".digest-")] == []
-    path.write_text("garbage")
-    with pytest.raises(pg.FileError, match="not a digest this client wrote"):
-        state.read("ctx", "kb/1")
-
-
-def test_the_default_state_folder_is_the_clis(monkeypatch, tmp_path):
-    monkeypatch.setenv("PAILLIER_GPU_STATE_DIR", str(tmp_path / "chosen"))
-    assert default_state_dir() == tmp_path / "chosen"
-    monkeypatch.delenv("PAILLIER_GPU_STATE_DIR")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert default_state_dir() == tmp_path / "data" / "paillier-gpu" / "state"
-    monkeypatch.delenv("XDG_DATA_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_state_dir() == tmp_path / "home" / ".local" / "share" / "paillier-gpu" / "state"
+    assert state.path("ctx", "kb/1") == tmp_path / "state" / "digests" / b"ctx".hex() / f"{b'kb/1'.hex()}.json"
+    assert state.seen("ctx", "kb/1") is None and not state.rollback_noted("ctx", "kb/1")
+    assert pg.OwnerState().path("ctx", "kb") is None

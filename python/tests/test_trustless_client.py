@@ -114,7 +114,8 @@ def test_every_lie_is_refused_with_its_message(weak_server, proxy, layout, reque
     client = Client(proxy.url, weak_server["org"], weak_server["key"])
     kb, other_kb = (weak_server["kb"], weak_server["other_kb"]) if layout == "two-bit" else weak_server["one_bit_kbs"]
     codec = pg.RecordCodec(ctx, kb, True, True)
-    version, sealed = client._owner_digest(kb, ctx.hash())[:2]
+    stored = client._request("GET", "owner_digest", tail=f"/{kb}/{ctx.hash()}")
+    version, sealed = stored["version"], stored["sealed"]
     assert codec.open_digest(version, sealed).layout == layout
     query = near(vectors[0])
     n = str(ctx.paillier_keys()[0].n)
@@ -274,7 +275,7 @@ def test_an_insert_whose_answer_is_lost_is_not_sent_again(weak_server, proxy):
     client.push_context(ctx)
     vectors = np.random.default_rng(5).integers(0, 2, (520, EMBED), dtype=np.uint8)
     proxy(kind="lose_insert")
-    with pytest.raises(RemoteUnreachableError, match="may have been stored: it is not sent again"):
+    with pytest.raises(RemoteUnreachableError, match="may have been committed: it is not sent again"):
         client.upload(kb, ctx, vectors, verifiable=True)
     proxy()
     hits = client.search(kb, ctx, vectors[7], top_k=1, verify=True, expect_count=500)

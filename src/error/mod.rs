@@ -255,6 +255,32 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The service answered a request of the owner's protocol with an error: its status and
+    /// the message it gave.
+    #[error("the service answered {status}: {message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The service's message (its JSON `message`, `error` or `detail`, or the body).
+        message: String,
+    },
+
+    /// A request of the owner's protocol got no answer, or an answer that is not the API's
+    /// (an unverified one: a verified answer that does not read is refused as a lie,
+    /// [`Error::AnswerRejected`]).
+    #[error("the service's {route}: {detail}")]
+    Unreachable {
+        /// The route asked (`owner_digest`, `records`, ...).
+        route: String,
+        /// What went wrong, and for a write whether it may have been committed.
+        detail: String,
+    },
+
+    /// The owner's own state (the digest versions it has seen, the rollbacks it found) could not
+    /// be read or kept.
+    #[error("the owner's state: {0}")]
+    OwnerState(String),
+
     /// An output's folder does not exist.
     #[error("the folder {} does not exist", .0.display())]
     MissingFolder(PathBuf),

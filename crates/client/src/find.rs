@@ -34,7 +34,7 @@ impl Client {
         filter: &Value,
         options: RecordOptions,
     ) -> Result<Vec<Found>> {
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
         let current = match options.verifiable {
             true => Some(self.current_digest(&codec)?),
             false => None,

@@ -24,6 +24,7 @@
 pub mod admin;
 pub use paillier_gpu_api as api;
 mod by_id;
+mod carrier;
 mod chunks;
 mod contexts;
 mod digest;
@@ -58,15 +59,6 @@ use zeroize::Zeroizing;
 /// How long one request may take (an aggregation over millions of records takes seconds).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Where a client keeps the digest versions its owner has seen, as its caller chose.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum OwnerState {
-    /// In a state folder, across runs and processes.
-    Folder(StateDir),
-    /// In this client's memory alone.
-    InMemory,
-}
-
 /// A data-plane client of one organisation on one service. Verifiable records also need the
 /// owner's state chosen: [`Client::with_state_dir`] or [`Client::with_state_in_memory`].
 pub struct Client {
@@ -74,10 +66,8 @@ pub struct Client {
     url: String,
     org_id: String,
     api_key: Zeroizing<String>,
-    state: Option<OwnerState>,
-    seen: std::sync::Mutex<std::collections::HashMap<String, SeenDigest>>,
-    /// The knowledge bases found rolled back or forked in this client's life, not rebuilt since.
-    rollbacks: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Where the owner keeps the digest versions it has seen, as the caller chose.
+    state: Option<std::sync::Arc<paillier_gpu::owner::OwnerState>>,
 }
 
 impl fmt::Debug for Client {
@@ -127,8 +117,6 @@ impl Client {
             org_id: org_id.to_owned(),
             api_key: Zeroizing::new(api_key.to_owned()),
             state: None,
-            seen: std::sync::Mutex::default(),
-            rollbacks: std::sync::Mutex::default(),
         })
     }
 
@@ -233,6 +221,12 @@ fn message_of(text: &str, fallback: &str) -> String {
         None if text.trim().is_empty() => fallback.to_owned(),
         None => text.trim().chars().take(2000).collect(),
     }
+}
+
+/// `value` as the raw JSON a write sends.
+fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| Error::InvalidSetting(format!("the records do not serialise: {e}")))
 }
 
 /// A JSON answer read as one of the API's answer types ([`api`]).

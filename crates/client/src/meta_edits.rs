@@ -6,6 +6,8 @@
 //! longer opens; deletes and patches of verifiable records go with the owner's digest, in one
 //! transaction each.
 
+use std::sync::Arc;
+
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{self, check_unreserved, Document, RecordCodec};
 use reqwest::Method;
@@ -44,7 +46,7 @@ impl Client {
             let ids: Vec<i64> = found.iter().map(|record| record.chunk_id).collect();
             return self.delete_chunks(kb_id, &ids);
         }
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = Arc::new(RecordCodec::new(context, kb_id, options));
         let mut deleted = 0;
         self.write_with_digest(&codec, |current| {
             // What the service lists, each record checked (and a filter given in the wrong
@@ -109,7 +111,7 @@ impl Client {
                 .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
                 .unwrap_or_default());
         }
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = Arc::new(RecordCodec::new(context, kb_id, options));
         if options.verifiable {
             return self.patch_verifiable(&codec, filter, patch);
         }
@@ -139,7 +141,7 @@ impl Client {
     /// the old pairs for the new, in one transaction.
     fn patch_verifiable(
         &self,
-        codec: &RecordCodec,
+        codec: &Arc<RecordCodec>,
         filter: &Value,
         patch: &Map<String, Value>,
     ) -> Result<Vec<i64>> {
@@ -166,7 +168,7 @@ impl Client {
                 let value = counted_value(Some(&document), field);
                 planned
                     .update
-                    .push((chunk, (record.chunk_id, nonce), value));
+                    .push((crate::raw_json(&chunk)?, ((record.chunk_id, nonce), value)));
                 if let Some(old) = record.nonce {
                     let value = counted_value(Some(&record.document), field);
                     planned.removed.push(((record.chunk_id, old), value));

@@ -104,7 +104,7 @@ impl Client {
             expect_count: options.expect_count.is_some(),
         }
         .check()?;
-        let codec = RecordCodec::new(context, kb_id, options.records);
+        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options.records));
         let digest = match options.records.verifiable {
             true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version() > 0),
             false => None,

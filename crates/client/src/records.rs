@@ -63,7 +63,7 @@ impl Client {
         placement: Placement<'_>,
     ) -> Result<Vec<Uploaded>> {
         check_documents(documents.len(), vectors.len())?;
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
         if !options.verifiable && !matches!(placement, Placement::Follow) {
             return Err(crate::Error::InvalidSetting(
                 "partitions are counted by the owner's digest: they need verifiable records".into(),
@@ -123,7 +123,7 @@ impl Client {
                         name: sent.name,
                     };
                     let value = counted_value(document.as_ref(), field);
-                    insert.push((chunk, nonces[record], value));
+                    insert.push((crate::raw_json(&chunk)?, nonces[record], value));
                 }
                 Ok(Planned {
                     insert,
@@ -165,7 +165,7 @@ impl Client {
             ))
             .into());
         }
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
         if options.verifiable {
             // The digest fixes the records' layout.
             self.current_digest(&codec)?;
@@ -223,9 +223,9 @@ impl Client {
                 .enumerate()
                 .map(|(i, ((chunk, document), &id))| {
                     let value = counted_value(document.as_ref(), field);
-                    (chunk, (id, nonces[i]), value)
+                    Ok((crate::raw_json(&chunk)?, ((id, nonces[i]), value)))
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             Ok(Planned {
                 update,
                 removed,
@@ -248,7 +248,7 @@ impl Client {
         if !options.verifiable {
             return self.delete_chunks(kb_id, chunk_ids);
         }
-        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
         self.write_with_digest(&codec, |current| {
             Ok(Planned {
                 removed: self.stored_pairs(&codec, chunk_ids, current)?,

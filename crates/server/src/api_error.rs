@@ -153,7 +153,10 @@ fn library_status(error: &LibraryError) -> StatusCode {
         // owner's writes of several steps: the server runs none of them.
         LibraryError::AnswerRejected(_)
         | LibraryError::PrivateMetadata(_)
-        | LibraryError::ConcurrentWrite(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        | LibraryError::ConcurrentWrite(_)
+        | LibraryError::Remote { .. }
+        | LibraryError::Unreachable { .. }
+        | LibraryError::OwnerState(_) => StatusCode::INTERNAL_SERVER_ERROR,
         // The server's own files (a backup's output, the store's folder).
         LibraryError::WouldOverwrite(_)
         | LibraryError::OutputIsInput { .. }

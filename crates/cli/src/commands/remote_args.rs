@@ -53,18 +53,17 @@ impl ServiceArgs {
     }
 }
 
-/// Where the owner keeps the digests it has seen: `$PAILLIER_GPU_STATE_DIR`, else
-/// `$XDG_DATA_HOME/paillier-gpu/state`, else `~/.local/share/paillier-gpu/state` (none without
-/// a home: rollbacks are then caught only within one command).
+/// Where the owner keeps the digests it has seen: the library's rule
+/// ([`StateDir::default_for`]) over `$PAILLIER_GPU_STATE_DIR`, `$XDG_DATA_HOME` and `$HOME`
+/// (none without a home: rollbacks are then caught only within one command).
 fn state_dir() -> Option<PathBuf> {
-    let set = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    set("PAILLIER_GPU_STATE_DIR")
-        .or_else(|| set("XDG_DATA_HOME").map(|d| d.join("paillier-gpu").join("state")))
-        .or_else(|| set("HOME").map(|h| h.join(".local/share/paillier-gpu/state")))
+    let set = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    StateDir::default_for(
+        set("PAILLIER_GPU_STATE_DIR"),
+        set("XDG_DATA_HOME"),
+        set("HOME"),
+    )
+    .map(|dir| dir.root().to_path_buf())
 }
 
 /// A knowledge base on the service, and the context its vectors are encrypted under.

@@ -1,17 +1,15 @@
-//! The owner's digest counted afresh from the records the service holds: for a knowledge base
-//! written before digests, one whose digest and records disagree after the owner has looked at
-//! them, or to start counting a field per value. Every record is verified on the way (a zero
-//! query with a fresh nonce), so only records the owner wrote are counted; which ones the
-//! service holds is taken as it says, which is why the owner looks first.
+//! The owner's digest counted afresh from the records the service holds: the library's
+//! [`DigestRebuild`] driver, carried by this client, and what it reports.
+
+use std::sync::Arc;
 
 use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::owner::DigestRebuild;
 use paillier_gpu::verifiable::{
-    self, CountedRecord, Document, Expectation, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
+    self, Document, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
 };
 
-use super::SeenDigest;
-use crate::api;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::Client;
 
 /// What a rebuilt digest counts.
@@ -57,88 +55,10 @@ impl Client {
         counted_field: Option<&str>,
         after_rollback: bool,
     ) -> Result<DigestSummary> {
-        if !options.verifiable {
-            return Err(Error::InvalidSetting(
-                "the owner's digest counts verifiable records: pass --verifiable".into(),
-            ));
-        }
-        self.state_folder()?;
-        let codec = RecordCodec::new(context, kb_id, options);
-        let seen = self.seen_digest(context.id(), kb_id)?;
-        let stored = match &seen {
-            Some(seen) => self.owner_digest_since(kb_id, context.id(), seen.version)?,
-            None => self.owner_digest(kb_id, context.id())?,
-        };
-        let rollback_noted = self.rollback_noted(context.id(), kb_id)?;
-        let plan = codec
-            .plan_rebuild(
-                stored.version,
-                stored.sealed.as_deref(),
-                seen.as_ref().map(|s| (s.version, s.sealed.as_str())),
-                &super::links_of(&stored.links),
-                counted_field,
-                rollback_noted,
-                after_rollback,
-            )
-            .map_err(|e| self.noting_rollback(context.id(), kb_id, e))?;
-        // Every record, under the digest's layout (or, where it did not open, the first layout
-        // its records verify under).
-        let layouts = codec.layouts_to_try();
-        let mut outcome = Err(Error::InvalidSetting(
-            "verifiable records do not fit this context".into(),
-        ));
-        for (tried, &layout) in layouts.iter().enumerate() {
-            let codec = RecordCodec::new(context, kb_id, options).with_layout(layout);
-            let (query, answer) = self.zero_query_answer(&codec)?;
-            let all = answer.chunk_ids.len();
-            let expectation = Expectation::default();
-            outcome = codec
-                .rank(
-                    &query,
-                    &answer.responses,
-                    &answer.chunk_ids,
-                    &expectation,
-                    all,
-                )
-                .map(|ranked| (codec, ranked))
-                .map_err(Error::from);
-            let rejected = matches!(
-                &outcome,
-                Err(Error::Library(paillier_gpu::Error::AnswerRejected(_)))
-            );
-            if !rejected || tried + 1 == layouts.len() {
-                break;
-            }
-        }
-        let (codec, ranked) = outcome?;
-        let records: Vec<_> = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
-        let counted_field = plan.counted_field();
-        let documents = match counted_field {
-            Some(_) => self.open_documents(&codec, &records, None)?,
-            None => Vec::new(),
-        };
-        let counted: Vec<CountedRecord> = ranked
-            .iter()
-            .enumerate()
-            .filter_map(|(i, hit)| {
-                let value = counted_value(documents.get(i), counted_field);
-                hit.nonce.map(|nonce| ((hit.chunk_id, nonce), value))
-            })
-            .collect();
-        let (digest, sealed) = codec.rebuilt_digest(&plan, &counted)?;
-        let write = api::DigestWrite {
-            expected_version: plan.expected_version,
-            version: digest.version(),
-            sealed: sealed.clone(),
-            link: super::wire_link(&digest),
-        };
-        self.put_owner_digest(kb_id, context.id(), &write)?;
-        let seen = SeenDigest {
-            version: digest.version(),
-            sealed,
-        };
-        self.replace_seen(context.id(), kb_id, &seen)?;
-        Ok(DigestSummary::of(&digest))
+        let codec = Arc::new(RecordCodec::new(context, kb_id, options));
+        let rebuild =
+            DigestRebuild::new(codec, self.owner_state()?, counted_field, after_rollback)?;
+        Ok(DigestSummary::of(&self.drive(rebuild)?))
     }
 }
 

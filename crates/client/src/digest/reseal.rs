@@ -5,6 +5,8 @@
 //! digest, in batches of one transaction each. Run again after an interruption, it finishes
 //! what is left: records that already verify under the new keys are counted, not touched.
 
+use std::sync::Arc;
+
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::verifiable::{
     Expectation, FailureKind, KeyDerivation, LayoutKind, RecordCodec, RecordOptions,
@@ -33,12 +35,13 @@ impl Client {
         }
         // The digest says the records' layout, which both derivations share; records with no
         // digest at all were written before layouts were named, so two-bit.
-        let current = self.current_digest(&RecordCodec::new(context, kb_id, options))?;
+        let codec = Arc::new(RecordCodec::new(context, kb_id, options));
+        let current = self.current_digest(&codec)?;
         let layout = match current.digest.version() {
             0 => LayoutKind::TwoBit,
             _ => current.digest.layout(),
         };
-        let bound = RecordCodec::new(context, kb_id, options).with_layout(layout);
+        let bound = Arc::new(RecordCodec::new(context, kb_id, options).with_layout(layout));
         let legacy = RecordCodec::new(context, kb_id, options)
             .with_derivation(KeyDerivation::Legacy)
             .with_layout(layout);
@@ -88,7 +91,9 @@ impl Client {
                         "name": sent.name,
                     });
                     let value = super::counted_value(documents.get(i), field);
-                    planned.update.push((chunk, (chunk_id, nonce), value));
+                    planned
+                        .update
+                        .push((crate::raw_json(&chunk)?, ((chunk_id, nonce), value)));
                 }
                 Ok(planned)
             })?;

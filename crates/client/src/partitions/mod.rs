@@ -80,7 +80,8 @@ impl Client {
         context: &ExecutionContext,
         options: RecordOptions,
     ) -> Result<Option<PartitionSummary>> {
-        let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
+        let codec =
+            std::sync::Arc::new(RecordCodec::new(context, kb_id, checked_options(options)?));
         Ok(PartitionSummary::of(&self.current_digest(&codec)?.digest))
     }
 
@@ -92,7 +93,8 @@ impl Client {
         context: &ExecutionContext,
         options: RecordOptions,
     ) -> Result<(Option<PartitionModel>, u64)> {
-        let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
+        let codec =
+            std::sync::Arc::new(RecordCodec::new(context, kb_id, checked_options(options)?));
         let digest = self.current_digest(&codec)?.digest;
         Ok((model_of(&digest).cloned(), digest.count()))
     }
@@ -111,7 +113,8 @@ impl Client {
         options: RecordOptions,
         asked: Option<PartitionCount>,
     ) -> Result<UploadPartitions> {
-        let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
+        let codec =
+            std::sync::Arc::new(RecordCodec::new(context, kb_id, checked_options(options)?));
         let digest = self.current_digest(&codec)?.digest;
         Ok(digest.upload_partitions(kb_id, asked)?)
     }

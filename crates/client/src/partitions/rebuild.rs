@@ -2,6 +2,8 @@
 //! the library's [`PartitionsRebuild`] plans sent with the owner's digest. What a rebuild does,
 //! and why a moved record takes a fresh nonce, is the library's to say.
 
+use std::sync::Arc;
+
 use paillier_gpu::partitions::TrainOptions;
 use paillier_gpu::verifiable::{
     PartitionsRebuild, RebuildRecord, RebuildReport, RecordCodec, RecordOptions,
@@ -29,7 +31,7 @@ impl Client {
         partitions: Option<usize>,
         train: &TrainOptions,
     ) -> Result<RebuildReport> {
-        let codec = RecordCodec::new(context, kb_id, checked_options(options)?);
+        let codec = Arc::new(RecordCodec::new(context, kb_id, checked_options(options)?));
         let current = self.current_digest(&codec)?;
         current.digest.check_partitions_counted()?;
         let (stored, bits) = self.stored_records(&codec, &current)?;
@@ -54,7 +56,9 @@ impl Client {
                     ..Planned::default()
                 };
                 for (chunk, (pair, value)) in write.updates {
-                    planned.update.push((chunk, pair, value));
+                    planned
+                        .update
+                        .push((crate::raw_json(&chunk)?, (pair, value)));
                 }
                 Ok(planned)
             })?;

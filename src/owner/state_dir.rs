@@ -23,7 +23,8 @@ pub struct SeenDigest {
     pub sealed: String,
 }
 
-/// A folder of the owner's digests (the CLI's `$PAILLIER_GPU_STATE_DIR`).
+/// A folder of the owner's digests (the CLI's `$PAILLIER_GPU_STATE_DIR`; [`StateDir::default_for`]
+/// says where it is when none is chosen).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateDir {
     root: PathBuf,
@@ -33,6 +34,31 @@ impl StateDir {
     /// The state kept under `root` (created, private, on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
+    }
+
+    /// The folder both clients and the CLI use when their caller chose none: `chosen` (the
+    /// CLI's `$PAILLIER_GPU_STATE_DIR`) when set, else `paillier-gpu/state` in the user's data
+    /// folder (`data_home`, `$XDG_DATA_HOME`, else `.local/share` in `home`). The caller reads
+    /// the environment; `None` when none of them is set.
+    ///
+    /// ```
+    /// use paillier_gpu::owner::StateDir;
+    /// let dir = StateDir::default_for(None, None, Some("/home/o".into())).unwrap();
+    /// assert_eq!(dir.root(), std::path::Path::new("/home/o/.local/share/paillier-gpu/state"));
+    /// ```
+    pub fn default_for(
+        chosen: Option<PathBuf>,
+        data_home: Option<PathBuf>,
+        home: Option<PathBuf>,
+    ) -> Option<Self> {
+        let nonempty = |p: &PathBuf| !p.as_os_str().is_empty();
+        if let Some(chosen) = chosen.filter(nonempty) {
+            return Some(Self::new(chosen));
+        }
+        let data = data_home
+            .filter(nonempty)
+            .or_else(|| Some(home.filter(nonempty)?.join(".local").join("share")))?;
+        Some(Self::new(data.join("paillier-gpu").join("state")))
     }
 
     /// The folder.
@@ -119,7 +145,7 @@ impl StateDir {
             return Ok(kept);
         }
         let bytes = serde_json::to_vec(seen)
-            .map_err(|e| Error::InvalidSetting(format!("the digest does not serialise: {e}")))?;
+            .map_err(|e| Error::OwnerState(format!("the digest does not serialise: {e}")))?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(".digest-");
         #[cfg(unix)]
@@ -151,7 +177,7 @@ impl StateDir {
 fn read_file(path: &Path) -> Result<Option<SeenDigest>> {
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::InvalidSetting(format!(
+            Error::OwnerState(format!(
                 "{} is not a digest this client wrote ({e}): move it away only if you know the \
                  knowledge base's latest state",
                 path.display()
@@ -179,10 +205,7 @@ fn hex(text: &str) -> String {
 }
 
 fn failed(path: &Path, what: &str, error: std::io::Error) -> Error {
-    Error::InvalidSetting(format!(
-        "the owner's state: cannot {what} {}: {error}",
-        path.display()
-    ))
+    Error::OwnerState(format!("cannot {what} {}: {error}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,335 @@
+//! The owner's protocol for Python: the library's drivers ([`paillier_gpu::owner`]) behind one
+//! class, `Driver`, which `Client._drive` steps: each step takes the answer to the last request
+//! and gives the next request to send, or the outcome. The owner's state (`OwnerState`: the
+//! digest versions seen and the rollbacks found) is the library's too, in the folder the CLI
+//! and the Rust client share.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use paillier_gpu::owner::{
+    Answer, Answered, Current, DigestRead, DigestRebuild, Driver, OwnerState, Planned, Planner,
+    RecordsWrite, StateDir, Step, Unanswered, Written,
+};
+use paillier_gpu::verifiable::{OwnerDigest, Partitioning};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+use serde_json::value::RawValue;
+
+use crate::errors::{invalid_input, IntoPy};
+use crate::partitions::PyPartitionModel;
+use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
+use crate::records::PyRecordCodec;
+
+/// The owner's state: the highest digest version seen of each knowledge base and the
+/// rollbacks found, in `folder` (shared with the CLI and the Rust client) and in memory; None:
+/// in memory only.
+#[pyclass(module = "paillier_gpu", name = "OwnerState", frozen)]
+pub struct PyOwnerState {
+    state: Arc<OwnerState>,
+}
+
+#[pymethods]
+impl PyOwnerState {
+    #[new]
+    #[pyo3(signature = (folder=None))]
+    fn new(folder: Option<PathBuf>) -> Self {
+        let state = match folder {
+            Some(folder) => OwnerState::in_folder(StateDir::new(folder)),
+            None => OwnerState::in_memory(),
+        };
+        Self {
+            state: Arc::new(state),
+        }
+    }
+
+    /// The folder used when none is chosen: `chosen` (`$PAILLIER_GPU_STATE_DIR`) when set,
+    /// else `paillier-gpu/state` in `data_home` (`$XDG_DATA_HOME`), else in `.local/share` of
+    /// `home`; None when none is set. The caller reads the environment.
+    #[staticmethod]
+    #[pyo3(signature = (chosen=None, data_home=None, home=None))]
+    fn default_folder(
+        chosen: Option<PathBuf>,
+        data_home: Option<PathBuf>,
+        home: Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        StateDir::default_for(chosen, data_home, home).map(|dir| dir.root().to_path_buf())
+    }
+
+    /// The state folder, or None.
+    #[getter]
+    fn folder(&self) -> Option<PathBuf> {
+        self.state.folder().map(|dir| dir.root().to_path_buf())
+    }
+
+    /// Where the digest of `kb_id` under `context_id` is kept, or None (in memory).
+    fn path(&self, context_id: &str, kb_id: &str) -> Option<PathBuf> {
+        self.state.folder().map(|dir| dir.path(context_id, kb_id))
+    }
+
+    /// The highest digest seen of `kb_id` under `context_id`: `(version, sealed)`, or None.
+    fn seen(&self, context_id: &str, kb_id: &str) -> PyResult<Option<(i64, String)>> {
+        let seen = self.state.seen(context_id, kb_id).py_err()?;
+        Ok(seen.map(|s| (s.version, s.sealed)))
+    }
+
+    /// Whether this owner found `kb_id` rolled back or forked and has not rebuilt its digest
+    /// since.
+    fn rollback_noted(&self, context_id: &str, kb_id: &str) -> PyResult<bool> {
+        self.state.rollback_noted(context_id, kb_id).py_err()
+    }
+
+    fn __repr__(&self) -> String {
+        match self.state.folder() {
+            Some(dir) => format!("OwnerState({:?})", dir.root()),
+            None => "OwnerState(None)".into(),
+        }
+    }
+}
+
+/// What a driver ends with, before it becomes a Python value.
+enum Outcome {
+    Current(Current),
+    Written(Written),
+    Digest(OwnerDigest),
+}
+
+/// A driver whose outcome is an [`Outcome`].
+trait Run: Send {
+    fn run(&mut self, answered: Option<Answered>) -> paillier_gpu::Result<Step<Outcome>>;
+}
+
+struct Mapped<D, F>(D, F);
+
+impl<D: Driver + Send, F: Fn(D::Output) -> Outcome + Send> Run for Mapped<D, F> {
+    fn run(&mut self, answered: Option<Answered>) -> paillier_gpu::Result<Step<Outcome>> {
+        Ok(match self.0.step(answered)? {
+            Step::Send(request) => Step::Send(request),
+            Step::Done(output) => Step::Done((self.1)(output)),
+        })
+    }
+}
+
+/// An error a Python planner raised, kept whole while the driver stops on a stand-in.
+type Raised = Arc<Mutex<Option<PyErr>>>;
+
+/// One operation of the owner's protocol. `step(answer)` takes the answer to the request the
+/// last step gave (None the first time; `(status, body, msgpack)`, or a string saying why none
+/// came) and returns `("send", method, route, tail, query, body, msgpack)` (the address is
+/// `{url}/v1/{route}/{org}{tail}`, `query` a list of pairs, `body` JSON bytes or None) or
+/// `("done", outcome)`.
+#[pyclass(module = "paillier_gpu", name = "Driver", frozen)]
+pub struct PyDriver {
+    run: Mutex<Box<dyn Run>>,
+    raised: Raised,
+}
+
+#[pymethods]
+impl PyDriver {
+    /// The next step, given the answer to the request the last one gave (see the class).
+    #[pyo3(signature = (answer=None))]
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        answer: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let answered = answer.map(answered_of).transpose()?;
+        let step = py.detach(|| {
+            let mut run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
+            run.run(answered)
+        });
+        if let Some(raised) = self
+            .raised
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(raised);
+        }
+        match step.py_err()? {
+            Step::Send(request) => {
+                let body = request.body.as_deref().map(|b| PyBytes::new(py, b));
+                let query: Vec<(&str, String)> = request.query;
+                (
+                    "send",
+                    request.method.as_str(),
+                    request.route,
+                    request.tail,
+                    query,
+                    body,
+                    request.msgpack,
+                )
+                    .into_pyobject(py)
+            }
+            Step::Done(outcome) => {
+                let value = match outcome {
+                    Outcome::Current(current) => (
+                        PyOwnerDigest {
+                            digest: current.digest,
+                        },
+                        current.next_chunk_id,
+                        current.chunks,
+                    )
+                        .into_pyobject(py)?
+                        .into_any(),
+                    Outcome::Written(written) => written.chunk_ids.into_pyobject(py)?.into_any(),
+                    Outcome::Digest(digest) => {
+                        PyOwnerDigest { digest }.into_pyobject(py)?.into_any()
+                    }
+                };
+                ("done", value).into_pyobject(py)
+            }
+        }
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "Driver(<an operation of the owner's protocol>)"
+    }
+}
+
+/// An answer as Python hands it back.
+fn answered_of(answer: &Bound<'_, PyAny>) -> PyResult<Answered> {
+    if let Ok(why) = answer.extract::<String>() {
+        return Ok(Err(Unanswered(why)));
+    }
+    let (status, body, msgpack): (u16, Vec<u8>, bool) = answer.extract().map_err(|_| {
+        invalid_input("an answer is (status, body bytes, msgpack) or why none came (a string)")
+    })?;
+    Ok(Ok(Answer {
+        status,
+        body,
+        msgpack,
+    }))
+}
+
+fn driver(run: impl Run + 'static, raised: Raised) -> PyDriver {
+    PyDriver {
+        run: Mutex::new(Box::new(run)),
+        raised,
+    }
+}
+
+#[pymethods]
+impl PyRecordCodec {
+    /// The driver of a checked read of this knowledge base's owner's digest (refused when older
+    /// than `state` has seen, not extending it, or not opening); it ends with `(digest,
+    /// next_chunk_id, chunks)`.
+    fn read_digest(&self, state: &PyOwnerState) -> PyDriver {
+        let read = DigestRead::new(Arc::clone(&self.codec), Arc::clone(&state.state));
+        driver(Mapped(read, Outcome::Current), Raised::default())
+    }
+
+    /// The driver of a write of records with the owner's digest: `plan((digest, next_chunk_id,
+    /// chunks))` returns the write (a `Planned`) against the digest as read, called again
+    /// after another writer moved it on. It ends with the inserted chunks' ids.
+    #[pyo3(signature = (state, plan, uncounted_ok=false))]
+    fn write_records(&self, state: &PyOwnerState, plan: Py<PyAny>, uncounted_ok: bool) -> PyDriver {
+        let raised = Raised::default();
+        let planner = PyPlanner {
+            plan,
+            raised: Arc::clone(&raised),
+            planned: None,
+        };
+        let mut write =
+            RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), planner);
+        if uncounted_ok {
+            write = write.allowing_uncounted();
+        }
+        driver(Mapped(write, Outcome::Written), raised)
+    }
+
+    /// The driver of a rebuild of the owner's digest from the records (see
+    /// `Client.rebuild_digest`); it ends with the digest written.
+    #[pyo3(signature = (state, counted_field=None, after_rollback=false))]
+    fn rebuild_digest(
+        &self,
+        state: &PyOwnerState,
+        counted_field: Option<&str>,
+        after_rollback: bool,
+    ) -> PyResult<PyDriver> {
+        let rebuild = DigestRebuild::new(
+            Arc::clone(&self.codec),
+            Arc::clone(&state.state),
+            counted_field,
+            after_rollback,
+        )
+        .py_err()?;
+        Ok(driver(Mapped(rebuild, Outcome::Digest), Raised::default()))
+    }
+}
+
+/// A write planned by a Python callable.
+struct PyPlanner {
+    plan: Py<PyAny>,
+    raised: Raised,
+    planned: Option<Planned>,
+}
+
+impl Planner for PyPlanner {
+    fn start(&mut self, current: &Current) -> paillier_gpu::Result<()> {
+        let planned = Python::attach(|py| -> PyResult<Planned> {
+            let digest = PyOwnerDigest {
+                digest: current.digest.clone(),
+            };
+            let current = (digest, current.next_chunk_id, current.chunks);
+            let planned = self.plan.call1(py, (current,))?;
+            planned_of(planned.bind(py))
+        });
+        match planned {
+            Ok(planned) => {
+                self.planned = Some(planned);
+                Ok(())
+            }
+            Err(error) => {
+                let stand_in = paillier_gpu::Error::InvalidParameter(error.to_string());
+                *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+                Err(stand_in)
+            }
+        }
+    }
+
+    fn step(&mut self, _: Option<Answered>) -> paillier_gpu::Result<Step<Planned>> {
+        self.planned.take().map(Step::Done).ok_or_else(|| {
+            paillier_gpu::Error::InvalidParameter("a write was planned before it started".into())
+        })
+    }
+}
+
+/// A knowledge base's partitions as Python gives them: `(model, next)`, each a
+/// `PartitionModel` or None.
+type ModelPair<'py> = (
+    Option<PyRef<'py, PyPartitionModel>>,
+    Option<PyRef<'py, PyPartitionModel>>,
+);
+
+/// A `Planned` of Python (`_digest.Planned`) as the library's.
+fn planned_of(planned: &Bound<'_, PyAny>) -> PyResult<Planned> {
+    let dumps = planned.py().import("json")?.getattr("dumps")?;
+    let raw = |chunk: &Bound<'_, PyAny>| -> PyResult<Box<RawValue>> {
+        let text: String = dumps.call1((chunk,))?.extract()?;
+        RawValue::from_string(text).map_err(|e| invalid_input(format!("a chunk: {e}")))
+    };
+    let mut out = Planned::default();
+    for item in planned.getattr("insert")?.try_iter()? {
+        let (chunk, nonce, value): (Bound<'_, PyAny>, String, Option<String>) = item?.extract()?;
+        out.insert.push((raw(&chunk)?, nonce_of(&nonce)?, value));
+    }
+    for (field, list) in [("update", &mut out.update), ("patch", &mut out.patch)] {
+        for item in planned.getattr(field)?.try_iter()? {
+            let (chunk, (chunk_id, nonce), value): (
+                Bound<'_, PyAny>,
+                (i64, String),
+                Option<String>,
+            ) = item?.extract()?;
+            list.push((raw(&chunk)?, ((chunk_id, nonce_of(&nonce)?), value)));
+        }
+    }
+    out.delete = planned.getattr("delete")?.extract()?;
+    out.removed = counted_records(planned.getattr("removed")?.extract()?)?;
+    let partitions: Option<ModelPair<'_>> = planned.getattr("partitions")?.extract()?;
+    out.partitions = partitions.map(|(model, next)| Partitioning {
+        model: model.map(|m| m.model.clone()),
+        next: next.map(|m| m.model.clone()),
+    });
+    Ok(out)
+}

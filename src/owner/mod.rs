@@ -1,0 +1,35 @@
+//! The owner's protocol with a service, as drivers that do no I/O (sans-I/O, as `quinn-proto`
+//! is): each says which request to send next ([`Request`]), takes its answer ([`Answer`]) and
+//! decides the next step, a retry included, until it ends with its outcome or an error. The
+//! order of the steps (read the owner's digest, check it against the versions seen, plan,
+//! send, retry, keep what was seen) is written here once; the Rust client and Python are each
+//! one loop that carries the requests over HTTP.
+//!
+//! - [`DigestRead`]: the owner's digest read and checked against what this owner has seen.
+//! - [`RecordsWrite`]: a write of records with the digest, planned by a [`Planner`], retried
+//!   after another writer.
+//! - [`DigestRebuild`]: the digest counted afresh from the records.
+//! - [`DocumentsRead`], [`ChunksById`]: records' documents and chunks by id.
+//!
+//! What the owner keeps between operations is its [`OwnerState`]: the highest digest version
+//! seen of each knowledge base and the rollbacks found, in a [`StateDir`] and in memory.
+
+mod digest_read;
+mod digest_rebuild;
+mod documents;
+mod hamming_answer;
+mod http;
+mod state;
+mod state_dir;
+mod write;
+
+pub use digest_read::{
+    digest_write, links_of, wire_link, Current, DigestFetch, DigestRead, Fetched,
+};
+pub use digest_rebuild::DigestRebuild;
+pub use documents::{by_chunk_id, ChunksById, DocumentsRead};
+pub use hamming_answer::read_hamming_answer;
+pub use http::{message_of, Answer, Answered, Driver, Method, Request, Step, Unanswered};
+pub use state::OwnerState;
+pub use state_dir::{SeenDigest, StateDir};
+pub use write::{PlanWith, Planned, Planner, RecordsWrite, Written};
