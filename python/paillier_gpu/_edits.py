@@ -56,12 +56,7 @@ class Edits:
         chunk_ids = [int(i) for i in chunk_ids]
         if not verifiable:
             return self._delete_ids(kb_id, chunk_ids)
-        codec = RecordCodec(context, kb_id, verifiable, private_meta)
-
-        def plan(current):
-            return Planned(delete=chunk_ids, removed=self._stored_pairs(codec, kb_id, chunk_ids, current))
-
-        self._write_with_digest(codec, kb_id, context.hash(), plan)
+        self._drive(RecordCodec(context, kb_id, verifiable, private_meta).delete_records(self._state, chunk_ids))
         return len(chunk_ids)
 
     def _stored_pairs(self, codec, kb_id, chunk_ids, current):

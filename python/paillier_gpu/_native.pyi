@@ -751,6 +751,8 @@ class RecordCodec:
         """The driver of a write of records with the owner's digest, `plan((digest,
         next_chunk_id, chunks))` returning it (a `Planned`), called again after another writer;
         it ends with the inserted chunks' ids."""
+    def delete_records(self, state: OwnerState, chunk_ids: Sequence[int]) -> Driver:
+        """The driver of a delete of verifiable records by id; it ends with `[]`."""
     def rebuild_digest(
         self, state: OwnerState, counted_field: Optional[str] = None, after_rollback: bool = False
     ) -> Driver:

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
-    Answer, Answered, Current, DigestRead, DigestRebuild, Driver, OwnerState, Planned, Planner,
-    RecordsWrite, StateDir, Step, Unanswered, Written,
+    Answer, Answered, Current, DeleteById, DigestRead, DigestRebuild, Driver, OwnerState, Planned,
+    Planner, RecordsWrite, StateDir, Step, Unanswered, Written,
 };
 use paillier_gpu::verifiable::{OwnerDigest, Partitioning};
 use pyo3::prelude::*;
@@ -236,6 +236,14 @@ impl PyRecordCodec {
             write = write.allowing_uncounted();
         }
         driver(Mapped(write, Outcome::Written), raised)
+    }
+
+    /// The driver of a delete of verifiable records by id: each read back and verified, then
+    /// deleted with the owner's digest less their pairs, in one transaction.
+    fn delete_records(&self, state: &PyOwnerState, chunk_ids: Vec<i64>) -> PyDriver {
+        let plan = DeleteById::new(Arc::clone(&self.codec), &chunk_ids);
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
+        driver(Mapped(write, Outcome::Written), Raised::default())
     }
 
     /// The driver of a rebuild of the owner's digest from the records (see

@@ -9,7 +9,8 @@
 //! - [`RecordsWrite`]: a write of records with the digest, planned by a [`Planner`], retried
 //!   after another writer.
 //! - [`DigestRebuild`]: the digest counted afresh from the records.
-//! - [`DocumentsRead`], [`ChunksById`]: records' documents and chunks by id.
+//! - [`DocumentsRead`], [`ChunksById`], [`StoredPairs`]: records' documents, chunks and
+//!   verified pairs by id; [`DeleteById`], a delete by id's plan.
 //!
 //! What the owner keeps between operations is its [`OwnerState`]: the highest digest version
 //! seen of each knowledge base and the rollbacks found, in a [`StateDir`] and in memory.
@@ -21,7 +22,10 @@ mod hamming_answer;
 mod http;
 mod state;
 mod state_dir;
+mod stored;
 mod write;
+#[cfg(test)]
+mod write_tests;
 
 pub use digest_read::{
     digest_write, links_of, wire_link, Current, DigestFetch, DigestRead, Fetched,
@@ -32,4 +36,5 @@ pub use hamming_answer::read_hamming_answer;
 pub use http::{message_of, Answer, Answered, Driver, Method, Request, Step, Unanswered};
 pub use state::OwnerState;
 pub use state_dir::{SeenDigest, StateDir};
+pub use stored::{stored_batch, DeleteById, StoredPairs};
 pub use write::{PlanWith, Planned, Planner, RecordsWrite, Written};

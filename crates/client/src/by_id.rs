@@ -1,15 +1,13 @@
 //! Chunks by id: read (with a projection), replaced whole, and their encrypted indexes read back
 //! into a batch.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::records::by_chunk_id;
 use super::Client;
 use crate::error::{Error, Result};
 use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::owner::stored_batch;
 use paillier_gpu::paillier::CiphertextBatch;
 
 use crate::api::IDS_PER_REQUEST;
@@ -72,51 +70,14 @@ impl Client {
         context: &ExecutionContext,
         chunk_ids: &[i64],
     ) -> Result<CiphertextBatch> {
-        let shape = context.ciphertext_shape();
         let chunks = self.chunks_by_id(kb_id, chunk_ids, &["index"])?;
-        let chunks = by_chunk_id(&chunks);
-        let address = self.address("chunk", "");
-        let unreadable = |detail: String| Error::RemoteUnreachable {
-            url: address.clone(),
-            detail,
-        };
-        let mut bytes = Vec::with_capacity(chunk_ids.len() * shape.pieces * shape.piece_bytes);
-        for &id in chunk_ids {
-            let pieces = chunks
-                .get(&id)
-                .and_then(|c| c.get("index"))
-                .and_then(Value::as_array)
-                .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;
-            if pieces.len() != shape.pieces {
-                return Err(unreadable(format!(
-                    "chunk {id} has {} pieces; the context's records have {}",
-                    pieces.len(),
-                    shape.pieces
-                )));
-            }
-            for piece in pieces {
-                let raw = piece
-                    .as_str()
-                    .and_then(|text| BASE64.decode(text).ok())
-                    .ok_or_else(|| unreadable(format!("chunk {id}: a piece is not base64")))?;
-                if raw.len() > shape.piece_bytes {
-                    return Err(unreadable(format!(
-                        "chunk {id}: a piece of {} bytes; ciphertexts have {}",
-                        raw.len(),
-                        shape.piece_bytes
-                    )));
-                }
-                bytes.extend_from_slice(&raw);
-                bytes.resize(bytes.len() + shape.piece_bytes - raw.len(), 0);
-            }
-        }
-        Ok(CiphertextBatch::from_le_bytes(
-            context.public().public_key(),
-            shape.pieces,
-            shape.piece_bytes,
-            &bytes,
-            0,
-        )?)
+        stored_batch(context, &chunks, chunk_ids).map_err(|e| match e {
+            paillier_gpu::Error::Unreachable { detail, .. } => Error::RemoteUnreachable {
+                url: self.address("chunk", ""),
+                detail,
+            },
+            other => other.into(),
+        })
     }
 
     /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that

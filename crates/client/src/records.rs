@@ -3,6 +3,7 @@
 //! owner's digest, in one transaction each), over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
+use paillier_gpu::owner::{DeleteById, RecordsWrite};
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{
     check_unreserved, in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce,
@@ -249,13 +250,8 @@ impl Client {
             return self.delete_chunks(kb_id, chunk_ids);
         }
         let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
-        self.write_with_digest(&codec, |current| {
-            Ok(Planned {
-                removed: self.stored_pairs(&codec, chunk_ids, current)?,
-                delete: chunk_ids.to_vec(),
-                ..Planned::default()
-            })
-        })?;
+        let plan = DeleteById::new(std::sync::Arc::clone(&codec), chunk_ids);
+        self.drive(RecordsWrite::new(codec, self.owner_state()?, plan))?;
         Ok(chunk_ids.len() as u64)
     }
 
