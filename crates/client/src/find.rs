@@ -47,7 +47,7 @@ impl Client {
     /// ones (`embed_len` a record, in order), for the owner to encrypt them again.
     pub(crate) fn find_stored(
         &self,
-        codec: &RecordCodec,
+        codec: &std::sync::Arc<RecordCodec>,
         filter: &Value,
         current: Option<&Current>,
     ) -> Result<(Vec<Found>, Zeroizing<Vec<u8>>)> {

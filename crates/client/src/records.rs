@@ -260,7 +260,7 @@ impl Client {
     /// if it counts one.
     pub(crate) fn stored_pairs(
         &self,
-        codec: &RecordCodec,
+        codec: &std::sync::Arc<RecordCodec>,
         chunk_ids: &[i64],
         current: &Current,
     ) -> Result<Vec<CountedRecord>> {
@@ -299,16 +299,4 @@ fn check_documents(documents: usize, vectors: usize) -> Result<()> {
 
 pub(crate) fn chunk_id_of(chunk: &Value) -> Option<i64> {
     chunk.get("chunk_id").and_then(Value::as_i64)
-}
-
-/// The service's chunks by their ids (the first where an id comes twice), so that looking up
-/// every asked id costs one pass, not one pass each.
-pub(crate) fn by_chunk_id(chunks: &[Value]) -> std::collections::HashMap<i64, &Value> {
-    let mut by_id = std::collections::HashMap::with_capacity(chunks.len());
-    for chunk in chunks {
-        if let Some(id) = chunk_id_of(chunk) {
-            by_id.entry(id).or_insert(chunk);
-        }
-    }
-    by_id
 }

@@ -42,9 +42,11 @@ impl Client {
             _ => current.digest.layout(),
         };
         let bound = Arc::new(RecordCodec::new(context, kb_id, options).with_layout(layout));
-        let legacy = RecordCodec::new(context, kb_id, options)
-            .with_derivation(KeyDerivation::Legacy)
-            .with_layout(layout);
+        let legacy = Arc::new(
+            RecordCodec::new(context, kb_id, options)
+                .with_derivation(KeyDerivation::Legacy)
+                .with_layout(layout),
+        );
         // Every record's id, from an answer to a zero query (not checked here: each record is
         // fetched and verified below).
         let ids = self.zero_query_answer(&bound)?.1.chunk_ids;

@@ -71,7 +71,7 @@ impl Client {
     /// nonce, bits and document), all of them against the owner's digest.
     fn stored_records(
         &self,
-        codec: &RecordCodec,
+        codec: &std::sync::Arc<RecordCodec>,
         current: &Current,
     ) -> Result<(Vec<RebuildRecord>, zeroize::Zeroizing<Vec<u8>>)> {
         let listed = self.meta_search(codec.kb(), codec.context().id(), &json!({}), false)?;
