@@ -59,6 +59,8 @@ pub struct DigestFetch {
     context_id: String,
     state: Arc<OwnerState>,
     seen: Option<Option<SeenDigest>>,
+    /// The version links are asked after, when the caller chose it rather than the state.
+    since: Option<i64>,
     stored: Option<api::OwnerDigest>,
     /// The version the last page asked links after.
     after: i64,
@@ -72,8 +74,18 @@ impl DigestFetch {
             context_id: context_id.to_owned(),
             state,
             seen: None,
+            since: None,
             stored: None,
             after: 0,
+        }
+    }
+
+    /// A read of `kb`'s digest with the links of every version after `since`, whatever this
+    /// owner has seen (a raw read: [`Fetched::seen`] is then none).
+    pub fn since(kb: &str, context_id: &str, since: i64) -> Self {
+        Self {
+            since: Some(since),
+            ..Self::new(kb, context_id, Arc::new(OwnerState::in_memory()))
         }
     }
 
@@ -122,8 +134,12 @@ impl Driver for DigestFetch {
                     )));
                 }
             }
-            let seen = self.state.seen(&self.context_id, &self.kb)?;
-            let since = seen.as_ref().map(|s| s.version);
+            let seen = match self.since {
+                Some(_) => None,
+                None => self.state.seen(&self.context_id, &self.kb)?,
+            };
+            let since = self.since.or(seen.as_ref().map(|s| s.version));
+            self.since = since;
             self.after = since.unwrap_or(0);
             self.seen = Some(seen);
             return Ok(Step::Send(self.request(since)));
@@ -139,7 +155,7 @@ impl Driver for DigestFetch {
         };
         // Each page starts past the last; a service that does not move on ends the reading.
         let last = stored.links.last().map_or(i64::MAX, |l| l.version);
-        let more = seen.is_some()
+        let more = self.since.is_some()
             && stored.more_links
             && stored.links.len() < api::MAX_LINKS_READ
             && last > self.after

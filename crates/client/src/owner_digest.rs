@@ -29,27 +29,9 @@ impl Client {
         context_id: &str,
         since: i64,
     ) -> Result<api::OwnerDigest> {
-        let address = self.digest_address(kb_id, context_id)?;
-        let page = |after: i64| -> Result<api::OwnerDigest> {
-            let url = format!("{address}?since={after}");
-            let answer = self.json(self.request(Method::GET, &url), &url)?;
-            answer_of(answer, &url)
-        };
-        let mut digest = page(since)?;
-        let (mut more, mut after) = (digest.more_links, since);
-        while more && digest.links.len() < api::MAX_LINKS_READ {
-            // Each page starts past the last; a service that does not move on ends the loop.
-            let last = digest.links.last().map_or(i64::MAX, |l| l.version);
-            if last <= after || last >= digest.version {
-                break;
-            }
-            after = last;
-            let next = page(last)?;
-            more = next.more_links;
-            digest.links.extend(next.links);
-        }
-        digest.more_links = false;
-        Ok(digest)
+        self.digest_address(kb_id, context_id)?;
+        let fetch = paillier_gpu::owner::DigestFetch::since(kb_id, context_id, since);
+        Ok(self.drive(fetch)?.stored)
     }
 
     /// Replaces the owner's digest of `(kb_id, context_id)` by compare-and-set;
