@@ -6,9 +6,7 @@ earlier ciphertext is not in the digest. The Rust client's `records.rs` and `met
 
 import json
 
-from . import _partitions as partitioned
-from ._digest import Planned, counted_value
-from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved, filter_selects
+from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved
 from ._transport import RemoteUnreachableError, _list_of
 
 _DOCUMENT = ("content", "meta_data", "name")
@@ -23,32 +21,16 @@ class Edits:
         each record's old pair for its new one in the same transaction. In a partitioned
         knowledge base each goes to the partition nearest its new vector."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        context_id = context.hash()
-        model = None
-        if verifiable:
-            model = self._current_digest(codec, kb_id, context_id).digest.partition_model
-        placed = None if model is None else model.assign_many(vectors)
-        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents), placed)
-        chunks = json.loads(chunks)
         chunk_ids = [int(i) for i in chunk_ids]
+        documents = None if documents is None else json.dumps(documents)
+        if verifiable:
+            return self._drive(codec.update_records(self._state, chunk_ids, vectors, documents))
+        chunks = json.loads(codec.chunks(vectors, documents)[0])
         if len(chunks) != len(chunk_ids):
             raise ValueError(f"{len(chunk_ids)} chunk ids for {len(chunks)} vectors")
         updates = [dict(chunk, chunk_id=chunk_id) for chunk, chunk_id in zip(chunks, chunk_ids)]
-        if nonces is None:
-            self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_updates": updates})
-            return None
-
-        def plan(current):
-            current.digest.check_placement(model, False, "update")
-            field = current.digest.counted_field
-            metas = [(documents[i] or {}).get("meta_data") if documents else None for i in range(len(updates))]
-            metas = [partitioned.placed_meta(meta, placed, i) for i, meta in enumerate(metas)]
-            return Planned(update=[(chunk, (chunk["chunk_id"], nonce), counted_value(meta, field))
-                                   for chunk, nonce, meta in zip(updates, nonces, metas)],
-                           removed=self._stored_pairs(codec, kb_id, chunk_ids, current))
-
-        self._write_with_digest(codec, kb_id, context_id, plan)
-        return list(zip(chunk_ids, nonces))
+        self._request("PUT", "chunk", {"kb_id": kb_id, "context_id": context.hash(), "chunk_updates": updates})
+        return None
 
     def delete(self, kb_id, context, chunk_ids, *, verifiable=False, private_meta=False):
         """Deletes records `chunk_ids`; how many. Verifiable records are read back first (each
@@ -58,18 +40,6 @@ class Edits:
             return self._delete_ids(kb_id, chunk_ids)
         self._drive(RecordCodec(context, kb_id, verifiable, private_meta).delete_records(self._state, chunk_ids))
         return len(chunk_ids)
-
-    def _stored_pairs(self, codec, kb_id, chunk_ids, current):
-        """The `(chunk_id, nonce, counted value)` of stored verifiable records `chunk_ids`, each
-        checked on its own, their documents opened when the digest counts a field."""
-        if not chunk_ids:
-            return []
-        nonces = codec.stored(self._indexes(kb_id, chunk_ids), chunk_ids).nonces
-        field = current.digest.counted_field
-        metas = [None] * len(chunk_ids)
-        if field is not None:
-            metas = [d.get("meta_data") for d in self._open(kb_id, codec, list(zip(chunk_ids, nonces)))]
-        return [(i, nonce, counted_value(meta, field)) for i, nonce, meta in zip(chunk_ids, nonces, metas)]
 
     def _delete_ids(self, kb_id, ids):
         deleted = 0
@@ -95,29 +65,10 @@ class Edits:
         digest does not count what the filter selects, every record is read, checked against
         the digest, and selected here."""
         if dry_run or not verifiable:
-            ids = [record["chunk_id"] for record, _ in self._find(kb_id, context, filter, verifiable, private_meta)]
+            ids = [record["chunk_id"] for record in self._find(kb_id, context, filter, verifiable, private_meta)]
             return len(ids) if dry_run else self._delete_ids(kb_id, ids)
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        deleted = []
-
-        def plan(current):
-            # What the service lists, each record checked (and a filter given in the wrong mode
-            # refused); where the digest cannot check that list complete, every record, checked
-            # complete, selected here.
-            found, _ = self._find_stored(codec, kb_id, context, filter, current)
-            asked = json.dumps(filter)
-            if not current.digest.covers_filter(asked):
-                every, _ = self._find_stored(codec, kb_id, context, {}, current)
-                found = [(record, nonce) for record, nonce in every
-                         if filter_selects(asked, json.dumps(record.get("meta_data") or {}))]
-            field = current.digest.counted_field
-            deleted[:] = [record["chunk_id"] for record, _ in found]
-            removed = [(record["chunk_id"], nonce, counted_value(record.get("meta_data"), field))
-                       for record, nonce in found]
-            return Planned(delete=list(deleted), removed=removed)
-
-        self._write_with_digest(codec, kb_id, context.hash(), plan)
-        return len(deleted)
+        return self._drive(codec.delete_by_meta(self._state, json.dumps(filter)))
 
     def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
         """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
@@ -135,10 +86,10 @@ class Edits:
             return _list_of(patched, "the patch by metadata's chunk ids")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         if verifiable:
-            return self._patch_verifiable(codec, kb_id, context, filter, patch)
+            return self._drive(codec.patch_by_meta(self._state, json.dumps(filter), json.dumps(patch)))
         found = self._find(kb_id, context, filter, verifiable, private_meta)
         patches = []
-        for record, _ in found:
+        for record in found:
             document = {k: record[k] for k in _DOCUMENT}
             sent = json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch)))
             # Private metadata's name travels only sealed: the stored one is left as it is.
@@ -146,25 +97,4 @@ class Edits:
             patches.append(sent)
         if patches:
             self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_patches": patches})
-        return [record["chunk_id"] for record, _ in found]
-
-    def _patch_verifiable(self, codec, kb_id, context, filter, patch):
-        patched = []
-
-        def plan(current):
-            found, stored = self._find_stored(codec, kb_id, context, filter, current)
-            field = current.digest.counted_field
-            planned = Planned()
-            again = codec.encrypt_again(stored) if found else []
-            for (record, old), (index, nonce) in zip(found, again):
-                document = {k: record[k] for k in _DOCUMENT}
-                chunk = json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch), nonce))
-                chunk["index"] = index
-                meta = dict(document["meta_data"] or {}, **patch)
-                planned.update.append((chunk, (record["chunk_id"], nonce), counted_value(meta, field)))
-                planned.removed.append((record["chunk_id"], old, counted_value(document["meta_data"], field)))
-            patched[:] = [record["chunk_id"] for record, _ in found]
-            return planned
-
-        self._write_with_digest(codec, kb_id, context.hash(), plan)
-        return list(patched)
+        return [record["chunk_id"] for record in found]

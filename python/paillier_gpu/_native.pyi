@@ -751,6 +751,23 @@ class RecordCodec:
         """The driver of a write of records with the owner's digest, `plan((digest,
         next_chunk_id, chunks))` returning it (a `Planned`), called again after another writer;
         it ends with the inserted chunks' ids."""
+    def find_records(
+        self,
+        filter: str,
+        digest: Optional[OwnerDigest] = None,
+        page: Optional[Tuple[Optional[str], str, Optional[int]]] = None,
+    ) -> Driver:
+        """The driver of a find by metadata; it ends with the records as JSON."""
+    def delete_by_meta(self, state: OwnerState, filter: str) -> Driver:
+        """The driver of a delete of the verifiable records `filter` selects; it ends with how
+        many."""
+    def patch_by_meta(self, state: OwnerState, filter: str, patch: str) -> Driver:
+        """The driver of a patch of the verifiable records `filter` selects; it ends with the
+        patched ids."""
+    def update_records(
+        self, state: OwnerState, chunk_ids: Sequence[int], vectors: Any, documents: Optional[str] = None
+    ) -> Driver:
+        """The driver of a replacement of verifiable records; it ends with `[(chunk_id, nonce)]`."""
     def delete_records(self, state: OwnerState, chunk_ids: Sequence[int]) -> Driver:
         """The driver of a delete of verifiable records by id; it ends with `[]`."""
     def rebuild_digest(

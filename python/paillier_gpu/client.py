@@ -261,45 +261,16 @@ class Client(Partitions, Edits, Digests, Transport):
         `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a private
         field is refused."""
         found = self._find(kb_id, context, filter, verifiable, private_meta, sort_by, sort_order, limit)
-        return [dict(record, nonce=nonce) if verifiable else record for record, nonce in found]
+        return found if verifiable else [{k: v for k, v in record.items() if k != "nonce"} for record in found]
 
     def _find(self, kb_id, context, filter, verifiable, private_meta, sort_by=None, sort_order="asc",
               limit=None):
-        """`find`'s records, each with the nonce its document was opened under."""
+        """`find`'s records, each with the nonce its document was opened under (None: not
+        verifiable), by the library's driver (`RecordCodec.find_records`)."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        current = self._current_digest(codec, kb_id, context.hash()) if verifiable else None
+        digest = self._current_digest(codec).digest if verifiable else None
         page = None if sort_by is None and limit is None else (sort_by, sort_order, limit)
-        return self._find_stored(codec, kb_id, context, filter, current, page)[0]
-
-    def _find_stored(self, codec, kb_id, context, filter, current, page=None):
-        """The records `filter` finds, `[(record, nonce)]`, and, for verifiable records, their
-        `StoredRecords` (checked against the digest `current` where it covers the filter)."""
-        sent = json.loads(codec.filter(json.dumps(filter)))
-        if page is None:
-            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": json.dumps(sent)}
-            listed = self._request("POST", "chunk/meta", body)
-        else:
-            sort_by, sort_order, limit = page
-            codec.check_sort(sort_by)
-            body = {"kb_id": kb_id, "context_id": context.hash(), "meta_filter": sent, "offset": 0,
-                    "sort_order": sort_order, "sort_by": sort_by or "chunk_id", "limit": limit}
-            answer = self._request("POST", "chunk/meta/page", body)
-            listed = answer.get("results") if isinstance(answer, dict) else None
-        listed = _list_of(listed, "the metadata search's answer")
-        try:
-            ids = [int(chunk["chunk_id"]) for chunk in listed]
-        except (KeyError, TypeError, ValueError) as error:
-            raise RemoteUnreachableError(f"a listed chunk without a chunk id: {error}") from None
-        nonces, stored = [None] * len(ids), None
-        if current is not None:
-            # A page is part of what the filter selects: the digest covers only the whole.
-            digest = current.digest if current.digest.version > 0 and page is None else None
-            indexes = self._indexes(kb_id, ids) if ids else []
-            stored = codec.stored(indexes, ids, digest, json.dumps(filter))
-            nonces = stored.nonces
-        documents = self._open(kb_id, codec, list(zip(ids, nonces)), filter)
-        found = [(dict(document, chunk_id=i), nonce) for i, document, nonce in zip(ids, documents, nonces)]
-        return found, stored
+        return json.loads(self._drive(codec.find_records(json.dumps(filter), digest, page)))
 
     def _open(self, kb_id, codec, records, filter=None):
         """The documents of `records` (chunk id, nonce), in order, fetched (in id order) and

@@ -8,14 +8,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
-    Answer, Answered, Current, DeleteById, DigestRead, DigestRebuild, Driver, OwnerState, Planned,
-    Planner, RecordsWrite, StateDir, Step, Unanswered, Written,
+    Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
+    FindRecords, Found, FoundRecords, OwnerState, Page, PatchByMeta, Planned, Planner,
+    RecordsWrite, StateDir, Step, Unanswered, UpdateById, Written,
 };
-use paillier_gpu::verifiable::{OwnerDigest, Partitioning};
+use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RecordNonce};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
+use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
 use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
@@ -92,6 +95,10 @@ enum Outcome {
     Current(Current),
     Written(Written),
     Digest(OwnerDigest),
+    Count(u64),
+    Ids(Vec<i64>),
+    Found(Vec<Found>),
+    Pairs(Vec<(i64, String)>),
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -106,6 +113,18 @@ impl<D: Driver + Send, F: Fn(D::Output) -> Outcome + Send> Run for Mapped<D, F> 
         Ok(match self.0.step(answered)? {
             Step::Send(request) => Step::Send(request),
             Step::Done(output) => Step::Done((self.1)(output)),
+        })
+    }
+}
+
+/// A write whose outcome is what its planner gathered.
+struct Gathered<P, F>(RecordsWrite<P>, F);
+
+impl<P: Planner + Send, F: Fn(&P) -> Outcome + Send> Run for Gathered<P, F> {
+    fn run(&mut self, answered: Option<Answered>) -> paillier_gpu::Result<Step<Outcome>> {
+        Ok(match self.0.step(answered)? {
+            Step::Send(request) => Step::Send(request),
+            Step::Done(_) => Step::Done((self.1)(self.0.planner())),
         })
     }
 }
@@ -176,6 +195,10 @@ impl PyDriver {
                     Outcome::Digest(digest) => {
                         PyOwnerDigest { digest }.into_pyobject(py)?.into_any()
                     }
+                    Outcome::Count(count) => count.into_pyobject(py)?.into_any(),
+                    Outcome::Ids(ids) => ids.into_pyobject(py)?.into_any(),
+                    Outcome::Found(found) => found_json(&found)?.into_pyobject(py)?.into_any(),
+                    Outcome::Pairs(pairs) => pairs.into_pyobject(py)?.into_any(),
                 };
                 ("done", value).into_pyobject(py)
             }
@@ -246,6 +269,80 @@ impl PyRecordCodec {
         driver(Mapped(write, Outcome::Written), Raised::default())
     }
 
+    /// The driver of a find by metadata: `filter` (JSON, the owner's) as the service selects
+    /// it, verifiable records checked (against `digest` where it covers the filter, unless
+    /// `page`, `(sort_by, sort_order, limit)`, asks for one sorted page); it ends with the
+    /// records as JSON: `[{"chunk_id", "content", "meta_data", "name", "nonce"}]`.
+    #[pyo3(signature = (filter, digest=None, page=None))]
+    fn find_records(
+        &self,
+        filter: &str,
+        digest: Option<&PyOwnerDigest>,
+        page: Option<(Option<String>, String, Option<usize>)>,
+    ) -> PyResult<PyDriver> {
+        let filter = json_value(filter)?;
+        let mut find =
+            FindRecords::new(Arc::clone(&self.codec), &filter, digest.map(|d| &d.digest));
+        if let Some((sort_by, sort_order, limit)) = page {
+            find = find.paged(Page {
+                sort_by,
+                sort_order,
+                limit,
+            });
+        }
+        let found = |found: FoundRecords| Outcome::Found(found.found);
+        Ok(driver(Mapped(find, found), Raised::default()))
+    }
+
+    /// The driver of a delete of the verifiable records `filter` (JSON) selects, checked
+    /// complete; it ends with how many it deleted.
+    fn delete_by_meta(&self, state: &PyOwnerState, filter: &str) -> PyResult<PyDriver> {
+        let plan = DeleteByMeta::new(Arc::clone(&self.codec), &json_value(filter)?);
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
+        let deleted = |plan: &DeleteByMeta| Outcome::Count(plan.deleted());
+        Ok(driver(Gathered(write, deleted), Raised::default()))
+    }
+
+    /// The driver of a patch (JSON object) of the verifiable records `filter` (JSON) selects,
+    /// each encrypted again under a fresh nonce; it ends with the patched ids.
+    fn patch_by_meta(&self, state: &PyOwnerState, filter: &str, patch: &str) -> PyResult<PyDriver> {
+        let Value::Object(patch) = json_value(patch)? else {
+            return Err(invalid_input("a patch is a JSON object"));
+        };
+        let plan =
+            PatchByMeta::new(Arc::clone(&self.codec), &json_value(filter)?, &patch).py_err()?;
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
+        let patched = |plan: &PatchByMeta| Outcome::Ids(plan.patched().to_vec());
+        Ok(driver(Gathered(write, patched), Raised::default()))
+    }
+
+    /// The driver of a replacement of verifiable records `chunk_ids` by `vectors` with
+    /// `documents` (JSON list, one each, or None): encrypted under fresh nonces, each in the
+    /// partition nearest it; it ends with `[(chunk_id, nonce)]`.
+    #[pyo3(signature = (state, chunk_ids, vectors, documents=None))]
+    fn update_records(
+        &self,
+        state: &PyOwnerState,
+        chunk_ids: Vec<i64>,
+        vectors: &Bound<'_, PyAny>,
+        documents: Option<&str>,
+    ) -> PyResult<PyDriver> {
+        let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
+        let documents: Vec<Document> = match documents {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| invalid_input(format!("documents are not JSON: {e}")))?,
+            None => Vec::new(),
+        };
+        let plan = UpdateById::new(Arc::clone(&self.codec), &chunk_ids, &bits.rows(), documents)
+            .py_err()?;
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
+        let pairs = move |plan: &UpdateById| {
+            let nonces = plan.nonces().iter().map(|n| n.to_hex());
+            Outcome::Pairs(chunk_ids.iter().copied().zip(nonces).collect())
+        };
+        Ok(driver(Gathered(write, pairs), Raised::default()))
+    }
+
     /// The driver of a rebuild of the owner's digest from the records (see
     /// `Client.rebuild_digest`); it ends with the digest written.
     #[pyo3(signature = (state, counted_field=None, after_rollback=false))]
@@ -264,6 +361,27 @@ impl PyRecordCodec {
         .py_err()?;
         Ok(driver(Mapped(rebuild, Outcome::Digest), Raised::default()))
     }
+}
+
+fn json_value(text: &str) -> PyResult<Value> {
+    serde_json::from_str(text).map_err(|e| invalid_input(format!("not JSON: {e}")))
+}
+
+/// Found records as JSON for Python.
+fn found_json(found: &[Found]) -> PyResult<String> {
+    let records: Vec<Value> = found
+        .iter()
+        .map(|record| {
+            serde_json::json!({
+                "chunk_id": record.chunk_id,
+                "content": record.document.content,
+                "meta_data": record.document.meta_data,
+                "name": record.document.name,
+                "nonce": record.nonce.map(RecordNonce::to_hex),
+            })
+        })
+        .collect();
+    serde_json::to_string(&records).map_err(|e| invalid_input(e.to_string()))
 }
 
 /// A write planned by a Python callable.

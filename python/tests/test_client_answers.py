@@ -28,7 +28,8 @@ def answering(answer):
     client = Client("http://127.0.0.1:9", "org", "key")
     client._request = lambda method, route, *args, **kwargs: NO_DIGEST if route == "owner_digest" else answer
     # The owner's digest is read by the library's driver, which Client._carry carries.
-    client._carry = lambda method, route, *args: (200, json.dumps(NO_DIGEST).encode(), False)
+    client._carry = lambda method, route, *args: (
+        200, json.dumps(NO_DIGEST if route == "owner_digest" else answer).encode(), False)
     return client
 
 
@@ -48,13 +49,13 @@ def test_a_search_answer_that_is_not_a_list_is_refused(ctx, answer):
 @pytest.mark.parametrize("answer", [{}, {"deleted_count": "3"}, {"would_delete_count": 3}, []])
 def test_a_delete_answered_without_its_count_is_refused(ctx, answer):
     client = answering(answer)
-    client._find = lambda *args, **kwargs: [({"chunk_id": 7}, None)]  # found and opened
+    client._find = lambda *args, **kwargs: [{"chunk_id": 7, "nonce": None}]  # found and opened
     with pytest.raises(RemoteUnreachableError, match="without a count"):
         client.delete_by_meta("kb", ctx, {"tag1": "a"})
 
 
 def test_a_metadata_search_answer_that_is_not_a_list_is_refused(ctx):
-    with pytest.raises(RemoteUnreachableError, match="not a list"):
+    with pytest.raises(RemoteUnreachableError, match="expected a list of chunks"):
         answering({"chunk_ids": [1]}).delete_by_meta("kb", ctx, {"tag1": "a"})
 
 

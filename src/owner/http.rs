@@ -131,6 +131,15 @@ pub trait Driver {
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<Self::Output>>;
 }
 
+/// A driver borrowed: run it, then read what it gathered.
+impl<D: Driver + ?Sized> Driver for &mut D {
+    type Output = D::Output;
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<Self::Output>> {
+        (**self).step(answered)
+    }
+}
+
 impl Answer {
     /// The answer read as JSON of type `T`, or the error it stands for: a status other than
     /// 2xx is [`Error::Remote`], a body that is not `T` [`Error::Unreachable`].

@@ -18,6 +18,8 @@
 mod digest_read;
 mod digest_rebuild;
 mod documents;
+mod edits;
+mod find;
 mod hamming_answer;
 mod http;
 mod state;
@@ -32,6 +34,8 @@ pub use digest_read::{
 };
 pub use digest_rebuild::DigestRebuild;
 pub use documents::{by_chunk_id, ChunksById, DocumentsRead};
+pub use edits::{DeleteByMeta, PatchByMeta, UpdateById};
+pub use find::{with_rebuild_hint, FindRecords, Found, FoundRecords, Page};
 pub use hamming_answer::read_hamming_answer;
 pub use http::{message_of, Answer, Answered, Driver, Method, Request, Step, Unanswered};
 pub use state::OwnerState;

@@ -2,7 +2,9 @@
 //! each request a driver asks for is sent as it says, and its answer (or why none came) handed
 //! back, until the driver ends. No rule or step order of the protocol lives here.
 
-use paillier_gpu::owner::{Answer, Answered, Driver, Method, Request, Step, Unanswered};
+use paillier_gpu::owner::{
+    Answer, Answered, Driver, Method, Planner, RecordsWrite, Request, Step, Unanswered,
+};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::Client;
@@ -19,6 +21,15 @@ impl Client {
                 Err(error) => return Err(self.located(error)),
             }
         }
+    }
+
+    /// Runs the write `write` to its end and gives it back, for what its planner gathered.
+    pub(crate) fn drive_write<P: Planner>(
+        &self,
+        mut write: RecordsWrite<P>,
+    ) -> Result<RecordsWrite<P>> {
+        self.drive(&mut write)?;
+        Ok(write)
     }
 
     /// Sends `request` once and reads its whole answer.

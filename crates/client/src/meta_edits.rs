@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{self, check_unreserved, Document, RecordCodec};
+use paillier_gpu::owner::{DeleteByMeta, PatchByMeta, RecordsWrite};
+use paillier_gpu::verifiable::{check_unreserved, RecordCodec};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::digest::{counted_value, Planned};
 use super::records::RecordOptions;
 use super::Client;
 use crate::api;
@@ -47,39 +47,10 @@ impl Client {
             return self.delete_chunks(kb_id, &ids);
         }
         let codec = Arc::new(RecordCodec::new(context, kb_id, options));
-        let mut deleted = 0;
-        self.write_with_digest(&codec, |current| {
-            // What the service lists, each record checked (and a filter given in the wrong
-            // mode refused); where the digest cannot check that list complete, every record,
-            // checked complete, selected here.
-            let listed = self.find_stored(&codec, filter, Some(current))?.0;
-            let found = match verifiable::covers_filter(&current.digest, filter) {
-                true => listed,
-                false => {
-                    let every = Value::Object(Default::default());
-                    let (every, _) = self.find_stored(&codec, &every, Some(current))?;
-                    let mut selected = Vec::with_capacity(every.len());
-                    for record in every {
-                        if verifiable::filter_selects(filter, &record.document.meta_data)? {
-                            selected.push(record);
-                        }
-                    }
-                    selected
-                }
-            };
-            let field = current.digest.counted_field();
-            deleted = found.len() as u64;
-            let mut planned = Planned::default();
-            for record in found {
-                if let Some(nonce) = record.nonce {
-                    let value = counted_value(Some(&record.document), field);
-                    planned.removed.push(((record.chunk_id, nonce), value));
-                }
-                planned.delete.push(record.chunk_id);
-            }
-            Ok(planned)
-        })?;
-        Ok(deleted)
+        let plan = DeleteByMeta::new(Arc::clone(&codec), filter);
+        let mut write = RecordsWrite::new(codec, self.owner_state()?, plan);
+        write = self.drive_write(write)?;
+        Ok(write.planner().deleted())
     }
 
     /// Merges `patch` into the metadata of the records of `kb_id` whose metadata passes
@@ -145,39 +116,9 @@ impl Client {
         filter: &Value,
         patch: &Map<String, Value>,
     ) -> Result<Vec<i64>> {
-        let embed_len = codec.context().embed_len().max(1);
-        let mut patched = Vec::new();
-        self.write_with_digest(codec, |current| {
-            let (found, bits) = self.find_stored(codec, filter, Some(current))?;
-            let vectors: Vec<&[u8]> = bits.chunks(embed_len).collect();
-            let records = codec.encrypt(&vectors)?;
-            let nonces = records.nonces.as_deref().unwrap_or_default();
-            let field = current.digest.counted_field();
-            let mut planned = Planned::default();
-            for (i, (record, &nonce)) in found.iter().zip(nonces).enumerate() {
-                let sent = codec.patched(&record.document, patch, Some(nonce))?;
-                let mut document: Document = record.document.clone();
-                document.meta_data.extend(patch.clone());
-                let chunk = json!({
-                    "chunk_id": record.chunk_id,
-                    "chunk_content": sent.content,
-                    "index": codec.index(&records.batch, i)?,
-                    "meta_data": sent.meta_data,
-                    "name": sent.name,
-                });
-                let value = counted_value(Some(&document), field);
-                planned
-                    .update
-                    .push((crate::raw_json(&chunk)?, ((record.chunk_id, nonce), value)));
-                if let Some(old) = record.nonce {
-                    let value = counted_value(Some(&record.document), field);
-                    planned.removed.push(((record.chunk_id, old), value));
-                }
-            }
-            patched = found.iter().map(|record| record.chunk_id).collect();
-            Ok(planned)
-        })?;
-        Ok(patched)
+        let plan = PatchByMeta::new(Arc::clone(codec), filter, patch)?;
+        let write = RecordsWrite::new(Arc::clone(codec), self.owner_state()?, plan);
+        Ok(self.drive_write(write)?.planner().patched().to_vec())
     }
 }
 

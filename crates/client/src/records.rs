@@ -3,16 +3,16 @@
 //! owner's digest, in one transaction each), over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::owner::{DeleteById, RecordsWrite};
+use paillier_gpu::owner::{DeleteById, RecordsWrite, UpdateById};
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{
-    check_unreserved, in_partition, CountedRecord, Document, Expectation, RecordCodec, RecordNonce,
+    check_unreserved, in_partition, Document, RecordCodec, RecordNonce,
 };
 use paillier_gpu::Error as LibraryError;
 use serde_json::Value;
 
 use super::chunks::after_stored;
-use super::digest::{counted_value, Current, Planned};
+use super::digest::{counted_value, Planned};
 use super::partitions::{placed, Placement};
 use super::{api, Client, UPLOAD_BATCH};
 use crate::error::Result;
@@ -167,73 +167,42 @@ impl Client {
             .into());
         }
         let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
-        if options.verifiable {
-            // The digest fixes the records' layout.
-            self.current_digest(&codec)?;
-        }
-        let records = codec.encrypt(vectors)?;
-        // Each chunk as sent, its document placed in `partitions` when given.
-        let updates = |partitions: Option<&[u32]>| -> Result<Vec<(Value, Option<Document>)>> {
+        if !options.verifiable {
+            let records = codec.encrypt(vectors)?;
             let mut updates = Vec::with_capacity(chunk_ids.len());
             for (record, &chunk_id) in chunk_ids.iter().enumerate() {
-                let document = match partitions {
-                    Some(partitions) => {
-                        Some(in_partition(documents.get(record), partitions[record])?)
-                    }
-                    None => {
-                        if let (true, Some(document)) = (options.verifiable, documents.get(record))
-                        {
-                            check_unreserved(&document.meta_data)?;
-                        }
-                        documents.get(record).cloned()
-                    }
-                };
-                let fields = codec.record(&records, record, document.as_ref())?;
-                let chunk = serde_json::json!({
+                let fields = codec.record(&records, record, documents.get(record))?;
+                updates.push(serde_json::json!({
                     "chunk_id": chunk_id,
                     "chunk_content": fields.content,
                     "index": codec.index(&records.batch, record)?,
                     "meta_data": fields.meta_data,
                     "name": fields.name,
-                });
-                updates.push((chunk, document));
+                }));
             }
-            Ok(updates)
-        };
-        let uploaded = |nonce: &dyn Fn(usize) -> Option<RecordNonce>| {
-            let records = chunk_ids.iter().enumerate();
-            records
-                .map(|(i, &chunk_id)| Uploaded {
-                    chunk_id,
-                    nonce: nonce(i),
-                })
-                .collect()
-        };
-        let Some(nonces) = &records.nonces else {
-            let updates = updates(None)?.into_iter().map(|(chunk, _)| chunk).collect();
             self.update_chunks(kb_id, context.id(), updates)?;
-            return Ok(uploaded(&|_| None));
-        };
-        self.write_with_digest(&codec, |current| {
-            let field = current.digest.counted_field();
-            let removed = self.stored_pairs(&codec, chunk_ids, current)?;
-            let (partitions, _) = placed(current, vectors, Placement::Follow)?;
-            let update = updates(partitions.as_deref())?
-                .into_iter()
-                .zip(chunk_ids)
-                .enumerate()
-                .map(|(i, ((chunk, document), &id))| {
-                    let value = counted_value(document.as_ref(), field);
-                    Ok((crate::raw_json(&chunk)?, ((id, nonces[i]), value)))
-                })
-                .collect::<Result<_>>()?;
-            Ok(Planned {
-                update,
-                removed,
-                ..Planned::default()
-            })
-        })?;
-        Ok(uploaded(&|i| nonces.get(i).copied()))
+            let uploaded = chunk_ids.iter().map(|&chunk_id| Uploaded {
+                chunk_id,
+                nonce: None,
+            });
+            return Ok(uploaded.collect());
+        }
+        let plan = UpdateById::new(
+            std::sync::Arc::clone(&codec),
+            chunk_ids,
+            vectors,
+            documents.to_vec(),
+        )?;
+        let write = self.drive_write(RecordsWrite::new(codec, self.owner_state()?, plan))?;
+        let nonces = write.planner().nonces();
+        let uploaded = chunk_ids
+            .iter()
+            .zip(nonces)
+            .map(|(&chunk_id, &nonce)| Uploaded {
+                chunk_id,
+                nonce: Some(nonce),
+            });
+        Ok(uploaded.collect())
     }
 
     /// Deletes the records `chunk_ids` of `kb_id`; how many. Verifiable records are read first
@@ -254,37 +223,6 @@ impl Client {
         self.drive(RecordsWrite::new(codec, self.owner_state()?, plan))?;
         Ok(chunk_ids.len() as u64)
     }
-
-    /// The (chunk id, nonce) pairs of stored verifiable records `chunk_ids`, each verified on
-    /// its own, with their values of the field the digest counts (their documents opened),
-    /// if it counts one.
-    pub(crate) fn stored_pairs(
-        &self,
-        codec: &std::sync::Arc<RecordCodec>,
-        chunk_ids: &[i64],
-        current: &Current,
-    ) -> Result<Vec<CountedRecord>> {
-        let records = self.fetch_record_batch(codec.kb(), codec.context(), chunk_ids)?;
-        let stored = codec.stored(&records, chunk_ids, &Expectation::default())?;
-        let field = current.digest.counted_field();
-        let documents = match field {
-            Some(_) => {
-                let records: Vec<_> = chunk_ids
-                    .iter()
-                    .zip(&stored.nonces)
-                    .map(|(&id, &nonce)| (id, Some(nonce)))
-                    .collect();
-                self.open_documents(codec, &records, None)?
-            }
-            None => Vec::new(),
-        };
-        Ok(chunk_ids
-            .iter()
-            .zip(&stored.nonces)
-            .enumerate()
-            .map(|(i, (&id, &nonce))| ((id, nonce), counted_value(documents.get(i), field)))
-            .collect())
-    }
 }
 
 fn check_documents(documents: usize, vectors: usize) -> Result<()> {
@@ -295,8 +233,4 @@ fn check_documents(documents: usize, vectors: usize) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-pub(crate) fn chunk_id_of(chunk: &Value) -> Option<i64> {
-    chunk.get("chunk_id").and_then(Value::as_i64)
 }

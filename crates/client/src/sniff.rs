@@ -1,29 +1,13 @@
-//! A reader in the wrong mode told which options the knowledge base's records were written
-//! with (the library's [`explain_failure`]), and a sample of a knowledge base's stored metadata
-//! for a search that found nothing.
+//! A sample of a knowledge base's stored metadata for a search that found nothing (a reader
+//! in the wrong mode is told the mode by the library's find).
 
-use paillier_gpu::verifiable::{explain_failure, holds_tokens, RecordOptions, PRIVATE_FIELDS};
+use paillier_gpu::verifiable::{holds_tokens, PRIVATE_FIELDS};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::Client;
 use crate::api;
 use crate::error::{Error, Result};
-
-/// `error`, what reading records found by metadata (`listed`, as the service listed them) with
-/// `options` failed with, told as the options the records were written with where what the
-/// service returned shows it.
-pub(crate) fn explained(options: RecordOptions, listed: &[Value], error: Error) -> Error {
-    match error {
-        Error::Library(error) => {
-            let meta_data = listed
-                .iter()
-                .filter_map(|chunk| chunk.get("meta_data").and_then(Value::as_object));
-            Error::Library(explain_failure(options, error, meta_data))
-        }
-        other => other,
-    }
-}
 
 impl Client {
     /// Whether the knowledge base's records hold private metadata's tokens, by the first record

@@ -95,26 +95,7 @@ impl Client {
     }
 }
 
-/// `error` with, where it says that the records and the owner's digest disagree, the command
-/// that reconciles them, for after the owner has looked: a write cut short by another client
-/// (or by one written before digests) is reconciled so, and a service that lies is not, which
-/// is why the owner looks first.
-pub(crate) fn with_rebuild_hint(error: LibraryError) -> LibraryError {
-    let LibraryError::AnswerRejected(mut rejection) = error else {
-        return error;
-    };
-    for failure in &mut rejection.failures {
-        if failure.kind == FailureKind::DigestMismatch {
-            let detail = failure.detail.take().unwrap_or_default();
-            failure.detail = Some(format!(
-                "{detail}{}if you trust which records the service holds after looking at \
-                 them, `paillier-gpu remote digest rebuild` counts them afresh",
-                if detail.is_empty() { "" } else { "; " }
-            ));
-        }
-    }
-    LibraryError::AnswerRejected(rejection)
-}
+pub(crate) use paillier_gpu::owner::with_rebuild_hint;
 
 /// An answer refused for `kind`, with `detail`.
 pub(crate) fn refused(kind: FailureKind, detail: String) -> crate::Error {

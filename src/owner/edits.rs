@@ -1,0 +1,334 @@
+//! Deletes and patches of verifiable records chosen by metadata, as planners of
+//! [`RecordsWrite`](super::RecordsWrite): the records found first ([`FindRecords`]: each
+//! verified, each document opened and checked against the filter), then deleted or patched by
+//! id with the owner's digest. A delete is checked complete: where the digest does not count
+//! what the filter selects, every record is read (checked against the whole digest) and
+//! selected here, so a record the service hides from the selection is still deleted. A patched
+//! record is encrypted again from its checked bits under a fresh nonce, so that its earlier
+//! document no longer opens and its earlier ciphertext leaves the digest.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+use zeroize::Zeroizing;
+
+use super::digest_read::Current;
+use super::find::{FindRecords, Found, FoundRecords};
+use super::http::{Answered, Driver, Step};
+use super::stored::StoredPairs;
+use super::write::{Planned, Planner};
+use crate::error::{Error, Result};
+use crate::verifiable::{
+    check_unreserved, counted_value, covers_filter, filter_selects, in_partition, CountedRecord,
+    Document, OwnerDigest, RecordCodec, RecordNonce,
+};
+
+/// What an edit by metadata is reading.
+enum Reading {
+    /// The records the service lists for the filter.
+    Listed(FindRecords),
+    /// Every record, where the digest cannot check that list complete.
+    Every(FindRecords),
+}
+
+/// A delete of the verifiable records a filter selects.
+pub struct DeleteByMeta {
+    codec: Arc<RecordCodec>,
+    filter: Value,
+    digest: Option<OwnerDigest>,
+    reading: Option<Reading>,
+    deleted: u64,
+}
+
+impl DeleteByMeta {
+    /// The delete of the records of `codec`'s knowledge base that `filter` selects.
+    pub fn new(codec: Arc<RecordCodec>, filter: &Value) -> Self {
+        Self {
+            codec,
+            filter: filter.clone(),
+            digest: None,
+            reading: None,
+            deleted: 0,
+        }
+    }
+
+    /// How many records the write deletes (once planned).
+    pub fn deleted(&self) -> u64 {
+        self.deleted
+    }
+
+    fn planned(&mut self, found: Vec<Found>) -> Planned {
+        let field = self.digest.as_ref().and_then(OwnerDigest::counted_field);
+        self.deleted = found.len() as u64;
+        let mut planned = Planned::default();
+        for record in found {
+            if let Some(nonce) = record.nonce {
+                let value = counted_value(&record.document.meta_data, field);
+                planned.removed.push(((record.chunk_id, nonce), value));
+            }
+            planned.delete.push(record.chunk_id);
+        }
+        planned
+    }
+}
+
+impl Planner for DeleteByMeta {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        let find = FindRecords::new(Arc::clone(&self.codec), &self.filter, Some(&current.digest));
+        self.reading = Some(Reading::Listed(find));
+        self.digest = Some(current.digest.clone());
+        Ok(())
+    }
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        match self.reading.take().ok_or_else(not_started)? {
+            Reading::Listed(mut find) => {
+                let listed = match find.step(answered)? {
+                    Step::Send(request) => {
+                        self.reading = Some(Reading::Listed(find));
+                        return Ok(Step::Send(request));
+                    }
+                    Step::Done(listed) => listed.found,
+                };
+                let digest = self.digest.as_ref().ok_or_else(not_started)?;
+                if covers_filter(digest, &self.filter) {
+                    return Ok(Step::Done(self.planned(listed)));
+                }
+                let every = json!({});
+                let find = FindRecords::new(Arc::clone(&self.codec), &every, Some(digest));
+                self.reading = Some(Reading::Every(find));
+                self.step(None)
+            }
+            Reading::Every(mut find) => match find.step(answered)? {
+                Step::Send(request) => {
+                    self.reading = Some(Reading::Every(find));
+                    Ok(Step::Send(request))
+                }
+                Step::Done(every) => {
+                    let mut selected = Vec::new();
+                    for record in every.found {
+                        if filter_selects(&self.filter, &record.document.meta_data)? {
+                            selected.push(record);
+                        }
+                    }
+                    Ok(Step::Done(self.planned(selected)))
+                }
+            },
+        }
+    }
+}
+
+/// A patch of the verifiable records a filter selects: `patch` merged into each one's
+/// metadata, each encrypted again under a fresh nonce.
+pub struct PatchByMeta {
+    codec: Arc<RecordCodec>,
+    filter: Value,
+    patch: Map<String, Value>,
+    field: Option<String>,
+    find: Option<FindRecords>,
+    patched: Vec<i64>,
+}
+
+impl PatchByMeta {
+    /// The patch of the records of `codec`'s knowledge base that `filter` selects; a patch of
+    /// the partitions' own field is refused.
+    pub fn new(
+        codec: Arc<RecordCodec>,
+        filter: &Value,
+        patch: &Map<String, Value>,
+    ) -> Result<Self> {
+        check_unreserved(patch)?;
+        Ok(Self {
+            codec,
+            filter: filter.clone(),
+            patch: patch.clone(),
+            field: None,
+            find: None,
+            patched: Vec::new(),
+        })
+    }
+
+    /// The ids of the records the write patches (once planned).
+    pub fn patched(&self) -> &[i64] {
+        &self.patched
+    }
+
+    fn planned(&mut self, found: FoundRecords) -> Result<Planned> {
+        let FoundRecords { found, bits } = found;
+        self.patched = found.iter().map(|record| record.chunk_id).collect();
+        let mut planned = Planned::default();
+        if found.is_empty() {
+            return Ok(planned);
+        }
+        let codec = &self.codec;
+        let field = self.field.as_deref();
+        let vectors: Vec<&[u8]> = bits.chunks(codec.context().embed_len().max(1)).collect();
+        let records = codec.encrypt(&vectors)?;
+        let nonces = records.nonces.as_deref().unwrap_or_default();
+        for (i, (record, &nonce)) in found.iter().zip(nonces).enumerate() {
+            let sent = codec.patched(&record.document, &self.patch, Some(nonce))?;
+            let chunk = json!({
+                "chunk_id": record.chunk_id,
+                "chunk_content": sent.content,
+                "index": codec.index(&records.batch, i)?,
+                "meta_data": sent.meta_data,
+                "name": sent.name,
+            });
+            let mut meta_data = record.document.meta_data.clone();
+            meta_data.extend(self.patch.clone());
+            let value = counted_value(&meta_data, field);
+            planned
+                .update
+                .push((raw(&chunk)?, ((record.chunk_id, nonce), value)));
+            if let Some(old) = record.nonce {
+                let value = counted_value(&record.document.meta_data, field);
+                planned.removed.push(((record.chunk_id, old), value));
+            }
+        }
+        Ok(planned)
+    }
+}
+
+impl Planner for PatchByMeta {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        self.field = current.digest.counted_field().map(str::to_owned);
+        let find = FindRecords::new(Arc::clone(&self.codec), &self.filter, Some(&current.digest));
+        self.find = Some(find);
+        Ok(())
+    }
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        let mut find = self.find.take().ok_or_else(not_started)?;
+        match find.step(answered)? {
+            Step::Send(request) => {
+                self.find = Some(find);
+                Ok(Step::Send(request))
+            }
+            Step::Done(found) => Ok(Step::Done(self.planned(found)?)),
+        }
+    }
+}
+
+/// `value` as the raw JSON a write sends.
+pub(crate) fn raw(value: &Value) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| Error::InvalidParameter(format!("a record does not serialise: {e}")))
+}
+
+pub(crate) fn not_started() -> Error {
+    Error::InvalidParameter("a write was planned before it started".into())
+}
+
+/// A replacement of verifiable records by id with new vectors and documents: encrypted under
+/// fresh nonces at each attempt (in the layout the digest read says), each going to the
+/// partition nearest its vector in that digest, its document sealed anew, and the digest
+/// trading each record's old pair (read back and verified) for its new one.
+pub struct UpdateById {
+    codec: Arc<RecordCodec>,
+    chunk_ids: Vec<i64>,
+    vectors: Zeroizing<Vec<u8>>,
+    documents: Vec<Document>,
+    nonces: Vec<RecordNonce>,
+    update: Vec<(Box<RawValue>, CountedRecord)>,
+    read: Option<StoredPairs>,
+}
+
+impl UpdateById {
+    /// The update of records `chunk_ids` to `vectors` (one each, in the same order) with
+    /// `documents` (one each, or none).
+    pub fn new<V: AsRef<[u8]>>(
+        codec: Arc<RecordCodec>,
+        chunk_ids: &[i64],
+        vectors: &[V],
+        documents: Vec<Document>,
+    ) -> Result<Self> {
+        let embed_len = codec.context().embed_len();
+        let mut bits = Zeroizing::new(Vec::with_capacity(vectors.len() * embed_len));
+        for (index, vector) in vectors.iter().enumerate() {
+            let vector = vector.as_ref();
+            if vector.len() != embed_len {
+                return Err(Error::VectorLength {
+                    index,
+                    expected: embed_len,
+                    found: vector.len(),
+                });
+            }
+            bits.extend_from_slice(vector);
+        }
+        let records = vectors.len();
+        let documents_fit = documents.is_empty() || documents.len() == records;
+        if records != chunk_ids.len() || !documents_fit {
+            return Err(Error::ShapeMismatch(format!(
+                "{} chunk ids, {records} vectors and {} documents",
+                chunk_ids.len(),
+                documents.len()
+            )));
+        }
+        Ok(Self {
+            codec,
+            chunk_ids: chunk_ids.to_vec(),
+            vectors: bits,
+            documents,
+            nonces: Vec::new(),
+            update: Vec::new(),
+            read: None,
+        })
+    }
+
+    /// Each record's new nonce, in order (once written).
+    pub fn nonces(&self) -> &[RecordNonce] {
+        &self.nonces
+    }
+}
+
+impl Planner for UpdateById {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        let codec = &self.codec;
+        let field = current.digest.counted_field();
+        let model = current.digest.partition_model();
+        let vectors: Vec<&[u8]> = self
+            .vectors
+            .chunks(codec.context().embed_len().max(1))
+            .collect();
+        let records = codec.encrypt(&vectors)?;
+        self.nonces = records.nonces.clone().unwrap_or_default();
+        self.update = Vec::with_capacity(self.chunk_ids.len());
+        for (i, (&chunk_id, &nonce)) in self.chunk_ids.iter().zip(&self.nonces).enumerate() {
+            let given = self.documents.get(i);
+            let document = match model {
+                Some(model) => Some(in_partition(given, model.assign(vectors[i])?)?),
+                None => {
+                    if let Some(document) = given {
+                        check_unreserved(&document.meta_data)?;
+                    }
+                    given.cloned()
+                }
+            };
+            let sent = codec.record(&records, i, document.as_ref())?;
+            let chunk = json!({
+                "chunk_id": chunk_id,
+                "chunk_content": sent.content,
+                "index": codec.index(&records.batch, i)?,
+                "meta_data": sent.meta_data,
+                "name": sent.name,
+            });
+            let value = document.and_then(|d| counted_value(&d.meta_data, field));
+            self.update.push((raw(&chunk)?, ((chunk_id, nonce), value)));
+        }
+        self.read = Some(StoredPairs::new(Arc::clone(codec), &self.chunk_ids, field));
+        Ok(())
+    }
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        let read = self.read.as_mut().ok_or_else(not_started)?;
+        Ok(match read.step(answered)? {
+            Step::Send(request) => Step::Send(request),
+            Step::Done(removed) => Step::Done(Planned {
+                update: std::mem::take(&mut self.update),
+                removed,
+                ..Planned::default()
+            }),
+        })
+    }
+}
