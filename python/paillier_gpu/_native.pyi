@@ -570,46 +570,6 @@ class DigestRebuild:
     def counted_field(self) -> Optional[str]:
         """The field it counts per value ("partition" for a partitioned knowledge base)."""
 
-class PartitionsRebuild:
-    """A knowledge base's partitions rebuilt as a sequence of writes, with no I/O (the library's
-    `paillier_gpu::verifiable::PartitionsRebuild`): the model trained afresh over every record
-    (or the one a rebuild cut short already moves them to), each record whose partition changes
-    moved under a fresh nonce, a batch a write, then the model made the one searches probe.
-    Drive it with `while not rebuild.done`: `conflict(digest)`, send `write(codec)` with the
-    digest, `written()`."""
-
-    def __init__(
-        self,
-        codec: RecordCodec,
-        digest: OwnerDigest,
-        ids: Sequence[int],
-        stored: StoredRecords,
-        documents: str,
-        partitions: Optional[int] = None,
-        *,
-        balance: Optional[float] = None,
-        recall_target: Optional[float] = None,
-        seed: int = 0,
-        batch: int = ...,
-    ) -> None: ...
-    @property
-    def done(self) -> bool:
-        """Whether every step is written."""
-    def conflict(self, digest: OwnerDigest) -> Optional[str]:
-        """Why the next step cannot be written over the service's digest now; None when it can."""
-    def write(
-        self, codec: RecordCodec
-    ) -> Tuple[
-        Optional[Tuple[Optional[PartitionModel], Optional[PartitionModel]]],
-        List[Tuple[str, Tuple[int, str], Optional[str]]],
-        List[Tuple[int, str, Optional[str]]],
-    ]:
-        """`(partitions, moved, removed)`: what the next step writes."""
-    def written(self) -> None:
-        """Marks the next step written."""
-    def report(self) -> Dict[str, Any]:
-        """`{"partitions", "records", "moved", "resumed"}`."""
-
 class OwnerState:
     """The owner's state: the highest digest version seen of each knowledge base and the
     rollbacks found, in `folder` (shared with the CLI and the Rust client) and in memory."""
@@ -768,6 +728,16 @@ class RecordCodec:
         self, state: OwnerState, chunk_ids: Sequence[int], vectors: Any, documents: Optional[str] = None
     ) -> Driver:
         """The driver of a replacement of verifiable records; it ends with `[(chunk_id, nonce)]`."""
+    def rebuild_partitions(
+        self,
+        state: OwnerState,
+        partitions: Optional[int] = None,
+        balance: Optional[float] = None,
+        recall_target: Optional[float] = None,
+        seed: int = 0,
+    ) -> Driver:
+        """The driver of a partitions rebuild; it ends with `{"partitions", "records", "moved",
+        "resumed"}`."""
     def delete_records(self, state: OwnerState, chunk_ids: Sequence[int]) -> Driver:
         """The driver of a delete of verifiable records by id; it ends with `[]`."""
     def rebuild_digest(

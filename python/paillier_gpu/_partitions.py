@@ -7,17 +7,14 @@ import json
 import numbers
 import warnings
 
-from ._digest import Planned
-from ._native import (UPLOAD_BATCH, PartitionModel, PartitionsRebuild, RecordCodec,
-                      StoredRecords, auto_partitions, partitions_filter)
+from ._native import PartitionModel, RecordCodec, auto_partitions, partitions_filter
 from ._native import placed_meta as _placed_meta
-from ._transport import RemoteUnreachableError, _list_of
-from .errors import ConcurrentWriteError, InvalidInputError
+from .errors import InvalidInputError
 
 
 class Partitions:
-    """The partitions' reads and their rebuild, for `Client` (which provides `_request`, `_open`,
-    `_indexes`, `_current_digest` and `_write_with_digest`)."""
+    """The partitions' reads and their rebuild, for `Client` (which provides `_drive`, `_state`
+    and `_current_digest`)."""
 
     def partition_model(self, kb_id, context, *, private_meta=False):
         """The partition model of `kb_id` (a `PartitionModel`; None when it is not partitioned)
@@ -68,47 +65,9 @@ class Partitions:
         `{"partitions", "records", "moved", "resumed"}`."""
         count = partition_count(partitions)
         codec = RecordCodec(context, kb_id, True, private_meta)
-        context_id = context.hash()
-        current = self._current_digest(codec, kb_id, context_id)
-        current.digest.check_partitions_counted()
-        ids, stored, documents = self._stored_records(codec, kb_id, context_id, current)
-        rebuild = PartitionsRebuild(codec, current.digest, ids, stored, json.dumps(documents),
-                                    None if count == "auto" else count, balance=balance,
-                                    recall_target=recall_target, seed=seed, batch=UPLOAD_BATCH)
-
-        def step(current):
-            conflict = rebuild.conflict(current.digest)
-            if conflict is not None:
-                raise ConcurrentWriteError(conflict)
-            partitions, moved, removed = rebuild.write(codec)
-            return Planned(partitions=partitions, removed=removed,
-                           update=[(json.loads(chunk), pair, value) for chunk, pair, value in moved])
-
-        while not rebuild.done:
-            self._write_with_digest(codec, kb_id, context_id, step)
-            rebuild.written()
-        return rebuild.report()
-
-    def _stored_records(self, codec, kb_id, context_id, current):
-        """Every record of the knowledge base in chunk id order: the ids, their `StoredRecords`
-        (each checked on its own, all of them against the owner's digest `current`) and their
-        documents as the owner wrote them."""
-        body = {"kb_id": kb_id, "context_id": context_id, "meta_filter": codec.filter("{}")}
-        listed = _list_of(self._request("POST", "chunk/meta", body), "the metadata search's answer")
-        try:
-            ids = sorted(int(chunk["chunk_id"]) for chunk in listed)
-        except (KeyError, TypeError, ValueError) as error:
-            raise RemoteUnreachableError(f"a listed chunk without a chunk id: {error}") from None
-        parts, documents = [], []
-        for start in range(0, len(ids), UPLOAD_BATCH):
-            page = ids[start : start + UPLOAD_BATCH]
-            part = codec.stored(self._indexes(kb_id, page), page)
-            documents += self._open(kb_id, codec, list(zip(page, part.nonces)))
-            parts.append(part)
-        stored = StoredRecords.join(parts)
-        # Every record the digest counts, and no other.
-        codec.check_counted(current.digest, ids, stored.nonces)
-        return ids, stored, documents
+        run = codec.rebuild_partitions(self._state, None if count == "auto" else count, balance=balance,
+                                       recall_target=recall_target, seed=seed)
+        return self._drive(run)
 
 
 def partition_count(partitions):

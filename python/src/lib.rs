@@ -20,7 +20,6 @@ mod owner;
 mod packed_array;
 mod paillier_key;
 mod partitions;
-mod partitions_rebuild;
 mod public;
 mod record_state;
 mod records;
@@ -88,7 +87,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<record_state::PyOwnerDigest>()?;
     module.add_class::<digest_history::PyDigestRebuild>()?;
     module.add_class::<partitions::PyPartitionModel>()?;
-    module.add_class::<partitions_rebuild::PyPartitionsRebuild>()?;
     // The most metadata a record may carry, as the service stores it (the library's number).
     module.add("MAX_META_BYTES", paillier_gpu::verifiable::MAX_META_BYTES)?;
     // The owner's protocol's and the wire's numbers, so that the client keeps none of its own.

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
     Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
-    FindRecords, Found, FoundRecords, OwnerState, Page, PatchByMeta, Planned, Planner,
-    RecordsWrite, StateDir, Step, Unanswered, UpdateById, Written,
+    FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planned,
+    Planner, RecordsWrite, StateDir, Step, Unanswered, UpdateById, Written,
 };
-use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RecordNonce};
+use paillier_gpu::partitions::TrainOptions;
+use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RebuildReport, RecordNonce};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use serde_json::value::RawValue;
@@ -99,6 +100,7 @@ enum Outcome {
     Ids(Vec<i64>),
     Found(Vec<Found>),
     Pairs(Vec<(i64, String)>),
+    Report(RebuildReport),
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -199,6 +201,14 @@ impl PyDriver {
                     Outcome::Ids(ids) => ids.into_pyobject(py)?.into_any(),
                     Outcome::Found(found) => found_json(&found)?.into_pyobject(py)?.into_any(),
                     Outcome::Pairs(pairs) => pairs.into_pyobject(py)?.into_any(),
+                    Outcome::Report(report) => {
+                        let dict = pyo3::types::PyDict::new(py);
+                        dict.set_item("partitions", report.partitions)?;
+                        dict.set_item("records", report.records)?;
+                        dict.set_item("moved", report.moved)?;
+                        dict.set_item("resumed", report.resumed)?;
+                        dict.into_any()
+                    }
                 };
                 ("done", value).into_pyobject(py)
             }
@@ -341,6 +351,35 @@ impl PyRecordCodec {
             Outcome::Pairs(chunk_ids.iter().copied().zip(nonces).collect())
         };
         Ok(driver(Gathered(write, pairs), Raised::default()))
+    }
+
+    /// The driver of a partitions rebuild (see `Client.rebuild_partitions`): `partitions`
+    /// trained afresh (None: about √records) with `balance`, `recall_target` and `seed`, or
+    /// the rebuild under way resumed; it ends with `{"partitions", "records", "moved",
+    /// "resumed"}`.
+    #[pyo3(signature = (state, partitions=None, balance=None, recall_target=None, seed=0))]
+    fn rebuild_partitions(
+        &self,
+        state: &PyOwnerState,
+        partitions: Option<usize>,
+        balance: Option<f64>,
+        recall_target: Option<f64>,
+        seed: u64,
+    ) -> PyDriver {
+        let defaults = TrainOptions::default();
+        let train = TrainOptions {
+            balance: balance.unwrap_or(defaults.balance),
+            recall_target: recall_target.unwrap_or(defaults.recall_target),
+            seed,
+            ..defaults
+        };
+        let run = PartitionsRebuildRun::new(
+            Arc::clone(&self.codec),
+            Arc::clone(&state.state),
+            partitions,
+            train,
+        );
+        driver(Mapped(run, Outcome::Report), Raised::default())
     }
 
     /// The driver of a rebuild of the owner's digest from the records (see

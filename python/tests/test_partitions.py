@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import paillier_gpu as pg
-from paillier_gpu import _partitions
 from paillier_gpu.client import UPLOAD_BATCH, Client
 
 from conftest import hamming
@@ -329,22 +328,23 @@ def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_wr
     queries = clustered(2, 6, 9)
     check_searches(client, kb, ctx, model, owners_copy(model), queries)
 
-    # A rebuild cut short after its first batch of moves: the digest still holds both models,
-    # every search verifies, and running it again resumes with the model it had trained.
-    monkeypatch.setattr(_partitions, "UPLOAD_BATCH", 10)
-    steps = []
-    real = Client._write_with_digest
+    # A rebuild cut short before its last write (the model installed, every record moved, not
+    # yet made the one searches probe): the digest still holds both models, every search
+    # verifies, and running it again resumes with the model it had trained.
+    writes = []
+    real = Client._carry
 
-    def cut_short(self, *args):
-        if len(steps) == 2:
-            raise KeyboardInterrupt("cut short")
-        steps.append(1)
-        return real(self, *args)
+    def cut_short(self, method, route, *args):
+        if route == "records":
+            if len(writes) == 2:
+                raise KeyboardInterrupt("cut short")
+            writes.append(1)
+        return real(self, method, route, *args)
 
-    monkeypatch.setattr(Client, "_write_with_digest", cut_short)
+    monkeypatch.setattr(Client, "_carry", cut_short)
     with pytest.raises(KeyboardInterrupt):
         client.rebuild_partitions(kb, ctx, partitions=4, private_meta=True)
-    monkeypatch.setattr(Client, "_write_with_digest", real)
+    monkeypatch.setattr(Client, "_carry", real)
     summary = client.partitions(kb, ctx, private_meta=True)
     assert (summary["partitions"], summary["rebuilding"]) == (6, True)
     found, cost = search(client, kb, ctx, queries[0], probe="all")
@@ -358,21 +358,21 @@ def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_wr
     # Another writer between two steps stops the rebuild; running it again finishes it.
     other = Client(server.url, server.org, server.key["secretKey"], state_dir=tmp_path / "other")
 
-    def interrupted(self, *args):
-        # The rebuild's second write (its first move, after it installed its model).
-        if self is client:
-            steps.append(1)
-            if len(steps) == 2:
+    def interrupted(self, method, route, *args):
+        # The rebuild's second write (its moves, after it installed its model).
+        if self is client and route == "records":
+            writes.append(1)
+            if len(writes) == 2:
                 extra = other.upload(kb, ctx, clustered(1, 6, 10), **BOTH)
                 ids.append(extra[0][0])
-        return real(self, *args)
+        return real(self, method, route, *args)
 
-    steps.clear()
-    monkeypatch.setattr(Client, "_write_with_digest", interrupted)
+    writes.clear()
+    monkeypatch.setattr(Client, "_carry", interrupted)
     with pytest.raises(pg.ConcurrentWriteError, match="another client during the rebuild.*again to resume"):
         client.rebuild_partitions(kb, ctx, partitions=5, private_meta=True)
-    monkeypatch.setattr(Client, "_write_with_digest", real)
-    assert len(steps) == 2
+    monkeypatch.setattr(Client, "_carry", real)
+    assert len(writes) == 2
     vectors = np.concatenate([vectors, clustered(1, 6, 10)])
     report = client.rebuild_partitions(kb, ctx, private_meta=True)
     assert (report["partitions"], report["records"], report["resumed"]) == (5, 121, True)

@@ -94,9 +94,7 @@ impl FindRecords {
     }
 
     fn list(&mut self) -> Result<Step<FoundRecords>> {
-        let sent = self.codec.filter(&self.filter)?;
-        let meta_filter = api::filter_as_sent(&sent)
-            .map_err(|e| Error::InvalidParameter(format!("the filter does not serialise: {e}")))?;
+        let meta_filter = sent_filter(&self.codec, &self.filter)?;
         let mut body = api::MetaSearch {
             kb_id: self.codec.kb().to_owned(),
             context_id: self.codec.context().id().to_owned(),
@@ -268,6 +266,16 @@ impl Driver for FindRecords {
             )),
         }
     }
+}
+
+/// `filter` as the service takes it: tokenised as `codec`'s records are, then as the SDK sends
+/// a filter (a JSON string holding its JSON).
+pub(crate) fn sent_filter(
+    codec: &RecordCodec,
+    filter: &Value,
+) -> Result<Box<serde_json::value::RawValue>> {
+    api::filter_as_sent(&codec.filter(filter)?)
+        .map_err(|e| Error::InvalidParameter(format!("the filter does not serialise: {e}")))
 }
 
 fn unreadable(route: &str, detail: String) -> Error {

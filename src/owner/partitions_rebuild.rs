@@ -1,0 +1,260 @@
+//! A partitions rebuild carried as one driver: the digest read, every record read and verified
+//! a page at a time (its nonce, bits and document) and all of them against the digest, then
+//! each write the library's [`PartitionsRebuild`] plans sent with the digest, one
+//! [`RecordsWrite`] a step. Another writer in between stops it ([`Error::ConcurrentWrite`]):
+//! nothing is lost, and running it again resumes it.
+
+use std::sync::Arc;
+
+use paillier_gpu_api as api;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::digest_read::{Current, DigestRead};
+use super::documents::{ChunksById, DocumentsRead};
+use super::edits::{not_started, raw};
+use super::find::{sent_filter, with_rebuild_hint};
+use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
+use super::state::OwnerState;
+use super::stored::stored_batch;
+use super::write::{Planned, Planner, RecordsWrite};
+use crate::error::{Error, Result};
+use crate::partitions::TrainOptions;
+use crate::verifiable::{
+    Expectation, PartitionsRebuild, RebuildRecord, RebuildReport, RecordCodec, RecordNonce,
+};
+
+/// What the rebuild reads or writes.
+enum Phase {
+    Digest(DigestRead),
+    Listing(Current),
+    Indexes(Current, ChunksById),
+    Documents(Current, Vec<RecordNonce>, DocumentsRead),
+    Writing(Box<RecordsWrite<StepPlan>>),
+    Over,
+}
+
+/// The rebuild of a knowledge base's partitions (see the module's documentation).
+pub struct PartitionsRebuildRun {
+    codec: Arc<RecordCodec>,
+    state: Arc<OwnerState>,
+    partitions: Option<usize>,
+    train: TrainOptions,
+    ids: Vec<i64>,
+    read: usize,
+    records: Vec<RebuildRecord>,
+    bits: Zeroizing<Vec<u8>>,
+    phase: Phase,
+}
+
+impl PartitionsRebuildRun {
+    /// The rebuild of `codec`'s knowledge base: `partitions` trained afresh (about √records
+    /// when none) under `train`'s other options, or the rebuild under way resumed.
+    pub fn new(
+        codec: Arc<RecordCodec>,
+        state: Arc<OwnerState>,
+        partitions: Option<usize>,
+        train: TrainOptions,
+    ) -> Self {
+        let read = DigestRead::new(Arc::clone(&codec), Arc::clone(&state));
+        Self {
+            codec,
+            state,
+            partitions,
+            train,
+            ids: Vec::new(),
+            read: 0,
+            records: Vec::new(),
+            bits: Zeroizing::default(),
+            phase: Phase::Digest(read),
+        }
+    }
+
+    /// Every record's id, from the service's list of the whole knowledge base, ascending.
+    fn listed(&mut self, answered: Option<Answered>) -> Result<()> {
+        let answer = expect_answer(answered, "chunk/meta", "")?;
+        let Value::Array(listed) = answer.json::<Value>("chunk/meta")? else {
+            return Err(Error::Unreachable {
+                route: "chunk/meta".into(),
+                detail: "the list of chunks is not a list".into(),
+            });
+        };
+        for chunk in &listed {
+            let id = chunk.get("chunk_id").and_then(Value::as_i64);
+            self.ids.push(id.ok_or_else(|| Error::Unreachable {
+                route: "chunk/meta".into(),
+                detail: format!("a listed chunk without a chunk_id: {chunk}"),
+            })?);
+        }
+        self.ids.sort_unstable();
+        if self.ids.is_empty() {
+            return Err(Error::InvalidParameter(format!(
+                "knowledge base {} holds no records to partition",
+                self.codec.kb()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The next page of records to read, or the rebuild planned once all are read.
+    fn next_page(&mut self, current: Current) -> Result<Step<RebuildReport>> {
+        if self.read < self.ids.len() {
+            let end = (self.read + api::UPLOAD_BATCH).min(self.ids.len());
+            let chunks = ChunksById::new(self.codec.kb(), &self.ids[self.read..end], &["index"]);
+            self.phase = Phase::Indexes(current, chunks);
+            return self.step(None);
+        }
+        // Every record the digest counts, and no other.
+        let nonces: Vec<RecordNonce> = self.records.iter().map(|r| r.nonce).collect();
+        let answered = self.codec.tally(&self.ids, &nonces)?;
+        current
+            .digest
+            .records()
+            .check(&answered)
+            .map_err(with_rebuild_hint)?;
+        let rebuild = PartitionsRebuild::plan(
+            &self.codec,
+            &current.digest,
+            std::mem::take(&mut self.records),
+            std::mem::take(&mut self.bits),
+            self.partitions,
+            &self.train,
+            api::UPLOAD_BATCH,
+        )?;
+        self.next_write(rebuild)
+    }
+
+    fn page(&self) -> &[i64] {
+        let end = (self.read + api::UPLOAD_BATCH).min(self.ids.len());
+        &self.ids[self.read..end]
+    }
+
+    fn next_write(&mut self, rebuild: PartitionsRebuild) -> Result<Step<RebuildReport>> {
+        if rebuild.step().is_none() {
+            return Ok(Step::Done(rebuild.report()));
+        }
+        let plan = StepPlan {
+            codec: Arc::clone(&self.codec),
+            rebuild,
+            planned: None,
+        };
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
+        self.phase = Phase::Writing(Box::new(write));
+        self.step(None)
+    }
+}
+
+impl Driver for PartitionsRebuildRun {
+    type Output = RebuildReport;
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<RebuildReport>> {
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Digest(mut read) => match read.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Digest(read);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(current) => {
+                    current.digest.check_partitions_counted()?;
+                    let body = api::MetaSearch {
+                        kb_id: self.codec.kb().to_owned(),
+                        context_id: self.codec.context().id().to_owned(),
+                        meta_filter: Some(sent_filter(&self.codec, &serde_json::json!({}))?),
+                        ..api::MetaSearch::default()
+                    };
+                    let request =
+                        Request::new(Method::Post, "chunk/meta", String::new()).with_json(&body)?;
+                    self.phase = Phase::Listing(current);
+                    Ok(Step::Send(request))
+                }
+            },
+            Phase::Listing(current) => {
+                self.listed(answered)?;
+                self.next_page(current)
+            }
+            Phase::Indexes(current, mut chunks) => match chunks.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Indexes(current, chunks);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(chunks) => {
+                    let page = self.page().to_vec();
+                    let batch = stored_batch(self.codec.context(), &chunks, &page)?;
+                    let stored = self.codec.stored(&batch, &page, &Expectation::default())?;
+                    self.bits.extend_from_slice(&stored.bits);
+                    let records = page
+                        .iter()
+                        .zip(&stored.nonces)
+                        .map(|(&id, &n)| (id, Some(n)));
+                    let documents =
+                        DocumentsRead::new(Arc::clone(&self.codec), records.collect(), None);
+                    self.phase = Phase::Documents(current, stored.nonces, documents);
+                    self.step(None)
+                }
+            },
+            Phase::Documents(current, nonces, mut documents) => match documents.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Documents(current, nonces, documents);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(documents) => {
+                    let page = self.page().to_vec();
+                    for ((chunk_id, nonce), document) in page.into_iter().zip(nonces).zip(documents)
+                    {
+                        self.records.push(RebuildRecord {
+                            chunk_id,
+                            nonce,
+                            document,
+                        });
+                    }
+                    self.read = self.records.len();
+                    self.next_page(current)
+                }
+            },
+            Phase::Writing(mut write) => match write.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Writing(write);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(_) => {
+                    let mut rebuild = (*write).into_planner().rebuild;
+                    rebuild.written();
+                    self.next_write(rebuild)
+                }
+            },
+            Phase::Over => Err(Error::InvalidParameter(
+                "the rebuild is over: a driver is not stepped after its end".into(),
+            )),
+        }
+    }
+}
+
+/// One step of a partitions rebuild as a write's plan.
+struct StepPlan {
+    codec: Arc<RecordCodec>,
+    rebuild: PartitionsRebuild,
+    planned: Option<Planned>,
+}
+
+impl Planner for StepPlan {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        if let Some(conflict) = self.rebuild.conflict(&current.digest) {
+            return Err(Error::ConcurrentWrite(conflict));
+        }
+        let write = self.rebuild.write(&self.codec)?;
+        let mut planned = Planned {
+            partitions: write.partitions,
+            removed: write.removed,
+            ..Planned::default()
+        };
+        for (chunk, pair) in write.updates {
+            planned.update.push((raw(&chunk)?, pair));
+        }
+        self.planned = Some(planned);
+        Ok(())
+    }
+
+    fn step(&mut self, _: Option<Answered>) -> Result<Step<Planned>> {
+        self.planned.take().map(Step::Done).ok_or_else(not_started)
+    }
+}
