@@ -738,6 +738,17 @@ class RecordCodec:
     ) -> Driver:
         """The driver of a partitions rebuild; it ends with `{"partitions", "records", "moved",
         "resumed"}`."""
+    def upload_records(
+        self,
+        state: OwnerState,
+        vectors: Any,
+        documents: Optional[str] = None,
+        partitions: Optional[Union[int, str]] = None,
+        balance: Optional[float] = None,
+        recall_target: Optional[float] = None,
+    ) -> Driver:
+        """The driver of an upload of verifiable records; it ends with `([(chunk_id, nonce)],
+        note)`."""
     def delete_records(self, state: OwnerState, chunk_ids: Sequence[int]) -> Driver:
         """The driver of a delete of verifiable records by id; it ends with `[]`."""
     def rebuild_digest(

@@ -5,10 +5,8 @@ the tokens each query names, nothing else. The Rust client's `partitions` module
 
 import json
 import numbers
-import warnings
 
-from ._native import PartitionModel, RecordCodec, auto_partitions, partitions_filter
-from ._native import placed_meta as _placed_meta
+from ._native import RecordCodec, partitions_filter
 from .errors import InvalidInputError
 
 
@@ -77,31 +75,6 @@ def partition_count(partitions):
     if isinstance(partitions, bool) or not isinstance(partitions, numbers.Integral) or partitions < 1:
         raise InvalidInputError(f"partitions is a number of partitions (at least 1) or \"auto\", not {partitions!r}")
     return int(partitions)
-
-
-def placed_meta(meta_data, partitions, i):
-    """Record `i`'s metadata as its document is sealed: in its partition when `partitions`, by
-    the library's rule (`_native.placed_meta`)."""
-    if partitions is None:
-        return meta_data
-    return json.loads(_placed_meta(None if meta_data is None else json.dumps(meta_data), partitions[i]))
-
-
-def upload_placement(kb_id, digest, partitions, vectors, train):
-    """Where an upload's records go (`partitions`: None, "auto" or a number, already checked):
-    `(model, placed, trained)`: the knowledge base's model (None: not partitioned), each
-    record's partition (None: none) and whether the model was just trained over `vectors`, the
-    first upload to an empty knowledge base, which the first batch stores with the digest. The
-    library decides (`OwnerDigest.upload_partitions`)."""
-    action, note, count = digest.upload_partitions(kb_id, partitions)
-    if action == "train" and len(vectors) > 0:
-        model, placed = PartitionModel.train(vectors, auto_partitions(len(vectors)) if count is None else count,
-                                             **train)
-        return model, placed, True
-    if note is not None:
-        warnings.warn(note, stacklevel=3)
-    model = digest.partition_model
-    return model, None if model is None else model.assign_many(vectors), False
 
 
 def search_probe(probe, decoys):

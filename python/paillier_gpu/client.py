@@ -35,6 +35,7 @@ checked complete against the owner's digest, whose sealed copy holds the centroi
 import base64
 import json
 import os
+import warnings
 import urllib.parse
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
@@ -119,8 +120,12 @@ class Client(Partitions, Edits, Digests, Transport):
                                     "(verifiable=True)")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         if verifiable:
-            train = {"balance": balance, "recall_target": recall_target}
-            return self._upload_verifiable(codec, kb_id, context.hash(), vectors, documents, count, train)
+            upload = codec.upload_records(self._state, vectors, None if documents is None else json.dumps(documents),
+                                          count, balance=balance, recall_target=recall_target)
+            uploaded, note = self._drive(upload)
+            if note is not None:
+                warnings.warn(note, stacklevel=2)
+            return uploaded
         chunks, _ = codec.chunks(vectors, None if documents is None else json.dumps(documents))
         chunks = json.loads(chunks)
         ids = []
@@ -144,36 +149,6 @@ class Client(Partitions, Edits, Digests, Transport):
             sent = len(body["chunks"])
             ids.extend(checked_ids(answer, sent, f"the insert of records {start} to {start + sent - 1}"))
         return ids
-
-    def _upload_verifiable(self, codec, kb_id, context_id, vectors, documents, partitions, train):
-        # The records are placed by the partitions as they are now; a batch whose digest holds
-        # others (a rebuild finished meanwhile) is refused, and the upload stops there.
-        current = self._current_digest(codec, kb_id, context_id)
-        model, placed, trained = partitioned.upload_placement(kb_id, current.digest, partitions, vectors, train)
-        chunks, nonces = codec.chunks(vectors, None if documents is None else json.dumps(documents), placed)
-        chunks = json.loads(chunks)
-        uploaded = []
-        for start in range(0, len(chunks), UPLOAD_BATCH):
-            end = min(start + UPLOAD_BATCH, len(chunks))
-
-            def plan(current, start=start, end=end):
-                installed = current.digest.check_placement(model, trained, "upload")
-                field = current.digest.write_counted_field(placed is not None)
-                insert = []
-                for i in range(start, end):
-                    meta = (documents[i] or {}).get("meta_data") if documents else None
-                    value = counted_value(partitioned.placed_meta(meta, placed, i), field)
-                    insert.append((chunks[i], nonces[i], value))
-                return Planned(insert=insert, partitions=installed)
-
-            try:
-                ids = self._write_with_digest(codec, kb_id, context_id, plan)
-            except PaillierGpuError as error:
-                if uploaded:
-                    raise type(error)(*_with_stored(error, uploaded)) from None
-                raise
-            uploaded.extend(zip(ids, nonces[start:end]))
-        return uploaded
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use paillier_gpu::owner::{
     Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
     FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planned,
-    Planner, RecordsWrite, StateDir, Step, Unanswered, UpdateById, Written,
+    Planner, RecordsWrite, StateDir, Step, Unanswered, UpdateById, UploadPlacement, UploadRecords,
+    UploadedRecords, Written,
 };
 use paillier_gpu::partitions::TrainOptions;
 use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RebuildReport, RecordNonce};
@@ -22,7 +23,7 @@ use serde_json::Value;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
-use crate::record_state::{counted_records, nonce_of, PyOwnerDigest};
+use crate::record_state::{counted_records, nonce_of, partition_count, PyOwnerDigest};
 use crate::records::PyRecordCodec;
 
 /// The owner's state: the highest digest version seen of each knowledge base and the
@@ -101,6 +102,7 @@ enum Outcome {
     Found(Vec<Found>),
     Pairs(Vec<(i64, String)>),
     Report(RebuildReport),
+    Uploaded(UploadedRecords),
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -201,6 +203,14 @@ impl PyDriver {
                     Outcome::Ids(ids) => ids.into_pyobject(py)?.into_any(),
                     Outcome::Found(found) => found_json(&found)?.into_pyobject(py)?.into_any(),
                     Outcome::Pairs(pairs) => pairs.into_pyobject(py)?.into_any(),
+                    Outcome::Uploaded(uploaded) => {
+                        let records: Vec<(i64, String)> = uploaded
+                            .records
+                            .iter()
+                            .map(|&(id, nonce)| (id, nonce.to_hex()))
+                            .collect();
+                        (records, uploaded.note).into_pyobject(py)?.into_any()
+                    }
                     Outcome::Report(report) => {
                         let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("partitions", report.partitions)?;
@@ -351,6 +361,52 @@ impl PyRecordCodec {
             Outcome::Pairs(chunk_ids.iter().copied().zip(nonces).collect())
         };
         Ok(driver(Gathered(write, pairs), Raised::default()))
+    }
+
+    /// The driver of an upload of verifiable records: `vectors` with `documents` (JSON list,
+    /// one each, or None), placed in the knowledge base's partitions, or in `partitions`
+    /// ("auto" or a number) trained over `vectors` (with `balance` and `recall_target`) when
+    /// it is empty; it ends with `([(chunk_id, nonce)], note)`, `note` saying why partitions
+    /// asked for were not trained.
+    #[pyo3(signature = (state, vectors, documents=None, partitions=None, balance=None, recall_target=None))]
+    fn upload_records(
+        &self,
+        state: &PyOwnerState,
+        vectors: &Bound<'_, PyAny>,
+        documents: Option<&str>,
+        partitions: Option<&Bound<'_, PyAny>>,
+        balance: Option<f64>,
+        recall_target: Option<f64>,
+    ) -> PyResult<PyDriver> {
+        let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
+        let documents: Vec<Document> = match documents {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| invalid_input(format!("documents are not JSON: {e}")))?,
+            None => Vec::new(),
+        };
+        let placement = match partitions {
+            None => UploadPlacement::Follow,
+            Some(count) => {
+                let defaults = TrainOptions::default();
+                UploadPlacement::Asked {
+                    count: partition_count(count)?,
+                    train: TrainOptions {
+                        balance: balance.unwrap_or(defaults.balance),
+                        recall_target: recall_target.unwrap_or(defaults.recall_target),
+                        ..defaults
+                    },
+                }
+            }
+        };
+        let upload = UploadRecords::new(
+            Arc::clone(&self.codec),
+            Arc::clone(&state.state),
+            &bits.rows(),
+            documents,
+            placement,
+        )
+        .py_err()?;
+        Ok(driver(Mapped(upload, Outcome::Uploaded), Raised::default()))
     }
 
     /// The driver of a partitions rebuild (see `Client.rebuild_partitions`): `partitions`

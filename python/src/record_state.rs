@@ -266,7 +266,7 @@ pub fn expectation(
 }
 
 /// A count of partitions as Python gives it: "auto" or a number (at least 1).
-fn partition_count(value: &Bound<'_, PyAny>) -> PyResult<PartitionCount> {
+pub fn partition_count(value: &Bound<'_, PyAny>) -> PyResult<PartitionCount> {
     if value.extract::<String>().is_ok_and(|s| s == "auto") {
         return Ok(PartitionCount::Auto);
     }

@@ -26,6 +26,7 @@ mod partitions_rebuild;
 mod state;
 mod state_dir;
 mod stored;
+mod upload;
 mod write;
 #[cfg(test)]
 mod write_tests;
@@ -43,4 +44,5 @@ pub use partitions_rebuild::PartitionsRebuildRun;
 pub use state::OwnerState;
 pub use state_dir::{SeenDigest, StateDir};
 pub use stored::{stored_batch, DeleteById, StoredPairs};
+pub use upload::{UploadPlacement, UploadRecords, UploadedRecords};
 pub use write::{PlanWith, Planned, Planner, RecordsWrite, Written};

@@ -3,18 +3,14 @@
 //! owner's digest, in one transaction each), over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::owner::{DeleteById, RecordsWrite, UpdateById};
+use paillier_gpu::owner::{DeleteById, RecordsWrite, UpdateById, UploadPlacement, UploadRecords};
 pub use paillier_gpu::verifiable::RecordOptions;
-use paillier_gpu::verifiable::{
-    check_unreserved, in_partition, Document, RecordCodec, RecordNonce,
-};
+use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce};
 use paillier_gpu::Error as LibraryError;
-use serde_json::Value;
 
 use super::chunks::after_stored;
-use super::digest::{counted_value, Planned};
-use super::partitions::{placed, Placement};
-use super::{api, Client, UPLOAD_BATCH};
+use super::partitions::Placement;
+use super::Client;
 use crate::error::Result;
 
 /// One uploaded record: the id the service gave it and, for a verifiable record, its nonce.
@@ -70,12 +66,8 @@ impl Client {
                 "partitions are counted by the owner's digest: they need verifiable records".into(),
             ));
         }
-        if options.verifiable {
-            // The digest fixes the records' layout (a knowledge base without one gets it now).
-            self.current_digest(&codec)?;
-        }
-        let records = codec.encrypt(vectors)?;
-        let Some(nonces) = &records.nonces else {
+        if !options.verifiable {
+            let records = codec.encrypt(vectors)?;
             let ids = self.send_records(&codec, &records.batch, |record| {
                 Ok(codec.record(&records, record, documents.get(record))?)
             })?;
@@ -86,62 +78,35 @@ impl Client {
                     nonce: None,
                 })
                 .collect());
-        };
-        let mut uploaded = Vec::with_capacity(vectors.len());
-        for start in (0..vectors.len()).step_by(UPLOAD_BATCH) {
-            let end = (start + UPLOAD_BATCH).min(vectors.len());
-            let batch_placement = match placement {
-                Placement::Trained { model, partitions } => Placement::Trained {
-                    model,
-                    partitions: partitions.get(start..end).unwrap_or_default(),
-                },
-                Placement::Follow => Placement::Follow,
-            };
-            let written = self.write_with_digest(&codec, |current| {
-                let (partitions, installed) =
-                    placed(current, &vectors[start..end], batch_placement)?;
-                let field = current.digest.write_counted_field(partitions.is_some());
-                let mut insert = Vec::with_capacity(end - start);
-                for record in start..end {
-                    let document = match &partitions {
-                        Some(partitions) => {
-                            let partition = partitions[record - start];
-                            Some(in_partition(documents.get(record), partition)?)
-                        }
-                        None => {
-                            // The partition field is the partitions' own, partitioned or not.
-                            if let Some(document) = documents.get(record) {
-                                check_unreserved(&document.meta_data)?;
-                            }
-                            documents.get(record).cloned()
-                        }
-                    };
-                    let sent = codec.record(&records, record, document.as_ref())?;
-                    let chunk = api::Chunk {
-                        chunk_content: sent.content,
-                        index: codec.index(&records.batch, record)?,
-                        meta_data: Some(Value::Object(sent.meta_data)),
-                        name: sent.name,
-                    };
-                    let value = counted_value(document.as_ref(), field);
-                    insert.push((crate::raw_json(&chunk)?, nonces[record], value));
-                }
-                Ok(Planned {
-                    insert,
-                    partitions: installed,
-                    ..Planned::default()
-                })
-            });
-            let ids: Vec<i64> = uploaded.iter().map(|u: &Uploaded| u.chunk_id).collect();
-            let written = written.map_err(|e| after_stored(e, &ids))?;
-            uploaded.extend(written.chunk_ids.into_iter().zip(&nonces[start..end]).map(
-                |(chunk_id, &nonce)| Uploaded {
-                    chunk_id,
-                    nonce: Some(nonce),
-                },
-            ));
         }
-        Ok(uploaded)
+        let placement = match placement {
+            Placement::Follow => UploadPlacement::Follow,
+            Placement::Trained { model, partitions } => UploadPlacement::Trained {
+                model: model.clone(),
+                partitions: partitions.to_vec(),
+            },
+            Placement::Asked { partitions, train } => UploadPlacement::Asked {
+                count: partitions,
+                train: train.clone(),
+            },
+        };
+        let state = self.owner_state()?;
+        let mut upload = UploadRecords::new(codec, state, vectors, documents.to_vec(), placement)?;
+        let uploaded = match self.drive(&mut upload) {
+            Ok(uploaded) => uploaded,
+            Err(error) => {
+                let ids: Vec<i64> = upload.uploaded().records.iter().map(|r| r.0).collect();
+                return Err(after_stored(error, &ids));
+            }
+        };
+        Ok(uploaded
+            .records
+            .into_iter()
+            .map(|(chunk_id, nonce)| Uploaded {
+                chunk_id,
+                nonce: Some(nonce),
+            })
+            .collect())
     }
 
     /// Replaces the records `chunk_ids` of `kb_id` whole (index, content, metadata, name) with

@@ -12,19 +12,8 @@ use crate::Client;
 
 impl Client {
     /// Writes what `plan` makes of the digest as stored, with the digest advanced, in one
-    /// transaction; plans again after another writer moved it on. A knowledge base that holds
-    /// chunks but no digest (written before digests) is refused until the owner has counted
-    /// them (`remote digest rebuild`).
-    pub(crate) fn write_with_digest(
-        &self,
-        codec: &Arc<RecordCodec>,
-        plan: impl FnMut(&Current) -> Result<Planned>,
-    ) -> Result<Written> {
-        self.write_planned(codec, false, plan)
-    }
-
-    /// [`write_with_digest`](Self::write_with_digest) into a knowledge base whose records the
-    /// digest may not count yet: for the write that counts them (re-sealing).
+    /// transaction (planned again after another writer moved it on), into a knowledge base
+    /// whose records the digest may not count yet: for the write that counts them (re-sealing).
     pub(crate) fn write_with_digest_allowing_uncounted(
         &self,
         codec: &Arc<RecordCodec>,

@@ -9,12 +9,10 @@ pub use paillier_gpu::verifiable::RebuildReport;
 
 use paillier_gpu::partitions::{PartitionModel, RecallPoint};
 use paillier_gpu::verifiable::{
-    OwnerDigest, PartitionCount, Partitioning, PlacedWrite, RecordCodec, RecordOptions,
-    UploadPartitions,
+    OwnerDigest, PartitionCount, RecordCodec, RecordOptions, UploadPartitions,
 };
 use paillier_gpu::ExecutionContext;
 
-use super::digest::Current;
 use super::Client;
 use crate::error::{Error, Result};
 
@@ -34,6 +32,15 @@ pub enum Placement<'a> {
         model: &'a PartitionModel,
         /// Each record's partition, from the training's balanced assignment.
         partitions: &'a [u32],
+    },
+    /// Where `partitions` trained over the upload's vectors put them when the knowledge base
+    /// is empty (the first batch stores the model with the owner's digest), else where its
+    /// partitions put them.
+    Asked {
+        /// How many partitions to train.
+        partitions: PartitionCount,
+        /// The training's other options.
+        train: &'a paillier_gpu::partitions::TrainOptions,
     },
 }
 
@@ -135,36 +142,4 @@ fn checked_options(options: RecordOptions) -> Result<RecordOptions> {
 /// The model a knowledge base's searches and new records use.
 pub(crate) fn model_of(digest: &OwnerDigest) -> Option<&PartitionModel> {
     digest.partition_model()
-}
-
-/// Each of `vectors`' partition under `placement` for a write planned against `current` (none:
-/// the knowledge base is not partitioned), and the partitioning the write must store with the
-/// digest, if it installs one.
-pub(crate) fn placed<V: AsRef<[u8]>>(
-    current: &Current,
-    vectors: &[V],
-    placement: Placement<'_>,
-) -> Result<(Option<Vec<u32>>, Option<Partitioning>)> {
-    let digest = &current.digest;
-    match (placement, model_of(digest)) {
-        (Placement::Follow, None) => Ok((None, None)),
-        (Placement::Follow, Some(model)) => {
-            let partitions = vectors
-                .iter()
-                .map(|v| model.assign(v.as_ref()))
-                .collect::<paillier_gpu::Result<Vec<u32>>>()?;
-            Ok((Some(partitions), None))
-        }
-        (Placement::Trained { model, partitions }, _) => {
-            if partitions.len() != vectors.len() {
-                return Err(Error::InvalidSetting(format!(
-                    "{} partitions for {} records",
-                    partitions.len(),
-                    vectors.len()
-                )));
-            }
-            let installed = digest.check_placement(Some(model), true, PlacedWrite::Upload)?;
-            Ok((Some(partitions.to_vec()), installed))
-        }
-    }
 }

@@ -1,0 +1,357 @@
+//! An upload of verifiable records as one driver: the digest read (it fixes the records'
+//! layout, and says whether the knowledge base is partitioned or empty), the partitions
+//! trained over the upload's vectors when it asks for them on an empty knowledge base, the
+//! vectors encrypted, then a [`RecordsWrite`] a batch of [`UPLOAD_BATCH`](api::UPLOAD_BATCH),
+//! each record placed in its partition (sealed in its document, counted by the digest) at
+//! each attempt.
+
+use std::sync::Arc;
+
+use paillier_gpu_api as api;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::digest_read::{Current, DigestRead};
+use super::edits::not_started;
+use super::http::{Answered, Driver, Step};
+use super::state::OwnerState;
+use super::write::{Planned, Planner, RecordsWrite};
+use crate::error::{Error, Result};
+use crate::partitions::{PartitionModel, TrainOptions};
+use crate::verifiable::{
+    check_unreserved, counted_value, in_partition, Document, EncryptedRecords, PartitionCount,
+    PlacedWrite, RecordCodec, RecordNonce, UploadPartitions,
+};
+
+/// Where an upload's records go.
+#[derive(Clone, Debug)]
+pub enum UploadPlacement {
+    /// Where the knowledge base's partitions put them (the nearest partition at each write),
+    /// or nowhere when it is not partitioned.
+    Follow,
+    /// Into `partitions` (one per record) of `model`, just trained on the first upload to an
+    /// empty knowledge base: the first batch stores the model with the owner's digest.
+    Trained {
+        /// The model.
+        model: PartitionModel,
+        /// Each record's partition.
+        partitions: Vec<u32>,
+    },
+    /// The partitions asked for: trained over the upload's vectors (`count` of them, `train`
+    /// the rest) when the knowledge base is empty, followed otherwise
+    /// ([`OwnerDigest::upload_partitions`](crate::verifiable::OwnerDigest::upload_partitions)).
+    Asked {
+        /// How many partitions.
+        count: PartitionCount,
+        /// The training's other options.
+        train: TrainOptions,
+    },
+}
+
+/// What an upload stored.
+#[derive(Clone, Debug, Default)]
+pub struct UploadedRecords {
+    /// Each record's chunk id and nonce, in order.
+    pub records: Vec<(i64, RecordNonce)>,
+    /// Why partitions asked for were not trained, for the owner.
+    pub note: Option<String>,
+    /// The model trained over the upload's vectors, if it was.
+    pub trained: Option<PartitionModel>,
+}
+
+enum Phase {
+    Digest(DigestRead),
+    Writing(Box<RecordsWrite<InsertBatch>>),
+    Over,
+}
+
+/// An upload of verifiable records (see the module's documentation).
+pub struct UploadRecords {
+    codec: Arc<RecordCodec>,
+    state: Arc<OwnerState>,
+    vectors: Arc<Zeroizing<Vec<u8>>>,
+    documents: Arc<Vec<Document>>,
+    placement: UploadPlacement,
+    records: Option<Arc<EncryptedRecords>>,
+    uploaded: UploadedRecords,
+    phase: Phase,
+}
+
+impl UploadRecords {
+    /// The upload of `vectors` (one record each) with `documents` (one each, or none) into
+    /// `codec`'s knowledge base (verifiable records), placed as `placement` says.
+    pub fn new<V: AsRef<[u8]>>(
+        codec: Arc<RecordCodec>,
+        state: Arc<OwnerState>,
+        vectors: &[V],
+        documents: Vec<Document>,
+        placement: UploadPlacement,
+    ) -> Result<Self> {
+        if !codec.options().verifiable {
+            return Err(Error::InvalidParameter(
+                "an upload with the owner's digest is of verifiable records".into(),
+            ));
+        }
+        let embed_len = codec.context().embed_len();
+        let mut bits = Zeroizing::new(Vec::with_capacity(vectors.len() * embed_len));
+        for (index, vector) in vectors.iter().enumerate() {
+            let vector = vector.as_ref();
+            if vector.len() != embed_len {
+                return Err(Error::VectorLength {
+                    index,
+                    expected: embed_len,
+                    found: vector.len(),
+                });
+            }
+            bits.extend_from_slice(vector);
+        }
+        if !(documents.is_empty() || documents.len() == vectors.len()) {
+            return Err(Error::ShapeMismatch(format!(
+                "{} documents for {} vectors",
+                documents.len(),
+                vectors.len()
+            )));
+        }
+        if let UploadPlacement::Trained { partitions, .. } = &placement {
+            if partitions.len() != vectors.len() {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} partitions for {} records",
+                    partitions.len(),
+                    vectors.len()
+                )));
+            }
+        }
+        let read = DigestRead::new(Arc::clone(&codec), Arc::clone(&state));
+        Ok(Self {
+            codec,
+            state,
+            vectors: Arc::new(bits),
+            documents: Arc::new(documents),
+            placement,
+            records: None,
+            uploaded: UploadedRecords::default(),
+            phase: Phase::Digest(read),
+        })
+    }
+
+    /// What the upload stored so far (all of it, once it ended): for an error's message.
+    pub fn uploaded(&self) -> &UploadedRecords {
+        &self.uploaded
+    }
+
+    fn count(&self) -> usize {
+        self.vectors.len() / self.codec.context().embed_len().max(1)
+    }
+
+    fn rows(&self) -> Vec<&[u8]> {
+        self.vectors
+            .chunks(self.codec.context().embed_len().max(1))
+            .collect()
+    }
+
+    /// The placement decided over the digest as read, trained where it says so.
+    fn decide(&mut self, current: &Current) -> Result<()> {
+        let UploadPlacement::Asked { count, train } = &self.placement else {
+            return Ok(());
+        };
+        match current
+            .digest
+            .upload_partitions(self.codec.kb(), Some(*count))?
+        {
+            UploadPartitions::Follow { note } => {
+                self.uploaded.note = note;
+                self.placement = UploadPlacement::Follow;
+            }
+            UploadPartitions::Train { .. } if self.count() == 0 => {
+                self.placement = UploadPlacement::Follow;
+            }
+            UploadPartitions::Train { partitions } => {
+                let options = TrainOptions {
+                    partitions: partitions.resolve(self.count()),
+                    ..train.clone()
+                };
+                let (model, partitions) = PartitionModel::train(&self.rows(), &options)?;
+                self.uploaded.trained = Some(model.clone());
+                self.placement = UploadPlacement::Trained { model, partitions };
+            }
+        }
+        Ok(())
+    }
+
+    /// The write of the next batch, or the upload's end.
+    fn next_batch(&mut self) -> Result<Step<UploadedRecords>> {
+        let (start, count) = (self.uploaded.records.len(), self.count());
+        let records = self.records.as_ref().ok_or_else(not_started)?;
+        if start >= count {
+            return Ok(Step::Done(std::mem::take(&mut self.uploaded)));
+        }
+        let end = (start + api::UPLOAD_BATCH).min(count);
+        let plan = InsertBatch {
+            codec: Arc::clone(&self.codec),
+            vectors: Arc::clone(&self.vectors),
+            documents: Arc::clone(&self.documents),
+            records: Arc::clone(records),
+            placement: match &self.placement {
+                UploadPlacement::Trained { model, partitions } => Some((
+                    model.clone(),
+                    partitions.get(start..end).unwrap_or_default().to_vec(),
+                )),
+                _ => None,
+            },
+            range: (start, end),
+            planned: None,
+        };
+        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
+        self.phase = Phase::Writing(Box::new(write));
+        self.next(None)
+    }
+}
+
+impl Driver for UploadRecords {
+    type Output = UploadedRecords;
+
+    /// As [`Driver::step`]; an error past the first batch says which chunks were stored before
+    /// it (they stay: the upload is not undone).
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<UploadedRecords>> {
+        self.next(answered)
+            .map_err(|error| after_stored(error, &self.uploaded.records))
+    }
+}
+
+impl UploadRecords {
+    fn next(&mut self, answered: Option<Answered>) -> Result<Step<UploadedRecords>> {
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Digest(mut read) => match read.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Digest(read);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(current) => {
+                    self.decide(&current)?;
+                    let records = self.codec.encrypt(&self.rows())?;
+                    self.records = Some(Arc::new(records));
+                    self.next_batch()
+                }
+            },
+            Phase::Writing(mut write) => match write.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Writing(write);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(written) => {
+                    let (start, _) = write.planner().range;
+                    let nonces = self.records.as_ref().and_then(|r| r.nonces.as_deref());
+                    let nonces = nonces.unwrap_or_default().get(start..).unwrap_or_default();
+                    let stored = written.chunk_ids.into_iter().zip(nonces.iter().copied());
+                    self.uploaded.records.extend(stored);
+                    self.next_batch()
+                }
+            },
+            Phase::Over => Err(Error::InvalidParameter(
+                "the upload is over: a driver is not stepped after its end".into(),
+            )),
+        }
+    }
+}
+
+/// `error` saying which chunks were stored before it, where some were.
+fn after_stored(error: Error, stored: &[(i64, RecordNonce)]) -> Error {
+    let (Some(first), Some(last)) = (stored.first(), stored.last()) else {
+        return error;
+    };
+    let note = format!(
+        "{} chunks were stored before this (ids {} to {})",
+        stored.len(),
+        first.0,
+        last.0
+    );
+    match error {
+        Error::Remote { status, message } => Error::Remote {
+            status,
+            message: format!("{message}; {note}"),
+        },
+        Error::Unreachable { route, detail } => Error::Unreachable {
+            route,
+            detail: format!("{detail}; {note}"),
+        },
+        Error::ConcurrentWrite(message) => Error::ConcurrentWrite(format!("{message}; {note}")),
+        other => other,
+    }
+}
+
+/// One batch of an upload as a write's plan.
+struct InsertBatch {
+    codec: Arc<RecordCodec>,
+    vectors: Arc<Zeroizing<Vec<u8>>>,
+    documents: Arc<Vec<Document>>,
+    records: Arc<EncryptedRecords>,
+    /// The model just trained and this batch's partitions in it (none: follow the digest's).
+    placement: Option<(PartitionModel, Vec<u32>)>,
+    range: (usize, usize),
+    planned: Option<Planned>,
+}
+
+impl Planner for InsertBatch {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        let codec = &self.codec;
+        let (start, end) = self.range;
+        let embed_len = codec.context().embed_len().max(1);
+        let (partitions, installed) = match &self.placement {
+            Some((model, partitions)) => {
+                let installed =
+                    current
+                        .digest
+                        .check_placement(Some(model), true, PlacedWrite::Upload)?;
+                (Some(partitions.clone()), installed)
+            }
+            None => match current.digest.partition_model() {
+                Some(model) => {
+                    let rows = self.vectors[start * embed_len..end * embed_len].chunks(embed_len);
+                    let assigned = rows
+                        .map(|v| model.assign(v))
+                        .collect::<Result<Vec<u32>>>()?;
+                    (Some(assigned), None)
+                }
+                None => (None, None),
+            },
+        };
+        let field = current.digest.write_counted_field(partitions.is_some());
+        let nonces = self.records.nonces.as_deref().unwrap_or_default();
+        let mut planned = Planned {
+            partitions: installed,
+            ..Planned::default()
+        };
+        for record in start..end {
+            let given = self.documents.get(record);
+            let document = match &partitions {
+                Some(partitions) => Some(in_partition(given, partitions[record - start])?),
+                None => {
+                    // The partition field is the partitions' own, partitioned or not.
+                    if let Some(document) = given {
+                        check_unreserved(&document.meta_data)?;
+                    }
+                    given.cloned()
+                }
+            };
+            let sent = codec.record(&self.records, record, document.as_ref())?;
+            let chunk = api::Chunk {
+                chunk_content: sent.content,
+                index: codec.index(&self.records.batch, record)?,
+                meta_data: Some(Value::Object(sent.meta_data)),
+                name: sent.name,
+            };
+            let chunk = serde_json::value::to_raw_value(&chunk).map_err(|e| {
+                Error::InvalidParameter(format!("a record does not serialise: {e}"))
+            })?;
+            let nonce = *nonces.get(record).ok_or_else(not_started)?;
+            let value = document.and_then(|d| counted_value(&d.meta_data, field));
+            planned.insert.push((chunk, nonce, value));
+        }
+        self.planned = Some(planned);
+        Ok(())
+    }
+
+    fn step(&mut self, _: Option<Answered>) -> Result<Step<Planned>> {
+        self.planned.take().map(Step::Done).ok_or_else(not_started)
+    }
+}
