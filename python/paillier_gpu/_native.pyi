@@ -713,8 +713,8 @@ class RecordCodec:
         it ends with the inserted chunks' ids."""
     def find_records(
         self,
+        state: OwnerState,
         filter: str,
-        digest: Optional[OwnerDigest] = None,
         page: Optional[Tuple[Optional[str], str, Optional[int]]] = None,
     ) -> Driver:
         """The driver of a find by metadata; it ends with the records as JSON."""
@@ -738,6 +738,19 @@ class RecordCodec:
     ) -> Driver:
         """The driver of a partitions rebuild; it ends with `{"partitions", "records", "moved",
         "resumed"}`."""
+    def search(
+        self,
+        state: OwnerState,
+        vector: Any,
+        top_k: int,
+        filter: Optional[str] = None,
+        range: Optional[Tuple[int, int]] = None,
+        expect_count: Optional[int] = None,
+        with_content: bool = False,
+        probe: Optional[Union[int, str]] = None,
+        decoys: int = 0,
+    ) -> Driver:
+        """The driver of the owner's search; it ends with `(hits as JSON, stats)`."""
     def upload_records(
         self,
         state: OwnerState,

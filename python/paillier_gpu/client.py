@@ -32,7 +32,6 @@ nearest its query (`probe`; by default the fewest whose recall the owner estimat
 checked complete against the owner's digest, whose sealed copy holds the centroids.
 """
 
-import base64
 import json
 import os
 import warnings
@@ -40,15 +39,15 @@ import urllib.parse
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
 from . import _partitions as partitioned
-from ._digest import Digests, Planned, counted_value
+from ._digest import Digests
 from ._edits import Edits
-from ._native import Ciphertexts, OwnerState, RecordCodec, check_search
+from ._native import OwnerState, RecordCodec
 from ._partitions import Partitions
 from ._native import UPLOAD_BATCH
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
     CHUNK_ID_END, MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer, _list_of, _with_stored,
     checked_ids)
-from .errors import AnswerRejectedError, InvalidInputError, PaillierGpuError
+from .errors import InvalidInputError, PaillierGpuError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
@@ -175,57 +174,14 @@ class Client(Partitions, Edits, Digests, Transport):
         the answer's ciphertext bytes and the partitions probed (None: every record the search
         selects)."""
         probe, decoys = partitioned.search_probe(probe, decoys)
-        filtered = filter is not None or range is not None
-        check_search(verify, probe, decoys, filtered, expect_count is not None)
-        codec = RecordCodec(context, kb_id, verify, private_meta)
-        digest = None
-        if verify:
-            digest = self._current_digest(codec, kb_id, context.hash()).digest
-            digest = digest if digest.version > 0 else None
-        probed = codec.probed_partitions(digest, vector, probe, filtered or expect_count is not None, decoys)
-        if probed is not None:
-            filter = partitioned.owner_filter(probed)
-        query = codec.encrypt_query(vector)
         if range is not None:
             range = (int(range[0]), int(range[1]))
-        sent = None if filter is None else codec.filter(json.dumps(filter))
-        responses, chunk_ids = self._hamming(kb_id, context, query, verify, sent, range)
-        owner_filter = None if filter is None else json.dumps(filter)
-        try:
-            top = codec.rank(query, responses, chunk_ids, top_k, range, expect_count, digest, owner_filter)
-        except AnswerRejectedError:
-            raise
-        except PaillierGpuError as error:
-            bad = AnswerRejectedError if verify else RemoteUnreachableError
-            raise bad(_located(context, responses, chunk_ids, error, decode=not verify)) from None
-        hits = [{"chunk_id": chunk_id, "distance": distance} for chunk_id, distance, _ in top]
-        if verify:
-            for hit, (_, _, nonce) in zip(hits, top):
-                hit["nonce"] = nonce
-        if codec.opens_documents(with_content):
-            records = [(chunk_id, nonce) for chunk_id, _, nonce in top]
-            documents = self._open(kb_id, codec, records, filter)
-            if with_content:
-                for hit, document in zip(hits, documents):
-                    hit.update(document)
-        if not stats:
-            return hits
-        piece_bytes = sum(len(base64.b64decode(piece)) for piece in query.pieces)
-        return hits, {"records": len(chunk_ids), "answer_bytes": len(chunk_ids) * piece_bytes,
-                      "partitions": None if probed is None else len(probed)}
-
-    def _hamming(self, kb_id, context, query, verify, meta_filter=None, range=None):
-        """`compute_hamming` for `query` (a `Query`): its responses and chunk ids, each of the
-        API's form, else `AnswerRejectedError` (`verify`) or `RemoteUnreachableError`."""
-        body = {"kb_id": kb_id, "context_id": context.hash(), "query": query.pieces}
-        if meta_filter is not None:
-            body["meta_filter"] = meta_filter
-        if range is not None:
-            body["range"] = list(range)
-        answer = _list_of(self._request("POST", "compute_hamming", body), "the compute_hamming answer")
-        # A verified search's bad answer is a lie like any other; an unverified one's, an
-        # answer this client cannot read.
-        return _hamming_records(answer, len(query), AnswerRejectedError if verify else RemoteUnreachableError)
+        codec = RecordCodec(context, kb_id, verify, private_meta)
+        search = codec.search(self._state, vector, top_k, None if filter is None else json.dumps(filter), range,
+                              expect_count, with_content, probe, decoys)
+        hits, cost = self._drive(search)
+        hits = json.loads(hits)
+        return (hits, cost) if stats else hits
 
     def find(self, kb_id, context, filter, *, verifiable=False, private_meta=False, sort_by=None,
              sort_order="asc", limit=None):
@@ -243,55 +199,5 @@ class Client(Partitions, Edits, Digests, Transport):
         """`find`'s records, each with the nonce its document was opened under (None: not
         verifiable), by the library's driver (`RecordCodec.find_records`)."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        digest = self._current_digest(codec).digest if verifiable else None
         page = None if sort_by is None and limit is None else (sort_by, sort_order, limit)
-        return json.loads(self._drive(codec.find_records(json.dumps(filter), digest, page)))
-
-    def _open(self, kb_id, codec, records, filter=None):
-        """The documents of `records` (chunk id, nonce), in order, fetched (in id order) and
-        opened by the codec. Only the content of verifiable records is fetched: their sealed
-        document holds the rest."""
-        fields = ["chunk_content"] if codec.opens_documents(False) else ["chunk_content", "meta_data", "name"]
-        stored = self._chunks_by_id(kb_id, [chunk_id for chunk_id, _ in records], fields)
-        fetched = [dict({k: stored.get(i, {}).get(k) for k in fields}, chunk_id=i, nonce=nonce)
-                   for i, nonce in records]
-        return json.loads(codec.open(json.dumps(fetched), None if filter is None else json.dumps(filter)))
-
-
-def _hamming_records(answer, pieces, bad):
-    """compute_hamming's answer (`[[pieces, chunk_id], ...]`) as its responses and chunk ids,
-    each of the API's form (`pieces` positive integers a record, a chunk id an integer from 0
-    to 2^63 - 1), else `bad` naming the chunk id, or the position where there is none."""
-    responses, chunk_ids = [], []
-    for position, item in enumerate(answer):
-        if not (isinstance(item, list) and len(item) == 2):
-            raise bad(f"the compute_hamming answer's record {position} is not [pieces, chunk_id]: "
-                      f"{str(item)[:200]}")
-        record, chunk_id = item
-        if type(chunk_id) is not int or not 0 <= chunk_id < CHUNK_ID_END:
-            raise bad(f"the compute_hamming answer's record {position} has the chunk id "
-                      f"{str(chunk_id)[:100]!r}: not an integer from 0 to 2^63 - 1")
-        if not isinstance(record, list) or len(record) != pieces:
-            count = len(record) if isinstance(record, list) else "no list of"
-            raise bad(f"chunk {chunk_id}: {count} pieces where the context has {pieces}")
-        for k, piece in enumerate(record):
-            if type(piece) is not int or piece <= 0:
-                raise bad(f"chunk {chunk_id}, piece {k}: {str(piece)[:100]} is not a ciphertext "
-                          "(a positive integer below n²)")
-        responses.append(record)
-        chunk_ids.append(chunk_id)
-    return responses, chunk_ids
-
-
-def _located(context, responses, chunk_ids, error, decode):
-    """`error`, raised by the library on a whole answer, with the chunk id of the first record
-    that fails alone (each read, and with `decode` decoded, on its own: only on this path;
-    a verifiable record is not decoded alone, since its tag's bits are no slots)."""
-    for record, chunk_id in zip(responses, chunk_ids):
-        try:
-            pieces = Ciphertexts.from_b64(context, [record])
-            if decode:
-                context.decode_hamming_client_batch(pieces)
-        except PaillierGpuError as alone:
-            return f"chunk {chunk_id}: {alone}"
-    return str(error)
+        return json.loads(self._drive(codec.find_records(self._state, json.dumps(filter), page)))

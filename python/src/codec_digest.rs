@@ -180,7 +180,7 @@ impl PyRecordCodec {
 }
 
 /// A probe as Python gives it: None (the owner's recommendation), "all" or a number.
-fn probe_of(probe: Option<&Bound<'_, PyAny>>) -> PyResult<Probe> {
+pub(crate) fn probe_of(probe: Option<&Bound<'_, PyAny>>) -> PyResult<Probe> {
     match probe {
         None => Ok(Probe::Recommended),
         Some(all) if all.extract::<String>().is_ok_and(|s| s == "all") => Ok(Probe::All),

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use paillier_gpu::owner::{
     Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
     FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planned,
-    Planner, RecordsWrite, StateDir, Step, Unanswered, UpdateById, UploadPlacement, UploadRecords,
-    UploadedRecords, Written,
+    Planner, RecordSearch, RecordsWrite, SearchAsk, SearchHit, SearchOutcome, StateDir, Step,
+    Unanswered, UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
 };
 use paillier_gpu::partitions::TrainOptions;
 use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RebuildReport, RecordNonce};
@@ -20,6 +20,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::codec_digest::probe_of;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
 use crate::partitions::PyPartitionModel;
@@ -103,6 +104,7 @@ enum Outcome {
     Pairs(Vec<(i64, String)>),
     Report(RebuildReport),
     Uploaded(UploadedRecords),
+    Searched(SearchOutcome),
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -211,6 +213,15 @@ impl PyDriver {
                             .collect();
                         (records, uploaded.note).into_pyobject(py)?.into_any()
                     }
+                    Outcome::Searched(outcome) => {
+                        let stats = pyo3::types::PyDict::new(py);
+                        stats.set_item("records", outcome.records)?;
+                        stats.set_item("answer_bytes", outcome.answer_bytes)?;
+                        stats.set_item("partitions", outcome.partitions)?;
+                        (hits_json(&outcome.hits)?, stats)
+                            .into_pyobject(py)?
+                            .into_any()
+                    }
                     Outcome::Report(report) => {
                         let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("partitions", report.partitions)?;
@@ -290,19 +301,20 @@ impl PyRecordCodec {
     }
 
     /// The driver of a find by metadata: `filter` (JSON, the owner's) as the service selects
-    /// it, verifiable records checked (against `digest` where it covers the filter, unless
-    /// `page`, `(sort_by, sort_order, limit)`, asks for one sorted page); it ends with the
-    /// records as JSON: `[{"chunk_id", "content", "meta_data", "name", "nonce"}]`.
-    #[pyo3(signature = (filter, digest=None, page=None))]
+    /// it, verifiable records checked (against the owner's digest, read against `state`, where
+    /// it covers the filter, unless `page`, `(sort_by, sort_order, limit)`, asks for one sorted
+    /// page); it ends with the records as JSON: `[{"chunk_id", "content", "meta_data", "name",
+    /// "nonce"}]`.
+    #[pyo3(signature = (state, filter, page=None))]
     fn find_records(
         &self,
+        state: &PyOwnerState,
         filter: &str,
-        digest: Option<&PyOwnerDigest>,
         page: Option<(Option<String>, String, Option<usize>)>,
     ) -> PyResult<PyDriver> {
         let filter = json_value(filter)?;
-        let mut find =
-            FindRecords::new(Arc::clone(&self.codec), &filter, digest.map(|d| &d.digest));
+        let codec = Arc::clone(&self.codec);
+        let mut find = FindRecords::reading_digest(codec, Arc::clone(&state.state), &filter);
         if let Some((sort_by, sort_order, limit)) = page {
             find = find.paged(Page {
                 sort_by,
@@ -409,6 +421,43 @@ impl PyRecordCodec {
         Ok(driver(Mapped(upload, Outcome::Uploaded), Raised::default()))
     }
 
+    /// The driver of the owner's search for `vector` (see `Client.search`): `filter` (JSON,
+    /// the owner's), `range`, `expect_count`, `probe` (None, "all" or a number) and `decoys`
+    /// checked together; verified when this codec's records are verifiable. It ends with
+    /// `(hits, stats)`: the hits as JSON (`[{"chunk_id", "distance"}]`, with `"nonce"` when
+    /// verified and the document's fields with `with_content`) and `{"records",
+    /// "answer_bytes", "partitions"}`.
+    #[pyo3(signature = (state, vector, top_k, filter=None, range=None, expect_count=None,
+                        with_content=false, probe=None, decoys=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        state: &PyOwnerState,
+        vector: &Bound<'_, PyAny>,
+        top_k: usize,
+        filter: Option<&str>,
+        range: Option<(i64, i64)>,
+        expect_count: Option<usize>,
+        with_content: bool,
+        probe: Option<&Bound<'_, PyAny>>,
+        decoys: usize,
+    ) -> PyResult<PyDriver> {
+        let bits = bit_rows(vector, self.codec.context().embed_len(), false)?;
+        let vector: Vec<u8> = bits.rows().concat();
+        let ask = SearchAsk {
+            filter: filter.map(json_value).transpose()?,
+            range,
+            top_k,
+            expect_count,
+            with_content,
+            probe: probe_of(probe)?,
+            decoys,
+        };
+        let state = Some(Arc::clone(&state.state));
+        let search = RecordSearch::new(Arc::clone(&self.codec), state, &vector, ask).py_err()?;
+        Ok(driver(Mapped(search, Outcome::Searched), Raised::default()))
+    }
+
     /// The driver of a partitions rebuild (see `Client.rebuild_partitions`): `partitions`
     /// trained afresh (None: about √records) with `balance`, `recall_target` and `seed`, or
     /// the rebuild under way resumed; it ends with `{"partitions", "records", "moved",
@@ -477,6 +526,26 @@ fn found_json(found: &[Found]) -> PyResult<String> {
         })
         .collect();
     serde_json::to_string(&records).map_err(|e| invalid_input(e.to_string()))
+}
+
+/// A search's hits as JSON for Python.
+fn hits_json(hits: &[SearchHit]) -> PyResult<String> {
+    let hits: Vec<Value> = hits
+        .iter()
+        .map(|hit| {
+            let mut item = serde_json::json!({"chunk_id": hit.chunk_id, "distance": hit.distance});
+            if let Some(nonce) = hit.nonce {
+                item["nonce"] = Value::String(nonce.to_hex());
+            }
+            if let Some(document) = &hit.document {
+                item["content"] = Value::String(document.content.clone());
+                item["meta_data"] = Value::Object(document.meta_data.clone());
+                item["name"] = serde_json::json!(document.name);
+            }
+            item
+        })
+        .collect();
+    serde_json::to_string(&hits).map_err(|e| invalid_input(e.to_string()))
 }
 
 /// A write planned by a Python callable.

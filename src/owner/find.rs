@@ -52,6 +52,7 @@ pub struct Page {
 }
 
 enum Phase {
+    Digest(super::digest_read::DigestRead),
     Start,
     Listing,
     Indexes(Vec<Value>, ChunksById),
@@ -84,6 +85,23 @@ impl FindRecords {
             bits: Zeroizing::default(),
             phase: Phase::Start,
         }
+    }
+
+    /// The records `filter` selects, verifiable ones checked against the owner's digest read
+    /// first against `state` (the records of a codec that is not verifiable are not checked,
+    /// and no digest is read).
+    pub fn reading_digest(
+        codec: Arc<RecordCodec>,
+        state: Arc<super::state::OwnerState>,
+        filter: &Value,
+    ) -> Self {
+        let verifiable = codec.options().verifiable;
+        let read = super::digest_read::DigestRead::new(Arc::clone(&codec), state);
+        let mut find = Self::new(codec, filter, None);
+        if verifiable {
+            find.phase = Phase::Digest(read);
+        }
+        find
     }
 
     /// The same find, one sorted page of it (the digest then checks nothing: a page is part of
@@ -205,6 +223,16 @@ impl Driver for FindRecords {
 
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<FoundRecords>> {
         match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Digest(mut read) => match read.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Digest(read);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(current) => {
+                    self.digest = Some(current.digest);
+                    self.list()
+                }
+            },
             Phase::Start => self.list(),
             Phase::Listing => {
                 let listed = self.listed(answered)?;

@@ -7,7 +7,7 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use crate::context::PublicContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 
 /// The records of `compute_hamming`'s answer `body` (msgpack when `msgpack`, else JSON) under
@@ -34,8 +34,16 @@ pub fn read_hamming_answer(
         shape.piece_bytes,
         &records,
         0,
-    )?;
-    Ok(Ok((chunk_ids, batch)))
+    );
+    match batch {
+        Ok(batch) => Ok(Ok((chunk_ids, batch))),
+        // A piece out of range or sharing a factor with n: named by its record's chunk id.
+        Err(Error::InvalidCiphertext { index, reason }) => match chunk_ids.get(index) {
+            Some(chunk_id) => Ok(Err(format!("chunk {chunk_id}: {reason}"))),
+            None => Ok(Err(reason)),
+        },
+        Err(other) => Err(other),
+    }
 }
 
 /// The widths of the answer's pieces: `wire` bytes each once padded, and at least `least`
@@ -120,42 +128,82 @@ fn read_msgpack_answer(
     Ok((ids, records))
 }
 
-/// JSON: an array of `[[integer pieces], chunk_id]`.
+/// JSON: an array of `[[integer pieces], chunk_id]`, each chunk id an integer from 0 to
+/// 2^63 - 1 and each piece a positive integer; what does not read is named by its chunk id
+/// (or its position, where the chunk id is not one).
 fn read_json_answer(
     bytes: &[u8],
     chunks: usize,
     width: PieceWidth,
 ) -> std::result::Result<(Vec<i64>, Vec<u8>), String> {
-    let entries: Vec<(Vec<Value>, i64)> =
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let entries = match serde_json::from_slice(bytes).map_err(|e| e.to_string())? {
+        Value::Array(entries) => entries,
+        other => return Err(format!("not a list of records: {}", shown(&other))),
+    };
     let mut ids = Vec::with_capacity(entries.len());
     // Entries are refused one by one below: reserve no more than the answer's own size.
     let mut records = Vec::with_capacity(bytes.len().min(entries.len() * chunks * width.wire));
-    for (entry, (pieces, chunk_id)) in entries.into_iter().enumerate() {
-        if pieces.len() != chunks {
-            return Err(format!(
-                "entry {entry} has {} pieces; expected {chunks}",
-                pieces.len()
-            ));
-        }
-        for piece in pieces {
-            let digits = piece.to_string();
+    for (position, entry) in entries.iter().enumerate() {
+        let (pieces, chunk_id) = match entry.as_array().map(Vec::as_slice) {
+            Some([pieces, chunk_id]) => (pieces, chunk_id),
+            _ => {
+                return Err(format!(
+                    "the compute_hamming answer's record {position} is not [pieces, chunk_id]: {}",
+                    shown(entry)
+                ))
+            }
+        };
+        let chunk_id = chunk_id.as_i64().filter(|&id| id >= 0).ok_or_else(|| {
+            format!(
+                "the compute_hamming answer's record {position} has the chunk id {}: not an \
+                 integer from 0 to 2^63 - 1",
+                shown(chunk_id)
+            )
+        })?;
+        let pieces = match pieces.as_array() {
+            Some(pieces) if pieces.len() == chunks => pieces,
+            other => {
+                let count = other.map_or("no list of".to_owned(), |p| p.len().to_string());
+                return Err(format!(
+                    "chunk {chunk_id}: {count} pieces where the context has {chunks}"
+                ));
+            }
+        };
+        for (k, piece) in pieces.iter().enumerate() {
+            let not_one = || {
+                format!(
+                    "chunk {chunk_id}, piece {k}: {} is not a ciphertext (a positive integer \
+                     below n²)",
+                    shown(piece)
+                )
+            };
+            let digits = match piece {
+                Value::Number(_) => piece.to_string(),
+                _ => return Err(not_one()),
+            };
             // Parsing decimal digits takes time quadratic in their number: no more than a
             // ciphertext's (8·width·log10 2, rounded up) are read.
             if digits.len() > width.wire * 8 * 30_103 / 100_000 + 1 {
                 return Err(format!(
-                    "entry {entry}: a piece of {} digits; ciphertexts have {} bytes",
+                    "chunk {chunk_id}, piece {k}: a piece of {} digits; ciphertexts have {} bytes",
                     digits.len(),
                     width.wire
                 ));
             }
             let value = BigUint::parse_bytes(digits.as_bytes(), 10)
-                .ok_or_else(|| format!("entry {entry}: {digits} is not a whole number"))?;
-            push_piece(&value.to_bytes_le(), width, &mut records)?;
+                .filter(|value| *value > BigUint::ZERO)
+                .ok_or_else(not_one)?;
+            push_piece(&value.to_bytes_le(), width, &mut records)
+                .map_err(|why| format!("chunk {chunk_id}, piece {k}: {why}"))?;
         }
         ids.push(chunk_id);
     }
     Ok((ids, records))
+}
+
+/// The start of a value, for a message.
+fn shown(value: &Value) -> String {
+    value.to_string().chars().take(100).collect()
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ pub use partitions::probe::{Probe, SearchAsked};
 pub use partitions::rebuild::{
     PartitionsRebuild, RebuildRecord, RebuildReport, RebuildStep, RebuildWrite,
 };
+pub(crate) use records::answer::refused;
 pub use records::answer::{check_filter, filter_selects, Expectation, VerifiedRecords};
 pub use records::check::DecodedRecord;
 pub use records::codec::{RecordCodec, RecordOptions};

@@ -27,11 +27,10 @@ impl Client {
         options: RecordOptions,
     ) -> Result<Vec<Found>> {
         let codec = Arc::new(RecordCodec::new(context, kb_id, options));
-        let current = match options.verifiable {
-            true => Some(self.current_digest(&codec)?),
-            false => None,
+        let find = match options.verifiable {
+            true => FindRecords::reading_digest(codec, self.owner_state()?, filter),
+            false => FindRecords::new(codec, filter, None),
         };
-        let find = FindRecords::new(codec, filter, current.as_ref().map(|c| &c.digest));
         Ok(self.drive(find)?.found)
     }
 }

@@ -1,19 +1,18 @@
-//! The owner's search over its records: the query encrypted with a fresh nonce, the answer
-//! verified record by record and, where the owner's digest covers the search, as a whole
-//! against it; the top k's documents fetched in id order (not in rank order, which would show
-//! the service the ranking) and opened under their records.
+//! The owner's search over its records: the library's [`RecordSearch`] driver (the query
+//! encrypted with a fresh nonce, the answer verified record by record and, where the owner's
+//! digest covers the search, as a whole against it; the top k's documents fetched in id order
+//! and opened under their records), carried by this client.
+
+use std::sync::Arc;
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::verifiable::{
-    covered_tally, partitions_filter, Document, Expectation, KeyDerivation, RecordCodec,
-    RecordNonce, RecordOptions, SearchAsked,
-};
-use paillier_gpu::Error as LibraryError;
+use paillier_gpu::owner::{RecordSearch, SearchAsk};
+use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce, RecordOptions};
 use serde_json::Value;
 
 use super::partitions::Probe;
 use super::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A search's options.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,143 +94,38 @@ impl Client {
         vector: &[u8],
         options: &SearchOptions,
     ) -> Result<(Vec<Hit>, SearchCost)> {
-        let filtered = options.filter.is_some() || options.range.is_some();
-        SearchAsked {
-            verified: options.records.verifiable,
+        let codec = Arc::new(RecordCodec::new(context, kb_id, options.records));
+        let ask = SearchAsk {
+            filter: options.filter.clone(),
+            range: options.range,
+            top_k: options.top_k,
+            expect_count: options.expect_count,
+            with_content: options.with_content,
             probe: options.probe,
             decoys: options.decoys,
-            filtered,
-            expect_count: options.expect_count.is_some(),
-        }
-        .check()?;
-        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options.records));
-        let digest = match options.records.verifiable {
-            true => Some(self.current_digest(&codec)?.digest).filter(|d| d.version() > 0),
-            false => None,
         };
-        let probe = match options.expect_count {
-            // A count is of the whole knowledge base.
-            Some(_) if options.probe == Probe::Recommended => Probe::All,
-            _ => options.probe,
+        // The options are checked first; then a verified search needs the owner's state.
+        let search = match RecordSearch::new(codec, self.state.clone(), vector, ask) {
+            Err(paillier_gpu::Error::OwnerState(_)) => return Err(crate::Error::NoOwnerState),
+            other => other?,
         };
-        let probed = codec.probed_partitions(
-            digest.as_ref(),
-            vector,
-            probe,
-            filtered || options.expect_count.is_some(),
-            options.decoys,
-        )?;
-        let owner_filter = match &probed {
-            Some(partitions) => Some(partitions_filter(partitions)),
-            None => options.filter.clone(),
-        };
-        let filter = owner_filter.as_ref().map(|f| codec.filter(f)).transpose()?;
-        let query = codec.encrypt_query(vector)?;
-        let answer = self.compute_hamming(
-            kb_id,
-            context.id(),
-            &context.public_context(),
-            query.encrypted(),
-            filter.as_ref(),
-            options.range,
-        )?;
-        let expectation = Expectation {
-            range: options.range,
-            count: options.expect_count,
-            digest: digest
-                .as_ref()
-                .and_then(|d| covered_tally(d, owner_filter.as_ref(), options.range)),
-        };
-        let top = codec
-            .rank(
-                &query,
-                &answer.responses,
-                &answer.chunk_ids,
-                &expectation,
-                options.top_k,
-            )
-            .map_err(|e| match (options.records.verifiable, &digest) {
-                (true, None) => earlier_keys_hint(&codec, &query, &answer, e),
-                (true, Some(_)) => super::digest::with_rebuild_hint(e).into(),
-                (false, _) => unverified_hint(context, e).into(),
-            })?;
-        let documents = match codec.opens_documents(options.with_content) {
-            true => {
-                let mut records: Vec<_> = top.iter().map(|hit| (hit.chunk_id, hit.nonce)).collect();
-                // Fetched in id order: the service learns which records are the top k, not
-                // their ranking.
-                records.sort_unstable_by_key(|&(id, _)| id);
-                let opened = self.open_documents(&codec, &records, owner_filter.as_ref())?;
-                records.into_iter().map(|(id, _)| id).zip(opened).collect()
-            }
-            false => std::collections::HashMap::new(),
-        };
-        let mut documents = documents;
-        let hits = top
+        let outcome = self.drive(search)?;
+        let hits = outcome
+            .hits
             .into_iter()
             .map(|hit| Hit {
                 chunk_id: hit.chunk_id,
                 distance: hit.distance,
                 nonce: hit.nonce,
-                document: documents
-                    .remove(&hit.chunk_id)
-                    .filter(|_| options.with_content),
+                document: hit.document,
             })
             .collect();
-        let shape = context.ciphertext_shape();
         let cost = SearchCost {
-            records: answer.chunk_ids.len(),
-            answer_bytes: answer.chunk_ids.len() * shape.pieces * shape.piece_bytes,
-            partitions: probed.map(|p| p.len()),
+            records: outcome.records,
+            answer_bytes: outcome.answer_bytes,
+            partitions: outcome.partitions,
         };
         Ok((hits, cost))
-    }
-}
-
-/// A verified search refused over a knowledge base with no digest may be over records written
-/// under the earlier key derivation: if they verify under it, say which command seals them
-/// again (a service cannot forge that: it would need the old keys).
-fn earlier_keys_hint(
-    codec: &RecordCodec,
-    query: &paillier_gpu::verifiable::VerifiableQuery,
-    answer: &crate::HammingAnswer,
-    error: LibraryError,
-) -> Error {
-    if !matches!(error, LibraryError::AnswerRejected(_)) {
-        return error.into();
-    }
-    let Ok(layout) = codec.layout() else {
-        return error.into();
-    };
-    let legacy = RecordCodec::new(codec.context(), codec.kb(), codec.options())
-        .with_derivation(KeyDerivation::Legacy)
-        .with_layout(layout.kind());
-    let expectation = Expectation::default();
-    match legacy.rank(query, &answer.responses, &answer.chunk_ids, &expectation, 0) {
-        Ok(_) => Error::InvalidSetting(format!(
-            "the records of knowledge base {} were written under the earlier key derivation \
-             (keys not bound to their context and knowledge base): seal them again with \
-             `paillier-gpu remote digest reseal`, then search",
-            codec.kb()
-        )),
-        Err(_) => error.into(),
-    }
-}
-
-/// A response refused by the plain decoder may be a verifiable record's, searched without
-/// verification: say so.
-fn unverified_hint(context: &ExecutionContext, error: LibraryError) -> LibraryError {
-    match error {
-        LibraryError::InvalidResponse { index, reason } if context.preferred_layout().is_ok() => {
-            LibraryError::InvalidResponse {
-                index,
-                reason: format!(
-                    "{reason} (records uploaded as verifiable are searched with verification: \
-                     --verify)"
-                ),
-            }
-        }
-        other => other,
     }
 }
 
@@ -239,7 +133,9 @@ fn unverified_hint(context: &ExecutionContext, error: LibraryError) -> LibraryEr
 mod tests {
     use super::*;
     use crate::records::RecordOptions;
+    use crate::Error;
     use paillier_gpu::ContextOptions;
+    use paillier_gpu::Error as LibraryError;
 
     /// A count is refused where it would not be checked, before anything is sent (the service
     /// here does not exist).

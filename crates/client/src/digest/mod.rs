@@ -95,8 +95,6 @@ impl Client {
     }
 }
 
-pub(crate) use paillier_gpu::owner::with_rebuild_hint;
-
 /// An answer refused for `kind`, with `detail`.
 pub(crate) fn refused(kind: FailureKind, detail: String) -> crate::Error {
     LibraryError::AnswerRejected(AnswerRejection {

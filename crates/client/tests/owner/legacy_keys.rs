@@ -124,7 +124,7 @@ fn records_under_the_earlier_keys_are_named_then_sealed_again() {
         ..SearchOptions::default()
     };
     match client.search_records(&kb, &ctx, &stored[4], &options) {
-        Err(Error::InvalidSetting(message)) => {
+        Err(Error::Library(paillier_gpu::Error::InvalidParameter(message))) => {
             assert!(message.contains("remote digest reseal"), "{message}")
         }
         other => panic!("expected the earlier keys named, got {other:?}"),
