@@ -2,7 +2,7 @@
 
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -707,10 +707,6 @@ class RecordCodec:
     def read_digest(self, state: OwnerState) -> Driver:
         """The driver of a checked read of the owner's digest; it ends with `(digest,
         next_chunk_id, chunks)`."""
-    def write_records(self, state: OwnerState, plan: Callable[[Any], Any], uncounted_ok: bool = False) -> Driver:
-        """The driver of a write of records with the owner's digest, `plan((digest,
-        next_chunk_id, chunks))` returning it (a `Planned`), called again after another writer;
-        it ends with the inserted chunks' ids."""
     def find_records(
         self,
         state: OwnerState,

@@ -9,22 +9,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
     Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
-    FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planned,
-    Planner, RecordSearch, RecordsWrite, SearchAsk, SearchHit, SearchOutcome, StateDir, Step,
-    Unanswered, UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
+    FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planner,
+    RecordSearch, RecordsWrite, SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered,
+    UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
 };
 use paillier_gpu::partitions::TrainOptions;
-use paillier_gpu::verifiable::{Document, OwnerDigest, Partitioning, RebuildReport, RecordNonce};
+use paillier_gpu::verifiable::{Document, OwnerDigest, RebuildReport, RecordNonce};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::codec_digest::probe_of;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
-use crate::partitions::PyPartitionModel;
-use crate::record_state::{counted_records, nonce_of, partition_count, PyOwnerDigest};
+use crate::record_state::{partition_count, PyOwnerDigest};
 use crate::records::PyRecordCodec;
 
 /// The owner's state: the highest digest version seen of each knowledge base and the
@@ -135,9 +133,6 @@ impl<P: Planner + Send, F: Fn(&P) -> Outcome + Send> Run for Gathered<P, F> {
     }
 }
 
-/// An error a Python planner raised, kept whole while the driver stops on a stand-in.
-type Raised = Arc<Mutex<Option<PyErr>>>;
-
 /// One operation of the owner's protocol. `step(answer)` takes the answer to the request the
 /// last step gave (None the first time; `(status, body, msgpack)`, or a string saying why none
 /// came) and returns `("send", method, route, tail, query, body, msgpack)` (the address is
@@ -146,7 +141,6 @@ type Raised = Arc<Mutex<Option<PyErr>>>;
 #[pyclass(module = "paillier_gpu", name = "Driver", frozen)]
 pub struct PyDriver {
     run: Mutex<Box<dyn Run>>,
-    raised: Raised,
 }
 
 #[pymethods]
@@ -163,14 +157,6 @@ impl PyDriver {
             let mut run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
             run.run(answered)
         });
-        if let Some(raised) = self
-            .raised
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            return Err(raised);
-        }
         match step.py_err()? {
             Step::Send(request) => {
                 let body = request.body.as_deref().map(|b| PyBytes::new(py, b));
@@ -256,10 +242,9 @@ fn answered_of(answer: &Bound<'_, PyAny>) -> PyResult<Answered> {
     }))
 }
 
-fn driver(run: impl Run + 'static, raised: Raised) -> PyDriver {
+fn driver(run: impl Run + 'static) -> PyDriver {
     PyDriver {
         run: Mutex::new(Box::new(run)),
-        raised,
     }
 }
 
@@ -270,26 +255,7 @@ impl PyRecordCodec {
     /// next_chunk_id, chunks)`.
     fn read_digest(&self, state: &PyOwnerState) -> PyDriver {
         let read = DigestRead::new(Arc::clone(&self.codec), Arc::clone(&state.state));
-        driver(Mapped(read, Outcome::Current), Raised::default())
-    }
-
-    /// The driver of a write of records with the owner's digest: `plan((digest, next_chunk_id,
-    /// chunks))` returns the write (a `Planned`) against the digest as read, called again
-    /// after another writer moved it on. It ends with the inserted chunks' ids.
-    #[pyo3(signature = (state, plan, uncounted_ok=false))]
-    fn write_records(&self, state: &PyOwnerState, plan: Py<PyAny>, uncounted_ok: bool) -> PyDriver {
-        let raised = Raised::default();
-        let planner = PyPlanner {
-            plan,
-            raised: Arc::clone(&raised),
-            planned: None,
-        };
-        let mut write =
-            RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), planner);
-        if uncounted_ok {
-            write = write.allowing_uncounted();
-        }
-        driver(Mapped(write, Outcome::Written), raised)
+        driver(Mapped(read, Outcome::Current))
     }
 
     /// The driver of a delete of verifiable records by id: each read back and verified, then
@@ -297,7 +263,7 @@ impl PyRecordCodec {
     fn delete_records(&self, state: &PyOwnerState, chunk_ids: Vec<i64>) -> PyDriver {
         let plan = DeleteById::new(Arc::clone(&self.codec), &chunk_ids);
         let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
-        driver(Mapped(write, Outcome::Written), Raised::default())
+        driver(Mapped(write, Outcome::Written))
     }
 
     /// The driver of a find by metadata: `filter` (JSON, the owner's) as the service selects
@@ -323,7 +289,7 @@ impl PyRecordCodec {
             });
         }
         let found = |found: FoundRecords| Outcome::Found(found.found);
-        Ok(driver(Mapped(find, found), Raised::default()))
+        Ok(driver(Mapped(find, found)))
     }
 
     /// The driver of a delete of the verifiable records `filter` (JSON) selects, checked
@@ -332,7 +298,7 @@ impl PyRecordCodec {
         let plan = DeleteByMeta::new(Arc::clone(&self.codec), &json_value(filter)?);
         let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
         let deleted = |plan: &DeleteByMeta| Outcome::Count(plan.deleted());
-        Ok(driver(Gathered(write, deleted), Raised::default()))
+        Ok(driver(Gathered(write, deleted)))
     }
 
     /// The driver of a patch (JSON object) of the verifiable records `filter` (JSON) selects,
@@ -345,7 +311,7 @@ impl PyRecordCodec {
             PatchByMeta::new(Arc::clone(&self.codec), &json_value(filter)?, &patch).py_err()?;
         let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&state.state), plan);
         let patched = |plan: &PatchByMeta| Outcome::Ids(plan.patched().to_vec());
-        Ok(driver(Gathered(write, patched), Raised::default()))
+        Ok(driver(Gathered(write, patched)))
     }
 
     /// The driver of a replacement of verifiable records `chunk_ids` by `vectors` with
@@ -372,7 +338,7 @@ impl PyRecordCodec {
             let nonces = plan.nonces().iter().map(|n| n.to_hex());
             Outcome::Pairs(chunk_ids.iter().copied().zip(nonces).collect())
         };
-        Ok(driver(Gathered(write, pairs), Raised::default()))
+        Ok(driver(Gathered(write, pairs)))
     }
 
     /// The driver of an upload of verifiable records: `vectors` with `documents` (JSON list,
@@ -418,7 +384,7 @@ impl PyRecordCodec {
             placement,
         )
         .py_err()?;
-        Ok(driver(Mapped(upload, Outcome::Uploaded), Raised::default()))
+        Ok(driver(Mapped(upload, Outcome::Uploaded)))
     }
 
     /// The driver of the owner's search for `vector` (see `Client.search`): `filter` (JSON,
@@ -455,7 +421,7 @@ impl PyRecordCodec {
         };
         let state = Some(Arc::clone(&state.state));
         let search = RecordSearch::new(Arc::clone(&self.codec), state, &vector, ask).py_err()?;
-        Ok(driver(Mapped(search, Outcome::Searched), Raised::default()))
+        Ok(driver(Mapped(search, Outcome::Searched)))
     }
 
     /// The driver of a partitions rebuild (see `Client.rebuild_partitions`): `partitions`
@@ -484,7 +450,7 @@ impl PyRecordCodec {
             partitions,
             train,
         );
-        driver(Mapped(run, Outcome::Report), Raised::default())
+        driver(Mapped(run, Outcome::Report))
     }
 
     /// The driver of a rebuild of the owner's digest from the records (see
@@ -503,7 +469,7 @@ impl PyRecordCodec {
             after_rollback,
         )
         .py_err()?;
-        Ok(driver(Mapped(rebuild, Outcome::Digest), Raised::default()))
+        Ok(driver(Mapped(rebuild, Outcome::Digest)))
     }
 }
 
@@ -546,80 +512,4 @@ fn hits_json(hits: &[SearchHit]) -> PyResult<String> {
         })
         .collect();
     serde_json::to_string(&hits).map_err(|e| invalid_input(e.to_string()))
-}
-
-/// A write planned by a Python callable.
-struct PyPlanner {
-    plan: Py<PyAny>,
-    raised: Raised,
-    planned: Option<Planned>,
-}
-
-impl Planner for PyPlanner {
-    fn start(&mut self, current: &Current) -> paillier_gpu::Result<()> {
-        let planned = Python::attach(|py| -> PyResult<Planned> {
-            let digest = PyOwnerDigest {
-                digest: current.digest.clone(),
-            };
-            let current = (digest, current.next_chunk_id, current.chunks);
-            let planned = self.plan.call1(py, (current,))?;
-            planned_of(planned.bind(py))
-        });
-        match planned {
-            Ok(planned) => {
-                self.planned = Some(planned);
-                Ok(())
-            }
-            Err(error) => {
-                let stand_in = paillier_gpu::Error::InvalidParameter(error.to_string());
-                *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
-                Err(stand_in)
-            }
-        }
-    }
-
-    fn step(&mut self, _: Option<Answered>) -> paillier_gpu::Result<Step<Planned>> {
-        self.planned.take().map(Step::Done).ok_or_else(|| {
-            paillier_gpu::Error::InvalidParameter("a write was planned before it started".into())
-        })
-    }
-}
-
-/// A knowledge base's partitions as Python gives them: `(model, next)`, each a
-/// `PartitionModel` or None.
-type ModelPair<'py> = (
-    Option<PyRef<'py, PyPartitionModel>>,
-    Option<PyRef<'py, PyPartitionModel>>,
-);
-
-/// A `Planned` of Python (`_digest.Planned`) as the library's.
-fn planned_of(planned: &Bound<'_, PyAny>) -> PyResult<Planned> {
-    let dumps = planned.py().import("json")?.getattr("dumps")?;
-    let raw = |chunk: &Bound<'_, PyAny>| -> PyResult<Box<RawValue>> {
-        let text: String = dumps.call1((chunk,))?.extract()?;
-        RawValue::from_string(text).map_err(|e| invalid_input(format!("a chunk: {e}")))
-    };
-    let mut out = Planned::default();
-    for item in planned.getattr("insert")?.try_iter()? {
-        let (chunk, nonce, value): (Bound<'_, PyAny>, String, Option<String>) = item?.extract()?;
-        out.insert.push((raw(&chunk)?, nonce_of(&nonce)?, value));
-    }
-    for (field, list) in [("update", &mut out.update), ("patch", &mut out.patch)] {
-        for item in planned.getattr(field)?.try_iter()? {
-            let (chunk, (chunk_id, nonce), value): (
-                Bound<'_, PyAny>,
-                (i64, String),
-                Option<String>,
-            ) = item?.extract()?;
-            list.push((raw(&chunk)?, ((chunk_id, nonce_of(&nonce)?), value)));
-        }
-    }
-    out.delete = planned.getattr("delete")?.extract()?;
-    out.removed = counted_records(planned.getattr("removed")?.extract()?)?;
-    let partitions: Option<ModelPair<'_>> = planned.getattr("partitions")?.extract()?;
-    out.partitions = partitions.map(|(model, next)| Partitioning {
-        model: model.map(|m| m.model.clone()),
-        next: next.map(|m| m.model.clone()),
-    });
-    Ok(out)
 }
