@@ -1,14 +1,10 @@
-//! Chunks by id: read (with a projection), replaced whole, and their encrypted indexes read back
-//! into a batch.
+//! Chunks by id: read (with a projection), deleted, and replaced whole.
 
 use reqwest::Method;
 use serde_json::Value;
 
 use super::Client;
 use crate::error::{Error, Result};
-use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::owner::stored_batch;
-use paillier_gpu::paillier::CiphertextBatch;
 
 use crate::api::IDS_PER_REQUEST;
 
@@ -60,24 +56,6 @@ impl Client {
                 })?;
         }
         Ok(deleted)
-    }
-
-    /// The encrypted indexes of `chunk_ids`, one record each in that order, checked as
-    /// ciphertexts of `context`'s key; a chunk the service does not return is an error naming it.
-    pub(crate) fn fetch_record_batch(
-        &self,
-        kb_id: &str,
-        context: &ExecutionContext,
-        chunk_ids: &[i64],
-    ) -> Result<CiphertextBatch> {
-        let chunks = self.chunks_by_id(kb_id, chunk_ids, &["index"])?;
-        stored_batch(context, &chunks, chunk_ids).map_err(|e| match e {
-            paillier_gpu::Error::Unreachable { detail, .. } => Error::RemoteUnreachable {
-                url: self.address("chunk", ""),
-                detail,
-            },
-            other => other.into(),
-        })
     }
 
     /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that

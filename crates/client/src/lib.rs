@@ -28,7 +28,6 @@ mod carrier;
 mod chunks;
 mod contexts;
 mod digest;
-mod documents;
 pub mod error;
 mod find;
 mod meta_edits;
@@ -221,12 +220,6 @@ fn message_of(text: &str, fallback: &str) -> String {
         None if text.trim().is_empty() => fallback.to_owned(),
         None => text.trim().chars().take(2000).collect(),
     }
-}
-
-/// `value` as the raw JSON a write sends.
-fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<serde_json::value::RawValue>> {
-    serde_json::value::to_raw_value(value)
-        .map_err(|e| Error::InvalidSetting(format!("the records do not serialise: {e}")))
 }
 
 /// A JSON answer read as one of the API's answer types ([`api`]).

@@ -6,44 +6,19 @@
 
 mod rebuild;
 mod reseal;
-mod writes;
 
-pub(crate) use rebuild::counted_value;
 pub use rebuild::DigestSummary;
 
 use std::sync::Arc;
 
-pub use paillier_gpu::owner::{Current, Planned, SeenDigest, StateDir};
+pub use paillier_gpu::owner::{Current, SeenDigest, StateDir};
 use paillier_gpu::owner::{DigestRead, OwnerState};
-use paillier_gpu::verifiable::{AnswerFailure, AnswerRejection, FailureKind, RecordCodec};
-use paillier_gpu::Error as LibraryError;
+use paillier_gpu::verifiable::RecordCodec;
 
 use super::Client;
 use crate::error::{Error, Result};
 
 impl Client {
-    /// A fresh query of zeros in `codec`'s layout and the service's answer to it over every
-    /// record of the knowledge base: what a digest rebuild and a reseal read the records from.
-    pub(crate) fn zero_query_answer(
-        &self,
-        codec: &RecordCodec,
-    ) -> Result<(
-        paillier_gpu::verifiable::VerifiableQuery,
-        crate::HammingAnswer,
-    )> {
-        let context = codec.context();
-        let query = codec.encrypt_query(&vec![0u8; context.embed_len()])?;
-        let answer = self.compute_hamming(
-            codec.kb(),
-            context.id(),
-            &context.public_context(),
-            query.encrypted(),
-            None,
-            None,
-        )?;
-        Ok((query, answer))
-    }
-
     /// The same client keeping the highest digest version it sees of each knowledge base under
     /// `state` (one folder per owner machine), so that a rollback is caught across runs, not
     /// only within this client's life.
@@ -74,10 +49,9 @@ impl Client {
     }
 
     /// The owner's digest of `codec`'s knowledge base: the service's sealed copy, opened and
-    /// refused ([`FailureKind::RolledBack`], [`FailureKind::Forked`],
-    /// [`FailureKind::DigestMismatch`]) when it is older than one this owner has seen, later
-    /// but not extending it through the service's links, not the one seen at its version, or
-    /// does not open ([`DigestRead`]).
+    /// refused (rolled back, forked, or not matching) when it is older than one this owner has
+    /// seen, later but not extending it through the service's links, not the one seen at its
+    /// version, or does not open ([`DigestRead`]).
     pub(crate) fn current_digest(&self, codec: &Arc<RecordCodec>) -> Result<Current> {
         self.drive(DigestRead::new(Arc::clone(codec), self.owner_state()?))
     }
@@ -93,16 +67,4 @@ impl Client {
         let codec = Arc::new(RecordCodec::new(context, kb_id, options));
         Ok(DigestSummary::of(&self.current_digest(&codec)?.digest))
     }
-}
-
-/// An answer refused for `kind`, with `detail`.
-pub(crate) fn refused(kind: FailureKind, detail: String) -> crate::Error {
-    LibraryError::AnswerRejected(AnswerRejection {
-        failures: vec![AnswerFailure {
-            kind,
-            chunk_ids: Vec::new(),
-            detail: Some(detail),
-        }],
-    })
-    .into()
 }

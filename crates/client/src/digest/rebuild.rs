@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::owner::DigestRebuild;
-use paillier_gpu::verifiable::{
-    self, Document, LayoutKind, OwnerDigest, RecordCodec, RecordOptions,
-};
+use paillier_gpu::verifiable::{LayoutKind, OwnerDigest, RecordCodec, RecordOptions};
 
 use crate::error::Result;
 use crate::Client;
@@ -60,10 +58,4 @@ impl Client {
             DigestRebuild::new(codec, self.owner_state()?, counted_field, after_rollback)?;
         Ok(DigestSummary::of(&self.drive(rebuild)?))
     }
-}
-
-/// A document's value of the counted field (the library's [`verifiable::counted_value`]), if
-/// the digest counts one and the document holds a string there.
-pub(crate) fn counted_value(document: Option<&Document>, field: Option<&str>) -> Option<String> {
-    verifiable::counted_value(&document?.meta_data, field)
 }
