@@ -6,10 +6,7 @@ earlier ciphertext is not in the digest. The Rust client's `records.rs` and `met
 
 import json
 
-from ._native import IDS_PER_REQUEST, RecordCodec, check_unreserved
-from ._transport import RemoteUnreachableError, _list_of
-
-_DOCUMENT = ("content", "meta_data", "name")
+from ._native import RecordCodec, delete_chunks
 
 
 class Edits:
@@ -37,20 +34,9 @@ class Edits:
         checked) and deleted with the owner's digest less their pairs, in one transaction."""
         chunk_ids = [int(i) for i in chunk_ids]
         if not verifiable:
-            return self._delete_ids(kb_id, chunk_ids)
+            return self._drive(delete_chunks(kb_id, chunk_ids))
         self._drive(RecordCodec(context, kb_id, verifiable, private_meta).delete_records(self._state, chunk_ids))
         return len(chunk_ids)
-
-    def _delete_ids(self, kb_id, ids):
-        deleted = 0
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST]}
-            answer = self._request("DELETE", "chunk", query=query)
-            count = answer.get("deleted_count") if isinstance(answer, dict) else None
-            if not isinstance(count, int):
-                raise RemoteUnreachableError(f"the delete was answered without a count: {str(answer)[:200]}")
-            deleted += count
-        return deleted
 
     # -- by metadata --------------------------------------------------------------------------
 
@@ -64,10 +50,9 @@ class Edits:
         them and deletes nothing. A verifiable delete is checked complete: where the owner's
         digest does not count what the filter selects, every record is read, checked against
         the digest, and selected here."""
-        if dry_run or not verifiable:
-            ids = [record["chunk_id"] for record in self._find(kb_id, context, filter, verifiable, private_meta)]
-            return len(ids) if dry_run else self._delete_ids(kb_id, ids)
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        if dry_run or not verifiable:
+            return self._drive(codec.delete_found(self._state, json.dumps(filter), dry_run))
         return self._drive(codec.delete_by_meta(self._state, json.dumps(filter)))
 
     def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
@@ -77,24 +62,7 @@ class Edits:
         fresh nonces, with the owner's digest, in one transaction. The patched ids. A patch may
         not set "partition", the partitions' own field (`PrivateMetadataError`): a record keeps
         its partition."""
-        check_unreserved(json.dumps(patch))
-        context_id = context.hash()
-        if not (verifiable or private_meta):
-            body = {"kb_id": kb_id, "context_id": context_id, "meta_filter": json.dumps(filter), "patch": patch}
-            answer = self._request("PATCH", "chunk/by-meta", body)
-            patched = answer.get("chunk_ids") if isinstance(answer, dict) else None
-            return _list_of(patched, "the patch by metadata's chunk ids")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         if verifiable:
             return self._drive(codec.patch_by_meta(self._state, json.dumps(filter), json.dumps(patch)))
-        found = self._find(kb_id, context, filter, verifiable, private_meta)
-        patches = []
-        for record in found:
-            document = {k: record[k] for k in _DOCUMENT}
-            sent = json.loads(codec.patched(record["chunk_id"], json.dumps(document), json.dumps(patch)))
-            # Private metadata's name travels only sealed: the stored one is left as it is.
-            sent.pop("name", None)
-            patches.append(sent)
-        if patches:
-            self._request("PATCH", "chunk", {"kb_id": kb_id, "context_id": context_id, "chunk_patches": patches})
-        return [record["chunk_id"] for record in found]
+        return self._drive(codec.patch_chunks(json.dumps(filter), json.dumps(patch)))

@@ -591,6 +591,12 @@ class OwnerState:
     def rollback_noted(self, context_id: str, kb_id: str) -> bool:
         """Whether a rollback or fork was found and not rebuilt since."""
 
+def delete_chunks(kb_id: str, chunk_ids: Sequence[int]) -> Driver:
+    """The driver of a delete of chunks by id; it ends with how many the service deleted."""
+
+def push_context(context: ExecutionContext) -> Driver:
+    """The driver of the push of a context under its id; it ends with the id."""
+
 class Driver:
     """One operation of the owner's protocol, stepped by `Client._drive`."""
 
@@ -747,6 +753,14 @@ class RecordCodec:
         decoys: int = 0,
     ) -> Driver:
         """The driver of the owner's search; it ends with `(hits as JSON, stats)`."""
+    def insert_chunks(self, vectors: Any, documents: Optional[str] = None) -> Driver:
+        """The driver of an insert of records that are not verifiable; it ends with the ids."""
+    def delete_found(self, state: OwnerState, filter: str, dry_run: bool = False) -> Driver:
+        """The driver of a delete by metadata of records that are not verifiable (or a count);
+        it ends with how many."""
+    def patch_chunks(self, filter: str, patch: str) -> Driver:
+        """The driver of a patch by metadata of records that are not verifiable; it ends with
+        the patched ids."""
     def upload_records(
         self,
         state: OwnerState,

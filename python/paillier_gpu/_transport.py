@@ -7,14 +7,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ._native import IDS_PER_REQUEST
 from .errors import RemoteError, RemoteUnreachableError  # noqa: F401  (their home was here)
 
 #: The most digits an integer in an answer may have: a ciphertext's at key_len 4096 (n² of
 #: 16,384 bits) has 4,933.
 MAX_DIGITS = 5_000
-#: Chunk ids are SQL's BIGINT: from 0 to 2^63 - 1.
-CHUNK_ID_END = 2**63
 
 
 class Transport:
@@ -85,40 +82,6 @@ class Transport:
         except (ValueError, RecursionError) as error:
             raise RemoteUnreachableError(f"{address}: the answer is not JSON: {error}") from None
 
-    def _chunks_by_id(self, kb_id, chunk_ids, projection):
-        """The chunks `chunk_ids` (asked in ascending id order, whatever order the caller's ids
-        are in: a ranking, say, which the service must not learn), by id."""
-        ids = sorted(set(chunk_ids))
-        chunks = []
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            query = {"kb_id": kb_id, "chunk_ids": ids[start : start + IDS_PER_REQUEST], "projection": projection}
-            chunks.extend(_list_of(self._request("GET", "chunk", query=query), "the chunks by id"))
-        by_id = {}
-        for chunk in chunks:
-            if isinstance(chunk, dict):
-                by_id.setdefault(chunk.get("chunk_id"), chunk)
-        return by_id
-
-    def _indexes(self, kb_id, chunk_ids):
-        """The stored `index` pieces of the chunks `chunk_ids`, in their order."""
-        stored = self._chunks_by_id(kb_id, chunk_ids, ["index"])
-        indexes = [stored.get(i, {}).get("index") for i in chunk_ids]
-        missing = [i for i, index in zip(chunk_ids, indexes) if index is None]
-        if missing:
-            raise RemoteUnreachableError(f"chunks {missing[:20]} came back without their index")
-        return indexes
-
-
-def checked_ids(answer, sent, what):
-    """The `chunk_ids` of a write's answer: `sent` distinct integers, else RemoteUnreachableError
-    (an answer repeating an id would make two records one)."""
-    given = answer.get("chunk_ids") if isinstance(answer, dict) else None
-    if not (isinstance(given, list) and len(given) == sent and len(set(given)) == sent
-            and all(type(i) is int and 0 <= i < CHUNK_ID_END for i in given)):
-        raise RemoteUnreachableError(f"{what} was answered without {sent} chunk ids: {str(answer)[:200]}")
-    return given
-
-
 def _integer(digits):
     """An integer of the answer, refused past `MAX_DIGITS` digits; read in parts, since Python
     refuses to read more than 4,300 digits at once."""
@@ -130,12 +93,6 @@ def _integer(digits):
         return -_integer(digits[1:])
     head, tail = digits[:-4_000], digits[-4_000:]
     return _integer(head) * 10**4_000 + int(tail)
-
-
-def _list_of(value, what):
-    if not isinstance(value, list):
-        raise RemoteUnreachableError(f"{what} is not a list: {str(value)[:200]}")
-    return value
 
 
 def _json_or_none(body):
@@ -154,10 +111,3 @@ def _message_of(body, fallback):
     return text[:2000] or str(fallback)
 
 
-def _with_stored(error, stored):
-    """`error`'s arguments, saying which chunks were stored before it."""
-    ids = [item[0] if isinstance(item, tuple) else item for item in stored]
-    note = f"{len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
-    if isinstance(error, RemoteError):
-        return (error.status, f"{error.message}; {note}", error.body)
-    return (f"{error}; {note}",)

@@ -35,19 +35,17 @@ checked complete against the owner's digest, whose sealed copy holds the centroi
 import json
 import os
 import warnings
-import urllib.parse
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
 
 from . import _partitions as partitioned
 from ._digest import Digests
 from ._edits import Edits
-from ._native import OwnerState, RecordCodec
+from ._native import OwnerState, RecordCodec, push_context
 from ._partitions import Partitions
 from ._native import UPLOAD_BATCH
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
-    CHUNK_ID_END, MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer, _list_of, _with_stored,
-    checked_ids)
-from .errors import InvalidInputError, PaillierGpuError
+    MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer)
+from .errors import InvalidInputError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
@@ -77,22 +75,7 @@ class Client(Partitions, Edits, Digests, Transport):
         under an id (a 409 for others), so on a 409 the stored context is fetched and accepted
         when it is this same context: it opens under this context's key provider as its id,
         with the same public key. Another context under the id keeps the `RemoteError` 409."""
-        context_id = context.hash()
-        body = {"data": json.loads(context.serialize_exec_context()), "context_id": context_id}
-        try:
-            answer = self._request("POST", "exec_context", body)
-        except RemoteError as error:
-            if error.status != 409:
-                raise
-            try:
-                stored = self._request("GET", "exec_context", tail=f"/{urllib.parse.quote(context_id, safe='')}")
-                same = context.is_stored_as(stored)
-            except PaillierGpuError:
-                same = False
-            if not same:
-                raise error from None
-            return context_id
-        return answer.get("context_id", context_id) if isinstance(answer, dict) else context_id
+        return self._drive(push_context(context))
 
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False,
                partitions=None, balance=None, recall_target=None):
@@ -118,36 +101,15 @@ class Client(Partitions, Edits, Digests, Transport):
             raise InvalidInputError("partitions are counted by the owner's digest: they need verifiable records "
                                     "(verifiable=True)")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        if verifiable:
-            upload = codec.upload_records(self._state, vectors, None if documents is None else json.dumps(documents),
-                                          count, balance=balance, recall_target=recall_target)
-            uploaded, note = self._drive(upload)
-            if note is not None:
-                warnings.warn(note, stacklevel=2)
-            return uploaded
-        chunks, _ = codec.chunks(vectors, None if documents is None else json.dumps(documents))
-        chunks = json.loads(chunks)
-        ids = []
-        for start in range(0, len(chunks), UPLOAD_BATCH):
-            body = {"kb_id": kb_id, "context_id": context.hash(), "chunks": chunks[start : start + UPLOAD_BATCH]}
-            try:
-                answer = self._request("POST", "chunk", body)
-            except RemoteUnreachableError as error:
-                last = min(start + UPLOAD_BATCH, len(chunks)) - 1
-                message = (f"{error}; the request for records {start} to {last} got no answer and may "
-                           "have been stored: it is not sent again (uploading them again would store "
-                           "second copies; a verified search given the expected count says whether "
-                           "they are there)")
-                if ids:
-                    message += f"; {len(ids)} chunks were stored before this (ids {ids[0]} to {ids[-1]})"
-                raise RemoteUnreachableError(message) from None
-            except PaillierGpuError as error:
-                if ids:
-                    raise type(error)(*_with_stored(error, ids)) from None
-                raise
-            sent = len(body["chunks"])
-            ids.extend(checked_ids(answer, sent, f"the insert of records {start} to {start + sent - 1}"))
-        return ids
+        documents = None if documents is None else json.dumps(documents)
+        if not verifiable:
+            return self._drive(codec.insert_chunks(vectors, documents))
+        upload = codec.upload_records(self._state, vectors, documents, count, balance=balance,
+                                      recall_target=recall_target)
+        uploaded, note = self._drive(upload)
+        if note is not None:
+            warnings.warn(note, stacklevel=2)
+        return uploaded
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ fn cpu_engine() -> &'static str {
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<owner::PyOwnerState>()?;
     module.add_class::<owner::PyDriver>()?;
+    module.add_function(wrap_pyfunction!(owner::delete_chunks, module)?)?;
+    module.add_function(wrap_pyfunction!(owner::push_context, module)?)?;
     module.add_class::<context_state::PyExecutionContext>()?;
     module.add_class::<context_state::PyPublicContext>()?;
     module.add_class::<ciphertexts::Ciphertexts>()?;

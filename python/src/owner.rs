@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
-    Answer, Answered, Current, DeleteById, DeleteByMeta, DigestRead, DigestRebuild, Driver,
-    FindRecords, Found, FoundRecords, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, Planner,
-    RecordSearch, RecordsWrite, SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered,
-    UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
+    Answer, Answered, ContextPush, Current, DeleteById, DeleteByMeta, DeleteChunks, DeleteFound,
+    DigestRead, DigestRebuild, Driver, FindRecords, Found, FoundRecords, InsertChunks, OwnerState,
+    Page, PartitionsRebuildRun, PatchByMeta, PatchChunks, Planner, RecordSearch, RecordsWrite,
+    SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered, UpdateById, UploadPlacement,
+    UploadRecords, UploadedRecords, Written,
 };
 use paillier_gpu::partitions::TrainOptions;
 use paillier_gpu::verifiable::{Document, OwnerDigest, RebuildReport, RecordNonce};
@@ -20,6 +21,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use serde_json::Value;
 
 use crate::codec_digest::probe_of;
+use crate::context_state::PyExecutionContext;
 use crate::convert::bit_rows;
 use crate::errors::{invalid_input, IntoPy};
 use crate::record_state::{partition_count, PyOwnerDigest};
@@ -103,6 +105,7 @@ enum Outcome {
     Report(RebuildReport),
     Uploaded(UploadedRecords),
     Searched(SearchOutcome),
+    Text(String),
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -208,6 +211,7 @@ impl PyDriver {
                             .into_pyobject(py)?
                             .into_any()
                     }
+                    Outcome::Text(text) => text.into_pyobject(py)?.into_any(),
                     Outcome::Report(report) => {
                         let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("partitions", report.partitions)?;
@@ -424,6 +428,71 @@ impl PyRecordCodec {
         Ok(driver(Mapped(search, Outcome::Searched)))
     }
 
+    /// The driver of an insert of records that are not verifiable: `vectors` encrypted, each
+    /// with its document (`documents`, a JSON list, one each, or None), in the SDK's requests;
+    /// it ends with the chunk ids.
+    #[pyo3(signature = (vectors, documents=None))]
+    fn insert_chunks(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+        documents: Option<&str>,
+    ) -> PyResult<PyDriver> {
+        let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
+        let rows = bits.rows();
+        let documents = documents_of(documents)?;
+        if !documents.is_empty() && documents.len() != rows.len() {
+            return Err(invalid_input(format!(
+                "{} documents for {} vectors",
+                documents.len(),
+                rows.len()
+            )));
+        }
+        let records = py.detach(|| self.codec.encrypt(&rows)).py_err()?;
+        let mut sent = Vec::with_capacity(rows.len());
+        for record in 0..rows.len() {
+            sent.push(
+                self.codec
+                    .record(&records, record, documents.get(record))
+                    .py_err()?,
+            );
+        }
+        let batch = std::borrow::Cow::Owned(records.batch);
+        let insert = InsertChunks::new(Arc::clone(&self.codec), batch, sent).py_err()?;
+        Ok(driver(Mapped(insert, Outcome::Ids)))
+    }
+
+    /// The driver of a delete by metadata of records that are not verifiable (found and
+    /// opened first), or with `dry_run` of a count (verifiable records checked against the
+    /// owner's digest read against `state`); it ends with how many.
+    #[pyo3(signature = (state, filter, dry_run=false))]
+    fn delete_found(
+        &self,
+        state: &PyOwnerState,
+        filter: &str,
+        dry_run: bool,
+    ) -> PyResult<PyDriver> {
+        let filter = json_value(filter)?;
+        let codec = Arc::clone(&self.codec);
+        let delete = match (codec.options().verifiable, dry_run) {
+            (true, true) => DeleteFound::reading_digest(codec, Arc::clone(&state.state), &filter),
+            _ => DeleteFound::new(codec, &filter, dry_run).py_err()?,
+        };
+        Ok(driver(Mapped(delete, Outcome::Count)))
+    }
+
+    /// The driver of a patch (JSON object) by metadata of records that are not verifiable: the
+    /// service's own, or for private metadata each record found, opened, patched and sealed
+    /// again; it ends with the patched ids.
+    fn patch_chunks(&self, filter: &str, patch: &str) -> PyResult<PyDriver> {
+        let Value::Object(patch) = json_value(patch)? else {
+            return Err(invalid_input("a patch is a JSON object"));
+        };
+        let codec = Arc::clone(&self.codec);
+        let run = PatchChunks::new(codec, &json_value(filter)?, &patch).py_err()?;
+        Ok(driver(Mapped(run, Outcome::Ids)))
+    }
+
     /// The driver of a partitions rebuild (see `Client.rebuild_partitions`): `partitions`
     /// trained afresh (None: about √records) with `balance`, `recall_target` and `seed`, or
     /// the rebuild under way resumed; it ends with `{"partitions", "records", "moved",
@@ -470,6 +539,32 @@ impl PyRecordCodec {
         )
         .py_err()?;
         Ok(driver(Mapped(rebuild, Outcome::Digest)))
+    }
+}
+
+/// The driver of a delete of chunks `chunk_ids` of `kb_id` (records that are not verifiable),
+/// in the SDK's requests; it ends with how many the service deleted.
+#[pyfunction]
+pub fn delete_chunks(kb_id: &str, chunk_ids: Vec<i64>) -> PyDriver {
+    driver(Mapped(DeleteChunks::new(kb_id, &chunk_ids), Outcome::Count))
+}
+
+/// The driver of the push of `context` to the service under its id (its file form, secret key
+/// sealed); a context already stored there passes when it is this same one. It ends with the
+/// id.
+#[pyfunction]
+pub fn push_context(context: &Bound<'_, PyExecutionContext>) -> PyResult<PyDriver> {
+    let context = context.borrow().inner.clone();
+    let json = context.to_json().py_err()?;
+    let push = ContextPush::new(&context, &json).py_err()?;
+    Ok(driver(Mapped(push, Outcome::Text)))
+}
+
+fn documents_of(documents: Option<&str>) -> PyResult<Vec<Document>> {
+    match documents {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| invalid_input(format!("documents are not JSON: {e}"))),
+        None => Ok(Vec::new()),
     }
 }
 

@@ -104,6 +104,11 @@ impl FindRecords {
         find
     }
 
+    /// The knowledge base searched.
+    pub fn kb(&self) -> &str {
+        self.codec.kb()
+    }
+
     /// The same find, one sorted page of it (the digest then checks nothing: a page is part of
     /// what the filter selects).
     pub fn paged(mut self, page: Page) -> Self {

@@ -15,6 +15,8 @@
 //! What the owner keeps between operations is its [`OwnerState`]: the highest digest version
 //! seen of each knowledge base and the rollbacks found, in a [`StateDir`] and in memory.
 
+mod chunks;
+mod context_push;
 mod digest_read;
 mod digest_rebuild;
 mod documents;
@@ -33,6 +35,8 @@ mod write;
 #[cfg(test)]
 mod write_tests;
 
+pub use chunks::{DeleteChunks, DeleteFound, InsertChunks, PatchChunks};
+pub use context_push::ContextPush;
 pub use digest_read::{
     digest_write, links_of, wire_link, Current, DigestFetch, DigestRead, Fetched,
 };

@@ -11,6 +11,7 @@ use paillier_gpu_api as api;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::chunks::stored_before;
 use super::digest_read::{Current, DigestRead};
 use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
@@ -213,8 +214,10 @@ impl Driver for UploadRecords {
     /// As [`Driver::step`]; an error past the first batch says which chunks were stored before
     /// it (they stay: the upload is not undone).
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<UploadedRecords>> {
-        self.next(answered)
-            .map_err(|error| after_stored(error, &self.uploaded.records))
+        self.next(answered).map_err(|error| {
+            let ids: Vec<i64> = self.uploaded.records.iter().map(|r| r.0).collect();
+            stored_before(error, &ids)
+        })
     }
 }
 
@@ -251,31 +254,6 @@ impl UploadRecords {
                 "the upload is over: a driver is not stepped after its end".into(),
             )),
         }
-    }
-}
-
-/// `error` saying which chunks were stored before it, where some were.
-fn after_stored(error: Error, stored: &[(i64, RecordNonce)]) -> Error {
-    let (Some(first), Some(last)) = (stored.first(), stored.last()) else {
-        return error;
-    };
-    let note = format!(
-        "{} chunks were stored before this (ids {} to {})",
-        stored.len(),
-        first.0,
-        last.0
-    );
-    match error {
-        Error::Remote { status, message } => Error::Remote {
-            status,
-            message: format!("{message}; {note}"),
-        },
-        Error::Unreachable { route, detail } => Error::Unreachable {
-            route,
-            detail: format!("{detail}; {note}"),
-        },
-        Error::ConcurrentWrite(message) => Error::ConcurrentWrite(format!("{message}; {note}")),
-        other => other,
     }
 }
 

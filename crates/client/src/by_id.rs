@@ -40,22 +40,7 @@ impl Client {
 
     /// Deletes the chunks `chunk_ids` of `kb_id`; how many the service says it deleted.
     pub fn delete_chunks(&self, kb_id: &str, chunk_ids: &[i64]) -> Result<u64> {
-        let address = self.address("chunk", "");
-        let mut deleted = 0;
-        for ids in chunk_ids.chunks(IDS_PER_REQUEST) {
-            let mut query: Vec<(&str, String)> = vec![("kb_id", kb_id.to_owned())];
-            query.extend(ids.iter().map(|id| ("chunk_ids", id.to_string())));
-            let request = self.request(Method::DELETE, &address).query(&query);
-            let answer = self.json(request, &address)?;
-            deleted += answer
-                .get("deleted_count")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| Error::RemoteUnreachable {
-                    url: address.clone(),
-                    detail: format!("the delete was answered without a count: {answer}"),
-                })?;
-        }
-        Ok(deleted)
+        self.drive(paillier_gpu::owner::DeleteChunks::new(kb_id, chunk_ids))
     }
 
     /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that

@@ -30,19 +30,10 @@ impl Client {
         context: &ExecutionContext,
         context_json: &str,
     ) -> Result<String> {
-        match self.push_context_json(context.id(), context_json) {
-            Err(Error::Remote {
-                status: 409,
-                message,
-            }) => match self.fetch_context_json(context.id()) {
-                Ok(stored) if context.is_stored_as(&stored) => Ok(context.id().to_owned()),
-                _ => Err(Error::Remote {
-                    status: 409,
-                    message,
-                }),
-            },
-            other => other,
-        }
+        self.drive(paillier_gpu::owner::ContextPush::new(
+            context,
+            context_json,
+        )?)
     }
 
     /// Stores a context file's JSON as it is under `context_id`, so that

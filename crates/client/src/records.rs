@@ -3,12 +3,13 @@
 //! owner's digest, in one transaction each), over the same API as any other chunk.
 
 use paillier_gpu::context::ExecutionContext;
-use paillier_gpu::owner::{DeleteById, RecordsWrite, UpdateById, UploadPlacement, UploadRecords};
+use paillier_gpu::owner::{
+    DeleteById, InsertChunks, RecordsWrite, UpdateById, UploadPlacement, UploadRecords,
+};
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce};
 use paillier_gpu::Error as LibraryError;
 
-use super::chunks::after_stored;
 use super::partitions::Placement;
 use super::Client;
 use crate::error::Result;
@@ -68,9 +69,12 @@ impl Client {
         }
         if !options.verifiable {
             let records = codec.encrypt(vectors)?;
-            let ids = self.send_records(&codec, &records.batch, |record| {
-                Ok(codec.record(&records, record, documents.get(record))?)
-            })?;
+            let mut sent = Vec::with_capacity(vectors.len());
+            for record in 0..vectors.len() {
+                sent.push(codec.record(&records, record, documents.get(record))?);
+            }
+            let batch = std::borrow::Cow::Owned(records.batch);
+            let ids = self.drive(InsertChunks::new(codec, batch, sent)?)?;
             return Ok(ids
                 .into_iter()
                 .map(|chunk_id| Uploaded {
@@ -91,14 +95,9 @@ impl Client {
             },
         };
         let state = self.owner_state()?;
-        let mut upload = UploadRecords::new(codec, state, vectors, documents.to_vec(), placement)?;
-        let uploaded = match self.drive(&mut upload) {
-            Ok(uploaded) => uploaded,
-            Err(error) => {
-                let ids: Vec<i64> = upload.uploaded().records.iter().map(|r| r.0).collect();
-                return Err(after_stored(error, &ids));
-            }
-        };
+        // An error past the first batch names the chunks stored before it (the library's).
+        let upload = UploadRecords::new(codec, state, vectors, documents.to_vec(), placement)?;
+        let uploaded = self.drive(upload)?;
         Ok(uploaded
             .records
             .into_iter()
