@@ -507,6 +507,8 @@ class OwnerDigest:
     """The owner's digest of a knowledge base at one version; its tallies stay inside."""
 
     @property
+    def partition_summary(self) -> Optional[Dict[str, Any]]:
+        """What the owner knows of the partitions (None: not partitioned)."""
     def version(self) -> int:
         """Its version on the service (0: none stored)."""
     @property
@@ -753,8 +755,11 @@ class RecordCodec:
         decoys: int = 0,
     ) -> Driver:
         """The driver of the owner's search; it ends with `(hits as JSON, stats)`."""
-    def insert_chunks(self, vectors: Any, documents: Optional[str] = None) -> Driver:
-        """The driver of an insert of records that are not verifiable; it ends with the ids."""
+    def insert_chunks(self, vectors: Any, documents: Optional[str] = None, partitions: Any = None) -> Driver:
+        """The driver of an insert of records that are not verifiable (`partitions` refused);
+        it ends with the ids."""
+    def replace_chunks(self, chunk_ids: Sequence[int], vectors: Any, documents: Optional[str] = None) -> Driver:
+        """The driver of a replacement by id of records that are not verifiable."""
     def delete_found(self, state: OwnerState, filter: str, dry_run: bool = False) -> Driver:
         """The driver of a delete by metadata of records that are not verifiable (or a count);
         it ends with how many."""

@@ -34,28 +34,30 @@ checked complete against the owner's digest, whose sealed copy holds the centroi
 
 import json
 import os
-import warnings
 import urllib.request  # noqa: F401  (tests replace urllib.request.urlopen through this module)
+import warnings
 
-from . import _partitions as partitioned
-from ._digest import Digests
-from ._edits import Edits
-from ._native import OwnerState, RecordCodec, push_context
-from ._partitions import Partitions
-from ._native import UPLOAD_BATCH
+from ._native import UPLOAD_BATCH, OwnerState, RecordCodec, delete_chunks, push_context
 from ._transport import (  # noqa: F401  (MAX_DIGITS and _integer: the answers' limits, tested)
     MAX_DIGITS, RemoteError, RemoteUnreachableError, Transport, _integer)
-from .errors import InvalidInputError
 
 __all__ = ["Client", "RemoteError", "RemoteUnreachableError", "UPLOAD_BATCH"]
 
 
-class Client(Partitions, Edits, Digests, Transport):
+def _json(value):
+    return None if value is None else json.dumps(value)
+
+
+class Client(Transport):
     """A data-plane client of one organisation on one service (header `x-api-key`, paths ending
     in the organisation's id). `ca_cert`: a PEM file to trust besides the system's. `state_dir`:
     where the highest digest version seen of each knowledge base is kept (None:
     `$PAILLIER_GPU_STATE_DIR`, else `paillier-gpu/state` in `$XDG_DATA_HOME` or
-    `~/.local/share`, as the CLI does); versions seen are also kept for the client's life."""
+    `~/.local/share`, as the CLI does); versions seen are also kept for the client's life.
+
+    Every operation is one of the library's drivers (`paillier_gpu::owner`, bound as
+    `_native.Driver`), which decides each request, its retries and its checks; this client
+    carries the requests over HTTP (`_drive`) and holds the public names."""
 
     def __init__(self, url, org_id, api_key, *, ca_cert=None, timeout=600, state_dir=None):
         super().__init__(url, org_id, api_key, ca_cert=ca_cert, timeout=timeout)
@@ -96,20 +98,94 @@ class Client(Partitions, Edits, Digests, Transport):
         digest by the first batch. A
         knowledge base with records and no partitions is refused (`rebuild_partitions`
         partitions it); one already partitioned keeps its partitions."""
-        count = partitioned.partition_count(partitions)
-        if count is not None and not verifiable:
-            raise InvalidInputError("partitions are counted by the owner's digest: they need verifiable records "
-                                    "(verifiable=True)")
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
-        documents = None if documents is None else json.dumps(documents)
         if not verifiable:
-            return self._drive(codec.insert_chunks(vectors, documents))
-        upload = codec.upload_records(self._state, vectors, documents, count, balance=balance,
-                                      recall_target=recall_target)
+            return self._drive(codec.insert_chunks(vectors, _json(documents), partitions))
+        upload = codec.upload_records(self._state, vectors, _json(documents), partitions, balance, recall_target)
         uploaded, note = self._drive(upload)
         if note is not None:
             warnings.warn(note, stacklevel=2)
         return uploaded
+
+    def update(self, kb_id, context, chunk_ids, vectors, documents=None, *, verifiable=False, private_meta=False):
+        """Replaces records `chunk_ids` whole: verifiable records get a new nonce (returned, as
+        `[(chunk_id, nonce)]`), their documents are sealed anew, and the owner's digest trades
+        each record's old pair for its new one in the same transaction. In a partitioned
+        knowledge base each goes to the partition nearest its new vector."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        chunk_ids = [int(i) for i in chunk_ids]
+        if verifiable:
+            return self._drive(codec.update_records(self._state, chunk_ids, vectors, _json(documents)))
+        self._drive(codec.replace_chunks(chunk_ids, vectors, _json(documents)))
+        return None
+
+    def delete(self, kb_id, context, chunk_ids, *, verifiable=False, private_meta=False):
+        """Deletes records `chunk_ids`; how many. Verifiable records are read back first (each
+        checked) and deleted with the owner's digest less their pairs, in one transaction."""
+        chunk_ids = [int(i) for i in chunk_ids]
+        if not verifiable:
+            return self._drive(delete_chunks(kb_id, chunk_ids))
+        self._drive(RecordCodec(context, kb_id, verifiable, private_meta).delete_records(self._state, chunk_ids))
+        return len(chunk_ids)
+
+    def delete_by_meta(self, kb_id, context, filter, *, verifiable=False, private_meta=False, dry_run=False):
+        """Deletes the records whose metadata passes `filter` (tokenised for private metadata);
+        how many were deleted, or with `dry_run` would be. The records are found first as `find`
+        finds them (each document opened, each verifiable record checked, each checked against
+        the filter), then deleted by id (verifiable ones with the owner's digest, in one
+        transaction): a filter given in the wrong mode (a private knowledge base without
+        `private_meta`, where a `$ne` on plain values would select every record) fails to open
+        them and deletes nothing. A verifiable delete is checked complete: where the owner's
+        digest does not count what the filter selects, every record is read, checked against
+        the digest, and selected here."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        if dry_run or not verifiable:
+            return self._drive(codec.delete_found(self._state, json.dumps(filter), dry_run))
+        return self._drive(codec.delete_by_meta(self._state, json.dumps(filter)))
+
+    def patch_by_meta(self, kb_id, context, filter, patch, *, verifiable=False, private_meta=False):
+        """Merges `patch` into the metadata of the records whose metadata passes `filter`. With
+        private metadata or verifiable records the sealed documents are patched too (found,
+        opened, sealed again, patched by id); verifiable records are encrypted again under
+        fresh nonces, with the owner's digest, in one transaction. The patched ids. A patch may
+        not set "partition", the partitions' own field (`PrivateMetadataError`): a record keeps
+        its partition."""
+        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        if verifiable:
+            return self._drive(codec.patch_by_meta(self._state, json.dumps(filter), json.dumps(patch)))
+        return self._drive(codec.patch_chunks(json.dumps(filter), json.dumps(patch)))
+
+    def rebuild_digest(self, kb_id, context, counted_field=None, after_rollback=False):
+        """Counts the owner's digest of `kb_id` (verifiable records) afresh from its records, each
+        verified, per value of `counted_field` too when given, and stores it as a version past
+        both the service's and the highest this owner has seen (which it replaces). After a
+        rollback (now, or noted since the last rebuild), a fork or a digest that does not open it
+        raises AnswerRejectedError unless `after_rollback`. Which records the service holds is
+        taken as it says: look at them first. A partitioned knowledge base keeps its partitions.
+        Returns `{"version", "records", "counted_field", "counted_values", "layout"}`."""
+        codec = RecordCodec(context, kb_id, True, False)
+        digest = self._drive(codec.rebuild_digest(self._state, counted_field, after_rollback))
+        return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
+                "counted_values": digest.counted_values, "layout": digest.layout}
+
+    def rebuild_partitions(self, kb_id, context, *, partitions=None, private_meta=False, balance=None,
+                           recall_target=None, seed=0):
+        """Trains `kb_id`'s partitions afresh over all its records (`partitions` of them, an
+        int; None or "auto": about √records; `balance`, `recall_target` and `seed` as
+        `PartitionModel.train` takes them) and moves each record whose partition changes: it is
+        encrypted again from its checked bits under a fresh nonce, its document sealed anew
+        with its new partition token (so nothing from before the move verifies after it), a
+        batch per transaction with the owner's digest. Partitions a knowledge
+        base uploaded without them, too. Every record is verified on the way, and all of them
+        against the owner's digest.
+
+        The model the records move to waits in the digest until every record is in place: a
+        rebuild cut short loses nothing, and running this again resumes it (with the model it
+        had trained: `partitions` and the training options are then unused). Another writer in
+        between stops it with `ConcurrentWriteError` (run it again to resume). Returns
+        `{"partitions", "records", "moved", "resumed"}`."""
+        codec = RecordCodec(context, kb_id, True, private_meta)
+        return self._drive(codec.rebuild_partitions(self._state, partitions, balance, recall_target, seed))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -135,15 +211,12 @@ class Client(Partitions, Edits, Digests, Transport):
         {"records", "answer_bytes", "partitions"})`: the records answered (each decoded here),
         the answer's ciphertext bytes and the partitions probed (None: every record the search
         selects)."""
-        probe, decoys = partitioned.search_probe(probe, decoys)
-        if range is not None:
-            range = (int(range[0]), int(range[1]))
         codec = RecordCodec(context, kb_id, verify, private_meta)
-        search = codec.search(self._state, vector, top_k, None if filter is None else json.dumps(filter), range,
-                              expect_count, with_content, probe, decoys)
+        range = None if range is None else (int(range[0]), int(range[1]))
+        search = codec.search(self._state, vector, top_k, _json(filter), range, expect_count, with_content,
+                              probe, decoys)
         hits, cost = self._drive(search)
-        hits = json.loads(hits)
-        return (hits, cost) if stats else hits
+        return (json.loads(hits), cost) if stats else json.loads(hits)
 
     def find(self, kb_id, context, filter, *, verifiable=False, private_meta=False, sort_by=None,
              sort_order="asc", limit=None):
@@ -153,13 +226,29 @@ class Client(Partitions, Edits, Digests, Transport):
         whole values of the field the owner's digest counts, all of them against it.
         `sort_by`/`limit` page through the service's `chunk/meta/page`; sorting by a private
         field is refused."""
-        found = self._find(kb_id, context, filter, verifiable, private_meta, sort_by, sort_order, limit)
-        return found if verifiable else [{k: v for k, v in record.items() if k != "nonce"} for record in found]
-
-    def _find(self, kb_id, context, filter, verifiable, private_meta, sort_by=None, sort_order="asc",
-              limit=None):
-        """`find`'s records, each with the nonce its document was opened under (None: not
-        verifiable), by the library's driver (`RecordCodec.find_records`)."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         page = None if sort_by is None and limit is None else (sort_by, sort_order, limit)
-        return json.loads(self._drive(codec.find_records(self._state, json.dumps(filter), page)))
+        found = json.loads(self._drive(codec.find_records(self._state, json.dumps(filter), page)))
+        return found if verifiable else [{k: v for k, v in record.items() if k != "nonce"} for record in found]
+
+    def partition_model(self, kb_id, context, *, private_meta=False):
+        """The partition model of `kb_id` (a `PartitionModel`; None when it is not partitioned)
+        and how many records the owner's digest counts, read from the digest as a verified
+        search reads it."""
+        digest = self._digest(kb_id, context, private_meta)
+        return digest.partition_model, digest.count
+
+    def partitions(self, kb_id, context, *, private_meta=False):
+        """What the owner knows of `kb_id`'s partitions, from its own sealed digest (checked as a
+        verified search checks it), or None when it is not partitioned: `{"records",
+        "partitions", "sizes"` (each partition's records, as the digest counts them),
+        `"recommended_probe"` (the probe a search uses by default), `"balance"` (no partition
+        was placed above this times the mean), `"largest_over_mean"`, `"recall"` (the owner's
+        estimate at training: `[{"probe", "recall", "share", "error"}]`, `error` the recall's
+        standard error) and `"rebuilding"` (a rebuild is under way: `rebuild_partitions` resumes
+        it)`}`."""
+        return self._digest(kb_id, context, private_meta).partition_summary()
+
+    def _digest(self, kb_id, context, private_meta):
+        """The owner's digest of `kb_id`, read and checked as a verified search reads it."""
+        return self._drive(RecordCodec(context, kb_id, True, private_meta).read_digest(self._state))[0]

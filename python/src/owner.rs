@@ -4,6 +4,7 @@
 //! digest versions seen and the rollbacks found) is the library's too, in the folder the CLI
 //! and the Rust client share.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,11 +12,14 @@ use paillier_gpu::owner::{
     Answer, Answered, ContextPush, Current, DeleteById, DeleteByMeta, DeleteChunks, DeleteFound,
     DigestRead, DigestRebuild, Driver, FindRecords, Found, FoundRecords, InsertChunks, OwnerState,
     Page, PartitionsRebuildRun, PatchByMeta, PatchChunks, Planner, RecordSearch, RecordsWrite,
-    SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered, UpdateById, UploadPlacement,
-    UploadRecords, UploadedRecords, Written,
+    ReplaceChunks, SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered, UpdateById,
+    UploadPlacement, UploadRecords, UploadedRecords, Written,
 };
+use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::partitions::TrainOptions;
-use paillier_gpu::verifiable::{Document, OwnerDigest, RebuildReport, RecordNonce};
+use paillier_gpu::verifiable::{
+    Document, OwnerDigest, PartitionCount, RebuildReport, RecordNonce, SentRecord,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use serde_json::Value;
@@ -106,6 +110,7 @@ enum Outcome {
     Uploaded(UploadedRecords),
     Searched(SearchOutcome),
     Text(String),
+    Nothing,
 }
 
 /// A driver whose outcome is an [`Outcome`].
@@ -212,6 +217,7 @@ impl PyDriver {
                             .into_any()
                     }
                     Outcome::Text(text) => text.into_pyobject(py)?.into_any(),
+                    Outcome::Nothing => py.None().into_bound(py),
                     Outcome::Report(report) => {
                         let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("partitions", report.partitions)?;
@@ -398,7 +404,7 @@ impl PyRecordCodec {
     /// verified and the document's fields with `with_content`) and `{"records",
     /// "answer_bytes", "partitions"}`.
     #[pyo3(signature = (state, vector, top_k, filter=None, range=None, expect_count=None,
-                        with_content=false, probe=None, decoys=0))]
+                        with_content=false, probe=None, decoys=None))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
@@ -410,8 +416,12 @@ impl PyRecordCodec {
         expect_count: Option<usize>,
         with_content: bool,
         probe: Option<&Bound<'_, PyAny>>,
-        decoys: usize,
+        decoys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDriver> {
+        let decoys = match decoys {
+            None => 0,
+            Some(decoys) => decoys_of(decoys)?,
+        };
         let bits = bit_rows(vector, self.codec.context().embed_len(), false)?;
         let vector: Vec<u8> = bits.rows().concat();
         let ask = SearchAsk {
@@ -429,15 +439,22 @@ impl PyRecordCodec {
     }
 
     /// The driver of an insert of records that are not verifiable: `vectors` encrypted, each
-    /// with its document (`documents`, a JSON list, one each, or None), in the SDK's requests;
-    /// it ends with the chunk ids.
-    #[pyo3(signature = (vectors, documents=None))]
+    /// with its document (`documents`, a JSON list, one each, or None), in the SDK's requests
+    /// (`partitions` refused: they need verifiable records); it ends with the chunk ids.
+    #[pyo3(signature = (vectors, documents=None, partitions=None))]
     fn insert_chunks(
         &self,
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
         documents: Option<&str>,
+        partitions: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDriver> {
+        if partitions.is_some() {
+            return Err(invalid_input(
+                "partitions are counted by the owner's digest: they need verifiable records \
+                 (verifiable=True)",
+            ));
+        }
         let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
         let rows = bits.rows();
         let documents = documents_of(documents)?;
@@ -460,6 +477,23 @@ impl PyRecordCodec {
         let batch = std::borrow::Cow::Owned(records.batch);
         let insert = InsertChunks::new(Arc::clone(&self.codec), batch, sent).py_err()?;
         Ok(driver(Mapped(insert, Outcome::Ids)))
+    }
+
+    /// The driver of a replacement of records that are not verifiable: `chunk_ids` each
+    /// replaced whole by its vector of `vectors`, encrypted, with its document (`documents`, a
+    /// JSON list, one each, or None); it ends with None.
+    #[pyo3(signature = (chunk_ids, vectors, documents=None))]
+    fn replace_chunks(
+        &self,
+        py: Python<'_>,
+        chunk_ids: Vec<i64>,
+        vectors: &Bound<'_, PyAny>,
+        documents: Option<&str>,
+    ) -> PyResult<PyDriver> {
+        let (batch, sent) = self.sent_records(py, vectors, documents)?;
+        let codec = Arc::clone(&self.codec);
+        let replace = ReplaceChunks::new(codec, &chunk_ids, Cow::Owned(batch), sent).py_err()?;
+        Ok(driver(Mapped(replace, |()| Outcome::Nothing)))
     }
 
     /// The driver of a delete by metadata of records that are not verifiable (found and
@@ -501,11 +535,15 @@ impl PyRecordCodec {
     fn rebuild_partitions(
         &self,
         state: &PyOwnerState,
-        partitions: Option<usize>,
+        partitions: Option<&Bound<'_, PyAny>>,
         balance: Option<f64>,
         recall_target: Option<f64>,
         seed: u64,
-    ) -> PyDriver {
+    ) -> PyResult<PyDriver> {
+        let partitions = match partitions.map(partition_count).transpose()? {
+            Some(PartitionCount::Exactly(n)) => Some(n),
+            Some(PartitionCount::Auto) | None => None,
+        };
         let defaults = TrainOptions::default();
         let train = TrainOptions {
             balance: balance.unwrap_or(defaults.balance),
@@ -519,7 +557,7 @@ impl PyRecordCodec {
             partitions,
             train,
         );
-        driver(Mapped(run, Outcome::Report))
+        Ok(driver(Mapped(run, Outcome::Report)))
     }
 
     /// The driver of a rebuild of the owner's digest from the records (see
@@ -549,6 +587,38 @@ pub fn delete_chunks(kb_id: &str, chunk_ids: Vec<i64>) -> PyDriver {
     driver(Mapped(DeleteChunks::new(kb_id, &chunk_ids), Outcome::Count))
 }
 
+impl PyRecordCodec {
+    /// `vectors` encrypted as this codec's records, each with what it sends for its document
+    /// (`documents`, a JSON list, one each, or None).
+    fn sent_records(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+        documents: Option<&str>,
+    ) -> PyResult<(CiphertextBatch, Vec<SentRecord>)> {
+        let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
+        let rows = bits.rows();
+        let documents = documents_of(documents)?;
+        if !documents.is_empty() && documents.len() != rows.len() {
+            return Err(invalid_input(format!(
+                "{} documents for {} vectors",
+                documents.len(),
+                rows.len()
+            )));
+        }
+        let records = py.detach(|| self.codec.encrypt(&rows)).py_err()?;
+        let mut sent = Vec::with_capacity(rows.len());
+        for record in 0..rows.len() {
+            sent.push(
+                self.codec
+                    .record(&records, record, documents.get(record))
+                    .py_err()?,
+            );
+        }
+        Ok((records.batch, sent))
+    }
+}
+
 /// The driver of the push of `context` to the service under its id (its file form, secret key
 /// sealed); a context already stored there passes when it is this same one. It ends with the
 /// id.
@@ -558,6 +628,19 @@ pub fn push_context(context: &Bound<'_, PyExecutionContext>) -> PyResult<PyDrive
     let json = context.to_json().py_err()?;
     let push = ContextPush::new(&context, &json).py_err()?;
     Ok(driver(Mapped(push, Outcome::Text)))
+}
+
+/// A search's `decoys` as Python gives them: a number of partitions, at least 0.
+fn decoys_of(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let number = match value.is_instance_of::<pyo3::types::PyBool>() {
+        true => None,
+        false => value.extract::<usize>().ok(),
+    };
+    number.ok_or_else(|| {
+        invalid_input(format!(
+            "decoys is a number of partitions (at least 0), not {value}"
+        ))
+    })
 }
 
 fn documents_of(documents: Option<&str>) -> PyResult<Vec<Document>> {

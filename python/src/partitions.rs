@@ -215,7 +215,7 @@ impl PyPartitionModel {
     /// The recall table by ascending probe: `[{"probe", "recall", "share", "error"}]`, `share`
     /// the fraction of the records such a search reads, `error` the recall's standard error.
     #[getter]
-    fn recall<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    pub(crate) fn recall<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.model
             .recall()
             .iter()

@@ -9,6 +9,7 @@ use paillier_gpu::verifiable::{
     PlacedWrite, RecordNonce, UploadPartitions, VerifiableQuery,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use serde_json::Value;
 
 use crate::errors::{invalid_input, IntoPy};
@@ -173,6 +174,38 @@ impl PyOwnerDigest {
     fn next_partition_model(&self) -> Option<PyPartitionModel> {
         let model = self.digest.next_partition_model()?.clone();
         Some(PyPartitionModel { model })
+    }
+
+    /// What the owner knows of the knowledge base's partitions, or None when it is not
+    /// partitioned: `{"records", "partitions", "sizes"` (each partition's records, as the
+    /// digest counts them), `"recommended_probe"`, `"balance"` (the training's bound: no
+    /// partition was placed above this times the mean), `"largest_over_mean"`, `"recall"` (the
+    /// owner's estimate at training: `[{"probe", "recall", "share", "error"}]`) and
+    /// `"rebuilding"` (a rebuild is under way)`}`.
+    fn partition_summary<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(model) = model_of(&self.digest) else {
+            return Ok(None);
+        };
+        let sizes = self.digest.partition_sizes();
+        let mean = self.digest.count() as f64 / model.partitions().max(1) as f64;
+        let largest = sizes.iter().copied().max().unwrap_or(0) as f64;
+        let summary = PyDict::new(py);
+        summary.set_item("records", self.digest.count())?;
+        summary.set_item("partitions", model.partitions())?;
+        summary.set_item("sizes", sizes)?;
+        summary.set_item("recommended_probe", model.default_probe())?;
+        summary.set_item("balance", model.balance())?;
+        summary.set_item(
+            "largest_over_mean",
+            if mean > 0.0 { largest / mean } else { 0.0 },
+        )?;
+        let recall = PyPartitionModel {
+            model: model.clone(),
+        }
+        .recall(py)?;
+        summary.set_item("recall", recall)?;
+        summary.set_item("rebuilding", self.digest.next_partition_model().is_some())?;
+        Ok(Some(summary))
     }
 
     /// How many records each partition of `partition_model` holds, as the digest counts them

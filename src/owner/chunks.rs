@@ -387,3 +387,69 @@ impl Driver for DeleteFound {
         self.step(None)
     }
 }
+
+/// Records that are not verifiable replaced whole by id (`PUT chunk`, all or none): each of
+/// `batch`'s records (encrypted under `codec`'s context) with what it sends (`sent`, one
+/// each) under its chunk id.
+pub struct ReplaceChunks<'a> {
+    codec: Arc<RecordCodec>,
+    chunk_ids: Vec<i64>,
+    batch: Cow<'a, CiphertextBatch>,
+    sent: Vec<SentRecord>,
+    asked: bool,
+}
+
+impl<'a> ReplaceChunks<'a> {
+    /// The replacement of records `chunk_ids` by `batch`'s, with `sent` (one each).
+    pub fn new(
+        codec: Arc<RecordCodec>,
+        chunk_ids: &[i64],
+        batch: Cow<'a, CiphertextBatch>,
+        sent: Vec<SentRecord>,
+    ) -> Result<Self> {
+        if chunk_ids.len() != batch.records() || sent.len() != batch.records() {
+            return Err(Error::ShapeMismatch(format!(
+                "{} chunk ids for {} vectors",
+                chunk_ids.len(),
+                batch.records()
+            )));
+        }
+        Ok(Self {
+            codec,
+            chunk_ids: chunk_ids.to_vec(),
+            batch,
+            sent,
+            asked: false,
+        })
+    }
+}
+
+impl Driver for ReplaceChunks<'_> {
+    type Output = ();
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<()>> {
+        if self.asked {
+            expect_answer(answered, "chunk", "")?.check_status()?;
+            return Ok(Step::Done(()));
+        }
+        let mut updates = Vec::with_capacity(self.chunk_ids.len());
+        for (record, (&chunk_id, sent)) in self.chunk_ids.iter().zip(&mut self.sent).enumerate() {
+            updates.push(json!({
+                "chunk_id": chunk_id,
+                "chunk_content": std::mem::take(&mut sent.content),
+                "index": self.codec.index(&self.batch, record)?,
+                "meta_data": std::mem::take(&mut sent.meta_data),
+                "name": sent.name.take(),
+            }));
+        }
+        let body = json!({
+            "kb_id": self.codec.kb(),
+            "context_id": self.codec.context().id(),
+            "chunk_updates": updates,
+        });
+        self.asked = true;
+        Ok(Step::Send(
+            Request::new(Method::Put, "chunk", String::new()).with_json(&body)?,
+        ))
+    }
+}

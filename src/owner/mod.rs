@@ -35,7 +35,7 @@ mod write;
 #[cfg(test)]
 mod write_tests;
 
-pub use chunks::{DeleteChunks, DeleteFound, InsertChunks, PatchChunks};
+pub use chunks::{DeleteChunks, DeleteFound, InsertChunks, PatchChunks, ReplaceChunks};
 pub use context_push::ContextPush;
 pub use digest_read::{
     digest_write, links_of, wire_link, Current, DigestFetch, DigestRead, Fetched,

@@ -1,4 +1,4 @@
-//! Chunks by id: read (with a projection), deleted, and replaced whole.
+//! Chunks by id: read (with a projection) and deleted.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -41,23 +41,5 @@ impl Client {
     /// Deletes the chunks `chunk_ids` of `kb_id`; how many the service says it deleted.
     pub fn delete_chunks(&self, kb_id: &str, chunk_ids: &[i64]) -> Result<u64> {
         self.drive(paillier_gpu::owner::DeleteChunks::new(kb_id, chunk_ids))
-    }
-
-    /// `PUT /v1/chunk/{org}`: each of `updates` (a chunk with its `chunk_id`) replaces that
-    /// chunk whole; all or none.
-    pub(crate) fn update_chunks(
-        &self,
-        kb_id: &str,
-        context_id: &str,
-        updates: Vec<Value>,
-    ) -> Result<()> {
-        let address = self.address("chunk", "");
-        let body = serde_json::json!({
-            "kb_id": kb_id,
-            "context_id": context_id,
-            "chunk_updates": updates,
-        });
-        self.json(self.request(Method::PUT, &address).json(&body), &address)?;
-        Ok(())
     }
 }

@@ -4,7 +4,8 @@
 
 use paillier_gpu::context::ExecutionContext;
 use paillier_gpu::owner::{
-    DeleteById, InsertChunks, RecordsWrite, UpdateById, UploadPlacement, UploadRecords,
+    DeleteById, InsertChunks, RecordsWrite, ReplaceChunks, UpdateById, UploadPlacement,
+    UploadRecords,
 };
 pub use paillier_gpu::verifiable::RecordOptions;
 use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce};
@@ -133,18 +134,12 @@ impl Client {
         let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
         if !options.verifiable {
             let records = codec.encrypt(vectors)?;
-            let mut updates = Vec::with_capacity(chunk_ids.len());
-            for (record, &chunk_id) in chunk_ids.iter().enumerate() {
-                let fields = codec.record(&records, record, documents.get(record))?;
-                updates.push(serde_json::json!({
-                    "chunk_id": chunk_id,
-                    "chunk_content": fields.content,
-                    "index": codec.index(&records.batch, record)?,
-                    "meta_data": fields.meta_data,
-                    "name": fields.name,
-                }));
+            let mut sent = Vec::with_capacity(chunk_ids.len());
+            for record in 0..chunk_ids.len() {
+                sent.push(codec.record(&records, record, documents.get(record))?);
             }
-            self.update_chunks(kb_id, context.id(), updates)?;
+            let batch = std::borrow::Cow::Owned(records.batch);
+            self.drive(ReplaceChunks::new(codec, chunk_ids, batch, sent)?)?;
             let uploaded = chunk_ids.iter().map(|&chunk_id| Uploaded {
                 chunk_id,
                 nonce: None,
