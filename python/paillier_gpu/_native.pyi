@@ -739,8 +739,9 @@ class RecordCodec:
         balance: Optional[float] = None,
         recall_target: Optional[float] = None,
         seed: int = 0,
+        decoys: Optional[int] = None,
     ) -> Driver:
-        """The driver of a partitions rebuild; it ends with `{"partitions", "records", "moved",
+        """The driver of a partitions rebuild (`decoys`: sealed, the fewest every search takes); it ends with `{"partitions", "records", "moved",
         "resumed"}`."""
     def search(
         self,

@@ -169,7 +169,7 @@ class Client(Transport):
                 "counted_values": digest.counted_values, "layout": digest.layout}
 
     def rebuild_partitions(self, kb_id, context, *, partitions=None, private_meta=False, balance=None,
-                           recall_target=None, seed=0):
+                           recall_target=None, seed=0, decoys=0):
         """Trains `kb_id`'s partitions afresh over all its records (`partitions` of them, an
         int; None or "auto": about √records; `balance`, `recall_target` and `seed` as
         `PartitionModel.train` takes them) and moves each record whose partition changes: it is
@@ -183,9 +183,14 @@ class Client(Transport):
         rebuild cut short loses nothing, and running this again resumes it (with the model it
         had trained: `partitions` and the training options are then unused). Another writer in
         between stops it with `ConcurrentWriteError` (run it again to resume). Returns
-        `{"partitions", "records", "moved", "resumed"}`."""
+        `{"partitions", "records", "moved", "resumed"}`.
+
+        `decoys`: the fewest decoys every search of the knowledge base takes from now on,
+        sealed with its partitions (a search's `decoys` can ask more, never fewer), so that one
+        query's tokens narrow down to a whole group whatever it asks; a later rebuild never
+        lowers it."""
         codec = RecordCodec(context, kb_id, True, private_meta)
-        return self._drive(codec.rebuild_partitions(self._state, partitions, balance, recall_target, seed))
+        return self._drive(codec.rebuild_partitions(self._state, partitions, balance, recall_target, seed, decoys))
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -531,7 +531,8 @@ impl PyRecordCodec {
     /// trained afresh (None: about √records) with `balance`, `recall_target` and `seed`, or
     /// the rebuild under way resumed; it ends with `{"partitions", "records", "moved",
     /// "resumed"}`.
-    #[pyo3(signature = (state, partitions=None, balance=None, recall_target=None, seed=0))]
+    #[pyo3(signature = (state, partitions=None, balance=None, recall_target=None, seed=0, decoys=None))]
+    #[allow(clippy::too_many_arguments)]
     fn rebuild_partitions(
         &self,
         state: &PyOwnerState,
@@ -539,7 +540,9 @@ impl PyRecordCodec {
         balance: Option<f64>,
         recall_target: Option<f64>,
         seed: u64,
+        decoys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDriver> {
+        let decoys = decoys.map(decoys_of).transpose()?.unwrap_or(0);
         let partitions = match partitions.map(partition_count).transpose()? {
             Some(PartitionCount::Exactly(n)) => Some(n),
             Some(PartitionCount::Auto) | None => None,
@@ -556,6 +559,7 @@ impl PyRecordCodec {
             Arc::clone(&state.state),
             partitions,
             train,
+            decoys,
         );
         Ok(driver(Mapped(run, Outcome::Report)))
     }

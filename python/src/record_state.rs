@@ -227,6 +227,7 @@ impl PyOwnerDigest {
         let partitions = Partitioning {
             model: model.map(|m| m.model.clone()),
             next: next.map(|m| m.model.clone()),
+            ..Partitioning::default()
         };
         Self {
             digest: self.digest.clone().with_partitions(partitions),

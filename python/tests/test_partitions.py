@@ -395,3 +395,20 @@ def test_a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition(ser
     # Nothing of the refused batch was sent: every record still verifies, whole.
     hits = client.search(kb, ctx, vectors[3], top_k=1, verify=True, probe="all")
     assert (hits[0]["chunk_id"], hits[0]["distance"]) == (uploaded[3][0], 0)
+
+
+def test_the_decoys_a_rebuild_seals_are_the_fewest_every_search_takes(server, ctx, tmp_path):
+    client, kb = owner(server, ctx, "sealed-decoys", tmp_path)
+    vectors = clustered(64, 8, 11)
+    client.upload(kb, ctx, vectors, documents(64), partitions=8, **BOTH)
+    query = clustered(1, 8, 12)[0]
+    assert search(client, kb, ctx, query, probe=1)[1]["partitions"] == 1
+    client.rebuild_partitions(kb, ctx, partitions=8, private_meta=True, decoys=3)
+    # Whatever a query asks below the sealed decoys, it names one whole group of 4.
+    named = {decoys: search(client, kb, ctx, query, probe=1, decoys=decoys)[1]["partitions"] for decoys in (0, 1, 3, 7)}
+    assert named == {0: 4, 1: 4, 3: 4, 7: 8}
+    # A later rebuild asking none keeps them.
+    client.rebuild_partitions(kb, ctx, partitions=8, private_meta=True)
+    assert search(client, kb, ctx, query, probe=1)[1]["partitions"] == 4
+    with pytest.raises(pg.InvalidInputError, match="decoys is a number"):
+        client.rebuild_partitions(kb, ctx, private_meta=True, decoys=-1)

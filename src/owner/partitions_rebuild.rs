@@ -40,6 +40,7 @@ pub struct PartitionsRebuildRun {
     state: Arc<OwnerState>,
     partitions: Option<usize>,
     train: TrainOptions,
+    decoys: usize,
     ids: Vec<i64>,
     read: usize,
     records: Vec<RebuildRecord>,
@@ -49,12 +50,15 @@ pub struct PartitionsRebuildRun {
 
 impl PartitionsRebuildRun {
     /// The rebuild of `codec`'s knowledge base: `partitions` trained afresh (about √records
-    /// when none) under `train`'s other options, or the rebuild under way resumed.
+    /// when none) under `train`'s other options, or the rebuild under way resumed; `decoys`
+    /// sealed as the fewest every search takes from then on (a knowledge base's sealed decoys
+    /// never go down).
     pub fn new(
         codec: Arc<RecordCodec>,
         state: Arc<OwnerState>,
         partitions: Option<usize>,
         train: TrainOptions,
+        decoys: usize,
     ) -> Self {
         let read = DigestRead::new(Arc::clone(&codec), Arc::clone(&state));
         Self {
@@ -62,6 +66,7 @@ impl PartitionsRebuildRun {
             state,
             partitions,
             train,
+            decoys,
             ids: Vec::new(),
             read: 0,
             records: Vec::new(),
@@ -136,6 +141,7 @@ impl PartitionsRebuildRun {
         let plan = StepPlan {
             codec: Arc::clone(&self.codec),
             rebuild,
+            decoys: self.decoys,
             planned: None,
         };
         let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
@@ -233,6 +239,7 @@ impl Driver for PartitionsRebuildRun {
 struct StepPlan {
     codec: Arc<RecordCodec>,
     rebuild: PartitionsRebuild,
+    decoys: usize,
     planned: Option<Planned>,
 }
 
@@ -241,7 +248,10 @@ impl Planner for StepPlan {
         if let Some(conflict) = self.rebuild.conflict(&current.digest) {
             return Err(Error::ConcurrentWrite(conflict));
         }
-        let write = self.rebuild.write(&self.codec)?;
+        let mut write = self.rebuild.write(&self.codec)?;
+        if let Some(partitions) = &mut write.partitions {
+            partitions.decoys = self.decoys;
+        }
         let mut planned = Planned {
             partitions: write.partitions,
             removed: write.removed,

@@ -16,6 +16,16 @@ pub struct Partitioning {
     /// The model a rebuild under way moves records to (it replaces `model` when done).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<PartitionModel>,
+    /// The decoys every search that probes partitions takes at least, sealed with the
+    /// knowledge base rather than asked per query: its decoy group (`decoys + 1` rounded up
+    /// to a power of two) is what one query's tokens narrow down to, whatever it asks. A
+    /// partitions rebuild sets it; no write lowers it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub decoys: usize,
+}
+
+fn is_zero(decoys: &usize) -> bool {
+    *decoys == 0
 }
 
 /// The value of [`PARTITION_FIELD`](crate::verifiable::PARTITION_FIELD) for `partition`, as documents and the digest hold it.

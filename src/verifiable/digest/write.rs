@@ -169,7 +169,13 @@ impl RecordCodec {
             .collect();
         added.extend(write.replaced);
         let base = match write.partitions {
-            Some(partitions) => current.clone().with_partitions(partitions),
+            Some(mut partitions) => {
+                // The sealed decoys never go down: a lower group would undo what earlier
+                // queries' groups hid.
+                let sealed = current.partitions.as_ref().map_or(0, |p| p.decoys);
+                partitions.decoys = partitions.decoys.max(sealed);
+                current.clone().with_partitions(partitions)
+            }
             None => current.clone(),
         };
         let change = DigestChange {

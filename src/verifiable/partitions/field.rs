@@ -135,6 +135,7 @@ mod tests {
         digest.partitions = Some(Partitioning {
             model: None,
             next: Some(target.clone()),
+            ..Partitioning::default()
         });
         assert_eq!(digest.rebuild_step_conflict("kb", 4, Some(&target)), None);
         assert_eq!(digest.rebuild_step_conflict("kb", 4, None), None);

@@ -131,6 +131,7 @@ impl OwnerDigest {
                 Ok(Some(Partitioning {
                     model: Some(model.clone()),
                     next: None,
+                    ..Partitioning::default()
                 }))
             }
             _ => Err(self.changed_meanwhile(write)),

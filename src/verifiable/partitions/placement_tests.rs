@@ -12,6 +12,7 @@ fn installed(model: &PartitionModel) -> Option<Partitioning> {
     Some(Partitioning {
         model: Some(model.clone()),
         next: None,
+        ..Partitioning::default()
     })
 }
 
@@ -60,6 +61,7 @@ fn an_upload_trains_on_an_empty_knowledge_base_and_follows_a_partitioned_one() {
         Some(Partitioning {
             model: None,
             next: Some(four),
+            ..Partitioning::default()
         }),
     );
     assert!(matches!(

@@ -144,12 +144,14 @@ impl RecordCodec {
         }
         match wanted {
             Some((model, wanted)) => {
+                // The knowledge base's sealed decoys are the fewest any query takes.
+                let sealed = partitioning.map_or(0, |p| p.decoys);
                 let ranked = model.nearest(vector, model.partitions())?;
                 Ok(Some(self.probe_with_decoys(
                     model.partitions(),
                     &ranked,
                     wanted,
-                    decoy_group_size(1, decoys),
+                    decoy_group_size(1, decoys.max(sealed)),
                 )?))
             }
             None if decoys > 0 => Err(Error::InvalidParameter(
@@ -173,6 +175,7 @@ mod tests {
         digest.partitions = Some(Partitioning {
             model: Some(model),
             next: None,
+            ..Partitioning::default()
         });
         digest
     }
@@ -220,6 +223,52 @@ mod tests {
         assert!(zero.contains("at least 1 partition"), "{zero}");
         let decoys = probe(Probe::All, false, 1).unwrap_err().to_string();
         assert!(decoys.contains("decoys hide"), "{decoys}");
+    }
+
+    /// A knowledge base's sealed decoys are the fewest every query takes: a query asking none
+    /// names the same group as one asking them, one asking more a larger group around it, and
+    /// a write never lowers them.
+    #[test]
+    fn the_sealed_decoys_are_the_fewest_a_query_takes_and_never_go_down() {
+        let codec = test_codec();
+        let mut digest = partitioned(16);
+        let vector = [1, 0, 1, 1, 0, 0, 1, 0];
+        let probe = |digest: &OwnerDigest, decoys| {
+            let probed =
+                codec.probed_partitions(Some(digest), &vector, Probe::Partitions(1), false, decoys);
+            probed.unwrap().unwrap()
+        };
+        let open = probe(&digest, 0);
+        assert_eq!(open.len(), 1);
+        digest.partitions.as_mut().unwrap().decoys = 3;
+        let sealed = probe(&digest, 0);
+        assert_eq!(sealed.len(), 4);
+        assert!(sealed.contains(&open[0]));
+        assert_eq!(
+            probe(&digest, 1),
+            sealed,
+            "asking fewer than sealed takes the sealed group"
+        );
+        let more = probe(&digest, 7);
+        assert_eq!(more.len(), 8);
+        assert!(
+            sealed.iter().all(|p| more.contains(p)),
+            "a larger group holds the sealed one"
+        );
+        // A write installing partitions without decoys keeps the sealed ones.
+        let (keys_digest, _) = codec.next_digest(&digest, &Default::default()).unwrap();
+        let write = crate::verifiable::RecordWrite {
+            partitions: Some(
+                digest
+                    .partitions
+                    .clone()
+                    .map(|p| Partitioning { decoys: 0, ..p })
+                    .unwrap(),
+            ),
+            ..Default::default()
+        };
+        let planned = codec.plan_write(&keys_digest, 0, 0, write, true).unwrap();
+        assert_eq!(planned.digest.partitions.as_ref().unwrap().decoys, 3);
     }
 
     #[test]

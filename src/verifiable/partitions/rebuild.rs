@@ -192,6 +192,7 @@ impl PartitionsRebuild {
                 partitions: Some(Partitioning {
                     model: self.probed.clone(),
                     next: Some(self.target.clone()),
+                    ..Partitioning::default()
                 }),
                 ..RebuildWrite::default()
             }),
@@ -199,6 +200,7 @@ impl PartitionsRebuild {
                 partitions: Some(Partitioning {
                     model: Some(self.target.clone()),
                     next: None,
+                    ..Partitioning::default()
                 }),
                 ..RebuildWrite::default()
             }),

@@ -149,6 +149,7 @@ fn a_rebuild_under_way_resumes_with_its_model_and_moves_only_what_is_not_in_plac
     digest.partitions = Some(Partitioning {
         model: None,
         next: Some(target.clone()),
+        ..Partitioning::default()
     });
     let three = TrainOptions {
         partitions: 3,

@@ -83,6 +83,12 @@ pub enum PartitionsCommand {
         partitions: PartitionCount,
         #[command(flatten)]
         train: TrainArgs,
+        /// The fewest decoys every search of the knowledge base takes from now on, sealed with
+        /// its partitions (a search's --decoys can ask more, never fewer): each partition a
+        /// query wants is hidden in a fixed group of D + 1 rounded up to a power of two,
+        /// whatever it asks. Never lowered by a later rebuild.
+        #[arg(long, value_name = "D", default_value_t = 0)]
+        decoys: usize,
     },
 }
 
@@ -121,6 +127,7 @@ pub(super) fn run(command: PartitionsCommand, passphrase_file: Option<&Path>) ->
             args,
             partitions,
             train,
+            decoys,
         } => {
             let (client, ctx) = args.target.open(passphrase_file)?;
             let count = match partitions {
@@ -134,6 +141,7 @@ pub(super) fn run(command: PartitionsCommand, passphrase_file: Option<&Path>) ->
                 args.options(),
                 count,
                 &train.options(0),
+                decoys,
             )?;
             if report.resumed {
                 note("resumed the rebuild under way, with the partitions it had trained");

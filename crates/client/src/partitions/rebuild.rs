@@ -19,7 +19,8 @@ impl Client {
     /// changes, resuming a rebuild cut short instead when one is under way. Every record is
     /// verified on the way and all of them against the owner's digest. Another writer in
     /// between stops it with [`paillier_gpu::Error::ConcurrentWrite`] (nothing is lost: run it
-    /// again to resume).
+    /// again to resume). `decoys` is sealed as the fewest decoys every search of the knowledge
+    /// base takes from then on (a knowledge base's sealed decoys never go down).
     pub fn rebuild_partitions(
         &self,
         kb_id: &str,
@@ -27,9 +28,11 @@ impl Client {
         options: RecordOptions,
         partitions: Option<usize>,
         train: &TrainOptions,
+        decoys: usize,
     ) -> Result<RebuildReport> {
         let codec = Arc::new(RecordCodec::new(context, kb_id, checked_options(options)?));
-        let run = PartitionsRebuildRun::new(codec, self.owner_state()?, partitions, train.clone());
+        let state = self.owner_state()?;
+        let run = PartitionsRebuildRun::new(codec, state, partitions, train.clone(), decoys);
         self.drive(run)
     }
 }

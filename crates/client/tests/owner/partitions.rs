@@ -180,7 +180,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     let filter = serde_json::json!({"tag1": "a"});
     assert!(refused(Probe::Partitions(2), Some(filter)).contains("without one"));
     let train = TrainOptions::new(1);
-    match client.rebuild_partitions(&kb, &ctx, BOTH, Some(100_000), &train) {
+    match client.rebuild_partitions(&kb, &ctx, BOTH, Some(100_000), &train, 0) {
         Err(e) => assert!(e.to_string().contains("partitions"), "{e}"),
         Ok(report) => panic!(
             "100,000 partitions of {} records: {report:?}",
@@ -198,7 +198,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
 
     // A rebuild into 6 partitions moves records; every search still verifies.
     let report = client
-        .rebuild_partitions(&kb, &ctx, BOTH, Some(6), &train)
+        .rebuild_partitions(&kb, &ctx, BOTH, Some(6), &train, 0)
         .unwrap();
     assert_eq!((report.partitions, report.records), (6, written.len()));
     assert!(!report.resumed);
@@ -297,7 +297,7 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     let all = serde_json::json!({});
     let before = partition_of(&client.find_records(&kb, &ctx, &all, BOTH).unwrap());
     client
-        .rebuild_partitions(&kb, &ctx, BOTH, Some(5), &TrainOptions::new(5))
+        .rebuild_partitions(&kb, &ctx, BOTH, Some(5), &TrainOptions::new(5), 0)
         .unwrap();
     let after = partition_of(&client.find_records(&kb, &ctx, &all, BOTH).unwrap());
     let moved = before
@@ -446,7 +446,7 @@ fn a_rebuild_names_the_record_whose_metadata_cannot_take_its_partition() {
         .upload_records(&kb, &ctx, &stored, &documents, verifiable)
         .unwrap();
     let error = client
-        .rebuild_partitions(&kb, &ctx, verifiable, Some(4), &TrainOptions::new(4))
+        .rebuild_partitions(&kb, &ctx, verifiable, Some(4), &TrainOptions::new(4), 0)
         .unwrap_err()
         .to_string();
     assert!(
