@@ -27,7 +27,7 @@ pub struct Uploaded {
 impl Client {
     /// Encrypts `vectors` and uploads them into `kb_id` with their `documents` (one per vector,
     /// or none) as `options` says. Returns each record's chunk id and, for verifiable records,
-    /// its nonce, in order. Verifiable records go in batches of [`UPLOAD_BATCH`], each with the
+    /// its nonce, in order. Verifiable records go in batches of [`UPLOAD_BATCH`](crate::UPLOAD_BATCH), each with the
     /// owner's digest advanced, in one transaction. A request whose answer did not arrive is
     /// never sent again (it may have been stored): the error says so.
     pub fn upload_records<V: AsRef<[u8]> + Sync>(
