@@ -455,27 +455,9 @@ impl PyRecordCodec {
                  (verifiable=True)",
             ));
         }
-        let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
-        let rows = bits.rows();
-        let documents = documents_of(documents)?;
-        if !documents.is_empty() && documents.len() != rows.len() {
-            return Err(invalid_input(format!(
-                "{} documents for {} vectors",
-                documents.len(),
-                rows.len()
-            )));
-        }
-        let records = py.detach(|| self.codec.encrypt(&rows)).py_err()?;
-        let mut sent = Vec::with_capacity(rows.len());
-        for record in 0..rows.len() {
-            sent.push(
-                self.codec
-                    .record(&records, record, documents.get(record))
-                    .py_err()?,
-            );
-        }
-        let batch = std::borrow::Cow::Owned(records.batch);
-        let insert = InsertChunks::new(Arc::clone(&self.codec), batch, sent).py_err()?;
+        let (batch, sent) = self.sent_records(py, vectors, documents)?;
+        let insert =
+            InsertChunks::new(Arc::clone(&self.codec), Cow::Owned(batch), sent).py_err()?;
         Ok(driver(Mapped(insert, Outcome::Ids)))
     }
 

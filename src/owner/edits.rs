@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use super::digest_read::Current;
 use super::find::{FindRecords, Found, FoundRecords};
 use super::http::{Answered, Driver, Step};
-use super::stored::StoredPairs;
+use super::stored::{record_bits, StoredPairs};
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::verifiable::{
@@ -243,19 +243,7 @@ impl UpdateById {
         vectors: &[V],
         documents: Vec<Document>,
     ) -> Result<Self> {
-        let embed_len = codec.context().embed_len();
-        let mut bits = Zeroizing::new(Vec::with_capacity(vectors.len() * embed_len));
-        for (index, vector) in vectors.iter().enumerate() {
-            let vector = vector.as_ref();
-            if vector.len() != embed_len {
-                return Err(Error::VectorLength {
-                    index,
-                    expected: embed_len,
-                    found: vector.len(),
-                });
-            }
-            bits.extend_from_slice(vector);
-        }
+        let bits = record_bits(&codec, vectors)?;
         let records = vectors.len();
         let documents_fit = documents.is_empty() || documents.len() == records;
         if records != chunk_ids.len() || !documents_fit {

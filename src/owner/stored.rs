@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::digest_read::Current;
 use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
@@ -69,6 +70,28 @@ pub fn stored_batch(
         &bytes,
         0,
     )
+}
+
+/// `vectors` (one record each) as one run of bits, `embed_len` a record, each checked to be of
+/// `codec`'s context's length; kept zeroised, since they are the owner's plaintext.
+pub(crate) fn record_bits<V: AsRef<[u8]>>(
+    codec: &RecordCodec,
+    vectors: &[V],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let embed_len = codec.context().embed_len();
+    let mut bits = Zeroizing::new(Vec::with_capacity(vectors.len() * embed_len));
+    for (index, vector) in vectors.iter().enumerate() {
+        let vector = vector.as_ref();
+        if vector.len() != embed_len {
+            return Err(Error::VectorLength {
+                index,
+                expected: embed_len,
+                found: vector.len(),
+            });
+        }
+        bits.extend_from_slice(vector);
+    }
+    Ok(bits)
 }
 
 enum Phase {

@@ -16,6 +16,7 @@ use super::digest_read::{Current, DigestRead};
 use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
 use super::state::OwnerState;
+use super::stored::record_bits;
 use super::write::{Planned, Planner, RecordsWrite};
 use crate::error::{Error, Result};
 use crate::partitions::{PartitionModel, TrainOptions};
@@ -93,19 +94,7 @@ impl UploadRecords {
                 "an upload with the owner's digest is of verifiable records".into(),
             ));
         }
-        let embed_len = codec.context().embed_len();
-        let mut bits = Zeroizing::new(Vec::with_capacity(vectors.len() * embed_len));
-        for (index, vector) in vectors.iter().enumerate() {
-            let vector = vector.as_ref();
-            if vector.len() != embed_len {
-                return Err(Error::VectorLength {
-                    index,
-                    expected: embed_len,
-                    found: vector.len(),
-                });
-            }
-            bits.extend_from_slice(vector);
-        }
+        let bits = record_bits(&codec, vectors)?;
         if !(documents.is_empty() || documents.len() == vectors.len()) {
             return Err(Error::ShapeMismatch(format!(
                 "{} documents for {} vectors",
