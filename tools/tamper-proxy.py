@@ -47,6 +47,9 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
                                                  X's update or delete, the owner's new digest with
                                                  them: X stays as it was (stale, or deleted and
                                                  still served)
+  refuse_writes {"after": N}                     record writes (POST /v1/records) after the first N
+                                                 answered 503 and not sent on (a service that
+                                                 stops taking writes midway)
   no_digest    {}                                the owner's digest read as none (version 0, nothing
                                                  sealed), the rest of the service's answer kept
   no_digest_routes {}                            the owner's digest read answered 404, as by a
@@ -199,6 +202,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             sent["update"] = [chunk for chunk in sent.get("update") or [] if chunk.get("chunk_id") != stale]
             sent["delete"] = [chunk_id for chunk_id in sent.get("delete") or [] if chunk_id != stale]
             body = json.dumps(sent).encode()
+        if is_records:
+            with LOCK:
+                refusing = ATTACK.get("kind") == "refuse_writes"
+                if refusing:
+                    ATTACK["taken"] = ATTACK.get("taken", 0) + 1
+                    refusing = ATTACK["taken"] > ATTACK.get("after", 0)
+            if refusing:
+                self._answer(503, json.dumps({"message": "tamper-proxy: writes refused"}).encode())
+                return
         is_get_chunks = method == "GET" and self.path.split("?")[0].startswith("/v1/chunk/")
         asked = self._asked_chunks() if is_get_chunks else {}
         request = urllib.request.Request(self.upstream + self.path, data=body, method=method)

@@ -90,6 +90,13 @@ def proxy(server):
         urllib.request.urlopen(request).read()
 
     lie.url = url
+
+    def probes():
+        """The partition tokens of each partitioned search since the last attack was set."""
+        with urllib.request.urlopen(f"{url}/_tamper/log") as answer:
+            return json.loads(answer.read())["probes"]
+
+    lie.probes = probes
     yield lie
     process.kill()
     process.wait()
@@ -411,3 +418,30 @@ def test_links_paged_for_ever_are_read_a_few_pages_and_the_gap_is_refused(server
     finally:
         proxy()
     assert search(a, kb, ctx, vectors[0])
+
+
+def test_decoy_groups_hold_whatever_decoys_a_query_asks(server, proxy, ctx):
+    proxy()
+    kb, key = server.kb_and_key("decoy-groups")
+    client = Client(proxy.url, server.org, key)
+    client.push_context(ctx)
+    rng = np.random.default_rng(41)
+    centres = rng.integers(0, 2, (16, EMBED), dtype=np.uint8)
+    flips = (rng.random((256, EMBED)) < 1 / 8).astype(np.uint8)
+    vectors = centres[np.arange(256) % 16] ^ flips
+    client.upload(kb, ctx, vectors[:240], verifiable=True, private_meta=True, partitions=16)
+
+    def named(query, probe, decoys):
+        proxy()
+        search(client, kb, ctx, query, probe=probe, decoys=decoys)
+        return {token for probed in proxy.probes() for token in probed}
+
+    for query in vectors[240:]:
+        # Groups of 2, 4 and 8 nested: the three token sets meet in a whole group of 2, never
+        # in the one partition wanted.
+        sets = [named(query, 1, decoys) for decoys in (1, 2, 4)]
+        assert [len(s) for s in sets] == [2, 4, 8]
+        assert len(sets[0] & sets[1] & sets[2]) == 2
+        # A probe of 2 with one decoy names two groups of two, whether or not its two nearest
+        # partitions share a group.
+        assert len(named(query, 2, 1)) == 4

@@ -349,6 +349,11 @@ def test_a_rebuild_moves_records_resumes_when_cut_short_and_stops_for_another_wr
     assert (summary["partitions"], summary["rebuilding"]) == (6, True)
     found, cost = search(client, kb, ctx, queries[0], probe="all")
     assert cost["records"] == 120 and len(found) == 10
+    # A probe of some partitions would miss the records of the other model: refused, naming
+    # what finishes the rebuild.
+    for probe in ({}, {"probe": 1}):
+        with pytest.raises(pg.InvalidInputError, match="between two partition models.*rebuild_partitions"):
+            search(client, kb, ctx, queries[0], **probe)
     report = client.rebuild_partitions(kb, ctx, partitions=3, private_meta=True)
     assert (report["partitions"], report["resumed"]) == (4, True)
     model, _ = client.partition_model(kb, ctx, private_meta=True)

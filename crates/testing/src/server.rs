@@ -2,7 +2,9 @@
 //! a runtime of its own, over a store of its own, stopped when dropped. Tests that signal or
 //! kill the server's process start the `paillier-gpu` program instead (the program's tests).
 
+use std::net::SocketAddr;
 use std::ops::Deref;
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,11 +18,14 @@ use crate::service::Service;
 pub struct TestServer {
     service: Service,
     /// Where its metrics are served, when they are.
-    pub metrics: Option<std::net::SocketAddr>,
+    pub metrics: Option<SocketAddr>,
     /// Its store.
     pub store: StoreLocation,
     /// The folder of a SQLite store (empty for PostgreSQL), removed when dropped.
     pub data: tempfile::TempDir,
+    /// The options it was served with, its bound address in `listen`: a restart serves them
+    /// again on the same address.
+    options: ServerOptions,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -76,30 +81,9 @@ impl TestServer {
         options.allow_weak_contexts = true;
         options.shutdown_timeout = Duration::from_secs(1);
         configure(&mut options);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (listening, bound) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            let started = listening.clone();
-            let served =
-                runtime.block_on(paillier_gpu_server::serve(options, shutdown, move |at| {
-                    let _ = started.send(Ok((at.address, at.metrics)));
-                }));
-            if let Err(e) = served {
-                let _ = listening.send(Err(e.to_string()));
-            }
-            runtime.shutdown_timeout(Duration::from_secs(1));
-        });
-        let (address, metrics) = bound
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server starts within a minute")
-            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        let (running, address, metrics) = Running::serve(options.clone());
+        options.listen = address;
+        options.metrics_listen = metrics;
         TestServer {
             service: Service {
                 url: format!("http://{address}"),
@@ -109,9 +93,50 @@ impl TestServer {
             metrics,
             store,
             data,
-            stop: Some(stop),
-            thread: Some(thread),
+            options,
+            stop: Some(running.stop),
+            thread: Some(running.thread),
         }
+    }
+
+    /// Stops serving (its store kept), as a stopped process would, until [`TestServer::restart`].
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Serves again, on the same address and store: for a test that puts the store's files back
+    /// to an earlier copy in between.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (running, _, _) = Running::serve(self.options.clone());
+        self.stop = Some(running.stop);
+        self.thread = Some(running.thread);
+    }
+
+    /// A copy of its SQLite store (the database and its journal) in `to`, taken stopped.
+    pub fn keep_store(&mut self, to: &Path) {
+        self.stop();
+        copy_sqlite_files(self.data.path(), to);
+        self.restart();
+    }
+
+    /// Its SQLite store put back, whole, to the copy [`TestServer::keep_store`] took in
+    /// `earlier`: a consistent earlier state, as a service restoring a backup would serve.
+    pub fn put_back_store(&mut self, earlier: &Path) {
+        self.stop();
+        for entry in std::fs::read_dir(self.data.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if is_sqlite_file(&path) {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        copy_sqlite_files(earlier, self.data.path());
+        self.restart();
     }
 
     /// A second organisation in the same store, with a knowledge base and a key holding every
@@ -139,11 +164,60 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        self.stop();
+    }
+}
+
+/// The SQLite store's files (the database, its journal and shared memory).
+fn is_sqlite_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("paillier-gpu.sqlite3"))
+}
+
+fn copy_sqlite_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if is_sqlite_file(&path) {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    }
+}
+
+/// `serve` on a thread of its own: how to stop it.
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Running {
+    /// Serves `options` on a runtime of its own; the address it listens on and its metrics'.
+    fn serve(options: ServerOptions) -> (Running, SocketAddr, Option<SocketAddr>) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (listening, bound) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            let started = listening.clone();
+            let served =
+                runtime.block_on(paillier_gpu_server::serve(options, shutdown, move |at| {
+                    let _ = started.send(Ok((at.address, at.metrics)));
+                }));
+            if let Err(e) = served {
+                let _ = listening.send(Err(e.to_string()));
+            }
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        });
+        let (address, metrics) = bound
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server starts within a minute")
+            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        (Running { stop, thread }, address, metrics)
     }
 }

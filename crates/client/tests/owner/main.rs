@@ -8,6 +8,7 @@
 //! One test binary, one module per file, so that the crate is linked once.
 
 mod legacy_keys;
+mod lying_service;
 mod owner_state;
 mod partitions;
 mod private_meta;
