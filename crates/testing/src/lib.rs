@@ -1,11 +1,13 @@
 //! What the tests of the server, the client and the program share: a real server on 127.0.0.1
 //! in the test's own process ([`TestServer`]), the calls an administrator and a data-plane key
 //! make to any running server ([`Service`]), a private PostgreSQL ([`postgres`]), the tampering
-//! proxy of `tools/tamper-proxy.py` ([`tamper`]) and the test data they all use ([`data`]).
+//! proxy of `tools/tamper-proxy.py` ([`tamper`]), the lies it tells about an answer ([`lies`])
+//! and the test data they all use ([`data`]).
 //!
 //! Test code: a failed step panics with what it saw.
 
 pub mod data;
+pub mod lies;
 pub mod net;
 pub mod postgres;
 pub mod server;

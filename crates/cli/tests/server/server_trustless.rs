@@ -1,35 +1,34 @@
-//! A service that lies, caught: a tampering proxy (`tools/tamper-proxy.py`) between our clients
-//! and a real `serve`, and each of its lies refused, with its message, by the Rust client and by
-//! the CLI; honest answers through the same proxy raise no alarm.
+//! A service that lies, caught by the CLI: a tampering proxy (`tools/tamper-proxy.py`) between
+//! `remote search --verify` and a real `serve`, each lie of [`answer_lies`] refused with its
+//! message and nothing of the answer printed, then a replayed answer and a record of another
+//! knowledge base; an honest answer through the same proxy is printed. The Rust client's half
+//! is crates/client/tests/owner/answer_lies.rs.
 
 use crate::common;
 
 use std::path::Path;
 
 use common::cli::{fails, ok, run_with, write_jsonl};
-use common::server::{hamming, small_context, small_context_of, vectors, Server};
+use common::server::{small_context, small_context_of, vectors, Server};
 use common::tamper::TamperProxy;
-use paillier_gpu::verifiable::{Document, FailureKind, LayoutKind};
+use paillier_gpu::verifiable::{Document, LayoutKind};
 use paillier_gpu::ExecutionContext;
-use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
-use serde_json::{json, Value};
+use paillier_gpu_client::{Client, SearchOptions};
+use paillier_gpu_testing::data::BOTH;
+use paillier_gpu_testing::lies::{answer_lies, Targets};
+use serde_json::json;
 
 const EMBED: usize = 48;
 const RECORDS: usize = 60;
-const BOTH: RecordOptions = RecordOptions {
-    verifiable: true,
-    private_meta: true,
-};
 
 fn documents(count: usize) -> Vec<Document> {
     (0..count)
         .map(|i| Document {
             content: format!("document {i}"),
-            meta_data:
-                json!({"tag1": format!("t{}", i % 4), "facets": ["all", format!("f{}", i % 3)]})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
+            meta_data: json!({"tag1": format!("t{}", i % 4)})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             name: Some(format!("name {i}")),
         })
         .collect()
@@ -41,23 +40,6 @@ fn near(vector: &[u8]) -> Vec<u8> {
     query[0] ^= 1;
     query[1] ^= 1;
     query
-}
-
-fn search(
-    client: &Client,
-    kb: &str,
-    ctx: &ExecutionContext,
-    query: &[u8],
-    count: Option<usize>,
-) -> paillier_gpu_client::Result<Vec<(i64, u32)>> {
-    let options = SearchOptions {
-        top_k: 3,
-        records: BOTH,
-        expect_count: count,
-        ..SearchOptions::default()
-    };
-    let hits = client.search_records(kb, ctx, query, &options)?;
-    Ok(hits.iter().map(|h| (h.chunk_id, h.distance)).collect())
 }
 
 /// The CLI's verified search through `url`: its output, or its one error line.
@@ -100,17 +82,17 @@ fn cli_search(
 fn every_lie_is_caught_in_two_bit_records() {
     let ctx = small_context(EMBED);
     assert_eq!(ctx.preferred_layout().unwrap().kind(), LayoutKind::TwoBit);
-    every_lie_is_caught_by_the_rust_client_and_the_cli(ctx);
+    every_lie_is_caught_by_the_cli(ctx);
 }
 
 #[test]
 fn every_lie_is_caught_in_one_bit_records() {
     let ctx = small_context_of(512, EMBED);
     assert_eq!(ctx.preferred_layout().unwrap().kind(), LayoutKind::OneBit);
-    every_lie_is_caught_by_the_rust_client_and_the_cli(ctx);
+    every_lie_is_caught_by_the_cli(ctx);
 }
 
-fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
+fn every_lie_is_caught_by_the_cli(ctx: ExecutionContext) {
     let server = Server::start(&["--allow-weak-contexts"]);
     let (kb, key) = server.kb_and_key("verified");
     let other_kb = server.kb_for("another", &key);
@@ -132,311 +114,59 @@ fn every_lie_is_caught_by_the_rust_client_and_the_cli(ctx: ExecutionContext) {
     direct
         .upload_records(&other_kb, &ctx, &vectors(4, 2, EMBED), &[], BOTH)
         .unwrap();
+    let query = near(&stored[0]);
+    let top = SearchOptions {
+        top_k: 2,
+        records: BOTH,
+        ..SearchOptions::default()
+    };
+    let honest = direct.search_records(&kb, &ctx, &query, &top).unwrap();
 
     let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key)
-        .unwrap()
-        .with_state_in_memory();
-    let query = near(&stored[0]);
-    write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&query));
+    let cli = |kb: &str, count| cli_search(d, &proxy.url, &server.org, &key, kb, count);
     let n = ctx.public().public_key().n().to_string();
-    let (nearest, second, far) = (ids[0], ids[1], ids[50]);
-    let honest = search(&client, &kb, &ctx, &query, Some(RECORDS)).unwrap();
-    assert_eq!(honest[0], (nearest, 2));
-    let second_nearest = honest[1].0;
-
-    // The digest fixed the layout at the first upload: the context's preferred one.
-    let digest = direct.digest_summary(&kb, &ctx, BOTH).unwrap();
+    let targets = Targets {
+        nearest: ids[0],
+        second_nearest: honest[1].chunk_id,
+        second: ids[1],
+        far: ids[50],
+        records: RECORDS,
+    };
+    write_jsonl(&d.join("q.jsonl"), std::slice::from_ref(&query));
     let layout = ctx.preferred_layout().unwrap();
-    assert_eq!(digest.layout, layout.kind());
-    let tag_bit = layout.record_bits() - 128 + 9;
-    let above_bit = layout.query_bits() + 2;
-    let cases: Vec<(&str, Value, Option<usize>, FailureKind, &str)> = vec![
-        (
-            "forge",
-            json!({"kind": "forge", "chunk_id": far, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "forged",
-        ),
-        (
-            "shift a slot",
-            json!({"kind": "shift", "chunk_id": far, "bit": 1, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        (
-            "shift the tag",
-            json!({"kind": "shift", "chunk_id": far, "bit": tag_bit, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        (
-            "shift above",
-            json!({"kind": "shift", "chunk_id": far, "bit": above_bit, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        (
-            "subtract below zero",
-            json!({"kind": "subtract", "chunk_id": far, "bit": 0, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        (
-            "the stored record without the query",
-            json!({"kind": "unquery", "chunk_id": far, "n": n}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        // E(R)·E(Q)²·E(−C) with C the query itself as this layout would pack it: passes only
-        // if C is all of the query's plaintext, nonce included.
-        (
-            "confirm a guess of the query",
-            json!({"kind": "guess", "chunk_id": far, "guess": query, "n": n,
-                   "layout": layout.kind().name()}),
-            None,
-            FailureKind::InvalidRecord,
-            "altered",
-        ),
-        // Two records' answers exchanged relabel them: the owner's digest, which covers a
-        // search of the whole knowledge base, refuses the answer before any content is fetched
-        // (swapped contents alone are the content mismatch below).
-        (
-            "swap into the top k",
-            json!({"kind": "swap", "a": nearest, "b": far}),
-            None,
-            FailureKind::DigestMismatch,
-            "not the records the owner's digest counts",
-        ),
-        (
-            "duplicate",
-            json!({"kind": "duplicate", "source": nearest, "target": far}),
-            None,
-            FailureKind::DuplicatedRecord,
-            "one record under several ids",
-        ),
-        (
-            "the same id twice",
-            json!({"kind": "same_id", "chunk_id": second}),
-            None,
-            FailureKind::DuplicatedId,
-            "the same id twice",
-        ),
-        (
-            "drop",
-            json!({"kind": "drop", "chunk_id": far}),
-            Some(RECORDS),
-            FailureKind::Missing,
-            "missing",
-        ),
-        (
-            "swapped contents",
-            json!({"kind": "content_swap", "a": nearest, "b": second_nearest}),
-            None,
-            FailureKind::ContentMismatch,
-            "content mismatch",
-        ),
-    ];
-    for (name, attack, count, kind, words) in cases {
-        proxy.set(attack);
-        match search(&client, &kb, &ctx, &query, count) {
-            Err(Error::Library(paillier_gpu::Error::AnswerRejected(rejection))) => {
-                assert!(rejection.has(kind), "{name}: {rejection}")
-            }
-            other => panic!("{name}: the Rust client got {other:?}"),
-        }
-        let message = fails(cli_search(d, &proxy.url, &server.org, &key, &kb, count));
+    for lie in answer_lies(&layout, &n, &query, &targets) {
+        proxy.set(lie.attack);
+        let message = fails(cli(&kb, lie.expect_count));
         assert!(
-            message.contains("fails verification") && message.contains(words),
-            "{name}: {message}"
+            message.contains("fails verification") && message.contains(lie.words),
+            "{}: {message}",
+            lie.name
         );
-        assert!(!message.contains("\"results\""), "{name}: {message}");
+        assert!(!message.contains("\"results\""), "{}: {message}", lie.name);
     }
 
-    // The previous query's answer replayed.
+    // The previous query's answer replayed (the previous one asked of the same file).
     proxy.honest();
-    search(&client, &kb, &ctx, &near(&stored[7]), None).unwrap();
+    ok(cli(&kb, None));
     proxy.set(json!({"kind": "replay"}));
-    let replayed = search(&client, &kb, &ctx, &query, None).unwrap_err();
-    assert!(replayed.to_string().contains("replayed"), "{replayed}");
-    proxy.honest();
-    search(&client, &kb, &ctx, &near(&stored[7]), None).unwrap();
-    proxy.set(json!({"kind": "replay"}));
-    let message = fails(cli_search(d, &proxy.url, &server.org, &key, &kb, None));
+    let message = fails(cli(&kb, None));
     assert!(message.contains("replayed"), "{message}");
 
     // A record of another knowledge base (the other's last answer, to the same query).
-    for from_cli in [false, true] {
-        proxy.honest();
-        search(&client, &other_kb, &ctx, &query, None).unwrap();
-        proxy.set(json!({"kind": "foreign", "from_kb": other_kb, "chunk_id": far}));
-        let message = match from_cli {
-            false => search(&client, &kb, &ctx, &query, None)
-                .unwrap_err()
-                .to_string(),
-            true => fails(cli_search(d, &proxy.url, &server.org, &key, &kb, None)),
-        };
-        assert!(
-            message.contains("foreign") && message.contains(&far.to_string()),
-            "{message}"
-        );
-    }
-
-    // A service that ignores the filter: what it includes fails the filter on the metadata as
-    // written, in a search's top k and in a metadata search.
-    proxy.set(json!({"kind": "drop_filter"}));
-    let filtered = SearchOptions {
-        filter: Some(json!({"tag1": "t3"})),
-        top_k: 5,
-        records: BOTH,
-        ..SearchOptions::default()
-    };
-    let message = client
-        .search_records(&kb, &ctx, &query, &filtered)
-        .unwrap_err()
-        .to_string();
+    proxy.honest();
+    ok(cli(&other_kb, None));
+    proxy.set(json!({"kind": "foreign", "from_kb": other_kb, "chunk_id": targets.far}));
+    let message = fails(cli(&kb, None));
     assert!(
-        message.contains("outside the filter") && message.contains(&nearest.to_string()),
+        message.contains("foreign") && message.contains(&targets.far.to_string()),
         "{message}"
     );
-    let message = client
-        .find_records(&kb, &ctx, &json!({"tag1": "t3"}), BOTH)
-        .unwrap_err()
-        .to_string();
-    assert!(message.contains("outside the filter"), "{message}");
 
-    // Honest again: the same searches pass, and the CLI prints the top k.
+    // Honest again: the CLI prints the top k.
     proxy.honest();
-    assert_eq!(
-        search(&client, &kb, &ctx, &query, Some(RECORDS)).unwrap(),
-        honest
-    );
-    let printed = ok(cli_search(
-        d,
-        &proxy.url,
-        &server.org,
-        &key,
-        &kb,
-        Some(RECORDS),
-    ));
+    let printed = ok(cli(&kb, Some(RECORDS)));
     assert!(
-        printed.contains(&format!("\"chunk_id\":{nearest}")),
+        printed.contains(&format!("\"chunk_id\":{}", targets.nearest)),
         "{printed}"
     );
-
-    // A record uploaded without verification into the verifiable knowledge base.
-    let plain = direct
-        .upload_records(
-            &kb,
-            &ctx,
-            &[stored[0].clone()],
-            &[],
-            RecordOptions::default(),
-        )
-        .unwrap()
-        .into_iter()
-        .map(|u| u.chunk_id)
-        .collect::<Vec<i64>>();
-    let message = search(&client, &kb, &ctx, &query, None)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("uploaded without verification")
-            && message.contains(&plain[0].to_string()),
-        "{message}"
-    );
-}
-
-#[test]
-fn honest_searches_through_the_proxy_raise_no_alarm() {
-    let searches: usize = std::env::var("PAILLIER_GPU_HONEST_SEARCHES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    let server = Server::start(&["--allow-weak-contexts"]);
-    let (kb, key) = server.kb_and_key("honest");
-    let ctx = small_context(EMBED);
-    let direct = Client::new(&server.url, &server.org, &key)
-        .unwrap()
-        .with_state_in_memory();
-    direct.push_context(&ctx).unwrap();
-    let stored = vectors(RECORDS, 3, EMBED);
-    let ids = direct
-        .upload_records(&kb, &ctx, &stored, &documents(RECORDS), BOTH)
-        .unwrap()
-        .into_iter()
-        .map(|u| u.chunk_id)
-        .collect::<Vec<i64>>();
-    let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key)
-        .unwrap()
-        .with_state_in_memory();
-    for (i, query) in vectors(searches, 4, EMBED).iter().enumerate() {
-        let options = SearchOptions {
-            top_k: 5,
-            records: BOTH,
-            expect_count: Some(RECORDS),
-            with_content: i % 4 == 0,
-            ..SearchOptions::default()
-        };
-        let hits = client.search_records(&kb, &ctx, query, &options).unwrap();
-        let mut expected: Vec<(i64, u32)> = ids
-            .iter()
-            .zip(&stored)
-            .map(|(&id, v)| (id, hamming(v, query)))
-            .collect();
-        expected.sort_by_key(|&(id, d)| (d, id));
-        expected.truncate(5);
-        let got: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
-        assert_eq!(got, expected, "search {i}");
-        assert_eq!(hits[0].document.is_some(), i % 4 == 0, "search {i}");
-        if let Some(document) = &hits[0].document {
-            let position = ids.iter().position(|&id| id == hits[0].chunk_id).unwrap();
-            assert_eq!(document.content, format!("document {position}"));
-            assert_eq!(document.meta_data, documents(RECORDS)[position].meta_data);
-        }
-    }
-}
-
-#[test]
-fn an_insert_whose_answer_is_lost_is_not_sent_again() {
-    let server = Server::start(&["--allow-weak-contexts"]);
-    let (kb, key) = server.kb_and_key("lost");
-    let ctx = small_context(EMBED);
-    let proxy = TamperProxy::start(&server.url);
-    let client = Client::new(&proxy.url, &server.org, &key)
-        .unwrap()
-        .with_state_in_memory();
-    client.push_context(&ctx).unwrap();
-    // Two requests' worth: the first is stored, its answer lost, and the upload stops there.
-    let stored = vectors(paillier_gpu_client::UPLOAD_BATCH + 20, 12, EMBED);
-    proxy.set(json!({"kind": "lose_insert"}));
-    let lost = client
-        .upload_records(&kb, &ctx, &stored, &[], BOTH)
-        .unwrap_err()
-        .to_string();
-    // Verifiable records go with the owner's digest (POST /v1/records): the write "may have
-    // been committed".
-    assert!(
-        lost.contains("may have been") && lost.contains("not sent again"),
-        "{lost}"
-    );
-    // Exactly one copy of the first request's records is there.
-    proxy.honest();
-    let options = SearchOptions {
-        top_k: 1,
-        records: BOTH,
-        expect_count: Some(paillier_gpu_client::UPLOAD_BATCH),
-        ..SearchOptions::default()
-    };
-    let hits = client
-        .search_records(&kb, &ctx, &stored[3], &options)
-        .unwrap();
-    assert_eq!(hits[0].distance, 0);
 }
