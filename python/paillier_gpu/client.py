@@ -80,7 +80,7 @@ class Client(Transport):
         return self._drive(push_context(context))
 
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False,
-               partitions=None, balance=None, recall_target=None):
+               partitions=None, balance=None, recall_target=None, decoys=None):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
         ids in order, and for verifiable records `[(chunk_id, nonce)]` (the nonce, 32 hex
@@ -95,13 +95,15 @@ class Client(Transport):
         partitions an empty knowledge base: the partitions are trained over these vectors
         (`balance`: none above this times the mean; `recall_target`: the recall@10 the
         recommended probe must reach; None: the library's, 1.5 and 0.9) and stored with the
-        digest by the first batch. A
-        knowledge base with records and no partitions is refused (`rebuild_partitions`
-        partitions it); one already partitioned keeps its partitions."""
+        digest by the first batch, with `decoys` (as `rebuild_partitions`'s: the fewest every
+        search takes). A knowledge base with records and no partitions is refused
+        (`rebuild_partitions` partitions it); one already partitioned keeps its partitions and
+        its decoys."""
         codec = RecordCodec(context, kb_id, verifiable, private_meta)
         if not verifiable:
             return self._drive(codec.insert_chunks(vectors, _json(documents), partitions))
-        upload = codec.upload_records(self._state, vectors, _json(documents), partitions, balance, recall_target)
+        upload = codec.upload_records(self._state, vectors, _json(documents), partitions, balance, recall_target,
+                                      decoys)
         uploaded, note = self._drive(upload)
         if note is not None:
             warnings.warn(note, stacklevel=2)
@@ -250,8 +252,8 @@ class Client(Transport):
         `"recommended_probe"` (the probe a search uses by default), `"balance"` (no partition
         was placed above this times the mean), `"largest_over_mean"`, `"recall"` (the owner's
         estimate at training: `[{"probe", "recall", "share", "error"}]`, `error` the recall's
-        standard error) and `"rebuilding"` (a rebuild is under way: `rebuild_partitions` resumes
-        it)`}`."""
+        standard error), `"rebuilding"` (a rebuild is under way: `rebuild_partitions` resumes
+        it) and `"decoys"` (the fewest every search takes)`}`."""
         return self._digest(kb_id, context, private_meta).partition_summary()
 
     def _digest(self, kb_id, context, private_meta):

@@ -354,9 +354,10 @@ impl PyRecordCodec {
     /// The driver of an upload of verifiable records: `vectors` with `documents` (JSON list,
     /// one each, or None), placed in the knowledge base's partitions, or in `partitions`
     /// ("auto" or a number) trained over `vectors` (with `balance` and `recall_target`) when
-    /// it is empty; it ends with `([(chunk_id, nonce)], note)`, `note` saying why partitions
-    /// asked for were not trained.
-    #[pyo3(signature = (state, vectors, documents=None, partitions=None, balance=None, recall_target=None))]
+    /// it is empty, `decoys` sealed with them; it ends with `([(chunk_id, nonce)], note)`,
+    /// `note` saying why partitions asked for were not trained.
+    #[pyo3(signature = (state, vectors, documents=None, partitions=None, balance=None, recall_target=None, decoys=None))]
+    #[allow(clippy::too_many_arguments)]
     fn upload_records(
         &self,
         state: &PyOwnerState,
@@ -365,6 +366,7 @@ impl PyRecordCodec {
         partitions: Option<&Bound<'_, PyAny>>,
         balance: Option<f64>,
         recall_target: Option<f64>,
+        decoys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDriver> {
         let bits = bit_rows(vectors, self.codec.context().embed_len(), true)?;
         let documents: Vec<Document> = match documents {
@@ -372,20 +374,25 @@ impl PyRecordCodec {
                 .map_err(|e| invalid_input(format!("documents are not JSON: {e}")))?,
             None => Vec::new(),
         };
-        let placement = match partitions {
-            None => UploadPlacement::Follow,
-            Some(count) => {
-                let defaults = TrainOptions::default();
-                UploadPlacement::Asked {
-                    count: partition_count(count)?,
-                    train: TrainOptions {
-                        balance: balance.unwrap_or(defaults.balance),
-                        recall_target: recall_target.unwrap_or(defaults.recall_target),
-                        ..defaults
-                    },
+        let placement =
+            match partitions {
+                None if decoys.is_some() => return Err(invalid_input(
+                    "decoys are sealed with the partitions an upload trains: pass partitions too",
+                )),
+                None => UploadPlacement::Follow,
+                Some(count) => {
+                    let defaults = TrainOptions::default();
+                    UploadPlacement::Asked {
+                        count: partition_count(count)?,
+                        train: TrainOptions {
+                            balance: balance.unwrap_or(defaults.balance),
+                            recall_target: recall_target.unwrap_or(defaults.recall_target),
+                            ..defaults
+                        },
+                        decoys: decoys.map(decoys_of).transpose()?.unwrap_or(0),
+                    }
                 }
-            }
-        };
+            };
         let upload = UploadRecords::new(
             Arc::clone(&self.codec),
             Arc::clone(&state.state),

@@ -205,6 +205,7 @@ impl PyOwnerDigest {
         .recall(py)?;
         summary.set_item("recall", recall)?;
         summary.set_item("rebuilding", self.digest.next_partition_model().is_some())?;
+        summary.set_item("decoys", self.digest.sealed_decoys())?;
         Ok(Some(summary))
     }
 

@@ -417,3 +417,19 @@ def test_the_decoys_a_rebuild_seals_are_the_fewest_every_search_takes(server, ct
     assert search(client, kb, ctx, query, probe=1)[1]["partitions"] == 4
     with pytest.raises(pg.InvalidInputError, match="decoys is a number"):
         client.rebuild_partitions(kb, ctx, private_meta=True, decoys=-1)
+
+
+
+def test_the_decoys_a_first_upload_seals_with_its_partitions_are_the_fewest_every_search_takes(server, ctx,
+                                                                                               tmp_path):
+    client, kb = owner(server, ctx, "upload-decoys", tmp_path)
+    vectors = clustered(64, 8, 13)
+    with pytest.raises(pg.InvalidInputError, match="pass partitions too"):
+        client.upload(kb, ctx, vectors, decoys=3, **BOTH)
+    client.upload(kb, ctx, vectors[:32], partitions=8, decoys=3, **BOTH)
+    assert client.partitions(kb, ctx, private_meta=True)["decoys"] == 3
+    query = clustered(1, 8, 14)[0]
+    assert search(client, kb, ctx, query, probe=1)[1]["partitions"] == 4
+    # A later upload follows the partitions, and their decoys, whatever it asks.
+    client.upload(kb, ctx, vectors[32:], partitions=8, decoys=0, **BOTH)
+    assert search(client, kb, ctx, query, probe=1)[1]["partitions"] == 4

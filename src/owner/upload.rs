@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::partitions::{PartitionModel, TrainOptions};
 use crate::verifiable::{
     check_unreserved, counted_value, in_partition, Document, EncryptedRecords, PartitionCount,
-    PlacedWrite, RecordCodec, RecordNonce, UploadPartitions,
+    Partitioning, PlacedWrite, RecordCodec, RecordNonce, UploadPartitions,
 };
 
 /// Where an upload's records go.
@@ -38,6 +38,8 @@ pub enum UploadPlacement {
         model: PartitionModel,
         /// Each record's partition.
         partitions: Vec<u32>,
+        /// The fewest decoys every search takes, sealed with the model.
+        decoys: usize,
     },
     /// The partitions asked for: trained over the upload's vectors (`count` of them, `train`
     /// the rest) when the knowledge base is empty, followed otherwise
@@ -47,6 +49,10 @@ pub enum UploadPlacement {
         count: PartitionCount,
         /// The training's other options.
         train: TrainOptions,
+        /// The fewest decoys every search takes, sealed with the model when one is trained
+        /// (a knowledge base already partitioned keeps its own: a partitions rebuild raises
+        /// them).
+        decoys: usize,
     },
 }
 
@@ -141,7 +147,12 @@ impl UploadRecords {
 
     /// The placement decided over the digest as read, trained where it says so.
     fn decide(&mut self, current: &Current) -> Result<()> {
-        let UploadPlacement::Asked { count, train } = &self.placement else {
+        let UploadPlacement::Asked {
+            count,
+            train,
+            decoys,
+        } = &self.placement
+        else {
             return Ok(());
         };
         match current
@@ -162,7 +173,11 @@ impl UploadRecords {
                 };
                 let (model, partitions) = PartitionModel::train(&self.rows(), &options)?;
                 self.uploaded.trained = Some(model.clone());
-                self.placement = UploadPlacement::Trained { model, partitions };
+                self.placement = UploadPlacement::Trained {
+                    model,
+                    partitions,
+                    decoys: *decoys,
+                };
             }
         }
         Ok(())
@@ -182,10 +197,15 @@ impl UploadRecords {
             documents: Arc::clone(&self.documents),
             records: Arc::clone(records),
             placement: match &self.placement {
-                UploadPlacement::Trained { model, partitions } => Some((
-                    model.clone(),
-                    partitions.get(start..end).unwrap_or_default().to_vec(),
-                )),
+                UploadPlacement::Trained {
+                    model,
+                    partitions,
+                    decoys,
+                } => Some(TrainedBatch {
+                    model: model.clone(),
+                    partitions: partitions.get(start..end).unwrap_or_default().to_vec(),
+                    decoys: *decoys,
+                }),
                 _ => None,
             },
             range: (start, end),
@@ -246,6 +266,14 @@ impl UploadRecords {
     }
 }
 
+/// A batch's share of a model just trained.
+struct TrainedBatch {
+    model: PartitionModel,
+    /// The batch's records' partitions.
+    partitions: Vec<u32>,
+    decoys: usize,
+}
+
 /// One batch of an upload as a write's plan.
 struct InsertBatch {
     codec: Arc<RecordCodec>,
@@ -253,7 +281,7 @@ struct InsertBatch {
     documents: Arc<Vec<Document>>,
     records: Arc<EncryptedRecords>,
     /// The model just trained and this batch's partitions in it (none: follow the digest's).
-    placement: Option<(PartitionModel, Vec<u32>)>,
+    placement: Option<TrainedBatch>,
     range: (usize, usize),
     planned: Option<Planned>,
 }
@@ -264,12 +292,17 @@ impl Planner for InsertBatch {
         let (start, end) = self.range;
         let embed_len = codec.context().embed_len().max(1);
         let (partitions, installed) = match &self.placement {
-            Some((model, partitions)) => {
-                let installed =
-                    current
-                        .digest
-                        .check_placement(Some(model), true, PlacedWrite::Upload)?;
-                (Some(partitions.clone()), installed)
+            Some(trained) => {
+                let installed = current.digest.check_placement(
+                    Some(&trained.model),
+                    true,
+                    PlacedWrite::Upload,
+                )?;
+                let sealed = installed.map(|partitioning| Partitioning {
+                    decoys: trained.decoys,
+                    ..partitioning
+                });
+                (Some(trained.partitions.clone()), sealed)
             }
             None => match current.digest.partition_model() {
                 Some(model) => {

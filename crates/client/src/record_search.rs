@@ -33,8 +33,10 @@ pub struct SearchOptions {
     /// How many partitions of a partitioned knowledge base a search with no filter and no
     /// range probes.
     pub probe: Probe,
-    /// How many partitions drawn at random a partitioned search probes besides the nearest
-    /// (searched and checked like them), so that its tokens do not single out its region.
+    /// How many decoys hide each partition a partitioned search wants: its whole group of
+    /// `decoys + 1` rounded up to a power of two, fixed under the owner's key and searched and
+    /// checked like it, so that its tokens do not single out its region; at least the decoys
+    /// sealed with the partitions.
     pub decoys: usize,
 }
 

@@ -86,13 +86,23 @@ impl Client {
         }
         let placement = match placement {
             Placement::Follow => UploadPlacement::Follow,
-            Placement::Trained { model, partitions } => UploadPlacement::Trained {
+            Placement::Trained {
+                model,
+                partitions,
+                decoys,
+            } => UploadPlacement::Trained {
                 model: model.clone(),
                 partitions: partitions.to_vec(),
+                decoys,
             },
-            Placement::Asked { partitions, train } => UploadPlacement::Asked {
+            Placement::Asked {
+                partitions,
+                train,
+                decoys,
+            } => UploadPlacement::Asked {
                 count: partitions,
                 train: train.clone(),
+                decoys,
             },
         };
         let state = self.owner_state()?;

@@ -133,6 +133,12 @@ impl OwnerDigest {
         self.partitions.as_ref()?.next.as_ref()
     }
 
+    /// The fewest decoys every search that probes partitions takes, sealed with them (0 when
+    /// not partitioned).
+    pub fn sealed_decoys(&self) -> usize {
+        self.partitions.as_ref().map_or(0, |p| p.decoys)
+    }
+
     /// How many records each partition of [`partition_model`](Self::partition_model) holds, as
     /// this digest counts them (empty when not partitioned).
     pub fn partition_sizes(&self) -> Vec<u64> {

@@ -74,6 +74,11 @@ pub struct UploadArgs {
     partitions: Option<PartitionCount>,
     #[command(flatten)]
     train: TrainArgs,
+    /// With --partitions, when they are trained: the fewest decoys every search of the
+    /// knowledge base takes, sealed with them (as `partitions rebuild --decoys`). A knowledge
+    /// base already partitioned keeps its own.
+    #[arg(long, value_name = "D", default_value_t = 0, requires = "partitions")]
+    decoys: usize,
 }
 
 #[derive(Args, Debug)]
@@ -120,7 +125,8 @@ pub struct SearchArgs {
     /// (D + 1 rounded up to a power of two), drawn once under the owner's key for the knowledge
     /// base, searched and checked like the nearest, so that the tokens a query names do not
     /// single out its region; groups of a larger D are unions of smaller ones, and a probe of
-    /// P partitions always names P groups (its cost grows with their records).
+    /// P partitions always names P groups (its cost grows with their records). At least the D
+    /// sealed with the partitions (upload or `partitions rebuild --decoys`).
     #[arg(long, value_name = "D", default_value_t = 0, requires = "verify")]
     decoys: usize,
     /// Add to each query's line what it cost: the records answered and decoded, the answer's
@@ -188,6 +194,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             Some(trained) => Placement::Trained {
                 model: &trained.model,
                 partitions: &trained.partitions[uploaded..uploaded + batch.len()],
+                decoys: args.decoys,
             },
             None => Placement::Follow,
         };

@@ -69,7 +69,8 @@ impl TrainArgs {
 #[derive(Subcommand, Debug)]
 pub enum PartitionsCommand {
     /// Print what this owner knows of the knowledge base's partitions, from its sealed digest:
-    /// their sizes, the recall the owner estimated per probe, the probe a search uses.
+    /// their sizes, the recall the owner estimated per probe, the probe a search uses, the
+    /// decoys every search takes.
     Show(PartitionArgs),
     /// Train the partitions again over every record (each verified, all checked against the
     /// digest) and move the records whose partition changes: each encrypted again under a fresh
@@ -248,5 +249,6 @@ fn summary_json(summary: &PartitionSummary) -> Value {
         "sizes": summary.sizes,
         "recall": recall,
         "rebuilding": summary.rebuilding,
+        "decoys": summary.decoys,
     })
 }

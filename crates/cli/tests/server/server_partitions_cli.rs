@@ -59,7 +59,10 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     };
 
     let upload = ["remote", "upload", "--vectors", "v.jsonl", "--verifiable"];
-    let trained = run_kb(&kb, &[&upload[..], &["--partitions", "auto"]].concat());
+    let trained = run_kb(
+        &kb,
+        &[&upload[..], &["--partitions", "auto", "--decoys", "1"]].concat(),
+    );
     let said = String::from_utf8_lossy(&trained.stderr).into_owned();
     ok(trained);
     assert!(
@@ -78,13 +81,15 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
         "{shown}"
     );
     assert!(!shown["recall"].as_array().unwrap().is_empty());
+    assert_eq!(shown["decoys"], 1);
 
     let search = [
         "remote", "search", "--query", "q.jsonl", "--verify", "--stats",
     ];
+    // Each wanted partition in a group of two, sealed at training, whatever --decoys says.
     let probed = ok(run_kb(&kb, &[&search[..], &["--probe", "2"]].concat()));
     for line in probed.lines().map(json_line) {
-        assert_eq!(line["partitions"], 2);
+        assert_eq!(line["partitions"], 4);
         let records = line["records"].as_u64().unwrap();
         assert!(records > 0 && records < RECORDS as u64 / 4, "{line}");
         assert_eq!(line["results"].as_array().unwrap().len(), 10);
@@ -96,7 +101,8 @@ fn partitions_through_the_cli_train_probe_show_and_survive_a_killed_rebuild() {
     }
     let recommended = ok(run_kb(&kb, &search));
     let line = json_line(recommended.lines().next().unwrap());
-    assert_eq!(line["partitions"], shown["recommended_probe"]);
+    let recommended = shown["recommended_probe"].as_u64().unwrap();
+    assert_eq!(line["partitions"], 2 * recommended);
 
     // Bad flags: each refused with its reason.
     // Flags that do not parse: clap's own message, with the reason.

@@ -32,6 +32,9 @@ pub enum Placement<'a> {
         model: &'a PartitionModel,
         /// Each record's partition, from the training's balanced assignment.
         partitions: &'a [u32],
+        /// The fewest decoys every search of the knowledge base takes, sealed with the model
+        /// (as [`Client::rebuild_partitions`](crate::Client::rebuild_partitions)'s).
+        decoys: usize,
     },
     /// Where `partitions` trained over the upload's vectors put them when the knowledge base
     /// is empty (the first batch stores the model with the owner's digest), else where its
@@ -41,6 +44,9 @@ pub enum Placement<'a> {
         partitions: PartitionCount,
         /// The training's other options.
         train: &'a paillier_gpu::partitions::TrainOptions,
+        /// The fewest decoys every search takes, sealed with the model when one is trained (a
+        /// knowledge base already partitioned keeps its own).
+        decoys: usize,
     },
 }
 
@@ -61,6 +67,8 @@ pub struct PartitionSummary {
     pub recall: Vec<RecallPoint>,
     /// Whether a rebuild is under way (`remote partitions rebuild` resumes it).
     pub rebuilding: bool,
+    /// The fewest decoys every search takes, sealed with the partitions.
+    pub decoys: usize,
 }
 
 impl PartitionSummary {
@@ -74,6 +82,7 @@ impl PartitionSummary {
             balance: model.balance(),
             recall: model.recall().to_vec(),
             rebuilding: digest.next_partition_model().is_some(),
+            decoys: digest.sealed_decoys(),
         })
     }
 }

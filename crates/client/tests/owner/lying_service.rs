@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use base64::Engine;
 
 use paillier_gpu::partitions::{PartitionModel, TrainOptions};
-use paillier_gpu::verifiable::{Document, FailureKind};
+use paillier_gpu::verifiable::{Document, FailureKind, PartitionCount};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::api::DigestWrite;
 use paillier_gpu_client::{
@@ -242,6 +242,7 @@ impl LiedTo {
         let placement = Placement::Trained {
             model: &model,
             partitions: &partitions,
+            decoys: 0,
         };
         Self::uploaded(name, stored, &[], placement)
     }
@@ -411,4 +412,41 @@ fn decoy_groups_hold_whatever_decoys_a_query_asks() {
         owner.probed(query, Probe::Partitions(2), 1).unwrap();
         assert_eq!(owner.proxy.probes().concat().len(), 4);
     }
+}
+
+#[test]
+fn the_decoys_a_first_upload_seals_with_its_partitions_hold_for_every_search() {
+    let server = TestServer::start();
+    let (kb, key) = server.kb_and_key("upload-decoys");
+    let state = tempfile::tempdir().unwrap();
+    let client = owner_of(&server.url, &server, &key, state.path());
+    let ctx = small_context(EMBED);
+    client.push_context(&ctx).unwrap();
+    let stored = clustered(EMBED, 128, 16, 34);
+    let train = TrainOptions::default();
+    let asked = |decoys| Placement::Asked {
+        partitions: PartitionCount::Exactly(16),
+        train: &train,
+        decoys,
+    };
+    client
+        .upload_records_placed(&kb, &ctx, &stored[..64], &[], BOTH, asked(3))
+        .unwrap();
+    // A later upload follows the partitions and keeps their decoys, whatever it asks.
+    client
+        .upload_records_placed(&kb, &ctx, &stored[64..], &[], BOTH, asked(0))
+        .unwrap();
+    let summary = client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap();
+    assert_eq!((summary.partitions, summary.decoys), (16, 3));
+    let options = SearchOptions {
+        top_k: 10,
+        records: BOTH,
+        probe: Probe::Partitions(1),
+        ..SearchOptions::default()
+    };
+    let query = clustered(EMBED, 1, 16, 35).remove(0);
+    let (_, cost) = client
+        .search_records_measured(&kb, &ctx, &query, &options)
+        .unwrap();
+    assert_eq!(cost.partitions, Some(4));
 }

@@ -97,6 +97,7 @@ fn a_partitioned_knowledge_base_is_searched_by_partitions_and_verified_whole() {
     let placement = Placement::Trained {
         model: &model,
         partitions: &partitions,
+        decoys: 0,
     };
     let uploaded = client
         .upload_records_placed(&kb, &ctx, &stored, &[], BOTH, placement)
@@ -242,6 +243,7 @@ fn a_service_that_answers_other_partitions_than_those_probed_is_refused() {
     let placement = Placement::Trained {
         model: &model,
         partitions: &partitions,
+        decoys: 0,
     };
     client
         .upload_records_placed(&kb, &ctx, &stored, &[], BOTH, placement)
@@ -357,6 +359,7 @@ fn a_partitioned_search_of_many_records_keeps_its_recall() {
     let placement = Placement::Trained {
         model: &model,
         partitions: &placed,
+        decoys: 0,
     };
     let ids: Vec<i64> = client
         .upload_records_placed(&kb, &ctx, &all, &[], BOTH, placement)
