@@ -6,8 +6,6 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use paillier_gpu_api as api;
 
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
@@ -38,10 +36,10 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    /// The service's links as the library reads them; one that does not read (not 32 bytes of
-    /// standard base64) is left out, and the fork check then finds it missing.
-    pub fn links(&self) -> Vec<DigestLink> {
-        links_of(&self.stored.links)
+    /// The service's links (one that does not read as 32 bytes of standard base64 is missing
+    /// to the fork check).
+    pub fn links(&self) -> &[DigestLink] {
+        &self.stored.links
     }
 
     /// The version and sealed bytes seen, as the library's checks take them.
@@ -214,7 +212,7 @@ impl Driver for DigestRead {
                 stored.sealed.as_deref(),
                 fetched.seen_pair(),
                 stored.chunks,
-                &fetched.links(),
+                fetched.links(),
             )
             .map_err(|e| self.state.noting_rollback(context_id, kb, e))?;
         if let (Some(sealed), true) = (&stored.sealed, stored.version > 0) {
@@ -232,36 +230,12 @@ impl Driver for DigestRead {
     }
 }
 
-/// `links` as the library reads them; one that does not read is left out.
-pub fn links_of(links: &[api::DigestLink]) -> Vec<DigestLink> {
-    links
-        .iter()
-        .filter_map(|l| {
-            let link = BASE64.decode(&l.link).ok()?.try_into().ok()?;
-            Some(DigestLink {
-                version: l.version,
-                prev: l.prev,
-                link,
-            })
-        })
-        .collect()
-}
-
-/// The wire form of `digest`'s link, sent with the write that stores it.
-pub fn wire_link(digest: &OwnerDigest) -> Option<api::DigestLink> {
-    digest.link().map(|l| api::DigestLink {
-        version: l.version,
-        prev: l.prev,
-        link: BASE64.encode(l.link),
-    })
-}
-
 /// The write that stores `digest`, sealed as `sealed`, over `expected_version`.
 pub fn digest_write(digest: &OwnerDigest, sealed: &str, expected_version: i64) -> api::DigestWrite {
     api::DigestWrite {
         expected_version,
         version: digest.version(),
         sealed: sealed.to_owned(),
-        link: wire_link(digest),
+        link: digest.link(),
     }
 }

@@ -214,7 +214,7 @@ impl Driver for DigestRebuild {
                         fetched.stored.version,
                         fetched.stored.sealed.as_deref(),
                         fetched.seen_pair(),
-                        &fetched.links(),
+                        fetched.links(),
                         self.counted_field.as_deref(),
                         noted,
                         self.after_rollback,

@@ -37,9 +37,7 @@ mod write_tests;
 
 pub use chunks::{DeleteChunks, DeleteFound, InsertChunks, PatchChunks, ReplaceChunks};
 pub use context_push::ContextPush;
-pub use digest_read::{
-    digest_write, links_of, wire_link, Current, DigestFetch, DigestRead, Fetched,
-};
+pub use digest_read::{digest_write, Current, DigestFetch, DigestRead, Fetched};
 pub use digest_rebuild::DigestRebuild;
 pub use documents::{by_chunk_id, ChunksById, DocumentsRead};
 pub use edits::{DeleteByMeta, PatchByMeta, UpdateById};

@@ -183,8 +183,9 @@ impl UploadRecords {
         Ok(())
     }
 
-    /// The write of the next batch, or the upload's end.
-    fn next_batch(&mut self) -> Result<Step<UploadedRecords>> {
+    /// The write of the next batch, or the upload's end; the first is planned over the digest
+    /// the upload read (`current`), the others read it again.
+    fn next_batch(&mut self, current: Option<Current>) -> Result<Step<UploadedRecords>> {
         let (start, count) = (self.uploaded.records.len(), self.count());
         let records = self.records.as_ref().ok_or_else(not_started)?;
         if start >= count {
@@ -211,7 +212,10 @@ impl UploadRecords {
             range: (start, end),
             planned: None,
         };
-        let write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
+        let mut write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
+        if let Some(current) = current {
+            write = write.over(current);
+        }
         self.phase = Phase::Writing(Box::new(write));
         self.next(None)
     }
@@ -242,7 +246,7 @@ impl UploadRecords {
                     self.decide(&current)?;
                     let records = self.codec.encrypt(&self.rows())?;
                     self.records = Some(Arc::new(records));
-                    self.next_batch()
+                    self.next_batch(Some(current))
                 }
             },
             Phase::Writing(mut write) => match write.step(answered)? {
@@ -256,7 +260,7 @@ impl UploadRecords {
                     let nonces = nonces.unwrap_or_default().get(start..).unwrap_or_default();
                     let stored = written.chunk_ids.into_iter().zip(nonces.iter().copied());
                     self.uploaded.records.extend(stored);
-                    self.next_batch()
+                    self.next_batch(None)
                 }
             },
             Phase::Over => Err(Error::InvalidParameter(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use paillier_gpu_api as api;
 use serde_json::value::RawValue;
 
-use super::digest_read::{wire_link, Current, DigestRead};
+use super::digest_read::{Current, DigestRead};
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::state::OwnerState;
 use super::state_dir::SeenDigest;
@@ -101,6 +101,8 @@ pub struct Written {
 
 enum Phase {
     Reading(DigestRead),
+    /// The digest read, the plan not started.
+    Read(Current),
     Planning(Current),
     Sending(PlannedWrite),
     Failed(Error),
@@ -135,6 +137,15 @@ impl<P: Planner> RecordsWrite<P> {
             attempts,
             uncounted_ok: false,
         }
+    }
+
+    /// The same write, planned first over `current`, the digest just read (by the operation this
+    /// write is part of) rather than read again; a conflict reads it afresh as ever.
+    pub fn over(mut self, current: Current) -> Self {
+        if matches!(self.phase, Phase::Reading(_)) {
+            self.phase = Phase::Read(current);
+        }
+        self
     }
 
     /// The same write into a knowledge base whose records the digest may not count yet: for
@@ -190,7 +201,7 @@ impl<P: Planner> RecordsWrite<P> {
                 expected_version: next.expected_version,
                 version: next.digest.version(),
                 sealed: next.sealed.clone(),
-                link: wire_link(&next.digest),
+                link: next.digest.link(),
             },
             first_chunk_id: next.first_chunk_id(),
             insert: raw_list(&insert)?,
@@ -254,16 +265,9 @@ impl<P: Planner> Driver for RecordsWrite<P> {
                     self.phase = Phase::Reading(read);
                     Ok(Step::Send(request))
                 }
-                Step::Done(current) => {
-                    if !self.uncounted_ok {
-                        self.codec
-                            .check_chunks_counted(&current.digest, current.chunks)?;
-                    }
-                    self.planner.start(&current)?;
-                    self.phase = Phase::Planning(current);
-                    self.step(None)
-                }
+                Step::Done(current) => self.plan_over(current),
             },
+            Phase::Read(current) => self.plan_over(current),
             Phase::Planning(current) => match self.planner.step(answered)? {
                 Step::Send(request) => {
                     self.phase = Phase::Planning(current);
@@ -278,6 +282,19 @@ impl<P: Planner> Driver for RecordsWrite<P> {
                 "the write is over: a driver is not stepped after its end".into(),
             )),
         }
+    }
+}
+
+impl<P: Planner> RecordsWrite<P> {
+    /// The plan started over the digest as read.
+    fn plan_over(&mut self, current: Current) -> Result<Step<Written>> {
+        if !self.uncounted_ok {
+            self.codec
+                .check_chunks_counted(&current.digest, current.chunks)?;
+        }
+        self.planner.start(&current)?;
+        self.phase = Phase::Planning(current);
+        self.step(None)
     }
 }
 

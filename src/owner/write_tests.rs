@@ -173,3 +173,30 @@ fn ids_other_than_counted_are_an_error_after_the_version_is_kept() {
         .rollback_noted(codec.context().id(), codec.kb())
         .unwrap());
 }
+
+#[test]
+fn a_write_over_a_digest_just_read_sends_at_once_and_reads_again_after_a_conflict() {
+    let current = super::Current {
+        digest: crate::verifiable::OwnerDigest::default(),
+        next_chunk_id: 7,
+        chunks: 0,
+    };
+    let mut write = one_insert().over(current);
+    match write.step(None).unwrap() {
+        Step::Send(request) => {
+            assert_eq!((request.method, request.route), (Method::Post, "records"));
+            let body: api::RecordWrites =
+                serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+            assert_eq!(body.first_chunk_id, Some(7));
+        }
+        Step::Done(_) => panic!("a write with an insert is sent"),
+    }
+    let conflict = api::DigestConflict {
+        current_version: 0,
+        next_chunk_id: 9,
+    };
+    match write.step(Some(Ok(json(409, &conflict)))).unwrap() {
+        Step::Send(read) => assert_eq!((read.method, read.route), (Method::Get, "owner_digest")),
+        Step::Done(_) => panic!("a conflict reads the digest again"),
+    }
+}

@@ -43,26 +43,18 @@ pub(crate) struct DigestChain {
     pub value: [u8; 32],
 }
 
-/// One version's link as the service keeps it and gives it back: the version, the version it
-/// was written on, and its 32-byte link (standard base64 on the wire).
+/// One version's link as the service keeps it and gives it back: the API's wire type (its link
+/// standard base64 of 32 bytes), read here as the chain's step.
 ///
 /// ```
 /// use paillier_gpu::verifiable::DigestLink;
+///
 /// let link: DigestLink = serde_json::from_str(
 ///     r#"{"version": 3, "prev": 2, "link": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#,
 /// ).unwrap();
 /// assert_eq!((link.version, link.prev), (3, 2));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DigestLink {
-    /// The version.
-    pub version: i64,
-    /// The version it was written on.
-    pub prev: i64,
-    /// Its link.
-    #[serde(with = "base64_32")]
-    pub link: [u8; 32],
-}
+pub use paillier_gpu_api::DigestLink;
 
 impl OwnerDigest {
     /// This version's link, as the service keeps it (sent with the write that stores this
@@ -71,7 +63,7 @@ impl OwnerDigest {
         self.chain.map(|chain| DigestLink {
             version: self.version,
             prev: chain.prev,
-            link: chain.link,
+            link: BASE64.encode(chain.link),
         })
     }
 
@@ -148,8 +140,12 @@ impl OwnerDigest {
                 ))),
             };
         }
-        let by_version: HashMap<i64, &DigestLink> =
-            links.iter().rev().map(|l| (l.version, l)).collect();
+        // A link that does not read as 32 bytes is left out: the check then finds it missing.
+        let by_version: HashMap<i64, (i64, [u8; 32])> = links
+            .iter()
+            .rev()
+            .filter_map(|l| Some((l.version, (l.prev, link_bytes(&l.link)?))))
+            .collect();
         // From this version back to the one seen: (prev, version, link) for each step.
         let mut steps = vec![(chain.prev, version, chain.link)];
         let mut prev = chain.prev;
@@ -163,15 +159,15 @@ impl OwnerDigest {
                      rebuilt after a rollback on another machine)"
                 )));
             }
-            let Some(link) = by_version.get(&prev).filter(|l| l.prev < l.version) else {
+            let Some(&(link_prev, link)) = by_version.get(&prev).filter(|(p, _)| *p < prev) else {
                 return Err(forked(format!(
                     "the service gives no link for version {prev}, between version \
                      {seen_version} that this owner saw and version {version}: it cannot show \
                      that one extends the other"
                 )));
             };
-            steps.push((link.prev, link.version, link.link));
-            prev = link.prev;
+            steps.push((link_prev, prev, link));
+            prev = link_prev;
         }
         let mut value = seen_chain.value;
         for (prev, version, link) in steps.iter().rev() {
@@ -186,6 +182,11 @@ impl OwnerDigest {
             ))),
         }
     }
+}
+
+/// A link's 32 bytes from its standard base64, if it reads.
+fn link_bytes(text: &str) -> Option<[u8; 32]> {
+    BASE64.decode(text).ok()?.try_into().ok()
 }
 
 /// c = SHA-256(domain ‖ c_prev ‖ prev ‖ version ‖ link).

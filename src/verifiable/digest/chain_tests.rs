@@ -37,11 +37,11 @@ fn a_later_version_extends_every_earlier_one_through_the_links() {
             let after: Vec<_> = all
                 .iter()
                 .filter(|l| l.version > seen.version)
-                .copied()
+                .cloned()
                 .collect();
             shown.check_extends(seen, &after).unwrap();
             // Given in any order, and with the service's other links beside them.
-            let reversed: Vec<_> = all.iter().rev().copied().collect();
+            let reversed: Vec<_> = all.iter().rev().cloned().collect();
             shown.check_extends(seen, &reversed).unwrap();
         }
     }
@@ -71,7 +71,7 @@ fn another_branch_is_a_fork_whatever_links_the_service_gives() {
     let forged = DigestLink {
         version: 2,
         prev: 2,
-        link: [7; 32],
+        link: BASE64.encode([7; 32]),
     };
     assert_eq!(
         kind(shown.check_extends(seen, &[forged])),
@@ -90,15 +90,27 @@ fn a_missing_link_is_refused_and_a_loop_of_links_ends() {
     let codec = test_codec();
     let main = history(&codec, &OwnerDigest::default(), 4, 100);
     let all = links(&main);
-    let without_3: Vec<_> = all.iter().filter(|l| l.version != 3).copied().collect();
+    let without_3: Vec<_> = all.iter().filter(|l| l.version != 3).cloned().collect();
     assert_eq!(
         kind(main[3].check_extends(&main[0], &without_3)),
         FailureKind::Forked
     );
+    // A link that does not read as 32 bytes is missing; read, the same links pass.
+    assert!(main[3].check_extends(&main[0], &all).is_ok());
+    for unreadable in ["not base64!", "AAAA"] {
+        let mut garbled = all.clone();
+        for link in garbled.iter_mut().filter(|l| l.version == 3) {
+            link.link = unreadable.to_owned();
+        }
+        assert_eq!(
+            kind(main[3].check_extends(&main[0], &garbled)),
+            FailureKind::Forked
+        );
+    }
     let looped = [DigestLink {
         version: 3,
         prev: 3,
-        link: [0; 32],
+        link: BASE64.encode([0; 32]),
     }];
     assert_eq!(
         kind(main[3].check_extends(&main[0], &looped)),
