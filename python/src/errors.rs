@@ -20,9 +20,10 @@ fn class_name(error: &Error) -> &'static str {
         Error::KeyMismatch { .. } => "KeyMismatchError",
         Error::InvalidNumber { .. } | Error::NumberOverflow(_) => "InvalidNumberError",
         Error::ShapeMismatch(_) => "ShapeMismatchError",
-        Error::MalformedContext(_) | Error::UnknownContextType(_) | Error::MalformedFile { .. } => {
-            "MalformedFileError"
-        }
+        Error::MalformedContext(_)
+        | Error::UnknownContextType(_)
+        | Error::NewerFormat(_)
+        | Error::MalformedFile { .. } => "MalformedFileError",
         Error::ContextAltered { .. } => "ContextAlteredError",
         Error::SecretKeyAuthentication
         | Error::WrongKey

@@ -177,6 +177,13 @@ pub enum Error {
     #[error("cannot decrypt the content: wrong key, or the data was modified")]
     ContentAuthentication,
 
+    /// Data the owner's key authenticates (so the owner's own) in a form this version does not
+    /// know: written by a newer version of paillier-gpu.
+    #[error(
+        "{0} was written by a newer version of paillier-gpu than this one: upgrade to read it"
+    )]
+    NewerFormat(String),
+
     /// A key provider could not supply or unwrap the data key.
     #[error("key provider: {0}")]
     KeyProvider(String),

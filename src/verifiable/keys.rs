@@ -23,6 +23,7 @@ const TAG_LABEL: &[u8] = b"paillier-gpu/records/1/tag";
 const SEAL_LABEL: &[u8] = b"paillier-gpu/records/1/seal";
 const TOKEN_LABEL: &[u8] = b"paillier-gpu/records/1/metadata-token";
 const DIGEST_LABEL: &[u8] = b"paillier-gpu/records/1/owner-digest";
+const VECTORS_LABEL: &[u8] = b"paillier-gpu/records/1/sealed-vectors";
 /// The salt's domain in the bound derivation (before the context's fingerprint).
 const BOUND_SALT: &[u8] = b"paillier-gpu/records/2/context";
 
@@ -37,8 +38,11 @@ pub enum KeyDerivation {
 }
 /// The owner's keys for records the service cannot alter unseen and metadata it cannot read:
 /// the tag key (record tags), the seal key (contents, metadata as written and the owner's
-/// digest, AES-256-GCM), the token key (metadata tokens) and the digest key (the owner's digest
-/// of its records). Wiped on drop; Debug shows none of them.
+/// digest, AES-256-GCM), the token key (metadata tokens), the digest key (the owner's digest
+/// of its records) and the vector key (sealed vectors, AES-256-GCM: [`SealedPage`]). Wiped on
+/// drop; Debug shows none of them.
+///
+/// [`SealedPage`]: crate::verifiable::SealedPage
 ///
 /// ```
 /// use paillier_gpu::context::DataKey;
@@ -52,6 +56,7 @@ pub struct RecordKeys {
     pub(super) seal: DataKey,
     pub(super) token: Zeroizing<[u8; 32]>,
     pub(super) digest: Zeroizing<[u8; 32]>,
+    pub(super) vectors: Zeroizing<[u8; 32]>,
 }
 
 impl RecordKeys {
@@ -108,6 +113,7 @@ impl RecordKeys {
             seal: DataKey::new(*expand(SEAL_LABEL)),
             token: expand(TOKEN_LABEL),
             digest: expand(DIGEST_LABEL),
+            vectors: expand(VECTORS_LABEL),
         }
     }
 }
@@ -155,6 +161,7 @@ mod tests {
             *keys.seal.as_bytes(),
             *keys.token,
             *keys.digest,
+            *keys.vectors,
             *data.as_bytes(),
         ];
         for i in 0..all.len() {
@@ -188,6 +195,7 @@ mod tests {
             assert_ne!(*other.tag, *base.tag);
             assert_ne!(*other.token, *base.token);
             assert_ne!(*other.digest, *base.digest);
+            assert_ne!(*other.vectors, *base.vectors);
             assert_ne!(other.seal.as_bytes(), base.seal.as_bytes());
         }
         let again = RecordKeys::for_knowledge_base(&data, "fp", "kb");

@@ -148,6 +148,7 @@ fn library_status(error: &LibraryError) -> StatusCode {
         | LibraryError::SecretKeyTampered
         | LibraryError::ContextAltered { .. }
         | LibraryError::ContentAuthentication
+        | LibraryError::NewerFormat(_)
         | LibraryError::KeyProvider(_) => StatusCode::INTERNAL_SERVER_ERROR,
         // The owner's checks of the service's answers, tokens of private metadata and the
         // owner's writes of several steps: the server runs none of them.

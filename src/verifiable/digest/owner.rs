@@ -243,12 +243,26 @@ impl OwnerDigest {
 
     /// Opens what [`seal`](Self::seal) sealed for `kb` at `version` (as the service says):
     /// [`Error::ContentAuthentication`] for anything else (altered, another knowledge base's,
-    /// or another version's under this number).
+    /// or another version's under this number), [`Error::NewerFormat`] for a digest of the
+    /// owner's that a newer version wrote.
     pub fn open(keys: &RecordKeys, kb: &str, version: i64, sealed: &str) -> Result<Self> {
         let plaintext = aes::decrypt_with_aad(&keys.seal, sealed, &associated_data(kb, version))
             .map_err(|_| Error::ContentAuthentication)?;
+        // Authenticated, so the owner's: what does not read here was written by a newer
+        // version (a format, a field's value, such as a layout, this one does not know).
+        let newer = |detail: String| {
+            Error::NewerFormat(format!(
+                "the owner's digest of knowledge base {kb} at version {version} ({detail})"
+            ))
+        };
         let opened: Sealed<'_> =
-            serde_json::from_slice(&plaintext).map_err(|_| Error::ContentAuthentication)?;
+            serde_json::from_slice(&plaintext).map_err(|e| newer(e.to_string()))?;
+        if opened.format > FORMAT {
+            return Err(newer(format!(
+                "format {}, this version reads {FORMAT}",
+                opened.format
+            )));
+        }
         match opened.format == FORMAT && opened.kb == kb && opened.digest.version == version {
             true => Ok(opened.digest),
             false => Err(Error::ContentAuthentication),

@@ -105,3 +105,34 @@ fn a_digest_past_what_a_service_keeps_is_refused_before_it_is_sent() {
     digest.values.clear();
     assert!(digest.seal(&keys, "kb").is_ok());
 }
+
+#[test]
+fn a_digest_a_newer_version_wrote_says_so() {
+    let keys = keys();
+    let digest = OwnerDigest {
+        version: 4,
+        ..OwnerDigest::default()
+    };
+    let sealed = digest.seal(&keys, "kb").unwrap();
+    assert_eq!(OwnerDigest::open(&keys, "kb", 4, &sealed).unwrap(), digest);
+    let plaintext = aes::decrypt_with_aad(&keys.seal, &sealed, &associated_data("kb", 4)).unwrap();
+    let written: serde_json::Value = serde_json::from_slice(&plaintext).unwrap();
+    // A layout, and a format, this version does not know: authentic, so the owner's own.
+    let mut layout = written.clone();
+    layout["digest"]["layout"] = "sealed-vectors".into();
+    let mut format = written;
+    format["format"] = (FORMAT + 1).into();
+    for newer in [layout, format] {
+        let text = serde_json::to_vec(&newer).unwrap();
+        let resealed = aes::encrypt_with_aad(&keys.seal, &text, &associated_data("kb", 4)).unwrap();
+        let refused = OwnerDigest::open(&keys, "kb", 4, &resealed).unwrap_err();
+        assert!(matches!(refused, Error::NewerFormat(_)), "{refused:?}");
+        assert!(refused.to_string().contains("newer version"), "{refused}");
+    }
+    // What the owner's key does not authenticate is no newer version's.
+    let other = RecordKeys::for_knowledge_base(&DataKey::new([6; 32]), "fp", "kb");
+    assert!(matches!(
+        OwnerDigest::open(&other, "kb", 4, &sealed),
+        Err(Error::ContentAuthentication)
+    ));
+}

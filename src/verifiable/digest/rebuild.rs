@@ -74,6 +74,8 @@ impl RecordCodec {
                 let opened = sealed.map(|s| OwnerDigest::open(keys, self.kb(), version, s));
                 match opened {
                     Some(Ok(digest)) => Some(digest),
+                    // A newer version's digest is not replaced by an older one's count.
+                    Some(Err(newer @ Error::NewerFormat(_))) => return Err(newer),
                     _ if after_rollback => None,
                     _ => {
                         return Err(refused(

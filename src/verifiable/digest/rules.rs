@@ -145,12 +145,17 @@ impl RecordCodec {
                 ),
             ));
         }
-        let digest = OwnerDigest::open(self.keys()?, self.kb(), version, sealed).map_err(|_| {
-            refused(
-                FailureKind::DigestMismatch,
-                format!("the service's digest at version {version} does not open under this owner's key"),
-            )
-        })?;
+        let digest =
+            OwnerDigest::open(self.keys()?, self.kb(), version, sealed).map_err(|e| match e {
+                Error::NewerFormat(_) => e,
+                _ => refused(
+                    FailureKind::DigestMismatch,
+                    format!(
+                        "the service's digest at version {version} does not open under this \
+                         owner's key"
+                    ),
+                ),
+            })?;
         if let Some((seen_version, seen_sealed)) = seen.filter(|&(v, _)| v > 0 && v < version) {
             let seen = OwnerDigest::open(self.keys()?, self.kb(), seen_version, seen_sealed)
                 .map_err(|_| {
