@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records="${1:-8192}"
 searches="${2:-21}"
-cargo build --release --quiet -p paillier-gpu-cli -p paillier-gpu-client --example trustless_search
+# Two builds: with --example, cargo builds no binary of the packages named.
+cargo build --release --quiet -p paillier-gpu-cli --bin paillier-gpu
+cargo build --release --quiet -p paillier-gpu-client --example trustless_search
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 target/release/paillier-gpu server init --data-dir "$work/data" --org bench >"$work/init.json"

@@ -44,8 +44,9 @@ impl PyDigestRebuild {
 }
 
 /// The service's links (the JSON list its digest read gives after `since`) as the library
-/// reads them: one that does not read is left out, and the check then finds it missing. Text
-/// that is not a JSON list raises `InvalidInputError`.
+/// reads them: an item that is not a link is left out, and one whose link is not 32 bytes of
+/// base64 is missing to the fork check. Text that is not a JSON list raises
+/// `InvalidInputError`.
 pub fn links_of(links: Option<&str>) -> PyResult<Vec<DigestLink>> {
     let Some(links) = links else {
         return Ok(Vec::new());

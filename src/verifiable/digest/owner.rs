@@ -25,7 +25,10 @@ use crate::verifiable::records::tally::Tally;
 use crate::verifiable::RecordKeys;
 
 const SEAL_DOMAIN: &[u8] = b"paillier-gpu/owner-digest/seal/1";
-/// The sealed form's own format number (inside the seal).
+/// The sealed form's own format number (inside the seal). Raised by any change an earlier
+/// version must not read as its own: a field it would drop on its next write (it ignores
+/// fields it does not know), or a value it would read otherwise; an earlier version then
+/// names the digest as a newer one's ([`Error::NewerFormat`]) and never rewrites it.
 const FORMAT: u32 = 1;
 
 /// The owner's digest of one knowledge base at one version: its records' tally, and one tally
@@ -255,8 +258,9 @@ impl OwnerDigest {
                 "the owner's digest of knowledge base {kb} at version {version} ({detail})"
             ))
         };
-        let opened: Sealed<'_> =
-            serde_json::from_slice(&plaintext).map_err(|e| newer(e.to_string()))?;
+        // The position only: serde's message can quote the digest's values.
+        let opened: Sealed<'_> = serde_json::from_slice(&plaintext)
+            .map_err(|e| newer(format!("unread at column {}", e.column())))?;
         if opened.format > FORMAT {
             return Err(newer(format!(
                 "format {}, this version reads {FORMAT}",

@@ -9,11 +9,11 @@
 //! the nonce and every id in order, so a page of another knowledge base or partition, or with
 //! an id changed, added, dropped or reordered, does not open.
 //!
-//! **The GCM nonce never repeats under one key.** It is drawn at random for every seal, and a
-//! page is sealed inside a write's plan, which runs again at every attempt: a 409 brings other
-//! chunk ids, a placement redone may choose another partition, so an attempt never reuses the
-//! nonce of an earlier one under other associated data (a repeat would give away GCM's
-//! authentication key, and the XOR of two pages' vectors). Random 96-bit nonces keep the chance
+//! **The GCM nonce never repeats under one key.** It is drawn at random for every seal, and the
+//! writer of pages must seal them inside a write's plan, which runs again at every attempt: a
+//! 409 brings other chunk ids, a placement redone may choose another partition, so an attempt
+//! never reuses the nonce of an earlier one under other associated data (a repeat would give
+//! away GCM's authentication key, and the XOR of two pages' vectors). Random 96-bit nonces keep the chance
 //! of any repeat below 2⁻³² while one key seals at most 2³² pages (NIST SP 800-38D, 8.3); a
 //! knowledge base's key is its own (the knowledge base is in its HKDF label).
 //!
@@ -68,14 +68,22 @@ pub struct SealedPage {
     sealed: Vec<u8>,
 }
 
-/// A page opened: its records' ids, nonces and vectors (wiped on drop).
-#[derive(Debug)]
+/// A page opened: its records' ids, nonces and vectors (wiped on drop; Debug shows no vector).
 pub struct OpenedPage {
     partition: Option<u32>,
     ids: Vec<i64>,
     nonces: Vec<RecordNonce>,
     vector_bytes: usize,
     vectors: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for OpenedPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedPage")
+            .field("partition", &self.partition)
+            .field("ids", &self.ids)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SealedPage {
@@ -141,8 +149,12 @@ impl SealedPage {
                 }],
             })
         };
-        let expected = self.ids.len() * vector_bytes + TAG_LEN;
-        if self.sealed.len() != expected {
+        let expected = self
+            .ids
+            .len()
+            .checked_mul(vector_bytes)
+            .and_then(|b| b.checked_add(TAG_LEN));
+        if expected != Some(self.sealed.len()) {
             return Err(refused("a sealed page whose length is not its records'"));
         }
         let (body, tag) = self.sealed.split_at(self.sealed.len() - TAG_LEN);
@@ -180,8 +192,8 @@ impl SealedPage {
         &self.ids
     }
 
-    /// Record `index`'s nonce: the page's nonce, then `index`.
-    pub fn record_nonce(&self, index: usize) -> RecordNonce {
+    /// Record `index`'s nonce (`index` below [`PAGE_RECORDS`]): the page's nonce, then `index`.
+    fn record_nonce(&self, index: usize) -> RecordNonce {
         let mut bytes = [0u8; 16];
         bytes[..NONCE_LEN].copy_from_slice(&self.nonce);
         bytes[NONCE_LEN..].copy_from_slice(&(index as u32).to_be_bytes());
@@ -240,7 +252,10 @@ impl SealedPage {
         if count == 0 || count > PAGE_RECORDS {
             return Err(malformed(format!("{count} records (1 to {PAGE_RECORDS})")));
         }
-        let length = HEADER_LEN + count * 8 + count * vector_bytes + TAG_LEN;
+        let length = count
+            .checked_mul(8 + vector_bytes)
+            .and_then(|body| body.checked_add(HEADER_LEN + TAG_LEN))
+            .ok_or_else(|| malformed(format!("{count} records of {vector_bytes} bytes")))?;
         if bytes.len() < length {
             return Err(malformed(format!(
                 "{count} records of {vector_bytes} bytes take {length} bytes, {} given",
@@ -278,7 +293,7 @@ impl OpenedPage {
         &self.nonces
     }
 
-    /// Record `index`'s vector.
+    /// Record `index`'s vector; panics past the page's last record (`ids().len()` of them).
     pub fn vector(&self, index: usize) -> &[u8] {
         &self.vectors[index * self.vector_bytes..(index + 1) * self.vector_bytes]
     }

@@ -67,7 +67,8 @@ fn a_write_lost_to_a_fork_is_refused_by_the_cli_on_the_machine_that_made_it() {
     write_jsonl(&d.join("q.jsonl"), &[stored[36].clone()]);
     let message = common::cli::fails(run_with(d, Some("pw"), &search, &env));
     assert!(
-        message.contains(FailureKind::Forked.describe()),
+        message.contains(FailureKind::Forked.describe())
+            && message.contains("does not extend version 2"),
         "{message}"
     );
     let mut rebuild = vec!["remote", "digest", "rebuild", "--private-meta"];

@@ -151,7 +151,10 @@ fn printed_ids(printed: &str) -> Vec<i64> {
 fn a_joint_swap_a_dropped_record_and_a_confirmed_guess_are_refused_with_no_count() {
     let owner = Owner::new();
     let query = near(&owner.stored[0]);
-    let honest = printed_ids(&ok(owner.cli_search(&query, 3)));
+    let printed = ok(owner.cli_search(&query, 3));
+    let line: Value = serde_json::from_str(printed.trim()).unwrap();
+    assert_eq!(line["results"][0]["distance"], 2);
+    let honest = printed_ids(&printed);
     assert_eq!(honest[0], owner.ids[0]);
     let (nearest, far) = (owner.ids[0], owner.ids[30]);
 

@@ -8,7 +8,8 @@
 //! 5. a verifiable delete by metadata missing a record the service hides;
 //! 6. a partial probe while a partitions rebuild is unfinished;
 //! 7. decoy groups narrowed by asking several `decoys`;
-//! 8. a probe that names fewer tokens when it needed no decoys.
+//! 8. a probe's token count showing when its nearest partitions share a group (a probe of P
+//!    always names P whole groups).
 
 use std::collections::BTreeSet;
 
