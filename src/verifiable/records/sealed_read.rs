@@ -1,0 +1,135 @@
+//! The owner's side of sealed vectors ([`SealedPage`]), with no I/O: a write's records sealed
+//! into pages (one partition a page), and an answer of pages opened, checked record by record
+//! and as a whole as a Paillier answer is (ids, nonces, range, count, the digest's tally), then
+//! ranked by exact Hamming distance.
+
+use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::records::answer::{check_answer, refused, Expectation};
+use crate::verifiable::records::check::DecodedRecord;
+use crate::verifiable::records::codec::RecordCodec;
+use crate::verifiable::records::read::Ranked;
+use crate::verifiable::records::sealed_page::{SealedPage, PAGE_RECORDS};
+
+impl RecordCodec {
+    /// `records` (chunk id, vector of 0/1 values, partition) sealed as pages: each partition's
+    /// records in the order given, [`PAGE_RECORDS`] at most a page, pages in the order their
+    /// partitions first appear. Call it inside a write's plan: every call seals under fresh
+    /// nonces.
+    pub fn seal_pages(&self, records: &[(i64, &[u8], Option<u32>)]) -> Result<Vec<SealedPage>> {
+        let keys = self.keys()?;
+        let mut partitions: Vec<Option<u32>> = Vec::new();
+        for (_, _, partition) in records {
+            if !partitions.contains(partition) {
+                partitions.push(*partition);
+            }
+        }
+        let mut pages = Vec::new();
+        for partition in partitions {
+            let packed = records
+                .iter()
+                .filter(|(_, _, p)| *p == partition)
+                .map(|(id, bits, _)| Ok((*id, self.packed(bits)?)))
+                .collect::<Result<Vec<(i64, Vec<u8>)>>>()?;
+            for chunk in packed.chunks(PAGE_RECORDS) {
+                let page: Vec<(i64, &[u8])> = chunk.iter().map(|(id, v)| (*id, &v[..])).collect();
+                pages.push(SealedPage::seal(keys, self.kb(), partition, &page)?);
+            }
+        }
+        Ok(pages)
+    }
+
+    /// The `top_k` records of `pages` (the service's answer: pages one after another in their
+    /// wire form) nearest `query`, nearest first, ties by chunk id. Every page must open and
+    /// be of a partition in `probed` (when given), and the whole answer pass `expectation`
+    /// as a verified Paillier answer does: any failure refuses all of it.
+    pub fn rank_sealed(
+        &self,
+        pages: &[u8],
+        query: &[u8],
+        probed: Option<&[u32]>,
+        expectation: &Expectation,
+        top_k: usize,
+    ) -> Result<Vec<Ranked>> {
+        let keys = self.keys()?;
+        let query = self.packed(query)?;
+        let vector_bytes = query.len();
+        let (mut decoded, mut chunk_ids) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        while at < pages.len() {
+            let (page, used) = SealedPage::from_bytes(&pages[at..], vector_bytes)?;
+            at += used;
+            let outside = match (probed, page.partition()) {
+                (Some(probed), Some(partition)) => !probed.contains(&partition),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if outside {
+                return Err(refused(
+                    FailureKind::DigestMismatch,
+                    format!(
+                        "a page of records of partition {:?}, which this search did not probe",
+                        page.partition()
+                    ),
+                ));
+            }
+            let opened = page.open(keys, self.kb(), vector_bytes)?;
+            for (index, (&id, &nonce)) in opened.ids().iter().zip(opened.nonces()).enumerate() {
+                let distance = opened
+                    .vector(index)
+                    .iter()
+                    .zip(&query)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum();
+                decoded.push(DecodedRecord {
+                    distance,
+                    nonce,
+                    valid: true,
+                });
+                chunk_ids.push(id);
+            }
+        }
+        let verified = check_answer(&decoded, &chunk_ids, expectation)?;
+        self.check_digest_claim(&verified.chunk_ids)?;
+        if let Some(counted) = &expectation.digest {
+            counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
+        }
+        Ok(verified
+            .top_k(top_k)
+            .into_iter()
+            .map(|(chunk_id, distance, nonce)| Ranked {
+                chunk_id,
+                distance,
+                nonce: Some(nonce),
+            })
+            .collect())
+    }
+
+    /// `bits` (one 0 or 1 a dimension, the context's count of them) packed eight to a byte,
+    /// the first dimension in the first byte's highest bit.
+    fn packed(&self, bits: &[u8]) -> Result<Vec<u8>> {
+        let embed_len = self.context().embed_len();
+        if bits.len() != embed_len {
+            return Err(Error::InvalidParameter(format!(
+                "a vector of {} dimensions, where the context's have {embed_len}",
+                bits.len()
+            )));
+        }
+        let mut packed = vec![0u8; embed_len.div_ceil(8)];
+        for (i, &bit) in bits.iter().enumerate() {
+            match bit {
+                0 => {}
+                1 => packed[i / 8] |= 0x80 >> (i % 8),
+                other => {
+                    return Err(Error::InvalidParameter(format!(
+                        "dimension {i} is {other}, not 0 or 1"
+                    )))
+                }
+            }
+        }
+        Ok(packed)
+    }
+}
+
+#[cfg(test)]
+#[path = "sealed_read_tests.rs"]
+mod tests;
