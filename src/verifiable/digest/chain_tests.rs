@@ -253,3 +253,44 @@ fn a_rebuild_refuses_a_noted_rollback_an_unopenable_digest_and_an_uncountable_fi
     let plan = codec.plan_rebuild(2, Some(&sealed_2), seen, &[], Some("tag1"), false, false);
     assert_eq!(plan.unwrap().counted_field(), Some("tag1"));
 }
+
+#[test]
+fn a_digest_a_newer_version_wrote_is_read_by_no_check_and_replaced_by_no_rebuild() {
+    let codec = test_codec();
+    let change = DigestChange {
+        added: vec![((1, RecordNonce(5)), None)],
+        ..DigestChange::default()
+    };
+    let (first, sealed_1) = codec.next_digest(&OwnerDigest::default(), &change).unwrap();
+    let (second, _) = codec.next_digest(&first, &change).unwrap();
+    let (_, sealed_3) = codec.next_digest(&second, &change).unwrap();
+    let keys = codec.keys().unwrap();
+    let newer = crate::verifiable::digest::owner::seal_as_newer(&second, keys, codec.kb());
+    let newer_kind =
+        |result: Result<()>| assert!(matches!(result, Err(Error::NewerFormat(_))), "{result:?}");
+    // Stored by the service as the later version, or kept as the version seen.
+    newer_kind(
+        codec
+            .open_digest(2, Some(&newer), Some((1, &sealed_1)))
+            .map(|_| ()),
+    );
+    newer_kind(
+        codec
+            .open_digest(3, Some(&sealed_3), Some((2, &newer)))
+            .map(|_| ()),
+    );
+    for after_rollback in [false, true] {
+        let stored = codec.plan_rebuild(2, Some(&newer), None, &[], None, false, after_rollback);
+        newer_kind(stored.map(|_| ()));
+        let seen = codec.plan_rebuild(
+            3,
+            Some(&sealed_3),
+            Some((2, &newer)),
+            &[],
+            None,
+            false,
+            after_rollback,
+        );
+        newer_kind(seen.map(|_| ()));
+    }
+}

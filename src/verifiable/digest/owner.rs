@@ -274,6 +274,19 @@ impl OwnerDigest {
     }
 }
 
+/// `digest` sealed as a newer version would seal it (a format above this one's), for tests.
+#[cfg(test)]
+pub(crate) fn seal_as_newer(digest: &OwnerDigest, keys: &RecordKeys, kb: &str) -> String {
+    let sealed = Sealed {
+        format: FORMAT + 1,
+        kb: kb.into(),
+        digest: digest.clone(),
+    };
+    let text = serde_json::to_vec(&sealed).unwrap_or_default();
+    aes::encrypt_with_aad(&keys.seal, &text, &associated_data(kb, digest.version))
+        .unwrap_or_default()
+}
+
 fn associated_data(kb: &str, version: i64) -> Vec<u8> {
     let mut aad = SEAL_DOMAIN.to_vec();
     aad.extend_from_slice(&(kb.len() as u64).to_be_bytes());

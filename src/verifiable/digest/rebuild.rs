@@ -91,9 +91,16 @@ impl RecordCodec {
                 }
             }
         };
-        let seen = seen
-            .filter(|&(v, _)| v > 0)
-            .and_then(|(v, sealed)| OwnerDigest::open(keys, self.kb(), v, sealed).ok());
+        // A seen digest a newer version wrote is refused as the stored one is; one that does
+        // not open leaves nothing to check against.
+        let seen = match seen.filter(|&(v, _)| v > 0) {
+            Some((v, sealed)) => match OwnerDigest::open(keys, self.kb(), v, sealed) {
+                Ok(digest) => Some(digest),
+                Err(newer @ Error::NewerFormat(_)) => return Err(newer),
+                Err(_) => None,
+            },
+            None => None,
+        };
         if let (Some(stored), Some(seen)) = (&stored, &seen) {
             if seen.version <= stored.version && !after_rollback {
                 stored

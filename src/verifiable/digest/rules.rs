@@ -158,12 +158,13 @@ impl RecordCodec {
             })?;
         if let Some((seen_version, seen_sealed)) = seen.filter(|&(v, _)| v > 0 && v < version) {
             let seen = OwnerDigest::open(self.keys()?, self.kb(), seen_version, seen_sealed)
-                .map_err(|_| {
-                    Error::InvalidParameter(format!(
+                .map_err(|e| match e {
+                    Error::NewerFormat(_) => e,
+                    _ => Error::InvalidParameter(format!(
                         "this owner's record of version {seen_version} of the digest of \
                          knowledge base {} does not open under its key",
                         self.kb()
-                    ))
+                    )),
                 })?;
             digest.check_extends(&seen, links)?;
         }

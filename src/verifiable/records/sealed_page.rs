@@ -17,9 +17,10 @@
 //! of any repeat below 2⁻³² while one key seals at most 2³² pages (NIST SP 800-38D, 8.3); a
 //! knowledge base's key is its own (the knowledge base is in its HKDF label).
 //!
-//! **Record nonces.** Record i of a page has the nonce `page nonce ‖ i` (16 bytes): unique
-//! wherever page nonces are, and new whenever its page is sealed again (a delete, patch or move
-//! of one record rewrites its page), which is what the owner's digest tallies with its id.
+//! **Record nonces.** Record i of a page has the 128-bit nonce whose high 96 bits are the page's
+//! nonce (read big-endian) and whose low 32 bits are i: unique wherever page nonces are, and new
+//! whenever its page is sealed again (a delete, patch or move of one record rewrites its page),
+//! which is what the owner's digest tallies with its id.
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
@@ -252,8 +253,9 @@ impl SealedPage {
         if count == 0 || count > PAGE_RECORDS {
             return Err(malformed(format!("{count} records (1 to {PAGE_RECORDS})")));
         }
-        let length = count
-            .checked_mul(8 + vector_bytes)
+        let length = vector_bytes
+            .checked_add(8)
+            .and_then(|record| count.checked_mul(record))
             .and_then(|body| body.checked_add(HEADER_LEN + TAG_LEN))
             .ok_or_else(|| malformed(format!("{count} records of {vector_bytes} bytes")))?;
         if bytes.len() < length {

@@ -3,6 +3,10 @@
 //! and as a whole as a Paillier answer is (ids, nonces, range, count, the digest's tally), then
 //! ranked by exact Hamming distance.
 
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
+
 use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::records::answer::{check_answer, refused, Expectation};
 use crate::verifiable::records::check::DecodedRecord;
@@ -17,19 +21,19 @@ impl RecordCodec {
     /// nonces.
     pub fn seal_pages(&self, records: &[(i64, &[u8], Option<u32>)]) -> Result<Vec<SealedPage>> {
         let keys = self.keys()?;
-        let mut partitions: Vec<Option<u32>> = Vec::new();
-        for (_, _, partition) in records {
-            if !partitions.contains(partition) {
-                partitions.push(*partition);
-            }
+        // Each partition's records, the partitions in the order they first appear.
+        type Packed = Vec<(i64, Zeroizing<Vec<u8>>)>;
+        let mut groups: Vec<(Option<u32>, Packed)> = Vec::new();
+        let mut group_of: HashMap<Option<u32>, usize> = HashMap::new();
+        for (id, bits, partition) in records {
+            let group = *group_of.entry(*partition).or_insert_with(|| {
+                groups.push((*partition, Vec::new()));
+                groups.len() - 1
+            });
+            groups[group].1.push((*id, self.packed(bits)?));
         }
         let mut pages = Vec::new();
-        for partition in partitions {
-            let packed = records
-                .iter()
-                .filter(|(_, _, p)| *p == partition)
-                .map(|(id, bits, _)| Ok((*id, self.packed(bits)?)))
-                .collect::<Result<Vec<(i64, Vec<u8>)>>>()?;
+        for (partition, packed) in groups {
             for chunk in packed.chunks(PAGE_RECORDS) {
                 let page: Vec<(i64, &[u8])> = chunk.iter().map(|(id, v)| (*id, &v[..])).collect();
                 pages.push(SealedPage::seal(keys, self.kb(), partition, &page)?);
@@ -41,7 +45,9 @@ impl RecordCodec {
     /// The `top_k` records of `pages` (the service's answer: pages one after another in their
     /// wire form) nearest `query`, nearest first, ties by chunk id. Every page must open and
     /// be of a partition in `probed` (when given), and the whole answer pass `expectation`
-    /// as a verified Paillier answer does: any failure refuses all of it.
+    /// as a verified Paillier answer does: any failure refuses all of it. A search of probed
+    /// partitions needs the digest's tally of them in `expectation` (nothing else shows a page
+    /// dropped or an earlier copy of one served): refused without it.
     pub fn rank_sealed(
         &self,
         pages: &[u8],
@@ -50,6 +56,13 @@ impl RecordCodec {
         expectation: &Expectation,
         top_k: usize,
     ) -> Result<Vec<Ranked>> {
+        if probed.is_some() && expectation.digest.is_none() {
+            return Err(Error::InvalidParameter(
+                "a search of sealed vectors in probed partitions is checked against the owner's \
+                 tally of those partitions: none was given"
+                    .into(),
+            ));
+        }
         let keys = self.keys()?;
         let query = self.packed(query)?;
         let vector_bytes = query.len();
@@ -77,7 +90,7 @@ impl RecordCodec {
                 let distance = opened
                     .vector(index)
                     .iter()
-                    .zip(&query)
+                    .zip(query.iter())
                     .map(|(a, b)| (a ^ b).count_ones())
                     .sum();
                 decoded.push(DecodedRecord {
@@ -106,7 +119,7 @@ impl RecordCodec {
 
     /// `bits` (one 0 or 1 a dimension, the context's count of them) packed eight to a byte,
     /// the first dimension in the first byte's highest bit.
-    fn packed(&self, bits: &[u8]) -> Result<Vec<u8>> {
+    fn packed(&self, bits: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let embed_len = self.context().embed_len();
         if bits.len() != embed_len {
             return Err(Error::InvalidParameter(format!(
@@ -114,7 +127,7 @@ impl RecordCodec {
                 bits.len()
             )));
         }
-        let mut packed = vec![0u8; embed_len.div_ceil(8)];
+        let mut packed = Zeroizing::new(vec![0u8; embed_len.div_ceil(8)]);
         for (i, &bit) in bits.iter().enumerate() {
             match bit {
                 0 => {}

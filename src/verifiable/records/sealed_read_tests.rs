@@ -153,3 +153,31 @@ fn vectors_that_are_not_the_contexts_bits_are_refused() {
         vec![]
     );
 }
+
+#[test]
+fn a_probed_search_without_the_digests_tally_is_refused_and_pages_of_no_partition_outside_it() {
+    let codec = test_codec();
+    let pages = sealed(&codec);
+    let all: Vec<&SealedPage> = pages.iter().collect();
+    let partitions: Vec<u32> = pages.iter().map(|p| p.partition().unwrap()).collect();
+    let untallied = Expectation::default();
+    let refused = codec.rank_sealed(&wire(&all), &[0; 8], Some(&partitions), &untallied, 3);
+    assert!(
+        matches!(refused, Err(Error::InvalidParameter(_))),
+        "{refused:?}"
+    );
+    // A page in no partition, in a search of probed partitions.
+    let records = records();
+    let loose: Vec<(i64, &[u8], Option<u32>)> = vec![(500, &records[0].1[..], None)];
+    let unplaced = codec.seal_pages(&loose).unwrap();
+    let mixed = [all[0], all[1], all[2], &unplaced[0]];
+    let expectation = Expectation {
+        digest: Some(tally(&codec, &mixed)),
+        ..Expectation::default()
+    };
+    let outside = codec.rank_sealed(&wire(&mixed), &[0; 8], Some(&partitions), &expectation, 3);
+    assert_eq!(kind(outside), FailureKind::DigestMismatch);
+    // Not partitioned: no probe, the whole knowledge base's tally.
+    let whole = codec.rank_sealed(&wire(&mixed), &[0; 8], None, &expectation, 30);
+    assert_eq!(whole.unwrap().len(), 21);
+}
