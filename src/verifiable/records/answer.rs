@@ -45,8 +45,13 @@ impl VerifiedRecords {
             .zip(&self.nonces)
             .map(|((&id, &distance), &nonce)| (id, distance, nonce))
             .collect();
-        ranked.sort_by_key(|&(id, distance, _)| (distance, id));
-        ranked.truncate(k);
+        let order = |&(id, distance, _): &(i64, u32, RecordNonce)| (distance, id);
+        // The k nearest first, then only they sorted.
+        if k < ranked.len() {
+            ranked.select_nth_unstable_by_key(k, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_by_key(order);
         ranked
     }
 }

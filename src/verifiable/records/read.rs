@@ -147,12 +147,12 @@ impl RecordCodec {
 
     /// The tally of records `(chunk_ids[i], nonces[i])`, as the owner's digest counts them.
     pub fn tally(&self, chunk_ids: &[i64], nonces: &[RecordNonce]) -> Result<Tally> {
-        let keys = self.keys()?;
-        let mut tally = Tally::default();
-        for (&id, &nonce) in chunk_ids.iter().zip(nonces) {
-            tally.add(keys, self.kb(), id, nonce);
-        }
-        Ok(tally)
+        let pairs: Vec<(i64, RecordNonce)> = chunk_ids
+            .iter()
+            .copied()
+            .zip(nonces.iter().copied())
+            .collect();
+        Ok(Tally::of(self.keys()?, self.kb(), &pairs))
     }
 
     /// Stored verifiable records (`records`: their indexes as the service returned them, one

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, FailureKind, Result};
@@ -66,7 +67,7 @@ impl RecordCodec {
         let keys = self.keys()?;
         let query = self.packed(query)?;
         let vector_bytes = query.len();
-        let (mut decoded, mut chunk_ids) = (Vec::new(), Vec::new());
+        let mut read = Vec::new();
         let mut at = 0;
         while at < pages.len() {
             let (page, used) = SealedPage::from_bytes(&pages[at..], vector_bytes)?;
@@ -85,22 +86,34 @@ impl RecordCodec {
                     ),
                 ));
             }
-            let opened = page.open(keys, self.kb(), vector_bytes)?;
-            for (index, (&id, &nonce)) in opened.ids().iter().zip(opened.nonces()).enumerate() {
-                let distance = opened
-                    .vector(index)
-                    .iter()
-                    .zip(query.iter())
-                    .map(|(a, b)| (a ^ b).count_ones())
-                    .sum();
-                decoded.push(DecodedRecord {
-                    distance,
-                    nonce,
-                    valid: true,
-                });
-                chunk_ids.push(id);
-            }
+            read.push(page);
         }
+        // Each page opened and its distances taken on every core; the answer stays in order.
+        let opened = read
+            .par_iter()
+            .map(|page| {
+                let opened = page.open(keys, self.kb(), vector_bytes)?;
+                let records: Vec<(i64, DecodedRecord)> = (0..opened.ids().len())
+                    .map(|index| {
+                        let distance = opened
+                            .vector(index)
+                            .iter()
+                            .zip(query.iter())
+                            .map(|(a, b)| (a ^ b).count_ones())
+                            .sum();
+                        let record = DecodedRecord {
+                            distance,
+                            nonce: opened.nonces()[index],
+                            valid: true,
+                        };
+                        (opened.ids()[index], record)
+                    })
+                    .collect();
+                Ok(records)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (chunk_ids, decoded): (Vec<i64>, Vec<DecodedRecord>) =
+            opened.into_iter().flatten().unzip();
         let verified = check_answer(&decoded, &chunk_ids, expectation)?;
         self.check_digest_claim(&verified.chunk_ids)?;
         if let Some(counted) = &expectation.digest {
