@@ -141,16 +141,17 @@ impl RecordCodec {
             )));
         }
         let mut packed = Zeroizing::new(vec![0u8; embed_len.div_ceil(8)]);
+        // No branch on a bit's value (the owner's vectors are secret): any value above 1 is
+        // gathered and refused once, at the end.
+        let mut above_one = 0u8;
         for (i, &bit) in bits.iter().enumerate() {
-            match bit {
-                0 => {}
-                1 => packed[i / 8] |= 0x80 >> (i % 8),
-                other => {
-                    return Err(Error::InvalidParameter(format!(
-                        "dimension {i} is {other}, not 0 or 1"
-                    )))
-                }
-            }
+            above_one |= bit >> 1;
+            packed[i / 8] |= (bit & 1) << (7 - i % 8);
+        }
+        if above_one != 0 {
+            return Err(Error::InvalidParameter(
+                "a vector holds a value other than 0 or 1".into(),
+            ));
         }
         Ok(packed)
     }
