@@ -6,17 +6,13 @@
 //! 3. a counted field whose values are not all strings;
 //! 4. an empty filter read as one the digest does not cover;
 //! 5. a verifiable delete by metadata missing a record the service hides;
-//! 6. a partial probe while a partitions rebuild is unfinished;
-//! 7. decoy groups narrowed by asking several `decoys`;
-//! 8. a probe's token count showing when its nearest partitions share a group (a probe of P
-//!    always names P whole groups).
-
-use std::collections::BTreeSet;
+//! 6. to 8. (partitions: a rebuild left unfinished, decoy groups, a probe's token count) are
+//!    in lying_partitions.rs, on the same knowledge bases.
 
 use base64::Engine;
 
 use paillier_gpu::partitions::{PartitionModel, TrainOptions};
-use paillier_gpu::verifiable::{Document, FailureKind, PartitionCount};
+use paillier_gpu::verifiable::{Document, FailureKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::api::DigestWrite;
 use paillier_gpu_client::{
@@ -28,7 +24,7 @@ use paillier_gpu_testing::tamper::TamperProxy;
 use paillier_gpu_testing::TestServer;
 use serde_json::{json, Value};
 
-const EMBED: usize = 48;
+pub(crate) const EMBED: usize = 48;
 const RECORDS: usize = 12;
 
 /// `result` refused as an answer failing `kind`: its message.
@@ -42,7 +38,12 @@ fn refused_as<T: std::fmt::Debug>(result: Result<T>, kind: FailureKind) -> Strin
     }
 }
 
-fn owner_of(url: &str, server: &TestServer, key: &str, state: &std::path::Path) -> Client {
+pub(crate) fn owner_of(
+    url: &str,
+    server: &TestServer,
+    key: &str,
+    state: &std::path::Path,
+) -> Client {
     Client::new(url, &server.org, key)
         .unwrap()
         .with_state_dir(StateDir::new(state))
@@ -217,13 +218,13 @@ fn a_counted_field_counts_what_the_services_filter_selects() {
 
 /// A knowledge base of verifiable private records written through a tampering proxy, and its
 /// owner's client through it.
-struct LiedTo {
+pub(crate) struct LiedTo {
     _server: TestServer,
-    proxy: TamperProxy,
+    pub(crate) proxy: TamperProxy,
     _state: tempfile::TempDir,
-    client: Client,
-    kb: String,
-    ctx: ExecutionContext,
+    pub(crate) client: Client,
+    pub(crate) kb: String,
+    pub(crate) ctx: ExecutionContext,
     stored: Vec<Vec<u8>>,
     ids: Vec<i64>,
 }
@@ -236,7 +237,7 @@ impl LiedTo {
     }
 
     /// 240 clustered records in 16 partitions, trained on them.
-    fn partitioned(name: &str) -> LiedTo {
+    pub(crate) fn partitioned(name: &str) -> LiedTo {
         let stored = clustered(EMBED, 240, 16, 31);
         let train = TrainOptions::new(16);
         let (model, partitions) = PartitionModel::train(&stored, &train).unwrap();
@@ -284,7 +285,7 @@ impl LiedTo {
     }
 
     /// A partitioned search of `query` probing `probe` partitions with `decoys`: what it cost.
-    fn probed(&self, query: &[u8], probe: Probe, decoys: usize) -> Result<SearchCost> {
+    pub(crate) fn probed(&self, query: &[u8], probe: Probe, decoys: usize) -> Result<SearchCost> {
         let options = SearchOptions {
             top_k: 10,
             records: BOTH,
@@ -341,113 +342,4 @@ fn a_verifiable_delete_by_metadata_deletes_a_record_the_service_hides() {
     let hits = owner.search(&owner.stored[1], None).unwrap();
     assert_eq!(hits.len(), RECORDS - 3);
     assert!(hits.iter().all(|hit| hit.chunk_id != hidden));
-}
-
-#[test]
-fn a_partial_probe_is_refused_while_a_partitions_rebuild_is_unfinished() {
-    let owner = LiedTo::partitioned("stalled-rebuild");
-    let query = clustered(EMBED, 1, 16, 32).remove(0);
-    assert_eq!(
-        owner
-            .probed(&query, Probe::Partitions(1), 0)
-            .unwrap()
-            .partitions,
-        Some(1)
-    );
-    // The rebuild's first write (its model installed) taken, the rest answered 503.
-    owner
-        .proxy
-        .set(json!({"kind": "refuse_writes", "after": 1}));
-    let rebuild = || {
-        let train = TrainOptions::new(8);
-        owner
-            .client
-            .rebuild_partitions(&owner.kb, &owner.ctx, BOTH, Some(8), &train, 0)
-    };
-    let stalled = rebuild().unwrap_err();
-    assert!(
-        matches!(stalled, Error::Remote { status: 503, .. }),
-        "{stalled:?}"
-    );
-    owner.proxy.honest();
-    // Between two models a probe of some partitions would miss the records of the other: it
-    // is refused with the command that finishes the rebuild; a search of every record passes.
-    for probe in [Probe::Recommended, Probe::Partitions(1)] {
-        let message = owner.probed(&query, probe, 0).unwrap_err().to_string();
-        assert!(message.contains("partitions rebuild"), "{message}");
-    }
-    assert_eq!(owner.probed(&query, Probe::All, 0).unwrap().records, 240);
-    let report = rebuild().unwrap();
-    assert!(report.resumed, "{report:?}");
-    assert_eq!(
-        owner
-            .probed(&query, Probe::Partitions(1), 0)
-            .unwrap()
-            .partitions,
-        Some(1)
-    );
-}
-
-#[test]
-fn decoy_groups_hold_whatever_decoys_a_query_asks() {
-    let owner = LiedTo::partitioned("decoy-groups");
-    let queries = clustered(EMBED, 40, 16, 33);
-    for query in &queries {
-        // Asked with D = 1, 2 and 4: groups of 2, 4 and 8 nested, so the intersection of the
-        // three token sets is the whole group of 2, never the one partition wanted.
-        let mut named: Vec<BTreeSet<String>> = Vec::new();
-        for decoys in [1, 2, 4] {
-            owner.proxy.honest();
-            let cost = owner.probed(query, Probe::Partitions(1), decoys).unwrap();
-            assert_eq!(cost.partitions, Some((decoys + 1).next_power_of_two()));
-            named.push(owner.proxy.probes().concat().into_iter().collect());
-        }
-        let common: BTreeSet<&String> = named[0]
-            .iter()
-            .filter(|token| named[1].contains(*token) && named[2].contains(*token))
-            .collect();
-        assert_eq!(common.len(), 2);
-        // A probe of 2 with one decoy names two groups of two, whether or not its two nearest
-        // partitions share a group.
-        owner.proxy.honest();
-        owner.probed(query, Probe::Partitions(2), 1).unwrap();
-        assert_eq!(owner.proxy.probes().concat().len(), 4);
-    }
-}
-
-#[test]
-fn the_decoys_a_first_upload_seals_with_its_partitions_hold_for_every_search() {
-    let server = TestServer::start();
-    let (kb, key) = server.kb_and_key("upload-decoys");
-    let state = tempfile::tempdir().unwrap();
-    let client = owner_of(&server.url, &server, &key, state.path());
-    let ctx = small_context(EMBED);
-    client.push_context(&ctx).unwrap();
-    let stored = clustered(EMBED, 128, 16, 34);
-    let train = TrainOptions::default();
-    let asked = |decoys| Placement::Asked {
-        partitions: PartitionCount::Exactly(16),
-        train: &train,
-        decoys,
-    };
-    client
-        .upload_records_placed(&kb, &ctx, &stored[..64], &[], BOTH, asked(3))
-        .unwrap();
-    // A later upload follows the partitions and keeps their decoys, whatever it asks.
-    client
-        .upload_records_placed(&kb, &ctx, &stored[64..], &[], BOTH, asked(0))
-        .unwrap();
-    let summary = client.partition_summary(&kb, &ctx, BOTH).unwrap().unwrap();
-    assert_eq!((summary.partitions, summary.decoys), (16, 3));
-    let options = SearchOptions {
-        top_k: 10,
-        records: BOTH,
-        probe: Probe::Partitions(1),
-        ..SearchOptions::default()
-    };
-    let query = clustered(EMBED, 1, 16, 35).remove(0);
-    let (_, cost) = client
-        .search_records_measured(&kb, &ctx, &query, &options)
-        .unwrap();
-    assert_eq!(cost.partitions, Some(4));
 }

@@ -13,6 +13,7 @@ mod answer_lies;
 mod digest_lies;
 mod forks;
 mod legacy_keys;
+mod lying_partitions;
 mod lying_service;
 mod owner_state;
 mod partitions;
