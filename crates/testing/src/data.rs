@@ -79,6 +79,14 @@ pub const BOTH: RecordOptions = RecordOptions {
     private_meta: true,
 };
 
+/// A query two bits from `vector`: its first two bits flipped.
+pub fn near(vector: &[u8]) -> Vec<u8> {
+    let mut query = vector.to_vec();
+    query[0] ^= 1;
+    query[1] ^= 1;
+    query
+}
+
 /// Record `i`'s document: `tag1` t0…t3 by `i % 4`.
 pub fn document(i: usize, content: &str) -> Document {
     Document {

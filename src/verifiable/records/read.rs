@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::paillier::CiphertextBatch;
 use crate::verifiable::records::answer::check_answer;
+use crate::verifiable::records::check::DecodedRecord;
 use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::records::layout::QueryNonce;
 use crate::verifiable::records::query::VerifiableQuery;
@@ -129,7 +130,21 @@ impl RecordCodec {
             responses,
             None,
         )?;
-        let verified = check_answer(&decoded, chunk_ids, expectation)?;
+        self.verified_top_k(&decoded, chunk_ids, expectation, top_k)
+    }
+
+    /// The `top_k` of decoded records (`decoded[i]` chunk `chunk_ids[i]`'s), nearest first,
+    /// once the whole answer passed: each record, `expectation`, the service's claim of a
+    /// digest, and the digest's tally where `expectation` holds one. Paillier answers and
+    /// sealed pages alike.
+    pub(in crate::verifiable) fn verified_top_k(
+        &self,
+        decoded: &[DecodedRecord],
+        chunk_ids: &[i64],
+        expectation: &Expectation,
+        top_k: usize,
+    ) -> Result<Vec<Ranked>> {
+        let verified = check_answer(decoded, chunk_ids, expectation)?;
         self.check_digest_claim(&verified.chunk_ids)?;
         if let Some(counted) = &expectation.digest {
             counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, FailureKind, Result};
-use crate::verifiable::records::answer::{check_answer, refused, Expectation};
+use crate::verifiable::records::answer::{refused, Expectation};
 use crate::verifiable::records::check::DecodedRecord;
 use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::records::read::Ranked;
@@ -114,20 +114,7 @@ impl RecordCodec {
             .collect::<Result<Vec<_>>>()?;
         let (chunk_ids, decoded): (Vec<i64>, Vec<DecodedRecord>) =
             opened.into_iter().flatten().unzip();
-        let verified = check_answer(&decoded, &chunk_ids, expectation)?;
-        self.check_digest_claim(&verified.chunk_ids)?;
-        if let Some(counted) = &expectation.digest {
-            counted.check(&self.tally(&verified.chunk_ids, &verified.nonces)?)?;
-        }
-        Ok(verified
-            .top_k(top_k)
-            .into_iter()
-            .map(|(chunk_id, distance, nonce)| Ranked {
-                chunk_id,
-                distance,
-                nonce: Some(nonce),
-            })
-            .collect())
+        self.verified_top_k(&decoded, &chunk_ids, expectation, top_k)
     }
 
     /// `bits` (one 0 or 1 a dimension, the context's count of them) packed eight to a byte,

@@ -17,7 +17,7 @@ use common::tamper::TamperProxy;
 use paillier_gpu::verifiable::{Document, FailureKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, StateDir};
-use paillier_gpu_testing::data::{document, BOTH};
+use paillier_gpu_testing::data::{document, near, BOTH};
 use serde_json::{json, Value};
 
 const EMBED: usize = 48;
@@ -126,14 +126,6 @@ impl Owner {
         assert!(!message.contains("\"results\""), "{name}: {message}");
         message
     }
-}
-
-/// A query two bits from `vector`.
-fn near(vector: &[u8]) -> Vec<u8> {
-    let mut query = vector.to_vec();
-    query[0] ^= 1;
-    query[1] ^= 1;
-    query
 }
 
 /// The chunk ids the CLI printed for one query, in its order.

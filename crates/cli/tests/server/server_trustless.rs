@@ -14,7 +14,7 @@ use common::tamper::TamperProxy;
 use paillier_gpu::verifiable::{Document, LayoutKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, SearchOptions};
-use paillier_gpu_testing::data::BOTH;
+use paillier_gpu_testing::data::{near, BOTH};
 use paillier_gpu_testing::lies::{answer_lies, Targets};
 use serde_json::json;
 
@@ -32,14 +32,6 @@ fn documents(count: usize) -> Vec<Document> {
             name: Some(format!("name {i}")),
         })
         .collect()
-}
-
-/// A query close to `vector`: its first two bits flipped.
-fn near(vector: &[u8]) -> Vec<u8> {
-    let mut query = vector.to_vec();
-    query[0] ^= 1;
-    query[1] ^= 1;
-    query
 }
 
 /// The CLI's verified search through `url`: its output, or its one error line.

@@ -8,7 +8,7 @@
 use paillier_gpu::verifiable::{Document, LayoutKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Error, RecordOptions, SearchOptions};
-use paillier_gpu_testing::data::{hamming, small_context, small_context_of, vectors, BOTH};
+use paillier_gpu_testing::data::{hamming, near, small_context, small_context_of, vectors, BOTH};
 use paillier_gpu_testing::lies::{answer_lies, Targets};
 use paillier_gpu_testing::tamper::TamperProxy;
 use paillier_gpu_testing::TestServer;
@@ -29,14 +29,6 @@ fn documents(count: usize) -> Vec<Document> {
             name: Some(format!("name {i}")),
         })
         .collect()
-}
-
-/// A query close to `vector`: its first two bits flipped.
-fn near(vector: &[u8]) -> Vec<u8> {
-    let mut query = vector.to_vec();
-    query[0] ^= 1;
-    query[1] ^= 1;
-    query
 }
 
 fn search(

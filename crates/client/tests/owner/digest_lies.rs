@@ -10,7 +10,7 @@
 use paillier_gpu::verifiable::{AnswerRejection, FailureKind};
 use paillier_gpu::ExecutionContext;
 use paillier_gpu_client::{Client, Error, Hit, SearchOptions, StateDir};
-use paillier_gpu_testing::data::{document, small_context, vectors, BOTH};
+use paillier_gpu_testing::data::{document, near, small_context, vectors, BOTH};
 use paillier_gpu_testing::tamper::TamperProxy;
 use paillier_gpu_testing::TestServer;
 use serde_json::{json, Map};
@@ -96,14 +96,6 @@ fn rejected<T: std::fmt::Debug>(
         }
         other => panic!("{name}: expected a refusal ({kind:?}), got {other:?}"),
     }
-}
-
-/// A query two bits from `vector`.
-fn near(vector: &[u8]) -> Vec<u8> {
-    let mut query = vector.to_vec();
-    query[0] ^= 1;
-    query[1] ^= 1;
-    query
 }
 
 #[test]
