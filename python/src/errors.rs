@@ -10,7 +10,7 @@ use pyo3::types::PyType;
 /// The name of the exception class in `paillier_gpu.errors` for an error.
 fn class_name(error: &Error) -> &'static str {
     match error {
-        Error::InvalidParameter(_) => "InvalidInputError",
+        Error::InvalidParameter(_) | Error::SealedVectors(_) => "InvalidInputError",
         Error::InsecureParameters(_) => "InsecureParametersError",
         Error::VectorLength { .. } | Error::NonBinaryValue { .. } | Error::BadVector { .. } => {
             "InvalidVectorError"

@@ -184,6 +184,11 @@ pub enum Error {
     )]
     NewerFormat(String),
 
+    /// A knowledge base's records are sealed vectors, and what was asked needs Paillier
+    /// ciphertexts (`compute_hamming`, a find or edit that reads them); the message says which.
+    #[error("sealed vectors: {0}")]
+    SealedVectors(String),
+
     /// A key provider could not supply or unwrap the data key.
     #[error("key provider: {0}")]
     KeyProvider(String),

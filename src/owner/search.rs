@@ -25,7 +25,7 @@ use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::refused;
 use crate::verifiable::{
     covered_tally, partitions_filter, Document, Expectation, KeyDerivation, OwnerDigest, Probe,
-    Ranked, RecordCodec, RecordNonce, SearchAsked, VerifiableQuery,
+    Ranked, RecordCodec, RecordNonce, SealedPage, SearchAsked, VerifiableQuery,
 };
 
 /// What a search asks for.
@@ -78,6 +78,8 @@ enum Phase {
     Start,
     Digest(DigestRead),
     Answer(Box<VerifiableQuery>),
+    /// Asked for the pages of sealed vectors of these partitions (none: all of them).
+    Sealed(Option<Vec<u32>>),
     Documents(Vec<Ranked>, DocumentsRead),
     Over,
 }
@@ -148,6 +150,9 @@ impl RecordSearch {
             ask.decoys,
         )?;
         self.outcome.partitions = probed.as_ref().map(Vec::len);
+        if self.codec.holds_sealed_vectors() {
+            return self.sealed_query(probed);
+        }
         self.owner_filter = match &probed {
             Some(partitions) => Some(partitions_filter(partitions)),
             None => ask.filter.clone(),
@@ -169,6 +174,62 @@ impl RecordSearch {
         request.msgpack = true;
         self.phase = Phase::Answer(Box::new(query));
         Ok(Step::Send(request))
+    }
+
+    /// The pages of sealed vectors of the partitions `probed` (none: every page) asked for.
+    fn sealed_query(&mut self, probed: Option<Vec<u32>>) -> Result<Step<SearchOutcome>> {
+        if self.ask.filter.is_some() || self.ask.range.is_some() {
+            return Err(Error::SealedVectors(format!(
+                "knowledge base {} holds sealed vectors, whose search reads whole partitions: \
+                 a search by metadata filter or chunk range over them is not built yet",
+                self.codec.kb()
+            )));
+        }
+        self.owner_filter = probed.as_deref().map(partitions_filter);
+        let tokens = match &probed {
+            Some(partitions) => Some(self.codec.partition_tokens(partitions)?),
+            None => None,
+        };
+        let body = api::SealedPages {
+            kb_id: self.codec.kb().to_owned(),
+            context_id: self.codec.context().id().to_owned(),
+            tokens,
+        };
+        let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
+        self.phase = Phase::Sealed(probed);
+        Ok(Step::Send(request))
+    }
+
+    /// The pages opened, checked and ranked; then the top k's documents asked for.
+    fn ranked_sealed(
+        &mut self,
+        probed: Option<Vec<u32>>,
+        answered: Option<Answered>,
+    ) -> Result<Step<SearchOutcome>> {
+        let answer = expect_answer(answered, "sealed_pages", "")?;
+        answer.check_status()?;
+        let vector_bytes = self.codec.context().embed_len().div_ceil(8);
+        self.outcome.records = SealedPage::records_in(&answer.body, vector_bytes);
+        self.outcome.answer_bytes = answer.body.len();
+        let expectation = Expectation {
+            range: None,
+            count: self.ask.expect_count,
+            digest: self
+                .digest
+                .as_ref()
+                .and_then(|d| covered_tally(d, self.owner_filter.as_ref(), None)),
+        };
+        let top = self
+            .codec
+            .rank_sealed(
+                &answer.body,
+                &self.vector,
+                probed.as_deref(),
+                &expectation,
+                self.ask.top_k,
+            )
+            .map_err(with_rebuild_hint)?;
+        self.documents_of(top)
     }
 
     /// The answer read, verified and ranked; then the top k's documents asked for.
@@ -208,6 +269,11 @@ impl RecordSearch {
                 (true, Some(_)) => with_rebuild_hint(located(e, &chunk_ids, true)),
                 (false, _) => located(e, &chunk_ids, false),
             })?;
+        self.documents_of(top)
+    }
+
+    /// The top k's documents asked for, where they are opened; else the hits.
+    fn documents_of(&mut self, top: Vec<Ranked>) -> Result<Step<SearchOutcome>> {
         if !self.codec.opens_documents(self.ask.with_content) {
             return Ok(Step::Done(self.hits(top, Vec::new())));
         }
@@ -323,6 +389,7 @@ impl Driver for RecordSearch {
                 }
             },
             Phase::Answer(query) => self.ranked(&query, answered),
+            Phase::Sealed(probed) => self.ranked_sealed(probed, answered),
             Phase::Documents(top, mut documents) => match documents.step(answered)? {
                 Step::Send(request) => {
                     self.phase = Phase::Documents(top, documents);

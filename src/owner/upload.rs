@@ -3,10 +3,13 @@
 //! trained over the upload's vectors when it asks for them on an empty knowledge base, the
 //! vectors encrypted, then a [`RecordsWrite`] a batch of [`UPLOAD_BATCH`](api::UPLOAD_BATCH),
 //! each record placed in its partition (sealed in its document, counted by the digest) at
-//! each attempt.
+//! each attempt. A knowledge base of sealed vectors gets no Paillier ciphertext: each attempt
+//! seals the batch's vectors in pages, under fresh nonces, once its chunk ids are known.
 
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use paillier_gpu_api as api;
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -80,7 +83,10 @@ pub struct UploadRecords {
     vectors: Arc<Zeroizing<Vec<u8>>>,
     documents: Arc<Vec<Document>>,
     placement: UploadPlacement,
+    /// The vectors as Paillier records (none: sealed vectors, sealed at each attempt).
     records: Option<Arc<EncryptedRecords>>,
+    /// Whether the digest was read (the vectors are then encrypted or to be sealed).
+    started: bool,
     uploaded: UploadedRecords,
     phase: Phase,
 }
@@ -125,6 +131,7 @@ impl UploadRecords {
             documents: Arc::new(documents),
             placement,
             records: None,
+            started: false,
             uploaded: UploadedRecords::default(),
             phase: Phase::Digest(read),
         })
@@ -187,7 +194,9 @@ impl UploadRecords {
     /// the upload read (`current`), the others read it again.
     fn next_batch(&mut self, current: Option<Current>) -> Result<Step<UploadedRecords>> {
         let (start, count) = (self.uploaded.records.len(), self.count());
-        let records = self.records.as_ref().ok_or_else(not_started)?;
+        if !self.started {
+            return Err(not_started());
+        }
         if start >= count {
             return Ok(Step::Done(std::mem::take(&mut self.uploaded)));
         }
@@ -196,7 +205,7 @@ impl UploadRecords {
             codec: Arc::clone(&self.codec),
             vectors: Arc::clone(&self.vectors),
             documents: Arc::clone(&self.documents),
-            records: Arc::clone(records),
+            records: self.records.clone(),
             placement: match &self.placement {
                 UploadPlacement::Trained {
                     model,
@@ -210,6 +219,7 @@ impl UploadRecords {
                 _ => None,
             },
             range: (start, end),
+            nonces: Vec::new(),
             planned: None,
         };
         let mut write = RecordsWrite::new(Arc::clone(&self.codec), Arc::clone(&self.state), plan);
@@ -244,8 +254,11 @@ impl UploadRecords {
                 }
                 Step::Done(current) => {
                     self.decide(&current)?;
-                    let records = self.codec.encrypt(&self.rows())?;
-                    self.records = Some(Arc::new(records));
+                    if !self.codec.holds_sealed_vectors() {
+                        let records = self.codec.encrypt(&self.rows())?;
+                        self.records = Some(Arc::new(records));
+                    }
+                    self.started = true;
                     self.next_batch(Some(current))
                 }
             },
@@ -255,9 +268,7 @@ impl UploadRecords {
                     Ok(Step::Send(request))
                 }
                 Step::Done(written) => {
-                    let (start, _) = write.planner().range;
-                    let nonces = self.records.as_ref().and_then(|r| r.nonces.as_deref());
-                    let nonces = nonces.unwrap_or_default().get(start..).unwrap_or_default();
+                    let nonces = &write.planner().nonces;
                     let stored = written.chunk_ids.into_iter().zip(nonces.iter().copied());
                     self.uploaded.records.extend(stored);
                     self.next_batch(None)
@@ -283,10 +294,13 @@ struct InsertBatch {
     codec: Arc<RecordCodec>,
     vectors: Arc<Zeroizing<Vec<u8>>>,
     documents: Arc<Vec<Document>>,
-    records: Arc<EncryptedRecords>,
+    /// The vectors as Paillier records (none: sealed vectors).
+    records: Option<Arc<EncryptedRecords>>,
     /// The model just trained and this batch's partitions in it (none: follow the digest's).
     placement: Option<TrainedBatch>,
     range: (usize, usize),
+    /// The batch's records' nonces, as the last attempt planned them.
+    nonces: Vec<RecordNonce>,
     planned: Option<Planned>,
 }
 
@@ -320,9 +334,21 @@ impl Planner for InsertBatch {
             },
         };
         let field = current.digest.write_counted_field(partitions.is_some());
-        let nonces = self.records.nonces.as_deref().unwrap_or_default();
+        let sealed = match &self.records {
+            Some(records) => {
+                let nonces = records.nonces.as_deref().unwrap_or_default();
+                self.nonces = nonces.get(start..end).ok_or_else(not_started)?.to_vec();
+                None
+            }
+            None => {
+                let (pages, nonces) = self.sealed_pages(current, partitions.as_deref())?;
+                self.nonces = nonces;
+                Some(pages)
+            }
+        };
         let mut planned = Planned {
             partitions: installed,
+            pages: sealed.unwrap_or_default(),
             ..Planned::default()
         };
         for record in start..end {
@@ -337,17 +363,21 @@ impl Planner for InsertBatch {
                     given.cloned()
                 }
             };
-            let sent = codec.record(&self.records, record, document.as_ref())?;
+            let nonce = self.nonces[record - start];
+            let sent = codec.fields(record, Some(nonce), document.as_ref())?;
+            let index = match &self.records {
+                Some(records) => codec.index(&records.batch, record)?,
+                None => Vec::new(),
+            };
             let chunk = api::Chunk {
                 chunk_content: sent.content,
-                index: codec.index(&self.records.batch, record)?,
+                index,
                 meta_data: Some(Value::Object(sent.meta_data)),
                 name: sent.name,
             };
             let chunk = serde_json::value::to_raw_value(&chunk).map_err(|e| {
                 Error::InvalidParameter(format!("a record does not serialise: {e}"))
             })?;
-            let nonce = *nonces.get(record).ok_or_else(not_started)?;
             let value = document.and_then(|d| counted_value(&d.meta_data, field));
             planned.insert.push((chunk, nonce, value));
         }
@@ -357,5 +387,44 @@ impl Planner for InsertBatch {
 
     fn step(&mut self, _: Option<Answered>) -> Result<Step<Planned>> {
         self.planned.take().map(Step::Done).ok_or_else(not_started)
+    }
+}
+
+impl InsertBatch {
+    /// The batch's vectors sealed in pages under fresh nonces, numbered from the knowledge
+    /// base's next chunk id as `current` has it (each in its partition of `partitions`, when
+    /// partitioned), each page with its partition's token; and each record's nonce.
+    fn sealed_pages(
+        &self,
+        current: &Current,
+        partitions: Option<&[u32]>,
+    ) -> Result<(Vec<api::SentPage>, Vec<RecordNonce>)> {
+        let (start, end) = self.range;
+        let embed_len = self.codec.context().embed_len().max(1);
+        let rows = self.vectors[start * embed_len..end * embed_len].chunks(embed_len);
+        let records: Vec<(i64, &[u8], Option<u32>)> = (current.next_chunk_id..)
+            .zip(rows)
+            .enumerate()
+            .map(|(i, (id, bits))| (id, bits, partitions.map(|p| p[i])))
+            .collect();
+        let pages = self.codec.seal_pages(&records)?;
+        let mut nonce_of = std::collections::HashMap::with_capacity(records.len());
+        let mut sent = Vec::with_capacity(pages.len());
+        for page in &pages {
+            nonce_of.extend(page.ids().iter().copied().zip(page.nonces()));
+            let token = match page.partition() {
+                Some(partition) => self.codec.partition_tokens(&[partition])?.pop(),
+                None => None,
+            };
+            sent.push(api::SentPage {
+                page: BASE64.encode(page.to_bytes()),
+                token,
+            });
+        }
+        let nonces = records
+            .iter()
+            .map(|(id, _, _)| nonce_of.get(id).copied().ok_or_else(not_started))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((sent, nonces))
     }
 }

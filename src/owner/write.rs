@@ -37,6 +37,8 @@ pub struct Planned {
     pub removed: Vec<CountedRecord>,
     /// The knowledge base's partitions from this write on (none: as they are).
     pub partitions: Option<Partitioning>,
+    /// Pages of sealed vectors of the chunks inserted (and of stored ones sealed again).
+    pub pages: Vec<api::SentPage>,
 }
 
 impl Planned {
@@ -47,6 +49,7 @@ impl Planned {
             && self.patch.is_empty()
             && self.delete.is_empty()
             && self.partitions.is_none()
+            && self.pages.is_empty()
     }
 }
 
@@ -208,6 +211,12 @@ impl<P: Planner> RecordsWrite<P> {
             update: raw_list(&update)?,
             patch: raw_list(&patch)?,
             delete: planned.delete,
+            pages: match planned.pages.is_empty() {
+                true => None,
+                false => Some(api::raw_list(&planned.pages).map_err(|e| {
+                    Error::InvalidParameter(format!("the pages do not serialise: {e}"))
+                })?),
+            },
         };
         let request = Request::new(Method::Post, "records", String::new()).with_json(&body)?;
         self.phase = Phase::Sending(next);

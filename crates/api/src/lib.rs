@@ -279,7 +279,52 @@ pub struct RecordWrites {
     /// bytes it was before patches existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Box<RawValue>>,
+    /// A JSON list of [`SentPage`]s: the sealed vectors of chunks this write inserts with an
+    /// empty `index` (or of chunks stored, sealed again). A page replaces every stored page
+    /// holding one of its chunks; deleting a chunk drops its page. Left out when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<Box<RawValue>>,
 }
+
+/// One page of sealed vectors in a write ([`RecordWrites::pages`]): the owner's AES-256-GCM
+/// seal of some chunks' bit vectors, one partition a page. The service reads only the page's
+/// clear header (its format, partition, nonce, count and chunk ids) and keeps the rest opaque.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentPage {
+    /// The page, standard base64 of its wire form (see [`SealedPages`]).
+    pub page: String,
+    /// The token its chunks carry in the partition field, by which a search selects it; none
+    /// for a knowledge base without partitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `POST /v1/sealed_pages/{org}` (ours): the pages of sealed vectors of a knowledge base under
+/// one context, those of the partitions `tokens` name or else all of them. The answer is
+/// binary ([`SEALED_PAGES_TYPE`]): the pages one after another in their wire form, in the order
+/// of their first chunk id, each
+///
+/// ```text
+/// format (1 byte, 1) | partition (u32 BE; u32::MAX: none) | GCM nonce (12) | count (u32 BE)
+/// | chunk ids (count × i64 BE) | sealed vectors (count × vector bytes) | GCM tag (16)
+/// ```
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SealedPages {
+    /// The knowledge base.
+    pub kb_id: String,
+    /// The context its records are written under.
+    pub context_id: String,
+    /// The partition tokens whose pages to send (at most [`MAX_SEALED_TOKENS`]); none: every
+    /// page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Vec<String>>,
+}
+
+/// The content type of an answer of sealed pages.
+pub const SEALED_PAGES_TYPE: &str = "application/octet-stream";
+
+/// The most partition tokens one [`SealedPages`] request names.
+pub const MAX_SEALED_TOKENS: usize = 4096;
 
 /// The answer to [`RecordWrites`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

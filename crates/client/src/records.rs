@@ -8,7 +8,7 @@ use paillier_gpu::owner::{
     UploadRecords,
 };
 pub use paillier_gpu::verifiable::RecordOptions;
-use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce};
+use paillier_gpu::verifiable::{Document, LayoutKind, RecordCodec, RecordNonce};
 use paillier_gpu::Error as LibraryError;
 
 use super::partitions::Placement;
@@ -61,8 +61,36 @@ impl Client {
         options: RecordOptions,
         placement: Placement<'_>,
     ) -> Result<Vec<Uploaded>> {
+        self.upload_records_in(kb_id, context, vectors, documents, options, placement, None)
+    }
+
+    /// [`upload_records_placed`](Self::upload_records_placed), a knowledge base without
+    /// records taking `layout` for them (verifiable records only; none: the context's
+    /// preferred Paillier layout). Its first digest fixes the layout: a knowledge base with
+    /// records keeps its own, and an upload asking another is refused.
+    /// [`LayoutKind::Sealed`] stores sealed vectors, no Paillier ciphertext.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_records_in<V: AsRef<[u8]> + Sync>(
+        &self,
+        kb_id: &str,
+        context: &ExecutionContext,
+        vectors: &[V],
+        documents: &[Document],
+        options: RecordOptions,
+        placement: Placement<'_>,
+        layout: Option<LayoutKind>,
+    ) -> Result<Vec<Uploaded>> {
         check_documents(documents.len(), vectors.len())?;
-        let codec = std::sync::Arc::new(RecordCodec::new(context, kb_id, options));
+        if layout.is_some() && !options.verifiable {
+            return Err(crate::Error::InvalidSetting(
+                "a layout of records is chosen for verifiable records".into(),
+            ));
+        }
+        let codec = RecordCodec::new(context, kb_id, options);
+        let codec = std::sync::Arc::new(match layout {
+            Some(layout) => codec.with_layout(layout),
+            None => codec,
+        });
         if !options.verifiable && !matches!(placement, Placement::Follow) {
             return Err(crate::Error::InvalidSetting(
                 "partitions are counted by the owner's digest: they need verifiable records".into(),

@@ -135,7 +135,8 @@ fn library_status(error: &LibraryError) -> StatusCode {
         | LibraryError::MalformedContext(_)
         | LibraryError::UnknownContextType(_)
         | LibraryError::MalformedFile { .. }
-        | LibraryError::InvalidSelection(_) => StatusCode::BAD_REQUEST,
+        | LibraryError::InvalidSelection(_)
+        | LibraryError::SealedVectors(_) => StatusCode::BAD_REQUEST,
         // The device the server aggregates on is gone or failed: another try may find it back
         // (or the CPU, under auto).
         LibraryError::GpuUnavailable(_) | LibraryError::GpuFailure(_) => {

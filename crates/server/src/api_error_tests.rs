@@ -53,6 +53,10 @@ fn one_of_each() -> Vec<(&'static str, ApiError)> {
             library(LibraryError::GpuUnavailable("x".into())),
         ),
         ("GpuFailure", library(LibraryError::GpuFailure("x".into()))),
+        (
+            "SealedVectors",
+            library(LibraryError::SealedVectors("x".into())),
+        ),
         ("WrongKey", library(LibraryError::WrongKey)),
     ]
 }

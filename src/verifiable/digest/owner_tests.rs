@@ -119,7 +119,7 @@ fn a_digest_a_newer_version_wrote_says_so() {
     let written: serde_json::Value = serde_json::from_slice(&plaintext).unwrap();
     // A layout, and a format, this version does not know: authentic, so the owner's own.
     let mut layout = written.clone();
-    layout["digest"]["layout"] = "sealed-vectors".into();
+    layout["digest"]["layout"] = "three-bit".into();
     let mut format = written;
     format["format"] = (FORMAT + 1).into();
     for newer in [layout, format] {

@@ -134,6 +134,14 @@ impl RecordCodec {
                 self.kb
             ))
         })?;
+        if kind == LayoutKind::Sealed {
+            return Err(Error::SealedVectors(format!(
+                "knowledge base {} holds sealed vectors, not Paillier ciphertexts: this \
+                 operation reads Paillier records (uploads and verified searches work on \
+                 sealed vectors)",
+                self.kb
+            )));
+        }
         self.context.record_layout(kind)
     }
 
@@ -194,6 +202,12 @@ impl RecordCodec {
                 )),
             }],
         }))
+    }
+
+    /// Whether the knowledge base's records, as its digest (or
+    /// [`with_layout`](Self::with_layout)) says, are sealed vectors.
+    pub fn holds_sealed_vectors(&self) -> bool {
+        self.known_layout() == Some(LayoutKind::Sealed)
     }
 
     /// The layout this codec holds, if any.
@@ -264,6 +278,26 @@ impl RecordCodec {
             }
             false => Ok(filter.clone()),
         }
+    }
+
+    /// The tokens the service holds for `partitions` in the partition field (what a page of
+    /// sealed vectors is selected by), in order.
+    pub fn partition_tokens(&self, partitions: &[u32]) -> Result<Vec<String>> {
+        let sent = self.filter(&crate::verifiable::partitions_filter(partitions))?;
+        let tokens = sent
+            .get(PARTITION_FIELD)
+            .and_then(|condition| condition.get("$in"))
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|tokens| tokens.len() == partitions.len());
+        tokens.ok_or_else(|| {
+            Error::InvalidParameter("the partitions' tokens do not read back".into())
+        })
     }
 
     /// Refuses sorting a page by a private field (tokens do not keep the values' order).

@@ -11,12 +11,15 @@ use crate::error::{Error, Result};
 use crate::verifiable::records::layout::TaggedLayout;
 use crate::verifiable::records::one_bit::OneBitLayout;
 
-/// The two layouts of verifiable records.
+/// The layouts of verifiable records.
 ///
 /// * [`TwoBit`](Self::TwoBit): two bits a dimension, read as slots (the classic layout); the
 ///   plaintext exceeds p, so decoding takes both primes. Up to `key_len − 193` dimensions.
 /// * [`OneBit`](Self::OneBit): one bit a dimension, the query subtracted by the owner; the
 ///   plaintext is below p, so decoding takes one prime, half the work. Up to `key_len − 386`.
+/// * [`Sealed`](Self::Sealed): no Paillier ciphertext at all; each record's bits sealed with
+///   AES-256-GCM in pages ([`SealedPage`](crate::verifiable::SealedPage)), which a verified
+///   search opens and ranks by popcount. Any number of dimensions.
 ///
 /// A digest sealed before layouts were named holds two-bit records (the default).
 ///
@@ -35,6 +38,9 @@ pub enum LayoutKind {
     TwoBit,
     /// One bit a dimension, decoded with one prime.
     OneBit,
+    /// Sealed vectors: no Paillier layout, no `compute_hamming`.
+    #[serde(rename = "sealed-vectors")]
+    Sealed,
 }
 
 impl LayoutKind {
@@ -56,20 +62,28 @@ impl LayoutKind {
         }
     }
 
-    /// The name the digest and the CLI use: `two-bit` or `one-bit`.
+    /// The name the digest and the CLI use: `two-bit`, `one-bit` or `sealed-vectors`.
     pub fn name(self) -> &'static str {
         match self {
             Self::TwoBit => "two-bit",
             Self::OneBit => "one-bit",
+            Self::Sealed => "sealed-vectors",
         }
     }
 
-    /// The most dimensions this layout takes under `key_len`-bit primes.
+    /// The most dimensions this layout takes under `key_len`-bit primes (sealed vectors: no
+    /// bound from the key).
     pub fn largest_embed_len(self, key_len: usize) -> usize {
         match self {
             Self::TwoBit => TaggedLayout::largest_embed_len(key_len),
             Self::OneBit => OneBitLayout::largest_embed_len(key_len),
+            Self::Sealed => usize::MAX,
         }
+    }
+
+    /// Whether records of this layout are Paillier ciphertexts (all but sealed vectors).
+    pub fn is_paillier(self) -> bool {
+        self != Self::Sealed
     }
 }
 
@@ -86,8 +100,9 @@ impl FromStr for LayoutKind {
         match name {
             "two-bit" => Ok(Self::TwoBit),
             "one-bit" => Ok(Self::OneBit),
+            "sealed-vectors" => Ok(Self::Sealed),
             other => Err(Error::InvalidParameter(format!(
-                "record layout \"{other}\" (expected two-bit or one-bit)"
+                "record layout \"{other}\" (expected two-bit, one-bit or sealed-vectors)"
             ))),
         }
     }
@@ -108,6 +123,11 @@ impl RecordLayout {
         Ok(match kind {
             LayoutKind::TwoBit => Self::TwoBit(TaggedLayout::new(embed_len, key_len)?),
             LayoutKind::OneBit => Self::OneBit(OneBitLayout::new(embed_len, key_len)?),
+            LayoutKind::Sealed => {
+                return Err(Error::SealedVectors(
+                    "its records are sealed vectors, not Paillier ciphertexts".into(),
+                ))
+            }
         })
     }
 

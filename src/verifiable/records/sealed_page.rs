@@ -193,6 +193,11 @@ impl SealedPage {
         &self.ids
     }
 
+    /// Its records' nonces, in order: what the owner's digest tallies with their ids.
+    pub fn nonces(&self) -> Vec<RecordNonce> {
+        (0..self.ids.len()).map(|i| self.record_nonce(i)).collect()
+    }
+
     /// Record `index`'s nonce (`index` below [`PAGE_RECORDS`]): the page's nonce, then `index`.
     fn record_nonce(&self, index: usize) -> RecordNonce {
         let mut bytes = [0u8; 16];
@@ -276,6 +281,31 @@ impl SealedPage {
             sealed,
         };
         Ok((page, length))
+    }
+}
+
+impl SealedPage {
+    /// How many records the pages of `pages` (wire forms one after another, of
+    /// `vector_bytes`-byte vectors) hold, read from their headers alone, up to the first that
+    /// is not a page: for a count, never for a check ([`open`](Self::open) checks).
+    pub fn records_in(pages: &[u8], vector_bytes: usize) -> usize {
+        let (mut at, mut records) = (0usize, 0usize);
+        while let Some(header) = pages.get(at..at + HEADER_LEN) {
+            let count = u32::from_be_bytes([header[17], header[18], header[19], header[20]]);
+            let count = count as usize;
+            let length = vector_bytes
+                .checked_add(8)
+                .and_then(|record| count.checked_mul(record))
+                .and_then(|body| body.checked_add(HEADER_LEN + TAG_LEN));
+            match length {
+                Some(length) if count > 0 && at + length <= pages.len() => {
+                    records += count;
+                    at += length;
+                }
+                _ => break,
+            }
+        }
+        records
     }
 }
 

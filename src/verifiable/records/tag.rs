@@ -12,6 +12,7 @@ use crate::verifiable::RecordKeys;
 
 const TWO_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/1";
 const ONE_BIT_DOMAIN: &[u8] = b"paillier-gpu/record-tag/one-bit/1";
+const SEALED_DOMAIN: &[u8] = b"paillier-gpu/record-tag/sealed-vectors/1";
 
 /// The tag of `bits` (one 0 or 1 per dimension of piece `piece`) in record `nonce` of knowledge
 /// base `kb`, laid out as `layout`.
@@ -27,6 +28,9 @@ pub(in crate::verifiable) fn record_tag(
     mac.update(match layout {
         LayoutKind::TwoBit => TWO_BIT_DOMAIN,
         LayoutKind::OneBit => ONE_BIT_DOMAIN,
+        // Sealed vectors carry no tag (the page's GCM tag authenticates them); a domain of
+        // its own keeps the match whole and any such tag apart from the others.
+        LayoutKind::Sealed => SEALED_DOMAIN,
     });
     mac.update(&(kb.len() as u64).to_be_bytes());
     mac.update(kb.as_bytes());

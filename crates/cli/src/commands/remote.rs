@@ -18,7 +18,7 @@ use super::remote_digest::{self, DigestCommand};
 use super::remote_meta::{self, DeleteArgs, FindArgs, PatchArgs};
 use super::remote_partitions::{self, parse_partitions, parse_probe, PartitionsCommand, TrainArgs};
 use super::{counted, wrote};
-use paillier_gpu::verifiable::PartitionCount;
+use paillier_gpu::verifiable::{LayoutKind, PartitionCount};
 
 /// `remote upload|search`.
 #[derive(Subcommand, Debug)]
@@ -79,6 +79,12 @@ pub struct UploadArgs {
     /// base already partitioned keeps its own.
     #[arg(long, value_name = "D", default_value_t = 0, requires = "partitions")]
     decoys: usize,
+    /// Store sealed vectors (verifiable records): each record's bits sealed with AES-256-GCM
+    /// in pages, no Paillier ciphertext. A verified search then opens and ranks them, far
+    /// faster than decrypting Paillier records. Chosen by the first upload to an empty
+    /// knowledge base; finds, updates and deletes by metadata of them are not built yet.
+    #[arg(long, requires = "verifiable")]
+    sealed_vectors: bool,
 }
 
 #[derive(Args, Debug)]
@@ -199,13 +205,14 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             None => Placement::Follow,
         };
         let ids = client
-            .upload_records_placed(
+            .upload_records_in(
                 args.target.kb(),
                 &ctx,
                 &batch,
                 &docs,
                 args.records.options(),
                 placement,
+                args.sealed_vectors.then_some(LayoutKind::Sealed),
             )
             .map_err(|source| {
                 if uploaded == 0 {

@@ -28,6 +28,7 @@ mod server_process;
 mod server_remote;
 mod server_replica_faults;
 mod server_replicas;
+mod server_sealed_cli;
 mod server_trustless;
 mod server_trustless_cli;
 mod server_verify;

@@ -73,6 +73,7 @@ fn killed_mid_stream(mut server: Server) {
                     update: None,
                     delete: Vec::new(),
                     patch: None,
+                    pages: None,
                 };
                 match client.write_records(&write) {
                     Ok(written) => {

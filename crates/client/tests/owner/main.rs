@@ -18,4 +18,5 @@ mod lying_service;
 mod owner_state;
 mod partitions;
 mod private_meta;
+mod sealed_vectors;
 mod two_machines;

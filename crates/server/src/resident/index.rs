@@ -188,6 +188,15 @@ impl Resident {
         rows: impl Iterator<Item = (i64, &'a str, &'a [u8])> + Clone,
         shared: &mut MetaCache,
     ) -> Result<()> {
+        if rows.clone().any(|(_, _, pieces)| pieces.is_empty()) {
+            return Err(paillier_gpu::Error::SealedVectors(
+                "the knowledge base's records under this context are sealed vectors, which hold \
+                 no Paillier ciphertext: compute_hamming does not run over them (the owner's \
+                 verified search reads them through POST /v1/sealed_pages)"
+                    .into(),
+            )
+            .into());
+        }
         let bytes: Vec<u8> = rows
             .clone()
             .flat_map(|(_, _, pieces)| pieces.iter().copied())

@@ -16,6 +16,7 @@ mod inference;
 mod meta;
 mod owner_digest;
 mod records;
+mod sealed;
 mod streamed;
 
 use std::sync::Arc;
@@ -80,6 +81,7 @@ pub fn router(state: Arc<AppState>, body_timeout: Duration) -> Router {
             get(owner_digest::get).put(owner_digest::put),
         )
         .route("/v1/records/{org}", post(records::write))
+        .route("/v1/sealed_pages/{org}", post(sealed::read))
         .route("/v1/ml-zk/fhe/inference", post(inference::infer))
         .route("/v1/ml-zk/fhe/inference/{org}", post(inference::infer))
         .route("/api/v1/kbs", get(admin::list_kbs).post(admin::create_kb))

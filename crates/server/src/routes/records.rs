@@ -35,7 +35,10 @@ pub async fn write(
         let insert = list(body.insert.as_deref(), "insert")?;
         let update = list(body.update.as_deref(), "update")?;
         let patch = list(body.patch.as_deref(), "patch")?;
-        let named = insert.len() + update.len() + patch.len() + body.delete.len();
+        let pages: Vec<paillier_gpu_api::SentPage> = list(body.pages.as_deref(), "pages")?;
+        // A page names up to PAGE_RECORDS chunks: counted as one here, its chunks bounded by
+        // the body's size.
+        let named = insert.len() + update.len() + patch.len() + body.delete.len() + pages.len();
         if named > MAX_CHUNKS_PER_REQUEST {
             return Err(ServiceError::too_large(format!(
                 "{named} chunks inserted, updated, patched and deleted in one request; send at \
@@ -56,6 +59,7 @@ pub async fn write(
             update,
             patch,
             delete: body.delete,
+            pages,
         };
         let written = records::write(
             &state,

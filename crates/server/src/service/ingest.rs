@@ -65,12 +65,26 @@ pub(super) fn checked_chunks(
     context: &PublicContext,
     sent: Vec<SentChunk>,
 ) -> ServiceResult<Vec<NewChunk>> {
+    checked_chunks_of(context, sent, false)
+}
+
+/// [`checked_chunks`], where a chunk may also come with an empty `index`: its vector is sealed
+/// in a page the same write sends (the caller checks that one does).
+pub(super) fn checked_chunks_of(
+    context: &PublicContext,
+    sent: Vec<SentChunk>,
+    sealed_ok: bool,
+) -> ServiceResult<Vec<NewChunk>> {
     let shape = context.try_ciphertext_shape()?;
     // Decoded on every core; the first bad chunk is the one named.
     let decoded: Vec<ServiceResult<NewChunk>> = sent
         .into_par_iter()
         .enumerate()
-        .map(|(i, sent)| new_chunk(i, sent, shape))
+        .map(|(i, sent)| match sealed_ok && sent.index.is_empty() {
+            true => new_chunk_with(i, sent, Vec::new()),
+            false => decode_pieces(&sent.index, shape, &format!("chunk {i}"))
+                .and_then(|pieces| new_chunk_with(i, sent, pieces)),
+        })
         .collect();
     let chunks = decoded
         .into_iter()
@@ -110,9 +124,13 @@ fn check_ciphertexts(
     shape: CiphertextShape,
     chunks: &[NewChunk],
 ) -> ServiceResult<()> {
-    let mut all_pieces = Vec::with_capacity(chunks.len() * shape.pieces * shape.piece_bytes);
-    for chunk in chunks {
-        all_pieces.extend_from_slice(&chunk.pieces);
+    // Chunks of sealed vectors hold no pieces; an error names a chunk by its place among all.
+    let indexed: Vec<usize> = (0..chunks.len())
+        .filter(|&i| !chunks[i].pieces.is_empty())
+        .collect();
+    let mut all_pieces = Vec::with_capacity(indexed.len() * shape.pieces * shape.piece_bytes);
+    for &i in &indexed {
+        all_pieces.extend_from_slice(&chunks[i].pieces);
     }
     let public_key = context.public_key();
     match CiphertextBatch::from_le_bytes(
@@ -124,6 +142,7 @@ fn check_ciphertexts(
     ) {
         Ok(_) => Ok(()),
         Err(paillier_gpu::Error::InvalidCiphertext { index, reason }) => {
+            let index = indexed.get(index).copied().unwrap_or(index);
             let what = format!("chunk {index}");
             if let Some(chunk) = chunks.get(index) {
                 // The error path only: the chunk read again a piece to a record names the piece.
@@ -135,11 +154,10 @@ fn check_ciphertexts(
     }
 }
 
-/// Chunk `i` of an insert, its pieces decoded (checked with the others', by
+/// Chunk `i` of an insert with its `pieces` decoded (checked with the others', by
 /// [`check_ciphertexts`]).
-fn new_chunk(i: usize, sent: SentChunk, shape: CiphertextShape) -> ServiceResult<NewChunk> {
+fn new_chunk_with(i: usize, sent: SentChunk, pieces: Vec<u8>) -> ServiceResult<NewChunk> {
     let what = format!("chunk {i}");
-    let pieces = decode_pieces(&sent.index, shape, &what)?;
     let meta = match sent.meta_data {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(meta @ Value::Object(_)) => meta,

@@ -13,6 +13,7 @@ pub mod meta_edits;
 pub mod owner_digest;
 pub mod pieces;
 pub mod records;
+pub mod sealed;
 pub mod search;
 pub mod select;
 

@@ -7,8 +7,9 @@
 use std::collections::HashSet;
 
 use super::edits::{change_of, changes, ChunkChange};
-use super::ingest::{checked_chunks, committed as stored_chunks};
+use super::ingest::{checked_chunks_of, committed as stored_chunks};
 use super::owner_digest::{committed, swap_of};
+use super::sealed::checked_pages;
 use crate::resident::{context_digest, Change, Committed};
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -29,6 +30,8 @@ pub struct RecordsRequest {
     pub patch: Vec<ChunkChange>,
     /// Chunks to delete.
     pub delete: Vec<i64>,
+    /// Pages of sealed vectors.
+    pub pages: Vec<api::SentPage>,
 }
 
 /// Writes `request` to knowledge base `kb_id` under context `context_id` of `org` (`stored`, as
@@ -49,8 +52,9 @@ pub fn write(
     let insert = if request.insert.is_empty() {
         Vec::new()
     } else {
-        checked_chunks(&context, request.insert)?
+        checked_chunks_of(&context, request.insert, true)?
     };
+    let pages = checked_pages(&context, request.pages, request.first_chunk_id, &insert)?;
     let mut update = if request.update.is_empty() {
         Vec::new()
     } else {
@@ -65,6 +69,7 @@ pub fn write(
         insert,
         update,
         delete: request.delete,
+        pages,
     };
     let commit = |batch: &RecordBatch| -> ServiceResult<(Vec<i64>, i64, i64)> {
         let written = state

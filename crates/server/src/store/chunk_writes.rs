@@ -80,6 +80,7 @@ pub(super) fn delete_chunks<D: Dialect>(store: &D, kb_id: &str, ids: &[i64]) -> 
         if !locked_kb::<D>(s, kb_id)? {
             return Ok(End::RollBack(0));
         }
+        super::sealed_pages::drop_pages_of::<D>(s, kb_id, ids)?;
         let deleted = s.execute_ids(D::DELETE_CHUNKS, kb_id, ids)?;
         if deleted == 0 {
             return Ok(End::RollBack(0));

@@ -13,6 +13,7 @@ mod patches;
 mod postgres;
 mod rows;
 mod schema_version;
+mod sealed_pages;
 mod sql_store;
 mod sqlite;
 mod statements;
@@ -24,6 +25,7 @@ pub use owner_digests::{
     DigestConflict, DigestState, DigestSwap, DigestWritten, RecordBatch, StoredLink,
 };
 pub use postgres::PostgresStore;
+pub use sealed_pages::{NewPage, PagesRead};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
@@ -336,4 +338,15 @@ pub trait Store: Send + Sync {
         swap: &DigestSwap,
         batch: &RecordBatch,
     ) -> Result<DigestWritten>;
+
+    /// The pages of sealed vectors of `(kb_id, context_id)` of the partitions `tokens` name
+    /// (none: every page), one after another in order of their first chunk id, read in one
+    /// snapshot; [`PagesRead::TooLarge`] past `max_bytes`.
+    fn sealed_pages(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        tokens: Option<&[String]>,
+        max_bytes: usize,
+    ) -> Result<PagesRead>;
 }

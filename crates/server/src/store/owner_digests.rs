@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::chunk_writes::{insert_in, patch_in, record_rewrite};
 use super::dialect::{Arg, Begin, Dialect, End, Session};
+use super::sealed_pages::{drop_pages_of, put_pages, NewPage};
 use super::statements::{
     DIGEST_LINKS, KB_NEXT_AND_COUNT, OWNER_DIGEST, PUT_DIGEST_LINK, PUT_OWNER_DIGEST,
 };
@@ -71,6 +72,9 @@ pub struct RecordBatch {
     pub update: Vec<(i64, ChunkPatch)>,
     /// Chunks stored under the context to delete.
     pub delete: Vec<i64>,
+    /// Pages of sealed vectors of chunks stored or inserted here, each replacing the pages
+    /// holding its chunks.
+    pub pages: Vec<NewPage>,
 }
 
 /// What a digest write or a record write did.
@@ -162,6 +166,13 @@ pub(super) fn write<D: Dialect>(
             return Ok(End::RollBack(refused));
         }
         if !batch.update.is_empty() || !batch.delete.is_empty() {
+            // A chunk deleted, or given a new Paillier index, takes its page of sealed
+            // vectors with it.
+            let reindexed = batch.update.iter().filter(|(_, p)| p.pieces.is_some());
+            let unpaged: Vec<i64> = (reindexed.map(|(id, _)| *id))
+                .chain(batch.delete.iter().copied())
+                .collect();
+            drop_pages_of::<D>(s, kb_id, &unpaged)?;
             patch_in(s, kb_id, context_id, &batch.update)?;
             let deleted = s.execute_ids(D::DELETE_CHUNKS, kb_id, &batch.delete)?;
             record_rewrite(s, kb_id, deleted)?;
@@ -172,6 +183,10 @@ pub(super) fn write<D: Dialect>(
                 Some(inserted) => chunk_ids = inserted.ids,
                 None => return Ok(End::RollBack(DigestWritten::ContextChanged)),
             }
+        }
+        let unstored = put_pages::<D>(s, kb_id, context_id, &batch.pages)?;
+        if !unstored.is_empty() {
+            return Ok(End::RollBack(DigestWritten::Missing(unstored)));
         }
         s.execute(
             PUT_OWNER_DIGEST,

@@ -8,11 +8,11 @@ use super::rows::{
     api_key_of, chunk_of, context_of, exists, index_row_of, kb_of, text_of, version_of,
 };
 use super::statements::*;
-use super::{chunk_writes, owner_digests};
+use super::{chunk_writes, owner_digests, sealed_pages};
 use super::{
     now, ApiKey, Chunk, ChunkPatch, DeleteContext, DigestState, DigestSwap, DigestWritten,
-    IndexRow, Inserted, KbVersion, KnowledgeBase, NewChunk, Org, PutContext, RecordBatch, Store,
-    StoredContext,
+    IndexRow, Inserted, KbVersion, KnowledgeBase, NewChunk, Org, PagesRead, PutContext,
+    RecordBatch, Store, StoredContext,
 };
 use crate::error::Result;
 use Arg::Text;
@@ -321,6 +321,16 @@ impl<D: Dialect> Store for D {
         batch: &RecordBatch,
     ) -> Result<DigestWritten> {
         owner_digests::write(self, kb_id, context_id, context_data, swap, batch)
+    }
+
+    fn sealed_pages(
+        &self,
+        kb_id: &str,
+        context_id: &str,
+        tokens: Option<&[String]>,
+        max_bytes: usize,
+    ) -> Result<PagesRead> {
+        sealed_pages::read_pages(self, kb_id, context_id, tokens, max_bytes)
     }
 }
 

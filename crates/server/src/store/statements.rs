@@ -149,3 +149,18 @@ pub(super) const DIGEST_LINKS: &str =
 /// `(next_chunk_id, chunk_count)` of knowledge base `$1`.
 pub(super) const KB_NEXT_AND_COUNT: &str =
     "SELECT next_chunk_id, chunk_count FROM kbs WHERE id = $1";
+
+// Pages of sealed vectors.
+/// Stores page `$5` (first chunk `$3`, partition token `$4`) of `($1, $2)`; answers its number.
+pub(super) const INSERT_PAGE: &str =
+    "INSERT INTO sealed_pages (kb_id, context_id, first_id, token, page) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING page_no";
+/// Names page `$3` the page of chunk `$2` of knowledge base `$1`, when stored under context `$4`.
+pub(super) const LINK_PAGE: &str =
+    "UPDATE chunks SET page_no = $3 WHERE kb_id = $1 AND chunk_id = $2 AND context_id = $4";
+/// `(first_id, page)` of every page of `($1, $2)`, in chunk order.
+pub(super) const PAGES_ALL: &str = "SELECT first_id, page FROM sealed_pages \
+     WHERE kb_id = $1 AND context_id = $2 ORDER BY first_id";
+/// `(first_id, page)` of the pages of `($1, $2)` of partition token `$3`, in chunk order.
+pub(super) const PAGES_OF_TOKEN: &str = "SELECT first_id, page FROM sealed_pages \
+     WHERE kb_id = $1 AND context_id = $2 AND token = $3 ORDER BY first_id";

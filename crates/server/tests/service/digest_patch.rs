@@ -31,6 +31,7 @@ fn write(kb: &str, ctx: &ExecutionContext, expected: i64) -> RecordWrites {
         update: None,
         delete: Vec::new(),
         patch: None,
+        pages: None,
     }
 }
 

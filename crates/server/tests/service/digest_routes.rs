@@ -197,6 +197,7 @@ fn record_writes_commit_with_the_digest_and_searches_follow() {
         update: None,
         delete: Vec::new(),
         patch: None,
+        pages: None,
     };
     // Inserts into a new knowledge base bind the context, numbered from the id given.
     let written = client

@@ -15,5 +15,6 @@ mod digest_routes;
 mod follow_edits;
 mod hardening;
 mod inference;
+mod sealed_pages;
 mod stalls;
 mod store_contract;

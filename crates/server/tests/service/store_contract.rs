@@ -100,11 +100,13 @@ fn postgres_migrates_a_store_from_before_owner_digests() {
     let org = store.create_org("acme", "admin-hash", "xtr_a").unwrap();
     store.create_kb(&store_suite::kb(&org.id, "kb-1")).unwrap();
     drop(store);
-    // Version 1 as an earlier program left it: no digests' table, nor their links'.
+    // Version 1 as an earlier program left it: no digests' table, nor their links', nor the
+    // pages of sealed vectors.
     let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
     client
         .batch_execute(
-            "DROP TABLE owner_digest_links; DROP TABLE owner_digests; \
+            "DROP TABLE sealed_pages; ALTER TABLE chunks DROP COLUMN page_no; \
+             DROP TABLE owner_digest_links; DROP TABLE owner_digests; \
              UPDATE schema_version SET version = 1",
         )
         .unwrap();

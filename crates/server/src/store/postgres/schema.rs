@@ -99,4 +99,19 @@ CREATE TABLE owner_digest_links (
     PRIMARY KEY (kb_id, context_id, version)
 );
 "#,
+    // Pages of sealed vectors: each the owner's AES-GCM seal of some chunks' bit vectors
+    // (opaque but for its clear header), selected by its partition token; each chunk names
+    // the page holding it. Page numbers are never reused, so a chunk's stale link names none.
+    r#"
+CREATE TABLE sealed_pages (
+    page_no BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kb_id TEXT NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    first_id BIGINT NOT NULL,
+    token TEXT,
+    page BYTEA NOT NULL
+);
+CREATE INDEX sealed_pages_by_token ON sealed_pages (kb_id, context_id, token, first_id);
+ALTER TABLE chunks ADD COLUMN page_no BIGINT;
+"#,
 ];

@@ -163,6 +163,7 @@ pub fn record_writes_commit_with_their_digest_or_not_at_all(open: &Opener) {
         insert: vec![chunk("x"), chunk("y")],
         update: update.clone(),
         delete: vec![1],
+        pages: Vec::new(),
     };
     let write = |swap: &DigestSwap, batch: &RecordBatch| {
         store

@@ -1,0 +1,114 @@
+//! Sealed vectors through the CLI against a real server: `remote upload --verifiable
+//! --sealed-vectors --partitions auto` stores pages, `remote search --verify --stats` finds the
+//! same top k as a knowledge base of Paillier records of the same vectors for a fraction of the
+//! bytes, and what needs Paillier records says why not.
+
+use crate::common;
+
+use common::cli::{fails, ok, run_with, write_jsonl};
+use common::server::{small_context, Server};
+use paillier_gpu_client::Client;
+use serde_json::Value;
+
+use paillier_gpu_testing::data::clustered;
+
+const RECORDS: usize = 600;
+const EMBED: usize = 48;
+
+fn lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line.trim()).unwrap())
+        .collect()
+}
+
+#[test]
+fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
+    let server = Server::start(&["--allow-weak-contexts"]);
+    let (sealed, key) = server.kb_and_key("sealed-cli");
+    let paillier = server.kb_for("paillier-cli", &key);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ctx = small_context(EMBED);
+    let text = ctx.to_json().unwrap();
+    std::fs::write(d.join("ctx.json"), &text).unwrap();
+    Client::new(&server.url, &server.org, &key)
+        .unwrap()
+        .with_state_in_memory()
+        .push_context_json(ctx.id(), &text)
+        .unwrap();
+    write_jsonl(&d.join("v.jsonl"), &clustered(EMBED, RECORDS, 20, 5));
+    write_jsonl(&d.join("q.jsonl"), &clustered(EMBED, 3, 20, 6));
+    let state = d.join("state");
+    let env = [
+        ("PAILLIER_GPU_DEVICE", "cpu"),
+        ("PAILLIER_GPU_REMOTE", server.url.as_str()),
+        ("PAILLIER_GPU_ORG", server.org.as_str()),
+        ("PAILLIER_GPU_API_KEY", key.as_str()),
+        ("PAILLIER_GPU_STATE_DIR", state.to_str().unwrap()),
+    ];
+    let run_kb = |kb: &str, args: &[&str]| {
+        let all = [args, &["--kb", kb, "--context", "ctx.json"]].concat();
+        run_with(d, Some("pw"), &all, &env)
+    };
+    let upload = [
+        "remote",
+        "upload",
+        "--vectors",
+        "v.jsonl",
+        "--verifiable",
+        "--partitions",
+        "auto",
+    ];
+    ok(run_kb(
+        &sealed,
+        &[&upload[..], &["--sealed-vectors"]].concat(),
+    ));
+    ok(run_kb(&paillier, &upload));
+    let shown = lines(&ok(run_kb(&sealed, &["remote", "digest", "show"])));
+    assert_eq!(shown[0]["layout"], "sealed-vectors", "{shown:?}");
+
+    let search = [
+        "remote", "search", "--query", "q.jsonl", "--verify", "--stats",
+    ];
+    for probe in ["all", "2"] {
+        let args = [&search[..], &["--probe", probe]].concat();
+        let (found, expected) = (ok(run_kb(&sealed, &args)), ok(run_kb(&paillier, &args)));
+        for (found, expected) in lines(&found).iter().zip(lines(&expected)) {
+            let hits = |line: &Value| -> Vec<(Value, Value)> {
+                let results = line["results"].as_array().unwrap();
+                results
+                    .iter()
+                    .map(|r| (r["chunk_id"].clone(), r["distance"].clone()))
+                    .collect()
+            };
+            assert_eq!(hits(found), hits(&expected), "--probe {probe}");
+            assert_eq!(found["records"], expected["records"]);
+            assert_eq!(found["partitions"], expected["partitions"]);
+            let bytes = |line: &Value| line["answer_bytes"].as_u64().unwrap();
+            assert!(bytes(found) * 4 < bytes(&expected), "{found} {expected}");
+        }
+    }
+
+    // Without --verify the service runs compute_hamming, which needs Paillier records.
+    let unverified = fails(run_kb(&sealed, &["remote", "search", "--query", "q.jsonl"]));
+    assert!(unverified.contains("sealed vectors"), "{unverified}");
+    let filtered = [&search[..], &["--filter", r#"{"tag1": "x"}"#]].concat();
+    assert!(fails(run_kb(&sealed, &filtered)).contains("sealed vectors"));
+    // Asked of a knowledge base of Paillier records, or without --verifiable: refused.
+    let mixed = fails(run_kb(
+        &paillier,
+        &[&upload[..4], &["--verifiable", "--sealed-vectors"]].concat(),
+    ));
+    assert!(mixed.contains("sealed-vectors"), "{mixed}");
+    let unverifiable = run_kb(
+        &sealed,
+        &[
+            "remote",
+            "upload",
+            "--vectors",
+            "v.jsonl",
+            "--sealed-vectors",
+        ],
+    );
+    assert!(!unverifiable.status.success());
+}

@@ -1,0 +1,266 @@
+//! Knowledge bases of sealed vectors (`LayoutKind::Sealed`): uploaded in pages, searched by
+//! opening them, the same top k as Paillier records of the same vectors and exact Hamming
+//! distances; `compute_hamming` over them refused; a record the service dropped or a store put
+//! back refused by the owner's digest.
+
+use paillier_gpu::partitions::{PartitionModel, TrainOptions};
+use paillier_gpu::verifiable::{FailureKind, LayoutKind};
+use paillier_gpu_client::{Client, Error, Placement, Probe, RecordOptions, SearchOptions};
+use paillier_gpu_testing::data::{clustered, document, hamming, near, small_context, BOTH};
+use paillier_gpu_testing::TestServer;
+
+use super::lying_service::{owner_of, EMBED};
+
+const RECORDS: usize = 240;
+
+/// A server and an owner with `RECORDS` clustered records in 16 partitions, uploaded as
+/// `layout` (none: the preferred Paillier layout) into knowledge base `name`.
+struct Uploaded {
+    server: TestServer,
+    _state: tempfile::TempDir,
+    client: Client,
+    kb: String,
+    key: String,
+    ctx: paillier_gpu::ExecutionContext,
+    stored: Vec<Vec<u8>>,
+    ids: Vec<i64>,
+}
+
+fn uploaded(name: &str, layout: Option<LayoutKind>, partitioned: bool) -> Uploaded {
+    uploaded_to(TestServer::start(), name, layout, partitioned)
+}
+
+/// [`uploaded`] to `server`.
+fn uploaded_to(
+    server: TestServer,
+    name: &str,
+    layout: Option<LayoutKind>,
+    partitioned: bool,
+) -> Uploaded {
+    let (kb, key) = server.kb_and_key(name);
+    let state = tempfile::tempdir().unwrap();
+    let client = owner_of(&server.url, &server, &key, state.path());
+    let ctx = small_context(EMBED);
+    client.push_context(&ctx).unwrap();
+    let stored = clustered(EMBED, RECORDS, 16, 41);
+    let documents: Vec<_> = (0..RECORDS)
+        .map(|i| document(i, &format!("d{i}")))
+        .collect();
+    let trained =
+        partitioned.then(|| PartitionModel::train(&stored, &TrainOptions::new(16)).unwrap());
+    let placement = match &trained {
+        Some((model, partitions)) => Placement::Trained {
+            model,
+            partitions,
+            decoys: 0,
+        },
+        None => Placement::Follow,
+    };
+    let ids = client
+        .upload_records_in(&kb, &ctx, &stored, &documents, BOTH, placement, layout)
+        .unwrap()
+        .iter()
+        .map(|u| u.chunk_id)
+        .collect();
+    Uploaded {
+        server,
+        _state: state,
+        client,
+        kb,
+        key,
+        ctx,
+        stored,
+        ids,
+    }
+}
+
+fn options(probe: Probe) -> SearchOptions {
+    SearchOptions {
+        top_k: 5,
+        records: BOTH,
+        probe,
+        with_content: true,
+        ..SearchOptions::default()
+    }
+}
+
+#[test]
+fn sealed_vectors_rank_as_paillier_records_of_the_same_vectors() {
+    let sealed = uploaded("sealed", Some(LayoutKind::Sealed), true);
+    let paillier = uploaded("paillier", None, true);
+    for (q, probe) in [
+        (3, Probe::All),
+        (77, Probe::Partitions(2)),
+        (150, Probe::Recommended),
+    ] {
+        let query = near(&sealed.stored[q]);
+        let (hits, cost) = sealed
+            .client
+            .search_records_measured(&sealed.kb, &sealed.ctx, &query, &options(probe))
+            .unwrap();
+        let (expected, paillier_cost) = paillier
+            .client
+            .search_records_measured(&paillier.kb, &paillier.ctx, &query, &options(probe))
+            .unwrap();
+        let found: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        let wanted: Vec<(i64, u32)> = expected.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        assert_eq!(found, wanted, "query {q}, {probe:?}");
+        assert_eq!(
+            (cost.records, cost.partitions),
+            (paillier_cost.records, paillier_cost.partitions)
+        );
+        assert!(
+            cost.answer_bytes * 4 < paillier_cost.answer_bytes,
+            "{cost:?} {paillier_cost:?}"
+        );
+        for hit in &hits {
+            let record = sealed
+                .ids
+                .iter()
+                .position(|&id| id == hit.chunk_id)
+                .unwrap();
+            assert_eq!(hit.distance, hamming(&query, &sealed.stored[record]));
+            let document = hit.document.as_ref().unwrap();
+            assert_eq!(document.content, format!("d{record}"));
+            assert!(hit.nonce.is_some());
+        }
+        assert_eq!(hits[0].chunk_id, sealed.ids[q]);
+    }
+    // Every record, without partitions too.
+    let flat = uploaded("flat", Some(LayoutKind::Sealed), false);
+    let query = near(&flat.stored[200]);
+    let (hits, cost) = flat
+        .client
+        .search_records_measured(&flat.kb, &flat.ctx, &query, &options(Probe::Recommended))
+        .unwrap();
+    assert_eq!((hits[0].chunk_id, hits[0].distance), (flat.ids[200], 2));
+    assert_eq!((cost.records, cost.partitions), (RECORDS, None));
+}
+
+#[test]
+fn compute_hamming_and_paillier_reads_of_sealed_vectors_are_refused_clearly() {
+    let sealed = uploaded("sealed-refusals", Some(LayoutKind::Sealed), false);
+    let query = near(&sealed.stored[0]);
+    // A search without verification asks compute_hamming: the service says why not.
+    let plain = SearchOptions {
+        records: RecordOptions {
+            verifiable: false,
+            private_meta: true,
+        },
+        ..options(Probe::All)
+    };
+    match sealed
+        .client
+        .search_records(&sealed.kb, &sealed.ctx, &query, &plain)
+    {
+        Err(Error::Remote {
+            status: 400,
+            message,
+            ..
+        }) => {
+            assert!(message.contains("sealed vectors"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Filtered searches read whole partitions: not built yet, and said so.
+    let filtered = SearchOptions {
+        filter: Some(serde_json::json!({"tag1": "t1"})),
+        ..options(Probe::All)
+    };
+    let message = sealed
+        .client
+        .search_records(&sealed.kb, &sealed.ctx, &query, &filtered)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("sealed vectors"), "{message}");
+    // An upload asking Paillier records of it is refused: its digest fixed sealed vectors,
+    // which an upload asking nothing follows.
+    let refused = sealed
+        .client
+        .upload_records_in(
+            &sealed.kb,
+            &sealed.ctx,
+            &sealed.stored[..2],
+            &[],
+            BOTH,
+            Placement::Follow,
+            Some(LayoutKind::OneBit),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("sealed-vectors"), "{refused}");
+    let followed = sealed
+        .client
+        .upload_records(
+            &sealed.kb,
+            &sealed.ctx,
+            std::slice::from_ref(&query),
+            &[],
+            BOTH,
+        )
+        .unwrap();
+    let hits = sealed
+        .client
+        .search_records(&sealed.kb, &sealed.ctx, &query, &options(Probe::All))
+        .unwrap();
+    assert_eq!(
+        (hits[0].chunk_id, hits[0].distance),
+        (followed[0].chunk_id, 0)
+    );
+}
+
+#[test]
+fn a_sealed_record_dropped_or_a_store_put_back_is_refused() {
+    // A store put back is SQLite's files copied.
+    let server = TestServer::start_sqlite(|_| {});
+    let mut sealed = uploaded_to(server, "sealed-lies", Some(LayoutKind::Sealed), true);
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("earlier");
+    sealed.server.keep_store(&earlier);
+    sealed
+        .client
+        .upload_records_in(
+            &sealed.kb,
+            &sealed.ctx,
+            &sealed.stored[..20],
+            &[],
+            BOTH,
+            Placement::Follow,
+            None,
+        )
+        .unwrap();
+    let query = near(&sealed.stored[10]);
+    sealed
+        .client
+        .search_records(&sealed.kb, &sealed.ctx, &query, &options(Probe::All))
+        .unwrap();
+    // The store as it was before the second upload: its pages are gone.
+    sealed.server.put_back_store(&earlier);
+    let rolled_back =
+        sealed
+            .client
+            .search_records(&sealed.kb, &sealed.ctx, &query, &options(Probe::All));
+    assert!(
+        matches!(&rolled_back, Err(Error::Library(paillier_gpu::Error::AnswerRejected(r))) if r.has(FailureKind::RolledBack)),
+        "{rolled_back:?}"
+    );
+    // A record deleted behind the owner's back (the SDK's delete, no digest): its page goes,
+    // and the digest's tally of its partition misses the page's records.
+    let other = tempfile::tempdir().unwrap();
+    let fresh = uploaded("sealed-dropped", Some(LayoutKind::Sealed), true);
+    let sdk = Client::new(&fresh.server.url, &fresh.server.org, &fresh.key)
+        .unwrap()
+        .with_state_dir(paillier_gpu_client::StateDir::new(other.path()));
+    sdk.delete_chunks(&fresh.kb, &[fresh.ids[7]]).unwrap();
+    let query = near(&fresh.stored[100]);
+    let dropped = fresh
+        .client
+        .search_records(&fresh.kb, &fresh.ctx, &query, &options(Probe::All));
+    assert!(
+        matches!(
+            &dropped,
+            Err(Error::Library(paillier_gpu::Error::AnswerRejected(r))) if r.has(FailureKind::DigestMismatch)
+        ),
+        "{dropped:?}"
+    );
+}

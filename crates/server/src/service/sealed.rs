@@ -1,0 +1,121 @@
+//! Sealed vectors: the pages a write stores, checked for what the service can see of them (the
+//! owner's seal it cannot open), and the pages a search reads, selected by partition token.
+
+use std::collections::HashSet;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use crate::service::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::store::{NewChunk, NewPage, PagesRead};
+use paillier_gpu::verifiable::SealedPage;
+use paillier_gpu::PublicContext;
+use paillier_gpu_api::{self as api, MAX_SEALED_TOKENS};
+
+/// The most bytes of pages one read answers: past it the owner probes fewer partitions.
+pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
+
+/// The longest partition token taken (the owner's are 43 characters of base64).
+const MAX_TOKEN_CHARS: usize = 256;
+
+/// The pages a write sends, each read as a page of `context`'s vectors, with no chunk in two of
+/// them; every chunk `inserted` (numbered from `first_chunk_id`) without an index in exactly
+/// one, and none with one. Chunks of the pages that are not inserted here must be stored (the
+/// store checks it in the write's transaction).
+pub fn checked_pages(
+    context: &PublicContext,
+    sent: Vec<api::SentPage>,
+    first_chunk_id: Option<i64>,
+    inserted: &[NewChunk],
+) -> ServiceResult<Vec<NewPage>> {
+    let vector_bytes = context.config().embed_len.div_ceil(8);
+    let mut paged = HashSet::new();
+    let mut pages = Vec::with_capacity(sent.len());
+    for (i, page) in sent.into_iter().enumerate() {
+        let what = format!("page {i}");
+        if page
+            .token
+            .as_ref()
+            .is_some_and(|t| t.len() > MAX_TOKEN_CHARS)
+        {
+            return Err(ServiceError::bad_input(format!(
+                "{what}: a token of more than {MAX_TOKEN_CHARS} characters"
+            )));
+        }
+        let bytes = BASE64
+            .decode(page.page.as_bytes())
+            .map_err(|e| ServiceError::bad_input(format!("{what}: not base64 ({e})")))?;
+        let (read, used) = SealedPage::from_bytes(&bytes, vector_bytes)
+            .map_err(|e| ServiceError::bad_input(format!("{what}: {e}")))?;
+        if used != bytes.len() {
+            return Err(ServiceError::bad_input(format!(
+                "{what}: {} bytes after the page",
+                bytes.len() - used
+            )));
+        }
+        for &id in read.ids() {
+            if !paged.insert(id) {
+                return Err(ServiceError::bad_input(format!(
+                    "chunk {id} is in two pages of this write"
+                )));
+            }
+        }
+        pages.push(NewPage {
+            ids: read.ids().to_vec(),
+            token: page.token,
+            bytes,
+        });
+    }
+    let first = first_chunk_id.unwrap_or(0);
+    for (i, chunk) in inserted.iter().enumerate() {
+        let id = first.saturating_add(i as i64);
+        match (chunk.pieces.is_empty(), paged.contains(&id)) {
+            (true, false) => {
+                return Err(ServiceError::bad_input(format!(
+                    "chunk {i} has no index and no page holds its sealed vector"
+                )))
+            }
+            (false, true) => {
+                return Err(ServiceError::bad_input(format!(
+                    "chunk {i} has an index and a sealed vector: it holds one or the other"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(pages)
+}
+
+/// The pages of sealed vectors of knowledge base `kb_id` under `context_id` of the partitions
+/// `tokens` name (none: all), one after another in chunk order.
+pub fn read(
+    state: &AppState,
+    kb_id: &str,
+    context_id: &str,
+    tokens: Option<&[String]>,
+) -> ServiceResult<Vec<u8>> {
+    if let Some(tokens) = tokens {
+        if tokens.len() > MAX_SEALED_TOKENS {
+            return Err(ServiceError::bad_input(format!(
+                "{} tokens; at most {MAX_SEALED_TOKENS}",
+                tokens.len()
+            )));
+        }
+        if tokens.iter().any(|t| t.len() > MAX_TOKEN_CHARS) {
+            return Err(ServiceError::bad_input(format!(
+                "a token of more than {MAX_TOKEN_CHARS} characters"
+            )));
+        }
+    }
+    match state
+        .store
+        .sealed_pages(kb_id, context_id, tokens, MAX_SEALED_ANSWER_BYTES)?
+    {
+        PagesRead::Pages(pages) => Ok(pages),
+        PagesRead::TooLarge => Err(ServiceError::too_large(format!(
+            "the pages selected pass {} MiB; probe fewer partitions",
+            MAX_SEALED_ANSWER_BYTES >> 20
+        ))),
+    }
+}

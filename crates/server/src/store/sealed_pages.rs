@@ -1,0 +1,118 @@
+//! Pages of sealed vectors: each the owner's AES-GCM seal of some chunks' bit vectors, stored
+//! opaque beside its partition token and first chunk id, and named by each chunk it holds. A
+//! page written replaces the pages holding any of its chunks; a chunk deleted, or given a new
+//! Paillier index, takes its page with it. Page numbers are never reused, so the stale link of
+//! a chunk whose page went names none.
+
+use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
+use super::statements::{INSERT_PAGE, LINK_PAGE, PAGES_ALL, PAGES_OF_TOKEN};
+use crate::error::{Error, Result};
+use Arg::{Int, Text};
+
+/// A page to store: its chunks (in its order), the partition token it is selected by and its
+/// wire form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPage {
+    /// Its chunks' ids, in the page's order.
+    pub ids: Vec<i64>,
+    /// The token of its partition; none in a knowledge base without partitions.
+    pub token: Option<String>,
+    /// The page as sent.
+    pub bytes: Vec<u8>,
+}
+
+/// The pages a selection read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PagesRead {
+    /// The pages' wire forms one after another, in order of their first chunk id.
+    Pages(Vec<u8>),
+    /// More than the bytes allowed: nothing read past them.
+    TooLarge,
+}
+
+/// Drops the pages holding chunks `ids` of knowledge base `kb_id`, in the caller's transaction.
+pub(super) fn drop_pages_of<D: Dialect>(
+    s: &mut dyn Session,
+    kb_id: &str,
+    ids: &[i64],
+) -> Result<()> {
+    s.execute_ids(D::DROP_PAGES_OF, kb_id, ids).map(drop)
+}
+
+/// Stores `pages` under `(kb_id, context_id)` in the caller's transaction, each replacing the
+/// pages holding its chunks; the ids of the pages' chunks not stored under the context (the
+/// caller rolls back when there is any).
+pub(super) fn put_pages<D: Dialect>(
+    s: &mut dyn Session,
+    kb_id: &str,
+    context_id: &str,
+    pages: &[NewPage],
+) -> Result<Vec<i64>> {
+    let mut missing = Vec::new();
+    for page in pages {
+        let first = *page
+            .ids
+            .first()
+            .ok_or_else(|| Error::Store("a page of sealed vectors holds no chunk".into()))?;
+        drop_pages_of::<D>(s, kb_id, &page.ids)?;
+        let row = [
+            Text(kb_id),
+            Text(context_id),
+            Int(first),
+            Arg::OptText(page.token.as_deref()),
+            Arg::OptBytes(Some(&page.bytes)),
+        ];
+        let page_no = s
+            .one(INSERT_PAGE, &row, |r| r.int(0))?
+            .ok_or_else(|| Error::Store("a page was stored without a number".into()))?;
+        for &id in &page.ids {
+            let link = [Text(kb_id), Int(id), Int(page_no), Text(context_id)];
+            if s.execute(LINK_PAGE, &link)? == 0 {
+                missing.push(id);
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// The pages of `(kb_id, context_id)` of the partitions `tokens` name (none: all), in one
+/// snapshot, unless they pass `max_bytes`.
+pub(super) fn read_pages<D: Dialect>(
+    store: &D,
+    kb_id: &str,
+    context_id: &str,
+    tokens: Option<&[String]>,
+    max_bytes: usize,
+) -> Result<PagesRead> {
+    store.transaction(Begin::Snapshot, |s| {
+        let mut pages: Vec<(i64, Vec<u8>)> = Vec::new();
+        let (mut bytes, mut over) = (0usize, false);
+        let mut visit = |r: &dyn Row| {
+            // Past the bound, the rest of the rows are passed over, not held.
+            if !over {
+                let page = r.bytes(1)?;
+                bytes += page.len();
+                over = bytes > max_bytes;
+                pages.push((r.int(0)?, page));
+            }
+            Ok(())
+        };
+        match tokens {
+            None => s.select(PAGES_ALL, &[Text(kb_id), Text(context_id)], &mut visit)?,
+            Some(tokens) => tokens.iter().try_for_each(|token| {
+                let args = [Text(kb_id), Text(context_id), Text(token)];
+                s.select(PAGES_OF_TOKEN, &args, &mut visit)
+            })?,
+        }
+        if over {
+            return Ok(End::Commit(PagesRead::TooLarge));
+        }
+        // Tokens' pages interleave in chunk order.
+        pages.sort_unstable_by_key(|(first, _)| *first);
+        let mut answer = Vec::with_capacity(bytes);
+        for (_, page) in pages {
+            answer.extend_from_slice(&page);
+        }
+        Ok(End::Commit(PagesRead::Pages(answer)))
+    })
+}
