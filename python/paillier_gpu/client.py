@@ -80,7 +80,7 @@ class Client(Transport):
         return self._drive(push_context(context))
 
     def upload(self, kb_id, context, vectors, documents=None, *, verifiable=False, private_meta=False,
-               partitions=None, balance=None, recall_target=None, decoys=None):
+               partitions=None, balance=None, recall_target=None, decoys=None, sealed_vectors=False):
         """Encrypts `vectors` and uploads them into `kb_id`, each with its document
         (`{"content", "meta_data", "name"}`), in requests of `UPLOAD_BATCH`. Returns the chunk
         ids in order, and for verifiable records `[(chunk_id, nonce)]` (the nonce, 32 hex
@@ -98,8 +98,17 @@ class Client(Transport):
         digest by the first batch, with `decoys` (as `rebuild_partitions`'s: the fewest every
         search takes). A knowledge base with records and no partitions is refused
         (`rebuild_partitions` partitions it); one already partitioned keeps its partitions and
-        its decoys."""
-        codec = RecordCodec(context, kb_id, verifiable, private_meta)
+        its decoys.
+
+        `sealed_vectors` (verifiable records, on the first upload to an empty knowledge base,
+        which fixes it; later uploads follow it): no Paillier ciphertext, each record's bits
+        sealed with AES-256-GCM in pages of one partition, which a verified `search` opens and
+        ranks. Not yet for them: searches with a filter or range, finds, updates, patches and
+        deletes by metadata, digest and partitions rebuilds."""
+        if sealed_vectors and not verifiable:
+            raise ValueError("sealed_vectors are verifiable records: pass verifiable=True")
+        layout = "sealed-vectors" if sealed_vectors else None
+        codec = RecordCodec(context, kb_id, verifiable, private_meta, layout)
         if not verifiable:
             return self._drive(codec.insert_chunks(vectors, _json(documents), partitions))
         upload = codec.upload_records(self._state, vectors, _json(documents), partitions, balance, recall_target,

@@ -71,9 +71,11 @@ impl PyRecordCodec {
         layout: Option<&str>,
     ) -> PyResult<Self> {
         let ctx = context.borrow().inner.clone();
-        // Refused here, before the client sends anything: records that fit no layout, or keys
-        // that cannot be derived.
-        if verifiable {
+        let kind = layout.map(str::parse::<LayoutKind>).transpose().py_err()?;
+        // Refused here, before the client sends anything: Paillier records that fit no layout,
+        // or keys that cannot be derived.
+        let paillier = kind.is_none_or(LayoutKind::is_paillier);
+        if verifiable && paillier {
             ctx.preferred_layout().py_err()?;
         }
         let options = RecordOptions {
@@ -81,9 +83,10 @@ impl PyRecordCodec {
             private_meta,
         };
         let mut codec = RecordCodec::new(&ctx, kb_id, options);
-        if let Some(name) = layout {
-            let kind = name.parse::<LayoutKind>().py_err()?;
-            ctx.record_layout(kind).py_err()?;
+        if let Some(kind) = kind {
+            if kind.is_paillier() {
+                ctx.record_layout(kind).py_err()?;
+            }
             codec = codec.with_layout(kind);
         }
         codec.keys().py_err()?;
@@ -92,14 +95,12 @@ impl PyRecordCodec {
         })
     }
 
-    /// The layout of the knowledge base's verifiable records (`"one-bit"` or `"two-bit"`), as
-    /// its digest (`open_digest`) or the constructor gave it; None before either.
+    /// The layout of the knowledge base's verifiable records (`"one-bit"`, `"two-bit"` or
+    /// `"sealed-vectors"`), as its digest (`open_digest`) or the constructor gave it; None
+    /// before either.
     #[getter]
     fn layout(&self) -> Option<String> {
-        self.codec
-            .layout()
-            .ok()
-            .map(|layout| layout.kind().name().to_owned())
+        self.codec.layout_kind().map(|kind| kind.name().to_owned())
     }
 
     /// The layouts the records may be in where their digest did not open (a rebuild), to try

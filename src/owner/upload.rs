@@ -1,7 +1,8 @@
 //! An upload of verifiable records as one driver: the digest read (it fixes the records'
 //! layout, and says whether the knowledge base is partitioned or empty), the partitions
 //! trained over the upload's vectors when it asks for them on an empty knowledge base, the
-//! vectors encrypted, then a [`RecordsWrite`] a batch of [`UPLOAD_BATCH`](api::UPLOAD_BATCH),
+//! vectors encrypted, then a [`RecordsWrite`] a batch of [`UPLOAD_BATCH`](api::UPLOAD_BATCH)
+//! ([`SEALED_UPLOAD_BATCH`](api::SEALED_UPLOAD_BATCH) for sealed vectors),
 //! each record placed in its partition (sealed in its document, counted by the digest) at
 //! each attempt. A knowledge base of sealed vectors gets no Paillier ciphertext: each attempt
 //! seals the batch's vectors in pages, under fresh nonces, once its chunk ids are known.
@@ -200,7 +201,11 @@ impl UploadRecords {
         if start >= count {
             return Ok(Step::Done(std::mem::take(&mut self.uploaded)));
         }
-        let end = (start + api::UPLOAD_BATCH).min(count);
+        let batch = match self.records {
+            Some(_) => api::UPLOAD_BATCH,
+            None => api::SEALED_UPLOAD_BATCH,
+        };
+        let end = (start + batch).min(count);
         let plan = InsertBatch {
             codec: Arc::clone(&self.codec),
             vectors: Arc::clone(&self.vectors),

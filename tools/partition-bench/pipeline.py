@@ -95,7 +95,7 @@ class Server:
 
     def metrics(self) -> dict:
         """The metrics this benchmark reads (counters and gauges without labels, and the
-        compute_hamming route's seconds and count)."""
+        seconds and count of the route a search asks: compute_hamming, or sealed_pages)."""
         text = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
                                       timeout=30).read().decode()
         out = {}
@@ -106,7 +106,8 @@ class Server:
             if name in ("paillier_gpu_records_aggregated_total", "paillier_gpu_resident_records",
                         "paillier_gpu_resident_host_bytes", "paillier_gpu_resident_indexes"):
                 out[name] = float(value)
-            elif "compute_hamming" in name and name.startswith("paillier_gpu_request_seconds_"):
+            elif (("compute_hamming" in name or "sealed_pages" in name)
+                  and name.startswith("paillier_gpu_request_seconds_")):
                 key = name.split("{")[0]
                 if key.endswith(("_sum", "_count")):
                     out[key] = out.get(key, 0.0) + float(value)
@@ -221,6 +222,9 @@ def cli_step(folder: Path, args, meta: dict) -> dict:
                   "--ids-out", state / "ids.jsonl", "--verifiable", "--private-meta"]
         if mode == "partitions":
             upload += ["--partitions", args.partitions]
+        if getattr(args, "sealed_vectors", False):
+            upload.append("--sealed-vectors")
+            result["sealed_vectors"] = True
         log(f"{folder.name}: uploading {records:,} records: {' '.join(map(str, upload))}")
         out, err, upload_s = cli.run(*upload)
         result["upload"] = {"command": cli.command(*upload), "wall_s": upload_s,

@@ -86,6 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--all-queries", type=int, default=2,  # 0: no exhaustive search at all
                     help="with --truth plaintext: queries `--probe all` runs on")
     ap.add_argument("--faiss-threads", type=int, default=1)
+    ap.add_argument("--sealed-vectors", action="store_true",
+                    help="remote upload --sealed-vectors: records of sealed vectors, no Paillier")
     a = ap.parse_args(argv)
     steps = set(a.steps.split(","))
     a.work.mkdir(parents=True, exist_ok=True)

@@ -198,6 +198,11 @@ pub struct OwnerDigest {
 /// many at most, each batch one transaction with the owner's digest.
 pub const UPLOAD_BATCH: usize = 500;
 
+/// Records per write of sealed vectors: more than [`UPLOAD_BATCH`], since a write seals its
+/// records in pages of one partition each, and the fewer writes a partition's records are
+/// spread over, the fuller its pages (fewer bytes a record, fewer pages a search reads).
+pub const SEALED_UPLOAD_BATCH: usize = 8192;
+
 /// Ids per `GET /v1/chunk` request: keeps the address short.
 pub const IDS_PER_REQUEST: usize = 200;
 

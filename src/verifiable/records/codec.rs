@@ -204,6 +204,12 @@ impl RecordCodec {
         }))
     }
 
+    /// The layout of the knowledge base's verifiable records, as its digest (or
+    /// [`with_layout`](Self::with_layout)) gave it; none before either.
+    pub fn layout_kind(&self) -> Option<LayoutKind> {
+        self.known_layout()
+    }
+
     /// Whether the knowledge base's records, as its digest (or
     /// [`with_layout`](Self::with_layout)) says, are sealed vectors.
     pub fn holds_sealed_vectors(&self) -> bool {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use paillier_gpu::formats::vectors::VectorReader;
+use paillier_gpu_client::api::SEALED_UPLOAD_BATCH;
 use paillier_gpu_client::{Hit, Placement, Probe, RecordOptions, SearchOptions, UPLOAD_BATCH};
 
 use crate::error::{Error, Result};
@@ -178,16 +179,21 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
         )?,
         None => None,
     };
+    // Sealed vectors go in larger writes (fuller pages): read as many at a time.
+    let per_call = match args.sealed_vectors {
+        true => 8 * SEALED_UPLOAD_BATCH,
+        false => 8 * UPLOAD_BATCH,
+    };
     let (mut uploaded, mut first, mut last) = (0usize, None, None);
     let mut ids_out = args.ids_out.as_ref().map(|_| Vec::new());
     loop {
         let batch = match &trained {
             Some(trained) => trained.vectors[uploaded..]
                 .iter()
-                .take(8 * UPLOAD_BATCH)
+                .take(per_call)
                 .cloned()
                 .collect(),
-            None => vectors.next_batch(8 * UPLOAD_BATCH)?,
+            None => vectors.next_batch(per_call)?,
         };
         if batch.is_empty() {
             break;

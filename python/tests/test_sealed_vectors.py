@@ -1,0 +1,77 @@
+"""Knowledge bases of sealed vectors through `paillier_gpu.client.Client` and a real `serve`: an
+upload with `sealed_vectors=True` stores pages (no Paillier ciphertext), a verified search opens
+and ranks them and finds exactly what a knowledge base of Paillier records of the same vectors
+finds, for a fraction of the bytes; what needs Paillier records is refused with a reason. The
+Rust client's `crates/client/tests/owner/sealed_vectors.rs`, from Python."""
+
+import pytest
+
+import paillier_gpu as pg
+from paillier_gpu.client import Client, RemoteError
+from paillier_gpu.errors import InvalidInputError
+
+from test_owner_digest import Server
+from test_partitions import BOTH, EMBED, clustered, documents, expected
+
+
+@pytest.fixture(scope="module")
+def server(cli, tmp_path_factory):
+    server = Server(cli, tmp_path_factory.mktemp("sealed-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return pg.ExecutionContext.create("pw", embedding_length=EMBED, key_len=256, insecure=True)
+
+
+def uploaded(server, ctx, name, tmp_path, vectors, **sealed):
+    kb, key = server.kb_and_key(name)
+    client = Client(server.url, server.org, key, state_dir=tmp_path / name)
+    client.push_context(ctx)
+    ids = client.upload(kb, ctx, vectors, documents(len(vectors)), partitions=8, **BOTH, **sealed)
+    return client, kb, [chunk_id for chunk_id, _ in ids]
+
+
+def search(client, kb, ctx, query, **options):
+    hits, cost = client.search(kb, ctx, query, top_k=10, verify=True, private_meta=True, stats=True,
+                               with_content=True, **options)
+    return hits, cost
+
+
+def test_sealed_vectors_are_searched_as_paillier_records_of_the_same_vectors(server, ctx, tmp_path):
+    stored = clustered(300, 8, 21)
+    sealed, kb, ids = uploaded(server, ctx, "sealed", tmp_path, stored, sealed_vectors=True)
+    paillier, paillier_kb, paillier_ids = uploaded(server, ctx, "paillier", tmp_path, stored)
+    assert ids == paillier_ids
+    written = {chunk_id: (vector, 0) for chunk_id, vector in zip(ids, stored)}
+    for query in clustered(3, 8, 22):
+        for probe in ("all", 2, None):
+            hits, cost = search(sealed, kb, ctx, query, probe=probe)
+            paillier_hits, paillier_cost = search(paillier, paillier_kb, ctx, query, probe=probe)
+            found = [(h["chunk_id"], h["distance"]) for h in hits]
+            assert found == [(h["chunk_id"], h["distance"]) for h in paillier_hits], probe
+            assert (cost["records"], cost["partitions"]) == (paillier_cost["records"], paillier_cost["partitions"])
+            assert cost["answer_bytes"] * 4 < paillier_cost["answer_bytes"]
+            for hit in hits:
+                assert hit["content"] == f"doc {ids.index(hit['chunk_id'])}"
+            if probe == "all":
+                assert found == expected(written, query)
+
+
+def test_what_needs_paillier_records_says_so(server, ctx, tmp_path):
+    stored = clustered(40, 8, 23)
+    client, kb, _ = uploaded(server, ctx, "sealed-refusals", tmp_path, stored, sealed_vectors=True)
+    # Without verification the service is asked for compute_hamming.
+    with pytest.raises(RemoteError) as refused:
+        client.search(kb, ctx, stored[0], top_k=3, private_meta=True)
+    assert refused.value.status == 400 and "sealed vectors" in refused.value.message
+    with pytest.raises(InvalidInputError, match="sealed vectors"):
+        client.search(kb, ctx, stored[0], top_k=3, verify=True, private_meta=True, filter={"tag1": "t1"})
+    with pytest.raises(ValueError, match="verifiable=True"):
+        client.upload(kb, ctx, stored[:2], sealed_vectors=True, private_meta=True)
+    # A later upload follows the knowledge base's layout, asked or not.
+    added = client.upload(kb, ctx, stored[:2], **BOTH)
+    hits = client.search(kb, ctx, stored[1], top_k=1, verify=True, private_meta=True, probe="all")
+    assert hits[0]["distance"] == 0 and hits[0]["chunk_id"] in (added[1][0], 2)
