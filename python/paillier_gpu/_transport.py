@@ -41,7 +41,8 @@ class Transport:
             answer = self._carry(*step[1:])
 
     def _carry(self, method, route, tail, query, body, msgpack):
-        """One request as a driver asks for it: `(status, body, msgpack)`, or why no answer came."""
+        """One request as a driver asks for it: `(status, body, msgpack, Server-Timing header)`, or
+        why no answer came."""
         address = f"{self._url}/v1/{route}/{self._org}{tail}"
         if query:
             address += "?" + urllib.parse.urlencode(query)
@@ -53,9 +54,9 @@ class Transport:
         try:
             with urllib.request.urlopen(request, timeout=self._timeout, context=self._tls) as answer:
                 json_body = (answer.headers.get("Content-Type") or "").startswith("application/json")
-                return answer.status, answer.read(), msgpack and not json_body
+                return answer.status, answer.read(), msgpack and not json_body, answer.headers.get("Server-Timing")
         except urllib.error.HTTPError as error:
-            return error.code, error.read(), False
+            return error.code, error.read(), False, None
         except (urllib.error.URLError, OSError) as error:
             return f"{address}: {error}"
 

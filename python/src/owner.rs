@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use paillier_gpu::owner::{
-    Answer, Answered, ContextPush, Current, DeleteById, DeleteByMeta, DeleteChunks, DeleteFound,
-    DigestRead, DigestRebuild, Driver, FindRecords, Found, FoundRecords, InsertChunks, OwnerState,
-    Page, PartitionsRebuildRun, PatchByMeta, PatchChunks, Planner, RecordSearch, RecordsWrite,
-    ReplaceChunks, SearchAsk, SearchHit, SearchOutcome, StateDir, Step, Unanswered, UpdateById,
-    UploadPlacement, UploadRecords, UploadedRecords, Written,
+    server_timing_us, Answer, Answered, ContextPush, Current, DeleteById, DeleteByMeta,
+    DeleteChunks, DeleteFound, DigestRead, DigestRebuild, Driver, FindRecords, Found, FoundRecords,
+    InsertChunks, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, PatchChunks, Planner,
+    RecordSearch, RecordsWrite, ReplaceChunks, SearchAsk, SearchHit, SearchOutcome, StateDir, Step,
+    Unanswered, UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
 };
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::partitions::TrainOptions;
@@ -212,6 +212,11 @@ impl PyDriver {
                         stats.set_item("records", outcome.records)?;
                         stats.set_item("answer_bytes", outcome.answer_bytes)?;
                         stats.set_item("partitions", outcome.partitions)?;
+                        let times = pyo3::types::PyDict::new(py);
+                        for (part, ms) in outcome.times.parts() {
+                            times.set_item(part, ms)?;
+                        }
+                        stats.set_item("times_ms", times)?;
                         (hits_json(&outcome.hits)?, stats)
                             .into_pyobject(py)?
                             .into_any()
@@ -242,13 +247,26 @@ fn answered_of(answer: &Bound<'_, PyAny>) -> PyResult<Answered> {
     if let Ok(why) = answer.extract::<String>() {
         return Ok(Err(Unanswered(why)));
     }
-    let (status, body, msgpack): (u16, Vec<u8>, bool) = answer.extract().map_err(|_| {
-        invalid_input("an answer is (status, body bytes, msgpack) or why none came (a string)")
-    })?;
+    let refused = || {
+        invalid_input(
+            "an answer is (status, body bytes, msgpack[, Server-Timing header or None]) or \
+             why none came (a string)",
+        )
+    };
+    // The Server-Timing header may be left out: (status, body, msgpack) reads too.
+    let (status, body, msgpack, timing): (u16, Vec<u8>, bool, Option<String>) = answer
+        .extract()
+        .or_else(|_| {
+            answer
+                .extract::<(u16, Vec<u8>, bool)>()
+                .map(|(status, body, msgpack)| (status, body, msgpack, None))
+        })
+        .map_err(|_| refused())?;
     Ok(Ok(Answer {
         status,
         body,
         msgpack,
+        server_us: timing.as_deref().and_then(server_timing_us),
     }))
 }
 

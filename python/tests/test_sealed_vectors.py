@@ -54,6 +54,7 @@ def test_sealed_vectors_are_searched_as_paillier_records_of_the_same_vectors(ser
             assert found == [(h["chunk_id"], h["distance"]) for h in paillier_hits], probe
             assert (cost["records"], cost["partitions"]) == (paillier_cost["records"], paillier_cost["partitions"])
             assert cost["answer_bytes"] * 4 < paillier_cost["answer_bytes"]
+            assert set(cost["times_ms"]) == {"digest", "service", "transfer", "opening", "ranking", "documents"}
             for hit in hits:
                 assert hit["content"] == f"doc {ids.index(hit['chunk_id'])}"
             if probe == "all":

@@ -88,6 +88,27 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// Whether the body is msgpack (its content type says so); JSON otherwise.
     pub msgpack: bool,
+    /// The service's own time on it, in microseconds, where its `Server-Timing` header gives
+    /// one ([`server_timing_us`]); for a search's figures only, never trusted for anything.
+    pub server_us: Option<u64>,
+}
+
+/// The duration a `Server-Timing` header value gives (`app;dur=12.5`, milliseconds: its first
+/// metric with a `dur`), in microseconds; none where it gives none that reads.
+///
+/// ```
+/// use paillier_gpu::owner::server_timing_us;
+/// assert_eq!(server_timing_us("app;dur=12.5"), Some(12_500));
+/// assert_eq!(server_timing_us("app"), None);
+/// assert_eq!(server_timing_us("app;dur=-1"), None);
+/// ```
+pub fn server_timing_us(header: &str) -> Option<u64> {
+    let dur = header
+        .split([',', ';'])
+        .map(str::trim)
+        .find_map(|part| part.strip_prefix("dur="))?;
+    let ms: f64 = dur.trim_matches('"').parse().ok()?;
+    (ms.is_finite() && ms >= 0.0).then(|| (ms * 1000.0).round() as u64)
 }
 
 /// What a client hands back for a request: its answer, or why none came (no connection, a

@@ -43,10 +43,12 @@ pub use documents::{by_chunk_id, ChunksById, DocumentsRead};
 pub use edits::{DeleteByMeta, PatchByMeta, UpdateById};
 pub use find::{with_rebuild_hint, FindRecords, Found, FoundRecords, Page};
 pub use hamming_answer::read_hamming_answer;
-pub use http::{message_of, Answer, Answered, Driver, Method, Request, Step, Unanswered};
+pub use http::{
+    message_of, server_timing_us, Answer, Answered, Driver, Method, Request, Step, Unanswered,
+};
 pub use partitions_rebuild::PartitionsRebuildRun;
 pub use reseal::ResealRecords;
-pub use search::{RecordSearch, SearchAsk, SearchHit, SearchOutcome};
+pub use search::{RecordSearch, SearchAsk, SearchHit, SearchOutcome, SearchTimes};
 pub use state::OwnerState;
 pub use state_dir::{SeenDigest, StateDir};
 pub use stored::{stored_batch, DeleteById, StoredPairs};

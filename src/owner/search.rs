@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use paillier_gpu_api as api;
 use serde_json::Value;
@@ -25,8 +26,10 @@ use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::refused;
 use crate::verifiable::{
     covered_tally, partitions_filter, Document, Expectation, KeyDerivation, OwnerDigest, Probe,
-    Ranked, RecordCodec, RecordNonce, SealedPage, SearchAsked, VerifiableQuery,
+    Ranked, RecordCodec, RecordNonce, SearchAsked, VerifiableQuery,
 };
+use times::ms_since;
+pub use times::SearchTimes;
 
 /// What a search asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -72,6 +75,8 @@ pub struct SearchOutcome {
     pub answer_bytes: usize,
     /// The partitions probed (none: every record the search selects).
     pub partitions: Option<usize>,
+    /// Where its time went.
+    pub times: SearchTimes,
 }
 
 enum Phase {
@@ -93,6 +98,9 @@ pub struct RecordSearch {
     digest: Option<OwnerDigest>,
     owner_filter: Option<Value>,
     outcome: SearchOutcome,
+    /// When the phase being timed began (the digest's read, the answer's request, the
+    /// documents').
+    since: Instant,
     phase: Phase,
 }
 
@@ -129,6 +137,7 @@ impl RecordSearch {
             digest: None,
             owner_filter: None,
             outcome: SearchOutcome::default(),
+            since: Instant::now(),
             phase: Phase::Start,
         })
     }
@@ -173,63 +182,8 @@ impl RecordSearch {
             Request::new(Method::Post, "compute_hamming", String::new()).with_json(&body)?;
         request.msgpack = true;
         self.phase = Phase::Answer(Box::new(query));
+        self.since = Instant::now();
         Ok(Step::Send(request))
-    }
-
-    /// The pages of sealed vectors of the partitions `probed` (none: every page) asked for.
-    fn sealed_query(&mut self, probed: Option<Vec<u32>>) -> Result<Step<SearchOutcome>> {
-        if self.ask.filter.is_some() || self.ask.range.is_some() {
-            return Err(Error::SealedVectors(format!(
-                "knowledge base {} holds sealed vectors, whose search reads whole partitions: \
-                 a search by metadata filter or chunk range over them is not built yet",
-                self.codec.kb()
-            )));
-        }
-        self.owner_filter = probed.as_deref().map(partitions_filter);
-        let tokens = match &probed {
-            Some(partitions) => Some(self.codec.partition_tokens(partitions)?),
-            None => None,
-        };
-        let body = api::SealedPages {
-            kb_id: self.codec.kb().to_owned(),
-            context_id: self.codec.context().id().to_owned(),
-            tokens,
-        };
-        let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
-        self.phase = Phase::Sealed(probed);
-        Ok(Step::Send(request))
-    }
-
-    /// The pages opened, checked and ranked; then the top k's documents asked for.
-    fn ranked_sealed(
-        &mut self,
-        probed: Option<Vec<u32>>,
-        answered: Option<Answered>,
-    ) -> Result<Step<SearchOutcome>> {
-        let answer = expect_answer(answered, "sealed_pages", "")?;
-        answer.check_status()?;
-        let vector_bytes = self.codec.context().embed_len().div_ceil(8);
-        self.outcome.records = SealedPage::records_in(&answer.body, vector_bytes);
-        self.outcome.answer_bytes = answer.body.len();
-        let expectation = Expectation {
-            range: None,
-            count: self.ask.expect_count,
-            digest: self
-                .digest
-                .as_ref()
-                .and_then(|d| covered_tally(d, self.owner_filter.as_ref(), None)),
-        };
-        let top = self
-            .codec
-            .rank_sealed(
-                &answer.body,
-                &self.vector,
-                probed.as_deref(),
-                &expectation,
-                self.ask.top_k,
-            )
-            .map_err(with_rebuild_hint)?;
-        self.documents_of(top)
     }
 
     /// The answer read, verified and ranked; then the top k's documents asked for.
@@ -240,6 +194,7 @@ impl RecordSearch {
     ) -> Result<Step<SearchOutcome>> {
         let verified = self.codec.options().verifiable;
         let answer = expect_answer(answered, "compute_hamming", "")?;
+        self.outcome.times.answered(self.since, answer.server_us);
         answer.check_status()?;
         let public = self.codec.context().public_context();
         let (chunk_ids, responses) = read_hamming_answer(&public, &answer.body, answer.msgpack)?
@@ -261,6 +216,7 @@ impl RecordSearch {
                 .as_ref()
                 .and_then(|d| covered_tally(d, self.owner_filter.as_ref(), self.ask.range)),
         };
+        let opening = Instant::now();
         let top = self
             .codec
             .rank(query, &responses, &chunk_ids, &expectation, self.ask.top_k)
@@ -269,6 +225,8 @@ impl RecordSearch {
                 (true, Some(_)) => with_rebuild_hint(located(e, &chunk_ids, true)),
                 (false, _) => located(e, &chunk_ids, false),
             })?;
+        // Decrypting, checking and ranking are one step for Paillier answers.
+        self.outcome.times.opening_ms = Some(ms_since(opening));
         self.documents_of(top)
     }
 
@@ -284,6 +242,7 @@ impl RecordSearch {
         let documents =
             DocumentsRead::new(Arc::clone(&self.codec), records, self.owner_filter.clone());
         self.phase = Phase::Documents(top, documents);
+        self.since = Instant::now();
         self.step(None)
     }
 
@@ -384,6 +343,7 @@ impl Driver for RecordSearch {
                     Ok(Step::Send(request))
                 }
                 Step::Done(current) => {
+                    self.outcome.times.digest_ms = Some(ms_since(self.since));
                     self.digest = Some(current.digest).filter(|d| d.version() > 0);
                     self.query()
                 }
@@ -395,7 +355,10 @@ impl Driver for RecordSearch {
                     self.phase = Phase::Documents(top, documents);
                     Ok(Step::Send(request))
                 }
-                Step::Done(opened) => Ok(Step::Done(self.hits(top, opened))),
+                Step::Done(opened) => {
+                    self.outcome.times.documents_ms = Some(ms_since(self.since));
+                    Ok(Step::Done(self.hits(top, opened)))
+                }
             },
             Phase::Over => Err(Error::InvalidParameter(
                 "the search is over: a driver is not stepped after its end".into(),
@@ -403,3 +366,8 @@ impl Driver for RecordSearch {
         }
     }
 }
+
+#[path = "search_sealed.rs"]
+mod sealed;
+#[path = "search_times.rs"]
+mod times;

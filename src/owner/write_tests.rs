@@ -17,7 +17,7 @@ fn json<T: serde::Serialize>(status: u16, body: &T) -> Answer {
     Answer {
         status,
         body: serde_json::to_vec(body).unwrap(),
-        msgpack: false,
+        ..Answer::default()
     }
 }
 

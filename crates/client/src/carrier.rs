@@ -3,7 +3,8 @@
 //! back, until the driver ends. No rule or step order of the protocol lives here.
 
 use paillier_gpu::owner::{
-    Answer, Answered, Driver, Method, Planner, RecordsWrite, Request, Step, Unanswered,
+    server_timing_us, Answer, Answered, Driver, Method, Planner, RecordsWrite, Request, Step,
+    Unanswered,
 };
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
@@ -57,11 +58,17 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/json"));
+        let server_us = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .and_then(server_timing_us);
         let body = response.bytes().map_err(unanswered)?.to_vec();
         Ok(Answer {
             status,
             body,
             msgpack: request.msgpack && !json,
+            server_us,
         })
     }
 

@@ -44,7 +44,7 @@ pub use digest::{DigestSummary, SeenDigest, StateDir};
 pub use error::{Error, Result};
 pub use find::Found;
 pub use partitions::{PartitionSummary, Placement, Probe, RebuildReport};
-pub use record_search::{Hit, SearchCost, SearchOptions};
+pub use record_search::{Hit, SearchCost, SearchOptions, SearchTimes};
 pub use records::{RecordOptions, Uploaded};
 pub use search::HammingAnswer;
 

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use paillier_gpu::context::ExecutionContext;
+pub use paillier_gpu::owner::SearchTimes;
 use paillier_gpu::owner::{RecordSearch, SearchAsk};
 use paillier_gpu::verifiable::{Document, RecordCodec, RecordNonce, RecordOptions};
 use serde_json::Value;
@@ -54,8 +55,9 @@ pub struct Hit {
     pub document: Option<Document>,
 }
 
-/// What one search cost: what the service answered and this owner decoded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What one search cost: what the service answered and this owner decoded, and where the
+/// time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SearchCost {
     /// The records answered (each decoded here).
     pub records: usize,
@@ -63,6 +65,8 @@ pub struct SearchCost {
     pub answer_bytes: usize,
     /// The partitions probed (none: every record the search selects).
     pub partitions: Option<usize>,
+    /// Where the time went (see [`SearchTimes`]).
+    pub times: SearchTimes,
 }
 
 impl Client {
@@ -126,6 +130,7 @@ impl Client {
             records: outcome.records,
             answer_bytes: outcome.answer_bytes,
             partitions: outcome.partitions,
+            times: outcome.times,
         };
         Ok((hits, cost))
     }

@@ -284,31 +284,6 @@ impl SealedPage {
     }
 }
 
-impl SealedPage {
-    /// How many records the pages of `pages` (wire forms one after another, of
-    /// `vector_bytes`-byte vectors) hold, read from their headers alone, up to the first that
-    /// is not a page: for a count, never for a check ([`open`](Self::open) checks).
-    pub fn records_in(pages: &[u8], vector_bytes: usize) -> usize {
-        let (mut at, mut records) = (0usize, 0usize);
-        while let Some(header) = pages.get(at..at + HEADER_LEN) {
-            let count = u32::from_be_bytes([header[17], header[18], header[19], header[20]]);
-            let count = count as usize;
-            let length = vector_bytes
-                .checked_add(8)
-                .and_then(|record| count.checked_mul(record))
-                .and_then(|body| body.checked_add(HEADER_LEN + TAG_LEN));
-            match length {
-                Some(length) if count > 0 && at + length <= pages.len() => {
-                    records += count;
-                    at += length;
-                }
-                _ => break,
-            }
-        }
-        records
-    }
-}
-
 impl OpenedPage {
     /// The page's partition.
     pub fn partition(&self) -> Option<u32> {

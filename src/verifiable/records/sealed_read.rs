@@ -15,6 +15,21 @@ use crate::verifiable::records::codec::RecordCodec;
 use crate::verifiable::records::read::Ranked;
 use crate::verifiable::records::sealed_page::{SealedPage, PAGE_RECORDS};
 
+/// An answer of sealed pages opened ([`RecordCodec::open_sealed`]): each record's chunk id,
+/// nonce and distance, in the answer's order, not yet checked as a whole.
+#[derive(Debug)]
+pub struct OpenedSealed {
+    chunk_ids: Vec<i64>,
+    decoded: Vec<DecodedRecord>,
+}
+
+impl OpenedSealed {
+    /// How many records the answer holds.
+    pub fn records(&self) -> usize {
+        self.chunk_ids.len()
+    }
+}
+
 impl RecordCodec {
     /// `records` (chunk id, vector of 0/1 values, partition) sealed as pages: each partition's
     /// records in the order given, [`PAGE_RECORDS`] at most a page, pages in the order their
@@ -48,7 +63,8 @@ impl RecordCodec {
     /// be of a partition in `probed` (when given), and the whole answer pass `expectation`
     /// as a verified Paillier answer does: any failure refuses all of it. A search of probed
     /// partitions needs the digest's tally of them in `expectation` (nothing else shows a page
-    /// dropped or an earlier copy of one served): refused without it.
+    /// dropped or an earlier copy of one served): refused without it. The two steps of
+    /// [`open_sealed`](Self::open_sealed) and [`rank_opened`](Self::rank_opened).
     pub fn rank_sealed(
         &self,
         pages: &[u8],
@@ -57,6 +73,20 @@ impl RecordCodec {
         expectation: &Expectation,
         top_k: usize,
     ) -> Result<Vec<Ranked>> {
+        let opened = self.open_sealed(pages, query, probed, expectation)?;
+        self.rank_opened(&opened, expectation, top_k)
+    }
+
+    /// The first step of [`rank_sealed`](Self::rank_sealed): every page read, of a probed
+    /// partition, opened, and each record's distance to `query` taken (on every core); nothing
+    /// yet checked of the answer as a whole.
+    pub fn open_sealed(
+        &self,
+        pages: &[u8],
+        query: &[u8],
+        probed: Option<&[u32]>,
+        expectation: &Expectation,
+    ) -> Result<OpenedSealed> {
         if probed.is_some() && expectation.digest.is_none() {
             return Err(Error::InvalidParameter(
                 "a search of sealed vectors in probed partitions is checked against the owner's \
@@ -112,9 +142,19 @@ impl RecordCodec {
                 Ok(records)
             })
             .collect::<Result<Vec<_>>>()?;
-        let (chunk_ids, decoded): (Vec<i64>, Vec<DecodedRecord>) =
-            opened.into_iter().flatten().unzip();
-        self.verified_top_k(&decoded, &chunk_ids, expectation, top_k)
+        let (chunk_ids, decoded) = opened.into_iter().flatten().unzip();
+        Ok(OpenedSealed { chunk_ids, decoded })
+    }
+
+    /// The second step of [`rank_sealed`](Self::rank_sealed): the opened answer checked whole
+    /// against `expectation` (ids, nonces, count, the digest's tally), then its `top_k`.
+    pub fn rank_opened(
+        &self,
+        opened: &OpenedSealed,
+        expectation: &Expectation,
+        top_k: usize,
+    ) -> Result<Vec<Ranked>> {
+        self.verified_top_k(&opened.decoded, &opened.chunk_ids, expectation, top_k)
     }
 
     /// `bits` (one 0 or 1 a dimension, the context's count of them) packed eight to a byte,

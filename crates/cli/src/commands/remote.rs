@@ -304,6 +304,8 @@ fn search(args: SearchArgs, passphrase_file: Option<&Path>) -> Result<()> {
             line["answer_bytes"] = json!(cost.answer_bytes);
             line["partitions"] = json!(cost.partitions);
             line["elapsed_ms"] = json!(elapsed.as_secs_f64() * 1e3);
+            let parts = cost.times.parts().into_iter();
+            line["times_ms"] = Value::Object(parts.map(|(k, ms)| (k.into(), json!(ms))).collect());
         }
         print_json(&line)?;
     }

@@ -84,6 +84,11 @@ fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
             assert_eq!(hits(found), hits(&expected), "--probe {probe}");
             assert_eq!(found["records"], expected["records"]);
             assert_eq!(found["partitions"], expected["partitions"]);
+            // Where the time went: every part of a verified search of sealed vectors.
+            let parts = found["times_ms"].as_object().unwrap();
+            for part in ["digest", "service", "transfer", "opening", "ranking", "documents"] {
+                assert!(parts[part].as_f64().unwrap() >= 0.0, "{part}: {found}");
+            }
             let bytes = |line: &Value| line["answer_bytes"].as_u64().unwrap();
             assert!(bytes(found) * 4 < bytes(&expected), "{found} {expected}");
         }
