@@ -69,6 +69,18 @@ attack sets how it lies from then on (`{"kind": "none"}` stops):
   other_tokens   {}                              every probed partition replaced by others
                                                  (tools/tamper_partitions.py; the tokens are
                                                  learnt from the records written through it)
+  page_drop      {"vector_bytes": B}             answers of sealed vectors (POST
+                                                 /v1/sealed_pages, pages of B-byte vectors,
+                                                 tools/tamper_pages.py): the last page left out
+  page_twice     {"vector_bytes": B}             the first page answered twice
+  page_flip      {"vector_bytes": B}             a bit of the first page's vectors flipped
+  page_ids       {"vector_bytes": B}             the first page's first two ids exchanged
+  page_partition {"vector_bytes": B}             the first page relabelled as the last page's
+                                                 partition
+  page_foreign   {"vector_bytes": B, "from_kb": K}
+                                                 the first page replaced by knowledge base K's
+  page_replay    {"vector_bytes": B}             the previous answer of pages for the knowledge
+                                                 base (another query's partitions)
 
 It remembers each record's index and content as they pass (inserts and updates with the ids of
 their answers, GET /v1/chunk answers), for stale and resurrect. `GET /_tamper/log` answers
@@ -89,6 +101,7 @@ import urllib.parse
 import urllib.request
 
 from tamper_common import encrypt, entry_of
+from tamper_pages import tamper_pages
 from tamper_partitions import learn_tokens, probed_tokens, tamper_partitions
 from tamper_records import (LAST_QUERY, learn_fetched, learn_write, pieces_of,
                             tamper_answer_records, tamper_chunks_records)
@@ -177,13 +190,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self._answer(200, json.dumps(answer).encode())
             return
         is_hamming = self.path.startswith("/v1/compute_hamming/")
+        is_pages = method == "POST" and self.path.startswith("/v1/sealed_pages/")
         with LOCK:
             dropping = ATTACK.get("kind") == "drop_filter"
         if dropping and body and (is_hamming or self.path.startswith("/v1/chunk/meta/")):
             sent = json.loads(body)
             sent.pop("meta_filter", None)
             body = json.dumps(sent).encode()
-        if is_hamming and body:
+        if (is_hamming or is_pages) and body:
             with LOCK:
                 asked = probed_tokens(json.loads(body))
                 if asked is not None:
@@ -264,8 +278,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if losing:
                 self.close_connection = True
                 return
-        if status == 200 and method in ("POST", "PUT", "PATCH") and not is_hamming:
+        if status == 200 and method in ("POST", "PUT", "PATCH") and not (is_hamming or is_pages):
             self._learn_write(body, content)
+        if status == 200 and is_pages:
+            with LOCK:
+                attack = dict(ATTACK)
+                try:
+                    content = tamper_pages(json.loads(body or b"{}").get("kb_id"), content, attack)
+                except (KeyError, ValueError) as error:
+                    self._answer(599, json.dumps({"message": f"tamper-proxy: {error}"}).encode())
+                    return
         if status == 200 and (is_hamming or is_get_chunks):
             with LOCK:
                 attack = dict(ATTACK)

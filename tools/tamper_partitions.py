@@ -1,5 +1,6 @@
 """The tampering proxy's attacks on partitioned searches (tools/tamper-proxy.py loads this
-module). A partitioned search sends `{"partition": {"$in": [tokens]}}` as its metadata filter;
+module). A partitioned search sends `{"partition": {"$in": [tokens]}}` as its metadata filter
+(a search of sealed vectors, `{"tokens": [tokens]}` to `POST /v1/sealed_pages`);
 the proxy learns each knowledge base's partition tokens from the records written through it and
 changes which partitions the service is asked for:
 
@@ -27,8 +28,10 @@ def learn_tokens(kb, chunks):
 
 
 def probed_tokens(sent):
-    """The partition tokens a compute_hamming request (`sent`) asks for, sorted; None for a
-    search that probes no partitions."""
+    """The partition tokens a compute_hamming or sealed pages request (`sent`) asks for,
+    sorted; None for a search that probes no partitions."""
+    if isinstance(sent.get("tokens"), list):
+        return sorted(sent["tokens"])
     text = sent.get("meta_filter")
     meta_filter = json.loads(text) if isinstance(text, str) else text
     condition = meta_filter.get("partition") if isinstance(meta_filter, dict) else None
@@ -38,25 +41,32 @@ def probed_tokens(sent):
 
 
 def tamper_partitions(sent, attack):
-    """`sent` (a compute_hamming request) with its probed tokens changed as `attack` says."""
-    if attack.get("kind") not in KINDS or "meta_filter" not in sent:
+    """`sent` (a compute_hamming or sealed pages request) with its probed tokens changed as
+    `attack` says."""
+    if attack.get("kind") not in KINDS:
+        return sent
+    if isinstance(sent.get("tokens"), list):
+        sent["tokens"] = changed(sent["tokens"], sent.get("kb_id"), attack["kind"])
+        return sent
+    if "meta_filter" not in sent:
         return sent
     text = sent["meta_filter"]
     meta_filter = json.loads(text) if isinstance(text, str) else text
     condition = meta_filter.get("partition") if isinstance(meta_filter, dict) else None
     if not isinstance(condition, dict) or not isinstance(condition.get("$in"), list):
         return sent
-    asked = condition["$in"]
-    others = sorted(TOKENS.get(sent.get("kb_id"), set()) - set(asked))
-    kind = attack["kind"]
-    if kind == "drop_partition" and len(asked) > 1:
-        asked = asked[:-1]
-    elif kind == "swap_partition" and others:
-        asked = asked[:-1] + others[:1]
-    elif kind == "other_tokens" and len(others) >= len(asked):
-        asked = others[:len(asked)]
-    else:
-        raise KeyError(f"{kind}: too few partition tokens seen to lie with")
-    condition["$in"] = asked
+    condition["$in"] = changed(condition["$in"], sent.get("kb_id"), attack["kind"])
     sent["meta_filter"] = json.dumps(meta_filter) if isinstance(text, str) else meta_filter
     return sent
+
+
+def changed(asked, kb, kind):
+    """The tokens `asked` of `kb`'s partitions, changed as attack `kind` says."""
+    others = sorted(TOKENS.get(kb, set()) - set(asked))
+    if kind == "drop_partition" and len(asked) > 1:
+        return asked[:-1]
+    if kind == "swap_partition" and others:
+        return asked[:-1] + others[:1]
+    if kind == "other_tokens" and len(others) >= len(asked):
+        return others[:len(asked)]
+    raise KeyError(f"{kind}: too few partition tokens seen to lie with")

@@ -94,8 +94,8 @@ class Client(Transport):
         not set) and sent as a token. `partitions` (a number, or "auto": about √records)
         partitions an empty knowledge base: the partitions are trained over these vectors
         (`balance`: none above this times the mean; `recall_target`: the recall@10 the
-        recommended probe must reach; None: the library's, 1.5 and 0.9) and stored with the
-        digest by the first batch, with `decoys` (as `rebuild_partitions`'s: the fewest every
+        recommended probe must reach; None: the library's, 1.5 and 0.9, or 0.95 for sealed
+        vectors) and stored with the digest by the first batch, with `decoys` (as `rebuild_partitions`'s: the fewest every
         search takes). A knowledge base with records and no partitions is refused
         (`rebuild_partitions` partitions it); one already partitioned keeps its partitions and
         its decoys.

@@ -16,7 +16,7 @@ use paillier_gpu::owner::{
     Unanswered, UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
 };
 use paillier_gpu::paillier::CiphertextBatch;
-use paillier_gpu::partitions::TrainOptions;
+use paillier_gpu::partitions::{TrainOptions, SEALED_RECALL_TARGET};
 use paillier_gpu::verifiable::{
     Document, OwnerDigest, PartitionCount, RebuildReport, RecordNonce, SentRecord,
 };
@@ -400,11 +400,16 @@ impl PyRecordCodec {
                 None => UploadPlacement::Follow,
                 Some(count) => {
                     let defaults = TrainOptions::default();
+                    // Sealed vectors cost far less a probed record: their default aims higher.
+                    let target = match self.codec.holds_sealed_vectors() {
+                        true => SEALED_RECALL_TARGET,
+                        false => defaults.recall_target,
+                    };
                     UploadPlacement::Asked {
                         count: partition_count(count)?,
                         train: TrainOptions {
                             balance: balance.unwrap_or(defaults.balance),
-                            recall_target: recall_target.unwrap_or(defaults.recall_target),
+                            recall_target: recall_target.unwrap_or(target),
                             ..defaults
                         },
                         decoys: decoys.map(decoys_of).transpose()?.unwrap_or(0),

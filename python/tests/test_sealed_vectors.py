@@ -10,8 +10,9 @@ import paillier_gpu as pg
 from paillier_gpu.client import Client, RemoteError
 from paillier_gpu.errors import InvalidInputError
 
-from test_owner_digest import Server
-from test_partitions import BOTH, EMBED, clustered, documents, expected
+from test_owner_digest import Server, proxy  # noqa: F401  (the tampering proxy's fixture)
+from conftest import hamming
+from test_partitions import BOTH, EMBED, clustered, documents
 
 
 @pytest.fixture(scope="module")
@@ -44,26 +45,28 @@ def test_sealed_vectors_are_searched_as_paillier_records_of_the_same_vectors(ser
     stored = clustered(300, 8, 21)
     sealed, kb, ids = uploaded(server, ctx, "sealed", tmp_path, stored, sealed_vectors=True)
     paillier, paillier_kb, paillier_ids = uploaded(server, ctx, "paillier", tmp_path, stored)
-    assert ids == paillier_ids
-    written = {chunk_id: (vector, 0) for chunk_id, vector in zip(ids, stored)}
+    # Sealed vectors go partition by partition: the same ids, given to other records.
+    assert sorted(ids) == sorted(paillier_ids) and ids != paillier_ids
     for query in clustered(3, 8, 22):
         for probe in ("all", 2, None):
             hits, cost = search(sealed, kb, ctx, query, probe=probe)
             paillier_hits, paillier_cost = search(paillier, paillier_kb, ctx, query, probe=probe)
             found = [(h["chunk_id"], h["distance"]) for h in hits]
-            assert found == [(h["chunk_id"], h["distance"]) for h in paillier_hits], probe
+            assert [d for _, d in found] == [h["distance"] for h in paillier_hits], probe
             assert (cost["records"], cost["partitions"]) == (paillier_cost["records"], paillier_cost["partitions"])
             assert cost["answer_bytes"] * 4 < paillier_cost["answer_bytes"]
             assert set(cost["times_ms"]) == {"digest", "service", "transfer", "opening", "ranking", "documents"}
             for hit in hits:
                 assert hit["content"] == f"doc {ids.index(hit['chunk_id'])}"
+            truth = {chunk_id: hamming(vector, query) for chunk_id, vector in zip(ids, stored)}
+            assert all(truth[chunk_id] == distance for chunk_id, distance in found)
             if probe == "all":
-                assert found == expected(written, query)
+                assert [d for _, d in found] == sorted(truth.values())[:10]
 
 
 def test_what_needs_paillier_records_says_so(server, ctx, tmp_path):
     stored = clustered(40, 8, 23)
-    client, kb, _ = uploaded(server, ctx, "sealed-refusals", tmp_path, stored, sealed_vectors=True)
+    client, kb, ids = uploaded(server, ctx, "sealed-refusals", tmp_path, stored, sealed_vectors=True)
     # Without verification the service is asked for compute_hamming.
     with pytest.raises(RemoteError) as refused:
         client.search(kb, ctx, stored[0], top_k=3, private_meta=True)
@@ -75,4 +78,46 @@ def test_what_needs_paillier_records_says_so(server, ctx, tmp_path):
     # A later upload follows the knowledge base's layout, asked or not.
     added = client.upload(kb, ctx, stored[:2], **BOTH)
     hits = client.search(kb, ctx, stored[1], top_k=1, verify=True, private_meta=True, probe="all")
-    assert hits[0]["distance"] == 0 and hits[0]["chunk_id"] in (added[1][0], 2)
+    assert hits[0]["distance"] == 0 and hits[0]["chunk_id"] in (added[1][0], ids[1])
+
+
+def test_each_lie_about_sealed_pages_is_refused(server, proxy, ctx, tmp_path):
+    kb, key = server.kb_and_key("sealed-lies")
+    client = Client(proxy.url, server.org, key, state_dir=tmp_path / "lied-to")
+    client.push_context(ctx)
+    stored = clustered(200, 8, 24)
+    ids = client.upload(kb, ctx, stored, documents(200), partitions=8, sealed_vectors=True, **BOTH)
+    query = stored[5]
+
+    def searched(**options):
+        return client.search(kb, ctx, query, top_k=5, verify=True, private_meta=True, **options)
+
+    assert searched(probe=2)[0]["chunk_id"] == ids[5][0]
+    lies = ["page_drop", "page_twice", "page_flip", "page_ids", "page_partition"]
+    for kind in lies:
+        proxy(kind=kind, vector_bytes=EMBED // 8)
+        with pytest.raises(pg.AnswerRejectedError):
+            searched(probe=3)
+    # Another knowledge base's page, of the same context.
+    proxy(kind="none")
+    other_kb, other_key = server.kb_and_key("sealed-lies-other")
+    other = Client(proxy.url, server.org, other_key, state_dir=tmp_path / "other")
+    other.push_context(ctx)
+    other.upload(other_kb, ctx, stored[:50], partitions=2, sealed_vectors=True, **BOTH)
+    other.search(other_kb, ctx, query, top_k=1, verify=True, private_meta=True, probe="all")
+    proxy(kind="page_foreign", vector_bytes=EMBED // 8, from_kb=other_kb)
+    with pytest.raises(pg.AnswerRejectedError):
+        searched(probe=3)
+    # Another query's partitions, answered for this one's.
+    proxy(kind="none")
+    client.search(kb, ctx, stored[150], top_k=5, verify=True, private_meta=True, probe=2)
+    proxy(kind="page_replay", vector_bytes=EMBED // 8)
+    with pytest.raises(pg.AnswerRejectedError):
+        searched(probe=2)
+    # The partitions asked for changed on the way: one left out, one replaced, all replaced.
+    for kind in ("drop_partition", "swap_partition", "other_tokens"):
+        proxy(kind=kind)
+        with pytest.raises(pg.AnswerRejectedError):
+            searched(probe=2)
+    proxy(kind="none")
+    assert searched(probe=2)[0]["chunk_id"] == ids[5][0]

@@ -31,6 +31,7 @@ mod state;
 mod state_dir;
 mod stored;
 mod upload;
+mod upload_order;
 mod write;
 #[cfg(test)]
 mod write_tests;

@@ -21,6 +21,7 @@ use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
 use super::state::OwnerState;
 use super::stored::record_bits;
+use super::upload_order::{by_partition, in_given_order, permuted};
 use super::write::{Planned, Planner, RecordsWrite};
 use crate::error::{Error, Result};
 use crate::partitions::{PartitionModel, TrainOptions};
@@ -88,6 +89,9 @@ pub struct UploadRecords {
     records: Option<Arc<EncryptedRecords>>,
     /// Whether the digest was read (the vectors are then encrypted or to be sealed).
     started: bool,
+    /// The order the records are sent in, where it is not theirs: `order[k]` is the record
+    /// sent k-th (sealed vectors go by partition).
+    order: Option<Arc<Vec<usize>>>,
     uploaded: UploadedRecords,
     phase: Phase,
 }
@@ -133,6 +137,7 @@ impl UploadRecords {
             placement,
             records: None,
             started: false,
+            order: None,
             uploaded: UploadedRecords::default(),
             phase: Phase::Digest(read),
         })
@@ -191,6 +196,38 @@ impl UploadRecords {
         Ok(())
     }
 
+    /// Sealed vectors sent partition by partition (each record's chunk id follows that order),
+    /// so that a partition's records fill as few pages as the writes allow: the vectors,
+    /// documents and trained partitions put in that order, `order` kept to give each record
+    /// its id back. Records with no partition yet (the knowledge base has none) keep theirs.
+    fn order_by_partition(&mut self, current: &Current) -> Result<()> {
+        let partitions = match (&self.placement, current.digest.partition_model()) {
+            (UploadPlacement::Trained { partitions, .. }, _) => partitions.clone(),
+            (_, Some(model)) => self
+                .rows()
+                .iter()
+                .map(|v| model.assign(v))
+                .collect::<Result<Vec<u32>>>()?,
+            _ => return Ok(()),
+        };
+        let order = by_partition(&partitions);
+        let embed_len = self.codec.context().embed_len().max(1);
+        let rows: Vec<&[u8]> = self.vectors.chunks(embed_len).collect();
+        let mut vectors = Zeroizing::new(Vec::with_capacity(self.vectors.len()));
+        for &record in &order {
+            vectors.extend_from_slice(rows[record]);
+        }
+        self.vectors = Arc::new(vectors);
+        if !self.documents.is_empty() {
+            self.documents = Arc::new(permuted(&self.documents, &order));
+        }
+        if let UploadPlacement::Trained { partitions, .. } = &mut self.placement {
+            *partitions = permuted(partitions, &order);
+        }
+        self.order = Some(Arc::new(order));
+        Ok(())
+    }
+
     /// The write of the next batch, or the upload's end; the first is planned over the digest
     /// the upload read (`current`), the others read it again.
     fn next_batch(&mut self, current: Option<Current>) -> Result<Step<UploadedRecords>> {
@@ -199,7 +236,11 @@ impl UploadRecords {
             return Err(not_started());
         }
         if start >= count {
-            return Ok(Step::Done(std::mem::take(&mut self.uploaded)));
+            let mut uploaded = std::mem::take(&mut self.uploaded);
+            if let Some(order) = &self.order {
+                uploaded.records = in_given_order(&uploaded.records, order);
+            }
+            return Ok(Step::Done(uploaded));
         }
         let batch = match self.records {
             Some(_) => api::UPLOAD_BATCH,
@@ -224,6 +265,7 @@ impl UploadRecords {
                 _ => None,
             },
             range: (start, end),
+            order: self.order.clone(),
             nonces: Vec::new(),
             planned: None,
         };
@@ -259,9 +301,12 @@ impl UploadRecords {
                 }
                 Step::Done(current) => {
                     self.decide(&current)?;
-                    if !self.codec.holds_sealed_vectors() {
-                        let records = self.codec.encrypt(&self.rows())?;
-                        self.records = Some(Arc::new(records));
+                    match self.codec.holds_sealed_vectors() {
+                        true => self.order_by_partition(&current)?,
+                        false => {
+                            let records = self.codec.encrypt(&self.rows())?;
+                            self.records = Some(Arc::new(records));
+                        }
                     }
                     self.started = true;
                     self.next_batch(Some(current))
@@ -304,6 +349,8 @@ struct InsertBatch {
     /// The model just trained and this batch's partitions in it (none: follow the digest's).
     placement: Option<TrainedBatch>,
     range: (usize, usize),
+    /// The upload's order, where it is not the records' (see [`UploadRecords`]).
+    order: Option<Arc<Vec<usize>>>,
     /// The batch's records' nonces, as the last attempt planned them.
     nonces: Vec<RecordNonce>,
     planned: Option<Planned>,
@@ -369,7 +416,9 @@ impl Planner for InsertBatch {
                 }
             };
             let nonce = self.nonces[record - start];
-            let sent = codec.fields(record, Some(nonce), document.as_ref())?;
+            // A default name is the record's own place in the upload.
+            let given_at = self.order.as_ref().map_or(record, |order| order[record]);
+            let sent = codec.fields(given_at, Some(nonce), document.as_ref())?;
             let index = match &self.records {
                 Some(records) => codec.index(&records.batch, record)?,
                 None => Vec::new(),

@@ -52,7 +52,9 @@ mod props;
 mod tests;
 
 pub use model::PartitionModel;
-pub use options::{TrainOptions, MAX_PARTITIONS, SAMPLE_PER_PARTITION};
+pub use options::{
+    TrainOptions, MAX_PARTITIONS, RECALL_TARGET, SAMPLE_PER_PARTITION, SEALED_RECALL_TARGET,
+};
 pub use recall::RecallPoint;
 
 /// A partition count for `records` records: `round(√records)`, at least 1 (1,000 for a million)

@@ -176,13 +176,17 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             &mut vectors,
             count,
             &args.train,
+            args.sealed_vectors,
         )?,
         None => None,
     };
-    // Sealed vectors go in larger writes (fuller pages): read as many at a time.
-    let per_call = match args.sealed_vectors {
-        true => 8 * SEALED_UPLOAD_BATCH,
-        false => 8 * UPLOAD_BATCH,
+    // Sealed vectors go partition by partition within each call, in larger writes: the more
+    // records a call holds, the fuller each partition's pages. Partitions just trained hold
+    // every vector in memory already: up to 2^20 of them go in one call.
+    let per_call = match (args.sealed_vectors, &trained) {
+        (true, Some(_)) => 1 << 20,
+        (true, None) => 8 * SEALED_UPLOAD_BATCH,
+        (false, _) => 8 * UPLOAD_BATCH,
     };
     let (mut uploaded, mut first, mut last) = (0usize, None, None);
     let mut ids_out = args.ids_out.as_ref().map(|_| Vec::new());

@@ -102,8 +102,10 @@ fn sealed_vectors_rank_as_paillier_records_of_the_same_vectors() {
             .client
             .search_records_measured(&paillier.kb, &paillier.ctx, &query, &options(probe))
             .unwrap();
-        let found: Vec<(i64, u32)> = hits.iter().map(|h| (h.chunk_id, h.distance)).collect();
-        let wanted: Vec<(i64, u32)> = expected.iter().map(|h| (h.chunk_id, h.distance)).collect();
+        // Sealed vectors go partition by partition, so their chunk ids differ, and so may the
+        // order of ties: the distances are the same.
+        let found: Vec<u32> = hits.iter().map(|h| h.distance).collect();
+        let wanted: Vec<u32> = expected.iter().map(|h| h.distance).collect();
         assert_eq!(found, wanted, "query {q}, {probe:?}");
         assert_eq!(
             (cost.records, cost.partitions),
@@ -124,8 +126,13 @@ fn sealed_vectors_rank_as_paillier_records_of_the_same_vectors() {
             assert_eq!(document.content, format!("d{record}"));
             assert!(hit.nonce.is_some());
         }
-        assert_eq!(hits[0].chunk_id, sealed.ids[q]);
+        assert_eq!((hits[0].chunk_id, hits[0].distance), (sealed.ids[q], 2));
     }
+    // Partition by partition: each record's id as returned, in the records' own order.
+    let mut sorted = sealed.ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=RECORDS as i64).collect::<Vec<_>>());
+    assert_ne!(sorted, sealed.ids);
     // Every record, without partitions too.
     let flat = uploaded("flat", Some(LayoutKind::Sealed), false);
     let query = near(&flat.stored[200]);
@@ -262,5 +269,73 @@ fn a_sealed_record_dropped_or_a_store_put_back_is_refused() {
             Err(Error::Library(paillier_gpu::Error::AnswerRejected(r))) if r.has(FailureKind::DigestMismatch)
         ),
         "{dropped:?}"
+    );
+}
+
+#[test]
+fn each_lie_about_sealed_pages_is_refused() {
+    let server = TestServer::start();
+    let (kb, key) = server.kb_and_key("sealed-proxied");
+    let proxy = paillier_gpu_testing::tamper::TamperProxy::start(&server.url);
+    let state = tempfile::tempdir().unwrap();
+    let client = owner_of(&proxy.url, &server, &key, state.path());
+    let ctx = small_context(EMBED);
+    client.push_context(&ctx).unwrap();
+    let stored = clustered(EMBED, RECORDS, 16, 43);
+    let (model, partitions) = PartitionModel::train(&stored, &TrainOptions::new(8)).unwrap();
+    let placement = Placement::Trained {
+        model: &model,
+        partitions: &partitions,
+        decoys: 0,
+    };
+    let sealed = Some(LayoutKind::Sealed);
+    let ids = client
+        .upload_records_in(&kb, &ctx, &stored, &[], BOTH, placement, sealed)
+        .unwrap();
+    let query = near(&stored[5]);
+    let search = |probe| {
+        let options = SearchOptions {
+            top_k: 3,
+            ..options(probe)
+        };
+        client.search_records(&kb, &ctx, &query, &options)
+    };
+    assert_eq!(
+        search(Probe::Partitions(2)).unwrap()[0].chunk_id,
+        ids[5].chunk_id
+    );
+    let vector_bytes = EMBED / 8;
+    for kind in [
+        "page_drop",
+        "page_twice",
+        "page_flip",
+        "page_ids",
+        "page_partition",
+        "drop_partition",
+        "swap_partition",
+        "other_tokens",
+    ] {
+        proxy.set(serde_json::json!({"kind": kind, "vector_bytes": vector_bytes}));
+        let lied = search(Probe::Partitions(3));
+        assert!(
+            matches!(
+                &lied,
+                Err(Error::Library(paillier_gpu::Error::AnswerRejected(_)))
+            ),
+            "{kind}: {lied:?}"
+        );
+    }
+    // Another query's partitions answered for this one's.
+    proxy.honest();
+    let elsewhere = near(&stored[200]);
+    client
+        .search_records(&kb, &ctx, &elsewhere, &options(Probe::Partitions(2)))
+        .unwrap();
+    proxy.set(serde_json::json!({"kind": "page_replay", "vector_bytes": vector_bytes}));
+    assert!(search(Probe::Partitions(2)).is_err());
+    proxy.honest();
+    assert_eq!(
+        search(Probe::Partitions(2)).unwrap()[0].chunk_id,
+        ids[5].chunk_id
     );
 }
