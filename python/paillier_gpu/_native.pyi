@@ -516,7 +516,7 @@ class OwnerDigest:
         """How many records it counts."""
     @property
     def layout(self) -> str:
-        """The layout of the knowledge base's records: "one-bit" or "two-bit"."""
+        """The layout of the knowledge base's records: "one-bit", "two-bit" or "sealed-vectors"."""
     @property
     def counted_field(self) -> Optional[str]:
         """The metadata field it also counts per value, if any."""
@@ -621,7 +621,8 @@ class RecordCodec:
         private_meta: bool = False,
         layout: Optional[str] = None,
     ) -> None:
-        """`layout` ("one-bit" or "two-bit"): the records' layout, where no digest says it."""
+        """`layout` ("one-bit", "two-bit" or "sealed-vectors"): the records' layout, where no
+        digest says it."""
     @property
     def layout(self) -> Optional[str]:
         """The records' layout, once the digest (`open_digest`) or the constructor gave it."""
@@ -784,6 +785,10 @@ class RecordCodec:
         self, state: OwnerState, counted_field: Optional[str] = None, after_rollback: bool = False
     ) -> Driver:
         """The driver of a rebuild of the owner's digest; it ends with the digest written."""
+    def seal_vectors(self, state: OwnerState, batch: Optional[int] = None) -> Driver:
+        """The driver of a move of the knowledge base's Paillier records to sealed vectors,
+        `batch` records a write (None: the library's); it ends with `{"records", "moved",
+        "resumed"}`."""
     def rebuilt_digest(self, plan: DigestRebuild, records: Sequence[_Counted]) -> Tuple[OwnerDigest, str]:
         """The digest `plan` rebuilds from records (chunk_id, nonce, counted value), and its
         sealed bytes."""

@@ -104,7 +104,7 @@ class Client(Transport):
         which fixes it; later uploads follow it): no Paillier ciphertext, each record's bits
         sealed with AES-256-GCM in pages of one partition, which a verified `search` opens and
         ranks. Not yet for them: searches with a filter or range, finds, updates, patches and
-        deletes by metadata, digest and partitions rebuilds."""
+        deletes by metadata, partitions rebuilds."""
         if sealed_vectors and not verifiable:
             raise ValueError("sealed_vectors are verifiable records: pass verifiable=True")
         layout = "sealed-vectors" if sealed_vectors else None
@@ -178,6 +178,17 @@ class Client(Transport):
         digest = self._drive(codec.rebuild_digest(self._state, counted_field, after_rollback))
         return {"version": digest.version, "records": digest.count, "counted_field": digest.counted_field,
                 "counted_values": digest.counted_values, "layout": digest.layout}
+
+    def seal_vectors(self, kb_id, context, *, private_meta=False, batch=None):
+        """Moves `kb_id`'s verifiable records from Paillier ciphertexts to sealed vectors (as
+        `upload(..., sealed_vectors=True)` writes them): each read and verified once (all of
+        them against the owner's digest), then written back `batch` records a transaction
+        (None: the library's), its vector sealed in a page of its partition, its document sealed
+        anew to its new nonce; the last write makes the digest name the layout sealed vectors.
+        Nothing to do for a knowledge base of sealed vectors already; run again after an
+        interruption, it finishes what is left. Returns `{"records", "moved", "resumed"}`."""
+        codec = RecordCodec(context, kb_id, True, private_meta)
+        return self._drive(codec.seal_vectors(self._state, batch))
 
     def rebuild_partitions(self, kb_id, context, *, partitions=None, private_meta=False, balance=None,
                            recall_target=None, seed=0, decoys=0):

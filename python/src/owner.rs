@@ -12,8 +12,9 @@ use paillier_gpu::owner::{
     server_timing_us, Answer, Answered, ContextPush, Current, DeleteById, DeleteByMeta,
     DeleteChunks, DeleteFound, DigestRead, DigestRebuild, Driver, FindRecords, Found, FoundRecords,
     InsertChunks, OwnerState, Page, PartitionsRebuildRun, PatchByMeta, PatchChunks, Planner,
-    RecordSearch, RecordsWrite, ReplaceChunks, SearchAsk, SearchHit, SearchOutcome, StateDir, Step,
-    Unanswered, UpdateById, UploadPlacement, UploadRecords, UploadedRecords, Written,
+    RecordSearch, RecordsWrite, ReplaceChunks, SealReport, SealVectors, SearchAsk, SearchHit,
+    SearchOutcome, StateDir, Step, Unanswered, UpdateById, UploadPlacement, UploadRecords,
+    UploadedRecords, Written,
 };
 use paillier_gpu::paillier::CiphertextBatch;
 use paillier_gpu::partitions::{TrainOptions, SEALED_RECALL_TARGET};
@@ -107,6 +108,7 @@ enum Outcome {
     Found(Vec<Found>),
     Pairs(Vec<(i64, String)>),
     Report(RebuildReport),
+    Sealed(SealReport),
     Uploaded(UploadedRecords),
     Searched(SearchOutcome),
     Text(String),
@@ -226,6 +228,13 @@ impl PyDriver {
                     Outcome::Report(report) => {
                         let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("partitions", report.partitions)?;
+                        dict.set_item("records", report.records)?;
+                        dict.set_item("moved", report.moved)?;
+                        dict.set_item("resumed", report.resumed)?;
+                        dict.into_any()
+                    }
+                    Outcome::Sealed(report) => {
+                        let dict = pyo3::types::PyDict::new(py);
                         dict.set_item("records", report.records)?;
                         dict.set_item("moved", report.moved)?;
                         dict.set_item("resumed", report.resumed)?;
@@ -593,6 +602,19 @@ impl PyRecordCodec {
         )
         .py_err()?;
         Ok(driver(Mapped(rebuild, Outcome::Digest)))
+    }
+
+    /// The driver of a move of the knowledge base's Paillier records to sealed vectors (see
+    /// `Client.seal_vectors`), `batch` records a write (None: the library's); it ends with
+    /// `{"records", "moved", "resumed"}`.
+    #[pyo3(signature = (state, batch=None))]
+    fn seal_vectors(&self, state: &PyOwnerState, batch: Option<usize>) -> PyResult<PyDriver> {
+        let mut run =
+            SealVectors::new(Arc::clone(&self.codec), Arc::clone(&state.state)).py_err()?;
+        if let Some(records) = batch {
+            run = run.with_batch(records);
+        }
+        Ok(driver(Mapped(run, Outcome::Sealed)))
     }
 }
 

@@ -121,3 +121,29 @@ def test_each_lie_about_sealed_pages_is_refused(server, proxy, ctx, tmp_path):
             searched(probe=2)
     proxy(kind="none")
     assert searched(probe=2)[0]["chunk_id"] == ids[5][0]
+
+
+def test_a_knowledge_base_of_paillier_records_moves_to_sealed_vectors(server, proxy, ctx, tmp_path):
+    stored = clustered(120, 8, 25)
+    kb, key = server.kb_and_key("moved")
+    client = Client(server.url, server.org, key, state_dir=tmp_path / "mover")
+    client.push_context(ctx)
+    client.upload(kb, ctx, stored, documents(120), partitions=4, **BOTH)
+    query = stored[9]
+    before = client.search(kb, ctx, query, top_k=5, verify=True, private_meta=True, with_content=True, probe="all")
+    # Cut short after its first write of 50 records; searches refused between; run again.
+    lied_to = Client(proxy.url, server.org, key, state_dir=tmp_path / "mover")
+    proxy(kind="refuse_writes", after=1)
+    with pytest.raises(RemoteError):
+        lied_to.seal_vectors(kb, ctx, private_meta=True, batch=50)
+    proxy(kind="none")
+    with pytest.raises(RemoteError, match="sealed vectors"):
+        client.search(kb, ctx, query, top_k=5, verify=True, private_meta=True, probe="all")
+    report = client.seal_vectors(kb, ctx, private_meta=True, batch=50)
+    assert report == {"records": 120, "moved": 70, "resumed": True}
+    assert client._digest(kb, ctx, True).layout == "sealed-vectors"
+    after, cost = client.search(kb, ctx, query, top_k=5, verify=True, private_meta=True, with_content=True,
+                                probe="all", stats=True)
+    assert after == [{**hit, "nonce": after[i]["nonce"]} for i, hit in enumerate(before)]
+    assert cost["answer_bytes"] < 120 * 100
+    assert client.seal_vectors(kb, ctx, private_meta=True) == {"records": 120, "moved": 0, "resumed": False}

@@ -5,7 +5,8 @@
 //! layout the records verify under), so only records the owner wrote are counted; which ones
 //! the service holds is taken as it says, which is why the owner looks first. The rules (what
 //! is refused after a rollback, a fork, a digest that does not open) are
-//! [`RecordCodec::plan_rebuild`]'s.
+//! [`RecordCodec::plan_rebuild`]'s. Sealed vectors are read whole instead (every page, each
+//! opened under the owner's key).
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ enum Phase {
         codec: Arc<RecordCodec>,
         query: Box<VerifiableQuery>,
     },
+    /// Every page of sealed vectors.
+    Pages(Arc<RecordCodec>),
     Opening {
         codec: Arc<RecordCodec>,
         ranked: Vec<Ranked>,
@@ -90,6 +93,17 @@ impl DigestRebuild {
         let codec = Arc::new(
             RecordCodec::new(codec.context(), codec.kb(), codec.options()).with_layout(layout),
         );
+        if layout == LayoutKind::Sealed {
+            let body = api::SealedPages {
+                kb_id: codec.kb().to_owned(),
+                context_id: codec.context().id().to_owned(),
+                tokens: None,
+            };
+            let request =
+                Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
+            self.phase = Phase::Pages(codec);
+            return Ok(Step::Send(request));
+        }
         let query = codec.encrypt_query(&vec![0u8; codec.context().embed_len()])?;
         let body = api::ComputeHamming {
             kb_id: codec.kb().to_owned(),
@@ -130,22 +144,46 @@ impl DigestRebuild {
                 self.next_query()
             }
             Err(error) => Err(error),
-            Ok(ranked) => {
-                let field = self.plan.as_ref().and_then(RebuildPlan::counted_field);
-                if field.is_none() {
-                    return self.put(&codec, &ranked, &[]);
-                }
-                let records = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
-                let mut documents = DocumentsRead::new(Arc::clone(&codec), records, None);
-                let first = documents.step(None)?;
-                self.phase = Phase::Opening {
-                    codec,
-                    ranked,
-                    documents,
-                };
-                self.forward(first)
-            }
+            Ok(ranked) => self.counted(codec, ranked),
         }
+    }
+
+    /// Every page of sealed vectors opened (each page must open: the owner's own), every
+    /// record taken with its nonce.
+    fn paged(
+        &mut self,
+        codec: Arc<RecordCodec>,
+        answered: Option<Answered>,
+    ) -> Result<Step<OwnerDigest>> {
+        let answer = expect_answer(answered, "sealed_pages", "")?;
+        answer.check_status()?;
+        let zeros = vec![0u8; codec.context().embed_len()];
+        let expectation = Expectation::default();
+        let opened = codec.open_sealed(&answer.body, &zeros, None, &expectation)?;
+        let ranked = codec.rank_opened(&opened, &expectation, opened.records())?;
+        self.counted(codec, ranked)
+    }
+
+    /// The verified records `ranked`, with their documents' counted values where the digest
+    /// counts a field, then the digest put.
+    fn counted(
+        &mut self,
+        codec: Arc<RecordCodec>,
+        ranked: Vec<Ranked>,
+    ) -> Result<Step<OwnerDigest>> {
+        let field = self.plan.as_ref().and_then(RebuildPlan::counted_field);
+        if field.is_none() {
+            return self.put(&codec, &ranked, &[]);
+        }
+        let records = ranked.iter().map(|r| (r.chunk_id, r.nonce)).collect();
+        let mut documents = DocumentsRead::new(Arc::clone(&codec), records, None);
+        let first = documents.step(None)?;
+        self.phase = Phase::Opening {
+            codec,
+            ranked,
+            documents,
+        };
+        self.forward(first)
     }
 
     /// The digest of `ranked` (each with its document's counted value, when given), and the
@@ -230,6 +268,7 @@ impl Driver for DigestRebuild {
                 self.next_query()
             }
             Phase::Ranking { codec, query } => self.ranked(codec, query, answered),
+            Phase::Pages(codec) => self.paged(codec, answered),
             Phase::Opening {
                 codec,
                 ranked,

@@ -9,6 +9,7 @@
 //! - [`RecordsWrite`]: a write of records with the digest, planned by a [`Planner`], retried
 //!   after another writer.
 //! - [`DigestRebuild`]: the digest counted afresh from the records.
+//! - [`SealVectors`]: a knowledge base of Paillier records moved to sealed vectors.
 //! - [`DocumentsRead`], [`ChunksById`], [`StoredPairs`]: records' documents, chunks and
 //!   verified pairs by id; [`DeleteById`], a delete by id's plan.
 //!
@@ -26,11 +27,14 @@ mod hamming_answer;
 mod http;
 mod partitions_rebuild;
 mod reseal;
+mod seal_vectors;
+mod seal_vectors_batch;
 mod search;
 mod state;
 mod state_dir;
 mod stored;
 mod upload;
+mod upload_batch;
 mod upload_order;
 mod write;
 #[cfg(test)]
@@ -49,6 +53,7 @@ pub use http::{
 };
 pub use partitions_rebuild::PartitionsRebuildRun;
 pub use reseal::ResealRecords;
+pub use seal_vectors::{SealReport, SealVectors};
 pub use search::{RecordSearch, SearchAsk, SearchHit, SearchOutcome, SearchTimes};
 pub use state::OwnerState;
 pub use state_dir::{SeenDigest, StateDir};

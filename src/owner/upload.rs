@@ -9,10 +9,7 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use paillier_gpu_api as api;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::chunks::stored_before;
@@ -21,13 +18,13 @@ use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
 use super::state::OwnerState;
 use super::stored::record_bits;
+use super::upload_batch::{InsertBatch, TrainedBatch};
 use super::upload_order::{by_partition, in_given_order, permuted};
-use super::write::{Planned, Planner, RecordsWrite};
+use super::write::RecordsWrite;
 use crate::error::{Error, Result};
 use crate::partitions::{PartitionModel, TrainOptions};
 use crate::verifiable::{
-    check_unreserved, counted_value, in_partition, Document, EncryptedRecords, PartitionCount,
-    Partitioning, PlacedWrite, RecordCodec, RecordNonce, UploadPartitions,
+    Document, EncryptedRecords, PartitionCount, RecordCodec, RecordNonce, UploadPartitions,
 };
 
 /// Where an upload's records go.
@@ -328,157 +325,5 @@ impl UploadRecords {
                 "the upload is over: a driver is not stepped after its end".into(),
             )),
         }
-    }
-}
-
-/// A batch's share of a model just trained.
-struct TrainedBatch {
-    model: PartitionModel,
-    /// The batch's records' partitions.
-    partitions: Vec<u32>,
-    decoys: usize,
-}
-
-/// One batch of an upload as a write's plan.
-struct InsertBatch {
-    codec: Arc<RecordCodec>,
-    vectors: Arc<Zeroizing<Vec<u8>>>,
-    documents: Arc<Vec<Document>>,
-    /// The vectors as Paillier records (none: sealed vectors).
-    records: Option<Arc<EncryptedRecords>>,
-    /// The model just trained and this batch's partitions in it (none: follow the digest's).
-    placement: Option<TrainedBatch>,
-    range: (usize, usize),
-    /// The upload's order, where it is not the records' (see [`UploadRecords`]).
-    order: Option<Arc<Vec<usize>>>,
-    /// The batch's records' nonces, as the last attempt planned them.
-    nonces: Vec<RecordNonce>,
-    planned: Option<Planned>,
-}
-
-impl Planner for InsertBatch {
-    fn start(&mut self, current: &Current) -> Result<()> {
-        let codec = &self.codec;
-        let (start, end) = self.range;
-        let embed_len = codec.context().embed_len().max(1);
-        let (partitions, installed) = match &self.placement {
-            Some(trained) => {
-                let installed = current.digest.check_placement(
-                    Some(&trained.model),
-                    true,
-                    PlacedWrite::Upload,
-                )?;
-                let sealed = installed.map(|partitioning| Partitioning {
-                    decoys: trained.decoys,
-                    ..partitioning
-                });
-                (Some(trained.partitions.clone()), sealed)
-            }
-            None => match current.digest.partition_model() {
-                Some(model) => {
-                    let rows = self.vectors[start * embed_len..end * embed_len].chunks(embed_len);
-                    let assigned = rows
-                        .map(|v| model.assign(v))
-                        .collect::<Result<Vec<u32>>>()?;
-                    (Some(assigned), None)
-                }
-                None => (None, None),
-            },
-        };
-        let field = current.digest.write_counted_field(partitions.is_some());
-        let sealed = match &self.records {
-            Some(records) => {
-                let nonces = records.nonces.as_deref().unwrap_or_default();
-                self.nonces = nonces.get(start..end).ok_or_else(not_started)?.to_vec();
-                None
-            }
-            None => {
-                let (pages, nonces) = self.sealed_pages(current, partitions.as_deref())?;
-                self.nonces = nonces;
-                Some(pages)
-            }
-        };
-        let mut planned = Planned {
-            partitions: installed,
-            pages: sealed.unwrap_or_default(),
-            ..Planned::default()
-        };
-        for record in start..end {
-            let given = self.documents.get(record);
-            let document = match &partitions {
-                Some(partitions) => Some(in_partition(given, partitions[record - start])?),
-                None => {
-                    // The partition field is the partitions' own, partitioned or not.
-                    if let Some(document) = given {
-                        check_unreserved(&document.meta_data)?;
-                    }
-                    given.cloned()
-                }
-            };
-            let nonce = self.nonces[record - start];
-            // A default name is the record's own place in the upload.
-            let given_at = self.order.as_ref().map_or(record, |order| order[record]);
-            let sent = codec.fields(given_at, Some(nonce), document.as_ref())?;
-            let index = match &self.records {
-                Some(records) => codec.index(&records.batch, record)?,
-                None => Vec::new(),
-            };
-            let chunk = api::Chunk {
-                chunk_content: sent.content,
-                index,
-                meta_data: Some(Value::Object(sent.meta_data)),
-                name: sent.name,
-            };
-            let chunk = serde_json::value::to_raw_value(&chunk).map_err(|e| {
-                Error::InvalidParameter(format!("a record does not serialise: {e}"))
-            })?;
-            let value = document.and_then(|d| counted_value(&d.meta_data, field));
-            planned.insert.push((chunk, nonce, value));
-        }
-        self.planned = Some(planned);
-        Ok(())
-    }
-
-    fn step(&mut self, _: Option<Answered>) -> Result<Step<Planned>> {
-        self.planned.take().map(Step::Done).ok_or_else(not_started)
-    }
-}
-
-impl InsertBatch {
-    /// The batch's vectors sealed in pages under fresh nonces, numbered from the knowledge
-    /// base's next chunk id as `current` has it (each in its partition of `partitions`, when
-    /// partitioned), each page with its partition's token; and each record's nonce.
-    fn sealed_pages(
-        &self,
-        current: &Current,
-        partitions: Option<&[u32]>,
-    ) -> Result<(Vec<api::SentPage>, Vec<RecordNonce>)> {
-        let (start, end) = self.range;
-        let embed_len = self.codec.context().embed_len().max(1);
-        let rows = self.vectors[start * embed_len..end * embed_len].chunks(embed_len);
-        let records: Vec<(i64, &[u8], Option<u32>)> = (current.next_chunk_id..)
-            .zip(rows)
-            .enumerate()
-            .map(|(i, (id, bits))| (id, bits, partitions.map(|p| p[i])))
-            .collect();
-        let pages = self.codec.seal_pages(&records)?;
-        let mut nonce_of = std::collections::HashMap::with_capacity(records.len());
-        let mut sent = Vec::with_capacity(pages.len());
-        for page in &pages {
-            nonce_of.extend(page.ids().iter().copied().zip(page.nonces()));
-            let token = match page.partition() {
-                Some(partition) => self.codec.partition_tokens(&[partition])?.pop(),
-                None => None,
-            };
-            sent.push(api::SentPage {
-                page: BASE64.encode(page.to_bytes()),
-                token,
-            });
-        }
-        let nonces = records
-            .iter()
-            .map(|(id, _, _)| nonce_of.get(id).copied().ok_or_else(not_started))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((sent, nonces))
     }
 }

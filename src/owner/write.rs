@@ -16,7 +16,8 @@ use super::state::OwnerState;
 use super::state_dir::SeenDigest;
 use crate::error::{Error, Result};
 use crate::verifiable::{
-    CountedRecord, Partitioning, PlannedWrite, RecordCodec, RecordNonce, RecordWrite, WriteAttempts,
+    CountedRecord, LayoutKind, Partitioning, PlannedWrite, RecordCodec, RecordNonce, RecordWrite,
+    WriteAttempts,
 };
 
 /// One write of records: what it sends and the pairs it adds to and takes out of the digest,
@@ -39,6 +40,8 @@ pub struct Planned {
     pub partitions: Option<Partitioning>,
     /// Pages of sealed vectors of the chunks inserted (and of stored ones sealed again).
     pub pages: Vec<api::SentPage>,
+    /// The layout of the knowledge base's records from this write on (none: as it is).
+    pub layout: Option<LayoutKind>,
 }
 
 impl Planned {
@@ -50,6 +53,7 @@ impl Planned {
             && self.delete.is_empty()
             && self.partitions.is_none()
             && self.pages.is_empty()
+            && self.layout.is_none()
     }
 }
 
@@ -174,6 +178,7 @@ impl<P: Planner> RecordsWrite<P> {
         let mut write = RecordWrite {
             removed: planned.removed,
             partitions: planned.partitions,
+            layout: planned.layout,
             ..RecordWrite::default()
         };
         let mut insert = Vec::with_capacity(planned.insert.len());

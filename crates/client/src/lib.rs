@@ -40,7 +40,7 @@ mod sniff;
 
 pub use admin::AdminClient;
 pub use chunks::{Document, UPLOAD_BATCH};
-pub use digest::{DigestSummary, SeenDigest, StateDir};
+pub use digest::{DigestSummary, SealReport, SeenDigest, StateDir};
 pub use error::{Error, Result};
 pub use find::Found;
 pub use partitions::{PartitionSummary, Placement, Probe, RebuildReport};

@@ -5,7 +5,9 @@
 use crate::error::{Error, FailureKind, Result};
 use crate::meta_filter::PARTITION_FIELD;
 use crate::verifiable::records::answer::refused;
-use crate::verifiable::{CountedRecord, DigestLink, OwnerDigest, Partitioning, RecordCodec};
+use crate::verifiable::{
+    CountedRecord, DigestLink, LayoutKind, OwnerDigest, Partitioning, RecordCodec,
+};
 
 /// A rebuild of the owner's digest as planned by [`RecordCodec::plan_rebuild`]: the write it
 /// makes and what it keeps of the digest it replaces.
@@ -159,7 +161,10 @@ impl RecordCodec {
     ) -> Result<(OwnerDigest, String)> {
         let keys = self.keys()?;
         let mut digest = OwnerDigest::new(plan.counted_field());
-        digest.layout = self.layout()?.kind();
+        digest.layout = match self.known_layout() {
+            Some(LayoutKind::Sealed) => LayoutKind::Sealed,
+            _ => self.layout()?.kind(),
+        };
         for (record, value) in records {
             digest.add(keys, self.kb(), *record, value.as_deref());
         }

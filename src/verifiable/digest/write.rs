@@ -8,8 +8,8 @@
 use crate::error::{Error, Result};
 use crate::verifiable::records::answer::refused;
 use crate::verifiable::{
-    CountedRecord, DigestChange, FailureKind, OwnerDigest, Partitioning, RecordCodec, RecordNonce,
-    WRITE_ATTEMPTS,
+    CountedRecord, DigestChange, FailureKind, LayoutKind, OwnerDigest, Partitioning, RecordCodec,
+    RecordNonce, WRITE_ATTEMPTS,
 };
 
 /// What one write puts into and takes out of the owner's digest.
@@ -26,6 +26,9 @@ pub struct RecordWrite {
     /// The knowledge base's partitions from this write on (none: as they are); the digest then
     /// counts the partition per value.
     pub partitions: Option<Partitioning>,
+    /// The layout of the knowledge base's records from this write on (none: as it is): the
+    /// last write of a move to sealed vectors.
+    pub layout: Option<LayoutKind>,
 }
 
 /// A write planned against the digest the service holds: what it sends and what it expects
@@ -168,7 +171,7 @@ impl RecordCodec {
             .map(|(&id, (nonce, value))| ((id, nonce), value))
             .collect();
         added.extend(write.replaced);
-        let base = match write.partitions {
+        let mut base = match write.partitions {
             Some(mut partitions) => {
                 // The sealed decoys never go down: a lower group would undo what earlier
                 // queries' groups hid.
@@ -178,6 +181,9 @@ impl RecordCodec {
             }
             None => current.clone(),
         };
+        if let Some(layout) = write.layout {
+            base.layout = layout;
+        }
         let change = DigestChange {
             removed: write.removed,
             added,
@@ -224,6 +230,7 @@ mod tests {
             replaced: vec![((11, RecordNonce(4)), None)],
             removed: vec![((11, RecordNonce(2)), None), ((12, RecordNonce(3)), None)],
             partitions: None,
+            layout: None,
         };
         let second = codec
             .plan_write(&first.digest, 13, 3, write, false)
@@ -285,5 +292,27 @@ mod tests {
         );
         assert!(planned.digest.partitions.is_some());
         assert_eq!(planned.digest.values.len(), 1);
+    }
+
+    #[test]
+    fn a_write_naming_a_layout_changes_the_digests_and_one_naming_none_keeps_it() {
+        let codec = test_codec();
+        let first = codec
+            .plan_write(&OwnerDigest::new(None), 1, 0, RecordWrite::default(), false)
+            .unwrap();
+        let kept = first.digest.layout;
+        let moved = RecordWrite {
+            layout: Some(LayoutKind::Sealed),
+            ..RecordWrite::default()
+        };
+        let sealed = codec.plan_write(&first.digest, 1, 0, moved, false).unwrap();
+        assert_eq!(
+            (kept, sealed.digest.layout),
+            (LayoutKind::TwoBit, LayoutKind::Sealed)
+        );
+        let later = codec
+            .plan_write(&sealed.digest, 1, 0, RecordWrite::default(), false)
+            .unwrap();
+        assert_eq!(later.digest.layout, LayoutKind::Sealed);
     }
 }

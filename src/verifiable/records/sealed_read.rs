@@ -12,6 +12,7 @@ use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::records::answer::{refused, Expectation};
 use crate::verifiable::records::check::DecodedRecord;
 use crate::verifiable::records::codec::RecordCodec;
+use crate::verifiable::records::layout::RecordNonce;
 use crate::verifiable::records::read::Ranked;
 use crate::verifiable::records::sealed_page::{SealedPage, PAGE_RECORDS};
 
@@ -21,6 +22,27 @@ use crate::verifiable::records::sealed_page::{SealedPage, PAGE_RECORDS};
 pub struct OpenedSealed {
     chunk_ids: Vec<i64>,
     decoded: Vec<DecodedRecord>,
+}
+
+/// A record read back from its page ([`RecordCodec::open_pages`]).
+pub struct SealedRecord {
+    /// Its chunk id.
+    pub chunk_id: i64,
+    /// Its nonce.
+    pub nonce: RecordNonce,
+    /// Its page's partition.
+    pub partition: Option<u32>,
+    /// Its vector, one 0 or 1 a dimension (wiped on drop; not in Debug).
+    pub bits: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SealedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedRecord")
+            .field("chunk_id", &self.chunk_id)
+            .field("partition", &self.partition)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OpenedSealed {
@@ -155,6 +177,36 @@ impl RecordCodec {
         top_k: usize,
     ) -> Result<Vec<Ranked>> {
         self.verified_top_k(&opened.decoded, &opened.chunk_ids, expectation, top_k)
+    }
+
+    /// Every record of `pages` (wire forms one after another), each page opened under the
+    /// owner's keys: its chunk id, nonce and vector as 0/1 values, in the answer's order. What
+    /// a move of records reads back of those already sealed.
+    pub fn open_pages(&self, pages: &[u8]) -> Result<Vec<SealedRecord>> {
+        let keys = self.keys()?;
+        let embed_len = self.context().embed_len();
+        let vector_bytes = embed_len.div_ceil(8);
+        let mut records = Vec::new();
+        let mut at = 0;
+        while at < pages.len() {
+            let (page, used) = SealedPage::from_bytes(&pages[at..], vector_bytes)?;
+            at += used;
+            let opened = page.open(keys, self.kb(), vector_bytes)?;
+            for (index, (&chunk_id, &nonce)) in opened.ids().iter().zip(opened.nonces()).enumerate()
+            {
+                let packed = opened.vector(index);
+                let bits = (0..embed_len)
+                    .map(|i| (packed[i / 8] >> (7 - i % 8)) & 1)
+                    .collect();
+                records.push(SealedRecord {
+                    chunk_id,
+                    nonce,
+                    partition: opened.partition(),
+                    bits: Zeroizing::new(bits),
+                });
+            }
+        }
+        Ok(records)
     }
 
     /// `bits` (one 0 or 1 a dimension, the context's count of them) packed eight to a byte,

@@ -175,8 +175,7 @@ fn upload(args: UploadArgs, passphrase_file: Option<&Path>) -> Result<()> {
             args.records.options(),
             &mut vectors,
             count,
-            &args.train,
-            args.sealed_vectors,
+            &args.train.for_records(args.sealed_vectors),
         )?,
         None => None,
     };

@@ -1,7 +1,8 @@
-//! `remote digest show|rebuild|reseal`: the owner's digest of a knowledge base of verifiable
-//! records, as the service holds it (checked against the versions this owner has seen), counted
-//! afresh from the records after the owner has looked at them, and records written under the
-//! earlier key derivation sealed again under the current one.
+//! `remote digest show|rebuild|reseal|seal-vectors`: the owner's digest of a knowledge base of
+//! verifiable records, as the service holds it (checked against the versions this owner has
+//! seen), counted afresh from the records after the owner has looked at them, records written
+//! under the earlier key derivation sealed again under the current one, and a knowledge base
+//! of Paillier records moved to sealed vectors.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use super::remote_args::{print_json, KnowledgeBaseArgs};
 use crate::error::Result;
 use paillier_gpu_client::RecordOptions;
 
-/// `remote digest show|rebuild|reseal`.
+/// `remote digest show|rebuild|reseal|seal-vectors`.
 #[derive(Subcommand, Debug)]
 pub enum DigestCommand {
     /// Print the owner's digest as the service holds it: its version, how many records it
@@ -45,6 +46,12 @@ pub enum DigestCommand {
     /// document sealed anew, and counted in the digest. Run it again after an interruption to
     /// finish.
     Reseal(DigestArgs),
+    /// Move a knowledge base of Paillier records to sealed vectors (as `remote upload
+    /// --sealed-vectors` writes them): each record read and verified once, then written back
+    /// with its vector sealed in a page of its partition and its document sealed anew, the
+    /// digest advanced as for any write; the last write names the layout sealed vectors. Run
+    /// it again after an interruption to finish.
+    SealVectors(DigestArgs),
 }
 
 #[derive(Args, Debug)]
@@ -67,6 +74,15 @@ impl DigestArgs {
 
 pub(super) fn run(command: DigestCommand, passphrase_file: Option<&Path>) -> Result<()> {
     let summary = match &command {
+        DigestCommand::SealVectors(args) => {
+            let (client, ctx) = args.target.open(passphrase_file)?;
+            let report = client.seal_vectors(args.target.kb(), &ctx, args.options())?;
+            let summary = client.digest_summary(args.target.kb(), &ctx, args.options())?;
+            let mut line = summary_json(&summary);
+            line["moved"] = json!(report.moved);
+            line["resumed"] = json!(report.resumed);
+            return print_json(&line);
+        }
         DigestCommand::Show(args) => {
             let (client, ctx) = args.target.open(passphrase_file)?;
             client.digest_summary(args.target.kb(), &ctx, args.options())?

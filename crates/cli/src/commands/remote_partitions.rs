@@ -57,15 +57,24 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The library's options for `partitions` partitions, of sealed vectors or not.
-    pub fn options(&self, partitions: usize, sealed: bool) -> TrainOptions {
-        let recall_target = match sealed {
+    /// The same options for records of sealed vectors or not: a recall target not given is
+    /// theirs (0.95 for sealed vectors, 0.9 otherwise).
+    pub fn for_records(&self, sealed: bool) -> TrainArgs {
+        let default = match sealed {
             true => SEALED_RECALL_TARGET,
             false => RECALL_TARGET,
         };
+        TrainArgs {
+            recall_target: Some(self.recall_target.unwrap_or(default)),
+            ..self.clone()
+        }
+    }
+
+    /// The library's options for `partitions` partitions.
+    pub fn options(&self, partitions: usize) -> TrainOptions {
         TrainOptions {
             partitions,
-            recall_target: self.recall_target.unwrap_or(recall_target),
+            recall_target: self.recall_target.unwrap_or(RECALL_TARGET),
             balance: self.balance,
             ..TrainOptions::default()
         }
@@ -148,7 +157,7 @@ pub(super) fn run(command: PartitionsCommand, passphrase_file: Option<&Path>) ->
                 &ctx,
                 args.options(),
                 count,
-                &train.options(0, false),
+                &train.options(0),
                 decoys,
             )?;
             if report.resumed {
@@ -184,7 +193,6 @@ pub(super) fn train_first(
     vectors: &mut VectorReader<std::io::BufReader<std::fs::File>>,
     count: PartitionCount,
     args: &TrainArgs,
-    sealed: bool,
 ) -> Result<Option<Trained>> {
     let count = match client.upload_partitions(kb, ctx, options, Some(count))? {
         UploadPartitions::Follow { note: said } => {
@@ -200,7 +208,7 @@ pub(super) fn train_first(
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let (model, partitions) = train(&all, count, args, sealed)?;
+    let (model, partitions) = train(&all, count, args)?;
     Ok(Some(Trained {
         vectors: all,
         model,
@@ -215,11 +223,10 @@ pub fn train(
     vectors: &[Vec<u8>],
     count: PartitionCount,
     args: &TrainArgs,
-    sealed: bool,
 ) -> Result<(PartitionModel, Vec<u32>)> {
     let started = Instant::now();
     let partitions = count.resolve(vectors.len());
-    let (model, assigned) = PartitionModel::train(vectors, &args.options(partitions, sealed))?;
+    let (model, assigned) = PartitionModel::train(vectors, &args.options(partitions))?;
     let at_default = (model.recall().iter())
         .find(|point| point.probe == model.default_probe())
         .cloned()

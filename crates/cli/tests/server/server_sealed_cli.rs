@@ -8,7 +8,7 @@ use crate::common;
 use common::cli::{fails, ok, run_with, write_jsonl};
 use common::server::{small_context, Server};
 use paillier_gpu_client::Client;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use paillier_gpu_testing::data::clustered;
 
@@ -121,4 +121,44 @@ fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
         ],
     );
     assert!(!unverifiable.status.success());
+
+    // The knowledge base of Paillier records moved to sealed vectors: the same distances.
+    let expected = ok(run_kb(
+        &paillier,
+        &[&search[..], &["--probe", "all"]].concat(),
+    ));
+    let moved = lines(&ok(run_kb(
+        &paillier,
+        &["remote", "digest", "seal-vectors"],
+    )));
+    assert_eq!(moved[0]["layout"], "sealed-vectors", "{moved:?}");
+    assert_eq!(
+        (&moved[0]["moved"], &moved[0]["records"]),
+        (&json!(RECORDS), &json!(RECORDS))
+    );
+    let found = ok(run_kb(
+        &paillier,
+        &[&search[..], &["--probe", "all"]].concat(),
+    ));
+    for (found, expected) in lines(&found).iter().zip(lines(&expected)) {
+        assert_eq!(
+            found["results"],
+            expected["results"]
+                .clone()
+                .as_array()
+                .map(|r| {
+                    let mut r = r.clone();
+                    for (hit, now) in r.iter_mut().zip(found["results"].as_array().unwrap()) {
+                        hit["nonce"] = now["nonce"].clone();
+                    }
+                    Value::Array(r)
+                })
+                .unwrap()
+        );
+    }
+    let again = lines(&ok(run_kb(
+        &paillier,
+        &["remote", "digest", "seal-vectors"],
+    )));
+    assert_eq!(again[0]["moved"], 0);
 }

@@ -6,8 +6,10 @@
 
 mod rebuild;
 mod reseal;
+mod seal_vectors;
 
 pub use rebuild::DigestSummary;
+pub use seal_vectors::SealReport;
 
 use std::sync::Arc;
 

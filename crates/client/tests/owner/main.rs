@@ -18,5 +18,6 @@ mod lying_service;
 mod owner_state;
 mod partitions;
 mod private_meta;
+mod sealed_moves;
 mod sealed_vectors;
 mod two_machines;

@@ -1,7 +1,8 @@
 //! Knowledge bases of sealed vectors (`LayoutKind::Sealed`): uploaded in pages, searched by
 //! opening them, the same top k as Paillier records of the same vectors and exact Hamming
-//! distances; `compute_hamming` over them refused; a record the service dropped or a store put
-//! back refused by the owner's digest.
+//! distances; `compute_hamming` over them refused; a record the service dropped, a store put
+//! back and the tampering proxy's lies about pages refused. Their digest rebuilt and a move to
+//! them are in sealed_moves.rs.
 
 use paillier_gpu::partitions::{PartitionModel, TrainOptions};
 use paillier_gpu::verifiable::{FailureKind, LayoutKind};
@@ -11,22 +12,22 @@ use paillier_gpu_testing::TestServer;
 
 use super::lying_service::{owner_of, EMBED};
 
-const RECORDS: usize = 240;
+pub(crate) const RECORDS: usize = 240;
 
 /// A server and an owner with `RECORDS` clustered records in 16 partitions, uploaded as
 /// `layout` (none: the preferred Paillier layout) into knowledge base `name`.
-struct Uploaded {
-    server: TestServer,
-    _state: tempfile::TempDir,
-    client: Client,
-    kb: String,
-    key: String,
-    ctx: paillier_gpu::ExecutionContext,
-    stored: Vec<Vec<u8>>,
-    ids: Vec<i64>,
+pub(crate) struct Uploaded {
+    pub(crate) server: TestServer,
+    pub(crate) _state: tempfile::TempDir,
+    pub(crate) client: Client,
+    pub(crate) kb: String,
+    pub(crate) key: String,
+    pub(crate) ctx: paillier_gpu::ExecutionContext,
+    pub(crate) stored: Vec<Vec<u8>>,
+    pub(crate) ids: Vec<i64>,
 }
 
-fn uploaded(name: &str, layout: Option<LayoutKind>, partitioned: bool) -> Uploaded {
+pub(crate) fn uploaded(name: &str, layout: Option<LayoutKind>, partitioned: bool) -> Uploaded {
     uploaded_to(TestServer::start(), name, layout, partitioned)
 }
 
@@ -74,7 +75,7 @@ fn uploaded_to(
     }
 }
 
-fn options(probe: Probe) -> SearchOptions {
+pub(crate) fn options(probe: Probe) -> SearchOptions {
     SearchOptions {
         top_k: 5,
         records: BOTH,

@@ -69,6 +69,17 @@ pub(super) fn changes(
     sent: Vec<ChunkChange>,
     whole: bool,
 ) -> ServiceResult<Vec<(i64, ChunkPatch)>> {
+    changes_of(context, sent, whole, false)
+}
+
+/// [`changes`], where an update may also carry an empty `index`: its vector is sealed in a
+/// page the same write sends (the caller checks that one does).
+pub(super) fn changes_of(
+    context: &PublicContext,
+    sent: Vec<ChunkChange>,
+    whole: bool,
+    sealed_ok: bool,
+) -> ServiceResult<Vec<(i64, ChunkPatch)>> {
     let shape = context.try_ciphertext_shape()?;
     let mut patches = Vec::with_capacity(sent.len());
     for change in sent {
@@ -80,6 +91,7 @@ pub(super) fn changes(
         }
         let pieces = match &change.index {
             None => None,
+            Some(index) if sealed_ok && index.is_empty() => Some(Vec::new()),
             Some(index) => {
                 let record = decode_pieces(index, shape, &what)?;
                 check_pieces(context.public_key(), shape, &record, &what)?;

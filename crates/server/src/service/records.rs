@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::edits::{change_of, changes, ChunkChange};
+use super::edits::{change_of, changes, changes_of, ChunkChange};
 use super::ingest::{checked_chunks_of, committed as stored_chunks};
 use super::owner_digest::{committed, swap_of};
 use super::sealed::checked_pages;
@@ -54,12 +54,18 @@ pub fn write(
     } else {
         checked_chunks_of(&context, request.insert, true)?
     };
-    let pages = checked_pages(&context, request.pages, request.first_chunk_id, &insert)?;
     let mut update = if request.update.is_empty() {
         Vec::new()
     } else {
-        changes(&context, request.update, true)?
+        changes_of(&context, request.update, true, true)?
     };
+    let pages = checked_pages(
+        &context,
+        request.pages,
+        request.first_chunk_id,
+        &insert,
+        &update,
+    )?;
     if !request.patch.is_empty() {
         // The store applies an update and a patch alike: the fields given, metadata merged.
         update.extend(changes(&context, request.patch, false)?);

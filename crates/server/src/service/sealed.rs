@@ -8,7 +8,7 @@ use base64::Engine as _;
 
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::{NewChunk, NewPage, PagesRead};
+use crate::store::{ChunkPatch, NewChunk, NewPage, PagesRead};
 use paillier_gpu::verifiable::SealedPage;
 use paillier_gpu::PublicContext;
 use paillier_gpu_api::{self as api, MAX_SEALED_TOKENS};
@@ -20,14 +20,15 @@ pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
 const MAX_TOKEN_CHARS: usize = 256;
 
 /// The pages a write sends, each read as a page of `context`'s vectors, with no chunk in two of
-/// them; every chunk `inserted` (numbered from `first_chunk_id`) without an index in exactly
-/// one, and none with one. Chunks of the pages that are not inserted here must be stored (the
-/// store checks it in the write's transaction).
+/// them; every chunk `inserted` (numbered from `first_chunk_id`) or `updated` without an index
+/// in exactly one, and none with one. Chunks of the pages that are not inserted here must be
+/// stored (the store checks it in the write's transaction).
 pub fn checked_pages(
     context: &PublicContext,
     sent: Vec<api::SentPage>,
     first_chunk_id: Option<i64>,
     inserted: &[NewChunk],
+    updated: &[(i64, ChunkPatch)],
 ) -> ServiceResult<Vec<NewPage>> {
     let vector_bytes = context.config().embed_len.div_ceil(8);
     let mut paged = HashSet::new();
@@ -82,6 +83,15 @@ pub fn checked_pages(
                 )))
             }
             _ => {}
+        }
+    }
+    for (id, patch) in updated {
+        let sealed = patch.pieces.as_ref().is_some_and(Vec::is_empty);
+        if sealed != paged.contains(id) {
+            return Err(ServiceError::bad_input(match sealed {
+                true => format!("chunk {id} is updated with no index and no page holds its vector"),
+                false => format!("chunk {id} is updated with an index and a sealed vector"),
+            }));
         }
     }
     Ok(pages)

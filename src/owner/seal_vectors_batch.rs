@@ -1,0 +1,103 @@
+//! One batch of a move to sealed vectors as a write's plan: its records' vectors sealed in
+//! pages of their partitions under fresh nonces, their chunks' Paillier indexes emptied and
+//! their documents sealed anew to the new nonces, the digest trading each old pair for its new
+//! one; the move's last write also names the layout sealed vectors.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use paillier_gpu_api as api;
+use serde_json::Value;
+
+use super::digest_read::Current;
+use super::edits::{not_started, raw};
+use super::http::{Answered, Step};
+use super::seal_vectors::Held;
+use super::write::{Planned, Planner};
+use crate::error::{Error, Result};
+use crate::verifiable::{counted_value, document_partition, LayoutKind, RecordCodec};
+
+/// One batch of a move as a write's plan.
+pub(super) struct SealBatch {
+    pub(super) codec: Arc<RecordCodec>,
+    pub(super) records: Vec<Held>,
+    /// The move's last write: it names the layout sealed vectors.
+    pub(super) last: bool,
+    /// The digest's version the batch was read under (or the move's last write left).
+    pub(super) expected_version: i64,
+    pub(super) planned: Option<Planned>,
+}
+
+impl Planner for SealBatch {
+    fn start(&mut self, current: &Current) -> Result<()> {
+        if current.digest.version() != self.expected_version {
+            return Err(Error::ConcurrentWrite(format!(
+                "knowledge base {}: another writer moved the owner's digest on (version {}, \
+                 this move expected {}); what was moved stays moved: run the move again to \
+                 finish it",
+                self.codec.kb(),
+                current.digest.version(),
+                self.expected_version
+            )));
+        }
+        let codec = &self.codec;
+        let partitioned = current.digest.partition_model().is_some();
+        let field = current.digest.write_counted_field(partitioned);
+        let entries: Vec<(i64, &[u8], Option<u32>)> = self
+            .records
+            .iter()
+            .map(|r| {
+                let partition = partitioned
+                    .then(|| document_partition(&r.document))
+                    .flatten();
+                (r.chunk_id, &r.bits[..], partition)
+            })
+            .collect();
+        let pages = codec.seal_pages(&entries)?;
+        let mut nonce_of = HashMap::with_capacity(entries.len());
+        let mut planned = Planned {
+            layout: self.last.then_some(LayoutKind::Sealed),
+            ..Planned::default()
+        };
+        for page in &pages {
+            nonce_of.extend(page.ids().iter().copied().zip(page.nonces()));
+            let token = match page.partition() {
+                Some(partition) => codec.partition_tokens(&[partition])?.pop(),
+                None => None,
+            };
+            planned.pages.push(api::SentPage {
+                page: BASE64.encode(page.to_bytes()),
+                token,
+            });
+        }
+        for record in &self.records {
+            let nonce = *nonce_of.get(&record.chunk_id).ok_or_else(not_started)?;
+            let sent = codec.fields(0, Some(nonce), Some(&record.document))?;
+            let chunk = api::ChunkUpdate {
+                chunk_id: record.chunk_id,
+                chunk_content: Some(sent.content),
+                index: Some(Vec::new()),
+                meta_data: Some(Value::Object(sent.meta_data)),
+                name: sent.name,
+            };
+            let value = counted_value(&record.document.meta_data, field);
+            planned
+                .removed
+                .push(((record.chunk_id, record.nonce), value.clone()));
+            let chunk = serde_json::to_value(&chunk).map_err(|e| {
+                Error::InvalidParameter(format!("a record does not serialise: {e}"))
+            })?;
+            planned
+                .update
+                .push((raw(&chunk)?, ((record.chunk_id, nonce), value)));
+        }
+        self.planned = Some(planned);
+        Ok(())
+    }
+
+    fn step(&mut self, _: Option<Answered>) -> Result<Step<Planned>> {
+        self.planned.take().map(Step::Done).ok_or_else(not_started)
+    }
+}
