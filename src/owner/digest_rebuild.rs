@@ -160,6 +160,10 @@ impl DigestRebuild {
         let zeros = vec![0u8; codec.context().embed_len()];
         let expectation = Expectation::default();
         let opened = codec.open_sealed(&answer.body, &zeros, None, &expectation)?;
+        if opened.records() == 0 && self.tried + 1 < self.layouts.len() {
+            self.tried += 1;
+            return self.next_query();
+        }
         let ranked = codec.rank_opened(&opened, &expectation, opened.records())?;
         self.counted(codec, ranked)
     }
@@ -260,6 +264,11 @@ impl Driver for DigestRebuild {
                     .map_err(|e| self.state.noting_rollback(context_id, kb, e))?;
                 self.plan = Some(plan);
                 self.layouts = self.codec.layouts_to_try();
+                // A digest that did not open names no layout: sealed vectors are tried first
+                // (their pages, if any), then the Paillier layouts.
+                if self.codec.layout_kind().is_none() {
+                    self.layouts.insert(0, LayoutKind::Sealed);
+                }
                 if self.layouts.is_empty() {
                     return Err(Error::InvalidParameter(
                         "verifiable records do not fit this context".into(),

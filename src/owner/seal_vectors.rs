@@ -16,7 +16,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::digest_read::{Current, DigestRead};
-use super::documents::{ChunksById, DocumentsRead};
+use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
 use super::find::{sent_filter, with_rebuild_hint};
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::seal_vectors_batch::SealBatch;
@@ -24,7 +24,7 @@ use super::state::OwnerState;
 use super::stored::stored_batch;
 use super::write::RecordsWrite;
 use crate::error::{Error, Result};
-use crate::verifiable::{Document, Expectation, RecordCodec, RecordNonce};
+use crate::verifiable::{document_partition, Document, Expectation, RecordCodec, RecordNonce};
 
 /// What a move to sealed vectors did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -140,6 +140,9 @@ impl SealVectors {
             .check(&answered)
             .map_err(with_rebuild_hint)?;
         self.held.retain(|record| !record.sealed);
+        // Each partition's records together, so that a batch's pages fill (as uploads do).
+        self.held
+            .sort_by_key(|record| (document_partition(&record.document), record.chunk_id));
         self.next_write(current.digest.version())
     }
 
@@ -149,13 +152,13 @@ impl SealVectors {
         let read = self.held.len();
         let end = (read + api::UPLOAD_BATCH).min(self.ids.len());
         let page = self.ids[read..end].to_vec();
+        let by_id = by_chunk_id(chunks);
         let empty_index = |id: i64| {
-            chunks.iter().any(|c| {
-                c.get("chunk_id").and_then(Value::as_i64) == Some(id)
-                    && c.get("index")
-                        .and_then(Value::as_array)
-                        .is_some_and(Vec::is_empty)
-            })
+            by_id
+                .get(&id)
+                .and_then(|c| c.get("index"))
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
         };
         let paillier: Vec<i64> = page
             .iter()

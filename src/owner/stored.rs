@@ -40,6 +40,13 @@ pub fn stored_batch(
             .and_then(|c| c.get("index"))
             .and_then(Value::as_array)
             .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;
+        if pieces.is_empty() {
+            return Err(Error::SealedVectors(format!(
+                "chunk {id} holds a sealed vector, not a Paillier ciphertext: finds, updates, \
+                 patches and deletes of sealed vectors are not built yet (uploads, verified \
+                 searches, `remote digest rebuild` and moves to them are)"
+            )));
+        }
         if pieces.len() != shape.pieces {
             return Err(unreadable(format!(
                 "chunk {id} has {} pieces; the context's records have {}",

@@ -111,6 +111,7 @@ fn server_status(error: &Error) -> StatusCode {
         }
         Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::RefusedValue(_) => StatusCode::BAD_REQUEST,
+        Error::SharedPage(_) => StatusCode::CONFLICT,
         Error::ClientGone => CLIENT_CLOSED_REQUEST,
         Error::Library(library) => library_status(library),
     }

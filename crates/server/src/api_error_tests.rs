@@ -36,6 +36,7 @@ fn one_of_each() -> Vec<(&'static str, ApiError)> {
             server(Error::StoreUnavailable("x".into())),
         ),
         ("RefusedValue", server(Error::RefusedValue("x".into()))),
+        ("SharedPage", server(Error::SharedPage("x".into()))),
         ("InvalidSetting", server(Error::InvalidSetting("x".into()))),
         (
             "InvalidCiphertext",

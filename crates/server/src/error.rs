@@ -20,6 +20,12 @@ pub enum Error {
     #[error("{0}")]
     RefusedValue(String),
 
+    /// A write would take sealed vectors from chunks it does not touch: deleting or
+    /// re-indexing a chunk drops its page, and the page's other chunks must go or be sealed
+    /// again by the same write (the owner's client does it); nothing was written.
+    #[error("{0}")]
+    SharedPage(String),
+
     /// The client closed its request before the work for it was done.
     #[error("the client closed the request")]
     ClientGone,

@@ -17,11 +17,19 @@ use crate::verifiable::records::read::Ranked;
 use crate::verifiable::records::sealed_page::{SealedPage, PAGE_RECORDS};
 
 /// An answer of sealed pages opened ([`RecordCodec::open_sealed`]): each record's chunk id,
-/// nonce and distance, in the answer's order, not yet checked as a whole.
-#[derive(Debug)]
+/// nonce and distance, in the answer's order, not yet checked as a whole (Debug shows no
+/// distance: they are the owner's).
 pub struct OpenedSealed {
     chunk_ids: Vec<i64>,
     decoded: Vec<DecodedRecord>,
+}
+
+impl std::fmt::Debug for OpenedSealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSealed")
+            .field("records", &self.chunk_ids.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A record read back from its page ([`RecordCodec::open_pages`]).

@@ -6,7 +6,7 @@
 
 use paillier_gpu::partitions::{PartitionModel, TrainOptions};
 use paillier_gpu::verifiable::{FailureKind, LayoutKind};
-use paillier_gpu_client::{Client, Error, Placement, Probe, RecordOptions, SearchOptions};
+use paillier_gpu_client::{Client, Error, Placement, Probe, RecordOptions, Result, SearchOptions};
 use paillier_gpu_testing::data::{clustered, document, hamming, near, small_context, BOTH};
 use paillier_gpu_testing::TestServer;
 
@@ -73,6 +73,24 @@ fn uploaded_to(
         stored,
         ids,
     }
+}
+
+/// The records of `record`'s partition (the upload's training, done again): one page, as an
+/// upload sends each partition's records together.
+pub(crate) fn its_partition(uploaded: &Uploaded, record: usize) -> Vec<usize> {
+    let (_, partitions) = PartitionModel::train(&uploaded.stored, &TrainOptions::new(16)).unwrap();
+    (0..RECORDS)
+        .filter(|&r| partitions[r] == partitions[record])
+        .collect()
+}
+
+/// The SDK's delete of `records` (no digest: behind the owner's back).
+pub(crate) fn deleted_behind(uploaded: &Uploaded, records: &[usize]) -> Result<u64> {
+    let sdk = Client::new(&uploaded.server.url, &uploaded.server.org, &uploaded.key)
+        .unwrap()
+        .with_state_in_memory();
+    let ids: Vec<i64> = records.iter().map(|&r| uploaded.ids[r]).collect();
+    sdk.delete_chunks(&uploaded.kb, &ids)
 }
 
 pub(crate) fn options(probe: Probe) -> SearchOptions {
@@ -252,14 +270,17 @@ fn a_sealed_record_dropped_or_a_store_put_back_is_refused() {
         matches!(&rolled_back, Err(Error::Library(paillier_gpu::Error::AnswerRejected(r))) if r.has(FailureKind::RolledBack)),
         "{rolled_back:?}"
     );
-    // A record deleted behind the owner's back (the SDK's delete, no digest): its page goes,
-    // and the digest's tally of its partition misses the page's records.
-    let other = tempfile::tempdir().unwrap();
+    // Records deleted behind the owner's back (the SDK's delete, no digest). One alone would
+    // take its page's others with it: the service refuses. A whole page's: the digest's tally
+    // of its partition misses them.
     let fresh = uploaded("sealed-dropped", Some(LayoutKind::Sealed), true);
-    let sdk = Client::new(&fresh.server.url, &fresh.server.org, &fresh.key)
-        .unwrap()
-        .with_state_dir(paillier_gpu_client::StateDir::new(other.path()));
-    sdk.delete_chunks(&fresh.kb, &[fresh.ids[7]]).unwrap();
+    match deleted_behind(&fresh, &[7]) {
+        Err(Error::Remote { status: 409, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let page = its_partition(&fresh, 7);
+    assert!(page.len() > 1 && !page.contains(&100), "{page:?}");
+    deleted_behind(&fresh, &page).unwrap();
     let query = near(&fresh.stored[100]);
     let dropped = fresh
         .client

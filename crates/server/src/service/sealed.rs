@@ -118,10 +118,19 @@ pub fn read(
             )));
         }
     }
-    match state
-        .store
-        .sealed_pages(kb_id, context_id, tokens, MAX_SEALED_ANSWER_BYTES)?
-    {
+    // A token named twice selects its pages once.
+    let tokens = tokens.map(|tokens| {
+        let mut unique = tokens.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        unique
+    });
+    match state.store.sealed_pages(
+        kb_id,
+        context_id,
+        tokens.as_deref(),
+        MAX_SEALED_ANSWER_BYTES,
+    )? {
         PagesRead::Pages(pages) => Ok(pages),
         PagesRead::TooLarge => Err(ServiceError::too_large(format!(
             "the pages selected pass {} MiB; probe fewer partitions",

@@ -6,6 +6,7 @@
 use super::dialect::{Arg, Begin, Dialect, End, Session};
 use super::patches::{merged, too_large};
 use super::rows::{exists, text_of};
+use super::sealed_pages::drop_pages_of;
 use super::statements::{BIND, CHUNK_META, PATCH_CHUNK, RECORD_INSERT, REWROTE};
 use super::{now, ChunkPatch, Inserted, NewChunk, MAX_META_BYTES};
 use crate::error::Result;
@@ -80,7 +81,8 @@ pub(super) fn delete_chunks<D: Dialect>(store: &D, kb_id: &str, ids: &[i64]) -> 
         if !locked_kb::<D>(s, kb_id)? {
             return Ok(End::RollBack(0));
         }
-        super::sealed_pages::drop_pages_of::<D>(s, kb_id, ids)?;
+        let going = ids.iter().copied().collect();
+        drop_pages_of::<D>(s, kb_id, ids, &going)?;
         let deleted = s.execute_ids(D::DELETE_CHUNKS, kb_id, ids)?;
         if deleted == 0 {
             return Ok(End::RollBack(0));
@@ -104,6 +106,13 @@ pub(super) fn patch_chunks<D: Dialect>(
         if !locked_kb::<D>(s, kb_id)? {
             return Ok(End::RollBack(Vec::new()));
         }
+        // A chunk given a Paillier index leaves its page of sealed vectors, as a delete does.
+        let reindexed: Vec<i64> = (patches.iter())
+            .filter(|(_, patch)| patch.pieces.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        let going = reindexed.iter().copied().collect();
+        drop_pages_of::<D>(s, kb_id, &reindexed, &going)?;
         let found = patch_in(s, kb_id, context_id, patches)?;
         if all_or_nothing && found.len() != patches.len() || found.is_empty() {
             return Ok(End::RollBack(found));

@@ -5,7 +5,7 @@
 //! where writers may run at once), so that digest writes and chunk writes of one knowledge base
 //! follow one order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::chunk_writes::{insert_in, patch_in, record_rewrite};
 use super::dialect::{Arg, Begin, Dialect, End, Session};
@@ -165,14 +165,17 @@ pub(super) fn write<D: Dialect>(
         if let Some(refused) = unfit_ids::<D>(s, kb_id, context_id, batch)? {
             return Ok(End::RollBack(refused));
         }
+        // A chunk deleted, given a new Paillier index or sealed again takes its page of sealed
+        // vectors with it: only when the write also deletes or seals again the page's others.
+        let reindexed = batch.update.iter().filter(|(_, p)| p.pieces.is_some());
+        let unpaged: Vec<i64> = (reindexed.map(|(id, _)| *id))
+            .chain(batch.delete.iter().copied())
+            .collect();
+        let going: HashSet<i64> = (unpaged.iter().copied())
+            .chain(batch.pages.iter().flat_map(|page| page.ids.iter().copied()))
+            .collect();
         if !batch.update.is_empty() || !batch.delete.is_empty() {
-            // A chunk deleted, or given a new Paillier index, takes its page of sealed
-            // vectors with it.
-            let reindexed = batch.update.iter().filter(|(_, p)| p.pieces.is_some());
-            let unpaged: Vec<i64> = (reindexed.map(|(id, _)| *id))
-                .chain(batch.delete.iter().copied())
-                .collect();
-            drop_pages_of::<D>(s, kb_id, &unpaged)?;
+            drop_pages_of::<D>(s, kb_id, &unpaged, &going)?;
             patch_in(s, kb_id, context_id, &batch.update)?;
             let deleted = s.execute_ids(D::DELETE_CHUNKS, kb_id, &batch.delete)?;
             record_rewrite(s, kb_id, deleted)?;
@@ -184,7 +187,7 @@ pub(super) fn write<D: Dialect>(
                 None => return Ok(End::RollBack(DigestWritten::ContextChanged)),
             }
         }
-        let unstored = put_pages::<D>(s, kb_id, context_id, &batch.pages)?;
+        let unstored = put_pages::<D>(s, kb_id, context_id, &batch.pages, &going)?;
         if !unstored.is_empty() {
             return Ok(End::RollBack(DigestWritten::Missing(unstored)));
         }

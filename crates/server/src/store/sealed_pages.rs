@@ -1,8 +1,11 @@
 //! Pages of sealed vectors: each the owner's AES-GCM seal of some chunks' bit vectors, stored
 //! opaque beside its partition token and first chunk id, and named by each chunk it holds. A
 //! page written replaces the pages holding any of its chunks; a chunk deleted, or given a new
-//! Paillier index, takes its page with it. Page numbers are never reused, so the stale link of
+//! Paillier index, takes its page with it, and so such a write must also delete or seal again
+//! every other chunk of that page ([`Error::SharedPage`] otherwise). Page numbers are never reused, so the stale link of
 //! a chunk whose page went names none.
+
+use std::collections::HashSet;
 
 use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
 use super::statements::{INSERT_PAGE, LINK_PAGE, PAGES_ALL, PAGES_OF_TOKEN};
@@ -30,23 +33,48 @@ pub enum PagesRead {
     TooLarge,
 }
 
-/// Drops the pages holding chunks `ids` of knowledge base `kb_id`, in the caller's transaction.
+/// Drops the pages holding chunks `ids` of knowledge base `kb_id`, in the caller's transaction,
+/// unless a page holds a chunk outside `going` (the chunks the write deletes, re-indexes or
+/// seals again): its sealed vector would go with it, and nothing keeps another copy.
 pub(super) fn drop_pages_of<D: Dialect>(
     s: &mut dyn Session,
     kb_id: &str,
     ids: &[i64],
+    going: &HashSet<i64>,
 ) -> Result<()> {
+    let mut stranded = Vec::new();
+    s.select_ids(D::PAGE_MATES, kb_id, ids, &mut |r| {
+        let id = r.int(0)?;
+        if !going.contains(&id) {
+            stranded.push(id);
+        }
+        Ok(())
+    })?;
+    if !stranded.is_empty() {
+        stranded.sort_unstable();
+        stranded.dedup();
+        let shown: Vec<String> = stranded.iter().take(20).map(i64::to_string).collect();
+        return Err(Error::SharedPage(format!(
+            "sealed vectors: the pages of these chunks also hold chunks {}{}, whose vectors \
+             would go with them; the owner's client deletes or changes such chunks (sealing the \
+             rest again): nothing was written",
+            shown.join(", "),
+            if stranded.len() > 20 { " and more" } else { "" }
+        )));
+    }
     s.execute_ids(D::DROP_PAGES_OF, kb_id, ids).map(drop)
 }
 
 /// Stores `pages` under `(kb_id, context_id)` in the caller's transaction, each replacing the
-/// pages holding its chunks; the ids of the pages' chunks not stored under the context (the
+/// pages holding its chunks (each of whose chunks must be in `going`: [`drop_pages_of`]); the
+/// ids of the pages' chunks not stored under the context (the
 /// caller rolls back when there is any).
 pub(super) fn put_pages<D: Dialect>(
     s: &mut dyn Session,
     kb_id: &str,
     context_id: &str,
     pages: &[NewPage],
+    going: &HashSet<i64>,
 ) -> Result<Vec<i64>> {
     let mut missing = Vec::new();
     for page in pages {
@@ -54,7 +82,7 @@ pub(super) fn put_pages<D: Dialect>(
             .ids
             .first()
             .ok_or_else(|| Error::Store("a page of sealed vectors holds no chunk".into()))?;
-        drop_pages_of::<D>(s, kb_id, &page.ids)?;
+        drop_pages_of::<D>(s, kb_id, &page.ids, going)?;
         let row = [
             Text(kb_id),
             Text(context_id),

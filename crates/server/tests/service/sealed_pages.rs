@@ -1,8 +1,8 @@
 //! Pages of sealed vectors against a real `serve`: written with the owner's digest in
 //! `POST /v1/records` (checked for what the service can see of them), read back by partition
 //! token through `POST /v1/sealed_pages` by the keys that may read the knowledge base, dropped
-//! with their chunks, replaced by a later page of the same chunks; compute_hamming over them
-//! refused.
+//! with all their chunks and never with some (409), replaced by later pages of the same
+//! chunks; compute_hamming over them refused.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -181,22 +181,41 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
 }
 
 #[test]
-fn a_page_goes_with_a_chunk_deleted_and_gives_way_to_a_later_page_of_its_chunks() {
+fn a_page_goes_only_with_all_its_chunks_and_gives_way_to_a_later_page_of_them() {
     let owner = Owner::new("replaced");
     let first = page(&[1, 2, 3], 0);
     let write = owner.write(0, Some(1), &sealed_chunks(3), &[sent(&first, "t")]);
     owner.client.write_records(&write).unwrap();
     let key = Some(owner.key.as_str());
-    // Chunks 1 and 2 sealed again: the page of all three goes.
+    // Chunks 1 and 2 sealed again alone would take chunk 3's vector with their page: refused.
     let again = page(&[1, 2], 0);
     let write = owner.write(1, None, &[], &[sent(&again, "t")]);
+    match owner.client.write_records(&write) {
+        Err(Error::Remote {
+            status: 409,
+            message,
+        }) => assert!(message.contains("chunks 3"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(owner.read(key, None), (200, first));
+    // All three sealed again, in two pages: the page of all three goes.
+    let third = page(&[3], 0);
+    let write = owner.write(1, None, &[], &[sent(&again, "t"), sent(&third, "t")]);
     owner.client.write_records(&write).unwrap();
-    assert_eq!(owner.read(key, None), (200, again));
-    // The SDK's delete of chunk 2 takes its page: chunk 1's vector goes with it.
-    owner.client.delete_chunks(&owner.kb, &[2]).unwrap();
-    assert_eq!(owner.read(key, None), (200, Vec::new()));
+    assert_eq!(
+        owner.read(key, None),
+        (200, [again.clone(), third.clone()].concat())
+    );
+    // The SDK's delete of chunk 2 would take chunk 1's vector with its page: refused; of both,
+    // their page goes.
+    match owner.client.delete_chunks(&owner.kb, &[2]) {
+        Err(Error::Remote { status: 409, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    owner.client.delete_chunks(&owner.kb, &[1, 2]).unwrap();
+    assert_eq!(owner.read(key, None), (200, third.clone()));
     // A page of a chunk not stored refuses the write: nothing written.
-    let write = owner.write(2, None, &[], &[sent(&page(&[1, 9], 0), "t")]);
+    let write = owner.write(2, None, &[], &[sent(&page(&[3, 9], 0), "t")]);
     match owner.client.write_records(&write) {
         Err(Error::Remote {
             status: 404,
@@ -204,7 +223,7 @@ fn a_page_goes_with_a_chunk_deleted_and_gives_way_to_a_later_page_of_its_chunks(
         }) => assert!(message.contains('9'), "{message}"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(owner.read(key, None), (200, Vec::new()));
+    assert_eq!(owner.read(key, None), (200, third));
 }
 
 #[test]

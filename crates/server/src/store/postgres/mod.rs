@@ -174,6 +174,8 @@ impl Dialect for PostgresStore {
     const DELETE_CHUNKS: Sql = "DELETE FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2)";
     const DROP_PAGES_OF: Sql = "DELETE FROM sealed_pages WHERE page_no IN \
          (SELECT page_no FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2))";
+    const PAGE_MATES: Sql = "SELECT chunk_id FROM chunks WHERE kb_id = $1 AND page_no IN \
+         (SELECT page_no FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2))";
     const INSERT_CONTEXT_FIRST: Option<Sql> = Some(
         "INSERT INTO contexts (org_id, context_id, data, created_at, creator_key) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

@@ -113,5 +113,6 @@ CREATE TABLE sealed_pages (
 );
 CREATE INDEX sealed_pages_by_token ON sealed_pages (kb_id, context_id, token, first_id);
 ALTER TABLE chunks ADD COLUMN page_no BIGINT;
+CREATE INDEX chunks_by_page ON chunks (kb_id, page_no);
 "#,
 ];

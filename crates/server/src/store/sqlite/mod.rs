@@ -171,6 +171,8 @@ impl Dialect for SqliteStore {
     const DELETE_CHUNKS: Sql = "DELETE FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2";
     const DROP_PAGES_OF: Sql = "DELETE FROM sealed_pages WHERE page_no = \
          (SELECT page_no FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2)";
+    const PAGE_MATES: Sql = "SELECT chunk_id FROM chunks WHERE kb_id = ?1 AND page_no = \
+         (SELECT page_no FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2)";
     const KEY_CREATION_LOCK: Option<Sql> = None;
 
     fn read<T>(&self, work: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
