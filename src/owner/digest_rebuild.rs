@@ -14,6 +14,7 @@ use paillier_gpu_api as api;
 
 use super::digest_read::{digest_write, DigestFetch};
 use super::documents::DocumentsRead;
+use super::every_page::EveryPage;
 use super::hamming_answer::read_hamming_answer;
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::state::OwnerState;
@@ -33,7 +34,7 @@ enum Phase {
         query: Box<VerifiableQuery>,
     },
     /// Every page of sealed vectors.
-    Pages(Arc<RecordCodec>),
+    Pages(Arc<RecordCodec>, EveryPage),
     Opening {
         codec: Arc<RecordCodec>,
         ranked: Vec<Ranked>,
@@ -94,15 +95,9 @@ impl DigestRebuild {
             RecordCodec::new(codec.context(), codec.kb(), codec.options()).with_layout(layout),
         );
         if layout == LayoutKind::Sealed {
-            let body = api::SealedPages {
-                kb_id: codec.kb().to_owned(),
-                context_id: codec.context().id().to_owned(),
-                tokens: None,
-            };
-            let request =
-                Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
-            self.phase = Phase::Pages(codec);
-            return Ok(Step::Send(request));
+            let pages = EveryPage::new(&codec);
+            self.phase = Phase::Pages(codec, pages);
+            return self.step(None);
         }
         let query = codec.encrypt_query(&vec![0u8; codec.context().embed_len()])?;
         let body = api::ComputeHamming {
@@ -150,16 +145,10 @@ impl DigestRebuild {
 
     /// Every page of sealed vectors opened (each page must open: the owner's own), every
     /// record taken with its nonce.
-    fn paged(
-        &mut self,
-        codec: Arc<RecordCodec>,
-        answered: Option<Answered>,
-    ) -> Result<Step<OwnerDigest>> {
-        let answer = expect_answer(answered, "sealed_pages", "")?;
-        answer.check_status()?;
+    fn paged(&mut self, codec: Arc<RecordCodec>, pages: &[u8]) -> Result<Step<OwnerDigest>> {
         let zeros = vec![0u8; codec.context().embed_len()];
         let expectation = Expectation::default();
-        let opened = codec.open_sealed(&answer.body, &zeros, None, &expectation)?;
+        let opened = codec.open_sealed(pages, &zeros, None, &expectation)?;
         if opened.records() == 0 && self.tried + 1 < self.layouts.len() {
             self.tried += 1;
             return self.next_query();
@@ -277,7 +266,13 @@ impl Driver for DigestRebuild {
                 self.next_query()
             }
             Phase::Ranking { codec, query } => self.ranked(codec, query, answered),
-            Phase::Pages(codec) => self.paged(codec, answered),
+            Phase::Pages(codec, mut pages) => match pages.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Pages(codec, pages);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(read) => self.paged(codec, &read),
+            },
             Phase::Opening {
                 codec,
                 ranked,

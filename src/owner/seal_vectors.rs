@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::digest_read::{Current, DigestRead};
 use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
+use super::every_page::EveryPage;
 use super::find::{sent_filter, with_rebuild_hint};
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::seal_vectors_batch::SealBatch;
@@ -49,7 +50,7 @@ pub(super) struct Held {
 enum Phase {
     Digest(DigestRead),
     Listing(Current),
-    Pages(Current),
+    Pages(Current, EveryPage),
     Indexes(Current, ChunksById),
     Documents(Current, Vec<Held>, DocumentsRead),
     Writing(Box<RecordsWrite<SealBatch>>),
@@ -273,26 +274,23 @@ impl Driver for SealVectors {
             Phase::Listing(current) => {
                 self.listed(answered)?;
                 // The records a move cut short sealed already.
-                let body = api::SealedPages {
-                    kb_id: self.codec.kb().to_owned(),
-                    context_id: self.codec.context().id().to_owned(),
-                    tokens: None,
-                };
-                let request =
-                    Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
-                self.phase = Phase::Pages(current);
-                Ok(Step::Send(request))
+                self.phase = Phase::Pages(current, EveryPage::new(&self.codec));
+                self.step(None)
             }
-            Phase::Pages(current) => {
-                let answer = expect_answer(answered, "sealed_pages", "")?;
-                answer.check_status()?;
-                for record in self.codec.open_pages(&answer.body)? {
-                    self.sealed
-                        .insert(record.chunk_id, (record.nonce, record.bits));
+            Phase::Pages(current, mut pages) => match pages.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Pages(current, pages);
+                    Ok(Step::Send(request))
                 }
-                self.report.resumed = !self.sealed.is_empty();
-                self.next_page(current)
-            }
+                Step::Done(read) => {
+                    for record in self.codec.open_pages(&read)? {
+                        self.sealed
+                            .insert(record.chunk_id, (record.nonce, record.bits));
+                    }
+                    self.report.resumed = !self.sealed.is_empty();
+                    self.next_page(current)
+                }
+            },
             Phase::Indexes(current, mut chunks) => match chunks.step(answered)? {
                 Step::Send(request) => {
                     self.phase = Phase::Indexes(current, chunks);

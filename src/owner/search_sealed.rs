@@ -32,6 +32,7 @@ impl RecordSearch {
             kb_id: self.codec.kb().to_owned(),
             context_id: self.codec.context().id().to_owned(),
             tokens,
+            after: None,
         };
         let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
         self.phase = Phase::Sealed(probed);

@@ -323,7 +323,15 @@ pub struct SealedPages {
     /// page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Vec<String>>,
+    /// Every page a few at a time (no `tokens` with it): those whose first chunk id is above
+    /// this, in that order, at most [`PAGES_A_READ`] of them and about 64 MiB; ask again from
+    /// the last one's first chunk id until an answer holds none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
 }
+
+/// The most pages one [`SealedPages`] read with `after` answers.
+pub const PAGES_A_READ: usize = 256;
 
 /// The content type of an answer of sealed pages.
 pub const SEALED_PAGES_TYPE: &str = "application/octet-stream";

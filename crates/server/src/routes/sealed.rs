@@ -40,6 +40,7 @@ pub async fn read(
             &body.kb_id,
             &body.context_id,
             body.tokens.as_deref(),
+            body.after,
         )?)
     })
     .await?;

@@ -8,10 +8,10 @@ use base64::Engine as _;
 
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::{ChunkPatch, NewChunk, NewPage, PagesRead};
+use crate::store::{ChunkPatch, NewChunk, NewPage, PageSelection, PagesRead};
 use paillier_gpu::verifiable::SealedPage;
 use paillier_gpu::PublicContext;
-use paillier_gpu_api::{self as api, MAX_SEALED_TOKENS};
+use paillier_gpu_api::{self as api, MAX_SEALED_TOKENS, PAGES_A_READ};
 
 /// The most bytes of pages one read answers: past it the owner probes fewer partitions.
 pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
@@ -97,15 +97,25 @@ pub fn checked_pages(
     Ok(pages)
 }
 
+/// The most bytes of pages one read `after` an id answers (at least one page).
+const PAGES_A_READ_BYTES: usize = 64 << 20;
+
 /// The pages of sealed vectors of knowledge base `kb_id` under `context_id` of the partitions
-/// `tokens` name (none: all), one after another in chunk order.
+/// `tokens` name (none: all), one after another in chunk order; or, `after` an id, the next
+/// few of every page.
 pub fn read(
     state: &AppState,
     kb_id: &str,
     context_id: &str,
     tokens: Option<&[String]>,
+    after: Option<i64>,
 ) -> ServiceResult<Vec<u8>> {
     if let Some(tokens) = tokens {
+        if after.is_some() {
+            return Err(ServiceError::bad_input(
+                "after pages through every page: it takes no tokens",
+            ));
+        }
         if tokens.len() > MAX_SEALED_TOKENS {
             return Err(ServiceError::bad_input(format!(
                 "{} tokens; at most {MAX_SEALED_TOKENS}",
@@ -125,15 +135,22 @@ pub fn read(
         unique.dedup();
         unique
     });
-    match state.store.sealed_pages(
-        kb_id,
-        context_id,
-        tokens.as_deref(),
-        MAX_SEALED_ANSWER_BYTES,
-    )? {
+    let (selection, max_bytes) = match (&tokens, after) {
+        (_, Some(after)) => (
+            PageSelection::After(after, PAGES_A_READ),
+            PAGES_A_READ_BYTES,
+        ),
+        (Some(tokens), None) => (PageSelection::Tokens(tokens), MAX_SEALED_ANSWER_BYTES),
+        (None, None) => (PageSelection::All, MAX_SEALED_ANSWER_BYTES),
+    };
+    match state
+        .store
+        .sealed_pages(kb_id, context_id, selection, max_bytes)?
+    {
         PagesRead::Pages(pages) => Ok(pages),
         PagesRead::TooLarge => Err(ServiceError::too_large(format!(
-            "the pages selected pass {} MiB; probe fewer partitions",
+            "the pages selected pass {} MiB; probe fewer partitions, or read every page with \
+             `after`",
             MAX_SEALED_ANSWER_BYTES >> 20
         ))),
     }

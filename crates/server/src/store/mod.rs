@@ -25,7 +25,7 @@ pub use owner_digests::{
     DigestConflict, DigestState, DigestSwap, DigestWritten, RecordBatch, StoredLink,
 };
 pub use postgres::PostgresStore;
-pub use sealed_pages::{NewPage, PagesRead};
+pub use sealed_pages::{NewPage, PageSelection, PagesRead};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
@@ -339,14 +339,14 @@ pub trait Store: Send + Sync {
         batch: &RecordBatch,
     ) -> Result<DigestWritten>;
 
-    /// The pages of sealed vectors of `(kb_id, context_id)` of the partitions `tokens` name
-    /// (none: every page), one after another in order of their first chunk id, read in one
-    /// snapshot; [`PagesRead::TooLarge`] past `max_bytes`.
+    /// The pages of sealed vectors of `(kb_id, context_id)` that `selection` selects, one
+    /// after another in order of their first chunk id, read in one snapshot;
+    /// [`PagesRead::TooLarge`] past `max_bytes` (a read after an id answers what fits).
     fn sealed_pages(
         &self,
         kb_id: &str,
         context_id: &str,
-        tokens: Option<&[String]>,
+        selection: PageSelection<'_>,
         max_bytes: usize,
     ) -> Result<PagesRead>;
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
-use super::statements::{INSERT_PAGE, LINK_PAGE, PAGES_ALL, PAGES_OF_TOKEN};
+use super::statements::{INSERT_PAGE, LINK_PAGE, PAGES_AFTER, PAGES_ALL, PAGES_OF_TOKEN};
 use crate::error::{Error, Result};
 use Arg::{Int, Text};
 
@@ -22,6 +22,18 @@ pub struct NewPage {
     pub token: Option<String>,
     /// The page as sent.
     pub bytes: Vec<u8>,
+}
+
+/// Which pages a read selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageSelection<'a> {
+    /// Every page.
+    All,
+    /// The pages of these partition tokens.
+    Tokens(&'a [String]),
+    /// The pages whose first chunk id is above this, at most this many: every page, a few
+    /// at a time.
+    After(i64, usize),
 }
 
 /// The pages a selection read.
@@ -103,13 +115,13 @@ pub(super) fn put_pages<D: Dialect>(
     Ok(missing)
 }
 
-/// The pages of `(kb_id, context_id)` of the partitions `tokens` name (none: all), in one
-/// snapshot, unless they pass `max_bytes`.
+/// The pages of `(kb_id, context_id)` that `selection` selects, in one snapshot, unless they
+/// pass `max_bytes`; read [`After`](PageSelection::After) an id, as many as fit (at least one).
 pub(super) fn read_pages<D: Dialect>(
     store: &D,
     kb_id: &str,
     context_id: &str,
-    tokens: Option<&[String]>,
+    selection: PageSelection<'_>,
     max_bytes: usize,
 ) -> Result<PagesRead> {
     store.transaction(Begin::Snapshot, |s| {
@@ -125,12 +137,18 @@ pub(super) fn read_pages<D: Dialect>(
             }
             Ok(())
         };
-        match tokens {
-            None => s.select(PAGES_ALL, &[Text(kb_id), Text(context_id)], &mut visit)?,
-            Some(tokens) => tokens.iter().try_for_each(|token| {
-                let args = [Text(kb_id), Text(context_id), Text(token)];
-                s.select(PAGES_OF_TOKEN, &args, &mut visit)
+        let (kb, context) = (Text(kb_id), Text(context_id));
+        match selection {
+            PageSelection::All => s.select(PAGES_ALL, &[kb, context], &mut visit)?,
+            PageSelection::Tokens(tokens) => tokens.iter().try_for_each(|token| {
+                s.select(PAGES_OF_TOKEN, &[kb, context, Text(token)], &mut visit)
             })?,
+            PageSelection::After(after, most) => {
+                let args = [kb, context, Int(after), Int(most as i64)];
+                s.select(PAGES_AFTER, &args, &mut visit)?;
+                // What fits, and the page that passed the bound: the next read goes on.
+                over = false;
+            }
         }
         if over {
             return Ok(End::Commit(PagesRead::TooLarge));

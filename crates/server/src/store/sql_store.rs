@@ -11,8 +11,8 @@ use super::statements::*;
 use super::{chunk_writes, owner_digests, sealed_pages};
 use super::{
     now, ApiKey, Chunk, ChunkPatch, DeleteContext, DigestState, DigestSwap, DigestWritten,
-    IndexRow, Inserted, KbVersion, KnowledgeBase, NewChunk, Org, PagesRead, PutContext,
-    RecordBatch, Store, StoredContext,
+    IndexRow, Inserted, KbVersion, KnowledgeBase, NewChunk, Org, PageSelection, PagesRead,
+    PutContext, RecordBatch, Store, StoredContext,
 };
 use crate::error::Result;
 use Arg::Text;
@@ -327,10 +327,10 @@ impl<D: Dialect> Store for D {
         &self,
         kb_id: &str,
         context_id: &str,
-        tokens: Option<&[String]>,
+        selection: PageSelection<'_>,
         max_bytes: usize,
     ) -> Result<PagesRead> {
-        sealed_pages::read_pages(self, kb_id, context_id, tokens, max_bytes)
+        sealed_pages::read_pages(self, kb_id, context_id, selection, max_bytes)
     }
 }
 

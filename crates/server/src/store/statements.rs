@@ -164,3 +164,7 @@ pub(super) const PAGES_ALL: &str = "SELECT first_id, page FROM sealed_pages \
 /// `(first_id, page)` of the pages of `($1, $2)` of partition token `$3`, in chunk order.
 pub(super) const PAGES_OF_TOKEN: &str = "SELECT first_id, page FROM sealed_pages \
      WHERE kb_id = $1 AND context_id = $2 AND token = $3 ORDER BY first_id";
+/// `(first_id, page)` of the pages of `($1, $2)` whose first chunk id is above `$3`, in chunk
+/// order, at most `$4`.
+pub(super) const PAGES_AFTER: &str = "SELECT first_id, page FROM sealed_pages \
+     WHERE kb_id = $1 AND context_id = $2 AND first_id > $3 ORDER BY first_id LIMIT $4";

@@ -106,9 +106,14 @@ impl Owner {
 
     /// The pages `tokens` select as `key` reads them: status and bytes.
     fn read(&self, key: Option<&str>, tokens: Option<&[&str]>) -> (u16, Vec<u8>) {
-        let url = format!("{}/v1/sealed_pages/{}", self.server.url, self.server.org);
         let body = json!({"kb_id": self.kb, "context_id": self.ctx.id(), "tokens": tokens});
-        let mut request = reqwest::blocking::Client::new().post(url).json(&body);
+        self.read_with(key, &body)
+    }
+
+    /// The pages a read with `body` answers `key`: status and bytes.
+    fn read_with(&self, key: Option<&str>, body: &Value) -> (u16, Vec<u8>) {
+        let url = format!("{}/v1/sealed_pages/{}", self.server.url, self.server.org);
+        let mut request = reqwest::blocking::Client::new().post(url).json(body);
         if let Some(key) = key {
             request = request.header("x-api-key", key);
         }
@@ -144,6 +149,17 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
     assert_eq!(owner.read(key, Some(&["tok-5", "tok-0"])), (200, both));
     assert_eq!(owner.read(key, Some(&["tok-5"])), (200, second.clone()));
     assert_eq!(owner.read(key, Some(&["tok-9"])), (200, Vec::new()));
+    // Every page a few at a time: those after a first chunk id, until none.
+    let after = |id: i64| json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "after": id});
+    assert_eq!(
+        owner.read_with(key, &after(i64::MIN)),
+        (200, [first.clone(), second.clone()].concat())
+    );
+    assert_eq!(owner.read_with(key, &after(1)), (200, second.clone()));
+    assert_eq!(owner.read_with(key, &after(2)), (200, Vec::new()));
+    let both =
+        json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "after": 0, "tokens": ["tok-0"]});
+    assert_eq!(owner.read_with(key, &both).0, 400);
 
     // Who may read them: the keys that may read the knowledge base.
     let reader = owner.server.key_with(&owner.kb, 1);
