@@ -31,6 +31,7 @@ mod reseal;
 mod seal_vectors;
 mod seal_vectors_batch;
 mod search;
+mod sent_pages;
 mod state;
 mod state_dir;
 mod stored;

@@ -3,11 +3,8 @@
 //! their documents sealed anew to the new nonces, the digest trading each old pair for its new
 //! one; the move's last write also names the layout sealed vectors.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use paillier_gpu_api as api;
 use serde_json::Value;
 
@@ -15,6 +12,7 @@ use super::digest_read::Current;
 use super::edits::{not_started, raw};
 use super::http::{Answered, Step};
 use super::seal_vectors::Held;
+use super::sent_pages::sealed_for_sending;
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::verifiable::{counted_value, document_partition, LayoutKind, RecordCodec};
@@ -55,25 +53,13 @@ impl Planner for SealBatch {
                 (r.chunk_id, &r.bits[..], partition)
             })
             .collect();
-        let pages = codec.seal_pages(&entries)?;
-        let mut nonce_of = HashMap::with_capacity(entries.len());
+        let (pages, nonces) = sealed_for_sending(codec, &entries)?;
         let mut planned = Planned {
             layout: self.last.then_some(LayoutKind::Sealed),
+            pages,
             ..Planned::default()
         };
-        for page in &pages {
-            nonce_of.extend(page.ids().iter().copied().zip(page.nonces()));
-            let token = match page.partition() {
-                Some(partition) => codec.partition_tokens(&[partition])?.pop(),
-                None => None,
-            };
-            planned.pages.push(api::SentPage {
-                page: BASE64.encode(page.to_bytes()),
-                token,
-            });
-        }
-        for record in &self.records {
-            let nonce = *nonce_of.get(&record.chunk_id).ok_or_else(not_started)?;
+        for (record, &nonce) in self.records.iter().zip(&nonces) {
             let sent = codec.fields(0, Some(nonce), Some(&record.document))?;
             let chunk = api::ChunkUpdate {
                 chunk_id: record.chunk_id,

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use paillier_gpu_api as api;
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -13,6 +11,7 @@ use zeroize::Zeroizing;
 use super::digest_read::Current;
 use super::edits::not_started;
 use super::http::{Answered, Step};
+use super::sent_pages::sealed_for_sending;
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;
@@ -151,24 +150,6 @@ impl InsertBatch {
             .enumerate()
             .map(|(i, (id, bits))| (id, bits, partitions.map(|p| p[i])))
             .collect();
-        let pages = self.codec.seal_pages(&records)?;
-        let mut nonce_of = std::collections::HashMap::with_capacity(records.len());
-        let mut sent = Vec::with_capacity(pages.len());
-        for page in &pages {
-            nonce_of.extend(page.ids().iter().copied().zip(page.nonces()));
-            let token = match page.partition() {
-                Some(partition) => self.codec.partition_tokens(&[partition])?.pop(),
-                None => None,
-            };
-            sent.push(api::SentPage {
-                page: BASE64.encode(page.to_bytes()),
-                token,
-            });
-        }
-        let nonces = records
-            .iter()
-            .map(|(id, _, _)| nonce_of.get(id).copied().ok_or_else(not_started))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((sent, nonces))
+        sealed_for_sending(&self.codec, &records)
     }
 }
