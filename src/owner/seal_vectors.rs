@@ -20,7 +20,7 @@ use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
 use super::every_page::EveryPage;
 use super::find::{sent_filter, with_rebuild_hint};
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
-use super::seal_vectors_batch::SealBatch;
+use super::seal_vectors_batch::{Held, SealBatch};
 use super::state::OwnerState;
 use super::stored::stored_batch;
 use super::write::RecordsWrite;
@@ -36,15 +36,6 @@ pub struct SealReport {
     pub moved: usize,
     /// Whether it took up a move cut short (some records were sealed already).
     pub resumed: bool,
-}
-
-/// A record as read: its id, nonce, bits and document, and whether it is sealed already.
-pub(super) struct Held {
-    pub(super) chunk_id: i64,
-    pub(super) nonce: RecordNonce,
-    pub(super) bits: Zeroizing<Vec<u8>>,
-    pub(super) sealed: bool,
-    pub(super) document: Document,
 }
 
 enum Phase {

@@ -7,15 +7,26 @@ use std::sync::Arc;
 
 use paillier_gpu_api as api;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::digest_read::Current;
 use super::edits::{not_started, raw};
 use super::http::{Answered, Step};
-use super::seal_vectors::Held;
 use super::sent_pages::sealed_for_sending;
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
-use crate::verifiable::{counted_value, document_partition, LayoutKind, RecordCodec};
+use crate::verifiable::{
+    counted_value, document_partition, Document, LayoutKind, RecordCodec, RecordNonce,
+};
+
+/// A record as read: its id, nonce, bits and document, and whether it is sealed already.
+pub(super) struct Held {
+    pub(super) chunk_id: i64,
+    pub(super) nonce: RecordNonce,
+    pub(super) bits: Zeroizing<Vec<u8>>,
+    pub(super) sealed: bool,
+    pub(super) document: Document,
+}
 
 /// One batch of a move as a write's plan.
 pub(super) struct SealBatch {
