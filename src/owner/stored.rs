@@ -43,8 +43,8 @@ pub fn stored_batch(
         if pieces.is_empty() {
             return Err(Error::SealedVectors(format!(
                 "chunk {id} holds a sealed vector, not a Paillier ciphertext: finds, updates, \
-                 patches and deletes of sealed vectors are not built yet (uploads, verified \
-                 searches, `remote digest rebuild` and moves to them are)"
+                 patches, deletes and partitions rebuilds of sealed vectors are not built yet \
+                 (uploads, verified searches, `remote digest rebuild` and moves to them are)"
             )));
         }
         if pieces.len() != shape.pieces {
