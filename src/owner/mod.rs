@@ -22,6 +22,7 @@ mod digest_read;
 mod digest_rebuild;
 mod documents;
 mod edits;
+mod every_id;
 mod every_page;
 mod find;
 mod hamming_answer;

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 
 use paillier_gpu_api as api;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::digest_read::{Current, DigestRead};
 use super::documents::{ChunksById, DocumentsRead};
 use super::edits::{not_started, raw};
-use super::find::{sent_filter, with_rebuild_hint};
-use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
+use super::every_id::{every_id_request, listed_ids};
+use super::find::with_rebuild_hint;
+use super::http::{Answered, Driver, Step};
 use super::state::OwnerState;
 use super::stored::stored_batch;
 use super::write::{Planned, Planner, RecordsWrite};
@@ -77,21 +77,7 @@ impl PartitionsRebuildRun {
 
     /// Every record's id, from the service's list of the whole knowledge base, ascending.
     fn listed(&mut self, answered: Option<Answered>) -> Result<()> {
-        let answer = expect_answer(answered, "chunk/meta", "")?;
-        let Value::Array(listed) = answer.json::<Value>("chunk/meta")? else {
-            return Err(Error::Unreachable {
-                route: "chunk/meta".into(),
-                detail: "the list of chunks is not a list".into(),
-            });
-        };
-        for chunk in &listed {
-            let id = chunk.get("chunk_id").and_then(Value::as_i64);
-            self.ids.push(id.ok_or_else(|| Error::Unreachable {
-                route: "chunk/meta".into(),
-                detail: format!("a listed chunk without a chunk_id: {chunk}"),
-            })?);
-        }
-        self.ids.sort_unstable();
+        self.ids = listed_ids(answered)?;
         if self.ids.is_empty() {
             return Err(Error::InvalidParameter(format!(
                 "knowledge base {} holds no records to partition",
@@ -162,14 +148,7 @@ impl Driver for PartitionsRebuildRun {
                 }
                 Step::Done(current) => {
                     current.digest.check_partitions_counted()?;
-                    let body = api::MetaSearch {
-                        kb_id: self.codec.kb().to_owned(),
-                        context_id: self.codec.context().id().to_owned(),
-                        meta_filter: Some(sent_filter(&self.codec, &serde_json::json!({}))?),
-                        ..api::MetaSearch::default()
-                    };
-                    let request =
-                        Request::new(Method::Post, "chunk/meta", String::new()).with_json(&body)?;
+                    let request = every_id_request(&self.codec)?;
                     self.phase = Phase::Listing(current);
                     Ok(Step::Send(request))
                 }

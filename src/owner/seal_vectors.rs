@@ -17,9 +17,10 @@ use zeroize::Zeroizing;
 
 use super::digest_read::{Current, DigestRead};
 use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
+use super::every_id::{every_id_request, listed_ids};
 use super::every_page::EveryPage;
-use super::find::{sent_filter, with_rebuild_hint};
-use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
+use super::find::with_rebuild_hint;
+use super::http::{Answered, Driver, Step};
 use super::seal_vectors_batch::{Held, SealBatch};
 use super::state::OwnerState;
 use super::stored::stored_batch;
@@ -93,23 +94,7 @@ impl SealVectors {
 
     /// Every record's id, from the service's list of the whole knowledge base, ascending.
     fn listed(&mut self, answered: Option<Answered>) -> Result<()> {
-        let answer = expect_answer(answered, "chunk/meta", "")?;
-        let Value::Array(listed) = answer.json::<Value>("chunk/meta")? else {
-            return Err(unreadable(
-                "chunk/meta",
-                "the list of chunks is not a list".into(),
-            ));
-        };
-        for chunk in &listed {
-            let id = chunk.get("chunk_id").and_then(Value::as_i64);
-            self.ids.push(id.ok_or_else(|| {
-                unreadable(
-                    "chunk/meta",
-                    format!("a listed chunk without a chunk_id: {chunk}"),
-                )
-            })?);
-        }
-        self.ids.sort_unstable();
+        self.ids = listed_ids(answered)?;
         self.report.records = self.ids.len();
         Ok(())
     }
@@ -250,14 +235,7 @@ impl Driver for SealVectors {
                     }))
                 }
                 Step::Done(current) => {
-                    let body = api::MetaSearch {
-                        kb_id: self.codec.kb().to_owned(),
-                        context_id: self.codec.context().id().to_owned(),
-                        meta_filter: Some(sent_filter(&self.codec, &serde_json::json!({}))?),
-                        ..api::MetaSearch::default()
-                    };
-                    let request =
-                        Request::new(Method::Post, "chunk/meta", String::new()).with_json(&body)?;
+                    let request = every_id_request(&self.codec)?;
                     self.phase = Phase::Listing(current);
                     Ok(Step::Send(request))
                 }
