@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::digest_read::Current;
 use super::find::{FindRecords, Found, FoundRecords};
 use super::http::{Answered, Driver, Step};
+use super::sealed_edit::{Change, SealedEdit};
 use super::stored::{record_bits, StoredPairs};
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
@@ -30,6 +31,8 @@ enum Reading {
     Listed(FindRecords),
     /// Every record, where the digest cannot check that list complete.
     Every(FindRecords),
+    /// The records found deleted from their pages of sealed vectors.
+    Sealed(SealedEdit),
 }
 
 /// A delete of the verifiable records a filter selects.
@@ -56,6 +59,19 @@ impl DeleteByMeta {
     /// How many records the write deletes (once planned).
     pub fn deleted(&self) -> u64 {
         self.deleted
+    }
+
+    /// The delete of `found`, planned (Paillier records) or its sealed pages read first.
+    fn delete(&mut self, found: Vec<Found>) -> Result<Step<Planned>> {
+        if !self.codec.holds_sealed_vectors() {
+            return Ok(Step::Done(self.planned(found)));
+        }
+        self.deleted = found.len() as u64;
+        let ids = found.iter().map(|record| record.chunk_id).collect();
+        let mut edit = SealedEdit::deleting(Arc::clone(&self.codec), ids);
+        edit.begin(self.digest.as_ref().ok_or_else(not_started)?)?;
+        self.reading = Some(Reading::Sealed(edit));
+        self.step(None)
     }
 
     fn planned(&mut self, found: Vec<Found>) -> Planned {
@@ -93,7 +109,7 @@ impl Planner for DeleteByMeta {
                 };
                 let digest = self.digest.as_ref().ok_or_else(not_started)?;
                 if covers_filter(digest, &self.filter) {
-                    return Ok(Step::Done(self.planned(listed)));
+                    return self.delete(listed);
                 }
                 let every = json!({});
                 let find = FindRecords::new(Arc::clone(&self.codec), &every, Some(digest));
@@ -112,9 +128,14 @@ impl Planner for DeleteByMeta {
                             selected.push(record);
                         }
                     }
-                    Ok(Step::Done(self.planned(selected)))
+                    self.delete(selected)
                 }
             },
+            Reading::Sealed(mut edit) => {
+                let step = edit.step(answered);
+                self.reading = Some(Reading::Sealed(edit));
+                step
+            }
         }
     }
 }
@@ -126,7 +147,9 @@ pub struct PatchByMeta {
     filter: Value,
     patch: Map<String, Value>,
     field: Option<String>,
+    digest: Option<OwnerDigest>,
     find: Option<FindRecords>,
+    sealed: Option<SealedEdit>,
     patched: Vec<i64>,
 }
 
@@ -144,7 +167,9 @@ impl PatchByMeta {
             filter: filter.clone(),
             patch: patch.clone(),
             field: None,
+            digest: None,
             find: None,
+            sealed: None,
             patched: Vec::new(),
         })
     }
@@ -192,6 +217,8 @@ impl PatchByMeta {
 
 impl Planner for PatchByMeta {
     fn start(&mut self, current: &Current) -> Result<()> {
+        self.sealed = None;
+        self.digest = Some(current.digest.clone());
         self.field = current.digest.counted_field().map(str::to_owned);
         let find = FindRecords::new(Arc::clone(&self.codec), &self.filter, Some(&current.digest));
         self.find = Some(find);
@@ -199,11 +226,27 @@ impl Planner for PatchByMeta {
     }
 
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        if let Some(edit) = &mut self.sealed {
+            return edit.step(answered);
+        }
         let mut find = self.find.take().ok_or_else(not_started)?;
         match find.step(answered)? {
             Step::Send(request) => {
                 self.find = Some(find);
                 Ok(Step::Send(request))
+            }
+            Step::Done(found) if self.codec.holds_sealed_vectors() => {
+                self.patched = found.found.iter().map(|r| r.chunk_id).collect();
+                let changes = self
+                    .patched
+                    .iter()
+                    .map(|_| Change::Patch(self.patch.clone()))
+                    .collect();
+                let ids = self.patched.clone();
+                let mut edit = SealedEdit::new(Arc::clone(&self.codec), ids, changes);
+                edit.begin(self.digest.as_ref().ok_or_else(not_started)?)?;
+                self.sealed = Some(edit);
+                self.step(None)
             }
             Step::Done(found) => Ok(Step::Done(self.planned(found)?)),
         }
@@ -232,6 +275,7 @@ pub struct UpdateById {
     nonces: Vec<RecordNonce>,
     update: Vec<(Box<RawValue>, CountedRecord)>,
     read: Option<StoredPairs>,
+    sealed: Option<SealedEdit>,
 }
 
 impl UpdateById {
@@ -261,6 +305,7 @@ impl UpdateById {
             nonces: Vec::new(),
             update: Vec::new(),
             read: None,
+            sealed: None,
         })
     }
 
@@ -268,10 +313,33 @@ impl UpdateById {
     pub fn nonces(&self) -> &[RecordNonce] {
         &self.nonces
     }
+
+    /// The write over sealed vectors: each record's page sealed again with its new vector.
+    fn sealed_edit(&self) -> SealedEdit {
+        let embed_len = self.codec.context().embed_len().max(1);
+        let changes = self
+            .vectors
+            .chunks(embed_len)
+            .enumerate()
+            .map(|(i, bits)| {
+                Change::Replace(
+                    Zeroizing::new(bits.to_vec()),
+                    self.documents.get(i).cloned(),
+                )
+            })
+            .collect();
+        SealedEdit::new(Arc::clone(&self.codec), self.chunk_ids.clone(), changes)
+    }
 }
 
 impl Planner for UpdateById {
     fn start(&mut self, current: &Current) -> Result<()> {
+        if self.codec.holds_sealed_vectors() {
+            let mut edit = self.sealed_edit();
+            edit.start(current)?;
+            self.sealed = Some(edit);
+            return Ok(());
+        }
         let codec = &self.codec;
         let field = current.digest.counted_field();
         let model = current.digest.partition_model();
@@ -309,6 +377,14 @@ impl Planner for UpdateById {
     }
 
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        if let Some(edit) = &mut self.sealed {
+            let step = edit.step(answered)?;
+            if let Step::Done(_) = step {
+                let nonces = self.chunk_ids.iter().map(|&id| edit.nonce_of(id));
+                self.nonces = nonces.collect::<Option<_>>().ok_or_else(not_started)?;
+            }
+            return Ok(step);
+        }
         let read = self.read.as_mut().ok_or_else(not_started)?;
         Ok(match read.step(answered)? {
             Step::Send(request) => Step::Send(request),

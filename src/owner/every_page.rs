@@ -38,6 +38,7 @@ impl EveryPage {
             context_id: self.context_id.clone(),
             tokens: None,
             after: Some(self.after),
+            ids: None,
         };
         self.asked = true;
         let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;

@@ -1,7 +1,7 @@
 //! Records found by metadata: the service's list (`POST chunk/meta`, or a page of
 //! `chunk/meta/page`) for the owner's filter (tokenised for private metadata), verifiable
-//! records checked one by one and, where the owner's digest covers the filter, all of them
-//! against it, and their documents opened and checked against the filter. A reader in the
+//! records checked one by one (Paillier records by their indexes, sealed vectors by their
+//! pages) and, where the owner's digest covers the filter, all of them against it, and their documents opened and checked against the filter. A reader in the
 //! wrong mode is told the mode the records were written with.
 
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use super::documents::{ChunksById, DocumentsRead};
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
+use super::sealed_by_id::SealedById;
 use super::stored::stored_batch;
 use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::{
@@ -56,6 +57,7 @@ enum Phase {
     Start,
     Listing,
     Indexes(Vec<Value>, ChunksById),
+    Pages(Vec<Value>, SealedById),
     Documents(Vec<Value>, Vec<Option<RecordNonce>>, DocumentsRead),
     Over,
 }
@@ -241,7 +243,14 @@ impl Driver for FindRecords {
             Phase::Start => self.list(),
             Phase::Listing => {
                 let listed = self.listed(answered)?;
+                let sealed = self.codec.holds_sealed_vectors();
                 match self.codec.options().verifiable {
+                    true if sealed => {
+                        let read =
+                            SealedById::new(Arc::clone(&self.codec), &self.ids, self.expectation());
+                        self.phase = Phase::Pages(listed, read);
+                        self.step(None)
+                    }
                     true => {
                         let chunks = ChunksById::new(self.codec.kb(), &self.ids, &["index"]);
                         self.phase = Phase::Indexes(listed, chunks);
@@ -262,6 +271,22 @@ impl Driver for FindRecords {
                     let nonces = self.verified(&chunks)?;
                     self.open(listed, nonces)
                 }
+            },
+            Phase::Pages(listed, mut read) => match read.step(answered) {
+                Ok(Step::Send(request)) => {
+                    self.phase = Phase::Pages(listed, read);
+                    Ok(Step::Send(request))
+                }
+                Ok(Step::Done(paged)) => {
+                    let mut bits = Zeroizing::new(Vec::with_capacity(self.bits.capacity()));
+                    for record in &paged.asked {
+                        bits.extend_from_slice(&record.bits);
+                    }
+                    self.bits = bits;
+                    let nonces = paged.asked.iter().map(|r| Some(r.nonce)).collect();
+                    self.open(listed, nonces)
+                }
+                Err(error) => Err(with_rebuild_hint(error)),
             },
             Phase::Documents(listed, nonces, mut documents) => {
                 let step = documents.step(answered).map_err(|e| {

@@ -1,7 +1,8 @@
 //! A partitions rebuild carried as one driver: the digest read, every record read and verified
 //! a page at a time (its nonce, bits and document) and all of them against the digest, then
 //! each write the library's [`PartitionsRebuild`] plans sent with the digest, one
-//! [`RecordsWrite`] a step. Another writer in between stops it ([`Error::ConcurrentWrite`]):
+//! [`RecordsWrite`] a step. Sealed vectors are read a few pages at a time and move a whole page
+//! a time, every record of it sealed again in its target partition. Another writer in between stops it ([`Error::ConcurrentWrite`]):
 //! nothing is lost, and running it again resumes it.
 
 use std::sync::Arc;
@@ -13,15 +14,18 @@ use super::digest_read::{Current, DigestRead};
 use super::documents::{ChunksById, DocumentsRead};
 use super::edits::{not_started, raw};
 use super::every_id::{every_id_request, listed_ids};
+use super::every_page::EveryPage;
 use super::find::with_rebuild_hint;
 use super::http::{Answered, Driver, Step};
+use super::partitions_sealed::sealed_moves;
 use super::state::OwnerState;
 use super::stored::stored_batch;
 use super::write::{Planned, Planner, RecordsWrite};
-use crate::error::{Error, Result};
+use crate::error::{Error, FailureKind, Result};
 use crate::partitions::TrainOptions;
 use crate::verifiable::{
-    Expectation, PartitionsRebuild, RebuildRecord, RebuildReport, RecordCodec, RecordNonce,
+    document_partition, refused, Document, Expectation, PartitionsRebuild, RebuildRecord,
+    RebuildReport, RebuildStep, RecordCodec, RecordNonce, SealedRecord,
 };
 
 /// What the rebuild reads or writes.
@@ -30,6 +34,9 @@ enum Phase {
     Listing(Current),
     Indexes(Current, ChunksById),
     Documents(Current, Vec<RecordNonce>, DocumentsRead),
+    /// Sealed vectors: every page read, then every record's document.
+    Pages(Current, EveryPage),
+    SealedDocuments(Current, Vec<SealedRecord>, DocumentsRead),
     Writing(Box<RecordsWrite<StepPlan>>),
     Over,
 }
@@ -95,7 +102,16 @@ impl PartitionsRebuildRun {
             self.phase = Phase::Indexes(current, chunks);
             return self.step(None);
         }
-        // Every record the digest counts, and no other.
+        self.planned(current, None)
+    }
+
+    /// The rebuild planned over every record read (sealed vectors in `pages`: each record's
+    /// page), once they are checked against the digest: every record it counts, and no other.
+    fn planned(
+        &mut self,
+        current: Current,
+        pages: Option<Vec<usize>>,
+    ) -> Result<Step<RebuildReport>> {
         let nonces: Vec<RecordNonce> = self.records.iter().map(|r| r.nonce).collect();
         let answered = self.codec.tally(&self.ids, &nonces)?;
         current
@@ -103,16 +119,60 @@ impl PartitionsRebuildRun {
             .records()
             .check(&answered)
             .map_err(with_rebuild_hint)?;
-        let rebuild = PartitionsRebuild::plan(
+        let batch = match pages {
+            Some(_) => api::SEALED_UPLOAD_BATCH,
+            None => api::UPLOAD_BATCH,
+        };
+        let mut rebuild = PartitionsRebuild::plan(
             &self.codec,
             &current.digest,
             std::mem::take(&mut self.records),
             std::mem::take(&mut self.bits),
             self.partitions,
             &self.train,
-            api::UPLOAD_BATCH,
+            batch,
         )?;
+        if let Some(pages) = pages {
+            rebuild = rebuild.in_pages(pages)?;
+        }
         self.next_write(rebuild)
+    }
+
+    /// `sealed` records with their `documents` (one each) kept as the rebuild reads records;
+    /// each record's page. A document that names another partition than its page is refused:
+    /// one of the two is from before a later write.
+    fn read_sealed(
+        &mut self,
+        sealed: Vec<SealedRecord>,
+        documents: Vec<Document>,
+    ) -> Result<Vec<usize>> {
+        let mut pages = Vec::with_capacity(sealed.len());
+        for (record, document) in sealed.into_iter().zip(documents) {
+            if document_partition(&document) != record.partition {
+                return Err(refused(
+                    FailureKind::ContentMismatch,
+                    format!(
+                        "record {}: its page and its document name other partitions",
+                        record.chunk_id
+                    ),
+                ));
+            }
+            self.ids.push(record.chunk_id);
+            self.bits.extend_from_slice(&record.bits);
+            pages.push(record.page);
+            self.records.push(RebuildRecord {
+                chunk_id: record.chunk_id,
+                nonce: record.nonce,
+                document,
+            });
+        }
+        if self.ids.is_empty() {
+            return Err(Error::InvalidParameter(format!(
+                "knowledge base {} holds no records to partition",
+                self.codec.kb()
+            )));
+        }
+        Ok(pages)
     }
 
     fn page(&self) -> &[i64] {
@@ -148,6 +208,10 @@ impl Driver for PartitionsRebuildRun {
                 }
                 Step::Done(current) => {
                     current.digest.check_partitions_counted()?;
+                    if self.codec.holds_sealed_vectors() {
+                        self.phase = Phase::Pages(current, EveryPage::new(&self.codec));
+                        return self.step(None);
+                    }
                     let request = every_id_request(&self.codec)?;
                     self.phase = Phase::Listing(current);
                     Ok(Step::Send(request))
@@ -196,6 +260,32 @@ impl Driver for PartitionsRebuildRun {
                     self.next_page(current)
                 }
             },
+            Phase::Pages(current, mut pages) => match pages.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Pages(current, pages);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(pages) => {
+                    let sealed = self.codec.open_pages(&pages)?;
+                    let records = sealed.iter().map(|r| (r.chunk_id, Some(r.nonce)));
+                    let documents =
+                        DocumentsRead::new(Arc::clone(&self.codec), records.collect(), None);
+                    self.phase = Phase::SealedDocuments(current, sealed, documents);
+                    self.step(None)
+                }
+            },
+            Phase::SealedDocuments(current, sealed, mut documents) => {
+                match documents.step(answered)? {
+                    Step::Send(request) => {
+                        self.phase = Phase::SealedDocuments(current, sealed, documents);
+                        Ok(Step::Send(request))
+                    }
+                    Step::Done(documents) => {
+                        let pages = self.read_sealed(sealed, documents)?;
+                        self.planned(current, Some(pages))
+                    }
+                }
+            }
             Phase::Writing(mut write) => match write.step(answered)? {
                 Step::Send(request) => {
                     self.phase = Phase::Writing(write);
@@ -226,6 +316,12 @@ impl Planner for StepPlan {
     fn start(&mut self, current: &Current) -> Result<()> {
         if let Some(conflict) = self.rebuild.conflict(&current.digest) {
             return Err(Error::ConcurrentWrite(conflict));
+        }
+        if let (true, Some(RebuildStep::Move(batch))) =
+            (self.codec.holds_sealed_vectors(), self.rebuild.step())
+        {
+            self.planned = Some(sealed_moves(&self.codec, &self.rebuild, &batch)?);
+            return Ok(());
         }
         let mut write = self.rebuild.write(&self.codec)?;
         if let Some(partitions) = &mut write.partitions {

@@ -5,7 +5,8 @@
 //! written with the owner's digest, a batch a transaction. Run again after an interruption, it
 //! finishes what is left: records that already verify under the new keys are counted, not
 //! touched. The digest says the records' layout, which both derivations share; records with no
-//! digest at all were written before layouts were named, so two-bit.
+//! digest at all were written before layouts were named, so two-bit; sealed vectors were never
+//! written under the earlier keys, and a knowledge base of them has nothing to reseal.
 
 use std::sync::Arc;
 
@@ -73,6 +74,10 @@ impl ResealRecords {
             0 => LayoutKind::TwoBit,
             _ => current.digest.layout(),
         };
+        // Sealed vectors came after the keys were bound: none was written under the earlier.
+        if layout == LayoutKind::Sealed {
+            return Ok(Step::Done(current.digest.clone()));
+        }
         let codec = &self.codec;
         let fresh = || RecordCodec::new(codec.context(), codec.kb(), codec.options());
         let bound = Arc::new(fresh().with_layout(layout));

@@ -5,14 +5,12 @@
 
 use std::sync::Arc;
 
-use paillier_gpu_api as api;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::digest_read::Current;
-use super::edits::{not_started, raw};
+use super::edits::not_started;
 use super::http::{Answered, Step};
-use super::sent_pages::sealed_for_sending;
+use super::sent_pages::{sealed_for_sending, sealed_update};
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::verifiable::{
@@ -71,24 +69,14 @@ impl Planner for SealBatch {
             ..Planned::default()
         };
         for (record, &nonce) in self.records.iter().zip(&nonces) {
-            let sent = codec.fields(0, Some(nonce), Some(&record.document))?;
-            let chunk = api::ChunkUpdate {
-                chunk_id: record.chunk_id,
-                chunk_content: Some(sent.content),
-                index: Some(Vec::new()),
-                meta_data: Some(Value::Object(sent.meta_data)),
-                name: sent.name,
-            };
             let value = counted_value(&record.document.meta_data, field);
             planned
                 .removed
                 .push(((record.chunk_id, record.nonce), value.clone()));
-            let chunk = serde_json::to_value(&chunk).map_err(|e| {
-                Error::InvalidParameter(format!("a record does not serialise: {e}"))
-            })?;
+            let chunk = sealed_update(codec, record.chunk_id, nonce, &record.document)?;
             planned
                 .update
-                .push((raw(&chunk)?, ((record.chunk_id, nonce), value)));
+                .push((chunk, ((record.chunk_id, nonce), value)));
         }
         self.planned = Some(planned);
         Ok(())

@@ -33,6 +33,7 @@ impl RecordSearch {
             context_id: self.codec.context().id().to_owned(),
             tokens,
             after: None,
+            ids: None,
         };
         let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
         self.phase = Phase::Sealed(probed);

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::digest_read::Current;
 use super::documents::{by_chunk_id, ChunksById, DocumentsRead};
 use super::http::{Answered, Driver, Step};
+use super::sealed_edit::SealedEdit;
 use super::write::{Planned, Planner};
 use crate::context::ExecutionContext;
 use crate::error::{Error, Result};
@@ -42,9 +43,10 @@ pub fn stored_batch(
             .ok_or_else(|| unreadable(format!("chunk {id} came back without its index")))?;
         if pieces.is_empty() {
             return Err(Error::SealedVectors(format!(
-                "chunk {id} holds a sealed vector, not a Paillier ciphertext: finds, updates, \
-                 patches, deletes and partitions rebuilds of sealed vectors are not built yet \
-                 (uploads, verified searches, `remote digest rebuild` and moves to them are)"
+                "chunk {id} holds a sealed vector while the owner's digest says the knowledge \
+                 base holds Paillier records: a move to sealed vectors was cut short, and \
+                 `paillier-gpu remote digest seal-vectors` (`Client.seal_vectors` in Python) \
+                 finishes it"
             )));
         }
         if pieces.len() != shape.pieces {
@@ -190,11 +192,13 @@ impl Driver for StoredPairs {
 }
 
 /// A delete of verifiable records by id: each read back and verified first, then deleted with
-/// the digest less their pairs (a planner of [`RecordsWrite`](super::RecordsWrite)).
+/// the digest less their pairs (a planner of [`RecordsWrite`](super::RecordsWrite)); sealed
+/// vectors' pages are sealed again without them.
 pub struct DeleteById {
     codec: Arc<RecordCodec>,
     ids: Vec<i64>,
     read: Option<StoredPairs>,
+    sealed: Option<SealedEdit>,
 }
 
 impl DeleteById {
@@ -204,18 +208,28 @@ impl DeleteById {
             codec,
             ids: ids.to_vec(),
             read: None,
+            sealed: None,
         }
     }
 }
 
 impl Planner for DeleteById {
     fn start(&mut self, current: &Current) -> Result<()> {
+        if self.codec.holds_sealed_vectors() {
+            let mut edit = SealedEdit::deleting(Arc::clone(&self.codec), self.ids.clone());
+            edit.start(current)?;
+            self.sealed = Some(edit);
+            return Ok(());
+        }
         let field = current.digest.counted_field();
         self.read = Some(StoredPairs::new(Arc::clone(&self.codec), &self.ids, field));
         Ok(())
     }
 
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<Planned>> {
+        if let Some(edit) = &mut self.sealed {
+            return edit.step(answered);
+        }
         let read = self.read.as_mut().ok_or_else(|| {
             Error::InvalidParameter("a write was planned before it started".into())
         })?;

@@ -89,6 +89,7 @@ pub use records::record_layout::{LayoutKind, RecordLayout};
 pub use records::seal::{open_document, open_records, seal_document, Document};
 pub use records::sealed_page::{OpenedPage, SealedPage, PAGE_RECORDS};
 pub use records::sealed_read::{OpenedSealed, SealedRecord};
+pub use records::sealed_stored::PagedRecords;
 pub use records::sent::{EncryptedRecords, SentRecord, MAX_META_BYTES};
 pub use records::tally::Tally;
 pub use sniff::{compares_private_values, explain_failure, holds_tokens, is_token};

@@ -305,7 +305,8 @@ pub struct SentPage {
 }
 
 /// `POST /v1/sealed_pages/{org}` (ours): the pages of sealed vectors of a knowledge base under
-/// one context, those of the partitions `tokens` name or else all of them. The answer is
+/// one context: those of the partitions `tokens` name, those holding the chunks `ids` name, a
+/// few of every page `after` an id, or else all of them (one selection at most). The answer is
 /// binary ([`SEALED_PAGES_TYPE`]): the pages one after another in their wire form, in the order
 /// of their first chunk id, each
 ///
@@ -328,7 +329,14 @@ pub struct SealedPages {
     /// the last one's first chunk id until an answer holds none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<i64>,
+    /// The pages holding these chunks (at most [`MAX_SEALED_IDS`]), each page once and whole,
+    /// the chunks not asked for included: what an owner reads back by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
 }
+
+/// The most chunk ids one [`SealedPages`] request names.
+pub const MAX_SEALED_IDS: usize = 4096;
 
 /// The most pages one [`SealedPages`] read with `after` answers.
 pub const PAGES_A_READ: usize = 256;

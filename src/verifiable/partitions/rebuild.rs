@@ -84,6 +84,10 @@ pub struct PartitionsRebuild {
     probed: Option<PartitionModel>,
     target: PartitionModel,
     moves: Vec<(usize, u32)>,
+    /// How many records change partition (sealed vectors move their pages' others too).
+    changed: usize,
+    /// Each record's page, for sealed vectors: a write never splits one.
+    pages: Option<Vec<usize>>,
     batch: usize,
     /// The digest's version the next step expects: the rebuild's own last write.
     version: i64,
@@ -138,12 +142,13 @@ impl PartitionsRebuild {
                 PartitionModel::train(&vectors, &options)?.0
             }
         };
-        let moves = target
+        let moves: Vec<(usize, u32)> = target
             .assign_balanced(&vectors)?
             .into_iter()
             .enumerate()
             .filter(|&(i, to)| document_partition(&records[i].document) != Some(to))
             .collect();
+        let changed = moves.len();
         Ok(Self {
             kb: kb.to_owned(),
             records,
@@ -152,6 +157,8 @@ impl PartitionsRebuild {
             probed,
             target,
             moves,
+            changed,
+            pages: None,
             batch: batch.max(1),
             version: digest.version,
             installed: resumed,
@@ -161,13 +168,67 @@ impl PartitionsRebuild {
         })
     }
 
+    /// The same rebuild over sealed vectors, sealed a page at a time (`pages`: each record's
+    /// page, in the records' order): every record of a page that holds a record changing
+    /// partition moves too (to its own partition, where it stays), so that each write seals
+    /// its pages again whole; a write's batch ends at a page's end.
+    pub fn in_pages(mut self, pages: Vec<usize>) -> Result<Self> {
+        if pages.len() != self.records.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "{} pages named for {} records",
+                pages.len(),
+                self.records.len()
+            )));
+        }
+        let mut to: Vec<Option<u32>> = self
+            .records
+            .iter()
+            .map(|r| document_partition(&r.document))
+            .collect();
+        let mut moving = std::collections::HashSet::new();
+        for &(i, partition) in &self.moves {
+            to[i] = Some(partition);
+            moving.insert(pages[i]);
+        }
+        let mut moves = Vec::new();
+        for (i, &page) in pages.iter().enumerate() {
+            if moving.contains(&page) {
+                let partition = to[i].ok_or_else(|| {
+                    Error::InvalidParameter(format!(
+                        "record {} has no partition to stay in",
+                        self.records[i].chunk_id
+                    ))
+                })?;
+                moves.push((i, partition));
+            }
+        }
+        moves.sort_by_key(|&(i, _)| (pages[i], i));
+        self.moves = moves;
+        self.pages = Some(pages);
+        Ok(self)
+    }
+
+    /// Record `i` of the rebuild (an index of a [`RebuildStep::Move`]) and its bits.
+    pub fn record(&self, i: usize) -> Option<(&RebuildRecord, &[u8])> {
+        let bits = self
+            .bits
+            .get(i * self.embed_len..(i + 1) * self.embed_len)?;
+        Some((self.records.get(i)?, bits))
+    }
+
     /// The write to take next; none when the rebuild is done.
     pub fn step(&self) -> Option<RebuildStep> {
         if !self.installed {
             return Some(RebuildStep::Install);
         }
         if self.moves_written < self.moves.len() {
-            let end = (self.moves_written + self.batch).min(self.moves.len());
+            let mut end = (self.moves_written + self.batch).min(self.moves.len());
+            if let Some(pages) = &self.pages {
+                let page_of = |k: usize| pages[self.moves[k].0];
+                while end < self.moves.len() && page_of(end) == page_of(end - 1) {
+                    end += 1;
+                }
+            }
             return Some(RebuildStep::Move(
                 self.moves[self.moves_written..end].to_vec(),
             ));
@@ -224,7 +285,7 @@ impl PartitionsRebuild {
         RebuildReport {
             partitions: self.target.partitions(),
             records: self.records.len(),
-            moved: self.moves.len(),
+            moved: self.changed,
             resumed: self.resumed,
         }
     }

@@ -227,3 +227,68 @@ fn a_rebuild_refuses_what_it_cannot_partition() {
         Err(Error::ShapeMismatch(_))
     ));
 }
+
+#[test]
+fn over_sealed_vectors_a_page_moves_whole_and_no_write_splits_it() {
+    let codec = codec();
+    let (records, bits) = stored(|_| None);
+    let first = PartitionsRebuild::plan(
+        &codec,
+        &OwnerDigest::new(None),
+        records,
+        bits,
+        Some(2),
+        &two_partitions(),
+        500,
+    )
+    .unwrap();
+    let target = first.target().clone();
+    let (_, bits) = stored(|_| None);
+    let vectors: Vec<&[u8]> = bits.chunks(8).collect();
+    let placed = target.assign_balanced(&vectors).unwrap();
+    // Records 0 to 19 in place, in pages 0 and 1; record 25, in place, shares page 2 with
+    // records that are not.
+    let (records, bits) = stored(|i| (i < 20 || i == 25).then(|| placed[i]));
+    let mut digest = OwnerDigest::new(None);
+    digest.counted_field = Some(PARTITION_FIELD.to_owned());
+    digest.partitions = Some(Partitioning {
+        next: Some(target.clone()),
+        ..Partitioning::default()
+    });
+    let pages: Vec<usize> = (0..40).map(|i| i / 10).collect();
+    let mut rebuild =
+        PartitionsRebuild::plan(&codec, &digest, records, bits, None, &two_partitions(), 5)
+            .unwrap()
+            .in_pages(pages.clone())
+            .unwrap();
+    assert_eq!(rebuild.report().moved, 19);
+    let mut batches = Vec::new();
+    while let Some(step) = rebuild.step() {
+        if let RebuildStep::Move(batch) = &step {
+            let mut moved: Vec<usize> = batch.iter().map(|&(i, _)| i).collect();
+            moved.sort_unstable();
+            for &(i, to) in batch {
+                assert_eq!(to, placed[i], "record {i} goes to its target partition");
+            }
+            batches.push(moved);
+        }
+        rebuild.written();
+    }
+    let pages_moved: Vec<Vec<usize>> = batches
+        .iter()
+        .map(|b| b.iter().map(|&i| pages[i]).collect())
+        .collect();
+    assert_eq!(pages_moved, [vec![2; 10], vec![3; 10]]);
+    assert!(rebuild.record(25).is_some() && rebuild.record(40).is_none());
+    let short = PartitionsRebuild::plan(
+        &codec,
+        &digest,
+        stored(|_| None).0,
+        stored(|_| None).1,
+        None,
+        &two_partitions(),
+        5,
+    )
+    .unwrap();
+    assert!(short.in_pages(vec![0; 39]).is_err());
+}

@@ -17,6 +17,7 @@ pub(in crate::verifiable) mod record_layout;
 pub(in crate::verifiable) mod seal;
 pub(in crate::verifiable) mod sealed_page;
 pub(in crate::verifiable) mod sealed_read;
+pub(in crate::verifiable) mod sealed_stored;
 pub(in crate::verifiable) mod sent;
 pub(in crate::verifiable) mod tag;
 pub(in crate::verifiable) mod tally;

@@ -40,6 +40,8 @@ pub struct SealedRecord {
     pub nonce: RecordNonce,
     /// Its page's partition.
     pub partition: Option<u32>,
+    /// Which page of the answer holds it (0 the first).
+    pub page: usize,
     /// Its vector, one 0 or 1 a dimension (wiped on drop; not in Debug).
     pub bits: Zeroizing<Vec<u8>>,
 }
@@ -195,7 +197,7 @@ impl RecordCodec {
         let embed_len = self.context().embed_len();
         let vector_bytes = embed_len.div_ceil(8);
         let mut records = Vec::new();
-        let mut at = 0;
+        let (mut at, mut page_index) = (0, 0);
         while at < pages.len() {
             let (page, used) = SealedPage::from_bytes(&pages[at..], vector_bytes)?;
             at += used;
@@ -210,9 +212,11 @@ impl RecordCodec {
                     chunk_id,
                     nonce,
                     partition: opened.partition(),
+                    page: page_index,
                     bits: Zeroizing::new(bits),
                 });
             }
+            page_index += 1;
         }
         Ok(records)
     }

@@ -18,6 +18,7 @@ mod lying_service;
 mod owner_state;
 mod partitions;
 mod private_meta;
+mod sealed_edits;
 mod sealed_moves;
 mod sealed_vectors;
 mod two_machines;

@@ -215,37 +215,6 @@ fn compute_hamming_and_paillier_reads_of_sealed_vectors_are_refused_clearly() {
         .unwrap_err()
         .to_string();
     assert!(refused.contains("sealed-vectors"), "{refused}");
-    // A delete by id, a find and a partitions rebuild read records: not built yet, and said so.
-    let not_built = [
-        sealed
-            .client
-            .delete_records(&sealed.kb, &sealed.ctx, &sealed.ids[..1], BOTH)
-            .map(drop),
-        sealed
-            .client
-            .find_records(
-                &sealed.kb,
-                &sealed.ctx,
-                &serde_json::json!({"tag1": "t1"}),
-                BOTH,
-            )
-            .map(drop),
-        sealed
-            .client
-            .rebuild_partitions(
-                &sealed.kb,
-                &sealed.ctx,
-                BOTH,
-                Some(4),
-                &TrainOptions::new(4),
-                0,
-            )
-            .map(drop),
-    ];
-    for refused in not_built {
-        let message = refused.unwrap_err().to_string();
-        assert!(message.contains("not built yet"), "{message}");
-    }
     let followed = sealed
         .client
         .upload_records(

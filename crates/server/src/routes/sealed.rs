@@ -1,6 +1,6 @@
 //! `POST /v1/sealed_pages/{org}` (ours, beside the XTrace API): the pages of sealed vectors of a
-//! knowledge base under one context, those of the partition tokens named or all of them, as one
-//! binary answer (the pages' wire forms one after another, `application/octet-stream`).
+//! knowledge base under one context, those of the partition tokens or chunks named, or all of
+//! them, as one binary answer (the pages' wire forms one after another, `application/octet-stream`).
 //! Read permission on the knowledge base, the context usable in it: the keys that may run
 //! compute_hamming over it. [`crate::service::sealed`] does the work.
 
@@ -35,13 +35,7 @@ pub async fn read(
     let pages = blocking(move || {
         let grant = caller.kb_access(&state, &body.kb_id, permission::READ)?;
         context_access::usable_in_kb(&state, &caller, &grant, &body.context_id)?;
-        Ok(sealed::read(
-            &state,
-            &body.kb_id,
-            &body.context_id,
-            body.tokens.as_deref(),
-            body.after,
-        )?)
+        Ok(sealed::read(&state, &body)?)
     })
     .await?;
     // The service's share of a search, for the owner's figures (`--stats`).

@@ -1,5 +1,6 @@
 //! Sealed vectors: the pages a write stores, checked for what the service can see of them (the
-//! owner's seal it cannot open), and the pages a search reads, selected by partition token.
+//! owner's seal it cannot open), and the pages a read selects: by partition token (a search),
+//! by chunk id (the owner's reads back) or every page.
 
 use std::collections::HashSet;
 
@@ -11,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{ChunkPatch, NewChunk, NewPage, PageSelection, PagesRead};
 use paillier_gpu::verifiable::SealedPage;
 use paillier_gpu::PublicContext;
-use paillier_gpu_api::{self as api, MAX_SEALED_TOKENS, PAGES_A_READ};
+use paillier_gpu_api::{self as api, MAX_SEALED_IDS, MAX_SEALED_TOKENS, PAGES_A_READ};
 
 /// The most bytes of pages one read answers: past it the owner probes fewer partitions.
 pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
@@ -100,22 +101,27 @@ pub fn checked_pages(
 /// The most bytes of pages one read `after` an id answers (at least one page).
 const PAGES_A_READ_BYTES: usize = 64 << 20;
 
-/// The pages of sealed vectors of knowledge base `kb_id` under `context_id` of the partitions
-/// `tokens` name (none: all), one after another in chunk order; or, `after` an id, the next
-/// few of every page.
-pub fn read(
-    state: &AppState,
-    kb_id: &str,
-    context_id: &str,
-    tokens: Option<&[String]>,
-    after: Option<i64>,
-) -> ServiceResult<Vec<u8>> {
-    if let Some(tokens) = tokens {
-        if after.is_some() {
-            return Err(ServiceError::bad_input(
-                "after pages through every page: it takes no tokens",
-            ));
-        }
+/// `named` sorted, each once.
+fn unique<T: Ord>(mut named: Vec<T>) -> Vec<T> {
+    named.sort_unstable();
+    named.dedup();
+    named
+}
+
+/// The pages of sealed vectors that `asked` selects (see [`api::SealedPages`]), one after
+/// another in chunk order.
+pub fn read(state: &AppState, asked: &api::SealedPages) -> ServiceResult<Vec<u8>> {
+    let chosen = [
+        asked.tokens.is_some(),
+        asked.after.is_some(),
+        asked.ids.is_some(),
+    ];
+    if chosen.iter().filter(|&&c| c).count() > 1 {
+        return Err(ServiceError::bad_input(
+            "tokens, ids and after each select pages: name one at most",
+        ));
+    }
+    if let Some(tokens) = &asked.tokens {
         if tokens.len() > MAX_SEALED_TOKENS {
             return Err(ServiceError::bad_input(format!(
                 "{} tokens; at most {MAX_SEALED_TOKENS}",
@@ -128,29 +134,35 @@ pub fn read(
             )));
         }
     }
-    // A token named twice selects its pages once.
-    let tokens = tokens.map(|tokens| {
-        let mut unique = tokens.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        unique
-    });
-    let (selection, max_bytes) = match (&tokens, after) {
-        (_, Some(after)) => (
+    if let Some(ids) = &asked.ids {
+        if ids.len() > MAX_SEALED_IDS {
+            return Err(ServiceError::bad_input(format!(
+                "{} chunk ids; at most {MAX_SEALED_IDS}",
+                ids.len()
+            )));
+        }
+    }
+    // A token or id named twice selects its pages once.
+    let tokens = asked.tokens.clone().map(unique);
+    let ids = asked.ids.clone().map(unique);
+    let (selection, max_bytes) = match (&tokens, asked.after, &ids) {
+        (_, Some(after), _) => (
             PageSelection::After(after, PAGES_A_READ),
             PAGES_A_READ_BYTES,
         ),
-        (Some(tokens), None) => (PageSelection::Tokens(tokens), MAX_SEALED_ANSWER_BYTES),
-        (None, None) => (PageSelection::All, MAX_SEALED_ANSWER_BYTES),
+        (Some(tokens), None, _) => (PageSelection::Tokens(tokens), MAX_SEALED_ANSWER_BYTES),
+        (None, None, Some(ids)) => (PageSelection::Ids(ids), MAX_SEALED_ANSWER_BYTES),
+        (None, None, None) => (PageSelection::All, MAX_SEALED_ANSWER_BYTES),
     };
+    let (kb_id, context_id) = (&asked.kb_id, &asked.context_id);
     match state
         .store
         .sealed_pages(kb_id, context_id, selection, max_bytes)?
     {
         PagesRead::Pages(pages) => Ok(pages),
         PagesRead::TooLarge => Err(ServiceError::too_large(format!(
-            "the pages selected pass {} MiB; probe fewer partitions, or read every page with \
-             `after`",
+            "the pages selected pass {} MiB; probe fewer partitions, name fewer chunks, or read \
+             every page with `after`",
             MAX_SEALED_ANSWER_BYTES >> 20
         ))),
     }

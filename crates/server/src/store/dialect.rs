@@ -224,6 +224,9 @@ pub trait Dialect: Send + Sync {
     /// The chunks of knowledge base `$1` on the pages holding chunks `$2`, for
     /// [`Session::select_ids`].
     const PAGE_MATES: Sql;
+    /// The page numbers (`page_no`, none where a chunk has no page) of the chunks of knowledge
+    /// base `$1` and ids `$2`, for [`Session::select_ids`].
+    const PAGE_NOS_OF: Sql;
     /// Inserts a context (`$1` to `$5` of [`INSERT_CONTEXT`](super::statements::INSERT_CONTEXT))
     /// unless its id is stored, before anything is read, where writers of one id may race: one
     /// inserts, the others wait for it, then find its row. `None` where the one writer reads

@@ -5,10 +5,12 @@
 //! every other chunk of that page ([`Error::SharedPage`] otherwise). Page numbers are never reused, so the stale link of
 //! a chunk whose page went names none.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
-use super::statements::{INSERT_PAGE, LINK_PAGE, PAGES_AFTER, PAGES_ALL, PAGES_OF_TOKEN};
+use super::statements::{
+    INSERT_PAGE, LINK_PAGE, PAGES_AFTER, PAGES_ALL, PAGES_OF_TOKEN, PAGE_BY_NO,
+};
 use crate::error::{Error, Result};
 use Arg::{Int, Text};
 
@@ -34,6 +36,8 @@ pub enum PageSelection<'a> {
     /// The pages whose first chunk id is above this, at most this many: every page, a few
     /// at a time.
     After(i64, usize),
+    /// The pages holding these chunks, each once.
+    Ids(&'a [i64]),
 }
 
 /// The pages a selection read.
@@ -148,6 +152,16 @@ pub(super) fn read_pages<D: Dialect>(
                 s.select(PAGES_AFTER, &args, &mut visit)?;
                 // What fits, and the page that passed the bound: the next read goes on.
                 over = false;
+            }
+            PageSelection::Ids(ids) => {
+                let mut page_nos = BTreeSet::new();
+                s.select_ids(D::PAGE_NOS_OF, kb_id, ids, &mut |r| {
+                    page_nos.insert(r.int(0)?);
+                    Ok(())
+                })?;
+                for page_no in page_nos {
+                    s.select(PAGE_BY_NO, &[kb, context, Int(page_no)], &mut visit)?;
+                }
             }
         }
         if over {

@@ -1,6 +1,7 @@
 //! Pages of sealed vectors against a real `serve`: written with the owner's digest in
 //! `POST /v1/records` (checked for what the service can see of them), read back by partition
-//! token through `POST /v1/sealed_pages` by the keys that may read the knowledge base, dropped
+//! token or chunk id through `POST /v1/sealed_pages` by the keys that may read the knowledge
+//! base, dropped
 //! with all their chunks and never with some (409), replaced by later pages of the same
 //! chunks; compute_hamming over them refused.
 
@@ -160,6 +161,20 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
     let both =
         json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "after": 0, "tokens": ["tok-0"]});
     assert_eq!(owner.read_with(key, &both).0, 400);
+    // By chunk id: each page holding one of them, once and whole, in chunk order.
+    let ids = |ids: Value| json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "ids": ids});
+    assert_eq!(owner.read_with(key, &ids(json!([3]))), (200, first.clone()));
+    assert_eq!(
+        owner.read_with(key, &ids(json!([3, 2, 1, 3, 99]))),
+        (200, [first.clone(), second.clone()].concat())
+    );
+    assert_eq!(owner.read_with(key, &ids(json!([99]))), (200, Vec::new()));
+    let many: Vec<i64> = (0..=api::MAX_SEALED_IDS as i64).collect();
+    assert_eq!(owner.read_with(key, &ids(json!(many))).0, 400);
+    let two = json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "ids": [1], "tokens": []});
+    assert_eq!(owner.read_with(key, &two).0, 400);
+    let other_context = json!({"kb_id": owner.kb, "context_id": "other", "ids": [1]});
+    assert_ne!(owner.read_with(key, &other_context).0, 200);
 
     // Who may read them: the keys that may read the knowledge base.
     let reader = owner.server.key_with(&owner.kb, 1);

@@ -176,6 +176,8 @@ impl Dialect for PostgresStore {
          (SELECT page_no FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2))";
     const PAGE_MATES: Sql = "SELECT chunk_id FROM chunks WHERE kb_id = $1 AND page_no IN \
          (SELECT page_no FROM chunks WHERE kb_id = $1 AND chunk_id = ANY($2))";
+    const PAGE_NOS_OF: Sql = "SELECT DISTINCT page_no FROM chunks \
+         WHERE kb_id = $1 AND chunk_id = ANY($2) AND page_no IS NOT NULL";
     const INSERT_CONTEXT_FIRST: Option<Sql> = Some(
         "INSERT INTO contexts (org_id, context_id, data, created_at, creator_key) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

@@ -173,6 +173,8 @@ impl Dialect for SqliteStore {
          (SELECT page_no FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2)";
     const PAGE_MATES: Sql = "SELECT chunk_id FROM chunks WHERE kb_id = ?1 AND page_no = \
          (SELECT page_no FROM chunks WHERE kb_id = ?1 AND chunk_id = ?2)";
+    const PAGE_NOS_OF: Sql = "SELECT page_no FROM chunks \
+         WHERE kb_id = ?1 AND chunk_id = ?2 AND page_no IS NOT NULL";
     const KEY_CREATION_LOCK: Option<Sql> = None;
 
     fn read<T>(&self, work: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
