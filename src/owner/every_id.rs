@@ -1,5 +1,6 @@
 //! Every record's id of a knowledge base under one context, from the service's metadata search
-//! with an empty filter: what a partitions rebuild and a move to sealed vectors read first.
+//! with an empty filter (what a partitions rebuild and a move to sealed vectors read first), or
+//! those a filter selects (what a filtered search of sealed vectors reads first).
 
 use paillier_gpu_api as api;
 use serde_json::Value;
@@ -11,10 +12,16 @@ use crate::verifiable::RecordCodec;
 
 /// The request for the list of every record of `codec`'s knowledge base.
 pub(super) fn every_id_request(codec: &RecordCodec) -> Result<Request> {
+    ids_request(codec, &serde_json::json!({}))
+}
+
+/// The request for the list of the records of `codec`'s knowledge base that `filter` (the
+/// owner's, not its tokens) selects.
+pub(super) fn ids_request(codec: &RecordCodec, filter: &Value) -> Result<Request> {
     let body = api::MetaSearch {
         kb_id: codec.kb().to_owned(),
         context_id: codec.context().id().to_owned(),
-        meta_filter: Some(sent_filter(codec, &serde_json::json!({}))?),
+        meta_filter: Some(sent_filter(codec, filter)?),
         ..api::MetaSearch::default()
     };
     Request::new(Method::Post, "chunk/meta", String::new()).with_json(&body)

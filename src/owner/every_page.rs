@@ -39,6 +39,7 @@ impl EveryPage {
             tokens: None,
             after: Some(self.after),
             ids: None,
+            range: None,
         };
         self.asked = true;
         let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;

@@ -1,7 +1,8 @@
 //! Sealed vectors read back by chunk id: the pages holding them asked for in ascending id
 //! order, [`MAX_SEALED_IDS`](api::MAX_SEALED_IDS) ids a request (a page answered again for
-//! ids of a later request is kept once), then opened and checked by the codec
-//! ([`RecordCodec::stored_sealed`]): each asked record once, beside its pages' other records.
+//! ids of a later request is kept once) ([`PagesById`]); then opened and checked by the codec
+//! ([`RecordCodec::stored_sealed`]): each asked record once, beside its pages' other records
+//! ([`SealedById`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,41 +10,40 @@ use std::sync::Arc;
 use paillier_gpu_api as api;
 
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::verifiable::{Expectation, PagedRecords, RecordCodec, SealedPage};
 
-/// The records `ids` of a knowledge base of sealed vectors and their pages' other records.
-pub(super) struct SealedById {
+/// The pages holding some chunks of a knowledge base of sealed vectors, one after another
+/// (not opened).
+pub(super) struct PagesById {
     codec: Arc<RecordCodec>,
-    ids: Vec<i64>,
     sorted: Vec<i64>,
-    expectation: Expectation,
     asked: usize,
     pages: Vec<u8>,
     /// Each page kept, by its first chunk id: where it lies in `pages`, and which answer
     /// brought it.
     kept: HashMap<i64, (usize, usize, usize)>,
+    /// The service's own time on the answers, where it said.
+    pub(super) server_us: Option<u64>,
 }
 
-impl SealedById {
-    /// The records `ids` (each once) of `codec`'s knowledge base, checked against
-    /// `expectation`.
-    pub(super) fn new(codec: Arc<RecordCodec>, ids: &[i64], expectation: Expectation) -> Self {
+impl PagesById {
+    /// The pages holding chunks `ids` of `codec`'s knowledge base.
+    pub(super) fn new(codec: Arc<RecordCodec>, ids: &[i64]) -> Self {
         let mut sorted = ids.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         Self {
             codec,
-            ids: ids.to_vec(),
             sorted,
-            expectation,
             asked: 0,
             pages: Vec::new(),
             kept: HashMap::new(),
+            server_us: None,
         }
     }
 
-    fn request(&mut self) -> Result<Step<PagedRecords>> {
+    fn request(&mut self) -> Result<Step<Vec<u8>>> {
         let end = (self.asked + api::MAX_SEALED_IDS).min(self.sorted.len());
         let body = api::SealedPages {
             kb_id: self.codec.kb().to_owned(),
@@ -51,6 +51,7 @@ impl SealedById {
             tokens: None,
             after: None,
             ids: Some(self.sorted[self.asked..end].to_vec()),
+            range: None,
         };
         self.asked = end;
         let request = Request::new(Method::Post, "sealed_pages", String::new()).with_json(&body)?;
@@ -81,29 +82,60 @@ impl SealedById {
     }
 }
 
+impl Driver for PagesById {
+    type Output = Vec<u8>;
+
+    fn step(&mut self, answered: Option<Answered>) -> Result<Step<Vec<u8>>> {
+        if self.sorted.is_empty() {
+            return Ok(Step::Done(Vec::new()));
+        }
+        if answered.is_none() && self.asked == 0 {
+            return self.request();
+        }
+        let answer = expect_answer(answered, "sealed_pages", "")?;
+        answer.check_status()?;
+        if let Some(us) = answer.server_us {
+            self.server_us = Some(self.server_us.unwrap_or(0) + us);
+        }
+        self.keep(&answer.body)?;
+        match self.asked < self.sorted.len() {
+            true => self.request(),
+            false => Ok(Step::Done(std::mem::take(&mut self.pages))),
+        }
+    }
+}
+
+/// The records `ids` of a knowledge base of sealed vectors and their pages' other records.
+pub(super) struct SealedById {
+    codec: Arc<RecordCodec>,
+    ids: Vec<i64>,
+    expectation: Expectation,
+    pages: PagesById,
+}
+
+impl SealedById {
+    /// The records `ids` (each once) of `codec`'s knowledge base, checked against
+    /// `expectation`.
+    pub(super) fn new(codec: Arc<RecordCodec>, ids: &[i64], expectation: Expectation) -> Self {
+        Self {
+            pages: PagesById::new(Arc::clone(&codec), ids),
+            codec,
+            ids: ids.to_vec(),
+            expectation,
+        }
+    }
+}
+
 impl Driver for SealedById {
     type Output = PagedRecords;
 
     fn step(&mut self, answered: Option<Answered>) -> Result<Step<PagedRecords>> {
-        if answered.is_none() && self.asked == 0 && !self.sorted.is_empty() {
-            return self.request();
+        match self.pages.step(answered)? {
+            Step::Send(request) => Ok(Step::Send(request)),
+            Step::Done(pages) => self
+                .codec
+                .stored_sealed(&pages, &self.ids, &self.expectation)
+                .map(Step::Done),
         }
-        if !self.sorted.is_empty() {
-            let answer = expect_answer(answered, "sealed_pages", "")?;
-            answer.check_status()?;
-            self.keep(&answer.body)?;
-            if self.asked < self.sorted.len() {
-                return self.request();
-            }
-        }
-        if self.sorted.len() != self.ids.len() {
-            return Err(Error::InvalidParameter(
-                "a chunk id is asked for twice".into(),
-            ));
-        }
-        let pages = std::mem::take(&mut self.pages);
-        self.codec
-            .stored_sealed(&pages, &self.ids, &self.expectation)
-            .map(Step::Done)
     }
 }

@@ -83,8 +83,13 @@ enum Phase {
     Start,
     Digest(DigestRead),
     Answer(Box<VerifiableQuery>),
-    /// Asked for the pages of sealed vectors of these partitions (none: all of them).
+    /// Asked for the pages of sealed vectors of these partitions (none: all of them, or the
+    /// range's).
     Sealed(Option<Vec<u32>>),
+    /// Asked for the list of the sealed vectors a filter selects.
+    SealedListing,
+    /// Reading the pages of the sealed vectors listed.
+    SealedPages(Vec<i64>, super::sealed_by_id::PagesById),
     Documents(Vec<Ranked>, DocumentsRead),
     Over,
 }
@@ -350,6 +355,8 @@ impl Driver for RecordSearch {
             },
             Phase::Answer(query) => self.ranked(&query, answered),
             Phase::Sealed(probed) => self.ranked_sealed(probed, answered),
+            Phase::SealedListing => self.listed_sealed(answered),
+            Phase::SealedPages(listed, pages) => self.paged_sealed(listed, pages, answered),
             Phase::Documents(top, mut documents) => match documents.step(answered)? {
                 Step::Send(request) => {
                     self.phase = Phase::Documents(top, documents);

@@ -305,8 +305,9 @@ pub struct SentPage {
 }
 
 /// `POST /v1/sealed_pages/{org}` (ours): the pages of sealed vectors of a knowledge base under
-/// one context: those of the partitions `tokens` name, those holding the chunks `ids` name, a
-/// few of every page `after` an id, or else all of them (one selection at most). The answer is
+/// one context: those of the partitions `tokens` name, those holding the chunks `ids` name or
+/// a chunk in `range`, a few of every page `after` an id, or else all of them (one selection
+/// at most). The answer is
 /// binary ([`SEALED_PAGES_TYPE`]): the pages one after another in their wire form, in the order
 /// of their first chunk id, each
 ///
@@ -333,6 +334,10 @@ pub struct SealedPages {
     /// the chunks not asked for included: what an owner reads back by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<i64>>,
+    /// The pages holding a chunk from the first id to the last (both included), each once and
+    /// whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<(i64, i64)>,
 }
 
 /// The most chunk ids one [`SealedPages`] request names.

@@ -60,6 +60,24 @@ impl OpenedSealed {
     pub fn records(&self) -> usize {
         self.chunk_ids.len()
     }
+
+    /// Their chunk ids, in the answer's order.
+    pub fn chunk_ids(&self) -> &[i64] {
+        &self.chunk_ids
+    }
+
+    /// Keeps only the records whose chunk id `keep` accepts: pages are read whole, so a read
+    /// for a filter's or a range's records holds their pages' other records too.
+    pub fn retain(&mut self, keep: impl Fn(i64) -> bool) {
+        let chunk_ids = std::mem::take(&mut self.chunk_ids);
+        let decoded = std::mem::take(&mut self.decoded);
+        for (id, record) in chunk_ids.into_iter().zip(decoded) {
+            if keep(id) {
+                self.chunk_ids.push(id);
+                self.decoded.push(record);
+            }
+        }
+    }
 }
 
 impl RecordCodec {

@@ -7,7 +7,7 @@
 use paillier_gpu::partitions::TrainOptions;
 use paillier_gpu::verifiable::{FailureKind, LayoutKind};
 use paillier_gpu_client::{Error, Placement, Probe, SearchOptions};
-use paillier_gpu_testing::data::{clustered, document, near, small_context, BOTH};
+use paillier_gpu_testing::data::{clustered, document, hamming, near, small_context, BOTH};
 use paillier_gpu_testing::TestServer;
 use serde_json::json;
 
@@ -151,6 +151,51 @@ fn a_partitions_rebuild_moves_sealed_vectors_a_page_at_a_time() {
     }
 }
 
+#[test]
+fn filtered_and_range_searches_of_sealed_vectors_rank_what_they_select() {
+    let u = uploaded("sealed-filtered", Some(LayoutKind::Sealed), true);
+    let mut sorted = u.ids.clone();
+    sorted.sort_unstable();
+    let (first, last) = (sorted[30], sorted[150]);
+    let query = near(&u.stored[5]);
+    for (filter, range) in [
+        (Some(json!({"tag1": "t1"})), None),
+        (None, Some((first, last))),
+        (Some(json!({"tag1": "t2"})), Some((first, last))),
+    ] {
+        let search = SearchOptions {
+            filter: filter.clone(),
+            range,
+            top_k: 7,
+            ..options(Probe::Recommended)
+        };
+        let hits = u
+            .client
+            .search_records(&u.kb, &u.ctx, &query, &search)
+            .unwrap();
+        // A brute force over what the filter and range select.
+        let tag = filter
+            .as_ref()
+            .map(|f| f["tag1"].as_str().unwrap().to_owned());
+        let mut expected: Vec<(u32, i64)> = (0..RECORDS)
+            .filter(|i| tag.as_ref().is_none_or(|t| *t == format!("t{}", i % 4)))
+            .filter(|&i| range.is_none_or(|(a, b)| (a..=b).contains(&u.ids[i])))
+            .map(|i| (hamming(&query, &u.stored[i]), u.ids[i]))
+            .collect();
+        expected.sort_unstable();
+        let found: Vec<u32> = hits.iter().map(|h| h.distance).collect();
+        let wanted: Vec<u32> = expected.iter().take(7).map(|e| e.0).collect();
+        assert_eq!(found, wanted, "{filter:?} {range:?}");
+        for hit in &hits {
+            let i = u.ids.iter().position(|&id| id == hit.chunk_id).unwrap();
+            assert_eq!(hit.distance, hamming(&query, &u.stored[i]));
+            assert!(range.is_none_or(|(a, b)| (a..=b).contains(&hit.chunk_id)));
+            let meta = &hit.document.as_ref().unwrap().meta_data;
+            assert!(tag.as_ref().is_none_or(|t| meta["tag1"] == *t), "{meta:?}");
+        }
+    }
+}
+
 fn patch() -> serde_json::Map<String, serde_json::Value> {
     json!({"tag3": "p"}).as_object().cloned().unwrap()
 }
@@ -193,6 +238,18 @@ fn lies_about_the_pages_an_edit_reads_are_refused_with_nothing_written() {
         );
         let lied = client.find_records(&kb, &ctx, &json!({"tag1": "t1"}), BOTH);
         assert!(lied.is_err(), "{kind}: {lied:?}");
+        let filtered = SearchOptions {
+            filter: Some(json!({"tag1": "t1"})),
+            ..options(Probe::All)
+        };
+        let lied = client.search_records(&kb, &ctx, &stored[5], &filtered);
+        assert!(
+            matches!(
+                &lied,
+                Err(Error::Library(paillier_gpu::Error::AnswerRejected(_)))
+            ),
+            "{kind}: {lied:?}"
+        );
     }
     // Nothing was written: every record is there, checked against the digest.
     proxy.honest();

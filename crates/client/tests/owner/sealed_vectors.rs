@@ -188,17 +188,6 @@ fn compute_hamming_and_paillier_reads_of_sealed_vectors_are_refused_clearly() {
         }
         other => panic!("{other:?}"),
     }
-    // Filtered searches read whole partitions: not built yet, and said so.
-    let filtered = SearchOptions {
-        filter: Some(serde_json::json!({"tag1": "t1"})),
-        ..options(Probe::All)
-    };
-    let message = sealed
-        .client
-        .search_records(&sealed.kb, &sealed.ctx, &query, &filtered)
-        .unwrap_err()
-        .to_string();
-    assert!(message.contains("sealed vectors"), "{message}");
     // An upload asking Paillier records of it is refused: its digest fixed sealed vectors,
     // which an upload asking nothing follows.
     let refused = sealed

@@ -115,11 +115,19 @@ pub fn read(state: &AppState, asked: &api::SealedPages) -> ServiceResult<Vec<u8>
         asked.tokens.is_some(),
         asked.after.is_some(),
         asked.ids.is_some(),
+        asked.range.is_some(),
     ];
     if chosen.iter().filter(|&&c| c).count() > 1 {
         return Err(ServiceError::bad_input(
-            "tokens, ids and after each select pages: name one at most",
+            "tokens, ids, range and after each select pages: name one at most",
         ));
+    }
+    if let Some((first, last)) = asked.range {
+        if first > last {
+            return Err(ServiceError::bad_input(format!(
+                "the range's first id {first} is above its last {last}"
+            )));
+        }
     }
     if let Some(tokens) = &asked.tokens {
         if tokens.len() > MAX_SEALED_TOKENS {
@@ -145,14 +153,16 @@ pub fn read(state: &AppState, asked: &api::SealedPages) -> ServiceResult<Vec<u8>
     // A token or id named twice selects its pages once.
     let tokens = asked.tokens.clone().map(unique);
     let ids = asked.ids.clone().map(unique);
-    let (selection, max_bytes) = match (&tokens, asked.after, &ids) {
-        (_, Some(after), _) => (
-            PageSelection::After(after, PAGES_A_READ),
-            PAGES_A_READ_BYTES,
-        ),
-        (Some(tokens), None, _) => (PageSelection::Tokens(tokens), MAX_SEALED_ANSWER_BYTES),
-        (None, None, Some(ids)) => (PageSelection::Ids(ids), MAX_SEALED_ANSWER_BYTES),
-        (None, None, None) => (PageSelection::All, MAX_SEALED_ANSWER_BYTES),
+    let selection = match (&tokens, asked.after, &ids, asked.range) {
+        (_, Some(after), _, _) => PageSelection::After(after, PAGES_A_READ),
+        (Some(tokens), ..) => PageSelection::Tokens(tokens),
+        (None, None, Some(ids), _) => PageSelection::Ids(ids),
+        (None, None, None, Some((first, last))) => PageSelection::Range(first, last),
+        (None, None, None, None) => PageSelection::All,
+    };
+    let max_bytes = match selection {
+        PageSelection::After(..) => PAGES_A_READ_BYTES,
+        _ => MAX_SEALED_ANSWER_BYTES,
     };
     let (kb_id, context_id) = (&asked.kb_id, &asked.context_id);
     match state

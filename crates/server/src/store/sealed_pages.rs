@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
 use super::statements::{
-    INSERT_PAGE, LINK_PAGE, PAGES_AFTER, PAGES_ALL, PAGES_OF_TOKEN, PAGE_BY_NO,
+    INSERT_PAGE, LINK_PAGE, PAGES_AFTER, PAGES_ALL, PAGES_OF_TOKEN, PAGE_BY_NO, PAGE_NOS_IN_RANGE,
 };
 use crate::error::{Error, Result};
 use Arg::{Int, Text};
@@ -38,6 +38,8 @@ pub enum PageSelection<'a> {
     After(i64, usize),
     /// The pages holding these chunks, each once.
     Ids(&'a [i64]),
+    /// The pages holding a chunk from the first id to the last, each once.
+    Range(i64, i64),
 }
 
 /// The pages a selection read.
@@ -153,12 +155,21 @@ pub(super) fn read_pages<D: Dialect>(
                 // What fits, and the page that passed the bound: the next read goes on.
                 over = false;
             }
-            PageSelection::Ids(ids) => {
+            PageSelection::Ids(_) | PageSelection::Range(..) => {
                 let mut page_nos = BTreeSet::new();
-                s.select_ids(D::PAGE_NOS_OF, kb_id, ids, &mut |r| {
+                let mut add = |r: &dyn Row| {
                     page_nos.insert(r.int(0)?);
                     Ok(())
-                })?;
+                };
+                match selection {
+                    PageSelection::Ids(ids) => {
+                        s.select_ids(D::PAGE_NOS_OF, kb_id, ids, &mut add)?
+                    }
+                    PageSelection::Range(first, last) => {
+                        s.select(PAGE_NOS_IN_RANGE, &[kb, Int(first), Int(last)], &mut add)?
+                    }
+                    _ => {}
+                }
                 for page_no in page_nos {
                     s.select(PAGE_BY_NO, &[kb, context, Int(page_no)], &mut visit)?;
                 }

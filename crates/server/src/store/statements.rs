@@ -158,6 +158,9 @@ pub(super) const INSERT_PAGE: &str =
 /// Names page `$3` the page of chunk `$2` of knowledge base `$1`, when stored under context `$4`.
 pub(super) const LINK_PAGE: &str =
     "UPDATE chunks SET page_no = $3 WHERE kb_id = $1 AND chunk_id = $2 AND context_id = $4";
+/// The page numbers of the chunks of knowledge base `$1` from id `$2` to `$3`.
+pub(super) const PAGE_NOS_IN_RANGE: &str = "SELECT DISTINCT page_no FROM chunks \
+     WHERE kb_id = $1 AND chunk_id >= $2 AND chunk_id <= $3 AND page_no IS NOT NULL";
 /// `(first_id, page)` of page number `$3` when it is of `($1, $2)`.
 pub(super) const PAGE_BY_NO: &str = "SELECT first_id, page FROM sealed_pages \
      WHERE kb_id = $1 AND context_id = $2 AND page_no = $3";

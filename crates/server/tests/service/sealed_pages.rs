@@ -173,6 +173,15 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
     assert_eq!(owner.read_with(key, &ids(json!(many))).0, 400);
     let two = json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "ids": [1], "tokens": []});
     assert_eq!(owner.read_with(key, &two).0, 400);
+    // By range: each page holding a chunk of it.
+    let range = |first: i64, last: i64| json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "range": [first, last]});
+    assert_eq!(owner.read_with(key, &range(3, 3)), (200, first.clone()));
+    assert_eq!(
+        owner.read_with(key, &range(2, 9)),
+        (200, [first.clone(), second.clone()].concat())
+    );
+    assert_eq!(owner.read_with(key, &range(4, 9)), (200, Vec::new()));
+    assert_eq!(owner.read_with(key, &range(3, 2)).0, 400);
     let other_context = json!({"kb_id": owner.kb, "context_id": "other", "ids": [1]});
     assert_ne!(owner.read_with(key, &other_context).0, 200);
 
