@@ -1,14 +1,14 @@
 """Knowledge bases of sealed vectors through `paillier_gpu.client.Client` and a real `serve`: an
 upload with `sealed_vectors=True` stores pages (no Paillier ciphertext), a verified search opens
 and ranks them and finds exactly what a knowledge base of Paillier records of the same vectors
-finds, for a fraction of the bytes; what needs Paillier records is refused with a reason. The
-Rust client's `crates/client/tests/owner/sealed_vectors.rs`, from Python."""
+finds, for a fraction of the bytes; finds, edits, filtered searches and a partitions rebuild
+work over them; what needs Paillier records is refused with a reason. The Rust client's
+`crates/client/tests/owner/sealed_vectors.rs` and `sealed_edits.rs`, from Python."""
 
 import pytest
 
 import paillier_gpu as pg
 from paillier_gpu.client import Client, RemoteError
-from paillier_gpu.errors import InvalidInputError
 
 from test_owner_digest import Server, proxy  # noqa: F401  (the tampering proxy's fixture)
 from conftest import hamming
@@ -71,14 +71,53 @@ def test_what_needs_paillier_records_says_so(server, ctx, tmp_path):
     with pytest.raises(RemoteError) as refused:
         client.search(kb, ctx, stored[0], top_k=3, private_meta=True)
     assert refused.value.status == 400 and "sealed vectors" in refused.value.message
-    with pytest.raises(InvalidInputError, match="sealed vectors"):
-        client.search(kb, ctx, stored[0], top_k=3, verify=True, private_meta=True, filter={"tag1": "t1"})
     with pytest.raises(ValueError, match="verifiable=True"):
         client.upload(kb, ctx, stored[:2], sealed_vectors=True, private_meta=True)
     # A later upload follows the knowledge base's layout, asked or not.
     added = client.upload(kb, ctx, stored[:2], **BOTH)
     hits = client.search(kb, ctx, stored[1], top_k=1, verify=True, private_meta=True, probe="all")
     assert hits[0]["distance"] == 0 and hits[0]["chunk_id"] in (added[1][0], ids[1])
+
+
+def test_sealed_vectors_are_found_edited_searched_by_filter_and_partitioned_again(server, ctx, tmp_path):
+    stored = clustered(120, 8, 31)
+    client, kb, ids = uploaded(server, ctx, "sealed-edits", tmp_path, stored, sealed_vectors=True)
+    mine = dict(verifiable=True, private_meta=True)
+    found = client.find(kb, ctx, {"tag1": "t1"}, **mine)
+    assert sorted(r["content"] for r in found) == sorted(f"doc {i}" for i in range(120) if i % 3 == 1)
+
+    def nearest(vector, **options):
+        return client.search(kb, ctx, vector, top_k=1, verify=True, private_meta=True, with_content=True,
+                             **{"probe": "all", **options})[0]
+
+    # Each edit seals its records' pages again whole: their other records are still found.
+    assert client.delete(kb, ctx, [ids[0]], **mine) == 1
+    assert nearest(stored[0])["chunk_id"] != ids[0]
+    moved = [1 - bit for bit in stored[1]]
+    client.update(kb, ctx, [ids[1]], [moved], [{"content": "updated", "meta_data": {"tag1": "t1"}}], **mine)
+    hit = nearest(moved)
+    assert (hit["chunk_id"], hit["distance"], hit["content"]) == (ids[1], 0, "updated")
+    assert len(client.patch_by_meta(kb, ctx, {"tag1": "t2"}, {"tag2": "p"}, **mine)) == 40
+    assert len(client.find(kb, ctx, {"tag2": "p"}, **mine)) == 40
+    assert client.delete_by_meta(kb, ctx, {"tag1": "t0"}, **mine) == 39
+    assert client.find(kb, ctx, {"tag1": "t0"}, **mine) == []
+    for i in (4, 5, 7):
+        hit = nearest(stored[i])
+        assert (hit["chunk_id"], hit["distance"]) == (ids[i], 0)
+
+    # A filtered search ranks the filter's records only, as a brute force over them does.
+    query = stored[8]
+    hits = client.search(kb, ctx, query, top_k=5, verify=True, private_meta=True, with_content=True,
+                         filter={"tag1": "t2"})
+    truth = sorted(hamming(stored[i], query) for i in range(120) if i % 3 == 2)
+    assert [h["distance"] for h in hits] == truth[:5]
+    assert all(h["meta_data"]["tag2"] == "p" for h in hits)
+
+    # The partitions trained again: whole pages move, and every record is still found.
+    client.rebuild_partitions(kb, ctx, partitions=4, private_meta=True)
+    for i in (4, 5, 7):
+        hit = nearest(stored[i], probe=2)
+        assert (hit["chunk_id"], hit["distance"]) == (ids[i], 0)
 
 
 def test_each_lie_about_sealed_pages_is_refused(server, proxy, ctx, tmp_path):

@@ -83,7 +83,7 @@ pub struct UploadArgs {
     /// Store sealed vectors (verifiable records): each record's bits sealed with AES-256-GCM
     /// in pages, no Paillier ciphertext. A verified search then opens and ranks them, far
     /// faster than decrypting Paillier records. Chosen by the first upload to an empty
-    /// knowledge base; finds, updates and deletes by metadata of them are not built yet.
+    /// knowledge base; an edit of some of a page's records seals the page again whole.
     #[arg(long, requires = "verifiable")]
     sealed_vectors: bool,
 }
