@@ -1,7 +1,8 @@
 //! Sealed vectors through the CLI against a real server: `remote upload --verifiable
 //! --sealed-vectors --partitions auto` stores pages, `remote search --verify --stats` finds the
 //! same top k as a knowledge base of Paillier records of the same vectors for a fraction of the
-//! bytes, and what needs Paillier records says why not.
+//! bytes, as does a filtered search; finds and deletes by metadata work; and what needs Paillier
+//! records says why not.
 
 use crate::common;
 
@@ -38,6 +39,15 @@ fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
         .unwrap();
     write_jsonl(&d.join("v.jsonl"), &clustered(EMBED, RECORDS, 20, 5));
     write_jsonl(&d.join("q.jsonl"), &clustered(EMBED, 3, 20, 6));
+    let documents: String = (0..RECORDS)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"content": format!("d{i}"), "meta_data": {"tag1": format!("t{}", i % 3)}})
+            )
+        })
+        .collect();
+    std::fs::write(d.join("docs.jsonl"), documents).unwrap();
     let state = d.join("state");
     let env = [
         ("PAILLIER_GPU_DEVICE", "cpu"),
@@ -58,6 +68,8 @@ fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
         "--verifiable",
         "--partitions",
         "auto",
+        "--documents",
+        "docs.jsonl",
     ];
     ok(run_kb(
         &sealed,
@@ -102,8 +114,39 @@ fn sealed_vectors_through_the_cli_upload_search_and_say_what_they_do_not_do() {
     // Without --verify the service runs compute_hamming, which needs Paillier records.
     let unverified = fails(run_kb(&sealed, &["remote", "search", "--query", "q.jsonl"]));
     assert!(unverified.contains("sealed vectors"), "{unverified}");
-    let filtered = [&search[..], &["--filter", r#"{"tag1": "x"}"#]].concat();
-    assert!(fails(run_kb(&sealed, &filtered)).contains("sealed vectors"));
+    // A filtered search ranks the filter's records: the same distances as Paillier records'.
+    let filtered = [&search[..], &["--filter", r#"{"tag1": "t1"}"#]].concat();
+    let (found, expected) = (
+        lines(&ok(run_kb(&sealed, &filtered))),
+        lines(&ok(run_kb(&paillier, &filtered))),
+    );
+    for (found, expected) in found.iter().zip(&expected) {
+        let results = |line: &Value| line["results"].as_array().unwrap().clone();
+        let distances = |line: &Value| -> Vec<Value> {
+            results(line)
+                .iter()
+                .map(|r| r["distance"].clone())
+                .collect()
+        };
+        assert_eq!(distances(found), distances(expected));
+        assert!(!results(found).is_empty());
+    }
+    // Found and deleted by metadata: each page touched sealed again with its other records.
+    let by_filter = |command: &str, filter: &str| {
+        run_kb(
+            &sealed,
+            &["remote", command, "--filter", filter, "--verifiable"],
+        )
+    };
+    let t2 = ok(by_filter("find", r#"{"tag1": "t2"}"#));
+    assert_eq!(t2.lines().count(), RECORDS / 3);
+    let deleted = lines(&ok(by_filter("delete", r#"{"tag1": "t0"}"#)));
+    assert_eq!(deleted[0]["deleted"], RECORDS / 3, "{deleted:?}");
+    assert_eq!(ok(by_filter("find", r#"{"tag1": "t0"}"#)).trim(), "");
+    let everything = [&search[..], &["--probe", "all"]].concat();
+    for line in lines(&ok(run_kb(&sealed, &everything))) {
+        assert_eq!(line["records"], 2 * RECORDS / 3, "{line}");
+    }
     // Asked of a knowledge base of Paillier records, or without --verifiable: refused.
     let mixed = fails(run_kb(
         &paillier,
