@@ -18,7 +18,7 @@ use super::find::{FindRecords, Found, FoundRecords};
 use super::http::{Answered, Driver, Step};
 use super::sealed_edit::{Change, SealedEdit};
 use super::stored::{record_bits, StoredPairs};
-use super::write::{Planned, Planner};
+use super::write::{not_started, raw, Planned, Planner};
 use crate::error::{Error, Result};
 use crate::verifiable::{
     check_unreserved, counted_value, covers_filter, filter_selects, in_partition, CountedRecord,
@@ -251,16 +251,6 @@ impl Planner for PatchByMeta {
             Step::Done(found) => Ok(Step::Done(self.planned(found)?)),
         }
     }
-}
-
-/// `value` as the raw JSON a write sends.
-pub(crate) fn raw(value: &Value) -> Result<Box<RawValue>> {
-    serde_json::value::to_raw_value(value)
-        .map_err(|e| Error::InvalidParameter(format!("a record does not serialise: {e}")))
-}
-
-pub(crate) fn not_started() -> Error {
-    Error::InvalidParameter("a write was planned before it started".into())
 }
 
 /// A replacement of verifiable records by id with new vectors and documents: encrypted under

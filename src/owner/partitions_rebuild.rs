@@ -12,7 +12,6 @@ use zeroize::Zeroizing;
 
 use super::digest_read::{Current, DigestRead};
 use super::documents::{ChunksById, DocumentsRead};
-use super::edits::{not_started, raw};
 use super::every_id::{every_id_request, listed_ids};
 use super::every_page::EveryPage;
 use super::find::with_rebuild_hint;
@@ -20,6 +19,7 @@ use super::http::{Answered, Driver, Step};
 use super::partitions_sealed::sealed_moves;
 use super::state::OwnerState;
 use super::stored::stored_batch;
+use super::write::{not_started, raw};
 use super::write::{Planned, Planner, RecordsWrite};
 use crate::error::{Error, FailureKind, Result};
 use crate::partitions::TrainOptions;

@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::sent_pages::{sealed_for_sending, sealed_update};
 use super::write::Planned;
 use crate::error::{Error, Result};
-use crate::verifiable::{partition_value, PartitionsRebuild, RecordCodec, PARTITION_FIELD};
+use crate::verifiable::{
+    counted_value, partition_value, PartitionsRebuild, RecordCodec, PARTITION_FIELD,
+};
 
 /// The write of `batch` (records of `rebuild`, each with its target partition).
 pub(super) fn sealed_moves(
@@ -22,12 +24,7 @@ pub(super) fn sealed_moves(
         let (record, bits) = rebuild
             .record(i)
             .ok_or_else(|| Error::ShapeMismatch(format!("record {i} of the rebuild")))?;
-        let old = record
-            .document
-            .meta_data
-            .get(PARTITION_FIELD)
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let old = counted_value(&record.document.meta_data, Some(PARTITION_FIELD));
         planned.removed.push(((record.chunk_id, record.nonce), old));
         let mut document = record.document.clone();
         document

@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 
 use super::digest_read::{Current, DigestRead};
 use super::documents::{ChunksById, DocumentsRead};
-use super::edits::{not_started, raw};
 use super::hamming_answer::read_hamming_answer;
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::state::OwnerState;
 use super::stored::stored_batch;
+use super::write::{not_started, raw};
 use super::write::{Planned, Planner, RecordsWrite};
 use crate::error::{Error, FailureKind, Result};
 use crate::verifiable::{

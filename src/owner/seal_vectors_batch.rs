@@ -8,9 +8,9 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::digest_read::Current;
-use super::edits::not_started;
 use super::http::{Answered, Step};
 use super::sent_pages::{sealed_for_sending, sealed_update};
+use super::write::not_started;
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::verifiable::{

@@ -14,10 +14,10 @@ use zeroize::Zeroizing;
 
 use super::digest_read::Current;
 use super::documents::DocumentsRead;
-use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
 use super::sealed_by_id::SealedById;
 use super::sent_pages::{sealed_for_sending, sealed_update};
+use super::write::not_started;
 use super::write::{Planned, Planner};
 use crate::error::{AnswerFailure, AnswerRejection, Error, FailureKind, Result};
 use crate::verifiable::{

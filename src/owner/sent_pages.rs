@@ -11,7 +11,7 @@ use paillier_gpu_api as api;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::edits::{not_started, raw};
+use super::write::{not_started, raw};
 use crate::error::{Error, Result};
 use crate::verifiable::{Document, RecordCodec, RecordNonce};
 

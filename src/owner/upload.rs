@@ -14,12 +14,12 @@ use zeroize::Zeroizing;
 
 use super::chunks::stored_before;
 use super::digest_read::{Current, DigestRead};
-use super::edits::not_started;
 use super::http::{Answered, Driver, Step};
 use super::state::OwnerState;
 use super::stored::record_bits;
 use super::upload_batch::{InsertBatch, TrainedBatch};
 use super::upload_order::{by_partition, in_given_order, permuted};
+use super::write::not_started;
 use super::write::RecordsWrite;
 use crate::error::{Error, Result};
 use crate::partitions::{PartitionModel, TrainOptions};

@@ -9,9 +9,9 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::digest_read::Current;
-use super::edits::not_started;
 use super::http::{Answered, Step};
 use super::sent_pages::sealed_for_sending;
+use super::write::not_started;
 use super::write::{Planned, Planner};
 use crate::error::{Error, Result};
 use crate::partitions::PartitionModel;

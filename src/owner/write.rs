@@ -99,6 +99,17 @@ impl<F: FnMut(&Current) -> Result<Planned>> Planner for PlanWith<F> {
     }
 }
 
+/// `value` as the raw JSON a write sends.
+pub(crate) fn raw(value: &serde_json::Value) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| Error::InvalidParameter(format!("a record does not serialise: {e}")))
+}
+
+/// The error of a planner stepped before [`Planner::start`].
+pub(crate) fn not_started() -> Error {
+    Error::InvalidParameter("a write was planned before it started".into())
+}
+
 /// What a write stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Written {
