@@ -57,6 +57,7 @@ pub mod numbers;
 pub mod owner;
 pub mod paillier;
 pub mod partitions;
+pub mod projection;
 pub mod verifiable;
 
 #[cfg(feature = "fuzzing")]

@@ -166,6 +166,9 @@ class ExecutionContext:
     def homomorphic_client_type(self) -> str: ...
     @property
     def key_fingerprint(self) -> str: ...
+    def project(self, embeddings: Any) -> npt.NDArray[np.uint8]:
+        """Float embeddings (rows × dimensions) as the context's bit vectors (rows ×
+        embedding_length, uint8), by random hyperplanes keyed by the context's data key."""
     def public_context(self) -> "PublicContext":
         """The public part, for a search backend or an encryption worker."""
     def paillier_keys(self) -> Tuple["PaillierPublicKey", "PaillierPrivateKey"]:

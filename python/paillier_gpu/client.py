@@ -103,8 +103,8 @@ class Client(Transport):
         `sealed_vectors` (verifiable records, on the first upload to an empty knowledge base,
         which fixes it; later uploads follow it): no Paillier ciphertext, each record's bits
         sealed with AES-256-GCM in pages of one partition, which a verified `search` opens and
-        ranks. Not yet for them: searches with a filter or range, finds, updates, patches and
-        deletes by metadata, partitions rebuilds."""
+        ranks; an update, patch or delete of some of a page's records seals the page again
+        whole."""
         if sealed_vectors and not verifiable:
             raise ValueError("sealed_vectors are verifiable records: pass verifiable=True")
         layout = "sealed-vectors" if sealed_vectors else None

@@ -20,6 +20,7 @@ mod owner;
 mod packed_array;
 mod paillier_key;
 mod partitions;
+mod projection;
 mod public;
 mod record_state;
 mod records;
