@@ -8,9 +8,10 @@ into the client's records, and back.
   JSON (`content`), so that any key works and every JSON type comes back as it went; metadata
   that would not come back the same (a tuple, a set, a key that is not a string, NaN) is
   refused.
-- The service matches on keyed tokens only: the id in `facets` (what a lookup by id selects),
-  and the values of up to five keys the caller declares filterable in `tag1`–`tag5`, each the
-  value's JSON text (so 1 and "1" differ).
+- The service matches on keyed tokens only: in `facets`, the id (`id:` before it: what a lookup
+  by id selects) and any facets the store adds (a LlamaIndex node's document, `doc:` before
+  it); and the values of up to five keys the caller declares filterable in `tag1`–`tag5`, each
+  the value's JSON text (so 1 and "1" differ).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from .errors import AnswerRejectedError, InvalidInputError
 
 FILTER_TAGS = ("tag1", "tag2", "tag3", "tag4", "tag5")
+# What a record's id facet starts with.
+ID_FACET = "id:"
 # Ids a lookup names in one `find` (a `$any` of their tokens).
 IDS_A_LOOKUP = 256
 
@@ -52,9 +55,12 @@ class RecordStore:
         return {"verifiable": self._verify, "private_meta": True}
 
     def put(self, texts: List[str], embeddings: List[List[float]], metadatas: Optional[List[Any]],
-            ids: Optional[List[Optional[str]]]) -> List[str]:
+            ids: Optional[List[Optional[str]]], filtered: Optional[List[dict]] = None,
+            facets: Optional[List[List[str]]] = None) -> List[str]:
         """Stores each text under its id (a fresh one where None); a record stored under an id
-        already is replaced. The ids, in order."""
+        already is replaced. `filtered`: each record's values the filterable keys are read from
+        (none: its metadata); `facets`: more facets each record is found by. The ids, in
+        order."""
         count = len(texts)
         metadatas = [None] * count if metadatas is None else list(metadatas)
         ids = [None] * count if ids is None else list(ids)
@@ -70,8 +76,11 @@ class RecordStore:
         if count == 0:
             return []
         vectors = self._project(embeddings)
-        documents = [self._document(text, {} if meta is None else meta, given)
-                     for text, meta, given in zip(texts, metadatas, ids)]
+        metadatas = [{} if meta is None else meta for meta in metadatas]
+        filtered = metadatas if filtered is None else filtered
+        facets = [[] for _ in ids] if facets is None else facets
+        documents = [self._document(text, meta, given, values, more)
+                     for text, meta, given, values, more in zip(texts, metadatas, ids, filtered, facets)]
         stored = self._chunk_ids(ids)
         replaced = [i for i, given in enumerate(ids) if given in stored]
         added = [i for i, given in enumerate(ids) if given not in stored]
@@ -89,6 +98,20 @@ class RecordStore:
         ids = list(ids)
         found = {record["id"]: record for record in self._find(ids)}
         return [found[given] for given in ids if given in found]
+
+    def find(self, filter: Optional[dict] = None, facet: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The records `filter` selects (as `search` takes it), or those of `facet`; every
+        record when neither. Each verified."""
+        sent = self.filter(filter) or {}
+        if facet is not None:
+            sent = {"$and": [sent, {"facets": {"$any": [facet]}}]} if sent else {"facets": {"$any": [facet]}}
+        found = self._client.find(self._kb, self._context, sent, **self._mode)
+        return [self._opened(hit) for hit in found]
+
+    def delete_chunks(self, chunk_ids: List[int]) -> None:
+        """Deletes records by their chunk ids (as `find` gives them)."""
+        if chunk_ids:
+            self._client.delete(self._kb, self._context, chunk_ids, **self._mode)
 
     def delete(self, ids: Optional[Sequence[str]]) -> None:
         """Deletes the records of `ids` (every record when None); ids not stored are passed
@@ -169,24 +192,18 @@ class RecordStore:
         self._dims = size
         return vectors
 
-    def _document(self, text: Any, metadata: Any, given: str) -> Dict[str, Any]:
+    def _document(self, text: Any, metadata: Any, given: str, filtered: dict,
+                  facets: List[str]) -> Dict[str, Any]:
         if not isinstance(text, str):
             raise InvalidInputError(f"a text that is not a string: {type(text).__name__}")
         if not isinstance(metadata, dict):
             raise InvalidInputError(f"metadata that is not a dict: {metadata!r}")
-        envelope = {"text": text, "metadata": metadata, "id": given, "dims": self._dims}
-        try:
-            content = json.dumps(envelope, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(f"metadata that is not JSON: {error}") from None
-        if not _same(json.loads(content)["metadata"], metadata):
-            raise InvalidInputError(
-                f"metadata that would not come back the same through JSON (a tuple, a key that "
-                f"is not a string): {metadata!r}")
-        meta_data: Dict[str, Any] = {"facets": [given]}
+        check_json(metadata)
+        content = json.dumps({"text": text, "metadata": metadata, "id": given, "dims": self._dims})
+        meta_data: Dict[str, Any] = {"facets": [ID_FACET + given, *facets]}
         for key, tag in self._tags.items():
-            if key in metadata:
-                meta_data[tag] = _value(metadata[key])
+            if key in filtered:
+                meta_data[tag] = _value(filtered[key])
         return {"content": content, "meta_data": meta_data}
 
     def _chunk_ids(self, ids: List[str]) -> Dict[str, int]:
@@ -197,7 +214,8 @@ class RecordStore:
         records: Dict[str, Dict[str, Any]] = {}
         for start in range(0, len(ids), IDS_A_LOOKUP):
             batch = ids[start:start + IDS_A_LOOKUP]
-            found = self._client.find(self._kb, self._context, {"facets": {"$any": batch}}, **self._mode)
+            tokens = [ID_FACET + given for given in batch]
+            found = self._client.find(self._kb, self._context, {"facets": {"$any": tokens}}, **self._mode)
             for hit in found:
                 record = self._opened(hit)
                 if record["id"] in records:
@@ -218,6 +236,19 @@ class RecordStore:
                 f"vector store of paillier_gpu") from None
         record["chunk_id"] = hit["chunk_id"]
         return record
+
+
+def check_json(metadata: Any) -> None:
+    """Refuses `metadata` unless it comes back the same through JSON, types included (a set, a
+    tuple, NaN or a key that is not a string would not)."""
+    try:
+        text = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"metadata that is not JSON: {error}") from None
+    if not _same(json.loads(text), metadata):
+        raise InvalidInputError(
+            f"metadata that would not come back the same through JSON (a tuple, a key that is "
+            f"not a string): {metadata!r}")
 
 
 def _value(value: Any) -> str:
