@@ -4,10 +4,10 @@ into the client's records, and back.
 
 - A record's vector is its embedding projected onto the context's bits by hyperplanes the owner
   keys (`ExecutionContext.project`).
-- Its sealed document holds the text, the caller's metadata, id and embedding dimensions as
-  JSON (`content`), so that any key works and every JSON type comes back as it went; metadata
-  that would not come back the same (a tuple, a set, a key that is not a string, NaN) is
-  refused.
+- Its sealed document holds the text, the caller's metadata, id and float embedding (float32,
+  for a search that reranks its candidates by cosine) as JSON (`content`), so that any key works
+  and every JSON type comes back as it went; metadata that would not come back the same (a
+  tuple, a set, a key that is not a string, NaN) is refused.
 - The service matches on keyed tokens only: in `facets`, the id (`id:` before it: what a lookup
   by id selects) and any facets the store adds (a LlamaIndex node's document, `doc:` before
   it); and the values of up to five keys the caller declares filterable in `tag1`–`tag5`, each
@@ -16,10 +16,14 @@ into the client's records, and back.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import uuid
 from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
 
 from .errors import AnswerRejectedError, InvalidInputError
 
@@ -67,6 +71,8 @@ class RecordStore:
         if len(metadatas) != count or len(ids) != count or len(embeddings) != count:
             raise InvalidInputError(f"{count} texts, {len(embeddings)} embeddings, "
                                     f"{len(metadatas)} metadatas and {len(ids)} ids")
+        # Only ids the caller gave can be stored already.
+        named = [given for given in ids if given is not None]
         ids = [uuid.uuid4().hex if given is None else given for given in ids]
         for given in ids:
             if not isinstance(given, str):
@@ -79,9 +85,9 @@ class RecordStore:
         metadatas = [{} if meta is None else meta for meta in metadatas]
         filtered = metadatas if filtered is None else filtered
         facets = [[] for _ in ids] if facets is None else facets
-        documents = [self._document(text, meta, given, values, more)
-                     for text, meta, given, values, more in zip(texts, metadatas, ids, filtered, facets)]
-        stored = self._chunk_ids(ids)
+        documents = [self._document(*record)
+                     for record in zip(texts, metadatas, ids, filtered, facets, embeddings)]
+        stored = self._chunk_ids(named) if named else {}
         replaced = [i for i, given in enumerate(ids) if given in stored]
         added = [i for i, given in enumerate(ids) if given not in stored]
         if replaced:
@@ -123,14 +129,21 @@ class RecordStore:
         if stored:
             self._client.delete(self._kb, self._context, list(stored.values()), **self._mode)
 
-    def search(self, embedding: List[float], k: int, filter: Optional[dict]) -> List[Dict[str, Any]]:
-        """The `k` records nearest `embedding` (`{"id", "text", "metadata", "distance"}`),
-        nearest first, verified whole."""
+    def search(self, embedding: List[float], k: int, filter: Optional[dict],
+               rerank: Optional[int] = None) -> List[Dict[str, Any]]:
+        """The `k` records nearest `embedding` (`{"id", "text", "metadata", "distance",
+        "embedding"}`), nearest first by Hamming distance, verified whole. With `rerank` (m):
+        the `m × k` nearest by Hamming distance, then the `k` of them nearest by the cosine of
+        their sealed float embeddings (`"cosine_distance"`: 1 less the cosine), nearest
+        first."""
         if k <= 0:
             return []
+        if rerank is not None and (not isinstance(rerank, int) or rerank < 1):
+            raise InvalidInputError(f"rerank: a whole number of candidates a result, at least 1; got {rerank!r}")
         bits = self._project([embedding])[0]
-        hits = self._client.search(self._kb, self._context, bits, top_k=k, filter=self.filter(filter),
-                                   verify=self._verify, private_meta=True, with_content=True)
+        hits = self._client.search(self._kb, self._context, bits, top_k=k * (rerank or 1),
+                                   filter=self.filter(filter), verify=self._verify, private_meta=True,
+                                   with_content=True)
         records = []
         for hit in hits:
             record = self._opened(hit)
@@ -140,7 +153,16 @@ class RecordStore:
                     f"in {len(embedding)}")
             record["distance"] = hit["distance"]
             records.append(record)
-        return records
+        if rerank is None:
+            return records
+        query = np.asarray(embedding, dtype=np.float64)
+        query_norm = float(np.linalg.norm(query)) or 1.0
+        for record in records:
+            stored = record["embedding"].astype(np.float64)
+            cosine = float(stored @ query) / ((float(np.linalg.norm(stored)) or 1.0) * query_norm)
+            record["cosine_distance"] = 1.0 - cosine
+        records.sort(key=lambda r: (r["cosine_distance"], r["distance"], r["chunk_id"]))
+        return records[:k]
 
     def filter(self, filter: Optional[dict]) -> Optional[dict]:
         """`filter` (on the caller's keys: a value, `{"$eq": v}`, `{"$in": [..]}`, several keys
@@ -192,14 +214,15 @@ class RecordStore:
         self._dims = size
         return vectors
 
-    def _document(self, text: Any, metadata: Any, given: str, filtered: dict,
-                  facets: List[str]) -> Dict[str, Any]:
+    def _document(self, text: Any, metadata: Any, given: str, filtered: dict, facets: List[str],
+                  embedding: List[float]) -> Dict[str, Any]:
         if not isinstance(text, str):
             raise InvalidInputError(f"a text that is not a string: {type(text).__name__}")
         if not isinstance(metadata, dict):
             raise InvalidInputError(f"metadata that is not a dict: {metadata!r}")
         check_json(metadata)
-        content = json.dumps({"text": text, "metadata": metadata, "id": given, "dims": self._dims})
+        content = json.dumps({"text": text, "metadata": metadata, "id": given, "dims": self._dims,
+                              "embedding": base64.b64encode(np.asarray(embedding, "<f4").tobytes()).decode()})
         meta_data: Dict[str, Any] = {"facets": [ID_FACET + given, *facets]}
         for key, tag in self._tags.items():
             if key in filtered:
@@ -230,7 +253,8 @@ class RecordStore:
         try:
             envelope = json.loads(hit["content"])
             record = {key: envelope[key] for key in ("text", "metadata", "id", "dims")}
-        except (TypeError, ValueError, KeyError):
+            record["embedding"] = np.frombuffer(base64.b64decode(envelope["embedding"]), "<f4")
+        except (TypeError, ValueError, KeyError, binascii.Error):
             raise InvalidInputError(
                 f"chunk {hit.get('chunk_id')} of knowledge base {self._kb} was not written by a "
                 f"vector store of paillier_gpu") from None

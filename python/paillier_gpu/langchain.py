@@ -33,7 +33,10 @@ class PaillierVectorStore(VectorStore):
     (the default) stores verifiable sealed vectors and checks every answer; without it, records
     are stored as the SDK's with private metadata, and searches trust the service.
     `filterable`: up to five metadata keys a `filter` may name. `partitions` (an int or
-    "auto"): partitions trained by the first write, for large collections.
+    "auto"): partitions trained by the first write, for large collections. `rerank` (m): each
+    search takes the `m × k` records nearest by Hamming distance and returns the `k` of them
+    nearest by the cosine of their float embeddings (sealed in each record's document), with
+    that cosine distance as the score; None: the Hamming distance orders and scores.
 
     ```python
     store = PaillierVectorStore(embeddings, client=client, kb_id=kb, context=ctx)
@@ -52,8 +55,10 @@ class PaillierVectorStore(VectorStore):
         verify: bool = True,
         filterable: Sequence[str] = (),
         partitions: Any = None,
+        rerank: Optional[int] = None,
     ) -> None:
         self._embedding = embedding
+        self._rerank = rerank
         self._records = RecordStore(client, kb_id, context, verify=verify, filterable=filterable,
                                     partitions=partitions)
 
@@ -110,10 +115,12 @@ class PaillierVectorStore(VectorStore):
     def similarity_search_with_score_by_vector(
         self, embedding: List[float], k: int = 4, filter: Optional[dict] = None, **kwargs: Any
     ) -> List[Tuple[Document, float]]:
-        """The `k` records nearest `embedding`, nearest first, each with its Hamming distance
-        to the query's bits (lower is nearer)."""
-        hits = self._records.search(embedding, k, filter)
-        return [(_document(hit), float(hit["distance"])) for hit in hits]
+        """The `k` records nearest `embedding`, nearest first, each with its distance (lower is
+        nearer): the Hamming distance to the query's bits, or with `rerank` the cosine
+        distance."""
+        hits = self._records.search(embedding, k, filter, self._rerank)
+        score = "distance" if self._rerank is None else "cosine_distance"
+        return [(_document(hit), float(hit[score])) for hit in hits]
 
     def similarity_search_by_vector(
         self, embedding: List[float], k: int = 4, filter: Optional[dict] = None, **kwargs: Any
@@ -132,8 +139,10 @@ class PaillierVectorStore(VectorStore):
         return [doc for doc, _ in self.similarity_search_with_score(query, k, filter)]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        # A Hamming distance over the context's bits: 0 is the same direction, bits the
-        # opposite one.
+        # A Hamming distance over the context's bits (0: the same direction, bits: the
+        # opposite), or a cosine distance (0 to 2).
+        if self._rerank is not None:
+            return lambda distance: 1.0 - distance / 2.0
         bits = self._records.bits
         return lambda distance: 1.0 - distance / bits
 
@@ -147,18 +156,16 @@ class PaillierVectorStore(VectorStore):
         **kwargs: Any,
     ) -> List[Document]:
         """The `fetch_k` nearest records by a verified search, then `k` of them chosen by
-        maximal marginal relevance over their texts embedded again (the store keeps no float
-        embedding: the service would hold it)."""
-        candidates = [doc for doc, _ in self.similarity_search_with_score_by_vector(embedding, fetch_k,
-                                                                                   filter)]
-        if not candidates:
+        maximal marginal relevance over their float embeddings (sealed in their documents)."""
+        hits = self._records.search(embedding, fetch_k, filter, self._rerank)
+        if not hits:
             return []
         import numpy as np
 
-        embedded = self._embedding.embed_documents([doc.page_content for doc in candidates])
+        embedded = [hit["embedding"] for hit in hits]
         chosen = maximal_marginal_relevance(np.array(embedding), embedded, lambda_mult=lambda_mult,
-                                            k=min(k, len(candidates)))
-        return [candidates[i] for i in chosen]
+                                            k=min(k, len(hits)))
+        return [_document(hits[i]) for i in chosen]
 
     def max_marginal_relevance_search(
         self,

@@ -41,8 +41,9 @@ class PaillierVectorStore(BasePydanticVectorStore):
     """A LlamaIndex vector store whose records the service can neither read nor alter unseen.
 
     `client` is a `paillier_gpu.client.Client`, `context` the owner's `ExecutionContext`,
-    `kb_id` a knowledge base this store alone writes; `verify`, `filterable` and `partitions`
-    as `paillier_gpu.langchain.PaillierVectorStore` takes them.
+    `kb_id` a knowledge base this store alone writes; `verify`, `filterable`, `partitions` and
+    `rerank` as `paillier_gpu.langchain.PaillierVectorStore` takes them (with `rerank`, a
+    node's similarity is the cosine of its float embedding and the query's).
 
     ```python
     store = PaillierVectorStore(client=client, kb_id=kb, context=ctx)
@@ -54,11 +55,14 @@ class PaillierVectorStore(BasePydanticVectorStore):
     stores_text: bool = True
     _records: RecordStore = PrivateAttr()
     _client: Any = PrivateAttr()
+    _rerank: Optional[int] = PrivateAttr()
 
     def __init__(self, *, client: Any, kb_id: str, context: Any, verify: bool = True,
-                 filterable: Sequence[str] = (), partitions: Any = None) -> None:
+                 filterable: Sequence[str] = (), partitions: Any = None,
+                 rerank: Optional[int] = None) -> None:
         super().__init__()
         self._client = client
+        self._rerank = rerank
         self._records = RecordStore(client, kb_id, context, verify=verify, filterable=filterable,
                                     partitions=partitions)
 
@@ -122,17 +126,21 @@ class PaillierVectorStore(BasePydanticVectorStore):
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """The `similarity_top_k` nodes nearest the query's embedding, nearest first, each with
-        its similarity (1 less its Hamming distance over the context's bits)."""
+        its similarity: 1 less its Hamming distance over the context's bits, or with `rerank`
+        the cosine."""
         if query.query_embedding is None:
             raise InvalidInputError("a query needs its embedding (the index's embed_model makes it)")
         if query.doc_ids or query.node_ids:
             raise InvalidInputError("a query restricted to doc_ids or node_ids: filter on a declared "
                                     "metadata key instead")
-        hits = self._records.search(query.query_embedding, query.similarity_top_k, _filter(query.filters))
+        hits = self._records.search(query.query_embedding, query.similarity_top_k, _filter(query.filters),
+                                    self._rerank)
         bits = self._records.bits
+        similarities = [1.0 - hit["cosine_distance"] if self._rerank else 1.0 - hit["distance"] / bits
+                        for hit in hits]
         return VectorStoreQueryResult(
             nodes=[_node(hit) for hit in hits],
-            similarities=[1.0 - hit["distance"] / bits for hit in hits],
+            similarities=similarities,
             ids=[hit["id"] for hit in hits],
         )
 

@@ -93,6 +93,24 @@ def test_scores_mmr_and_a_retriever(store):
     assert store.similarity_search("beta", k=4) == []
 
 
+def test_a_rerank_orders_candidates_by_the_cosine_of_their_sealed_embeddings(server, ctx, tmp_path):
+    embedding = DeterministicFakeEmbedding(size=16)
+    store = store_on(server, ctx, tmp_path, embedding, rerank=4)
+    texts = [f"passage {i}" for i in range(30)]
+    store.add_texts(texts, ids=[str(i) for i in range(30)])
+    query = embedding.embed_query("passage 7")
+    scored = store.similarity_search_with_score_by_vector(query, k=5)
+    assert scored[0][0].id == "7" and abs(scored[0][1]) < 1e-6
+    assert [s for _, s in scored] == sorted(s for _, s in scored)
+    # The exact cosine order of the candidates a Hamming search gives (20 of them).
+    import numpy as np
+    vectors = np.array(embedding.embed_documents(texts))
+    cosines = vectors @ np.array(query) / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+    for doc, score in scored:
+        assert abs(score - (1 - cosines[int(doc.id)])) < 1e-5
+    assert store.similarity_search_with_relevance_scores("passage 7", k=1)[0][1] > 0.999
+
+
 def test_bad_inputs_are_refused_with_the_library_errors(store):
     with pytest.raises(InvalidInputError, match="not a string"):
         store.add_texts(["x"], ids=[7])

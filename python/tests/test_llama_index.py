@@ -60,7 +60,9 @@ def store_on(server, ctx, tmp_path, url=None):
     kb, key = server.kb_and_key(f"li-{uuid.uuid4().hex[:12]}")
     client = Client(url or server.url, server.org, key, state_dir=tmp_path / kb)
     client.push_context(ctx)
-    return PaillierVectorStore(client=client, kb_id=kb, context=ctx, filterable=("topic",))
+    # Reranked by cosine: four documents are each query's candidates, so that the order is the
+    # bag of words' (the context's hyperplanes are drawn afresh each run).
+    return PaillierVectorStore(client=client, kb_id=kb, context=ctx, filterable=("topic",), rerank=4)
 
 
 CORPUS = [
