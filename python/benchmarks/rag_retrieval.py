@@ -2,7 +2,7 @@
 cosine top 10 and beside an unencrypted local store (FAISS), for docs/rag.md.
 
     python python/benchmarks/rag_retrieval.py --passages 10000 [--queries 200] [--partitions auto]
-        [--program target/release/paillier-gpu]
+        [--rerank M] [--program target/release/paillier-gpu]
 
 The corpus is Princeton WordNet 3.0's glosses (Debian's `wordnet-base`), shuffled with a fixed
 seed: the first `passages` are stored, the next `queries` ask. Texts are embedded by WordLlama's
@@ -85,6 +85,7 @@ def main():
     parser.add_argument("--passages", type=int, default=10000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--partitions", default=None, help='"auto" or a number (default: none)')
+    parser.add_argument("--rerank", type=int, default=None, help="the store's rerank (default: none)")
     parser.add_argument("--program", default=str(REPO / "target" / "release" / "paillier-gpu"))
     args = parser.parse_args()
 
@@ -108,7 +109,7 @@ def main():
         client.push_context(ctx)
         partitions = args.partitions if args.partitions in (None, "auto") else int(args.partitions)
         store = PaillierVectorStore(Precomputed(corpus + asked, vectors), client=client, kb_id=kb,
-                                    context=ctx, partitions=partitions)
+                                    context=ctx, partitions=partitions, rerank=args.rerank)
         started = time.perf_counter()
         step = 8192
         for start in range(0, len(corpus), step):
@@ -138,6 +139,7 @@ def main():
         "passages": len(corpus),
         "queries": len(asked),
         "partitions": args.partitions,
+        "rerank": args.rerank,
         "bits": 512,
         "embed_s": round(embed_s, 2),
         "ingest_s": round(ingest_s, 2),
