@@ -10,8 +10,9 @@ into the client's records, and back.
   tuple, a set, a key that is not a string, NaN) is refused.
 - The service matches on keyed tokens only: in `facets`, the id (`id:` before it: what a lookup
   by id selects) and any facets the store adds (a LlamaIndex node's document, `doc:` before
-  it); and the values of up to five keys the caller declares filterable in `tag1`–`tag5`, each
-  the value's JSON text (so 1 and "1" differ).
+  it); and the values of up to five keys the caller declares filterable in `tag1`–`tag5` (in the
+  order declared, which each record's document keeps: a store declaring them otherwise is
+  refused at its first read), each the value's JSON text (so 1 and "1" differ).
 """
 
 from __future__ import annotations
@@ -222,6 +223,7 @@ class RecordStore:
             raise InvalidInputError(f"metadata that is not a dict: {metadata!r}")
         check_json(metadata)
         content = json.dumps({"text": text, "metadata": metadata, "id": given, "dims": self._dims,
+                              "filterable": self._tags,
                               "embedding": base64.b64encode(np.asarray(embedding, "<f4").tobytes()).decode()})
         meta_data: Dict[str, Any] = {"facets": [ID_FACET + given, *facets]}
         for key, tag in self._tags.items():
@@ -254,10 +256,16 @@ class RecordStore:
             envelope = json.loads(hit["content"])
             record = {key: envelope[key] for key in ("text", "metadata", "id", "dims")}
             record["embedding"] = np.frombuffer(base64.b64decode(envelope["embedding"]), "<f4")
+            written = envelope["filterable"]
         except (TypeError, ValueError, KeyError, binascii.Error):
             raise InvalidInputError(
                 f"chunk {hit.get('chunk_id')} of knowledge base {self._kb} was not written by a "
                 f"vector store of paillier_gpu") from None
+        if written != self._tags:
+            raise InvalidInputError(
+                f"knowledge base {self._kb} was written by a store whose filterable keys are "
+                f"{list(written)}; this one declares {list(self._tags)}: make it with the same "
+                f"keys in the same order (each key's values are tokens of its own tag)")
         record["chunk_id"] = hit["chunk_id"]
         return record
 

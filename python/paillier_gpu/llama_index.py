@@ -174,6 +174,9 @@ def _filter(filters: Optional[MetadataFilters]) -> Optional[dict]:
     by AND (or a lone OR)."""
     if filters is None or not filters.filters:
         return None
+    if filters.condition not in (FilterCondition.AND, FilterCondition.OR, None):
+        raise InvalidInputError(f"filters joined by {filters.condition.value}: the service matches "
+                                f"tokens joined by AND")
     parts = []
     for item in filters.filters:
         if isinstance(item, MetadataFilters):

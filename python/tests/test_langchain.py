@@ -76,6 +76,12 @@ def test_metadata_round_trips_with_its_types_and_filters_on_declared_keys(store)
         store.similarity_search("x", filter={"nested": 1})
     with pytest.raises(InvalidInputError, match=r"\$eq or \$in"):
         store.similarity_search("x", filter={"year": {"$gt": 2000}})
+    # The same knowledge base through a store declaring its keys in another order: refused.
+    records = store._records
+    other = PaillierVectorStore(store.embeddings, client=records._client, kb_id=records._kb,
+                                context=records._context, filterable=("year", "source"))
+    with pytest.raises(InvalidInputError, match="same keys in the same order"):
+        other.similarity_search("one", k=1)
 
 
 def test_scores_mmr_and_a_retriever(store):

@@ -98,6 +98,9 @@ def test_an_index_retrieves_nearest_first_and_is_made_again_from_the_store(serve
     pets = MetadataFilters(filters=[MetadataFilter(key="topic", value="pets")])
     found = again.as_retriever(similarity_top_k=4, filters=pets).retrieve("moon")
     assert {n.node.ref_doc_id for n in found} == {"cats", "dogs"}
+    negated = MetadataFilters(filters=[MetadataFilter(key="topic", value="pets")], condition="not")
+    with pytest.raises(InvalidInputError, match="joined by not"):
+        store.get_nodes(filters=negated)
     with pytest.raises(InvalidInputError, match="declared"):
         store.query(VectorStoreQuery(query_embedding=[1.0] * DIMS, similarity_top_k=1,
                                      filters=MetadataFilters(filters=[MetadataFilter(key="n", value=1)])))

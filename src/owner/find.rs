@@ -15,6 +15,7 @@ use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use super::sealed_by_id::SealedById;
 use super::stored::stored_batch;
 use crate::error::{Error, FailureKind, Result};
+use crate::verifiable::refused;
 use crate::verifiable::{
     covered_tally, explain_failure, Document, Expectation, OwnerDigest, RecordCodec, RecordNonce,
     Tally,
@@ -246,6 +247,13 @@ impl Driver for FindRecords {
                 let sealed = self.codec.holds_sealed_vectors();
                 match self.codec.options().verifiable {
                     true if sealed => {
+                        let mut seen = std::collections::HashSet::new();
+                        if let Some(twice) = self.ids.iter().find(|&&id| !seen.insert(id)) {
+                            return Err(refused(
+                                FailureKind::DuplicatedId,
+                                format!("chunk {twice} is listed twice"),
+                            ));
+                        }
                         let read =
                             SealedById::new(Arc::clone(&self.codec), &self.ids, self.expectation());
                         self.phase = Phase::Pages(listed, read);

@@ -33,6 +33,7 @@ mod reseal;
 mod seal_vectors;
 mod seal_vectors_batch;
 mod sealed_by_id;
+mod sealed_checked;
 mod sealed_edit;
 mod search;
 mod sent_pages;

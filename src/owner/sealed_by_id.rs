@@ -1,6 +1,7 @@
 //! Sealed vectors read back by chunk id: the pages holding them asked for in ascending id
-//! order, [`MAX_SEALED_IDS`](api::MAX_SEALED_IDS) ids a request (a page answered again for
-//! ids of a later request is kept once) ([`PagesById`]); then opened and checked by the codec
+//! order, as many a request as full pages of theirs fit in an answer, at most
+//! [`MAX_SEALED_IDS`](api::MAX_SEALED_IDS) (a page answered again for ids of a later request
+//! is kept once) ([`PagesById`]); then opened and checked by the codec
 //! ([`RecordCodec::stored_sealed`]): each asked record once, beside its pages' other records
 //! ([`SealedById`]).
 
@@ -11,7 +12,7 @@ use paillier_gpu_api as api;
 
 use super::http::{expect_answer, Answered, Driver, Method, Request, Step};
 use crate::error::Result;
-use crate::verifiable::{Expectation, PagedRecords, RecordCodec, SealedPage};
+use crate::verifiable::{Expectation, PagedRecords, RecordCodec, SealedPage, PAGE_RECORDS};
 
 /// The pages holding some chunks of a knowledge base of sealed vectors, one after another
 /// (not opened).
@@ -43,8 +44,16 @@ impl PagesById {
         }
     }
 
+    /// How many ids a request names: each may select a page of its own, and a full page of
+    /// each must fit in an answer.
+    fn ids_a_request(&self) -> usize {
+        let vector_bytes = self.codec.context().embed_len().div_ceil(8);
+        let page = PAGE_RECORDS * (8 + vector_bytes) + 64;
+        (api::MAX_SEALED_ANSWER_BYTES / page).clamp(1, api::MAX_SEALED_IDS)
+    }
+
     fn request(&mut self) -> Result<Step<Vec<u8>>> {
-        let end = (self.asked + api::MAX_SEALED_IDS).min(self.sorted.len());
+        let end = (self.asked + self.ids_a_request()).min(self.sorted.len());
         let body = api::SealedPages {
             kb_id: self.codec.kb().to_owned(),
             context_id: self.codec.context().id().to_owned(),

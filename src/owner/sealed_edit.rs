@@ -1,12 +1,15 @@
 //! A write that changes some records of a knowledge base of sealed vectors, as a planner of
 //! [`RecordsWrite`](super::RecordsWrite). A page is sealed under one tag, so a change to some of
-//! its records seals the page again whole: the records changed are read back by id with the
-//! other records of their pages ([`SealedById`]), every one of their documents is opened under
-//! its nonce (a page or document the service kept from before does not open under the other),
-//! and every record that stays, changed or not, is sealed in new pages under fresh nonces, its
-//! document sealed anew to its new nonce, the digest trading each old pair for its new one.
+//! its records seals the page again whole. The records changed are read back by id
+//! ([`SealedById`]), which says their partitions; every page of those partitions is read and
+//! checked against the owner's digest ([`CheckedPartitions`]: a page kept from before a later
+//! write, even served with its documents of then, does not pass), and the changed records' pages
+//! are taken from there with their other records. Every one of their documents is opened under
+//! its nonce, and every record that stays, changed or not, is sealed in new pages under fresh
+//! nonces, its document sealed anew to its new nonce, the digest trading each old pair for its
+//! new one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -16,6 +19,7 @@ use super::digest_read::Current;
 use super::documents::DocumentsRead;
 use super::http::{Answered, Driver, Step};
 use super::sealed_by_id::SealedById;
+use super::sealed_checked::{pages_holding, CheckedPartitions};
 use super::sent_pages::{sealed_for_sending, sealed_update};
 use super::write::not_started;
 use super::write::{Planned, Planner};
@@ -45,7 +49,10 @@ struct Staying {
 
 enum Phase {
     Idle,
+    /// The records' own pages: where they are.
     Pages(SealedById),
+    /// Their partitions' pages, checked against the digest: what they are.
+    Checked(CheckedPartitions),
     Documents(PagedRecords, DocumentsRead),
 }
 
@@ -56,6 +63,7 @@ pub(super) struct SealedEdit {
     ids: Vec<i64>,
     changes: Vec<Change>,
     field: Option<String>,
+    digest: Option<OwnerDigest>,
     /// The replacements placed against the digest read: each one's partition and document.
     placed: HashMap<i64, (Option<u32>, Document)>,
     nonces: HashMap<i64, RecordNonce>,
@@ -70,6 +78,7 @@ impl SealedEdit {
             ids,
             changes,
             field: None,
+            digest: None,
             placed: HashMap::new(),
             nonces: HashMap::new(),
             phase: Phase::Idle,
@@ -97,6 +106,7 @@ impl SealedEdit {
             )));
         }
         self.field = digest.counted_field().map(str::to_owned);
+        self.digest = Some(digest.clone());
         let model = digest.partition_model();
         self.placed.clear();
         for (&chunk_id, change) in self.ids.iter().zip(&self.changes) {
@@ -207,6 +217,24 @@ impl Planner for SealedEdit {
                     Ok(Step::Send(request))
                 }
                 Step::Done(paged) => {
+                    // Their partitions (none: a knowledge base without partitions).
+                    let records = paged.asked.iter().chain(&paged.mates);
+                    let partitions: Option<BTreeSet<u32>> = records.map(|r| r.partition).collect();
+                    let digest = self.digest.as_ref().ok_or_else(not_started)?;
+                    let partitions = partitions.map(|p| p.into_iter().collect());
+                    let check =
+                        CheckedPartitions::new(Arc::clone(&self.codec), digest, partitions)?;
+                    self.phase = Phase::Checked(check);
+                    self.step(None)
+                }
+            },
+            Phase::Checked(mut check) => match check.step(answered)? {
+                Step::Send(request) => {
+                    self.phase = Phase::Checked(check);
+                    Ok(Step::Send(request))
+                }
+                Step::Done(checked) => {
+                    let paged = pages_holding(checked, &self.ids)?;
                     let records = paged.asked.iter().chain(&paged.mates);
                     let records = records.map(|r| (r.chunk_id, Some(r.nonce))).collect();
                     let documents = DocumentsRead::new(Arc::clone(&self.codec), records, None);

@@ -343,6 +343,9 @@ pub struct SealedPages {
 /// The most chunk ids one [`SealedPages`] request names.
 pub const MAX_SEALED_IDS: usize = 4096;
 
+/// The most bytes of pages one [`SealedPages`] answer holds (413 past it), but with `after`.
+pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
+
 /// The most pages one [`SealedPages`] read with `after` answers.
 pub const PAGES_A_READ: usize = 256;
 

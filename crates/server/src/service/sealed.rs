@@ -12,10 +12,8 @@ use crate::state::AppState;
 use crate::store::{ChunkPatch, NewChunk, NewPage, PageSelection, PagesRead};
 use paillier_gpu::verifiable::SealedPage;
 use paillier_gpu::PublicContext;
+pub use paillier_gpu_api::MAX_SEALED_ANSWER_BYTES;
 use paillier_gpu_api::{self as api, MAX_SEALED_IDS, MAX_SEALED_TOKENS, PAGES_A_READ};
-
-/// The most bytes of pages one read answers: past it the owner probes fewer partitions.
-pub const MAX_SEALED_ANSWER_BYTES: usize = 256 << 20;
 
 /// The longest partition token taken (the owner's are 43 characters of base64).
 const MAX_TOKEN_CHARS: usize = 256;

@@ -5,6 +5,7 @@
 //! every other chunk of that page ([`Error::SharedPage`] otherwise). Page numbers are never reused, so the stale link of
 //! a chunk whose page went names none.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashSet};
 
 use super::dialect::{Arg, Begin, Dialect, End, Row, Session};
@@ -132,13 +133,13 @@ pub(super) fn read_pages<D: Dialect>(
 ) -> Result<PagesRead> {
     store.transaction(Begin::Snapshot, |s| {
         let mut pages: Vec<(i64, Vec<u8>)> = Vec::new();
-        let (mut bytes, mut over) = (0usize, false);
+        let (mut bytes, over) = (0usize, Cell::new(false));
         let mut visit = |r: &dyn Row| {
             // Past the bound, the rest of the rows are passed over, not held.
-            if !over {
+            if !over.get() {
                 let page = r.bytes(1)?;
                 bytes += page.len();
-                over = bytes > max_bytes;
+                over.set(bytes > max_bytes);
                 pages.push((r.int(0)?, page));
             }
             Ok(())
@@ -153,7 +154,7 @@ pub(super) fn read_pages<D: Dialect>(
                 let args = [kb, context, Int(after), Int(most as i64)];
                 s.select(PAGES_AFTER, &args, &mut visit)?;
                 // What fits, and the page that passed the bound: the next read goes on.
-                over = false;
+                over.set(false);
             }
             PageSelection::Ids(_) | PageSelection::Range(..) => {
                 let mut page_nos = BTreeSet::new();
@@ -172,10 +173,13 @@ pub(super) fn read_pages<D: Dialect>(
                 }
                 for page_no in page_nos {
                     s.select(PAGE_BY_NO, &[kb, context, Int(page_no)], &mut visit)?;
+                    if over.get() {
+                        break;
+                    }
                 }
             }
         }
-        if over {
+        if over.get() {
             return Ok(End::Commit(PagesRead::TooLarge));
         }
         // Tokens' pages interleave in chunk order.
