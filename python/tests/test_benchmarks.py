@@ -2,9 +2,12 @@
 commands BENCHMARKS.md quotes without a test failing. They time nothing here."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -72,3 +75,14 @@ def test_server_load_runs_on_sqlite_and_on_two_postgres_replicas(cli, postgres_u
     shared = server_load(*binary, "--store", "postgres", "--replicas", "2", "--catch-up-records", "20")
     assert shared["replicas"] == 2 and shared["catch_up"]["records"] == 20
     assert shared["clients_1"]["requests_per_s"] > 0
+
+
+def test_rag_retrieval_runs(cli):
+    if not Path("/usr/share/wordnet/data.noun").exists():
+        if os.environ.get("CI"):
+            pytest.fail("WordNet's glosses are not installed (apt-get install wordnet-base), and CI needs them")
+        pytest.skip("WordNet's glosses are not installed (apt-get install wordnet-base)")
+    out = run("rag_retrieval.py", "--passages", "300", "--queries", "5", "--rerank", "2", "--program", str(cli))
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["passages"] == 300 and figures["queries"] == 5
+    assert 0.0 < figures["recall_at_10_vs_float_cosine"] <= 1.0
