@@ -86,3 +86,10 @@ def test_rag_retrieval_runs(cli):
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["passages"] == 300 and figures["queries"] == 5
     assert 0.0 < figures["recall_at_10_vs_float_cosine"] <= 1.0
+
+
+def test_sealed_edits_runs(cli):
+    out = run("sealed_edits.py", "--records", "300", "--key-len", "1024", "--program", str(cli))
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert [line["partitions"] for line in lines] == [None, "auto"]
+    assert all(len(line["delete_one_ms"]) == 3 for line in lines)
