@@ -86,29 +86,8 @@ impl Driver for EveryPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::owner::http::Answer;
+    use crate::owner::test_pages::{answered, page};
     use crate::verifiable::test_codec;
-
-    /// A page of chunks `ids` of 8-bit vectors, as the service sends it.
-    fn page(codec: &RecordCodec, ids: &[i64]) -> Vec<u8> {
-        let vectors: Vec<[u8; 1]> = ids.iter().map(|&id| [id as u8]).collect();
-        let records: Vec<(i64, &[u8])> = ids
-            .iter()
-            .zip(&vectors)
-            .map(|(&id, v)| (id, &v[..]))
-            .collect();
-        SealedPage::seal(codec.keys().unwrap(), codec.kb(), None, &records)
-            .unwrap()
-            .to_bytes()
-    }
-
-    fn answered(body: Vec<u8>) -> Option<Answered> {
-        Some(Ok(Answer {
-            status: 200,
-            body,
-            ..Answer::default()
-        }))
-    }
 
     fn after_of(step: Step<Vec<u8>>) -> Option<i64> {
         match step {

@@ -40,6 +40,8 @@ mod sent_pages;
 mod state;
 mod state_dir;
 mod stored;
+#[cfg(test)]
+mod test_pages;
 mod upload;
 mod upload_batch;
 mod upload_order;

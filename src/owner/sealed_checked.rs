@@ -141,29 +141,8 @@ pub(super) fn pages_holding(checked: Vec<SealedRecord>, ids: &[i64]) -> Result<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::owner::http::Answer;
-    use crate::verifiable::{test_codec, SealedPage};
-
-    /// A page of records `ids` (8-bit vectors), sealed afresh.
-    fn page(codec: &RecordCodec, ids: &[i64]) -> Vec<u8> {
-        let vectors: Vec<[u8; 1]> = ids.iter().map(|&id| [id as u8]).collect();
-        let records: Vec<(i64, &[u8])> = ids
-            .iter()
-            .zip(&vectors)
-            .map(|(&i, v)| (i, &v[..]))
-            .collect();
-        SealedPage::seal(codec.keys().unwrap(), codec.kb(), None, &records)
-            .unwrap()
-            .to_bytes()
-    }
-
-    fn answered(body: Vec<u8>) -> Option<Answered> {
-        Some(Ok(Answer {
-            status: 200,
-            body,
-            ..Answer::default()
-        }))
-    }
+    use crate::owner::test_pages::{answered, page};
+    use crate::verifiable::test_codec;
 
     /// What a read of every page checked against a digest counting `counted` gives when the
     /// service answers `pages`.

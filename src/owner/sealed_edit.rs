@@ -1,10 +1,11 @@
 //! A write that changes some records of a knowledge base of sealed vectors, as a planner of
 //! [`RecordsWrite`](super::RecordsWrite). A page is sealed under one tag, so a change to some of
 //! its records seals the page again whole. The records changed are read back by id
-//! ([`SealedById`]), which says their partitions; every page of those partitions is read and
-//! checked against the owner's digest ([`CheckedPartitions`]: a page kept from before a later
-//! write, even served with its documents of then, does not pass), and the changed records' pages
-//! are taken from there with their other records. Every one of their documents is opened under
+//! ([`SealedById`]), which says their partitions (a knowledge base without partitions is one);
+//! every page of those partitions is read and checked against the owner's digest
+//! ([`CheckedPartitions`]: a page kept from before a later write, even served with its documents
+//! of then, does not pass), and the changed records' pages are taken from there with their
+//! other records. Every one of their documents is opened under
 //! its nonce, and every record that stays, changed or not, is sealed in new pages under fresh
 //! nonces, its document sealed anew to its new nonce, the digest trading each old pair for its
 //! new one.
