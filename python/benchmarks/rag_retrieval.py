@@ -2,13 +2,14 @@
 cosine top 10 and beside an unencrypted local store (FAISS), for docs/rag.md.
 
     python python/benchmarks/rag_retrieval.py --passages 10000 [--queries 200] [--partitions auto]
-        [--rerank M] [--program target/release/paillier-gpu]
+        [--rerank M] [--key-len 2048] [--program target/release/paillier-gpu]
 
 The corpus is Princeton WordNet 3.0's glosses (Debian's `wordnet-base`), shuffled with a fixed
 seed: the first `passages` are stored, the next `queries` ask. Texts are embedded by WordLlama's
 256-dimension model (its weights ship in the `wordllama` wheel, loaded from there: nothing is
 fetched). The store runs on a `serve` this script starts on 127.0.0.1 with a fresh data folder,
-under a context of key_len 2048 and 512 bits.
+under a context of 512 bits and key_len 2048 (`--key-len`: its test runs 1024; recall does not
+depend on it).
 
 Prints one JSON object: the ingest time (add_texts, 8,192 passages a call, ids generated, each
 passage's place in the corpus in its metadata), recall@10 of the
@@ -86,6 +87,7 @@ def main():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--partitions", default=None, help='"auto" or a number (default: none)')
     parser.add_argument("--rerank", type=int, default=None, help="the store's rerank (default: none)")
+    parser.add_argument("--key-len", type=int, default=2048, help="the context's key_len (default: 2048)")
     parser.add_argument("--program", default=str(REPO / "target" / "release" / "paillier-gpu"))
     args = parser.parse_args()
 
@@ -105,7 +107,7 @@ def main():
         kb = admin(url, org, admin_key, "POST", "kbs", {"name": "rag", "description": ""})["id"]
         admin(url, org, admin_key, "PUT", f"keys/{key['apiKey']['hash']}/permissions/{kb}", {"permission": 7})
         client = Client(url, org, key["secretKey"], state_dir=Path(data) / "owner-state")
-        ctx = pg.ExecutionContext.create("pw", embedding_length=512, key_len=2048)
+        ctx = pg.ExecutionContext.create("pw", embedding_length=512, key_len=args.key_len)
         client.push_context(ctx)
         partitions = args.partitions if args.partitions in (None, "auto") else int(args.partitions)
         store = PaillierVectorStore(Precomputed(corpus + asked, vectors), client=client, kb_id=kb,

@@ -82,7 +82,8 @@ def test_rag_retrieval_runs(cli):
         if os.environ.get("CI"):
             pytest.fail("WordNet's glosses are not installed (apt-get install wordnet-base), and CI needs them")
         pytest.skip("WordNet's glosses are not installed (apt-get install wordnet-base)")
-    out = run("rag_retrieval.py", "--passages", "300", "--queries", "5", "--rerank", "2", "--program", str(cli))
+    out = run("rag_retrieval.py", "--passages", "300", "--queries", "5", "--rerank", "2", "--key-len", "1024",
+              "--program", str(cli))
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["passages"] == 300 and figures["queries"] == 5
     assert 0.0 < figures["recall_at_10_vs_float_cosine"] <= 1.0
