@@ -185,14 +185,24 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
     let other_context = json!({"kb_id": owner.kb, "context_id": "other", "ids": [1]});
     assert_ne!(owner.read_with(key, &other_context).0, 200);
 
-    // Who may read them: the keys that may read the knowledge base.
+    // Who may read them, whichever the selection: the keys that may read the knowledge base.
     let reader = owner.server.key_with(&owner.kb, 1);
-    assert_eq!(owner.read(Some(&reader), Some(&["tok-5"])), (200, second));
+    assert_eq!(
+        owner.read(Some(&reader), Some(&["tok-5"])),
+        (200, second.clone())
+    );
+    assert_eq!(
+        owner.read_with(Some(&reader), &ids(json!([2]))),
+        (200, second.clone())
+    );
+    assert_eq!(owner.read_with(Some(&reader), &range(2, 2)), (200, second));
     let rival = owner.server.other_organisation();
-    assert_eq!(owner.read(Some(&rival), None).0, 404);
-    assert_eq!(owner.read(None, None).0, 401);
     let other_kb = owner.server.kb_and_key("elsewhere").1;
-    assert_eq!(owner.read(Some(&other_kb), None).0, 403);
+    for selection in [after(i64::MIN), ids(json!([1])), range(1, 3)] {
+        assert_eq!(owner.read_with(Some(&rival), &selection).0, 404);
+        assert_eq!(owner.read_with(None, &selection).0, 401);
+        assert_eq!(owner.read_with(Some(&other_kb), &selection).0, 403);
+    }
 
     // compute_hamming over them is refused, saying why.
     let url = format!(
