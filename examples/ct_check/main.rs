@@ -46,8 +46,8 @@ const OPERATIONS: &str =
      fixed_base_public_root, root_table_build, reduce_wide, mont_mul, pow_public, \
      pow_secret_lanes, pow_secret_root_lanes, pow_secret_narrow_avx512f, pow_secret_narrow_avx2, \
      pow_secret_root_narrow_avx512f, pow_secret_root_narrow_avx2, \
-     fixed_base_root_lanes, fixed_base_narrow_avx512f, record_check, record_check_one_bit \
-     (memcheck only)";
+     fixed_base_root_lanes, fixed_base_narrow_avx512f, record_check, record_check_one_bit, \
+     projection (memcheck only)";
 
 /// Eight copies of `base` through `pow` (a lane engine's `pow_secret` on normal-form bases);
 /// the first lane's power comes back, in `m`'s Montgomery form.
@@ -202,6 +202,9 @@ fn memcheck(args: &[String]) {
     if operation == "record_check_one_bit" {
         return record_check_one_bit();
     }
+    if operation == "projection" {
+        return projection();
+    }
     // Valgrind does not run AVX-512: the portable engine, whose selections and subtraction are
     // the same compiled functions the IFMA engine calls.
     let setup = Setup::new(Engine::Portable);
@@ -320,6 +323,29 @@ fn record_check_one_bit() {
     mark_public(&bits);
     verdict[0] ^= verdict[1];
     println!("{}", verdict[0] & 1);
+}
+
+/// An embedding's keyed projection (`Projection::from_data_key`, then `project`) with the data
+/// key and the embedding marked secret: the hyperplanes' derivation (HKDF, AES-256-CTR), the dot
+/// products and their signs may neither branch on them nor be addressed by them; only the bits
+/// leave. Whether the embedding is finite is declassified by the library (its error says so).
+fn projection() {
+    use paillier_gpu::context::DataKey;
+    use paillier_gpu::projection::Projection;
+    let mut rng = StdRng::seed_from_u64(19);
+    let key: [u8; 32] = rng.gen();
+    let embedding: Vec<f64> = (0..24).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    mark_secret(&key);
+    mark_secret(&embedding);
+    let projection = Projection::from_data_key(&DataKey::new(key), "fingerprint", 24, 512)
+        .expect("24 dimensions onto 512 bits");
+    let bits = projection
+        .project(black_box(&embedding))
+        .expect("a finite embedding");
+    mark_public(&bits);
+    mark_public(&embedding);
+    mark_public(&key);
+    println!("{}", bits.iter().fold(0u8, |all, &b| all ^ b));
 }
 
 fn probe(args: &[String]) {

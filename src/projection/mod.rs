@@ -32,8 +32,9 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::context::ExecutionContext;
+use crate::context::{DataKey, ExecutionContext};
 use crate::error::{Error, Result};
+use crate::hazmat::bigint::memcheck::declassify;
 
 /// The HKDF label of the projection key.
 const PROJECTION_LABEL: &[u8] = b"paillier-gpu/projection/1";
@@ -61,19 +62,36 @@ impl std::fmt::Debug for Projection {
 impl Projection {
     /// `context`'s projection of embeddings of `dims` dimensions onto its vectors' bits.
     pub fn for_context(context: &ExecutionContext, dims: usize) -> Result<Self> {
+        let data_key = context.key_provider().data_key()?;
+        let fingerprint = context.public().public_key().fingerprint().to_string();
+        Self::from_data_key(&data_key, &fingerprint, dims, context.embed_len())
+    }
+
+    /// The projection of `dims`-dimensional embeddings onto `bits` bits under `data_key`, for
+    /// the context whose public-key fingerprint is `fingerprint`: what
+    /// [`Projection::for_context`] builds from a context, for a caller holding the data key
+    /// alone.
+    pub fn from_data_key(
+        data_key: &DataKey,
+        fingerprint: &str,
+        dims: usize,
+        bits: usize,
+    ) -> Result<Self> {
         if dims == 0 {
             return Err(Error::InvalidParameter(
                 "an embedding has at least one dimension".into(),
             ));
         }
-        let bits = context.embed_len();
+        if bits == 0 {
+            return Err(Error::InvalidParameter(
+                "a projection makes at least one bit".into(),
+            ));
+        }
         let entries = bits.checked_mul(dims).filter(|&n| n <= 1 << 30).ok_or_else(|| {
             Error::InvalidParameter(format!(
                 "{dims} dimensions onto {bits} bits: more hyperplane entries than a projection holds"
             ))
         })?;
-        let data_key = context.key_provider().data_key()?;
-        let fingerprint = context.public().public_key().fingerprint().to_string();
         let mut salt = PROJECTION_SALT.to_vec();
         salt.extend_from_slice(fingerprint.as_bytes());
         let mut key = Zeroizing::new([0u8; 32]);
@@ -119,7 +137,10 @@ impl Projection {
                 self.dims
             )));
         }
-        if embedding.iter().any(|x| !x.is_finite()) {
+        // Every value is read, and only the verdict is branched on: the embedding is the
+        // owner's secret, and whether it was valid is what the error says anyway.
+        let finite = embedding.iter().fold(true, |all, x| all & x.is_finite());
+        if !declassify(finite) {
             return Err(Error::InvalidParameter(
                 "an embedding holds a value that is not finite".into(),
             ));

@@ -73,3 +73,24 @@ fn bad_embeddings_are_refused() {
     assert!(projection.project(&[1.0, f64::INFINITY, 2.0]).is_err());
     assert!(Projection::for_context(&ctx, 1 << 30).is_err());
 }
+
+#[test]
+fn a_data_key_and_a_fingerprint_give_the_contexts_projection() {
+    let ctx = context("pw");
+    let key = ctx.key_provider().data_key().unwrap();
+    let fingerprint = ctx.public().public_key().fingerprint().to_string();
+    let embedding = [0.5, -0.25, 3.0];
+    let from_key = Projection::from_data_key(&key, &fingerprint, 3, 512).unwrap();
+    let from_context = Projection::for_context(&ctx, 3).unwrap();
+    assert_eq!(
+        from_key.project(&embedding).unwrap(),
+        from_context.project(&embedding).unwrap()
+    );
+    // Another fingerprint is another projection; no bits is refused.
+    let elsewhere = Projection::from_data_key(&key, "another", 3, 512).unwrap();
+    assert_ne!(
+        elsewhere.project(&embedding).unwrap(),
+        from_key.project(&embedding).unwrap()
+    );
+    assert!(Projection::from_data_key(&key, &fingerprint, 3, 0).is_err());
+}

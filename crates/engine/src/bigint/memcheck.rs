@@ -64,9 +64,10 @@ pub fn mark_public<T: Copy>(value: &[T]) {
 }
 
 /// `fact`, marked public under memcheck: for a yes-or-no computed from secrets (in constant
-/// time) whose answer the caller may branch on because it is public by design.
+/// time) whose answer the caller may branch on because it is public by design (the input was
+/// valid, say). Outside valgrind it returns `fact`.
 #[allow(unsafe_code)]
-pub(crate) fn declassify(fact: bool) -> bool {
+pub fn declassify(fact: bool) -> bool {
     let held = fact;
     request(MAKE_MEM_DEFINED, std::ptr::addr_of!(held).cast(), 1);
     // SAFETY: `held` is a live, aligned local; the volatile read makes the compiler load it
