@@ -1,4 +1,4 @@
-//! Constant-time evidence for the CPU arithmetic on secret exponents.
+//! Constant-time evidence for the CPU arithmetic on secrets.
 //!
 //! Three tools in one binary (`tools/ct-check` runs them all):
 //!
@@ -10,7 +10,8 @@
 //!   covers the portable engine.
 //! * `ct_check memcheck <operation>` is the ctgrind technique (Langley, 2010) for valgrind's
 //!   memcheck: the secret (the exponent; both operands of a product; for the two-digit
-//!   operations N, standing for a prime, and the base modulo N²) is marked undefined through
+//!   operations N, standing for a prime, and the base modulo N²; a verifiable record's answer
+//!   and the query; the data key and an embedding for the projection) is marked undefined through
 //!   a client request, so memcheck reports every conditional jump and every memory address that
 //!   depends on it. Run under `valgrind --tool=memcheck`; the portable engine. `pow_public` is the
 //!   control: it must be reported.

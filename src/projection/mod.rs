@@ -41,8 +41,9 @@ const PROJECTION_LABEL: &[u8] = b"paillier-gpu/projection/1";
 /// The salt's domain (before the context's fingerprint).
 const PROJECTION_SALT: &[u8] = b"paillier-gpu/projection/1/context";
 
-/// A context's keyed projection of `dims`-dimensional float embeddings onto its `embed_len`
-/// bits (see the module's documentation). The hyperplanes are wiped on drop; Debug shows none.
+/// A keyed projection of `dims`-dimensional float embeddings onto `bits` bits, a context's
+/// `embed_len` (see the module's documentation). The hyperplanes are wiped on drop; Debug
+/// shows none.
 pub struct Projection {
     dims: usize,
     bits: usize,
@@ -61,37 +62,34 @@ impl std::fmt::Debug for Projection {
 
 impl Projection {
     /// `context`'s projection of embeddings of `dims` dimensions onto its vectors' bits.
+    ///
+    /// # Errors
+    /// As [`Projection::from_data_key`]'s, checked before the data key is asked for; and the
+    /// key provider's, where it cannot give the data key.
     pub fn for_context(context: &ExecutionContext, dims: usize) -> Result<Self> {
+        entry_count(dims, context.embed_len())?;
         let data_key = context.key_provider().data_key()?;
         let fingerprint = context.public().public_key().fingerprint().to_string();
         Self::from_data_key(&data_key, &fingerprint, dims, context.embed_len())
     }
 
     /// The projection of `dims`-dimensional embeddings onto `bits` bits under `data_key`, for
-    /// the context whose public-key fingerprint is `fingerprint`: what
+    /// the context whose public key's fingerprint is `fingerprint`: what
     /// [`Projection::for_context`] builds from a context, for a caller holding the data key
-    /// alone.
+    /// alone. `fingerprint` must be the context's `public_key().fingerprint()` as text, and
+    /// `bits` its `embed_len`, for the bits to be that context's; any other value gives
+    /// another projection.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for no dimension, no bit, or more than 2³⁰ hyperplane
+    /// entries (`bits × dims`).
     pub fn from_data_key(
         data_key: &DataKey,
         fingerprint: &str,
         dims: usize,
         bits: usize,
     ) -> Result<Self> {
-        if dims == 0 {
-            return Err(Error::InvalidParameter(
-                "an embedding has at least one dimension".into(),
-            ));
-        }
-        if bits == 0 {
-            return Err(Error::InvalidParameter(
-                "a projection makes at least one bit".into(),
-            ));
-        }
-        let entries = bits.checked_mul(dims).filter(|&n| n <= 1 << 30).ok_or_else(|| {
-            Error::InvalidParameter(format!(
-                "{dims} dimensions onto {bits} bits: more hyperplane entries than a projection holds"
-            ))
-        })?;
+        let entries = entry_count(dims, bits)?;
         let mut salt = PROJECTION_SALT.to_vec();
         salt.extend_from_slice(fingerprint.as_bytes());
         let mut key = Zeroizing::new([0u8; 32]);
@@ -127,8 +125,8 @@ impl Projection {
         self.dims
     }
 
-    /// `embedding`'s bits, one 0 or 1 a hyperplane (the context's `embed_len` of them). An
-    /// embedding of other dimensions, or holding a value that is not finite, is refused.
+    /// `embedding`'s bits, one 0 or 1 a hyperplane (`bits` of them: a context's `embed_len`).
+    /// An embedding of other dimensions, or holding a value that is not finite, is refused.
     pub fn project(&self, embedding: &[f64]) -> Result<Vec<u8>> {
         if embedding.len() != self.dims {
             return Err(Error::InvalidParameter(format!(
@@ -158,6 +156,28 @@ impl Projection {
             })
             .collect())
     }
+}
+
+/// The hyperplane entries of a projection of `dims` dimensions onto `bits` bits, or why there
+/// can be no such projection.
+fn entry_count(dims: usize, bits: usize) -> Result<usize> {
+    if dims == 0 {
+        return Err(Error::InvalidParameter(
+            "an embedding has at least one dimension".into(),
+        ));
+    }
+    if bits == 0 {
+        return Err(Error::InvalidParameter(
+            "a projection makes at least one bit".into(),
+        ));
+    }
+    bits.checked_mul(dims)
+        .filter(|&n| n <= 1 << 30)
+        .ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "{dims} dimensions onto {bits} bits: more hyperplane entries than a projection holds"
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -198,7 +198,8 @@ fn pages_are_stored_with_their_chunks_and_read_by_token_by_readers_only() {
     assert_eq!(owner.read_with(Some(&reader), &range(2, 2)), (200, second));
     let rival = owner.server.other_organisation();
     let other_kb = owner.server.kb_and_key("elsewhere").1;
-    for selection in [after(i64::MIN), ids(json!([1])), range(1, 3)] {
+    let tokens = json!({"kb_id": owner.kb, "context_id": owner.ctx.id(), "tokens": ["tok-5"]});
+    for selection in [tokens, after(i64::MIN), ids(json!([1])), range(1, 3)] {
         assert_eq!(owner.read_with(Some(&rival), &selection).0, 404);
         assert_eq!(owner.read_with(None, &selection).0, 401);
         assert_eq!(owner.read_with(Some(&other_kb), &selection).0, 403);
